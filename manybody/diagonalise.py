@@ -1,0 +1,237 @@
+"""Dense exact diagonalisation and stress matrix elements in the eigenbasis.
+
+The memory a dense solve needs is estimated before anything is allocated, and a system that would
+not fit is refused with the estimate and what to do instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _validate as v
+from .models import Realisation
+
+log = logging.getLogger(__name__)
+
+#: Dense (D, D) arrays alive at the peak of one solve: H/eigenvectors, the LAPACK evd workspace
+#: (about 2 D^2), then eigenvectors + T_mn + one (D, chunk) temporary; plus random-matrix draws.
+_PEAK_MATRICES = 3.2
+_PEAK_MATRICES_RANDOM = 4.2
+
+
+@dataclass(frozen=True, kw_only=True)
+class SolverParams:
+    """Options of the dense solver.
+
+    Parameters
+    ----------
+    dtype : {"float64", "float32"}
+        Precision of H, the eigenvectors and T_mn (energies and weights are accumulated in float64).
+    memory_fraction : float
+        Largest fraction of the currently available memory a solve may plan to use.
+    """
+
+    dtype: str = "float64"
+    memory_fraction: float = 0.9
+
+    def __post_init__(self) -> None:
+        v.choice("solver.dtype", self.dtype, ("float64", "float32"))
+        v.positive("solver.memory_fraction", self.memory_fraction)
+        if self.memory_fraction > 1:
+            raise ValueError(f"solver.memory_fraction must be <= 1, got {self.memory_fraction!r}")
+
+    @property
+    def numpy_dtype(self) -> type:
+        return np.float64 if self.dtype == "float64" else np.float32
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """Eigen-decomposition H = V diag(E) V^T.
+
+    Attributes
+    ----------
+    energies : numpy.ndarray
+        Eigenvalues E_m (K), ascending, float64, shape (D,).
+    vectors : numpy.ndarray or None
+        Eigenvectors as columns, shape (D, D), or None when only energies were computed.
+    """
+
+    energies: np.ndarray
+    vectors: np.ndarray | None = None
+
+    @property
+    def dimension(self) -> int:
+        return self.energies.size
+
+
+def available_memory() -> int:
+    """Bytes of memory currently available (MemAvailable on Linux; else physical memory)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - exotic platforms
+        return 2**62
+
+
+def estimate_memory(n_tls: int, dtype: str = "float64", random_matrix: bool = False) -> int:
+    """Peak bytes of a dense solve of N TLS (H, eigh workspace, eigenvectors and T_mn).
+
+    Parameters
+    ----------
+    n_tls : int
+        Number of TLS N (D = 2^N).
+    dtype : {"float64", "float32"}
+        Working precision.
+    random_matrix : bool
+        Whether dense random matrices are drawn (one more D x D temporary).
+    """
+    itemsize = 8 if dtype == "float64" else 4
+    factor = _PEAK_MATRICES_RANDOM if random_matrix else _PEAK_MATRICES
+    return int(factor * (2**n_tls) ** 2 * itemsize)
+
+
+def check_memory(n_tls: int, solver: SolverParams, random_matrix: bool = False) -> int:
+    """Refuse a dense solve that would not fit, before anything is allocated.
+
+    Returns
+    -------
+    int
+        The estimate in bytes.
+
+    Raises
+    ------
+    MemoryError
+        With N, dtype, the estimate, what is available and what to do instead.
+    """
+    need = estimate_memory(n_tls, solver.dtype, random_matrix)
+    have = available_memory()
+    if need > solver.memory_fraction * have:
+        hint = " or dtype='float32'" if solver.dtype == "float64" else ""
+        raise MemoryError(
+            f"n_tls={n_tls} with dtype={solver.dtype} needs about {need / 2**30:.1f} GB for dense "
+            f"ED but only {have / 2**30:.1f} GB is available (limit {solver.memory_fraction:.0%}); "
+            f"use fewer TLS{hint}, a machine with more memory, or the chebyshev solver"
+        )
+    return need
+
+
+def diagonalise(h: np.ndarray, vectors: bool = True, overwrite: bool = True) -> Spectrum:
+    """Diagonalise a dense real symmetric matrix with LAPACK ?syevd.
+
+    Parameters
+    ----------
+    h : numpy.ndarray
+        Symmetric (D, D) matrix (K), float64 or float32 (computed in that precision). It is
+        overwritten when ``overwrite`` is True.
+    vectors : bool
+        Compute eigenvectors.
+    overwrite : bool
+        Let LAPACK overwrite ``h`` (saves a D x D copy).
+
+    Returns
+    -------
+    Spectrum
+        Energies as float64 (ascending) and eigenvectors in the dtype of ``h``.
+    """
+    from scipy.linalg import eigh
+
+    if h.ndim != 2 or h.shape[0] != h.shape[1]:
+        raise ValueError(f"h must be a square matrix, got shape {h.shape}")
+    if vectors:
+        energies, vecs = eigh(h, driver="evd", overwrite_a=overwrite, check_finite=False)
+    else:
+        energies = eigh(h, eigvals_only=True, driver="evd", overwrite_a=overwrite,
+                        check_finite=False)
+        vecs = None
+    return Spectrum(energies.astype(np.float64), vecs)
+
+
+def stress_matrix_elements(
+    vectors: np.ndarray, stress: np.ndarray | sp.spmatrix, chunk: int = 1024
+) -> np.ndarray:
+    """T_mn = <m|T|n> in the eigenbasis: V^T (T V), built in column chunks.
+
+    A diagonal T (Pauli s^z terms only) is applied as a row scaling; a general sparse T as a sparse
+    product; a dense T as a matrix product. Only one (D, chunk) temporary is alive besides the result.
+
+    Parameters
+    ----------
+    vectors : numpy.ndarray
+        Eigenvectors V (D, D) as columns.
+    stress : numpy.ndarray or scipy.sparse matrix
+        T in the product basis (K per unit strain).
+    chunk : int
+        Columns per block.
+
+    Returns
+    -------
+    numpy.ndarray
+        Symmetric (D, D) matrix T_mn in the dtype of ``vectors``.
+    """
+    dim = vectors.shape[0]
+    if stress.shape != (dim, dim):
+        raise ValueError(f"stress must have shape {(dim, dim)}, got {stress.shape}")
+    diagonal = None
+    if sp.issparse(stress):
+        stress = stress.tocsr()
+        if stress.nnz == np.count_nonzero(stress.diagonal()):
+            diagonal = stress.diagonal().astype(vectors.dtype)
+    else:
+        stress = stress.astype(vectors.dtype, copy=False)
+    out = np.empty((dim, dim), dtype=vectors.dtype)
+    vt = vectors.T
+    for start in range(0, dim, chunk):
+        block = vectors[:, start:start + chunk]
+        if diagonal is not None:
+            applied = diagonal[:, None] * block
+        else:
+            applied = stress @ block
+        np.matmul(vt, applied, out=out[:, start:start + chunk])
+    return out
+
+
+def solve(
+    real: Realisation, solver: SolverParams | None = None
+) -> tuple[Spectrum, np.ndarray]:
+    """Build H and T of a realisation, diagonalise H and return (spectrum, T_mn).
+
+    Parameters
+    ----------
+    real : Realisation
+        The realisation.
+    solver : SolverParams, optional
+        Precision and memory limits.
+
+    Returns
+    -------
+    spectrum : Spectrum
+    stress_elements : numpy.ndarray
+        T_mn (K per unit strain), (D, D).
+
+    Raises
+    ------
+    MemoryError
+        Before any allocation, when the solve would not fit in memory.
+    """
+    from .operators import build_operators
+
+    solver = solver or SolverParams()
+    has_rm = real.random_matrix is not None or real.stress_random_matrix is not None
+    check_memory(real.n_tls, solver, has_rm)
+    h, t = build_operators(real, solver.numpy_dtype, dense=True)
+    spectrum = diagonalise(h, vectors=True, overwrite=True)
+    del h
+    elements = stress_matrix_elements(spectrum.vectors, t)
+    return spectrum, elements

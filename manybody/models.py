@@ -1,0 +1,560 @@
+"""Model parameters (frozen dataclasses) and disorder realisations drawn from a Generator.
+
+A :class:`ModelParams` describes an ensemble; :func:`draw_realisation` turns it into one
+:class:`Realisation` (explicit arrays) using an explicit :class:`numpy.random.Generator`. A user
+with their own numbers builds a :class:`Realisation` directly with :meth:`Realisation.from_arrays`.
+
+The Hamiltonian (all energies in K, Pauli matrices with eigenvalues +-1)::
+
+    H = sum_i (eps_i s^z_i + Delta_i s^x_i) / 2            # independent TLS
+      + sum_{i<j} (K^zz_ij s^z_i s^z_j + K^xx_ij s^x_i s^x_j)  # two-body couplings
+      + sum_{i!=j} (K^xz_ij s^x_i s^z_j + K^zx_ij s^z_i s^x_j)    # (optional mixed components)
+      + H_RM                                                # random-matrix block on all 2^N states
+
+and the stress operator (one polarisation)::
+
+    T = sum_i gamma_i s^z_i + sum_{i<j} K^T_ij s^z_i s^z_j + mu G_T.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from . import _validate as v
+
+#: Largest number of TLS any model accepts (the solvers have their own, smaller limits).
+MAX_TLS = 30
+#: Coupling components a user may supply, in the order (first site, second site).
+COUPLING_COMPONENTS = ("zz", "xx", "xz", "zx")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TLSParams:
+    """Canonical TTLS ensemble P(eps, Delta) ~ 1/Delta, per TLS.
+
+    Parameters
+    ----------
+    asymmetry_max : float
+        eps_max (K): asymmetries are uniform on [-eps_max, eps_max].
+    tunnelling_min, tunnelling_max : float
+        Delta_min, Delta_max (K): ln(Delta) is uniform on [ln Delta_min, ln Delta_max].
+    """
+
+    asymmetry_max: float = 1.0
+    tunnelling_min: float = 1e-3
+    tunnelling_max: float = 1.0
+
+    def __post_init__(self) -> None:
+        v.positive("tls.asymmetry_max", self.asymmetry_max)
+        v.positive("tls.tunnelling_min", self.tunnelling_min)
+        v.positive("tls.tunnelling_max", self.tunnelling_max)
+        if self.tunnelling_min >= self.tunnelling_max:
+            raise ValueError(
+                "tls.tunnelling_min must be < tls.tunnelling_max, got "
+                f"{self.tunnelling_min!r} >= {self.tunnelling_max!r}"
+            )
+
+    @property
+    def log_range(self) -> float:
+        """ln(Delta_max / Delta_min)."""
+        return math.log(self.tunnelling_max / self.tunnelling_min)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CouplingParams:
+    """Random two-body couplings K_ij s^a_i s^b_j.
+
+    Parameters
+    ----------
+    kind : {"gaussian", "dipolar"}
+        "gaussian": all-to-all K_ij ~ N(0, J0^2). "dipolar": elastic dipolar
+        K_ij = J0 c_ij (r0 / r_ij)^3 with TLS at uniform random positions in a periodic cube of side
+        L = N^(1/3) r0 (minimum-image distances) and c_ij a random orientation factor of unit rms.
+    strength : float
+        J0 (K).
+    orientation : {"uniform", "gaussian"}
+        Distribution of c_ij for "dipolar": uniform on [-sqrt(3), sqrt(3)] or standard normal.
+    min_distance : float
+        Pairs closer than this (units of r0) are placed at this distance (a hard core); 0 disables.
+    components : tuple of str
+        Which s^a s^b components to draw, each independently (default ("zz",)).
+    """
+
+    kind: str = "gaussian"
+    strength: float = 0.0
+    orientation: str = "uniform"
+    min_distance: float = 0.0
+    components: tuple[str, ...] = ("zz",)
+
+    def __post_init__(self) -> None:
+        v.choice("coupling.kind", self.kind, ("gaussian", "dipolar"))
+        v.non_negative("coupling.strength", self.strength)
+        v.choice("coupling.orientation", self.orientation, ("uniform", "gaussian"))
+        v.non_negative("coupling.min_distance", self.min_distance)
+        object.__setattr__(self, "components", tuple(self.components))
+        if not self.components:
+            raise ValueError("coupling.components must name at least one of zz, xx, xz, zx")
+        for c in self.components:
+            v.choice("coupling.components entry", c, COUPLING_COMPONENTS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RandomMatrixParams:
+    """A random-matrix ("generic block") term on the full 2^N space.
+
+    Parameters
+    ----------
+    kind : {"goe", "flat", "exponential"}
+        "goe": weight * G with G a radius-1 GOE matrix (semicircle density). "flat" and
+        "exponential": O diag(E) O^T with Haar-random orthogonal O and levels E on [0, weight]
+        with a flat density or one growing like exp(E / growth_temperature).
+    weight : float
+        W or lambda (K): the GOE radius, or the bandwidth of a prescribed-density block.
+    growth_temperature : float
+        T_s (K) of the exponential density; ignored otherwise.
+    level_statistics : {"goe", "poisson"}
+        Local correlations of prescribed-density levels (unfolded GOE or independent).
+    """
+
+    kind: str = "goe"
+    weight: float = 1.0
+    growth_temperature: float = 1.0
+    level_statistics: str = "goe"
+
+    def __post_init__(self) -> None:
+        v.choice("random_matrix.kind", self.kind, ("goe", "flat", "exponential"))
+        v.non_negative("random_matrix.weight", self.weight)
+        v.positive("random_matrix.growth_temperature", self.growth_temperature)
+        v.choice("random_matrix.level_statistics", self.level_statistics, ("goe", "poisson"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class StressParams:
+    """The stress operator T (one polarisation).
+
+    Parameters
+    ----------
+    deformation_potential : float
+        gamma (K per unit strain): magnitude, or rms for "gaussian". Also gamma_rms of the
+        absorption normalisation pi*C0.
+    distribution : {"fixed", "random_sign", "gaussian"}
+        gamma_i = gamma, gamma_i = +-gamma, or gamma_i ~ N(0, gamma^2).
+    two_body : float
+        rms of the Gaussian two-body stress K^T_ij s^z_i s^z_j (K per unit strain); 0 disables.
+    random_matrix : float
+        mu (K per unit strain), weight of a random-matrix stress; 0 disables.
+    random_matrix_kind : {"goe", "eth"}
+        "goe": independent radius-1 GOE matrix. "eth": GOE-like in the random block's eigenbasis
+        with variance exp(-(Ebar - E_0)/eth_energy_scale) (needs a "flat" or "exponential" block).
+    eth_energy_scale : float
+        Energy scale (K) of the ETH variance.
+    """
+
+    deformation_potential: float = 1.0
+    distribution: str = "fixed"
+    two_body: float = 0.0
+    random_matrix: float = 0.0
+    random_matrix_kind: str = "goe"
+    eth_energy_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        v.positive("stress.deformation_potential", self.deformation_potential)
+        v.choice("stress.distribution", self.distribution, ("fixed", "random_sign", "gaussian"))
+        v.non_negative("stress.two_body", self.two_body)
+        v.non_negative("stress.random_matrix", self.random_matrix)
+        v.choice("stress.random_matrix_kind", self.random_matrix_kind, ("goe", "eth"))
+        v.positive("stress.eth_energy_scale", self.eth_energy_scale)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelParams:
+    """A whole model ensemble: which terms are present and their parameters.
+
+    Parameters
+    ----------
+    n_tls : int
+        Number of TLS N (Hilbert-space dimension 2^N).
+    tls : TLSParams or None
+        The independent-TLS term; None for a pure random-matrix block (its defaults then still
+        serve as the reference ensemble of the pi*C0 normalisation).
+    coupling : CouplingParams or None
+        Two-body couplings; None for independent TLS.
+    random_matrix : RandomMatrixParams or None
+        Random-matrix term; None for none.
+    stress : StressParams
+        The stress operator.
+    """
+
+    n_tls: int
+    tls: TLSParams | None = field(default_factory=TLSParams)
+    coupling: CouplingParams | None = None
+    random_matrix: RandomMatrixParams | None = None
+    stress: StressParams = field(default_factory=StressParams)
+
+    def __post_init__(self) -> None:
+        v.integer("n_tls", self.n_tls, 1, MAX_TLS)
+        if self.tls is None and self.random_matrix is None:
+            raise ValueError("model has no Hamiltonian: give tls, random_matrix, or both")
+        if self.stress.random_matrix_kind == "eth" and self.stress.random_matrix > 0:
+            if self.random_matrix is None or self.random_matrix.kind == "goe":
+                raise ValueError(
+                    "stress.random_matrix_kind 'eth' needs random_matrix.kind 'flat' or "
+                    f"'exponential' (its eigenbasis), got random_matrix={self.random_matrix!r}"
+                )
+
+    @property
+    def reference_tls(self) -> TLSParams:
+        """The TLS ensemble that defines the pi*C0 normalisation."""
+        return self.tls if self.tls is not None else TLSParams()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "model") -> ModelParams:
+        """Build from a nested mapping (e.g. a TOML table); unknown keys are rejected."""
+        sections = {
+            "tls": TLSParams,
+            "coupling": CouplingParams,
+            "random_matrix": RandomMatrixParams,
+            "stress": StressParams,
+        }
+        data = dict(data)
+        kwargs: dict[str, Any] = {}
+        for name, sub in sections.items():
+            if name in data:
+                value = data.pop(name)
+                if value is None or value is False:
+                    kwargs[name] = None
+                else:
+                    kwargs[name] = v.from_mapping(sub, value, f"{where}.{name}")
+        if "n_tls" in data:
+            kwargs["n_tls"] = data.pop("n_tls")
+        if data:
+            raise ValueError(
+                f"unknown key(s) {', '.join(map(repr, sorted(data)))} in {where}; valid keys are "
+                f"n_tls, {', '.join(sections)}"
+            )
+        if "n_tls" not in kwargs:
+            raise ValueError(f"{where}.n_tls is required (number of TLS, an integer >= 1)")
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RandomMatrixTerm:
+    """A random-matrix operator fixed by its parameters and a seed (drawn when built)."""
+
+    kind: str
+    weight: float
+    seed: int
+    growth_temperature: float = 1.0
+    level_statistics: str = "goe"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Realisation:
+    """One disorder realisation: every number needed to build H and T.
+
+    Attributes
+    ----------
+    n_tls : int
+        N.
+    asymmetry, tunnelling : numpy.ndarray or None
+        eps_i and Delta_i (K), shape (N,); None when the model has no TLS term.
+    couplings : Mapping[str, numpy.ndarray]
+        K^{ab}_ij (K), full (N, N) matrices keyed by component "zz", "xx", "xz", "zx"; the term is
+        sum_{i<j} K^{aa}_ij s^a_i s^a_j for the symmetric "zz" and "xx", and
+        sum_{i!=j} K^{ab}_ij s^a_i s^b_j for the mixed "xz" and "zx" (any matrix, zero diagonal).
+    deformation_potential : numpy.ndarray
+        gamma_i (K per unit strain), shape (N,).
+    stress_coupling : numpy.ndarray or None
+        K^T_ij (K per unit strain), symmetric (N, N), or None.
+    random_matrix : RandomMatrixTerm or None
+        Hamiltonian random-matrix term.
+    stress_random_matrix : RandomMatrixTerm or None
+        Random-matrix stress (kind "goe" or "eth").
+    positions : numpy.ndarray or None
+        TLS positions (units of r0), shape (N, 3), for dipolar couplings.
+    """
+
+    n_tls: int
+    asymmetry: np.ndarray | None
+    tunnelling: np.ndarray | None
+    couplings: MappingProxyType
+    deformation_potential: np.ndarray
+    stress_coupling: np.ndarray | None = None
+    random_matrix: RandomMatrixTerm | None = None
+    stress_random_matrix: RandomMatrixTerm | None = None
+    positions: np.ndarray | None = None
+
+    @property
+    def dimension(self) -> int:
+        """Hilbert-space dimension 2^N."""
+        return 2**self.n_tls
+
+    @property
+    def energies(self) -> np.ndarray | None:
+        """Single-TLS splittings E_i = sqrt(eps_i^2 + Delta_i^2) (K), or None."""
+        if self.asymmetry is None:
+            return None
+        return np.hypot(self.asymmetry, self.tunnelling)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        *,
+        asymmetry: Any = None,
+        tunnelling: Any = None,
+        couplings: dict[str, Any] | None = None,
+        deformation_potential: Any = None,
+        stress_coupling: Any = None,
+        random_matrix: RandomMatrixTerm | None = None,
+        stress_random_matrix: RandomMatrixTerm | None = None,
+        positions: Any = None,
+        n_tls: int | None = None,
+    ) -> Realisation:
+        """Build a realisation from explicit arrays, with full validation.
+
+        Parameters
+        ----------
+        asymmetry, tunnelling : array_like, shape (N,)
+            eps_i and Delta_i (K). Give both or neither (neither needs ``n_tls``).
+        couplings : dict of str to array_like (N, N), optional
+            K^{ab}_ij (K) keyed by "zz", "xx", "xz", "zx"; "zz" and "xx" must be symmetric.
+            Diagonals must be zero (s^a_i s^a_i = 1 is a constant, not a coupling).
+        deformation_potential : array_like, shape (N,), optional
+            gamma_i (K per unit strain); default 1 for every TLS.
+        stress_coupling : array_like (N, N), optional
+            Symmetric K^T_ij (K per unit strain) with zero diagonal.
+        random_matrix, stress_random_matrix : RandomMatrixTerm, optional
+            Random-matrix terms.
+        positions : array_like (N, 3), optional
+            Positions (units of r0), kept for reference.
+        n_tls : int, optional
+            N, required when no asymmetry is given.
+
+        Raises
+        ------
+        ValueError
+            Mismatched lengths, non-finite values, non-symmetric matrices, unknown components.
+        """
+        if (asymmetry is None) != (tunnelling is None):
+            raise ValueError("asymmetry and tunnelling must be given together (or both omitted)")
+        if asymmetry is not None:
+            asymmetry = np.atleast_1d(v.real_array("asymmetry", asymmetry))
+            if asymmetry.ndim != 1:
+                raise ValueError(f"asymmetry must be 1-d, got shape {asymmetry.shape}")
+            n = asymmetry.size
+            tunnelling = v.real_array("tunnelling", np.atleast_1d(tunnelling), (n,))
+            if n_tls is not None and n_tls != n:
+                raise ValueError(f"n_tls={n_tls} does not match len(asymmetry)={n}")
+        elif n_tls is None:
+            raise ValueError("n_tls is required when no asymmetry/tunnelling arrays are given")
+        else:
+            n = n_tls
+        v.integer("n_tls", n, 1, MAX_TLS)
+        if deformation_potential is None:
+            deformation_potential = np.ones(n)
+        gamma = v.real_array("deformation_potential", np.atleast_1d(deformation_potential), (n,))
+        checked: dict[str, np.ndarray] = {}
+        for key, matrix in (couplings or {}).items():
+            v.choice("couplings key", key, COUPLING_COMPONENTS)
+            checked[key] = _coupling_matrix(f"couplings[{key!r}]", matrix, n, key in ("zz", "xx"))
+        if stress_coupling is not None:
+            stress_coupling = _coupling_matrix("stress_coupling", stress_coupling, n, True)
+        if positions is not None:
+            positions = v.real_array("positions", positions, (n, 3))
+        for name, term in (("random_matrix", random_matrix),
+                           ("stress_random_matrix", stress_random_matrix)):
+            if term is not None and not isinstance(term, RandomMatrixTerm):
+                raise TypeError(f"{name} must be a RandomMatrixTerm, got {type(term).__name__}")
+        if stress_random_matrix is not None and stress_random_matrix.kind == "eth":
+            if random_matrix is None or random_matrix.kind not in ("flat", "exponential"):
+                raise ValueError("an 'eth' stress random matrix needs a 'flat' or 'exponential' "
+                                 "random_matrix term (its eigenbasis)")
+        for arr in (asymmetry, tunnelling, gamma, stress_coupling, positions, *checked.values()):
+            if arr is not None:
+                arr.setflags(write=False)
+        return cls(
+            n_tls=n,
+            asymmetry=asymmetry,
+            tunnelling=tunnelling,
+            couplings=MappingProxyType(checked),
+            deformation_potential=gamma,
+            stress_coupling=stress_coupling,
+            random_matrix=random_matrix,
+            stress_random_matrix=stress_random_matrix,
+            positions=positions,
+        )
+
+
+def _coupling_matrix(name: str, matrix: Any, n: int, symmetric: bool) -> np.ndarray:
+    arr = v.real_array(name, matrix, (n, n))
+    if np.any(np.diag(arr) != 0):
+        raise ValueError(f"{name} must have a zero diagonal, got diagonal {np.diag(arr)!r}")
+    if symmetric and not np.allclose(arr, arr.T, rtol=1e-12, atol=1e-14 * max(1.0, np.abs(arr).max())):
+        worst = np.abs(arr - arr.T).max()
+        raise ValueError(f"{name} must be symmetric (K_ij = K_ji), got max |K - K^T| = {worst:.3g}")
+    return arr.copy()
+
+
+def draw_tls(params: TLSParams, n_tls: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Draw (eps_i, Delta_i) (K) from the canonical distribution P(eps, Delta) ~ 1/Delta.
+
+    Parameters
+    ----------
+    params : TLSParams
+        Bounds eps_max, Delta_min, Delta_max (K).
+    n_tls : int
+        Number of TLS N.
+    rng : numpy.random.Generator
+        Source of randomness.
+    """
+    asymmetry = rng.uniform(-params.asymmetry_max, params.asymmetry_max, size=n_tls)
+    log_tunnelling = rng.uniform(
+        math.log(params.tunnelling_min), math.log(params.tunnelling_max), size=n_tls
+    )
+    return asymmetry, np.exp(log_tunnelling)
+
+
+def random_positions(n_tls: int, rng: np.random.Generator) -> np.ndarray:
+    """Uniform random positions in a cube of side L = N^(1/3) (units of r0), shape (N, 3)."""
+    return rng.uniform(0.0, n_tls ** (1.0 / 3.0), size=(n_tls, 3))
+
+
+def periodic_distances(positions: np.ndarray, min_distance: float = 0.0) -> np.ndarray:
+    """Minimum-image distances r_ij (units of r0) in the periodic cube of side N^(1/3)."""
+    n = positions.shape[0]
+    side = n ** (1.0 / 3.0)
+    delta = positions[:, None, :] - positions[None, :, :]
+    delta -= side * np.round(delta / side)
+    r = np.sqrt(np.sum(delta**2, axis=-1))
+    return np.maximum(r, min_distance) if min_distance > 0 else r
+
+
+def draw_couplings(
+    params: CouplingParams, n_tls: int, rng: np.random.Generator
+) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """Draw symmetric coupling matrices K^{ab}_ij (K) with zero diagonal, and positions if dipolar."""
+    positions = None
+    inverse_cube = None
+    if params.kind == "dipolar":
+        positions = random_positions(n_tls, rng)
+        r = periodic_distances(positions, params.min_distance)
+        np.fill_diagonal(r, np.inf)
+        inverse_cube = r**-3.0
+    couplings = {}
+    iu = np.triu_indices(n_tls, 1)
+    for comp in params.components:
+        if params.kind == "gaussian":
+            upper = rng.normal(0.0, params.strength, size=iu[0].size)
+        else:
+            if params.orientation == "uniform":
+                c = rng.uniform(-math.sqrt(3.0), math.sqrt(3.0), size=iu[0].size)
+            else:
+                c = rng.standard_normal(iu[0].size)
+            upper = params.strength * c * inverse_cube[iu]
+        k = np.zeros((n_tls, n_tls))
+        k[iu] = upper
+        couplings[comp] = k + k.T
+    return couplings, positions
+
+
+def draw_deformation_potentials(
+    params: StressParams, n_tls: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Draw gamma_i (K per unit strain)."""
+    gamma = params.deformation_potential
+    if params.distribution == "fixed":
+        return np.full(n_tls, gamma)
+    if params.distribution == "random_sign":
+        return gamma * rng.choice([-1.0, 1.0], size=n_tls)
+    return rng.normal(0.0, gamma, size=n_tls)
+
+
+def _seed(rng: np.random.Generator) -> int:
+    return int(rng.integers(0, 2**63 - 1))
+
+
+def draw_realisation(params: ModelParams, rng: np.random.Generator) -> Realisation:
+    """Draw one disorder realisation of ``params``.
+
+    Every random number comes from ``rng`` in a fixed order (TLS, couplings, deformation
+    potentials, stress couplings, random-matrix seeds), so the same Generator state gives the same
+    realisation bit for bit; random matrices are stored as seeds and drawn when built.
+
+    Parameters
+    ----------
+    params : ModelParams
+        The ensemble.
+    rng : numpy.random.Generator
+        Source of randomness, e.g. ``default_rng(SeedSequence(seed, spawn_key=(r,)))``.
+
+    Returns
+    -------
+    Realisation
+    """
+    n = params.n_tls
+    asymmetry = tunnelling = None
+    if params.tls is not None:
+        asymmetry, tunnelling = draw_tls(params.tls, n, rng)
+    couplings: dict[str, np.ndarray] = {}
+    positions = None
+    if params.coupling is not None and n > 1:
+        couplings, positions = draw_couplings(params.coupling, n, rng)
+    gamma = draw_deformation_potentials(params.stress, n, rng)
+    stress_coupling = None
+    if params.stress.two_body > 0 and n > 1:
+        k = np.triu(rng.normal(0.0, params.stress.two_body, size=(n, n)), 1)
+        stress_coupling = k + k.T
+    rm = None
+    if params.random_matrix is not None:
+        p = params.random_matrix
+        rm = RandomMatrixTerm(kind=p.kind, weight=p.weight, seed=_seed(rng),
+                              growth_temperature=p.growth_temperature,
+                              level_statistics=p.level_statistics)
+    stress_rm = None
+    if params.stress.random_matrix > 0:
+        s = params.stress
+        stress_rm = RandomMatrixTerm(kind=s.random_matrix_kind, weight=s.random_matrix,
+                                     seed=_seed(rng), growth_temperature=s.eth_energy_scale)
+    return Realisation.from_arrays(
+        asymmetry=asymmetry,
+        tunnelling=tunnelling,
+        couplings=couplings,
+        deformation_potential=gamma,
+        stress_coupling=stress_coupling,
+        random_matrix=rm,
+        stress_random_matrix=stress_rm,
+        positions=positions,
+        n_tls=n,
+    )
+
+
+def realisation_rng(seed: int, realisation: int) -> np.random.Generator:
+    """The Generator of realisation r of a run: ``default_rng(SeedSequence(seed, spawn_key=(r,)))``.
+
+    It depends only on (seed, r): not on workers, backend or order of execution.
+    """
+    v.integer("seed", seed, 0)
+    v.integer("realisation", realisation, 0)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(realisation,)))
+
+
+def absorption_normalisation(params: ModelParams) -> float:
+    """Factor that converts sum (p_n - p_m)|T_mn|^2 delta(w - w_mn) (1/K) into units of pi*C0.
+
+    Q^-1 / (pi C0) = eps_max ln(Delta_max/Delta_min) / (N gamma_rms^2) * sum ..., so that the
+    canonical independent-TLS ensemble gives tanh(w / 2T) (PHYSICS.md section 2). Models without a
+    TLS term use their (default) ``tls`` parameters as the reference ensemble.
+
+    Returns
+    -------
+    float
+        The factor (K).
+    """
+    ref = params.reference_tls
+    gamma = params.stress.deformation_potential
+    return ref.asymmetry_max * ref.log_range / (params.n_tls * gamma**2)

@@ -1,0 +1,93 @@
+"""One realisation from parameters to small arrays: draw, build, diagonalise, observe.
+
+This is the unit of work of a sweep: it receives parameters and a (seed, realisation index) pair,
+and returns a dict of small arrays (never eigenvectors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _validate as v
+from .absorption import Broadening, pair_spectrum
+from .diagonalise import SolverParams, solve
+from .models import ModelParams, absorption_normalisation, draw_realisation, realisation_rng
+from .statistics import mean_spacing_ratio
+from .thermo import specific_heat
+
+#: Observables a run can ask for.
+OBSERVABLES = ("absorption", "velocity_shift", "specific_heat", "spacing_ratio")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Probe:
+    """What is measured on each realisation.
+
+    Parameters
+    ----------
+    frequencies : tuple of float
+        w (K) at which Q^-1 and delta v / v are computed.
+    temperatures : tuple of float
+        T (K).
+    broadening : Broadening
+        Line kernel.
+    observables : tuple of str
+        Subset of ``OBSERVABLES``.
+    """
+
+    frequencies: tuple[float, ...]
+    temperatures: tuple[float, ...]
+    broadening: Broadening = field(default_factory=Broadening)
+    observables: tuple[str, ...] = OBSERVABLES
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "frequencies",
+                           tuple(float(x) for x in v.positive_array("frequencies", self.frequencies)))
+        object.__setattr__(self, "temperatures",
+                           tuple(float(x) for x in v.positive_array("temperatures", self.temperatures)))
+        object.__setattr__(self, "observables", tuple(self.observables))
+        if not self.observables:
+            raise ValueError(f"observables must name at least one of {', '.join(OBSERVABLES)}")
+        for name in self.observables:
+            v.choice("observables entry", name, OBSERVABLES)
+        if not isinstance(self.broadening, Broadening):
+            raise TypeError(f"broadening must be a Broadening, got {type(self.broadening).__name__}")
+
+
+def observe(
+    params: ModelParams,
+    seed: int,
+    realisation: int,
+    probe: Probe,
+    solver: SolverParams | None = None,
+) -> dict[str, np.ndarray]:
+    """Compute the observables of realisation ``realisation`` of ``params``.
+
+    The disorder comes from ``SeedSequence(seed, spawn_key=(realisation,))`` only, so the result
+    does not depend on which worker runs it or when.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        "absorption" (n_T, n_w) in units of pi*C0, "velocity_shift" (n_T, n_w) in units of C0,
+        "specific_heat" (n_T,) in units of k_B, "spacing_ratio" () the mean <r>.
+    """
+    real = draw_realisation(params, realisation_rng(seed, realisation))
+    spectrum, elements = solve(real, solver)
+    out: dict[str, np.ndarray] = {}
+    w = np.asarray(probe.frequencies)
+    t = np.asarray(probe.temperatures)
+    norm = absorption_normalisation(params)
+    if "absorption" in probe.observables or "velocity_shift" in probe.observables:
+        pairs = pair_spectrum(spectrum, elements, w, probe.broadening)
+        if "absorption" in probe.observables:
+            out["absorption"] = norm * pairs.absorption(w, t)
+        if "velocity_shift" in probe.observables:
+            out["velocity_shift"] = -0.5 * norm * pairs.dispersion(w, t)
+    if "specific_heat" in probe.observables:
+        out["specific_heat"] = specific_heat(spectrum.energies, t)
+    if "spacing_ratio" in probe.observables:
+        out["spacing_ratio"] = np.asarray(mean_spacing_ratio(spectrum.energies))
+    return out

@@ -1,0 +1,26 @@
+"""Physical constants and unit conversions (constants only, nothing settable).
+
+Energies, temperatures and frequencies are all expressed in kelvin (E / k_B); a
+frequency enters as w = hbar * omega / k_B.
+"""
+
+from __future__ import annotations
+
+#: Boltzmann constant (J / K), exact in the SI.
+BOLTZMANN = 1.380649e-23
+#: Planck constant (J s), exact in the SI.
+PLANCK = 6.62607015e-34
+#: Reduced Planck constant (J s).
+HBAR = PLANCK / (2.0 * 3.141592653589793)
+#: h * (1 GHz) / k_B in kelvin: 1 GHz = 0.0479924 K.
+KELVIN_PER_GHZ = PLANCK * 1e9 / BOLTZMANN
+
+
+def ghz_to_kelvin(frequency_ghz: float) -> float:
+    """Convert a frequency f (GHz) to w = h f / k_B (K)."""
+    return frequency_ghz * KELVIN_PER_GHZ
+
+
+def kelvin_to_ghz(energy_kelvin: float) -> float:
+    """Convert an energy E / k_B (K) to the frequency E / h (GHz)."""
+    return energy_kelvin / KELVIN_PER_GHZ
