@@ -17,8 +17,15 @@ from .models import ModelParams, absorption_normalisation, draw_realisation, rea
 from .statistics import mean_spacing_ratio
 from .thermo import specific_heat
 
-#: Observables a run can ask for.
-OBSERVABLES = ("absorption", "velocity_shift", "specific_heat", "spacing_ratio")
+#: Observables a run can ask for: name -> (dimensions of one realisation's array, units).
+#: A sweep stacks them along its sweep axes and "realisation"; new observables register here.
+OBSERVABLE_DIMS: dict[str, tuple[tuple[str, ...], str]] = {
+    "absorption": (("temperature", "frequency"), "pi*C0"),
+    "velocity_shift": (("temperature", "frequency"), "C0"),
+    "specific_heat": (("temperature",), "k_B"),
+    "spacing_ratio": ((), "1"),
+}
+OBSERVABLES = tuple(OBSERVABLE_DIMS)
 
 
 @dataclass(frozen=True, kw_only=True)
