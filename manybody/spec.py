@@ -1,0 +1,499 @@
+"""Run specifications: what a sweep computes, read from TOML or built in Python.
+
+A :class:`RunSpec` fixes everything that determines the numbers of a sweep: a base model, the
+swept parameters and their values (a cartesian product of axes), the number of disorder
+realisations, the seed, the probe (temperatures, frequencies, line kernel, observables) and the
+solver options. It is validated when built; unknown keys are rejected with the list of valid ones.
+
+Example TOML::
+
+    name = "coupling-sweep"
+    seed = 1234
+    realisations = 16
+    [model]
+    n_tls = 8
+    [model.coupling]
+    kind = "dipolar"
+    strength = 0.0
+    [sweep]
+    "model.coupling.strength" = [0.0, 0.01, 0.05]
+    [probe]
+    frequencies = [0.1]                                        # K
+    temperatures = { x_min = 0.2, x_max = 10.0, count = 25 }   # T = frequencies[0] / x
+    observables = ["absorption", "specific_heat"]
+    [probe.broadening]
+    kind = "gaussian"
+    width = 0.004
+    [solver]
+    dtype = "float64"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from . import _validate as v
+from .absorption import Broadening
+from .diagonalise import SolverParams
+from .models import (
+    CouplingParams,
+    ModelParams,
+    RandomMatrixParams,
+    StressParams,
+    TLSParams,
+)
+from .pipeline import OBSERVABLES, Probe
+
+#: Model sections and their parameter classes (keys of ``[model.<section>]``).
+MODEL_SECTIONS: dict[str, type] = {
+    "tls": TLSParams,
+    "coupling": CouplingParams,
+    "random_matrix": RandomMatrixParams,
+    "stress": StressParams,
+}
+#: Top-level keys of a run specification.
+TOP_LEVEL_KEYS = ("name", "seed", "realisations", "model", "sweep", "probe", "solver")
+#: Keys of ``[probe]``.
+PROBE_KEYS = ("frequencies", "temperatures", "observables", "broadening")
+#: Keys of the ``probe.temperatures`` table form.
+TEMPERATURE_GRID_KEYS = ("x_min", "x_max", "count")
+#: Units of numeric sweepable parameters (dotted path without the leading "model."/"probe.").
+PARAMETER_UNITS: dict[str, str] = {
+    "n_tls": "1",
+    "tls.asymmetry_max": "K",
+    "tls.tunnelling_min": "K",
+    "tls.tunnelling_max": "K",
+    "coupling.strength": "K",
+    "coupling.min_distance": "r0",
+    "random_matrix.weight": "K",
+    "random_matrix.growth_temperature": "K",
+    "stress.deformation_potential": "K per unit strain",
+    "stress.two_body": "K per unit strain",
+    "stress.random_matrix": "K per unit strain",
+    "stress.eth_energy_scale": "K",
+    "broadening.width": "K",
+    "broadening.resolution": "1",
+}
+#: Largest number of realisations a spec accepts.
+MAX_REALISATIONS = 10**7
+#: Seeds must fit a signed 64-bit integer (they are stored as file attributes).
+MAX_SEED = 2**63 - 1
+#: How realisation r gets its random numbers (stored in every results file).
+SPAWN_SCHEME = (
+    "realisation r uses numpy.random.default_rng(numpy.random.SeedSequence(seed, spawn_key=(r,))); "
+    "the same r gives the same disorder at every sweep point, for any worker count or backend"
+)
+
+
+def _field_defaults(cls: type) -> dict[str, Any]:
+    return {f.name: f.default for f in dataclasses.fields(cls) if f.init}
+
+
+def _sweepable() -> dict[str, Any]:
+    """Dotted sweep keys -> the default value of that field (for type coercion)."""
+    keys: dict[str, Any] = {"model.n_tls": 1}
+    for section, cls in MODEL_SECTIONS.items():
+        for name, default in _field_defaults(cls).items():
+            if isinstance(default, int | float | str):
+                keys[f"model.{section}.{name}"] = default
+    for name, default in _field_defaults(Broadening).items():
+        keys[f"probe.broadening.{name}"] = default
+    return keys
+
+
+#: Parameters that may be swept: dotted path -> default value (its type is the expected type).
+SWEEPABLE: dict[str, Any] = _sweepable()
+
+
+def axis_name(key: str) -> str:
+    """Dimension name of a sweep axis: "model.coupling.strength" -> "coupling_strength".
+
+    Parameters
+    ----------
+    key : str
+        Dotted parameter path, e.g. "model.n_tls" or "probe.broadening.width".
+    """
+    for prefix in ("model.", "probe."):
+        if key.startswith(prefix):
+            key = key[len(prefix):]
+            break
+    return key.replace(".", "_")
+
+
+def axis_units(key: str) -> str:
+    """Units of a swept parameter ("1" for counts and names)."""
+    return PARAMETER_UNITS.get(key.split(".", 1)[1], "1")
+
+
+def _coerce(key: str, value: Any) -> Any:
+    """Check one sweep value is a scalar of the parameter's type; ints become floats for floats."""
+    default = SWEEPABLE[key]
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise TypeError(f"sweep[{key!r}] values must be numbers or strings, got {value!r}")
+    if isinstance(default, float) and isinstance(value, int):
+        return float(value)
+    if isinstance(default, str) and not isinstance(value, str):
+        raise TypeError(f"sweep[{key!r}] values must be strings, got {value!r}")
+    if not isinstance(default, str) and isinstance(value, str):
+        raise TypeError(f"sweep[{key!r}] values must be numbers, got {value!r}")
+    return value
+
+
+def _flatten_sweep(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Accept quoted dotted keys and (unquoted) nested TOML tables alike."""
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            nested = _flatten_sweep(value, f"{full}.")
+        else:
+            nested = {full: value}
+        for k, val in nested.items():
+            if k in flat:
+                raise ValueError(f"sweep key {k!r} is given twice")
+            flat[k] = val
+    return flat
+
+
+def normalise_sweep(sweep: Mapping[str, Any] | None) -> MappingProxyType:
+    """Validate sweep axes: known keys, non-empty lists of scalars, no repeated values.
+
+    Returns
+    -------
+    MappingProxyType
+        Ordered mapping dotted key -> tuple of values.
+    """
+    if sweep is None:
+        return MappingProxyType({})
+    if not isinstance(sweep, Mapping):
+        raise TypeError(f"sweep must be a table of parameter = [values], got {type(sweep).__name__}")
+    out: dict[str, tuple] = {}
+    for key, values in _flatten_sweep(sweep).items():
+        if key not in SWEEPABLE:
+            raise ValueError(
+                f"unknown sweep key {key!r}; valid keys are {', '.join(SWEEPABLE)}"
+            )
+        if isinstance(values, str | bytes) or not isinstance(values, list | tuple | np.ndarray):
+            raise TypeError(f"sweep[{key!r}] must be a list of values, got {values!r}")
+        if len(values) == 0:
+            raise ValueError(f"sweep[{key!r}] must be a non-empty list of values, got []")
+        coerced = tuple(_coerce(key, x) for x in (np.asarray(values).tolist()
+                                                   if isinstance(values, np.ndarray) else values))
+        if len(set(coerced)) != len(coerced):
+            raise ValueError(f"sweep[{key!r}] has repeated values: {list(coerced)!r}")
+        out[key] = coerced
+    return MappingProxyType(out)
+
+
+def temperature_grid(frequency: float, x_min: Any, x_max: Any, count: Any) -> tuple[float, ...]:
+    """Temperatures T = frequency / x (K) for x log-spaced on [x_min, x_max], ascending in T.
+
+    Parameters
+    ----------
+    frequency : float
+        w (K), the first probe frequency.
+    x_min, x_max : float
+        Range of x = w / T (dimensionless), 0 < x_min <= x_max.
+    count : int
+        Number of temperatures (>= 1).
+    """
+    lo = v.positive("probe.temperatures.x_min", x_min)
+    hi = v.positive("probe.temperatures.x_max", x_max)
+    n = v.integer("probe.temperatures.count", count, 1, 100_000)
+    if lo > hi or (n > 1 and lo == hi):
+        raise ValueError(
+            f"probe.temperatures needs x_min < x_max (x_min <= x_max for count 1), got "
+            f"x_min={x_min!r}, x_max={x_max!r}"
+        )
+    x = np.geomspace(hi, lo, n)
+    return tuple(float(frequency / xi) for xi in x)
+
+
+def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
+    """Build a :class:`~manybody.pipeline.Probe` from a ``[probe]`` table.
+
+    ``temperatures`` is an explicit list (K) or a table ``{x_min, x_max, count}`` giving
+    T = frequencies[0] / x with x log-spaced.
+    """
+    if not isinstance(data, Mapping):
+        raise TypeError(f"{where} must be a table of keys, got {type(data).__name__}")
+    unknown = sorted(set(data) - set(PROBE_KEYS))
+    if unknown:
+        raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))} in {where}; "
+                         f"valid keys are {', '.join(PROBE_KEYS)}")
+    for key in ("frequencies", "temperatures"):
+        if key not in data:
+            raise ValueError(f"{where}.{key} is required")
+    frequencies = data["frequencies"]
+    if isinstance(frequencies, int | float) and not isinstance(frequencies, bool):
+        frequencies = [frequencies]
+    if not isinstance(frequencies, list | tuple) or not frequencies:
+        raise TypeError(f"{where}.frequencies must be a non-empty list of frequencies in K, "
+                        f"got {frequencies!r}")
+    freqs = v.positive_array(f"{where}.frequencies", frequencies)
+    temps = data["temperatures"]
+    if isinstance(temps, Mapping):
+        bad = sorted(set(temps) - set(TEMPERATURE_GRID_KEYS))
+        missing = [k for k in TEMPERATURE_GRID_KEYS if k not in temps]
+        if bad or missing:
+            raise ValueError(
+                f"{where}.temperatures table must have exactly the keys "
+                f"{', '.join(TEMPERATURE_GRID_KEYS)}; unknown {bad or 'none'}, missing "
+                f"{missing or 'none'}"
+            )
+        temps = temperature_grid(float(freqs[0]), temps["x_min"], temps["x_max"], temps["count"])
+    elif not isinstance(temps, list | tuple) or not temps:
+        raise TypeError(f"{where}.temperatures must be a non-empty list of temperatures in K or a "
+                        f"table {{x_min, x_max, count}}, got {temps!r}")
+    temps = v.positive_array(f"{where}.temperatures", temps)
+    observables = data.get("observables", list(OBSERVABLES))
+    if isinstance(observables, str) or not isinstance(observables, list | tuple):
+        raise TypeError(f"{where}.observables must be a list of names from "
+                        f"{', '.join(OBSERVABLES)}, got {observables!r}")
+    broadening = v.from_mapping(Broadening, data.get("broadening", {}), f"{where}.broadening")
+    return Probe(frequencies=tuple(freqs.tolist()), temperatures=tuple(temps.tolist()),
+                 broadening=broadening, observables=tuple(observables))
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    """A parameter dataclass as a plain dict, floats as floats and tuples as lists."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(f.default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, np.generic):
+            value = value.item()
+        out[f.name] = value
+    return out
+
+
+def model_to_dict(model: ModelParams) -> dict[str, Any]:
+    """Inverse of :meth:`ModelParams.from_dict` (absent sections omitted, ``tls = false`` kept)."""
+    out: dict[str, Any] = {"n_tls": int(model.n_tls)}
+    for section in MODEL_SECTIONS:
+        value = getattr(model, section)
+        if value is None:
+            if section == "tls":
+                out[section] = False
+            continue
+        out[section] = _plain(value)
+    return out
+
+
+def probe_to_dict(probe: Probe) -> dict[str, Any]:
+    """Inverse of :func:`probe_from_dict` (temperatures written out as an explicit list in K)."""
+    return {
+        "frequencies": list(probe.frequencies),
+        "temperatures": list(probe.temperatures),
+        "observables": list(probe.observables),
+        "broadening": _plain(probe.broadening),
+    }
+
+
+def _replace_path(obj: Any, path: list[str], value: Any, key: str) -> Any:
+    """dataclasses.replace along a dotted path, failing with the sweep key if a section is absent."""
+    head = path[0]
+    if len(path) == 1:
+        return dataclasses.replace(obj, **{head: value})
+    child = getattr(obj, head)
+    if child is None:
+        raise ValueError(
+            f"sweep key {key!r} needs a [{key.rsplit('.', 1)[0]}] section in the base "
+            f"specification, but it is absent (add the section, e.g. with default values)"
+        )
+    return dataclasses.replace(obj, **{head: _replace_path(child, path[1:], value, key)})
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class RunSpec:
+    """A full sweep: base model, swept axes, realisations, seed, probe and solver.
+
+    Parameters
+    ----------
+    name : str
+        Short name of the run (used in messages and file metadata).
+    seed : int
+        Run seed (>= 0); realisation r uses ``SeedSequence(seed, spawn_key=(r,))``.
+    realisations : int
+        Disorder realisations per sweep point (>= 1).
+    model : ModelParams
+        Base point of the model; swept parameters override it.
+    sweep : Mapping[str, Sequence]
+        Ordered mapping dotted parameter path -> non-empty list of values, e.g.
+        ``{"model.coupling.strength": [0.0, 0.01]}`` (coupling strength J0 in K). The sweep
+        points are the cartesian product of the axes, first axis slowest.
+    probe : Probe
+        Frequencies (K), temperatures (K), line kernel and observables.
+    solver : SolverParams
+        Solver options (dtype).
+
+    Raises
+    ------
+    ValueError, TypeError
+        Any bad value, named with what was expected.
+    """
+
+    name: str = "run"
+    seed: int
+    realisations: int = 1
+    model: ModelParams
+    sweep: Mapping[str, Any] = field(default_factory=dict)
+    probe: Probe
+    solver: SolverParams = field(default_factory=SolverParams)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise TypeError(f"name must be a non-empty string, got {self.name!r}")
+        v.integer("seed", self.seed, 0, MAX_SEED)
+        v.integer("realisations", self.realisations, 1, MAX_REALISATIONS)
+        for key, cls in (("model", ModelParams), ("probe", Probe), ("solver", SolverParams)):
+            value = getattr(self, key)
+            if not isinstance(value, cls):
+                raise TypeError(f"{key} must be a {cls.__name__}, got {type(value).__name__}")
+        object.__setattr__(self, "seed", int(self.seed))
+        object.__setattr__(self, "realisations", int(self.realisations))
+        object.__setattr__(self, "sweep", normalise_sweep(self.sweep))
+        for _ in self.points():  # every sweep point must be a valid model and probe
+            pass
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunSpec:
+        """Build from a nested mapping laid out like the TOML file (see module docstring)."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a run specification must be a table of keys, got {type(data).__name__}")
+        unknown = sorted(set(data) - set(TOP_LEVEL_KEYS))
+        if unknown:
+            raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))} in the run "
+                             f"specification; valid keys are {', '.join(TOP_LEVEL_KEYS)}")
+        for key in ("seed", "model", "probe"):
+            if key not in data:
+                what = {"seed": "an integer >= 0; realisation r uses SeedSequence(seed, "
+                                "spawn_key=(r,))",
+                        "model": "a [model] table with at least n_tls",
+                        "probe": "a [probe] table with frequencies and temperatures"}[key]
+                raise ValueError(f"{key} is required ({what})")
+        if "realisations" not in data:
+            raise ValueError("realisations is required (number of disorder realisations, >= 1)")
+        sweep = normalise_sweep(data.get("sweep"))
+        model_table = data["model"]
+        if not isinstance(model_table, Mapping):
+            raise TypeError(f"model must be a table of keys, got {type(model_table).__name__}")
+        if "n_tls" not in model_table and "model.n_tls" in sweep:
+            model_table = {**model_table, "n_tls": sweep["model.n_tls"][0]}
+        solver = v.from_mapping(SolverParams, data.get("solver", {}), "solver")
+        return cls(
+            name=data.get("name", "run"),
+            seed=data["seed"],
+            realisations=data["realisations"],
+            model=ModelParams.from_dict(model_table),
+            sweep=sweep,
+            probe=probe_from_dict(data["probe"]),
+            solver=solver,
+        )
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> RunSpec:
+        """Read and validate a TOML run specification.
+
+        Raises
+        ------
+        FileNotFoundError
+            No such file.
+        ValueError
+            Malformed TOML (with the parser's line and column) or a bad specification.
+        """
+        path = Path(path)
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"run specification {str(path)!r} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path} is not valid TOML: {exc}") from None
+        except IsADirectoryError:
+            raise ValueError(f"run specification {str(path)!r} is a directory, not a TOML file") \
+                from None
+        return cls.from_dict(data)
+
+    # -- serialisation ------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (TOML/JSON compatible); ``RunSpec.from_dict(s.to_dict()) == s``."""
+        return {
+            "name": self.name,
+            "seed": self.seed,
+            "realisations": self.realisations,
+            "model": model_to_dict(self.model),
+            "sweep": {key: list(values) for key, values in self.sweep.items()},
+            "probe": probe_to_dict(self.probe),
+            "solver": _plain(self.solver),
+        }
+
+    def canonical_json(self) -> str:
+        """Deterministic JSON of :meth:`to_dict` (key order fixed by construction, sweep order kept)."""
+        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
+
+    def digest(self) -> str:
+        """SHA-256 hex digest of :meth:`canonical_json` (detects a changed spec)."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RunSpec):
+            return NotImplemented
+        return self.canonical_json() == other.canonical_json()
+
+    def __hash__(self) -> int:
+        return hash(self.canonical_json())
+
+    # -- sweep points -------------------------------------------------------------------------
+    @property
+    def dims(self) -> tuple[str, ...]:
+        """Dimension names of the sweep axes, in order (e.g. ("coupling_strength",))."""
+        return tuple(axis_name(k) for k in self.sweep)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Number of values along each sweep axis."""
+        return tuple(len(values) for values in self.sweep.values())
+
+    @property
+    def n_points(self) -> int:
+        """Number of sweep points (1 without a sweep)."""
+        return math.prod(self.shape)
+
+    @property
+    def n_tasks(self) -> int:
+        """Sweep points x realisations."""
+        return self.n_points * self.realisations
+
+    def point(self, index: tuple[int, ...]) -> tuple[ModelParams, Probe]:
+        """Model and probe at one sweep point (index tuple, one entry per axis)."""
+        model, probe = self.model, self.probe
+        for (key, values), i in zip(self.sweep.items(), index, strict=True):
+            section, *path = key.split(".")
+            if section == "model":
+                model = _replace_path(model, path, values[i], key)
+            else:
+                probe = _replace_path(probe, path, values[i], key)
+        return model, probe
+
+    def points(self) -> Iterator[tuple[tuple[int, ...], ModelParams, Probe]]:
+        """Yield ``(index, model, probe)`` for every sweep point, in C order (last axis fastest)."""
+        for index in itertools.product(*(range(n) for n in self.shape)):
+            model, probe = self.point(index)
+            yield index, model, probe

@@ -1,0 +1,222 @@
+"""Run specifications: TOML parsing, validation naming the key, round trips, sweep points."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from manybody.models import ModelParams
+from manybody.pipeline import Probe
+from manybody.spec import RunSpec, axis_name, temperature_grid
+
+SPEC_TOML = """\
+name = "coupling-sweep"
+seed = 1234
+realisations = 3
+[model]
+n_tls = 4
+[model.tls]
+asymmetry_max = 1.0
+[model.coupling]
+kind = "dipolar"
+strength = 0.0
+[sweep]
+"model.coupling.strength" = [0.0, 0.01, 0.05]
+"probe.broadening.width" = [0.004, 0.01]
+[probe]
+frequencies = [0.1]
+temperatures = { x_min = 0.2, x_max = 10.0, count = 5 }
+observables = ["absorption", "specific_heat", "spacing_ratio"]
+[probe.broadening]
+kind = "gaussian"
+width = 0.004
+[solver]
+dtype = "float64"
+"""
+
+
+def base_dict() -> dict:
+    return {
+        "name": "t",
+        "seed": 7,
+        "realisations": 2,
+        "model": {"n_tls": 4, "coupling": {"kind": "gaussian", "strength": 0.0}},
+        "sweep": {"model.coupling.strength": [0.0, 0.02]},
+        "probe": {"frequencies": [0.1], "temperatures": [0.05, 0.1]},
+    }
+
+
+@pytest.fixture
+def spec_file(tmp_path):
+    path = tmp_path / "spec.toml"
+    path.write_text(SPEC_TOML)
+    return path
+
+
+def test_toml_parses_into_typed_objects(spec_file):
+    spec = RunSpec.from_toml(spec_file)
+    assert spec.name == "coupling-sweep" and spec.seed == 1234 and spec.realisations == 3
+    assert isinstance(spec.model, ModelParams) and spec.model.n_tls == 4
+    assert spec.model.coupling.kind == "dipolar"
+    assert list(spec.sweep) == ["model.coupling.strength", "probe.broadening.width"]
+    assert spec.sweep["model.coupling.strength"] == (0.0, 0.01, 0.05)
+    assert spec.dims == ("coupling_strength", "broadening_width")
+    assert spec.shape == (3, 2) and spec.n_points == 6 and spec.n_tasks == 18
+    assert spec.probe.observables == ("absorption", "specific_heat", "spacing_ratio")
+
+
+def test_temperature_grid_is_frequency_over_log_spaced_x(spec_file):
+    spec = RunSpec.from_toml(spec_file)
+    t = np.array(spec.probe.temperatures)
+    x = 0.1 / t
+    assert t.size == 5 and np.all(np.diff(t) > 0)  # ascending in T
+    assert x.max() == pytest.approx(10.0) and x.min() == pytest.approx(0.2)
+    assert np.allclose(np.diff(np.log(x)), np.diff(np.log(x))[0])  # log-spaced
+    assert temperature_grid(0.1, 1.0, 1.0, 1) == (pytest.approx(0.1),)
+
+
+def test_round_trip_through_dict_and_json(spec_file):
+    spec = RunSpec.from_toml(spec_file)
+    again = RunSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert again == spec
+    assert again.canonical_json() == spec.canonical_json()
+    assert again.digest() == spec.digest() and hash(again) == hash(spec)
+    assert list(again.sweep) == list(spec.sweep)  # axis order survives
+
+
+def test_digest_changes_with_any_value():
+    a = RunSpec.from_dict(base_dict())
+    d = base_dict()
+    d["sweep"]["model.coupling.strength"] = [0.0, 0.03]
+    b = RunSpec.from_dict(d)
+    assert a != b and a.digest() != b.digest()
+    # integers given for float parameters are the same spec as floats
+    d2 = base_dict()
+    d2["sweep"]["model.coupling.strength"] = [0, 0.02]
+    assert RunSpec.from_dict(d2) == a
+
+
+def test_sweep_axis_order_matters():
+    d = base_dict()
+    d["sweep"] = {"model.coupling.strength": [0.0, 0.1], "model.n_tls": [3, 4]}
+    a = RunSpec.from_dict(d)
+    d["sweep"] = {"model.n_tls": [3, 4], "model.coupling.strength": [0.0, 0.1]}
+    b = RunSpec.from_dict(d)
+    assert a != b and a.dims == ("coupling_strength", "n_tls") and b.dims[0] == "n_tls"
+
+
+def test_points_are_the_cartesian_product_in_c_order(spec_file):
+    spec = RunSpec.from_toml(spec_file)
+    points = list(spec.points())
+    assert [p[0] for p in points] == [(i, j) for i in range(3) for j in range(2)]
+    for (i, j), model, probe in points:
+        assert model.coupling.strength == spec.sweep["model.coupling.strength"][i]
+        assert probe.broadening.width == spec.sweep["probe.broadening.width"][j]
+        assert isinstance(probe, Probe)
+        assert model.tls == spec.model.tls and model.n_tls == 4
+
+
+def test_n_tls_sweep_fills_missing_base_value():
+    d = base_dict()
+    del d["model"]["n_tls"]
+    d["sweep"] = {"model.n_tls": [3, 5]}
+    spec = RunSpec.from_dict(d)
+    assert [m.n_tls for _, m, _ in spec.points()] == [3, 5]
+    assert axis_name("model.n_tls") == "n_tls"
+
+
+def test_nested_sweep_tables_are_flattened(tmp_path):
+    text = SPEC_TOML.replace('"model.coupling.strength" = [0.0, 0.01, 0.05]',
+                             "model.coupling.strength = [0.0, 0.01, 0.05]")
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    assert "model.coupling.strength" in RunSpec.from_toml(path).sweep
+
+
+@pytest.mark.parametrize(
+    ("mutate", "exc", "words"),
+    [
+        (lambda d: d.pop("seed"), ValueError, ["seed", "required"]),
+        (lambda d: d.update(seed=-1), ValueError, ["seed"]),
+        (lambda d: d.update(seed="abc"), TypeError, ["seed", "integer"]),
+        (lambda d: d.update(seed=1.5), TypeError, ["seed", "integer"]),
+        (lambda d: d.update(realisations=0), ValueError, ["realisations"]),
+        (lambda d: d.update(realisations=-3), ValueError, ["realisations"]),
+        (lambda d: d.pop("realisations"), ValueError, ["realisations", "required"]),
+        (lambda d: d.update(colour="red"), ValueError, ["'colour'", "valid keys", "seed", "sweep"]),
+        (lambda d: d["model"].update(n_tsl=3), ValueError, ["'n_tsl'", "n_tls"]),
+        (lambda d: d["model"]["coupling"].update(strenght=1), ValueError,
+         ["'strenght'", "strength"]),
+        (lambda d: d["probe"].update(kernel="x"), ValueError, ["'kernel'", "broadening"]),
+        (lambda d: d["probe"].update(temperatures={"x_min": 1, "x_max": 2}), ValueError,
+         ["count"]),
+        (lambda d: d["probe"].update(temperatures={"x_min": 1, "x_max": 2, "count": -4}),
+         ValueError, ["count"]),
+        (lambda d: d["probe"].update(frequencies=[]), TypeError, ["frequencies"]),
+        (lambda d: d["probe"].update(temperatures=[0.1, -1.0]), ValueError, ["temperatures"]),
+        (lambda d: d["probe"].update(observables=["absorbtion"]), ValueError,
+         ["observables", "absorbtion"]),
+        (lambda d: d.update(solver={"dtype": "float16"}), ValueError, ["dtype"]),
+        (lambda d: d.update(solver={"threads": 2}), ValueError, ["'threads'", "dtype"]),
+        (lambda d: d["sweep"].update({"model.coupling.strength": []}), ValueError,
+         ["model.coupling.strength", "non-empty"]),
+        (lambda d: d["sweep"].update({"model.coupling.strength": 0.1}), TypeError,
+         ["model.coupling.strength", "list"]),
+        (lambda d: d["sweep"].update({"model.coupling.strength": [0.1, -0.1]}), ValueError,
+         ["coupling.strength", ">= 0"]),
+        (lambda d: d["sweep"].update({"model.coupling.strength": ["big"]}), TypeError,
+         ["model.coupling.strength", "numbers"]),
+        (lambda d: d["sweep"].update({"model.coupling.strenght": [1.0]}), ValueError,
+         ["model.coupling.strenght", "valid keys", "model.coupling.strength"]),
+        (lambda d: d["sweep"].update({"model.n_tls": [4, 2.5]}), TypeError, ["n_tls", "integer"]),
+        (lambda d: d["sweep"].update({"model.random_matrix.weight": [1.0]}), ValueError,
+         ["model.random_matrix.weight", "absent"]),
+        (lambda d: d.update(name=""), TypeError, ["name"]),
+    ],
+)
+def test_bad_specs_name_the_key(mutate, exc, words):
+    d = base_dict()
+    mutate(d)
+    with pytest.raises(exc) as info:
+        RunSpec.from_dict(d)
+    message = str(info.value)
+    for word in words:
+        assert word in message, message
+
+
+def test_sweep_over_absent_section_names_the_key():
+    d = base_dict()
+    del d["model"]["coupling"]
+    with pytest.raises(ValueError, match=r"'model\.coupling\.strength'.*\[model\.coupling\]"):
+        RunSpec.from_dict(d)
+
+
+def test_toml_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.toml"):
+        RunSpec.from_toml(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("seed = = 3\n")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        RunSpec.from_toml(bad)
+
+
+def test_python_construction_equals_toml(spec_file):
+    from manybody.absorption import Broadening
+    from manybody.models import CouplingParams, TLSParams
+
+    spec = RunSpec(
+        name="coupling-sweep", seed=1234, realisations=3,
+        model=ModelParams(n_tls=4, tls=TLSParams(asymmetry_max=1.0),
+                          coupling=CouplingParams(kind="dipolar", strength=0.0)),
+        sweep={"model.coupling.strength": [0.0, 0.01, 0.05],
+               "probe.broadening.width": [0.004, 0.01]},
+        probe=Probe(frequencies=(0.1,),
+                    temperatures=temperature_grid(0.1, 0.2, 10.0, 5),
+                    broadening=Broadening(kind="gaussian", width=0.004),
+                    observables=("absorption", "specific_heat", "spacing_ratio")),
+    )
+    assert spec == RunSpec.from_toml(spec_file)
+    with pytest.raises(AttributeError):
+        spec.seed = 3  # frozen
