@@ -1,0 +1,698 @@
+"""Fit measured (or simulated) loss Q^-1(T) at one frequency: tanh(x/2) against 1 - e^-x.
+
+With x = w / T (w = h f / k_B in kelvin), the loss of curve j (one drive power, one file) is
+
+    Q^-1_j(T) = F_j * s_j * L(x) + B_j + Q_qp(T)
+
+* L(x) is the temperature law (the shapes of :mod:`manybody.analysis`):
+  ``"tls"`` tanh(x/2); ``"generic"`` 1 - e^-x; ``"family"`` (1 - e^-x) / (1 + a e^-x) with the
+  TLS index a (a = 1 is tanh(x/2), a = 0 is 1 - e^-x). Every law tends to 1 for T -> 0, so F is
+  the low-temperature (unsaturated at that power) resonant loss.
+* s_j = 1 / sqrt(1 + P_j / P_c) is the standard TLS power-saturation factor, used only when
+  ``saturation=True``: then one amplitude F and one critical power P_c (in dB of the power unit,
+  e.g. dBm) are shared by all curves. P_c is taken temperature independent (the full theory has
+  P_c growing with T through T1 T2; this is a documented simplification). Without saturation each
+  curve has its own amplitude F_j, which absorbs s_j at fixed power.
+* B_j is a constant background per curve (``background=True``), e.g. radiation or
+  vortex/surface loss that does not depend on T below ~1 K.
+* Q_qp is an optional quasiparticle loss for superconducting resonators, shared by all curves
+  (it does not depend on the drive power at these powers), written as its value ``qp_loss`` at the
+  reference temperature T_ref (the highest temperature fitted) to keep the parameters decoupled:
+  ``"exp"``: Q_qp = qp_loss * exp(-Delta0 (1/T - 1/T_ref));
+  ``"mattis-bardeen"``: the same times sinh(xi) K0(xi) / [its value at T_ref], xi = w / 2T, the
+  low-temperature (T, w << Delta0) Mattis-Bardeen form of sigma_1 / sigma_2.
+  The gap Delta0 (K) is free by default or fixed, e.g. ``gap=gap_from_tc(9.2)`` = 1.764 Tc for Nb.
+
+Parameters are found by weighted least squares: the linear ones (F, B, qp_loss) are solved exactly
+for each value of the nonlinear ones (a, Delta0, P_c), which are first located on a grid and then
+refined jointly with scipy.optimize.least_squares. Uncertainties are from the covariance
+(J^T J)^-1 of the weighted residuals at the optimum:
+
+* with measurement errors ``sigma`` they are taken as absolute (chi2 is meaningful, p-value given);
+* without (the usual case for published Q(T) tables), the scatter is estimated from the residuals:
+  ``error_model="relative"`` (default) assumes a common relative error sigma_i = s |Q^-1_i|, as for
+  quality factors measured to a few per cent; ``"absolute"`` a common absolute error. The covariance
+  is then scaled by chi2/dof (``errors_scaled=True``) and AIC/BIC use the profile likelihood
+  n ln(chi2/n) + 2k (resp. k ln n).
+
+Model comparison (:func:`compare_laws`) fits the three laws to the same points and ranks the two
+named laws by AIC; the family's index a with its uncertainty says where in between the data lie.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _validate as v
+from .analysis import LawFit, _verdict, law_family, law_generic, law_tls
+from .units import KELVIN_PER_GHZ
+
+LAWS = ("tls", "generic", "family")
+QP_SHAPES = ("exp", "mattis-bardeen")
+ERROR_MODELS = ("relative", "absolute")
+#: BCS weak-coupling ratio Delta0 / (k_B Tc).
+BCS_RATIO = 1.764
+#: Bounds of the nonlinear parameters.
+INDEX_BOUNDS = (-0.99, 100.0)
+GAP_BOUNDS = (0.05, 500.0)
+
+_FREQ = re.compile(r"^\s*([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)\s*(ghz|mhz|khz|hz|mk|k)\s*$",
+                   re.IGNORECASE)
+_HZ = {"ghz": 1e9, "mhz": 1e6, "khz": 1e3, "hz": 1.0}
+
+
+def parse_frequency(value: str | float) -> float:
+    """Convert a frequency to w = h f / k_B in kelvin.
+
+    Parameters
+    ----------
+    value : str or float
+        A number with a unit: "5.61989GHz", "5619.89 MHz", "5.6e9 Hz", "0.2697K", "269.7 mK"
+        (case-insensitive); a bare float is taken as already in kelvin.
+
+    Returns
+    -------
+    float
+        w (K), > 0.
+
+    Raises
+    ------
+    ValueError
+        No or unknown unit in a string, or a value <= 0.
+    """
+    if isinstance(value, str):
+        m = _FREQ.match(value)
+        if not m:
+            raise ValueError(f"frequency must be a number with a unit GHz, MHz, kHz, Hz, K or mK "
+                             f"(e.g. 5.62GHz), got {value!r}")
+        number, unit = float(m.group(1)), m.group(4).lower()
+        if unit in _HZ:
+            kelvin = number * _HZ[unit] * 1e-9 * KELVIN_PER_GHZ
+        else:
+            kelvin = number * (1e-3 if unit == "mk" else 1.0)
+        return v.positive("frequency", kelvin)
+    return v.positive("frequency (K)", value)
+
+
+def gap_from_tc(tc: float) -> float:
+    """BCS gap Delta0 = 1.764 Tc (K) from the critical temperature Tc (K); Nb: 9.2 K -> 16.2 K."""
+    return BCS_RATIO * v.positive("tc", tc)
+
+
+@dataclass(frozen=True)
+class LossCurve:
+    """One loss curve Q^-1(T) at fixed drive power.
+
+    Parameters
+    ----------
+    temperature : array_like
+        T (K), > 0.
+    loss : array_like
+        Q^-1 (dimensionless, or tan delta, or simulated absorption in units of pi*C0).
+    sigma : array_like, optional
+        One-standard-deviation errors of ``loss``; None when unknown.
+    power : float, optional
+        Drive power in dB of ``power_unit`` (e.g. dBm); needed only for the saturation model.
+    label : str
+        Name used in parameter names and figures.
+    power_unit : str
+        Unit of ``power`` ("dBm", or "dB(photons)" for a mean photon number).
+    """
+
+    temperature: np.ndarray
+    loss: np.ndarray
+    sigma: np.ndarray | None = None
+    power: float | None = None
+    label: str = "data"
+    power_unit: str = "dBm"
+
+    def __post_init__(self) -> None:
+        t = v.positive_array(f"temperature of {self.label!r}", self.temperature)
+        y = v.real_array(f"loss of {self.label!r}", self.loss)
+        if y.shape != t.shape:
+            raise ValueError(f"loss of {self.label!r} must have the shape of temperature "
+                             f"{t.shape}, got {y.shape}")
+        object.__setattr__(self, "temperature", t)
+        object.__setattr__(self, "loss", y)
+        if self.sigma is not None:
+            s = v.positive_array(f"sigma of {self.label!r}", self.sigma)
+            if s.shape != t.shape:
+                raise ValueError(f"sigma of {self.label!r} must have shape {t.shape}, "
+                                 f"got {s.shape}")
+            object.__setattr__(self, "sigma", s)
+        if self.power is not None:
+            object.__setattr__(self, "power", v.finite(f"power of {self.label!r}", self.power))
+
+    def window(self, tmin: float | None, tmax: float | None) -> LossCurve:
+        """The points with tmin <= T <= tmax (K)."""
+        keep = np.ones(self.temperature.size, dtype=bool)
+        if tmin is not None:
+            keep &= self.temperature >= tmin
+        if tmax is not None:
+            keep &= self.temperature <= tmax
+        return LossCurve(self.temperature[keep], self.loss[keep],
+                         None if self.sigma is None else self.sigma[keep], self.power,
+                         self.label, self.power_unit)
+
+
+def curves_from_table(table) -> list[LossCurve]:
+    """Split a :class:`manybody.dataio.LossTable` into one LossCurve per drive power.
+
+    Powers in W/mW/uW/nW are converted to dBm, photon numbers to dB(photons) = 10 log10(n).
+    """
+    unit = table.units.get("power")
+    if table.power is None:
+        return [LossCurve(table.temperature, table.loss, label=table.label)]
+    p = np.asarray(table.power, dtype=np.float64)
+    scale = {"W": 1e3, "mW": 1.0, "uW": 1e-3, "nW": 1e-6}
+    if unit in scale or unit == "photons":
+        if np.any(p <= 0):
+            raise ValueError(f"{table.source}: power column {table.power_column!r} in {unit} must "
+                             "be > 0 to convert to a logarithmic scale")
+        p = 10 * np.log10(p * scale.get(unit, 1.0))
+        unit = "dBm" if unit in scale else "dB(photons)"
+    values = np.unique(p)
+    if values.size == 1:
+        return [LossCurve(table.temperature, table.loss, power=float(values[0]),
+                          label=table.label, power_unit=unit or "dBm")]
+    return [LossCurve(table.temperature[p == pv], table.loss[p == pv], power=float(pv),
+                      label=f"{table.label} {pv:g} {unit}", power_unit=unit or "dBm")
+            for pv in values]
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def _law(law: str, x: np.ndarray, index: float) -> np.ndarray:
+    if law == "tls":
+        return law_tls(x)
+    if law == "generic":
+        return law_generic(x)
+    return law_family(x, index)
+
+
+def _qp_shape(shape: str, t: np.ndarray, t_ref: float, gap: float, w: float) -> np.ndarray:
+    """Quasiparticle loss relative to its value at t_ref."""
+    out = np.exp(-gap * (1.0 / t - 1.0 / t_ref))
+    if shape == "mattis-bardeen":
+        from scipy.special import k0e
+
+        def h(tt):
+            xi = w / (2.0 * np.asarray(tt, dtype=np.float64))
+            return 0.5 * -np.expm1(-2.0 * xi) * k0e(xi)  # sinh(xi) K0(xi), overflow-free
+
+        out = out * h(t) / h(t_ref)
+    return out
+
+
+@dataclass(frozen=True)
+class _Model:
+    """Layout of parameters and design columns of one fit."""
+
+    law: str
+    w: float
+    n_curves: int
+    powers: tuple
+    background: bool
+    quasiparticle: str | None
+    gap: float | None  # fixed gap, or None = free
+    saturation: bool
+    t_ref: float
+    labels: tuple
+
+    @property
+    def linear_names(self) -> list[str]:
+        def each(stem):
+            return [stem] if self.n_curves == 1 else [f"{stem}[{lb}]" for lb in self.labels]
+        names = ["amplitude"] if self.saturation else each("amplitude")
+        if self.background:
+            names += each("background")
+        if self.quasiparticle:
+            names.append("qp_loss")
+        return names
+
+    @property
+    def nonlinear_names(self) -> list[str]:
+        names = ["index"] if self.law == "family" else []
+        if self.quasiparticle and self.gap is None:
+            names.append("gap")
+        if self.saturation:
+            names.append("critical_power")
+        return names
+
+    def unpack(self, theta) -> tuple[float, float | None, float | None]:
+        d = dict(zip(self.nonlinear_names, theta, strict=True))
+        return d.get("index", 0.0), d.get("gap", self.gap), d.get("critical_power")
+
+    def columns(self, t: np.ndarray, j: int, theta) -> np.ndarray:
+        """Design matrix (len(t), n_linear) of curve j at temperatures t (K)."""
+        index, gap, pc = self.unpack(theta)
+        shape = _law(self.law, self.w / t, index)
+        cols = []
+        if self.saturation:
+            cols.append(shape / np.sqrt(1.0 + 10.0 ** ((self.powers[j] - pc) / 10.0)))
+        else:
+            cols += [shape if k == j else np.zeros_like(t) for k in range(self.n_curves)]
+        if self.background:
+            cols += [np.ones_like(t) if k == j else np.zeros_like(t) for k in range(self.n_curves)]
+        if self.quasiparticle:
+            cols.append(_qp_shape(self.quasiparticle, t, self.t_ref, gap, self.w))
+        return np.stack(cols, axis=1)
+
+
+@dataclass(frozen=True)
+class LossFit:
+    """Result of fitting one temperature law to one or several loss curves.
+
+    Duck-compatible with :class:`manybody.analysis.LawFit` (``name``, ``parameters``, ``errors``,
+    ``chi2``, ``dof``, ``aic``, ``bic``, ``p_value``, ``reduced_chi2``); see :meth:`as_law_fit`.
+
+    Attributes
+    ----------
+    law : str
+        "tls", "generic" or "family".
+    parameters, errors : dict of str to float
+        Best-fit values and one-standard-deviation errors: amplitude(s) F and background(s) B
+        (units of the loss), index a, qp_loss (loss at ``options["qp_reference_temperature"]``),
+        gap (K), critical_power (dB of the power unit). Joint fits name per-curve parameters
+        ``amplitude[label]``.
+    covariance : numpy.ndarray
+        Covariance of the parameters in the order of ``parameter_names``.
+    chi2 : float
+        Sum of squared weighted residuals (with estimated scatter: in units of the weights).
+    dof, n_points : int
+        Degrees of freedom and number of points fitted.
+    aic, bic : float
+        Information criteria (lower is better; compare only fits of the same points).
+    p_value : float
+        chi2 tail probability with known sigma; NaN when the scatter was estimated.
+    errors_scaled : bool
+        True when errors were scaled by sqrt(chi2/dof) (no measurement errors given).
+    error_model : str
+        "sigma" (given), "relative" or "absolute".
+    at_bound : tuple of str
+        Nonlinear parameters that ended on a bound (their errors are not reliable).
+    """
+
+    law: str
+    parameters: dict
+    errors: dict
+    parameter_names: tuple
+    covariance: np.ndarray = field(repr=False)
+    chi2: float
+    dof: int
+    n_points: int
+    aic: float
+    bic: float
+    p_value: float
+    errors_scaled: bool
+    error_model: str
+    frequency: float
+    options: dict
+    curves: tuple = field(repr=False)
+    at_bound: tuple = ()
+    _model: _Model = field(default=None, repr=False)
+    _theta: tuple = field(default=(), repr=False)
+    _linear: np.ndarray = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.law
+
+    @property
+    def reduced_chi2(self) -> float:
+        return self.chi2 / self.dof if self.dof > 0 else math.nan
+
+    @property
+    def scatter(self) -> float:
+        """Estimated rms scatter sqrt(chi2/dof): relative for error_model "relative"."""
+        return math.sqrt(self.reduced_chi2) if self.dof > 0 else math.nan
+
+    def predict(self, temperature, curve: int = 0, component: str = "total") -> np.ndarray:
+        """Model loss of curve ``curve`` at ``temperature`` (K).
+
+        ``component``: "total", "law" (F s L(x)), "background" or "quasiparticle".
+        """
+        t = v.positive_array("temperature", temperature)
+        v.choice("component", component, ("total", "law", "background", "quasiparticle"))
+        d = self._model.columns(t, curve, self._theta)
+        names = self._model.linear_names
+        keep = np.array([component == "total"
+                         or (component == "law" and n.startswith("amplitude"))
+                         or (component == "background" and n.startswith("background"))
+                         or (component == "quasiparticle" and n == "qp_loss") for n in names])
+        return d[:, keep] @ self._linear[keep] if keep.any() else np.zeros_like(t)
+
+    def residuals(self, curve: int = 0) -> np.ndarray:
+        """Data minus model for curve ``curve`` at its fitted temperatures."""
+        c = self.curves[curve]
+        return c.loss - self.predict(c.temperature, curve)
+
+    def as_law_fit(self) -> LawFit:
+        """The same numbers as an :class:`manybody.analysis.LawFit`."""
+        return LawFit(self.law, dict(self.parameters), dict(self.errors), self.chi2, self.dof,
+                      self.aic, self.bic, self.p_value)
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (parameters, errors, covariance, criteria, options)."""
+        return {
+            "law": self.law, "parameters": self.parameters, "errors": self.errors,
+            "parameter_names": list(self.parameter_names),
+            "covariance": self.covariance.tolist(), "chi2": self.chi2, "dof": self.dof,
+            "n_points": self.n_points, "reduced_chi2": self.reduced_chi2, "aic": self.aic,
+            "bic": self.bic, "p_value": None if math.isnan(self.p_value) else self.p_value,
+            "errors_scaled": self.errors_scaled, "error_model": self.error_model,
+            "at_bound": list(self.at_bound), "options": self.options,
+        }
+
+
+def _grid(model: _Model, curves: Sequence[LossCurve]) -> list[tuple]:
+    axes = []
+    for name in model.nonlinear_names:
+        if name == "index":
+            axes.append([-0.9, -0.6, -0.3, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 6.0, 15.0])
+        elif name == "gap":
+            axes.append(list(np.geomspace(0.5, 80.0, 14)))
+        else:
+            p = [c.power for c in curves]
+            axes.append(list(np.linspace(min(p) - 40.0, max(p) + 40.0, 13)))
+    return list(itertools.product(*axes))
+
+
+def _bounds(model: _Model, curves) -> tuple[list, list]:
+    lo, hi = [], []
+    for name in model.nonlinear_names:
+        if name == "index":
+            b = INDEX_BOUNDS
+        elif name == "gap":
+            b = GAP_BOUNDS
+        else:
+            p = [c.power for c in curves]
+            b = (min(p) - 100.0, max(p) + 100.0)
+        lo.append(b[0])
+        hi.append(b[1])
+    return lo, hi
+
+
+def fit_joint(
+    curves: Sequence[LossCurve],
+    frequency: float | str,
+    *,
+    law: str = "family",
+    background: bool = True,
+    quasiparticle: str | None = None,
+    gap: float | None = None,
+    saturation: bool = False,
+    tmin: float | None = None,
+    tmax: float | None = None,
+    error_model: str = "relative",
+) -> LossFit:
+    """Fit one temperature law jointly to several loss curves (e.g. drive powers, files).
+
+    The temperature law (index a, quasiparticle term, and with ``saturation`` the amplitude and
+    critical power) is shared; each curve keeps its own amplitude (unless ``saturation``) and its
+    own background.
+
+    Parameters
+    ----------
+    curves : sequence of LossCurve
+        The data; with ``saturation`` each needs a ``power``.
+    frequency : float or str
+        w = h f / k_B in K, or a string with a unit ("5.61989GHz"); see :func:`parse_frequency`.
+    law : {"tls", "generic", "family"}
+        Temperature law L(x).
+    background : bool
+        Constant background B_j per curve.
+    quasiparticle : {None, "exp", "mattis-bardeen"}
+        Add a shared quasiparticle loss term of this shape.
+    gap : float, optional
+        Fixed gap Delta0 (K) of the quasiparticle term; None fits it.
+    saturation : bool
+        Shared amplitude with the power-saturation factor 1/sqrt(1 + P_j/P_c).
+    tmin, tmax : float, optional
+        Temperature window (K), inclusive.
+    error_model : {"relative", "absolute"}
+        Error model when the curves carry no sigma (see module notes).
+
+    Returns
+    -------
+    LossFit
+
+    Raises
+    ------
+    ValueError
+        Bad options, an empty window, fewer points than parameters, mixed known/unknown sigma,
+        or saturation without powers.
+    """
+    w = parse_frequency(frequency)
+    v.choice("law", law, LAWS)
+    v.choice("error_model", error_model, ERROR_MODELS)
+    if quasiparticle is not None:
+        v.choice("quasiparticle", quasiparticle, QP_SHAPES)
+    if gap is not None:
+        gap = v.positive("gap (K)", gap)
+    for name, value in (("tmin", tmin), ("tmax", tmax)):
+        if value is not None:
+            v.positive(f"{name} (K)", value)
+    if tmin is not None and tmax is not None and tmin >= tmax:
+        raise ValueError(f"tmin must be below tmax, got tmin={tmin} K, tmax={tmax} K")
+    curves = list(curves)
+    if not curves or not all(isinstance(c, LossCurve) for c in curves):
+        raise TypeError("curves must be a non-empty sequence of LossCurve")
+    for c in curves:
+        t = c.temperature
+        if not np.any((t >= (tmin or 0.0)) & (t <= (tmax or np.inf))):
+            raise ValueError(f"no points of {c.label!r} in the window [{tmin}, {tmax}] K "
+                             f"(data span {t.min():g}-{t.max():g} K)")
+    windowed = [c.window(tmin, tmax) for c in curves]
+    has_sigma = {c.sigma is not None for c in windowed}
+    if len(has_sigma) > 1:
+        raise ValueError("either all curves or none must carry sigma")
+    known = has_sigma == {True}
+    if saturation and any(c.power is None for c in windowed):
+        raise ValueError("saturation=True needs a drive power for every curve (power column or "
+                         "LossCurve.power)")
+    labels = [c.label for c in windowed]
+    if len(set(labels)) < len(labels):
+        labels = [f"{lb}#{i}" for i, lb in enumerate(labels)]
+    t_ref = float(max(c.temperature.max() for c in windowed))
+    model = _Model(law, w, len(windowed), tuple(c.power for c in windowed), background,
+                   quasiparticle, gap, saturation, t_ref, tuple(labels))
+
+    y = np.concatenate([c.loss for c in windowed])
+    if known:
+        s = np.concatenate([c.sigma for c in windowed])
+        emodel = "sigma"
+    elif error_model == "relative":
+        s = np.abs(y)
+        s = np.maximum(s, 1e-3 * s.max() if s.max() > 0 else 1.0)
+        emodel = "relative"
+    else:
+        s = np.ones_like(y)
+        emodel = "absolute"
+    scale = float(np.median(np.abs(y))) or 1.0  # work in units of the typical loss
+    ys, ss = y / scale, s / scale
+    n_lin, names_nl = len(model.linear_names), model.nonlinear_names
+    k = n_lin + len(names_nl)
+    if y.size <= k:
+        raise ValueError(f"need more points than parameters: {y.size} point(s) in the window for "
+                         f"{k} parameters ({', '.join(model.linear_names + names_nl)})")
+
+    def design(theta):
+        return np.concatenate([model.columns(c.temperature, j, theta)
+                               for j, c in enumerate(windowed)]) / ss[:, None]
+
+    def profile(theta):
+        d = design(theta)
+        lin, *_ = np.linalg.lstsq(d, ys / ss, rcond=None)
+        r = ys / ss - d @ lin
+        return float(r @ r), lin
+
+    if names_nl:
+        from scipy import optimize
+
+        with np.errstate(all="ignore"):
+            scored = [(profile(th)[0], th) for th in _grid(model, windowed)]
+        scored = [sc for sc in scored if math.isfinite(sc[0])]
+        theta0 = min(scored, key=lambda sc: sc[0])[1]
+        lo, hi = _bounds(model, windowed)
+        lin0 = profile(theta0)[1]
+        p0 = np.concatenate([lin0, theta0])
+
+        def resid(p):
+            return ys / ss - design(p[n_lin:]) @ p[:n_lin]
+
+        sol = optimize.least_squares(
+            resid, p0, bounds=([-np.inf] * n_lin + lo, [np.inf] * n_lin + hi),
+            x_scale="jac", method="trf", xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=5000)
+        p, jac = sol.x, sol.jac
+        at_bound = tuple(n for n, val, a, b in zip(names_nl, p[n_lin:], lo, hi, strict=True)
+                         if min(val - a, b - val) <= 1e-6 * max(1.0, abs(val)))
+    else:
+        p = profile(())[1]
+        jac = -design(())
+        at_bound = ()
+    theta = tuple(float(x) for x in p[n_lin:])
+    r = ys / ss - design(theta) @ p[:n_lin]
+    chi2 = float(r @ r)
+    n = y.size
+    dof = n - k
+    cov = np.linalg.pinv(jac.T @ jac)
+    if not known:
+        cov = cov * (chi2 / dof)
+    # back to the units of the loss for the linear parameters
+    units = np.concatenate([np.full(n_lin, scale), np.ones(len(names_nl))])
+    cov = cov * np.outer(units, units)
+    values = np.concatenate([p[:n_lin] * scale, p[n_lin:]])
+    if known:
+        from scipy import stats
+
+        aic, bic = chi2 + 2 * k, chi2 + k * math.log(n)
+        p_value = float(stats.chi2.sf(chi2, dof))
+    else:
+        floor = max(chi2, 1e-300 * n)
+        aic, bic = n * math.log(floor / n) + 2 * k, n * math.log(floor / n) + k * math.log(n)
+        p_value = math.nan
+    names = model.linear_names + names_nl
+    errors = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    if at_bound:
+        warnings.warn(f"{law} fit: {', '.join(at_bound)} ended on a bound; its error is not "
+                      "reliable", RuntimeWarning, stacklevel=2)
+    options = {"frequency_kelvin": w, "frequency_ghz": w / KELVIN_PER_GHZ,
+               "background": background, "quasiparticle": quasiparticle,
+               "gap_fixed": gap, "saturation": saturation, "tmin": tmin, "tmax": tmax,
+               "qp_reference_temperature": t_ref if quasiparticle else None,
+               "labels": list(labels), "powers": [c.power for c in windowed],
+               "power_unit": windowed[0].power_unit,
+               "n_points_x_above_1": int(sum(np.sum(w / c.temperature > 1) for c in windowed)),
+               "x_range": [float(min(w / c.temperature.max() for c in windowed)),
+                           float(max(w / c.temperature.min() for c in windowed))]}
+    return LossFit(
+        law=law, parameters=dict(zip(names, map(float, values), strict=True)),
+        errors=dict(zip(names, map(float, errors), strict=True)), parameter_names=tuple(names),
+        covariance=cov, chi2=chi2, dof=dof, n_points=n, aic=float(aic), bic=float(bic),
+        p_value=p_value, errors_scaled=not known, error_model=emodel, frequency=w,
+        options=options, curves=tuple(windowed), at_bound=at_bound, _model=model,
+        _theta=theta, _linear=p[:n_lin] * scale)
+
+
+def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: float | None = None,
+             label: str = "data", **options) -> LossFit:
+    """Fit one law to one loss curve Q^-1(T) (measured or simulated).
+
+    Parameters
+    ----------
+    temperature : array_like
+        T (K), > 0.
+    loss : array_like
+        Q^-1 (any units, e.g. pi*C0 for simulated absorption), same shape.
+    frequency : float or str
+        w (K) or a string with a unit ("5.62GHz").
+    sigma : array_like, optional
+        Measurement errors of ``loss``; None: scatter estimated from the residuals.
+    power : float, optional
+        Drive power (dBm) for the saturation model.
+    label : str
+        Name of the curve.
+    **options
+        Passed to :func:`fit_joint` (law, background, quasiparticle, gap, saturation, tmin,
+        tmax, error_model).
+
+    Returns
+    -------
+    LossFit
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.linspace(0.05, 1.0, 30)
+    >>> fit = fit_loss(t, 1e-6 * np.tanh(0.27 / (2 * t)) + 1e-7, 0.27, law="family")
+    >>> round(fit.parameters["index"], 3)
+    1.0
+    """
+    return fit_joint([LossCurve(temperature, loss, sigma, power, label)], frequency, **options)
+
+
+@dataclass(frozen=True)
+class LawComparison:
+    """The three laws fitted to the same points, and what they say.
+
+    Attributes
+    ----------
+    fits : dict of str to LossFit
+        "tls", "generic", "family".
+    preferred : str
+        "tls" or "generic": the named law with the lower AIC.
+    delta_aic, delta_bic : float
+        AIC(generic) - AIC(tls) (and BIC): positive favours tanh(x/2), negative 1 - e^-x.
+    evidence : str
+        Rule of thumb on |delta_aic|: "none" (< 2), "positive" (2-6), "strong" (6-10),
+        "very strong" (> 10).
+    index, index_error : float
+        TLS index a of the family fit (1: tanh, 0: 1 - e^-x) and its uncertainty.
+    separation : float
+        1 / index_error: how many standard deviations apart the two laws are in a.
+    verdict : str
+        From the index (see :func:`manybody.analysis.analyse_shape`).
+    """
+
+    fits: dict
+    preferred: str
+    delta_aic: float
+    delta_bic: float
+    evidence: str
+    index: float
+    index_error: float
+    separation: float
+    verdict: str
+
+    def to_dict(self) -> dict:
+        return {"preferred": self.preferred, "delta_aic": self.delta_aic,
+                "delta_bic": self.delta_bic, "evidence": self.evidence, "index": self.index,
+                "index_error": self.index_error, "separation_sigma": self.separation,
+                "verdict": self.verdict, "fits": {k: f.to_dict() for k, f in self.fits.items()}}
+
+
+def compare_laws(curves: Sequence[LossCurve] | LossCurve, frequency: float | str,
+                 **options) -> LawComparison:
+    """Fit tanh(x/2), 1 - e^-x and the family to the same data and compare them.
+
+    Parameters
+    ----------
+    curves : LossCurve or sequence of LossCurve
+        The data (joint fit when several).
+    frequency : float or str
+        w (K) or a string with a unit.
+    **options
+        As for :func:`fit_joint` (except ``law``).
+
+    Returns
+    -------
+    LawComparison
+    """
+    if isinstance(curves, LossCurve):
+        curves = [curves]
+    if "law" in options:
+        raise TypeError("compare_laws fits all laws; do not pass law=")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fits = {law: fit_joint(curves, frequency, law=law, **options) for law in LAWS}
+    d_aic = fits["generic"].aic - fits["tls"].aic
+    d_bic = fits["generic"].bic - fits["tls"].bic
+    size = abs(d_aic)
+    evidence = ("none" if size < 2 else "positive" if size < 6 else "strong" if size < 10
+                else "very strong")
+    fam = fits["family"]
+    index, err = fam.parameters["index"], fam.errors["index"]
+    if "index" in fam.at_bound:
+        err = math.inf if err == 0 else err
+    return LawComparison(fits, "tls" if d_aic > 0 else "generic", float(d_aic), float(d_bic),
+                         evidence, index, err, 1.0 / err if err > 0 else math.inf,
+                         _verdict(index, err, fam))

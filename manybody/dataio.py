@@ -1,0 +1,420 @@
+"""Read measured loss tables (Q_int, Q^-1 or tan delta against T) as experimentalists have them.
+
+A table is a delimited text file with one header line naming the columns (optionally preceded by
+free-text or ``#`` comment lines). The reader copes with:
+
+* separators ``,`` ``;`` or tab (sniffed from the lines, not guessed from the extension);
+* decimal commas (``1,64E+06``) whenever the separator is not a comma, and mixed number formats
+  (``1,64E+06`` beside ``3464415``);
+* a UTF-8 (or UTF-16) byte-order mark, Windows line endings, quoted fields;
+* units in the headers: temperature in ``mK`` or ``K`` (``Temperatur (mK)``, ``T [K]``, ``T_mK``);
+  loss as a quality factor (``Q``, ``Qi``, ``Qint``: converted to 1/Q), as an inverse quality factor
+  (``Q^-1``, ``1/Q``, ``loss``) or as a loss tangent (``tan delta``: kept as is and flagged);
+  optional drive power (``Power (dBm)``, ``P [W]``, ``photons``);
+* units written in the cells (``100 mK``), as long as one column uses one unit.
+
+Anything it cannot read is reported as a ValueError naming the file, the column and what was found.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+#: Number of leading lines used to sniff the separator.
+_SNIFF_LINES = 50
+_SEPARATORS = ("\t", ";", ",")
+_SEP_NAMES = {"\t": "tab", ";": "';'", ",": "','"}
+
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_CELL_UNIT = re.compile(r"^(?P<num>.*?\d\.?)\s*(?P<unit>mK|K)$")
+
+
+@dataclass(frozen=True)
+class LossTable:
+    """A measured loss curve read from one file.
+
+    Attributes
+    ----------
+    temperature : numpy.ndarray
+        Temperatures T (K), > 0, in file order.
+    loss : numpy.ndarray
+        Q^-1 (dimensionless; converted from Q when the file gives a quality factor) or, when
+        ``is_loss_tangent``, the loss tangent tan(delta) as given.
+    power : numpy.ndarray or None
+        Drive power per row in ``units["power"]`` (e.g. dBm), or None when the file has no power
+        column.
+    is_loss_tangent : bool
+        True when the loss column is a loss tangent (kept as is, not converted).
+    source : str
+        Path of the file.
+    label : str
+        Short name (the file stem), used in joint fits and figures.
+    columns : tuple of str
+        All column names found in the header.
+    temperature_column, loss_column : str
+        Columns used.
+    power_column : str or None
+        Power column used.
+    units : dict
+        Units detected: "temperature" ("mK" or "K"), "loss" (what the column held: "Q",
+        "Q^-1" or "tan delta"), "power" (e.g. "dBm") when present.
+    separator, decimal : str
+        Separator and decimal mark detected.
+    """
+
+    temperature: np.ndarray
+    loss: np.ndarray
+    power: np.ndarray | None
+    is_loss_tangent: bool
+    source: str
+    label: str
+    columns: tuple[str, ...]
+    temperature_column: str
+    loss_column: str
+    power_column: str | None
+    units: dict = field(default_factory=dict)
+    separator: str = ","
+    decimal: str = "."
+
+    def __len__(self) -> int:
+        return int(self.temperature.size)
+
+    def metadata(self) -> dict:
+        """JSON-ready description of where the numbers came from."""
+        return {
+            "source": self.source, "label": self.label, "columns": list(self.columns),
+            "temperature_column": self.temperature_column, "loss_column": self.loss_column,
+            "power_column": self.power_column, "units": dict(self.units),
+            "is_loss_tangent": self.is_loss_tangent, "separator": _SEP_NAMES[self.separator],
+            "decimal": self.decimal, "n_rows": len(self),
+        }
+
+
+# --------------------------------------------------------------------------- header classification
+
+
+def _norm(name: str) -> str:
+    """Lower-case header with BOM, quotes and surrounding blanks removed."""
+    return name.replace("\ufeff", "").strip().strip('"').strip().lower()
+
+
+def _header_unit(name: str) -> str | None:
+    """Unit written in a header: '(mK)', '[K]', '/ K', '_mK', ' in mK', ... (None if none)."""
+    n = _norm(name)
+    m = re.search(r"[\(\[\{]\s*([^\)\]\}]*)\s*[\)\]\}]\s*$", n)
+    if m:
+        return m.group(1).strip()
+    m = re.search(r"(?:[_/ ]|\bin\s)\s*(mk|k|dbm|mw|w|uw|nw)$", n)
+    return m.group(1) if m else None
+
+
+def _temperature_unit(name: str) -> str | None:
+    unit = _header_unit(name)
+    if unit is None:
+        return None
+    unit = unit.replace(" ", "")
+    return {"mk": "mK", "k": "K"}.get(unit, "?" + unit)
+
+
+def _is_temperature(name: str) -> bool:
+    n = _norm(name)
+    return bool(re.match(r"^(temp|temperatur|temperature|t)\b|^t[_\(\[ ]|^t$|^temp", n))
+
+
+_INVERSE_Q = re.compile(
+    r"(q_?(i|int|internal)?\s*\^?\s*\{?\s*-\s*1\}?|1\s*/\s*q|inverse\s*q|q_?inv|^loss\b|"
+    r"internal\s+loss|^qi?\s*-1)")
+_TAN_DELTA = re.compile(r"(tan\s*[\(_ ]?\s*(delta|δ|d)\b|loss\s*tangent|tandelta|tand\b)")
+_Q_AUTO = re.compile(r"^(q|qi|q_i|qint|q_int|q\s*int|q\s*i|q\s*internal|q_internal|"
+                     r"internal\s*q|internal\s+quality\s+factor|quality\s*factor)$")
+_Q_OTHER = re.compile(
+    r"^(ql|q_l|qc|q_c|qe|q_e|qload|qloaded|q_loaded|qcoupling|q_coupling|q0|q_0)$")
+_POWER = re.compile(r"(power|^p$|^p_|^p\s|^pin|dbm|photon|^n$|^<n>|^nph|^n_ph)")
+
+
+def _strip_unit(name: str) -> str:
+    n = _norm(name)
+    n = re.sub(r"[\(\[\{][^\)\]\}]*[\)\]\}]\s*$", "", n).strip()
+    return n
+
+
+def _loss_kind(name: str, explicit: bool = False) -> str | None:
+    """'tan delta', 'Q^-1', 'Q' for a loss column, or None. Q_l/Q_c only when chosen explicitly."""
+    n = _norm(name)
+    bare = _strip_unit(name)
+    if _TAN_DELTA.search(n):
+        return "tan delta"
+    if _INVERSE_Q.search(n):
+        return "Q^-1"
+    if _Q_AUTO.match(bare):
+        return "Q"
+    if explicit and (_Q_OTHER.match(bare) or bare.startswith("q")):
+        return "Q"
+    return None
+
+
+def _power_unit(name: str) -> str:
+    n = _norm(name)
+    unit = _header_unit(name)
+    if unit:
+        return {"dbm": "dBm", "w": "W", "mw": "mW", "uw": "uW", "nw": "nW"}.get(unit, unit)
+    if "dbm" in n:
+        return "dBm"
+    if "photon" in n or n in ("n", "<n>") or n.startswith("nph") or n.startswith("n_ph"):
+        return "photons"
+    return "?"
+
+
+# --------------------------------------------------------------------------- low-level parsing
+
+
+def _decode(raw: bytes, path: str) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")  # German Excel exports
+
+
+def _sniff_separator(lines: list[str], path: str) -> str:
+    """The separator that splits the most lines into the same number (> 1) of fields."""
+    sample = [ln for ln in lines[:_SNIFF_LINES] if ln.strip()]
+    best, best_score = None, (0, 0)
+    for sep in _SEPARATORS:
+        counts = [len(next(csv.reader([ln], delimiter=sep))) for ln in sample]
+        if not counts:
+            continue
+        tail = counts[len(counts) // 2:] or counts  # data lines decide; preambles may differ
+        mode = max(set(tail), key=tail.count)
+        if mode < 2:
+            continue
+        score = (sum(c == mode for c in counts), mode)
+        if score > best_score:
+            best, best_score = sep, score
+    if best is None:
+        first = sample[0].strip() if sample else ""
+        raise ValueError(
+            f"{path}: found only one column (tried separators ',', ';' and tab); first line is "
+            f"{first[:80]!r}; need at least a temperature and a loss column")
+    return best
+
+
+def _parse_number(cell: str, decimal_comma: bool) -> tuple[float | None, str | None]:
+    """(value, unit-in-cell) or (None, None) when the cell is not a number. 'nan' gives NaN."""
+    s = cell.strip().strip('"').replace("\u2009", "").replace("\u202f", "").replace(" ", "")
+    s = s.replace("\u2212", "-")  # unicode minus
+    unit = None
+    m = _CELL_UNIT.match(s)
+    if m:
+        s, unit = m.group("num"), m.group("unit")
+    if decimal_comma and "," in s:
+        s = s.replace(".", "").replace(",", ".")  # 1.234,5 -> 1234.5
+    if s.lower() in ("nan", "na", "n/a", "none", "null", "-", ""):
+        return (math.nan, unit) if s else (None, None)
+    if s.lower() in ("inf", "+inf", "-inf", "infinity"):
+        return float(s.lower().replace("infinity", "inf")), unit
+    if _NUMBER.match(s):
+        return float(s), unit
+    return None, None
+
+
+# --------------------------------------------------------------------------- the reader
+
+
+def _pick(kind: str, requested: str | None, candidates: list[str], columns: list[str],
+          path: str) -> str | None:
+    if requested is not None:
+        matches = [c for c in columns if _norm(c) == _norm(requested)]
+        if not matches:
+            raise ValueError(
+                f"{path}: no column named {requested!r} for the {kind}; columns found: "
+                f"{', '.join(map(repr, columns))}")
+        return matches[0]
+    if len(candidates) == 1:
+        return candidates[0]
+    if len(candidates) > 1:
+        raise ValueError(
+            f"{path}: cannot tell which column is the {kind}: {', '.join(map(repr, candidates))} "
+            f"all qualify; choose one by name (columns found: {', '.join(map(repr, columns))})")
+    return None
+
+
+def read_loss_table(
+    path: str | Path,
+    temperature_column: str | None = None,
+    loss_column: str | None = None,
+    power_column: str | None = None,
+    *,
+    temperature_unit: str | None = None,
+) -> LossTable:
+    """Read one loss-against-temperature table.
+
+    Parameters
+    ----------
+    path : str or Path
+        Delimited text file (``,`` ``;`` or tab separated) with a header line.
+    temperature_column, loss_column, power_column : str, optional
+        Column names (case-insensitive, matched after stripping blanks and a BOM) to use instead of
+        the automatic choice. The loss column may hold a quality factor Q (converted to 1/Q), an
+        inverse quality factor, or a loss tangent (kept; ``is_loss_tangent`` set).
+    temperature_unit : {"K", "mK"}, optional
+        Unit of the temperature column when its header does not say.
+
+    Returns
+    -------
+    LossTable
+        Temperatures in K, loss as Q^-1 (or tan delta), optional power, metadata.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        One column only, no numeric rows, no or ambiguous temperature/loss columns (the columns
+        found are listed), unknown or mixed units, temperatures <= 0, Q <= 0, NaN or unparsable
+        cells. Each message names the file, the column and the value found.
+
+    Examples
+    --------
+    >>> t = read_loss_table("qint_160dBm.csv")            # doctest: +SKIP
+    >>> t.temperature[0], 1 / t.loss[0], t.units["temperature"]   # doctest: +SKIP
+    (0.1, 1640000.0, 'mK')
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"loss table {str(p)!r} not found")
+    src = str(p)
+    text = _decode(p.read_bytes(), src)
+    numbered = [(i + 1, ln) for i, ln in enumerate(text.splitlines())
+                if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [ln for _, ln in numbered]
+    if not lines:
+        raise ValueError(f"{src}: file is empty (no lines besides comments)")
+    sep = _sniff_separator(lines, src)
+    rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=sep))
+    decimal_comma = sep != ","
+
+    def numeric(row: list[str]) -> bool:
+        vals = [_parse_number(c, decimal_comma)[0] for c in row if c.strip()]
+        return bool(vals) and all(v is not None for v in vals)
+
+    first = next((i for i, r in enumerate(rows) if numeric(r)), None)
+    if first is None:
+        raise ValueError(
+            f"{src}: no numeric rows found ({len(rows)} line(s), separator "
+            f"{_SEP_NAMES[sep]}); first line: {sep.join(rows[0])[:80]!r}")
+    if first == 0:
+        columns = [f"column {i + 1}" for i in range(len(rows[0]))]
+        raise ValueError(
+            f"{src}: no header line, so the columns cannot be identified "
+            f"({len(columns)} unnamed columns); add a header such as 'Temperature (mK);Qint'")
+    columns = [c.replace("\ufeff", "").strip().strip('"') for c in rows[first - 1]]
+    if len(columns) < 2:
+        raise ValueError(f"{src}: found only one column ({columns[0]!r}); need a temperature "
+                         "and a loss column")
+    data = rows[first:]
+
+    t_name = _pick("temperature", temperature_column,
+                   [c for c in columns if _is_temperature(c)], columns, src)
+    if t_name is None:
+        raise ValueError(f"{src}: cannot tell which column is the temperature; columns found: "
+                         f"{', '.join(map(repr, columns))}; name it e.g. 'Temperature (mK)' or "
+                         "pass temperature_column=")
+    loss_candidates = [c for c in columns if c != t_name and _loss_kind(c) is not None]
+    l_name = _pick("loss (Q, Q^-1 or tan delta)", loss_column, loss_candidates, columns, src)
+    if l_name is None:
+        raise ValueError(f"{src}: cannot tell which column is the loss (Q, Qi, Qint, Q^-1, 1/Q, "
+                         f"loss or tan delta); columns found: {', '.join(map(repr, columns))}")
+    kind = _loss_kind(l_name, explicit=True)
+    if kind is None:
+        raise ValueError(f"{src}: column {l_name!r} is not recognised as Q, Q^-1 or tan delta "
+                         "(rename it, e.g. 'Qi' or '1/Q')")
+    power_candidates = [c for c in columns if c not in (t_name, l_name) and _POWER.search(_norm(c))]
+    try:
+        pw_name = _pick("power", power_column, power_candidates, columns, src)
+    except ValueError:
+        if power_column is not None:
+            raise
+        pw_name = None  # several power-like columns and none chosen: ignore power
+
+    def column(name: str) -> tuple[np.ndarray, set[str]]:
+        j = columns.index(name)
+        out, units = np.empty(len(data)), set()
+        unit_rows: dict[str, int] = {}
+        for i, row in enumerate(data):
+            line = numbered[first + i][0]  # line number in the file (1-based)
+            cell = row[j] if j < len(row) else ""
+            value, unit = _parse_number(cell, decimal_comma)
+            if value is None:
+                raise ValueError(f"{src}: column {name!r}, data row {i + 1}: cannot read "
+                                 f"{cell!r} as a number")
+            if math.isnan(value):
+                raise ValueError(f"{src}: column {name!r}, data row {i + 1}: missing value or NaN "
+                                 f"({cell!r})")
+            if math.isinf(value):
+                raise ValueError(f"{src}: column {name!r}, data row {i + 1}: infinite value "
+                                 f"({cell!r})")
+            if unit:
+                units.add(unit)
+                unit_rows.setdefault(unit, line)
+            out[i] = value
+        if len(units) > 1:
+            where = ", ".join(f"{u} (first at line {r})" for u, r in unit_rows.items())
+            raise ValueError(f"{src}: mixed units in column {name!r}: {where}")
+        return out, units
+
+    t_values, t_cell_units = column(t_name)
+    t_unit = _temperature_unit(t_name)
+    if t_unit is not None and t_unit.startswith("?"):
+        raise ValueError(f"{src}: temperature column {t_name!r} has unit {t_unit[1:]!r}; "
+                         "expected mK or K")
+    if t_cell_units:
+        cell_unit = next(iter(t_cell_units))
+        if t_unit is not None and cell_unit != t_unit:
+            raise ValueError(f"{src}: mixed units in column {t_name!r}: header says {t_unit}, "
+                             f"cells say {cell_unit}")
+        t_unit = cell_unit
+    if temperature_unit is not None:
+        if temperature_unit not in ("K", "mK"):
+            raise ValueError(f"temperature_unit must be 'K' or 'mK', got {temperature_unit!r}")
+        if t_unit is not None and t_unit != temperature_unit:
+            raise ValueError(f"{src}: temperature_unit={temperature_unit!r} contradicts column "
+                             f"{t_name!r} ({t_unit})")
+        t_unit = temperature_unit
+    if t_unit is None:
+        raise ValueError(f"{src}: cannot tell the unit of temperature column {t_name!r} (mK or "
+                         "K); write it in the header, e.g. 'Temperature (mK)', or pass "
+                         "temperature_unit=")
+    temperature = t_values * (1e-3 if t_unit == "mK" else 1.0)
+    bad = np.flatnonzero(temperature <= 0)
+    if bad.size:
+        raise ValueError(f"{src}: column {t_name!r}: temperatures must be > 0 K, found "
+                         f"{t_values[bad[0]]:g} {t_unit} in data row {bad[0] + 1}")
+
+    l_values, _ = column(l_name)
+    if kind == "Q":
+        bad = np.flatnonzero(l_values <= 0)
+        if bad.size:
+            raise ValueError(f"{src}: column {l_name!r}: quality factors must be > 0, found "
+                             f"{l_values[bad[0]]:g} in data row {bad[0] + 1}")
+        loss = 1.0 / l_values
+    else:
+        loss = l_values
+    units = {"temperature": t_unit, "loss": kind}
+    power = None
+    if pw_name is not None:
+        power, _ = column(pw_name)
+        units["power"] = _power_unit(pw_name)
+    return LossTable(
+        temperature=temperature, loss=loss, power=power, is_loss_tangent=kind == "tan delta",
+        source=src, label=p.stem, columns=tuple(columns), temperature_column=t_name,
+        loss_column=l_name, power_column=pw_name, units=units, separator=sep,
+        decimal="," if decimal_comma else ".")

@@ -1,0 +1,291 @@
+"""Fitting measured loss Q^-1(T): reader, laws, uncertainties, model comparison, CLI (issue 8)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from manybody.analysis import fit_law, law_family, law_generic, law_tls
+from manybody.datafit import (
+    LossCurve,
+    compare_laws,
+    curves_from_table,
+    fit_joint,
+    fit_loss,
+    gap_from_tc,
+    parse_frequency,
+)
+from manybody.dataio import read_loss_table
+
+NB_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "resonator_nb_cpw"
+NB_FILES = [NB_DIR / f"qint_{p}dBm.csv" for p in (80, 100, 120, 140, 160)]
+W_NB = parse_frequency("5.61989GHz")  # 0.2697 K
+
+
+def _write(tmp_path: Path, name: str, text: str, bom: bool = False) -> Path:
+    path = tmp_path / name
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    return path
+
+
+# ----------------------------------------------------------------------------- frequency
+
+
+def test_parse_frequency_units_agree():
+    k = parse_frequency("5.61989GHz")
+    assert k == pytest.approx(0.26971, abs=2e-5)  # README: h f0 / k_B = 0.2697 K
+    assert parse_frequency("5619.89 MHz") == pytest.approx(k, rel=1e-12)
+    assert parse_frequency("5.61989e9Hz") == pytest.approx(k, rel=1e-12)
+    assert parse_frequency("0.2697K") == pytest.approx(0.2697)
+    assert parse_frequency("269.7mK") == pytest.approx(0.2697)
+    assert parse_frequency(0.2697) == 0.2697
+    for bad in ("5.62", "5.62 THz", "-1GHz", "GHz"):
+        with pytest.raises(ValueError, match="frequency"):
+            parse_frequency(bad)
+
+
+# ----------------------------------------------------------------------------- synthetic data
+
+T_GRID = np.geomspace(0.03, 1.0, 24)  # x = w/T from 9 down to 0.27 at 5.62 GHz
+
+
+def _draw(law: str, index: float, seed: int, noise: float = 0.02) -> np.ndarray:
+    x = W_NB / T_GRID
+    shape = {"tls": law_tls(x), "generic": law_generic(x), "family": law_family(x, index)}[law]
+    clean = 1e-6 * shape + 2e-7
+    return clean * (1 + noise * np.random.default_rng(seed).standard_normal(x.size))
+
+
+@pytest.mark.parametrize("truth,index", [("tls", 1.0), ("generic", 0.0)])
+def test_right_law_preferred_and_index_recovered(truth, index):
+    for seed in range(5):
+        cmp = compare_laws(LossCurve(T_GRID, _draw(truth, index, seed)), W_NB)
+        assert cmp.preferred == truth, (seed, cmp.delta_aic)
+        assert cmp.evidence == "very strong", (seed, cmp.delta_aic)
+        assert abs(cmp.index - index) < 3 * cmp.index_error, (seed, cmp.index, cmp.index_error)
+        assert cmp.index_error < 0.2  # the data do discriminate: > 5 sigma between the laws
+        fam = cmp.fits["family"]
+        assert fam.parameters["amplitude"] == pytest.approx(1e-6, rel=0.1)
+        assert fam.parameters["background"] == pytest.approx(2e-7, rel=0.3)
+
+
+def test_intermediate_index_recovered_and_verdict():
+    for seed in range(5):
+        cmp = compare_laws(LossCurve(T_GRID, _draw("family", 0.5, seed, noise=0.01)), W_NB)
+        assert abs(cmp.index - 0.5) < 3 * cmp.index_error, (seed, cmp.index, cmp.index_error)
+        assert cmp.verdict == "in between", (seed, cmp.index, cmp.index_error)
+
+
+def test_residual_scaled_errors_are_calibrated():
+    """Pulls (a - a_true) / sigma_a over 60 seeds have unit spread: the errors are honest."""
+    pulls = []
+    for seed in range(60):
+        fit = fit_loss(T_GRID, _draw("family", 0.5, 1000 + seed), W_NB, law="family")
+        assert fit.errors_scaled and fit.error_model == "relative"
+        pulls.append((fit.parameters["index"] - 0.5) / fit.errors["index"])
+    pulls = np.array(pulls)
+    assert abs(pulls.mean()) < 0.5
+    assert 0.7 < pulls.std(ddof=1) < 1.4
+
+
+def test_known_sigma_gives_chi2_and_unscaled_errors():
+    rng = np.random.default_rng(7)
+    clean = 1e-6 * law_tls(W_NB / T_GRID) + 2e-7
+    sigma = np.full(T_GRID.size, 2e-8)
+    fit = fit_loss(T_GRID, clean + sigma * rng.standard_normal(T_GRID.size), W_NB, sigma=sigma,
+                   law="tls")
+    assert not fit.errors_scaled and fit.error_model == "sigma"
+    assert 0.3 < fit.reduced_chi2 < 2.0 and 0.0 < fit.p_value < 1.0
+    assert fit.aic == pytest.approx(fit.chi2 + 2 * 2)
+    assert abs(fit.parameters["amplitude"] - 1e-6) < 3 * fit.errors["amplitude"]
+
+
+def test_agrees_with_analysis_fit_law():
+    """Cross-check against the existing fit_law (absorption issue) on the same weighted data."""
+    x = np.linspace(0.2, 6.0, 30)
+    rng = np.random.default_rng(3)
+    q = law_family(x, 0.4) * 0.8 + 0.01 * rng.standard_normal(x.size)
+    sigma = np.full(x.size, 0.01)
+    for law in ("tls", "generic", "family"):
+        ref = fit_law(x, q, sigma, law=law, background=False)
+        ours = fit_loss(1.0 / x, q, 1.0, sigma=sigma, law=law, background=False).as_law_fit()
+        for name, value in ref.parameters.items():
+            assert ours.parameters[name] == pytest.approx(value, rel=1e-4, abs=1e-6)
+            assert ours.errors[name] == pytest.approx(ref.errors[name], rel=1e-3)
+        assert ours.chi2 == pytest.approx(ref.chi2, rel=1e-6)
+        assert ours.aic == pytest.approx(ref.aic, rel=1e-6)
+
+
+def test_joint_fit_shares_index_and_quasiparticle_term():
+    """Three powers, own amplitudes and backgrounds, shared index a and exp qp term."""
+    t = np.linspace(0.05, 1.7, 34)
+    gap, curves = 11.0, []
+    for j, (amp, bkg) in enumerate([(6e-7, 1e-7), (2e-7, 1.5e-7), (5e-8, 5e-8)]):
+        clean = amp * law_family(W_NB / t, 1.0) + bkg + 9e-7 * np.exp(-gap * (1 / t - 1 / 1.7))
+        noise = 1 + 0.01 * np.random.default_rng(j).standard_normal(t.size)
+        curves.append(LossCurve(t, clean * noise, label=f"p{j}"))
+    fit = fit_joint(curves, W_NB, law="family", quasiparticle="exp")
+    p, e = fit.parameters, fit.errors
+    assert abs(p["index"] - 1.0) < 3 * e["index"] and e["index"] < 0.3
+    assert abs(p["gap"] - gap) < 3 * e["gap"]
+    assert abs(p["amplitude[p1]"] - 2e-7) < 3 * e["amplitude[p1]"]
+    assert set(fit.parameter_names) >= {"background[p0]", "background[p2]", "qp_loss"}
+    # without the qp term the same data are badly described: the term matters
+    bare = fit_joint(curves, W_NB, law="family")
+    assert bare.scatter > 5 * fit.scatter
+    # components add up to the total
+    total = fit.predict(t, 1)
+    parts = sum(fit.predict(t, 1, c) for c in ("law", "background", "quasiparticle"))
+    np.testing.assert_allclose(parts, total, rtol=1e-12)
+
+
+def test_saturation_model_recovers_critical_power():
+    t = np.geomspace(0.03, 1.0, 20)
+    powers, pc, curves = (-160.0, -140.0, -120.0, -100.0), -135.0, []
+    for j, pw in enumerate(powers):
+        clean = 1e-6 * law_tls(W_NB / t) / np.sqrt(1 + 10 ** ((pw - pc) / 10)) + 5e-8
+        noise = 1 + 0.01 * np.random.default_rng(j).standard_normal(t.size)
+        curves.append(LossCurve(t, clean * noise, power=pw, label=f"{pw:g}dBm"))
+    fit = fit_joint(curves, W_NB, law="tls", saturation=True)
+    assert abs(fit.parameters["critical_power"] - pc) < 3 * fit.errors["critical_power"]
+    assert fit.parameters["amplitude"] == pytest.approx(1e-6, rel=0.05)
+    with pytest.raises(ValueError, match="needs a drive power"):
+        fit_joint([LossCurve(t, curves[0].loss)], W_NB, saturation=True)
+
+
+def test_fit_options_are_validated():
+    y = _draw("tls", 1.0, 0)
+    with pytest.raises(ValueError, match="law must be one of"):
+        fit_loss(T_GRID, y, W_NB, law="tanh")
+    with pytest.raises(ValueError, match="no points of 'data' in the window"):
+        fit_loss(T_GRID, y, W_NB, tmin=2.0, tmax=3.0)
+    with pytest.raises(ValueError, match="tmin must be below tmax"):
+        fit_loss(T_GRID, y, W_NB, tmin=0.5, tmax=0.1)
+    with pytest.raises(ValueError, match="more points than parameters"):
+        fit_loss(T_GRID, y, W_NB, tmax=0.035)
+    with pytest.raises(ValueError, match="temperature"):
+        fit_loss(-T_GRID, y, W_NB)
+    assert gap_from_tc(9.2) == pytest.approx(16.23, abs=0.01)
+
+
+def test_temperature_window_is_applied():
+    y = _draw("tls", 1.0, 0)
+    fit = fit_loss(T_GRID, y, W_NB, law="tls", tmin=0.1, tmax=0.5)
+    kept = (T_GRID >= 0.1) & (T_GRID <= 0.5)
+    assert fit.n_points == kept.sum()
+    assert fit.options["n_points_x_above_1"] == int(np.sum(W_NB / T_GRID[kept] > 1))
+
+
+# ----------------------------------------------------------------------------- the Nb data
+
+
+def test_nb_files_load_as_published():
+    for path in NB_FILES:
+        assert path.is_file(), f"shared data file missing: {path}"  # a missing file fails
+    t = read_loss_table(NB_DIR / "qint_160dBm.csv")
+    assert t.columns == ("Temperatur (mK)", "Power (dBm)", "Qint")
+    assert t.units == {"temperature": "mK", "loss": "Q", "power": "dBm"}
+    assert (t.separator, t.decimal) == (";", ",") and not t.is_loss_tangent
+    assert len(t) == 17
+    assert t.temperature[0] == pytest.approx(0.100) and 1 / t.loss[0] == pytest.approx(1.64e6)
+    assert t.temperature[-1] == pytest.approx(1.700) and 1 / t.loss[-1] == pytest.approx(861599)
+    assert 1 / t.loss[11] == pytest.approx(3464415)  # integer format beside 1,64E+06
+    assert np.all(t.power == -140.0)  # as published (the file name says 160)
+    t80 = read_loss_table(NB_DIR / "qint_80dBm.csv")
+    assert 1 / t80.loss[4] == pytest.approx(1.93e7) and t80.power[0] == -80.0
+    np.testing.assert_allclose(t80.temperature, np.arange(1, 18) * 0.1)
+
+
+def test_nb_frequency_shift_file_has_bom_and_no_loss_column():
+    with pytest.raises(ValueError) as err:
+        read_loss_table(NB_DIR / "freq_shift.csv")
+    msg = str(err.value)
+    assert "cannot tell which column is the loss" in msg
+    assert "'Temperature (mK)', 'Frequency Shift'" in msg  # BOM stripped, columns listed
+
+
+def test_nb_joint_fit_runs_and_needs_quasiparticle_term_above_1K():
+    curves = [c for f in NB_FILES for c in curves_from_table(read_loss_table(f))]
+    cmp = compare_laws(curves, "5.61989GHz", tmax=1.0)
+    assert set(cmp.fits) == {"tls", "generic", "family"}
+    assert cmp.fits["family"].n_points == 5 * 10
+    assert cmp.fits["tls"].options["n_points_x_above_1"] == 5 * 2  # only 100 and 200 mK
+    full = fit_joint(curves, "5.61989GHz", law="tls", quasiparticle="exp")
+    bare = fit_joint(curves, "5.61989GHz", law="tls")
+    assert bare.scatter > 3 * full.scatter  # above 1 K the loss is quasiparticle loss
+    assert 5.0 < full.parameters["gap"] < 20.0
+
+
+# ----------------------------------------------------------------------------- reader formats
+
+
+def test_reader_comma_bom_kelvin_inverse_q(tmp_path):
+    text = "T (K),1/Q,Power (dBm)\r\n0.05,1.2e-6,-120\r\n0.1,1.1e-6,-120\r\n"
+    p = _write(tmp_path, "a.csv", text, bom=True)
+    t = read_loss_table(p)
+    np.testing.assert_allclose(t.temperature, [0.05, 0.1])
+    np.testing.assert_allclose(t.loss, [1.2e-6, 1.1e-6])
+    assert t.units["loss"] == "Q^-1" and t.separator == ","
+
+
+def test_reader_tab_loss_tangent_flagged_and_cell_units(tmp_path):
+    text = "# measured 2024\nsample: BK7\nTemperature\ttan delta\n20 mK\t3,0E-5\n40 mK\t2,5E-5\n"
+    t = read_loss_table(_write(tmp_path, "b.txt", text))
+    assert t.is_loss_tangent and t.units["loss"] == "tan delta" and t.decimal == ","
+    np.testing.assert_allclose(t.temperature, [0.02, 0.04])
+    np.testing.assert_allclose(t.loss, [3e-5, 2.5e-5])
+
+
+def test_reader_explicit_columns_and_power_split(tmp_path):
+    text = ('"T_mK";"Qi";"Qc";"P (dBm)"\n100;1,0E+06;2E+05;-140\n200;1,2E+06;2E+05;-140\n'
+            '100;2,0E+06;2E+05;-100\n200;2,1E+06;2E+05;-100\n')
+    p = _write(tmp_path, "c.csv", text)
+    t = read_loss_table(p)  # Qc is coupling, not auto-chosen
+    assert t.loss_column == "Qi" and t.power_column == "P (dBm)"
+    curves = curves_from_table(t)
+    assert [c.power for c in curves] == [-140.0, -100.0]
+    np.testing.assert_allclose(curves[1].loss, [1 / 2e6, 1 / 2.1e6])
+    tc = read_loss_table(p, loss_column="qc")
+    np.testing.assert_allclose(tc.loss, 1 / 2e5)
+    with pytest.raises(ValueError, match=r"no column named 'Qx'.*'T_mK', 'Qi', 'Qc', 'P \(dBm\)'"):
+        read_loss_table(p, loss_column="Qx")
+
+
+# ----------------------------------------------------------------------------- malformed files
+
+MALFORMED = {
+    "no_numeric.csv": ("T (mK);Qi\nabc;def\n", r"no numeric rows found"),
+    "one_column.csv": ("Temperature (mK)\n100\n200\n", r"only one column"),
+    "mixed_units.csv": ("Temperature;Qi\n100 mK;1E6\n0.2 K;1E6\n", r"mixed units in column "
+                        r"'Temperature': mK \(first at line 2\), K \(first at line 3\)"),
+    "mixed_header.csv": ("T (K);Qi\n100 mK;1E6\n", r"mixed units in column 'T \(K\)'"),
+    "zero_t.csv": ("T (mK);Qi\n100;1E6\n0;1E6\n", r"temperatures must be > 0 K, found 0 mK "
+                   r"in data row 2"),
+    "negative_t.csv": ("T (K);Qi\n-0.1;1E6\n", r"temperatures must be > 0 K, found -0.1 K"),
+    "nan.csv": ("T (mK);Qi\n100;1E6\n200;NaN\n", r"column 'Qi', data row 2: missing value or NaN"),
+    "empty_cell.csv": ("T (mK);Qi\n100;1E6\n200;\n", r"column 'Qi', data row 2"),
+    "ambiguous.csv": ("T (mK);Qi;tan delta\n100;1E6;1E-6\n", r"cannot tell which column is the "
+                      r"loss.*'Qi', 'tan delta' all qualify"),
+    "no_temperature.csv": ("Field (mT);Qi\n1;1E6\n", r"cannot tell which column is the "
+                           r"temperature; columns found: 'Field \(mT\)', 'Qi'"),
+    "no_unit.csv": ("Temperature;Qi\n100;1E6\n", r"cannot tell the unit of temperature column"),
+    "negative_q.csv": ("T (mK);Qi\n100;-1E6\n", r"quality factors must be > 0"),
+    "text_cell.csv": ("T (mK);Qi\n100;1E6\n200;n.a.x\n", r"cannot read 'n.a.x' as a number"),
+    "empty.csv": ("# nothing\n\n", r"file is empty"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_malformed_files_give_clear_errors(tmp_path, name):
+    text, pattern = MALFORMED[name]
+    path = _write(tmp_path, name, text)
+    with pytest.raises(ValueError, match=pattern) as err:
+        read_loss_table(path)
+    assert str(path) in str(err.value)  # every message names the file
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not found"):
+        read_loss_table(tmp_path / "nope.csv")
