@@ -178,7 +178,9 @@ def normalise_sweep(sweep: Mapping[str, Any] | None) -> MappingProxyType:
     if sweep is None:
         return MappingProxyType({})
     if not isinstance(sweep, Mapping):
-        raise TypeError(f"sweep must be a table of parameter = [values], got {type(sweep).__name__}")
+        raise TypeError(
+            f"sweep must be a table of parameter = [values], got {type(sweep).__name__}"
+        )
     out: dict[str, tuple] = {}
     for key, values in _flatten_sweep(sweep).items():
         if key not in SWEEPABLE:
@@ -306,7 +308,7 @@ def probe_to_dict(probe: Probe) -> dict[str, Any]:
 
 
 def _replace_path(obj: Any, path: list[str], value: Any, key: str) -> Any:
-    """dataclasses.replace along a dotted path, failing with the sweep key if a section is absent."""
+    """dataclasses.replace along a dotted path; names the sweep key if a section is absent."""
     head = path[0]
     if len(path) == 1:
         return dataclasses.replace(obj, **{head: value})
@@ -376,7 +378,9 @@ class RunSpec:
     def from_dict(cls, data: Mapping[str, Any]) -> RunSpec:
         """Build from a nested mapping laid out like the TOML file (see module docstring)."""
         if not isinstance(data, Mapping):
-            raise TypeError(f"a run specification must be a table of keys, got {type(data).__name__}")
+            raise TypeError(
+                f"a run specification must be a table of keys, got {type(data).__name__}"
+            )
         unknown = sorted(set(data) - set(TOP_LEVEL_KEYS))
         if unknown:
             raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))} in the run "
@@ -445,7 +449,8 @@ class RunSpec:
         }
 
     def canonical_json(self) -> str:
-        """Deterministic JSON of :meth:`to_dict` (key order fixed by construction, sweep order kept)."""
+        """Deterministic JSON of :meth:`to_dict` (key order fixed by construction, sweep order
+        kept)."""
         return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
 
     def digest(self) -> str:

@@ -1,0 +1,310 @@
+"""Labelled sweep results: build an xarray.Dataset with units and provenance; atomic netCDF I/O.
+
+Layout of a results file (netCDF4/HDF5, readable with plain xarray or h5py)::
+
+    dims:    <sweep axes...>, realisation, temperature, frequency
+    coords:  every sweep axis (attrs: units, parameter = dotted path), realisation,
+             temperature (K), frequency (K)
+    vars:    one per observable, dims (*sweep axes, realisation, *observable dims), attr units
+    attrs:   schema_version, versions, git commit, spec (JSON), seed, spawn scheme, created, host,
+             n_jobs, backend, blas_threads, wall_time_s, finished, ...
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import json
+import logging
+import os
+import platform
+import socket
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .pipeline import OBSERVABLE_DIMS
+from .spec import SPAWN_SCHEME, RunSpec, axis_name, axis_units
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
+
+log = logging.getLogger(__name__)
+
+#: Version of the file layout; bump when dims, names or attrs change meaning.
+SCHEMA_VERSION = 1
+#: Units of the coordinates every observable may use.
+COORDINATE_UNITS = {"temperature": "K", "frequency": "K", "realisation": "1"}
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def git_state() -> tuple[str, str]:
+    """(commit, dirty) of the source tree this package was imported from, or ("unknown", ...).
+
+    ``dirty`` is "true", "false" or "unknown".
+    """
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        status = subprocess.run(["git", "-C", str(here), "status", "--porcelain",
+                                 "--untracked-files=no"], capture_output=True, text=True,
+                                timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown", "unknown"
+    return commit or "unknown", "true" if status.strip() else "false"
+
+
+def blas_description() -> str:
+    """JSON list of the BLAS/OpenMP libraries loaded (threadpoolctl), which fix the last bits."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover
+        return "[]"
+    keep = ("user_api", "internal_api", "version", "architecture", "threading_layer")
+    return json.dumps([{k: info.get(k) for k in keep} for info in threadpool_info()])
+
+
+def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
+               wall_time: float, tasks_resumed: int = 0, finished: bool = True) -> dict[str, Any]:
+    """File attributes describing how a result was made (strings and numbers only).
+
+    Parameters
+    ----------
+    spec : RunSpec
+        The run specification (stored in full as JSON).
+    n_jobs : int
+        Number of workers.
+    backend : str
+        joblib backend ("loky" or "dask").
+    blas_threads : int
+        BLAS threads per task.
+    wall_time : float
+        Wall-clock time of the run (s).
+    tasks_resumed : int
+        Tasks taken from a checkpoint instead of computed.
+    finished : bool
+        Whether every task is present.
+    """
+    commit, dirty = git_state()
+    return {
+        "title": f"manybody sweep {spec.name!r}",
+        "schema_version": SCHEMA_VERSION,
+        "manybody_version": _version("manybody"),
+        "numpy_version": np.__version__,
+        "scipy_version": _version("scipy"),
+        "quspin_version": _version("quspin"),
+        "xarray_version": _version("xarray"),
+        "joblib_version": _version("joblib"),
+        "python_version": platform.python_version(),
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "spec": spec.canonical_json(),
+        "spec_sha256": spec.digest(),
+        "name": spec.name,
+        "seed": spec.seed,
+        "spawn_scheme": SPAWN_SCHEME,
+        "sweep_axes": json.dumps({axis_name(k): k for k in spec.sweep}),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "n_jobs": int(n_jobs),
+        "backend": backend,
+        "blas_threads": int(blas_threads),
+        "blas": blas_description(),
+        "wall_time_s": float(wall_time),
+        "tasks_total": int(spec.n_tasks),
+        "tasks_resumed": int(tasks_resumed),
+        "finished": int(bool(finished)),
+    }
+
+
+def _observable_coords(spec: RunSpec) -> dict[str, tuple[np.ndarray, str]]:
+    return {
+        "temperature": (np.asarray(spec.probe.temperatures, dtype=np.float64), "K"),
+        "frequency": (np.asarray(spec.probe.frequencies, dtype=np.float64), "K"),
+    }
+
+
+def build_dataset(spec: RunSpec, values: Mapping[str, np.ndarray],
+                  attrs: Mapping[str, Any] | None = None) -> xr.Dataset:
+    """Label stacked observables with dims, coordinates and units.
+
+    Parameters
+    ----------
+    spec : RunSpec
+        The run (sweep axes, realisations, probe).
+    values : Mapping[str, numpy.ndarray]
+        Observable name -> array of shape (*spec.shape, spec.realisations, *observable shape),
+        dims and units as registered in ``pipeline.OBSERVABLE_DIMS``.
+    attrs : Mapping, optional
+        Global attributes (see :func:`provenance`).
+
+    Returns
+    -------
+    xarray.Dataset
+    """
+    import xarray as xr
+
+    sweep_dims = spec.dims
+    coords: dict[str, Any] = {}
+    for key, dim in zip(spec.sweep, sweep_dims, strict=True):
+        coords[dim] = xr.Variable(dim, np.asarray(spec.sweep[key]),
+                                  attrs={"units": axis_units(key), "parameter": key})
+    coords["realisation"] = xr.Variable(
+        "realisation", np.arange(spec.realisations, dtype=np.int64),
+        attrs={"units": "1", "long_name": "disorder realisation index r (SeedSequence spawn key)"})
+    known = _observable_coords(spec)
+    data_vars: dict[str, Any] = {}
+    for name, arr in values.items():
+        obs_dims, units = OBSERVABLE_DIMS[name]
+        dims = (*sweep_dims, "realisation", *obs_dims)
+        arr = np.asarray(arr)
+        if arr.ndim != len(dims):
+            raise ValueError(f"observable {name!r} has shape {arr.shape}, expected dims {dims}")
+        for dim, size in zip(obs_dims, arr.shape[len(sweep_dims) + 1:], strict=True):
+            if dim in known and dim not in coords:
+                coords[dim] = xr.Variable(dim, known[dim][0], attrs={"units": known[dim][1]})
+            if dim in coords and coords[dim].size != size:
+                raise ValueError(f"observable {name!r} has {size} entries along {dim!r}, "
+                                 f"expected {coords[dim].size}")
+        data_vars[name] = xr.Variable(dims, arr, attrs={"units": units})
+    return xr.Dataset(data_vars, coords=coords, attrs=dict(attrs or {}))
+
+
+def check_writable(path: str | Path, overwrite: bool = False) -> Path:
+    """Fail early if ``path`` cannot be written: missing directory, no permission, or it exists.
+
+    Raises
+    ------
+    ValueError
+        ``path`` is a directory.
+    FileExistsError
+        ``path`` exists and ``overwrite`` is False.
+    FileNotFoundError
+        Its directory does not exist.
+    PermissionError
+        The directory is not writable.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"output {str(path)!r} is a directory; give a file name")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"output {str(path)!r} already exists; pass overwrite=True "
+                              "(--overwrite) to replace it")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(f"output directory {str(parent)!r} does not exist")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=parent)
+    except OSError as exc:
+        raise PermissionError(f"cannot write to output directory {str(parent)!r}: "
+                              f"{exc.strerror or exc}") from None
+    os.close(fd)
+    os.unlink(probe)
+    return path
+
+
+def save_results(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> Path:
+    """Write ``ds`` to netCDF4/HDF5 atomically (temporary file in the same directory, then rename).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results.
+    path : str or Path
+        Destination file (conventionally ``.nc``).
+    overwrite : bool
+        Replace an existing file; otherwise an existing file is an error.
+
+    Returns
+    -------
+    Path
+        The written path.
+    """
+    path = check_writable(path, overwrite)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        if path.exists() and not overwrite:  # created by someone else meanwhile
+            raise FileExistsError(f"output {str(path)!r} appeared while writing; not replaced")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    log.info("wrote %s", path)
+    return path
+
+
+def load_results(path: str | Path) -> xr.Dataset:
+    """Read a results file fully into memory and close it.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not a readable netCDF4/HDF5 file.
+    """
+    import xarray as xr
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"results file {str(path)!r} does not exist")
+    try:
+        return xr.load_dataset(path, engine="h5netcdf", decode_times=False,
+                               decode_timedelta=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{str(path)!r} is not a readable netCDF4/HDF5 results file: "
+                         f"{exc}") from None
+
+
+def describe(ds: xr.Dataset, path: str | Path | None = None) -> str:
+    """Human-readable summary of a results Dataset: dims, variables, sweep values, provenance."""
+    lines = [f"{path}" if path is not None else "results"]
+    a = ds.attrs
+    if "name" in a:
+        lines.append(f"  run: {a['name']!r}  finished: {'yes' if a.get('finished') else 'NO'}  "
+                     f"schema {a.get('schema_version', '?')}")
+    lines.append("  dimensions: " + ", ".join(f"{d}={n}" for d, n in ds.sizes.items()))
+    lines.append("  coordinates:")
+    for name, coord in ds.coords.items():
+        vals = coord.values
+        units = coord.attrs.get("units", "?")
+        param = coord.attrs.get("parameter")
+        shown = (", ".join(_fmt(x) for x in vals) if vals.size <= 8 else
+                 f"{_fmt(vals.min())} .. {_fmt(vals.max())} ({vals.size} values)")
+        where = f" <- {param}" if param else ""
+        lines.append(f"    {name} [{units}]{where}: {shown}")
+    lines.append("  variables:")
+    for name, var in ds.data_vars.items():
+        lines.append(f"    {name} ({', '.join(var.dims)}) [{var.attrs.get('units', '?')}] "
+                     f"{var.dtype}")
+    lines.append("  provenance:")
+    for key in ("created", "host", "manybody_version", "git_commit", "git_dirty", "numpy_version",
+                "scipy_version", "quspin_version", "seed", "spawn_scheme", "n_jobs", "backend",
+                "blas_threads", "wall_time_s", "tasks_total", "tasks_resumed", "spec_sha256"):
+        if key in a:
+            lines.append(f"    {key}: {a[key]}")
+    if "spec" in a:
+        lines.append(f"    spec: {a['spec']}")
+    return "\n".join(lines)
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float | np.floating):
+        return f"{float(x):.6g}"
+    return str(x.item() if isinstance(x, np.generic) else x)

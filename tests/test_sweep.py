@@ -1,0 +1,278 @@
+"""Sweep runner and results files: reproducibility across workers and backends, common random
+numbers across sweep points, checkpoints and resume, atomic writes, provenance, round trips."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from manybody import pipeline
+from manybody.results import load_results, save_results
+from manybody.spec import RunSpec
+from manybody.sweep import checkpoint_dir, run_sweep
+
+
+def make_spec(**changes) -> RunSpec:
+    d = {
+        "name": "test",
+        "seed": 11,
+        "realisations": 3,
+        "model": {"n_tls": 5, "coupling": {"kind": "dipolar", "strength": 0.0}},
+        "sweep": {"model.coupling.strength": [0.0, 0.02]},
+        "probe": {"frequencies": [0.1, 0.2], "temperatures": [0.03, 0.1, 0.4],
+                  "observables": ["absorption", "specific_heat", "spacing_ratio"],
+                  "broadening": {"width": 0.01}},
+    }
+    d.update(changes)
+    return RunSpec.from_dict(d)
+
+
+def assert_same_arrays(a, b) -> None:
+    assert set(a.data_vars) == set(b.data_vars)
+    for name in a.data_vars:
+        assert a[name].dims == b[name].dims
+        assert np.array_equal(a[name].values, b[name].values), name
+    for name in a.coords:
+        assert np.array_equal(a[name].values, b[name].values), name
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """An uninterrupted single-process run of make_spec()."""
+    return run_sweep(make_spec(), n_jobs=1)
+
+
+def test_dataset_layout_units_and_per_realisation_values(reference):
+    ds = reference
+    assert ds["absorption"].dims == ("coupling_strength", "realisation", "temperature", "frequency")
+    assert ds["specific_heat"].dims == ("coupling_strength", "realisation", "temperature")
+    assert ds["spacing_ratio"].dims == ("coupling_strength", "realisation")
+    assert ds.sizes == {"coupling_strength": 2, "realisation": 3, "temperature": 3, "frequency": 2}
+    for name in ds.data_vars:
+        assert ds[name].attrs["units"] == pipeline.OBSERVABLE_DIMS[name][1]
+    assert ds["temperature"].attrs["units"] == "K" and ds["frequency"].attrs["units"] == "K"
+    assert ds["coupling_strength"].attrs == {"units": "K", "parameter": "model.coupling.strength"}
+    assert list(ds["temperature"].values) == [0.03, 0.1, 0.4]
+    # per-realisation values are kept, and they differ between realisations
+    q = ds["absorption"].values
+    assert not np.array_equal(q[:, 0], q[:, 1])
+    assert np.all(np.isfinite(q))
+
+
+def test_every_entry_is_an_independent_observe_call(reference):
+    spec = make_spec()
+    probe = spec.probe
+    for (i,), model, point_probe in spec.points():
+        for r in range(spec.realisations):
+            alone = pipeline.observe(model, spec.seed, r, point_probe, spec.solver)
+            for name, arr in alone.items():
+                assert np.array_equal(reference[name].values[i, r], arr), (name, i, r)
+    assert probe == point_probe  # the coupling sweep leaves the probe alone
+
+
+def test_same_realisation_same_disorder_across_sweep_points(reference):
+    """Common random numbers: at J0 = 0 realisation r is the independent-TLS realisation r."""
+    spec = make_spec()
+    uncoupled = spec.model.__class__(n_tls=5)  # no coupling term at all
+    for r in range(spec.realisations):
+        alone = pipeline.observe(uncoupled, spec.seed, r, spec.probe, spec.solver)
+        np.testing.assert_allclose(reference["specific_heat"].values[0, r],
+                                   alone["specific_heat"], rtol=1e-12, atol=1e-14)
+    # and the coupling really changes the numbers at the other point
+    assert not np.allclose(reference["specific_heat"].values[0],
+                           reference["specific_heat"].values[1])
+
+
+def test_jobs_1_and_2_identical(reference):
+    ds2 = run_sweep(make_spec(), n_jobs=2)
+    assert_same_arrays(reference, ds2)
+    assert ds2.attrs["n_jobs"] == 2
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_identical_to_loky(reference):
+    pytest.importorskip("distributed")
+    ds = run_sweep(make_spec(), n_jobs=2, backend="dask")
+    assert_same_arrays(reference, ds)
+    assert ds.attrs["backend"] == "dask"
+
+
+def test_provenance_metadata(reference, tmp_path):
+    path = tmp_path / "out.nc"
+    save_results(reference, path)
+    a = load_results(path).attrs
+    for key in ("schema_version", "manybody_version", "numpy_version", "scipy_version",
+                "quspin_version", "git_commit", "git_dirty", "spec", "spec_sha256", "seed",
+                "spawn_scheme", "created", "host", "n_jobs", "backend", "blas_threads",
+                "wall_time_s", "finished", "tasks_total", "blas"):
+        assert key in a, key
+    assert RunSpec.from_dict(json.loads(a["spec"])) == make_spec()
+    assert a["seed"] == 11 and a["finished"] == 1 and a["tasks_total"] == 6
+    assert "SeedSequence(seed, spawn_key=(r,))" in a["spawn_scheme"]
+    assert a["created"].endswith("+00:00")
+    assert a["wall_time_s"] > 0
+
+
+def test_round_trip_save_load(reference, tmp_path):
+    path = tmp_path / "out.nc"
+    save_results(reference, path)
+    loaded = load_results(path)
+    assert_same_arrays(reference, loaded)
+    for name in loaded.variables:
+        assert loaded[name].attrs == reference[name].attrs
+    os.remove(path)  # fully loaded: usable after the file is gone
+    assert float(loaded["absorption"].sum()) == float(reference["absorption"].sum())
+    # readable without manybody
+    save_results(reference, path)
+    code = ("import xarray as xr, sys; ds = xr.open_dataset(sys.argv[1], engine='h5netcdf'); "
+            "print(ds['absorption'].attrs['units'])")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "pi*C0"
+
+
+def test_no_overwrite_and_atomic_write(reference, tmp_path, monkeypatch):
+    path = tmp_path / "out.nc"
+    save_results(reference, path)
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError, match="already exists"):
+        save_results(reference, path)
+    assert path.read_bytes() == before
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(type(reference), "to_netcdf", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_results(reference, path, overwrite=True)
+    assert path.read_bytes() == before  # old file intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.nc"]  # no temp files left
+    monkeypatch.undo()
+    save_results(reference.isel(realisation=[0]), path, overwrite=True)
+    assert load_results(path).sizes["realisation"] == 1
+
+
+def test_output_written_checkpoint_removed_and_existing_refused(reference, tmp_path):
+    out = tmp_path / "run.nc"
+    ds = run_sweep(make_spec(), output=out)
+    assert out.is_file() and not checkpoint_dir(out).exists()
+    assert_same_arrays(reference, load_results(out))
+    assert_same_arrays(reference, ds)
+    with pytest.raises(FileExistsError, match="overwrite"):
+        run_sweep(make_spec(), output=out)
+    run_sweep(make_spec(realisations=1), output=out, overwrite=True)
+    assert load_results(out).sizes["realisation"] == 1
+
+
+class Interrupt(Exception):
+    pass
+
+
+def _interrupt_after(n):
+    def progress(done, total):
+        if done >= n:
+            raise Interrupt
+    return progress
+
+
+def test_interrupted_run_resumes_without_recomputing(reference, tmp_path, monkeypatch):
+    out = tmp_path / "run.nc"
+    with pytest.raises(Interrupt):
+        run_sweep(make_spec(), output=out, progress=_interrupt_after(4))
+    assert not out.exists()
+    saved = sorted((checkpoint_dir(out) / "tasks").glob("*.npz"))
+    assert len(saved) == 4
+    mtimes = {p.name: p.stat().st_mtime_ns for p in saved}
+
+    computed = []
+    real_observe = pipeline.observe
+
+    def counting(params, seed, r, probe, solver=None):
+        computed.append((params.coupling.strength, r))
+        for p in saved:  # finished tasks are not touched while the rest runs
+            assert p.stat().st_mtime_ns == mtimes[p.name]
+        return real_observe(params, seed, r, probe, solver)
+
+    monkeypatch.setattr(pipeline, "observe", counting)
+    ds = run_sweep(make_spec(), output=out, resume=True)
+    assert len(computed) == 6 - 4 and len(set(computed)) == 2
+    assert ds.attrs["tasks_resumed"] == 4
+    finished_before = {(float(p.name[1:7] == "000001") * 0.02, int(p.name[9:15])) for p in saved}
+    assert finished_before.isdisjoint(computed)
+    assert_same_arrays(reference, load_results(out))
+    assert not checkpoint_dir(out).exists()
+
+
+def test_changed_spec_is_refused(tmp_path):
+    out = tmp_path / "run.nc"
+    with pytest.raises(Interrupt):
+        run_sweep(make_spec(), output=out, progress=_interrupt_after(2))
+    changed = make_spec(seed=12)
+    with pytest.raises(ValueError, match=r"specification changed.*seed"):
+        run_sweep(changed, output=out)
+    with pytest.raises(ValueError, match="blas_threads"):
+        run_sweep(make_spec(), output=out, blas_threads=2, n_jobs=1)
+    assert len(list((checkpoint_dir(out) / "tasks").glob("*.npz"))) == 2  # nothing lost
+
+
+def test_resume_needs_a_checkpoint(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing to resume"):
+        run_sweep(make_spec(), output=tmp_path / "x.nc", resume=True)
+    with pytest.raises(ValueError, match="output"):
+        run_sweep(make_spec(), resume=True)
+
+
+def test_unwritable_output_fails_before_computation(tmp_path, monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("computed before checking the output")
+
+    monkeypatch.setattr(pipeline, "observe", forbidden)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        run_sweep(make_spec(), output=tmp_path / "missing" / "x.nc")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(FileNotFoundError):
+        run_sweep(make_spec(), output=blocker / "x.nc")
+    with pytest.raises(PermissionError):
+        run_sweep(make_spec(), output="/proc/x.nc")
+    with pytest.raises(ValueError, match="directory"):
+        run_sweep(make_spec(), output=tmp_path)
+
+
+def test_bad_runner_arguments():
+    spec = make_spec()
+    with pytest.raises(ValueError, match="backend"):
+        run_sweep(spec, backend="threads")
+    with pytest.raises(ValueError, match="cores"):
+        run_sweep(spec, n_jobs=os.cpu_count() or 1, blas_threads=2)
+    with pytest.raises(ValueError, match="dask"):
+        run_sweep(spec, scheduler="tcp://127.0.0.1:8786")
+    with pytest.raises(ValueError, match="n_jobs"):
+        run_sweep(spec, n_jobs=0)
+    with pytest.raises(TypeError, match="RunSpec"):
+        run_sweep(spec.to_dict())
+
+
+def test_probe_sweep_and_n_tls_axis():
+    spec = make_spec(sweep={"model.n_tls": [3, 4], "probe.broadening.width": [0.01, 0.05]},
+                     realisations=1)
+    ds = run_sweep(spec)
+    assert ds["absorption"].dims[:3] == ("n_tls", "broadening_width", "realisation")
+    assert list(ds["n_tls"].values) == [3, 4]
+    assert ds["broadening_width"].attrs["units"] == "K"
+    model, probe = spec.point((1, 1))
+    alone = pipeline.observe(model, spec.seed, 0, probe)
+    assert np.array_equal(ds["absorption"].values[1, 1, 0], alone["absorption"])
+
+
+def test_import_manybody_stays_light():
+    code = ("import sys, manybody, manybody.spec, manybody.sweep, manybody.results; "
+            "bad = [m for m in ('joblib', 'dask', 'distributed', 'xarray', 'matplotlib') "
+            "if m in sys.modules]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
