@@ -1,0 +1,234 @@
+"""``manybody run`` / ``manybody info``: a real kill -9 mid-sweep and resume, bad specs as one-line
+errors with exit status 2, refusal of changed specs, and the info summary."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from manybody import pipeline
+from manybody.cli import main
+from manybody.results import load_results
+from manybody.spec import RunSpec
+from manybody.sweep import checkpoint_dir, run_sweep
+
+SPEC = """\
+name = "cli-test"
+seed = 5
+realisations = {realisations}
+[model]
+n_tls = {n_tls}
+[model.coupling]
+kind = "dipolar"
+strength = 0.0
+[sweep]
+"model.coupling.strength" = [0.0, 0.02]
+[probe]
+frequencies = [0.1]
+temperatures = {{ x_min = 0.5, x_max = 5.0, count = 4 }}
+observables = ["absorption", "specific_heat", "spacing_ratio"]
+[probe.broadening]
+kind = "gaussian"
+width = 0.01
+"""
+#: Attributes that legitimately differ between two runs of the same spec.
+RUN_DEPENDENT = {"created", "wall_time_s", "tasks_resumed"}
+
+
+def write_spec(tmp_path: Path, realisations: int = 2, n_tls: int = 4, text: str | None = None,
+               name: str = "spec.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text if text is not None else SPEC.format(realisations=realisations,
+                                                              n_tls=n_tls))
+    return path
+
+
+def run_cli(args, capsys):
+    status = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_kill_9_mid_sweep_then_resume_matches_uninterrupted_run(tmp_path, monkeypatch, capsys):
+    spec_path = write_spec(tmp_path, realisations=50, n_tls=7)
+    out = tmp_path / "out.nc"
+    tasks_dir = checkpoint_dir(out) / "tasks"
+    proc = subprocess.Popen([sys.executable, "-m", "manybody", "run", str(spec_path), "-o",
+                             str(out), "--jobs", "1", "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    try:
+        while len(list(tasks_dir.glob("*.npz"))) < 5:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no checkpoint files appeared"
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert not out.exists()
+    saved = sorted(tasks_dir.glob("*.npz"))
+    assert 5 <= len(saved) < 100, len(saved)
+    mtimes = {p.name: p.stat().st_mtime_ns for p in saved}
+    finished = {(int(p.name[1:7]), int(p.name[9:15])) for p in saved}
+
+    computed = []
+    real_observe = pipeline.observe
+
+    def counting(params, seed, r, probe, solver=None):
+        computed.append((0 if params.coupling.strength == 0 else 1, r))
+        return real_observe(params, seed, r, probe, solver)
+
+    monkeypatch.setattr(pipeline, "observe", counting)
+    status, stdout, err = run_cli(["run", spec_path, "-o", out, "--no-progress"], capsys)
+    assert status == 0, err
+    # no finished realisation was recomputed, and every other one was computed once
+    assert finished.isdisjoint(computed)
+    assert len(computed) == len(set(computed)) == 100 - len(saved)
+    assert f"resumed {len(saved)}" in stdout
+    for p in saved:  # a file that survived would have the same mtime; the dir is gone
+        assert not p.exists() or p.stat().st_mtime_ns == mtimes[p.name]
+    assert not checkpoint_dir(out).exists()
+
+    monkeypatch.undo()
+    resumed = load_results(out)
+    fresh = run_sweep(RunSpec.from_toml(spec_path), n_jobs=1)
+    for name in fresh.variables:
+        assert np.array_equal(resumed[name].values, fresh[name].values), name
+        assert resumed[name].attrs == fresh[name].attrs
+    for key, value in fresh.attrs.items():
+        if key not in RUN_DEPENDENT:
+            assert resumed.attrs[key] == value, key
+    assert resumed.attrs["tasks_resumed"] == len(saved) and resumed.attrs["finished"] == 1
+
+
+def test_run_and_info(tmp_path, capsys):
+    spec_path = write_spec(tmp_path)
+    out = tmp_path / "out.nc"
+    status, stdout, err = run_cli(["run", spec_path, "-o", out, "--no-progress"], capsys)
+    assert status == 0, err
+    assert "computed 4 task(s), resumed 0" in stdout
+    status, stdout, err = run_cli(["info", out], capsys)
+    assert status == 0, err
+    for text in ("coupling_strength=2", "realisation=2", "temperature=4", "frequency=1",
+                 "coupling_strength [K] <- model.coupling.strength: 0, 0.02",
+                 "absorption (coupling_strength, realisation, temperature, frequency) [pi*C0]",
+                 "specific_heat (coupling_strength, realisation, temperature) [k_B]",
+                 "temperature [K]", "git_commit:", "seed: 5", "spawn_key=(r,)", "n_jobs: 1",
+                 "backend: loky", "manybody_version:", '"name":"cli-test"'):
+        assert text in stdout, text
+
+
+def test_progress_bar_on_stderr(tmp_path):
+    spec_path = write_spec(tmp_path)
+    out = tmp_path / "out.nc"
+    proc = subprocess.run([sys.executable, "-m", "manybody", "run", str(spec_path), "-o",
+                           str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "4/4" in proc.stderr and "wrote" in proc.stdout and out.is_file()
+
+
+BAD_SPECS = {
+    "missing seed": (SPEC.replace("seed = 5\n", ""), "seed"),
+    "unknown key": (SPEC.replace("seed = 5\n", "seed = 5\ncolour = 3\n"), "'colour'"),
+    "unknown model key": (SPEC.replace("n_tls = {n_tls}", "n_tls = {n_tls}\nn_tsl = 3"),
+                          "'n_tsl'"),
+    "wrong type": (SPEC.replace("seed = 5", 'seed = "five"'), "seed"),
+    "negative realisations": (SPEC.replace("realisations = {realisations}", "realisations = -2"),
+                              "realisations"),
+    "negative count": (SPEC.replace("count = 4", "count = -4"), "count"),
+    "empty sweep": (SPEC.replace("[0.0, 0.02]", "[]"), "model.coupling.strength"),
+    "unknown sweep key": (SPEC.replace('"model.coupling.strength"', '"model.coupling.strenght"'),
+                          "model.coupling.strenght"),
+    "bad toml": (SPEC.replace("seed = 5", "seed = = 5"), "not valid TOML"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SPECS))
+def test_bad_specs_fail_with_one_line_naming_the_key(case, tmp_path, capsys):
+    text, key = BAD_SPECS[case]
+    spec_path = write_spec(tmp_path, text=text.format(realisations=2, n_tls=4))
+    out = tmp_path / "out.nc"
+    status, stdout, err = run_cli(["run", spec_path, "-o", out], capsys)
+    assert status == 2
+    assert key in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists() and not checkpoint_dir(out).exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["-o", "{tmp}/missing/out.nc"], ["does not exist"]),
+        (["-o", "/proc/out.nc"], ["cannot write"]),
+        ([], ["output location is required"]),
+        (["-o", "{tmp}/out.nc", "--resume"], ["nothing to resume"]),
+        (["-o", "{tmp}/out.nc", "--scheduler", "tcp://127.0.0.1:1"], ["dask"]),
+        (["-o", "{tmp}/out.nc", "--jobs", "64", "--blas-threads", "64"], ["cores"]),
+    ],
+)
+def test_bad_output_and_options(extra, words, tmp_path, capsys):
+    spec_path = write_spec(tmp_path)
+    args = ["run", spec_path, *[a.format(tmp=tmp_path) for a in extra]]
+    status, _, err = run_cli(args, capsys)
+    assert status == 2
+    for word in words:
+        assert word in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_real_process_exit_status_and_no_traceback(tmp_path):
+    spec_path = write_spec(tmp_path, text=SPEC.replace("seed = 5\n", "").format(
+        realisations=2, n_tls=4))
+    proc = subprocess.run([sys.executable, "-m", "manybody", "run", str(spec_path), "-o",
+                           str(tmp_path / "o.nc")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "seed" in proc.stderr and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "manybody", "info", str(tmp_path / "none.nc")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_existing_output_and_changed_spec_refused(tmp_path, capsys):
+    spec_path = write_spec(tmp_path)
+    out = tmp_path / "out.nc"
+    assert run_cli(["run", spec_path, "-o", out, "--no-progress"], capsys)[0] == 0
+    before = out.read_bytes()
+    status, _, err = run_cli(["run", spec_path, "-o", out], capsys)
+    assert status == 2 and "--overwrite" in err and out.read_bytes() == before
+
+    # leave a partial checkpoint behind, then change the spec
+    out2 = tmp_path / "partial.nc"
+
+    class Stop(Exception):
+        pass
+
+    def stop(done, total):
+        raise Stop
+
+    with pytest.raises(Stop):
+        run_sweep(RunSpec.from_toml(spec_path), output=out2, progress=stop)
+    changed = write_spec(tmp_path, realisations=3, name="changed.toml")
+    status, _, err = run_cli(["run", changed, "-o", out2], capsys)
+    assert status == 2
+    assert "changed" in err and "realisations" in err and "Traceback" not in err
+    assert len(list((checkpoint_dir(out2) / "tasks").glob("*.npz"))) == 1
+    # the original spec still resumes
+    status, stdout, err = run_cli(["run", spec_path, "-o", out2, "--resume", "--no-progress"],
+                                  capsys)
+    assert status == 0 and "resumed 1" in stdout
+
+
+def test_info_on_non_results_file(tmp_path, capsys):
+    bogus = tmp_path / "x.nc"
+    bogus.write_text("not netcdf")
+    status, _, err = run_cli(["info", bogus], capsys)
+    assert status == 2 and "not a readable" in err and "Traceback" not in err
