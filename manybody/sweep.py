@@ -83,15 +83,17 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
              realisation: int, blas_threads: int) -> tuple[int, int, dict[str, np.ndarray]]:
     """One task: observables of realisation ``realisation`` at sweep point ``point``.
 
-    BLAS and OpenMP pools are capped to ``blas_threads`` threads for the duration of the task.
+    The process's BLAS and OpenMP pools are set to ``blas_threads`` threads and left so (no
+    restore at the end, which would race with another task running in a second thread of the
+    same worker); an in-process run restores the caller's limits once, around the whole sweep.
 
     Returns
     -------
     tuple
         (point, realisation, {observable: array}).
     """
-    with _blas_controller().limit(limits=blas_threads):
-        out = pipeline.observe(params, seed, realisation, probe, solver)
+    _blas_controller().limit(limits=blas_threads)
+    out = pipeline.observe(params, seed, realisation, probe, solver)
     return point, realisation, out
 
 
@@ -274,7 +276,8 @@ def _execute(spec: RunSpec, pending: list[TaskKey], n_jobs: int, backend: str,
             yield from Parallel(n_jobs=-1, return_as="generator_unordered")(tasks)
         return
     if n_jobs == 1:  # in-process: cap the parent's pools only for the duration of the run
-        yield from Parallel(n_jobs=1, return_as="generator_unordered")(tasks)
+        with _blas_controller().limit(limits=blas_threads):
+            yield from Parallel(n_jobs=1, return_as="generator_unordered")(tasks)
         return
     with parallel_config(backend="loky", inner_max_num_threads=blas_threads):
         yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks)

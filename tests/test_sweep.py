@@ -276,3 +276,35 @@ def test_import_manybody_stays_light():
             "if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_dask_scheduler_address_identical_to_loky(reference):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  dashboard_address=":0") as cluster:
+        ds = run_sweep(make_spec(), backend="dask", scheduler=cluster.scheduler_address)
+    assert_same_arrays(reference, ds)
+
+
+def test_blas_threads_capped_during_run_and_restored():
+    from threadpoolctl import threadpool_info
+
+    from manybody import sweep
+
+    seen = []
+    real_observe = pipeline.observe
+
+    def spy(*args, **kwargs):
+        seen.append({i["internal_api"]: i["num_threads"] for i in threadpool_info()})
+        return real_observe(*args, **kwargs)
+
+    sweep._blas_controller()  # load every library first so the lists compare
+    before = [i["num_threads"] for i in threadpool_info()]
+    pipeline.observe, saved = spy, pipeline.observe
+    try:
+        sweep.run_sweep(make_spec(realisations=1), blas_threads=1)
+    finally:
+        pipeline.observe = saved
+    assert seen and all(set(s.values()) == {1} for s in seen)
+    assert [i["num_threads"] for i in threadpool_info()] == before
