@@ -1,0 +1,561 @@
+"""``manybody bench``: the pipeline against bare ``scipy.linalg.eigh`` and a naive QuSpin reference.
+
+Dense ED is O(D^3) with D = 2^N, so the pipeline should run at the speed of its eigensolver. For
+each N this benchmark times, on the same realisation (same matrix),
+
+- ``eigh64`` / ``eigh32``: bare ``scipy.linalg.eigh(H, driver="evd")`` in float64 / float32
+  (overwrite, no finiteness check: the fastest plain call),
+- ``pipeline64`` / ``pipeline32``: the project's per-realisation pipeline (as
+  :func:`manybody.pipeline.observe`): draw, build H and T, diagonalise, T_mn, Q^-1 at
+  ``N_TEMPERATURES`` x ``N_FREQUENCIES`` and the specific heat, stage by stage,
+- ``naive``: the same observables written the way a QuSpin user would (``hamiltonian.eigh``,
+  dense T, ``V.T @ T @ V``, one pass over all pairs per temperature with a histogram).
+
+Every variant runs in a fresh child process (``python -m manybody.bench --child``) whose peak
+resident memory comes from ``os.wait4``, so variants do not pollute each other. Repetitions are
+interleaved (the variant order rotates) and the minimum is kept; ratios are taken within the one
+run so machine noise largely cancels. The record (times, ratios, stage fractions, peak memory,
+accuracy of float32, BLAS libraries and kernel, targets met or missed) is written as JSON under
+``results/bench/`` and a markdown table is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+N_TEMPERATURES = 50
+N_FREQUENCIES = 400
+FREQUENCY_RANGE = (0.02, 2.0)  # K
+TEMPERATURE_RANGE = (0.02, 2.0)  # K
+#: Kernel width in units of the mean level spacing of the non-interacting spectrum.
+WIDTH_IN_SPACINGS = 4.0
+VARIANTS = ("eigh64", "pipeline64", "eigh32", "pipeline32", "naive")
+PIPELINE_STAGES = ("draw", "build", "eigh", "stress_elements", "pair_deposit", "absorption",
+                   "specific_heat")
+
+#: Targets of issue 7: (description, key in the ratios of one N, comparison, bound, N values).
+TARGETS = (
+    ("full float64 pipeline / bare float64 eigh", "pipeline64/eigh64", "<=", 1.25, (12, 13)),
+    ("float32 pipeline / bare float64 eigh", "pipeline32/eigh64", "<=", 0.6, (12,)),
+    ("float32 Q^-1 relative difference to float64", "q32_rel_error", "<=", 1e-4, (12,)),
+    ("naive QuSpin reference / full float64 pipeline", "naive/pipeline64", ">=", 1.5, (12,)),
+    ("absorption stage / bare float64 eigh", "absorption/eigh64", "<=", 0.05, (12,)),
+    ("peak memory float64 pipeline (GB)", "peak_gb_pipeline64", "<=", 8.0, (14,)),
+)
+
+
+# ------------------------------------------------------------------------------------------------
+# The workload (shared by the parent, the children and the tests)
+# ------------------------------------------------------------------------------------------------
+
+def model_params(n_tls: int):
+    """The benchmark model: canonical TLS with dipolar zz + xx couplings (J0 = 0.05 K)."""
+    from .models import CouplingParams, ModelParams
+
+    return ModelParams(n_tls=n_tls, coupling=CouplingParams(
+        kind="dipolar", strength=0.05, min_distance=0.5, components=("zz", "xx")))
+
+
+def workload(real) -> dict[str, Any]:
+    """Frequencies (K), temperatures (K) and Gaussian broadening for a realisation.
+
+    The width is ``WIDTH_IN_SPACINGS`` mean level spacings of the non-interacting spectrum,
+    sum_i sqrt(eps_i^2 + Delta_i^2) / (D - 1), known before diagonalising.
+    """
+    import numpy as np
+
+    from .absorption import Broadening
+
+    bandwidth = float(np.sum(np.hypot(real.asymmetry, real.tunnelling)))
+    width = WIDTH_IN_SPACINGS * bandwidth / (real.dimension - 1)
+    return {
+        "frequencies": np.linspace(*FREQUENCY_RANGE, N_FREQUENCIES),
+        "temperatures": np.geomspace(*TEMPERATURE_RANGE, N_TEMPERATURES),
+        "broadening": Broadening(kind="gaussian", width=width),
+    }
+
+
+def realisation(n_tls: int, seed: int):
+    from .models import draw_realisation, realisation_rng
+
+    return draw_realisation(model_params(n_tls), realisation_rng(seed, 0))
+
+
+def run_pipeline(n_tls: int, seed: int, dtype: str = "float64") -> tuple[dict, dict[str, float]]:
+    """The project's pipeline for one realisation, stage by stage (what ``observe`` does).
+
+    Returns
+    -------
+    out : dict
+        "absorption" (n_T, n_w) in units of pi*C0 and "specific_heat" (n_T,).
+    times : dict
+        Wall time (s) of each stage in ``PIPELINE_STAGES``.
+    """
+    import numpy as np
+
+    from .absorption import pair_spectrum
+    from .diagonalise import SolverParams, check_memory, diagonalise, stress_matrix_elements
+    from .models import absorption_normalisation
+    from .operators import build_operators
+    from .thermo import specific_heat
+
+    times: dict[str, float] = {}
+    clock = time.perf_counter
+    t0 = clock()
+    params = model_params(n_tls)
+    real = realisation(n_tls, seed)
+    job = workload(real)
+    solver = SolverParams(dtype=dtype)
+    check_memory(n_tls, solver)
+    t1 = clock()
+    h, t = build_operators(real, solver.numpy_dtype, dense=True)
+    t2 = clock()
+    spectrum = diagonalise(h, vectors=True, overwrite=True)
+    del h
+    t3 = clock()
+    elements = stress_matrix_elements(spectrum.vectors, t)
+    t4 = clock()
+    pairs = pair_spectrum(spectrum, elements, job["frequencies"], job["broadening"])
+    t5 = clock()
+    q = absorption_normalisation(params) * pairs.absorption(job["frequencies"], job["temperatures"])
+    t6 = clock()
+    c = specific_heat(spectrum.energies, job["temperatures"])
+    t7 = clock()
+    times = dict(zip(PIPELINE_STAGES, np.diff([t0, t1, t2, t3, t4, t5, t6, t7]).tolist(),
+                     strict=True))
+    return {"absorption": q, "specific_heat": c}, times
+
+
+def run_naive(n_tls: int, seed: int) -> tuple[dict, dict[str, float]]:
+    """The same observables the way a QuSpin user would write them (the reference to beat).
+
+    QuSpin ``hamiltonian`` objects for H and T, ``H.eigh()``, dense ``T``, ``V.T @ T @ V``, then
+    for each temperature one pass over all pairs: weights (p_n - p_m)|T_mn|^2 of the upward lines,
+    a histogram of them on bins of a tenth of the kernel width, convolved with the kernel.
+    """
+    import numpy as np
+    from quspin.basis import spin_basis_1d
+    from quspin.operators import hamiltonian
+
+    from .models import absorption_normalisation
+    from .operators import stress_terms, tls_terms
+
+    clock = time.perf_counter
+    t0 = clock()
+    params = model_params(n_tls)
+    real = realisation(n_tls, seed)
+    job = workload(real)
+    w, temps, b = job["frequencies"], job["temperatures"], job["broadening"]
+    basis = spin_basis_1d(n_tls, pauli=1)
+    kw = {"basis": basis, "dtype": np.float64, "check_herm": False, "check_symm": False,
+          "check_pcon": False}
+    t1 = clock()
+    h = hamiltonian(tls_terms(real), [], **kw)
+    stress = hamiltonian(stress_terms(real), [], **kw)
+    t2 = clock()
+    energies, vectors = h.eigh()
+    t3 = clock()
+    tmn = vectors.T @ stress.toarray() @ vectors
+    t4 = clock()
+    omega = energies[:, None] - energies[None, :]  # w_mn = E_m - E_n
+    up = omega > 0
+    omega_up = omega[up]
+    t2_up = tmn[up] ** 2
+    edges = np.arange(0.0, w.max() + 12 * b.width, b.width / 10)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    kernel = b.kernel(w[None, :] - centres[:, None]) - b.kernel(w[None, :] + centres[:, None])
+    q = np.empty((temps.size, w.size))
+    for i, temp in enumerate(temps):
+        p = np.exp(-(energies - energies[0]) / temp)
+        p /= p.sum()
+        weight = (p[None, :] - p[:, None])[up] * t2_up
+        hist, _ = np.histogram(omega_up, bins=edges, weights=weight)
+        q[i] = hist @ kernel
+    q *= absorption_normalisation(params)
+    t5 = clock()
+    c = np.empty(temps.size)
+    for i, temp in enumerate(temps):
+        p = np.exp(-(energies - energies[0]) / temp)
+        p /= p.sum()
+        c[i] = (p @ energies**2 - (p @ energies) ** 2) / temp**2
+    t6 = clock()
+    times = dict(zip(("draw", "build", "eigh", "stress_elements", "absorption", "specific_heat"),
+                     np.diff([t0, t1, t2, t3, t4, t5, t6]).tolist(), strict=True))
+    return {"absorption": q, "specific_heat": c}, times
+
+
+def run_eigh(n_tls: int, seed: int, dtype: str) -> tuple[dict, dict[str, float]]:
+    """Bare ``scipy.linalg.eigh(H, driver="evd")`` on the pipeline's H (built untimed)."""
+    import numpy as np
+    from scipy.linalg import eigh
+
+    from .operators import build_operators
+
+    h, _ = build_operators(realisation(n_tls, seed), np.dtype(dtype).type, dense=True)
+    t0 = time.perf_counter()
+    eigh(h, driver="evd", overwrite_a=True, check_finite=False)
+    return {}, {"eigh": time.perf_counter() - t0}
+
+
+def _warm_up() -> float:
+    """Import and first-call costs (QuSpin, scipy, numba), excluded from the timings."""
+    t0 = time.perf_counter()
+    run_pipeline(4, 0, "float64")
+    run_pipeline(4, 0, "float32")
+    run_naive(4, 0)
+    return time.perf_counter() - t0
+
+
+def _child(spec: dict[str, Any]) -> dict[str, Any]:
+    import resource
+
+    import numpy as np
+
+    from .blas import blas_metadata
+
+    warm = _warm_up()
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    variant, n, seed = spec["variant"], spec["n_tls"], spec["seed"]
+    if variant.startswith("eigh"):
+        out, times = run_eigh(n, seed, "float64" if variant == "eigh64" else "float32")
+    elif variant.startswith("pipeline"):
+        out, times = run_pipeline(n, seed, "float64" if variant == "pipeline64" else "float32")
+    elif variant == "naive":
+        out, times = run_naive(n, seed)
+    else:
+        raise ValueError(f"unknown variant {variant!r}, expected one of {VARIANTS}")
+    record = {"times": times, "total": sum(times.values()), "warm_up_s": warm,
+              "rss_after_warm_up": base}
+    if spec.get("keep_results") and out:
+        record["absorption"] = np.asarray(out["absorption"], dtype=np.float64).tolist()
+        record["specific_heat"] = np.asarray(out["specific_heat"], dtype=np.float64).tolist()
+    if spec.get("blas"):
+        record["blas"] = blas_metadata()
+    return record
+
+
+def run_child(spec: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+    """Run one variant in a fresh interpreter; add its peak RSS (bytes) from ``os.wait4``."""
+    with tempfile.TemporaryDirectory(prefix="manybody-bench-") as tmp:
+        out_path = Path(tmp) / "out.json"
+        spec = {**spec, "output": str(out_path)}
+        proc = subprocess.Popen([sys.executable, "-m", "manybody.bench", "--child",
+                                 json.dumps(spec)], stdout=subprocess.DEVNULL)
+        t0 = time.perf_counter()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except KeyboardInterrupt:
+            proc.kill()
+            raise
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0 or not out_path.exists():
+            return {"error": f"child exited with status {proc.returncode}", "wall_s": wall,
+                    "peak_rss": usage.ru_maxrss * 1024}
+        record = json.loads(out_path.read_text())
+    record["peak_rss"] = usage.ru_maxrss * 1024
+    record["wall_s"] = wall
+    return record
+
+
+# ------------------------------------------------------------------------------------------------
+# The benchmark run
+# ------------------------------------------------------------------------------------------------
+
+def default_repeats(n_tls: int) -> int:
+    return 3 if n_tls <= 11 else 2 if n_tls == 12 else 1
+
+
+def _variants_for(n_tls: int, args) -> list[str]:
+    chosen = [v for v in VARIANTS if v in args.variants]
+    if n_tls > args.naive_max:
+        chosen = [v for v in chosen if v != "naive"]
+    return chosen
+
+
+def _min_times(records: list[dict]) -> dict[str, Any]:
+    ok = [r for r in records if "error" not in r]
+    if not ok:
+        return {"error": records[-1].get("error") if records else "not run"}
+    best = min(ok, key=lambda r: r["total"])
+    stages = {k: min(r["times"][k] for r in ok) for k in best["times"]}
+    return {
+        "total_s": best["total"],
+        "totals_s": [r["total"] for r in ok],
+        "stages_s": stages,
+        "stage_fractions": {k: val / best["total"] for k, val in best["times"].items()},
+        "peak_rss_bytes": max(r["peak_rss"] for r in ok),
+        "rss_after_warm_up_bytes": min(r["rss_after_warm_up"] for r in ok),
+        "repeats": len(ok),
+    }
+
+
+def _relative_error(a, b) -> float:
+    import numpy as np
+
+    a, b = np.asarray(a), np.asarray(b)
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+
+def bench_one(n_tls: int, args, log=print) -> dict[str, Any]:
+    """All variants for one N, interleaved over repetitions; minima, ratios, accuracy."""
+    from .diagonalise import available_memory, estimate_memory
+
+    variants = _variants_for(n_tls, args)
+    repeats = args.repeats or default_repeats(n_tls)
+    raw: dict[str, list[dict]] = {v: [] for v in variants}
+    results: dict[str, Any] = {}
+    for rep in range(repeats):
+        order = variants[rep % len(variants):] + variants[:rep % len(variants)]
+        for variant in order:
+            keep = rep == 0 and variant in ("pipeline64", "pipeline32", "naive")
+            rec = run_child({"variant": variant, "n_tls": n_tls, "seed": args.seed,
+                             "keep_results": keep})
+            if keep and "absorption" in rec:
+                results[variant] = rec.pop("absorption"), rec.pop("specific_heat")
+            raw[variant].append(rec)
+            status = rec.get("error") or (
+                f"{rec['total']:.3f} s, peak {rec['peak_rss'] / 2**30:.2f} GB")
+            log(f"  N={n_tls} rep {rep + 1}/{repeats} {variant:>10}: {status}")
+    summary = {v: _min_times(raw[v]) for v in variants}
+    ratios: dict[str, float] = {}
+
+    def total(v):
+        return summary.get(v, {}).get("total_s")
+
+    for num, den in (("pipeline64", "eigh64"), ("pipeline32", "eigh64"), ("pipeline32", "eigh32"),
+                     ("eigh32", "eigh64"), ("naive", "pipeline64"), ("naive", "eigh64")):
+        if total(num) and total(den):
+            ratios[f"{num}/{den}"] = total(num) / total(den)
+    if total("eigh64") and "pipeline64" in summary and "stages_s" in summary["pipeline64"]:
+        st = summary["pipeline64"]["stages_s"]
+        ratios["absorption/eigh64"] = (st["pair_deposit"] + st["absorption"]) / total("eigh64")
+        overhead = summary["pipeline64"]["total_s"] - st["eigh"]
+        ratios["overhead64/eigh64"] = overhead / total("eigh64")
+    if "pipeline32" in summary and "stages_s" in summary["pipeline32"] and total("eigh64"):
+        st = summary["pipeline32"]["stages_s"]
+        overhead = summary["pipeline32"]["total_s"] - st["eigh"]
+        ratios["overhead32/eigh64"] = overhead / total("eigh64")
+    for v in ("pipeline64", "pipeline32", "eigh64", "naive"):
+        if v in summary and "peak_rss_bytes" in summary[v]:
+            ratios[f"peak_gb_{v}"] = summary[v]["peak_rss_bytes"] / 2**30
+    accuracy = {}
+    if "pipeline64" in results:
+        q64, c64 = results["pipeline64"]
+        for other in ("pipeline32", "naive"):
+            if other in results:
+                q, c = results[other]
+                key = "q32_rel_error" if other == "pipeline32" else "q_naive_rel_difference"
+                accuracy[key] = _relative_error(q, q64)
+                accuracy[key.replace("q", "c", 1)] = _relative_error(c, c64)
+        ratios.update({k: v for k, v in accuracy.items() if k == "q32_rel_error"})
+    memory = {
+        dt: {"estimate_gb": estimate_memory(n_tls, dt) / 2**30,
+             "measured_gb": summary.get(f"pipeline{dt[-2:]}", {}).get("peak_rss_bytes", 0) / 2**30}
+        for dt in ("float64", "float32")
+    }
+    memory["available_gb"] = available_memory() / 2**30
+    return {"n_tls": n_tls, "dimension": 2**n_tls, "repeats": repeats, "variants": summary,
+            "ratios": ratios, "accuracy": accuracy, "memory": memory, "raw": raw}
+
+
+def memory_plan(n_values=(14, 15)) -> dict[str, Any]:
+    """What ``check_memory`` decides, up front, for large N (no allocation)."""
+    from .diagonalise import SolverParams, available_memory, check_memory, estimate_memory
+
+    out = {}
+    for n in n_values:
+        for dt in ("float64", "float32"):
+            try:
+                check_memory(n, SolverParams(dtype=dt))
+                decision = "runs"
+            except MemoryError as exc:
+                decision = f"refused: {exc}"
+            out[f"N={n} {dt}"] = {"estimate_gb": estimate_memory(n, dt) / 2**30,
+                                  "available_gb": available_memory() / 2**30, "decision": decision}
+    return out
+
+
+def evaluate_targets(per_n: dict[int, dict]) -> list[dict[str, Any]]:
+    rows = []
+    for text, key, op, bound, ns in TARGETS:
+        for n in ns:
+            value = per_n.get(n, {}).get("ratios", {}).get(key)
+            met = None if value is None else (value <= bound if op == "<=" else value >= bound)
+            rows.append({"target": text, "n_tls": n, "key": key, "bound": f"{op} {bound:g}",
+                         "value": value, "met": met})
+    return rows
+
+
+def _fmt(x, spec=".2f", missing="-"):
+    return missing if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
+
+
+def markdown_table(per_n: dict[int, dict]) -> str:
+    head = ("| N | D | eigh f64 (s) | pipeline f64 (s) | pipe64/eigh | eigh f32 (s) "
+            "| pipeline f32 (s) | pipe32/eigh64 | naive (s) | naive/pipe64 | absorption/eigh "
+            "| peak f64 (GB) | peak f32 (GB) | Q f32 rel. err |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for n in sorted(per_n):
+        r = per_n[n]
+        v, q = r["variants"], r["ratios"]
+
+        def t(name, v=v):
+            return _fmt(v.get(name, {}).get("total_s"), ".3g")
+
+        lines.append(
+            f"| {n} | {2**n} | {t('eigh64')} | {t('pipeline64')} "
+            f"| {_fmt(q.get('pipeline64/eigh64'))} "
+            f"| {t('eigh32')} | {t('pipeline32')} | {_fmt(q.get('pipeline32/eigh64'))} "
+            f"| {t('naive')} | {_fmt(q.get('naive/pipeline64'))} "
+            f"| {_fmt(q.get('absorption/eigh64'), '.1%')} "
+            f"| {_fmt(q.get('peak_gb_pipeline64'))} | {_fmt(q.get('peak_gb_pipeline32'))} "
+            f"| {_fmt(q.get('q32_rel_error'), '.1e')} |")
+    return "\n".join(lines)
+
+
+def stage_table(per_n: dict[int, dict], variant: str = "pipeline64") -> str:
+    head = "| N | " + " | ".join(PIPELINE_STAGES) + " |"
+    lines = [head, "|" + "---|" * (len(PIPELINE_STAGES) + 1)]
+    for n in sorted(per_n):
+        fr = per_n[n]["variants"].get(variant, {}).get("stage_fractions")
+        if fr:
+            lines.append(f"| {n} | " + " | ".join(f"{fr[s]:.1%}" for s in PIPELINE_STAGES) + " |")
+    return "\n".join(lines)
+
+
+def _git(*cmd: str) -> str | None:
+    try:
+        return subprocess.run(["git", *cmd], capture_output=True, text=True, check=True,
+                              cwd=Path(__file__).resolve().parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def metadata(args) -> dict[str, Any]:
+    import numpy
+    import scipy
+
+    from . import __version__
+    from .blas import check_blas
+
+    try:
+        import quspin
+        quspin_version = getattr(quspin, "__version__", None)
+    except ImportError:  # pragma: no cover
+        quspin_version = None
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "manybody.bench",
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "versions": {"manybody": __version__, "numpy": numpy.__version__,
+                     "scipy": scipy.__version__, "quspin": quspin_version},
+        "git": {"commit": _git("rev-parse", "HEAD"), "dirty": bool(status) if status is not None
+                else None},
+        "blas": check_blas(warn=True),
+        "arguments": {k: v for k, v in vars(args).items() if not k.startswith("_")
+                      and isinstance(v, (int, float, str, bool, list, tuple, type(None)))},
+        "workload": {
+            "model": "canonical TLS (eps_max 1 K, Delta 1e-3..1 K) + dipolar zz,xx J0=0.05 K, "
+                     "hard core 0.5 r0",
+            "n_temperatures": N_TEMPERATURES, "temperature_range_K": TEMPERATURE_RANGE,
+            "n_frequencies": N_FREQUENCIES, "frequency_range_K": FREQUENCY_RANGE,
+            "kernel": f"gaussian, width {WIDTH_IN_SPACINGS:g} mean level spacings "
+                      "(non-interacting)",
+            "observables": ["absorption", "specific_heat"],
+            "timing": "each variant in a fresh process after a warm-up at N=4; repetitions "
+                      "interleaved with rotating order; minimum kept; peak RSS from os.wait4",
+        },
+    }
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--n-min", type=int, default=8, help="smallest N (default 8)")
+    parser.add_argument("--n-max", type=int, default=13, help="largest N (default 13)")
+    parser.add_argument("--large", action="store_true", help="also N = 14 (about 1 h of CPU)")
+    parser.add_argument("--repeats", type=int, default=0,
+                        help="repetitions per variant (default 3 for N<=11, 2 at 12, 1 above)")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS,
+                        metavar="VARIANT", help=f"subset of {', '.join(VARIANTS)}")
+    parser.add_argument("--naive-max", type=int, default=13,
+                        help="largest N for the naive reference (default 13)")
+    parser.add_argument("--seed", type=int, default=7, help="realisation seed (default 7)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="JSON file (default results/bench/bench-<time>.json)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .cli import UserError
+
+    n_max = max(args.n_max, 14) if args.large else args.n_max
+    if not 1 <= args.n_min <= n_max <= 16:
+        raise UserError(f"need 1 <= n-min <= n-max <= 16, got {args.n_min}..{n_max}")
+    meta = metadata(args)
+    from .blas import summary
+
+    print(f"BLAS: {summary(meta['blas'])}", flush=True)
+    t_start = time.perf_counter()
+    per_n: dict[int, dict] = {}
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = args.output or Path("results") / "bench" / f"bench-{stamp}.json"
+    record: dict[str, Any] = {"metadata": meta}
+    for n in range(args.n_min, n_max + 1):
+        per_n[n] = bench_one(n, args, log=lambda s: print(s, flush=True))
+        record.update(per_n={str(k): v for k, v in per_n.items()},
+                      targets=evaluate_targets(per_n), memory_plan=memory_plan(),
+                      table_markdown=markdown_table(per_n), stage_table_markdown=stage_table(per_n),
+                      finished=False, wall_s=time.perf_counter() - t_start)
+        _write_atomic(out, json.dumps(record, indent=1, default=float))
+    record["finished"] = True
+    _write_atomic(out, json.dumps(record, indent=1, default=float))
+    print()
+    print(markdown_table(per_n))
+    print()
+    print("Stage fractions of the float64 pipeline:")
+    print(stage_table(per_n))
+    print()
+    for row in record["targets"]:
+        mark = {True: "met", False: "MISSED", None: "not measured"}[row["met"]]
+        print(f"{row['target']} at N={row['n_tls']}: {_fmt(row['value'], '.3g')} "
+              f"(target {row['bound']}) {mark}")
+    print(f"\nwrote {out}")
+    return 0
+
+
+def _child_main(argv: list[str]) -> int:
+    if len(argv) != 2 or argv[0] != "--child":
+        print("usage: python -m manybody.bench --child JSON (internal; use `manybody bench`)",
+              file=sys.stderr)
+        return 2
+    spec = json.loads(argv[1])
+    record = _child(spec)
+    Path(spec["output"]).write_text(json.dumps(record))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1:]))
