@@ -31,9 +31,12 @@ refined jointly with scipy.optimize.least_squares. Uncertainties are from the co
 * with measurement errors ``sigma`` they are taken as absolute (chi2 is meaningful, p-value given);
 * without (the usual case for published Q(T) tables), the scatter is estimated from the residuals:
   ``error_model="relative"`` (default) assumes a common relative error sigma_i = s |Q^-1_i|, as for
-  quality factors measured to a few per cent; ``"absolute"`` a common absolute error. The covariance
-  is then scaled by chi2/dof (``errors_scaled=True``) and AIC/BIC use the profile likelihood
-  n ln(chi2/n) + 2k (resp. k ln n).
+  quality factors measured to a few per cent; ``"absolute"`` an absolute error. By default
+  (``scatter="per-curve"``) each curve gets its own scatter s_j, found by iterated reweighting
+  (s_j^2 = RSS_j / (n_j - k n_j / n)), so a noisy low-power curve does not dominate a joint fit;
+  ``scatter="common"`` uses one s for all and scales the covariance by chi2/dof. Either way
+  ``errors_scaled=True`` and AIC/BIC use the profile likelihood sum_j n_j ln(RSS_j / n_j) + 2k
+  (resp. k ln n), the scatters counted among the k parameters.
 
 Model comparison (:func:`compare_laws`) fits the three laws to the same points and ranks the two
 named laws by AIC; the family's index a with its uncertainty says where in between the data lie.
@@ -57,6 +60,7 @@ from .units import KELVIN_PER_GHZ
 LAWS = ("tls", "generic", "family")
 QP_SHAPES = ("exp", "mattis-bardeen")
 ERROR_MODELS = ("relative", "absolute")
+SCATTER_MODELS = ("per-curve", "common")
 #: BCS weak-coupling ratio Delta0 / (k_B Tc).
 BCS_RATIO = 1.764
 #: Bounds of the nonlinear parameters.
@@ -294,9 +298,16 @@ class LossFit:
     p_value : float
         chi2 tail probability with known sigma; NaN when the scatter was estimated.
     errors_scaled : bool
-        True when errors were scaled by sqrt(chi2/dof) (no measurement errors given).
+        True when the errors rest on a scatter estimated from the residuals (no sigma given).
     error_model : str
         "sigma" (given), "relative" or "absolute".
+    scatter : str
+        "common" (one estimated scatter) or "per-curve" (one per curve, iterated reweighting).
+    rms_scatter : float
+        sqrt(RSS/dof) in units of the error model (relative: fractional rms deviation; with
+        sigma: sqrt(chi2/dof)).
+    curve_scatter : tuple of float
+        The same per curve (dof shared out in proportion to the points).
     at_bound : tuple of str
         Nonlinear parameters that ended on a bound (their errors are not reliable).
     """
@@ -314,6 +325,9 @@ class LossFit:
     p_value: float
     errors_scaled: bool
     error_model: str
+    scatter: str
+    rms_scatter: float
+    curve_scatter: tuple
     frequency: float
     options: dict
     curves: tuple = field(repr=False)
@@ -329,11 +343,6 @@ class LossFit:
     @property
     def reduced_chi2(self) -> float:
         return self.chi2 / self.dof if self.dof > 0 else math.nan
-
-    @property
-    def scatter(self) -> float:
-        """Estimated rms scatter sqrt(chi2/dof): relative for error_model "relative"."""
-        return math.sqrt(self.reduced_chi2) if self.dof > 0 else math.nan
 
     def predict(self, temperature, curve: int = 0, component: str = "total") -> np.ndarray:
         """Model loss of curve ``curve`` at ``temperature`` (K).
@@ -369,6 +378,8 @@ class LossFit:
             "n_points": self.n_points, "reduced_chi2": self.reduced_chi2, "aic": self.aic,
             "bic": self.bic, "p_value": None if math.isnan(self.p_value) else self.p_value,
             "errors_scaled": self.errors_scaled, "error_model": self.error_model,
+            "scatter": self.scatter, "rms_scatter": self.rms_scatter,
+            "curve_scatter": list(self.curve_scatter),
             "at_bound": list(self.at_bound), "options": self.options,
         }
 
@@ -413,6 +424,7 @@ def fit_joint(
     tmin: float | None = None,
     tmax: float | None = None,
     error_model: str = "relative",
+    scatter: str = "per-curve",
 ) -> LossFit:
     """Fit one temperature law jointly to several loss curves (e.g. drive powers, files).
 
@@ -440,6 +452,9 @@ def fit_joint(
         Temperature window (K), inclusive.
     error_model : {"relative", "absolute"}
         Error model when the curves carry no sigma (see module notes).
+    scatter : {"per-curve", "common"}
+        Without sigma: estimate one scatter per curve (default; curves at low power are noisier
+        and are then weighted less) or one for all curves.
 
     Returns
     -------
@@ -454,6 +469,7 @@ def fit_joint(
     w = parse_frequency(frequency)
     v.choice("law", law, LAWS)
     v.choice("error_model", error_model, ERROR_MODELS)
+    v.choice("scatter", scatter, SCATTER_MODELS)
     if quasiparticle is not None:
         v.choice("quasiparticle", quasiparticle, QP_SHAPES)
     if gap is not None:
@@ -488,64 +504,92 @@ def fit_joint(
 
     y = np.concatenate([c.loss for c in windowed])
     if known:
-        s = np.concatenate([c.sigma for c in windowed])
+        base = np.concatenate([c.sigma for c in windowed])
         emodel = "sigma"
     elif error_model == "relative":
-        s = np.abs(y)
-        s = np.maximum(s, 1e-3 * s.max() if s.max() > 0 else 1.0)
+        base = np.abs(y)
+        base = np.maximum(base, 1e-3 * base.max() if base.max() > 0 else 1.0)
         emodel = "relative"
     else:
-        s = np.ones_like(y)
+        base = np.ones_like(y)
         emodel = "absolute"
     scale = float(np.median(np.abs(y))) or 1.0  # work in units of the typical loss
-    ys, ss = y / scale, s / scale
+    ys, bs = y / scale, base / scale
+    groups = np.concatenate([np.full(c.temperature.size, j) for j, c in enumerate(windowed)])
+    n_per = np.bincount(groups, minlength=len(windowed)).astype(np.float64)
+    per_curve = not known and scatter == "per-curve" and len(windowed) > 1
     n_lin, names_nl = len(model.linear_names), model.nonlinear_names
     k = n_lin + len(names_nl)
-    if y.size <= k:
-        raise ValueError(f"need more points than parameters: {y.size} point(s) in the window for "
+    n = y.size
+    if n <= k:
+        raise ValueError(f"need more points than parameters: {n} point(s) in the window for "
                          f"{k} parameters ({', '.join(model.linear_names + names_nl)})")
 
-    def design(theta):
+    def raw_design(theta):
         return np.concatenate([model.columns(c.temperature, j, theta)
-                               for j, c in enumerate(windowed)]) / ss[:, None]
+                               for j, c in enumerate(windowed)])
 
-    def profile(theta):
-        d = design(theta)
-        lin, *_ = np.linalg.lstsq(d, ys / ss, rcond=None)
-        r = ys / ss - d @ lin
-        return float(r @ r), lin
+    def solve(ss, start):
+        """Weighted least squares with weights 1/ss; start=None: locate on a grid first."""
+        def design(theta):
+            return raw_design(theta) / ss[:, None]
 
-    if names_nl:
+        def profile(theta):
+            d = design(theta)
+            lin, *_ = np.linalg.lstsq(d, ys / ss, rcond=None)
+            r = ys / ss - d @ lin
+            return float(r @ r), lin
+
+        if not names_nl:
+            return profile(())[1], -design(()), ()
         from scipy import optimize
 
-        with np.errstate(all="ignore"):
-            scored = [(profile(th)[0], th) for th in _grid(model, windowed)]
-        scored = [sc for sc in scored if math.isfinite(sc[0])]
-        theta0 = min(scored, key=lambda sc: sc[0])[1]
+        if start is None:
+            with np.errstate(all="ignore"):
+                scored = [(profile(th)[0], th) for th in _grid(model, windowed)]
+            scored = [sc for sc in scored if math.isfinite(sc[0])]
+            theta0 = min(scored, key=lambda sc: sc[0])[1]
+            start = np.concatenate([profile(theta0)[1], theta0])
         lo, hi = _bounds(model, windowed)
-        lin0 = profile(theta0)[1]
-        p0 = np.concatenate([lin0, theta0])
 
         def resid(p):
             return ys / ss - design(p[n_lin:]) @ p[:n_lin]
 
         sol = optimize.least_squares(
-            resid, p0, bounds=([-np.inf] * n_lin + lo, [np.inf] * n_lin + hi),
+            resid, start, bounds=([-np.inf] * n_lin + lo, [np.inf] * n_lin + hi),
             x_scale="jac", method="trf", xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=5000)
-        p, jac = sol.x, sol.jac
-        at_bound = tuple(n for n, val, a, b in zip(names_nl, p[n_lin:], lo, hi, strict=True)
-                         if min(val - a, b - val) <= 1e-6 * max(1.0, abs(val)))
-    else:
-        p = profile(())[1]
-        jac = -design(())
-        at_bound = ()
+        bound = tuple(nm for nm, val, a, b in zip(names_nl, sol.x[n_lin:], lo, hi, strict=True)
+                      if min(val - a, b - val) <= 1e-6 * max(1.0, abs(val)))
+        return sol.x, sol.jac, bound
+
+    def base_rss(p):
+        r = (ys - raw_design(tuple(p[n_lin:])) @ p[:n_lin]) / bs
+        return np.bincount(groups, weights=r * r, minlength=len(windowed))
+
+    # One scatter for all curves, or (per-curve) one per curve found by iterated reweighting:
+    # s_j^2 = RSS_j / (n_j - k n_j / n), the parameters shared out in proportion to the points.
+    curve_scale = np.ones(len(windowed))
+    p = None
+    for _ in range(30 if per_curve else 1):
+        p, jac, at_bound = solve(bs * curve_scale[groups], p)
+        if not per_curve:
+            break
+        new = np.sqrt(base_rss(p) / (n_per * (1.0 - k / n)))
+        new = np.maximum(new, 1e-9 * max(new.max(), 1e-300))
+        done = np.max(np.abs(new / curve_scale - 1.0)) < 1e-4
+        curve_scale = new
+        if done:
+            break
+    if per_curve:
+        p, jac, at_bound = solve(bs * curve_scale[groups], p)
     theta = tuple(float(x) for x in p[n_lin:])
-    r = ys / ss - design(theta) @ p[:n_lin]
+    rss_j = base_rss(p)
+    ss = bs * curve_scale[groups]
+    r = (ys - raw_design(theta) @ p[:n_lin]) / ss
     chi2 = float(r @ r)
-    n = y.size
     dof = n - k
     cov = np.linalg.pinv(jac.T @ jac)
-    if not known:
+    if not known and not per_curve:
         cov = cov * (chi2 / dof)
     # back to the units of the loss for the linear parameters
     units = np.concatenate([np.full(n_lin, scale), np.ones(len(names_nl))])
@@ -556,10 +600,17 @@ def fit_joint(
 
         aic, bic = chi2 + 2 * k, chi2 + k * math.log(n)
         p_value = float(stats.chi2.sf(chi2, dof))
-    else:
-        floor = max(chi2, 1e-300 * n)
-        aic, bic = n * math.log(floor / n) + 2 * k, n * math.log(floor / n) + k * math.log(n)
+    else:  # profile likelihood over the unknown scatter(s), which count as parameters
+        if per_curve:
+            m2lnl = float(np.sum(n_per * np.log(np.maximum(rss_j, 1e-300) / n_per)))
+            k_all = k + len(windowed)
+        else:
+            m2lnl = n * math.log(max(float(rss_j.sum()), 1e-300) / n)
+            k_all = k + 1
+        aic, bic = m2lnl + 2 * k_all, m2lnl + k_all * math.log(n)
         p_value = math.nan
+    scatter_all = math.sqrt(float(rss_j.sum()) / dof)
+    scatter_curves = tuple(float(x) for x in np.sqrt(rss_j / (n_per * (1.0 - k / n))))
     names = model.linear_names + names_nl
     errors = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     if at_bound:
@@ -578,7 +629,9 @@ def fit_joint(
         law=law, parameters=dict(zip(names, map(float, values), strict=True)),
         errors=dict(zip(names, map(float, errors), strict=True)), parameter_names=tuple(names),
         covariance=cov, chi2=chi2, dof=dof, n_points=n, aic=float(aic), bic=float(bic),
-        p_value=p_value, errors_scaled=not known, error_model=emodel, frequency=w,
+        p_value=p_value, errors_scaled=not known, error_model=emodel,
+        scatter="per-curve" if per_curve else "common", rms_scatter=scatter_all,
+        curve_scatter=scatter_curves, frequency=w,
         options=options, curves=tuple(windowed), at_bound=at_bound, _model=model,
         _theta=theta, _linear=p[:n_lin] * scale)
 
@@ -696,3 +749,95 @@ def compare_laws(curves: Sequence[LossCurve] | LossCurve, frequency: float | str
     return LawComparison(fits, "tls" if d_aic > 0 else "generic", float(d_aic), float(d_bic),
                          evidence, index, err, 1.0 / err if err > 0 else math.inf,
                          _verdict(index, err, fam))
+
+
+@dataclass(frozen=True)
+class DiscriminationPower:
+    """How well data like these separate the two laws (simulated repeats of the experiment).
+
+    Attributes
+    ----------
+    n_simulations : int
+        Simulated data sets per law.
+    correct : dict of str to float
+        For data drawn from each law's best fit ("tls", "generic"): fraction of repeats in which
+        AIC prefers that law.
+    decisive : dict of str to float
+        Fraction in which it is preferred with |delta AIC| > 6 ("strong" or better).
+    index_mean, index_std, index_error_median : dict of str to float
+        Mean and spread of the fitted index a over the repeats, and the median quoted error.
+    """
+
+    n_simulations: int
+    correct: dict
+    decisive: dict
+    index_mean: dict
+    index_std: dict
+    index_error_median: dict
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("n_simulations", "correct", "decisive",
+                                                "index_mean", "index_std", "index_error_median")}
+
+
+def discrimination_power(cmp: LawComparison, n_simulations: int,
+                         rng: np.random.Generator) -> DiscriminationPower:
+    """Repeat the experiment on paper: can data with this sampling and scatter tell the laws apart?
+
+    For each of the TLS and generic fits in ``cmp``, draws ``n_simulations`` data sets at the same
+    temperatures from that fit, with Gaussian noise of the fitted scatter (per curve, in the fit's
+    error model, or the given sigmas), refits all three laws with the same options and records which
+    law AIC prefers and the fitted index.
+
+    Parameters
+    ----------
+    cmp : LawComparison
+        From :func:`compare_laws`.
+    n_simulations : int
+        Repeats per law (>= 2); each costs one :func:`compare_laws`.
+    rng : numpy.random.Generator
+        Source of the noise.
+
+    Returns
+    -------
+    DiscriminationPower
+    """
+    n_simulations = v.integer("n_simulations", n_simulations, 2)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    ref = cmp.fits["tls"]
+    o = ref.options
+    opts = {"background": o["background"], "quasiparticle": o["quasiparticle"],
+            "gap": o["gap_fixed"], "saturation": o["saturation"],
+            "error_model": ref.error_model if ref.error_model != "sigma" else "relative",
+            "scatter": ref.scatter}
+    out = {k: {} for k in ("correct", "decisive", "index_mean", "index_std", "index_error_median")}
+    for truth in ("tls", "generic"):
+        fit = cmp.fits[truth]
+        wins, strong, idx, err = 0, 0, [], []
+        for _ in range(n_simulations):
+            sim = []
+            for j, c in enumerate(fit.curves):
+                model = fit.predict(c.temperature, j)
+                if c.sigma is not None:
+                    noise = c.sigma
+                elif fit.error_model == "relative":
+                    noise = fit.curve_scatter[j] * np.abs(model)
+                else:
+                    noise = np.full(model.size, fit.curve_scatter[j])
+                y = model + noise * rng.standard_normal(model.size)
+                sim.append(LossCurve(c.temperature, y, c.sigma, c.power, c.label, c.power_unit))
+            try:
+                res = compare_laws(sim, fit.frequency, **opts)
+            except (RuntimeError, ValueError):  # an unfittable draw counts as a failure
+                continue
+            wins += res.preferred == truth
+            strong += res.preferred == truth and abs(res.delta_aic) > 6
+            idx.append(res.index)
+            err.append(res.index_error)
+        out["correct"][truth] = wins / n_simulations
+        out["decisive"][truth] = strong / n_simulations
+        out["index_mean"][truth] = float(np.mean(idx)) if idx else math.nan
+        out["index_std"][truth] = float(np.std(idx, ddof=1)) if len(idx) > 1 else math.nan
+        out["index_error_median"][truth] = float(np.median(err)) if err else math.nan
+    return DiscriminationPower(n_simulations, **out)

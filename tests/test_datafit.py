@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +102,7 @@ def test_known_sigma_gives_chi2_and_unscaled_errors():
                    law="tls")
     assert not fit.errors_scaled and fit.error_model == "sigma"
     assert 0.3 < fit.reduced_chi2 < 2.0 and 0.0 < fit.p_value < 1.0
-    assert fit.aic == pytest.approx(fit.chi2 + 2 * 2)
+    assert fit.aic == pytest.approx(fit.chi2 + 2 * 2) and fit.scatter == "common"
     assert abs(fit.parameters["amplitude"] - 1e-6) < 3 * fit.errors["amplitude"]
 
 
@@ -134,7 +138,7 @@ def test_joint_fit_shares_index_and_quasiparticle_term():
     assert set(fit.parameter_names) >= {"background[p0]", "background[p2]", "qp_loss"}
     # without the qp term the same data are badly described: the term matters
     bare = fit_joint(curves, W_NB, law="family")
-    assert bare.scatter > 5 * fit.scatter
+    assert bare.rms_scatter > 5 * fit.rms_scatter
     # components add up to the total
     total = fit.predict(t, 1)
     parts = sum(fit.predict(t, 1, c) for c in ("law", "background", "quasiparticle"))
@@ -214,7 +218,7 @@ def test_nb_joint_fit_runs_and_needs_quasiparticle_term_above_1K():
     assert cmp.fits["tls"].options["n_points_x_above_1"] == 5 * 2  # only 100 and 200 mK
     full = fit_joint(curves, "5.61989GHz", law="tls", quasiparticle="exp")
     bare = fit_joint(curves, "5.61989GHz", law="tls")
-    assert bare.scatter > 3 * full.scatter  # above 1 K the loss is quasiparticle loss
+    assert bare.rms_scatter > 3 * full.rms_scatter  # above 1 K the loss is quasiparticle loss
     assert 5.0 < full.parameters["gap"] < 20.0
 
 
@@ -289,3 +293,82 @@ def test_malformed_files_give_clear_errors(tmp_path, name):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="not found"):
         read_loss_table(tmp_path / "nope.csv")
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def _main(argv):
+    from manybody.cli import main
+
+    return main(["fit-data", *argv])
+
+
+def test_cli_end_to_end_on_nb_data(tmp_path, capsys):
+    out = tmp_path / "fit"
+    argv = [*map(str, NB_FILES), "--frequency", "5.61989GHz", "--tmax", "1.0", "--out", str(out)]
+    assert _main(argv) == 0
+    text = capsys.readouterr().out
+    for word in ("tls ", "generic ", "family ", "index = ", "preferred law:", "AIC", "BIC",
+                 "10 point(s) with x > 1", "amplitude[qint_160dBm]"):
+        assert word in text
+    png = (out / "fit_data.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    assert (out / "fit_data.pdf").read_bytes()[:5] == b"%PDF-"
+    assert (out / "fit_table.txt").read_text().strip() == text.split("\nwrote ")[0].strip()
+    res = json.loads((out / "fit_results.json").read_text())
+    assert res["schema"] == "manybody.fit-data/1"
+    assert set(res["comparison"]["fits"]) == {"tls", "generic", "family"}
+    assert res["comparison"]["preferred"] in ("tls", "generic")
+    assert len(res["inputs"]) == 5 and all(len(i["sha256"]) == 64 for i in res["inputs"])
+    fam = res["comparison"]["fits"]["family"]
+    assert fam["n_points"] == 50 and math.isfinite(fam["errors"]["index"])
+    assert res["data"][0]["temperature_K"][0] == pytest.approx(0.1)
+    # existing outputs are not overwritten unless asked
+    assert _main(argv) == 2
+    assert "already in" in capsys.readouterr().err
+    assert _main([*argv, "--overwrite", "--quasiparticle", "--tc", "9.2", "--tmax", "1.7",
+                  "--no-background"]) == 0
+    assert "qp_loss" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["{nb}", "--frequency", "5.62"], "frequency must be a number with a unit"),
+    (["{nb}", "--frequency", "5.62GHz", "--tmin", "0.5", "--tmax", "0.2"], "tmin must be below"),
+    (["{nb}", "--frequency", "5.62GHz", "--gap", "10"], "--gap/--tc need --quasiparticle"),
+    (["{nb}", "--frequency", "5.62GHz", "--quasiparticle", "--gap", "big"], "--gap must be"),
+    (["{nb}", "--frequency", "5.62GHz", "--powers=-1,-2"], "--powers gives 2 value(s) for 1"),
+    (["{one}", "--frequency", "5.62GHz"], "only one column"),
+    (["{nb}", "--frequency", "5.62GHz", "--loss-column", "Q_c"], "no column named 'Q_c'"),
+])
+def test_cli_bad_input_one_line_exit_2(tmp_path, capsys, argv, message):
+    one = _write(tmp_path, "one.csv", "Temperature (mK)\n100\n")
+    argv = [a.format(nb=NB_FILES[-1], one=one) for a in argv] + ["--out", str(tmp_path / "o")]
+    assert _main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "o" / "fit_data.png").exists()
+
+
+def test_cli_subprocess_missing_file_no_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "manybody", "fit-data", str(tmp_path / "missing.csv"),
+         "--frequency", "5.62GHz", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "not found" in proc.stderr and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-c", "import sys, manybody.datafit, "
+                           "manybody.datafit_cli, manybody.dataio; "
+                           "sys.exit('matplotlib' in sys.modules)"], timeout=120)
+    assert proc.returncode == 0  # no matplotlib until a figure is drawn
+
+
+def test_discrimination_power_on_clean_synthetic_data():
+    from manybody.datafit import discrimination_power
+
+    cmp = compare_laws(LossCurve(T_GRID, _draw("tls", 1.0, 0, noise=0.01)), W_NB)
+    power = discrimination_power(cmp, 4, np.random.default_rng(0))
+    assert power.correct == {"tls": 1.0, "generic": 1.0}
+    assert abs(power.index_mean["generic"]) < 0.2 and abs(power.index_mean["tls"] - 1) < 0.2
+    with pytest.raises(TypeError, match="Generator"):
+        discrimination_power(cmp, 4, 0)

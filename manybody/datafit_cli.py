@@ -1,0 +1,386 @@
+"""``manybody fit-data``: fit measured loss tables to tanh(x/2) and 1 - e^-x, with a figure.
+
+Reads one or more loss tables (see :mod:`manybody.dataio`), fits the TLS law, the generic-block
+law and the interpolating family jointly to all curves (shared temperature law; per-curve
+amplitudes and backgrounds; see :mod:`manybody.datafit`), prints a table and writes into ``--out``:
+
+* ``fit_data.png`` / ``fit_data.pdf``: data, both fits, relative residuals;
+* ``fit_results.json``: parameters, errors, covariances, criteria, the data fitted, provenance;
+* ``fit_table.txt``: the printed table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .datafit import (
+    BCS_RATIO,
+    ERROR_MODELS,
+    QP_SHAPES,
+    DiscriminationPower,
+    LawComparison,
+    compare_laws,
+    curves_from_table,
+    discrimination_power,
+    parse_frequency,
+)
+from .dataio import read_loss_table
+
+SCHEMA = "manybody.fit-data/1"
+OUTPUTS = ("fit_data.png", "fit_data.pdf", "fit_results.json", "fit_table.txt")
+#: Okabe-Ito colour-blind-safe palette.
+COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``fit-data`` arguments."""
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="loss tables (CSV/TSV: temperature and Q, Q^-1 or tan delta)")
+    parser.add_argument("--frequency", required=True,
+                        help="measurement frequency with unit: 5.61989GHz, 5619.89MHz, 0.2697K")
+    parser.add_argument("--tmin", type=float, default=None, help="lowest temperature fitted (K)")
+    parser.add_argument("--tmax", type=float, default=None, help="highest temperature fitted (K)")
+    parser.add_argument("--background", action=argparse.BooleanOptionalAction, default=True,
+                        help="constant background loss per curve (default: on)")
+    parser.add_argument("--quasiparticle", nargs="?", const="exp", default=None,
+                        choices=QP_SHAPES,
+                        help="add a quasiparticle loss term (default shape: exp(-gap/T))")
+    gap = parser.add_mutually_exclusive_group()
+    gap.add_argument("--gap", default="free",
+                     help="quasiparticle gap Delta0 in K, or 'free' (default: free)")
+    gap.add_argument("--tc", type=float, default=None,
+                     help=f"fix the gap to {BCS_RATIO} Tc from the critical temperature Tc (K)")
+    parser.add_argument("--saturation", action="store_true",
+                        help="share one amplitude with the factor 1/sqrt(1 + P/Pc) over powers")
+    parser.add_argument("--powers", default=None,
+                        help="comma-separated drive powers (dBm), one per FILE, overriding the "
+                             "power columns")
+    parser.add_argument("--error-model", choices=ERROR_MODELS, default="relative",
+                        help="scatter model when no errors are given (default: relative)")
+    parser.add_argument("--temperature-column", default=None, help="temperature column name")
+    parser.add_argument("--loss-column", default=None, help="loss column name (Q, 1/Q, tan d)")
+    parser.add_argument("--power-column", default=None, help="power column name")
+    parser.add_argument("--simulate", type=int, default=0, metavar="N",
+                        help="repeat the experiment N times on paper (data drawn from each fit "
+                             "with the fitted scatter) to report how well it separates the laws")
+    parser.add_argument("--seed", type=int, default=0, help="seed for --simulate (default 0)")
+    parser.add_argument("--out", default="fit_data", help="output directory (default: fit_data)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+
+
+def _gap(args) -> float | None:
+    if args.quasiparticle is None:
+        if args.tc is not None or args.gap != "free":
+            raise ValueError("--gap/--tc need --quasiparticle")
+        return None
+    if args.tc is not None:
+        if not (args.tc > 0 and math.isfinite(args.tc)):
+            raise ValueError(f"--tc must be > 0 K, got {args.tc}")
+        return BCS_RATIO * args.tc
+    if args.gap == "free":
+        return None
+    try:
+        value = float(args.gap)
+    except ValueError:
+        raise ValueError(f"--gap must be a number (K) or 'free', got {args.gap!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"--gap must be > 0 K, got {args.gap!r}")
+    return value
+
+
+def _load(args) -> tuple[list, list]:
+    tables = [read_loss_table(f, args.temperature_column, args.loss_column, args.power_column)
+              for f in args.files]
+    curves = []
+    if args.powers is not None:
+        import dataclasses
+
+        try:
+            powers = [float(p) for p in args.powers.split(",")]
+        except ValueError:
+            raise ValueError(f"--powers must be comma-separated numbers (dBm), got "
+                             f"{args.powers!r}") from None
+        if len(powers) != len(tables):
+            raise ValueError(f"--powers gives {len(powers)} value(s) for {len(tables)} file(s)")
+        for table, pw in zip(tables, powers, strict=True):
+            for c in curves_from_table(dataclasses.replace(table, power=None)):
+                curves.append(dataclasses.replace(c, power=pw, power_unit="dBm"))
+    else:
+        for table in tables:
+            curves += curves_from_table(table)
+    kinds = {t.is_loss_tangent for t in tables}
+    if len(kinds) > 1:
+        raise ValueError("some files give a loss tangent and others a quality factor; fit them "
+                         "separately")
+    return tables, curves
+
+
+def _fmt(value: float, error: float) -> str:
+    if not math.isfinite(error) or error == 0:
+        return f"{value:.4g}"
+    return f"{value:.4g} +- {error:.2g}"
+
+
+def format_table(cmp: LawComparison) -> str:
+    """Human-readable comparison table (what ``fit-data`` prints)."""
+    tls = cmp.fits["tls"]
+    opts = tls.options
+    lines = [
+        f"frequency {opts['frequency_ghz']:.6g} GHz (w = hf/k_B = "
+        f"{opts['frequency_kelvin']:.4g} K); {tls.n_points} points in "
+        f"{len(opts['labels'])} curve(s); x = w/T from "
+        f"{opts['x_range'][0]:.3g} to {opts['x_range'][1]:.3g}; {opts['n_points_x_above_1']} "
+        f"point(s) with x > 1 (T < {opts['frequency_kelvin']:.3g} K)",
+        "errors: " + ("from the given sigmas" if not tls.errors_scaled else
+                      f"{tls.error_model} scatter estimated from the residuals "
+                      + ("per curve (iterated reweighting; chi2/dof = 1 by construction)"
+                         if tls.scatter == "per-curve" else
+                         "(one for all curves; covariance scaled by chi2/dof)")),
+        "",
+        f"{'law':<9} {'chi2/dof':>10} {'scatter':>9} {'AIC':>9} {'BIC':>9} {'dAIC':>7}  parameters",
+    ]
+    best = min(f.aic for f in cmp.fits.values())
+    for law, fit in cmp.fits.items():
+        shared = [n for n in fit.parameter_names if "[" not in n]
+        per = [n for n in fit.parameter_names if "[" in n]
+        scat = (f"{100 * fit.rms_scatter:.2f}%" if fit.error_model == "relative"
+                else f"{fit.rms_scatter:.3g}")
+        params = ", ".join(f"{n} = {_fmt(fit.parameters[n], fit.errors[n])}" for n in shared)
+        lines.append(f"{law:<9} {fit.reduced_chi2:>10.4g} {scat:>9} {fit.aic:>9.2f} "
+                     f"{fit.bic:>9.2f} {fit.aic - best:>7.2f}  {params}"
+                     + (f"  [on bound: {', '.join(fit.at_bound)}]" if fit.at_bound else ""))
+        pad = f"{'':<9} {'':>10} {'':>9} {'':>9} {'':>9} {'':>7}  "
+        for n in per:
+            lines.append(f"{pad}{n} = {_fmt(fit.parameters[n], fit.errors[n])}")
+        if fit.scatter == "per-curve":
+            unit = "%" if fit.error_model == "relative" else ""
+            mult = 100 if unit else 1
+            lines.append(pad + "scatter per curve: " + ", ".join(
+                f"{lb} {mult * sc:.3g}{unit}"
+                for lb, sc in zip(opts["labels"], fit.curve_scatter, strict=True)))
+    name = {"tls": "TLS tanh(x/2)", "generic": "generic 1 - e^-x"}
+    lines += [
+        "",
+        f"preferred law: {name[cmp.preferred]} (AIC(generic) - AIC(tls) = {cmp.delta_aic:+.2f}, "
+        f"BIC difference {cmp.delta_bic:+.2f}; evidence: {cmp.evidence})",
+        f"TLS index a = {_fmt(cmp.index, cmp.index_error)} (1: tanh, 0: 1 - e^-x); the laws are "
+        f"{cmp.separation:.2g} sigma apart in a; verdict: {cmp.verdict}",
+    ]
+    if cmp.fits["tls"].options["quasiparticle"]:
+        t_ref = cmp.fits["tls"].options["qp_reference_temperature"]
+        lines.append(f"qp_loss is the quasiparticle loss at T_ref = {t_ref:g} K; gap in K")
+    return "\n".join(lines)
+
+
+def format_power(power: DiscriminationPower) -> str:
+    """Lines describing the simulated discrimination power."""
+    lines = [f"simulated repeats ({power.n_simulations} per law, same temperatures and scatter):"]
+    for truth, name in (("tls", "tanh(x/2)"), ("generic", "1 - e^-x")):
+        lines.append(
+            f"  data drawn from the {name} fit: AIC picks it in {100 * power.correct[truth]:.0f}%"
+            f" ({100 * power.decisive[truth]:.0f}% with |dAIC| > 6); fitted a = "
+            f"{power.index_mean[truth]:.2f}, spread {power.index_std[truth]:.2f} "
+            f"(median quoted error {power.index_error_median[truth]:.2f})")
+    return "\n".join(lines)
+
+
+def plot_comparison(cmp: LawComparison, stem: str | Path, loss_label: str = "1/Q") -> list[Path]:
+    """Figure of the data, the TLS and generic fits and their relative residuals.
+
+    Parameters
+    ----------
+    cmp : LawComparison
+        From :func:`manybody.datafit.compare_laws`.
+    stem : str or Path
+        Output path without suffix; ``.png`` and ``.pdf`` are written.
+    loss_label : str
+        What the loss axis shows ("1/Q" or "tan δ").
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    from matplotlib.figure import Figure
+
+    tls, gen = cmp.fits["tls"], cmp.fits["generic"]
+    w = tls.frequency
+    fig = Figure(figsize=(7.0, 8.0), layout="constrained")
+    ax, r1, r2 = fig.subplots(3, 1, sharex=True, height_ratios=(3, 1, 1))
+    tmin = min(c.temperature.min() for c in tls.curves)
+    tmax = max(c.temperature.max() for c in tls.curves)
+    grid = np.geomspace(tmin * 0.9, tmax * 1.05, 300)
+    for j, c in enumerate(tls.curves):
+        col = COLOURS[j % len(COLOURS)]
+        label = c.label + (f" ({c.power:g} {c.power_unit})" if c.power is not None
+                           and f"{abs(c.power):g}" not in c.label else "")
+        ax.plot(c.temperature, c.loss, "o", color=col, ms=4.5, label=label)
+        ax.plot(grid, tls.predict(grid, j), "-", color=col, lw=1.3)
+        ax.plot(grid, gen.predict(grid, j), "--", color=col, lw=1.3)
+        for fit, rax in ((tls, r1), (gen, r2)):
+            model = fit.predict(c.temperature, j)
+            rax.plot(c.temperature, 100 * (c.loss - model) / model, "o-", color=col, ms=3.5,
+                     lw=0.8)
+    ax.plot([], [], "k-", label=f"tanh(x/2) fit (AIC {tls.aic:.1f})")
+    ax.plot([], [], "k--", label=f"1 - e^-x fit (AIC {gen.aic:.1f})")
+    for a in (ax, r1, r2):
+        a.axvspan(tmin * 0.9, min(w, tmax * 1.05), color="0.9", zorder=0, lw=0)
+        a.set_xscale("log")
+        a.grid(True, which="both", alpha=0.3, lw=0.5)
+    r1.axhline(0, color="k", lw=0.8)
+    r2.axhline(0, color="k", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_ylabel(f"loss {loss_label} (dimensionless)")
+    r1.set_ylabel("tanh resid. (%)")
+    r2.set_ylabel("1−e⁻ˣ resid. (%)")
+    r2.set_xlabel("temperature T (K)")
+    ax.set_xlim(tmin * 0.9, tmax * 1.05)
+    def invert(u):
+        with np.errstate(divide="ignore"):
+            return w / np.asarray(u, dtype=np.float64)
+
+    top = ax.secondary_xaxis("top", functions=(invert, invert))
+    top.set_xlabel("x = hf / k_B T")
+    _nice_log_ticks(r2.xaxis, tmin * 0.9, tmax * 1.05)
+    _nice_log_ticks(top.xaxis, w / (tmax * 1.05), w / (tmin * 0.9))
+    ax.legend(fontsize=7.5, ncol=2, loc="best")
+    ax.set_title(f"f = {tls.options['frequency_ghz']:.6g} GHz; shaded: x > 1.  "
+                 f"Index a = {_fmt(cmp.index, cmp.index_error)}; preferred: {cmp.preferred} "
+                 f"(ΔAIC {cmp.delta_aic:+.1f})", fontsize=9)
+    stem = Path(stem)
+    out = []
+    for suffix in (".png", ".pdf"):
+        path = stem.with_suffix(suffix)
+        _atomic(path, lambda f, s=suffix: fig.savefig(f, format=s[1:], dpi=150))
+        out.append(path)
+    return out
+
+
+def _nice_log_ticks(axis, lo: float, hi: float) -> None:
+    """Plain-number ticks 1, 2, 3, 5 x 10^n on a log axis between lo and hi."""
+    from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
+
+    decades = range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+    ticks = [m * 10.0**e for e in decades for m in (1, 2, 3, 5) if lo <= m * 10.0**e <= hi]
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_major_formatter(FormatStrFormatter("%g"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _atomic(path: Path, write) -> None:
+    """Write through a temporary file in the same directory, then rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _provenance() -> dict:
+    import scipy
+
+    from . import __version__
+
+    info = {"manybody": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
+            "python": platform.python_version(), "host": platform.node(),
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "command": " ".join(["manybody", *sys.argv[1:]]) if sys.argv else "manybody"}
+    root = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=10).stdout
+        info.update(git_commit=commit, git_dirty=bool(dirty.strip()))
+    except (OSError, subprocess.SubprocessError):
+        info.update(git_commit=None, git_dirty=None)
+    return info
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def _clean(obj):
+    """Replace non-finite floats by None so the JSON is standard."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``fit-data``; returns the exit status."""
+    w = parse_frequency(args.frequency)
+    gap = _gap(args)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {str(out)!r} exists and is not a directory")
+    existing = [n for n in OUTPUTS if (out / n).exists()]
+    if existing and not args.overwrite:
+        raise FileExistsError(f"{', '.join(existing)} already in {str(out)!r}; pass --overwrite "
+                              "to replace them")
+    tables, curves = _load(args)
+    cmp = compare_laws(curves, w, background=args.background, quasiparticle=args.quasiparticle,
+                       gap=gap, saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
+                       error_model=args.error_model)
+    table = format_table(cmp)
+    power = None
+    if args.simulate:
+        if args.simulate < 2:
+            raise ValueError(f"--simulate must be 0 or >= 2, got {args.simulate}")
+        power = discrimination_power(cmp, args.simulate, np.random.default_rng(args.seed))
+        table += "\n" + format_power(power)
+    print(table)
+    out.mkdir(parents=True, exist_ok=True)
+    written = plot_comparison(cmp, out / "fit_data",
+                              "tan δ" if tables[0].is_loss_tangent else "1/Q")
+    sources = []
+    for t in tables:
+        meta = t.metadata()
+        meta["sha256"] = hashlib.sha256(Path(t.source).read_bytes()).hexdigest()
+        sources.append(meta)
+    result = {
+        "schema": SCHEMA, "provenance": _provenance(), "inputs": sources,
+        "options": {"frequency": args.frequency, "frequency_kelvin": w, "tmin": args.tmin,
+                    "tmax": args.tmax, "background": args.background,
+                    "quasiparticle": args.quasiparticle, "gap_fixed": gap,
+                    "saturation": args.saturation, "powers": args.powers,
+                    "error_model": args.error_model},
+        "comparison": cmp.to_dict(),
+        "discrimination_power": None if power is None else power.to_dict(),
+        "data": [{"label": c.label, "power": c.power, "power_unit": c.power_unit,
+                  "temperature_K": c.temperature.tolist(), "loss": c.loss.tolist()}
+                 for c in cmp.fits["tls"].curves],
+        "units": {"temperature": "K", "loss": "tan delta" if tables[0].is_loss_tangent
+                  else "Q^-1", "gap": "K", "critical_power": "dB of the power unit",
+                  "frequency_kelvin": "K (h f / k_B)"},
+    }
+    text = json.dumps(_clean(result), indent=1, default=_json_default)
+    _atomic(out / "fit_results.json", lambda f: f.write(text.encode()))
+    _atomic(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))
+    written += [out / "fit_results.json", out / "fit_table.txt"]
+    print("\nwrote " + ", ".join(str(p) for p in written))
+    return 0
