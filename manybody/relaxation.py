@@ -1,0 +1,607 @@
+"""Relaxation absorption and velocity shift from a one-phonon Pauli master equation.
+
+PHYSICS.md section 4.
+
+Rates between eigenstates (energies in K, rates in s^-1)::
+
+    Gamma(n -> m) = K_ph |t_mn|^2 w^3 / (1 - exp(-w/T)),   w = E_n - E_m  (signed),
+
+which is K_ph |t|^2 |w|^3 [n_B(|w|) + 1] for emission (w > 0) and K_ph |t|^2 |w|^3 n_B(|w|) for
+absorption (w < 0). Unit convention: t_mn = T_mn / stress_scale is the stress matrix element in
+units of the deformation-potential scale gamma of the model (``stress.deformation_potential``), and
+K_ph (s^-1 K^-3, :mod:`manybody.materials`) carries the material's own deformation potentials. One
+TLS then has t_01 = Delta/E and relaxes at exactly Jackle's tau^-1 = K_ph Delta^2 E coth(E/2T).
+
+The detailed-balance-symmetrised generator S = P^-1/2 W P^1/2 has off-diagonal elements
+K_ph |t_mn|^2 |w|^3 / (2 sinh(|w|/2T)) (computed in this form: no overflow) and diagonal minus the
+total out-rate. With S = -sum_k lambda_k phi_k phi_k^T (lambda_k = 1/tau_k >= 0), the strain-driven
+population lag gives
+
+    chi_rel(w) = (1/T) sum_k c_k^2 / (1 - i omega tau_k),
+    c_k = sum_m sqrt(p_m) (T_mm - <T>) phi_k(m),
+
+omega = w k_B / hbar, so that chi_rel(0) = Var_p(T_mm) / T (isothermal minus adiabatic
+susceptibility), Q^-1_rel = normalisation * Im chi_rel / pi (units of pi*C0 with
+``absorption_normalisation``) and delta v/v = -(normalisation/2) Re chi_rel (units of C0).
+Derivation: linearising dp/dt = W(e) p with W(e) p_eq(e) = 0 gives d(dp)/dt = W (dp - dp_eq).
+
+Degenerate levels: T_mm is basis dependent inside a degenerate eigenspace. The strain lifts the
+degeneracy, so T is first diagonalised inside every (numerically) degenerate block; transitions
+inside a block carry no rate (|w|^3 = 0) and no resonant weight (p_n = p_m).
+
+Cost. Only the spectral measure of the generator seen from the vector a_m = sqrt(p_m)(T_mm - <T>)
+matters. ``method="krylov"`` (default) runs Lanczos with full reorthogonalisation from a: the
+k-step Gauss quadrature is evaluated at the requested frequencies after every step and the run
+stops when it has changed by less than ``rtol`` (relative) on two consecutive steps, or when the
+Krylov space closes (exact; for K = 0 this happens after about N steps because the generator is a
+sum of single-TLS generators). Cost O(k D^2) per temperature against O(D^3) for ``method="dense"``
+(full eigendecomposition, the reference). If Lanczos needs more than ``max(64, D/8)`` steps it falls
+back to the dense route. The highest states are dropped from the dynamics when together they hold
+less than ``population_cutoff`` of the excited population sum_{m>=1} p_m (their rates still enter
+the out-rates of the retained states); the error this causes in chi is of relative order
+``population_cutoff``.
+
+Modelling assumption: the phonons couple through the same operator T as the probe strain
+(coherent coupling; exact for independent TLS). A different bath operator, or several incoherent
+channels, can be passed as ``bath_elements`` of shape (D, D) or (C, D, D).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _validate as v
+from .absorption import Broadening, absorption, boltzmann_weights, velocity_shift
+from .analysis import log_slope
+from .diagonalise import Spectrum
+from .units import BOLTZMANN, HBAR
+
+#: Angular frequency per kelvin: omega (s^-1) = w (K) * k_B / hbar.
+OMEGA_PER_KELVIN = BOLTZMANN / HBAR
+#: Relative energy tolerance (of the bandwidth) below which levels count as degenerate.
+DEGENERACY_TOLERANCE = 1e-10
+
+
+def _check_elements(name: str, elements, dim: int) -> np.ndarray:
+    arr = np.asarray(elements)
+    if arr.shape[-2:] != (dim, dim) or arr.ndim not in (2, 3):
+        raise ValueError(f"{name} must have shape ({dim}, {dim}) or (C, {dim}, {dim}) to match the "
+                         f"{dim} energies, got {arr.shape}")
+    return arr
+
+
+def _coupling_squared(elements: np.ndarray, stress_scale: float, rows=None) -> np.ndarray:
+    """sum over channels of |T_mn / stress_scale|^2 (float64), rows restricted when given."""
+    e = elements if rows is None else elements[..., rows, :]
+    sq = np.square(e, dtype=np.float64)
+    if sq.ndim == 3:
+        sq = sq.sum(axis=0)
+    return sq / stress_scale**2
+
+
+def _check_common(energies, temperature, rate_prefactor, stress_scale):
+    energies = v.real_array("energies", energies)
+    if energies.ndim != 1 or energies.size == 0:
+        raise ValueError(f"energies must be a non-empty 1-d array, got shape {energies.shape}")
+    return (energies, v.positive("temperature", temperature),
+            v.positive("rate_prefactor", rate_prefactor), v.positive("stress_scale", stress_scale))
+
+
+def _rate_kernel(released: np.ndarray, temperature: float) -> np.ndarray:
+    """w^3 / (1 - exp(-w/T)) for the signed released energy w (K); 0 at w = 0."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        out = released**3 / -np.expm1(-released / temperature)
+    out[released == 0] = 0.0
+    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def transition_rates(
+    energies,
+    stress_elements,
+    temperature: float,
+    rate_prefactor: float,
+    *,
+    stress_scale: float = 1.0,
+) -> np.ndarray:
+    """One-phonon rates Gamma[m, n] = Gamma(n -> m) between eigenstates.
+
+    Parameters
+    ----------
+    energies : array_like, shape (D,)
+        Eigenvalues E_n (K).
+    stress_elements : array_like, shape (D, D) or (C, D, D)
+        Bath coupling matrix elements T_mn (K per unit strain, same units as ``stress_scale``);
+        channels C are summed incoherently.
+    temperature : float
+        T (K), > 0.
+    rate_prefactor : float
+        K_ph (s^-1 K^-3), > 0.
+    stress_scale : float
+        gamma (K per unit strain) that makes t_mn = T_mn / gamma dimensionless.
+
+    Returns
+    -------
+    numpy.ndarray
+        (D, D) rates (s^-1), zero diagonal, all >= 0; detailed balance
+        Gamma(n -> m) p_n = Gamma(m -> n) p_m holds to round-off.
+    """
+    energies, temperature, rate_prefactor, stress_scale = _check_common(
+        energies, temperature, rate_prefactor, stress_scale)
+    elements = _check_elements("stress_elements", stress_elements, energies.size)
+    released = energies[None, :] - energies[:, None]  # [m, n] = E_n - E_m
+    rates = rate_prefactor * _coupling_squared(elements, stress_scale) * _rate_kernel(
+        released, temperature)
+    np.fill_diagonal(rates, 0.0)
+    return rates
+
+
+def resolve_degeneracies(energies, stress_elements, tolerance: float = DEGENERACY_TOLERANCE):
+    """Rotate T inside degenerate eigenspaces so that it is diagonal there.
+
+    Parameters
+    ----------
+    energies : array_like, shape (D,)
+        Eigenvalues E_n (K), ascending.
+    stress_elements : numpy.ndarray, shape (D, D)
+        T_mn (K per unit strain).
+    tolerance : float
+        Levels closer than ``tolerance`` * max(bandwidth, 1 K) count as degenerate.
+
+    Returns
+    -------
+    numpy.ndarray
+        T in the rotated basis (the input itself when no level is degenerate).
+    """
+    e = np.asarray(energies, dtype=np.float64)
+    scale = tolerance * max(float(e[-1] - e[0]), 1.0) if e.size else 0.0
+    breaks = np.flatnonzero(np.diff(e) > scale) + 1
+    groups = [g for g in np.split(np.arange(e.size), breaks) if g.size > 1]
+    if not groups:
+        return stress_elements
+    t = np.array(stress_elements, dtype=np.float64, copy=True)
+    for g in groups:
+        block = t[np.ix_(g, g)]
+        _, u = np.linalg.eigh(0.5 * (block + block.T))
+        t[:, g] = t[:, g] @ u
+        t[g, :] = u.T @ t[g, :]
+    return t
+
+
+@dataclass(frozen=True)
+class RelaxationModes:
+    """Spectral measure of the master equation seen by the strain, at one temperature.
+
+    Attributes
+    ----------
+    rates : numpy.ndarray
+        lambda_k = 1/tau_k (s^-1), >= 0 (exact modes for "dense", Gauss-quadrature nodes for
+        "krylov").
+    weights : numpy.ndarray
+        c_k^2 ((K per unit strain)^2); they sum to Var_p(T_mm).
+    temperature : float
+        T (K).
+    method : str
+        "dense", "krylov" or "exact-krylov" (the Krylov space closed).
+    """
+
+    rates: np.ndarray
+    weights: np.ndarray
+    temperature: float
+    method: str
+
+    def susceptibility(self, frequencies) -> np.ndarray:
+        """chi_rel(w) = (1/T) sum_k c_k^2 lambda_k / (lambda_k - i omega), shape (n_w,) complex.
+
+        Zero modes (lambda_k = 0: disconnected sets of states) give nothing at w > 0.
+        """
+        w = v.positive_array("frequencies", frequencies)
+        return _quadrature(self.rates, self.weights, w * OMEGA_PER_KELVIN) / self.temperature
+
+
+def _quadrature(rates, weights, omega):
+    lam = rates[:, None]
+    return np.sum(weights[:, None] * lam / (lam - 1j * omega[None, :]), axis=0)
+
+
+def _lanczos(a_matrix, start, omega, rtol, max_steps):
+    """Gauss quadrature of lambda/(lambda - i omega) over the measure of PSD ``a_matrix``."""
+    from scipy.linalg import eigh_tridiagonal
+
+    dim = start.size
+    norm2 = float(start @ start)
+    basis = np.empty((min(max_steps, dim) + 1, dim))
+    basis[0] = start / math.sqrt(norm2)
+    alpha, beta = [], []
+    previous = None
+    settled = 0
+    scale = max(float(np.abs(np.diag(a_matrix)).max()), 1e-300)
+    for j in range(min(max_steps, dim)):
+        u = a_matrix @ basis[j]
+        alpha.append(float(basis[j] @ u))
+        for _ in range(2):  # full reorthogonalisation, twice is enough
+            u -= basis[: j + 1].T @ (basis[: j + 1] @ u)
+        b = float(np.linalg.norm(u))
+        if j == 0:
+            nodes, vecs = np.array(alpha), np.ones((1, 1))
+        else:
+            nodes, vecs = eigh_tridiagonal(np.array(alpha), np.array(beta))
+        weights = norm2 * vecs[0] ** 2
+        value = _quadrature(np.clip(nodes, 0.0, None), weights, omega)
+        if b <= 1e-12 * scale or j + 1 == dim:
+            return np.clip(nodes, 0.0, None), weights, "exact-krylov"
+        if previous is not None:
+            change = np.max(np.abs(value - previous) / np.maximum(np.abs(value), 1e-300))
+            settled = settled + 1 if change < rtol else 0
+            if settled >= 2:
+                return np.clip(nodes, 0.0, None), weights, "krylov"
+        previous = value
+        beta.append(b)
+        basis[j + 1] = u / b
+    return None
+
+
+def _kept_states(p: np.ndarray, population_cutoff: float) -> int:
+    """Number of lowest states kept: the dropped tail holds at most ``population_cutoff`` of the
+    excited population sum_{m >= 1} p_m (chi_rel scales with it, not with p_0 ~ 1 at low T).
+    Energies ascend, so the kept states are a prefix (views, no copies)."""
+    tail = np.cumsum(p[::-1])[::-1]  # tail[k] = sum_{m >= k} p_m
+    excited = tail[1] if p.size > 1 else 0.0
+    if excited == 0:
+        return 1
+    return max(2, int(np.count_nonzero(tail > population_cutoff * excited)))
+
+
+class _MasterEquation:
+    """Temperature-independent parts of the symmetrised generator, built once per spectrum."""
+
+    def __init__(self, spectrum, stress_elements, rate_prefactor, stress_scale, bath_elements):
+        energies = v.real_array("energies", spectrum.energies)
+        if energies.ndim != 1 or energies.size == 0:
+            raise ValueError(f"energies must be a non-empty 1-d array, got shape {energies.shape}")
+        if np.any(np.diff(energies) < 0):
+            raise ValueError("spectrum.energies must be in ascending order (as solve returns them)")
+        rate_prefactor = v.positive("rate_prefactor", rate_prefactor)
+        stress_scale = v.positive("stress_scale", stress_scale)
+        dim = energies.size
+        self.energies = energies
+        elements = _check_elements("stress_elements", stress_elements, dim)
+        if elements.ndim != 2:
+            raise ValueError(f"stress_elements must have shape ({dim}, {dim}), "
+                             f"got {elements.shape}")
+        elements = resolve_degeneracies(energies, elements)
+        self.diagonal = np.diagonal(elements).astype(np.float64)
+        bath = elements if bath_elements is None else _check_elements("bath_elements",
+                                                                      bath_elements, dim)
+        self.gap = np.abs(energies[None, :] - energies[:, None])
+        # -K_ph |t_mn|^2 |w_mn|^3 / 2: the temperature enters only through 1/sinh(|w|/2T); the
+        # sign makes the generator -S positive semi-definite
+        strength = _coupling_squared(bath, stress_scale)
+        strength += strength.T  # T_mn is symmetric only to round-off: make S exactly symmetric
+        strength *= (-0.25 * rate_prefactor) * self.gap**3
+        self.strength = strength
+        # zero gaps (diagonal, degenerate pairs) carry zero strength: give them a harmless gap
+        self.gap[self.gap == 0] = 1.0
+
+    def generator(self, temperature: float, kept: int, p: np.ndarray) -> np.ndarray:
+        """-S on the ``kept`` lowest states (PSD), its diagonal from the full out-rates.
+
+        Off-diagonal S_mn = K_ph |t_mn|^2 |w|^3 / (2 sinh(|w| / 2T)) (no overflow: sinh -> inf
+        gives 0); out-rate of r: sum_m Gamma(r -> m) = sum_m S_rm sqrt(p_m / p_r).
+        """
+        x = np.multiply(self.gap[:kept], 0.5 / temperature)
+        with np.errstate(over="ignore"):
+            np.sinh(x, out=x)
+        np.divide(self.strength[:kept], x, out=x)  # -S_rm, all m
+        sqrt_p = np.sqrt(p)
+        out_rates = -(x @ sqrt_p) / sqrt_p[:kept]
+        generator = x[:, :kept]
+        generator[np.diag_indices(kept)] = out_rates
+        return generator
+
+    def modes(self, temperature, method, frequencies, rtol, population_cutoff) -> RelaxationModes:
+        temperature = v.positive("temperature", temperature)
+        p = boltzmann_weights(self.energies, [temperature])[0]
+        kept = _kept_states(p, population_cutoff)
+        a = np.sqrt(p[:kept]) * (self.diagonal[:kept] - p @ self.diagonal)
+        if not np.any(a):
+            return RelaxationModes(np.zeros(0), np.zeros(0), temperature, method)
+        generator = self.generator(temperature, kept, p)
+        if method == "krylov":
+            omega = frequencies * OMEGA_PER_KELVIN
+            found = _lanczos(generator, a, omega, rtol, max(64, kept // 8))
+            if found is not None:
+                return RelaxationModes(found[0], found[1], temperature, found[2])
+        lam, phi = np.linalg.eigh(generator)
+        return RelaxationModes(np.clip(lam, 0.0, None), (phi.T @ a) ** 2, temperature, "dense")
+
+
+def symmetrised_rate_matrix(
+    spectrum: Spectrum,
+    stress_elements: np.ndarray,
+    temperature: float,
+    rate_prefactor: float,
+    *,
+    stress_scale: float = 1.0,
+    bath_elements: np.ndarray | None = None,
+) -> np.ndarray:
+    """S = P^-1/2 W P^1/2 on all D states: symmetric, negative semi-definite, S sqrt(p) = 0.
+
+    W is the Pauli generator (W_mn = Gamma(n -> m) for m != n, W_nn = -sum_m Gamma(n -> m)),
+    P = diag(p) the Boltzmann occupations; the eigenvalues of S are -1/tau_k (s^-1).
+    Arguments as :func:`relaxation_modes` (energies and T in K, K_ph in s^-1 K^-3).
+    Degenerate eigenspaces are first rotated as in :func:`resolve_degeneracies`.
+    """
+    eq = _MasterEquation(spectrum, stress_elements, rate_prefactor, stress_scale, bath_elements)
+    p = boltzmann_weights(eq.energies, [v.positive("temperature", temperature)])[0]
+    if np.any(p == 0):
+        raise ValueError(f"temperature {temperature!r} K is too low for a symmetrised matrix over "
+                         "all states (occupations underflow); use relaxation_modes")
+    return -eq.generator(temperature, eq.energies.size, p)
+
+
+def _options(method, frequencies, rtol, population_cutoff):
+    v.choice("method", method, ("krylov", "dense"))
+    v.positive("rtol", rtol)
+    v.non_negative("population_cutoff", population_cutoff)
+    if population_cutoff >= 1:
+        raise ValueError(f"population_cutoff must be < 1, got {population_cutoff!r}")
+    if frequencies is None:
+        if method == "krylov":
+            raise ValueError("method='krylov' needs the frequencies (K) at which to converge")
+        return None
+    return v.positive_array("frequencies", frequencies)
+
+
+def relaxation_modes(
+    spectrum: Spectrum,
+    stress_elements: np.ndarray,
+    temperature: float,
+    rate_prefactor: float,
+    *,
+    stress_scale: float = 1.0,
+    bath_elements: np.ndarray | None = None,
+    method: str = "krylov",
+    frequencies=None,
+    rtol: float = 1e-10,
+    population_cutoff: float = 1e-16,
+) -> RelaxationModes:
+    """Relaxation modes (rates and strain weights c_k^2) of the Pauli master equation at one T.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        Energies E_n (K), ascending.
+    stress_elements : numpy.ndarray, shape (D, D)
+        T_mn (K per unit strain): its diagonal is the strain-induced level shift.
+    temperature : float
+        T (K), > 0.
+    rate_prefactor : float
+        K_ph (s^-1 K^-3), > 0.
+    stress_scale : float
+        gamma (K per unit strain), > 0; rates use (T_mn / gamma)^2.
+    bath_elements : numpy.ndarray, optional
+        Operator(s) (D, D) or (C, D, D) (K per unit strain) that couple to the phonons;
+        default ``stress_elements``. Must be given in the eigenbasis after any degeneracy
+        resolution (in practice: only for non-degenerate spectra).
+    method : {"krylov", "dense"}
+        Lanczos Gauss quadrature (converged at ``frequencies``) or full eigendecomposition.
+    frequencies : array_like, optional
+        w (K) at which the Krylov quadrature must have converged (required for "krylov").
+    rtol : float
+        Relative convergence tolerance of the Krylov quadrature.
+    population_cutoff : float
+        Drop the highest states while together they hold less than this fraction of the excited
+        population sum_{m>=1} p_m (0 keeps all).
+
+    Returns
+    -------
+    RelaxationModes
+    """
+    w = _options(method, frequencies, rtol, population_cutoff)
+    eq = _MasterEquation(spectrum, stress_elements, rate_prefactor, stress_scale, bath_elements)
+    return eq.modes(temperature, method, w, rtol, population_cutoff)
+
+
+def relaxation_susceptibility(
+    spectrum: Spectrum,
+    stress_elements: np.ndarray,
+    frequencies,
+    temperatures,
+    rate_prefactor: float,
+    **options,
+) -> np.ndarray:
+    """chi_rel(w, T) ((K per unit strain)^2 / K), complex, shape (n_T, n_w).
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        Energies (K).
+    stress_elements : numpy.ndarray
+        T_mn (K per unit strain), (D, D).
+    frequencies : array_like
+        w (K), > 0.
+    temperatures : array_like
+        T (K), > 0.
+    rate_prefactor : float
+        K_ph (s^-1 K^-3), > 0.
+    **options
+        ``stress_scale``, ``bath_elements``, ``method``, ``rtol``, ``population_cutoff`` as in
+        :func:`relaxation_modes`.
+    """
+    t = v.positive_array("temperatures", temperatures)
+    method = options.pop("method", "krylov")
+    rtol = options.pop("rtol", 1e-10)
+    cutoff = options.pop("population_cutoff", 1e-16)
+    w = _options(method, frequencies, rtol, cutoff)
+    if w is None:
+        raise ValueError("frequencies (K) are required")
+    eq = _MasterEquation(spectrum, stress_elements, rate_prefactor,
+                         options.pop("stress_scale", 1.0), options.pop("bath_elements", None))
+    if options:
+        raise TypeError(f"unknown option(s) {', '.join(sorted(options))}; valid: stress_scale, "
+                        "bath_elements, method, rtol, population_cutoff")
+    out = np.empty((t.size, w.size), dtype=np.complex128)
+    for i, temp in enumerate(t):
+        modes = eq.modes(temp, method, w, rtol, cutoff)
+        out[i] = modes.susceptibility(w) if modes.rates.size else 0.0
+    return out
+
+
+def relaxation_absorption(spectrum, stress_elements, frequencies, temperatures, rate_prefactor,
+                          normalisation: float = 1.0, **options) -> np.ndarray:
+    """Q^-1_rel(w, T) = normalisation * Im chi_rel / pi, shape (n_T, n_w).
+
+    With ``normalisation = absorption_normalisation(params)`` the result is in units of pi*C0
+    (canonical ensemble: 1/2 for omega tau_min << 1). Arguments as
+    :func:`relaxation_susceptibility`; frequencies w in K, temperatures in K, K_ph in s^-1 K^-3.
+    """
+    chi = relaxation_susceptibility(spectrum, stress_elements, frequencies, temperatures,
+                                    rate_prefactor, **options)
+    return normalisation * chi.imag / math.pi
+
+
+def relaxation_velocity_shift(spectrum, stress_elements, frequencies, temperatures, rate_prefactor,
+                              normalisation: float = 1.0, **options) -> np.ndarray:
+    """Relaxation part of delta v / v = -(normalisation / 2) Re chi_rel, shape (n_T, n_w).
+
+    Units of C0 with ``normalisation = absorption_normalisation(params)`` (canonical ensemble:
+    slope -3/2 in ln T for omega tau_min << 1). Arguments as :func:`relaxation_susceptibility`.
+    """
+    chi = relaxation_susceptibility(spectrum, stress_elements, frequencies, temperatures,
+                                    rate_prefactor, **options)
+    return -0.5 * normalisation * chi.real
+
+
+def total_response(
+    spectrum: Spectrum,
+    stress_elements: np.ndarray,
+    frequencies,
+    temperatures,
+    rate_prefactor: float,
+    broadening: Broadening | None = None,
+    normalisation: float = 1.0,
+    **options,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Resonant plus relaxation Q^-1 (units of pi*C0) and delta v / v (units of C0).
+
+    Parameters as :func:`relaxation_susceptibility` plus ``broadening`` (line kernel of the
+    resonant part) and ``normalisation`` (``absorption_normalisation(params)``).
+
+    Returns
+    -------
+    absorption, velocity_shift : numpy.ndarray
+        Each (n_T, n_w).
+    """
+    chi = relaxation_susceptibility(spectrum, stress_elements, frequencies, temperatures,
+                                    rate_prefactor, **options)
+    q = absorption(spectrum, stress_elements, frequencies, temperatures, broadening, normalisation)
+    dv = velocity_shift(spectrum, stress_elements, frequencies, temperatures, broadening,
+                        normalisation)
+    return q + normalisation * chi.imag / math.pi, dv - 0.5 * normalisation * chi.real
+
+
+def jackle_rate(asymmetry, tunnelling, temperature: float, rate_prefactor: float) -> np.ndarray:
+    """tau^-1 = K_ph Delta^2 E coth(E / 2T) (s^-1) of independent TLS (Delta, eps, T in K)."""
+    eps = v.real_array("asymmetry", asymmetry)
+    delta = v.real_array("tunnelling", tunnelling, eps.shape)
+    e = np.hypot(eps, delta)
+    return (v.positive("rate_prefactor", rate_prefactor) * delta**2 * e
+            / np.tanh(e / (2.0 * v.positive("temperature", temperature))))
+
+
+def independent_tls_susceptibility(asymmetry, tunnelling, deformation_potential, frequencies,
+                                   temperatures, rate_prefactor: float, *,
+                                   stress_scale: float = 1.0) -> np.ndarray:
+    """Closed-form chi_rel of independent TLS (Jackle), per TLS: shape (N, n_T, n_w) complex.
+
+    chi_i = (1/T) (2 gamma_i eps_i/E_i)^2 sech^2(E_i/2T)/4 / (1 - i omega tau_i), with tau_i from
+    :func:`jackle_rate` scaled by (gamma_i / stress_scale)^2. Units and arguments as
+    :func:`relaxation_susceptibility` (eps, Delta in K; gamma in K per unit strain).
+    """
+    eps = np.atleast_1d(v.real_array("asymmetry", asymmetry))
+    delta = v.real_array("tunnelling", np.atleast_1d(tunnelling), eps.shape)
+    gamma = v.real_array("deformation_potential",
+                         np.broadcast_to(deformation_potential, eps.shape))
+    w = v.positive_array("frequencies", frequencies)
+    t = v.positive_array("temperatures", temperatures)
+    v.positive("rate_prefactor", rate_prefactor)
+    e = np.hypot(eps, delta)[:, None, None]
+    tt = t[None, :, None]
+    shift2 = (2.0 * gamma * eps)[:, None, None] ** 2 / e**2
+    decay = np.exp(-e / tt)
+    lag = decay / (1.0 + decay) ** 2 / tt  # sech^2(E/2T) / (4T), no overflow
+    rate = (rate_prefactor * (gamma / v.positive("stress_scale", stress_scale))[:, None, None] ** 2
+            * delta[:, None, None] ** 2 * e / np.tanh(e / (2.0 * tt)))
+    return shift2 * lag * rate / (rate - 1j * w[None, None, :] * OMEGA_PER_KELVIN)
+
+
+@dataclass(frozen=True)
+class VelocitySlopes:
+    """Slopes of delta v / v in ln T on both sides of its maximum.
+
+    Attributes
+    ----------
+    temperature_max : float
+        T (K) of the maximum of the (mean) curve.
+    below, below_error : float
+        Slope (units of delta v / v, e.g. C0) and one-sigma error for T < T_max / margin.
+    above, above_error : float
+        The same for T > T_max * margin.
+    ratio : float
+        below / above (canonical TTLS: -2; a-SiO2 and BK7: about -1).
+    """
+
+    temperature_max: float
+    below: float
+    below_error: float
+    above: float
+    above_error: float
+
+    @property
+    def ratio(self) -> float:
+        return self.below / self.above if self.above != 0 else math.nan
+
+
+def velocity_slopes(temperatures, dv, margin: float = 2.0) -> VelocitySlopes:
+    """Slopes of delta v / v against ln T below and above its maximum, with uncertainties.
+
+    Parameters
+    ----------
+    temperatures : array_like, shape (n_T,)
+        T (K), > 0, ascending.
+    dv : array_like, shape (n_T,) or (n_realisations, n_T)
+        delta v / v (e.g. units of C0). With realisations the mean is fitted with its standard
+        error as sigma; otherwise the error comes from the fit residuals.
+    margin : float
+        Points with T_max / margin <= T <= T_max * margin are left out (the rounded top), >= 1.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 3 points on either side, or a maximum at the edge of the range.
+    """
+    t = v.positive_array("temperatures", temperatures)
+    if np.any(np.diff(t) <= 0):
+        raise ValueError("temperatures must be strictly ascending")
+    y = np.atleast_2d(v.real_array("dv", dv))
+    if y.shape[-1] != t.size or y.ndim != 2:
+        raise ValueError(f"dv must have shape ({t.size},) or (n_realisations, {t.size}), "
+                         f"got {np.shape(dv)}")
+    if v.finite("margin", margin) < 1:
+        raise ValueError(f"margin must be >= 1, got {margin!r}")
+    mean = y.mean(axis=0)
+    sigma = None
+    if y.shape[0] > 1:
+        sigma = y.std(axis=0, ddof=1) / math.sqrt(y.shape[0])
+        sigma = np.maximum(sigma, 1e-12 * max(np.abs(mean).max(), 1e-300))
+    t_max = float(t[int(np.argmax(mean))])
+    result = []
+    for side, name in ((t < t_max / margin, "below"), (t > t_max * margin, "above")):
+        if side.sum() < 3:
+            raise ValueError(f"need at least 3 temperatures {name} the maximum at "
+                             f"T = {t_max:.4g} K (margin {margin}), got {int(side.sum())}")
+        result.extend(log_slope(t[side], mean[side], None if sigma is None else sigma[side]))
+    return VelocitySlopes(t_max, *result)

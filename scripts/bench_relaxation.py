@@ -1,0 +1,111 @@
+"""Benchmark: relaxation part (master equation, all temperatures) against one diagonalisation.
+
+Usage::
+
+    python scripts/bench_relaxation.py [--n-tls 10] [--temperatures 20] [--repeats 3]
+        [--output results/bench/relaxation.json]
+
+BLAS is limited to one thread (the machine is shared), so both timings are single-core. For each
+model (independent TLS, Gaussian and dipolar couplings) the script times solve() and
+relaxation_susceptibility() with the Krylov route, reports the minimum over repeats, and checks the
+Krylov result against the dense route at a few temperatures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-tls", type=int, default=10)
+    parser.add_argument("--temperatures", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--output", default="results/bench/relaxation.json")
+    args = parser.parse_args(argv)
+
+    from threadpoolctl import threadpool_limits
+
+    from manybody.diagonalise import solve
+    from manybody.materials import AMORPHOUS_SIO2
+    from manybody.models import CouplingParams, ModelParams, draw_realisation, realisation_rng
+    from manybody.relaxation import relaxation_susceptibility
+
+    frequencies = np.array([0.05])  # K (about 1 GHz)
+    temperatures = np.geomspace(0.01, 2.0, args.temperatures)  # K
+    rate_prefactor = AMORPHOUS_SIO2.rate_prefactor
+    models = {
+        "independent": None,
+        "gaussian_J0=0.1": CouplingParams(kind="gaussian", strength=0.1),
+        "dipolar_J0=0.3": CouplingParams(kind="dipolar", strength=0.3),
+    }
+    rows = {}
+    with threadpool_limits(1):
+        for name, coupling in models.items():
+            params = ModelParams(n_tls=args.n_tls, coupling=coupling)
+            real = draw_realisation(params, realisation_rng(args.seed, 0))
+            solve(real)  # warm-up (imports, first-call overheads)
+            t_diag, t_relax = [], []
+            for _ in range(args.repeats):
+                start = time.perf_counter()
+                spectrum, elements = solve(real)
+                t_diag.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                chi = relaxation_susceptibility(spectrum, elements, frequencies, temperatures,
+                                                rate_prefactor)
+                t_relax.append(time.perf_counter() - start)
+            check = slice(None, None, max(1, args.temperatures // 4))
+            start = time.perf_counter()
+            dense = relaxation_susceptibility(spectrum, elements, frequencies,
+                                              temperatures[check], rate_prefactor, method="dense")
+            t_dense = (time.perf_counter() - start) / dense.shape[0]
+            nonzero = dense != 0
+            diff = float(np.max(np.abs(chi[check] - dense)[nonzero] / np.abs(dense[nonzero]),
+                                initial=0.0))
+            rows[name] = {
+                "diagonalisation_seconds": min(t_diag),
+                "relaxation_seconds": min(t_relax),
+                "relaxation_over_diagonalisation": min(t_relax) / min(t_diag),
+                "dense_seconds_per_temperature": t_dense,
+                "max_relative_difference_krylov_vs_dense": diff,
+            }
+    worst = max(rows.values(), key=lambda r: r["relaxation_over_diagonalisation"])
+    result = {
+        "n_tls": args.n_tls,
+        "dimension": 2**args.n_tls,
+        "n_temperatures": args.temperatures,
+        "frequencies_K": frequencies.tolist(),
+        "temperatures_K": [float(temperatures[0]), float(temperatures[-1])],
+        "rate_prefactor_s-1K-3": rate_prefactor,
+        "blas_threads": 1,
+        "repeats": args.repeats,
+        "models": rows,
+        # headline numbers: the worst model
+        "diagonalisation_seconds": worst["diagonalisation_seconds"],
+        "relaxation_seconds": worst["relaxation_seconds"],
+        "max_relative_difference_krylov_vs_dense": max(
+            r["max_relative_difference_krylov_vs_dense"] for r in rows.values()),
+        "host": platform.node(),
+        "python": sys.version.split()[0],
+        "load_average": os.getloadavg(),
+    }
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=2))
+    tmp.replace(out)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
