@@ -76,7 +76,8 @@ def blas_description() -> str:
 
 
 def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
-               wall_time: float, tasks_resumed: int = 0, finished: bool = True) -> dict[str, Any]:
+               wall_time: float, tasks_resumed: int = 0, finished: bool = True,
+               scheduler: str | None = None) -> dict[str, Any]:
     """File attributes describing how a result was made (strings and numbers only).
 
     Parameters
@@ -95,6 +96,8 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
         Tasks taken from a checkpoint instead of computed.
     finished : bool
         Whether every task is present.
+    scheduler : str, optional
+        dask scheduler address (backend "dask"); "LocalCluster" when none was given.
     """
     commit, dirty = git_state()
     return {
@@ -120,6 +123,7 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
         "platform": platform.platform(),
         "n_jobs": int(n_jobs),
         "backend": backend,
+        "scheduler": (scheduler or "LocalCluster") if backend == "dask" else "none",
         "blas_threads": int(blas_threads),
         "blas": blas_description(),
         "wall_time_s": float(wall_time),
@@ -296,7 +300,8 @@ def describe(ds: xr.Dataset, path: str | Path | None = None) -> str:
     lines.append("  provenance:")
     for key in ("created", "host", "manybody_version", "git_commit", "git_dirty", "numpy_version",
                 "scipy_version", "quspin_version", "seed", "spawn_scheme", "n_jobs", "backend",
-                "blas_threads", "wall_time_s", "tasks_total", "tasks_resumed", "spec_sha256"):
+                "scheduler", "blas_threads", "wall_time_s", "tasks_total", "tasks_resumed",
+                "spec_sha256"):
         if key in a:
             lines.append(f"    {key}: {a[key]}")
     if "spec" in a:

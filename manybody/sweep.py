@@ -301,7 +301,8 @@ def _check_arguments(n_jobs: int, backend: str, scheduler: str | None, blas_thre
     v.integer("blas_threads", blas_threads, 1, 4096)
     if scheduler is not None and backend != "dask":
         raise ValueError(f"scheduler={scheduler!r} needs backend 'dask', got backend {backend!r}")
-    if backend == "loky" and n_jobs * blas_threads > cores:
+    local = backend == "loky" or scheduler is None  # workers on this machine
+    if local and n_jobs * blas_threads > cores:
         raise ValueError(
             f"n_jobs x blas_threads = {n_jobs} x {blas_threads} exceeds the {cores} cores "
             "available; processes and threads would fight for them"
@@ -407,7 +408,8 @@ def run_sweep(
         if checkpoint is not None:
             checkpoint.close()
     attrs = provenance(spec, n_jobs=n_jobs, backend=backend, blas_threads=blas_threads,
-                       wall_time=time.perf_counter() - start, tasks_resumed=resumed)
+                       wall_time=time.perf_counter() - start, tasks_resumed=resumed,
+                       scheduler=scheduler)
     ds = build_dataset(spec, _stack(spec, results), attrs)
     if output is not None:
         save_results(ds, output, overwrite=overwrite)
