@@ -342,7 +342,8 @@ def run_sweep(
         Results file (netCDF4). With an output, finished tasks are checkpointed in
         ``<output>.checkpoint/`` and reused on a rerun; the file is written atomically at the end.
     n_jobs : int
-        Worker processes (loky), or LocalCluster workers (dask without ``scheduler``).
+        Worker processes (loky), or LocalCluster workers (dask without ``scheduler``); -1 for
+        cores // blas_threads.
     backend : {"loky", "dask"}
         joblib backend. "dask" runs on a dask.distributed cluster.
     scheduler : str, optional
@@ -374,6 +375,8 @@ def run_sweep(
     """
     if not isinstance(spec, RunSpec):
         raise TypeError(f"spec must be a RunSpec, got {type(spec).__name__}")
+    if n_jobs == -1:  # joblib idiom: every core (each task using blas_threads of them)
+        n_jobs = max(1, available_cores() // max(1, int(blas_threads)))
     _check_arguments(n_jobs, backend, scheduler, blas_threads)
     start = time.perf_counter()
     keys = [(p, r) for p in range(spec.n_points) for r in range(spec.realisations)]

@@ -254,6 +254,8 @@ def test_bad_runner_arguments():
         run_sweep(spec, scheduler="tcp://127.0.0.1:8786")
     with pytest.raises(ValueError, match="n_jobs"):
         run_sweep(spec, n_jobs=0)
+    with pytest.raises(ValueError, match="n_jobs"):
+        run_sweep(spec, n_jobs=-2)
     with pytest.raises(TypeError, match="RunSpec"):
         run_sweep(spec.to_dict())
 
