@@ -289,8 +289,12 @@ def describe(ds: xr.Dataset, path: str | Path | None = None) -> str:
         vals = coord.values
         units = coord.attrs.get("units", "?")
         param = coord.attrs.get("parameter")
-        shown = (", ".join(_fmt(x) for x in vals) if vals.size <= 8 else
-                 f"{_fmt(vals.min())} .. {_fmt(vals.max())} ({vals.size} values)")
+        if vals.size <= 8:
+            shown = ", ".join(_fmt(x) for x in vals)
+        elif vals.dtype.kind in "fiu":
+            shown = f"{_fmt(vals.min())} .. {_fmt(vals.max())} ({vals.size} values)"
+        else:
+            shown = f"{_fmt(vals[0])}, ..., {_fmt(vals[-1])} ({vals.size} values)"
         where = f" <- {param}" if param else ""
         lines.append(f"    {name} [{units}]{where}: {shown}")
     lines.append("  variables:")

@@ -310,3 +310,14 @@ def test_blas_threads_capped_during_run_and_restored():
         pipeline.observe = saved
     assert seen and all(set(s.values()) == {1} for s in seen)
     assert [i["num_threads"] for i in threadpool_info()] == before
+
+
+def test_string_sweep_axis_round_trips(tmp_path):
+    spec = make_spec(realisations=1,
+                     sweep={"model.coupling.orientation": ["uniform", "gaussian"]})
+    out = tmp_path / "s.nc"
+    ds = run_sweep(spec, output=out)
+    loaded = load_results(out)
+    assert list(loaded["coupling_orientation"].values) == ["uniform", "gaussian"]
+    assert_same_arrays(ds, loaded)
+    assert not np.array_equal(ds["absorption"].values[0], ds["absorption"].values[1])
