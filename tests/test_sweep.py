@@ -314,6 +314,7 @@ def test_blas_threads_capped_during_run_and_restored():
 
 def test_string_sweep_axis_round_trips(tmp_path):
     spec = make_spec(realisations=1,
+                     model={"n_tls": 5, "coupling": {"kind": "dipolar", "strength": 0.02}},
                      sweep={"model.coupling.orientation": ["uniform", "gaussian"]})
     out = tmp_path / "s.nc"
     ds = run_sweep(spec, output=out)
