@@ -22,6 +22,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,7 +123,8 @@ class Checkpoint:
 
     def _meta(self) -> dict[str, Any]:
         return {"version": CHECKPOINT_VERSION, "spec_sha256": self.spec.digest(),
-                "blas_threads": self.blas_threads, "spec": self.spec.to_dict()}
+                "blas_threads": self.blas_threads, "code": _code_version(),
+                "spec": self.spec.to_dict()}
 
     def exists(self) -> bool:
         return (self.directory / self.META).is_file()
@@ -150,6 +152,12 @@ class Checkpoint:
     def _check(self, meta: dict[str, Any]) -> None:
         if meta.get("spec_sha256") == self.spec.digest() \
                 and meta.get("blas_threads") == self.blas_threads:
+            if meta.get("code") != _code_version():
+                warnings.warn(
+                    f"checkpoint {str(self.directory)!r} was written by manybody "
+                    f"{meta.get('code')} and is resumed by {_code_version()}; if the numerics "
+                    "changed in between, old and new tasks may differ in the last bits",
+                    RuntimeWarning, stacklevel=3)
             return
         old = meta.get("spec", {})
         new = self.spec.to_dict()
@@ -205,6 +213,14 @@ class Checkpoint:
         """Delete the checkpoint (after the final file is safely written)."""
         self.close()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _code_version() -> str:
+    """manybody version and git commit (with "+dirty"), as a checkpoint records them."""
+    from .results import _version, git_state
+
+    commit, dirty = git_state()
+    return f"{_version('manybody')} ({commit}{'+dirty' if dirty == 'true' else ''})"
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

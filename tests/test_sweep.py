@@ -322,3 +322,18 @@ def test_string_sweep_axis_round_trips(tmp_path):
     assert list(loaded["coupling_orientation"].values) == ["uniform", "gaussian"]
     assert_same_arrays(ds, loaded)
     assert not np.array_equal(ds["absorption"].values[0], ds["absorption"].values[1])
+
+
+def test_resume_across_code_versions_warns(tmp_path):
+    out = tmp_path / "run.nc"
+    spec = make_spec(realisations=1)
+    with pytest.raises(Interrupt):
+        run_sweep(spec, output=out, progress=_interrupt_after(1))
+    meta_path = checkpoint_dir(out) / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    assert meta["code"] and meta["spec_sha256"] == spec.digest()
+    meta["code"] = "0.0.1 (0000000)"
+    meta_path.write_text(json.dumps(meta))
+    with pytest.warns(RuntimeWarning, match="0.0.1"):
+        ds = run_sweep(spec, output=out)
+    assert ds.attrs["tasks_resumed"] == 1
