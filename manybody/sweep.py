@@ -284,6 +284,8 @@ def _execute(spec: RunSpec, pending: list[TaskKey], n_jobs: int, backend: str,
     """Yield (point, realisation, result) for every pending task as it finishes."""
     from joblib import Parallel, delayed, parallel_config
 
+    if not pending:  # everything came from the checkpoint: start no workers
+        return
     tasks = (delayed(run_task)(*args) for args in _task_arguments(spec, pending, blas_threads))
     if backend == "dask":
         with _quiet_dask(), _dask_client(scheduler, n_jobs) as client, \
