@@ -195,6 +195,8 @@ def shape_ratio(x: np.ndarray, q: np.ndarray) -> float:
 def _verdict(index: float, error: float, family: LawFit) -> str:
     if family.dof > 0 and family.p_value < 1e-3:
         return "neither law"
+    if not error < 0.5:  # also NaN: the data cannot tell the laws apart
+        return "undecided"
     near_tls = abs(index - 1.0) <= 2.0 * error
     near_generic = abs(index) <= 2.0 * error
     if near_tls and not near_generic:

@@ -142,8 +142,9 @@ class StressParams:
     deformation_potential : float
         gamma (K per unit strain): magnitude, or rms for "gaussian". Also gamma_rms of the
         absorption normalisation pi*C0.
-    distribution : {"fixed", "random_sign", "gaussian"}
-        gamma_i = gamma, gamma_i = +-gamma, or gamma_i ~ N(0, gamma^2).
+    distribution : {"fixed", "random_sign", "gaussian", "none"}
+        gamma_i = gamma, gamma_i = +-gamma, gamma_i ~ N(0, gamma^2), or no linear stress at all
+        (gamma_i = 0, e.g. a pure random-matrix stress; gamma then only sets the normalisation).
     two_body : float
         rms of the Gaussian two-body stress K^T_ij s^z_i s^z_j (K per unit strain); 0 disables.
     random_matrix : float
@@ -164,7 +165,8 @@ class StressParams:
 
     def __post_init__(self) -> None:
         v.positive("stress.deformation_potential", self.deformation_potential)
-        v.choice("stress.distribution", self.distribution, ("fixed", "random_sign", "gaussian"))
+        v.choice("stress.distribution", self.distribution,
+                 ("fixed", "random_sign", "gaussian", "none"))
         v.non_negative("stress.two_body", self.two_body)
         v.non_negative("stress.random_matrix", self.random_matrix)
         v.choice("stress.random_matrix_kind", self.random_matrix_kind, ("goe", "eth"))
@@ -469,6 +471,8 @@ def draw_deformation_potentials(
     gamma = params.deformation_potential
     if params.distribution == "fixed":
         return np.full(n_tls, gamma)
+    if params.distribution == "none":
+        return np.zeros(n_tls)
     if params.distribution == "random_sign":
         return gamma * rng.choice([-1.0, 1.0], size=n_tls)
     return rng.normal(0.0, gamma, size=n_tls)

@@ -1,0 +1,301 @@
+"""Golden-rule absorption, velocity shift and thermodynamics: exact limits, invariants, cross-checks."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from manybody.absorption import (
+    Broadening, absorption, boltzmann_weights, emission_stripped, pair_spectrum, transition_lines,
+    velocity_shift,
+)
+from manybody.analysis import log_slope
+from manybody.diagonalise import solve
+from manybody.models import (
+    CouplingParams, ModelParams, RandomMatrixParams, Realisation, StressParams, TLSParams,
+    absorption_normalisation, draw_realisation, realisation_rng,
+)
+from manybody.operators import build_operators
+from manybody.thermo import entropy, schottky, specific_heat
+
+KERNELS = [Broadening(kind="gaussian", width=0.02), Broadening(kind="lorentzian", width=0.01),
+           Broadening(kind="histogram", width=0.02)]
+
+
+def one_tls(eps=0.3, delta=0.4, gamma=1.3):
+    return solve(Realisation.from_arrays(asymmetry=[eps], tunnelling=[delta],
+                                         deformation_potential=[gamma]))
+
+
+@pytest.mark.parametrize("temperature", [0.02, 0.1, 0.5, 3.0])
+def test_one_tls_single_line_weight(temperature):
+    eps, delta, gamma = 0.3, 0.4, 1.3
+    spectrum, t_mn = one_tls(eps, delta, gamma)
+    energy = math.hypot(eps, delta)
+    lines, weights = transition_lines(spectrum, t_mn, temperature)
+    assert lines.size == 1
+    assert lines[0] == pytest.approx(energy, rel=1e-14)
+    expected = gamma**2 * (delta / energy) ** 2 * math.tanh(energy / (2 * temperature))
+    assert weights[0] == pytest.approx(expected, rel=1e-13)
+    # the broadened spectrum integrates to the same weight, centred on w = E
+    w = np.linspace(energy - 0.3, energy + 0.3, 3001)
+    q = absorption(spectrum, t_mn, w, [temperature], Broadening(kind="gaussian", width=0.01))[0]
+    assert np.trapezoid(q, w) == pytest.approx(expected, rel=1e-9)
+    assert np.trapezoid(q * w, w) / np.trapezoid(q, w) == pytest.approx(energy, rel=1e-9)
+
+
+def single_tls_sum(eps, delta, gamma, w, temperatures, broadening):
+    total = 0.0
+    for e, d, g in zip(eps, delta, gamma, strict=True):
+        s, t = solve(Realisation.from_arrays(asymmetry=[e], tunnelling=[d],
+                                             deformation_potential=[g]))
+        total = total + absorption(s, t, w, temperatures, broadening, method="exact")
+    return total
+
+
+@pytest.mark.parametrize("broadening", KERNELS, ids=lambda b: b.kind)
+def test_k0_many_body_equals_sum_of_single_tls(broadening, rng):
+    n = 6
+    eps, delta = rng.uniform(-1, 1, n), rng.uniform(0.05, 1, n)
+    gamma = rng.normal(size=n)
+    spectrum, t_mn = solve(Realisation.from_arrays(asymmetry=eps, tunnelling=delta,
+                                                   deformation_potential=gamma))
+    w = np.linspace(0.05, 1.5, 80)
+    temps = np.array([0.05, 0.3, 2.0])
+    many = absorption(spectrum, t_mn, w, temps, broadening, method="exact")
+    single = single_tls_sum(eps, delta, gamma, w, temps, broadening)
+    np.testing.assert_allclose(many, single, rtol=1e-10, atol=1e-10 * np.abs(single).max())
+
+
+@pytest.mark.parametrize("broadening", KERNELS, ids=lambda b: b.kind)
+def test_binned_method_matches_exact(broadening):
+    params = ModelParams(n_tls=6, coupling=CouplingParams(strength=0.1),
+                         random_matrix=RandomMatrixParams(weight=0.2))
+    spectrum, t_mn = solve(draw_realisation(params, realisation_rng(4, 0)))
+    w = np.linspace(0.1, 1.0, 50)
+    temps = np.array([0.05, 0.2, 1.0])
+    fine = Broadening(kind=broadening.kind, width=broadening.width, resolution=16)
+    exact = absorption(spectrum, t_mn, w, temps, fine, method="exact")
+    binned = absorption(spectrum, t_mn, w, temps, fine)
+    # tent deposit error ~ (1/resolution)^2/8 of an isolated line's peak (box edges: ~1/resolution)
+    tol = 0.1 if broadening.kind == "histogram" else 2e-3
+    assert np.abs(binned - exact).max() <= tol * np.abs(exact).max()
+    vb = velocity_shift(spectrum, t_mn, w, temps, fine)
+    ve = velocity_shift(spectrum, t_mn, w, temps, fine, method="exact")
+    if broadening.kind != "histogram":
+        assert np.abs(vb - ve).max() <= 2e-3 * np.abs(ve).max()
+
+
+def interacting_goe_system(n=6, seed=2):
+    params = ModelParams(n_tls=n, coupling=CouplingParams(kind="dipolar", strength=0.2),
+                         random_matrix=RandomMatrixParams(kind="goe", weight=0.5),
+                         stress=StressParams(distribution="gaussian", two_body=0.2,
+                                             random_matrix=0.3))
+    real = draw_realisation(params, realisation_rng(seed, 0))
+    h, t = build_operators(real)
+    spectrum, t_mn = solve(real)
+    return h, np.asarray(t.todense() if hasattr(t, "todense") else t), spectrum, t_mn
+
+
+def test_first_moment_sum_rule():
+    """int_0^inf w Q(w) dw = (1/2) <[T,[H,T]]>, the double commutator taken in the product basis."""
+    h, t, spectrum, t_mn = interacting_goe_system()
+    for temperature in (0.05, 0.3, 2.0):
+        p = boltzmann_weights(spectrum.energies, [temperature])[0]
+        rho = (spectrum.vectors * p[None, :]) @ spectrum.vectors.T
+        double_commutator = t @ (h @ t - t @ h) - (h @ t - t @ h) @ t
+        expected = 0.5 * np.trace(rho @ double_commutator)
+        lines, weights = transition_lines(spectrum, t_mn, temperature)
+        assert np.sum(lines * weights) == pytest.approx(expected, rel=1e-10)
+        eta = 0.01
+        w = np.linspace(1e-4, lines.max() + 12 * eta, 4001)
+        q = absorption(spectrum, t_mn, w, [temperature], Broadening(width=eta), method="binned")[0]
+        assert np.trapezoid(w * q, w) == pytest.approx(expected, rel=1e-3)
+
+
+def test_detailed_balance_and_positivity():
+    _, _, spectrum, t_mn = interacting_goe_system(seed=5)
+    e = spectrum.energies
+    for temperature in (0.1, 0.7):
+        p = boltzmann_weights(e, [temperature])[0]
+        # emission S(-w) and absorption S(w) line by line: p_m |T|^2 = e^{-w/T} p_n |T|^2
+        m, n = np.nonzero(e[:, None] > e[None, :])
+        up = p[n] * t_mn[m, n] ** 2
+        down = p[m] * t_mn[n, m] ** 2
+        np.testing.assert_allclose(down, np.exp(-(e[m] - e[n]) / temperature) * up,
+                                   rtol=1e-9, atol=1e-300)
+        w = np.linspace(0.01, 2.0, 200)
+        q = absorption(spectrum, t_mn, w, [temperature], Broadening(width=0.02))
+        assert np.all(q >= -1e-12 * q.max())
+
+
+def test_emission_stripped_of_one_tls_is_fermi_function():
+    spectrum, t_mn = one_tls(0.0, 0.5, 1.0)
+    temps = np.geomspace(0.05, 5, 9)
+    w = np.array([0.5])
+    q = absorption(spectrum, t_mn, w, temps, Broadening(kind="histogram", width=0.01),
+                   method="exact")
+    s_plus = emission_stripped(q, w, temps)[:, 0]
+    x = 0.5 / temps
+    np.testing.assert_allclose(s_plus / s_plus[0], (1 / (1 + np.exp(-x))) / (1 / (1 + np.exp(-x[0]))),
+                               rtol=1e-12)
+
+
+def test_one_tls_velocity_shift_low_frequency_limit():
+    eps, delta, gamma = 0.3, 0.4, 1.0
+    spectrum, t_mn = one_tls(eps, delta, gamma)
+    energy = math.hypot(eps, delta)
+    temps = np.array([0.05, 0.3, 2.0])
+    dv = velocity_shift(spectrum, t_mn, [1e-4], temps, Broadening(kind="lorentzian", width=1e-5),
+                        method="exact")[:, 0]
+    expected = -(gamma**2) * (delta / energy) ** 2 * np.tanh(energy / (2 * temps)) / energy
+    np.testing.assert_allclose(dv, expected, rtol=1e-6)
+
+
+def test_specific_heat_is_schottky_sum(rng):
+    n = 7
+    eps, delta = rng.uniform(-1, 1, n), rng.uniform(0.01, 1, n)
+    spectrum, _ = solve(Realisation.from_arrays(asymmetry=eps, tunnelling=delta))
+    temps = np.geomspace(0.01, 10, 30)
+    np.testing.assert_allclose(specific_heat(spectrum.energies, temps),
+                               schottky(np.hypot(eps, delta), temps), rtol=1e-10, atol=1e-14)
+    # single-TLS Schottky maximum 0.4392 at x = 2.399
+    t = np.linspace(0.3, 0.6, 30001)
+    c = schottky(np.array([1.0]), t)
+    assert c.max() == pytest.approx(0.43923, abs=1e-4)
+    assert 1 / t[np.argmax(c)] == pytest.approx(2.3994, abs=1e-3)
+    # entropy: ln 2 per TLS at high T, 0 at low T
+    s = entropy(spectrum.energies, [1e4, 1e-3])
+    assert s[0] == pytest.approx(n * math.log(2), rel=1e-6)
+    assert s[1] == pytest.approx(0.0, abs=1e-10)
+
+
+def canonical_ensemble(n_real=120, n_tls=8, seed=5):
+    params = ModelParams(n_tls=n_tls, tls=TLSParams(asymmetry_max=0.3, tunnelling_min=1e-3,
+                                                    tunnelling_max=0.3))
+    return params, [solve(draw_realisation(params, realisation_rng(seed, r)))
+                    for r in range(n_real)]
+
+
+@pytest.fixture(scope="module")
+def canonical():
+    return canonical_ensemble()
+
+
+def test_canonical_ensemble_gives_tanh_and_tls_index_one(canonical):
+    from manybody.analysis import analyse_shape
+    params, systems = canonical
+    w = np.array([0.1])
+    x = np.geomspace(0.3, 5, 10)
+    norm = absorption_normalisation(params)
+    q = np.array([absorption(s, t, w, w[0] / x, Broadening(width=0.01), norm)[:, 0]
+                  for s, t in systems])
+    mean, err = q.mean(0), q.std(0, ddof=1) / math.sqrt(len(q))
+    assert np.all(np.abs(mean - np.tanh(x / 2)) < 2 * err)
+    shape = analyse_shape(x, q)
+    assert abs(shape.index - 1) < 2 * shape.index_error
+    assert shape.index_error < 0.1
+    assert shape.verdict == "TLS (tanh)"
+
+
+def test_canonical_velocity_shift_slope_is_c0(canonical):
+    params, systems = canonical
+    norm = absorption_normalisation(params)
+    temps = np.geomspace(0.01, 0.04, 8)  # w << T << eps_max, Delta_max
+    dv = np.array([velocity_shift(s, t, [1e-3], temps, Broadening(kind="lorentzian", width=2e-4),
+                                  norm)[:, 0] for s, t in systems])
+    slopes = [log_slope(temps, d)[0] for d in dv]
+    mean, err = np.mean(slopes), np.std(slopes, ddof=1) / math.sqrt(len(slopes))
+    # C0 ln(T/T0) up to corrections of order T/eps_max (here <= 0.13)
+    assert abs(mean - 1.0) < max(2 * err, 0.15), (mean, err)
+
+
+def test_flat_random_block_follows_one_minus_exp_and_is_width_independent():
+    from manybody.analysis import analyse_shape
+    params = ModelParams(n_tls=9, tls=None,
+                         random_matrix=RandomMatrixParams(kind="flat", weight=10.0),
+                         stress=StressParams(distribution="none", random_matrix=1.0))
+    w = np.array([0.5])
+    x = np.geomspace(0.3, 8, 10)
+    systems = [solve(draw_realisation(params, realisation_rng(11, r))) for r in range(24)]
+    q, q_half = (np.array([absorption(s, t, w, w[0] / x, Broadening(width=eta))[:, 0]
+                           for s, t in systems]) for eta in (0.08, 0.04))
+    shape = analyse_shape(x, q)
+    # consistent with 0 at the 0.1 level and far from the TLS value 1 (96 realisations resolve a
+    # small finite-size residual, a = -0.04 +- 0.012, see the issue note)
+    assert abs(shape.index) < 0.1
+    assert shape.index_error < 0.05
+    assert abs(shape.index - 1) > 10 * shape.index_error
+    assert shape.verdict != "TLS (tanh)"
+    # the disorder-averaged spectrum is smooth on the kernel width (0.08 K = 4 level spacings):
+    # halving the width changes Q^-1 by less than its statistical error
+    err = np.hypot(q.std(0, ddof=1), q_half.std(0, ddof=1)) / math.sqrt(len(q))
+    assert np.all(np.abs(q.mean(0) - q_half.mean(0)) < 2 * err)
+
+
+def test_goe_block_at_its_lower_edge_is_neither_law():
+    from manybody.analysis import analyse_shape
+    params = ModelParams(n_tls=9, tls=None, random_matrix=RandomMatrixParams(kind="goe", weight=1.0),
+                         stress=StressParams(distribution="none", random_matrix=1.0))
+    w = np.array([0.05])
+    x = np.geomspace(0.3, 8, 10)
+    qs = []
+    for r in range(8):
+        s, t = solve(draw_realisation(params, realisation_rng(3, r)))
+        qs.append(absorption(s, t, w, w[0] / x, Broadening(width=0.01))[:, 0])
+    shape = analyse_shape(x, np.array(qs))
+    assert shape.verdict not in ("TLS (tanh)", "generic block (1 - e^-x)"), shape
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda s, t: absorption(s, t, [0.1], [0.0]), "temperatures must be > 0"),
+    (lambda s, t: absorption(s, t, [0.1], [-1.0]), "temperatures must be > 0"),
+    (lambda s, t: absorption(s, t, [np.nan], [0.1]), "frequencies must contain only finite"),
+    (lambda s, t: absorption(s, t, [0.1], [0.1], Broadening(width=0.01), method="fast"),
+     "method must be one of"),
+    (lambda s, t: absorption(s, t[:1, :1], [0.1], [0.1]), "stress_elements must have shape"),
+    (lambda s, t: absorption(s, t, [50.0], [0.1]), "above the largest transition energy"),
+    (lambda s, t: Broadening(width=0.0), "broadening.width must be > 0"),
+    (lambda s, t: Broadening(width=-1), "broadening.width must be > 0"),
+    (lambda s, t: emission_stripped(np.ones((2, 3)), [0.1], [0.1]), "q must end in shape"),
+])
+def test_bad_input_is_named(call, match):
+    s, t = one_tls()
+    with pytest.raises((ValueError, TypeError), match=match):
+        call(s, t)
+
+
+def test_pair_spectrum_reused_for_any_temperature():
+    _, _, spectrum, t_mn = interacting_goe_system()
+    w = np.array([0.2, 0.4])
+    b = Broadening(width=0.02)
+    pairs = pair_spectrum(spectrum, t_mn, w, b)
+    temps = np.array([0.1, 0.5])
+    np.testing.assert_allclose(pairs.absorption(w, temps),
+                               np.vstack([absorption(spectrum, t_mn, w, [t], b) for t in temps]))
+
+
+def test_level_statistics_goe_and_poisson():
+    from manybody.statistics import R_GOE, R_POISSON, mean_spacing_ratio
+    goe = ModelParams(n_tls=10, tls=None, random_matrix=RandomMatrixParams(kind="goe", weight=1.0))
+    r_goe = np.mean([mean_spacing_ratio(solve(draw_realisation(goe, realisation_rng(1, r)))[0]
+                                        .energies) for r in range(4)])
+    assert abs(r_goe - R_GOE) < 0.01
+    tls = ModelParams(n_tls=10)
+    from manybody.diagonalise import diagonalise
+    ratios = []
+    for r in range(8):
+        h, _ = build_operators(draw_realisation(tls, realisation_rng(2, r)))
+        ratios.append(mean_spacing_ratio(diagonalise(h, vectors=False).energies))
+    assert abs(np.mean(ratios) - R_POISSON) < 0.01
+
+
+def test_all_permutations_of_k0_levels_are_products():
+    """K = 0: each eigenvector is a product state (participation in the TLS eigenbasis is 1)."""
+    eps, delta = np.array([0.3, -0.17, 0.53]), np.array([0.0, 0.0, 0.0]) + 1e-12
+    spectrum, _ = solve(Realisation.from_arrays(asymmetry=eps, tunnelling=delta))
+    from manybody.statistics import participation_ratio
+    np.testing.assert_allclose(participation_ratio(spectrum.vectors), 1.0, atol=1e-9)
+    sums = sorted(np.dot(s, np.hypot(eps, delta)) / 2 for s in itertools.product([-1, 1], repeat=3))
+    np.testing.assert_allclose(spectrum.energies, sums, atol=1e-12)
