@@ -24,8 +24,14 @@ OBSERVABLE_DIMS: dict[str, tuple[tuple[str, ...], str]] = {
     "velocity_shift": (("temperature", "frequency"), "C0"),
     "specific_heat": (("temperature",), "k_B"),
     "spacing_ratio": ((), "1"),
+    "relaxation_absorption": (("temperature", "frequency"), "pi*C0"),
+    "relaxation_velocity_shift": (("temperature", "frequency"), "C0"),
 }
 OBSERVABLES = tuple(OBSERVABLE_DIMS)
+#: Observables computed when a probe names none.
+DEFAULT_OBSERVABLES = ("absorption", "velocity_shift", "specific_heat", "spacing_ratio")
+#: Observables that need a phonon bath (``Probe.phonon_rate_prefactor``).
+RELAXATION_OBSERVABLES = ("relaxation_absorption", "relaxation_velocity_shift")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,13 +47,17 @@ class Probe:
     broadening : Broadening
         Line kernel.
     observables : tuple of str
-        Subset of ``OBSERVABLES``.
+        Subset of ``OBSERVABLES`` (default ``DEFAULT_OBSERVABLES``).
+    phonon_rate_prefactor : float or str, optional
+        K_ph (s^-1 K^-3) of the one-phonon bath, or a material preset name such as "a-SiO2";
+        required by the relaxation observables (PHYSICS.md section 4).
     """
 
     frequencies: tuple[float, ...]
     temperatures: tuple[float, ...]
     broadening: Broadening = field(default_factory=Broadening)
-    observables: tuple[str, ...] = OBSERVABLES
+    observables: tuple[str, ...] = DEFAULT_OBSERVABLES
+    phonon_rate_prefactor: float | str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "frequencies",
@@ -59,6 +69,17 @@ class Probe:
             raise ValueError(f"observables must name at least one of {', '.join(OBSERVABLES)}")
         for name in self.observables:
             v.choice("observables entry", name, OBSERVABLES)
+        if set(RELAXATION_OBSERVABLES) & set(self.observables):
+            if self.phonon_rate_prefactor is None:
+                raise ValueError("observables 'relaxation_absorption'/'relaxation_velocity_shift' "
+                                 "need phonon_rate_prefactor (K_ph in s^-1 K^-3, or a material "
+                                 "preset such as 'a-SiO2')")
+        if isinstance(self.phonon_rate_prefactor, str):
+            from .materials import bath
+
+            bath(self.phonon_rate_prefactor)  # an unknown preset fails here, before any work
+        elif self.phonon_rate_prefactor is not None:
+            v.positive("phonon_rate_prefactor", self.phonon_rate_prefactor)
         if not isinstance(self.broadening, Broadening):
             raise TypeError(f"broadening must be a Broadening, got {type(self.broadening).__name__}")
 
@@ -97,4 +118,15 @@ def observe(
         out["specific_heat"] = specific_heat(spectrum.energies, t)
     if "spacing_ratio" in probe.observables:
         out["spacing_ratio"] = np.asarray(mean_spacing_ratio(spectrum.energies))
+    if set(RELAXATION_OBSERVABLES) & set(probe.observables):
+        from .materials import bath
+        from .relaxation import relaxation_susceptibility
+
+        chi = relaxation_susceptibility(spectrum, elements, w, t,
+                                        bath(probe.phonon_rate_prefactor).rate_prefactor,
+                                        stress_scale=params.stress.deformation_potential)
+        if "relaxation_absorption" in probe.observables:
+            out["relaxation_absorption"] = norm * chi.imag / np.pi
+        if "relaxation_velocity_shift" in probe.observables:
+            out["relaxation_velocity_shift"] = -0.5 * norm * chi.real
     return out

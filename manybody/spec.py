@@ -54,7 +54,7 @@ from .models import (
     StressParams,
     TLSParams,
 )
-from .pipeline import OBSERVABLES, Probe
+from .pipeline import DEFAULT_OBSERVABLES, OBSERVABLES, Probe
 
 #: Model sections and their parameter classes (keys of ``[model.<section>]``).
 MODEL_SECTIONS: dict[str, type] = {
@@ -66,7 +66,7 @@ MODEL_SECTIONS: dict[str, type] = {
 #: Top-level keys of a run specification.
 TOP_LEVEL_KEYS = ("name", "seed", "realisations", "model", "sweep", "probe", "solver")
 #: Keys of ``[probe]``.
-PROBE_KEYS = ("frequencies", "temperatures", "observables", "broadening")
+PROBE_KEYS = ("frequencies", "temperatures", "observables", "broadening", "phonon_rate_prefactor")
 #: Keys of the ``probe.temperatures`` table form.
 TEMPERATURE_GRID_KEYS = ("x_min", "x_max", "count")
 #: Units of numeric sweepable parameters (dotted path without the leading "model."/"probe.").
@@ -260,13 +260,14 @@ def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
         raise TypeError(f"{where}.temperatures must be a non-empty list of temperatures in K or a "
                         f"table {{x_min, x_max, count}}, got {temps!r}")
     temps = v.positive_array(f"{where}.temperatures", temps)
-    observables = data.get("observables", list(OBSERVABLES))
+    observables = data.get("observables", list(DEFAULT_OBSERVABLES))
     if isinstance(observables, str) or not isinstance(observables, list | tuple):
         raise TypeError(f"{where}.observables must be a list of names from "
                         f"{', '.join(OBSERVABLES)}, got {observables!r}")
     broadening = v.from_mapping(Broadening, data.get("broadening", {}), f"{where}.broadening")
     return Probe(frequencies=tuple(freqs.tolist()), temperatures=tuple(temps.tolist()),
-                 broadening=broadening, observables=tuple(observables))
+                 broadening=broadening, observables=tuple(observables),
+                 phonon_rate_prefactor=data.get("phonon_rate_prefactor"))
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -304,6 +305,8 @@ def probe_to_dict(probe: Probe) -> dict[str, Any]:
         "temperatures": list(probe.temperatures),
         "observables": list(probe.observables),
         "broadening": _plain(probe.broadening),
+        **({"phonon_rate_prefactor": probe.phonon_rate_prefactor}
+           if probe.phonon_rate_prefactor is not None else {}),
     }
 
 

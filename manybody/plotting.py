@@ -1,0 +1,267 @@
+"""Figures from saved study results (matplotlib is imported inside the functions).
+
+Every figure is drawn from results files alone, so it can be redrawn without recomputing:
+``python scripts/make_figures.py results/study``. Each is written as vector PDF and PNG.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+#: Okabe-Ito colour-blind-safe palette.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def _style():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({
+        "figure.dpi": 150, "savefig.dpi": 200, "font.size": 9, "axes.labelsize": 9,
+        "legend.fontsize": 7.5, "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+        "errorbar.capsize": 2, "lines.linewidth": 1.2, "lines.markersize": 4,
+        "pdf.fonttype": 42, "axes.grid": True, "grid.alpha": 0.25,
+    })
+    return plt
+
+
+def _save(fig, out: Path, name: str) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / f"{name}.pdf", out / f"{name}.png"]
+    for p in paths:
+        fig.savefig(p, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return paths
+
+
+def _load(study_dir: Path, name: str):
+    from .results import load_results
+
+    path = study_dir / f"{name}.nc"
+    return load_results(path) if path.exists() else None
+
+
+def _curve(ds, sel: dict, variable: str = "absorption"):
+    """x, mean and standard error over realisations of Q(x) at one sweep point."""
+    point = ds.isel(sel) if sel else ds
+    q = point[variable].isel(frequency=0).values
+    x = float(ds["frequency"].values[0]) / ds["temperature"].values
+    return x, q.mean(0), q.std(0, ddof=1) / math.sqrt(q.shape[0]), q
+
+
+def _normalised(x, q_realisations):
+    """Divide by the family fit's amplitude A so every curve tends to 1 at large x."""
+    from .analysis import analyse_shape
+
+    shape = analyse_shape(x, q_realisations, n_bootstrap=0)
+    amplitude = shape.fits["family"].parameters["amplitude"]
+    return amplitude, shape
+
+
+def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
+    """Normalised Q^-1(x) at fixed w with the tanh(x/2) and 1 - e^-x references, and S+."""
+    from .analysis import law_generic, law_tls
+
+    plt = _style()
+    cases = []
+    dip = _load(study_dir, "dipolar")
+    if dip is not None:
+        values = dip["coupling_strength"].values
+        cases.append(("independent TLS (J0 = 0)", dip, {"coupling_strength": 0}))
+        cases.append((f"dipolar J0 = {values[-1]:g} K", dip, {"coupling_strength": len(values) - 1}))
+    adm = _load(study_dir, "admixture")
+    if adm is not None:
+        lam = adm["random_matrix_weight"].values
+        cases.append((f"TLS + GOE, lambda = {lam[-1]:g} K", adm,
+                      {"random_matrix_weight": len(lam) - 1}))
+    blk = _load(study_dir, "random_block")
+    if blk is not None:
+        for i, kind in enumerate(blk["random_matrix_kind"].values):
+            label = {"flat": "random block, flat density",
+                     "goe": "GOE block at its edge"}.get(str(kind), f"random block ({kind})")
+            cases.append((label, blk, {"random_matrix_kind": i}))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(7.2, 3.0))
+    xs = np.geomspace(0.15, 12, 200)
+    ax.plot(xs, law_tls(xs), "k-", lw=1.0, label=r"$\tanh(x/2)$ (TLS)")
+    ax.plot(xs, law_generic(xs), "k--", lw=1.0, label=r"$1-e^{-x}$ (generic block)")
+    ax2.plot(xs, law_tls(xs) / law_generic(xs), "k-", lw=1.0, label=r"TLS: $1/(1+e^{-x})$")
+    ax2.axhline(1.0, color="k", ls="--", lw=1.0, label="generic block: const")
+    for i, (label, ds, sel) in enumerate(cases):
+        x, mean, err, q = _curve(ds, sel)
+        amplitude, shape = _normalised(x, q)
+        lab = f"{label}: a = {shape.index:.2f}"
+        ax.errorbar(x, mean / amplitude, err / amplitude, fmt=MARKERS[i % 8], ms=3,
+                    color=PALETTE[i % 8], label=lab, lw=0.8)
+        s_plus = mean / law_generic(x)
+        ax2.errorbar(x, s_plus / amplitude, err / law_generic(x) / amplitude, fmt=MARKERS[i % 8],
+                     ms=3, color=PALETTE[i % 8], lw=0.8)
+    for a in (ax, ax2):
+        a.set_xscale("log")
+        a.set_xlabel(r"$x = \hbar\omega / k_B T$")
+    ax.set_ylabel(r"$Q^{-1}(x) / A$  (A: fitted plateau)")
+    ax2.set_ylabel(r"$S_+ = Q^{-1} / (1 - e^{-x})$, normalised")
+    ax.legend(loc="lower right", frameon=False)
+    ax2.legend(loc="upper right", frameon=False)
+    ax.set_title(r"Resonant absorption at fixed $\hbar\omega$", fontsize=9)
+    ax2.set_title("Emission-stripped absorption", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, out, "absorption_shape")
+
+
+def _summary(study_dir: Path) -> list[dict]:
+    path = study_dir / "summary.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def figure_index(study_dir: Path, out: Path) -> list[Path]:
+    """TLS index a against coupling J0, admixture lambda, two-body stress and N; <r> against J0."""
+    plt = _style()
+    rows = _summary(study_dir)
+    fig, axes = plt.subplots(1, 3, figsize=(7.4, 2.7))
+    ax_j, ax_n, ax_r = axes
+
+    def series(study):
+        sel = [r for r in rows if r["study"] == study]
+        return (np.array([float(r["value"]) for r in sel]), np.array([r["index"] for r in sel]),
+                np.array([r["index_error"] for r in sel]), np.array([r["spacing_ratio"] for r in sel]),
+                np.array([r["spacing_ratio_error"] for r in sel]))
+
+    for i, (study, label) in enumerate([("dipolar", "dipolar J0"), ("gaussian", "Gaussian J0"),
+                                        ("admixture", r"GOE admixture $\lambda$")]):
+        if not any(r["study"] == study for r in rows):
+            continue
+        v, a, e, r, re = series(study)
+        shown = np.where(v > 0, v, v[v > 0].min() / 3 if np.any(v > 0) else 1e-3)
+        ax_j.errorbar(shown, a, e, fmt=MARKERS[i] + "-", color=PALETTE[i], label=label)
+        ax_r.errorbar(shown, r, re, fmt=MARKERS[i] + "-", color=PALETTE[i], label=label)
+    for a in (ax_j, ax_r):
+        a.set_xscale("log")
+        a.set_xlabel(r"$J_0$ or $\lambda$ (K)  [leftmost point: 0]")
+    ax_j.axhline(1, color="k", lw=0.8)
+    ax_j.axhline(0, color="k", lw=0.8, ls="--")
+    ax_j.set_ylabel("TLS index a  (1: tanh, 0: 1-e$^{-x}$)")
+    ax_j.legend(frameon=False)
+    ax_r.axhline(0.3863, color="k", lw=0.8, ls=":", label="Poisson")
+    ax_r.axhline(0.5307, color="k", lw=0.8, ls="-.", label="GOE")
+    ax_r.set_ylabel(r"mean spacing ratio $\langle r\rangle$")
+    ax_r.legend(frameon=False, fontsize=6.5)
+    if any(r["study"] == "finite_size" for r in rows):
+        v, a, e, _, _ = series("finite_size")
+        ax_n.errorbar(v, a, e, fmt="o-", color=PALETTE[3], label="dipolar, J0 = w")
+    if any(r["study"] == "two_body_stress" for r in rows):
+        sel = [r for r in rows if r["study"] == "two_body_stress"]
+        ax_n2 = ax_n.twiny()
+        ax_n2.errorbar([float(r["value"]) for r in sel], [r["index"] for r in sel],
+                       [r["index_error"] for r in sel], fmt="s--", color=PALETTE[4],
+                       label=r"two-body stress (top axis, $K^T_{rms}/\gamma$)")
+        ax_n2.set_xlabel(r"two-body stress rms / $\gamma$", fontsize=8)
+        ax_n2.legend(frameon=False, loc="lower right", fontsize=6.5)
+        ax_n2.grid(False)
+    ax_n.axhline(1, color="k", lw=0.8)
+    ax_n.axhline(0, color="k", lw=0.8, ls="--")
+    ax_n.set_xlabel("number of TLS N")
+    ax_n.set_ylabel("TLS index a")
+    ax_n.legend(frameon=False, loc="center left", fontsize=6.5)
+    fig.tight_layout()
+    return _save(fig, out, "tls_index")
+
+
+def figure_specific_heat(study_dir: Path, out: Path) -> list[Path]:
+    """C(T)/N against T for independent and interacting TLS and the random blocks."""
+    plt = _style()
+    fig, ax = plt.subplots(figsize=(3.6, 2.8))
+    i = 0
+    for name, dim, label in [("dipolar", "coupling_strength", "dipolar J0 = {v:g} K"),
+                             ("random_block", "random_matrix_kind", "random block: {v}")]:
+        ds = _load(study_dir, name)
+        if ds is None or "specific_heat" not in ds:
+            continue
+        n = json.loads(ds.attrs["spec"])["model"]["n_tls"]
+        values = ds[dim].values
+        picks = [0, len(values) - 1] if name == "dipolar" else range(len(values))
+        for k in picks:
+            c = ds["specific_heat"].isel({dim: k}).values
+            t = ds["temperature"].values
+            ax.errorbar(t, c.mean(0) / n, c.std(0, ddof=1) / math.sqrt(c.shape[0]) / n,
+                        fmt=MARKERS[i] + "-", color=PALETTE[i], ms=3,
+                        label=label.format(v=values[k]))
+            i += 1
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("T (K)")
+    ax.set_ylabel(r"$C / (N k_B)$")
+    ax.legend(frameon=False, fontsize=6.5)
+    ax.set_title("Specific heat per TLS", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, out, "specific_heat")
+
+
+def figure_matrix_elements(study_dir: Path, out: Path) -> list[Path]:
+    """Mean |T_mn|^2 against w_mn for several bins of E_m (collapse = random-matrix assumption)."""
+    path = study_dir / "matrix_elements.nc"
+    if not path.exists():
+        return []
+    import xarray as xr
+
+    plt = _style()
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        ds = ds.load()
+    systems = ds["system"].values
+    fig, axes = plt.subplots(1, len(systems), figsize=(7.4, 2.6), sharey=True)
+    w = ds["frequency"].values
+    for ax, system in zip(np.atleast_1d(axes), systems, strict=True):
+        for j, ebin in enumerate(ds["energy_bin"].values):
+            m = ds["mean_square_stress"].sel(system=system).isel(energy_bin=j).values
+            ax.plot(w, m, MARKERS[j] + "-", color=PALETTE[j], ms=3, label=f"$E_m - E_0$: {ebin}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(str(system), fontsize=8)
+        ax.set_xlabel(r"$\omega_{mn} = E_m - E_n$ (K)")
+    np.atleast_1d(axes)[0].set_ylabel(r"$\langle |T_{mn}|^2 \rangle$ / overall mean")
+    np.atleast_1d(axes)[0].legend(frameon=False, fontsize=6)
+    fig.tight_layout()
+    return _save(fig, out, "matrix_elements")
+
+
+def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
+    """Resonant delta v / v (units of C0) against T for independent and coupled TLS."""
+    ds = _load(study_dir, "dipolar")
+    if ds is None or "velocity_shift" not in ds:
+        return []
+    plt = _style()
+    fig, ax = plt.subplots(figsize=(3.6, 2.8))
+    t = ds["temperature"].values
+    values = ds["coupling_strength"].values
+    for i, k in enumerate(range(len(values))):
+        dv = ds["velocity_shift"].isel(coupling_strength=k, frequency=0).values
+        mean = dv.mean(0)
+        ax.errorbar(t, mean - mean[0], dv.std(0, ddof=1) / math.sqrt(dv.shape[0]),
+                    fmt=MARKERS[i] + "-", color=PALETTE[i], ms=3, label=f"J0 = {values[k]:g} K")
+    tt = np.geomspace(t[0], t[-1], 50)
+    ax.plot(tt, np.log(tt / t[0]), "k:", lw=0.8, label=r"slope $C_0$ (TTLS, $T\gg\omega$)")
+    ax.set_xscale("log")
+    ax.set_xlabel("T (K)")
+    ax.set_ylabel(r"$\Delta v/v$ resonant (units of $C_0$), rel. to lowest T")
+    ax.legend(frameon=False, fontsize=6.5)
+    fig.tight_layout()
+    return _save(fig, out, "velocity_shift")
+
+
+def make_all_figures(study_dir: str | Path, out: str | Path | None = None) -> list[Path]:
+    """Draw every figure the available results allow into ``out`` (default study_dir/figures)."""
+    study_dir = Path(study_dir)
+    out = Path(out) if out else study_dir / "figures"
+    paths: list[Path] = []
+    for fn in (figure_absorption, figure_index, figure_specific_heat, figure_matrix_elements,
+               figure_velocity_shift):
+        paths.extend(fn(study_dir, out))
+    return paths

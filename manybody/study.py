@@ -1,0 +1,269 @@
+"""The built-in study: does TLS structure survive interactions? (``manybody study``)
+
+Runs the shipped run specifications (``manybody/studies/*.toml``) through the sweep runner, one
+results file each, then fits the absorption shape of every sweep point (TLS index a, shape ratio R),
+collects the level statistics, writes ``summary.json`` / ``summary.md``, computes |T_mn|^2
+statistics for three representative systems and draws the figures.
+
+Sizes: the default fits a 2-core machine in about ten minutes; ``full`` is for bigger machines
+(N = 12, finite-size check up to N = 14); ``tiny`` is a seconds-long smoke run for tests.
+A finished results file whose specification matches is reused, and unfinished sweeps resume from
+their checkpoints, so an interrupted study loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .spec import RunSpec
+
+log = logging.getLogger(__name__)
+
+#: Shipped specifications, in the order of the summary table.
+STUDY_SPECS = ("dipolar", "gaussian", "admixture", "two_body_stress", "random_block", "finite_size")
+SIZES = ("tiny", "default", "full")
+
+
+def load_study_spec(name: str, size: str = "default") -> RunSpec:
+    """Read a shipped study specification, resized for ``size``.
+
+    Parameters
+    ----------
+    name : str
+        One of ``STUDY_SPECS``.
+    size : {"tiny", "default", "full"}
+        "tiny": N <= 5, 6 realisations, two values per axis, 9 temperatures (tests).
+        "full": N = 12 (finite-size N = 8..14), twice the realisations.
+    """
+    if name not in STUDY_SPECS:
+        raise ValueError(f"study spec must be one of {', '.join(STUDY_SPECS)}, got {name!r}")
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {', '.join(SIZES)}, got {size!r}")
+    import tomllib
+
+    text = resources.files("manybody").joinpath("studies", f"{name}.toml").read_text()
+    data = tomllib.loads(text)
+    if size == "tiny":
+        data["realisations"] = 6
+        data["model"]["n_tls"] = min(data["model"]["n_tls"], 5)
+        data["sweep"] = {k: (list(range(3, 6)) if k == "model.n_tls" else vals[-2:])
+                         for k, vals in data.get("sweep", {}).items()}
+        data["probe"]["temperatures"]["count"] = 9
+    elif size == "full":
+        data["realisations"] *= 2
+        data["model"]["n_tls"] = 12
+        data["sweep"] = {k: ([8, 10, 12, 14] if k == "model.n_tls" else vals)
+                         for k, vals in data.get("sweep", {}).items()}
+    return RunSpec.from_dict(data)
+
+
+@dataclass(frozen=True)
+class PointSummary:
+    """Shape analysis of one sweep point (one row of the summary table)."""
+
+    study: str
+    parameter: str
+    value: Any
+    n_tls: int
+    realisations: int
+    index: float
+    index_error: float
+    ratio: float
+    ratio_error: float
+    spacing_ratio: float
+    spacing_ratio_error: float
+    reduced_chi2_tls: float
+    reduced_chi2_generic: float
+    verdict: str
+
+
+def summarise(ds, name: str) -> list[PointSummary]:
+    """Fit the absorption shape at every sweep point of a study results file.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results of one study spec (absorption with a single frequency).
+    name : str
+        Study name for the table.
+    """
+    from .analysis import analyse_shape
+
+    spec = RunSpec.from_dict(json.loads(ds.attrs["spec"]))
+    sweep_dims = list(spec.dims)
+    w = float(ds["frequency"].values[0])
+    x = w / ds["temperature"].values
+    rows = []
+    for index, params, _ in spec.points():
+        sel = dict(zip(sweep_dims, index, strict=True))
+        point = ds.isel(sel) if sel else ds
+        q = point["absorption"].isel(frequency=0).values  # (realisation, temperature)
+        shape = analyse_shape(x, q)
+        r = point["spacing_ratio"].values if "spacing_ratio" in point else np.array([np.nan])
+        key = next(iter(spec.sweep), "")
+        value = spec.sweep[key][index[0]] if key else None
+        rows.append(PointSummary(
+            study=name, parameter=key.split(".")[-1] if key else "-",
+            value=value.item() if hasattr(value, "item") else value,
+            n_tls=params.n_tls, realisations=spec.realisations,
+            index=shape.index, index_error=shape.index_error,
+            ratio=shape.ratio, ratio_error=shape.ratio_error,
+            spacing_ratio=float(np.mean(r)),
+            spacing_ratio_error=float(np.std(r, ddof=1) / math.sqrt(r.size)) if r.size > 1 else math.nan,
+            reduced_chi2_tls=shape.fits["tls"].reduced_chi2,
+            reduced_chi2_generic=shape.fits["generic"].reduced_chi2,
+            verdict=shape.verdict,
+        ))
+    return rows
+
+
+def format_table(rows: list[PointSummary]) -> str:
+    """The summary as a Markdown table."""
+    head = ("| study | parameter | value | N | TLS index a | R = Q(2)/Q(0.5) | <r> "
+            "| chi2/dof tanh | chi2/dof 1-e^-x | verdict |")
+    lines = [head, "|" + "---|" * 10]
+    for r in rows:
+        value = r.value if isinstance(r.value, str) else ("-" if r.value is None else f"{r.value:g}")
+        lines.append(
+            f"| {r.study} | {r.parameter} | {value} | {r.n_tls} | {r.index:.3f} ± {r.index_error:.3f} "
+            f"| {r.ratio:.3f} ± {r.ratio_error:.3f} | {r.spacing_ratio:.3f} ± {r.spacing_ratio_error:.3f} "
+            f"| {r.reduced_chi2_tls:.3g} | {r.reduced_chi2_generic:.3g} | {r.verdict} |")
+    return "\n".join(lines)
+
+
+def matrix_element_dataset(n_tls: int = 10, seed: int = 20261123):
+    """|T_mn|^2 statistics against E_m and w_mn for three representative systems.
+
+    Independent TLS, strong dipolar couplings (J0 = 0.3 K) and a flat random block, one
+    realisation each at N = ``n_tls``: the random-matrix scenario assumes the mean |T_mn|^2 depends
+    on w_mn only.
+    """
+    import xarray as xr
+
+    from .diagonalise import solve
+    from .models import (
+        CouplingParams, ModelParams, RandomMatrixParams, StressParams, TLSParams,
+        draw_realisation, realisation_rng,
+    )
+    from .statistics import matrix_element_statistics
+
+    tls = TLSParams(asymmetry_max=0.3, tunnelling_min=1e-3, tunnelling_max=0.3)
+    systems = {
+        "independent TLS": ModelParams(n_tls=n_tls, tls=tls,
+                                       stress=StressParams(distribution="random_sign")),
+        "dipolar J0 = 0.3 K": ModelParams(n_tls=n_tls, tls=tls,
+                                          coupling=CouplingParams(kind="dipolar", strength=0.3),
+                                          stress=StressParams(distribution="random_sign")),
+        "flat random block": ModelParams(n_tls=n_tls, tls=None,
+                                         random_matrix=RandomMatrixParams(kind="flat", weight=10.0),
+                                         stress=StressParams(distribution="none", random_matrix=1.0)),
+    }
+    energy_edges = np.array([0.0, 0.1, 0.2, 0.4, 0.8])
+    frequency_edges = np.geomspace(1e-3, 1.0, 31)
+    means = []
+    for params in systems.values():
+        spectrum, elements = solve(draw_realisation(params, realisation_rng(seed, 0)))
+        stats = matrix_element_statistics(spectrum.energies, elements, energy_edges, frequency_edges)
+        means.append(stats["mean"] / np.nanmean(stats["by_frequency"]))
+    centres = np.sqrt(frequency_edges[1:] * frequency_edges[:-1])
+    return xr.Dataset(
+        {"mean_square_stress": (("system", "energy_bin", "frequency"), np.array(means),
+                                {"units": "1", "long_name": "mean |T_mn|^2 / its overall mean"})},
+        coords={"system": list(systems),
+                "energy_bin": ("energy_bin", [f"{a:g}-{b:g} K" for a, b in
+                                              zip(energy_edges[:-1], energy_edges[1:], strict=True)]),
+                "frequency": ("frequency", centres, {"units": "K"})},
+        attrs={"description": "E_m - E_0 bins (energy_bin) and w_mn = E_m - E_n (frequency)",
+               "n_tls": n_tls, "seed": seed})
+
+
+def execute_study(
+    output_dir: str | Path = "results/study",
+    size: str = "default",
+    n_jobs: int = 2,
+    only: tuple[str, ...] | None = None,
+    progress: bool = False,
+    figures: bool = True,
+) -> list[PointSummary]:
+    """Run (or resume) the study, write its summary and figures, and return the table rows.
+
+    Parameters
+    ----------
+    output_dir : str or Path
+        Directory for ``<spec>.nc``, ``summary.json``, ``summary.md`` and ``figures/``.
+    size : {"tiny", "default", "full"}
+        See :func:`load_study_spec`.
+    n_jobs : int
+        Worker processes.
+    only : tuple of str, optional
+        Run only these specs.
+    progress : bool
+        Progress bars on stderr.
+    figures : bool
+        Draw the figures (matplotlib) at the end.
+    """
+    from .results import load_results
+    from .sweep import run_sweep
+
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    names = only or STUDY_SPECS
+    specs = {name: load_study_spec(name, size) for name in names}  # validate all before running
+    rows: list[PointSummary] = []
+    for name, spec in specs.items():
+        path = out / f"{name}.nc"
+        ds = None
+        if path.exists():
+            ds = load_results(path)
+            if RunSpec.from_dict(json.loads(ds.attrs["spec"])).digest() != spec.digest():
+                raise FileExistsError(
+                    f"{path} holds a different specification than the {size!r} study; "
+                    "move it away or choose another output directory")
+            log.info("reusing %s", path)
+        else:
+            ds = run_sweep(spec, path, n_jobs=n_jobs, progress=progress)
+        rows.extend(summarise(ds, name))
+    if only is None:
+        matrix_element_dataset(n_tls=4 if size == "tiny" else 10).to_netcdf(
+            out / "matrix_elements.nc", engine="h5netcdf")
+    (out / "summary.json").write_text(json.dumps([asdict(r) for r in rows], indent=1, default=str))
+    (out / "summary.md").write_text(format_table(rows) + "\n")
+    if figures:
+        from .plotting import make_all_figures
+
+        make_all_figures(out)
+    return rows
+
+
+def configure(parser) -> None:
+    """Arguments of ``manybody study``."""
+    parser.add_argument("-o", "--output", default="results/study",
+                        help="output directory (default: results/study)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--full", action="store_const", dest="size", const="full",
+                       help="paper-quality sizes (N = 12, finite-size to N = 14): hours on 2 cores")
+    group.add_argument("--tiny", action="store_const", dest="size", const="tiny",
+                       help="a seconds-long smoke run (tests)")
+    parser.set_defaults(size="default")
+    parser.add_argument("-j", "--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--only", nargs="+", choices=STUDY_SPECS, help="run only these specs")
+    parser.add_argument("--no-figures", action="store_true", help="skip drawing figures")
+
+
+def run(args) -> int:
+    """Entry point of ``manybody study``: run, then print the summary table."""
+    import sys
+
+    rows = execute_study(args.output, args.size, args.jobs, tuple(args.only) if args.only else None,
+                     progress=sys.stderr.isatty() or True, figures=not args.no_figures)
+    print(format_table(rows))
+    print(f"\nresults, summary and figures in {args.output}/")
+    return 0

@@ -1,0 +1,23 @@
+#!/usr/bin/env python
+"""Redraw the study figures from saved results files, without recomputing.
+
+Usage: python scripts/make_figures.py [STUDY_DIR] [--out FIGURE_DIR]
+"""
+
+import argparse
+
+from manybody.plotting import make_all_figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("study_dir", nargs="?", default="results/study")
+    parser.add_argument("--out", default=None, help="figure directory (default STUDY_DIR/figures)")
+    args = parser.parse_args()
+    for path in make_all_figures(args.study_dir, args.out):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

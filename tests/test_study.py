@@ -1,0 +1,79 @@
+"""The built-in study end to end at a tiny size, through the CLI, plus the figure scripts."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from manybody.study import STUDY_SPECS, load_study_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(args, **kw):
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=900, **kw)
+
+
+@pytest.fixture(scope="module")
+def tiny_study(tmp_path_factory):
+    out = tmp_path_factory.mktemp("study")
+    proc = run(["-m", "manybody", "study", "--tiny", "-o", str(out), "-j", "2"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, proc
+
+
+def test_shipped_specs_are_valid_and_physically_sensible():
+    for name in STUDY_SPECS:
+        spec = load_study_spec(name)
+        probe = spec.probe
+        w = probe.frequencies[0]
+        assert probe.broadening.width <= 0.25 * w  # kernel width << w
+        if spec.model.tls is not None:
+            assert spec.model.tls.tunnelling_min <= 0.02 * w  # Delta_min << w
+            assert w < spec.model.tls.asymmetry_max  # w < eps_max
+        x = [w / t for t in probe.temperatures]
+        assert min(x) <= 0.25 and max(x) >= 8  # x from ~0.2 to ~10
+
+
+def test_tiny_study_writes_results_summary_and_figures(tiny_study):
+    out, proc = tiny_study
+    for name in STUDY_SPECS:
+        assert (out / f"{name}.nc").stat().st_size > 0
+    rows = json.loads((out / "summary.json").read_text())
+    assert {r["study"] for r in rows} == set(STUDY_SPECS)
+    assert "| study | parameter |" in proc.stdout and "verdict" in proc.stdout
+    for fig in ("absorption_shape", "tls_index", "specific_heat", "matrix_elements",
+                "velocity_shift"):
+        for ext in ("png", "pdf"):
+            assert (out / "figures" / f"{fig}.{ext}").stat().st_size > 5000
+
+
+def test_rerun_reuses_finished_results(tiny_study):
+    out, _ = tiny_study
+    before = {p: p.stat().st_mtime_ns for p in out.glob("*.nc") if p.name != "matrix_elements.nc"}
+    proc = run(["-m", "manybody", "study", "--tiny", "-o", str(out), "--no-figures"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert before == {p: p.stat().st_mtime_ns for p in before}
+
+
+def test_scripts_redraw_and_summarise_from_files(tiny_study, tmp_path):
+    out, _ = tiny_study
+    proc = run(["scripts/make_figures.py", str(out), "--out", str(tmp_path)])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "absorption_shape.png").exists()
+    proc = run(["scripts/summarise_study.py", str(out)])
+    assert proc.returncode == 0 and "TLS index a" in proc.stdout
+
+
+def test_study_with_a_different_spec_in_the_way_is_refused(tiny_study, tmp_path):
+    out, _ = tiny_study
+    (tmp_path / "dipolar.nc").write_bytes((out / "dipolar.nc").read_bytes())
+    proc = run(["-m", "manybody", "study", "-o", str(tmp_path), "--only", "dipolar"])
+    assert proc.returncode == 2
+    assert "holds a different specification" in proc.stderr
+    assert "Traceback" not in proc.stderr
