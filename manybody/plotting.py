@@ -233,24 +233,42 @@ def figure_matrix_elements(study_dir: Path, out: Path) -> list[Path]:
 
 
 def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
-    """Resonant delta v / v (units of C0) against T for independent and coupled TLS."""
-    ds = _load(study_dir, "dipolar")
-    if ds is None or "velocity_shift" not in ds:
+    """Total (resonant + relaxation) delta v / v against T with the TTLS 2 : -1 and the measured
+    1 : -1 slope references."""
+    ds = _load(study_dir, "relaxation")
+    if ds is None or "relaxation_velocity_shift" not in ds:
         return []
+    from .relaxation import velocity_slopes
+
     plt = _style()
-    fig, ax = plt.subplots(figsize=(3.6, 2.8))
+    fig, ax = plt.subplots(figsize=(3.8, 3.0))
     t = ds["temperature"].values
     values = ds["coupling_strength"].values
-    for i, k in enumerate(range(len(values))):
-        dv = ds["velocity_shift"].isel(coupling_strength=k, frequency=0).values
-        mean = dv.mean(0)
-        ax.errorbar(t, mean - mean[0], dv.std(0, ddof=1) / math.sqrt(dv.shape[0]),
-                    fmt=MARKERS[i] + "-", color=PALETTE[i], ms=3, label=f"J0 = {values[k]:g} K")
-    tt = np.geomspace(t[0], t[-1], 50)
-    ax.plot(tt, np.log(tt / t[0]), "k:", lw=0.8, label=r"slope $C_0$ (TTLS, $T\gg\omega$)")
+    t_ref = None
+    for i in range(len(values)):
+        point = ds.isel(coupling_strength=i, frequency=0)
+        total = (point["velocity_shift"] + point["relaxation_velocity_shift"]).values
+        mean = total.mean(0)
+        offset = mean[np.argmax(mean)]
+        try:
+            slopes = velocity_slopes(t, total)
+            label = f"J0 = {values[i]:g} K: slopes {slopes.below:+.2f} / {slopes.above:+.2f}"
+            t_ref = t_ref or slopes.temperature_max
+        except ValueError:  # the maximum is too close to an end of the range
+            label = f"J0 = {values[i]:g} K"
+        ax.errorbar(t, mean - offset, total.std(0, ddof=1) / math.sqrt(total.shape[0]),
+                    fmt=MARKERS[i] + "-", color=PALETTE[i], ms=3, label=label)
+    t_ref = t_ref or float(t[len(t) // 2])
+    below = t[t <= t_ref]
+    above = t[t >= t_ref]
+    ax.plot(below, np.log(below / t_ref), "k-", lw=0.8, label="TTLS: +1 below, -1/2 above")
+    ax.plot(above, -0.5 * np.log(above / t_ref), "k-", lw=0.8)
+    ax.plot(above, -1.0 * np.log(above / t_ref), "k--", lw=0.8,
+            label="a-SiO2, BK7: about 1 : -1")
     ax.set_xscale("log")
     ax.set_xlabel("T (K)")
-    ax.set_ylabel(r"$\Delta v/v$ resonant (units of $C_0$), rel. to lowest T")
+    ax.set_ylabel(r"$\Delta v/v$ (units of $C_0$), relative to the maximum")
+    ax.set_title(r"Velocity shift at 10 kHz, a-SiO$_2$ phonon bath", fontsize=9)
     ax.legend(frameon=False, fontsize=6.5)
     fig.tight_layout()
     return _save(fig, out, "velocity_shift")

@@ -28,7 +28,9 @@ from .spec import RunSpec
 log = logging.getLogger(__name__)
 
 #: Shipped specifications, in the order of the summary table.
-STUDY_SPECS = ("dipolar", "gaussian", "admixture", "two_body_stress", "random_block", "finite_size")
+STUDY_SPECS = (
+    "dipolar", "gaussian", "admixture", "two_body_stress", "random_block", "finite_size", "relaxation",
+)
 SIZES = ("tiny", "default", "full")
 
 
@@ -56,7 +58,11 @@ def load_study_spec(name: str, size: str = "default") -> RunSpec:
         data["model"]["n_tls"] = min(data["model"]["n_tls"], 5)
         data["sweep"] = {k: (list(range(3, 6)) if k == "model.n_tls" else vals[-2:])
                          for k, vals in data.get("sweep", {}).items()}
-        data["probe"]["temperatures"]["count"] = 9
+        temps = data["probe"]["temperatures"]
+        if isinstance(temps, dict):
+            temps["count"] = 9
+        else:
+            data["probe"]["temperatures"] = temps[::2]
     elif size == "full":
         data["realisations"] *= 2
         data["model"]["n_tls"] = 12
@@ -98,6 +104,8 @@ def summarise(ds, name: str) -> list[PointSummary]:
     from .analysis import analyse_shape
 
     spec = RunSpec.from_dict(json.loads(ds.attrs["spec"]))
+    if "absorption" not in ds:
+        return []
     sweep_dims = list(spec.dims)
     w = float(ds["frequency"].values[0])
     x = w / ds["temperature"].values
@@ -123,6 +131,64 @@ def summarise(ds, name: str) -> list[PointSummary]:
             verdict=shape.verdict,
         ))
     return rows
+
+
+@dataclass(frozen=True)
+class VelocitySummary:
+    """Slopes of the total (resonant + relaxation) delta v / v in ln T at one sweep point."""
+
+    study: str
+    parameter: str
+    value: Any
+    n_tls: int
+    temperature_max: float
+    slope_below: float
+    slope_below_error: float
+    slope_above: float
+    slope_above_error: float
+    ratio: float
+
+
+def summarise_velocity(ds, name: str) -> list[VelocitySummary]:
+    """Velocity slopes below and above the maximum (canonical TTLS: +1 and -1/2, in C0)."""
+    from .relaxation import velocity_slopes
+
+    if "relaxation_velocity_shift" not in ds or "velocity_shift" not in ds:
+        return []
+    spec = RunSpec.from_dict(json.loads(ds.attrs["spec"]))
+    rows = []
+    t = ds["temperature"].values
+    for index, params, _ in spec.points():
+        sel = dict(zip(spec.dims, index, strict=True))
+        point = ds.isel(sel) if sel else ds
+        total = (point["velocity_shift"] + point["relaxation_velocity_shift"]).isel(frequency=0)
+        try:
+            slopes = velocity_slopes(t, total.values)
+        except ValueError as exc:  # maximum too close to an end of the temperature range
+            log.warning("%s %s: no velocity slopes (%s)", name, index, exc)
+            nan = math.nan
+            slopes = type("NoSlopes", (), dict(temperature_max=nan, below=nan, below_error=nan,
+                                                above=nan, above_error=nan, ratio=nan))
+        key = next(iter(spec.sweep), "")
+        value = spec.sweep[key][index[0]] if key else None
+        rows.append(VelocitySummary(
+            study=name, parameter=key.split(".")[-1] if key else "-",
+            value=value.item() if hasattr(value, "item") else value, n_tls=params.n_tls,
+            temperature_max=slopes.temperature_max, slope_below=slopes.below,
+            slope_below_error=slopes.below_error, slope_above=slopes.above,
+            slope_above_error=slopes.above_error, ratio=slopes.ratio))
+    return rows
+
+
+def format_velocity_table(rows: list[VelocitySummary]) -> str:
+    """Velocity slopes as a Markdown table (units of C0 per unit ln T)."""
+    lines = ["| study | parameter | value | N | T_max (K) | slope below | slope above | ratio |",
+             "|" + "---|" * 8]
+    for r in rows:
+        lines.append(f"| {r.study} | {r.parameter} | {r.value:g} | {r.n_tls} | "
+                     f"{r.temperature_max:.3g} | {r.slope_below:.2f} ± {r.slope_below_error:.2f} | "
+                     f"{r.slope_above:.2f} ± {r.slope_above_error:.2f} | {r.ratio:.2f} |")
+    return "\n".join(lines)
 
 
 def format_table(rows: list[PointSummary]) -> str:
@@ -218,6 +284,7 @@ def execute_study(
     names = only or STUDY_SPECS
     specs = {name: load_study_spec(name, size) for name in names}  # validate all before running
     rows: list[PointSummary] = []
+    velocity_rows: list[VelocitySummary] = []
     for name, spec in specs.items():
         path = out / f"{name}.nc"
         ds = None
@@ -231,11 +298,18 @@ def execute_study(
         else:
             ds = run_sweep(spec, path, n_jobs=n_jobs, progress=progress)
         rows.extend(summarise(ds, name))
+        velocity_rows.extend(summarise_velocity(ds, name))
     if only is None:
         matrix_element_dataset(n_tls=4 if size == "tiny" else 10).to_netcdf(
             out / "matrix_elements.nc", engine="h5netcdf")
     (out / "summary.json").write_text(json.dumps([asdict(r) for r in rows], indent=1, default=str))
-    (out / "summary.md").write_text(format_table(rows) + "\n")
+    (out / "velocity_slopes.json").write_text(
+        json.dumps([asdict(r) for r in velocity_rows], indent=1, default=str))
+    text = format_table(rows)
+    if velocity_rows:
+        text += "\n\nVelocity shift (resonant + relaxation), slopes in units of C0 per ln T:\n\n"
+        text += format_velocity_table(velocity_rows)
+    (out / "summary.md").write_text(text + "\n")
     if figures:
         from .plotting import make_all_figures
 
@@ -260,10 +334,8 @@ def configure(parser) -> None:
 
 def run(args) -> int:
     """Entry point of ``manybody study``: run, then print the summary table."""
-    import sys
-
-    rows = execute_study(args.output, args.size, args.jobs, tuple(args.only) if args.only else None,
-                     progress=sys.stderr.isatty() or True, figures=not args.no_figures)
-    print(format_table(rows))
+    execute_study(args.output, args.size, args.jobs, tuple(args.only) if args.only else None,
+                  progress=True, figures=not args.no_figures)
+    print((Path(args.output) / "summary.md").read_text())
     print(f"\nresults, summary and figures in {args.output}/")
     return 0
