@@ -34,6 +34,11 @@ _EXPORTS = {
     "fit_law": "analysis", "analyse_shape": "analysis", "shape_ratio": "analysis",
     "log_slope": "analysis",
     "Probe": "pipeline", "observe": "pipeline",
+    "RunSpec": "spec", "run_sweep": "sweep", "load_results": "results", "save_results": "results",
+    "PhononBath": "materials", "relaxation_absorption": "relaxation",
+    "relaxation_velocity_shift": "relaxation", "velocity_slopes": "relaxation",
+    "read_loss_table": "dataio", "fit_loss": "datafit", "compare_laws": "datafit",
+    "execute_study": "study",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
