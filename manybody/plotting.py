@@ -67,6 +67,15 @@ def _normalised(x, q_realisations):
     return amplitude, shape
 
 
+def _nearest(values, target: float) -> int:
+    """Index of the value closest to ``target`` on a log scale (zero excluded when possible)."""
+    values = np.asarray(values, dtype=float)
+    positive = np.where(values > 0, values, np.nan)
+    if np.all(np.isnan(positive)):
+        return len(values) - 1
+    return int(np.nanargmin(np.abs(np.log(positive / target))))
+
+
 def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
     """Normalised Q^-1(x) at fixed w with the tanh(x/2) and 1 - e^-x references, and S+."""
     from .analysis import law_generic, law_tls
@@ -76,20 +85,21 @@ def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
     dip = _load(study_dir, "dipolar")
     if dip is not None:
         values = dip["coupling_strength"].values
+        k = _nearest(values, 0.03)
         cases.append(("independent TLS (J0 = 0)", dip, {"coupling_strength": 0}))
-        cases.append((f"dipolar J0 = {values[-1]:g} K", dip, {"coupling_strength": len(values) - 1}))
+        cases.append((f"dipolar J0 = {values[k]:g} K", dip, {"coupling_strength": k}))
     adm = _load(study_dir, "admixture")
     if adm is not None:
         lam = adm["random_matrix_weight"].values
-        cases.append((f"TLS + GOE, lambda = {lam[-1]:g} K", adm,
-                      {"random_matrix_weight": len(lam) - 1}))
+        k = _nearest(lam, 0.1)
+        cases.append((f"TLS + GOE, lambda = {lam[k]:g} K", adm, {"random_matrix_weight": k}))
     blk = _load(study_dir, "random_block")
     if blk is not None:
         for i, kind in enumerate(blk["random_matrix_kind"].values):
             label = {"flat": "random block, flat density",
                      "goe": "GOE block at its edge"}.get(str(kind), f"random block ({kind})")
             cases.append((label, blk, {"random_matrix_kind": i}))
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(7.2, 3.0))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(7.2, 3.9))
     xs = np.geomspace(0.15, 12, 200)
     ax.plot(xs, law_tls(xs), "k-", lw=1.0, label=r"$\tanh(x/2)$ (TLS)")
     ax.plot(xs, law_generic(xs), "k--", lw=1.0, label=r"$1-e^{-x}$ (generic block)")
@@ -109,11 +119,12 @@ def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
         a.set_xlabel(r"$x = \hbar\omega / k_B T$")
     ax.set_ylabel(r"$Q^{-1}(x) / A$  (A: fitted plateau)")
     ax2.set_ylabel(r"$S_+ = Q^{-1} / (1 - e^{-x})$, normalised")
-    ax.legend(loc="lower right", frameon=False)
-    ax2.legend(loc="upper right", frameon=False)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False,
+               bbox_to_anchor=(0.5, -0.02))
     ax.set_title(r"Resonant absorption at fixed $\hbar\omega$", fontsize=9)
     ax2.set_title("Emission-stripped absorption", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
     return _save(fig, out, "absorption_shape")
 
 
@@ -123,54 +134,57 @@ def _summary(study_dir: Path) -> list[dict]:
 
 
 def figure_index(study_dir: Path, out: Path) -> list[Path]:
-    """TLS index a against coupling J0, admixture lambda, two-body stress and N; <r> against J0."""
+    """TLS index a against coupling J0 and admixture lambda, <r> against them, a against N and
+    against the two-body stress."""
     plt = _style()
     rows = _summary(study_dir)
-    fig, axes = plt.subplots(1, 3, figsize=(7.4, 2.7))
-    ax_j, ax_n, ax_r = axes
+    fig, axes = plt.subplots(2, 2, figsize=(7.0, 5.4))
+    (ax_a, ax_r), (ax_n, ax_s) = axes
 
     def series(study):
         sel = [r for r in rows if r["study"] == study]
-        return (np.array([float(r["value"]) for r in sel]), np.array([r["index"] for r in sel]),
-                np.array([r["index_error"] for r in sel]), np.array([r["spacing_ratio"] for r in sel]),
-                np.array([r["spacing_ratio_error"] for r in sel]))
+        return {k: np.array([float(r[k]) for r in sel]) for k in
+                ("value", "index", "index_error", "spacing_ratio", "spacing_ratio_error")}
 
-    for i, (study, label) in enumerate([("dipolar", "dipolar J0"), ("gaussian", "Gaussian J0"),
+    for i, (study, label) in enumerate([("dipolar", "dipolar $J_0$"),
+                                        ("gaussian", "Gaussian $J_0$"),
                                         ("admixture", r"GOE admixture $\lambda$")]):
         if not any(r["study"] == study for r in rows):
             continue
-        v, a, e, r, re = series(study)
-        shown = np.where(v > 0, v, v[v > 0].min() / 3 if np.any(v > 0) else 1e-3)
-        ax_j.errorbar(shown, a, e, fmt=MARKERS[i] + "-", color=PALETTE[i], label=label)
-        ax_r.errorbar(shown, r, re, fmt=MARKERS[i] + "-", color=PALETTE[i], label=label)
-    for a in (ax_j, ax_r):
+        d = series(study)
+        v = d["value"]
+        zero = v[v > 0].min() / 3 if np.any(v > 0) else 1e-3
+        shown = np.where(v > 0, v, zero)
+        ax_a.errorbar(shown, d["index"], d["index_error"], fmt=MARKERS[i] + "-", color=PALETTE[i],
+                      label=label)
+        ax_r.errorbar(shown, d["spacing_ratio"], d["spacing_ratio_error"], fmt=MARKERS[i] + "-",
+                      color=PALETTE[i], label=label)
+    for a in (ax_a, ax_r):
         a.set_xscale("log")
-        a.set_xlabel(r"$J_0$ or $\lambda$ (K)  [leftmost point: 0]")
-    ax_j.axhline(1, color="k", lw=0.8)
-    ax_j.axhline(0, color="k", lw=0.8, ls="--")
-    ax_j.set_ylabel("TLS index a  (1: tanh, 0: 1-e$^{-x}$)")
-    ax_j.legend(frameon=False)
-    ax_r.axhline(0.3863, color="k", lw=0.8, ls=":", label="Poisson")
-    ax_r.axhline(0.5307, color="k", lw=0.8, ls="-.", label="GOE")
+        a.set_xlabel(r"$J_0$ or $\lambda$ (K)   [leftmost point: 0]")
+    for a in (ax_a, ax_n, ax_s):
+        a.axhline(1, color="k", lw=0.8, label="tanh(x/2): a = 1")
+        a.axhline(0, color="k", lw=0.8, ls="--", label="1 - e$^{-x}$: a = 0")
+        a.set_ylabel("TLS index a")
+    ax_a.legend(frameon=False, fontsize=6.5)
+    ax_r.axhline(0.3863, color="k", lw=0.8, ls=":", label="Poisson 0.386")
+    ax_r.axhline(0.5307, color="k", lw=0.8, ls="-.", label="GOE 0.531")
     ax_r.set_ylabel(r"mean spacing ratio $\langle r\rangle$")
     ax_r.legend(frameon=False, fontsize=6.5)
     if any(r["study"] == "finite_size" for r in rows):
-        v, a, e, _, _ = series("finite_size")
-        ax_n.errorbar(v, a, e, fmt="o-", color=PALETTE[3], label="dipolar, J0 = w")
-    if any(r["study"] == "two_body_stress" for r in rows):
-        sel = [r for r in rows if r["study"] == "two_body_stress"]
-        ax_n2 = ax_n.twiny()
-        ax_n2.errorbar([float(r["value"]) for r in sel], [r["index"] for r in sel],
-                       [r["index_error"] for r in sel], fmt="s--", color=PALETTE[4],
-                       label=r"two-body stress (top axis, $K^T_{rms}/\gamma$)")
-        ax_n2.set_xlabel(r"two-body stress rms / $\gamma$", fontsize=8)
-        ax_n2.legend(frameon=False, loc="lower right", fontsize=6.5)
-        ax_n2.grid(False)
-    ax_n.axhline(1, color="k", lw=0.8)
-    ax_n.axhline(0, color="k", lw=0.8, ls="--")
+        d = series("finite_size")
+        ax_n.errorbar(d["value"], d["index"], d["index_error"], fmt="o-", color=PALETTE[3],
+                      label="dipolar, $J_0$ = 0.03 K")
+        ax_n.legend(frameon=False, fontsize=6.5)
     ax_n.set_xlabel("number of TLS N")
-    ax_n.set_ylabel("TLS index a")
-    ax_n.legend(frameon=False, loc="center left", fontsize=6.5)
+    if any(r["study"] == "two_body_stress" for r in rows):
+        d = series("two_body_stress")
+        ax_s.errorbar(d["value"], d["index"], d["index_error"], fmt="s-", color=PALETTE[4],
+                      label="dipolar $J_0$ = 0.03 K + two-body stress")
+        ax_s.legend(frameon=False, fontsize=6.5)
+    ax_s.set_xlabel(r"two-body stress rms $K^T$ / $\gamma$")
+    for a, tag in zip(axes.ravel(), "abcd", strict=True):
+        a.set_title(f"({tag})", loc="left", fontsize=9)
     fig.tight_layout()
     return _save(fig, out, "tls_index")
 
@@ -268,7 +282,7 @@ def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
     ax.set_xscale("log")
     ax.set_xlabel("T (K)")
     ax.set_ylabel(r"$\Delta v/v$ (units of $C_0$), relative to the maximum")
-    ax.set_title(r"Velocity shift at 10 kHz, a-SiO$_2$ phonon bath", fontsize=9)
+    ax.set_title(r"Velocity shift at 1 kHz, a-SiO$_2$ phonon bath", fontsize=9)
     ax.legend(frameon=False, fontsize=6.5)
     fig.tight_layout()
     return _save(fig, out, "velocity_shift")

@@ -205,12 +205,12 @@ def format_table(rows: list[PointSummary]) -> str:
     return "\n".join(lines)
 
 
-def matrix_element_dataset(n_tls: int = 10, seed: int = 20261123):
+def matrix_element_dataset(n_tls: int = 8, seed: int = 20261123, realisations: int = 24):
     """|T_mn|^2 statistics against E_m and w_mn for three representative systems.
 
-    Independent TLS, strong dipolar couplings (J0 = 0.3 K) and a flat random block, one
-    realisation each at N = ``n_tls``: the random-matrix scenario assumes the mean |T_mn|^2 depends
-    on w_mn only.
+    Independent TLS, dipolar couplings (J0 = 0.1 K) and a flat random block at N = ``n_tls``,
+    pooled over ``realisations``: the random-matrix scenario assumes the mean |T_mn|^2 depends on
+    w_mn only. Bins whose mean is at round-off level (no allowed transition) are NaN.
     """
     import xarray as xr
 
@@ -225,8 +225,8 @@ def matrix_element_dataset(n_tls: int = 10, seed: int = 20261123):
     systems = {
         "independent TLS": ModelParams(n_tls=n_tls, tls=tls,
                                        stress=StressParams(distribution="random_sign")),
-        "dipolar J0 = 0.3 K": ModelParams(n_tls=n_tls, tls=tls,
-                                          coupling=CouplingParams(kind="dipolar", strength=0.3),
+        "dipolar J0 = 0.1 K": ModelParams(n_tls=n_tls, tls=tls,
+                                          coupling=CouplingParams(kind="dipolar", strength=0.1),
                                           stress=StressParams(distribution="random_sign")),
         "flat random block": ModelParams(n_tls=n_tls, tls=None,
                                          random_matrix=RandomMatrixParams(kind="flat", weight=10.0),
@@ -236,9 +236,19 @@ def matrix_element_dataset(n_tls: int = 10, seed: int = 20261123):
     frequency_edges = np.geomspace(1e-3, 1.0, 31)
     means = []
     for params in systems.values():
-        spectrum, elements = solve(draw_realisation(params, realisation_rng(seed, 0)))
-        stats = matrix_element_statistics(spectrum.energies, elements, energy_edges, frequency_edges)
-        means.append(stats["mean"] / np.nanmean(stats["by_frequency"]))
+        total = np.zeros((energy_edges.size - 1, frequency_edges.size - 1))
+        count = np.zeros_like(total)
+        for r in range(realisations):
+            spectrum, elements = solve(draw_realisation(params, realisation_rng(seed, r)))
+            stats = matrix_element_statistics(spectrum.energies, elements, energy_edges,
+                                              frequency_edges)
+            total += np.nan_to_num(stats["mean"]) * stats["count"]
+            count += stats["count"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / count
+        mean /= np.nanmean(mean)
+        mean[~(mean > 1e-12)] = np.nan  # empty bins and round-off-level (forbidden) transitions
+        means.append(mean)
     centres = np.sqrt(frequency_edges[1:] * frequency_edges[:-1])
     return xr.Dataset(
         {"mean_square_stress": (("system", "energy_bin", "frequency"), np.array(means),
@@ -248,7 +258,7 @@ def matrix_element_dataset(n_tls: int = 10, seed: int = 20261123):
                                               zip(energy_edges[:-1], energy_edges[1:], strict=True)]),
                 "frequency": ("frequency", centres, {"units": "K"})},
         attrs={"description": "E_m - E_0 bins (energy_bin) and w_mn = E_m - E_n (frequency)",
-               "n_tls": n_tls, "seed": seed})
+               "n_tls": n_tls, "seed": seed, "realisations": realisations})
 
 
 def execute_study(
@@ -300,7 +310,8 @@ def execute_study(
         rows.extend(summarise(ds, name))
         velocity_rows.extend(summarise_velocity(ds, name))
     if only is None:
-        matrix_element_dataset(n_tls=4 if size == "tiny" else 10).to_netcdf(
+        matrix_element_dataset(n_tls=4 if size == "tiny" else 8,
+                               realisations=3 if size == "tiny" else 24).to_netcdf(
             out / "matrix_elements.nc", engine="h5netcdf")
     (out / "summary.json").write_text(json.dumps([asdict(r) for r in rows], indent=1, default=str))
     (out / "velocity_slopes.json").write_text(
