@@ -216,8 +216,13 @@ def matrix_element_dataset(n_tls: int = 8, seed: int = 20261123, realisations: i
 
     from .diagonalise import solve
     from .models import (
-        CouplingParams, ModelParams, RandomMatrixParams, StressParams, TLSParams,
-        draw_realisation, realisation_rng,
+        CouplingParams,
+        ModelParams,
+        RandomMatrixParams,
+        StressParams,
+        TLSParams,
+        draw_realisation,
+        realisation_rng,
     )
     from .statistics import matrix_element_statistics
 

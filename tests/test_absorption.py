@@ -7,14 +7,26 @@ import numpy as np
 import pytest
 
 from manybody.absorption import (
-    Broadening, absorption, boltzmann_weights, emission_stripped, pair_spectrum, transition_lines,
+    Broadening,
+    absorption,
+    boltzmann_weights,
+    emission_stripped,
+    pair_spectrum,
+    transition_lines,
     velocity_shift,
 )
 from manybody.analysis import log_slope
 from manybody.diagonalise import solve
 from manybody.models import (
-    CouplingParams, ModelParams, RandomMatrixParams, Realisation, StressParams, TLSParams,
-    absorption_normalisation, draw_realisation, realisation_rng,
+    CouplingParams,
+    ModelParams,
+    RandomMatrixParams,
+    Realisation,
+    StressParams,
+    TLSParams,
+    absorption_normalisation,
+    draw_realisation,
+    realisation_rng,
 )
 from manybody.operators import build_operators
 from manybody.thermo import entropy, schottky, specific_heat

@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 
 from manybody.models import (
-    CouplingParams, ModelParams, RandomMatrixParams, Realisation, StressParams, TLSParams,
-    absorption_normalisation, draw_realisation, periodic_distances, realisation_rng,
+    CouplingParams,
+    ModelParams,
+    RandomMatrixParams,
+    Realisation,
+    StressParams,
+    TLSParams,
+    absorption_normalisation,
+    draw_realisation,
+    periodic_distances,
+    realisation_rng,
 )
 
 

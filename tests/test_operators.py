@@ -7,8 +7,14 @@ import pytest
 
 from manybody.diagonalise import SolverParams, diagonalise, solve, stress_matrix_elements
 from manybody.models import (
-    CouplingParams, ModelParams, RandomMatrixParams, RandomMatrixTerm, Realisation, StressParams,
-    draw_realisation, realisation_rng,
+    CouplingParams,
+    ModelParams,
+    RandomMatrixParams,
+    RandomMatrixTerm,
+    Realisation,
+    StressParams,
+    draw_realisation,
+    realisation_rng,
 )
 from manybody.operators import build_operators, kron_operator, random_block, random_matrix
 
@@ -63,7 +69,6 @@ def test_every_term_matches_kronecker_products(n, rng):
 
 @pytest.mark.parametrize("kind", ["goe", "flat", "exponential"])
 def test_random_matrix_terms_are_added_and_symmetric(kind):
-    n = 3
     term = RandomMatrixTerm(kind=kind, weight=0.7, seed=5, growth_temperature=0.3)
     real = Realisation.from_arrays(asymmetry=[0.1, 0.2, 0.3], tunnelling=[0.3, 0.2, 0.1],
                                    random_matrix=term,
