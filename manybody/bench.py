@@ -225,8 +225,13 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
 
     from .blas import blas_metadata
 
+    if spec.get("threads"):
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=int(spec["threads"]), user_api="blas")
     warm = _warm_up()
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     variant, n, seed = spec["variant"], spec["n_tls"], spec["seed"]
     if variant.startswith("eigh"):
         out, times = run_eigh(n, seed, "float64" if variant == "eigh64" else "float32")
@@ -236,8 +241,12 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
         out, times = run_naive(n, seed)
     else:
         raise ValueError(f"unknown variant {variant!r}, expected one of {VARIANTS}")
+    from threadpoolctl import threadpool_info
+
     record = {"times": times, "total": sum(times.values()), "warm_up_s": warm,
-              "rss_after_warm_up": base}
+              "rss_after_warm_up": base, "load_average_1min": load,
+              "blas_threads": sorted({lib["num_threads"] for lib in threadpool_info()
+                                      if lib["user_api"] == "blas"})}
     if spec.get("keep_results") and out:
         record["absorption"] = np.asarray(out["absorption"], dtype=np.float64).tolist()
         record["specific_heat"] = np.asarray(out["specific_heat"], dtype=np.float64).tolist()
@@ -298,6 +307,8 @@ def _min_times(records: list[dict]) -> dict[str, Any]:
         "stage_fractions": {k: val / best["total"] for k, val in best["times"].items()},
         "peak_rss_bytes": max(r["peak_rss"] for r in ok),
         "rss_after_warm_up_bytes": min(r["rss_after_warm_up"] for r in ok),
+        "load_average_1min": [r.get("load_average_1min") for r in ok],
+        "blas_threads": best.get("blas_threads"),
         "repeats": len(ok),
     }
 
@@ -322,7 +333,7 @@ def bench_one(n_tls: int, args, log=print) -> dict[str, Any]:
         for variant in order:
             keep = rep == 0 and variant in ("pipeline64", "pipeline32", "naive")
             rec = run_child({"variant": variant, "n_tls": n_tls, "seed": args.seed,
-                             "keep_results": keep})
+                             "keep_results": keep, "threads": args.threads})
             if keep and "absorption" in rec:
                 results[variant] = rec.pop("absorption"), rec.pop("specific_heat")
             raw[variant].append(rec)
@@ -361,19 +372,49 @@ def bench_one(n_tls: int, args, log=print) -> dict[str, Any]:
                 accuracy[key] = _relative_error(q, q64)
                 accuracy[key.replace("q", "c", 1)] = _relative_error(c, c64)
         ratios.update({k: v for k, v in accuracy.items() if k == "q32_rel_error"})
-    memory = {
-        dt: {"estimate_gb": estimate_memory(n_tls, dt) / 2**30,
-             "measured_gb": summary.get(f"pipeline{dt[-2:]}", {}).get("peak_rss_bytes", 0) / 2**30}
-        for dt in ("float64", "float32")
-    }
+    memory = {}
+    for dt in ("float64", "float32"):
+        measured = summary.get(f"pipeline{dt[-2:]}", {})
+        peak, base = measured.get("peak_rss_bytes"), measured.get("rss_after_warm_up_bytes")
+        memory[dt] = {"estimate_solve_gb": estimate_memory(n_tls, dt) / 2**30,
+                      "estimate_pipeline_gb": pipeline_memory(n_tls, dt, args.seed)["pipeline_gb"],
+                      "measured_gb": peak / 2**30 if peak else None,
+                      "measured_above_base_in_D2": (peak - base) / (4.0**n_tls * int(dt[-2:]) / 8)
+                      if peak and base else None}
     memory["available_gb"] = available_memory() / 2**30
     return {"n_tls": n_tls, "dimension": 2**n_tls, "repeats": repeats, "variants": summary,
             "ratios": ratios, "accuracy": accuracy, "memory": memory, "raw": raw}
 
 
-def memory_plan(n_values=(14, 15)) -> dict[str, Any]:
-    """What ``check_memory`` decides, up front, for large N (no allocation)."""
-    from .diagonalise import SolverParams, available_memory, check_memory, estimate_memory
+#: Resident memory of a child after imports and warm-up (Python, numpy, scipy, QuSpin, numba).
+_PROCESS_BASE = 0.25 * 2**30
+
+
+def pipeline_memory(n_tls: int, dtype: str, seed: int = 7) -> dict[str, float]:
+    """Peak bytes of the benchmark pipeline: the solve (``estimate_memory``), or after it
+    eigenvectors + T_mn + the (D, n_nodes) float64 pair deposits, plus the process itself."""
+    import numpy as np
+
+    from .absorption import frequency_grid
+    from .diagonalise import estimate_memory
+
+    real = realisation(n_tls, seed)
+    job = workload(real)
+    bandwidth = float(np.sum(np.hypot(real.asymmetry, real.tunnelling)))
+    n_nodes = frequency_grid(bandwidth, job["frequencies"], job["broadening"]).size
+    dim = 2**n_tls
+    item = 8 if dtype == "float64" else 4
+    deposits = dim * n_nodes * 8
+    after = 2 * dim * dim * item + deposits
+    solve_peak = estimate_memory(n_tls, dtype)
+    return {"solve_gb": solve_peak / 2**30, "deposits_gb": deposits / 2**30, "grid_nodes": n_nodes,
+            "pipeline_gb": (max(solve_peak, after) + _PROCESS_BASE) / 2**30}
+
+
+def memory_plan(n_values=(13, 14, 15)) -> dict[str, Any]:
+    """What ``check_memory`` decides, up front, for large N (no allocation), and the benchmark
+    pipeline's expected peak next to the memory available now."""
+    from .diagonalise import SolverParams, available_memory, check_memory
 
     out = {}
     for n in n_values:
@@ -383,7 +424,7 @@ def memory_plan(n_values=(14, 15)) -> dict[str, Any]:
                 decision = "runs"
             except MemoryError as exc:
                 decision = f"refused: {exc}"
-            out[f"N={n} {dt}"] = {"estimate_gb": estimate_memory(n, dt) / 2**30,
+            out[f"N={n} {dt}"] = {**pipeline_memory(n, dt),
                                   "available_gb": available_memory() / 2**30, "decision": decision}
     return out
 
@@ -469,6 +510,7 @@ def metadata(args) -> dict[str, Any]:
         "git": {"commit": _git("rev-parse", "HEAD"), "dirty": bool(status) if status is not None
                 else None},
         "blas": check_blas(warn=True),
+        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "arguments": {k: v for k, v in vars(args).items() if not k.startswith("_")
                       and isinstance(v, (int, float, str, bool, list, tuple, type(None)))},
         "workload": {
@@ -504,6 +546,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--naive-max", type=int, default=13,
                         help="largest N for the naive reference (default 13)")
     parser.add_argument("--seed", type=int, default=7, help="realisation seed (default 7)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="BLAS threads in every variant (default: as configured, usually all "
+                             "cores; 1 gives steadier ratios on a machine shared with other jobs)")
     parser.add_argument("--output", type=Path, default=None,
                         help="JSON file (default results/bench/bench-<time>.json)")
 
@@ -531,6 +576,8 @@ def run(args: argparse.Namespace) -> int:
                       finished=False, wall_s=time.perf_counter() - t_start)
         _write_atomic(out, json.dumps(record, indent=1, default=float))
     record["finished"] = True
+    if hasattr(os, "getloadavg"):
+        record["load_average_at_end"] = list(os.getloadavg())
     _write_atomic(out, json.dumps(record, indent=1, default=float))
     print()
     print(markdown_table(per_n))

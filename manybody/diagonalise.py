@@ -6,6 +6,7 @@ not fit is refused with the estimate and what to do instead.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass
@@ -159,13 +160,51 @@ def diagonalise(h: np.ndarray, vectors: bool = True, overwrite: bool = True) -> 
         raise ValueError(f"h must be a square matrix, got shape {h.shape}")
     _warn_slow_blas()
     a = h.T if (h.flags.c_contiguous and not h.flags.f_contiguous) else h
-    if vectors:
-        energies, vecs = eigh(a, driver="evd", overwrite_a=overwrite, check_finite=False)
-    else:
-        energies = eigh(a, eigvals_only=True, driver="evd", overwrite_a=overwrite,
-                        check_finite=False)
-        vecs = None
+    with _blas_threads_for(h.shape[0]):
+        if vectors:
+            energies, vecs = eigh(a, driver="evd", overwrite_a=overwrite, check_finite=False)
+        else:
+            energies = eigh(a, eigvals_only=True, driver="evd", overwrite_a=overwrite,
+                            check_finite=False)
+            vecs = None
     return Spectrum(energies.astype(np.float64), vecs)
+
+
+#: Up to this dimension dense ED and T_mn run BLAS on one thread: threads cannot pay off for such
+#: small matrices, and when the cores are shared with other jobs OpenBLAS threads that wait for
+#: each other make ?syevd 5-80x slower (measured at D = 128..1024 with the load above the core
+#: count). Larger problems keep the configured thread count (capped per worker by sweeps).
+SINGLE_THREAD_MAX_DIM = 512
+
+
+@contextlib.contextmanager
+def _blas_threads_for(dim: int):
+    if dim > SINGLE_THREAD_MAX_DIM or dim < 64:
+        yield
+        return
+    controller = _thread_controller()
+    if controller is None:
+        yield
+        return
+    with controller.limit(limits=1, user_api="blas"):
+        yield
+
+
+_controller = None
+
+
+def _thread_controller():
+    """A cached threadpoolctl controller (created after scipy.linalg is loaded), or None."""
+    global _controller
+    if _controller is None:
+        try:
+            import scipy.linalg  # noqa: F401  (its BLAS must be loaded to be controlled)
+            from threadpoolctl import ThreadpoolController
+
+            _controller = ThreadpoolController()
+        except Exception:  # noqa: BLE001 - thread control is an optimisation only
+            _controller = False
+    return _controller or None
 
 
 _blas_checked = False
@@ -229,6 +268,12 @@ def stress_matrix_elements(
     def apply(block: np.ndarray) -> np.ndarray:
         return diagonal[:, None] * block if diagonal is not None else stress @ block
 
+    with _blas_threads_for(dim):
+        return _elements(vectors, apply, symmetric, chunk)
+
+
+def _elements(vectors: np.ndarray, apply, symmetric: bool, chunk: int) -> np.ndarray:
+    dim = vectors.shape[0]
     if not symmetric:
         out = np.empty((dim, dim), dtype=vectors.dtype)
         vt = vectors.T

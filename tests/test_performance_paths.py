@@ -337,3 +337,27 @@ def test_import_manybody_is_light():
 def test_normalisation_used_by_bench_is_the_models():
     params = bench.model_params(5)
     assert absorption_normalisation(params) > 0
+
+
+def test_small_solves_run_single_threaded_and_restore(rng, monkeypatch):
+    import scipy.linalg
+    from threadpoolctl import threadpool_info
+
+    import manybody.diagonalise as d
+
+    before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    seen = []
+    real_eigh = scipy.linalg.eigh
+
+    def spy(*args, **kwargs):
+        seen.append(max(lib["num_threads"] for lib in threadpool_info()
+                        if lib["user_api"] == "blas"))
+        return real_eigh(*args, **kwargs)
+
+    monkeypatch.setattr(scipy.linalg, "eigh", spy)
+    a = rng.normal(size=(128, 128))
+    diagonalise(a + a.T)
+    assert seen == [1]
+    assert d.SINGLE_THREAD_MAX_DIM >= 128
+    after = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert after == before
