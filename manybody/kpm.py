@@ -1,0 +1,402 @@
+"""Generic Chebyshev (kernel polynomial) machinery: spectral scaling, recursions, filters, quadrature.
+
+Everything here is independent of the physics: a Hermitian operator H given as a sparse or dense
+matrix, the affine map of its spectrum onto [-1, 1], Chebyshev recursions on blocks of vectors,
+exponential (Boltzmann) filters, two-operator moments and the Gauss-Chebyshev quadrature that turns
+moments into sums over nodes.
+
+Conventions. With x = (E - center) / half_width and nodes theta_i = pi (i + 1/2) / n, x_i = cos theta_i,
+the discrete Chebyshev coefficients of a function f are
+
+    c_k = (2 - delta_k0) / n * sum_i f(x_i) cos(k theta_i),
+
+and for moments m_k = Tr[rho T_k(H~)] the truncated series sum_{k<M} c_k m_k equals the quadrature
+sum_i f(x_i) rho_i with rho_i = (1/n) sum_{k<M} (2 - delta_k0) m_k cos(k theta_i) (:func:`node_weights`),
+exactly, for any n >= M. The same holds per axis in two dimensions. So a smooth function of the
+energies is contracted with the moments without ever forming its coefficients, and the only error is
+the truncation of the function's Chebyshev series at degree M (and the aliasing of degrees >= 2n - M),
+which :func:`tail_degree` measures.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+log = logging.getLogger(__name__)
+
+#: Apply an operator to a block of column vectors, shape (D, b) -> (D, b).
+Apply = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class SpectralScale:
+    """Affine map of the spectrum [lower, upper] (K) onto [-1, 1].
+
+    Attributes
+    ----------
+    lower, upper : float
+        Bounds (K) that contain every eigenvalue (the Lanczos extremes widened by a margin).
+    ground : float
+        Best estimate of the lowest eigenvalue E_0 (K); energies in Boltzmann factors are counted
+        from it.
+    """
+
+    lower: float
+    upper: float
+    ground: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.lower) and math.isfinite(self.upper)) or self.upper <= self.lower:
+            raise ValueError(f"spectral bounds must satisfy lower < upper, got {self.lower}, {self.upper}")
+
+    @property
+    def center(self) -> float:
+        """(upper + lower) / 2 (K)."""
+        return 0.5 * (self.upper + self.lower)
+
+    @property
+    def half_width(self) -> float:
+        """(upper - lower) / 2 (K)."""
+        return 0.5 * (self.upper - self.lower)
+
+    def to_x(self, energy):
+        """x = (E - center) / half_width."""
+        return (np.asarray(energy, dtype=np.float64) - self.center) / self.half_width
+
+    def to_energy(self, x):
+        """E = center + half_width * x (K)."""
+        return self.center + self.half_width * np.asarray(x, dtype=np.float64)
+
+
+def spectral_bounds(
+    h: np.ndarray | sp.spmatrix, margin: float = 0.005, tol: float = 1e-8, seed: int = 0
+) -> SpectralScale:
+    """Lowest and highest eigenvalue of a symmetric matrix by Lanczos, widened by a margin.
+
+    Parameters
+    ----------
+    h : numpy.ndarray or scipy.sparse matrix
+        Symmetric (D, D) matrix (K).
+    margin : float
+        Fraction of the width added on each side, so that the rescaled spectrum lies inside
+        [-1 + ~margin, 1 - ~margin] even though Lanczos extremes converge from inside.
+    tol : float
+        Relative tolerance of the Lanczos (ARPACK) iteration.
+    seed : int
+        Seed of the (deterministic) Lanczos starting vector.
+
+    Returns
+    -------
+    SpectralScale
+    """
+    dim = h.shape[0]
+    if dim <= 512:
+        dense = h.toarray() if sp.issparse(h) else np.asarray(h)
+        levels = np.linalg.eigvalsh(dense.astype(np.float64))
+        low, high = float(levels[0]), float(levels[-1])
+    else:
+        from scipy.sparse.linalg import eigsh
+
+        v0 = np.random.default_rng(seed).standard_normal(dim)
+        low = float(eigsh(h, k=1, which="SA", tol=tol, v0=v0, return_eigenvectors=False)[0])
+        high = float(eigsh(h, k=1, which="LA", tol=tol, v0=v0, return_eigenvectors=False)[0])
+    width = max(high - low, 1e-12 * max(1.0, abs(low)))
+    pad = margin * width + 10 * tol * max(abs(low), abs(high), 1.0)
+    return SpectralScale(lower=low - pad, upper=high + pad, ground=low)
+
+
+class ScaledOperator:
+    """H~ = (H - center) / half_width acting on blocks of vectors, with a product counter.
+
+    Parameters
+    ----------
+    h : numpy.ndarray or scipy.sparse matrix
+        Symmetric (D, D) matrix (K), float64.
+    scale : SpectralScale
+        The map onto [-1, 1].
+    """
+
+    def __init__(self, h: np.ndarray | sp.spmatrix, scale: SpectralScale) -> None:
+        self.h = h.tocsr() if sp.issparse(h) else h
+        self.scale = scale
+        self.products = 0
+        self.seconds = 0.0
+
+    @property
+    def dimension(self) -> int:
+        return self.h.shape[0]
+
+    def _h_dot(self, x: np.ndarray) -> np.ndarray:
+        start = time.perf_counter()
+        y = self.h @ x
+        self.seconds += time.perf_counter() - start
+        self.products += x.shape[1] if x.ndim == 2 else 1
+        return np.asarray(y)
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """H~ x."""
+        y = self._h_dot(x)
+        y -= self.scale.center * x
+        y *= 1.0 / self.scale.half_width
+        return y
+
+    def step(self, x: np.ndarray, previous: np.ndarray) -> np.ndarray:
+        """One Chebyshev step: 2 H~ x - previous (a new array)."""
+        y = self._h_dot(x)
+        y -= self.scale.center * x
+        y *= 2.0 / self.scale.half_width
+        y -= previous
+        return y
+
+    def seconds_per_product(self) -> float:
+        """Measured wall time of one matrix-vector product (s), or NaN before any."""
+        return self.seconds / self.products if self.products else float("nan")
+
+
+def exponential_coefficients(c: float, tol: float = 1e-13) -> np.ndarray:
+    """Chebyshev coefficients of exp(-c (x + 1)) on [-1, 1] (a Boltzmann filter, value 1 at x = -1).
+
+    exp(-c x) = I_0(c) + 2 sum_k (-1)^k I_k(c) T_k(x), so a_k = (2 - delta_k0) (-1)^k I_k(c) e^{-c}
+    (scaled Bessel functions, no overflow). The series is cut where the remaining coefficients sum
+    to less than ``tol``.
+
+    Parameters
+    ----------
+    c : float
+        beta * half_width / 2 for the filter exp(-beta H / 2), >= 0.
+    tol : float
+        Absolute truncation error (relative to the value 1 at the bottom of the spectrum).
+    """
+    from scipy.special import ive
+
+    if c < 0 or not math.isfinite(c):
+        raise ValueError(f"filter exponent must be finite and >= 0, got {c!r}")
+    n = int(c + 12.0 * math.sqrt(c + 1.0) + 40)
+    k = np.arange(n)
+    a = ive(k, c) * np.where(k == 0, 1.0, 2.0) * np.where(k % 2 == 0, 1.0, -1.0)
+    tail = np.cumsum(np.abs(a[::-1]))[::-1]
+    keep = int(np.searchsorted(-tail, -tol)) + 1  # first index whose tail is below tol
+    return a[: max(1, min(keep, n))]
+
+
+def chebyshev_series(op: ScaledOperator, v: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+    """sum_k a_k T_k(H~) v for a block of vectors v (D, b), by the three-term recursion."""
+    out = coefficients[0] * v
+    if coefficients.size == 1:
+        return out
+    previous, current = v, op.apply(v)
+    out += coefficients[1] * current
+    for a in coefficients[2:]:
+        previous, current = current, op.step(current, previous)
+        out += a * current
+    return out
+
+
+def chebyshev_nodes(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Chebyshev nodes: theta_i = pi (i + 1/2) / n and x_i = cos theta_i (descending)."""
+    theta = np.pi * (np.arange(n) + 0.5) / n
+    return theta, np.cos(theta)
+
+
+def quadrature_matrix(theta: np.ndarray, n_moments: int) -> np.ndarray:
+    """C[i, k] = (2 - delta_k0) cos(k theta_i) / n: node weights are C @ moments."""
+    k = np.arange(n_moments)
+    c = np.cos(np.outer(theta, k))
+    c[:, 1:] *= 2.0
+    c /= theta.size
+    return c
+
+
+def node_weights(moments: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Quadrature weights rho_i = C @ m on ``n_nodes`` >= len(m) nodes; returns (x_i, rho_i)."""
+    moments = np.asarray(moments, dtype=np.float64)
+    if n_nodes < moments.shape[-1]:
+        raise ValueError(f"need at least as many nodes as moments, got {n_nodes} < {moments.shape[-1]}")
+    theta, x = chebyshev_nodes(n_nodes)
+    return x, moments @ quadrature_matrix(theta, moments.shape[-1]).T
+
+
+def chebyshev_coefficients(values: np.ndarray) -> np.ndarray:
+    """Discrete Chebyshev coefficients of f from its values at the n Gauss-Chebyshev nodes (last axis)."""
+    from scipy.fft import dct
+
+    c = dct(np.asarray(values, dtype=np.float64), type=2, axis=-1) / values.shape[-1]
+    c[..., 0] *= 0.5
+    return c
+
+
+def tail_degree(
+    f: Callable[[np.ndarray], np.ndarray], tol: float, scale: float | None = None,
+    n_max: int = 16384,
+) -> int:
+    """Smallest degree M such that the Chebyshev coefficients of f beyond M sum to <= tol * scale.
+
+    Parameters
+    ----------
+    f : callable
+        Function of x in [-1, 1] (vectorised).
+    tol : float
+        Relative bound on the truncation error sup|f - f_M| <= sum_{k>=M} |c_k|.
+    scale : float, optional
+        Reference magnitude (default max|f| on the nodes).
+    n_max : int
+        Largest degree examined; returns ``n_max + 1`` when even that is not enough.
+    """
+    _, x = chebyshev_nodes(n_max)
+    values = f(x)
+    if scale is None:
+        scale = float(np.max(np.abs(values)))
+    if scale == 0:
+        return 1
+    c = np.abs(chebyshev_coefficients(values))
+    tail = np.cumsum(c[::-1])[::-1]
+    ok = np.nonzero(tail <= tol * scale)[0]
+    if ok.size == 0:
+        return n_max + 1
+    return max(1, int(ok[0]))
+
+
+def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Column-wise dot products of two (D, b) blocks, in float64."""
+    return np.einsum("ij,ij->j", a, b, dtype=np.float64)
+
+
+def _store(out: np.ndarray, x: np.ndarray) -> None:
+    """Copy a (D, b) float64 block into rows of ``out`` (b, D) (cast to the bank precision).
+
+    Filtered vectors can have float32-subnormal entries; measured, they slow the GEMM by ~15 % at
+    most, less than flushing them would cost, so they are kept.
+    """
+    out[...] = x.T
+
+
+def correlation_moments(
+    op: ScaledOperator,
+    left: Apply,
+    right: Apply,
+    v: np.ndarray,
+    n_moments: int,
+    *,
+    probes: list[np.ndarray] | None = None,
+    bank_dtype: type = np.float32,
+    bank_rows: int | None = None,
+    chunk: int = 64,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two-operator Chebyshev moments of a block of vectors.
+
+    For each column v_i of ``v``::
+
+        mu_kl = <v_i| T_k(H~) A^T T_l(H~) B |v_i>,   k, l < M,
+        m_k   = <v_i| T_k(H~) |v_i>,                 k < 2M - 1,
+        p_jk  = <v_i| T_k(H~) |u_j,i>,               k < M, for each probe block u_j,
+
+    with A = ``left`` and B = ``right``. The vectors A T_k(H~) v are kept in a bank
+    (``bank_dtype``, rows of length D) and multiplied by chunks of T_l(H~) B v (a GEMM); the one-
+    operator moments come free by the doubling relations m_2k = 2<a_k|a_k> - m_0 and
+    m_2k-1 = 2<a_k|a_k-1> - m_1. When the bank does not fit, ``bank_rows`` < M splits k into
+    chunks and the l-recursion is rerun for each (M more products per extra chunk).
+
+    Parameters
+    ----------
+    op : ScaledOperator
+        H~.
+    left, right : callable
+        A and B applied to (D, b) blocks.
+    v : numpy.ndarray
+        Starting vectors, shape (D, b), float64.
+    n_moments : int
+        M.
+    probes : list of numpy.ndarray, optional
+        Blocks u_j of shape (D, b) whose overlaps with T_k(H~) v are wanted.
+    bank_dtype : numpy dtype
+        float32 (half the memory, single-precision GEMM) or float64.
+    bank_rows : int, optional
+        Rows of the bank per chunk (default M: one chunk).
+    chunk : int
+        Columns l per GEMM.
+
+    Returns
+    -------
+    mu : numpy.ndarray
+        Shape (b, M, M), float64.
+    m : numpy.ndarray
+        Shape (b, 2M - 1), float64.
+    p : numpy.ndarray
+        Shape (b, n_probes, M), float64.
+    """
+    dim, b = v.shape
+    m_count = int(n_moments)
+    if m_count < 2:
+        raise ValueError(f"n_moments must be >= 2, got {n_moments}")
+    probes = list(probes or [])
+    rows = m_count if bank_rows is None else max(1, min(int(bank_rows), m_count))
+    mu = np.zeros((b, m_count, m_count))
+    m = np.zeros((b, 2 * m_count - 1))
+    p = np.zeros((b, len(probes), m_count))
+    m[:, 0] = _row_dots(v, v)
+    previous = current = None
+    start = 0
+    while start < m_count:
+        stop = min(m_count, start + rows)
+        bank = np.empty((b, stop - start, dim), dtype=bank_dtype)
+        for k in range(start, stop):
+            if k == 0:
+                new = v
+            elif k == 1:
+                new = op.apply(v)
+                m[:, 1] = _row_dots(v, new)
+            else:
+                new = op.step(current, previous)
+            if k >= 1:
+                m[:, 2 * k] = 2.0 * _row_dots(new, new) - m[:, 0]
+                m[:, 2 * k - 1] = 2.0 * _row_dots(new, current) - m[:, 1]
+            for j, u in enumerate(probes):
+                p[:, j, k] = _row_dots(new, u)
+            previous, current = current, new
+            _store(bank[:, k - start, :], left(new))
+        _fill_columns(op, right, v, bank, mu[:, start:stop, :], chunk)
+        del bank
+        start = stop
+    return mu, m, p
+
+
+def _fill_columns(op, right, v, bank, out, chunk):
+    """out[:, :, l] = bank @ T_l(H~) B v for all l < M, in GEMM chunks of ``chunk`` columns."""
+    b, _, dim = bank.shape
+    m_count = out.shape[2]
+    buffer = np.empty((b, min(chunk, m_count), dim), dtype=bank.dtype)
+    previous = current = None
+    start = 0
+    while start < m_count:
+        stop = min(m_count, start + chunk)
+        for l_index in range(start, stop):
+            if l_index == 0:
+                new = right(v)
+            elif l_index == 1:
+                new = op.apply(current)
+            else:
+                new = op.step(current, previous)
+            previous, current = current, new
+            _store(buffer[:, l_index - start, :], new)
+        used = buffer[:, : stop - start, :]
+        out[:, :, start:stop] = np.matmul(bank, used.transpose(0, 2, 1))
+        start = stop
+
+
+def gemm_rate(dtype: type = np.float32, size: int = 1 << 16) -> float:
+    """Measured matrix-product speed (floating-point operations per second) for this machine."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((256, size)).astype(dtype)
+    b = rng.standard_normal((size, 64)).astype(dtype)
+    a @ b  # warm up the BLAS threads
+    start = time.perf_counter()
+    a @ b
+    elapsed = max(time.perf_counter() - start, 1e-6)
+    return 2.0 * 256 * size * 64 / elapsed

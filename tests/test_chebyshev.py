@@ -1,0 +1,407 @@
+"""Chebyshev (KPM + typicality) solver: generic machinery, agreement with dense ED, error bars,
+reproducibility and bad input.
+
+Reference model of the acceptance checks: canonical TLS + Gaussian couplings (J0 = 0.1 K) + a GOE
+random-matrix term (radius 0.5 K), Gaussian kernel, temperatures down to w/5.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from manybody import chebyshev as ch
+from manybody import kpm
+from manybody.absorption import Broadening, absorption, velocity_shift
+from manybody.diagonalise import solve
+from manybody.models import (
+    CouplingParams,
+    ModelParams,
+    RandomMatrixParams,
+    Realisation,
+    TLSParams,
+    absorption_normalisation,
+    draw_realisation,
+    realisation_rng,
+)
+from manybody.thermo import specific_heat
+
+W = np.array([0.2, 0.4])
+ETA = 0.04
+
+
+def rm_model(n: int) -> ModelParams:
+    return ModelParams(n_tls=n, coupling=CouplingParams(strength=0.1),
+                       random_matrix=RandomMatrixParams(kind="goe", weight=0.5))
+
+
+def temperatures(w_min: float = 0.2, n: int = 6) -> np.ndarray:
+    return np.geomspace(w_min / 5, 2 * w_min, n)
+
+
+@pytest.fixture(scope="module")
+def small():
+    """N = 6 interacting + random-matrix realisation and its dense-ED reference."""
+    params = rm_model(6)
+    real = draw_realisation(params, realisation_rng(3, 0))
+    spectrum, elements = solve(real)
+    return params, real, spectrum, elements
+
+
+# ---------------------------------------------------------------------------------------------
+# generic Chebyshev machinery
+
+
+def test_exponential_filter_coefficients_reproduce_boltzmann_factor():
+    x = np.linspace(-1, 1, 101)
+    for c in (0.0, 3.0, 80.0):
+        a = kpm.exponential_coefficients(c)
+        series = np.polynomial.chebyshev.chebval(x, a)
+        assert np.max(np.abs(series - np.exp(-c * (x + 1)))) < 1e-12
+
+
+def test_quadrature_identity_and_tail_degree():
+    """sum_k c_k m_k equals the node sum sum_i f(x_i) rho_i for any n >= M."""
+    rng = np.random.default_rng(0)
+    moments = rng.standard_normal(40)
+    f = lambda x: np.exp(-3 * x) * np.cos(2 * x)  # noqa: E731
+    for n in (40, 57, 128):
+        x, rho = kpm.node_weights(moments, n)
+        coeff = kpm.chebyshev_coefficients(f(kpm.chebyshev_nodes(n)[1]))[:40]
+        assert np.sum(f(x) * rho) == pytest.approx(np.sum(coeff * moments), rel=1e-12)
+    # an entire function needs few terms; a narrow Gaussian needs ~ 4.3 / width at 1e-4
+    assert kpm.tail_degree(lambda x: np.exp(x), 1e-12) < 25
+    m = kpm.tail_degree(lambda x: np.exp(-0.5 * (x / 0.01) ** 2), 1e-4)
+    assert 300 < m < 600
+
+
+def test_correlation_moments_match_explicit_polynomials(rng):
+    dim, m_count = 24, 12
+    a = rng.standard_normal((dim, dim))
+    h = 0.5 * (a + a.T)
+    scale = kpm.SpectralScale(*(lambda e: (e[0] - 0.1, e[-1] + 0.1, e[0]))(np.linalg.eigvalsh(h)))
+    op = kpm.ScaledOperator(h, scale)
+    t = np.diag(rng.standard_normal(dim))
+    c = h @ t - t @ h
+    v = rng.standard_normal((dim, 3))
+    mu, m, p = kpm.correlation_moments(op, lambda x: c @ x, lambda x: c @ x, v, m_count,
+                                       probes=[t @ v], bank_dtype=np.float64, bank_rows=5,
+                                       chunk=4)
+    ht = (h - scale.center * np.eye(dim)) / scale.half_width
+    polys = [np.eye(dim), ht]
+    for _ in range(2 * m_count):
+        polys.append(2 * ht @ polys[-1] - polys[-2])
+    for i in range(3):
+        vi = v[:, i]
+        want = np.array([[vi @ polys[k] @ c.T @ polys[l] @ c @ vi for l in range(m_count)]
+                         for k in range(m_count)])
+        np.testing.assert_allclose(mu[i], want, rtol=1e-10, atol=1e-10 * np.abs(want).max())
+        np.testing.assert_allclose(m[i], [vi @ polys[k] @ vi for k in range(2 * m_count - 1)],
+                                   rtol=1e-9, atol=1e-9 * abs(vi @ vi))
+        np.testing.assert_allclose(p[i, 0], [vi @ polys[k] @ t @ vi for k in range(m_count)],
+                                   rtol=1e-10, atol=1e-10)
+
+
+def test_spectral_bounds_contain_spectrum(small):
+    _, real, spectrum, _ = small
+    from manybody.operators import build_operators
+
+    h, _ = build_operators(real, dense=False)
+    scale = kpm.spectral_bounds(h)
+    assert scale.lower < spectrum.energies[0] < scale.upper
+    assert scale.lower < spectrum.energies[-1] < scale.upper
+    assert scale.ground == pytest.approx(spectrum.energies[0], abs=1e-8)
+
+
+def test_commutator_has_zero_eigenbasis_diagonal(small):
+    _, real, spectrum, _ = small
+    from manybody.operators import build_operators
+
+    h, t = build_operators(real, dense=False)
+    c = ch.commutator(h, t)
+    cv = spectrum.vectors.T @ (c @ spectrum.vectors)
+    assert np.max(np.abs(np.diag(cv))) < 1e-10
+    tv = spectrum.vectors.T @ (t @ spectrum.vectors)
+    omega = spectrum.energies[:, None] - spectrum.energies[None, :]
+    np.testing.assert_allclose(cv, omega * tv, atol=1e-9)
+
+
+def test_line_shape_split_is_exact():
+    """|T|^2 F(u) = |C|^2 G(u) + F'(0) u |T|^2 with C = u T, for both kernels and both kinds."""
+    u = np.linspace(-1.5, 1.5, 3001)
+    for kind in ("gaussian", "lorentzian"):
+        for dispersive in (False, True):
+            shape = ch.LineShape(Broadening(kind=kind, width=0.03), 0.2, dispersive)
+            rebuilt = u**2 * shape.reduced(u) + shape.slope * u
+            np.testing.assert_allclose(rebuilt, shape.full(u), rtol=1e-9,
+                                       atol=1e-9 * np.abs(shape.full(u)).max())
+
+
+# ---------------------------------------------------------------------------------------------
+# exact traces: convergence to dense ED
+
+
+def test_exact_trace_matches_dense_ed(small):
+    params, real, spectrum, elements = small
+    t = temperatures()
+    b = Broadening(kind="gaussian", width=ETA)
+    norm = absorption_normalisation(params)
+    res = ch.chebyshev_absorption(real, W, t, b, ch.ChebyshevParams(
+        trace="exact", dtype="float64", truncation_tol=1e-7), normalisation=norm)
+    q = norm * absorption(spectrum, elements, W, t, b, method="exact")
+    dv = velocity_shift(spectrum, elements, W, t, b, normalisation=norm, method="exact")
+    assert np.max(np.abs(res.absorption - q)) < 2e-6 * np.abs(q).max()
+    assert np.max(np.abs(res.velocity_shift - dv)) < 2e-6 * np.abs(dv).max()
+    np.testing.assert_allclose(res.specific_heat, specific_heat(spectrum.energies, t), rtol=1e-8)
+    assert np.all(res.absorption_error == 0)
+    assert len(res.plan.rungs) >= 2  # the ladder is exercised
+    s_plus, s_err = res.emission_stripped()
+    np.testing.assert_allclose(s_plus, res.absorption / -np.expm1(-W[None, :] / t[:, None]))
+
+
+def test_exact_trace_lorentzian_kernel(small):
+    params, real, spectrum, elements = small
+    t = np.array([0.06, 0.3])
+    b = Broadening(kind="lorentzian", width=0.05)
+    res = ch.chebyshev_absorption(real, W, t, b, ch.ChebyshevParams(
+        trace="exact", dtype="float64", truncation_tol=1e-6), observables=("absorption",))
+    q = absorption(spectrum, elements, W, t, b, method="exact")
+    assert np.max(np.abs(res.absorption - q)) < 1e-5 * np.abs(q).max()
+
+
+def test_exact_trace_converges_as_moments_grow(small):
+    """Error against ED falls steadily with M (set through truncation_tol) down to ~1e-7."""
+    params, real, spectrum, elements = small
+    t = temperatures()
+    b = Broadening(kind="gaussian", width=ETA)
+    q = absorption(spectrum, elements, W, t, b, method="exact")
+    errors, moments = [], []
+    for tol in (3e-1, 3e-2, 1e-3, 1e-5, 1e-7):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # coarse tolerances: narrow windows
+            res = ch.chebyshev_absorption(real, W, t, b, ch.ChebyshevParams(
+                trace="exact", dtype="float64", truncation_tol=tol), observables=("absorption",))
+        errors.append(np.max(np.abs(res.absorption - q)) / np.abs(q).max())
+        moments.append(max(r.n_moments for r in res.plan.rungs))
+    assert moments == sorted(moments) and moments[0] < moments[-1]
+    assert all(a > b for a, b in zip(errors, errors[1:], strict=False))
+    assert errors[0] > 1e-3 and errors[-1] < 1e-6
+
+
+def test_independent_tls_equal_sum_of_single_lines():
+    """K = 0: Q is the sum of one-TLS lines gamma^2 (Delta/E)^2 tanh(E/2T) [K(w-E) - K(w+E)]."""
+    params = ModelParams(n_tls=5, tls=TLSParams(tunnelling_min=0.05))
+    real = draw_realisation(params, realisation_rng(11, 0))
+    w = np.array([0.3, 0.6])
+    t = np.array([0.1, 0.25, 0.6])
+    b = Broadening(kind="gaussian", width=0.05)
+    res = ch.chebyshev_absorption(real, w, t, b, ch.ChebyshevParams(
+        trace="exact", dtype="float64", truncation_tol=1e-7), observables=("absorption",))
+    e = real.energies
+    weight = (real.deformation_potential * real.tunnelling / e) ** 2
+    lines = b.kernel(w[None, None, :] - e[None, :, None]) - b.kernel(w[None, None, :] + e[None, :, None])
+    want = np.sum(weight[None, :, None] * np.tanh(e[None, :] / (2 * t[:, None]))[:, :, None] * lines,
+                  axis=1)
+    np.testing.assert_allclose(res.absorption, want, atol=1e-6 * np.abs(want).max())
+
+
+# ---------------------------------------------------------------------------------------------
+# stochastic traces: error bars
+
+
+def _z_scores(n: int, seeds, n_vectors: int, realisation: int = 0):
+    params = rm_model(n)
+    real = draw_realisation(params, realisation_rng(7, realisation))
+    spectrum, elements = solve(real)
+    t = temperatures()
+    b = Broadening(kind="gaussian", width=ETA)
+    norm = absorption_normalisation(params)
+    ref = norm * absorption(spectrum, elements, W, t, b, method="exact")
+    zs = []
+    for s in seeds:
+        res = ch.chebyshev_absorption(real, W, t, b, ch.ChebyshevParams(n_vectors=n_vectors),
+                                      normalisation=norm, seed=s, observables=("absorption",))
+        assert np.all(res.absorption_error > 0)
+        zs.append((res.absorption - ref) / res.absorption_error)
+    return np.array(zs), res
+
+
+def test_stochastic_n10_agrees_with_ed_within_error_bars():
+    zs, res = _z_scores(10, [1], 16)
+    assert np.all(np.abs(zs) < 4)
+    assert np.mean(np.abs(zs) < 2) >= 0.75
+    assert res.plan.rungs[-1].temperature <= 2 * W.min() / 5  # the lowest rung reaches w/5
+
+
+@pytest.mark.slow
+def test_error_bars_are_honest_n10():
+    """Coverage over independent vector sets: |z| < 1 about 68 %, |z| < 2 about 95 %."""
+    zs, _ = _z_scores(10, range(20, 32), 32)
+    inside1, inside2 = np.mean(np.abs(zs) < 1), np.mean(np.abs(zs) < 2)
+    assert 0.55 <= inside1 <= 0.85, inside1
+    assert inside2 >= 0.88, inside2
+
+
+@pytest.mark.slow
+def test_stochastic_n12_agrees_with_ed_within_error_bars():
+    zs, _ = _z_scores(12, [3, 4], 16)
+    assert np.all(np.abs(zs) < 4.5)
+    assert np.mean(np.abs(zs) < 2) >= 0.75
+
+
+def test_reproducible_and_independent_of_blocking(small):
+    _, real, _, _ = small
+    t = temperatures()
+    b = Broadening(kind="gaussian", width=ETA)
+    runs = [ch.chebyshev_absorption(real, W, t, b, ch.ChebyshevParams(
+        n_vectors=4, block=block, dtype="float64"), seed=5, observables=("absorption",))
+        for block in (4, 1)]
+    again = ch.chebyshev_absorption(real, W, t, b, ch.ChebyshevParams(
+        n_vectors=4, block=4, dtype="float64"), seed=5, observables=("absorption",))
+    np.testing.assert_array_equal(runs[0].absorption, again.absorption)
+    np.testing.assert_allclose(runs[0].absorption, runs[1].absorption, rtol=1e-10, atol=1e-14)
+    other = ch.chebyshev_absorption(real, W, t, b, ch.ChebyshevParams(
+        n_vectors=4, block=4, dtype="float64"), seed=6, observables=("absorption",))
+    assert not np.allclose(other.absorption, runs[0].absorption)
+
+
+def test_float32_bank_matches_float64_well_below_error_bars(small):
+    _, real, _, _ = small
+    t = temperatures()
+    b = Broadening(kind="gaussian", width=ETA)
+    r64, r32 = (ch.chebyshev_absorption(real, W, t, b, ch.ChebyshevParams(
+        n_vectors=4, dtype=d), seed=2) for d in ("float64", "float32"))
+    assert np.max(np.abs(r32.absorption - r64.absorption)) < 1e-4 * np.abs(r64.absorption).max()
+    assert np.all(np.abs(r32.absorption - r64.absorption) < 0.05 * r64.absorption_error + 1e-12)
+
+
+def test_target_error_adds_vectors_and_warns_when_unreachable(small):
+    _, real, _, _ = small
+    t = np.array([0.1, 0.2])
+    b = Broadening(kind="gaussian", width=ETA)
+    with pytest.warns(RuntimeWarning, match="target_error"):
+        res = ch.chebyshev_absorption(real, W, t, b, ch.ChebyshevParams(
+            n_vectors=2, max_vectors=6, target_error=1e-6, block=2), seed=1,
+            observables=("absorption",))
+    assert res.diagnostics[0]["n_vectors"] == 6
+
+
+# ---------------------------------------------------------------------------------------------
+# ladder, plan and bad input
+
+
+def test_ladder_serves_every_temperature_within_ratio():
+    t = np.geomspace(0.02, 0.4, 20)
+    rungs = ch.build_ladder(t, ch.ChebyshevParams())
+    served = sorted(i for _, s in rungs for i in s)
+    assert served == list(range(20))
+    for t0, s in rungs:
+        assert np.all(t[s] <= t0 * (1 + 1e-12)) and np.all(t[s] >= t0 / 2 * (1 - 1e-12))
+    assert [t0 for t0, _ in rungs] == sorted((t0 for t0, _ in rungs), reverse=True)
+
+
+def test_temperatures_below_ladder_are_refused_with_bound():
+    t = np.array([0.01, 0.1])
+    with pytest.raises(ValueError, match=r"below what the ladder supports.*0\.05 K"):
+        ch.build_ladder(t, ch.ChebyshevParams(ladder=(0.1,)))
+    with pytest.raises(ValueError, match="above the highest ladder rung"):
+        ch.build_ladder(np.array([0.2]), ch.ChebyshevParams(ladder=(0.1,)))
+    with pytest.raises(ValueError, match=r"lowest reachable temperature is about 0\.0158"):
+        ch.build_ladder(np.geomspace(0.001, 0.1, 5), ch.ChebyshevParams(max_rungs=2))
+
+
+def test_too_few_moments_is_an_error_naming_the_achievable_width(small):
+    _, real, _, _ = small
+    b = Broadening(kind="gaussian", width=0.005)
+    with pytest.raises(ValueError, match=r"n_moments=64 is too few.*narrowest width is about"):
+        ch.plan_chebyshev(real, W, [0.1], b, ch.ChebyshevParams(n_moments=64))
+    with pytest.raises(ValueError, match="max_moments=100 is too few"):
+        ch.plan_chebyshev(real, W, [0.1], b, ch.ChebyshevParams(max_moments=100))
+
+
+def test_non_smooth_kernel_and_bad_parameters_are_refused(small):
+    _, real, _, _ = small
+    with pytest.raises(ValueError, match="smooth line kernel"):
+        ch.chebyshev_absorption(real, W, [0.1], Broadening(kind="histogram", width=0.05))
+    with pytest.raises(ValueError, match="n_vectors must be >= 2"):
+        ch.ChebyshevParams(n_vectors=1)
+    with pytest.raises(ValueError, match="ladder_ratio must be > 1"):
+        ch.ChebyshevParams(ladder_ratio=1.0)
+    with pytest.raises(ValueError, match="chebyshev.trace"):
+        ch.ChebyshevParams(trace="lanczos")
+    with pytest.raises(ValueError, match="temperatures must be > 0"):
+        ch.chebyshev_absorption(real, W, [0.0, 0.1], Broadening(width=ETA))
+
+
+def test_memory_and_time_are_estimated_and_refused_before_running(small, monkeypatch):
+    _, real, _, _ = small
+    b = Broadening(kind="gaussian", width=ETA)
+    plan = ch.plan_chebyshev(real, W, temperatures(), b, ch.ChebyshevParams(n_vectors=4))
+    assert plan.memory_bytes > 0 and plan.seconds > 0
+    assert all(r.n_moments >= 16 for r in plan.rungs)
+    with pytest.raises(ValueError, match="max_seconds"):
+        ch.plan_chebyshev(real, W, temperatures(), b,
+                          ch.ChebyshevParams(n_vectors=4, max_seconds=1e-9))
+    monkeypatch.setattr(ch, "available_memory", lambda: 10_000)
+    with pytest.raises(MemoryError, match="chebyshev"):
+        ch.chebyshev_absorption(real, W, temperatures(), b)
+
+
+def test_large_system_plan_fits_budget_without_running():
+    """N = 20 TLS + couplings: the plan (H, C, bank) fits 12 GB; dense ED would need ~10 TB."""
+    params = ModelParams(n_tls=20, coupling=CouplingParams(strength=0.05))
+    real = draw_realisation(params, realisation_rng(1, 0))
+    assert real.random_matrix is None
+    w, t = np.array([0.1]), np.geomspace(0.02, 0.2, 20)
+    estimate = ch.estimate_resources(real, w, t, Broadening(width=0.02), n_vectors=4)
+    assert estimate["memory_bytes"] < 12 * 2**30
+    assert estimate["n_moments"] > 100
+
+
+def test_observe_chebyshev_matches_pipeline_schema(small):
+    from manybody.pipeline import Probe, observe
+
+    params = rm_model(6)
+    probe = Probe(frequencies=tuple(W), temperatures=(0.05, 0.1, 0.3),
+                  broadening=Broadening(width=ETA))
+    dense = observe(params, 3, 0, probe)
+    cheb = ch.observe_chebyshev(params, 3, 0, probe, ch.ChebyshevParams(
+        trace="exact", dtype="float64", truncation_tol=1e-6))
+    for key, value in dense.items():
+        assert cheb[key].shape == np.shape(value)
+        if key != "spacing_ratio":
+            assert cheb[f"{key}_error"].shape == np.shape(value)
+    assert np.isnan(cheb["spacing_ratio"])
+    # dense observe uses the binned deposit (10 nodes per width: ~1e-3 of a line's peak)
+    np.testing.assert_allclose(cheb["absorption"], dense["absorption"],
+                               atol=3e-3 * np.abs(dense["absorption"]).max())
+    np.testing.assert_allclose(cheb["specific_heat"], dense["specific_heat"], rtol=1e-6)
+
+
+def test_choose_solver():
+    assert ch.choose_solver(ModelParams(n_tls=10)) == "dense"
+    assert ch.choose_solver(ModelParams(n_tls=18)) == "chebyshev"
+    assert ch.choose_solver(rm_model(10)) == "dense"
+    with pytest.raises(MemoryError, match="random-matrix"):
+        ch.choose_solver(rm_model(24))
+
+
+def test_realisation_from_arrays_sparse_stress_with_two_body_term():
+    """A non-diagonal sparse stress path (two-body zz stress is still diagonal; add xx coupling)."""
+    real = Realisation.from_arrays(
+        asymmetry=[0.3, -0.5, 0.8], tunnelling=[0.2, 0.4, 0.1],
+        couplings={"xx": np.array([[0, 0.1, 0], [0.1, 0, 0.05], [0, 0.05, 0]])},
+        stress_coupling=np.array([[0, 0.3, 0], [0.3, 0, 0], [0, 0, 0]]))
+    spectrum, elements = solve(real)
+    w, t = np.array([0.4]), np.array([0.1, 0.3])
+    b = Broadening(width=0.05)
+    res = ch.chebyshev_absorption(real, w, t, b, ch.ChebyshevParams(
+        trace="exact", dtype="float64", truncation_tol=1e-7))
+    q = absorption(spectrum, elements, w, t, b, method="exact")
+    assert np.max(np.abs(res.absorption - q)) < 1e-5 * max(np.abs(q).max(), 1e-3)
+    assert math.isfinite(res.wall_seconds)
+    assert sp.issparse(ch.commutator(sp.csr_matrix(np.eye(2)), sp.csr_matrix(np.eye(2))))
