@@ -93,7 +93,8 @@ def realisation(n_tls: int, seed: int):
     return draw_realisation(model_params(n_tls), realisation_rng(seed, 0))
 
 
-def run_pipeline(n_tls: int, seed: int, dtype: str = "float64") -> tuple[dict, dict[str, float]]:
+def run_pipeline(n_tls: int, seed: int, dtype: str = "float64",
+                 clock=time.perf_counter) -> tuple[dict, dict[str, float]]:
     """The project's pipeline for one realisation, stage by stage (what ``observe`` does).
 
     Returns
@@ -111,8 +112,6 @@ def run_pipeline(n_tls: int, seed: int, dtype: str = "float64") -> tuple[dict, d
     from .operators import build_operators
     from .thermo import specific_heat
 
-    times: dict[str, float] = {}
-    clock = time.perf_counter
     t0 = clock()
     params = model_params(n_tls)
     real = realisation(n_tls, seed)
@@ -138,7 +137,7 @@ def run_pipeline(n_tls: int, seed: int, dtype: str = "float64") -> tuple[dict, d
     return {"absorption": q, "specific_heat": c}, times
 
 
-def run_naive(n_tls: int, seed: int) -> tuple[dict, dict[str, float]]:
+def run_naive(n_tls: int, seed: int, clock=time.perf_counter) -> tuple[dict, dict[str, float]]:
     """The same observables the way a QuSpin user would write them (the reference to beat).
 
     QuSpin ``hamiltonian`` objects for H and T, ``H.eigh()``, dense ``T``, ``V.T @ T @ V``, then
@@ -152,7 +151,6 @@ def run_naive(n_tls: int, seed: int) -> tuple[dict, dict[str, float]]:
     from .models import absorption_normalisation
     from .operators import stress_terms, tls_terms
 
-    clock = time.perf_counter
     t0 = clock()
     params = model_params(n_tls)
     real = realisation(n_tls, seed)
@@ -196,7 +194,8 @@ def run_naive(n_tls: int, seed: int) -> tuple[dict, dict[str, float]]:
     return {"absorption": q, "specific_heat": c}, times
 
 
-def run_eigh(n_tls: int, seed: int, dtype: str) -> tuple[dict, dict[str, float]]:
+def run_eigh(n_tls: int, seed: int, dtype: str,
+             clock=time.perf_counter) -> tuple[dict, dict[str, float]]:
     """Bare ``scipy.linalg.eigh(H, driver="evd")`` on the pipeline's H (built untimed)."""
     import numpy as np
     from scipy.linalg import eigh
@@ -204,9 +203,9 @@ def run_eigh(n_tls: int, seed: int, dtype: str) -> tuple[dict, dict[str, float]]
     from .operators import build_operators
 
     h, _ = build_operators(realisation(n_tls, seed), np.dtype(dtype).type, dense=True)
-    t0 = time.perf_counter()
+    t0 = clock()
     eigh(h, driver="evd", overwrite_a=True, check_finite=False)
-    return {}, {"eigh": time.perf_counter() - t0}
+    return {}, {"eigh": clock() - t0}
 
 
 def _warm_up() -> float:
@@ -233,12 +232,14 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     variant, n, seed = spec["variant"], spec["n_tls"], spec["seed"]
+    clock = time.process_time if spec.get("clock") == "cpu" else time.perf_counter
     if variant.startswith("eigh"):
-        out, times = run_eigh(n, seed, "float64" if variant == "eigh64" else "float32")
+        out, times = run_eigh(n, seed, "float64" if variant == "eigh64" else "float32", clock)
     elif variant.startswith("pipeline"):
-        out, times = run_pipeline(n, seed, "float64" if variant == "pipeline64" else "float32")
+        out, times = run_pipeline(n, seed, "float64" if variant == "pipeline64" else "float32",
+                                  clock)
     elif variant == "naive":
-        out, times = run_naive(n, seed)
+        out, times = run_naive(n, seed, clock)
     else:
         raise ValueError(f"unknown variant {variant!r}, expected one of {VARIANTS}")
     from threadpoolctl import threadpool_info
@@ -333,7 +334,8 @@ def bench_one(n_tls: int, args, log=print) -> dict[str, Any]:
         for variant in order:
             keep = rep == 0 and variant in ("pipeline64", "pipeline32", "naive")
             rec = run_child({"variant": variant, "n_tls": n_tls, "seed": args.seed,
-                             "keep_results": keep, "threads": args.threads})
+                             "keep_results": keep, "threads": args.threads,
+                             "clock": args.clock})
             if keep and "absorption" in rec:
                 results[variant] = rec.pop("absorption"), rec.pop("specific_heat")
             raw[variant].append(rec)
@@ -523,6 +525,8 @@ def metadata(args) -> dict[str, Any]:
             "observables": ["absorption", "specific_heat"],
             "timing": "each variant in a fresh process after a warm-up at N=4; repetitions "
                       "interleaved with rotating order; minimum kept; peak RSS from os.wait4",
+            "clock": "process CPU time (s)" if args.clock == "cpu" else "wall time (s)",
+            "blas_threads": args.threads or "as configured",
         },
     }
 
@@ -549,6 +553,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=0,
                         help="BLAS threads in every variant (default: as configured, usually all "
                              "cores; 1 gives steadier ratios on a machine shared with other jobs)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="time stages by wall clock (default) or by the process's CPU time; "
+                             "with --threads 1, cpu ratios barely feel other jobs on the machine")
     parser.add_argument("--output", type=Path, default=None,
                         help="JSON file (default results/bench/bench-<time>.json)")
 
@@ -580,6 +587,8 @@ def run(args: argparse.Namespace) -> int:
         record["load_average_at_end"] = list(os.getloadavg())
     _write_atomic(out, json.dumps(record, indent=1, default=float))
     print()
+    print(f"Times: {meta['workload']['clock']}, BLAS threads {meta['workload']['blas_threads']}; "
+          "minimum over repetitions; ratios within this run.")
     print(markdown_table(per_n))
     print()
     print("Stage fractions of the float64 pipeline:")

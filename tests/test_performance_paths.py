@@ -262,7 +262,7 @@ def test_bench_cli_writes_record(tmp_path):
     out = tmp_path / "b.json"
     cmd = [sys.executable, "-m", "manybody", "bench", "--n-min", "4", "--n-max", "4",
            "--repeats", "1", "--variants", "eigh64", "pipeline64", "pipeline32",
-           "--output", str(out)]
+           "--threads", "1", "--clock", "cpu", "--output", str(out)]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     rec = json.loads(out.read_text())
@@ -273,6 +273,8 @@ def test_bench_cli_writes_record(tmp_path):
     assert per["accuracy"]["q32_rel_error"] < 1e-4
     assert "pipeline64/eigh64" in per["ratios"]
     assert "| 4 | 16 |" in res.stdout
+    assert rec["metadata"]["workload"]["clock"].startswith("process CPU")
+    assert per["variants"]["pipeline64"]["blas_threads"] == [1]
 
 
 # ------------------------------------------------------------------------------------------------
