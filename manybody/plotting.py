@@ -58,11 +58,11 @@ def _curve(ds, sel: dict, variable: str = "absorption"):
     return x, q.mean(0), q.std(0, ddof=1) / math.sqrt(q.shape[0]), q
 
 
-def _normalised(x, q_realisations):
+def _normalised(x, q_realisations, smearing=None):
     """Divide by the family fit's amplitude A so every curve tends to 1 at large x."""
     from .analysis import analyse_shape
 
-    shape = analyse_shape(x, q_realisations, n_bootstrap=0)
+    shape = analyse_shape(x, q_realisations, n_bootstrap=0, smearing=smearing)
     amplitude = shape.fits["family"].parameters["amplitude"]
     return amplitude, shape
 
@@ -107,7 +107,11 @@ def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
     ax2.axhline(1.0, color="k", ls="--", lw=1.0, label="generic block: const")
     for i, (label, ds, sel) in enumerate(cases):
         x, mean, err, q = _curve(ds, sel)
-        amplitude, shape = _normalised(x, q)
+        from .spec import RunSpec
+        from .study import kernel_smearing
+
+        smearing = kernel_smearing(RunSpec.from_dict(json.loads(ds.attrs["spec"])))
+        amplitude, shape = _normalised(x, q, smearing)
         lab = f"{label}: a = {shape.index:.2f}"
         ax.errorbar(x, mean / amplitude, err / amplitude, fmt=MARKERS[i % 8], ms=3,
                     color=PALETTE[i % 8], label=lab, lw=0.8)

@@ -91,6 +91,12 @@ class PointSummary:
     verdict: str
 
 
+def kernel_smearing(spec: RunSpec) -> float | None:
+    """eta / w of a Gaussian kernel (the laws are fitted kernel-averaged), else None."""
+    b = spec.probe.broadening
+    return b.width / spec.probe.frequencies[0] if b.kind == "gaussian" else None
+
+
 def summarise(ds, name: str) -> list[PointSummary]:
     """Fit the absorption shape at every sweep point of a study results file.
 
@@ -109,12 +115,13 @@ def summarise(ds, name: str) -> list[PointSummary]:
     sweep_dims = list(spec.dims)
     w = float(ds["frequency"].values[0])
     x = w / ds["temperature"].values
+    smearing = kernel_smearing(spec)
     rows = []
     for index, params, _ in spec.points():
         sel = dict(zip(sweep_dims, index, strict=True))
         point = ds.isel(sel) if sel else ds
         q = point["absorption"].isel(frequency=0).values  # (realisation, temperature)
-        shape = analyse_shape(x, q)
+        shape = analyse_shape(x, q, smearing=smearing)
         r = point["spacing_ratio"].values if "spacing_ratio" in point else np.array([np.nan])
         key = next(iter(spec.sweep), "")
         value = spec.sweep[key][index[0]] if key else None
