@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 
 from manybody.analysis import (
-    RATIO_GENERIC, RATIO_TLS, analyse_shape, fit_law, law_family, law_generic, law_tls, log_slope,
-    shape_ratio, smeared,
+    RATIO_GENERIC,
+    RATIO_TLS,
+    analyse_shape,
+    fit_law,
+    law_family,
+    law_generic,
+    law_tls,
+    log_slope,
+    shape_ratio,
+    smeared,
 )
 
 X = np.geomspace(0.2, 10, 25)
