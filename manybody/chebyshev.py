@@ -596,7 +596,7 @@ def plan_solve(
     itemsize = 4 if params.dtype == "float32" else 8
     fixed = _operator_bytes(op.h) + operator_bytes
     budget = params.memory_fraction * available_memory() - fixed
-    m_max = max(r.n_moments for r in rungs)
+    m_max = max(r.n_moments for r in rungs) + 1
     if params.block is not None:
         block = params.block
     elif not sp.issparse(op.h) or dim <= 1 << 14:
@@ -623,7 +623,7 @@ def plan_solve(
             f"the chebyshev solver needs about {memory / 2**30:.1f} GB (D={dim}, M={m_max}) "
             f"but only {(budget + fixed) / 2**30:.1f} GB is allowed (memory_fraction "
             f"{params.memory_fraction:.0%}); use fewer TLS or a wider kernel")
-    bank_rows = tuple(min(r.n_moments, rows) for r in rungs)
+    bank_rows = tuple(min(r.n_moments + 1, rows) for r in rungs)
     t_mv = op.seconds_per_product()
     if not math.isfinite(t_mv):
         t_mv = SECONDS_PER_NONZERO * (op.h.nnz if sp.issparse(op.h) else dim * dim)
@@ -631,8 +631,8 @@ def plan_solve(
     seconds = 0.0
     for rung, rows_j in zip(rungs, bank_rows, strict=True):
         m = rung.n_moments
-        chunks = math.ceil(m / rows_j)
-        products = rung.filter_terms + m * (2 + chunks)
+        chunks = math.ceil((m + 1) / rows_j)
+        products = rung.filter_terms + (m + 1) * (1 + chunks)
         seconds += n_vec * (products * t_mv + 2.0 * m * m * dim / rate + 8.0 * m**3 / 1e10)
     plan = Plan(scale, tuple(rungs), block, bank_rows, memory, seconds, t_mv, n_vec)
     if params.max_seconds is not None and seconds > params.max_seconds:
@@ -915,9 +915,9 @@ def _run(op, apply_t, apply_c, operator_bytes, w, t, broadening, params, normali
             vecs = _filter(op, rung.temperature, r)
             del r
             probe = apply_t(apply_c(vecs)) - rung.stress_shift * apply_c(vecs)
-            mu, m, p = correlation_moments(op, apply_c, apply_c, vecs, rung.n_moments,
-                                           probes=[probe], bank_dtype=params.numpy_dtype,
-                                           bank_rows=rows)
+            mu, m, p = correlation_moments(op, apply_t, apply_c, vecs, rung.n_moments,
+                                           probes=[probe], left_commutator=True,
+                                           bank_dtype=params.numpy_dtype, bank_rows=rows)
             del vecs, probe
             block = contraction.per_vector(mu, m, p)
             del mu
@@ -1039,7 +1039,7 @@ def estimate_resources(
                                       beta_excess))
         m_max = max(m_max, m)
         terms = exponential_coefficients(0.5 * scale.half_width / t0).size
-        seconds += params.n_vectors * ((terms + 3 * m) * t_mv
+        seconds += params.n_vectors * ((terms + 2 * m) * t_mv
                                        + 2.0 * m * m * dim / GEMM_RATE[params.dtype])
     itemsize = 4 if params.dtype == "float32" else 8
     operators = (2 * nnz * 12 + dim * 12) if not dense else 3 * nnz * 8

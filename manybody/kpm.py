@@ -285,6 +285,7 @@ def correlation_moments(
     n_moments: int,
     *,
     probes: list[np.ndarray] | None = None,
+    left_commutator: bool = False,
     bank_dtype: type = np.float32,
     bank_rows: int | None = None,
     chunk: int = 64,
@@ -297,7 +298,12 @@ def correlation_moments(
         m_k   = <v_i| T_k(H~) |v_i>,                 k < 2M - 1,
         p_jk  = <v_i| T_k(H~) |u_j,i>,               k < M, for each probe block u_j,
 
-    with A = ``left`` and B = ``right``. The vectors A T_k(H~) v are kept in a bank
+    with A = ``left`` and B = ``right``; with ``left_commutator`` the left operator is instead the
+    commutator C = [H, A] of a symmetric A, obtained without applying C: per vector exactly,
+    (C a_k).b_l = (A a_k).(H b_l) - (A H a_k).b_l and H acting on a Chebyshev vector is an index
+    shift (H T_l = center T_l + half_width (T_l+1 + T_|l-1|) / 2), so with nu_kl = (A a_k).b_l
+    (k, l <= M) mu_kl = half_width/2 (nu_k,l+1 + nu_k,|l-1| - nu_k+1,l - nu_|k-1|,l). That saves M
+    products of C per vector. The vectors A T_k(H~) v are kept in a bank
     (``bank_dtype``, rows of length D) and multiplied by chunks of T_l(H~) B v (a GEMM); the one-
     operator moments come free by the doubling relations m_2k = 2<a_k|a_k> - m_0 and
     m_2k-1 = 2<a_k|a_k-1> - m_1. When the bank does not fit, ``bank_rows`` < M splits k into
@@ -332,9 +338,10 @@ def correlation_moments(
         Shape (b, n_probes, M), float64.
     """
     dim, b = v.shape
-    m_count = int(n_moments)
-    if m_count < 2:
+    m_out = int(n_moments)
+    if m_out < 2:
         raise ValueError(f"n_moments must be >= 2, got {n_moments}")
+    m_count = m_out + 1 if left_commutator else m_out
     probes = list(probes or [])
     rows = m_count if bank_rows is None else max(1, min(int(bank_rows), m_count))
     mu = np.zeros((b, m_count, m_count))
@@ -364,6 +371,15 @@ def correlation_moments(
         _fill_columns(op, right, v, bank, mu[:, start:stop, :], chunk)
         del bank
         start = stop
+    if left_commutator:
+        nu = mu
+        up = np.concatenate([nu[:, :, 1:], nu[:, :, -2:-1]], axis=2)[:, :m_out, :m_out]
+        down = np.concatenate([nu[:, :, 1:2], nu[:, :, :-1]], axis=2)[:, :m_out, :m_out]
+        right_k = np.concatenate([nu[:, 1:, :], nu[:, -2:-1, :]], axis=1)[:, :m_out, :m_out]
+        left_k = np.concatenate([nu[:, 1:2, :], nu[:, :-1, :]], axis=1)[:, :m_out, :m_out]
+        mu = 0.5 * op.scale.half_width * (up + down - right_k - left_k)
+        m = m[:, : 2 * m_out - 1]
+        p = p[:, :, :m_out]
     return mu, m, p
 
 
