@@ -221,14 +221,16 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
     import resource
 
     import numpy as np
+    import scipy.linalg  # noqa: F401  (load scipy's own BLAS so that the limit reaches it)
+    from threadpoolctl import threadpool_limits
 
     from .blas import blas_metadata
 
     if spec.get("threads"):
-        from threadpoolctl import threadpool_limits
-
         threadpool_limits(limits=int(spec["threads"]), user_api="blas")
     warm = _warm_up()
+    if spec.get("threads"):  # and any BLAS the warm-up loaded
+        threadpool_limits(limits=int(spec["threads"]), user_api="blas")
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     variant, n, seed = spec["variant"], spec["n_tls"], spec["seed"]

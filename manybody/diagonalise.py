@@ -149,23 +149,26 @@ def diagonalise(h: np.ndarray, vectors: bool = True, overwrite: bool = True) -> 
 
     Notes
     -----
-    LAPACK wants Fortran order; a C-ordered ``h`` is passed as its transpose (the same matrix, as
-    it is symmetric: LAPACK reads one triangle), so with ``overwrite`` no D x D copy is made and
-    the eigenvectors are written into ``h``'s memory. The peak is then ``h`` plus the ?syevd
-    workspace of 2 D^2 numbers.
+    LAPACK wants Fortran order; a C-ordered ``h`` is passed as its transpose with the other
+    triangle flag (LAPACK reads the same numbers as before: ``h``'s lower triangle), so with
+    ``overwrite`` no D x D copy is made and the eigenvectors are written into ``h``'s memory.
+    The peak is then ``h`` plus the ?syevd workspace of 2 D^2 numbers.
     """
     from scipy.linalg import eigh
 
     if h.ndim != 2 or h.shape[0] != h.shape[1]:
         raise ValueError(f"h must be a square matrix, got shape {h.shape}")
     _warn_slow_blas()
-    a = h.T if (h.flags.c_contiguous and not h.flags.f_contiguous) else h
+    # the transposed view of a C-ordered h is Fortran-ordered; its upper triangle is h's lower one
+    transposed = h.flags.c_contiguous and not h.flags.f_contiguous
+    a, lower = (h.T, False) if transposed else (h, True)
     with _blas_threads_for(h.shape[0]):
         if vectors:
-            energies, vecs = eigh(a, driver="evd", overwrite_a=overwrite, check_finite=False)
+            energies, vecs = eigh(a, lower=lower, driver="evd", overwrite_a=overwrite,
+                                  check_finite=False)
         else:
-            energies = eigh(a, eigvals_only=True, driver="evd", overwrite_a=overwrite,
-                            check_finite=False)
+            energies = eigh(a, lower=lower, eigvals_only=True, driver="evd",
+                            overwrite_a=overwrite, check_finite=False)
             vecs = None
     return Spectrum(energies.astype(np.float64), vecs)
 

@@ -363,3 +363,12 @@ def test_small_solves_run_single_threaded_and_restore(rng, monkeypatch):
     assert d.SINGLE_THREAD_MAX_DIM >= 128
     after = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
     assert after == before
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_diagonalise_reads_the_lower_triangle(rng, order):
+    """As scipy's default: only h's lower triangle is read, whatever the memory order."""
+    a = rng.normal(size=(40, 40))
+    sym = np.tril(a) + np.tril(a, -1).T
+    junk = np.asarray(np.tril(a) + 5 * np.triu(rng.normal(size=(40, 40)), 1), order=order)
+    np.testing.assert_allclose(diagonalise(junk).energies, np.linalg.eigvalsh(sym), atol=1e-12)
