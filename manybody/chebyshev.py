@@ -23,7 +23,10 @@ The two-operator density is expanded in Chebyshev polynomials of the rescaled H~
     mu_kl = Tr[e^{-(H - E_0)/T0} T_k(H~) C^T T_l(H~) C] ~ (1/R) sum_r <r0| T_k C^T T_l C |r0>,
     |r0> = e^{-(H - E_0)/2T0} |r>,  r a Rademacher (+-1) vector  (typicality),
 
-and every temperature T <= T0 follows by one quadrature contraction on Chebyshev nodes with
+computed without ever applying C: per vector, (C a_k).b_l = (T a_k).(H b_l) - (T H a_k).b_l and H on
+a Chebyshev vector is an index shift, so the bank holds the cheap T a_k (2M sparse products per
+vector, not 3M; :func:`manybody.kpm.correlation_moments`). Every temperature T <= T0 then follows
+by one quadrature contraction on Chebyshev nodes with
 
     F_T(E, E') = e^{-(1/T - 1/T0)(E - E_0)} W(E) G(E' - E),
 
@@ -39,7 +42,16 @@ and its error is the jackknife spread over random vectors.
 
 Low temperatures: a ladder of reference temperatures T0_0 = max(T) > T0_1 > ... with ratio
 <= ``ladder_ratio``; each T is served by the lowest rung with T0 >= T, reweighting downwards only
-(F_T <= 1, so truncation errors are amplified at most by Z(T0)/Z(T), which is reported).
+(F_T <= 1, so truncation errors are amplified at most by Z(T0)/Z(T), which is reported). The
+ladder is importance sampling in earnest: at N = 10, reweighting from 0.4 K down to 0.04 K instead
+of filtering at 0.063 K makes the error bar 250 times larger. Same random vectors on every rung.
+
+Statistical error: at T << w the commutator estimator is accurate with a few vectors; at T ~ w the
+remaining noise (per vector ~ the signal at N = 10-16) comes from near-degenerate thermal pairs
+(two resonant TLS exchanging an excitation), intrinsic to any trace estimator. For disorder
+averages a few vectors per realisation are efficient: the vector noise then adds to the much
+larger realisation-to-realisation spread. ``target_error`` adds vectors where a single realisation
+must be precise.
 
 Normalisation, Boltzmann weights and sign conventions are those of
 :func:`manybody.absorption.absorption` and :func:`manybody.absorption.velocity_shift`; multiply by
@@ -64,15 +76,26 @@ from .diagonalise import available_memory
 from .kpm import (
     ScaledOperator,
     SpectralScale,
+    boltzmann_filter,
     chebyshev_nodes,
-    chebyshev_series,
+    commutator,
     correlation_moments,
     exponential_coefficients,
     gemm_rate,
+    jackknife_ratio,
+    operator_applier,
+    operator_bytes,
     quadrature_matrix,
+    rademacher,
     spectral_bounds,
     tail_degree,
 )
+
+__all__ = [
+    "CHEBYSHEV_OBSERVABLES", "ChebyshevParams", "ChebyshevResult", "LineShape", "Plan", "Rung",
+    "build_ladder", "chebyshev_absorption", "choose_solver", "commutator", "estimate_resources",
+    "observe_chebyshev", "plan_chebyshev", "plan_solve",
+]
 
 log = logging.getLogger(__name__)
 
@@ -208,10 +231,10 @@ class Rung:
     filter_terms : int
         Chebyshev terms of the filter.
     stress_shift : float
-        c (K per unit strain): the moments use T - c, c = <T> at T0 from the pilot vector. Any
-        function of H added to T changes only the diagonal T_nn, whose w_mn = 0 lines contribute
-        exactly zero to Q and to the velocity shift, so the result is unchanged while the
-        stochastic noise from the large thermal mean of T is removed.
+        c (K per unit strain) = <T> at T0 from the pilot vector. [H, T - c] = [H, T], so the
+        results do not depend on it; the stress moments behind the commutator moments and the
+        first-moment term use T - c, which removes the large thermal mean of T from quantities
+        that cancel (less float32 round-off, less noise in the first-moment term).
     """
 
     temperature: float
@@ -457,69 +480,10 @@ def _achievable_width(scale, rung, frequencies, broadening, tol, velocity, beta_
     return hi
 
 
-def _filter(op: ScaledOperator, t0: float, r: np.ndarray) -> np.ndarray:
-    """e^{-(H - E_0)/2T0} r by its Chebyshev series."""
-    scale = op.scale
-    beta = 1.0 / t0
-    coefficients = exponential_coefficients(0.5 * beta * scale.half_width)
-    prefactor = math.exp(0.5 * beta * (scale.ground - scale.lower))
-    return prefactor * chebyshev_series(op, r, coefficients)
-
-
-def _rademacher(seed: np.random.SeedSequence, index: int, dim: int) -> np.ndarray:
-    child = np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + (index,))
-    return np.random.default_rng(child).integers(0, 2, size=dim).astype(np.float64) * 2.0 - 1.0
-
-
-def _operator_bytes(m) -> int:
-    if sp.issparse(m):
-        return int(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes)
-    return int(np.asarray(m).nbytes)
-
-
-def _is_diagonal(m: sp.spmatrix) -> bool:
-    coo = m.tocoo()
-    return bool(np.all(coo.row == coo.col))
-
-
-def commutator(h, t):
-    """C = [H, T] = H T - T H (K^2 per unit strain), sparse when H and T are.
-
-    For a diagonal T (the Pauli s^z stress) C_ij = H_ij (t_j - t_i) keeps the sparsity of H.
-    """
-    if sp.issparse(h) and sp.issparse(t):
-        h = h.tocsr()
-        if _is_diagonal(t):
-            d = t.diagonal()
-            rows = np.repeat(np.arange(h.shape[0]), np.diff(h.indptr))
-            c = h.copy()
-            c.data = h.data * (d[h.indices] - d[rows])
-            c.eliminate_zeros()
-            return c
-        return (h @ t - t @ h).tocsr()
-    hd = h.toarray() if sp.issparse(h) else np.asarray(h)
-    if sp.issparse(t) and _is_diagonal(t):
-        d = t.diagonal()
-        return hd * (d[None, :] - d[:, None])
-    td = t.toarray() if sp.issparse(t) else np.asarray(t)
-    return hd @ td - td @ hd
-
-
-def _applier(m):
-    if sp.issparse(m):
-        m = m.tocsr()
-        if _is_diagonal(m):
-            d = m.diagonal().astype(np.float64)[:, None]
-            return lambda x: d * x
-        return lambda x: np.asarray(m @ x)
-    m = np.asarray(m, dtype=np.float64)
-    return lambda x: m @ x
-
-
 def plan_solve(
     op: ScaledOperator,
     apply_stress,
-    operator_bytes: int,
+    extra_bytes: int,
     frequencies: np.ndarray,
     temperatures: np.ndarray,
     broadening: Broadening,
@@ -535,7 +499,7 @@ def plan_solve(
         H~ (its product timings so far calibrate the time estimate).
     apply_stress : callable
         T applied to (D, b) blocks.
-    operator_bytes : int
+    extra_bytes : int
         Bytes held by T and C besides H.
     frequencies, temperatures : numpy.ndarray
         w (K) and T (K).
@@ -561,7 +525,7 @@ def plan_solve(
     eta = broadening.width
     rungs = []
     for t0, served in build_ladder(temperatures, params):
-        r = _filter(op, t0, pilot[:, None])
+        r = boltzmann_filter(op, t0, pilot[:, None])
         norm = float(np.sum(r * r))
         hr = op.h @ r
         mean = float(np.sum(r * hr)) / norm
@@ -594,7 +558,7 @@ def plan_solve(
         rungs.append(Rung(t0, tuple(served), cut, width, int(m_count), int(terms), shift))
     n_vec = dim if params.trace == "exact" else params.n_vectors
     itemsize = 4 if params.dtype == "float32" else 8
-    fixed = _operator_bytes(op.h) + operator_bytes
+    fixed = operator_bytes(op.h) + extra_bytes
     budget = params.memory_fraction * available_memory() - fixed
     m_max = max(r.n_moments for r in rungs) + 1
     if params.block is not None:
@@ -704,19 +668,6 @@ class _Contraction:
         return out
 
 
-def _ratio(num: np.ndarray, den: np.ndarray, exact: bool) -> tuple[np.ndarray, np.ndarray]:
-    """sum num / sum den over vectors (axis 0) and its jackknife standard error."""
-    r_count = num.shape[0]
-    extra = (Ellipsis,) + (None,) * (num.ndim - den.ndim)
-    sn, sd = num.sum(axis=0), den.sum(axis=0)
-    full = sn / sd[extra]
-    if exact or r_count < 2:
-        return full, np.zeros_like(full)
-    loo = (sn[None] - num) / (sd[None] - den)[extra]
-    err = np.sqrt((r_count - 1) / r_count * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
-    return full, err
-
-
 def _heat(z, e1, e2, t, exact) -> tuple[np.ndarray, np.ndarray]:
     """C(T) = (<E^2> - <E>^2) / T^2 from summed moments, with jackknife error."""
     def value(sz, s1, s2):
@@ -729,6 +680,11 @@ def _heat(z, e1, e2, t, exact) -> tuple[np.ndarray, np.ndarray]:
     loo = value(z.sum(0) - z, e1.sum(0) - e1, e2.sum(0) - e2)
     err = np.sqrt((r_count - 1) / r_count * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
     return full, err
+
+
+def _shifted(apply_t, shift: float):
+    """x -> (T - shift) x."""
+    return lambda x: apply_t(x) - shift * x
 
 
 def _check_inputs(frequencies, temperatures, broadening):
@@ -840,7 +796,7 @@ def plan_chebyshev(
     ops = _Operators(real, params)
     with threadpool_limits(limits=ops.threads, user_api="blas"):
         op = ops.scaled()
-        pilot = _rademacher(seq, 0, op.dimension)
+        pilot = rademacher(seq, 0, op.dimension)
         return plan_solve(op, ops.apply_t, ops.extra_bytes, w, t, broadening, params, pilot,
                           "velocity_shift" in observables)
 
@@ -874,21 +830,21 @@ class _Operators:
         h, stress = build_operators(real, np.float64, dense=False)
         self.h = h if sp.issparse(h) else np.asarray(h, dtype=np.float64)
         comm = commutator(self.h, stress)
-        self.apply_t, self.apply_c = _applier(stress), _applier(comm)
-        self.extra_bytes = _operator_bytes(stress) + _operator_bytes(comm)
+        self.apply_t, self.apply_c = operator_applier(stress), operator_applier(comm)
+        self.extra_bytes = operator_bytes(stress) + operator_bytes(comm)
         self.threads = 1 if self.h.shape[0] <= SMALL_DIMENSION else None
 
     def scaled(self) -> ScaledOperator:
         return ScaledOperator(self.h, spectral_bounds(self.h))
 
 
-def _run(op, apply_t, apply_c, operator_bytes, w, t, broadening, params, normalisation, seq,
+def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, normalisation, seq,
          observables, started) -> ChebyshevResult:
     velocity = "velocity_shift" in observables
     exact = params.trace == "exact"
     dim = op.dimension
-    pilot = _rademacher(seq, 0, dim)
-    plan = plan_solve(op, apply_t, operator_bytes, w, t, broadening, params, pilot, velocity)
+    pilot = rademacher(seq, 0, dim)
+    plan = plan_solve(op, apply_t, extra_bytes, w, t, broadening, params, pilot, velocity)
     log.info("chebyshev plan: D=%d, rungs %s, moments %s, %.2f GB, ~%.0f s", dim,
              [round(r.temperature, 6) for r in plan.rungs], [r.n_moments for r in plan.rungs],
              plan.memory_bytes / 2**30, plan.seconds)
@@ -910,12 +866,13 @@ def _run(op, apply_t, apply_c, operator_bytes, w, t, broadening, params, normali
                 r = np.zeros((dim, size))
                 r[np.arange(count, count + size), np.arange(size)] = 1.0
             else:
-                r = np.stack([_rademacher(seq, i, dim) for i in range(count, count + size)],
+                r = np.stack([rademacher(seq, i, dim) for i in range(count, count + size)],
                              axis=1)
-            vecs = _filter(op, rung.temperature, r)
+            vecs = boltzmann_filter(op, rung.temperature, r)
             del r
-            probe = apply_t(apply_c(vecs)) - rung.stress_shift * apply_c(vecs)
-            mu, m, p = correlation_moments(op, apply_t, apply_c, vecs, rung.n_moments,
+            shifted = _shifted(apply_t, rung.stress_shift)
+            probe = shifted(apply_c(vecs))
+            mu, m, p = correlation_moments(op, shifted, apply_c, vecs, rung.n_moments,
                                            probes=[probe], left_commutator=True,
                                            bank_dtype=params.numpy_dtype, bank_rows=rows)
             del vecs, probe
@@ -933,10 +890,10 @@ def _run(op, apply_t, apply_c, operator_bytes, w, t, broadening, params, normali
                 if rel > params.target_error and goal < params.max_vectors:
                     goal = min(params.max_vectors, goal + max(plan.block, params.n_vectors // 2))
         arrays = {k: np.concatenate(p) for k, p in parts.items()}
-        val, err = _ratio(arrays["abs"], arrays["z"], exact)
+        val, err = jackknife_ratio(arrays["abs"], arrays["z"], exact)
         values["abs"][served], errors["abs"][served] = normalisation * val, abs(normalisation) * err
         if velocity:
-            val_v, err_v = _ratio(arrays["vel"], arrays["z"], exact)
+            val_v, err_v = jackknife_ratio(arrays["vel"], arrays["z"], exact)
             values["vel"][served] = -0.5 * normalisation * val_v
             errors["vel"][served] = 0.5 * abs(normalisation) * err_v
         values["heat"][served], errors["heat"][served] = _heat(
@@ -980,7 +937,7 @@ def _run(op, apply_t, apply_c, operator_bytes, w, t, broadening, params, normali
 
 def _relative_error(parts: dict[str, list[np.ndarray]]) -> float:
     """max over temperatures of max_w sigma(w, T) / max_w |Q(w, T)| for the vectors so far."""
-    val, err = _ratio(np.concatenate(parts["abs"]), np.concatenate(parts["z"]), False)
+    val, err = jackknife_ratio(np.concatenate(parts["abs"]), np.concatenate(parts["z"]), False)
     scale = np.max(np.abs(val), axis=1)
     return float(np.max(np.max(err, axis=1) / np.where(scale > 0, scale, np.inf)))
 

@@ -416,3 +416,83 @@ def gemm_rate(dtype: type = np.float32, size: int = 1 << 16) -> float:
     a @ b
     elapsed = max(time.perf_counter() - start, 1e-6)
     return 2.0 * 256 * size * 64 / elapsed
+
+
+def boltzmann_filter(op: ScaledOperator, t0: float, r: np.ndarray) -> np.ndarray:
+    """e^{-(H - E_0)/2T0} r by its Chebyshev series (E_0 = ``op.scale.ground``; T0 in K)."""
+    scale = op.scale
+    beta = 1.0 / t0
+    coefficients = exponential_coefficients(0.5 * beta * scale.half_width)
+    prefactor = math.exp(0.5 * beta * (scale.ground - scale.lower))
+    return prefactor * chebyshev_series(op, r, coefficients)
+
+
+def rademacher(seed: np.random.SeedSequence, index: int, dim: int) -> np.ndarray:
+    """Random vector i of a stream: +-1 entries from SeedSequence(seed.entropy, key + (i,))."""
+    child = np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + (index,))
+    return np.random.default_rng(child).integers(0, 2, size=dim).astype(np.float64) * 2.0 - 1.0
+
+
+def operator_bytes(m) -> int:
+    """Bytes held by a sparse or dense matrix."""
+    if sp.issparse(m):
+        return int(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes)
+    return int(np.asarray(m).nbytes)
+
+
+def is_diagonal(m: sp.spmatrix) -> bool:
+    """Whether a sparse matrix stores only diagonal entries."""
+    coo = m.tocoo()
+    return bool(np.all(coo.row == coo.col))
+
+
+def commutator(h, t):
+    """C = [H, T] = H T - T H (K^2 per unit strain), sparse when H and T are.
+
+    For a diagonal T (the Pauli s^z stress) C_ij = H_ij (t_j - t_i) keeps the sparsity of H.
+    """
+    if sp.issparse(h) and sp.issparse(t):
+        h = h.tocsr()
+        if is_diagonal(t):
+            d = t.diagonal()
+            rows = np.repeat(np.arange(h.shape[0]), np.diff(h.indptr))
+            c = h.copy()
+            c.data = h.data * (d[h.indices] - d[rows])
+            c.eliminate_zeros()
+            return c
+        return (h @ t - t @ h).tocsr()
+    hd = h.toarray() if sp.issparse(h) else np.asarray(h)
+    if sp.issparse(t) and is_diagonal(t):
+        d = t.diagonal()
+        return hd * (d[None, :] - d[:, None])
+    td = t.toarray() if sp.issparse(t) else np.asarray(t)
+    return hd @ td - td @ hd
+
+
+def operator_applier(m) -> Apply:
+    """x -> M x for (D, b) blocks: a row scaling for a diagonal sparse M."""
+    if sp.issparse(m):
+        m = m.tocsr()
+        if is_diagonal(m):
+            d = m.diagonal().astype(np.float64)[:, None]
+            return lambda x: d * x
+        return lambda x: np.asarray(m @ x)
+    m = np.asarray(m, dtype=np.float64)
+    return lambda x: m @ x
+
+
+def jackknife_ratio(num: np.ndarray, den: np.ndarray, exact: bool = False
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """sum num / sum den over random vectors (axis 0) and its jackknife standard error.
+
+    ``den`` has the leading dimensions of ``num``; ``exact`` (an exact trace) gives zero error.
+    """
+    r_count = num.shape[0]
+    extra = (Ellipsis,) + (None,) * (num.ndim - den.ndim)
+    sn, sd = num.sum(axis=0), den.sum(axis=0)
+    full = sn / sd[extra]
+    if exact or r_count < 2:
+        return full, np.zeros_like(full)
+    loo = (sn[None] - num) / (sd[None] - den)[extra]
+    err = np.sqrt((r_count - 1) / r_count * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
+    return full, err

@@ -405,3 +405,30 @@ def test_realisation_from_arrays_sparse_stress_with_two_body_term():
     assert np.max(np.abs(res.absorption - q)) < 1e-5 * max(np.abs(q).max(), 1e-3)
     assert math.isfinite(res.wall_seconds)
     assert sp.issparse(ch.commutator(sp.csr_matrix(np.eye(2)), sp.csr_matrix(np.eye(2))))
+
+
+def test_bench_script_runs_on_tiny_sizes(tmp_path):
+    """scripts/bench_chebyshev.py: subprocess measurements, merged JSON, crossover logic."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_chebyshev.py"
+    spec = importlib.util.spec_from_file_location("bench_chebyshev", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "bench.json"
+    bench.main(["run", "--sizes", "6", "--dense-sizes", "6", "--vectors", "2", "--out", str(out)])
+    data = json.loads(out.read_text())["benchmark"]
+    assert data["finished"]
+    assert {r["method"] for r in data["records"]} == {"dense", "chebyshev"}
+    assert all("error" not in r and r["peak_memory_gb"] > 0 for r in data["records"])
+    records = [{"method": "dense", "n_tls": 10, "seconds": 1.0},
+               {"method": "dense", "n_tls": 12, "seconds": 60.0},
+               {"method": "chebyshev", "n_tls": 12, "seconds": 100.0},
+               {"method": "chebyshev", "n_tls": 14, "seconds": 200.0}]
+    cross = bench._crossover(records)
+    assert cross["crossover_n_tls"] == 14 and "extrapolated" in cross["how"]
+    records.append({"method": "dense", "n_tls": 14, "seconds": 900.0})
+    assert bench._crossover(records) == {**bench._crossover(records), "crossover_n_tls": 14,
+                                         "how": "measured"}

@@ -1,0 +1,307 @@
+"""Benchmark and acceptance record of the chebyshev (KPM + typicality) solver (issue 9).
+
+Modes
+-----
+run        time and peak memory per realisation of the chebyshev solver (N = 14..20 by default)
+           and of dense ED (N = 10..13), same model and probe, each in its own subprocess;
+           the crossover N where chebyshev beats dense ED.
+validate   acceptance at N = 10 and 12 for an interacting + random-matrix model: agreement with
+           dense ED (same Gaussian kernel) within the reported error bars at every temperature down
+           to w/5, coverage of the error bars over independent vector sets, and convergence of the
+           exact-trace expansion with the number of moments (N = 8).
+single     (internal) one measurement, printed as JSON.
+
+Results are merged into one JSON file (default results/bench/chebyshev.json), rewritten atomically
+after every measurement, so an interrupted run keeps what finished.
+
+Examples
+--------
+    python scripts/bench_chebyshev.py run --sizes 14 16 18 20 --dense-sizes 10 11 12 13
+    python scripts/bench_chebyshev.py validate
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "results" / "bench" / "chebyshev.json"
+
+#: The benchmark model and probe: canonical TLS + Gaussian couplings (sparse H), 20 temperatures
+#: from w/5 to 2w at the lowest frequency, Gaussian kernel of width 0.02 K.
+BENCH = {
+    "coupling_strength": 0.05,
+    "frequencies": [0.1, 0.2],
+    "temperatures": np.geomspace(0.02, 0.2, 20).tolist(),
+    "broadening": {"kind": "gaussian", "width": 0.02},
+    "seed": 1,
+    "realisation": 0,
+}
+#: The acceptance model: interacting + random-matrix.
+VALIDATE = {
+    "coupling_strength": 0.1,
+    "random_matrix": {"kind": "goe", "weight": 0.5},
+    "frequencies": [0.2, 0.4],
+    "temperatures": np.geomspace(0.04, 0.4, 6).tolist(),
+    "broadening": {"kind": "gaussian", "width": 0.04},
+    "seed": 7,
+}
+
+
+def _model(n: int, spec: dict):
+    from manybody.models import CouplingParams, ModelParams, RandomMatrixParams
+
+    rm = spec.get("random_matrix")
+    return ModelParams(n_tls=n, coupling=CouplingParams(strength=spec["coupling_strength"]),
+                       random_matrix=RandomMatrixParams(**rm) if rm else None)
+
+
+def single(method: str, n: int, n_vectors: int, dtype: str) -> dict:
+    """One realisation of the benchmark model with ``method`` ("chebyshev" or "dense")."""
+    from manybody.absorption import Broadening, pair_spectrum
+    from manybody.models import absorption_normalisation, draw_realisation, realisation_rng
+
+    params = _model(n, BENCH)
+    w, t = np.array(BENCH["frequencies"]), np.array(BENCH["temperatures"])
+    b = Broadening(**BENCH["broadening"])
+    norm = absorption_normalisation(params)
+    start = time.perf_counter()
+    real = draw_realisation(params, realisation_rng(BENCH["seed"], BENCH["realisation"]))
+    out: dict = {"method": method, "n_tls": n, "dimension": 2**n}
+    if method == "dense":
+        from manybody.diagonalise import estimate_memory, solve
+        from manybody.thermo import specific_heat
+
+        spectrum, elements = solve(real)
+        pairs = pair_spectrum(spectrum, elements, w, b)
+        q = norm * pairs.absorption(w, t)
+        pairs.dispersion(w, t)
+        specific_heat(spectrum.energies, t)
+        out.update(estimated_memory_gb=estimate_memory(n) / 2**30, absorption=q.tolist())
+    else:
+        from manybody.chebyshev import ChebyshevParams, chebyshev_absorption
+
+        res = chebyshev_absorption(real, w, t, b, ChebyshevParams(n_vectors=n_vectors, dtype=dtype),
+                                   normalisation=norm, seed=BENCH["seed"])
+        scale = np.abs(res.absorption).max()
+        big = np.abs(res.absorption) > 0.1 * scale
+        out.update(
+            n_vectors=n_vectors, dtype=dtype,
+            planned_seconds=res.plan.seconds, planned_memory_gb=res.plan.memory_bytes / 2**30,
+            seconds_per_product=res.plan.seconds_per_product,
+            half_width=res.plan.scale.half_width,
+            rungs=[{k: d[k] for k in ("reference_temperature", "n_moments", "n_vectors",
+                                      "window_energy", "window_loss", "amplification", "seconds")}
+                   for d in res.diagnostics],
+            absorption=res.absorption.tolist(), absorption_error=res.absorption_error.tolist(),
+            median_error=float(np.median(res.absorption_error)),
+            median_relative_error=float(np.median(res.absorption_error[big] / np.abs(
+                res.absorption[big]))) if big.any() else None,
+            error_lowest_temperature=res.absorption_error[int(np.argmin(t))].tolist(),
+        )
+    out["seconds"] = time.perf_counter() - start
+    out["peak_memory_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    return out
+
+
+def _run_child(method: str, n: int, n_vectors: int, dtype: str, timeout: float) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "single", method, str(n),
+           "--vectors", str(n_vectors), "--dtype", dtype]
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"method": method, "n_tls": n, "error": f"timeout after {timeout:.0f} s"}
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-1:] or ["(no stderr)"]
+        return {"method": method, "n_tls": n, "error": tail[0],
+                "seconds": time.perf_counter() - start}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _metadata() -> dict:
+    import manybody
+
+    try:
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, check=False).stdout.strip()
+    except OSError:  # pragma: no cover
+        commit = ""
+    return {"manybody": manybody.__version__, "numpy": np.__version__, "git_commit": commit,
+            "host": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version(),
+            "load_average_at_start": list(os.getloadavg()),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+
+def _load(path: Path) -> dict:
+    if path.exists():
+        return json.loads(path.read_text())
+    return {}
+
+
+def _save(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=1)
+    os.replace(tmp, path)
+
+
+def _crossover(records: list[dict]) -> dict:
+    """Smallest N from which chebyshev is faster than dense ED (measured or extrapolated)."""
+    cheb = {r["n_tls"]: r["seconds"] for r in records if r.get("method") == "chebyshev"
+            and "error" not in r}
+    dense = {r["n_tls"]: r["seconds"] for r in records if r.get("method") == "dense"
+             and "error" not in r}
+    common = sorted(set(cheb) & set(dense))
+    faster = [n for n in common if cheb[n] < dense[n]]
+    out = {"chebyshev_seconds": cheb, "dense_seconds": dense}
+    if faster:
+        out["crossover_n_tls"] = faster[0]
+        out["how"] = "measured"
+    elif len(dense) >= 2 and cheb:
+        # dense ED costs ~ D^3: extrapolate its largest measured size by 8x per TLS
+        n_dense = max(dense)
+        for n in sorted(cheb):
+            if n > n_dense and cheb[n] < dense[n_dense] * 8.0 ** (n - n_dense):
+                out["crossover_n_tls"] = n
+                out["how"] = f"dense extrapolated from N={n_dense} as D^3"
+                break
+    return out
+
+
+def run(args) -> dict:
+    path = Path(args.out)
+    data = _load(path)
+    bench = {"metadata": _metadata(), "config": BENCH, "n_vectors": args.vectors,
+             "dtype": args.dtype, "records": [], "finished": False}
+    data["benchmark"] = bench
+    _save(path, data)
+    jobs = [("dense", n) for n in args.dense_sizes] + [("chebyshev", n) for n in args.sizes]
+    for method, n in jobs:
+        record = _run_child(method, n, args.vectors, args.dtype, args.timeout)
+        bench["records"].append(record)
+        bench["crossover"] = _crossover(bench["records"])
+        _save(path, data)
+        print(json.dumps({k: record.get(k) for k in ("method", "n_tls", "seconds",
+                                                     "peak_memory_gb", "error")}), flush=True)
+    bench["finished"] = True
+    _save(path, data)
+    return data
+
+
+def validate(args) -> dict:
+    """Acceptance checks at N = 10 and 12 (interacting + random matrix) and exact-trace convergence."""
+    from manybody.absorption import Broadening, absorption
+    from manybody.chebyshev import ChebyshevParams, chebyshev_absorption
+    from manybody.diagonalise import solve
+    from manybody.models import absorption_normalisation, draw_realisation, realisation_rng
+
+    path = Path(args.out)
+    data = _load(path)
+    out = {"metadata": _metadata(), "config": VALIDATE, "sizes": {}, "finished": False}
+    data["validation"] = out
+    w, t = np.array(VALIDATE["frequencies"]), np.array(VALIDATE["temperatures"])
+    b = Broadening(**VALIDATE["broadening"])
+    plan = {10: (args.seeds_10, args.vectors_10), 12: (args.seeds_12, args.vectors_12)}
+    for n, (n_seeds, n_vec) in plan.items():
+        params = _model(n, VALIDATE)
+        real = draw_realisation(params, realisation_rng(VALIDATE["seed"], 0))
+        norm = absorption_normalisation(params)
+        start = time.perf_counter()
+        spectrum, elements = solve(real)
+        ref = norm * absorption(spectrum, elements, w, t, b, method="exact")
+        dense_seconds = time.perf_counter() - start
+        zs, rel, seconds = [], [], []
+        for s in range(n_seeds):
+            start = time.perf_counter()
+            res = chebyshev_absorption(real, w, t, b, ChebyshevParams(n_vectors=n_vec),
+                                       normalisation=norm, seed=1000 + s,
+                                       observables=("absorption",))
+            seconds.append(time.perf_counter() - start)
+            zs.append(((res.absorption - ref) / res.absorption_error).tolist())
+            rel.append((res.absorption_error / np.abs(ref).max()).tolist())
+        z = np.array(zs)
+        out["sizes"][str(n)] = {
+            "n_seeds": n_seeds, "n_vectors": n_vec, "reference": ref.tolist(),
+            "z": zs, "error_over_max_q": rel,
+            "fraction_within_1_sigma": float(np.mean(np.abs(z) < 1)),
+            "fraction_within_2_sigma": float(np.mean(np.abs(z) < 2)),
+            "rms_z": float(np.sqrt(np.mean(z**2))), "mean_z": float(np.mean(z)),
+            "max_abs_z": float(np.max(np.abs(z))),
+            "chebyshev_seconds_per_run": float(np.mean(seconds)),
+            "dense_seconds": dense_seconds,
+            "rungs": [r.temperature for r in res.plan.rungs],
+            "moments": [r.n_moments for r in res.plan.rungs],
+        }
+        _save(path, data)
+        print(n, json.dumps({k: out["sizes"][str(n)][k] for k in (
+            "fraction_within_1_sigma", "fraction_within_2_sigma", "rms_z", "max_abs_z")}),
+            flush=True)
+    # exact traces: convergence with the number of moments (N = 8)
+    params = _model(8, VALIDATE)
+    real = draw_realisation(params, realisation_rng(VALIDATE["seed"], 0))
+    spectrum, elements = solve(real)
+    ref = absorption(spectrum, elements, w, t, b, method="exact")
+    conv = []
+    import warnings
+
+    for tol in (3e-1, 1e-1, 3e-2, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = chebyshev_absorption(real, w, t, b, ChebyshevParams(
+                trace="exact", dtype="float64", truncation_tol=tol), observables=("absorption",))
+        conv.append({"truncation_tol": tol,
+                     "n_moments": [r.n_moments for r in res.plan.rungs],
+                     "max_error_over_max_q": float(np.max(np.abs(res.absorption - ref))
+                                                   / np.abs(ref).max())})
+    out["exact_trace_convergence_n8"] = conv
+    out["finished"] = True
+    _save(path, data)
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="mode", required=True)
+    p_run = sub.add_parser("run", help="time and memory per realisation")
+    p_run.add_argument("--sizes", type=int, nargs="*", default=[10, 11, 12, 13, 14, 16, 18, 20])
+    p_run.add_argument("--dense-sizes", type=int, nargs="*", default=[10, 11, 12, 13])
+    p_run.add_argument("--vectors", type=int, default=4)
+    p_run.add_argument("--dtype", default="float32")
+    p_run.add_argument("--timeout", type=float, default=4 * 3600)
+    p_run.add_argument("--out", default=str(DEFAULT_OUT))
+    p_val = sub.add_parser("validate", help="acceptance at N = 10, 12")
+    p_val.add_argument("--seeds-10", type=int, default=12)
+    p_val.add_argument("--vectors-10", type=int, default=24)
+    p_val.add_argument("--seeds-12", type=int, default=4)
+    p_val.add_argument("--vectors-12", type=int, default=16)
+    p_val.add_argument("--out", default=str(DEFAULT_OUT))
+    p_one = sub.add_parser("single", help="(internal) one measurement as JSON")
+    p_one.add_argument("method", choices=("chebyshev", "dense"))
+    p_one.add_argument("n_tls", type=int)
+    p_one.add_argument("--vectors", type=int, default=4)
+    p_one.add_argument("--dtype", default="float32")
+    args = parser.parse_args(argv)
+    if args.mode == "single":
+        print(json.dumps(single(args.method, args.n_tls, args.vectors, args.dtype)))
+    elif args.mode == "run":
+        run(args)
+    else:
+        validate(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
