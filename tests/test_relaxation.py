@@ -171,15 +171,17 @@ def test_krylov_quadrature_matches_dense_modes_for_coupled_tls(kind):
     # known by eigh only to eps ||S|| absolutely) is not held to a relative tolerance of its own
     nonzero = dense != 0
     assert np.all(krylov[~nonzero] == 0)
-    # (1e-6: at the lowest temperature |chi| ~ 1e-38 and the two routes differ by round-off in the
-    # eigenvalues of the rate matrix, seen up to 5e-8 relative when T_mn changes in its last bits)
-    assert np.max(np.abs(krylov - dense)[nonzero] / np.abs(dense[nonzero])) < 1e-6
+    # relative error, floored at 1e-12 of the largest |chi|: at the lowest temperature |chi| ~ 1e-38
+    # is set by round-off in the rate matrix's slowest eigenvalues (seen at 5e-8 and 2e-5 relative
+    # when T_mn changes in its last bits), which no route resolves
+    scale = np.maximum(np.abs(dense), 1e-12 * np.abs(dense).max())
+    assert np.max(np.abs(krylov - dense)[nonzero] / scale[nonzero]) < 1e-8
     # dropping a tail of states holding < 1e-16 of the excited population changes nothing visible
     # (the 1e-6 allows for the reference: eigh of the full matrix, whose largest out-rates are
     # ~1e10 times the slowest, gives the slow modes only to eps ||S|| absolutely)
     full = relaxation_susceptibility(spectrum, elements, w, t, 1e8, method="dense",
                                      population_cutoff=0.0)
-    assert np.max(np.abs(full - dense)[nonzero] / np.abs(dense[nonzero])) < 1e-6
+    assert np.max(np.abs(full - dense)[nonzero] / scale[nonzero]) < 1e-6
 
 
 # --------------------------------------------------------------------------- static limit
