@@ -414,17 +414,25 @@ def absorption(
     numpy.ndarray
         Q, shape (n_T, n_w).
     """
+    q = _thermal_response(spectrum, stress_elements, frequencies, temperatures, broadening,
+                          method, dispersive=False)
+    return normalisation * q
+
+
+def _thermal_response(spectrum, stress_elements, frequencies, temperatures, broadening, method,
+                      dispersive: bool) -> np.ndarray:
+    """sum_n p_n(T) F_n(w) (absorptive) or sum_n p_n(T) H_n(w) (dispersive), shape (n_T, n_w)."""
     broadening = broadening or Broadening()
     frequencies, _ = _check_inputs(spectrum, stress_elements, frequencies, broadening)
     temperatures = v.positive_array("temperatures", temperatures)
     v.choice("method", method, ("binned", "exact"))
     if method == "exact":
-        per_state = _exact_per_state(spectrum, stress_elements, frequencies, broadening, False)
-        q = boltzmann_weights(spectrum.energies, temperatures) @ per_state
-    else:
-        q = pair_spectrum(spectrum, stress_elements, frequencies, broadening).absorption(
-            frequencies, temperatures)
-    return normalisation * q
+        per_state = _exact_per_state(spectrum, stress_elements, frequencies, broadening, dispersive)
+        return boltzmann_weights(spectrum.energies, temperatures) @ per_state
+    pairs = pair_spectrum(spectrum, stress_elements, frequencies, broadening)
+    if dispersive:
+        return pairs.dispersion(frequencies, temperatures)
+    return pairs.absorption(frequencies, temperatures)
 
 
 def velocity_shift(
@@ -447,16 +455,8 @@ def velocity_shift(
         delta v / v, shape (n_T, n_w), defined up to a temperature-independent constant only
         through the model's own spectrum (no constant is subtracted).
     """
-    broadening = broadening or Broadening()
-    frequencies, _ = _check_inputs(spectrum, stress_elements, frequencies, broadening)
-    temperatures = v.positive_array("temperatures", temperatures)
-    v.choice("method", method, ("binned", "exact"))
-    if method == "exact":
-        per_state = _exact_per_state(spectrum, stress_elements, frequencies, broadening, True)
-        chi = boltzmann_weights(spectrum.energies, temperatures) @ per_state
-    else:
-        chi = pair_spectrum(spectrum, stress_elements, frequencies, broadening).dispersion(
-            frequencies, temperatures)
+    chi = _thermal_response(spectrum, stress_elements, frequencies, temperatures, broadening,
+                            method, dispersive=True)
     return -0.5 * normalisation * chi
 
 
