@@ -253,8 +253,31 @@ def test_bench_targets_and_tables():
     assert rows[("naive/pipeline64", 12)] is False
     assert rows[("pipeline64/eigh64", 13)] is None
     table = bench.markdown_table(per_n)
-    assert table.count("\n") == 2 and "| 12 | 4096 | 10 | 11 | 1.10 |" in table
+    assert table.count("\n") == 2 and "| 12 | 4096 | 10 | 11 | 1.10 (-) |" in table
     assert "14.3%" in bench.stage_table(per_n)
+
+
+def test_bench_report_rederives_composed_ratios(tmp_path):
+    stages = dict.fromkeys(bench.PIPELINE_STAGES, 0.1)
+    stages["eigh"] = 9.0
+    variants = {"eigh64": {"total_s": 10.0}, "eigh32": {"total_s": 5.0},
+                "pipeline64": {"total_s": 9.6, "stages_s": stages,
+                               "stage_fractions": dict.fromkeys(bench.PIPELINE_STAGES, 0.1)},
+                "pipeline32": {"total_s": 5.6, "stages_s": {**stages, "eigh": 5.0}}}
+    ratios = bench.derive_ratios(variants, {"q32_rel_error": 2e-5})
+    assert ratios["pipeline64/eigh64"] == pytest.approx(0.96)
+    assert ratios["pipeline64_composed/eigh64"] == pytest.approx(1.06)  # 10 + 6 x 0.1
+    assert ratios["pipeline32_composed/eigh64"] == pytest.approx(0.56)
+    assert ratios["absorption/eigh64"] == pytest.approx(0.02)
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"metadata": {"workload": {"clock": "cpu", "blas_threads": 1}},
+                                "per_n": {"12": {"variants": variants,
+                                                 "accuracy": {"q32_rel_error": 2e-5}}}}))
+    assert bench.report(path) == 0
+    rec = json.loads(path.read_text())
+    met = {(r["key"], r["n_tls"]): r["met"] for r in rec["targets"]}
+    assert met[("pipeline32_composed/eigh64", 12)] is True
+    assert "(1.06)" in rec["table_markdown"]
 
 
 @pytest.mark.slow
