@@ -27,24 +27,44 @@ _PEAK_MATRICES_RANDOM = 4.2
 
 @dataclass(frozen=True, kw_only=True)
 class SolverParams:
-    """Options of the dense solver.
+    """Which solver runs each realisation, and its options.
 
     Parameters
     ----------
     dtype : {"float64", "float32"}
-        Precision of H, the eigenvectors and T_mn (energies and weights are accumulated in float64).
+        Dense ED precision of H, the eigenvectors and T_mn (energies and weights are accumulated in
+        float64).
     memory_fraction : float
-        Largest fraction of the currently available memory a solve may plan to use.
+        Largest fraction of the currently available memory a dense solve may plan to use.
+    method : {"dense", "chebyshev", "auto"}
+        Dense exact diagonalisation; the Chebyshev/typicality solver (manybody.chebyshev, sparse
+        matrix-vector products only, with statistical errors reported as "<observable>_error");
+        or "auto" (dense where it fits and is faster, see ``chebyshev.choose_solver``).
+    chebyshev : dict, optional
+        Options of :class:`manybody.chebyshev.ChebyshevParams` (TOML table ``[solver.chebyshev]``).
     """
 
     dtype: str = "float64"
     memory_fraction: float = 0.9
+    method: str = "dense"
+    chebyshev: dict | None = None
 
     def __post_init__(self) -> None:
         v.choice("solver.dtype", self.dtype, ("float64", "float32"))
         v.positive("solver.memory_fraction", self.memory_fraction)
         if self.memory_fraction > 1:
             raise ValueError(f"solver.memory_fraction must be <= 1, got {self.memory_fraction!r}")
+        v.choice("solver.method", self.method, ("dense", "chebyshev", "auto"))
+        if self.chebyshev is not None:
+            object.__setattr__(self, "chebyshev", dict(self.chebyshev))
+            self.chebyshev_params  # noqa: B018 - validate now, before any work
+
+    @property
+    def chebyshev_params(self):
+        """The :class:`manybody.chebyshev.ChebyshevParams` these options describe."""
+        from .chebyshev import ChebyshevParams
+
+        return v.from_mapping(ChebyshevParams, self.chebyshev or {}, "solver.chebyshev")
 
     @property
     def numpy_dtype(self) -> type:

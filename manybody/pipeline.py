@@ -27,7 +27,12 @@ OBSERVABLE_DIMS: dict[str, tuple[tuple[str, ...], str]] = {
     "relaxation_absorption": (("temperature", "frequency"), "pi*C0"),
     "relaxation_velocity_shift": (("temperature", "frequency"), "C0"),
 }
-OBSERVABLES = tuple(OBSERVABLE_DIMS)
+#: Statistical errors reported by the Chebyshev solver (and as zeros by dense ED in runs whose
+#: solver method is "chebyshev" or "auto", so every task of a run has the same variables).
+for _name in ("absorption", "velocity_shift", "specific_heat"):
+    OBSERVABLE_DIMS[f"{_name}_error"] = OBSERVABLE_DIMS[_name]
+OBSERVABLES = tuple(k for k in OBSERVABLE_DIMS if not k.endswith("_error"))
+ERROR_OBSERVABLES = tuple(k for k in OBSERVABLE_DIMS if k.endswith("_error"))
 #: Observables computed when a probe names none.
 DEFAULT_OBSERVABLES = ("absorption", "velocity_shift", "specific_heat", "spacing_ratio")
 #: Observables that need a phonon bath (``Probe.phonon_rate_prefactor``).
@@ -102,6 +107,26 @@ def observe(
         "absorption" (n_T, n_w) in units of pi*C0, "velocity_shift" (n_T, n_w) in units of C0,
         "specific_heat" (n_T,) in units of k_B, "spacing_ratio" () the mean <r>.
     """
+    solver = solver or SolverParams()
+    method = solver.method
+    if method == "auto":
+        from .chebyshev import choose_solver
+
+        method = choose_solver(params, solver.dtype, solver.memory_fraction)
+    if method == "chebyshev":
+        from .chebyshev import observe_chebyshev
+
+        return observe_chebyshev(params, seed, realisation, probe, solver.chebyshev_params)
+    out = _observe_dense(params, seed, realisation, probe, solver)
+    if solver.method != "dense":  # same variables as the chebyshev tasks of this run
+        for name in list(out):
+            if f"{name}_error" in OBSERVABLE_DIMS:
+                out[f"{name}_error"] = np.zeros_like(out[name])
+    return out
+
+
+def _observe_dense(params: ModelParams, seed: int, realisation: int, probe: Probe,
+                   solver: SolverParams) -> dict[str, np.ndarray]:
     real = draw_realisation(params, realisation_rng(seed, realisation))
     spectrum, elements = solve(real, solver)
     out: dict[str, np.ndarray] = {}

@@ -330,7 +330,9 @@ def _check_arguments(n_jobs: int, backend: str, scheduler: str | None, blas_thre
 def _stack(spec: RunSpec, results: dict[TaskKey, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """Observable -> array (*sweep shape, realisations, *observable shape)."""
     out: dict[str, np.ndarray] = {}
-    for name in spec.probe.observables:
+    first = next(iter(results.values()), {})
+    errors = [f"{n}_error" for n in spec.probe.observables if f"{n}_error" in first]
+    for name in (*spec.probe.observables, *errors):
         flat = [results[(p, r)][name] for p in range(spec.n_points)
                 for r in range(spec.realisations)]
         stacked = np.stack(flat)
