@@ -1033,9 +1033,20 @@ def observe_chebyshev(params, seed: int, realisation: int, probe,
         "absorption" (n_T, n_w) in units of pi*C0, "velocity_shift" (n_T, n_w) in units of C0,
         "specific_heat" (n_T,) in units of k_B, "spacing_ratio" () NaN (needs the spectrum), each
         requested one with a one-standard-error companion "<name>_error" of the same shape.
+
+    Raises
+    ------
+    ValueError
+        Observables that need eigenstates (relaxation), and everything
+        :func:`chebyshev_absorption` raises.
     """
     from .models import absorption_normalisation, draw_realisation, realisation_rng
 
+    unsupported = sorted(set(probe.observables) - set(CHEBYSHEV_OBSERVABLES) - {"spacing_ratio"})
+    if unsupported:
+        raise ValueError(
+            f"observable(s) {', '.join(map(repr, unsupported))} need eigenstates and are not "
+            "available from the chebyshev solver; use solver.method = 'dense' or drop them")
     real = draw_realisation(params, realisation_rng(seed, realisation))
     trace_seed = np.random.SeedSequence(seed, spawn_key=(realisation, TRACE_STREAM))
     wanted = tuple(o for o in CHEBYSHEV_OBSERVABLES if o in probe.observables)
@@ -1053,9 +1064,12 @@ def observe_chebyshev(params, seed: int, realisation: int, probe,
     return out
 
 
-#: Largest N for which "auto" prefers dense ED (measured crossover on the 2-core reference
-#: machine, results/bench/chebyshev.json): dense is faster and exact below it.
-AUTO_DENSE_MAX_TLS = 13
+#: Largest N for which "auto" prefers dense ED. Measured on the 2-core reference machine
+#: (results/bench/chebyshev.json, 20 temperatures, 2 frequencies, eta = 0.02 K): dense ED takes
+#: 6.5, 16, 31, 72 s at N = 10..13 (x ~2.3 per TLS, ~7 GB at N = 14); chebyshev with 4 vectors
+#: 3.2, 3.4, 4.4, 6.0 s, with 32 vectors see "benchmark_32_vectors". Dense is exact and gives
+#: every observable, so it is kept while it costs well under a minute per realisation.
+AUTO_DENSE_MAX_TLS = 12
 
 
 def choose_solver(params, dense_dtype: str = "float64", memory_fraction: float = 0.9) -> str:

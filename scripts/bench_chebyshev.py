@@ -186,7 +186,7 @@ def run(args) -> dict:
     data = _load(path)
     bench = {"metadata": _metadata(), "config": BENCH, "n_vectors": args.vectors,
              "dtype": args.dtype, "records": [], "finished": False}
-    data["benchmark"] = bench
+    data[args.label] = bench
     _save(path, data)
     jobs = [("dense", n) for n in args.dense_sizes] + [("chebyshev", n) for n in args.sizes]
     for method, n in jobs:
@@ -282,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--dtype", default="float32")
     p_run.add_argument("--timeout", type=float, default=4 * 3600)
     p_run.add_argument("--out", default=str(DEFAULT_OUT))
+    p_run.add_argument("--label", default="benchmark", help="key of this run in the JSON file")
     p_val = sub.add_parser("validate", help="acceptance at N = 10, 12")
     p_val.add_argument("--seeds-10", type=int, default=12)
     p_val.add_argument("--vectors-10", type=int, default=24)
