@@ -284,6 +284,16 @@ def _compiled_deposit():
         return k, min(max(f, 0.0), 1.0)
 
     @numba.njit(cache=True, nogil=True)
+    def add_pair(out, n, om, t, nodes, inv_gap, table, scale, origin):
+        """Deposit sign(w_mn) |T_mn|^2 of one pair at |w_mn| on row n (tent weights)."""
+        w = t * t
+        if om < 0.0:
+            w, om = -w, -om
+        k, f = locate(om, nodes, inv_gap, table, scale, origin)
+        out[n, k] += w - w * f
+        out[n, k + 1] += w * f
+
+    @numba.njit(cache=True, nogil=True)
     def deposit(energies, tmn, nodes, inv_gap, table, scale, origin, out):
         dim = energies.size
         if tmn.strides[0] < tmn.strides[1]:  # column-major: walk down each column n
@@ -291,15 +301,9 @@ def _compiled_deposit():
                 en = energies[n]
                 for m in range(dim):
                     om = energies[m] - en
-                    if om == 0.0:
-                        continue
-                    t = np.float64(tmn[m, n])
-                    w = t * t
-                    if om < 0.0:
-                        w, om = -w, -om
-                    k, f = locate(om, nodes, inv_gap, table, scale, origin)
-                    out[n, k] += w - w * f
-                    out[n, k + 1] += w * f
+                    if om != 0.0:
+                        add_pair(out, n, om, np.float64(tmn[m, n]), nodes, inv_gap, table,
+                                 scale, origin)
         else:  # row-major: tiles of columns, rows m outer
             for n0 in range(0, dim, _TILE):
                 n1 = min(dim, n0 + _TILE)
@@ -307,15 +311,9 @@ def _compiled_deposit():
                     em = energies[m]
                     for n in range(n0, n1):
                         om = em - energies[n]
-                        if om == 0.0:
-                            continue
-                        t = np.float64(tmn[m, n])
-                        w = t * t
-                        if om < 0.0:
-                            w, om = -w, -om
-                        k, f = locate(om, nodes, inv_gap, table, scale, origin)
-                        out[n, k] += w - w * f
-                        out[n, k + 1] += w * f
+                        if om != 0.0:
+                            add_pair(out, n, om, np.float64(tmn[m, n]), nodes, inv_gap, table,
+                                     scale, origin)
 
     return deposit
 
