@@ -52,7 +52,9 @@ def _load(study_dir: Path, name: str):
 
 def _curve(ds, sel: dict, variable: str = "absorption"):
     """x, mean and standard error over realisations of Q(x) at one sweep point."""
-    point = ds.isel(sel) if sel else ds
+    from .results import realised
+
+    point = realised(ds.isel(sel) if sel else ds)
     q = point[variable].isel(frequency=0).values
     x = float(ds["frequency"].values[0]) / ds["temperature"].values
     return x, q.mean(0), q.std(0, ddof=1) / math.sqrt(q.shape[0]), q
@@ -178,7 +180,7 @@ def figure_index(study_dir: Path, out: Path) -> list[Path]:
     if any(r["study"] == "finite_size" for r in rows):
         d = series("finite_size")
         ax_n.errorbar(d["value"], d["index"], d["index_error"], fmt="o-", color=PALETTE[3],
-                      label="dipolar, $J_0$ = 0.03 K")
+                      label=_finite_size_label(study_dir))
         ax_n.legend(frameon=False, fontsize=6.5)
     ax_n.set_xlabel("number of TLS N")
     if any(r["study"] == "two_body_stress" for r in rows):
@@ -193,8 +195,19 @@ def figure_index(study_dir: Path, out: Path) -> list[Path]:
     return _save(fig, out, "tls_index")
 
 
+def _finite_size_label(study_dir: Path) -> str:
+    """Legend of the finite-size series: the coupling it was run at."""
+    ds = _load(study_dir, "finite_size")
+    if ds is None:
+        return "finite-size check"
+    coupling = json.loads(ds.attrs["spec"])["model"]["coupling"]
+    return f"{coupling['kind']}, $J_0$ = {coupling['strength']:g} K"
+
+
 def figure_specific_heat(study_dir: Path, out: Path) -> list[Path]:
     """C(T)/N against T for independent and interacting TLS and the random blocks."""
+    from .results import realised
+
     plt = _style()
     fig, ax = plt.subplots(figsize=(3.6, 2.8))
     i = 0
@@ -207,7 +220,7 @@ def figure_specific_heat(study_dir: Path, out: Path) -> list[Path]:
         values = ds[dim].values
         picks = [0, len(values) - 1] if name == "dipolar" else range(len(values))
         for k in picks:
-            c = ds["specific_heat"].isel({dim: k}).values
+            c = realised(ds.isel({dim: k}))["specific_heat"].values
             t = ds["temperature"].values
             ax.errorbar(t, c.mean(0) / n, c.std(0, ddof=1) / math.sqrt(c.shape[0]) / n,
                         fmt=MARKERS[i] + "-", color=PALETTE[i], ms=3,
@@ -257,6 +270,7 @@ def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
     if ds is None or "relaxation_velocity_shift" not in ds:
         return []
     from .relaxation import velocity_slopes
+    from .results import realised
 
     plt = _style()
     fig, ax = plt.subplots(figsize=(3.8, 3.0))
@@ -264,7 +278,7 @@ def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
     values = ds["coupling_strength"].values
     t_ref = None
     for i in range(len(values)):
-        point = ds.isel(coupling_strength=i, frequency=0)
+        point = realised(ds.isel(coupling_strength=i, frequency=0))
         total = (point["velocity_shift"] + point["relaxation_velocity_shift"]).values
         mean = total.mean(0)
         offset = mean[np.argmax(mean)]

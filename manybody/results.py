@@ -5,7 +5,9 @@ Layout of a results file (netCDF4/HDF5, readable with plain xarray or h5py)::
     dims:    <sweep axes...>, realisation, temperature, frequency
     coords:  every sweep axis (attrs: units, parameter = dotted path), realisation,
              temperature (K), frequency (K)
-    vars:    one per observable, dims (*sweep axes, realisation, *observable dims), attr units
+    vars:    one per observable, dims (*sweep axes, realisation, *observable dims), attr units;
+             realisation_count (*sweep axes): realisations computed at each point; with per-point
+             counts the observables are NaN beyond it (schema 2)
     attrs:   schema_version, versions, git commit, spec (JSON), seed, spawn scheme, created, host,
              n_jobs, backend, blas_threads, wall_time_s, finished, ...
 """
@@ -36,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 #: Version of the file layout; bump when dims, names or attrs change meaning.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Units of the coordinates every observable may use.
 COORDINATE_UNITS = {"temperature": "K", "frequency": "K", "realisation": "1"}
 
@@ -149,7 +151,7 @@ def build_dataset(spec: RunSpec, values: Mapping[str, np.ndarray],
     spec : RunSpec
         The run (sweep axes, realisations, probe).
     values : Mapping[str, numpy.ndarray]
-        Observable name -> array of shape (*spec.shape, spec.realisations, *observable shape),
+        Observable name -> array of shape (*spec.shape, spec.max_realisations, *observable shape),
         dims and units as registered in ``pipeline.OBSERVABLE_DIMS``.
     attrs : Mapping, optional
         Global attributes (see :func:`provenance`).
@@ -166,7 +168,7 @@ def build_dataset(spec: RunSpec, values: Mapping[str, np.ndarray],
         coords[dim] = xr.Variable(dim, np.asarray(spec.sweep[key]),
                                   attrs={"units": axis_units(key), "parameter": key})
     coords["realisation"] = xr.Variable(
-        "realisation", np.arange(spec.realisations, dtype=np.int64),
+        "realisation", np.arange(spec.max_realisations, dtype=np.int64),
         attrs={"units": "1", "long_name": "disorder realisation index r (SeedSequence spawn key)"})
     known = _observable_coords(spec)
     data_vars: dict[str, Any] = {}
@@ -183,7 +185,28 @@ def build_dataset(spec: RunSpec, values: Mapping[str, np.ndarray],
                 raise ValueError(f"observable {name!r} has {size} entries along {dim!r}, "
                                  f"expected {coords[dim].size}")
         data_vars[name] = xr.Variable(dims, arr, attrs={"units": units})
+    data_vars["realisation_count"] = xr.Variable(
+        sweep_dims, spec.realisation_counts,
+        attrs={"units": "1", "long_name": "realisations computed at this sweep point; the "
+                                          "observables are NaN for realisation >= this count"})
     return xr.Dataset(data_vars, coords=coords, attrs=dict(attrs or {}))
+
+
+def realised(point: xr.Dataset) -> xr.Dataset:
+    """One sweep point's results without the NaN padding of per-point realisation counts.
+
+    Parameters
+    ----------
+    point : xarray.Dataset
+        A results Dataset reduced to one sweep point (e.g. ``ds.isel(coupling_strength=2)``), or
+        a run without sweep axes.
+    """
+    if "realisation_count" not in point:  # schema 1: every point has every realisation
+        return point
+    count = point["realisation_count"]
+    if count.ndim:
+        raise ValueError(f"realised() needs a single sweep point; select one along {count.dims}")
+    return point.isel(realisation=slice(0, int(count)))
 
 
 def check_writable(path: str | Path, overwrite: bool = False) -> Path:

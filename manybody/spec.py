@@ -310,6 +310,32 @@ def probe_to_dict(probe: Probe) -> dict[str, Any]:
     }
 
 
+def _realisation_counts(value: Any, shape: tuple[int, ...]) -> int | tuple:
+    """Validate ``realisations``: an int, or per-point counts of the sweep's shape (nested tuple)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer | list | tuple | np.ndarray):
+        raise TypeError(f"realisations must be an integer >= 1 or a list of per-point counts of "
+                        f"shape {shape}, got {value!r}")
+    if isinstance(value, int | np.integer):
+        return v.integer("realisations", value, 1, MAX_REALISATIONS)
+    try:
+        counts = np.asarray(value)
+    except ValueError:  # ragged nesting
+        counts = np.asarray([], dtype=object)
+    if counts.shape != shape or counts.dtype.kind not in "iu":
+        raise ValueError(f"realisations must be one integer or a list of integers with one count "
+                         f"per sweep point, of the sweep's shape {shape}; got {value!r}")
+    if counts.min(initial=1) < 1 or counts.max(initial=1) > MAX_REALISATIONS:
+        raise ValueError(f"realisations must be between 1 and {MAX_REALISATIONS} at every sweep "
+                         f"point, got {counts.tolist()!r}")
+    if (counts == counts.flat[0]).all():
+        return int(counts.flat[0])  # uniform counts: the same spec as a plain integer
+    return _nested_tuple(counts.tolist())
+
+
+def _nested_tuple(value: Any) -> Any:
+    return tuple(_nested_tuple(x) for x in value) if isinstance(value, list) else int(value)
+
+
 def _replace_path(obj: Any, path: list[str], value: Any, key: str) -> Any:
     """dataclasses.replace along a dotted path; names the sweep key if a section is absent."""
     head = path[0]
@@ -334,8 +360,12 @@ class RunSpec:
         Short name of the run (used in messages and file metadata).
     seed : int
         Run seed (>= 0); realisation r uses ``SeedSequence(seed, spawn_key=(r,))``.
-    realisations : int
-        Disorder realisations per sweep point (>= 1).
+    realisations : int or nested sequence of int
+        Disorder realisations per sweep point (>= 1): one count for every point, or one count per
+        point as a (nested) list of the sweep's shape, e.g. ``[640, 640, 4000]`` along a single
+        axis of three values. Per-point counts put the work where the disorder average is noisy;
+        point p then uses realisations r = 0 .. count[p] - 1 (the same disorder at every point
+        for the r they share) and results are padded with NaN up to the largest count.
     model : ModelParams
         Base point of the model; swept parameters override it.
     sweep : Mapping[str, Sequence]
@@ -355,7 +385,7 @@ class RunSpec:
 
     name: str = "run"
     seed: int
-    realisations: int = 1
+    realisations: int | tuple = 1
     model: ModelParams
     sweep: Mapping[str, Any] = field(default_factory=dict)
     probe: Probe
@@ -365,14 +395,13 @@ class RunSpec:
         if not isinstance(self.name, str) or not self.name.strip():
             raise TypeError(f"name must be a non-empty string, got {self.name!r}")
         v.integer("seed", self.seed, 0, MAX_SEED)
-        v.integer("realisations", self.realisations, 1, MAX_REALISATIONS)
         for key, cls in (("model", ModelParams), ("probe", Probe), ("solver", SolverParams)):
             value = getattr(self, key)
             if not isinstance(value, cls):
                 raise TypeError(f"{key} must be a {cls.__name__}, got {type(value).__name__}")
         object.__setattr__(self, "seed", int(self.seed))
-        object.__setattr__(self, "realisations", int(self.realisations))
         object.__setattr__(self, "sweep", normalise_sweep(self.sweep))
+        object.__setattr__(self, "realisations", _realisation_counts(self.realisations, self.shape))
         for _ in self.points():  # every sweep point must be a valid model and probe
             pass
 
@@ -444,7 +473,8 @@ class RunSpec:
         return {
             "name": self.name,
             "seed": self.seed,
-            "realisations": self.realisations,
+            "realisations": (self.realisations if isinstance(self.realisations, int)
+                             else np.asarray(self.realisations).tolist()),
             "model": model_to_dict(self.model),
             "sweep": {key: list(values) for key, values in self.sweep.items()},
             "probe": probe_to_dict(self.probe),
@@ -485,9 +515,19 @@ class RunSpec:
         return math.prod(self.shape)
 
     @property
+    def realisation_counts(self) -> np.ndarray:
+        """Realisations at every sweep point, an int64 array of the sweep's shape."""
+        return np.broadcast_to(np.asarray(self.realisations, dtype=np.int64), self.shape).copy()
+
+    @property
+    def max_realisations(self) -> int:
+        """The largest per-point count (the length of the results' realisation axis)."""
+        return int(self.realisation_counts.max(initial=1))
+
+    @property
     def n_tasks(self) -> int:
-        """Sweep points x realisations."""
-        return self.n_points * self.realisations
+        """Total (sweep point, realisation) pairs."""
+        return int(self.realisation_counts.sum())
 
     def point(self, index: tuple[int, ...]) -> tuple[ModelParams, Probe]:
         """Model and probe at one sweep point (index tuple, one entry per axis)."""

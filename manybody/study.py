@@ -108,6 +108,7 @@ def summarise(ds, name: str) -> list[PointSummary]:
         Study name for the table.
     """
     from .analysis import analyse_shape
+    from .results import realised
 
     spec = RunSpec.from_dict(json.loads(ds.attrs["spec"]))
     if "absorption" not in ds:
@@ -119,7 +120,7 @@ def summarise(ds, name: str) -> list[PointSummary]:
     rows = []
     for index, params, _ in spec.points():
         sel = dict(zip(sweep_dims, index, strict=True))
-        point = ds.isel(sel) if sel else ds
+        point = realised(ds.isel(sel) if sel else ds)
         q = point["absorption"].isel(frequency=0).values  # (realisation, temperature)
         shape = analyse_shape(x, q, smearing=smearing)
         r = point["spacing_ratio"].values if "spacing_ratio" in point else np.array([np.nan])
@@ -128,7 +129,7 @@ def summarise(ds, name: str) -> list[PointSummary]:
         rows.append(PointSummary(
             study=name, parameter=key.split(".")[-1] if key else "-",
             value=value.item() if hasattr(value, "item") else value,
-            n_tls=params.n_tls, realisations=spec.realisations,
+            n_tls=params.n_tls, realisations=point.sizes["realisation"],
             index=shape.index, index_error=shape.index_error,
             ratio=shape.ratio, ratio_error=shape.ratio_error,
             spacing_ratio=float(np.mean(r)),
@@ -159,6 +160,7 @@ class VelocitySummary:
 def summarise_velocity(ds, name: str) -> list[VelocitySummary]:
     """Velocity slopes below and above the maximum (canonical TTLS: +1 and -1/2, in C0)."""
     from .relaxation import velocity_slopes
+    from .results import realised
 
     if "relaxation_velocity_shift" not in ds or "velocity_shift" not in ds:
         return []
@@ -167,7 +169,7 @@ def summarise_velocity(ds, name: str) -> list[VelocitySummary]:
     t = ds["temperature"].values
     for index, params, _ in spec.points():
         sel = dict(zip(spec.dims, index, strict=True))
-        point = ds.isel(sel) if sel else ds
+        point = realised(ds.isel(sel) if sel else ds)
         total = (point["velocity_shift"] + point["relaxation_velocity_shift"]).isel(frequency=0)
         try:
             slopes = velocity_slopes(t, total.values)

@@ -1,11 +1,13 @@
 """Parallel parameter sweeps with disorder averaging, checkpoints and resumable results.
 
-Every (sweep point, realisation) pair is one independent task that calls
-:func:`manybody.pipeline.observe` with ``SeedSequence(seed, spawn_key=(r,))``. Tasks run through
-joblib (loky processes by default, or dask.distributed); each finished task is checkpointed
-atomically in ``<output>.checkpoint/`` so that a crash, Ctrl-C or ``kill -9`` loses nothing, and
-rerunning the same command skips finished tasks. The final file is written atomically and the
-checkpoint removed.
+Every (sweep point, realisation) pair is independent: :func:`manybody.pipeline.observe` with
+``SeedSequence(seed, spawn_key=(r,))``. A task is a chunk of consecutive realisations of one sweep
+point, sized so that small systems (a few ms each) do not drown in dispatch and checkpoint
+overhead while large ones stay one realisation per task. Tasks run through joblib (loky processes
+by default, or dask.distributed); each finished chunk is checkpointed atomically in
+``<output>.checkpoint/`` so that a crash, Ctrl-C or ``kill -9`` loses nothing that had finished,
+and rerunning the same command skips finished realisations (whatever chunking wrote them). The
+final file is written atomically and the checkpoint removed.
 
 Reproducibility: the numbers depend only on the spec and on ``blas_threads`` (multithreaded BLAS
 may sum in a different order), never on the number of workers, the backend or the order of
@@ -19,6 +21,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -43,10 +46,18 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 BACKENDS = ("loky", "dask")
+#: Largest chunk_size accepted (realisations per task).
+MAX_CHUNK = 100_000
 #: Checkpoint layout version (stored in its meta file).
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 Progress = Callable[[int, int], None]
 TaskKey = tuple[int, int]  # (flat sweep-point index, realisation)
+Chunk = tuple[int, int, int]  # (flat sweep-point index, first realisation, stop)
+#: Checkpoint file of a chunk: p<point>_r<start>-<stop>.npz (a single "_r<r>" is one realisation,
+#: the layout of version 1).
+_CHUNK_FILE = re.compile(r"p(\d+)_r(\d+)(?:-(\d+))?\.npz")
+#: Automatic chunks aim at about this many dense-ED states x realisations (N = 8: 32 per chunk).
+_CHUNK_STATES = 2**13
 
 
 def available_cores() -> int:
@@ -81,8 +92,8 @@ def _blas_controller() -> Any:
 
 
 def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int, point: int,
-             realisation: int, blas_threads: int) -> tuple[int, int, dict[str, np.ndarray]]:
-    """One task: observables of realisation ``realisation`` at sweep point ``point``.
+             start: int, stop: int, blas_threads: int) -> tuple[int, int, dict[str, np.ndarray]]:
+    """One task: observables of realisations ``start .. stop - 1`` at sweep point ``point``.
 
     The process's BLAS and OpenMP pools are set to ``blas_threads`` threads and left so (no
     restore at the end, which would race with another task running in a second thread of the
@@ -91,11 +102,39 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
     Returns
     -------
     tuple
-        (point, realisation, {observable: array}).
+        (point, start, {observable: array stacked over the chunk's realisations}).
     """
     _blas_controller().limit(limits=blas_threads)
-    out = pipeline.observe(params, seed, realisation, probe, solver)
-    return point, realisation, out
+    results = [pipeline.observe(params, seed, r, probe, solver) for r in range(start, stop)]
+    return point, start, {name: np.stack([res[name] for res in results]) for name in results[0]}
+
+
+def auto_chunk_size(params: ModelParams, solver: SolverParams) -> int:
+    """Realisations per task: about 2^13 / D for dense ED (N = 8: 32; N >= 13: 1), 1 otherwise."""
+    if solver.method == "chebyshev" or params.n_tls > 13:
+        return 1
+    return max(1, _CHUNK_STATES >> params.n_tls)
+
+
+def plan_chunks(pending: list[TaskKey], sizes: dict[int, int]) -> list[Chunk]:
+    """Split pending (point, realisation) pairs into runs of consecutive realisations.
+
+    Parameters
+    ----------
+    pending : list of (point, realisation)
+        What is left to compute, in any order.
+    sizes : dict
+        Point -> largest chunk (realisations per task).
+    """
+    chunks: list[Chunk] = []
+    for point, r in sorted(pending):
+        if chunks:
+            p0, start, stop = chunks[-1]
+            if p0 == point and stop == r and stop - start < sizes[point]:
+                chunks[-1] = (point, start, r + 1)
+                continue
+        chunks.append((point, r, r + 1))
+    return chunks
 
 
 # -- checkpoint -------------------------------------------------------------------------------
@@ -171,16 +210,26 @@ class Checkpoint:
             "ones. Rerun with the original spec, or delete the checkpoint directory to start over"
         )
 
-    def _path(self, point: int, realisation: int) -> Path:
-        return self.tasks / f"p{point:06d}_r{realisation:06d}.npz"
+    def _path(self, point: int, start: int, stop: int) -> Path:
+        return self.tasks / f"p{point:06d}_r{start:06d}-{stop:06d}.npz"
+
+    def files(self) -> dict[Path, Chunk]:
+        """Checkpoint files and the (point, start, stop) each holds."""
+        out = {}
+        for path in self.tasks.glob("*.npz"):
+            match = _CHUNK_FILE.fullmatch(path.name)
+            if match:
+                point, start, stop = match.groups()
+                out[path] = (int(point), int(start), int(stop) if stop else int(start) + 1)
+        return out
 
     def load(self, keys: list[TaskKey]) -> dict[TaskKey, dict[str, np.ndarray]]:
-        """Results of the finished tasks among ``keys`` (unreadable files are recomputed)."""
+        """Results of the finished realisations among ``keys`` (unreadable files are recomputed)."""
         done: dict[TaskKey, dict[str, np.ndarray]] = {}
+        wanted_keys = set(keys)
         wanted = set(self.spec.probe.observables)
-        for key in keys:
-            path = self._path(*key)
-            if not path.is_file():
+        for path, (point, start, stop) in sorted(self.files().items()):
+            if not any((point, r) in wanted_keys for r in range(start, stop)):
                 continue
             try:
                 with np.load(path, allow_pickle=False) as data:
@@ -188,13 +237,18 @@ class Checkpoint:
             except (OSError, ValueError, EOFError) as exc:
                 log.warning("ignoring unreadable checkpoint file %s (%s)", path, exc)
                 continue
-            if set(result) == wanted:
-                done[key] = result
+            if not wanted <= set(result):
+                continue
+            single = _CHUNK_FILE.fullmatch(path.name).group(3) is None  # version-1 layout
+            for i, r in enumerate(range(start, stop)):
+                if (point, r) in wanted_keys:
+                    done[(point, r)] = {name: arr if single else arr[i] for name, arr in result.items()}
         return done
 
-    def write(self, point: int, realisation: int, result: dict[str, np.ndarray]) -> None:
-        """Store one finished task atomically."""
-        path = self._path(point, realisation)
+    def write(self, point: int, start: int, result: dict[str, np.ndarray]) -> None:
+        """Store one finished chunk (arrays stacked over its realisations) atomically."""
+        stop = start + len(next(iter(result.values())))
+        path = self._path(point, start, stop)
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=self.tasks)
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -231,11 +285,11 @@ def _atomic_write_text(path: Path, text: str) -> None:
 
 
 # -- execution --------------------------------------------------------------------------------
-def _task_arguments(spec: RunSpec, pending: list[TaskKey], blas_threads: int) -> Iterator[tuple]:
+def _task_arguments(spec: RunSpec, chunks: list[Chunk], blas_threads: int) -> Iterator[tuple]:
     points = {p: (model, probe) for p, (_, model, probe) in enumerate(spec.points())}
-    for point, r in pending:
+    for point, start, stop in chunks:
         model, probe = points[point]
-        yield model, probe, spec.solver, spec.seed, point, r, blas_threads
+        yield model, probe, spec.solver, spec.seed, point, start, stop, blas_threads
 
 
 @contextlib.contextmanager
@@ -279,14 +333,14 @@ def _quiet_dask() -> Iterator[None]:
             lg.setLevel(level)
 
 
-def _execute(spec: RunSpec, pending: list[TaskKey], n_jobs: int, backend: str,
+def _execute(spec: RunSpec, chunks: list[Chunk], n_jobs: int, backend: str,
              scheduler: str | None, blas_threads: int) -> Iterator[tuple[int, int, dict]]:
-    """Yield (point, realisation, result) for every pending task as it finishes."""
+    """Yield (point, start, stacked results) for every chunk as it finishes."""
     from joblib import Parallel, delayed, parallel_config
 
-    if not pending:  # everything came from the checkpoint: start no workers
+    if not chunks:  # everything came from the checkpoint: start no workers
         return
-    tasks = (delayed(run_task)(*args) for args in _task_arguments(spec, pending, blas_threads))
+    tasks = (delayed(run_task)(*args) for args in _task_arguments(spec, chunks, blas_threads))
     if backend == "dask":
         with _quiet_dask(), _dask_client(scheduler, n_jobs) as client, \
                 parallel_config(backend="dask"):
@@ -308,8 +362,8 @@ def _make_progress(progress: bool | Progress, total: int, initial: int) -> tuple
         return (lambda done, total: None), None
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, initial=initial, unit="task", desc="sweep", dynamic_ncols=True)
-    return (lambda done, total: bar.update(1)), bar
+    bar = tqdm(total=total, initial=initial, unit="realisation", desc="sweep", dynamic_ncols=True)
+    return (lambda done, total: bar.update(done - bar.n)), bar
 
 
 def _check_arguments(n_jobs: int, backend: str, scheduler: str | None, blas_threads: int) -> None:
@@ -328,15 +382,21 @@ def _check_arguments(n_jobs: int, backend: str, scheduler: str | None, blas_thre
 
 
 def _stack(spec: RunSpec, results: dict[TaskKey, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Observable -> array (*sweep shape, realisations, *observable shape)."""
+    """Observable -> array (*sweep shape, max realisations, *observable shape), NaN-padded where a
+    point has fewer realisations than the largest count."""
     out: dict[str, np.ndarray] = {}
     first = next(iter(results.values()), {})
     errors = [f"{n}_error" for n in spec.probe.observables if f"{n}_error" in first]
+    counts = spec.realisation_counts.ravel()
+    size = spec.max_realisations
     for name in (*spec.probe.observables, *errors):
-        flat = [results[(p, r)][name] for p in range(spec.n_points)
-                for r in range(spec.realisations)]
-        stacked = np.stack(flat)
-        out[name] = stacked.reshape(*spec.shape, spec.realisations, *stacked.shape[1:])
+        sample = np.asarray(first[name])
+        arr = np.full((spec.n_points, size, *sample.shape), np.nan,
+                      dtype=np.result_type(sample.dtype, np.float64))
+        for p in range(spec.n_points):
+            if counts[p]:
+                arr[p, :counts[p]] = np.stack([results[(p, r)][name] for r in range(counts[p])])
+        out[name] = arr.reshape(*spec.shape, size, *sample.shape)
     return out
 
 
@@ -351,6 +411,7 @@ def run_sweep(
     progress: bool | Progress = False,
     *,
     blas_threads: int = 1,
+    chunk_size: int | None = None,
 ) -> xr.Dataset:
     """Run every (sweep point, realisation) task of ``spec`` and return labelled results.
 
@@ -374,10 +435,14 @@ def run_sweep(
     overwrite : bool
         Replace an existing output file.
     progress : bool or callable
-        Show a tqdm bar on stderr, or call ``progress(done, total)`` after each task.
+        Show a tqdm bar on stderr, or call ``progress(done, total)`` (realisations finished and in
+        all) after each task.
     blas_threads : int
         BLAS/OpenMP threads per task (default 1). n_jobs x blas_threads must not exceed the cores
         (loky). Results are bit-identical for any n_jobs and backend at fixed blas_threads.
+    chunk_size : int, optional
+        Realisations per task (and per checkpoint file); default :func:`auto_chunk_size` of each
+        sweep point. It never changes the numbers.
 
     Returns
     -------
@@ -398,8 +463,11 @@ def run_sweep(
     if n_jobs == -1:  # joblib idiom: every core (each task using blas_threads of them)
         n_jobs = max(1, available_cores() // max(1, int(blas_threads)))
     _check_arguments(n_jobs, backend, scheduler, blas_threads)
+    if chunk_size is not None:
+        v.integer("chunk_size", chunk_size, 1, MAX_CHUNK)
     start = time.perf_counter()
-    keys = [(p, r) for p in range(spec.n_points) for r in range(spec.realisations)]
+    counts = spec.realisation_counts.ravel()
+    keys = [(p, r) for p in range(spec.n_points) for r in range(counts[p])]
     checkpoint = None
     results: dict[TaskKey, dict[str, np.ndarray]] = {}
     if output is not None:
@@ -416,14 +484,18 @@ def run_sweep(
         raise ValueError("resume needs an output location (the checkpoint lives next to it)")
     resumed = len(results)
     pending = [k for k in keys if k not in results]
-    log.info("sweep %r: %d tasks, %d from checkpoint, %d to compute", spec.name, len(keys),
-             resumed, len(pending))
+    sizes = {p: chunk_size or auto_chunk_size(model, spec.solver)
+             for p, (_, model, _) in enumerate(spec.points())}
+    chunks = plan_chunks(pending, sizes)
+    log.info("sweep %r: %d realisations, %d from checkpoint, %d to compute in %d tasks", spec.name,
+             len(keys), resumed, len(pending), len(chunks))
     report, bar = _make_progress(progress, len(keys), resumed)
     try:
-        for point, r, result in _execute(spec, pending, n_jobs, backend, scheduler, blas_threads):
+        for point, first, result in _execute(spec, chunks, n_jobs, backend, scheduler, blas_threads):
             if checkpoint is not None:
-                checkpoint.write(point, r, result)
-            results[(point, r)] = result
+                checkpoint.write(point, first, result)
+            for i, arrays in enumerate(zip(*result.values(), strict=True)):
+                results[(point, first + i)] = dict(zip(result, arrays, strict=True))
             report(len(results), len(keys))
     finally:
         if bar is not None:
@@ -437,6 +509,6 @@ def run_sweep(
     if output is not None:
         save_results(ds, output, overwrite=overwrite)
         checkpoint.remove()
-    log.info("sweep %r done: computed %d tasks, reused %d, %.1f s", spec.name, len(pending),
+    log.info("sweep %r done: computed %d realisations, reused %d, %.1f s", spec.name, len(pending),
              resumed, attrs["wall_time_s"])
     return ds

@@ -40,6 +40,9 @@ def configure_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--blas-threads", type=_positive_int, default=1, metavar="K",
                         help="BLAS threads per task (default 1; jobs x K must not exceed the "
                              "cores; results are bit-identical across --jobs at fixed K)")
+    parser.add_argument("--chunk-size", type=_positive_int, default=None, metavar="M",
+                        help="realisations per task and per checkpoint file (default: about "
+                             "2^13 / 2^N for dense ED, 1 for N > 13; never changes the numbers)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from OUT.nc.checkpoint/ (an error if there is none); a "
                              "plain rerun also resumes")
@@ -58,12 +61,16 @@ def run_run(args: argparse.Namespace) -> int:
     try:
         ds = run_sweep(spec, output=args.output, n_jobs=args.jobs, backend=args.backend,
                        scheduler=args.scheduler, resume=args.resume, overwrite=args.overwrite,
-                       progress=not args.no_progress, blas_threads=args.blas_threads)
+                       progress=not args.no_progress, blas_threads=args.blas_threads,
+                       chunk_size=args.chunk_size)
     except ImportError as exc:  # e.g. dask not installed
         raise ValueError(str(exc)) from None
     a = ds.attrs
-    print(f"wrote {args.output}: {spec.n_points} sweep point(s) x {spec.realisations} "
-          f"realisation(s); computed {a['tasks_total'] - a['tasks_resumed']} task(s), "
+    counts = spec.realisation_counts
+    per_point = (f"{counts.min()}-{counts.max()}" if counts.min() != counts.max()
+                 else f"{counts.max()}")
+    print(f"wrote {args.output}: {spec.n_points} sweep point(s) x {per_point} "
+          f"realisation(s); computed {a['tasks_total'] - a['tasks_resumed']} realisation(s), "
           f"resumed {a['tasks_resumed']}, {a['wall_time_s']:.1f} s")
     return 0
 

@@ -4,6 +4,7 @@ errors with exit status 2, refusal of changed specs, and the info summary."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -61,7 +62,7 @@ def test_kill_9_mid_sweep_then_resume_matches_uninterrupted_run(tmp_path, monkey
     out = tmp_path / "out.nc"
     tasks_dir = checkpoint_dir(out) / "tasks"
     proc = subprocess.Popen([sys.executable, "-m", "manybody", "run", str(spec_path), "-o",
-                             str(out), "--jobs", "1", "--no-progress"],
+                             str(out), "--jobs", "1", "--no-progress", "--chunk-size", "3"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     try:
@@ -75,9 +76,12 @@ def test_kill_9_mid_sweep_then_resume_matches_uninterrupted_run(tmp_path, monkey
     assert proc.returncode == -signal.SIGKILL
     assert not out.exists()
     saved = sorted(tasks_dir.glob("*.npz"))
-    assert 5 <= len(saved) < 100, len(saved)
+    assert 5 <= len(saved) < 34, len(saved)
     mtimes = {p.name: p.stat().st_mtime_ns for p in saved}
-    finished = {(int(p.name[1:7]), int(p.name[9:15])) for p in saved}
+    chunks = [tuple(map(int, re.fullmatch(r"p(\d+)_r(\d+)-(\d+)\.npz", p.name).groups()))
+              for p in saved]
+    finished = {(point, r) for point, start, stop in chunks for r in range(start, stop)}
+    assert all(stop - start == 3 for _, start, stop in chunks if stop < 50)
 
     computed = []
     real_observe = pipeline.observe
@@ -91,8 +95,8 @@ def test_kill_9_mid_sweep_then_resume_matches_uninterrupted_run(tmp_path, monkey
     assert status == 0, err
     # no finished realisation was recomputed, and every other one was computed once
     assert finished.isdisjoint(computed)
-    assert len(computed) == len(set(computed)) == 100 - len(saved)
-    assert f"resumed {len(saved)}" in stdout
+    assert len(computed) == len(set(computed)) == 100 - len(finished)
+    assert f"resumed {len(finished)}" in stdout
     for p in saved:  # a file that survived would have the same mtime; the dir is gone
         assert not p.exists() or p.stat().st_mtime_ns == mtimes[p.name]
     assert not checkpoint_dir(out).exists()
@@ -106,7 +110,7 @@ def test_kill_9_mid_sweep_then_resume_matches_uninterrupted_run(tmp_path, monkey
     for key, value in fresh.attrs.items():
         if key not in RUN_DEPENDENT:
             assert resumed.attrs[key] == value, key
-    assert resumed.attrs["tasks_resumed"] == len(saved) and resumed.attrs["finished"] == 1
+    assert resumed.attrs["tasks_resumed"] == len(finished) and resumed.attrs["finished"] == 1
 
 
 def test_run_and_info(tmp_path, capsys):
@@ -114,7 +118,7 @@ def test_run_and_info(tmp_path, capsys):
     out = tmp_path / "out.nc"
     status, stdout, err = run_cli(["run", spec_path, "-o", out, "--no-progress"], capsys)
     assert status == 0, err
-    assert "computed 4 task(s), resumed 0" in stdout
+    assert "computed 4 realisation(s), resumed 0" in stdout
     status, stdout, err = run_cli(["info", out], capsys)
     assert status == 0, err
     for text in ("coupling_strength=2", "realisation=2", "temperature=4", "frequency=1",
@@ -215,7 +219,8 @@ def test_existing_output_and_changed_spec_refused(tmp_path, capsys):
         raise Stop
 
     with pytest.raises(Stop):
-        run_sweep(RunSpec.from_toml(spec_path), output=out2, progress=stop)
+        run_sweep(RunSpec.from_toml(spec_path), output=out2, progress=stop,
+                      chunk_size=1)
     changed = write_spec(tmp_path, realisations=3, name="changed.toml")
     status, _, err = run_cli(["run", changed, "-o", out2], capsys)
     assert status == 2

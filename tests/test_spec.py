@@ -145,6 +145,10 @@ def test_nested_sweep_tables_are_flattened(tmp_path):
         (lambda d: d.update(realisations=0), ValueError, ["realisations"]),
         (lambda d: d.update(realisations=-3), ValueError, ["realisations"]),
         (lambda d: d.pop("realisations"), ValueError, ["realisations", "required"]),
+        (lambda d: d.update(realisations=[2, 3, 4]), ValueError, ["realisations", "(2,)", "[2, 3, 4]"]),
+        (lambda d: d.update(realisations=[2, 0]), ValueError, ["realisations", "between 1"]),
+        (lambda d: d.update(realisations=[2.0, 3.5]), ValueError, ["realisations", "integers"]),
+        (lambda d: d.update(realisations="many"), TypeError, ["realisations", "'many'"]),
         (lambda d: d.update(colour="red"), ValueError, ["'colour'", "valid keys", "seed", "sweep"]),
         (lambda d: d["model"].update(n_tsl=3), ValueError, ["'n_tsl'", "n_tls"]),
         (lambda d: d["model"]["coupling"].update(strenght=1), ValueError,
@@ -220,3 +224,26 @@ def test_python_construction_equals_toml(spec_file):
     assert spec == RunSpec.from_toml(spec_file)
     with pytest.raises(AttributeError):
         spec.seed = 3  # frozen
+
+
+def test_per_point_realisation_counts():
+    d = base_dict()
+    d["realisations"] = [2, 5]
+    spec = RunSpec.from_dict(d)
+    assert spec.realisations == (2, 5)
+    assert spec.realisation_counts.tolist() == [2, 5]
+    assert spec.max_realisations == 5 and spec.n_tasks == 7
+    assert RunSpec.from_dict(spec.to_dict()) == spec
+    assert spec.to_dict()["realisations"] == [2, 5]
+    d["realisations"] = [3, 3]  # uniform per-point counts are the same spec as one integer
+    same = RunSpec.from_dict(d)
+    d["realisations"] = 3
+    assert same == RunSpec.from_dict(d) and same.realisations == 3
+    # two axes: nested lists in C order
+    d["sweep"]["model.n_tls"] = [3, 4, 5]
+    d["realisations"] = [[1, 2, 3], [4, 5, 6]]
+    spec = RunSpec.from_dict(d)
+    assert spec.shape == (2, 3) and spec.n_tasks == 21 and spec.max_realisations == 6
+    d["realisations"] = [1, 2, 3, 4, 5, 6]
+    with pytest.raises(ValueError, match=r"shape \(2, 3\)"):
+        RunSpec.from_dict(d)

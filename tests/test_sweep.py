@@ -53,8 +53,10 @@ def test_dataset_layout_units_and_per_realisation_values(reference):
     assert ds["specific_heat"].dims == ("coupling_strength", "realisation", "temperature")
     assert ds["spacing_ratio"].dims == ("coupling_strength", "realisation")
     assert ds.sizes == {"coupling_strength": 2, "realisation": 3, "temperature": 3, "frequency": 2}
-    for name in ds.data_vars:
+    for name in set(ds.data_vars) - {"realisation_count"}:
         assert ds[name].attrs["units"] == pipeline.OBSERVABLE_DIMS[name][1]
+    assert ds["realisation_count"].dims == ("coupling_strength",)
+    assert ds["realisation_count"].values.tolist() == [3, 3]
     assert ds["temperature"].attrs["units"] == "K" and ds["frequency"].attrs["units"] == "K"
     assert ds["coupling_strength"].attrs == {"units": "K", "parameter": "model.coupling.strength"}
     assert list(ds["temperature"].values) == [0.03, 0.1, 0.4]
@@ -182,8 +184,8 @@ def _interrupt_after(n):
 
 def test_interrupted_run_resumes_without_recomputing(reference, tmp_path, monkeypatch):
     out = tmp_path / "run.nc"
-    with pytest.raises(Interrupt):
-        run_sweep(make_spec(), output=out, progress=_interrupt_after(4))
+    with pytest.raises(Interrupt):  # one realisation per checkpoint file
+        run_sweep(make_spec(), output=out, progress=_interrupt_after(4), chunk_size=1)
     assert not out.exists()
     saved = sorted((checkpoint_dir(out) / "tasks").glob("*.npz"))
     assert len(saved) == 4
@@ -199,7 +201,7 @@ def test_interrupted_run_resumes_without_recomputing(reference, tmp_path, monkey
         return real_observe(params, seed, r, probe, solver)
 
     monkeypatch.setattr(pipeline, "observe", counting)
-    ds = run_sweep(make_spec(), output=out, resume=True)
+    ds = run_sweep(make_spec(), output=out, resume=True)  # automatic (larger) chunks now
     assert len(computed) == 6 - 4 and len(set(computed)) == 2
     assert ds.attrs["tasks_resumed"] == 4
     finished_before = {(float(p.name[1:7] == "000001") * 0.02, int(p.name[9:15])) for p in saved}
@@ -211,7 +213,7 @@ def test_interrupted_run_resumes_without_recomputing(reference, tmp_path, monkey
 def test_changed_spec_is_refused(tmp_path):
     out = tmp_path / "run.nc"
     with pytest.raises(Interrupt):
-        run_sweep(make_spec(), output=out, progress=_interrupt_after(2))
+        run_sweep(make_spec(), output=out, progress=_interrupt_after(2), chunk_size=1)
     changed = make_spec(seed=12)
     with pytest.raises(ValueError, match=r"specification changed.*seed"):
         run_sweep(changed, output=out)
@@ -337,3 +339,66 @@ def test_resume_across_code_versions_warns(tmp_path):
     with pytest.warns(RuntimeWarning, match="0.0.1"):
         ds = run_sweep(spec, output=out)
     assert ds.attrs["tasks_resumed"] == 1
+
+
+def test_chunking_never_changes_the_numbers(reference):
+    for chunk in (1, 2, 64):
+        assert_same_arrays(reference, run_sweep(make_spec(), n_jobs=1, chunk_size=chunk))
+    with pytest.raises(ValueError, match="chunk_size"):
+        run_sweep(make_spec(), chunk_size=0)
+
+
+def test_plan_chunks_splits_runs_of_consecutive_realisations():
+    from manybody.sweep import auto_chunk_size, plan_chunks
+
+    pending = [(1, 4), (0, 0), (0, 1), (0, 2), (0, 5), (1, 5), (1, 6), (1, 7)]
+    assert plan_chunks(pending, {0: 2, 1: 10}) == [(0, 0, 2), (0, 2, 3), (0, 5, 6), (1, 4, 8)]
+    spec = make_spec()
+    assert auto_chunk_size(spec.model, spec.solver) == 2**13 // 2**5
+    big = spec.model.__class__(n_tls=14)
+    assert auto_chunk_size(big, spec.solver) == 1
+
+
+def test_per_point_counts_pad_with_nan_and_share_realisations(reference, tmp_path):
+    """Point 0 gets 2 realisations and point 1 gets 3: the shared ones equal the uniform run."""
+    from manybody.results import realised
+
+    ds = run_sweep(make_spec(realisations=[2, 3]), output=tmp_path / "ragged.nc", n_jobs=2)
+    assert ds["realisation_count"].values.tolist() == [2, 3]
+    assert ds.attrs["tasks_total"] == 5
+    q = ds["absorption"].values
+    assert np.isnan(q[0, 2]).all() and np.isfinite(q[0, :2]).all() and np.isfinite(q[1]).all()
+    np.testing.assert_array_equal(q[0, :2], reference["absorption"].values[0, :2])
+    np.testing.assert_array_equal(q[1], reference["absorption"].values[1])
+    point = realised(load_results(tmp_path / "ragged.nc").isel(coupling_strength=0))
+    assert point.sizes["realisation"] == 2 and np.isfinite(point["absorption"].values).all()
+    with pytest.raises(ValueError, match="single sweep point"):
+        realised(ds)
+
+
+def test_resume_reads_any_chunking_and_version_1_files(reference, tmp_path):
+    """A checkpoint of one-realisation files (version 1 names) and chunk files resumes exactly."""
+    out = tmp_path / "run.nc"
+    with pytest.raises(Interrupt):
+        run_sweep(make_spec(), output=out, progress=_interrupt_after(2), chunk_size=2)
+    tasks = checkpoint_dir(out) / "tasks"
+    (chunk,) = tasks.glob("*.npz")
+    assert chunk.name == "p000000_r000000-000002.npz"
+    single = pipeline.observe(*[p for i, p in enumerate(make_spec().point((1,))) if i == 0],
+                              11, 1, make_spec().probe)
+    np.savez(tasks / "p000001_r000001.npz", **single)  # the version-1 layout: unstacked arrays
+    computed = []
+    real_observe = pipeline.observe
+
+    def counting(params, seed, r, probe, solver=None):
+        computed.append((params.coupling.strength, r))
+        return real_observe(params, seed, r, probe, solver)
+
+    pipeline.observe, saved = counting, pipeline.observe
+    try:
+        ds = run_sweep(make_spec(), output=out)
+    finally:
+        pipeline.observe = saved
+    assert sorted(computed) == [(0.0, 2), (0.02, 0), (0.02, 2)]
+    assert ds.attrs["tasks_resumed"] == 3
+    assert_same_arrays(reference, ds)
