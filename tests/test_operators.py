@@ -16,7 +16,15 @@ from manybody.models import (
     draw_realisation,
     realisation_rng,
 )
-from manybody.operators import build_operators, kron_operator, random_block, random_matrix
+from manybody.operators import (
+    build_operators,
+    kron_operator,
+    pauli_sum,
+    pauli_sum_csr,
+    pauli_sum_dense,
+    random_block,
+    random_matrix,
+)
 
 
 def kron_reference(real: Realisation):
@@ -178,3 +186,146 @@ def test_too_large_system_refused_before_allocation():
 def test_memory_estimate_n14_fits_this_machine():
     from manybody.diagonalise import estimate_memory
     assert estimate_memory(14, "float64") < 8 * 2**30
+
+
+# --- bit-arithmetic builder (dense ED path) against QuSpin (builder of record) -----------------
+
+STRINGS = ("z", "x", "zz", "xx", "xz", "zx", "zxz")
+
+
+def random_terms(n, strings, rng, n_couplings=10, distinct=True):
+    """A static list with random coefficients; distinct sites in a term unless told otherwise."""
+    terms = []
+    for op in strings:
+        if distinct and len(op) > n:
+            continue
+        rows = []
+        for _ in range(n_couplings):
+            sites = rng.choice(n, len(op), replace=not distinct)
+            rows.append([float(rng.normal()), *map(int, sites)])
+        terms.append((op, rows))
+    return terms
+
+
+def assert_same_matrix(a, b, terms, dtype):
+    """Equal up to a few roundings of the summed coefficients (float64: ~1e-15 relative)."""
+    scale = sum(abs(row[0]) for _, rows in terms for row in rows) or 1.0
+    np.testing.assert_allclose(a, b, rtol=0, atol=4 * np.finfo(dtype).eps * scale)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", range(1, 8))
+@pytest.mark.parametrize("op", STRINGS)
+def test_bit_builder_matches_quspin_per_string(op, n, dtype, rng):
+    terms = random_terms(n, [op], rng)
+    reference = pauli_sum(n, terms, dtype)
+    dense = pauli_sum_dense(n, terms, dtype)
+    csr = pauli_sum_csr(n, terms, dtype)
+    assert dense.dtype == dtype and csr.dtype == dtype and csr.format == "csr"
+    assert_same_matrix(dense, reference.toarray(), terms, dtype)
+    assert_same_matrix(csr.toarray(), reference.toarray(), terms, dtype)
+    assert csr.nnz == reference.nnz and csr.has_sorted_indices
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", range(1, 8))
+def test_bit_builder_matches_quspin_all_strings_together(n, dtype, rng):
+    """Several strings sharing flip masks (x_i, x_i z_j, ...) are merged before the scatter."""
+    terms = random_terms(n, STRINGS + ("xxz", "xzx", "zzz"), rng)
+    assert_same_matrix(pauli_sum_dense(n, terms, dtype), pauli_sum(n, terms, dtype).toarray(),
+                       terms, dtype)
+    assert_same_matrix(pauli_sum_csr(n, terms, dtype).toarray(), pauli_sum(n, terms, dtype).toarray(),
+                       terms, dtype)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_bit_builder_repeated_sites_multiply_in_written_order(n, rng):
+    """s^z_i s^x_i = -s^x_i s^z_i: both builders take the product in the written order."""
+    terms = random_terms(n, ("zx", "xz", "zz", "xx", "zxz", "xzx", "zxx"), rng, distinct=False)
+    assert_same_matrix(pauli_sum_dense(n, terms, np.float64), pauli_sum(n, terms).toarray(),
+                       terms, np.float64)
+    zx = pauli_sum_dense(n, [("zx", [[1.0, 0, 0]])])
+    np.testing.assert_array_equal(zx, kron_operator(n, [("z", 0)]) @ kron_operator(n, [("x", 0)]))
+
+
+@pytest.mark.parametrize("op,sites,coefficient", [
+    ("z", [0], 0.5), ("x", [2], -1.5), ("zz", [0, 3], 0.25), ("xx", [1, 2], 2.0),
+    ("xz", [3, 0], -0.75), ("zx", [0, 2], 1.25), ("zxz", [2, 0, 3], 0.5), ("xxz", [0, 3, 1], -2.0),
+])
+def test_bit_builder_matches_kronecker_products(op, sites, coefficient):
+    n = 4
+    expected = kron_operator(n, list(zip(op, sites, strict=True)), coefficient)
+    terms = [(op, [[coefficient, *sites]])]
+    np.testing.assert_array_equal(pauli_sum_dense(n, terms), expected)
+    np.testing.assert_array_equal(pauli_sum_csr(n, terms).toarray(), expected)
+
+
+def test_bit_builder_adds_into_out_in_any_layout(rng):
+    terms = random_terms(3, STRINGS, rng)
+    base = rng.normal(size=(8, 8))
+    expected = base + pauli_sum(3, terms).toarray()
+    for layout in (np.ascontiguousarray(base), np.asfortranarray(base)):
+        out = layout.copy(order="K")
+        assert pauli_sum_dense(3, terms, out=out) is out
+        np.testing.assert_allclose(out, expected, atol=1e-14)
+
+
+def test_bit_builder_empty_terms_give_zero_matrices():
+    terms = [("z", []), ("xx", [])]
+    assert not pauli_sum_dense(3, terms).any()
+    assert pauli_sum_csr(3, terms).nnz == 0 and pauli_sum_csr(3, terms).shape == (8, 8)
+
+
+@pytest.mark.parametrize("builder", [pauli_sum, pauli_sum_dense, pauli_sum_csr])
+@pytest.mark.parametrize("terms,message", [
+    ([("zy", [[1.0, 0, 1]])], r"terms: operator string must be made of 'x' and 'z' only, got 'zy'"),
+    ([("z", [[1.0, 3]])], r"terms: site index of 'z' must be an integer between 0 and 2 for n_tls=3, "
+                          r"got 3"),
+    ([("xz", [[1.0, 0, -1]])], r"terms: site index of 'xz' .* got -1"),
+    ([("x", [[1.0, 0.5]])], r"terms: site index of 'x' .* got 0.5"),
+    ([("zz", [[1.0, 0]])], r"terms: each coupling of 'zz' must be \[coefficient\] \+ 2 site indices"),
+])
+def test_bad_terms_are_refused_naming_parameter_and_value(builder, terms, message):
+    with pytest.raises(ValueError, match=message):
+        builder(3, terms)
+
+
+def test_bit_builder_refuses_bad_out_shape():
+    with pytest.raises(ValueError, match=r"out must have shape \(8, 8\) for n_tls=3, got \(4, 4\)"):
+        pauli_sum_dense(3, [("z", [[1.0, 0]])], out=np.zeros((4, 4)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("stress_rm", [False, True])
+def test_dense_build_matches_quspin_build(dtype, stress_rm):
+    """Dipolar realisation with xz/zx couplings, random-matrix admixture and two-body stress."""
+    params = ModelParams(
+        n_tls=6,
+        coupling=CouplingParams(kind="dipolar", strength=0.3, components=("zz", "xx", "xz", "zx")),
+        stress=StressParams(two_body=0.3, random_matrix=0.2 if stress_rm else 0.0),
+        random_matrix=RandomMatrixParams(kind="goe", weight=0.3))
+    real = draw_realisation(params, realisation_rng(7, 1))
+    assert real.random_matrix is not None and set(real.couplings) == {"zz", "xx", "xz", "zx"}
+    assert (real.stress_random_matrix is not None) == stress_rm
+    h, t = build_operators(real, dtype, dense=True)
+    h_ref, t_ref = build_operators(real, dtype, dense=False)  # QuSpin
+    assert isinstance(h, np.ndarray) and h.dtype == dtype and t.dtype == dtype
+    tol = 8 * np.finfo(dtype).eps * np.abs(h_ref).max() * 6
+    np.testing.assert_allclose(h, h_ref, rtol=0, atol=tol)
+    if stress_rm:
+        assert isinstance(t, np.ndarray)
+        np.testing.assert_allclose(t, t_ref, rtol=0, atol=tol)
+    else:
+        assert t.format == "csr" and t.nnz == t_ref.nnz
+        np.testing.assert_allclose(t.toarray(), t_ref.toarray(), rtol=0, atol=tol)
+
+
+def test_dense_build_without_random_matrix_is_quspin_h_and_diagonal_t():
+    params = ModelParams(n_tls=7, coupling=CouplingParams(kind="dipolar", strength=0.3),
+                         stress=StressParams(two_body=0.2))
+    real = draw_realisation(params, realisation_rng(3, 4))
+    h, t = build_operators(real)
+    h_ref, t_ref = build_operators(real, dense=False)
+    np.testing.assert_allclose(h, h_ref.toarray(), rtol=0, atol=1e-14 * np.abs(h).max())
+    assert t.format == "csr" and t.nnz == np.count_nonzero(t.diagonal()) == t_ref.nnz
+    np.testing.assert_allclose(t.toarray(), t_ref.toarray(), rtol=0, atol=1e-14 * abs(t).max())

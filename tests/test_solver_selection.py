@@ -23,9 +23,9 @@ def spec_with(solver):
 def test_chebyshev_run_has_the_dense_variables_plus_errors():
     dense = run_sweep(spec_with({"method": "dense"}))
     cheb = run_sweep(spec_with({"method": "chebyshev", "chebyshev": {"n_vectors": 4}}))
-    assert set(dense.data_vars) == {"absorption", "specific_heat"}
+    assert set(dense.data_vars) == {"absorption", "specific_heat", "realisation_count"}
     assert set(cheb.data_vars) == {"absorption", "specific_heat", "absorption_error",
-                                   "specific_heat_error"}
+                                   "specific_heat_error", "realisation_count"}
     assert cheb["absorption"].dims == dense["absorption"].dims
     assert cheb["absorption_error"].attrs["units"] == "pi*C0"
     assert np.all(cheb["absorption_error"].values > 0)
