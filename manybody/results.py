@@ -95,7 +95,8 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
     wall_time : float
         Wall-clock time of the run (s).
     tasks_resumed : int
-        Tasks taken from a checkpoint instead of computed.
+        (Sweep point, realisation) pairs taken from a checkpoint instead of computed (the
+        attribute tasks_total counts all pairs).
     finished : bool
         Whether every task is present.
     scheduler : str, optional
@@ -245,6 +246,8 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
 def save_results(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> Path:
     """Write ``ds`` to netCDF4/HDF5 atomically (temporary file in the same directory, then rename).
 
+    Data variables are gzip-compressed (lossless; plain netCDF readers decompress transparently).
+
     Parameters
     ----------
     ds : xarray.Dataset
@@ -263,7 +266,9 @@ def save_results(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> P
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     os.close(fd)
     try:
-        ds.to_netcdf(tmp, engine="h5netcdf")
+        # lossless gzip: per-point realisation counts leave NaN padding, which it all but removes
+        encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
+        ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         if path.exists() and not overwrite:  # created by someone else meanwhile

@@ -42,8 +42,9 @@ def load_study_spec(name: str, size: str = "default") -> RunSpec:
     name : str
         One of ``STUDY_SPECS``.
     size : {"tiny", "default", "full"}
-        "tiny": N <= 5, 6 realisations, two values per axis, 9 temperatures (tests).
-        "full": N = 12 (finite-size N = 8..14), twice the realisations.
+        "tiny": N <= 5, 6 realisations (6, 8, ... where the default has per-point counts), two
+        values per axis, 9 temperatures (tests).
+        "full": N = 12 (finite-size N = 8..14), twice the realisations (per point).
     """
     if name not in STUDY_SPECS:
         raise ValueError(f"study spec must be one of {', '.join(STUDY_SPECS)}, got {name!r}")
@@ -54,17 +55,23 @@ def load_study_spec(name: str, size: str = "default") -> RunSpec:
     text = resources.files("manybody").joinpath("studies", f"{name}.toml").read_text()
     data = tomllib.loads(text)
     if size == "tiny":
-        data["realisations"] = 6
         data["model"]["n_tls"] = min(data["model"]["n_tls"], 5)
         data["sweep"] = {k: (list(range(3, 6)) if k == "model.n_tls" else vals[-2:])
                          for k, vals in data.get("sweep", {}).items()}
+        # per-point counts stay per point (6, 8, ...), so the tiny run exercises them too
+        points = len(next(iter(data["sweep"].values()), [None]))
+        data["realisations"] = (list(range(6, 6 + 2 * points, 2))
+                                if isinstance(data["realisations"], list) else 6)
         temps = data["probe"]["temperatures"]
         if isinstance(temps, dict):
             temps["count"] = 9
         else:
             data["probe"]["temperatures"] = temps[::2]
     elif size == "full":
-        data["realisations"] *= 2
+        counts = np.asarray(data["realisations"])
+        if "model.n_tls" in data.get("sweep", {}):  # new sizes: the largest count at each
+            counts = np.full(4, counts.max())
+        data["realisations"] = (2 * counts).tolist()
         data["model"]["n_tls"] = 12
         data["sweep"] = {k: ([8, 10, 12, 14] if k == "model.n_tls" else vals)
                          for k, vals in data.get("sweep", {}).items()}
@@ -202,13 +209,14 @@ def format_velocity_table(rows: list[VelocitySummary]) -> str:
 
 def format_table(rows: list[PointSummary]) -> str:
     """The summary as a Markdown table."""
-    head = ("| study | parameter | value | N | TLS index a | R = Q(2)/Q(0.5) | <r> "
+    head = ("| study | parameter | value | N | realisations | TLS index a | R = Q(2)/Q(0.5) | <r> "
             "| chi2/dof tanh | chi2/dof 1-e^-x | verdict |")
-    lines = [head, "|" + "---|" * 10]
+    lines = [head, "|" + "---|" * 11]
     for r in rows:
         value = r.value if isinstance(r.value, str) else ("-" if r.value is None else f"{r.value:g}")
         lines.append(
-            f"| {r.study} | {r.parameter} | {value} | {r.n_tls} | {r.index:.3f} ± {r.index_error:.3f} "
+            f"| {r.study} | {r.parameter} | {value} | {r.n_tls} | {r.realisations} "
+            f"| {r.index:.3f} ± {r.index_error:.3f} "
             f"| {r.ratio:.3f} ± {r.ratio_error:.3f} | {r.spacing_ratio:.3f} ± {r.spacing_ratio_error:.3f} "
             f"| {r.reduced_chi2_tls:.3g} | {r.reduced_chi2_generic:.3g} | {r.verdict} |")
     return "\n".join(lines)

@@ -48,6 +48,9 @@ def test_tiny_study_writes_results_summary_and_figures(tiny_study):
         assert (out / f"{name}.nc").stat().st_size > 0
     rows = json.loads((out / "summary.json").read_text())
     assert {r["study"] for r in rows} == set(STUDY_SPECS) - {"relaxation"}
+    # per-point realisation counts survive the tiny size and reach the table
+    assert [r["realisations"] for r in rows if r["study"] == "dipolar"] == [6, 8]
+    assert [r["realisations"] for r in rows if r["study"] == "admixture"] == [6, 6]
     velocity = json.loads((out / "velocity_slopes.json").read_text())
     assert {r["study"] for r in velocity} == {"relaxation"}
     assert "| study | parameter |" in proc.stdout and "verdict" in proc.stdout
