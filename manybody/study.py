@@ -32,6 +32,11 @@ STUDY_SPECS = (
     "dipolar", "gaussian", "admixture", "two_body_stress", "random_block", "finite_size", "relaxation",
 )
 SIZES = ("tiny", "default", "full")
+#: Finite-size check of the "full" study: sizes, and realisations n(N) = scale / N. The default run
+#: measured (TLS-index error)^2 ~ 42 / (n N) at N = 6, 8, 10 (each realisation averages over N
+#: TLS), so scale = 16800 aims at errors of about 0.05 at every N.
+FULL_FINITE_SIZES = (8, 10, 12, 14)
+FULL_FINITE_SIZE_ERROR_SCALE = 16800
 
 
 def load_study_spec(name: str, size: str = "default") -> RunSpec:
@@ -44,7 +49,9 @@ def load_study_spec(name: str, size: str = "default") -> RunSpec:
     size : {"tiny", "default", "full"}
         "tiny": N <= 5, 6 realisations (6, 8, ... where the default has per-point counts), two
         values per axis, 9 temperatures (tests).
-        "full": N = 12 (finite-size N = 8..14), twice the realisations (per point).
+        "full": N = 12 with twice the realisations (per point); finite-size check at
+        N = 8..14 with 16800 / N realisations (TLS-index errors ~0.05). Roughly 700 CPU-hours
+        (18 CPU-s per realisation at N = 12, 530 at N = 14): a cluster job.
     """
     if name not in STUDY_SPECS:
         raise ValueError(f"study spec must be one of {', '.join(STUDY_SPECS)}, got {name!r}")
@@ -68,12 +75,12 @@ def load_study_spec(name: str, size: str = "default") -> RunSpec:
         else:
             data["probe"]["temperatures"] = temps[::2]
     elif size == "full":
-        counts = np.asarray(data["realisations"])
-        if "model.n_tls" in data.get("sweep", {}):  # new sizes: the largest count at each
-            counts = np.full(4, counts.max())
-        data["realisations"] = (2 * counts).tolist()
+        counts = 2 * np.asarray(data["realisations"])
+        if "model.n_tls" in data.get("sweep", {}):
+            counts = np.array([FULL_FINITE_SIZE_ERROR_SCALE // n for n in FULL_FINITE_SIZES])
+        data["realisations"] = counts.tolist()
         data["model"]["n_tls"] = 12
-        data["sweep"] = {k: ([8, 10, 12, 14] if k == "model.n_tls" else vals)
+        data["sweep"] = {k: (list(FULL_FINITE_SIZES) if k == "model.n_tls" else vals)
                          for k, vals in data.get("sweep", {}).items()}
     return RunSpec.from_dict(data)
 
@@ -290,6 +297,8 @@ def execute_study(
     only: tuple[str, ...] | None = None,
     progress: bool = False,
     figures: bool = True,
+    backend: str = "loky",
+    scheduler: str | None = None,
 ) -> list[PointSummary]:
     """Run (or resume) the study, write its summary and figures, and return the table rows.
 
@@ -307,6 +316,11 @@ def execute_study(
         Progress bars on stderr.
     figures : bool
         Draw the figures (matplotlib) at the end.
+    backend : {"loky", "dask"}
+        Where the realisations run (see :func:`manybody.sweep.run_sweep`); "dask" with
+        ``scheduler`` spreads a ``full`` study over a cluster.
+    scheduler : str, optional
+        Address of a running dask scheduler (backend "dask").
     """
     from .results import load_results
     from .sweep import run_sweep
@@ -328,7 +342,8 @@ def execute_study(
                     "move it away or choose another output directory")
             log.info("reusing %s", path)
         else:
-            ds = run_sweep(spec, path, n_jobs=n_jobs, progress=progress)
+            ds = run_sweep(spec, path, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
+                           progress=progress)
         rows.extend(summarise(ds, name))
         velocity_rows.extend(summarise_velocity(ds, name))
     if only is None:
@@ -356,19 +371,28 @@ def configure(parser) -> None:
                         help="output directory (default: results/study)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--full", action="store_const", dest="size", const="full",
-                       help="paper-quality sizes (N = 12, finite-size to N = 14): hours on 2 cores")
+                       help="paper-quality sizes (N = 12, finite-size to N = 14): ~700 CPU-hours, "
+                            "a cluster job")
     group.add_argument("--tiny", action="store_const", dest="size", const="tiny",
                        help="a seconds-long smoke run (tests)")
     parser.set_defaults(size="default")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--only", nargs="+", choices=STUDY_SPECS, help="run only these specs")
     parser.add_argument("--no-figures", action="store_true", help="skip drawing figures")
+    parser.add_argument("--backend", choices=("loky", "dask"), default="loky",
+                        help="joblib backend (default loky; dask for a cluster)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="dask scheduler address, e.g. tcp://host:8786 (with --backend dask)")
 
 
 def run(args) -> int:
     """Entry point of ``manybody study``: run, then print the summary table."""
-    execute_study(args.output, args.size, args.jobs, tuple(args.only) if args.only else None,
-                  progress=True, figures=not args.no_figures)
+    try:
+        execute_study(args.output, args.size, args.jobs, tuple(args.only) if args.only else None,
+                      progress=True, figures=not args.no_figures, backend=args.backend,
+                      scheduler=args.scheduler)
+    except ImportError as exc:  # e.g. dask not installed
+        raise ValueError(str(exc)) from None
     print((Path(args.output) / "summary.md").read_text())
     print(f"\nresults, summary and figures in {args.output}/")
     return 0

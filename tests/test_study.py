@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from manybody.study import STUDY_SPECS, load_study_spec
@@ -84,3 +85,25 @@ def test_study_with_a_different_spec_in_the_way_is_refused(tiny_study, tmp_path)
     assert proc.returncode == 2
     assert "holds a different specification" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_scheduler_without_dask_backend_is_refused_before_work(tmp_path):
+    proc = run(["-m", "manybody", "study", "--tiny", "-o", str(tmp_path), "--only", "dipolar",
+                "--scheduler", "tcp://127.0.0.1:1"])
+    assert proc.returncode == 2 and "backend 'dask'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not list(tmp_path.glob("*.nc")) and not list(tmp_path.glob("*.checkpoint"))
+
+
+@pytest.mark.slow
+def test_tiny_study_on_a_dask_cluster_equals_loky(tiny_study, tmp_path):
+    pytest.importorskip("distributed")
+    from manybody.results import load_results
+
+    out, _ = tiny_study
+    proc = run(["-m", "manybody", "study", "--tiny", "-o", str(tmp_path), "--only", "random_block",
+                "--backend", "dask", "--no-figures"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dask_ds, loky_ds = load_results(tmp_path / "random_block.nc"), load_results(out / "random_block.nc")
+    for name in loky_ds.data_vars:
+        assert np.array_equal(dask_ds[name].values, loky_ds[name].values, equal_nan=True), name
