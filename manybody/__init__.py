@@ -37,7 +37,7 @@ _EXPORTS = {
     "RunSpec": "spec", "run_sweep": "sweep", "load_results": "results", "save_results": "results",
     "PhononBath": "materials", "relaxation_absorption": "relaxation",
     "relaxation_velocity_shift": "relaxation", "velocity_slopes": "relaxation",
-    "read_loss_table": "dataio", "fit_loss": "datafit", "compare_laws": "datafit",
+    "read_loss_table": "dataio", "fit_loss": "datafit", "compare_laws": "discrimination",
     "execute_study": "study",
 }
 

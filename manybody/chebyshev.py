@@ -56,15 +56,19 @@ must be precise.
 Normalisation, Boltzmann weights and sign conventions are those of
 :func:`manybody.absorption.absorption` and :func:`manybody.absorption.velocity_shift`; multiply by
 ``absorption_normalisation(params)`` for units of pi*C0 (C0 for the velocity shift).
+
+This module is the estimator (:func:`chebyshev_absorption`, :func:`observe_chebyshev`). The options,
+the ladder, the line shape F and the planning of moments, memory and time are in
+:mod:`manybody.chebyshev_plan`; the cost estimate from a realisation alone and the solver choice for
+``solver.method = "auto"`` in :mod:`manybody.chebyshev_resources`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -72,6 +76,16 @@ from threadpoolctl import threadpool_limits
 
 from . import _validate as v
 from .absorption import Broadening
+from .chebyshev_plan import (
+    ChebyshevParams,
+    LineShape,
+    Plan,
+    Rung,
+    _check_inputs,
+    _check_params,
+    plan_solve,
+)
+from .chebyshev_resources import dense_operator_bytes
 from .diagonalise import available_memory
 from .kpm import (
     ScaledOperator,
@@ -80,193 +94,27 @@ from .kpm import (
     chebyshev_nodes,
     commutator,
     correlation_moments,
-    exponential_coefficients,
-    gemm_rate,
     jackknife_ratio,
     operator_applier,
     operator_bytes,
     quadrature_matrix,
     rademacher,
     spectral_bounds,
-    tail_degree,
 )
 
 __all__ = [
-    "CHEBYSHEV_OBSERVABLES", "ChebyshevParams", "ChebyshevResult", "LineShape", "Plan", "Rung",
-    "build_ladder", "chebyshev_absorption", "choose_solver", "commutator", "estimate_resources",
-    "observe_chebyshev", "plan_chebyshev", "plan_solve",
+    "CHEBYSHEV_OBSERVABLES", "ChebyshevResult", "chebyshev_absorption", "commutator",
+    "observe_chebyshev", "plan_chebyshev",
 ]
 
 log = logging.getLogger(__name__)
 
 #: Observables the chebyshev solver computes (``spacing_ratio`` needs the spectrum: NaN here).
 CHEBYSHEV_OBSERVABLES = ("absorption", "velocity_shift", "specific_heat")
-#: Cost model used before anything is measured: seconds per stored nonzero of a sparse product,
-#: and single/double precision GEMM rates (flop/s) of the 2-core reference machine.
-SECONDS_PER_NONZERO = 1.2e-9
-GEMM_RATE = {"float32": 4.0e10, "float64": 1.5e10}
 #: Below this dimension BLAS runs single-threaded inside the solver (small products only lose).
 SMALL_DIMENSION = 4096
 #: Spawn-key suffix of the random vectors of realisation r: SeedSequence(seed, spawn_key=(r, 1)).
 TRACE_STREAM = 1
-
-
-@dataclass(frozen=True, kw_only=True)
-class ChebyshevParams:
-    """Options of the Chebyshev (KPM + typicality) solver.
-
-    Parameters
-    ----------
-    n_vectors : int
-        Random vectors per rung (the minimum when ``target_error`` is set); >= 2 for error bars.
-    max_vectors : int
-        Upper limit when ``target_error`` asks for more.
-    target_error : float or None
-        Keep adding vectors (in blocks) until, at every temperature of a rung,
-        max_w sigma(w, T) / max_w |Q(w, T)| <= target_error, or ``max_vectors`` is reached (warning).
-    n_moments : int or None
-        Fixed number of moments M per axis for every rung; None chooses the smallest M that resolves
-        the kernel to ``truncation_tol`` at each rung. A fixed M that is too small is an error.
-    max_moments : int
-        Refuse (with the narrowest achievable kernel width) when a rung needs more.
-    truncation_tol : float
-        Bound on the Chebyshev tail of F relative to its maximum.
-    ladder_ratio : float
-        Largest T0 / T served by one rung (> 1).
-    ladder : tuple of float or None
-        Explicit reference temperatures T0 (K); None builds the ladder from the temperatures.
-    max_rungs : int
-        Refuse temperatures that would need more rungs (the error gives the lowest reachable T).
-    window_sigmas, window_temperatures : float or None
-        The window keeps full weight up to max(<E> + window_sigmas sigma_E,
-        E_0 + window_temperatures T0), <E> and sigma_E from a pilot filtered vector at each T0.
-        None: sqrt(2 ln(1/tol)) + 1 and ln(1/tol) + 2 with tol = truncation_tol, so that the
-        weight lost above the window is of the order of the truncation error.
-    trace : {"stochastic", "exact"}
-        Random vectors, or every basis vector (exact trace, small N, zero statistical error).
-    dtype : {"float32", "float64"}
-        Precision of the stored Chebyshev vectors and of the moment GEMM (recursions are float64).
-    block : int or None
-        Vectors processed together (None: chosen from memory and dimension).
-    memory_fraction : float
-        Largest fraction of the available memory a solve may plan to use.
-    max_seconds : float or None
-        Refuse a solve whose time estimate exceeds this (s).
-    """
-
-    n_vectors: int = 8
-    max_vectors: int = 64
-    target_error: float | None = None
-    n_moments: int | None = None
-    max_moments: int = 4096
-    truncation_tol: float = 1e-4
-    ladder_ratio: float = 2.0
-    ladder: tuple[float, ...] | None = None
-    max_rungs: int = 12
-    window_sigmas: float | None = None
-    window_temperatures: float | None = None
-    trace: str = "stochastic"
-    dtype: str = "float32"
-    block: int | None = None
-    memory_fraction: float = 0.8
-    max_seconds: float | None = None
-
-    def __post_init__(self) -> None:
-        v.integer("chebyshev.n_vectors", self.n_vectors, 1, 1_000_000)
-        v.integer("chebyshev.max_vectors", self.max_vectors, self.n_vectors, 1_000_000)
-        if self.target_error is not None:
-            v.positive("chebyshev.target_error", self.target_error)
-        if self.n_moments is not None:
-            v.integer("chebyshev.n_moments", self.n_moments, 8, 1 << 16)
-        v.integer("chebyshev.max_moments", self.max_moments, 8, 1 << 16)
-        v.positive("chebyshev.truncation_tol", self.truncation_tol)
-        if v.finite("chebyshev.ladder_ratio", self.ladder_ratio) <= 1.0:
-            raise ValueError(f"chebyshev.ladder_ratio must be > 1, got {self.ladder_ratio!r}")
-        if self.ladder is not None:
-            object.__setattr__(self, "ladder", tuple(
-                sorted((float(t) for t in v.positive_array("chebyshev.ladder", self.ladder)),
-                       reverse=True)))
-        v.integer("chebyshev.max_rungs", self.max_rungs, 1, 64)
-        log_tol = math.log(1.0 / min(self.truncation_tol, 0.5))
-        if self.window_sigmas is None:
-            object.__setattr__(self, "window_sigmas", math.sqrt(2.0 * log_tol) + 1.0)
-        if self.window_temperatures is None:
-            object.__setattr__(self, "window_temperatures", log_tol + 2.0)
-        v.positive("chebyshev.window_sigmas", self.window_sigmas)
-        v.positive("chebyshev.window_temperatures", self.window_temperatures)
-        v.choice("chebyshev.trace", self.trace, ("stochastic", "exact"))
-        v.choice("chebyshev.dtype", self.dtype, ("float32", "float64"))
-        if self.block is not None:
-            v.integer("chebyshev.block", self.block, 1, 4096)
-        v.positive("chebyshev.memory_fraction", self.memory_fraction)
-        if self.memory_fraction > 1:
-            raise ValueError(f"chebyshev.memory_fraction must be <= 1, got {self.memory_fraction!r}")
-        if self.max_seconds is not None:
-            v.positive("chebyshev.max_seconds", self.max_seconds)
-        if self.trace == "stochastic" and self.n_vectors < 2:
-            raise ValueError("chebyshev.n_vectors must be >= 2 for a stochastic trace (the error "
-                             f"bar is the spread over vectors), got {self.n_vectors}")
-
-    @property
-    def numpy_dtype(self) -> type:
-        return np.float32 if self.dtype == "float32" else np.float64
-
-
-@dataclass(frozen=True)
-class Rung:
-    """One reference temperature of the ladder and how it is expanded.
-
-    Attributes
-    ----------
-    temperature : float
-        T0 (K) of the filter e^{-(H - E_0)/2T0}.
-    served : tuple of int
-        Indices (into the requested temperatures) of the T in [T0/ratio, T0] it serves.
-    window_energy : float
-        E_cut (K): W(E) = erfc((E - E_cut)/(sqrt(2) s))/2, s = ``window_width``; inf for no window.
-    window_width : float
-        s (K).
-    n_moments : int
-        M per axis.
-    filter_terms : int
-        Chebyshev terms of the filter.
-    stress_shift : float
-        c (K per unit strain) = <T> at T0 from the pilot vector. [H, T - c] = [H, T], so the
-        results do not depend on it; the stress moments behind the commutator moments and the
-        first-moment term use T - c, which removes the large thermal mean of T from quantities
-        that cancel (less float32 round-off, less noise in the first-moment term).
-    """
-
-    temperature: float
-    served: tuple[int, ...]
-    window_energy: float
-    window_width: float
-    n_moments: int
-    filter_terms: int
-    stress_shift: float = 0.0
-
-    def window(self, energy: np.ndarray) -> np.ndarray:
-        """W(E) in [0, 1]."""
-        from scipy.special import erfc
-
-        if not math.isfinite(self.window_energy):
-            return np.ones_like(np.asarray(energy, dtype=np.float64))
-        z = (np.asarray(energy, dtype=np.float64) - self.window_energy) / self.window_width
-        return 0.5 * erfc(z / math.sqrt(2.0))
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Everything decided before the expensive part: bounds, ladder, blocks, memory and time."""
-
-    scale: SpectralScale
-    rungs: tuple[Rung, ...]
-    block: int
-    bank_rows: tuple[int, ...]
-    memory_bytes: int
-    seconds: float
-    seconds_per_product: float
-    vectors_per_rung: int
 
 
 @dataclass(frozen=True)
@@ -311,310 +159,6 @@ class ChebyshevResult:
         """S+ = Q^-1 / (1 - e^{-w/T}) and its standard error, shape (n_T, n_w)."""
         factor = -np.expm1(-self.frequencies[None, :] / self.temperatures[:, None])
         return self.absorption / factor, self.absorption_error / factor
-
-
-# ---------------------------------------------------------------------------------------------
-# ladder and plan
-
-
-def build_ladder(temperatures: np.ndarray, params: ChebyshevParams) -> list[tuple[float, list[int]]]:
-    """Reference temperatures T0 and the temperatures each serves (T0/ratio <= T <= T0).
-
-    Raises
-    ------
-    ValueError
-        A temperature above the highest explicit rung, below what the ladder reaches (with the
-        lowest reachable temperature), or needing more than ``max_rungs`` rungs.
-    """
-    t = np.asarray(temperatures, dtype=np.float64)
-    ratio = params.ladder_ratio
-    order = list(np.argsort(-t, kind="stable"))
-    rungs: list[tuple[float, list[int]]] = []
-    if params.ladder is None:
-        while order:
-            t0 = float(t[order[0]])
-            served = [i for i in order if t[i] >= t0 / ratio * (1 - 1e-12)]
-            rungs.append((t0, served))
-            order = [i for i in order if i not in served]
-        if len(rungs) > params.max_rungs:
-            lowest = rungs[params.max_rungs - 1][0] / ratio
-            raise ValueError(
-                f"temperatures down to {t.min():.4g} K need {len(rungs)} ladder rungs (ratio "
-                f"{ratio:g}) but max_rungs={params.max_rungs}; the lowest reachable temperature is "
-                f"about {lowest:.4g} K: raise chebyshev.max_rungs or chebyshev.ladder_ratio")
-        return rungs
-    ladder = params.ladder
-    if t.max() > ladder[0] * (1 + 1e-12):
-        raise ValueError(
-            f"temperature {t.max():.4g} K is above the highest ladder rung {ladder[0]:.4g} K "
-            "(reweighting only runs downwards): add a rung at or above it")
-    for t0 in ladder:
-        rungs.append((t0, []))
-    for i in order:
-        k = max(j for j, t0 in enumerate(ladder) if t0 >= t[i] * (1 - 1e-12))
-        if t[i] < ladder[k] / ratio * (1 - 1e-12):
-            raise ValueError(
-                f"temperature {t[i]:.4g} K is below what the ladder supports: rung {ladder[k]:.4g} K "
-                f"reaches down to {ladder[k] / ratio:.4g} K (ladder_ratio {ratio:g}); add a rung "
-                f"between {t[i]:.4g} and {t[i] * ratio:.4g} K")
-        rungs[k][1].append(i)
-    return [(t0, s) for t0, s in rungs if s]
-
-
-class LineShape:
-    """The frequency function of one observable at one w, split for the commutator estimator.
-
-    F(u) = K(w - u) - K(w + u) (absorption) or R(u - w) + R(u + w) (dispersion), odd in u;
-    slope = F'(0); ``reduced(u)`` = G(u) = (F(u) - F'(0) u) / u^2, smooth and odd.
-
-    Parameters
-    ----------
-    broadening : Broadening
-        Line kernel K (and its Kramers-Kronig partner R).
-    frequency : float
-        w (K).
-    dispersive : bool
-        Use the dispersion (velocity shift) function instead of the absorption one.
-    """
-
-    def __init__(self, broadening: Broadening, frequency: float, dispersive: bool = False):
-        if broadening.kind not in ("gaussian", "lorentzian"):
-            raise ValueError(f"LineShape needs a gaussian or lorentzian kernel, got {broadening.kind!r}")
-        self.broadening = broadening
-        self.frequency = float(frequency)
-        self.dispersive = dispersive
-        self.slope = self._slope()
-        self._delta = 1e-2 * broadening.width
-        self._edge = float((self.full(np.array([self._delta]))[0] - self.slope * self._delta)
-                           / self._delta**2)
-
-    def _slope(self) -> float:
-        """F'(0) analytically: -2 K'(w) or 2 R'(w) (a finite difference would leave a 1/u pole)."""
-        from scipy.special import dawsn
-
-        w, eta = self.frequency, self.broadening.width
-        if self.broadening.kind == "gaussian":
-            if self.dispersive:  # R(u) = (sqrt2/eta) D(u/(sqrt2 eta)), D' = 1 - 2 z D
-                z = w / (math.sqrt(2.0) * eta)
-                return 2.0 * (1.0 - 2.0 * z * dawsn(z)) / eta**2
-            k = math.exp(-0.5 * (w / eta) ** 2) / (eta * math.sqrt(2.0 * math.pi))
-            return 2.0 * w / eta**2 * k
-        if self.dispersive:  # R(u) = u / (u^2 + eta^2)
-            return 2.0 * (eta**2 - w**2) / (w**2 + eta**2) ** 2
-        return 4.0 * w * eta / math.pi / (w**2 + eta**2) ** 2
-
-    def full(self, u: np.ndarray) -> np.ndarray:
-        """F(u) (1/K)."""
-        b, w = self.broadening, self.frequency
-        if self.dispersive:
-            return b.dispersive(u - w) + b.dispersive(u + w)
-        return b.kernel(w - u) - b.kernel(w + u)
-
-    def reduced(self, u: np.ndarray) -> np.ndarray:
-        """G(u) = (F(u) - F'(0) u) / u^2 (1/K^3), linear through 0 below 1e-2 eta."""
-        u = np.asarray(u, dtype=np.float64)
-        out = u * (self._edge / self._delta)
-        big = np.abs(u) >= self._delta
-        ub = u[big]
-        out[big] = (self.full(ub) - self.slope * ub) / (ub * ub)
-        return out
-
-    def reduced_scale(self) -> float:
-        """max |G| (1/K^3), the reference of the truncation tolerance."""
-        w, eta = self.frequency, self.broadening.width
-        u = np.linspace(-2 * w - 10 * eta, 2 * w + 10 * eta, 4001)
-        return float(np.max(np.abs(self.reduced(u))))
-
-
-def _required_moments(scale: SpectralScale, rung: Rung, frequencies: np.ndarray,
-                      broadening: Broadening, tol: float, velocity: bool,
-                      beta_excess: float) -> int:
-    """Smallest M with sup|F_T - F_T,M| <= tol * max|F_T| along every slice through the window.
-
-    F_T(E, E') = e^{-beta_excess (E - E_0)} W(E) G(E' - E) is examined along E at fixed
-    E' = c + w and along E' at fixed E = c, for c on a grid from E_0 to the top of the window; the
-    slices carry the amplitude W(c), so energies without thermal weight do not drive M.
-    """
-    ground = scale.ground
-    top = scale.upper if not math.isfinite(rung.window_energy) else min(
-        scale.upper, rung.window_energy + 5.0 * rung.window_width)
-    centres = np.unique(np.concatenate([np.linspace(ground, top, 17),
-                                        [min(max(scale.center, ground), top)]]))
-    shapes = [LineShape(broadening, w) for w in sorted({float(np.min(frequencies)),
-                                                        float(np.max(frequencies))})]
-    if velocity:
-        shapes += [LineShape(broadening, s.frequency, True) for s in list(shapes)]
-    needed = 1
-    for shape in shapes:
-        ref = shape.reduced_scale()
-        w = shape.frequency
-        for c in centres:
-            amp = float(rung.window(np.array([c]))[0])
-            if amp < tol:
-                continue
-            for beta in {0.0, beta_excess}:
-                def along_initial(x, c=c, beta=beta, shape=shape, w=w):
-                    e = scale.to_energy(x)
-                    return (np.exp(-beta * (e - ground)) * rung.window(e)
-                            * shape.reduced(c + w - e))
-                needed = max(needed, tail_degree(along_initial, tol, ref))
-
-            def along_final(x, c=c, amp=amp, shape=shape):
-                return amp * shape.reduced(scale.to_energy(x) - c)
-            needed = max(needed, tail_degree(along_final, tol, ref))
-    return needed
-
-
-def _achievable_width(scale, rung, frequencies, broadening, tol, velocity, beta_excess,
-                      n_moments) -> float:
-    """Narrowest kernel width (K) whose required M is <= ``n_moments`` (bisection, +-5 %)."""
-    lo, hi = broadening.width, broadening.width * 64
-    for _ in range(12):
-        mid = math.sqrt(lo * hi)
-        trial = Broadening(kind=broadening.kind, width=mid, resolution=broadening.resolution)
-        probe = Rung(rung.temperature, rung.served, rung.window_energy, 2 * mid, 0, 0)
-        m = _required_moments(scale, probe, frequencies, trial, tol, velocity, beta_excess)
-        lo, hi = (mid, hi) if m > n_moments else (lo, mid)
-        if hi / lo < 1.05:
-            break
-    return hi
-
-
-def plan_solve(
-    op: ScaledOperator,
-    apply_stress,
-    extra_bytes: int,
-    frequencies: np.ndarray,
-    temperatures: np.ndarray,
-    broadening: Broadening,
-    params: ChebyshevParams,
-    pilot: np.ndarray,
-    velocity: bool = True,
-) -> Plan:
-    """Ladder, windows, moments per rung, blocking, memory and time, before any bank is allocated.
-
-    Parameters
-    ----------
-    op : ScaledOperator
-        H~ (its product timings so far calibrate the time estimate).
-    apply_stress : callable
-        T applied to (D, b) blocks.
-    extra_bytes : int
-        Bytes held by T and C besides H.
-    frequencies, temperatures : numpy.ndarray
-        w (K) and T (K).
-    broadening : Broadening
-        Line kernel.
-    params : ChebyshevParams
-        Solver options.
-    pilot : numpy.ndarray
-        One random vector (D,): filtered at each T0 it gives <E>, sigma_E and <T> there.
-    velocity : bool
-        Whether the velocity shift is wanted (its kernel can need more moments).
-
-    Raises
-    ------
-    ValueError
-        Too few moments for the kernel width (with the narrowest width they allow), temperatures
-        the ladder cannot reach, a time estimate above ``max_seconds``.
-    MemoryError
-        When even one vector with a chunked bank does not fit.
-    """
-    scale = op.scale
-    dim = op.dimension
-    eta = broadening.width
-    rungs = []
-    for t0, served in build_ladder(temperatures, params):
-        r = boltzmann_filter(op, t0, pilot[:, None])
-        norm = float(np.sum(r * r))
-        hr = op.h @ r
-        mean = float(np.sum(r * hr)) / norm
-        spread = math.sqrt(max(float(np.sum(hr * hr)) / norm - mean * mean, 0.0))
-        shift = float(np.sum(r * apply_stress(r))) / norm
-        keep = max(mean + params.window_sigmas * spread,
-                   scale.ground + params.window_temperatures * t0)
-        width = 2.0 * eta
-        cut = keep + 4.0 * width
-        if cut + 7.0 * width >= scale.upper:
-            cut = math.inf
-        probe = Rung(t0, tuple(served), cut, width, 0, 0)
-        beta_excess = 1.0 / float(np.min(temperatures[served])) - 1.0 / t0
-        needed = _required_moments(scale, probe, frequencies, broadening,
-                                   params.truncation_tol, velocity, beta_excess)
-        limit = params.n_moments if params.n_moments is not None else params.max_moments
-        if needed > limit:
-            best = _achievable_width(scale, probe, frequencies, broadening,
-                                     params.truncation_tol, velocity, beta_excess, limit)
-            which = "n_moments" if params.n_moments is not None else "max_moments"
-            top = (cut if math.isfinite(cut) else scale.upper) - scale.ground
-            raise ValueError(
-                f"{which}={limit} is too few moments for a {broadening.kind} kernel of width "
-                f"{eta:.4g} K at reference temperature {t0:.4g} K (spectrum half-width "
-                f"{scale.half_width:.4g} K, window {top:.4g} K above E_0): it needs "
-                f"M >= {needed} for truncation_tol={params.truncation_tol:g}; with {limit} "
-                f"moments the narrowest width is about {best:.3g} K")
-        m_count = params.n_moments if params.n_moments is not None else max(needed, 16)
-        terms = exponential_coefficients(0.5 * scale.half_width / t0).size
-        rungs.append(Rung(t0, tuple(served), cut, width, int(m_count), int(terms), shift))
-    n_vec = dim if params.trace == "exact" else params.n_vectors
-    itemsize = 4 if params.dtype == "float32" else 8
-    fixed = operator_bytes(op.h) + extra_bytes
-    budget = params.memory_fraction * available_memory() - fixed
-    m_max = max(r.n_moments for r in rungs) + 1
-    if params.block is not None:
-        block = params.block
-    elif not sp.issparse(op.h) or dim <= 1 << 14:
-        block = 64 if params.trace == "exact" else 16
-    else:
-        block = 1
-    block = max(1, min(block, n_vec))
-
-    def need(b, rows):
-        vectors = 16 * dim * b * 8
-        bank = b * (rows + min(64, m_max)) * dim * itemsize
-        moments = 3 * b * m_max * m_max * 8
-        contraction = 4 * m_max * m_max * 8 * (2 + 2 * len(frequencies))
-        return vectors + bank + moments + contraction
-
-    while block > 1 and need(block, m_max) > budget:
-        block //= 2
-    rows = m_max
-    while rows > 16 and need(block, rows) > budget:
-        rows //= 2
-    memory = int(fixed + need(block, rows))
-    if need(block, rows) > budget:
-        raise MemoryError(
-            f"the chebyshev solver needs about {memory / 2**30:.1f} GB (D={dim}, M={m_max}) "
-            f"but only {(budget + fixed) / 2**30:.1f} GB is allowed (memory_fraction "
-            f"{params.memory_fraction:.0%}); use fewer TLS or a wider kernel")
-    bank_rows = tuple(min(r.n_moments + 1, rows) for r in rungs)
-    t_mv = op.seconds_per_product()
-    if not math.isfinite(t_mv):
-        t_mv = SECONDS_PER_NONZERO * (op.h.nnz if sp.issparse(op.h) else dim * dim)
-    rate = _gemm_rate(params.dtype)
-    seconds = 0.0
-    for rung, rows_j in zip(rungs, bank_rows, strict=True):
-        m = rung.n_moments
-        chunks = math.ceil((m + 1) / rows_j)
-        products = rung.filter_terms + (m + 1) * (1 + chunks)
-        seconds += n_vec * (products * t_mv + 2.0 * m * m * dim / rate + 8.0 * m**3 / 1e10)
-    plan = Plan(scale, tuple(rungs), block, bank_rows, memory, seconds, t_mv, n_vec)
-    if params.max_seconds is not None and seconds > params.max_seconds:
-        raise ValueError(
-            f"the chebyshev solve is estimated at {seconds:.0f} s (> max_seconds="
-            f"{params.max_seconds:g}): rungs T0={[round(r.temperature, 6) for r in rungs]}, "
-            f"moments {[r.n_moments for r in rungs]}, {n_vec} vectors each; use fewer vectors, "
-            "a wider kernel or fewer low temperatures")
-    return plan
-
-
-_GEMM_CACHE: dict[str, float] = {}
-
-
-def _gemm_rate(dtype: str) -> float:
-    if dtype not in _GEMM_CACHE:
-        _GEMM_CACHE[dtype] = gemm_rate(np.float32 if dtype == "float32" else np.float64)
-    return _GEMM_CACHE[dtype]
 
 
 class _Contraction:
@@ -685,26 +229,6 @@ def _heat(z, e1, e2, t, exact) -> tuple[np.ndarray, np.ndarray]:
 def _shifted(apply_t, shift: float):
     """x -> (T - shift) x."""
     return lambda x: apply_t(x) - shift * x
-
-
-def _check_inputs(frequencies, temperatures, broadening):
-    w = v.positive_array("frequencies", frequencies)
-    t = v.positive_array("temperatures", temperatures)
-    broadening = broadening or Broadening()
-    if not isinstance(broadening, Broadening):
-        raise TypeError(f"broadening must be a Broadening, got {type(broadening).__name__}")
-    if broadening.kind not in ("gaussian", "lorentzian"):
-        raise ValueError(
-            "the chebyshev solver needs a smooth line kernel: broadening.kind 'gaussian' or "
-            f"'lorentzian', got {broadening.kind!r} (a box has an unbounded Chebyshev tail)")
-    return w, t, broadening
-
-
-def dense_operator_bytes(n_tls: int, random_matrix: bool, stress_random_matrix: bool) -> int:
-    """Peak bytes of the dense random-matrix terms of dimension 2^N (H, T, C = [H, T] and draws)."""
-    if not (random_matrix or stress_random_matrix):
-        return 0
-    return int((5.0 if stress_random_matrix else 4.0) * float(2**n_tls) ** 2 * 8)
 
 
 def chebyshev_absorption(
@@ -799,13 +323,6 @@ def plan_chebyshev(
         pilot = rademacher(seq, 0, op.dimension)
         return plan_solve(op, ops.apply_t, ops.extra_bytes, w, t, broadening, params, pilot,
                           "velocity_shift" in observables)
-
-
-def _check_params(params) -> ChebyshevParams:
-    params = params or ChebyshevParams()
-    if not isinstance(params, ChebyshevParams):
-        raise TypeError(f"params must be a ChebyshevParams, got {type(params).__name__}")
-    return params
 
 
 def _seed_sequence(seed) -> np.random.SeedSequence:
@@ -942,69 +459,6 @@ def _relative_error(parts: dict[str, list[np.ndarray]]) -> float:
     return float(np.max(np.max(err, axis=1) / np.where(scale > 0, scale, np.inf)))
 
 
-def estimate_resources(
-    real,
-    frequencies,
-    temperatures,
-    broadening: Broadening | None = None,
-    n_vectors: int = 8,
-    params: ChebyshevParams | None = None,
-) -> dict[str, float]:
-    """Memory (bytes) and time (s) of a chebyshev solve from the realisation alone (nothing built).
-
-    The spectral half-width is bounded by sum_i E_i/2 + sum_{i<j} |K_ij| (+ the random-matrix
-    weight) and the thermal windows come from the independent-TLS energy distribution at each
-    T0, so the moments are an upper-side estimate; the cost model is SECONDS_PER_NONZERO and
-    GEMM_RATE. :func:`plan_chebyshev` gives the precise plan (it builds H and filters a pilot).
-
-    Returns
-    -------
-    dict
-        memory_bytes, seconds, n_moments (largest), n_rungs, dimension.
-    """
-    w, t, broadening = _check_inputs(frequencies, temperatures, broadening)
-    params = replace(_check_params(params), n_vectors=max(2, int(n_vectors)))
-    n = real.n_tls
-    dim = 2**n
-    e = real.energies if real.energies is not None else np.zeros(n)
-    coupling = sum(float(np.sum(np.abs(np.triu(k, 1)))) if key in ("zz", "xx")
-                   else float(np.sum(np.abs(k))) for key, k in real.couplings.items())
-    extra = real.random_matrix.weight if real.random_matrix is not None else 0.0
-    half = 0.5 * float(np.sum(e)) + coupling + extra
-    ground = -half
-    scale = SpectralScale(lower=ground - 0.01 * half, upper=half * 1.01, ground=ground)
-    m_max, seconds = 16, 0.0
-    rungs = build_ladder(t, params)
-    offdiag = int(np.count_nonzero(real.tunnelling)) if real.tunnelling is not None else 0
-    offdiag += sum(int(np.count_nonzero(np.triu(k, 1) if key == "xx" else k))
-                   for key, k in real.couplings.items() if key != "zz")
-    dense = real.random_matrix is not None or real.stress_random_matrix is not None
-    nnz = dim * dim if dense else dim * (1 + offdiag)
-    t_mv = SECONDS_PER_NONZERO * nnz
-    for t0, served in rungs:
-        x = e / (2.0 * t0)
-        mean = float(np.sum(e * 0.5 * (1.0 - np.tanh(x))))
-        spread = math.sqrt(float(np.sum((0.5 * e / np.cosh(x)) ** 2)))
-        keep = ground + max(mean + params.window_sigmas * spread, params.window_temperatures * t0)
-        width = 2.0 * broadening.width
-        cut = keep + 4.0 * width
-        if cut + 7.0 * width >= scale.upper:
-            cut = math.inf
-        rung = Rung(t0, tuple(served), cut, width, 0, 0)
-        beta_excess = 1.0 / float(np.min(t[served])) - 1.0 / t0
-        m = max(16, _required_moments(scale, rung, w, broadening, params.truncation_tol, True,
-                                      beta_excess))
-        m_max = max(m_max, m)
-        terms = exponential_coefficients(0.5 * scale.half_width / t0).size
-        seconds += params.n_vectors * ((terms + 2 * m) * t_mv
-                                       + 2.0 * m * m * dim / GEMM_RATE[params.dtype])
-    itemsize = 4 if params.dtype == "float32" else 8
-    operators = (2 * nnz * 12 + dim * 12) if not dense else 3 * nnz * 8
-    memory = operators * 2 + (m_max + 64) * dim * itemsize + 16 * dim * 8 + 3 * m_max**2 * 8
-    return {"memory_bytes": float(memory), "seconds": seconds, "n_moments": m_max,
-            "n_rungs": len(rungs), "dimension": dim}
-
-
 # ---------------------------------------------------------------------------------------------
 # integration with the pipeline
 
@@ -1062,40 +516,3 @@ def observe_chebyshev(params, seed: int, realisation: int, probe,
     if "spacing_ratio" in probe.observables:
         out["spacing_ratio"] = np.asarray(np.nan)
     return out
-
-
-#: Largest N for which "auto" prefers dense ED. Measured on the 2-core reference machine
-#: (results/bench/chebyshev.json, 20 temperatures, 2 frequencies, eta = 0.02 K): dense ED takes
-#: 6.5, 16, 31, 72 s at N = 10..13 (x ~2.3 per TLS, ~7 GB at N = 14); chebyshev with 4 vectors
-#: 3.2, 3.4, 4.4, 6.0 s, with 32 vectors see "benchmark_32_vectors". Dense is exact and gives
-#: every observable, so it is kept while it costs well under a minute per realisation.
-AUTO_DENSE_MAX_TLS = 12
-
-
-def choose_solver(params, dense_dtype: str = "float64", memory_fraction: float = 0.9) -> str:
-    """"dense" or "chebyshev" for ``solver = "auto"``.
-
-    Dense ED when it fits in memory and N <= AUTO_DENSE_MAX_TLS, or whenever the model has
-    random-matrix terms (they are dense anyway); chebyshev otherwise.
-
-    Raises
-    ------
-    MemoryError
-        A model with random-matrix terms that dense ED cannot hold.
-    """
-    from .diagonalise import estimate_memory
-
-    n = params.n_tls
-    has_rm = params.random_matrix is not None or params.stress.random_matrix > 0
-    dense_fits = estimate_memory(n, dense_dtype, has_rm) <= memory_fraction * available_memory()
-    if has_rm:
-        if dense_fits:
-            return "dense"
-        if dense_operator_bytes(n, params.random_matrix is not None,
-                                params.stress.random_matrix > 0) <= (
-                memory_fraction * available_memory()):
-            return "chebyshev"
-        raise MemoryError(
-            f"n_tls={n} with random-matrix terms: their dense 2^N x 2^N matrices do not fit in "
-            "memory for either solver; drop the random-matrix terms or use fewer TLS")
-    return "dense" if dense_fits and n <= AUTO_DENSE_MAX_TLS else "chebyshev"

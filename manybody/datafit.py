@@ -38,15 +38,16 @@ refined jointly with scipy.optimize.least_squares. Uncertainties are from the co
   ``errors_scaled=True`` and AIC/BIC use the profile likelihood sum_j n_j ln(RSS_j / n_j) + 2k
   (resp. k ln n), the scatters counted among the k parameters.
 
-Model comparison (:func:`compare_laws`) fits the three laws to the same points and ranks the two
-named laws by AIC; the family's index a with its uncertainty says where in between the data lie.
+Model comparison (:func:`manybody.discrimination.compare_laws`) fits the three laws to the same
+points and ranks the two named laws by AIC; the family's index a with its uncertainty says where in
+between the data lie. The inputs (frequencies with units, :class:`manybody.losscurves.LossCurve`,
+tables split into curves, ``gap_from_tc``) are in :mod:`manybody.losscurves`.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -54,141 +55,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _validate as v
-from .analysis import LawFit, _verdict, law_family, law_generic, law_tls
+from .analysis import LawFit, law_family, law_generic, law_tls
+from .losscurves import LossCurve, parse_frequency
 from .units import KELVIN_PER_GHZ
 
 LAWS = ("tls", "generic", "family")
 QP_SHAPES = ("exp", "mattis-bardeen")
 ERROR_MODELS = ("relative", "absolute")
 SCATTER_MODELS = ("per-curve", "common")
-#: BCS weak-coupling ratio Delta0 / (k_B Tc).
-BCS_RATIO = 1.764
 #: Bounds of the nonlinear parameters.
 INDEX_BOUNDS = (-0.99, 100.0)
 GAP_BOUNDS = (0.05, 500.0)
-
-_FREQ = re.compile(r"^\s*([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)\s*(ghz|mhz|khz|hz|mk|k)\s*$",
-                   re.IGNORECASE)
-_HZ = {"ghz": 1e9, "mhz": 1e6, "khz": 1e3, "hz": 1.0}
-
-
-def parse_frequency(value: str | float) -> float:
-    """Convert a frequency to w = h f / k_B in kelvin.
-
-    Parameters
-    ----------
-    value : str or float
-        A number with a unit: "5.61989GHz", "5619.89 MHz", "5.6e9 Hz", "0.2697K", "269.7 mK"
-        (case-insensitive); a bare float is taken as already in kelvin.
-
-    Returns
-    -------
-    float
-        w (K), > 0.
-
-    Raises
-    ------
-    ValueError
-        No or unknown unit in a string, or a value <= 0.
-    """
-    if isinstance(value, str):
-        m = _FREQ.match(value)
-        if not m:
-            raise ValueError(f"frequency must be a number with a unit GHz, MHz, kHz, Hz, K or mK "
-                             f"(e.g. 5.62GHz), got {value!r}")
-        number, unit = float(m.group(1)), m.group(4).lower()
-        if unit in _HZ:
-            kelvin = number * _HZ[unit] * 1e-9 * KELVIN_PER_GHZ
-        else:
-            kelvin = number * (1e-3 if unit == "mk" else 1.0)
-        return v.positive("frequency", kelvin)
-    return v.positive("frequency (K)", value)
-
-
-def gap_from_tc(tc: float) -> float:
-    """BCS gap Delta0 = 1.764 Tc (K) from the critical temperature Tc (K); Nb: 9.2 K -> 16.2 K."""
-    return BCS_RATIO * v.positive("tc", tc)
-
-
-@dataclass(frozen=True)
-class LossCurve:
-    """One loss curve Q^-1(T) at fixed drive power.
-
-    Parameters
-    ----------
-    temperature : array_like
-        T (K), > 0.
-    loss : array_like
-        Q^-1 (dimensionless, or tan delta, or simulated absorption in units of pi*C0).
-    sigma : array_like, optional
-        One-standard-deviation errors of ``loss``; None when unknown.
-    power : float, optional
-        Drive power in dB of ``power_unit`` (e.g. dBm); needed only for the saturation model.
-    label : str
-        Name used in parameter names and figures.
-    power_unit : str
-        Unit of ``power`` ("dBm", or "dB(photons)" for a mean photon number).
-    """
-
-    temperature: np.ndarray
-    loss: np.ndarray
-    sigma: np.ndarray | None = None
-    power: float | None = None
-    label: str = "data"
-    power_unit: str = "dBm"
-
-    def __post_init__(self) -> None:
-        t = v.positive_array(f"temperature of {self.label!r}", self.temperature)
-        y = v.real_array(f"loss of {self.label!r}", self.loss)
-        if y.shape != t.shape:
-            raise ValueError(f"loss of {self.label!r} must have the shape of temperature "
-                             f"{t.shape}, got {y.shape}")
-        object.__setattr__(self, "temperature", t)
-        object.__setattr__(self, "loss", y)
-        if self.sigma is not None:
-            s = v.positive_array(f"sigma of {self.label!r}", self.sigma)
-            if s.shape != t.shape:
-                raise ValueError(f"sigma of {self.label!r} must have shape {t.shape}, "
-                                 f"got {s.shape}")
-            object.__setattr__(self, "sigma", s)
-        if self.power is not None:
-            object.__setattr__(self, "power", v.finite(f"power of {self.label!r}", self.power))
-
-    def window(self, tmin: float | None, tmax: float | None) -> LossCurve:
-        """The points with tmin <= T <= tmax (K)."""
-        keep = np.ones(self.temperature.size, dtype=bool)
-        if tmin is not None:
-            keep &= self.temperature >= tmin
-        if tmax is not None:
-            keep &= self.temperature <= tmax
-        return LossCurve(self.temperature[keep], self.loss[keep],
-                         None if self.sigma is None else self.sigma[keep], self.power,
-                         self.label, self.power_unit)
-
-
-def curves_from_table(table) -> list[LossCurve]:
-    """Split a :class:`manybody.dataio.LossTable` into one LossCurve per drive power.
-
-    Powers in W/mW/uW/nW are converted to dBm, photon numbers to dB(photons) = 10 log10(n).
-    """
-    unit = table.units.get("power")
-    if table.power is None:
-        return [LossCurve(table.temperature, table.loss, label=table.label)]
-    p = np.asarray(table.power, dtype=np.float64)
-    scale = {"W": 1e3, "mW": 1.0, "uW": 1e-3, "nW": 1e-6}
-    if unit in scale or unit == "photons":
-        if np.any(p <= 0):
-            raise ValueError(f"{table.source}: power column {table.power_column!r} in {unit} must "
-                             "be > 0 to convert to a logarithmic scale")
-        p = 10 * np.log10(p * scale.get(unit, 1.0))
-        unit = "dBm" if unit in scale else "dB(photons)"
-    values = np.unique(p)
-    if values.size == 1:
-        return [LossCurve(table.temperature, table.loss, power=float(values[0]),
-                          label=table.label, power_unit=unit or "dBm")]
-    return [LossCurve(table.temperature[p == pv], table.loss[p == pv], power=float(pv),
-                      label=f"{table.label} {pv:g} {unit}", power_unit=unit or "dBm")
-            for pv in values]
 
 
 # --------------------------------------------------------------------------- the model
@@ -671,173 +548,3 @@ def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: fl
     1.0
     """
     return fit_joint([LossCurve(temperature, loss, sigma, power, label)], frequency, **options)
-
-
-@dataclass(frozen=True)
-class LawComparison:
-    """The three laws fitted to the same points, and what they say.
-
-    Attributes
-    ----------
-    fits : dict of str to LossFit
-        "tls", "generic", "family".
-    preferred : str
-        "tls" or "generic": the named law with the lower AIC.
-    delta_aic, delta_bic : float
-        AIC(generic) - AIC(tls) (and BIC): positive favours tanh(x/2), negative 1 - e^-x.
-    evidence : str
-        Rule of thumb on |delta_aic|: "none" (< 2), "positive" (2-6), "strong" (6-10),
-        "very strong" (> 10).
-    index, index_error : float
-        TLS index a of the family fit (1: tanh, 0: 1 - e^-x) and its uncertainty.
-    separation : float
-        1 / index_error: how many standard deviations apart the two laws are in a.
-    verdict : str
-        From the index (see :func:`manybody.analysis.analyse_shape`).
-    """
-
-    fits: dict
-    preferred: str
-    delta_aic: float
-    delta_bic: float
-    evidence: str
-    index: float
-    index_error: float
-    separation: float
-    verdict: str
-
-    def to_dict(self) -> dict:
-        return {"preferred": self.preferred, "delta_aic": self.delta_aic,
-                "delta_bic": self.delta_bic, "evidence": self.evidence, "index": self.index,
-                "index_error": self.index_error, "separation_sigma": self.separation,
-                "verdict": self.verdict, "fits": {k: f.to_dict() for k, f in self.fits.items()}}
-
-
-def compare_laws(curves: Sequence[LossCurve] | LossCurve, frequency: float | str,
-                 **options) -> LawComparison:
-    """Fit tanh(x/2), 1 - e^-x and the family to the same data and compare them.
-
-    Parameters
-    ----------
-    curves : LossCurve or sequence of LossCurve
-        The data (joint fit when several).
-    frequency : float or str
-        w (K) or a string with a unit.
-    **options
-        As for :func:`fit_joint` (except ``law``).
-
-    Returns
-    -------
-    LawComparison
-    """
-    if isinstance(curves, LossCurve):
-        curves = [curves]
-    if "law" in options:
-        raise TypeError("compare_laws fits all laws; do not pass law=")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        fits = {law: fit_joint(curves, frequency, law=law, **options) for law in LAWS}
-    d_aic = fits["generic"].aic - fits["tls"].aic
-    d_bic = fits["generic"].bic - fits["tls"].bic
-    size = abs(d_aic)
-    evidence = ("none" if size < 2 else "positive" if size < 6 else "strong" if size < 10
-                else "very strong")
-    fam = fits["family"]
-    index, err = fam.parameters["index"], fam.errors["index"]
-    if "index" in fam.at_bound:
-        err = math.inf if err == 0 else err
-    return LawComparison(fits, "tls" if d_aic > 0 else "generic", float(d_aic), float(d_bic),
-                         evidence, index, err, 1.0 / err if err > 0 else math.inf,
-                         _verdict(index, err, fam))
-
-
-@dataclass(frozen=True)
-class DiscriminationPower:
-    """How well data like these separate the two laws (simulated repeats of the experiment).
-
-    Attributes
-    ----------
-    n_simulations : int
-        Simulated data sets per law.
-    correct : dict of str to float
-        For data drawn from each law's best fit ("tls", "generic"): fraction of repeats in which
-        AIC prefers that law.
-    decisive : dict of str to float
-        Fraction in which it is preferred with |delta AIC| > 6 ("strong" or better).
-    index_mean, index_std, index_error_median : dict of str to float
-        Mean and spread of the fitted index a over the repeats, and the median quoted error.
-    """
-
-    n_simulations: int
-    correct: dict
-    decisive: dict
-    index_mean: dict
-    index_std: dict
-    index_error_median: dict
-
-    def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("n_simulations", "correct", "decisive",
-                                                "index_mean", "index_std", "index_error_median")}
-
-
-def discrimination_power(cmp: LawComparison, n_simulations: int,
-                         rng: np.random.Generator) -> DiscriminationPower:
-    """Repeat the experiment on paper: can data with this sampling and scatter tell the laws apart?
-
-    For each of the TLS and generic fits in ``cmp``, draws ``n_simulations`` data sets at the same
-    temperatures from that fit, with Gaussian noise of the fitted scatter (per curve, in the fit's
-    error model, or the given sigmas), refits all three laws with the same options and records which
-    law AIC prefers and the fitted index.
-
-    Parameters
-    ----------
-    cmp : LawComparison
-        From :func:`compare_laws`.
-    n_simulations : int
-        Repeats per law (>= 2); each costs one :func:`compare_laws`.
-    rng : numpy.random.Generator
-        Source of the noise.
-
-    Returns
-    -------
-    DiscriminationPower
-    """
-    n_simulations = v.integer("n_simulations", n_simulations, 2)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    ref = cmp.fits["tls"]
-    o = ref.options
-    opts = {"background": o["background"], "quasiparticle": o["quasiparticle"],
-            "gap": o["gap_fixed"], "saturation": o["saturation"],
-            "error_model": ref.error_model if ref.error_model != "sigma" else "relative",
-            "scatter": ref.scatter}
-    out = {k: {} for k in ("correct", "decisive", "index_mean", "index_std", "index_error_median")}
-    for truth in ("tls", "generic"):
-        fit = cmp.fits[truth]
-        wins, strong, idx, err = 0, 0, [], []
-        for _ in range(n_simulations):
-            sim = []
-            for j, c in enumerate(fit.curves):
-                model = fit.predict(c.temperature, j)
-                if c.sigma is not None:
-                    noise = c.sigma
-                elif fit.error_model == "relative":
-                    noise = fit.curve_scatter[j] * np.abs(model)
-                else:
-                    noise = np.full(model.size, fit.curve_scatter[j])
-                y = model + noise * rng.standard_normal(model.size)
-                sim.append(LossCurve(c.temperature, y, c.sigma, c.power, c.label, c.power_unit))
-            try:
-                res = compare_laws(sim, fit.frequency, **opts)
-            except (RuntimeError, ValueError):  # an unfittable draw counts as a failure
-                continue
-            wins += res.preferred == truth
-            strong += res.preferred == truth and abs(res.delta_aic) > 6
-            idx.append(res.index)
-            err.append(res.index_error)
-        out["correct"][truth] = wins / n_simulations
-        out["decisive"][truth] = strong / n_simulations
-        out["index_mean"][truth] = float(np.mean(idx)) if idx else math.nan
-        out["index_std"][truth] = float(np.std(idx, ddof=1)) if len(idx) > 1 else math.nan
-        out["index_error_median"][truth] = float(np.median(err)) if err else math.nan
-    return DiscriminationPower(n_simulations, **out)

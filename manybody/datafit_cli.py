@@ -25,18 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .datafit import (
-    BCS_RATIO,
-    ERROR_MODELS,
-    QP_SHAPES,
-    DiscriminationPower,
-    LawComparison,
-    compare_laws,
-    curves_from_table,
-    discrimination_power,
-    parse_frequency,
-)
+from .datafit import ERROR_MODELS, QP_SHAPES
 from .dataio import read_loss_table
+from .discrimination import DiscriminationPower, LawComparison, compare_laws, discrimination_power
+from .losscurves import BCS_RATIO, curves_from_table, parse_frequency
 
 SCHEMA = "manybody.fit-data/1"
 OUTPUTS = ("fit_data.png", "fit_data.pdf", "fit_results.json", "fit_table.txt")
@@ -202,7 +194,7 @@ def plot_comparison(cmp: LawComparison, stem: str | Path, loss_label: str = "1/Q
     Parameters
     ----------
     cmp : LawComparison
-        From :func:`manybody.datafit.compare_laws`.
+        From :func:`manybody.discrimination.compare_laws`.
     stem : str or Path
         Output path without suffix; ``.png`` and ``.pdf`` are written.
     loss_label : str

@@ -39,9 +39,9 @@ class SolverParams:
     method : {"dense", "chebyshev", "auto"}
         Dense exact diagonalisation; the Chebyshev/typicality solver (manybody.chebyshev, sparse
         matrix-vector products only, with statistical errors reported as "<observable>_error");
-        or "auto" (dense where it fits and is faster, see ``chebyshev.choose_solver``).
+        or "auto" (dense where it fits and is faster, see ``chebyshev_resources.choose_solver``).
     chebyshev : dict, optional
-        Options of :class:`manybody.chebyshev.ChebyshevParams` (TOML table ``[solver.chebyshev]``).
+        Options of :class:`manybody.chebyshev_plan.ChebyshevParams` (TOML table ``[solver.chebyshev]``).
     """
 
     dtype: str = "float64"
@@ -61,8 +61,8 @@ class SolverParams:
 
     @property
     def chebyshev_params(self):
-        """The :class:`manybody.chebyshev.ChebyshevParams` these options describe."""
-        from .chebyshev import ChebyshevParams
+        """The :class:`manybody.chebyshev_plan.ChebyshevParams` these options describe."""
+        from .chebyshev_plan import ChebyshevParams
 
         return v.from_mapping(ChebyshevParams, self.chebyshev or {}, "solver.chebyshev")
 

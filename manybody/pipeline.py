@@ -110,7 +110,7 @@ def observe(
     solver = solver or SolverParams()
     method = solver.method
     if method == "auto":
-        from .chebyshev import choose_solver
+        from .chebyshev_resources import choose_solver
 
         method = choose_solver(params, solver.dtype, solver.memory_fraction)
     if method == "chebyshev":

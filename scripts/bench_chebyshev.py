@@ -90,7 +90,8 @@ def single(method: str, n: int, n_vectors: int, dtype: str) -> dict:
         specific_heat(spectrum.energies, t)
         out.update(estimated_memory_gb=estimate_memory(n) / 2**30, absorption=q.tolist())
     else:
-        from manybody.chebyshev import ChebyshevParams, chebyshev_absorption
+        from manybody.chebyshev import chebyshev_absorption
+        from manybody.chebyshev_plan import ChebyshevParams
 
         res = chebyshev_absorption(real, w, t, b, ChebyshevParams(n_vectors=n_vectors, dtype=dtype),
                                    normalisation=norm, seed=BENCH["seed"])
@@ -204,7 +205,8 @@ def run(args) -> dict:
 def validate(args) -> dict:
     """Acceptance checks at N = 10 and 12 (interacting + random matrix) and exact-trace convergence."""
     from manybody.absorption import Broadening, absorption
-    from manybody.chebyshev import ChebyshevParams, chebyshev_absorption
+    from manybody.chebyshev import chebyshev_absorption
+    from manybody.chebyshev_plan import ChebyshevParams
     from manybody.diagonalise import solve
     from manybody.models import absorption_normalisation, draw_realisation, realisation_rng
 

@@ -12,16 +12,10 @@ import numpy as np
 import pytest
 
 from manybody.analysis import fit_law, law_family, law_generic, law_tls
-from manybody.datafit import (
-    LossCurve,
-    compare_laws,
-    curves_from_table,
-    fit_joint,
-    fit_loss,
-    gap_from_tc,
-    parse_frequency,
-)
+from manybody.datafit import fit_joint, fit_loss
 from manybody.dataio import read_loss_table
+from manybody.discrimination import compare_laws
+from manybody.losscurves import LossCurve, curves_from_table, gap_from_tc, parse_frequency
 
 NB_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "resonator_nb_cpw"
 NB_FILES = [NB_DIR / f"qint_{p}dBm.csv" for p in (80, 100, 120, 140, 160)]
@@ -364,7 +358,7 @@ def test_cli_subprocess_missing_file_no_traceback(tmp_path):
 
 
 def test_discrimination_power_on_clean_synthetic_data():
-    from manybody.datafit import discrimination_power
+    from manybody.discrimination import discrimination_power
 
     cmp = compare_laws(LossCurve(T_GRID, _draw("tls", 1.0, 0, noise=0.01)), W_NB)
     power = discrimination_power(cmp, 4, np.random.default_rng(0))

@@ -1,0 +1,138 @@
+"""Cost of a Chebyshev solve before anything is built, and the solver choice for ``"auto"``.
+
+:func:`estimate_resources` bounds memory and time from the realisation alone (no operator built),
+:func:`dense_operator_bytes` gives the memory of dense random-matrix terms, and
+:func:`choose_solver` picks dense ED or the Chebyshev solver for ``solver.method = "auto"``. The
+precise plan (H built, a pilot vector filtered) is :func:`manybody.chebyshev_plan.plan_solve`; the
+solver itself is :mod:`manybody.chebyshev`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from .absorption import Broadening
+from .chebyshev_plan import (
+    GEMM_RATE,
+    SECONDS_PER_NONZERO,
+    ChebyshevParams,
+    Rung,
+    _check_inputs,
+    _check_params,
+    _required_moments,
+    build_ladder,
+)
+from .diagonalise import available_memory
+from .kpm import SpectralScale, exponential_coefficients
+
+__all__ = ["choose_solver", "estimate_resources"]
+
+
+def estimate_resources(
+    real,
+    frequencies,
+    temperatures,
+    broadening: Broadening | None = None,
+    n_vectors: int = 8,
+    params: ChebyshevParams | None = None,
+) -> dict[str, float]:
+    """Memory (bytes) and time (s) of a chebyshev solve from the realisation alone (nothing built).
+
+    The spectral half-width is bounded by sum_i E_i/2 + sum_{i<j} |K_ij| (+ the random-matrix
+    weight) and the thermal windows come from the independent-TLS energy distribution at each
+    T0, so the moments are an upper-side estimate; the cost model is SECONDS_PER_NONZERO and
+    GEMM_RATE. :func:`plan_chebyshev` gives the precise plan (it builds H and filters a pilot).
+
+    Returns
+    -------
+    dict
+        memory_bytes, seconds, n_moments (largest), n_rungs, dimension.
+    """
+    w, t, broadening = _check_inputs(frequencies, temperatures, broadening)
+    params = replace(_check_params(params), n_vectors=max(2, int(n_vectors)))
+    n = real.n_tls
+    dim = 2**n
+    e = real.energies if real.energies is not None else np.zeros(n)
+    coupling = sum(float(np.sum(np.abs(np.triu(k, 1)))) if key in ("zz", "xx")
+                   else float(np.sum(np.abs(k))) for key, k in real.couplings.items())
+    extra = real.random_matrix.weight if real.random_matrix is not None else 0.0
+    half = 0.5 * float(np.sum(e)) + coupling + extra
+    ground = -half
+    scale = SpectralScale(lower=ground - 0.01 * half, upper=half * 1.01, ground=ground)
+    m_max, seconds = 16, 0.0
+    rungs = build_ladder(t, params)
+    offdiag = int(np.count_nonzero(real.tunnelling)) if real.tunnelling is not None else 0
+    offdiag += sum(int(np.count_nonzero(np.triu(k, 1) if key == "xx" else k))
+                   for key, k in real.couplings.items() if key != "zz")
+    dense = real.random_matrix is not None or real.stress_random_matrix is not None
+    nnz = dim * dim if dense else dim * (1 + offdiag)
+    t_mv = SECONDS_PER_NONZERO * nnz
+    for t0, served in rungs:
+        x = e / (2.0 * t0)
+        mean = float(np.sum(e * 0.5 * (1.0 - np.tanh(x))))
+        spread = math.sqrt(float(np.sum((0.5 * e / np.cosh(x)) ** 2)))
+        keep = ground + max(mean + params.window_sigmas * spread, params.window_temperatures * t0)
+        width = 2.0 * broadening.width
+        cut = keep + 4.0 * width
+        if cut + 7.0 * width >= scale.upper:
+            cut = math.inf
+        rung = Rung(t0, tuple(served), cut, width, 0, 0)
+        beta_excess = 1.0 / float(np.min(t[served])) - 1.0 / t0
+        m = max(16, _required_moments(scale, rung, w, broadening, params.truncation_tol, True,
+                                      beta_excess))
+        m_max = max(m_max, m)
+        terms = exponential_coefficients(0.5 * scale.half_width / t0).size
+        seconds += params.n_vectors * ((terms + 2 * m) * t_mv
+                                       + 2.0 * m * m * dim / GEMM_RATE[params.dtype])
+    itemsize = 4 if params.dtype == "float32" else 8
+    operators = (2 * nnz * 12 + dim * 12) if not dense else 3 * nnz * 8
+    memory = operators * 2 + (m_max + 64) * dim * itemsize + 16 * dim * 8 + 3 * m_max**2 * 8
+    return {"memory_bytes": float(memory), "seconds": seconds, "n_moments": m_max,
+            "n_rungs": len(rungs), "dimension": dim}
+
+
+def dense_operator_bytes(n_tls: int, random_matrix: bool, stress_random_matrix: bool) -> int:
+    """Peak bytes of the dense random-matrix terms of dimension 2^N (H, T, C = [H, T] and draws)."""
+    if not (random_matrix or stress_random_matrix):
+        return 0
+    return int((5.0 if stress_random_matrix else 4.0) * float(2**n_tls) ** 2 * 8)
+
+
+#: Largest N for which "auto" prefers dense ED. Measured on the 2-core reference machine
+#: (results/bench/chebyshev.json, 20 temperatures, 2 frequencies, eta = 0.02 K): dense ED takes
+#: 6.5, 16, 31, 72 s at N = 10..13 (x ~2.3 per TLS, ~7 GB at N = 14); chebyshev with 4 vectors
+#: 3.2, 3.4, 4.4, 6.0 s, with 32 vectors see "benchmark_32_vectors". Dense is exact and gives
+#: every observable, so it is kept while it costs well under a minute per realisation.
+AUTO_DENSE_MAX_TLS = 12
+
+
+def choose_solver(params, dense_dtype: str = "float64", memory_fraction: float = 0.9) -> str:
+    """"dense" or "chebyshev" for ``solver = "auto"``.
+
+    Dense ED when it fits in memory and N <= AUTO_DENSE_MAX_TLS, or whenever the model has
+    random-matrix terms (they are dense anyway); chebyshev otherwise.
+
+    Raises
+    ------
+    MemoryError
+        A model with random-matrix terms that dense ED cannot hold.
+    """
+    from .diagonalise import estimate_memory
+
+    n = params.n_tls
+    has_rm = params.random_matrix is not None or params.stress.random_matrix > 0
+    dense_fits = estimate_memory(n, dense_dtype, has_rm) <= memory_fraction * available_memory()
+    if has_rm:
+        if dense_fits:
+            return "dense"
+        if dense_operator_bytes(n, params.random_matrix is not None,
+                                params.stress.random_matrix > 0) <= (
+                memory_fraction * available_memory()):
+            return "chebyshev"
+        raise MemoryError(
+            f"n_tls={n} with random-matrix terms: their dense 2^N x 2^N matrices do not fit in "
+            "memory for either solver; drop the random-matrix terms or use fewer TLS")
+    return "dense" if dense_fits and n <= AUTO_DENSE_MAX_TLS else "chebyshev"

@@ -1,0 +1,191 @@
+"""Telling tanh(x/2) from 1 - e^-x in loss data: law comparison and discrimination power.
+
+:func:`compare_laws` fits the three laws of :mod:`manybody.datafit` to the same points and ranks
+the two named laws by AIC; the family's index a with its uncertainty says where in between the data
+lie. :func:`discrimination_power` repeats the experiment on paper (simulated data sets drawn from
+each fit) to say whether data with this sampling and scatter can tell the laws apart at all.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _validate as v
+from .analysis import _verdict
+from .datafit import LAWS, fit_joint
+from .losscurves import LossCurve
+
+
+@dataclass(frozen=True)
+class LawComparison:
+    """The three laws fitted to the same points, and what they say.
+
+    Attributes
+    ----------
+    fits : dict of str to LossFit
+        "tls", "generic", "family".
+    preferred : str
+        "tls" or "generic": the named law with the lower AIC.
+    delta_aic, delta_bic : float
+        AIC(generic) - AIC(tls) (and BIC): positive favours tanh(x/2), negative 1 - e^-x.
+    evidence : str
+        Rule of thumb on |delta_aic|: "none" (< 2), "positive" (2-6), "strong" (6-10),
+        "very strong" (> 10).
+    index, index_error : float
+        TLS index a of the family fit (1: tanh, 0: 1 - e^-x) and its uncertainty.
+    separation : float
+        1 / index_error: how many standard deviations apart the two laws are in a.
+    verdict : str
+        From the index (see :func:`manybody.analysis.analyse_shape`).
+    """
+
+    fits: dict
+    preferred: str
+    delta_aic: float
+    delta_bic: float
+    evidence: str
+    index: float
+    index_error: float
+    separation: float
+    verdict: str
+
+    def to_dict(self) -> dict:
+        return {"preferred": self.preferred, "delta_aic": self.delta_aic,
+                "delta_bic": self.delta_bic, "evidence": self.evidence, "index": self.index,
+                "index_error": self.index_error, "separation_sigma": self.separation,
+                "verdict": self.verdict, "fits": {k: f.to_dict() for k, f in self.fits.items()}}
+
+
+def compare_laws(curves: Sequence[LossCurve] | LossCurve, frequency: float | str,
+                 **options) -> LawComparison:
+    """Fit tanh(x/2), 1 - e^-x and the family to the same data and compare them.
+
+    Parameters
+    ----------
+    curves : LossCurve or sequence of LossCurve
+        The data (joint fit when several).
+    frequency : float or str
+        w (K) or a string with a unit.
+    **options
+        As for :func:`fit_joint` (except ``law``).
+
+    Returns
+    -------
+    LawComparison
+    """
+    if isinstance(curves, LossCurve):
+        curves = [curves]
+    if "law" in options:
+        raise TypeError("compare_laws fits all laws; do not pass law=")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fits = {law: fit_joint(curves, frequency, law=law, **options) for law in LAWS}
+    d_aic = fits["generic"].aic - fits["tls"].aic
+    d_bic = fits["generic"].bic - fits["tls"].bic
+    size = abs(d_aic)
+    evidence = ("none" if size < 2 else "positive" if size < 6 else "strong" if size < 10
+                else "very strong")
+    fam = fits["family"]
+    index, err = fam.parameters["index"], fam.errors["index"]
+    if "index" in fam.at_bound:
+        err = math.inf if err == 0 else err
+    return LawComparison(fits, "tls" if d_aic > 0 else "generic", float(d_aic), float(d_bic),
+                         evidence, index, err, 1.0 / err if err > 0 else math.inf,
+                         _verdict(index, err, fam))
+
+
+@dataclass(frozen=True)
+class DiscriminationPower:
+    """How well data like these separate the two laws (simulated repeats of the experiment).
+
+    Attributes
+    ----------
+    n_simulations : int
+        Simulated data sets per law.
+    correct : dict of str to float
+        For data drawn from each law's best fit ("tls", "generic"): fraction of repeats in which
+        AIC prefers that law.
+    decisive : dict of str to float
+        Fraction in which it is preferred with |delta AIC| > 6 ("strong" or better).
+    index_mean, index_std, index_error_median : dict of str to float
+        Mean and spread of the fitted index a over the repeats, and the median quoted error.
+    """
+
+    n_simulations: int
+    correct: dict
+    decisive: dict
+    index_mean: dict
+    index_std: dict
+    index_error_median: dict
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("n_simulations", "correct", "decisive",
+                                                "index_mean", "index_std", "index_error_median")}
+
+
+def discrimination_power(cmp: LawComparison, n_simulations: int,
+                         rng: np.random.Generator) -> DiscriminationPower:
+    """Repeat the experiment on paper: can data with this sampling and scatter tell the laws apart?
+
+    For each of the TLS and generic fits in ``cmp``, draws ``n_simulations`` data sets at the same
+    temperatures from that fit, with Gaussian noise of the fitted scatter (per curve, in the fit's
+    error model, or the given sigmas), refits all three laws with the same options and records which
+    law AIC prefers and the fitted index.
+
+    Parameters
+    ----------
+    cmp : LawComparison
+        From :func:`compare_laws`.
+    n_simulations : int
+        Repeats per law (>= 2); each costs one :func:`compare_laws`.
+    rng : numpy.random.Generator
+        Source of the noise.
+
+    Returns
+    -------
+    DiscriminationPower
+    """
+    n_simulations = v.integer("n_simulations", n_simulations, 2)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    ref = cmp.fits["tls"]
+    o = ref.options
+    opts = {"background": o["background"], "quasiparticle": o["quasiparticle"],
+            "gap": o["gap_fixed"], "saturation": o["saturation"],
+            "error_model": ref.error_model if ref.error_model != "sigma" else "relative",
+            "scatter": ref.scatter}
+    out = {k: {} for k in ("correct", "decisive", "index_mean", "index_std", "index_error_median")}
+    for truth in ("tls", "generic"):
+        fit = cmp.fits[truth]
+        wins, strong, idx, err = 0, 0, [], []
+        for _ in range(n_simulations):
+            sim = []
+            for j, c in enumerate(fit.curves):
+                model = fit.predict(c.temperature, j)
+                if c.sigma is not None:
+                    noise = c.sigma
+                elif fit.error_model == "relative":
+                    noise = fit.curve_scatter[j] * np.abs(model)
+                else:
+                    noise = np.full(model.size, fit.curve_scatter[j])
+                y = model + noise * rng.standard_normal(model.size)
+                sim.append(LossCurve(c.temperature, y, c.sigma, c.power, c.label, c.power_unit))
+            try:
+                res = compare_laws(sim, fit.frequency, **opts)
+            except (RuntimeError, ValueError):  # an unfittable draw counts as a failure
+                continue
+            wins += res.preferred == truth
+            strong += res.preferred == truth and abs(res.delta_aic) > 6
+            idx.append(res.index)
+            err.append(res.index_error)
+        out["correct"][truth] = wins / n_simulations
+        out["decisive"][truth] = strong / n_simulations
+        out["index_mean"][truth] = float(np.mean(idx)) if idx else math.nan
+        out["index_std"][truth] = float(np.std(idx, ddof=1)) if len(idx) > 1 else math.nan
+        out["index_error_median"][truth] = float(np.median(err)) if err else math.nan
+    return DiscriminationPower(n_simulations, **out)

@@ -1,0 +1,144 @@
+"""Measured loss curves: frequencies with units, one curve per drive power, tables split into curves.
+
+The inputs of :mod:`manybody.datafit`: :func:`parse_frequency` converts "5.62GHz" (or MHz, K, mK)
+to w = h f / k_B in kelvin, :func:`gap_from_tc` gives the BCS gap for the quasiparticle term,
+:class:`LossCurve` holds one Q^-1(T) curve at fixed drive power, and :func:`curves_from_table`
+splits a :class:`manybody.dataio.LossTable` into such curves. The fits are in
+:mod:`manybody.datafit`, the comparison of the laws in :mod:`manybody.discrimination`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _validate as v
+from .units import KELVIN_PER_GHZ
+
+#: BCS weak-coupling ratio Delta0 / (k_B Tc).
+BCS_RATIO = 1.764
+
+_FREQ = re.compile(r"^\s*([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)\s*(ghz|mhz|khz|hz|mk|k)\s*$",
+                   re.IGNORECASE)
+_HZ = {"ghz": 1e9, "mhz": 1e6, "khz": 1e3, "hz": 1.0}
+
+
+def parse_frequency(value: str | float) -> float:
+    """Convert a frequency to w = h f / k_B in kelvin.
+
+    Parameters
+    ----------
+    value : str or float
+        A number with a unit: "5.61989GHz", "5619.89 MHz", "5.6e9 Hz", "0.2697K", "269.7 mK"
+        (case-insensitive); a bare float is taken as already in kelvin.
+
+    Returns
+    -------
+    float
+        w (K), > 0.
+
+    Raises
+    ------
+    ValueError
+        No or unknown unit in a string, or a value <= 0.
+    """
+    if isinstance(value, str):
+        m = _FREQ.match(value)
+        if not m:
+            raise ValueError(f"frequency must be a number with a unit GHz, MHz, kHz, Hz, K or mK "
+                             f"(e.g. 5.62GHz), got {value!r}")
+        number, unit = float(m.group(1)), m.group(4).lower()
+        if unit in _HZ:
+            kelvin = number * _HZ[unit] * 1e-9 * KELVIN_PER_GHZ
+        else:
+            kelvin = number * (1e-3 if unit == "mk" else 1.0)
+        return v.positive("frequency", kelvin)
+    return v.positive("frequency (K)", value)
+
+
+def gap_from_tc(tc: float) -> float:
+    """BCS gap Delta0 = 1.764 Tc (K) from the critical temperature Tc (K); Nb: 9.2 K -> 16.2 K."""
+    return BCS_RATIO * v.positive("tc", tc)
+
+
+@dataclass(frozen=True)
+class LossCurve:
+    """One loss curve Q^-1(T) at fixed drive power.
+
+    Parameters
+    ----------
+    temperature : array_like
+        T (K), > 0.
+    loss : array_like
+        Q^-1 (dimensionless, or tan delta, or simulated absorption in units of pi*C0).
+    sigma : array_like, optional
+        One-standard-deviation errors of ``loss``; None when unknown.
+    power : float, optional
+        Drive power in dB of ``power_unit`` (e.g. dBm); needed only for the saturation model.
+    label : str
+        Name used in parameter names and figures.
+    power_unit : str
+        Unit of ``power`` ("dBm", or "dB(photons)" for a mean photon number).
+    """
+
+    temperature: np.ndarray
+    loss: np.ndarray
+    sigma: np.ndarray | None = None
+    power: float | None = None
+    label: str = "data"
+    power_unit: str = "dBm"
+
+    def __post_init__(self) -> None:
+        t = v.positive_array(f"temperature of {self.label!r}", self.temperature)
+        y = v.real_array(f"loss of {self.label!r}", self.loss)
+        if y.shape != t.shape:
+            raise ValueError(f"loss of {self.label!r} must have the shape of temperature "
+                             f"{t.shape}, got {y.shape}")
+        object.__setattr__(self, "temperature", t)
+        object.__setattr__(self, "loss", y)
+        if self.sigma is not None:
+            s = v.positive_array(f"sigma of {self.label!r}", self.sigma)
+            if s.shape != t.shape:
+                raise ValueError(f"sigma of {self.label!r} must have shape {t.shape}, "
+                                 f"got {s.shape}")
+            object.__setattr__(self, "sigma", s)
+        if self.power is not None:
+            object.__setattr__(self, "power", v.finite(f"power of {self.label!r}", self.power))
+
+    def window(self, tmin: float | None, tmax: float | None) -> LossCurve:
+        """The points with tmin <= T <= tmax (K)."""
+        keep = np.ones(self.temperature.size, dtype=bool)
+        if tmin is not None:
+            keep &= self.temperature >= tmin
+        if tmax is not None:
+            keep &= self.temperature <= tmax
+        return LossCurve(self.temperature[keep], self.loss[keep],
+                         None if self.sigma is None else self.sigma[keep], self.power,
+                         self.label, self.power_unit)
+
+
+def curves_from_table(table) -> list[LossCurve]:
+    """Split a :class:`manybody.dataio.LossTable` into one LossCurve per drive power.
+
+    Powers in W/mW/uW/nW are converted to dBm, photon numbers to dB(photons) = 10 log10(n).
+    """
+    unit = table.units.get("power")
+    if table.power is None:
+        return [LossCurve(table.temperature, table.loss, label=table.label)]
+    p = np.asarray(table.power, dtype=np.float64)
+    scale = {"W": 1e3, "mW": 1.0, "uW": 1e-3, "nW": 1e-6}
+    if unit in scale or unit == "photons":
+        if np.any(p <= 0):
+            raise ValueError(f"{table.source}: power column {table.power_column!r} in {unit} must "
+                             "be > 0 to convert to a logarithmic scale")
+        p = 10 * np.log10(p * scale.get(unit, 1.0))
+        unit = "dBm" if unit in scale else "dB(photons)"
+    values = np.unique(p)
+    if values.size == 1:
+        return [LossCurve(table.temperature, table.loss, power=float(values[0]),
+                          label=table.label, power_unit=unit or "dBm")]
+    return [LossCurve(table.temperature[p == pv], table.loss[p == pv], power=float(pv),
+                      label=f"{table.label} {pv:g} {unit}", power_unit=unit or "dBm")
+            for pv in values]
