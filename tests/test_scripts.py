@@ -1,0 +1,47 @@
+"""The benchmark scripts run end to end on tiny inputs and write their JSON records.
+
+Timings are never asserted (the machine is shared); only that each script runs, writes a
+well-formed record, and that the records carry the ratios the README quotes.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+@pytest.mark.slow
+def test_bench_sweep_tiny(tmp_path):
+    out = tmp_path / "sweep.json"
+    run_script("scripts/bench_sweep.py", "--small-n", "4", "--large-n", "5", "--n8-realisations",
+               "6", "--n12-realisations", "2", "--repeats", "1", "--output", str(out))
+    record = json.loads(out.read_text())
+    assert record["n8"]["ratio"] > 0 and record["n12"]["ratio"] > 0
+    assert record["n8_chunking"]["realisations"] == 6 and record["n8_chunking"]["speedup"] > 0
+
+
+def test_bench_relaxation_tiny(tmp_path):
+    out = tmp_path / "relaxation.json"
+    run_script("scripts/bench_relaxation.py", "--n-tls", "4", "--temperatures", "3", "--repeats",
+               "1", "--output", str(out))
+    assert json.loads(out.read_text())
+
+
+def test_bench_pipeline_tiny(tmp_path):
+    out = tmp_path / "bench.json"
+    run_script("scripts/bench.py", "--n-min", "4", "--n-max", "5", "--repeats", "1",
+               "--naive-max", "5", "--output", str(out))
+    assert json.loads(out.read_text())["per_n"]
