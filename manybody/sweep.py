@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 BACKENDS = ("loky", "dask")
 #: Largest chunk_size accepted (realisations per task).
 MAX_CHUNK = 100_000
+#: Automatic chunks leave every worker at least this many tasks (load balance on short runs).
+CHUNKS_PER_WORKER = 4
 #: Checkpoint layout version (stored in its meta file).
 CHECKPOINT_VERSION = 2
 Progress = Callable[[int, int], None]
@@ -333,26 +335,48 @@ def _quiet_dask() -> Iterator[None]:
             lg.setLevel(level)
 
 
-def _execute(spec: RunSpec, chunks: list[Chunk], n_jobs: int, backend: str,
-             scheduler: str | None, blas_threads: int) -> Iterator[tuple[int, int, dict]]:
+def _chunks(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None,
+            workers: int) -> list[Chunk]:
+    """Tasks for ``pending``: ``chunk_size`` realisations each, or automatic chunks small enough
+    to give every worker at least ``CHUNKS_PER_WORKER`` tasks (no idle worker on short runs)."""
+    if chunk_size:
+        sizes = dict.fromkeys(range(spec.n_points), chunk_size)
+    else:
+        cap = max(1, len(pending) // (CHUNKS_PER_WORKER * max(1, workers)))
+        sizes = {p: min(cap, auto_chunk_size(model, spec.solver))
+                 for p, (_, model, _) in enumerate(spec.points())}
+    chunks = plan_chunks(pending, sizes)
+    log.info("sweep %r: %d realisations to compute in %d tasks on %d worker(s)", spec.name,
+             len(pending), len(chunks), workers)
+    return chunks
+
+
+def _execute(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None, n_jobs: int,
+             backend: str, scheduler: str | None,
+             blas_threads: int) -> Iterator[tuple[int, int, dict]]:
     """Yield (point, start, stacked results) for every chunk as it finishes."""
     from joblib import Parallel, delayed, parallel_config
 
-    if not chunks:  # everything came from the checkpoint: start no workers
+    if not pending:  # everything came from the checkpoint: start no workers
         return
-    tasks = (delayed(run_task)(*args) for args in _task_arguments(spec, chunks, blas_threads))
+
+    def tasks(workers: int):
+        chunks = _chunks(spec, pending, chunk_size, workers)
+        return (delayed(run_task)(*args) for args in _task_arguments(spec, chunks, blas_threads))
+
     if backend == "dask":
         with _quiet_dask(), _dask_client(scheduler, n_jobs) as client, \
                 parallel_config(backend="dask"):
             log.info("dask cluster: %s", client)
-            yield from Parallel(n_jobs=-1, return_as="generator_unordered")(tasks)
+            workers = sum(client.nthreads().values()) or n_jobs  # task slots of the cluster
+            yield from Parallel(n_jobs=-1, return_as="generator_unordered")(tasks(workers))
         return
     if n_jobs == 1:  # in-process: cap the parent's pools only for the duration of the run
         with _blas_controller().limit(limits=blas_threads):
-            yield from Parallel(n_jobs=1, return_as="generator_unordered")(tasks)
+            yield from Parallel(n_jobs=1, return_as="generator_unordered")(tasks(1))
         return
     with parallel_config(backend="loky", inner_max_num_threads=blas_threads):
-        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks)
+        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks(n_jobs))
 
 
 def _make_progress(progress: bool | Progress, total: int, initial: int) -> tuple[Progress, Any]:
@@ -442,7 +466,8 @@ def run_sweep(
         (loky). Results are bit-identical for any n_jobs and backend at fixed blas_threads.
     chunk_size : int, optional
         Realisations per task (and per checkpoint file); default :func:`auto_chunk_size` of each
-        sweep point. It never changes the numbers.
+        sweep point, reduced so that every worker gets at least ``CHUNKS_PER_WORKER`` tasks. It
+        never changes the numbers.
 
     Returns
     -------
@@ -484,14 +509,11 @@ def run_sweep(
         raise ValueError("resume needs an output location (the checkpoint lives next to it)")
     resumed = len(results)
     pending = [k for k in keys if k not in results]
-    sizes = {p: chunk_size or auto_chunk_size(model, spec.solver)
-             for p, (_, model, _) in enumerate(spec.points())}
-    chunks = plan_chunks(pending, sizes)
-    log.info("sweep %r: %d realisations, %d from checkpoint, %d to compute in %d tasks", spec.name,
-             len(keys), resumed, len(pending), len(chunks))
+    log.info("sweep %r: %d realisations, %d from checkpoint", spec.name, len(keys), resumed)
     report, bar = _make_progress(progress, len(keys), resumed)
     try:
-        for point, first, result in _execute(spec, chunks, n_jobs, backend, scheduler, blas_threads):
+        for point, first, result in _execute(spec, pending, chunk_size, n_jobs, backend, scheduler,
+                                             blas_threads):
             if checkpoint is not None:
                 checkpoint.write(point, first, result)
             for i, arrays in enumerate(zip(*result.values(), strict=True)):

@@ -402,3 +402,18 @@ def test_resume_reads_any_chunking_and_version_1_files(reference, tmp_path):
     assert sorted(computed) == [(0.0, 2), (0.02, 0), (0.02, 2)]
     assert ds.attrs["tasks_resumed"] == 3
     assert_same_arrays(reference, ds)
+
+
+def test_automatic_chunks_keep_every_worker_busy(monkeypatch):
+    """Short runs are cut into at least CHUNKS_PER_WORKER tasks per worker, whatever N."""
+    from manybody import sweep
+
+    spec = make_spec(realisations=40)
+    pending = [(p, r) for p in range(2) for r in range(40)]
+    chunks = sweep._chunks(spec, pending, None, workers=2)
+    assert len(chunks) >= sweep.CHUNKS_PER_WORKER * 2
+    assert max(stop - start for _, start, stop in chunks) == 80 // (sweep.CHUNKS_PER_WORKER * 2)
+    assert sorted((p, r) for p, a, b in chunks for r in range(a, b)) == pending
+    assert {b - a for _, a, b in sweep._chunks(spec, pending, 7, workers=2)} <= {7, 40 - 35}
+    # two realisations on two workers: one each (a chunk of two would idle a worker)
+    assert len(sweep._chunks(spec, pending[:2], None, workers=2)) == 2
