@@ -45,3 +45,13 @@ def test_bench_pipeline_tiny(tmp_path):
     run_script("scripts/bench.py", "--n-min", "4", "--n-max", "5", "--repeats", "1",
                "--naive-max", "5", "--output", str(out))
     assert json.loads(out.read_text())["per_n"]
+
+
+def test_crosscheck_index_tiny(tmp_path):
+    out = tmp_path / "index.json"
+    run_script("scripts/crosscheck_index.py", "--n-tls", "5", "--realisations", "6", "--vectors",
+               "2", "--jobs", "1", "--output", str(out))
+    record = json.loads(out.read_text())
+    assert record["n_tls"] == 5 and record["realisations"] == 6
+    assert set(record) >= {"dense", "chebyshev", "difference", "paired_bootstrap_error"}
+    assert len(record["mean_absorption_z"]) == len(record["temperatures_K"])
