@@ -17,7 +17,7 @@ from manybody.dataio import read_loss_table
 from manybody.discrimination import compare_laws
 from manybody.losscurves import LossCurve, curves_from_table, gap_from_tc, parse_frequency
 
-NB_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "resonator_nb_cpw"
+NB_DIR = Path(__file__).resolve().parents[1] / "data" / "resonator_nb_cpw"
 NB_FILES = [NB_DIR / f"qint_{p}dBm.csv" for p in (80, 100, 120, 140, 160)]
 W_NB = parse_frequency("5.61989GHz")  # 0.2697 K
 
