@@ -170,7 +170,7 @@ def test_bad_specs_fail_with_one_line_naming_the_key(case, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("extra", "words"),
     [
-        (["-o", "{tmp}/missing/out.nc"], ["does not exist"]),
+        (["-o", "{tmp}/spec.toml/sub/out.nc"], ["is a file"]),
         (["-o", "/proc/out.nc"], ["cannot write"]),
         ([], ["output location is required"]),
         (["-o", "{tmp}/out.nc", "--resume"], ["nothing to resume"]),
