@@ -587,7 +587,12 @@ def _execute(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None, n_jo
         return
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-    with parallel_config(backend="loky", inner_max_num_threads=blas_threads):
+    with parallel_config(backend="loky", inner_max_num_threads=blas_threads), \
+            warnings.catch_warnings():
+        # on Ctrl-C, SIGTERM or an error joblib cancels the running tasks and says so in a
+        # multi-line warning; the CLI already says "interrupted; finished work is kept"
+        warnings.filterwarnings("ignore", message=r".*tasks which were still being processed",
+                                category=UserWarning)
         try:
             yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks(n_jobs))
         except TerminatedWorkerError:
