@@ -38,8 +38,16 @@ class UserError(Exception):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so that it unwinds like Ctrl-C (workers stopped,
-    finished work kept)."""
+    """SIGTERM or SIGHUP, raised in the main thread so that it unwinds like Ctrl-C (workers
+    stopped, finished work kept); exit status 128 + the signal number, as the shell reports."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+#: Signals that stop a command like Ctrl-C: kill's default, and the terminal being closed.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 #: reST inline markup in docstrings reused as help: ``literal``, :role:`target`, *emphasis*.
@@ -101,10 +109,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"manybody {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        how = " (SIGTERM)" if isinstance(exc, Terminated) else ""
-        print(f"manybody {args.command}: interrupted{how}; finished work is kept",
-              file=sys.stderr)
-        return 128 + signal.SIGTERM if isinstance(exc, Terminated) else 130
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+        how = f" ({signal.Signals(signum).name})" if signum != signal.SIGINT else ""
+        with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+            print(f"manybody {args.command}: interrupted{how}; finished work is kept",
+                  file=sys.stderr)
+        return 128 + signum
     except RuntimeError as exc:
         sweep = sys.modules.get("manybody.sweep")
         if sweep is None or not isinstance(exc, sweep.RunAborted):
@@ -115,21 +125,27 @@ def main(argv: list[str] | None = None) -> int:
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into :class:`Terminated` in the main thread for the duration of a command
-    (once: a second SIGTERM during the clean-up takes the default action)."""
+    """Turn SIGTERM and SIGHUP into :class:`Terminated` in the main thread for the duration of a
+    command. Once: a second signal during the clean-up takes the default action. A signal the
+    user ignores (``nohup`` ignores SIGHUP) stays ignored."""
     def handler(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        raise Terminated
+        for sig in STOP_SIGNALS:
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(sig, signal.SIG_DFL)
+        raise Terminated(signum)
 
+    previous = {}
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        for sig in STOP_SIGNALS:
+            if signal.getsignal(sig) != signal.SIG_IGN:
+                previous[sig] = signal.signal(sig, handler)
     except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
+        pass
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 if __name__ == "__main__":  # pragma: no cover

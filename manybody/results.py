@@ -392,8 +392,11 @@ def load_results(path: str | Path) -> xr.Dataset:
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a directory, not a results file; give the "
                                 ".nc file written by manybody run")
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"results file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise ValueError(f"{str(path)!r} is not a regular file; give the .nc file written by "
+                         "manybody run")
     reason = None
     with _quiet_unraisable():
         try:

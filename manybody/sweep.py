@@ -483,8 +483,12 @@ def _task_name(spec: RunSpec, chunk: Chunk) -> str:
     return f"sweep point {point}{values}, {reals}"
 
 
-def _worker_died(spec: RunSpec, markers: str | None, where: str | None) -> WorkerDied:
-    """The one-line error for a worker killed by the system, naming its task when recorded."""
+def _worker_died(spec: RunSpec, markers: str | None, where: str | None,
+                 reason: str = "") -> WorkerDied:
+    """The one-line error for a worker killed by the system, naming its task when recorded
+    (``reason``: loky's message, which holds the exit codes of the dead workers)."""
+    codes = re.search(r"exit codes of the workers are \{(.*?)\}", reason)
+    how = f"exit {codes.group(1)}; " if codes else ""
     dead = _dead_tasks(markers)
     if len(dead) == 1:
         task = f"while computing {_task_name(spec, dead[0])}"
@@ -494,8 +498,8 @@ def _worker_died(spec: RunSpec, markers: str | None, where: str | None) -> Worke
         task = "in a task"
     kept = (f"finished work is checkpointed in {where!r}; rerun the same command to resume"
             if where else "finished work is lost (no output, hence no checkpoint)")
-    return WorkerDied(f"a worker process died {task} (killed by the system, most often for lack "
-                      f"of memory: try fewer --jobs); {kept}")
+    return WorkerDied(f"a worker process died {task} ({how}killed by the system, most often for "
+                      f"lack of memory: try fewer --jobs); {kept}")
 
 
 @contextlib.contextmanager
@@ -595,9 +599,9 @@ def _execute(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None, n_jo
                                 category=UserWarning)
         try:
             yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks(n_jobs))
-        except TerminatedWorkerError:
-            raise _worker_died(spec, markers, str(Path(markers).parent) if markers else None) \
-                from None
+        except TerminatedWorkerError as exc:
+            raise _worker_died(spec, markers, str(Path(markers).parent) if markers else None,
+                               str(exc)) from None
 
 
 def _make_progress(progress: bool | Progress, total: int, initial: int,
@@ -608,9 +612,9 @@ def _make_progress(progress: bool | Progress, total: int, initial: int,
         return (lambda done, total: None), None
     from tqdm.auto import tqdm
 
+    # delay=0: drawn at once (0/total), before the first task finishes
     bar = tqdm(total=total, initial=initial, unit="realisation", desc=name, dynamic_ncols=True,
                delay=0)
-    bar.refresh()  # shown at once, before the first task finishes
     if getattr(bar.fp, "isatty", lambda: False)():
         _keep_ticking(bar)
     return (lambda done, total: bar.update(done - bar.n)), bar

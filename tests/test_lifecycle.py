@@ -154,10 +154,10 @@ def test_sigterm_stops_workers_keeps_work_and_rerun_resumes(tmp_path, capsys):
     assert_same_numbers(load_results(out), reference(spec_path))
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP])
 def test_workers_exit_within_seconds_when_the_parent_dies(sig, tmp_path):
-    """kill -9 of the run: its workers (one inside a long task) exit by themselves. With SIGTERM
-    the run stops them on its way out."""
+    """kill -9 of the run: its workers (both inside a long task) exit by themselves. SIGTERM and
+    SIGHUP (terminal closed) stop the run like Ctrl-C, workers first."""
     spec_path = write_spec(tmp_path, realisations=2)
     out = tmp_path / "out.nc"
     proc = start_run(spec_path, out, hooked_env(tmp_path, MB_TEST_SLEEP="60"), "--jobs", "2",
@@ -171,6 +171,11 @@ def test_workers_exit_within_seconds_when_the_parent_dies(sig, tmp_path):
         os.kill(proc.pid, sig)
         proc.wait(timeout=30)  # not communicate(): orphaned workers would hold its pipes open
         assert_gone(workers, within=5)
+        assert proc.returncode == (-sig if sig == signal.SIGKILL else 128 + sig)
+        if sig != signal.SIGKILL:
+            err = proc.stderr.read()
+            assert one_line(err) == (f"manybody run: interrupted ({signal.Signals(sig).name}); "
+                                     "finished work is kept")
     finally:
         proc.kill()
         for process in workers:  # never leave orphans behind, even when the test fails
@@ -342,7 +347,7 @@ def test_spec_differences_are_dotted_leaves():
 
 
 @pytest.mark.parametrize("damage", ["truncated", "header", "signature", "empty", "text",
-                                    "directory", "plain hdf5"])
+                                    "directory", "fifo", "plain hdf5"])
 def test_info_on_damaged_or_foreign_files_is_one_line(damage, tmp_path, capsys):
     spec_path = write_spec(tmp_path, realisations=1)
     good = tmp_path / "good.nc"
@@ -361,6 +366,8 @@ def test_info_on_damaged_or_foreign_files_is_one_line(damage, tmp_path, capsys):
         bad.write_text("time,loss\n1,2\n")
     elif damage == "directory":
         bad.mkdir()
+    elif damage == "fifo":
+        os.mkfifo(bad)
     else:
         import h5py
 
@@ -370,7 +377,8 @@ def test_info_on_damaged_or_foreign_files_is_one_line(damage, tmp_path, capsys):
     status = main(["info", str(bad)])
     line = one_line(capsys.readouterr().err)
     assert status == 2 and str(bad) in line
-    expected = {"directory": "is a directory", "plain hdf5": "not a manybody results file"}
+    expected = {"directory": "is a directory", "fifo": "not a regular file",
+                "plain hdf5": "not a manybody results file"}
     assert expected.get(damage, "damaged or of another format") in line, line
 
 
