@@ -591,7 +591,9 @@ def _execute(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None, n_jo
         return
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-    with parallel_config(backend="loky", inner_max_num_threads=blas_threads), \
+    # the watchdog starts with each worker process (an idle one too), and again with each task
+    with parallel_config(backend="loky", inner_max_num_threads=blas_threads,
+                         initializer=start_watchdog, initargs=(os.getpid(),)), \
             warnings.catch_warnings():
         # on Ctrl-C, SIGTERM or an error joblib cancels the running tasks and says so in a
         # multi-line warning; the CLI already says "interrupted; finished work is kept"

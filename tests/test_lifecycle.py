@@ -184,6 +184,29 @@ def test_workers_exit_within_seconds_when_the_parent_dies(sig, tmp_path):
         proc.communicate()
 
 
+def test_idle_workers_exit_too_when_the_parent_dies(tmp_path):
+    """One task for two workers: the worker that never got a task exits as well."""
+    spec_path = tmp_path / "one.toml"
+    spec_path.write_text(SPEC.format(realisations=1, count=3).replace(
+        '[sweep]\n"model.coupling.strength" = [0.0, 0.02]\n', ""))
+    out = tmp_path / "out.nc"
+    proc = start_run(spec_path, out, hooked_env(tmp_path, MB_TEST_SLEEP="60"), "--jobs", "2")
+    workers: list[psutil.Process] = []
+    try:
+        wait_for(lambda: len(list((checkpoint_dir(out) / "tasks").glob(".running-*"))) == 1
+                 and len(workers_of(proc)) == 2, proc)
+        workers = workers_of(proc)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert_gone(workers, within=5)
+    finally:
+        proc.kill()
+        for process in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        proc.communicate()
+
+
 def test_worker_killed_by_the_system_is_one_line_and_rerun_resumes(tmp_path, capsys):
     spec_path = write_spec(tmp_path, realisations=6)
     out = tmp_path / "out.nc"
