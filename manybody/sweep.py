@@ -191,10 +191,12 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
         start_watchdog(parent)
     marker = None if parent in (None, os.getpid()) else _running_marker(markers, point, start,
                                                                          stop)
-    _blas_controller().limit(limits=blas_threads)
-    results = [pipeline.observe(params, seed, r, probe, solver) for r in range(start, stop)]
-    if marker is not None:
-        marker.unlink(missing_ok=True)
+    try:
+        _blas_controller().limit(limits=blas_threads)
+        results = [pipeline.observe(params, seed, r, probe, solver) for r in range(start, stop)]
+    finally:
+        if marker is not None:
+            marker.unlink(missing_ok=True)
     return point, start, {name: np.stack([res[name] for res in results]) for name in results[0]}
 
 
@@ -291,6 +293,8 @@ class Checkpoint:
             meta = json.loads(meta_path.read_text())
             if not isinstance(meta, dict):
                 raise ValueError(f"expected a JSON object, got {type(meta).__name__}")
+            if not isinstance(meta.get("spec"), dict) or "spec_sha256" not in meta:
+                raise ValueError("no 'spec' or 'spec_sha256' entry")
         except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError too
             self.close()
             raise ValueError(
@@ -312,6 +316,8 @@ class Checkpoint:
             return
         changed = [f"{key} ({_show(a)} -> {_show(b)})"
                    for key, a, b in spec_differences(meta.get("spec", {}), self.spec.to_dict())]
+        if len(changed) > 6:
+            changed[5:] = [f"and {len(changed) - 5} more"]
         if meta.get("blas_threads") != self.blas_threads:
             changed.append(f"blas_threads ({meta.get('blas_threads')} -> {self.blas_threads})")
         self.close()

@@ -328,7 +328,7 @@ def test_damaged_checkpoint_chunks_are_recomputed_with_a_warning(tmp_path, caplo
     assert_same_numbers(load_results(out), reference(spec_path))
 
 
-@pytest.mark.parametrize("damage", ["truncated", "not json", "list", "binary"])
+@pytest.mark.parametrize("damage", ["truncated", "not json", "list", "binary", "no spec"])
 def test_damaged_checkpoint_meta_is_one_line(damage, tmp_path, capsys):
     spec_path = write_spec(tmp_path)
     out = tmp_path / "out.nc"
@@ -336,7 +336,8 @@ def test_damaged_checkpoint_meta_is_one_line(damage, tmp_path, capsys):
     meta = checkpoint_dir(out) / "meta.json"
     text = meta.read_text()
     meta.write_bytes({"truncated": text[:30].encode(), "not json": b"hello",
-                      "list": b"[1, 2]", "binary": b"\xff\xfe\x00"}[damage])
+                      "list": b"[1, 2]", "binary": b"\xff\xfe\x00",
+                      "no spec": b'{"version": 2}'}[damage])
     status = main(["run", str(spec_path), "-o", str(out), "--no-progress"])
     line = one_line(capsys.readouterr().err)
     assert status == 2
@@ -369,13 +370,19 @@ def test_spec_differences_are_dotted_leaves():
     assert spec_differences(old, json.loads(json.dumps(old))) == []
 
 
+@pytest.fixture(scope="module")
+def good_file(tmp_path_factory) -> bytes:
+    """The bytes of a small results file."""
+    tmp_path = tmp_path_factory.mktemp("good")
+    good = tmp_path / "good.nc"
+    run_sweep(RunSpec.from_toml(write_spec(tmp_path, realisations=1)), output=good)
+    return good.read_bytes()
+
+
 @pytest.mark.parametrize("damage", ["truncated", "header", "signature", "empty", "text",
                                     "directory", "fifo", "plain hdf5"])
-def test_info_on_damaged_or_foreign_files_is_one_line(damage, tmp_path, capsys):
-    spec_path = write_spec(tmp_path, realisations=1)
-    good = tmp_path / "good.nc"
-    assert main(["run", str(spec_path), "-o", str(good), "--no-progress"]) == 0
-    data = good.read_bytes()
+def test_info_on_damaged_or_foreign_files_is_one_line(damage, good_file, tmp_path, capsys):
+    data = good_file
     bad = tmp_path / "bad.nc"
     if damage == "truncated":
         bad.write_bytes(data[:len(data) // 2])
@@ -396,7 +403,6 @@ def test_info_on_damaged_or_foreign_files_is_one_line(damage, tmp_path, capsys):
 
         with h5py.File(bad, "w") as f:
             f["x"] = [1, 2]
-    capsys.readouterr()
     status = main(["info", str(bad)])
     line = one_line(capsys.readouterr().err)
     assert status == 2 and str(bad) in line
@@ -405,12 +411,9 @@ def test_info_on_damaged_or_foreign_files_is_one_line(damage, tmp_path, capsys):
     assert expected.get(damage, "damaged or of another format") in line, line
 
 
-def test_info_on_damaged_header_in_a_real_process(tmp_path):
+def test_info_on_damaged_header_in_a_real_process(good_file, tmp_path):
     """The h5netcdf half-open file must not print "Exception ignored" noise at exit."""
-    spec_path = write_spec(tmp_path, realisations=1)
-    good = tmp_path / "good.nc"
-    assert main(["run", str(spec_path), "-o", str(good), "--no-progress"]) == 0
-    data = good.read_bytes()
+    data = good_file
     bad = tmp_path / "bad.nc"
     bad.write_bytes(data[:100] + bytes(100) + data[200:])
     proc = subprocess.run([sys.executable, "-m", "manybody", "info", str(bad)], text=True,
@@ -482,3 +485,43 @@ def test_help_has_no_rest_markup(command, capsys):
     assert "usage: manybody" in text
     for markup in ("``", ":func:", ":mod:", ":class:", ":meth:"):
         assert markup not in text, (markup, text)
+
+
+def test_progress_clock_keeps_running_until_the_bar_closes():
+    """On a terminal the bar is redrawn every interval while no task has finished yet."""
+    from manybody.sweep import _keep_ticking
+
+    class Bar:
+        n, total, disable, draws = 0, 4, False, 0
+
+        def refresh(self):
+            self.draws += 1
+
+    bar = Bar()
+    _keep_ticking(bar, interval=0.01)
+    deadline = time.monotonic() + 10
+    while bar.draws < 5:
+        assert time.monotonic() < deadline, bar.draws
+        time.sleep(0.01)
+    bar.disable = True  # tqdm's close()
+    time.sleep(0.1)
+    draws = bar.draws
+    time.sleep(0.1)
+    assert bar.draws == draws
+
+
+def test_info_prints_every_provenance_attribute(good_file, tmp_path, capsys):
+    from manybody.results import save_results
+
+    path = tmp_path / "good.nc"
+    path.write_bytes(good_file)
+    ds = load_results(path)
+    ds.attrs["added_by_another_tool"] = "yes"
+    save_results(ds, path, overwrite=True)
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    provenance = out.split("  provenance:\n")[1]
+    for key in set(ds.attrs) - {"title", "name", "finished", "schema_version"}:
+        assert f"\n    {key}: " in "\n" + provenance, key
+    assert "openblas" in provenance and "python_version: 3." in provenance
+    assert "    added_by_another_tool: yes" in provenance
