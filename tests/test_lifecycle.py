@@ -439,11 +439,17 @@ def test_written_files_respect_the_umask(mask, tmp_path):
         modes[out.name] = out.stat().st_mode & 0o777
         datafit_cli._atomic(tmp_path / "fit_table.txt", lambda f: f.write(b"x"))
         bench._write_atomic(tmp_path / "bench.json", "{}")
-        for name in ("fit_table.txt", "bench.json"):
+        sys.path.insert(0, str(ROOT / "scripts"))
+        try:
+            import bench_chebyshev
+        finally:
+            sys.path.remove(str(ROOT / "scripts"))
+        bench_chebyshev._save(tmp_path / "bench_chebyshev.json", {})
+        for name in ("fit_table.txt", "bench.json", "bench_chebyshev.json"):
             modes[name] = (tmp_path / name).stat().st_mode & 0o777
     finally:
         os.umask(old)
-    assert len(modes) == 6
+    assert len(modes) == 7
     assert modes == dict.fromkeys(modes, 0o666 & ~mask)
 
 
@@ -525,3 +531,20 @@ def test_info_prints_every_provenance_attribute(good_file, tmp_path, capsys):
         assert f"\n    {key}: " in "\n" + provenance, key
     assert "openblas" in provenance and "python_version: 3." in provenance
     assert "    added_by_another_tool: yes" in provenance
+
+
+def test_study_figures_respect_the_umask(tmp_path):
+    """Figures (and the study's summaries, plain write_text) are made with the user's umask."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from manybody.plotting import _save
+
+    old = os.umask(0o027)
+    try:
+        paths = _save(plt.figure(), tmp_path / "figures", "test")
+    finally:
+        os.umask(old)
+    assert [p.stat().st_mode & 0o777 for p in paths] == [0o640, 0o640]
