@@ -414,7 +414,8 @@ def _atomic_write_text(path: Path, text: str) -> None:
 
 def spec_differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
     """(dotted key, old value, new value) of every leaf where two spec dicts differ, e.g.
-    ``("probe.temperatures.count", 4, 5)``; a key missing on one side has the value ``_ABSENT``.
+    ``("model.coupling.strength", 0.0, 0.1)``; a key missing on one side has the value
+    ``_ABSENT``. Lists are leaves (``probe.temperatures`` holds the resolved temperatures).
     """
     if isinstance(old, dict) and isinstance(new, dict):
         out = []
@@ -494,7 +495,11 @@ def _worker_died(spec: RunSpec, markers: str | None, where: str | None,
     """The one-line error for a worker killed by the system, naming its task when recorded
     (``reason``: loky's message, which holds the exit codes of the dead workers)."""
     codes = re.search(r"exit codes of the workers are \{(.*?)\}", reason)
-    how = f"exit {codes.group(1)}; " if codes else ""
+    if codes and "SIGKILL" not in codes.group(1):
+        how = f"it crashed, exit {codes.group(1)}"
+    else:
+        how = (f"exit {codes.group(1)}; " if codes else "") + \
+            "killed by the system, most often for lack of memory: try fewer --jobs"
     dead = _dead_tasks(markers)
     if len(dead) == 1:
         task = f"while computing {_task_name(spec, dead[0])}"
@@ -504,8 +509,7 @@ def _worker_died(spec: RunSpec, markers: str | None, where: str | None,
         task = "in a task"
     kept = (f"finished work is checkpointed in {where!r}; rerun the same command to resume"
             if where else "finished work is lost (no output, hence no checkpoint)")
-    return WorkerDied(f"a worker process died {task} ({how}killed by the system, most often for "
-                      f"lack of memory: try fewer --jobs); {kept}")
+    return WorkerDied(f"a worker process died {task} ({how}); {kept}")
 
 
 @contextlib.contextmanager

@@ -217,6 +217,7 @@ def test_worker_killed_by_the_system_is_one_line_and_rerun_resumes(tmp_path, cap
     line = one_line(err)
     assert line.startswith("manybody run: error: a worker process died while computing")
     assert "sweep point 1 (model.coupling.strength=0.02), realisations 2-3" in line
+    assert "(exit SIGKILL(-9); killed by the system, most often for lack of memory" in line
     assert "checkpointed" in line and "rerun the same command to resume" in line
     kept = chunks(out)
     assert kept and not out.exists()
@@ -548,3 +549,17 @@ def test_study_figures_respect_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert [p.stat().st_mode & 0o777 for p in paths] == [0o640, 0o640]
+
+
+def test_worker_death_message_tells_a_crash_from_a_kill():
+    from manybody.sweep import _worker_died
+
+    spec = RunSpec.from_dict({"name": "x", "seed": 1, "realisations": 1,
+                              "model": {"n_tls": 3}, "probe": {"frequencies": [0.1],
+                                                               "temperatures": [0.1]}})
+    crash = str(_worker_died(spec, None, "o.nc.checkpoint",
+                             "...\nThe exit codes of the workers are {SIGSEGV(-11)}"))
+    assert "(it crashed, exit SIGSEGV(-11))" in crash and "memory" not in crash
+    assert "rerun the same command to resume" in crash
+    lost = str(_worker_died(spec, None, None, ""))
+    assert "died in a task (killed by the system" in lost and "lost" in lost
