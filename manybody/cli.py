@@ -3,14 +3,20 @@
 Each command lives in its own module, imported only when that command runs, and provides
 ``configure(parser)`` (add its arguments) and ``run(args) -> int`` (do the work, return the exit
 status). Bad input is reported as one line on stderr with exit status 2, never a traceback.
+A run stopped by its environment (a worker killed by the system, a full disk) is one line with
+exit status 1; Ctrl-C (130) and SIGTERM (143) stop the workers and keep finished work.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import re
+import signal
 import sys
+from collections.abc import Iterator
 
 #: command name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -22,16 +28,55 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: What ``manybody --help`` says above the commands.
+DESCRIPTION = ("Exact diagonalisation of interacting two-level systems in glasses below 1 K. "
+               "Usage: manybody COMMAND ...; manybody COMMAND --help lists a command's options.")
+
+
 class UserError(Exception):
     """An error in the user's input: printed as one line, exit status 2."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread so that it unwinds like Ctrl-C (workers
+    stopped, finished work kept); exit status 128 + the signal number, as the shell reports."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+#: Signals that stop a command like Ctrl-C: kill's default, and the terminal being closed.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+#: reST inline markup in docstrings reused as help: ``literal``, :role:`target`, *emphasis*.
+_MARKUP = re.compile(r"``(.+?)``|:[a-z:]+:`~?(.+?)`|(?<![\w*])\*(\S(?:.*?\S)?)\*(?![\w*])")
+
+
+def plain(text: str) -> str:
+    """Help text without reST markup (``manybody run`` -> manybody run, :func:`f` -> f)."""
+    return _MARKUP.sub(lambda m: next(g for g in m.groups() if g is not None), text)
+
+
+class PlainHelpFormatter(argparse.HelpFormatter):
+    """argparse help with the reST markup of docstrings removed (descriptions, arguments)."""
+
+    def _format_text(self, text: str) -> str:
+        return super()._format_text(plain(text))
+
+    def _expand_help(self, action: argparse.Action) -> str:
+        return plain(super()._expand_help(action))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="manybody", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="manybody", description=DESCRIPTION,
+                                     formatter_class=PlainHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text,
+                           formatter_class=PlainHelpFormatter)
         p.set_defaults(_module=module_name, _command=name)
         try:
             module = importlib.import_module(module_name)
@@ -57,14 +102,50 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(args._module)
     run = getattr(module, f"run_{args._command.replace('-', '_')}", None) or module.run
     try:
-        return int(run(args) or 0)
+        with _sigterm_as_interrupt():
+            return int(run(args) or 0)
     except (UserError, ValueError, TypeError, FileNotFoundError, FileExistsError,
-            PermissionError, MemoryError) as exc:
+            PermissionError, NotADirectoryError, IsADirectoryError, MemoryError) as exc:
         print(f"manybody {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"manybody {args.command}: interrupted; finished work is kept", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+        how = f" ({signal.Signals(signum).name})" if signum != signal.SIGINT else ""
+        with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+            print(f"manybody {args.command}: interrupted{how}; finished work is kept",
+                  file=sys.stderr)
+        return 128 + signum
+    except RuntimeError as exc:
+        sweep = sys.modules.get("manybody.sweep")
+        if sweep is None or not isinstance(exc, sweep.RunAborted):
+            raise
+        print(f"manybody {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into :class:`Terminated` in the main thread for the duration of a
+    command. Once: a second signal during the clean-up takes the default action. A signal the
+    user ignores (``nohup`` ignores SIGHUP) stays ignored."""
+    def handler(signum: int, frame: object) -> None:
+        for sig in STOP_SIGNALS:
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(sig, signal.SIG_DFL)
+        raise Terminated(signum)
+
+    previous = {}
+    try:
+        for sig in STOP_SIGNALS:
+            if signal.getsignal(sig) != signal.SIG_IGN:
+                previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        pass
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,16 +14,19 @@ Layout of a results file (netCDF4/HDF5, readable with plain xarray or h5py)::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import errno
 import importlib.metadata
 import json
 import logging
 import os
 import platform
+import re
 import socket
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -211,7 +214,10 @@ def realised(point: xr.Dataset) -> xr.Dataset:
 
 
 def check_writable(path: str | Path, overwrite: bool = False) -> Path:
-    """Fail early if ``path`` cannot be written: missing directory, no permission, or it exists.
+    """Fail early if ``path`` cannot be written: no permission, not a directory, or it exists.
+
+    Missing parent directories are not an error as long as they can be created (the nearest
+    existing ancestor is a writable directory); :func:`make_parents` creates them.
 
     Raises
     ------
@@ -219,10 +225,10 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
         ``path`` is a directory.
     FileExistsError
         ``path`` exists and ``overwrite`` is False.
-    FileNotFoundError
-        Its directory does not exist.
+    NotADirectoryError
+        A parent of ``path`` is a file.
     PermissionError
-        The directory is not writable.
+        The directory (or the nearest existing ancestor) is not writable.
     """
     path = Path(path)
     if path.is_dir():
@@ -231,16 +237,97 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
         raise FileExistsError(f"output {str(path)!r} already exists; pass overwrite=True "
                               "(--overwrite) to replace it")
     parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise FileNotFoundError(f"output directory {str(parent)!r} does not exist")
+    ancestor = parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise NotADirectoryError(f"cannot create output directory {str(parent)!r}: "
+                                 f"{str(ancestor)!r} is a file, not a directory")
     try:
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=parent)
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=ancestor)
     except OSError as exc:
-        raise PermissionError(f"cannot write to output directory {str(parent)!r}: "
+        raise PermissionError(f"cannot write to output directory {str(ancestor)!r}: "
                               f"{exc.strerror or exc}") from None
     os.close(fd)
     os.unlink(probe)
     return path
+
+
+def make_parents(path: str | Path) -> None:
+    """Create the missing parent directories of ``path`` (with the user's umask), as ``mkdir -p``.
+
+    Raises
+    ------
+    PermissionError, NotADirectoryError
+        A directory cannot be created (one line naming it).
+    """
+    parent = Path(path).parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(f"cannot create output directory {str(parent)!r}: a file of "
+                                 "that name is in the way") from None
+    except OSError as exc:
+        raise PermissionError(f"cannot create output directory {str(parent)!r}: "
+                              f"{exc.strerror or exc}") from None
+
+
+def umask() -> int:
+    """The process's file-creation mask, read without changing it where the system allows."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # pragma: no cover - not Linux (briefly changes the mask)
+    os.umask(mask)  # pragma: no cover
+    return mask  # pragma: no cover
+
+
+def give_usual_mode(path: str | Path) -> None:
+    """Set ``0666 & ~umask`` on a file made by ``tempfile.mkstemp`` (which creates it 0600), so
+    that an atomically written file gets the permissions of any other file the user writes."""
+    os.chmod(path, 0o666 & ~umask())
+
+
+def is_out_of_space(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is "no space left on device" or "disk quota exceeded".
+    """
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(exc, OSError) and "No space left on device" in str(exc):
+            return True  # h5py reports HDF5's errno inside a plain message
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _temporary_name(path: Path, suffix: str) -> re.Pattern[str]:
+    """Names of the temporary files this module makes for ``path`` (mkstemp: 8 random chars)."""
+    return re.compile(re.escape(f".{path.name}.") + r"[A-Za-z0-9_]{8}" + re.escape(suffix))
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Delete temporary files left next to ``path`` by a killed :func:`save_results` (only the
+    names this module makes, ``.<name>.XXXXXXXX.tmp`` / ``.probe``; never any other file).
+
+    Call it only while no other process writes ``path`` (the sweep holds its checkpoint lock).
+    """
+    path = Path(path)
+    removed = []
+    with contextlib.suppress(OSError):
+        for suffix in (".tmp", ".probe"):
+            pattern = _temporary_name(path, suffix)
+            for entry in path.parent.iterdir() if path.parent.is_dir() else ():
+                if pattern.fullmatch(entry.name) and entry.is_file():
+                    entry.unlink(missing_ok=True)
+                    removed.append(entry)
+    if removed:
+        log.info("removed %d temporary file(s) of a killed write: %s", len(removed),
+                 ", ".join(map(str, removed)))
+    return removed
 
 
 def save_results(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> Path:
@@ -263,14 +350,19 @@ def save_results(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> P
         The written path.
     """
     path = check_writable(path, overwrite)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    os.close(fd)
+    make_parents(path)
+    # encode in memory first: a full disk then fails in a plain write() with ENOSPC instead of
+    # inside HDF5 (which crashed the process); results files are small next to the RAM.
+    # lossless gzip: per-point realisation counts leave NaN padding, which it all but removes
+    encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
+    data = ds.to_netcdf(engine="h5netcdf", encoding=encoding)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        # lossless gzip: per-point realisation counts leave NaN padding, which it all but removes
-        encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
-        ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
-        with open(tmp, "rb") as fh:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
             os.fsync(fh.fileno())
+        give_usual_mode(tmp)
         if path.exists() and not overwrite:  # created by someone else meanwhile
             raise FileExistsError(f"output {str(path)!r} appeared while writing; not replaced")
         os.replace(tmp, path)
@@ -288,20 +380,58 @@ def load_results(path: str | Path) -> xr.Dataset:
     ------
     FileNotFoundError
         No such file.
+    IsADirectoryError
+        ``path`` is a directory.
     ValueError
-        Not a readable netCDF4/HDF5 file.
+        Not a readable netCDF4/HDF5 file: damaged (truncated, corrupted header or objects) or of
+        another format; the message names the file and the reader's complaint in one line.
     """
     import xarray as xr
 
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a directory, not a results file; give the "
+                                ".nc file written by manybody run")
+    if not path.exists():
         raise FileNotFoundError(f"results file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise ValueError(f"{str(path)!r} is not a regular file; give the .nc file written by "
+                         "manybody run")
+    reason = None
+    with _quiet_unraisable():
+        try:
+            return xr.load_dataset(path, engine="h5netcdf", decode_times=False,
+                                   decode_timedelta=False, phony_dims="access")
+        except PermissionError as exc:
+            raise PermissionError(f"cannot read results file {str(path)!r}: "
+                                  f"{exc.strerror or exc}") from None
+        # h5py raises OSError for a bad signature or truncation, KeyError or RuntimeError for
+        # damaged objects; h5netcdf and xarray ValueError, TypeError or AttributeError
+        except (OSError, ValueError, KeyError, RuntimeError, TypeError, AttributeError,
+                IndexError) as exc:
+            text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+            reason = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        # leaving the except clause dropped the traceback: the half-opened file is collected
+        # inside _quiet_unraisable
+    raise ValueError(f"{str(path)!r} is not a readable netCDF4/HDF5 results file: it is "
+                     f"damaged or of another format ({reason}); restore it from a copy or "
+                     "rerun the sweep that wrote it")
+
+
+@contextlib.contextmanager
+def _quiet_unraisable() -> Iterator[None]:
+    """Silence "Exception ignored in ..." reports of half-opened h5py/h5netcdf files being
+    garbage-collected after a failed open (the failure itself is reported as one line)."""
+    import gc
+    import sys
+
+    previous = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: None
     try:
-        return xr.load_dataset(path, engine="h5netcdf", decode_times=False,
-                               decode_timedelta=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{str(path)!r} is not a readable netCDF4/HDF5 results file: "
-                         f"{exc}") from None
+        yield
+    finally:
+        gc.collect()
+        sys.unraisablehook = previous
 
 
 def describe(ds: xr.Dataset, path: str | Path | None = None) -> str:
@@ -330,15 +460,25 @@ def describe(ds: xr.Dataset, path: str | Path | None = None) -> str:
         lines.append(f"    {name} ({', '.join(var.dims)}) [{var.attrs.get('units', '?')}] "
                      f"{var.dtype}")
     lines.append("  provenance:")
-    for key in ("created", "host", "manybody_version", "git_commit", "git_dirty", "numpy_version",
-                "scipy_version", "quspin_version", "seed", "spawn_scheme", "n_jobs", "backend",
-                "scheduler", "blas_threads", "wall_time_s", "tasks_total", "tasks_resumed",
-                "spec_sha256"):
-        if key in a:
-            lines.append(f"    {key}: {a[key]}")
+    # the usual keys first, then every other attribute stored in the file (BLAS, platform,
+    # Python version, and whatever later versions or other tools add), the spec last
+    shown = {"title", "name", "finished", "schema_version", "spec"}
+    order = [k for k in _PROVENANCE_ORDER if k in a]
+    order += sorted(k for k in a if k not in shown and k not in _PROVENANCE_ORDER)
+    for key in order:
+        lines.append(f"    {key}: {_fmt(a[key])}")
     if "spec" in a:
         lines.append(f"    spec: {a['spec']}")
     return "\n".join(lines)
+
+
+#: Order of the provenance lines of :func:`describe` (other attributes follow, sorted).
+_PROVENANCE_ORDER = (
+    "created", "host", "platform", "python_version", "manybody_version", "git_commit",
+    "git_dirty", "numpy_version", "scipy_version", "quspin_version", "xarray_version",
+    "joblib_version", "seed", "spawn_scheme", "n_jobs", "backend", "scheduler", "blas_threads",
+    "blas", "wall_time_s", "tasks_total", "tasks_resumed", "sweep_axes", "spec_sha256",
+)
 
 
 def _fmt(x: Any) -> str:

@@ -85,5 +85,8 @@ def run_info(args: argparse.Namespace) -> int:
     from .results import describe, load_results
 
     ds = load_results(args.file)
+    if "schema_version" not in ds.attrs:
+        raise ValueError(f"{args.file!r} is a netCDF/HDF5 file but not a manybody results file "
+                         "(no schema_version attribute); give a file written by manybody run")
     sys.stdout.write(describe(ds, args.file) + "\n")
     return 0

@@ -170,7 +170,7 @@ def test_bad_specs_fail_with_one_line_naming_the_key(case, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("extra", "words"),
     [
-        (["-o", "{tmp}/missing/out.nc"], ["does not exist"]),
+        (["-o", "{tmp}/spec.toml/sub/out.nc"], ["is a file"]),
         (["-o", "/proc/out.nc"], ["cannot write"]),
         ([], ["output location is required"]),
         (["-o", "{tmp}/out.nc", "--resume"], ["nothing to resume"]),
@@ -237,3 +237,14 @@ def test_info_on_non_results_file(tmp_path, capsys):
     bogus.write_text("not netcdf")
     status, _, err = run_cli(["info", bogus], capsys)
     assert status == 2 and "not a readable" in err and "Traceback" not in err
+
+
+def test_output_directories_are_created(tmp_path, monkeypatch, capsys):
+    spec_path = write_spec(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    status, stdout, err = run_cli(["run", spec_path, "-o", "results/coupling.nc",
+                                   "--no-progress"], capsys)
+    assert status == 0, err
+    assert "wrote results/coupling.nc" in stdout
+    assert load_results(tmp_path / "results" / "coupling.nc").sizes["realisation"] == 2
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["coupling.nc"]

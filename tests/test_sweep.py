@@ -234,16 +234,24 @@ def test_unwritable_output_fails_before_computation(tmp_path, monkeypatch):
         raise AssertionError("computed before checking the output")
 
     monkeypatch.setattr(pipeline, "observe", forbidden)
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        run_sweep(make_spec(), output=tmp_path / "missing" / "x.nc")
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(FileNotFoundError):
-        run_sweep(make_spec(), output=blocker / "x.nc")
+    with pytest.raises(NotADirectoryError, match="'.*file' is a file"):
+        run_sweep(make_spec(), output=blocker / "sub" / "x.nc")
     with pytest.raises(PermissionError):
         run_sweep(make_spec(), output="/proc/x.nc")
+    with pytest.raises(PermissionError):  # nearest existing ancestor not writable
+        run_sweep(make_spec(), output="/proc/new/x.nc")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]  # nothing created
     with pytest.raises(ValueError, match="directory"):
         run_sweep(make_spec(), output=tmp_path)
+
+
+def test_missing_output_directories_are_created(reference, tmp_path):
+    out = tmp_path / "results" / "deeper" / "run.nc"
+    run_sweep(make_spec(), output=out)
+    assert_same_arrays(reference, load_results(out))
+    assert not checkpoint_dir(out).exists()
 
 
 def test_bad_runner_arguments():

@@ -1,0 +1,565 @@
+"""Runs that survive their environment, with real processes and real signals: SIGTERM, a killed
+parent (its loky workers must exit within seconds), a worker killed by the system, a full disk,
+damaged checkpoint and results files, stale temporary files, file modes under the umask."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+from manybody.cli import main
+from manybody.results import load_results
+from manybody.spec import RunSpec
+from manybody.sweep import checkpoint_dir, run_sweep, spec_differences
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SPEC = """\
+name = "lifecycle"
+seed = 3
+realisations = {realisations}
+[model]
+n_tls = 3
+[model.coupling]
+kind = "dipolar"
+strength = 0.0
+[sweep]
+"model.coupling.strength" = [0.0, 0.02]
+[probe]
+frequencies = [0.1]
+temperatures = {{ x_min = 0.5, x_max = 5.0, count = {count} }}
+observables = ["absorption", "specific_heat"]
+[probe.broadening]
+kind = "gaussian"
+width = 0.01
+"""
+
+#: Loaded by every Python process of a test run (the CLI process and its loky workers) through
+#: PYTHONPATH: makes each realisation take MB_TEST_SLEEP seconds, and makes the worker process
+#: that computes realisation MB_TEST_KILL_R of the second sweep point kill itself (SIGKILL, as
+#: the out-of-memory killer does).
+HOOK = '''
+import os, time
+if os.environ.get("MB_TEST_HOOK"):
+    os.environ.setdefault("MB_TEST_MAIN", str(os.getpid()))
+    import manybody.pipeline as _p
+    _real = _p.observe
+    def observe(params, seed, r, probe, solver=None):
+        kill = os.environ.get("MB_TEST_KILL_R")
+        if (kill is not None and r == int(kill) and params.coupling.strength != 0
+                and str(os.getpid()) != os.environ["MB_TEST_MAIN"]):
+            os.kill(os.getpid(), 9)
+        time.sleep(float(os.environ.get("MB_TEST_SLEEP", "0")))
+        return _real(params, seed, r, probe, solver)
+    _p.observe = observe
+'''
+
+
+def write_spec(tmp_path: Path, realisations: int = 4, count: int = 3,
+               name: str = "spec.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(SPEC.format(realisations=realisations, count=count))
+    return path
+
+
+def hooked_env(tmp_path: Path, **settings: str) -> dict[str, str]:
+    hook_dir = tmp_path / "hook"
+    hook_dir.mkdir(exist_ok=True)
+    (hook_dir / "sitecustomize.py").write_text(HOOK)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(hook_dir), str(ROOT)]),
+               MB_TEST_HOOK="1", **settings)
+    env.pop("MB_TEST_MAIN", None)
+    return env
+
+
+def start_run(spec_path: Path, out: Path, env: dict[str, str], *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "manybody", "run", str(spec_path), "-o",
+                             str(out), "--no-progress", *extra], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def wait_for(condition, proc: subprocess.Popen, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc.poll() is not None:
+            raise AssertionError(f"run ended early: {proc.communicate()}")
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.02)
+
+
+def workers_of(proc: subprocess.Popen) -> list[psutil.Process]:
+    """The loky worker processes of a run (children running the loky worker entry point)."""
+    return [c for c in psutil.Process(proc.pid).children(recursive=True)
+            if "popen_loky_posix" in " ".join(c.cmdline())]
+
+
+def assert_gone(processes: list[psutil.Process], within: float) -> float:
+    start = time.monotonic()
+    _, alive = psutil.wait_procs(processes, timeout=within)
+    assert not alive, f"still alive after {within} s: {alive}"
+    return time.monotonic() - start
+
+
+def reference(spec_path: Path):
+    return run_sweep(RunSpec.from_toml(spec_path), n_jobs=1)
+
+
+def assert_same_numbers(a, b) -> None:
+    for name in b.data_vars:
+        assert np.array_equal(a[name].values, b[name].values), name
+
+
+def chunks(out: Path) -> list[Path]:
+    return sorted((checkpoint_dir(out) / "tasks").glob("*.npz"))
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+# -- signals and dead processes ---------------------------------------------------------------
+def test_sigterm_stops_workers_keeps_work_and_rerun_resumes(tmp_path, capsys):
+    spec_path = write_spec(tmp_path, realisations=6)
+    out = tmp_path / "out.nc"
+    proc = start_run(spec_path, out, hooked_env(tmp_path, MB_TEST_SLEEP="0.4"), "--jobs", "2",
+                     "--chunk-size", "1")
+    try:
+        wait_for(lambda: len(chunks(out)) >= 2 and len(workers_of(proc)) == 2, proc)
+        workers = workers_of(proc)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert one_line(err) == "manybody run: interrupted (SIGTERM); finished work is kept"
+    assert_gone(workers, within=5)
+    kept = chunks(out)
+    assert 2 <= len(kept) < 12 and not out.exists()
+    status = main(["run", str(spec_path), "-o", str(out), "--no-progress"])
+    assert status == 0
+    assert f"resumed {len(kept)}" in capsys.readouterr().out
+    assert_same_numbers(load_results(out), reference(spec_path))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP])
+def test_workers_exit_within_seconds_when_the_parent_dies(sig, tmp_path):
+    """kill -9 of the run: its workers (both inside a long task) exit by themselves. SIGTERM and
+    SIGHUP (terminal closed) stop the run like Ctrl-C, workers first."""
+    spec_path = write_spec(tmp_path, realisations=2)
+    out = tmp_path / "out.nc"
+    proc = start_run(spec_path, out, hooked_env(tmp_path, MB_TEST_SLEEP="60"), "--jobs", "2",
+                     "--chunk-size", "1")
+    workers: list[psutil.Process] = []
+    try:
+        wait_for(lambda: len(list((checkpoint_dir(out) / "tasks").glob(".running-*"))) == 2,
+                 proc)  # both workers are inside a 60 s task
+        workers = workers_of(proc)
+        assert len(workers) == 2
+        os.kill(proc.pid, sig)
+        proc.wait(timeout=30)  # not communicate(): orphaned workers would hold its pipes open
+        assert_gone(workers, within=5)
+        assert proc.returncode == (-sig if sig == signal.SIGKILL else 128 + sig)
+        if sig != signal.SIGKILL:
+            err = proc.stderr.read()
+            assert one_line(err) == (f"manybody run: interrupted ({signal.Signals(sig).name}); "
+                                     "finished work is kept")
+    finally:
+        proc.kill()
+        for process in workers:  # never leave orphans behind, even when the test fails
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        proc.communicate()
+
+
+def test_idle_workers_exit_too_when_the_parent_dies(tmp_path):
+    """One task for two workers: the worker that never got a task exits as well."""
+    spec_path = tmp_path / "one.toml"
+    spec_path.write_text(SPEC.format(realisations=1, count=3).replace(
+        '[sweep]\n"model.coupling.strength" = [0.0, 0.02]\n', ""))
+    out = tmp_path / "out.nc"
+    proc = start_run(spec_path, out, hooked_env(tmp_path, MB_TEST_SLEEP="60"), "--jobs", "2")
+    workers: list[psutil.Process] = []
+    try:
+        wait_for(lambda: len(list((checkpoint_dir(out) / "tasks").glob(".running-*"))) == 1
+                 and len(workers_of(proc)) == 2, proc)
+        workers = workers_of(proc)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert_gone(workers, within=5)
+    finally:
+        proc.kill()
+        for process in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        proc.communicate()
+
+
+def test_worker_killed_by_the_system_is_one_line_and_rerun_resumes(tmp_path, capsys):
+    spec_path = write_spec(tmp_path, realisations=4)
+    out = tmp_path / "out.nc"
+    proc = start_run(spec_path, out, hooked_env(tmp_path, MB_TEST_KILL_R="2"), "--jobs", "2",
+                     "--chunk-size", "2")
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    line = one_line(err)
+    assert line.startswith("manybody run: error: a worker process died while computing")
+    assert "sweep point 1 (model.coupling.strength=0.02), realisations 2-3" in line
+    assert "(exit SIGKILL(-9); killed by the system, most often for lack of memory" in line
+    assert "checkpointed" in line and "rerun the same command to resume" in line
+    kept = chunks(out)
+    assert kept and not out.exists()
+    assert not list((checkpoint_dir(out) / "tasks").glob(".running-*"))
+    assert main(["run", str(spec_path), "-o", str(out), "--no-progress"]) == 0
+    assert f"resumed {2 * len(kept)}" in capsys.readouterr().out
+    assert_same_numbers(load_results(out), reference(spec_path))
+
+
+# -- full disk --------------------------------------------------------------------------------
+def no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def leftovers(tmp_path: Path) -> list[str]:
+    return sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")
+                  if p.name.endswith((".tmp", ".probe")))
+
+
+def test_full_disk_during_the_final_write(tmp_path, monkeypatch, capsys):
+    spec_path = write_spec(tmp_path)
+    out = tmp_path / "out.nc"
+    monkeypatch.setattr(os, "fsync", no_space)  # only the final write syncs
+    status = main(["run", str(spec_path), "-o", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert one_line(err) == (
+        f"manybody run: error: out of disk space writing {str(out)!r}; finished work is kept in "
+        f"the checkpoint {str(checkpoint_dir(out))!r}; free some space and rerun the same "
+        "command to resume")
+    assert not out.exists() and leftovers(tmp_path) == []
+    assert len(chunks(out)) > 0
+    monkeypatch.undo()
+    assert main(["run", str(spec_path), "-o", str(out), "--no-progress"]) == 0
+    assert "computed 0 realisation(s), resumed 8" in capsys.readouterr().out
+
+
+def test_full_disk_during_checkpointing(tmp_path, monkeypatch, capsys):
+    spec_path = write_spec(tmp_path)
+    out = tmp_path / "out.nc"
+    real_savez = np.savez
+    calls = []
+
+    def savez_then_full(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 2:
+            args[0].write(b"partial")
+            no_space()
+        real_savez(*args, **kwargs)
+
+    monkeypatch.setattr(np, "savez", savez_then_full)
+    status = main(["run", str(spec_path), "-o", str(out), "--no-progress", "--chunk-size", "1"])
+    err = capsys.readouterr().err
+    assert status == 1
+    line = one_line(err)
+    assert "out of disk space writing" in line and "tasks" in line
+    assert "finished work is kept" in line and "rerun the same command" in line
+    assert len(chunks(out)) == 2 and leftovers(tmp_path) == [] and not out.exists()
+    monkeypatch.undo()
+    assert main(["run", str(spec_path), "-o", str(out), "--no-progress"]) == 0
+    assert "resumed 2" in capsys.readouterr().out
+    assert_same_numbers(load_results(out), reference(spec_path))
+
+
+def test_later_run_removes_only_our_stale_temporary_files(tmp_path, capsys):
+    spec_path = write_spec(tmp_path, realisations=1)
+    out = tmp_path / "out.nc"
+    tasks = checkpoint_dir(out) / "tasks"
+    tasks.mkdir(parents=True)
+    ours = [tmp_path / ".out.nc.k3j_x9q2.tmp", tmp_path / ".out.nc.ab12cd34.probe",
+            tasks / "p000000_r000000-000001.npz.zz9_ab12.tmp",
+            checkpoint_dir(out) / "meta.json.q1w2e3r4.tmp", tasks / ".running-999999999"]
+    users = [tmp_path / ".out.nc.mine.tmp", tmp_path / "notes.tmp", tmp_path / "out.nc.bak",
+             tmp_path / ".other.nc.abcdefgh.tmp"]
+    for path in ours + users:
+        path.write_text("x")
+    assert main(["run", str(spec_path), "-o", str(out), "--no-progress"]) == 0
+    assert out.is_file() and not checkpoint_dir(out).exists()
+    assert not any(p.exists() for p in ours)
+    assert all(p.read_text() == "x" for p in users)
+
+
+# -- damaged files ----------------------------------------------------------------------------
+def interrupted_checkpoint(tmp_path: Path, spec_path: Path, out: Path) -> None:
+    class Stop(Exception):
+        pass
+
+    def stop(done, total):
+        if done >= 4:
+            raise Stop
+
+    with pytest.raises(Stop):
+        run_sweep(RunSpec.from_toml(spec_path), output=out, progress=stop, chunk_size=2)
+
+
+def test_damaged_checkpoint_chunks_are_recomputed_with_a_warning(tmp_path, caplog):
+    spec_path = write_spec(tmp_path)
+    out = tmp_path / "out.nc"
+    interrupted_checkpoint(tmp_path, spec_path, out)
+    first, second = chunks(out)[:2]
+    first.write_bytes(first.read_bytes()[:40])  # truncated: BadZipFile
+    with np.load(second) as data:  # readable, but fewer realisations than its name says
+        np.savez(second, **{k: v[:1] for k, v in data.items()})
+    ds = run_sweep(RunSpec.from_toml(spec_path), output=out)
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(str(first) in m and "damaged" in m and "recomputed" in m for m in warned), warned
+    assert any(str(second) in m and "holds 1 realisations" in m for m in warned), warned
+    assert ds.attrs["tasks_resumed"] == 0
+    assert_same_numbers(load_results(out), reference(spec_path))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not json", "list", "binary", "no spec"])
+def test_damaged_checkpoint_meta_is_one_line(damage, tmp_path, capsys):
+    spec_path = write_spec(tmp_path)
+    out = tmp_path / "out.nc"
+    interrupted_checkpoint(tmp_path, spec_path, out)
+    meta = checkpoint_dir(out) / "meta.json"
+    text = meta.read_text()
+    meta.write_bytes({"truncated": text[:30].encode(), "not json": b"hello",
+                      "list": b"[1, 2]", "binary": b"\xff\xfe\x00",
+                      "no spec": b'{"version": 2}'}[damage])
+    status = main(["run", str(spec_path), "-o", str(out), "--no-progress"])
+    line = one_line(capsys.readouterr().err)
+    assert status == 2
+    assert f"checkpoint file {str(meta)!r} is damaged" in line
+    assert f"Delete the checkpoint directory {str(checkpoint_dir(out))!r}" in line
+    assert len(chunks(out)) == 2  # nothing deleted on the user's behalf
+
+
+def test_changed_spec_names_the_dotted_key_with_old_and_new_values(tmp_path, capsys):
+    spec_path = write_spec(tmp_path)
+    out = tmp_path / "out.nc"
+    interrupted_checkpoint(tmp_path, spec_path, out)
+    changed = write_spec(tmp_path, count=5, name="changed.toml")
+    assert main(["run", str(changed), "-o", str(out), "--no-progress"]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert "(changed: probe.temperatures ([0.02, 0.0632456, 0.2] -> [0.02, ..., 0.2] " \
+        "(5 values)));" in line, line
+    assert "model" not in line.split("changed:")[1]
+
+
+def test_spec_differences_are_dotted_leaves():
+    old = {"seed": 1, "model": {"n_tls": 4, "coupling": {"strength": 0.0, "kind": "dipolar"}},
+           "probe": {"frequencies": [0.1]}}
+    new = {"seed": 1, "model": {"n_tls": 5, "coupling": {"strength": 0.1, "kind": "dipolar"}},
+           "probe": {"frequencies": [0.1]}, "solver": {"method": "dense"}}
+    diffs = spec_differences(old, new)
+    assert [(k, a, b) for k, a, b in diffs if k != "solver"] == [
+        ("model.coupling.strength", 0.0, 0.1), ("model.n_tls", 4, 5)]
+    assert [k for k, _, _ in diffs] == ["model.coupling.strength", "model.n_tls", "solver"]
+    assert spec_differences(old, json.loads(json.dumps(old))) == []
+
+
+@pytest.fixture(scope="module")
+def good_file(tmp_path_factory) -> bytes:
+    """The bytes of a small results file."""
+    tmp_path = tmp_path_factory.mktemp("good")
+    good = tmp_path / "good.nc"
+    run_sweep(RunSpec.from_toml(write_spec(tmp_path, realisations=1)), output=good)
+    return good.read_bytes()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "header", "signature", "empty", "text",
+                                    "directory", "fifo", "plain hdf5"])
+def test_info_on_damaged_or_foreign_files_is_one_line(damage, good_file, tmp_path, capsys):
+    data = good_file
+    bad = tmp_path / "bad.nc"
+    if damage == "truncated":
+        bad.write_bytes(data[:len(data) // 2])
+    elif damage == "header":
+        bad.write_bytes(data[:100] + bytes(100) + data[200:])
+    elif damage == "signature":
+        bad.write_bytes(bytes(8) + data[8:])
+    elif damage == "empty":
+        bad.write_bytes(b"")
+    elif damage == "text":
+        bad.write_text("time,loss\n1,2\n")
+    elif damage == "directory":
+        bad.mkdir()
+    elif damage == "fifo":
+        os.mkfifo(bad)
+    else:
+        import h5py
+
+        with h5py.File(bad, "w") as f:
+            f["x"] = [1, 2]
+    status = main(["info", str(bad)])
+    line = one_line(capsys.readouterr().err)
+    assert status == 2 and str(bad) in line
+    expected = {"directory": "is a directory", "fifo": "not a regular file",
+                "plain hdf5": "not a manybody results file"}
+    assert expected.get(damage, "damaged or of another format") in line, line
+
+
+def test_info_on_damaged_header_in_a_real_process(good_file, tmp_path):
+    """The h5netcdf half-open file must not print "Exception ignored" noise at exit."""
+    data = good_file
+    bad = tmp_path / "bad.nc"
+    bad.write_bytes(data[:100] + bytes(100) + data[200:])
+    proc = subprocess.run([sys.executable, "-m", "manybody", "info", str(bad)], text=True,
+                          capture_output=True, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 2
+    assert "damaged" in one_line(proc.stderr)
+
+
+# -- file modes -------------------------------------------------------------------------------
+@pytest.mark.parametrize("mask", [0o022, 0o027])
+def test_written_files_respect_the_umask(mask, tmp_path):
+    from manybody import bench, datafit_cli
+
+    old = os.umask(mask)
+    try:
+        spec_path = write_spec(tmp_path, realisations=2)
+        out = tmp_path / "out.nc"
+        interrupted_checkpoint(tmp_path, spec_path, out)
+        modes = {p.name: p.stat().st_mode & 0o777
+                 for p in [checkpoint_dir(out) / "meta.json", *chunks(out)]}
+        run_sweep(RunSpec.from_toml(spec_path), output=out)
+        modes[out.name] = out.stat().st_mode & 0o777
+        datafit_cli._atomic(tmp_path / "fit_table.txt", lambda f: f.write(b"x"))
+        bench._write_atomic(tmp_path / "bench.json", "{}")
+        sys.path.insert(0, str(ROOT / "scripts"))
+        try:
+            import bench_chebyshev
+        finally:
+            sys.path.remove(str(ROOT / "scripts"))
+        bench_chebyshev._save(tmp_path / "bench_chebyshev.json", {})
+        for name in ("fit_table.txt", "bench.json", "bench_chebyshev.json"):
+            modes[name] = (tmp_path / name).stat().st_mode & 0o777
+    finally:
+        os.umask(old)
+    assert len(modes) == 7
+    assert modes == dict.fromkeys(modes, 0o666 & ~mask)
+
+
+def test_checkpoint_files_respect_the_umask(tmp_path):
+    old = os.umask(0o002)
+    try:
+        spec_path = write_spec(tmp_path, realisations=2)
+        out = tmp_path / "out.nc"
+        interrupted_checkpoint(tmp_path, spec_path, out)
+    finally:
+        os.umask(old)
+    for path in [checkpoint_dir(out) / "meta.json", *chunks(out)]:
+        assert path.stat().st_mode & 0o777 == 0o664, path
+
+
+# -- progress and help ------------------------------------------------------------------------
+def test_progress_bar_shows_the_spec_name_before_the_first_task(tmp_path):
+    spec_path = write_spec(tmp_path, realisations=2)
+    proc = subprocess.Popen([sys.executable, "-m", "manybody", "run", str(spec_path), "-o",
+                             str(tmp_path / "o.nc"), "--jobs", "1"],
+                            env=hooked_env(tmp_path, MB_TEST_SLEEP="30"),
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: (tmp_path / "o.nc.checkpoint" / "meta.json").exists(), proc)
+        time.sleep(1.5)  # inside the first (30 s) task
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert "lifecycle:   0%" in err and "0/4" in err, err
+    assert "interrupted; finished work is kept" in err
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["info"], ["study"], ["fit-data"], ["bench"]])
+def test_help_has_no_rest_markup(command, capsys):
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    text = capsys.readouterr().out
+    assert "usage: manybody" in text
+    for markup in ("``", ":func:", ":mod:", ":class:", ":meth:"):
+        assert markup not in text, (markup, text)
+
+
+def test_progress_clock_keeps_running_until_the_bar_closes():
+    """On a terminal the bar is redrawn every interval while no task has finished yet."""
+    from manybody.sweep import _keep_ticking
+
+    class Bar:
+        n, total, disable, draws = 0, 4, False, 0
+
+        def refresh(self):
+            self.draws += 1
+
+    bar = Bar()
+    _keep_ticking(bar, interval=0.01)
+    deadline = time.monotonic() + 10
+    while bar.draws < 5:
+        assert time.monotonic() < deadline, bar.draws
+        time.sleep(0.01)
+    bar.disable = True  # tqdm's close()
+    time.sleep(0.1)
+    draws = bar.draws
+    time.sleep(0.1)
+    assert bar.draws == draws
+
+
+def test_info_prints_every_provenance_attribute(good_file, tmp_path, capsys):
+    from manybody.results import save_results
+
+    path = tmp_path / "good.nc"
+    path.write_bytes(good_file)
+    ds = load_results(path)
+    ds.attrs["added_by_another_tool"] = "yes"
+    save_results(ds, path, overwrite=True)
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    provenance = out.split("  provenance:\n")[1]
+    for key in set(ds.attrs) - {"title", "name", "finished", "schema_version"}:
+        assert f"\n    {key}: " in "\n" + provenance, key
+    assert "openblas" in provenance and "python_version: 3." in provenance
+    assert "    added_by_another_tool: yes" in provenance
+
+
+def test_study_figures_respect_the_umask(tmp_path):
+    """Figures (and the study's summaries, plain write_text) are made with the user's umask."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from manybody.plotting import _save
+
+    old = os.umask(0o027)
+    try:
+        paths = _save(plt.figure(), tmp_path / "figures", "test")
+    finally:
+        os.umask(old)
+    assert [p.stat().st_mode & 0o777 for p in paths] == [0o640, 0o640]
+
+
+def test_worker_death_message_tells_a_crash_from_a_kill():
+    from manybody.sweep import _worker_died
+
+    spec = RunSpec.from_dict({"name": "x", "seed": 1, "realisations": 1,
+                              "model": {"n_tls": 3}, "probe": {"frequencies": [0.1],
+                                                               "temperatures": [0.1]}})
+    crash = str(_worker_died(spec, None, "o.nc.checkpoint",
+                             "...\nThe exit codes of the workers are {SIGSEGV(-11)}"))
+    assert "(it crashed, exit SIGSEGV(-11))" in crash and "memory" not in crash
+    assert "rerun the same command to resume" in crash
+    lost = str(_worker_died(spec, None, None, ""))
+    assert "died in a task (killed by the system" in lost and "lost" in lost
