@@ -122,7 +122,9 @@ def observe(
         method = choose_solver(params, solver.dtype, solver.memory_fraction)
     if method == "chebyshev":
         from .chebyshev import observe_chebyshev
+        from .chebyshev_resources import check_chebyshev_memory
 
+        check_chebyshev_memory(params, solver.chebyshev_params)  # before anything is built
         return observe_chebyshev(params, seed, realisation, probe, solver.chebyshev_params)
     out = _observe_dense(params, seed, realisation, probe, solver)
     if solver.method != "dense":  # same variables as the chebyshev tasks of this run

@@ -473,3 +473,11 @@ def test_readme_documents_the_small_mode():
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     perf = text.split("## Performance", 1)[1].split("\n## ", 1)[0]
     assert "--n-max 8" in perf and "--output PATH" in perf
+
+
+def test_observe_refuses_a_chebyshev_solve_that_cannot_fit_before_building():
+    from manybody.pipeline import observe
+
+    probe = Probe(frequencies=(0.1,), temperatures=(0.1,))
+    with pytest.raises(MemoryError, match="n_tls=30 with the chebyshev solver needs at least"):
+        observe(ModelParams(n_tls=30), 1, 0, probe, SolverParams(method="chebyshev"))
