@@ -4,6 +4,11 @@ A :class:`RunSpec` fixes everything that determines the numbers of a sweep: a ba
 swept parameters and their values (a cartesian product of axes), the number of disorder
 realisations, the seed, the probe (temperatures, frequencies, line kernel, observables) and the
 solver options. It is validated when built; unknown keys are rejected with the list of valid ones.
+Types are strict (see :mod:`manybody._validate`): numbers must be TOML numbers, not strings or
+booleans, and counts (``n_tls``, ``seed``, ``realisations``, ``count``, ...) must be TOML
+integers (``4``, not ``4.0``). :func:`preflight` (called first by
+:func:`manybody.sweep.run_sweep`) checks every sweep point against its solver and this machine's
+memory before anything is computed or written.
 
 Example TOML::
 
