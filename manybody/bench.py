@@ -837,21 +837,19 @@ def run(args: argparse.Namespace) -> int:
     per_n: dict[int, dict] = {}
     record: dict[str, Any] = {"metadata": meta}
     runner = run_child
-    limits = None
-    if args.mode == "quick":
-        runner = run_inline
-        if args.threads:
-            import scipy.linalg  # noqa: F401  (load scipy's BLAS so that the limit reaches it)
-            from threadpoolctl import threadpool_limits
-
-            limits = threadpool_limits(limits=int(args.threads), user_api="blas")
-        _warm_up_quick(args.variants)
-        if args.threads:
-            from threadpoolctl import threadpool_limits
-
-            threadpool_limits(limits=int(args.threads), user_api="blas")
+    limits: list = []  # thread limits of quick mode, restored at the end
     failure = None
     try:
+        if args.mode == "quick":
+            runner = run_inline
+            if args.threads:
+                import scipy.linalg  # noqa: F401  (load scipy's BLAS so that the limit reaches it)
+                from threadpoolctl import threadpool_limits
+
+                limits.append(threadpool_limits(limits=int(args.threads), user_api="blas"))
+            _warm_up_quick(args.variants)
+            if args.threads:  # and any BLAS the warm-up loaded
+                limits.append(threadpool_limits(limits=int(args.threads), user_api="blas"))
         for n in n_values:
             try:
                 per_n[n] = bench_one(n, args, log=log, runner=runner)
@@ -868,8 +866,8 @@ def run(args: argparse.Namespace) -> int:
             if failure is not None:
                 break
     finally:
-        if limits is not None:
-            limits.restore_original_limits()
+        for limit in reversed(limits):
+            limit.restore_original_limits()
     if failure is not None:
         saved = f"; partial record in {out}" if out is not None else ""
         print(f"manybody bench: error: {failure}{saved}", file=sys.stderr)
