@@ -1,24 +1,79 @@
-"""Small helpers that turn bad input into errors naming the parameter, its value and what was expected."""
+"""Small helpers that turn bad input into errors naming the parameter, its value and what was expected.
+
+Strict types, one rule for the whole package (dataclass ``__post_init__``, run specifications,
+command-line options):
+
+- a *real number* is an ``int`` or ``float`` (or a numpy integer/floating scalar), never a ``bool``
+  and never a string: ``"0.5"`` and ``True`` are refused, not converted;
+- an *integer* is an ``int`` (or numpy integer), never a ``bool`` and never a float, not even an
+  integral one: ``n_tls = 4.0`` is refused with a message that says to write ``4`` (a float where a
+  count is expected is usually a mistake in a generated file, and accepting it would let ``4.5``
+  slip through the same path);
+- a *name from a set* is a ``str`` equal to one of the options;
+- an *array of real numbers* is a (nested) list/tuple of real numbers or a numeric numpy array
+  (integer or floating dtype; boolean, string, complex and object arrays of non-numbers are refused).
+
+Type mistakes raise :class:`TypeError`, values out of range :class:`ValueError`; both name the
+parameter, show the value and say what was expected.
+"""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
+_REAL_TYPES = (int, float, np.integer, np.floating)
+_INT_TYPES = (int, np.integer)
 
-def finite(name: str, value: Any) -> float:
-    """Return ``value`` as a float, or raise if it is not a finite real number."""
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
-    if isinstance(value, bool) or not math.isfinite(out):
+
+def is_real(value: Any) -> bool:
+    """True for an int/float or numpy integer/floating scalar that is not a bool."""
+    return isinstance(value, _REAL_TYPES) and not isinstance(value, bool | np.bool_)
+
+
+def _describe(value: Any) -> str:
+    """``value!r`` plus a hint on the common type mistakes."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return f"{value!r} (a string)"
+        return f"{value!r} (a string; write the number without quotes)"
+    if isinstance(value, bool | np.bool_):
+        return f"{value!r} (a boolean)"
+    if isinstance(value, float | np.floating) and math.isfinite(value) and float(value).is_integer():
+        return f"{value!r} (a float; write {int(value)})"
+    return repr(value)
+
+
+def real(name: str, value: Any, *, allow_nonfinite: bool = False) -> float:
+    """Return ``value`` as a float; it must be a real number (int or float, not bool or str).
+
+    Raises
+    ------
+    TypeError
+        Not a real number.
+    ValueError
+        NaN or infinite (unless ``allow_nonfinite``).
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value.item()  # a 0-d numeric array, e.g. from numpy reductions
+    if not is_real(value):
+        raise TypeError(f"{name} must be a real number (int or float), got {_describe(value)}")
+    out = float(value)
+    if not allow_nonfinite and not math.isfinite(out):
         raise ValueError(f"{name} must be a finite real number, got {value!r}")
     return out
+
+
+def finite(name: str, value: Any) -> float:
+    """A finite real number, as a float."""
+    return real(name, value)
 
 
 def positive(name: str, value: Any) -> float:
@@ -37,30 +92,92 @@ def non_negative(name: str, value: Any) -> float:
     return out
 
 
-def integer(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
-    """An integer within [low, high] (bools and non-integral floats are refused)."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    out = int(value)
-    if (low is not None and out < low) or (high is not None and out > high):
-        lo = "-inf" if low is None else low
-        hi = "inf" if high is None else high
-        raise ValueError(f"{name} must be an integer between {lo} and {hi}, got {out}")
+def in_range(name: str, value: Any, low: float, high: float, *, low_open: bool = False,
+             high_open: bool = False) -> float:
+    """A finite number in [low, high] (or with open ends)."""
+    out = finite(name, value)
+    if (out < low or (low_open and out == low)) or (out > high or (high_open and out == high)):
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        raise ValueError(f"{name} must be in {left}{low:g}, {high:g}{right}, got {value!r}")
     return out
 
 
+def integer(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
+    """An integer within [low, high]; bools, strings and floats (even integral ones) are refused."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, _INT_TYPES):
+        raise TypeError(f"{name} must be an integer, got {_describe(value)}")
+    out = int(value)
+    if (low is not None and out < low) or (high is not None and out > high):
+        if high is None:
+            raise ValueError(f"{name} must be an integer >= {low}, got {out}")
+        if low is None:
+            raise ValueError(f"{name} must be an integer <= {high}, got {out}")
+        raise ValueError(f"{name} must be an integer between {low} and {high}, got {out}")
+    return out
+
+
+def string(name: str, value: Any) -> str:
+    """A non-empty string."""
+    if not isinstance(value, str) or not value.strip():
+        raise TypeError(f"{name} must be a non-empty string, got {_describe(value)}")
+    return value
+
+
 def choice(name: str, value: Any, options: Iterable[str]) -> str:
-    """One of a fixed set of names."""
+    """One of a fixed set of names (a string; numbers and booleans are refused by type)."""
     options = tuple(options)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {', '.join(map(repr, options))}; "
+                        f"got {_describe(value)}")
     if value not in options:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}")
     return value
 
 
+def _check_elements(name: str, value: Any) -> None:
+    """Every leaf of a nested list/tuple is a real number (no bool, str, None)."""
+    for item in value:
+        if isinstance(item, list | tuple):
+            _check_elements(name, item)
+        elif isinstance(item, np.ndarray):
+            _check_array_dtype(name, item)
+        elif not is_real(item):
+            raise TypeError(f"{name} must contain only real numbers (int or float), got "
+                            f"{_describe(item)} in {value!r}")
+
+
+def _check_array_dtype(name: str, arr: np.ndarray) -> None:
+    kind = arr.dtype.kind
+    if kind in "iuf":
+        return
+    if kind == "O":
+        for item in arr.ravel():
+            if not is_real(item):
+                raise TypeError(f"{name} must contain only real numbers (int or float), got "
+                                f"{_describe(item)}")
+        return
+    what = {"b": "booleans", "U": "strings", "S": "bytes", "c": "complex numbers"}.get(
+        kind, f"dtype {arr.dtype}")
+    raise TypeError(f"{name} must be an array of real numbers, got an array of {what}")
+
+
 def real_array(name: str, value: Any, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """A finite float64 array, optionally of a given shape."""
+    """A finite float64 array, optionally of a given shape (elements must be real numbers)."""
+    if isinstance(value, str | bytes | Mapping) or value is None:
+        raise TypeError(f"{name} must be an array of real numbers, got {_describe(value)}")
+    if isinstance(value, list | tuple):
+        _check_elements(name, value)
+    elif isinstance(value, np.ndarray):
+        _check_array_dtype(name, value)
+    elif np.ndim(value) == 0:
+        if not is_real(value):
+            raise TypeError(f"{name} must be a real number or an array of them, got "
+                            f"{_describe(value)}")
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        arr = np.asarray(value)
+        if not isinstance(value, list | tuple | np.ndarray):
+            _check_array_dtype(name, arr)
+        arr = arr.astype(np.float64, copy=False)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be an array of real numbers, got {value!r}") from None
     if shape is not None and arr.shape != shape:
@@ -83,12 +200,64 @@ def positive_array(name: str, value: Any) -> np.ndarray:
 def from_mapping(cls: type, data: Mapping[str, Any], where: str) -> Any:
     """Build a keyword-only dataclass from a mapping, rejecting unknown keys with the valid ones."""
     if not isinstance(data, Mapping):
-        raise TypeError(f"{where} must be a table of keys, got {type(data).__name__}")
+        raise TypeError(f"{where} must be a table of keys, got {_describe(data)}")
     valid = [f.name for f in dataclasses.fields(cls) if f.init]
-    unknown = sorted(set(data) - set(valid))
+    unknown = sorted(set(map(str, data)) - set(valid))
     if unknown:
         raise ValueError(
             f"unknown key(s) {', '.join(map(repr, unknown))} in {where}; "
             f"valid keys are {', '.join(valid)}"
         )
     return cls(**data)
+
+
+# -- command-line options (argparse ``type=`` functions; argparse names the option) -------------
+
+def cli_integer(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type`` accepting a decimal integer in [low, high] ("4.0" and "yes" refused)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip(), 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer{_bounds(low, high)}, got {text!r}") from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected an integer{_bounds(low, high)}, got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def cli_real(low: float | None = None, high: float | None = None, *,
+             low_open: bool = False) -> Callable[[str], float]:
+    """An argparse ``type`` accepting a finite real number in [low, high] (or (low, high])."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        bad = not math.isfinite(value) or (low is not None and (
+            value < low or (low_open and value == low))) or (high is not None and value > high)
+        if bad:
+            lo = "" if low is None else (f" > {low:g}" if low_open else f" >= {low:g}")
+            hi = "" if high is None else f" <= {high:g}"
+            joint = " and" if lo and hi else ""
+            raise argparse.ArgumentTypeError(f"expected a finite number{lo}{joint}{hi}, "
+                                             f"got {text!r}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def _bounds(low: int | None, high: int | None) -> str:
+    if low is not None and high is not None:
+        return f" between {low} and {high}"
+    if low is not None:
+        return f" >= {low}"
+    if high is not None:
+        return f" <= {high}"
+    return ""

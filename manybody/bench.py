@@ -11,12 +11,22 @@ each N this benchmark times, on the same realisation (same matrix),
 - ``naive``: the same observables written the way a QuSpin user would (``hamiltonian.eigh``,
   dense T, ``V.T @ T @ V``, one pass over all pairs per temperature with a histogram).
 
-Every variant runs in a fresh child process (``python -m manybody.bench --child``) whose peak
-resident memory comes from ``os.wait4``, so variants do not pollute each other. Repetitions are
-interleaved (the variant order rotates) and the minimum is kept; ratios are taken within the one
-run so machine noise largely cancels. The record (times, ratios, stage fractions, peak memory,
-accuracy of float32, BLAS libraries and kernel, targets met or missed) is written as JSON under
-``results/bench/`` and a markdown table is printed.
+Two modes:
+
+- quick (the default, a few seconds): N = 8..10, the eigh and pipeline variants in float64 and
+  float32, one repetition each, all in this process after one warm-up, one BLAS thread, process
+  CPU time. It answers "does the pipeline run at the speed of its eigensolver here, and what does
+  float32 buy?". Peak memory is the process's peak so far (an upper bound).
+- full (``--full``; ``--large`` adds N = 14): N = 8..13, every variant including the naive
+  reference, each in a fresh child process (``python -m manybody.bench --child``) whose peak
+  resident memory comes from ``os.wait4``; repetitions interleaved (the variant order rotates),
+  minimum kept. Takes about 10 minutes on two cores.
+
+Ratios are taken within the one run so machine noise largely cancels. Every (N, variant) passes
+the dense memory check before anything runs; a child that dies makes the run fail (exit status 1,
+one line). A markdown table and a one-line summary of the targets are printed (``--verbose``: each
+measurement and every target). The JSON record (times, ratios, stage fractions, peak memory,
+accuracy of float32, BLAS libraries and kernel, targets) is written only with ``--output PATH``.
 """
 
 from __future__ import annotations
@@ -278,7 +288,13 @@ def run_child(spec: dict[str, Any], timeout: float | None = None) -> dict[str, A
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - t0
         if proc.returncode != 0 or not out_path.exists():
-            return {"error": f"child exited with status {proc.returncode}", "wall_s": wall,
+            why = f"exited with status {proc.returncode}"
+            if proc.returncode < 0:
+                import signal
+
+                name = signal.Signals(-proc.returncode).name
+                why = f"was killed by {name}" + (" (out of memory?)" if name == "SIGKILL" else "")
+            return {"error": f"child process {why}", "wall_s": wall,
                     "peak_rss": usage.ru_maxrss * 1024}
         record = json.loads(out_path.read_text())
     record["peak_rss"] = usage.ru_maxrss * 1024
@@ -286,9 +302,80 @@ def run_child(spec: dict[str, Any], timeout: float | None = None) -> dict[str, A
     return record
 
 
+def run_inline(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one variant in this process (quick mode); peak RSS is the process's peak so far."""
+    import resource
+
+    from threadpoolctl import threadpool_info
+
+    variant, n, seed = spec["variant"], spec["n_tls"], spec["seed"]
+    clock = time.process_time if spec.get("clock") == "cpu" else time.perf_counter
+    dtype = "float32" if variant.endswith("32") else "float64"
+    if variant.startswith("eigh"):
+        out, times = run_eigh(n, seed, dtype, clock)
+    elif variant.startswith("pipeline"):
+        out, times = run_pipeline(n, seed, dtype, clock)
+    else:
+        out, times = run_naive(n, seed, clock)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    record = {"times": times, "total": sum(times.values()), "peak_rss": peak,
+              "rss_after_warm_up": None,
+              "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+              "blas_threads": sorted({lib["num_threads"] for lib in threadpool_info()
+                                      if lib["user_api"] == "blas"})}
+    if spec.get("keep_results") and out:
+        record["absorption"] = out["absorption"]
+        record["specific_heat"] = out["specific_heat"]
+    return record
+
+
+class BenchFailure(RuntimeError):
+    """A measurement failed (a child process died): the run stops with exit status 1."""
+
+
 # ------------------------------------------------------------------------------------------------
 # The benchmark run
 # ------------------------------------------------------------------------------------------------
+
+#: Modes: N range, variants and clock when not given on the command line.
+QUICK = {"n_min": 8, "n_max": 10, "variants": ("eigh64", "pipeline64", "eigh32", "pipeline32"),
+         "clock": "cpu", "threads": 1}
+FULL = {"n_min": 8, "n_max": 13, "variants": VARIANTS, "clock": "wall", "threads": 0}
+
+
+def variant_memory(n_tls: int, variant: str) -> int:
+    """Peak bytes of one variant at N (the dense-solve estimate of its precision; the naive
+    reference also holds a dense T and V^T T V, about 2 D^2 float64 more)."""
+    from .diagonalise import estimate_memory
+
+    need = estimate_memory(n_tls, "float32" if variant.endswith("32") else "float64")
+    return need + (2 * 8 * 4**n_tls if variant == "naive" else 0)
+
+
+def check_bench_memory(n_values, args) -> None:
+    """Refuse, before anything runs, an (N, variant) whose memory estimate does not fit.
+
+    Raises
+    ------
+    MemoryError
+        Naming the option, N, the variant, the estimate, what is available and the largest N that
+        would fit.
+    """
+    from .diagonalise import available_memory
+
+    budget = 0.9 * available_memory()
+    for n in n_values:
+        for variant in _variants_for(n, args):
+            need = variant_memory(n, variant)
+            if need > budget:
+                fit = n
+                while fit > 1 and variant_memory(fit, variant) > budget:
+                    fit -= 1
+                raise MemoryError(
+                    f"--n-max {max(n_values)}: variant {variant} at N={n} needs about "
+                    f"{need / 2**30:.3g} GB but only {budget / 2**30:.1f} GB (90 % of the "
+                    f"available memory) is allowed; use --n-max {fit} or drop {variant} from "
+                    "--variants")
 
 def default_repeats(n_tls: int) -> int:
     return 3 if n_tls <= 11 else 2 if n_tls == 12 else 1
@@ -312,8 +399,9 @@ def _min_times(records: list[dict]) -> dict[str, Any]:
         "totals_s": [r["total"] for r in ok],
         "stages_s": stages,
         "stage_fractions": {k: val / best["total"] for k, val in best["times"].items()},
-        "peak_rss_bytes": max(r["peak_rss"] for r in ok),
-        "rss_after_warm_up_bytes": min(r["rss_after_warm_up"] for r in ok),
+        "peak_rss_bytes": max((r["peak_rss"] for r in ok if r.get("peak_rss")), default=None),
+        "rss_after_warm_up_bytes": min((r["rss_after_warm_up"] for r in ok
+                                        if r.get("rss_after_warm_up")), default=None),
         "load_average_1min": [r.get("load_average_1min") for r in ok],
         "blas_threads": best.get("blas_threads"),
         "repeats": len(ok),
@@ -363,10 +451,20 @@ def _relative_error(a, b) -> float:
     return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
 
-def bench_one(n_tls: int, args, log=print) -> dict[str, Any]:
-    """All variants for one N, interleaved over repetitions; minima, ratios, accuracy."""
+def bench_one(n_tls: int, args, log=print, runner=None) -> dict[str, Any]:
+    """All variants for one N, interleaved over repetitions; minima, ratios, accuracy.
+
+    ``runner`` runs one variant (default :func:`run_child`, a fresh process; quick mode passes
+    :func:`run_inline`).
+
+    Raises
+    ------
+    BenchFailure
+        A measurement failed (e.g. its child process was killed).
+    """
     from .diagonalise import available_memory, estimate_memory
 
+    runner = runner or run_child
     variants = _variants_for(n_tls, args)
     repeats = args.repeats or default_repeats(n_tls)
     raw: dict[str, list[dict]] = {v: [] for v in variants}
@@ -375,15 +473,16 @@ def bench_one(n_tls: int, args, log=print) -> dict[str, Any]:
         order = variants[rep % len(variants):] + variants[:rep % len(variants)]
         for variant in order:
             keep = rep == 0 and variant in ("pipeline64", "pipeline32", "naive")
-            rec = run_child({"variant": variant, "n_tls": n_tls, "seed": args.seed,
-                             "keep_results": keep, "threads": args.threads,
-                             "clock": args.clock})
+            rec = runner({"variant": variant, "n_tls": n_tls, "seed": args.seed,
+                          "keep_results": keep, "threads": args.threads, "clock": args.clock})
             if keep and "absorption" in rec:
                 results[variant] = rec.pop("absorption"), rec.pop("specific_heat")
             raw[variant].append(rec)
             status = rec.get("error") or (
                 f"{rec['total']:.3f} s, peak {rec['peak_rss'] / 2**30:.2f} GB")
             log(f"  N={n_tls} rep {rep + 1}/{repeats} {variant:>10}: {status}")
+            if "error" in rec:
+                raise BenchFailure(f"variant {variant} at N={n_tls}: {rec['error']}")
     summary = {v: _min_times(raw[v]) for v in variants}
     accuracy = {}
     if "pipeline64" in results:
@@ -565,90 +664,232 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--n-min", type=int, default=8, help="smallest N (default 8)")
-    parser.add_argument("--n-max", type=int, default=13, help="largest N (default 13)")
-    parser.add_argument("--large", action="store_true", help="also N = 14 (about 1 h of CPU)")
-    parser.add_argument("--repeats", type=int, default=0,
-                        help="repetitions per variant (default 3 for N<=11, 2 at 12, 1 above)")
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS,
-                        metavar="VARIANT", help=f"subset of {', '.join(VARIANTS)}")
-    parser.add_argument("--naive-max", type=int, default=13,
+    from ._validate import cli_integer
+
+    parser.description = (
+        "Time the pipeline against bare scipy eigh (and a naive QuSpin reference with --full). "
+        "Default: a quick run (N = 8..10, eigh and pipeline in float64 and float32, one "
+        "repetition, in this process, 1 BLAS thread, CPU time; a few seconds) that prints a "
+        "table and writes nothing. --full: N = 8..13, every variant in a fresh process with its "
+        "peak memory, about 10 minutes. Small mode for a slow or shared machine: "
+        "--n-min 6 --n-max 8. The JSON record is written only with --output PATH.")
+    parser.add_argument("--full", action="store_true",
+                        help="full benchmark: N = 8..13 (unless --n-min/--n-max), all variants "
+                             "including the naive reference, each in a fresh child process "
+                             "(peak memory per variant), repetitions; about 10 minutes")
+    parser.add_argument("--large", action="store_true",
+                        help="with the full benchmark, also N = 14 (about 1 h of CPU); implies "
+                             "--full")
+    parser.add_argument("--n-min", type=cli_integer(1, 16), default=None, metavar="N",
+                        help="smallest N (default 8)")
+    parser.add_argument("--n-max", type=cli_integer(1, 16), default=None, metavar="N",
+                        help="largest N (default 10 quick, 13 full)")
+    parser.add_argument("--repeats", type=cli_integer(0, 1000), default=0, metavar="R",
+                        help="repetitions per variant (default: 1 quick; full: 3 for N<=11, 2 at "
+                             "12, 1 above)")
+    parser.add_argument("--variants", nargs="+", default=None, choices=VARIANTS,
+                        metavar="VARIANT", help=f"subset of {', '.join(VARIANTS)} (default: all "
+                                                "but naive quick, all full)")
+    parser.add_argument("--naive-max", type=cli_integer(1, 16), default=13, metavar="N",
                         help="largest N for the naive reference (default 13)")
-    parser.add_argument("--seed", type=int, default=7, help="realisation seed (default 7)")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="BLAS threads in every variant (default: as configured, usually all "
-                             "cores; 1 gives steadier ratios on a machine shared with other jobs)")
-    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                        help="time stages by wall clock (default) or by the process's CPU time; "
-                             "with --threads 1, cpu ratios barely feel other jobs on the machine")
-    parser.add_argument("--output", type=Path, default=None,
-                        help="JSON file (default results/bench/bench-<time>.json)")
+    parser.add_argument("--seed", type=cli_integer(0, 2**63 - 1), default=7,
+                        help="realisation seed (default 7)")
+    parser.add_argument("--threads", type=cli_integer(0, 4096), default=None, metavar="K",
+                        help="BLAS threads in every variant (default 1 quick; full: as "
+                             "configured, usually all cores; 0 = as configured)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default=None,
+                        help="time stages by wall clock or by the process's CPU time (default cpu "
+                             "quick, wall full); with --threads 1, cpu ratios barely feel other "
+                             "jobs on the machine")
+    parser.add_argument("--output", type=Path, default=None, metavar="PATH",
+                        help="write the JSON record to PATH (nothing is written otherwise)")
+    parser.add_argument("--verbose", dest="bench_verbose", action="store_true",
+                        help="print every measurement and every target line")
     parser.add_argument("--report", type=Path, default=None, metavar="JSON",
                         help="do not run: re-derive ratios, targets and tables of a saved record, "
                              "print them and update the file")
 
 
-def _print_report(record: dict[str, Any], per_n: dict[int, dict]) -> None:
-    meta = record["metadata"]
-    print(f"Times: {meta['workload']['clock']}, BLAS threads {meta['workload']['blas_threads']}; "
+def _print_report(record: dict[str, Any], per_n: dict[int, dict], verbose: bool = False) -> None:
+    meta = record.get("metadata", {})
+    workload = meta.get("workload", {})
+    print(f"Times: {workload.get('clock', '?')}, BLAS threads {workload.get('blas_threads', '?')}; "
           "minimum over repetitions; ratios within this run.")
     print(markdown_table(per_n))
     print()
-    print("Stage fractions of the float64 pipeline:")
-    print(stage_table(per_n))
-    print()
+    if verbose:
+        print("Stage fractions of the float64 pipeline:")
+        print(stage_table(per_n))
+        print()
+    counts = {True: 0, False: 0, None: 0}
+    unmeasured: set[int] = set()
     for row in record["targets"]:
-        mark = {True: "met", False: "MISSED", None: "not measured"}[row["met"]]
-        print(f"{row['target']} at N={row['n_tls']}: {_fmt(row['value'], '.3g')} "
-              f"(target {row['bound']}) {mark}")
+        counts[row["met"]] += 1
+        if row["met"] is None:
+            unmeasured.add(int(row["n_tls"]))
+        if verbose or row["met"] is not None:
+            mark = {True: "met", False: "MISSED", None: "not measured"}[row["met"]]
+            print(f"{row['target']} at N={row['n_tls']}: {_fmt(row['value'], '.3g')} "
+                  f"(target {row['bound']}) {mark}")
+    if counts[None]:
+        where = ", ".join(str(n) for n in sorted(unmeasured))
+        print(f"targets: {counts[True]} met, {counts[False]} missed, {counts[None]} not measured "
+              f"(they need N = {where}: manybody bench --full, --large for 14)")
 
 
-def report(path: Path) -> int:
+def _load_record(path: Path) -> dict[str, Any]:
+    """A saved bench record, or a UserError naming the file and what was expected."""
+    from .cli import UserError
+
+    expected = ("a JSON record written by `manybody bench --output` (an object with "
+                "'metadata' and 'per_n')")
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"--report {path}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"--report {path}: is a directory, expected {expected}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"--report {path}: not UTF-8 text, expected {expected}") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"--report {path}: not JSON ({exc}), expected {expected}") from None
+    ok = (isinstance(record, dict) and isinstance(record.get("metadata"), dict)
+          and isinstance(record.get("per_n"), dict)
+          and record["metadata"].get("kind", "manybody.bench") == "manybody.bench"
+          and all(isinstance(r, dict) and isinstance(r.get("variants"), dict)
+                  for r in record["per_n"].values()))
+    if not ok:
+        found = (f"keys {', '.join(map(repr, list(record)[:6]))}" if isinstance(record, dict)
+                 else f"a JSON {type(record).__name__}")
+        raise UserError(f"--report {path}: not a manybody bench record (found {found}); "
+                        f"expected {expected}")
+    try:
+        {int(k): v for k, v in record["per_n"].items()}
+    except ValueError:
+        raise UserError(f"--report {path}: per_n keys must be N values, got "
+                        f"{list(record['per_n'])!r}; expected {expected}") from None
+    return record
+
+
+def report(path: Path, verbose: bool = False) -> int:
     """Re-derive ratios, targets and tables of a saved record (``--report``)."""
-    record = json.loads(Path(path).read_text())
+    from .cli import UserError
+
+    record = _load_record(path)
     per_n = {int(k): v for k, v in record["per_n"].items()}
-    for r in per_n.values():
-        r["ratios"] = derive_ratios(r["variants"], r.get("accuracy", {}))
+    try:
+        for r in per_n.values():
+            r["ratios"] = derive_ratios(r["variants"], r.get("accuracy", {}))
+        tables = {"table_markdown": markdown_table(per_n),
+                  "stage_table_markdown": stage_table(per_n)}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UserError(f"--report {path}: malformed bench record ({type(exc).__name__}: {exc}); "
+                        "expected a record written by `manybody bench --output`") from None
     record.update(per_n={str(k): v for k, v in per_n.items()}, targets=evaluate_targets(per_n),
-                  table_markdown=markdown_table(per_n), stage_table_markdown=stage_table(per_n))
+                  **tables)
     _write_atomic(Path(path), json.dumps(record, indent=1, default=float))
-    _print_report(record, per_n)
+    _print_report(record, per_n, verbose)
     return 0
+
+
+def _resolve_mode(args: argparse.Namespace) -> dict[str, Any]:
+    """Fill the options left at None from the quick or full mode; check the N range."""
+    from .cli import UserError
+
+    full = bool(args.full or args.large)
+    mode = FULL if full else QUICK
+    args.n_min = mode["n_min"] if args.n_min is None else args.n_min
+    args.n_max = mode["n_max"] if args.n_max is None else args.n_max
+    if args.large:
+        args.n_max = max(args.n_max, 14)
+    args.variants = list(mode["variants"] if args.variants is None else args.variants)
+    args.clock = args.clock or mode["clock"]
+    args.threads = mode["threads"] if args.threads is None else args.threads
+    args.mode = "full" if full else "quick"
+    if args.n_min > args.n_max:
+        raise UserError(f"--n-min {args.n_min} must be <= --n-max {args.n_max}")
+    return mode
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import UserError
-
+    verbose = bool(getattr(args, "bench_verbose", False) or getattr(args, "verbose", False))
     if args.report:
-        return report(args.report)
+        return report(args.report, verbose)
+    _resolve_mode(args)
+    n_values = range(args.n_min, args.n_max + 1)
+    check_bench_memory(n_values, args)  # before any child or timing
+    out = args.output
+    if out is not None:
+        out = Path(out)
+        if out.is_dir():
+            from .cli import UserError
 
-    n_max = max(args.n_max, 14) if args.large else args.n_max
-    if not 1 <= args.n_min <= n_max <= 16:
-        raise UserError(f"need 1 <= n-min <= n-max <= 16, got {args.n_min}..{n_max}")
+            raise UserError(f"--output {out}: is a directory, expected a JSON file path")
+        if not out.parent.exists():
+            raise FileNotFoundError(f"--output {out}: directory {str(out.parent)!r} does not exist")
     meta = metadata(args)
     from .blas import summary
 
-    print(f"BLAS: {summary(meta['blas'])}", flush=True)
+    log = (lambda s: print(s, flush=True)) if verbose else (lambda s: None)
+    print(f"BLAS: {summary(meta['blas'])}; {args.mode} mode, N = {args.n_min}..{args.n_max}",
+          flush=True)
     t_start = time.perf_counter()
     per_n: dict[int, dict] = {}
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = args.output or Path("results") / "bench" / f"bench-{stamp}.json"
     record: dict[str, Any] = {"metadata": meta}
-    for n in range(args.n_min, n_max + 1):
-        per_n[n] = bench_one(n, args, log=lambda s: print(s, flush=True))
-        record.update(per_n={str(k): v for k, v in per_n.items()},
-                      targets=evaluate_targets(per_n), memory_plan=memory_plan(),
-                      table_markdown=markdown_table(per_n), stage_table_markdown=stage_table(per_n),
-                      finished=False, wall_s=time.perf_counter() - t_start)
-        _write_atomic(out, json.dumps(record, indent=1, default=float))
+    runner = run_child
+    limits: list = []  # thread limits of quick mode, restored at the end
+    failure = None
+    try:
+        if args.mode == "quick":
+            runner = run_inline
+            if args.threads:
+                import scipy.linalg  # noqa: F401  (load scipy's BLAS so that the limit reaches it)
+                from threadpoolctl import threadpool_limits
+
+                limits.append(threadpool_limits(limits=int(args.threads), user_api="blas"))
+            _warm_up_quick(args.variants)
+            if args.threads:  # and any BLAS the warm-up loaded
+                limits.append(threadpool_limits(limits=int(args.threads), user_api="blas"))
+        for n in n_values:
+            try:
+                per_n[n] = bench_one(n, args, log=log, runner=runner)
+            except BenchFailure as exc:
+                failure = exc
+            record.update(per_n={str(k): v for k, v in per_n.items()},
+                          targets=evaluate_targets(per_n),
+                          memory_plan=memory_plan() if args.mode == "full" else None,
+                          table_markdown=markdown_table(per_n),
+                          stage_table_markdown=stage_table(per_n),
+                          finished=False, wall_s=time.perf_counter() - t_start)
+            if out is not None:
+                _write_atomic(out, json.dumps(record, indent=1, default=float))
+            if failure is not None:
+                break
+    finally:
+        for limit in reversed(limits):
+            limit.restore_original_limits()
+    if failure is not None:
+        saved = f"; partial record in {out}" if out is not None else ""
+        print(f"manybody bench: error: {failure}{saved}", file=sys.stderr)
+        return 1
     record["finished"] = True
     if hasattr(os, "getloadavg"):
         record["load_average_at_end"] = list(os.getloadavg())
-    _write_atomic(out, json.dumps(record, indent=1, default=float))
+    if out is not None:
+        _write_atomic(out, json.dumps(record, indent=1, default=float))
     print()
-    _print_report(record, per_n)
-    print(f"\nwrote {out}")
+    _print_report(record, per_n, verbose)
+    print(f"\nwrote {out}" if out is not None else
+          f"\n{time.perf_counter() - t_start:.1f} s; record not saved (--output PATH saves it)")
     return 0
+
+
+def _warm_up_quick(variants) -> None:
+    """Import and first-call costs, excluded from quick-mode timings (QuSpin only if naive)."""
+    run_pipeline(4, 0, "float64")
+    run_pipeline(4, 0, "float32")
+    if "naive" in variants:
+        run_naive(4, 0)
 
 
 def _child_main(argv: list[str]) -> int:

@@ -28,7 +28,8 @@ from .chebyshev_plan import (
 from .diagonalise import available_memory
 from .kpm import SpectralScale, exponential_coefficients
 
-__all__ = ["choose_solver", "estimate_resources"]
+__all__ = ["check_chebyshev_memory", "chebyshev_minimum_bytes", "choose_solver",
+           "estimate_resources"]
 
 
 def estimate_resources(
@@ -92,6 +93,76 @@ def estimate_resources(
     memory = operators * 2 + (m_max + 64) * dim * itemsize + 16 * dim * 8 + 3 * m_max**2 * 8
     return {"memory_bytes": float(memory), "seconds": seconds, "n_moments": m_max,
             "n_rungs": len(rungs), "dimension": dim}
+
+
+def chebyshev_minimum_bytes(n_tls: int, params: ChebyshevParams | None = None,
+                            tunnelling: bool = True) -> int:
+    """A lower bound on the memory (bytes) of any Chebyshev solve of N TLS, from N alone.
+
+    Nothing is drawn or built: sparse H in CSR form with at least the diagonal and one tunnelling
+    entry per TLS in every row (12 bytes per stored entry), a diagonal T, the 16 float64 work
+    vectors of one block and the smallest moment bank (32 rows of D numbers in the vector dtype).
+    The real plan (:func:`manybody.chebyshev_plan.plan_solve`) needs at least this, so a point
+    whose bound exceeds the memory can be refused before anything is allocated.
+
+    Parameters
+    ----------
+    n_tls : int
+        N (D = 2^N).
+    params : ChebyshevParams, optional
+        Solver options (the vector dtype).
+    tunnelling : bool
+        Whether the model has the TLS term (N off-diagonal entries per row of H).
+    """
+    dim = float(2**n_tls)
+    itemsize = 4 if (params is None or params.dtype == "float32") else 8
+    per_row = 12 * (1 + (n_tls if tunnelling else 0)) + 12 + 16 * 8 + 32 * itemsize
+    return int(dim * per_row)
+
+
+def check_chebyshev_memory(model, params: ChebyshevParams | None = None) -> int:
+    """Refuse a Chebyshev solve of ``model`` that cannot fit, before anything is drawn or built.
+
+    Parameters
+    ----------
+    model : ModelParams
+        The ensemble (N and which terms are present).
+    params : ChebyshevParams, optional
+        Solver options (memory_fraction, dtype).
+
+    Returns
+    -------
+    int
+        The lower bound in bytes.
+
+    Raises
+    ------
+    MemoryError
+        The lower bound (or the dense random-matrix terms) exceeds the allowed memory; the message
+        gives the largest N that would pass.
+    """
+    params = _check_params(params)
+    n = model.n_tls
+    budget = params.memory_fraction * available_memory()
+    gb = 2.0**30
+    rm, stress_rm = model.random_matrix is not None, model.stress.random_matrix > 0
+    dense = dense_operator_bytes(n, rm, stress_rm)
+    if dense > budget:
+        raise MemoryError(
+            f"n_tls={n} with random-matrix terms: the chebyshev solver needs their dense "
+            f"2^N x 2^N matrices, about {dense / gb:.1f} GB, but only {budget / gb:.1f} GB is "
+            f"allowed (chebyshev.memory_fraction {params.memory_fraction:.0%}); drop "
+            "random_matrix / stress.random_matrix or use fewer TLS")
+    need = chebyshev_minimum_bytes(n, params, model.tls is not None)
+    if need > budget:
+        fit = n
+        while fit > 1 and chebyshev_minimum_bytes(fit, params, model.tls is not None) > budget:
+            fit -= 1
+        raise MemoryError(
+            f"n_tls={n} with the chebyshev solver needs at least {need / gb:.1f} GB (sparse H and "
+            f"a few vectors of D = 2^{n}) but only {budget / gb:.1f} GB is allowed "
+            f"(chebyshev.memory_fraction {params.memory_fraction:.0%}); n_tls <= {fit} would fit")
+    return need
 
 
 def dense_operator_bytes(n_tls: int, random_matrix: bool, stress_random_matrix: bool) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +57,10 @@ class SolverParams:
             raise ValueError(f"solver.memory_fraction must be <= 1, got {self.memory_fraction!r}")
         v.choice("solver.method", self.method, ("dense", "chebyshev", "auto"))
         if self.chebyshev is not None:
+            if not isinstance(self.chebyshev, Mapping):
+                raise TypeError("solver.chebyshev must be a table of chebyshev solver options "
+                                "(TOML [solver.chebyshev], e.g. n_vectors = 8), got "
+                                f"{self.chebyshev!r}")
             object.__setattr__(self, "chebyshev", dict(self.chebyshev))
             self.chebyshev_params  # noqa: B018 - validate now, before any work
 
@@ -123,8 +128,79 @@ def estimate_memory(n_tls: int, dtype: str = "float64", random_matrix: bool = Fa
     return int(factor * (2**n_tls) ** 2 * itemsize)
 
 
-def check_memory(n_tls: int, solver: SolverParams, random_matrix: bool = False) -> int:
+def largest_dense_tls(budget: float, dtype: str = "float64", random_matrix: bool = False) -> int:
+    """Largest N whose dense solve fits in ``budget`` bytes (0 when not even N = 1 fits)."""
+    n = 0
+    while n < 30 and estimate_memory(n + 1, dtype, random_matrix) <= budget:
+        n += 1
+    return n
+
+
+def dense_memory_message(n_tls: int, solver: SolverParams, random_matrix: bool = False, *,
+                         chebyshev: bool = True, available: int | None = None) -> str | None:
+    """Why a dense solve does not fit and the remedies that would, with numbers; None if it fits.
+
+    Only remedies that fit the memory allowed now are suggested: float32 (half of float64) when
+    its estimate fits, the Chebyshev solver (sparse H and a few vectors, no D x D matrix) when it
+    is allowed (``chebyshev``: no eigenstate-only observables, no random-matrix terms) and its
+    lower bound fits, fewer TLS (the largest N that fits), and the memory a machine would need.
+
+    Parameters
+    ----------
+    n_tls : int
+        N.
+    solver : SolverParams
+        dtype and memory_fraction.
+    random_matrix : bool
+        Dense random-matrix draws (one more D x D temporary).
+    chebyshev : bool
+        Whether the Chebyshev solver could compute what is asked.
+    available : int, optional
+        Bytes available (default :func:`available_memory`).
+    """
+    need = estimate_memory(n_tls, solver.dtype, random_matrix)
+    have = available_memory() if available is None else int(available)
+    budget = solver.memory_fraction * have
+    if need <= budget:
+        return None
+    gb = 2.0**30
+    fits: list[str] = []
+    if solver.dtype == "float64":
+        half = estimate_memory(n_tls, "float32", random_matrix)
+        if half <= budget:
+            fits.append(f"solver.dtype = 'float32' (~{half / gb:.1f} GB)")
+    if chebyshev and not random_matrix:
+        from .chebyshev_resources import chebyshev_minimum_bytes
+
+        low = chebyshev_minimum_bytes(n_tls)
+        if low <= budget:
+            fits.append(f"solver.method = 'chebyshev' (sparse H and a few vectors, at least "
+                        f"~{low / gb:.2g} GB)")
+    n_fit = largest_dense_tls(budget, solver.dtype, random_matrix)
+    if n_fit >= 1:
+        fits.append(f"n_tls <= {n_fit} with dtype {solver.dtype} "
+                    f"(~{estimate_memory(n_fit, solver.dtype, random_matrix) / gb:.2g} GB)")
+    fits.append(f"a machine with >= {need / solver.memory_fraction / gb:.3g} GB available")
+    return (f"n_tls={n_tls} with dtype={solver.dtype} needs about {need / gb:.3g} GB for dense ED "
+            f"but only {have / gb:.1f} GB is available (limit {solver.memory_fraction:.0%}, "
+            f"{budget / gb:.1f} GB); what would fit: {'; '.join(fits)}")
+
+
+def check_memory(n_tls: int, solver: SolverParams, random_matrix: bool = False, *,
+                 chebyshev: bool = True) -> int:
     """Refuse a dense solve that would not fit, before anything is allocated.
+
+    Parameters
+    ----------
+    n_tls : int
+        N.
+    solver : SolverParams
+        dtype and memory_fraction.
+    random_matrix : bool
+        Dense random-matrix draws.
+    chebyshev : bool
+        Whether the message may suggest the Chebyshev solver (False when eigenstate-only
+        observables are asked for).
 
     Returns
     -------
@@ -134,18 +210,12 @@ def check_memory(n_tls: int, solver: SolverParams, random_matrix: bool = False) 
     Raises
     ------
     MemoryError
-        With N, dtype, the estimate, what is available and what to do instead.
+        With N, dtype, the estimate, what is available and only the remedies that would fit.
     """
-    need = estimate_memory(n_tls, solver.dtype, random_matrix)
-    have = available_memory()
-    if need > solver.memory_fraction * have:
-        hint = " or dtype='float32'" if solver.dtype == "float64" else ""
-        raise MemoryError(
-            f"n_tls={n_tls} with dtype={solver.dtype} needs about {need / 2**30:.1f} GB for dense "
-            f"ED but only {have / 2**30:.1f} GB is available (limit {solver.memory_fraction:.0%}); "
-            f"use fewer TLS{hint}, a machine with more memory, or the chebyshev solver"
-        )
-    return need
+    message = dense_memory_message(n_tls, solver, random_matrix, chebyshev=chebyshev)
+    if message is not None:
+        raise MemoryError(message)
+    return estimate_memory(n_tls, solver.dtype, random_matrix)
 
 
 def diagonalise(h: np.ndarray, vectors: bool = True, overwrite: bool = True) -> Spectrum:

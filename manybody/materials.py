@@ -75,6 +75,8 @@ class PhononBath:
         v.positive("velocity_transverse", self.velocity_transverse)
         v.positive("deformation_longitudinal", self.deformation_longitudinal)
         v.non_negative("deformation_transverse", self.deformation_transverse)
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a string (a label), got {self.name!r}")
         vl, vt = self.velocity_longitudinal, self.velocity_transverse
         if vl * vl <= 4.0 / 3.0 * vt * vt:
             raise ValueError(
@@ -147,6 +149,8 @@ class ReducedPhononBath:
 
     def __post_init__(self) -> None:
         v.positive("rate_prefactor", self.rate_prefactor)
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a string (a label), got {self.name!r}")
 
 
 #: Vitreous silica (a-SiO2): rho = 2200 kg/m^3, v_l = 5800 m/s, v_t = 3800 m/s,

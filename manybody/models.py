@@ -96,11 +96,16 @@ class CouplingParams:
         v.non_negative("coupling.strength", self.strength)
         v.choice("coupling.orientation", self.orientation, ("uniform", "gaussian"))
         v.non_negative("coupling.min_distance", self.min_distance)
+        if isinstance(self.components, str) or not isinstance(self.components, list | tuple):
+            raise TypeError("coupling.components must be a list of names from zz, xx, xz, zx, "
+                            f"got {self.components!r}")
         object.__setattr__(self, "components", tuple(self.components))
         if not self.components:
             raise ValueError("coupling.components must name at least one of zz, xx, xz, zx")
         for c in self.components:
             v.choice("coupling.components entry", c, COUPLING_COMPONENTS)
+        if len(set(self.components)) != len(self.components):
+            raise ValueError(f"coupling.components has repeated entries: {list(self.components)!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -200,6 +205,13 @@ class ModelParams:
 
     def __post_init__(self) -> None:
         v.integer("n_tls", self.n_tls, 1, MAX_TLS)
+        for name, cls, optional in (("tls", TLSParams, True), ("coupling", CouplingParams, True),
+                                    ("random_matrix", RandomMatrixParams, True),
+                                    ("stress", StressParams, False)):
+            value = getattr(self, name)
+            if not isinstance(value, cls) and not (optional and value is None):
+                raise TypeError(f"{name} must be a {cls.__name__}{' or None' if optional else ''}"
+                                f", got {value!r}")
         if self.tls is None and self.random_matrix is None:
             raise ValueError("model has no Hamiltonian: give tls, random_matrix, or both")
         if self.stress.random_matrix_kind == "eth" and self.stress.random_matrix > 0:
@@ -217,6 +229,8 @@ class ModelParams:
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "model") -> ModelParams:
         """Build from a nested mapping (e.g. a TOML table); unknown keys are rejected."""
+        if not isinstance(data, dict | MappingProxyType) and not hasattr(data, "keys"):
+            raise TypeError(f"{where} must be a table of keys, got {data!r}")
         sections = {
             "tls": TLSParams,
             "coupling": CouplingParams,
@@ -228,7 +242,7 @@ class ModelParams:
         for name, sub in sections.items():
             if name in data:
                 value = data.pop(name)
-                if value is None or value is False:
+                if (value is None or value is False) and name != "stress":
                     kwargs[name] = None
                 else:
                     kwargs[name] = v.from_mapping(sub, value, f"{where}.{name}")

@@ -69,20 +69,27 @@ class Probe:
                            tuple(float(x) for x in v.positive_array("frequencies", self.frequencies)))
         object.__setattr__(self, "temperatures",
                            tuple(float(x) for x in v.positive_array("temperatures", self.temperatures)))
+        if isinstance(self.observables, str) or not isinstance(self.observables,
+                                                               list | tuple):
+            raise TypeError(f"observables must be a list of names from {', '.join(OBSERVABLES)}, "
+                            f"got {self.observables!r}")
         object.__setattr__(self, "observables", tuple(self.observables))
         if not self.observables:
             raise ValueError(f"observables must name at least one of {', '.join(OBSERVABLES)}")
         for name in self.observables:
             v.choice("observables entry", name, OBSERVABLES)
+        if len(set(self.observables)) != len(self.observables):
+            raise ValueError(f"observables has repeated entries: {list(self.observables)!r}")
         if set(RELAXATION_OBSERVABLES) & set(self.observables):
             if self.phonon_rate_prefactor is None:
                 raise ValueError("observables 'relaxation_absorption'/'relaxation_velocity_shift' "
                                  "need phonon_rate_prefactor (K_ph in s^-1 K^-3, or a material "
                                  "preset such as 'a-SiO2')")
         if isinstance(self.phonon_rate_prefactor, str):
-            from .materials import bath
+            from .materials import PRESETS
 
-            bath(self.phonon_rate_prefactor)  # an unknown preset fails here, before any work
+            v.choice("phonon_rate_prefactor (a material preset name or K_ph in s^-1 K^-3)",
+                     self.phonon_rate_prefactor, tuple(PRESETS))
         elif self.phonon_rate_prefactor is not None:
             v.positive("phonon_rate_prefactor", self.phonon_rate_prefactor)
         if not isinstance(self.broadening, Broadening):
@@ -115,7 +122,9 @@ def observe(
         method = choose_solver(params, solver.dtype, solver.memory_fraction)
     if method == "chebyshev":
         from .chebyshev import observe_chebyshev
+        from .chebyshev_resources import check_chebyshev_memory
 
+        check_chebyshev_memory(params, solver.chebyshev_params)  # before anything is built
         return observe_chebyshev(params, seed, realisation, probe, solver.chebyshev_params)
     out = _observe_dense(params, seed, realisation, probe, solver)
     if solver.method != "dense":  # same variables as the chebyshev tasks of this run

@@ -4,6 +4,11 @@ A :class:`RunSpec` fixes everything that determines the numbers of a sweep: a ba
 swept parameters and their values (a cartesian product of axes), the number of disorder
 realisations, the seed, the probe (temperatures, frequencies, line kernel, observables) and the
 solver options. It is validated when built; unknown keys are rejected with the list of valid ones.
+Types are strict (see :mod:`manybody._validate`): numbers must be TOML numbers, not strings or
+booleans, and counts (``n_tls``, ``seed``, ``realisations``, ``count``, ...) must be TOML
+integers (``4``, not ``4.0``). :func:`preflight` (called first by
+:func:`manybody.sweep.run_sweep`) checks every sweep point against its solver and this machine's
+memory before anything is computed or written.
 
 Example TOML::
 
@@ -402,8 +407,11 @@ class RunSpec:
         object.__setattr__(self, "seed", int(self.seed))
         object.__setattr__(self, "sweep", normalise_sweep(self.sweep))
         object.__setattr__(self, "realisations", _realisation_counts(self.realisations, self.shape))
-        for _ in self.points():  # every sweep point must be a valid model and probe
-            pass
+        for index in itertools.product(*(range(n) for n in self.shape)):
+            try:  # every sweep point must be a valid model and probe
+                self.point(index)
+            except (ValueError, TypeError) as exc:
+                raise type(exc)(f"{self.point_label(index)}: {exc}") from None
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -447,25 +455,46 @@ class RunSpec:
     def from_toml(cls, path: str | Path) -> RunSpec:
         """Read and validate a TOML run specification.
 
+        Every error message starts with the file name.
+
         Raises
         ------
         FileNotFoundError
             No such file.
+        PermissionError
+            The file cannot be read.
         ValueError
-            Malformed TOML (with the parser's line and column) or a bad specification.
+            Not UTF-8, malformed TOML (with the parser's line and column), a directory, or a bad
+            specification.
+        TypeError
+            A value of the wrong type (e.g. a string where a number is expected).
         """
         path = Path(path)
         try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
+            raw = path.read_bytes()
         except FileNotFoundError:
             raise FileNotFoundError(f"run specification {str(path)!r} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path} is not valid TOML: {exc}") from None
         except IsADirectoryError:
             raise ValueError(f"run specification {str(path)!r} is a directory, not a TOML file") \
                 from None
-        return cls.from_dict(data)
+        except PermissionError:
+            raise PermissionError(f"run specification {str(path)!r} cannot be read (permission "
+                                  "denied)") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[:exc.start].count(b"\n") + 1
+            raise ValueError(f"{path}: not a UTF-8 text file (byte {raw[exc.start]:#04x} at line "
+                             f"{line}); a run specification is TOML, which must be UTF-8") \
+                from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path} is not valid TOML: {exc}") from None
+        try:
+            return cls.from_dict(data)
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(f"{path}: {exc}") from None
 
     # -- serialisation ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -540,8 +569,109 @@ class RunSpec:
                 probe = _replace_path(probe, path, values[i], key)
         return model, probe
 
+    def point_label(self, index: tuple[int, ...]) -> str:
+        """``"sweep point model.n_tls=30, probe.broadening.width=0.01"`` (the axis values)."""
+        values = ", ".join(f"{key}={values[i]!r}"
+                           for (key, values), i in zip(self.sweep.items(), index, strict=True))
+        return f"sweep point {values}" if values else "run specification"
+
+    def check(self) -> None:
+        """Refuse, before any work, a spec that would fail at some sweep point (see
+        :func:`preflight`)."""
+        preflight(self)
+
     def points(self) -> Iterator[tuple[tuple[int, ...], ModelParams, Probe]]:
         """Yield ``(index, model, probe)`` for every sweep point, in C order (last axis fastest)."""
         for index in itertools.product(*(range(n) for n in self.shape)):
             model, probe = self.point(index)
             yield index, model, probe
+
+
+# -- preflight: everything that can be checked without building operators ---------------------
+
+#: Smallest N for observables that need several levels: the spacing ratio needs >= 3 distinct
+#: levels in the central 80 % of the 2^N levels (statistics.spacing_ratios), i.e. 2^N >= 4.
+OBSERVABLE_MIN_TLS: dict[str, tuple[int, str]] = {
+    "spacing_ratio": (2, "needs at least 3 levels in the central 80 % of the 2^N spectrum"),
+}
+
+
+def check_point(model: ModelParams, probe: Probe, solver: SolverParams) -> str:
+    """Check one sweep point against its solver without drawing or building anything.
+
+    Checks observables against N (levels needed), resolves ``solver.method = "auto"``, refuses
+    eigenstate-only observables with the Chebyshev solver, checks the Chebyshev ladder can reach
+    the temperatures, and checks memory: the dense ED estimate, or the Chebyshev lower bound.
+
+    Returns
+    -------
+    str
+        The solver this point would use ("dense" or "chebyshev").
+
+    Raises
+    ------
+    ValueError
+        An observable the point cannot compute, or temperatures the Chebyshev ladder cannot reach.
+    MemoryError
+        The point does not fit in memory (the message lists only remedies that would fit).
+    """
+    from .chebyshev import CHEBYSHEV_OBSERVABLES
+    from .chebyshev_plan import build_ladder
+    from .chebyshev_resources import check_chebyshev_memory, choose_solver
+    from .diagonalise import check_memory
+
+    method = solver.method
+    if method == "auto":
+        method = choose_solver(model, solver.dtype, solver.memory_fraction)
+    eigenstate_only = sorted(set(probe.observables) - set(CHEBYSHEV_OBSERVABLES)
+                             - {"spacing_ratio"})
+    if method == "chebyshev":
+        if eigenstate_only:
+            how = ("solver.method = 'chebyshev'" if solver.method == "chebyshev" else
+                   f"solver.method = 'auto' (which picks chebyshev at n_tls={model.n_tls})")
+            raise ValueError(
+                f"probe.observables {eigenstate_only!r} need eigenstates, which {how} does not "
+                "compute; use solver.method = 'dense' or drop them")
+        params = solver.chebyshev_params
+        build_ladder(np.asarray(probe.temperatures), params)
+        check_chebyshev_memory(model, params)
+        return method
+    for name in probe.observables:
+        if name in OBSERVABLE_MIN_TLS and model.n_tls < OBSERVABLE_MIN_TLS[name][0]:
+            low, why = OBSERVABLE_MIN_TLS[name]
+            raise ValueError(f"probe.observables entry {name!r} {why}: n_tls must be >= {low}, "
+                             f"got n_tls={model.n_tls}")
+    has_rm = model.random_matrix is not None or model.stress.random_matrix > 0
+    check_memory(model.n_tls, solver, has_rm, chebyshev=not eigenstate_only)
+    return method
+
+
+def preflight(spec: RunSpec) -> dict[str, int]:
+    """Check every sweep point of ``spec`` before any computation or any file is touched.
+
+    Each point is expanded (model and probe validated) and checked with :func:`check_point`:
+    observables against N, solver against observables, dense and Chebyshev memory. Nothing is
+    drawn, built or written. :func:`manybody.sweep.run_sweep` calls it first.
+
+    Returns
+    -------
+    dict
+        Number of points per solver, e.g. ``{"dense": 3, "chebyshev": 1}``.
+
+    Raises
+    ------
+    TypeError
+        ``spec`` is not a RunSpec.
+    ValueError, MemoryError
+        Prefixed with the sweep point (its axis values), naming the key and the value.
+    """
+    if not isinstance(spec, RunSpec):
+        raise TypeError(f"spec must be a RunSpec, got {type(spec).__name__}")
+    methods: dict[str, int] = {}
+    for index, model, probe in spec.points():
+        try:
+            method = check_point(model, probe, spec.solver)
+        except (ValueError, TypeError, MemoryError) as exc:
+            raise type(exc)(f"{spec.point_label(index)}: {exc}") from None
+        methods[method] = methods.get(method, 0) + 1
+    return methods

@@ -325,10 +325,12 @@ def execute_study(
     from .results import load_results
     from .sweep import run_sweep
 
-    out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
     names = only or STUDY_SPECS
     specs = {name: load_study_spec(name, size) for name in names}  # validate all before running
+    for spec in specs.values():
+        spec.check()  # every sweep point of every spec (memory, observables), before any work
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
     rows: list[PointSummary] = []
     velocity_rows: list[VelocitySummary] = []
     for name, spec in specs.items():

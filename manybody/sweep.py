@@ -754,6 +754,12 @@ def run_sweep(
         The disk filled up while writing the checkpoint or the results (no temporary file is
         left; the checkpoint is kept).
     """
+    # -- preflight: every sweep point checked (observables vs N, solver, memory) before any
+    # computation and before any file or checkpoint directory is touched (manybody.spec) --------
+    from .spec import preflight
+
+    preflight(spec)
+    # ---------------------------------------------------------------------------------------------
     if not isinstance(spec, RunSpec):
         raise TypeError(f"spec must be a RunSpec, got {type(spec).__name__}")
     if n_jobs == -1:  # joblib idiom: every core (each task using blas_threads of them)

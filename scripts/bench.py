@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 """Benchmark the pipeline against bare scipy eigh and a naive QuSpin reference.
 
-Same as ``manybody bench``; see ``manybody bench --help``. Example (about 10 minutes)::
+Same as ``manybody bench``; see ``manybody bench --help``. Examples::
 
-    python scripts/bench.py                # N = 8..13, JSON under results/bench/
-    python scripts/bench.py --large        # also N = 14
+    python scripts/bench.py                # quick: N = 8..10, a few seconds, nothing written
+    python scripts/bench.py --full --output results/bench/bench-new.json   # N = 8..13, ~10 min
+    python scripts/bench.py --large --output results/bench/bench-new.json  # also N = 14
 """
 
 import sys

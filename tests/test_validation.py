@@ -1,0 +1,483 @@
+"""Bad input is refused up front, by name: strict types, preflight of every sweep point, memory
+messages that suggest only remedies that fit, spec files that are not UTF-8/TOML, and ``bench``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from manybody import _validate as v
+from manybody import bench, diagonalise
+from manybody.absorption import Broadening
+from manybody.chebyshev_plan import ChebyshevParams
+from manybody.chebyshev_resources import chebyshev_minimum_bytes
+from manybody.cli import main
+from manybody.diagonalise import SolverParams, dense_memory_message, estimate_memory
+from manybody.materials import PhononBath, ReducedPhononBath
+from manybody.models import (
+    CouplingParams,
+    ModelParams,
+    RandomMatrixParams,
+    StressParams,
+    TLSParams,
+)
+from manybody.pipeline import Probe
+from manybody.spec import RunSpec, preflight
+
+GB = 2.0**30
+
+# ------------------------------------------------------------------------------------------------
+# strict types in every params dataclass (the Python API)
+# ------------------------------------------------------------------------------------------------
+
+#: (class, required keyword arguments, prefix of the field names in messages)
+CLASSES = [
+    (TLSParams, {}, "tls."),
+    (CouplingParams, {}, "coupling."),
+    (RandomMatrixParams, {}, "random_matrix."),
+    (StressParams, {}, "stress."),
+    (ModelParams, {"n_tls": 4}, ""),
+    (SolverParams, {}, "solver."),
+    (ChebyshevParams, {}, "chebyshev."),
+    (Broadening, {}, "broadening."),
+    (Probe, {"frequencies": (0.1,), "temperatures": (0.1,)}, ""),
+    (PhononBath, {"density": 2200.0, "velocity_longitudinal": 5800.0,
+                  "velocity_transverse": 3800.0, "deformation_longitudinal": 1.0,
+                  "deformation_transverse": 0.5}, ""),
+    (ReducedPhononBath, {"rate_prefactor": 1e7}, ""),
+]
+
+
+def _numeric_fields():
+    """(class, kwargs, field, prefix, kind, optional) for every int/float field."""
+    out = []
+    for cls, kwargs, prefix in CLASSES:
+        hints = {f.name: f for f in dataclasses.fields(cls)}
+        for name, f in hints.items():
+            default = kwargs.get(name, f.default)
+            text = str(f.type)
+            if default is dataclasses.MISSING:
+                continue
+            if isinstance(default, bool):
+                continue
+            if isinstance(default, int) and "int" in text:
+                kind = "int"
+            elif isinstance(default, int | float) or text.startswith("float"):
+                kind = "float"
+            else:
+                continue
+            optional = "None" in text
+            out.append((cls, kwargs, name, prefix, kind, optional))
+    return out
+
+
+NUMERIC_FIELDS = _numeric_fields()
+
+
+def test_the_field_table_covers_every_class():
+    covered = {c for c, *_ in NUMERIC_FIELDS}
+    assert covered == {c for c, *_ in CLASSES}
+    assert len(NUMERIC_FIELDS) >= 30
+
+
+_bad_common = st.one_of(
+    st.text(max_size=6),
+    st.from_regex(r"\A-?[0-9]{1,3}(\.[0-9]{1,2})?\Z"),  # numbers written as strings
+    st.booleans(),
+    st.just(np.bool_(True)),
+    st.just([1.0]),
+    st.just({"value": 1.0}),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_every_numeric_field_refuses_wrong_types_by_name(data):
+    """str / bool / list / dict (and None, nan, inf, integral floats where not allowed)."""
+    cls, kwargs, name, prefix, kind, optional = data.draw(st.sampled_from(NUMERIC_FIELDS))
+    extra = [st.just(math.nan), st.just(math.inf), st.just(-math.inf)]
+    if not optional:
+        extra.append(st.just(None))
+    if kind == "int":
+        extra.append(st.integers(1, 100).map(float))  # 4.0 where an integer is expected
+    bad = data.draw(st.one_of(_bad_common, *extra))
+    with pytest.raises((TypeError, ValueError)) as info:
+        cls(**{**kwargs, name: bad})
+    assert f"{prefix}{name}" in str(info.value) or name in str(info.value)
+
+
+@pytest.mark.parametrize("cls,kwargs,name,prefix,kind,optional", NUMERIC_FIELDS,
+                         ids=[f"{c.__name__}.{n}" for c, _, n, *_ in NUMERIC_FIELDS])
+def test_numpy_scalars_are_accepted_and_equal_python_numbers(cls, kwargs, name, prefix, kind,
+                                                             optional):
+    current = getattr(cls(**kwargs), name)
+    if current is None:  # an optional field left unset: try a valid sample value
+        current = 16 if kind == "int" else 0.5
+    as_numpy = np.int64(current) if kind == "int" else np.float64(current)
+    made = cls(**{**kwargs, name: as_numpy})
+    assert getattr(made, name) == current
+
+
+@pytest.mark.parametrize("value,message", [
+    ("4", "a string; write the number without quotes"),
+    (4.0, "a float; write 4"),
+    (True, "a boolean"),
+    (None, "None"),
+])
+def test_n_tls_must_be_an_int(value, message):
+    with pytest.raises(TypeError, match="n_tls must be an integer") as info:
+        ModelParams(n_tls=value)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("value", [[True, 0.1], ["0.5"], np.array([True, False]),
+                                   np.array(["0.1"]), [0.1, None], [[0.1], [False]],
+                                   np.array([1 + 1j]), "0.1"])
+def test_real_arrays_refuse_booleans_strings_and_none(value):
+    with pytest.raises(TypeError, match="temperatures"):
+        Probe(frequencies=(0.1,), temperatures=value)
+
+
+def test_real_arrays_accept_ints_floats_and_numpy():
+    p = Probe(frequencies=np.array([1, 2], dtype=np.int32), temperatures=[np.float32(0.5), 1, 2.0])
+    assert p.frequencies == (1.0, 2.0) and p.temperatures == (0.5, 1.0, 2.0)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"observables": "absorption"}, "observables must be a list"),
+    ({"observables": ["absorption", "absorption"]}, "repeated"),
+    ({"observables": [1]}, "observables entry must be a string"),
+    ({"phonon_rate_prefactor": "SiO2"}, "phonon_rate_prefactor"),
+    ({"phonon_rate_prefactor": True}, "phonon_rate_prefactor"),
+])
+def test_probe_names_the_field(kwargs, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        Probe(frequencies=(0.1,), temperatures=(0.1,), **kwargs)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"kind": 1}, "coupling.kind must be a string"),
+    ({"components": "zz"}, "coupling.components must be a list"),
+    ({"components": ["zz", "zz"]}, "repeated"),
+])
+def test_coupling_names_the_field(kwargs, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        CouplingParams(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"chebyshev": 5}, "solver.chebyshev must be a table"),
+    ({"chebyshev": "fast"}, "solver.chebyshev must be a table"),
+    ({"dtype": 64}, "solver.dtype must be a string"),
+    ({"memory_fraction": "0.5"}, "solver.memory_fraction must be a real number"),
+    ({"chebyshev": {"n_vectors": 4.0}}, "chebyshev.n_vectors must be an integer"),
+])
+def test_solver_names_the_field(kwargs, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        SolverParams(**kwargs)
+
+
+def test_model_sections_must_be_params_objects():
+    with pytest.raises(TypeError, match="tls must be a TLSParams"):
+        ModelParams(n_tls=3, tls={"asymmetry_max": 1.0})
+    with pytest.raises(TypeError, match="model.stress must be a table"):
+        ModelParams.from_dict({"n_tls": 3, "stress": False})
+
+
+# ------------------------------------------------------------------------------------------------
+# spec files: one line naming the file and the key (CLI exit 2), nothing written
+# ------------------------------------------------------------------------------------------------
+
+BASE = """seed = 1
+realisations = 1
+[model]
+n_tls = 3
+[probe]
+frequencies = [0.1]
+temperatures = [0.1, 0.2]
+observables = ["absorption", "specific_heat"]
+"""
+
+
+def _run_cli(tmp_path, text: str | bytes, capsys, extra=()) -> tuple[int, str]:
+    spec = tmp_path / "spec.toml"
+    spec.write_bytes(text if isinstance(text, bytes) else text.encode())
+    code = main(["run", str(spec), "-o", str(tmp_path / "out.nc"), "--no-progress", *extra])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("edit,words", [
+    (("temperatures = [0.1, 0.2]", 'temperatures = { x_min = "0.5", x_max = 2.0, count = 3 }'),
+     ["probe.temperatures.x_min", "'0.5'"]),
+    (("temperatures = [0.1, 0.2]", "temperatures = [true, 0.1]"),
+     ["probe.temperatures", "True"]),
+    (("n_tls = 3", 'n_tls = 3\n[model.tls]\nasymmetry_max = "0.3"'),
+     ["tls.asymmetry_max", "'0.3'"]),
+    (("n_tls = 3", "n_tls = 3.0"), ["n_tls", "3.0"]),
+    ("[solver]\nchebyshev = 5", ["solver.chebyshev", "5"]),
+    ("[solver]\ndtype = 64", ["solver.dtype", "64"]),
+    (("seed = 1", "seed = 1\nsede = 2"), ["'sede'", "valid keys"]),
+    ("[solver]\nmethod = true", ["solver.method", "True"]),
+    ("[solver.chebyshev]\nn_vectors = \"8\"", ["chebyshev.n_vectors", "'8'"]),
+    ("[probe.broadening]\nwidth = false", ["broadening.width", "False"]),
+    (("realisations = 1", "realisations = 1.0"), ["realisations", "1.0"]),
+])
+def test_spec_type_errors_name_file_and_key(tmp_path, capsys, edit, words):
+    text = BASE + edit if isinstance(edit, str) else BASE.replace(*edit)
+    code, err = _run_cli(tmp_path, text, capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert str(tmp_path / "spec.toml") in err
+    for word in words:
+        assert word in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.toml"]
+
+
+def test_spec_not_utf8_names_the_file(tmp_path, capsys):
+    code, err = _run_cli(tmp_path, BASE.encode() + b'name = "caf\xe9"\n', capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert "spec.toml" in err and "UTF-8" in err and "line 9" in err
+
+
+def test_spec_not_toml_names_the_file(tmp_path, capsys):
+    code, err = _run_cli(tmp_path, "seed = \n", capsys)
+    assert code == 2 and "spec.toml is not valid TOML" in err and err.count("\n") == 1
+
+
+# ------------------------------------------------------------------------------------------------
+# preflight: every sweep point before any computation or file
+# ------------------------------------------------------------------------------------------------
+
+def _spec(**changes) -> dict:
+    data = {"seed": 3, "realisations": 1, "model": {"n_tls": 3},
+            "probe": {"frequencies": [0.1], "temperatures": [0.1, 0.2],
+                      "observables": ["absorption", "specific_heat"]}}
+    for key, value in changes.items():
+        section, _, leaf = key.partition("__")
+        if leaf:
+            data.setdefault(section, {})[leaf] = value
+        else:
+            data[section] = value
+    return data
+
+
+REFUSED = [
+    # a sweep whose last point cannot fit: refused before the first point is computed
+    (_spec(sweep={"model.n_tls": [3, 30]}), MemoryError, ["model.n_tls=30", "n_tls=30"],
+     _spec(sweep={"model.n_tls": [3, 4]})),
+    # spacing ratio needs >= 3 levels: N >= 2
+    (_spec(model={"n_tls": 1}, probe__observables=["spacing_ratio"]), ValueError,
+     ["spacing_ratio", "n_tls=1", ">= 2"],
+     _spec(model={"n_tls": 2}, probe__observables=["spacing_ratio"])),
+    (_spec(sweep={"model.n_tls": [2, 1]}, probe__observables=["spacing_ratio"]), ValueError,
+     ["model.n_tls=1", "spacing_ratio"],
+     _spec(sweep={"model.n_tls": [2, 3]}, probe__observables=["spacing_ratio"])),
+    # chebyshev with eigenstate-only observables
+    (_spec(solver={"method": "chebyshev"}, probe__observables=["relaxation_absorption"],
+           probe__phonon_rate_prefactor="a-SiO2"), ValueError,
+     ["relaxation_absorption", "solver.method = 'chebyshev'"],
+     _spec(solver={"method": "dense"}, probe__observables=["relaxation_absorption"],
+           probe__phonon_rate_prefactor="a-SiO2")),
+    # the chebyshev memory bound before building operators
+    (_spec(model={"n_tls": 30}, solver={"method": "chebyshev"}), MemoryError,
+     ["n_tls=30", "chebyshev", "n_tls <="],
+     _spec(model={"n_tls": 4}, solver={"method": "chebyshev",
+                                       "chebyshev": {"n_vectors": 2}})),
+]
+
+
+@pytest.mark.parametrize("bad,exc,words,good", REFUSED)
+def test_preflight_refuses_before_any_file_and_the_corrected_spec_runs(tmp_path, bad, exc, words,
+                                                                       good):
+    from manybody.sweep import run_sweep
+
+    out = tmp_path / "out.nc"
+    with pytest.raises(exc) as info:
+        run_sweep(RunSpec.from_dict(bad), output=out)
+    for word in words:
+        assert word in str(info.value)
+    assert list(tmp_path.iterdir()) == []  # no results file, no checkpoint directory
+    ds = run_sweep(RunSpec.from_dict(good), output=out)
+    assert out.exists() and ds.attrs["tasks_total"] >= 1
+
+
+def test_preflight_auto_names_the_point_where_chebyshev_is_chosen(monkeypatch):
+    spec = RunSpec.from_dict(_spec(sweep={"model.n_tls": [4, 13]}, solver={"method": "auto"},
+                                   probe__observables=["relaxation_absorption"],
+                                   probe__phonon_rate_prefactor="a-SiO2"))
+    with pytest.raises(ValueError, match=r"model.n_tls=13.*'auto' \(which picks chebyshev"):
+        preflight(spec)
+
+
+def test_preflight_counts_solvers():
+    spec = RunSpec.from_dict(_spec(sweep={"model.n_tls": [3, 4]}))
+    assert preflight(spec) == {"dense": 2}
+
+
+def test_cli_refusal_leaves_nothing(tmp_path, capsys):
+    code, err = _run_cli(tmp_path, BASE.replace("n_tls = 3", "n_tls = 3\n[sweep]\n"
+                                                '"model.n_tls" = [3, 30]'), capsys)
+    assert code == 2 and err.count("\n") == 1 and "model.n_tls=30" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.toml"]
+
+
+# ------------------------------------------------------------------------------------------------
+# memory messages suggest only what fits
+# ------------------------------------------------------------------------------------------------
+
+def test_n16_dense_does_not_suggest_float32_on_a_32_gb_machine():
+    msg = dense_memory_message(16, SolverParams(), available=int(32 * GB))
+    assert msg is not None and "float32" not in msg
+    assert "n_tls <= 15" in msg  # 25.6 GB fits in 90 % of 32 GB, N = 16 (102 GB) does not
+    assert "chebyshev" in msg
+
+
+def test_n14_suggests_float32_only_when_it_fits():
+    need64, need32 = estimate_memory(14, "float64"), estimate_memory(14, "float32")
+    fits32 = dense_memory_message(14, SolverParams(), available=int(need32 / 0.9) + 1)
+    assert fits32 is not None and "solver.dtype = 'float32'" in fits32
+    not32 = dense_memory_message(14, SolverParams(), available=int(need32 / 0.9) - 1)
+    assert not32 is not None and "float32" not in not32
+    assert dense_memory_message(14, SolverParams(), available=int(need64 / 0.9) + 1) is None
+
+
+def test_no_chebyshev_suggestion_when_observables_need_eigenstates():
+    msg = dense_memory_message(16, SolverParams(), available=int(32 * GB), chebyshev=False)
+    assert "chebyshev" not in msg
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(1, 30), available=st.floats(1e6, 1e13),
+       dtype=st.sampled_from(["float64", "float32"]), rm=st.booleans())
+def test_every_suggested_remedy_fits(n, available, dtype, rm):
+    solver = SolverParams(dtype=dtype)
+    budget = solver.memory_fraction * int(available)
+    msg = dense_memory_message(n, solver, rm, available=int(available))
+    need = estimate_memory(n, dtype, rm)
+    assert (msg is None) == (need <= budget)
+    if msg is None:
+        return
+    half = estimate_memory(n, "float32", rm)
+    assert ("'float32'" in msg) == (dtype == "float64" and half <= budget)
+    assert ("'chebyshev'" in msg) == (not rm and chebyshev_minimum_bytes(n) <= budget)
+    if "n_tls <= " in msg:
+        k = int(msg.split("n_tls <= ")[1].split()[0])
+        assert estimate_memory(k, dtype, rm) <= budget < estimate_memory(k + 1, dtype, rm)
+    else:
+        assert estimate_memory(1, dtype, rm) > budget
+
+
+# ------------------------------------------------------------------------------------------------
+# bench
+# ------------------------------------------------------------------------------------------------
+
+def test_bench_quick_default_is_quiet_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(bench, "run_child", _no_child)
+    assert main(["bench", "--n-min", "4", "--n-max", "5"]) == 0
+    out = capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+    assert "not measured" in out and out.count("not measured") == 1  # one summary line
+    assert "| 5 | 32 |" in out and "quick mode" in out
+
+
+def test_bench_output_writes_where_asked(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(bench, "run_child", _no_child)
+    out = tmp_path / "sub" / "b.json"
+    out.parent.mkdir()
+    assert main(["bench", "--n-min", "4", "--n-max", "4", "--variants", "eigh64", "pipeline64",
+                 "--output", str(out)]) == 0
+    rec = json.loads(out.read_text())
+    assert rec["finished"] is True and set(rec["per_n"]["4"]["variants"]) == {"eigh64",
+                                                                              "pipeline64"}
+    assert rec["metadata"]["workload"]["clock"].startswith("process CPU")
+
+
+def _no_child(spec, timeout=None):
+    raise AssertionError("no child process may be started")
+
+
+def test_bench_memory_checked_before_any_child(monkeypatch, capsys):
+    monkeypatch.setattr(bench, "run_child", _no_child)
+    monkeypatch.setattr(diagonalise, "available_memory", lambda: int(8 * GB))
+    code = main(["bench", "--full", "--n-min", "12", "--n-max", "16", "--variants", "eigh64"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "--n-max 16" in err and "eigh64" in err and "N=15" in err and "--n-max 14" in err
+
+
+def test_bench_dead_child_fails_the_run(monkeypatch, capsys, tmp_path):
+    def killed(spec, timeout=None):
+        return {"error": "child process was killed by SIGKILL (out of memory?)", "wall_s": 1.0,
+                "peak_rss": 1}
+
+    monkeypatch.setattr(bench, "run_child", killed)
+    out = tmp_path / "b.json"
+    code = main(["bench", "--full", "--n-min", "4", "--n-max", "5", "--variants", "eigh64",
+                 "--output", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert "eigh64 at N=4" in err and "SIGKILL" in err
+    assert json.loads(out.read_text())["finished"] is False
+
+
+@pytest.mark.parametrize("content,words", [
+    ('{"benchmark": {}, "date": "x"}', ["not a manybody bench record", "'benchmark'"]),
+    ("[1, 2]", ["a JSON list"]),
+    ("not json", ["not JSON"]),
+    ('{"metadata": {}, "per_n": {"x": {"variants": {}}}}', ["per_n keys"]),
+    ('{"metadata": {}, "per_n": {"12": {"variants": {"eigh64": 1}}}}', ["malformed"]),
+])
+def test_bench_report_on_a_foreign_file(tmp_path, capsys, content, words):
+    path = tmp_path / "foreign.json"
+    path.write_text(content)
+    assert main(["bench", "--report", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err and "Traceback" not in err
+    for word in words:
+        assert word in err
+    assert path.read_text() == content  # not rewritten
+
+
+@pytest.mark.parametrize("argv,option", [
+    (["bench", "--n-max", "4.0"], "--n-max"),
+    (["bench", "--n-min", "0"], "--n-min"),
+    (["bench", "--repeats", "-1"], "--repeats"),
+    (["bench", "--threads", "two"], "--threads"),
+    (["run", "x.toml", "-o", "x.nc", "--jobs", "1.5"], "-j/--jobs"),
+])
+def test_cli_options_are_typed_and_named(capsys, argv, option):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert f"argument {option}" in capsys.readouterr().err
+
+
+def test_cli_real_option_helper():
+    parse = v.cli_real(0.0, 1.0, low_open=True)
+    assert parse("0.5") == 0.5
+    for text in ("0", "nan", "inf", "1.5", "x"):
+        with pytest.raises(Exception, match="expected"):
+            parse(text)
+
+
+def test_readme_documents_the_small_mode():
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    perf = text.split("## Performance", 1)[1].split("\n## ", 1)[0]
+    assert "--n-max 8" in perf and "--output PATH" in perf
+
+
+def test_observe_refuses_a_chebyshev_solve_that_cannot_fit_before_building():
+    from manybody.pipeline import observe
+
+    probe = Probe(frequencies=(0.1,), temperatures=(0.1,))
+    with pytest.raises(MemoryError, match="n_tls=30 with the chebyshev solver needs at least"):
+        observe(ModelParams(n_tls=30), 1, 0, probe, SolverParams(method="chebyshev"))
