@@ -317,7 +317,7 @@ def figure_matrix_elements(study_dir: Path, out: Path) -> list[Path]:
         ds = ds.load()
     systems = ds["system"].values
     fig = _figure(figsize=(7.4, 2.9))
-    axes = np.atleast_1d(fig.subplots(1, len(systems), sharey=True))
+    axes = np.atleast_1d(fig.subplots(1, len(systems), sharex=True, sharey=True))
     w = ds["frequency"].values
     for ax, system in zip(axes, systems, strict=True):
         for j, ebin in enumerate(ds["energy_bin"].values):
@@ -328,6 +328,7 @@ def figure_matrix_elements(study_dir: Path, out: Path) -> list[Path]:
                         label=f"$E_m - E_0$: {ebin}")
         ax.set_xscale("log")
         ax.set_yscale("log", nonpositive="clip")
+        ax.set_xlim(float(w.min()) / 1.5, float(w.max()) * 1.5)
         ax.set_title(str(system), fontsize=8)
         ax.set_xlabel(r"$\omega_{mn} = E_m - E_n$ (K)")
     axes[0].set_ylabel(r"$\langle |T_{mn}|^2 \rangle$ / overall mean")
