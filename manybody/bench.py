@@ -34,6 +34,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import jsonio
+
 SCHEMA_VERSION = 1
 N_TEMPERATURES = 50
 N_FREQUENCIES = 400
@@ -611,7 +613,7 @@ def report(path: Path) -> int:
         r["ratios"] = derive_ratios(r["variants"], r.get("accuracy", {}))
     record.update(per_n={str(k): v for k, v in per_n.items()}, targets=evaluate_targets(per_n),
                   table_markdown=markdown_table(per_n), stage_table_markdown=stage_table(per_n))
-    _write_atomic(Path(path), json.dumps(record, indent=1, default=float))
+    _write_atomic(Path(path), jsonio.dumps(record, indent=1, default=float))
     _print_report(record, per_n)
     return 0
 
@@ -640,11 +642,11 @@ def run(args: argparse.Namespace) -> int:
                       targets=evaluate_targets(per_n), memory_plan=memory_plan(),
                       table_markdown=markdown_table(per_n), stage_table_markdown=stage_table(per_n),
                       finished=False, wall_s=time.perf_counter() - t_start)
-        _write_atomic(out, json.dumps(record, indent=1, default=float))
+        _write_atomic(out, jsonio.dumps(record, indent=1, default=float))
     record["finished"] = True
     if hasattr(os, "getloadavg"):
         record["load_average_at_end"] = list(os.getloadavg())
-    _write_atomic(out, json.dumps(record, indent=1, default=float))
+    _write_atomic(out, jsonio.dumps(record, indent=1, default=float))
     print()
     _print_report(record, per_n)
     print(f"\nwrote {out}")
@@ -658,7 +660,7 @@ def _child_main(argv: list[str]) -> int:
         return 2
     spec = json.loads(argv[1])
     record = _child(spec)
-    Path(spec["output"]).write_text(json.dumps(record))
+    Path(spec["output"]).write_text(jsonio.dumps(record))
     return 0
 
 

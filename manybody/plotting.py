@@ -231,9 +231,12 @@ def figure_index(study_dir: Path, out: Path) -> list[Path]:
         a.set_xlabel(r"$J_0$ or $\lambda$ (K)")
     for a in (ax0_a, ax0_r):
         a.set_xlabel("zero", fontsize=7)
-    for a in (ax_a, ax0_a, ax_n, ax_s):
+    for a in (ax_a, ax0_a, ax_n, ax_s):  # the references are named in the legends of (c), (d)
         a.axhline(1, color="k", lw=0.8, label="tanh(x/2): a = 1")
         a.axhline(0, color="k", lw=0.8, ls="--", label="1 - e$^{-x}$: a = 0")
+    for a in (ax_a, ax0_a):
+        for line in a.get_lines():
+            line.set_label("_reference")
     for a in (ax0_a, ax_n, ax_s):
         a.set_ylabel("TLS index a")
     ax_a.legend(frameon=False, fontsize=6.5, loc="lower left")
@@ -262,10 +265,13 @@ def figure_index(study_dir: Path, out: Path) -> list[Path]:
 def _finite_size_label(study_dir: Path) -> str:
     """Legend of the finite-size series: the coupling it was run at."""
     ds = _load(study_dir, "finite_size")
-    if ds is None:
-        return "finite-size check"
-    coupling = json.loads(ds.attrs["spec"])["model"]["coupling"]
-    return f"{coupling['kind']}, $J_0$ = {coupling['strength']:g} K"
+    if ds is not None:
+        coupling = json.loads(ds.attrs["spec"])["model"]["coupling"]
+        return f"{coupling['kind']}, $J_0$ = {coupling['strength']:g} K"
+    from .study import load_study_spec  # summary.json alone: the shipped spec it was run with
+
+    coupling = load_study_spec("finite_size").model.coupling
+    return f"{coupling.kind}, $J_0$ = {coupling.strength:g} K" if coupling else "finite-size check"
 
 
 @_styled
