@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -112,16 +113,21 @@ def test_redrawn_figures_are_byte_identical(tiny_study, tmp_path):
             assert b"CreationDate" not in (tmp_path / name).read_bytes()
 
 
-def test_summarise_script_reads_summary_and_recomputes_the_same(tiny_study):
+def test_summarise_script_reads_summary_and_recomputes_the_same(tiny_study, tmp_path):
     out, _ = tiny_study
     fast = run(["scripts/summarise_study.py", str(out)])
     assert fast.returncode == 0, fast.stderr[-2000:]
     assert fast.stdout == (out / "summary.md").read_text()  # both tables, as the study wrote them
     assert "TLS index a" in fast.stdout and "slope below" in fast.stdout
-    slow = run(["scripts/summarise_study.py", str(out), "--recompute"])
+    for name in ("random_block", "relaxation"):  # two cheap specs: one shape table, one velocity
+        (tmp_path / f"{name}.nc").write_bytes((out / f"{name}.nc").read_bytes())
+    slow = run(["scripts/summarise_study.py", str(tmp_path), "--recompute"])
     assert slow.returncode == 0, slow.stderr[-2000:]
-    assert slow.stdout == fast.stdout
-    assert "[1/7] dipolar: reading" in slow.stderr and "[7/7] relaxation: done" in slow.stderr
+    refitted = set(slow.stdout.splitlines())
+    study_rows = [line for line in fast.stdout.splitlines()
+                  if line.startswith(("| random_block ", "| relaxation "))]
+    assert len(study_rows) == 4 and set(study_rows) <= refitted  # same numbers as the study's
+    assert "[1/2] random_block: reading" in slow.stderr and "[2/2] relaxation: done" in slow.stderr
 
 
 def test_summarise_script_without_summary_says_so(tmp_path):
@@ -398,8 +404,8 @@ def test_api_example_prints_tanh_within_its_errors():
     proc = run(["examples/api_example.py"])
     assert proc.returncode == 0, proc.stderr[-2000:]
     q_line, a_line = proc.stdout.splitlines()[:2]
-    q, q_err = (float(v) for v in q_line.split("=")[1].split("pi")[0].split("+-"))
-    a, a_err = (float(v) for v in a_line.split("=")[1].split("(")[0].split("+-"))
+    q, q_err = map(float, re.search(r"= ([-\d.]+) \+- ([\d.]+) pi", q_line).groups())
+    a, a_err = map(float, re.search(r"a = ([-\d.]+) \+- ([\d.]+)", a_line).groups())
     assert abs(q - 1.0) < 4 * q_err and q_err < 0.1
     assert abs(a - 1.0) < 4 * a_err and a_err < 0.1
     assert "TLS (tanh)" in a_line
