@@ -44,6 +44,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import jsonio
+
 SCHEMA_VERSION = 1
 N_TEMPERATURES = 50
 N_FREQUENCIES = 400
@@ -787,7 +789,7 @@ def report(path: Path, verbose: bool = False) -> int:
                         "expected a record written by `manybody bench --output`") from None
     record.update(per_n={str(k): v for k, v in per_n.items()}, targets=evaluate_targets(per_n),
                   **tables)
-    _write_atomic(Path(path), json.dumps(record, indent=1, default=float))
+    _write_atomic(Path(path), jsonio.dumps(record, indent=1, default=float))
     _print_report(record, per_n, verbose)
     return 0
 
@@ -862,7 +864,7 @@ def run(args: argparse.Namespace) -> int:
                           stage_table_markdown=stage_table(per_n),
                           finished=False, wall_s=time.perf_counter() - t_start)
             if out is not None:
-                _write_atomic(out, json.dumps(record, indent=1, default=float))
+                _write_atomic(out, jsonio.dumps(record, indent=1, default=float))
             if failure is not None:
                 break
     finally:
@@ -876,7 +878,7 @@ def run(args: argparse.Namespace) -> int:
     if hasattr(os, "getloadavg"):
         record["load_average_at_end"] = list(os.getloadavg())
     if out is not None:
-        _write_atomic(out, json.dumps(record, indent=1, default=float))
+        _write_atomic(out, jsonio.dumps(record, indent=1, default=float))
     print()
     _print_report(record, per_n, verbose)
     print(f"\nwrote {out}" if out is not None else
@@ -899,7 +901,7 @@ def _child_main(argv: list[str]) -> int:
         return 2
     spec = json.loads(argv[1])
     record = _child(spec)
-    Path(spec["output"]).write_text(json.dumps(record))
+    Path(spec["output"]).write_text(jsonio.dumps(record))
     return 0
 
 

@@ -2,44 +2,68 @@
 
 Every figure is drawn from results files alone, so it can be redrawn without recomputing:
 ``python scripts/make_figures.py results/study``. Each is written as vector PDF and PNG.
+
+The figures use :class:`matplotlib.figure.Figure` objects and a local ``rc_context`` (no pyplot
+state, no global rcParams changes), and are saved without creation dates or version strings, so the
+same results give byte-identical files (a rerun of the study leaves the committed figures
+unchanged).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
 
 import numpy as np
 
+from .jsonio import nan_if_none
+
 #: Okabe-Ito colour-blind-safe palette.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+#: Style of every figure, applied with matplotlib.rc_context (never to the global rcParams).
+STYLE = {
+    "figure.dpi": 150, "savefig.dpi": 200, "font.size": 9, "axes.labelsize": 9,
+    "legend.fontsize": 7.5, "errorbar.capsize": 2, "lines.linewidth": 1.2, "lines.markersize": 4,
+    "pdf.fonttype": 42, "axes.grid": True, "grid.alpha": 0.25,
+}
+#: Fixed file metadata: no creation date and no version strings, so identical results give
+#: identical files.
+PDF_METADATA = {"Creator": "manybody", "Producer": "manybody", "CreationDate": None, "ModDate": None}
+PNG_METADATA = {"Software": "manybody"}
 
 
-def _style():
-    import matplotlib
+def _styled(fn):
+    """Draw the figure of ``fn`` inside the package style (a local rc_context)."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import matplotlib
 
-    plt.rcParams.update({
-        "figure.dpi": 150, "savefig.dpi": 200, "font.size": 9, "axes.labelsize": 9,
-        "legend.fontsize": 7.5, "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
-        "errorbar.capsize": 2, "lines.linewidth": 1.2, "lines.markersize": 4,
-        "pdf.fonttype": 42, "axes.grid": True, "grid.alpha": 0.25,
-    })
-    return plt
+        style = {**STYLE, "axes.prop_cycle": matplotlib.cycler(color=PALETTE)}
+        with matplotlib.rc_context(style):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _figure(**kwargs):
+    """A new Figure not registered with pyplot (no global state, nothing to close)."""
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
 
 
 def _save(fig, out: Path, name: str) -> list[Path]:
+    """Write ``name``.pdf and ``name``.png with fixed metadata (reproducible bytes)."""
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{name}.pdf", out / f"{name}.png"]
-    for p in paths:
-        fig.savefig(p, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+    for p, metadata in zip(paths, (PDF_METADATA, PNG_METADATA), strict=True):
+        tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")
+        fig.savefig(tmp, bbox_inches="tight", metadata=metadata)
+        tmp.replace(p)
     return paths
 
 
@@ -60,15 +84,6 @@ def _curve(ds, sel: dict, variable: str = "absorption"):
     return x, q.mean(0), q.std(0, ddof=1) / math.sqrt(q.shape[0]), q
 
 
-def _normalised(x, q_realisations, smearing=None):
-    """Divide by the family fit's amplitude A so every curve tends to 1 at large x."""
-    from .analysis import analyse_shape
-
-    shape = analyse_shape(x, q_realisations, n_bootstrap=0, smearing=smearing)
-    amplitude = shape.fits["family"].parameters["amplitude"]
-    return amplitude, shape
-
-
 def _nearest(values, target: float) -> int:
     """Index of the value closest to ``target`` on a log scale (zero excluded when possible)."""
     values = np.asarray(values, dtype=float)
@@ -78,18 +93,28 @@ def _nearest(values, target: float) -> int:
     return int(np.nanargmin(np.abs(np.log(positive / target))))
 
 
+@_styled
 def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
-    """Normalised Q^-1(x) at fixed w with the tanh(x/2) and 1 - e^-x references, and S+."""
-    from .analysis import law_generic, law_tls
+    """Q^-1(x) at fixed w, each curve divided by its own maximum over the measured x, with the
+    tanh(x/2) and 1 - e^-x references, and the emission-stripped S+ normalised the same way.
 
-    plt = _style()
+    Dividing by the measured maximum (not by a fitted plateau) makes the y label true for every
+    curve, whether or not a law fits it (a curve that falls with x peaks at small x); the divisor is
+    given in the legend (units of pi C0), so absolute sizes can still be compared.
+    """
+    from .analysis import analyse_shape, law_generic, law_tls
+    from .spec import RunSpec
+    from .study import kernel_smearing
+
     cases = []
     dip = _load(study_dir, "dipolar")
     if dip is not None:
         values = dip["coupling_strength"].values
         k = _nearest(values, 0.03)
-        cases.append(("independent TLS (J0 = 0)", dip, {"coupling_strength": 0}))
-        cases.append((f"dipolar J0 = {values[k]:g} K", dip, {"coupling_strength": k}))
+        first = "independent TLS (J0 = 0)" if values[0] == 0 else f"dipolar J0 = {values[0]:g} K"
+        cases.append((first, dip, {"coupling_strength": 0}))
+        if k != 0:
+            cases.append((f"dipolar J0 = {values[k]:g} K", dip, {"coupling_strength": k}))
     adm = _load(study_dir, "admixture")
     if adm is not None:
         lam = adm["random_matrix_weight"].values
@@ -101,7 +126,8 @@ def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
             label = {"flat": "random block, flat density",
                      "goe": "GOE block at its edge"}.get(str(kind), f"random block ({kind})")
             cases.append((label, blk, {"random_matrix_kind": i}))
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(7.2, 3.9))
+    fig = _figure(figsize=(7.2, 4.1))
+    ax, ax2 = fig.subplots(1, 2)
     xs = np.geomspace(0.15, 12, 200)
     ax.plot(xs, law_tls(xs), "k-", lw=1.0, label=r"$\tanh(x/2)$ (TLS)")
     ax.plot(xs, law_generic(xs), "k--", lw=1.0, label=r"$1-e^{-x}$ (generic block)")
@@ -109,28 +135,27 @@ def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
     ax2.axhline(1.0, color="k", ls="--", lw=1.0, label="generic block: const")
     for i, (label, ds, sel) in enumerate(cases):
         x, mean, err, q = _curve(ds, sel)
-        from .spec import RunSpec
-        from .study import kernel_smearing
-
         smearing = kernel_smearing(RunSpec.from_dict(json.loads(ds.attrs["spec"])))
-        amplitude, shape = _normalised(x, q, smearing)
-        lab = f"{label}: a = {shape.index:.2f}"
-        ax.errorbar(x, mean / amplitude, err / amplitude, fmt=MARKERS[i % 8], ms=3,
-                    color=PALETTE[i % 8], label=lab, lw=0.8)
+        shape = analyse_shape(x, q, n_bootstrap=0, smearing=smearing)
+        q_max = float(np.max(mean))
         s_plus = mean / law_generic(x)
-        ax2.errorbar(x, s_plus / amplitude, err / law_generic(x) / amplitude, fmt=MARKERS[i % 8],
+        s_max = float(np.max(s_plus))
+        lab = rf"{label}: a = {shape.index:.2f}, max $Q^{{-1}}$ = {q_max:.3g} $\pi C_0$"
+        ax.errorbar(x, mean / q_max, err / q_max, fmt=MARKERS[i % 8], ms=3,
+                    color=PALETTE[i % 8], label=lab, lw=0.8)
+        ax2.errorbar(x, s_plus / s_max, err / law_generic(x) / s_max, fmt=MARKERS[i % 8],
                      ms=3, color=PALETTE[i % 8], lw=0.8)
     for a in (ax, ax2):
         a.set_xscale("log")
         a.set_xlabel(r"$x = \hbar\omega / k_B T$")
-    ax.set_ylabel(r"$Q^{-1}(x) / A$  (A: fitted plateau)")
-    ax2.set_ylabel(r"$S_+ = Q^{-1} / (1 - e^{-x})$, normalised")
+    ax.set_ylabel(r"$Q^{-1}(x)$ / its maximum over $x$")
+    ax2.set_ylabel(r"$S_+ = Q^{-1} / (1 - e^{-x})$ / its maximum")
     handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False,
+    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False,
                bbox_to_anchor=(0.5, -0.02))
     ax.set_title(r"Resonant absorption at fixed $\hbar\omega$", fontsize=9)
     ax2.set_title("Emission-stripped absorption", fontsize=9)
-    fig.tight_layout(rect=(0, 0.2, 1, 1))
+    fig.tight_layout(rect=(0, 0.25, 1, 1))
     return _save(fig, out, "absorption_shape")
 
 
@@ -139,43 +164,86 @@ def _summary(study_dir: Path) -> list[dict]:
     return json.loads(path.read_text()) if path.exists() else []
 
 
+def _broken_log_axes(fig, cell):
+    """A narrow linear axis holding only x = 0 and a log axis beside it, with break marks.
+
+    Zero coupling cannot sit on a log axis; putting it at some small positive value makes it read
+    as that value. Every panel against a coupling uses this pair, so zero is marked the same way.
+    """
+    sub = cell.subgridspec(1, 2, width_ratios=(1, 7), wspace=0.06)
+    ax0 = fig.add_subplot(sub[0])
+    ax = fig.add_subplot(sub[1], sharey=ax0)
+    ax0.set_xlim(-1, 1)
+    ax0.set_xticks([0], ["0"])
+    ax0.xaxis.grid(False)
+    ax0.spines["right"].set_visible(False)
+    ax.spines["left"].set_visible(False)
+    ax.tick_params(axis="y", left=False, labelleft=False)
+    ax.set_xscale("log")
+    mark = dict(marker=[(-1, -1.5), (1, 1.5)], markersize=8, linestyle="none", color="k", mec="k",
+                mew=0.8, clip_on=False)
+    ax0.plot([1, 1], [0, 1], transform=ax0.transAxes, **mark)
+    ax.plot([0, 0], [0, 1], transform=ax.transAxes, **mark)
+    return ax0, ax
+
+
+def _plot_against_coupling(ax0, ax, value, y, err, offset: float, **style):
+    """Zero-coupling points on ``ax0`` (at 0, shifted by ``offset`` so series do not overlap),
+    the others on the log axis ``ax``."""
+    zero = value == 0
+    if np.any(zero):
+        marker_only = {k: v for k, v in style.items() if k not in ("label", "fmt")}
+        ax0.errorbar(np.full(zero.sum(), offset), y[zero], err[zero],
+                     fmt=style.get("fmt", "o").rstrip("-"), **marker_only)
+    ax.errorbar(value[~zero], y[~zero], err[~zero], **style)
+
+
+@_styled
 def figure_index(study_dir: Path, out: Path) -> list[Path]:
     """TLS index a against coupling J0 and admixture lambda, <r> against them, a against N and
     against the two-body stress."""
-    plt = _style()
     rows = _summary(study_dir)
-    fig, axes = plt.subplots(2, 2, figsize=(7.0, 5.4))
-    (ax_a, ax_r), (ax_n, ax_s) = axes
+    fig = _figure(figsize=(7.0, 5.6))
+    grid = fig.add_gridspec(2, 2, wspace=0.32, hspace=0.42)
+    ax0_a, ax_a = _broken_log_axes(fig, grid[0, 0])
+    ax0_r, ax_r = _broken_log_axes(fig, grid[0, 1])
+    ax_n = fig.add_subplot(grid[1, 0])
+    ax_s = fig.add_subplot(grid[1, 1])
 
     def series(study):
         sel = [r for r in rows if r["study"] == study]
-        return {k: np.array([float(r[k]) for r in sel]) for k in
+        return {k: np.array([nan_if_none(r[k]) for r in sel]) for k in
                 ("value", "index", "index_error", "spacing_ratio", "spacing_ratio_error")}
 
-    for i, (study, label) in enumerate([("dipolar", "dipolar $J_0$"),
-                                        ("gaussian", "Gaussian $J_0$"),
-                                        ("admixture", r"GOE admixture $\lambda$")]):
+    coupling_series = [("dipolar", "dipolar $J_0$"), ("gaussian", "Gaussian $J_0$"),
+                       ("admixture", r"GOE admixture $\lambda$")]
+    for i, (study, label) in enumerate(coupling_series):
         if not any(r["study"] == study for r in rows):
             continue
         d = series(study)
-        v = d["value"]
-        zero = v[v > 0].min() / 3 if np.any(v > 0) else 1e-3
-        shown = np.where(v > 0, v, zero)
-        ax_a.errorbar(shown, d["index"], d["index_error"], fmt=MARKERS[i] + "-", color=PALETTE[i],
-                      label=label)
-        ax_r.errorbar(shown, d["spacing_ratio"], d["spacing_ratio_error"], fmt=MARKERS[i] + "-",
-                      color=PALETTE[i], label=label)
+        offset = 0.45 * (i - 1)
+        style = dict(fmt=MARKERS[i] + "-", color=PALETTE[i], label=label)
+        _plot_against_coupling(ax0_a, ax_a, d["value"], d["index"], d["index_error"], offset,
+                               **style)
+        _plot_against_coupling(ax0_r, ax_r, d["value"], d["spacing_ratio"],
+                               d["spacing_ratio_error"], offset, **style)
     for a in (ax_a, ax_r):
-        a.set_xscale("log")
-        a.set_xlabel(r"$J_0$ or $\lambda$ (K)   [leftmost point: 0]")
-    for a in (ax_a, ax_n, ax_s):
+        a.set_xlabel(r"$J_0$ or $\lambda$ (K)")
+    for a in (ax0_a, ax0_r):
+        a.set_xlabel("zero", fontsize=7)
+    for a in (ax_a, ax0_a, ax_n, ax_s):  # the references are named in the legends of (c), (d)
         a.axhline(1, color="k", lw=0.8, label="tanh(x/2): a = 1")
         a.axhline(0, color="k", lw=0.8, ls="--", label="1 - e$^{-x}$: a = 0")
+    for a in (ax_a, ax0_a):
+        for line in a.get_lines():
+            line.set_label("_reference")
+    for a in (ax0_a, ax_n, ax_s):
         a.set_ylabel("TLS index a")
-    ax_a.legend(frameon=False, fontsize=6.5)
-    ax_r.axhline(0.3863, color="k", lw=0.8, ls=":", label="Poisson 0.386")
-    ax_r.axhline(0.5307, color="k", lw=0.8, ls="-.", label="GOE 0.531")
-    ax_r.set_ylabel(r"mean spacing ratio $\langle r\rangle$")
+    ax_a.legend(frameon=False, fontsize=6.5, loc="lower left")
+    for a in (ax_r, ax0_r):
+        a.axhline(0.3863, color="k", lw=0.8, ls=":", label="Poisson 0.386")
+        a.axhline(0.5307, color="k", lw=0.8, ls="-.", label="GOE 0.531")
+    ax0_r.set_ylabel(r"mean spacing ratio $\langle r\rangle$")
     ax_r.legend(frameon=False, fontsize=6.5)
     if any(r["study"] == "finite_size" for r in rows):
         d = series("finite_size")
@@ -189,27 +257,30 @@ def figure_index(study_dir: Path, out: Path) -> list[Path]:
                       label="dipolar $J_0$ = 0.03 K + two-body stress")
         ax_s.legend(frameon=False, fontsize=6.5)
     ax_s.set_xlabel(r"two-body stress rms $K^T$ / $\gamma$")
-    for a, tag in zip(axes.ravel(), "abcd", strict=True):
+    for a, tag in zip((ax0_a, ax0_r, ax_n, ax_s), "abcd", strict=True):
         a.set_title(f"({tag})", loc="left", fontsize=9)
-    fig.tight_layout()
     return _save(fig, out, "tls_index")
 
 
 def _finite_size_label(study_dir: Path) -> str:
     """Legend of the finite-size series: the coupling it was run at."""
     ds = _load(study_dir, "finite_size")
-    if ds is None:
-        return "finite-size check"
-    coupling = json.loads(ds.attrs["spec"])["model"]["coupling"]
-    return f"{coupling['kind']}, $J_0$ = {coupling['strength']:g} K"
+    if ds is not None:
+        coupling = json.loads(ds.attrs["spec"])["model"]["coupling"]
+        return f"{coupling['kind']}, $J_0$ = {coupling['strength']:g} K"
+    from .study import load_study_spec  # summary.json alone: the shipped spec it was run with
+
+    coupling = load_study_spec("finite_size").model.coupling
+    return f"{coupling.kind}, $J_0$ = {coupling.strength:g} K" if coupling else "finite-size check"
 
 
+@_styled
 def figure_specific_heat(study_dir: Path, out: Path) -> list[Path]:
     """C(T)/N against T for independent and interacting TLS and the random blocks."""
     from .results import realised
 
-    plt = _style()
-    fig, ax = plt.subplots(figsize=(3.6, 2.8))
+    fig = _figure(figsize=(3.6, 2.8))
+    ax = fig.subplots()
     i = 0
     for name, dim, label in [("dipolar", "coupling_strength", "dipolar J0 = {v:g} K"),
                              ("random_block", "random_matrix_kind", "random block: {v}")]:
@@ -236,33 +307,47 @@ def figure_specific_heat(study_dir: Path, out: Path) -> list[Path]:
     return _save(fig, out, "specific_heat")
 
 
+@_styled
 def figure_matrix_elements(study_dir: Path, out: Path) -> list[Path]:
-    """Mean |T_mn|^2 against w_mn for several bins of E_m (collapse = random-matrix assumption)."""
+    """Mean |T_mn|^2 against w_mn for several bins of E_m, with standard errors.
+
+    If the mean depended on w_mn only (the random-matrix assumption), the curves of the different
+    E_m bins would coincide within their error bars. Bins with too few pairs are not drawn.
+    """
     path = study_dir / "matrix_elements.nc"
     if not path.exists():
         return []
     import xarray as xr
 
-    plt = _style()
     with xr.open_dataset(path, engine="h5netcdf") as ds:
         ds = ds.load()
     systems = ds["system"].values
-    fig, axes = plt.subplots(1, len(systems), figsize=(7.4, 2.6), sharey=True)
+    fig = _figure(figsize=(7.4, 2.9))
+    axes = np.atleast_1d(fig.subplots(1, len(systems), sharex=True, sharey=True))
     w = ds["frequency"].values
-    for ax, system in zip(np.atleast_1d(axes), systems, strict=True):
+    for ax, system in zip(axes, systems, strict=True):
         for j, ebin in enumerate(ds["energy_bin"].values):
-            m = ds["mean_square_stress"].sel(system=system).isel(energy_bin=j).values
-            ax.plot(w, m, MARKERS[j] + "-", color=PALETTE[j], ms=3, label=f"$E_m - E_0$: {ebin}")
+            point = ds.sel(system=system).isel(energy_bin=j)
+            m = point["mean_square_stress"].values
+            err = point["standard_error"].values if "standard_error" in point else None
+            ax.errorbar(w, m, err, fmt=MARKERS[j] + "-", color=PALETTE[j], ms=3, lw=0.8,
+                        label=f"$E_m - E_0$: {ebin}")
         ax.set_xscale("log")
-        ax.set_yscale("log")
+        ax.set_yscale("log", nonpositive="clip")
+        ax.set_xlim(float(w.min()) / 1.5, float(w.max()) * 1.5)
         ax.set_title(str(system), fontsize=8)
         ax.set_xlabel(r"$\omega_{mn} = E_m - E_n$ (K)")
-    np.atleast_1d(axes)[0].set_ylabel(r"$\langle |T_{mn}|^2 \rangle$ / overall mean")
-    np.atleast_1d(axes)[0].legend(frameon=False, fontsize=6)
+    axes[0].set_ylabel(r"$\langle |T_{mn}|^2 \rangle$ / overall mean")
+    axes[0].legend(frameon=False, fontsize=6)
+    a = ds.attrs
+    fig.suptitle(f"N = {a.get('n_tls', '?')}, {a.get('realisations', '?')} realisations per system; "
+                 f"error bars: standard error between realisations; bins with fewer than "
+                 f"{a.get('min_pairs', '?')} pairs omitted", fontsize=7)
     fig.tight_layout()
     return _save(fig, out, "matrix_elements")
 
 
+@_styled
 def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
     """Total (resonant + relaxation) delta v / v against T with the TTLS 2 : -1 and the measured
     1 : -1 slope references."""
@@ -272,8 +357,8 @@ def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
     from .relaxation import velocity_slopes
     from .results import realised
 
-    plt = _style()
-    fig, ax = plt.subplots(figsize=(3.8, 3.0))
+    fig = _figure(figsize=(3.8, 3.0))
+    ax = fig.subplots()
     t = ds["temperature"].values
     values = ds["coupling_strength"].values
     t_ref = None

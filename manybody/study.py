@@ -5,10 +5,11 @@ results file each, then fits the absorption shape of every sweep point (TLS inde
 collects the level statistics, writes ``summary.json`` / ``summary.md``, computes |T_mn|^2
 statistics for three representative systems and draws the figures.
 
-Sizes: the default fits a 2-core machine in about ten minutes; ``full`` is for bigger machines
-(N = 12, finite-size check up to N = 14); ``tiny`` is a seconds-long smoke run for tests.
-A finished results file whose specification matches is reused, and unfinished sweeps resume from
-their checkpoints, so an interrupted study loses nothing.
+Sizes: the default fits a 2-core machine in about ten minutes of wall time on a quiet machine
+(other jobs stretch it in proportion to the load); ``full`` is for bigger machines (N = 12,
+finite-size check up to N = 14); ``tiny`` is a seconds-long smoke run for tests. A finished results
+file whose specification matches is reused (and the study says so), and unfinished sweeps resume
+from their checkpoints, so an interrupted study loses nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -23,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from . import jsonio
 from .spec import RunSpec
 
 log = logging.getLogger(__name__)
@@ -208,10 +212,58 @@ def format_velocity_table(rows: list[VelocitySummary]) -> str:
     lines = ["| study | parameter | value | N | T_max (K) | slope below | slope above | ratio |",
              "|" + "---|" * 8]
     for r in rows:
+        if not math.isfinite(r.temperature_max):  # no interior maximum: no slopes
+            lines.append(f"| {r.study} | {r.parameter} | {r.value:g} | {r.n_tls} | "
+                         "no maximum in range | - | - | - |")
+            continue
         lines.append(f"| {r.study} | {r.parameter} | {r.value:g} | {r.n_tls} | "
                      f"{r.temperature_max:.3g} | {r.slope_below:.2f} ± {r.slope_below_error:.2f} | "
                      f"{r.slope_above:.2f} ± {r.slope_above_error:.2f} | {r.ratio:.2f} |")
     return "\n".join(lines)
+
+
+def format_summary(rows: list[PointSummary], velocity_rows: list[VelocitySummary]) -> str:
+    """The text of ``summary.md``: the shape table, then the velocity-slope table if any."""
+    text = format_table(rows)
+    if velocity_rows:
+        text += "\n\nVelocity shift (resonant + relaxation), slopes in units of C0 per ln T:\n\n"
+        text += format_velocity_table(velocity_rows)
+    return text + "\n"
+
+
+def _rows_from_json(cls, records: list[dict]) -> list:
+    """Rows of ``cls`` read back from ``summary.json``/``velocity_slopes.json`` (null -> NaN)."""
+    floats = {f.name for f in cls.__dataclass_fields__.values() if f.type == "float"}
+    return [cls(**{k: (jsonio.nan_if_none(v) if k in floats else v) for k, v in r.items()})
+            for r in records]
+
+
+def read_summary(study_dir: str | Path) -> tuple[list[PointSummary], list[VelocitySummary]]:
+    """The rows of a finished study's ``summary.json`` and ``velocity_slopes.json`` (no refitting).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``summary.json`` is missing (``velocity_slopes.json`` is optional).
+    """
+    study_dir = Path(study_dir)
+    path = study_dir / "summary.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no study summary {str(path)!r}; run `manybody study` first")
+    rows = _rows_from_json(PointSummary, json.loads(path.read_text()))
+    vpath = study_dir / "velocity_slopes.json"
+    velocity = _rows_from_json(VelocitySummary, json.loads(vpath.read_text())) if vpath.is_file() else []
+    return rows, velocity
+
+
+def write_summary(out: Path, rows: list[PointSummary], velocity_rows: list[VelocitySummary]) -> None:
+    """Write ``summary.json``, ``velocity_slopes.json`` (strict JSON: NaN as null) and ``summary.md``."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(jsonio.dumps([asdict(r) for r in rows], indent=1, default=str)
+                                      + "\n")
+    (out / "velocity_slopes.json").write_text(
+        jsonio.dumps([asdict(r) for r in velocity_rows], indent=1, default=str) + "\n")
+    (out / "summary.md").write_text(format_summary(rows, velocity_rows))
 
 
 def format_table(rows: list[PointSummary]) -> str:
@@ -229,12 +281,26 @@ def format_table(rows: list[PointSummary]) -> str:
     return "\n".join(lines)
 
 
+#: Bins of the matrix-element figure with fewer pairs than this are left out (their mean is noise).
+MATRIX_ELEMENT_MIN_PAIRS = 20
+#: Bumped when the matrix-element file gains variables, so an older file is recomputed.
+MATRIX_ELEMENT_VERSION = 2
+
+
 def matrix_element_dataset(n_tls: int = 8, seed: int = 20261123, realisations: int = 24):
     """|T_mn|^2 statistics against E_m and w_mn for three representative systems.
 
     Independent TLS, dipolar couplings (J0 = 0.1 K) and a flat random block at N = ``n_tls``,
     pooled over ``realisations``: the random-matrix scenario assumes the mean |T_mn|^2 depends on
     w_mn only. Bins whose mean is at round-off level (no allowed transition) are NaN.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``mean_square_stress`` (system, energy_bin, frequency): pooled mean |T_mn|^2 divided by its
+        mean over the bins of that system; ``standard_error``: its standard error, from the
+        scatter between realisations (ratio estimator, realisations are the independent units);
+        ``pair_count``: number of (m, n) pairs in the bin over all realisations.
     """
     import xarray as xr
 
@@ -263,31 +329,70 @@ def matrix_element_dataset(n_tls: int = 8, seed: int = 20261123, realisations: i
     }
     energy_edges = np.array([0.0, 0.1, 0.2, 0.4, 0.8])
     frequency_edges = np.geomspace(1e-3, 1.0, 31)
-    means = []
+    means, errors, counts = [], [], []
     for params in systems.values():
-        total = np.zeros((energy_edges.size - 1, frequency_edges.size - 1))
-        count = np.zeros_like(total)
+        totals, pairs = [], []  # per realisation: sum of |T|^2 and number of pairs per bin
         for r in range(realisations):
             spectrum, elements = solve(draw_realisation(params, realisation_rng(seed, r)))
             stats = matrix_element_statistics(spectrum.energies, elements, energy_edges,
                                               frequency_edges)
-            total += np.nan_to_num(stats["mean"]) * stats["count"]
-            count += stats["count"]
+            totals.append(np.nan_to_num(stats["mean"]) * stats["count"])
+            pairs.append(stats["count"])
+        totals, pairs = np.array(totals), np.array(pairs)  # (realisation, n_E, n_w)
+        total, count = totals.sum(0), pairs.sum(0)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = total / count
-        mean /= np.nanmean(mean)
-        mean[~(mean > 1e-12)] = np.nan  # empty bins and round-off-level (forbidden) transitions
+            # ratio estimator: var(sum T / sum C) ~ n/(n-1) sum_r (T_r - mean C_r)^2 / (sum C)^2
+            resid = totals - mean * pairs
+            n = realisations
+            error = (np.sqrt(n / max(n - 1, 1) * np.nansum(resid**2, axis=0)) / count
+                     if n > 1 else np.full_like(mean, np.nan))
+        scale = np.nanmean(mean)
+        mean, error = mean / scale, error / scale
+        drop = ~(mean > 1e-12) | (count < MATRIX_ELEMENT_MIN_PAIRS)  # round-off level or too few
+        mean[drop] = np.nan
+        error[drop] = np.nan
         means.append(mean)
+        errors.append(error)
+        counts.append(count)
     centres = np.sqrt(frequency_edges[1:] * frequency_edges[:-1])
+    dims = ("system", "energy_bin", "frequency")
     return xr.Dataset(
-        {"mean_square_stress": (("system", "energy_bin", "frequency"), np.array(means),
-                                {"units": "1", "long_name": "mean |T_mn|^2 / its overall mean"})},
+        {"mean_square_stress": (dims, np.array(means),
+                                {"units": "1", "long_name": "mean |T_mn|^2 / its overall mean"}),
+         "standard_error": (dims, np.array(errors),
+                            {"units": "1", "long_name": "standard error of mean_square_stress "
+                             "(between realisations)"}),
+         "pair_count": (dims, np.array(counts).astype(np.int64),
+                        {"units": "1", "long_name": "(m, n) pairs in the bin, all realisations"})},
         coords={"system": list(systems),
                 "energy_bin": ("energy_bin", [f"{a:g}-{b:g} K" for a, b in
                                               zip(energy_edges[:-1], energy_edges[1:], strict=True)]),
                 "frequency": ("frequency", centres, {"units": "K"})},
-        attrs={"description": "E_m - E_0 bins (energy_bin) and w_mn = E_m - E_n (frequency)",
-               "n_tls": n_tls, "seed": seed, "realisations": realisations})
+        attrs={"description": "E_m - E_0 bins (energy_bin) and w_mn = E_m - E_n (frequency); bins "
+               f"with fewer than {MATRIX_ELEMENT_MIN_PAIRS} pairs or a round-off-level mean are NaN",
+               "n_tls": n_tls, "seed": seed, "realisations": realisations,
+               "min_pairs": MATRIX_ELEMENT_MIN_PAIRS, "version": MATRIX_ELEMENT_VERSION})
+
+
+def _matrix_elements_reusable(path: Path, n_tls: int, realisations: int) -> bool:
+    """True when ``path`` holds finished matrix-element statistics of the same size and version."""
+    if not path.is_file():
+        return False
+    import xarray as xr
+
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            a = ds.attrs
+            return (int(a.get("n_tls", -1)) == n_tls and int(a.get("realisations", -1)) == realisations
+                    and int(a.get("version", 0)) == MATRIX_ELEMENT_VERSION)
+    except (OSError, ValueError):
+        return False
+
+
+def _quiet(message: str) -> None:
+    """Default ``echo`` of :func:`execute_study`: messages go to the log only."""
+    log.info("%s", message)
 
 
 def execute_study(
@@ -299,6 +404,7 @@ def execute_study(
     figures: bool = True,
     backend: str = "loky",
     scheduler: str | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> list[PointSummary]:
     """Run (or resume) the study, write its summary and figures, and return the table rows.
 
@@ -321,16 +427,28 @@ def execute_study(
         ``scheduler`` spreads a ``full`` study over a cluster.
     scheduler : str, optional
         Address of a running dask scheduler (backend "dask").
+    echo : callable, optional
+        Called with one line of text for each step (the plan, then per sweep whether finished
+        results are reused, a checkpoint resumed or the sweep computed). Default: the log at
+        INFO level. The CLI prints them on stderr.
     """
     from .results import load_results
-    from .sweep import run_sweep
+    from .sweep import checkpoint_dir, run_sweep
 
+    say = echo or _quiet
+    out = Path(output_dir)
     names = only or STUDY_SPECS
     specs = {name: load_study_spec(name, size) for name in names}  # validate all before running
     for spec in specs.values():
         spec.check()  # every sweep point of every spec (memory, observables), before any work
-    out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    total = sum(int(spec.realisation_counts.sum()) for spec in specs.values())
+    say(f"study ({size}): {len(specs)} sweeps, {total} realisations in all, {n_jobs} workers, "
+        f"results in {out}/")
+    for name, spec in specs.items():
+        n_tls = sorted({params.n_tls for _, params, _ in spec.points()})
+        say(f"  {name}: {spec.n_points} points, N = {', '.join(map(str, n_tls))}, "
+            f"{int(spec.realisation_counts.sum())} realisations")
     rows: list[PointSummary] = []
     velocity_rows: list[VelocitySummary] = []
     for name, spec in specs.items():
@@ -342,27 +460,33 @@ def execute_study(
                 raise FileExistsError(
                     f"{path} holds a different specification than the {size!r} study; "
                     "move it away or choose another output directory")
-            log.info("reusing %s", path)
+            say(f"{name}: reusing finished results from {path}")
         else:
+            n = int(spec.realisation_counts.sum())
+            resumed = " (resuming from its checkpoint)" if checkpoint_dir(path).exists() else ""
+            say(f"{name}: computing {n} realisations at {spec.n_points} points{resumed}")
             ds = run_sweep(spec, path, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
                            progress=progress)
+        say(f"{name}: fitting the absorption shape at {spec.n_points} points")
         rows.extend(summarise(ds, name))
         velocity_rows.extend(summarise_velocity(ds, name))
     if only is None:
-        matrix_element_dataset(n_tls=4 if size == "tiny" else 8,
-                               realisations=3 if size == "tiny" else 24).to_netcdf(
-            out / "matrix_elements.nc", engine="h5netcdf")
-    (out / "summary.json").write_text(json.dumps([asdict(r) for r in rows], indent=1, default=str))
-    (out / "velocity_slopes.json").write_text(
-        json.dumps([asdict(r) for r in velocity_rows], indent=1, default=str))
-    text = format_table(rows)
-    if velocity_rows:
-        text += "\n\nVelocity shift (resonant + relaxation), slopes in units of C0 per ln T:\n\n"
-        text += format_velocity_table(velocity_rows)
-    (out / "summary.md").write_text(text + "\n")
+        n_me, r_me = (4, 3) if size == "tiny" else (8, 24)
+        me_path = out / "matrix_elements.nc"
+        if _matrix_elements_reusable(me_path, n_me, r_me):
+            say(f"matrix elements: reusing finished results from {me_path}")
+        else:
+            say(f"matrix elements: computing |T_mn|^2 statistics (3 systems, N = {n_me}, "
+                f"{r_me} realisations each)")
+            tmp = me_path.with_name(me_path.name + ".tmp")
+            matrix_element_dataset(n_tls=n_me, realisations=r_me).to_netcdf(tmp, engine="h5netcdf")
+            tmp.replace(me_path)
+    write_summary(out, rows, velocity_rows)
+    say(f"summary: {out / 'summary.md'}, {out / 'summary.json'}, {out / 'velocity_slopes.json'}")
     if figures:
         from .plotting import make_all_figures
 
+        say(f"figures: drawing into {out / 'figures'}/")
         make_all_figures(out)
     return rows
 
@@ -387,12 +511,16 @@ def configure(parser) -> None:
                         help="dask scheduler address, e.g. tcp://host:8786 (with --backend dask)")
 
 
+def _print_err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def run(args) -> int:
     """Entry point of ``manybody study``: run, then print the summary table."""
     try:
         execute_study(args.output, args.size, args.jobs, tuple(args.only) if args.only else None,
                       progress=True, figures=not args.no_figures, backend=args.backend,
-                      scheduler=args.scheduler)
+                      scheduler=args.scheduler, echo=_print_err)
     except ImportError as exc:  # e.g. dask not installed
         raise ValueError(str(exc)) from None
     print((Path(args.output) / "summary.md").read_text())

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody import jsonio
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "results" / "bench" / "chebyshev.json"
 
@@ -155,7 +157,7 @@ def _save(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=1)
+        fh.write(jsonio.dumps(data, indent=1))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody import jsonio
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=2))
+    tmp.write_text(jsonio.dumps(result, indent=2))
     tmp.replace(out)
     print(json.dumps(result, indent=2))
     return 0

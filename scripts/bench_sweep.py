@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import socket
@@ -33,6 +32,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_info
 
+from manybody import jsonio
 from manybody.spec import RunSpec
 from manybody.sweep import _blas_controller, available_cores, run_sweep
 
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         "note": "shared, noisy machine: other processes may have competed for the 2 cores",
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(record, indent=2) + "\n")
+    args.output.write_text(jsonio.dumps(record, indent=2) + "\n")
     print(f"wrote {args.output}")
     return 0
 

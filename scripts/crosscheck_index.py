@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import math
 import platform
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody import jsonio
 from manybody.analysis import analyse_shape
 from manybody.spec import RunSpec
 from manybody.study import kernel_smearing, load_study_spec
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         "cost_ratio_chebyshev_over_dense": cheb["wall_s"] / dense["wall_s"],
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(record, indent=1) + "\n")
+    args.output.write_text(jsonio.dumps(record, indent=1) + "\n")
     print(f"N = {args.n_tls}, {args.realisations} realisations, {args.vectors} vectors: "
           f"a(dense) = {dense['index']:.3f} +- {dense['index_error']:.3f}, "
           f"a(chebyshev) = {cheb['index']:.3f} +- {cheb['index_error']:.3f}, "

@@ -1,13 +1,17 @@
 """The built-in study end to end at a tiny size, through the CLI, plus the figure scripts."""
 
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from manybody.study import STUDY_SPECS, load_study_spec
 
@@ -43,8 +47,18 @@ def test_shipped_specs_are_valid_and_physically_sensible():
         assert min(x) <= 0.25 and max(x) >= 8  # x from ~0.2 to ~10
 
 
+def _strict_json(path):
+    """Parse ``path`` refusing the non-JSON constants NaN/Infinity that json.loads accepts."""
+    def refuse(name):
+        raise ValueError(f"{path}: {name} is not valid JSON")
+
+    return json.loads(Path(path).read_text(), parse_constant=refuse)
+
+
 def test_tiny_study_writes_results_summary_and_figures(tiny_study):
     out, proc = tiny_study
+    for name in ("summary.json", "velocity_slopes.json"):  # strict JSON: no bare NaN
+        _strict_json(out / name)
     for name in STUDY_SPECS:
         assert (out / f"{name}.nc").stat().st_size > 0
     rows = json.loads((out / "summary.json").read_text())
@@ -61,21 +75,65 @@ def test_tiny_study_writes_results_summary_and_figures(tiny_study):
             assert (out / "figures" / f"{fig}.{ext}").stat().st_size > 5000
 
 
+def test_study_says_what_it_runs(tiny_study):
+    _, proc = tiny_study
+    err = proc.stderr
+    plan = [line for line in err.splitlines() if line.startswith("study (tiny):")]
+    assert plan and "7 sweeps" in plan[0] and "realisations in all" in plan[0]
+    assert err.index(plan[0]) < err.index("dipolar: computing")  # the plan comes first
+    spec = load_study_spec("dipolar", "tiny")
+    assert f"  dipolar: 2 points, N = 5, {int(spec.realisation_counts.sum())} realisations" in err
+    for name in STUDY_SPECS:
+        assert f"{name}: computing " in err
+    assert "matrix elements: computing" in err and "figures: drawing" in err
+
+
 def test_rerun_reuses_finished_results(tiny_study):
     out, _ = tiny_study
-    before = {p: p.stat().st_mtime_ns for p in out.glob("*.nc") if p.name != "matrix_elements.nc"}
+    before = {p: p.stat().st_mtime_ns for p in out.glob("*.nc")}
     proc = run(["-m", "manybody", "study", "--tiny", "-o", str(out), "--no-figures"])
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert before == {p: p.stat().st_mtime_ns for p in before}
+    assert before == {p: p.stat().st_mtime_ns for p in before}  # matrix elements reused too
+    for name in STUDY_SPECS:
+        assert f"{name}: reusing finished results from {out / (name + '.nc')}" in proc.stderr
+    assert f"matrix elements: reusing finished results from {out / 'matrix_elements.nc'}" in proc.stderr
+    assert "computing" not in proc.stderr
 
 
-def test_scripts_redraw_and_summarise_from_files(tiny_study, tmp_path):
+def test_redrawn_figures_are_byte_identical(tiny_study, tmp_path):
+    """Same results -> same files: no creation dates or versions in the PDF/PNG metadata."""
     out, _ = tiny_study
     proc = run(["scripts/make_figures.py", str(out), "--out", str(tmp_path)])
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert (tmp_path / "absorption_shape.png").exists()
-    proc = run(["scripts/summarise_study.py", str(out)])
-    assert proc.returncode == 0 and "TLS index a" in proc.stdout
+    drawn = sorted(p.name for p in (out / "figures").iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == drawn and len(drawn) == 10
+    for name in drawn:
+        assert (tmp_path / name).read_bytes() == (out / "figures" / name).read_bytes(), name
+        if name.endswith(".pdf"):
+            assert b"CreationDate" not in (tmp_path / name).read_bytes()
+
+
+def test_summarise_script_reads_summary_and_recomputes_the_same(tiny_study, tmp_path):
+    out, _ = tiny_study
+    fast = run(["scripts/summarise_study.py", str(out)])
+    assert fast.returncode == 0, fast.stderr[-2000:]
+    assert fast.stdout == (out / "summary.md").read_text()  # both tables, as the study wrote them
+    assert "TLS index a" in fast.stdout and "slope below" in fast.stdout
+    for name in ("random_block", "relaxation"):  # two cheap specs: one shape table, one velocity
+        (tmp_path / f"{name}.nc").write_bytes((out / f"{name}.nc").read_bytes())
+    slow = run(["scripts/summarise_study.py", str(tmp_path), "--recompute"])
+    assert slow.returncode == 0, slow.stderr[-2000:]
+    refitted = set(slow.stdout.splitlines())
+    study_rows = [line for line in fast.stdout.splitlines()
+                  if line.startswith(("| random_block ", "| relaxation "))]
+    assert len(study_rows) == 4 and set(study_rows) <= refitted  # same numbers as the study's
+    assert "[1/2] random_block: reading" in slow.stderr and "[2/2] relaxation: done" in slow.stderr
+
+
+def test_summarise_script_without_summary_says_so(tmp_path):
+    proc = run(["scripts/summarise_study.py", str(tmp_path)])
+    assert proc.returncode == 2 and "summary.json" in proc.stderr and "--recompute" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_study_with_a_different_spec_in_the_way_is_refused(tiny_study, tmp_path):
@@ -107,3 +165,247 @@ def test_tiny_study_on_a_dask_cluster_equals_loky(tiny_study, tmp_path):
     dask_ds, loky_ds = load_results(tmp_path / "random_block.nc"), load_results(out / "random_block.nc")
     for name in loky_ds.data_vars:
         assert np.array_equal(dask_ds[name].values, loky_ds[name].values, equal_nan=True), name
+
+
+# -- strict JSON -------------------------------------------------------------------------------
+
+
+def test_strict_json_writes_null_for_non_finite_numbers():
+    from manybody import jsonio
+
+    record = {"a": math.nan, "b": [1.5, math.inf, -math.inf], "c": np.float64("nan"),
+              "d": np.array([1.0, np.nan]), "e": np.int64(3), "f": "nan"}
+    text = jsonio.dumps(record)
+    assert json.loads(text) == {"a": None, "b": [1.5, None, None], "c": None, "d": [1.0, None],
+                                "e": 3, "f": "nan"}
+    assert "NaN" not in text and "Infinity" not in text
+    assert math.isnan(jsonio.nan_if_none(None)) and jsonio.nan_if_none(2) == 2.0
+
+
+@given(st.recursive(st.floats(allow_nan=True, allow_infinity=True) | st.integers() | st.text(),
+                    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(), c, max_size=4),
+                    max_leaves=20))
+def test_strict_json_is_always_valid_json_and_keeps_finite_values(obj):
+    from manybody import jsonio
+
+    def refuse(name):
+        raise ValueError(name)
+
+    back = json.loads(jsonio.dumps(obj), parse_constant=refuse)
+
+    def same(a, b):
+        if isinstance(a, float) and not math.isfinite(a):
+            return b is None
+        if isinstance(a, list | tuple):
+            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+        if isinstance(a, dict):
+            return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        return a == b
+
+    assert same(obj, back)
+
+
+def test_committed_summary_files_are_strict_json():
+    for name in ("summary.json", "velocity_slopes.json"):
+        _strict_json(ROOT / "results" / "study" / name)
+
+
+def test_summary_rows_round_trip_through_json(tmp_path):
+    from manybody.study import (
+        PointSummary,
+        VelocitySummary,
+        format_summary,
+        read_summary,
+        write_summary,
+    )
+
+    rows = [PointSummary(study="dipolar", parameter="strength", value=0.1, n_tls=8, realisations=5,
+                         index=0.5, index_error=math.nan, ratio=2.5, ratio_error=0.1,
+                         spacing_ratio=0.39, spacing_ratio_error=math.nan, reduced_chi2_tls=1.0,
+                         reduced_chi2_generic=2.0, verdict="in between")]
+    velocity = [VelocitySummary(study="relaxation", parameter="strength", value=0.3, n_tls=8,
+                                **dict.fromkeys(("temperature_max", "slope_below", "slope_below_error",
+                                                 "slope_above", "slope_above_error", "ratio"),
+                                                math.nan))]
+    write_summary(tmp_path, rows, velocity)
+    _strict_json(tmp_path / "summary.json")
+    assert _strict_json(tmp_path / "velocity_slopes.json")[0]["slope_below"] is None
+    rows2, velocity2 = read_summary(tmp_path)
+    assert format_summary(rows2, velocity2) == format_summary(rows, velocity)
+    assert "no maximum in range" in (tmp_path / "summary.md").read_text()
+    assert "| nan" not in (tmp_path / "summary.md").read_text()
+
+
+# -- README table generated from the summary -----------------------------------------------------
+
+
+def _script(name):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _readme_block(text):
+    rt = _script("readme_table")
+    return text.split(rt.START + "\n", 1)[1].split("\n" + rt.END, 1)[0]
+
+
+def test_readme_table_is_generated_from_the_committed_summary():
+    rt = _script("readme_table")
+    expected = rt.table(ROOT / "results/study/summary.json",
+                        [ROOT / p for p in rt.DEFAULT_EXTRA])
+    assert _readme_block((ROOT / "README.md").read_text()) == expected, (
+        "README study table is stale: run python scripts/readme_table.py")
+
+
+def _md_rows(text):
+    return [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+
+
+def test_readme_table_agrees_with_summary_md_row_by_row():
+    """Every row of summary.md's shape table is in the README with the same N, realisations,
+    a, <r> and verdict, in the same order (and nothing else from the default run)."""
+    md = (ROOT / "results/study/summary.md").read_text().split("Velocity shift")[0]
+    summary = _md_rows(md)[1:]  # without the header
+    readme = _md_rows(_readme_block((ROOT / "README.md").read_text()))[1:]
+    default = [r for r in readme if "separate run" not in r[0]]
+    assert len(default) == len(summary) == len(json.loads(
+        (ROOT / "results/study/summary.json").read_text()))
+    for got, want in zip(default, summary, strict=True):
+        # README: model | N | realisations | a | <r> | verdict
+        # summary.md: study | parameter | value | N | realisations | a | R | <r> | chi2 | chi2 | verdict
+        assert got[1:] == [want[3], want[4], want[5], want[7], want[10]], (got, want)
+
+
+def test_readme_table_script_checks_and_rewrites(tmp_path):
+    rt = _script("readme_table")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{rt.START}\nstale\n{rt.END}\nrest\n")
+    summary = ROOT / "results/study/summary.json"
+    args = ["scripts/readme_table.py", "--summary", str(summary), "--readme", str(readme), "--extra"]
+    proc = run([*args, "--check"])
+    assert proc.returncode == 1 and "differs" in proc.stderr
+    assert run(args).returncode == 0
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith(f"{rt.END}\nrest\n")
+    assert _readme_block(text) == rt.table(summary, [])
+    assert run([*args, "--check"]).returncode == 0
+    readme.write_text("no markers\n")
+    proc = run(args)
+    assert proc.returncode == 2 and "study-table:start" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_readme_table_shows_the_verdict_the_summary_records(tmp_path):
+    """Whatever label the analysis records (here a made-up one) is what the README shows."""
+    rt = _script("readme_table")
+    rows = json.loads((ROOT / "results/study/summary.json").read_text())[:2]
+    rows[0]["verdict"], rows[1]["verdict"] = "beyond generic", "neither law"
+    rows[1]["index"] = -0.25
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(rows))
+    lines = rt.table(path).splitlines()[-2:]
+    assert lines[0].endswith("| beyond generic |") and "| -0.250 ± " in lines[1]
+    assert lines[1].endswith("| neither law |")
+
+
+# -- figures -----------------------------------------------------------------------------------
+
+
+def test_zero_coupling_is_drawn_at_a_labelled_zero_not_on_the_log_axis():
+    import matplotlib
+
+    from manybody.plotting import _broken_log_axes, _figure, _plot_against_coupling
+
+    with matplotlib.rc_context({}):
+        fig = _figure()
+        ax0, ax = _broken_log_axes(fig, fig.add_gridspec(1, 1)[0, 0])
+        value = np.array([0.0, 0.003, 0.01, 0.1])
+        _plot_against_coupling(ax0, ax, value, np.array([1.0, 0.8, 0.5, 0.1]), np.full(4, 0.05),
+                               0.2, fmt="o-", color="k", label="s")
+    assert ax.get_xscale() == "log" and ax0.get_xscale() == "linear"
+    assert [t.get_text() for t in ax0.get_xticklabels()] == ["0"]
+    zero_x = np.concatenate([line.get_xdata() for line in ax0.get_lines()
+                             if line.get_marker() == "o"])
+    assert np.allclose(zero_x, 0.2)  # the zero point, on the zero axis only
+    log_x = np.concatenate([line.get_xdata() for line in ax.get_lines() if line.get_marker() == "o"])
+    assert np.allclose(np.sort(log_x), [0.003, 0.01, 0.1])
+
+
+def test_plotting_leaves_global_matplotlib_state_alone(tmp_path):
+    import matplotlib
+
+    from manybody.plotting import figure_index
+
+    before = dict(matplotlib.rcParams)
+    (tmp_path / "summary.json").write_text((ROOT / "results/study/summary.json").read_text())
+    paths = figure_index(tmp_path, tmp_path / "fig")
+    assert [p.name for p in paths] == ["tls_index.pdf", "tls_index.png"]
+    assert dict(matplotlib.rcParams) == before
+    assert "matplotlib.pyplot" not in sys.modules or not __import__("matplotlib.pyplot").pyplot.get_fignums()
+
+
+def test_matrix_element_statistics_carry_errors_and_counts():
+    from manybody.study import MATRIX_ELEMENT_MIN_PAIRS, matrix_element_dataset
+
+    ds = matrix_element_dataset(n_tls=4, realisations=4)
+    mean, err, count = (ds[v].values for v in ("mean_square_stress", "standard_error", "pair_count"))
+    shown = np.isfinite(mean)
+    assert shown.any()
+    assert np.all(count[shown] >= MATRIX_ELEMENT_MIN_PAIRS)  # too-few-pair bins are dropped
+    assert np.all(np.isnan(mean[count < MATRIX_ELEMENT_MIN_PAIRS]))
+    assert np.all(np.isfinite(err[shown]) & (err[shown] >= 0))
+    assert np.array_equal(np.isfinite(err), shown)
+
+
+# -- the README's examples ---------------------------------------------------------------------
+
+
+def _readme_code(lang, after):
+    text = (ROOT / "README.md").read_text()
+    start = text.index(f"```{lang}\n", text.index(after)) + len(f"```{lang}\n")
+    return text[start:text.index("```\n", start)]
+
+
+def test_readme_examples_are_the_shipped_files():
+    assert _readme_code("python", "## The Python API") == (ROOT / "examples/api_example.py").read_text()
+    assert (_readme_code("toml", "### Writing a run specification")
+            == (ROOT / "examples/independent_tls.toml").read_text())
+
+
+@pytest.mark.slow
+def test_example_spec_gives_tanh_within_its_stated_error():
+    """examples/independent_tls.toml: independent TLS, so Q^-1 = tanh(x/2) averaged over the line
+    kernel; the README states +-0.05 at x = 10 and the mean must lie within 4 standard errors."""
+    from manybody.analysis import law_tls, smeared
+    from manybody.results import realised
+    from manybody.spec import RunSpec
+    from manybody.study import kernel_smearing
+    from manybody.sweep import run_sweep
+
+    spec = RunSpec.from_toml(ROOT / "examples/independent_tls.toml")
+    ds = run_sweep(spec, n_jobs=2)
+    x = spec.probe.frequencies[0] / ds["temperature"].values
+    expected = smeared(law_tls, x, kernel_smearing(spec))
+    for i in range(ds.sizes["n_tls"]):
+        q = realised(ds.isel(n_tls=i))["absorption"].isel(frequency=0).values
+        mean, err = q.mean(0), q.std(0, ddof=1) / math.sqrt(q.shape[0])
+        top = int(np.argmax(x))
+        assert err[top] < 0.06, err[top]  # converged as stated
+        assert np.all(np.abs(mean - expected) < 4 * err), (mean, expected, err)
+
+
+@pytest.mark.slow
+def test_api_example_prints_tanh_within_its_errors():
+    proc = run(["examples/api_example.py"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    q_line, a_line = proc.stdout.splitlines()[:2]
+    q, q_err = map(float, re.search(r"= ([-\d.]+) \+- ([\d.]+) pi", q_line).groups())
+    a, a_err = map(float, re.search(r"a = ([-\d.]+) \+- ([\d.]+)", a_line).groups())
+    assert abs(q - 1.0) < 4 * q_err and q_err < 0.1
+    assert abs(a - 1.0) < 4 * a_err and a_err < 0.1
+    assert "TLS (tanh)" in a_line

@@ -1,0 +1,150 @@
+#!/usr/bin/env python
+"""Write the README's findings table from the study's summary (never copy numbers by hand).
+
+Usage: python scripts/readme_table.py [--summary results/study/summary.json] [--readme README.md]
+       [--extra results/finite_size_n12/summary.json ...] [--check]
+
+Rewrites the block between ``<!-- study-table:start -->`` and ``<!-- study-table:end -->`` in the
+README with one row per row of the summary (model, N, realisations, TLS index a, <r>, verdict
+exactly as the summary records it), followed by the rows of extra summaries of separate runs
+(each with a ``spec.toml`` beside it). --check only compares and exits 1 if the README differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+START = "<!-- study-table:start -->"
+END = "<!-- study-table:end -->"
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_EXTRA = ("results/finite_size_n12/summary.json",)
+
+
+def _pm(value, error, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if error is None:
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} ± {error:.{digits}f}"
+
+
+def _g(value) -> str:
+    return value if isinstance(value, str) else f"{value:g}"
+
+
+def describe(row: dict, spec=None) -> str:
+    """Plain-words model of one summary row (``spec``: the run's RunSpec, for fixed parameters)."""
+    study, value = row["study"], row["value"]
+    if study == "dipolar":
+        return "independent canonical TLS (dipolar J0 = 0)" if value == 0 else f"dipolar J0 = {_g(value)} K"
+    if study == "gaussian":
+        return "independent canonical TLS (Gaussian J0 = 0)" if value == 0 else f"Gaussian J0 = {_g(value)} K"
+    if study == "admixture":
+        return "independent TLS (GOE λ = 0)" if value == 0 else f"TLS + GOE, λ = {_g(value)} K"
+    if study == "random_block":
+        return {"flat": "random block, flat density",
+                "goe": "GOE block probed at its edge"}.get(value, f"random block, {value}")
+    coupling = spec.model.coupling if spec is not None else None
+    base = f"{coupling.kind} J0 = {coupling.strength:g} K" if coupling is not None else study
+    if study == "two_body_stress":
+        return f"{base} + two-body stress, rms {_g(value)} γ"
+    if row["parameter"] == "n_tls" or value is None:
+        return f"{base}, N = {row['n_tls']}"
+    return f"{study}: {row['parameter']} = {_g(value)}"
+
+
+def _spec_for(study: str, summary_path: Path | None):
+    """The RunSpec a row came from: a spec.toml beside an extra summary, else the shipped spec."""
+    from manybody.spec import RunSpec
+    from manybody.study import STUDY_SPECS, load_study_spec
+
+    if summary_path is not None and (summary_path.parent / "spec.toml").is_file():
+        return RunSpec.from_toml(summary_path.parent / "spec.toml")
+    return load_study_spec(study) if study in STUDY_SPECS else None
+
+
+def _where(path: Path) -> str:
+    """``path``'s directory relative to the repository when inside it (as the README shows it)."""
+    folder = path.resolve().parent
+    try:
+        return folder.relative_to(ROOT).as_posix()
+    except ValueError:
+        return folder.as_posix()
+
+
+def _row(r: dict, model: str) -> str:
+    return (f"| {model} | {r['n_tls']} | {r['realisations']} | {_pm(r['index'], r['index_error'])} "
+            f"| {_pm(r['spacing_ratio'], r['spacing_ratio_error'])} | {r['verdict']} |")
+
+
+def table(summary: Path, extra: list[Path] = ()) -> str:
+    """The Markdown block (without markers) for ``summary`` and the ``extra`` summaries."""
+    rows = json.loads(summary.read_text())
+    specs = {study: _spec_for(study, None) for study in {r["study"] for r in rows}}
+    n = sorted({r["n_tls"] for r in rows})
+    counts = sorted(r["realisations"] for r in rows)
+    lines = [
+        f"Default run (`{_where(summary)}/summary.md`; w = 0.1 K; N = {', '.join(map(str, n))} TLS "
+        f"and {counts[0]} to {counts[-1]} realisations per point, as listed per row; a is the TLS "
+        "index, 1 for tanh(x/2), 0 for 1 − e⁻ˣ; ⟨r⟩ is 0.386 for Poisson and 0.531 for GOE level "
+        "statistics; the verdict is the one the summary records). Generated from `summary.json` by "
+        "`python scripts/readme_table.py`: do not edit by hand.",
+        "",
+        "| model | N | realisations | TLS index a | ⟨r⟩ | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [_row(r, describe(r, specs[r["study"]])) for r in rows]
+    for path in extra:
+        for r in json.loads(path.read_text()):
+            model = f"{describe(r, _spec_for(r['study'], path))} (separate run, `{_where(path)}/`)"
+            lines.append(_row(r, model))
+    return "\n".join(lines)
+
+
+def replace_block(text: str, block: str) -> str:
+    """``text`` with the lines between the START and END markers replaced by ``block``."""
+    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
+        raise ValueError(f"the README must contain exactly one {START} ... {END} block")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{block}\n{END}{tail}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--summary", type=Path, default=ROOT / "results/study/summary.json")
+    parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    parser.add_argument("--extra", type=Path, nargs="*",
+                        default=[ROOT / p for p in DEFAULT_EXTRA],
+                        help="summaries of separate runs appended to the table")
+    parser.add_argument("--check", action="store_true", help="only check; exit 1 if out of date")
+    args = parser.parse_args()
+    for path in [args.summary, args.readme, *args.extra]:
+        if not path.is_file():
+            print(f"error: {path} does not exist", file=sys.stderr)
+            return 2
+    text = args.readme.read_text()
+    try:
+        new = replace_block(text, table(args.summary, args.extra))
+    except ValueError as exc:
+        print(f"error: {args.readme}: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        if new != text:
+            print(f"{args.readme}: the study table differs from {args.summary}; run "
+                  "python scripts/readme_table.py", file=sys.stderr)
+            return 1
+        return 0
+    if new != text:
+        args.readme.write_text(new)
+        print(f"updated the study table in {args.readme}")
+    else:
+        print(f"{args.readme} is up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
