@@ -62,7 +62,7 @@ def main(argv=None) -> None:
         s, t = synthetic(n, rng)
         row = {"n_tls": n, "dimension": int(s.energies.size)}
         for method in ("exact", "binned"):
-            def run(method=method):
+            def run(method=method, s=s, t=t):
                 p = pair_spectrum(s, t, w, b, method=method)
                 return p.absorption(w, temps), p.dispersion(w, temps)
             row[f"{method}_s"] = best_of(run)
