@@ -113,3 +113,25 @@ def test_binned_method_error_is_what_its_docstring_says():
     p = boltzmann_weights(spectrum.energies, [1.0])[0]
     line = (p[0] - p[1]) * np.exp(-0.5 * (0.0013 / 0.02) ** 2) / (0.02 * np.sqrt(2 * np.pi))
     assert q[0, 0] == pytest.approx(line, rel=1e-12)
+
+
+@pytest.mark.slow
+def test_bench_pair_sum_script_tiny(tmp_path):
+    """scripts/bench_pair_sum.py runs on tiny sizes and records both methods' errors and costs."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "pair_sum.json"
+    proc = subprocess.run([sys.executable, "scripts/bench_pair_sum.py", "--sizes", "4", "5",
+                           "--out", str(out)], capture_output=True, text=True, cwd=root,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["dimension"] for r in rows] == [16, 32]
+    for r in rows:
+        assert r["exact_s"] > 0 and r["binned_s"] > 0
+        assert r["exact_max_abs_error_q_rel_to_max_q"] < 1e-10
+        assert r["exact_max_abs_error_chi_rel_to_max_q"] < 1e-6
