@@ -7,11 +7,23 @@ which law the result follows.
 
 The public names below are imported lazily, so ``import manybody`` stays light (no scipy, QuSpin,
 joblib or matplotlib until they are used).
+
+Two public functions share their name with the submodule that defines them (``absorption``,
+``diagonalise``). Importing such a submodule would normally rebind the package attribute to the
+module (Python's import system does ``setattr(package, "absorption", module)``), so that
+``manybody.absorption(...)`` failed once anything had imported ``manybody.absorption``. The package
+therefore intercepts that assignment: ``manybody.<name>`` is always the documented function. To keep
+``import manybody.absorption as m`` (which reads that same attribute) working as a module handle,
+the function's attribute namespace is the module's namespace: ``m.pair_spectrum``,
+``m._USE_COMPILED`` and ``monkeypatch.setattr(m, ...)`` read and write the module itself. The module
+object is ``sys.modules["manybody.absorption"]`` (or ``importlib.import_module``).
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
@@ -49,6 +61,34 @@ def __getattr__(name: str):
         module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
         return getattr(module, name)
     raise AttributeError(f"module 'manybody' has no attribute {name!r}")
+
+
+def _export_for_submodule(name: str, module: types.ModuleType):
+    """The public object ``name`` defined by the same-named submodule ``module``, made to serve as
+    a module handle too (its attribute namespace is the module's), or None if that cannot be done."""
+    obj = module.__dict__.get(name)
+    if obj is None:
+        return None
+    if isinstance(obj, types.FunctionType) and obj.__dict__ is not module.__dict__:
+        if obj.__dict__:  # the function carries attributes of its own: keep them, no aliasing
+            return obj
+        obj.__dict__ = module.__dict__
+    return obj
+
+
+class _Package(types.ModuleType):
+    """The ``manybody`` package: a submodule never shadows the public name it shares."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if (name in _EXPORTS and isinstance(value, types.ModuleType)
+                and value.__name__ == f"{self.__name__}.{name}"):
+            export = _export_for_submodule(name, value)
+            if export is not None:
+                value = export
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __dir__():

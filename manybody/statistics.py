@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 
 #: Mean level-spacing ratio <r> of the standard ensembles (Atas et al., PRL 110, 084101 (2013)).
@@ -10,40 +13,106 @@ R_GOE = 0.5307
 R_GUE = 0.5996
 
 
-def spacing_ratios(energies: np.ndarray, window: float = 0.8, tolerance: float = 1e-10) -> np.ndarray:
+#: Degeneracy tolerance in units of eps(precision) * max|E| * sqrt(D): a dense symmetric eigensolver
+#: returns eigenvalues to a few eps * ||H|| (measured: 4-8 eps for D = 256-1024 in float32), so
+#: exactly degenerate levels are split by less than 1/16 of this and genuine spacings are far above
+#: it in float64 (a mean spacing is ~ max|E| / D).
+DEGENERACY_EPS = 4.0
+
+
+def eigenvalue_precision(energies: np.ndarray) -> np.dtype:
+    """The floating-point precision the eigenvalues were computed in.
+
+    float32 for a float32 array, and also for a float64 array whose every value is exactly a
+    float32 number (the float32 solver's eigenvalues promoted to float64, as ``Spectrum`` stores
+    them); float64 otherwise. A float64 eigensolver practically never returns only float32 numbers;
+    if it does (small dyadic eigenvalues), its degeneracies are exact and the wider float32
+    tolerance changes nothing.
+    """
+    e = np.asarray(energies)
+    if e.dtype == np.float32:
+        return np.dtype(np.float32)
+    if e.dtype == np.float64 and e.size and np.array_equal(e.astype(np.float32), e):
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def degeneracy_tolerance(energies: np.ndarray, precision=None) -> float:
+    """Level spacings at or below this (K) count as exact degeneracies.
+
+    ``DEGENERACY_EPS * sqrt(D) * eps(precision) * max|E|``: the rounding error of a dense symmetric
+    eigensolver in that precision, with a wide margin. ``precision`` defaults to
+    :func:`eigenvalue_precision`.
+    """
+    e = np.asarray(energies, dtype=np.float64)
+    dtype = eigenvalue_precision(energies) if precision is None else np.dtype(precision)
+    scale = float(np.max(np.abs(e))) if e.size else 0.0
+    return DEGENERACY_EPS * math.sqrt(max(e.size, 1)) * float(np.finfo(dtype).eps) * scale
+
+
+def spacing_ratios(energies: np.ndarray, window: float = 0.8, tolerance: float | None = None,
+                   precision=None) -> np.ndarray:
     """Ratios r_n = min(s_n, s_{n+1}) / max(s_n, s_{n+1}) of consecutive level spacings.
+
+    Exactly degenerate levels (from symmetries, e.g. isolated zero-field or identical TLS, not
+    from level statistics) are collapsed into one level: spacings at or below the tolerance are
+    dropped, and the ratios are those of the distinct levels. The tolerance follows the precision
+    of the eigenvalues, so float32 and float64 solves of the same degenerate spectrum give the same
+    ratios (to float32 rounding of the spacings).
 
     Parameters
     ----------
     energies : numpy.ndarray
-        Eigenvalues (K).
+        Eigenvalues (K), shape (D,), any order.
     window : float
-        Keep the central fraction of the spectrum (edges have a varying density); 1 keeps all.
-    tolerance : float
-        Spacings below tolerance * bandwidth count as exact degeneracies and are removed (they
-        come from symmetries, e.g. isolated zero-field TLS, not from level statistics).
+        Keep the central fraction of the spectrum (edges have a varying density); 1 keeps all. The
+        cut counts levels with their multiplicity.
+    tolerance : float, optional
+        Degeneracy tolerance (K); default :func:`degeneracy_tolerance` (8 sqrt(D) eps max|E|).
+    precision : numpy dtype, optional
+        Precision the eigenvalues were computed in (float32 or float64); default inferred by
+        :func:`eigenvalue_precision`.
 
     Returns
     -------
     numpy.ndarray
-        The ratios, in [0, 1].
+        The ratios, in [0, 1], shape (n_distinct - 2,).
+
+    Raises
+    ------
+    ValueError
+        ``window`` not in (0, 1], or fewer than 3 distinct levels in the window.
     """
-    e = np.sort(np.asarray(energies, dtype=np.float64))
     if not 0 < window <= 1:
         raise ValueError(f"window must be in (0, 1], got {window!r}")
+    tol = degeneracy_tolerance(energies, precision) if tolerance is None else float(tolerance)
+    e = np.sort(np.asarray(energies, dtype=np.float64))
     cut = int(round(0.5 * (1 - window) * e.size))
     e = e[cut:e.size - cut]
     s = np.diff(e)
-    s = s[s > tolerance * max(e[-1] - e[0], 1e-300)] if e.size > 1 else s
+    s = s[s > tol]
     if s.size < 2:
-        raise ValueError(f"need at least 3 distinct levels for spacing ratios, got {s.size + 1}")
+        raise ValueError(
+            f"need at least 3 distinct levels for spacing ratios, got {s.size + 1} in the central "
+            f"{window:g} of {np.size(energies)} levels (levels closer than {tol:.3g} K are one "
+            "degenerate level)")
     a, b = s[:-1], s[1:]
     return np.minimum(a, b) / np.maximum(a, b)
 
 
-def mean_spacing_ratio(energies: np.ndarray, window: float = 0.8) -> float:
-    """<r> over the central ``window`` of the spectrum: 0.386 Poisson, 0.531 GOE."""
-    return float(np.mean(spacing_ratios(energies, window)))
+def mean_spacing_ratio(energies: np.ndarray, window: float = 0.8, precision=None) -> float:
+    """<r> over the central ``window`` of the spectrum: 0.386 Poisson, 0.531 GOE.
+
+    Degenerate levels are collapsed as in :func:`spacing_ratios`. With fewer than 3 distinct levels
+    there is no ratio: NaN is returned with a ``RuntimeWarning`` saying why (a sweep keeps going).
+    """
+    try:
+        return float(np.mean(spacing_ratios(energies, window, precision=precision)))
+    except ValueError as err:
+        if "distinct levels" not in str(err):
+            raise
+        warnings.warn(f"mean spacing ratio is NaN: {err}", RuntimeWarning, stacklevel=2)
+        return math.nan
 
 
 def participation_ratio(vectors: np.ndarray) -> np.ndarray:

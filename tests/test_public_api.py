@@ -1,0 +1,138 @@
+"""The public API: every name in ``manybody.__all__`` is the documented object, whatever was
+imported before and however often it is used; ``import manybody`` stays light."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+# runs in a fresh interpreter: touches every export twice per round, in shuffled orders, with
+# every submodule imported (in every style) in between, and checks each object's identity
+_PROBE = textwrap.dedent(
+    """
+    import importlib, inspect, json, pkgutil, random, sys, types
+    import manybody as mb
+
+    submodules = sorted(m.name for m in pkgutil.iter_modules(mb.__path__)
+                        if m.name not in ("__main__",))
+    exports = [n for n in mb.__all__ if n != "__version__"]
+    problems = []
+
+    def check(name):
+        obj = getattr(mb, name)
+        module = importlib.import_module("manybody." + mb._EXPORTS[name])
+        if isinstance(obj, types.ModuleType):
+            problems.append(f"{name}: is the module {obj.__name__}")
+        elif obj is not module.__dict__[name]:
+            problems.append(f"{name}: {obj!r} is not {module.__name__}.{name}")
+        elif not callable(obj):
+            problems.append(f"{name}: not callable")
+        elif getattr(obj, "__module__", None) != module.__name__:
+            problems.append(f"{name}: defined in {obj.__module__}, expected {module.__name__}")
+        # 'from manybody import name' reads the same attribute
+        got = {}
+        exec(f"from manybody import {name} as x", got)
+        if got["x"] is not obj:
+            problems.append(f"{name}: 'from manybody import' gives {got['x']!r}")
+
+    rng = random.Random(int(sys.argv[1]))
+    for round_ in range(3):
+        order = exports * 2
+        rng.shuffle(order)
+        mods = submodules[:]
+        rng.shuffle(mods)
+        for i, name in enumerate(order):
+            check(name)
+            if mods and i % 3 == 0:
+                sub = mods.pop()
+                style = rng.choice(["import_module", "import_as", "from_import", "plain"])
+                ns = {}
+                if style == "import_module":
+                    importlib.import_module("manybody." + sub)
+                elif style == "import_as":
+                    exec(f"import manybody.{sub} as m", ns)
+                elif style == "from_import":
+                    exec(f"from manybody.{sub} import __name__ as n", ns)
+                else:
+                    exec(f"import manybody.{sub}", ns)
+        for sub in mods:
+            importlib.import_module("manybody." + sub)
+    for name in exports:
+        check(name)
+    print(json.dumps({"problems": problems, "submodules": submodules,
+                      "shadowing": [n for n in exports if n in submodules]}))
+    """
+)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_every_export_resolves_to_its_object_after_any_imports(seed):
+    res = subprocess.run([sys.executable, "-c", _PROBE, str(seed)], capture_output=True,
+                         text=True, check=True, timeout=120)
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["problems"] == []
+    # the kind of fault this guards against is present: exports named like their submodule
+    assert {"absorption", "diagonalise"} <= set(out["shadowing"])
+
+
+def test_readme_example_calls_absorption_twice_after_submodule_import():
+    code = textwrap.dedent(
+        """
+        import numpy as np
+        import manybody as mb
+        import manybody.absorption, manybody.diagonalise   # the shadowing submodule imports
+        params = mb.ModelParams(n_tls=4, tls=mb.TLSParams(asymmetry_max=0.3, tunnelling_min=1e-3,
+                                tunnelling_max=0.3))
+        real = mb.draw_realisation(params, mb.realisation_rng(seed=1, realisation=0))
+        spectrum, t_mn = mb.solve(real)
+        spectrum2 = mb.diagonalise(mb.build_hamiltonian(real))
+        w = np.array([0.1]); temps = np.array([0.05, 0.2])
+        q1 = mb.absorption(spectrum, t_mn, w, temps, normalisation=mb.absorption_normalisation(params))
+        q2 = mb.absorption(spectrum, t_mn, w, temps, normalisation=mb.absorption_normalisation(params))
+        assert np.array_equal(q1, q2) and q1.shape == (2, 1)
+        assert np.allclose(spectrum2.energies, spectrum.energies)
+        print("ok")
+        """
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "ok"
+
+
+def test_submodule_handles_still_reach_the_module():
+    """``import manybody.absorption as m`` style: module attributes read and write the module."""
+    code = textwrap.dedent(
+        """
+        import sys
+        import manybody.absorption as a
+        import manybody.diagonalise as d
+        mod = sys.modules["manybody.absorption"]
+        assert a.pair_spectrum is mod.pair_spectrum and a.Broadening is mod.Broadening
+        old = a._USE_COMPILED
+        a._USE_COMPILED = not old                      # what monkeypatch.setattr does
+        assert mod._USE_COMPILED is (not old)
+        a._USE_COMPILED = old
+        assert d.available_memory is sys.modules["manybody.diagonalise"].available_memory
+        assert callable(a) and a.__name__ == "absorption"    # still the function
+        import inspect
+        assert "stress_elements" in inspect.signature(a).parameters
+        print("ok")
+        """
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+
+
+def test_import_manybody_stays_light():
+    heavy = ("scipy", "joblib", "matplotlib", "quspin", "numba", "xarray", "dask")
+    code = (f"import sys, manybody; print(','.join(m for m in {heavy!r} if m in sys.modules));"
+            " manybody.__all__; dir(manybody)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert res.stdout.strip() == ""
