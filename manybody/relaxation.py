@@ -57,6 +57,7 @@ from . import _validate as v
 from .absorption import Broadening, absorption, boltzmann_weights, velocity_shift
 from .analysis import log_slope
 from .diagonalise import Spectrum
+from .statistics import degeneracy_tolerance
 from .units import BOLTZMANN, HBAR
 
 #: Angular frequency per kelvin: omega (s^-1) = w (K) * k_B / hbar.
@@ -141,6 +142,12 @@ def transition_rates(
 def resolve_degeneracies(energies, stress_elements, tolerance: float = DEGENERACY_TOLERANCE):
     """Rotate T inside degenerate eigenspaces so that it is diagonal there.
 
+    Levels count as degenerate when closer than the larger of ``tolerance`` * max(bandwidth, 1 K)
+    and the rounding error of the eigensolver in the eigenvalues' precision
+    (:func:`manybody.statistics.degeneracy_tolerance`), so a float32 solve, which splits exactly
+    degenerate levels by ~1e-7 of the bandwidth, is rotated like the float64 solve of the same
+    Hamiltonian.
+
     Parameters
     ----------
     energies : array_like, shape (D,)
@@ -157,6 +164,7 @@ def resolve_degeneracies(energies, stress_elements, tolerance: float = DEGENERAC
     """
     e = np.asarray(energies, dtype=np.float64)
     scale = tolerance * max(float(e[-1] - e[0]), 1.0) if e.size else 0.0
+    scale = max(scale, degeneracy_tolerance(energies))
     breaks = np.flatnonzero(np.diff(e) > scale) + 1
     groups = [g for g in np.split(np.arange(e.size), breaks) if g.size > 1]
     if not groups:
