@@ -336,7 +336,10 @@ def _family_problems(x: np.ndarray, q: np.ndarray, fit: LawFit) -> tuple[list, l
         indeterminate.append(f"only {n_distinct} distinct x for {len(fit.parameters)} parameters")
     amp, err = fit.parameters["amplitude"], fit.errors["amplitude"]
     scale = float(np.max(np.abs(q))) if q.size else 0.0
-    if abs(amp) <= AMPLITUDE_RESOLUTION * scale or not math.isfinite(amp):
+    if float(np.ptp(q)) <= AMPLITUDE_RESOLUTION * scale:
+        indeterminate.append("no temperature dependence: the data are constant to numerical "
+                             "resolution")
+    elif abs(amp) <= AMPLITUDE_RESOLUTION * scale or not math.isfinite(amp):
         indeterminate.append("no temperature dependence: the amplitude is below numerical "
                              "resolution")
     elif amp < -Z_BAND * err:

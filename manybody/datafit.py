@@ -547,6 +547,8 @@ def _problems(model: _Model, curves: list[LossCurve], names: list[str], values: 
             if d < own:
                 indeterminate.append(f"curve {c.label!r} has {d} distinct temperature(s) for its "
                                      f"{own} own parameters (amplitude, background)")
+    if indeterminate:  # the amplitudes of a degenerate design mean nothing
+        return tuple(indeterminate), ()
     amps = [(n, float(val), float(err)) for n, val, err in zip(names, values, errors, strict=True)
             if n.startswith("amplitude")]
     ymax = max(float(np.max(np.abs(c.loss))) for c in curves)
@@ -556,8 +558,12 @@ def _problems(model: _Model, curves: list[LossCurve], names: list[str], values: 
         shape = _law(model.law, model.w / c.temperature, index)
         spans.append(float(np.ptp(shape)) if shape.size else 0.0)
     span = max(spans) if spans else 0.0
-    if all(abs(val) * max(span, 1e-300) <= AMPLITUDE_RESOLUTION * ymax or not math.isfinite(val)
-           for _, val, _ in amps):
+    flat = all(float(np.ptp(c.loss)) <= AMPLITUDE_RESOLUTION * ymax for c in curves)
+    if flat:
+        indeterminate.append("no temperature dependence: every curve is constant to numerical "
+                             "resolution")
+    elif all(abs(val) * max(span, 1e-300) <= AMPLITUDE_RESOLUTION * ymax
+             or not math.isfinite(val) for _, val, _ in amps):
         indeterminate.append(f"no temperature dependence: the temperature-dependent part is below "
                              f"numerical resolution ({AMPLITUDE_RESOLUTION:g} of the loss)")
     else:

@@ -267,8 +267,10 @@ def format_table(cmp: LawComparison, error_source: str = "the given sigmas") -> 
         "",
         f"preferred law: {name[cmp.preferred]} (AIC(generic) - AIC(tls) = {cmp.delta_aic:+.2f}, "
         f"BIC difference {cmp.delta_bic:+.2f}; evidence: {cmp.evidence}{why})",
-        f"TLS index a = {_fmt(cmp.index, cmp.index_error)} (1: tanh, 0: 1 - e^-x); the laws are "
-        f"{cmp.separation:.2g} sigma apart in a; verdict: {cmp.verdict} ({cmp.reason})",
+        f"TLS index a = {_fmt(cmp.index, cmp.index_error)} (1: tanh, 0: 1 - e^-x); "
+        + (f"the laws are {cmp.separation:.2g} sigma apart in a; "
+           if not fam.indeterminate and math.isfinite(cmp.separation) else "")
+        + f"verdict: {cmp.verdict} ({cmp.reason})",
     ]
     if cmp.fits["tls"].options["quasiparticle"]:
         t_ref = cmp.fits["tls"].options["qp_reference_temperature"]
@@ -333,6 +335,12 @@ def plot_comparison(cmp: LawComparison, stem: str | Path, loss_label: str = "1/Q
         a.grid(True, which="both", alpha=0.3, lw=0.5)
     r1.axhline(0, color="k", lw=0.8)
     r2.axhline(0, color="k", lw=0.8)
+    lo = min(float(np.min(c.loss)) for c in tls.curves)
+    hi = max(float(np.max(c.loss)) for c in tls.curves)
+    if hi <= lo * (1 + 1e-9):  # constant data: give the log axis a finite span
+        ax.set_ylim(lo / 1.5, hi * 1.5)
+        for rax in (r1, r2):
+            rax.set_ylim(-1.0, 1.0)
     ax.set_yscale("log")
     ax.set_ylabel(f"loss {loss_label} (dimensionless)")
     r1.set_ylabel("tanh resid. (%)")

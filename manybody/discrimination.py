@@ -52,6 +52,18 @@ def evidence_label(delta_aic: float) -> str:
     return "none"
 
 
+def prefer_law(delta_aic: float, blocked: bool = False) -> tuple[str | None, str]:
+    """(preferred law, evidence) from delta_aic = AIC(generic) - AIC(tls).
+
+    "tls" when delta_aic >= 2, "generic" when <= -2, else None; None with evidence "none" when
+    ``blocked`` (a fit cannot decide or is unphysical).
+    """
+    evidence = evidence_label(delta_aic)
+    if blocked or evidence == "none":
+        return None, "none"
+    return ("tls" if delta_aic > 0 else "generic"), evidence
+
+
 @dataclass(frozen=True)
 class LawComparison:
     """The three laws fitted to the same points, and what they say.
@@ -127,20 +139,16 @@ def compare_laws(curves: Sequence[LossCurve] | LossCurve, frequency: float | str
     index, err = fam.parameters["index"], fam.errors["index"]
     if "index" in fam.at_bound:
         err = math.inf if err == 0 else err
-    # the design is the same for all three fits: what one cannot determine, none can
-    indeterminate = tuple(dict.fromkeys(r for f in fits.values() for r in f.indeterminate))
+    # the family has the most parameters: what it cannot determine, the data cannot tell
     verdict, reason = classify_index(
         index, err, p_value=fam.p_value if fam.dof > 0 else math.nan,
-        indeterminate=indeterminate, unphysical=fam.unphysical)
-    evidence = evidence_label(d_aic)
-    problems = [f"{law} fit: {r}" for law, f in fits.items() for r in f.unphysical]
-    if indeterminate or problems:
-        preferred, evidence = None, "none"
-        reason = "; ".join(dict.fromkeys([*indeterminate, *problems]))
-    elif evidence == "none":
-        preferred = None
-    else:
-        preferred = "tls" if d_aic > 0 else "generic"
+        indeterminate=fam.indeterminate, unphysical=fam.unphysical)
+    problems = [f"{law} fit: {r}" for law, f in fits.items() if law != "family"
+                for r in (*f.indeterminate, *f.unphysical)]
+    family_problem = bool(fam.indeterminate or fam.unphysical)
+    preferred, evidence = prefer_law(d_aic, blocked=family_problem or bool(problems))
+    if problems and not family_problem:
+        reason = "; ".join(problems)
     return LawComparison(fits, preferred, float(d_aic), float(d_bic), evidence, index, err,
                          1.0 / err if err > 0 else math.inf, verdict, reason)
 
