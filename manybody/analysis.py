@@ -274,11 +274,11 @@ def classify_index(
     ============================  ==============================================================
     "undecided"                   the data cannot tell: a reason in ``indeterminate`` (too few
                                   distinct temperatures, no temperature dependence detectable
-                                  against the errors, no convergence)
+                                  against the errors, no convergence), or s >= 0.5 (or NaN)
     "neither law"                 the family does not describe the data: a reason in
                                   ``unphysical`` (negative amplitude, a parameter at its bound)
                                   or, with honest errors, p-value < 1e-3
-    "undecided"                   s >= 0.5 (or NaN), or a within 2 s of both 0 and 1
+    "undecided"                   a within 2 s of both 0 and 1
     "TLS (tanh)"                  |a - 1| <= 2 s (and |a| > 2 s)
     "generic block (1 - e^-x)"    |a| <= 2 s (and |a - 1| > 2 s)
     "in between"                  2 s < a < 1 - 2 s: 0 < a < 1 excluding both ends
@@ -303,15 +303,15 @@ def classify_index(
     """
     if indeterminate:
         return UNDECIDED, "; ".join(indeterminate)
+    s = max(float(error), INDEX_RESOLUTION) if not math.isnan(error) else math.nan
+    if not s < MAX_INDEX_ERROR:  # also NaN
+        return UNDECIDED, (f"the error of a ({error:.2g}) is >= {MAX_INDEX_ERROR}: the data "
+                           "cannot tell the laws apart")
     if unphysical:
         return NEITHER, "; ".join(unphysical)
     if p_value < P_NEITHER:
         return NEITHER, (f"the family fits badly (p = {p_value:.2g} < {P_NEITHER:g}): the data "
                          "are not of this shape")
-    s = max(float(error), INDEX_RESOLUTION) if not math.isnan(error) else math.nan
-    if not s < MAX_INDEX_ERROR:  # also NaN
-        return UNDECIDED, (f"the error of a ({error:.2g}) is >= {MAX_INDEX_ERROR}: the data "
-                           "cannot tell the laws apart")
     near_tls = abs(index - 1.0) <= Z_BAND * s
     near_generic = abs(index) <= Z_BAND * s
     band = f"a = {index:.4g} +- {s:.2g}"
