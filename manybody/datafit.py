@@ -39,8 +39,11 @@ refined jointly with scipy.optimize.least_squares. Uncertainties are from the co
   (resp. k ln n), the scatters counted among the k parameters.
 
 Model comparison (:func:`manybody.discrimination.compare_laws`) fits the three laws to the same
-points and ranks the two named laws by AIC; the family's index a with its uncertainty says where in
-between the data lie. The inputs (frequencies with units, :class:`manybody.losscurves.LossCurve`,
+points and ranks the two named laws by AIC; the family's index a with its uncertainty gives the
+verdict (:func:`manybody.analysis.classify_index`). Each fit lists why it cannot decide
+(``indeterminate``: too few distinct temperatures, no temperature dependence against the errors,
+no convergence) or is unphysical (``unphysical``: negative amplitude, a parameter on its bound);
+then no law is preferred. The inputs (frequencies with units, :class:`manybody.losscurves.LossCurve`,
 tables split into curves, ``gap_from_tc``) are in :mod:`manybody.losscurves`.
 """
 
@@ -353,7 +356,9 @@ def fit_joint(
     ------
     ValueError
         Bad options, an empty window, fewer points than parameters, mixed known/unknown sigma,
-        or saturation without powers.
+        or saturation without powers. (Non-physical values are refused by LossCurve.) A fit that
+        runs but cannot decide or is unphysical is not an error: see ``LossFit.indeterminate``
+        and ``LossFit.unphysical``.
     """
     w = parse_frequency(frequency)
     v.choice("law", law, LAWS)
@@ -590,9 +595,9 @@ def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: fl
     Parameters
     ----------
     temperature : array_like
-        T (K), > 0.
+        T (K), 0 < T < 1000 K.
     loss : array_like
-        Q^-1 (any units, e.g. pi*C0 for simulated absorption), same shape.
+        Q^-1 (any units, e.g. pi*C0 for simulated absorption), > 0, same shape.
     frequency : float or str
         w (K) or a string with a unit ("5.62GHz").
     sigma : array_like, optional

@@ -357,8 +357,8 @@ def plot_comparison(cmp: LawComparison, stem: str | Path, loss_label: str = "1/Q
     _nice_log_ticks(top.xaxis, w / (tmax * 1.05), w / (tmin * 0.9))
     ax.legend(fontsize=7.5, ncol=2, loc="best")
     ax.set_title(f"f = {tls.options['frequency_ghz']:.6g} GHz; shaded: x > 1.  "
-                 f"Index a = {_fmt(cmp.index, cmp.index_error)}; preferred: "
-                 f"{cmp.preferred or 'none'} (ΔAIC {cmp.delta_aic:+.1f}); {cmp.verdict}",
+                 f"Index a = {_fmt(cmp.index, cmp.index_error)}\npreferred: "
+                 f"{cmp.preferred or 'none'} (ΔAIC {cmp.delta_aic:+.1f}); verdict: {cmp.verdict}",
                  fontsize=9)
     stem = Path(stem)
     out = []

@@ -38,12 +38,12 @@ def parse_frequency(value: str | float) -> float:
     Returns
     -------
     float
-        w (K), > 0.
+        w (K), 0 < w < 1000 K (20.8 THz).
 
     Raises
     ------
     ValueError
-        No or unknown unit in a string, or a value <= 0.
+        No or unknown unit in a string, a value <= 0, non-finite or >= 1000 K.
     """
     if isinstance(value, str):
         m = _FREQ.match(value)
@@ -55,8 +55,17 @@ def parse_frequency(value: str | float) -> float:
             kelvin = number * _HZ[unit] * 1e-9 * KELVIN_PER_GHZ
         else:
             kelvin = number * (1e-3 if unit == "mk" else 1.0)
-        return v.positive("frequency", kelvin)
-    return v.positive("frequency (K)", value)
+        if kelvin == float("inf"):  # e.g. 1e300 GHz overflows
+            return _in_range(kelvin, value)
+        return _in_range(v.positive("frequency", kelvin), value)
+    return _in_range(v.positive("frequency (K)", value), value)
+
+
+def _in_range(kelvin: float, given) -> float:
+    if kelvin >= MAX_TEMPERATURE:
+        raise ValueError(f"frequency must be below {MAX_TEMPERATURE:g} K "
+                         f"({MAX_TEMPERATURE / KELVIN_PER_GHZ:.4g} GHz), got {given!r}")
+    return kelvin
 
 
 def gap_from_tc(tc: float) -> float:

@@ -445,3 +445,13 @@ def test_joint_fit_with_known_errors_matches_single_curve_fits():
             single.parameters["amplitude"], rel=1e-9)
         assert joint.errors[f"amplitude[c{i}]"] == pytest.approx(single.errors["amplitude"],
                                                                  rel=1e-9)
+
+
+@pytest.mark.parametrize("value,ok", [("2e4GHz", True), ("3e4GHz", False), (999.0, True),
+                                      (1000.0, False), ("1e300GHz", False)])
+def test_frequency_range_both_sides_of_1000_K(value, ok):
+    if ok:
+        assert 0 < parse_frequency(value) < 1000
+    else:
+        with pytest.raises(ValueError, match="frequency must be below 1000 K"):
+            parse_frequency(value)
