@@ -415,10 +415,10 @@ def analyse_shape(
         index_error = float(np.std(boot_index, ddof=1))
         ratio_error = float(np.std(boot_ratio, ddof=1))
     else:
-        # one realisation: no sigma, so the covariance is scaled by the residual variance
         fam = fits["family"]
-        scale = math.sqrt(fam.chi2 / fam.dof) if fam.dof > 0 else math.nan
-        index_error = fam.errors["index"] * scale
+        index_error = fam.errors["index"]
+        if n_real == 1:  # no sigma: the covariance is scaled by the residual variance
+            index_error *= math.sqrt(fam.chi2 / fam.dof) if fam.dof > 0 else math.nan
         ratio_error = math.nan
     fam = fits["family"]
     indeterminate, unphysical = _family_problems(x, mean, fam)

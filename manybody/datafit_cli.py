@@ -408,7 +408,8 @@ def _provenance() -> dict:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                                 text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        # dirty: the package source differs from the commit (outputs elsewhere do not count)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "."],
                                cwd=root, capture_output=True, text=True, timeout=10).stdout
         info.update(git_commit=commit, git_dirty=bool(dirty.strip()))
     except (OSError, subprocess.SubprocessError):

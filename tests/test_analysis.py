@@ -173,3 +173,12 @@ def test_single_realisation_errors_are_scaled_by_the_residuals():
     assert small.index == pytest.approx(large.index, abs=1e-6)
     assert small.index_error == pytest.approx(large.index_error, rel=1e-4)
     assert 0.005 < small.index_error < 0.5 and small.verdict == large.verdict
+
+
+def test_bootstrap_off_keeps_the_standard_error_weights():
+    """With several realisations and no bootstrap, the error of a is the fit's (sigma = standard
+    error over realisations), not rescaled by the residuals."""
+    rng = np.random.default_rng(9)
+    q = law_family(X, 0.5) + rng.normal(0, 0.01, size=(30, X.size))
+    shape = analyse_shape(X, q, n_bootstrap=0)
+    assert shape.index_error == shape.fits["family"].errors["index"]
