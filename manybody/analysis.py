@@ -23,6 +23,8 @@ from . import _validate as v
 #: Shape ratio R = Q(x=2) / Q(x=0.5) of the two laws.
 RATIO_TLS = math.tanh(1.0) / math.tanh(0.25)
 RATIO_GENERIC = -math.expm1(-2.0) / -math.expm1(-0.5)
+#: Bounds of the index a in :func:`fit_law` (a -> -1 is a constant, no temperature dependence).
+FAMILY_INDEX_BOUNDS = (-0.999, 100.0)
 
 
 def law_tls(x: np.ndarray) -> np.ndarray:
@@ -160,8 +162,8 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
 
     if law == "family":
         p0 = [float(np.max(np.abs(y))) or 1.0, 0.5] + ([0.0] if background else [])
-        lower = [-np.inf, -0.999] + ([-np.inf] if background else [])
-        upper = [np.inf, 100.0] + ([np.inf] if background else [])
+        lower = [-np.inf, FAMILY_INDEX_BOUNDS[0]] + ([-np.inf] if background else [])
+        upper = [np.inf, FAMILY_INDEX_BOUNDS[1]] + ([np.inf] if background else [])
         popt, pcov = optimize.curve_fit(model, x, y, p0=p0, sigma=s, absolute_sigma=True,
                                         bounds=(lower, upper), maxfev=20000)
     else:  # linear in the parameters: exact weighted least squares
@@ -199,8 +201,9 @@ class ShapeAnalysis:
     fits : dict of str to LawFit
         "tls", "generic", "family".
     verdict : str
-        "TLS (tanh)", "generic block (1 - e^-x)", "in between", or "neither law" when even the
-        family fails (p < 0.001): the data are not of this shape and no law is forced on them.
+        One of ``VERDICTS``, with the meaning tabled in :func:`classify_index`.
+    reason : str
+        Why that verdict, in words.
     """
 
     index: float
@@ -209,6 +212,7 @@ class ShapeAnalysis:
     ratio_error: float
     fits: dict = field(repr=False)
     verdict: str = ""
+    reason: str = ""
 
 
 def shape_ratio(x: np.ndarray, q: np.ndarray) -> float:
@@ -228,20 +232,126 @@ def shape_ratio(x: np.ndarray, q: np.ndarray) -> float:
     return hi / lo
 
 
-def _verdict(index: float, error: float, family: LawFit) -> str:
-    if not error < 0.5:  # also NaN: the data cannot tell the laws apart
-        return "undecided"
-    if family.dof > 0 and family.p_value < 1e-3:
-        return "neither law"
-    near_tls = abs(index - 1.0) <= 2.0 * error
-    near_generic = abs(index) <= 2.0 * error
-    if near_tls and not near_generic:
-        return "TLS (tanh)"
-    if near_generic and not near_tls:
-        return "generic block (1 - e^-x)"
+#: Verdict labels: one vocabulary for the study (:func:`analyse_shape`) and ``fit-data``
+#: (:func:`manybody.discrimination.compare_laws`); their meaning is the table in :func:`classify_index`.
+TLS = "TLS (tanh)"
+GENERIC = "generic block (1 - e^-x)"
+IN_BETWEEN = "in between"
+BEYOND_GENERIC = "beyond generic (a < 0)"
+BEYOND_TLS = "beyond TLS (a > 1)"
+NEITHER = "neither law"
+UNDECIDED = "undecided"
+VERDICTS = (TLS, GENERIC, IN_BETWEEN, BEYOND_GENERIC, BEYOND_TLS, NEITHER, UNDECIDED)
+
+#: Numerical resolution of the TLS index a: the floor of its error in the verdict, so optimiser
+#: round-off (a = 1.00004 +- 1e-5 on noise-free tanh data) is not read as physics.
+INDEX_RESOLUTION = 1e-3
+#: Coverage factor: a is "consistent with" a value when within Z_BAND (floored) errors of it.
+Z_BAND = 2.0
+#: Above this error of a the two laws (1 apart in a) cannot be told apart.
+MAX_INDEX_ERROR = 0.5
+#: Goodness of fit (with honest errors): a family p-value below this means "neither law".
+P_NEITHER = 1e-3
+#: Below this fraction of the largest loss, a temperature-dependent part is round-off.
+AMPLITUDE_RESOLUTION = 1e-9
+
+
+def classify_index(
+    index: float,
+    error: float,
+    *,
+    p_value: float = math.nan,
+    indeterminate: tuple[str, ...] | list[str] = (),
+    unphysical: tuple[str, ...] | list[str] = (),
+) -> tuple[str, str]:
+    """The verdict on the shape of Q^-1(x) from the TLS index a of the family fit.
+
+    One vocabulary, used by the study and by ``manybody fit-data``. With the error floored at the
+    numerical resolution, s = max(error, INDEX_RESOLUTION) (1e-3), and the rules tried in order:
+
+    ============================  ==============================================================
+    verdict                       condition
+    ============================  ==============================================================
+    "undecided"                   the data cannot tell: a reason in ``indeterminate`` (too few
+                                  distinct temperatures, no temperature dependence detectable
+                                  against the errors, no convergence), or s >= 0.5 (or NaN)
+    "neither law"                 the family does not describe the data: a reason in
+                                  ``unphysical`` (negative amplitude, a parameter at its bound)
+                                  or, with honest errors, p-value < 1e-3
+    "undecided"                   a within 2 s of both 0 and 1
+    "TLS (tanh)"                  |a - 1| <= 2 s (and |a| > 2 s)
+    "generic block (1 - e^-x)"    |a| <= 2 s (and |a - 1| > 2 s)
+    "in between"                  2 s < a < 1 - 2 s: 0 < a < 1 excluding both ends
+    "beyond generic (a < 0)"      a < -2 s
+    "beyond TLS (a > 1)"          a > 1 + 2 s
+    ============================  ==============================================================
+
+    Parameters
+    ----------
+    index, error : float
+        TLS index a (1: tanh(x/2), 0: 1 - e^-x) and its one-standard-deviation error.
+    p_value : float
+        chi2 tail probability of the family fit; NaN when the errors were estimated from the
+        residuals (then no goodness-of-fit test is possible).
+    indeterminate, unphysical : sequence of str
+        Reasons found by the fit (see :class:`manybody.datafit.LossFit`).
+
+    Returns
+    -------
+    (str, str)
+        The verdict (one of ``VERDICTS``) and the reason in words.
+    """
+    if indeterminate:
+        return UNDECIDED, "; ".join(indeterminate)
+    s = max(float(error), INDEX_RESOLUTION) if not math.isnan(error) else math.nan
+    if not s < MAX_INDEX_ERROR:  # also NaN
+        return UNDECIDED, (f"the error of a ({error:.2g}) is >= {MAX_INDEX_ERROR}: the data "
+                           "cannot tell the laws apart")
+    if unphysical:
+        return NEITHER, "; ".join(unphysical)
+    if p_value < P_NEITHER:
+        return NEITHER, (f"the family fits badly (p = {p_value:.2g} < {P_NEITHER:g}): the data "
+                         "are not of this shape")
+    near_tls = abs(index - 1.0) <= Z_BAND * s
+    near_generic = abs(index) <= Z_BAND * s
+    band = f"a = {index:.4g} +- {s:.2g}"
     if near_tls and near_generic:
-        return "undecided"
-    return "in between"
+        return UNDECIDED, f"{band} is within {Z_BAND:g} errors of both 0 and 1"
+    if near_tls:
+        return TLS, f"{band} is within {Z_BAND:g} errors of 1 and not of 0"
+    if near_generic:
+        return GENERIC, f"{band} is within {Z_BAND:g} errors of 0 and not of 1"
+    if index < 0:
+        return BEYOND_GENERIC, f"{band} is below 0 by more than {Z_BAND:g} errors"
+    if index > 1:
+        return BEYOND_TLS, f"{band} is above 1 by more than {Z_BAND:g} errors"
+    return IN_BETWEEN, f"{band} excludes both 0 and 1 by more than {Z_BAND:g} errors"
+
+
+def _family_problems(x: np.ndarray, q: np.ndarray, fit: LawFit) -> tuple[list, list]:
+    """Reasons why a family fit of :func:`fit_law` cannot decide or is unphysical."""
+    indeterminate, unphysical = [], []
+    n_distinct = np.unique(x).size
+    if n_distinct <= len(fit.parameters):
+        indeterminate.append(f"only {n_distinct} distinct x for {len(fit.parameters)} parameters")
+    amp, err = fit.parameters["amplitude"], fit.errors["amplitude"]
+    scale = float(np.max(np.abs(q))) if q.size else 0.0
+    if float(np.ptp(q)) <= AMPLITUDE_RESOLUTION * scale:
+        indeterminate.append("no temperature dependence: the data are constant to numerical "
+                             "resolution")
+    elif abs(amp) <= AMPLITUDE_RESOLUTION * scale or not math.isfinite(amp):
+        indeterminate.append("no temperature dependence: the amplitude is below numerical "
+                             "resolution")
+    elif amp < -Z_BAND * err:
+        unphysical.append(f"negative amplitude {amp:.3g} +- {err:.2g}")
+    elif amp <= Z_BAND * err:
+        indeterminate.append(f"no temperature dependence detectable: amplitude {amp:.3g} +- "
+                             f"{err:.2g} is within {Z_BAND:g} errors of 0")
+    index = fit.parameters["index"]
+    lo, hi = FAMILY_INDEX_BOUNDS
+    if min(index - lo, hi - index) <= 1e-6 * max(1.0, abs(index)):
+        unphysical.append(f"index a = {index:.4g} ran to its bound ({lo}, {hi})")
+    return indeterminate, unphysical
 
 
 def analyse_shape(
@@ -259,7 +369,8 @@ def analyse_shape(
         x = w / T, shape (n_x,).
     q_realisations : array_like
         Q^-1 per realisation, shape (n_realisations, n_x); the mean is fitted with its standard
-        error as sigma. With a single realisation the fit covariance gives the errors.
+        error as sigma. With a single realisation the fit covariance, scaled by the residual
+        variance, gives the errors (and no goodness-of-fit test is made).
     n_bootstrap : int
         Bootstrap resamples of the realisations for the errors of a and R.
     rng : numpy.random.Generator, optional
@@ -304,10 +415,24 @@ def analyse_shape(
         index_error = float(np.std(boot_index, ddof=1))
         ratio_error = float(np.std(boot_ratio, ddof=1))
     else:
-        index_error = fits["family"].errors["index"]
+        fam = fits["family"]
+        index_error = fam.errors["index"]
+        if n_real == 1:  # no sigma: the covariance is scaled by the residual variance
+            index_error *= math.sqrt(fam.chi2 / fam.dof) if fam.dof > 0 else math.nan
         ratio_error = math.nan
-    return ShapeAnalysis(index, index_error, ratio, ratio_error, fits,
-                         _verdict(index, index_error, fits["family"]))
+    fam = fits["family"]
+    indeterminate, unphysical = _family_problems(x, mean, fam)
+    if n_real == 1 and fam.dof > 0:  # unit weights: rescale the amplitude error as well
+        scale = math.sqrt(fam.chi2 / fam.dof)
+        errors = {k: e * scale for k, e in fam.errors.items()}
+        indeterminate, unphysical = _family_problems(
+            x, mean, LawFit(fam.name, fam.parameters, errors, fam.chi2, fam.dof, fam.aic,
+                            fam.bic, fam.p_value))
+    # a goodness-of-fit test needs honest errors: only with the standard error over realisations
+    p_value = fam.p_value if (n_real > 1 and fam.dof > 0) else math.nan
+    verdict, reason = classify_index(index, index_error, p_value=p_value,
+                                     indeterminate=indeterminate, unphysical=unphysical)
+    return ShapeAnalysis(index, index_error, ratio, ratio_error, fits, verdict, reason)
 
 
 def log_slope(temperatures, values, sigma=None) -> tuple[float, float]:

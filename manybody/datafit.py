@@ -39,8 +39,11 @@ refined jointly with scipy.optimize.least_squares. Uncertainties are from the co
   (resp. k ln n), the scatters counted among the k parameters.
 
 Model comparison (:func:`manybody.discrimination.compare_laws`) fits the three laws to the same
-points and ranks the two named laws by AIC; the family's index a with its uncertainty says where in
-between the data lie. The inputs (frequencies with units, :class:`manybody.losscurves.LossCurve`,
+points and ranks the two named laws by AIC; the family's index a with its uncertainty gives the
+verdict (:func:`manybody.analysis.classify_index`). Each fit lists why it cannot decide
+(``indeterminate``: too few distinct temperatures, no temperature dependence against the errors,
+no convergence) or is unphysical (``unphysical``: negative amplitude, a parameter on its bound);
+then no law is preferred. The inputs (frequencies with units, :class:`manybody.losscurves.LossCurve`,
 tables split into curves, ``gap_from_tc``) are in :mod:`manybody.losscurves`.
 """
 
@@ -55,7 +58,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _validate as v
-from .analysis import LawFit, law_family, law_generic, law_tls
+from .analysis import AMPLITUDE_RESOLUTION, Z_BAND, LawFit, law_family, law_generic, law_tls
 from .losscurves import LossCurve, parse_frequency
 from .units import KELVIN_PER_GHZ
 
@@ -187,6 +190,15 @@ class LossFit:
         The same per curve (dof shared out in proportion to the points).
     at_bound : tuple of str
         Nonlinear parameters that ended on a bound (their errors are not reliable).
+    indeterminate : tuple of str
+        Reasons why these data cannot determine the law (empty when they can): fewer distinct
+        (curve, temperature) points than parameters, a curve with fewer distinct temperatures
+        than its own parameters, no amplitude above Z_BAND (2) errors (no temperature dependence
+        detectable against the errors), a temperature-dependent part below numerical resolution
+        (AMPLITUDE_RESOLUTION of the loss), an optimiser that did not converge.
+    unphysical : tuple of str
+        Reasons why the fit is not physical (empty when it is): an amplitude below zero by more
+        than 2 errors, a nonlinear parameter on its bound.
     """
 
     law: str
@@ -209,6 +221,8 @@ class LossFit:
     options: dict
     curves: tuple = field(repr=False)
     at_bound: tuple = ()
+    indeterminate: tuple = ()
+    unphysical: tuple = ()
     _model: _Model = field(default=None, repr=False)
     _theta: tuple = field(default=(), repr=False)
     _linear: np.ndarray = field(default=None, repr=False)
@@ -257,7 +271,8 @@ class LossFit:
             "errors_scaled": self.errors_scaled, "error_model": self.error_model,
             "scatter": self.scatter, "rms_scatter": self.rms_scatter,
             "curve_scatter": list(self.curve_scatter),
-            "at_bound": list(self.at_bound), "options": self.options,
+            "at_bound": list(self.at_bound), "indeterminate": list(self.indeterminate),
+            "unphysical": list(self.unphysical), "options": self.options,
         }
 
 
@@ -341,7 +356,9 @@ def fit_joint(
     ------
     ValueError
         Bad options, an empty window, fewer points than parameters, mixed known/unknown sigma,
-        or saturation without powers.
+        or saturation without powers. (Non-physical values are refused by LossCurve.) A fit that
+        runs but cannot decide or is unphysical is not an error: see ``LossFit.indeterminate``
+        and ``LossFit.unphysical``.
     """
     w = parse_frequency(frequency)
     v.choice("law", law, LAWS)
@@ -437,6 +454,7 @@ def fit_joint(
             x_scale="jac", method="trf", xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=5000)
         bound = tuple(nm for nm, val, a, b in zip(names_nl, sol.x[n_lin:], lo, hi, strict=True)
                       if min(val - a, b - val) <= 1e-6 * max(1.0, abs(val)))
+        converged[0] = bool(sol.status > 0)
         return sol.x, sol.jac, bound
 
     def base_rss(p):
@@ -447,6 +465,7 @@ def fit_joint(
     # s_j^2 = RSS_j / (n_j - k n_j / n), the parameters shared out in proportion to the points.
     curve_scale = np.ones(len(windowed))
     p = None
+    converged = [True]
     for _ in range(30 if per_curve else 1):
         p, jac, at_bound = solve(bs * curve_scale[groups], p)
         if not per_curve:
@@ -493,6 +512,8 @@ def fit_joint(
     if at_bound:
         warnings.warn(f"{law} fit: {', '.join(at_bound)} ended on a bound; its error is not "
                       "reliable", RuntimeWarning, stacklevel=2)
+    indeterminate, unphysical = _problems(model, windowed, names, values, errors, at_bound,
+                                          converged[0], k)
     options = {"frequency_kelvin": w, "frequency_ghz": w / KELVIN_PER_GHZ,
                "background": background, "quasiparticle": quasiparticle,
                "gap_fixed": gap, "saturation": saturation, "tmin": tmin, "tmax": tmax,
@@ -509,8 +530,62 @@ def fit_joint(
         p_value=p_value, errors_scaled=not known, error_model=emodel,
         scatter="per-curve" if per_curve else "common", rms_scatter=scatter_all,
         curve_scatter=scatter_curves, frequency=w,
-        options=options, curves=tuple(windowed), at_bound=at_bound, _model=model,
+        options=options, curves=tuple(windowed), at_bound=at_bound,
+        indeterminate=indeterminate, unphysical=unphysical, _model=model,
         _theta=theta, _linear=p[:n_lin] * scale)
+
+
+def _problems(model: _Model, curves: list[LossCurve], names: list[str], values: np.ndarray,
+              errors: np.ndarray, at_bound: tuple, converged: bool,
+              k: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Why a fit cannot decide (indeterminate) or is not physical; see :class:`LossFit`."""
+    indeterminate, unphysical = [], []
+    distinct = [np.unique(c.temperature).size for c in curves]
+    if sum(distinct) <= k:
+        where = (f"one temperature ({curves[0].temperature[0]:g} K)" if sum(distinct) == 1
+                 else f"{sum(distinct)} distinct (curve, temperature) points")
+        indeterminate.append(f"too few distinct temperatures: {where} for {k} parameters of "
+                             f"the {model.law} fit")
+    else:
+        own = int(not model.saturation) + int(model.background)
+        for c, d in zip(curves, distinct, strict=True):
+            if d < own:
+                indeterminate.append(f"curve {c.label!r} has {d} distinct temperature(s) for its "
+                                     f"{own} own parameters (amplitude, background)")
+    if indeterminate:  # the amplitudes of a degenerate design mean nothing
+        return tuple(indeterminate), ()
+    amps = [(n, float(val), float(err)) for n, val, err in zip(names, values, errors, strict=True)
+            if n.startswith("amplitude")]
+    ymax = max(float(np.max(np.abs(c.loss))) for c in curves)
+    index = dict(zip(names, values, strict=True)).get("index", 0.0)
+    spans = []
+    for c in curves:
+        shape = _law(model.law, model.w / c.temperature, index)
+        spans.append(float(np.ptp(shape)) if shape.size else 0.0)
+    span = max(spans) if spans else 0.0
+    flat = all(float(np.ptp(c.loss)) <= AMPLITUDE_RESOLUTION * ymax for c in curves)
+    if flat:
+        indeterminate.append("no temperature dependence: every curve is constant to numerical "
+                             "resolution")
+    elif all(abs(val) * max(span, 1e-300) <= AMPLITUDE_RESOLUTION * ymax
+             or not math.isfinite(val) for _, val, _ in amps):
+        indeterminate.append(f"no temperature dependence: the temperature-dependent part is below "
+                             f"numerical resolution ({AMPLITUDE_RESOLUTION:g} of the loss)")
+    else:
+        negative = [f"{n} = {val:.3g} +- {err:.2g}" for n, val, err in amps
+                    if val < -Z_BAND * err]
+        if negative:
+            unphysical.append("negative amplitude (loss rising with temperature): "
+                              + ", ".join(negative))
+        elif not any(val > Z_BAND * err for _, val, err in amps):
+            indeterminate.append(f"no temperature dependence detectable against the errors: "
+                                 f"every amplitude is within {Z_BAND:g} errors of 0")
+    for name in at_bound:
+        val = float(values[names.index(name)])
+        unphysical.append(f"{name} = {val:.4g} ran to its bound")
+    if not converged:
+        indeterminate.append("the optimiser did not converge")
+    return tuple(indeterminate), tuple(unphysical)
 
 
 def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: float | None = None,
@@ -520,9 +595,9 @@ def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: fl
     Parameters
     ----------
     temperature : array_like
-        T (K), > 0.
+        T (K), 0 < T < 1000 K.
     loss : array_like
-        Q^-1 (any units, e.g. pi*C0 for simulated absorption), same shape.
+        Q^-1 (any units, e.g. pi*C0 for simulated absorption), > 0, same shape.
     frequency : float or str
         w (K) or a string with a unit ("5.62GHz").
     sigma : array_like, optional

@@ -1,8 +1,10 @@
 """``manybody fit-data``: fit measured loss tables to tanh(x/2) and 1 - e^-x, with a figure.
 
-Reads one or more loss tables (see :mod:`manybody.dataio`), fits the TLS law, the generic-block
-law and the interpolating family jointly to all curves (shared temperature law; per-curve
-amplitudes and backgrounds; see :mod:`manybody.datafit`), prints a table and writes into ``--out``:
+Reads one or more loss tables (see :mod:`manybody.dataio`; files in natural order, so
+``qint_80dBm`` comes before ``qint_100dBm``), fits the TLS law, the generic-block law and the
+interpolating family jointly to all curves (shared temperature law; per-curve amplitudes and
+backgrounds; see :mod:`manybody.datafit`), prints a table and writes into ``--out`` (a directory
+relative to the current directory, default ``./fit_data``):
 
 * ``fit_data.png`` / ``fit_data.pdf``: data, both fits, relative residuals;
 * ``fit_results.json``: parameters, errors, covariances, criteria, the data fitted, provenance;
@@ -18,22 +20,58 @@ import json
 import math
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .datafit import ERROR_MODELS, QP_SHAPES
-from .dataio import read_loss_table
+from .dataio import MAX_TEMPERATURE, check_power_dbm, read_loss_table
 from .discrimination import DiscriminationPower, LawComparison, compare_laws, discrimination_power
 from .losscurves import BCS_RATIO, curves_from_table, parse_frequency
 
-SCHEMA = "manybody.fit-data/1"
+SCHEMA = "manybody.fit-data/2"  # 2: preferred may be null; verdict reason, errors
 OUTPUTS = ("fit_data.png", "fit_data.pdf", "fit_results.json", "fit_table.txt")
 #: Okabe-Ito colour-blind-safe palette.
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def _simulations(text: str) -> int:
+    value = _non_negative_int(text)
+    if value == 1:
+        raise argparse.ArgumentTypeError("expected 0 (no simulation) or at least 2, got 1")
+    return value
+
+
+def _temperature(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a temperature in K, got {text!r}") from None
+    if not 0 < value < MAX_TEMPERATURE:
+        raise argparse.ArgumentTypeError(
+            f"expected a temperature in K with 0 < T < {MAX_TEMPERATURE:g}, got {text!r}")
+    return value
+
+
+def natural_key(path: str) -> list:
+    """Sort key that orders digit runs by value: qint_80dBm before qint_100dBm."""
+    return [(0, int(part), part) if part.isdigit() else (1, 0, part.lower())
+            for part in re.split(r"(\d+)", str(path)) if part]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -42,8 +80,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="loss tables (CSV/TSV: temperature and Q, Q^-1 or tan delta)")
     parser.add_argument("--frequency", required=True,
                         help="measurement frequency with unit: 5.61989GHz, 5619.89MHz, 0.2697K")
-    parser.add_argument("--tmin", type=float, default=None, help="lowest temperature fitted (K)")
-    parser.add_argument("--tmax", type=float, default=None, help="highest temperature fitted (K)")
+    parser.add_argument("--tmin", type=_temperature, default=None,
+                        help="lowest temperature fitted (K)")
+    parser.add_argument("--tmax", type=_temperature, default=None,
+                        help="highest temperature fitted (K)")
     parser.add_argument("--background", action=argparse.BooleanOptionalAction, default=True,
                         help="constant background loss per curve (default: on)")
     parser.add_argument("--quasiparticle", nargs="?", const="exp", default=None,
@@ -64,11 +104,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperature-column", default=None, help="temperature column name")
     parser.add_argument("--loss-column", default=None, help="loss column name (Q, 1/Q, tan d)")
     parser.add_argument("--power-column", default=None, help="power column name")
-    parser.add_argument("--simulate", type=int, default=0, metavar="N",
+    parser.add_argument("--error-column", default=None, metavar="NAME",
+                        help="uncertainty column of the loss, in its units (errors of Q are "
+                             "converted to sigma_Q/Q^2); default: found by name ('Qi error', "
+                             "'Qi_err', 'dQi', 'sigma', ...) when present; 'none' ignores it")
+    parser.add_argument("--simulate", type=_simulations, default=0, metavar="N",
                         help="repeat the experiment N times on paper (data drawn from each fit "
                              "with the fitted scatter) to report how well it separates the laws")
-    parser.add_argument("--seed", type=int, default=0, help="seed for --simulate (default 0)")
-    parser.add_argument("--out", default="fit_data", help="output directory (default: fit_data)")
+    parser.add_argument("--seed", type=_non_negative_int, default=0,
+                        help="seed for --simulate, a non-negative integer (default 0)")
+    parser.add_argument("--out", default="fit_data",
+                        help="output directory, relative to the current directory "
+                             "(default: ./fit_data)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
 
@@ -92,20 +139,63 @@ def _gap(args) -> float | None:
     return value
 
 
+def _powers(args) -> list[float] | None:
+    """--powers as dBm, one per FILE (in the order given), checked."""
+    if args.powers is None:
+        return None
+    try:
+        powers = [float(p) for p in args.powers.split(",")]
+    except ValueError:
+        raise ValueError(f"--powers must be comma-separated numbers (dBm), got "
+                         f"{args.powers!r}") from None
+    if len(powers) != len(args.files):
+        raise ValueError(f"--powers gives {len(powers)} value(s) for {len(args.files)} file(s)")
+    for pw in powers:
+        if not math.isfinite(pw):
+            raise ValueError(f"--powers must be finite numbers (dBm), got {args.powers!r}")
+        check_power_dbm("--powers", pw)
+    return powers
+
+
+def _files(args) -> tuple[list[str], list[float] | None]:
+    """The input files in natural order (with their --powers), duplicates refused."""
+    powers = _powers(args)
+    seen: dict[Path, str] = {}
+    for f in args.files:
+        key = Path(f).resolve()
+        if key in seen:
+            raise ValueError(f"input file {f!r} is given twice (also as {seen[key]!r})")
+        seen[key] = f
+    order = sorted(range(len(args.files)), key=lambda i: natural_key(args.files[i]))
+    return ([args.files[i] for i in order],
+            None if powers is None else [powers[i] for i in order])
+
+
+def _error_column(args) -> str | None | bool:
+    if args.error_column is None:
+        return None
+    return False if args.error_column.strip().lower() == "none" else args.error_column
+
+
 def _load(args) -> tuple[list, list]:
-    tables = [read_loss_table(f, args.temperature_column, args.loss_column, args.power_column)
-              for f in args.files]
+    files, powers = _files(args)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        tables = [read_loss_table(f, args.temperature_column, args.loss_column,
+                                  args.power_column, error_column=_error_column(args))
+                  for f in files]
+    for w in caught:
+        print(f"manybody fit-data: warning: {w.message}", file=sys.stderr)
+    with_errors = [t.source for t in tables if t.sigma is not None]
+    if with_errors and len(with_errors) < len(tables):
+        without = [t.source for t in tables if t.sigma is None]
+        raise ValueError(f"{', '.join(with_errors)} give(s) an error column but "
+                         f"{', '.join(without)} do(es) not; give errors for all files, or "
+                         "--error-column none to ignore them")
     curves = []
-    if args.powers is not None:
+    if powers is not None:
         import dataclasses
 
-        try:
-            powers = [float(p) for p in args.powers.split(",")]
-        except ValueError:
-            raise ValueError(f"--powers must be comma-separated numbers (dBm), got "
-                             f"{args.powers!r}") from None
-        if len(powers) != len(tables):
-            raise ValueError(f"--powers gives {len(powers)} value(s) for {len(tables)} file(s)")
         for table, pw in zip(tables, powers, strict=True):
             for c in curves_from_table(dataclasses.replace(table, power=None)):
                 curves.append(dataclasses.replace(c, power=pw, power_unit="dBm"))
@@ -125,17 +215,23 @@ def _fmt(value: float, error: float) -> str:
     return f"{value:.4g} +- {error:.2g}"
 
 
-def format_table(cmp: LawComparison) -> str:
-    """Human-readable comparison table (what ``fit-data`` prints)."""
+def format_table(cmp: LawComparison, error_source: str = "the given sigmas") -> str:
+    """Human-readable comparison table (what ``fit-data`` prints).
+
+    ``error_source`` names where given errors came from (e.g. the error column).
+    """
     tls = cmp.fits["tls"]
     opts = tls.options
+    fam = cmp.fits["family"]
     lines = [
         f"frequency {opts['frequency_ghz']:.6g} GHz (w = hf/k_B = "
         f"{opts['frequency_kelvin']:.4g} K); {tls.n_points} points in "
         f"{len(opts['labels'])} curve(s); x = w/T from "
         f"{opts['x_range'][0]:.3g} to {opts['x_range'][1]:.3g}; {opts['n_points_x_above_1']} "
         f"point(s) with x > 1 (T < {opts['frequency_kelvin']:.3g} K)",
-        "errors: " + ("from the given sigmas" if not tls.errors_scaled else
+        "errors: " + (f"from {error_source} (absolute); family chi2/dof = "
+                      f"{fam.reduced_chi2:.3g}, p = {fam.p_value:.3g}"
+                      if not tls.errors_scaled else
                       f"{tls.error_model} scatter estimated from the residuals "
                       + ("per curve (iterated reweighting; chi2/dof = 1 by construction)"
                          if tls.scatter == "per-curve" else
@@ -162,13 +258,19 @@ def format_table(cmp: LawComparison) -> str:
             lines.append(pad + "scatter per curve: " + ", ".join(
                 f"{lb} {mult * sc:.3g}{unit}"
                 for lb, sc in zip(opts["labels"], fit.curve_scatter, strict=True)))
-    name = {"tls": "TLS tanh(x/2)", "generic": "generic 1 - e^-x"}
+    name = {"tls": "TLS tanh(x/2)", "generic": "generic 1 - e^-x", None: "none"}
+    why = ""
+    if cmp.preferred is None:
+        problems = any(f.indeterminate or f.unphysical for f in cmp.fits.values())
+        why = "; no law preferred: " + (cmp.reason if problems else "|dAIC| < 2")
     lines += [
         "",
         f"preferred law: {name[cmp.preferred]} (AIC(generic) - AIC(tls) = {cmp.delta_aic:+.2f}, "
-        f"BIC difference {cmp.delta_bic:+.2f}; evidence: {cmp.evidence})",
-        f"TLS index a = {_fmt(cmp.index, cmp.index_error)} (1: tanh, 0: 1 - e^-x); the laws are "
-        f"{cmp.separation:.2g} sigma apart in a; verdict: {cmp.verdict}",
+        f"BIC difference {cmp.delta_bic:+.2f}; evidence: {cmp.evidence}{why})",
+        f"TLS index a = {_fmt(cmp.index, cmp.index_error)} (1: tanh, 0: 1 - e^-x); "
+        + (f"the laws are {cmp.separation:.2g} sigma apart in a; "
+           if not fam.indeterminate and math.isfinite(cmp.separation) else "")
+        + f"verdict: {cmp.verdict} ({cmp.reason})",
     ]
     if cmp.fits["tls"].options["quasiparticle"]:
         t_ref = cmp.fits["tls"].options["qp_reference_temperature"]
@@ -233,6 +335,12 @@ def plot_comparison(cmp: LawComparison, stem: str | Path, loss_label: str = "1/Q
         a.grid(True, which="both", alpha=0.3, lw=0.5)
     r1.axhline(0, color="k", lw=0.8)
     r2.axhline(0, color="k", lw=0.8)
+    lo = min(float(np.min(c.loss)) for c in tls.curves)
+    hi = max(float(np.max(c.loss)) for c in tls.curves)
+    if hi <= lo * (1 + 1e-9):  # constant data: give the log axis a finite span
+        ax.set_ylim(lo / 1.5, hi * 1.5)
+        for rax in (r1, r2):
+            rax.set_ylim(-1.0, 1.0)
     ax.set_yscale("log")
     ax.set_ylabel(f"loss {loss_label} (dimensionless)")
     r1.set_ylabel("tanh resid. (%)")
@@ -249,8 +357,9 @@ def plot_comparison(cmp: LawComparison, stem: str | Path, loss_label: str = "1/Q
     _nice_log_ticks(top.xaxis, w / (tmax * 1.05), w / (tmin * 0.9))
     ax.legend(fontsize=7.5, ncol=2, loc="best")
     ax.set_title(f"f = {tls.options['frequency_ghz']:.6g} GHz; shaded: x > 1.  "
-                 f"Index a = {_fmt(cmp.index, cmp.index_error)}; preferred: {cmp.preferred} "
-                 f"(ΔAIC {cmp.delta_aic:+.1f})", fontsize=9)
+                 f"Index a = {_fmt(cmp.index, cmp.index_error)}\npreferred: "
+                 f"{cmp.preferred or 'none'} (ΔAIC {cmp.delta_aic:+.1f}); verdict: {cmp.verdict}",
+                 fontsize=9)
     stem = Path(stem)
     out = []
     for suffix in (".png", ".pdf"):
@@ -299,7 +408,8 @@ def _provenance() -> dict:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                                 text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        # dirty: the package source differs from the commit (outputs elsewhere do not count)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "."],
                                cwd=root, capture_output=True, text=True, timeout=10).stdout
         info.update(git_commit=commit, git_dirty=bool(dirty.strip()))
     except (OSError, subprocess.SubprocessError):
@@ -337,18 +447,35 @@ def run(args: argparse.Namespace) -> int:
     if existing and not args.overwrite:
         raise FileExistsError(f"{', '.join(existing)} already in {str(out)!r}; pass --overwrite "
                               "to replace them")
+    if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
+        raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
+                         f"--tmax {args.tmax} K")
     tables, curves = _load(args)
     cmp = compare_laws(curves, w, background=args.background, quasiparticle=args.quasiparticle,
                        gap=gap, saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
                        error_model=args.error_model)
-    table = format_table(cmp)
+    error_source = "the given sigmas"
+    if tables[0].sigma is not None:
+        names = sorted({repr(t.error_column) for t in tables})
+        error_source = (f"column {', '.join(names)}"
+                        + (" (errors of Q converted to sigma_Q/Q^2)"
+                           if tables[0].units.get("loss") == "Q" else ""))
+    table = format_table(cmp, error_source)
+    print(table, flush=True)
     power = None
     if args.simulate:
-        if args.simulate < 2:
-            raise ValueError(f"--simulate must be 0 or >= 2, got {args.simulate}")
-        power = discrimination_power(cmp, args.simulate, np.random.default_rng(args.seed))
-        table += "\n" + format_power(power)
-    print(table)
+        from tqdm.auto import tqdm
+
+        print(f"\nsimulating {args.simulate} data sets drawn from each of the tanh(x/2) and "
+              f"1 - e^-x fits (seed {args.seed}) and refitting all three laws to each...",
+              file=sys.stderr, flush=True)
+        with tqdm(total=2 * args.simulate, unit="data set", desc="simulate",
+                  dynamic_ncols=True, file=sys.stderr) as bar:
+            power = discrimination_power(cmp, args.simulate, np.random.default_rng(args.seed),
+                                         progress=bar.update)
+        text = format_power(power)
+        print(text)
+        table += "\n" + text
     out.mkdir(parents=True, exist_ok=True)
     written = plot_comparison(cmp, out / "fit_data",
                               "tan δ" if tables[0].is_loss_tangent else "1/Q")
@@ -363,11 +490,14 @@ def run(args: argparse.Namespace) -> int:
                     "tmax": args.tmax, "background": args.background,
                     "quasiparticle": args.quasiparticle, "gap_fixed": gap,
                     "saturation": args.saturation, "powers": args.powers,
-                    "error_model": args.error_model},
+                    "error_model": args.error_model, "error_column": args.error_column,
+                    "seed": args.seed if args.simulate else None,
+                    "files_in_order": [t.source for t in tables]},
         "comparison": cmp.to_dict(),
         "discrimination_power": None if power is None else power.to_dict(),
         "data": [{"label": c.label, "power": c.power, "power_unit": c.power_unit,
-                  "temperature_K": c.temperature.tolist(), "loss": c.loss.tolist()}
+                  "temperature_K": c.temperature.tolist(), "loss": c.loss.tolist(),
+                  "sigma": None if c.sigma is None else c.sigma.tolist()}
                  for c in cmp.fits["tls"].curves],
         "units": {"temperature": "K", "loss": "tan delta" if tables[0].is_loss_tangent
                   else "Q^-1", "gap": "K", "critical_power": "dB of the power unit",
@@ -377,5 +507,5 @@ def run(args: argparse.Namespace) -> int:
     _atomic(out / "fit_results.json", lambda f: f.write(text.encode()))
     _atomic(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))
     written += [out / "fit_results.json", out / "fit_table.txt"]
-    print("\nwrote " + ", ".join(str(p) for p in written))
+    print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
     return 0

@@ -11,9 +11,15 @@ free-text or ``#`` comment lines). The reader copes with:
   loss as a quality factor (``Q``, ``Qi``, ``Qint``: converted to 1/Q), as an inverse quality factor
   (``Q^-1``, ``1/Q``, ``loss``) or as a loss tangent (``tan delta``: kept as is and flagged);
   optional drive power (``Power (dBm)``, ``P [W]``, ``photons``);
-* units written in the cells (``100 mK``), as long as one column uses one unit.
+* units written in the cells (``100 mK``), as long as one column uses one unit;
+* an optional uncertainty column (``Qi error``, ``Qi_err``, ``dQi``, ``sigma``, ...), in the units
+  of the loss column: errors of Q are converted to errors of Q^-1, sigma_Q / Q^2.
 
-Anything it cannot read is reported as a ValueError naming the file, the column and what was found.
+Values outside the physical range are refused, naming the file, column, row and value:
+temperatures outside 0 < T < 1000 K, quality factors, inverse quality factors, loss tangents and
+errors <= 0, powers outside -300 ... +100 dBm. Exactly repeated rows are read but warned about
+(``UserWarning``). Anything it cannot read is reported as a ValueError naming the file, the column
+and what was found.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import csv
 import io
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +38,12 @@ import numpy as np
 _SNIFF_LINES = 50
 _SEPARATORS = ("\t", ";", ",")
 _SEP_NAMES = {"\t": "tab", ";": "';'", ",": "','"}
+
+#: Highest temperature accepted (K): loss measurements on glasses and resonators lie far below;
+#: a larger value is a unit mistake (and would make a log axis span hundreds of decades).
+MAX_TEMPERATURE = 1000.0
+#: Physical range of drive powers in dBm (-300 dBm is ~1e-33 W; +100 dBm is 10 MW).
+POWER_RANGE_DBM = (-300.0, 100.0)
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _CELL_UNIT = re.compile(r"^(?P<num>.*?\d\.?)\s*(?P<unit>mK|K)$")
@@ -67,6 +80,11 @@ class LossTable:
         "Q^-1" or "tan delta"), "power" (e.g. "dBm") when present.
     separator, decimal : str
         Separator and decimal mark detected.
+    sigma : numpy.ndarray or None
+        One-standard-deviation errors of ``loss`` (converted like the loss: sigma_Q / Q^2 when
+        the file gives Q and its error), or None without an error column.
+    error_column : str or None
+        Uncertainty column used.
     """
 
     temperature: np.ndarray
@@ -82,6 +100,8 @@ class LossTable:
     units: dict = field(default_factory=dict)
     separator: str = ","
     decimal: str = "."
+    sigma: np.ndarray | None = None
+    error_column: str | None = None
 
     def __len__(self) -> int:
         return int(self.temperature.size)
@@ -93,8 +113,16 @@ class LossTable:
             "temperature_column": self.temperature_column, "loss_column": self.loss_column,
             "power_column": self.power_column, "units": dict(self.units),
             "is_loss_tangent": self.is_loss_tangent, "separator": _SEP_NAMES[self.separator],
-            "decimal": self.decimal, "n_rows": len(self),
+            "decimal": self.decimal, "n_rows": len(self), "error_column": self.error_column,
         }
+
+
+def check_power_dbm(name: str, value: float) -> float:
+    """Return ``value`` (dBm) or raise ValueError when it lies outside ``POWER_RANGE_DBM``."""
+    lo, hi = POWER_RANGE_DBM
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be between {lo:g} and {hi:g} dBm, got {value:g} dBm")
+    return value
 
 
 # --------------------------------------------------------------------------- header classification
@@ -136,6 +164,8 @@ _Q_AUTO = re.compile(r"^(q|qi|q_i|qint|q_int|q\s*int|q\s*i|q\s*internal|q_intern
                      r"internal\s*q|internal\s+quality\s+factor|quality\s*factor)$")
 _Q_OTHER = re.compile(
     r"^(ql|q_l|qc|q_c|qe|q_e|qload|qloaded|q_loaded|qcoupling|q_coupling|q0|q_0)$")
+_ERROR = re.compile(r"(\berr(or|ors)?\b|_err|err$|\buncertaint|\bsigma\b|σ|^sigma|^d\s*q|"
+                    r"^delta\s*q|^δ\s*q|\bstd\b|\bstdev\b|\bstd\.?\s*dev)")
 _POWER = re.compile(r"(power|^p$|^p_|^p\s|^pin|dbm|photon|^n$|^<n>|^nph|^n_ph)")
 
 
@@ -158,6 +188,11 @@ def _loss_kind(name: str, explicit: bool = False) -> str | None:
     if explicit and (_Q_OTHER.match(bare) or bare.startswith("q")):
         return "Q"
     return None
+
+
+def _is_error(name: str) -> bool:
+    """An uncertainty column: 'Qi error', 'Qi_err', 'dQi', 'sigma', 'std', 'uncertainty'."""
+    return bool(_ERROR.search(_strip_unit(name)))
 
 
 def _power_unit(name: str) -> str:
@@ -254,6 +289,7 @@ def read_loss_table(
     power_column: str | None = None,
     *,
     temperature_unit: str | None = None,
+    error_column: str | None | bool = None,
 ) -> LossTable:
     """Read one loss-against-temperature table.
 
@@ -267,6 +303,10 @@ def read_loss_table(
         inverse quality factor, or a loss tangent (kept; ``is_loss_tangent`` set).
     temperature_unit : {"K", "mK"}, optional
         Unit of the temperature column when its header does not say.
+    error_column : str, None or False
+        Uncertainty column of the loss, in the units of the loss column (an error of Q is
+        converted to sigma_Q / Q^2). None (default): found automatically when a column is named
+        like "Qi error", "Qi_err", "dQi", "sigma", "std" or "uncertainty"; False: ignore errors.
 
     Returns
     -------
@@ -278,9 +318,10 @@ def read_loss_table(
     FileNotFoundError
         If the file does not exist.
     ValueError
-        One column only, no numeric rows, no or ambiguous temperature/loss columns (the columns
-        found are listed), unknown or mixed units, temperatures <= 0, Q <= 0, NaN or unparsable
-        cells. Each message names the file, the column and the value found.
+        One column only, no numeric rows, no or ambiguous temperature/loss/error columns (the
+        columns found are listed), unknown or mixed units, temperatures outside 0 < T < 1000 K,
+        Q, Q^-1, tan delta or errors <= 0, powers outside -300 ... +100 dBm, NaN or unparsable
+        cells. Each message names the file, the column, the data row and the value found.
 
     Examples
     --------
@@ -323,12 +364,13 @@ def read_loss_table(
     data = rows[first:]
 
     t_name = _pick("temperature", temperature_column,
-                   [c for c in columns if _is_temperature(c)], columns, src)
+                   [c for c in columns if _is_temperature(c) and not _is_error(c)], columns, src)
     if t_name is None:
         raise ValueError(f"{src}: cannot tell which column is the temperature; columns found: "
                          f"{', '.join(map(repr, columns))}; name it e.g. 'Temperature (mK)' or "
                          "pass temperature_column=")
-    loss_candidates = [c for c in columns if c != t_name and _loss_kind(c) is not None]
+    loss_candidates = [c for c in columns
+                       if c != t_name and _loss_kind(c) is not None and not _is_error(c)]
     l_name = _pick("loss (Q, Q^-1 or tan delta)", loss_column, loss_candidates, columns, src)
     if l_name is None:
         raise ValueError(f"{src}: cannot tell which column is the loss (Q, Qi, Qint, Q^-1, 1/Q, "
@@ -337,13 +379,32 @@ def read_loss_table(
     if kind is None:
         raise ValueError(f"{src}: column {l_name!r} is not recognised as Q, Q^-1 or tan delta "
                          "(rename it, e.g. 'Qi' or '1/Q')")
-    power_candidates = [c for c in columns if c not in (t_name, l_name) and _POWER.search(_norm(c))]
+    power_candidates = [c for c in columns if c not in (t_name, l_name) and not _is_error(c)
+                        and _POWER.search(_norm(c))]
     try:
         pw_name = _pick("power", power_column, power_candidates, columns, src)
     except ValueError:
         if power_column is not None:
             raise
         pw_name = None  # several power-like columns and none chosen: ignore power
+    if error_column is False:
+        e_name = None
+    elif error_column is not None and error_column is not True:
+        e_name = _pick("error", error_column, [], columns, src)
+    else:
+        e_cands = [c for c in columns if c not in (t_name, l_name, pw_name) and _is_error(c)]
+        bare = _strip_unit(l_name)
+        if len(e_cands) > 1:  # prefer the error of the loss column: 'Qi error' beside 'Qc error'
+            e_cands = [c for c in e_cands if bare and bare in _norm(c)] or e_cands
+        if len(e_cands) > 1:
+            raise ValueError(
+                f"{src}: cannot tell which column is the error of {l_name!r}: "
+                f"{', '.join(map(repr, e_cands))} all qualify; choose one by name (error_column=, "
+                "--error-column) or ignore them (error_column=False, --error-column none)")
+        e_name = e_cands[0] if e_cands else None
+    if e_name in (t_name, l_name):
+        raise ValueError(f"{src}: the error column {e_name!r} is also the temperature or loss "
+                         "column")
 
     def column(name: str) -> tuple[np.ndarray, set[str]]:
         j = columns.index(name)
@@ -398,23 +459,50 @@ def read_loss_table(
     if bad.size:
         raise ValueError(f"{src}: column {t_name!r}: temperatures must be > 0 K, found "
                          f"{t_values[bad[0]]:g} {t_unit} in data row {bad[0] + 1}")
+    bad = np.flatnonzero(temperature >= MAX_TEMPERATURE)
+    if bad.size:
+        raise ValueError(f"{src}: column {t_name!r}: temperatures must be below "
+                         f"{MAX_TEMPERATURE:g} K, found {t_values[bad[0]]:g} {t_unit} in data row "
+                         f"{bad[0] + 1} (wrong unit?)")
 
     l_values, _ = column(l_name)
-    if kind == "Q":
-        bad = np.flatnonzero(l_values <= 0)
-        if bad.size:
-            raise ValueError(f"{src}: column {l_name!r}: quality factors must be > 0, found "
-                             f"{l_values[bad[0]]:g} in data row {bad[0] + 1}")
-        loss = 1.0 / l_values
-    else:
-        loss = l_values
+    what = {"Q": "quality factors", "Q^-1": "inverse quality factors (loss)",
+            "tan delta": "loss tangents"}[kind]
+    bad = np.flatnonzero(l_values <= 0)
+    if bad.size:
+        raise ValueError(f"{src}: column {l_name!r}: {what} must be > 0, found "
+                         f"{l_values[bad[0]]:g} in data row {bad[0] + 1}")
+    loss = 1.0 / l_values if kind == "Q" else l_values
     units = {"temperature": t_unit, "loss": kind}
     power = None
     if pw_name is not None:
         power, _ = column(pw_name)
         units["power"] = _power_unit(pw_name)
+        if units["power"] == "dBm":
+            for i, pv in enumerate(power):
+                try:
+                    check_power_dbm(f"{src}: column {pw_name!r}, data row {i + 1}: power", pv)
+                except ValueError as exc:
+                    raise ValueError(str(exc)) from None
+    sigma = None
+    if e_name is not None:
+        e_values, _ = column(e_name)
+        bad = np.flatnonzero(e_values <= 0)
+        if bad.size:
+            raise ValueError(f"{src}: error column {e_name!r}: errors must be > 0, found "
+                             f"{e_values[bad[0]]:g} in data row {bad[0] + 1}")
+        sigma = e_values / l_values**2 if kind == "Q" else e_values
+        units["error"] = f"{kind} (converted to Q^-1)" if kind == "Q" else kind
+    key = np.stack([temperature, loss] + ([power] if power is not None else []), axis=1)
+    _, first_rows, counts = np.unique(key, axis=0, return_index=True, return_counts=True)
+    if np.any(counts > 1):
+        rows_dup = sorted(int(r) + 1 for r, c in zip(first_rows, counts, strict=True) if c > 1)
+        warnings.warn(f"{src}: {int(np.sum(counts[counts > 1] - 1))} repeated row(s) (same "
+                      f"temperature, loss{' and power' if power is not None else ''}; first at "
+                      f"data row(s) {', '.join(map(str, rows_dup[:5]))}); each copy counts as a "
+                      "measurement", UserWarning, stacklevel=2)
     return LossTable(
         temperature=temperature, loss=loss, power=power, is_loss_tangent=kind == "tan delta",
         source=src, label=p.stem, columns=tuple(columns), temperature_column=t_name,
         loss_column=l_name, power_column=pw_name, units=units, separator=sep,
-        decimal="," if decimal_comma else ".")
+        decimal="," if decimal_comma else ".", sigma=sigma, error_column=e_name)

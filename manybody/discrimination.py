@@ -1,24 +1,67 @@
 """Telling tanh(x/2) from 1 - e^-x in loss data: law comparison and discrimination power.
 
 :func:`compare_laws` fits the three laws of :mod:`manybody.datafit` to the same points and ranks
-the two named laws by AIC; the family's index a with its uncertainty says where in between the data
-lie. :func:`discrimination_power` repeats the experiment on paper (simulated data sets drawn from
-each fit) to say whether data with this sampling and scatter can tell the laws apart at all.
+the two named laws by AIC; the family's index a with its uncertainty gives the verdict, in the one
+vocabulary of :func:`manybody.analysis.classify_index`. :func:`discrimination_power` repeats the
+experiment on paper (simulated data sets drawn from each fit) to say whether data with this
+sampling and scatter can tell the laws apart at all.
+
+Evidence from Delta = AIC(generic) - AIC(tls) (Burnham & Anderson's rule of thumb):
+
+=============  ===============  ====================================================
+evidence       |Delta|            preferred law
+=============  ===============  ====================================================
+"none"         < 2              none
+"positive"     2 ... < 6        the law with the lower AIC
+"strong"       6 ... < 10       the law with the lower AIC
+"very strong"  >= 10            the law with the lower AIC
+=============  ===============  ====================================================
+
+No law is preferred either (and the evidence is "none") when any of the three fits cannot decide
+or is unphysical (see ``LossFit.indeterminate`` and ``LossFit.unphysical``): a negative or
+vanishing amplitude, a parameter on its bound, too few distinct temperatures.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import _validate as v
-from .analysis import _verdict
+from .analysis import classify_index
 from .datafit import LAWS, fit_joint
 from .losscurves import LossCurve
+
+#: Lower edges of |AIC(generic) - AIC(tls)| for the evidence levels.
+EVIDENCE_LEVELS = ((10.0, "very strong"), (6.0, "strong"), (2.0, "positive"))
+
+
+def evidence_label(delta_aic: float) -> str:
+    """"none" (|delta| < 2), "positive" (2-6), "strong" (6-10) or "very strong" (>= 10).
+
+    NaN gives "none".
+    """
+    size = abs(delta_aic)
+    for edge, label in EVIDENCE_LEVELS:
+        if size >= edge:
+            return label
+    return "none"
+
+
+def prefer_law(delta_aic: float, blocked: bool = False) -> tuple[str | None, str]:
+    """(preferred law, evidence) from delta_aic = AIC(generic) - AIC(tls).
+
+    "tls" when delta_aic >= 2, "generic" when <= -2, else None; None with evidence "none" when
+    ``blocked`` (a fit cannot decide or is unphysical).
+    """
+    evidence = evidence_label(delta_aic)
+    if blocked or evidence == "none":
+        return None, "none"
+    return ("tls" if delta_aic > 0 else "generic"), evidence
 
 
 @dataclass(frozen=True)
@@ -29,19 +72,22 @@ class LawComparison:
     ----------
     fits : dict of str to LossFit
         "tls", "generic", "family".
-    preferred : str
-        "tls" or "generic": the named law with the lower AIC.
+    preferred : str or None
+        "tls" or "generic": the named law with the lower AIC; None when the evidence is "none"
+        or a fit cannot decide or is unphysical (see the module notes).
     delta_aic, delta_bic : float
         AIC(generic) - AIC(tls) (and BIC): positive favours tanh(x/2), negative 1 - e^-x.
     evidence : str
-        Rule of thumb on |delta_aic|: "none" (< 2), "positive" (2-6), "strong" (6-10),
-        "very strong" (> 10).
+        Rule of thumb on |delta_aic| (:func:`evidence_label`): "none" (< 2), "positive" (2-6),
+        "strong" (6-10), "very strong" (>= 10); "none" when no law is preferred.
     index, index_error : float
         TLS index a of the family fit (1: tanh, 0: 1 - e^-x) and its uncertainty.
     separation : float
         1 / index_error: how many standard deviations apart the two laws are in a.
     verdict : str
-        From the index (see :func:`manybody.analysis.analyse_shape`).
+        From the index, in the vocabulary of :func:`manybody.analysis.classify_index`.
+    reason : str
+        Why that verdict (and why no law is preferred, when none is).
     """
 
     fits: dict
@@ -53,12 +99,14 @@ class LawComparison:
     index_error: float
     separation: float
     verdict: str
+    reason: str = ""
 
     def to_dict(self) -> dict:
         return {"preferred": self.preferred, "delta_aic": self.delta_aic,
                 "delta_bic": self.delta_bic, "evidence": self.evidence, "index": self.index,
                 "index_error": self.index_error, "separation_sigma": self.separation,
-                "verdict": self.verdict, "fits": {k: f.to_dict() for k, f in self.fits.items()}}
+                "verdict": self.verdict, "reason": self.reason,
+                "fits": {k: f.to_dict() for k, f in self.fits.items()}}
 
 
 def compare_laws(curves: Sequence[LossCurve] | LossCurve, frequency: float | str,
@@ -87,16 +135,22 @@ def compare_laws(curves: Sequence[LossCurve] | LossCurve, frequency: float | str
         fits = {law: fit_joint(curves, frequency, law=law, **options) for law in LAWS}
     d_aic = fits["generic"].aic - fits["tls"].aic
     d_bic = fits["generic"].bic - fits["tls"].bic
-    size = abs(d_aic)
-    evidence = ("none" if size < 2 else "positive" if size < 6 else "strong" if size < 10
-                else "very strong")
     fam = fits["family"]
     index, err = fam.parameters["index"], fam.errors["index"]
     if "index" in fam.at_bound:
         err = math.inf if err == 0 else err
-    return LawComparison(fits, "tls" if d_aic > 0 else "generic", float(d_aic), float(d_bic),
-                         evidence, index, err, 1.0 / err if err > 0 else math.inf,
-                         _verdict(index, err, fam))
+    # the family has the most parameters: what it cannot determine, the data cannot tell
+    verdict, reason = classify_index(
+        index, err, p_value=fam.p_value if fam.dof > 0 else math.nan,
+        indeterminate=fam.indeterminate, unphysical=fam.unphysical)
+    problems = [f"{law} fit: {r}" for law, f in fits.items() if law != "family"
+                for r in (*f.indeterminate, *f.unphysical)]
+    family_problem = bool(fam.indeterminate or fam.unphysical)
+    preferred, evidence = prefer_law(d_aic, blocked=family_problem or bool(problems))
+    if problems and not family_problem:
+        reason = "; ".join(problems)
+    return LawComparison(fits, preferred, float(d_aic), float(d_bic), evidence, index, err,
+                         1.0 / err if err > 0 else math.inf, verdict, reason)
 
 
 @dataclass(frozen=True)
@@ -128,8 +182,8 @@ class DiscriminationPower:
                                                 "index_mean", "index_std", "index_error_median")}
 
 
-def discrimination_power(cmp: LawComparison, n_simulations: int,
-                         rng: np.random.Generator) -> DiscriminationPower:
+def discrimination_power(cmp: LawComparison, n_simulations: int, rng: np.random.Generator,
+                         progress: Callable[[int], None] | None = None) -> DiscriminationPower:
     """Repeat the experiment on paper: can data with this sampling and scatter tell the laws apart?
 
     For each of the TLS and generic fits in ``cmp``, draws ``n_simulations`` data sets at the same
@@ -145,6 +199,8 @@ def discrimination_power(cmp: LawComparison, n_simulations: int,
         Repeats per law (>= 2); each costs one :func:`compare_laws`.
     rng : numpy.random.Generator
         Source of the noise.
+    progress : callable, optional
+        Called with 1 after each simulated data set (e.g. ``tqdm.update``); 2 n_simulations calls.
 
     Returns
     -------
@@ -179,8 +235,12 @@ def discrimination_power(cmp: LawComparison, n_simulations: int,
                 res = compare_laws(sim, fit.frequency, **opts)
             except (RuntimeError, ValueError):  # an unfittable draw counts as a failure
                 continue
-            wins += res.preferred == truth
-            strong += res.preferred == truth and abs(res.delta_aic) > 6
+            finally:
+                if progress is not None:
+                    progress(1)
+            picked = (res.delta_aic > 0) == (truth == "tls")  # the sign of dAIC, as AIC picks
+            wins += picked
+            strong += picked and abs(res.delta_aic) > 6
             idx.append(res.index)
             err.append(res.index_error)
         out["correct"][truth] = wins / n_simulations

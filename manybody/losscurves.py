@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validate as v
+from .dataio import MAX_TEMPERATURE, check_power_dbm
 from .units import KELVIN_PER_GHZ
 
 #: BCS weak-coupling ratio Delta0 / (k_B Tc).
@@ -37,12 +38,12 @@ def parse_frequency(value: str | float) -> float:
     Returns
     -------
     float
-        w (K), > 0.
+        w (K), 0 < w < 1000 K (20.8 THz).
 
     Raises
     ------
     ValueError
-        No or unknown unit in a string, or a value <= 0.
+        No or unknown unit in a string, a value <= 0, non-finite or >= 1000 K.
     """
     if isinstance(value, str):
         m = _FREQ.match(value)
@@ -54,8 +55,17 @@ def parse_frequency(value: str | float) -> float:
             kelvin = number * _HZ[unit] * 1e-9 * KELVIN_PER_GHZ
         else:
             kelvin = number * (1e-3 if unit == "mk" else 1.0)
-        return v.positive("frequency", kelvin)
-    return v.positive("frequency (K)", value)
+        if kelvin == float("inf"):  # e.g. 1e300 GHz overflows
+            return _in_range(kelvin, value)
+        return _in_range(v.positive("frequency", kelvin), value)
+    return _in_range(v.positive("frequency (K)", value), value)
+
+
+def _in_range(kelvin: float, given) -> float:
+    if kelvin >= MAX_TEMPERATURE:
+        raise ValueError(f"frequency must be below {MAX_TEMPERATURE:g} K "
+                         f"({MAX_TEMPERATURE / KELVIN_PER_GHZ:.4g} GHz), got {given!r}")
+    return kelvin
 
 
 def gap_from_tc(tc: float) -> float:
@@ -70,13 +80,20 @@ class LossCurve:
     Parameters
     ----------
     temperature : array_like
-        T (K), > 0.
+        T (K), 0 < T < 1000 K.
     loss : array_like
-        Q^-1 (dimensionless, or tan delta, or simulated absorption in units of pi*C0).
+        Q^-1 (dimensionless, or tan delta, or simulated absorption in units of pi*C0), > 0.
     sigma : array_like, optional
         One-standard-deviation errors of ``loss``; None when unknown.
     power : float, optional
-        Drive power in dB of ``power_unit`` (e.g. dBm); needed only for the saturation model.
+        Drive power in dB of ``power_unit`` (e.g. dBm, then between -300 and +100 dBm); needed
+        only for the saturation model.
+
+    Raises
+    ------
+    ValueError
+        Temperatures outside 0 < T < 1000 K, loss <= 0 or non-finite, sigma <= 0, shapes that
+        differ, a power outside the physical range.
     label : str
         Name used in parameter names and figures.
     power_unit : str
@@ -92,10 +109,18 @@ class LossCurve:
 
     def __post_init__(self) -> None:
         t = v.positive_array(f"temperature of {self.label!r}", self.temperature)
+        if np.any(t >= MAX_TEMPERATURE):
+            i = int(np.argmax(t >= MAX_TEMPERATURE))
+            raise ValueError(f"temperature of {self.label!r} must be below {MAX_TEMPERATURE:g} K "
+                             f"(in kelvin, not mK?), got {t[i]:g} K at point {i + 1}")
         y = v.real_array(f"loss of {self.label!r}", self.loss)
         if y.shape != t.shape:
             raise ValueError(f"loss of {self.label!r} must have the shape of temperature "
                              f"{t.shape}, got {y.shape}")
+        if np.any(y <= 0):
+            i = int(np.argmax(y <= 0))
+            raise ValueError(f"loss of {self.label!r} must be > 0 (Q^-1 or tan delta), got "
+                             f"{y[i]:g} at T = {t[i]:g} K (point {i + 1})")
         object.__setattr__(self, "temperature", t)
         object.__setattr__(self, "loss", y)
         if self.sigma is not None:
@@ -105,7 +130,10 @@ class LossCurve:
                                  f"got {s.shape}")
             object.__setattr__(self, "sigma", s)
         if self.power is not None:
-            object.__setattr__(self, "power", v.finite(f"power of {self.label!r}", self.power))
+            power = v.finite(f"power of {self.label!r}", self.power)
+            if self.power_unit == "dBm":
+                check_power_dbm(f"power of {self.label!r}", power)
+            object.__setattr__(self, "power", power)
 
     def window(self, tmin: float | None, tmax: float | None) -> LossCurve:
         """The points with tmin <= T <= tmax (K)."""
@@ -125,8 +153,9 @@ def curves_from_table(table) -> list[LossCurve]:
     Powers in W/mW/uW/nW are converted to dBm, photon numbers to dB(photons) = 10 log10(n).
     """
     unit = table.units.get("power")
+    sigma = getattr(table, "sigma", None)
     if table.power is None:
-        return [LossCurve(table.temperature, table.loss, label=table.label)]
+        return [LossCurve(table.temperature, table.loss, sigma, label=table.label)]
     p = np.asarray(table.power, dtype=np.float64)
     scale = {"W": 1e3, "mW": 1.0, "uW": 1e-3, "nW": 1e-6}
     if unit in scale or unit == "photons":
@@ -137,8 +166,9 @@ def curves_from_table(table) -> list[LossCurve]:
         unit = "dBm" if unit in scale else "dB(photons)"
     values = np.unique(p)
     if values.size == 1:
-        return [LossCurve(table.temperature, table.loss, power=float(values[0]),
+        return [LossCurve(table.temperature, table.loss, sigma, power=float(values[0]),
                           label=table.label, power_unit=unit or "dBm")]
-    return [LossCurve(table.temperature[p == pv], table.loss[p == pv], power=float(pv),
+    return [LossCurve(table.temperature[p == pv], table.loss[p == pv],
+                      None if sigma is None else sigma[p == pv], power=float(pv),
                       label=f"{table.label} {pv:g} {unit}", power_unit=unit or "dBm")
             for pv in values]

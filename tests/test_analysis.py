@@ -8,7 +8,9 @@ import pytest
 from manybody.analysis import (
     RATIO_GENERIC,
     RATIO_TLS,
+    VERDICTS,
     analyse_shape,
+    classify_index,
     fit_law,
     law_family,
     law_generic,
@@ -100,3 +102,83 @@ def test_bad_input():
     with pytest.raises(ValueError, match="x must span"):
         shape_ratio(np.array([1.0, 2.0, 3.0]), np.ones(3))
     assert math.isfinite(RATIO_TLS)
+
+
+# ----------------------------------------------------------------------------- verdicts
+
+
+@pytest.mark.parametrize("index,error,p_value,verdict", [
+    # the index bands, 2 (floored) errors either side of 0 and 1
+    (0.81, 0.1, math.nan, "TLS (tanh)"), (0.79, 0.1, math.nan, "in between"),
+    (0.19, 0.1, math.nan, "generic block (1 - e^-x)"), (0.21, 0.1, math.nan, "in between"),
+    (-0.19, 0.1, math.nan, "generic block (1 - e^-x)"),
+    (-0.21, 0.1, math.nan, "beyond generic (a < 0)"),
+    (1.19, 0.1, math.nan, "TLS (tanh)"), (1.21, 0.1, math.nan, "beyond TLS (a > 1)"),
+    # both ends within errors, and the largest error that can still decide
+    (0.5, 0.26, math.nan, "undecided"), (0.5, 0.24, math.nan, "in between"),
+    (1.0, 0.499, math.nan, "TLS (tanh)"), (1.0, 0.5, math.nan, "undecided"),
+    (1.0, math.nan, math.nan, "undecided"),
+    # the floor from numerical resolution (1e-3): round-off is not physics
+    (1.0019, 0.0, math.nan, "TLS (tanh)"), (1.0021, 0.0, math.nan, "beyond TLS (a > 1)"),
+    (1.00004, 1e-5, math.nan, "TLS (tanh)"), (-0.0019, 1e-12, math.nan, "generic block (1 - e^-x)"),
+    (-0.0021, 1e-12, math.nan, "beyond generic (a < 0)"),
+    # goodness of fit: p = 1e-3 is the edge of "neither law"
+    (1.0, 0.1, 0.99e-3, "neither law"), (1.0, 0.1, 1.01e-3, "TLS (tanh)"),
+])
+def test_verdict_thresholds_both_sides(index, error, p_value, verdict):
+    got, reason = classify_index(index, error, p_value=p_value)
+    assert got == verdict, reason
+    assert got in VERDICTS and reason
+
+
+def test_verdict_reasons_take_precedence_in_order():
+    assert classify_index(1.0, 0.01, indeterminate=["one temperature"],
+                          unphysical=["negative amplitude"]) == ("undecided", "one temperature")
+    assert classify_index(1.0, 0.01, unphysical=["negative amplitude"]) == (
+        "neither law", "negative amplitude")
+    # an error too large to decide anything comes before the goodness of fit (3 realisations
+    # give a poor sigma and a meaningless p-value)
+    assert classify_index(1.0, 0.9, p_value=1e-6)[0] == "undecided"
+    assert classify_index(1.0, 0.9, unphysical=["negative amplitude"])[0] == "undecided"
+
+
+@pytest.mark.parametrize("index,verdict", [
+    (1.0, "TLS (tanh)"), (0.0, "generic block (1 - e^-x)"), (0.5, "in between"),
+    (-0.5, "beyond generic (a < 0)"), (3.0, "beyond TLS (a > 1)")])
+@pytest.mark.parametrize("n_real", [1, 3])
+def test_noise_free_curves_get_the_exact_verdict(index, verdict, n_real):
+    """Exact family curves: a is recovered to round-off and the verdict says which law, even with
+    identical realisations (zero spread) or a single one."""
+    q = np.repeat(2.0 * law_family(X, index)[None, :], n_real, axis=0)
+    shape = analyse_shape(X, q, n_bootstrap=20)
+    assert shape.index == pytest.approx(index, abs=1e-6)
+    assert shape.verdict == verdict, shape.reason
+
+
+def test_constant_or_rising_curves_are_not_given_a_law():
+    flat = analyse_shape(X, np.ones((3, X.size)), n_bootstrap=10)
+    assert flat.verdict == "undecided" and "no temperature dependence" in flat.reason
+    rising = 0.5 + 0.1 * np.log(X[::-1])  # grows with T (falls with x)
+    q = rising + np.random.default_rng(6).normal(0, 1e-3, size=(20, X.size))
+    shape = analyse_shape(X, q, n_bootstrap=10)
+    assert shape.verdict == "neither law"
+
+
+def test_single_realisation_errors_are_scaled_by_the_residuals():
+    """With one realisation there is no sigma: the error of a must follow the scatter, not the
+    arbitrary unit weights (the same curve scaled by 1e6 has the same index error)."""
+    rng = np.random.default_rng(8)
+    q = law_family(X, 0.5) * (1 + 0.01 * rng.standard_normal(X.size))
+    small, large = analyse_shape(X, q[None, :]), analyse_shape(X, 1e6 * q[None, :])
+    assert small.index == pytest.approx(large.index, abs=1e-6)
+    assert small.index_error == pytest.approx(large.index_error, rel=1e-4)
+    assert 0.005 < small.index_error < 0.5 and small.verdict == large.verdict
+
+
+def test_bootstrap_off_keeps_the_standard_error_weights():
+    """With several realisations and no bootstrap, the error of a is the fit's (sigma = standard
+    error over realisations), not rescaled by the residuals."""
+    rng = np.random.default_rng(9)
+    q = law_family(X, 0.5) + rng.normal(0, 0.01, size=(30, X.size))
+    shape = analyse_shape(X, q, n_bootstrap=0)
+    assert shape.index_error == shape.fits["family"].errors["index"]

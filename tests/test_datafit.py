@@ -311,9 +311,10 @@ def test_cli_end_to_end_on_nb_data(tmp_path, capsys):
     assert (out / "fit_data.pdf").read_bytes()[:5] == b"%PDF-"
     assert (out / "fit_table.txt").read_text().strip() == text.split("\nwrote ")[0].strip()
     res = json.loads((out / "fit_results.json").read_text())
-    assert res["schema"] == "manybody.fit-data/1"
+    assert res["schema"] == "manybody.fit-data/2"
     assert set(res["comparison"]["fits"]) == {"tls", "generic", "family"}
-    assert res["comparison"]["preferred"] in ("tls", "generic")
+    # |dAIC| = 0.5 < 2: no law is preferred
+    assert res["comparison"]["preferred"] is None and res["comparison"]["evidence"] == "none"
     assert len(res["inputs"]) == 5 and all(len(i["sha256"]) == 64 for i in res["inputs"])
     fam = res["comparison"]["fits"]["family"]
     assert fam["n_points"] == 50 and math.isfinite(fam["errors"]["index"])

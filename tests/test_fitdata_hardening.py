@@ -1,0 +1,458 @@
+"""fit-data must not be confidently wrong: non-physical input, degenerate designs, unphysical fits,
+round-off verdicts, error columns, strictly typed options (hardening issue items 7, 10-15, 21)."""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from manybody.analysis import law_family, law_generic, law_tls
+from manybody.datafit import fit_joint, fit_loss
+from manybody.datafit_cli import natural_key
+from manybody.dataio import read_loss_table
+from manybody.discrimination import compare_laws, evidence_label, prefer_law
+from manybody.losscurves import LossCurve, curves_from_table, parse_frequency
+
+W = parse_frequency("5.61989GHz")  # 0.2697 K
+T = np.geomspace(0.03, 1.0, 24)
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _table(t_k, q, extra=None, header="Temperature (mK);Qi") -> str:
+    rows = [header]
+    for i, (a, b) in enumerate(zip(t_k, q, strict=True)):
+        rows.append(f"{a * 1e3:.12g};{b:.15g}" + ("" if extra is None else f";{extra[i]:.15g}"))
+    return "\n".join(rows) + "\n"
+
+
+def _main(argv):
+    from manybody.cli import main
+
+    return main(["fit-data", *argv])
+
+
+# ----------------------------------------------------------------------------- non-physical input
+
+
+@pytest.mark.parametrize("header,cell,what", [
+    ("1/Q", "-1e-7", "inverse quality factors"),
+    ("1/Q", "0", "inverse quality factors"),
+    ("tan delta", "-2e-5", "loss tangents"),
+    ("Qi", "0", "quality factors"),
+])
+def test_non_positive_loss_is_refused_naming_file_column_and_row(tmp_path, header, cell, what):
+    text = f"T (mK);{header}\n100;1e-6\n200;2e-6\n300;{cell}\n400;1e-6\n"
+    path = _write(tmp_path, "neg.csv", text)
+    with pytest.raises(ValueError) as err:
+        read_loss_table(path)
+    msg = str(err.value)
+    assert str(path) in msg and repr(header) in msg and what in msg
+    assert "must be > 0" in msg and "data row 3" in msg
+
+
+@pytest.mark.parametrize("value,unit,ok", [
+    ("999", "K", True), ("1000", "K", False), ("999999", "mK", True), ("1e300", "mK", False),
+    ("inf", "K", False),
+])
+def test_temperature_range_both_sides_of_1000_K(tmp_path, value, unit, ok):
+    path = _write(tmp_path, "t.csv", f"T ({unit});Qi\n0.1;1e6\n{value};2e6\n")
+    if ok:
+        assert read_loss_table(path).temperature[1] == pytest.approx(float(value) * (
+            1e-3 if unit == "mK" else 1.0))
+    else:
+        with pytest.raises(ValueError, match=r"data row 2|infinite") as err:
+            read_loss_table(path)
+        assert str(path) in str(err.value)
+
+
+def test_1e300_mK_is_refused_before_fitting_in_well_under_a_second(tmp_path, capsys):
+    from manybody.cli import build_parser
+
+    build_parser()  # import the command modules first: time the refusal, not the imports
+    path = _write(tmp_path, "hot.csv", "T (mK);Qi\n100;1e6\n1e300;1e6\n200;1.1e6\n")
+    start = time.process_time()  # CPU time: not inflated by other jobs on a shared machine
+    assert _main([str(path), "--frequency", "5.6GHz", "--out", str(tmp_path / "o")]) == 2
+    assert time.process_time() - start < 0.5  # (measured: 0.04 s)
+    err = capsys.readouterr().err
+    assert "below 1000 K" in err and "1e+300 mK" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_loss_curve_refuses_non_physical_values():
+    with pytest.raises(ValueError, match=r"loss of 'data' must be > 0.*-1e-07 at T = 0.2 K"):
+        LossCurve([0.1, 0.2, 0.3], [1e-6, -1e-7, 1e-6])
+    with pytest.raises(ValueError, match="must be below 1000 K"):
+        LossCurve([0.1, 0.2, 1e300], [1e-6, 1e-6, 1e-6])
+    with pytest.raises(ValueError, match="between -300 and 100 dBm"):
+        LossCurve([0.1, 0.2], [1e-6, 1e-6], power=150.0)
+    LossCurve([0.1, 999.0], [1e-6, 1e-6], power=-300.0)  # the edges are accepted
+
+
+def test_power_range_in_files(tmp_path):
+    path = _write(tmp_path, "p.csv", "T (mK);Qi;Power (dBm)\n100;1e6;-140\n200;1e6;500\n")
+    with pytest.raises(ValueError, match=r"p.csv: column 'Power \(dBm\)', data row 2: power must "
+                                         r"be between -300 and 100 dBm, got 500 dBm"):
+        read_loss_table(path)
+
+
+def test_repeated_rows_are_warned_about(tmp_path):
+    path = _write(tmp_path, "d.csv", "T (mK);Qi\n100;1e6\n200;2e6\n100;1e6\n300;3e6\n")
+    with pytest.warns(UserWarning, match=r"1 repeated row\(s\).*first at data row\(s\) 1"):
+        table = read_loss_table(path)
+    assert len(table) == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_loss_table(_write(tmp_path, "u.csv", "T (mK);Qi\n100;1e6\n100;1.1e6\n"))
+
+
+# ----------------------------------------------------------------------------- error columns
+
+
+@pytest.mark.parametrize("name", ["Qi error", "Qi_err", "dQi", "sigma", "Qi uncertainty"])
+def test_error_column_is_found_and_converted_to_loss_errors(tmp_path, name):
+    q = np.array([1.0e6, 1.2e6, 1.5e6])
+    dq = np.array([2e4, 3e4, 1e4])
+    path = _write(tmp_path, "e.csv", _table([0.1, 0.2, 0.3], q, dq,
+                                            header=f"Temperature (mK);Qi;{name}"))
+    t = read_loss_table(path)
+    assert t.error_column == name and t.loss_column == "Qi"
+    np.testing.assert_allclose(t.sigma, dq / q**2, rtol=1e-12)  # sigma_loss = sigma_Q / Q^2
+    assert curves_from_table(t)[0].sigma is not None
+    assert read_loss_table(path, error_column=False).sigma is None
+
+
+def test_error_column_of_inverse_q_is_kept_and_chosen_by_name(tmp_path):
+    text = "T (K);1/Q;1/Q error;Qc error\n0.1;1e-6;1e-8;5\n0.2;2e-6;2e-8;5\n"
+    t = read_loss_table(_write(tmp_path, "f.csv", text))
+    assert t.loss_column == "1/Q" and t.error_column == "1/Q error"  # not 'Qc error'
+    np.testing.assert_allclose(t.sigma, [1e-8, 2e-8])
+    t = read_loss_table(tmp_path / "f.csv", error_column="qc error")
+    np.testing.assert_allclose(t.sigma, [5, 5])
+
+
+@pytest.mark.parametrize("cell,found", [("0", "0"), ("-3e4", "-30000")])
+def test_non_positive_errors_are_refused_by_name(tmp_path, cell, found):
+    path = _write(tmp_path, "e.csv", f"T (mK);Qi;Qi error\n100;1e6;2e4\n200;1e6;{cell}\n")
+    with pytest.raises(ValueError, match=rf"e.csv: error column 'Qi error': errors must be > 0, "
+                                         rf"found {found} in data row 2"):
+        read_loss_table(path)
+
+
+def test_ambiguous_error_columns_are_refused(tmp_path):
+    path = _write(tmp_path, "e.csv", "T (mK);Qi;sigma;std\n100;1e6;1;1\n")
+    with pytest.raises(ValueError, match=r"which column is the error of 'Qi': 'sigma', 'std'"):
+        read_loss_table(path)
+    with pytest.raises(ValueError, match=r"no column named 'dQ'"):
+        read_loss_table(path, error_column="dQ")
+
+
+def test_given_errors_are_used_as_absolute_sigma(tmp_path, capsys):
+    """Data with a Q error column: chi2/dof near 1, p-value given, errors not rescaled."""
+    rng = np.random.default_rng(11)
+    loss = 1e-6 * law_tls(W / T) + 2e-7
+    q = 1 / loss
+    dq = 0.01 * q
+    q_meas = q + dq * rng.standard_normal(T.size)
+    path = _write(tmp_path, "qe.csv", _table(T, q_meas, dq, header="T (mK);Qi;Qi error"))
+    curves = curves_from_table(read_loss_table(path))
+    cmp = compare_laws(curves, W)
+    fam = cmp.fits["family"]
+    assert fam.error_model == "sigma" and not fam.errors_scaled
+    # chi2 of 21 dof: 0.2 < chi2/dof < 2.2 has probability > 0.999
+    assert 0.2 < fam.reduced_chi2 < 2.2 and 0 < fam.p_value <= 1
+    assert abs(cmp.index - 1) < 4 * cmp.index_error
+    out = tmp_path / "o"
+    assert _main([str(path), "--frequency", "5.61989GHz", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "errors: from column 'Qi error' (errors of Q converted to sigma_Q/Q^2)" in text
+    assert "family chi2/dof = " in text
+    res = json.loads((out / "fit_results.json").read_text())
+    assert res["inputs"][0]["error_column"] == "Qi error"
+    np.testing.assert_allclose(res["data"][0]["sigma"], dq / q_meas**2, rtol=1e-9)
+    # --error-column none: the scatter is estimated instead
+    assert _main([str(path), "--frequency", "5.61989GHz", "--out", str(out), "--overwrite",
+                  "--error-column", "none"]) == 0
+    assert "scatter estimated from the residuals" in capsys.readouterr().out
+
+
+def test_files_with_and_without_errors_are_not_mixed(tmp_path, capsys):
+    a = _write(tmp_path, "a.csv", _table(T, 1 / (1e-6 * law_tls(W / T)), np.full(T.size, 1e3),
+                                         header="T (mK);Qi;Qi error"))
+    b = _write(tmp_path, "b.csv", _table(T, 1 / (1e-6 * law_tls(W / T))))
+    assert _main([str(a), str(b), "--frequency", "5.6GHz", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "give(s) an error column but" in err and "b.csv" in err and err.count("\n") == 1
+
+
+# ----------------------------------------------------------------------------- degenerate designs
+
+
+def test_one_temperature_is_undecided_with_the_reason():
+    y = 1e-6 * (1 + 0.05 * np.random.default_rng(0).standard_normal(17))
+    cmp = compare_laws(LossCurve(np.full(17, 0.1), y), W)
+    assert cmp.verdict == "undecided" and cmp.preferred is None and cmp.evidence == "none"
+    assert "too few distinct temperatures: one temperature (0.1 K)" in cmp.reason
+
+
+@pytest.mark.parametrize("n_distinct,flagged", [(3, True), (4, False)])
+def test_distinct_temperatures_against_parameters_both_sides(n_distinct, flagged):
+    """Family with background: 3 parameters. 3 distinct temperatures (each repeated) cannot
+    test a law; 4 can."""
+    t = np.repeat(np.geomspace(0.05, 0.8, n_distinct), 4)
+    y = (1e-6 * law_tls(W / t) + 2e-7) * (1 + 0.01 * np.random.default_rng(1).standard_normal(
+        t.size))
+    fit = fit_loss(t, y, W, law="family")
+    assert any("too few distinct" in r for r in fit.indeterminate) is flagged
+
+
+def test_curve_with_one_temperature_in_a_joint_fit_is_flagged():
+    good = LossCurve(T, 1e-6 * law_tls(W / T) + 2e-7, label="good")
+    single = LossCurve(np.full(5, 0.1), np.full(5, 3e-7), label="single")
+    cmp = compare_laws([good, single], W)
+    assert cmp.verdict == "undecided" and cmp.preferred is None
+    assert "curve 'single' has 1 distinct temperature(s) for its 2 own parameters" in cmp.reason
+
+
+def test_constant_loss_is_undecided_not_very_strong():
+    cmp = compare_laws(LossCurve(T, np.full(T.size, 1e-6)), W)
+    assert cmp.verdict == "undecided" and cmp.preferred is None and cmp.evidence == "none"
+    assert "no temperature dependence" in cmp.reason
+    no_bg = compare_laws(LossCurve(T, np.full(T.size, 1e-6)), W, background=False)
+    assert no_bg.verdict == "undecided" and "constant to numerical resolution" in no_bg.reason
+
+
+def _sigma_of_amplitude(sigma):
+    """Error of the tls amplitude for these temperatures and sigma (independent of the data)."""
+    return fit_loss(T, 1e-6 * law_tls(W / T) + 2e-7, W, sigma=sigma, law="tls").errors[
+        "amplitude"]
+
+
+@pytest.mark.parametrize("ratio,indeterminate,unphysical", [
+    (2.1, False, False), (1.9, True, False), (-1.9, True, False), (-2.1, False, True)])
+def test_amplitude_significance_threshold_both_sides(ratio, indeterminate, unphysical):
+    """Noise-free data with given sigma: the fitted amplitude is exactly ratio * its error."""
+    sigma = np.full(T.size, 1e-8)
+    amp = ratio * _sigma_of_amplitude(sigma)
+    fit = fit_loss(T, amp * law_tls(W / T) + 2e-7, W, sigma=sigma, law="tls")
+    assert fit.parameters["amplitude"] == pytest.approx(amp, rel=1e-6)
+    assert any("within 2 errors of 0" in r for r in fit.indeterminate) is indeterminate
+    assert any("negative amplitude" in r for r in fit.unphysical) is unphysical
+
+
+@pytest.mark.parametrize("size,below", [(0.5e-9, True), (2e-9, False)])
+def test_amplitude_resolution_threshold_both_sides(size, below):
+    """A temperature-dependent part below 1e-9 of the loss is round-off, above it is signal."""
+    law = law_tls(W / T)
+    amp = size * 1e-6 / np.ptp(law)
+    sigma = np.full(T.size, 1e-21)
+    fit = fit_loss(T, 1e-6 + amp * (law - law.min()), W, sigma=sigma, law="tls")
+    assert any("numerical resolution" in r for r in fit.indeterminate) is below
+
+
+# ----------------------------------------------------------------------------- unphysical fits
+
+
+def test_loss_rising_with_temperature_gives_neither_law_and_no_preference():
+    y = 1e-7 + 1e-7 * T
+    cmp = compare_laws(LossCurve(T, y), W)
+    assert cmp.fits["tls"].parameters["amplitude"] < 0
+    assert cmp.preferred is None and cmp.evidence == "none"
+    assert cmp.verdict == "neither law" and "negative amplitude" in cmp.reason
+
+
+def test_parameter_on_its_bound_is_unphysical():
+    from manybody.datafit import _Model, _problems
+
+    model = _Model("family", W, 1, (None,), True, None, None, False, 1.0, ("d",))
+    curve = LossCurve(T, 1e-6 * law_tls(W / T) + 2e-7)
+    names = ["amplitude", "background", "index"]
+    ind, unph = _problems(model, [curve], names, np.array([1e-6, 2e-7, -0.99]),
+                          np.array([1e-8, 1e-9, 0.1]), ("index",), True, 3)
+    assert ind == () and unph == ("index = -0.99 ran to its bound",)
+    ind, unph = _problems(model, [curve], names, np.array([1e-6, 2e-7, 0.5]),
+                          np.array([1e-8, 1e-9, 0.1]), (), False, 3)
+    assert ind == ("the optimiser did not converge",) and unph == ()
+
+
+# ----------------------------------------------------------------------------- round-off verdicts
+
+
+@pytest.mark.parametrize("index,verdict", [
+    (1.0, "TLS (tanh)"), (0.0, "generic block (1 - e^-x)"), (0.5, "in between"),
+    (-0.5, "beyond generic (a < 0)"), (2.0, "beyond TLS (a > 1)")])
+def test_noise_free_family_data_get_the_exact_verdict(index, verdict):
+    cmp = compare_laws(LossCurve(T, 1e-6 * law_family(W / T, index) + 2e-7), W)
+    assert cmp.index == pytest.approx(index, abs=1e-4)
+    assert cmp.verdict == verdict, (cmp.index, cmp.index_error, cmp.reason)
+    assert cmp.preferred == ("tls" if index >= 0.5 else "generic")
+
+
+def test_noise_free_tanh_and_generic_tables_read_from_files(tmp_path):
+    for law, verdict in ((law_tls, "TLS (tanh)"), (law_generic, "generic block (1 - e^-x)")):
+        path = _write(tmp_path, "x.csv", _table(T, 1 / (1e-6 * law(W / T) + 2e-7)))
+        cmp = compare_laws(curves_from_table(read_loss_table(path)), W)
+        assert cmp.verdict == verdict and cmp.evidence == "very strong"
+
+
+# ----------------------------------------------------------------------------- evidence thresholds
+
+
+@pytest.mark.parametrize("delta,label", [
+    (0.0, "none"), (1.999, "none"), (2.0, "positive"), (-2.001, "positive"), (5.999, "positive"),
+    (6.0, "strong"), (-9.999, "strong"), (10.0, "very strong"), (-1e3, "very strong"),
+    (float("nan"), "none")])
+def test_evidence_levels_both_sides_of_each_threshold(delta, label):
+    assert evidence_label(delta) == label
+
+
+@pytest.mark.parametrize("delta,blocked,preferred,evidence", [
+    (1.999, False, None, "none"), (2.001, False, "tls", "positive"),
+    (-2.001, False, "generic", "positive"), (-1.999, False, None, "none"),
+    (50.0, True, None, "none")])
+def test_preferred_law_both_sides_of_the_evidence_threshold(delta, blocked, preferred, evidence):
+    assert prefer_law(delta, blocked) == (preferred, evidence)
+
+
+def test_compare_laws_uses_the_evidence_rule():
+    rng = np.random.default_rng(2)
+    y = (1e-6 * law_tls(W / T) + 2e-7) * (1 + 0.2 * rng.standard_normal(T.size))
+    cmp = compare_laws(LossCurve(T, np.abs(y)), W)
+    blocked = any(f.indeterminate or f.unphysical for f in cmp.fits.values())
+    assert (cmp.preferred, cmp.evidence) == prefer_law(cmp.delta_aic, blocked)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+@pytest.mark.parametrize("option,value,message", [
+    ("--seed", "-1", "argument --seed: expected a non-negative integer, got -1"),
+    ("--seed", "1.5", "argument --seed: expected a non-negative integer, got '1.5'"),
+    ("--simulate", "1", "argument --simulate: expected 0 (no simulation) or at least 2"),
+    ("--simulate", "-4", "argument --simulate: expected a non-negative integer"),
+    ("--tmin", "0", "argument --tmin: expected a temperature in K with 0 < T < 1000"),
+    ("--tmax", "nan", "argument --tmax: expected a temperature in K with 0 < T < 1000"),
+    ("--tmax", "5000", "argument --tmax: expected a temperature in K with 0 < T < 1000"),
+])
+def test_options_are_strictly_typed_before_any_fitting(tmp_path, capsys, option, value, message):
+    from manybody.cli import build_parser
+
+    build_parser()
+    path = _write(tmp_path, "x.csv", _table(T, 1 / (1e-6 * law_tls(W / T) + 2e-7)))
+    start = time.process_time()
+    with pytest.raises(SystemExit) as exc:
+        _main([str(path), "--frequency", "5.6GHz", option, value, "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2 and time.process_time() - start < 0.5
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--powers=-140,500"], "--powers must be between -300 and 100 dBm, got 500 dBm"),
+    (["--powers=-140,nan"], "--powers must be finite numbers"),
+    (["--tmin", "0.5", "--tmax", "0.2"], "--tmin must be below --tmax"),
+])
+def test_cli_values_checked_before_fitting(tmp_path, capsys, argv, message):
+    a = _write(tmp_path, "a.csv", _table(T, 1 / (1e-6 * law_tls(W / T) + 2e-7)))
+    b = _write(tmp_path, "b.csv", _table(T, 1 / (2e-6 * law_tls(W / T) + 2e-7)))
+    assert _main([str(a), str(b), "--frequency", "5.6GHz", *argv,
+                  "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not (tmp_path / "o").exists()
+
+
+def test_same_file_twice_is_refused(tmp_path, capsys):
+    a = _write(tmp_path, "a.csv", _table(T, 1 / (1e-6 * law_tls(W / T) + 2e-7)))
+    assert _main([str(a), str(tmp_path / "." / "a.csv"), "--frequency", "5.6GHz",
+                  "--out", str(tmp_path / "o")]) == 2
+    assert "is given twice" in capsys.readouterr().err
+
+
+def test_natural_key_orders_digit_runs_by_value():
+    names = ["qint_100dBm.csv", "qint_80dBm.csv", "qint_160dBm.csv", "qint_120dBm.csv",
+             "qint_140dBm.csv"]
+    assert sorted(names, key=natural_key) == ["qint_80dBm.csv", "qint_100dBm.csv",
+                                              "qint_120dBm.csv", "qint_140dBm.csv",
+                                              "qint_160dBm.csv"]
+    assert sorted(["b2", "a10", "a9", "A1"], key=natural_key) == ["A1", "a9", "a10", "b2"]
+
+
+def test_files_in_natural_order_powers_follow_and_default_out_is_the_cwd(tmp_path, monkeypatch,
+                                                                        capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    files = []
+    for p, amp in ((100, 3e-7), (80, 1e-7), (120, 6e-7)):  # glob order: 100, 120, 80
+        files.append(_write(data, f"qint_{p}dBm.csv", _table(T, 1 / (amp * law_tls(W / T)
+                                                                     + 2e-7))))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    argv = [str(f) for f in sorted(files)] + ["--frequency", "5.61989GHz",
+                                              "--powers=-100,-120,-80"]  # as given: 100,120,80
+    assert _main(argv) == 0
+    assert "wrote into " + repr(str(work / "fit_data")) in capsys.readouterr().out
+    assert not (data / "fit_data").exists()  # outputs go to the current directory
+    res = json.loads((work / "fit_data" / "fit_results.json").read_text())
+    labels = [d["label"] for d in res["data"]]
+    assert labels == ["qint_80dBm", "qint_100dBm", "qint_120dBm"]
+    assert [d["power"] for d in res["data"]] == [-80.0, -100.0, -120.0]  # powers moved along
+
+
+def test_simulate_reports_progress_and_what_it_does(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    y = (1e-6 * law_tls(W / T) + 2e-7) * (1 + 0.02 * rng.standard_normal(T.size))
+    path = _write(tmp_path, "x.csv", _table(T, 1 / y))
+    assert _main([str(path), "--frequency", "5.61989GHz", "--simulate", "2", "--seed", "3",
+                  "--out", str(tmp_path / "o")]) == 0
+    captured = capsys.readouterr()
+    assert "simulating 2 data sets drawn from each of the tanh(x/2) and 1 - e^-x fits (seed 3)" \
+        in captured.err
+    assert "4/4" in captured.err  # the tqdm bar reached the end
+    assert "simulated repeats (2 per law" in captured.out
+    res = json.loads((tmp_path / "o" / "fit_results.json").read_text())
+    assert res["options"]["seed"] == 3 and res["discrimination_power"]["n_simulations"] == 2
+
+
+def test_cli_table_says_why_no_law_is_preferred(tmp_path, capsys):
+    path = _write(tmp_path, "c.csv", _table(T, np.full(T.size, 1e6)))
+    assert _main([str(path), "--frequency", "5.61989GHz", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "preferred law: none" in out and "verdict: undecided (no temperature dependence" in out
+    res = json.loads((tmp_path / "o" / "fit_results.json").read_text())
+    assert res["comparison"]["preferred"] is None and res["comparison"]["verdict"] == "undecided"
+
+
+def test_joint_fit_with_known_errors_matches_single_curve_fits():
+    """Cross-check: a joint fit of two curves with given sigma and the law fixed (tls) has the
+    amplitudes of the separate fits (the law has no shared parameter)."""
+    sig = np.full(T.size, 2e-8)
+    rng = np.random.default_rng(4)
+    ys = [1e-6 * law_tls(W / T) + 2e-7 + sig * rng.standard_normal(T.size) for _ in range(2)]
+    joint = fit_joint([LossCurve(T, y, sig, label=f"c{i}") for i, y in enumerate(ys)], W,
+                      law="tls")
+    for i, y in enumerate(ys):
+        single = fit_loss(T, y, W, sigma=sig, law="tls")
+        assert joint.parameters[f"amplitude[c{i}]"] == pytest.approx(
+            single.parameters["amplitude"], rel=1e-9)
+        assert joint.errors[f"amplitude[c{i}]"] == pytest.approx(single.errors["amplitude"],
+                                                                 rel=1e-9)
+
+
+@pytest.mark.parametrize("value,ok", [("2e4GHz", True), ("3e4GHz", False), (999.0, True),
+                                      (1000.0, False), ("1e300GHz", False)])
+def test_frequency_range_both_sides_of_1000_K(value, ok):
+    if ok:
+        assert 0 < parse_frequency(value) < 1000
+    else:
+        with pytest.raises(ValueError, match="frequency must be below 1000 K"):
+            parse_frequency(value)
