@@ -536,16 +536,13 @@ def test_info_prints_every_provenance_attribute(good_file, tmp_path, capsys):
 
 def test_study_figures_respect_the_umask(tmp_path):
     """Figures (and the study's summaries, plain write_text) are made with the user's umask."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from manybody.plotting import _save
 
     old = os.umask(0o027)
     try:
-        paths = _save(plt.figure(), tmp_path / "figures", "test")
+        paths = _save(Figure(), tmp_path / "figures", "test")
     finally:
         os.umask(old)
     assert [p.stat().st_mode & 0o777 for p in paths] == [0o640, 0o640]
