@@ -15,7 +15,6 @@ from manybody.absorption import (
     transition_lines,
     velocity_shift,
 )
-from manybody.analysis import log_slope
 from manybody.diagonalise import solve
 from manybody.models import (
     CouplingParams,
@@ -23,8 +22,6 @@ from manybody.models import (
     RandomMatrixParams,
     Realisation,
     StressParams,
-    TLSParams,
-    absorption_normalisation,
     draw_realisation,
     realisation_rng,
 )
@@ -181,46 +178,6 @@ def test_specific_heat_is_schottky_sum(rng):
     s = entropy(spectrum.energies, [1e4, 1e-3])
     assert s[0] == pytest.approx(n * math.log(2), rel=1e-6)
     assert s[1] == pytest.approx(0.0, abs=1e-10)
-
-
-def canonical_ensemble(n_real=120, n_tls=8, seed=5):
-    params = ModelParams(n_tls=n_tls, tls=TLSParams(asymmetry_max=0.3, tunnelling_min=1e-3,
-                                                    tunnelling_max=0.3))
-    return params, [solve(draw_realisation(params, realisation_rng(seed, r)))
-                    for r in range(n_real)]
-
-
-@pytest.fixture(scope="module")
-def canonical():
-    return canonical_ensemble()
-
-
-def test_canonical_ensemble_gives_tanh_and_tls_index_one(canonical):
-    from manybody.analysis import analyse_shape
-    params, systems = canonical
-    w = np.array([0.1])
-    x = np.geomspace(0.3, 5, 10)
-    norm = absorption_normalisation(params)
-    q = np.array([absorption(s, t, w, w[0] / x, Broadening(width=0.01), norm)[:, 0]
-                  for s, t in systems])
-    mean, err = q.mean(0), q.std(0, ddof=1) / math.sqrt(len(q))
-    assert np.all(np.abs(mean - np.tanh(x / 2)) < 2 * err)
-    shape = analyse_shape(x, q)
-    assert abs(shape.index - 1) < 2 * shape.index_error
-    assert shape.index_error < 0.1
-    assert shape.verdict == "TLS (tanh)"
-
-
-def test_canonical_velocity_shift_slope_is_c0(canonical):
-    params, systems = canonical
-    norm = absorption_normalisation(params)
-    temps = np.geomspace(0.01, 0.04, 8)  # w << T << eps_max, Delta_max
-    dv = np.array([velocity_shift(s, t, [1e-3], temps, Broadening(kind="lorentzian", width=2e-4),
-                                  norm)[:, 0] for s, t in systems])
-    slopes = [log_slope(temps, d)[0] for d in dv]
-    mean, err = np.mean(slopes), np.std(slopes, ddof=1) / math.sqrt(len(slopes))
-    # C0 ln(T/T0) up to corrections of order T/eps_max (here <= 0.13)
-    assert abs(mean - 1.0) < max(2 * err, 0.15), (mean, err)
 
 
 def test_flat_random_block_follows_one_minus_exp_and_is_width_independent():
