@@ -247,6 +247,7 @@ def test_dense_results_file_equals_independent_computation(dense_run):
     assert min(scale.values()) > 0.05, scale
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trace", ["exact", "stochastic"])
 def test_chebyshev_results_file_within_reported_error(trace, tmp_path):
     chebyshev = {"trace": trace, "dtype": "float64", "truncation_tol": 1e-6}
@@ -340,3 +341,43 @@ def test_independent_tls_closed_forms_in_results_file(independent_run):
                                        norm * dvr, rtol=1e-8, atol=1e-12)
             np.testing.assert_allclose(ds["specific_heat"].isel(sel).values, heat,
                                        rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.slow
+def test_independent_tls_closed_forms_from_the_chebyshev_solver(tmp_path):
+    """The same closed forms (tanh lines, single-TLS dispersion, Schottky) from a Chebyshev run
+    with an exact trace, within the truncation tolerance (1e-4 of the plateau)."""
+    d = spec_dict("lorentzian", solver={"method": "chebyshev", "chebyshev": {
+        "trace": "exact", "dtype": "float64", "truncation_tol": 1e-6}},
+        observables=["absorption", "velocity_shift", "specific_heat"])
+    d["model"].pop("coupling")
+    d["model"]["stress"] = {"deformation_potential": GAMMA, "distribution": "fixed"}
+    d["model"]["n_tls"] = 3
+    d["sweep"] = {}
+    d["probe"]["temperatures"] = [0.15, 0.6, 2.0]
+    ds = run_to_file(tmp_path, d)
+    width = d["probe"]["broadening"]["width"]
+    w = np.asarray(FREQUENCIES)[None, :]
+    temp = np.asarray(d["probe"]["temperatures"])[:, None]
+    norm = reference_normalisation(3)
+    for r in range(d["realisations"]):
+        rng = np.random.default_rng(np.random.SeedSequence(d["seed"], spawn_key=(r,)))
+        eps = rng.uniform(-EPS_MAX, EPS_MAX, 3)
+        delta = np.exp(rng.uniform(math.log(DELTA_MIN), math.log(DELTA_MAX), 3))
+        energy = np.hypot(eps, delta)[None, None, :]
+        weight = GAMMA**2 * (delta / energy) ** 2 * np.tanh(energy / (2 * temp[..., None]))
+        wk = w[..., None]
+        lor = width / math.pi
+        q = np.sum(weight * (lor / ((wk - energy) ** 2 + width**2)
+                             - lor / ((wk + energy) ** 2 + width**2)), axis=-1)
+        dv = -0.5 * np.sum(weight * ((energy - wk) / ((energy - wk) ** 2 + width**2)
+                                     + (energy + wk) / ((energy + wk) ** 2 + width**2)), axis=-1)
+        x = energy[0] / temp
+        heat = np.sum(x**2 * np.exp(x) / (1 + np.exp(x)) ** 2, axis=-1)
+        sel = {"realisation": r}
+        np.testing.assert_allclose(ds["absorption"].isel(sel).values, norm * q, rtol=1e-4,
+                                   atol=1e-4)
+        np.testing.assert_allclose(ds["velocity_shift"].isel(sel).values, norm * dv, rtol=1e-4,
+                                   atol=1e-4)
+        np.testing.assert_allclose(ds["specific_heat"].isel(sel).values, heat, rtol=1e-4,
+                                   atol=1e-10)
