@@ -209,6 +209,23 @@ def test_spacing_ratio_definition(levels):
         expected, rel=1e-12)
 
 
+def test_spacing_ratio_edges_and_bad_window():
+    """Three levels give one ratio; two levels, or a window outside (0, 1], are refused with the
+    value named."""
+    from manybody.statistics import spacing_ratios
+
+    np.testing.assert_allclose(spacing_ratios([0.0, 1.0, 3.0], window=1.0), [0.5], rtol=1e-15)
+    np.testing.assert_allclose(spacing_ratios([3.0, 0.0, 1.0, 1.5], window=1.0), [0.5, 1 / 3],
+                               rtol=1e-15)
+    with pytest.raises(ValueError, match="at least 3 distinct levels.*got 2"):
+        spacing_ratios([0.0, 1.0], window=1.0)
+    with pytest.raises(ValueError, match="at least 3 distinct levels.*got 2"):
+        spacing_ratios([0.0, 1.0, 1.0], window=1.0)  # an exact degeneracy is removed
+    for window in (0.0, 1.5, 2.0, -0.2):
+        with pytest.raises(ValueError, match=f"window must be in \\(0, 1\\], got {window}"):
+            spacing_ratios(np.arange(10.0), window=window)
+
+
 # ---------------------------------------------------------------------------------------------
 # participation ratio
 
