@@ -225,6 +225,8 @@ def main(argv=None) -> int:
     parser.add_argument("--module", action="append", choices=sorted(TARGETS))
     parser.add_argument("--operator", action="append",
                         choices=ALL_OPERATORS, help="default: DEFAULT_OPERATORS per module")
+    parser.add_argument("--line", type=int, action="append",
+                        help="only mutants on these source lines")
     parser.add_argument("--limit", type=int, default=None, help="run at most N mutants")
     parser.add_argument("--timeout", type=float, default=240.0)
     parser.add_argument("--out", default=str(ROOT / "results" / "mutation" / "mutants.json"))
@@ -237,6 +239,8 @@ def main(argv=None) -> int:
     modules = args.module or list(TARGETS)
     todo = [m for mod in modules for m in generate(mod)
             if m[0].operator in (args.operator or DEFAULT_OPERATORS.get(mod, ALL_OPERATORS))]
+    if args.line:
+        todo = [t for t in todo if t[0].line in args.line]
     if args.skip:
         seen = {(m["module"], m["line"], m["operator"], m["original"], m["mutated"])
                 for m in json.loads(Path(args.skip).read_text())}

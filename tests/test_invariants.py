@@ -162,6 +162,48 @@ def test_k0_many_body_spectrum_is_the_tanh_weighted_single_tls_lines(kind, rng):
     np.testing.assert_allclose(many, expected, rtol=1e-10, atol=1e-10 * np.abs(expected).max())
 
 
+@pytest.mark.parametrize("temperature", [0.05, 0.25, 1.0])
+def test_emission_stripped_absolute_value_for_one_tls(temperature):
+    """S+ = Q / (1 - e^{-x}) of one TLS probed at its line (box kernel, exact): the line weight
+    gamma^2 (Delta/E)^2 tanh(x/2) / eta becomes gamma^2 (Delta/E)^2 / (eta (1 + e^{-x}))."""
+    from manybody.absorption import emission_stripped
+
+    eps, delta, gamma, eta = 0.3, 0.4, 1.3, 0.01
+    energy = math.hypot(eps, delta)
+    spectrum, t_mn = solve(Realisation.from_arrays(asymmetry=[eps], tunnelling=[delta],
+                                                   deformation_potential=[gamma]))
+    q = absorption(spectrum, t_mn, [energy], [temperature], Broadening(kind="histogram",
+                                                                      width=eta), method="exact")
+    x = energy / temperature
+    line = gamma**2 * (delta / energy) ** 2 / eta
+    assert q[0, 0] == pytest.approx(line * math.tanh(x / 2), rel=1e-12)
+    s_plus = emission_stripped(q, [energy], [temperature])
+    assert s_plus[0, 0] == pytest.approx(line / (1 + math.exp(-x)), rel=1e-12)
+
+
+def test_independent_tls_relaxation_closed_form_with_a_stress_scale():
+    """independent_tls_susceptibility = (2 gamma eps/E)^2 sech^2(E/2T) / (4T) / (1 - i w tau),
+    1/tau = K_ph (gamma/gamma_0)^2 Delta^2 E coth(E/2T), for gamma != gamma_0 (stress scale),
+    and the master equation on the same single TLS agrees."""
+    from manybody.relaxation import independent_tls_susceptibility, relaxation_susceptibility
+
+    eps, delta, gamma, scale, k_ph = 0.2, 0.15, 1.7, 1.3, 1e9
+    w, temps = np.array([1e-3, 1e-2]), np.array([0.05, 0.3])
+    energy = math.hypot(eps, delta)
+    t = temps[:, None]
+    rate = k_ph * (gamma / scale) ** 2 * delta**2 * energy / np.tanh(energy / (2 * t))
+    omega = w[None, :] * 1.380649e-23 / 1.054571817e-34
+    expected = (2 * gamma * eps / energy) ** 2 / np.cosh(energy / (2 * t)) ** 2 / (4 * t) / (
+        1 - 1j * omega / rate)
+    got = independent_tls_susceptibility([eps], [delta], gamma, w, temps, k_ph,
+                                         stress_scale=scale)[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-8)  # CODATA k_B/hbar rounding ~1e-9
+    spectrum, t_mn = solve(Realisation.from_arrays(asymmetry=[eps], tunnelling=[delta],
+                                                   deformation_potential=[gamma]))
+    master = relaxation_susceptibility(spectrum, t_mn, w, temps, k_ph, stress_scale=scale)
+    np.testing.assert_allclose(master, expected, rtol=1e-8)
+
+
 # ---------------------------------------------------------------------------------------------
 # level statistics
 
