@@ -334,3 +334,26 @@ def test_realisations_are_the_documented_recipe_and_distinct(s1, r1, s2, r2):
     np.testing.assert_array_equal(a.asymmetry, rng.uniform(-1.0, 1.0, 4))
     b = draw_realisation(params, realisation_rng(s2, r2))
     assert np.array_equal(a.asymmetry, b.asymmetry) == ((s1, r1) == (s2, r2))
+
+
+# ---------------------------------------------------------------------------------------------
+# shape ratio
+
+
+@pytest.mark.parametrize("n_points", [4, 5, 9])
+def test_shape_ratio_is_exact_for_a_cubic_in_ln_x(n_points):
+    """R = Q(2)/Q(0.5) through a cubic spline in ln x reproduces any cubic in ln x exactly, from
+    4 points on (x exactly spanning [0.5, 2] is accepted); outside that span it is refused."""
+    from manybody.analysis import shape_ratio
+
+    x = np.geomspace(0.5, 2.0, n_points)
+
+    def q(x):
+        lx = np.log(x)
+        return 2.0 + 0.7 * lx - 0.4 * lx**2 + 0.9 * lx**3
+
+    assert shape_ratio(x, q(x)) == pytest.approx(q(2.0) / q(0.5), rel=1e-12)
+    with pytest.raises(ValueError, match="span"):
+        shape_ratio(x * 1.01, q(x))
+    with pytest.raises(ValueError, match="span"):
+        shape_ratio(x / 1.01, q(x))
