@@ -353,6 +353,12 @@ def test_shape_ratio_is_exact_for_a_cubic_in_ln_x(n_points):
         return 2.0 + 0.7 * lx - 0.4 * lx**2 + 0.9 * lx**3
 
     assert shape_ratio(x, q(x)) == pytest.approx(q(2.0) / q(0.5), rel=1e-12)
+    # per-realisation rows (2-d), and the linear route below 4 points (ends at x = 0.5, 2)
+    np.testing.assert_allclose(shape_ratio(x, np.vstack([q(x), 3 * q(x) + 1])),
+                               [q(2.0) / q(0.5), (3 * q(2.0) + 1) / (3 * q(0.5) + 1)], rtol=1e-12)
+    three = np.array([2.0, 0.5, 1.0])
+    np.testing.assert_allclose(shape_ratio(three, np.vstack([q(three), q(three) + 1])),
+                               [q(2.0) / q(0.5), (q(2.0) + 1) / (q(0.5) + 1)], rtol=1e-14)
     with pytest.raises(ValueError, match="span"):
         shape_ratio(x * 1.01, q(x))
     with pytest.raises(ValueError, match="span"):
