@@ -130,7 +130,6 @@ def resonant_velocity_closed_form(temps, w, eta):
     return np.array(out)
 
 
-@pytest.mark.slow
 def test_canonical_velocity_shift_by_quadrature_and_its_slope_is_c0():
     """<delta v/v>(T) (units of C0) over the canonical ensemble against the closed form, to 1e-6;
     its slope in ln T is 1 for w << T << eps_max."""
