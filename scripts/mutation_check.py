@@ -83,6 +83,8 @@ TESTS: dict[str, list[str]] = {
                    "tests/test_invariants.py::test_first_moment_sum_rule_in_closed_form",
                    "tests/test_ensemble_quadrature.py::test_canonical_absorption_is_tanh_by_quadrature",
                    "tests/test_invariants.py::test_emission_stripped_absolute_value_for_one_tls",
+                   "tests/test_invariants.py::"
+                   "test_histogram_dispersive_kernel_is_the_box_averaged_principal_value",
                    "tests/test_absorption.py::test_one_tls_single_line_weight",
                    "tests/test_absorption.py::test_binned_method_matches_exact",
                    "tests/test_absorption.py::test_emission_stripped_of_one_tls_is_fermi_function",

@@ -179,6 +179,23 @@ def test_emission_stripped_absolute_value_for_one_tls(temperature):
     assert q[0, 0] == pytest.approx(line * math.tanh(x / 2), rel=1e-12)
     s_plus = emission_stripped(q, [energy], [temperature])
     assert s_plus[0, 0] == pytest.approx(line / (1 + math.exp(-x)), rel=1e-12)
+    # per-realisation stacks (realisation, T, w) are accepted and stripped alike
+    stacked = emission_stripped(np.stack([q, 2 * q]), [energy], [temperature])
+    np.testing.assert_allclose(stacked[:, 0, 0], np.array([1, 2]) * s_plus[0, 0], rtol=1e-14)
+
+
+@pytest.mark.parametrize("u", [-0.3, -0.004, 0.0, 0.002, 0.0049, 0.02, 0.5])
+def test_histogram_dispersive_kernel_is_the_box_averaged_principal_value(u):
+    """R(u) = (1/eta) PV int_{-eta/2}^{eta/2} du' / (u - u') for the box kernel of full width eta."""
+    from scipy.integrate import quad
+
+    eta = 0.01
+    if abs(u) < 0.5 * eta:  # PV of 1/(u - u') = -1/(u' - u)
+        expected = -quad(lambda t: 1.0, -0.5 * eta, 0.5 * eta, weight="cauchy", wvar=u)[0] / eta
+    else:
+        expected = quad(lambda t: 1.0 / (u - t), -0.5 * eta, 0.5 * eta, epsabs=0)[0] / eta
+    got = Broadening(kind="histogram", width=eta).dispersive(np.array([u]))[0]
+    assert got == pytest.approx(expected, rel=1e-9, abs=1e-9)
 
 
 def test_independent_tls_relaxation_closed_form_with_a_stress_scale():
