@@ -219,6 +219,16 @@ def test_independent_tls_relaxation_closed_form_with_a_stress_scale():
                                                    deformation_potential=[gamma]))
     master = relaxation_susceptibility(spectrum, t_mn, w, temps, k_ph, stress_scale=scale)
     np.testing.assert_allclose(master, expected, rtol=1e-8)
+    # the public Q^-1_rel (units of pi*C0 with the normalisation) and delta v/v (units of C0)
+    from manybody.relaxation import relaxation_absorption, relaxation_velocity_shift
+
+    norm = 0.37
+    np.testing.assert_allclose(relaxation_absorption(spectrum, t_mn, w, temps, k_ph, norm,
+                                                     stress_scale=scale),
+                               norm * expected.imag / math.pi, rtol=1e-8)
+    np.testing.assert_allclose(relaxation_velocity_shift(spectrum, t_mn, w, temps, k_ph, norm,
+                                                         stress_scale=scale),
+                               -0.5 * norm * expected.real, rtol=1e-8)
 
 
 # ---------------------------------------------------------------------------------------------
