@@ -88,6 +88,52 @@ def test_study_says_what_it_runs(tiny_study):
     assert "matrix elements: computing" in err and "figures: drawing" in err
 
 
+def test_tiny_study_summary_values_are_recomputed_from_the_results_files(tiny_study):
+    """summary.json against the results files: counts, <r> and its error (numpy here), the shape
+    ratio R = Q(2)/Q(0.5) of the realisation mean (spline in ln x here), the fitted index, its
+    error and the verdict (analyse_shape on the file's absorption); plus the physics at this size:
+    the weakly coupled finite-size points (J0 = 0.01 << eps_max) have TLS index 1 and the flat
+    block index 0, each within 3 of its stated errors."""
+    from scipy.interpolate import CubicSpline
+
+    from manybody.analysis import analyse_shape
+    from manybody.results import load_results
+    from manybody.spec import RunSpec
+    from manybody.study import kernel_smearing
+
+    out, _ = tiny_study
+    rows = json.loads((out / "summary.json").read_text())
+    assert rows
+    for row in rows:
+        ds = load_results(out / f"{row['study']}.nc")
+        spec = RunSpec.from_dict(json.loads(ds.attrs["spec"]))
+        key = next(iter(spec.sweep))
+        dim = spec.dims[0]
+        point = ds.isel({dim: list(spec.sweep[key]).index(row["value"])})
+        count = int(point["realisation_count"])
+        assert row["realisations"] == count
+        assert row["n_tls"] == (row["value"] if key == "model.n_tls" else spec.model.n_tls)
+        r = point["spacing_ratio"].values[:count]
+        assert np.all(np.isfinite(r)) and np.all(np.isnan(point["spacing_ratio"].values[count:]))
+        assert row["spacing_ratio"] == pytest.approx(r.mean(), rel=1e-12)
+        assert row["spacing_ratio_error"] == pytest.approx(r.std(ddof=1) / np.sqrt(count),
+                                                           rel=1e-12)
+        q = point["absorption"].values[:count, :, 0]
+        x = spec.probe.frequencies[0] / point["temperature"].values
+        order = np.argsort(x)
+        spline = CubicSpline(np.log(x[order]), q.mean(axis=0)[order])
+        assert row["ratio"] == pytest.approx(float(spline(np.log(2.0)) / spline(np.log(0.5))),
+                                             rel=1e-9)
+        shape = analyse_shape(x, q, smearing=kernel_smearing(spec))
+        assert row["index"] == pytest.approx(shape.index, rel=1e-9, abs=1e-12)
+        assert row["index_error"] == pytest.approx(shape.index_error, rel=1e-9, abs=1e-12)
+        assert row["verdict"] == shape.verdict
+        if row["study"] == "finite_size":
+            assert abs(row["index"] - 1.0) < 3 * row["index_error"], row
+        if row["study"] == "random_block" and row["value"] == "flat":
+            assert abs(row["index"]) < 3 * row["index_error"], row
+
+
 def test_rerun_reuses_finished_results(tiny_study):
     out, _ = tiny_study
     before = {p: p.stat().st_mtime_ns for p in out.glob("*.nc")}
