@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _validate as v
 from .datafit import ERROR_MODELS, QP_SHAPES
 from .dataio import MAX_TEMPERATURE, check_power_dbm, read_loss_table
 from .discrimination import DiscriminationPower, LawComparison, compare_laws, discrimination_power
@@ -40,14 +41,7 @@ OUTPUTS = ("fit_data.png", "fit_data.pdf", "fit_results.json", "fit_table.txt")
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
+_non_negative_int = v.cli_integer(low=0)
 
 
 def _simulations(text: str) -> int:

@@ -11,17 +11,12 @@ import argparse
 import logging
 import sys
 
+from . import _validate as v
+
 log = logging.getLogger(__name__)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+_positive_int = v.cli_integer(low=1)
 
 
 def configure_run(parser: argparse.ArgumentParser) -> None:

@@ -335,10 +335,10 @@ def test_compare_laws_uses_the_evidence_rule():
 
 
 @pytest.mark.parametrize("option,value,message", [
-    ("--seed", "-1", "argument --seed: expected a non-negative integer, got -1"),
-    ("--seed", "1.5", "argument --seed: expected a non-negative integer, got '1.5'"),
+    ("--seed", "-1", "argument --seed: expected an integer >= 0, got -1"),
+    ("--seed", "1.5", "argument --seed: expected an integer >= 0, got '1.5'"),
     ("--simulate", "1", "argument --simulate: expected 0 (no simulation) or at least 2"),
-    ("--simulate", "-4", "argument --simulate: expected a non-negative integer"),
+    ("--simulate", "-4", "argument --simulate: expected an integer >= 0"),
     ("--tmin", "0", "argument --tmin: expected a temperature in K with 0 < T < 1000"),
     ("--tmax", "nan", "argument --tmax: expected a temperature in K with 0 < T < 1000"),
     ("--tmax", "5000", "argument --tmax: expected a temperature in K with 0 < T < 1000"),
