@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _validate as v
 from . import jsonio
 from .spec import RunSpec
 
@@ -433,7 +434,7 @@ def execute_study(
         INFO level. The CLI prints them on stderr.
     """
     from .results import load_results
-    from .sweep import checkpoint_dir, run_sweep
+    from .sweep import check_run_arguments, checkpoint_dir, run_sweep
 
     say = echo or _quiet
     out = Path(output_dir)
@@ -441,6 +442,7 @@ def execute_study(
     specs = {name: load_study_spec(name, size) for name in names}  # validate all before running
     for spec in specs.values():
         spec.check()  # every sweep point of every spec (memory, observables), before any work
+    n_jobs = check_run_arguments(n_jobs, backend, scheduler)  # before the plan and any file
     out.mkdir(parents=True, exist_ok=True)
     total = sum(int(spec.realisation_counts.sum()) for spec in specs.values())
     say(f"study ({size}): {len(specs)} sweeps, {total} realisations in all, {n_jobs} workers, "
@@ -502,7 +504,8 @@ def configure(parser) -> None:
     group.add_argument("--tiny", action="store_const", dest="size", const="tiny",
                        help="a seconds-long smoke run (tests)")
     parser.set_defaults(size="default")
-    parser.add_argument("-j", "--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("-j", "--jobs", type=v.cli_integer(low=1), default=2,
+                        help="worker processes (default 2)")
     parser.add_argument("--only", nargs="+", choices=STUDY_SPECS, help="run only these specs")
     parser.add_argument("--no-figures", action="store_true", help="skip drawing figures")
     parser.add_argument("--backend", choices=("loky", "dask"), default="loky",

@@ -645,11 +645,28 @@ def _keep_ticking(bar: Any, interval: float = 1.0) -> None:
     threading.Thread(target=tick, name="manybody-progress", daemon=True).start()
 
 
-def _check_arguments(n_jobs: int, backend: str, scheduler: str | None, blas_threads: int) -> None:
+def check_run_arguments(n_jobs: int, backend: str, scheduler: str | None,
+                        blas_threads: int = 1) -> int:
+    """Check the execution arguments of :func:`run_sweep` (cheap; before any work or file).
+
+    Returns
+    -------
+    int
+        ``n_jobs``, with the joblib idiom -1 (every core, each task using ``blas_threads``)
+        resolved.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A non-integer or out-of-range n_jobs or blas_threads, an unknown backend, a scheduler
+        without the dask backend, or more local processes x threads than cores.
+    """
     v.choice("backend", backend, BACKENDS)
     cores = available_cores()
-    v.integer("n_jobs", n_jobs, 1, 4096)
     v.integer("blas_threads", blas_threads, 1, 4096)
+    if not isinstance(n_jobs, bool) and isinstance(n_jobs, int) and n_jobs == -1:
+        n_jobs = max(1, cores // blas_threads)
+    v.integer("n_jobs", n_jobs, 1, 4096)
     if scheduler is not None and backend != "dask":
         raise ValueError(f"scheduler={scheduler!r} needs backend 'dask', got backend {backend!r}")
     local = backend == "loky" or scheduler is None  # workers on this machine
@@ -658,6 +675,7 @@ def _check_arguments(n_jobs: int, backend: str, scheduler: str | None, blas_thre
             f"n_jobs x blas_threads = {n_jobs} x {blas_threads} exceeds the {cores} cores "
             "available; processes and threads would fight for them"
         )
+    return n_jobs
 
 
 def _stack(spec: RunSpec, results: dict[TaskKey, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -762,9 +780,7 @@ def run_sweep(
     # ---------------------------------------------------------------------------------------------
     if not isinstance(spec, RunSpec):
         raise TypeError(f"spec must be a RunSpec, got {type(spec).__name__}")
-    if n_jobs == -1:  # joblib idiom: every core (each task using blas_threads of them)
-        n_jobs = max(1, available_cores() // max(1, int(blas_threads)))
-    _check_arguments(n_jobs, backend, scheduler, blas_threads)
+    n_jobs = check_run_arguments(n_jobs, backend, scheduler, blas_threads)
     if chunk_size is not None:
         v.integer("chunk_size", chunk_size, 1, MAX_CHUNK)
     start = time.perf_counter()

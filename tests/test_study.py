@@ -455,3 +455,29 @@ def test_api_example_prints_tanh_within_its_errors():
     assert abs(q - 1.0) < 4 * q_err and q_err < 0.1
     assert abs(a - 1.0) < 4 * a_err and a_err < 0.1
     assert "TLS (tanh)" in a_line
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--jobs", "0"], "argument -j/--jobs: expected an integer >= 1, got 0"),
+    (["--jobs", "two"], "argument -j/--jobs: expected an integer >= 1, got 'two'"),
+    (["--jobs", "64"], "n_jobs x blas_threads = 64 x 1 exceeds the"),
+    (["--scheduler", "tcp://127.0.0.1:1"], "needs backend 'dask'"),
+])
+def test_study_refuses_bad_execution_options_before_any_work(tmp_path, argv, expected):
+    """Execution options are checked with the specs, before the plan is printed and before the
+    output directory exists (a refused study leaves nothing behind)."""
+    out = tmp_path / "study"
+    proc = subprocess.run([sys.executable, "-m", "manybody", "study", "--tiny", "-o", str(out),
+                           *argv], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert expected in proc.stderr
+    assert "Traceback" not in proc.stderr and "computing" not in proc.stderr
+    assert not out.exists()
+
+
+def test_execute_study_checks_n_jobs_before_creating_the_output(tmp_path):
+    from manybody.study import execute_study
+
+    with pytest.raises(TypeError, match="n_jobs must be an integer"):
+        execute_study(tmp_path / "study", size="tiny", n_jobs=1.0)
+    assert not (tmp_path / "study").exists()
