@@ -193,7 +193,27 @@ def positive_array(name: str, value: Any) -> np.ndarray:
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-d array, got shape {arr.shape}")
     if np.any(arr <= 0):
-        raise ValueError(f"{name} must be > 0 everywhere, got minimum {arr.min()!r}")
+        raise ValueError(f"{name} must be > 0 everywhere, got minimum {float(arr.min())!r}")
+    return arr
+
+
+#: Largest temperature or probe frequency accepted (K): far above any glass experiment, low enough
+#: that a value in the wrong unit (mK or Hz read as K) is caught.
+MAX_KELVIN = 1000.0
+
+
+def probe_axis(name: str, value: Any) -> np.ndarray:
+    """Probe frequencies or temperatures (K): a 1-d array of distinct finite numbers in
+    (0, MAX_KELVIN); a scalar is one value. Repeated values would make duplicate coordinates in the
+    results (``sel`` would return several columns)."""
+    arr = positive_array(name, value)
+    if np.any(arr >= MAX_KELVIN):
+        raise ValueError(f"{name} must be below {MAX_KELVIN:g} K (energies, temperatures and "
+                         f"frequencies are in kelvin: 1 GHz = 0.048 K), got {float(arr.max())!r}")
+    values, counts = np.unique(arr, return_counts=True)
+    if np.any(counts > 1):
+        raise ValueError(f"{name} must not repeat a value, got {values[counts > 1].tolist()!r} "
+                         "more than once")
     return arr
 
 

@@ -66,9 +66,9 @@ class Probe:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "frequencies",
-                           tuple(float(x) for x in v.positive_array("frequencies", self.frequencies)))
+                           tuple(float(x) for x in v.probe_axis("frequencies", self.frequencies)))
         object.__setattr__(self, "temperatures",
-                           tuple(float(x) for x in v.positive_array("temperatures", self.temperatures)))
+                           tuple(float(x) for x in v.probe_axis("temperatures", self.temperatures)))
         if isinstance(self.observables, str) or not isinstance(self.observables,
                                                                list | tuple):
             raise TypeError(f"observables must be a list of names from {', '.join(OBSERVABLES)}, "

@@ -219,10 +219,10 @@ def temperature_grid(frequency: float, x_min: Any, x_max: Any, count: Any) -> tu
     lo = v.positive("probe.temperatures.x_min", x_min)
     hi = v.positive("probe.temperatures.x_max", x_max)
     n = v.integer("probe.temperatures.count", count, 1, 100_000)
-    if lo > hi or (n > 1 and lo == hi):
+    if lo > hi or (n > 1 and lo == hi) or (n == 1 and lo != hi):
         raise ValueError(
-            f"probe.temperatures needs x_min < x_max (x_min <= x_max for count 1), got "
-            f"x_min={x_min!r}, x_max={x_max!r}"
+            f"probe.temperatures needs x_min < x_max (x_min == x_max for count 1), got "
+            f"x_min={x_min!r}, x_max={x_max!r}, count={n}"
         )
     x = np.geomspace(hi, lo, n)
     return tuple(float(frequency / xi) for xi in x)
@@ -249,7 +249,7 @@ def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
     if not isinstance(frequencies, list | tuple) or not frequencies:
         raise TypeError(f"{where}.frequencies must be a non-empty list of frequencies in K, "
                         f"got {frequencies!r}")
-    freqs = v.positive_array(f"{where}.frequencies", frequencies)
+    freqs = v.probe_axis(f"{where}.frequencies", frequencies)
     temps = data["temperatures"]
     if isinstance(temps, Mapping):
         bad = sorted(set(temps) - set(TEMPERATURE_GRID_KEYS))
@@ -261,10 +261,12 @@ def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
                 f"{missing or 'none'}"
             )
         temps = temperature_grid(float(freqs[0]), temps["x_min"], temps["x_max"], temps["count"])
+    elif isinstance(temps, int | float) and not isinstance(temps, bool):
+        temps = [temps]  # one temperature, like one frequency
     elif not isinstance(temps, list | tuple) or not temps:
         raise TypeError(f"{where}.temperatures must be a non-empty list of temperatures in K or a "
                         f"table {{x_min, x_max, count}}, got {temps!r}")
-    temps = v.positive_array(f"{where}.temperatures", temps)
+    temps = v.probe_axis(f"{where}.temperatures", temps)
     observables = data.get("observables", list(DEFAULT_OBSERVABLES))
     if isinstance(observables, str) or not isinstance(observables, list | tuple):
         raise TypeError(f"{where}.observables must be a list of names from "

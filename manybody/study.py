@@ -396,6 +396,18 @@ def _quiet(message: str) -> None:
     log.info("%s", message)
 
 
+def make_output_directory(out: Path) -> None:
+    """Create the study's output folder (and its parents), or a ValueError naming it and why not."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output directory {str(out)!r} exists and is not a directory; the study "
+                         "writes a folder of results, summary and figures there")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create the output directory {str(out)!r}: "
+                         f"{exc.strerror or exc}") from None
+
+
 def execute_study(
     output_dir: str | Path = "results/study",
     size: str = "default",
@@ -443,7 +455,7 @@ def execute_study(
     for spec in specs.values():
         spec.check()  # every sweep point of every spec (memory, observables), before any work
     n_jobs = check_run_arguments(n_jobs, backend, scheduler)  # before the plan and any file
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_directory(out)
     total = sum(int(spec.realisation_counts.sum()) for spec in specs.values())
     say(f"study ({size}): {len(specs)} sweeps, {total} realisations in all, {n_jobs} workers, "
         f"results in {out}/")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from . import _validate as v
 
@@ -53,6 +54,10 @@ def run_run(args: argparse.Namespace) -> int:
     if not args.output:
         raise ValueError("an output location is required: manybody run SPEC.toml -o OUT.nc")
     spec = RunSpec.from_toml(args.spec)
+    output = Path(args.output)
+    if output.exists() and output.resolve() == Path(args.spec).resolve():
+        raise ValueError(f"--output {args.output!r} is the run specification itself; choose "
+                         "another results file (e.g. OUT.nc)")
     try:
         ds = run_sweep(spec, output=args.output, n_jobs=args.jobs, backend=args.backend,
                        scheduler=args.scheduler, resume=args.resume, overwrite=args.overwrite,

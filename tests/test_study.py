@@ -481,3 +481,14 @@ def test_execute_study_checks_n_jobs_before_creating_the_output(tmp_path):
     with pytest.raises(TypeError, match="n_jobs must be an integer"):
         execute_study(tmp_path / "study", size="tiny", n_jobs=1.0)
     assert not (tmp_path / "study").exists()
+
+
+def test_study_output_that_is_a_file_is_refused_before_any_work(tmp_path):
+    target = tmp_path / "ok.toml"
+    target.write_text("seed = 1\n")
+    proc = subprocess.run([sys.executable, "-m", "manybody", "study", "--tiny", "-o", str(target)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert f"output directory '{target}' exists and is not a directory" in proc.stderr
+    assert "computing" not in proc.stderr and "Errno" not in proc.stderr
+    assert target.read_text() == "seed = 1\n"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -481,3 +482,53 @@ def test_observe_refuses_a_chebyshev_solve_that_cannot_fit_before_building():
     probe = Probe(frequencies=(0.1,), temperatures=(0.1,))
     with pytest.raises(MemoryError, match="n_tls=30 with the chebyshev solver needs at least"):
         observe(ModelParams(n_tls=30), 1, 0, probe, SolverParams(method="chebyshev"))
+
+
+# --------------------------------------------------------------- probe axes (new-user findings)
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("temperatures", [1e6], "must be below 1000 K"),
+    ("frequencies", [5e9], "must be below 1000 K"),
+    ("temperatures", [0.1, 0.05, 0.1], "must not repeat a value, got [0.1]"),
+    ("frequencies", [0.1, 0.1], "must not repeat a value"),
+    ("temperatures", [-0.1, 0.1], "must be > 0 everywhere, got minimum -0.1"),
+])
+def test_probe_axes_refuse_unphysical_and_repeated_values(key, value, expected):
+    from manybody.pipeline import Probe
+    from manybody.spec import probe_from_dict
+
+    data = {"frequencies": [0.1], "temperatures": [0.05, 0.1], key: value}
+    with pytest.raises(ValueError, match=re.escape(expected)) as info:
+        probe_from_dict(data)
+    assert f"probe.{key}" in str(info.value)
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        Probe(**{"frequencies": (0.1,), "temperatures": (0.05, 0.1), key: tuple(value)})
+
+
+def test_temperature_grid_with_one_point_needs_equal_ends():
+    from manybody.spec import probe_from_dict
+
+    with pytest.raises(ValueError, match="x_min == x_max for count 1"):
+        probe_from_dict({"frequencies": [0.1],
+                         "temperatures": {"x_min": 0.2, "x_max": 10.0, "count": 1}})
+    probe = probe_from_dict({"frequencies": [0.1],
+                             "temperatures": {"x_min": 2.0, "x_max": 2.0, "count": 1}})
+    assert probe.temperatures == pytest.approx((0.05,))
+
+
+def test_one_temperature_may_be_a_scalar_like_one_frequency():
+    from manybody.spec import probe_from_dict
+
+    probe = probe_from_dict({"frequencies": 0.1, "temperatures": 0.05})
+    assert probe.frequencies == (0.1,) and probe.temperatures == (0.05,)
+
+
+def test_run_refuses_to_overwrite_its_own_spec(tmp_path):
+    from manybody.cli import main
+
+    spec = tmp_path / "self.toml"
+    spec.write_text('seed = 1\nrealisations = 1\n[model]\nn_tls = 2\n[probe]\nfrequencies = [0.1]\n'
+                    'temperatures = [0.1]\nobservables = ["absorption"]\n')
+    before = spec.read_bytes()
+    assert main(["run", str(spec), "-o", str(spec), "--overwrite", "--no-progress"]) == 2
+    assert spec.read_bytes() == before
