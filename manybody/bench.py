@@ -468,7 +468,7 @@ def bench_one(n_tls: int, args, log=print, runner=None) -> dict[str, Any]:
 
     runner = runner or run_child
     variants = _variants_for(n_tls, args)
-    repeats = args.repeats or default_repeats(n_tls)
+    repeats = args.repeats or default_repeats(n_tls)  # None in full mode: by N
     raw: dict[str, list[dict]] = {v: [] for v in variants}
     results: dict[str, Any] = {}
     for rep in range(repeats):
@@ -686,7 +686,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="smallest N (default 8)")
     parser.add_argument("--n-max", type=cli_integer(1, 16), default=None, metavar="N",
                         help="largest N (default 10 quick, 13 full)")
-    parser.add_argument("--repeats", type=cli_integer(0, 1000), default=0, metavar="R",
+    parser.add_argument("--repeats", type=cli_integer(1, 1000), default=None, metavar="R",
                         help="repetitions per variant (default: 1 quick; full: 3 for N<=11, 2 at "
                              "12, 1 above)")
     parser.add_argument("--variants", nargs="+", default=None, choices=VARIANTS,
@@ -801,9 +801,14 @@ def _resolve_mode(args: argparse.Namespace) -> dict[str, Any]:
     full = bool(args.full or args.large)
     mode = FULL if full else QUICK
     args.n_min = mode["n_min"] if args.n_min is None else args.n_min
+    if args.large and args.n_max is not None and args.n_max < 14:
+        raise UserError(f"--large measures up to N = 14, but --n-max is {args.n_max}; drop "
+                        "--n-max, or use --full for N <= 13")
     args.n_max = mode["n_max"] if args.n_max is None else args.n_max
     if args.large:
         args.n_max = max(args.n_max, 14)
+    if args.repeats is None and not full:
+        args.repeats = 1  # quick mode: one repetition (full mode: default_repeats by N)
     args.variants = list(mode["variants"] if args.variants is None else args.variants)
     args.clock = args.clock or mode["clock"]
     args.threads = mode["threads"] if args.threads is None else args.threads

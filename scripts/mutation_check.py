@@ -54,10 +54,10 @@ TARGETS: dict[str, tuple[str, ...]] = {
                    "_MasterEquation.__init__", "_MasterEquation.generator",
                    "_MasterEquation.modes", "relaxation_absorption", "relaxation_velocity_shift",
                    "jackle_rate", "independent_tls_susceptibility"),
-    "statistics": ("spacing_ratios", "participation_ratio"),
+    "statistics": ("spacing_ratios", "participation_ratio", "degeneracy_tolerance"),
     "thermo": ("_moments", "specific_heat", "entropy", "schottky"),
     "models": ("absorption_normalisation", "draw_tls"),
-    "analysis": ("_verdict", "shape_ratio"),
+    "analysis": ("classify_index", "shape_ratio"),
     "discrimination": (),  # filled from the module: every function (verdict thresholds)
 }
 
@@ -107,7 +107,7 @@ TESTS: dict[str, list[str]] = {
     "thermo": ["tests/test_absorption.py::test_specific_heat_is_schottky_sum", *TRUTH],
     "analysis": ["tests/test_invariants.py::test_shape_ratio_is_exact_for_a_cubic_in_ln_x",
                  "tests/test_analysis.py"],
-    "discrimination": ["tests/test_analysis.py"],
+    "discrimination": ["tests/test_fitdata_hardening.py", "tests/test_analysis.py"],
 }
 
 

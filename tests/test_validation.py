@@ -532,3 +532,19 @@ def test_run_refuses_to_overwrite_its_own_spec(tmp_path):
     before = spec.read_bytes()
     assert main(["run", str(spec), "-o", str(spec), "--overwrite", "--no-progress"]) == 2
     assert spec.read_bytes() == before
+
+
+def test_bench_quick_mode_measures_one_repetition_as_documented(tmp_path):
+    from manybody.cli import main
+
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--n-min", "4", "--n-max", "5", "--output", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert [record["per_n"][n]["repeats"] for n in ("4", "5")] == [1, 1]
+
+
+def test_bench_large_with_a_smaller_n_max_is_refused(capsys):
+    from manybody.cli import main
+
+    assert main(["bench", "--large", "--n-max", "8"]) == 2
+    assert "--large measures up to N = 14, but --n-max is 8" in capsys.readouterr().err
