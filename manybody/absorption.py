@@ -67,9 +67,10 @@ class Broadening:
     resolution: int = 10
 
     def __post_init__(self) -> None:
-        v.choice("broadening.kind", self.kind, ("gaussian", "lorentzian", "histogram"))
-        v.positive("broadening.width", self.width)
-        v.integer("broadening.resolution", self.resolution, 4, 1000)
+        object.__setattr__(self, "kind",
+                           v.choice("broadening.kind", self.kind, ("gaussian", "lorentzian", "histogram")))
+        object.__setattr__(self, "width", v.positive("broadening.width", self.width))
+        object.__setattr__(self, "resolution", v.integer("broadening.resolution", self.resolution, 4, 1000))
 
     def kernel(self, u: np.ndarray) -> np.ndarray:
         """K(u) (1/K), normalised to unit area."""

@@ -99,37 +99,43 @@ class ChebyshevParams:
     max_seconds: float | None = None
 
     def __post_init__(self) -> None:
-        v.integer("chebyshev.n_vectors", self.n_vectors, 1, 1_000_000)
-        v.integer("chebyshev.max_vectors", self.max_vectors, self.n_vectors, 1_000_000)
+        object.__setattr__(self, "n_vectors", v.integer("chebyshev.n_vectors", self.n_vectors, 1, 1_000_000))
+        object.__setattr__(self, "max_vectors",
+                           v.integer("chebyshev.max_vectors", self.max_vectors, self.n_vectors, 1_000_000))
         if self.target_error is not None:
-            v.positive("chebyshev.target_error", self.target_error)
+            object.__setattr__(self, "target_error", v.positive("chebyshev.target_error", self.target_error))
         if self.n_moments is not None:
-            v.integer("chebyshev.n_moments", self.n_moments, 8, 1 << 16)
-        v.integer("chebyshev.max_moments", self.max_moments, 8, 1 << 16)
-        v.positive("chebyshev.truncation_tol", self.truncation_tol)
+            object.__setattr__(self, "n_moments",
+                               v.integer("chebyshev.n_moments", self.n_moments, 8, 1 << 16))
+        object.__setattr__(self, "max_moments",
+                           v.integer("chebyshev.max_moments", self.max_moments, 8, 1 << 16))
+        object.__setattr__(self, "truncation_tol",
+                           v.positive("chebyshev.truncation_tol", self.truncation_tol))
         if v.finite("chebyshev.ladder_ratio", self.ladder_ratio) <= 1.0:
             raise ValueError(f"chebyshev.ladder_ratio must be > 1, got {self.ladder_ratio!r}")
         if self.ladder is not None:
             object.__setattr__(self, "ladder", tuple(
                 sorted((float(t) for t in v.positive_array("chebyshev.ladder", self.ladder)),
                        reverse=True)))
-        v.integer("chebyshev.max_rungs", self.max_rungs, 1, 64)
+        object.__setattr__(self, "max_rungs", v.integer("chebyshev.max_rungs", self.max_rungs, 1, 64))
         log_tol = math.log(1.0 / min(self.truncation_tol, 0.5))
         if self.window_sigmas is None:
             object.__setattr__(self, "window_sigmas", math.sqrt(2.0 * log_tol) + 1.0)
         if self.window_temperatures is None:
             object.__setattr__(self, "window_temperatures", log_tol + 2.0)
-        v.positive("chebyshev.window_sigmas", self.window_sigmas)
-        v.positive("chebyshev.window_temperatures", self.window_temperatures)
-        v.choice("chebyshev.trace", self.trace, ("stochastic", "exact"))
-        v.choice("chebyshev.dtype", self.dtype, ("float32", "float64"))
+        object.__setattr__(self, "window_sigmas", v.positive("chebyshev.window_sigmas", self.window_sigmas))
+        object.__setattr__(self, "window_temperatures",
+                           v.positive("chebyshev.window_temperatures", self.window_temperatures))
+        object.__setattr__(self, "trace", v.choice("chebyshev.trace", self.trace, ("stochastic", "exact")))
+        object.__setattr__(self, "dtype", v.choice("chebyshev.dtype", self.dtype, ("float32", "float64")))
         if self.block is not None:
-            v.integer("chebyshev.block", self.block, 1, 4096)
-        v.positive("chebyshev.memory_fraction", self.memory_fraction)
+            object.__setattr__(self, "block", v.integer("chebyshev.block", self.block, 1, 4096))
+        object.__setattr__(self, "memory_fraction",
+                           v.positive("chebyshev.memory_fraction", self.memory_fraction))
         if self.memory_fraction > 1:
             raise ValueError(f"chebyshev.memory_fraction must be <= 1, got {self.memory_fraction!r}")
         if self.max_seconds is not None:
-            v.positive("chebyshev.max_seconds", self.max_seconds)
+            object.__setattr__(self, "max_seconds", v.positive("chebyshev.max_seconds", self.max_seconds))
         if self.trace == "stochastic" and self.n_vectors < 2:
             raise ValueError("chebyshev.n_vectors must be >= 2 for a stochastic trace (the error "
                              f"bar is the spread over vectors), got {self.n_vectors}")

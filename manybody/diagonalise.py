@@ -51,11 +51,13 @@ class SolverParams:
     chebyshev: dict | None = None
 
     def __post_init__(self) -> None:
-        v.choice("solver.dtype", self.dtype, ("float64", "float32"))
-        v.positive("solver.memory_fraction", self.memory_fraction)
+        object.__setattr__(self, "dtype", v.choice("solver.dtype", self.dtype, ("float64", "float32")))
+        object.__setattr__(self, "memory_fraction",
+                           v.positive("solver.memory_fraction", self.memory_fraction))
         if self.memory_fraction > 1:
             raise ValueError(f"solver.memory_fraction must be <= 1, got {self.memory_fraction!r}")
-        v.choice("solver.method", self.method, ("dense", "chebyshev", "auto"))
+        object.__setattr__(self, "method",
+                           v.choice("solver.method", self.method, ("dense", "chebyshev", "auto")))
         if self.chebyshev is not None:
             if not isinstance(self.chebyshev, Mapping):
                 raise TypeError("solver.chebyshev must be a table of chebyshev solver options "

@@ -70,11 +70,15 @@ class PhononBath:
     name: str = ""
 
     def __post_init__(self) -> None:
-        v.positive("density", self.density)
-        v.positive("velocity_longitudinal", self.velocity_longitudinal)
-        v.positive("velocity_transverse", self.velocity_transverse)
-        v.positive("deformation_longitudinal", self.deformation_longitudinal)
-        v.non_negative("deformation_transverse", self.deformation_transverse)
+        object.__setattr__(self, "density", v.positive("density", self.density))
+        object.__setattr__(self, "velocity_longitudinal",
+                           v.positive("velocity_longitudinal", self.velocity_longitudinal))
+        object.__setattr__(self, "velocity_transverse",
+                           v.positive("velocity_transverse", self.velocity_transverse))
+        object.__setattr__(self, "deformation_longitudinal",
+                           v.positive("deformation_longitudinal", self.deformation_longitudinal))
+        object.__setattr__(self, "deformation_transverse",
+                           v.non_negative("deformation_transverse", self.deformation_transverse))
         if not isinstance(self.name, str):
             raise TypeError(f"name must be a string (a label), got {self.name!r}")
         vl, vt = self.velocity_longitudinal, self.velocity_transverse
@@ -148,7 +152,7 @@ class ReducedPhononBath:
     name: str = "reduced"
 
     def __post_init__(self) -> None:
-        v.positive("rate_prefactor", self.rate_prefactor)
+        object.__setattr__(self, "rate_prefactor", v.positive("rate_prefactor", self.rate_prefactor))
         if not isinstance(self.name, str):
             raise TypeError(f"name must be a string (a label), got {self.name!r}")
 

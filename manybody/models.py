@@ -50,9 +50,9 @@ class TLSParams:
     tunnelling_max: float = 1.0
 
     def __post_init__(self) -> None:
-        v.positive("tls.asymmetry_max", self.asymmetry_max)
-        v.positive("tls.tunnelling_min", self.tunnelling_min)
-        v.positive("tls.tunnelling_max", self.tunnelling_max)
+        object.__setattr__(self, "asymmetry_max", v.positive("tls.asymmetry_max", self.asymmetry_max))
+        object.__setattr__(self, "tunnelling_min", v.positive("tls.tunnelling_min", self.tunnelling_min))
+        object.__setattr__(self, "tunnelling_max", v.positive("tls.tunnelling_max", self.tunnelling_max))
         if self.tunnelling_min >= self.tunnelling_max:
             raise ValueError(
                 "tls.tunnelling_min must be < tls.tunnelling_max, got "
@@ -92,10 +92,11 @@ class CouplingParams:
     components: tuple[str, ...] = ("zz",)
 
     def __post_init__(self) -> None:
-        v.choice("coupling.kind", self.kind, ("gaussian", "dipolar"))
-        v.non_negative("coupling.strength", self.strength)
-        v.choice("coupling.orientation", self.orientation, ("uniform", "gaussian"))
-        v.non_negative("coupling.min_distance", self.min_distance)
+        object.__setattr__(self, "kind", v.choice("coupling.kind", self.kind, ("gaussian", "dipolar")))
+        object.__setattr__(self, "strength", v.non_negative("coupling.strength", self.strength))
+        object.__setattr__(self, "orientation",
+                           v.choice("coupling.orientation", self.orientation, ("uniform", "gaussian")))
+        object.__setattr__(self, "min_distance", v.non_negative("coupling.min_distance", self.min_distance))
         if isinstance(self.components, str) or not isinstance(self.components, list | tuple):
             raise TypeError("coupling.components must be a list of names from zz, xx, xz, zx, "
                             f"got {self.components!r}")
@@ -132,10 +133,14 @@ class RandomMatrixParams:
     level_statistics: str = "goe"
 
     def __post_init__(self) -> None:
-        v.choice("random_matrix.kind", self.kind, ("goe", "flat", "exponential"))
-        v.non_negative("random_matrix.weight", self.weight)
-        v.positive("random_matrix.growth_temperature", self.growth_temperature)
-        v.choice("random_matrix.level_statistics", self.level_statistics, ("goe", "poisson"))
+        object.__setattr__(self, "kind",
+                           v.choice("random_matrix.kind", self.kind, ("goe", "flat", "exponential")))
+        object.__setattr__(self, "weight", v.non_negative("random_matrix.weight", self.weight))
+        object.__setattr__(self, "growth_temperature",
+                           v.positive("random_matrix.growth_temperature", self.growth_temperature))
+        object.__setattr__(self, "level_statistics",
+                           v.choice("random_matrix.level_statistics", self.level_statistics,
+                                    ("goe", "poisson")))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,13 +174,16 @@ class StressParams:
     eth_energy_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        v.positive("stress.deformation_potential", self.deformation_potential)
+        object.__setattr__(self, "deformation_potential",
+                           v.positive("stress.deformation_potential", self.deformation_potential))
         v.choice("stress.distribution", self.distribution,
                  ("fixed", "random_sign", "gaussian", "none"))
-        v.non_negative("stress.two_body", self.two_body)
-        v.non_negative("stress.random_matrix", self.random_matrix)
-        v.choice("stress.random_matrix_kind", self.random_matrix_kind, ("goe", "eth"))
-        v.positive("stress.eth_energy_scale", self.eth_energy_scale)
+        object.__setattr__(self, "two_body", v.non_negative("stress.two_body", self.two_body))
+        object.__setattr__(self, "random_matrix", v.non_negative("stress.random_matrix", self.random_matrix))
+        object.__setattr__(self, "random_matrix_kind",
+                           v.choice("stress.random_matrix_kind", self.random_matrix_kind, ("goe", "eth")))
+        object.__setattr__(self, "eth_energy_scale",
+                           v.positive("stress.eth_energy_scale", self.eth_energy_scale))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,7 +212,7 @@ class ModelParams:
     stress: StressParams = field(default_factory=StressParams)
 
     def __post_init__(self) -> None:
-        v.integer("n_tls", self.n_tls, 1, MAX_TLS)
+        object.__setattr__(self, "n_tls", v.integer("n_tls", self.n_tls, 1, MAX_TLS))
         for name, cls, optional in (("tls", TLSParams, True), ("coupling", CouplingParams, True),
                                     ("random_matrix", RandomMatrixParams, True),
                                     ("stress", StressParams, False)):
@@ -514,6 +522,12 @@ def draw_realisation(params: ModelParams, rng: np.random.Generator) -> Realisati
     -------
     Realisation
     """
+    if not isinstance(params, ModelParams):
+        raise TypeError(f"params must be a ModelParams (ModelParams.from_dict turns a table into "
+                        f"one), got {type(params).__name__}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, e.g. "
+                        f"realisation_rng(seed, realisation), got {type(rng).__name__}")
     n = params.n_tls
     asymmetry = tunnelling = None
     if params.tls is not None:

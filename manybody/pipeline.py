@@ -91,7 +91,8 @@ class Probe:
             v.choice("phonon_rate_prefactor (a material preset name or K_ph in s^-1 K^-3)",
                      self.phonon_rate_prefactor, tuple(PRESETS))
         elif self.phonon_rate_prefactor is not None:
-            v.positive("phonon_rate_prefactor", self.phonon_rate_prefactor)
+            object.__setattr__(self, "phonon_rate_prefactor",
+                               v.positive("phonon_rate_prefactor", self.phonon_rate_prefactor))
         if not isinstance(self.broadening, Broadening):
             raise TypeError(f"broadening must be a Broadening, got {type(self.broadening).__name__}")
 

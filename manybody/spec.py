@@ -401,7 +401,7 @@ class RunSpec:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise TypeError(f"name must be a non-empty string, got {self.name!r}")
-        v.integer("seed", self.seed, 0, MAX_SEED)
+        object.__setattr__(self, "seed", v.integer("seed", self.seed, 0, MAX_SEED))
         for key, cls in (("model", ModelParams), ("probe", Probe), ("solver", SolverParams)):
             value = getattr(self, key)
             if not isinstance(value, cls):

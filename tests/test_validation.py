@@ -548,3 +548,26 @@ def test_bench_large_with_a_smaller_n_max_is_refused(capsys):
 
     assert main(["bench", "--large", "--n-max", "8"]) == 2
     assert "--large measures up to N = 14, but --n-max is 8" in capsys.readouterr().err
+
+
+def test_params_store_the_validated_python_values():
+    """numpy scalars and 0-d arrays are accepted and stored as plain float/int, so parameters
+    serialise to JSON (results metadata) and compare like the numbers they are."""
+    from manybody.models import ModelParams, TLSParams
+
+    tls = TLSParams(asymmetry_max=np.array(0.3), tunnelling_min=np.float32(1e-3), tunnelling_max=1)
+    assert type(tls.asymmetry_max) is float and type(tls.tunnelling_max) is float
+    assert tls.asymmetry_max == 0.3
+    params = ModelParams(n_tls=np.int64(4), tls=tls)
+    assert type(params.n_tls) is int
+    json.dumps(dataclasses.asdict(params))
+
+
+def test_draw_realisation_names_the_wrong_argument():
+    from manybody.models import ModelParams, TLSParams, draw_realisation, realisation_rng
+
+    params = ModelParams(n_tls=3, tls=TLSParams())
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator.*got int"):
+        draw_realisation(params, 1)
+    with pytest.raises(TypeError, match="params must be a ModelParams.*got dict"):
+        draw_realisation({"n_tls": 3}, realisation_rng(1, 0))
