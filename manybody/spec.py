@@ -489,6 +489,10 @@ class RunSpec:
             raise ValueError(f"{path}: not a UTF-8 text file (byte {raw[exc.start]:#04x} at line "
                              f"{line}); a run specification is TOML, which must be UTF-8") \
                 from None
+        text = text.removeprefix("\ufeff")  # a byte-order mark some editors write: not content
+        if not text.strip():
+            raise ValueError(f"{path} is empty; a run specification needs at least seed, [model] "
+                             "and [probe] (see examples/independent_tls.toml)")
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:

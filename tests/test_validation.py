@@ -571,3 +571,18 @@ def test_draw_realisation_names_the_wrong_argument():
         draw_realisation(params, 1)
     with pytest.raises(TypeError, match="params must be a ModelParams.*got dict"):
         draw_realisation({"n_tls": 3}, realisation_rng(1, 0))
+
+
+def test_spec_file_with_a_byte_order_mark_reads_and_an_empty_one_is_named(tmp_path):
+    import tomllib
+
+    from manybody.spec import RunSpec
+
+    text = (Path(__file__).resolve().parents[1] / "examples" / "independent_tls.toml").read_text()
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert RunSpec.from_toml(bom).to_dict() == RunSpec.from_dict(tomllib.loads(text)).to_dict()
+    empty = tmp_path / "empty.toml"
+    empty.write_text("\n  \n")
+    with pytest.raises(ValueError, match=f"{re.escape(str(empty))} is empty"):
+        RunSpec.from_toml(empty)
