@@ -236,6 +236,15 @@ def _sniff_separator(lines: list[str], path: str) -> str:
             best, best_score = sep, score
     if best is None:
         first = sample[0].strip() if sample else ""
+        for sep in _SEPARATORS:  # ragged: the separator is there, the field counts differ
+            counts = [len(next(csv.reader([ln], delimiter=sep))) for ln in sample]
+            if max(counts, default=0) >= 2 and len(set(counts)) > 1:
+                where = ", ".join(f"line {i + 1}: {c}" for i, c in enumerate(counts)
+                                  if c != max(counts))
+                raise ValueError(
+                    f"{path}: ragged lines: with separator {_SEP_NAMES[sep]} the first lines have "
+                    f"different numbers of fields ({max(counts)} at most; {where[:200]}); "
+                    "every line needs the same columns (line numbers count non-comment lines)")
         raise ValueError(
             f"{path}: found only one column (tried separators ',', ';' and tab); first line is "
             f"{first[:80]!r}; need at least a temperature and a loss column")
@@ -330,6 +339,8 @@ def read_loss_table(
     (0.1, 1640000.0, 'mK')
     """
     p = Path(path)
+    if p.is_dir():
+        raise IsADirectoryError(f"loss table {str(p)!r} is a directory, not a file")
     if not p.is_file():
         raise FileNotFoundError(f"loss table {str(p)!r} not found")
     src = str(p)
@@ -472,6 +483,20 @@ def read_loss_table(
     if bad.size:
         raise ValueError(f"{src}: column {l_name!r}: {what} must be > 0, found "
                          f"{l_values[bad[0]]:g} in data row {bad[0] + 1}")
+    if kind == "Q":
+        bad = np.flatnonzero(l_values < 1)
+        if bad.size:
+            raise ValueError(f"{src}: column {l_name!r}: quality factors must be >= 1, found "
+                             f"{l_values[bad[0]]:g} in data row {bad[0] + 1}; this looks like a "
+                             "loss (1/Q or tan delta): the column is probably Q/loss swapped "
+                             "(name it e.g. '1/Q')")
+    else:
+        bad = np.flatnonzero(l_values > 1)
+        if bad.size:
+            raise ValueError(f"{src}: column {l_name!r}: {what} must be <= 1, found "
+                             f"{l_values[bad[0]]:g} in data row {bad[0] + 1}; this looks like a "
+                             "quality factor Q: the column is probably Q/loss swapped "
+                             "(name it e.g. 'Qi')")
     loss = 1.0 / l_values if kind == "Q" else l_values
     units = {"temperature": t_unit, "loss": kind}
     power = None
