@@ -610,3 +610,9 @@ def test_identical_files_under_two_names_are_warned(tmp_path, capsys):
     _main([str(a), str(b), "--frequency", "5GHz", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert "identical content" in err and "a.csv" in err and "b.csv" in err
+
+
+def test_ragged_line_numbers_count_comment_lines(tmp_path):
+    path = _write(tmp_path, "r2.csv", "# comment\nT (mK);Qi;x\n100;1e6;1\n\n200;2e6\n300\n")
+    with pytest.raises(ValueError, match=r"ragged lines.*line 5: 2, line 6: 1"):
+        read_loss_table(path)
