@@ -68,6 +68,86 @@ def natural_key(path: str) -> list:
             for part in re.split(r"(\d+)", str(path)) if part]
 
 
+#: API keywords in messages of the library, as the fit-data options a CLI user can type.
+CLI_NAMES = (
+    ("or pass temperature_column=", "or pass --temperature-column"),
+    (", or pass temperature_unit=", " (or write the unit in the cells, e.g. '50mK')"),
+    ("(error_column=, --error-column)", "(--error-column)"),
+    ("(error_column=False, --error-column none)", "(--error-column none)"),
+    ("saturation=True needs a drive power for every curve (power column or LossCurve.power)",
+     "--saturation needs a drive power for every curve (a power column, --power-column or "
+     "--powers)"),
+    ("saturation=True", "--saturation"),
+    ("temperature_column=", "--temperature-column "),
+    ("loss_column=", "--loss-column "),
+    ("power_column=", "--power-column "),
+    ("error_column=False", "--error-column none"),
+    ("error_column=", "--error-column "),
+    ("error_model=", "--error-model "),
+    ("background=False", "--no-background"),
+    ("quasiparticle=", "--quasiparticle "),
+    ("tmin must be below tmax, got tmin=", "--tmin must be below --tmax, got --tmin "),
+    (", tmax=", ", --tmax "),
+    ("in the window [", "in the window --tmin/--tmax ["),
+)
+
+
+def cli_message(message: str) -> str:
+    """A library message with API keywords replaced by the fit-data option names."""
+    for api, cli in CLI_NAMES:
+        message = message.replace(api, cli)
+    return message
+
+
+#: Outside this x = w/T range tanh(x/2) and 1 - e^-x cannot be told apart.
+X_LOW, X_HIGH = 0.05, 50.0
+
+
+def check_x_range(curves, w: float, frequency: str, tmin: float | None = None,
+                  tmax: float | None = None) -> None:
+    """Refuse data whose x = w/T lies entirely outside [0.05, 50] (a unit mistake); warn when
+    most points do."""
+    t = np.concatenate([c.temperature for c in curves])
+    t = t[(t >= (tmin or 0.0)) & (t <= (tmax or np.inf))]
+    if t.size == 0:
+        return
+    x = w / t
+    lo, hi = float(x.min()), float(x.max())
+    span = (f"x = w/T runs from {lo:.3g} to {hi:.3g} (w = {w:.4g} K from --frequency "
+            f"{frequency!r}, T from {t.min():.4g} to {t.max():.4g} K)")
+    if hi < X_LOW:
+        raise ValueError(
+            f"{span}: all x < {X_LOW:g}, where tanh(x/2) and 1 - e^-x cannot be told apart; "
+            "the temperatures are far too high for this frequency: a temperature column in mK "
+            "labelled K (e.g. 'T (K)' holding 50-300), or the frequency in the wrong unit?")
+    if lo > X_HIGH:
+        raise ValueError(
+            f"{span}: all x > {X_HIGH:g}, where tanh(x/2) and 1 - e^-x cannot be told apart; "
+            "the temperatures are far too low for this frequency: a temperature column in K "
+            "labelled mK (e.g. 'T (mK)' holding 0.05-0.3), or the frequency in the wrong unit?")
+    outside = int(np.sum((x < X_LOW) | (x > X_HIGH)))
+    if 2 * outside > x.size:
+        print(f"manybody fit-data: warning: {outside} of {x.size} points have x outside "
+              f"[{X_LOW:g}, {X_HIGH:g}], where the laws cannot be told apart ({span}); check the "
+              "temperature and frequency units", file=sys.stderr)
+
+
+#: Indeterminate reasons meaning the design cannot determine the parameters at all.
+_DESIGN_REASONS = ("too few distinct temperatures", "curve ",
+                   "no temperature dependence: every curve is constant",
+                   "no temperature dependence: the temperature-dependent part is below")
+
+
+def undetermined(fit) -> str | None:
+    """Why the data cannot determine ``fit``'s parameters (None when they can)."""
+    reasons = [r for r in fit.indeterminate if r.startswith(_DESIGN_REASONS)]
+    if not reasons:
+        return None
+    if any(r.startswith("too few distinct temperatures: one temperature") for r in reasons):
+        return "all rows at one temperature"
+    return "; ".join(reasons)
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``fit-data`` arguments."""
     parser.add_argument("files", nargs="+", metavar="FILE",
@@ -160,6 +240,17 @@ def _files(args) -> tuple[list[str], list[float] | None]:
         if key in seen:
             raise ValueError(f"input file {f!r} is given twice (also as {seen[key]!r})")
         seen[key] = f
+    digests: dict[str, str] = {}
+    for f in args.files:
+        try:
+            digest = hashlib.sha256(Path(f).read_bytes()).hexdigest()
+        except OSError:
+            continue  # reported when the file is read
+        if digest in digests:
+            print(f"manybody fit-data: warning: {f!r} and {digests[digest]!r} have identical "
+                  "content; they are fitted as two separate curves", file=sys.stderr)
+        else:
+            digests[digest] = f
     order = sorted(range(len(args.files)), key=lambda i: natural_key(args.files[i]))
     return ([args.files[i] for i in order],
             None if powers is None else [powers[i] for i in order])
@@ -239,12 +330,16 @@ def format_table(cmp: LawComparison, error_source: str = "the given sigmas") -> 
         per = [n for n in fit.parameter_names if "[" in n]
         scat = (f"{100 * fit.rms_scatter:.2f}%" if fit.error_model == "relative"
                 else f"{fit.rms_scatter:.3g}")
-        params = ", ".join(f"{n} = {_fmt(fit.parameters[n], fit.errors[n])}" for n in shared)
+        nd = undetermined(fit)
+        params = (f"{', '.join(shared)}: not determined ({nd})" if nd else
+                  ", ".join(f"{n} = {_fmt(fit.parameters[n], fit.errors[n])}" for n in shared))
         lines.append(f"{law:<9} {fit.reduced_chi2:>10.4g} {scat:>9} {fit.aic:>9.2f} "
                      f"{fit.bic:>9.2f} {fit.aic - best:>7.2f}  {params}"
                      + (f"  [on bound: {', '.join(fit.at_bound)}]" if fit.at_bound else ""))
         pad = f"{'':<9} {'':>10} {'':>9} {'':>9} {'':>9} {'':>7}  "
-        for n in per:
+        if nd and per:
+            lines.append(f"{pad}{', '.join(per)}: not determined")
+        for n in per if not nd else ():
             lines.append(f"{pad}{n} = {_fmt(fit.parameters[n], fit.errors[n])}")
         if fit.scatter == "per-curve":
             unit = "%" if fit.error_model == "relative" else ""
@@ -261,7 +356,8 @@ def format_table(cmp: LawComparison, error_source: str = "the given sigmas") -> 
         "",
         f"preferred law: {name[cmp.preferred]} (AIC(generic) - AIC(tls) = {cmp.delta_aic:+.2f}, "
         f"BIC difference {cmp.delta_bic:+.2f}; evidence: {cmp.evidence}{why})",
-        f"TLS index a = {_fmt(cmp.index, cmp.index_error)} (1: tanh, 0: 1 - e^-x); "
+        (f"TLS index a: not determined ({undetermined(fam)}); " if undetermined(fam) else
+         f"TLS index a = {_fmt(cmp.index, cmp.index_error)} (1: tanh, 0: 1 - e^-x); ")
         + (f"the laws are {cmp.separation:.2g} sigma apart in a; "
            if not fam.indeterminate and math.isfinite(cmp.separation) else "")
         + f"verdict: {cmp.verdict} ({cmp.reason})",
@@ -351,7 +447,10 @@ def plot_comparison(cmp: LawComparison, stem: str | Path, loss_label: str = "1/Q
     _nice_log_ticks(top.xaxis, w / (tmax * 1.05), w / (tmin * 0.9))
     ax.legend(fontsize=7.5, ncol=2, loc="best")
     ax.set_title(f"f = {tls.options['frequency_ghz']:.6g} GHz; shaded: x > 1.  "
-                 f"Index a = {_fmt(cmp.index, cmp.index_error)}\npreferred: "
+                 + (f"index a: not determined ({undetermined(cmp.fits['family'])})"
+                    if undetermined(cmp.fits["family"]) else
+                    f"Index a = {_fmt(cmp.index, cmp.index_error)}")
+                 + "\npreferred: "
                  f"{cmp.preferred or 'none'} (ΔAIC {cmp.delta_aic:+.1f}); verdict: {cmp.verdict}",
                  fontsize=9)
     stem = Path(stem)
@@ -430,9 +529,51 @@ def _clean(obj):
     return obj
 
 
+def _make_out(out: Path) -> list[Path]:
+    """Create the output directory up front (one-line error naming --out); the directories
+    created, deepest first, so that a failed run can remove them again."""
+    created = [d for d in (out, *out.parents) if not d.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as exc:
+        _remove_empty(created)
+        raise ValueError(f"--out {str(out)!r}: cannot create or write the output directory: "
+                         f"{exc.strerror or exc}") from None
+    return created
+
+
+def _remove_empty(dirs: list[Path]) -> None:
+    for d in dirs:
+        try:
+            d.rmdir()
+        except OSError:
+            pass
+
+
+def _comparison_dict(cmp: LawComparison) -> dict:
+    """cmp.to_dict() with parameters the data cannot determine as null (and the reason)."""
+    d = cmp.to_dict()
+    for law, fit in cmp.fits.items():
+        nd = undetermined(fit)
+        if nd:
+            fd = d["fits"][law]
+            fd["parameters"] = dict.fromkeys(fd["parameters"])
+            fd["errors"] = dict.fromkeys(fd["errors"])
+            fd["covariance"] = None
+            fd["not_determined"] = nd
+    if undetermined(cmp.fits["family"]):
+        d["index"] = d["index_error"] = d["separation_sigma"] = None
+    return d
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``fit-data``; returns the exit status."""
-    w = parse_frequency(args.frequency)
+    try:
+        w = parse_frequency(args.frequency)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("frequency must", "--frequency must", 1)) from None
     gap = _gap(args)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -444,10 +585,20 @@ def run(args: argparse.Namespace) -> int:
     if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
         raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
                          f"--tmax {args.tmax} K")
-    tables, curves = _load(args)
-    cmp = compare_laws(curves, w, background=args.background, quasiparticle=args.quasiparticle,
-                       gap=gap, saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
-                       error_model=args.error_model)
+    created = _make_out(out)
+    try:
+        tables, curves = _load(args)
+        check_x_range(curves, w, args.frequency, args.tmin, args.tmax)
+        cmp = compare_laws(curves, w, background=args.background,
+                           quasiparticle=args.quasiparticle, gap=gap,
+                           saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
+                           error_model=args.error_model)
+    except ValueError as exc:
+        _remove_empty(created)
+        raise ValueError(cli_message(str(exc))) from None
+    except BaseException:
+        _remove_empty(created)
+        raise
     error_source = "the given sigmas"
     if tables[0].sigma is not None:
         names = sorted({repr(t.error_column) for t in tables})
@@ -487,7 +638,7 @@ def run(args: argparse.Namespace) -> int:
                     "error_model": args.error_model, "error_column": args.error_column,
                     "seed": args.seed if args.simulate else None,
                     "files_in_order": [t.source for t in tables]},
-        "comparison": cmp.to_dict(),
+        "comparison": _comparison_dict(cmp),
         "discrimination_power": None if power is None else power.to_dict(),
         "data": [{"label": c.label, "power": c.power, "power_unit": c.power_unit,
                   "temperature_K": c.temperature.tolist(), "loss": c.loss.tolist(),

@@ -219,9 +219,13 @@ def _decode(raw: bytes, path: str) -> str:
         return raw.decode("latin-1")  # German Excel exports
 
 
-def _sniff_separator(lines: list[str], path: str) -> str:
-    """The separator that splits the most lines into the same number (> 1) of fields."""
-    sample = [ln for ln in lines[:_SNIFF_LINES] if ln.strip()]
+def _sniff_separator(lines: list[str], path: str, numbers: list[int] | None = None) -> str:
+    """The separator that splits the most lines into the same number (> 1) of fields.
+
+    ``numbers``: the line numbers in the file of ``lines`` (for messages about ragged lines)."""
+    numbers = list(numbers) if numbers is not None else list(range(1, len(lines) + 1))
+    kept = [(n, ln) for n, ln in zip(numbers, lines[:_SNIFF_LINES], strict=False) if ln.strip()]
+    sample = [ln for _, ln in kept]
     best, best_score = None, (0, 0)
     for sep in _SEPARATORS:
         counts = [len(next(csv.reader([ln], delimiter=sep))) for ln in sample]
@@ -236,6 +240,15 @@ def _sniff_separator(lines: list[str], path: str) -> str:
             best, best_score = sep, score
     if best is None:
         first = sample[0].strip() if sample else ""
+        for sep in _SEPARATORS:  # ragged: the separator is there, the field counts differ
+            counts = [len(next(csv.reader([ln], delimiter=sep))) for ln in sample]
+            if max(counts, default=0) >= 2 and len(set(counts)) > 1:
+                where = ", ".join(f"line {kept[i][0]}: {c}" for i, c in enumerate(counts)
+                                  if c != max(counts))
+                raise ValueError(
+                    f"{path}: ragged lines: with separator {_SEP_NAMES[sep]} the first lines have "
+                    f"different numbers of fields ({max(counts)} at most; {where[:200]}); "
+                    "every line needs the same columns")
         raise ValueError(
             f"{path}: found only one column (tried separators ',', ';' and tab); first line is "
             f"{first[:80]!r}; need at least a temperature and a loss column")
@@ -317,8 +330,12 @@ def read_loss_table(
     ------
     FileNotFoundError
         If the file does not exist.
+    IsADirectoryError
+        If the path is a directory.
     ValueError
-        One column only, no numeric rows, no or ambiguous temperature/loss/error columns (the
+        Ragged lines (different numbers of fields; their line numbers are given), loss (Q^-1 or
+        tan delta) > 1 or Q < 1 (a Q/loss swap), one column only, no numeric rows,
+        no or ambiguous temperature/loss/error columns (the
         columns found are listed), unknown or mixed units, temperatures outside 0 < T < 1000 K,
         Q, Q^-1, tan delta or errors <= 0, powers outside -300 ... +100 dBm, NaN or unparsable
         cells. Each message names the file, the column, the data row and the value found.
@@ -330,6 +347,8 @@ def read_loss_table(
     (0.1, 1640000.0, 'mK')
     """
     p = Path(path)
+    if p.is_dir():
+        raise IsADirectoryError(f"loss table {str(p)!r} is a directory, not a file")
     if not p.is_file():
         raise FileNotFoundError(f"loss table {str(p)!r} not found")
     src = str(p)
@@ -339,7 +358,7 @@ def read_loss_table(
     lines = [ln for _, ln in numbered]
     if not lines:
         raise ValueError(f"{src}: file is empty (no lines besides comments)")
-    sep = _sniff_separator(lines, src)
+    sep = _sniff_separator(lines, src, [n for n, _ in numbered])
     rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=sep))
     decimal_comma = sep != ","
 
@@ -472,6 +491,20 @@ def read_loss_table(
     if bad.size:
         raise ValueError(f"{src}: column {l_name!r}: {what} must be > 0, found "
                          f"{l_values[bad[0]]:g} in data row {bad[0] + 1}")
+    if kind == "Q":
+        bad = np.flatnonzero(l_values < 1)
+        if bad.size:
+            raise ValueError(f"{src}: column {l_name!r}: quality factors must be >= 1, found "
+                             f"{l_values[bad[0]]:g} in data row {bad[0] + 1}; this looks like a "
+                             "loss (1/Q or tan delta): the column is probably Q/loss swapped "
+                             "(name it e.g. '1/Q')")
+    else:
+        bad = np.flatnonzero(l_values > 1)
+        if bad.size:
+            raise ValueError(f"{src}: column {l_name!r}: {what} must be <= 1, found "
+                             f"{l_values[bad[0]]:g} in data row {bad[0] + 1}; this looks like a "
+                             "quality factor Q: the column is probably Q/loss swapped "
+                             "(name it e.g. 'Qi')")
     loss = 1.0 / l_values if kind == "Q" else l_values
     units = {"temperature": t_unit, "loss": kind}
     power = None

@@ -51,20 +51,33 @@ def parse_frequency(value: str | float) -> float:
             raise ValueError(f"frequency must be a number with a unit GHz, MHz, kHz, Hz, K or mK "
                              f"(e.g. 5.62GHz), got {value!r}")
         number, unit = float(m.group(1)), m.group(4).lower()
+        if not number > 0:
+            raise ValueError(f"frequency must be positive, got {value!r}")
         if unit in _HZ:
             kelvin = number * _HZ[unit] * 1e-9 * KELVIN_PER_GHZ
         else:
             kelvin = number * (1e-3 if unit == "mk" else 1.0)
-        if kelvin == float("inf"):  # e.g. 1e300 GHz overflows
-            return _in_range(kelvin, value)
-        return _in_range(v.positive("frequency", kelvin), value)
-    return _in_range(v.positive("frequency (K)", value), value)
+        if not kelvin > 0:  # underflow, e.g. 1e-320 Hz
+            raise ValueError(f"frequency must be positive, got {value!r} (rounds to 0 K)")
+        return _in_range(kelvin, value)
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise TypeError(f"frequency must be a string with a unit (e.g. '5GHz') or a number in "
+                        f"kelvin, got {type(value).__name__}")
+    kelvin = float(value)
+    if not (kelvin > 0 and np.isfinite(kelvin)):
+        raise ValueError(f"frequency must be a positive finite number, got {value!r}; a bare "
+                         "number is read as kelvin (w = hbar omega / k_B = h f / k_B); give a "
+                         "string with a unit such as '5GHz' instead")
+    return _in_range(kelvin, value)
 
 
 def _in_range(kelvin: float, given) -> float:
     if kelvin >= MAX_TEMPERATURE:
+        hint = ("" if isinstance(given, str) else
+                "; a bare number is read as kelvin (w = hbar omega / k_B = h f / k_B), not Hz: "
+                f"give a string with a unit such as '{float(given) / 1e9:.6g}GHz'")
         raise ValueError(f"frequency must be below {MAX_TEMPERATURE:g} K "
-                         f"({MAX_TEMPERATURE / KELVIN_PER_GHZ:.4g} GHz), got {given!r}")
+                         f"({MAX_TEMPERATURE / KELVIN_PER_GHZ:.4g} GHz), got {given!r}{hint}")
     return kelvin
 
 

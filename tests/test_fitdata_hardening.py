@@ -456,3 +456,163 @@ def test_frequency_range_both_sides_of_1000_K(value, ok):
     else:
         with pytest.raises(ValueError, match="frequency must be below 1000 K"):
             parse_frequency(value)
+
+
+# ----------------------------------------------------------------------------- new-user faults (h9)
+
+
+def _good(tmp_path: Path, name: str = "g.csv", header: str = "T (mK);Qi", scale: float = 1e3,
+          q_of=None) -> Path:
+    t = np.linspace(0.03, 0.3, 12)
+    w = parse_frequency("5GHz")
+    q = 1 / (1e-6 * np.tanh(w / (2 * t)) + 2e-7) if q_of is None else q_of(t)
+    return _write(tmp_path, name, header + "\n" + "".join(
+        f"{a * scale:.12g};{b:.12g}\n" for a, b in zip(t, q, strict=True)))
+
+
+@pytest.mark.parametrize("out", ["/proc/manybody_x/y", "/proc/manybody_x"])
+def test_unusable_out_is_refused_before_reading_in_one_line(tmp_path, capsys, out):
+    missing = tmp_path / "missing.csv"  # would fail on reading: --out must be checked first
+    assert _main([str(missing), "--frequency", "5GHz", "--out", out]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "--out" in err and out in err and "missing.csv" not in err
+
+
+def test_out_that_is_a_file_is_refused_up_front(tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    assert _main([str(tmp_path / "missing.csv"), "--frequency", "5GHz",
+                  "--out", str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "not a directory" in err
+
+
+def test_failed_run_leaves_no_new_out_directory(tmp_path):
+    path = _write(tmp_path, "bad.csv", "T (mK);Qi\n100;1e6\n200;abc\n")
+    assert _main([str(path), "--frequency", "5GHz", "--out", str(tmp_path / "a" / "b")]) == 2
+    assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.parametrize("text,option,api", [
+    ("foo;Qi\n1;1e6\n2;2e6\n", "--temperature-column", "temperature_column="),
+    ("T;Qi\n100;1e6\n200;2e6\n", None, "temperature_unit="),
+    ("T (mK);Qi;sigma;std\n100;1e6;1;1\n", "--error-column", "error_column="),
+])
+def test_cli_messages_name_cli_options_not_api_keywords(tmp_path, capsys, text, option, api):
+    path = _write(tmp_path, "c.csv", text)
+    with pytest.raises(ValueError, match=api.rstrip("=")):  # the API keeps its keywords
+        read_loss_table(path)
+    assert _main([str(path), "--frequency", "5GHz", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert api not in err and "pass " + api not in err
+    if option:
+        assert option in err
+
+
+def test_saturation_without_power_names_the_cli_option(tmp_path, capsys):
+    path = _good(tmp_path)
+    assert _main([str(path), "--frequency", "5GHz", "--saturation",
+                  "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "--saturation" in err and "saturation=True" not in err and "LossCurve" not in err
+    with pytest.raises(ValueError, match="saturation=True"):
+        fit_joint([LossCurve(np.linspace(0.03, 0.3, 8), np.linspace(2e-6, 1e-6, 8))], "5GHz",
+                  saturation=True)
+
+
+@pytest.mark.parametrize("given", ["-5GHz", "0MHz", "-0.2K"])
+def test_frequency_errors_quote_what_was_typed(tmp_path, capsys, given):
+    path = _good(tmp_path)
+    assert _main([str(path), f"--frequency={given}", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "--frequency" in err and repr(given) in err
+
+
+def test_bare_number_frequency_says_kelvin_and_suggests_a_unit():
+    with pytest.raises(ValueError, match=r"read as kelvin.*'5GHz'"):
+        parse_frequency(5e9)
+    with pytest.raises(ValueError, match="read as kelvin"):
+        parse_frequency(-1.0)
+    assert parse_frequency(parse_frequency("5GHz")) == parse_frequency("5GHz")
+
+
+def test_undetermined_parameters_are_not_printed_as_numbers(tmp_path, capsys):
+    path = _write(tmp_path, "one.csv", "T (mK);Qi\n" + "".join(
+        f"100;{q:.8g}\n" for q in (1e6, 1.01e6, 0.99e6, 1.02e6, 0.98e6)))
+    out = tmp_path / "o"
+    assert _main([str(path), "--frequency", "5GHz", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "not determined (all rows at one temperature)" in text
+    assert "+-" not in text.split("preferred law")[0].split("parameters", 1)[1]
+    assert "a = " not in text
+    res = json.loads((out / "fit_results.json").read_text())
+    assert res["comparison"]["index"] is None
+    fam = res["comparison"]["fits"]["family"]
+    assert all(v is None for v in fam["parameters"].values())
+    assert fam["not_determined"]
+
+
+def test_constant_data_parameters_are_not_determined(tmp_path, capsys):
+    path = _good(tmp_path, q_of=lambda t: np.full(t.shape, 1e6))
+    assert _main([str(path), "--frequency", "5GHz", "--out", str(tmp_path / "o")]) == 0
+    text = capsys.readouterr().out
+    assert "TLS index a: not determined" in text and "a = -" not in text
+
+
+@pytest.mark.parametrize("header,scale,freq,word", [
+    ("T (K);Qi", 1e3, "5GHz", "mK labelled K"),        # 50-300 'K', mK meant
+    ("T (mK);Qi", 1.0, "5GHz", "K labelled mK"),       # 0.05-0.3 'mK', K meant
+    ("T (mK);Qi", 1e3, "5e-9GHz", "all x < 0.05"),     # frequency in the wrong unit
+])
+def test_x_range_outside_the_discriminating_window_is_refused(tmp_path, capsys, header, scale,
+                                                               freq, word):
+    path = _good(tmp_path, header=header, scale=scale)
+    out = tmp_path / "o"
+    assert _main([str(path), "--frequency", freq, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "x = w/T runs from" in err and word in err
+    assert not out.exists()
+
+
+def test_mostly_outside_x_range_is_warned(tmp_path, capsys):
+    t = [0.03, 0.05] + list(np.linspace(6, 20, 6))
+    path = _write(tmp_path, "w.csv", "T (K);Qi\n" + "".join(
+        f"{a:.6g};{1e6 * (1 + 0.1 * i):.8g}\n" for i, a in enumerate(t)))
+    _main([str(path), "--frequency", "5GHz", "--out", str(tmp_path / "o")])
+    assert "warning: 6 of 8 points have x outside" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("header,cell", [("tan d", "1e6"), ("Qi", "1e-6"), ("1/Q", "3")])
+def test_q_loss_swapped_columns_are_refused(tmp_path, header, cell):
+    path = _write(tmp_path, "s.csv", f"T (mK);{header}\n100;{cell}\n200;{cell}\n")
+    with pytest.raises(ValueError, match=r"s\.csv.*column.*" + f"{float(cell):g}".replace("+", r"\+")
+                       + r".*data row 1.*Q/loss swapped"):
+        read_loss_table(path)
+
+
+def test_ragged_lines_are_reported_by_line(tmp_path):
+    path = _write(tmp_path, "r.csv", "T (mK);Qi;x\n100;1e6\n200\n")
+    with pytest.raises(ValueError, match=r"ragged lines.*line 2: 2.*line 3: 1"):
+        read_loss_table(path)
+
+
+def test_directory_as_data_file_says_directory(tmp_path, capsys):
+    (tmp_path / "d").mkdir()
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        read_loss_table(tmp_path / "d")
+    assert _main([str(tmp_path / "d"), "--frequency", "5GHz", "--out", str(tmp_path / "o")]) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_identical_files_under_two_names_are_warned(tmp_path, capsys):
+    a = _good(tmp_path, "a.csv")
+    b = _write(tmp_path, "b.csv", a.read_text())
+    _main([str(a), str(b), "--frequency", "5GHz", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert "identical content" in err and "a.csv" in err and "b.csv" in err
+
+
+def test_ragged_line_numbers_count_comment_lines(tmp_path):
+    path = _write(tmp_path, "r2.csv", "# comment\nT (mK);Qi;x\n100;1e6;1\n\n200;2e6\n300\n")
+    with pytest.raises(ValueError, match=r"ragged lines.*line 5: 2, line 6: 1"):
+        read_loss_table(path)
