@@ -271,8 +271,12 @@ def test_chebyshev_results_file_within_reported_error(trace, tmp_path):
             # truncation allowance: 1e-4 of the plateau (1 in pi*C0 and C0) and of the value
             tol = 1e-4 * np.abs(expected) + (1e-4 if name != "specific_heat" else 1e-10)
             if trace == "exact":
-                assert np.all(err == 0), name
-                assert np.all(np.abs(got - expected) <= tol), (name, sel, got, expected)
+                # no sampling error; the reported error is the truncation estimate, which must
+                # cover the deviation (3 sigma), and the deviation stays within the allowance
+                assert np.all(np.isfinite(err) & (err >= 0)), name
+                deviation = np.abs(got - expected)
+                assert np.all(deviation <= 3 * err + 1e-12), (name, sel, deviation, err)
+                assert np.all(deviation <= tol), (name, sel, got, expected)
             else:
                 assert np.all(err > 0), name
                 worst = max(worst, float(np.max((np.abs(got - expected) - tol) / err)))
