@@ -64,6 +64,8 @@ def test_right_law_preferred_and_index_recovered(truth, index):
         assert cmp.evidence == "very strong", (seed, cmp.delta_aic)
         assert abs(cmp.index - index) < 3 * cmp.index_error, (seed, cmp.index, cmp.index_error)
         assert cmp.index_error < 0.2  # the data do discriminate: > 5 sigma between the laws
+        # the reported separation of the laws in a is 1 / sigma_a (they are 1 apart in a)
+        assert cmp.separation == pytest.approx(1.0 / cmp.index_error, rel=1e-12)
         fam = cmp.fits["family"]
         assert fam.parameters["amplitude"] == pytest.approx(1e-6, rel=0.1)
         assert fam.parameters["background"] == pytest.approx(2e-7, rel=0.3)

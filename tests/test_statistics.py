@@ -101,3 +101,16 @@ def test_planted_degeneracies_same_ratios_in_both_precisions(seed, n_levels, sca
     # float32 rounding of spacings >= 1e-3 scale: relative error <= ~1e-4
     assert r32 == pytest.approx(ref, abs=2e-3)
     assert r32_native == r32
+
+
+def test_degeneracy_tolerance_scales_with_the_spectrum_and_the_precision():
+    """4 sqrt(D) eps max|E|: linear in the energy scale (a spectrum in mK or in K is the same
+    spectrum), and eps of the precision the eigenvalues were computed in."""
+    from manybody.statistics import degeneracy_tolerance
+
+    e = np.random.default_rng(3).uniform(-1.0, 2.0, 64)
+    tol = degeneracy_tolerance(e, np.float64)
+    assert tol == pytest.approx(4 * 8 * np.finfo(np.float64).eps * np.abs(e).max(), rel=1e-12)
+    assert degeneracy_tolerance(1e3 * e, np.float64) == pytest.approx(1e3 * tol, rel=1e-12)
+    assert degeneracy_tolerance(e, np.float32) == pytest.approx(
+        tol * np.finfo(np.float32).eps / np.finfo(np.float64).eps, rel=1e-12)
