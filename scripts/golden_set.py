@@ -1,0 +1,239 @@
+"""Golden set: a small run of every model family, observable and solver, and a fit-data run.
+
+Written before a change that must not move any number (a refactor), and checked after it, bit
+for bit on the same machine and BLAS::
+
+    python scripts/golden_set.py write results/golden/golden_set.npz
+    python scripts/golden_set.py check results/golden/golden_set.npz
+
+``check`` prints one line per array (identical, or the largest absolute and relative difference)
+and exits 1 if any array differs in a single bit. What it covers:
+
+- dense ED, every observable (absorption, velocity shift, specific heat, spacing ratio,
+  relaxation absorption and velocity shift), for independent TLS, dipolar and gaussian couplings,
+  a GOE admixture, two-body stress, and the random block with flat and GOE kinds;
+- the Chebyshev solver (absorption, velocity shift, specific heat with their errors) on a
+  coupled point, and the "auto" method;
+- the float32 solver;
+- the matrix-element statistics of the study (dense, one realisation set);
+- ``manybody fit-data`` on the Nb resonator loss tables (every number of fit_results.json that is
+  not provenance).
+
+Small on purpose (about a minute on two cores); it checks that code moved without changing what
+it computes, not that the physics is right (the test suite does that).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TLS = {"asymmetry_max": 0.3, "tunnelling_min": 0.001, "tunnelling_max": 0.3}
+STRESS = {"deformation_potential": 1.0, "distribution": "random_sign"}
+PROBE = {
+    "frequencies": [0.1, 0.15],
+    "temperatures": {"x_min": 0.2, "x_max": 10.0, "count": 7},
+    "observables": ["absorption", "velocity_shift", "specific_heat", "spacing_ratio"],
+    "broadening": {"kind": "gaussian", "width": 0.02},
+}
+
+
+def _spec(name: str, model: dict, sweep: dict | None = None, probe: dict | None = None,
+          solver: dict | None = None, realisations: int = 6) -> dict:
+    spec = {"name": name, "seed": 20261130, "realisations": realisations,
+            "model": model, "probe": probe or PROBE}
+    if sweep:
+        spec["sweep"] = sweep
+    if solver:
+        spec["solver"] = solver
+    return spec
+
+
+def specs() -> list[dict]:
+    """The run specifications of the golden set (plain dicts, as a TOML file would give)."""
+    relaxation_probe = {
+        "frequencies": [4.7992e-8],
+        "temperatures": [0.01, 0.03, 0.1, 0.3],
+        "observables": ["velocity_shift", "relaxation_velocity_shift",
+                        "relaxation_absorption", "specific_heat"],
+        "phonon_rate_prefactor": "a-SiO2",
+        "broadening": {"kind": "lorentzian", "width": 1e-8},
+    }
+    cheb_probe = dict(PROBE, observables=["absorption", "velocity_shift", "specific_heat"])
+    return [
+        _spec("independent", {"n_tls": 5, "tls": TLS, "stress": STRESS},
+              sweep={"model.n_tls": [3, 5]}),
+        _spec("dipolar", {"n_tls": 5, "tls": TLS, "stress": STRESS,
+                          "coupling": {"kind": "dipolar", "strength": 0.0,
+                                       "orientation": "uniform"}},
+              sweep={"model.coupling.strength": [0.0, 0.03]}),
+        _spec("gaussian", {"n_tls": 5, "tls": TLS, "stress": STRESS,
+                           "coupling": {"kind": "gaussian", "strength": 0.03}}),
+        _spec("admixture", {"n_tls": 5, "tls": TLS, "stress": STRESS,
+                            "random_matrix": {"kind": "goe", "weight": 0.1}}),
+        _spec("two_body_stress", {"n_tls": 5, "tls": TLS,
+                                  "stress": dict(STRESS, two_body=0.3),
+                                  "coupling": {"kind": "dipolar", "strength": 0.03}}),
+        _spec("random_block", {"n_tls": 6, "tls": False,
+                               "random_matrix": {"kind": "flat", "weight": 10.0,
+                                                 "growth_temperature": 0.3},
+                               "stress": {"deformation_potential": 1.0, "distribution": "none",
+                                          "random_matrix": 1.0, "random_matrix_kind": "goe"}},
+              sweep={"model.random_matrix.kind": ["flat", "goe"]},
+              probe=dict(PROBE, observables=["absorption", "specific_heat", "spacing_ratio"])),
+        _spec("relaxation", {"n_tls": 4, "tls": {"asymmetry_max": 3.0, "tunnelling_min": 1e-5,
+                                                 "tunnelling_max": 3.0},
+                             "stress": STRESS,
+                             "coupling": {"kind": "dipolar", "strength": 0.1}},
+              probe=relaxation_probe),
+        _spec("float32", {"n_tls": 5, "tls": TLS, "stress": STRESS,
+                                 "coupling": {"kind": "dipolar", "strength": 0.01}},
+              solver={"dtype": "float32"}),
+        _spec("chebyshev", {"n_tls": 6, "tls": TLS, "stress": STRESS,
+                            "coupling": {"kind": "dipolar", "strength": 0.01}},
+              probe=cheb_probe, realisations=2,
+              solver={"method": "chebyshev", "chebyshev": {"n_vectors": 4}}),
+        _spec("auto", {"n_tls": 5, "tls": TLS, "stress": STRESS}, probe=cheb_probe,
+              realisations=2, solver={"method": "auto"}),
+    ]
+
+
+def _known_solver_keys() -> set[str]:
+    import dataclasses
+
+    import manybody as mb
+
+    return {f.name for f in dataclasses.fields(mb.RunSpec.from_dict(specs()[0]).solver)}
+
+
+def run_specs() -> dict[str, np.ndarray]:
+    import manybody as mb
+
+    known = _known_solver_keys()
+    out: dict[str, np.ndarray] = {}
+    for data in specs():
+        solver = data.get("solver", {})
+        if set(solver) - known:  # e.g. pair_sum lives elsewhere in this version
+            print(f"  {data['name']}: solver keys {sorted(set(solver) - known)} not known here, "
+                  "skipped", file=sys.stderr)
+            continue
+        ds = mb.run_sweep(mb.RunSpec.from_dict(data))
+        for var in sorted(ds.data_vars):
+            out[f"{data['name']}/{var}"] = np.asarray(ds[var].values)
+        for coord in sorted(ds.coords):
+            values = np.asarray(ds[coord].values)
+            if values.dtype.kind in "fiu":
+                out[f"{data['name']}/coord:{coord}"] = values
+    return out
+
+
+def run_statistics() -> dict[str, np.ndarray]:
+    """Matrix-element statistics of a small dipolar model, as the study computes them."""
+    import manybody as mb
+
+    params = mb.ModelParams.from_dict({"n_tls": 5, "tls": TLS, "stress": STRESS,
+                                       "coupling": {"kind": "dipolar", "strength": 0.03}})
+    out = {}
+    for r in range(3):
+        real = mb.draw_realisation(params, mb.realisation_rng(seed=7, realisation=r))
+        spectrum, t_mn = mb.solve(real)
+        stats = mb.matrix_element_statistics(spectrum.energies, t_mn, np.linspace(-0.5, 0.5, 5),
+                                             np.geomspace(0.01, 0.5, 6))
+        for key, value in sorted(stats.items()):
+            out[f"statistics/{r}/{key}"] = np.atleast_1d(np.asarray(value, dtype=float))
+        out[f"statistics/{r}/energies"] = spectrum.energies
+    return out
+
+
+def _numbers(obj, prefix: str, out: dict[str, np.ndarray]) -> None:
+    skip = ("provenance", "command", "git", "created", "python", "versions", "input", "sha256",
+            "path", "files", "elapsed", "time")
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if any(word in key for word in skip):
+                continue
+            _numbers(value, f"{prefix}/{key}", out)
+    elif isinstance(obj, list):
+        arr = np.asarray(obj, dtype=object)
+        try:
+            out[prefix] = np.asarray(obj, dtype=float)
+        except (TypeError, ValueError):
+            for i, item in enumerate(obj):
+                _numbers(item, f"{prefix}/{i}", out)
+        del arr
+    elif isinstance(obj, bool):
+        out[prefix] = np.asarray([float(obj)])
+    elif isinstance(obj, (int, float)):
+        out[prefix] = np.asarray([float(obj)])
+    elif obj is None:
+        out[prefix] = np.asarray([np.nan])
+
+
+def run_fit_data() -> dict[str, np.ndarray]:
+    files = sorted((ROOT / "data" / "resonator_nb_cpw").glob("qint_*dBm.csv"))
+    out: dict[str, np.ndarray] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "manybody", "fit-data", *map(str, files), "--frequency",
+               "5.61989GHz", "--tmax", "0.8", "--out", f"{tmp}/nb"]
+        subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True, text=True)
+        results = json.loads(Path(f"{tmp}/nb/fit_results.json").read_text())
+    _numbers(results, "fit_data", out)
+    return out
+
+
+def compute() -> dict[str, np.ndarray]:
+    out = {}
+    out.update(run_specs())
+    out.update(run_statistics())
+    out.update(run_fit_data())
+    return out
+
+
+def check(path: Path) -> int:
+    golden = dict(np.load(path, allow_pickle=False))
+    now = compute()
+    bad = 0
+    for key in sorted(set(golden) | set(now)):
+        if key not in now:
+            print(f"MISSING  {key}")
+            bad += 1
+            continue
+        if key not in golden:
+            print(f"NEW      {key}")
+            continue
+        a, b = golden[key], now[key]
+        if a.shape != b.shape or a.dtype != b.dtype:
+            print(f"DIFFER   {key}: shape/dtype {a.shape} {a.dtype} -> {b.shape} {b.dtype}")
+            bad += 1
+        elif a.tobytes() != b.tobytes():
+            d = np.nanmax(np.abs(a.astype(float) - b.astype(float)))
+            scale = np.nanmax(np.abs(a.astype(float))) or 1.0
+            print(f"DIFFER   {key}: max |diff| {d:.3e} (relative {d / scale:.3e})")
+            bad += 1
+    print(f"{len(golden)} golden arrays, {bad} differ" + ("" if bad else ": bit for bit identical"))
+    return 1 if bad else 0
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or argv[0] not in ("write", "check"):
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        return 2
+    path = Path(argv[1])
+    if argv[0] == "write":
+        data = compute()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, **data)
+        print(f"wrote {len(data)} arrays to {path}")
+        return 0
+    return check(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
