@@ -96,7 +96,7 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .absorption import *  # noqa: F403
-    from .analysis import *  # noqa: F403
-    from .diagonalise import *  # noqa: F403
-    from .models import *  # noqa: F403
+    from manybody.absorption import *  # noqa: F403
+    from manybody.analysis import *  # noqa: F403
+    from manybody.diagonalise import *  # noqa: F403
+    from manybody.models import *  # noqa: F403

@@ -39,8 +39,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validate as v
-from .diagonalise import Spectrum
+from manybody import _validate as v
+from manybody.diagonalise import Spectrum
 
 #: Kernel half-range (in widths) beyond which a Gaussian or histogram line is dropped.
 _REACH = 12.0
@@ -214,7 +214,7 @@ class PairSpectrum:
 
     def per_state(self, frequencies, dispersive: bool = False) -> np.ndarray:
         """Exact F_n(w) (or H_n(w) if ``dispersive``), shape (D, n_w), cached."""
-        from .pair_sum import exact_per_state
+        from manybody.pair_sum import exact_per_state
 
         w = v.positive_array("frequencies", frequencies)
         key = (bool(dispersive), w.tobytes())

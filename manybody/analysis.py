@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _validate as v
+from manybody import _validate as v
 
 #: Shape ratio R = Q(x=2) / Q(x=0.5) of the two laws.
 RATIO_TLS = math.tanh(1.0) / math.tanh(0.25)

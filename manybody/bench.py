@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import jsonio
+from manybody import jsonio
 
 SCHEMA_VERSION = 1
 N_TEMPERATURES = 50
@@ -78,7 +78,7 @@ TARGETS = (
 
 def model_params(n_tls: int):
     """The benchmark model: canonical TLS with dipolar zz + xx couplings (J0 = 0.05 K)."""
-    from .models import CouplingParams, ModelParams
+    from manybody.models import CouplingParams, ModelParams
 
     return ModelParams(n_tls=n_tls, coupling=CouplingParams(
         kind="dipolar", strength=0.05, min_distance=0.5, components=("zz", "xx")))
@@ -92,7 +92,7 @@ def workload(real) -> dict[str, Any]:
     """
     import numpy as np
 
-    from .absorption import Broadening
+    from manybody.absorption import Broadening
 
     bandwidth = float(np.sum(np.hypot(real.asymmetry, real.tunnelling)))
     width = WIDTH_IN_SPACINGS * bandwidth / (real.dimension - 1)
@@ -104,7 +104,7 @@ def workload(real) -> dict[str, Any]:
 
 
 def realisation(n_tls: int, seed: int):
-    from .models import draw_realisation, realisation_rng
+    from manybody.models import draw_realisation, realisation_rng
 
     return draw_realisation(model_params(n_tls), realisation_rng(seed, 0))
 
@@ -122,11 +122,11 @@ def run_pipeline(n_tls: int, seed: int, dtype: str = "float64",
     """
     import numpy as np
 
-    from .absorption import pair_spectrum
-    from .diagonalise import SolverParams, check_memory, diagonalise, stress_matrix_elements
-    from .models import absorption_normalisation
-    from .operators import build_operators
-    from .thermo import specific_heat
+    from manybody.absorption import pair_spectrum
+    from manybody.diagonalise import SolverParams, check_memory, diagonalise, stress_matrix_elements
+    from manybody.models import absorption_normalisation
+    from manybody.operators import build_operators
+    from manybody.thermo import specific_heat
 
     t0 = clock()
     params = model_params(n_tls)
@@ -164,8 +164,8 @@ def run_naive(n_tls: int, seed: int, clock=time.perf_counter) -> tuple[dict, dic
     from quspin.basis import spin_basis_1d
     from quspin.operators import hamiltonian
 
-    from .models import absorption_normalisation
-    from .operators import stress_terms, tls_terms
+    from manybody.models import absorption_normalisation
+    from manybody.operators import stress_terms, tls_terms
 
     t0 = clock()
     params = model_params(n_tls)
@@ -216,7 +216,7 @@ def run_eigh(n_tls: int, seed: int, dtype: str,
     import numpy as np
     from scipy.linalg import eigh
 
-    from .operators import build_operators
+    from manybody.operators import build_operators
 
     h, _ = build_operators(realisation(n_tls, seed), np.dtype(dtype).type, dense=True)
     t0 = clock()
@@ -240,7 +240,7 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
     import scipy.linalg  # noqa: F401  (load scipy's own BLAS so that the limit reaches it)
     from threadpoolctl import threadpool_limits
 
-    from .blas import blas_metadata
+    from manybody.blas import blas_metadata
 
     if spec.get("threads"):
         threadpool_limits(limits=int(spec["threads"]), user_api="blas")
@@ -348,7 +348,7 @@ FULL = {"n_min": 8, "n_max": 13, "variants": VARIANTS, "clock": "wall", "threads
 def variant_memory(n_tls: int, variant: str) -> int:
     """Peak bytes of one variant at N (the dense-solve estimate of its precision; the naive
     reference also holds a dense T and V^T T V, about 2 D^2 float64 more)."""
-    from .diagonalise import estimate_memory
+    from manybody.diagonalise import estimate_memory
 
     need = estimate_memory(n_tls, "float32" if variant.endswith("32") else "float64")
     return need + (2 * 8 * 4**n_tls if variant == "naive" else 0)
@@ -363,7 +363,7 @@ def check_bench_memory(n_values, args) -> None:
         Naming the option, N, the variant, the estimate, what is available and the largest N that
         would fit.
     """
-    from .diagonalise import available_memory
+    from manybody.diagonalise import available_memory
 
     budget = 0.9 * available_memory()
     for n in n_values:
@@ -464,7 +464,7 @@ def bench_one(n_tls: int, args, log=print, runner=None) -> dict[str, Any]:
     BenchFailure
         A measurement failed (e.g. its child process was killed).
     """
-    from .diagonalise import available_memory, estimate_memory
+    from manybody.diagonalise import available_memory, estimate_memory
 
     runner = runner or run_child
     variants = _variants_for(n_tls, args)
@@ -519,8 +519,8 @@ def pipeline_memory(n_tls: int, dtype: str, seed: int = 7) -> dict[str, float]:
     eigenvectors + T_mn + the (D, n_nodes) float64 pair deposits, plus the process itself."""
     import numpy as np
 
-    from .absorption import frequency_grid
-    from .diagonalise import estimate_memory
+    from manybody.absorption import frequency_grid
+    from manybody.diagonalise import estimate_memory
 
     real = realisation(n_tls, seed)
     job = workload(real)
@@ -538,7 +538,7 @@ def pipeline_memory(n_tls: int, dtype: str, seed: int = 7) -> dict[str, float]:
 def memory_plan(n_values=(13, 14, 15)) -> dict[str, Any]:
     """What ``check_memory`` decides, up front, for large N (no allocation), and the benchmark
     pipeline's expected peak next to the memory available now."""
-    from .diagonalise import SolverParams, available_memory, check_memory
+    from manybody.diagonalise import SolverParams, available_memory, check_memory
 
     out = {}
     for n in n_values:
@@ -614,8 +614,8 @@ def metadata(args) -> dict[str, Any]:
     import numpy
     import scipy
 
-    from . import __version__
-    from .blas import check_blas
+    from manybody import __version__
+    from manybody.blas import check_blas
 
     try:
         import quspin
@@ -666,7 +666,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from ._validate import cli_integer
+    from manybody._validate import cli_integer
 
     parser.description = (
         "Time the pipeline against bare scipy eigh (and a naive QuSpin reference with --full). "
@@ -741,7 +741,7 @@ def _print_report(record: dict[str, Any], per_n: dict[int, dict], verbose: bool 
 
 def _load_record(path: Path) -> dict[str, Any]:
     """A saved bench record, or a UserError naming the file and what was expected."""
-    from .cli import UserError
+    from manybody.cli import UserError
 
     expected = ("a JSON record written by `manybody bench --output` (an object with "
                 "'metadata' and 'per_n')")
@@ -775,7 +775,7 @@ def _load_record(path: Path) -> dict[str, Any]:
 
 def report(path: Path, verbose: bool = False) -> int:
     """Re-derive ratios, targets and tables of a saved record (``--report``)."""
-    from .cli import UserError
+    from manybody.cli import UserError
 
     record = _load_record(path)
     per_n = {int(k): v for k, v in record["per_n"].items()}
@@ -796,7 +796,7 @@ def report(path: Path, verbose: bool = False) -> int:
 
 def _resolve_mode(args: argparse.Namespace) -> dict[str, Any]:
     """Fill the options left at None from the quick or full mode; check the N range."""
-    from .cli import UserError
+    from manybody.cli import UserError
 
     full = bool(args.full or args.large)
     mode = FULL if full else QUICK
@@ -829,13 +829,13 @@ def run(args: argparse.Namespace) -> int:
     if out is not None:
         out = Path(out)
         if out.is_dir():
-            from .cli import UserError
+            from manybody.cli import UserError
 
             raise UserError(f"--output {out}: is a directory, expected a JSON file path")
         if not out.parent.exists():
             raise FileNotFoundError(f"--output {out}: directory {str(out.parent)!r} does not exist")
     meta = metadata(args)
-    from .blas import summary
+    from manybody.blas import summary
 
     log = (lambda s: print(s, flush=True)) if verbose else (lambda s: None)
     print(f"BLAS: {summary(meta['blas'])}; {args.mode} mode, N = {args.n_min}..{args.n_max}",

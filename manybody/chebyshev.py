@@ -82,9 +82,9 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from . import _validate as v
-from .absorption import Broadening
-from .chebyshev_plan import (
+from manybody import _validate as v
+from manybody.absorption import Broadening
+from manybody.chebyshev_plan import (
     ChebyshevParams,
     LineShape,
     Plan,
@@ -93,9 +93,9 @@ from .chebyshev_plan import (
     _check_params,
     plan_solve,
 )
-from .chebyshev_resources import dense_operator_bytes
-from .diagonalise import available_memory
-from .kpm import (
+from manybody.chebyshev_resources import dense_operator_bytes
+from manybody.diagonalise import available_memory
+from manybody.kpm import (
     ScaledOperator,
     SpectralScale,
     boltzmann_filter,
@@ -358,7 +358,7 @@ class _Operators:
     """H (sparse, or dense with random-matrix terms), T and C = [H, T] of a realisation."""
 
     def __init__(self, real, params: ChebyshevParams) -> None:
-        from .operators import build_operators
+        from manybody.operators import build_operators
 
         need_dense = dense_operator_bytes(real.n_tls, real.random_matrix is not None,
                                           real.stress_random_matrix is not None)
@@ -545,7 +545,7 @@ def observe_chebyshev(params, seed: int, realisation: int, probe,
         Observables that need eigenstates (relaxation), and everything
         :func:`chebyshev_absorption` raises.
     """
-    from .models import absorption_normalisation, draw_realisation, realisation_rng
+    from manybody.models import absorption_normalisation, draw_realisation, realisation_rng
 
     unsupported = sorted(set(probe.observables) - set(CHEBYSHEV_OBSERVABLES) - {"spacing_ratio"})
     if unsupported:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from . import _validate as v
-from .absorption import Broadening
-from .diagonalise import available_memory
-from .kpm import (
+from manybody import _validate as v
+from manybody.absorption import Broadening
+from manybody.diagonalise import available_memory
+from manybody.kpm import (
     ScaledOperator,
     SpectralScale,
     boltzmann_filter,

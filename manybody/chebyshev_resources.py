@@ -14,8 +14,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from .absorption import Broadening
-from .chebyshev_plan import (
+from manybody.absorption import Broadening
+from manybody.chebyshev_plan import (
     GEMM_RATE,
     SECONDS_PER_NONZERO,
     ChebyshevParams,
@@ -25,8 +25,8 @@ from .chebyshev_plan import (
     _required_moments,
     build_ladder,
 )
-from .diagonalise import available_memory
-from .kpm import SpectralScale, exponential_coefficients
+from manybody.diagonalise import available_memory
+from manybody.kpm import SpectralScale, exponential_coefficients
 
 __all__ = ["check_chebyshev_memory", "chebyshev_minimum_bytes", "choose_solver",
            "estimate_resources"]
@@ -191,7 +191,7 @@ def choose_solver(params, dense_dtype: str = "float64", memory_fraction: float =
     MemoryError
         A model with random-matrix terms that dense ED cannot hold.
     """
-    from .diagonalise import estimate_memory
+    from manybody.diagonalise import estimate_memory
 
     n = params.n_tls
     has_rm = params.random_matrix is not None or params.stress.random_matrix > 0

@@ -57,10 +57,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _validate as v
-from .analysis import AMPLITUDE_RESOLUTION, Z_BAND, LawFit, law_family, law_generic, law_tls
-from .losscurves import LossCurve, parse_frequency
-from .units import KELVIN_PER_GHZ
+from manybody import _validate as v
+from manybody.analysis import AMPLITUDE_RESOLUTION, Z_BAND, LawFit, law_family, law_generic, law_tls
+from manybody.losscurves import LossCurve, parse_frequency
+from manybody.units import KELVIN_PER_GHZ
 
 LAWS = ("tls", "generic", "family")
 QP_SHAPES = ("exp", "mattis-bardeen")

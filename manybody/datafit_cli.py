@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _validate as v
-from .datafit import ERROR_MODELS, QP_SHAPES
-from .dataio import MAX_TEMPERATURE, check_power_dbm, read_loss_table
-from .discrimination import DiscriminationPower, LawComparison, compare_laws, discrimination_power
-from .losscurves import BCS_RATIO, curves_from_table, parse_frequency
+from manybody import _validate as v
+from manybody.datafit import ERROR_MODELS, QP_SHAPES
+from manybody.dataio import MAX_TEMPERATURE, check_power_dbm, read_loss_table
+from manybody.discrimination import DiscriminationPower, LawComparison, compare_laws, discrimination_power
+from manybody.losscurves import BCS_RATIO, curves_from_table, parse_frequency
 
 SCHEMA = "manybody.fit-data/2"  # 2: preferred may be null; verdict reason, errors
 OUTPUTS = ("fit_data.png", "fit_data.pdf", "fit_results.json", "fit_table.txt")
@@ -491,7 +491,7 @@ def _atomic(path: Path, write) -> None:
 def _provenance() -> dict:
     import scipy
 
-    from . import __version__
+    from manybody import __version__
 
     info = {"manybody": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
             "python": platform.python_version(), "host": platform.node(),

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from . import _validate as v
-from .models import Realisation
+from manybody import _validate as v
+from manybody.models import Realisation
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class SolverParams:
     @property
     def chebyshev_params(self):
         """The :class:`manybody.chebyshev_plan.ChebyshevParams` these options describe."""
-        from .chebyshev_plan import ChebyshevParams
+        from manybody.chebyshev_plan import ChebyshevParams
 
         return v.from_mapping(ChebyshevParams, self.chebyshev or {}, "solver.chebyshev")
 
@@ -172,7 +172,7 @@ def dense_memory_message(n_tls: int, solver: SolverParams, random_matrix: bool =
         if half <= budget:
             fits.append(f"solver.dtype = 'float32' (~{half / gb:.1f} GB)")
     if chebyshev and not random_matrix:
-        from .chebyshev_resources import chebyshev_minimum_bytes
+        from manybody.chebyshev_resources import chebyshev_minimum_bytes
 
         low = chebyshev_minimum_bytes(n_tls)
         if low <= budget:
@@ -312,7 +312,7 @@ def _warn_slow_blas() -> None:
         return
     _blas_checked = True
     try:
-        from .blas import check_blas
+        from manybody.blas import check_blas
 
         check_blas(warn=True)
     except Exception as exc:  # inspection must never break a solve  # noqa: BLE001
@@ -425,7 +425,7 @@ def solve(
     MemoryError
         Before any allocation, when the solve would not fit in memory.
     """
-    from .operators import build_operators
+    from manybody.operators import build_operators
 
     solver = solver or SolverParams()
     has_rm = real.random_matrix is not None or real.stress_random_matrix is not None

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validate as v
-from .analysis import classify_index
-from .datafit import LAWS, fit_joint
-from .losscurves import LossCurve
+from manybody import _validate as v
+from manybody.analysis import classify_index
+from manybody.datafit import LAWS, fit_joint
+from manybody.losscurves import LossCurve
 
 #: Lower edges of |AIC(generic) - AIC(tls)| for the evidence levels.
 EVIDENCE_LEVELS = ((10.0, "very strong"), (6.0, "strong"), (2.0, "positive"))

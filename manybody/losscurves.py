@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validate as v
-from .dataio import MAX_TEMPERATURE, check_power_dbm
-from .units import KELVIN_PER_GHZ
+from manybody import _validate as v
+from manybody.dataio import MAX_TEMPERATURE, check_power_dbm
+from manybody.units import KELVIN_PER_GHZ
 
 #: BCS weak-coupling ratio Delta0 / (k_B Tc).
 BCS_RATIO = 1.764

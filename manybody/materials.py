@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from . import _validate as v
-from .units import BOLTZMANN, HBAR
+from manybody import _validate as v
+from manybody.units import BOLTZMANN, HBAR
 
 #: One electronvolt in joules (exact in the SI).
 ELECTRONVOLT = 1.602176634e-19

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _validate as v
+from manybody import _validate as v
 
 #: Largest number of TLS any model accepts (the solvers have their own, smaller limits).
 MAX_TLS = 30

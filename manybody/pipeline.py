@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _validate as v
-from .absorption import Broadening, pair_spectrum
-from .diagonalise import SolverParams, solve
-from .models import ModelParams, absorption_normalisation, draw_realisation, realisation_rng
-from .statistics import mean_spacing_ratio
-from .thermo import specific_heat
+from manybody import _validate as v
+from manybody.absorption import Broadening, pair_spectrum
+from manybody.diagonalise import SolverParams, solve
+from manybody.models import ModelParams, absorption_normalisation, draw_realisation, realisation_rng
+from manybody.statistics import mean_spacing_ratio
+from manybody.thermo import specific_heat
 
 #: Observables a run can ask for: name -> (dimensions of one realisation's array, units).
 #: A sweep stacks them along its sweep axes and "realisation"; new observables register here.
@@ -86,7 +86,7 @@ class Probe:
                                  "need phonon_rate_prefactor (K_ph in s^-1 K^-3, or a material "
                                  "preset such as 'a-SiO2')")
         if isinstance(self.phonon_rate_prefactor, str):
-            from .materials import PRESETS
+            from manybody.materials import PRESETS
 
             v.choice("phonon_rate_prefactor (a material preset name or K_ph in s^-1 K^-3)",
                      self.phonon_rate_prefactor, tuple(PRESETS))
@@ -118,12 +118,12 @@ def observe(
     solver = solver or SolverParams()
     method = solver.method
     if method == "auto":
-        from .chebyshev_resources import choose_solver
+        from manybody.chebyshev_resources import choose_solver
 
         method = choose_solver(params, solver.dtype, solver.memory_fraction)
     if method == "chebyshev":
-        from .chebyshev import observe_chebyshev
-        from .chebyshev_resources import check_chebyshev_memory
+        from manybody.chebyshev import observe_chebyshev
+        from manybody.chebyshev_resources import check_chebyshev_memory
 
         check_chebyshev_memory(params, solver.chebyshev_params)  # before anything is built
         return observe_chebyshev(params, seed, realisation, probe, solver.chebyshev_params)
@@ -154,8 +154,8 @@ def _observe_dense(params: ModelParams, seed: int, realisation: int, probe: Prob
     if "spacing_ratio" in probe.observables:
         out["spacing_ratio"] = np.asarray(mean_spacing_ratio(spectrum.energies))
     if set(RELAXATION_OBSERVABLES) & set(probe.observables):
-        from .materials import bath
-        from .relaxation import relaxation_susceptibility
+        from manybody.materials import bath
+        from manybody.relaxation import relaxation_susceptibility
 
         chi = relaxation_susceptibility(spectrum, elements, w, t,
                                         bath(probe.phonon_rate_prefactor).rate_prefactor,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .jsonio import nan_if_none
+from manybody.jsonio import nan_if_none
 
 #: Okabe-Ito colour-blind-safe palette.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
@@ -68,7 +68,7 @@ def _save(fig, out: Path, name: str) -> list[Path]:
 
 
 def _load(study_dir: Path, name: str):
-    from .results import load_results
+    from manybody.results import load_results
 
     path = study_dir / f"{name}.nc"
     return load_results(path) if path.exists() else None
@@ -76,7 +76,7 @@ def _load(study_dir: Path, name: str):
 
 def _curve(ds, sel: dict, variable: str = "absorption"):
     """x, mean and standard error over realisations of Q(x) at one sweep point."""
-    from .results import realised
+    from manybody.results import realised
 
     point = realised(ds.isel(sel) if sel else ds)
     q = point[variable].isel(frequency=0).values
@@ -102,9 +102,9 @@ def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
     curve, whether or not a law fits it (a curve that falls with x peaks at small x); the divisor is
     given in the legend (units of pi C0), so absolute sizes can still be compared.
     """
-    from .analysis import analyse_shape, law_generic, law_tls
-    from .spec import RunSpec
-    from .study import kernel_smearing
+    from manybody.analysis import analyse_shape, law_generic, law_tls
+    from manybody.spec import RunSpec
+    from manybody.study import kernel_smearing
 
     cases = []
     dip = _load(study_dir, "dipolar")
@@ -268,7 +268,7 @@ def _finite_size_label(study_dir: Path) -> str:
     if ds is not None:
         coupling = json.loads(ds.attrs["spec"])["model"]["coupling"]
         return f"{coupling['kind']}, $J_0$ = {coupling['strength']:g} K"
-    from .study import load_study_spec  # summary.json alone: the shipped spec it was run with
+    from manybody.study import load_study_spec  # summary.json alone: the shipped spec it was run with
 
     coupling = load_study_spec("finite_size").model.coupling
     return f"{coupling.kind}, $J_0$ = {coupling.strength:g} K" if coupling else "finite-size check"
@@ -277,7 +277,7 @@ def _finite_size_label(study_dir: Path) -> str:
 @_styled
 def figure_specific_heat(study_dir: Path, out: Path) -> list[Path]:
     """C(T)/N against T for independent and interacting TLS and the random blocks."""
-    from .results import realised
+    from manybody.results import realised
 
     fig = _figure(figsize=(3.6, 2.8))
     ax = fig.subplots()
@@ -354,8 +354,8 @@ def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
     ds = _load(study_dir, "relaxation")
     if ds is None or "relaxation_velocity_shift" not in ds:
         return []
-    from .relaxation import velocity_slopes
-    from .results import realised
+    from manybody.relaxation import velocity_slopes
+    from manybody.results import realised
 
     fig = _figure(figsize=(3.8, 3.0))
     ax = fig.subplots()

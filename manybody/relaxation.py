@@ -53,12 +53,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validate as v
-from .absorption import Broadening, absorption, boltzmann_weights, velocity_shift
-from .analysis import log_slope
-from .diagonalise import Spectrum
-from .statistics import degeneracy_tolerance
-from .units import BOLTZMANN, HBAR
+from manybody import _validate as v
+from manybody.absorption import Broadening, absorption, boltzmann_weights, velocity_shift
+from manybody.analysis import log_slope
+from manybody.diagonalise import Spectrum
+from manybody.statistics import degeneracy_tolerance
+from manybody.units import BOLTZMANN, HBAR
 
 #: Angular frequency per kelvin: omega (s^-1) = w (K) * k_B / hbar.
 OMEGA_PER_KELVIN = BOLTZMANN / HBAR

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .pipeline import OBSERVABLE_DIMS
-from .spec import SPAWN_SCHEME, RunSpec, axis_name, axis_units
+from manybody.pipeline import OBSERVABLE_DIMS
+from manybody.spec import SPAWN_SCHEME, RunSpec, axis_name, axis_units
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr

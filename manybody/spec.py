@@ -49,17 +49,17 @@ from typing import Any
 
 import numpy as np
 
-from . import _validate as v
-from .absorption import Broadening
-from .diagonalise import SolverParams
-from .models import (
+from manybody import _validate as v
+from manybody.absorption import Broadening
+from manybody.diagonalise import SolverParams
+from manybody.models import (
     CouplingParams,
     ModelParams,
     RandomMatrixParams,
     StressParams,
     TLSParams,
 )
-from .pipeline import DEFAULT_OBSERVABLES, OBSERVABLES, Probe
+from manybody.pipeline import DEFAULT_OBSERVABLES, OBSERVABLES, Probe
 
 #: Model sections and their parameter classes (keys of ``[model.<section>]``).
 MODEL_SECTIONS: dict[str, type] = {
@@ -621,10 +621,10 @@ def check_point(model: ModelParams, probe: Probe, solver: SolverParams) -> str:
     MemoryError
         The point does not fit in memory (the message lists only remedies that would fit).
     """
-    from .chebyshev import CHEBYSHEV_OBSERVABLES
-    from .chebyshev_plan import build_ladder
-    from .chebyshev_resources import check_chebyshev_memory, choose_solver
-    from .diagonalise import check_memory
+    from manybody.chebyshev import CHEBYSHEV_OBSERVABLES
+    from manybody.chebyshev_plan import build_ladder
+    from manybody.chebyshev_resources import check_chebyshev_memory, choose_solver
+    from manybody.diagonalise import check_memory
 
     method = solver.method
     if method == "auto":

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _validate as v
-from . import jsonio
-from .spec import RunSpec
+from manybody import _validate as v
+from manybody import jsonio
+from manybody.spec import RunSpec
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +126,8 @@ def summarise(ds, name: str) -> list[PointSummary]:
     name : str
         Study name for the table.
     """
-    from .analysis import analyse_shape
-    from .results import realised
+    from manybody.analysis import analyse_shape
+    from manybody.results import realised
 
     spec = RunSpec.from_dict(json.loads(ds.attrs["spec"]))
     if "absorption" not in ds:
@@ -178,8 +178,8 @@ class VelocitySummary:
 
 def summarise_velocity(ds, name: str) -> list[VelocitySummary]:
     """Velocity slopes below and above the maximum (canonical TTLS: +1 and -1/2, in C0)."""
-    from .relaxation import velocity_slopes
-    from .results import realised
+    from manybody.relaxation import velocity_slopes
+    from manybody.results import realised
 
     if "relaxation_velocity_shift" not in ds or "velocity_shift" not in ds:
         return []
@@ -305,8 +305,8 @@ def matrix_element_dataset(n_tls: int = 8, seed: int = 20261123, realisations: i
     """
     import xarray as xr
 
-    from .diagonalise import solve
-    from .models import (
+    from manybody.diagonalise import solve
+    from manybody.models import (
         CouplingParams,
         ModelParams,
         RandomMatrixParams,
@@ -315,7 +315,7 @@ def matrix_element_dataset(n_tls: int = 8, seed: int = 20261123, realisations: i
         draw_realisation,
         realisation_rng,
     )
-    from .statistics import matrix_element_statistics
+    from manybody.statistics import matrix_element_statistics
 
     tls = TLSParams(asymmetry_max=0.3, tunnelling_min=1e-3, tunnelling_max=0.3)
     systems = {
@@ -445,8 +445,8 @@ def execute_study(
         results are reused, a checkpoint resumed or the sweep computed). Default: the log at
         INFO level. The CLI prints them on stderr.
     """
-    from .results import load_results
-    from .sweep import check_run_arguments, checkpoint_dir, run_sweep
+    from manybody.results import load_results
+    from manybody.sweep import check_run_arguments, checkpoint_dir, run_sweep
 
     say = echo or _quiet
     out = Path(output_dir)
@@ -498,7 +498,7 @@ def execute_study(
     write_summary(out, rows, velocity_rows)
     say(f"summary: {out / 'summary.md'}, {out / 'summary.json'}, {out / 'velocity_slopes.json'}")
     if figures:
-        from .plotting import make_all_figures
+        from manybody.plotting import make_all_figures
 
         say(f"figures: drawing into {out / 'figures'}/")
         make_all_figures(out)

@@ -37,12 +37,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _validate as v
-from . import pipeline
-from .diagonalise import SolverParams
-from .models import ModelParams
-from .pipeline import Probe
-from .results import (
+from manybody import _validate as v
+from manybody import pipeline
+from manybody.diagonalise import SolverParams
+from manybody.models import ModelParams
+from manybody.pipeline import Probe
+from manybody.results import (
     build_dataset,
     check_writable,
     give_usual_mode,
@@ -52,7 +52,7 @@ from .results import (
     remove_stale_temporaries,
     save_results,
 )
-from .spec import RunSpec
+from manybody.spec import RunSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -394,7 +394,7 @@ class Checkpoint:
 
 def _code_version() -> str:
     """manybody version and git commit (with "+dirty"), as a checkpoint records them."""
-    from .results import _version, git_state
+    from manybody.results import _version, git_state
 
     commit, dirty = git_state()
     return f"{_version('manybody')} ({commit}{'+dirty' if dirty == 'true' else ''})"
@@ -774,7 +774,7 @@ def run_sweep(
     """
     # -- preflight: every sweep point checked (observables vs N, solver, memory) before any
     # computation and before any file or checkpoint directory is touched (manybody.spec) --------
-    from .spec import preflight
+    from manybody.spec import preflight
 
     preflight(spec)
     # ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from . import _validate as v
+from manybody import _validate as v
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,8 @@ def configure_run(parser: argparse.ArgumentParser) -> None:
 
 def run_run(args: argparse.Namespace) -> int:
     """Run a sweep; return the exit status."""
-    from .spec import RunSpec
-    from .sweep import run_sweep
+    from manybody.spec import RunSpec
+    from manybody.sweep import run_sweep
 
     if not args.output:
         raise ValueError("an output location is required: manybody run SPEC.toml -o OUT.nc")
@@ -82,7 +82,7 @@ def configure_info(parser: argparse.ArgumentParser) -> None:
 
 def run_info(args: argparse.Namespace) -> int:
     """Describe a results file; return the exit status."""
-    from .results import describe, load_results
+    from manybody.results import describe, load_results
 
     ds = load_results(args.file)
     if "schema_version" not in ds.attrs:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _validate as v
+from manybody import _validate as v
 
 
 def _moments(energies: np.ndarray, temperatures) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

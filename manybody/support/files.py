@@ -1,0 +1,90 @@
+"""Atomic file writing: a temporary file in the destination's folder, then one rename.
+
+A reader never sees a half-written file and an interrupted write leaves the old file (or none).
+One home for it: results files, checkpoints, summaries, fit-data outputs and benchmark records.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+
+def umask() -> int:
+    """The process's file-creation mask, read without changing it where the system allows."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # pragma: no cover - not Linux (briefly changes the mask)
+    os.umask(mask)  # pragma: no cover
+    return mask  # pragma: no cover
+
+
+def give_usual_mode(path: str | Path) -> None:
+    """Set ``0666 & ~umask`` on a file made by ``tempfile.mkstemp`` (which creates it 0600), so
+    that an atomically written file gets the permissions of any other file the user writes."""
+    os.chmod(path, 0o666 & ~umask())
+
+
+def is_out_of_space(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what caused it) is "no space left on device" or "quota exceeded"."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(exc, OSError) and "No space left on device" in str(exc):
+            return True  # h5py reports HDF5's errno inside a plain message
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+@contextlib.contextmanager
+def atomic_destination(path: str | Path, *, fsync: bool = False,
+                       before_replace: Callable[[], None] | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success it replaces ``path`` atomically.
+
+    The temporary file is named ``.<name>.XXXXXXXX.tmp`` in the same folder (so the rename is
+    atomic), gets the user's usual permissions, and is removed if anything fails or the block is
+    interrupted. ``before_replace`` runs just before the rename (e.g. to refuse a file that
+    appeared meanwhile by raising).
+    """
+    path = Path(path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        if fsync:
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+        give_usual_mode(tmp)
+        if before_replace is not None:
+            before_replace()
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], **options) -> None:
+    """Call ``write(binary_file)`` on a temporary file, then rename it to ``path``."""
+    with atomic_destination(path, **options) as tmp, open(tmp, "wb") as fh:
+        write(fh)
+
+
+def atomic_write_text(path: str | Path, text: str, **options) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    atomic_write(path, lambda fh: fh.write(text.encode()), **options)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, **options) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    atomic_write(path, lambda fh: fh.write(data), **options)
