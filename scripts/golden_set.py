@@ -15,6 +15,7 @@ and exits 1 if any array differs in a single bit. What it covers:
 - the Chebyshev solver (absorption, velocity shift, specific heat with their errors) on a
   coupled point, and the "auto" method;
 - the float32 solver;
+- the study's analysis (law fits of the absorption shape, TLS index, velocity slopes);
 - the matrix-element statistics of the study (dense, one realisation set);
 - ``manybody fit-data`` on the Nb resonator loss tables (every number of fit_results.json that is
   not provenance).
@@ -127,11 +128,39 @@ def run_specs() -> dict[str, np.ndarray]:
         ds = mb.run_sweep(mb.RunSpec.from_dict(data))
         for var in sorted(ds.data_vars):
             out[f"{data['name']}/{var}"] = np.asarray(ds[var].values)
+        _shape_numbers(data["name"], ds, out)
         for coord in sorted(ds.coords):
             values = np.asarray(ds[coord].values)
             if values.dtype.kind in "fiu":
                 out[f"{data['name']}/coord:{coord}"] = values
     return out
+
+
+def _shape_numbers(name: str, ds, out: dict[str, np.ndarray]) -> None:
+    """The study's analysis of a run: law fits of the absorption shape, velocity slopes."""
+    import manybody as mb
+
+    if "absorption" in ds and ds.sizes.get("realisation", 0) > 2:
+        point = ds.isel({d: 0 for d in ds["absorption"].dims
+                         if d not in ("realisation", "temperature", "frequency")})
+        q = point["absorption"].isel(frequency=0).values
+        x = float(ds["frequency"].values[0]) / ds["temperature"].values
+        shape = mb.analyse_shape(x, q, smearing=0.2)
+        out[f"{name}/shape"] = np.array([shape.index, shape.index_error, shape.ratio,
+                                         shape.ratio_error])
+        for law, fit in sorted(shape.fits.items()):
+            out[f"{name}/fit:{law}"] = np.array(
+                [fit.chi2, fit.dof, fit.aic, fit.bic, fit.p_value,
+                 *[fit.parameters[k] for k in sorted(fit.parameters)],
+                 *[fit.errors[k] for k in sorted(fit.errors)]], dtype=float)
+    if "relaxation_velocity_shift" in ds:
+        total = (ds["velocity_shift"] + ds["relaxation_velocity_shift"]).isel(frequency=0)
+        temps = np.geomspace(0.01, 0.3, 12)
+        curve = np.log(temps / 0.01) - 2.0 * np.clip(np.log(temps / 0.05), 0, None)
+        slopes = mb.velocity_slopes(temps, curve + 0.0 * temps)
+        out[f"{name}/velocity_slopes_synthetic"] = np.array([slopes.below, slopes.above,
+                                                             slopes.temperature_max])
+        out[f"{name}/total_velocity"] = np.asarray(total.values)
 
 
 def run_statistics() -> dict[str, np.ndarray]:
