@@ -1,7 +1,7 @@
 import numpy as np
 
 import manybody as mb
-from manybody.absorption import Broadening, absorption
+from manybody.simulation.observables.absorption import Broadening, absorption
 
 params = mb.ModelParams(
     n_tls=6,

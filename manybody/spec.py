@@ -50,16 +50,10 @@ from typing import Any
 import numpy as np
 
 from manybody import _validate as v
-from manybody.absorption import Broadening
-from manybody.diagonalise import SolverParams
-from manybody.models import (
-    CouplingParams,
-    ModelParams,
-    RandomMatrixParams,
-    StressParams,
-    TLSParams,
-)
-from manybody.pipeline import DEFAULT_OBSERVABLES, OBSERVABLES, Probe
+from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams, TLSParams
+from manybody.simulation.observables.absorption import Broadening
+from manybody.simulation.observe import DEFAULT_OBSERVABLES, OBSERVABLES, Probe
+from manybody.simulation.solvers.dense import SolverParams
 
 #: Model sections and their parameter classes (keys of ``[model.<section>]``).
 MODEL_SECTIONS: dict[str, type] = {
@@ -229,7 +223,7 @@ def temperature_grid(frequency: float, x_min: Any, x_max: Any, count: Any) -> tu
 
 
 def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
-    """Build a :class:`~manybody.pipeline.Probe` from a ``[probe]`` table.
+    """Build a :class:`~manybody.simulation.observe.Probe` from a ``[probe]`` table.
 
     ``temperatures`` is an explicit list (K) or a table ``{x_min, x_max, count}`` giving
     T = frequencies[0] / x with x log-spaced.
@@ -621,10 +615,10 @@ def check_point(model: ModelParams, probe: Probe, solver: SolverParams) -> str:
     MemoryError
         The point does not fit in memory (the message lists only remedies that would fit).
     """
-    from manybody.chebyshev import CHEBYSHEV_OBSERVABLES
-    from manybody.chebyshev_plan import build_ladder
-    from manybody.chebyshev_resources import check_chebyshev_memory, choose_solver
-    from manybody.diagonalise import check_memory
+    from manybody.simulation.solvers.chebyshev.plan import build_ladder
+    from manybody.simulation.solvers.chebyshev.resources import check_chebyshev_memory, choose_solver
+    from manybody.simulation.solvers.chebyshev.solver import CHEBYSHEV_OBSERVABLES
+    from manybody.simulation.solvers.dense import check_memory
 
     method = solver.method
     if method == "auto":

@@ -14,23 +14,20 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from manybody import chebyshev as ch
-from manybody import chebyshev_plan as cp
-from manybody import chebyshev_resources as cr
-from manybody import kpm
-from manybody.absorption import Broadening, absorption, velocity_shift
-from manybody.diagonalise import solve
-from manybody.models import (
-    CouplingParams,
-    ModelParams,
-    RandomMatrixParams,
+from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, TLSParams
+from manybody.simulation.ensembles import (
     Realisation,
-    TLSParams,
     absorption_normalisation,
     draw_realisation,
     realisation_rng,
 )
-from manybody.thermo import specific_heat
+from manybody.simulation.observables.absorption import Broadening, absorption, velocity_shift
+from manybody.simulation.observables.thermo import specific_heat
+from manybody.simulation.solvers.chebyshev import kpm
+from manybody.simulation.solvers.chebyshev import plan as cp
+from manybody.simulation.solvers.chebyshev import resources as cr
+from manybody.simulation.solvers.chebyshev import solver as ch
+from manybody.simulation.solvers.dense import solve
 
 W = np.array([0.2, 0.4])
 ETA = 0.04
@@ -110,7 +107,7 @@ def test_correlation_moments_match_explicit_polynomials(rng):
 
 def test_spectral_bounds_contain_spectrum(small):
     _, real, spectrum, _ = small
-    from manybody.operators import build_operators
+    from manybody.simulation.operators import build_operators
 
     h, _ = build_operators(real, dense=False)
     scale = kpm.spectral_bounds(h)
@@ -121,7 +118,7 @@ def test_spectral_bounds_contain_spectrum(small):
 
 def test_commutator_has_zero_eigenbasis_diagonal(small):
     _, real, spectrum, _ = small
-    from manybody.operators import build_operators
+    from manybody.simulation.operators import build_operators
 
     h, t = build_operators(real, dense=False)
     c = ch.commutator(h, t)
@@ -370,7 +367,7 @@ def test_large_system_plan_fits_budget_without_running():
 
 
 def test_observe_chebyshev_matches_pipeline_schema(small):
-    from manybody.pipeline import Probe, observe
+    from manybody.simulation.observe import Probe, observe
 
     params = rm_model(6)
     probe = Probe(frequencies=tuple(W), temperatures=(0.05, 0.1, 0.3),

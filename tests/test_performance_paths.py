@@ -18,8 +18,12 @@ import pytest
 import scipy.sparse as sp
 
 from manybody import bench, blas
-from manybody.absorption import Broadening, absorption, frequency_grid, pair_spectrum
-from manybody.diagonalise import (
+from manybody.config.model import CouplingParams, ModelParams, StressParams
+from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
+from manybody.simulation.observables.absorption import Broadening, absorption, frequency_grid, pair_spectrum
+from manybody.simulation.observe import Probe, observe
+from manybody.simulation.operators import build_operators
+from manybody.simulation.solvers.dense import (
     SolverParams,
     Spectrum,
     check_memory,
@@ -28,16 +32,6 @@ from manybody.diagonalise import (
     solve,
     stress_matrix_elements,
 )
-from manybody.models import (
-    CouplingParams,
-    ModelParams,
-    StressParams,
-    absorption_normalisation,
-    draw_realisation,
-    realisation_rng,
-)
-from manybody.operators import build_operators
-from manybody.pipeline import Probe, observe
 
 
 def reference_deposits(energies, tmn, nodes):
@@ -81,7 +75,7 @@ def tls_realisation(n, seed=3, two_body=0.0):
 @pytest.fixture(params=["compiled", "numpy"])
 def backend(request, monkeypatch):
     """Run a test with the numba deposit and with the numpy one."""
-    import manybody.absorption as a
+    import manybody.simulation.observables.absorption as a
 
     if request.param == "compiled" and a._compiled_deposit() is None:
         pytest.skip("numba not available")
@@ -343,7 +337,7 @@ def test_real_blas_metadata_is_json_ready():
 
 
 def test_memory_guard_refuses_up_front_with_estimate(monkeypatch):
-    import manybody.diagonalise as d
+    import manybody.simulation.solvers.dense as d
 
     monkeypatch.setattr(d, "available_memory", lambda: 4 * 2**30)
     with pytest.raises(MemoryError, match=r"n_tls=15 with dtype=float32 needs about \d"):
@@ -368,7 +362,7 @@ def test_small_solves_run_single_threaded_and_restore(rng, monkeypatch):
     import scipy.linalg
     from threadpoolctl import threadpool_info
 
-    import manybody.diagonalise as d
+    import manybody.simulation.solvers.dense as d
 
     before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
     seen = []

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from manybody.diagonalise import SolverParams
+from manybody.simulation.solvers.dense import SolverParams
 from manybody.spec import RunSpec
 from manybody.sweep import run_sweep
 

@@ -11,8 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from manybody import pipeline
 from manybody.results import load_results, save_results
+from manybody.simulation import observe as pipeline
 from manybody.spec import RunSpec
 from manybody.sweep import checkpoint_dir, run_sweep
 

@@ -16,21 +16,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from manybody import _validate as v
-from manybody import bench, diagonalise
-from manybody.absorption import Broadening
-from manybody.chebyshev_plan import ChebyshevParams
-from manybody.chebyshev_resources import chebyshev_minimum_bytes
+from manybody import bench
 from manybody.cli import main
-from manybody.diagonalise import SolverParams, dense_memory_message, estimate_memory
-from manybody.materials import PhononBath, ReducedPhononBath
-from manybody.models import (
-    CouplingParams,
-    ModelParams,
-    RandomMatrixParams,
-    StressParams,
-    TLSParams,
-)
-from manybody.pipeline import Probe
+from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams, TLSParams
+from manybody.simulation.materials import PhononBath, ReducedPhononBath
+from manybody.simulation.observables.absorption import Broadening
+from manybody.simulation.observe import Probe
+from manybody.simulation.solvers import dense as diagonalise
+from manybody.simulation.solvers.chebyshev.plan import ChebyshevParams
+from manybody.simulation.solvers.chebyshev.resources import chebyshev_minimum_bytes
+from manybody.simulation.solvers.dense import SolverParams, dense_memory_message, estimate_memory
 from manybody.spec import RunSpec, preflight
 
 GB = 2.0**30
@@ -477,7 +472,7 @@ def test_readme_documents_the_small_mode():
 
 
 def test_observe_refuses_a_chebyshev_solve_that_cannot_fit_before_building():
-    from manybody.pipeline import observe
+    from manybody.simulation.observe import observe
 
     probe = Probe(frequencies=(0.1,), temperatures=(0.1,))
     with pytest.raises(MemoryError, match="n_tls=30 with the chebyshev solver needs at least"):
@@ -494,7 +489,7 @@ def test_observe_refuses_a_chebyshev_solve_that_cannot_fit_before_building():
     ("temperatures", [-0.1, 0.1], "must be > 0 everywhere, got minimum -0.1"),
 ])
 def test_probe_axes_refuse_unphysical_and_repeated_values(key, value, expected):
-    from manybody.pipeline import Probe
+    from manybody.simulation.observe import Probe
     from manybody.spec import probe_from_dict
 
     data = {"frequencies": [0.1], "temperatures": [0.05, 0.1], key: value}
@@ -553,7 +548,7 @@ def test_bench_large_with_a_smaller_n_max_is_refused(capsys):
 def test_params_store_the_validated_python_values():
     """numpy scalars and 0-d arrays are accepted and stored as plain float/int, so parameters
     serialise to JSON (results metadata) and compare like the numbers they are."""
-    from manybody.models import ModelParams, TLSParams
+    from manybody.config.model import ModelParams, TLSParams
 
     tls = TLSParams(asymmetry_max=np.array(0.3), tunnelling_min=np.float32(1e-3), tunnelling_max=1)
     assert type(tls.asymmetry_max) is float and type(tls.tunnelling_max) is float
@@ -564,7 +559,8 @@ def test_params_store_the_validated_python_values():
 
 
 def test_draw_realisation_names_the_wrong_argument():
-    from manybody.models import ModelParams, TLSParams, draw_realisation, realisation_rng
+    from manybody.config.model import ModelParams, TLSParams
+    from manybody.simulation.ensembles import draw_realisation, realisation_rng
 
     params = ModelParams(n_tls=3, tls=TLSParams())
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator.*got int"):

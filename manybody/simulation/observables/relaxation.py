@@ -9,7 +9,7 @@ Rates between eigenstates (energies in K, rates in s^-1)::
 which is K_ph |t|^2 |w|^3 [n_B(|w|) + 1] for emission (w > 0) and K_ph |t|^2 |w|^3 n_B(|w|) for
 absorption (w < 0). Unit convention: t_mn = T_mn / stress_scale is the stress matrix element in
 units of the deformation-potential scale gamma of the model (``stress.deformation_potential``), and
-K_ph (s^-1 K^-3, :mod:`manybody.materials`) carries the material's own deformation potentials. One
+K_ph (s^-1 K^-3, :mod:`manybody.simulation.materials`) carries the material's own deformation potentials. One
 TLS then has t_01 = Delta/E and relaxes at exactly Jackle's tau^-1 = K_ph Delta^2 E coth(E/2T).
 
 The detailed-balance-symmetrised generator S = P^-1/2 W P^1/2 has off-diagonal elements
@@ -54,10 +54,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from manybody import _validate as v
-from manybody.absorption import Broadening, absorption, boltzmann_weights, velocity_shift
 from manybody.analysis import log_slope
-from manybody.diagonalise import Spectrum
-from manybody.statistics import degeneracy_tolerance
+from manybody.simulation.observables.absorption import (
+    Broadening,
+    absorption,
+    boltzmann_weights,
+    velocity_shift,
+)
+from manybody.simulation.observables.statistics import degeneracy_tolerance
+from manybody.simulation.solvers.dense import Spectrum
 from manybody.units import BOLTZMANN, HBAR
 
 #: Angular frequency per kelvin: omega (s^-1) = w (K) * k_B / hbar.
@@ -144,7 +149,7 @@ def resolve_degeneracies(energies, stress_elements, tolerance: float = DEGENERAC
 
     Levels count as degenerate when closer than the larger of ``tolerance`` * max(bandwidth, 1 K)
     and the rounding error of the eigensolver in the eigenvalues' precision
-    (:func:`manybody.statistics.degeneracy_tolerance`), so a float32 solve, which splits exactly
+    (:func:`.statistics.degeneracy_tolerance`), so a float32 solve, which splits exactly
     degenerate levels by ~1e-7 of the bandwidth, is rotated like the float64 solve of the same
     Hamiltonian.
 

@@ -29,8 +29,8 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from manybody.models import RandomMatrixTerm, Realisation
-from manybody.random_matrices import eth_matrix, goe, haar_orthogonal, prescribed_levels
+from manybody.simulation.ensembles import RandomMatrixTerm, Realisation
+from manybody.simulation.random_matrices import eth_matrix, goe, haar_orthogonal, prescribed_levels
 
 #: A QuSpin static list: [(operator string, [[coefficient, site, site, ...], ...]), ...].
 StaticList = list[tuple[str, list[list[float]]]]

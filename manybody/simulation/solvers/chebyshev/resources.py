@@ -3,8 +3,8 @@
 :func:`estimate_resources` bounds memory and time from the realisation alone (no operator built),
 :func:`dense_operator_bytes` gives the memory of dense random-matrix terms, and
 :func:`choose_solver` picks dense ED or the Chebyshev solver for ``solver.method = "auto"``. The
-precise plan (H built, a pilot vector filtered) is :func:`manybody.chebyshev_plan.plan_solve`; the
-solver itself is :mod:`manybody.chebyshev`.
+precise plan (H built, a pilot vector filtered) is :func:`.plan.plan_solve`; the
+solver itself is :mod:`manybody.simulation.solvers.chebyshev.solver`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from manybody.absorption import Broadening
-from manybody.chebyshev_plan import (
+from manybody.simulation.observables.absorption import Broadening
+from manybody.simulation.solvers.chebyshev.kpm import SpectralScale, exponential_coefficients
+from manybody.simulation.solvers.chebyshev.plan import (
     GEMM_RATE,
     SECONDS_PER_NONZERO,
     ChebyshevParams,
@@ -25,8 +26,7 @@ from manybody.chebyshev_plan import (
     _required_moments,
     build_ladder,
 )
-from manybody.diagonalise import available_memory
-from manybody.kpm import SpectralScale, exponential_coefficients
+from manybody.simulation.solvers.dense import available_memory
 
 __all__ = ["check_chebyshev_memory", "chebyshev_minimum_bytes", "choose_solver",
            "estimate_resources"]
@@ -102,7 +102,7 @@ def chebyshev_minimum_bytes(n_tls: int, params: ChebyshevParams | None = None,
     Nothing is drawn or built: sparse H in CSR form with at least the diagonal and one tunnelling
     entry per TLS in every row (12 bytes per stored entry), a diagonal T, the 16 float64 work
     vectors of one block and the smallest moment bank (32 rows of D numbers in the vector dtype).
-    The real plan (:func:`manybody.chebyshev_plan.plan_solve`) needs at least this, so a point
+    The real plan (:func:`.plan.plan_solve`) needs at least this, so a point
     whose bound exceeds the memory can be refused before anything is allocated.
 
     Parameters
@@ -191,7 +191,7 @@ def choose_solver(params, dense_dtype: str = "float64", memory_fraction: float =
     MemoryError
         A model with random-matrix terms that dense ED cannot hold.
     """
-    from manybody.diagonalise import estimate_memory
+    from manybody.simulation.solvers.dense import estimate_memory
 
     n = params.n_tls
     has_rm = params.random_matrix is not None or params.stress.random_matrix > 0

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from manybody import _validate as v
-from manybody.absorption import Broadening, pair_spectrum
-from manybody.diagonalise import SolverParams, solve
-from manybody.models import ModelParams, absorption_normalisation, draw_realisation, realisation_rng
-from manybody.statistics import mean_spacing_ratio
-from manybody.thermo import specific_heat
+from manybody.config.model import ModelParams
+from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
+from manybody.simulation.observables.absorption import Broadening, pair_spectrum
+from manybody.simulation.observables.statistics import mean_spacing_ratio
+from manybody.simulation.observables.thermo import specific_heat
+from manybody.simulation.solvers.dense import SolverParams, solve
 
 #: Observables a run can ask for: name -> (dimensions of one realisation's array, units).
 #: A sweep stacks them along its sweep axes and "realisation"; new observables register here.
@@ -86,7 +87,7 @@ class Probe:
                                  "need phonon_rate_prefactor (K_ph in s^-1 K^-3, or a material "
                                  "preset such as 'a-SiO2')")
         if isinstance(self.phonon_rate_prefactor, str):
-            from manybody.materials import PRESETS
+            from manybody.simulation.materials import PRESETS
 
             v.choice("phonon_rate_prefactor (a material preset name or K_ph in s^-1 K^-3)",
                      self.phonon_rate_prefactor, tuple(PRESETS))
@@ -118,12 +119,12 @@ def observe(
     solver = solver or SolverParams()
     method = solver.method
     if method == "auto":
-        from manybody.chebyshev_resources import choose_solver
+        from manybody.simulation.solvers.chebyshev.resources import choose_solver
 
         method = choose_solver(params, solver.dtype, solver.memory_fraction)
     if method == "chebyshev":
-        from manybody.chebyshev import observe_chebyshev
-        from manybody.chebyshev_resources import check_chebyshev_memory
+        from manybody.simulation.solvers.chebyshev.resources import check_chebyshev_memory
+        from manybody.simulation.solvers.chebyshev.solver import observe_chebyshev
 
         check_chebyshev_memory(params, solver.chebyshev_params)  # before anything is built
         return observe_chebyshev(params, seed, realisation, probe, solver.chebyshev_params)
@@ -154,8 +155,8 @@ def _observe_dense(params: ModelParams, seed: int, realisation: int, probe: Prob
     if "spacing_ratio" in probe.observables:
         out["spacing_ratio"] = np.asarray(mean_spacing_ratio(spectrum.energies))
     if set(RELAXATION_OBSERVABLES) & set(probe.observables):
-        from manybody.materials import bath
-        from manybody.relaxation import relaxation_susceptibility
+        from manybody.simulation.materials import bath
+        from manybody.simulation.observables.relaxation import relaxation_susceptibility
 
         chi = relaxation_susceptibility(spectrum, elements, w, t,
                                         bath(probe.phonon_rate_prefactor).rate_prefactor,

@@ -1,6 +1,6 @@
 """Exact pair sums for the golden-rule absorption and the resonant velocity shift.
 
-Per-state terms (PHYSICS.md sections 2-3, notation of :mod:`manybody.absorption`)
+Per-state terms (PHYSICS.md sections 2-3, notation of :mod:`manybody.simulation.observables.absorption`)
 
     F_n(w) = sum_m |T_mn|^2 [K(w - w_mn) - K(w + w_mn)],
     H_n(w) = sum_m |T_mn|^2 [R(w_mn - w) + R(w_mn + w)],   w_mn = E_m - E_n,
@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-#: Half range of the compact kernels (in widths); matches manybody.absorption._REACH.
+#: Half range of the compact kernels (in widths); matches manybody.simulation.observables.absorption._REACH.
 REACH = 12.0
 #: Step (in widths) of the Dawson table used for the Gaussian's dispersive kernel.
 _TABLE_STEP = 0.01
@@ -47,7 +47,7 @@ def exact_per_state(energies: np.ndarray, stress_elements: np.ndarray, frequenci
         T_mn (K per unit strain), (D, D), real symmetric (float32 or float64; squared in float64).
     frequencies : numpy.ndarray
         w (K), shape (n_w,), > 0.
-    broadening : manybody.absorption.Broadening
+    broadening : manybody.simulation.observables.absorption.Broadening
         Kernel kind and width eta (K).
     dispersive : bool
         Sum R (Re chi) instead of K (Q).

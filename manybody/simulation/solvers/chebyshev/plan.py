@@ -1,11 +1,11 @@
 """Planning a Chebyshev (KPM + typicality) solve: options, temperature ladder, moments, memory, time.
 
-Everything decided before the expensive part of :func:`manybody.chebyshev.chebyshev_absorption`:
+Everything decided before the expensive part of :func:`.solver.chebyshev_absorption`:
 the solver options (:class:`ChebyshevParams`), the ladder of reference temperatures
 (:func:`build_ladder`), the frequency function F split for the commutator estimator
 (:class:`LineShape`), the number of Chebyshev moments that resolves it in the energy window of each
 rung, and the blocking, memory and time of a solve (:func:`plan_solve`). The method is described in
-:mod:`manybody.chebyshev` (the estimator); :mod:`manybody.chebyshev_resources` estimates the cost
+:mod:`.solver` (the estimator); :mod:`.resources` estimates the cost
 from a realisation without building anything and chooses the solver for ``solver = "auto"``.
 """
 
@@ -18,9 +18,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from manybody import _validate as v
-from manybody.absorption import Broadening
-from manybody.diagonalise import available_memory
-from manybody.kpm import (
+from manybody.simulation.observables.absorption import Broadening
+from manybody.simulation.solvers.chebyshev.kpm import (
     ScaledOperator,
     SpectralScale,
     boltzmann_filter,
@@ -29,6 +28,7 @@ from manybody.kpm import (
     operator_bytes,
     tail_degree,
 )
+from manybody.simulation.solvers.dense import available_memory
 
 __all__ = ["ChebyshevParams", "LineShape", "Plan", "Rung", "build_ladder", "plan_solve"]
 

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from manybody import _validate as v
-from manybody.models import Realisation
+from manybody.simulation.ensembles import Realisation
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,11 @@ class SolverParams:
     memory_fraction : float
         Largest fraction of the currently available memory a dense solve may plan to use.
     method : {"dense", "chebyshev", "auto"}
-        Dense exact diagonalisation; the Chebyshev/typicality solver (manybody.chebyshev, sparse
+        Dense exact diagonalisation; the Chebyshev/typicality solver (simulation.solvers.chebyshev, sparse
         matrix-vector products only, with statistical errors reported as "<observable>_error");
         or "auto" (dense where it fits and is faster, see ``chebyshev_resources.choose_solver``).
     chebyshev : dict, optional
-        Options of :class:`manybody.chebyshev_plan.ChebyshevParams` (TOML table ``[solver.chebyshev]``).
+        Options of :class:`.ChebyshevParams` (TOML table ``[solver.chebyshev]``).
     """
 
     dtype: str = "float64"
@@ -68,8 +68,8 @@ class SolverParams:
 
     @property
     def chebyshev_params(self):
-        """The :class:`manybody.chebyshev_plan.ChebyshevParams` these options describe."""
-        from manybody.chebyshev_plan import ChebyshevParams
+        """The :class:`.ChebyshevParams` these options describe."""
+        from manybody.simulation.solvers.chebyshev.plan import ChebyshevParams
 
         return v.from_mapping(ChebyshevParams, self.chebyshev or {}, "solver.chebyshev")
 
@@ -172,7 +172,7 @@ def dense_memory_message(n_tls: int, solver: SolverParams, random_matrix: bool =
         if half <= budget:
             fits.append(f"solver.dtype = 'float32' (~{half / gb:.1f} GB)")
     if chebyshev and not random_matrix:
-        from manybody.chebyshev_resources import chebyshev_minimum_bytes
+        from manybody.simulation.solvers.chebyshev.resources import chebyshev_minimum_bytes
 
         low = chebyshev_minimum_bytes(n_tls)
         if low <= budget:
@@ -425,7 +425,7 @@ def solve(
     MemoryError
         Before any allocation, when the solve would not fit in memory.
     """
-    from manybody.operators import build_operators
+    from manybody.simulation.operators import build_operators
 
     solver = solver or SolverParams()
     has_rm = real.random_matrix is not None or real.stress_random_matrix is not None

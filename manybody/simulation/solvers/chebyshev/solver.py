@@ -25,7 +25,7 @@ The two-operator density is expanded in Chebyshev polynomials of the rescaled H~
 
 computed without ever applying C: per vector, (C a_k).b_l = (T a_k).(H b_l) - (T H a_k).b_l and H on
 a Chebyshev vector is an index shift, so the bank holds the cheap T a_k (2M sparse products per
-vector, not 3M; :func:`manybody.kpm.correlation_moments`). Every temperature T <= T0 then follows
+vector, not 3M; :func:`.kpm.correlation_moments`). Every temperature T <= T0 then follows
 by one quadrature contraction on Chebyshev nodes with
 
     F_T(E, E') = e^{-(1/T - 1/T0)(E - E_0)} W(E) G(E' - E),
@@ -62,13 +62,13 @@ larger realisation-to-realisation spread. ``target_error`` adds vectors where a 
 must be precise.
 
 Normalisation, Boltzmann weights and sign conventions are those of
-:func:`manybody.absorption.absorption` and :func:`manybody.absorption.velocity_shift`; multiply by
+:func:`.absorption.absorption` and :func:`.absorption.velocity_shift`; multiply by
 ``absorption_normalisation(params)`` for units of pi*C0 (C0 for the velocity shift).
 
 This module is the estimator (:func:`chebyshev_absorption`, :func:`observe_chebyshev`). The options,
 the ladder, the line shape F and the planning of moments, memory and time are in
-:mod:`manybody.chebyshev_plan`; the cost estimate from a realisation alone and the solver choice for
-``solver.method = "auto"`` in :mod:`manybody.chebyshev_resources`.
+:mod:`.plan`; the cost estimate from a realisation alone and the solver choice for
+``solver.method = "auto"`` in :mod:`manybody.simulation.solvers.chebyshev.resources`.
 """
 
 from __future__ import annotations
@@ -83,19 +83,8 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from manybody import _validate as v
-from manybody.absorption import Broadening
-from manybody.chebyshev_plan import (
-    ChebyshevParams,
-    LineShape,
-    Plan,
-    Rung,
-    _check_inputs,
-    _check_params,
-    plan_solve,
-)
-from manybody.chebyshev_resources import dense_operator_bytes
-from manybody.diagonalise import available_memory
-from manybody.kpm import (
+from manybody.simulation.observables.absorption import Broadening
+from manybody.simulation.solvers.chebyshev.kpm import (
     ScaledOperator,
     SpectralScale,
     boltzmann_filter,
@@ -109,6 +98,17 @@ from manybody.kpm import (
     rademacher,
     spectral_bounds,
 )
+from manybody.simulation.solvers.chebyshev.plan import (
+    ChebyshevParams,
+    LineShape,
+    Plan,
+    Rung,
+    _check_inputs,
+    _check_params,
+    plan_solve,
+)
+from manybody.simulation.solvers.chebyshev.resources import dense_operator_bytes
+from manybody.simulation.solvers.dense import available_memory
 
 __all__ = [
     "CHEBYSHEV_OBSERVABLES", "ChebyshevResult", "chebyshev_absorption", "commutator",
@@ -358,7 +358,7 @@ class _Operators:
     """H (sparse, or dense with random-matrix terms), T and C = [H, T] of a realisation."""
 
     def __init__(self, real, params: ChebyshevParams) -> None:
-        from manybody.operators import build_operators
+        from manybody.simulation.operators import build_operators
 
         need_dense = dense_operator_bytes(real.n_tls, real.random_matrix is not None,
                                           real.stress_random_matrix is not None)
@@ -515,7 +515,7 @@ def _relative_error(parts: dict[str, list[np.ndarray]]) -> float:
 
 def observe_chebyshev(params, seed: int, realisation: int, probe,
                       chebyshev: ChebyshevParams | None = None) -> dict[str, np.ndarray]:
-    """The chebyshev counterpart of :func:`manybody.pipeline.observe` (same keys and units).
+    """The chebyshev counterpart of :func:`manybody.simulation.observe.observe` (same keys and units).
 
     The disorder comes from ``realisation_rng(seed, realisation)`` exactly as for dense ED, the
     random vectors from ``SeedSequence(seed, spawn_key=(realisation, TRACE_STREAM))``.
@@ -527,7 +527,7 @@ def observe_chebyshev(params, seed: int, realisation: int, probe,
     seed, realisation : int
         Run seed and realisation index.
     probe : Probe
-        Frequencies, temperatures, broadening and observables (``manybody.pipeline.Probe``).
+        Frequencies, temperatures, broadening and observables (``manybody.simulation.observe.Probe``).
     chebyshev : ChebyshevParams, optional
         Solver options.
 
@@ -545,7 +545,7 @@ def observe_chebyshev(params, seed: int, realisation: int, probe,
         Observables that need eigenstates (relaxation), and everything
         :func:`chebyshev_absorption` raises.
     """
-    from manybody.models import absorption_normalisation, draw_realisation, realisation_rng
+    from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
 
     unsupported = sorted(set(probe.observables) - set(CHEBYSHEV_OBSERVABLES) - {"spacing_ratio"})
     if unsupported:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from manybody import _validate as v
-from manybody.diagonalise import Spectrum
+from manybody.simulation.solvers.dense import Spectrum
 
 #: Kernel half-range (in widths) beyond which a Gaussian or histogram line is dropped.
 _REACH = 12.0
@@ -162,7 +162,7 @@ class PairSpectrum:
     """The pair sums of one spectrum, reusable for any set of temperatures.
 
     ``method="exact"``: the per-state sums F_n(w), H_n(w) are evaluated on every pair when first
-    asked for (see :mod:`manybody.pair_sum`), at any frequencies, and cached per frequency set.
+    asked for (see :mod:`.pair_sum`), at any frequencies, and cached per frequency set.
     ``method="binned"``: one pass deposits the signed pair weights on a frequency grid (``nodes``,
     ``deposits``) from which every frequency and temperature follows; its error is up to
     ~(1/resolution)^2 / 8 of a single line's peak. The grid deposit is also available (computed on
@@ -214,7 +214,7 @@ class PairSpectrum:
 
     def per_state(self, frequencies, dispersive: bool = False) -> np.ndarray:
         """Exact F_n(w) (or H_n(w) if ``dispersive``), shape (D, n_w), cached."""
-        from manybody.pair_sum import exact_per_state
+        from manybody.simulation.observables.pair_sum import exact_per_state
 
         w = v.positive_array("frequencies", frequencies)
         key = (bool(dispersive), w.tobytes())

@@ -1,0 +1,1 @@
+"""Solvers (placeholder; registry follows)."""
