@@ -92,7 +92,7 @@ def workload(real) -> dict[str, Any]:
     """
     import numpy as np
 
-    from manybody.simulation.observables.absorption import Broadening
+    from manybody.config.probe import Broadening
 
     bandwidth = float(np.sum(np.hypot(real.asymmetry, real.tunnelling)))
     width = WIDTH_IN_SPACINGS * bandwidth / (real.dimension - 1)
@@ -122,16 +122,12 @@ def run_pipeline(n_tls: int, seed: int, dtype: str = "float64",
     """
     import numpy as np
 
+    from manybody.config.solver import SolverParams
     from manybody.simulation.ensembles import absorption_normalisation
     from manybody.simulation.observables.absorption import pair_spectrum
     from manybody.simulation.observables.thermo import specific_heat
     from manybody.simulation.operators import build_operators
-    from manybody.simulation.solvers.dense import (
-        SolverParams,
-        check_memory,
-        diagonalise,
-        stress_matrix_elements,
-    )
+    from manybody.simulation.solvers.dense import check_memory, diagonalise, stress_matrix_elements
 
     t0 = clock()
     params = model_params(n_tls)
@@ -543,7 +539,8 @@ def pipeline_memory(n_tls: int, dtype: str, seed: int = 7) -> dict[str, float]:
 def memory_plan(n_values=(13, 14, 15)) -> dict[str, Any]:
     """What ``check_memory`` decides, up front, for large N (no allocation), and the benchmark
     pipeline's expected peak next to the memory available now."""
-    from manybody.simulation.solvers.dense import SolverParams, available_memory, check_memory
+    from manybody.config.solver import SolverParams
+    from manybody.simulation.solvers.dense import available_memory, check_memory
 
     out = {}
     for n in n_values:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from manybody.simulation.observe import OBSERVABLE_DIMS
+from manybody.config.probe import OBSERVABLE_DIMS
 from manybody.spec import SPAWN_SCHEME, RunSpec, axis_name, axis_units
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -51,9 +51,8 @@ import numpy as np
 
 from manybody import _validate as v
 from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams, TLSParams
-from manybody.simulation.observables.absorption import Broadening
-from manybody.simulation.observe import DEFAULT_OBSERVABLES, OBSERVABLES, Probe
-from manybody.simulation.solvers.dense import SolverParams
+from manybody.config.probe import DEFAULT_OBSERVABLES, OBSERVABLES, Broadening, Probe
+from manybody.config.solver import SolverParams
 
 #: Model sections and their parameter classes (keys of ``[model.<section>]``).
 MODEL_SECTIONS: dict[str, type] = {
@@ -507,7 +506,7 @@ class RunSpec:
             "model": model_to_dict(self.model),
             "sweep": {key: list(values) for key, values in self.sweep.items()},
             "probe": probe_to_dict(self.probe),
-            "solver": _plain(self.solver),
+            "solver": self.solver.to_dict(),
         }
 
     def canonical_json(self) -> str:
@@ -632,7 +631,7 @@ def check_point(model: ModelParams, probe: Probe, solver: SolverParams) -> str:
             raise ValueError(
                 f"probe.observables {eigenstate_only!r} need eigenstates, which {how} does not "
                 "compute; use solver.method = 'dense' or drop them")
-        params = solver.chebyshev_params
+        params = solver.chebyshev
         build_ladder(np.asarray(probe.temperatures), params)
         check_chebyshev_memory(model, params)
         return method

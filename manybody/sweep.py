@@ -39,6 +39,8 @@ import numpy as np
 
 from manybody import _validate as v
 from manybody.config.model import ModelParams
+from manybody.config.probe import Probe
+from manybody.config.solver import SolverParams
 from manybody.results import (
     build_dataset,
     check_writable,
@@ -50,8 +52,6 @@ from manybody.results import (
     save_results,
 )
 from manybody.simulation import observe as pipeline
-from manybody.simulation.observe import Probe
-from manybody.simulation.solvers.dense import SolverParams
 from manybody.spec import RunSpec
 
 if TYPE_CHECKING:  # pragma: no cover

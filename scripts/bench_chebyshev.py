@@ -71,8 +71,9 @@ def _model(n: int, spec: dict):
 
 def single(method: str, n: int, n_vectors: int, dtype: str) -> dict:
     """One realisation of the benchmark model with ``method`` ("chebyshev" or "dense")."""
+    from manybody.config.probe import Broadening
     from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
-    from manybody.simulation.observables.absorption import Broadening, pair_spectrum
+    from manybody.simulation.observables.absorption import pair_spectrum
 
     params = _model(n, BENCH)
     w, t = np.array(BENCH["frequencies"]), np.array(BENCH["temperatures"])
@@ -92,7 +93,7 @@ def single(method: str, n: int, n_vectors: int, dtype: str) -> dict:
         specific_heat(spectrum.energies, t)
         out.update(estimated_memory_gb=estimate_memory(n) / 2**30, absorption=q.tolist())
     else:
-        from manybody.simulation.solvers.chebyshev.plan import ChebyshevParams
+        from manybody.config.solver import ChebyshevParams
         from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption
 
         res = chebyshev_absorption(real, w, t, b, ChebyshevParams(n_vectors=n_vectors, dtype=dtype),
@@ -209,9 +210,10 @@ def run(args) -> dict:
 
 def validate(args) -> dict:
     """Acceptance checks at N = 10 and 12 (interacting + random matrix) and exact-trace convergence."""
+    from manybody.config.probe import Broadening
+    from manybody.config.solver import ChebyshevParams
     from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
-    from manybody.simulation.observables.absorption import Broadening, absorption
-    from manybody.simulation.solvers.chebyshev.plan import ChebyshevParams
+    from manybody.simulation.observables.absorption import absorption
     from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption
     from manybody.simulation.solvers.dense import solve
 

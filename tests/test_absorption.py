@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams
+from manybody.config.probe import Broadening
 from manybody.simulation.ensembles import Realisation, draw_realisation, realisation_rng
 from manybody.simulation.observables.absorption import (
-    Broadening,
     absorption,
     emission_stripped,
     pair_spectrum,

@@ -15,13 +15,14 @@ import pytest
 import scipy.sparse as sp
 
 from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, TLSParams
+from manybody.config.probe import Broadening
 from manybody.simulation.ensembles import (
     Realisation,
     absorption_normalisation,
     draw_realisation,
     realisation_rng,
 )
-from manybody.simulation.observables.absorption import Broadening, absorption, velocity_shift
+from manybody.simulation.observables.absorption import absorption, velocity_shift
 from manybody.simulation.observables.thermo import specific_heat
 from manybody.simulation.solvers.chebyshev import kpm
 from manybody.simulation.solvers.chebyshev import plan as cp
@@ -367,7 +368,8 @@ def test_large_system_plan_fits_budget_without_running():
 
 
 def test_observe_chebyshev_matches_pipeline_schema(small):
-    from manybody.simulation.observe import Probe, observe
+    from manybody.config.probe import Probe
+    from manybody.simulation.observe import observe
 
     params = rm_model(6)
     probe = Probe(frequencies=tuple(W), temperatures=(0.05, 0.1, 0.3),

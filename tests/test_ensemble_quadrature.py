@@ -25,8 +25,9 @@ from scipy.integrate import quad
 
 from manybody.analysis import fit_law
 from manybody.config.model import ModelParams, StressParams, TLSParams
+from manybody.config.probe import Broadening
 from manybody.simulation.ensembles import Realisation, absorption_normalisation
-from manybody.simulation.observables.absorption import Broadening, absorption, velocity_shift
+from manybody.simulation.observables.absorption import absorption, velocity_shift
 from manybody.simulation.solvers.dense import solve
 
 EPS_MAX, DELTA_MIN, DELTA_MAX = 0.3, 1e-3, 0.3

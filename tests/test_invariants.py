@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from scipy.linalg import expm
 
 from manybody.config.model import CouplingParams, ModelParams
+from manybody.config.probe import Broadening
 from manybody.simulation.ensembles import Realisation, draw_realisation, realisation_rng
-from manybody.simulation.observables.absorption import Broadening, absorption, transition_lines
+from manybody.simulation.observables.absorption import absorption, transition_lines
 from manybody.simulation.observables.statistics import mean_spacing_ratio, participation_ratio
 from manybody.simulation.solvers.dense import solve
 

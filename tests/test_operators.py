@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams
+from manybody.config.solver import SolverParams
 from manybody.simulation.ensembles import RandomMatrixTerm, Realisation, draw_realisation, realisation_rng
 from manybody.simulation.operators import (
     build_operators,
@@ -16,7 +17,7 @@ from manybody.simulation.operators import (
     random_block,
     random_matrix,
 )
-from manybody.simulation.solvers.dense import SolverParams, diagonalise, solve, stress_matrix_elements
+from manybody.simulation.solvers.dense import diagonalise, solve, stress_matrix_elements
 
 
 def kron_reference(real: Realisation):

@@ -19,12 +19,13 @@ import scipy.sparse as sp
 
 from manybody import bench, blas
 from manybody.config.model import CouplingParams, ModelParams, StressParams
+from manybody.config.probe import Broadening, Probe
+from manybody.config.solver import SolverParams
 from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
-from manybody.simulation.observables.absorption import Broadening, absorption, frequency_grid, pair_spectrum
-from manybody.simulation.observe import Probe, observe
+from manybody.simulation.observables.absorption import absorption, frequency_grid, pair_spectrum
+from manybody.simulation.observe import observe
 from manybody.simulation.operators import build_operators
 from manybody.simulation.solvers.dense import (
-    SolverParams,
     Spectrum,
     check_memory,
     diagonalise,

@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 
 from manybody.config.model import CouplingParams, ModelParams
+from manybody.config.probe import Broadening
 from manybody.simulation import materials
 from manybody.simulation.ensembles import Realisation, draw_realisation, realisation_rng
-from manybody.simulation.observables.absorption import Broadening, absorption, velocity_shift
+from manybody.simulation.observables.absorption import absorption, velocity_shift
 from manybody.simulation.observables.relaxation import (
     OMEGA_PER_KELVIN,
     independent_tls_susceptibility,
@@ -458,8 +459,8 @@ def test_float32_solve_resolves_the_same_degeneracies_as_float64():
     T_mm inside a degenerate eigenspace depends on the basis, so float32 eigenvalues (split by
     ~1e-7 of the bandwidth) must be grouped as degenerate exactly like the float64 ones. Before the
     tolerance followed the precision, float32 was 16 % off here."""
+    from manybody.config.solver import SolverParams
     from manybody.simulation.ensembles import Realisation
-    from manybody.simulation.solvers.dense import SolverParams
 
     real = Realisation.from_arrays(
         asymmetry=np.array([0.1, 0.1, 0.1, 0.2, 0.05]),

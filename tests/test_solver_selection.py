@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from manybody.simulation.solvers.dense import SolverParams
+from manybody.config.solver import SolverParams
 from manybody.spec import RunSpec
 from manybody.sweep import run_sweep
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from manybody.config.model import ModelParams
-from manybody.simulation.observe import Probe
+from manybody.config.probe import Probe
 from manybody.spec import RunSpec, axis_name, temperature_grid
 
 SPEC_TOML = """\
@@ -208,7 +208,7 @@ def test_toml_errors(tmp_path):
 
 def test_python_construction_equals_toml(spec_file):
     from manybody.config.model import CouplingParams, TLSParams
-    from manybody.simulation.observables.absorption import Broadening
+    from manybody.config.probe import Broadening
 
     spec = RunSpec(
         name="coupling-sweep", seed=1234, realisations=3,

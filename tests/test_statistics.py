@@ -11,13 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import manybody as mb
+from manybody.config.solver import SolverParams
 from manybody.simulation.observables.statistics import (
     degeneracy_tolerance,
     eigenvalue_precision,
     mean_spacing_ratio,
     spacing_ratios,
 )
-from manybody.simulation.solvers.dense import SolverParams
 
 
 def _both_dtypes(real):

@@ -19,13 +19,12 @@ from manybody import _validate as v
 from manybody import bench
 from manybody.cli import main
 from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams, TLSParams
+from manybody.config.probe import Broadening, Probe
+from manybody.config.solver import ChebyshevParams, SolverParams
 from manybody.simulation.materials import PhononBath, ReducedPhononBath
-from manybody.simulation.observables.absorption import Broadening
-from manybody.simulation.observe import Probe
 from manybody.simulation.solvers import dense as diagonalise
-from manybody.simulation.solvers.chebyshev.plan import ChebyshevParams
 from manybody.simulation.solvers.chebyshev.resources import chebyshev_minimum_bytes
-from manybody.simulation.solvers.dense import SolverParams, dense_memory_message, estimate_memory
+from manybody.simulation.solvers.dense import dense_memory_message, estimate_memory
 from manybody.spec import RunSpec, preflight
 
 GB = 2.0**30
@@ -489,7 +488,7 @@ def test_observe_refuses_a_chebyshev_solve_that_cannot_fit_before_building():
     ("temperatures", [-0.1, 0.1], "must be > 0 everywhere, got minimum -0.1"),
 ])
 def test_probe_axes_refuse_unphysical_and_repeated_values(key, value, expected):
-    from manybody.simulation.observe import Probe
+    from manybody.config.probe import Probe
     from manybody.spec import probe_from_dict
 
     data = {"frequencies": [0.1], "temperatures": [0.05, 0.1], key: value}

@@ -6,96 +6,16 @@ and returns a dict of small arrays (never eigenvectors).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
-from manybody import _validate as v
 from manybody.config.model import ModelParams
+from manybody.config.probe import OBSERVABLE_DIMS, RELAXATION_OBSERVABLES, Probe
+from manybody.config.solver import SolverParams
 from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
-from manybody.simulation.observables.absorption import Broadening, pair_spectrum
+from manybody.simulation.observables.absorption import pair_spectrum
 from manybody.simulation.observables.statistics import mean_spacing_ratio
 from manybody.simulation.observables.thermo import specific_heat
-from manybody.simulation.solvers.dense import SolverParams, solve
-
-#: Observables a run can ask for: name -> (dimensions of one realisation's array, units).
-#: A sweep stacks them along its sweep axes and "realisation"; new observables register here.
-OBSERVABLE_DIMS: dict[str, tuple[tuple[str, ...], str]] = {
-    "absorption": (("temperature", "frequency"), "pi*C0"),
-    "velocity_shift": (("temperature", "frequency"), "C0"),
-    "specific_heat": (("temperature",), "k_B"),
-    "spacing_ratio": ((), "1"),
-    "relaxation_absorption": (("temperature", "frequency"), "pi*C0"),
-    "relaxation_velocity_shift": (("temperature", "frequency"), "C0"),
-}
-#: Statistical errors reported by the Chebyshev solver (and as zeros by dense ED in runs whose
-#: solver method is "chebyshev" or "auto", so every task of a run has the same variables).
-for _name in ("absorption", "velocity_shift", "specific_heat"):
-    OBSERVABLE_DIMS[f"{_name}_error"] = OBSERVABLE_DIMS[_name]
-OBSERVABLES = tuple(k for k in OBSERVABLE_DIMS if not k.endswith("_error"))
-ERROR_OBSERVABLES = tuple(k for k in OBSERVABLE_DIMS if k.endswith("_error"))
-#: Observables computed when a probe names none.
-DEFAULT_OBSERVABLES = ("absorption", "velocity_shift", "specific_heat", "spacing_ratio")
-#: Observables that need a phonon bath (``Probe.phonon_rate_prefactor``).
-RELAXATION_OBSERVABLES = ("relaxation_absorption", "relaxation_velocity_shift")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Probe:
-    """What is measured on each realisation.
-
-    Parameters
-    ----------
-    frequencies : tuple of float
-        w (K) at which Q^-1 and delta v / v are computed.
-    temperatures : tuple of float
-        T (K).
-    broadening : Broadening
-        Line kernel.
-    observables : tuple of str
-        Subset of ``OBSERVABLES`` (default ``DEFAULT_OBSERVABLES``).
-    phonon_rate_prefactor : float or str, optional
-        K_ph (s^-1 K^-3) of the one-phonon bath, or a material preset name such as "a-SiO2";
-        required by the relaxation observables (PHYSICS.md section 4).
-    """
-
-    frequencies: tuple[float, ...]
-    temperatures: tuple[float, ...]
-    broadening: Broadening = field(default_factory=Broadening)
-    observables: tuple[str, ...] = DEFAULT_OBSERVABLES
-    phonon_rate_prefactor: float | str | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "frequencies",
-                           tuple(float(x) for x in v.probe_axis("frequencies", self.frequencies)))
-        object.__setattr__(self, "temperatures",
-                           tuple(float(x) for x in v.probe_axis("temperatures", self.temperatures)))
-        if isinstance(self.observables, str) or not isinstance(self.observables,
-                                                               list | tuple):
-            raise TypeError(f"observables must be a list of names from {', '.join(OBSERVABLES)}, "
-                            f"got {self.observables!r}")
-        object.__setattr__(self, "observables", tuple(self.observables))
-        if not self.observables:
-            raise ValueError(f"observables must name at least one of {', '.join(OBSERVABLES)}")
-        for name in self.observables:
-            v.choice("observables entry", name, OBSERVABLES)
-        if len(set(self.observables)) != len(self.observables):
-            raise ValueError(f"observables has repeated entries: {list(self.observables)!r}")
-        if set(RELAXATION_OBSERVABLES) & set(self.observables):
-            if self.phonon_rate_prefactor is None:
-                raise ValueError("observables 'relaxation_absorption'/'relaxation_velocity_shift' "
-                                 "need phonon_rate_prefactor (K_ph in s^-1 K^-3, or a material "
-                                 "preset such as 'a-SiO2')")
-        if isinstance(self.phonon_rate_prefactor, str):
-            from manybody.simulation.materials import PRESETS
-
-            v.choice("phonon_rate_prefactor (a material preset name or K_ph in s^-1 K^-3)",
-                     self.phonon_rate_prefactor, tuple(PRESETS))
-        elif self.phonon_rate_prefactor is not None:
-            object.__setattr__(self, "phonon_rate_prefactor",
-                               v.positive("phonon_rate_prefactor", self.phonon_rate_prefactor))
-        if not isinstance(self.broadening, Broadening):
-            raise TypeError(f"broadening must be a Broadening, got {type(self.broadening).__name__}")
+from manybody.simulation.solvers.dense import solve
 
 
 def observe(
@@ -126,8 +46,8 @@ def observe(
         from manybody.simulation.solvers.chebyshev.resources import check_chebyshev_memory
         from manybody.simulation.solvers.chebyshev.solver import observe_chebyshev
 
-        check_chebyshev_memory(params, solver.chebyshev_params)  # before anything is built
-        return observe_chebyshev(params, seed, realisation, probe, solver.chebyshev_params)
+        check_chebyshev_memory(params, solver.chebyshev)  # before anything is built
+        return observe_chebyshev(params, seed, realisation, probe, solver.chebyshev)
     out = _observe_dense(params, seed, realisation, probe, solver)
     if solver.method != "dense":  # same variables as the chebyshev tasks of this run
         for name in list(out):

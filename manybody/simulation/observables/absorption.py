@@ -34,65 +34,15 @@ canonical independent-TLS ensemble gives tanh(w/2T)) and the velocity shift in u
 from __future__ import annotations
 
 import functools
-import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from manybody import _validate as v
+from manybody.config.probe import Broadening
 from manybody.simulation.solvers.dense import Spectrum
 
 #: Kernel half-range (in widths) beyond which a Gaussian or histogram line is dropped.
 _REACH = 12.0
-
-
-@dataclass(frozen=True, kw_only=True)
-class Broadening:
-    """Line kernel that stands in for delta(w - w_mn).
-
-    Parameters
-    ----------
-    kind : {"gaussian", "lorentzian", "histogram"}
-        Normalised Gaussian (standard deviation ``width``), Lorentzian (half width at half maximum
-        ``width``) or box of full width ``width`` (a binned histogram).
-    width : float
-        eta (K). Should be small compared with w and with T, and large compared with the level
-        spacing so that the disorder-averaged spectrum is smooth.
-    resolution : int
-        Grid nodes per width for the binned method (>= 4).
-    """
-
-    kind: str = "gaussian"
-    width: float = 0.01
-    resolution: int = 10
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "kind",
-                           v.choice("broadening.kind", self.kind, ("gaussian", "lorentzian", "histogram")))
-        object.__setattr__(self, "width", v.positive("broadening.width", self.width))
-        object.__setattr__(self, "resolution", v.integer("broadening.resolution", self.resolution, 4, 1000))
-
-    def kernel(self, u: np.ndarray) -> np.ndarray:
-        """K(u) (1/K), normalised to unit area."""
-        eta = self.width
-        if self.kind == "gaussian":
-            return np.exp(-0.5 * (u / eta) ** 2) / (eta * math.sqrt(2.0 * math.pi))
-        if self.kind == "lorentzian":
-            return (eta / math.pi) / (u * u + eta * eta)
-        return np.where(np.abs(u) < 0.5 * eta, 1.0 / eta, 0.0)
-
-    def dispersive(self, u: np.ndarray) -> np.ndarray:
-        """R(u) (1/K): the broadened principal value of 1/u (Hilbert-transform partner of pi K)."""
-        eta = self.width
-        if self.kind == "gaussian":
-            from scipy.special import dawsn
-
-            return (math.sqrt(2.0) / eta) * dawsn(u / (math.sqrt(2.0) * eta))
-        if self.kind == "lorentzian":
-            return u / (u * u + eta * eta)
-        # principal value of 1/u averaged over the box: (1/eta) ln|(u + eta/2)/(u - eta/2)|
-        with np.errstate(divide="ignore"):
-            return np.log(np.abs((u + 0.5 * eta) / (u - 0.5 * eta))) / eta
 
 
 def boltzmann_weights(energies: np.ndarray, temperatures: np.ndarray) -> np.ndarray:

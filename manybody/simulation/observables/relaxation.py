@@ -55,12 +55,8 @@ import numpy as np
 
 from manybody import _validate as v
 from manybody.analysis import log_slope
-from manybody.simulation.observables.absorption import (
-    Broadening,
-    absorption,
-    boltzmann_weights,
-    velocity_shift,
-)
+from manybody.config.probe import Broadening
+from manybody.simulation.observables.absorption import absorption, boltzmann_weights, velocity_shift
 from manybody.simulation.observables.statistics import degeneracy_tolerance
 from manybody.simulation.solvers.dense import Spectrum
 from manybody.units import BOLTZMANN, HBAR

@@ -9,13 +9,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from manybody import _validate as v
+from manybody.config.solver import SolverParams
 from manybody.simulation.ensembles import Realisation
 
 log = logging.getLogger(__name__)
@@ -24,58 +23,6 @@ log = logging.getLogger(__name__)
 #: (about 2 D^2), then eigenvectors + T_mn + one (D, chunk) temporary; plus random-matrix draws.
 _PEAK_MATRICES = 3.2
 _PEAK_MATRICES_RANDOM = 4.2
-
-
-@dataclass(frozen=True, kw_only=True)
-class SolverParams:
-    """Which solver runs each realisation, and its options.
-
-    Parameters
-    ----------
-    dtype : {"float64", "float32"}
-        Dense ED precision of H, the eigenvectors and T_mn (energies and weights are accumulated in
-        float64).
-    memory_fraction : float
-        Largest fraction of the currently available memory a dense solve may plan to use.
-    method : {"dense", "chebyshev", "auto"}
-        Dense exact diagonalisation; the Chebyshev/typicality solver (simulation.solvers.chebyshev, sparse
-        matrix-vector products only, with statistical errors reported as "<observable>_error");
-        or "auto" (dense where it fits and is faster, see ``chebyshev_resources.choose_solver``).
-    chebyshev : dict, optional
-        Options of :class:`.ChebyshevParams` (TOML table ``[solver.chebyshev]``).
-    """
-
-    dtype: str = "float64"
-    memory_fraction: float = 0.9
-    method: str = "dense"
-    chebyshev: dict | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "dtype", v.choice("solver.dtype", self.dtype, ("float64", "float32")))
-        object.__setattr__(self, "memory_fraction",
-                           v.positive("solver.memory_fraction", self.memory_fraction))
-        if self.memory_fraction > 1:
-            raise ValueError(f"solver.memory_fraction must be <= 1, got {self.memory_fraction!r}")
-        object.__setattr__(self, "method",
-                           v.choice("solver.method", self.method, ("dense", "chebyshev", "auto")))
-        if self.chebyshev is not None:
-            if not isinstance(self.chebyshev, Mapping):
-                raise TypeError("solver.chebyshev must be a table of chebyshev solver options "
-                                "(TOML [solver.chebyshev], e.g. n_vectors = 8), got "
-                                f"{self.chebyshev!r}")
-            object.__setattr__(self, "chebyshev", dict(self.chebyshev))
-            self.chebyshev_params  # noqa: B018 - validate now, before any work
-
-    @property
-    def chebyshev_params(self):
-        """The :class:`.ChebyshevParams` these options describe."""
-        from manybody.simulation.solvers.chebyshev.plan import ChebyshevParams
-
-        return v.from_mapping(ChebyshevParams, self.chebyshev or {}, "solver.chebyshev")
-
-    @property
-    def numpy_dtype(self) -> type:
-        return np.float64 if self.dtype == "float64" else np.float32
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from manybody.simulation.observables.absorption import Broadening
+from manybody.config.probe import Broadening
+from manybody.config.solver import ChebyshevParams
 from manybody.simulation.solvers.chebyshev.kpm import SpectralScale, exponential_coefficients
 from manybody.simulation.solvers.chebyshev.plan import (
     GEMM_RATE,
     SECONDS_PER_NONZERO,
-    ChebyshevParams,
     Rung,
     _check_inputs,
     _check_params,

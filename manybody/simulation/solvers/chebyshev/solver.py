@@ -83,7 +83,8 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from manybody import _validate as v
-from manybody.simulation.observables.absorption import Broadening
+from manybody.config.probe import Broadening
+from manybody.config.solver import ChebyshevParams
 from manybody.simulation.solvers.chebyshev.kpm import (
     ScaledOperator,
     SpectralScale,
@@ -99,7 +100,6 @@ from manybody.simulation.solvers.chebyshev.kpm import (
     spectral_bounds,
 )
 from manybody.simulation.solvers.chebyshev.plan import (
-    ChebyshevParams,
     LineShape,
     Plan,
     Rung,

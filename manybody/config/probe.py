@@ -1,0 +1,146 @@
+"""What is measured on each realisation: the line kernel, the observables and the probe.
+
+:class:`Broadening` (the line kernel standing in for delta(w - w_mn)), the observable registry
+(name -> dimensions of one realisation's array and units; a sweep stacks them along its axes and
+"realisation") and :class:`Probe` (frequencies, temperatures, kernel, observables, phonon bath).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from manybody import _validate as v
+
+#: Names of the material presets of the phonon bath (their values: manybody.simulation.materials).
+PHONON_PRESETS = ("a-SiO2",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Broadening:
+    """Line kernel that stands in for delta(w - w_mn).
+
+    Parameters
+    ----------
+    kind : {"gaussian", "lorentzian", "histogram"}
+        Normalised Gaussian (standard deviation ``width``), Lorentzian (half width at half maximum
+        ``width``) or box of full width ``width`` (a binned histogram).
+    width : float
+        eta (K). Should be small compared with w and with T, and large compared with the level
+        spacing so that the disorder-averaged spectrum is smooth.
+    resolution : int
+        Grid nodes per width for the binned method (>= 4).
+    """
+
+    kind: str = "gaussian"
+    width: float = 0.01
+    resolution: int = 10
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind",
+                           v.choice("broadening.kind", self.kind, ("gaussian", "lorentzian", "histogram")))
+        object.__setattr__(self, "width", v.positive("broadening.width", self.width))
+        object.__setattr__(self, "resolution", v.integer("broadening.resolution", self.resolution, 4, 1000))
+
+    def kernel(self, u: np.ndarray) -> np.ndarray:
+        """K(u) (1/K), normalised to unit area."""
+        eta = self.width
+        if self.kind == "gaussian":
+            return np.exp(-0.5 * (u / eta) ** 2) / (eta * math.sqrt(2.0 * math.pi))
+        if self.kind == "lorentzian":
+            return (eta / math.pi) / (u * u + eta * eta)
+        return np.where(np.abs(u) < 0.5 * eta, 1.0 / eta, 0.0)
+
+    def dispersive(self, u: np.ndarray) -> np.ndarray:
+        """R(u) (1/K): the broadened principal value of 1/u (Hilbert-transform partner of pi K)."""
+        eta = self.width
+        if self.kind == "gaussian":
+            from scipy.special import dawsn  # scipy only when a kernel is evaluated: config stays light
+
+            return (math.sqrt(2.0) / eta) * dawsn(u / (math.sqrt(2.0) * eta))
+        if self.kind == "lorentzian":
+            return u / (u * u + eta * eta)
+        # principal value of 1/u averaged over the box: (1/eta) ln|(u + eta/2)/(u - eta/2)|
+        with np.errstate(divide="ignore"):
+            return np.log(np.abs((u + 0.5 * eta) / (u - 0.5 * eta))) / eta
+
+
+
+#: Observables a run can ask for: name -> (dimensions of one realisation's array, units).
+#: A sweep stacks them along its sweep axes and "realisation"; new observables register here.
+OBSERVABLE_DIMS: dict[str, tuple[tuple[str, ...], str]] = {
+    "absorption": (("temperature", "frequency"), "pi*C0"),
+    "velocity_shift": (("temperature", "frequency"), "C0"),
+    "specific_heat": (("temperature",), "k_B"),
+    "spacing_ratio": ((), "1"),
+    "relaxation_absorption": (("temperature", "frequency"), "pi*C0"),
+    "relaxation_velocity_shift": (("temperature", "frequency"), "C0"),
+}
+#: Statistical errors reported by the Chebyshev solver (and as zeros by dense ED in runs whose
+#: solver method is "chebyshev" or "auto", so every task of a run has the same variables).
+for _name in ("absorption", "velocity_shift", "specific_heat"):
+    OBSERVABLE_DIMS[f"{_name}_error"] = OBSERVABLE_DIMS[_name]
+OBSERVABLES = tuple(k for k in OBSERVABLE_DIMS if not k.endswith("_error"))
+ERROR_OBSERVABLES = tuple(k for k in OBSERVABLE_DIMS if k.endswith("_error"))
+#: Observables computed when a probe names none.
+DEFAULT_OBSERVABLES = ("absorption", "velocity_shift", "specific_heat", "spacing_ratio")
+#: Observables that need a phonon bath (``Probe.phonon_rate_prefactor``).
+RELAXATION_OBSERVABLES = ("relaxation_absorption", "relaxation_velocity_shift")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Probe:
+    """What is measured on each realisation.
+
+    Parameters
+    ----------
+    frequencies : tuple of float
+        w (K) at which Q^-1 and delta v / v are computed.
+    temperatures : tuple of float
+        T (K).
+    broadening : Broadening
+        Line kernel.
+    observables : tuple of str
+        Subset of ``OBSERVABLES`` (default ``DEFAULT_OBSERVABLES``).
+    phonon_rate_prefactor : float or str, optional
+        K_ph (s^-1 K^-3) of the one-phonon bath, or a material preset name such as "a-SiO2";
+        required by the relaxation observables (PHYSICS.md section 4).
+    """
+
+    frequencies: tuple[float, ...]
+    temperatures: tuple[float, ...]
+    broadening: Broadening = field(default_factory=Broadening)
+    observables: tuple[str, ...] = DEFAULT_OBSERVABLES
+    phonon_rate_prefactor: float | str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "frequencies",
+                           tuple(float(x) for x in v.probe_axis("frequencies", self.frequencies)))
+        object.__setattr__(self, "temperatures",
+                           tuple(float(x) for x in v.probe_axis("temperatures", self.temperatures)))
+        if isinstance(self.observables, str) or not isinstance(self.observables,
+                                                               list | tuple):
+            raise TypeError(f"observables must be a list of names from {', '.join(OBSERVABLES)}, "
+                            f"got {self.observables!r}")
+        object.__setattr__(self, "observables", tuple(self.observables))
+        if not self.observables:
+            raise ValueError(f"observables must name at least one of {', '.join(OBSERVABLES)}")
+        for name in self.observables:
+            v.choice("observables entry", name, OBSERVABLES)
+        if len(set(self.observables)) != len(self.observables):
+            raise ValueError(f"observables has repeated entries: {list(self.observables)!r}")
+        if set(RELAXATION_OBSERVABLES) & set(self.observables):
+            if self.phonon_rate_prefactor is None:
+                raise ValueError("observables 'relaxation_absorption'/'relaxation_velocity_shift' "
+                                 "need phonon_rate_prefactor (K_ph in s^-1 K^-3, or a material "
+                                 "preset such as 'a-SiO2')")
+        if isinstance(self.phonon_rate_prefactor, str):
+            v.choice("phonon_rate_prefactor (a material preset name or K_ph in s^-1 K^-3)",
+                     self.phonon_rate_prefactor, PHONON_PRESETS)
+        elif self.phonon_rate_prefactor is not None:
+            object.__setattr__(self, "phonon_rate_prefactor",
+                               v.positive("phonon_rate_prefactor", self.phonon_rate_prefactor))
+        if not isinstance(self.broadening, Broadening):
+            raise TypeError(f"broadening must be a Broadening, got {type(self.broadening).__name__}")
