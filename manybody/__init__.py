@@ -54,7 +54,7 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
     "emission_stripped": "simulation.observables.absorption",
     "pair_spectrum": "simulation.observables.absorption",
     "transition_lines": "simulation.observables.absorption",
-    "boltzmann_weights": "simulation.observables.absorption",
+    "boltzmann_weights": "simulation.observables.thermo",
     "specific_heat": "simulation.observables.thermo",
     "entropy": "simulation.observables.thermo",
     "schottky": "simulation.observables.thermo",

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from manybody.config.probe import Broadening
-from manybody.simulation.observables.absorption import boltzmann_weights, pair_spectrum
+from manybody.simulation.observables.absorption import pair_spectrum
 from manybody.simulation.observables.pair_sum import _numpy_per_state
+from manybody.simulation.observables.thermo import boltzmann_weights
 from manybody.simulation.solvers.dense import Spectrum
 
 

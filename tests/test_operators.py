@@ -4,13 +4,13 @@ import itertools
 
 import numpy as np
 import pytest
+from reference import kron_operator
 
 from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams
 from manybody.config.solver import SolverParams
 from manybody.simulation.ensembles import RandomMatrixTerm, Realisation, draw_realisation, realisation_rng
 from manybody.simulation.operators import (
     build_operators,
-    kron_operator,
     pauli_sum,
     pauli_sum_csr,
     pauli_sum_dense,

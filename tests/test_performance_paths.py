@@ -360,21 +360,20 @@ def test_normalisation_used_by_bench_is_the_models():
 
 
 def test_small_solves_run_single_threaded_and_restore(rng, monkeypatch):
-    import scipy.linalg
     from threadpoolctl import threadpool_info
 
     import manybody.simulation.solvers.dense as d
 
     before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
     seen = []
-    real_eigh = scipy.linalg.eigh
+    real_eigh = d.eigh
 
     def spy(*args, **kwargs):
         seen.append(max(lib["num_threads"] for lib in threadpool_info()
                         if lib["user_api"] == "blas"))
         return real_eigh(*args, **kwargs)
 
-    monkeypatch.setattr(scipy.linalg, "eigh", spy)
+    monkeypatch.setattr(d, "eigh", spy)
     a = rng.normal(size=(128, 128))
     diagonalise(a + a.T)
     assert seen == [1]

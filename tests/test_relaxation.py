@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from reference import independent_tls_susceptibility
 
 from manybody.config.model import CouplingParams, ModelParams
 from manybody.config.probe import Broadening
@@ -24,7 +25,6 @@ from manybody.simulation.ensembles import Realisation, draw_realisation, realisa
 from manybody.simulation.observables.absorption import absorption, velocity_shift
 from manybody.simulation.observables.relaxation import (
     OMEGA_PER_KELVIN,
-    independent_tls_susceptibility,
     jackle_rate,
     relaxation_absorption,
     relaxation_modes,

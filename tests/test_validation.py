@@ -23,6 +23,7 @@ from manybody.config.probe import Broadening, Probe
 from manybody.config.solver import ChebyshevParams, SolverParams
 from manybody.simulation.materials import PhononBath, ReducedPhononBath
 from manybody.simulation.solvers import dense as diagonalise
+from manybody.simulation.solvers import dense_alternatives
 from manybody.simulation.solvers.chebyshev.resources import chebyshev_minimum_bytes
 from manybody.simulation.solvers.dense import dense_memory_message, estimate_memory
 from manybody.spec import RunSpec, preflight
@@ -329,7 +330,8 @@ def test_cli_refusal_leaves_nothing(tmp_path, capsys):
 # ------------------------------------------------------------------------------------------------
 
 def test_n16_dense_does_not_suggest_float32_on_a_32_gb_machine():
-    msg = dense_memory_message(16, SolverParams(), available=int(32 * GB))
+    msg = dense_memory_message(16, SolverParams(), available=int(32 * GB),
+                               alternatives=dense_alternatives(16))
     assert msg is not None and "float32" not in msg
     assert "n_tls <= 15" in msg  # 25.6 GB fits in 90 % of 32 GB, N = 16 (102 GB) does not
     assert "chebyshev" in msg
@@ -344,8 +346,12 @@ def test_n14_suggests_float32_only_when_it_fits():
     assert dense_memory_message(14, SolverParams(), available=int(need64 / 0.9) + 1) is None
 
 
+RELAXATION = ("absorption", "relaxation_absorption")
+
+
 def test_no_chebyshev_suggestion_when_observables_need_eigenstates():
-    msg = dense_memory_message(16, SolverParams(), available=int(32 * GB), chebyshev=False)
+    msg = dense_memory_message(16, SolverParams(), available=int(32 * GB),
+                               alternatives=dense_alternatives(16, observables=RELAXATION))
     assert "chebyshev" not in msg
 
 
@@ -355,7 +361,8 @@ def test_no_chebyshev_suggestion_when_observables_need_eigenstates():
 def test_every_suggested_remedy_fits(n, available, dtype, rm):
     solver = SolverParams(dtype=dtype)
     budget = solver.memory_fraction * int(available)
-    msg = dense_memory_message(n, solver, rm, available=int(available))
+    msg = dense_memory_message(n, solver, rm, available=int(available),
+                               alternatives=dense_alternatives(n, rm))
     need = estimate_memory(n, dtype, rm)
     assert (msg is None) == (need <= budget)
     if msg is None:

@@ -144,3 +144,8 @@ class Probe:
                                v.positive("phonon_rate_prefactor", self.phonon_rate_prefactor))
         if not isinstance(self.broadening, Broadening):
             raise TypeError(f"broadening must be a Broadening, got {type(self.broadening).__name__}")
+#: Smallest N for observables that need several levels: the spacing ratio needs >= 3 distinct
+#: levels in the central 80 % of the 2^N levels (statistics.spacing_ratios), i.e. 2^N >= 4.
+OBSERVABLE_MIN_TLS: dict[str, tuple[int, str]] = {
+    "spacing_ratio": (2, "needs at least 3 levels in the central 80 % of the 2^N spectrum"),
+}

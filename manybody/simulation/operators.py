@@ -24,7 +24,6 @@ repeats in one term (s^z_i s^x_i = -s^x_i s^z_i); both builders agree on that to
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -461,30 +460,4 @@ def _add_dense(sparse_part: sp.spmatrix, dense_part: np.ndarray, dtype: type) ->
     out = dense_part.astype(dtype, copy=False)
     coo = sparse_part.tocoo()
     np.add.at(out, (coo.row, coo.col), coo.data)
-    return out
-
-
-def kron_operator(n_tls: int, factors: Sequence[tuple[str, int]], coefficient: float = 1.0):
-    """Reference implementation by explicit Kronecker products (for tests; dense, small N only).
-
-    Parameters
-    ----------
-    n_tls : int
-        Number of sites N.
-    factors : sequence of (str, int)
-        Pauli letters ("x", "z", "y") on sites, e.g. [("z", 0), ("z", 2)].
-    coefficient : float
-        Overall factor.
-    """
-    pauli = {
-        "x": np.array([[0.0, 1.0], [1.0, 0.0]]),
-        "z": np.array([[1.0, 0.0], [0.0, -1.0]]),
-        "i": np.eye(2),
-    }
-    ops = ["i"] * n_tls
-    for letter, site in factors:
-        ops[site] = letter
-    out = np.array([[coefficient]])
-    for letter in ops:
-        out = np.kron(out, pauli[letter])
     return out

@@ -34,32 +34,21 @@ canonical independent-TLS ensemble gives tanh(w/2T)) and the velocity shift in u
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from manybody import _validate as v
 from manybody.config.probe import Broadening
-from manybody.simulation.solvers.dense import Spectrum
+from manybody.simulation.observables.pair_sum import exact_per_state
+from manybody.simulation.observables.responses import absorption_from, velocity_shift_from
+from manybody.simulation.observables.thermo import boltzmann_weights
+
+if TYPE_CHECKING:  # the solvers import the observables; Spectrum is only a type here
+    from manybody.simulation.solvers.dense import Spectrum
 
 #: Kernel half-range (in widths) beyond which a Gaussian or histogram line is dropped.
 _REACH = 12.0
-
-
-def boltzmann_weights(energies: np.ndarray, temperatures: np.ndarray) -> np.ndarray:
-    """Thermal occupations p_n(T) = exp(-E_n/T) / Z, shape (n_T, D), computed without overflow.
-
-    Parameters
-    ----------
-    energies : numpy.ndarray
-        E_n (K).
-    temperatures : numpy.ndarray
-        T (K), all > 0.
-    """
-    temperatures = v.positive_array("temperatures", temperatures)
-    shifted = np.asarray(energies, dtype=np.float64) - np.min(energies)
-    weights = np.exp(-shifted[None, :] / temperatures[:, None])
-    weights /= weights.sum(axis=1, keepdims=True)
-    return weights
 
 
 def _check_inputs(spectrum: Spectrum, stress_elements: np.ndarray, frequencies, broadening):
@@ -164,8 +153,6 @@ class PairSpectrum:
 
     def per_state(self, frequencies, dispersive: bool = False) -> np.ndarray:
         """Exact F_n(w) (or H_n(w) if ``dispersive``), shape (D, n_w), cached."""
-        from manybody.simulation.observables.pair_sum import exact_per_state
-
         w = v.positive_array("frequencies", frequencies)
         key = (bool(dispersive), w.tobytes())
         if key not in self._per_state:
@@ -423,7 +410,7 @@ def absorption(
     """
     q = _thermal_response(spectrum, stress_elements, frequencies, temperatures, broadening,
                           method, dispersive=False)
-    return normalisation * q
+    return absorption_from(q, normalisation)
 
 
 def _thermal_response(spectrum, stress_elements, frequencies, temperatures, broadening, method,
@@ -462,7 +449,7 @@ def velocity_shift(
     """
     chi = _thermal_response(spectrum, stress_elements, frequencies, temperatures, broadening,
                             method, dispersive=True)
-    return -0.5 * normalisation * chi
+    return velocity_shift_from(chi, normalisation)
 
 
 def emission_stripped(q: np.ndarray, frequencies, temperatures) -> np.ndarray:

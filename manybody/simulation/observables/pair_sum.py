@@ -27,6 +27,7 @@ import functools
 import math
 
 import numpy as np
+from scipy.special import dawsn
 
 #: Half range of the compact kernels (in widths); matches manybody.simulation.observables.absorption._REACH.
 REACH = 12.0
@@ -102,8 +103,6 @@ def _numpy_per_state(energies, stress_elements, frequencies, broadening, dispers
 @functools.lru_cache(maxsize=1)
 def _dawson_table() -> np.ndarray:
     """r(x) = sqrt(2) dawsn(x / sqrt(2)) and r'(x) = 1 - x r(x) on x = 0, 0.01, ..., 12.02."""
-    from scipy.special import dawsn
-
     x = np.arange(0.0, REACH + 3 * _TABLE_STEP, _TABLE_STEP)
     r = math.sqrt(2.0) * dawsn(x / math.sqrt(2.0))
     return np.stack([r, 1.0 - x * r])

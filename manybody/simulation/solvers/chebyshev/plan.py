@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import dawsn, erfc
 
 from manybody import _validate as v
 from manybody.config.probe import Broadening
@@ -29,9 +30,10 @@ from manybody.simulation.solvers.chebyshev.kpm import (
     operator_bytes,
     tail_degree,
 )
-from manybody.simulation.solvers.dense import available_memory
+from manybody.simulation.solvers.memory import available_memory
 
-__all__ = ["LineShape", "Plan", "Rung", "build_ladder", "plan_solve"]
+__all__ = ["LineShape", "Plan", "Rung", "build_ladder", "check_inputs", "check_params", "plan_solve",
+           "required_moments"]
 
 #: Cost model used before anything is measured: seconds per stored nonzero of a sparse product,
 #: and single/double precision GEMM rates (flop/s) of the 2-core reference machine.
@@ -74,8 +76,6 @@ class Rung:
 
     def window(self, energy: np.ndarray) -> np.ndarray:
         """W(E) in [0, 1]."""
-        from scipy.special import erfc
-
         if not math.isfinite(self.window_energy):
             return np.ones_like(np.asarray(energy, dtype=np.float64))
         z = (np.asarray(energy, dtype=np.float64) - self.window_energy) / self.window_width
@@ -173,8 +173,6 @@ class LineShape:
 
     def _slope(self) -> float:
         """F'(0) analytically: -2 K'(w) or 2 R'(w) (a finite difference would leave a 1/u pole)."""
-        from scipy.special import dawsn
-
         w, eta = self.frequency, self.broadening.width
         if self.broadening.kind == "gaussian":
             if self.dispersive:  # R(u) = (sqrt2/eta) D(u/(sqrt2 eta)), D' = 1 - 2 z D
@@ -209,7 +207,7 @@ class LineShape:
         return float(np.max(np.abs(self.reduced(u))))
 
 
-def _required_moments(scale: SpectralScale, rung: Rung, frequencies: np.ndarray,
+def required_moments(scale: SpectralScale, rung: Rung, frequencies: np.ndarray,
                       broadening: Broadening, tol: float, velocity: bool,
                       beta_excess: float) -> int:
     """Smallest M with sup|F_T - F_T,M| <= tol * max|F_T| along every slice through the window.
@@ -256,7 +254,7 @@ def _achievable_width(scale, rung, frequencies, broadening, tol, velocity, beta_
         mid = math.sqrt(lo * hi)
         trial = Broadening(kind=broadening.kind, width=mid, resolution=broadening.resolution)
         probe = Rung(rung.temperature, rung.served, rung.window_energy, 2 * mid, 0, 0)
-        m = _required_moments(scale, probe, frequencies, trial, tol, velocity, beta_excess)
+        m = required_moments(scale, probe, frequencies, trial, tol, velocity, beta_excess)
         lo, hi = (mid, hi) if m > n_moments else (lo, mid)
         if hi / lo < 1.05:
             break
@@ -322,7 +320,7 @@ def plan_solve(
             cut = math.inf
         probe = Rung(t0, tuple(served), cut, width, 0, 0)
         beta_excess = 1.0 / float(np.min(temperatures[served])) - 1.0 / t0
-        needed = _required_moments(scale, probe, frequencies, broadening,
+        needed = required_moments(scale, probe, frequencies, broadening,
                                    params.truncation_tol, velocity, beta_excess)
         limit = params.n_moments if params.n_moments is not None else params.max_moments
         if needed > limit:
@@ -404,7 +402,8 @@ def _gemm_rate(dtype: str) -> float:
 # checks of the inputs (shared by the solver and the estimates)
 
 
-def _check_inputs(frequencies, temperatures, broadening):
+def check_inputs(frequencies, temperatures, broadening):
+    """Frequencies and temperatures as positive arrays and the (smooth) line kernel, or raise."""
     w = v.positive_array("frequencies", frequencies)
     t = v.positive_array("temperatures", temperatures)
     broadening = broadening or Broadening()
@@ -417,7 +416,8 @@ def _check_inputs(frequencies, temperatures, broadening):
     return w, t, broadening
 
 
-def _check_params(params) -> ChebyshevParams:
+def check_params(params) -> ChebyshevParams:
+    """The solver options (defaults for None), or TypeError."""
     params = params or ChebyshevParams()
     if not isinstance(params, ChebyshevParams):
         raise TypeError(f"params must be a ChebyshevParams, got {type(params).__name__}")
