@@ -18,7 +18,7 @@ from manybody.config.probe import Probe
 from manybody.config.solver import SolverParams
 from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
 from manybody.simulation.observables.responses import physical_observables
-from manybody.simulation.solvers import SOLVERS, solver_for
+from manybody.simulation.solvers import SOLVERS, reports_errors, solver_for
 
 
 def observe(
@@ -39,8 +39,8 @@ def observe(
     dict of str to numpy.ndarray
         "absorption" (n_T, n_w) in units of pi*C0, "velocity_shift" (n_T, n_w) in units of C0,
         "specific_heat" (n_T,) in units of k_B, "spacing_ratio" () the mean <r>, the relaxation
-        observables; in runs whose method is not "dense", "<name>_error" companions (zeros from an
-        exact solver).
+        observables; in runs that may use a solver reporting errors ("chebyshev", "auto"),
+        "<name>_error" companions (zeros from an exact solver).
     """
     solver = solver or SolverParams()
     entry = SOLVERS[solver_for(params, solver)]
@@ -49,4 +49,4 @@ def observe(
     raw = entry.respond(real, entry.build(real, solver), probe, solver, model=params, seed=seed,
                         realisation=realisation)
     return physical_observables(raw, absorption_normalisation(params), probe.observables,
-                                errors=solver.method != "dense")
+                                errors=reports_errors(solver))

@@ -10,7 +10,7 @@ Two builders of Pauli-string sums give the same matrices:
   sign from the z sites, so all couplings of one string are a few numpy operations. QuSpin's
   per-term overhead dominated small-N runs: building H and T of a dipolar realisation took
   4.0 ms with QuSpin and 0.31 ms by bit arithmetic at N = 8 (6.6 and 0.66 ms at N = 10), and
-  ``pipeline.observe`` went from 14.9 to 10.7 ms per realisation at N = 8 (process time, one
+  ``observe`` went from 14.9 to 10.7 ms per realisation at N = 8 (process time, one
   BLAS thread; results/bench/operators_build.json).
 
 Conventions: Pauli matrices with eigenvalues +-1 (``pauli=1``), operator strings "x" and "z" only;
@@ -62,7 +62,7 @@ def pauli_sum(n_tls: int, terms: StaticList, dtype: type = np.float64) -> sp.csr
         For a letter other than "x" and "z", a coupling without one site per letter, or a site
         outside 0..N-1.
     """
-    from quspin.basis import spin_basis_1d
+    from quspin.basis import spin_basis_1d  # heavy optional library, loaded only here
     from quspin.operators import hamiltonian
 
     dim = 2**n_tls

@@ -278,7 +278,7 @@ _TILE = 32
 def _compiled_deposit():
     """The pair deposit as a numba kernel (about 3 ns per pair), or None without numba."""
     try:
-        import numba
+        import numba  # optional and heavy: compiled only when first used
     except ImportError:  # pragma: no cover - numba comes with QuSpin
         return None
 

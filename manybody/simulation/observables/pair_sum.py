@@ -112,7 +112,7 @@ def _dawson_table() -> np.ndarray:
 def _compiled_pair_sum():
     """The pair sum as a numba kernel, or None without numba."""
     try:
-        import numba
+        import numba  # optional and heavy: compiled only when first used
     except ImportError:  # pragma: no cover - numba comes with QuSpin
         return None
 

@@ -23,7 +23,7 @@ from manybody.simulation.solvers.chebyshev.resources import dense_operator_bytes
 from manybody.simulation.solvers.memory import available_memory
 
 __all__ = ["AUTO_DENSE_MAX_TLS", "SOLVERS", "SolverEntry", "choose_solver", "dense_alternatives",
-           "solver_for"]
+           "reports_errors", "solver_for"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,8 @@ class SolverEntry:
     ``prepare(model, probe, solver)``; ``build(real, solver)`` -> operators;
     ``respond(real, operators, probe, solver, *, model, seed, realisation)`` -> Responses;
     ``check_point(model, probe, solver)``; ``dense_alternative(n_tls, random_matrix, observables)``
-    -> (lower bound in bytes, remedy) or None. ``errors``: whether it reports error components.
+    -> (lower bound in bytes, remedy) or None. ``errors``: whether it reports error components
+    (statistical, truncation) with its responses.
     """
 
     name: str
@@ -109,6 +110,13 @@ def choose_solver(params: ModelParams, dense_dtype: str = "float64",
             f"n_tls={n} with random-matrix terms: their dense 2^N x 2^N matrices do not fit in "
             "memory for either solver; drop the random-matrix terms or use fewer TLS")
     return "dense" if dense_fits and n <= AUTO_DENSE_MAX_TLS else "chebyshev"
+
+
+def reports_errors(solver: SolverParams) -> bool:
+    """Whether a run under ``solver`` may use a solver that reports errors, so that every task
+    carries "<name>_error" variables (zeros from exact solvers)."""
+    names = SOLVERS if solver.method == "auto" else (solver.method,)
+    return any(SOLVERS[name].errors for name in names)
 
 
 def solver_for(model: ModelParams, solver: SolverParams) -> str:

@@ -1,14 +1,14 @@
-"""Planning a Chebyshev (KPM + typicality) solve: options, temperature ladder, moments, memory, time.
+"""Planning a Chebyshev (KPM + typicality) solve: temperature ladder, line shape, moments, memory, time.
 
-Everything decided before the expensive part of :func:`.solver.chebyshev_absorption`:
-the solver options (:class:`ChebyshevParams`), the ladder of reference temperatures
+Everything decided before the expensive part of :func:`.solver.chebyshev_absorption` (the solver
+options are :class:`~manybody.config.solver.ChebyshevParams`): the ladder of reference temperatures
 (:func:`build_ladder`), the frequency function F split for the commutator estimator
 (:class:`LineShape`), the number of Chebyshev moments that resolves it in the energy window of each
-rung, and the blocking, memory and time of a solve (:func:`plan_solve`). The method is described in
-:mod:`.solver` (the estimator); :mod:`.resources` estimates the cost
-from a realisation without building anything and chooses the solver for ``solver = "auto"``.
+rung (:func:`required_moments`), and the blocking, memory and time of a solve (:func:`plan_solve`);
+the checks of the inputs shared with the estimates (:func:`check_inputs`, :func:`check_params`).
+The method is described in :mod:`.solver` (the estimator); :mod:`.resources` estimates the cost
+from a realisation without building anything.
 """
-
 from __future__ import annotations
 
 import math

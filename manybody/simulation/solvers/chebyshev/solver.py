@@ -65,10 +65,12 @@ Normalisation, Boltzmann weights and sign conventions are those of
 :func:`.absorption.absorption` and :func:`.absorption.velocity_shift`; multiply by
 ``absorption_normalisation(params)`` for units of pi*C0 (C0 for the velocity shift).
 
-This module is the estimator (:func:`chebyshev_absorption`, :func:`observe_chebyshev`). The options,
-the ladder, the line shape F and the planning of moments, memory and time are in
-:mod:`.plan`; the cost estimate from a realisation alone and the solver choice for
-``solver.method = "auto"`` in :mod:`manybody.simulation.solvers.chebyshev.resources`.
+This module is the estimator (:func:`chebyshev_absorption`; raw responses for the pipeline by
+:func:`respond`, the solver's entry in :mod:`manybody.simulation.solvers`). The ladder, the line
+shape F and the planning of moments, memory and time are in :mod:`.plan` (the options,
+:class:`~manybody.config.solver.ChebyshevParams`, in the configuration layer); the cost estimate
+from a realisation alone in :mod:`.resources`; the choice for ``solver.method = "auto"`` is
+:func:`manybody.simulation.solvers.choose_solver`.
 """
 
 from __future__ import annotations
