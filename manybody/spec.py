@@ -223,7 +223,7 @@ def temperature_grid(frequency: float, x_min: Any, x_max: Any, count: Any) -> tu
 
 
 def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
-    """Build a :class:`~manybody.simulation.observe.Probe` from a ``[probe]`` table.
+    """Build a :class:`~manybody.config.probe.Probe` from a ``[probe]`` table.
 
     ``temperatures`` is an explicit list (K) or a table ``{x_min, x_max, count}`` giving
     T = frequencies[0] / x with x log-spaced.

@@ -48,7 +48,7 @@ def exact_per_state(energies: np.ndarray, stress_elements: np.ndarray, frequenci
         T_mn (K per unit strain), (D, D), real symmetric (float32 or float64; squared in float64).
     frequencies : numpy.ndarray
         w (K), shape (n_w,), > 0.
-    broadening : manybody.simulation.observables.absorption.Broadening
+    broadening : manybody.config.probe.Broadening
         Kernel kind and width eta (K).
     dispersive : bool
         Sum R (Re chi) instead of K (Q).
