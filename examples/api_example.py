@@ -1,7 +1,8 @@
 import numpy as np
 
 import manybody as mb
-from manybody.absorption import Broadening, absorption
+from manybody.simulation.observables.absorption import absorption
+from manybody.config.probe import Broadening
 
 params = mb.ModelParams(
     n_tls=6,

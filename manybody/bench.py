@@ -6,7 +6,7 @@ each N this benchmark times, on the same realisation (same matrix),
 - ``eigh64`` / ``eigh32``: bare ``scipy.linalg.eigh(H, driver="evd")`` in float64 / float32
   (overwrite, no finiteness check: the fastest plain call),
 - ``pipeline64`` / ``pipeline32``: the project's per-realisation pipeline (as
-  :func:`manybody.pipeline.observe`): draw, build H and T, diagonalise, T_mn, Q^-1 at
+  :func:`manybody.simulation.observe.observe`): draw, build H and T, diagonalise, T_mn, Q^-1 at
   ``N_TEMPERATURES`` x ``N_FREQUENCIES`` and the specific heat, stage by stage,
 - ``naive``: the same observables written the way a QuSpin user would (``hamiltonian.eigh``,
   dense T, ``V.T @ T @ V``, one pass over all pairs per temperature with a histogram).
@@ -78,7 +78,7 @@ TARGETS = (
 
 def model_params(n_tls: int):
     """The benchmark model: canonical TLS with dipolar zz + xx couplings (J0 = 0.05 K)."""
-    from manybody.models import CouplingParams, ModelParams
+    from manybody.config.model import CouplingParams, ModelParams
 
     return ModelParams(n_tls=n_tls, coupling=CouplingParams(
         kind="dipolar", strength=0.05, min_distance=0.5, components=("zz", "xx")))
@@ -92,7 +92,7 @@ def workload(real) -> dict[str, Any]:
     """
     import numpy as np
 
-    from manybody.absorption import Broadening
+    from manybody.config.probe import Broadening
 
     bandwidth = float(np.sum(np.hypot(real.asymmetry, real.tunnelling)))
     width = WIDTH_IN_SPACINGS * bandwidth / (real.dimension - 1)
@@ -104,7 +104,7 @@ def workload(real) -> dict[str, Any]:
 
 
 def realisation(n_tls: int, seed: int):
-    from manybody.models import draw_realisation, realisation_rng
+    from manybody.simulation.ensembles import draw_realisation, realisation_rng
 
     return draw_realisation(model_params(n_tls), realisation_rng(seed, 0))
 
@@ -122,11 +122,12 @@ def run_pipeline(n_tls: int, seed: int, dtype: str = "float64",
     """
     import numpy as np
 
-    from manybody.absorption import pair_spectrum
-    from manybody.diagonalise import SolverParams, check_memory, diagonalise, stress_matrix_elements
-    from manybody.models import absorption_normalisation
-    from manybody.operators import build_operators
-    from manybody.thermo import specific_heat
+    from manybody.config.solver import SolverParams
+    from manybody.simulation.ensembles import absorption_normalisation
+    from manybody.simulation.observables.absorption import pair_spectrum
+    from manybody.simulation.observables.thermo import specific_heat
+    from manybody.simulation.operators import build_operators
+    from manybody.simulation.solvers.dense import check_memory, diagonalise, stress_matrix_elements
 
     t0 = clock()
     params = model_params(n_tls)
@@ -164,8 +165,8 @@ def run_naive(n_tls: int, seed: int, clock=time.perf_counter) -> tuple[dict, dic
     from quspin.basis import spin_basis_1d
     from quspin.operators import hamiltonian
 
-    from manybody.models import absorption_normalisation
-    from manybody.operators import stress_terms, tls_terms
+    from manybody.simulation.ensembles import absorption_normalisation
+    from manybody.simulation.operators import stress_terms, tls_terms
 
     t0 = clock()
     params = model_params(n_tls)
@@ -216,7 +217,7 @@ def run_eigh(n_tls: int, seed: int, dtype: str,
     import numpy as np
     from scipy.linalg import eigh
 
-    from manybody.operators import build_operators
+    from manybody.simulation.operators import build_operators
 
     h, _ = build_operators(realisation(n_tls, seed), np.dtype(dtype).type, dense=True)
     t0 = clock()
@@ -348,7 +349,7 @@ FULL = {"n_min": 8, "n_max": 13, "variants": VARIANTS, "clock": "wall", "threads
 def variant_memory(n_tls: int, variant: str) -> int:
     """Peak bytes of one variant at N (the dense-solve estimate of its precision; the naive
     reference also holds a dense T and V^T T V, about 2 D^2 float64 more)."""
-    from manybody.diagonalise import estimate_memory
+    from manybody.simulation.solvers.dense import estimate_memory
 
     need = estimate_memory(n_tls, "float32" if variant.endswith("32") else "float64")
     return need + (2 * 8 * 4**n_tls if variant == "naive" else 0)
@@ -363,7 +364,7 @@ def check_bench_memory(n_values, args) -> None:
         Naming the option, N, the variant, the estimate, what is available and the largest N that
         would fit.
     """
-    from manybody.diagonalise import available_memory
+    from manybody.simulation.solvers.dense import available_memory
 
     budget = 0.9 * available_memory()
     for n in n_values:
@@ -464,7 +465,7 @@ def bench_one(n_tls: int, args, log=print, runner=None) -> dict[str, Any]:
     BenchFailure
         A measurement failed (e.g. its child process was killed).
     """
-    from manybody.diagonalise import available_memory, estimate_memory
+    from manybody.simulation.solvers.dense import available_memory, estimate_memory
 
     runner = runner or run_child
     variants = _variants_for(n_tls, args)
@@ -519,8 +520,8 @@ def pipeline_memory(n_tls: int, dtype: str, seed: int = 7) -> dict[str, float]:
     eigenvectors + T_mn + the (D, n_nodes) float64 pair deposits, plus the process itself."""
     import numpy as np
 
-    from manybody.absorption import frequency_grid
-    from manybody.diagonalise import estimate_memory
+    from manybody.simulation.observables.absorption import frequency_grid
+    from manybody.simulation.solvers.dense import estimate_memory
 
     real = realisation(n_tls, seed)
     job = workload(real)
@@ -538,7 +539,8 @@ def pipeline_memory(n_tls: int, dtype: str, seed: int = 7) -> dict[str, float]:
 def memory_plan(n_values=(13, 14, 15)) -> dict[str, Any]:
     """What ``check_memory`` decides, up front, for large N (no allocation), and the benchmark
     pipeline's expected peak next to the memory available now."""
-    from manybody.diagonalise import SolverParams, available_memory, check_memory
+    from manybody.config.solver import SolverParams
+    from manybody.simulation.solvers.dense import available_memory, check_memory
 
     out = {}
     for n in n_values:

@@ -354,8 +354,8 @@ def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
     ds = _load(study_dir, "relaxation")
     if ds is None or "relaxation_velocity_shift" not in ds:
         return []
-    from manybody.relaxation import velocity_slopes
     from manybody.results import realised
+    from manybody.simulation.observables.relaxation import velocity_slopes
 
     fig = _figure(figsize=(3.8, 3.0))
     ax = fig.subplots()

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from manybody.pipeline import OBSERVABLE_DIMS
+from manybody.config.probe import OBSERVABLE_DIMS
 from manybody.spec import SPAWN_SCHEME, RunSpec, axis_name, axis_units
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -156,7 +156,7 @@ def build_dataset(spec: RunSpec, values: Mapping[str, np.ndarray],
         The run (sweep axes, realisations, probe).
     values : Mapping[str, numpy.ndarray]
         Observable name -> array of shape (*spec.shape, spec.max_realisations, *observable shape),
-        dims and units as registered in ``pipeline.OBSERVABLE_DIMS``.
+        dims and units as registered in ``manybody.config.probe.OBSERVABLE_DIMS``.
     attrs : Mapping, optional
         Global attributes (see :func:`provenance`).
 

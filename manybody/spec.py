@@ -50,16 +50,10 @@ from typing import Any
 import numpy as np
 
 from manybody import _validate as v
-from manybody.absorption import Broadening
-from manybody.diagonalise import SolverParams
-from manybody.models import (
-    CouplingParams,
-    ModelParams,
-    RandomMatrixParams,
-    StressParams,
-    TLSParams,
-)
-from manybody.pipeline import DEFAULT_OBSERVABLES, OBSERVABLES, Probe
+from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams, TLSParams
+from manybody.config.probe import DEFAULT_OBSERVABLES, OBSERVABLES, Broadening, Probe
+from manybody.config.solver import SolverParams
+from manybody.simulation.solvers import SOLVERS, solver_for
 
 #: Model sections and their parameter classes (keys of ``[model.<section>]``).
 MODEL_SECTIONS: dict[str, type] = {
@@ -229,7 +223,7 @@ def temperature_grid(frequency: float, x_min: Any, x_max: Any, count: Any) -> tu
 
 
 def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
-    """Build a :class:`~manybody.pipeline.Probe` from a ``[probe]`` table.
+    """Build a :class:`~manybody.config.probe.Probe` from a ``[probe]`` table.
 
     ``temperatures`` is an explicit list (K) or a table ``{x_min, x_max, count}`` giving
     T = frequencies[0] / x with x log-spaced.
@@ -513,7 +507,7 @@ class RunSpec:
             "model": model_to_dict(self.model),
             "sweep": {key: list(values) for key, values in self.sweep.items()},
             "probe": probe_to_dict(self.probe),
-            "solver": _plain(self.solver),
+            "solver": self.solver.to_dict(),
         }
 
     def canonical_json(self) -> str:
@@ -595,19 +589,13 @@ class RunSpec:
 
 # -- preflight: everything that can be checked without building operators ---------------------
 
-#: Smallest N for observables that need several levels: the spacing ratio needs >= 3 distinct
-#: levels in the central 80 % of the 2^N levels (statistics.spacing_ratios), i.e. 2^N >= 4.
-OBSERVABLE_MIN_TLS: dict[str, tuple[int, str]] = {
-    "spacing_ratio": (2, "needs at least 3 levels in the central 80 % of the 2^N spectrum"),
-}
-
-
 def check_point(model: ModelParams, probe: Probe, solver: SolverParams) -> str:
     """Check one sweep point against its solver without drawing or building anything.
 
-    Checks observables against N (levels needed), resolves ``solver.method = "auto"``, refuses
-    eigenstate-only observables with the Chebyshev solver, checks the Chebyshev ladder can reach
-    the temperatures, and checks memory: the dense ED estimate, or the Chebyshev lower bound.
+    Resolves ``solver.method = "auto"`` and asks the chosen solver of the registry
+    (:mod:`manybody.simulation.solvers`): observables against N (levels needed) or against what
+    the solver computes (eigenstate-only observables with the Chebyshev solver), temperatures the
+    Chebyshev ladder cannot reach, and memory (the dense ED estimate, or the Chebyshev lower bound).
 
     Returns
     -------
@@ -621,34 +609,8 @@ def check_point(model: ModelParams, probe: Probe, solver: SolverParams) -> str:
     MemoryError
         The point does not fit in memory (the message lists only remedies that would fit).
     """
-    from manybody.chebyshev import CHEBYSHEV_OBSERVABLES
-    from manybody.chebyshev_plan import build_ladder
-    from manybody.chebyshev_resources import check_chebyshev_memory, choose_solver
-    from manybody.diagonalise import check_memory
-
-    method = solver.method
-    if method == "auto":
-        method = choose_solver(model, solver.dtype, solver.memory_fraction)
-    eigenstate_only = sorted(set(probe.observables) - set(CHEBYSHEV_OBSERVABLES)
-                             - {"spacing_ratio"})
-    if method == "chebyshev":
-        if eigenstate_only:
-            how = ("solver.method = 'chebyshev'" if solver.method == "chebyshev" else
-                   f"solver.method = 'auto' (which picks chebyshev at n_tls={model.n_tls})")
-            raise ValueError(
-                f"probe.observables {eigenstate_only!r} need eigenstates, which {how} does not "
-                "compute; use solver.method = 'dense' or drop them")
-        params = solver.chebyshev_params
-        build_ladder(np.asarray(probe.temperatures), params)
-        check_chebyshev_memory(model, params)
-        return method
-    for name in probe.observables:
-        if name in OBSERVABLE_MIN_TLS and model.n_tls < OBSERVABLE_MIN_TLS[name][0]:
-            low, why = OBSERVABLE_MIN_TLS[name]
-            raise ValueError(f"probe.observables entry {name!r} {why}: n_tls must be >= {low}, "
-                             f"got n_tls={model.n_tls}")
-    has_rm = model.random_matrix is not None or model.stress.random_matrix > 0
-    check_memory(model.n_tls, solver, has_rm, chebyshev=not eigenstate_only)
+    method = solver_for(model, solver)
+    SOLVERS[method].check_point(model, probe, solver)
     return method
 
 

@@ -178,8 +178,8 @@ class VelocitySummary:
 
 def summarise_velocity(ds, name: str) -> list[VelocitySummary]:
     """Velocity slopes below and above the maximum (canonical TTLS: +1 and -1/2, in C0)."""
-    from manybody.relaxation import velocity_slopes
     from manybody.results import realised
+    from manybody.simulation.observables.relaxation import velocity_slopes
 
     if "relaxation_velocity_shift" not in ds or "velocity_shift" not in ds:
         return []
@@ -305,17 +305,10 @@ def matrix_element_dataset(n_tls: int = 8, seed: int = 20261123, realisations: i
     """
     import xarray as xr
 
-    from manybody.diagonalise import solve
-    from manybody.models import (
-        CouplingParams,
-        ModelParams,
-        RandomMatrixParams,
-        StressParams,
-        TLSParams,
-        draw_realisation,
-        realisation_rng,
-    )
-    from manybody.statistics import matrix_element_statistics
+    from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams, TLSParams
+    from manybody.simulation.ensembles import draw_realisation, realisation_rng
+    from manybody.simulation.observables.statistics import matrix_element_statistics
+    from manybody.simulation.solvers.dense import solve
 
     tls = TLSParams(asymmetry_max=0.3, tunnelling_min=1e-3, tunnelling_max=0.3)
     systems = {

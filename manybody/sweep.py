@@ -1,6 +1,6 @@
 """Parallel parameter sweeps with disorder averaging, checkpoints and resumable results.
 
-Every (sweep point, realisation) pair is independent: :func:`manybody.pipeline.observe` with
+Every (sweep point, realisation) pair is independent: :func:`manybody.simulation.observe.observe` with
 ``SeedSequence(seed, spawn_key=(r,))``. A task is a chunk of consecutive realisations of one sweep
 point, sized so that small systems (a few ms each) do not drown in dispatch and checkpoint
 overhead while large ones stay one realisation per task. Tasks run through joblib (loky processes
@@ -38,10 +38,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from manybody import _validate as v
-from manybody import pipeline
-from manybody.diagonalise import SolverParams
-from manybody.models import ModelParams
-from manybody.pipeline import Probe
+from manybody.config.model import ModelParams
+from manybody.config.probe import Probe
+from manybody.config.solver import SolverParams
 from manybody.results import (
     build_dataset,
     check_writable,
@@ -52,6 +51,7 @@ from manybody.results import (
     remove_stale_temporaries,
     save_results,
 )
+from manybody.simulation import observe as pipeline
 from manybody.spec import RunSpec
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -62,7 +62,7 @@ VALIDATE = {
 
 
 def _model(n: int, spec: dict):
-    from manybody.models import CouplingParams, ModelParams, RandomMatrixParams
+    from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams
 
     rm = spec.get("random_matrix")
     return ModelParams(n_tls=n, coupling=CouplingParams(strength=spec["coupling_strength"]),
@@ -71,8 +71,9 @@ def _model(n: int, spec: dict):
 
 def single(method: str, n: int, n_vectors: int, dtype: str) -> dict:
     """One realisation of the benchmark model with ``method`` ("chebyshev" or "dense")."""
-    from manybody.absorption import Broadening, pair_spectrum
-    from manybody.models import absorption_normalisation, draw_realisation, realisation_rng
+    from manybody.config.probe import Broadening
+    from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
+    from manybody.simulation.observables.absorption import pair_spectrum
 
     params = _model(n, BENCH)
     w, t = np.array(BENCH["frequencies"]), np.array(BENCH["temperatures"])
@@ -82,8 +83,8 @@ def single(method: str, n: int, n_vectors: int, dtype: str) -> dict:
     real = draw_realisation(params, realisation_rng(BENCH["seed"], BENCH["realisation"]))
     out: dict = {"method": method, "n_tls": n, "dimension": 2**n}
     if method == "dense":
-        from manybody.diagonalise import estimate_memory, solve
-        from manybody.thermo import specific_heat
+        from manybody.simulation.observables.thermo import specific_heat
+        from manybody.simulation.solvers.dense import estimate_memory, solve
 
         spectrum, elements = solve(real)
         pairs = pair_spectrum(spectrum, elements, w, b)
@@ -92,8 +93,8 @@ def single(method: str, n: int, n_vectors: int, dtype: str) -> dict:
         specific_heat(spectrum.energies, t)
         out.update(estimated_memory_gb=estimate_memory(n) / 2**30, absorption=q.tolist())
     else:
-        from manybody.chebyshev import chebyshev_absorption
-        from manybody.chebyshev_plan import ChebyshevParams
+        from manybody.config.solver import ChebyshevParams
+        from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption
 
         res = chebyshev_absorption(real, w, t, b, ChebyshevParams(n_vectors=n_vectors, dtype=dtype),
                                    normalisation=norm, seed=BENCH["seed"])
@@ -209,11 +210,12 @@ def run(args) -> dict:
 
 def validate(args) -> dict:
     """Acceptance checks at N = 10 and 12 (interacting + random matrix) and exact-trace convergence."""
-    from manybody.absorption import Broadening, absorption
-    from manybody.chebyshev import chebyshev_absorption
-    from manybody.chebyshev_plan import ChebyshevParams
-    from manybody.diagonalise import solve
-    from manybody.models import absorption_normalisation, draw_realisation, realisation_rng
+    from manybody.config.probe import Broadening
+    from manybody.config.solver import ChebyshevParams
+    from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
+    from manybody.simulation.observables.absorption import absorption
+    from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption
+    from manybody.simulation.solvers.dense import solve
 
     path = Path(args.out)
     data = _load(path)

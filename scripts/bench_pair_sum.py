@@ -22,9 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from manybody.absorption import Broadening, boltzmann_weights, pair_spectrum
-from manybody.diagonalise import Spectrum
-from manybody.pair_sum import _numpy_per_state
+from manybody.config.probe import Broadening
+from manybody.simulation.observables.absorption import pair_spectrum
+from manybody.simulation.observables.pair_sum import _numpy_per_state
+from manybody.simulation.observables.thermo import boltzmann_weights
+from manybody.simulation.solvers.dense import Spectrum
 
 
 def synthetic(n_tls: int, rng: np.random.Generator, dtype=np.float64):

@@ -37,10 +37,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from threadpoolctl import threadpool_limits
 
-    from manybody.diagonalise import solve
-    from manybody.materials import AMORPHOUS_SIO2
-    from manybody.models import CouplingParams, ModelParams, draw_realisation, realisation_rng
-    from manybody.relaxation import relaxation_susceptibility
+    from manybody.config.model import CouplingParams, ModelParams
+    from manybody.simulation.ensembles import draw_realisation, realisation_rng
+    from manybody.simulation.materials import AMORPHOUS_SIO2
+    from manybody.simulation.observables.relaxation import relaxation_susceptibility
+    from manybody.simulation.solvers.dense import solve
 
     frequencies = np.array([0.05])  # K (about 1 GHz)
     temperatures = np.geomspace(0.01, 2.0, args.temperatures)  # K

@@ -23,7 +23,7 @@ failing test) in ``results/mutation/mutants.json``.
 
 Usage::
 
-    python scripts/mutation_check.py [--module pipeline ...] [--limit N] [--timeout 180]
+    python scripts/mutation_check.py [--module responses ...] [--limit N] [--timeout 180]
         [--out results/mutation/mutants.json] [--list]
 """
 
@@ -46,17 +46,20 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Module -> functions (qualified as Class.method for methods) whose bodies are mutated: the code
 #: between a realisation and the numbers in a results file, and the verdict thresholds.
 TARGETS: dict[str, tuple[str, ...]] = {
-    "pipeline": ("_observe_dense",),
-    "absorption": ("Broadening.kernel", "Broadening.dispersive", "boltzmann_weights",
-                   "PairSpectrum.absorption", "PairSpectrum.dispersion", "_exact_per_state",
+    "responses": ("absorption_from", "velocity_shift_from", "relaxation_absorption_from",
+                  "relaxation_velocity_shift_from", "physical_observables"),
+    "dense": ("respond",),
+    "probe": ("Broadening.kernel", "Broadening.dispersive"),
+    "absorption": ("PairSpectrum.absorption", "PairSpectrum.dispersion", "_exact_per_state",
                    "velocity_shift", "emission_stripped", "transition_lines"),
     "relaxation": ("_rate_kernel", "transition_rates", "RelaxationModes.susceptibility",
                    "_MasterEquation.__init__", "_MasterEquation.generator",
                    "_MasterEquation.modes", "relaxation_absorption", "relaxation_velocity_shift",
-                   "jackle_rate", "independent_tls_susceptibility"),
+                   "jackle_rate"),
     "statistics": ("spacing_ratios", "participation_ratio", "degeneracy_tolerance"),
-    "thermo": ("_moments", "specific_heat", "entropy", "schottky"),
-    "models": ("absorption_normalisation", "draw_tls"),
+    "thermo": ("boltzmann_weights", "_boltzmann", "_moments", "specific_heat", "entropy",
+               "schottky"),
+    "ensembles": ("absorption_normalisation", "draw_tls"),
     "analysis": ("classify_index", "shape_ratio"),
     "discrimination": (),  # filled from the module: every function (verdict thresholds)
 }
@@ -65,6 +68,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
 #: statistics, thermo, models, verdicts); the physics-constant operators only in the long modules
 #: (absorption, relaxation), whose ``*``/``+`` swaps are mostly in validation and grid code.
 DEFAULT_OPERATORS: dict[str, tuple[str, ...]] = {
+    "probe": ("pi", "const", "pow", "sign"),
     "absorption": ("pi", "const", "pow", "sign"),
     "relaxation": ("pi", "const", "pow", "sign"),
     "analysis": ("const", "compare"),
@@ -74,10 +78,19 @@ ALL_OPERATORS = ("pi", "const", "pow", "sign", "arith", "compare")
 
 TRUTH = ["tests/test_truth.py::test_dense_results_file_equals_independent_computation[lorentzian]",
          "tests/test_truth.py::test_independent_tls_closed_forms_in_results_file"]
+#: File of each module (below manybody/).
+MODULE_PATHS: dict[str, str] = {
+    "responses": "simulation/observables/responses", "dense": "simulation/solvers/dense",
+    "probe": "config/probe", "absorption": "simulation/observables/absorption",
+    "relaxation": "simulation/observables/relaxation",
+    "statistics": "simulation/observables/statistics", "thermo": "simulation/observables/thermo",
+    "ensembles": "simulation/ensembles", "analysis": "analysis", "discrimination": "discrimination",
+}
 #: Fast test subset per module, independent truth tests first (they kill most mutants).
 TESTS: dict[str, list[str]] = {
-    "pipeline": TRUTH,
-    "models": [*TRUTH, "tests/test_ensemble_quadrature.py", "tests/test_models.py"],
+    "responses": TRUTH,
+    "dense": TRUTH,
+    "ensembles": [*TRUTH, "tests/test_ensemble_quadrature.py", "tests/test_models.py"],
     "absorption": [*TRUTH, "tests/test_invariants.py::test_detailed_balance_on_the_absorption_lines",
                    "tests/test_invariants.py::test_k0_many_body_spectrum_is_the_tanh_weighted_single_tls_lines",
                    "tests/test_invariants.py::test_first_moment_sum_rule_in_closed_form",
@@ -89,6 +102,10 @@ TESTS: dict[str, list[str]] = {
                    "tests/test_absorption.py::test_binned_method_matches_exact",
                    "tests/test_absorption.py::test_emission_stripped_of_one_tls_is_fermi_function",
                    "tests/test_absorption.py::test_one_tls_velocity_shift_low_frequency_limit"],
+    "probe": [*TRUTH, "tests/test_invariants.py::"
+              "test_histogram_dispersive_kernel_is_the_box_averaged_principal_value",
+              "tests/test_absorption.py::test_one_tls_single_line_weight",
+              "tests/test_absorption.py::test_binned_method_matches_exact"],
     "relaxation": [*TRUTH, "tests/test_invariants.py::"
                    "test_independent_tls_relaxation_closed_form_with_a_stress_scale",
                    *(f"tests/test_relaxation.py::{name}" for name in (
@@ -179,7 +196,7 @@ def _is_docstring(node: ast.AST, parents) -> bool:
 
 def generate(module: str) -> list[tuple[Mutant, int, int, int, int]]:
     """Every mutant of ``module``'s target functions with its source span (1-based lines)."""
-    path = ROOT / "manybody" / f"{module}.py"
+    path = ROOT / "manybody" / f"{MODULE_PATHS[module]}.py"
     source = path.read_text()
     tree = ast.parse(source)
     parents = _parents(tree)
@@ -275,8 +292,8 @@ def main(argv=None) -> int:
                       file=sys.stderr)
                 return 1
         for i, (mutant, *span) in enumerate(todo):
-            target = copy / "manybody" / f"{mutant.module}.py"
-            pristine = ROOT / "manybody" / f"{mutant.module}.py"
+            target = copy / "manybody" / f"{MODULE_PATHS[mutant.module]}.py"
+            pristine = ROOT / "manybody" / f"{MODULE_PATHS[mutant.module]}.py"
             target.write_text(apply(pristine.read_text(), tuple(span), mutant.mutated))
             start = time.perf_counter()
             try:

@@ -6,26 +6,19 @@ import math
 import numpy as np
 import pytest
 
-from manybody.absorption import (
-    Broadening,
+from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams
+from manybody.config.probe import Broadening
+from manybody.simulation.ensembles import Realisation, draw_realisation, realisation_rng
+from manybody.simulation.observables.absorption import (
     absorption,
     emission_stripped,
     pair_spectrum,
     transition_lines,
     velocity_shift,
 )
-from manybody.diagonalise import solve
-from manybody.models import (
-    CouplingParams,
-    ModelParams,
-    RandomMatrixParams,
-    Realisation,
-    StressParams,
-    draw_realisation,
-    realisation_rng,
-)
-from manybody.operators import build_operators
-from manybody.thermo import entropy, schottky, specific_heat
+from manybody.simulation.observables.thermo import entropy, schottky, specific_heat
+from manybody.simulation.operators import build_operators
+from manybody.simulation.solvers.dense import solve
 
 KERNELS = [Broadening(kind="gaussian", width=0.02), Broadening(kind="lorentzian", width=0.01),
            Broadening(kind="histogram", width=0.02)]
@@ -190,7 +183,7 @@ def test_pair_spectrum_reused_for_any_temperature():
 
 
 def test_level_statistics_goe_and_poisson():
-    from manybody.statistics import R_GOE, mean_spacing_ratio
+    from manybody.simulation.observables.statistics import R_GOE, mean_spacing_ratio
     goe = ModelParams(n_tls=10, tls=None, random_matrix=RandomMatrixParams(kind="goe", weight=1.0))
     r_goe = np.mean([mean_spacing_ratio(solve(draw_realisation(goe, realisation_rng(1, r)))[0]
                                         .energies) for r in range(4)])
@@ -202,7 +195,7 @@ def test_all_permutations_of_k0_levels_are_products():
     """K = 0: each eigenvector is a product state (participation in the TLS eigenbasis is 1)."""
     eps, delta = np.array([0.3, -0.17, 0.53]), np.array([0.0, 0.0, 0.0]) + 1e-12
     spectrum, _ = solve(Realisation.from_arrays(asymmetry=eps, tunnelling=delta))
-    from manybody.statistics import participation_ratio
+    from manybody.simulation.observables.statistics import participation_ratio
     np.testing.assert_allclose(participation_ratio(spectrum.vectors), 1.0, atol=1e-9)
     sums = sorted(np.dot(s, np.hypot(eps, delta)) / 2 for s in itertools.product([-1, 1], repeat=3))
     np.testing.assert_allclose(spectrum.energies, sums, atol=1e-12)

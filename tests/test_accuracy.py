@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 import manybody as mb
-from manybody.absorption import boltzmann_weights, pair_spectrum
-from manybody.diagonalise import Spectrum
-from manybody.pair_sum import _numpy_per_state, exact_per_state
+from manybody.simulation.observables.absorption import pair_spectrum
+from manybody.simulation.observables.pair_sum import _numpy_per_state, exact_per_state
+from manybody.simulation.observables.thermo import boltzmann_weights
+from manybody.simulation.solvers.dense import Spectrum
 
 TLS = {"asymmetry_max": 0.3, "tunnelling_min": 1e-3, "tunnelling_max": 0.3}
 SIGN = {"deformation_potential": 1.0, "distribution": "random_sign"}

@@ -14,23 +14,24 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from manybody import chebyshev as ch
-from manybody import chebyshev_plan as cp
-from manybody import chebyshev_resources as cr
-from manybody import kpm
-from manybody.absorption import Broadening, absorption, velocity_shift
-from manybody.diagonalise import solve
-from manybody.models import (
-    CouplingParams,
-    ModelParams,
-    RandomMatrixParams,
+from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, TLSParams
+from manybody.config.probe import Broadening, Probe
+from manybody.config.solver import ChebyshevParams, SolverParams
+from manybody.simulation.ensembles import (
     Realisation,
-    TLSParams,
     absorption_normalisation,
     draw_realisation,
     realisation_rng,
 )
-from manybody.thermo import specific_heat
+from manybody.simulation.observables.absorption import absorption, velocity_shift
+from manybody.simulation.observables.thermo import specific_heat
+from manybody.simulation.observe import observe
+from manybody.simulation.solvers import choose_solver
+from manybody.simulation.solvers.chebyshev import kpm
+from manybody.simulation.solvers.chebyshev import plan as cp
+from manybody.simulation.solvers.chebyshev import resources as cr
+from manybody.simulation.solvers.chebyshev import solver as ch
+from manybody.simulation.solvers.dense import solve
 
 W = np.array([0.2, 0.4])
 ETA = 0.04
@@ -110,7 +111,7 @@ def test_correlation_moments_match_explicit_polynomials(rng):
 
 def test_spectral_bounds_contain_spectrum(small):
     _, real, spectrum, _ = small
-    from manybody.operators import build_operators
+    from manybody.simulation.operators import build_operators
 
     h, _ = build_operators(real, dense=False)
     scale = kpm.spectral_bounds(h)
@@ -121,7 +122,7 @@ def test_spectral_bounds_contain_spectrum(small):
 
 def test_commutator_has_zero_eigenbasis_diagonal(small):
     _, real, spectrum, _ = small
-    from manybody.operators import build_operators
+    from manybody.simulation.operators import build_operators
 
     h, t = build_operators(real, dense=False)
     c = ch.commutator(h, t)
@@ -152,7 +153,7 @@ def test_exact_trace_matches_dense_ed(small):
     t = temperatures()
     b = Broadening(kind="gaussian", width=ETA)
     norm = absorption_normalisation(params)
-    res = ch.chebyshev_absorption(real, W, t, b, cp.ChebyshevParams(
+    res = ch.chebyshev_absorption(real, W, t, b, ChebyshevParams(
         trace="exact", dtype="float64", truncation_tol=1e-7), normalisation=norm)
     q = norm * absorption(spectrum, elements, W, t, b, method="exact")
     dv = velocity_shift(spectrum, elements, W, t, b, normalisation=norm, method="exact")
@@ -171,7 +172,7 @@ def test_exact_trace_lorentzian_kernel(small):
     params, real, spectrum, elements = small
     t = np.array([0.06, 0.3])
     b = Broadening(kind="lorentzian", width=0.05)
-    res = ch.chebyshev_absorption(real, W, t, b, cp.ChebyshevParams(
+    res = ch.chebyshev_absorption(real, W, t, b, ChebyshevParams(
         trace="exact", dtype="float64", truncation_tol=1e-6), observables=("absorption",))
     q = absorption(spectrum, elements, W, t, b, method="exact")
     assert np.max(np.abs(res.absorption - q)) < 1e-5 * np.abs(q).max()
@@ -187,7 +188,7 @@ def test_exact_trace_converges_as_moments_grow(small):
     for tol in (3e-1, 3e-2, 1e-3, 1e-5, 1e-7):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # coarse tolerances: narrow windows
-            res = ch.chebyshev_absorption(real, W, t, b, cp.ChebyshevParams(
+            res = ch.chebyshev_absorption(real, W, t, b, ChebyshevParams(
                 trace="exact", dtype="float64", truncation_tol=tol), observables=("absorption",))
         errors.append(np.max(np.abs(res.absorption - q)) / np.abs(q).max())
         moments.append(max(r.n_moments for r in res.plan.rungs))
@@ -203,7 +204,7 @@ def test_independent_tls_equal_sum_of_single_lines():
     w = np.array([0.3, 0.6])
     t = np.array([0.1, 0.25, 0.6])
     b = Broadening(kind="gaussian", width=0.05)
-    res = ch.chebyshev_absorption(real, w, t, b, cp.ChebyshevParams(
+    res = ch.chebyshev_absorption(real, w, t, b, ChebyshevParams(
         trace="exact", dtype="float64", truncation_tol=1e-7), observables=("absorption",))
     e = real.energies
     weight = (real.deformation_potential * real.tunnelling / e) ** 2
@@ -227,7 +228,7 @@ def _z_scores(n: int, seeds, n_vectors: int, t=None):
     ref = norm * absorption(spectrum, elements, W, t, b, method="exact")
     zs = []
     for s in seeds:
-        res = ch.chebyshev_absorption(real, W, t, b, cp.ChebyshevParams(n_vectors=n_vectors),
+        res = ch.chebyshev_absorption(real, W, t, b, ChebyshevParams(n_vectors=n_vectors),
                                       normalisation=norm, seed=s, observables=("absorption",))
         assert np.all(res.absorption_error > 0)
         zs.append((res.absorption - ref) / res.absorption_error)
@@ -263,14 +264,14 @@ def test_reproducible_and_independent_of_blocking(small):
     _, real, _, _ = small
     t = temperatures()
     b = Broadening(kind="gaussian", width=ETA)
-    runs = [ch.chebyshev_absorption(real, W, t, b, cp.ChebyshevParams(
+    runs = [ch.chebyshev_absorption(real, W, t, b, ChebyshevParams(
         n_vectors=4, block=block, dtype="float64"), seed=5, observables=("absorption",))
         for block in (4, 1)]
-    again = ch.chebyshev_absorption(real, W, t, b, cp.ChebyshevParams(
+    again = ch.chebyshev_absorption(real, W, t, b, ChebyshevParams(
         n_vectors=4, block=4, dtype="float64"), seed=5, observables=("absorption",))
     np.testing.assert_array_equal(runs[0].absorption, again.absorption)
     np.testing.assert_allclose(runs[0].absorption, runs[1].absorption, rtol=1e-10, atol=1e-14)
-    other = ch.chebyshev_absorption(real, W, t, b, cp.ChebyshevParams(
+    other = ch.chebyshev_absorption(real, W, t, b, ChebyshevParams(
         n_vectors=4, block=4, dtype="float64"), seed=6, observables=("absorption",))
     assert not np.allclose(other.absorption, runs[0].absorption)
 
@@ -279,7 +280,7 @@ def test_float32_bank_matches_float64_well_below_error_bars(small):
     _, real, _, _ = small
     t = temperatures()
     b = Broadening(kind="gaussian", width=ETA)
-    r64, r32 = (ch.chebyshev_absorption(real, W, t, b, cp.ChebyshevParams(
+    r64, r32 = (ch.chebyshev_absorption(real, W, t, b, ChebyshevParams(
         n_vectors=4, dtype=d), seed=2) for d in ("float64", "float32"))
     assert np.max(np.abs(r32.absorption - r64.absorption)) < 1e-4 * np.abs(r64.absorption).max()
     assert np.all(np.abs(r32.absorption - r64.absorption) < 0.05 * r64.absorption_error + 1e-12)
@@ -290,7 +291,7 @@ def test_target_error_adds_vectors_and_warns_when_unreachable(small):
     t = np.array([0.1, 0.2])
     b = Broadening(kind="gaussian", width=ETA)
     with pytest.warns(RuntimeWarning, match="target_error"):
-        res = ch.chebyshev_absorption(real, W, t, b, cp.ChebyshevParams(
+        res = ch.chebyshev_absorption(real, W, t, b, ChebyshevParams(
             n_vectors=2, max_vectors=6, target_error=1e-6, block=2), seed=1,
             observables=("absorption",))
     assert res.diagnostics[0]["n_vectors"] == 6
@@ -302,7 +303,7 @@ def test_target_error_adds_vectors_and_warns_when_unreachable(small):
 
 def test_ladder_serves_every_temperature_within_ratio():
     t = np.geomspace(0.02, 0.4, 20)
-    rungs = cp.build_ladder(t, cp.ChebyshevParams())
+    rungs = cp.build_ladder(t, ChebyshevParams())
     served = sorted(i for _, s in rungs for i in s)
     assert served == list(range(20))
     for t0, s in rungs:
@@ -313,20 +314,20 @@ def test_ladder_serves_every_temperature_within_ratio():
 def test_temperatures_below_ladder_are_refused_with_bound():
     t = np.array([0.01, 0.1])
     with pytest.raises(ValueError, match=r"below what the ladder supports.*0\.05 K"):
-        cp.build_ladder(t, cp.ChebyshevParams(ladder=(0.1,)))
+        cp.build_ladder(t, ChebyshevParams(ladder=(0.1,)))
     with pytest.raises(ValueError, match="above the highest ladder rung"):
-        cp.build_ladder(np.array([0.2]), cp.ChebyshevParams(ladder=(0.1,)))
+        cp.build_ladder(np.array([0.2]), ChebyshevParams(ladder=(0.1,)))
     with pytest.raises(ValueError, match=r"lowest reachable temperature is about 0\.0158"):
-        cp.build_ladder(np.geomspace(0.001, 0.1, 5), cp.ChebyshevParams(max_rungs=2))
+        cp.build_ladder(np.geomspace(0.001, 0.1, 5), ChebyshevParams(max_rungs=2))
 
 
 def test_too_few_moments_is_an_error_naming_the_achievable_width(small):
     _, real, _, _ = small
     b = Broadening(kind="gaussian", width=0.005)
     with pytest.raises(ValueError, match=r"n_moments=64 is too few.*narrowest width is about"):
-        ch.plan_chebyshev(real, W, [0.1], b, cp.ChebyshevParams(n_moments=64))
+        ch.plan_chebyshev(real, W, [0.1], b, ChebyshevParams(n_moments=64))
     with pytest.raises(ValueError, match="max_moments=100 is too few"):
-        ch.plan_chebyshev(real, W, [0.1], b, cp.ChebyshevParams(max_moments=100))
+        ch.plan_chebyshev(real, W, [0.1], b, ChebyshevParams(max_moments=100))
 
 
 def test_non_smooth_kernel_and_bad_parameters_are_refused(small):
@@ -334,11 +335,11 @@ def test_non_smooth_kernel_and_bad_parameters_are_refused(small):
     with pytest.raises(ValueError, match="smooth line kernel"):
         ch.chebyshev_absorption(real, W, [0.1], Broadening(kind="histogram", width=0.05))
     with pytest.raises(ValueError, match="n_vectors must be >= 2"):
-        cp.ChebyshevParams(n_vectors=1)
+        ChebyshevParams(n_vectors=1)
     with pytest.raises(ValueError, match="ladder_ratio must be > 1"):
-        cp.ChebyshevParams(ladder_ratio=1.0)
+        ChebyshevParams(ladder_ratio=1.0)
     with pytest.raises(ValueError, match="chebyshev.trace"):
-        cp.ChebyshevParams(trace="lanczos")
+        ChebyshevParams(trace="lanczos")
     with pytest.raises(ValueError, match="temperatures must be > 0"):
         ch.chebyshev_absorption(real, W, [0.0, 0.1], Broadening(width=ETA))
 
@@ -346,12 +347,12 @@ def test_non_smooth_kernel_and_bad_parameters_are_refused(small):
 def test_memory_and_time_are_estimated_and_refused_before_running(small, monkeypatch):
     _, real, _, _ = small
     b = Broadening(kind="gaussian", width=ETA)
-    plan = ch.plan_chebyshev(real, W, temperatures(), b, cp.ChebyshevParams(n_vectors=4))
+    plan = ch.plan_chebyshev(real, W, temperatures(), b, ChebyshevParams(n_vectors=4))
     assert plan.memory_bytes > 0 and plan.seconds > 0
     assert all(r.n_moments >= 16 for r in plan.rungs)
     with pytest.raises(ValueError, match="max_seconds"):
         ch.plan_chebyshev(real, W, temperatures(), b,
-                          cp.ChebyshevParams(n_vectors=4, max_seconds=1e-9))
+                          ChebyshevParams(n_vectors=4, max_seconds=1e-9))
     monkeypatch.setattr(ch, "available_memory", lambda: 10_000)
     monkeypatch.setattr(cp, "available_memory", lambda: 10_000)
     with pytest.raises(MemoryError, match="chebyshev"):
@@ -370,14 +371,13 @@ def test_large_system_plan_fits_budget_without_running():
 
 
 def test_observe_chebyshev_matches_pipeline_schema(small):
-    from manybody.pipeline import Probe, observe
 
     params = rm_model(6)
     probe = Probe(frequencies=tuple(W), temperatures=(0.05, 0.1, 0.3),
                   broadening=Broadening(width=ETA))
     dense = observe(params, 3, 0, probe)
-    cheb = ch.observe_chebyshev(params, 3, 0, probe, cp.ChebyshevParams(
-        trace="exact", dtype="float64", truncation_tol=1e-6))
+    cheb = observe(params, 3, 0, probe, SolverParams(method="chebyshev", chebyshev=ChebyshevParams(
+        trace="exact", dtype="float64", truncation_tol=1e-6)))
     for key, value in dense.items():
         assert cheb[key].shape == np.shape(value)
         if key != "spacing_ratio":
@@ -392,11 +392,11 @@ def test_observe_chebyshev_matches_pipeline_schema(small):
 
 
 def test_choose_solver():
-    assert cr.choose_solver(ModelParams(n_tls=10)) == "dense"
-    assert cr.choose_solver(ModelParams(n_tls=18)) == "chebyshev"
-    assert cr.choose_solver(rm_model(10)) == "dense"
+    assert choose_solver(ModelParams(n_tls=10)) == "dense"
+    assert choose_solver(ModelParams(n_tls=18)) == "chebyshev"
+    assert choose_solver(rm_model(10)) == "dense"
     with pytest.raises(MemoryError, match="random-matrix"):
-        cr.choose_solver(rm_model(24))
+        choose_solver(rm_model(24))
 
 
 def test_realisation_from_arrays_sparse_stress_with_two_body_term():
@@ -408,7 +408,7 @@ def test_realisation_from_arrays_sparse_stress_with_two_body_term():
     spectrum, elements = solve(real)
     w, t = np.array([0.4]), np.array([0.1, 0.3])
     b = Broadening(width=0.05)
-    res = ch.chebyshev_absorption(real, w, t, b, cp.ChebyshevParams(
+    res = ch.chebyshev_absorption(real, w, t, b, ChebyshevParams(
         trace="exact", dtype="float64", truncation_tol=1e-7))
     q = absorption(spectrum, elements, w, t, b, method="exact")
     assert np.max(np.abs(res.absorption - q)) < 1e-5 * max(np.abs(q).max(), 1e-3)
@@ -450,7 +450,7 @@ def test_observe_chebyshev_refuses_observables_that_need_eigenstates():
         observables = ("absorption", "relaxation_absorption")
 
     with pytest.raises(ValueError, match="relaxation_absorption.*need eigenstates"):
-        ch.observe_chebyshev(rm_model(4), 1, 0, FakeProbe())
+        observe(rm_model(4), 1, 0, FakeProbe(), SolverParams(method="chebyshev"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -488,7 +488,7 @@ def test_exact_trace_error_bar_covers_truncation(index):
     reported error for every observable and temperature, and the error bar is not inflated
     (<= 20 x the largest actual deviation; 4-6 x on average over these cases at N = 5-6)."""
     real, w, t, b, norm, ref = _truncation_case(index, 0)
-    res = ch.chebyshev_absorption(real, w, t, b, cp.ChebyshevParams(
+    res = ch.chebyshev_absorption(real, w, t, b, ChebyshevParams(
         trace="exact", dtype="float64"), normalisation=norm)
     assert res.diagnostics[0]["truncation_error"] > 0
     for name, want in ref.items():
@@ -506,7 +506,7 @@ def test_stochastic_error_bar_covers_dense_ed(index):
     deviation from dense ED; jackknife errors from 16 vectors follow t(15), for which |z| > 3 has
     probability 0.9 % and |z| > 6 has 2e-5 per point."""
     real, w, t, b, norm, ref = _truncation_case(index, 0)
-    res = ch.chebyshev_absorption(real, w, t, b, cp.ChebyshevParams(n_vectors=16),
+    res = ch.chebyshev_absorption(real, w, t, b, ChebyshevParams(n_vectors=16),
                                   normalisation=norm, seed=index,
                                   observables=("absorption", "velocity_shift"))
     z = np.abs(np.concatenate([

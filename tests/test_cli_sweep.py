@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from manybody import pipeline
 from manybody.cli import main
 from manybody.results import load_results
+from manybody.simulation import observe as pipeline
 from manybody.spec import RunSpec
 from manybody.sweep import checkpoint_dir, run_sweep
 

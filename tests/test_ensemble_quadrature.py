@@ -23,10 +23,12 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from manybody.absorption import Broadening, absorption, velocity_shift
 from manybody.analysis import fit_law
-from manybody.diagonalise import solve
-from manybody.models import ModelParams, Realisation, StressParams, TLSParams, absorption_normalisation
+from manybody.config.model import ModelParams, StressParams, TLSParams
+from manybody.config.probe import Broadening
+from manybody.simulation.ensembles import Realisation, absorption_normalisation
+from manybody.simulation.observables.absorption import absorption, velocity_shift
+from manybody.simulation.solvers.dense import solve
 
 EPS_MAX, DELTA_MIN, DELTA_MAX = 0.3, 1e-3, 0.3
 GAMMA = 1.3

@@ -17,16 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.linalg import expm
 
-from manybody.absorption import Broadening, absorption, transition_lines
-from manybody.diagonalise import solve
-from manybody.models import (
-    CouplingParams,
-    ModelParams,
-    Realisation,
-    draw_realisation,
-    realisation_rng,
-)
-from manybody.statistics import mean_spacing_ratio, participation_ratio
+from manybody.config.model import CouplingParams, ModelParams
+from manybody.config.probe import Broadening
+from manybody.simulation.ensembles import Realisation, draw_realisation, realisation_rng
+from manybody.simulation.observables.absorption import absorption, transition_lines
+from manybody.simulation.observables.statistics import mean_spacing_ratio, participation_ratio
+from manybody.simulation.solvers.dense import solve
 
 SX = np.array([[0.0, 1.0], [1.0, 0.0]])
 SZ = np.array([[1.0, 0.0], [0.0, -1.0]])
@@ -166,7 +162,7 @@ def test_k0_many_body_spectrum_is_the_tanh_weighted_single_tls_lines(kind, rng):
 def test_emission_stripped_absolute_value_for_one_tls(temperature):
     """S+ = Q / (1 - e^{-x}) of one TLS probed at its line (box kernel, exact): the line weight
     gamma^2 (Delta/E)^2 tanh(x/2) / eta becomes gamma^2 (Delta/E)^2 / (eta (1 + e^{-x}))."""
-    from manybody.absorption import emission_stripped
+    from manybody.simulation.observables.absorption import emission_stripped
 
     eps, delta, gamma, eta = 0.3, 0.4, 1.3, 0.01
     energy = math.hypot(eps, delta)
@@ -202,7 +198,9 @@ def test_independent_tls_relaxation_closed_form_with_a_stress_scale():
     """independent_tls_susceptibility = (2 gamma eps/E)^2 sech^2(E/2T) / (4T) / (1 - i w tau),
     1/tau = K_ph (gamma/gamma_0)^2 Delta^2 E coth(E/2T), for gamma != gamma_0 (stress scale),
     and the master equation on the same single TLS agrees."""
-    from manybody.relaxation import independent_tls_susceptibility, relaxation_susceptibility
+    from reference import independent_tls_susceptibility
+
+    from manybody.simulation.observables.relaxation import relaxation_susceptibility
 
     eps, delta, gamma, scale, k_ph = 0.2, 0.15, 1.7, 1.3, 1e9
     w, temps = np.array([1e-3, 1e-2]), np.array([0.05, 0.3])
@@ -220,7 +218,7 @@ def test_independent_tls_relaxation_closed_form_with_a_stress_scale():
     master = relaxation_susceptibility(spectrum, t_mn, w, temps, k_ph, stress_scale=scale)
     np.testing.assert_allclose(master, expected, rtol=1e-8)
     # the public Q^-1_rel (units of pi*C0 with the normalisation) and delta v/v (units of C0)
-    from manybody.relaxation import relaxation_absorption, relaxation_velocity_shift
+    from manybody.simulation.observables.relaxation import relaxation_absorption, relaxation_velocity_shift
 
     norm = 0.37
     np.testing.assert_allclose(relaxation_absorption(spectrum, t_mn, w, temps, k_ph, norm,
@@ -284,7 +282,7 @@ def test_spacing_ratio_definition(levels):
 def test_spacing_ratio_edges_and_bad_window():
     """Three levels give one ratio; two levels, or a window outside (0, 1], are refused with the
     value named."""
-    from manybody.statistics import spacing_ratios
+    from manybody.simulation.observables.statistics import spacing_ratios
 
     np.testing.assert_allclose(spacing_ratios([0.0, 1.0, 3.0], window=1.0), [0.5], rtol=1e-15)
     np.testing.assert_allclose(spacing_ratios([3.0, 0.0, 1.0, 1.5], window=1.0), [0.5, 1 / 3],
@@ -334,7 +332,7 @@ def test_participation_ratio_bounds_and_two_state_closed_form():
 def test_streams_of_different_seeds_and_realisations_never_overlap():
     """realisation_rng(s, r) for a grid of small s, r (and the Chebyshev trace streams
     (r, 1)) share no 64-bit draw among their first 512: no stream is another's, shifted."""
-    from manybody.chebyshev import TRACE_STREAM
+    from manybody.simulation.solvers.chebyshev.solver import TRACE_STREAM
 
     draws = {}
     for s, r in itertools.product(range(8), range(8)):

@@ -53,7 +53,7 @@ HOOK = '''
 import os, time
 if os.environ.get("MB_TEST_HOOK"):
     os.environ.setdefault("MB_TEST_MAIN", str(os.getpid()))
-    import manybody.pipeline as _p
+    import manybody.simulation.observe as _p
     _real = _p.observe
     def observe(params, seed, r, probe, solver=None):
         kill = os.environ.get("MB_TEST_KILL_R")

@@ -5,13 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from manybody.models import (
-    CouplingParams,
-    ModelParams,
-    RandomMatrixParams,
+from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams, TLSParams
+from manybody.simulation.ensembles import (
     Realisation,
-    StressParams,
-    TLSParams,
     absorption_normalisation,
     draw_realisation,
     periodic_distances,
@@ -34,7 +30,7 @@ def test_same_seed_bit_identical_and_indices_independent():
 
 
 def test_canonical_distribution_is_uniform_in_eps_and_log_delta(rng):
-    from manybody.models import draw_tls
+    from manybody.simulation.ensembles import draw_tls
     p = TLSParams(asymmetry_max=2.0, tunnelling_min=1e-4, tunnelling_max=1.0)
     eps, delta = draw_tls(p, 200000, rng)
     assert abs(eps.mean()) < 0.01 and abs(eps.var() - 4 / 3) < 0.01
@@ -44,7 +40,7 @@ def test_canonical_distribution_is_uniform_in_eps_and_log_delta(rng):
 
 
 def test_gaussian_couplings_statistics(rng):
-    from manybody.models import draw_couplings
+    from manybody.simulation.ensembles import draw_couplings
     k, _ = draw_couplings(CouplingParams(kind="gaussian", strength=0.3), 200, rng)
     zz = k["zz"]
     np.testing.assert_array_equal(zz, zz.T)
@@ -53,7 +49,7 @@ def test_gaussian_couplings_statistics(rng):
 
 
 def test_dipolar_couplings_follow_inverse_cube(rng):
-    from manybody.models import draw_couplings
+    from manybody.simulation.ensembles import draw_couplings
     k, pos = draw_couplings(CouplingParams(kind="dipolar", strength=1.0), 300, rng)
     r = periodic_distances(pos)
     iu = np.triu_indices(300, 1)

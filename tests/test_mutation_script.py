@@ -21,16 +21,16 @@ def load_script():
 def test_planted_bugs_of_the_issue_are_among_the_mutants():
     mc = load_script()
     found = {(m.module, m.operator, m.original, m.mutated)
-             for mod in ("pipeline", "statistics") for m, *_ in mc.generate(mod)}
-    assert ("pipeline", "const", "0.5", "1.0") in found  # doubled velocity shift
-    assert ("pipeline", "pi", "np.pi", "1.0") in found  # dropped pi in relaxation absorption
+             for mod in ("responses", "statistics") for m, *_ in mc.generate(mod)}
+    assert ("responses", "const", "0.5", "1.0") in found  # doubled velocity shift
+    assert ("responses", "pi", "math.pi", "1.0") in found  # dropped pi in relaxation absorption
     assert ("statistics", "pow", "v**4", "(v ** 5)") in found  # wrong power in participation
 
 
 def test_each_mutant_changes_only_its_span_and_parses():
     mc = load_script()
-    source = (ROOT / "manybody" / "pipeline.py").read_text()
-    mutants = mc.generate("pipeline")
+    source = (ROOT / "manybody" / "simulation" / "observables" / "responses.py").read_text()
+    mutants = mc.generate("responses")
     assert mutants
     for mutant, *span in mutants:
         mutated = mc.apply(source, tuple(span), mutant.mutated)

@@ -4,27 +4,20 @@ import itertools
 
 import numpy as np
 import pytest
+from reference import kron_operator
 
-from manybody.diagonalise import SolverParams, diagonalise, solve, stress_matrix_elements
-from manybody.models import (
-    CouplingParams,
-    ModelParams,
-    RandomMatrixParams,
-    RandomMatrixTerm,
-    Realisation,
-    StressParams,
-    draw_realisation,
-    realisation_rng,
-)
-from manybody.operators import (
+from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams
+from manybody.config.solver import SolverParams
+from manybody.simulation.ensembles import RandomMatrixTerm, Realisation, draw_realisation, realisation_rng
+from manybody.simulation.operators import (
     build_operators,
-    kron_operator,
     pauli_sum,
     pauli_sum_csr,
     pauli_sum_dense,
     random_block,
     random_matrix,
 )
+from manybody.simulation.solvers.dense import diagonalise, solve, stress_matrix_elements
 
 
 def kron_reference(real: Realisation):
@@ -100,7 +93,7 @@ def test_prescribed_density_block_has_its_levels():
 
 
 def test_goe_semicircle_radius(rng):
-    from manybody.random_matrices import goe
+    from manybody.simulation.random_matrices import goe
     g = goe(1000, rng)
     e = np.linalg.eigvalsh(g)
     assert abs(e.max() - 1) < 0.05 and abs(e.min() + 1) < 0.05
@@ -184,7 +177,7 @@ def test_too_large_system_refused_before_allocation():
 
 
 def test_memory_estimate_n14_fits_this_machine():
-    from manybody.diagonalise import estimate_memory
+    from manybody.simulation.solvers.dense import estimate_memory
     assert estimate_memory(14, "float64") < 8 * 2**30
 
 

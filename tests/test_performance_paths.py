@@ -18,9 +18,14 @@ import pytest
 import scipy.sparse as sp
 
 from manybody import bench, blas
-from manybody.absorption import Broadening, absorption, frequency_grid, pair_spectrum
-from manybody.diagonalise import (
-    SolverParams,
+from manybody.config.model import CouplingParams, ModelParams, StressParams
+from manybody.config.probe import Broadening, Probe
+from manybody.config.solver import SolverParams
+from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
+from manybody.simulation.observables.absorption import absorption, frequency_grid, pair_spectrum
+from manybody.simulation.observe import observe
+from manybody.simulation.operators import build_operators
+from manybody.simulation.solvers.dense import (
     Spectrum,
     check_memory,
     diagonalise,
@@ -28,16 +33,6 @@ from manybody.diagonalise import (
     solve,
     stress_matrix_elements,
 )
-from manybody.models import (
-    CouplingParams,
-    ModelParams,
-    StressParams,
-    absorption_normalisation,
-    draw_realisation,
-    realisation_rng,
-)
-from manybody.operators import build_operators
-from manybody.pipeline import Probe, observe
 
 
 def reference_deposits(energies, tmn, nodes):
@@ -81,7 +76,7 @@ def tls_realisation(n, seed=3, two_body=0.0):
 @pytest.fixture(params=["compiled", "numpy"])
 def backend(request, monkeypatch):
     """Run a test with the numba deposit and with the numpy one."""
-    import manybody.absorption as a
+    import manybody.simulation.observables.absorption as a
 
     if request.param == "compiled" and a._compiled_deposit() is None:
         pytest.skip("numba not available")
@@ -343,7 +338,7 @@ def test_real_blas_metadata_is_json_ready():
 
 
 def test_memory_guard_refuses_up_front_with_estimate(monkeypatch):
-    import manybody.diagonalise as d
+    import manybody.simulation.solvers.dense as d
 
     monkeypatch.setattr(d, "available_memory", lambda: 4 * 2**30)
     with pytest.raises(MemoryError, match=r"n_tls=15 with dtype=float32 needs about \d"):
@@ -365,21 +360,20 @@ def test_normalisation_used_by_bench_is_the_models():
 
 
 def test_small_solves_run_single_threaded_and_restore(rng, monkeypatch):
-    import scipy.linalg
     from threadpoolctl import threadpool_info
 
-    import manybody.diagonalise as d
+    import manybody.simulation.solvers.dense as d
 
     before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
     seen = []
-    real_eigh = scipy.linalg.eigh
+    real_eigh = d.eigh
 
     def spy(*args, **kwargs):
         seen.append(max(lib["num_threads"] for lib in threadpool_info()
                         if lib["user_api"] == "blas"))
         return real_eigh(*args, **kwargs)
 
-    monkeypatch.setattr(scipy.linalg, "eigh", spy)
+    monkeypatch.setattr(d, "eigh", spy)
     a = rng.normal(size=(128, 128))
     diagonalise(a + a.T)
     assert seen == [1]

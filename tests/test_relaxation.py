@@ -16,20 +16,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from reference import independent_tls_susceptibility
 
-from manybody import materials
-from manybody.absorption import Broadening, absorption, velocity_shift
-from manybody.diagonalise import Spectrum, solve
-from manybody.models import (
-    CouplingParams,
-    ModelParams,
-    Realisation,
-    draw_realisation,
-    realisation_rng,
-)
-from manybody.relaxation import (
+from manybody.config.model import CouplingParams, ModelParams
+from manybody.config.probe import Broadening
+from manybody.simulation import materials
+from manybody.simulation.ensembles import Realisation, draw_realisation, realisation_rng
+from manybody.simulation.observables.absorption import absorption, velocity_shift
+from manybody.simulation.observables.relaxation import (
     OMEGA_PER_KELVIN,
-    independent_tls_susceptibility,
     jackle_rate,
     relaxation_absorption,
     relaxation_modes,
@@ -39,6 +34,7 @@ from manybody.relaxation import (
     transition_rates,
     velocity_slopes,
 )
+from manybody.simulation.solvers.dense import Spectrum, solve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -463,8 +459,8 @@ def test_float32_solve_resolves_the_same_degeneracies_as_float64():
     T_mm inside a degenerate eigenspace depends on the basis, so float32 eigenvalues (split by
     ~1e-7 of the bandwidth) must be grouped as degenerate exactly like the float64 ones. Before the
     tolerance followed the precision, float32 was 16 % off here."""
-    from manybody.diagonalise import SolverParams
-    from manybody.models import Realisation
+    from manybody.config.solver import SolverParams
+    from manybody.simulation.ensembles import Realisation
 
     real = Realisation.from_arrays(
         asymmetry=np.array([0.1, 0.1, 0.1, 0.2, 0.05]),

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from manybody.models import ModelParams
-from manybody.pipeline import Probe
+from manybody.config.model import ModelParams
+from manybody.config.probe import Probe
 from manybody.spec import RunSpec, axis_name, temperature_grid
 
 SPEC_TOML = """\
@@ -207,8 +207,8 @@ def test_toml_errors(tmp_path):
 
 
 def test_python_construction_equals_toml(spec_file):
-    from manybody.absorption import Broadening
-    from manybody.models import CouplingParams, TLSParams
+    from manybody.config.model import CouplingParams, TLSParams
+    from manybody.config.probe import Broadening
 
     spec = RunSpec(
         name="coupling-sweep", seed=1234, realisations=3,

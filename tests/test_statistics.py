@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import manybody as mb
-from manybody.diagonalise import SolverParams
-from manybody.statistics import (
+from manybody.config.solver import SolverParams
+from manybody.simulation.observables.statistics import (
     degeneracy_tolerance,
     eigenvalue_precision,
     mean_spacing_ratio,
@@ -106,7 +106,7 @@ def test_planted_degeneracies_same_ratios_in_both_precisions(seed, n_levels, sca
 def test_degeneracy_tolerance_scales_with_the_spectrum_and_the_precision():
     """4 sqrt(D) eps max|E|: linear in the energy scale (a spectrum in mK or in K is the same
     spectrum), and eps of the precision the eigenvalues were computed in."""
-    from manybody.statistics import degeneracy_tolerance
+    from manybody.simulation.observables.statistics import degeneracy_tolerance
 
     e = np.random.default_rng(3).uniform(-1.0, 2.0, 64)
     tol = degeneracy_tolerance(e, np.float64)

@@ -11,8 +11,9 @@ import sys
 import numpy as np
 import pytest
 
-from manybody import pipeline
+from manybody.config.probe import OBSERVABLE_DIMS
 from manybody.results import load_results, save_results
+from manybody.simulation import observe as pipeline
 from manybody.spec import RunSpec
 from manybody.sweep import checkpoint_dir, run_sweep
 
@@ -54,7 +55,7 @@ def test_dataset_layout_units_and_per_realisation_values(reference):
     assert ds["spacing_ratio"].dims == ("coupling_strength", "realisation")
     assert ds.sizes == {"coupling_strength": 2, "realisation": 3, "temperature": 3, "frequency": 2}
     for name in set(ds.data_vars) - {"realisation_count"}:
-        assert ds[name].attrs["units"] == pipeline.OBSERVABLE_DIMS[name][1]
+        assert ds[name].attrs["units"] == OBSERVABLE_DIMS[name][1]
     assert ds["realisation_count"].dims == ("coupling_strength",)
     assert ds["realisation_count"].values.tolist() == [3, 3]
     assert ds["temperature"].attrs["units"] == "K" and ds["frequency"].attrs["units"] == "K"

@@ -16,21 +16,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from manybody import _validate as v
-from manybody import bench, diagonalise
-from manybody.absorption import Broadening
-from manybody.chebyshev_plan import ChebyshevParams
-from manybody.chebyshev_resources import chebyshev_minimum_bytes
+from manybody import bench
 from manybody.cli import main
-from manybody.diagonalise import SolverParams, dense_memory_message, estimate_memory
-from manybody.materials import PhononBath, ReducedPhononBath
-from manybody.models import (
-    CouplingParams,
-    ModelParams,
-    RandomMatrixParams,
-    StressParams,
-    TLSParams,
-)
-from manybody.pipeline import Probe
+from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams, TLSParams
+from manybody.config.probe import Broadening, Probe
+from manybody.config.solver import ChebyshevParams, SolverParams
+from manybody.simulation.materials import PhononBath, ReducedPhononBath
+from manybody.simulation.solvers import dense as diagonalise
+from manybody.simulation.solvers import dense_alternatives
+from manybody.simulation.solvers.chebyshev.resources import chebyshev_minimum_bytes
+from manybody.simulation.solvers.dense import dense_memory_message, estimate_memory
 from manybody.spec import RunSpec, preflight
 
 GB = 2.0**30
@@ -335,7 +330,8 @@ def test_cli_refusal_leaves_nothing(tmp_path, capsys):
 # ------------------------------------------------------------------------------------------------
 
 def test_n16_dense_does_not_suggest_float32_on_a_32_gb_machine():
-    msg = dense_memory_message(16, SolverParams(), available=int(32 * GB))
+    msg = dense_memory_message(16, SolverParams(), available=int(32 * GB),
+                               alternatives=dense_alternatives(16))
     assert msg is not None and "float32" not in msg
     assert "n_tls <= 15" in msg  # 25.6 GB fits in 90 % of 32 GB, N = 16 (102 GB) does not
     assert "chebyshev" in msg
@@ -350,8 +346,12 @@ def test_n14_suggests_float32_only_when_it_fits():
     assert dense_memory_message(14, SolverParams(), available=int(need64 / 0.9) + 1) is None
 
 
+RELAXATION = ("absorption", "relaxation_absorption")
+
+
 def test_no_chebyshev_suggestion_when_observables_need_eigenstates():
-    msg = dense_memory_message(16, SolverParams(), available=int(32 * GB), chebyshev=False)
+    msg = dense_memory_message(16, SolverParams(), available=int(32 * GB),
+                               alternatives=dense_alternatives(16, observables=RELAXATION))
     assert "chebyshev" not in msg
 
 
@@ -361,7 +361,8 @@ def test_no_chebyshev_suggestion_when_observables_need_eigenstates():
 def test_every_suggested_remedy_fits(n, available, dtype, rm):
     solver = SolverParams(dtype=dtype)
     budget = solver.memory_fraction * int(available)
-    msg = dense_memory_message(n, solver, rm, available=int(available))
+    msg = dense_memory_message(n, solver, rm, available=int(available),
+                               alternatives=dense_alternatives(n, rm))
     need = estimate_memory(n, dtype, rm)
     assert (msg is None) == (need <= budget)
     if msg is None:
@@ -477,7 +478,7 @@ def test_readme_documents_the_small_mode():
 
 
 def test_observe_refuses_a_chebyshev_solve_that_cannot_fit_before_building():
-    from manybody.pipeline import observe
+    from manybody.simulation.observe import observe
 
     probe = Probe(frequencies=(0.1,), temperatures=(0.1,))
     with pytest.raises(MemoryError, match="n_tls=30 with the chebyshev solver needs at least"):
@@ -494,7 +495,7 @@ def test_observe_refuses_a_chebyshev_solve_that_cannot_fit_before_building():
     ("temperatures", [-0.1, 0.1], "must be > 0 everywhere, got minimum -0.1"),
 ])
 def test_probe_axes_refuse_unphysical_and_repeated_values(key, value, expected):
-    from manybody.pipeline import Probe
+    from manybody.config.probe import Probe
     from manybody.spec import probe_from_dict
 
     data = {"frequencies": [0.1], "temperatures": [0.05, 0.1], key: value}
@@ -553,7 +554,7 @@ def test_bench_large_with_a_smaller_n_max_is_refused(capsys):
 def test_params_store_the_validated_python_values():
     """numpy scalars and 0-d arrays are accepted and stored as plain float/int, so parameters
     serialise to JSON (results metadata) and compare like the numbers they are."""
-    from manybody.models import ModelParams, TLSParams
+    from manybody.config.model import ModelParams, TLSParams
 
     tls = TLSParams(asymmetry_max=np.array(0.3), tunnelling_min=np.float32(1e-3), tunnelling_max=1)
     assert type(tls.asymmetry_max) is float and type(tls.tunnelling_max) is float
@@ -564,7 +565,8 @@ def test_params_store_the_validated_python_values():
 
 
 def test_draw_realisation_names_the_wrong_argument():
-    from manybody.models import ModelParams, TLSParams, draw_realisation, realisation_rng
+    from manybody.config.model import ModelParams, TLSParams
+    from manybody.simulation.ensembles import draw_realisation, realisation_rng
 
     params = ModelParams(n_tls=3, tls=TLSParams())
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator.*got int"):

@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 
 from manybody import _validate as v
+from manybody.config.probe import PHONON_PRESETS
 from manybody.units import BOLTZMANN, HBAR
 
 #: One electronvolt in joules (exact in the SI).
@@ -171,7 +172,7 @@ AMORPHOUS_SIO2 = PhononBath(
 )
 
 #: Named presets.
-PRESETS: dict[str, PhononBath] = {"a-SiO2": AMORPHOUS_SIO2}
+PRESETS: dict[str, PhononBath] = dict(zip(PHONON_PRESETS, (AMORPHOUS_SIO2,), strict=True))
 
 
 def bath(name_or_prefactor: str | float) -> PhononBath | ReducedPhononBath:

@@ -10,7 +10,7 @@ Two builders of Pauli-string sums give the same matrices:
   sign from the z sites, so all couplings of one string are a few numpy operations. QuSpin's
   per-term overhead dominated small-N runs: building H and T of a dipolar realisation took
   4.0 ms with QuSpin and 0.31 ms by bit arithmetic at N = 8 (6.6 and 0.66 ms at N = 10), and
-  ``pipeline.observe`` went from 14.9 to 10.7 ms per realisation at N = 8 (process time, one
+  ``observe`` went from 14.9 to 10.7 ms per realisation at N = 8 (process time, one
   BLAS thread; results/bench/operators_build.json).
 
 Conventions: Pauli matrices with eigenvalues +-1 (``pauli=1``), operator strings "x" and "z" only;
@@ -24,13 +24,12 @@ repeats in one term (s^z_i s^x_i = -s^x_i s^z_i); both builders agree on that to
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
-from manybody.models import RandomMatrixTerm, Realisation
-from manybody.random_matrices import eth_matrix, goe, haar_orthogonal, prescribed_levels
+from manybody.simulation.ensembles import RandomMatrixTerm, Realisation
+from manybody.simulation.random_matrices import eth_matrix, goe, haar_orthogonal, prescribed_levels
 
 #: A QuSpin static list: [(operator string, [[coefficient, site, site, ...], ...]), ...].
 StaticList = list[tuple[str, list[list[float]]]]
@@ -63,7 +62,7 @@ def pauli_sum(n_tls: int, terms: StaticList, dtype: type = np.float64) -> sp.csr
         For a letter other than "x" and "z", a coupling without one site per letter, or a site
         outside 0..N-1.
     """
-    from quspin.basis import spin_basis_1d
+    from quspin.basis import spin_basis_1d  # heavy optional library, loaded only here
     from quspin.operators import hamiltonian
 
     dim = 2**n_tls
@@ -461,30 +460,4 @@ def _add_dense(sparse_part: sp.spmatrix, dense_part: np.ndarray, dtype: type) ->
     out = dense_part.astype(dtype, copy=False)
     coo = sparse_part.tocoo()
     np.add.at(out, (coo.row, coo.col), coo.data)
-    return out
-
-
-def kron_operator(n_tls: int, factors: Sequence[tuple[str, int]], coefficient: float = 1.0):
-    """Reference implementation by explicit Kronecker products (for tests; dense, small N only).
-
-    Parameters
-    ----------
-    n_tls : int
-        Number of sites N.
-    factors : sequence of (str, int)
-        Pauli letters ("x", "z", "y") on sites, e.g. [("z", 0), ("z", 2)].
-    coefficient : float
-        Overall factor.
-    """
-    pauli = {
-        "x": np.array([[0.0, 1.0], [1.0, 0.0]]),
-        "z": np.array([[1.0, 0.0], [0.0, -1.0]]),
-        "i": np.eye(2),
-    }
-    ops = ["i"] * n_tls
-    for letter, site in factors:
-        ops[site] = letter
-    out = np.array([[coefficient]])
-    for letter in ops:
-        out = np.kron(out, pauli[letter])
     return out

@@ -9,6 +9,7 @@ variance ``1/(4D)`` and diagonal variance ``1/(2D)``, so its semicircle has radi
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import eigvalsh_tridiagonal, qr
 
 
 def goe(dim: int, rng: np.random.Generator, dtype: type = np.float64) -> np.ndarray:
@@ -49,8 +50,6 @@ def haar_orthogonal(dim: int, rng: np.random.Generator) -> np.ndarray:
     numpy.ndarray
         Orthogonal (D, D) matrix whose columns are the eigenvectors of a random block.
     """
-    from scipy.linalg import qr
-
     q, r = qr(rng.standard_normal((dim, dim)), overwrite_a=True, check_finite=False)
     q *= np.sign(np.diag(r))[None, :]
     return q
@@ -67,8 +66,6 @@ def goe_levels(dim: int, rng: np.random.Generator) -> np.ndarray:
     numpy.ndarray
         Sorted eigenvalues (D,), semicircle on [-1, 1].
     """
-    from scipy.linalg import eigvalsh_tridiagonal
-
     diagonal = rng.normal(0.0, np.sqrt(2.0), size=dim)
     off = np.sqrt(rng.chisquare(np.arange(dim - 1, 0, -1, dtype=float)))
     levels = eigvalsh_tridiagonal(diagonal, off, check_finite=False)

@@ -6,17 +6,27 @@ not fit is refused with the estimate and what to do instead.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import eigh
 
-from manybody import _validate as v
-from manybody.models import Realisation
+from manybody.blas import check_blas
+from manybody.config.probe import OBSERVABLE_MIN_TLS, RELAXATION_OBSERVABLES
+from manybody.config.solver import SolverParams
+from manybody.simulation.ensembles import Realisation
+from manybody.simulation.materials import bath
+from manybody.simulation.observables.absorption import pair_spectrum
+from manybody.simulation.observables.relaxation import relaxation_susceptibility
+from manybody.simulation.observables.responses import Responses
+from manybody.simulation.observables.statistics import mean_spacing_ratio
+from manybody.simulation.observables.thermo import specific_heat
+from manybody.simulation.operators import build_operators
+from manybody.simulation.solvers.memory import available_memory
+from manybody.support.threads import blas_threads
 
 log = logging.getLogger(__name__)
 
@@ -24,58 +34,6 @@ log = logging.getLogger(__name__)
 #: (about 2 D^2), then eigenvectors + T_mn + one (D, chunk) temporary; plus random-matrix draws.
 _PEAK_MATRICES = 3.2
 _PEAK_MATRICES_RANDOM = 4.2
-
-
-@dataclass(frozen=True, kw_only=True)
-class SolverParams:
-    """Which solver runs each realisation, and its options.
-
-    Parameters
-    ----------
-    dtype : {"float64", "float32"}
-        Dense ED precision of H, the eigenvectors and T_mn (energies and weights are accumulated in
-        float64).
-    memory_fraction : float
-        Largest fraction of the currently available memory a dense solve may plan to use.
-    method : {"dense", "chebyshev", "auto"}
-        Dense exact diagonalisation; the Chebyshev/typicality solver (manybody.chebyshev, sparse
-        matrix-vector products only, with statistical errors reported as "<observable>_error");
-        or "auto" (dense where it fits and is faster, see ``chebyshev_resources.choose_solver``).
-    chebyshev : dict, optional
-        Options of :class:`manybody.chebyshev_plan.ChebyshevParams` (TOML table ``[solver.chebyshev]``).
-    """
-
-    dtype: str = "float64"
-    memory_fraction: float = 0.9
-    method: str = "dense"
-    chebyshev: dict | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "dtype", v.choice("solver.dtype", self.dtype, ("float64", "float32")))
-        object.__setattr__(self, "memory_fraction",
-                           v.positive("solver.memory_fraction", self.memory_fraction))
-        if self.memory_fraction > 1:
-            raise ValueError(f"solver.memory_fraction must be <= 1, got {self.memory_fraction!r}")
-        object.__setattr__(self, "method",
-                           v.choice("solver.method", self.method, ("dense", "chebyshev", "auto")))
-        if self.chebyshev is not None:
-            if not isinstance(self.chebyshev, Mapping):
-                raise TypeError("solver.chebyshev must be a table of chebyshev solver options "
-                                "(TOML [solver.chebyshev], e.g. n_vectors = 8), got "
-                                f"{self.chebyshev!r}")
-            object.__setattr__(self, "chebyshev", dict(self.chebyshev))
-            self.chebyshev_params  # noqa: B018 - validate now, before any work
-
-    @property
-    def chebyshev_params(self):
-        """The :class:`manybody.chebyshev_plan.ChebyshevParams` these options describe."""
-        from manybody.chebyshev_plan import ChebyshevParams
-
-        return v.from_mapping(ChebyshevParams, self.chebyshev or {}, "solver.chebyshev")
-
-    @property
-    def numpy_dtype(self) -> type:
-        return np.float64 if self.dtype == "float64" else np.float32
 
 
 @dataclass(frozen=True)
@@ -96,21 +54,6 @@ class Spectrum:
     @property
     def dimension(self) -> int:
         return self.energies.size
-
-
-def available_memory() -> int:
-    """Bytes of memory currently available (MemAvailable on Linux; else physical memory)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - exotic platforms
-        return 2**62
 
 
 def estimate_memory(n_tls: int, dtype: str = "float64", random_matrix: bool = False) -> int:
@@ -139,13 +82,13 @@ def largest_dense_tls(budget: float, dtype: str = "float64", random_matrix: bool
 
 
 def dense_memory_message(n_tls: int, solver: SolverParams, random_matrix: bool = False, *,
-                         chebyshev: bool = True, available: int | None = None) -> str | None:
+                         alternatives: Sequence[tuple[int, str]] = (),
+                         available: int | None = None) -> str | None:
     """Why a dense solve does not fit and the remedies that would, with numbers; None if it fits.
 
     Only remedies that fit the memory allowed now are suggested: float32 (half of float64) when
-    its estimate fits, the Chebyshev solver (sparse H and a few vectors, no D x D matrix) when it
-    is allowed (``chebyshev``: no eigenstate-only observables, no random-matrix terms) and its
-    lower bound fits, fewer TLS (the largest N that fits), and the memory a machine would need.
+    its estimate fits, another solver from ``alternatives`` when its lower bound fits, fewer TLS
+    (the largest N that fits), and the memory a machine would need.
 
     Parameters
     ----------
@@ -155,8 +98,9 @@ def dense_memory_message(n_tls: int, solver: SolverParams, random_matrix: bool =
         dtype and memory_fraction.
     random_matrix : bool
         Dense random-matrix draws (one more D x D temporary).
-    chebyshev : bool
-        Whether the Chebyshev solver could compute what is asked.
+    alternatives : sequence of (int, str)
+        (lower bound in bytes, remedy) of the other solvers that could compute what is asked
+        (:func:`manybody.simulation.solvers.dense_alternatives`).
     available : int, optional
         Bytes available (default :func:`available_memory`).
     """
@@ -171,13 +115,7 @@ def dense_memory_message(n_tls: int, solver: SolverParams, random_matrix: bool =
         half = estimate_memory(n_tls, "float32", random_matrix)
         if half <= budget:
             fits.append(f"solver.dtype = 'float32' (~{half / gb:.1f} GB)")
-    if chebyshev and not random_matrix:
-        from manybody.chebyshev_resources import chebyshev_minimum_bytes
-
-        low = chebyshev_minimum_bytes(n_tls)
-        if low <= budget:
-            fits.append(f"solver.method = 'chebyshev' (sparse H and a few vectors, at least "
-                        f"~{low / gb:.2g} GB)")
+    fits.extend(remedy for low, remedy in alternatives if low <= budget)
     n_fit = largest_dense_tls(budget, solver.dtype, random_matrix)
     if n_fit >= 1:
         fits.append(f"n_tls <= {n_fit} with dtype {solver.dtype} "
@@ -189,7 +127,7 @@ def dense_memory_message(n_tls: int, solver: SolverParams, random_matrix: bool =
 
 
 def check_memory(n_tls: int, solver: SolverParams, random_matrix: bool = False, *,
-                 chebyshev: bool = True) -> int:
+                 alternatives: Sequence[tuple[int, str]] = ()) -> int:
     """Refuse a dense solve that would not fit, before anything is allocated.
 
     Parameters
@@ -200,9 +138,8 @@ def check_memory(n_tls: int, solver: SolverParams, random_matrix: bool = False, 
         dtype and memory_fraction.
     random_matrix : bool
         Dense random-matrix draws.
-    chebyshev : bool
-        Whether the message may suggest the Chebyshev solver (False when eigenstate-only
-        observables are asked for).
+    alternatives : sequence of (int, str)
+        Other solvers the message may suggest (see :func:`dense_memory_message`).
 
     Returns
     -------
@@ -214,7 +151,7 @@ def check_memory(n_tls: int, solver: SolverParams, random_matrix: bool = False, 
     MemoryError
         With N, dtype, the estimate, what is available and only the remedies that would fit.
     """
-    message = dense_memory_message(n_tls, solver, random_matrix, chebyshev=chebyshev)
+    message = dense_memory_message(n_tls, solver, random_matrix, alternatives=alternatives)
     if message is not None:
         raise MemoryError(message)
     return estimate_memory(n_tls, solver.dtype, random_matrix)
@@ -246,8 +183,6 @@ def diagonalise(h: np.ndarray, vectors: bool = True, overwrite: bool = True) -> 
     ``overwrite`` no D x D copy is made and the eigenvectors are written into ``h``'s memory.
     The peak is then ``h`` plus the ?syevd workspace of 2 D^2 numbers.
     """
-    from scipy.linalg import eigh
-
     if h.ndim != 2 or h.shape[0] != h.shape[1]:
         raise ValueError(f"h must be a square matrix, got shape {h.shape}")
     _warn_slow_blas()
@@ -272,34 +207,9 @@ def diagonalise(h: np.ndarray, vectors: bool = True, overwrite: bool = True) -> 
 SINGLE_THREAD_MAX_DIM = 512
 
 
-@contextlib.contextmanager
 def _blas_threads_for(dim: int):
-    if dim > SINGLE_THREAD_MAX_DIM or dim < 64:
-        yield
-        return
-    controller = _thread_controller()
-    if controller is None:
-        yield
-        return
-    with controller.limit(limits=1, user_api="blas"):
-        yield
-
-
-_controller = None
-
-
-def _thread_controller():
-    """A cached threadpoolctl controller (created after scipy.linalg is loaded), or None."""
-    global _controller
-    if _controller is None:
-        try:
-            import scipy.linalg  # noqa: F401  (its BLAS must be loaded to be controlled)
-            from threadpoolctl import ThreadpoolController
-
-            _controller = ThreadpoolController()
-        except Exception:  # noqa: BLE001 - thread control is an optimisation only
-            _controller = False
-    return _controller or None
+    """One BLAS thread for 64 <= D <= SINGLE_THREAD_MAX_DIM, else as configured."""
+    return blas_threads(None if dim > SINGLE_THREAD_MAX_DIM or dim < 64 else 1)
 
 
 _blas_checked = False
@@ -312,8 +222,6 @@ def _warn_slow_blas() -> None:
         return
     _blas_checked = True
     try:
-        from manybody.blas import check_blas
-
         check_blas(warn=True)
     except Exception as exc:  # inspection must never break a solve  # noqa: BLE001
         log.debug("BLAS inspection failed: %s", exc)
@@ -425,13 +333,68 @@ def solve(
     MemoryError
         Before any allocation, when the solve would not fit in memory.
     """
-    from manybody.operators import build_operators
+    return eigenbasis(build(real, solver or SolverParams()))
 
-    solver = solver or SolverParams()
-    has_rm = real.random_matrix is not None or real.stress_random_matrix is not None
-    check_memory(real.n_tls, solver, has_rm)
-    h, t = build_operators(real, solver.numpy_dtype, dense=True)
+
+def eigenbasis(operators: tuple) -> tuple[Spectrum, np.ndarray]:
+    """(spectrum, T_mn) from the dense (H, T) of :func:`build`; H is overwritten."""
+    h, t = operators
     spectrum = diagonalise(h, vectors=True, overwrite=True)
-    del h
+    del h, operators
     elements = stress_matrix_elements(spectrum.vectors, t)
     return spectrum, elements
+
+
+# ---------------------------------------------------------------------------------------------
+# the solver entry (manybody.simulation.solvers): the pipeline draws, builds and converts units
+
+
+def prepare(model, probe, solver: SolverParams) -> None:
+    """Nothing to refuse before the draw: the memory check needs the realisation's terms."""
+
+
+def build(real: Realisation, solver: SolverParams, alternatives: Sequence[tuple[int, str]] = ()
+          ) -> tuple:
+    """Dense H and T of the realisation in the solver's precision, after the memory check."""
+    has_rm = real.random_matrix is not None or real.stress_random_matrix is not None
+    check_memory(real.n_tls, solver, has_rm, alternatives=alternatives)
+    return build_operators(real, solver.numpy_dtype, dense=True)
+
+
+def respond(real: Realisation, operators: tuple, probe, solver: SolverParams, *, model,
+            seed: int, realisation: int) -> Responses:
+    """Raw responses of one realisation from its exact eigenbasis (the exact pair sums)."""
+    spectrum, elements = eigenbasis(operators)
+    del operators
+    raw = Responses()
+    w = np.asarray(probe.frequencies)
+    t = np.asarray(probe.temperatures)
+    wanted = set(probe.observables)
+    if {"absorption", "velocity_shift"} & wanted:
+        pairs = pair_spectrum(spectrum, elements, w, probe.broadening)
+        if "absorption" in wanted:
+            raw.im_chi = pairs.absorption(w, t)
+        if "velocity_shift" in wanted:
+            raw.re_chi = pairs.dispersion(w, t)
+    if "specific_heat" in wanted:
+        raw.specific_heat = specific_heat(spectrum.energies, t)
+    if "spacing_ratio" in wanted:
+        raw.spacing_ratio = np.asarray(mean_spacing_ratio(spectrum.energies))
+    if set(RELAXATION_OBSERVABLES) & wanted:
+        raw.relaxation_chi = relaxation_susceptibility(
+            spectrum, elements, w, t, bath(probe.phonon_rate_prefactor).rate_prefactor,
+            stress_scale=model.stress.deformation_potential)
+    return raw
+
+
+def check_point(model, probe, solver: SolverParams,
+                alternatives: Sequence[tuple[int, str]] = ()) -> None:
+    """Preflight of a sweep point (nothing drawn or built): observables that need more levels
+    than 2^N has, and the memory estimate."""
+    for name in probe.observables:
+        if name in OBSERVABLE_MIN_TLS and model.n_tls < OBSERVABLE_MIN_TLS[name][0]:
+            low, why = OBSERVABLE_MIN_TLS[name]
+            raise ValueError(f"probe.observables entry {name!r} {why}: n_tls must be >= {low}, "
+                             f"got n_tls={model.n_tls}")
+    has_rm = model.random_matrix is not None or model.stress.random_matrix > 0
+    check_memory(model.n_tls, solver, has_rm, alternatives=alternatives)

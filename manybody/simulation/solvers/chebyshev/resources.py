@@ -1,10 +1,10 @@
-"""Cost of a Chebyshev solve before anything is built, and the solver choice for ``"auto"``.
+"""Cost of a Chebyshev solve before anything is built: memory and time estimates and checks.
 
 :func:`estimate_resources` bounds memory and time from the realisation alone (no operator built),
-:func:`dense_operator_bytes` gives the memory of dense random-matrix terms, and
-:func:`choose_solver` picks dense ED or the Chebyshev solver for ``solver.method = "auto"``. The
-precise plan (H built, a pilot vector filtered) is :func:`manybody.chebyshev_plan.plan_solve`; the
-solver itself is :mod:`manybody.chebyshev`.
+:func:`dense_operator_bytes` gives the memory of dense random-matrix terms (the choice for
+``solver.method = "auto"`` is :func:`manybody.simulation.solvers.choose_solver`). The
+precise plan (H built, a pilot vector filtered) is :func:`.plan.plan_solve`; the
+solver itself is :mod:`manybody.simulation.solvers.chebyshev.solver`.
 """
 
 from __future__ import annotations
@@ -14,21 +14,21 @@ from dataclasses import replace
 
 import numpy as np
 
-from manybody.absorption import Broadening
-from manybody.chebyshev_plan import (
+from manybody.config.probe import Broadening
+from manybody.config.solver import ChebyshevParams
+from manybody.simulation.solvers.chebyshev.kpm import SpectralScale, exponential_coefficients
+from manybody.simulation.solvers.chebyshev.plan import (
     GEMM_RATE,
     SECONDS_PER_NONZERO,
-    ChebyshevParams,
     Rung,
-    _check_inputs,
-    _check_params,
-    _required_moments,
     build_ladder,
+    check_inputs,
+    check_params,
+    required_moments,
 )
-from manybody.diagonalise import available_memory
-from manybody.kpm import SpectralScale, exponential_coefficients
+from manybody.simulation.solvers.memory import available_memory
 
-__all__ = ["check_chebyshev_memory", "chebyshev_minimum_bytes", "choose_solver",
+__all__ = ["check_chebyshev_memory", "chebyshev_minimum_bytes", "dense_operator_bytes",
            "estimate_resources"]
 
 
@@ -52,8 +52,8 @@ def estimate_resources(
     dict
         memory_bytes, seconds, n_moments (largest), n_rungs, dimension.
     """
-    w, t, broadening = _check_inputs(frequencies, temperatures, broadening)
-    params = replace(_check_params(params), n_vectors=max(2, int(n_vectors)))
+    w, t, broadening = check_inputs(frequencies, temperatures, broadening)
+    params = replace(check_params(params), n_vectors=max(2, int(n_vectors)))
     n = real.n_tls
     dim = 2**n
     e = real.energies if real.energies is not None else np.zeros(n)
@@ -82,7 +82,7 @@ def estimate_resources(
             cut = math.inf
         rung = Rung(t0, tuple(served), cut, width, 0, 0)
         beta_excess = 1.0 / float(np.min(t[served])) - 1.0 / t0
-        m = max(16, _required_moments(scale, rung, w, broadening, params.truncation_tol, True,
+        m = max(16, required_moments(scale, rung, w, broadening, params.truncation_tol, True,
                                       beta_excess))
         m_max = max(m_max, m)
         terms = exponential_coefficients(0.5 * scale.half_width / t0).size
@@ -102,7 +102,7 @@ def chebyshev_minimum_bytes(n_tls: int, params: ChebyshevParams | None = None,
     Nothing is drawn or built: sparse H in CSR form with at least the diagonal and one tunnelling
     entry per TLS in every row (12 bytes per stored entry), a diagonal T, the 16 float64 work
     vectors of one block and the smallest moment bank (32 rows of D numbers in the vector dtype).
-    The real plan (:func:`manybody.chebyshev_plan.plan_solve`) needs at least this, so a point
+    The real plan (:func:`.plan.plan_solve`) needs at least this, so a point
     whose bound exceeds the memory can be refused before anything is allocated.
 
     Parameters
@@ -141,7 +141,7 @@ def check_chebyshev_memory(model, params: ChebyshevParams | None = None) -> int:
         The lower bound (or the dense random-matrix terms) exceeds the allowed memory; the message
         gives the largest N that would pass.
     """
-    params = _check_params(params)
+    params = check_params(params)
     n = model.n_tls
     budget = params.memory_fraction * available_memory()
     gb = 2.0**30
@@ -170,40 +170,3 @@ def dense_operator_bytes(n_tls: int, random_matrix: bool, stress_random_matrix: 
     if not (random_matrix or stress_random_matrix):
         return 0
     return int((5.0 if stress_random_matrix else 4.0) * float(2**n_tls) ** 2 * 8)
-
-
-#: Largest N for which "auto" prefers dense ED. Measured on the 2-core reference machine
-#: (results/bench/chebyshev.json, 20 temperatures, 2 frequencies, eta = 0.02 K): dense ED takes
-#: 6.5, 16, 31, 72 s at N = 10..13 (x ~2.3 per TLS, ~7 GB at N = 14); chebyshev with 4 vectors
-#: 3.2, 3.4, 4.4, 6.0 s, with 32 vectors see "benchmark_32_vectors". Dense is exact and gives
-#: every observable, so it is kept while it costs well under a minute per realisation.
-AUTO_DENSE_MAX_TLS = 12
-
-
-def choose_solver(params, dense_dtype: str = "float64", memory_fraction: float = 0.9) -> str:
-    """"dense" or "chebyshev" for ``solver = "auto"``.
-
-    Dense ED when it fits in memory and N <= AUTO_DENSE_MAX_TLS, or whenever the model has
-    random-matrix terms (they are dense anyway); chebyshev otherwise.
-
-    Raises
-    ------
-    MemoryError
-        A model with random-matrix terms that dense ED cannot hold.
-    """
-    from manybody.diagonalise import estimate_memory
-
-    n = params.n_tls
-    has_rm = params.random_matrix is not None or params.stress.random_matrix > 0
-    dense_fits = estimate_memory(n, dense_dtype, has_rm) <= memory_fraction * available_memory()
-    if has_rm:
-        if dense_fits:
-            return "dense"
-        if dense_operator_bytes(n, params.random_matrix is not None,
-                                params.stress.random_matrix > 0) <= (
-                memory_fraction * available_memory()):
-            return "chebyshev"
-        raise MemoryError(
-            f"n_tls={n} with random-matrix terms: their dense 2^N x 2^N matrices do not fit in "
-            "memory for either solver; drop the random-matrix terms or use fewer TLS")
-    return "dense" if dense_fits and n <= AUTO_DENSE_MAX_TLS else "chebyshev"

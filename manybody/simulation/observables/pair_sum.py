@@ -1,6 +1,6 @@
 """Exact pair sums for the golden-rule absorption and the resonant velocity shift.
 
-Per-state terms (PHYSICS.md sections 2-3, notation of :mod:`manybody.absorption`)
+Per-state terms (PHYSICS.md sections 2-3, notation of :mod:`manybody.simulation.observables.absorption`)
 
     F_n(w) = sum_m |T_mn|^2 [K(w - w_mn) - K(w + w_mn)],
     H_n(w) = sum_m |T_mn|^2 [R(w_mn - w) + R(w_mn + w)],   w_mn = E_m - E_n,
@@ -27,8 +27,9 @@ import functools
 import math
 
 import numpy as np
+from scipy.special import dawsn
 
-#: Half range of the compact kernels (in widths); matches manybody.absorption._REACH.
+#: Half range of the compact kernels (in widths); matches manybody.simulation.observables.absorption._REACH.
 REACH = 12.0
 #: Step (in widths) of the Dawson table used for the Gaussian's dispersive kernel.
 _TABLE_STEP = 0.01
@@ -47,7 +48,7 @@ def exact_per_state(energies: np.ndarray, stress_elements: np.ndarray, frequenci
         T_mn (K per unit strain), (D, D), real symmetric (float32 or float64; squared in float64).
     frequencies : numpy.ndarray
         w (K), shape (n_w,), > 0.
-    broadening : manybody.absorption.Broadening
+    broadening : manybody.config.probe.Broadening
         Kernel kind and width eta (K).
     dispersive : bool
         Sum R (Re chi) instead of K (Q).
@@ -102,8 +103,6 @@ def _numpy_per_state(energies, stress_elements, frequencies, broadening, dispers
 @functools.lru_cache(maxsize=1)
 def _dawson_table() -> np.ndarray:
     """r(x) = sqrt(2) dawsn(x / sqrt(2)) and r'(x) = 1 - x r(x) on x = 0, 0.01, ..., 12.02."""
-    from scipy.special import dawsn
-
     x = np.arange(0.0, REACH + 3 * _TABLE_STEP, _TABLE_STEP)
     r = math.sqrt(2.0) * dawsn(x / math.sqrt(2.0))
     return np.stack([r, 1.0 - x * r])
@@ -113,7 +112,7 @@ def _dawson_table() -> np.ndarray:
 def _compiled_pair_sum():
     """The pair sum as a numba kernel, or None without numba."""
     try:
-        import numba
+        import numba  # optional and heavy: compiled only when first used
     except ImportError:  # pragma: no cover - numba comes with QuSpin
         return None
 

@@ -34,82 +34,21 @@ canonical independent-TLS ensemble gives tanh(w/2T)) and the velocity shift in u
 from __future__ import annotations
 
 import functools
-import math
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from manybody import _validate as v
-from manybody.diagonalise import Spectrum
+from manybody.config.probe import Broadening
+from manybody.simulation.observables.pair_sum import exact_per_state
+from manybody.simulation.observables.responses import absorption_from, velocity_shift_from
+from manybody.simulation.observables.thermo import boltzmann_weights
+
+if TYPE_CHECKING:  # the solvers import the observables; Spectrum is only a type here
+    from manybody.simulation.solvers.dense import Spectrum
 
 #: Kernel half-range (in widths) beyond which a Gaussian or histogram line is dropped.
 _REACH = 12.0
-
-
-@dataclass(frozen=True, kw_only=True)
-class Broadening:
-    """Line kernel that stands in for delta(w - w_mn).
-
-    Parameters
-    ----------
-    kind : {"gaussian", "lorentzian", "histogram"}
-        Normalised Gaussian (standard deviation ``width``), Lorentzian (half width at half maximum
-        ``width``) or box of full width ``width`` (a binned histogram).
-    width : float
-        eta (K). Should be small compared with w and with T, and large compared with the level
-        spacing so that the disorder-averaged spectrum is smooth.
-    resolution : int
-        Grid nodes per width for the binned method (>= 4).
-    """
-
-    kind: str = "gaussian"
-    width: float = 0.01
-    resolution: int = 10
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "kind",
-                           v.choice("broadening.kind", self.kind, ("gaussian", "lorentzian", "histogram")))
-        object.__setattr__(self, "width", v.positive("broadening.width", self.width))
-        object.__setattr__(self, "resolution", v.integer("broadening.resolution", self.resolution, 4, 1000))
-
-    def kernel(self, u: np.ndarray) -> np.ndarray:
-        """K(u) (1/K), normalised to unit area."""
-        eta = self.width
-        if self.kind == "gaussian":
-            return np.exp(-0.5 * (u / eta) ** 2) / (eta * math.sqrt(2.0 * math.pi))
-        if self.kind == "lorentzian":
-            return (eta / math.pi) / (u * u + eta * eta)
-        return np.where(np.abs(u) < 0.5 * eta, 1.0 / eta, 0.0)
-
-    def dispersive(self, u: np.ndarray) -> np.ndarray:
-        """R(u) (1/K): the broadened principal value of 1/u (Hilbert-transform partner of pi K)."""
-        eta = self.width
-        if self.kind == "gaussian":
-            from scipy.special import dawsn
-
-            return (math.sqrt(2.0) / eta) * dawsn(u / (math.sqrt(2.0) * eta))
-        if self.kind == "lorentzian":
-            return u / (u * u + eta * eta)
-        # principal value of 1/u averaged over the box: (1/eta) ln|(u + eta/2)/(u - eta/2)|
-        with np.errstate(divide="ignore"):
-            return np.log(np.abs((u + 0.5 * eta) / (u - 0.5 * eta))) / eta
-
-
-def boltzmann_weights(energies: np.ndarray, temperatures: np.ndarray) -> np.ndarray:
-    """Thermal occupations p_n(T) = exp(-E_n/T) / Z, shape (n_T, D), computed without overflow.
-
-    Parameters
-    ----------
-    energies : numpy.ndarray
-        E_n (K).
-    temperatures : numpy.ndarray
-        T (K), all > 0.
-    """
-    temperatures = v.positive_array("temperatures", temperatures)
-    shifted = np.asarray(energies, dtype=np.float64) - np.min(energies)
-    weights = np.exp(-shifted[None, :] / temperatures[:, None])
-    weights /= weights.sum(axis=1, keepdims=True)
-    return weights
 
 
 def _check_inputs(spectrum: Spectrum, stress_elements: np.ndarray, frequencies, broadening):
@@ -162,7 +101,7 @@ class PairSpectrum:
     """The pair sums of one spectrum, reusable for any set of temperatures.
 
     ``method="exact"``: the per-state sums F_n(w), H_n(w) are evaluated on every pair when first
-    asked for (see :mod:`manybody.pair_sum`), at any frequencies, and cached per frequency set.
+    asked for (see :mod:`.pair_sum`), at any frequencies, and cached per frequency set.
     ``method="binned"``: one pass deposits the signed pair weights on a frequency grid (``nodes``,
     ``deposits``) from which every frequency and temperature follows; its error is up to
     ~(1/resolution)^2 / 8 of a single line's peak. The grid deposit is also available (computed on
@@ -214,8 +153,6 @@ class PairSpectrum:
 
     def per_state(self, frequencies, dispersive: bool = False) -> np.ndarray:
         """Exact F_n(w) (or H_n(w) if ``dispersive``), shape (D, n_w), cached."""
-        from manybody.pair_sum import exact_per_state
-
         w = v.positive_array("frequencies", frequencies)
         key = (bool(dispersive), w.tobytes())
         if key not in self._per_state:
@@ -341,7 +278,7 @@ _TILE = 32
 def _compiled_deposit():
     """The pair deposit as a numba kernel (about 3 ns per pair), or None without numba."""
     try:
-        import numba
+        import numba  # optional and heavy: compiled only when first used
     except ImportError:  # pragma: no cover - numba comes with QuSpin
         return None
 
@@ -473,7 +410,7 @@ def absorption(
     """
     q = _thermal_response(spectrum, stress_elements, frequencies, temperatures, broadening,
                           method, dispersive=False)
-    return normalisation * q
+    return absorption_from(q, normalisation)
 
 
 def _thermal_response(spectrum, stress_elements, frequencies, temperatures, broadening, method,
@@ -512,7 +449,7 @@ def velocity_shift(
     """
     chi = _thermal_response(spectrum, stress_elements, frequencies, temperatures, broadening,
                             method, dispersive=True)
-    return -0.5 * normalisation * chi
+    return velocity_shift_from(chi, normalisation)
 
 
 def emission_stripped(q: np.ndarray, frequencies, temperatures) -> np.ndarray:

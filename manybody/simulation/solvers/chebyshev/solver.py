@@ -25,7 +25,7 @@ The two-operator density is expanded in Chebyshev polynomials of the rescaled H~
 
 computed without ever applying C: per vector, (C a_k).b_l = (T a_k).(H b_l) - (T H a_k).b_l and H on
 a Chebyshev vector is an index shift, so the bank holds the cheap T a_k (2M sparse products per
-vector, not 3M; :func:`manybody.kpm.correlation_moments`). Every temperature T <= T0 then follows
+vector, not 3M; :func:`.kpm.correlation_moments`). Every temperature T <= T0 then follows
 by one quadrature contraction on Chebyshev nodes with
 
     F_T(E, E') = e^{-(1/T - 1/T0)(E - E_0)} W(E) G(E' - E),
@@ -62,13 +62,15 @@ larger realisation-to-realisation spread. ``target_error`` adds vectors where a 
 must be precise.
 
 Normalisation, Boltzmann weights and sign conventions are those of
-:func:`manybody.absorption.absorption` and :func:`manybody.absorption.velocity_shift`; multiply by
+:func:`.absorption.absorption` and :func:`.absorption.velocity_shift`; multiply by
 ``absorption_normalisation(params)`` for units of pi*C0 (C0 for the velocity shift).
 
-This module is the estimator (:func:`chebyshev_absorption`, :func:`observe_chebyshev`). The options,
-the ladder, the line shape F and the planning of moments, memory and time are in
-:mod:`manybody.chebyshev_plan`; the cost estimate from a realisation alone and the solver choice for
-``solver.method = "auto"`` in :mod:`manybody.chebyshev_resources`.
+This module is the estimator (:func:`chebyshev_absorption`; raw responses for the pipeline by
+:func:`respond`, the solver's entry in :mod:`manybody.simulation.solvers`). The ladder, the line
+shape F and the planning of moments, memory and time are in :mod:`.plan` (the options,
+:class:`~manybody.config.solver.ChebyshevParams`, in the configuration layer); the cost estimate
+from a realisation alone in :mod:`.resources`; the choice for ``solver.method = "auto"`` is
+:func:`manybody.simulation.solvers.choose_solver`.
 """
 
 from __future__ import annotations
@@ -80,22 +82,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 from manybody import _validate as v
-from manybody.absorption import Broadening
-from manybody.chebyshev_plan import (
-    ChebyshevParams,
-    LineShape,
-    Plan,
-    Rung,
-    _check_inputs,
-    _check_params,
-    plan_solve,
-)
-from manybody.chebyshev_resources import dense_operator_bytes
-from manybody.diagonalise import available_memory
-from manybody.kpm import (
+from manybody.config.probe import Broadening
+from manybody.config.solver import ChebyshevParams
+from manybody.simulation.observables.absorption import emission_stripped
+from manybody.simulation.observables.responses import Responses, physical_observables
+from manybody.simulation.operators import build_operators
+from manybody.simulation.solvers.chebyshev.kpm import (
     ScaledOperator,
     SpectralScale,
     boltzmann_filter,
@@ -109,10 +103,27 @@ from manybody.kpm import (
     rademacher,
     spectral_bounds,
 )
+from manybody.simulation.solvers.chebyshev.plan import (
+    LineShape,
+    Plan,
+    Rung,
+    build_ladder,
+    check_inputs,
+    check_params,
+    plan_solve,
+)
+from manybody.simulation.solvers.chebyshev.resources import (
+    chebyshev_minimum_bytes,
+    check_chebyshev_memory,
+    dense_operator_bytes,
+)
+from manybody.simulation.solvers.memory import available_memory
+from manybody.support.threads import blas_threads
 
 __all__ = [
-    "CHEBYSHEV_OBSERVABLES", "ChebyshevResult", "chebyshev_absorption", "commutator",
-    "observe_chebyshev", "plan_chebyshev",
+    "CHEBYSHEV_OBSERVABLES", "ChebyshevOperators", "ChebyshevResult", "build", "chebyshev_absorption",
+    "check_point", "commutator", "dense_alternative", "plan_chebyshev", "prepare", "respond",
+    "respond_with_plan",
 ]
 
 log = logging.getLogger(__name__)
@@ -179,8 +190,8 @@ class ChebyshevResult:
 
     def emission_stripped(self) -> tuple[np.ndarray, np.ndarray]:
         """S+ = Q^-1 / (1 - e^{-w/T}) and its standard error, shape (n_T, n_w)."""
-        factor = -np.expm1(-self.frequencies[None, :] / self.temperatures[:, None])
-        return self.absorption / factor, self.absorption_error / factor
+        return (emission_stripped(self.absorption, self.frequencies, self.temperatures),
+                emission_stripped(self.absorption_error, self.frequencies, self.temperatures))
 
 
 class _Contraction:
@@ -309,16 +320,25 @@ def chebyshev_absorption(
     >>> res.absorption, res.absorption_error                              # doctest: +SKIP
     """
     started = time.perf_counter()
-    w, t, broadening = _check_inputs(frequencies, temperatures, broadening)
-    params = _check_params(params)
+    w, t, broadening = check_inputs(frequencies, temperatures, broadening)
+    params = check_params(params)
     for name in observables:
         v.choice("observables entry", name, CHEBYSHEV_OBSERVABLES)
     seq = _seed_sequence(seed)
-    ops = _Operators(real, params)
-    with threadpool_limits(limits=ops.threads, user_api="blas"):
-        op = ops.scaled()
-        return _run(op, ops.apply_t, ops.apply_c, ops.extra_bytes, w, t, broadening, params,
-                    normalisation, seq, observables, started)
+    ops = ChebyshevOperators(real, params)
+    raw, plan, extra = respond_with_plan(ops, w, t, broadening, params, seq, observables)
+    values = physical_observables(raw, normalisation, ("absorption", *observables), errors=True)
+    for rung in extra["diagnostics"]:
+        rung["truncation_error"] = abs(normalisation) * rung["truncation_error"]
+    return ChebyshevResult(
+        frequencies=w, temperatures=t, absorption=values["absorption"],
+        absorption_error=values["absorption_error"],
+        velocity_shift=values.get("velocity_shift"),
+        velocity_shift_error=values.get("velocity_shift_error"),
+        specific_heat=values.get("specific_heat"),
+        specific_heat_error=values.get("specific_heat_error"),
+        rung_index=extra["rung_index"], plan=plan, diagnostics=extra["diagnostics"],
+        exact_trace=params.trace == "exact", wall_seconds=time.perf_counter() - started)
 
 
 def plan_chebyshev(
@@ -337,11 +357,11 @@ def plan_chebyshev(
     (too few moments, unreachable temperatures, MemoryError, max_seconds) as the solve would.
     Arguments as :func:`chebyshev_absorption`.
     """
-    w, t, broadening = _check_inputs(frequencies, temperatures, broadening)
-    params = _check_params(params)
+    w, t, broadening = check_inputs(frequencies, temperatures, broadening)
+    params = check_params(params)
     seq = _seed_sequence(seed)
-    ops = _Operators(real, params)
-    with threadpool_limits(limits=ops.threads, user_api="blas"):
+    ops = ChebyshevOperators(real, params)
+    with blas_threads(ops.threads):
         op = ops.scaled()
         pilot = rademacher(seq, 0, op.dimension)
         return plan_solve(op, ops.apply_t, ops.extra_bytes, w, t, broadening, params, pilot,
@@ -354,12 +374,11 @@ def _seed_sequence(seed) -> np.random.SeedSequence:
     return np.random.SeedSequence(v.integer("seed", seed, 0))
 
 
-class _Operators:
-    """H (sparse, or dense with random-matrix terms), T and C = [H, T] of a realisation."""
+class ChebyshevOperators:
+    """H (sparse, or dense with random-matrix terms), T and C = [H, T] of a realisation, applied
+    as functions; ``threads`` is the BLAS thread limit of the solve (None: as configured)."""
 
     def __init__(self, real, params: ChebyshevParams) -> None:
-        from manybody.operators import build_operators
-
         need_dense = dense_operator_bytes(real.n_tls, real.random_matrix is not None,
                                           real.stress_random_matrix is not None)
         if need_dense > params.memory_fraction * available_memory():
@@ -378,9 +397,18 @@ class _Operators:
         return ScaledOperator(self.h, spectral_bounds(self.h))
 
 
-def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, normalisation, seq,
-         observables, started) -> ChebyshevResult:
-    velocity = "velocity_shift" in observables
+def respond_with_plan(ops: ChebyshevOperators, w, t, broadening, params, seq, observables
+                      ) -> tuple[Responses, Plan, dict]:
+    """Raw responses of a realisation (im_chi, re_chi, specific heat and their error components),
+    its plan, and per-rung diagnostics and the rung serving each temperature."""
+    with blas_threads(ops.threads):
+        op = ops.scaled()
+        return _run(op, ops.apply_t, ops.apply_c, ops.extra_bytes, w, t, broadening, params, seq,
+                    "velocity_shift" in observables)
+
+
+def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, velocity
+         ) -> tuple[Responses, Plan, dict]:
     exact = params.trace == "exact"
     dim = op.dimension
     pilot = rademacher(seq, 0, dim)
@@ -390,116 +418,136 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, normalisat
              plan.memory_bytes / 2**30, plan.seconds)
     n_t, n_w = t.size, w.size
     values = {"abs": np.zeros((n_t, n_w)), "vel": np.zeros((n_t, n_w)), "heat": np.zeros(n_t)}
-    errors = {k: np.zeros_like(a) for k, a in values.items()}
+    statistical = {k: np.zeros_like(a) for k, a in values.items()}
+    truncation = {k: np.zeros_like(a) for k, a in values.items()}
     rung_index = np.zeros(n_t, dtype=int)
     diagnostics = []
     for j, (rung, rows) in enumerate(zip(plan.rungs, plan.bank_rows, strict=True)):
         rung_start = time.perf_counter()
         served = np.asarray(rung.served)
         rung_index[served] = j
-        contraction = _Contraction(rung, plan.scale, w, t[served], broadening, velocity)
         m_coarse = coarse_moments(rung.n_moments)
-        coarse = [_Contraction(replace(rung, n_moments=mc), plan.scale, w, t[served], broadening,
-                               velocity) for mc in m_coarse]
-        parts: dict[str, list[np.ndarray]] = {}
-        count, goal = 0, plan.vectors_per_rung
-        while count < goal:
-            size = min(plan.block, goal - count)
-            if exact:
-                r = np.zeros((dim, size))
-                r[np.arange(count, count + size), np.arange(size)] = 1.0
-            else:
-                r = np.stack([rademacher(seq, i, dim) for i in range(count, count + size)],
-                             axis=1)
-            vecs = boltzmann_filter(op, rung.temperature, r)
-            del r
-            shifted = _shifted(apply_t, rung.stress_shift)
-            probe = shifted(apply_c(vecs))
-            mu, m, p = correlation_moments(op, shifted, apply_c, vecs, rung.n_moments,
-                                           probes=[probe], left_commutator=True,
-                                           bank_dtype=params.numpy_dtype, bank_rows=rows)
-            del vecs, probe
-            if exact:  # the contraction is linear in the moments: contract the block's sum once
-                mu, m, p = (a.sum(axis=0, keepdims=True) for a in (mu, m, p))
-            block = contraction.per_vector(mu, m, p)
-            for i, (mc, contract) in enumerate(zip(m_coarse, coarse, strict=True)):
-                block.update({f"coarse{i}_{k}": a for k, a in contract.per_vector(
-                    mu[:, :mc, :mc], m[:, :2 * mc - 1], p[:, :, :mc]).items()})
-            del mu
-            for key, value in block.items():
-                summed = value.sum(axis=0, keepdims=True) if exact else value
-                if exact and key in parts:
-                    parts[key][0] += summed
-                else:
-                    parts.setdefault(key, []).append(summed)
-            count += size
-            if count >= goal and not exact and params.target_error is not None:
-                rel = _relative_error(parts)
-                if rel > params.target_error and goal < params.max_vectors:
-                    goal = min(params.max_vectors, goal + max(plan.block, params.n_vectors // 2))
+        parts, count = _rung_sums(op, apply_t, apply_c, rung, rows, plan, w, t[served], broadening,
+                                  params, seq, velocity, m_coarse)
         arrays = {k: np.concatenate(p) for k, p in parts.items()}
-        truncation = {}
-        for kind, factor in (("abs", normalisation), ("vel", -0.5 * normalisation)):
-            if kind == "vel" and not velocity:
-                continue
-            val, err = jackknife_ratio(arrays[kind], arrays["z"], exact)
-            change = np.zeros_like(val)
-            for i in range(len(m_coarse)):
-                val_c, _ = jackknife_ratio(arrays[f"coarse{i}_{kind}"], arrays[f"coarse{i}_z"],
-                                           True)
-                change = np.maximum(change, np.abs(val - val_c))
+        kinds = ("abs", "vel") if velocity else ("abs",)
+        for kind in kinds:
+            val, err, change = _ratio_with_truncation(arrays, kind, len(m_coarse), exact)
+            values[kind][served] = val
+            statistical[kind][served] = err
             # envelope over the rung's temperatures (per frequency): the change can pass through
             # zero at one temperature while the truncation error does not
-            truncation[kind] = TRUNCATION_SAFETY * abs(factor) * np.broadcast_to(
-                change.max(axis=0), change.shape)
-            values[kind][served] = factor * val
-            errors[kind][served] = np.hypot(abs(factor) * err, truncation[kind])
+            truncation[kind][served] = TRUNCATION_SAFETY * np.broadcast_to(change.max(axis=0),
+                                                                           change.shape)
         heat, heat_err = _heat(arrays["z"], arrays["e1"], arrays["e2"], t[served], exact)
         change = np.zeros_like(heat)
         for i in range(len(m_coarse)):
             heat_c, _ = _heat(arrays[f"coarse{i}_z"], arrays[f"coarse{i}_e1"],
                               arrays[f"coarse{i}_e2"], t[served], True)
             change = np.maximum(change, np.abs(heat - heat_c))
-        truncation["heat"] = TRUNCATION_SAFETY * np.full_like(change, change.max())
         values["heat"][served] = heat
-        errors["heat"][served] = np.hypot(heat_err, truncation["heat"])
-        amplification = float(np.max(arrays["z0"].sum() / arrays["z"].sum(axis=0)))
-        loss = float(arrays["outside"].sum() / arrays["z0"].sum())
-        rel = _relative_error(parts) if not exact else 0.0
-        if not exact and params.target_error is not None and rel > params.target_error:
-            warnings.warn(
-                f"rung T0={rung.temperature:.4g} K: relative statistical error {rel:.3g} exceeds "
-                f"target_error={params.target_error:g} after max_vectors={params.max_vectors} "
-                "random vectors", RuntimeWarning, stacklevel=3)
-        if loss > 1e-3:
-            warnings.warn(
-                f"rung T0={rung.temperature:.4g} K: a fraction {loss:.2e} of the thermal weight "
-                f"lies above the energy window ({rung.window_energy - plan.scale.ground:.4g} K "
-                "above E_0); raise chebyshev.window_sigmas", RuntimeWarning, stacklevel=3)
-        diagnostics.append({
-            "reference_temperature": rung.temperature,
-            "temperatures": t[served].tolist(),
-            "n_moments": rung.n_moments,
-            "n_vectors": count,
-            "filter_terms": rung.filter_terms,
-            "window_energy": rung.window_energy - plan.scale.ground,
-            "window_loss": loss,
-            "amplification": amplification,
-            "truncation_bound": params.truncation_tol * amplification,
-            "coarse_moments": list(m_coarse),
-            "truncation_error": float(np.max(truncation["abs"])),
-            "relative_error": rel,
-            "seconds": time.perf_counter() - rung_start,
-        })
-    heat = "specific_heat" in observables
-    return ChebyshevResult(
-        frequencies=w, temperatures=t, absorption=values["abs"], absorption_error=errors["abs"],
-        velocity_shift=values["vel"] if velocity else None,
-        velocity_shift_error=errors["vel"] if velocity else None,
-        specific_heat=values["heat"] if heat else None,
-        specific_heat_error=errors["heat"] if heat else None,
-        rung_index=rung_index, plan=plan, diagnostics=diagnostics, exact_trace=exact,
-        wall_seconds=time.perf_counter() - started)
+        statistical["heat"][served] = heat_err
+        truncation["heat"][served] = TRUNCATION_SAFETY * np.full_like(change, change.max())
+        diagnostics.append(_diagnostics(rung, plan, arrays, parts, params, t[served], count,
+                                        m_coarse, truncation["abs"][served], exact, rung_start))
+    raw = Responses(im_chi=values["abs"], re_chi=values["vel"] if velocity else None,
+                    specific_heat=values["heat"],
+                    errors={"im_chi": (statistical["abs"], truncation["abs"]),
+                            "re_chi": (statistical["vel"], truncation["vel"]),
+                            "specific_heat": (statistical["heat"], truncation["heat"])})
+    return raw, plan, {"rung_index": rung_index, "diagnostics": diagnostics}
+
+
+def _rung_sums(op, apply_t, apply_c, rung, rows, plan, w, t_served, broadening, params, seq,
+               velocity, m_coarse) -> tuple[dict[str, list[np.ndarray]], int]:
+    """Per-vector (or, for an exact trace, summed) numerators, Z and energy sums of one rung,
+    full and coarse, adding vectors until ``target_error`` is met; and the number of vectors."""
+    exact = params.trace == "exact"
+    dim = op.dimension
+    contraction = _Contraction(rung, plan.scale, w, t_served, broadening, velocity)
+    coarse = [_Contraction(replace(rung, n_moments=mc), plan.scale, w, t_served, broadening,
+                           velocity) for mc in m_coarse]
+    parts: dict[str, list[np.ndarray]] = {}
+    count, goal = 0, plan.vectors_per_rung
+    while count < goal:
+        size = min(plan.block, goal - count)
+        if exact:
+            r = np.zeros((dim, size))
+            r[np.arange(count, count + size), np.arange(size)] = 1.0
+        else:
+            r = np.stack([rademacher(seq, i, dim) for i in range(count, count + size)], axis=1)
+        vecs = boltzmann_filter(op, rung.temperature, r)
+        del r
+        shifted = _shifted(apply_t, rung.stress_shift)
+        probe = shifted(apply_c(vecs))
+        mu, m, p = correlation_moments(op, shifted, apply_c, vecs, rung.n_moments,
+                                       probes=[probe], left_commutator=True,
+                                       bank_dtype=params.numpy_dtype, bank_rows=rows)
+        del vecs, probe
+        if exact:  # the contraction is linear in the moments: contract the block's sum once
+            mu, m, p = (a.sum(axis=0, keepdims=True) for a in (mu, m, p))
+        block = contraction.per_vector(mu, m, p)
+        for i, (mc, contract) in enumerate(zip(m_coarse, coarse, strict=True)):
+            block.update({f"coarse{i}_{k}": a for k, a in contract.per_vector(
+                mu[:, :mc, :mc], m[:, :2 * mc - 1], p[:, :, :mc]).items()})
+        del mu
+        for key, value in block.items():
+            summed = value.sum(axis=0, keepdims=True) if exact else value
+            if exact and key in parts:
+                parts[key][0] += summed
+            else:
+                parts.setdefault(key, []).append(summed)
+        count += size
+        if count >= goal and not exact and params.target_error is not None:
+            rel = _relative_error(parts)
+            if rel > params.target_error and goal < params.max_vectors:
+                goal = min(params.max_vectors, goal + max(plan.block, params.n_vectors // 2))
+    return parts, count
+
+
+def _ratio_with_truncation(arrays, kind: str, n_coarse: int, exact: bool):
+    """Ratio estimate of one response on a rung, its jackknife error, and the largest change
+    when only the coarse moments are contracted (the truncation probe)."""
+    val, err = jackknife_ratio(arrays[kind], arrays["z"], exact)
+    change = np.zeros_like(val)
+    for i in range(n_coarse):
+        val_c, _ = jackknife_ratio(arrays[f"coarse{i}_{kind}"], arrays[f"coarse{i}_z"], True)
+        change = np.maximum(change, np.abs(val - val_c))
+    return val, err, change
+
+
+def _diagnostics(rung, plan, arrays, parts, params, t_served, count, m_coarse, truncation_abs,
+                 exact, rung_start) -> dict:
+    """What a rung did (reported in ChebyshevResult.diagnostics), warning when the statistical
+    target was missed or thermal weight was lost above the energy window."""
+    amplification = float(np.max(arrays["z0"].sum() / arrays["z"].sum(axis=0)))
+    loss = float(arrays["outside"].sum() / arrays["z0"].sum())
+    rel = _relative_error(parts) if not exact else 0.0
+    if not exact and params.target_error is not None and rel > params.target_error:
+        warnings.warn(
+            f"rung T0={rung.temperature:.4g} K: relative statistical error {rel:.3g} exceeds "
+            f"target_error={params.target_error:g} after max_vectors={params.max_vectors} "
+            "random vectors", RuntimeWarning, stacklevel=5)
+    if loss > 1e-3:
+        warnings.warn(
+            f"rung T0={rung.temperature:.4g} K: a fraction {loss:.2e} of the thermal weight "
+            f"lies above the energy window ({rung.window_energy - plan.scale.ground:.4g} K "
+            "above E_0); raise chebyshev.window_sigmas", RuntimeWarning, stacklevel=5)
+    return {
+        "reference_temperature": rung.temperature,
+        "temperatures": t_served.tolist(),
+        "n_moments": rung.n_moments,
+        "n_vectors": count,
+        "filter_terms": rung.filter_terms,
+        "window_energy": rung.window_energy - plan.scale.ground,
+        "window_loss": loss,
+        "amplification": amplification,
+        "truncation_bound": params.truncation_tol * amplification,
+        "coarse_moments": list(m_coarse),
+        "truncation_error": float(np.max(truncation_abs)),  # per unit normalisation
+        "relative_error": rel,
+        "seconds": time.perf_counter() - rung_start,
+    }
 
 
 def _relative_error(parts: dict[str, list[np.ndarray]]) -> float:
@@ -510,60 +558,65 @@ def _relative_error(parts: dict[str, list[np.ndarray]]) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
-# integration with the pipeline
+# the solver entry (manybody.simulation.solvers): the pipeline draws, builds and converts units
 
 
-def observe_chebyshev(params, seed: int, realisation: int, probe,
-                      chebyshev: ChebyshevParams | None = None) -> dict[str, np.ndarray]:
-    """The chebyshev counterpart of :func:`manybody.pipeline.observe` (same keys and units).
-
-    The disorder comes from ``realisation_rng(seed, realisation)`` exactly as for dense ED, the
-    random vectors from ``SeedSequence(seed, spawn_key=(realisation, TRACE_STREAM))``.
-
-    Parameters
-    ----------
-    params : ModelParams
-        The ensemble.
-    seed, realisation : int
-        Run seed and realisation index.
-    probe : Probe
-        Frequencies, temperatures, broadening and observables (``manybody.pipeline.Probe``).
-    chebyshev : ChebyshevParams, optional
-        Solver options.
-
-    Returns
-    -------
-    dict of str to numpy.ndarray
-        "absorption" (n_T, n_w) in units of pi*C0, "velocity_shift" (n_T, n_w) in units of C0,
-        "specific_heat" (n_T,) in units of k_B, "spacing_ratio" () NaN (needs the spectrum), each
-        requested one with an error companion "<name>_error" of the same shape (statistical and
-        truncation error in quadrature).
-
-    Raises
-    ------
-    ValueError
-        Observables that need eigenstates (relaxation), and everything
-        :func:`chebyshev_absorption` raises.
+def prepare(model, probe, solver) -> None:
+    """Refuse, before anything is drawn or built, what the chebyshev solver cannot do here:
+    memory (the lower bound, or dense random-matrix terms) and observables that need eigenstates.
     """
-    from manybody.models import absorption_normalisation, draw_realisation, realisation_rng
-
+    check_chebyshev_memory(model, solver.chebyshev)
     unsupported = sorted(set(probe.observables) - set(CHEBYSHEV_OBSERVABLES) - {"spacing_ratio"})
     if unsupported:
         raise ValueError(
             f"observable(s) {', '.join(map(repr, unsupported))} need eigenstates and are not "
             "available from the chebyshev solver; use solver.method = 'dense' or drop them")
-    real = draw_realisation(params, realisation_rng(seed, realisation))
+
+
+def build(real, solver) -> ChebyshevOperators:
+    """H, T and C = [H, T] of the realisation (sparse where they can be)."""
+    return ChebyshevOperators(real, solver.chebyshev)
+
+
+def respond(real, operators: ChebyshevOperators, probe, solver, *, model, seed: int,
+            realisation: int) -> Responses:
+    """Raw responses of one realisation by 2D KPM and typicality.
+
+    The random vectors come from ``SeedSequence(seed, spawn_key=(realisation, TRACE_STREAM))``
+    (the disorder, drawn by the pipeline, from ``realisation_rng(seed, realisation)``).
+    ``spacing_ratio`` needs the spectrum: NaN here.
+    """
+    w, t, broadening = check_inputs(probe.frequencies, probe.temperatures, probe.broadening)
     trace_seed = np.random.SeedSequence(seed, spawn_key=(realisation, TRACE_STREAM))
     wanted = tuple(o for o in CHEBYSHEV_OBSERVABLES if o in probe.observables)
-    res = chebyshev_absorption(real, probe.frequencies, probe.temperatures, probe.broadening,
-                               chebyshev, absorption_normalisation(params), trace_seed,
-                               observables=wanted or ("absorption",))
-    out: dict[str, np.ndarray] = {}
-    pairs = {"absorption": (res.absorption, res.absorption_error),
-             "velocity_shift": (res.velocity_shift, res.velocity_shift_error),
-             "specific_heat": (res.specific_heat, res.specific_heat_error)}
-    for name in wanted:
-        out[name], out[f"{name}_error"] = pairs[name]
+    raw, _, _ = respond_with_plan(operators, w, t, broadening, solver.chebyshev, trace_seed,
+                                  wanted or ("absorption",))
     if "spacing_ratio" in probe.observables:
-        out["spacing_ratio"] = np.asarray(np.nan)
-    return out
+        raw.spacing_ratio = np.asarray(np.nan)
+    return raw
+
+
+def check_point(model, probe, solver) -> None:
+    """Preflight of a sweep point (nothing drawn or built): observables that need eigenstates,
+    temperatures the ladder cannot reach, and the memory lower bound."""
+    eigenstate_only = sorted(set(probe.observables) - set(CHEBYSHEV_OBSERVABLES)
+                             - {"spacing_ratio"})
+    if eigenstate_only:
+        how = ("solver.method = 'chebyshev'" if solver.method == "chebyshev" else
+               f"solver.method = 'auto' (which picks chebyshev at n_tls={model.n_tls})")
+        raise ValueError(
+            f"probe.observables {eigenstate_only!r} need eigenstates, which {how} does not "
+            "compute; use solver.method = 'dense' or drop them")
+    build_ladder(np.asarray(probe.temperatures), solver.chebyshev)
+    check_chebyshev_memory(model, solver.chebyshev)
+
+
+def dense_alternative(n_tls: int, random_matrix: bool, observables) -> tuple[int, str] | None:
+    """(lower bound in bytes, remedy) offered when dense ED does not fit, or None when this
+    solver cannot compute what is asked (observables that need eigenstates) or the model (dense
+    random-matrix terms)."""
+    if random_matrix or set(observables) - set(CHEBYSHEV_OBSERVABLES) - {"spacing_ratio"}:
+        return None
+    low = chebyshev_minimum_bytes(n_tls)
+    return low, (f"solver.method = 'chebyshev' (sparse H and a few vectors, at least "
+                 f"~{low / 2.0**30:.2g} GB)")

@@ -1,4 +1,4 @@
-"""Thermodynamics from a spectrum: specific heat, entropy, energy (k_B = 1, energies in K)."""
+"""Thermodynamics from a spectrum: Boltzmann weights, specific heat, entropy (k_B = 1, energies in K)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,32 @@ import numpy as np
 from manybody import _validate as v
 
 
+def boltzmann_weights(energies: np.ndarray, temperatures: np.ndarray) -> np.ndarray:
+    """Thermal occupations p_n(T) = exp(-E_n/T) / Z, shape (n_T, D), computed without overflow.
+
+    Parameters
+    ----------
+    energies : numpy.ndarray
+        E_n (K).
+    temperatures : numpy.ndarray
+        T (K), all > 0.
+    """
+    t = v.positive_array("temperatures", temperatures)
+    _, weights, z = _boltzmann(energies, t)
+    weights /= z[:, None]
+    return weights
+
+
+def _boltzmann(energies: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """E_n - E_0, the unnormalised weights exp(-(E_n - E_0)/T) (n_T, D) and Z (n_T,)."""
+    shifted = np.asarray(energies, dtype=np.float64) - np.min(energies)
+    weights = np.exp(-shifted[None, :] / t[:, None])
+    return shifted, weights, weights.sum(axis=1)
+
+
 def _moments(energies: np.ndarray, temperatures) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     t = v.positive_array("temperatures", temperatures)
-    e = np.asarray(energies, dtype=np.float64)
-    shifted = e - e.min()
-    x = shifted[None, :] / t[:, None]
-    boltzmann = np.exp(-x)
-    z = boltzmann.sum(axis=1)
+    shifted, boltzmann, z = _boltzmann(energies, t)
     p = boltzmann / z[:, None]
     mean = p @ shifted
     second = p @ shifted**2
@@ -38,12 +57,6 @@ def entropy(energies: np.ndarray, temperatures) -> np.ndarray:
     """S(T) = ln Z + <E>/T in units of k_B, shape (n_T,)."""
     t, mean, _, log_z = _moments(energies, temperatures)
     return log_z + mean / t
-
-
-def internal_energy(energies: np.ndarray, temperatures) -> np.ndarray:
-    """<E>(T) (K), shape (n_T,)."""
-    t, mean, _, _ = _moments(energies, temperatures)
-    return mean + float(np.min(energies))
 
 
 def schottky(splittings: np.ndarray, temperatures) -> np.ndarray:

@@ -1,8 +1,9 @@
-"""Model parameters (frozen dataclasses) and disorder realisations drawn from a Generator.
+"""Disorder realisations of a model ensemble drawn from a Generator, and their normalisation.
 
-A :class:`ModelParams` describes an ensemble; :func:`draw_realisation` turns it into one
-:class:`Realisation` (explicit arrays) using an explicit :class:`numpy.random.Generator`. A user
-with their own numbers builds a :class:`Realisation` directly with :meth:`Realisation.from_arrays`.
+A :class:`~manybody.config.model.ModelParams` describes an ensemble; :func:`draw_realisation`
+turns it into one :class:`Realisation` (explicit arrays) using an explicit
+:class:`numpy.random.Generator`. A user with their own numbers builds a :class:`Realisation`
+directly with :meth:`Realisation.from_arrays`.
 
 The Hamiltonian (all energies in K, Pauli matrices with eigenvalues +-1)::
 
@@ -19,251 +20,21 @@ and the stress operator (one polarisation)::
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from manybody import _validate as v
-
-#: Largest number of TLS any model accepts (the solvers have their own, smaller limits).
-MAX_TLS = 30
-#: Coupling components a user may supply, in the order (first site, second site).
-COUPLING_COMPONENTS = ("zz", "xx", "xz", "zx")
-
-
-@dataclass(frozen=True, kw_only=True)
-class TLSParams:
-    """Canonical TTLS ensemble P(eps, Delta) ~ 1/Delta, per TLS.
-
-    Parameters
-    ----------
-    asymmetry_max : float
-        eps_max (K): asymmetries are uniform on [-eps_max, eps_max].
-    tunnelling_min, tunnelling_max : float
-        Delta_min, Delta_max (K): ln(Delta) is uniform on [ln Delta_min, ln Delta_max].
-    """
-
-    asymmetry_max: float = 1.0
-    tunnelling_min: float = 1e-3
-    tunnelling_max: float = 1.0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "asymmetry_max", v.positive("tls.asymmetry_max", self.asymmetry_max))
-        object.__setattr__(self, "tunnelling_min", v.positive("tls.tunnelling_min", self.tunnelling_min))
-        object.__setattr__(self, "tunnelling_max", v.positive("tls.tunnelling_max", self.tunnelling_max))
-        if self.tunnelling_min >= self.tunnelling_max:
-            raise ValueError(
-                "tls.tunnelling_min must be < tls.tunnelling_max, got "
-                f"{self.tunnelling_min!r} >= {self.tunnelling_max!r}"
-            )
-
-    @property
-    def log_range(self) -> float:
-        """ln(Delta_max / Delta_min)."""
-        return math.log(self.tunnelling_max / self.tunnelling_min)
-
-
-@dataclass(frozen=True, kw_only=True)
-class CouplingParams:
-    """Random two-body couplings K_ij s^a_i s^b_j.
-
-    Parameters
-    ----------
-    kind : {"gaussian", "dipolar"}
-        "gaussian": all-to-all K_ij ~ N(0, J0^2). "dipolar": elastic dipolar
-        K_ij = J0 c_ij (r0 / r_ij)^3 with TLS at uniform random positions in a periodic cube of side
-        L = N^(1/3) r0 (minimum-image distances) and c_ij a random orientation factor of unit rms.
-    strength : float
-        J0 (K).
-    orientation : {"uniform", "gaussian"}
-        Distribution of c_ij for "dipolar": uniform on [-sqrt(3), sqrt(3)] or standard normal.
-    min_distance : float
-        Pairs closer than this (units of r0) are placed at this distance (a hard core); 0 disables.
-    components : tuple of str
-        Which s^a s^b components to draw, each independently (default ("zz",)).
-    """
-
-    kind: str = "gaussian"
-    strength: float = 0.0
-    orientation: str = "uniform"
-    min_distance: float = 0.0
-    components: tuple[str, ...] = ("zz",)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", v.choice("coupling.kind", self.kind, ("gaussian", "dipolar")))
-        object.__setattr__(self, "strength", v.non_negative("coupling.strength", self.strength))
-        object.__setattr__(self, "orientation",
-                           v.choice("coupling.orientation", self.orientation, ("uniform", "gaussian")))
-        object.__setattr__(self, "min_distance", v.non_negative("coupling.min_distance", self.min_distance))
-        if isinstance(self.components, str) or not isinstance(self.components, list | tuple):
-            raise TypeError("coupling.components must be a list of names from zz, xx, xz, zx, "
-                            f"got {self.components!r}")
-        object.__setattr__(self, "components", tuple(self.components))
-        if not self.components:
-            raise ValueError("coupling.components must name at least one of zz, xx, xz, zx")
-        for c in self.components:
-            v.choice("coupling.components entry", c, COUPLING_COMPONENTS)
-        if len(set(self.components)) != len(self.components):
-            raise ValueError(f"coupling.components has repeated entries: {list(self.components)!r}")
-
-
-@dataclass(frozen=True, kw_only=True)
-class RandomMatrixParams:
-    """A random-matrix ("generic block") term on the full 2^N space.
-
-    Parameters
-    ----------
-    kind : {"goe", "flat", "exponential"}
-        "goe": weight * G with G a radius-1 GOE matrix (semicircle density). "flat" and
-        "exponential": O diag(E) O^T with Haar-random orthogonal O and levels E on [0, weight]
-        with a flat density or one growing like exp(E / growth_temperature).
-    weight : float
-        W or lambda (K): the GOE radius, or the bandwidth of a prescribed-density block.
-    growth_temperature : float
-        T_s (K) of the exponential density; ignored otherwise.
-    level_statistics : {"goe", "poisson"}
-        Local correlations of prescribed-density levels (unfolded GOE or independent).
-    """
-
-    kind: str = "goe"
-    weight: float = 1.0
-    growth_temperature: float = 1.0
-    level_statistics: str = "goe"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "kind",
-                           v.choice("random_matrix.kind", self.kind, ("goe", "flat", "exponential")))
-        object.__setattr__(self, "weight", v.non_negative("random_matrix.weight", self.weight))
-        object.__setattr__(self, "growth_temperature",
-                           v.positive("random_matrix.growth_temperature", self.growth_temperature))
-        object.__setattr__(self, "level_statistics",
-                           v.choice("random_matrix.level_statistics", self.level_statistics,
-                                    ("goe", "poisson")))
-
-
-@dataclass(frozen=True, kw_only=True)
-class StressParams:
-    """The stress operator T (one polarisation).
-
-    Parameters
-    ----------
-    deformation_potential : float
-        gamma (K per unit strain): magnitude, or rms for "gaussian". Also gamma_rms of the
-        absorption normalisation pi*C0.
-    distribution : {"fixed", "random_sign", "gaussian", "none"}
-        gamma_i = gamma, gamma_i = +-gamma, gamma_i ~ N(0, gamma^2), or no linear stress at all
-        (gamma_i = 0, e.g. a pure random-matrix stress; gamma then only sets the normalisation).
-    two_body : float
-        rms of the Gaussian two-body stress K^T_ij s^z_i s^z_j (K per unit strain); 0 disables.
-    random_matrix : float
-        mu (K per unit strain), weight of a random-matrix stress; 0 disables.
-    random_matrix_kind : {"goe", "eth"}
-        "goe": independent radius-1 GOE matrix. "eth": GOE-like in the random block's eigenbasis
-        with variance exp(-(Ebar - E_0)/eth_energy_scale) (needs a "flat" or "exponential" block).
-    eth_energy_scale : float
-        Energy scale (K) of the ETH variance.
-    """
-
-    deformation_potential: float = 1.0
-    distribution: str = "fixed"
-    two_body: float = 0.0
-    random_matrix: float = 0.0
-    random_matrix_kind: str = "goe"
-    eth_energy_scale: float = 1.0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "deformation_potential",
-                           v.positive("stress.deformation_potential", self.deformation_potential))
-        v.choice("stress.distribution", self.distribution,
-                 ("fixed", "random_sign", "gaussian", "none"))
-        object.__setattr__(self, "two_body", v.non_negative("stress.two_body", self.two_body))
-        object.__setattr__(self, "random_matrix", v.non_negative("stress.random_matrix", self.random_matrix))
-        object.__setattr__(self, "random_matrix_kind",
-                           v.choice("stress.random_matrix_kind", self.random_matrix_kind, ("goe", "eth")))
-        object.__setattr__(self, "eth_energy_scale",
-                           v.positive("stress.eth_energy_scale", self.eth_energy_scale))
-
-
-@dataclass(frozen=True, kw_only=True)
-class ModelParams:
-    """A whole model ensemble: which terms are present and their parameters.
-
-    Parameters
-    ----------
-    n_tls : int
-        Number of TLS N (Hilbert-space dimension 2^N).
-    tls : TLSParams or None
-        The independent-TLS term; None for a pure random-matrix block (its defaults then still
-        serve as the reference ensemble of the pi*C0 normalisation).
-    coupling : CouplingParams or None
-        Two-body couplings; None for independent TLS.
-    random_matrix : RandomMatrixParams or None
-        Random-matrix term; None for none.
-    stress : StressParams
-        The stress operator.
-    """
-
-    n_tls: int
-    tls: TLSParams | None = field(default_factory=TLSParams)
-    coupling: CouplingParams | None = None
-    random_matrix: RandomMatrixParams | None = None
-    stress: StressParams = field(default_factory=StressParams)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "n_tls", v.integer("n_tls", self.n_tls, 1, MAX_TLS))
-        for name, cls, optional in (("tls", TLSParams, True), ("coupling", CouplingParams, True),
-                                    ("random_matrix", RandomMatrixParams, True),
-                                    ("stress", StressParams, False)):
-            value = getattr(self, name)
-            if not isinstance(value, cls) and not (optional and value is None):
-                raise TypeError(f"{name} must be a {cls.__name__}{' or None' if optional else ''}"
-                                f", got {value!r}")
-        if self.tls is None and self.random_matrix is None:
-            raise ValueError("model has no Hamiltonian: give tls, random_matrix, or both")
-        if self.stress.random_matrix_kind == "eth" and self.stress.random_matrix > 0:
-            if self.random_matrix is None or self.random_matrix.kind == "goe":
-                raise ValueError(
-                    "stress.random_matrix_kind 'eth' needs random_matrix.kind 'flat' or "
-                    f"'exponential' (its eigenbasis), got random_matrix={self.random_matrix!r}"
-                )
-
-    @property
-    def reference_tls(self) -> TLSParams:
-        """The TLS ensemble that defines the pi*C0 normalisation."""
-        return self.tls if self.tls is not None else TLSParams()
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "model") -> ModelParams:
-        """Build from a nested mapping (e.g. a TOML table); unknown keys are rejected."""
-        if not isinstance(data, dict | MappingProxyType) and not hasattr(data, "keys"):
-            raise TypeError(f"{where} must be a table of keys, got {data!r}")
-        sections = {
-            "tls": TLSParams,
-            "coupling": CouplingParams,
-            "random_matrix": RandomMatrixParams,
-            "stress": StressParams,
-        }
-        data = dict(data)
-        kwargs: dict[str, Any] = {}
-        for name, sub in sections.items():
-            if name in data:
-                value = data.pop(name)
-                if (value is None or value is False) and name != "stress":
-                    kwargs[name] = None
-                else:
-                    kwargs[name] = v.from_mapping(sub, value, f"{where}.{name}")
-        if "n_tls" in data:
-            kwargs["n_tls"] = data.pop("n_tls")
-        if data:
-            raise ValueError(
-                f"unknown key(s) {', '.join(map(repr, sorted(data)))} in {where}; valid keys are "
-                f"n_tls, {', '.join(sections)}"
-            )
-        if "n_tls" not in kwargs:
-            raise ValueError(f"{where}.n_tls is required (number of TLS, an integer >= 1)")
-        return cls(**kwargs)
+from manybody.config.model import (
+    COUPLING_COMPONENTS,
+    MAX_TLS,
+    CouplingParams,
+    ModelParams,
+    StressParams,
+    TLSParams,
+)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,21 +1,72 @@
-"""One realisation from parameters to small arrays: draw, build, diagonalise, observe.
+"""What is measured on each realisation: the line kernel, the observables and the probe.
 
-This is the unit of work of a sweep: it receives parameters and a (seed, realisation index) pair,
-and returns a dict of small arrays (never eigenvectors).
+:class:`Broadening` (the line kernel standing in for delta(w - w_mn)), the observable registry
+(name -> dimensions of one realisation's array and units; a sweep stacks them along its axes and
+"realisation") and :class:`Probe` (frequencies, temperatures, kernel, observables, phonon bath).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from manybody import _validate as v
-from manybody.absorption import Broadening, pair_spectrum
-from manybody.diagonalise import SolverParams, solve
-from manybody.models import ModelParams, absorption_normalisation, draw_realisation, realisation_rng
-from manybody.statistics import mean_spacing_ratio
-from manybody.thermo import specific_heat
+
+#: Names of the material presets of the phonon bath (their values: manybody.simulation.materials).
+PHONON_PRESETS = ("a-SiO2",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Broadening:
+    """Line kernel that stands in for delta(w - w_mn).
+
+    Parameters
+    ----------
+    kind : {"gaussian", "lorentzian", "histogram"}
+        Normalised Gaussian (standard deviation ``width``), Lorentzian (half width at half maximum
+        ``width``) or box of full width ``width`` (a binned histogram).
+    width : float
+        eta (K). Should be small compared with w and with T, and large compared with the level
+        spacing so that the disorder-averaged spectrum is smooth.
+    resolution : int
+        Grid nodes per width for the binned method (>= 4).
+    """
+
+    kind: str = "gaussian"
+    width: float = 0.01
+    resolution: int = 10
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind",
+                           v.choice("broadening.kind", self.kind, ("gaussian", "lorentzian", "histogram")))
+        object.__setattr__(self, "width", v.positive("broadening.width", self.width))
+        object.__setattr__(self, "resolution", v.integer("broadening.resolution", self.resolution, 4, 1000))
+
+    def kernel(self, u: np.ndarray) -> np.ndarray:
+        """K(u) (1/K), normalised to unit area."""
+        eta = self.width
+        if self.kind == "gaussian":
+            return np.exp(-0.5 * (u / eta) ** 2) / (eta * math.sqrt(2.0 * math.pi))
+        if self.kind == "lorentzian":
+            return (eta / math.pi) / (u * u + eta * eta)
+        return np.where(np.abs(u) < 0.5 * eta, 1.0 / eta, 0.0)
+
+    def dispersive(self, u: np.ndarray) -> np.ndarray:
+        """R(u) (1/K): the broadened principal value of 1/u (Hilbert-transform partner of pi K)."""
+        eta = self.width
+        if self.kind == "gaussian":
+            from scipy.special import dawsn  # scipy only when a kernel is evaluated: config stays light
+
+            return (math.sqrt(2.0) / eta) * dawsn(u / (math.sqrt(2.0) * eta))
+        if self.kind == "lorentzian":
+            return u / (u * u + eta * eta)
+        # principal value of 1/u averaged over the box: (1/eta) ln|(u + eta/2)/(u - eta/2)|
+        with np.errstate(divide="ignore"):
+            return np.log(np.abs((u + 0.5 * eta) / (u - 0.5 * eta))) / eta
+
+
 
 #: Observables a run can ask for: name -> (dimensions of one realisation's array, units).
 #: A sweep stacks them along its sweep axes and "realisation"; new observables register here.
@@ -86,82 +137,15 @@ class Probe:
                                  "need phonon_rate_prefactor (K_ph in s^-1 K^-3, or a material "
                                  "preset such as 'a-SiO2')")
         if isinstance(self.phonon_rate_prefactor, str):
-            from manybody.materials import PRESETS
-
             v.choice("phonon_rate_prefactor (a material preset name or K_ph in s^-1 K^-3)",
-                     self.phonon_rate_prefactor, tuple(PRESETS))
+                     self.phonon_rate_prefactor, PHONON_PRESETS)
         elif self.phonon_rate_prefactor is not None:
             object.__setattr__(self, "phonon_rate_prefactor",
                                v.positive("phonon_rate_prefactor", self.phonon_rate_prefactor))
         if not isinstance(self.broadening, Broadening):
             raise TypeError(f"broadening must be a Broadening, got {type(self.broadening).__name__}")
-
-
-def observe(
-    params: ModelParams,
-    seed: int,
-    realisation: int,
-    probe: Probe,
-    solver: SolverParams | None = None,
-) -> dict[str, np.ndarray]:
-    """Compute the observables of realisation ``realisation`` of ``params``.
-
-    The disorder comes from ``SeedSequence(seed, spawn_key=(realisation,))`` only, so the result
-    does not depend on which worker runs it or when.
-
-    Returns
-    -------
-    dict of str to numpy.ndarray
-        "absorption" (n_T, n_w) in units of pi*C0, "velocity_shift" (n_T, n_w) in units of C0,
-        "specific_heat" (n_T,) in units of k_B, "spacing_ratio" () the mean <r>.
-    """
-    solver = solver or SolverParams()
-    method = solver.method
-    if method == "auto":
-        from manybody.chebyshev_resources import choose_solver
-
-        method = choose_solver(params, solver.dtype, solver.memory_fraction)
-    if method == "chebyshev":
-        from manybody.chebyshev import observe_chebyshev
-        from manybody.chebyshev_resources import check_chebyshev_memory
-
-        check_chebyshev_memory(params, solver.chebyshev_params)  # before anything is built
-        return observe_chebyshev(params, seed, realisation, probe, solver.chebyshev_params)
-    out = _observe_dense(params, seed, realisation, probe, solver)
-    if solver.method != "dense":  # same variables as the chebyshev tasks of this run
-        for name in list(out):
-            if f"{name}_error" in OBSERVABLE_DIMS:
-                out[f"{name}_error"] = np.zeros_like(out[name])
-    return out
-
-
-def _observe_dense(params: ModelParams, seed: int, realisation: int, probe: Probe,
-                   solver: SolverParams) -> dict[str, np.ndarray]:
-    real = draw_realisation(params, realisation_rng(seed, realisation))
-    spectrum, elements = solve(real, solver)
-    out: dict[str, np.ndarray] = {}
-    w = np.asarray(probe.frequencies)
-    t = np.asarray(probe.temperatures)
-    norm = absorption_normalisation(params)
-    if "absorption" in probe.observables or "velocity_shift" in probe.observables:
-        pairs = pair_spectrum(spectrum, elements, w, probe.broadening)
-        if "absorption" in probe.observables:
-            out["absorption"] = norm * pairs.absorption(w, t)
-        if "velocity_shift" in probe.observables:
-            out["velocity_shift"] = -0.5 * norm * pairs.dispersion(w, t)
-    if "specific_heat" in probe.observables:
-        out["specific_heat"] = specific_heat(spectrum.energies, t)
-    if "spacing_ratio" in probe.observables:
-        out["spacing_ratio"] = np.asarray(mean_spacing_ratio(spectrum.energies))
-    if set(RELAXATION_OBSERVABLES) & set(probe.observables):
-        from manybody.materials import bath
-        from manybody.relaxation import relaxation_susceptibility
-
-        chi = relaxation_susceptibility(spectrum, elements, w, t,
-                                        bath(probe.phonon_rate_prefactor).rate_prefactor,
-                                        stress_scale=params.stress.deformation_potential)
-        if "relaxation_absorption" in probe.observables:
-            out["relaxation_absorption"] = norm * chi.imag / np.pi
-        if "relaxation_velocity_shift" in probe.observables:
-            out["relaxation_velocity_shift"] = -0.5 * norm * chi.real
-    return out
+#: Smallest N for observables that need several levels: the spacing ratio needs >= 3 distinct
+#: levels in the central 80 % of the 2^N levels (statistics.spacing_ratios), i.e. 2^N >= 4.
+OBSERVABLE_MIN_TLS: dict[str, tuple[int, str]] = {
+    "spacing_ratio": (2, "needs at least 3 levels in the central 80 % of the 2^N spectrum"),
+}

@@ -28,6 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.fft import dct
+from scipy.sparse.linalg import eigsh
+from scipy.special import ive
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +105,6 @@ def spectral_bounds(
         levels = np.linalg.eigvalsh(dense.astype(np.float64))
         low, high = float(levels[0]), float(levels[-1])
     else:
-        from scipy.sparse.linalg import eigsh
-
         v0 = np.random.default_rng(seed).standard_normal(dim)
         low = float(eigsh(h, k=1, which="SA", tol=tol, v0=v0, return_eigenvectors=False)[0])
         high = float(eigsh(h, k=1, which="LA", tol=tol, v0=v0, return_eigenvectors=False)[0])
@@ -174,8 +175,6 @@ def exponential_coefficients(c: float, tol: float = 1e-13) -> np.ndarray:
     tol : float
         Absolute truncation error (relative to the value 1 at the bottom of the spectrum).
     """
-    from scipy.special import ive
-
     if c < 0 or not math.isfinite(c):
         raise ValueError(f"filter exponent must be finite and >= 0, got {c!r}")
     n = int(c + 12.0 * math.sqrt(c + 1.0) + 40)
@@ -225,8 +224,6 @@ def node_weights(moments: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndar
 
 def chebyshev_coefficients(values: np.ndarray) -> np.ndarray:
     """Discrete Chebyshev coefficients of f from its values at the n Gauss-Chebyshev nodes (last axis)."""
-    from scipy.fft import dct
-
     c = dct(np.asarray(values, dtype=np.float64), type=2, axis=-1) / values.shape[-1]
     c[..., 0] *= 0.5
     return c

@@ -9,7 +9,7 @@ Rates between eigenstates (energies in K, rates in s^-1)::
 which is K_ph |t|^2 |w|^3 [n_B(|w|) + 1] for emission (w > 0) and K_ph |t|^2 |w|^3 n_B(|w|) for
 absorption (w < 0). Unit convention: t_mn = T_mn / stress_scale is the stress matrix element in
 units of the deformation-potential scale gamma of the model (``stress.deformation_potential``), and
-K_ph (s^-1 K^-3, :mod:`manybody.materials`) carries the material's own deformation potentials. One
+K_ph (s^-1 K^-3, :mod:`manybody.simulation.materials`) carries the material's own deformation potentials. One
 TLS then has t_01 = Delta/E and relaxes at exactly Jackle's tau^-1 = K_ph Delta^2 E coth(E/2T).
 
 The detailed-balance-symmetrised generator S = P^-1/2 W P^1/2 has off-diagonal elements
@@ -50,15 +50,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.linalg import eigh_tridiagonal
 
 from manybody import _validate as v
-from manybody.absorption import Broadening, absorption, boltzmann_weights, velocity_shift
 from manybody.analysis import log_slope
-from manybody.diagonalise import Spectrum
-from manybody.statistics import degeneracy_tolerance
+from manybody.config.probe import Broadening
+from manybody.simulation.observables.absorption import absorption, velocity_shift
+from manybody.simulation.observables.responses import (
+    relaxation_absorption_from,
+    relaxation_velocity_shift_from,
+)
+from manybody.simulation.observables.statistics import degeneracy_tolerance
+from manybody.simulation.observables.thermo import boltzmann_weights
 from manybody.units import BOLTZMANN, HBAR
+
+if TYPE_CHECKING:  # the solvers import the observables; Spectrum is only a type here
+    from manybody.simulation.solvers.dense import Spectrum
 
 #: Angular frequency per kelvin: omega (s^-1) = w (K) * k_B / hbar.
 OMEGA_PER_KELVIN = BOLTZMANN / HBAR
@@ -144,7 +154,7 @@ def resolve_degeneracies(energies, stress_elements, tolerance: float = DEGENERAC
 
     Levels count as degenerate when closer than the larger of ``tolerance`` * max(bandwidth, 1 K)
     and the rounding error of the eigensolver in the eigenvalues' precision
-    (:func:`manybody.statistics.degeneracy_tolerance`), so a float32 solve, which splits exactly
+    (:func:`.statistics.degeneracy_tolerance`), so a float32 solve, which splits exactly
     degenerate levels by ~1e-7 of the bandwidth, is rotated like the float64 solve of the same
     Hamiltonian.
 
@@ -216,8 +226,6 @@ def _quadrature(rates, weights, omega):
 
 def _lanczos(a_matrix, start, omega, rtol, max_steps):
     """Gauss quadrature of lambda/(lambda - i omega) over the measure of PSD ``a_matrix``."""
-    from scipy.linalg import eigh_tridiagonal
-
     dim = start.size
     norm2 = float(start @ start)
     basis = np.empty((min(max_steps, dim) + 1, dim))
@@ -468,7 +476,7 @@ def relaxation_absorption(spectrum, stress_elements, frequencies, temperatures, 
     """
     chi = relaxation_susceptibility(spectrum, stress_elements, frequencies, temperatures,
                                     rate_prefactor, **options)
-    return normalisation * chi.imag / math.pi
+    return relaxation_absorption_from(chi, normalisation)
 
 
 def relaxation_velocity_shift(spectrum, stress_elements, frequencies, temperatures, rate_prefactor,
@@ -480,7 +488,7 @@ def relaxation_velocity_shift(spectrum, stress_elements, frequencies, temperatur
     """
     chi = relaxation_susceptibility(spectrum, stress_elements, frequencies, temperatures,
                                     rate_prefactor, **options)
-    return -0.5 * normalisation * chi.real
+    return relaxation_velocity_shift_from(chi, normalisation)
 
 
 def total_response(
@@ -508,7 +516,8 @@ def total_response(
     q = absorption(spectrum, stress_elements, frequencies, temperatures, broadening, normalisation)
     dv = velocity_shift(spectrum, stress_elements, frequencies, temperatures, broadening,
                         normalisation)
-    return q + normalisation * chi.imag / math.pi, dv - 0.5 * normalisation * chi.real
+    return (q + relaxation_absorption_from(chi, normalisation),
+            dv + relaxation_velocity_shift_from(chi, normalisation))
 
 
 def jackle_rate(asymmetry, tunnelling, temperature: float, rate_prefactor: float) -> np.ndarray:
@@ -518,32 +527,6 @@ def jackle_rate(asymmetry, tunnelling, temperature: float, rate_prefactor: float
     e = np.hypot(eps, delta)
     return (v.positive("rate_prefactor", rate_prefactor) * delta**2 * e
             / np.tanh(e / (2.0 * v.positive("temperature", temperature))))
-
-
-def independent_tls_susceptibility(asymmetry, tunnelling, deformation_potential, frequencies,
-                                   temperatures, rate_prefactor: float, *,
-                                   stress_scale: float = 1.0) -> np.ndarray:
-    """Closed-form chi_rel of independent TLS (Jackle), per TLS: shape (N, n_T, n_w) complex.
-
-    chi_i = (1/T) (2 gamma_i eps_i/E_i)^2 sech^2(E_i/2T)/4 / (1 - i omega tau_i), with tau_i from
-    :func:`jackle_rate` scaled by (gamma_i / stress_scale)^2. Units and arguments as
-    :func:`relaxation_susceptibility` (eps, Delta in K; gamma in K per unit strain).
-    """
-    eps = np.atleast_1d(v.real_array("asymmetry", asymmetry))
-    delta = v.real_array("tunnelling", np.atleast_1d(tunnelling), eps.shape)
-    gamma = v.real_array("deformation_potential",
-                         np.broadcast_to(deformation_potential, eps.shape))
-    w = v.positive_array("frequencies", frequencies)
-    t = v.positive_array("temperatures", temperatures)
-    v.positive("rate_prefactor", rate_prefactor)
-    e = np.hypot(eps, delta)[:, None, None]
-    tt = t[None, :, None]
-    shift2 = (2.0 * gamma * eps)[:, None, None] ** 2 / e**2
-    decay = np.exp(-e / tt)
-    lag = decay / (1.0 + decay) ** 2 / tt  # sech^2(E/2T) / (4T), no overflow
-    rate = (rate_prefactor * (gamma / v.positive("stress_scale", stress_scale))[:, None, None] ** 2
-            * delta[:, None, None] ** 2 * e / np.tanh(e / (2.0 * tt)))
-    return shift2 * lag * rate / (rate - 1j * w[None, None, :] * OMEGA_PER_KELVIN)
 
 
 @dataclass(frozen=True)

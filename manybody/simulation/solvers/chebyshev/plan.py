@@ -1,14 +1,14 @@
-"""Planning a Chebyshev (KPM + typicality) solve: options, temperature ladder, moments, memory, time.
+"""Planning a Chebyshev (KPM + typicality) solve: temperature ladder, line shape, moments, memory, time.
 
-Everything decided before the expensive part of :func:`manybody.chebyshev.chebyshev_absorption`:
-the solver options (:class:`ChebyshevParams`), the ladder of reference temperatures
+Everything decided before the expensive part of :func:`.solver.chebyshev_absorption` (the solver
+options are :class:`~manybody.config.solver.ChebyshevParams`): the ladder of reference temperatures
 (:func:`build_ladder`), the frequency function F split for the commutator estimator
 (:class:`LineShape`), the number of Chebyshev moments that resolves it in the energy window of each
-rung, and the blocking, memory and time of a solve (:func:`plan_solve`). The method is described in
-:mod:`manybody.chebyshev` (the estimator); :mod:`manybody.chebyshev_resources` estimates the cost
-from a realisation without building anything and chooses the solver for ``solver = "auto"``.
+rung (:func:`required_moments`), and the blocking, memory and time of a solve (:func:`plan_solve`);
+the checks of the inputs shared with the estimates (:func:`check_inputs`, :func:`check_params`).
+The method is described in :mod:`.solver` (the estimator); :mod:`.resources` estimates the cost
+from a realisation without building anything.
 """
-
 from __future__ import annotations
 
 import math
@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import dawsn, erfc
 
 from manybody import _validate as v
-from manybody.absorption import Broadening
-from manybody.diagonalise import available_memory
-from manybody.kpm import (
+from manybody.config.probe import Broadening
+from manybody.config.solver import ChebyshevParams
+from manybody.simulation.solvers.chebyshev.kpm import (
     ScaledOperator,
     SpectralScale,
     boltzmann_filter,
@@ -29,120 +30,15 @@ from manybody.kpm import (
     operator_bytes,
     tail_degree,
 )
+from manybody.simulation.solvers.memory import available_memory
 
-__all__ = ["ChebyshevParams", "LineShape", "Plan", "Rung", "build_ladder", "plan_solve"]
+__all__ = ["LineShape", "Plan", "Rung", "build_ladder", "check_inputs", "check_params", "plan_solve",
+           "required_moments"]
 
 #: Cost model used before anything is measured: seconds per stored nonzero of a sparse product,
 #: and single/double precision GEMM rates (flop/s) of the 2-core reference machine.
 SECONDS_PER_NONZERO = 1.2e-9
 GEMM_RATE = {"float32": 4.0e10, "float64": 1.5e10}
-
-
-@dataclass(frozen=True, kw_only=True)
-class ChebyshevParams:
-    """Options of the Chebyshev (KPM + typicality) solver.
-
-    Parameters
-    ----------
-    n_vectors : int
-        Random vectors per rung (the minimum when ``target_error`` is set); >= 2 for error bars.
-    max_vectors : int
-        Upper limit when ``target_error`` asks for more.
-    target_error : float or None
-        Keep adding vectors (in blocks) until, at every temperature of a rung,
-        max_w sigma(w, T) / max_w |Q(w, T)| <= target_error, or ``max_vectors`` is reached (warning).
-    n_moments : int or None
-        Fixed number of moments M per axis for every rung; None chooses the smallest M that resolves
-        the kernel to ``truncation_tol`` at each rung. A fixed M that is too small is an error.
-    max_moments : int
-        Refuse (with the narrowest achievable kernel width) when a rung needs more.
-    truncation_tol : float
-        Bound on the Chebyshev tail of F relative to its maximum.
-    ladder_ratio : float
-        Largest T0 / T served by one rung (> 1).
-    ladder : tuple of float or None
-        Explicit reference temperatures T0 (K); None builds the ladder from the temperatures.
-    max_rungs : int
-        Refuse temperatures that would need more rungs (the error gives the lowest reachable T).
-    window_sigmas, window_temperatures : float or None
-        The window keeps full weight up to max(<E> + window_sigmas sigma_E,
-        E_0 + window_temperatures T0), <E> and sigma_E from a pilot filtered vector at each T0.
-        None: sqrt(2 ln(1/tol)) + 1 and ln(1/tol) + 2 with tol = truncation_tol, so that the
-        weight lost above the window is of the order of the truncation error.
-    trace : {"stochastic", "exact"}
-        Random vectors, or every basis vector (exact trace, small N, zero statistical error).
-    dtype : {"float32", "float64"}
-        Precision of the stored Chebyshev vectors and of the moment GEMM (recursions are float64).
-    block : int or None
-        Vectors processed together (None: chosen from memory and dimension).
-    memory_fraction : float
-        Largest fraction of the available memory a solve may plan to use.
-    max_seconds : float or None
-        Refuse a solve whose time estimate exceeds this (s).
-    """
-
-    n_vectors: int = 8
-    max_vectors: int = 64
-    target_error: float | None = None
-    n_moments: int | None = None
-    max_moments: int = 4096
-    truncation_tol: float = 1e-4
-    ladder_ratio: float = 2.0
-    ladder: tuple[float, ...] | None = None
-    max_rungs: int = 12
-    window_sigmas: float | None = None
-    window_temperatures: float | None = None
-    trace: str = "stochastic"
-    dtype: str = "float32"
-    block: int | None = None
-    memory_fraction: float = 0.8
-    max_seconds: float | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "n_vectors", v.integer("chebyshev.n_vectors", self.n_vectors, 1, 1_000_000))
-        object.__setattr__(self, "max_vectors",
-                           v.integer("chebyshev.max_vectors", self.max_vectors, self.n_vectors, 1_000_000))
-        if self.target_error is not None:
-            object.__setattr__(self, "target_error", v.positive("chebyshev.target_error", self.target_error))
-        if self.n_moments is not None:
-            object.__setattr__(self, "n_moments",
-                               v.integer("chebyshev.n_moments", self.n_moments, 8, 1 << 16))
-        object.__setattr__(self, "max_moments",
-                           v.integer("chebyshev.max_moments", self.max_moments, 8, 1 << 16))
-        object.__setattr__(self, "truncation_tol",
-                           v.positive("chebyshev.truncation_tol", self.truncation_tol))
-        if v.finite("chebyshev.ladder_ratio", self.ladder_ratio) <= 1.0:
-            raise ValueError(f"chebyshev.ladder_ratio must be > 1, got {self.ladder_ratio!r}")
-        if self.ladder is not None:
-            object.__setattr__(self, "ladder", tuple(
-                sorted((float(t) for t in v.positive_array("chebyshev.ladder", self.ladder)),
-                       reverse=True)))
-        object.__setattr__(self, "max_rungs", v.integer("chebyshev.max_rungs", self.max_rungs, 1, 64))
-        log_tol = math.log(1.0 / min(self.truncation_tol, 0.5))
-        if self.window_sigmas is None:
-            object.__setattr__(self, "window_sigmas", math.sqrt(2.0 * log_tol) + 1.0)
-        if self.window_temperatures is None:
-            object.__setattr__(self, "window_temperatures", log_tol + 2.0)
-        object.__setattr__(self, "window_sigmas", v.positive("chebyshev.window_sigmas", self.window_sigmas))
-        object.__setattr__(self, "window_temperatures",
-                           v.positive("chebyshev.window_temperatures", self.window_temperatures))
-        object.__setattr__(self, "trace", v.choice("chebyshev.trace", self.trace, ("stochastic", "exact")))
-        object.__setattr__(self, "dtype", v.choice("chebyshev.dtype", self.dtype, ("float32", "float64")))
-        if self.block is not None:
-            object.__setattr__(self, "block", v.integer("chebyshev.block", self.block, 1, 4096))
-        object.__setattr__(self, "memory_fraction",
-                           v.positive("chebyshev.memory_fraction", self.memory_fraction))
-        if self.memory_fraction > 1:
-            raise ValueError(f"chebyshev.memory_fraction must be <= 1, got {self.memory_fraction!r}")
-        if self.max_seconds is not None:
-            object.__setattr__(self, "max_seconds", v.positive("chebyshev.max_seconds", self.max_seconds))
-        if self.trace == "stochastic" and self.n_vectors < 2:
-            raise ValueError("chebyshev.n_vectors must be >= 2 for a stochastic trace (the error "
-                             f"bar is the spread over vectors), got {self.n_vectors}")
-
-    @property
-    def numpy_dtype(self) -> type:
-        return np.float32 if self.dtype == "float32" else np.float64
 
 
 @dataclass(frozen=True)
@@ -180,8 +76,6 @@ class Rung:
 
     def window(self, energy: np.ndarray) -> np.ndarray:
         """W(E) in [0, 1]."""
-        from scipy.special import erfc
-
         if not math.isfinite(self.window_energy):
             return np.ones_like(np.asarray(energy, dtype=np.float64))
         z = (np.asarray(energy, dtype=np.float64) - self.window_energy) / self.window_width
@@ -279,8 +173,6 @@ class LineShape:
 
     def _slope(self) -> float:
         """F'(0) analytically: -2 K'(w) or 2 R'(w) (a finite difference would leave a 1/u pole)."""
-        from scipy.special import dawsn
-
         w, eta = self.frequency, self.broadening.width
         if self.broadening.kind == "gaussian":
             if self.dispersive:  # R(u) = (sqrt2/eta) D(u/(sqrt2 eta)), D' = 1 - 2 z D
@@ -315,7 +207,7 @@ class LineShape:
         return float(np.max(np.abs(self.reduced(u))))
 
 
-def _required_moments(scale: SpectralScale, rung: Rung, frequencies: np.ndarray,
+def required_moments(scale: SpectralScale, rung: Rung, frequencies: np.ndarray,
                       broadening: Broadening, tol: float, velocity: bool,
                       beta_excess: float) -> int:
     """Smallest M with sup|F_T - F_T,M| <= tol * max|F_T| along every slice through the window.
@@ -362,7 +254,7 @@ def _achievable_width(scale, rung, frequencies, broadening, tol, velocity, beta_
         mid = math.sqrt(lo * hi)
         trial = Broadening(kind=broadening.kind, width=mid, resolution=broadening.resolution)
         probe = Rung(rung.temperature, rung.served, rung.window_energy, 2 * mid, 0, 0)
-        m = _required_moments(scale, probe, frequencies, trial, tol, velocity, beta_excess)
+        m = required_moments(scale, probe, frequencies, trial, tol, velocity, beta_excess)
         lo, hi = (mid, hi) if m > n_moments else (lo, mid)
         if hi / lo < 1.05:
             break
@@ -428,7 +320,7 @@ def plan_solve(
             cut = math.inf
         probe = Rung(t0, tuple(served), cut, width, 0, 0)
         beta_excess = 1.0 / float(np.min(temperatures[served])) - 1.0 / t0
-        needed = _required_moments(scale, probe, frequencies, broadening,
+        needed = required_moments(scale, probe, frequencies, broadening,
                                    params.truncation_tol, velocity, beta_excess)
         limit = params.n_moments if params.n_moments is not None else params.max_moments
         if needed > limit:
@@ -510,7 +402,8 @@ def _gemm_rate(dtype: str) -> float:
 # checks of the inputs (shared by the solver and the estimates)
 
 
-def _check_inputs(frequencies, temperatures, broadening):
+def check_inputs(frequencies, temperatures, broadening):
+    """Frequencies and temperatures as positive arrays and the (smooth) line kernel, or raise."""
     w = v.positive_array("frequencies", frequencies)
     t = v.positive_array("temperatures", temperatures)
     broadening = broadening or Broadening()
@@ -523,7 +416,8 @@ def _check_inputs(frequencies, temperatures, broadening):
     return w, t, broadening
 
 
-def _check_params(params) -> ChebyshevParams:
+def check_params(params) -> ChebyshevParams:
+    """The solver options (defaults for None), or TypeError."""
     params = params or ChebyshevParams()
     if not isinstance(params, ChebyshevParams):
         raise TypeError(f"params must be a ChebyshevParams, got {type(params).__name__}")

@@ -1,0 +1,193 @@
+"""Which solver runs each realisation, and its options: :class:`SolverParams` and the typed options
+of the Chebyshev solver, :class:`ChebyshevParams`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from manybody import _validate as v
+
+#: Solver methods a run may name ("auto" picks dense or chebyshev per sweep point).
+SOLVER_METHODS = ("dense", "chebyshev", "auto")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SolverParams:
+    """Which solver runs each realisation, and its options.
+
+    Parameters
+    ----------
+    dtype : {"float64", "float32"}
+        Dense ED precision of H, the eigenvectors and T_mn (energies and weights are accumulated in
+        float64).
+    memory_fraction : float
+        Largest fraction of the currently available memory a dense solve may plan to use.
+    method : {"dense", "chebyshev", "auto"}
+        Dense exact diagonalisation; the Chebyshev/typicality solver (sparse matrix-vector products
+        only, with statistical errors reported as "<observable>_error"); or "auto" (dense where it
+        fits and is faster, see :func:`manybody.simulation.solvers.choose_solver`).
+    chebyshev : ChebyshevParams or mapping, optional
+        Options of the Chebyshev solver; a mapping (TOML table ``[solver.chebyshev]``) is converted
+        to :class:`ChebyshevParams` and validated here. After construction it is always a
+        ``ChebyshevParams`` (the defaults when not given).
+    """
+
+    dtype: str = "float64"
+    memory_fraction: float = 0.9
+    method: str = "dense"
+    chebyshev: ChebyshevParams | Mapping[str, Any] | None = None
+    #: The options as given (the table of the run specification), for :meth:`to_dict`.
+    _given: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dtype", v.choice("solver.dtype", self.dtype, ("float64", "float32")))
+        object.__setattr__(self, "memory_fraction",
+                           v.positive("solver.memory_fraction", self.memory_fraction))
+        if self.memory_fraction > 1:
+            raise ValueError(f"solver.memory_fraction must be <= 1, got {self.memory_fraction!r}")
+        object.__setattr__(self, "method", v.choice("solver.method", self.method, SOLVER_METHODS))
+        given = self.chebyshev
+        if given is None:
+            params, table = ChebyshevParams(), None
+        elif isinstance(given, ChebyshevParams):
+            params, table = given, given.changed()
+        elif isinstance(given, Mapping):
+            table = dict(given)
+            params = v.from_mapping(ChebyshevParams, table, "solver.chebyshev")
+        else:
+            raise TypeError("solver.chebyshev must be a table of chebyshev solver options "
+                            "(TOML [solver.chebyshev], e.g. n_vectors = 8), got "
+                            f"{given!r}")
+        object.__setattr__(self, "chebyshev", params)
+        object.__setattr__(self, "_given", table)
+
+    @property
+    def numpy_dtype(self) -> type:
+        return np.float64 if self.dtype == "float64" else np.float32
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for the run specification: dtype, memory_fraction, method and the Chebyshev
+        options as they were given (a table, or null when none was)."""
+        return {"dtype": self.dtype, "memory_fraction": float(self.memory_fraction),
+                "method": self.method, "chebyshev": self._given}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChebyshevParams:
+    """Options of the Chebyshev (KPM + typicality) solver.
+
+    Parameters
+    ----------
+    n_vectors : int
+        Random vectors per rung (the minimum when ``target_error`` is set); >= 2 for error bars.
+    max_vectors : int
+        Upper limit when ``target_error`` asks for more.
+    target_error : float or None
+        Keep adding vectors (in blocks) until, at every temperature of a rung,
+        max_w sigma(w, T) / max_w |Q(w, T)| <= target_error, or ``max_vectors`` is reached (warning).
+    n_moments : int or None
+        Fixed number of moments M per axis for every rung; None chooses the smallest M that resolves
+        the kernel to ``truncation_tol`` at each rung. A fixed M that is too small is an error.
+    max_moments : int
+        Refuse (with the narrowest achievable kernel width) when a rung needs more.
+    truncation_tol : float
+        Bound on the Chebyshev tail of F relative to its maximum.
+    ladder_ratio : float
+        Largest T0 / T served by one rung (> 1).
+    ladder : tuple of float or None
+        Explicit reference temperatures T0 (K); None builds the ladder from the temperatures.
+    max_rungs : int
+        Refuse temperatures that would need more rungs (the error gives the lowest reachable T).
+    window_sigmas, window_temperatures : float or None
+        The window keeps full weight up to max(<E> + window_sigmas sigma_E,
+        E_0 + window_temperatures T0), <E> and sigma_E from a pilot filtered vector at each T0.
+        None: sqrt(2 ln(1/tol)) + 1 and ln(1/tol) + 2 with tol = truncation_tol, so that the
+        weight lost above the window is of the order of the truncation error.
+    trace : {"stochastic", "exact"}
+        Random vectors, or every basis vector (exact trace, small N, zero statistical error).
+    dtype : {"float32", "float64"}
+        Precision of the stored Chebyshev vectors and of the moment GEMM (recursions are float64).
+    block : int or None
+        Vectors processed together (None: chosen from memory and dimension).
+    memory_fraction : float
+        Largest fraction of the available memory a solve may plan to use.
+    max_seconds : float or None
+        Refuse a solve whose time estimate exceeds this (s).
+    """
+
+    n_vectors: int = 8
+    max_vectors: int = 64
+    target_error: float | None = None
+    n_moments: int | None = None
+    max_moments: int = 4096
+    truncation_tol: float = 1e-4
+    ladder_ratio: float = 2.0
+    ladder: tuple[float, ...] | None = None
+    max_rungs: int = 12
+    window_sigmas: float | None = None
+    window_temperatures: float | None = None
+    trace: str = "stochastic"
+    dtype: str = "float32"
+    block: int | None = None
+    memory_fraction: float = 0.8
+    max_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_vectors", v.integer("chebyshev.n_vectors", self.n_vectors, 1, 1_000_000))
+        object.__setattr__(self, "max_vectors",
+                           v.integer("chebyshev.max_vectors", self.max_vectors, self.n_vectors, 1_000_000))
+        if self.target_error is not None:
+            object.__setattr__(self, "target_error", v.positive("chebyshev.target_error", self.target_error))
+        if self.n_moments is not None:
+            object.__setattr__(self, "n_moments",
+                               v.integer("chebyshev.n_moments", self.n_moments, 8, 1 << 16))
+        object.__setattr__(self, "max_moments",
+                           v.integer("chebyshev.max_moments", self.max_moments, 8, 1 << 16))
+        object.__setattr__(self, "truncation_tol",
+                           v.positive("chebyshev.truncation_tol", self.truncation_tol))
+        if v.finite("chebyshev.ladder_ratio", self.ladder_ratio) <= 1.0:
+            raise ValueError(f"chebyshev.ladder_ratio must be > 1, got {self.ladder_ratio!r}")
+        if self.ladder is not None:
+            object.__setattr__(self, "ladder", tuple(
+                sorted((float(t) for t in v.positive_array("chebyshev.ladder", self.ladder)),
+                       reverse=True)))
+        object.__setattr__(self, "max_rungs", v.integer("chebyshev.max_rungs", self.max_rungs, 1, 64))
+        log_tol = math.log(1.0 / min(self.truncation_tol, 0.5))
+        if self.window_sigmas is None:
+            object.__setattr__(self, "window_sigmas", math.sqrt(2.0 * log_tol) + 1.0)
+        if self.window_temperatures is None:
+            object.__setattr__(self, "window_temperatures", log_tol + 2.0)
+        object.__setattr__(self, "window_sigmas", v.positive("chebyshev.window_sigmas", self.window_sigmas))
+        object.__setattr__(self, "window_temperatures",
+                           v.positive("chebyshev.window_temperatures", self.window_temperatures))
+        object.__setattr__(self, "trace", v.choice("chebyshev.trace", self.trace, ("stochastic", "exact")))
+        object.__setattr__(self, "dtype", v.choice("chebyshev.dtype", self.dtype, ("float32", "float64")))
+        if self.block is not None:
+            object.__setattr__(self, "block", v.integer("chebyshev.block", self.block, 1, 4096))
+        object.__setattr__(self, "memory_fraction",
+                           v.positive("chebyshev.memory_fraction", self.memory_fraction))
+        if self.memory_fraction > 1:
+            raise ValueError(f"chebyshev.memory_fraction must be <= 1, got {self.memory_fraction!r}")
+        if self.max_seconds is not None:
+            object.__setattr__(self, "max_seconds", v.positive("chebyshev.max_seconds", self.max_seconds))
+        if self.trace == "stochastic" and self.n_vectors < 2:
+            raise ValueError("chebyshev.n_vectors must be >= 2 for a stochastic trace (the error "
+                             f"bar is the spread over vectors), got {self.n_vectors}")
+
+    @property
+    def numpy_dtype(self) -> type:
+        return np.float32 if self.dtype == "float32" else np.float64
+
+    def changed(self) -> dict[str, Any]:
+        """The options that differ from the defaults (as a table that rebuilds these options)."""
+        default = ChebyshevParams()
+        return {f.name: (list(value) if isinstance(value, tuple) else value)
+                for f in dataclasses.fields(self)
+                if (value := getattr(self, f.name)) != getattr(default, f.name)}
