@@ -62,10 +62,10 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
     "spacing_ratios": "statistics",
     "participation_ratio": "statistics",
     "matrix_element_statistics": "statistics",
-    "fit_law": "analysis",
-    "analyse_shape": "analysis",
-    "shape_ratio": "analysis",
-    "log_slope": "analysis",
+    "fit_law": "laws.fit",
+    "analyse_shape": "laws.analysis",
+    "shape_ratio": "laws.shapes",
+    "log_slope": "laws.analysis",
     "Probe": "pipeline",
     "observe": "pipeline",
     "RunSpec": "spec",
@@ -76,9 +76,9 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
     "relaxation_absorption": "relaxation",
     "relaxation_velocity_shift": "relaxation",
     "velocity_slopes": "relaxation",
-    "read_loss_table": "dataio",
-    "fit_loss": "datafit",
-    "compare_laws": "discrimination",
+    "read_loss_table": "measured.tables",
+    "fit_loss": "laws.fit",
+    "compare_laws": "measured.comparison",
     "execute_study": "study",
 }
 
@@ -126,6 +126,8 @@ def __dir__():
 
 if TYPE_CHECKING:  # pragma: no cover
     from manybody.absorption import *  # noqa: F403
-    from manybody.analysis import *  # noqa: F403
     from manybody.diagonalise import *  # noqa: F403
+    from manybody.laws.analysis import *  # noqa: F403
+    from manybody.laws.fit import *  # noqa: F403
+    from manybody.laws.shapes import *  # noqa: F403
     from manybody.models import *  # noqa: F403

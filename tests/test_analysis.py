@@ -5,20 +5,18 @@ import math
 import numpy as np
 import pytest
 
-from manybody.analysis import (
+from manybody.laws.analysis import analyse_shape, log_slope
+from manybody.laws.fit import fit_law
+from manybody.laws.shapes import (
     RATIO_GENERIC,
     RATIO_TLS,
-    VERDICTS,
-    analyse_shape,
-    classify_index,
-    fit_law,
     law_family,
     law_generic,
     law_tls,
-    log_slope,
     shape_ratio,
     smeared,
 )
+from manybody.laws.verdict import VERDICTS, classify_index
 
 X = np.geomspace(0.2, 10, 25)
 

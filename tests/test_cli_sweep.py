@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from manybody import pipeline
-from manybody.cli import main
+from manybody.cli.main import main
 from manybody.results import load_results
 from manybody.spec import RunSpec
 from manybody.sweep import checkpoint_dir, run_sweep

@@ -24,8 +24,8 @@ import pytest
 from scipy.integrate import quad
 
 from manybody.absorption import Broadening, absorption, velocity_shift
-from manybody.analysis import fit_law
 from manybody.diagonalise import solve
+from manybody.laws.fit import fit_law
 from manybody.models import ModelParams, Realisation, StressParams, TLSParams, absorption_normalisation
 
 EPS_MAX, DELTA_MIN, DELTA_MAX = 0.3, 1e-3, 0.3

@@ -18,7 +18,7 @@ import numpy as np
 import psutil
 import pytest
 
-from manybody.cli import main
+from manybody.cli.main import main
 from manybody.results import load_results
 from manybody.spec import RunSpec
 from manybody.sweep import checkpoint_dir, run_sweep, spec_differences
@@ -427,7 +427,8 @@ def test_info_on_damaged_header_in_a_real_process(good_file, tmp_path):
 # -- file modes -------------------------------------------------------------------------------
 @pytest.mark.parametrize("mask", [0o022, 0o027])
 def test_written_files_respect_the_umask(mask, tmp_path):
-    from manybody import bench, datafit_cli
+    from manybody import bench
+    from manybody.cli import fit_data as datafit_cli
 
     old = os.umask(mask)
     try:

@@ -20,7 +20,7 @@ from manybody import bench, diagonalise
 from manybody.absorption import Broadening
 from manybody.chebyshev_plan import ChebyshevParams
 from manybody.chebyshev_resources import chebyshev_minimum_bytes
-from manybody.cli import main
+from manybody.cli.main import main
 from manybody.diagonalise import SolverParams, dense_memory_message, estimate_memory
 from manybody.materials import PhononBath, ReducedPhononBath
 from manybody.models import (
@@ -524,7 +524,7 @@ def test_one_temperature_may_be_a_scalar_like_one_frequency():
 
 
 def test_run_refuses_to_overwrite_its_own_spec(tmp_path):
-    from manybody.cli import main
+    from manybody.cli.main import main
 
     spec = tmp_path / "self.toml"
     spec.write_text('seed = 1\nrealisations = 1\n[model]\nn_tls = 2\n[probe]\nfrequencies = [0.1]\n'
@@ -535,7 +535,7 @@ def test_run_refuses_to_overwrite_its_own_spec(tmp_path):
 
 
 def test_bench_quick_mode_measures_one_repetition_as_documented(tmp_path):
-    from manybody.cli import main
+    from manybody.cli.main import main
 
     out = tmp_path / "bench.json"
     assert main(["bench", "--n-min", "4", "--n-max", "5", "--output", str(out)]) == 0
@@ -544,7 +544,7 @@ def test_bench_quick_mode_measures_one_repetition_as_documented(tmp_path):
 
 
 def test_bench_large_with_a_smaller_n_max_is_refused(capsys):
-    from manybody.cli import main
+    from manybody.cli.main import main
 
     assert main(["bench", "--large", "--n-max", "8"]) == 2
     assert "--large measures up to N = 14, but --n-max is 8" in capsys.readouterr().err

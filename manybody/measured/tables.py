@@ -19,7 +19,8 @@ Values outside the physical range are refused, naming the file, column, row and 
 temperatures outside 0 < T < 1000 K, quality factors, inverse quality factors, loss tangents and
 errors <= 0, powers outside -300 ... +100 dBm. Exactly repeated rows are read but warned about
 (``UserWarning``). Anything it cannot read is reported as a ValueError naming the file, the column
-and what was found.
+and what was found. :func:`curves_from_table` splits a table into the loss curves the law fits
+take (:class:`manybody.laws.inputs.LossCurve`, one per drive power).
 """
 
 from __future__ import annotations
@@ -34,16 +35,13 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.laws.inputs import MAX_TEMPERATURE, LossCurve, check_power_dbm
+
 #: Number of leading lines used to sniff the separator.
 _SNIFF_LINES = 50
 _SEPARATORS = ("\t", ";", ",")
 _SEP_NAMES = {"\t": "tab", ";": "';'", ",": "','"}
 
-#: Highest temperature accepted (K): loss measurements on glasses and resonators lie far below;
-#: a larger value is a unit mistake (and would make a log axis span hundreds of decades).
-MAX_TEMPERATURE = 1000.0
-#: Physical range of drive powers in dBm (-300 dBm is ~1e-33 W; +100 dBm is 10 MW).
-POWER_RANGE_DBM = (-300.0, 100.0)
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _CELL_UNIT = re.compile(r"^(?P<num>.*?\d\.?)\s*(?P<unit>mK|K)$")
@@ -115,14 +113,6 @@ class LossTable:
             "is_loss_tangent": self.is_loss_tangent, "separator": _SEP_NAMES[self.separator],
             "decimal": self.decimal, "n_rows": len(self), "error_column": self.error_column,
         }
-
-
-def check_power_dbm(name: str, value: float) -> float:
-    """Return ``value`` (dBm) or raise ValueError when it lies outside ``POWER_RANGE_DBM``."""
-    lo, hi = POWER_RANGE_DBM
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must be between {lo:g} and {hi:g} dBm, got {value:g} dBm")
-    return value
 
 
 # --------------------------------------------------------------------------- header classification
@@ -539,3 +529,30 @@ def read_loss_table(
         source=src, label=p.stem, columns=tuple(columns), temperature_column=t_name,
         loss_column=l_name, power_column=pw_name, units=units, separator=sep,
         decimal="," if decimal_comma else ".", sigma=sigma, error_column=e_name)
+
+
+def curves_from_table(table: LossTable) -> list[LossCurve]:
+    """Split a :class:`LossTable` into one :class:`manybody.laws.inputs.LossCurve` per drive power.
+
+    Powers in W/mW/uW/nW are converted to dBm, photon numbers to dB(photons) = 10 log10(n).
+    """
+    unit = table.units.get("power")
+    sigma = getattr(table, "sigma", None)
+    if table.power is None:
+        return [LossCurve(table.temperature, table.loss, sigma, label=table.label)]
+    p = np.asarray(table.power, dtype=np.float64)
+    scale = {"W": 1e3, "mW": 1.0, "uW": 1e-3, "nW": 1e-6}
+    if unit in scale or unit == "photons":
+        if np.any(p <= 0):
+            raise ValueError(f"{table.source}: power column {table.power_column!r} in {unit} must "
+                             "be > 0 to convert to a logarithmic scale")
+        p = 10 * np.log10(p * scale.get(unit, 1.0))
+        unit = "dBm" if unit in scale else "dB(photons)"
+    values = np.unique(p)
+    if values.size == 1:
+        return [LossCurve(table.temperature, table.loss, sigma, power=float(values[0]),
+                          label=table.label, power_unit=unit or "dBm")]
+    return [LossCurve(table.temperature[p == pv], table.loss[p == pv],
+                      None if sigma is None else sigma[p == pv], power=float(pv),
+                      label=f"{table.label} {pv:g} {unit}", power_unit=unit or "dBm")
+            for pv in values]

@@ -1,9 +1,9 @@
 """``manybody fit-data``: fit measured loss tables to tanh(x/2) and 1 - e^-x, with a figure.
 
-Reads one or more loss tables (see :mod:`manybody.dataio`; files in natural order, so
+Reads one or more loss tables (see :mod:`manybody.measured.tables`; files in natural order, so
 ``qint_80dBm`` comes before ``qint_100dBm``), fits the TLS law, the generic-block law and the
 interpolating family jointly to all curves (shared temperature law; per-curve amplitudes and
-backgrounds; see :mod:`manybody.datafit`), prints a table and writes into ``--out`` (a directory
+backgrounds; see :mod:`manybody.laws.fit`), prints a table and writes into ``--out`` (a directory
 relative to the current directory, default ``./fit_data``):
 
 * ``fit_data.png`` / ``fit_data.pdf``: data, both fits, relative residuals;
@@ -26,14 +26,23 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from manybody import _validate as v
-from manybody.datafit import ERROR_MODELS, QP_SHAPES
-from manybody.dataio import MAX_TEMPERATURE, check_power_dbm, read_loss_table
-from manybody.discrimination import DiscriminationPower, LawComparison, compare_laws, discrimination_power
-from manybody.losscurves import BCS_RATIO, curves_from_table, parse_frequency
+from manybody.laws.inputs import (
+    BCS_RATIO,
+    ERROR_MODELS,
+    MAX_TEMPERATURE,
+    QP_SHAPES,
+    check_power_dbm,
+    parse_frequency,
+)
+from manybody.measured.tables import curves_from_table, read_loss_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from manybody.measured.comparison import DiscriminationPower, LawComparison
 
 SCHEMA = "manybody.fit-data/2"  # 2: preferred may be null; verdict reason, errors
 OUTPUTS = ("fit_data.png", "fit_data.pdf", "fit_results.json", "fit_table.txt")
@@ -386,7 +395,7 @@ def plot_comparison(cmp: LawComparison, stem: str | Path, loss_label: str = "1/Q
     Parameters
     ----------
     cmp : LawComparison
-        From :func:`manybody.discrimination.compare_laws`.
+        From :func:`manybody.measured.comparison.compare_laws`.
     stem : str or Path
         Output path without suffix; ``.png`` and ``.pdf`` are written.
     loss_label : str
@@ -570,6 +579,9 @@ def _comparison_dict(cmp: LawComparison) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``fit-data``; returns the exit status."""
+    # the fits need scipy: imported when the command runs, so that ``manybody --help`` stays fast
+    from manybody.measured.comparison import compare_laws, discrimination_power
+
     try:
         w = parse_frequency(args.frequency)
     except ValueError as exc:
