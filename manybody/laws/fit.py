@@ -50,11 +50,12 @@ no convergence) or is unphysical (``unphysical``: negative amplitude, a paramete
 then no law is preferred. The inputs (frequencies with units, :class:`manybody.laws.inputs.LossCurve`,
 ``gap_from_tc``) are in :mod:`manybody.laws.inputs`.
 
-Two ways to find the optimum share everything else (layout, design, statistics, result):
-``start="grid"`` (curves: locate the nonlinear parameters on a grid with the linear ones solved
-exactly, then refine all jointly to tight tolerances) and ``start="fixed"`` (:func:`fit_law`:
-scipy's curve_fit from amplitude max|q|, a = 0.5, with its default tolerances; the linear laws by
-exact weighted least squares). Each reproduces its earlier numbers bit for bit.
+One engine, two starts. Layout (:class:`_Model`), design matrix, covariance, criteria and result
+(:func:`_result`) are shared; only the way to the optimum differs: curves use the grid start above
+(:func:`_fit`, with the per-curve reweighting); :func:`fit_law` starts from amplitude max|q|,
+a = 0.5 and refines with scipy's curve_fit at its default tolerances (:func:`_fit_fixed_start`;
+the linear laws by exact weighted least squares), as the study's analysis always has. Each
+reproduces the numbers of the former two engines bit for bit (``scripts/golden_set.py``).
 """
 
 from __future__ import annotations
