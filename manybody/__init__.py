@@ -65,7 +65,7 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
     "fit_law": "laws.fit",
     "analyse_shape": "laws.analysis",
     "shape_ratio": "laws.shapes",
-    "log_slope": "laws.analysis",
+    "log_slope": "laws.velocity",
     "Probe": "pipeline",
     "observe": "pipeline",
     "RunSpec": "spec",
@@ -130,4 +130,5 @@ if TYPE_CHECKING:  # pragma: no cover
     from manybody.laws.analysis import *  # noqa: F403
     from manybody.laws.fit import *  # noqa: F403
     from manybody.laws.shapes import *  # noqa: F403
+    from manybody.laws.velocity import *  # noqa: F403
     from manybody.models import *  # noqa: F403

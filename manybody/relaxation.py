@@ -56,7 +56,7 @@ import numpy as np
 from manybody import _validate as v
 from manybody.absorption import Broadening, absorption, boltzmann_weights, velocity_shift
 from manybody.diagonalise import Spectrum
-from manybody.laws.analysis import log_slope
+from manybody.laws.velocity import log_slope
 from manybody.statistics import degeneracy_tolerance
 from manybody.units import BOLTZMANN, HBAR
 

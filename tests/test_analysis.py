@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from manybody.laws.analysis import analyse_shape, log_slope
+from manybody.laws.analysis import analyse_shape
 from manybody.laws.fit import fit_law
 from manybody.laws.shapes import (
     RATIO_GENERIC,
@@ -16,6 +16,7 @@ from manybody.laws.shapes import (
     shape_ratio,
     smeared,
 )
+from manybody.laws.velocity import log_slope
 from manybody.laws.verdict import VERDICTS, classify_index
 
 X = np.geomspace(0.2, 10, 25)

@@ -1,6 +1,5 @@
 """The study's analysis of a simulated Q^-1(x): the three laws fitted, the TLS index with a
-bootstrap error over disorder realisations, the shape ratio and the verdict; and the slope of the
-velocity shift against ln T.
+bootstrap error over disorder realisations, the shape ratio and the verdict.
 
 The laws are :mod:`manybody.laws.shapes`, the fits :func:`manybody.laws.fit.fit_law` (the one
 engine, with one curve), the verdict :func:`manybody.laws.verdict.judge` (the same function
@@ -153,20 +152,3 @@ def analyse_shape(
     verdict = judge(fits, index_error=index_error, honest_errors=n_real > 1)
     return ShapeAnalysis(index, index_error, ratio, ratio_error, fits, verdict.verdict,
                          verdict.reason)
-
-
-def log_slope(temperatures, values, sigma=None) -> tuple[float, float]:
-    """Slope d(values)/d(ln T) by weighted least squares, and its uncertainty.
-
-    Used for the velocity shift (canonical TTLS: slope C0 for T >> w).
-    """
-    t = v.positive_array("temperatures", temperatures)
-    y = v.real_array("values", values, t.shape)
-    s = np.ones_like(y) if sigma is None else v.positive_array("sigma", sigma)
-    design = np.stack([np.log(t), np.ones_like(t)], axis=1) / s[:, None]
-    coef, *_ = np.linalg.lstsq(design, y / s, rcond=None)
-    cov = np.linalg.pinv(design.T @ design)
-    if sigma is None:  # scale by the residual variance
-        resid = y - (coef[0] * np.log(t) + coef[1])
-        cov = cov * (resid @ resid) / max(t.size - 2, 1)
-    return float(coef[0]), float(math.sqrt(max(cov[0, 0], 0.0)))

@@ -424,7 +424,22 @@ class _LeastSquares:
         return float(resid @ resid)
 
 
-def _fit(model: _Model, points: _Points, per_curve: bool) -> dict:
+@dataclass(frozen=True)
+class _Optimum:
+    """Where the engine ended: parameters (linear first, working units), their covariance,
+    chi2 with the final weights, RSS per curve in units of the base errors, and how it ended."""
+
+    ls: _LeastSquares
+    p: np.ndarray
+    cov: np.ndarray
+    chi2: float
+    rss: np.ndarray
+    at_bound: tuple
+    converged: bool
+    per_curve: bool
+
+
+def _fit(model: _Model, points: _Points, per_curve: bool) -> _Optimum:
     """The engine: optimum, covariance and criteria of one law on the points (grid start).
 
     Without known errors and with ``per_curve``, one scatter per curve is found by iterated
@@ -453,11 +468,10 @@ def _fit(model: _Model, points: _Points, per_curve: bool) -> dict:
     chi2 = float(r @ r)
     if not points.known and not per_curve:
         cov = cov * (chi2 / (n - k))
-    return {"ls": ls, "p": p, "cov": cov, "chi2": chi2, "at_bound": at_bound,
-            "converged": converged, "rss": _curve_rss(ls, p), "per_curve": per_curve}
+    return _Optimum(ls, p, cov, chi2, _curve_rss(ls, p), at_bound, converged, per_curve)
 
 
-def _fit_fixed_start(model: _Model, points: _Points) -> dict:
+def _fit_fixed_start(model: _Model, points: _Points) -> _Optimum:
     """The engine for one curve in x with known errors, from the fixed start (:func:`fit_law`)."""
     ls = _LeastSquares(model, points)
     if ls.names_nl:
@@ -466,8 +480,7 @@ def _fit_fixed_start(model: _Model, points: _Points) -> dict:
     else:  # linear in the parameters: exact weighted least squares
         p, cov, _, _ = ls.solve(points.bs, None)
         chi2 = ls.chi2_fixed_start(p, points.bs)
-    return {"ls": ls, "p": p, "cov": cov, "chi2": chi2, "at_bound": (), "converged": True,
-            "rss": _curve_rss(ls, p), "per_curve": False}
+    return _Optimum(ls, p, cov, chi2, _curve_rss(ls, p), (), True, False)
 
 
 def _curve_rss(ls: _LeastSquares, p: np.ndarray) -> np.ndarray:
@@ -477,16 +490,16 @@ def _curve_rss(ls: _LeastSquares, p: np.ndarray) -> np.ndarray:
     return np.bincount(pts.groups, weights=r * r, minlength=pts.n_per.size)
 
 
-def _criteria(sol: dict) -> tuple[float, float, float]:
+def _criteria(sol: _Optimum) -> tuple[float, float, float]:
     """(AIC, BIC, p-value): chi2-based with known errors; otherwise the profile likelihood over
     the unknown scatter(s), which count as parameters (p-value NaN)."""
-    pts, k = sol["ls"].points, sol["ls"].k
-    n, chi2, rss_j = pts.n, sol["chi2"], sol["rss"]
+    pts, k = sol.ls.points, sol.ls.k
+    n, chi2, rss_j = pts.n, sol.chi2, sol.rss
     if pts.known:
         dof = n - k
         p_value = float(stats.chi2.sf(chi2, dof)) if dof > 0 else math.nan
         return chi2 + 2 * k, chi2 + k * math.log(n), p_value
-    if sol["per_curve"]:
+    if sol.per_curve:
         m2lnl = float(np.sum(pts.n_per * np.log(np.maximum(rss_j, 1e-300) / pts.n_per)))
         k_all = k + pts.n_per.size
     else:
@@ -495,29 +508,29 @@ def _criteria(sol: dict) -> tuple[float, float, float]:
     return m2lnl + 2 * k_all, m2lnl + k_all * math.log(n), math.nan
 
 
-def _result(model: _Model, sol: dict, **extra) -> LawFit:
+def _result(model: _Model, sol: _Optimum, **extra) -> LawFit:
     """The fit's numbers in the units of the loss, as a :class:`LawFit`."""
-    ls, pts = sol["ls"], sol["ls"].points
-    n, k, n_lin, p = pts.n, ls.k, ls.n_lin, sol["p"]
+    ls, pts = sol.ls, sol.ls.points
+    n, k, n_lin, p = pts.n, ls.k, ls.n_lin, sol.p
     # back to the units of the loss for the linear parameters
     units = np.concatenate([np.full(n_lin, pts.scale), np.ones(len(ls.names_nl))])
-    cov = sol["cov"] * np.outer(units, units)
+    cov = sol.cov * np.outer(units, units)
     values = np.concatenate([p[:n_lin] * pts.scale, p[n_lin:]])
     errors = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     names = model.linear_names + ls.names_nl
     aic, bic, p_value = _criteria(sol)
-    rss_j = sol["rss"]
+    rss_j = sol.rss
     with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom left
         curve_scatter = tuple(float(x) for x in np.sqrt(rss_j / (pts.n_per * (1.0 - k / n))))
     return LawFit(
         law=model.law, parameters=dict(zip(names, map(float, values), strict=True)),
-        errors=dict(zip(names, map(float, errors), strict=True)), chi2=sol["chi2"], dof=n - k,
+        errors=dict(zip(names, map(float, errors), strict=True)), chi2=sol.chi2, dof=n - k,
         aic=float(aic), bic=float(bic), p_value=p_value, parameter_names=tuple(names),
         covariance=cov, n_points=n, errors_scaled=not pts.known, error_model=pts.error_model,
-        scatter="per-curve" if sol["per_curve"] else "common",
+        scatter="per-curve" if sol.per_curve else "common",
         rms_scatter=math.sqrt(float(rss_j.sum()) / (n - k)) if n > k else math.nan,
         curve_scatter=curve_scatter,
-        at_bound=sol["at_bound"], _model=model,
+        at_bound=sol.at_bound, _model=model,
         _theta=tuple(float(x) for x in p[n_lin:]), _linear=p[:n_lin] * pts.scale, **extra)
 
 
@@ -669,15 +682,15 @@ def fit_joint(
         raise ValueError(f"need more points than parameters: {points.n} point(s) in the window "
                          f"for {len(names)} parameters ({', '.join(names)})")
     sol = _fit(model, points, not points.known and scatter == "per-curve" and len(windowed) > 1)
-    if sol["at_bound"]:
-        warnings.warn(f"{law} fit: {', '.join(sol['at_bound'])} ended on a bound; its error is "
+    if sol.at_bound:
+        warnings.warn(f"{law} fit: {', '.join(sol.at_bound)} ended on a bound; its error is "
                       "not reliable", RuntimeWarning, stacklevel=2)
     fit = _result(model, sol, frequency=w, options=_record(model, windowed, tmin, tmax),
                   curves=tuple(windowed))
     values = np.array([fit.parameters[n] for n in names])
     errors = np.array([fit.errors[n] for n in names])
     indeterminate, unphysical = _problems(model, windowed, names, values, errors,
-                                          sol["at_bound"], sol["converged"], len(names))
+                                          sol.at_bound, sol.converged, len(names))
     return replace(fit, indeterminate=indeterminate, unphysical=unphysical)
 
 
