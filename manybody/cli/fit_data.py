@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from manybody import _validate as v
 from manybody import jsonio
@@ -542,6 +541,8 @@ def _error_source(tables: list) -> str:
 
 def _simulate(cmp: LawComparison, args: argparse.Namespace) -> DiscriminationPower:
     """--simulate: the discrimination power, with a progress bar on stderr."""
+    from tqdm.auto import tqdm  # ~70 ms: only with --simulate, so --help stays fast
+
     from manybody.measured.comparison import discrimination_power  # scipy: see run
 
     print(f"\nsimulating {args.simulate} data sets drawn from each of the tanh(x/2) and "
