@@ -6,25 +6,19 @@ builds the many-body Hamiltonians, diagonalises them exactly, computes golden-ru
 which law the result follows.
 
 The public names below are imported lazily, so ``import manybody`` stays light (no scipy, QuSpin,
-joblib or matplotlib until they are used).
-
-Two public functions share their name with the submodule that defines them (``absorption``,
-``diagonalise``). Importing such a submodule would normally rebind the package attribute to the
-module (Python's import system does ``setattr(package, "absorption", module)``), so that
-``manybody.absorption(...)`` failed once anything had imported ``manybody.absorption``. The package
-therefore intercepts that assignment: ``manybody.<name>`` is always the documented function. To keep
-``import manybody.absorption as m`` (which reads that same attribute) working as a module handle,
-the function's attribute namespace is the module's namespace: ``m.pair_spectrum``,
-``m._USE_COMPILED`` and ``monkeypatch.setattr(m, ...)`` read and write the module itself. The module
-object is ``sys.modules["manybody.absorption"]`` (or ``importlib.import_module``).
+joblib or matplotlib until they are used). Each lives in one module of the layers described in the
+README ("Layout and architecture"); ``manybody.<name>`` is the stable way to reach it. Module paths
+of release 0.1 (one flat folder) still import for one release, with a DeprecationWarning naming the
+new path (:mod:`manybody._moved`).
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-import types
 from typing import TYPE_CHECKING
+
+from manybody._moved import MovedModuleFinder
 
 __version__ = "0.1.0"
 
@@ -62,10 +56,10 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
     "spacing_ratios": "simulation.observables.statistics",
     "participation_ratio": "simulation.observables.statistics",
     "matrix_element_statistics": "simulation.observables.statistics",
-    "fit_law": "analysis",
-    "analyse_shape": "analysis",
-    "shape_ratio": "analysis",
-    "log_slope": "analysis",
+    "fit_law": "laws.fit",
+    "analyse_shape": "laws.analysis",
+    "shape_ratio": "laws.shapes",
+    "log_slope": "laws.velocity",
     "Probe": "config.probe",
     "observe": "simulation.observe",
     "RunSpec": "spec",
@@ -76,48 +70,23 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
     "relaxation_absorption": "simulation.observables.relaxation",
     "relaxation_velocity_shift": "simulation.observables.relaxation",
     "velocity_slopes": "simulation.observables.relaxation",
-    "read_loss_table": "dataio",
-    "fit_loss": "datafit",
-    "compare_laws": "discrimination",
+    "read_loss_table": "measured.tables",
+    "fit_loss": "laws.fit",
+    "compare_laws": "measured.comparison",
     "execute_study": "study",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
+if not any(isinstance(finder, MovedModuleFinder) for finder in sys.meta_path):
+    sys.meta_path.append(MovedModuleFinder())
+
 
 def __getattr__(name: str):
     if name in _EXPORTS:
-        module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
+        module = importlib.import_module(f"manybody.{_EXPORTS[name]}")
         return getattr(module, name)
     raise AttributeError(f"module 'manybody' has no attribute {name!r}")
-
-
-def _export_for_submodule(name: str, module: types.ModuleType):
-    """The public object ``name`` defined by the same-named submodule ``module``, made to serve as
-    a module handle too (its attribute namespace is the module's), or None if that cannot be done."""
-    obj = module.__dict__.get(name)
-    if obj is None:
-        return None
-    if isinstance(obj, types.FunctionType) and obj.__dict__ is not module.__dict__:
-        if obj.__dict__:  # the function carries attributes of its own: keep them, no aliasing
-            return obj
-        obj.__dict__ = module.__dict__
-    return obj
-
-
-class _Package(types.ModuleType):
-    """The ``manybody`` package: a submodule never shadows the public name it shares."""
-
-    def __setattr__(self, name: str, value) -> None:
-        if (name in _EXPORTS and isinstance(value, types.ModuleType)
-                and value.__name__ == f"{self.__name__}.{name}"):
-            export = _export_for_submodule(name, value)
-            if export is not None:
-                value = export
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 def __dir__():
@@ -125,7 +94,13 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from manybody.analysis import *  # noqa: F403
+    from manybody.config.model import *  # noqa: F403
+    from manybody.config.probe import *  # noqa: F403
+    from manybody.config.solver import *  # noqa: F403
+    from manybody.laws.analysis import *  # noqa: F403
+    from manybody.laws.fit import *  # noqa: F403
+    from manybody.laws.shapes import *  # noqa: F403
+    from manybody.laws.velocity import *  # noqa: F403
     from manybody.simulation.ensembles import *  # noqa: F403
     from manybody.simulation.observables.absorption import *  # noqa: F403
     from manybody.simulation.solvers.dense import *  # noqa: F403

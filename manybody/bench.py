@@ -743,7 +743,7 @@ def _print_report(record: dict[str, Any], per_n: dict[int, dict], verbose: bool 
 
 def _load_record(path: Path) -> dict[str, Any]:
     """A saved bench record, or a UserError naming the file and what was expected."""
-    from manybody.cli import UserError
+    from manybody.cli.main import UserError
 
     expected = ("a JSON record written by `manybody bench --output` (an object with "
                 "'metadata' and 'per_n')")
@@ -777,7 +777,7 @@ def _load_record(path: Path) -> dict[str, Any]:
 
 def report(path: Path, verbose: bool = False) -> int:
     """Re-derive ratios, targets and tables of a saved record (``--report``)."""
-    from manybody.cli import UserError
+    from manybody.cli.main import UserError
 
     record = _load_record(path)
     per_n = {int(k): v for k, v in record["per_n"].items()}
@@ -798,7 +798,7 @@ def report(path: Path, verbose: bool = False) -> int:
 
 def _resolve_mode(args: argparse.Namespace) -> dict[str, Any]:
     """Fill the options left at None from the quick or full mode; check the N range."""
-    from manybody.cli import UserError
+    from manybody.cli.main import UserError
 
     full = bool(args.full or args.large)
     mode = FULL if full else QUICK
@@ -831,7 +831,7 @@ def run(args: argparse.Namespace) -> int:
     if out is not None:
         out = Path(out)
         if out.is_dir():
-            from manybody.cli import UserError
+            from manybody.cli.main import UserError
 
             raise UserError(f"--output {out}: is a directory, expected a JSON file path")
         if not out.parent.exists():

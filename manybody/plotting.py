@@ -102,7 +102,8 @@ def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
     curve, whether or not a law fits it (a curve that falls with x peaks at small x); the divisor is
     given in the legend (units of pi C0), so absolute sizes can still be compared.
     """
-    from manybody.analysis import analyse_shape, law_generic, law_tls
+    from manybody.laws.analysis import analyse_shape
+    from manybody.laws.shapes import law_generic, law_tls
     from manybody.spec import RunSpec
     from manybody.study import kernel_smearing
 

@@ -126,7 +126,7 @@ def summarise(ds, name: str) -> list[PointSummary]:
     name : str
         Study name for the table.
     """
-    from manybody.analysis import analyse_shape
+    from manybody.laws.analysis import analyse_shape
     from manybody.results import realised
 
     spec = RunSpec.from_dict(json.loads(ds.attrs["spec"]))

@@ -10,7 +10,7 @@ Same as ``manybody bench``; see ``manybody bench --help``. Examples::
 
 import sys
 
-from manybody.cli import main
+from manybody.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main(["bench", *sys.argv[1:]]))

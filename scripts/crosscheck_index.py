@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from manybody import jsonio
-from manybody.analysis import analyse_shape
+from manybody.laws.analysis import analyse_shape
 from manybody.spec import RunSpec
 from manybody.study import kernel_smearing, load_study_spec
 from manybody.sweep import run_sweep
@@ -69,7 +69,7 @@ def measure(spec: RunSpec, jobs: int) -> tuple[dict, np.ndarray, np.ndarray]:
 def paired_index_difference(x, q_a, q_b, smearing, n_bootstrap: int = 200) -> tuple[float, float]:
     """a(q_b) - a(q_a) and its bootstrap error, resampling the *same* realisations for both, so
     the disorder spread they share cancels and only the solvers' difference remains."""
-    from manybody.analysis import fit_law
+    from manybody.laws.fit import fit_law
 
     def index(q):
         m = q.mean(axis=0)

@@ -60,8 +60,9 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "thermo": ("boltzmann_weights", "_boltzmann", "_moments", "specific_heat", "entropy",
                "schottky"),
     "ensembles": ("absorption_normalisation", "draw_tls"),
-    "analysis": ("classify_index", "shape_ratio"),
-    "discrimination": (),  # filled from the module: every function (verdict thresholds)
+    "laws/verdict": (),  # filled from the module: every function (verdict thresholds)
+    "laws/shapes": ("shape_ratio",),
+    "measured/comparison": (),  # every function: the law comparison and discrimination power
 }
 
 #: Operators mutated by default per module: every operator on the short paths (pipeline,
@@ -71,8 +72,9 @@ DEFAULT_OPERATORS: dict[str, tuple[str, ...]] = {
     "probe": ("pi", "const", "pow", "sign"),
     "absorption": ("pi", "const", "pow", "sign"),
     "relaxation": ("pi", "const", "pow", "sign"),
-    "analysis": ("const", "compare"),
-    "discrimination": ("const", "compare"),
+    "laws/verdict": ("const", "compare"),
+    "laws/shapes": ("const", "compare"),
+    "measured/comparison": ("const", "compare"),
 }
 ALL_OPERATORS = ("pi", "const", "pow", "sign", "arith", "compare")
 
@@ -84,7 +86,8 @@ MODULE_PATHS: dict[str, str] = {
     "probe": "config/probe", "absorption": "simulation/observables/absorption",
     "relaxation": "simulation/observables/relaxation",
     "statistics": "simulation/observables/statistics", "thermo": "simulation/observables/thermo",
-    "ensembles": "simulation/ensembles", "analysis": "analysis", "discrimination": "discrimination",
+    "ensembles": "simulation/ensembles", "laws/verdict": "laws/verdict", "laws/shapes": "laws/shapes",
+    "measured/comparison": "measured/comparison",
 }
 #: Fast test subset per module, independent truth tests first (they kill most mutants).
 TESTS: dict[str, list[str]] = {
@@ -122,10 +125,12 @@ TESTS: dict[str, list[str]] = {
         "test_spacing_ratio_definition", "test_spacing_ratio_edges_and_bad_window",
         "test_poisson_spacing_ratio_for_any_seed")), "tests/test_statistics.py", *TRUTH],
     "thermo": ["tests/test_absorption.py::test_specific_heat_is_schottky_sum", *TRUTH],
-    "analysis": ["tests/test_invariants.py::test_shape_ratio_is_exact_for_a_cubic_in_ln_x",
-                 "tests/test_analysis.py"],
-    "discrimination": ["tests/test_fitdata_hardening.py", "tests/test_analysis.py",
-                       "tests/test_datafit.py::test_right_law_preferred_and_index_recovered"],
+    "laws/shapes": ["tests/test_invariants.py::test_shape_ratio_is_exact_for_a_cubic_in_ln_x",
+                    "tests/test_analysis.py"],
+    "laws/verdict": ["tests/test_fitdata_hardening.py", "tests/test_analysis.py",
+                     "tests/test_datafit.py::test_right_law_preferred_and_index_recovered"],
+    "measured/comparison": ["tests/test_fitdata_hardening.py", "tests/test_analysis.py",
+                            "tests/test_datafit.py::test_right_law_preferred_and_index_recovered"],
 }
 
 

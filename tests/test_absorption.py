@@ -118,7 +118,7 @@ def test_specific_heat_is_schottky_sum(rng):
 
 
 def test_flat_random_block_follows_one_minus_exp_and_is_width_independent():
-    from manybody.analysis import analyse_shape
+    from manybody.laws.analysis import analyse_shape
     params = ModelParams(n_tls=9, tls=None,
                          random_matrix=RandomMatrixParams(kind="flat", weight=10.0),
                          stress=StressParams(distribution="none", random_matrix=1.0))
@@ -141,7 +141,7 @@ def test_flat_random_block_follows_one_minus_exp_and_is_width_independent():
 
 
 def test_goe_block_at_its_lower_edge_is_neither_law():
-    from manybody.analysis import analyse_shape
+    from manybody.laws.analysis import analyse_shape
     params = ModelParams(n_tls=9, tls=None, random_matrix=RandomMatrixParams(kind="goe", weight=1.0),
                          stress=StressParams(distribution="none", random_matrix=1.0))
     w = np.array([0.05])

@@ -5,20 +5,19 @@ import math
 import numpy as np
 import pytest
 
-from manybody.analysis import (
+from manybody.laws.analysis import analyse_shape
+from manybody.laws.fit import fit_law
+from manybody.laws.shapes import (
     RATIO_GENERIC,
     RATIO_TLS,
-    VERDICTS,
-    analyse_shape,
-    classify_index,
-    fit_law,
     law_family,
     law_generic,
     law_tls,
-    log_slope,
     shape_ratio,
     smeared,
 )
+from manybody.laws.velocity import log_slope
+from manybody.laws.verdict import VERDICTS, classify_index
 
 X = np.geomspace(0.2, 10, 25)
 
@@ -182,3 +181,44 @@ def test_bootstrap_off_keeps_the_standard_error_weights():
     q = law_family(X, 0.5) + rng.normal(0, 0.01, size=(30, X.size))
     shape = analyse_shape(X, q, n_bootstrap=0)
     assert shape.index_error == shape.fits["family"].errors["index"]
+
+
+# ----------------------------------------------------------------------------- one engine, one verdict
+
+
+def test_single_curve_fit_is_the_engine_result_type():
+    """fit_law (points in x) and fit_loss (a curve in T) return the same LawFit."""
+    from manybody.laws.fit import LawFit, fit_loss
+
+    q = 0.8 * law_family(X, 0.4)
+    simulated, measured = fit_law(X, q), fit_loss(0.27 / X, q + 1e-3, 0.27)
+    assert type(simulated) is LawFit and type(measured) is LawFit
+    assert simulated.name == simulated.law == "family"
+    assert simulated.indeterminate == () and simulated.unphysical == ()
+    assert measured.curves and not simulated.curves
+
+
+def test_judge_is_the_verdict_of_the_study_and_of_fit_data():
+    """analyse_shape's verdict is judge() on its fits with the bootstrap error."""
+    from manybody.laws.verdict import judge
+
+    rng = np.random.default_rng(4)
+    q = law_family(X, 1.0) + rng.normal(0, 0.01, size=(20, X.size))
+    shape = analyse_shape(X, q, n_bootstrap=30, rng=np.random.default_rng(2))
+    verdict = judge(shape.fits, index_error=shape.index_error, honest_errors=True)
+    assert (verdict.verdict, verdict.reason) == (shape.verdict, shape.reason)
+    assert verdict.preferred == "tls" and verdict.evidence != "none"
+
+
+def test_judge_blocks_the_preference_when_a_named_law_fit_is_unphysical():
+    import dataclasses
+
+    from manybody.laws.verdict import judge
+
+    fits = {law: fit_law(X, 2.0 * law_tls(X), np.full(X.size, 0.01), law)
+            for law in ("tls", "generic", "family")}
+    assert judge(fits).preferred == "tls"
+    fits["generic"] = dataclasses.replace(fits["generic"], unphysical=("negative amplitude",))
+    blocked = judge(fits)
+    assert blocked.preferred is None and blocked.evidence == "none"
+    assert blocked.verdict == "TLS (tanh)" and blocked.reason == "generic fit: negative amplitude"

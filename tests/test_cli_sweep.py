@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from manybody.cli import main
+from manybody.cli.main import main
 from manybody.results import load_results
 from manybody.simulation import observe as pipeline
 from manybody.spec import RunSpec

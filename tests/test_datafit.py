@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from manybody.analysis import fit_law, law_family, law_generic, law_tls
-from manybody.datafit import fit_joint, fit_loss
-from manybody.dataio import read_loss_table
-from manybody.discrimination import compare_laws
-from manybody.losscurves import LossCurve, curves_from_table, gap_from_tc, parse_frequency
+from manybody.laws.fit import fit_joint, fit_law, fit_loss
+from manybody.laws.inputs import LossCurve, gap_from_tc, parse_frequency
+from manybody.laws.shapes import law_family, law_generic, law_tls
+from manybody.measured.comparison import compare_laws
+from manybody.measured.tables import curves_from_table, read_loss_table
 
 NB_DIR = Path(__file__).resolve().parents[1] / "data" / "resonator_nb_cpw"
 NB_FILES = [NB_DIR / f"qint_{p}dBm.csv" for p in (80, 100, 120, 140, 160)]
@@ -103,14 +103,15 @@ def test_known_sigma_gives_chi2_and_unscaled_errors():
 
 
 def test_agrees_with_analysis_fit_law():
-    """Cross-check against the existing fit_law (absorption issue) on the same weighted data."""
+    """The two ways to the optimum agree: fit_law (fixed start, points in x) and fit_loss (grid
+    start, curves in T) on the same weighted data."""
     x = np.linspace(0.2, 6.0, 30)
     rng = np.random.default_rng(3)
     q = law_family(x, 0.4) * 0.8 + 0.01 * rng.standard_normal(x.size)
     sigma = np.full(x.size, 0.01)
     for law in ("tls", "generic", "family"):
         ref = fit_law(x, q, sigma, law=law, background=False)
-        ours = fit_loss(1.0 / x, q, 1.0, sigma=sigma, law=law, background=False).as_law_fit()
+        ours = fit_loss(1.0 / x, q, 1.0, sigma=sigma, law=law, background=False)
         for name, value in ref.parameters.items():
             assert ours.parameters[name] == pytest.approx(value, rel=1e-4, abs=1e-6)
             assert ours.errors[name] == pytest.approx(ref.errors[name], rel=1e-3)
@@ -295,7 +296,7 @@ def test_missing_file(tmp_path):
 
 
 def _main(argv):
-    from manybody.cli import main
+    from manybody.cli.main import main
 
     return main(["fit-data", *argv])
 
@@ -354,14 +355,14 @@ def test_cli_subprocess_missing_file_no_traceback(tmp_path):
         capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "not found" in proc.stderr and "Traceback" not in proc.stderr
-    proc = subprocess.run([sys.executable, "-c", "import sys, manybody.datafit, "
-                           "manybody.datafit_cli, manybody.dataio; "
+    proc = subprocess.run([sys.executable, "-c", "import sys, manybody.laws.fit, "
+                           "manybody.cli.fit_data, manybody.measured.tables; "
                            "sys.exit('matplotlib' in sys.modules)"], timeout=120)
     assert proc.returncode == 0  # no matplotlib until a figure is drawn
 
 
 def test_discrimination_power_on_clean_synthetic_data():
-    from manybody.discrimination import discrimination_power
+    from manybody.measured.comparison import discrimination_power
 
     cmp = compare_laws(LossCurve(T_GRID, _draw("tls", 1.0, 0, noise=0.01)), W_NB)
     power = discrimination_power(cmp, 4, np.random.default_rng(0))

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from manybody.analysis import fit_law
+from manybody.laws.fit import fit_law
 from manybody.config.model import ModelParams, StressParams, TLSParams
 from manybody.config.probe import Broadening
 from manybody.simulation.ensembles import Realisation, absorption_normalisation

@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from manybody.analysis import law_family, law_generic, law_tls
-from manybody.datafit import fit_joint, fit_loss
-from manybody.datafit_cli import natural_key
-from manybody.dataio import read_loss_table
-from manybody.discrimination import compare_laws, evidence_label, prefer_law
-from manybody.losscurves import LossCurve, curves_from_table, parse_frequency
+from manybody.cli.fit_data import natural_key
+from manybody.laws.fit import fit_joint, fit_loss
+from manybody.laws.inputs import LossCurve, parse_frequency
+from manybody.laws.shapes import law_family, law_generic, law_tls
+from manybody.laws.verdict import evidence_label, prefer_law
+from manybody.measured.comparison import compare_laws
+from manybody.measured.tables import curves_from_table, read_loss_table
 
 W = parse_frequency("5.61989GHz")  # 0.2697 K
 T = np.geomspace(0.03, 1.0, 24)
@@ -36,7 +37,7 @@ def _table(t_k, q, extra=None, header="Temperature (mK);Qi") -> str:
 
 
 def _main(argv):
-    from manybody.cli import main
+    from manybody.cli.main import main
 
     return main(["fit-data", *argv])
 
@@ -76,7 +77,7 @@ def test_temperature_range_both_sides_of_1000_K(tmp_path, value, unit, ok):
 
 
 def test_1e300_mK_is_refused_before_fitting_in_well_under_a_second(tmp_path, capsys):
-    from manybody.cli import build_parser
+    from manybody.cli.main import build_parser
 
     build_parser()  # import the command modules first: time the refusal, not the imports
     path = _write(tmp_path, "hot.csv", "T (mK);Qi\n100;1e6\n1e300;1e6\n200;1.1e6\n")
@@ -271,7 +272,7 @@ def test_loss_rising_with_temperature_gives_neither_law_and_no_preference():
 
 
 def test_parameter_on_its_bound_is_unphysical():
-    from manybody.datafit import _Model, _problems
+    from manybody.laws.fit import _Model, _problems
 
     model = _Model("family", W, 1, (None,), True, None, None, False, 1.0, ("d",))
     curve = LossCurve(T, 1e-6 * law_tls(W / T) + 2e-7)
@@ -344,7 +345,7 @@ def test_compare_laws_uses_the_evidence_rule():
     ("--tmax", "5000", "argument --tmax: expected a temperature in K with 0 < T < 1000"),
 ])
 def test_options_are_strictly_typed_before_any_fitting(tmp_path, capsys, option, value, message):
-    from manybody.cli import build_parser
+    from manybody.cli.main import build_parser
 
     build_parser()
     path = _write(tmp_path, "x.csv", _table(T, 1 / (1e-6 * law_tls(W / T) + 2e-7)))

@@ -372,7 +372,7 @@ def test_realisations_are_the_documented_recipe_and_distinct(s1, r1, s2, r2):
 def test_shape_ratio_is_exact_for_a_cubic_in_ln_x(n_points):
     """R = Q(2)/Q(0.5) through a cubic spline in ln x reproduces any cubic in ln x exactly, from
     4 points on (x exactly spanning [0.5, 2] is accepted); outside that span it is refused."""
-    from manybody.analysis import shape_ratio
+    from manybody.laws.shapes import shape_ratio
 
     x = np.geomspace(0.4, 2.5, n_points)  # 0.5 and 2 between nodes: interpolation matters
 

@@ -18,7 +18,7 @@ import numpy as np
 import psutil
 import pytest
 
-from manybody.cli import main
+from manybody.cli.main import main
 from manybody.results import load_results
 from manybody.spec import RunSpec
 from manybody.sweep import checkpoint_dir, run_sweep, spec_differences
@@ -427,7 +427,8 @@ def test_info_on_damaged_header_in_a_real_process(good_file, tmp_path):
 # -- file modes -------------------------------------------------------------------------------
 @pytest.mark.parametrize("mask", [0o022, 0o027])
 def test_written_files_respect_the_umask(mask, tmp_path):
-    from manybody import bench, datafit_cli
+    from manybody import bench
+    from manybody.support.files import atomic_write  # what fit-data writes through
 
     old = os.umask(mask)
     try:
@@ -438,7 +439,7 @@ def test_written_files_respect_the_umask(mask, tmp_path):
                  for p in [checkpoint_dir(out) / "meta.json", *chunks(out)]}
         run_sweep(RunSpec.from_toml(spec_path), output=out)
         modes[out.name] = out.stat().st_mode & 0o777
-        datafit_cli._atomic(tmp_path / "fit_table.txt", lambda f: f.write(b"x"))
+        atomic_write(tmp_path / "fit_table.txt", lambda f: f.write(b"x"))
         bench._write_atomic(tmp_path / "bench.json", "{}")
         sys.path.insert(0, str(ROOT / "scripts"))
         try:

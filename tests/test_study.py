@@ -96,7 +96,7 @@ def test_tiny_study_summary_values_are_recomputed_from_the_results_files(tiny_st
     block index 0, each within 3 of its stated errors."""
     from scipy.interpolate import CubicSpline
 
-    from manybody.analysis import analyse_shape
+    from manybody.laws.analysis import analyse_shape
     from manybody.results import load_results
     from manybody.spec import RunSpec
     from manybody.study import kernel_smearing
@@ -427,7 +427,7 @@ def test_readme_examples_are_the_shipped_files():
 def test_example_spec_gives_tanh_within_its_stated_error():
     """examples/independent_tls.toml: independent TLS, so Q^-1 = tanh(x/2) averaged over the line
     kernel; the README states +-0.05 at x = 10 and the mean must lie within 4 standard errors."""
-    from manybody.analysis import law_tls, smeared
+    from manybody.laws.shapes import law_tls, smeared
     from manybody.results import realised
     from manybody.spec import RunSpec
     from manybody.study import kernel_smearing

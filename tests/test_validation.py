@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from manybody import _validate as v
 from manybody import bench
-from manybody.cli import main
+from manybody.cli.main import main
 from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams, TLSParams
 from manybody.config.probe import Broadening, Probe
 from manybody.config.solver import ChebyshevParams, SolverParams
@@ -525,7 +525,7 @@ def test_one_temperature_may_be_a_scalar_like_one_frequency():
 
 
 def test_run_refuses_to_overwrite_its_own_spec(tmp_path):
-    from manybody.cli import main
+    from manybody.cli.main import main
 
     spec = tmp_path / "self.toml"
     spec.write_text('seed = 1\nrealisations = 1\n[model]\nn_tls = 2\n[probe]\nfrequencies = [0.1]\n'
@@ -536,7 +536,7 @@ def test_run_refuses_to_overwrite_its_own_spec(tmp_path):
 
 
 def test_bench_quick_mode_measures_one_repetition_as_documented(tmp_path):
-    from manybody.cli import main
+    from manybody.cli.main import main
 
     out = tmp_path / "bench.json"
     assert main(["bench", "--n-min", "4", "--n-max", "5", "--output", str(out)]) == 0
@@ -545,7 +545,7 @@ def test_bench_quick_mode_measures_one_repetition_as_documented(tmp_path):
 
 
 def test_bench_large_with_a_smaller_n_max_is_refused(capsys):
-    from manybody.cli import main
+    from manybody.cli.main import main
 
     assert main(["bench", "--large", "--n-max", "8"]) == 2
     assert "--large measures up to N = 14, but --n-max is 8" in capsys.readouterr().err

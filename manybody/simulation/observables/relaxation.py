@@ -56,7 +56,7 @@ import numpy as np
 from scipy.linalg import eigh_tridiagonal
 
 from manybody import _validate as v
-from manybody.analysis import log_slope
+from manybody.laws.velocity import log_slope
 from manybody.config.probe import Broadening
 from manybody.simulation.observables.absorption import absorption, velocity_shift
 from manybody.simulation.observables.responses import (

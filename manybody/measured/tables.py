@@ -19,7 +19,8 @@ Values outside the physical range are refused, naming the file, column, row and 
 temperatures outside 0 < T < 1000 K, quality factors, inverse quality factors, loss tangents and
 errors <= 0, powers outside -300 ... +100 dBm. Exactly repeated rows are read but warned about
 (``UserWarning``). Anything it cannot read is reported as a ValueError naming the file, the column
-and what was found.
+and what was found. :func:`curves_from_table` splits a table into the loss curves the law fits
+take (:class:`manybody.laws.inputs.LossCurve`, one per drive power).
 """
 
 from __future__ import annotations
@@ -34,16 +35,13 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.laws.inputs import MAX_TEMPERATURE, LossCurve, check_power_dbm
+
 #: Number of leading lines used to sniff the separator.
 _SNIFF_LINES = 50
 _SEPARATORS = ("\t", ";", ",")
 _SEP_NAMES = {"\t": "tab", ";": "';'", ",": "','"}
 
-#: Highest temperature accepted (K): loss measurements on glasses and resonators lie far below;
-#: a larger value is a unit mistake (and would make a log axis span hundreds of decades).
-MAX_TEMPERATURE = 1000.0
-#: Physical range of drive powers in dBm (-300 dBm is ~1e-33 W; +100 dBm is 10 MW).
-POWER_RANGE_DBM = (-300.0, 100.0)
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _CELL_UNIT = re.compile(r"^(?P<num>.*?\d\.?)\s*(?P<unit>mK|K)$")
@@ -115,14 +113,6 @@ class LossTable:
             "is_loss_tangent": self.is_loss_tangent, "separator": _SEP_NAMES[self.separator],
             "decimal": self.decimal, "n_rows": len(self), "error_column": self.error_column,
         }
-
-
-def check_power_dbm(name: str, value: float) -> float:
-    """Return ``value`` (dBm) or raise ValueError when it lies outside ``POWER_RANGE_DBM``."""
-    lo, hi = POWER_RANGE_DBM
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must be between {lo:g} and {hi:g} dBm, got {value:g} dBm")
-    return value
 
 
 # --------------------------------------------------------------------------- header classification
@@ -351,6 +341,75 @@ def read_loss_table(
         raise IsADirectoryError(f"loss table {str(p)!r} is a directory, not a file")
     if not p.is_file():
         raise FileNotFoundError(f"loss table {str(p)!r} not found")
+    grid = _read_grid(p)
+    t_name, l_name, kind, pw_name = _data_columns(grid, temperature_column, loss_column,
+                                                  power_column)
+    e_name = _error_column(grid, error_column, t_name, l_name, pw_name)
+    temperature, t_unit = _temperatures(grid, t_name, temperature_unit)
+    l_values, _ = grid.column(l_name)
+    loss = _losses(grid.src, l_name, l_values, kind)
+    units = {"temperature": t_unit, "loss": kind}
+    power = None
+    if pw_name is not None:
+        power, units["power"] = _powers(grid, pw_name)
+    sigma = None
+    if e_name is not None:
+        sigma, units["error"] = _errors(grid, e_name, l_values, kind)
+    _warn_repeated(grid.src, temperature, loss, power)
+    return LossTable(
+        temperature=temperature, loss=loss, power=power, is_loss_tangent=kind == "tan delta",
+        source=grid.src, label=p.stem, columns=tuple(grid.columns), temperature_column=t_name,
+        loss_column=l_name, power_column=pw_name, units=units, separator=grid.sep,
+        decimal="," if grid.decimal_comma else ".", sigma=sigma, error_column=e_name)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """The cells of a table: header columns, data rows and where each row is in the file."""
+
+    src: str
+    sep: str
+    decimal_comma: bool
+    columns: list
+    data: list
+    lines: list  # line number in the file (1-based) of each data row
+
+    def column(self, name: str) -> tuple[np.ndarray, set[str]]:
+        """The numbers of column ``name`` and the units written in its cells."""
+        j = self.columns.index(name)
+        out, units = np.empty(len(self.data)), set()
+        unit_rows: dict[str, int] = {}
+        for i, row in enumerate(self.data):
+            cell = row[j] if j < len(row) else ""
+            value, unit = _cell_value(self.src, name, i, cell, self.decimal_comma)
+            if unit:
+                units.add(unit)
+                unit_rows.setdefault(unit, self.lines[i])
+            out[i] = value
+        if len(units) > 1:
+            where = ", ".join(f"{u} (first at line {r})" for u, r in unit_rows.items())
+            raise ValueError(f"{self.src}: mixed units in column {name!r}: {where}")
+        return out, units
+
+
+def _cell_value(src: str, name: str, i: int, cell: str, decimal_comma: bool
+                ) -> tuple[float, str | None]:
+    """The finite number in a cell of data row i + 1 and its unit, or a ValueError."""
+    value, unit = _parse_number(cell, decimal_comma)
+    if value is None:
+        raise ValueError(f"{src}: column {name!r}, data row {i + 1}: cannot read "
+                         f"{cell!r} as a number")
+    if math.isnan(value):
+        raise ValueError(f"{src}: column {name!r}, data row {i + 1}: missing value or NaN "
+                         f"({cell!r})")
+    if math.isinf(value):
+        raise ValueError(f"{src}: column {name!r}, data row {i + 1}: infinite value "
+                         f"({cell!r})")
+    return value, unit
+
+
+def _read_grid(p: Path) -> _Grid:
+    """Decode, drop comments, sniff the separator, find the header and the data rows."""
     src = str(p)
     text = _decode(p.read_bytes(), src)
     numbered = [(i + 1, ln) for i, ln in enumerate(text.splitlines())
@@ -380,8 +439,14 @@ def read_loss_table(
     if len(columns) < 2:
         raise ValueError(f"{src}: found only one column ({columns[0]!r}); need a temperature "
                          "and a loss column")
-    data = rows[first:]
+    return _Grid(src, sep, decimal_comma, columns, rows[first:],
+                 [n for n, _ in numbered[first:]])
 
+
+def _data_columns(grid: _Grid, temperature_column: str | None, loss_column: str | None,
+                  power_column: str | None) -> tuple[str, str, str, str | None]:
+    """(temperature, loss, loss kind, power or None) columns, chosen by name or recognised."""
+    src, columns = grid.src, grid.columns
     t_name = _pick("temperature", temperature_column,
                    [c for c in columns if _is_temperature(c) and not _is_error(c)], columns, src)
     if t_name is None:
@@ -406,9 +471,16 @@ def read_loss_table(
         if power_column is not None:
             raise
         pw_name = None  # several power-like columns and none chosen: ignore power
+    return t_name, l_name, kind, pw_name
+
+
+def _error_column(grid: _Grid, error_column: str | None | bool, t_name: str, l_name: str,
+                  pw_name: str | None) -> str | None:
+    """The uncertainty column of the loss: chosen, recognised by name, or none."""
+    src, columns = grid.src, grid.columns
     if error_column is False:
-        e_name = None
-    elif error_column is not None and error_column is not True:
+        return None
+    if error_column is not None and error_column is not True:
         e_name = _pick("error", error_column, [], columns, src)
     else:
         e_cands = [c for c in columns if c not in (t_name, l_name, pw_name) and _is_error(c)]
@@ -424,40 +496,19 @@ def read_loss_table(
     if e_name in (t_name, l_name):
         raise ValueError(f"{src}: the error column {e_name!r} is also the temperature or loss "
                          "column")
+    return e_name
 
-    def column(name: str) -> tuple[np.ndarray, set[str]]:
-        j = columns.index(name)
-        out, units = np.empty(len(data)), set()
-        unit_rows: dict[str, int] = {}
-        for i, row in enumerate(data):
-            line = numbered[first + i][0]  # line number in the file (1-based)
-            cell = row[j] if j < len(row) else ""
-            value, unit = _parse_number(cell, decimal_comma)
-            if value is None:
-                raise ValueError(f"{src}: column {name!r}, data row {i + 1}: cannot read "
-                                 f"{cell!r} as a number")
-            if math.isnan(value):
-                raise ValueError(f"{src}: column {name!r}, data row {i + 1}: missing value or NaN "
-                                 f"({cell!r})")
-            if math.isinf(value):
-                raise ValueError(f"{src}: column {name!r}, data row {i + 1}: infinite value "
-                                 f"({cell!r})")
-            if unit:
-                units.add(unit)
-                unit_rows.setdefault(unit, line)
-            out[i] = value
-        if len(units) > 1:
-            where = ", ".join(f"{u} (first at line {r})" for u, r in unit_rows.items())
-            raise ValueError(f"{src}: mixed units in column {name!r}: {where}")
-        return out, units
 
-    t_values, t_cell_units = column(t_name)
+def _temperature_unit_of(grid: _Grid, t_name: str, cell_units: set[str],
+                         temperature_unit: str | None) -> str:
+    """mK or K, from the header, the cells or ``temperature_unit`` (which must agree)."""
+    src = grid.src
     t_unit = _temperature_unit(t_name)
     if t_unit is not None and t_unit.startswith("?"):
         raise ValueError(f"{src}: temperature column {t_name!r} has unit {t_unit[1:]!r}; "
                          "expected mK or K")
-    if t_cell_units:
-        cell_unit = next(iter(t_cell_units))
+    if cell_units:
+        cell_unit = next(iter(cell_units))
         if t_unit is not None and cell_unit != t_unit:
             raise ValueError(f"{src}: mixed units in column {t_name!r}: header says {t_unit}, "
                              f"cells say {cell_unit}")
@@ -473,6 +524,15 @@ def read_loss_table(
         raise ValueError(f"{src}: cannot tell the unit of temperature column {t_name!r} (mK or "
                          "K); write it in the header, e.g. 'Temperature (mK)', or pass "
                          "temperature_unit=")
+    return t_unit
+
+
+def _temperatures(grid: _Grid, t_name: str, temperature_unit: str | None
+                  ) -> tuple[np.ndarray, str]:
+    """Temperatures in K (0 < T < MAX_TEMPERATURE) and the unit the file used."""
+    src = grid.src
+    t_values, t_cell_units = grid.column(t_name)
+    t_unit = _temperature_unit_of(grid, t_name, t_cell_units, temperature_unit)
     temperature = t_values * (1e-3 if t_unit == "mK" else 1.0)
     bad = np.flatnonzero(temperature <= 0)
     if bad.size:
@@ -483,8 +543,11 @@ def read_loss_table(
         raise ValueError(f"{src}: column {t_name!r}: temperatures must be below "
                          f"{MAX_TEMPERATURE:g} K, found {t_values[bad[0]]:g} {t_unit} in data row "
                          f"{bad[0] + 1} (wrong unit?)")
+    return temperature, t_unit
 
-    l_values, _ = column(l_name)
+
+def _losses(src: str, l_name: str, l_values: np.ndarray, kind: str) -> np.ndarray:
+    """Q^-1 (or tan delta) from the loss column, refusing values of the wrong kind."""
     what = {"Q": "quality factors", "Q^-1": "inverse quality factors (loss)",
             "tan delta": "loss tangents"}[kind]
     bad = np.flatnonzero(l_values <= 0)
@@ -505,27 +568,36 @@ def read_loss_table(
                              f"{l_values[bad[0]]:g} in data row {bad[0] + 1}; this looks like a "
                              "quality factor Q: the column is probably Q/loss swapped "
                              "(name it e.g. 'Qi')")
-    loss = 1.0 / l_values if kind == "Q" else l_values
-    units = {"temperature": t_unit, "loss": kind}
-    power = None
-    if pw_name is not None:
-        power, _ = column(pw_name)
-        units["power"] = _power_unit(pw_name)
-        if units["power"] == "dBm":
-            for i, pv in enumerate(power):
-                try:
-                    check_power_dbm(f"{src}: column {pw_name!r}, data row {i + 1}: power", pv)
-                except ValueError as exc:
-                    raise ValueError(str(exc)) from None
-    sigma = None
-    if e_name is not None:
-        e_values, _ = column(e_name)
-        bad = np.flatnonzero(e_values <= 0)
-        if bad.size:
-            raise ValueError(f"{src}: error column {e_name!r}: errors must be > 0, found "
-                             f"{e_values[bad[0]]:g} in data row {bad[0] + 1}")
-        sigma = e_values / l_values**2 if kind == "Q" else e_values
-        units["error"] = f"{kind} (converted to Q^-1)" if kind == "Q" else kind
+    return 1.0 / l_values if kind == "Q" else l_values
+
+
+def _powers(grid: _Grid, pw_name: str) -> tuple[np.ndarray, str]:
+    """The drive powers and their unit (dBm checked against the physical range)."""
+    power, _ = grid.column(pw_name)
+    unit = _power_unit(pw_name)
+    if unit == "dBm":
+        for i, pv in enumerate(power):
+            try:
+                check_power_dbm(f"{grid.src}: column {pw_name!r}, data row {i + 1}: power", pv)
+            except ValueError as exc:
+                raise ValueError(str(exc)) from None
+    return power, unit
+
+
+def _errors(grid: _Grid, e_name: str, l_values: np.ndarray, kind: str) -> tuple[np.ndarray, str]:
+    """Errors of Q^-1 (sigma_Q / Q^2 from errors of Q) and what the column held."""
+    e_values, _ = grid.column(e_name)
+    bad = np.flatnonzero(e_values <= 0)
+    if bad.size:
+        raise ValueError(f"{grid.src}: error column {e_name!r}: errors must be > 0, found "
+                         f"{e_values[bad[0]]:g} in data row {bad[0] + 1}")
+    sigma = e_values / l_values**2 if kind == "Q" else e_values
+    return sigma, f"{kind} (converted to Q^-1)" if kind == "Q" else kind
+
+
+def _warn_repeated(src: str, temperature: np.ndarray, loss: np.ndarray,
+                   power: np.ndarray | None) -> None:
+    """UserWarning for exactly repeated rows (they are kept: each counts as a measurement)."""
     key = np.stack([temperature, loss] + ([power] if power is not None else []), axis=1)
     _, first_rows, counts = np.unique(key, axis=0, return_index=True, return_counts=True)
     if np.any(counts > 1):
@@ -533,9 +605,31 @@ def read_loss_table(
         warnings.warn(f"{src}: {int(np.sum(counts[counts > 1] - 1))} repeated row(s) (same "
                       f"temperature, loss{' and power' if power is not None else ''}; first at "
                       f"data row(s) {', '.join(map(str, rows_dup[:5]))}); each copy counts as a "
-                      "measurement", UserWarning, stacklevel=2)
-    return LossTable(
-        temperature=temperature, loss=loss, power=power, is_loss_tangent=kind == "tan delta",
-        source=src, label=p.stem, columns=tuple(columns), temperature_column=t_name,
-        loss_column=l_name, power_column=pw_name, units=units, separator=sep,
-        decimal="," if decimal_comma else ".", sigma=sigma, error_column=e_name)
+                      "measurement", UserWarning, stacklevel=3)
+
+
+def curves_from_table(table: LossTable) -> list[LossCurve]:
+    """Split a :class:`LossTable` into one :class:`manybody.laws.inputs.LossCurve` per drive power.
+
+    Powers in W/mW/uW/nW are converted to dBm, photon numbers to dB(photons) = 10 log10(n).
+    """
+    unit = table.units.get("power")
+    sigma = getattr(table, "sigma", None)
+    if table.power is None:
+        return [LossCurve(table.temperature, table.loss, sigma, label=table.label)]
+    p = np.asarray(table.power, dtype=np.float64)
+    scale = {"W": 1e3, "mW": 1.0, "uW": 1e-3, "nW": 1e-6}
+    if unit in scale or unit == "photons":
+        if np.any(p <= 0):
+            raise ValueError(f"{table.source}: power column {table.power_column!r} in {unit} must "
+                             "be > 0 to convert to a logarithmic scale")
+        p = 10 * np.log10(p * scale.get(unit, 1.0))
+        unit = "dBm" if unit in scale else "dB(photons)"
+    values = np.unique(p)
+    if values.size == 1:
+        return [LossCurve(table.temperature, table.loss, sigma, power=float(values[0]),
+                          label=table.label, power_unit=unit or "dBm")]
+    return [LossCurve(table.temperature[p == pv], table.loss[p == pv],
+                      None if sigma is None else sigma[p == pv], power=float(pv),
+                      label=f"{table.label} {pv:g} {unit}", power_unit=unit or "dBm")
+            for pv in values]

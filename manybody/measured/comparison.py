@@ -1,25 +1,10 @@
 """Telling tanh(x/2) from 1 - e^-x in loss data: law comparison and discrimination power.
 
-:func:`compare_laws` fits the three laws of :mod:`manybody.datafit` to the same points and ranks
-the two named laws by AIC; the family's index a with its uncertainty gives the verdict, in the one
-vocabulary of :func:`manybody.analysis.classify_index`. :func:`discrimination_power` repeats the
-experiment on paper (simulated data sets drawn from each fit) to say whether data with this
-sampling and scatter can tell the laws apart at all.
-
-Evidence from Delta = AIC(generic) - AIC(tls) (Burnham & Anderson's rule of thumb):
-
-=============  ===============  ====================================================
-evidence       |Delta|            preferred law
-=============  ===============  ====================================================
-"none"         < 2              none
-"positive"     2 ... < 6        the law with the lower AIC
-"strong"       6 ... < 10       the law with the lower AIC
-"very strong"  >= 10            the law with the lower AIC
-=============  ===============  ====================================================
-
-No law is preferred either (and the evidence is "none") when any of the three fits cannot decide
-or is unphysical (see ``LossFit.indeterminate`` and ``LossFit.unphysical``): a negative or
-vanishing amplitude, a parameter on its bound, too few distinct temperatures.
+:func:`compare_laws` fits the three laws with the one engine (:func:`manybody.laws.fit.fit_joint`)
+to the same points and judges them with the one verdict (:func:`manybody.laws.verdict.judge`:
+the TLS index for the verdict, AIC for the preferred law, the evidence levels tabled there).
+:func:`discrimination_power` repeats the experiment on paper (simulated data sets drawn from each
+fit) to say whether data with this sampling and scatter can tell the laws apart at all.
 """
 
 from __future__ import annotations
@@ -32,36 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from manybody import _validate as v
-from manybody.analysis import classify_index
-from manybody.datafit import LAWS, fit_joint
-from manybody.losscurves import LossCurve
-
-#: Lower edges of |AIC(generic) - AIC(tls)| for the evidence levels.
-EVIDENCE_LEVELS = ((10.0, "very strong"), (6.0, "strong"), (2.0, "positive"))
-
-
-def evidence_label(delta_aic: float) -> str:
-    """"none" (|delta| < 2), "positive" (2-6), "strong" (6-10) or "very strong" (>= 10).
-
-    NaN gives "none".
-    """
-    size = abs(delta_aic)
-    for edge, label in EVIDENCE_LEVELS:
-        if size >= edge:
-            return label
-    return "none"
-
-
-def prefer_law(delta_aic: float, blocked: bool = False) -> tuple[str | None, str]:
-    """(preferred law, evidence) from delta_aic = AIC(generic) - AIC(tls).
-
-    "tls" when delta_aic >= 2, "generic" when <= -2, else None; None with evidence "none" when
-    ``blocked`` (a fit cannot decide or is unphysical).
-    """
-    evidence = evidence_label(delta_aic)
-    if blocked or evidence == "none":
-        return None, "none"
-    return ("tls" if delta_aic > 0 else "generic"), evidence
+from manybody.laws.fit import fit_joint
+from manybody.laws.inputs import LAWS, LossCurve
+from manybody.laws.verdict import judge
 
 
 @dataclass(frozen=True)
@@ -70,22 +28,23 @@ class LawComparison:
 
     Attributes
     ----------
-    fits : dict of str to LossFit
+    fits : dict of str to LawFit
         "tls", "generic", "family".
     preferred : str or None
         "tls" or "generic": the named law with the lower AIC; None when the evidence is "none"
-        or a fit cannot decide or is unphysical (see the module notes).
+        or a fit cannot decide or is unphysical (see :func:`manybody.laws.verdict.judge`).
     delta_aic, delta_bic : float
         AIC(generic) - AIC(tls) (and BIC): positive favours tanh(x/2), negative 1 - e^-x.
     evidence : str
-        Rule of thumb on |delta_aic| (:func:`evidence_label`): "none" (< 2), "positive" (2-6),
-        "strong" (6-10), "very strong" (>= 10); "none" when no law is preferred.
+        Rule of thumb on |delta_aic| (:func:`manybody.laws.verdict.evidence_label`): "none"
+        (< 2), "positive" (2-6), "strong" (6-10), "very strong" (>= 10); "none" when no law is
+        preferred.
     index, index_error : float
         TLS index a of the family fit (1: tanh, 0: 1 - e^-x) and its uncertainty.
     separation : float
         1 / index_error: how many standard deviations apart the two laws are in a.
     verdict : str
-        From the index, in the vocabulary of :func:`manybody.analysis.classify_index`.
+        From the index, in the vocabulary of :func:`manybody.laws.verdict.classify_index`.
     reason : str
         Why that verdict (and why no law is preferred, when none is).
     """
@@ -133,24 +92,10 @@ def compare_laws(curves: Sequence[LossCurve] | LossCurve, frequency: float | str
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         fits = {law: fit_joint(curves, frequency, law=law, **options) for law in LAWS}
-    d_aic = fits["generic"].aic - fits["tls"].aic
-    d_bic = fits["generic"].bic - fits["tls"].bic
-    fam = fits["family"]
-    index, err = fam.parameters["index"], fam.errors["index"]
-    if "index" in fam.at_bound:
-        err = math.inf if err == 0 else err
-    # the family has the most parameters: what it cannot determine, the data cannot tell
-    verdict, reason = classify_index(
-        index, err, p_value=fam.p_value if fam.dof > 0 else math.nan,
-        indeterminate=fam.indeterminate, unphysical=fam.unphysical)
-    problems = [f"{law} fit: {r}" for law, f in fits.items() if law != "family"
-                for r in (*f.indeterminate, *f.unphysical)]
-    family_problem = bool(fam.indeterminate or fam.unphysical)
-    preferred, evidence = prefer_law(d_aic, blocked=family_problem or bool(problems))
-    if problems and not family_problem:
-        reason = "; ".join(problems)
-    return LawComparison(fits, preferred, float(d_aic), float(d_bic), evidence, index, err,
-                         1.0 / err if err > 0 else math.inf, verdict, reason)
+    j = judge(fits)
+    return LawComparison(fits, j.preferred, j.delta_aic, j.delta_bic, j.evidence, j.index,
+                         j.index_error, 1.0 / j.index_error if j.index_error > 0 else math.inf,
+                         j.verdict, j.reason)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """``manybody fit-data``: fit measured loss tables to tanh(x/2) and 1 - e^-x, with a figure.
 
-Reads one or more loss tables (see :mod:`manybody.dataio`; files in natural order, so
+Reads one or more loss tables (see :mod:`manybody.measured.tables`; files in natural order, so
 ``qint_80dBm`` comes before ``qint_100dBm``), fits the TLS law, the generic-block law and the
 interpolating family jointly to all curves (shared temperature law; per-curve amplitudes and
-backgrounds; see :mod:`manybody.datafit`), prints a table and writes into ``--out`` (a directory
+backgrounds; see :mod:`manybody.laws.fit`), prints a table and writes into ``--out`` (a directory
 relative to the current directory, default ``./fit_data``):
 
 * ``fit_data.png`` / ``fit_data.pdf``: data, both fits, relative residuals;
@@ -14,31 +14,38 @@ relative to the current directory, default ``./fit_data``):
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
+import dataclasses
 import hashlib
-import json
 import math
 import os
-import platform
 import re
-import subprocess
 import sys
-import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from manybody import _validate as v
-from manybody.datafit import ERROR_MODELS, QP_SHAPES
-from manybody.dataio import MAX_TEMPERATURE, check_power_dbm, read_loss_table
-from manybody.discrimination import DiscriminationPower, LawComparison, compare_laws, discrimination_power
-from manybody.losscurves import BCS_RATIO, curves_from_table, parse_frequency
+from manybody import jsonio
+from manybody.laws.inputs import (
+    BCS_RATIO,
+    ERROR_MODELS,
+    MAX_TEMPERATURE,
+    QP_SHAPES,
+    check_power_dbm,
+    parse_frequency,
+)
+from manybody.measured.tables import curves_from_table, read_loss_table
+from manybody.support.files import atomic_write
+from manybody.support.provenance import command_line, environment
+from manybody.support.style import PALETTE
+
+if TYPE_CHECKING:  # pragma: no cover
+    from manybody.measured.comparison import DiscriminationPower, LawComparison
 
 SCHEMA = "manybody.fit-data/2"  # 2: preferred may be null; verdict reason, errors
 OUTPUTS = ("fit_data.png", "fit_data.pdf", "fit_results.json", "fit_table.txt")
-#: Okabe-Ito colour-blind-safe palette.
-COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 
 
 _non_negative_int = v.cli_integer(low=0)
@@ -279,8 +286,6 @@ def _load(args) -> tuple[list, list]:
                          "--error-column none to ignore them")
     curves = []
     if powers is not None:
-        import dataclasses
-
         for table, pw in zip(tables, powers, strict=True):
             for c in curves_from_table(dataclasses.replace(table, power=None)):
                 curves.append(dataclasses.replace(c, power=pw, power_unit="dBm"))
@@ -386,7 +391,7 @@ def plot_comparison(cmp: LawComparison, stem: str | Path, loss_label: str = "1/Q
     Parameters
     ----------
     cmp : LawComparison
-        From :func:`manybody.discrimination.compare_laws`.
+        From :func:`manybody.measured.comparison.compare_laws`.
     stem : str or Path
         Output path without suffix; ``.png`` and ``.pdf`` are written.
     loss_label : str
@@ -397,7 +402,7 @@ def plot_comparison(cmp: LawComparison, stem: str | Path, loss_label: str = "1/Q
     list of Path
         The files written.
     """
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # heavy: only when a figure is drawn
 
     tls, gen = cmp.fits["tls"], cmp.fits["generic"]
     w = tls.frequency
@@ -407,7 +412,7 @@ def plot_comparison(cmp: LawComparison, stem: str | Path, loss_label: str = "1/Q
     tmax = max(c.temperature.max() for c in tls.curves)
     grid = np.geomspace(tmin * 0.9, tmax * 1.05, 300)
     for j, c in enumerate(tls.curves):
-        col = COLOURS[j % len(COLOURS)]
+        col = PALETTE[j % len(PALETTE)]
         label = c.label + (f" ({c.power:g} {c.power_unit})" if c.power is not None
                            and f"{abs(c.power):g}" not in c.label else "")
         ax.plot(c.temperature, c.loss, "o", color=col, ms=4.5, label=label)
@@ -457,76 +462,20 @@ def plot_comparison(cmp: LawComparison, stem: str | Path, loss_label: str = "1/Q
     out = []
     for suffix in (".png", ".pdf"):
         path = stem.with_suffix(suffix)
-        _atomic(path, lambda f, s=suffix: fig.savefig(f, format=s[1:], dpi=150))
+        atomic_write(path, lambda f, s=suffix: fig.savefig(f, format=s[1:], dpi=150))
         out.append(path)
     return out
 
 
 def _nice_log_ticks(axis, lo: float, hi: float) -> None:
     """Plain-number ticks 1, 2, 3, 5 x 10^n on a log axis between lo and hi."""
-    from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
+    from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter  # heavy
 
     decades = range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
     ticks = [m * 10.0**e for e in decades for m in (1, 2, 3, 5) if lo <= m * 10.0**e <= hi]
     axis.set_major_locator(FixedLocator(ticks))
     axis.set_major_formatter(FormatStrFormatter("%g"))
     axis.set_minor_formatter(NullFormatter())
-
-
-def _atomic(path: Path, write) -> None:
-    """Write through a temporary file in the same directory, then rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _provenance() -> dict:
-    import scipy
-
-    from manybody import __version__
-
-    info = {"manybody": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
-            "python": platform.python_version(), "host": platform.node(),
-            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            "command": " ".join(["manybody", *sys.argv[1:]]) if sys.argv else "manybody"}
-    root = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip()
-        # dirty: the package source differs from the commit (outputs elsewhere do not count)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "."],
-                               cwd=root, capture_output=True, text=True, timeout=10).stdout
-        info.update(git_commit=commit, git_dirty=bool(dirty.strip()))
-    except (OSError, subprocess.SubprocessError):
-        info.update(git_commit=None, git_dirty=None)
-    return info
-
-
-def _json_default(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"cannot serialise {type(obj).__name__}")
-
-
-def _clean(obj):
-    """Replace non-finite floats by None so the JSON is standard."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    return obj
 
 
 def _make_out(out: Path) -> list[Path]:
@@ -568,13 +517,8 @@ def _comparison_dict(cmp: LawComparison) -> dict:
     return d
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run ``fit-data``; returns the exit status."""
-    try:
-        w = parse_frequency(args.frequency)
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("frequency must", "--frequency must", 1)) from None
-    gap = _gap(args)
+def _out_dir(args: argparse.Namespace) -> Path:
+    """--out, refused when it is a file or holds outputs (without --overwrite)."""
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"--out {str(out)!r} exists and is not a directory")
@@ -582,55 +526,45 @@ def run(args: argparse.Namespace) -> int:
     if existing and not args.overwrite:
         raise FileExistsError(f"{', '.join(existing)} already in {str(out)!r}; pass --overwrite "
                               "to replace them")
-    if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
-        raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
-                         f"--tmax {args.tmax} K")
-    created = _make_out(out)
-    try:
-        tables, curves = _load(args)
-        check_x_range(curves, w, args.frequency, args.tmin, args.tmax)
-        cmp = compare_laws(curves, w, background=args.background,
-                           quasiparticle=args.quasiparticle, gap=gap,
-                           saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
-                           error_model=args.error_model)
-    except ValueError as exc:
-        _remove_empty(created)
-        raise ValueError(cli_message(str(exc))) from None
-    except BaseException:
-        _remove_empty(created)
-        raise
-    error_source = "the given sigmas"
-    if tables[0].sigma is not None:
-        names = sorted({repr(t.error_column) for t in tables})
-        error_source = (f"column {', '.join(names)}"
-                        + (" (errors of Q converted to sigma_Q/Q^2)"
-                           if tables[0].units.get("loss") == "Q" else ""))
-    table = format_table(cmp, error_source)
-    print(table, flush=True)
-    power = None
-    if args.simulate:
-        from tqdm.auto import tqdm
+    return out
 
-        print(f"\nsimulating {args.simulate} data sets drawn from each of the tanh(x/2) and "
-              f"1 - e^-x fits (seed {args.seed}) and refitting all three laws to each...",
-              file=sys.stderr, flush=True)
-        with tqdm(total=2 * args.simulate, unit="data set", desc="simulate",
-                  dynamic_ncols=True, file=sys.stderr) as bar:
-            power = discrimination_power(cmp, args.simulate, np.random.default_rng(args.seed),
-                                         progress=bar.update)
-        text = format_power(power)
-        print(text)
-        table += "\n" + text
-    out.mkdir(parents=True, exist_ok=True)
-    written = plot_comparison(cmp, out / "fit_data",
-                              "tan δ" if tables[0].is_loss_tangent else "1/Q")
+
+def _error_source(tables: list) -> str:
+    """Where given errors came from, for the table ("the given sigmas" or the error column)."""
+    if tables[0].sigma is None:
+        return "the given sigmas"
+    names = sorted({repr(t.error_column) for t in tables})
+    return (f"column {', '.join(names)}"
+            + (" (errors of Q converted to sigma_Q/Q^2)"
+               if tables[0].units.get("loss") == "Q" else ""))
+
+
+def _simulate(cmp: LawComparison, args: argparse.Namespace) -> DiscriminationPower:
+    """--simulate: the discrimination power, with a progress bar on stderr."""
+    from tqdm.auto import tqdm  # ~70 ms: only with --simulate, so --help stays fast
+
+    from manybody.measured.comparison import discrimination_power  # scipy: see run
+
+    print(f"\nsimulating {args.simulate} data sets drawn from each of the tanh(x/2) and "
+          f"1 - e^-x fits (seed {args.seed}) and refitting all three laws to each...",
+          file=sys.stderr, flush=True)
+    with tqdm(total=2 * args.simulate, unit="data set", desc="simulate",
+              dynamic_ncols=True, file=sys.stderr) as bar:
+        return discrimination_power(cmp, args.simulate, np.random.default_rng(args.seed),
+                                    progress=bar.update)
+
+
+def _record(args: argparse.Namespace, w: float, gap: float | None, tables: list,
+            cmp: LawComparison, power: DiscriminationPower | None) -> dict:
+    """The content of fit_results.json (schema ``SCHEMA``)."""
     sources = []
     for t in tables:
         meta = t.metadata()
         meta["sha256"] = hashlib.sha256(Path(t.source).read_bytes()).hexdigest()
         sources.append(meta)
-    result = {
-        "schema": SCHEMA, "provenance": _provenance(), "inputs": sources,
+    return {
+        "schema": SCHEMA, "provenance": {**environment(), "command": command_line()},
+        "inputs": sources,
         "options": {"frequency": args.frequency, "frequency_kelvin": w, "tmin": args.tmin,
                     "tmax": args.tmax, "background": args.background,
                     "quasiparticle": args.quasiparticle, "gap_fixed": gap,
@@ -648,9 +582,50 @@ def run(args: argparse.Namespace) -> int:
                   else "Q^-1", "gap": "K", "critical_power": "dB of the power unit",
                   "frequency_kelvin": "K (h f / k_B)"},
     }
-    text = json.dumps(_clean(result), indent=1, default=_json_default)
-    _atomic(out / "fit_results.json", lambda f: f.write(text.encode()))
-    _atomic(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``fit-data``; returns the exit status."""
+    # the fits need scipy: imported when the command runs, so that ``manybody --help`` stays fast
+    from manybody.measured.comparison import compare_laws
+
+    try:
+        w = parse_frequency(args.frequency)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("frequency must", "--frequency must", 1)) from None
+    gap = _gap(args)
+    out = _out_dir(args)
+    if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
+        raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
+                         f"--tmax {args.tmax} K")
+    created = _make_out(out)
+    try:
+        tables, curves = _load(args)
+        check_x_range(curves, w, args.frequency, args.tmin, args.tmax)
+        cmp = compare_laws(curves, w, background=args.background,
+                           quasiparticle=args.quasiparticle, gap=gap,
+                           saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
+                           error_model=args.error_model)
+    except ValueError as exc:
+        _remove_empty(created)
+        raise ValueError(cli_message(str(exc))) from None
+    except BaseException:
+        _remove_empty(created)
+        raise
+    table = format_table(cmp, _error_source(tables))
+    print(table, flush=True)
+    power = None
+    if args.simulate:
+        power = _simulate(cmp, args)
+        text = format_power(power)
+        print(text)
+        table += "\n" + text
+    out.mkdir(parents=True, exist_ok=True)
+    written = plot_comparison(cmp, out / "fit_data",
+                              "tan δ" if tables[0].is_loss_tangent else "1/Q")
+    text = jsonio.dumps(_record(args, w, gap, tables, cmp, power), indent=1)
+    atomic_write(out / "fit_results.json", lambda f: f.write(text.encode()))
+    atomic_write(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))
     written += [out / "fit_results.json", out / "fit_table.txt"]
     print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
     return 0

@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "study": ("manybody.study", "run the built-in study: does TLS structure survive interactions?"),
     "run": ("manybody.sweep_cli", "run a sweep from a TOML run specification"),
     "info": ("manybody.sweep_cli", "describe a results file: contents and provenance"),
-    "fit-data": ("manybody.datafit_cli", "fit measured loss data: tanh(x/2) against 1 - e^-x"),
+    "fit-data": ("manybody.cli.fit_data", "fit measured loss data: tanh(x/2) against 1 - e^-x"),
     "bench": ("manybody.bench", "time the pipeline against bare eigh and a naive reference"),
 }
 

@@ -1,10 +1,10 @@
-"""Measured loss curves: frequencies with units, one curve per drive power, tables split into curves.
+"""What a law fit takes: loss curves, frequencies with units, and the names of the fit options.
 
-The inputs of :mod:`manybody.datafit`: :func:`parse_frequency` converts "5.62GHz" (or MHz, K, mK)
-to w = h f / k_B in kelvin, :func:`gap_from_tc` gives the BCS gap for the quasiparticle term,
-:class:`LossCurve` holds one Q^-1(T) curve at fixed drive power, and :func:`curves_from_table`
-splits a :class:`manybody.dataio.LossTable` into such curves. The fits are in
-:mod:`manybody.datafit`, the comparison of the laws in :mod:`manybody.discrimination`.
+:class:`LossCurve` holds one Q^-1(T) curve at fixed drive power (measured, or the study's simulated
+absorption); :func:`parse_frequency` converts "5.62GHz" (or MHz, K, mK) to w = h f / k_B in
+kelvin; :func:`gap_from_tc` gives the BCS gap for the quasiparticle term. The fitting engine is
+:mod:`manybody.laws.fit`; reading tables into curves is :mod:`manybody.measured.tables`. Light on
+purpose (numpy only), so the command line can build its options from these names.
 """
 
 from __future__ import annotations
@@ -15,8 +15,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from manybody import _validate as v
-from manybody.dataio import MAX_TEMPERATURE, check_power_dbm
 from manybody.units import KELVIN_PER_GHZ
+
+#: Highest temperature accepted (K): loss measurements on glasses and resonators lie far below;
+#: a larger value is a unit mistake (and would make a log axis span hundreds of decades).
+MAX_TEMPERATURE = 1000.0
+#: Physical range of drive powers in dBm (-300 dBm is ~1e-33 W; +100 dBm is 10 MW).
+POWER_RANGE_DBM = (-300.0, 100.0)
+#: The fit options by name: laws, quasiparticle shapes, error and scatter models (see
+#: :func:`manybody.laws.fit.fit_joint`).
+LAWS = ("tls", "generic", "family")
+QP_SHAPES = ("exp", "mattis-bardeen")
+ERROR_MODELS = ("relative", "absolute")
+SCATTER_MODELS = ("per-curve", "common")
 
 #: BCS weak-coupling ratio Delta0 / (k_B Tc).
 BCS_RATIO = 1.764
@@ -84,6 +95,14 @@ def _in_range(kelvin: float, given) -> float:
 def gap_from_tc(tc: float) -> float:
     """BCS gap Delta0 = 1.764 Tc (K) from the critical temperature Tc (K); Nb: 9.2 K -> 16.2 K."""
     return BCS_RATIO * v.positive("tc", tc)
+
+
+def check_power_dbm(name: str, value: float) -> float:
+    """Return ``value`` (dBm) or raise ValueError when it lies outside ``POWER_RANGE_DBM``."""
+    lo, hi = POWER_RANGE_DBM
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be between {lo:g} and {hi:g} dBm, got {value:g} dBm")
+    return value
 
 
 @dataclass(frozen=True)
@@ -158,30 +177,3 @@ class LossCurve:
         return LossCurve(self.temperature[keep], self.loss[keep],
                          None if self.sigma is None else self.sigma[keep], self.power,
                          self.label, self.power_unit)
-
-
-def curves_from_table(table) -> list[LossCurve]:
-    """Split a :class:`manybody.dataio.LossTable` into one LossCurve per drive power.
-
-    Powers in W/mW/uW/nW are converted to dBm, photon numbers to dB(photons) = 10 log10(n).
-    """
-    unit = table.units.get("power")
-    sigma = getattr(table, "sigma", None)
-    if table.power is None:
-        return [LossCurve(table.temperature, table.loss, sigma, label=table.label)]
-    p = np.asarray(table.power, dtype=np.float64)
-    scale = {"W": 1e3, "mW": 1.0, "uW": 1e-3, "nW": 1e-6}
-    if unit in scale or unit == "photons":
-        if np.any(p <= 0):
-            raise ValueError(f"{table.source}: power column {table.power_column!r} in {unit} must "
-                             "be > 0 to convert to a logarithmic scale")
-        p = 10 * np.log10(p * scale.get(unit, 1.0))
-        unit = "dBm" if unit in scale else "dB(photons)"
-    values = np.unique(p)
-    if values.size == 1:
-        return [LossCurve(table.temperature, table.loss, sigma, power=float(values[0]),
-                          label=table.label, power_unit=unit or "dBm")]
-    return [LossCurve(table.temperature[p == pv], table.loss[p == pv],
-                      None if sigma is None else sigma[p == pv], power=float(pv),
-                      label=f"{table.label} {pv:g} {unit}", power_unit=unit or "dBm")
-            for pv in values]

@@ -1,0 +1,842 @@
+"""The one fitting engine of the temperature laws: one or several loss curves, one result type.
+
+:func:`fit_joint` fits one law jointly to several curves; :func:`fit_loss` is the joint fit with
+one curve given as arrays (T, Q^-1, frequency); :func:`fit_law` the joint fit with one curve given
+in x = w / T, as the study fits its simulated absorption. All return a :class:`LawFit`.
+
+With x = w / T (w = h f / k_B in kelvin), the loss of curve j (one drive power, one file) is
+
+    Q^-1_j(T) = F_j * s_j * L(x) + B_j + Q_qp(T)
+
+* L(x) is the temperature law (:mod:`manybody.laws.shapes`):
+  ``"tls"`` tanh(x/2); ``"generic"`` 1 - e^-x; ``"family"`` (1 - e^-x) / (1 + a e^-x) with the
+  TLS index a (a = 1 is tanh(x/2), a = 0 is 1 - e^-x). Every law tends to 1 for T -> 0, so F is
+  the low-temperature (unsaturated at that power) resonant loss.
+* s_j = 1 / sqrt(1 + P_j / P_c) is the standard TLS power-saturation factor, used only when
+  ``saturation=True``: then one amplitude F and one critical power P_c (in dB of the power unit,
+  e.g. dBm) are shared by all curves. P_c is taken temperature independent (the full theory has
+  P_c growing with T through T1 T2; this is a documented simplification). Without saturation each
+  curve has its own amplitude F_j, which absorbs s_j at fixed power.
+* B_j is a constant background per curve (``background=True``), e.g. radiation or
+  vortex/surface loss that does not depend on T below ~1 K.
+* Q_qp is an optional quasiparticle loss for superconducting resonators, shared by all curves
+  (it does not depend on the drive power at these powers), written as its value ``qp_loss`` at the
+  reference temperature T_ref (the highest temperature fitted) to keep the parameters decoupled:
+  ``"exp"``: Q_qp = qp_loss * exp(-Delta0 (1/T - 1/T_ref));
+  ``"mattis-bardeen"``: the same times sinh(xi) K0(xi) / [its value at T_ref], xi = w / 2T, the
+  low-temperature (T, w << Delta0) Mattis-Bardeen form of sigma_1 / sigma_2.
+  The gap Delta0 (K) is free by default or fixed, e.g. ``gap=gap_from_tc(9.2)`` = 1.764 Tc for Nb.
+
+Parameters are found by weighted least squares: the linear ones (F, B, qp_loss) are solved exactly
+for each value of the nonlinear ones (a, Delta0, P_c), which are first located on a grid and then
+refined jointly with scipy.optimize.least_squares. Uncertainties are from the covariance
+(J^T J)^-1 of the weighted residuals at the optimum:
+
+* with measurement errors ``sigma`` they are taken as absolute (chi2 is meaningful, p-value given);
+* without (the usual case for published Q(T) tables), the scatter is estimated from the residuals:
+  ``error_model="relative"`` (default) assumes a common relative error sigma_i = s |Q^-1_i|, as for
+  quality factors measured to a few per cent; ``"absolute"`` an absolute error. By default
+  (``scatter="per-curve"``) each curve gets its own scatter s_j, found by iterated reweighting
+  (s_j^2 = RSS_j / (n_j - k n_j / n)), so a noisy low-power curve does not dominate a joint fit;
+  ``scatter="common"`` uses one s for all and scales the covariance by chi2/dof. Either way
+  ``errors_scaled=True`` and AIC/BIC use the profile likelihood sum_j n_j ln(RSS_j / n_j) + 2k
+  (resp. k ln n), the scatters counted among the k parameters.
+
+Model comparison (:func:`manybody.measured.comparison.compare_laws`) fits the three laws to the same
+points and ranks the two named laws by AIC; the family's index a with its uncertainty gives the
+verdict (:func:`manybody.laws.verdict.judge`). Each fit of curves lists why it cannot decide
+(``indeterminate``: too few distinct temperatures, no temperature dependence against the errors,
+no convergence) or is unphysical (``unphysical``: negative amplitude, a parameter on its bound);
+then no law is preferred. The inputs (frequencies with units, :class:`manybody.laws.inputs.LossCurve`,
+``gap_from_tc``) are in :mod:`manybody.laws.inputs`.
+
+One engine, two starts. Layout (:class:`_Model`), design matrix, covariance, criteria and result
+(:func:`_result`) are shared; only the way to the optimum differs: curves use the grid start above
+(:func:`_fit`, with the per-curve reweighting); :func:`fit_law` starts from amplitude max|q|,
+a = 0.5 and refines with scipy's curve_fit at its default tolerances (:func:`_fit_fixed_start`;
+the linear laws by exact weighted least squares), as the study's analysis always has. Each
+reproduces the numbers of the former two engines bit for bit (``scripts/golden_set.py``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from scipy import optimize, stats
+from scipy.special import k0e
+
+from manybody import _validate as v
+from manybody.laws.inputs import (
+    ERROR_MODELS,
+    LAWS,
+    QP_SHAPES,
+    SCATTER_MODELS,
+    LossCurve,
+    parse_frequency,
+)
+from manybody.laws.shapes import law_values
+from manybody.laws.verdict import AMPLITUDE_RESOLUTION, Z_BAND
+from manybody.units import KELVIN_PER_GHZ
+
+#: Bounds of the nonlinear parameters in fits of curves.
+INDEX_BOUNDS = (-0.99, 100.0)
+GAP_BOUNDS = (0.05, 500.0)
+#: Bounds of the index a in :func:`fit_law` (a -> -1 is a constant, no temperature dependence).
+FAMILY_INDEX_BOUNDS = (-0.999, 100.0)
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def _qp_shape(shape: str, t: np.ndarray, t_ref: float, gap: float, w: float) -> np.ndarray:
+    """Quasiparticle loss relative to its value at t_ref."""
+    out = np.exp(-gap * (1.0 / t - 1.0 / t_ref))
+    if shape == "mattis-bardeen":
+        def h(tt):
+            xi = w / (2.0 * np.asarray(tt, dtype=np.float64))
+            return 0.5 * -np.expm1(-2.0 * xi) * k0e(xi)  # sinh(xi) K0(xi), overflow-free
+
+        out = out * h(t) / h(t_ref)
+    return out
+
+
+@dataclass(frozen=True)
+class _Model:
+    """Layout of parameters and design columns of one fit."""
+
+    law: str
+    w: float
+    n_curves: int
+    powers: tuple
+    background: bool
+    quasiparticle: str | None
+    gap: float | None  # fixed gap, or None = free
+    saturation: bool
+    t_ref: float
+    labels: tuple
+    smearing: float | None = None  # eta / w of a Gaussian line kernel (fit_law)
+    index_bounds: tuple = INDEX_BOUNDS
+
+    @property
+    def linear_names(self) -> list[str]:
+        def each(stem):
+            return [stem] if self.n_curves == 1 else [f"{stem}[{lb}]" for lb in self.labels]
+        names = ["amplitude"] if self.saturation else each("amplitude")
+        if self.background:
+            names += each("background")
+        if self.quasiparticle:
+            names.append("qp_loss")
+        return names
+
+    @property
+    def nonlinear_names(self) -> list[str]:
+        names = ["index"] if self.law == "family" else []
+        if self.quasiparticle and self.gap is None:
+            names.append("gap")
+        if self.saturation:
+            names.append("critical_power")
+        return names
+
+    def unpack(self, theta) -> tuple[float, float | None, float | None]:
+        d = dict(zip(self.nonlinear_names, theta, strict=True))
+        return d.get("index", 0.0), d.get("gap", self.gap), d.get("critical_power")
+
+    def shape(self, x: np.ndarray, index: float) -> np.ndarray:
+        """The law L(x) (kernel-averaged with ``smearing``)."""
+        return law_values(self.law, x, index, self.smearing)
+
+    def columns(self, t: np.ndarray | None, j: int, theta, x: np.ndarray | None = None
+                ) -> np.ndarray:
+        """Design matrix (n, n_linear) of curve j at temperatures t (K), or at x = w / t."""
+        index, gap, pc = self.unpack(theta)
+        shape = self.shape(self.w / t if x is None else x, index)
+        ref = shape if t is None else t
+        cols = []
+        if self.saturation:
+            cols.append(shape / np.sqrt(1.0 + 10.0 ** ((self.powers[j] - pc) / 10.0)))
+        else:
+            cols += [shape if k == j else np.zeros_like(ref) for k in range(self.n_curves)]
+        if self.background:
+            cols += [np.ones_like(ref) if k == j else np.zeros_like(ref)
+                     for k in range(self.n_curves)]
+        if self.quasiparticle:
+            cols.append(_qp_shape(self.quasiparticle, t, self.t_ref, gap, self.w))
+        return np.stack(cols, axis=1)
+
+    def bounds(self, powers: Sequence[float]) -> tuple[list, list]:
+        """Lower and upper bounds of the nonlinear parameters."""
+        lo, hi = [], []
+        for name in self.nonlinear_names:
+            if name == "index":
+                b = self.index_bounds
+            elif name == "gap":
+                b = GAP_BOUNDS
+            else:
+                b = (min(powers) - 100.0, max(powers) + 100.0)
+            lo.append(b[0])
+            hi.append(b[1])
+        return lo, hi
+
+    def grid(self, powers: Sequence[float]) -> list[tuple]:
+        """Starting grid of the nonlinear parameters."""
+        axes = []
+        for name in self.nonlinear_names:
+            if name == "index":
+                axes.append([-0.9, -0.6, -0.3, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 6.0, 15.0])
+            elif name == "gap":
+                axes.append(list(np.geomspace(0.5, 80.0, 14)))
+            else:
+                axes.append(list(np.linspace(min(powers) - 40.0, max(powers) + 40.0, 13)))
+        return list(itertools.product(*axes))
+
+
+@dataclass(frozen=True)
+class _Points:
+    """The points of a fit in working units: loss / scale, errors / scale, curve of each point."""
+
+    t: tuple  # temperatures (K) per curve, or None per curve (points given in x)
+    x: tuple  # x = w / T per curve, or None per curve (computed from t)
+    ys: np.ndarray
+    bs: np.ndarray
+    groups: np.ndarray
+    n_per: np.ndarray
+    scale: float
+    known: bool  # errors given (absolute), not estimated from the residuals
+    error_model: str
+    powers: tuple
+
+    @property
+    def n(self) -> int:
+        return int(self.ys.size)
+
+
+# --------------------------------------------------------------------------- the result
+
+
+@dataclass(frozen=True)
+class LawFit:
+    """Result of fitting one temperature law to one or several loss curves (or one curve in x).
+
+    The first eight fields are what every fit has; :func:`fit_law` (points in x, no curves)
+    leaves the curve-specific ones at their defaults.
+
+    Attributes
+    ----------
+    law : str
+        "tls", "generic" or "family".
+    parameters, errors : dict of str to float
+        Best-fit values and one-standard-deviation errors: amplitude(s) F and background(s) B
+        (units of the loss), index a, qp_loss (loss at ``options["qp_reference_temperature"]``),
+        gap (K), critical_power (dB of the power unit). Joint fits name per-curve parameters
+        ``amplitude[label]``.
+    covariance : numpy.ndarray
+        Covariance of the parameters in the order of ``parameter_names``.
+    chi2 : float
+        Sum of squared weighted residuals (with estimated scatter: in units of the weights).
+    dof, n_points : int
+        Degrees of freedom and number of points fitted.
+    aic, bic : float
+        Information criteria (lower is better; compare only fits of the same points).
+    p_value : float
+        chi2 tail probability with known sigma; NaN when the scatter was estimated.
+    errors_scaled : bool
+        True when the errors rest on a scatter estimated from the residuals (no sigma given).
+    error_model : str
+        "sigma" (given), "relative" or "absolute".
+    scatter : str
+        "common" (one estimated scatter) or "per-curve" (one per curve, iterated reweighting).
+    rms_scatter : float
+        sqrt(RSS/dof) in units of the error model (relative: fractional rms deviation; with
+        sigma: sqrt(chi2/dof)).
+    curve_scatter : tuple of float
+        The same per curve (dof shared out in proportion to the points).
+    at_bound : tuple of str
+        Nonlinear parameters that ended on a bound (their errors are not reliable).
+    indeterminate : tuple of str
+        Reasons why these data cannot determine the law (empty when they can): fewer distinct
+        (curve, temperature) points than parameters, a curve with fewer distinct temperatures
+        than its own parameters, no amplitude above Z_BAND (2) errors (no temperature dependence
+        detectable against the errors), a temperature-dependent part below numerical resolution
+        (AMPLITUDE_RESOLUTION of the loss), an optimiser that did not converge.
+    unphysical : tuple of str
+        Reasons why the fit is not physical (empty when it is): an amplitude below zero by more
+        than 2 errors, a nonlinear parameter on its bound.
+    """
+
+    law: str
+    parameters: dict
+    errors: dict
+    chi2: float
+    dof: int
+    aic: float
+    bic: float
+    p_value: float
+    parameter_names: tuple = ()
+    covariance: np.ndarray = field(default=None, repr=False)
+    n_points: int = 0
+    errors_scaled: bool = False
+    error_model: str = "sigma"
+    scatter: str = "common"
+    rms_scatter: float = math.nan
+    curve_scatter: tuple = ()
+    frequency: float = math.nan
+    options: dict = field(default_factory=dict)
+    curves: tuple = field(default=(), repr=False)
+    at_bound: tuple = ()
+    indeterminate: tuple = ()
+    unphysical: tuple = ()
+    _model: _Model = field(default=None, repr=False)
+    _theta: tuple = field(default=(), repr=False)
+    _linear: np.ndarray = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.law
+
+    @property
+    def reduced_chi2(self) -> float:
+        return self.chi2 / self.dof if self.dof > 0 else math.nan
+
+    def predict(self, temperature, curve: int = 0, component: str = "total") -> np.ndarray:
+        """Model loss of curve ``curve`` at ``temperature`` (K).
+
+        ``component``: "total", "law" (F s L(x)), "background" or "quasiparticle".
+        """
+        t = v.positive_array("temperature", temperature)
+        v.choice("component", component, ("total", "law", "background", "quasiparticle"))
+        d = self._model.columns(t, curve, self._theta)
+        names = self._model.linear_names
+        keep = np.array([component == "total"
+                         or (component == "law" and n.startswith("amplitude"))
+                         or (component == "background" and n.startswith("background"))
+                         or (component == "quasiparticle" and n == "qp_loss") for n in names])
+        return d[:, keep] @ self._linear[keep] if keep.any() else np.zeros_like(t)
+
+    def residuals(self, curve: int = 0) -> np.ndarray:
+        """Data minus model for curve ``curve`` at its fitted temperatures."""
+        c = self.curves[curve]
+        return c.loss - self.predict(c.temperature, curve)
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (parameters, errors, covariance, criteria, options)."""
+        return {
+            "law": self.law, "parameters": self.parameters, "errors": self.errors,
+            "parameter_names": list(self.parameter_names),
+            "covariance": None if self.covariance is None else self.covariance.tolist(),
+            "chi2": self.chi2, "dof": self.dof,
+            "n_points": self.n_points, "reduced_chi2": self.reduced_chi2, "aic": self.aic,
+            "bic": self.bic, "p_value": None if math.isnan(self.p_value) else self.p_value,
+            "errors_scaled": self.errors_scaled, "error_model": self.error_model,
+            "scatter": self.scatter, "rms_scatter": self.rms_scatter,
+            "curve_scatter": list(self.curve_scatter),
+            "at_bound": list(self.at_bound), "indeterminate": list(self.indeterminate),
+            "unphysical": list(self.unphysical), "options": self.options,
+        }
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+class _LeastSquares:
+    """Weighted least squares of one model on one set of points (linear parameters first)."""
+
+    def __init__(self, model: _Model, points: _Points) -> None:
+        self.model, self.points = model, points
+        self.n_lin = len(model.linear_names)
+        self.names_nl = model.nonlinear_names
+        self.k = self.n_lin + len(self.names_nl)
+
+    def raw_design(self, theta) -> np.ndarray:
+        pts = self.points
+        return np.concatenate([self.model.columns(t, j, theta, x)
+                               for j, (t, x) in enumerate(zip(pts.t, pts.x, strict=True))])
+
+    def design(self, theta, ss: np.ndarray) -> np.ndarray:
+        return self.raw_design(theta) / ss[:, None]
+
+    def profile(self, theta, ss: np.ndarray) -> tuple[float, np.ndarray]:
+        """Residual sum of squares and linear parameters at fixed nonlinear ones."""
+        d = self.design(theta, ss)
+        lin, *_ = np.linalg.lstsq(d, self.points.ys / ss, rcond=None)
+        r = self.points.ys / ss - d @ lin
+        return float(r @ r), lin
+
+    def grid_start(self, ss: np.ndarray) -> np.ndarray:
+        """All parameters at the best point of the nonlinear grid (linear ones solved exactly)."""
+        with np.errstate(all="ignore"):
+            scored = [(self.profile(th, ss)[0], th) for th in self.model.grid(self.points.powers)]
+        scored = [sc for sc in scored if math.isfinite(sc[0])]
+        theta0 = min(scored, key=lambda sc: sc[0])[1]
+        return np.concatenate([self.profile(theta0, ss)[1], theta0])
+
+    def solve(self, ss: np.ndarray, start) -> tuple[np.ndarray, np.ndarray, tuple, bool]:
+        """(parameters, covariance (J^T J)^-1, nonlinear parameters on a bound, converged) with
+        weights 1/ss; ``start=None``: locate on the grid first."""
+        if not self.names_nl:
+            design = self.design((), ss)
+            lin = self.profile((), ss)[1]
+            return lin, np.linalg.pinv(design.T @ design), (), True
+        if start is None:
+            start = self.grid_start(ss)
+        lo, hi = self.model.bounds(self.points.powers)
+        n_lin = self.n_lin
+
+        def resid(p):
+            return self.points.ys / ss - self.design(p[n_lin:], ss) @ p[:n_lin]
+
+        sol = optimize.least_squares(
+            resid, start, bounds=([-np.inf] * n_lin + lo, [np.inf] * n_lin + hi),
+            x_scale="jac", method="trf", xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=5000)
+        bound = tuple(nm for nm, val, a, b in zip(self.names_nl, sol.x[n_lin:], lo, hi,
+                                                   strict=True)
+                      if min(val - a, b - val) <= 1e-6 * max(1.0, abs(val)))
+        return sol.x, np.linalg.pinv(sol.jac.T @ sol.jac), bound, bool(sol.status > 0)
+
+    def solve_fixed_start(self, ss: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """scipy's curve_fit from amplitude max|y|, index 0.5 (background 0), one curve in x:
+        the arithmetic :func:`fit_law` has always used; returns (parameters, covariance)."""
+        model, x, y = self.model, self.points.x[0], self.points.ys
+        background = model.background
+        lo_a, hi_a = model.index_bounds
+
+        def curve(xx, *p):  # parameters in curve_fit's order: amplitude, index, (background)
+            return p[0] * model.shape(xx, p[1]) + (p[-1] if background else 0.0)
+
+        p0 = [float(np.max(np.abs(y))) or 1.0, 0.5] + ([0.0] if background else [])
+        lower = [-np.inf, lo_a] + ([-np.inf] if background else [])
+        upper = [np.inf, hi_a] + ([np.inf] if background else [])
+        popt, pcov = optimize.curve_fit(curve, x, y, p0=p0, sigma=ss, absolute_sigma=True,
+                                        bounds=(lower, upper), maxfev=20000)
+        order = [0, 2, 1] if background else [0, 1]  # to the engine's order: linear first
+        return popt[order], pcov[np.ix_(order, order)]
+
+    def chi2_fixed_start(self, p: np.ndarray, ss: np.ndarray) -> float:
+        """chi2 as :func:`fit_law` has always computed it (model written out, not a design)."""
+        model, x, y = self.model, self.points.x[0], self.points.ys
+        index = p[-1] if model.law == "family" else 0.0
+        base = model.shape(x, index)
+        resid = (y - (p[0] * base + (p[1] if model.background else 0.0))) / ss
+        return float(resid @ resid)
+
+
+@dataclass(frozen=True)
+class _Optimum:
+    """Where the engine ended: parameters (linear first, working units), their covariance,
+    chi2 with the final weights, RSS per curve in units of the base errors, and how it ended."""
+
+    ls: _LeastSquares
+    p: np.ndarray
+    cov: np.ndarray
+    chi2: float
+    rss: np.ndarray
+    at_bound: tuple
+    converged: bool
+    per_curve: bool
+
+
+def _fit(model: _Model, points: _Points, per_curve: bool) -> _Optimum:
+    """The engine: optimum, covariance and criteria of one law on the points (grid start).
+
+    Without known errors and with ``per_curve``, one scatter per curve is found by iterated
+    reweighting, s_j^2 = RSS_j / (n_j - k n_j / n), the parameters shared out in proportion to
+    the points.
+    """
+    ls = _LeastSquares(model, points)
+    n, k = points.n, ls.k
+    curve_scale = np.ones(points.n_per.size)
+    p = None
+    for _ in range(30 if per_curve else 1):
+        p, cov, at_bound, converged = ls.solve(points.bs * curve_scale[points.groups], p)
+        if not per_curve:
+            break
+        new = np.sqrt(_curve_rss(ls, p) / (points.n_per * (1.0 - k / n)))
+        new = np.maximum(new, 1e-9 * max(new.max(), 1e-300))
+        done = np.max(np.abs(new / curve_scale - 1.0)) < 1e-4
+        curve_scale = new
+        if done:
+            break
+    if per_curve:
+        p, cov, at_bound, converged = ls.solve(points.bs * curve_scale[points.groups], p)
+    theta = tuple(float(x) for x in p[ls.n_lin:])
+    ss = points.bs * curve_scale[points.groups]
+    r = (points.ys - ls.raw_design(theta) @ p[:ls.n_lin]) / ss
+    chi2 = float(r @ r)
+    if not points.known and not per_curve:
+        cov = cov * (chi2 / (n - k))
+    return _Optimum(ls, p, cov, chi2, _curve_rss(ls, p), at_bound, converged, per_curve)
+
+
+def _fit_fixed_start(model: _Model, points: _Points) -> _Optimum:
+    """The engine for one curve in x with known errors, from the fixed start (:func:`fit_law`)."""
+    ls = _LeastSquares(model, points)
+    if ls.names_nl:
+        p, cov = ls.solve_fixed_start(points.bs)
+        chi2 = ls.chi2_fixed_start(p, points.bs)
+    else:  # linear in the parameters: exact weighted least squares
+        p, cov, _, _ = ls.solve(points.bs, None)
+        chi2 = ls.chi2_fixed_start(p, points.bs)
+    return _Optimum(ls, p, cov, chi2, _curve_rss(ls, p), (), True, False)
+
+
+def _curve_rss(ls: _LeastSquares, p: np.ndarray) -> np.ndarray:
+    """Residual sum of squares per curve in units of the base errors."""
+    pts = ls.points
+    r = (pts.ys - ls.raw_design(tuple(p[ls.n_lin:])) @ p[:ls.n_lin]) / pts.bs
+    return np.bincount(pts.groups, weights=r * r, minlength=pts.n_per.size)
+
+
+def _criteria(sol: _Optimum) -> tuple[float, float, float]:
+    """(AIC, BIC, p-value): chi2-based with known errors; otherwise the profile likelihood over
+    the unknown scatter(s), which count as parameters (p-value NaN)."""
+    pts, k = sol.ls.points, sol.ls.k
+    n, chi2, rss_j = pts.n, sol.chi2, sol.rss
+    if pts.known:
+        dof = n - k
+        p_value = float(stats.chi2.sf(chi2, dof)) if dof > 0 else math.nan
+        return chi2 + 2 * k, chi2 + k * math.log(n), p_value
+    if sol.per_curve:
+        m2lnl = float(np.sum(pts.n_per * np.log(np.maximum(rss_j, 1e-300) / pts.n_per)))
+        k_all = k + pts.n_per.size
+    else:
+        m2lnl = n * math.log(max(float(rss_j.sum()), 1e-300) / n)
+        k_all = k + 1
+    return m2lnl + 2 * k_all, m2lnl + k_all * math.log(n), math.nan
+
+
+def _result(model: _Model, sol: _Optimum, **extra) -> LawFit:
+    """The fit's numbers in the units of the loss, as a :class:`LawFit`."""
+    ls, pts = sol.ls, sol.ls.points
+    n, k, n_lin, p = pts.n, ls.k, ls.n_lin, sol.p
+    # back to the units of the loss for the linear parameters
+    units = np.concatenate([np.full(n_lin, pts.scale), np.ones(len(ls.names_nl))])
+    cov = sol.cov * np.outer(units, units)
+    values = np.concatenate([p[:n_lin] * pts.scale, p[n_lin:]])
+    errors = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    names = model.linear_names + ls.names_nl
+    aic, bic, p_value = _criteria(sol)
+    rss_j = sol.rss
+    with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom left
+        curve_scatter = tuple(float(x) for x in np.sqrt(rss_j / (pts.n_per * (1.0 - k / n))))
+    return LawFit(
+        law=model.law, parameters=dict(zip(names, map(float, values), strict=True)),
+        errors=dict(zip(names, map(float, errors), strict=True)), chi2=sol.chi2, dof=n - k,
+        aic=float(aic), bic=float(bic), p_value=p_value, parameter_names=tuple(names),
+        covariance=cov, n_points=n, errors_scaled=not pts.known, error_model=pts.error_model,
+        scatter="per-curve" if sol.per_curve else "common",
+        rms_scatter=math.sqrt(float(rss_j.sum()) / (n - k)) if n > k else math.nan,
+        curve_scatter=curve_scatter,
+        at_bound=sol.at_bound, _model=model,
+        _theta=tuple(float(x) for x in p[n_lin:]), _linear=p[:n_lin] * pts.scale, **extra)
+
+
+# --------------------------------------------------------------------------- fits of curves
+
+
+def _check_options(law: str, error_model: str, scatter: str, quasiparticle: str | None,
+                   gap: float | None, tmin: float | None, tmax: float | None) -> float | None:
+    """Refuse unknown or unphysical options; returns the checked gap."""
+    v.choice("law", law, LAWS)
+    v.choice("error_model", error_model, ERROR_MODELS)
+    v.choice("scatter", scatter, SCATTER_MODELS)
+    if quasiparticle is not None:
+        v.choice("quasiparticle", quasiparticle, QP_SHAPES)
+    if gap is not None:
+        gap = v.positive("gap (K)", gap)
+    for name, value in (("tmin", tmin), ("tmax", tmax)):
+        if value is not None:
+            v.positive(f"{name} (K)", value)
+    if tmin is not None and tmax is not None and tmin >= tmax:
+        raise ValueError(f"tmin must be below tmax, got tmin={tmin} K, tmax={tmax} K")
+    return gap
+
+
+def _window(curves, tmin: float | None, tmax: float | None, saturation: bool) -> list[LossCurve]:
+    """The curves cut to the temperature window, checked for a common sigma and powers."""
+    curves = list(curves)
+    if not curves or not all(isinstance(c, LossCurve) for c in curves):
+        raise TypeError("curves must be a non-empty sequence of LossCurve")
+    for c in curves:
+        t = c.temperature
+        if not np.any((t >= (tmin or 0.0)) & (t <= (tmax or np.inf))):
+            raise ValueError(f"no points of {c.label!r} in the window [{tmin}, {tmax}] K "
+                             f"(data span {t.min():g}-{t.max():g} K)")
+    windowed = [c.window(tmin, tmax) for c in curves]
+    if len({c.sigma is not None for c in windowed}) > 1:
+        raise ValueError("either all curves or none must carry sigma")
+    if saturation and any(c.power is None for c in windowed):
+        raise ValueError("saturation=True needs a drive power for every curve (power column or "
+                         "LossCurve.power)")
+    return windowed
+
+
+def _curve_points(curves: list[LossCurve], w: float, error_model: str) -> _Points:
+    """The points of the curves, in units of the typical loss, with their base errors."""
+    y = np.concatenate([c.loss for c in curves])
+    known = curves[0].sigma is not None
+    if known:
+        base = np.concatenate([c.sigma for c in curves])
+        emodel = "sigma"
+    elif error_model == "relative":
+        base = np.abs(y)
+        base = np.maximum(base, 1e-3 * base.max() if base.max() > 0 else 1.0)
+        emodel = "relative"
+    else:
+        base = np.ones_like(y)
+        emodel = "absolute"
+    scale = float(np.median(np.abs(y))) or 1.0  # work in units of the typical loss
+    groups = np.concatenate([np.full(c.temperature.size, j) for j, c in enumerate(curves)])
+    return _Points(t=tuple(c.temperature for c in curves), x=(None,) * len(curves),
+                   ys=y / scale, bs=base / scale, groups=groups,
+                   n_per=np.bincount(groups, minlength=len(curves)).astype(np.float64),
+                   scale=scale, known=known, error_model=emodel,
+                   powers=tuple(c.power for c in curves))
+
+
+def _record(model: _Model, curves: list[LossCurve], tmin, tmax) -> dict:
+    """The options and coverage of a fit of curves, as ``LawFit.options`` records them."""
+    w = model.w
+    return {"frequency_kelvin": w, "frequency_ghz": w / KELVIN_PER_GHZ,
+            "background": model.background, "quasiparticle": model.quasiparticle,
+            "gap_fixed": model.gap, "saturation": model.saturation, "tmin": tmin, "tmax": tmax,
+            "qp_reference_temperature": model.t_ref if model.quasiparticle else None,
+            "labels": list(model.labels), "powers": [c.power for c in curves],
+            "power_unit": curves[0].power_unit,
+            "n_points_x_above_1": int(sum(np.sum(w / c.temperature > 1) for c in curves)),
+            "x_range": [float(min(w / c.temperature.max() for c in curves)),
+                        float(max(w / c.temperature.min() for c in curves))]}
+
+
+def fit_joint(
+    curves: Sequence[LossCurve],
+    frequency: float | str,
+    *,
+    law: str = "family",
+    background: bool = True,
+    quasiparticle: str | None = None,
+    gap: float | None = None,
+    saturation: bool = False,
+    tmin: float | None = None,
+    tmax: float | None = None,
+    error_model: str = "relative",
+    scatter: str = "per-curve",
+) -> LawFit:
+    """Fit one temperature law jointly to several loss curves (e.g. drive powers, files).
+
+    The temperature law (index a, quasiparticle term, and with ``saturation`` the amplitude and
+    critical power) is shared; each curve keeps its own amplitude (unless ``saturation``) and its
+    own background.
+
+    Parameters
+    ----------
+    curves : sequence of LossCurve
+        The data; with ``saturation`` each needs a ``power``.
+    frequency : float or str
+        w = h f / k_B in K, or a string with a unit ("5.61989GHz"); see :func:`parse_frequency`.
+    law : {"tls", "generic", "family"}
+        Temperature law L(x).
+    background : bool
+        Constant background B_j per curve.
+    quasiparticle : {None, "exp", "mattis-bardeen"}
+        Add a shared quasiparticle loss term of this shape.
+    gap : float, optional
+        Fixed gap Delta0 (K) of the quasiparticle term; None fits it.
+    saturation : bool
+        Shared amplitude with the power-saturation factor 1/sqrt(1 + P_j/P_c).
+    tmin, tmax : float, optional
+        Temperature window (K), inclusive.
+    error_model : {"relative", "absolute"}
+        Error model when the curves carry no sigma (see module notes).
+    scatter : {"per-curve", "common"}
+        Without sigma: estimate one scatter per curve (default; curves at low power are noisier
+        and are then weighted less) or one for all curves.
+
+    Returns
+    -------
+    LawFit
+
+    Raises
+    ------
+    ValueError
+        Bad options, an empty window, fewer points than parameters, mixed known/unknown sigma,
+        or saturation without powers. (Non-physical values are refused by LossCurve.) A fit that
+        runs but cannot decide or is unphysical is not an error: see ``LawFit.indeterminate``
+        and ``LawFit.unphysical``.
+    """
+    w = parse_frequency(frequency)
+    gap = _check_options(law, error_model, scatter, quasiparticle, gap, tmin, tmax)
+    windowed = _window(curves, tmin, tmax, saturation)
+    labels = [c.label for c in windowed]
+    if len(set(labels)) < len(labels):
+        labels = [f"{lb}#{i}" for i, lb in enumerate(labels)]
+    t_ref = float(max(c.temperature.max() for c in windowed))
+    model = _Model(law, w, len(windowed), tuple(c.power for c in windowed), background,
+                   quasiparticle, gap, saturation, t_ref, tuple(labels))
+    points = _curve_points(windowed, w, error_model)
+    names = model.linear_names + model.nonlinear_names
+    if points.n <= len(names):
+        raise ValueError(f"need more points than parameters: {points.n} point(s) in the window "
+                         f"for {len(names)} parameters ({', '.join(names)})")
+    sol = _fit(model, points, not points.known and scatter == "per-curve" and len(windowed) > 1)
+    if sol.at_bound:
+        warnings.warn(f"{law} fit: {', '.join(sol.at_bound)} ended on a bound; its error is "
+                      "not reliable", RuntimeWarning, stacklevel=2)
+    fit = _result(model, sol, frequency=w, options=_record(model, windowed, tmin, tmax),
+                  curves=tuple(windowed))
+    values = np.array([fit.parameters[n] for n in names])
+    errors = np.array([fit.errors[n] for n in names])
+    indeterminate, unphysical = _problems(model, windowed, names, values, errors,
+                                          sol.at_bound, sol.converged, len(names))
+    return replace(fit, indeterminate=indeterminate, unphysical=unphysical)
+
+
+def _problems(model: _Model, curves: list[LossCurve], names: list[str], values: np.ndarray,
+              errors: np.ndarray, at_bound: tuple, converged: bool,
+              k: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Why a fit cannot decide (indeterminate) or is not physical; see :class:`LawFit`."""
+    indeterminate, unphysical = [], []
+    distinct = [np.unique(c.temperature).size for c in curves]
+    if sum(distinct) <= k:
+        where = (f"one temperature ({curves[0].temperature[0]:g} K)" if sum(distinct) == 1
+                 else f"{sum(distinct)} distinct (curve, temperature) points")
+        indeterminate.append(f"too few distinct temperatures: {where} for {k} parameters of "
+                             f"the {model.law} fit")
+    else:
+        own = int(not model.saturation) + int(model.background)
+        for c, d in zip(curves, distinct, strict=True):
+            if d < own:
+                indeterminate.append(f"curve {c.label!r} has {d} distinct temperature(s) for its "
+                                     f"{own} own parameters (amplitude, background)")
+    if indeterminate:  # the amplitudes of a degenerate design mean nothing
+        return tuple(indeterminate), ()
+    amps = [(n, float(val), float(err)) for n, val, err in zip(names, values, errors, strict=True)
+            if n.startswith("amplitude")]
+    ymax = max(float(np.max(np.abs(c.loss))) for c in curves)
+    index = dict(zip(names, values, strict=True)).get("index", 0.0)
+    spans = []
+    for c in curves:
+        shape = model.shape(model.w / c.temperature, index)
+        spans.append(float(np.ptp(shape)) if shape.size else 0.0)
+    span = max(spans) if spans else 0.0
+    flat = all(float(np.ptp(c.loss)) <= AMPLITUDE_RESOLUTION * ymax for c in curves)
+    if flat:
+        indeterminate.append("no temperature dependence: every curve is constant to numerical "
+                             "resolution")
+    elif all(abs(val) * max(span, 1e-300) <= AMPLITUDE_RESOLUTION * ymax
+             or not math.isfinite(val) for _, val, _ in amps):
+        indeterminate.append(f"no temperature dependence: the temperature-dependent part is below "
+                             f"numerical resolution ({AMPLITUDE_RESOLUTION:g} of the loss)")
+    else:
+        negative = [f"{n} = {val:.3g} +- {err:.2g}" for n, val, err in amps
+                    if val < -Z_BAND * err]
+        if negative:
+            unphysical.append("negative amplitude (loss rising with temperature): "
+                              + ", ".join(negative))
+        elif not any(val > Z_BAND * err for _, val, err in amps):
+            indeterminate.append(f"no temperature dependence detectable against the errors: "
+                                 f"every amplitude is within {Z_BAND:g} errors of 0")
+    for name in at_bound:
+        val = float(values[names.index(name)])
+        unphysical.append(f"{name} = {val:.4g} ran to its bound")
+    if not converged:
+        indeterminate.append("the optimiser did not converge")
+    return tuple(indeterminate), tuple(unphysical)
+
+
+# --------------------------------------------------------------------------- one curve in x
+
+
+def _check_xy(x, y, sigma):
+    x = v.positive_array("x", x)
+    y = v.real_array("q", y)
+    if y.shape != x.shape:
+        raise ValueError(f"q must have the shape of x {x.shape}, got {y.shape}")
+    if sigma is None:
+        sigma = np.ones_like(y)
+    else:
+        sigma = v.positive_array("sigma", sigma)
+        if sigma.shape != x.shape:
+            raise ValueError(f"sigma must have the shape of x {x.shape}, got {sigma.shape}")
+    if x.size < 3:
+        raise ValueError(f"need at least 3 points to fit a law, got {x.size}")
+    return x, y, sigma
+
+
+def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
+            smearing: float | None = None) -> LawFit:
+    """Fit one law to Q(x): the joint fit with one curve, given in x = w / T.
+
+    The errors are taken as absolute (unit weights when omitted); the optimum is found from the
+    fixed start of the module notes (amplitude max|q|, a = 0.5, bounds -0.999 < a < 100).
+
+    Parameters
+    ----------
+    x : array_like
+        x = w / T (dimensionless), > 0.
+    q : array_like
+        Q^-1 (any units).
+    sigma : array_like, optional
+        One-standard-deviation errors of q; unit weights when omitted.
+    law : {"tls", "generic", "family"}
+        Which law.
+    background : bool
+        Add a constant background B.
+    smearing : float, optional
+        eta / w of a Gaussian line kernel: fit the kernel-averaged laws (see
+        :func:`manybody.laws.shapes.smeared`).
+
+    Returns
+    -------
+    LawFit
+        With the fields every fit has; no curves, options or reasons (the caller judges them).
+    """
+    x, y, s = _check_xy(x, q, sigma)
+    v.choice("law", law, LAWS)
+    model = _Model(law, 1.0, 1, (None,), background, None, None, False, math.nan, ("q",),
+                   smearing=smearing, index_bounds=FAMILY_INDEX_BOUNDS)
+    points = _Points(t=(None,), x=(x,), ys=y, bs=s, groups=np.zeros(x.size, dtype=np.intp),
+                     n_per=np.array([float(x.size)]), scale=1.0, known=True,
+                     error_model="sigma" if sigma is not None else "unit weights",
+                     powers=(None,))
+    return _result(model, _fit_fixed_start(model, points))
+
+
+def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: float | None = None,
+             label: str = "data", **options) -> LawFit:
+    """Fit one law to one loss curve Q^-1(T) (measured or simulated).
+
+    Parameters
+    ----------
+    temperature : array_like
+        T (K), 0 < T < 1000 K.
+    loss : array_like
+        Q^-1 (any units, e.g. pi*C0 for simulated absorption), > 0, same shape.
+    frequency : float or str
+        w (K) or a string with a unit ("5.62GHz").
+    sigma : array_like, optional
+        Measurement errors of ``loss``; None: scatter estimated from the residuals.
+    power : float, optional
+        Drive power (dBm) for the saturation model.
+    label : str
+        Name of the curve.
+    **options
+        Passed to :func:`fit_joint` (law, background, quasiparticle, gap, saturation, tmin,
+        tmax, error_model).
+
+    Returns
+    -------
+    LawFit
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.linspace(0.05, 1.0, 30)
+    >>> fit = fit_loss(t, 1e-6 * np.tanh(0.27 / (2 * t)) + 1e-7, 0.27, law="family")
+    >>> round(fit.parameters["index"], 3)
+    1.0
+    """
+    return fit_joint([LossCurve(temperature, loss, sigma, power, label)], frequency, **options)

@@ -1,0 +1,92 @@
+"""The three temperature laws of the resonant loss Q^-1(x), x = w / T, and their shape.
+
+* TLS:            tanh(x/2)
+* generic block:  1 - e^-x
+* family:         (1 - e^-x) / (1 + a e^-x); a = 1 is tanh(x/2), a = 0 is 1 - e^-x. The index a is
+  the "TLS index".
+
+Every law tends to 1 for T -> 0. :func:`smeared` averages a law over a Gaussian line kernel (the
+curve a spectrum computed with that kernel should follow); :func:`shape_ratio` is the model-free
+measure R = Q(x=2) / Q(x=0.5) of the shape. The fits are in :mod:`manybody.laws.fit`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+
+#: Shape ratio R = Q(x=2) / Q(x=0.5) of the two laws.
+RATIO_TLS = math.tanh(1.0) / math.tanh(0.25)
+RATIO_GENERIC = -math.expm1(-2.0) / -math.expm1(-0.5)
+
+
+def law_tls(x: np.ndarray) -> np.ndarray:
+    """tanh(x/2)."""
+    return np.tanh(0.5 * np.asarray(x, dtype=np.float64))
+
+
+def law_generic(x: np.ndarray) -> np.ndarray:
+    """1 - exp(-x)."""
+    return -np.expm1(-np.asarray(x, dtype=np.float64))
+
+
+def law_family(x: np.ndarray, index: float) -> np.ndarray:
+    """(1 - e^-x) / (1 + a e^-x) with TLS index a (1: tanh(x/2), 0: 1 - e^-x)."""
+    x = np.asarray(x, dtype=np.float64)
+    return -np.expm1(-x) / (1.0 + index * np.exp(-x))
+
+
+def smeared(law, x: np.ndarray, smearing: float | None, *args) -> np.ndarray:
+    """A law averaged over the line kernel: <L(x E / w)> for E ~ N(w, (smearing w)^2).
+
+    A spectrum computed with a Gaussian kernel of width eta at frequency w mixes transition
+    energies E = w +- eta, each weighted by its own thermal factor L(E / T). For a density of
+    transitions that is flat over the kernel (the regime where results should not depend on eta),
+    the expected curve is this average, not L(w / T): fitting it removes the kernel's bias of the
+    TLS index (about -0.04 for eta = w/5). ``smearing = None`` or 0 returns ``law(x, *args)``.
+
+    Parameters
+    ----------
+    law : callable
+        law_tls, law_generic or law_family.
+    x : numpy.ndarray
+        x = w / T.
+    smearing : float or None
+        eta / w, the kernel's standard deviation relative to the frequency (< 0.3).
+    """
+    if not smearing:
+        return law(x, *args)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(24)
+    ratio = 1.0 + smearing * nodes
+    keep = ratio > 0
+    weights = weights[keep] / weights[keep].sum()
+    xx = np.asarray(x, dtype=np.float64)[..., None] * ratio[keep]
+    return np.sum(law(xx, *args) * weights, axis=-1)
+
+
+def law_values(law: str, x: np.ndarray, index: float = 0.0, smearing: float | None = None
+               ) -> np.ndarray:
+    """The law named ``law`` ("tls", "generic" or "family" with TLS index ``index``) at x,
+    averaged over the line kernel when ``smearing`` is given (see :func:`smeared`)."""
+    if law == "tls":
+        return smeared(law_tls, x, smearing)
+    if law == "generic":
+        return smeared(law_generic, x, smearing)
+    return smeared(law_family, x, smearing, index)
+
+
+def shape_ratio(x: np.ndarray, q: np.ndarray) -> float:
+    """R = Q(x=2) / Q(x=0.5), interpolated in ln x (cubic spline with 4 or more points)."""
+    x = np.asarray(x, dtype=np.float64)
+    order = np.argsort(x)
+    lx, qq = np.log(x[order]), np.asarray(q, dtype=np.float64)[..., order]
+    if lx[0] > math.log(0.5) + 1e-12 or lx[-1] < math.log(2.0) - 1e-12:
+        raise ValueError(f"x must span [0.5, 2] for the shape ratio, got [{x.min():.3g}, {x.max():.3g}]")
+    targets = np.log([2.0, 0.5])
+    if lx.size >= 4:
+        hi, lo = np.moveaxis(CubicSpline(lx, qq, axis=-1)(targets), -1, 0)
+    else:
+        hi, lo = (np.apply_along_axis(lambda r, t=t: np.interp(t, lx, r), -1, qq) for t in targets)
+    return hi / lo

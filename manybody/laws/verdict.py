@@ -1,0 +1,227 @@
+"""The verdict on the shape of Q^-1(x): which law the fits say, and how strongly.
+
+One vocabulary and one function for the study (:func:`manybody.laws.analysis.analyse_shape`) and
+``manybody fit-data`` (:func:`manybody.measured.comparison.compare_laws`): :func:`judge` takes
+the three fits of :func:`manybody.laws.fit.fit_joint` or :func:`manybody.laws.fit.fit_law`
+("tls", "generic", "family") and returns a :class:`Verdict`:
+
+* the verdict from the TLS index a of the family fit (:func:`classify_index`, rules tabled there);
+* the preferred named law from Delta = AIC(generic) - AIC(tls) (Burnham & Anderson's rule of
+  thumb, :func:`evidence_label`, :func:`prefer_law`):
+
+=============  ===============  ====================================================
+evidence       |Delta|            preferred law
+=============  ===============  ====================================================
+"none"         < 2              none
+"positive"     2 ... < 6        the law with the lower AIC
+"strong"       6 ... < 10       the law with the lower AIC
+"very strong"  >= 10            the law with the lower AIC
+=============  ===============  ====================================================
+
+No law is preferred either (and the evidence is "none") when any of the three fits cannot decide
+or is unphysical (``LawFit.indeterminate``, ``LawFit.unphysical``): a negative or vanishing
+amplitude, a parameter on its bound, too few distinct temperatures.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+#: Verdict labels: one vocabulary for the study (:func:`analyse_shape`) and ``fit-data``
+#: (:func:`manybody.measured.comparison.compare_laws`); their meaning is the table in
+#: :func:`classify_index`.
+TLS = "TLS (tanh)"
+GENERIC = "generic block (1 - e^-x)"
+IN_BETWEEN = "in between"
+BEYOND_GENERIC = "beyond generic (a < 0)"
+BEYOND_TLS = "beyond TLS (a > 1)"
+NEITHER = "neither law"
+UNDECIDED = "undecided"
+VERDICTS = (TLS, GENERIC, IN_BETWEEN, BEYOND_GENERIC, BEYOND_TLS, NEITHER, UNDECIDED)
+
+#: Numerical resolution of the TLS index a: the floor of its error in the verdict, so optimiser
+#: round-off (a = 1.00004 +- 1e-5 on noise-free tanh data) is not read as physics.
+INDEX_RESOLUTION = 1e-3
+#: Coverage factor: a is "consistent with" a value when within Z_BAND (floored) errors of it.
+Z_BAND = 2.0
+#: Above this error of a the two laws (1 apart in a) cannot be told apart.
+MAX_INDEX_ERROR = 0.5
+#: Goodness of fit (with honest errors): a family p-value below this means "neither law".
+P_NEITHER = 1e-3
+#: Below this fraction of the largest loss, a temperature-dependent part is round-off.
+AMPLITUDE_RESOLUTION = 1e-9
+
+
+def classify_index(
+    index: float,
+    error: float,
+    *,
+    p_value: float = math.nan,
+    indeterminate: tuple[str, ...] | list[str] = (),
+    unphysical: tuple[str, ...] | list[str] = (),
+) -> tuple[str, str]:
+    """The verdict on the shape of Q^-1(x) from the TLS index a of the family fit.
+
+    One vocabulary, used by the study and by ``manybody fit-data``. With the error floored at the
+    numerical resolution, s = max(error, INDEX_RESOLUTION) (1e-3), and the rules tried in order:
+
+    ============================  ==============================================================
+    verdict                       condition
+    ============================  ==============================================================
+    "undecided"                   the data cannot tell: a reason in ``indeterminate`` (too few
+                                  distinct temperatures, no temperature dependence detectable
+                                  against the errors, no convergence), or s >= 0.5 (or NaN)
+    "neither law"                 the family does not describe the data: a reason in
+                                  ``unphysical`` (negative amplitude, a parameter at its bound)
+                                  or, with honest errors, p-value < 1e-3
+    "undecided"                   a within 2 s of both 0 and 1
+    "TLS (tanh)"                  |a - 1| <= 2 s (and |a| > 2 s)
+    "generic block (1 - e^-x)"    |a| <= 2 s (and |a - 1| > 2 s)
+    "in between"                  2 s < a < 1 - 2 s: 0 < a < 1 excluding both ends
+    "beyond generic (a < 0)"      a < -2 s
+    "beyond TLS (a > 1)"          a > 1 + 2 s
+    ============================  ==============================================================
+
+    Parameters
+    ----------
+    index, error : float
+        TLS index a (1: tanh(x/2), 0: 1 - e^-x) and its one-standard-deviation error.
+    p_value : float
+        chi2 tail probability of the family fit; NaN when the errors were estimated from the
+        residuals (then no goodness-of-fit test is possible).
+    indeterminate, unphysical : sequence of str
+        Reasons found by the fit (see :class:`manybody.laws.fit.LawFit`).
+
+    Returns
+    -------
+    (str, str)
+        The verdict (one of ``VERDICTS``) and the reason in words.
+    """
+    if indeterminate:
+        return UNDECIDED, "; ".join(indeterminate)
+    s = max(float(error), INDEX_RESOLUTION) if not math.isnan(error) else math.nan
+    if not s < MAX_INDEX_ERROR:  # also NaN
+        return UNDECIDED, (f"the error of a ({error:.2g}) is >= {MAX_INDEX_ERROR}: the data "
+                           "cannot tell the laws apart")
+    if unphysical:
+        return NEITHER, "; ".join(unphysical)
+    if p_value < P_NEITHER:
+        return NEITHER, (f"the family fits badly (p = {p_value:.2g} < {P_NEITHER:g}): the data "
+                         "are not of this shape")
+    near_tls = abs(index - 1.0) <= Z_BAND * s
+    near_generic = abs(index) <= Z_BAND * s
+    band = f"a = {index:.4g} +- {s:.2g}"
+    if near_tls and near_generic:
+        return UNDECIDED, f"{band} is within {Z_BAND:g} errors of both 0 and 1"
+    if near_tls:
+        return TLS, f"{band} is within {Z_BAND:g} errors of 1 and not of 0"
+    if near_generic:
+        return GENERIC, f"{band} is within {Z_BAND:g} errors of 0 and not of 1"
+    if index < 0:
+        return BEYOND_GENERIC, f"{band} is below 0 by more than {Z_BAND:g} errors"
+    if index > 1:
+        return BEYOND_TLS, f"{band} is above 1 by more than {Z_BAND:g} errors"
+    return IN_BETWEEN, f"{band} excludes both 0 and 1 by more than {Z_BAND:g} errors"
+
+
+#: Lower edges of |AIC(generic) - AIC(tls)| for the evidence levels.
+EVIDENCE_LEVELS = ((10.0, "very strong"), (6.0, "strong"), (2.0, "positive"))
+
+
+def evidence_label(delta_aic: float) -> str:
+    """"none" (|delta| < 2), "positive" (2-6), "strong" (6-10) or "very strong" (>= 10).
+
+    NaN gives "none".
+    """
+    size = abs(delta_aic)
+    for edge, label in EVIDENCE_LEVELS:
+        if size >= edge:
+            return label
+    return "none"
+
+
+def prefer_law(delta_aic: float, blocked: bool = False) -> tuple[str | None, str]:
+    """(preferred law, evidence) from delta_aic = AIC(generic) - AIC(tls).
+
+    "tls" when delta_aic >= 2, "generic" when <= -2, else None; None with evidence "none" when
+    ``blocked`` (a fit cannot decide or is unphysical).
+    """
+    evidence = evidence_label(delta_aic)
+    if blocked or evidence == "none":
+        return None, "none"
+    return ("tls" if delta_aic > 0 else "generic"), evidence
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the three law fits say about the shape of Q^-1(x).
+
+    Attributes
+    ----------
+    verdict : str
+        One of ``VERDICTS``, from the TLS index (:func:`classify_index`).
+    reason : str
+        Why that verdict (and why no law is preferred, when a fit other than the family's
+        cannot decide or is unphysical).
+    preferred : str or None
+        "tls" or "generic": the named law with the lower AIC; None when the evidence is "none"
+        or a fit cannot decide or is unphysical.
+    evidence : str
+        :func:`evidence_label` of ``delta_aic``; "none" when no law is preferred.
+    delta_aic, delta_bic : float
+        AIC(generic) - AIC(tls) (and BIC): positive favours tanh(x/2), negative 1 - e^-x.
+    index, index_error : float
+        TLS index a of the family fit and the error the verdict used.
+    """
+
+    verdict: str
+    reason: str
+    preferred: str | None
+    evidence: str
+    delta_aic: float
+    delta_bic: float
+    index: float
+    index_error: float
+
+
+def judge(fits: Mapping, *, index_error: float | None = None,
+          honest_errors: bool | None = None) -> Verdict:
+    """The verdict of the three law fits "tls", "generic" and "family" (see the module notes).
+
+    Parameters
+    ----------
+    fits : mapping of str to LawFit
+        The three fits of the same points; each carries its ``indeterminate`` and ``unphysical``
+        reasons and the family its ``at_bound`` parameters.
+    index_error : float, optional
+        Error of the TLS index to judge by (e.g. a bootstrap over realisations); default: the
+        family fit's error (infinite when the index ended on its bound with zero error).
+    honest_errors : bool, optional
+        Whether the errors of the points are honest, so that the family's p-value tests its
+        goodness of fit; default: when the fit did not estimate its scatter from the residuals.
+
+    Returns
+    -------
+    Verdict
+    """
+    fam = fits["family"]
+    index = fam.parameters["index"]
+    err = fam.errors["index"] if index_error is None else index_error
+    if "index" in fam.at_bound and err == 0:
+        err = math.inf
+    honest = (not fam.errors_scaled) if honest_errors is None else honest_errors
+    # the family has the most parameters: what it cannot determine, the data cannot tell
+    verdict, reason = classify_index(
+        index, err, p_value=fam.p_value if (honest and fam.dof > 0) else math.nan,
+        indeterminate=fam.indeterminate, unphysical=fam.unphysical)
+    d_aic = fits["generic"].aic - fits["tls"].aic
+    d_bic = fits["generic"].bic - fits["tls"].bic
+    problems = [f"{law} fit: {r}" for law, f in fits.items() if law != "family"
+                for r in (*f.indeterminate, *f.unphysical)]
+    family_problem = bool(fam.indeterminate or fam.unphysical)
+    preferred, evidence = prefer_law(d_aic, blocked=family_problem or bool(problems))
+    if problems and not family_problem:
+        reason = "; ".join(problems)
+    return Verdict(verdict, reason, preferred, evidence, float(d_aic), float(d_bic), index, err)
