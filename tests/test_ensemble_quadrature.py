@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from manybody.laws.fit import fit_law
 from manybody.config.model import ModelParams, StressParams, TLSParams
 from manybody.config.probe import Broadening
+from manybody.laws.fit import fit_law
 from manybody.simulation.ensembles import Realisation, absorption_normalisation
 from manybody.simulation.observables.absorption import absorption, velocity_shift
 from manybody.simulation.solvers.dense import solve

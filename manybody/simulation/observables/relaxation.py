@@ -56,8 +56,8 @@ import numpy as np
 from scipy.linalg import eigh_tridiagonal
 
 from manybody import _validate as v
-from manybody.laws.velocity import log_slope
 from manybody.config.probe import Broadening
+from manybody.laws.velocity import log_slope
 from manybody.simulation.observables.absorption import absorption, velocity_shift
 from manybody.simulation.observables.responses import (
     relaxation_absorption_from,
