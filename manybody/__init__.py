@@ -68,10 +68,10 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
     "log_slope": "analysis",
     "Probe": "pipeline",
     "observe": "pipeline",
-    "RunSpec": "spec",
-    "run_sweep": "sweep",
-    "load_results": "results",
-    "save_results": "results",
+    "RunSpec": "runs.spec",
+    "run_sweep": "runs.sweep",
+    "load_results": "runs.results",
+    "save_results": "runs.results",
     "PhononBath": "materials",
     "relaxation_absorption": "relaxation",
     "relaxation_velocity_shift": "relaxation",
@@ -79,7 +79,7 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
     "read_loss_table": "dataio",
     "fit_loss": "datafit",
     "compare_laws": "discrimination",
-    "execute_study": "study",
+    "execute_study": "study.run",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from manybody import pipeline
-from manybody.cli import main
-from manybody.results import load_results
-from manybody.spec import RunSpec
-from manybody.sweep import checkpoint_dir, run_sweep
+from manybody.cli.main import main
+from manybody.runs.results import load_results
+from manybody.runs.spec import RunSpec
+from manybody.runs.sweep import checkpoint_dir, run_sweep
 
 SPEC = """\
 name = "cli-test"

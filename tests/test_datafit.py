@@ -295,7 +295,7 @@ def test_missing_file(tmp_path):
 
 
 def _main(argv):
-    from manybody.cli import main
+    from manybody.cli.main import main
 
     return main(["fit-data", *argv])
 

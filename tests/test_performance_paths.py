@@ -13,11 +13,12 @@ import subprocess
 import sys
 import warnings
 
+import bench  # scripts/bench.py (pytest pythonpath)
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from manybody import bench, blas
+from manybody import blas
 from manybody.absorption import Broadening, absorption, frequency_grid, pair_spectrum
 from manybody.diagonalise import (
     SolverParams,

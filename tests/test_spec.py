@@ -9,7 +9,7 @@ import pytest
 
 from manybody.models import ModelParams
 from manybody.pipeline import Probe
-from manybody.spec import RunSpec, axis_name, temperature_grid
+from manybody.runs.spec import RunSpec, axis_name, temperature_grid
 
 SPEC_TOML = """\
 name = "coupling-sweep"
