@@ -52,11 +52,31 @@ import time
 from pathlib import Path
 from typing import Any
 
-from manybody import jsonio
+import numpy as np
+import scipy
+from scipy.linalg import eigh
+from threadpoolctl import threadpool_info
+
+# ``diagonalise`` is the public function whose attributes are its module's (manybody/__init__):
+# diagonalise.available_memory() is read at call time, so a test can patch it
+from manybody import __version__, diagonalise, jsonio
+from manybody._validate import cli_integer
+from manybody.absorption import Broadening, frequency_grid, pair_spectrum
+from manybody.blas import blas_metadata, check_blas, summary
 from manybody.cli.errors import UserError
+from manybody.diagonalise import SolverParams, check_memory, estimate_memory, stress_matrix_elements
+from manybody.models import (
+    CouplingParams,
+    ModelParams,
+    absorption_normalisation,
+    draw_realisation,
+    realisation_rng,
+)
+from manybody.operators import build_operators, stress_terms, tls_terms
 from manybody.support.files import atomic_write_text
 from manybody.support.provenance import git_commit_and_dirty, now_utc
 from manybody.support.threads import blas_threads
+from manybody.thermo import specific_heat
 
 SCHEMA_VERSION = 1
 N_TEMPERATURES = 50
@@ -90,8 +110,6 @@ TARGETS = (
 
 def model_params(n_tls: int):
     """The benchmark model: canonical TLS with dipolar zz + xx couplings (J0 = 0.05 K)."""
-    from manybody.models import CouplingParams, ModelParams
-
     return ModelParams(n_tls=n_tls, coupling=CouplingParams(
         kind="dipolar", strength=0.05, min_distance=0.5, components=("zz", "xx")))
 
@@ -102,9 +120,6 @@ def workload(real) -> dict[str, Any]:
     The width is ``WIDTH_IN_SPACINGS`` mean level spacings of the non-interacting spectrum,
     sum_i sqrt(eps_i^2 + Delta_i^2) / (D - 1), known before diagonalising.
     """
-    import numpy as np
-
-    from manybody.absorption import Broadening
 
     bandwidth = float(np.sum(np.hypot(real.asymmetry, real.tunnelling)))
     width = WIDTH_IN_SPACINGS * bandwidth / (real.dimension - 1)
@@ -116,8 +131,6 @@ def workload(real) -> dict[str, Any]:
 
 
 def realisation(n_tls: int, seed: int):
-    from manybody.models import draw_realisation, realisation_rng
-
     return draw_realisation(model_params(n_tls), realisation_rng(seed, 0))
 
 
@@ -132,13 +145,6 @@ def run_pipeline(n_tls: int, seed: int, dtype: str = "float64",
     times : dict
         Wall time (s) of each stage in ``PIPELINE_STAGES``.
     """
-    import numpy as np
-
-    from manybody.absorption import pair_spectrum
-    from manybody.diagonalise import SolverParams, check_memory, diagonalise, stress_matrix_elements
-    from manybody.models import absorption_normalisation
-    from manybody.operators import build_operators
-    from manybody.thermo import specific_heat
 
     t0 = clock()
     params = model_params(n_tls)
@@ -172,12 +178,8 @@ def run_naive(n_tls: int, seed: int, clock=time.perf_counter) -> tuple[dict, dic
     for each temperature one pass over all pairs: weights (p_n - p_m)|T_mn|^2 of the upward lines,
     a histogram of them on bins of a tenth of the kernel width, convolved with the kernel.
     """
-    import numpy as np
-    from quspin.basis import spin_basis_1d
+    from quspin.basis import spin_basis_1d  # heavy: only for the naive reference
     from quspin.operators import hamiltonian
-
-    from manybody.models import absorption_normalisation
-    from manybody.operators import stress_terms, tls_terms
 
     t0 = clock()
     params = model_params(n_tls)
@@ -225,10 +227,6 @@ def run_naive(n_tls: int, seed: int, clock=time.perf_counter) -> tuple[dict, dic
 def run_eigh(n_tls: int, seed: int, dtype: str,
              clock=time.perf_counter) -> tuple[dict, dict[str, float]]:
     """Bare ``scipy.linalg.eigh(H, driver="evd")`` on the pipeline's H (built untimed)."""
-    import numpy as np
-    from scipy.linalg import eigh
-
-    from manybody.operators import build_operators
 
     h, _ = build_operators(realisation(n_tls, seed), np.dtype(dtype).type, dense=True)
     t0 = clock()
@@ -251,10 +249,6 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _measure_child(spec: dict[str, Any]) -> dict[str, Any]:
-    import numpy as np
-
-    from manybody.blas import blas_metadata
-
     warm = _warm_up()
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
@@ -269,7 +263,6 @@ def _measure_child(spec: dict[str, Any]) -> dict[str, Any]:
         out, times = run_naive(n, seed, clock)
     else:
         raise ValueError(f"unknown variant {variant!r}, expected one of {VARIANTS}")
-    from threadpoolctl import threadpool_info
 
     record = {"times": times, "total": sum(times.values()), "warm_up_s": warm,
               "rss_after_warm_up": base, "load_average_1min": load,
@@ -315,7 +308,6 @@ def run_child(spec: dict[str, Any], timeout: float | None = None) -> dict[str, A
 
 def run_inline(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one variant in this process (quick mode); peak RSS is the process's peak so far."""
-    from threadpoolctl import threadpool_info
 
     variant, n, seed = spec["variant"], spec["n_tls"], spec["seed"]
     clock = time.process_time if spec.get("clock") == "cpu" else time.perf_counter
@@ -355,7 +347,6 @@ FULL = {"n_min": 8, "n_max": 13, "variants": VARIANTS, "clock": "wall", "threads
 def variant_memory(n_tls: int, variant: str) -> int:
     """Peak bytes of one variant at N (the dense-solve estimate of its precision; the naive
     reference also holds a dense T and V^T T V, about 2 D^2 float64 more)."""
-    from manybody.diagonalise import estimate_memory
 
     need = estimate_memory(n_tls, "float32" if variant.endswith("32") else "float64")
     return need + (2 * 8 * 4**n_tls if variant == "naive" else 0)
@@ -370,9 +361,8 @@ def check_bench_memory(n_values, args) -> None:
         Naming the option, N, the variant, the estimate, what is available and the largest N that
         would fit.
     """
-    from manybody.diagonalise import available_memory
 
-    budget = 0.9 * available_memory()
+    budget = 0.9 * diagonalise.available_memory()
     for n in n_values:
         for variant in _variants_for(n, args):
             need = variant_memory(n, variant)
@@ -454,8 +444,6 @@ def derive_ratios(summary: dict[str, dict], accuracy: dict[str, float]) -> dict[
 
 
 def _relative_error(a, b) -> float:
-    import numpy as np
-
     a, b = np.asarray(a), np.asarray(b)
     return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
@@ -471,7 +459,6 @@ def bench_one(n_tls: int, args, log=print, runner=None) -> dict[str, Any]:
     BenchFailure
         A measurement failed (e.g. its child process was killed).
     """
-    from manybody.diagonalise import available_memory, estimate_memory
 
     runner = runner or run_child
     variants = _variants_for(n_tls, args)
@@ -512,7 +499,7 @@ def bench_one(n_tls: int, args, log=print, runner=None) -> dict[str, Any]:
                       "measured_gb": peak / 2**30 if peak else None,
                       "measured_above_base_in_D2": (peak - base) / (4.0**n_tls * int(dt[-2:]) / 8)
                       if peak and base else None}
-    memory["available_gb"] = available_memory() / 2**30
+    memory["available_gb"] = diagonalise.available_memory() / 2**30
     return {"n_tls": n_tls, "dimension": 2**n_tls, "repeats": repeats, "variants": summary,
             "ratios": ratios, "accuracy": accuracy, "memory": memory, "raw": raw}
 
@@ -524,10 +511,6 @@ _PROCESS_BASE = 0.25 * 2**30
 def pipeline_memory(n_tls: int, dtype: str, seed: int = 7) -> dict[str, float]:
     """Peak bytes of the benchmark pipeline: the solve (``estimate_memory``), or after it
     eigenvectors + T_mn + the (D, n_nodes) float64 pair deposits, plus the process itself."""
-    import numpy as np
-
-    from manybody.absorption import frequency_grid
-    from manybody.diagonalise import estimate_memory
 
     real = realisation(n_tls, seed)
     job = workload(real)
@@ -545,7 +528,6 @@ def pipeline_memory(n_tls: int, dtype: str, seed: int = 7) -> dict[str, float]:
 def memory_plan(n_values=(13, 14, 15)) -> dict[str, Any]:
     """What ``check_memory`` decides, up front, for large N (no allocation), and the benchmark
     pipeline's expected peak next to the memory available now."""
-    from manybody.diagonalise import SolverParams, available_memory, check_memory
 
     out = {}
     for n in n_values:
@@ -555,8 +537,8 @@ def memory_plan(n_values=(13, 14, 15)) -> dict[str, Any]:
                 decision = "runs"
             except MemoryError as exc:
                 decision = f"refused: {exc}"
-            out[f"N={n} {dt}"] = {**pipeline_memory(n, dt),
-                                  "available_gb": available_memory() / 2**30, "decision": decision}
+            out[f"N={n} {dt}"] = {**pipeline_memory(n, dt), "decision": decision,
+                                  "available_gb": diagonalise.available_memory() / 2**30}
     return out
 
 
@@ -610,12 +592,6 @@ def stage_table(per_n: dict[int, dict], variant: str = "pipeline64") -> str:
 
 
 def metadata(args) -> dict[str, Any]:
-    import numpy
-    import scipy
-
-    from manybody import __version__
-    from manybody.blas import check_blas
-
     try:
         import quspin
         quspin_version = getattr(quspin, "__version__", None)
@@ -629,7 +605,7 @@ def metadata(args) -> dict[str, Any]:
         "host": platform.node(),
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "versions": {"manybody": __version__, "numpy": numpy.__version__,
+        "versions": {"manybody": __version__, "numpy": np.__version__,
                      "scipy": scipy.__version__, "quspin": quspin_version},
         "git": {"commit": commit, "dirty": dirty},
         "blas": check_blas(warn=True),
@@ -659,8 +635,6 @@ def _write_record(path: Path, record: dict[str, Any]) -> None:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from manybody._validate import cli_integer
-
     parser.description = (
         "Time the pipeline against bare scipy eigh (and a naive QuSpin reference with --full). "
         "Default: a quick run (N = 8..10, eigh and pipeline in float64 and float32, one "
@@ -820,7 +794,6 @@ def run(args: argparse.Namespace) -> int:
         if not out.parent.exists():
             raise FileNotFoundError(f"--output {out}: directory {str(out.parent)!r} does not exist")
     meta = metadata(args)
-    from manybody.blas import summary
 
     log = (lambda s: print(s, flush=True)) if verbose else (lambda s: None)
     print(f"BLAS: {summary(meta['blas'])}; {args.mode} mode, N = {args.n_min}..{args.n_max}",

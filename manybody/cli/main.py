@@ -2,7 +2,8 @@
 
 Each command lives in its own module, named in :data:`COMMANDS`, and provides
 ``configure(parser)`` (add its arguments) and ``run(args) -> int`` (do the work, return the exit
-status); a command module is light to import (its heavy imports happen when it runs). Bad input
+status). Command modules import no heavy library at import time (scipy's optimisers, QuSpin,
+xarray, joblib, matplotlib come when a command runs), so ``manybody --help`` stays fast. Bad input
 is reported as one line on stderr with exit status 2, never a traceback.
 A run stopped by its environment (a worker killed by the system, a full disk) is one line with
 exit status 1; Ctrl-C (130) and SIGTERM (143) stop the workers and keep finished work.

@@ -11,6 +11,8 @@ import logging
 from pathlib import Path
 
 from manybody import _validate as v
+from manybody.runs.spec import RunSpec
+from manybody.runs.sweep import run_sweep
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +48,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run a sweep; return the exit status."""
-    from manybody.runs.spec import RunSpec  # the physics modules: only when a sweep runs
-    from manybody.runs.sweep import run_sweep
-
     if not args.output:
         raise ValueError("an output location is required: manybody run SPEC.toml -o OUT.nc")
     spec = RunSpec.from_toml(args.spec)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from manybody import _validate as v
+from manybody.study.run import execute_study
 from manybody.study.specs import STUDY_SPECS
 
 
@@ -36,8 +37,6 @@ def _print_err(message: str) -> None:
 
 def run(args) -> int:
     """Entry point of ``manybody study``: run, then print the summary table."""
-    from manybody.study.run import execute_study  # the physics modules: only when it runs
-
     try:
         execute_study(args.output, args.size, args.jobs, tuple(args.only) if args.only else None,
                       progress=True, figures=not args.no_figures, backend=args.backend,
