@@ -16,9 +16,10 @@ import pytest
 
 from manybody import pipeline
 from manybody.cli.main import main
+from manybody.runs.checkpoint import checkpoint_dir
 from manybody.runs.results import load_results
 from manybody.runs.spec import RunSpec
-from manybody.runs.sweep import checkpoint_dir, run_sweep
+from manybody.runs.sweep import run_sweep
 
 SPEC = """\
 name = "cli-test"

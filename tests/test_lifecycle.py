@@ -19,10 +19,10 @@ import psutil
 import pytest
 
 from manybody.cli.main import main
-from manybody.runs.checkpoint import spec_differences
+from manybody.runs.checkpoint import checkpoint_dir, spec_differences
 from manybody.runs.results import load_results
 from manybody.runs.spec import RunSpec
-from manybody.runs.sweep import checkpoint_dir, run_sweep
+from manybody.runs.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 

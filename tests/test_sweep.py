@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from manybody import pipeline
+from manybody.runs.checkpoint import checkpoint_dir
 from manybody.runs.results import load_results, save_results
 from manybody.runs.spec import RunSpec
-from manybody.runs.sweep import checkpoint_dir, run_sweep
+from manybody.runs.sweep import run_sweep
 
 
 def make_spec(**changes) -> RunSpec:

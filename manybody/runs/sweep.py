@@ -51,8 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BACKENDS", "MAX_CHUNK", "available_cores", "check_run_arguments", "checkpoint_dir",
-           "run_sweep"]
+__all__ = ["BACKENDS", "MAX_CHUNK", "available_cores", "check_run_arguments", "run_sweep"]
 
 BACKENDS = ("loky", "dask")
 #: Largest chunk_size accepted (realisations per task).
