@@ -427,3 +427,16 @@ def test_automatic_chunks_keep_every_worker_busy(monkeypatch):
     assert {b - a for _, a, b in tasks.chunks_for(spec, pending, 7, workers=2)} <= {7, 40 - 35}
     # two realisations on two workers: one each (a chunk of two would idle a worker)
     assert len(tasks.chunks_for(spec, pending[:2], None, workers=2)) == 2
+
+
+def test_results_helpers_give_the_spec_and_every_sweep_point(reference):
+    from manybody.runs.results import dataset_spec, realised, sweep_points
+
+    spec = dataset_spec(reference)
+    assert spec == make_spec()
+    points = list(sweep_points(reference))
+    assert [p.index for p in points] == [(0,), (1,)]
+    for point, (index, model, probe) in zip(points, spec.points(), strict=True):
+        assert (point.index, point.model, point.probe) == (index, model, probe)
+        expected = realised(reference.isel(coupling_strength=index[0]))
+        assert np.array_equal(point.data["absorption"].values, expected["absorption"].values)
