@@ -14,14 +14,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from manybody.runs.checkpoint import checkpoint_dir
 from manybody.runs.results import dataset_spec, load_results
+from manybody.runs.spec import RunSpec
 from manybody.runs.sweep import check_run_arguments, run_sweep
 from manybody.study.figures import make_all_figures
 from manybody.study.matrix_elements import matrix_elements_reusable, write_matrix_elements
 from manybody.study.specs import STUDY_SPECS, load_study_spec
 from manybody.study.summary import PointSummary, VelocitySummary, summarise, write_summary
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
 
 log = logging.getLogger(__name__)
 
@@ -98,37 +103,47 @@ def execute_study(
     rows: list[PointSummary] = []
     velocity_rows: list[VelocitySummary] = []
     for name, spec in specs.items():
-        path = out / f"{name}.nc"
-        ds = None
-        if path.exists():
-            ds = load_results(path)
-            if dataset_spec(ds).digest() != spec.digest():
-                raise FileExistsError(
-                    f"{path} holds a different specification than the {size!r} study; "
-                    "move it away or choose another output directory")
-            say(f"{name}: reusing finished results from {path}")
-        else:
-            n = int(spec.realisation_counts.sum())
-            resumed = " (resuming from its checkpoint)" if checkpoint_dir(path).exists() else ""
-            say(f"{name}: computing {n} realisations at {spec.n_points} points{resumed}")
-            ds = run_sweep(spec, path, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
-                           progress=progress)
+        ds = _results(name, spec, out / f"{name}.nc", size, say, n_jobs=n_jobs, backend=backend,
+                      scheduler=scheduler, progress=progress)
         say(f"{name}: fitting the absorption shape at {spec.n_points} points")
         shape, velocity = summarise(ds, name)
         rows.extend(shape)
         velocity_rows.extend(velocity)
     if only is None:
-        n_me, r_me = (4, 3) if size == "tiny" else (8, 24)
-        me_path = out / "matrix_elements.nc"
-        if matrix_elements_reusable(me_path, n_me, r_me):
-            say(f"matrix elements: reusing finished results from {me_path}")
-        else:
-            say(f"matrix elements: computing |T_mn|^2 statistics (3 systems, N = {n_me}, "
-                f"{r_me} realisations each)")
-            write_matrix_elements(me_path, n_me, r_me)
+        _matrix_elements(out / "matrix_elements.nc", size, say)
     write_summary(out, rows, velocity_rows)
     say(f"summary: {out / 'summary.md'}, {out / 'summary.json'}, {out / 'velocity_slopes.json'}")
     if figures:
         say(f"figures: drawing into {out / 'figures'}/")
         make_all_figures(out)
     return rows
+
+
+def _results(name: str, spec: RunSpec, path: Path, size: str, say: Callable[[str], None],
+             **execution) -> xr.Dataset:
+    """The results of one study spec: the finished file at ``path`` if its spec matches, else
+    the sweep run (resuming from its checkpoint) with the ``execution`` options of run_sweep."""
+    if path.exists():
+        ds = load_results(path)
+        if dataset_spec(ds).digest() != spec.digest():
+            raise FileExistsError(
+                f"{path} holds a different specification than the {size!r} study; "
+                "move it away or choose another output directory")
+        say(f"{name}: reusing finished results from {path}")
+        return ds
+    n = int(spec.realisation_counts.sum())
+    resumed = " (resuming from its checkpoint)" if checkpoint_dir(path).exists() else ""
+    say(f"{name}: computing {n} realisations at {spec.n_points} points{resumed}")
+    return run_sweep(spec, path, **execution)
+
+
+def _matrix_elements(path: Path, size: str, say: Callable[[str], None]) -> None:
+    """The |T_mn|^2 statistics of the study at ``path``: reused when finished, else computed."""
+    n_tls, realisations = (4, 3) if size == "tiny" else (8, 24)
+    if matrix_elements_reusable(path, n_tls, realisations):
+        say(f"matrix elements: reusing finished results from {path}")
+        return
+    say(f"matrix elements: computing |T_mn|^2 statistics (3 systems, N = {n_tls}, "
+        f"{realisations} realisations each)")
+    write_matrix_elements(path, n_tls, realisations)
+
