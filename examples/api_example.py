@@ -1,8 +1,8 @@
 import numpy as np
 
 import manybody as mb
-from manybody.simulation.observables.absorption import absorption
 from manybody.config.probe import Broadening
+from manybody.simulation.observables.absorption import absorption
 
 params = mb.ModelParams(
     n_tls=6,

@@ -62,10 +62,10 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
     "log_slope": "laws.velocity",
     "Probe": "config.probe",
     "observe": "simulation.observe",
-    "RunSpec": "spec",
-    "run_sweep": "sweep",
-    "load_results": "results",
-    "save_results": "results",
+    "RunSpec": "runs.spec",
+    "run_sweep": "runs.sweep",
+    "load_results": "runs.results",
+    "save_results": "runs.results",
     "PhononBath": "simulation.materials",
     "relaxation_absorption": "simulation.observables.relaxation",
     "relaxation_velocity_shift": "simulation.observables.relaxation",
@@ -73,7 +73,7 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
     "read_loss_table": "measured.tables",
     "fit_loss": "laws.fit",
     "compare_laws": "measured.comparison",
-    "execute_study": "study",
+    "execute_study": "study.run",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -33,8 +33,9 @@ from pathlib import Path
 from threadpoolctl import threadpool_info
 
 from manybody import jsonio
-from manybody.spec import RunSpec
-from manybody.sweep import _blas_controller, available_cores, run_sweep
+from manybody.runs.spec import RunSpec
+from manybody.runs.sweep import available_cores, run_sweep
+from manybody.support.threads import thread_controller
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     ratio_chunks = min(chunk_times["one realisation per task"]) / min(chunk_times["automatic chunks"])
     print(f"N=8 checkpointed: automatic chunks / one per task = {ratio_chunks:.2f}x faster", flush=True)
 
-    _blas_controller()
+    thread_controller()
     record = {
         "benchmark": "sweep throughput (scripts/bench_sweep.py)",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -29,9 +29,10 @@ import numpy as np
 
 from manybody import jsonio
 from manybody.laws.analysis import analyse_shape
-from manybody.spec import RunSpec
-from manybody.study import kernel_smearing, load_study_spec
-from manybody.sweep import run_sweep
+from manybody.runs.spec import RunSpec
+from manybody.runs.sweep import run_sweep
+from manybody.study.specs import load_study_spec
+from manybody.study.summary import kernel_smearing
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ Usage: python scripts/make_figures.py [STUDY_DIR] [--out FIGURE_DIR]
 
 import argparse
 
-from manybody.plotting import make_all_figures
+from manybody.study.figures import make_all_figures
 
 
 def main() -> int:

@@ -58,8 +58,8 @@ def describe(row: dict, spec=None) -> str:
 
 def _spec_for(study: str, summary_path: Path | None):
     """The RunSpec a row came from: a spec.toml beside an extra summary, else the shipped spec."""
-    from manybody.spec import RunSpec
-    from manybody.study import STUDY_SPECS, load_study_spec
+    from manybody.runs.spec import RunSpec
+    from manybody.study.specs import STUDY_SPECS, load_study_spec
 
     if summary_path is not None and (summary_path.parent / "spec.toml").is_file():
         return RunSpec.from_toml(summary_path.parent / "spec.toml")

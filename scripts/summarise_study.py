@@ -15,14 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from manybody.study import (
-    STUDY_SPECS,
-    format_summary,
-    read_summary,
-    summarise,
-    summarise_velocity,
-    write_summary,
-)
+from manybody.runs.results import load_results
+from manybody.study.specs import STUDY_SPECS
+from manybody.study.summary import format_summary, read_summary, summarise, write_summary
 
 
 def say(message: str) -> None:
@@ -31,8 +26,6 @@ def say(message: str) -> None:
 
 def recompute(study_dir: Path) -> tuple[list, list]:
     """Refit every results file of the study, saying which one is being read and fitted."""
-    from manybody.results import load_results
-
     rows, velocity = [], []
     paths = [(name, study_dir / f"{name}.nc") for name in STUDY_SPECS]
     paths = [(name, p) for name, p in paths if p.exists()]
@@ -42,8 +35,9 @@ def recompute(study_dir: Path) -> tuple[list, list]:
         ds = load_results(path)
         say(f"[{i}/{len(paths)}] {name}: fitting {ds.sizes.get('realisation', 1)} realisations "
             "per point (bootstrap errors)")
-        rows.extend(summarise(ds, name))
-        velocity.extend(summarise_velocity(ds, name))
+        shape_rows, velocity_rows = summarise(ds, name)
+        rows.extend(shape_rows)
+        velocity.extend(velocity_rows)
         say(f"[{i}/{len(paths)}] {name}: done in {time.perf_counter() - start:.1f} s")
     return rows, velocity
 

@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 
 from manybody.cli.main import main
-from manybody.results import load_results
+from manybody.runs.checkpoint import checkpoint_dir
+from manybody.runs.results import load_results
+from manybody.runs.spec import RunSpec
+from manybody.runs.sweep import run_sweep
 from manybody.simulation import observe as pipeline
-from manybody.spec import RunSpec
-from manybody.sweep import checkpoint_dir, run_sweep
 
 SPEC = """\
 name = "cli-test"

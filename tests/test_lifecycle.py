@@ -19,9 +19,10 @@ import psutil
 import pytest
 
 from manybody.cli.main import main
-from manybody.results import load_results
-from manybody.spec import RunSpec
-from manybody.sweep import checkpoint_dir, run_sweep, spec_differences
+from manybody.runs.checkpoint import checkpoint_dir, spec_differences
+from manybody.runs.results import load_results
+from manybody.runs.spec import RunSpec
+from manybody.runs.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -428,6 +429,7 @@ def test_info_on_damaged_header_in_a_real_process(good_file, tmp_path):
 @pytest.mark.parametrize("mask", [0o022, 0o027])
 def test_written_files_respect_the_umask(mask, tmp_path):
     from manybody import bench
+    from manybody.cli import fit_data as datafit_cli
     from manybody.support.files import atomic_write  # what fit-data writes through
 
     old = os.umask(mask)
@@ -441,11 +443,14 @@ def test_written_files_respect_the_umask(mask, tmp_path):
         modes[out.name] = out.stat().st_mode & 0o777
         atomic_write(tmp_path / "fit_table.txt", lambda f: f.write(b"x"))
         bench._write_atomic(tmp_path / "bench.json", "{}")
+        datafit_cli._atomic(tmp_path / "fit_table.txt", lambda f: f.write(b"x"))
         sys.path.insert(0, str(ROOT / "scripts"))
         try:
+            import bench
             import bench_chebyshev
         finally:
             sys.path.remove(str(ROOT / "scripts"))
+        bench._write_record(tmp_path / "bench.json", {})
         bench_chebyshev._save(tmp_path / "bench_chebyshev.json", {})
         for name in ("fit_table.txt", "bench.json", "bench_chebyshev.json"):
             modes[name] = (tmp_path / name).stat().st_mode & 0o777
@@ -485,7 +490,7 @@ def test_progress_bar_shows_the_spec_name_before_the_first_task(tmp_path):
     assert "interrupted; finished work is kept" in err
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["info"], ["study"], ["fit-data"], ["bench"]])
+@pytest.mark.parametrize("command", [[], ["run"], ["info"], ["study"], ["fit-data"]])
 def test_help_has_no_rest_markup(command, capsys):
     with pytest.raises(SystemExit):
         main([*command, "--help"])
@@ -497,7 +502,7 @@ def test_help_has_no_rest_markup(command, capsys):
 
 def test_progress_clock_keeps_running_until_the_bar_closes():
     """On a terminal the bar is redrawn every interval while no task has finished yet."""
-    from manybody.sweep import _keep_ticking
+    from manybody.runs.sweep import _keep_ticking
 
     class Bar:
         n, total, disable, draws = 0, 4, False, 0
@@ -519,7 +524,7 @@ def test_progress_clock_keeps_running_until_the_bar_closes():
 
 
 def test_info_prints_every_provenance_attribute(good_file, tmp_path, capsys):
-    from manybody.results import save_results
+    from manybody.runs.results import save_results
 
     path = tmp_path / "good.nc"
     path.write_bytes(good_file)
@@ -539,25 +544,25 @@ def test_study_figures_respect_the_umask(tmp_path):
     """Figures (and the study's summaries, plain write_text) are made with the user's umask."""
     from matplotlib.figure import Figure
 
-    from manybody.plotting import _save
+    from manybody.support.style import save_figure
 
     old = os.umask(0o027)
     try:
-        paths = _save(Figure(), tmp_path / "figures", "test")
+        paths = save_figure(Figure(), tmp_path / "figures", "test")
     finally:
         os.umask(old)
     assert [p.stat().st_mode & 0o777 for p in paths] == [0o640, 0o640]
 
 
 def test_worker_death_message_tells_a_crash_from_a_kill():
-    from manybody.sweep import _worker_died
+    from manybody.runs.lifecycle import worker_died
 
     spec = RunSpec.from_dict({"name": "x", "seed": 1, "realisations": 1,
                               "model": {"n_tls": 3}, "probe": {"frequencies": [0.1],
                                                                "temperatures": [0.1]}})
-    crash = str(_worker_died(spec, None, "o.nc.checkpoint",
+    crash = str(worker_died(spec, None, "o.nc.checkpoint",
                              "...\nThe exit codes of the workers are {SIGSEGV(-11)}"))
     assert "(it crashed, exit SIGSEGV(-11))" in crash and "memory" not in crash
     assert "rerun the same command to resume" in crash
-    lost = str(_worker_died(spec, None, None, ""))
+    lost = str(worker_died(spec, None, None, ""))
     assert "died in a task (killed by the system" in lost and "lost" in lost

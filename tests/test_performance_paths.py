@@ -13,11 +13,12 @@ import subprocess
 import sys
 import warnings
 
+import bench  # scripts/bench.py (pytest pythonpath)
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from manybody import bench, blas
+from manybody import blas
 from manybody.config.model import CouplingParams, ModelParams, StressParams
 from manybody.config.probe import Broadening, Probe
 from manybody.config.solver import SolverParams

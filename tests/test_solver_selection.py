@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from manybody.config.solver import SolverParams
-from manybody.spec import RunSpec
-from manybody.sweep import run_sweep
+from manybody.runs.spec import RunSpec
+from manybody.runs.sweep import run_sweep
 
 SPEC = {
     "name": "solvers", "seed": 3, "realisations": 2,

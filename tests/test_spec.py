@@ -9,7 +9,7 @@ import pytest
 
 from manybody.config.model import ModelParams
 from manybody.config.probe import Probe
-from manybody.spec import RunSpec, axis_name, temperature_grid
+from manybody.runs.spec import RunSpec, axis_name, temperature_grid
 
 SPEC_TOML = """\
 name = "coupling-sweep"
@@ -247,3 +247,17 @@ def test_per_point_realisation_counts():
     d["realisations"] = [1, 2, 3, 4, 5, 6]
     with pytest.raises(ValueError, match=r"shape \(2, 3\)"):
         RunSpec.from_dict(d)
+
+
+def test_resized_changes_only_what_it_is_given():
+    spec = RunSpec.from_dict(base_dict())
+    assert spec.resized() == spec
+    small = spec.resized(n_tls=3, sweep={"model.coupling.strength": [0.01]}, realisations=[5],
+                         temperatures=(0.07,))
+    assert small.model.n_tls == 3 and small.shape == (1,) and small.n_tasks == 5
+    assert small.probe.temperatures == (0.07,) and small.probe.frequencies == spec.probe.frequencies
+    assert small.seed == spec.seed and small.model.coupling == spec.model.coupling
+    same = RunSpec.from_dict({**small.to_dict()})
+    assert same.digest() == small.digest()
+    with pytest.raises(ValueError, match="realisations"):
+        spec.resized(realisations=[1, 2, 3])  # not the sweep's shape

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from manybody.study import STUDY_SPECS, load_study_spec
+from manybody.study.specs import STUDY_SPECS, load_study_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,9 +97,9 @@ def test_tiny_study_summary_values_are_recomputed_from_the_results_files(tiny_st
     from scipy.interpolate import CubicSpline
 
     from manybody.laws.analysis import analyse_shape
-    from manybody.results import load_results
-    from manybody.spec import RunSpec
-    from manybody.study import kernel_smearing
+    from manybody.runs.results import load_results
+    from manybody.runs.spec import RunSpec
+    from manybody.study.summary import kernel_smearing
 
     out, _ = tiny_study
     rows = json.loads((out / "summary.json").read_text())
@@ -202,7 +202,7 @@ def test_scheduler_without_dask_backend_is_refused_before_work(tmp_path):
 @pytest.mark.slow
 def test_tiny_study_on_a_dask_cluster_equals_loky(tiny_study, tmp_path):
     pytest.importorskip("distributed")
-    from manybody.results import load_results
+    from manybody.runs.results import load_results
 
     out, _ = tiny_study
     proc = run(["-m", "manybody", "study", "--tiny", "-o", str(tmp_path), "--only", "random_block",
@@ -257,7 +257,7 @@ def test_committed_summary_files_are_strict_json():
 
 
 def test_summary_rows_round_trip_through_json(tmp_path):
-    from manybody.study import (
+    from manybody.study.summary import (
         PointSummary,
         VelocitySummary,
         format_summary,
@@ -365,10 +365,11 @@ def test_readme_table_shows_the_verdict_the_summary_records(tmp_path):
 def test_zero_coupling_is_drawn_at_a_labelled_zero_not_on_the_log_axis():
     import matplotlib
 
-    from manybody.plotting import _broken_log_axes, _figure, _plot_against_coupling
+    from manybody.study.figures import _broken_log_axes, _plot_against_coupling
+    from manybody.support.style import new_figure
 
     with matplotlib.rc_context({}):
-        fig = _figure()
+        fig = new_figure()
         ax0, ax = _broken_log_axes(fig, fig.add_gridspec(1, 1)[0, 0])
         value = np.array([0.0, 0.003, 0.01, 0.1])
         _plot_against_coupling(ax0, ax, value, np.array([1.0, 0.8, 0.5, 0.1]), np.full(4, 0.05),
@@ -385,7 +386,7 @@ def test_zero_coupling_is_drawn_at_a_labelled_zero_not_on_the_log_axis():
 def test_plotting_leaves_global_matplotlib_state_alone(tmp_path):
     import matplotlib
 
-    from manybody.plotting import figure_index
+    from manybody.study.figures import figure_index
 
     before = dict(matplotlib.rcParams)
     (tmp_path / "summary.json").write_text((ROOT / "results/study/summary.json").read_text())
@@ -396,7 +397,7 @@ def test_plotting_leaves_global_matplotlib_state_alone(tmp_path):
 
 
 def test_matrix_element_statistics_carry_errors_and_counts():
-    from manybody.study import MATRIX_ELEMENT_MIN_PAIRS, matrix_element_dataset
+    from manybody.study.matrix_elements import MATRIX_ELEMENT_MIN_PAIRS, matrix_element_dataset
 
     ds = matrix_element_dataset(n_tls=4, realisations=4)
     mean, err, count = (ds[v].values for v in ("mean_square_stress", "standard_error", "pair_count"))
@@ -428,10 +429,10 @@ def test_example_spec_gives_tanh_within_its_stated_error():
     """examples/independent_tls.toml: independent TLS, so Q^-1 = tanh(x/2) averaged over the line
     kernel; the README states +-0.05 at x = 10 and the mean must lie within 4 standard errors."""
     from manybody.laws.shapes import law_tls, smeared
-    from manybody.results import realised
-    from manybody.spec import RunSpec
-    from manybody.study import kernel_smearing
-    from manybody.sweep import run_sweep
+    from manybody.runs.results import realised
+    from manybody.runs.spec import RunSpec
+    from manybody.runs.sweep import run_sweep
+    from manybody.study.summary import kernel_smearing
 
     spec = RunSpec.from_toml(ROOT / "examples/independent_tls.toml")
     ds = run_sweep(spec, n_jobs=2)
@@ -476,7 +477,7 @@ def test_study_refuses_bad_execution_options_before_any_work(tmp_path, argv, exp
 
 
 def test_execute_study_checks_n_jobs_before_creating_the_output(tmp_path):
-    from manybody.study import execute_study
+    from manybody.study.run import execute_study
 
     with pytest.raises(TypeError, match="n_jobs must be an integer"):
         execute_study(tmp_path / "study", size="tiny", n_jobs=1.0)

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from manybody.config.probe import OBSERVABLE_DIMS
-from manybody.results import load_results, save_results
+from manybody.runs.checkpoint import checkpoint_dir
+from manybody.runs.results import load_results, save_results
+from manybody.runs.spec import RunSpec
+from manybody.runs.sweep import run_sweep
 from manybody.simulation import observe as pipeline
-from manybody.spec import RunSpec
-from manybody.sweep import checkpoint_dir, run_sweep
 
 
 def make_spec(**changes) -> RunSpec:
@@ -284,7 +285,7 @@ def test_probe_sweep_and_n_tls_axis():
 
 
 def test_import_manybody_stays_light():
-    code = ("import sys, manybody, manybody.spec, manybody.sweep, manybody.results; "
+    code = ("import sys, manybody, manybody.runs.spec, manybody.runs.sweep, manybody.runs.results; "
             "bad = [m for m in ('joblib', 'dask', 'distributed', 'xarray', 'matplotlib') "
             "if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -303,7 +304,8 @@ def test_dask_scheduler_address_identical_to_loky(reference):
 def test_blas_threads_capped_during_run_and_restored():
     from threadpoolctl import threadpool_info
 
-    from manybody import sweep
+    from manybody.runs import sweep
+    from manybody.support.threads import thread_controller
 
     seen = []
     real_observe = pipeline.observe
@@ -312,7 +314,7 @@ def test_blas_threads_capped_during_run_and_restored():
         seen.append({i["internal_api"]: i["num_threads"] for i in threadpool_info()})
         return real_observe(*args, **kwargs)
 
-    sweep._blas_controller()  # load every library first so the lists compare
+    thread_controller()  # load every library first so the lists compare
     before = [i["num_threads"] for i in threadpool_info()]
     pipeline.observe, saved = spy, pipeline.observe
     try:
@@ -358,7 +360,7 @@ def test_chunking_never_changes_the_numbers(reference):
 
 
 def test_plan_chunks_splits_runs_of_consecutive_realisations():
-    from manybody.sweep import auto_chunk_size, plan_chunks
+    from manybody.runs.tasks import auto_chunk_size, plan_chunks
 
     pending = [(1, 4), (0, 0), (0, 1), (0, 2), (0, 5), (1, 5), (1, 6), (1, 7)]
     assert plan_chunks(pending, {0: 2, 1: 10}) == [(0, 0, 2), (0, 2, 3), (0, 5, 6), (1, 4, 8)]
@@ -370,7 +372,7 @@ def test_plan_chunks_splits_runs_of_consecutive_realisations():
 
 def test_per_point_counts_pad_with_nan_and_share_realisations(reference, tmp_path):
     """Point 0 gets 2 realisations and point 1 gets 3: the shared ones equal the uniform run."""
-    from manybody.results import realised
+    from manybody.runs.results import realised
 
     ds = run_sweep(make_spec(realisations=[2, 3]), output=tmp_path / "ragged.nc", n_jobs=2)
     assert ds["realisation_count"].values.tolist() == [2, 3]
@@ -415,14 +417,27 @@ def test_resume_reads_any_chunking_and_version_1_files(reference, tmp_path):
 
 def test_automatic_chunks_keep_every_worker_busy(monkeypatch):
     """Short runs are cut into at least CHUNKS_PER_WORKER tasks per worker, whatever N."""
-    from manybody import sweep
+    from manybody.runs import tasks
 
     spec = make_spec(realisations=40)
     pending = [(p, r) for p in range(2) for r in range(40)]
-    chunks = sweep._chunks(spec, pending, None, workers=2)
-    assert len(chunks) >= sweep.CHUNKS_PER_WORKER * 2
-    assert max(stop - start for _, start, stop in chunks) == 80 // (sweep.CHUNKS_PER_WORKER * 2)
+    chunks = tasks.chunks_for(spec, pending, None, workers=2)
+    assert len(chunks) >= tasks.CHUNKS_PER_WORKER * 2
+    assert max(stop - start for _, start, stop in chunks) == 80 // (tasks.CHUNKS_PER_WORKER * 2)
     assert sorted((p, r) for p, a, b in chunks for r in range(a, b)) == pending
-    assert {b - a for _, a, b in sweep._chunks(spec, pending, 7, workers=2)} <= {7, 40 - 35}
+    assert {b - a for _, a, b in tasks.chunks_for(spec, pending, 7, workers=2)} <= {7, 40 - 35}
     # two realisations on two workers: one each (a chunk of two would idle a worker)
-    assert len(sweep._chunks(spec, pending[:2], None, workers=2)) == 2
+    assert len(tasks.chunks_for(spec, pending[:2], None, workers=2)) == 2
+
+
+def test_results_helpers_give_the_spec_and_every_sweep_point(reference):
+    from manybody.runs.results import dataset_spec, realised, sweep_points
+
+    spec = dataset_spec(reference)
+    assert spec == make_spec()
+    points = list(sweep_points(reference))
+    assert [p.index for p in points] == [(0,), (1,)]
+    for point, (index, model, probe) in zip(points, spec.points(), strict=True):
+        assert (point.index, point.model, point.probe) == (index, model, probe)
+        expected = realised(reference.isel(coupling_strength=index[0]))
+        assert np.array_equal(point.data["absorption"].values, expected["absorption"].values)

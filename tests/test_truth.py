@@ -23,9 +23,9 @@ import pytest
 from scipy.special import logsumexp, wofz
 from scipy.stats import t as student_t
 
-from manybody.results import load_results
-from manybody.spec import RunSpec
-from manybody.sweep import run_sweep
+from manybody.runs.results import load_results
+from manybody.runs.spec import RunSpec
+from manybody.runs.sweep import run_sweep
 
 K_B = 1.380649e-23  # J/K (exact, SI 2019)
 HBAR = 1.054571817e-34  # J s

@@ -10,23 +10,23 @@ import math
 import re
 from pathlib import Path
 
+import bench  # scripts/bench.py (pytest pythonpath)
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from manybody import _validate as v
-from manybody import bench
 from manybody.cli.main import main
 from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams, TLSParams
 from manybody.config.probe import Broadening, Probe
 from manybody.config.solver import ChebyshevParams, SolverParams
+from manybody.runs.spec import RunSpec, preflight
 from manybody.simulation.materials import PhononBath, ReducedPhononBath
 from manybody.simulation.solvers import dense as diagonalise
 from manybody.simulation.solvers import dense_alternatives
 from manybody.simulation.solvers.chebyshev.resources import chebyshev_minimum_bytes
 from manybody.simulation.solvers.dense import dense_memory_message, estimate_memory
-from manybody.spec import RunSpec, preflight
 
 GB = 2.0**30
 
@@ -293,7 +293,7 @@ REFUSED = [
 @pytest.mark.parametrize("bad,exc,words,good", REFUSED)
 def test_preflight_refuses_before_any_file_and_the_corrected_spec_runs(tmp_path, bad, exc, words,
                                                                        good):
-    from manybody.sweep import run_sweep
+    from manybody.runs.sweep import run_sweep
 
     out = tmp_path / "out.nc"
     with pytest.raises(exc) as info:
@@ -384,7 +384,7 @@ def test_every_suggested_remedy_fits(n, available, dtype, rm):
 def test_bench_quick_default_is_quiet_and_writes_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(bench, "run_child", _no_child)
-    assert main(["bench", "--n-min", "4", "--n-max", "5"]) == 0
+    assert bench.main(["--n-min", "4", "--n-max", "5"]) == 0
     out = capsys.readouterr().out
     assert list(tmp_path.iterdir()) == []
     assert "not measured" in out and out.count("not measured") == 1  # one summary line
@@ -395,7 +395,7 @@ def test_bench_output_writes_where_asked(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(bench, "run_child", _no_child)
     out = tmp_path / "sub" / "b.json"
     out.parent.mkdir()
-    assert main(["bench", "--n-min", "4", "--n-max", "4", "--variants", "eigh64", "pipeline64",
+    assert bench.main(["--n-min", "4", "--n-max", "4", "--variants", "eigh64", "pipeline64",
                  "--output", str(out)]) == 0
     rec = json.loads(out.read_text())
     assert rec["finished"] is True and set(rec["per_n"]["4"]["variants"]) == {"eigh64",
@@ -410,7 +410,7 @@ def _no_child(spec, timeout=None):
 def test_bench_memory_checked_before_any_child(monkeypatch, capsys):
     monkeypatch.setattr(bench, "run_child", _no_child)
     monkeypatch.setattr(diagonalise, "available_memory", lambda: int(8 * GB))
-    code = main(["bench", "--full", "--n-min", "12", "--n-max", "16", "--variants", "eigh64"])
+    code = bench.main(["--full", "--n-min", "12", "--n-max", "16", "--variants", "eigh64"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     assert "--n-max 16" in err and "eigh64" in err and "N=15" in err and "--n-max 14" in err
@@ -423,7 +423,7 @@ def test_bench_dead_child_fails_the_run(monkeypatch, capsys, tmp_path):
 
     monkeypatch.setattr(bench, "run_child", killed)
     out = tmp_path / "b.json"
-    code = main(["bench", "--full", "--n-min", "4", "--n-max", "5", "--variants", "eigh64",
+    code = bench.main(["--full", "--n-min", "4", "--n-max", "5", "--variants", "eigh64",
                  "--output", str(out)])
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1
@@ -441,7 +441,7 @@ def test_bench_dead_child_fails_the_run(monkeypatch, capsys, tmp_path):
 def test_bench_report_on_a_foreign_file(tmp_path, capsys, content, words):
     path = tmp_path / "foreign.json"
     path.write_text(content)
-    assert main(["bench", "--report", str(path)]) == 2
+    assert bench.main(["--report", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(path) in err and "Traceback" not in err
     for word in words:
@@ -458,7 +458,10 @@ def test_bench_report_on_a_foreign_file(tmp_path, capsys, content, words):
 ])
 def test_cli_options_are_typed_and_named(capsys, argv, option):
     with pytest.raises(SystemExit) as info:
-        main(argv)
+        if argv[0] == "bench":  # scripts/bench.py
+            bench.main(argv[1:])
+        else:
+            main(argv)
     assert info.value.code == 2
     assert f"argument {option}" in capsys.readouterr().err
 
@@ -496,7 +499,7 @@ def test_observe_refuses_a_chebyshev_solve_that_cannot_fit_before_building():
 ])
 def test_probe_axes_refuse_unphysical_and_repeated_values(key, value, expected):
     from manybody.config.probe import Probe
-    from manybody.spec import probe_from_dict
+    from manybody.runs.spec import probe_from_dict
 
     data = {"frequencies": [0.1], "temperatures": [0.05, 0.1], key: value}
     with pytest.raises(ValueError, match=re.escape(expected)) as info:
@@ -507,7 +510,7 @@ def test_probe_axes_refuse_unphysical_and_repeated_values(key, value, expected):
 
 
 def test_temperature_grid_with_one_point_needs_equal_ends():
-    from manybody.spec import probe_from_dict
+    from manybody.runs.spec import probe_from_dict
 
     with pytest.raises(ValueError, match="x_min == x_max for count 1"):
         probe_from_dict({"frequencies": [0.1],
@@ -518,7 +521,7 @@ def test_temperature_grid_with_one_point_needs_equal_ends():
 
 
 def test_one_temperature_may_be_a_scalar_like_one_frequency():
-    from manybody.spec import probe_from_dict
+    from manybody.runs.spec import probe_from_dict
 
     probe = probe_from_dict({"frequencies": 0.1, "temperatures": 0.05})
     assert probe.frequencies == (0.1,) and probe.temperatures == (0.05,)
@@ -536,18 +539,16 @@ def test_run_refuses_to_overwrite_its_own_spec(tmp_path):
 
 
 def test_bench_quick_mode_measures_one_repetition_as_documented(tmp_path):
-    from manybody.cli.main import main
 
     out = tmp_path / "bench.json"
-    assert main(["bench", "--n-min", "4", "--n-max", "5", "--output", str(out)]) == 0
+    assert bench.main(["--n-min", "4", "--n-max", "5", "--output", str(out)]) == 0
     record = json.loads(out.read_text())
     assert [record["per_n"][n]["repeats"] for n in ("4", "5")] == [1, 1]
 
 
 def test_bench_large_with_a_smaller_n_max_is_refused(capsys):
-    from manybody.cli.main import main
 
-    assert main(["bench", "--large", "--n-max", "8"]) == 2
+    assert bench.main(["--large", "--n-max", "8"]) == 2
     assert "--large measures up to N = 14, but --n-max is 8" in capsys.readouterr().err
 
 
@@ -578,7 +579,7 @@ def test_draw_realisation_names_the_wrong_argument():
 def test_spec_file_with_a_byte_order_mark_reads_and_an_empty_one_is_named(tmp_path):
     import tomllib
 
-    from manybody.spec import RunSpec
+    from manybody.runs.spec import RunSpec
 
     text = (Path(__file__).resolve().parents[1] / "examples" / "independent_tls.toml").read_text()
     bom = tmp_path / "bom.toml"

@@ -1,1 +1,2 @@
-"""The command line: ``manybody <command> ...`` (:mod:`manybody.cli.main`), one module per command."""
+"""The command line, ``manybody COMMAND ...``: one module per command (configure(parser),
+run(args) -> int), mapped to its name in main.py. The only place that prints."""

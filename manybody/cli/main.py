@@ -1,8 +1,10 @@
 """Command line: ``manybody <command> ...``.
 
-Each command lives in its own module, imported only when that command runs, and provides
+Each command lives in its own module, named in :data:`COMMANDS`, and provides
 ``configure(parser)`` (add its arguments) and ``run(args) -> int`` (do the work, return the exit
-status). Bad input is reported as one line on stderr with exit status 2, never a traceback.
+status). Command modules import no heavy library at import time (scipy's optimisers, QuSpin,
+xarray, joblib, matplotlib come when a command runs), so ``manybody --help`` stays fast. Bad input
+is reported as one line on stderr with exit status 2, never a traceback.
 A run stopped by its environment (a worker killed by the system, a full disk) is one line with
 exit status 1; Ctrl-C (130) and SIGTERM (143) stop the workers and keep finished work.
 """
@@ -11,30 +13,31 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import logging
 import re
 import signal
 import sys
 from collections.abc import Iterator
+from types import ModuleType
 
-#: command name -> (module, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "study": ("manybody.study", "run the built-in study: does TLS structure survive interactions?"),
-    "run": ("manybody.sweep_cli", "run a sweep from a TOML run specification"),
-    "info": ("manybody.sweep_cli", "describe a results file: contents and provenance"),
-    "fit-data": ("manybody.cli.fit_data", "fit measured loss data: tanh(x/2) against 1 - e^-x"),
-    "bench": ("manybody.bench", "time the pipeline against bare eigh and a naive reference"),
+from manybody.cli import fit_data, info, run, study
+from manybody.cli.errors import UserError
+from manybody.runs.lifecycle import RunAborted
+
+__all__ = ["COMMANDS", "UserError", "build_parser", "main"]
+
+#: command name -> (its module: configure(parser), run(args) -> int; one-line help)
+COMMANDS: dict[str, tuple[ModuleType, str]] = {
+    "study": (study, "run the built-in study: does TLS structure survive interactions?"),
+    "run": (run, "run a sweep from a TOML run specification"),
+    "info": (info, "describe a results file: contents and provenance"),
+    "fit-data": (fit_data, "fit measured loss data: tanh(x/2) against 1 - e^-x"),
 }
 
 
 #: What ``manybody --help`` says above the commands.
 DESCRIPTION = ("Exact diagonalisation of interacting two-level systems in glasses below 1 K. "
                "Usage: manybody COMMAND ...; manybody COMMAND --help lists a command's options.")
-
-
-class UserError(Exception):
-    """An error in the user's input: printed as one line, exit status 2."""
 
 
 class Terminated(KeyboardInterrupt):
@@ -74,17 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=PlainHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module_name, help_text) in COMMANDS.items():
+    for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text,
                            formatter_class=PlainHelpFormatter)
-        p.set_defaults(_module=module_name, _command=name)
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:  # a command whose module is not installed
-            p.set_defaults(_missing=str(exc))
-            continue
-        configure = getattr(module, f"configure_{name.replace('-', '_')}", None) or module.configure
-        configure(p)
+        p.set_defaults(_command=name)
+        module.configure(p)
     return parser
 
 
@@ -96,14 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    if getattr(args, "_missing", None):
-        print(f"manybody {args.command}: not available ({args._missing})", file=sys.stderr)
-        return 2
-    module = importlib.import_module(args._module)
-    run = getattr(module, f"run_{args._command.replace('-', '_')}", None) or module.run
+    module, _ = COMMANDS[args._command]
     try:
         with _sigterm_as_interrupt():
-            return int(run(args) or 0)
+            return int(module.run(args) or 0)
     except (UserError, ValueError, TypeError, FileNotFoundError, FileExistsError,
             PermissionError, NotADirectoryError, IsADirectoryError, MemoryError) as exc:
         print(f"manybody {args.command}: error: {exc}", file=sys.stderr)
@@ -115,10 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"manybody {args.command}: interrupted{how}; finished work is kept",
                   file=sys.stderr)
         return 128 + signum
-    except RuntimeError as exc:
-        sweep = sys.modules.get("manybody.sweep")
-        if sweep is None or not isinstance(exc, sweep.RunAborted):
-            raise
+    except RunAborted as exc:
         print(f"manybody {args.command}: error: {exc}", file=sys.stderr)
         return 1
 

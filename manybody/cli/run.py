@@ -1,18 +1,18 @@
-"""``manybody run SPEC.toml -o OUT.nc`` and ``manybody info FILE``.
+"""``manybody run SPEC.toml -o OUT.nc``: run a sweep.
 
-``run`` validates the spec and the output location before computing anything, shows a progress
-bar on stderr, checkpoints every finished task and resumes from the checkpoint when rerun.
-``info`` prints what a results file holds and how it was made.
+Validates the spec and the output location before computing anything, shows a progress bar on
+stderr, checkpoints every finished task and resumes from the checkpoint when rerun.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 from manybody import _validate as v
+from manybody.runs.spec import RunSpec
+from manybody.runs.sweep import run_sweep
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 _positive_int = v.cli_integer(low=1)
 
 
-def configure_run(parser: argparse.ArgumentParser) -> None:
+def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``manybody run``."""
     parser.add_argument("spec", metavar="SPEC.toml", help="run specification (TOML)")
     parser.add_argument("-o", "--output", metavar="OUT.nc",
@@ -46,11 +46,8 @@ def configure_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def run_run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run a sweep; return the exit status."""
-    from manybody.spec import RunSpec
-    from manybody.sweep import run_sweep
-
     if not args.output:
         raise ValueError("an output location is required: manybody run SPEC.toml -o OUT.nc")
     spec = RunSpec.from_toml(args.spec)
@@ -72,21 +69,4 @@ def run_run(args: argparse.Namespace) -> int:
     print(f"wrote {args.output}: {spec.n_points} sweep point(s) x {per_point} "
           f"realisation(s); computed {a['tasks_total'] - a['tasks_resumed']} realisation(s), "
           f"resumed {a['tasks_resumed']}, {a['wall_time_s']:.1f} s")
-    return 0
-
-
-def configure_info(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``manybody info``."""
-    parser.add_argument("file", metavar="FILE", help="results file written by manybody run")
-
-
-def run_info(args: argparse.Namespace) -> int:
-    """Describe a results file; return the exit status."""
-    from manybody.results import describe, load_results
-
-    ds = load_results(args.file)
-    if "schema_version" not in ds.attrs:
-        raise ValueError(f"{args.file!r} is a netCDF/HDF5 file but not a manybody results file "
-                         "(no schema_version attribute); give a file written by manybody run")
-    sys.stdout.write(describe(ds, args.file) + "\n")
     return 0

@@ -15,25 +15,25 @@ Layout of a results file (netCDF4/HDF5, readable with plain xarray or h5py)::
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
-import errno
-import importlib.metadata
 import json
 import logging
 import os
 import platform
 import re
 import socket
-import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from manybody.config.model import ModelParams
 from manybody.config.probe import OBSERVABLE_DIMS
-from manybody.spec import SPAWN_SCHEME, RunSpec, axis_name, axis_units
+from manybody.runs.spec import SPAWN_SCHEME, RunSpec, axis_name, axis_units
+from manybody.simulation.observe import Probe
+from manybody.support.files import atomic_write_bytes
+from manybody.support.provenance import blas_description, git_state, now_utc, package_version
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -44,40 +44,6 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 2
 #: Units of the coordinates every observable may use.
 COORDINATE_UNITS = {"temperature": "K", "frequency": "K", "realisation": "1"}
-
-
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def git_state() -> tuple[str, str]:
-    """(commit, dirty) of the source tree this package was imported from, or ("unknown", ...).
-
-    ``dirty`` is "true", "false" or "unknown".
-    """
-    here = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip()
-        status = subprocess.run(["git", "-C", str(here), "status", "--porcelain",
-                                 "--untracked-files=no"], capture_output=True, text=True,
-                                timeout=10, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "unknown", "unknown"
-    return commit or "unknown", "true" if status.strip() else "false"
-
-
-def blas_description() -> str:
-    """JSON list of the BLAS/OpenMP libraries loaded (threadpoolctl), which fix the last bits."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:  # pragma: no cover
-        return "[]"
-    keep = ("user_api", "internal_api", "version", "architecture", "threading_layer")
-    return json.dumps([{k: info.get(k) for k in keep} for info in threadpool_info()])
 
 
 def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
@@ -109,12 +75,12 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
     return {
         "title": f"manybody sweep {spec.name!r}",
         "schema_version": SCHEMA_VERSION,
-        "manybody_version": _version("manybody"),
+        "manybody_version": package_version("manybody"),
         "numpy_version": np.__version__,
-        "scipy_version": _version("scipy"),
-        "quspin_version": _version("quspin"),
-        "xarray_version": _version("xarray"),
-        "joblib_version": _version("joblib"),
+        "scipy_version": package_version("scipy"),
+        "quspin_version": package_version("quspin"),
+        "xarray_version": package_version("xarray"),
+        "joblib_version": package_version("joblib"),
         "python_version": platform.python_version(),
         "git_commit": commit,
         "git_dirty": dirty,
@@ -124,7 +90,7 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
         "seed": spec.seed,
         "spawn_scheme": SPAWN_SCHEME,
         "sweep_axes": json.dumps({axis_name(k): k for k in spec.sweep}),
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "created": now_utc(),
         "host": socket.gethostname(),
         "platform": platform.platform(),
         "n_jobs": int(n_jobs),
@@ -213,6 +179,38 @@ def realised(point: xr.Dataset) -> xr.Dataset:
     return point.isel(realisation=slice(0, int(count)))
 
 
+def dataset_spec(ds: xr.Dataset) -> RunSpec:
+    """The run specification a results file was computed from (its ``spec`` attribute)."""
+    return RunSpec.from_dict(json.loads(ds.attrs["spec"]))
+
+
+class SweepPoint(NamedTuple):
+    """One sweep point of a results file: its index along the sweep axes, its model and probe,
+    and its results without the NaN padding of per-point realisation counts."""
+
+    index: tuple[int, ...]
+    model: ModelParams
+    probe: Probe
+    data: xr.Dataset
+
+
+def sweep_points(ds: xr.Dataset, spec: RunSpec | None = None) -> Iterator[SweepPoint]:
+    """Iterate over the sweep points of a results file, in the order of
+    :meth:`RunSpec.points` (C order, last axis fastest).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A results file as :func:`load_results` returns it.
+    spec : RunSpec, optional
+        Its specification, if already at hand (default :func:`dataset_spec`).
+    """
+    spec = dataset_spec(ds) if spec is None else spec
+    for index, model, probe in spec.points():
+        selection = dict(zip(spec.dims, index, strict=True))
+        yield SweepPoint(index, model, probe, realised(ds.isel(selection) if selection else ds))
+
+
 def check_writable(path: str | Path, overwrite: bool = False) -> Path:
     """Fail early if ``path`` cannot be written: no permission, not a directory, or it exists.
 
@@ -272,38 +270,6 @@ def make_parents(path: str | Path) -> None:
                               f"{exc.strerror or exc}") from None
 
 
-def umask() -> int:
-    """The process's file-creation mask, read without changing it where the system allows."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)  # pragma: no cover - not Linux (briefly changes the mask)
-    os.umask(mask)  # pragma: no cover
-    return mask  # pragma: no cover
-
-
-def give_usual_mode(path: str | Path) -> None:
-    """Set ``0666 & ~umask`` on a file made by ``tempfile.mkstemp`` (which creates it 0600), so
-    that an atomically written file gets the permissions of any other file the user writes."""
-    os.chmod(path, 0o666 & ~umask())
-
-
-def is_out_of_space(exc: BaseException) -> bool:
-    """Whether ``exc`` (or what caused it) is "no space left on device" or "disk quota exceeded".
-    """
-    while exc is not None:
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        if isinstance(exc, OSError) and "No space left on device" in str(exc):
-            return True  # h5py reports HDF5's errno inside a plain message
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
 def _temporary_name(path: Path, suffix: str) -> re.Pattern[str]:
     """Names of the temporary files this module makes for ``path`` (mkstemp: 8 random chars)."""
     return re.compile(re.escape(f".{path.name}.") + r"[A-Za-z0-9_]{8}" + re.escape(suffix))
@@ -356,19 +322,12 @@ def save_results(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> P
     # lossless gzip: per-point realisation counts leave NaN padding, which it all but removes
     encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
     data = ds.to_netcdf(engine="h5netcdf", encoding=encoding)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        give_usual_mode(tmp)
+
+    def refuse_newcomer() -> None:
         if path.exists() and not overwrite:  # created by someone else meanwhile
             raise FileExistsError(f"output {str(path)!r} appeared while writing; not replaced")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_write_bytes(path, data, fsync=True, before_replace=refuse_newcomer)
     log.info("wrote %s", path)
     return path
 

@@ -7,7 +7,7 @@ solver options. It is validated when built; unknown keys are rejected with the l
 Types are strict (see :mod:`manybody._validate`): numbers must be TOML numbers, not strings or
 booleans, and counts (``n_tls``, ``seed``, ``realisations``, ``count``, ...) must be TOML
 integers (``4``, not ``4.0``). :func:`preflight` (called first by
-:func:`manybody.sweep.run_sweep`) checks every sweep point against its solver and this machine's
+:func:`manybody.runs.sweep.run_sweep`) checks every sweep point against its solver and this machine's
 memory before anything is computed or written.
 
 Example TOML::
@@ -496,6 +496,19 @@ class RunSpec:
         except (ValueError, TypeError) as exc:
             raise type(exc)(f"{path}: {exc}") from None
 
+    def resized(self, *, n_tls: int | None = None, sweep: Mapping[str, Any] | None = None,
+                realisations: Any = None,
+                temperatures: tuple[float, ...] | None = None) -> RunSpec:
+        """The same run at another size: base N, sweep axes (values of the same keys or others),
+        realisations (one count or per-point counts of the new sweep's shape) and temperatures
+        (K); what is not given is kept. Validated like any spec."""
+        model = self.model if n_tls is None else dataclasses.replace(self.model, n_tls=n_tls)
+        probe = (self.probe if temperatures is None
+                 else dataclasses.replace(self.probe, temperatures=tuple(temperatures)))
+        return dataclasses.replace(
+            self, model=model, probe=probe, sweep=self.sweep if sweep is None else sweep,
+            realisations=self.realisations if realisations is None else realisations)
+
     # -- serialisation ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (TOML/JSON compatible); ``RunSpec.from_dict(s.to_dict()) == s``."""
@@ -619,7 +632,7 @@ def preflight(spec: RunSpec) -> dict[str, int]:
 
     Each point is expanded (model and probe validated) and checked with :func:`check_point`:
     observables against N, solver against observables, dense and Chebyshev memory. Nothing is
-    drawn, built or written. :func:`manybody.sweep.run_sweep` calls it first.
+    drawn, built or written. :func:`manybody.runs.sweep.run_sweep` calls it first.
 
     Returns
     -------

@@ -11,7 +11,6 @@ unchanged).
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from pathlib import Path
@@ -19,65 +18,22 @@ from pathlib import Path
 import numpy as np
 
 from manybody.jsonio import nan_if_none
-
-#: Okabe-Ito colour-blind-safe palette.
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
-#: Style of every figure, applied with matplotlib.rc_context (never to the global rcParams).
-STYLE = {
-    "figure.dpi": 150, "savefig.dpi": 200, "font.size": 9, "axes.labelsize": 9,
-    "legend.fontsize": 7.5, "errorbar.capsize": 2, "lines.linewidth": 1.2, "lines.markersize": 4,
-    "pdf.fonttype": 42, "axes.grid": True, "grid.alpha": 0.25,
-}
-#: Fixed file metadata: no creation date and no version strings, so identical results give
-#: identical files.
-PDF_METADATA = {"Creator": "manybody", "Producer": "manybody", "CreationDate": None, "ModDate": None}
-PNG_METADATA = {"Software": "manybody"}
-
-
-def _styled(fn):
-    """Draw the figure of ``fn`` inside the package style (a local rc_context)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        import matplotlib
-
-        style = {**STYLE, "axes.prop_cycle": matplotlib.cycler(color=PALETTE)}
-        with matplotlib.rc_context(style):
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
-def _figure(**kwargs):
-    """A new Figure not registered with pyplot (no global state, nothing to close)."""
-    from matplotlib.figure import Figure
-
-    return Figure(**kwargs)
-
-
-def _save(fig, out: Path, name: str) -> list[Path]:
-    """Write ``name``.pdf and ``name``.png with fixed metadata (reproducible bytes)."""
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / f"{name}.pdf", out / f"{name}.png"]
-    for p, metadata in zip(paths, (PDF_METADATA, PNG_METADATA), strict=True):
-        tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")
-        fig.savefig(tmp, bbox_inches="tight", metadata=metadata)
-        tmp.replace(p)
-    return paths
+from manybody.laws.analysis import analyse_shape
+from manybody.laws.shapes import law_generic, law_tls
+from manybody.runs.results import dataset_spec, load_results, realised
+from manybody.simulation.observables.relaxation import velocity_slopes
+from manybody.study.specs import load_study_spec
+from manybody.study.summary import kernel_smearing
+from manybody.support.style import MARKERS, PALETTE, new_figure, save_figure, styled
 
 
 def _load(study_dir: Path, name: str):
-    from manybody.results import load_results
-
     path = study_dir / f"{name}.nc"
     return load_results(path) if path.exists() else None
 
 
 def _curve(ds, sel: dict, variable: str = "absorption"):
     """x, mean and standard error over realisations of Q(x) at one sweep point."""
-    from manybody.results import realised
-
     point = realised(ds.isel(sel) if sel else ds)
     q = point[variable].isel(frequency=0).values
     x = float(ds["frequency"].values[0]) / ds["temperature"].values
@@ -93,7 +49,7 @@ def _nearest(values, target: float) -> int:
     return int(np.nanargmin(np.abs(np.log(positive / target))))
 
 
-@_styled
+@styled
 def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
     """Q^-1(x) at fixed w, each curve divided by its own maximum over the measured x, with the
     tanh(x/2) and 1 - e^-x references, and the emission-stripped S+ normalised the same way.
@@ -102,11 +58,6 @@ def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
     curve, whether or not a law fits it (a curve that falls with x peaks at small x); the divisor is
     given in the legend (units of pi C0), so absolute sizes can still be compared.
     """
-    from manybody.laws.analysis import analyse_shape
-    from manybody.laws.shapes import law_generic, law_tls
-    from manybody.spec import RunSpec
-    from manybody.study import kernel_smearing
-
     cases = []
     dip = _load(study_dir, "dipolar")
     if dip is not None:
@@ -127,7 +78,7 @@ def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
             label = {"flat": "random block, flat density",
                      "goe": "GOE block at its edge"}.get(str(kind), f"random block ({kind})")
             cases.append((label, blk, {"random_matrix_kind": i}))
-    fig = _figure(figsize=(7.2, 4.1))
+    fig = new_figure(figsize=(7.2, 4.1))
     ax, ax2 = fig.subplots(1, 2)
     xs = np.geomspace(0.15, 12, 200)
     ax.plot(xs, law_tls(xs), "k-", lw=1.0, label=r"$\tanh(x/2)$ (TLS)")
@@ -136,7 +87,7 @@ def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
     ax2.axhline(1.0, color="k", ls="--", lw=1.0, label="generic block: const")
     for i, (label, ds, sel) in enumerate(cases):
         x, mean, err, q = _curve(ds, sel)
-        smearing = kernel_smearing(RunSpec.from_dict(json.loads(ds.attrs["spec"])))
+        smearing = kernel_smearing(dataset_spec(ds))
         shape = analyse_shape(x, q, n_bootstrap=0, smearing=smearing)
         q_max = float(np.max(mean))
         s_plus = mean / law_generic(x)
@@ -157,7 +108,7 @@ def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
     ax.set_title(r"Resonant absorption at fixed $\hbar\omega$", fontsize=9)
     ax2.set_title("Emission-stripped absorption", fontsize=9)
     fig.tight_layout(rect=(0, 0.25, 1, 1))
-    return _save(fig, out, "absorption_shape")
+    return save_figure(fig, out, "absorption_shape")
 
 
 def _summary(study_dir: Path) -> list[dict]:
@@ -199,12 +150,12 @@ def _plot_against_coupling(ax0, ax, value, y, err, offset: float, **style):
     ax.errorbar(value[~zero], y[~zero], err[~zero], **style)
 
 
-@_styled
+@styled
 def figure_index(study_dir: Path, out: Path) -> list[Path]:
     """TLS index a against coupling J0 and admixture lambda, <r> against them, a against N and
     against the two-body stress."""
     rows = _summary(study_dir)
-    fig = _figure(figsize=(7.0, 5.6))
+    fig = new_figure(figsize=(7.0, 5.6))
     grid = fig.add_gridspec(2, 2, wspace=0.32, hspace=0.42)
     ax0_a, ax_a = _broken_log_axes(fig, grid[0, 0])
     ax0_r, ax_r = _broken_log_axes(fig, grid[0, 1])
@@ -260,27 +211,24 @@ def figure_index(study_dir: Path, out: Path) -> list[Path]:
     ax_s.set_xlabel(r"two-body stress rms $K^T$ / $\gamma$")
     for a, tag in zip((ax0_a, ax0_r, ax_n, ax_s), "abcd", strict=True):
         a.set_title(f"({tag})", loc="left", fontsize=9)
-    return _save(fig, out, "tls_index")
+    return save_figure(fig, out, "tls_index")
 
 
 def _finite_size_label(study_dir: Path) -> str:
     """Legend of the finite-size series: the coupling it was run at."""
     ds = _load(study_dir, "finite_size")
     if ds is not None:
-        coupling = json.loads(ds.attrs["spec"])["model"]["coupling"]
-        return f"{coupling['kind']}, $J_0$ = {coupling['strength']:g} K"
-    from manybody.study import load_study_spec  # summary.json alone: the shipped spec it was run with
-
+        coupling = dataset_spec(ds).model.coupling
+        return f"{coupling.kind}, $J_0$ = {coupling.strength:g} K"
+    # summary.json alone: the shipped spec it was run with
     coupling = load_study_spec("finite_size").model.coupling
     return f"{coupling.kind}, $J_0$ = {coupling.strength:g} K" if coupling else "finite-size check"
 
 
-@_styled
+@styled
 def figure_specific_heat(study_dir: Path, out: Path) -> list[Path]:
     """C(T)/N against T for independent and interacting TLS and the random blocks."""
-    from manybody.results import realised
-
-    fig = _figure(figsize=(3.6, 2.8))
+    fig = new_figure(figsize=(3.6, 2.8))
     ax = fig.subplots()
     i = 0
     for name, dim, label in [("dipolar", "coupling_strength", "dipolar J0 = {v:g} K"),
@@ -288,7 +236,7 @@ def figure_specific_heat(study_dir: Path, out: Path) -> list[Path]:
         ds = _load(study_dir, name)
         if ds is None or "specific_heat" not in ds:
             continue
-        n = json.loads(ds.attrs["spec"])["model"]["n_tls"]
+        n = dataset_spec(ds).model.n_tls
         values = ds[dim].values
         picks = [0, len(values) - 1] if name == "dipolar" else range(len(values))
         for k in picks:
@@ -305,10 +253,10 @@ def figure_specific_heat(study_dir: Path, out: Path) -> list[Path]:
     ax.legend(frameon=False, fontsize=6.5)
     ax.set_title("Specific heat per TLS", fontsize=9)
     fig.tight_layout()
-    return _save(fig, out, "specific_heat")
+    return save_figure(fig, out, "specific_heat")
 
 
-@_styled
+@styled
 def figure_matrix_elements(study_dir: Path, out: Path) -> list[Path]:
     """Mean |T_mn|^2 against w_mn for several bins of E_m, with standard errors.
 
@@ -318,12 +266,12 @@ def figure_matrix_elements(study_dir: Path, out: Path) -> list[Path]:
     path = study_dir / "matrix_elements.nc"
     if not path.exists():
         return []
-    import xarray as xr
+    import xarray as xr  # heavy: only to read the matrix-element file
 
     with xr.open_dataset(path, engine="h5netcdf") as ds:
         ds = ds.load()
     systems = ds["system"].values
-    fig = _figure(figsize=(7.4, 2.9))
+    fig = new_figure(figsize=(7.4, 2.9))
     axes = np.atleast_1d(fig.subplots(1, len(systems), sharex=True, sharey=True))
     w = ds["frequency"].values
     for ax, system in zip(axes, systems, strict=True):
@@ -345,20 +293,17 @@ def figure_matrix_elements(study_dir: Path, out: Path) -> list[Path]:
                  f"error bars: standard error between realisations; bins with fewer than "
                  f"{a.get('min_pairs', '?')} pairs omitted", fontsize=7)
     fig.tight_layout()
-    return _save(fig, out, "matrix_elements")
+    return save_figure(fig, out, "matrix_elements")
 
 
-@_styled
+@styled
 def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
     """Total (resonant + relaxation) delta v / v against T with the TTLS 2 : -1 and the measured
     1 : -1 slope references."""
     ds = _load(study_dir, "relaxation")
     if ds is None or "relaxation_velocity_shift" not in ds:
         return []
-    from manybody.results import realised
-    from manybody.simulation.observables.relaxation import velocity_slopes
-
-    fig = _figure(figsize=(3.8, 3.0))
+    fig = new_figure(figsize=(3.8, 3.0))
     ax = fig.subplots()
     t = ds["temperature"].values
     values = ds["coupling_strength"].values
@@ -389,7 +334,7 @@ def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
     ax.set_title(r"Velocity shift at 1 kHz, a-SiO$_2$ phonon bath", fontsize=9)
     ax.legend(frameon=False, fontsize=6.5)
     fig.tight_layout()
-    return _save(fig, out, "velocity_shift")
+    return save_figure(fig, out, "velocity_shift")
 
 
 def make_all_figures(study_dir: str | Path, out: str | Path | None = None) -> list[Path]:

@@ -1,0 +1,48 @@
+"""``manybody study``: run the built-in study, then print its summary table."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from manybody import _validate as v
+from manybody.study.run import execute_study
+from manybody.study.specs import STUDY_SPECS
+
+
+def configure(parser) -> None:
+    """Arguments of ``manybody study``."""
+    parser.add_argument("-o", "--output", default="results/study",
+                        help="output directory (default: results/study)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--full", action="store_const", dest="size", const="full",
+                       help="paper-quality sizes (N = 12, finite-size to N = 14): ~700 CPU-hours, "
+                            "a cluster job")
+    group.add_argument("--tiny", action="store_const", dest="size", const="tiny",
+                       help="a seconds-long smoke run (tests)")
+    parser.set_defaults(size="default")
+    parser.add_argument("-j", "--jobs", type=v.cli_integer(low=1), default=2,
+                        help="worker processes (default 2)")
+    parser.add_argument("--only", nargs="+", choices=STUDY_SPECS, help="run only these specs")
+    parser.add_argument("--no-figures", action="store_true", help="skip drawing figures")
+    parser.add_argument("--backend", choices=("loky", "dask"), default="loky",
+                        help="joblib backend (default loky; dask for a cluster)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="dask scheduler address, e.g. tcp://host:8786 (with --backend dask)")
+
+
+def _print_err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(args) -> int:
+    """Entry point of ``manybody study``: run, then print the summary table."""
+    try:
+        execute_study(args.output, args.size, args.jobs, tuple(args.only) if args.only else None,
+                      progress=True, figures=not args.no_figures, backend=args.backend,
+                      scheduler=args.scheduler, echo=_print_err)
+    except ImportError as exc:  # e.g. dask not installed
+        raise ValueError(str(exc)) from None
+    print((Path(args.output) / "summary.md").read_text())
+    print(f"\nresults, summary and figures in {args.output}/")
+    return 0

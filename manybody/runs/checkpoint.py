@@ -1,0 +1,213 @@
+"""The checkpoint of a run: one ``.npz`` per finished task in ``<output>.checkpoint/tasks/``, plus
+the spec they belong to, so that a crash, Ctrl-C or ``kill -9`` loses nothing that had finished and
+rerunning the same command skips finished realisations (whatever chunking wrote them)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import re
+import shutil
+import warnings
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from manybody.runs.lifecycle import ABSENT, Chunk, show_value
+from manybody.runs.spec import RunSpec
+from manybody.support.files import atomic_write, atomic_write_text
+from manybody.support.provenance import code_version
+
+log = logging.getLogger(__name__)
+
+#: Checkpoint layout version (stored in its meta file).
+CHECKPOINT_VERSION = 2
+TaskKey = tuple[int, int]  # (flat sweep-point index, realisation)
+#: Checkpoint file of a chunk: p<point>_r<start>-<stop>.npz (a single "_r<r>" is one realisation,
+#: the layout of version 1).
+CHUNK_FILE = re.compile(r"p(\d+)_r(\d+)(?:-(\d+))?\.npz")
+
+
+def checkpoint_dir(output: str | Path) -> Path:
+    """Directory holding the checkpoint of a run writing ``output``: ``<output>.checkpoint``."""
+    output = Path(output)
+    return output.with_name(output.name + ".checkpoint")
+
+
+def spec_differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted key, old value, new value) of every leaf where two spec dicts differ, e.g.
+    ``("model.coupling.strength", 0.0, 0.1)``; a key missing on one side has the value
+    ``ABSENT``. Lists are leaves (``probe.temperatures`` holds the resolved temperatures).
+    """
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new), key=str):
+            dotted = f"{prefix}.{key}" if prefix else str(key)
+            out += spec_differences(old.get(key, ABSENT), new.get(key, ABSENT), dotted)
+        return out
+    return [] if old == new else [(prefix or "spec", old, new)]
+
+
+class Checkpoint:
+    """Finished tasks of one run, one ``.npz`` per task, plus the spec they belong to.
+
+    Parameters
+    ----------
+    directory : Path
+        ``<output>.checkpoint``.
+    spec : RunSpec
+        The run; a checkpoint written by a different spec is refused.
+    blas_threads : int
+        BLAS threads per task (part of what fixes the numbers, so it must match too).
+    """
+
+    META = "meta.json"
+
+    def __init__(self, directory: Path, spec: RunSpec, blas_threads: int) -> None:
+        self.directory = Path(directory)
+        self.tasks = self.directory / "tasks"
+        self.spec = spec
+        self.blas_threads = blas_threads
+        self._lock: Any = None
+
+    def _meta(self) -> dict[str, Any]:
+        return {"version": CHECKPOINT_VERSION, "spec_sha256": self.spec.digest(),
+                "blas_threads": self.blas_threads, "code": code_version(),
+                "spec": self.spec.to_dict()}
+
+    def exists(self) -> bool:
+        return (self.directory / self.META).is_file()
+
+    def open(self) -> None:
+        """Create or validate the checkpoint and lock it against a concurrent run."""
+        self.tasks.mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.directory / "lock", "w")  # noqa: SIM115 - held until close()
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.close()
+            raise FileExistsError(
+                f"another run is using the checkpoint {str(self.directory)!r}; wait for it to "
+                "finish or stop it"
+            ) from None
+        meta_path = self.directory / self.META
+        if meta_path.is_file():
+            self._check(self._read_meta(meta_path))
+        else:
+            try:
+                atomic_write_text(meta_path, json.dumps(self._meta(), indent=1))
+            except BaseException:
+                self.close()
+                raise
+        # partial writes and task records of a killed run (our own names only; "*" matches the
+        # leading dot of atomic_write's temporary names, and the older names without it)
+        for pattern in ("*.npz.*.tmp", ".running-*"):
+            for stale in self.tasks.glob(pattern):
+                stale.unlink(missing_ok=True)
+        for stale in self.directory.glob(f"*{self.META}.*.tmp"):
+            stale.unlink(missing_ok=True)
+
+    def _read_meta(self, meta_path: Path) -> dict[str, Any]:
+        """The checkpoint's meta file, or a one-line error naming it and what to do."""
+        try:
+            meta = json.loads(meta_path.read_text())
+            if not isinstance(meta, dict):
+                raise ValueError(f"expected a JSON object, got {type(meta).__name__}")
+            if not isinstance(meta.get("spec"), dict) or "spec_sha256" not in meta:
+                raise ValueError("no 'spec' or 'spec_sha256' entry")
+        except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError too
+            self.close()
+            raise ValueError(
+                f"checkpoint file {str(meta_path)!r} is damaged ({exc}); the finished tasks "
+                "cannot be matched to the spec. Delete the checkpoint directory "
+                f"{str(self.directory)!r} to start over"
+            ) from None
+        return meta
+
+    def _check(self, meta: dict[str, Any]) -> None:
+        if meta.get("spec_sha256") == self.spec.digest() \
+                and meta.get("blas_threads") == self.blas_threads:
+            if meta.get("code") != code_version():
+                warnings.warn(
+                    f"checkpoint {str(self.directory)!r} was written by manybody "
+                    f"{meta.get('code')} and is resumed by {code_version()}; if the numerics "
+                    "changed in between, old and new tasks may differ in the last bits",
+                    RuntimeWarning, stacklevel=3)
+            return
+        changed = [f"{key} ({show_value(a)} -> {show_value(b)})"
+                   for key, a, b in spec_differences(meta.get("spec", {}), self.spec.to_dict())]
+        if len(changed) > 6:
+            changed[5:] = [f"and {len(changed) - 5} more"]
+        if meta.get("blas_threads") != self.blas_threads:
+            changed.append(f"blas_threads ({meta.get('blas_threads')} -> {self.blas_threads})")
+        self.close()
+        raise ValueError(
+            f"the run specification changed since checkpoint {str(self.directory)!r} was written "
+            f"(changed: {', '.join(changed) or 'unknown'}); finished tasks would be mixed with new "
+            "ones. Rerun with the original spec, or delete the checkpoint directory to start over"
+        )
+
+    def _path(self, point: int, start: int, stop: int) -> Path:
+        return self.tasks / f"p{point:06d}_r{start:06d}-{stop:06d}.npz"
+
+    def files(self) -> dict[Path, Chunk]:
+        """Checkpoint files and the (point, start, stop) each holds."""
+        out = {}
+        for path in self.tasks.glob("*.npz"):
+            match = CHUNK_FILE.fullmatch(path.name)
+            if match:
+                point, start, stop = match.groups()
+                out[path] = (int(point), int(start), int(stop) if stop else int(start) + 1)
+        return out
+
+    def load(self, keys: list[TaskKey]) -> dict[TaskKey, dict[str, np.ndarray]]:
+        """Results of the finished realisations among ``keys`` (unreadable files are recomputed)."""
+        done: dict[TaskKey, dict[str, np.ndarray]] = {}
+        wanted_keys = set(keys)
+        wanted = set(self.spec.probe.observables)
+        for path, (point, start, stop) in sorted(self.files().items()):
+            if not any((point, r) in wanted_keys for r in range(start, stop)):
+                continue
+            single = CHUNK_FILE.fullmatch(path.name).group(3) is None  # version-1 layout
+            result = self._read(path, stop - start, single)
+            if result is None or not wanted <= set(result):
+                continue
+            for i, r in enumerate(range(start, stop)):
+                if (point, r) in wanted_keys:
+                    done[(point, r)] = {name: arr if single else arr[i] for name, arr in result.items()}
+        return done
+
+    @staticmethod
+    def _read(path: Path, size: int, single: bool) -> dict[str, np.ndarray] | None:
+        """The arrays of one task file, or None (with a logged warning) if it is damaged."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                result = {name: data[name] for name in data.files}
+            if not single and any(len(a) != size for a in result.values()):
+                raise ValueError(f"holds {len(next(iter(result.values())))} realisations, "
+                                 f"its name says {size}")
+        except (OSError, ValueError, EOFError, KeyError, IndexError, TypeError,
+                zipfile.BadZipFile, zlib.error, StopIteration) as exc:
+            log.warning("checkpoint file %s is damaged (%s: %s); its realisations are "
+                        "recomputed", path, type(exc).__name__, exc)
+            return None
+        return result
+
+    def write(self, point: int, start: int, result: dict[str, np.ndarray]) -> None:
+        """Store one finished chunk (arrays stacked over its realisations) atomically."""
+        stop = start + len(next(iter(result.values())))
+        atomic_write(self._path(point, start, stop), lambda fh: np.savez(fh, **result))
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def remove(self) -> None:
+        """Delete the checkpoint (after the final file is safely written)."""
+        self.close()
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,0 +1,114 @@
+"""Executing the tasks of a sweep through joblib: in this process, on local loky worker
+processes, or on a dask.distributed cluster; finished tasks are yielded as they come.
+
+Reproducibility: the numbers depend only on the spec and on ``blas_threads`` (multithreaded BLAS
+may sum in a different order), never on the number of workers, the backend or the order of
+execution.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from manybody.runs.checkpoint import TaskKey
+from manybody.runs.lifecycle import start_watchdog, worker_died
+from manybody.runs.spec import RunSpec
+from manybody.runs.tasks import chunks_for, run_task, task_arguments
+from manybody.support.threads import blas_threads as limit_blas_threads
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _dask_client(scheduler: str | None, n_workers: int) -> Iterator[Any]:
+    """A dask.distributed Client: connected to ``scheduler``, or on a new LocalCluster."""
+    try:  # heavy and optional: only for the dask backend
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ImportError("the dask backend needs dask.distributed: pip install "
+                          "'manybody[dask]'") from None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except OSError as exc:
+            raise ValueError(f"cannot connect to dask scheduler {scheduler!r}: {exc}") from None
+        with client:
+            yield client
+        return
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                      dashboard_address=":0", silence_logs=logging.WARNING) as cluster, \
+            Client(cluster) as client:
+        yield client
+
+
+@contextlib.contextmanager
+def _quiet_dask() -> Iterator[None]:
+    """Keep dask.distributed's INFO chatter out of the output unless we log at INFO ourselves."""
+    with contextlib.suppress(ImportError):
+        import distributed  # noqa: F401  (heavy, optional; creates its loggers, with their levels)
+    names = [n for n in logging.root.manager.loggerDict
+             if n == "distributed" or n.startswith("distributed.")]
+    loggers = [logging.getLogger(n) for n in names]
+    old = [lg.level for lg in loggers]
+    if not log.isEnabledFor(logging.INFO):
+        for lg in loggers:
+            lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, old, strict=True):
+            lg.setLevel(level)
+
+
+def execute(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None, n_jobs: int,
+            backend: str, scheduler: str | None, blas_threads: int,
+            markers: str | None = None) -> Iterator[tuple[int, int, dict]]:
+    """Yield (point, start, stacked results) for every chunk as it finishes.
+
+    Local worker processes (loky) exit when this process dies
+    (:func:`~manybody.runs.lifecycle.start_watchdog`) and record their task in ``markers`` (the
+    checkpoint's task directory) while computing it.
+    """
+    from joblib import Parallel, delayed, parallel_config  # heavy: only when a sweep runs
+
+    if not pending:  # everything came from the checkpoint: start no workers
+        return
+    local = backend == "loky" and n_jobs > 1  # dask workers belong to their cluster
+
+    def tasks(workers: int):
+        chunks = chunks_for(spec, pending, chunk_size, workers)
+        return (delayed(run_task)(*args) for args in task_arguments(
+            spec, chunks, blas_threads, markers if local else None, watch=local))
+
+    if backend == "dask":
+        with _quiet_dask(), _dask_client(scheduler, n_jobs) as client, \
+                parallel_config(backend="dask"):
+            log.info("dask cluster: %s", client)
+            workers = sum(client.nthreads().values()) or n_jobs  # task slots of the cluster
+            yield from Parallel(n_jobs=-1, return_as="generator_unordered")(tasks(workers))
+        return
+    if n_jobs == 1:  # in-process: cap the parent's pools only for the duration of the run
+        with limit_blas_threads(blas_threads, user_api=None):
+            yield from Parallel(n_jobs=1, return_as="generator_unordered")(tasks(1))
+        return
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    # the watchdog starts with each worker process (an idle one too), and again with each task
+    with parallel_config(backend="loky", inner_max_num_threads=blas_threads,
+                         initializer=start_watchdog, initargs=(os.getpid(),)), \
+            warnings.catch_warnings():
+        # on Ctrl-C, SIGTERM or an error joblib cancels the running tasks and says so in a
+        # multi-line warning; the CLI already says "interrupted; finished work is kept"
+        warnings.filterwarnings("ignore", message=r".*tasks which were still being processed",
+                                category=UserWarning)
+        try:
+            yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks(n_jobs))
+        except TerminatedWorkerError as exc:
+            raise worker_died(spec, markers, str(Path(markers).parent) if markers else None,
+                              str(exc)) from None

@@ -1,0 +1,169 @@
+"""The lifecycle of a run's processes: errors that stop a run from outside, the watchdog that ends
+orphaned workers, and the records that name the task a killed worker was computing.
+
+A worker killed by the system and a full disk end a run with a one-line :class:`RunAborted`
+error, finished work kept in the checkpoint. Local worker processes exit within a second when the
+run's process dies (:func:`start_watchdog`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from manybody.runs.spec import RunSpec
+
+#: (flat sweep-point index, first realisation, stop)
+Chunk = tuple[int, int, int]
+
+
+class RunAborted(RuntimeError):
+    """A run stopped by its environment, not by bad input (a worker killed by the system, a
+    full disk): finished work is in the checkpoint and rerunning the same command resumes. The
+    message is one line for the user."""
+
+
+class WorkerDied(RunAborted):
+    """A worker process died in a task (killed by the system, e.g. out of memory)."""
+
+
+class OutOfSpace(RunAborted):
+    """No space left on the device (or quota exceeded) while writing results or a checkpoint."""
+
+
+#: Seconds between two checks of a worker's watchdog that the run's process is still alive.
+WATCHDOG_INTERVAL = 0.5
+_WATCHDOG: threading.Thread | None = None
+
+
+def _parent_alive(parent: int) -> bool:
+    """Whether ``parent`` is still this process's parent (an orphan is re-parented on its death,
+    to init or to a subreaper, so its parent pid changes)."""
+    return os.getppid() == parent
+
+
+def start_watchdog(parent: int, interval: float = WATCHDOG_INTERVAL) -> None:
+    """In a worker process: exit at once (``os._exit``) when the run's process ``parent`` dies.
+
+    joblib's loky workers otherwise outlive a killed run (``kill``, ``kill -9``, out of memory)
+    until their idle timeout (300 s), and a worker inside a task keeps computing to the end of
+    it. A daemon thread polls the parent pid every ``interval`` seconds (numerical code releases
+    the GIL, so it runs during a task too). Started once per process; a no-op in the run's own
+    process.
+    """
+    global _WATCHDOG
+    if parent == os.getpid() or (_WATCHDOG is not None and _WATCHDOG.is_alive()):
+        return
+
+    def watch() -> None:
+        while _parent_alive(parent):
+            time.sleep(interval)
+        os._exit(1)
+
+    _WATCHDOG = threading.Thread(target=watch, name="manybody-parent-watchdog", daemon=True)
+    _WATCHDOG.start()
+
+
+def running_marker(directory: str | None, point: int, start: int, stop: int) -> Path | None:
+    """Record in the checkpoint which task this worker process runs (``.running-<pid>``), so that
+    the run can name it if the system kills the worker."""
+    if directory is None or not os.path.isdir(directory):
+        return None
+    marker = Path(directory) / f".running-{os.getpid()}"
+    with contextlib.suppress(OSError):
+        marker.write_text(f"{point} {start} {stop}\n")
+        return marker
+    return None
+
+
+def dead_tasks(markers: str | None) -> list[Chunk]:
+    """Tasks recorded by worker processes that no longer exist (see :func:`running_marker`)."""
+    dead = []
+    for marker in Path(markers).glob(".running-*") if markers else ():
+        try:
+            pid = int(marker.name.rsplit("-", 1)[1])
+            point, start, stop = map(int, marker.read_text().split())
+            os.kill(pid, 0)  # still alive: not the one that died
+        except ProcessLookupError:
+            dead.append((point, start, stop))
+            marker.unlink(missing_ok=True)
+        except (OSError, ValueError):
+            continue
+    return sorted(dead)
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+#: A key present on one side only, in :func:`manybody.runs.checkpoint.spec_differences`.
+ABSENT = _Absent()
+
+
+def show_value(value: Any, limit: int = 60) -> str:
+    """A spec value for a one-line message: numbers to 6 digits, long lists as
+    ``[first, ..., last] (n values)``."""
+    if value is ABSENT:
+        return "<absent>"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        if len(value) > 3:
+            return f"[{show_value(value[0])}, ..., {show_value(value[-1])}] ({len(value)} values)"
+        return "[" + ", ".join(show_value(x) for x in value) + "]"
+    text = json.dumps(value, default=str)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def task_name(spec: RunSpec, chunk: Chunk) -> str:
+    """'sweep point 3 (model.coupling.strength=0.02), realisations 6-8'."""
+    point, start, stop = chunk
+    values = ""
+    if spec.sweep:
+        index = np.unravel_index(point, spec.shape)
+        values = " (" + ", ".join(f"{key}={show_value(list(spec.sweep[key])[i])}"
+                                  for key, i in zip(spec.sweep, index, strict=True)) + ")"
+    reals = f"realisation {start}" if stop == start + 1 else f"realisations {start}-{stop - 1}"
+    return f"sweep point {point}{values}, {reals}"
+
+
+def worker_died(spec: RunSpec, markers: str | None, where: str | None,
+                reason: str = "") -> WorkerDied:
+    """The one-line error for a worker killed by the system, naming its task when recorded
+    (``reason``: loky's message, which holds the exit codes of the dead workers)."""
+    codes = re.search(r"exit codes of the workers are \{(.*?)\}", reason)
+    if codes and "SIGKILL" not in codes.group(1):
+        how = f"it crashed, exit {codes.group(1)}"
+    else:
+        how = (f"exit {codes.group(1)}; " if codes else "") + \
+            "killed by the system, most often for lack of memory: try fewer --jobs"
+    dead = dead_tasks(markers)
+    if len(dead) == 1:
+        task = f"while computing {task_name(spec, dead[0])}"
+    elif dead:
+        task = "while computing one of: " + "; ".join(task_name(spec, c) for c in dead)
+    else:
+        task = "in a task"
+    kept = (f"finished work is checkpointed in {where!r}; rerun the same command to resume"
+            if where else "finished work is lost (no output, hence no checkpoint)")
+    return WorkerDied(f"a worker process died {task} ({how}); {kept}")
+
+
+def out_of_space(writing: Path | str, kept: Path | None) -> OutOfSpace:
+    """The one-line error for a full disk (or exceeded quota) while writing ``writing``."""
+    where = (f"finished work is kept in the checkpoint {str(kept)!r}" if kept is not None
+             else "finished work is lost (no output, hence no checkpoint)")
+    return OutOfSpace(f"out of disk space writing {str(writing)!r}; {where}; free some space "
+                      "and rerun the same command to resume")

@@ -1,0 +1,316 @@
+"""Parallel parameter sweeps with disorder averaging, checkpoints and resumable results.
+
+Every (sweep point, realisation) pair is independent: :func:`manybody.pipeline.observe` with
+``SeedSequence(seed, spawn_key=(r,))``. A task is a chunk of consecutive realisations of one sweep
+point (:mod:`manybody.runs.tasks`). Tasks run through joblib (loky processes by default, or
+dask.distributed; :mod:`manybody.runs.execution`); each finished chunk is checkpointed atomically in
+``<output>.checkpoint/`` so that a crash, Ctrl-C or ``kill -9`` loses nothing that had finished,
+and rerunning the same command skips finished realisations (whatever chunking wrote them). The
+final file is written atomically and the checkpoint removed. Local worker processes exit within
+a second when the run's process dies; a worker killed by the system and a full disk end the run
+with a one-line :class:`~manybody.runs.lifecycle.RunAborted` error, the checkpoint kept
+(:mod:`manybody.runs.checkpoint`, :mod:`manybody.runs.lifecycle`).
+
+Reproducibility: the numbers depend only on the spec and on ``blas_threads`` (multithreaded BLAS
+may sum in a different order), never on the number of workers, the backend or the order of
+execution. The default ``blas_threads=1`` keeps results bit-identical across ``n_jobs``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from manybody import _validate as v
+from manybody.runs.checkpoint import Checkpoint, TaskKey, checkpoint_dir
+from manybody.runs.execution import execute
+from manybody.runs.lifecycle import out_of_space
+from manybody.runs.results import (
+    build_dataset,
+    check_writable,
+    make_parents,
+    provenance,
+    remove_stale_temporaries,
+    save_results,
+)
+from manybody.runs.spec import RunSpec, preflight
+from manybody.runs.tasks import stack_results
+from manybody.support.files import is_out_of_space
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
+
+log = logging.getLogger(__name__)
+
+__all__ = ["BACKENDS", "MAX_CHUNK", "available_cores", "check_run_arguments", "run_sweep"]
+
+BACKENDS = ("loky", "dask")
+#: Largest chunk_size accepted (realisations per task).
+MAX_CHUNK = 100_000
+Progress = Callable[[int, int], None]
+
+
+def available_cores() -> int:
+    """CPU cores this process may use (scheduler affinity, else os.cpu_count())."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _make_progress(progress: bool | Progress, total: int, initial: int,
+                   name: str = "sweep") -> tuple[Progress, Any]:
+    if callable(progress):
+        return progress, None
+    if not progress:
+        return (lambda done, total: None), None
+    from tqdm.auto import tqdm  # only when a bar is shown
+
+    # delay=0: drawn at once (0/total), before the first task finishes
+    bar = tqdm(total=total, initial=initial, unit="realisation", desc=name, dynamic_ncols=True,
+               delay=0)
+    if getattr(bar.fp, "isatty", lambda: False)():
+        _keep_ticking(bar)
+    return (lambda done, total: bar.update(done - bar.n)), bar
+
+
+def _keep_ticking(bar: Any, interval: float = 1.0) -> None:
+    """Redraw ``bar`` every ``interval`` seconds (on a terminal) so that its elapsed time runs
+    while the first, slow tasks are computed (workers start, first chunks take a minute)."""
+    def tick() -> None:
+        while not bar.disable and bar.n < bar.total:
+            time.sleep(interval)
+            with contextlib.suppress(Exception):
+                if not bar.disable:
+                    bar.refresh()
+
+    threading.Thread(target=tick, name="manybody-progress", daemon=True).start()
+
+
+def check_run_arguments(n_jobs: int, backend: str, scheduler: str | None,
+                        blas_threads: int = 1) -> int:
+    """Check the execution arguments of :func:`run_sweep` (cheap; before any work or file).
+
+    Returns
+    -------
+    int
+        ``n_jobs``, with the joblib idiom -1 (every core, each task using ``blas_threads``)
+        resolved.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A non-integer or out-of-range n_jobs or blas_threads, an unknown backend, a scheduler
+        without the dask backend, or more local processes x threads than cores.
+    """
+    v.choice("backend", backend, BACKENDS)
+    cores = available_cores()
+    v.integer("blas_threads", blas_threads, 1, 4096)
+    if not isinstance(n_jobs, bool) and isinstance(n_jobs, int) and n_jobs == -1:
+        n_jobs = max(1, cores // blas_threads)
+    v.integer("n_jobs", n_jobs, 1, 4096)
+    if scheduler is not None and backend != "dask":
+        raise ValueError(f"scheduler={scheduler!r} needs backend 'dask', got backend {backend!r}")
+    local = backend == "loky" or scheduler is None  # workers on this machine
+    if local and n_jobs * blas_threads > cores:
+        raise ValueError(
+            f"n_jobs x blas_threads = {n_jobs} x {blas_threads} exceeds the {cores} cores "
+            "available; processes and threads would fight for them"
+        )
+    return n_jobs
+
+
+def run_sweep(
+    spec: RunSpec,
+    output: str | Path | None = None,
+    n_jobs: int = 1,
+    backend: str = "loky",
+    scheduler: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool | Progress = False,
+    *,
+    blas_threads: int = 1,
+    chunk_size: int | None = None,
+) -> xr.Dataset:
+    """Run every (sweep point, realisation) task of ``spec`` and return labelled results.
+
+    Parameters
+    ----------
+    spec : RunSpec
+        What to compute.
+    output : str or Path, optional
+        Results file (netCDF4). With an output, finished tasks are checkpointed in
+        ``<output>.checkpoint/`` and reused on a rerun; the file is written atomically at the end.
+    n_jobs : int
+        Worker processes (loky), or LocalCluster workers (dask without ``scheduler``); -1 for
+        cores // blas_threads.
+    backend : {"loky", "dask"}
+        joblib backend. "dask" runs on a dask.distributed cluster.
+    scheduler : str, optional
+        Address of a running dask scheduler (e.g. "tcp://10.0.0.1:8786"); a LocalCluster with
+        ``n_jobs`` single-threaded workers is started when omitted.
+    resume : bool
+        Require an existing checkpoint to continue (a rerun resumes anyway when one exists).
+    overwrite : bool
+        Replace an existing output file.
+    progress : bool or callable
+        Show a tqdm bar on stderr, or call ``progress(done, total)`` (realisations finished and in
+        all) after each task.
+    blas_threads : int
+        BLAS/OpenMP threads per task (default 1). n_jobs x blas_threads must not exceed the cores
+        (loky). Results are bit-identical for any n_jobs and backend at fixed blas_threads.
+    chunk_size : int, optional
+        Realisations per task (and per checkpoint file); default :func:`auto_chunk_size` of each
+        sweep point, reduced so that every worker gets at least ``CHUNKS_PER_WORKER`` tasks. It
+        never changes the numbers.
+
+    Returns
+    -------
+    xarray.Dataset
+        Observables with dims (*sweep axes, realisation, *observable dims) and provenance attrs.
+
+    Raises
+    ------
+    FileExistsError
+        ``output`` exists and ``overwrite`` is False.
+    PermissionError, NotADirectoryError
+        The output directory is not writable or cannot be created (checked before any
+        computation; missing parent directories are created).
+    ValueError
+        Bad arguments, a checkpoint written by a different spec, or a damaged checkpoint meta
+        file. Damaged task files of the checkpoint are recomputed (with a logged warning).
+    WorkerDied
+        A worker process was killed by the system (e.g. out of memory); finished work stays in
+        the checkpoint and a rerun resumes.
+    OutOfSpace
+        The disk filled up while writing the checkpoint or the results (no temporary file is
+        left; the checkpoint is kept).
+    """
+    preflight(spec)  # every sweep point (observables vs N, solver, memory), before any file
+    if not isinstance(spec, RunSpec):
+        raise TypeError(f"spec must be a RunSpec, got {type(spec).__name__}")
+    n_jobs = check_run_arguments(n_jobs, backend, scheduler, blas_threads)
+    if chunk_size is not None:
+        v.integer("chunk_size", chunk_size, 1, MAX_CHUNK)
+    if resume and output is None:
+        raise ValueError("resume needs an output location (the checkpoint lives next to it)")
+    start = time.perf_counter()
+    state = _RunState(spec)
+    if output is not None:
+        output = check_writable(output, overwrite)
+        state.checkpoint = _open_checkpoint(spec, output, blas_threads, resume)
+        state.restore()
+    log.info("sweep %r: %d realisations, %d from checkpoint", spec.name, len(state.keys),
+             state.resumed)
+    report, bar = _make_progress(progress, len(state.keys), state.resumed, spec.name)
+    try:
+        for point, first, result in execute(spec, state.pending(), chunk_size, n_jobs, backend,
+                                            scheduler, blas_threads, state.markers()):
+            state.add(point, first, result)
+            report(len(state.results), len(state.keys))
+        attrs = provenance(spec, n_jobs=n_jobs, backend=backend, blas_threads=blas_threads,
+                           wall_time=time.perf_counter() - start, tasks_resumed=state.resumed,
+                           scheduler=scheduler)
+        ds = build_dataset(spec, stack_results(spec, state.results), attrs)
+        if output is not None:
+            _save(ds, output, overwrite, state.checkpoint)
+    except BaseException:
+        if state.checkpoint is not None:
+            state.checkpoint.close()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    if state.checkpoint is not None:
+        state.checkpoint.remove()
+    log.info("sweep %r done: computed %d realisations, reused %d, %.1f s", spec.name,
+             len(state.keys) - state.resumed, state.resumed, attrs["wall_time_s"])
+    return ds
+
+
+@dataclass
+class _RunState:
+    """The (sweep point, realisation) pairs of a run, those finished, and their checkpoint."""
+
+    spec: RunSpec
+    checkpoint: Checkpoint | None = None
+    results: dict[TaskKey, dict[str, np.ndarray]] = field(default_factory=dict)
+    resumed: int = 0
+    keys: list[TaskKey] = field(init=False)
+
+    def __post_init__(self) -> None:
+        counts = self.spec.realisation_counts.ravel()
+        self.keys = [(p, r) for p in range(self.spec.n_points) for r in range(counts[p])]
+
+    def restore(self) -> None:
+        """Take the finished realisations from the (open) checkpoint."""
+        try:  # the lock is held: nobody else writes this output now
+            self.results = self.checkpoint.load(self.keys)
+        except BaseException:
+            self.checkpoint.close()
+            raise
+        self.resumed = len(self.results)
+
+    def pending(self) -> list[TaskKey]:
+        return [k for k in self.keys if k not in self.results]
+
+    def markers(self) -> str | None:
+        """Where workers record the task they compute (the checkpoint's task directory)."""
+        return str(self.checkpoint.tasks) if self.checkpoint is not None else None
+
+    def add(self, point: int, first: int, result: dict[str, np.ndarray]) -> None:
+        """Checkpoint a finished chunk and keep its realisations."""
+        if self.checkpoint is not None:
+            try:
+                self.checkpoint.write(point, first, result)
+            except OSError as exc:
+                if is_out_of_space(exc):
+                    raise out_of_space(self.checkpoint.tasks, self.checkpoint.directory) from None
+                raise
+        for i, arrays in enumerate(zip(*result.values(), strict=True)):
+            self.results[(point, first + i)] = dict(zip(result, arrays, strict=True))
+
+
+def _open_checkpoint(spec: RunSpec, output: Path, blas_threads: int, resume: bool) -> Checkpoint:
+    """Create (or reopen) and lock the checkpoint of ``output``; remove temporaries of a killed
+    write of ``output``."""
+    checkpoint = Checkpoint(checkpoint_dir(output), spec, blas_threads)
+    if resume and not checkpoint.exists():
+        raise FileNotFoundError(
+            f"nothing to resume: no checkpoint {str(checkpoint.directory)!r}; run without "
+            "resume to start"
+        )
+    make_parents(output)
+    try:
+        checkpoint.open()
+    except OSError as exc:
+        if is_out_of_space(exc):
+            raise out_of_space(checkpoint.directory / Checkpoint.META,
+                               checkpoint.directory) from None
+        raise
+    try:  # the lock is held: nobody else writes this output now
+        remove_stale_temporaries(output)
+    except BaseException:
+        checkpoint.close()
+        raise
+    return checkpoint
+
+
+def _save(ds: xr.Dataset, output: Path, overwrite: bool, checkpoint: Checkpoint) -> None:
+    """Write the results file; a full disk becomes :class:`OutOfSpace` (checkpoint kept)."""
+    try:
+        save_results(ds, output, overwrite=overwrite)
+    except OSError as exc:
+        if is_out_of_space(exc):
+            raise out_of_space(output, checkpoint.directory) from None
+        raise

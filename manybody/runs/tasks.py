@@ -1,0 +1,145 @@
+"""The tasks of a sweep: what one task computes, how pending realisations are cut into tasks, and
+how finished tasks are stacked into the arrays of the results file.
+
+Every (sweep point, realisation) pair is independent: :func:`manybody.pipeline.observe` with
+``SeedSequence(seed, spawn_key=(r,))``. A task is a chunk of consecutive realisations of one sweep
+point, sized so that small systems (a few ms each) do not drown in dispatch and checkpoint
+overhead while large ones stay one realisation per task.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+
+import numpy as np
+
+from manybody.config.model import ModelParams
+from manybody.runs.checkpoint import TaskKey
+from manybody.runs.lifecycle import Chunk, running_marker, start_watchdog
+from manybody.runs.spec import RunSpec
+from manybody.simulation import observe as pipeline
+from manybody.simulation.observe import Probe
+from manybody.simulation.solvers.dense import SolverParams
+from manybody.support.threads import thread_controller
+
+log = logging.getLogger(__name__)
+
+#: Automatic chunks leave every worker at least this many tasks (load balance on short runs).
+CHUNKS_PER_WORKER = 4
+#: Automatic chunks aim at about this many dense-ED states x realisations (N = 8: 32 per chunk).
+_CHUNK_STATES = 2**13
+
+
+def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int, point: int,
+             start: int, stop: int, blas_threads: int, parent: int | None = None,
+             markers: str | None = None) -> tuple[int, int, dict[str, np.ndarray]]:
+    """One task: observables of realisations ``start .. stop - 1`` at sweep point ``point``.
+
+    The process's BLAS and OpenMP pools are set to ``blas_threads`` threads and left so (no
+    restore at the end, which would race with another task running in a second thread of the
+    same worker); an in-process run restores the caller's limits once, around the whole sweep.
+
+    Parameters
+    ----------
+    parent : int, optional
+        Pid of the run's process; a worker process exits when it dies
+        (:func:`~manybody.runs.lifecycle.start_watchdog`).
+    markers : str, optional
+        Directory where the task is recorded while it runs
+        (:func:`~manybody.runs.lifecycle.running_marker`).
+
+    Returns
+    -------
+    tuple
+        (point, start, {observable: array stacked over the chunk's realisations}).
+    """
+    if parent is not None:
+        start_watchdog(parent)
+    marker = None if parent in (None, os.getpid()) else running_marker(markers, point, start,
+                                                                        stop)
+    try:
+        controller = thread_controller()
+        if controller is not None:
+            controller.limit(limits=blas_threads)  # for the worker's lifetime (see above)
+        results = [pipeline.observe(params, seed, r, probe, solver) for r in range(start, stop)]
+    finally:
+        if marker is not None:
+            marker.unlink(missing_ok=True)
+    return point, start, {name: np.stack([res[name] for res in results]) for name in results[0]}
+
+
+def auto_chunk_size(params: ModelParams, solver: SolverParams) -> int:
+    """Realisations per task: about 2^13 / D for dense ED (N = 8: 32; N >= 13: 1), 1 otherwise."""
+    if solver.method == "chebyshev" or params.n_tls > 13:
+        return 1
+    return max(1, _CHUNK_STATES >> params.n_tls)
+
+
+def plan_chunks(pending: list[TaskKey], sizes: dict[int, int]) -> list[Chunk]:
+    """Split pending (point, realisation) pairs into runs of consecutive realisations.
+
+    Parameters
+    ----------
+    pending : list of (point, realisation)
+        What is left to compute, in any order.
+    sizes : dict
+        Point -> largest chunk (realisations per task).
+    """
+    chunks: list[Chunk] = []
+    for point, r in sorted(pending):
+        if chunks:
+            p0, start, stop = chunks[-1]
+            if p0 == point and stop == r and stop - start < sizes[point]:
+                chunks[-1] = (point, start, r + 1)
+                continue
+        chunks.append((point, r, r + 1))
+    return chunks
+
+
+def chunks_for(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None,
+               workers: int) -> list[Chunk]:
+    """Tasks for ``pending``: ``chunk_size`` realisations each, or automatic chunks small enough
+    to give every worker at least ``CHUNKS_PER_WORKER`` tasks (no idle worker on short runs)."""
+    if chunk_size:
+        sizes = dict.fromkeys(range(spec.n_points), chunk_size)
+    else:
+        cap = max(1, len(pending) // (CHUNKS_PER_WORKER * max(1, workers)))
+        sizes = {p: min(cap, auto_chunk_size(model, spec.solver))
+                 for p, (_, model, _) in enumerate(spec.points())}
+    chunks = plan_chunks(pending, sizes)
+    log.info("sweep %r: %d realisations to compute in %d tasks on %d worker(s)", spec.name,
+             len(pending), len(chunks), workers)
+    return chunks
+
+
+def task_arguments(spec: RunSpec, chunks: list[Chunk], blas_threads: int,
+                   markers: str | None = None, watch: bool = False) -> Iterator[tuple]:
+    """The arguments of :func:`run_task` for each chunk."""
+    points = {p: (model, probe) for p, (_, model, probe) in enumerate(spec.points())}
+    parent = os.getpid() if watch else None
+    for point, start, stop in chunks:
+        model, probe = points[point]
+        yield (model, probe, spec.solver, spec.seed, point, start, stop, blas_threads, parent,
+               markers)
+
+
+def stack_results(spec: RunSpec,
+                  results: dict[TaskKey, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Observable -> array (*sweep shape, max realisations, *observable shape), NaN-padded where a
+    point has fewer realisations than the largest count."""
+    out: dict[str, np.ndarray] = {}
+    first = next(iter(results.values()), {})
+    errors = [f"{n}_error" for n in spec.probe.observables if f"{n}_error" in first]
+    counts = spec.realisation_counts.ravel()
+    size = spec.max_realisations
+    for name in (*spec.probe.observables, *errors):
+        sample = np.asarray(first[name])
+        arr = np.full((spec.n_points, size, *sample.shape), np.nan,
+                      dtype=np.result_type(sample.dtype, np.float64))
+        for p in range(spec.n_points):
+            if counts[p]:
+                arr[p, :counts[p]] = np.stack([results[(p, r)][name] for r in range(counts[p])])
+        out[name] = arr.reshape(*spec.shape, size, *sample.shape)
+    return out

@@ -1,0 +1,149 @@
+"""Running the built-in study (``manybody study``): does TLS structure survive interactions?
+
+Runs the shipped run specifications (``manybody/study/specs/*.toml``) through the sweep runner, one
+results file each, then fits the absorption shape of every sweep point (TLS index a, shape ratio R),
+collects the level statistics, writes ``summary.json`` / ``summary.md``, computes |T_mn|^2
+statistics for three representative systems and draws the figures.
+
+A finished results file whose specification matches is reused (and the study says so), and
+unfinished sweeps resume from their checkpoints, so an interrupted study loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from manybody.runs.checkpoint import checkpoint_dir
+from manybody.runs.results import dataset_spec, load_results
+from manybody.runs.spec import RunSpec
+from manybody.runs.sweep import check_run_arguments, run_sweep
+from manybody.study.figures import make_all_figures
+from manybody.study.matrix_elements import matrix_elements_reusable, write_matrix_elements
+from manybody.study.specs import STUDY_SPECS, load_study_spec
+from manybody.study.summary import PointSummary, VelocitySummary, summarise, write_summary
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
+
+log = logging.getLogger(__name__)
+
+
+def _quiet(message: str) -> None:
+    """Default ``echo`` of :func:`execute_study`: messages go to the log only."""
+    log.info("%s", message)
+
+
+def make_output_directory(out: Path) -> None:
+    """Create the study's output folder (and its parents), or a ValueError naming it and why not."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output directory {str(out)!r} exists and is not a directory; the study "
+                         "writes a folder of results, summary and figures there")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create the output directory {str(out)!r}: "
+                         f"{exc.strerror or exc}") from None
+
+
+def execute_study(
+    output_dir: str | Path = "results/study",
+    size: str = "default",
+    n_jobs: int = 2,
+    only: tuple[str, ...] | None = None,
+    progress: bool = False,
+    figures: bool = True,
+    backend: str = "loky",
+    scheduler: str | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> list[PointSummary]:
+    """Run (or resume) the study, write its summary and figures, and return the table rows.
+
+    Parameters
+    ----------
+    output_dir : str or Path
+        Directory for ``<spec>.nc``, ``summary.json``, ``summary.md`` and ``figures/``.
+    size : {"tiny", "default", "full"}
+        See :func:`load_study_spec`.
+    n_jobs : int
+        Worker processes.
+    only : tuple of str, optional
+        Run only these specs.
+    progress : bool
+        Progress bars on stderr.
+    figures : bool
+        Draw the figures (matplotlib) at the end.
+    backend : {"loky", "dask"}
+        Where the realisations run (see :func:`manybody.runs.sweep.run_sweep`); "dask" with
+        ``scheduler`` spreads a ``full`` study over a cluster.
+    scheduler : str, optional
+        Address of a running dask scheduler (backend "dask").
+    echo : callable, optional
+        Called with one line of text for each step (the plan, then per sweep whether finished
+        results are reused, a checkpoint resumed or the sweep computed). Default: the log at
+        INFO level. The CLI prints them on stderr.
+    """
+    say = echo or _quiet
+    out = Path(output_dir)
+    names = only or STUDY_SPECS
+    specs = {name: load_study_spec(name, size) for name in names}  # validate all before running
+    for spec in specs.values():
+        spec.check()  # every sweep point of every spec (memory, observables), before any work
+    n_jobs = check_run_arguments(n_jobs, backend, scheduler)  # before the plan and any file
+    make_output_directory(out)
+    total = sum(int(spec.realisation_counts.sum()) for spec in specs.values())
+    say(f"study ({size}): {len(specs)} sweeps, {total} realisations in all, {n_jobs} workers, "
+        f"results in {out}/")
+    for name, spec in specs.items():
+        n_tls = sorted({params.n_tls for _, params, _ in spec.points()})
+        say(f"  {name}: {spec.n_points} points, N = {', '.join(map(str, n_tls))}, "
+            f"{int(spec.realisation_counts.sum())} realisations")
+    rows: list[PointSummary] = []
+    velocity_rows: list[VelocitySummary] = []
+    for name, spec in specs.items():
+        ds = _results(name, spec, out / f"{name}.nc", size, say, n_jobs=n_jobs, backend=backend,
+                      scheduler=scheduler, progress=progress)
+        say(f"{name}: fitting the absorption shape at {spec.n_points} points")
+        shape, velocity = summarise(ds, name)
+        rows.extend(shape)
+        velocity_rows.extend(velocity)
+    if only is None:
+        _matrix_elements(out / "matrix_elements.nc", size, say)
+    write_summary(out, rows, velocity_rows)
+    say(f"summary: {out / 'summary.md'}, {out / 'summary.json'}, {out / 'velocity_slopes.json'}")
+    if figures:
+        say(f"figures: drawing into {out / 'figures'}/")
+        make_all_figures(out)
+    return rows
+
+
+def _results(name: str, spec: RunSpec, path: Path, size: str, say: Callable[[str], None],
+             **execution) -> xr.Dataset:
+    """The results of one study spec: the finished file at ``path`` if its spec matches, else
+    the sweep run (resuming from its checkpoint) with the ``execution`` options of run_sweep."""
+    if path.exists():
+        ds = load_results(path)
+        if dataset_spec(ds).digest() != spec.digest():
+            raise FileExistsError(
+                f"{path} holds a different specification than the {size!r} study; "
+                "move it away or choose another output directory")
+        say(f"{name}: reusing finished results from {path}")
+        return ds
+    n = int(spec.realisation_counts.sum())
+    resumed = " (resuming from its checkpoint)" if checkpoint_dir(path).exists() else ""
+    say(f"{name}: computing {n} realisations at {spec.n_points} points{resumed}")
+    return run_sweep(spec, path, **execution)
+
+
+def _matrix_elements(path: Path, size: str, say: Callable[[str], None]) -> None:
+    """The |T_mn|^2 statistics of the study at ``path``: reused when finished, else computed."""
+    n_tls, realisations = (4, 3) if size == "tiny" else (8, 24)
+    if matrix_elements_reusable(path, n_tls, realisations):
+        say(f"matrix elements: reusing finished results from {path}")
+        return
+    say(f"matrix elements: computing |T_mn|^2 statistics (3 systems, N = {n_tls}, "
+        f"{realisations} realisations each)")
+    write_matrix_elements(path, n_tls, realisations)
+

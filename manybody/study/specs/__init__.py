@@ -1,0 +1,86 @@
+"""The shipped run specifications of the study (``<name>.toml`` in this folder) and their sizes.
+
+Sizes: the default fits a 2-core machine in about ten minutes of wall time on a quiet machine
+(other jobs stretch it in proportion to the load); ``full`` is for bigger machines (N = 12,
+finite-size check up to N = 14); ``tiny`` is a seconds-long smoke run for tests. A size is the
+shipped spec resized with :meth:`RunSpec.resized`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from manybody.runs.spec import RunSpec, temperature_grid
+
+#: Shipped specifications, in the order of the summary table.
+STUDY_SPECS = (
+    "dipolar", "gaussian", "admixture", "two_body_stress", "random_block", "finite_size", "relaxation",
+)
+SIZES = ("tiny", "default", "full")
+#: Finite-size check of the "full" study: sizes, and realisations n(N) = scale / N. The default run
+#: measured (TLS-index error)^2 ~ 42 / (n N) at N = 6, 8, 10 (each realisation averages over N
+#: TLS), so scale = 16800 aims at errors of about 0.05 at every N.
+FULL_FINITE_SIZES = (8, 10, 12, 14)
+FULL_FINITE_SIZE_ERROR_SCALE = 16800
+#: Temperatures of a "tiny" run whose spec gives a temperature grid.
+TINY_TEMPERATURES = 9
+
+
+def load_study_spec(name: str, size: str = "default") -> RunSpec:
+    """Read a shipped study specification, resized for ``size``.
+
+    Parameters
+    ----------
+    name : str
+        One of ``STUDY_SPECS``.
+    size : {"tiny", "default", "full"}
+        "tiny": N <= 5, 6 realisations (6, 8, ... where the default has per-point counts), two
+        values per axis, 9 temperatures (tests).
+        "full": N = 12 with twice the realisations (per point); finite-size check at
+        N = 8..14 with 16800 / N realisations (TLS-index errors ~0.05). Roughly 700 CPU-hours
+        (18 CPU-s per realisation at N = 12, 530 at N = 14): a cluster job.
+    """
+    if name not in STUDY_SPECS:
+        raise ValueError(f"study spec must be one of {', '.join(STUDY_SPECS)}, got {name!r}")
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {', '.join(SIZES)}, got {size!r}")
+    data = tomllib.loads(resources.files(__name__).joinpath(f"{name}.toml").read_text())
+    spec = RunSpec.from_dict(data)
+    if size == "tiny":
+        return _tiny(spec, data["probe"]["temperatures"])
+    if size == "full":
+        return _full(spec)
+    return spec
+
+
+def _tiny(spec: RunSpec, temperatures: Any) -> RunSpec:
+    """N <= 5, the last two values of each axis (N = 3..5 for an N axis), 6 realisations (6, 8,
+    ... per point where the spec has per-point counts, so the tiny run exercises them too), 9
+    temperatures of the spec's grid (every other one of an explicit list)."""
+    sweep = {key: (list(range(3, 6)) if key == "model.n_tls" else list(values[-2:]))
+             for key, values in spec.sweep.items()}
+    points = len(next(iter(sweep.values()), [None]))
+    realisations = 6 if isinstance(spec.realisations, int) else list(range(6, 6 + 2 * points, 2))
+    if isinstance(temperatures, Mapping):
+        grid = temperature_grid(spec.probe.frequencies[0], temperatures["x_min"],
+                                temperatures["x_max"], TINY_TEMPERATURES)
+    else:
+        grid = spec.probe.temperatures[::2]
+    return spec.resized(n_tls=min(spec.model.n_tls, 5), sweep=sweep, realisations=realisations,
+                        temperatures=grid)
+
+
+def _full(spec: RunSpec) -> RunSpec:
+    """N = 12 with twice the realisations; the finite-size axis at ``FULL_FINITE_SIZES`` with
+    ``FULL_FINITE_SIZE_ERROR_SCALE / N`` realisations."""
+    counts = 2 * np.asarray(spec.realisations)
+    if "model.n_tls" in spec.sweep:
+        counts = np.array([FULL_FINITE_SIZE_ERROR_SCALE // n for n in FULL_FINITE_SIZES])
+    sweep = {key: (list(FULL_FINITE_SIZES) if key == "model.n_tls" else list(values))
+             for key, values in spec.sweep.items()}
+    return spec.resized(n_tls=12, sweep=sweep, realisations=counts.tolist())
