@@ -37,7 +37,7 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
     "build_hamiltonian": "simulation.operators",
     "build_stress": "simulation.operators",
     "SolverParams": "config.solver",
-    "Spectrum": "simulation.solvers.dense",
+    "Spectrum": "simulation.spectrum",
     "diagonalise": "simulation.solvers.dense",
     "stress_matrix_elements": "simulation.solvers.dense",
     "solve": "simulation.solvers.dense",
@@ -69,7 +69,7 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
     "PhononBath": "simulation.materials",
     "relaxation_absorption": "simulation.observables.relaxation",
     "relaxation_velocity_shift": "simulation.observables.relaxation",
-    "velocity_slopes": "simulation.observables.relaxation",
+    "velocity_slopes": "laws.velocity",
     "read_loss_table": "measured.tables",
     "fit_loss": "laws.fit",
     "compare_laws": "measured.comparison",
@@ -79,7 +79,7 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 if not any(isinstance(finder, MovedModuleFinder) for finder in sys.meta_path):
-    sys.meta_path.append(MovedModuleFinder())
+    sys.meta_path.insert(0, MovedModuleFinder())  # first: an old path never reaches a stale file
 
 
 def __getattr__(name: str):

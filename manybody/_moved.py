@@ -15,7 +15,37 @@ import importlib.util
 import warnings
 
 #: old dotted path -> new dotted path
-MOVED: dict[str, str] = {}
+MOVED: dict[str, str] = {
+    "manybody.models": "manybody.simulation.ensembles",
+    "manybody.operators": "manybody.simulation.operators",
+    "manybody.random_matrices": "manybody.simulation.random_matrices",
+    "manybody.materials": "manybody.simulation.materials",
+    "manybody.diagonalise": "manybody.simulation.solvers.dense",
+    "manybody.absorption": "manybody.simulation.observables.absorption",
+    "manybody.pair_sum": "manybody.simulation.observables.pair_sum",
+    "manybody.thermo": "manybody.simulation.observables.thermo",
+    "manybody.statistics": "manybody.simulation.observables.statistics",
+    "manybody.relaxation": "manybody.simulation.observables.relaxation",
+    "manybody.kpm": "manybody.simulation.solvers.chebyshev.kpm",
+    "manybody.chebyshev": "manybody.simulation.solvers.chebyshev.solver",
+    "manybody.chebyshev_plan": "manybody.simulation.solvers.chebyshev.plan",
+    "manybody.chebyshev_resources": "manybody.simulation.solvers.chebyshev.resources",
+    "manybody.pipeline": "manybody.simulation.observe",
+    "manybody.analysis": "manybody.laws.analysis",
+    "manybody.datafit": "manybody.laws.fit",
+    "manybody.losscurves": "manybody.laws.inputs",
+    "manybody.dataio": "manybody.measured.tables",
+    "manybody.discrimination": "manybody.measured.comparison",
+    "manybody.datafit_cli": "manybody.cli.fit_data",
+    "manybody.spec": "manybody.runs.spec",
+    "manybody.sweep": "manybody.runs.sweep",
+    "manybody.results": "manybody.runs.results",
+    "manybody.sweep_cli": "manybody.cli.run",
+    "manybody.plotting": "manybody.study.figures",
+    "manybody._validate": "manybody.support.validate",
+    "manybody.jsonio": "manybody.support.jsonio",
+    "manybody.blas": "manybody.support.blas",
+}
 #: Old paths that are refused (they would shadow a public function of the same name).
 REFUSED = ("manybody.absorption", "manybody.diagonalise")
 

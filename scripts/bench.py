@@ -57,26 +57,27 @@ import scipy
 from scipy.linalg import eigh
 from threadpoolctl import threadpool_info
 
-# ``diagonalise`` is the public function whose attributes are its module's (manybody/__init__):
-# diagonalise.available_memory() is read at call time, so a test can patch it
-from manybody import __version__, diagonalise, jsonio
-from manybody._validate import cli_integer
-from manybody.blas import blas_metadata, check_blas, summary
+from manybody import __version__
 from manybody.cli.errors import UserError
 from manybody.config.model import CouplingParams, ModelParams
+from manybody.config.probe import Broadening
+from manybody.config.solver import SolverParams
 from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
-from manybody.simulation.observables.absorption import Broadening, frequency_grid, pair_spectrum
+from manybody.simulation.observables.absorption import frequency_grid, pair_spectrum
 from manybody.simulation.observables.thermo import specific_heat
 from manybody.simulation.operators import build_operators, stress_terms, tls_terms
+from manybody.simulation.solvers import dense  # dense.available_memory() read at call time (tests patch it)
 from manybody.simulation.solvers.dense import (
-    SolverParams,
     check_memory,
     estimate_memory,
     stress_matrix_elements,
 )
+from manybody.support import jsonio
+from manybody.support.blas import blas_metadata, check_blas, summary
 from manybody.support.files import atomic_write_text
 from manybody.support.provenance import git_commit_and_dirty, now_utc
 from manybody.support.threads import blas_threads
+from manybody.support.validate import cli_integer
 
 SCHEMA_VERSION = 1
 N_TEMPERATURES = 50
@@ -155,7 +156,7 @@ def run_pipeline(n_tls: int, seed: int, dtype: str = "float64",
     t1 = clock()
     h, t = build_operators(real, solver.numpy_dtype, dense=True)
     t2 = clock()
-    spectrum = diagonalise(h, vectors=True, overwrite=True)
+    spectrum = dense.diagonalise(h, vectors=True, overwrite=True)
     del h
     t3 = clock()
     elements = stress_matrix_elements(spectrum.vectors, t)
@@ -362,7 +363,7 @@ def check_bench_memory(n_values, args) -> None:
         would fit.
     """
 
-    budget = 0.9 * diagonalise.available_memory()
+    budget = 0.9 * dense.available_memory()
     for n in n_values:
         for variant in _variants_for(n, args):
             need = variant_memory(n, variant)
@@ -499,7 +500,7 @@ def bench_one(n_tls: int, args, log=print, runner=None) -> dict[str, Any]:
                       "measured_gb": peak / 2**30 if peak else None,
                       "measured_above_base_in_D2": (peak - base) / (4.0**n_tls * int(dt[-2:]) / 8)
                       if peak and base else None}
-    memory["available_gb"] = diagonalise.available_memory() / 2**30
+    memory["available_gb"] = dense.available_memory() / 2**30
     return {"n_tls": n_tls, "dimension": 2**n_tls, "repeats": repeats, "variants": summary,
             "ratios": ratios, "accuracy": accuracy, "memory": memory, "raw": raw}
 
@@ -538,7 +539,7 @@ def memory_plan(n_values=(13, 14, 15)) -> dict[str, Any]:
             except MemoryError as exc:
                 decision = f"refused: {exc}"
             out[f"N={n} {dt}"] = {**pipeline_memory(n, dt), "decision": decision,
-                                  "available_gb": diagonalise.available_memory() / 2**30}
+                                  "available_gb": dense.available_memory() / 2**30}
     return out
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from manybody import jsonio
+from manybody.support import jsonio
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "results" / "bench" / "chebyshev.json"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from manybody import jsonio
+from manybody.support import jsonio
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,9 +32,9 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_info
 
-from manybody import jsonio
 from manybody.runs.spec import RunSpec
 from manybody.runs.sweep import available_cores, run_sweep
+from manybody.support import jsonio
 from manybody.support.threads import thread_controller
 
 ROOT = Path(__file__).resolve().parents[1]

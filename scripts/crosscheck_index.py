@@ -27,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from manybody import jsonio
 from manybody.laws.analysis import analyse_shape
 from manybody.runs.spec import RunSpec
 from manybody.runs.sweep import run_sweep
 from manybody.study.specs import load_study_spec
 from manybody.study.summary import kernel_smearing
+from manybody.support import jsonio
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from manybody import _validate as v
 from manybody.simulation.observables.relaxation import OMEGA_PER_KELVIN
+from manybody.support import validate as v
 
 
 def kron_operator(n_tls: int, factors: Sequence[tuple[str, int]], coefficient: float = 1.0):

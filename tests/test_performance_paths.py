@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from manybody import blas
 from manybody.config.model import CouplingParams, ModelParams, StressParams
 from manybody.config.probe import Broadening, Probe
 from manybody.config.solver import SolverParams
@@ -34,6 +33,7 @@ from manybody.simulation.solvers.dense import (
     solve,
     stress_matrix_elements,
 )
+from manybody.support import blas
 
 
 def reference_deposits(energies, tmn, nodes):

@@ -131,3 +131,38 @@ def test_import_manybody_stays_light():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)
     assert res.stdout.strip() == ""
+
+
+def test_old_module_paths_warn_and_give_the_moved_module():
+    """Release 0.1's flat module paths import for one release, with a DeprecationWarning that
+    names the new path; the two that would hide a public function are refused, naming it."""
+    code = textwrap.dedent(
+        """
+        import importlib, sys, warnings
+        import manybody as mb
+        from manybody._moved import MOVED, REFUSED
+        for old, new in MOVED.items():
+            if old in REFUSED:
+                try:
+                    importlib.import_module(old)
+                except ModuleNotFoundError as exc:
+                    assert new in str(exc), exc
+                else:
+                    raise AssertionError(old + " imported")
+                continue
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                module = importlib.import_module(old)
+            assert module is importlib.import_module(new), old
+            assert any(new in str(w.message) and w.category is DeprecationWarning
+                       for w in caught), (old, [str(w.message) for w in caught])
+        assert callable(mb.absorption) and callable(mb.diagonalise)
+        from manybody.models import draw_realisation
+        assert draw_realisation is mb.draw_realisation
+        print("ok")
+        """
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "ok"

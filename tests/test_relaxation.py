@@ -20,6 +20,7 @@ from reference import independent_tls_susceptibility
 
 from manybody.config.model import CouplingParams, ModelParams
 from manybody.config.probe import Broadening
+from manybody.laws.velocity import velocity_slopes
 from manybody.simulation import materials
 from manybody.simulation.ensembles import Realisation, draw_realisation, realisation_rng
 from manybody.simulation.observables.absorption import absorption, velocity_shift
@@ -32,7 +33,6 @@ from manybody.simulation.observables.relaxation import (
     symmetrised_rate_matrix,
     total_response,
     transition_rates,
-    velocity_slopes,
 )
 from manybody.simulation.solvers.dense import Spectrum, solve
 

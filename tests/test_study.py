@@ -217,7 +217,7 @@ def test_tiny_study_on_a_dask_cluster_equals_loky(tiny_study, tmp_path):
 
 
 def test_strict_json_writes_null_for_non_finite_numbers():
-    from manybody import jsonio
+    from manybody.support import jsonio
 
     record = {"a": math.nan, "b": [1.5, math.inf, -math.inf], "c": np.float64("nan"),
               "d": np.array([1.0, np.nan]), "e": np.int64(3), "f": "nan"}
@@ -232,7 +232,7 @@ def test_strict_json_writes_null_for_non_finite_numbers():
                     lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(), c, max_size=4),
                     max_leaves=20))
 def test_strict_json_is_always_valid_json_and_keeps_finite_values(obj):
-    from manybody import jsonio
+    from manybody.support import jsonio
 
     def refuse(name):
         raise ValueError(name)

@@ -16,7 +16,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from manybody import _validate as v
 from manybody.cli.main import main
 from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams, TLSParams
 from manybody.config.probe import Broadening, Probe
@@ -27,6 +26,7 @@ from manybody.simulation.solvers import dense as diagonalise
 from manybody.simulation.solvers import dense_alternatives
 from manybody.simulation.solvers.chebyshev.resources import chebyshev_minimum_bytes
 from manybody.simulation.solvers.dense import dense_memory_message, estimate_memory
+from manybody.support import validate as v
 
 GB = 2.0**30
 

@@ -26,8 +26,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from manybody import _validate as v
-from manybody import jsonio
 from manybody.laws.inputs import (
     BCS_RATIO,
     ERROR_MODELS,
@@ -37,6 +35,8 @@ from manybody.laws.inputs import (
     parse_frequency,
 )
 from manybody.measured.tables import curves_from_table, read_loss_table
+from manybody.support import jsonio
+from manybody.support import validate as v
 from manybody.support.files import atomic_write
 from manybody.support.provenance import command_line, environment
 from manybody.support.style import PALETTE

@@ -10,9 +10,9 @@ import argparse
 import logging
 from pathlib import Path
 
-from manybody import _validate as v
 from manybody.runs.spec import RunSpec
 from manybody.runs.sweep import run_sweep
+from manybody.support import validate as v
 
 log = logging.getLogger(__name__)
 

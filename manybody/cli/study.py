@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from manybody import _validate as v
 from manybody.study.run import execute_study
 from manybody.study.specs import STUDY_SPECS
+from manybody.support import validate as v
 
 
 def configure(parser) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from manybody import _validate as v
+from manybody.support import validate as v
 
 #: Largest number of TLS any model accepts (the solvers have their own, smaller limits).
 MAX_TLS = 30

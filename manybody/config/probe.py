@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from manybody import _validate as v
+from manybody.support import validate as v
 
 #: Names of the material presets of the phonon bath (their values: manybody.simulation.materials).
 PHONON_PRESETS = ("a-SiO2",)

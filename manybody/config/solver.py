@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from manybody import _validate as v
+from manybody.support import validate as v
 
 #: Solver methods a run may name ("auto" picks dense or chebyshev per sweep point).
 SOLVER_METHODS = ("dense", "chebyshev", "auto")

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from manybody import _validate as v
 from manybody.laws.fit import FAMILY_INDEX_BOUNDS, LawFit, fit_law
 from manybody.laws.shapes import shape_ratio
 from manybody.laws.verdict import AMPLITUDE_RESOLUTION, Z_BAND, judge
+from manybody.support import validate as v
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,6 @@ import numpy as np
 from scipy import optimize, stats
 from scipy.special import k0e
 
-from manybody import _validate as v
 from manybody.laws.inputs import (
     ERROR_MODELS,
     LAWS,
@@ -81,6 +80,7 @@ from manybody.laws.inputs import (
 )
 from manybody.laws.shapes import law_values
 from manybody.laws.verdict import AMPLITUDE_RESOLUTION, Z_BAND
+from manybody.support import validate as v
 from manybody.units import KELVIN_PER_GHZ
 
 #: Bounds of the nonlinear parameters in fits of curves.

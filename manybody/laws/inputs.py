@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from manybody import _validate as v
+from manybody.support import validate as v
 from manybody.units import KELVIN_PER_GHZ
 
 #: Highest temperature accepted (K): loss measurements on glasses and resonators lie far below;

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from manybody import _validate as v
 from manybody.laws.fit import fit_joint
 from manybody.laws.inputs import LAWS, LossCurve
 from manybody.laws.verdict import judge
+from manybody.support import validate as v
 
 
 @dataclass(frozen=True)

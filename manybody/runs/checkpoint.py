@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from manybody.runs.lifecycle import ABSENT, Chunk, show_value
+from manybody.runs.lifecycle import ABSENT, Chunk, TaskKey, show_value
 from manybody.runs.spec import RunSpec
 from manybody.support.files import atomic_write, atomic_write_text
 from manybody.support.provenance import code_version
@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 #: Checkpoint layout version (stored in its meta file).
 CHECKPOINT_VERSION = 2
-TaskKey = tuple[int, int]  # (flat sweep-point index, realisation)
 #: Checkpoint file of a chunk: p<point>_r<start>-<stop>.npz (a single "_r<r>" is one realisation,
 #: the layout of version 1).
 CHUNK_FILE = re.compile(r"p(\d+)_r(\d+)(?:-(\d+))?\.npz")

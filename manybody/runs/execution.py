@@ -16,8 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from manybody.runs.checkpoint import TaskKey
-from manybody.runs.lifecycle import start_watchdog, worker_died
+from manybody.runs.lifecycle import TaskKey, start_watchdog, worker_died
 from manybody.runs.spec import RunSpec
 from manybody.runs.tasks import chunks_for, run_task, task_arguments
 from manybody.support.threads import blas_threads as limit_blas_threads

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: (flat sweep-point index, first realisation, stop)
 Chunk = tuple[int, int, int]
+TaskKey = tuple[int, int]  # (flat sweep-point index, realisation)
 
 
 class RunAborted(RuntimeError):

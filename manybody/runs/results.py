@@ -29,9 +29,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from manybody.config.model import ModelParams
-from manybody.config.probe import OBSERVABLE_DIMS
+from manybody.config.probe import OBSERVABLE_DIMS, Probe
 from manybody.runs.spec import SPAWN_SCHEME, RunSpec, axis_name, axis_units
-from manybody.simulation.observe import Probe
 from manybody.support.files import atomic_write_bytes
 from manybody.support.provenance import blas_description, git_state, now_utc, package_version
 

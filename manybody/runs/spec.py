@@ -4,7 +4,7 @@ A :class:`RunSpec` fixes everything that determines the numbers of a sweep: a ba
 swept parameters and their values (a cartesian product of axes), the number of disorder
 realisations, the seed, the probe (temperatures, frequencies, line kernel, observables) and the
 solver options. It is validated when built; unknown keys are rejected with the list of valid ones.
-Types are strict (see :mod:`manybody._validate`): numbers must be TOML numbers, not strings or
+Types are strict (see :mod:`manybody.support.validate`): numbers must be TOML numbers, not strings or
 booleans, and counts (``n_tls``, ``seed``, ``realisations``, ``count``, ...) must be TOML
 integers (``4``, not ``4.0``). :func:`preflight` (called first by
 :func:`manybody.runs.sweep.run_sweep`) checks every sweep point against its solver and this machine's
@@ -49,11 +49,11 @@ from typing import Any
 
 import numpy as np
 
-from manybody import _validate as v
 from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams, TLSParams
 from manybody.config.probe import DEFAULT_OBSERVABLES, OBSERVABLES, Broadening, Probe
 from manybody.config.solver import SolverParams
 from manybody.simulation.solvers import SOLVERS, solver_for
+from manybody.support import validate as v
 
 #: Model sections and their parameter classes (keys of ``[model.<section>]``).
 MODEL_SECTIONS: dict[str, type] = {

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from manybody import _validate as v
 from manybody.runs.checkpoint import Checkpoint, TaskKey, checkpoint_dir
 from manybody.runs.execution import execute
 from manybody.runs.lifecycle import out_of_space
@@ -44,6 +43,7 @@ from manybody.runs.results import (
 )
 from manybody.runs.spec import RunSpec, preflight
 from manybody.runs.tasks import stack_results
+from manybody.support import validate as v
 from manybody.support.files import is_out_of_space
 
 if TYPE_CHECKING:  # pragma: no cover

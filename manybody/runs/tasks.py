@@ -16,12 +16,11 @@ from collections.abc import Iterator
 import numpy as np
 
 from manybody.config.model import ModelParams
-from manybody.runs.checkpoint import TaskKey
-from manybody.runs.lifecycle import Chunk, running_marker, start_watchdog
+from manybody.config.probe import Probe
+from manybody.config.solver import SolverParams
+from manybody.runs.lifecycle import Chunk, TaskKey, running_marker, start_watchdog
 from manybody.runs.spec import RunSpec
 from manybody.simulation import observe as pipeline
-from manybody.simulation.observe import Probe
-from manybody.simulation.solvers.dense import SolverParams
 from manybody.support.threads import thread_controller
 
 log = logging.getLogger(__name__)

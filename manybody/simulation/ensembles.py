@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from manybody import _validate as v
 from manybody.config.model import (
     COUPLING_COMPONENTS,
     MAX_TLS,
@@ -35,6 +34,7 @@ from manybody.config.model import (
     StressParams,
     TLSParams,
 )
+from manybody.support import validate as v
 
 
 @dataclass(frozen=True, kw_only=True)

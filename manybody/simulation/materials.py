@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from manybody import _validate as v
 from manybody.config.probe import PHONON_PRESETS
+from manybody.support import validate as v
 from manybody.units import BOLTZMANN, HBAR
 
 #: One electronvolt in joules (exact in the SI).

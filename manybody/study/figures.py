@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from manybody.jsonio import nan_if_none
 from manybody.laws.analysis import analyse_shape
 from manybody.laws.shapes import law_generic, law_tls
+from manybody.laws.velocity import velocity_slopes
 from manybody.runs.results import dataset_spec, load_results, realised
-from manybody.simulation.observables.relaxation import velocity_slopes
 from manybody.study.specs import load_study_spec
 from manybody.study.summary import kernel_smearing
+from manybody.support.jsonio import nan_if_none
 from manybody.support.style import MARKERS, PALETTE, new_figure, save_figure, styled
 
 

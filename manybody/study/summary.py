@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from manybody import jsonio
 from manybody.laws.analysis import analyse_shape
+from manybody.laws.velocity import VelocitySlopes, velocity_slopes
 from manybody.runs.results import SweepPoint, dataset_spec, sweep_points
 from manybody.runs.spec import RunSpec
-from manybody.simulation.observables.relaxation import VelocitySlopes, velocity_slopes
+from manybody.support import jsonio
 from manybody.support.files import atomic_write_text
 
 log = logging.getLogger(__name__)

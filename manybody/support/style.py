@@ -12,6 +12,8 @@ import functools
 from collections.abc import Iterator
 from pathlib import Path
 
+from manybody.support.files import atomic_destination
+
 #: Okabe-Ito colour-blind-safe palette.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
@@ -57,8 +59,6 @@ def save_figure(fig, out: Path, name: str, formats: tuple[str, ...] = ("pdf", "p
                 bbox_inches: str | None = "tight") -> list[Path]:
     """Write ``out/name.<format>`` for each format (creating ``out``), atomically, with fixed
     metadata; returns the paths written."""
-    from manybody.support.files import atomic_destination
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -34,18 +34,15 @@ canonical independent-TLS ensemble gives tanh(w/2T)) and the velocity shift in u
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from manybody import _validate as v
 from manybody.config.probe import Broadening
 from manybody.simulation.observables.pair_sum import exact_per_state
 from manybody.simulation.observables.responses import absorption_from, velocity_shift_from
 from manybody.simulation.observables.thermo import boltzmann_weights
-
-if TYPE_CHECKING:  # the solvers import the observables; Spectrum is only a type here
-    from manybody.simulation.solvers.dense import Spectrum
+from manybody.simulation.spectrum import Spectrum
+from manybody.support import validate as v
 
 #: Kernel half-range (in widths) beyond which a Gaussian or histogram line is dropped.
 _REACH = 12.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from manybody import _validate as v
+from manybody.support import validate as v
 
 
 def boltzmann_weights(energies: np.ndarray, temperatures: np.ndarray) -> np.ndarray:

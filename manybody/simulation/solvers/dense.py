@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import eigh
 
-from manybody.blas import check_blas
 from manybody.config.probe import OBSERVABLE_MIN_TLS, RELAXATION_OBSERVABLES
 from manybody.config.solver import SolverParams
 from manybody.simulation.ensembles import Realisation
@@ -26,6 +24,8 @@ from manybody.simulation.observables.statistics import mean_spacing_ratio
 from manybody.simulation.observables.thermo import specific_heat
 from manybody.simulation.operators import build_operators
 from manybody.simulation.solvers.memory import available_memory
+from manybody.simulation.spectrum import Spectrum
+from manybody.support.blas import check_blas
 from manybody.support.threads import blas_threads
 
 log = logging.getLogger(__name__)
@@ -34,26 +34,6 @@ log = logging.getLogger(__name__)
 #: (about 2 D^2), then eigenvectors + T_mn + one (D, chunk) temporary; plus random-matrix draws.
 _PEAK_MATRICES = 3.2
 _PEAK_MATRICES_RANDOM = 4.2
-
-
-@dataclass(frozen=True)
-class Spectrum:
-    """Eigen-decomposition H = V diag(E) V^T.
-
-    Attributes
-    ----------
-    energies : numpy.ndarray
-        Eigenvalues E_m (K), ascending, float64, shape (D,).
-    vectors : numpy.ndarray or None
-        Eigenvectors as columns, shape (D, D), or None when only energies were computed.
-    """
-
-    energies: np.ndarray
-    vectors: np.ndarray | None = None
-
-    @property
-    def dimension(self) -> int:
-        return self.energies.size
 
 
 def estimate_memory(n_tls: int, dtype: str = "float64", random_matrix: bool = False) -> int:

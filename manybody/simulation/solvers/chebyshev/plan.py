@@ -18,7 +18,6 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import dawsn, erfc
 
-from manybody import _validate as v
 from manybody.config.probe import Broadening
 from manybody.config.solver import ChebyshevParams
 from manybody.simulation.solvers.chebyshev.kpm import (
@@ -31,6 +30,7 @@ from manybody.simulation.solvers.chebyshev.kpm import (
     tail_degree,
 )
 from manybody.simulation.solvers.memory import available_memory
+from manybody.support import validate as v
 
 __all__ = ["LineShape", "Plan", "Rung", "build_ladder", "check_inputs", "check_params", "plan_solve",
            "required_moments"]

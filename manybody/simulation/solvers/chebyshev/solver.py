@@ -83,7 +83,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import scipy.sparse as sp
 
-from manybody import _validate as v
 from manybody.config.probe import Broadening
 from manybody.config.solver import ChebyshevParams
 from manybody.simulation.observables.absorption import emission_stripped
@@ -118,6 +117,7 @@ from manybody.simulation.solvers.chebyshev.resources import (
     dense_operator_bytes,
 )
 from manybody.simulation.solvers.memory import available_memory
+from manybody.support import validate as v
 from manybody.support.threads import blas_threads
 
 __all__ = [
