@@ -17,7 +17,7 @@ ALLOWED = {
     "units": set(),
     "support": set(),
     "config": {"support", "units"},
-    "simulation": {"support", "units", "config", "laws"},
+    "simulation": {"support", "units", "config"},
     "laws": {"support", "units"},
     "measured": {"support", "units", "laws"},
     "runs": {"support", "units", "config", "simulation"},
