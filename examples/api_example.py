@@ -1,8 +1,6 @@
 import numpy as np
 
 import manybody as mb
-from manybody.config.probe import Broadening
-from manybody.simulation.observables.absorption import absorption
 
 params = mb.ModelParams(
     n_tls=6,
@@ -11,14 +9,14 @@ params = mb.ModelParams(
 )
 w = np.array([0.1])                                              # probe frequency (K)
 temps = w[0] / np.geomspace(0.2, 10, 25)                         # x = w/T from 0.2 up to 10
-kernel = Broadening(kind="gaussian", width=0.02)                # the study's kernel, eta = w/5
+kernel = mb.Broadening(kind="gaussian", width=0.02)                # the study's kernel, eta = w/5
 norm = mb.absorption_normalisation(params)
 q = []                                                           # one Q^-1(T) curve per realisation
 for r in range(300):                                             # one realisation is NOT converged
     real = mb.draw_realisation(params, mb.realisation_rng(seed=1, realisation=r))
     # or your own numbers: mb.Realisation.from_arrays(asymmetry=..., tunnelling=..., couplings={"zz": K})
     spectrum, t_mn = mb.solve(real)             # energies (K), eigenvectors, T_mn in the eigenbasis
-    q.append(absorption(spectrum, t_mn, w, temps, kernel, normalisation=norm)[:, 0])  # pi*C0
+    q.append(mb.absorption(spectrum, t_mn, w, temps, kernel, normalisation=norm)[:, 0])  # pi*C0
 q = np.array(q)                                                  # (realisation, temperature)
 mean, error = q.mean(0), q.std(0, ddof=1) / np.sqrt(len(q))
 print(f"Q^-1(x = 10) = {mean[-1]:.3f} +- {error[-1]:.3f} pi*C0 (tanh(5) = {np.tanh(5):.4f})")

@@ -428,8 +428,6 @@ def test_info_on_damaged_header_in_a_real_process(good_file, tmp_path):
 # -- file modes -------------------------------------------------------------------------------
 @pytest.mark.parametrize("mask", [0o022, 0o027])
 def test_written_files_respect_the_umask(mask, tmp_path):
-    from manybody import bench
-    from manybody.cli import fit_data as datafit_cli
     from manybody.support.files import atomic_write  # what fit-data writes through
 
     old = os.umask(mask)
@@ -442,8 +440,6 @@ def test_written_files_respect_the_umask(mask, tmp_path):
         run_sweep(RunSpec.from_toml(spec_path), output=out)
         modes[out.name] = out.stat().st_mode & 0o777
         atomic_write(tmp_path / "fit_table.txt", lambda f: f.write(b"x"))
-        bench._write_atomic(tmp_path / "bench.json", "{}")
-        datafit_cli._atomic(tmp_path / "fit_table.txt", lambda f: f.write(b"x"))
         sys.path.insert(0, str(ROOT / "scripts"))
         try:
             import bench
