@@ -10,10 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
 from hypothesis import given
 from hypothesis import strategies as st
 
-from manybody.study.specs import STUDY_SPECS, load_study_spec
+from manybody.runs.results import dataset_spec
+from manybody.study.matrix_elements import MATRIX_ELEMENT_MIN_PAIRS
+from manybody.study.specs import MATRIX_ELEMENT_SPECS, STUDY_SPECS, load_matrix_element_spec, load_study_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,13 +82,17 @@ def test_study_says_what_it_runs(tiny_study):
     _, proc = tiny_study
     err = proc.stderr
     plan = [line for line in err.splitlines() if line.startswith("study (tiny):")]
-    assert plan and "7 sweeps" in plan[0] and "realisations in all" in plan[0]
+    sweeps = len(STUDY_SPECS) + len(MATRIX_ELEMENT_SPECS)  # the |T_mn|^2 runs are sweeps too
+    assert plan and f"{sweeps} sweeps" in plan[0] and "realisations in all" in plan[0]
     assert err.index(plan[0]) < err.index("dipolar: computing")  # the plan comes first
     spec = load_study_spec("dipolar", "tiny")
     assert f"  dipolar: 2 points, N = 5, {int(spec.realisation_counts.sum())} realisations" in err
     for name in STUDY_SPECS:
         assert f"{name}: computing " in err
-    assert "matrix elements: computing" in err and "figures: drawing" in err
+    for name in MATRIX_ELEMENT_SPECS:
+        assert f"  {name}: 1 points, N = 4, 3 realisations" in err
+        assert f"{name}: computing 3 realisations" in err
+    assert "matrix elements: pooling" in err and "figures: drawing" in err
 
 
 def test_tiny_study_summary_values_are_recomputed_from_the_results_files(tiny_study):
@@ -140,7 +147,7 @@ def test_rerun_reuses_finished_results(tiny_study):
     proc = run(["-m", "manybody", "study", "--tiny", "-o", str(out), "--no-figures"])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert before == {p: p.stat().st_mtime_ns for p in before}  # matrix elements reused too
-    for name in STUDY_SPECS:
+    for name in (*STUDY_SPECS, *MATRIX_ELEMENT_SPECS):
         assert f"{name}: reusing finished results from {out / (name + '.nc')}" in proc.stderr
     assert f"matrix elements: reusing finished results from {out / 'matrix_elements.nc'}" in proc.stderr
     assert "computing" not in proc.stderr
@@ -396,10 +403,15 @@ def test_plotting_leaves_global_matplotlib_state_alone(tmp_path):
     assert "matplotlib.pyplot" not in sys.modules or not __import__("matplotlib.pyplot").pyplot.get_fignums()
 
 
-def test_matrix_element_statistics_carry_errors_and_counts():
-    from manybody.study.matrix_elements import MATRIX_ELEMENT_MIN_PAIRS, matrix_element_dataset
-
-    ds = matrix_element_dataset(n_tls=4, realisations=4)
+def test_matrix_element_statistics_carry_errors_and_counts(tiny_study):
+    out, _ = tiny_study
+    with xr.open_dataset(out / "matrix_elements.nc", engine="h5netcdf") as ds:
+        ds = ds.load()
+    assert list(ds["system"].values) == list(MATRIX_ELEMENT_SPECS.values())
+    for name in MATRIX_ELEMENT_SPECS:  # each system an ordinary run: provenance and its spec
+        with xr.open_dataset(out / f"{name}.nc", engine="h5netcdf") as run_ds:
+            assert run_ds.attrs["finished"] == 1 and run_ds.attrs["git_commit"]
+            assert dataset_spec(run_ds).digest() == load_matrix_element_spec(name, "tiny").digest()
     mean, err, count = (ds[v].values for v in ("mean_square_stress", "standard_error", "pair_count"))
     shown = np.isfinite(mean)
     assert shown.any()

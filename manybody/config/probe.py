@@ -1,8 +1,10 @@
 """What is measured on each realisation: the line kernel, the observables and the probe.
 
-:class:`Broadening` (the line kernel standing in for delta(w - w_mn)), the observable registry
-(name -> dimensions of one realisation's array and units; a sweep stacks them along its axes and
-"realisation") and :class:`Probe` (frequencies, temperatures, kernel, observables, phonon bath).
+:class:`Broadening` (the line kernel standing in for delta(w - w_mn)), :class:`MatrixElementBins`
+(the (E_m - E_0, w_mn) bins of the |T_mn|^2 statistics), the observable registry (name ->
+dimensions of one realisation's array and units; a sweep stacks them along its axes and
+"realisation") and :class:`Probe` (frequencies, temperatures, kernel, observables, bins, phonon
+bath).
 """
 
 from __future__ import annotations
@@ -68,6 +70,40 @@ class Broadening:
 
 
 
+@dataclass(frozen=True, kw_only=True)
+class MatrixElementBins:
+    """Bins of the |T_mn|^2 statistics: E_m - E_0 of the upper level and w_mn = E_m - E_n > 0.
+
+    Parameters
+    ----------
+    energy : tuple of float
+        Edges (K) of the E_m - E_0 bins: at least 2, >= 0, strictly increasing.
+    frequency : tuple of float
+        Edges (K) of the w_mn bins: at least 2, > 0, strictly increasing (usually log-spaced).
+    """
+
+    energy: tuple[float, ...]
+    frequency: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        for name, low in (("energy", "non_negative"), ("frequency", "positive")):
+            where = f"matrix_element_bins.{name}"
+            value = getattr(self, name)
+            if isinstance(value, str | bytes) or not isinstance(value, list | tuple | np.ndarray):
+                raise TypeError(f"{where} must be a list of bin edges in K, got {value!r}")
+            edges = np.atleast_1d(v.real_array(where, value))
+            if edges.ndim != 1 or edges.size < 2:
+                raise ValueError(f"{where} needs at least 2 bin edges (one bin), got {edges.size}")
+            if low == "positive" and np.any(edges <= 0):
+                raise ValueError(f"{where} must be > 0 (w_mn > 0), got minimum {float(edges.min())!r}")
+            if low == "non_negative" and np.any(edges < 0):
+                raise ValueError(f"{where} must be >= 0 (E_m - E_0 >= 0), got minimum "
+                                 f"{float(edges.min())!r}")
+            if np.any(np.diff(edges) <= 0):
+                raise ValueError(f"{where} must be strictly increasing, got {edges.tolist()!r}")
+            object.__setattr__(self, name, tuple(float(x) for x in edges))
+
+
 #: Observables a run can ask for: name -> (dimensions of one realisation's array, units).
 #: A sweep stacks them along its sweep axes and "realisation"; new observables register here.
 OBSERVABLE_DIMS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -77,6 +113,11 @@ OBSERVABLE_DIMS: dict[str, tuple[tuple[str, ...], str]] = {
     "spacing_ratio": ((), "1"),
     "relaxation_absorption": (("temperature", "frequency"), "pi*C0"),
     "relaxation_velocity_shift": (("temperature", "frequency"), "C0"),
+    # |T_mn|^2 statistics (Probe.matrix_element_bins): per realisation the sum of |T_mn|^2 over
+    # the pairs m, n with E_m > E_n in each bin, and the number of those pairs; sums pool over
+    # realisations (the study's ratio estimator), means would not
+    "stress_squared_sum": (("energy_bin", "frequency_bin"), "K^2"),
+    "pair_count": (("energy_bin", "frequency_bin"), "1"),
 }
 #: Statistical errors reported by the Chebyshev solver (and as zeros by dense ED in runs whose
 #: solver method is "chebyshev" or "auto", so every task of a run has the same variables).
@@ -88,6 +129,8 @@ ERROR_OBSERVABLES = tuple(k for k in OBSERVABLE_DIMS if k.endswith("_error"))
 DEFAULT_OBSERVABLES = ("absorption", "velocity_shift", "specific_heat", "spacing_ratio")
 #: Observables that need a phonon bath (``Probe.phonon_rate_prefactor``).
 RELAXATION_OBSERVABLES = ("relaxation_absorption", "relaxation_velocity_shift")
+#: Observables binned by ``Probe.matrix_element_bins``.
+MATRIX_ELEMENT_OBSERVABLES = ("stress_squared_sum", "pair_count")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,6 +150,8 @@ class Probe:
     phonon_rate_prefactor : float or str, optional
         K_ph (s^-1 K^-3) of the one-phonon bath, or a material preset name such as "a-SiO2";
         required by the relaxation observables (PHYSICS.md section 4).
+    matrix_element_bins : MatrixElementBins, optional
+        Bins of "stress_squared_sum" and "pair_count"; required by them, refused without them.
     """
 
     frequencies: tuple[float, ...]
@@ -114,6 +159,7 @@ class Probe:
     broadening: Broadening = field(default_factory=Broadening)
     observables: tuple[str, ...] = DEFAULT_OBSERVABLES
     phonon_rate_prefactor: float | str | None = None
+    matrix_element_bins: MatrixElementBins | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "frequencies",
@@ -144,6 +190,21 @@ class Probe:
                                v.positive("phonon_rate_prefactor", self.phonon_rate_prefactor))
         if not isinstance(self.broadening, Broadening):
             raise TypeError(f"broadening must be a Broadening, got {type(self.broadening).__name__}")
+        self._check_matrix_element_bins()
+
+    def _check_matrix_element_bins(self) -> None:
+        """The bins are given exactly when a matrix-element observable is asked for."""
+        wanted = [name for name in MATRIX_ELEMENT_OBSERVABLES if name in self.observables]
+        bins = self.matrix_element_bins
+        if bins is not None and not isinstance(bins, MatrixElementBins):
+            raise TypeError(f"matrix_element_bins must be a MatrixElementBins, got "
+                            f"{type(bins).__name__}")
+        if wanted and bins is None:
+            raise ValueError(f"observables {wanted!r} need matrix_element_bins (edges of E_m - E_0 "
+                             "and of w_mn in K)")
+        if bins is not None and not wanted:
+            raise ValueError("matrix_element_bins is only used by the observables "
+                             f"{list(MATRIX_ELEMENT_OBSERVABLES)!r}; ask for them or drop the bins")
 #: Smallest N for observables that need several levels: the spacing ratio needs >= 3 distinct
 #: levels in the central 80 % of the 2^N levels (statistics.spacing_ratios), i.e. 2^N >= 4.
 OBSERVABLE_MIN_TLS: dict[str, tuple[int, str]] = {

@@ -2,9 +2,11 @@
 
 Layout of a results file (netCDF4/HDF5, readable with plain xarray or h5py)::
 
-    dims:    <sweep axes...>, realisation, temperature, frequency
+    dims:    <sweep axes...>, realisation, temperature, frequency (energy_bin, frequency_bin, bound
+             with the |T_mn|^2 statistics)
     coords:  every sweep axis (attrs: units, parameter = dotted path), realisation,
-             temperature (K), frequency (K)
+             temperature (K), frequency (K); energy_bin, frequency_bin (bin centres, K) with their
+             edges in energy_bin_bounds, frequency_bin_bounds (K)
     vars:    one per observable, dims (*sweep axes, realisation, *observable dims), attr units;
              realisation_count (*sweep axes): realisations computed at each point; with per-point
              counts the observables are NaN beyond it (schema 2)
@@ -104,11 +106,29 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
     }
 
 
-def _observable_coords(spec: RunSpec) -> dict[str, tuple[np.ndarray, str]]:
-    return {
-        "temperature": (np.asarray(spec.probe.temperatures, dtype=np.float64), "K"),
-        "frequency": (np.asarray(spec.probe.frequencies, dtype=np.float64), "K"),
+def _observable_coords(spec: RunSpec) -> dict[str, tuple[np.ndarray, dict[str, str]]]:
+    """Coordinates of the observable dims: dim -> (values, attrs); the |T_mn|^2 bins by their
+    centres (arithmetic in E_m - E_0, geometric in w_mn), their edges in "bounds" variables."""
+    coords = {
+        "temperature": (np.asarray(spec.probe.temperatures, dtype=np.float64), {"units": "K"}),
+        "frequency": (np.asarray(spec.probe.frequencies, dtype=np.float64), {"units": "K"}),
     }
+    bins = spec.probe.matrix_element_bins
+    if bins is not None:
+        e, w = np.asarray(bins.energy), np.asarray(bins.frequency)
+        coords["energy_bin"] = (0.5 * (e[1:] + e[:-1]), {
+            "units": "K", "long_name": "centre of the E_m - E_0 bin", "bounds": "energy_bin_bounds"})
+        coords["frequency_bin"] = (np.sqrt(w[1:] * w[:-1]), {
+            "units": "K", "long_name": "geometric centre of the w_mn = E_m - E_n bin",
+            "bounds": "frequency_bin_bounds"})
+    return coords
+
+
+def _bin_bounds(spec: RunSpec, dim: str) -> np.ndarray:
+    """(n_bins, 2) lower and upper edges (K) of a |T_mn|^2 bin dim."""
+    bins = spec.probe.matrix_element_bins
+    edges = np.asarray(bins.energy if dim == "energy_bin" else bins.frequency)
+    return np.stack([edges[:-1], edges[1:]], axis=1)
 
 
 def build_dataset(spec: RunSpec, values: Mapping[str, np.ndarray],
@@ -149,7 +169,11 @@ def build_dataset(spec: RunSpec, values: Mapping[str, np.ndarray],
             raise ValueError(f"observable {name!r} has shape {arr.shape}, expected dims {dims}")
         for dim, size in zip(obs_dims, arr.shape[len(sweep_dims) + 1:], strict=True):
             if dim in known and dim not in coords:
-                coords[dim] = xr.Variable(dim, known[dim][0], attrs={"units": known[dim][1]})
+                coords[dim] = xr.Variable(dim, known[dim][0], attrs=known[dim][1])
+                if "bounds" in known[dim][1]:
+                    coords[f"{dim}_bounds"] = xr.Variable(
+                        (dim, "bound"), _bin_bounds(spec, dim),
+                        attrs={"units": "K", "long_name": f"lower and upper edge of the {dim}"})
             if dim in coords and coords[dim].size != size:
                 raise ValueError(f"observable {name!r} has {size} entries along {dim!r}, "
                                  f"expected {coords[dim].size}")

@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams, TLSParams
-from manybody.config.probe import DEFAULT_OBSERVABLES, OBSERVABLES, Broadening, Probe
+from manybody.config.probe import DEFAULT_OBSERVABLES, OBSERVABLES, Broadening, MatrixElementBins, Probe
 from manybody.config.solver import SolverParams
 from manybody.simulation.solvers import SOLVERS, solver_for
 from manybody.support import validate as v
@@ -65,7 +65,11 @@ MODEL_SECTIONS: dict[str, type] = {
 #: Top-level keys of a run specification.
 TOP_LEVEL_KEYS = ("name", "seed", "realisations", "model", "sweep", "probe", "solver")
 #: Keys of ``[probe]``.
-PROBE_KEYS = ("frequencies", "temperatures", "observables", "broadening", "phonon_rate_prefactor")
+PROBE_KEYS = ("frequencies", "temperatures", "observables", "broadening", "phonon_rate_prefactor",
+              "matrix_element_bins")
+#: Keys of ``[probe.matrix_element_bins]``, and of the log-spaced table form of one of its edges.
+MATRIX_ELEMENT_BIN_KEYS = ("energy", "frequency")
+LOG_EDGES_KEYS = ("min", "max", "count")
 #: Keys of the ``probe.temperatures`` table form.
 TEMPERATURE_GRID_KEYS = ("x_min", "x_max", "count")
 #: Units of numeric sweepable parameters (dotted path without the leading "model."/"probe.").
@@ -222,6 +226,37 @@ def temperature_grid(frequency: float, x_min: Any, x_max: Any, count: Any) -> tu
     return tuple(float(frequency / xi) for xi in x)
 
 
+def log_edges(where: str, data: Mapping[str, Any]) -> tuple[float, ...]:
+    """Bin edges log-spaced from ``min`` to ``max`` (K) for ``count`` bins (count + 1 edges)."""
+    bad = sorted(set(map(str, data)) - set(LOG_EDGES_KEYS))
+    missing = [k for k in LOG_EDGES_KEYS if k not in data]
+    if bad or missing:
+        raise ValueError(f"{where} table must have exactly the keys {', '.join(LOG_EDGES_KEYS)}; "
+                         f"unknown {bad or 'none'}, missing {missing or 'none'}")
+    lo = v.positive(f"{where}.min", data["min"])
+    hi = v.positive(f"{where}.max", data["max"])
+    n = v.integer(f"{where}.count", data["count"], 1, 100_000)
+    if lo >= hi:
+        raise ValueError(f"{where} needs min < max, got min={lo!r}, max={hi!r}")
+    return tuple(float(x) for x in np.geomspace(lo, hi, n + 1))
+
+
+def matrix_element_bins_from_dict(data: Any, where: str = "probe.matrix_element_bins"
+                                  ) -> MatrixElementBins:
+    """``[probe.matrix_element_bins]``: ``energy`` and ``frequency`` edges (K), each a list or a
+    log-spaced table ``{min, max, count}`` (count bins)."""
+    if not isinstance(data, Mapping):
+        raise TypeError(f"{where} must be a table with keys energy and frequency, got {data!r}")
+    unknown = sorted(set(map(str, data)) - set(MATRIX_ELEMENT_BIN_KEYS))
+    missing = [k for k in MATRIX_ELEMENT_BIN_KEYS if k not in data]
+    if unknown or missing:
+        raise ValueError(f"{where} must have exactly the keys {', '.join(MATRIX_ELEMENT_BIN_KEYS)}; "
+                         f"unknown {unknown or 'none'}, missing {missing or 'none'}")
+    edges = {key: (log_edges(f"{where}.{key}", data[key]) if isinstance(data[key], Mapping)
+                   else data[key]) for key in MATRIX_ELEMENT_BIN_KEYS}
+    return MatrixElementBins(**edges)
+
+
 def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
     """Build a :class:`~manybody.config.probe.Probe` from a ``[probe]`` table.
 
@@ -266,9 +301,13 @@ def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
         raise TypeError(f"{where}.observables must be a list of names from "
                         f"{', '.join(OBSERVABLES)}, got {observables!r}")
     broadening = v.from_mapping(Broadening, data.get("broadening", {}), f"{where}.broadening")
+    bins = data.get("matrix_element_bins")
+    if bins is not None:
+        bins = matrix_element_bins_from_dict(bins, f"{where}.matrix_element_bins")
     return Probe(frequencies=tuple(freqs.tolist()), temperatures=tuple(temps.tolist()),
                  broadening=broadening, observables=tuple(observables),
-                 phonon_rate_prefactor=data.get("phonon_rate_prefactor"))
+                 phonon_rate_prefactor=data.get("phonon_rate_prefactor"),
+                 matrix_element_bins=bins)
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -308,6 +347,8 @@ def probe_to_dict(probe: Probe) -> dict[str, Any]:
         "broadening": _plain(probe.broadening),
         **({"phonon_rate_prefactor": probe.phonon_rate_prefactor}
            if probe.phonon_rate_prefactor is not None else {}),
+        **({"matrix_element_bins": _plain(probe.matrix_element_bins)}
+           if probe.matrix_element_bins is not None else {}),
     }
 
 

@@ -1,84 +1,113 @@
 """|T_mn|^2 statistics of the study: the mean squared stress matrix element against E_m and w_mn
-for three representative systems (written to ``matrix_elements.nc``, drawn by the figures).
+for three representative systems, pooled from their results files (written to
+``matrix_elements.nc``, drawn by the figures).
 
-Computed here, outside the sweep runner, for now; they become an ordinary sweep run once the
-observable registry can hold them.
+Each system is an ordinary run of the sweep runner (``study/specs/matrix_elements_*.toml``: seeded,
+checkpointed, written atomically with provenance) whose observables "stress_squared_sum" and
+"pair_count" hold, per realisation, the sum of |T_mn|^2 and the number of pairs in each
+(E_m - E_0, w_mn) bin. Here they are pooled over realisations with a ratio estimator.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams, TLSParams
-from manybody.simulation.ensembles import draw_realisation, realisation_rng
-from manybody.simulation.observables.statistics import matrix_element_statistics
-from manybody.simulation.solvers.dense import solve
+from manybody.runs.results import dataset_spec, realised
 from manybody.support.files import atomic_destination
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
 
 #: Bins of the matrix-element figure with fewer pairs than this are left out (their mean is noise).
 MATRIX_ELEMENT_MIN_PAIRS = 20
-#: Bumped when the matrix-element file gains variables, so an older file is recomputed.
-MATRIX_ELEMENT_VERSION = 2
+#: Bumped when the matrix-element file gains variables, so an older file is pooled again.
+MATRIX_ELEMENT_VERSION = 3
 
 
-def matrix_element_dataset(n_tls: int = 8, seed: int = 20261123, realisations: int = 24):
-    """|T_mn|^2 statistics against E_m and w_mn for three representative systems.
+def pooled_statistics(totals: np.ndarray, pairs: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean |T_mn|^2 per bin over realisations, its standard error and the pair count.
 
-    Independent TLS, dipolar couplings (J0 = 0.1 K) and a flat random block at N = ``n_tls``,
-    pooled over ``realisations``: the random-matrix scenario assumes the mean |T_mn|^2 depends on
-    w_mn only. Bins whose mean is at round-off level (no allowed transition) are NaN.
+    Parameters
+    ----------
+    totals, pairs : numpy.ndarray
+        (realisation, n_E, n_w) sum of |T_mn|^2 and number of pairs per bin, per realisation.
+
+    Returns
+    -------
+    mean, error, count : numpy.ndarray
+        (n_E, n_w): pooled mean |T_mn|^2 divided by its mean over the bins, its standard error
+        from the scatter between realisations (ratio estimator, realisations are the independent
+        units; NaN with one realisation), and the pairs over all realisations. Bins whose mean is
+        at round-off level (no allowed transition) or with fewer than
+        ``MATRIX_ELEMENT_MIN_PAIRS`` pairs are NaN in mean and error.
+    """
+    total, count = totals.sum(0), pairs.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+        # ratio estimator: var(sum T / sum C) ~ n/(n-1) sum_r (T_r - mean C_r)^2 / (sum C)^2
+        resid = totals - mean * pairs
+        n = totals.shape[0]
+        error = (np.sqrt(n / max(n - 1, 1) * np.nansum(resid**2, axis=0)) / count
+                 if n > 1 else np.full_like(mean, np.nan))
+    scale = np.nanmean(mean)
+    mean, error = mean / scale, error / scale
+    drop = ~(mean > 1e-12) | (count < MATRIX_ELEMENT_MIN_PAIRS)  # round-off level or too few
+    mean[drop] = np.nan
+    error[drop] = np.nan
+    return mean, error, count
+
+
+def _sources(results: Mapping[str, xr.Dataset]) -> str:
+    """JSON {system: spec digest} of the results files a pooled file was made from."""
+    return json.dumps({system: ds.attrs["spec_sha256"] for system, ds in results.items()})
+
+
+def matrix_element_dataset(results: Mapping[str, xr.Dataset]) -> xr.Dataset:
+    """|T_mn|^2 statistics against E_m and w_mn, pooled from the results files of the systems.
+
+    The random-matrix scenario assumes the mean |T_mn|^2 depends on w_mn only.
+
+    Parameters
+    ----------
+    results : Mapping[str, xarray.Dataset]
+        System label -> results file of its run (no sweep axes; observables "stress_squared_sum"
+        and "pair_count"; the same bins, N, seed and realisations in every system).
 
     Returns
     -------
     xarray.Dataset
         ``mean_square_stress`` (system, energy_bin, frequency): pooled mean |T_mn|^2 divided by its
-        mean over the bins of that system; ``standard_error``: its standard error, from the
-        scatter between realisations (ratio estimator, realisations are the independent units);
-        ``pair_count``: number of (m, n) pairs in the bin over all realisations.
+        mean over the bins of that system; ``standard_error``: its standard error (see
+        :func:`pooled_statistics`); ``pair_count``: number of (m, n) pairs in the bin over all
+        realisations.
     """
-    import xarray as xr  # heavy: only when the statistics are computed
+    import xarray as xr  # heavy: only when the statistics are pooled
 
-    tls = TLSParams(asymmetry_max=0.3, tunnelling_min=1e-3, tunnelling_max=0.3)
-    systems = {
-        "independent TLS": ModelParams(n_tls=n_tls, tls=tls,
-                                       stress=StressParams(distribution="random_sign")),
-        "dipolar J0 = 0.1 K": ModelParams(n_tls=n_tls, tls=tls,
-                                          coupling=CouplingParams(kind="dipolar", strength=0.1),
-                                          stress=StressParams(distribution="random_sign")),
-        "flat random block": ModelParams(n_tls=n_tls, tls=None,
-                                         random_matrix=RandomMatrixParams(kind="flat", weight=10.0),
-                                         stress=StressParams(distribution="none", random_matrix=1.0)),
-    }
-    energy_edges = np.array([0.0, 0.1, 0.2, 0.4, 0.8])
-    frequency_edges = np.geomspace(1e-3, 1.0, 31)
+    specs = {system: dataset_spec(ds) for system, ds in results.items()}
+    first = next(iter(specs.values()))
+    for system, spec in specs.items():
+        if spec.sweep:
+            raise ValueError(f"matrix-element run {spec.name!r} ({system}) must have no sweep axes")
+        if (spec.probe.matrix_element_bins, spec.model.n_tls, spec.seed, spec.realisations) != (
+                first.probe.matrix_element_bins, first.model.n_tls, first.seed, first.realisations):
+            raise ValueError(f"matrix-element run {spec.name!r} ({system}) differs from "
+                             f"{first.name!r} in bins, N, seed or realisations")
     means, errors, counts = [], [], []
-    for params in systems.values():
-        totals, pairs = [], []  # per realisation: sum of |T|^2 and number of pairs per bin
-        for r in range(realisations):
-            spectrum, elements = solve(draw_realisation(params, realisation_rng(seed, r)))
-            stats = matrix_element_statistics(spectrum.energies, elements, energy_edges,
-                                              frequency_edges)
-            totals.append(np.nan_to_num(stats["mean"]) * stats["count"])
-            pairs.append(stats["count"])
-        totals, pairs = np.array(totals), np.array(pairs)  # (realisation, n_E, n_w)
-        total, count = totals.sum(0), pairs.sum(0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = total / count
-            # ratio estimator: var(sum T / sum C) ~ n/(n-1) sum_r (T_r - mean C_r)^2 / (sum C)^2
-            resid = totals - mean * pairs
-            n = realisations
-            error = (np.sqrt(n / max(n - 1, 1) * np.nansum(resid**2, axis=0)) / count
-                     if n > 1 else np.full_like(mean, np.nan))
-        scale = np.nanmean(mean)
-        mean, error = mean / scale, error / scale
-        drop = ~(mean > 1e-12) | (count < MATRIX_ELEMENT_MIN_PAIRS)  # round-off level or too few
-        mean[drop] = np.nan
-        error[drop] = np.nan
+    for ds in results.values():
+        point = realised(ds)
+        mean, error, count = pooled_statistics(point["stress_squared_sum"].values,
+                                               point["pair_count"].values)
         means.append(mean)
         errors.append(error)
         counts.append(count)
+    energy_edges = np.asarray(first.probe.matrix_element_bins.energy)
+    frequency_edges = np.asarray(first.probe.matrix_element_bins.frequency)
     centres = np.sqrt(frequency_edges[1:] * frequency_edges[:-1])
     dims = ("system", "energy_bin", "frequency")
     return xr.Dataset(
@@ -89,18 +118,20 @@ def matrix_element_dataset(n_tls: int = 8, seed: int = 20261123, realisations: i
                              "(between realisations)"}),
          "pair_count": (dims, np.array(counts).astype(np.int64),
                         {"units": "1", "long_name": "(m, n) pairs in the bin, all realisations"})},
-        coords={"system": list(systems),
+        coords={"system": list(results),
                 "energy_bin": ("energy_bin", [f"{a:g}-{b:g} K" for a, b in
                                               zip(energy_edges[:-1], energy_edges[1:], strict=True)]),
                 "frequency": ("frequency", centres, {"units": "K"})},
         attrs={"description": "E_m - E_0 bins (energy_bin) and w_mn = E_m - E_n (frequency); bins "
                f"with fewer than {MATRIX_ELEMENT_MIN_PAIRS} pairs or a round-off-level mean are NaN",
-               "n_tls": n_tls, "seed": seed, "realisations": realisations,
-               "min_pairs": MATRIX_ELEMENT_MIN_PAIRS, "version": MATRIX_ELEMENT_VERSION})
+               "n_tls": first.model.n_tls, "seed": first.seed,
+               "realisations": int(first.max_realisations),
+               "min_pairs": MATRIX_ELEMENT_MIN_PAIRS, "version": MATRIX_ELEMENT_VERSION,
+               "sources": _sources(results)})
 
 
-def matrix_elements_reusable(path: Path, n_tls: int, realisations: int) -> bool:
-    """True when ``path`` holds finished matrix-element statistics of the same size and version."""
+def matrix_elements_reusable(path: Path, results: Mapping[str, xr.Dataset]) -> bool:
+    """True when ``path`` holds statistics of this version pooled from exactly these runs."""
     if not path.is_file():
         return False
     import xarray as xr  # heavy: only when a file is there to check
@@ -108,16 +139,14 @@ def matrix_elements_reusable(path: Path, n_tls: int, realisations: int) -> bool:
     try:
         with xr.open_dataset(path, engine="h5netcdf") as ds:
             a = ds.attrs
-            return (int(a.get("n_tls", -1)) == n_tls and int(a.get("realisations", -1)) == realisations
-                    and int(a.get("version", 0)) == MATRIX_ELEMENT_VERSION)
+            return (int(a.get("version", 0)) == MATRIX_ELEMENT_VERSION
+                    and a.get("sources") == _sources(results))
     except (OSError, ValueError):
         return False
 
 
-
-
-def write_matrix_elements(path: Path, n_tls: int, realisations: int) -> None:
-    """Compute :func:`matrix_element_dataset` and write it to ``path`` atomically."""
-    ds = matrix_element_dataset(n_tls=n_tls, realisations=realisations)
+def write_matrix_elements(path: Path, results: Mapping[str, xr.Dataset]) -> None:
+    """Pool the runs with :func:`matrix_element_dataset` and write the result to ``path`` atomically."""
+    ds = matrix_element_dataset(results)
     with atomic_destination(path) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf")

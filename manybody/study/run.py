@@ -2,8 +2,9 @@
 
 Runs the shipped run specifications (``manybody/study/specs/*.toml``) through the sweep runner, one
 results file each, then fits the absorption shape of every sweep point (TLS index a, shape ratio R),
-collects the level statistics, writes ``summary.json`` / ``summary.md``, computes |T_mn|^2
-statistics for three representative systems and draws the figures.
+collects the level statistics, writes ``summary.json`` / ``summary.md``, runs the |T_mn|^2
+statistics of three representative systems (``specs/matrix_elements_*.toml``, through the same
+sweep runner) and pools them, and draws the figures.
 
 A finished results file whose specification matches is reused (and the study says so), and
 unfinished sweeps resume from their checkpoints, so an interrupted study loses nothing.
@@ -22,7 +23,12 @@ from manybody.runs.spec import RunSpec
 from manybody.runs.sweep import check_run_arguments, run_sweep
 from manybody.study.figures import make_all_figures
 from manybody.study.matrix_elements import matrix_elements_reusable, write_matrix_elements
-from manybody.study.specs import STUDY_SPECS, load_study_spec
+from manybody.study.specs import (
+    MATRIX_ELEMENT_SPECS,
+    STUDY_SPECS,
+    load_matrix_element_spec,
+    load_study_spec,
+)
 from manybody.study.summary import PointSummary, VelocitySummary, summarise, write_summary
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,17 +95,14 @@ def execute_study(
     out = Path(output_dir)
     names = only or STUDY_SPECS
     specs = {name: load_study_spec(name, size) for name in names}  # validate all before running
-    for spec in specs.values():
+    # the |T_mn|^2 statistics runs belong to the whole study only
+    matrix_specs = ({} if only is not None else
+                    {name: load_matrix_element_spec(name, size) for name in MATRIX_ELEMENT_SPECS})
+    for spec in (*specs.values(), *matrix_specs.values()):
         spec.check()  # every sweep point of every spec (memory, observables), before any work
     n_jobs = check_run_arguments(n_jobs, backend, scheduler)  # before the plan and any file
     make_output_directory(out)
-    total = sum(int(spec.realisation_counts.sum()) for spec in specs.values())
-    say(f"study ({size}): {len(specs)} sweeps, {total} realisations in all, {n_jobs} workers, "
-        f"results in {out}/")
-    for name, spec in specs.items():
-        n_tls = sorted({params.n_tls for _, params, _ in spec.points()})
-        say(f"  {name}: {spec.n_points} points, N = {', '.join(map(str, n_tls))}, "
-            f"{int(spec.realisation_counts.sum())} realisations")
+    _say_plan(say, size, out, n_jobs, {**specs, **matrix_specs})
     rows: list[PointSummary] = []
     velocity_rows: list[VelocitySummary] = []
     for name, spec in specs.items():
@@ -109,8 +112,9 @@ def execute_study(
         shape, velocity = summarise(ds, name)
         rows.extend(shape)
         velocity_rows.extend(velocity)
-    if only is None:
-        _matrix_elements(out / "matrix_elements.nc", size, say)
+    if matrix_specs:
+        _matrix_elements(out, matrix_specs, size, say, n_jobs=n_jobs, backend=backend,
+                         scheduler=scheduler, progress=progress)
     write_summary(out, rows, velocity_rows)
     say(f"summary: {out / 'summary.md'}, {out / 'summary.json'}, {out / 'velocity_slopes.json'}")
     if figures:
@@ -137,13 +141,29 @@ def _results(name: str, spec: RunSpec, path: Path, size: str, say: Callable[[str
     return run_sweep(spec, path, **execution)
 
 
-def _matrix_elements(path: Path, size: str, say: Callable[[str], None]) -> None:
-    """The |T_mn|^2 statistics of the study at ``path``: reused when finished, else computed."""
-    n_tls, realisations = (4, 3) if size == "tiny" else (8, 24)
-    if matrix_elements_reusable(path, n_tls, realisations):
+def _say_plan(say: Callable[[str], None], size: str, out: Path, n_jobs: int,
+              specs: dict[str, RunSpec]) -> None:
+    """The plan of the study: every sweep with its points, sizes and realisations."""
+    total = sum(int(spec.realisation_counts.sum()) for spec in specs.values())
+    say(f"study ({size}): {len(specs)} sweeps, {total} realisations in all, {n_jobs} workers, "
+        f"results in {out}/")
+    for name, spec in specs.items():
+        n_tls = sorted({params.n_tls for _, params, _ in spec.points()})
+        say(f"  {name}: {spec.n_points} points, N = {', '.join(map(str, n_tls))}, "
+            f"{int(spec.realisation_counts.sum())} realisations")
+
+
+def _matrix_elements(out: Path, specs: dict[str, RunSpec], size: str,
+                     say: Callable[[str], None], **execution) -> None:
+    """The |T_mn|^2 statistics of the study: one run per system (reused when finished, resumed
+    from its checkpoint otherwise), pooled into ``matrix_elements.nc`` unless already pooled from
+    the same runs."""
+    results = {MATRIX_ELEMENT_SPECS[name]: _results(name, spec, out / f"{name}.nc", size, say,
+                                                    **execution)
+               for name, spec in specs.items()}
+    path = out / "matrix_elements.nc"
+    if matrix_elements_reusable(path, results):
         say(f"matrix elements: reusing finished results from {path}")
         return
-    say(f"matrix elements: computing |T_mn|^2 statistics (3 systems, N = {n_tls}, "
-        f"{realisations} realisations each)")
-    write_matrix_elements(path, n_tls, realisations)
-
+    say(f"matrix elements: pooling |T_mn|^2 statistics of {len(results)} systems into {path}")
+    write_matrix_elements(path, results)

@@ -8,6 +8,8 @@ Every solver (:mod:`manybody.simulation.solvers`) returns :class:`Responses`, pe
 * ``specific_heat`` (n_T,) in units of k_B; ``spacing_ratio`` () the mean <r> (NaN without the
   spectrum);
 * ``relaxation_chi`` (n_T, n_w), complex: the relaxation susceptibility of the phonon bath;
+* ``stress_squared_sum`` and ``pair_count`` (n_E, n_w'): sum of |T_mn|^2 (K^2, T in K per unit
+  strain) and number of pairs E_m > E_n in the bins of ``Probe.matrix_element_bins``;
 * ``errors``: for stochastic solvers, (statistical, truncation) error components of ``im_chi``,
   ``re_chi`` and ``specific_heat``, each the shape of its response.
 
@@ -59,6 +61,8 @@ class Responses:
     specific_heat: np.ndarray | None = None
     spacing_ratio: np.ndarray | None = None
     relaxation_chi: np.ndarray | None = None
+    stress_squared_sum: np.ndarray | None = None
+    pair_count: np.ndarray | None = None
     errors: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
 
 
@@ -70,6 +74,8 @@ _CONVERSIONS = {
     "spacing_ratio": ("spacing_ratio", None, None),
     "relaxation_absorption": ("relaxation_chi", None, relaxation_absorption_from),
     "relaxation_velocity_shift": ("relaxation_chi", None, relaxation_velocity_shift_from),
+    "stress_squared_sum": ("stress_squared_sum", None, None),
+    "pair_count": ("pair_count", None, None),
 }
 
 

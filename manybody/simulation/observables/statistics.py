@@ -149,12 +149,8 @@ def matrix_element_statistics(
         "mean" (n_E, n_w) mean |T_mn|^2 per bin (NaN where empty), "count" pairs per bin,
         "by_frequency" (n_w,) mean over all E_m.
     """
-    e = np.asarray(energies, dtype=np.float64) - np.min(energies)
-    m, n = np.nonzero(e[:, None] > e[None, :])
-    t2 = np.asarray(stress_elements, dtype=np.float64)[m, n] ** 2
-    omega = e[m] - e[n]
-    count, _, _ = np.histogram2d(e[m], omega, bins=(energy_bins, frequency_bins))
-    total, _, _ = np.histogram2d(e[m], omega, bins=(energy_bins, frequency_bins), weights=t2)
+    upper, omega, t2 = _pairs(energies, stress_elements)
+    total, count = _binned_sums(upper, omega, t2, energy_bins, frequency_bins)
     count_w, _ = np.histogram(omega, bins=frequency_bins)
     total_w, _ = np.histogram(omega, bins=frequency_bins, weights=t2)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -163,3 +159,41 @@ def matrix_element_statistics(
             "count": count,
             "by_frequency": np.where(count_w > 0, total_w / count_w, np.nan),
         }
+
+
+def matrix_element_sums(
+    energies: np.ndarray,
+    stress_elements: np.ndarray,
+    energy_bins: np.ndarray,
+    frequency_bins: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of |T_mn|^2 and number of pairs per (E_m - E_0, w_mn) bin, pairs with E_m > E_n.
+
+    The per-realisation sums behind :func:`matrix_element_statistics` ("mean" = total / count):
+    unlike means they add up over realisations (the ratio estimator of the study pools them).
+    Arguments as in :func:`matrix_element_statistics`.
+
+    Returns
+    -------
+    total : numpy.ndarray
+        (n_E, n_w) sum of |T_mn|^2 (K^2 with T in K per unit strain).
+    count : numpy.ndarray
+        (n_E, n_w) number of pairs (float).
+    """
+    upper, omega, t2 = _pairs(energies, stress_elements)
+    return _binned_sums(upper, omega, t2, energy_bins, frequency_bins)
+
+
+def _pairs(energies: np.ndarray, stress_elements: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """E_m - E_0, w_mn and |T_mn|^2 of every pair with E_m > E_n."""
+    e = np.asarray(energies, dtype=np.float64) - np.min(energies)
+    m, n = np.nonzero(e[:, None] > e[None, :])
+    t2 = np.asarray(stress_elements, dtype=np.float64)[m, n] ** 2
+    return e[m], e[m] - e[n], t2
+
+
+def _binned_sums(upper, omega, t2, energy_bins, frequency_bins) -> tuple[np.ndarray, np.ndarray]:
+    count, _, _ = np.histogram2d(upper, omega, bins=(energy_bins, frequency_bins))
+    total, _, _ = np.histogram2d(upper, omega, bins=(energy_bins, frequency_bins), weights=t2)
+    return total, count

@@ -13,14 +13,14 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import eigh
 
-from manybody.config.probe import OBSERVABLE_MIN_TLS, RELAXATION_OBSERVABLES
+from manybody.config.probe import MATRIX_ELEMENT_OBSERVABLES, OBSERVABLE_MIN_TLS, RELAXATION_OBSERVABLES
 from manybody.config.solver import SolverParams
 from manybody.simulation.ensembles import Realisation
 from manybody.simulation.materials import bath
 from manybody.simulation.observables.absorption import pair_spectrum
 from manybody.simulation.observables.relaxation import relaxation_susceptibility
 from manybody.simulation.observables.responses import Responses
-from manybody.simulation.observables.statistics import mean_spacing_ratio
+from manybody.simulation.observables.statistics import matrix_element_sums, mean_spacing_ratio
 from manybody.simulation.observables.thermo import specific_heat
 from manybody.simulation.operators import build_operators
 from manybody.simulation.solvers.memory import available_memory
@@ -364,6 +364,10 @@ def respond(real: Realisation, operators: tuple, probe, solver: SolverParams, *,
         raw.relaxation_chi = relaxation_susceptibility(
             spectrum, elements, w, t, bath(probe.phonon_rate_prefactor).rate_prefactor,
             stress_scale=model.stress.deformation_potential)
+    if set(MATRIX_ELEMENT_OBSERVABLES) & wanted:
+        bins = probe.matrix_element_bins
+        raw.stress_squared_sum, raw.pair_count = matrix_element_sums(
+            spectrum.energies, elements, np.asarray(bins.energy), np.asarray(bins.frequency))
     return raw
 
 

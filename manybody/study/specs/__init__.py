@@ -22,6 +22,15 @@ STUDY_SPECS = (
     "dipolar", "gaussian", "admixture", "two_body_stress", "random_block", "finite_size", "relaxation",
 )
 SIZES = ("tiny", "default", "full")
+#: Shipped |T_mn|^2 statistics runs (``<name>.toml``) -> the system they stand for, in the order
+#: of the matrix-element figure; pooled by :mod:`manybody.study.matrix_elements`.
+MATRIX_ELEMENT_SPECS = {
+    "matrix_elements_independent": "independent TLS",
+    "matrix_elements_dipolar": "dipolar J0 = 0.1 K",
+    "matrix_elements_flat_block": "flat random block",
+}
+#: (N, realisations) of the matrix-element runs in a "tiny" study (default and full: as shipped).
+TINY_MATRIX_ELEMENTS = (4, 3)
 #: Finite-size check of the "full" study: sizes, and realisations n(N) = scale / N. The default run
 #: measured (TLS-index error)^2 ~ 42 / (n N) at N = 6, 8, 10 (each realisation averages over N
 #: TLS), so scale = 16800 aims at errors of about 0.05 at every N.
@@ -47,15 +56,40 @@ def load_study_spec(name: str, size: str = "default") -> RunSpec:
     """
     if name not in STUDY_SPECS:
         raise ValueError(f"study spec must be one of {', '.join(STUDY_SPECS)}, got {name!r}")
-    if size not in SIZES:
-        raise ValueError(f"size must be one of {', '.join(SIZES)}, got {size!r}")
-    data = tomllib.loads(resources.files(__name__).joinpath(f"{name}.toml").read_text())
+    data = _read(name, size)
     spec = RunSpec.from_dict(data)
     if size == "tiny":
         return _tiny(spec, data["probe"]["temperatures"])
     if size == "full":
         return _full(spec)
     return spec
+
+
+def load_matrix_element_spec(name: str, size: str = "default") -> RunSpec:
+    """Read a shipped |T_mn|^2 statistics run: as shipped (N = 8, 24 realisations) for the
+    "default" and "full" sizes, N and realisations ``TINY_MATRIX_ELEMENTS`` for "tiny".
+
+    Parameters
+    ----------
+    name : str
+        One of ``MATRIX_ELEMENT_SPECS``.
+    size : {"tiny", "default", "full"}
+    """
+    if name not in MATRIX_ELEMENT_SPECS:
+        raise ValueError(f"matrix-element spec must be one of {', '.join(MATRIX_ELEMENT_SPECS)}, "
+                         f"got {name!r}")
+    spec = RunSpec.from_dict(_read(name, size))
+    if size == "tiny":
+        n_tls, realisations = TINY_MATRIX_ELEMENTS
+        return spec.resized(n_tls=n_tls, realisations=realisations)
+    return spec
+
+
+def _read(name: str, size: str) -> dict[str, Any]:
+    """The TOML of a shipped spec, after checking ``size``."""
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {', '.join(SIZES)}, got {size!r}")
+    return tomllib.loads(resources.files(__name__).joinpath(f"{name}.toml").read_text())
 
 
 def _tiny(spec: RunSpec, temperatures: Any) -> RunSpec:
