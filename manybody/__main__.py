@@ -1,5 +1,5 @@
 import sys
 
-from manybody.cli.main import main
+from manybody.cli import main
 
 sys.exit(main())

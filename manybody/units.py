@@ -15,12 +15,3 @@ HBAR = PLANCK / (2.0 * 3.141592653589793)
 #: h * (1 GHz) / k_B in kelvin: 1 GHz = 0.0479924 K.
 KELVIN_PER_GHZ = PLANCK * 1e9 / BOLTZMANN
 
-
-def ghz_to_kelvin(frequency_ghz: float) -> float:
-    """Convert a frequency f (GHz) to w = h f / k_B (K)."""
-    return frequency_ghz * KELVIN_PER_GHZ
-
-
-def kelvin_to_ghz(energy_kelvin: float) -> float:
-    """Convert an energy E / k_B (K) to the frequency E / h (GHz)."""
-    return energy_kelvin / KELVIN_PER_GHZ

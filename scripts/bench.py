@@ -13,7 +13,7 @@ each N this benchmark times, on the same realisation (same matrix),
 - ``eigh64`` / ``eigh32``: bare ``scipy.linalg.eigh(H, driver="evd")`` in float64 / float32
   (overwrite, no finiteness check: the fastest plain call),
 - ``pipeline64`` / ``pipeline32``: the project's per-realisation pipeline (as
-  :func:`manybody.pipeline.observe`): draw, build H and T, diagonalise, T_mn, Q^-1 at
+  :func:`manybody.simulation.observe.observe`): draw, build H and T, diagonalise, T_mn, Q^-1 at
   ``N_TEMPERATURES`` x ``N_FREQUENCIES`` and the specific heat, stage by stage,
 - ``naive``: the same observables written the way a QuSpin user would (``hamiltonian.eigh``,
   dense T, ``V.T @ T @ V``, one pass over all pairs per temperature with a histogram).

@@ -21,7 +21,7 @@ ALLOWED = {
     "laws": {"support", "units"},
     "measured": {"support", "units", "laws"},
     "runs": {"support", "units", "config", "simulation"},
-    "study": {"support", "units", "config", "simulation", "laws", "runs"},
+    "study": {"support", "units", "config", "simulation", "laws", "runs", "_moved"},
     "cli": {"support", "units", "config", "simulation", "laws", "measured", "runs", "study"},
     "_moved": set(),
     "__main__": {"cli"},

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from manybody.cli.main import main
+from manybody.cli import main
 from manybody.runs.checkpoint import checkpoint_dir
 from manybody.runs.results import load_results
 from manybody.runs.spec import RunSpec

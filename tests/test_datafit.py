@@ -296,7 +296,7 @@ def test_missing_file(tmp_path):
 
 
 def _main(argv):
-    from manybody.cli.main import main
+    from manybody.cli import main
 
     return main(["fit-data", *argv])
 

@@ -37,7 +37,7 @@ def _table(t_k, q, extra=None, header="Temperature (mK);Qi") -> str:
 
 
 def _main(argv):
-    from manybody.cli.main import main
+    from manybody.cli import main
 
     return main(["fit-data", *argv])
 
@@ -77,7 +77,7 @@ def test_temperature_range_both_sides_of_1000_K(tmp_path, value, unit, ok):
 
 
 def test_1e300_mK_is_refused_before_fitting_in_well_under_a_second(tmp_path, capsys):
-    from manybody.cli.main import build_parser
+    from manybody.cli.app import build_parser
 
     build_parser()  # import the command modules first: time the refusal, not the imports
     path = _write(tmp_path, "hot.csv", "T (mK);Qi\n100;1e6\n1e300;1e6\n200;1.1e6\n")
@@ -345,7 +345,7 @@ def test_compare_laws_uses_the_evidence_rule():
     ("--tmax", "5000", "argument --tmax: expected a temperature in K with 0 < T < 1000"),
 ])
 def test_options_are_strictly_typed_before_any_fitting(tmp_path, capsys, option, value, message):
-    from manybody.cli.main import build_parser
+    from manybody.cli.app import build_parser
 
     build_parser()
     path = _write(tmp_path, "x.csv", _table(T, 1 / (1e-6 * law_tls(W / T) + 2e-7)))

@@ -18,7 +18,7 @@ import numpy as np
 import psutil
 import pytest
 
-from manybody.cli.main import main
+from manybody.cli import main
 from manybody.runs.checkpoint import checkpoint_dir, spec_differences
 from manybody.runs.results import load_results
 from manybody.runs.spec import RunSpec

@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import bench  # scripts/bench.py (pytest pythonpath)
 import numpy as np
@@ -34,6 +35,8 @@ from manybody.simulation.solvers.dense import (
     stress_matrix_elements,
 )
 from manybody.support import blas
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def reference_deposits(energies, tmn, nodes):
@@ -279,7 +282,7 @@ def test_bench_report_rederives_composed_ratios(tmp_path):
 @pytest.mark.slow
 def test_bench_cli_writes_record(tmp_path):
     out = tmp_path / "b.json"
-    cmd = [sys.executable, "-m", "manybody", "bench", "--n-min", "4", "--n-max", "4",
+    cmd = [sys.executable, str(ROOT / "scripts" / "bench.py"), "--n-min", "4", "--n-max", "4",
            "--repeats", "1", "--variants", "eigh64", "pipeline64", "pipeline32",
            "--threads", "1", "--clock", "cpu", "--output", str(out)]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)

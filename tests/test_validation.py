@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from manybody.cli.main import main
+from manybody.cli import main
 from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams, TLSParams
 from manybody.config.probe import Broadening, Probe
 from manybody.config.solver import ChebyshevParams, SolverParams
@@ -528,7 +528,7 @@ def test_one_temperature_may_be_a_scalar_like_one_frequency():
 
 
 def test_run_refuses_to_overwrite_its_own_spec(tmp_path):
-    from manybody.cli.main import main
+    from manybody.cli import main
 
     spec = tmp_path / "self.toml"
     spec.write_text('seed = 1\nrealisations = 1\n[model]\nn_tls = 2\n[probe]\nfrequencies = [0.1]\n'

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from manybody.runs.results import describe, load_results
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``manybody info``."""
@@ -15,6 +13,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Describe a results file; return the exit status."""
+    from manybody.runs.results import describe, load_results  # heavy: only when the command runs
+
     ds = load_results(args.file)
     if "schema_version" not in ds.attrs:
         raise ValueError(f"{args.file!r} is a netCDF/HDF5 file but not a manybody results file "

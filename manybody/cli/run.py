@@ -10,8 +10,6 @@ import argparse
 import logging
 from pathlib import Path
 
-from manybody.runs.spec import RunSpec
-from manybody.runs.sweep import run_sweep
 from manybody.support import validate as v
 
 log = logging.getLogger(__name__)
@@ -48,6 +46,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run a sweep; return the exit status."""
+    from manybody.runs.spec import RunSpec  # heavy: only when the command runs
+    from manybody.runs.sweep import run_sweep
+
     if not args.output:
         raise ValueError("an output location is required: manybody run SPEC.toml -o OUT.nc")
     spec = RunSpec.from_toml(args.spec)

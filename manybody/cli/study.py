@@ -5,8 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from manybody.study.run import execute_study
-from manybody.study.specs import STUDY_SPECS
+from manybody.study.catalogue import STUDY_SPECS
 from manybody.support import validate as v
 
 
@@ -37,6 +36,8 @@ def _print_err(message: str) -> None:
 
 def run(args) -> int:
     """Entry point of ``manybody study``: run, then print the summary table."""
+    from manybody.study.run import execute_study  # heavy: only when the command runs
+
     try:
         execute_study(args.output, args.size, args.jobs, tuple(args.only) if args.only else None,
                       progress=True, figures=not args.no_figures, backend=args.backend,

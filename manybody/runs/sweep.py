@@ -1,6 +1,6 @@
 """Parallel parameter sweeps with disorder averaging, checkpoints and resumable results.
 
-Every (sweep point, realisation) pair is independent: :func:`manybody.pipeline.observe` with
+Every (sweep point, realisation) pair is independent: :func:`manybody.simulation.observe.observe` with
 ``SeedSequence(seed, spawn_key=(r,))``. A task is a chunk of consecutive realisations of one sweep
 point (:mod:`manybody.runs.tasks`). Tasks run through joblib (loky processes by default, or
 dask.distributed; :mod:`manybody.runs.execution`); each finished chunk is checkpointed atomically in
@@ -170,7 +170,7 @@ def run_sweep(
         BLAS/OpenMP threads per task (default 1). n_jobs x blas_threads must not exceed the cores
         (loky). Results are bit-identical for any n_jobs and backend at fixed blas_threads.
     chunk_size : int, optional
-        Realisations per task (and per checkpoint file); default :func:`auto_chunk_size` of each
+        Realisations per task (and per checkpoint file); default :func:`manybody.runs.tasks.auto_chunk_size` of each
         sweep point, reduced so that every worker gets at least ``CHUNKS_PER_WORKER`` tasks. It
         never changes the numbers.
 
@@ -307,7 +307,7 @@ def _open_checkpoint(spec: RunSpec, output: Path, blas_threads: int, resume: boo
 
 
 def _save(ds: xr.Dataset, output: Path, overwrite: bool, checkpoint: Checkpoint) -> None:
-    """Write the results file; a full disk becomes :class:`OutOfSpace` (checkpoint kept)."""
+    """Write the results file; a full disk becomes :class:`manybody.runs.lifecycle.OutOfSpace` (checkpoint kept)."""
     try:
         save_results(ds, output, overwrite=overwrite)
     except OSError as exc:

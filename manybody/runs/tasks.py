@@ -1,7 +1,7 @@
 """The tasks of a sweep: what one task computes, how pending realisations are cut into tasks, and
 how finished tasks are stacked into the arrays of the results file.
 
-Every (sweep point, realisation) pair is independent: :func:`manybody.pipeline.observe` with
+Every (sweep point, realisation) pair is independent: :func:`manybody.simulation.observe.observe` with
 ``SeedSequence(seed, spawn_key=(r,))``. A task is a chunk of consecutive realisations of one sweep
 point, sized so that small systems (a few ms each) do not drown in dispatch and checkpoint
 overhead while large ones stay one realisation per task.

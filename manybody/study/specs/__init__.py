@@ -16,12 +16,9 @@ from typing import Any
 import numpy as np
 
 from manybody.runs.spec import RunSpec, temperature_grid
+from manybody.study.catalogue import SIZES, STUDY_SPECS
 
 #: Shipped specifications, in the order of the summary table.
-STUDY_SPECS = (
-    "dipolar", "gaussian", "admixture", "two_body_stress", "random_block", "finite_size", "relaxation",
-)
-SIZES = ("tiny", "default", "full")
 #: Shipped |T_mn|^2 statistics runs (``<name>.toml``) -> the system they stand for, in the order
 #: of the matrix-element figure; pooled by :mod:`manybody.study.matrix_elements`.
 MATRIX_ELEMENT_SPECS = {

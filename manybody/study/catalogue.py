@@ -1,0 +1,9 @@
+"""Names of the built-in study's specs and sizes: constants only, so the command line can list
+them without loading the simulation."""
+
+#: Shipped study specs (``manybody/study/specs/<name>.toml``), in the order of the summary.
+STUDY_SPECS = (
+    "dipolar", "gaussian", "admixture", "two_body_stress", "random_block", "finite_size", "relaxation",
+)
+#: Sizes of a study run.
+SIZES = ("tiny", "default", "full")
