@@ -170,7 +170,8 @@ def run_sweep(
         BLAS/OpenMP threads per task (default 1). n_jobs x blas_threads must not exceed the cores
         (loky). Results are bit-identical for any n_jobs and backend at fixed blas_threads.
     chunk_size : int, optional
-        Realisations per task (and per checkpoint file); default :func:`manybody.runs.tasks.auto_chunk_size` of each
+        Realisations per task (and per checkpoint file); default
+        :func:`manybody.runs.tasks.auto_chunk_size` of each
         sweep point, reduced so that every worker gets at least ``CHUNKS_PER_WORKER`` tasks. It
         never changes the numbers.
 
@@ -307,7 +308,8 @@ def _open_checkpoint(spec: RunSpec, output: Path, blas_threads: int, resume: boo
 
 
 def _save(ds: xr.Dataset, output: Path, overwrite: bool, checkpoint: Checkpoint) -> None:
-    """Write the results file; a full disk becomes :class:`manybody.runs.lifecycle.OutOfSpace` (checkpoint kept)."""
+    """Write the results file; a full disk becomes :class:`manybody.runs.lifecycle.OutOfSpace`
+    (checkpoint kept)."""
     try:
         save_results(ds, output, overwrite=overwrite)
     except OSError as exc:

@@ -5,7 +5,8 @@ An entry (:class:`SolverEntry`) answers, for its solver: what to refuse before t
 in the one convention of :mod:`manybody.simulation.observables.responses` (``respond``), the preflight
 of a sweep point (``check_point``: observables, memory, nothing built), and the remedy it offers when
 dense ED does not fit (``dense_alternative``). :func:`manybody.simulation.observe.observe` and
-:func:`manybody.runs.spec.check_point` ask the registry; adding a solver is one new entry in ``SOLVERS`` (and its name in ``manybody.config.solver.SOLVER_METHODS``).
+:func:`manybody.runs.spec.check_point` ask the registry; adding a solver is one new entry in ``SOLVERS``
+(and its name in ``manybody.config.solver.SOLVER_METHODS``).
 
 ``solver.method = "auto"`` is resolved by :func:`choose_solver`.
 """

@@ -45,7 +45,8 @@ def estimate_resources(
     The spectral half-width is bounded by sum_i E_i/2 + sum_{i<j} |K_ij| (+ the random-matrix
     weight) and the thermal windows come from the independent-TLS energy distribution at each
     T0, so the moments are an upper-side estimate; the cost model is SECONDS_PER_NONZERO and
-    GEMM_RATE. :func:`manybody.simulation.solvers.chebyshev.solver.plan_chebyshev` gives the precise plan (it builds H and filters a pilot).
+    GEMM_RATE. :func:`manybody.simulation.solvers.chebyshev.solver.plan_chebyshev` gives the precise
+    plan (it builds H and filters a pilot).
 
     Returns
     -------

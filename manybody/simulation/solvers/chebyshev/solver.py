@@ -62,7 +62,8 @@ larger realisation-to-realisation spread. ``target_error`` adds vectors where a 
 must be precise.
 
 Normalisation, Boltzmann weights and sign conventions are those of
-:func:`manybody.simulation.observables.absorption.absorption` and :func:`~manybody.simulation.observables.absorption.velocity_shift`; multiply by
+:func:`manybody.simulation.observables.absorption.absorption` and
+:func:`~manybody.simulation.observables.absorption.velocity_shift`; multiply by
 ``absorption_normalisation(params)`` for units of pi*C0 (C0 for the velocity shift).
 
 This module is the estimator (:func:`chebyshev_absorption`; raw responses for the pipeline by
