@@ -218,3 +218,85 @@ def test_the_study_estimate_is_unchanged():
     curve = np.log(temps / 0.01) - 2.0 * np.clip(np.log(temps / 0.05), 0, None)
     s = velocity_slopes(temps, curve)
     assert s.below == pytest.approx(1.0) and s.above == pytest.approx(-1.0)
+
+
+# --------------------------------------------------------------------------- fit-data --velocity
+
+def _velocity_csv(tmp_path, name="dv.csv", rows=None, header="Temperature (mK);dv/v (ppm);sigma"):
+    """A synthetic measured table: slopes +100 / -50 ppm per e-fold (C0 = 1e-4), in descending T
+    with decimal commas, as a cryostat log might have it."""
+    if rows is None:
+        rng = np.random.default_rng(3)
+        y = 100 * kinked_parabola(GRID, T_MAX, 1.0, -0.5, 0.25) + 0.5 * rng.standard_normal(61)
+        rows = [f"{1e3 * t:.6g};{v:.6g};0,5".replace(".", ",")
+                for t, v in zip(GRID[::-1], y[::-1], strict=True)]
+    path = tmp_path / name
+    path.write_text("# synthetic delta v/v\n" + header + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def _fit_data(argv):
+    from manybody.cli.main import main
+
+    return main(["fit-data", *argv])
+
+
+def test_fit_data_velocity_end_to_end(tmp_path, capsys):
+    import json
+
+    path = _velocity_csv(tmp_path)
+    out = tmp_path / "fits"
+    assert _fit_data(["--velocity", str(path), "--margin", "8", "--top", "2",
+                      "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for words in ("T_max", "slope below", "slope above", "ratio", "windows:", "sigma from -2",
+                  "column 'sigma'"):
+        assert words in printed
+    assert sorted(p.name for p in out.iterdir()) == ["velocity_fit.pdf", "velocity_fit.png",
+                                                     "velocity_results.json",
+                                                     "velocity_table.txt"]
+    record = json.loads((out / "velocity_results.json").read_text())
+    assert record["schema"] == "manybody.fit-data-velocity/1"
+    assert "command" in record["provenance"] and record["inputs"][0]["sha256"]
+    fit = record["fit"]
+    assert abs(fit["below"] - 100) < 3 * fit["below_error"] + 1e-9
+    assert abs(fit["above"] + 50) < 3 * fit["above_error"] + 1e-9
+    assert abs(fit["ratio"] + 2) < 3 * fit["ratio_error"]
+    assert fit["error_source"] == "given sigmas" and fit["n_below"] == 15
+    assert record["data"]["temperature_K"] == sorted(record["data"]["temperature_K"])
+    assert (out / "velocity_table.txt").read_text().strip() == printed.split("\nwrote")[0].strip()
+    # existing outputs are kept unless --overwrite
+    assert _fit_data(["--velocity", str(path), "--out", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("rows", "header", "extra", "words"), [
+    (None, "Temperature (mK);dv/v (ppm);sigma", [], ("lowest temperature", "extend")),
+    (["10;1", "20;2", "20;3"], "T (mK);df/f", [], ("0.02 K", "more than once", "average")),
+    (["10;1;0", "20;2;1"], "T (mK);dv/v;sigma", [], ("errors must be > 0",)),
+    (["10;1", "20;x"], "T (mK);dv/v", [], ("cannot read", "'x'")),
+    (["10;1", "20;2"], "T (mK);Qi", [], ("cannot tell which column is the shift",)),
+    (None, "Temperature (mK);dv/v (ppm);sigma", ["--saturation"], ("--saturation",
+                                                                     "loss tables only")),
+])
+def test_fit_data_velocity_bad_input_is_one_line_exit_2(tmp_path, capsys, rows, header, extra,
+                                                        words):
+    path = _velocity_csv(tmp_path, rows=rows, header=header)
+    argv = ["--velocity", str(path), "--out", str(tmp_path / "o"), *extra]
+    if rows is None and not extra:
+        argv += ["--tmin", "0.06"]  # cuts the data above the maximum: the maximum at the edge
+    assert _fit_data(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    for word in words:
+        assert word in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_fit_data_loss_mode_still_needs_a_frequency(tmp_path, capsys):
+    path = _velocity_csv(tmp_path)
+    assert _fit_data([str(path), "--out", str(tmp_path / "o")]) == 2
+    assert "--frequency is required" in capsys.readouterr().err
+    assert _fit_data([str(path), "--frequency", "5GHz", "--margin", "5",
+                      "--out", str(tmp_path / "o")]) == 2
+    assert "--velocity only" in capsys.readouterr().err
