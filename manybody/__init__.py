@@ -72,6 +72,8 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
     "relaxation_absorption": "simulation.observables.relaxation",
     "relaxation_velocity_shift": "simulation.observables.relaxation",
     "velocity_slopes": "laws.velocity",
+    "fit_velocity_slopes": "laws.velocity",
+    "VelocityFit": "laws.velocity",
     "read_loss_table": "measured.tables",
     "fit_loss": "laws.fit",
     "compare_laws": "measured.comparison",

@@ -9,6 +9,14 @@ relative to the current directory, default ``./fit_data``):
 * ``fit_data.png`` / ``fit_data.pdf``: data, both fits, relative residuals;
 * ``fit_results.json``: parameters, errors, covariances, criteria, the data fitted, provenance;
 * ``fit_table.txt``: the printed table.
+
+With ``--velocity`` it fits one table of the sound-velocity shift delta v / v (T), or of a
+resonator's df/f (T) at low frequency, instead (:mod:`manybody.measured.velocity`): the maximum is
+located first, then the two logarithmic slopes on each side over stated windows
+(:func:`manybody.laws.velocity.fit_velocity_slopes`); it prints T_max, the slopes and their
+ratio with errors and the windows, and writes ``velocity_fit.png`` / ``velocity_fit.pdf`` (data
+against ln T, the fitted lines, the 2 : -1 and 1 : -1 references), ``velocity_results.json``
+(the fit, the data, provenance) and ``velocity_table.txt``.
 """
 
 from __future__ import annotations
@@ -34,7 +42,9 @@ from manybody.laws.inputs import (
     check_power_dbm,
     parse_frequency,
 )
+from manybody.laws.velocity import METHOD, VelocityFit, fit_velocity_slopes
 from manybody.measured.tables import curves_from_table, read_loss_table
+from manybody.measured.velocity import VelocityTable, plot_velocity_fit, read_velocity_table
 from manybody.support import jsonio
 from manybody.support import validate as v
 from manybody.support.files import atomic_write
@@ -46,6 +56,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SCHEMA = "manybody.fit-data/2"  # 2: preferred may be null; verdict reason, errors
 OUTPUTS = ("fit_data.png", "fit_data.pdf", "fit_results.json", "fit_table.txt")
+VELOCITY_SCHEMA = "manybody.fit-data-velocity/1"
+VELOCITY_OUTPUTS = ("velocity_fit.png", "velocity_fit.pdf", "velocity_results.json",
+                    "velocity_table.txt")
 
 
 _non_negative_int = v.cli_integer(low=0)
@@ -158,9 +171,25 @@ def undetermined(fit) -> str | None:
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``fit-data`` arguments."""
     parser.add_argument("files", nargs="+", metavar="FILE",
-                        help="loss tables (CSV/TSV: temperature and Q, Q^-1 or tan delta)")
-    parser.add_argument("--frequency", required=True,
-                        help="measurement frequency with unit: 5.61989GHz, 5619.89MHz, 0.2697K")
+                        help="loss tables (CSV/TSV: temperature and Q, Q^-1 or tan delta); with "
+                             "--velocity one table of temperature and delta v/v or df/f")
+    parser.add_argument("--frequency", default=None,
+                        help="measurement frequency with unit: 5.61989GHz, 5619.89MHz, 0.2697K "
+                             "(required for loss tables; recorded only with --velocity)")
+    parser.add_argument("--velocity", action="store_true",
+                        help="fit delta v/v (T) or a resonator's df/f (T) at low frequency: the "
+                             "maximum and the two logarithmic slopes, with errors")
+    parser.add_argument("--shift-column", default=None,
+                        help="with --velocity: the delta v/v or df/f column name")
+    parser.add_argument("--margin", type=v.cli_real(low=1.0, low_open=True), default=3.0,
+                        help="with --velocity: each slope window starts a factor MARGIN off "
+                             "T_max (default 3)")
+    parser.add_argument("--decades", type=v.cli_real(low=0.0, low_open=True), default=1.0,
+                        help="with --velocity: width of each slope window in decades "
+                             "(default 1)")
+    parser.add_argument("--top", type=v.cli_real(low=1.0, low_open=True), default=1.5,
+                        help="with --velocity: the maximum is located from the points within a "
+                             "factor TOP of the largest value (default 1.5)")
     parser.add_argument("--tmin", type=_temperature, default=None,
                         help="lowest temperature fitted (K)")
     parser.add_argument("--tmax", type=_temperature, default=None,
@@ -517,12 +546,12 @@ def _comparison_dict(cmp: LawComparison) -> dict:
     return d
 
 
-def _out_dir(args: argparse.Namespace) -> Path:
+def _out_dir(args: argparse.Namespace, outputs: tuple[str, ...] = OUTPUTS) -> Path:
     """--out, refused when it is a file or holds outputs (without --overwrite)."""
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"--out {str(out)!r} exists and is not a directory")
-    existing = [n for n in OUTPUTS if (out / n).exists()]
+    existing = [n for n in outputs if (out / n).exists()]
     if existing and not args.overwrite:
         raise FileExistsError(f"{', '.join(existing)} already in {str(out)!r}; pass --overwrite "
                               "to replace them")
@@ -586,9 +615,19 @@ def _record(args: argparse.Namespace, w: float, gap: float | None, tables: list,
 
 def run(args: argparse.Namespace) -> int:
     """Run ``fit-data``; returns the exit status."""
+    if args.velocity:
+        return run_velocity(args)
     # the fits need scipy: imported when the command runs, so that ``manybody --help`` stays fast
     from manybody.measured.comparison import compare_laws
 
+    velocity_only = [name for name, value, default in _VELOCITY_OPTIONS
+                     if getattr(args, value) != default]
+    if velocity_only:
+        raise ValueError(f"{', '.join(velocity_only)} appl(y/ies) to --velocity only; add "
+                         "--velocity to fit delta v/v or df/f, or leave them out for loss tables")
+    if args.frequency is None:
+        raise ValueError("--frequency is required for loss tables (e.g. --frequency 5.62GHz); "
+                         "or pass --velocity to fit delta v/v or df/f")
     try:
         w = parse_frequency(args.frequency)
     except ValueError as exc:
@@ -627,5 +666,140 @@ def run(args: argparse.Namespace) -> int:
     atomic_write(out / "fit_results.json", lambda f: f.write(text.encode()))
     atomic_write(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))
     written += [out / "fit_results.json", out / "fit_table.txt"]
+    print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
+    return 0
+
+
+# --------------------------------------------------------------------------- --velocity
+
+#: (option, attribute, default) of the options that belong to --velocity only.
+_VELOCITY_OPTIONS = (("--shift-column", "shift_column", None), ("--margin", "margin", 3.0),
+                     ("--decades", "decades", 1.0), ("--top", "top", 1.5))
+#: (option, attribute, default) of the options that belong to loss tables only.
+_LOSS_OPTIONS = (("--quasiparticle", "quasiparticle", None), ("--tc", "tc", None),
+                 ("--gap", "gap", "free"), ("--saturation", "saturation", False),
+                 ("--powers", "powers", None), ("--simulate", "simulate", 0),
+                 ("--power-column", "power_column", None), ("--loss-column", "loss_column", None),
+                 ("--no-background", "background", True),
+                 ("--error-model", "error_model", "relative"))
+
+
+def _velocity_data(args: argparse.Namespace) -> tuple[VelocityTable, np.ndarray, np.ndarray,
+                                                       np.ndarray | None]:
+    """The table, and its rows in --tmin/--tmax sorted by temperature (repeats refused)."""
+    if len(args.files) != 1:
+        raise ValueError(f"--velocity fits one table, got {len(args.files)} files; run it once "
+                         "per file")
+    table = read_velocity_table(args.files[0], args.temperature_column, args.shift_column,
+                                error_column=_error_column(args))
+    keep = ((table.temperature >= (args.tmin or 0.0))
+            & (table.temperature <= (args.tmax or np.inf)))
+    order = np.argsort(table.temperature[keep], kind="stable")
+    t = table.temperature[keep][order]
+    shift = table.shift[keep][order]
+    sigma = None if table.sigma is None else table.sigma[keep][order]
+    if t.size == 0:
+        raise ValueError(f"{table.source}: no rows in the window --tmin/--tmax "
+                         f"[{args.tmin}, {args.tmax}] K")
+    repeated = t[1:][np.diff(t) == 0]
+    if repeated.size:
+        raise ValueError(f"{table.source}: temperature {repeated[0]:.6g} K appears more than "
+                         "once; average repeated temperatures (with their errors) before fitting")
+    return table, t, shift, sigma
+
+
+def _shift_label(table: VelocityTable) -> str:
+    unit = table.units.get("shift")
+    return f"{table.kind} ({unit})" if unit else table.kind
+
+
+def format_velocity(fit: VelocityFit, table: VelocityTable, t: np.ndarray) -> str:
+    """Human-readable result of ``fit-data --velocity`` (what it prints)."""
+    errors = {"given sigmas": f"from column {table.error_column!r} (absolute); chi2/dof = "
+                              f"{fit.chi2_per_dof:.3g}",
+              "residuals": "one scatter estimated from the residuals of the three fits"}
+    lines = [
+        f"{_shift_label(table)} from {table.source} (column {table.shift_column!r}): {t.size} "
+        f"points, T from {t[0]:.4g} to {t[-1]:.4g} K",
+        f"errors: {errors.get(fit.error_source, fit.error_source)}",
+        "",
+        f"T_max        = {_fmt(fit.temperature_max, fit.temperature_max_error)} K "
+        f"({table.kind} = {fit.value_max:.4g} there)",
+        f"slope below  = {_fmt(fit.below, fit.below_error)} per e-fold of T "
+        f"({fit.n_below} points, {fit.window_below[0]:.4g}-{fit.window_below[1]:.4g} K)",
+        f"slope above  = {_fmt(fit.above, fit.above_error)} per e-fold of T "
+        f"({fit.n_above} points, {fit.window_above[0]:.4g}-{fit.window_above[1]:.4g} K)",
+        f"ratio        = {_fmt(fit.ratio, fit.ratio_error)} (below/above; canonical TTLS 2 : -1 "
+        "gives -2, a-SiO2 and BK7 about -1)",
+    ]
+    if fit.ratio_error > 0:
+        lines.append(f"               {abs(fit.ratio + 2) / fit.ratio_error:.2g} sigma from -2, "
+                     f"{abs(fit.ratio + 1) / fit.ratio_error:.2g} sigma from -1")
+    lines += ["", f"windows: {fit.windows()}",
+              f"method: {METHOD}; slopes per e-fold of T (times ln 10 = 2.303 per decade), in "
+              "the units of the column"]
+    return "\n".join(lines)
+
+
+def _velocity_record(args: argparse.Namespace, table: VelocityTable, fit: VelocityFit,
+                     t: np.ndarray, shift: np.ndarray, sigma: np.ndarray | None) -> dict:
+    """The content of velocity_results.json (schema ``VELOCITY_SCHEMA``)."""
+    meta = table.metadata()
+    meta["sha256"] = hashlib.sha256(Path(table.source).read_bytes()).hexdigest()
+    return {
+        "schema": VELOCITY_SCHEMA, "provenance": {**environment(), "command": command_line()},
+        "inputs": [meta],
+        "options": {"margin": args.margin, "decades": args.decades, "top": args.top,
+                    "tmin": args.tmin, "tmax": args.tmax, "frequency": args.frequency,
+                    "error_column": args.error_column},
+        "fit": fit.to_dict(),
+        "data": {"temperature_K": t.tolist(), "shift": shift.tolist(),
+                 "sigma": None if sigma is None else sigma.tolist()},
+        "units": {"temperature": "K", "shift": table.units.get("shift") or "as given",
+                  "slopes": "shift units per e-fold of T (d shift / d ln T)"},
+    }
+
+
+def run_velocity(args: argparse.Namespace) -> int:
+    """``fit-data --velocity``: the maximum and the two logarithmic slopes of one table."""
+    loss_only = [name for name, value, default in _LOSS_OPTIONS
+                 if getattr(args, value) != default]
+    if loss_only:
+        raise ValueError(f"{', '.join(loss_only)} appl(y/ies) to loss tables only, not to "
+                         "--velocity")
+    if args.frequency is not None:
+        try:
+            parse_frequency(args.frequency)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("frequency must", "--frequency must", 1)) from None
+    if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
+        raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
+                         f"--tmax {args.tmax} K")
+    out = _out_dir(args, VELOCITY_OUTPUTS)
+    try:
+        table, t, shift, sigma = _velocity_data(args)
+    except ValueError as exc:
+        raise ValueError(cli_message(str(exc))) from None
+    try:
+        fit = fit_velocity_slopes(t, shift, sigma, margin=args.margin, decades=args.decades,
+                                  top=args.top)
+    except ValueError as exc:
+        message = str(exc).replace("widen `top`", "raise --top").replace(
+            "a smaller margin / more decades", "a smaller --margin / more --decades")
+        raise ValueError(f"{table.source}: {message}") from None
+    table_text = format_velocity(fit, table, t)
+    print(table_text, flush=True)
+    created = _make_out(out)
+    try:
+        written = plot_velocity_fit(fit, t, shift, sigma, out, "velocity_fit",
+                                    _shift_label(table))
+        text = jsonio.dumps(_velocity_record(args, table, fit, t, shift, sigma), indent=1)
+        atomic_write(out / "velocity_results.json", lambda f: f.write(text.encode()))
+        atomic_write(out / "velocity_table.txt",
+                     lambda f: f.write((table_text + "\n").encode()))
+    except BaseException:
+        _remove_empty(created)
+        raise
+    written += [out / "velocity_results.json", out / "velocity_table.txt"]
     print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
     return 0

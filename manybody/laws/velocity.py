@@ -1,12 +1,19 @@
 """The logarithmic law of the sound velocity: dv/v = C ln T (canonical TTLS: slope C0 for T >> w).
 
-:func:`log_slope` measures the slope d(dv/v)/d(ln T) of a curve by weighted least squares (the
-relaxation observables use it for the slopes below and above the velocity maximum). Numpy only, so
-the physics can use it without the fitting engine.
+:func:`log_slope` measures the slope d(dv/v)/d(ln T) of a curve by weighted least squares.
+:func:`velocity_slopes` is the study's quick estimate (the largest point is the maximum; each side
+is every point a factor ``margin`` away from it; its numbers are part of the golden set).
+:func:`fit_velocity_slopes` is the fitter that decides (issue 17): it locates the maximum first (a
+quadratic in ln T around the largest value, with its error), then fits the two slopes over
+stated windows of decades on each side, with errors from given sigmas, from the covariance of the
+mean over realisations, or from the residuals; the ratio below/above carries its error and bad
+windows raise a ValueError naming the remedy, never a NaN. Numpy only, so the physics and the
+command line can use it without the fitting engine.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -62,6 +69,11 @@ class VelocitySlopes:
 def velocity_slopes(temperatures, dv, margin: float = 2.0) -> VelocitySlopes:
     """Slopes of delta v / v against ln T below and above its maximum, with uncertainties.
 
+    The quick estimate the study tabulates: T_max is the temperature of the largest point and the
+    errors treat the temperatures as independent. To decide between slope ratios (T_max with its
+    error, windows of stated width, errors from the covariance over realisations, the ratio with
+    its error) use :func:`fit_velocity_slopes`.
+
     Parameters
     ----------
     temperatures : array_like, shape (n_T,)
@@ -99,3 +111,341 @@ def velocity_slopes(temperatures, dv, margin: float = 2.0) -> VelocitySlopes:
                              f"T = {t_max:.4g} K (margin {margin}), got {int(side.sum())}")
         result.extend(log_slope(t[side], mean[side], None if sigma is None else sigma[side]))
     return VelocitySlopes(t_max, *result)
+
+
+# --------------------------------------------------------------------------- the deciding fitter
+
+#: What the fitter does, in the words its results and messages use.
+METHOD = ("maximum: weighted quadratic in ln T through the points within a factor `top` of the "
+          "largest value (vertex and its delta-method error); slopes: weighted straight lines in "
+          "ln T over `decades` decade(s) on each side, starting a factor `margin` away from T_max "
+          "(the rounded top left out); ratio below/above with a delta-method error that includes "
+          "the correlation of the two slopes")
+
+
+@dataclass(frozen=True)
+class VelocityFit:
+    """The two logarithmic slopes of delta v / v (or resonator df/f) and its maximum, with errors.
+
+    Slopes are d(delta v / v)/d(ln T) in the units of the data (C0 for the simulation); the fitted
+    lines are ``offset_side + slope_side * ln(T / temperature_max)``.
+
+    Attributes
+    ----------
+    temperature_max, temperature_max_error : float
+        T (K) of the maximum (vertex of the quadratic in ln T) and its one-sigma error.
+    value_max : float
+        delta v / v at the vertex.
+    below, below_error, above, above_error : float
+        Slopes below and above the maximum and their one-sigma errors.
+    slope_covariance : float
+        Covariance of the two slopes (non-zero for realisations: the same disorder at every T).
+    ratio, ratio_error : float
+        below / above (canonical TTLS: -2; a-SiO2 and BK7: about -1) and its delta-method error.
+    offset_below, offset_above : float
+        The fitted lines at T = temperature_max.
+    window_top, window_below, window_above : tuple of float
+        Lowest and highest temperature (K) of the points each fit used.
+    n_top, n_below, n_above : int
+        Number of temperatures in each fit.
+    margin, decades, top : float
+        The window rule (see :data:`METHOD`).
+    error_source : str
+        "given sigmas", "realisations" (covariance of the mean over realisations) or "residuals"
+        (one scatter estimated from the residuals of the three fits).
+    n_realisations : int
+        Curves averaged (1 for a single curve).
+    chi2_per_dof : float
+        Sum of the weighted squared residuals of the three fits over their degrees of freedom
+        (1 by construction for "residuals").
+    """
+
+    temperature_max: float
+    temperature_max_error: float
+    value_max: float
+    below: float
+    below_error: float
+    above: float
+    above_error: float
+    slope_covariance: float
+    ratio: float
+    ratio_error: float
+    offset_below: float
+    offset_above: float
+    window_top: tuple[float, float]
+    window_below: tuple[float, float]
+    window_above: tuple[float, float]
+    n_top: int
+    n_below: int
+    n_above: int
+    margin: float
+    decades: float
+    top: float
+    error_source: str
+    n_realisations: int
+    chi2_per_dof: float
+
+    def line(self, side: str, temperatures) -> np.ndarray:
+        """The fitted straight line ``side`` ("below" or "above") at ``temperatures`` (K)."""
+        slope, offset = ((self.below, self.offset_below) if side == "below"
+                         else (self.above, self.offset_above))
+        return offset + slope * np.log(np.asarray(temperatures, dtype=np.float64)
+                                       / self.temperature_max)
+
+    def windows(self) -> str:
+        """The window choice in words (printed by ``manybody fit-data --velocity``)."""
+        return (f"maximum from {self.n_top} points in {self.window_top[0]:.4g}-"
+                f"{self.window_top[1]:.4g} K (top factor {self.top:g}); below from "
+                f"{self.n_below} points in {self.window_below[0]:.4g}-{self.window_below[1]:.4g} K"
+                f"; above from {self.n_above} points in {self.window_above[0]:.4g}-"
+                f"{self.window_above[1]:.4g} K ({self.decades:g} decade(s) per side from a factor "
+                f"{self.margin:g} off T_max)")
+
+    def to_dict(self) -> dict:
+        """JSON-ready fields, with the method in words."""
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for key in ("window_top", "window_below", "window_above"):
+            d[key] = list(d[key])
+        d["method"] = METHOD
+        return d
+
+
+def _check_velocity_inputs(temperatures, dv, sigma) -> tuple[np.ndarray, np.ndarray,
+                                                              np.ndarray | None]:
+    """(T, curves of shape (n_realisations, n_T), sigma or None), or a ValueError naming the
+    problem and the remedy."""
+    t = np.asarray(temperatures, dtype=np.float64)
+    if t.ndim != 1 or t.size < 7:
+        raise ValueError(f"temperatures must be a 1-d array of at least 7 values (3 per side and "
+                         f"the maximum), got shape {t.shape}; measure or compute more temperatures")
+    bad = np.flatnonzero(~np.isfinite(t) | (t <= 0))
+    if bad.size:
+        raise ValueError(f"temperatures must be finite and > 0 K, found {t[bad[0]]!r} at index "
+                         f"{bad[0]}; remove that row")
+    bad = np.flatnonzero(np.diff(t) <= 0)
+    if bad.size:
+        raise ValueError(f"temperatures must be strictly ascending, found {t[bad[0]]:.6g} K "
+                         f"then {t[bad[0] + 1]:.6g} K at index {bad[0] + 1}; sort the rows and "
+                         "average repeated temperatures")
+    y = np.asarray(dv, dtype=np.float64)
+    if y.ndim == 1:
+        y = y[None, :]
+    if y.ndim != 2 or y.shape[1] != t.size:
+        raise ValueError(f"dv must have shape ({t.size},) or (n_realisations, {t.size}), got "
+                         f"{np.shape(dv)}; give one value per temperature")
+    bad = np.argwhere(~np.isfinite(y))
+    if bad.size:
+        raise ValueError(f"dv is NaN or infinite at T = {t[bad[0][1]]:.6g} K (realisation "
+                         f"{bad[0][0]}); remove that temperature or realisation before fitting")
+    if sigma is None:
+        return t, y, None
+    if y.shape[0] > 1:
+        raise ValueError("give sigma for a single curve only; with realisations the errors come "
+                         "from their scatter (pass sigma=None)")
+    s = np.asarray(sigma, dtype=np.float64)
+    if s.shape != t.shape:
+        raise ValueError(f"sigma must have shape ({t.size},), got {s.shape}; one error per "
+                         "temperature")
+    bad = np.flatnonzero(~np.isfinite(s) | (s <= 0))
+    if bad.size:
+        raise ValueError(f"sigma must be finite and > 0, found {s[bad[0]]!r} at T = "
+                         f"{t[bad[0]]:.6g} K; fix the error column or drop it (errors then come "
+                         "from the residuals)")
+    return t, y, s
+
+
+def _estimator(u: np.ndarray, weights: np.ndarray, degree: int) -> np.ndarray:
+    """Rows of the weighted least-squares polynomial in u (coefficients of u^0, u^1, ...) as
+    linear maps of the data: coefficients = A @ y."""
+    design = np.vander(u, degree + 1, increasing=True)
+    normal = design.T @ (design * weights[:, None])
+    return np.linalg.solve(normal, (design * weights[:, None]).T)
+
+
+def _locate_maximum(t, mean, weights, top):
+    """(points, estimator rows, index of the largest value) of the quadratic around the maximum."""
+    i0 = int(np.argmax(mean))
+    if i0 == 0 or i0 == t.size - 1:
+        edge, remedy = (("lowest", "lower temperatures (or, for a relaxation maximum, a lower "
+                         "frequency)") if i0 == 0 else
+                        ("highest", "higher temperatures (or a higher frequency)"))
+        raise ValueError(f"the maximum of delta v/v lies at the {edge} temperature, "
+                         f"T = {t[i0]:.4g} K, the edge of the data: no maximum to fit; extend "
+                         f"the data to {remedy}")
+    # Centred on the largest point, the window would follow its noise (the largest value is
+    # biased up): re-centre on the point nearest the fitted vertex until the window settles.
+    seen = set()
+    while i0 not in seen:
+        seen.add(i0)
+        u = np.log(t / t[i0])
+        near = np.abs(u) <= math.log(top) * (1 + 1e-12)
+        near[i0 - 1:i0 + 2] = True  # at least the two neighbours
+        idx = np.flatnonzero(near)
+        est = _estimator(u[idx], weights[idx], 2)
+        _, b, c = est @ mean[idx]
+        if not c < 0:
+            break
+        centre = int(np.argmin(np.abs(u + b / (2 * c))))
+        if centre in seen or not 0 < centre < t.size - 1:
+            break
+        i0 = centre
+    return idx, est, i0
+
+
+def _vertex(t, i0, coef, cov):
+    """(T_max, its error, value at the vertex) of the quadratic a + b u + c u^2, u = ln(T/t[i0])."""
+    a, b, c = coef
+    if not c < 0:
+        raise ValueError(f"no maximum: delta v/v is not curved downwards around its largest value "
+                         f"at T = {t[i0]:.4g} K (quadratic coefficient {c:.3g}); the top is "
+                         "noise or a plateau: average more data or widen `top`")
+    u = -b / (2 * c)
+    grad = np.array([0.0, -1 / (2 * c), b / (2 * c * c)])
+    t_max = float(t[i0] * math.exp(u))
+    return t_max, t_max * math.sqrt(max(grad @ cov @ grad, 0.0)), float(a + b * u + c * u * u)
+
+
+def _side(t, t_max, lo, hi, name, margin, decades):
+    """Indices of the temperatures in [lo, hi] (one side's window), at least 3."""
+    idx = np.flatnonzero((t >= lo * (1 - 1e-12)) & (t <= hi * (1 + 1e-12)))
+    if idx.size < 3:
+        remedy = ("lower temperatures" if name == "below" else "higher temperatures")
+        raise ValueError(f"only {idx.size} temperature(s) {name} the maximum at T_max = "
+                         f"{t_max:.4g} K in the window {lo:.4g}-{hi:.4g} K ({decades:g} decade(s) "
+                         f"from a factor {margin:g} off T_max); need at least 3: extend the data "
+                         f"to {remedy}, use denser temperatures, or a smaller margin / more "
+                         "decades")
+    return idx
+
+
+def fit_velocity_slopes(temperatures, dv, sigma=None, *, margin: float = 3.0,
+                        decades: float = 1.0, top: float = 1.5) -> VelocityFit:
+    """Locate the maximum of delta v / v (T), then fit its logarithmic slopes on both sides.
+
+    The method (:data:`METHOD`): the maximum is the vertex of a weighted quadratic in ln T through
+    the points within a factor ``top`` of the largest value (at least its two neighbours); the
+    slopes are weighted straight lines in ln T through the points in
+    [T_max / (margin 10^decades), T_max / margin] and [T_max margin, T_max margin 10^decades].
+    The windows follow the fitted T_max and are treated as fixed in the errors.
+
+    Errors: from ``sigma`` when given (absolute); for realisations (``dv`` of shape
+    (n_realisations, n_T)) from the covariance of their mean across temperatures (the same
+    disorder at every T, so the slopes are correlated; the mean is weighted by its standard
+    errors); otherwise from one scatter estimated from the residuals of the three fits.
+    T_max and the ratio carry delta-method errors.
+
+    Parameters
+    ----------
+    temperatures : array_like, shape (n_T,)
+        T (K), finite, > 0, strictly ascending.
+    dv : array_like, shape (n_T,) or (n_realisations, n_T)
+        delta v / v or df/f (any units: the slopes come in the same units per e-fold of T).
+    sigma : array_like, shape (n_T,), optional
+        One-sigma errors of a single curve.
+    margin : float
+        Each side's window starts a factor ``margin`` (> 1) away from T_max. For canonical TTLS
+        the one-decade windows bias the slopes +1 / -1/2 by -0.058 / +0.058 (margin 2),
+        -0.030 / +0.030 (margin 3, the default), -0.002 / +0.015 (margin 5), because the
+        relaxation part has not yet vanished below / reached its logarithm above the maximum
+        (tests/test_velocity_slopes.py).
+    decades : float
+        Width of each side's window in decades of T (> 0).
+    top : float
+        The quadratic uses the points within a factor ``top`` (> 1) of the largest value.
+
+    Returns
+    -------
+    VelocityFit
+
+    Raises
+    ------
+    ValueError
+        Naming the problem and the remedy: non-ascending, non-positive or non-finite T, NaN in
+        ``dv``, bad ``sigma``, a maximum at the edge of the data, no downward curvature at the
+        top, a vertex outside the top window, fewer than 3 points on a side, a zero slope above.
+    """
+    for name, value, low in (("margin", margin, 1.0), ("top", top, 1.0), ("decades", decades, 0)):
+        if not (v.is_real(value) and math.isfinite(value) and value > low):
+            raise ValueError(f"{name} must be a finite number > {low:g}, got {value!r}")
+    t, y, given = _check_velocity_inputs(temperatures, dv, sigma)
+    n_real = y.shape[0]
+    mean = y.mean(axis=0)
+    if given is not None:
+        source, scale = "given sigmas", given
+        cov = np.diag(given**2)
+    elif n_real > 1:
+        dev = (y - mean) / math.sqrt(n_real * (n_real - 1))
+        cov = dev.T @ dev
+        scale = np.maximum(np.sqrt(np.diag(cov)), 1e-12 * max(float(np.abs(mean).max()), 1e-300))
+        source = "realisations"
+    else:
+        source, scale, cov = "residuals", np.ones_like(t), np.eye(t.size)
+    weights = 1.0 / scale**2
+    top_idx, top_est, i0 = _locate_maximum(t, mean, weights, top)
+    fit = _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, cov, margin, decades)
+    chi2, dof = _chi2(t, mean, weights, top_idx, top_est, i0, fit)
+    if source == "residuals":  # one scatter from all three fits; the errors scaled with it
+        fit = _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, cov * (chi2 / dof),
+                                margin, decades)
+        chi2 = float(dof)
+    t_max, t_err, v_max, sides, (lines, cov_slopes) = fit
+    (off_b, s_b), (off_a, s_a) = lines
+    if s_a == 0:
+        raise ValueError("the slope above the maximum is exactly zero: no ratio; check the data "
+                         "above T_max")
+    grad = np.array([1 / s_a, -s_b / s_a**2])
+    (ib, _), (ia, _) = sides
+    return VelocityFit(
+        temperature_max=t_max, temperature_max_error=t_err, value_max=v_max,
+        below=s_b, below_error=math.sqrt(max(cov_slopes[0, 0], 0.0)),
+        above=s_a, above_error=math.sqrt(max(cov_slopes[1, 1], 0.0)),
+        slope_covariance=float(cov_slopes[0, 1]), ratio=s_b / s_a,
+        ratio_error=math.sqrt(max(grad @ cov_slopes @ grad, 0.0)),
+        offset_below=off_b, offset_above=off_a,
+        window_top=(float(t[top_idx[0]]), float(t[top_idx[-1]])),
+        window_below=(float(t[ib[0]]), float(t[ib[-1]])),
+        window_above=(float(t[ia[0]]), float(t[ia[-1]])),
+        n_top=int(top_idx.size), n_below=int(ib.size), n_above=int(ia.size),
+        margin=float(margin), decades=float(decades), top=float(top), error_source=source,
+        n_realisations=n_real, chi2_per_dof=chi2 / dof)
+
+
+def _chi2(t, mean, weights, top_idx, top_est, i0, fit) -> tuple[float, int]:
+    """Weighted sum of squared residuals of the quadratic and the two lines, and its dof."""
+    t_max, sides = fit[0], fit[3]
+    parts = [(top_idx, top_est, np.log(t[top_idx] / t[i0]), 3)]
+    parts += [(idx, est, np.log(t[idx] / t_max), 2) for idx, est in sides]
+    chi2, dof = 0.0, 0
+    for idx, est, u, n_coef in parts:
+        r = mean[idx] - np.vander(u, n_coef, increasing=True) @ (est @ mean[idx])
+        chi2 += float(r @ (r * weights[idx]))
+        dof += idx.size - n_coef
+    return chi2, dof
+
+
+def _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, cov, margin, decades):
+    """T_max (with error and value), the two side windows with their estimators, and the
+    fitted lines with the covariance of the two slopes, for data covariance ``cov``."""
+    coef = top_est @ mean[top_idx]
+    t_max, t_err, v_max = _vertex(t, i0, coef, top_est @ cov[np.ix_(top_idx, top_idx)]
+                                  @ top_est.T)
+    u_top = np.log(t[top_idx] / t[i0])
+    u_vertex = math.log(t_max / t[i0])
+    if not u_top[0] <= u_vertex <= u_top[-1]:
+        raise ValueError(f"the fitted maximum T = {t_max:.4g} K lies outside the points that "
+                         f"locate it ({t[top_idx[0]]:.4g}-{t[top_idx[-1]]:.4g} K): the maximum "
+                         "is not resolved; measure denser temperatures around it or widen `top`")
+    width = 10.0**decades
+    sides, rows, lines = [], [], []
+    for name, lo, hi in (("below", t_max / (margin * width), t_max / margin),
+                         ("above", t_max * margin, t_max * margin * width)):
+        idx = _side(t, t_max, lo, hi, name, margin, decades)
+        est = _estimator(np.log(t[idx] / t_max), weights[idx], 1)
+        sides.append((idx, est))
+        full = np.zeros(t.size)
+        full[idx] = est[1]
+        rows.append(full)
+        coef = est @ mean[idx]
+        lines.append((float(coef[0]), float(coef[1])))
+    slope_rows = np.array(rows)
+    return t_max, t_err, v_max, sides, (lines, slope_rows @ cov @ slope_rows.T)

@@ -1,0 +1,207 @@
+"""Measured sound-velocity shifts delta v / v (T), or resonator df/f (T) at low frequency: the table
+reader and the figure of :func:`manybody.laws.velocity.fit_velocity_slopes` on them.
+
+A velocity table follows the loss-table conventions of :mod:`manybody.measured.tables` (``,`` ``;``
+or tab separators, decimal commas, byte-order marks, ``#`` comments, a header line, temperature
+in ``K`` or ``mK`` from the header or the cells) with a shift column named like ``dv/v``,
+``delta v/v``, ``Δv/v``, ``velocity shift``, ``df/f``, ``Δf/f`` or ``frequency shift`` (values of
+either sign, kept in the units of the column, e.g. ``dv/v (ppm)``) and an optional uncertainty
+column (``sigma``, ``dv/v error``, ``std``, ...) in the same units. Anything it cannot read is a
+ValueError naming the file, the column, the row and the value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from manybody.laws.velocity import VelocityFit
+from manybody.measured import tables
+from manybody.support.style import PALETTE, new_figure, save_figure, styled
+
+_SHIFT = re.compile(r"((^|[^a-z])(d|δ|delta)\s*_?\s*(v|f)\s*(/|_)\s*(v|f)(_?0)?\b|velocity\s*shift|"
+                    r"frequency\s*shift|fractional\s*(frequency|velocity)|^(dv|df|dvv|dff)$)")
+
+
+def shift_kind(name: str) -> str | None:
+    """"delta v/v" or "df/f" for a shift column name, None for any other column."""
+    n = tables._strip_unit(name)
+    if not _SHIFT.search(n):
+        return None
+    return "df/f" if re.search(r"f\s*(/|_)\s*f|^df|frequency", n) else "delta v/v"
+
+
+@dataclass(frozen=True)
+class VelocityTable:
+    """A measured delta v / v (or df/f) curve read from one file, in file order.
+
+    Attributes
+    ----------
+    temperature : numpy.ndarray
+        T (K), > 0.
+    shift : numpy.ndarray
+        delta v / v or df/f in the units of its column (``units["shift"]``; None: as given).
+    sigma : numpy.ndarray or None
+        One-sigma errors of ``shift`` in the same units, or None without an error column.
+    kind : str
+        "delta v/v" or "df/f".
+    source, label : str
+        Path of the file and its stem.
+    columns : tuple of str
+        All column names of the header.
+    temperature_column, shift_column : str
+        Columns used.
+    error_column : str or None
+        Uncertainty column used.
+    units : dict
+        "temperature" ("K" or "mK" as the file had it), "shift" (the unit in the shift header,
+        e.g. "ppm", or None).
+    """
+
+    temperature: np.ndarray
+    shift: np.ndarray
+    sigma: np.ndarray | None
+    kind: str
+    source: str
+    label: str
+    columns: tuple[str, ...]
+    temperature_column: str
+    shift_column: str
+    error_column: str | None
+    units: dict
+
+    def metadata(self) -> dict:
+        """JSON-ready description of where the numbers came from."""
+        return {"source": self.source, "label": self.label, "columns": list(self.columns),
+                "temperature_column": self.temperature_column,
+                "shift_column": self.shift_column, "error_column": self.error_column,
+                "kind": self.kind, "units": dict(self.units), "n_rows": int(self.temperature.size)}
+
+
+def read_velocity_table(path: str | Path, temperature_column: str | None = None,
+                        shift_column: str | None = None, *, temperature_unit: str | None = None,
+                        error_column: str | None | bool = None) -> VelocityTable:
+    """Read one delta v / v (or df/f) against temperature table.
+
+    Parameters
+    ----------
+    path : str or Path
+        Delimited text file with a header line (conventions of :mod:`manybody.measured.tables`).
+    temperature_column, shift_column : str, optional
+        Column names instead of the automatic choice.
+    temperature_unit : {"K", "mK"}, optional
+        Unit of the temperature column when neither its header nor its cells say.
+    error_column : str, None or False
+        Uncertainty column of the shift (its units). None: found by name when present; False:
+        ignored.
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError
+        If the path is not a file.
+    ValueError
+        No, or an ambiguous, temperature/shift/error column (the columns found are listed),
+        unparsable or non-finite cells, temperatures outside 0 < T < 1000 K, errors <= 0.
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise IsADirectoryError(f"velocity table {str(p)!r} is a directory, not a file")
+    if not p.is_file():
+        raise FileNotFoundError(f"velocity table {str(p)!r} not found")
+    grid = tables._read_grid(p)
+    src, columns = grid.src, grid.columns
+    t_name = tables._pick("temperature", temperature_column,
+                          [c for c in columns if tables._is_temperature(c)
+                           and not tables._is_error(c)], columns, src)
+    if t_name is None:
+        raise ValueError(f"{src}: cannot tell which column is the temperature; columns found: "
+                         f"{', '.join(map(repr, columns))}; name it e.g. 'Temperature (mK)' or "
+                         "pass temperature_column=")
+    s_name = tables._pick("shift (delta v/v or df/f)", shift_column,
+                          [c for c in columns if c != t_name and shift_kind(c)
+                           and not tables._is_error(c)], columns, src)
+    if s_name is None:
+        raise ValueError(f"{src}: cannot tell which column is the shift (dv/v, delta v/v, "
+                         f"df/f, velocity shift, frequency shift); columns found: "
+                         f"{', '.join(map(repr, columns))}")
+    e_name = _error_column(grid, error_column, t_name, s_name)
+    temperature, t_unit = tables._temperatures(grid, t_name, temperature_unit)
+    shift, _ = grid.column(s_name)
+    sigma = None
+    if e_name is not None:
+        sigma, _ = grid.column(e_name)
+        bad = np.flatnonzero(sigma <= 0)
+        if bad.size:
+            raise ValueError(f"{src}: error column {e_name!r}: errors must be > 0, found "
+                             f"{sigma[bad[0]]:g} in data row {bad[0] + 1}")
+    return VelocityTable(
+        temperature=temperature, shift=shift, sigma=sigma,
+        kind=shift_kind(s_name) or "delta v/v", source=src, label=p.stem,
+        columns=tuple(columns), temperature_column=t_name, shift_column=s_name,
+        error_column=e_name, units={"temperature": t_unit,
+                                    "shift": tables._header_unit(s_name)})
+
+
+def _error_column(grid, error_column: str | None | bool, t_name: str, s_name: str) -> str | None:
+    """The uncertainty column of the shift: chosen, recognised by name, or none."""
+    if error_column is False:
+        return None
+    if error_column is not None and error_column is not True:
+        e_name = tables._pick("error", error_column, [], grid.columns, grid.src)
+    else:
+        cands = [c for c in grid.columns if c not in (t_name, s_name) and tables._is_error(c)]
+        if len(cands) > 1:
+            raise ValueError(f"{grid.src}: cannot tell which column is the error of {s_name!r}: "
+                             f"{', '.join(map(repr, cands))} all qualify; choose one by name "
+                             "(error_column=, --error-column) or ignore them (error_column=False, "
+                             "--error-column none)")
+        e_name = cands[0] if cands else None
+    if e_name in (t_name, s_name):
+        raise ValueError(f"{grid.src}: the error column {e_name!r} is also the temperature or "
+                         "shift column")
+    return e_name
+
+
+@styled
+def plot_velocity_fit(fit: VelocityFit, temperature, shift, sigma, out: Path, name: str,
+                      label: str = "delta v/v") -> list[Path]:
+    """Figure: the data against T on a logarithmic axis (i.e. against ln T), the two fitted lines
+    over their windows (dashed up to T_max), T_max with its error, and the 2 : -1 and 1 : -1
+    references over the window above (slopes -below/2 and -below, starting where the fitted
+    line above starts).
+
+    Writes ``out/name.png`` and ``out/name.pdf`` atomically; returns the paths."""
+    t = np.asarray(temperature, dtype=np.float64)
+    fig = new_figure(figsize=(6.4, 4.4), layout="constrained")
+    ax = fig.add_subplot()
+    ax.errorbar(t, shift, yerr=sigma, fmt="o", color="0.3", ms=3.5, label="data", zorder=3)
+    for side, (lo, hi), col in (("below", fit.window_below, PALETTE[0]),
+                                ("above", fit.window_above, PALETTE[1])):
+        slope, err = ((fit.below, fit.below_error) if side == "below"
+                      else (fit.above, fit.above_error))
+        span = np.geomspace(lo, hi, 50)
+        ax.plot(span, fit.line(side, span), "-", color=col, lw=2,
+                label=f"slope {side} {slope:+.3g} ± {err:.2g}")
+        reach = np.geomspace(min(hi, fit.temperature_max), max(lo, fit.temperature_max), 30)
+        ax.plot(reach, fit.line(side, reach), "--", color=col, lw=1)
+    above = np.geomspace(*fit.window_above, 50)
+    start = float(fit.line("above", fit.window_above[0]))
+    for factor, style, text in ((0.5, ":", "2 : -1 reference"), (1.0, "-.", "1 : -1 reference")):
+        ax.plot(above, start - factor * fit.below * np.log(above / fit.window_above[0]), style,
+                color=PALETTE[2], lw=1.2, label=f"{text} (slope {-factor * fit.below:+.3g})")
+    ax.axvline(fit.temperature_max, color="0.5", lw=0.8)
+    ax.axvspan(max(fit.temperature_max - fit.temperature_max_error, t[0]),
+               fit.temperature_max + fit.temperature_max_error, color="0.85", lw=0, zorder=0)
+    ax.set_xscale("log")
+    ax.set_xlabel("temperature T (K), logarithmic: ln T")
+    ax.set_ylabel(label)
+    ratio = (f"ratio {fit.ratio:.3g} ± {fit.ratio_error:.2g}" if math.isfinite(fit.ratio_error)
+             else f"ratio {fit.ratio:.3g}")
+    ax.set_title(f"T_max = {fit.temperature_max:.4g} ± {fit.temperature_max_error:.2g} K; "
+                 f"{ratio} (2 : -1 is -2, 1 : -1 is -1)", fontsize=9)
+    ax.legend(fontsize=7.5, loc="best")
+    return save_figure(fig, out, name, formats=("png", "pdf"))
