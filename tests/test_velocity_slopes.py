@@ -236,7 +236,7 @@ def _velocity_csv(tmp_path, name="dv.csv", rows=None, header="Temperature (mK);d
 
 
 def _fit_data(argv):
-    from manybody.cli.main import main
+    from manybody.cli import main
 
     return main(["fit-data", *argv])
 
