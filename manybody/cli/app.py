@@ -31,7 +31,8 @@ COMMANDS: dict[str, tuple[ModuleType, str]] = {
     "study": (study, "run the built-in study: does TLS structure survive interactions?"),
     "run": (run, "run a sweep from a TOML run specification"),
     "info": (info, "describe a results file: contents and provenance"),
-    "fit-data": (fit_data, "fit measured loss data: tanh(x/2) against 1 - e^-x"),
+    "fit-data": (fit_data, "fit measured loss data (tanh(x/2) against 1 - e^-x) or, with "
+                           "--velocity, the slopes of delta v/v (T)"),
 }
 
 

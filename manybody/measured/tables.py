@@ -123,7 +123,7 @@ def _norm(name: str) -> str:
     return name.replace("\ufeff", "").strip().strip('"').strip().lower()
 
 
-def _header_unit(name: str) -> str | None:
+def header_unit(name: str) -> str | None:
     """Unit written in a header: '(mK)', '[K]', '/ K', '_mK', ' in mK', ... (None if none)."""
     n = _norm(name)
     m = re.search(r"[\(\[\{]\s*([^\)\]\}]*)\s*[\)\]\}]\s*$", n)
@@ -134,14 +134,14 @@ def _header_unit(name: str) -> str | None:
 
 
 def _temperature_unit(name: str) -> str | None:
-    unit = _header_unit(name)
+    unit = header_unit(name)
     if unit is None:
         return None
     unit = unit.replace(" ", "")
     return {"mk": "mK", "k": "K"}.get(unit, "?" + unit)
 
 
-def _is_temperature(name: str) -> bool:
+def is_temperature(name: str) -> bool:
     n = _norm(name)
     return bool(re.match(r"^(temp|temperatur|temperature|t)\b|^t[_\(\[ ]|^t$|^temp", n))
 
@@ -159,7 +159,7 @@ _ERROR = re.compile(r"(\berr(or|ors)?\b|_err|err$|\buncertaint|\bsigma\b|σ|^sig
 _POWER = re.compile(r"(power|^p$|^p_|^p\s|^pin|dbm|photon|^n$|^<n>|^nph|^n_ph)")
 
 
-def _strip_unit(name: str) -> str:
+def strip_unit(name: str) -> str:
     n = _norm(name)
     n = re.sub(r"[\(\[\{][^\)\]\}]*[\)\]\}]\s*$", "", n).strip()
     return n
@@ -168,7 +168,7 @@ def _strip_unit(name: str) -> str:
 def _loss_kind(name: str, explicit: bool = False) -> str | None:
     """'tan delta', 'Q^-1', 'Q' for a loss column, or None. Q_l/Q_c only when chosen explicitly."""
     n = _norm(name)
-    bare = _strip_unit(name)
+    bare = strip_unit(name)
     if _TAN_DELTA.search(n):
         return "tan delta"
     if _INVERSE_Q.search(n):
@@ -180,14 +180,14 @@ def _loss_kind(name: str, explicit: bool = False) -> str | None:
     return None
 
 
-def _is_error(name: str) -> bool:
+def is_error_column(name: str) -> bool:
     """An uncertainty column: 'Qi error', 'Qi_err', 'dQi', 'sigma', 'std', 'uncertainty'."""
-    return bool(_ERROR.search(_strip_unit(name)))
+    return bool(_ERROR.search(strip_unit(name)))
 
 
 def _power_unit(name: str) -> str:
     n = _norm(name)
-    unit = _header_unit(name)
+    unit = header_unit(name)
     if unit:
         return {"dbm": "dBm", "w": "W", "mw": "mW", "uw": "uW", "nw": "nW"}.get(unit, unit)
     if "dbm" in n:
@@ -267,7 +267,7 @@ def _parse_number(cell: str, decimal_comma: bool) -> tuple[float | None, str | N
 # --------------------------------------------------------------------------- the reader
 
 
-def _pick(kind: str, requested: str | None, candidates: list[str], columns: list[str],
+def pick_column(kind: str, requested: str | None, candidates: list[str], columns: list[str],
           path: str) -> str | None:
     if requested is not None:
         matches = [c for c in columns if _norm(c) == _norm(requested)]
@@ -341,11 +341,11 @@ def read_loss_table(
         raise IsADirectoryError(f"loss table {str(p)!r} is a directory, not a file")
     if not p.is_file():
         raise FileNotFoundError(f"loss table {str(p)!r} not found")
-    grid = _read_grid(p)
+    grid = read_grid(p)
     t_name, l_name, kind, pw_name = _data_columns(grid, temperature_column, loss_column,
                                                   power_column)
     e_name = _error_column(grid, error_column, t_name, l_name, pw_name)
-    temperature, t_unit = _temperatures(grid, t_name, temperature_unit)
+    temperature, t_unit = temperature_column_values(grid, t_name, temperature_unit)
     l_values, _ = grid.column(l_name)
     loss = _losses(grid.src, l_name, l_values, kind)
     units = {"temperature": t_unit, "loss": kind}
@@ -364,7 +364,7 @@ def read_loss_table(
 
 
 @dataclass(frozen=True)
-class _Grid:
+class CellGrid:
     """The cells of a table: header columns, data rows and where each row is in the file."""
 
     src: str
@@ -408,7 +408,7 @@ def _cell_value(src: str, name: str, i: int, cell: str, decimal_comma: bool
     return value, unit
 
 
-def _read_grid(p: Path) -> _Grid:
+def read_grid(p: Path) -> CellGrid:
     """Decode, drop comments, sniff the separator, find the header and the data rows."""
     src = str(p)
     text = _decode(p.read_bytes(), src)
@@ -439,23 +439,23 @@ def _read_grid(p: Path) -> _Grid:
     if len(columns) < 2:
         raise ValueError(f"{src}: found only one column ({columns[0]!r}); need a temperature "
                          "and a loss column")
-    return _Grid(src, sep, decimal_comma, columns, rows[first:],
+    return CellGrid(src, sep, decimal_comma, columns, rows[first:],
                  [n for n, _ in numbered[first:]])
 
 
-def _data_columns(grid: _Grid, temperature_column: str | None, loss_column: str | None,
+def _data_columns(grid: CellGrid, temperature_column: str | None, loss_column: str | None,
                   power_column: str | None) -> tuple[str, str, str, str | None]:
     """(temperature, loss, loss kind, power or None) columns, chosen by name or recognised."""
     src, columns = grid.src, grid.columns
-    t_name = _pick("temperature", temperature_column,
-                   [c for c in columns if _is_temperature(c) and not _is_error(c)], columns, src)
+    t_name = pick_column("temperature", temperature_column,
+                   [c for c in columns if is_temperature(c) and not is_error_column(c)], columns, src)
     if t_name is None:
         raise ValueError(f"{src}: cannot tell which column is the temperature; columns found: "
                          f"{', '.join(map(repr, columns))}; name it e.g. 'Temperature (mK)' or "
                          "pass temperature_column=")
     loss_candidates = [c for c in columns
-                       if c != t_name and _loss_kind(c) is not None and not _is_error(c)]
-    l_name = _pick("loss (Q, Q^-1 or tan delta)", loss_column, loss_candidates, columns, src)
+                       if c != t_name and _loss_kind(c) is not None and not is_error_column(c)]
+    l_name = pick_column("loss (Q, Q^-1 or tan delta)", loss_column, loss_candidates, columns, src)
     if l_name is None:
         raise ValueError(f"{src}: cannot tell which column is the loss (Q, Qi, Qint, Q^-1, 1/Q, "
                          f"loss or tan delta); columns found: {', '.join(map(repr, columns))}")
@@ -463,10 +463,10 @@ def _data_columns(grid: _Grid, temperature_column: str | None, loss_column: str 
     if kind is None:
         raise ValueError(f"{src}: column {l_name!r} is not recognised as Q, Q^-1 or tan delta "
                          "(rename it, e.g. 'Qi' or '1/Q')")
-    power_candidates = [c for c in columns if c not in (t_name, l_name) and not _is_error(c)
+    power_candidates = [c for c in columns if c not in (t_name, l_name) and not is_error_column(c)
                         and _POWER.search(_norm(c))]
     try:
-        pw_name = _pick("power", power_column, power_candidates, columns, src)
+        pw_name = pick_column("power", power_column, power_candidates, columns, src)
     except ValueError:
         if power_column is not None:
             raise
@@ -474,17 +474,17 @@ def _data_columns(grid: _Grid, temperature_column: str | None, loss_column: str 
     return t_name, l_name, kind, pw_name
 
 
-def _error_column(grid: _Grid, error_column: str | None | bool, t_name: str, l_name: str,
+def _error_column(grid: CellGrid, error_column: str | None | bool, t_name: str, l_name: str,
                   pw_name: str | None) -> str | None:
     """The uncertainty column of the loss: chosen, recognised by name, or none."""
     src, columns = grid.src, grid.columns
     if error_column is False:
         return None
     if error_column is not None and error_column is not True:
-        e_name = _pick("error", error_column, [], columns, src)
+        e_name = pick_column("error", error_column, [], columns, src)
     else:
-        e_cands = [c for c in columns if c not in (t_name, l_name, pw_name) and _is_error(c)]
-        bare = _strip_unit(l_name)
+        e_cands = [c for c in columns if c not in (t_name, l_name, pw_name) and is_error_column(c)]
+        bare = strip_unit(l_name)
         if len(e_cands) > 1:  # prefer the error of the loss column: 'Qi error' beside 'Qc error'
             e_cands = [c for c in e_cands if bare and bare in _norm(c)] or e_cands
         if len(e_cands) > 1:
@@ -499,7 +499,7 @@ def _error_column(grid: _Grid, error_column: str | None | bool, t_name: str, l_n
     return e_name
 
 
-def _temperature_unit_of(grid: _Grid, t_name: str, cell_units: set[str],
+def _temperature_unit_of(grid: CellGrid, t_name: str, cell_units: set[str],
                          temperature_unit: str | None) -> str:
     """mK or K, from the header, the cells or ``temperature_unit`` (which must agree)."""
     src = grid.src
@@ -527,7 +527,7 @@ def _temperature_unit_of(grid: _Grid, t_name: str, cell_units: set[str],
     return t_unit
 
 
-def _temperatures(grid: _Grid, t_name: str, temperature_unit: str | None
+def temperature_column_values(grid: CellGrid, t_name: str, temperature_unit: str | None
                   ) -> tuple[np.ndarray, str]:
     """Temperatures in K (0 < T < MAX_TEMPERATURE) and the unit the file used."""
     src = grid.src
@@ -571,7 +571,7 @@ def _losses(src: str, l_name: str, l_values: np.ndarray, kind: str) -> np.ndarra
     return 1.0 / l_values if kind == "Q" else l_values
 
 
-def _powers(grid: _Grid, pw_name: str) -> tuple[np.ndarray, str]:
+def _powers(grid: CellGrid, pw_name: str) -> tuple[np.ndarray, str]:
     """The drive powers and their unit (dBm checked against the physical range)."""
     power, _ = grid.column(pw_name)
     unit = _power_unit(pw_name)
@@ -584,7 +584,7 @@ def _powers(grid: _Grid, pw_name: str) -> tuple[np.ndarray, str]:
     return power, unit
 
 
-def _errors(grid: _Grid, e_name: str, l_values: np.ndarray, kind: str) -> tuple[np.ndarray, str]:
+def _errors(grid: CellGrid, e_name: str, l_values: np.ndarray, kind: str) -> tuple[np.ndarray, str]:
     """Errors of Q^-1 (sigma_Q / Q^2 from errors of Q) and what the column held."""
     e_values, _ = grid.column(e_name)
     bad = np.flatnonzero(e_values <= 0)

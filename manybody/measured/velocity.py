@@ -29,7 +29,7 @@ _SHIFT = re.compile(r"((^|[^a-z])(d|δ|delta)\s*_?\s*(v|f)\s*(/|_)\s*(v|f)(_?0)?
 
 def shift_kind(name: str) -> str | None:
     """"delta v/v" or "df/f" for a shift column name, None for any other column."""
-    n = tables._strip_unit(name)
+    n = tables.strip_unit(name)
     if not _SHIFT.search(n):
         return None
     return "df/f" if re.search(r"f\s*(/|_)\s*f|^df|frequency", n) else "delta v/v"
@@ -112,24 +112,24 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
         raise IsADirectoryError(f"velocity table {str(p)!r} is a directory, not a file")
     if not p.is_file():
         raise FileNotFoundError(f"velocity table {str(p)!r} not found")
-    grid = tables._read_grid(p)
+    grid = tables.read_grid(p)
     src, columns = grid.src, grid.columns
-    t_name = tables._pick("temperature", temperature_column,
-                          [c for c in columns if tables._is_temperature(c)
-                           and not tables._is_error(c)], columns, src)
+    t_name = tables.pick_column("temperature", temperature_column,
+                          [c for c in columns if tables.is_temperature(c)
+                           and not tables.is_error_column(c)], columns, src)
     if t_name is None:
         raise ValueError(f"{src}: cannot tell which column is the temperature; columns found: "
                          f"{', '.join(map(repr, columns))}; name it e.g. 'Temperature (mK)' or "
                          "pass temperature_column=")
-    s_name = tables._pick("shift (delta v/v or df/f)", shift_column,
+    s_name = tables.pick_column("shift (delta v/v or df/f)", shift_column,
                           [c for c in columns if c != t_name and shift_kind(c)
-                           and not tables._is_error(c)], columns, src)
+                           and not tables.is_error_column(c)], columns, src)
     if s_name is None:
         raise ValueError(f"{src}: cannot tell which column is the shift (dv/v, delta v/v, "
                          f"df/f, velocity shift, frequency shift); columns found: "
                          f"{', '.join(map(repr, columns))}")
     e_name = _error_column(grid, error_column, t_name, s_name)
-    temperature, t_unit = tables._temperatures(grid, t_name, temperature_unit)
+    temperature, t_unit = tables.temperature_column_values(grid, t_name, temperature_unit)
     shift, _ = grid.column(s_name)
     sigma = None
     if e_name is not None:
@@ -143,7 +143,7 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
         kind=shift_kind(s_name) or "delta v/v", source=src, label=p.stem,
         columns=tuple(columns), temperature_column=t_name, shift_column=s_name,
         error_column=e_name, units={"temperature": t_unit,
-                                    "shift": tables._header_unit(s_name)})
+                                    "shift": tables.header_unit(s_name)})
 
 
 def _error_column(grid, error_column: str | None | bool, t_name: str, s_name: str) -> str | None:
@@ -151,9 +151,9 @@ def _error_column(grid, error_column: str | None | bool, t_name: str, s_name: st
     if error_column is False:
         return None
     if error_column is not None and error_column is not True:
-        e_name = tables._pick("error", error_column, [], grid.columns, grid.src)
+        e_name = tables.pick_column("error", error_column, [], grid.columns, grid.src)
     else:
-        cands = [c for c in grid.columns if c not in (t_name, s_name) and tables._is_error(c)]
+        cands = [c for c in grid.columns if c not in (t_name, s_name) and tables.is_error_column(c)]
         if len(cands) > 1:
             raise ValueError(f"{grid.src}: cannot tell which column is the error of {s_name!r}: "
                              f"{', '.join(map(repr, cands))} all qualify; choose one by name "
