@@ -344,7 +344,7 @@ def read_loss_table(
     grid = read_grid(p)
     t_name, l_name, kind, pw_name = _data_columns(grid, temperature_column, loss_column,
                                                   power_column)
-    e_name = _error_column(grid, error_column, t_name, l_name, pw_name)
+    e_name = error_column_of(grid, error_column, t_name, l_name, (pw_name,))
     temperature, t_unit = temperature_column_values(grid, t_name, temperature_unit)
     l_values, _ = grid.column(l_name)
     loss = _losses(grid.src, l_name, l_values, kind)
@@ -474,28 +474,32 @@ def _data_columns(grid: CellGrid, temperature_column: str | None, loss_column: s
     return t_name, l_name, kind, pw_name
 
 
-def _error_column(grid: CellGrid, error_column: str | None | bool, t_name: str, l_name: str,
-                  pw_name: str | None) -> str | None:
-    """The uncertainty column of the loss: chosen, recognised by name, or none."""
+def error_column_of(grid: CellGrid, error_column: str | None | bool, t_name: str, value_name: str,
+                    others: tuple[str | None, ...] = (), value_kind: str = "loss") -> str | None:
+    """The uncertainty column of ``value_name`` (the loss, or the velocity shift): the one chosen
+    (``error_column``, a name), none (``False``), or the one recognised by its name among the
+    columns other than temperature, value and ``others``; with several, the one naming the value
+    column, else a ValueError naming them. ``value_kind`` names the value column in messages."""
     src, columns = grid.src, grid.columns
     if error_column is False:
         return None
     if error_column is not None and error_column is not True:
         e_name = pick_column("error", error_column, [], columns, src)
     else:
-        e_cands = [c for c in columns if c not in (t_name, l_name, pw_name) and is_error_column(c)]
-        bare = strip_unit(l_name)
-        if len(e_cands) > 1:  # prefer the error of the loss column: 'Qi error' beside 'Qc error'
+        e_cands = [c for c in columns
+                   if c not in (t_name, value_name, *others) and is_error_column(c)]
+        bare = strip_unit(value_name)
+        if len(e_cands) > 1:  # prefer the error of the value column: 'Qi error' beside 'Qc error'
             e_cands = [c for c in e_cands if bare and bare in _norm(c)] or e_cands
         if len(e_cands) > 1:
             raise ValueError(
-                f"{src}: cannot tell which column is the error of {l_name!r}: "
+                f"{src}: cannot tell which column is the error of {value_name!r}: "
                 f"{', '.join(map(repr, e_cands))} all qualify; choose one by name (error_column=, "
                 "--error-column) or ignore them (error_column=False, --error-column none)")
         e_name = e_cands[0] if e_cands else None
-    if e_name in (t_name, l_name):
-        raise ValueError(f"{src}: the error column {e_name!r} is also the temperature or loss "
-                         "column")
+    if e_name in (t_name, value_name):
+        raise ValueError(f"{src}: the error column {e_name!r} is also the temperature or "
+                         f"{value_kind} column")
     return e_name
 
 

@@ -128,7 +128,7 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
         raise ValueError(f"{src}: cannot tell which column is the shift (dv/v, delta v/v, "
                          f"df/f, velocity shift, frequency shift); columns found: "
                          f"{', '.join(map(repr, columns))}")
-    e_name = _error_column(grid, error_column, t_name, s_name)
+    e_name = tables.error_column_of(grid, error_column, t_name, s_name, value_kind="shift")
     temperature, t_unit = tables.temperature_column_values(grid, t_name, temperature_unit)
     shift, _ = grid.column(s_name)
     sigma = None
@@ -144,26 +144,6 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
         columns=tuple(columns), temperature_column=t_name, shift_column=s_name,
         error_column=e_name, units={"temperature": t_unit,
                                     "shift": tables.header_unit(s_name)})
-
-
-def _error_column(grid, error_column: str | None | bool, t_name: str, s_name: str) -> str | None:
-    """The uncertainty column of the shift: chosen, recognised by name, or none."""
-    if error_column is False:
-        return None
-    if error_column is not None and error_column is not True:
-        e_name = tables.pick_column("error", error_column, [], grid.columns, grid.src)
-    else:
-        cands = [c for c in grid.columns if c not in (t_name, s_name) and tables.is_error_column(c)]
-        if len(cands) > 1:
-            raise ValueError(f"{grid.src}: cannot tell which column is the error of {s_name!r}: "
-                             f"{', '.join(map(repr, cands))} all qualify; choose one by name "
-                             "(error_column=, --error-column) or ignore them (error_column=False, "
-                             "--error-column none)")
-        e_name = cands[0] if cands else None
-    if e_name in (t_name, s_name):
-        raise ValueError(f"{grid.src}: the error column {e_name!r} is also the temperature or "
-                         "shift column")
-    return e_name
 
 
 @styled
