@@ -30,24 +30,56 @@ class Broadening:
         Normalised Gaussian (standard deviation ``width``), Lorentzian (half width at half maximum
         ``width``) or box of full width ``width`` (a binned histogram).
     width : float
-        eta (K). Should be small compared with w and with T, and large compared with the level
-        spacing so that the disorder-averaged spectrum is smooth.
+        eta (K), or eta / w (dimensionless) with ``scaling = "relative"``. Should be small
+        compared with w and with T, and large compared with the level spacing so that the
+        disorder-averaged spectrum is smooth.
     resolution : int
         Grid nodes per width for the binned method (>= 4).
+    scaling : {"absolute", "relative"}
+        "absolute": one kernel width eta = ``width`` at every frequency. "relative": the kernel at
+        frequency w has the width eta = ``width`` * w (``width`` < 0.5), the same relative
+        resolution at every frequency -- what the frequency-collapse test needs, since a kernel
+        of fixed eta smears Q(w, T) / A(w) at w and 2w differently (docs/PHYSICS.md section 7).
+        Dense solver only.
     """
 
     kind: str = "gaussian"
     width: float = 0.01
     resolution: int = 10
+    scaling: str = "absolute"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind",
                            v.choice("broadening.kind", self.kind, ("gaussian", "lorentzian", "histogram")))
         object.__setattr__(self, "width", v.positive("broadening.width", self.width))
         object.__setattr__(self, "resolution", v.integer("broadening.resolution", self.resolution, 4, 1000))
+        object.__setattr__(self, "scaling",
+                           v.choice("broadening.scaling", self.scaling, ("absolute", "relative")))
+        if self.relative and self.width >= 0.5:
+            raise ValueError(f"broadening.width must be < 0.5 (eta / w) with scaling = 'relative', "
+                             f"got {self.width!r}")
+
+    @property
+    def relative(self) -> bool:
+        """Whether the width is eta / w (``scaling = "relative"``)."""
+        return self.scaling == "relative"
+
+    def at(self, frequency: float) -> Broadening:
+        """The kernel used at ``frequency`` w (K): itself for an absolute width, else the
+        absolute kernel of width eta = width * w."""
+        if not self.relative:
+            return self
+        return Broadening(kind=self.kind, width=self.width * float(frequency),
+                          resolution=self.resolution)
+
+    def _check_absolute(self) -> None:
+        if self.relative:  # a programming error: the caller must take .at(w) first
+            raise ValueError("a relative-width kernel has no width of its own: evaluate "
+                             "broadening.at(frequency) first")
 
     def kernel(self, u: np.ndarray) -> np.ndarray:
-        """K(u) (1/K), normalised to unit area."""
+        """K(u) (1/K), normalised to unit area (absolute width; see :meth:`at`)."""
+        self._check_absolute()
         eta = self.width
         if self.kind == "gaussian":
             return np.exp(-0.5 * (u / eta) ** 2) / (eta * math.sqrt(2.0 * math.pi))
@@ -57,6 +89,7 @@ class Broadening:
 
     def dispersive(self, u: np.ndarray) -> np.ndarray:
         """R(u) (1/K): the broadened principal value of 1/u (Hilbert-transform partner of pi K)."""
+        self._check_absolute()
         eta = self.width
         if self.kind == "gaussian":
             from scipy.special import dawsn  # scipy only when a kernel is evaluated: config stays light

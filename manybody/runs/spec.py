@@ -344,12 +344,21 @@ def probe_to_dict(probe: Probe) -> dict[str, Any]:
         "frequencies": list(probe.frequencies),
         "temperatures": list(probe.temperatures),
         "observables": list(probe.observables),
-        "broadening": _plain(probe.broadening),
+        "broadening": _broadening_to_dict(probe.broadening),
         **({"phonon_rate_prefactor": probe.phonon_rate_prefactor}
            if probe.phonon_rate_prefactor is not None else {}),
         **({"matrix_element_bins": _plain(probe.matrix_element_bins)}
            if probe.matrix_element_bins is not None else {}),
     }
+
+
+def _broadening_to_dict(broadening: Broadening) -> dict[str, Any]:
+    """The kernel as a plain dict; the default ``scaling = "absolute"`` is left out, so specs and
+    results files written before the key existed keep their digest."""
+    out = _plain(broadening)
+    if out["scaling"] == "absolute":
+        del out["scaling"]
+    return out
 
 
 def _realisation_counts(value: Any, shape: tuple[int, ...]) -> int | tuple:

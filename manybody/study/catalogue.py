@@ -3,7 +3,8 @@ them without loading the simulation."""
 
 #: Shipped study specs (``manybody/study/specs/<name>.toml``), in the order of the summary.
 STUDY_SPECS = (
-    "dipolar", "gaussian", "admixture", "two_body_stress", "random_block", "finite_size", "relaxation",
+    "dipolar", "gaussian", "admixture", "two_body_stress", "random_block", "finite_size",
+    "coupling_density", "tunnelling_min", "relaxation",
 )
 #: Sizes of a study run.
 SIZES = ("tiny", "default", "full")

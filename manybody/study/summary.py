@@ -61,7 +61,7 @@ class VelocitySummary:
 
 def kernel_smearing(spec: RunSpec) -> float | None:
     """eta / w of a Gaussian kernel (the laws are fitted kernel-averaged), else None."""
-    b = spec.probe.broadening
+    b = spec.probe.broadening.at(spec.probe.frequencies[0])
     return b.width / spec.probe.frequencies[0] if b.kind == "gaussian" else None
 
 

@@ -17,7 +17,7 @@ from manybody.config.probe import MATRIX_ELEMENT_OBSERVABLES, OBSERVABLE_MIN_TLS
 from manybody.config.solver import SolverParams
 from manybody.simulation.ensembles import Realisation
 from manybody.simulation.materials import bath
-from manybody.simulation.observables.absorption import pair_spectrum
+from manybody.simulation.observables.absorption import resonant_responses
 from manybody.simulation.observables.relaxation import relaxation_susceptibility
 from manybody.simulation.observables.responses import Responses
 from manybody.simulation.observables.statistics import matrix_element_sums, mean_spacing_ratio
@@ -351,11 +351,9 @@ def respond(real: Realisation, operators: tuple, probe, solver: SolverParams, *,
     t = np.asarray(probe.temperatures)
     wanted = set(probe.observables)
     if {"absorption", "velocity_shift"} & wanted:
-        pairs = pair_spectrum(spectrum, elements, w, probe.broadening)
-        if "absorption" in wanted:
-            raw.im_chi = pairs.absorption(w, t)
-        if "velocity_shift" in wanted:
-            raw.re_chi = pairs.dispersion(w, t)
+        raw.im_chi, raw.re_chi = resonant_responses(
+            spectrum, elements, w, t, probe.broadening, absorptive="absorption" in wanted,
+            dispersive="velocity_shift" in wanted)
     if "specific_heat" in wanted:
         raw.specific_heat = specific_heat(spectrum.energies, t)
     if "spacing_ratio" in wanted:
