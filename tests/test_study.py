@@ -42,7 +42,14 @@ def test_shipped_specs_are_valid_and_physically_sensible():
         spec = load_study_spec(name)
         probe = spec.probe
         w = probe.frequencies[0]
-        assert probe.broadening.width <= 0.25 * w  # kernel width << w
+        for wk in probe.frequencies:  # kernel width << w at every frequency
+            assert probe.broadening.at(wk).width <= 0.25 * wk
+        if len(probe.frequencies) > 1:  # collapse: x at w/2 and 2w fall on the grid of w
+            grid = np.log2(w / np.asarray(probe.temperatures))
+            for wk in probe.frequencies[1:]:
+                shifted = grid + np.log2(wk / w)
+                assert np.isin(np.round(shifted[(shifted >= grid.min()) & (shifted <= grid.max())],
+                                        9), np.round(grid, 9)).all()
         if spec.model.tls is not None:
             assert spec.model.tls.tunnelling_min <= 0.02 * w  # Delta_min << w
             assert w < spec.model.tls.asymmetry_max  # w < eps_max
@@ -73,7 +80,7 @@ def test_tiny_study_writes_results_summary_and_figures(tiny_study):
     assert {r["study"] for r in velocity} == {"relaxation"}
     assert "| study | parameter |" in proc.stdout and "verdict" in proc.stdout
     for fig in ("absorption_shape", "tls_index", "specific_heat", "matrix_elements",
-                "velocity_shift"):
+                "velocity_shift", "decomposition"):
         for ext in ("png", "pdf"):
             assert (out / "figures" / f"{fig}.{ext}").stat().st_size > 5000
 
@@ -115,8 +122,11 @@ def test_tiny_study_summary_values_are_recomputed_from_the_results_files(tiny_st
         ds = load_results(out / f"{row['study']}.nc")
         spec = RunSpec.from_dict(json.loads(ds.attrs["spec"]))
         key = next(iter(spec.sweep))
-        dim = spec.dims[0]
-        point = ds.isel({dim: list(spec.sweep[key]).index(row["value"])})
+        # one axis: the value; several: "v1, v2" in the order of the axes
+        values = ([row["value"]] if len(spec.sweep) == 1
+                  else [float(value) for value in row["value"].split(", ")])
+        point = ds.isel({dim: list(axis).index(value) for dim, axis, value
+                         in zip(spec.dims, spec.sweep.values(), values, strict=True)})
         count = int(point["realisation_count"])
         assert row["realisations"] == count
         assert row["n_tls"] == (row["value"] if key == "model.n_tls" else spec.model.n_tls)
@@ -135,6 +145,15 @@ def test_tiny_study_summary_values_are_recomputed_from_the_results_files(tiny_st
         assert row["index"] == pytest.approx(shape.index, rel=1e-9, abs=1e-12)
         assert row["index_error"] == pytest.approx(shape.index_error, rel=1e-9, abs=1e-12)
         assert row["verdict"] == shape.verdict
+        # lambda = J0 / eps_max (docs/PHYSICS.md section 7) of the row's model
+        tls, coupling = spec.model.tls, spec.model.coupling
+        if tls is None:
+            assert row["coupling_lambda"] is None  # NaN in strict JSON
+        else:
+            swept = dict(zip(spec.sweep, values, strict=True))
+            strength = swept.get("model.coupling.strength", coupling.strength if coupling else 0.0)
+            eps_max = swept.get("model.tls.asymmetry_max", tls.asymmetry_max)
+            assert row["coupling_lambda"] == pytest.approx(strength / eps_max, rel=1e-12)
         if row["study"] == "finite_size":
             assert abs(row["index"] - 1.0) < 3 * row["index_error"], row
         if row["study"] == "random_block" and row["value"] == "flat":
@@ -159,7 +178,7 @@ def test_redrawn_figures_are_byte_identical(tiny_study, tmp_path):
     proc = run(["scripts/make_figures.py", str(out), "--out", str(tmp_path)])
     assert proc.returncode == 0, proc.stderr[-2000:]
     drawn = sorted(p.name for p in (out / "figures").iterdir())
-    assert sorted(p.name for p in tmp_path.iterdir()) == drawn and len(drawn) == 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == drawn and len(drawn) == 12
     for name in drawn:
         assert (tmp_path / name).read_bytes() == (out / "figures" / name).read_bytes(), name
         if name.endswith(".pdf"):

@@ -17,10 +17,15 @@ from manybody.laws.analysis import analyse_shape
 from manybody.laws.velocity import VelocitySlopes, velocity_slopes
 from manybody.runs.results import SweepPoint, dataset_spec, sweep_points
 from manybody.runs.spec import RunSpec
+from manybody.study.decomposition import control_parameters, decompose
 from manybody.support import jsonio
 from manybody.support.files import atomic_write_text
 
 log = logging.getLogger(__name__)
+
+#: Per-realisation observables the decomposition reads besides "absorption", where computed.
+DECOMPOSITION_OBSERVABLES = ("absorption", "configuration_bath_absorption",
+                             "configuration_bath_absorption_infinite", "single_tls_fraction")
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,19 @@ class PointSummary:
     reduced_chi2_tls: float
     reduced_chi2_generic: float
     verdict: str
+    coupling_lambda: float = math.nan
+    coupling_chi: float = math.nan
+    resonant_density_rise: float = math.nan
+    resonant_density_rise_error: float = math.nan
+    configuration_bath_error: float = math.nan
+    configuration_bath_infinite_error: float = math.nan
+    index_configuration_bath: float = math.nan
+    index_configuration_bath_error: float = math.nan
+    index_configuration_bath_infinite: float = math.nan
+    index_configuration_bath_infinite_error: float = math.nan
+    single_tls_fraction: float = math.nan
+    single_tls_fraction_error: float = math.nan
+    single_tls_fraction_min: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -86,11 +104,7 @@ def summarise(ds, name: str) -> tuple[list[PointSummary], list[VelocitySummary]]
     velocity_rows: list[VelocitySummary] = []
     has_velocity = "relaxation_velocity_shift" in ds and "velocity_shift" in ds
     for point in sweep_points(ds, spec):
-        key = next(iter(spec.sweep), "")
-        value = spec.sweep[key][point.index[0]] if key else None
-        label = dict(study=name, parameter=key.split(".")[-1] if key else "-",
-                     value=value.item() if hasattr(value, "item") else value,
-                     n_tls=point.model.n_tls)
+        label = dict(study=name, **_axis_label(spec, point.index), n_tls=point.model.n_tls)
         if "absorption" in ds:
             shape_rows.append(_shape_row(spec, ds, point, label))
         if has_velocity:
@@ -98,11 +112,48 @@ def summarise(ds, name: str) -> tuple[list[PointSummary], list[VelocitySummary]]
     return shape_rows, velocity_rows
 
 
+def _axis_label(spec: RunSpec, index: tuple[int, ...]) -> dict[str, Any]:
+    """``parameter`` and ``value`` of a sweep point: the axis name and its value for one axis
+    (a number), "a, b" and "va, vb" for several, "-" and None without a sweep."""
+    if not spec.sweep:
+        return {"parameter": "-", "value": None}
+    values = [values[i] for values, i in zip(spec.sweep.values(), index, strict=True)]
+    values = [value.item() if hasattr(value, "item") else value for value in values]
+    names = [key.split(".")[-1] for key in spec.sweep]
+    if len(names) == 1:
+        return {"parameter": names[0], "value": values[0]}
+    return {"parameter": ", ".join(names), "value": ", ".join(f"{value:g}" if isinstance(
+        value, float | int) else str(value) for value in values)}
+
+
+def _index_of(x: np.ndarray, q: np.ndarray, smearing: float | None) -> tuple[float, float]:
+    """TLS index a and its bootstrap error of per-realisation curves q (n_real, n_x)."""
+    shape = analyse_shape(x, q, smearing=smearing)
+    return shape.index, shape.index_error
+
+
+def _decomposition_fields(spec: RunSpec, ds, point: SweepPoint, x: np.ndarray,
+                          smearing: float | None) -> dict[str, float]:
+    """The decomposition columns of a shape row (docs/PHYSICS.md section 7)."""
+    lam, chi = control_parameters(point.model)
+    data = {name: point.data[name].isel(frequency=0).values for name in DECOMPOSITION_OBSERVABLES
+            if name in point.data}
+    fields = {"coupling_lambda": lam, "coupling_chi": chi,
+              **asdict(decompose(x, data, smearing))}
+    for name, column in (("configuration_bath_absorption", "index_configuration_bath"),
+                         ("configuration_bath_absorption_infinite",
+                          "index_configuration_bath_infinite")):
+        if name in data:
+            fields[column], fields[f"{column}_error"] = _index_of(x, data[name], smearing)
+    return fields
+
+
 def _shape_row(spec: RunSpec, ds, point: SweepPoint, label: dict[str, Any]) -> PointSummary:
-    """Law fits of Q^-1(x = w / T) at one sweep point, and its mean spacing ratio."""
+    """Law fits of Q^-1(x = w / T) at one sweep point, its decomposition and mean spacing ratio."""
     x = float(ds["frequency"].values[0]) / ds["temperature"].values
     q = point.data["absorption"].isel(frequency=0).values  # (realisation, temperature)
-    shape = analyse_shape(x, q, smearing=kernel_smearing(spec))
+    smearing = kernel_smearing(spec)
+    shape = analyse_shape(x, q, smearing=smearing)
     r = point.data["spacing_ratio"].values if "spacing_ratio" in point.data else np.array([np.nan])
     return PointSummary(
         **label, realisations=point.data.sizes["realisation"],
@@ -113,6 +164,7 @@ def _shape_row(spec: RunSpec, ds, point: SweepPoint, label: dict[str, Any]) -> P
         reduced_chi2_tls=shape.fits["tls"].reduced_chi2,
         reduced_chi2_generic=shape.fits["generic"].reduced_chi2,
         verdict=shape.verdict,
+        **_decomposition_fields(spec, ds, point, x, smearing),
     )
 
 
@@ -151,9 +203,43 @@ def format_velocity_table(rows: list[VelocitySummary]) -> str:
     return "\n".join(lines)
 
 
+def _pm(value: float, error: float, digits: int = 2) -> str:
+    """"v ± e" (or "-" for NaN)."""
+    if not math.isfinite(value):
+        return "-"
+    return f"{value:.{digits}f} ± {error:.{digits}f}" if math.isfinite(error) else f"{value:.{digits}f}"
+
+
+def _number(value: float) -> str:
+    return f"{value:.3g}" if math.isfinite(value) else "-"
+
+
+def format_decomposition_table(rows: list[PointSummary]) -> str:
+    """The decomposition Q = tanh(x/2) rho_eff(w, T) of every sweep point as a Markdown table."""
+    lines = ["| study | parameter | value | lambda | chi | rho_eff(T_max)/rho_eff(T_min) "
+             "| SCB error | a (SCB thermal) | a (SCB T=inf) | single-TLS fraction (x=1) |",
+             "|" + "---|" * 10]
+    for r in rows:
+        value = r.value if isinstance(r.value, str) else ("-" if r.value is None else f"{r.value:g}")
+        scb = f"{r.configuration_bath_error:.3f}" if math.isfinite(r.configuration_bath_error) else "-"
+        lines.append(
+            f"| {r.study} | {r.parameter} | {value} | {_number(r.coupling_lambda)} "
+            f"| {_number(r.coupling_chi)} "
+            f"| {_pm(r.resonant_density_rise, r.resonant_density_rise_error)} | {scb} "
+            f"| {_pm(r.index_configuration_bath, r.index_configuration_bath_error)} "
+            f"| {_pm(r.index_configuration_bath_infinite, r.index_configuration_bath_infinite_error)} "
+            f"| {_pm(r.single_tls_fraction, r.single_tls_fraction_error, 3)} |")
+    return "\n".join(lines)
+
+
 def format_summary(rows: list[PointSummary], velocity_rows: list[VelocitySummary]) -> str:
-    """The text of ``summary.md``: the shape table, then the velocity-slope table if any."""
+    """The text of ``summary.md``: the shape table, the decomposition table, then the
+    velocity-slope table if any."""
     text = format_table(rows)
+    if rows:
+        text += ("\n\nDecomposition Q = tanh(x/2) rho_eff(w, T) (docs/PHYSICS.md section 7); "
+                 "lambda = J0 / eps_max, chi = P J0; SCB = static configuration bath:\n\n")
+        text += format_decomposition_table(rows)
     if velocity_rows:
         text += "\n\nVelocity shift (resonant + relaxation), slopes in units of C0 per ln T:\n\n"
         text += format_velocity_table(velocity_rows)
