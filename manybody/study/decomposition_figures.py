@@ -156,3 +156,60 @@ def figure_decomposition(study_dir: Path, out: Path) -> list[Path]:
     _panel_single_tls(axes[1, 1], rows)
     fig.tight_layout()
     return save_figure(fig, out, "decomposition")
+
+
+def _panel_measurement_time(ax, rows: list[dict]) -> None:
+    """(a) TLS index against the measurement time (frozen TLS as static fields)."""
+    d = _series(rows, "measurement_time", "value", "index", "index_error", "frozen_fraction")
+    keep = np.isfinite(d["index"])
+    if keep.any():
+        ax.errorbar(d["value"][keep], d["index"][keep], d["index_error"][keep], fmt="o-",
+                    color=PALETTE[0], ms=3, label="dipolar $J_0$ = 0.01 K")
+        ax.set_xscale("log")
+        for t_m, a, f in zip(d["value"][keep], d["index"][keep], d["frozen_fraction"][keep],
+                             strict=True):
+            if np.isfinite(f):
+                ax.annotate(f"{100 * f:.0f}%", (t_m, a), textcoords="offset points",
+                            xytext=(3, 5), fontsize=6)
+        ax.legend(frameon=False, fontsize=6)
+    ax.axhline(1, color="k", lw=0.8)
+    ax.axhline(0, color="k", lw=0.8, ls="--")
+    ax.set_xlabel("measurement time (s)")
+    ax.set_ylabel("TLS index a")
+    ax.set_title("(a) equilibration on a time scale\n(labels: TLS frozen at T = w)", loc="left",
+                 fontsize=8)
+
+
+def _panel_tunnelling_min(ax, rows: list[dict]) -> None:
+    """(b) TLS index against Delta_min at fixed lambda (chi changes)."""
+    d = _series(rows, "tunnelling_min", "value", "index", "index_error", "coupling_chi")
+    keep = np.isfinite(d["index"])
+    if keep.any():
+        ax.errorbar(d["value"][keep], d["index"][keep], d["index_error"][keep], fmt="s-",
+                    color=PALETTE[1], ms=3, label=r"dipolar $J_0$ = 0.01 K, $\lambda$ = 1/30")
+        for dm, a, chi in zip(d["value"][keep], d["index"][keep], d["coupling_chi"][keep],
+                              strict=True):
+            ax.annotate(rf"$\chi$ = {chi:.4f}", (dm, a), textcoords="offset points", xytext=(3, 5),
+                        fontsize=6)
+        ax.set_xscale("log")
+        ax.legend(frameon=False, fontsize=6)
+    ax.axhline(1, color="k", lw=0.8)
+    ax.axhline(0, color="k", lw=0.8, ls="--")
+    ax.set_xlabel(r"$\Delta_{min}$ (K), all TLS in equilibrium")
+    ax.set_ylabel("TLS index a")
+    ax.set_title(r"(b) the lower cut of $\Delta$ at fixed $\lambda$", loc="left", fontsize=8)
+
+
+@styled
+def figure_equilibration(study_dir: Path, out: Path) -> list[Path]:
+    """The TLS index against the measurement time, next to the effect of Delta_min at fixed
+    lambda (docs/PHYSICS.md sections 7 and 7.5)."""
+    rows = _rows(study_dir)
+    if not any(r["study"] in ("measurement_time", "tunnelling_min") for r in rows):
+        return []
+    fig = new_figure(figsize=(7.0, 3.0))
+    axes = fig.subplots(1, 2, sharey=True)
+    _panel_measurement_time(axes[0], rows)
+    _panel_tunnelling_min(axes[1], rows)
+    fig.tight_layout()
+    return save_figure(fig, out, "equilibration")

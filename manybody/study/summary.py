@@ -17,6 +17,7 @@ from manybody.laws.analysis import analyse_shape
 from manybody.laws.velocity import VelocitySlopes, velocity_slopes
 from manybody.runs.results import SweepPoint, dataset_spec, sweep_points
 from manybody.runs.spec import RunSpec
+from manybody.simulation.equilibration import frozen_fraction
 from manybody.study.decomposition import control_parameters, decompose
 from manybody.support import jsonio
 from manybody.support.files import atomic_write_text
@@ -59,6 +60,7 @@ class PointSummary:
     single_tls_fraction: float = math.nan
     single_tls_fraction_error: float = math.nan
     single_tls_fraction_min: float = math.nan
+    frozen_fraction: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,9 @@ def _decomposition_fields(spec: RunSpec, ds, point: SweepPoint, x: np.ndarray,
             if name in point.data}
     fields = {"coupling_lambda": lam, "coupling_chi": chi,
               **asdict(decompose(x, data, smearing))}
+    if point.model.equilibration is not None:  # TLS frozen at T = w (draws only, no solve)
+        fields["frozen_fraction"] = float(np.mean(frozen_fraction(
+            point.model, spec.seed, point.data.sizes["realisation"], [spec.probe.frequencies[0]])))
     for name, column in (("configuration_bath_absorption", "index_configuration_bath"),
                          ("configuration_bath_absorption_infinite",
                           "index_configuration_bath_infinite")):
@@ -217,8 +222,9 @@ def _number(value: float) -> str:
 def format_decomposition_table(rows: list[PointSummary]) -> str:
     """The decomposition Q = tanh(x/2) rho_eff(w, T) of every sweep point as a Markdown table."""
     lines = ["| study | parameter | value | lambda | chi | rho_eff(T_max)/rho_eff(T_min) "
-             "| SCB error | a (SCB thermal) | a (SCB T=inf) | single-TLS fraction (x=1) |",
-             "|" + "---|" * 10]
+             "| SCB error | a (SCB thermal) | a (SCB T=inf) | single-TLS fraction (x=1) "
+             "| frozen at T=w |",
+             "|" + "---|" * 11]
     for r in rows:
         value = r.value if isinstance(r.value, str) else ("-" if r.value is None else f"{r.value:g}")
         scb = f"{r.configuration_bath_error:.3f}" if math.isfinite(r.configuration_bath_error) else "-"
@@ -228,7 +234,8 @@ def format_decomposition_table(rows: list[PointSummary]) -> str:
             f"| {_pm(r.resonant_density_rise, r.resonant_density_rise_error)} | {scb} "
             f"| {_pm(r.index_configuration_bath, r.index_configuration_bath_error)} "
             f"| {_pm(r.index_configuration_bath_infinite, r.index_configuration_bath_infinite_error)} "
-            f"| {_pm(r.single_tls_fraction, r.single_tls_fraction_error, 3)} |")
+            f"| {_pm(r.single_tls_fraction, r.single_tls_fraction_error, 3)} "
+            f"| {_number(r.frozen_fraction)} |")
     return "\n".join(lines)
 
 
