@@ -1,4 +1,4 @@
-"""Decomposition of the absorption (PHYSICS.md section 8): the static-configuration-bath (SCB)
+"""Decomposition of the absorption (PHYSICS.md section 7): the static-configuration-bath (SCB)
 prediction against exact ED where H is block diagonal, the independent-TLS limits, the
 single-TLS fraction against a brute-force evaluation, and the refusals."""
 

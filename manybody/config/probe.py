@@ -118,7 +118,7 @@ OBSERVABLE_DIMS: dict[str, tuple[tuple[str, ...], str]] = {
     # realisations (the study's ratio estimator), means would not
     "stress_squared_sum": (("energy_bin", "frequency_bin"), "K^2"),
     "pair_count": (("energy_bin", "frequency_bin"), "1"),
-    # decomposition of the absorption (PHYSICS.md section 8; dense solver, TLS models only):
+    # decomposition of the absorption (PHYSICS.md section 7; dense solver, TLS models only):
     # static-configuration-bath prediction with thermal and with infinite-temperature
     # configuration probabilities, and the fraction of the absorbed weight in single-TLS transitions
     "configuration_bath_absorption": (("temperature", "frequency"), "pi*C0"),

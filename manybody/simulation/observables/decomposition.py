@@ -1,6 +1,6 @@
 """Decomposition of the absorption: static-configuration-bath prediction and single-TLS fraction.
 
-Two questions about the golden-rule absorption Q(w, T) of coupled TLS (PHYSICS.md section 8):
+Two questions about the golden-rule absorption Q(w, T) of coupled TLS (PHYSICS.md section 7):
 
 1. Is every absorbing transition still a two-level system whose own populations give tanh(E/2T),
    so that coupling only moves TLS on and off resonance? The static-configuration-bath (SCB)
@@ -20,7 +20,8 @@ Two questions about the golden-rule absorption Q(w, T) of coupled TLS (PHYSICS.m
    The sum over c is taken as a sum over all 2^N states s with weight P(s): eps_i(s) does not
    depend on s_i, so summing P(s) over s_i gives the marginal P(c).
 2. Which fraction of the absorbed weight at w is carried by transitions of one TLS
-   (:func:`single_tls_fraction`)?
+   (:func:`single_tls_fraction`)? It splits the linear stress sum_i gamma_i s^z_i over sites; a
+   two-body or random-matrix stress is left out of it (numerator and denominator alike).
 
 Exactness: Q_SCB is exact (to round-off, same raw units as ``PairSpectrum.absorption``) when H is
 block diagonal in the configurations of the other TLS, i.e. when at most one TLS has Delta_i != 0
@@ -143,7 +144,7 @@ def configuration_bath_absorption(
     -----
     Cost O(D N (n_T + n_w)) operations, memory O(D N max(n_T, n_w)): at N = 12 with 25
     temperatures and 3 frequencies a few 10 ms, much less than the diagonalisation.
-    Source: PHYSICS.md section 8 (issue 16).
+    Source: PHYSICS.md section 7 (issue 16).
     """
     eps = np.atleast_1d(np.asarray(asymmetry, dtype=np.float64))
     n = eps.size
@@ -248,7 +249,7 @@ def single_tls_fraction(
     w = v.positive_array("frequencies", frequencies)
     p = boltzmann_weights(e, temperatures)
     reach = _window(broadening, w)
-    zt = spin_table(n).T * gamma[:, None]  # gamma_i z_i(s), (N, D)
+    zs = spin_table(n) * gamma[None, :]  # gamma_i z_i(s), (D, N)
     vecs = np.asarray(vectors, dtype=np.float64)
     shared = np.zeros((dim, w.size))  # per-state sums of the numerator, as in PairSpectrum
     total = np.zeros((dim, w.size))
@@ -259,8 +260,9 @@ def single_tls_fraction(
         keep = (omega > 0) & (omega <= reach)
         if not keep.any():
             continue
-        # t[i, m, n] = gamma_i <m|s^z_i|n>
-        sites = np.matmul(vecs[:, n0:hi].T[None], zt[:, :, None] * vecs[None, :, n0:n1])
+        # t[i, m, n] = gamma_i <m|s^z_i|n>: one GEMM (r, D) @ (D, N b) for all sites
+        right = (zs[:, :, None] * vecs[:, None, n0:n1]).reshape(dim, -1)
+        sites = (vecs[:, n0:hi].T @ right).reshape(hi - n0, n, n1 - n0).transpose(1, 0, 2)
         squares = np.square(sites)
         strength = np.where(keep, np.square(sites.sum(axis=0)), 0.0)  # |T_mn|^2
         spread = squares.sum(axis=0)
