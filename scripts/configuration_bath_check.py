@@ -20,7 +20,7 @@ Output: ``results/decomposition/configuration_bath.json`` (with provenance) and 
 
 Usage::
 
-    python scripts/configuration_bath_check.py [--realisations 50]
+    python scripts/configuration_bath_check.py [--realisations 50] [--bootstrap 50]
 """
 
 from __future__ import annotations
@@ -73,12 +73,12 @@ def spec_for(name: str, extra: dict, realisations: int) -> RunSpec:
         "solver": {"method": "dense"}})
 
 
-def index_of(x: np.ndarray, q: np.ndarray) -> dict:
-    shape = analyse_shape(x, q, n_bootstrap=BOOTSTRAP, smearing=WIDTH / FREQUENCY)
+def index_of(x: np.ndarray, q: np.ndarray, bootstrap: int) -> dict:
+    shape = analyse_shape(x, q, n_bootstrap=bootstrap, smearing=WIDTH / FREQUENCY)
     return {"index": shape.index, "index_error": shape.index_error}
 
 
-def measure(spec: RunSpec) -> dict:
+def measure(spec: RunSpec, bootstrap: int = BOOTSTRAP) -> dict:
     """Realisations 0..n-1 of the spec's seed, one after the other (observe, as a sweep runs them;
     a sweep's process pool costs more than these small N = 8 solves)."""
     start = time.perf_counter()
@@ -96,9 +96,9 @@ def measure(spec: RunSpec) -> dict:
                                            / mean_exact.sum()),
         "largest_relative_error": float(np.max(np.abs(mean_thermal / mean_exact - 1))),
         "median_realisation_integrated_error": float(np.median(per_realisation)),
-        "index_exact": index_of(x, exact),
-        "index_configuration_bath": index_of(x, thermal),
-        "index_configuration_bath_infinite": index_of(x, infinite),
+        "index_exact": index_of(x, exact, bootstrap),
+        "index_configuration_bath": index_of(x, thermal, bootstrap),
+        "index_configuration_bath_infinite": index_of(x, infinite, bootstrap),
         "single_tls_fraction": {f"x={x[k]:.3g}": float(np.nanmean(fraction[:, k]))
                                 for k in (0, middle, x.size - 1)},
         "mean_absorption": mean_exact.tolist(),
@@ -111,6 +111,8 @@ def measure(spec: RunSpec) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--realisations", type=int, default=50)
+    parser.add_argument("--bootstrap", type=int, default=BOOTSTRAP,
+                        help="bootstrap resamples of the index errors")
     parser.add_argument("--output", type=Path,
                         default=ROOT / "results" / "decomposition" / "configuration_bath.json")
     args = parser.parse_args(argv)
@@ -119,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{'a SCB':>13s} {'a SCB(inf)':>13s} {'F(x)':>18s}")
     for name, extra in CASES.items():
         spec = spec_for(name, extra, args.realisations)
-        r = cases[name] = measure(spec)
+        r = cases[name] = measure(spec, args.bootstrap)
         a = [r[k] for k in ("index_exact", "index_configuration_bath",
                             "index_configuration_bath_infinite")]
         print(f"{name:24s} {r['integrated_relative_error']:8.4f} {r['largest_relative_error']:8.4f} "
@@ -135,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                      "broadening": {"kind": "gaussian", "width": WIDTH},
                      "x": "0.2..12.8, 25 geometric", "asymmetry_max": 0.3,
                      "tunnelling": [1e-3, 0.3], "stress": "random_sign gamma = 1",
-                     "seed": 20261130, "bootstrap": BOOTSTRAP},
+                     "seed": 20261130, "bootstrap": args.bootstrap},
         "cases": {name: {"model": CASES[name], **cases[name]} for name in CASES},
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
