@@ -74,3 +74,20 @@ def test_absolute_scaling_is_left_out_of_the_spec_digest():
         "kind": "gaussian", "width": 0.2, "scaling": "relative"}}})
     assert relative.to_dict()["probe"]["broadening"]["scaling"] == "relative"
     assert RunSpec.from_dict(relative.to_dict()) == relative
+
+
+def test_decomposition_observables_use_the_kernel_of_each_frequency():
+    """Every observable of a relative-width run equals the absolute-width run at that frequency."""
+    params = ModelParams(n_tls=4, coupling=CouplingParams(kind="dipolar", strength=0.03))
+    names = ("absorption", "velocity_shift", "configuration_bath_absorption",
+             "configuration_bath_absorption_infinite", "single_tls_fraction")
+    relative = observe(params, 5, 1, Probe(
+        frequencies=tuple(FREQUENCIES), temperatures=tuple(TEMPERATURES), observables=names,
+        broadening=Broadening(width=0.2, scaling="relative")))
+    for k, w in enumerate(FREQUENCIES):
+        absolute = observe(params, 5, 1, Probe(
+            frequencies=(w,), temperatures=tuple(TEMPERATURES), observables=names,
+            broadening=Broadening(width=0.2 * w)))
+        for name in names:
+            np.testing.assert_allclose(relative[name][:, k], absolute[name][:, 0], rtol=1e-12,
+                                       atol=1e-300, err_msg=name)

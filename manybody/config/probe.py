@@ -151,6 +151,12 @@ OBSERVABLE_DIMS: dict[str, tuple[tuple[str, ...], str]] = {
     # realisations (the study's ratio estimator), means would not
     "stress_squared_sum": (("energy_bin", "frequency_bin"), "K^2"),
     "pair_count": (("energy_bin", "frequency_bin"), "1"),
+    # decomposition of the absorption (PHYSICS.md section 7; dense solver, TLS models only):
+    # static-configuration-bath prediction with thermal and with infinite-temperature
+    # configuration probabilities, and the fraction of the absorbed weight in single-TLS transitions
+    "configuration_bath_absorption": (("temperature", "frequency"), "pi*C0"),
+    "configuration_bath_absorption_infinite": (("temperature", "frequency"), "pi*C0"),
+    "single_tls_fraction": (("temperature", "frequency"), "1"),
 }
 #: Statistical errors reported by the Chebyshev solver (and as zeros by dense ED in runs whose
 #: solver method is "chebyshev" or "auto", so every task of a run has the same variables).
@@ -164,6 +170,10 @@ DEFAULT_OBSERVABLES = ("absorption", "velocity_shift", "specific_heat", "spacing
 RELAXATION_OBSERVABLES = ("relaxation_absorption", "relaxation_velocity_shift")
 #: Observables binned by ``Probe.matrix_element_bins``.
 MATRIX_ELEMENT_OBSERVABLES = ("stress_squared_sum", "pair_count")
+#: Observables built on the TLS structure (s^z basis of N TLS, eps_i, Delta_i, gamma_i): refused
+#: for models without a TLS term (``model.tls`` None) and by solvers without eigenstates.
+DECOMPOSITION_OBSERVABLES = ("configuration_bath_absorption", "configuration_bath_absorption_infinite",
+                             "single_tls_fraction")
 
 
 @dataclass(frozen=True, kw_only=True)
