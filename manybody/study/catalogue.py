@@ -4,7 +4,7 @@ them without loading the simulation."""
 #: Shipped study specs (``manybody/study/specs/<name>.toml``), in the order of the summary.
 STUDY_SPECS = (
     "dipolar", "gaussian", "admixture", "two_body_stress", "random_block", "finite_size",
-    "coupling_density", "tunnelling_min", "measurement_time", "relaxation",
+    "decomposition", "coupling_density", "tunnelling_min", "measurement_time", "relaxation",
 )
 #: Sizes of a study run.
 SIZES = ("tiny", "default", "full")

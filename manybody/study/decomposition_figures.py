@@ -112,16 +112,17 @@ def _panel_lambda(ax, rows: list[dict]) -> None:
 
 
 def _panel_single_tls(ax, rows: list[dict]) -> None:
-    """(d) single-TLS fraction of the absorbed weight and the T = inf configuration-bath index."""
+    """(d) single-TLS fraction of the absorbed weight and the T = inf configuration-bath index
+    (the decomposition sweep: dipolar couplings)."""
     keys = ("value", "single_tls_fraction", "single_tls_fraction_error",
             "index_configuration_bath_infinite", "index_configuration_bath_infinite_error")
     drawn = False
-    for k, study in enumerate(("dipolar", "gaussian")):
+    for k, study in enumerate(("decomposition",)):
         d = _series(rows, study, *keys)
         for column, fmt, label in (
-                ("single_tls_fraction", "-", f"{study}: single-TLS fraction"),
+                ("single_tls_fraction", "-", "single-TLS fraction of the absorbed weight"),
                 ("index_configuration_bath_infinite", ":",
-                 rf"{study}: a of configuration bath, $T=\infty$")):
+                 r"TLS index of the configuration bath, $T=\infty$")):
             keep = (d["value"] > 0) & np.isfinite(d[column])
             if not keep.any():
                 continue
@@ -132,7 +133,7 @@ def _panel_single_tls(ax, rows: list[dict]) -> None:
     ax.axhline(1, color="k", lw=0.8)
     if drawn:
         ax.set_xscale("log")
-    ax.set_xlabel(r"$J_0$ (K)")
+    ax.set_xlabel(r"dipolar $J_0$ (K)")
     ax.set_ylim(bottom=0)
     if drawn:
         ax.legend(frameon=False, fontsize=6)
@@ -143,7 +144,7 @@ def _panel_single_tls(ax, rows: list[dict]) -> None:
 def figure_decomposition(study_dir: Path, out: Path) -> list[Path]:
     """rho_eff(T) against coupling, exact against the configuration bath, the TLS index against
     lambda, and the single-TLS fraction (docs/PHYSICS.md section 7)."""
-    ds = _results(study_dir, "dipolar")
+    ds = _results(study_dir, "decomposition")
     rows = _rows(study_dir)
     if ds is None or "coupling_strength" not in ds.dims:
         return []
