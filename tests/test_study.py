@@ -198,7 +198,8 @@ def test_summarise_script_reads_summary_and_recomputes_the_same(tiny_study, tmp_
     refitted = set(slow.stdout.splitlines())
     study_rows = [line for line in fast.stdout.splitlines()
                   if line.startswith(("| random_block ", "| relaxation "))]
-    assert len(study_rows) == 4 and set(study_rows) <= refitted  # same numbers as the study's
+    # 2 shape rows + 2 decomposition rows of random_block, 2 velocity rows of relaxation
+    assert len(study_rows) == 6 and set(study_rows) <= refitted  # same numbers as the study's
     assert "[1/2] random_block: reading" in slow.stderr and "[2/2] relaxation: done" in slow.stderr
 
 
