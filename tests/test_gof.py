@@ -128,3 +128,17 @@ def test_high_x_index_needs_three_points_and_a_positive_edge():
     assert math.isnan(shape.index_high_x)
     with pytest.raises(ValueError, match="high_x_min"):
         analyse_shape(X, law_tls(X)[None, :], high_x_min=0.0)
+
+
+def test_bootstrap_p_values_of_a_true_law_are_uniform_with_low_rank_noise():
+    """Realisations that differ only by a few smooth functions of x (as the study's do: its
+    realisation covariance has a condition number > 1e12) have no invertible covariance: the
+    recentred bootstrap is used, and its p-values of a true law are uniform too."""
+    p_values = []
+    for seed in range(120):
+        q = correlated_realisations(np.random.default_rng(seed), 150, white=0.0)
+        fit = fit_law(X, q.mean(axis=0), q.std(axis=0, ddof=1) / math.sqrt(150), "tls")
+        test = law_goodness_of_fit(X, q, fit, n_bootstrap=60, rng=np.random.default_rng(seed))
+        assert test.method == "bootstrap"
+        p_values.append(test.p_value)
+    assert stats.kstest(p_values, "uniform").pvalue > 0.01
