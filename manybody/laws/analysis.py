@@ -50,7 +50,7 @@ class ShapeAnalysis:
         uses ``p_value_family``.
     p_value_method : str
         "hotelling", "bootstrap" or "none" (one realisation or no spread), as in
-        :mod:`manybody.laws.gof`; the same for the three laws unless a fallback differs.
+        :mod:`manybody.laws.gof`; "mixed" when the laws' tests took different branches.
     index_high_x, index_high_x_error : float
         TLS index of the family fitted to x >= ``high_x_min`` only, with its bootstrap error over
         the same resamples as ``index`` (NaN with fewer than 3 such points or no bootstrap).

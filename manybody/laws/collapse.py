@@ -25,6 +25,11 @@ of that ratio across the common x range, which a two-resonator experiment at tho
 must resolve; and a covariance-aware test of "all R_k constant" (Hotelling on the linearised
 ln R_k, :mod:`manybody.laws.gof`; the bootstrap fallback when the realisations are too few).
 
+x grows as T falls: a positive slope (contrast) means Q(w_max) / Q(w_min) at equal x is larger at
+low temperature. A Gaussian line kernel of fixed width eta breaks the collapse by itself (the
+kernel-averaged law depends on eta / w: eta = 0.02 K at w = 0.05 and 0.2 K gives a slope of 0.02
+for pure tanh(x/2) on x = 0.4..6.4), so spectra for a collapse need eta proportional to w.
+
 The ratios are ratios of means over realisations. Their per-realisation linearisation
 (influence values) d_r(x) = q_k,r(x) / Q_k(x) - q_ref,r(x) / Q_ref(x) gives the covariance of
 ln R over x.
