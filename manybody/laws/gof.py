@@ -203,6 +203,12 @@ def linear_bootstrap(samples: np.ndarray, design: np.ndarray, n_bootstrap: int,
     n_bootstrap : int
         Resamples (0: no test).
     rng : numpy.random.Generator
+
+    Returns
+    -------
+    GoodnessOfFit
+        Method "bootstrap"; "none" (NaN p-value) without resamples, degrees of freedom or
+        spread of the resampled statistic.
     """
     n, m = samples.shape
     dof = m - design.shape[1]
