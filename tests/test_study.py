@@ -80,7 +80,7 @@ def test_tiny_study_writes_results_summary_and_figures(tiny_study):
     assert {r["study"] for r in velocity} == {"relaxation"}
     assert "| study | parameter |" in proc.stdout and "verdict" in proc.stdout
     for fig in ("absorption_shape", "tls_index", "specific_heat", "matrix_elements",
-                "velocity_shift", "decomposition", "equilibration"):
+                "velocity_shift", "decomposition", "equilibration", "collapse"):
         for ext in ("png", "pdf"):
             assert (out / "figures" / f"{fig}.{ext}").stat().st_size > 5000
 
@@ -178,7 +178,7 @@ def test_redrawn_figures_are_byte_identical(tiny_study, tmp_path):
     proc = run(["scripts/make_figures.py", str(out), "--out", str(tmp_path)])
     assert proc.returncode == 0, proc.stderr[-2000:]
     drawn = sorted(p.name for p in (out / "figures").iterdir())
-    assert sorted(p.name for p in tmp_path.iterdir()) == drawn and len(drawn) == 14
+    assert sorted(p.name for p in tmp_path.iterdir()) == drawn and len(drawn) == 16
     for name in drawn:
         assert (tmp_path / name).read_bytes() == (out / "figures" / name).read_bytes(), name
         if name.endswith(".pdf"):

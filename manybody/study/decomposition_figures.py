@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.laws.collapse import frequency_collapse
 from manybody.runs.results import dataset_spec, load_results, realised
 from manybody.study.decomposition import resonant_density
 from manybody.study.summary import kernel_smearing
@@ -214,3 +215,74 @@ def figure_equilibration(study_dir: Path, out: Path) -> list[Path]:
     _panel_tunnelling_min(axes[1], rows)
     fig.tight_layout()
     return save_figure(fig, out, "equilibration")
+
+
+#: Couplings of the dipolar sweep whose frequency ratios the collapse figure draws.
+COLLAPSE_COUPLINGS = (0.0, 0.01, 0.03)
+
+
+def _panel_ratios(ax, ds) -> bool:
+    """(a) R(x) = Q(w_k, x) / Q(w, x), each divided by its mean, for a few dipolar couplings."""
+    couplings = list(ds["coupling_strength"].values)
+    drawn = False
+    for i, j0 in enumerate(COLLAPSE_COUPLINGS):
+        if j0 not in couplings:
+            continue
+        point = realised(ds.isel(coupling_strength=couplings.index(j0)))
+        q = point["absorption"].transpose("realisation", "temperature", "frequency").values
+        result = frequency_collapse(ds["temperature"].values, ds["frequency"].values, q)
+        for k, x, ratio, error in zip(result.pairs, result.x, result.ratio, result.ratio_error,
+                                      strict=True):
+            scale = float(np.mean(ratio))
+            w_k, w_ref = result.frequencies[k], result.frequencies[result.reference]
+            ax.errorbar(x, ratio / scale, error / scale, fmt=MARKERS[i] + ("-" if w_k > w_ref else ":"),
+                        color=PALETTE[i], ms=2.5,
+                        label=f"$J_0$ = {j0:g} K, Q({w_k / w_ref:g}w) / Q(w)")
+            drawn = True
+    ax.axhline(1, color="k", lw=0.8)
+    if drawn:
+        ax.set_xscale("log")
+        ax.legend(frameon=False, fontsize=5.5)
+    ax.set_xlabel(r"$x = \hbar\omega / k_B T$")
+    ax.set_ylabel("ratio at equal x / its mean")
+    ax.set_title("(a) a pure law collapses: ratios flat in x", loc="left", fontsize=8)
+    return drawn
+
+
+def _panel_collapse_slope(ax, rows: list[dict]) -> None:
+    """(b) the collapse slope d ln[Q(2w)/Q(w/2)] / d ln x against the coupling."""
+    keys = ("value", "collapse_slope", "collapse_slope_error")
+    drawn = False
+    for k, (study, label) in enumerate((("dipolar", "dipolar $J_0$ (K)"),
+                                        ("gaussian", "Gaussian $J_0$ (K)"),
+                                        ("admixture", r"GOE admixture $\lambda$ (K)"))):
+        d = _series(rows, study, *keys)
+        keep = (d["value"] > 0) & np.isfinite(d["collapse_slope"])
+        if not keep.any():
+            continue
+        ax.errorbar(d["value"][keep] * (1 + 0.04 * k), d["collapse_slope"][keep],
+                    d["collapse_slope_error"][keep], fmt=MARKERS[k] + "-", color=PALETTE[k], ms=3,
+                    label=label)
+        drawn = True
+    ax.axhline(0, color="k", lw=0.8)
+    if drawn:
+        ax.set_xscale("log")
+        ax.legend(frameon=False, fontsize=6)
+    ax.set_xlabel("coupling")
+    ax.set_ylabel(r"collapse slope $d\ln[Q(2w)/Q(w/2)]\,/\,d\ln x$")
+    ax.set_title("(b) departure from the collapse", loc="left", fontsize=8)
+
+
+@styled
+def figure_collapse(study_dir: Path, out: Path) -> list[Path]:
+    """The frequency collapse Q(w, T) / A(w) = f(x) (docs/PHYSICS.md section 7.2): ratios of the
+    absorption at w/2, 2w and w at equal x, and the collapse slope against coupling."""
+    ds = _results(study_dir, "dipolar")
+    if ds is None or ds.sizes.get("frequency", 1) < 2 or "coupling_strength" not in ds.dims:
+        return []
+    fig = new_figure(figsize=(7.0, 3.0))
+    axes = fig.subplots(1, 2)
+    _panel_ratios(axes[0], ds)
+    _panel_collapse_slope(axes[1], _rows(study_dir))
+    fig.tight_layout()
+    return save_figure(fig, out, "collapse")

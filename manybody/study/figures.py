@@ -21,7 +21,11 @@ from manybody.laws.analysis import analyse_shape
 from manybody.laws.shapes import law_generic, law_tls
 from manybody.laws.velocity import velocity_slopes
 from manybody.runs.results import dataset_spec, load_results, realised
-from manybody.study.decomposition_figures import figure_decomposition, figure_equilibration
+from manybody.study.decomposition_figures import (
+    figure_collapse,
+    figure_decomposition,
+    figure_equilibration,
+)
 from manybody.study.specs import load_study_spec
 from manybody.study.summary import kernel_smearing
 from manybody.support.jsonio import nan_if_none
@@ -344,6 +348,6 @@ def make_all_figures(study_dir: str | Path, out: str | Path | None = None) -> li
     out = Path(out) if out else study_dir / "figures"
     paths: list[Path] = []
     for fn in (figure_absorption, figure_index, figure_specific_heat, figure_matrix_elements,
-               figure_velocity_shift, figure_decomposition, figure_equilibration):
+               figure_velocity_shift, figure_decomposition, figure_equilibration, figure_collapse):
         paths.extend(fn(study_dir, out))
     return paths

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from manybody.laws.analysis import analyse_shape
+from manybody.laws.collapse import frequency_collapse
 from manybody.laws.velocity import VelocitySlopes, velocity_slopes
 from manybody.runs.results import SweepPoint, dataset_spec, sweep_points
 from manybody.runs.spec import RunSpec
@@ -47,6 +48,17 @@ class PointSummary:
     reduced_chi2_tls: float
     reduced_chi2_generic: float
     verdict: str
+    p_value_tls: float = math.nan
+    p_value_generic: float = math.nan
+    p_value_family: float = math.nan
+    p_value_method: str = ""
+    index_high_x: float = math.nan
+    index_high_x_error: float = math.nan
+    collapse_slope: float = math.nan
+    collapse_slope_error: float = math.nan
+    collapse_contrast: float = math.nan
+    collapse_contrast_error: float = math.nan
+    collapse_p_value: float = math.nan
     coupling_lambda: float = math.nan
     coupling_chi: float = math.nan
     resonant_density_rise: float = math.nan
@@ -169,8 +181,28 @@ def _shape_row(spec: RunSpec, ds, point: SweepPoint, label: dict[str, Any]) -> P
         reduced_chi2_tls=shape.fits["tls"].reduced_chi2,
         reduced_chi2_generic=shape.fits["generic"].reduced_chi2,
         verdict=shape.verdict,
+        p_value_tls=shape.p_value_tls, p_value_generic=shape.p_value_generic,
+        p_value_family=shape.p_value_family, p_value_method=shape.p_value_method,
+        index_high_x=shape.index_high_x, index_high_x_error=shape.index_high_x_error,
+        **_collapse_fields(ds, point),
         **_decomposition_fields(spec, ds, point, x, smearing),
     )
+
+
+def _collapse_fields(ds, point: SweepPoint) -> dict[str, float]:
+    """Frequency collapse of Q(w, T) / A(w) in x = w / T over the probe's frequencies
+    (docs/PHYSICS.md section 7.2); empty with a single frequency."""
+    if ds.sizes["frequency"] < 2:
+        return {}
+    q = point.data["absorption"].transpose("realisation", "temperature", "frequency").values
+    try:
+        result = frequency_collapse(ds["temperature"].values, ds["frequency"].values, q)
+    except ValueError as exc:  # e.g. no absorption at some frequency: say so, leave NaN
+        log.warning("no frequency collapse at %s: %s", point.index, exc)
+        return {}
+    return {"collapse_slope": result.slope, "collapse_slope_error": result.slope_error,
+            "collapse_contrast": result.contrast, "collapse_contrast_error": result.contrast_error,
+            "collapse_p_value": result.p_value}
 
 
 #: The slopes of a curve whose maximum is too close to an end of the temperature range.
@@ -215,6 +247,11 @@ def _pm(value: float, error: float, digits: int = 2) -> str:
     return f"{value:.{digits}f} ± {error:.{digits}f}" if math.isfinite(error) else f"{value:.{digits}f}"
 
 
+def _p(value: float) -> str:
+    """A p-value to two significant digits ("-" for NaN)."""
+    return f"{value:.2g}" if math.isfinite(value) else "-"
+
+
 def _number(value: float) -> str:
     return f"{value:.3g}" if math.isfinite(value) else "-"
 
@@ -222,16 +259,20 @@ def _number(value: float) -> str:
 def format_decomposition_table(rows: list[PointSummary]) -> str:
     """The decomposition Q = tanh(x/2) rho_eff(w, T) of every sweep point as a Markdown table."""
     lines = ["| study | parameter | value | lambda | chi | rho_eff(T_max)/rho_eff(T_min) "
+             "| collapse slope | contrast w/2 : 2w | p collapse "
              "| SCB error | a (SCB thermal) | a (SCB T=inf) | single-TLS fraction (x=1) "
              "| frozen at T=w |",
-             "|" + "---|" * 11]
+             "|" + "---|" * 14]
     for r in rows:
         value = r.value if isinstance(r.value, str) else ("-" if r.value is None else f"{r.value:g}")
         scb = f"{r.configuration_bath_error:.3f}" if math.isfinite(r.configuration_bath_error) else "-"
         lines.append(
             f"| {r.study} | {r.parameter} | {value} | {_number(r.coupling_lambda)} "
             f"| {_number(r.coupling_chi)} "
-            f"| {_pm(r.resonant_density_rise, r.resonant_density_rise_error)} | {scb} "
+            f"| {_pm(r.resonant_density_rise, r.resonant_density_rise_error)} "
+            f"| {_pm(r.collapse_slope, r.collapse_slope_error, 3)} "
+            f"| {_pm(r.collapse_contrast, r.collapse_contrast_error)} | {_p(r.collapse_p_value)} "
+            f"| {scb} "
             f"| {_pm(r.index_configuration_bath, r.index_configuration_bath_error)} "
             f"| {_pm(r.index_configuration_bath_infinite, r.index_configuration_bath_infinite_error)} "
             f"| {_pm(r.single_tls_fraction, r.single_tls_fraction_error, 3)} "
@@ -290,14 +331,15 @@ def write_summary(out: Path, rows: list[PointSummary], velocity_rows: list[Veloc
 
 def format_table(rows: list[PointSummary]) -> str:
     """The summary as a Markdown table."""
-    head = ("| study | parameter | value | N | realisations | TLS index a | R = Q(2)/Q(0.5) | <r> "
-            "| chi2/dof tanh | chi2/dof 1-e^-x | verdict |")
-    lines = [head, "|" + "---|" * 11]
+    head = ("| study | parameter | value | N | realisations | TLS index a | a (x >= 1) "
+            "| R = Q(2)/Q(0.5) | <r> | p tanh | p 1-e^-x | p family | verdict |")
+    lines = [head, "|" + "---|" * 13]
     for r in rows:
         value = r.value if isinstance(r.value, str) else ("-" if r.value is None else f"{r.value:g}")
         lines.append(
             f"| {r.study} | {r.parameter} | {value} | {r.n_tls} | {r.realisations} "
-            f"| {r.index:.3f} ± {r.index_error:.3f} "
+            f"| {r.index:.3f} ± {r.index_error:.3f} | {_pm(r.index_high_x, r.index_high_x_error, 3)} "
             f"| {r.ratio:.3f} ± {r.ratio_error:.3f} | {r.spacing_ratio:.3f} ± {r.spacing_ratio_error:.3f} "
-            f"| {r.reduced_chi2_tls:.3g} | {r.reduced_chi2_generic:.3g} | {r.verdict} |")
+            f"| {_p(r.p_value_tls)} | {_p(r.p_value_generic)} | {_p(r.p_value_family)} "
+            f"| {r.verdict} |")
     return "\n".join(lines)
