@@ -276,16 +276,18 @@ def test_summary_rows_round_trip_through_json(tmp_path):
                          index=0.5, index_error=math.nan, ratio=2.5, ratio_error=0.1,
                          spacing_ratio=0.39, spacing_ratio_error=math.nan, reduced_chi2_tls=1.0,
                          reduced_chi2_generic=2.0, verdict="in between")]
+    fields = [f for f in VelocitySummary.__dataclass_fields__ if f not in
+              ("study", "parameter", "value", "n_tls", "realisations", "note")]
     velocity = [VelocitySummary(study="relaxation", parameter="strength", value=0.3, n_tls=8,
-                                **dict.fromkeys(("temperature_max", "slope_below", "slope_below_error",
-                                                 "slope_above", "slope_above_error", "ratio"),
-                                                math.nan))]
+                                realisations=5, **dict.fromkeys(fields, math.nan),
+                                note="the maximum of delta v/v lies at the highest temperature")]
     write_summary(tmp_path, rows, velocity)
     _strict_json(tmp_path / "summary.json")
     assert _strict_json(tmp_path / "velocity_slopes.json")[0]["slope_below"] is None
     rows2, velocity2 = read_summary(tmp_path)
     assert format_summary(rows2, velocity2) == format_summary(rows, velocity)
-    assert "no maximum in range" in (tmp_path / "summary.md").read_text()
+    assert "no slopes: the maximum of delta v/v lies at the highest" in (tmp_path / "summary.md"
+                                                                         ).read_text()
     assert "| nan" not in (tmp_path / "summary.md").read_text()
 
 

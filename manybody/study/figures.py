@@ -19,12 +19,13 @@ import numpy as np
 
 from manybody.laws.analysis import analyse_shape
 from manybody.laws.shapes import law_generic, law_tls
-from manybody.laws.velocity import velocity_slopes
-from manybody.runs.results import dataset_spec, load_results, realised
+from manybody.runs.results import dataset_spec, load_results, realised, sweep_points
 from manybody.study.specs import load_study_spec
 from manybody.study.summary import kernel_smearing
+from manybody.study.velocity_table import fit_with_fallback
 from manybody.support.jsonio import nan_if_none
 from manybody.support.style import MARKERS, PALETTE, new_figure, save_figure, styled
+from manybody.units import KELVIN_PER_GHZ
 
 
 def _load(study_dir: Path, name: str):
@@ -298,41 +299,51 @@ def figure_matrix_elements(study_dir: Path, out: Path) -> list[Path]:
 
 @styled
 def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
-    """Total (resonant + relaxation) delta v / v against T with the TTLS 2 : -1 and the measured
-    1 : -1 slope references."""
+    """Total (resonant + relaxation) delta v / v against T (log axis, i.e. against ln T) for each
+    sweep point, relative to its fitted maximum, with the slope lines fitted by
+    :func:`fit_with_fallback` over their windows, the TTLS 2 : -1 and the measured 1 : -1
+    references through the first model's maximum, and each ratio with its error in the legend."""
     ds = _load(study_dir, "relaxation")
     if ds is None or "relaxation_velocity_shift" not in ds:
         return []
-    fig = new_figure(figsize=(3.8, 3.0))
+    fig = new_figure(figsize=(4.2, 3.4))
     ax = fig.subplots()
     t = ds["temperature"].values
-    values = ds["coupling_strength"].values
+    spec = dataset_spec(ds)
+    key = next(iter(spec.sweep), "")
     t_ref = None
-    for i in range(len(values)):
-        point = realised(ds.isel(coupling_strength=i, frequency=0))
-        total = (point["velocity_shift"] + point["relaxation_velocity_shift"]).values
+    for i, point in enumerate(sweep_points(ds, spec)):
+        total = (point.data["velocity_shift"]
+                 + point.data["relaxation_velocity_shift"]).isel(frequency=0).values
         mean = total.mean(0)
-        offset = mean[np.argmax(mean)]
+        name = (f"{key.split('.')[-1]} = {spec.sweep[key][point.index[0]]}" if key else "model")
+        colour, marker = PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)]
         try:
-            slopes = velocity_slopes(t, total)
-            label = f"J0 = {values[i]:g} K: slopes {slopes.below:+.2f} / {slopes.above:+.2f}"
-            t_ref = t_ref or slopes.temperature_max
-        except ValueError:  # the maximum is too close to an end of the range
-            label = f"J0 = {values[i]:g} K"
-        ax.errorbar(t, mean - offset, total.std(0, ddof=1) / math.sqrt(total.shape[0]),
-                    fmt=MARKERS[i] + "-", color=PALETTE[i], ms=3, label=label)
+            fit = fit_with_fallback(t, total)
+        except ValueError:  # no maximum in range: the curve without lines, said in the legend
+            offset, label = float(mean.max()), f"{name}: no slopes (maximum not in range)"
+        else:
+            offset = fit.value_max
+            label = (f"{name}: {fit.below:+.2f} / {fit.above:+.2f}, "
+                     f"ratio {fit.ratio:.2f} ± {fit.ratio_error:.2f}")
+            t_ref = t_ref or fit.temperature_max
+            for side, window in (("below", fit.window_below), ("above", fit.window_above)):
+                tw = np.geomspace(*window, 20)
+                ax.plot(tw, fit.line(side, tw) - offset, "-", color=colour, lw=1.6, alpha=0.5)
+        error = total.std(0, ddof=1) / math.sqrt(total.shape[0]) if total.shape[0] > 1 else None
+        ax.errorbar(t, mean - offset, error, fmt=marker, color=colour, ms=3, lw=0.8, label=label)
     t_ref = t_ref or float(t[len(t) // 2])
-    below = t[t <= t_ref]
-    above = t[t >= t_ref]
-    ax.plot(below, np.log(below / t_ref), "k-", lw=0.8, label="TTLS: +1 below, -1/2 above")
+    below, above = t[t <= t_ref], t[t >= t_ref]
+    ax.plot(below, np.log(below / t_ref), "k-", lw=0.8, label="TTLS: +1 below, -1/2 above (2 : -1)")
     ax.plot(above, -0.5 * np.log(above / t_ref), "k-", lw=0.8)
-    ax.plot(above, -1.0 * np.log(above / t_ref), "k--", lw=0.8,
-            label="a-SiO2, BK7: about 1 : -1")
+    ax.plot(above, -1.0 * np.log(above / t_ref), "k--", lw=0.8, label="a-SiO2, BK7: 1 : -1")
     ax.set_xscale("log")
     ax.set_xlabel("T (K)")
     ax.set_ylabel(r"$\Delta v/v$ (units of $C_0$), relative to the maximum")
-    ax.set_title(r"Velocity shift at 1 kHz, a-SiO$_2$ phonon bath", fontsize=9)
-    ax.legend(frameon=False, fontsize=6.5)
+    khz = float(ds["frequency"].values[0]) / KELVIN_PER_GHZ * 1e6  # w (K) -> f = w k_B / h (kHz)
+    ax.set_title(f"Velocity shift at {khz:.2g} kHz, N = {spec.model.n_tls}; "
+                 "slopes below / above in $C_0$", fontsize=8)
+    ax.legend(frameon=False, fontsize=5.5)
     fig.tight_layout()
     return save_figure(fig, out, "velocity_shift")
 
