@@ -20,6 +20,7 @@ import numpy as np
 from manybody.laws.analysis import analyse_shape
 from manybody.laws.shapes import law_generic, law_tls
 from manybody.runs.results import dataset_spec, load_results, realised, sweep_points
+from manybody.study.catalogue import VELOCITY_SPECS
 from manybody.study.specs import load_study_spec
 from manybody.study.summary import kernel_smearing
 from manybody.study.velocity_table import fit_with_fallback
@@ -297,41 +298,58 @@ def figure_matrix_elements(study_dir: Path, out: Path) -> list[Path]:
     return save_figure(fig, out, "matrix_elements")
 
 
+def _point_name(study: str, key: str, spec, point) -> str:
+    """Legend name of one sweep point of a velocity spec."""
+    if not key:
+        return study
+    symbol = {"strength": "J0", "weight": "GOE lambda"}.get(key.split(".")[-1], key.split(".")[-1])
+    return f"{symbol} = {spec.sweep[key][point.index[0]]:g}"
+
+
+def _velocity_curve(ax, t, total, name: str, i: int) -> float | None:
+    """Draw one model's mean delta v/v (relative to its fitted maximum) with its fitted slope lines
+    and its ratio in the legend; returns T_max, or None when no slopes could be fitted."""
+    mean = total.mean(0)
+    colour, marker = PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)]
+    try:
+        fit = fit_with_fallback(t, total)
+    except ValueError:  # no maximum in range: the curve without lines, said in the legend
+        offset, label, t_max = float(mean.max()), f"{name}: no slopes (maximum not in range)", None
+    else:
+        offset, t_max = fit.value_max, fit.temperature_max
+        label = (f"{name}: {fit.below:+.2f} / {fit.above:+.2f}, "
+                 f"ratio {fit.ratio:.2f} ± {fit.ratio_error:.2f}")
+        for side, window in (("below", fit.window_below), ("above", fit.window_above)):
+            tw = np.geomspace(*window, 20)
+            ax.plot(tw, fit.line(side, tw) - offset, "-", color=colour, lw=1.6, alpha=0.5)
+    error = total.std(0, ddof=1) / math.sqrt(total.shape[0]) if total.shape[0] > 1 else None
+    ax.errorbar(t, mean - offset, error, fmt=marker, color=colour, ms=3, lw=0.8, label=label)
+    return t_max
+
+
 @styled
 def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
     """Total (resonant + relaxation) delta v / v against T (log axis, i.e. against ln T) for each
     sweep point, relative to its fitted maximum, with the slope lines fitted by
     :func:`fit_with_fallback` over their windows, the TTLS 2 : -1 and the measured 1 : -1
     references through the first model's maximum, and each ratio with its error in the legend."""
-    ds = _load(study_dir, "relaxation")
-    if ds is None or "relaxation_velocity_shift" not in ds:
+    files = [(name, _load(study_dir, name)) for name in VELOCITY_SPECS]
+    files = [(name, ds) for name, ds in files if ds is not None and "relaxation_velocity_shift" in ds]
+    if not files:
         return []
-    fig = new_figure(figsize=(4.2, 3.4))
+    fig = new_figure(figsize=(4.6, 3.6))
     ax = fig.subplots()
-    t = ds["temperature"].values
-    spec = dataset_spec(ds)
-    key = next(iter(spec.sweep), "")
-    t_ref = None
-    for i, point in enumerate(sweep_points(ds, spec)):
-        total = (point.data["velocity_shift"]
-                 + point.data["relaxation_velocity_shift"]).isel(frequency=0).values
-        mean = total.mean(0)
-        name = (f"{key.split('.')[-1]} = {spec.sweep[key][point.index[0]]}" if key else "model")
-        colour, marker = PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)]
-        try:
-            fit = fit_with_fallback(t, total)
-        except ValueError:  # no maximum in range: the curve without lines, said in the legend
-            offset, label = float(mean.max()), f"{name}: no slopes (maximum not in range)"
-        else:
-            offset = fit.value_max
-            label = (f"{name}: {fit.below:+.2f} / {fit.above:+.2f}, "
-                     f"ratio {fit.ratio:.2f} ± {fit.ratio_error:.2f}")
-            t_ref = t_ref or fit.temperature_max
-            for side, window in (("below", fit.window_below), ("above", fit.window_above)):
-                tw = np.geomspace(*window, 20)
-                ax.plot(tw, fit.line(side, tw) - offset, "-", color=colour, lw=1.6, alpha=0.5)
-        error = total.std(0, ddof=1) / math.sqrt(total.shape[0]) if total.shape[0] > 1 else None
-        ax.errorbar(t, mean - offset, error, fmt=marker, color=colour, ms=3, lw=0.8, label=label)
+    t_ref, i = None, 0
+    for name, ds in files:
+        t = ds["temperature"].values
+        spec = dataset_spec(ds)
+        key = next(iter(spec.sweep), "")
+        for point in sweep_points(ds, spec):
+            total = (point.data["velocity_shift"]
+                     + point.data["relaxation_velocity_shift"]).isel(frequency=0).values
+            fit_ref = _velocity_curve(ax, t, total, _point_name(name, key, spec, point), i)
+            t_ref = t_ref or fit_ref
+            i += 1
     t_ref = t_ref or float(t[len(t) // 2])
     below, above = t[t <= t_ref], t[t >= t_ref]
     ax.plot(below, np.log(below / t_ref), "k-", lw=0.8, label="TTLS: +1 below, -1/2 above (2 : -1)")
@@ -340,9 +358,10 @@ def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
     ax.set_xscale("log")
     ax.set_xlabel("T (K)")
     ax.set_ylabel(r"$\Delta v/v$ (units of $C_0$), relative to the maximum")
-    khz = float(ds["frequency"].values[0]) / KELVIN_PER_GHZ * 1e6  # w (K) -> f = w k_B / h (kHz)
-    ax.set_title(f"Velocity shift at {khz:.2g} kHz, N = {spec.model.n_tls}; "
-                 "slopes below / above in $C_0$", fontsize=8)
+    khz = float(files[0][1]["frequency"].values[0]) / KELVIN_PER_GHZ * 1e6  # w (K) -> kHz
+    n_tls = sorted({dataset_spec(ds).model.n_tls for _, ds in files})
+    ax.set_title(f"Velocity shift at {khz:.2g} kHz, N = {', '.join(map(str, n_tls))}, a-SiO$_2$ "
+                 "bath; slopes below / above in $C_0$", fontsize=7)
     ax.legend(frameon=False, fontsize=5.5)
     fig.tight_layout()
     return save_figure(fig, out, "velocity_shift")
