@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from manybody.runs.results import dataset_spec
+from manybody.study.catalogue import VELOCITY_SPECS
 from manybody.study.matrix_elements import MATRIX_ELEMENT_MIN_PAIRS
 from manybody.study.specs import MATRIX_ELEMENT_SPECS, STUDY_SPECS, load_matrix_element_spec, load_study_spec
 
@@ -37,7 +38,7 @@ def tiny_study(tmp_path_factory):
 
 def test_shipped_specs_are_valid_and_physically_sensible():
     for name in STUDY_SPECS:
-        if name == "relaxation":  # a velocity-shift study at 10 kHz: no resonant shape analysis
+        if name in VELOCITY_SPECS:  # velocity-shift studies at 1 kHz: no resonant shape analysis
             continue
         spec = load_study_spec(name)
         probe = spec.probe
@@ -72,12 +73,13 @@ def test_tiny_study_writes_results_summary_and_figures(tiny_study):
     for name in STUDY_SPECS:
         assert (out / f"{name}.nc").stat().st_size > 0
     rows = json.loads((out / "summary.json").read_text())
-    assert {r["study"] for r in rows} == set(STUDY_SPECS) - {"relaxation"}
+    assert {r["study"] for r in rows} == set(STUDY_SPECS) - set(VELOCITY_SPECS)
     # per-point realisation counts survive the tiny size and reach the table
     assert [r["realisations"] for r in rows if r["study"] == "dipolar"] == [6, 8]
     assert [r["realisations"] for r in rows if r["study"] == "admixture"] == [6, 6]
     velocity = json.loads((out / "velocity_slopes.json").read_text())
-    assert {r["study"] for r in velocity} == {"relaxation"}
+    assert {r["study"] for r in velocity} == set(VELOCITY_SPECS)
+    assert all(r["note"] or r["slope_below_error"] is not None for r in velocity)  # no silent NaN
     assert "| study | parameter |" in proc.stdout and "verdict" in proc.stdout
     for fig in ("absorption_shape", "tls_index", "specific_heat", "matrix_elements",
                 "velocity_shift", "decomposition", "equilibration", "collapse"):
@@ -296,16 +298,18 @@ def test_summary_rows_round_trip_through_json(tmp_path):
                          index=0.5, index_error=math.nan, ratio=2.5, ratio_error=0.1,
                          spacing_ratio=0.39, spacing_ratio_error=math.nan, reduced_chi2_tls=1.0,
                          reduced_chi2_generic=2.0, verdict="in between")]
+    fields = [f for f in VelocitySummary.__dataclass_fields__ if f not in
+              ("study", "parameter", "value", "n_tls", "realisations", "note")]
     velocity = [VelocitySummary(study="relaxation", parameter="strength", value=0.3, n_tls=8,
-                                **dict.fromkeys(("temperature_max", "slope_below", "slope_below_error",
-                                                 "slope_above", "slope_above_error", "ratio"),
-                                                math.nan))]
+                                realisations=5, **dict.fromkeys(fields, math.nan),
+                                note="the maximum of delta v/v lies at the highest temperature")]
     write_summary(tmp_path, rows, velocity)
     _strict_json(tmp_path / "summary.json")
     assert _strict_json(tmp_path / "velocity_slopes.json")[0]["slope_below"] is None
     rows2, velocity2 = read_summary(tmp_path)
     assert format_summary(rows2, velocity2) == format_summary(rows, velocity)
-    assert "no maximum in range" in (tmp_path / "summary.md").read_text()
+    assert "no slopes: the maximum of delta v/v lies at the highest" in (tmp_path / "summary.md"
+                                                                         ).read_text()
     assert "| nan" not in (tmp_path / "summary.md").read_text()
 
 

@@ -15,11 +15,11 @@ import numpy as np
 
 from manybody.laws.analysis import analyse_shape
 from manybody.laws.collapse import frequency_collapse
-from manybody.laws.velocity import VelocitySlopes, velocity_slopes
 from manybody.runs.results import SweepPoint, dataset_spec, sweep_points
 from manybody.runs.spec import RunSpec
 from manybody.simulation.equilibration import frozen_fraction
 from manybody.study.decomposition import control_parameters, decompose
+from manybody.study.velocity_table import VelocitySummary, format_velocity_table, velocity_row
 from manybody.support import jsonio
 from manybody.support.files import atomic_write_text
 
@@ -75,22 +75,6 @@ class PointSummary:
     frozen_fraction: float = math.nan
 
 
-@dataclass(frozen=True)
-class VelocitySummary:
-    """Slopes of the total (resonant + relaxation) delta v / v in ln T at one sweep point."""
-
-    study: str
-    parameter: str
-    value: Any
-    n_tls: int
-    temperature_max: float
-    slope_below: float
-    slope_below_error: float
-    slope_above: float
-    slope_above_error: float
-    ratio: float
-
-
 def kernel_smearing(spec: RunSpec) -> float | None:
     """eta / w of a Gaussian kernel (the laws are fitted kernel-averaged), else None."""
     b = spec.probe.broadening.at(spec.probe.frequencies[0])
@@ -117,12 +101,16 @@ def summarise(ds, name: str) -> tuple[list[PointSummary], list[VelocitySummary]]
     shape_rows: list[PointSummary] = []
     velocity_rows: list[VelocitySummary] = []
     has_velocity = "relaxation_velocity_shift" in ds and "velocity_shift" in ds
+    reference = None
     for point in sweep_points(ds, spec):
         label = dict(study=name, **_axis_label(spec, point.index), n_tls=point.model.n_tls)
         if "absorption" in ds:
             shape_rows.append(_shape_row(spec, ds, point, label))
         if has_velocity:
-            velocity_rows.append(_velocity_row(ds, point, label))
+            velocity_rows.append(_velocity_row(ds, point, label, reference))
+            if reference is None:  # the first sweep point: the paired reference of the others
+                reference = (point.data["velocity_shift"] + point.data["relaxation_velocity_shift"]
+                             ).isel(frequency=0).values
     return shape_rows, velocity_rows
 
 
@@ -205,39 +193,12 @@ def _collapse_fields(ds, point: SweepPoint) -> dict[str, float]:
             "collapse_p_value": result.p_value}
 
 
-#: The slopes of a curve whose maximum is too close to an end of the temperature range.
-NO_SLOPES = VelocitySlopes(temperature_max=math.nan, below=math.nan, below_error=math.nan,
-                           above=math.nan, above_error=math.nan)
-
-
-def _velocity_row(ds, point: SweepPoint, label: dict[str, Any]) -> VelocitySummary:
-    """Slopes of the total (resonant + relaxation) delta v / v in ln T at one sweep point."""
+def _velocity_row(ds, point: SweepPoint, label: dict[str, Any], reference) -> VelocitySummary:
+    """Slopes of the total (resonant + relaxation) delta v / v in ln T at one sweep point, with the
+    paired change against ``reference`` (the first sweep point's curves; None for that point)."""
     total = (point.data["velocity_shift"]
-             + point.data["relaxation_velocity_shift"]).isel(frequency=0)
-    try:
-        slopes = velocity_slopes(ds["temperature"].values, total.values)
-    except ValueError as exc:  # maximum too close to an end of the temperature range
-        log.warning("%s %s: no velocity slopes (%s)", label["study"], point.index, exc)
-        slopes = NO_SLOPES
-    return VelocitySummary(
-        **label, temperature_max=slopes.temperature_max, slope_below=slopes.below,
-        slope_below_error=slopes.below_error, slope_above=slopes.above,
-        slope_above_error=slopes.above_error, ratio=slopes.ratio)
-
-
-def format_velocity_table(rows: list[VelocitySummary]) -> str:
-    """Velocity slopes as a Markdown table (units of C0 per unit ln T)."""
-    lines = ["| study | parameter | value | N | T_max (K) | slope below | slope above | ratio |",
-             "|" + "---|" * 8]
-    for r in rows:
-        if not math.isfinite(r.temperature_max):  # no interior maximum: no slopes
-            lines.append(f"| {r.study} | {r.parameter} | {r.value:g} | {r.n_tls} | "
-                         "no maximum in range | - | - | - |")
-            continue
-        lines.append(f"| {r.study} | {r.parameter} | {r.value:g} | {r.n_tls} | "
-                     f"{r.temperature_max:.3g} | {r.slope_below:.2f} ± {r.slope_below_error:.2f} | "
-                     f"{r.slope_above:.2f} ± {r.slope_above_error:.2f} | {r.ratio:.2f} |")
-    return "\n".join(lines)
+             + point.data["relaxation_velocity_shift"]).isel(frequency=0).values
+    return velocity_row(ds["temperature"].values, total, label, reference)
 
 
 def _pm(value: float, error: float, digits: int = 2) -> str:
