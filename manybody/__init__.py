@@ -28,6 +28,7 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
     "CouplingParams": "config.model",
     "RandomMatrixParams": "config.model",
     "StressParams": "config.model",
+    "EquilibrationParams": "config.model",
     "Realisation": "simulation.ensembles",
     "RandomMatrixTerm": "simulation.ensembles",
     "draw_realisation": "simulation.ensembles",
@@ -78,6 +79,7 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
     "fit_loss": "laws.fit",
     "compare_laws": "measured.comparison",
     "execute_study": "study.run",
+    "frozen_fraction": "simulation.equilibration",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -55,3 +55,15 @@ def test_crosscheck_index_tiny(tmp_path):
     assert record["n_tls"] == 5 and record["realisations"] == 6
     assert set(record) >= {"dense", "chebyshev", "difference", "paired_bootstrap_error"}
     assert len(record["mean_absorption_z"]) == len(record["temperatures_K"])
+
+
+@pytest.mark.slow
+def test_configuration_bath_check_tiny(tmp_path):
+    out = tmp_path / "configuration_bath.json"
+    run_script("scripts/configuration_bath_check.py", "--realisations", "3", "--bootstrap", "2",
+               "--output", str(out))
+    record = json.loads(out.read_text())
+    assert record["settings"]["realisations"] == 3 and "git_commit" in record["provenance"]
+    for case in record["cases"].values():
+        assert case["integrated_relative_error"] >= 0
+        assert all(0 <= f <= 1 for f in case["single_tls_fraction"].values())

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from manybody.runs.results import dataset_spec
+from manybody.study.catalogue import VELOCITY_SPECS
 from manybody.study.matrix_elements import MATRIX_ELEMENT_MIN_PAIRS
 from manybody.study.specs import MATRIX_ELEMENT_SPECS, STUDY_SPECS, load_matrix_element_spec, load_study_spec
 
@@ -37,12 +38,19 @@ def tiny_study(tmp_path_factory):
 
 def test_shipped_specs_are_valid_and_physically_sensible():
     for name in STUDY_SPECS:
-        if name == "relaxation":  # a velocity-shift study at 10 kHz: no resonant shape analysis
+        if name in VELOCITY_SPECS:  # velocity-shift studies at 1 kHz: no resonant shape analysis
             continue
         spec = load_study_spec(name)
         probe = spec.probe
         w = probe.frequencies[0]
-        assert probe.broadening.width <= 0.25 * w  # kernel width << w
+        for wk in probe.frequencies:  # kernel width << w at every frequency
+            assert probe.broadening.at(wk).width <= 0.25 * wk
+        if len(probe.frequencies) > 1:  # collapse: x at w/2 and 2w fall on the grid of w
+            grid = np.log2(w / np.asarray(probe.temperatures))
+            for wk in probe.frequencies[1:]:
+                shifted = grid + np.log2(wk / w)
+                assert np.isin(np.round(shifted[(shifted >= grid.min()) & (shifted <= grid.max())],
+                                        9), np.round(grid, 9)).all()
         if spec.model.tls is not None:
             assert spec.model.tls.tunnelling_min <= 0.02 * w  # Delta_min << w
             assert w < spec.model.tls.asymmetry_max  # w < eps_max
@@ -65,15 +73,16 @@ def test_tiny_study_writes_results_summary_and_figures(tiny_study):
     for name in STUDY_SPECS:
         assert (out / f"{name}.nc").stat().st_size > 0
     rows = json.loads((out / "summary.json").read_text())
-    assert {r["study"] for r in rows} == set(STUDY_SPECS) - {"relaxation"}
+    assert {r["study"] for r in rows} == set(STUDY_SPECS) - set(VELOCITY_SPECS)
     # per-point realisation counts survive the tiny size and reach the table
     assert [r["realisations"] for r in rows if r["study"] == "dipolar"] == [6, 8]
     assert [r["realisations"] for r in rows if r["study"] == "admixture"] == [6, 6]
     velocity = json.loads((out / "velocity_slopes.json").read_text())
-    assert {r["study"] for r in velocity} == {"relaxation"}
+    assert {r["study"] for r in velocity} == set(VELOCITY_SPECS)
+    assert all(r["note"] or r["slope_below_error"] is not None for r in velocity)  # no silent NaN
     assert "| study | parameter |" in proc.stdout and "verdict" in proc.stdout
     for fig in ("absorption_shape", "tls_index", "specific_heat", "matrix_elements",
-                "velocity_shift"):
+                "velocity_shift", "decomposition", "equilibration", "collapse"):
         for ext in ("png", "pdf"):
             assert (out / "figures" / f"{fig}.{ext}").stat().st_size > 5000
 
@@ -115,8 +124,11 @@ def test_tiny_study_summary_values_are_recomputed_from_the_results_files(tiny_st
         ds = load_results(out / f"{row['study']}.nc")
         spec = RunSpec.from_dict(json.loads(ds.attrs["spec"]))
         key = next(iter(spec.sweep))
-        dim = spec.dims[0]
-        point = ds.isel({dim: list(spec.sweep[key]).index(row["value"])})
+        # one axis: the value; several: "v1, v2" in the order of the axes
+        values = ([row["value"]] if len(spec.sweep) == 1
+                  else [float(value) for value in row["value"].split(", ")])
+        point = ds.isel({dim: list(axis).index(value) for dim, axis, value
+                         in zip(spec.dims, spec.sweep.values(), values, strict=True)})
         count = int(point["realisation_count"])
         assert row["realisations"] == count
         assert row["n_tls"] == (row["value"] if key == "model.n_tls" else spec.model.n_tls)
@@ -135,6 +147,15 @@ def test_tiny_study_summary_values_are_recomputed_from_the_results_files(tiny_st
         assert row["index"] == pytest.approx(shape.index, rel=1e-9, abs=1e-12)
         assert row["index_error"] == pytest.approx(shape.index_error, rel=1e-9, abs=1e-12)
         assert row["verdict"] == shape.verdict
+        # lambda = J0 / eps_max (docs/PHYSICS.md section 7) of the row's model
+        tls, coupling = spec.model.tls, spec.model.coupling
+        if tls is None:
+            assert row["coupling_lambda"] is None  # NaN in strict JSON
+        else:
+            swept = dict(zip(spec.sweep, values, strict=True))
+            strength = swept.get("model.coupling.strength", coupling.strength if coupling else 0.0)
+            eps_max = swept.get("model.tls.asymmetry_max", tls.asymmetry_max)
+            assert row["coupling_lambda"] == pytest.approx(strength / eps_max, rel=1e-12)
         if row["study"] == "finite_size":
             assert abs(row["index"] - 1.0) < 3 * row["index_error"], row
         if row["study"] == "random_block" and row["value"] == "flat":
@@ -159,7 +180,7 @@ def test_redrawn_figures_are_byte_identical(tiny_study, tmp_path):
     proc = run(["scripts/make_figures.py", str(out), "--out", str(tmp_path)])
     assert proc.returncode == 0, proc.stderr[-2000:]
     drawn = sorted(p.name for p in (out / "figures").iterdir())
-    assert sorted(p.name for p in tmp_path.iterdir()) == drawn and len(drawn) == 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == drawn and len(drawn) == 16
     for name in drawn:
         assert (tmp_path / name).read_bytes() == (out / "figures" / name).read_bytes(), name
         if name.endswith(".pdf"):
@@ -179,7 +200,8 @@ def test_summarise_script_reads_summary_and_recomputes_the_same(tiny_study, tmp_
     refitted = set(slow.stdout.splitlines())
     study_rows = [line for line in fast.stdout.splitlines()
                   if line.startswith(("| random_block ", "| relaxation "))]
-    assert len(study_rows) == 4 and set(study_rows) <= refitted  # same numbers as the study's
+    # 2 shape rows + 2 decomposition rows of random_block, 2 velocity rows of relaxation
+    assert len(study_rows) == 6 and set(study_rows) <= refitted  # same numbers as the study's
     assert "[1/2] random_block: reading" in slow.stderr and "[2/2] relaxation: done" in slow.stderr
 
 
@@ -276,16 +298,18 @@ def test_summary_rows_round_trip_through_json(tmp_path):
                          index=0.5, index_error=math.nan, ratio=2.5, ratio_error=0.1,
                          spacing_ratio=0.39, spacing_ratio_error=math.nan, reduced_chi2_tls=1.0,
                          reduced_chi2_generic=2.0, verdict="in between")]
+    fields = [f for f in VelocitySummary.__dataclass_fields__ if f not in
+              ("study", "parameter", "value", "n_tls", "realisations", "note")]
     velocity = [VelocitySummary(study="relaxation", parameter="strength", value=0.3, n_tls=8,
-                                **dict.fromkeys(("temperature_max", "slope_below", "slope_below_error",
-                                                 "slope_above", "slope_above_error", "ratio"),
-                                                math.nan))]
+                                realisations=5, **dict.fromkeys(fields, math.nan),
+                                note="the maximum of delta v/v lies at the highest temperature")]
     write_summary(tmp_path, rows, velocity)
     _strict_json(tmp_path / "summary.json")
     assert _strict_json(tmp_path / "velocity_slopes.json")[0]["slope_below"] is None
     rows2, velocity2 = read_summary(tmp_path)
     assert format_summary(rows2, velocity2) == format_summary(rows, velocity)
-    assert "no maximum in range" in (tmp_path / "summary.md").read_text()
+    assert "no slopes: the maximum of delta v/v lies at the highest" in (tmp_path / "summary.md"
+                                                                         ).read_text()
     assert "| nan" not in (tmp_path / "summary.md").read_text()
 
 

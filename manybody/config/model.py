@@ -1,5 +1,5 @@
 """Parameters of a model ensemble (frozen dataclasses): the TLS term, two-body couplings, the
-random-matrix block and the stress operator.
+random-matrix block, the stress operator and (optionally) equilibration on a measurement time.
 
 A :class:`ModelParams` describes an ensemble; :func:`manybody.simulation.ensembles.draw_realisation`
 turns it into one realisation. The Hamiltonian and stress operator they parametrise are written out
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from manybody.config.probe import PHONON_PRESETS
 from manybody.support import validate as v
 
 #: Largest number of TLS any model accepts (the solvers have their own, smaller limits).
@@ -175,6 +176,44 @@ class StressParams:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EquilibrationParams:
+    """Equilibration on a measurement time scale (docs/PHYSICS.md section 7.5).
+
+    TLS whose one-phonon relaxation time tau_i(T) = 1 / (K_ph (gamma_i/gamma)^2 Delta_i^2 E_i
+    coth(E_i/2T)) exceeds ``measurement_time`` are frozen: they keep a classical z-configuration
+    drawn at their freezing temperature and act as static fields on the others
+    (:mod:`manybody.simulation.equilibration`).
+
+    Parameters
+    ----------
+    measurement_time : float
+        t_m (s), > 0: the time scale of the measurement (default 1 s).
+    bath : str or float
+        The phonon bath: a material preset name (``PHONON_PRESETS``, default "a-SiO2") or the
+        one-phonon rate prefactor K_ph (s^-1 K^-3), > 0.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A measurement time that is not a finite number > 0, or a bath that is neither a preset
+        name nor a number > 0 (the message names the parameter and the value).
+    """
+
+    measurement_time: float = 1.0
+    bath: str | float = "a-SiO2"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "measurement_time",
+                           v.positive("equilibration.measurement_time (s)", self.measurement_time))
+        if isinstance(self.bath, str):
+            v.choice("equilibration.bath (a material preset name or K_ph in s^-1 K^-3)",
+                     self.bath, PHONON_PRESETS)
+        else:
+            object.__setattr__(self, "bath", v.positive(
+                "equilibration.bath (a material preset name or K_ph in s^-1 K^-3)", self.bath))
+
+
+@dataclass(frozen=True, kw_only=True)
 class ModelParams:
     """A whole model ensemble: which terms are present and their parameters.
 
@@ -191,6 +230,10 @@ class ModelParams:
         Random-matrix term; None for none.
     stress : StressParams
         The stress operator.
+    equilibration : EquilibrationParams or None
+        Equilibration on a measurement time (frozen slow TLS); None (default): every TLS is in
+        thermal equilibrium at every temperature. Needs a TLS term with linear stress coupling and
+        no random-matrix terms (they act on the whole 2^N space, which freezing does not split).
     """
 
     n_tls: int
@@ -198,12 +241,14 @@ class ModelParams:
     coupling: CouplingParams | None = None
     random_matrix: RandomMatrixParams | None = None
     stress: StressParams = field(default_factory=StressParams)
+    equilibration: EquilibrationParams | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "n_tls", v.integer("n_tls", self.n_tls, 1, MAX_TLS))
         for name, cls, optional in (("tls", TLSParams, True), ("coupling", CouplingParams, True),
                                     ("random_matrix", RandomMatrixParams, True),
-                                    ("stress", StressParams, False)):
+                                    ("stress", StressParams, False),
+                                    ("equilibration", EquilibrationParams, True)):
             value = getattr(self, name)
             if not isinstance(value, cls) and not (optional and value is None):
                 raise TypeError(f"{name} must be a {cls.__name__}{' or None' if optional else ''}"
@@ -216,6 +261,23 @@ class ModelParams:
                     "stress.random_matrix_kind 'eth' needs random_matrix.kind 'flat' or "
                     f"'exponential' (its eigenbasis), got random_matrix={self.random_matrix!r}"
                 )
+        if self.equilibration is not None:
+            self._check_equilibration()
+
+    def _check_equilibration(self) -> None:
+        """Equilibration needs TLS that relax by one phonon and no random-matrix terms."""
+        if self.random_matrix is not None or self.stress.random_matrix > 0:
+            raise ValueError(
+                "equilibration (measurement_time) cannot be combined with random-matrix terms: they "
+                "act on the whole 2^N space, which freezing single TLS does not split; drop "
+                "[model.equilibration] or the random_matrix / stress.random_matrix terms")
+        if self.tls is None:
+            raise ValueError("equilibration (measurement_time) needs the TLS term [model.tls]")
+        if self.stress.distribution == "none":
+            raise ValueError(
+                "equilibration (measurement_time) needs a linear stress coupling gamma_i (the "
+                "one-phonon relaxation rate is proportional to gamma_i^2), got "
+                "stress.distribution = 'none'")
 
     @property
     def reference_tls(self) -> TLSParams:
@@ -232,6 +294,7 @@ class ModelParams:
             "coupling": CouplingParams,
             "random_matrix": RandomMatrixParams,
             "stress": StressParams,
+            "equilibration": EquilibrationParams,
         }
         data = dict(data)
         kwargs: dict[str, Any] = {}

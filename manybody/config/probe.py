@@ -30,24 +30,56 @@ class Broadening:
         Normalised Gaussian (standard deviation ``width``), Lorentzian (half width at half maximum
         ``width``) or box of full width ``width`` (a binned histogram).
     width : float
-        eta (K). Should be small compared with w and with T, and large compared with the level
-        spacing so that the disorder-averaged spectrum is smooth.
+        eta (K), or eta / w (dimensionless) with ``scaling = "relative"``. Should be small
+        compared with w and with T, and large compared with the level spacing so that the
+        disorder-averaged spectrum is smooth.
     resolution : int
         Grid nodes per width for the binned method (>= 4).
+    scaling : {"absolute", "relative"}
+        "absolute": one kernel width eta = ``width`` at every frequency. "relative": the kernel at
+        frequency w has the width eta = ``width`` * w (``width`` < 0.5), the same relative
+        resolution at every frequency -- what the frequency-collapse test needs, since a kernel
+        of fixed eta smears Q(w, T) / A(w) at w and 2w differently (docs/PHYSICS.md section 7).
+        Dense solver only.
     """
 
     kind: str = "gaussian"
     width: float = 0.01
     resolution: int = 10
+    scaling: str = "absolute"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind",
                            v.choice("broadening.kind", self.kind, ("gaussian", "lorentzian", "histogram")))
         object.__setattr__(self, "width", v.positive("broadening.width", self.width))
         object.__setattr__(self, "resolution", v.integer("broadening.resolution", self.resolution, 4, 1000))
+        object.__setattr__(self, "scaling",
+                           v.choice("broadening.scaling", self.scaling, ("absolute", "relative")))
+        if self.relative and self.width >= 0.5:
+            raise ValueError(f"broadening.width must be < 0.5 (eta / w) with scaling = 'relative', "
+                             f"got {self.width!r}")
+
+    @property
+    def relative(self) -> bool:
+        """Whether the width is eta / w (``scaling = "relative"``)."""
+        return self.scaling == "relative"
+
+    def at(self, frequency: float) -> Broadening:
+        """The kernel used at ``frequency`` w (K): itself for an absolute width, else the
+        absolute kernel of width eta = width * w."""
+        if not self.relative:
+            return self
+        return Broadening(kind=self.kind, width=self.width * float(frequency),
+                          resolution=self.resolution)
+
+    def _check_absolute(self) -> None:
+        if self.relative:  # a programming error: the caller must take .at(w) first
+            raise ValueError("a relative-width kernel has no width of its own: evaluate "
+                             "broadening.at(frequency) first")
 
     def kernel(self, u: np.ndarray) -> np.ndarray:
-        """K(u) (1/K), normalised to unit area."""
+        """K(u) (1/K), normalised to unit area (absolute width; see :meth:`at`)."""
+        self._check_absolute()
         eta = self.width
         if self.kind == "gaussian":
             return np.exp(-0.5 * (u / eta) ** 2) / (eta * math.sqrt(2.0 * math.pi))
@@ -57,6 +89,7 @@ class Broadening:
 
     def dispersive(self, u: np.ndarray) -> np.ndarray:
         """R(u) (1/K): the broadened principal value of 1/u (Hilbert-transform partner of pi K)."""
+        self._check_absolute()
         eta = self.width
         if self.kind == "gaussian":
             from scipy.special import dawsn  # scipy only when a kernel is evaluated: config stays light
@@ -118,6 +151,12 @@ OBSERVABLE_DIMS: dict[str, tuple[tuple[str, ...], str]] = {
     # realisations (the study's ratio estimator), means would not
     "stress_squared_sum": (("energy_bin", "frequency_bin"), "K^2"),
     "pair_count": (("energy_bin", "frequency_bin"), "1"),
+    # decomposition of the absorption (PHYSICS.md section 7; dense solver, TLS models only):
+    # static-configuration-bath prediction with thermal and with infinite-temperature
+    # configuration probabilities, and the fraction of the absorbed weight in single-TLS transitions
+    "configuration_bath_absorption": (("temperature", "frequency"), "pi*C0"),
+    "configuration_bath_absorption_infinite": (("temperature", "frequency"), "pi*C0"),
+    "single_tls_fraction": (("temperature", "frequency"), "1"),
 }
 #: Statistical errors reported by the Chebyshev solver (and as zeros by dense ED in runs whose
 #: solver method is "chebyshev" or "auto", so every task of a run has the same variables).
@@ -131,6 +170,10 @@ DEFAULT_OBSERVABLES = ("absorption", "velocity_shift", "specific_heat", "spacing
 RELAXATION_OBSERVABLES = ("relaxation_absorption", "relaxation_velocity_shift")
 #: Observables binned by ``Probe.matrix_element_bins``.
 MATRIX_ELEMENT_OBSERVABLES = ("stress_squared_sum", "pair_count")
+#: Observables built on the TLS structure (s^z basis of N TLS, eps_i, Delta_i, gamma_i): refused
+#: for models without a TLS term (``model.tls`` None) and by solvers without eigenstates.
+DECOMPOSITION_OBSERVABLES = ("configuration_bath_absorption", "configuration_bath_absorption_infinite",
+                             "single_tls_fraction")
 
 
 @dataclass(frozen=True, kw_only=True)

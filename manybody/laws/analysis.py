@@ -3,7 +3,9 @@ bootstrap error over disorder realisations, the shape ratio and the verdict.
 
 The laws are :mod:`manybody.laws.shapes`, the fits :func:`manybody.laws.fit.fit_law` (the one
 engine, with one curve), the verdict :func:`manybody.laws.verdict.judge` (the same function
-``fit-data`` uses).
+``fit-data`` uses). The fits weight the mean by its standard error per temperature (the point
+estimates); their goodness of fit, and so the verdict's "neither law", is judged with the
+covariance of the temperatures over realisations (:mod:`manybody.laws.gof`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from manybody.laws.fit import FAMILY_INDEX_BOUNDS, LawFit, fit_law
+from manybody.laws.gof import NO_TEST, law_goodness_of_fit
 from manybody.laws.shapes import shape_ratio
 from manybody.laws.verdict import AMPLITUDE_RESOLUTION, Z_BAND, judge
 from manybody.support import validate as v
+
+#: Lower end of the x range of the second TLS index (the region where the laws differ most).
+HIGH_X_MIN = 1.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,19 @@ class ShapeAnalysis:
         :func:`manybody.laws.verdict.classify_index`.
     reason : str
         Why that verdict, in words.
+    p_value_tls, p_value_generic, p_value_family : float
+        Covariance-aware goodness of fit of each law (:func:`manybody.laws.gof.
+        law_goodness_of_fit`): uses the covariance of the temperatures over realisations, unlike
+        ``fits[law].p_value``, which treats them as independent. NaN without a test. The verdict
+        uses ``p_value_family``.
+    p_value_method : str
+        "hotelling", "bootstrap" or "none" (one realisation or no spread), as in
+        :mod:`manybody.laws.gof`; "mixed" when the laws' tests took different branches.
+    index_high_x, index_high_x_error : float
+        TLS index of the family fitted to x >= ``high_x_min`` only, with its bootstrap error over
+        the same resamples as ``index`` (NaN with fewer than 3 such points or no bootstrap).
+    high_x_min : float
+        The lower end of that x range (``HIGH_X_MIN`` = 1).
     """
 
     index: float
@@ -46,6 +65,13 @@ class ShapeAnalysis:
     fits: dict = field(repr=False)
     verdict: str = ""
     reason: str = ""
+    p_value_tls: float = math.nan
+    p_value_generic: float = math.nan
+    p_value_family: float = math.nan
+    p_value_method: str = NO_TEST
+    index_high_x: float = math.nan
+    index_high_x_error: float = math.nan
+    high_x_min: float = HIGH_X_MIN
 
 
 def _family_problems(x: np.ndarray, q: np.ndarray, fit: LawFit) -> tuple[list, list]:
@@ -74,12 +100,45 @@ def _family_problems(x: np.ndarray, q: np.ndarray, fit: LawFit) -> tuple[list, l
     return indeterminate, unphysical
 
 
+def _fit_index(x, mean, sigma, smearing) -> float:
+    """TLS index of the family fitted to (x, mean); NaN when the optimiser fails."""
+    try:
+        return fit_law(x, mean, sigma, "family", smearing=smearing).parameters["index"]
+    except RuntimeError:
+        return math.nan
+
+
+def _bootstrap(q, x, sigma, smearing, n_bootstrap, rng, high) -> tuple[float, float, float]:
+    """Bootstrap errors of a, R and of a on x[high] over resampled realisations.
+
+    Resamples whose full-range fit fails are skipped for a and R (as always); the high-x index
+    uses the same resamples and skips its own failures.
+    """
+    n_real = q.shape[0]
+    boot_index, boot_ratio, boot_high = [], [], []
+    for _ in range(n_bootstrap):
+        sample = q[rng.integers(0, n_real, n_real)]
+        m = sample.mean(axis=0)
+        try:
+            boot_index.append(
+                fit_law(x, m, sigma, "family", smearing=smearing).parameters["index"])
+        except RuntimeError:  # a resample the optimiser cannot fit: skip it
+            continue
+        boot_ratio.append(float(shape_ratio(x, m)))
+        if high is not None:
+            boot_high.append(_fit_index(x[high], m[high], sigma[high], smearing))
+    high_error = (float(np.nanstd(boot_high, ddof=1))
+                  if np.isfinite(boot_high).sum() > 1 else math.nan)
+    return float(np.std(boot_index, ddof=1)), float(np.std(boot_ratio, ddof=1)), high_error
+
+
 def analyse_shape(
     x,
     q_realisations,
     n_bootstrap: int = 200,
     rng: np.random.Generator | None = None,
     smearing: float | None = None,
+    high_x_min: float = HIGH_X_MIN,
 ) -> ShapeAnalysis:
     """Fit the three laws to the disorder-averaged Q(x), with bootstrap errors over realisations.
 
@@ -92,22 +151,34 @@ def analyse_shape(
         error as sigma. With a single realisation the fit covariance, scaled by the residual
         variance, gives the errors (and no goodness-of-fit test is made).
     n_bootstrap : int
-        Bootstrap resamples of the realisations for the errors of a and R.
+        Bootstrap resamples of the realisations for the errors of a and R (and for the
+        goodness-of-fit fallback of :mod:`manybody.laws.gof`).
     rng : numpy.random.Generator, optional
         For the bootstrap (default: a fixed seed, so the analysis is reproducible).
     smearing : float, optional
         eta / w of the Gaussian line kernel the spectra were computed with; the laws are then
         averaged over the kernel before fitting (:func:`manybody.laws.shapes.smeared`). The
         shape ratio R is not corrected.
+    high_x_min : float
+        Lower end of the x range of the second TLS index ``index_high_x`` (default 1).
 
     Returns
     -------
     ShapeAnalysis
+        The verdict judges the family's goodness of fit by the covariance-aware
+        ``p_value_family`` ("neither law" below 1e-3).
+
+    Raises
+    ------
+    ValueError
+        x not positive, q_realisations not real or not of shape (n_realisations, n_x),
+        high_x_min not positive.
     """
     x = v.positive_array("x", x)
     q = np.atleast_2d(v.real_array("q_realisations", q_realisations))
     if q.shape[1] != x.size:
         raise ValueError(f"q_realisations must have shape (n_realisations, {x.size}), got {q.shape}")
+    high_x_min = v.positive("high_x_min", high_x_min)
     n_real = q.shape[0]
     mean = q.mean(axis=0)
     if n_real > 1:
@@ -120,20 +191,15 @@ def analyse_shape(
             for law in ("tls", "generic", "family")}
     index = fits["family"].parameters["index"]
     ratio = float(shape_ratio(x, mean))
+    high = x >= high_x_min * (1 - 1e-12)
+    high = high if np.unique(x[high]).size >= 3 else None
+    index_high = _fit_index(x[high], mean[high], None if sigma is None else sigma[high],
+                            smearing) if high is not None else math.nan
+    high_error = math.nan
+    rng = rng or np.random.default_rng(0)
     if n_real > 1 and n_bootstrap > 0:
-        rng = rng or np.random.default_rng(0)
-        boot_index, boot_ratio = [], []
-        for _ in range(n_bootstrap):
-            sample = q[rng.integers(0, n_real, n_real)]
-            m = sample.mean(axis=0)
-            try:
-                boot_index.append(
-                    fit_law(x, m, sigma, "family", smearing=smearing).parameters["index"])
-            except RuntimeError:  # a resample the optimiser cannot fit: skip it
-                continue
-            boot_ratio.append(float(shape_ratio(x, m)))
-        index_error = float(np.std(boot_index, ddof=1))
-        ratio_error = float(np.std(boot_ratio, ddof=1))
+        index_error, ratio_error, high_error = _bootstrap(q, x, sigma, smearing, n_bootstrap,
+                                                          rng, high)
     else:
         fam = fits["family"]
         index_error = fam.errors["index"]
@@ -148,7 +214,16 @@ def analyse_shape(
         indeterminate, unphysical = _family_problems(x, mean, replace(fam, errors=errors))
     fits["family"] = replace(fam, indeterminate=tuple(indeterminate),
                              unphysical=tuple(unphysical))
-    # a goodness-of-fit test needs honest errors: only with the standard error over realisations
-    verdict = judge(fits, index_error=index_error, honest_errors=n_real > 1)
+    tests = {law: law_goodness_of_fit(x, q, fit, smearing=smearing, n_bootstrap=n_bootstrap,
+                                      rng=rng) for law, fit in fits.items()}
+    # a goodness-of-fit test needs honest errors: the covariance of the realisations
+    verdict = judge(fits, index_error=index_error, honest_errors=n_real > 1,
+                    p_value=tests["family"].p_value)
+    methods = {t.method for t in tests.values()}
     return ShapeAnalysis(index, index_error, ratio, ratio_error, fits, verdict.verdict,
-                         verdict.reason)
+                         verdict.reason, p_value_tls=tests["tls"].p_value,
+                         p_value_generic=tests["generic"].p_value,
+                         p_value_family=tests["family"].p_value,
+                         p_value_method=methods.pop() if len(methods) == 1 else "mixed",
+                         index_high_x=index_high, index_high_x_error=high_error,
+                         high_x_min=high_x_min)

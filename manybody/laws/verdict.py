@@ -187,7 +187,7 @@ class Verdict:
 
 
 def judge(fits: Mapping, *, index_error: float | None = None,
-          honest_errors: bool | None = None) -> Verdict:
+          honest_errors: bool | None = None, p_value: float | None = None) -> Verdict:
     """The verdict of the three law fits "tls", "generic" and "family" (see the module notes).
 
     Parameters
@@ -201,6 +201,10 @@ def judge(fits: Mapping, *, index_error: float | None = None,
     honest_errors : bool, optional
         Whether the errors of the points are honest, so that the family's p-value tests its
         goodness of fit; default: when the fit did not estimate its scatter from the residuals.
+    p_value : float, optional
+        Goodness-of-fit p-value of the family to judge by instead of the fit's own chi^2 tail,
+        e.g. the covariance-aware test of :func:`manybody.laws.gof.law_goodness_of_fit` (NaN:
+        no test); used only with honest errors.
 
     Returns
     -------
@@ -214,7 +218,9 @@ def judge(fits: Mapping, *, index_error: float | None = None,
     honest = (not fam.errors_scaled) if honest_errors is None else honest_errors
     # the family has the most parameters: what it cannot determine, the data cannot tell
     verdict, reason = classify_index(
-        index, err, p_value=fam.p_value if (honest and fam.dof > 0) else math.nan,
+        index, err,
+        p_value=(fam.p_value if p_value is None else p_value) if (honest and fam.dof > 0)
+        else math.nan,
         indeterminate=fam.indeterminate, unphysical=fam.unphysical)
     d_aic = fits["generic"].aic - fits["tls"].aic
     d_bic = fits["generic"].bic - fits["tls"].bic

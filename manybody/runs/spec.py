@@ -49,9 +49,17 @@ from typing import Any
 
 import numpy as np
 
-from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams, TLSParams
+from manybody.config.model import (
+    CouplingParams,
+    EquilibrationParams,
+    ModelParams,
+    RandomMatrixParams,
+    StressParams,
+    TLSParams,
+)
 from manybody.config.probe import DEFAULT_OBSERVABLES, OBSERVABLES, Broadening, MatrixElementBins, Probe
 from manybody.config.solver import SolverParams
+from manybody.simulation.equilibration import check_equilibration
 from manybody.simulation.solvers import SOLVERS, solver_for
 from manybody.support import validate as v
 
@@ -61,6 +69,7 @@ MODEL_SECTIONS: dict[str, type] = {
     "coupling": CouplingParams,
     "random_matrix": RandomMatrixParams,
     "stress": StressParams,
+    "equilibration": EquilibrationParams,
 }
 #: Top-level keys of a run specification.
 TOP_LEVEL_KEYS = ("name", "seed", "realisations", "model", "sweep", "probe", "solver")
@@ -86,6 +95,7 @@ PARAMETER_UNITS: dict[str, str] = {
     "stress.two_body": "K per unit strain",
     "stress.random_matrix": "K per unit strain",
     "stress.eth_energy_scale": "K",
+    "equilibration.measurement_time": "s",
     "broadening.width": "K",
     "broadening.resolution": "1",
 }
@@ -344,12 +354,21 @@ def probe_to_dict(probe: Probe) -> dict[str, Any]:
         "frequencies": list(probe.frequencies),
         "temperatures": list(probe.temperatures),
         "observables": list(probe.observables),
-        "broadening": _plain(probe.broadening),
+        "broadening": _broadening_to_dict(probe.broadening),
         **({"phonon_rate_prefactor": probe.phonon_rate_prefactor}
            if probe.phonon_rate_prefactor is not None else {}),
         **({"matrix_element_bins": _plain(probe.matrix_element_bins)}
            if probe.matrix_element_bins is not None else {}),
     }
+
+
+def _broadening_to_dict(broadening: Broadening) -> dict[str, Any]:
+    """The kernel as a plain dict; the default ``scaling = "absolute"`` is left out, so specs and
+    results files written before the key existed keep their digest."""
+    out = _plain(broadening)
+    if out["scaling"] == "absolute":
+        del out["scaling"]
+    return out
 
 
 def _realisation_counts(value: Any, shape: tuple[int, ...]) -> int | tuple:
@@ -659,12 +678,14 @@ def check_point(model: ModelParams, probe: Probe, solver: SolverParams) -> str:
     Raises
     ------
     ValueError
-        An observable the point cannot compute, or temperatures the Chebyshev ladder cannot reach.
+        An observable the point cannot compute (also: relaxation observables with
+        ``model.equilibration``), or temperatures the Chebyshev ladder cannot reach.
     MemoryError
         The point does not fit in memory (the message lists only remedies that would fit).
     """
     method = solver_for(model, solver)
     SOLVERS[method].check_point(model, probe, solver)
+    check_equilibration(model, probe)
     return method
 
 

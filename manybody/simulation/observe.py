@@ -6,7 +6,10 @@ and returns a dict of small arrays (never eigenvectors). It reads straight throu
     realisation_rng(seed, r) -> draw_realisation -> solver.build (operators)
         -> solver.respond (raw responses) -> physical_observables (units) -> small arrays
 
-with the solver taken from the registry (:mod:`manybody.simulation.solvers`).
+with the solver taken from the registry (:mod:`manybody.simulation.solvers`). With
+``params.equilibration`` the TLS slower than the measurement time are frozen: the temperatures are
+grouped by frozen set and the solver runs once per group on the active TLS
+(:mod:`manybody.simulation.equilibration`, docs/PHYSICS.md section 7.5).
 """
 
 from __future__ import annotations
@@ -16,7 +19,20 @@ import numpy as np
 from manybody.config.model import ModelParams
 from manybody.config.probe import Probe
 from manybody.config.solver import SolverParams
-from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
+from manybody.simulation.ensembles import (
+    Realisation,
+    absorption_normalisation,
+    draw_realisation,
+    realisation_rng,
+)
+from manybody.simulation.equilibration import (
+    check_equilibration,
+    freezing_temperatures,
+    frozen_configuration,
+    frozen_masks,
+    frozen_rng,
+    observe_frozen,
+)
 from manybody.simulation.observables.responses import physical_observables
 from manybody.simulation.solvers import SOLVERS, reports_errors, solver_for
 
@@ -32,7 +48,10 @@ def observe(
 
     The disorder comes from ``SeedSequence(seed, spawn_key=(realisation,))`` only, so the result
     does not depend on which worker runs it or when; a stochastic solver draws its random vectors
-    from its own stream of the same seed and realisation.
+    from its own stream of the same seed and realisation, and so do the frozen configurations of
+    ``params.equilibration`` (``SeedSequence(seed, spawn_key=(realisation, 2))``). When no TLS is
+    frozen at any probe temperature the numbers are those of the model without equilibration,
+    bit for bit.
 
     Returns
     -------
@@ -45,8 +64,21 @@ def observe(
     solver = solver or SolverParams()
     entry = SOLVERS[solver_for(params, solver)]
     entry.prepare(params, probe, solver)  # refusals before anything is drawn or built
+    check_equilibration(params, probe)
     real = draw_realisation(params, realisation_rng(seed, realisation))
-    raw = entry.respond(real, entry.build(real, solver), probe, solver, model=params, seed=seed,
-                        realisation=realisation)
-    return physical_observables(raw, absorption_normalisation(params), probe.observables,
-                                errors=reports_errors(solver))
+    normalisation = absorption_normalisation(params)  # per TLS of the whole ensemble
+    errors = reports_errors(solver)
+
+    def solve(part: Realisation, what: Probe) -> dict[str, np.ndarray]:
+        raw = entry.respond(part, entry.build(part, solver), what, solver, model=params, seed=seed,
+                            realisation=realisation)
+        return physical_observables(raw, normalisation, what.observables, errors=errors)
+
+    if params.equilibration is None:
+        return solve(real, probe)
+    freezing = freezing_temperatures(real, params.equilibration, params.stress.deformation_potential)
+    masks = frozen_masks(freezing, probe.temperatures)
+    if not masks.any():
+        return solve(real, probe)
+    configuration = frozen_configuration(real, freezing, frozen_rng(seed, realisation))
+    return observe_frozen(solve, real, probe, masks, configuration, errors)

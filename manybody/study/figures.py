@@ -19,12 +19,19 @@ import numpy as np
 
 from manybody.laws.analysis import analyse_shape
 from manybody.laws.shapes import law_generic, law_tls
-from manybody.laws.velocity import velocity_slopes
-from manybody.runs.results import dataset_spec, load_results, realised
+from manybody.runs.results import dataset_spec, load_results, realised, sweep_points
+from manybody.study.catalogue import VELOCITY_SPECS
+from manybody.study.decomposition_figures import (
+    figure_collapse,
+    figure_decomposition,
+    figure_equilibration,
+)
 from manybody.study.specs import load_study_spec
 from manybody.study.summary import kernel_smearing
+from manybody.study.velocity_table import fit_with_fallback
 from manybody.support.jsonio import nan_if_none
 from manybody.support.style import MARKERS, PALETTE, new_figure, save_figure, styled
+from manybody.units import KELVIN_PER_GHZ
 
 
 def _load(study_dir: Path, name: str):
@@ -296,43 +303,71 @@ def figure_matrix_elements(study_dir: Path, out: Path) -> list[Path]:
     return save_figure(fig, out, "matrix_elements")
 
 
+def _point_name(study: str, key: str, spec, point) -> str:
+    """Legend name of one sweep point of a velocity spec."""
+    if not key:
+        return study
+    symbol = {"strength": "J0", "weight": "GOE lambda"}.get(key.split(".")[-1], key.split(".")[-1])
+    return f"{symbol} = {spec.sweep[key][point.index[0]]:g}"
+
+
+def _velocity_curve(ax, t, total, name: str, i: int) -> float | None:
+    """Draw one model's mean delta v/v (relative to its fitted maximum) with its fitted slope lines
+    and its ratio in the legend; returns T_max, or None when no slopes could be fitted."""
+    mean = total.mean(0)
+    colour, marker = PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)]
+    try:
+        fit = fit_with_fallback(t, total)
+    except ValueError:  # no maximum in range: the curve without lines, said in the legend
+        offset, label, t_max = float(mean.max()), f"{name}: no slopes (maximum not in range)", None
+    else:
+        offset, t_max = fit.value_max, fit.temperature_max
+        label = (f"{name}: {fit.below:+.2f} / {fit.above:+.2f}, "
+                 f"ratio {fit.ratio:.2f} ± {fit.ratio_error:.2f}")
+        for side, window in (("below", fit.window_below), ("above", fit.window_above)):
+            tw = np.geomspace(*window, 20)
+            ax.plot(tw, fit.line(side, tw) - offset, "-", color=colour, lw=1.6, alpha=0.5)
+    error = total.std(0, ddof=1) / math.sqrt(total.shape[0]) if total.shape[0] > 1 else None
+    ax.errorbar(t, mean - offset, error, fmt=marker, color=colour, ms=3, lw=0.8, label=label)
+    return t_max
+
+
 @styled
 def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
-    """Total (resonant + relaxation) delta v / v against T with the TTLS 2 : -1 and the measured
-    1 : -1 slope references."""
-    ds = _load(study_dir, "relaxation")
-    if ds is None or "relaxation_velocity_shift" not in ds:
+    """Total (resonant + relaxation) delta v / v against T (log axis, i.e. against ln T) for each
+    sweep point, relative to its fitted maximum, with the slope lines fitted by
+    :func:`fit_with_fallback` over their windows, the TTLS 2 : -1 and the measured 1 : -1
+    references through the first model's maximum, and each ratio with its error in the legend."""
+    files = [(name, _load(study_dir, name)) for name in VELOCITY_SPECS]
+    files = [(name, ds) for name, ds in files if ds is not None and "relaxation_velocity_shift" in ds]
+    if not files:
         return []
-    fig = new_figure(figsize=(3.8, 3.0))
+    fig = new_figure(figsize=(4.6, 3.6))
     ax = fig.subplots()
-    t = ds["temperature"].values
-    values = ds["coupling_strength"].values
-    t_ref = None
-    for i in range(len(values)):
-        point = realised(ds.isel(coupling_strength=i, frequency=0))
-        total = (point["velocity_shift"] + point["relaxation_velocity_shift"]).values
-        mean = total.mean(0)
-        offset = mean[np.argmax(mean)]
-        try:
-            slopes = velocity_slopes(t, total)
-            label = f"J0 = {values[i]:g} K: slopes {slopes.below:+.2f} / {slopes.above:+.2f}"
-            t_ref = t_ref or slopes.temperature_max
-        except ValueError:  # the maximum is too close to an end of the range
-            label = f"J0 = {values[i]:g} K"
-        ax.errorbar(t, mean - offset, total.std(0, ddof=1) / math.sqrt(total.shape[0]),
-                    fmt=MARKERS[i] + "-", color=PALETTE[i], ms=3, label=label)
+    t_ref, i = None, 0
+    for name, ds in files:
+        t = ds["temperature"].values
+        spec = dataset_spec(ds)
+        key = next(iter(spec.sweep), "")
+        for point in sweep_points(ds, spec):
+            total = (point.data["velocity_shift"]
+                     + point.data["relaxation_velocity_shift"]).isel(frequency=0).values
+            fit_ref = _velocity_curve(ax, t, total, _point_name(name, key, spec, point), i)
+            t_ref = t_ref or fit_ref
+            i += 1
     t_ref = t_ref or float(t[len(t) // 2])
-    below = t[t <= t_ref]
-    above = t[t >= t_ref]
-    ax.plot(below, np.log(below / t_ref), "k-", lw=0.8, label="TTLS: +1 below, -1/2 above")
+    below, above = t[t <= t_ref], t[t >= t_ref]
+    ax.plot(below, np.log(below / t_ref), "k-", lw=0.8, label="TTLS: +1 below, -1/2 above (2 : -1)")
     ax.plot(above, -0.5 * np.log(above / t_ref), "k-", lw=0.8)
-    ax.plot(above, -1.0 * np.log(above / t_ref), "k--", lw=0.8,
-            label="a-SiO2, BK7: about 1 : -1")
+    ax.plot(above, -1.0 * np.log(above / t_ref), "k--", lw=0.8, label="a-SiO2, BK7: 1 : -1")
     ax.set_xscale("log")
     ax.set_xlabel("T (K)")
     ax.set_ylabel(r"$\Delta v/v$ (units of $C_0$), relative to the maximum")
-    ax.set_title(r"Velocity shift at 1 kHz, a-SiO$_2$ phonon bath", fontsize=9)
-    ax.legend(frameon=False, fontsize=6.5)
+    khz = float(files[0][1]["frequency"].values[0]) / KELVIN_PER_GHZ * 1e6  # w (K) -> kHz
+    n_tls = sorted({dataset_spec(ds).model.n_tls for _, ds in files})
+    ax.set_title(f"Velocity shift at {khz:.2g} kHz, N = {', '.join(map(str, n_tls))}, a-SiO$_2$ "
+                 "bath; slopes below / above in $C_0$", fontsize=7)
+    ax.legend(frameon=False, fontsize=5.5)
     fig.tight_layout()
     return save_figure(fig, out, "velocity_shift")
 
@@ -343,6 +378,6 @@ def make_all_figures(study_dir: str | Path, out: str | Path | None = None) -> li
     out = Path(out) if out else study_dir / "figures"
     paths: list[Path] = []
     for fn in (figure_absorption, figure_index, figure_specific_heat, figure_matrix_elements,
-               figure_velocity_shift):
+               figure_velocity_shift, figure_decomposition, figure_equilibration, figure_collapse):
         paths.extend(fn(study_dir, out))
     return paths

@@ -14,13 +14,20 @@ from typing import Any
 import numpy as np
 
 from manybody.laws.analysis import analyse_shape
-from manybody.laws.velocity import VelocitySlopes, velocity_slopes
+from manybody.laws.collapse import frequency_collapse
 from manybody.runs.results import SweepPoint, dataset_spec, sweep_points
 from manybody.runs.spec import RunSpec
+from manybody.simulation.equilibration import frozen_fraction
+from manybody.study.decomposition import control_parameters, decompose
+from manybody.study.velocity_table import VelocitySummary, format_velocity_table, velocity_row
 from manybody.support import jsonio
 from manybody.support.files import atomic_write_text
 
 log = logging.getLogger(__name__)
+
+#: Per-realisation observables the decomposition reads besides "absorption", where computed.
+DECOMPOSITION_OBSERVABLES = ("absorption", "configuration_bath_absorption",
+                             "configuration_bath_absorption_infinite", "single_tls_fraction")
 
 
 @dataclass(frozen=True)
@@ -41,27 +48,36 @@ class PointSummary:
     reduced_chi2_tls: float
     reduced_chi2_generic: float
     verdict: str
-
-
-@dataclass(frozen=True)
-class VelocitySummary:
-    """Slopes of the total (resonant + relaxation) delta v / v in ln T at one sweep point."""
-
-    study: str
-    parameter: str
-    value: Any
-    n_tls: int
-    temperature_max: float
-    slope_below: float
-    slope_below_error: float
-    slope_above: float
-    slope_above_error: float
-    ratio: float
+    p_value_tls: float = math.nan
+    p_value_generic: float = math.nan
+    p_value_family: float = math.nan
+    p_value_method: str = ""
+    index_high_x: float = math.nan
+    index_high_x_error: float = math.nan
+    collapse_slope: float = math.nan
+    collapse_slope_error: float = math.nan
+    collapse_contrast: float = math.nan
+    collapse_contrast_error: float = math.nan
+    collapse_p_value: float = math.nan
+    coupling_lambda: float = math.nan
+    coupling_chi: float = math.nan
+    resonant_density_rise: float = math.nan
+    resonant_density_rise_error: float = math.nan
+    configuration_bath_error: float = math.nan
+    configuration_bath_infinite_error: float = math.nan
+    index_configuration_bath: float = math.nan
+    index_configuration_bath_error: float = math.nan
+    index_configuration_bath_infinite: float = math.nan
+    index_configuration_bath_infinite_error: float = math.nan
+    single_tls_fraction: float = math.nan
+    single_tls_fraction_error: float = math.nan
+    single_tls_fraction_min: float = math.nan
+    frozen_fraction: float = math.nan
 
 
 def kernel_smearing(spec: RunSpec) -> float | None:
     """eta / w of a Gaussian kernel (the laws are fitted kernel-averaged), else None."""
-    b = spec.probe.broadening
+    b = spec.probe.broadening.at(spec.probe.frequencies[0])
     return b.width / spec.probe.frequencies[0] if b.kind == "gaussian" else None
 
 
@@ -85,24 +101,64 @@ def summarise(ds, name: str) -> tuple[list[PointSummary], list[VelocitySummary]]
     shape_rows: list[PointSummary] = []
     velocity_rows: list[VelocitySummary] = []
     has_velocity = "relaxation_velocity_shift" in ds and "velocity_shift" in ds
+    reference = None
     for point in sweep_points(ds, spec):
-        key = next(iter(spec.sweep), "")
-        value = spec.sweep[key][point.index[0]] if key else None
-        label = dict(study=name, parameter=key.split(".")[-1] if key else "-",
-                     value=value.item() if hasattr(value, "item") else value,
-                     n_tls=point.model.n_tls)
+        label = dict(study=name, **_axis_label(spec, point.index), n_tls=point.model.n_tls)
         if "absorption" in ds:
             shape_rows.append(_shape_row(spec, ds, point, label))
         if has_velocity:
-            velocity_rows.append(_velocity_row(ds, point, label))
+            velocity_rows.append(_velocity_row(ds, point, label, reference))
+            if reference is None:  # the first sweep point: the paired reference of the others
+                reference = (point.data["velocity_shift"] + point.data["relaxation_velocity_shift"]
+                             ).isel(frequency=0).values
     return shape_rows, velocity_rows
 
 
+def _axis_label(spec: RunSpec, index: tuple[int, ...]) -> dict[str, Any]:
+    """``parameter`` and ``value`` of a sweep point: the axis name and its value for one axis
+    (a number), "a, b" and "va, vb" for several, "-" and None without a sweep."""
+    if not spec.sweep:
+        return {"parameter": "-", "value": None}
+    values = [values[i] for values, i in zip(spec.sweep.values(), index, strict=True)]
+    values = [value.item() if hasattr(value, "item") else value for value in values]
+    names = [key.split(".")[-1] for key in spec.sweep]
+    if len(names) == 1:
+        return {"parameter": names[0], "value": values[0]}
+    return {"parameter": ", ".join(names), "value": ", ".join(f"{value:g}" if isinstance(
+        value, float | int) else str(value) for value in values)}
+
+
+def _index_of(x: np.ndarray, q: np.ndarray, smearing: float | None) -> tuple[float, float]:
+    """TLS index a and its bootstrap error of per-realisation curves q (n_real, n_x)."""
+    shape = analyse_shape(x, q, smearing=smearing)
+    return shape.index, shape.index_error
+
+
+def _decomposition_fields(spec: RunSpec, ds, point: SweepPoint, x: np.ndarray,
+                          smearing: float | None) -> dict[str, float]:
+    """The decomposition columns of a shape row (docs/PHYSICS.md section 7)."""
+    lam, chi = control_parameters(point.model)
+    data = {name: point.data[name].isel(frequency=0).values for name in DECOMPOSITION_OBSERVABLES
+            if name in point.data}
+    fields = {"coupling_lambda": lam, "coupling_chi": chi,
+              **asdict(decompose(x, data, smearing))}
+    if point.model.equilibration is not None:  # TLS frozen at T = w (draws only, no solve)
+        fields["frozen_fraction"] = float(np.mean(frozen_fraction(
+            point.model, spec.seed, point.data.sizes["realisation"], [spec.probe.frequencies[0]])))
+    for name, column in (("configuration_bath_absorption", "index_configuration_bath"),
+                         ("configuration_bath_absorption_infinite",
+                          "index_configuration_bath_infinite")):
+        if name in data:
+            fields[column], fields[f"{column}_error"] = _index_of(x, data[name], smearing)
+    return fields
+
+
 def _shape_row(spec: RunSpec, ds, point: SweepPoint, label: dict[str, Any]) -> PointSummary:
-    """Law fits of Q^-1(x = w / T) at one sweep point, and its mean spacing ratio."""
+    """Law fits of Q^-1(x = w / T) at one sweep point, its decomposition and mean spacing ratio."""
     x = float(ds["frequency"].values[0]) / ds["temperature"].values
     q = point.data["absorption"].isel(frequency=0).values  # (realisation, temperature)
-    shape = analyse_shape(x, q, smearing=kernel_smearing(spec))
+    smearing = kernel_smearing(spec)
+    shape = analyse_shape(x, q, smearing=smearing)
     r = point.data["spacing_ratio"].values if "spacing_ratio" in point.data else np.array([np.nan])
     return PointSummary(
         **label, realisations=point.data.sizes["realisation"],
@@ -113,47 +169,86 @@ def _shape_row(spec: RunSpec, ds, point: SweepPoint, label: dict[str, Any]) -> P
         reduced_chi2_tls=shape.fits["tls"].reduced_chi2,
         reduced_chi2_generic=shape.fits["generic"].reduced_chi2,
         verdict=shape.verdict,
+        p_value_tls=shape.p_value_tls, p_value_generic=shape.p_value_generic,
+        p_value_family=shape.p_value_family, p_value_method=shape.p_value_method,
+        index_high_x=shape.index_high_x, index_high_x_error=shape.index_high_x_error,
+        **_collapse_fields(ds, point),
+        **_decomposition_fields(spec, ds, point, x, smearing),
     )
 
 
-#: The slopes of a curve whose maximum is too close to an end of the temperature range.
-NO_SLOPES = VelocitySlopes(temperature_max=math.nan, below=math.nan, below_error=math.nan,
-                           above=math.nan, above_error=math.nan)
-
-
-def _velocity_row(ds, point: SweepPoint, label: dict[str, Any]) -> VelocitySummary:
-    """Slopes of the total (resonant + relaxation) delta v / v in ln T at one sweep point."""
-    total = (point.data["velocity_shift"]
-             + point.data["relaxation_velocity_shift"]).isel(frequency=0)
+def _collapse_fields(ds, point: SweepPoint) -> dict[str, float]:
+    """Frequency collapse of Q(w, T) / A(w) in x = w / T over the probe's frequencies
+    (docs/PHYSICS.md section 7.2); empty with a single frequency."""
+    if ds.sizes["frequency"] < 2:
+        return {}
+    q = point.data["absorption"].transpose("realisation", "temperature", "frequency").values
     try:
-        slopes = velocity_slopes(ds["temperature"].values, total.values)
-    except ValueError as exc:  # maximum too close to an end of the temperature range
-        log.warning("%s %s: no velocity slopes (%s)", label["study"], point.index, exc)
-        slopes = NO_SLOPES
-    return VelocitySummary(
-        **label, temperature_max=slopes.temperature_max, slope_below=slopes.below,
-        slope_below_error=slopes.below_error, slope_above=slopes.above,
-        slope_above_error=slopes.above_error, ratio=slopes.ratio)
+        result = frequency_collapse(ds["temperature"].values, ds["frequency"].values, q)
+    except ValueError as exc:  # e.g. no absorption at some frequency: say so, leave NaN
+        log.warning("no frequency collapse at %s: %s", point.index, exc)
+        return {}
+    return {"collapse_slope": result.slope, "collapse_slope_error": result.slope_error,
+            "collapse_contrast": result.contrast, "collapse_contrast_error": result.contrast_error,
+            "collapse_p_value": result.p_value}
 
 
-def format_velocity_table(rows: list[VelocitySummary]) -> str:
-    """Velocity slopes as a Markdown table (units of C0 per unit ln T)."""
-    lines = ["| study | parameter | value | N | T_max (K) | slope below | slope above | ratio |",
-             "|" + "---|" * 8]
+def _velocity_row(ds, point: SweepPoint, label: dict[str, Any], reference) -> VelocitySummary:
+    """Slopes of the total (resonant + relaxation) delta v / v in ln T at one sweep point, with the
+    paired change against ``reference`` (the first sweep point's curves; None for that point)."""
+    total = (point.data["velocity_shift"]
+             + point.data["relaxation_velocity_shift"]).isel(frequency=0).values
+    return velocity_row(ds["temperature"].values, total, label, reference)
+
+
+def _pm(value: float, error: float, digits: int = 2) -> str:
+    """"v ± e" (or "-" for NaN)."""
+    if not math.isfinite(value):
+        return "-"
+    return f"{value:.{digits}f} ± {error:.{digits}f}" if math.isfinite(error) else f"{value:.{digits}f}"
+
+
+def _p(value: float) -> str:
+    """A p-value to two significant digits ("-" for NaN)."""
+    return f"{value:.2g}" if math.isfinite(value) else "-"
+
+
+def _number(value: float) -> str:
+    return f"{value:.3g}" if math.isfinite(value) else "-"
+
+
+def format_decomposition_table(rows: list[PointSummary]) -> str:
+    """The decomposition Q = tanh(x/2) rho_eff(w, T) of every sweep point as a Markdown table."""
+    lines = ["| study | parameter | value | lambda | chi | rho_eff(T_max)/rho_eff(T_min) "
+             "| collapse slope | contrast w/2 : 2w | p collapse "
+             "| SCB error | a (SCB thermal) | a (SCB T=inf) | single-TLS fraction (x=1) "
+             "| frozen at T=w |",
+             "|" + "---|" * 14]
     for r in rows:
-        if not math.isfinite(r.temperature_max):  # no interior maximum: no slopes
-            lines.append(f"| {r.study} | {r.parameter} | {r.value:g} | {r.n_tls} | "
-                         "no maximum in range | - | - | - |")
-            continue
-        lines.append(f"| {r.study} | {r.parameter} | {r.value:g} | {r.n_tls} | "
-                     f"{r.temperature_max:.3g} | {r.slope_below:.2f} ± {r.slope_below_error:.2f} | "
-                     f"{r.slope_above:.2f} ± {r.slope_above_error:.2f} | {r.ratio:.2f} |")
+        value = r.value if isinstance(r.value, str) else ("-" if r.value is None else f"{r.value:g}")
+        scb = f"{r.configuration_bath_error:.3f}" if math.isfinite(r.configuration_bath_error) else "-"
+        lines.append(
+            f"| {r.study} | {r.parameter} | {value} | {_number(r.coupling_lambda)} "
+            f"| {_number(r.coupling_chi)} "
+            f"| {_pm(r.resonant_density_rise, r.resonant_density_rise_error)} "
+            f"| {_pm(r.collapse_slope, r.collapse_slope_error, 3)} "
+            f"| {_pm(r.collapse_contrast, r.collapse_contrast_error)} | {_p(r.collapse_p_value)} "
+            f"| {scb} "
+            f"| {_pm(r.index_configuration_bath, r.index_configuration_bath_error)} "
+            f"| {_pm(r.index_configuration_bath_infinite, r.index_configuration_bath_infinite_error)} "
+            f"| {_pm(r.single_tls_fraction, r.single_tls_fraction_error, 3)} "
+            f"| {_number(r.frozen_fraction)} |")
     return "\n".join(lines)
 
 
 def format_summary(rows: list[PointSummary], velocity_rows: list[VelocitySummary]) -> str:
-    """The text of ``summary.md``: the shape table, then the velocity-slope table if any."""
+    """The text of ``summary.md``: the shape table, the decomposition table, then the
+    velocity-slope table if any."""
     text = format_table(rows)
+    if rows:
+        text += ("\n\nDecomposition Q = tanh(x/2) rho_eff(w, T) (docs/PHYSICS.md section 7); "
+                 "lambda = J0 / eps_max, chi = P J0; SCB = static configuration bath:\n\n")
+        text += format_decomposition_table(rows)
     if velocity_rows:
         text += "\n\nVelocity shift (resonant + relaxation), slopes in units of C0 per ln T:\n\n"
         text += format_velocity_table(velocity_rows)
@@ -197,14 +292,15 @@ def write_summary(out: Path, rows: list[PointSummary], velocity_rows: list[Veloc
 
 def format_table(rows: list[PointSummary]) -> str:
     """The summary as a Markdown table."""
-    head = ("| study | parameter | value | N | realisations | TLS index a | R = Q(2)/Q(0.5) | <r> "
-            "| chi2/dof tanh | chi2/dof 1-e^-x | verdict |")
-    lines = [head, "|" + "---|" * 11]
+    head = ("| study | parameter | value | N | realisations | TLS index a | a (x >= 1) "
+            "| R = Q(2)/Q(0.5) | <r> | p tanh | p 1-e^-x | p family | verdict |")
+    lines = [head, "|" + "---|" * 13]
     for r in rows:
         value = r.value if isinstance(r.value, str) else ("-" if r.value is None else f"{r.value:g}")
         lines.append(
             f"| {r.study} | {r.parameter} | {value} | {r.n_tls} | {r.realisations} "
-            f"| {r.index:.3f} ± {r.index_error:.3f} "
+            f"| {r.index:.3f} ± {r.index_error:.3f} | {_pm(r.index_high_x, r.index_high_x_error, 3)} "
             f"| {r.ratio:.3f} ± {r.ratio_error:.3f} | {r.spacing_ratio:.3f} ± {r.spacing_ratio_error:.3f} "
-            f"| {r.reduced_chi2_tls:.3g} | {r.reduced_chi2_generic:.3g} | {r.verdict} |")
+            f"| {_p(r.p_value_tls)} | {_p(r.p_value_generic)} | {_p(r.p_value_family)} "
+            f"| {r.verdict} |")
     return "\n".join(lines)

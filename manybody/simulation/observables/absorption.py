@@ -59,7 +59,8 @@ def _check_inputs(spectrum: Spectrum, stress_elements: np.ndarray, frequencies, 
     if not isinstance(broadening, Broadening):
         raise TypeError(f"broadening must be a Broadening, got {type(broadening).__name__}")
     bandwidth = float(spectrum.energies[-1] - spectrum.energies[0])
-    if broadening.kind != "lorentzian" and frequencies.min() > bandwidth + _REACH * broadening.width:
+    reach = _REACH * broadening.at(frequencies.min()).width
+    if broadening.kind != "lorentzian" and frequencies.min() > bandwidth + reach:
         raise ValueError(
             f"frequencies start at {frequencies.min():.4g} K, above the largest transition "
             f"energy {bandwidth:.4g} K of this spectrum: there is nothing to absorb there"
@@ -212,6 +213,9 @@ def pair_spectrum(
     """
     v.choice("method", method, ("exact", "binned"))
     frequencies, _ = _check_inputs(spectrum, stress_elements, frequencies, broadening)
+    if broadening.relative:
+        raise ValueError("pair_spectrum needs an absolute kernel: pass broadening.at(w) for one "
+                         "frequency, or use resonant_responses for a relative-width kernel")
     return PairSpectrum(spectrum, stress_elements, frequencies, broadening, method, chunk_pairs)
 
 
@@ -417,10 +421,59 @@ def _thermal_response(spectrum, stress_elements, frequencies, temperatures, broa
     frequencies, _ = _check_inputs(spectrum, stress_elements, frequencies, broadening)
     temperatures = v.positive_array("temperatures", temperatures)
     v.choice("method", method, ("exact", "binned"))
-    pairs = pair_spectrum(spectrum, stress_elements, frequencies, broadening, method=method)
-    if dispersive:
-        return pairs.dispersion(frequencies, temperatures)
-    return pairs.absorption(frequencies, temperatures)
+    im, re = resonant_responses(spectrum, stress_elements, frequencies, temperatures, broadening,
+                                absorptive=not dispersive, dispersive=dispersive, method=method)
+    return re if dispersive else im
+
+
+def resonant_responses(
+    spectrum: Spectrum,
+    stress_elements: np.ndarray,
+    frequencies: np.ndarray,
+    temperatures: np.ndarray,
+    broadening: Broadening,
+    *,
+    absorptive: bool = True,
+    dispersive: bool = False,
+    method: str = "exact",
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Raw absorptive and dispersive pair sums, one pair spectrum shared by both.
+
+    A kernel of absolute width is evaluated for all frequencies at once; a relative-width kernel
+    (``broadening.scaling = "relative"``) one frequency at a time, each with the width
+    ``broadening.at(w)``.
+
+    Parameters
+    ----------
+    spectrum, stress_elements
+        As :func:`pair_spectrum`.
+    frequencies, temperatures : numpy.ndarray
+        w and T (K), already validated, shapes (n_w,) and (n_T,).
+    broadening : Broadening
+        Line kernel.
+    absorptive, dispersive : bool
+        Which of the two sums to compute.
+    method : {"exact", "binned"}
+        See :func:`pair_spectrum`.
+
+    Returns
+    -------
+    (im_chi, re_chi)
+        sum_n p_n F_n(w) and sum_n p_n H_n(w), each (n_T, n_w) or None when not asked for.
+    """
+    w = np.asarray(frequencies, dtype=np.float64)
+    t = np.asarray(temperatures, dtype=np.float64)
+    groups = ([(slice(None), broadening)] if not broadening.relative
+              else [(slice(k, k + 1), broadening.at(wk)) for k, wk in enumerate(w)])
+    im = np.empty((t.size, w.size)) if absorptive else None
+    re = np.empty((t.size, w.size)) if dispersive else None
+    for columns, kernel in groups:
+        pairs = pair_spectrum(spectrum, stress_elements, w[columns], kernel, method=method)
+        if im is not None:
+            im[:, columns] = pairs.absorption(w[columns], t)
+        if re is not None:
+            re[:, columns] = pairs.dispersion(w[columns], t)
+    return im, re
 
 
 def velocity_shift(

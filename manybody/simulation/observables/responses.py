@@ -10,6 +10,10 @@ Every solver (:mod:`manybody.simulation.solvers`) returns :class:`Responses`, pe
 * ``relaxation_chi`` (n_T, n_w), complex: the relaxation susceptibility of the phonon bath;
 * ``stress_squared_sum`` and ``pair_count`` (n_E, n_w'): sum of |T_mn|^2 (K^2, T in K per unit
   strain) and number of pairs E_m > E_n in the bins of ``Probe.matrix_element_bins``;
+* ``configuration_bath`` and ``configuration_bath_infinite`` (n_T, n_w): the static-configuration-
+  bath prediction of ``im_chi`` (same raw units) with thermal and with infinite-temperature
+  configuration probabilities; ``single_tls_fraction`` (n_T, n_w), dimensionless
+  (:mod:`.decomposition`);
 * ``errors``: for stochastic solvers, (statistical, truncation) error components of ``im_chi``,
   ``re_chi`` and ``specific_heat``, each the shape of its response.
 
@@ -63,6 +67,9 @@ class Responses:
     relaxation_chi: np.ndarray | None = None
     stress_squared_sum: np.ndarray | None = None
     pair_count: np.ndarray | None = None
+    configuration_bath: np.ndarray | None = None
+    configuration_bath_infinite: np.ndarray | None = None
+    single_tls_fraction: np.ndarray | None = None
     errors: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
 
 
@@ -76,6 +83,9 @@ _CONVERSIONS = {
     "relaxation_velocity_shift": ("relaxation_chi", None, relaxation_velocity_shift_from),
     "stress_squared_sum": ("stress_squared_sum", None, None),
     "pair_count": ("pair_count", None, None),
+    "configuration_bath_absorption": ("configuration_bath", None, absorption_from),
+    "configuration_bath_absorption_infinite": ("configuration_bath_infinite", None, absorption_from),
+    "single_tls_fraction": ("single_tls_fraction", None, None),
 }
 
 

@@ -13,11 +13,17 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import eigh
 
-from manybody.config.probe import MATRIX_ELEMENT_OBSERVABLES, OBSERVABLE_MIN_TLS, RELAXATION_OBSERVABLES
+from manybody.config.probe import (
+    DECOMPOSITION_OBSERVABLES,
+    MATRIX_ELEMENT_OBSERVABLES,
+    OBSERVABLE_MIN_TLS,
+    RELAXATION_OBSERVABLES,
+)
 from manybody.config.solver import SolverParams
 from manybody.simulation.ensembles import Realisation
 from manybody.simulation.materials import bath
-from manybody.simulation.observables.absorption import pair_spectrum
+from manybody.simulation.observables.absorption import resonant_responses
+from manybody.simulation.observables.decomposition import decomposition_responses
 from manybody.simulation.observables.relaxation import relaxation_susceptibility
 from manybody.simulation.observables.responses import Responses
 from manybody.simulation.observables.statistics import matrix_element_sums, mean_spacing_ratio
@@ -330,7 +336,24 @@ def eigenbasis(operators: tuple) -> tuple[Spectrum, np.ndarray]:
 
 
 def prepare(model, probe, solver: SolverParams) -> None:
-    """Nothing to refuse before the draw: the memory check needs the realisation's terms."""
+    """Refuse before the draw what the model cannot give: the decomposition observables of a
+    model without TLS (the memory check needs the realisation's terms: :func:`build`)."""
+    check_tls_structure(model, probe)
+
+
+def check_tls_structure(model, probe) -> None:
+    """The decomposition observables need the TLS term of the model.
+
+    Raises
+    ------
+    ValueError
+        ``probe.observables`` names one of ``DECOMPOSITION_OBSERVABLES`` and ``model.tls`` is None.
+    """
+    wanted = [name for name in DECOMPOSITION_OBSERVABLES if name in probe.observables]
+    if wanted and model.tls is None:
+        raise ValueError(f"probe.observables {wanted!r} decompose the absorption into TLS "
+                         "transitions and need a model with TLS (model.tls), got model.tls = None "
+                         "(a pure random-matrix block); drop them for this model")
 
 
 def build(real: Realisation, solver: SolverParams, alternatives: Sequence[tuple[int, str]] = ()
@@ -351,11 +374,9 @@ def respond(real: Realisation, operators: tuple, probe, solver: SolverParams, *,
     t = np.asarray(probe.temperatures)
     wanted = set(probe.observables)
     if {"absorption", "velocity_shift"} & wanted:
-        pairs = pair_spectrum(spectrum, elements, w, probe.broadening)
-        if "absorption" in wanted:
-            raw.im_chi = pairs.absorption(w, t)
-        if "velocity_shift" in wanted:
-            raw.re_chi = pairs.dispersion(w, t)
+        raw.im_chi, raw.re_chi = resonant_responses(
+            spectrum, elements, w, t, probe.broadening, absorptive="absorption" in wanted,
+            dispersive="velocity_shift" in wanted)
     if "specific_heat" in wanted:
         raw.specific_heat = specific_heat(spectrum.energies, t)
     if "spacing_ratio" in wanted:
@@ -368,6 +389,9 @@ def respond(real: Realisation, operators: tuple, probe, solver: SolverParams, *,
         bins = probe.matrix_element_bins
         raw.stress_squared_sum, raw.pair_count = matrix_element_sums(
             spectrum.energies, elements, np.asarray(bins.energy), np.asarray(bins.frequency))
+    if set(DECOMPOSITION_OBSERVABLES) & wanted:
+        for key, value in decomposition_responses(real, spectrum, probe, wanted).items():
+            setattr(raw, key, value)
     return raw
 
 
@@ -380,5 +404,6 @@ def check_point(model, probe, solver: SolverParams,
             low, why = OBSERVABLE_MIN_TLS[name]
             raise ValueError(f"probe.observables entry {name!r} {why}: n_tls must be >= {low}, "
                              f"got n_tls={model.n_tls}")
+    check_tls_structure(model, probe)
     has_rm = model.random_matrix is not None or model.stress.random_matrix > 0
     check_memory(model.n_tls, solver, has_rm, alternatives=alternatives)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from manybody.runs.spec import RunSpec, temperature_grid
-from manybody.study.catalogue import SIZES, STUDY_SPECS
+from manybody.study.catalogue import SIZES, STUDY_SPECS, VELOCITY_SPECS
 
 #: Shipped specifications, in the order of the summary table.
 #: Shipped |T_mn|^2 statistics runs (``<name>.toml``) -> the system they stand for, in the order
@@ -33,8 +33,12 @@ TINY_MATRIX_ELEMENTS = (4, 3)
 #: TLS), so scale = 16800 aims at errors of about 0.05 at every N.
 FULL_FINITE_SIZES = (8, 10, 12, 14)
 FULL_FINITE_SIZE_ERROR_SCALE = 16800
+#: N of the velocity-slope specs in a "full" study (default N = 4; their noise is set by the number
+#: of TLS samples, see relaxation.toml): N = 8 with twice the realisations, about 5 CPU-hours
+#: (relaxation) and 0.8 CPU-hours (relaxation_admixture) at ~0.45 CPU-s per realisation.
+FULL_VELOCITY_N_TLS = 8
 #: Temperatures of a "tiny" run whose spec gives a temperature grid.
-TINY_TEMPERATURES = 9
+TINY_TEMPERATURES = 13
 
 
 def load_study_spec(name: str, size: str = "default") -> RunSpec:
@@ -46,8 +50,9 @@ def load_study_spec(name: str, size: str = "default") -> RunSpec:
         One of ``STUDY_SPECS``.
     size : {"tiny", "default", "full"}
         "tiny": N <= 5, 6 realisations (6, 8, ... where the default has per-point counts), two
-        values per axis, 9 temperatures (tests).
-        "full": N = 12 with twice the realisations (per point); finite-size check at
+        values per axis, 13 temperatures (tests; 4 per octave on the shipped x grid).
+        "full": N = 12 (N = 8 for the velocity specs) with twice the realisations (per point);
+        finite-size check at
         N = 8..14 with 16800 / N realisations (TLS-index errors ~0.05). Roughly 700 CPU-hours
         (18 CPU-s per realisation at N = 12, 530 at N = 14): a cluster job.
     """
@@ -58,7 +63,7 @@ def load_study_spec(name: str, size: str = "default") -> RunSpec:
     if size == "tiny":
         return _tiny(spec, data["probe"]["temperatures"])
     if size == "full":
-        return _full(spec)
+        return _full(spec, FULL_VELOCITY_N_TLS if name in VELOCITY_SPECS else 12)
     return spec
 
 
@@ -95,8 +100,9 @@ def _tiny(spec: RunSpec, temperatures: Any) -> RunSpec:
     temperatures of the spec's grid (every other one of an explicit list)."""
     sweep = {key: (list(range(3, 6)) if key == "model.n_tls" else list(values[-2:]))
              for key, values in spec.sweep.items()}
-    points = len(next(iter(sweep.values()), [None]))
-    realisations = 6 if isinstance(spec.realisations, int) else list(range(6, 6 + 2 * points, 2))
+    shape = tuple(len(values) for values in sweep.values())
+    realisations = (6 if isinstance(spec.realisations, int)
+                    else (6 + 2 * np.arange(int(np.prod(shape)))).reshape(shape).tolist())
     if isinstance(temperatures, Mapping):
         grid = temperature_grid(spec.probe.frequencies[0], temperatures["x_min"],
                                 temperatures["x_max"], TINY_TEMPERATURES)
@@ -106,12 +112,12 @@ def _tiny(spec: RunSpec, temperatures: Any) -> RunSpec:
                         temperatures=grid)
 
 
-def _full(spec: RunSpec) -> RunSpec:
-    """N = 12 with twice the realisations; the finite-size axis at ``FULL_FINITE_SIZES`` with
-    ``FULL_FINITE_SIZE_ERROR_SCALE / N`` realisations."""
+def _full(spec: RunSpec, n_tls: int = 12) -> RunSpec:
+    """N = ``n_tls`` with twice the realisations; the finite-size axis at ``FULL_FINITE_SIZES``
+    with ``FULL_FINITE_SIZE_ERROR_SCALE / N`` realisations."""
     counts = 2 * np.asarray(spec.realisations)
     if "model.n_tls" in spec.sweep:
         counts = np.array([FULL_FINITE_SIZE_ERROR_SCALE // n for n in FULL_FINITE_SIZES])
     sweep = {key: (list(FULL_FINITE_SIZES) if key == "model.n_tls" else list(values))
              for key, values in spec.sweep.items()}
-    return spec.resized(n_tls=12, sweep=sweep, realisations=counts.tolist())
+    return spec.resized(n_tls=n_tls, sweep=sweep, realisations=counts.tolist())

@@ -566,6 +566,10 @@ def prepare(model, probe, solver) -> None:
     """Refuse, before anything is drawn or built, what the chebyshev solver cannot do here:
     memory (the lower bound, or dense random-matrix terms) and observables that need eigenstates.
     """
+    if probe.broadening.relative:
+        raise ValueError("probe.broadening.scaling = 'relative' (a kernel width proportional to the "
+                         "frequency) is available from the dense solver only; use solver.method = "
+                         "'dense' or an absolute width")
     check_chebyshev_memory(model, solver.chebyshev)
     unsupported = sorted(set(probe.observables) - set(CHEBYSHEV_OBSERVABLES) - {"spacing_ratio"})
     if unsupported:
@@ -609,6 +613,10 @@ def check_point(model, probe, solver) -> None:
             f"probe.observables {eigenstate_only!r} need eigenstates, which {how} does not "
             "compute; use solver.method = 'dense' or drop them")
     build_ladder(np.asarray(probe.temperatures), solver.chebyshev)
+    if probe.broadening.relative:
+        raise ValueError("probe.broadening.scaling = 'relative' (a kernel width proportional to the "
+                         "frequency) is available from the dense solver only; use solver.method = "
+                         "'dense' or an absolute width")
     check_chebyshev_memory(model, solver.chebyshev)
 
 

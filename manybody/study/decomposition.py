@@ -1,0 +1,165 @@
+"""The study's decomposition of Q^-1(w, T) at one sweep point: Q = tanh(x/2) rho_eff(w, T).
+
+For TLS with couplings diagonal in s^z every absorbing transition keeps its tanh(E/2T) factor; the
+departure of the fixed-frequency shape from tanh comes from the temperature dependence of the
+density of resonant TLS, rho_eff(w, T) (docs/PHYSICS.md section 7). This module reduces the
+per-realisation arrays of one sweep point to the numbers of the summary:
+
+* the control parameters lambda = J0 / eps_max and chi = P J0 = lambda / ln(Delta_max/Delta_min);
+* the rise of rho_eff = Q / tanh(x/2) (kernel-averaged) from the lowest to the highest temperature;
+* the static-configuration-bath (SCB) predictions of Q, with thermal and with infinite-temperature
+  configuration probabilities: their error against the exact Q and their TLS index;
+* the fraction of the absorbed weight carried by single-TLS transitions.
+
+Errors are bootstrap errors over disorder realisations (the same resamples for numerator and
+denominator of every ratio, since they share the realisations).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from manybody.config.model import ModelParams
+from manybody.laws.shapes import law_values
+
+#: Bootstrap resamples of the realisations for the errors of the ratios below.
+N_BOOTSTRAP = 200
+
+
+def control_parameters(model: ModelParams) -> tuple[float, float]:
+    """(lambda, chi) of a model: lambda = J0 / eps_max, chi = P J0 = lambda / ln(Delta_max/Delta_min).
+
+    lambda is the coupling times the density (per unit energy and volume r0^3) of all TLS in
+    equilibrium, the parameter that controls the temperature dependence of rho_eff; chi is the
+    usual dimensionless coupling of the TLS literature (docs/PHYSICS.md section 7). Both are 0
+    without couplings and NaN for a model without TLS.
+
+    Parameters
+    ----------
+    model : ModelParams
+        The sweep point's model.
+
+    Returns
+    -------
+    (float, float)
+        Dimensionless lambda and chi.
+    """
+    if model.tls is None:
+        return math.nan, math.nan
+    strength = model.coupling.strength if model.coupling is not None else 0.0
+    lam = strength / model.tls.asymmetry_max
+    return lam, lam / model.tls.log_range
+
+
+def _ratio_error(numerator: np.ndarray, denominator: np.ndarray, rng: np.random.Generator) -> float:
+    """Bootstrap standard error of mean(numerator) / mean(denominator) over realisations
+    (paired: one resample for both), shape (n_realisations,) each."""
+    n = numerator.size
+    if n < 2:
+        return math.nan
+    picks = rng.integers(0, n, (N_BOOTSTRAP, n))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = numerator[picks].mean(axis=1) / denominator[picks].mean(axis=1)
+    ratios = ratios[np.isfinite(ratios)]
+    return float(np.std(ratios, ddof=1)) if ratios.size > 1 else math.nan
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """The decomposition numbers of one sweep point (NaN where the data lack the observable).
+
+    Attributes
+    ----------
+    resonant_density_rise, resonant_density_rise_error : float
+        rho_eff at the highest temperature over rho_eff at the lowest, rho_eff = Q / <tanh(x/2)>
+        (the law averaged over the line kernel): 1 for a temperature-independent resonant density.
+    configuration_bath_error : float
+        sum_T |Q_SCB - Q| / sum_T Q of the disorder means (thermal configuration probabilities).
+    configuration_bath_infinite_error : float
+        The same with infinite-temperature configuration probabilities.
+    single_tls_fraction, single_tls_fraction_error : float
+        Fraction of the absorbed weight at w carried by single-TLS transitions, at the
+        temperature closest to x = 1 (ensemble fraction sum_r F_r Q_r / sum_r Q_r).
+    single_tls_fraction_min : float
+        Its smallest value over the temperatures.
+    """
+
+    resonant_density_rise: float = math.nan
+    resonant_density_rise_error: float = math.nan
+    configuration_bath_error: float = math.nan
+    configuration_bath_infinite_error: float = math.nan
+    single_tls_fraction: float = math.nan
+    single_tls_fraction_error: float = math.nan
+    single_tls_fraction_min: float = math.nan
+
+
+def resonant_density(x: np.ndarray, q: np.ndarray, smearing: float | None) -> np.ndarray:
+    """rho_eff(w, T) = Q(w, T) / <tanh(x/2)>_kernel, shape of ``q`` (last axis over x).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        x = w / T, shape (n_x,).
+    q : numpy.ndarray
+        Q^-1 (pi*C0), shape (..., n_x).
+    smearing : float or None
+        eta / w of the Gaussian kernel (the law is averaged over it), see
+        :func:`manybody.laws.shapes.smeared`.
+    """
+    return np.asarray(q) / law_values("tls", x, smearing=smearing)
+
+
+def decompose(x: np.ndarray, data: dict[str, np.ndarray], smearing: float | None,
+              rng: np.random.Generator | None = None) -> Decomposition:
+    """The decomposition numbers of one sweep point at the reference frequency.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        x = w / T of the temperatures, shape (n_T,), any order.
+    data : dict of str to numpy.ndarray
+        Per-realisation arrays at the reference frequency, each (n_realisations, n_T):
+        "absorption" (required), and where computed "configuration_bath_absorption",
+        "configuration_bath_absorption_infinite", "single_tls_fraction".
+    smearing : float or None
+        eta / w of the Gaussian kernel.
+    rng : numpy.random.Generator, optional
+        For the bootstrap (default: a fixed seed, so the summary is reproducible).
+
+    Returns
+    -------
+    Decomposition
+    """
+    rng = rng or np.random.default_rng(0)
+    q = np.asarray(data["absorption"], dtype=np.float64)
+    tanh = law_values("tls", x, smearing=smearing)
+    hot, cold = int(np.argmin(x)), int(np.argmax(x))
+    out: dict[str, float] = {}
+    # rho_eff(hot) / rho_eff(cold) = [Q(hot) / Q(cold)] tanh(cold) / tanh(hot)
+    scale = tanh[cold] / tanh[hot]
+    mean_hot, mean_cold = q[:, hot].mean(), q[:, cold].mean()
+    if mean_cold > 0:
+        out["resonant_density_rise"] = float(mean_hot / mean_cold * scale)
+        out["resonant_density_rise_error"] = _ratio_error(q[:, hot], q[:, cold], rng) * scale
+    mean_q = q.mean(axis=0)
+    total = float(np.sum(mean_q))
+    for name, field in (("configuration_bath_absorption", "configuration_bath_error"),
+                        ("configuration_bath_absorption_infinite",
+                         "configuration_bath_infinite_error")):
+        if name in data and total > 0:
+            out[field] = float(np.sum(np.abs(np.mean(data[name], axis=0) - mean_q)) / total)
+    if "single_tls_fraction" in data:
+        single = np.asarray(data["single_tls_fraction"], dtype=np.float64)
+        # F_r Q_r: the single-TLS weight (a realisation that absorbs nothing has no F_r)
+        weighted = np.where(np.isfinite(single), single, 0.0) * q
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fraction = weighted.mean(axis=0) / mean_q
+        near_one = int(np.argmin(np.abs(np.log(x))))
+        out["single_tls_fraction"] = float(fraction[near_one])
+        out["single_tls_fraction_error"] = _ratio_error(weighted[:, near_one], q[:, near_one], rng)
+        finite = fraction[np.isfinite(fraction)]
+        out["single_tls_fraction_min"] = float(finite.min()) if finite.size else math.nan
+    return Decomposition(**out)

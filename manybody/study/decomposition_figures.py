@@ -1,0 +1,288 @@
+"""Figures of the decomposition Q = tanh(x/2) rho_eff(w, T) (docs/PHYSICS.md section 7), drawn
+from saved study results and ``summary.json`` alone (matplotlib inside the style helpers)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from manybody.laws.collapse import frequency_collapse
+from manybody.runs.results import dataset_spec, load_results, realised
+from manybody.study.decomposition import resonant_density
+from manybody.study.summary import kernel_smearing
+from manybody.support.jsonio import nan_if_none
+from manybody.support.style import MARKERS, PALETTE, new_figure, save_figure, styled
+
+#: The headline sweep point: dipolar couplings at a glass-like lambda.
+HEADLINE_COUPLING = 0.01
+
+
+def _results(study_dir: Path, name: str):
+    path = study_dir / f"{name}.nc"
+    return load_results(path) if path.exists() else None
+
+
+def _rows(study_dir: Path) -> list[dict]:
+    path = study_dir / "summary.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def _rho_curve(ds, index: int, variable: str, smearing) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x, rho_eff(x) / rho_eff(x_min) and its standard error at coupling ``index``."""
+    point = realised(ds.isel(coupling_strength=index, frequency=0))
+    x = float(ds["frequency"].values[0]) / ds["temperature"].values
+    rho = resonant_density(x, point[variable].values, smearing)  # (realisation, temperature)
+    hot = int(np.argmin(x))
+    norm = rho[:, hot].mean()
+    mean = rho.mean(0) / norm
+    error = rho.std(0, ddof=1) / math.sqrt(rho.shape[0]) / norm
+    return x, mean, error
+
+
+def _panel_rho(ax, ds, smearing) -> None:
+    """(a) rho_eff(T) for every dipolar coupling."""
+    couplings = ds["coupling_strength"].values
+    for i, j0 in enumerate(couplings):
+        x, mean, error = _rho_curve(ds, i, "absorption", smearing)
+        ax.errorbar(1 / x, mean, error, fmt=MARKERS[i % len(MARKERS)] + "-", ms=2.5,
+                    color=PALETTE[i % len(PALETTE)], label=f"$J_0$ = {j0:g} K")
+    ax.axhline(1, color="k", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel(r"$k_B T / \hbar\omega$")
+    ax.set_ylabel(r"$\rho_{eff}(T) / \rho_{eff}(T_{max})$")
+    ax.legend(frameon=False, fontsize=6)
+    ax.set_title(r"(a) $\rho_{eff} = Q^{-1} / \tanh(x/2)$, dipolar", loc="left", fontsize=8)
+
+
+def _panel_configuration_bath(ax, ds, smearing) -> None:
+    """(b) exact rho_eff against the static-configuration-bath predictions at the headline J0."""
+    couplings = list(ds["coupling_strength"].values)
+    if HEADLINE_COUPLING not in couplings:
+        return
+    i = couplings.index(HEADLINE_COUPLING)
+    series = (("absorption", "exact ED", "o-"),
+              ("configuration_bath_absorption", "configuration bath, thermal P(c)", "s--"),
+              ("configuration_bath_absorption_infinite", r"configuration bath, $P(c)$ at $T=\infty$",
+               "^:"))
+    for k, (variable, label, fmt) in enumerate(series):
+        if variable not in ds:
+            continue
+        x, mean, error = _rho_curve(ds, i, variable, smearing)
+        ax.errorbar(1 / x, mean, error, fmt=fmt, ms=2.5, color=PALETTE[k], label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel(r"$k_B T / \hbar\omega$")
+    ax.set_ylabel(r"$\rho_{eff}(T) / \rho_{eff}(T_{max})$")
+    ax.legend(frameon=False, fontsize=6)
+    ax.set_title(f"(b) dipolar $J_0$ = {HEADLINE_COUPLING:g} K", loc="left", fontsize=8)
+
+
+def _series(rows: list[dict], study: str, *keys: str) -> dict[str, np.ndarray]:
+    sel = [r for r in rows if r["study"] == study]
+    return {k: np.array([nan_if_none(r.get(k)) for r in sel], dtype=float) for k in keys}
+
+
+def _panel_lambda(ax, rows: list[dict]) -> None:
+    """(c) TLS index against lambda: the dipolar sweep, eps_max and Delta_min at fixed J0/lambda."""
+    keys = ("coupling_lambda", "index", "index_error")
+    drawn = False
+    for k, (study, label) in enumerate((("dipolar", r"$J_0$ swept, $\epsilon_{max}$ = 0.3 K"),
+                                        ("coupling_density", r"$J_0 \times \epsilon_{max}$ grid"),
+                                        ("tunnelling_min", r"$\Delta_{min}$ = 1e-3 ... 1e-5 K"))):
+        d = _series(rows, study, *keys)
+        if not d["index"].size:
+            continue
+        keep = (d["coupling_lambda"] > 0) & np.isfinite(d["index"])
+        if not keep.any():
+            continue
+        ax.errorbar(d["coupling_lambda"][keep] * (1 + 0.03 * k), d["index"][keep],
+                    d["index_error"][keep], fmt=MARKERS[k], color=PALETTE[k], ms=3,
+                    linestyle="-" if study == "dipolar" else "none", label=label)
+        drawn = True
+    ax.axhline(1, color="k", lw=0.8)
+    ax.axhline(0, color="k", lw=0.8, ls="--")
+    if drawn:
+        ax.set_xscale("log")
+    ax.set_xlabel(r"$\lambda = J_0 / \epsilon_{max} = \chi \ln(\Delta_{max}/\Delta_{min})$")
+    ax.set_ylabel("TLS index a")
+    if drawn:
+        ax.legend(frameon=False, fontsize=6)
+    ax.set_title("(c) the control parameter", loc="left", fontsize=8)
+
+
+def _panel_single_tls(ax, rows: list[dict]) -> None:
+    """(d) single-TLS fraction of the absorbed weight and the T = inf configuration-bath index
+    (the decomposition sweep: dipolar couplings)."""
+    keys = ("value", "single_tls_fraction", "single_tls_fraction_error",
+            "index_configuration_bath_infinite", "index_configuration_bath_infinite_error")
+    drawn = False
+    for k, study in enumerate(("decomposition",)):
+        d = _series(rows, study, *keys)
+        for column, fmt, label in (
+                ("single_tls_fraction", "-", "single-TLS fraction of the absorbed weight"),
+                ("index_configuration_bath_infinite", ":",
+                 r"TLS index of the configuration bath, $T=\infty$")):
+            keep = (d["value"] > 0) & np.isfinite(d[column])
+            if not keep.any():
+                continue
+            ax.errorbar(d["value"][keep], d[column][keep], d[f"{column}_error"][keep],
+                        fmt=MARKERS[k] + fmt, color=PALETTE[k], ms=3,
+                        mfc=None if fmt == "-" else "none", label=label)
+            drawn = True
+    ax.axhline(1, color="k", lw=0.8)
+    if drawn:
+        ax.set_xscale("log")
+    ax.set_xlabel(r"dipolar $J_0$ (K)")
+    ax.set_ylim(bottom=0)
+    if drawn:
+        ax.legend(frameon=False, fontsize=6)
+    ax.set_title("(d) the absorbers stay two-level systems", loc="left", fontsize=8)
+
+
+@styled
+def figure_decomposition(study_dir: Path, out: Path) -> list[Path]:
+    """rho_eff(T) against coupling, exact against the configuration bath, the TLS index against
+    lambda, and the single-TLS fraction (docs/PHYSICS.md section 7)."""
+    ds = _results(study_dir, "decomposition")
+    rows = _rows(study_dir)
+    if ds is None or "coupling_strength" not in ds.dims:
+        return []
+    smearing = kernel_smearing(dataset_spec(ds))
+    fig = new_figure(figsize=(7.0, 5.8))
+    axes = fig.subplots(2, 2)
+    _panel_rho(axes[0, 0], ds, smearing)
+    _panel_configuration_bath(axes[0, 1], ds, smearing)
+    _panel_lambda(axes[1, 0], rows)
+    _panel_single_tls(axes[1, 1], rows)
+    fig.tight_layout()
+    return save_figure(fig, out, "decomposition")
+
+
+def _panel_measurement_time(ax, rows: list[dict]) -> None:
+    """(a) TLS index against the measurement time (frozen TLS as static fields)."""
+    d = _series(rows, "measurement_time", "value", "index", "index_error", "frozen_fraction")
+    keep = np.isfinite(d["index"])
+    if keep.any():
+        ax.errorbar(d["value"][keep], d["index"][keep], d["index_error"][keep], fmt="o-",
+                    color=PALETTE[0], ms=3, label="dipolar $J_0$ = 0.01 K")
+        ax.set_xscale("log")
+        for t_m, a, f in zip(d["value"][keep], d["index"][keep], d["frozen_fraction"][keep],
+                             strict=True):
+            if np.isfinite(f):
+                ax.annotate(f"{100 * f:.0f}%", (t_m, a), textcoords="offset points",
+                            xytext=(3, 5), fontsize=6)
+        ax.legend(frameon=False, fontsize=6)
+    ax.axhline(1, color="k", lw=0.8)
+    ax.axhline(0, color="k", lw=0.8, ls="--")
+    ax.set_xlabel("measurement time (s)")
+    ax.set_ylabel("TLS index a")
+    ax.set_title("(a) equilibration on a time scale\n(labels: TLS frozen at T = w)", loc="left",
+                 fontsize=8)
+
+
+def _panel_tunnelling_min(ax, rows: list[dict]) -> None:
+    """(b) TLS index against Delta_min at fixed lambda (chi changes)."""
+    d = _series(rows, "tunnelling_min", "value", "index", "index_error", "coupling_chi")
+    keep = np.isfinite(d["index"])
+    if keep.any():
+        ax.errorbar(d["value"][keep], d["index"][keep], d["index_error"][keep], fmt="s-",
+                    color=PALETTE[1], ms=3, label=r"dipolar $J_0$ = 0.01 K, $\lambda$ = 1/30")
+        for dm, a, chi in zip(d["value"][keep], d["index"][keep], d["coupling_chi"][keep],
+                              strict=True):
+            ax.annotate(rf"$\chi$ = {chi:.4f}", (dm, a), textcoords="offset points", xytext=(3, 5),
+                        fontsize=6)
+        ax.set_xscale("log")
+        ax.legend(frameon=False, fontsize=6)
+    ax.axhline(1, color="k", lw=0.8)
+    ax.axhline(0, color="k", lw=0.8, ls="--")
+    ax.set_xlabel(r"$\Delta_{min}$ (K), all TLS in equilibrium")
+    ax.set_ylabel("TLS index a")
+    ax.set_title(r"(b) the lower cut of $\Delta$ at fixed $\lambda$", loc="left", fontsize=8)
+
+
+@styled
+def figure_equilibration(study_dir: Path, out: Path) -> list[Path]:
+    """The TLS index against the measurement time, next to the effect of Delta_min at fixed
+    lambda (docs/PHYSICS.md sections 7 and 7.5)."""
+    rows = _rows(study_dir)
+    if not any(r["study"] in ("measurement_time", "tunnelling_min") for r in rows):
+        return []
+    fig = new_figure(figsize=(7.0, 3.0))
+    axes = fig.subplots(1, 2, sharey=True)
+    _panel_measurement_time(axes[0], rows)
+    _panel_tunnelling_min(axes[1], rows)
+    fig.tight_layout()
+    return save_figure(fig, out, "equilibration")
+
+
+#: Couplings of the dipolar sweep whose frequency ratios the collapse figure draws.
+COLLAPSE_COUPLINGS = (0.0, 0.01, 0.03)
+
+
+def _panel_ratios(ax, ds) -> bool:
+    """(a) R(x) = Q(w_k, x) / Q(w, x), each divided by its mean, for a few dipolar couplings."""
+    couplings = list(ds["coupling_strength"].values)
+    drawn = False
+    for i, j0 in enumerate(COLLAPSE_COUPLINGS):
+        if j0 not in couplings:
+            continue
+        point = realised(ds.isel(coupling_strength=couplings.index(j0)))
+        q = point["absorption"].transpose("realisation", "temperature", "frequency").values
+        result = frequency_collapse(ds["temperature"].values, ds["frequency"].values, q)
+        for k, x, ratio, error in zip(result.pairs, result.x, result.ratio, result.ratio_error,
+                                      strict=True):
+            scale = float(np.mean(ratio))
+            w_k, w_ref = result.frequencies[k], result.frequencies[result.reference]
+            ax.errorbar(x, ratio / scale, error / scale, fmt=MARKERS[i] + ("-" if w_k > w_ref else ":"),
+                        color=PALETTE[i], ms=2.5,
+                        label=f"$J_0$ = {j0:g} K, Q({w_k / w_ref:g}w) / Q(w)")
+            drawn = True
+    ax.axhline(1, color="k", lw=0.8)
+    if drawn:
+        ax.set_xscale("log")
+        ax.legend(frameon=False, fontsize=5.5)
+    ax.set_xlabel(r"$x = \hbar\omega / k_B T$")
+    ax.set_ylabel("ratio at equal x / its mean")
+    ax.set_title("(a) a pure law collapses: ratios flat in x", loc="left", fontsize=8)
+    return drawn
+
+
+def _panel_collapse_slope(ax, rows: list[dict]) -> None:
+    """(b) the collapse slope d ln[Q(2w)/Q(w/2)] / d ln x against the coupling."""
+    keys = ("value", "collapse_slope", "collapse_slope_error")
+    drawn = False
+    for k, (study, label) in enumerate((("dipolar", "dipolar $J_0$ (K)"),
+                                        ("gaussian", "Gaussian $J_0$ (K)"),
+                                        ("admixture", r"GOE admixture $\lambda$ (K)"))):
+        d = _series(rows, study, *keys)
+        keep = (d["value"] > 0) & np.isfinite(d["collapse_slope"])
+        if not keep.any():
+            continue
+        ax.errorbar(d["value"][keep] * (1 + 0.04 * k), d["collapse_slope"][keep],
+                    d["collapse_slope_error"][keep], fmt=MARKERS[k] + "-", color=PALETTE[k], ms=3,
+                    label=label)
+        drawn = True
+    ax.axhline(0, color="k", lw=0.8)
+    if drawn:
+        ax.set_xscale("log")
+        ax.legend(frameon=False, fontsize=6)
+    ax.set_xlabel("coupling")
+    ax.set_ylabel(r"collapse slope $d\ln[Q(2w)/Q(w/2)]\,/\,d\ln x$")
+    ax.set_title("(b) departure from the collapse", loc="left", fontsize=8)
+
+
+@styled
+def figure_collapse(study_dir: Path, out: Path) -> list[Path]:
+    """The frequency collapse Q(w, T) / A(w) = f(x) (docs/PHYSICS.md section 7.2): ratios of the
+    absorption at w/2, 2w and w at equal x, and the collapse slope against coupling."""
+    ds = _results(study_dir, "dipolar")
+    if ds is None or ds.sizes.get("frequency", 1) < 2 or "coupling_strength" not in ds.dims:
+        return []
+    fig = new_figure(figsize=(7.0, 3.0))
+    axes = fig.subplots(1, 2)
+    _panel_ratios(axes[0], ds)
+    _panel_collapse_slope(axes[1], _rows(study_dir))
+    fig.tight_layout()
+    return save_figure(fig, out, "collapse")

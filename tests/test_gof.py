@@ -1,0 +1,144 @@
+"""Covariance-aware goodness of fit: calibrated p-values on correlated realisations, the GLS
+identity, the fallback, the verdict and the TLS index at high x."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from manybody.laws.analysis import analyse_shape
+from manybody.laws.fit import fit_law
+from manybody.laws.gof import hotelling, law_design, law_goodness_of_fit
+from manybody.laws.shapes import law_family, law_generic, law_tls
+
+X = np.geomspace(0.2, 12.8, 25)  # the study grid: 4 points per octave
+
+
+def correlated_realisations(rng, n_real, law=law_tls, field=(0.05, 0.03, 0.02), white=0.01):
+    """amplitude_r * law(x) + a smooth random field in ln x + a little white noise: the noise of
+    the temperatures is strongly correlated, as for realisations shared by all temperatures."""
+    lx = np.log(X)
+    amplitude = 1.0 + 0.3 * rng.standard_normal((n_real, 1))
+    c = rng.standard_normal((n_real, 3)) * np.asarray(field)
+    smooth = c[:, [0]] + c[:, [1]] * np.sin(lx) + c[:, [2]] * np.cos(1.5 * lx)
+    return amplitude * law(X) + smooth + white * rng.standard_normal((n_real, X.size))
+
+
+def test_p_values_of_a_true_law_are_uniform_and_the_naive_ones_are_not():
+    """200 synthetic studies of a true tanh(x/2) with correlated realisation noise: the Hotelling
+    p-value is uniform (KS), the independent-temperature chi^2 p-value is not."""
+    covariance_aware, naive = [], []
+    for seed in range(200):
+        q = correlated_realisations(np.random.default_rng(seed), n_real=120)
+        mean = q.mean(axis=0)
+        fit = fit_law(X, mean, q.std(axis=0, ddof=1) / math.sqrt(q.shape[0]), "tls")
+        test = law_goodness_of_fit(X, q, fit)
+        assert test.method == "hotelling" and test.dof == X.size - 1
+        covariance_aware.append(test.p_value)
+        naive.append(fit.p_value)
+    assert stats.kstest(covariance_aware, "uniform").pvalue > 0.01
+    assert stats.kstest(naive, "uniform").pvalue < 1e-6
+
+
+def test_family_p_value_is_uniform_for_a_true_family():
+    """The family is nonlinear in a: its test is first order in the index, still uniform."""
+    p_values = []
+    for seed in range(60):
+        rng = np.random.default_rng(1000 + seed)
+        q = correlated_realisations(rng, 200, law=lambda x: law_family(x, 0.4))
+        shape = analyse_shape(X, q, n_bootstrap=0)
+        assert shape.p_value_method == "hotelling"
+        p_values.append(shape.p_value_family)
+    assert stats.kstest(p_values, "uniform").pvalue > 0.01
+
+
+def test_hotelling_statistic_is_the_gls_chi2():
+    """T^2 on the complement of the law equals the generalised least squares chi^2
+    min_A n (qbar - A f)^T S^-1 (qbar - A f) (a linear law: exact)."""
+    q = correlated_realisations(np.random.default_rng(3), 80, law=law_generic)
+    mean, cov = q.mean(axis=0), np.cov(q, rowvar=False)
+    f = law_generic(X)
+    w = np.linalg.inv(cov)
+    amplitude = (f @ w @ mean) / (f @ w @ f)
+    r = mean - amplitude * f
+    gls = q.shape[0] * r @ w @ r
+    from scipy.linalg import null_space
+
+    test = hotelling(q, null_space(law_design("generic", X).T))
+    assert test.statistic == pytest.approx(gls, rel=1e-8)
+
+
+def test_wrong_law_is_rejected_by_the_covariance_aware_test():
+    q = correlated_realisations(np.random.default_rng(4), 300, law=law_generic, field=(0.01,) * 3,
+                                white=0.005)
+    shape = analyse_shape(X, q, n_bootstrap=0)
+    assert shape.p_value_tls < 1e-6 and shape.p_value_generic > 1e-3
+    assert shape.verdict == "generic block (1 - e^-x)"
+
+
+def test_few_realisations_fall_back_to_the_bootstrap():
+    """n_real <= n_x - k + 1: the covariance cannot be inverted; the bootstrap of the statistic
+    still gives a p-value, large for the true law and small for a wrong one."""
+    rng = np.random.default_rng(5)
+    q = correlated_realisations(rng, 15, field=(0.005,) * 3, white=0.002)
+    shape = analyse_shape(X, q, n_bootstrap=30, rng=np.random.default_rng(6))
+    assert shape.p_value_method == "bootstrap"
+    assert shape.p_value_tls > 1e-3 and shape.p_value_generic < 1e-3
+
+
+def test_no_test_without_spread():
+    q = np.repeat(law_tls(X)[None, :], 4, axis=0)
+    shape = analyse_shape(X, q, n_bootstrap=10)
+    assert shape.p_value_method == "none" and math.isnan(shape.p_value_family)
+    assert shape.verdict == "TLS (tanh)"
+    single = analyse_shape(X, law_tls(X)[None, :])
+    assert single.p_value_method == "none" and math.isnan(single.p_value_tls)
+
+
+def test_verdict_neither_law_comes_from_the_covariance_aware_p_value():
+    """sqrt(T)-like curve (neither law): rejected by the covariance-aware test and so by the
+    verdict."""
+    q_mean = law_generic(X) * np.sqrt(1 / X)
+    q = q_mean + correlated_realisations(np.random.default_rng(7), 100, field=(0.003,) * 3,
+                                         white=1e-3) - law_tls(X)
+    shape = analyse_shape(X, q, n_bootstrap=0)
+    assert shape.p_value_family < 1e-3
+    assert shape.verdict == "neither law" and "p = " in shape.reason
+
+
+def test_high_x_index_sees_only_x_at_least_one():
+    """Data that follow tanh(x/2) for x >= 1 and something else below: the full-range index is
+    pulled away from 1, the high-x index is 1 within its bootstrap error."""
+    truth = np.where(X >= 1.0, law_tls(X), law_tls(X) * (1.0 + 0.5 * (1.0 - X)))
+    q = truth + np.random.default_rng(8).normal(0, 0.003, size=(60, X.size))
+    shape = analyse_shape(X, q, n_bootstrap=40, rng=np.random.default_rng(9))
+    assert shape.high_x_min == 1.0
+    assert abs(shape.index_high_x - 1.0) < 3 * shape.index_high_x_error
+    assert 0 < shape.index_high_x_error < 0.2
+    assert abs(shape.index - 1.0) > 5 * shape.index_error
+    # on exact family data both ranges give the same index
+    exact = analyse_shape(X, np.repeat(law_family(X, 0.3)[None, :], 3, axis=0), n_bootstrap=5)
+    assert exact.index_high_x == pytest.approx(0.3, abs=1e-5)
+    assert exact.index == pytest.approx(0.3, abs=1e-5)
+
+
+def test_high_x_index_needs_three_points_and_a_positive_edge():
+    shape = analyse_shape(X, law_tls(X)[None, :] + 0 * X, high_x_min=12.0)
+    assert math.isnan(shape.index_high_x)
+    with pytest.raises(ValueError, match="high_x_min"):
+        analyse_shape(X, law_tls(X)[None, :], high_x_min=0.0)
+
+
+def test_bootstrap_p_values_of_a_true_law_are_uniform_with_low_rank_noise():
+    """Realisations that differ only by a few smooth functions of x (as the study's do: its
+    realisation covariance has a condition number > 1e12) have no invertible covariance: the
+    recentred bootstrap is used, and its p-values of a true law are uniform too."""
+    p_values = []
+    for seed in range(120):
+        q = correlated_realisations(np.random.default_rng(seed), 150, white=0.0)
+        fit = fit_law(X, q.mean(axis=0), q.std(axis=0, ddof=1) / math.sqrt(150), "tls")
+        test = law_goodness_of_fit(X, q, fit, n_bootstrap=60, rng=np.random.default_rng(seed))
+        assert test.method == "bootstrap"
+        p_values.append(test.p_value)
+    assert stats.kstest(p_values, "uniform").pvalue > 0.01
