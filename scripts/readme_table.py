@@ -47,8 +47,17 @@ def describe(row: dict, spec=None) -> str:
     if study == "random_block":
         return {"flat": "random block, flat density",
                 "goe": "GOE block probed at its edge"}.get(value, f"random block, {value}")
+    if study == "decomposition":
+        return f"decomposition sweep: dipolar J0 = {_g(value)} K"
+    if study == "coupling_density":
+        j0, eps_max = (float(part) for part in str(value).split(", "))
+        return f"dipolar J0 = {j0:g} K, ε_max = {eps_max:g} K"
     coupling = spec.model.coupling if spec is not None else None
     base = f"{coupling.kind} J0 = {coupling.strength:g} K" if coupling is not None else study
+    if study == "tunnelling_min":
+        return f"{base}, Δ_min = {_g(value)} K"
+    if study == "measurement_time":
+        return f"{base}, measurement time {_g(value)} s"
     if study == "two_body_stress":
         return f"{base} + two-body stress, rms {_g(value)} γ"
     if row["parameter"] == "n_tls" or value is None:
@@ -75,9 +84,17 @@ def _where(path: Path) -> str:
         return folder.as_posix()
 
 
+def _number(value, fmt: str = ".3g") -> str:
+    return "-" if value is None else format(value, fmt)
+
+
 def _row(r: dict, model: str) -> str:
-    return (f"| {model} | {r['n_tls']} | {r['realisations']} | {_pm(r['index'], r['index_error'])} "
-            f"| {_pm(r['spacing_ratio'], r['spacing_ratio_error'])} | {r['verdict']} |")
+    return (f"| {model} | {r['n_tls']} | {r['realisations']} | {_number(r.get('coupling_lambda'))} "
+            f"| {_pm(r['index'], r['index_error'])} "
+            f"| {_pm(r.get('index_high_x'), r.get('index_high_x_error'))} "
+            f"| {_pm(r.get('resonant_density_rise'), r.get('resonant_density_rise_error'), 2)} "
+            f"| {_pm(r['spacing_ratio'], r['spacing_ratio_error'])} "
+            f"| {_number(r.get('p_value_family'), '.2g')} | {r['verdict']} |")
 
 
 def table(summary: Path, extra: list[Path] = ()) -> str:
@@ -89,12 +106,15 @@ def table(summary: Path, extra: list[Path] = ()) -> str:
     lines = [
         f"Default run (`{_where(summary)}/summary.md`; w = 0.1 K; N = {', '.join(map(str, n))} TLS "
         f"and {counts[0]} to {counts[-1]} realisations per point, as listed per row; a is the TLS "
-        "index, 1 for tanh(x/2), 0 for 1 − e⁻ˣ; ⟨r⟩ is 0.386 for Poisson and 0.531 for GOE level "
-        "statistics; the verdict is the one the summary records). Generated from `summary.json` by "
-        "`python scripts/readme_table.py`: do not edit by hand.",
+        "index, 1 for tanh(x/2), 0 for 1 − e⁻ˣ, fitted over x = 0.2–12.8 and over x ≥ 1; λ = "
+        "J0/ε_max; ρ_eff rise = ρ_eff(x = 0.2)/ρ_eff(x = 12.8) with ρ_eff = Q⁻¹/tanh(x/2), 1 for a "
+        "temperature-independent resonant density; ⟨r⟩ is 0.386 for Poisson and 0.531 for GOE level "
+        "statistics; p is the covariance-aware p-value of the family fit; the verdict is the one the "
+        "summary records). Generated from `summary.json` by `python scripts/readme_table.py`: do not "
+        "edit by hand.",
         "",
-        "| model | N | realisations | TLS index a | ⟨r⟩ | verdict |",
-        "|---|---|---|---|---|---|",
+        "| model | N | realisations | λ | TLS index a | a (x ≥ 1) | ρ_eff rise | ⟨r⟩ | p | verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [_row(r, describe(r, specs[r["study"]])) for r in rows]
     for path in extra:

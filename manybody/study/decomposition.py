@@ -11,8 +11,8 @@ per-realisation arrays of one sweep point to the numbers of the summary:
   configuration probabilities: their error against the exact Q and their TLS index;
 * the fraction of the absorbed weight carried by single-TLS transitions.
 
-Errors are bootstrap errors over disorder realisations (the same resamples for numerator and
-denominator of every ratio, since they share the realisations).
+Errors of ratios are standard errors over disorder realisations by the delta method, with the
+covariance of numerator and denominator (they share the realisations).
 """
 
 from __future__ import annotations
@@ -24,9 +24,6 @@ import numpy as np
 
 from manybody.config.model import ModelParams
 from manybody.laws.shapes import law_values
-
-#: Bootstrap resamples of the realisations for the errors of the ratios below.
-N_BOOTSTRAP = 200
 
 
 def control_parameters(model: ModelParams) -> tuple[float, float]:
@@ -54,17 +51,17 @@ def control_parameters(model: ModelParams) -> tuple[float, float]:
     return lam, lam / model.tls.log_range
 
 
-def _ratio_error(numerator: np.ndarray, denominator: np.ndarray, rng: np.random.Generator) -> float:
-    """Bootstrap standard error of mean(numerator) / mean(denominator) over realisations
-    (paired: one resample for both), shape (n_realisations,) each."""
+def _ratio_error(numerator: np.ndarray, denominator: np.ndarray) -> float:
+    """Standard error of mean(numerator) / mean(denominator) over realisations, shape
+    (n_realisations,) each, by the delta method with their covariance (they share the
+    realisations): sigma_R^2 = R^2 [var(a)/a^2 + var(b)/b^2 - 2 cov(a, b)/(a b)] / n."""
     n = numerator.size
-    if n < 2:
+    a, b = float(numerator.mean()), float(denominator.mean())
+    if n < 2 or a == 0 or b == 0:
         return math.nan
-    picks = rng.integers(0, n, (N_BOOTSTRAP, n))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = numerator[picks].mean(axis=1) / denominator[picks].mean(axis=1)
-    ratios = ratios[np.isfinite(ratios)]
-    return float(np.std(ratios, ddof=1)) if ratios.size > 1 else math.nan
+    cov = np.cov(numerator, denominator, ddof=1)
+    relative = cov[0, 0] / a**2 + cov[1, 1] / b**2 - 2.0 * cov[0, 1] / (a * b)
+    return abs(a / b) * math.sqrt(max(relative, 0.0) / n)
 
 
 @dataclass(frozen=True)
@@ -112,8 +109,8 @@ def resonant_density(x: np.ndarray, q: np.ndarray, smearing: float | None) -> np
     return np.asarray(q) / law_values("tls", x, smearing=smearing)
 
 
-def decompose(x: np.ndarray, data: dict[str, np.ndarray], smearing: float | None,
-              rng: np.random.Generator | None = None) -> Decomposition:
+def decompose(x: np.ndarray, data: dict[str, np.ndarray], smearing: float | None
+              ) -> Decomposition:
     """The decomposition numbers of one sweep point at the reference frequency.
 
     Parameters
@@ -126,14 +123,11 @@ def decompose(x: np.ndarray, data: dict[str, np.ndarray], smearing: float | None
         "configuration_bath_absorption_infinite", "single_tls_fraction".
     smearing : float or None
         eta / w of the Gaussian kernel.
-    rng : numpy.random.Generator, optional
-        For the bootstrap (default: a fixed seed, so the summary is reproducible).
 
     Returns
     -------
     Decomposition
     """
-    rng = rng or np.random.default_rng(0)
     q = np.asarray(data["absorption"], dtype=np.float64)
     tanh = law_values("tls", x, smearing=smearing)
     hot, cold = int(np.argmin(x)), int(np.argmax(x))
@@ -143,7 +137,7 @@ def decompose(x: np.ndarray, data: dict[str, np.ndarray], smearing: float | None
     mean_hot, mean_cold = q[:, hot].mean(), q[:, cold].mean()
     if mean_cold > 0:
         out["resonant_density_rise"] = float(mean_hot / mean_cold * scale)
-        out["resonant_density_rise_error"] = _ratio_error(q[:, hot], q[:, cold], rng) * scale
+        out["resonant_density_rise_error"] = _ratio_error(q[:, hot], q[:, cold]) * scale
     mean_q = q.mean(axis=0)
     total = float(np.sum(mean_q))
     for name, field in (("configuration_bath_absorption", "configuration_bath_error"),
@@ -159,7 +153,7 @@ def decompose(x: np.ndarray, data: dict[str, np.ndarray], smearing: float | None
             fraction = weighted.mean(axis=0) / mean_q
         near_one = int(np.argmin(np.abs(np.log(x))))
         out["single_tls_fraction"] = float(fraction[near_one])
-        out["single_tls_fraction_error"] = _ratio_error(weighted[:, near_one], q[:, near_one], rng)
+        out["single_tls_fraction_error"] = _ratio_error(weighted[:, near_one], q[:, near_one])
         finite = fraction[np.isfinite(fraction)]
         out["single_tls_fraction_min"] = float(finite.min()) if finite.size else math.nan
     return Decomposition(**out)

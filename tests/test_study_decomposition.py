@@ -1,0 +1,61 @@
+"""The study's reduction of one sweep point to the decomposition numbers
+(manybody.study.decomposition; docs/PHYSICS.md section 7)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from manybody.config.model import CouplingParams, ModelParams, TLSParams
+from manybody.laws.shapes import law_values
+from manybody.study.decomposition import control_parameters, decompose
+
+X = np.geomspace(0.2, 12.8, 25)
+
+
+def test_control_parameters_are_lambda_and_chi():
+    model = ModelParams(n_tls=4, tls=TLSParams(asymmetry_max=0.3, tunnelling_min=1e-3,
+                                               tunnelling_max=0.3),
+                        coupling=CouplingParams(kind="dipolar", strength=0.01))
+    lam, chi = control_parameters(model)
+    assert lam == pytest.approx(0.01 / 0.3, rel=1e-15)
+    assert chi == pytest.approx(0.01 / (0.3 * math.log(300.0)), rel=1e-15)
+    assert control_parameters(ModelParams(n_tls=4)) == (0.0, 0.0)
+    no_tls = ModelParams.from_dict({"n_tls": 3, "tls": False,
+                                    "random_matrix": {"kind": "goe", "weight": 1.0}})
+    assert all(math.isnan(v) for v in control_parameters(no_tls))
+
+
+def test_a_temperature_independent_resonant_density_rises_by_exactly_one():
+    rng = np.random.default_rng(1)
+    amplitude = rng.uniform(0.5, 1.5, (40, 1))  # per-realisation resonant density
+    q = amplitude * law_values("tls", X, smearing=0.2)
+    d = decompose(X, {"absorption": q}, 0.2)
+    assert d.resonant_density_rise == pytest.approx(1.0, abs=1e-12)
+
+
+def test_a_rising_resonant_density_is_measured_with_a_calibrated_error():
+    """rho_eff growing by 1.5 from the coldest to the hottest temperature, realisation noise:
+    the reported rise covers the truth within 3 of its errors in >= 95 % of draws, and the error
+    is the spread of the estimate over draws."""
+    rho = 1.0 + 0.5 * (1.0 / X) / (1.0 / X).max()  # 1.5 at x = 0.2 ... ~1.0 at x = 12.8
+    truth = rho[0] / rho[-1]
+    estimates, errors = [], []
+    rng = np.random.default_rng(2)
+    for _ in range(300):
+        noise = rng.gamma(4.0, 0.25, (60, X.size))  # positive, skewed, mean 1
+        q = noise * rho * law_values("tls", X)
+        d = decompose(X, {"absorption": q}, None)
+        estimates.append(d.resonant_density_rise)
+        errors.append(d.resonant_density_rise_error)
+    estimates, errors = np.array(estimates), np.array(errors)
+    assert np.mean(np.abs(estimates - truth) < 3 * errors) >= 0.95
+    assert np.median(errors) == pytest.approx(np.std(estimates), rel=0.25)
+
+
+def test_single_tls_fraction_is_weighted_by_the_absorption():
+    q = np.array([[1.0] * X.size, [3.0] * X.size])
+    fraction = np.array([[1.0] * X.size, [0.5] * X.size])
+    d = decompose(X, {"absorption": q, "single_tls_fraction": fraction}, None)
+    assert d.single_tls_fraction == pytest.approx((1.0 + 1.5) / 4.0)
+    assert d.single_tls_fraction_min == pytest.approx(0.625)
