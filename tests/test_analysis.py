@@ -222,3 +222,19 @@ def test_judge_blocks_the_preference_when_a_named_law_fit_is_unphysical():
     blocked = judge(fits)
     assert blocked.preferred is None and blocked.evidence == "none"
     assert blocked.verdict == "TLS (tanh)" and blocked.reason == "generic fit: negative amplitude"
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"smearing": float("nan")}, "smearing must be a finite"),
+    ({"smearing": -0.1}, "smearing must be >= 0"),
+    ({"smearing": 2.0}, r"smearing must be eta / w < 0.5.*relative-width kernel.*got 2.0"),
+    ({"n_bootstrap": 2.0}, "n_bootstrap must be an integer"),
+    ({"n_bootstrap": -5}, "n_bootstrap must be an integer >= 0"),
+])
+def test_kernel_smearing_and_bootstrap_count_are_checked(kwargs, match):
+    """eta / w of a relative-width kernel is its width (0.2 in the study), not width / w[0]:
+    a value outside [0, 0.5) is refused rather than fitted into a wrong index."""
+    x = np.geomspace(0.2, 12.8, 25)
+    q = np.tanh(x / 2)[None] * np.linspace(0.9, 1.1, 20)[:, None]
+    with pytest.raises((ValueError, TypeError), match=match):
+        analyse_shape(x, q, **kwargs)

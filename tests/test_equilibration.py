@@ -321,3 +321,20 @@ def test_refusals_random_matrix_no_linear_stress_relaxation_observables():
         check_point(model(1.0), relax, SolverParams(method="dense"))
     with pytest.raises(ValueError, match="relaxation_absorption"):
         observe(model(1.0), 1, 0, relax)
+
+
+def test_single_tls_fraction_is_undefined_where_every_tls_is_frozen():
+    """A temperature group with every TLS frozen absorbs nothing: Q = 0 and the single-TLS
+    fraction is NaN there (not 0, which would read as 'no single-TLS weight')."""
+    from manybody.config.model import CouplingParams, EquilibrationParams, ModelParams
+    from manybody.config.probe import Broadening, Probe
+    from manybody.simulation.observe import observe
+
+    params = ModelParams(n_tls=3, coupling=CouplingParams(kind="gaussian", strength=0.05),
+                         equilibration=EquilibrationParams(measurement_time=1e-300))
+    probe = Probe(frequencies=(0.1,), temperatures=(0.05, 0.1),
+                  broadening=Broadening(width=0.02),
+                  observables=("absorption", "single_tls_fraction"))
+    out = observe(params, 1, 0, probe)
+    assert np.all(out["absorption"] == 0.0)
+    assert np.all(np.isnan(out["single_tls_fraction"]))

@@ -18,7 +18,7 @@ def configure(parser) -> None:
                        help="paper-quality sizes (N = 12, finite-size to N = 14): ~700 CPU-hours, "
                             "a cluster job")
     group.add_argument("--tiny", action="store_const", dest="size", const="tiny",
-                       help="a seconds-long smoke run (tests)")
+                       help="a smoke run at N <= 5 for tests (a few CPU-minutes)")
     parser.set_defaults(size="default")
     parser.add_argument("-j", "--jobs", type=v.cli_integer(low=1), default=2,
                         help="worker processes (default 2)")

@@ -25,6 +25,10 @@ from manybody.support import validate as v
 HIGH_X_MIN = 1.0
 
 
+#: Largest kernel width relative to the frequency (eta / w) the kernel-averaged laws accept.
+MAX_SMEARING = 0.5
+
+
 @dataclass(frozen=True)
 class ShapeAnalysis:
     """Everything the smoking-gun question needs, for one Q^-1(x) curve.
@@ -172,13 +176,21 @@ def analyse_shape(
     ------
     ValueError
         x not positive, q_realisations not real or not of shape (n_realisations, n_x),
-        high_x_min not positive.
+        high_x_min not positive, n_bootstrap not an integer >= 0, smearing negative, NaN or
+        >= 0.5.
     """
     x = v.positive_array("x", x)
     q = np.atleast_2d(v.real_array("q_realisations", q_realisations))
     if q.shape[1] != x.size:
         raise ValueError(f"q_realisations must have shape (n_realisations, {x.size}), got {q.shape}")
     high_x_min = v.positive("high_x_min", high_x_min)
+    n_bootstrap = v.integer("n_bootstrap", n_bootstrap, 0)
+    if smearing is not None:
+        smearing = v.non_negative("smearing", smearing)
+        if smearing >= MAX_SMEARING:
+            raise ValueError(f"smearing must be eta / w < {MAX_SMEARING} (the kernel's width "
+                             f"relative to the frequency; for a relative-width kernel it is the "
+                             f"kernel's width itself), got {smearing!r}")
     n_real = q.shape[0]
     mean = q.mean(axis=0)
     if n_real > 1:

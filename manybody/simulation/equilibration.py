@@ -252,9 +252,11 @@ def _sub_probe(probe: Probe, temperatures, observables) -> Probe:
 
 
 def _zeros(names, n_temperatures: int, n_frequencies: int) -> dict[str, np.ndarray]:
-    """Observables of a group whose TLS are all frozen: nothing absorbs or holds heat."""
+    """Observables of a group whose TLS are all frozen: nothing absorbs or holds heat (zeros);
+    the single-TLS fraction of an absorption that is zero is undefined (NaN)."""
     sizes = {"temperature": n_temperatures, "frequency": n_frequencies}
-    return {name: np.zeros(tuple(sizes[d] for d in OBSERVABLE_DIMS[name][0])) for name in names}
+    return {name: np.full(tuple(sizes[d] for d in OBSERVABLE_DIMS[name][0]),
+                          np.nan if name == "single_tls_fraction" else 0.0) for name in names}
 
 
 def observe_frozen(

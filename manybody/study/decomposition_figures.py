@@ -25,6 +25,12 @@ def _results(study_dir: Path, name: str):
     return load_results(path) if path.exists() else None
 
 
+def _no_data(ax, why: str) -> None:
+    """Say on an empty panel why it is empty."""
+    ax.text(0.5, 0.5, f"no data: {why}", transform=ax.transAxes, ha="center", va="center",
+            fontsize=7)
+
+
 def _rows(study_dir: Path) -> list[dict]:
     path = study_dir / "summary.json"
     return json.loads(path.read_text()) if path.exists() else []
@@ -61,6 +67,7 @@ def _panel_configuration_bath(ax, ds, smearing) -> None:
     """(b) exact rho_eff against the static-configuration-bath predictions at the headline J0."""
     couplings = list(ds["coupling_strength"].values)
     if HEADLINE_COUPLING not in couplings:
+        _no_data(ax, f"J0 = {HEADLINE_COUPLING:g} K not in this run")
         return
     i = couplings.index(HEADLINE_COUPLING)
     series = (("absorption", "exact ED", "o-"),
@@ -243,6 +250,8 @@ def _panel_ratios(ax, ds) -> bool:
     if drawn:
         ax.set_xscale("log")
         ax.legend(frameon=False, fontsize=5.5)
+    else:
+        _no_data(ax, f"none of J0 = {', '.join(f'{j:g}' for j in COLLAPSE_COUPLINGS)} K in this run")
     ax.set_xlabel(r"$x = \hbar\omega / k_B T$")
     ax.set_ylabel("ratio at equal x / its mean")
     ax.set_title("(a) a pure law collapses: ratios flat in x", loc="left", fontsize=8)

@@ -184,7 +184,8 @@ def _collapse_fields(ds, point: SweepPoint) -> dict[str, float]:
         return {}
     q = point.data["absorption"].transpose("realisation", "temperature", "frequency").values
     try:
-        result = frequency_collapse(ds["temperature"].values, ds["frequency"].values, q)
+        with np.errstate(over="ignore"):  # the contrast exp(slope L) of a wild resample
+            result = frequency_collapse(ds["temperature"].values, ds["frequency"].values, q)
     except ValueError as exc:  # e.g. no absorption at some frequency: say so, leave NaN
         log.warning("no frequency collapse at %s: %s", point.index, exc)
         return {}
@@ -205,6 +206,8 @@ def _pm(value: float, error: float, digits: int = 2) -> str:
     """"v ± e" (or "-" for NaN)."""
     if not math.isfinite(value):
         return "-"
+    if max(abs(value), abs(error) if math.isfinite(error) else 0.0) >= 1e3:  # no 80-digit fields
+        return f"{value:.3g} ± {error:.2g}" if math.isfinite(error) else f"{value:.3g}"
     return f"{value:.{digits}f} ± {error:.{digits}f}" if math.isfinite(error) else f"{value:.{digits}f}"
 
 

@@ -278,8 +278,10 @@ def single_tls_fraction(
             acc[n0:hi] -= g.sum(axis=1)  # -g to F_m
     numerator = p @ shared
     denominator = p @ total
+    # below round-off of the largest line weight nothing absorbs: no fraction (NaN)
+    floor = 1e-12 * max(float(np.abs(total).max(initial=0.0)), 1e-300)
     return np.divide(numerator, denominator, out=np.full_like(numerator, np.nan),
-                     where=denominator > 0)
+                     where=denominator > floor)
 
 
 def decomposition_responses(real, spectrum, probe, wanted) -> dict[str, np.ndarray]:
