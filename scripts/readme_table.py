@@ -106,7 +106,7 @@ def table(summary: Path, extra: list[Path] = ()) -> str:
     lines = [
         f"Default run (`{_where(summary)}/summary.md`; w = 0.1 K; N = {', '.join(map(str, n))} TLS "
         f"and {counts[0]} to {counts[-1]} realisations per point, as listed per row; a is the TLS "
-        "index, 1 for tanh(x/2), 0 for 1 − e⁻ˣ, fitted over x = 0.2–12.8 and over x ≥ 1; λ = "
+        "index, 1 for tanh(x/2), 0 for 1 − e⁻ˣ, fitted over the study's x range and over x ≥ 1; λ = "
         "J0/ε_max; ρ_eff rise = ρ_eff(x = 0.2)/ρ_eff(x = 12.8) with ρ_eff = Q⁻¹/tanh(x/2), 1 for a "
         "temperature-independent resonant density; ⟨r⟩ is 0.386 for Poisson and 0.531 for GOE level "
         "statistics; p is the covariance-aware p-value of the family fit; the verdict is the one the "

@@ -345,17 +345,19 @@ def _md_rows(text):
 
 def test_readme_table_agrees_with_summary_md_row_by_row():
     """Every row of summary.md's shape table is in the README with the same N, realisations,
-    a, <r> and verdict, in the same order (and nothing else from the default run)."""
-    md = (ROOT / "results/study/summary.md").read_text().split("Velocity shift")[0]
+    a, a (x >= 1), <r> and verdict, in the same order (and nothing else from the default run)."""
+    md = (ROOT / "results/study/summary.md").read_text().split("Decomposition")[0]
     summary = _md_rows(md)[1:]  # without the header
     readme = _md_rows(_readme_block((ROOT / "README.md").read_text()))[1:]
     default = [r for r in readme if "separate run" not in r[0]]
     assert len(default) == len(summary) == len(json.loads(
         (ROOT / "results/study/summary.json").read_text()))
     for got, want in zip(default, summary, strict=True):
-        # README: model | N | realisations | a | <r> | verdict
-        # summary.md: study | parameter | value | N | realisations | a | R | <r> | chi2 | chi2 | verdict
-        assert got[1:] == [want[3], want[4], want[5], want[7], want[10]], (got, want)
+        # README: model | N | realisations | lambda | a | a (x >= 1) | rho rise | <r> | p | verdict
+        # summary.md: study | parameter | value | N | realisations | a | a (x >= 1) | R | <r>
+        #             | p tanh | p 1-e^-x | p family | verdict
+        assert [got[i] for i in (1, 2, 4, 5, 7, 9)] == [want[i] for i in (3, 4, 5, 6, 8, 12)], (
+            got, want)
 
 
 def test_readme_table_script_checks_and_rewrites(tmp_path):

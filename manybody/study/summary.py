@@ -259,10 +259,15 @@ def format_summary(rows: list[PointSummary], velocity_rows: list[VelocitySummary
 
 
 def _rows_from_json(cls, records: list[dict]) -> list:
-    """Rows of ``cls`` read back from ``summary.json``/``velocity_slopes.json`` (null -> NaN)."""
-    floats = {f.name for f in cls.__dataclass_fields__.values() if f.type == "float"}
-    return [cls(**{k: (jsonio.nan_if_none(v) if k in floats else v) for k, v in r.items()})
-            for r in records]
+    """Rows of ``cls`` read back from ``summary.json``/``velocity_slopes.json`` (null -> NaN).
+
+    A summary written by an earlier version lacks the newer columns: they read as NaN (numbers),
+    "" (text) or 0 (counts), so old results still print and draw."""
+    fields = cls.__dataclass_fields__.values()
+    floats = {f.name for f in fields if f.type == "float"}
+    missing = {f.name: {"float": math.nan, "str": "", "int": 0}.get(f.type) for f in fields}
+    return [cls(**{**missing, **{k: (jsonio.nan_if_none(v) if k in floats else v)
+                                 for k, v in r.items()}}) for r in records]
 
 
 def read_summary(study_dir: str | Path) -> tuple[list[PointSummary], list[VelocitySummary]]:
