@@ -43,6 +43,13 @@ def spec_for(n_tls: int, realisations: int, solver: dict) -> RunSpec:
     data.update(realisations=realisations, sweep={}, solver=solver)
     data["model"]["n_tls"] = n_tls
     data["probe"]["observables"] = ["absorption", "specific_heat"]
+    # the reference frequency only, with its kernel as an absolute width (the chebyshev solver has
+    # no relative-width kernel; at w the two are the same kernel)
+    spec = load_study_spec("finite_size")
+    w = spec.probe.frequencies[0]
+    data["probe"]["frequencies"] = [w]
+    data["probe"]["broadening"] = {"kind": spec.probe.broadening.kind,
+                                   "width": spec.probe.broadening.at(w).width}
     data["name"] = f"crosscheck-{solver['method']}"
     return RunSpec.from_dict(data)
 
