@@ -36,6 +36,7 @@ from manybody.laws.analysis import analyse_shape
 from manybody.runs.spec import RunSpec
 from manybody.simulation.observe import observe
 from manybody.support import jsonio
+from manybody.support.files import atomic_write_text
 from manybody.support.provenance import command_line, environment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         "cases": {name: {"model": CASES[name], **cases[name]} for name in CASES},
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(jsonio.dumps(record, indent=1) + "\n")
+    atomic_write_text(args.output, jsonio.dumps(record, indent=1) + "\n")  # never half-written
     print(f"wrote {args.output}")
     return 0
 
