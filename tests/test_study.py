@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from manybody.runs.results import dataset_spec
-from manybody.study.catalogue import VELOCITY_SPECS
+from manybody.study.catalogue import OPTIONAL_SPECS, VELOCITY_SPECS
 from manybody.study.matrix_elements import MATRIX_ELEMENT_MIN_PAIRS
 from manybody.study.specs import MATRIX_ELEMENT_SPECS, STUDY_SPECS, load_matrix_element_spec, load_study_spec
 
@@ -58,6 +58,30 @@ def test_shipped_specs_are_valid_and_physically_sensible():
         assert min(x) <= 0.25 and max(x) >= 8  # x from ~0.2 to ~10
 
 
+def test_optional_velocity_specs_are_the_shipped_ones_with_more_realisations():
+    """The decisive velocity rows (issue 17) use the same seed, model, bath, probe and sweep values
+    as the default velocity specs (so the same TLS draws), with 16000 realisations at every point,
+    and the default study does not run them."""
+    assert not set(OPTIONAL_SPECS) & set(STUDY_SPECS)
+    for optional, shipped in (("velocity_dipolar", "relaxation"),
+                              ("velocity_admixture", "relaxation_admixture")):
+        big, small = load_study_spec(optional), load_study_spec(shipped)
+        assert big.seed == small.seed and big.model == small.model and big.probe == small.probe
+        assert big.sweep == small.sweep
+        assert (big.realisation_counts == 16000).all()
+        assert (big.realisation_counts >= small.realisation_counts).all()
+
+
+def test_optional_spec_runs_when_named_and_gives_a_velocity_row(tmp_path):
+    out = tmp_path / "velocity"
+    proc = run(["-m", "manybody", "study", "--tiny", "--only", "velocity_admixture", "-o", str(out),
+                "-j", "1", "--no-figures"])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads((out / "velocity_slopes.json").read_text())
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    assert {r["study"] for r in rows} == {"velocity_admixture"}
+
+
 def _strict_json(path):
     """Parse ``path`` refusing the non-JSON constants NaN/Infinity that json.loads accepts."""
     def refuse(name):
@@ -78,7 +102,7 @@ def test_tiny_study_writes_results_summary_and_figures(tiny_study):
     assert [r["realisations"] for r in rows if r["study"] == "dipolar"] == [6, 8]
     assert [r["realisations"] for r in rows if r["study"] == "admixture"] == [6, 6]
     velocity = json.loads((out / "velocity_slopes.json").read_text())
-    assert {r["study"] for r in velocity} == set(VELOCITY_SPECS)
+    assert {r["study"] for r in velocity} == set(VELOCITY_SPECS) - set(OPTIONAL_SPECS)
     assert all(r["note"] or r["slope_below_error"] is not None for r in velocity)  # no silent NaN
     assert "| study | parameter |" in proc.stdout and "verdict" in proc.stdout
     for fig in ("absorption_shape", "tls_index", "specific_heat", "matrix_elements",

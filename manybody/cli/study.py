@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from manybody.study.catalogue import STUDY_SPECS
+from manybody.study.catalogue import ALL_SPECS, OPTIONAL_SPECS
 from manybody.support import validate as v
 
 
@@ -22,7 +22,10 @@ def configure(parser) -> None:
     parser.set_defaults(size="default")
     parser.add_argument("-j", "--jobs", type=v.cli_integer(low=1), default=2,
                         help="worker processes (default 2)")
-    parser.add_argument("--only", nargs="+", choices=STUDY_SPECS, help="run only these specs")
+    parser.add_argument("--only", nargs="+", choices=ALL_SPECS,
+                        help="run only these specs (" + ", ".join(OPTIONAL_SPECS)
+                             + ": the decisive velocity-slope rows, run only when named, "
+                               "~37 CPU-minutes together)")
     parser.add_argument("--no-figures", action="store_true", help="skip drawing figures")
     parser.add_argument("--backend", choices=("loky", "dask"), default="loky",
                         help="joblib backend (default loky; dask for a cluster)")

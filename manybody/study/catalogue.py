@@ -7,7 +7,12 @@ STUDY_SPECS = (
     "decomposition", "coupling_density", "tunnelling_min", "measurement_time", "relaxation",
     "relaxation_admixture",
 )
+#: Specs run only on request (``manybody study --only NAME``), not by the default study: the
+#: decisive velocity-slope rows (16000 realisations per model, ~37 CPU-minutes in all; issue 17).
+OPTIONAL_SPECS = ("velocity_dipolar", "velocity_admixture")
+#: Every spec ``--only`` accepts.
+ALL_SPECS = STUDY_SPECS + OPTIONAL_SPECS
 #: Specs of the velocity-slope study (issue 17): no resonant shape analysis, a velocity table.
-VELOCITY_SPECS = ("relaxation", "relaxation_admixture")
+VELOCITY_SPECS = ("relaxation", "relaxation_admixture", *OPTIONAL_SPECS)
 #: Sizes of a study run.
 SIZES = ("tiny", "default", "full")

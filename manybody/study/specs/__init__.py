@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from manybody.runs.spec import RunSpec, temperature_grid
-from manybody.study.catalogue import SIZES, STUDY_SPECS, VELOCITY_SPECS
+from manybody.study.catalogue import ALL_SPECS, SIZES, VELOCITY_SPECS
+from manybody.study.catalogue import STUDY_SPECS as STUDY_SPECS  # re-exported
 
 #: Shipped specifications, in the order of the summary table.
 #: Shipped |T_mn|^2 statistics runs (``<name>.toml``) -> the system they stand for, in the order
@@ -47,7 +48,7 @@ def load_study_spec(name: str, size: str = "default") -> RunSpec:
     Parameters
     ----------
     name : str
-        One of ``STUDY_SPECS``.
+        One of ``STUDY_SPECS`` or ``OPTIONAL_SPECS`` (``manybody.study.catalogue``).
     size : {"tiny", "default", "full"}
         "tiny": N <= 5, 6 realisations (6, 8, ... where the default has per-point counts), two
         values per axis, 13 temperatures (tests; 4 per octave on the shipped x grid).
@@ -56,8 +57,8 @@ def load_study_spec(name: str, size: str = "default") -> RunSpec:
         N = 8..14 with 16800 / N realisations (TLS-index errors ~0.05). Roughly 700 CPU-hours
         (18 CPU-s per realisation at N = 12, 530 at N = 14): a cluster job.
     """
-    if name not in STUDY_SPECS:
-        raise ValueError(f"study spec must be one of {', '.join(STUDY_SPECS)}, got {name!r}")
+    if name not in ALL_SPECS:
+        raise ValueError(f"study spec must be one of {', '.join(ALL_SPECS)}, got {name!r}")
     data = _read(name, size)
     spec = RunSpec.from_dict(data)
     if size == "tiny":
