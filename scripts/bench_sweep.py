@@ -35,6 +35,7 @@ from threadpoolctl import threadpool_info
 from manybody.runs.spec import RunSpec
 from manybody.runs.sweep import available_cores, run_sweep
 from manybody.support import jsonio
+from manybody.support.files import atomic_write_text
 from manybody.support.threads import thread_controller
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         "note": "shared, noisy machine: other processes may have competed for the 2 cores",
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(jsonio.dumps(record, indent=2) + "\n")
+    atomic_write_text(args.output, jsonio.dumps(record, indent=2) + "\n")  # never half-written
     print(f"wrote {args.output}")
     return 0
 

@@ -96,6 +96,27 @@ def test_no_test_without_spread():
     assert single.p_value_method == "none" and math.isnan(single.p_value_tls)
 
 
+@pytest.mark.parametrize("n_real", [2, 5, 9])
+def test_a_handful_of_realisations_gives_no_p_value_not_a_meaningless_one(n_real):
+    """Below MIN_BOOTSTRAP_REALISATIONS the bootstrap null distribution is meaningless (it gave
+    p ~ 1 for the wrong law at n = 2): no test, NaN p-values, and the index still fitted."""
+    from manybody.laws.gof import MIN_BOOTSTRAP_REALISATIONS
+
+    assert n_real < MIN_BOOTSTRAP_REALISATIONS
+    rng = np.random.default_rng(7)
+    q = law_generic(X)[None, :] * (1 + 0.05 * rng.standard_normal((n_real, X.size)))
+    shape = analyse_shape(X, q, n_bootstrap=50)
+    assert shape.p_value_method == "none"
+    assert math.isnan(shape.p_value_tls) and math.isnan(shape.p_value_family)
+    assert abs(shape.index) < 0.2
+
+
+@pytest.mark.parametrize("q", [np.zeros((6, X.size)), np.zeros((1, X.size))])
+def test_zero_absorption_everywhere_is_refused_by_name(q):
+    with pytest.raises(ValueError, match="q_realisations: the mean absorption is zero at every x"):
+        analyse_shape(X, q)
+
+
 def test_verdict_neither_law_comes_from_the_covariance_aware_p_value():
     """sqrt(T)-like curve (neither law): rejected by the covariance-aware test and so by the
     verdict."""

@@ -59,6 +59,20 @@ def test_chebyshev_refuses_a_relative_kernel_before_any_work():
         observe(ModelParams(n_tls=4), 1, 0, probe, SolverParams(method="chebyshev"))
 
 
+def test_chebyshev_specific_heat_alone_takes_a_relative_kernel_and_equals_the_absolute_one():
+    """Specific heat does not use the line kernel: with a relative kernel the Chebyshev solver
+    gives bit for bit what it gives with the kernel's absolute width at the first frequency."""
+    def run(broadening):
+        probe = Probe(frequencies=(0.1, 0.2), temperatures=(0.05, 0.1, 0.3), broadening=broadening,
+                      observables=("specific_heat",))
+        return observe(ModelParams(n_tls=4), 1, 0, probe, SolverParams(method="chebyshev"))
+
+    relative = run(Broadening(width=0.2, scaling="relative"))
+    absolute = run(Broadening(width=0.02))
+    np.testing.assert_array_equal(relative["specific_heat"], absolute["specific_heat"])
+    assert np.isfinite(relative["specific_heat"]).all()
+
+
 def test_absolute_scaling_is_left_out_of_the_spec_digest():
     """Results files written before the key existed keep their digest: the default is not
     written, the relative scaling is."""

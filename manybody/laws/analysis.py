@@ -177,7 +177,7 @@ def analyse_shape(
     ValueError
         x not positive, q_realisations not real or not of shape (n_realisations, n_x),
         high_x_min not positive, n_bootstrap not an integer >= 0, smearing negative, NaN or
-        >= 0.5.
+        >= 0.5, or a mean absorption that is zero at every x.
     """
     x = v.positive_array("x", x)
     q = np.atleast_2d(v.real_array("q_realisations", q_realisations))
@@ -193,6 +193,9 @@ def analyse_shape(
                              f"kernel's width itself), got {smearing!r}")
     n_real = q.shape[0]
     mean = q.mean(axis=0)
+    if not np.abs(mean).max() > 0:
+        raise ValueError("q_realisations: the mean absorption is zero at every x (nothing absorbs "
+                         "at this frequency): there is no shape to fit")
     if n_real > 1:
         sigma = q.std(axis=0, ddof=1) / math.sqrt(n_real)
         floor = 1e-12 * max(np.abs(mean).max(), 1e-300)

@@ -31,6 +31,10 @@ p-value is the tail of the scaled chi^2 g chi^2_h with the bootstrap mean and va
 (Satterthwaite 1946), so p-values below 1 / n_bootstrap can be given. The study's absorption
 takes this branch: a realisation's Q(x) is a sum of a few smooth thermal factors, so the
 covariance over 25 temperatures is numerically of low rank (condition number > 1e12).
+Below ``MIN_BOOTSTRAP_REALISATIONS`` realisations there is no test (p-value NaN, method "none"):
+n rows have only C(2n - 1, n) distinct resamples (3 for n = 2, 92378 for n = 10) and the
+per-temperature errors that weight the statistic come from n rows themselves, so the resampled
+null distribution is meaningless for a handful of realisations (it gave p ~ 1 for any law at n = 2).
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ from manybody.laws.shapes import law_values, smeared
 MAX_CONDITION = 1e12
 #: Spread of the realisations (relative to the largest |mean|) below which it is round-off.
 SPREAD_RESOLUTION = 1e-12
+#: Fewest realisations the bootstrap fallback tests with (module notes).
+MIN_BOOTSTRAP_REALISATIONS = 10
 
 HOTELLING = "hotelling"
 BOOTSTRAP = "bootstrap"
@@ -197,7 +203,7 @@ def linear_bootstrap(samples: np.ndarray, design: np.ndarray, n_bootstrap: int,
     Parameters
     ----------
     samples : numpy.ndarray
-        Shape (n, m), n >= 2.
+        Shape (n, m).
     design : numpy.ndarray
         Shape (m, k).
     n_bootstrap : int
@@ -207,8 +213,8 @@ def linear_bootstrap(samples: np.ndarray, design: np.ndarray, n_bootstrap: int,
     Returns
     -------
     GoodnessOfFit
-        Method "bootstrap"; "none" (NaN p-value) without resamples, degrees of freedom or
-        spread of the resampled statistic.
+        Method "bootstrap"; "none" (NaN p-value) with fewer than ``MIN_BOOTSTRAP_REALISATIONS``
+        rows, or without resamples, degrees of freedom or spread of the resampled statistic.
     """
     n, m = samples.shape
     dof = m - design.shape[1]
@@ -222,7 +228,7 @@ def linear_bootstrap(samples: np.ndarray, design: np.ndarray, n_bootstrap: int,
         return float(np.sum(((mean - fitted) / sigma) ** 2)), fitted
 
     observed, fitted = statistic(samples)
-    if n < 2 or n_bootstrap <= 0 or dof < 1:
+    if n < MIN_BOOTSTRAP_REALISATIONS or n_bootstrap <= 0 or dof < 1:
         return GoodnessOfFit(observed, dof, math.nan, NO_TEST)
     centred = samples - samples.mean(axis=0) + fitted
     draws = [statistic(centred[rng.integers(0, n, n)])[0] for _ in range(n_bootstrap)]
