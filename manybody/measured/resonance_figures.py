@@ -48,13 +48,14 @@ def plot_resonance_fits(items: list[tuple[S21Sweep, ResonanceFit, str]], stem: s
         ok = np.isfinite(fit.f0)
         if ok:
             data = fit.normalise(f, sweep.s21)
-            grid = np.linspace(f[0], f[-1], 2000)
+            grid = np.linspace(f[0], f[-1], 600)
             model = notch_s21(grid, fit.f0, fit.ql, fit.qc_abs, fit.phi)
-            top.plot(data.real, data.imag, ".", color=col, ms=1.5, label="data")
+            top.plot(data.real, data.imag, ".", color=col, ms=1.5, label="data", rasterized=True)
             top.plot(model.real, model.imag, "k-", lw=1.0, label="fit")
             top.plot([1.0], [0.0], "k+", ms=8)
             offset = (f - fit.f0) / 1e6
-            bottom.plot(offset, 20 * np.log10(np.abs(sweep.s21)), ".", color=col, ms=1.5)
+            bottom.plot(offset, 20 * np.log10(np.abs(sweep.s21)), ".", color=col, ms=1.5,
+                        rasterized=True)
             bottom.plot((grid - fit.f0) / 1e6, 20 * np.log10(np.abs(fit.model(grid))), "k-",
                         lw=1.0)
             bottom.set_xlabel(f"f − f0 (MHz), f0 = {fit.f0 / 1e9:.7g} GHz")
@@ -62,7 +63,8 @@ def plot_resonance_fits(items: list[tuple[S21Sweep, ResonanceFit, str]], stem: s
                     f"\nφ = {fit.phi:.3f}, misfit {fit.misfit:.3g}")
             top.text(0.03, 0.03, text, transform=top.transAxes, fontsize=7, va="bottom")
         else:
-            bottom.plot(f / 1e9, 20 * np.log10(np.abs(sweep.s21)), ".", color=col, ms=1.5)
+            bottom.plot(f / 1e9, 20 * np.log10(np.abs(sweep.s21)), ".", color=col, ms=1.5,
+                        rasterized=True)
             bottom.set_xlabel("f (GHz)")
         top.set_aspect("equal", adjustable="datalim")
         top.set_xlabel("Re S21 (normalised)")

@@ -114,7 +114,7 @@ def parse_sweep_name(name: str, pattern: str = NAME_PATTERN) -> tuple[float, flo
         raise ValueError(f"file name {Path(name).name!r} does not match the name pattern "
                          f"{pattern!r}; give the pattern (temperature group mK or K, power group "
                          "dBm) or an index file (file, temperature_K, power_dBm)")
-    temperature = (float(m.group("mK")) * 1e-3 if "mK" in groups and m.group("mK")
+    temperature = (float(m.group("mK")) / 1e3 if "mK" in groups and m.group("mK")
                    else float(m.group("K")))
     power = float(m.group("dBm")) if "dBm" in groups and m.group("dBm") else None
     return temperature, power
@@ -144,7 +144,7 @@ def read_sweep_index(path: str | Path) -> dict[str, tuple[float, float | None]]:
     for row_number, row in enumerate(reader, start=1):
         row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
         try:
-            t = float(row[t_name]) * (1e-3 if t_name == "temperature_mK" else 1.0)
+            t = float(row[t_name]) / (1e3 if t_name == "temperature_mK" else 1.0)
             pw = float(row["power_dBm"]) if row.get("power_dBm") else None
         except ValueError:
             raise ValueError(f"sweep index {str(path)!r}, data row {row_number}: not a number "
