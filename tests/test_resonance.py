@@ -269,3 +269,26 @@ def test_cli_fit_data_sweeps_end_to_end(tmp_path, capsys):
                  str(tmp_path / "o")]) == 2
     assert "no sweep files found" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()  # a refused run leaves no empty output folder
+
+
+def test_negative_qi_and_errors_larger_than_values_are_flagged():
+    from dataclasses import replace
+
+    from manybody.measured.resonance import _implausible
+
+    s = synthetic(7)
+    good = fit_notch(s)
+    assert _implausible(good, s.frequency, 400.0) == []
+    bad = replace(good, qi=-5e4, qi_err=1e3)
+    assert any("Qi = -5e+04 is not positive" in r for r in _implausible(bad, s.frequency, 400.0))
+    noisy = replace(good, qc_err=2 * good.qc)
+    assert any("Qc error" in r and "exceeds its value" in r
+               for r in _implausible(noisy, s.frequency, 400.0))
+
+
+def test_an_al_sweep_read_with_the_wrong_layout_is_refused_by_name():
+    path = AL / "s21_7.7182GHz_-20dB_030.0mK.csv"
+    with pytest.raises(ValueError, match=r"030\.0mK\.csv: phase column reaches .*degrees"):
+        read_sweep(path, "db-rad")
+    with pytest.raises(ValueError, match=r"030\.0mK\.csv: magnitude column has negative"):
+        read_sweep(path, "linear-deg")
