@@ -198,14 +198,29 @@ def test_data_are_the_bytes_the_recorded_fits_used():
     records = sorted(ROOT.glob("results/data_fit/**/fit_results.json"))
     assert records
     checked = 0
+    sweeps = 0
     for record in records:
-        for entry in json.loads(record.read_text(encoding="utf-8"))["inputs"]:
+        content = json.loads(record.read_text(encoding="utf-8"))
+        if "sweep_inputs" in content:  # fit-data --sweeps: the raw S21 files, then its own table
+            for entry in content["sweep_inputs"]:
+                local = ROOT / "data" / "resonator_al_inp_s21" / Path(entry["source"]).name
+                assert local.is_file(), f"{local} missing (named in {record})"
+                assert hashlib.sha256(local.read_bytes()).hexdigest() == entry["sha256"], local
+                sweeps += 1
+            table = record.parent / Path(content["inputs"][0]["source"]).name
+            assert hashlib.sha256(table.read_bytes()).hexdigest() == content["inputs"][0][
+                "sha256"], table
+            continue
+        for entry in content["inputs"]:
             name = Path(entry["source"]).name
             local = ROOT / "data" / "resonator_nb_cpw" / name
             assert local.is_file(), f"{local} missing (named in {record})"
             assert hashlib.sha256(local.read_bytes()).hexdigest() == entry["sha256"], local
             checked += 1
-    assert checked == 5 * len(records)
+    n_sweep_records = sum("sweep_inputs" in json.loads(r.read_text(encoding="utf-8"))
+                          for r in records)
+    assert checked == 5 * (len(records) - n_sweep_records)
+    assert sweeps == 20 * n_sweep_records
 
 
 @pytest.mark.parametrize("folder", ["resonator_nb_cpw", "resonator_al_inp_s21"])

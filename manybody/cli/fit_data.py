@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from manybody.cli import fit_sweeps
 from manybody.laws.inputs import (
     BCS_RATIO,
     ERROR_MODELS,
@@ -43,6 +44,7 @@ from manybody.laws.inputs import (
     parse_frequency,
 )
 from manybody.laws.velocity import METHOD, VelocityFit, fit_velocity_slopes
+from manybody.measured.resonator_table import sweep_files
 from manybody.measured.tables import curves_from_table, read_loss_table
 from manybody.measured.velocity import VelocityTable, plot_velocity_fit, read_velocity_table
 from manybody.support import jsonio
@@ -170,7 +172,7 @@ def undetermined(fit) -> str | None:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``fit-data`` arguments."""
-    parser.add_argument("files", nargs="+", metavar="FILE",
+    parser.add_argument("files", nargs="*", metavar="FILE",
                         help="loss tables (CSV/TSV: temperature and Q, Q^-1 or tan delta); with "
                              "--velocity one table of temperature and delta v/v or df/f")
     parser.add_argument("--frequency", default=None,
@@ -227,6 +229,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="output directory, relative to the current directory "
                              "(default: ./fit_data)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    fit_sweeps.configure(parser)
 
 
 def _gap(args) -> float | None:
@@ -615,6 +618,9 @@ def _record(args: argparse.Namespace, w: float, gap: float | None, tables: list,
 
 def run(args: argparse.Namespace) -> int:
     """Run ``fit-data``; returns the exit status."""
+    fit_sweeps.check_options(args)
+    if args.sweeps is None and not args.files:
+        raise ValueError("give loss tables (FILE ...) or --sweeps FOLDER_OR_GLOB")
     if args.velocity:
         return run_velocity(args)
     # the fits need scipy: imported when the command runs, so that ``manybody --help`` stays fast
@@ -625,6 +631,8 @@ def run(args: argparse.Namespace) -> int:
     if velocity_only:
         raise ValueError(f"{', '.join(velocity_only)} appl(y/ies) to --velocity only; add "
                          "--velocity to fit delta v/v or df/f, or leave them out for loss tables")
+    if args.sweeps is not None:
+        return _run_sweeps(args, compare_laws)
     if args.frequency is None:
         raise ValueError("--frequency is required for loss tables (e.g. --frequency 5.62GHz); "
                          "or pass --velocity to fit delta v/v or df/f")
@@ -663,6 +671,54 @@ def run(args: argparse.Namespace) -> int:
     written = plot_comparison(cmp, out / "fit_data",
                               "tan δ" if tables[0].is_loss_tangent else "1/Q")
     text = jsonio.dumps(_record(args, w, gap, tables, cmp, power), indent=1)
+    atomic_write(out / "fit_results.json", lambda f: f.write(text.encode()))
+    atomic_write(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))
+    written += [out / "fit_results.json", out / "fit_table.txt"]
+    print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
+    return 0
+
+
+def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:
+    """``fit-data --sweeps``: fit the sweeps (:mod:`manybody.cli.fit_sweeps`), then 1/Qi(T)."""
+    if args.frequency is not None:
+        parse_frequency(args.frequency)
+    gap = _gap(args)
+    out = _out_dir(args, OUTPUTS + fit_sweeps.SWEEP_OUTPUTS)
+    if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
+        raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
+                         f"--tmax {args.tmax} K")
+    created = _make_out(out)
+    try:
+        tables, curves, frequency, sweep_written = fit_sweeps.load_sweeps(args, out)
+        args.frequency = frequency
+        w = parse_frequency(frequency)
+        check_x_range(curves, w, frequency, args.tmin, args.tmax)
+        cmp = compare_laws(curves, w, background=args.background,
+                           quasiparticle=args.quasiparticle, gap=gap,
+                           saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
+                           error_model=args.error_model)
+    except ValueError as exc:
+        _remove_empty(created)
+        raise ValueError(cli_message(str(exc))) from None
+    table = format_table(cmp, _error_source(tables))
+    print("\n" + table, flush=True)
+    power = None
+    if args.simulate:
+        power = _simulate(cmp, args)
+        table += "\n" + format_power(power)
+        print(format_power(power))
+    written = sweep_written + plot_comparison(cmp, out / "fit_data", "1/Q")
+    record = _record(args, w, gap, tables, cmp, power)
+    record["options"]["sweeps"] = {
+        "sweeps": args.sweeps, "layout": args.sweep_layout,
+        "frequency_unit": args.sweep_frequency_unit, "pattern": args.sweep_pattern,
+        "index": args.sweep_index, "max_misfit": args.max_misfit,
+        "method": "resonator_tools circle fit refined by a 7-parameter least-squares fit "
+                  "(manybody.measured.resonance)"}
+    record["sweep_inputs"] = [
+        {"source": f, "sha256": hashlib.sha256(Path(f).read_bytes()).hexdigest()}
+        for f in sweep_files(args.sweeps)]
+    text = jsonio.dumps(record, indent=1)
     atomic_write(out / "fit_results.json", lambda f: f.write(text.encode()))
     atomic_write(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))
     written += [out / "fit_results.json", out / "fit_table.txt"]

@@ -1,0 +1,123 @@
+"""``manybody fit-data --sweeps``: raw S21 sweeps -> Qi/f0 table -> the loss tables fit-data fits.
+
+Fits every sweep (:mod:`manybody.measured.resonance`), prints one line per sweep, writes into
+``--out``:
+
+* ``resonator_fits.csv``: file, temperature, power, f0, Qi, Qc (diameter-corrected and |Qc|),
+  phi, Ql with errors, cable delay, misfit, flag and reason, one row per sweep;
+* ``resonance_fits.png`` / ``.pdf``: a few representative circles and |S21| with the model;
+
+and hands the unflagged rows to fit-data as one loss table (1/Qi with errors), so the law fits,
+figure and JSON are those of a Qi table. Without ``--frequency`` the measurement frequency is the
+median fitted f0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from manybody.measured.resonance import MAX_MISFIT
+from manybody.measured.resonance_figures import plot_resonance_fits, representative
+from manybody.measured.resonator_table import (
+    NAME_PATTERN,
+    fit_sweeps,
+    loss_table,
+    read_sweep_index,
+    sweep_files,
+    write_resonator_csv,
+)
+from manybody.measured.sweeps import FREQUENCY_UNITS, LAYOUTS, read_sweep
+from manybody.measured.tables import curves_from_table
+from manybody.support import validate as v
+
+#: Files the sweep step writes into --out.
+SWEEP_OUTPUTS = ("resonator_fits.csv", "resonance_fits.png", "resonance_fits.pdf")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``--sweeps`` options to the fit-data parser."""
+    group = parser.add_argument_group("raw S21 sweeps (instead of loss tables)")
+    group.add_argument("--sweeps", default=None, metavar="FOLDER_OR_GLOB",
+                       help="fit every S21 sweep of a folder or glob (quote it: "
+                            "'data/*.csv'), then fit 1/Qi(T) as a loss table")
+    group.add_argument("--sweep-layout", choices=LAYOUTS, default="db-deg",
+                       help="columns of CSV sweeps after the frequency (default db-deg: |S21| in "
+                            "dB, phase in degrees); Touchstone .s2p files state their own")
+    group.add_argument("--sweep-frequency-unit", choices=tuple(FREQUENCY_UNITS), default="Hz",
+                       help="unit of the frequency column of CSV sweeps (default Hz)")
+    group.add_argument("--sweep-pattern", default=NAME_PATTERN,
+                       help="regex for temperature and power in file names: groups (?P<mK>..) "
+                            "or (?P<K>..), optional (?P<dBm>..) (default matches "
+                            "s21_7.7182GHz_-20dB_030.0mK.csv)")
+    group.add_argument("--sweep-index", default=None, metavar="CSV",
+                       help="index file with columns file, temperature_K (or temperature_mK), "
+                            "power_dBm, instead of parsing file names")
+    group.add_argument("--max-misfit", type=v.cli_real(low=1.0, low_open=True),
+                       default=MAX_MISFIT,
+                       help="flag sweeps whose mean squared residual exceeds this many times "
+                            f"the noise power (default {MAX_MISFIT:g})")
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse loss-table options together with --sweeps (and files beside --sweeps)."""
+    if args.sweeps is None:
+        return
+    if args.files:
+        raise ValueError("give either loss tables (FILE ...) or --sweeps, not both")
+    clash = [name for name, value in (("--velocity", args.velocity),
+                                      ("--loss-column", args.loss_column),
+                                      ("--temperature-column", args.temperature_column),
+                                      ("--power-column", args.power_column),
+                                      ("--powers", args.powers),
+                                      ("--error-column", args.error_column)) if value]
+    if clash:
+        raise ValueError(f"{', '.join(clash)} appl(y/ies) to loss tables, not to --sweeps")
+
+
+def load_sweeps(args: argparse.Namespace, out: Path) -> tuple[list, list, str, list[Path]]:
+    """Fit the sweeps, write the table and the circle figure into ``out``.
+
+    Returns
+    -------
+    (tables, curves, frequency, written)
+        One LossTable (unflagged sweeps), its curves, the frequency for the law fits (the
+        ``--frequency`` given, or the median fitted f0 in GHz) and the files written.
+    """
+    files = sweep_files(args.sweeps)
+    index = read_sweep_index(args.sweep_index) if args.sweep_index else None
+    results = fit_sweeps(files, layout=args.sweep_layout,
+                         frequency_unit=args.sweep_frequency_unit, pattern=args.sweep_pattern,
+                         index=index, max_misfit=args.max_misfit)
+    print(f"{'file':<40} {'T (K)':>7} {'P':>6} {'f0 (GHz)':>13} {'Qi':>17} {'Qc':>15}  flag")
+    for r in results:
+        x = r.fit
+        power = "" if r.power is None else f"{r.power:g}"
+        print(f"{Path(r.file).name[:40]:<40} {r.temperature:>7.4g} {power:>6} "
+              f"{x.f0 / 1e9:>13.9g} {x.qi:>9.5g}±{x.qi_err:<7.2g} {x.qc:>8.5g}±{x.qc_err:<6.2g}"
+              f"  {x.reason if x.flag else 'ok'}")
+    flagged = [r for r in results if r.fit.flag]
+    if flagged:
+        print(f"manybody fit-data: warning: {len(flagged)} of {len(results)} sweep(s) flagged "
+              "and left out of the loss fit (reasons in resonator_fits.csv)", file=sys.stderr)
+    csv_path = write_resonator_csv(results, out / "resonator_fits.csv")
+    label = Path(files[0]).parent.name or "sweeps"
+    table = loss_table(results, csv_path, label=label)
+    picks = representative(len(results))
+    items = []
+    for i in picks:
+        r = results[i]
+        sweep = read_sweep(r.file, args.sweep_layout, frequency_unit=args.sweep_frequency_unit)
+        power = "" if r.power is None else f", {r.power:g} dB(m)"
+        items.append((sweep, r.fit, f"{Path(r.file).name}\nT = {1e3 * r.temperature:.4g} mK"
+                                    f"{power}"))
+    written = [csv_path] + plot_resonance_fits(items, out / "resonance_fits")
+    frequency = args.frequency
+    if frequency is None:
+        good = [r.fit.f0 for r in results if not r.fit.flag]
+        frequency = f"{float(np.median(good)) / 1e9:.9g}GHz"
+        print(f"frequency for the law fits: {frequency} (median fitted f0)")
+    return [table], curves_from_table(table), frequency, written

@@ -1,0 +1,300 @@
+"""Many S21 sweeps -> a table of f0, Qi, Qc per temperature and power -> loss and shift curves.
+
+:func:`sweep_files` expands a folder or a glob; :func:`fit_sweeps` reads each sweep
+(:mod:`manybody.measured.sweeps`), fits it (:func:`manybody.measured.resonance.fit_notch`) and
+takes its temperature and drive power from the file name (:data:`NAME_PATTERN`, overridable) or
+from a small index CSV (:func:`read_sweep_index`). :func:`write_resonator_csv` writes the table
+atomically; :func:`loss_table` gives the unflagged rows as the
+:class:`manybody.measured.tables.LossTable` a Qi table gives (1/Qi with errors sigma_Qi/Qi^2), so
+``curves_from_table`` and the law fits take it unchanged; :func:`shift_curves` gives the
+fractional frequency shift (f0(T) - f0(T_ref)) / f0(T_ref) per power.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from manybody.measured.resonance import MAX_MISFIT, ResonanceFit, fit_notch
+from manybody.measured.sweeps import read_sweep
+from manybody.measured.tables import LossTable
+from manybody.support.files import atomic_write_text
+
+#: Default file-name pattern: the drive power before "dB" or "dBm" and the temperature before
+#: "mK", e.g. ``s21_7.7182GHz_-20dB_030.0mK.csv`` -> -20 dB(m), 0.030 K. A custom pattern names
+#: its groups ``mK`` or ``K`` (temperature, one of them required) and ``dBm`` (power, optional).
+NAME_PATTERN = r"_(?P<dBm>[-+]?\d+(?:\.\d+)?)dBm?_(?P<mK>\d+(?:\.\d+)?)mK"
+#: Columns of the table :func:`write_resonator_csv` writes.
+CSV_COLUMNS = ("file", "temperature_K", "power_dBm", "f0_Hz", "f0_err_Hz", "Qi", "Qi_err", "Qc",
+               "Qc_err", "Qc_abs", "Qc_abs_err", "phi_rad", "phi_err_rad", "Ql", "Ql_err",
+               "delay_s", "misfit", "flag", "reason")
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """One fitted sweep: its file, temperature (K), drive power (dBm or None) and fit."""
+
+    file: str
+    temperature: float
+    power: float | None
+    fit: ResonanceFit
+
+
+@dataclass(frozen=True)
+class ShiftCurve:
+    """Fractional resonance shift (f0(T) - f0(T_ref)) / f0(T_ref) at one drive power.
+
+    Attributes
+    ----------
+    temperature : numpy.ndarray, shape (n,)
+        T (K), increasing.
+    shift : numpy.ndarray, shape (n,)
+        df/f (dimensionless); 0 at ``reference_temperature``.
+    sigma : numpy.ndarray, shape (n,)
+        Errors from the f0 errors (the reference point's error included in every other point).
+    power : float or None
+        Drive power (dBm).
+    reference_temperature : float
+        T_ref (K).
+    label : str
+        Name for fits and figures.
+    """
+
+    temperature: np.ndarray
+    shift: np.ndarray
+    sigma: np.ndarray
+    power: float | None
+    reference_temperature: float
+    label: str
+
+
+def sweep_files(spec: str | Path) -> list[str]:
+    """The sweep files of a folder (its ``.csv``, ``.txt``, ``.dat``, ``.s2p`` files) or a glob,
+    sorted.
+
+    Raises
+    ------
+    ValueError
+        Nothing matches.
+    """
+    p = Path(spec)
+    if p.is_dir():
+        files = [str(q) for q in p.iterdir() if q.suffix.lower() in (".csv", ".txt", ".dat",
+                                                                      ".s2p")]
+    else:
+        files = [f for f in glob.glob(str(spec)) if Path(f).is_file()]
+    if not files:
+        raise ValueError(f"sweeps {str(spec)!r}: no sweep files found (a folder of .csv/.txt/"
+                         ".dat/.s2p files or a glob such as 'data/*.csv')")
+    return sorted(files)
+
+
+def parse_sweep_name(name: str, pattern: str = NAME_PATTERN) -> tuple[float, float | None]:
+    """Temperature (K) and drive power (dBm, None without a ``dBm`` group) from a file name.
+
+    Raises
+    ------
+    ValueError
+        The pattern lacks a ``mK`` or ``K`` group or does not match the name.
+    """
+    regex = re.compile(pattern)
+    groups = regex.groupindex
+    if "mK" not in groups and "K" not in groups:
+        raise ValueError(f"name pattern {pattern!r} needs a group (?P<mK>...) or (?P<K>...) for "
+                         "the temperature")
+    m = regex.search(Path(name).name)
+    if m is None:
+        raise ValueError(f"file name {Path(name).name!r} does not match the name pattern "
+                         f"{pattern!r}; give the pattern (temperature group mK or K, power group "
+                         "dBm) or an index file (file, temperature_K, power_dBm)")
+    temperature = (float(m.group("mK")) / 1e3 if "mK" in groups and m.group("mK")
+                   else float(m.group("K")))
+    power = float(m.group("dBm")) if "dBm" in groups and m.group("dBm") else None
+    return temperature, power
+
+
+def read_sweep_index(path: str | Path) -> dict[str, tuple[float, float | None]]:
+    """A small CSV index: header ``file,temperature_K[,power_dBm]`` (or ``temperature_mK``).
+
+    Returns
+    -------
+    dict
+        File name (without folder) -> (temperature in K, power in dBm or None).
+
+    Raises
+    ------
+    ValueError
+        Missing columns, unparsable numbers or repeated files, naming the index and the row.
+    """
+    text = Path(path).read_text(encoding="utf-8-sig")
+    reader = csv.DictReader(io.StringIO(text))
+    names = [n.strip() for n in (reader.fieldnames or [])]
+    t_name = next((n for n in ("temperature_K", "temperature_mK") if n in names), None)
+    if "file" not in names or t_name is None:
+        raise ValueError(f"sweep index {str(path)!r}: needs columns file and temperature_K (or "
+                         f"temperature_mK), optional power_dBm; found {names}")
+    index: dict[str, tuple[float, float | None]] = {}
+    for row_number, row in enumerate(reader, start=1):
+        row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+        try:
+            t = float(row[t_name]) / (1e3 if t_name == "temperature_mK" else 1.0)
+            pw = float(row["power_dBm"]) if row.get("power_dBm") else None
+        except ValueError:
+            raise ValueError(f"sweep index {str(path)!r}, data row {row_number}: not a number "
+                             f"({row})") from None
+        name = Path(row["file"]).name
+        if name in index:
+            raise ValueError(f"sweep index {str(path)!r}: file {name!r} listed twice")
+        index[name] = (t, pw)
+    return index
+
+
+def fit_sweeps(files: list[str], *, layout: str = "db-deg", frequency_unit: str = "Hz",
+               pattern: str = NAME_PATTERN, index: dict | None = None,
+               max_misfit: float = MAX_MISFIT) -> list[SweepResult]:
+    """Read and fit every sweep; temperatures and powers from the names or ``index``.
+
+    Parameters
+    ----------
+    files : list of str
+        Sweep files (see :func:`sweep_files`).
+    layout, frequency_unit : str
+        Column layout and frequency unit of delimited text (see
+        :func:`manybody.measured.sweeps.read_sweep`).
+    pattern : str
+        File-name pattern (see :data:`NAME_PATTERN`); unused for files in ``index``.
+    index : dict, optional
+        From :func:`read_sweep_index`; every file must be listed.
+    max_misfit : float
+        Passed to :func:`manybody.measured.resonance.fit_notch`.
+
+    Returns
+    -------
+    list of SweepResult
+        Sorted by power, then temperature; flagged fits included (with their reason).
+
+    Raises
+    ------
+    ValueError
+        A file whose name does not parse or that the index lacks, or a malformed sweep (file
+        named), before any fitting.
+    """
+    meta = []
+    for f in files:
+        if index is not None:
+            if Path(f).name not in index:
+                raise ValueError(f"{f}: not listed in the sweep index")
+            meta.append(index[Path(f).name])
+        else:
+            meta.append(parse_sweep_name(f, pattern))
+    sweeps = [read_sweep(f, layout, frequency_unit=frequency_unit) for f in files]
+    results = [SweepResult(f, t, pw, fit_notch(s, max_misfit=max_misfit))
+               for f, (t, pw), s in zip(files, meta, sweeps, strict=True)]
+    return sorted(results, key=lambda r: (-math.inf if r.power is None else r.power,
+                                          r.temperature))
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def resonator_csv(results: list[SweepResult]) -> str:
+    """The table as CSV text (columns :data:`CSV_COLUMNS`; flag 1 = do not use)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in results:
+        x = r.fit
+        writer.writerow([_cell(v) for v in (
+            r.file, r.temperature, r.power, x.f0, x.f0_err, x.qi, x.qi_err, x.qc, x.qc_err,
+            x.qc_abs, x.qc_abs_err, x.phi, x.phi_err, x.ql, x.ql_err, x.delay, x.misfit,
+            x.flag, x.reason)])
+    return out.getvalue()
+
+
+def write_resonator_csv(results: list[SweepResult], path: str | Path) -> Path:
+    """Write :func:`resonator_csv` to ``path`` atomically; returns the path."""
+    atomic_write_text(path, resonator_csv(results))
+    return Path(path)
+
+
+def usable(results: list[SweepResult]) -> list[SweepResult]:
+    """The results whose fit is not flagged."""
+    return [r for r in results if not r.fit.flag]
+
+
+def loss_table(results: list[SweepResult], source: str | Path, label: str = "sweeps"
+               ) -> LossTable:
+    """The unflagged fits as a loss table 1/Qi(T) with errors sigma_Qi / Qi^2.
+
+    ``source`` is the CSV written by :func:`write_resonator_csv` (recorded as the table's
+    source). Powers are kept when every row has one.
+
+    Raises
+    ------
+    ValueError
+        No unflagged fit.
+    """
+    good = usable(results)
+    if not good:
+        raise ValueError(f"every sweep's fit is flagged ({len(results)} sweeps); first reason: "
+                         f"{results[0].fit.reason if results else 'no sweeps'}")
+    qi = np.array([r.fit.qi for r in good])
+    power = (np.array([r.power for r in good], dtype=np.float64)
+             if all(r.power is not None for r in good) else None)
+    return LossTable(
+        temperature=np.array([r.temperature for r in good]), loss=1.0 / qi, power=power,
+        is_loss_tangent=False, source=str(source), label=label, columns=CSV_COLUMNS,
+        temperature_column="temperature_K", loss_column="Qi",
+        power_column=None if power is None else "power_dBm",
+        units={"temperature": "K", "loss": "Q", **({"power": "dBm"} if power is not None
+                                                     else {})},
+        sigma=np.array([r.fit.qi_err for r in good]) / qi**2, error_column="Qi_err")
+
+
+def shift_curves(results: list[SweepResult], reference_temperature: float | None = None,
+                 label: str = "sweeps") -> list[ShiftCurve]:
+    """(f0(T) - f0(T_ref)) / f0(T_ref) of the unflagged fits, one curve per drive power.
+
+    Parameters
+    ----------
+    reference_temperature : float, optional
+        T_ref (K): the sweep at the temperature nearest to it is the reference; default the
+        lowest temperature of each power.
+
+    Raises
+    ------
+    ValueError
+        No unflagged fit; two sweeps at one temperature and power.
+    """
+    good = usable(results)
+    if not good:
+        raise ValueError("every sweep's fit is flagged: no frequency shift")
+    curves = []
+    for pw in sorted({r.power for r in good}, key=lambda p: -math.inf if p is None else p):
+        rows = sorted((r for r in good if r.power == pw), key=lambda r: r.temperature)
+        t = np.array([r.temperature for r in rows])
+        if np.any(np.diff(t) == 0):
+            raise ValueError(f"two sweeps at one temperature at power {pw}: average them first")
+        f0 = np.array([r.fit.f0 for r in rows])
+        err = np.array([r.fit.f0_err for r in rows])
+        k = 0 if reference_temperature is None else int(np.argmin(np.abs(t - reference_temperature)))
+        shift = (f0 - f0[k]) / f0[k]
+        sigma = np.sqrt(err**2 + err[k] ** 2) / f0[k]
+        sigma[k] = err[k] / f0[k]
+        curves.append(ShiftCurve(t, shift, sigma, pw, float(t[k]),
+                                 label if pw is None else f"{label} {pw:g} dBm"))
+    return curves

@@ -1,0 +1,260 @@
+"""Read raw transmission sweeps S21(f) of a resonator: delimited text (CSV) or Touchstone.
+
+A sweep is the complex transmission S21 at increasing frequencies, as a vector network analyser
+writes it. Two file kinds are read:
+
+* **delimited text** (``.csv``, ``.txt``, ``.dat``, ...): three numeric columns, frequency and two
+  columns of S21 whose meaning is given explicitly by ``layout``:
+
+  ==============  =====================================================
+  ``"db-deg"``    |S21| in dB (20 log10 |S21|), phase in degrees
+  ``"db-rad"``    |S21| in dB, phase in radians
+  ``"linear-deg"`` |S21| (linear), phase in degrees
+  ``"linear-rad"`` |S21| (linear), phase in radians
+  ``"real-imag"`` Re S21, Im S21
+  ==============  =====================================================
+
+  Separators ``,`` ``;`` tab or blanks; ``#`` / ``!`` comment lines and non-numeric header lines
+  before the data are skipped. Further columns are refused (say which three to use by cutting
+  the file) so that a four-column export is never read with the wrong columns.
+* **Touchstone** ``.s2p`` through scikit-rf (BSD licence, maintained, reads every Touchstone 1
+  variant: Hz-GHz, RI/MA/DB, comments): the file must be a 2-port file of S parameters; S21 (or
+  S12 on request) is taken. A 1-port ``.s1p`` holds a reflection only and is refused, as are
+  files of another rank (``.s3p``, ``.s4p``) or of Y/Z/H/G parameters, naming what was found.
+
+Sanity checks, each naming the file and the parameter to change: at least ``MIN_POINTS`` points; no
+NaN or infinite values; strictly increasing frequency; a phase column in ``"rad"`` beyond 2 pi
+(degrees?), a phase in ``"deg"`` that stays within +-pi while wrapping by 2 pi or spanning more
+than 1 (radians: a phase in degrees that moves by degrees leaves +-3.14), a linear magnitude that
+is negative (dB?), a dB magnitude between 0 and 1 everywhere (a linear magnitude near unity?),
+frequencies below 1 MHz (GHz numbers read as Hz?).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+#: Fewest points a sweep must have: a notch fit has 7 parameters (f0, Ql, |Qc|, phi, amplitude,
+#: phase offset, cable delay), and the circle and the delay need points on and off resonance.
+MIN_POINTS = 50
+#: The column layouts of a delimited-text sweep.
+LAYOUTS = ("db-deg", "db-rad", "linear-deg", "linear-rad", "real-imag")
+#: Frequency units of a delimited-text sweep (factor to Hz).
+FREQUENCY_UNITS = {"Hz": 1.0, "kHz": 1e3, "MHz": 1e6, "GHz": 1e9}
+#: S parameters that can be taken from a 2-port Touchstone file ((row, column) of the matrix).
+TOUCHSTONE_PARAMETERS = {"S21": (1, 0), "S12": (0, 1)}
+#: Suffixes read as Touchstone (the others as delimited text).
+TOUCHSTONE_SUFFIX = re.compile(r"^\.s(\d+)p$", re.IGNORECASE)
+#: Lowest plausible frequency of a superconducting resonator sweep (Hz): below, numbers in GHz or
+#: MHz were probably read as Hz.
+MIN_FREQUENCY_HZ = 1e6
+
+_SPLIT = re.compile(r"[,;\t ]+")
+
+
+@dataclass(frozen=True)
+class S21Sweep:
+    """One transmission sweep.
+
+    Attributes
+    ----------
+    frequency : numpy.ndarray, shape (n,)
+        Frequencies f (Hz), strictly increasing, n >= ``MIN_POINTS``.
+    s21 : numpy.ndarray, shape (n,), complex
+        Transmission S21 (linear, complex) as measured (cable delay, attenuation and phase offset
+        included).
+    source : str
+        Path of the file.
+    layout : str
+        How the file gave S21 (one of ``LAYOUTS``, or "touchstone S21"/"touchstone S12").
+    """
+
+    frequency: np.ndarray
+    s21: np.ndarray
+    source: str
+    layout: str
+
+    def __len__(self) -> int:
+        return int(self.frequency.size)
+
+
+def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str = "Hz",
+               parameter: str = "S21") -> S21Sweep:
+    """Read one S21 sweep from delimited text or a Touchstone ``.s2p`` file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file; ``.sNp`` suffixes are read as Touchstone, anything else as delimited text.
+    layout : str
+        Column layout of delimited text, one of ``LAYOUTS`` (default "db-deg": frequency, |S21|
+        in dB, phase in degrees). Ignored for Touchstone files, which state their format.
+    frequency_unit : {"Hz", "kHz", "MHz", "GHz"}
+        Unit of the frequency column of delimited text (default Hz).
+    parameter : {"S21", "S12"}
+        Which transmission of a 2-port Touchstone file to take (default S21).
+
+    Returns
+    -------
+    S21Sweep
+        Frequencies in Hz and complex S21.
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    ValueError
+        Unknown ``layout``/``frequency_unit``/``parameter``; fewer than ``MIN_POINTS`` points;
+        NaN or infinite values; frequencies not strictly increasing or below 1 MHz; data that
+        look like another unit than ``layout`` says; a Touchstone file that is not a 2-port file
+        of S parameters. Each message names the file.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"sweep {str(p)!r} not found" + (" (it is a directory)"
+                                                                  if p.is_dir() else ""))
+    if TOUCHSTONE_SUFFIX.match(p.suffix):
+        if parameter not in TOUCHSTONE_PARAMETERS:
+            raise ValueError(f"parameter must be one of {', '.join(TOUCHSTONE_PARAMETERS)}, got "
+                             f"{parameter!r}")
+        frequency, s21 = _read_touchstone(p, parameter)
+        sweep = S21Sweep(frequency, s21, str(p), f"touchstone {parameter}")
+    else:
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+        if frequency_unit not in FREQUENCY_UNITS:
+            raise ValueError(f"frequency_unit must be one of {', '.join(FREQUENCY_UNITS)}, got "
+                             f"{frequency_unit!r}")
+        columns = _read_columns(p)
+        frequency = columns[:, 0] * FREQUENCY_UNITS[frequency_unit]
+        s21 = _complex_s21(str(p), columns[:, 1], columns[:, 2], layout)
+        sweep = S21Sweep(frequency, s21, str(p), layout)
+    check_sweep(sweep)
+    return sweep
+
+
+def check_sweep(sweep: S21Sweep) -> None:
+    """Refuse a sweep with too few points, NaN, or a frequency axis that is not increasing.
+
+    Raises
+    ------
+    ValueError
+        Naming ``sweep.source`` and what was found.
+    """
+    src = sweep.source
+    f, z = np.asarray(sweep.frequency), np.asarray(sweep.s21)
+    if f.shape != z.shape or f.ndim != 1:
+        raise ValueError(f"{src}: frequency {f.shape} and S21 {z.shape} must be 1-d arrays of one "
+                         "length")
+    if f.size < MIN_POINTS:
+        raise ValueError(f"{src}: too few points: {f.size}; a resonance fit needs at least "
+                         f"{MIN_POINTS} (MIN_POINTS)")
+    for name, values in (("frequency", f), ("S21", z)):
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raise ValueError(f"{src}: {bad.size} NaN or infinite {name} value(s), first in data "
+                             f"row {bad[0] + 1}; remove or repair those rows")
+    steps = np.diff(f)
+    if np.any(steps <= 0):
+        i = int(np.argmax(steps <= 0))
+        raise ValueError(f"{src}: frequency not strictly increasing: {f[i]:.10g} Hz in data row "
+                         f"{i + 1} then {f[i + 1]:.10g} Hz; sort the sweep and remove repeats")
+    if f[0] <= 0 or f[-1] < MIN_FREQUENCY_HZ:
+        raise ValueError(f"{src}: frequencies {f[0]:.4g} to {f[-1]:.4g} Hz: not a microwave "
+                         "sweep in Hz; give the unit of the frequency column (frequency_unit=, "
+                         "e.g. 'GHz')")
+
+
+def _read_columns(p: Path) -> np.ndarray:
+    """The numeric rows of a delimited text file, shape (n, 3)."""
+    rows: list[list[float]] = []
+    first_data = None
+    with open(p, encoding="utf-8-sig", errors="replace") as fh:
+        for number, line in enumerate(fh, start=1):
+            text = line.strip()
+            if not text or text[0] in "#!%":
+                continue
+            cells = [c for c in _SPLIT.split(text) if c]
+            try:
+                values = [float(c) for c in cells]
+            except ValueError:
+                if first_data is None:
+                    continue  # a header line before the data
+                raise ValueError(f"{p}: line {number} is not numeric: {text[:80]!r}") from None
+            if first_data is None:
+                first_data = (number, len(values))
+                if len(values) != 3:
+                    raise ValueError(
+                        f"{p}: {len(values)} column(s) in line {number}; a sweep needs exactly 3: "
+                        "frequency and two columns of S21 (their meaning given by layout=)")
+            elif len(values) != first_data[1]:
+                raise ValueError(f"{p}: line {number} has {len(values)} columns, line "
+                                 f"{first_data[0]} has {first_data[1]}")
+            rows.append(values)
+    if not rows:
+        raise ValueError(f"{p}: no numeric rows (too few points: 0; need at least {MIN_POINTS})")
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _complex_s21(src: str, a: np.ndarray, b: np.ndarray, layout: str) -> np.ndarray:
+    """Complex S21 from the two data columns, checking that they look like ``layout``."""
+    if layout == "real-imag":
+        return a + 1j * b
+    magnitude_kind, phase_unit = layout.split("-")
+    finite_b = b[np.isfinite(b)]
+    if phase_unit == "rad":
+        if finite_b.size and np.max(np.abs(finite_b)) > 2 * math.pi + 1e-6:
+            raise ValueError(f"{src}: phase column reaches {np.max(np.abs(finite_b)):.4g}, beyond "
+                             f"2 pi, but layout={layout!r} says radians; degrees? (layout="
+                             f"'{magnitude_kind}-deg')")
+        phase = b
+    else:
+        jumps = np.abs(np.diff(finite_b))
+        wraps = np.any((jumps > 5.0) & (jumps < 2 * math.pi + 0.5))
+        if (finite_b.size and np.max(np.abs(finite_b)) <= math.pi + 1e-6
+                and (wraps or np.ptp(finite_b) > 1.0)):
+            raise ValueError(f"{src}: phase column stays within +-pi (and wraps by 2 pi or spans "
+                             "more than 1), but "
+                             f"layout={layout!r} says degrees; radians? (layout="
+                             f"'{magnitude_kind}-rad')")
+        phase = np.deg2rad(b)
+    finite_a = a[np.isfinite(a)]
+    if magnitude_kind == "linear":
+        if finite_a.size and np.any(finite_a < 0):
+            raise ValueError(f"{src}: magnitude column has negative values (down to "
+                             f"{finite_a.min():.4g}), but layout={layout!r} says linear |S21|; "
+                             f"dB? (layout='db-{phase_unit}')")
+        magnitude = a
+    else:
+        if finite_a.size and np.all((finite_a > 0) & (finite_a <= 1)):
+            raise ValueError(f"{src}: magnitude column lies between 0 and 1 everywhere, as a "
+                             f"linear |S21| does, but layout={layout!r} says dB; linear? "
+                             f"(layout='linear-{phase_unit}')")
+        magnitude = 10.0 ** (a / 20.0)
+    return magnitude * np.exp(1j * phase)
+
+
+def _read_touchstone(p: Path, parameter: str) -> tuple[np.ndarray, np.ndarray]:
+    """(f in Hz, S21) of a 2-port Touchstone file of S parameters, via scikit-rf."""
+    from skrf.io.touchstone import Touchstone  # heavy (pandas): only when a Touchstone is read
+
+    try:
+        ts = Touchstone(str(p))
+    except Exception as exc:  # noqa: BLE001 - scikit-rf raises many kinds; report them by file
+        raise ValueError(f"{p}: not a readable Touchstone file: {exc}") from None
+    if ts.rank != 2:
+        what = {1: "a 1-port file (reflection S11 only, no transmission)"}.get(
+            ts.rank, f"a {ts.rank}-port file")
+        raise ValueError(f"{p}: Touchstone file is {what}; a notch-resonator sweep needs a 2-port "
+                         f".s2p file, from which {parameter} is taken")
+    if str(ts.parameter).lower() != "s":
+        raise ValueError(f"{p}: Touchstone file holds {str(ts.parameter).upper()} parameters; "
+                         f"expected S parameters (option line '# <unit> S <format> R <z0>')")
+    f, s = ts.get_sparameter_arrays()
+    row, col = TOUCHSTONE_PARAMETERS[parameter]
+    return np.asarray(f, dtype=np.float64), np.asarray(s[:, row, col], dtype=np.complex128)

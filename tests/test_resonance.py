@@ -1,0 +1,294 @@
+"""Raw S21 sweeps: readers, the notch fit (synthetic truth, library cross-check, flags), the
+batch table, the file-name parser, the real Al-on-InP sweeps and ``fit-data --sweeps``."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from manybody.measured.resonance import fit_notch, notch_s21
+from manybody.measured.resonator_table import (
+    fit_sweeps,
+    loss_table,
+    parse_sweep_name,
+    read_sweep_index,
+    resonator_csv,
+    shift_curves,
+    sweep_files,
+)
+from manybody.measured.sweeps import MIN_POINTS, S21Sweep, read_sweep
+from manybody.measured.tables import curves_from_table
+
+ROOT = Path(__file__).resolve().parents[1]
+AL = ROOT / "data" / "resonator_al_inp_s21"
+
+#: Truth of the synthetic sweeps: Qi, |Qc|, phi, f0 (Hz), amplitude, alpha, cable delay (s).
+TRUE = {"qi": 2.0e4, "qc_abs": 8.0e3, "phi": 0.25, "f0": 5.0e9, "amplitude": 0.05,
+        "alpha": 1.1, "delay": 45e-9}
+
+
+def synthetic(seed: int, noise: float = 2e-3, n: int = 801, half_width: float = 8.0,
+              centre: float = 0.0) -> S21Sweep:
+    """Notch S21 from TRUE with complex white noise of ``noise`` times the amplitude per
+    component; window f0 +- half_width linewidths, shifted by ``centre`` linewidths."""
+    t = TRUE
+    ql = 1.0 / (1.0 / t["qi"] + math.cos(t["phi"]) / t["qc_abs"])
+    width = t["f0"] / ql
+    f = t["f0"] + width * (centre + np.linspace(-half_width, half_width, n))
+    z = notch_s21(f, t["f0"], ql, t["qc_abs"], t["phi"], t["amplitude"], t["alpha"], t["delay"])
+    rng = np.random.default_rng(seed)
+    z = z + noise * t["amplitude"] * (rng.standard_normal(n) + 1j * rng.standard_normal(n))
+    return S21Sweep(f, z, f"synthetic seed {seed}", "real-imag")
+
+
+# ----------------------------------------------------------------------------- the fit
+
+
+def test_synthetic_sweeps_are_recovered_within_their_errors():
+    qc_true = TRUE["qc_abs"] / math.cos(TRUE["phi"])
+    pulls = {"f0": [], "qi": [], "qc": [], "phi": []}
+    for seed in range(5):
+        fit = fit_notch(synthetic(seed))
+        assert not fit.flag, fit.reason
+        for name, truth in (("f0", TRUE["f0"]), ("qi", TRUE["qi"]), ("qc", qc_true),
+                            ("phi", TRUE["phi"])):
+            value, error = getattr(fit, name), getattr(fit, name + "_err")
+            assert 0 < error < 0.2 * abs(value)
+            pulls[name].append((value - truth) / error)
+        assert fit.delay == pytest.approx(TRUE["delay"], rel=1e-2)
+        assert 0.5 < fit.misfit < 2.0  # white noise: residual power = noise power
+    for name, p in pulls.items():
+        assert np.max(np.abs(p)) < 4, (name, p)
+    # errors are honest on average: the pulls scatter by ~1, not by 0.1 or 10
+    rms = math.sqrt(np.mean(np.concatenate([np.square(p) for p in pulls.values()])))
+    assert 0.3 < rms < 2.0
+
+
+def test_refined_fit_agrees_with_the_library_on_clean_synthetic_data():
+    fit = fit_notch(synthetic(11, noise=5e-4))
+    assert fit.qi == pytest.approx(fit.qi_library, abs=3 * fit.qi_err + 1e-3 * fit.qi)
+    assert fit.f0 == pytest.approx(fit.f0_library, abs=3 * fit.f0_err + 1.0)
+
+
+def test_flat_sweep_is_flagged_as_no_resonance():
+    rng = np.random.default_rng(0)
+    f = np.linspace(5e9, 5.01e9, 400)
+    z = 0.1 * np.exp(-2j * np.pi * f * 40e-9) * (1 + 1e-3 * rng.standard_normal(400))
+    fit = fit_notch(S21Sweep(f, z, "flat.csv", "real-imag"))
+    assert fit.flag and "no resonance dip" in fit.reason
+    assert math.isnan(fit.qi)
+
+
+def test_resonance_at_the_window_edge_is_flagged():
+    fit = fit_notch(synthetic(1, centre=7.5))
+    assert fit.flag and ("edge" in fit.reason or "outside the window" in fit.reason), fit.reason
+
+
+def test_gross_misfit_is_flagged():
+    s = synthetic(2, noise=1e-4)
+    f = s.frequency
+    second = notch_s21(f, TRUE["f0"] + 3 * (f[-1] - f[0]) / 16, 3e3, 3e3, 0.0)
+    fit = fit_notch(S21Sweep(f, s.s21 * second, "two resonances", "real-imag"))
+    assert fit.flag and "chi^2 grossly off" in fit.reason
+
+
+def test_bad_fit_options_are_refused_by_name():
+    with pytest.raises(ValueError, match="max_misfit"):
+        fit_notch(synthetic(0), max_misfit=0.5)
+
+
+# ----------------------------------------------------------------------------- readers
+
+
+def _write_csv(path: Path, f, a, b, header: str | None = None) -> Path:
+    lines = ([header] if header else []) + [f"{x:.17g},{y:.17g},{z:.17g}" for x, y, z in zip(f, a, b,
+                                                                                strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("layout", ["db-deg", "db-rad", "linear-deg", "linear-rad", "real-imag"])
+def test_every_csv_layout_reads_back_the_same_s21(tmp_path, layout):
+    s = synthetic(3)
+    z = s.s21
+    mag = 20 * np.log10(np.abs(z)) if layout.startswith("db") else np.abs(z)
+    ph = np.angle(z) if layout.endswith("rad") else np.degrees(np.angle(z))
+    a, b = (z.real, z.imag) if layout == "real-imag" else (mag, ph)
+    path = _write_csv(tmp_path / "s.csv", s.frequency, a, b, header="f,a,b")
+    back = read_sweep(path, layout)
+    np.testing.assert_allclose(back.s21, z, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(back.frequency, s.frequency)
+
+
+def test_malformed_csv_sweeps_are_refused_by_name(tmp_path):
+    s = synthetic(4)
+    db, deg = 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))
+    short = _write_csv(tmp_path / "short.csv", s.frequency[:10], db[:10], deg[:10])
+    with pytest.raises(ValueError, match=r"short\.csv: too few points: 10.*" + str(MIN_POINTS)):
+        read_sweep(short)
+    bad = db.copy()
+    bad[7] = np.nan
+    with pytest.raises(ValueError, match=r"nan\.csv: 1 NaN .*data row 8"):
+        read_sweep(_write_csv(tmp_path / "nan.csv", s.frequency, bad, deg))
+    f = s.frequency.copy()
+    f[[5, 6]] = f[[6, 5]]
+    with pytest.raises(ValueError, match=r"order\.csv: frequency not strictly increasing"):
+        read_sweep(_write_csv(tmp_path / "order.csv", f, db, deg))
+    with pytest.raises(ValueError, match=r"rad\.csv.*layout='db-rad' says radians"):
+        read_sweep(_write_csv(tmp_path / "rad.csv", s.frequency, db, deg), "db-rad")
+    with pytest.raises(ValueError, match=r"lin\.csv.*negative.*layout='linear-deg'"):
+        read_sweep(_write_csv(tmp_path / "lin.csv", s.frequency, db, deg), "linear-deg")
+    with pytest.raises(ValueError, match=r"deg\.csv.*says degrees; radians"):
+        read_sweep(_write_csv(tmp_path / "deg.csv", s.frequency, db, np.angle(s.s21)), "db-deg")
+    with pytest.raises(ValueError, match=r"dblin\.csv.*between 0 and 1.*linear"):
+        read_sweep(_write_csv(tmp_path / "dblin.csv", s.frequency, np.abs(s.s21), deg))
+    with pytest.raises(ValueError, match=r"ghz\.csv.*frequency_unit"):
+        read_sweep(_write_csv(tmp_path / "ghz.csv", s.frequency / 1e9, db, deg))
+    assert read_sweep(_write_csv(tmp_path / "ghz2.csv", s.frequency / 1e9, db, deg),
+                      frequency_unit="GHz").frequency[0] == pytest.approx(s.frequency[0])
+    with pytest.raises(ValueError, match="layout must be one of"):
+        read_sweep(short, "dB")
+
+
+def test_touchstone_s2p_is_read_and_other_layouts_refused(tmp_path):
+    import skrf
+    s = synthetic(5)
+    n = s.frequency.size
+    full = np.zeros((n, 2, 2), dtype=complex)
+    full[:, 1, 0] = s.s21
+    full[:, 0, 1] = 0.5 * s.s21
+    full[:, 0, 0] = full[:, 1, 1] = 0.1
+    freq = skrf.Frequency.from_f(s.frequency, unit="Hz")
+    skrf.Network(frequency=freq, s=full).write_touchstone(str(tmp_path / "res"))
+    back = read_sweep(tmp_path / "res.s2p")
+    np.testing.assert_allclose(back.s21, s.s21, rtol=1e-6)
+    np.testing.assert_allclose(read_sweep(tmp_path / "res.s2p", parameter="S12").s21,
+                               0.5 * s.s21, rtol=1e-6)
+    one = skrf.Network(frequency=freq, s=s.s21.reshape(n, 1, 1))
+    one.write_touchstone(str(tmp_path / "refl"))
+    with pytest.raises(ValueError, match=r"refl\.s1p: Touchstone file is a 1-port file"):
+        read_sweep(tmp_path / "refl.s1p")
+    four = skrf.Network(frequency=freq, s=np.tile(full, (1, 2, 2)))
+    four.write_touchstone(str(tmp_path / "quad"))
+    with pytest.raises(ValueError, match=r"quad\.s4p: Touchstone file is a 4-port file"):
+        read_sweep(tmp_path / "quad.s4p")
+    text = (tmp_path / "res.s2p").read_text().replace("# Hz S", "# Hz Y")
+    (tmp_path / "y.s2p").write_text(text)
+    with pytest.raises(ValueError, match=r"y\.s2p: Touchstone file holds Y parameters"):
+        read_sweep(tmp_path / "y.s2p")
+
+
+# ----------------------------------------------------------------------------- names, batch
+
+
+def test_file_name_parser_default_and_custom():
+    assert parse_sweep_name("a/s21_7.7182GHz_-20dB_030.0mK.csv") == (pytest.approx(0.030), -20)
+    assert parse_sweep_name("x_-85.5dBm_120mK.s2p") == (pytest.approx(0.12), -85.5)
+    t, p = parse_sweep_name("run3_T0.25K.csv", r"T(?P<K>[\d.]+)K")
+    assert (t, p) == (pytest.approx(0.25), None)
+    with pytest.raises(ValueError, match="does not match the name pattern"):
+        parse_sweep_name("sweep.csv")
+    with pytest.raises(ValueError, match="needs a group"):
+        parse_sweep_name("sweep.csv", r"(?P<T>\d+)")
+
+
+def test_index_file_and_batch_on_synthetic_sweeps(tmp_path):
+    s = synthetic(6)
+    names = ["a.csv", "b.csv"]
+    for name in names:
+        _write_csv(tmp_path / name, s.frequency, s.s21.real, s.s21.imag)
+    (tmp_path / "index.txt").write_text("file,temperature_mK,power_dBm\na.csv,50,-90\n"
+                                        "b.csv,20,-90\n")
+    index = read_sweep_index(tmp_path / "index.txt")
+    assert index["b.csv"] == (pytest.approx(0.02), -90.0)
+    results = fit_sweeps(sweep_files(tmp_path / "*.csv"), layout="real-imag", index=index)
+    assert [r.temperature for r in results] == [pytest.approx(0.02), pytest.approx(0.05)]
+    text = resonator_csv(results)
+    assert text.splitlines()[0].startswith("file,temperature_K,power_dBm,f0_Hz,f0_err_Hz,Qi")
+    table = loss_table(results, tmp_path / "fits.csv")
+    (curve,) = curves_from_table(table)
+    assert curve.power == -90.0
+    np.testing.assert_allclose(curve.loss, [1 / r.fit.qi for r in results])
+    (shift,) = shift_curves(results)
+    np.testing.assert_allclose(shift.shift, 0.0, atol=1e-15)  # identical sweeps: no shift
+    with pytest.raises(ValueError, match="not listed in the sweep index"):
+        fit_sweeps([str(tmp_path / "c.csv")], index=index)
+
+
+# ----------------------------------------------------------------------------- the Al data
+
+
+@pytest.fixture(scope="module")
+def al_results():
+    files = sweep_files(AL)
+    assert len(files) == 20
+    return fit_sweeps(files)
+
+
+def test_every_al_sweep_fits_with_plausible_parameters(al_results):
+    for r in al_results:
+        fit = r.fit
+        assert not fit.flag, (r.file, fit.reason)
+        sweep = read_sweep(r.file)
+        assert sweep.frequency[0] < fit.f0 < sweep.frequency[-1]
+        assert 1e3 < fit.qi < 1e6 and 0 < fit.qi_err < 0.05 * fit.qi
+        assert 1e3 < fit.qc < 1e5
+    t = np.array([r.temperature for r in al_results])
+    assert np.all(np.diff(t) > 0) and t[0] == pytest.approx(0.030) and t[-1] == pytest.approx(0.315)
+    # above ~150 mK quasiparticles lower f0 and Qi: both fall monotonically from 150 to 315 mK
+    hot = [r for r in al_results if r.temperature >= 0.15]
+    assert np.all(np.diff([r.fit.f0 for r in hot]) < 0)
+    assert np.all(np.diff([r.fit.qi for r in hot]) < 0)
+    (shift,) = shift_curves(al_results)
+    assert shift.reference_temperature == pytest.approx(0.030)
+    assert -2e-5 < shift.shift[-1] < -5e-6  # ~ -17 ppm at 315 mK
+
+
+def test_cli_fit_data_sweeps_end_to_end(tmp_path, capsys):
+    from manybody.cli import main
+
+    out = tmp_path / "al"
+    pattern = str(AL / "*_0[0-9][0-9].0mK.csv")  # 5 of the 20 sweeps (30-90 mK): keeps it fast
+    assert main(["fit-data", "--sweeps", pattern, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "s21_7.7182GHz_-20dB_030.0mK.csv" in printed and "median fitted f0" in printed
+    for name in ("resonator_fits.csv", "resonance_fits.png", "fit_data.png",
+                 "fit_results.json", "fit_table.txt"):
+        assert (out / name).is_file(), name
+    record = json.loads((out / "fit_results.json").read_text())
+    assert len(record["sweep_inputs"]) == 5
+    assert record["options"]["frequency"].endswith("GHz")
+    assert len((out / "resonator_fits.csv").read_text().splitlines()) == 6
+    assert main(["fit-data", "x.csv", "--sweeps", pattern, "--out", str(out)]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["fit-data", "--sweeps", str(tmp_path / "none*.csv"), "--out",
+                 str(tmp_path / "o")]) == 2
+    assert "no sweep files found" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # a refused run leaves no empty output folder
+
+
+def test_negative_qi_and_errors_larger_than_values_are_flagged():
+    from dataclasses import replace
+
+    from manybody.measured.resonance import _implausible
+
+    s = synthetic(7)
+    good = fit_notch(s)
+    assert _implausible(good, s.frequency, 400.0) == []
+    bad = replace(good, qi=-5e4, qi_err=1e3)
+    assert any("Qi = -5e+04 is not positive" in r for r in _implausible(bad, s.frequency, 400.0))
+    noisy = replace(good, qc_err=2 * good.qc)
+    assert any("Qc error" in r and "exceeds its value" in r
+               for r in _implausible(noisy, s.frequency, 400.0))
+
+
+def test_an_al_sweep_read_with_the_wrong_layout_is_refused_by_name():
+    path = AL / "s21_7.7182GHz_-20dB_030.0mK.csv"
+    with pytest.raises(ValueError, match=r"030\.0mK\.csv: phase column reaches .*degrees"):
+        read_sweep(path, "db-rad")
+    with pytest.raises(ValueError, match=r"030\.0mK\.csv: magnitude column has negative"):
+        read_sweep(path, "linear-deg")
