@@ -25,6 +25,7 @@ from manybody.simulation.observables.relaxation import (
     transition_rates,
 )
 from manybody.simulation.observables.saturation import (
+    critical_amplitude,
     independent_tls_saturation,
     saturated_absorption,
     saturation_responses,
@@ -225,6 +226,10 @@ def test_canonical_ensemble_with_pure_dephasing_gives_inverse_square_root():
         np.testing.assert_allclose(q / q[0], independent_tls_saturation(ratio_pc), rtol=2e-3)
         averages.append(q / q[0])
     assert ratio_pc[-1] > 10
+    e0_c = critical_amplitude(w, temperature, K_PH, dephasing_rate=dephasing)
+    t2_sym = _tls_times(0.0, 1.0, temperature, dephasing)[1]
+    np.testing.assert_allclose((amps / e0_c) ** 2,
+                               (amps * OMEGA_PER_KELVIN) ** 2 * t1_sym * t2_sym, rtol=1e-12)
     # Delta-independent to the 3 % of T2: the average over Delta keeps the law
     np.testing.assert_allclose(averages[0], averages[-1], rtol=0.03)
 
@@ -244,6 +249,8 @@ def test_canonical_ensemble_with_phonon_dephasing_gives_the_elliptic_law():
                                                                                strict=True)]
     q = _detuning_average(pairs, w, temperature, amps, 0.0, nodes=64)
     law = independent_tls_saturation(s1, dephasing="phonon")
+    np.testing.assert_allclose((amps / critical_amplitude(w, temperature, K_PH)) ** 2, s1,
+                               rtol=1e-12)
     np.testing.assert_allclose(q / q[0], law, rtol=5e-3)
     # it is not the pure-dephasing law, and it tends to pi / (4 sqrt(s)) at s >> 1
     assert np.all(np.abs(law[1:] - independent_tls_saturation(s1[1:])) > 0.05 * law[1:])
@@ -327,6 +334,8 @@ def test_other_bad_input_is_refused():
         saturated_absorption(energies, t, 0.5, 0.2, [1e-4], K_PH, dephasing_rate=-1.0)
     with pytest.raises(ValueError, match="line"):
         saturated_absorption(energies, t, 0.5, 0.2, [1e-4], K_PH, line="voigt")
+    with pytest.raises(ValueError, match="ascending"):
+        saturated_absorption(energies[::-1], t, 0.5, 0.2, [1e-4], K_PH, dephasing_rate=1e6)
     with pytest.raises(ValueError, match="stress_elements"):
         saturated_absorption(energies, t[:1], 0.5, 0.2, [1e-4], K_PH)
     # a pair with no phonon rate at all (T_01 = 0) and no dephasing has no line width
