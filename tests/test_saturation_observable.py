@@ -133,3 +133,14 @@ def test_equilibration_models_refuse_the_observable():
     spec = RunSpec.from_dict(d)
     with pytest.raises(ValueError, match=r"\['saturation'\] are not defined with model\.equilib"):
         spec.check()
+
+
+def test_dephasing_rate_is_a_sweep_axis_and_each_point_is_validated():
+    d = copy.deepcopy(spec_dict())
+    d["sweep"] = {"probe.saturation.dephasing_rate": [1e9, 4e9]}
+    spec = RunSpec.from_dict(d)
+    assert spec.dims == ("saturation_dephasing_rate",)
+    assert [spec.point((i,))[1].saturation.dephasing_rate for i in range(2)] == [1e9, 4e9]
+    d["sweep"] = {"probe.saturation.dephasing_rate": [1e9, 0.0]}
+    with pytest.raises(ValueError, match=r"dephasing_rate must be > 0"):
+        RunSpec.from_dict(d)
