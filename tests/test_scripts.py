@@ -67,3 +67,13 @@ def test_configuration_bath_check_tiny(tmp_path):
     for case in record["cases"].values():
         assert case["integrated_relative_error"] >= 0
         assert all(0 <= f <= 1 for f in case["single_tls_fraction"].values())
+
+
+def test_bench_saturation_tiny(tmp_path):
+    out = tmp_path / "saturation.json"
+    run_script("scripts/bench_saturation.py", "--n-tls", "4", "--amplitudes", "3", "--output",
+               str(out))
+    record = json.loads(out.read_text())
+    assert record["n_amplitudes"] == 3 and record["steady_state_over_dense_solve"] > 0
+    low, high = record["saturation_range"]  # Q^-1(e0) / Q^-1(0) over the amplitudes
+    assert 0 < low < 1.0 <= high  # the strongest drive saturates; e0 = 0 is the linear value

@@ -137,6 +137,60 @@ class MatrixElementBins:
             object.__setattr__(self, name, tuple(float(x) for x in edges))
 
 
+#: Homogeneous line shapes of the saturation drive (manybody.simulation.observables.saturation).
+SATURATION_LINES = ("lorentzian", "gaussian")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SaturationDrive:
+    """The drive of the ``saturation`` observable (PHYSICS.md section 8).
+
+    Parameters
+    ----------
+    amplitudes : tuple of float
+        Strain amplitudes e0 (dimensionless), finite, >= 0, at least one: the drive
+        e0 cos(w t) T couples n and m with the Rabi frequency Omega_nm = e0 |T_mn| k_B / hbar
+        (T_mn in K per unit strain, ``model.stress.deformation_potential`` sets its scale). The
+        power is proportional to e0^2. One steady state per amplitude, temperature and frequency.
+    dephasing_rate : float
+        Pure-dephasing rate gamma_phi (s^-1), finite, >= 0, added to every pair's
+        1/T2 = (sum of the two states' phonon out-rates)/2; the line half width in K is
+        1/(T2 * 1.309e11 s^-1 K^-1). Must be > 0 with the Lorentzian line: phonon-limited widths
+        are far below the level spacing of a finite system (PHYSICS.md section 8).
+    line : {"lorentzian", "gaussian"}
+        Line shape of the drive rates: Lorentzian of half width hbar / (k_B T2) (the Bloch line)
+        or Gaussian of that standard deviation.
+    """
+
+    amplitudes: tuple[float, ...]
+    dephasing_rate: float = 0.0
+    line: str = "lorentzian"
+
+    def __post_init__(self) -> None:
+        where = "probe.saturation.amplitudes"
+        if isinstance(self.amplitudes, str | bytes) or not isinstance(self.amplitudes,
+                                                                       list | tuple | np.ndarray):
+            raise TypeError(f"{where} must be a list of strain amplitudes e0 >= 0, got "
+                            f"{self.amplitudes!r}")
+        values = np.atleast_1d(v.real_array(where, self.amplitudes))
+        if values.ndim != 1 or values.size == 0:
+            raise ValueError(f"{where} must be a non-empty list of strain amplitudes e0 >= 0, "
+                             f"got {list(self.amplitudes)!r}")
+        if np.any(values < 0):
+            raise ValueError(f"{where} must be >= 0 (strain amplitude e0), got "
+                             f"{float(values.min())!r}")
+        object.__setattr__(self, "amplitudes", tuple(float(x) for x in values))
+        object.__setattr__(self, "dephasing_rate",
+                           v.non_negative("probe.saturation.dephasing_rate", self.dephasing_rate))
+        object.__setattr__(self, "line", v.choice("probe.saturation.line", self.line,
+                                                  SATURATION_LINES))
+        if self.line == "lorentzian" and self.dephasing_rate == 0:
+            raise ValueError("probe.saturation.dephasing_rate must be > 0 (s^-1) with the "
+                             "Lorentzian line, got 0: phonon-limited line widths are far below the "
+                             "level spacing of a finite system (give the pure dephasing, e.g. "
+                             "1e9 s^-1 = 7.6 mK, or use line = 'gaussian')")
+
+
 #: Observables a run can ask for: name -> (dimensions of one realisation's array, units).
 #: A sweep stacks them along its sweep axes and "realisation"; new observables register here.
 OBSERVABLE_DIMS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -157,6 +211,9 @@ OBSERVABLE_DIMS: dict[str, tuple[tuple[str, ...], str]] = {
     "configuration_bath_absorption": (("temperature", "frequency"), "pi*C0"),
     "configuration_bath_absorption_infinite": (("temperature", "frequency"), "pi*C0"),
     "single_tls_fraction": (("temperature", "frequency"), "1"),
+    # driven steady state (Probe.saturation; dense solver, needs the phonon bath): Q^-1 at each
+    # strain amplitude e0 of probe.saturation.amplitudes (PHYSICS.md section 8)
+    "saturation": (("temperature", "frequency", "amplitude"), "pi*C0"),
 }
 #: Statistical errors reported by the Chebyshev solver (and as zeros by dense ED in runs whose
 #: solver method is "chebyshev" or "auto", so every task of a run has the same variables).
@@ -168,6 +225,8 @@ ERROR_OBSERVABLES = tuple(k for k in OBSERVABLE_DIMS if k.endswith("_error"))
 DEFAULT_OBSERVABLES = ("absorption", "velocity_shift", "specific_heat", "spacing_ratio")
 #: Observables that need a phonon bath (``Probe.phonon_rate_prefactor``).
 RELAXATION_OBSERVABLES = ("relaxation_absorption", "relaxation_velocity_shift")
+#: Observables of the driven steady state (``Probe.saturation``; also need the phonon bath).
+SATURATION_OBSERVABLES = ("saturation",)
 #: Observables binned by ``Probe.matrix_element_bins``.
 MATRIX_ELEMENT_OBSERVABLES = ("stress_squared_sum", "pair_count")
 #: Observables built on the TLS structure (s^z basis of N TLS, eps_i, Delta_i, gamma_i): refused
@@ -195,6 +254,10 @@ class Probe:
         required by the relaxation observables (PHYSICS.md section 4).
     matrix_element_bins : MatrixElementBins, optional
         Bins of "stress_squared_sum" and "pair_count"; required by them, refused without them.
+    saturation : SaturationDrive, optional
+        Drive amplitudes and line of the "saturation" observable; required by it (with
+        ``phonon_rate_prefactor``: a drive without a phonon bath has no steady state), refused
+        without it.
     """
 
     frequencies: tuple[float, ...]
@@ -203,6 +266,7 @@ class Probe:
     observables: tuple[str, ...] = DEFAULT_OBSERVABLES
     phonon_rate_prefactor: float | str | None = None
     matrix_element_bins: MatrixElementBins | None = None
+    saturation: SaturationDrive | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "frequencies",
@@ -234,6 +298,25 @@ class Probe:
         if not isinstance(self.broadening, Broadening):
             raise TypeError(f"broadening must be a Broadening, got {type(self.broadening).__name__}")
         self._check_matrix_element_bins()
+        self._check_saturation()
+
+    def _check_saturation(self) -> None:
+        """The drive is given exactly when "saturation" is asked for, and it has a phonon bath."""
+        wanted = "saturation" in self.observables
+        if self.saturation is not None and not isinstance(self.saturation, SaturationDrive):
+            raise TypeError(f"saturation must be a SaturationDrive, got "
+                            f"{type(self.saturation).__name__}")
+        if wanted and self.saturation is None:
+            raise ValueError("observable 'saturation' needs probe.saturation (amplitudes: strain "
+                             "amplitudes e0 >= 0; dephasing_rate in s^-1; line)")
+        if self.saturation is not None and not wanted:
+            raise ValueError("probe.saturation is only used by the observable 'saturation'; ask "
+                             "for it or drop the table")
+        if wanted and self.phonon_rate_prefactor is None:
+            raise ValueError("observable 'saturation' drives the system against its phonon bath "
+                             "and needs phonon_rate_prefactor (K_ph in s^-1 K^-3, or a material "
+                             "preset such as 'a-SiO2'): without relaxation rates there is no "
+                             "steady state")
 
     def _check_matrix_element_bins(self) -> None:
         """The bins are given exactly when a matrix-element observable is asked for."""

@@ -3,10 +3,10 @@
 Layout of a results file (netCDF4/HDF5, readable with plain xarray or h5py)::
 
     dims:    <sweep axes...>, realisation, temperature, frequency (energy_bin, frequency_bin, bound
-             with the |T_mn|^2 statistics)
+             with the |T_mn|^2 statistics; amplitude with the saturation observable)
     coords:  every sweep axis (attrs: units, parameter = dotted path), realisation,
              temperature (K), frequency (K); energy_bin, frequency_bin (bin centres, K) with their
-             edges in energy_bin_bounds, frequency_bin_bounds (K)
+             edges in energy_bin_bounds, frequency_bin_bounds (K); amplitude (strain e0, 1)
     vars:    one per observable, dims (*sweep axes, realisation, *observable dims), attr units;
              realisation_count (*sweep axes): realisations computed at each point; with per-point
              counts the observables are NaN beyond it (schema 2)
@@ -113,6 +113,9 @@ def _observable_coords(spec: RunSpec) -> dict[str, tuple[np.ndarray, dict[str, s
         "temperature": (np.asarray(spec.probe.temperatures, dtype=np.float64), {"units": "K"}),
         "frequency": (np.asarray(spec.probe.frequencies, dtype=np.float64), {"units": "K"}),
     }
+    if spec.probe.saturation is not None:
+        coords["amplitude"] = (np.asarray(spec.probe.saturation.amplitudes, dtype=np.float64), {
+            "units": "1", "long_name": "strain amplitude e0 of the drive (power ~ e0^2)"})
     bins = spec.probe.matrix_element_bins
     if bins is not None:
         e, w = np.asarray(bins.energy), np.asarray(bins.frequency)

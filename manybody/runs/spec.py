@@ -57,7 +57,14 @@ from manybody.config.model import (
     StressParams,
     TLSParams,
 )
-from manybody.config.probe import DEFAULT_OBSERVABLES, OBSERVABLES, Broadening, MatrixElementBins, Probe
+from manybody.config.probe import (
+    DEFAULT_OBSERVABLES,
+    OBSERVABLES,
+    Broadening,
+    MatrixElementBins,
+    Probe,
+    SaturationDrive,
+)
 from manybody.config.solver import SolverParams
 from manybody.simulation.equilibration import check_equilibration
 from manybody.simulation.solvers import SOLVERS, solver_for
@@ -75,7 +82,7 @@ MODEL_SECTIONS: dict[str, type] = {
 TOP_LEVEL_KEYS = ("name", "seed", "realisations", "model", "sweep", "probe", "solver")
 #: Keys of ``[probe]``.
 PROBE_KEYS = ("frequencies", "temperatures", "observables", "broadening", "phonon_rate_prefactor",
-              "matrix_element_bins")
+              "matrix_element_bins", "saturation")
 #: Keys of ``[probe.matrix_element_bins]``, and of the log-spaced table form of one of its edges.
 MATRIX_ELEMENT_BIN_KEYS = ("energy", "frequency")
 LOG_EDGES_KEYS = ("min", "max", "count")
@@ -98,6 +105,7 @@ PARAMETER_UNITS: dict[str, str] = {
     "equilibration.measurement_time": "s",
     "broadening.width": "K",
     "broadening.resolution": "1",
+    "saturation.dephasing_rate": "s^-1",
 }
 #: Largest number of realisations a spec accepts.
 MAX_REALISATIONS = 10**7
@@ -123,6 +131,7 @@ def _sweepable() -> dict[str, Any]:
                 keys[f"model.{section}.{name}"] = default
     for name, default in _field_defaults(Broadening).items():
         keys[f"probe.broadening.{name}"] = default
+    keys["probe.saturation.dephasing_rate"] = 0.0
     return keys
 
 
@@ -314,10 +323,13 @@ def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
     bins = data.get("matrix_element_bins")
     if bins is not None:
         bins = matrix_element_bins_from_dict(bins, f"{where}.matrix_element_bins")
+    drive = data.get("saturation")
+    if drive is not None:
+        drive = v.from_mapping(SaturationDrive, drive, f"{where}.saturation")
     return Probe(frequencies=tuple(freqs.tolist()), temperatures=tuple(temps.tolist()),
                  broadening=broadening, observables=tuple(observables),
                  phonon_rate_prefactor=data.get("phonon_rate_prefactor"),
-                 matrix_element_bins=bins)
+                 matrix_element_bins=bins, saturation=drive)
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -359,6 +371,7 @@ def probe_to_dict(probe: Probe) -> dict[str, Any]:
            if probe.phonon_rate_prefactor is not None else {}),
         **({"matrix_element_bins": _plain(probe.matrix_element_bins)}
            if probe.matrix_element_bins is not None else {}),
+        **({"saturation": _plain(probe.saturation)} if probe.saturation is not None else {}),
     }
 
 

@@ -54,6 +54,7 @@ from manybody.config.probe import (
     MATRIX_ELEMENT_OBSERVABLES,
     OBSERVABLE_DIMS,
     RELAXATION_OBSERVABLES,
+    SATURATION_OBSERVABLES,
     Probe,
 )
 from manybody.simulation.ensembles import Realisation, draw_realisation, realisation_rng
@@ -79,11 +80,13 @@ def check_equilibration(model: ModelParams, probe: Probe) -> None:
     Raises
     ------
     ValueError
-        Relaxation observables asked for together with ``model.equilibration``.
+        Relaxation or saturation observables (both solve the phonon master equation) asked for
+        together with ``model.equilibration``.
     """
     if model.equilibration is None:
         return
-    refused = [name for name in probe.observables if name in RELAXATION_OBSERVABLES]
+    refused = [name for name in probe.observables
+               if name in RELAXATION_OBSERVABLES + SATURATION_OBSERVABLES]
     if refused:
         raise ValueError(
             f"observables {refused!r} are not defined with model.equilibration (frozen TLS would "

@@ -1,2 +1,3 @@
 """Observables of one realisation from its spectrum and stress matrix elements: golden-rule
-absorption and velocity shift, relaxation, thermodynamics, level and matrix-element statistics."""
+absorption and velocity shift, relaxation, saturation (driven steady state; coherent.py holds its
+Bloch and Lindblad references), thermodynamics, level and matrix-element statistics."""

@@ -14,13 +14,15 @@ Every solver (:mod:`manybody.simulation.solvers`) returns :class:`Responses`, pe
   bath prediction of ``im_chi`` (same raw units) with thermal and with infinite-temperature
   configuration probabilities; ``single_tls_fraction`` (n_T, n_w), dimensionless
   (:mod:`.decomposition`);
+* ``saturation`` (n_T, n_w, n_A): the driven steady state's absorption sum chi_sat (same raw units
+  as ``im_chi``; :mod:`.saturation`) at each drive amplitude of ``Probe.saturation``;
 * ``errors``: for stochastic solvers, (statistical, truncation) error components of ``im_chi``,
   ``re_chi`` and ``specific_heat``, each the shape of its response.
 
 The unit convention (PHYSICS.md sections 2 and 4) is written here and nowhere else; with
 n = ``absorption_normalisation(model)``:
 
-* Q^-1 = n Im chi (pi*C0); delta v / v = -(n/2) Re chi (C0);
+* Q^-1 = n Im chi (pi*C0), and the saturated Q^-1 = n chi_sat; delta v / v = -(n/2) Re chi (C0);
 * Q^-1_rel = n Im chi_rel / pi (pi*C0); (delta v / v)_rel = -(n/2) Re chi_rel (C0);
 * an error sigma of a response scales as |factor| sigma, statistical and truncation parts added
   in quadrature.
@@ -70,6 +72,7 @@ class Responses:
     configuration_bath: np.ndarray | None = None
     configuration_bath_infinite: np.ndarray | None = None
     single_tls_fraction: np.ndarray | None = None
+    saturation: np.ndarray | None = None
     errors: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
 
 
@@ -86,6 +89,7 @@ _CONVERSIONS = {
     "configuration_bath_absorption": ("configuration_bath", None, absorption_from),
     "configuration_bath_absorption_infinite": ("configuration_bath_infinite", None, absorption_from),
     "single_tls_fraction": ("single_tls_fraction", None, None),
+    "saturation": ("saturation", None, absorption_from),
 }
 
 

@@ -18,6 +18,7 @@ from manybody.config.probe import (
     MATRIX_ELEMENT_OBSERVABLES,
     OBSERVABLE_MIN_TLS,
     RELAXATION_OBSERVABLES,
+    SATURATION_OBSERVABLES,
 )
 from manybody.config.solver import SolverParams
 from manybody.simulation.ensembles import Realisation
@@ -26,6 +27,7 @@ from manybody.simulation.observables.absorption import resonant_responses
 from manybody.simulation.observables.decomposition import decomposition_responses
 from manybody.simulation.observables.relaxation import relaxation_susceptibility
 from manybody.simulation.observables.responses import Responses
+from manybody.simulation.observables.saturation import saturation_responses
 from manybody.simulation.observables.statistics import matrix_element_sums, mean_spacing_ratio
 from manybody.simulation.observables.thermo import specific_heat
 from manybody.simulation.operators import build_operators
@@ -392,6 +394,13 @@ def respond(real: Realisation, operators: tuple, probe, solver: SolverParams, *,
     if set(DECOMPOSITION_OBSERVABLES) & wanted:
         for key, value in decomposition_responses(real, spectrum, probe, wanted).items():
             setattr(raw, key, value)
+    if set(SATURATION_OBSERVABLES) & wanted:
+        drive = probe.saturation
+        raw.saturation = saturation_responses(
+            spectrum.energies, elements, w, t, drive.amplitudes,
+            bath(probe.phonon_rate_prefactor).rate_prefactor,
+            stress_scale=model.stress.deformation_potential, dephasing_rate=drive.dephasing_rate,
+            line=drive.line)
     return raw
 
 

@@ -1,0 +1,364 @@
+"""Saturation: the driven steady state of the one-phonon Pauli master equation.
+
+PHYSICS.md section 8 (Saturation). A classical strain e0 cos(w t) couples the eigenstates through
+H_drive = e0 cos(w t) T; the Rabi (angular) frequency of a pair is
+
+    Omega_nm = e0 |T_mn| k_B / hbar    (T_mn in K per unit strain, e0 dimensionless, Omega in s^-1).
+
+In the rate-equation (incoherent) limit the drive adds symmetric transition rates (s^-1)
+
+    W_nm = (pi/2) Omega_nm^2 [g(w - w_nm) + g(w + w_nm)],   w_nm = |E_m - E_n| (K),
+
+to the phonon rates Gamma of :func:`.relaxation.transition_rates`, with g the homogeneous line
+(1/K, unit area) of the pair. The Lorentzian line has the half width eta_nm = hbar / (k_B T2_nm)
+(K), with
+
+    1 / T2_nm = (Gamma_n^out + Gamma_m^out) / 2 + gamma_phi    (s^-1),
+
+the half sum of the two states' total phonon out-rates plus an optional pure-dephasing rate; on
+resonance this is W = (Omega^2/2) T2 / (1 + delta^2 T2^2), which reproduces the Bloch steady state
+population exactly (PHYSICS.md section 8). The Gaussian line (standard deviation eta_nm) stands in
+for a line broadened by something else than a Markovian dephasing; the rate equations then no
+longer match the Bloch equations (their on-resonance saturation parameter is sqrt(pi/2) times
+larger). The second term of W is the counter-rotating (emission) partner, of relative size
+(eta / 2w)^2 near resonance; ``counter_rotating=False`` drops it (the rotating-wave Bloch limit).
+
+The steady state p solves (Gamma + W - diag(out-rates)) p = 0, sum p = 1, one dense LU per drive
+amplitude (:func:`scipy.linalg.lu_factor`), written for the deviation d = p - p_eq from the Boltzmann
+occupations so that e0 -> 0 is exact (d ~ e0^2). The absorbed power and Q^-1 follow from the
+net number of absorbed quanta:
+
+    chi_sat = sum_{E_m > E_n} (p_n - p_m) |T_mn|^2 [g(w - w_mn) - g(w + w_mn)]     (K^2 / K),
+    Q^-1 = normalisation * chi_sat   (units of pi*C0, as the linear absorption),
+    P_abs = w (pi/2) e0^2 (k_B / hbar) chi_sat   (K s^-1, i.e. W / k_B, per realisation),
+
+so at e0 -> 0 Q^-1 is the golden-rule absorption with the Lorentzian kernel of the pair widths.
+
+Validity. The rate equations need the coherence of a driven pair to follow the populations:
+W and Omega small against the pair's dephasing rate 1/T2, or a Lorentzian (Markovian) line, for
+which one isolated pair is exact at any Omega; and driven lines that share a level must be
+separated by more than their widths and than Omega (otherwise two-photon coherences, which the
+Pauli equation drops, matter). Degenerate levels are first rotated as in
+:func:`.relaxation.resolve_degeneracies`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.linalg import lu_factor, lu_solve
+
+from manybody.simulation.observables.relaxation import (
+    OMEGA_PER_KELVIN,
+    resolve_degeneracies,
+    transition_rates,
+)
+from manybody.simulation.observables.thermo import boltzmann_weights
+from manybody.support import validate as v
+
+#: Homogeneous line shapes of the drive rates.
+LINE_SHAPES = ("lorentzian", "gaussian")
+
+
+def drive_amplitudes(amplitudes) -> np.ndarray:
+    """Validated strain amplitudes e0 (dimensionless), shape (A,): finite and >= 0.
+
+    Raises
+    ------
+    ValueError
+        Empty, non-finite or negative entries, naming the value.
+    """
+    e0 = np.atleast_1d(v.real_array("amplitudes", amplitudes))
+    if e0.ndim != 1 or e0.size == 0:
+        raise ValueError(f"amplitudes must be a non-empty 1-d list of strain amplitudes e0 >= 0, "
+                         f"got shape {e0.shape}")
+    if np.any(e0 < 0):
+        raise ValueError(f"amplitudes must be >= 0 (strain amplitude e0), got {e0.min()!r}")
+    return e0
+
+
+def dephasing_rates(rates: np.ndarray, dephasing_rate: float = 0.0) -> np.ndarray:
+    """1/T2_nm = (Gamma_n^out + Gamma_m^out)/2 + gamma_phi (s^-1), shape (D, D).
+
+    Parameters
+    ----------
+    rates : numpy.ndarray, shape (D, D)
+        Phonon rates Gamma[m, n] = Gamma(n -> m) (s^-1), zero diagonal.
+    dephasing_rate : float
+        Pure-dephasing rate gamma_phi (s^-1), >= 0.
+    """
+    gamma_phi = v.non_negative("dephasing_rate", dephasing_rate)
+    out = rates.sum(axis=0)
+    return 0.5 * (out[:, None] + out[None, :]) + gamma_phi
+
+
+def line_shape(detuning: np.ndarray, width: np.ndarray, line: str = "lorentzian") -> np.ndarray:
+    """Normalised homogeneous line g(detuning) (1/K).
+
+    Parameters
+    ----------
+    detuning : numpy.ndarray
+        w - w_mn (K).
+    width : numpy.ndarray
+        eta = hbar / (k_B T2) (K), > 0, broadcastable: the Lorentzian's half width at half maximum,
+        the Gaussian's standard deviation.
+    line : {"lorentzian", "gaussian"}
+    """
+    if line == "lorentzian":
+        return (width / math.pi) / (detuning * detuning + width * width)
+    if line == "gaussian":
+        return np.exp(-0.5 * (detuning / width) ** 2) / (width * math.sqrt(2.0 * math.pi))
+    raise ValueError(f"line must be one of {', '.join(LINE_SHAPES)}, got {line!r}")
+
+
+def _pair_lines(energies, frequency, widths, line, counter_rotating):
+    """(resonant + counter-rotating, resonant - counter-rotating) line factors (1/K), (D, D),
+    with zero diagonal."""
+    gap = np.abs(energies[None, :] - energies[:, None])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        up = line_shape(frequency - gap, widths, line)
+        down = line_shape(frequency + gap, widths, line) if counter_rotating else 0.0 * up
+    total, net = up + down, up - down
+    for m in (total, net):
+        m[~np.isfinite(m)] = 0.0
+        np.fill_diagonal(m, 0.0)
+    return total, net
+
+
+def steady_states(rates: np.ndarray, unit_drive: np.ndarray, equilibrium: np.ndarray,
+                  scales) -> np.ndarray:
+    """Steady states of dp/dt = (Gamma + s W1) p - (out-rates) p, sum p = 1, for each s, (S, D).
+
+    Solved for d = p - p_eq with one row (that of the most populated state) replaced by the
+    normalisation sum d = 0: one dense LU per s (:func:`scipy.linalg.lu_factor`;
+    ``scipy.linalg.solve`` adds a condition estimate that costs ~40 % more at D = 1024). The
+    generators are assembled once; each s costs two passes over D x D plus the LU.
+
+    Parameters
+    ----------
+    rates : numpy.ndarray, shape (D, D)
+        Phonon rates Gamma[m, n] = Gamma(n -> m) (s^-1); ``equilibrium`` must be their
+        stationary state.
+    unit_drive : numpy.ndarray, shape (D, D)
+        Symmetric drive rates W1 (s^-1) at s = 1 (here W / e0^2, so s = e0^2).
+    equilibrium : numpy.ndarray, shape (D,)
+        Boltzmann occupations p_eq.
+    scales : array_like, shape (S,)
+        s >= 0 (s = 0 gives p_eq).
+    """
+    phonon = rates - np.diag(rates.sum(axis=0))
+    drive = unit_drive - np.diag(unit_drive.sum(axis=0))
+    source = drive @ equilibrium  # (G_phonon + s G_drive) p_eq = s * source
+    k = int(np.argmax(equilibrium))
+    scales = np.atleast_1d(np.asarray(scales, dtype=np.float64))
+    out = np.empty((scales.size, equilibrium.size))
+    for i, scale in enumerate(scales):
+        if scale == 0:
+            out[i] = equilibrium
+            continue
+        generator = np.multiply(drive, scale)
+        generator += phonon
+        generator[k, :] = 1.0
+        rhs = -scale * source
+        rhs[k] = 0.0
+        factors = lu_factor(generator, overwrite_a=True, check_finite=False)
+        out[i] = equilibrium + lu_solve(factors, rhs, overwrite_b=True, check_finite=False)
+    return out
+
+
+def _check(energies, stress_elements, frequency, dephasing_rate, line):
+    energies = v.real_array("energies", energies)
+    if energies.ndim != 1 or energies.size < 2:
+        raise ValueError(f"energies must be a 1-d array of at least 2 levels, got shape "
+                         f"{energies.shape}")
+    if np.any(np.diff(energies) < 0):
+        raise ValueError("energies must be in ascending order (as the dense solver returns them)")
+    dim = energies.size
+    elements = np.asarray(stress_elements, dtype=np.float64)
+    if elements.shape != (dim, dim):
+        raise ValueError(f"stress_elements must have shape ({dim}, {dim}) to match the energies, "
+                         f"got {elements.shape}")
+    v.choice("line", line, LINE_SHAPES)
+    gamma_phi = v.non_negative("dephasing_rate", dephasing_rate)
+    return energies, elements, v.positive("frequency", frequency), gamma_phi
+
+
+def saturated_absorption(
+    energies,
+    stress_elements,
+    frequency: float,
+    temperature: float,
+    amplitudes,
+    rate_prefactor: float,
+    *,
+    stress_scale: float = 1.0,
+    dephasing_rate: float = 0.0,
+    line: str = "lorentzian",
+    normalisation: float = 1.0,
+    counter_rotating: bool = True,
+) -> dict[str, np.ndarray]:
+    """Driven steady state, absorbed power and Q^-1 at one frequency and temperature.
+
+    Parameters
+    ----------
+    energies : array_like, shape (D,)
+        Eigenvalues E_n (K), ascending.
+    stress_elements : array_like, shape (D, D)
+        T_mn (K per unit strain): it couples both the drive and the phonons.
+    frequency : float
+        Drive w = hbar omega / k_B (K), > 0.
+    temperature : float
+        T (K), > 0.
+    amplitudes : array_like, shape (A,)
+        Strain amplitudes e0 (dimensionless), finite, >= 0; Omega_nm = e0 |T_mn| k_B / hbar.
+    rate_prefactor : float
+        K_ph (s^-1 K^-3) of the phonon bath, > 0 (no drive without a bath: nothing would relax).
+    stress_scale : float
+        gamma (K per unit strain) of the phonon rates' (T_mn / gamma)^2.
+    dephasing_rate : float
+        Pure-dephasing rate gamma_phi (s^-1), >= 0, added to every pair's 1/T2.
+    line : {"lorentzian", "gaussian"}
+        Line shape g of width eta_nm = hbar / (k_B T2_nm) (module docstring).
+    normalisation : float
+        ``absorption_normalisation(params)``: Q^-1 in units of pi*C0.
+    counter_rotating : bool
+        Keep the counter-rotating term g(w + w_nm) (False: rotating-wave limit).
+
+    Returns
+    -------
+    dict
+        "absorption": Q^-1 (A,) in units of pi*C0 (``normalisation`` times chi_sat);
+        "power": absorbed power P_abs (A,) in K s^-1 per realisation;
+        "populations": steady-state p (A, D);
+        "linear": Q^-1 at e0 -> 0 (scalar array), the Lorentzian/Gaussian golden rule;
+        "dephasing": 1/T2_nm (D, D) in s^-1.
+
+    Raises
+    ------
+    ValueError
+        Bad shapes, negative or non-finite amplitudes, a non-positive K_ph, frequency or
+        temperature, an unknown line, a negative dephasing rate, or a pair with no dephasing at
+        all (1/T2 = 0) when the line needs a width.
+    """
+    energies, elements, w, gamma_phi = _check(energies, stress_elements, frequency,
+                                              dephasing_rate, line)
+    e0 = drive_amplitudes(amplitudes)
+    temperature = v.positive("temperature", temperature)
+    elements = resolve_degeneracies(energies, elements)
+    rates = transition_rates(energies, elements, temperature, rate_prefactor,
+                             stress_scale=stress_scale)
+    inverse_t2 = dephasing_rates(rates, gamma_phi)
+    off = ~np.eye(energies.size, dtype=bool)
+    if np.any(inverse_t2[off] <= 0):
+        raise ValueError("dephasing_rate must be > 0 here: some pairs have no phonon rates at all "
+                         "(1/T2 = 0), so their line has no width")
+    widths = inverse_t2 / OMEGA_PER_KELVIN
+    total, net = _pair_lines(energies, w, widths, line, counter_rotating)
+    t2 = np.square(elements)
+    unit_drive = (0.5 * math.pi * OMEGA_PER_KELVIN) * t2 * total  # W / e0^2 (s^-1)
+    absorbing = np.triu(t2 * net, 1)  # [n, m], E_m > E_n: |T_mn|^2 [g(w - w_mn) - g(w + w_mn)]
+    p_eq = boltzmann_weights(energies, [temperature])[0]
+    populations = steady_states(rates, unit_drive, p_eq, e0**2)
+    chi = np.einsum("an,nm->a", populations, absorbing) - np.einsum("am,nm->a", populations,
+                                                                    absorbing)
+    chi_linear = p_eq @ absorbing.sum(axis=1) - p_eq @ absorbing.sum(axis=0)
+    return {
+        "absorption": normalisation * chi,
+        "power": w * (0.5 * math.pi * OMEGA_PER_KELVIN) * e0**2 * chi,
+        "populations": populations,
+        "linear": np.asarray(normalisation * chi_linear),
+        "dephasing": inverse_t2,
+    }
+
+
+def saturation_responses(
+    energies,
+    stress_elements,
+    frequencies,
+    temperatures,
+    amplitudes,
+    rate_prefactor: float,
+    *,
+    stress_scale: float = 1.0,
+    dephasing_rate: float = 0.0,
+    line: str = "lorentzian",
+) -> np.ndarray:
+    """Raw saturated absorption chi_sat (K^2/K) of one realisation, shape (n_T, n_w, A).
+
+    Q^-1 = normalisation * chi_sat (units of pi*C0; responses.py). Arguments as
+    :func:`saturated_absorption`; frequencies w (K) and temperatures T (K) > 0.
+    """
+    w = v.positive_array("frequencies", frequencies)
+    t = v.positive_array("temperatures", temperatures)
+    e0 = drive_amplitudes(amplitudes)
+    out = np.empty((t.size, w.size, e0.size))
+    for i, temp in enumerate(t):
+        for j, freq in enumerate(w):
+            out[i, j] = saturated_absorption(
+                energies, stress_elements, freq, temp, e0, rate_prefactor,
+                stress_scale=stress_scale, dephasing_rate=dephasing_rate, line=line)["absorption"]
+    return out
+
+
+def critical_amplitude(frequency: float, temperature: float, rate_prefactor: float, *,
+                       dephasing_rate: float = 0.0, stress_scale: float = 1.0) -> float:
+    """Strain amplitude e0_c at which a resonant symmetric TLS (Delta = E = w) has Omega^2 T1 T2 = 1.
+
+    With Omega = e0 gamma k_B / hbar, 1/T1 = K_ph w^3 coth(w / 2T) (Jackle) and
+    1/T2 = 1/(2 T1) + gamma_phi: P / Pc = (e0 / e0_c)^2 is the argument of
+    :func:`independent_tls_saturation` ("pure": Omega^2 T1 does not depend on Delta, so it holds for
+    every resonant TLS when gamma_phi >> 1/T1; "phonon": gamma_phi = 0, s_1 of the symmetric TLS).
+
+    Parameters
+    ----------
+    frequency, temperature : float
+        w and T (K), > 0.
+    rate_prefactor : float
+        K_ph (s^-1 K^-3), > 0.
+    dephasing_rate : float
+        gamma_phi (s^-1), >= 0.
+    stress_scale : float
+        gamma (K per unit strain), > 0: T_01 = gamma Delta / E.
+
+    Returns
+    -------
+    float
+        e0_c (dimensionless strain).
+    """
+    w = v.positive("frequency", frequency)
+    t = v.positive("temperature", temperature)
+    inverse_t1 = v.positive("rate_prefactor", rate_prefactor) * w**3 / math.tanh(0.5 * w / t)
+    inverse_t2 = 0.5 * inverse_t1 + v.non_negative("dephasing_rate", dephasing_rate)
+    rabi_per_strain = v.positive("stress_scale", stress_scale) * OMEGA_PER_KELVIN
+    return math.sqrt(inverse_t1 * inverse_t2) / rabi_per_strain
+
+
+def independent_tls_saturation(power_ratio, dephasing: str = "pure") -> np.ndarray:
+    """Q^-1(P) / Q^-1(0) of the canonical independent-TLS ensemble (flat detunings, P(Delta) ~ 1/Delta).
+
+    Parameters
+    ----------
+    power_ratio : array_like
+        P / Pc >= 0: the on-resonance saturation parameter Omega^2 T1 T2 of a resonant TLS
+        ("pure") or of the symmetric resonant TLS, Delta = E ("phonon").
+    dephasing : {"pure", "phonon"}
+        "pure": T2 independent of Delta (pure dephasing dominates): 1 / sqrt(1 + P/Pc).
+        "phonon": T2 = 2 T1 from the phonon rates, s(Delta) = (P/Pc) (E/Delta)^2, averaged over
+        Delta with the absorption weight (Delta/E)^2 P(Delta | E):
+        sqrt(1 + s) E(m) - s K(m) / sqrt(1 + s), m = 1 / (1 + s), s = P/Pc (complete elliptic
+        integrals of parameter m; PHYSICS.md section "Saturation"); -> pi / (4 sqrt(s)) at s >> 1.
+    """
+    s = np.asarray(power_ratio, dtype=np.float64)
+    if not np.all(np.isfinite(s)) or np.any(s < 0):
+        raise ValueError(f"power_ratio must be finite and >= 0 (P / Pc), got {power_ratio!r}")
+    v.choice("dephasing", dephasing, ("pure", "phonon"))
+    if dephasing == "pure":
+        return 1.0 / np.sqrt(1.0 + s)
+    from scipy.special import ellipe, ellipk
+
+    m = 1.0 / (1.0 + s)
+    root = np.sqrt(1.0 + s)
+    with np.errstate(invalid="ignore"):
+        out = root * ellipe(m) - s * ellipk(m) / root
+    return np.where(s == 0, 1.0, out)
