@@ -41,6 +41,8 @@ REFERENCE_BETA = 0.5
 BETA_BOUNDS = (1e-3, 5.0)
 #: Pc is searched within this many decades (of P) below and above the measured powers.
 PC_DECADES = 4.0
+#: A parameter within this fraction of its range from a bound is "on the bound".
+BOUND_TOLERANCE = 1e-4
 #: Significance level below which beta = 1/2 is rejected in favour of a free beta.
 REJECTION_LEVEL = 0.05
 _BETA_GRID = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.5)
@@ -150,15 +152,16 @@ class SaturationFit:
     def reduced_chi2(self) -> float:
         return self.chi2 / self.dof if self.dof > 0 else math.nan
 
-    def _name(self, stem: str, curve: int) -> str:
+    def parameter_name(self, stem: str, curve: int = 0) -> str:
+        """The name of parameter ``stem`` of curve ``curve`` ("critical_power[0.1K]")."""
         return stem if len(self.labels) == 1 else f"{stem}[{self.labels[curve]}]"
 
     def value(self, stem: str, curve: int = 0) -> float:
         """Parameter ``stem`` ("amplitude", "critical_power", "background", "beta") of a curve."""
-        return self.parameters.get(self._name(stem, curve), self.parameters.get(stem, 0.0))
+        return self.parameters.get(self.parameter_name(stem, curve), self.parameters.get(stem, 0.0))
 
     def error(self, stem: str, curve: int = 0) -> float:
-        return self.errors.get(self._name(stem, curve), self.errors.get(stem, 0.0))
+        return self.errors.get(self.parameter_name(stem, curve), self.errors.get(stem, 0.0))
 
     def predict(self, power, curve: int = 0, component: str = "total") -> np.ndarray:
         """Model loss of curve ``curve`` at ``power`` (input scale); ``component`` "total" or
@@ -388,7 +391,8 @@ def _result(layout, theta, cov, chi2, dof, n, known, model_name, scale, labels, 
     errors = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     lo, hi = bounds
     at_bound = tuple(nm for nm, t, a, b in zip(names, theta, lo, hi, strict=True)
-                     if min(t - a, b - t) <= 1e-6 * max(1.0, abs(t)))
+                     if min(t - a, b - t) <= (BOUND_TOLERANCE * (b - a) if math.isfinite(b - a)
+                                              else 1e-6 * max(1.0, abs(t))))
     parameters = dict(zip(names, map(float, values), strict=True))
     errs = dict(zip(names, map(float, errors), strict=True))
     if layout.beta is not None:
