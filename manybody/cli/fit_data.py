@@ -17,6 +17,10 @@ located first, then the two logarithmic slopes on each side over stated windows
 ratio with errors and the windows, and writes ``velocity_fit.png`` / ``velocity_fit.pdf`` (data
 against ln T, the fitted lines, the 2 : -1 and 1 : -1 references), ``velocity_results.json``
 (the fit, the data, provenance) and ``velocity_table.txt``.
+
+With ``--power-sweep`` the tables (one per drive power) are fitted against power instead, at each
+temperature common to them, with the saturation law Q^-1_0 (1 + P/Pc)^-beta + background, beta
+shared (free and 1/2, with a test) and per temperature; see :mod:`manybody.cli.fit_power_sweep`.
 """
 
 from __future__ import annotations

@@ -261,6 +261,8 @@ def run_power_sweep(args: argparse.Namespace, io: TableIO) -> int:
         message = io.message(str(exc)).replace("give the powers explicitly",
                                                 "give them with --powers=P1,P2,...")
         raise ValueError(message) from None
+    except RuntimeError as exc:  # scipy's curve_fit gave up
+        raise ValueError(f"the saturation fit did not converge: {exc}") from None
     text = format_sweep(fit)
     print(text, flush=True)
     created = io.make_out(out)

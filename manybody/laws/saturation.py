@@ -292,6 +292,8 @@ def fit_saturation_joint(curves, *, beta: float | None = None, background: bool 
         power on the linear or amplitude scale; loss <= 0; sigma given for some curves only;
         a curve whose loss does not decrease from the lowest to the highest power; a curve with
         fewer distinct powers than its own parameters; fewer points than parameters.
+    RuntimeError
+        The optimiser (scipy.optimize.curve_fit) did not converge.
     """
     from scipy import optimize, stats  # scipy only when fitting: ``import manybody`` stays light
 
