@@ -11,12 +11,14 @@ import pytest
 
 from manybody.laws.saturation import (
     REJECTION_LEVEL,
-    analyse_saturation,
-    compare_exponent,
     fit_saturation,
     fit_saturation_joint,
-    per_curve_exponents,
     saturation_factor,
+)
+from manybody.laws.saturation_comparison import (
+    analyse_saturation,
+    compare_exponent,
+    per_curve_exponents,
 )
 
 P = np.geomspace(1e-3, 1e3, 16)  # linear power, 6 decades

@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from manybody.laws.inputs import LossCurve
-from manybody.laws.saturation import (
-    PC_DECADES,
-    REFERENCE_BETA,
+from manybody.laws.saturation import PC_DECADES, REFERENCE_BETA
+from manybody.laws.saturation_comparison import (
     ExponentComparison,
     compare_exponent,
     per_curve_exponents,
