@@ -77,6 +77,9 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
     "VelocityFit": "laws.velocity",
     "read_loss_table": "measured.tables",
     "fit_loss": "laws.fit",
+    "fit_saturation": "laws.saturation",
+    "compare_exponent": "laws.saturation_comparison",
+    "analyse_saturation": "laws.saturation_comparison",
     "compare_laws": "measured.comparison",
     "execute_study": "study.run",
     "frozen_fraction": "simulation.equilibration",
@@ -105,6 +108,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from manybody.config.solver import *  # noqa: F403
     from manybody.laws.analysis import *  # noqa: F403
     from manybody.laws.fit import *  # noqa: F403
+    from manybody.laws.saturation import *  # noqa: F403
+    from manybody.laws.saturation_comparison import *  # noqa: F403
     from manybody.laws.shapes import *  # noqa: F403
     from manybody.laws.velocity import *  # noqa: F403
     from manybody.simulation.ensembles import *  # noqa: F403

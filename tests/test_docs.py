@@ -195,7 +195,8 @@ def test_nothing_refers_to_files_beside_the_repository():
 
 
 def test_data_are_the_bytes_the_recorded_fits_used():
-    records = sorted(ROOT.glob("results/data_fit/**/fit_results.json"))
+    records = sorted([*ROOT.glob("results/data_fit/**/fit_results.json"),
+                      *ROOT.glob("results/data_fit/**/saturation_results.json")])
     assert records
     checked = 0
     sweeps = 0

@@ -17,6 +17,10 @@ located first, then the two logarithmic slopes on each side over stated windows
 ratio with errors and the windows, and writes ``velocity_fit.png`` / ``velocity_fit.pdf`` (data
 against ln T, the fitted lines, the 2 : -1 and 1 : -1 references), ``velocity_results.json``
 (the fit, the data, provenance) and ``velocity_table.txt``.
+
+With ``--power-sweep`` the tables (one per drive power) are fitted against power instead, at each
+temperature common to them, with the saturation law Q^-1_0 (1 + P/Pc)^-beta + background, beta
+shared (free and 1/2, with a test) and per temperature; see :mod:`manybody.cli.fit_power_sweep`.
 """
 
 from __future__ import annotations
@@ -181,6 +185,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--velocity", action="store_true",
                         help="fit delta v/v (T) or a resonator's df/f (T) at low frequency: the "
                              "maximum and the two logarithmic slopes, with errors")
+    parser.add_argument("--power-sweep", action="store_true",
+                        help="fit the saturation law Q^-1_0 (1 + P/Pc)^-beta + background to "
+                             "the loss against power at each temperature common to the files "
+                             "(one file per power): beta shared (free and 1/2, with a test) and "
+                             "per temperature; see manybody.cli.fit_power_sweep")
     parser.add_argument("--shift-column", default=None,
                         help="with --velocity: the delta v/v or df/f column name")
     parser.add_argument("--margin", type=v.cli_real(low=1.0, low_open=True), default=3.0,
@@ -621,6 +630,13 @@ def run(args: argparse.Namespace) -> int:
     fit_sweeps.check_options(args)
     if args.sweeps is None and not args.files:
         raise ValueError("give loss tables (FILE ...) or --sweeps FOLDER_OR_GLOB")
+    if args.power_sweep:
+        if args.sweeps is not None:
+            raise ValueError("--power-sweep fits loss tables at several powers (FILE ...), not --sweeps")
+        from manybody.cli.fit_power_sweep import TableIO, run_power_sweep  # when it runs
+
+        return run_power_sweep(args, TableIO(_load, _out_dir, _make_out, _remove_empty,
+                                             cli_message))
     if args.velocity:
         return run_velocity(args)
     # the fits need scipy: imported when the command runs, so that ``manybody --help`` stays fast
@@ -737,7 +753,8 @@ _LOSS_OPTIONS = (("--quasiparticle", "quasiparticle", None), ("--tc", "tc", None
                  ("--powers", "powers", None), ("--simulate", "simulate", 0),
                  ("--power-column", "power_column", None), ("--loss-column", "loss_column", None),
                  ("--no-background", "background", True),
-                 ("--error-model", "error_model", "relative"))
+                 ("--error-model", "error_model", "relative"),
+                 ("--power-sweep", "power_sweep", False))
 
 
 def _velocity_data(args: argparse.Namespace) -> tuple[VelocityTable, np.ndarray, np.ndarray,

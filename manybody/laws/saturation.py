@@ -1,0 +1,448 @@
+"""Power saturation of the loss: Q^-1(P) = Q^-1_0 (1 + P/Pc)^-beta + Q^-1_bg, fitted with errors.
+
+Independent TLS give beta = 1/2 (the Bloch steady state averaged over an inhomogeneous spread of
+detunings, docs/PHYSICS.md section 8); measured resonators and
+interacting-TLS theories give beta well below 1/2 (Faoro and Ioffe, PRL 109, 157005 (2012); Burin
+and Maksymov, PRB 97, 214206 (2018)). This module fits the law with beta free or fixed, jointly to
+several curves (e.g. one per temperature, beta shared); :mod:`manybody.laws.saturation_comparison`
+compares beta free with beta = 1/2 and bootstraps ensembles of curves.
+
+Power axis (``scale``):
+
+* ``"linear"``: P in any linear unit (W, mean photon number), P >= 0; Pc in the same unit;
+* ``"dB"``: P in dB of a unit (dBm, or 10 log10 of a photon number); Pc in the same dB unit;
+* ``"amplitude"``: a drive amplitude e0 >= 0 (strain, field) with P ~ e0^2; the critical
+  amplitude e_c (P/Pc = (e0/e_c)^2) is reported as ``critical_power``.
+
+Fitting: scipy.optimize.curve_fit (trust-region reflective, with bounds) on the parameters
+amplitude Q^-1_0 >= 0, log10 Pc (within ``PC_DECADES`` decades of the measured powers), beta in
+``BETA_BOUNDS`` and the background; its start is the best point of a grid in (log10 Pc, beta) with
+the linear parameters solved exactly at each point. Errors from the covariance: absolute with
+given ``sigma`` (chi2 and p-value meaningful); without, a common scatter estimated from the
+residuals (``error_model`` "relative": sigma_i = s Q^-1_i, or "absolute"), the covariance scaled
+by chi2/dof (``errors_scaled``). Nested comparison beta free against beta = 1/2: a likelihood-ratio
+test (Delta chi2 against chi2 with one degree of freedom) with known errors, an F-test
+(F = Delta RSS / (RSS_free / dof_free) against F(1, dof_free)) with estimated scatter.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from manybody.support import validate as v
+
+SCALES = ("linear", "dB", "amplitude")
+ERROR_MODELS = ("relative", "absolute")
+#: The independent-TLS exponent (inhomogeneous average of the Bloch steady state).
+REFERENCE_BETA = 0.5
+#: Range of the exponent beta in free fits.
+BETA_BOUNDS = (1e-3, 5.0)
+#: Pc is searched within this many decades (of P) below and above the measured powers.
+PC_DECADES = 4.0
+#: A parameter within this fraction of its range from a bound is "on the bound".
+BOUND_TOLERANCE = 1e-4
+#: Significance level below which beta = 1/2 is rejected in favour of a free beta.
+REJECTION_LEVEL = 0.05
+_BETA_GRID = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.5)
+
+
+def saturation_factor(power_ratio, beta: float = REFERENCE_BETA) -> np.ndarray:
+    """(1 + P/Pc)^-beta for P/Pc >= 0 (1/sqrt(1 + P/Pc) for independent TLS).
+
+    Parameters
+    ----------
+    power_ratio : array_like
+        P/Pc (dimensionless), >= 0, any shape.
+    beta : float
+        Exponent, > 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        The factor, same shape, in (0, 1].
+    """
+    r = v.real_array("power_ratio", power_ratio)
+    if np.any(r < 0):
+        raise ValueError(f"power_ratio must be >= 0 (P/Pc), got {r[r < 0].flat[0]:g}")
+    return (1.0 + r) ** -v.positive("beta", beta)
+
+
+def _linear_power(name: str, power: np.ndarray, scale: str) -> np.ndarray:
+    """Power on the given scale -> linear power (arbitrary unit)."""
+    if scale == "dB":
+        return 10.0 ** (power / 10.0)
+    if np.any(power < 0):
+        i = int(np.argmax(power < 0))
+        raise ValueError(f"{name} must be >= 0 on the {scale} scale, got {power[i]:g} at point "
+                         f"{i + 1} (give scale='dB' for powers in dBm)")
+    return power**2 if scale == "amplitude" else power
+
+
+def _from_log_pc(c: float, scale: str) -> tuple[float, float]:
+    """Reported Pc from log10(Pc / unit) and d Pc / d c."""
+    if scale == "dB":
+        return 10.0 * c, 10.0
+    if scale == "amplitude":
+        value = 10.0 ** (c / 2.0)
+        return value, value * math.log(10.0) / 2.0
+    value = 10.0**c
+    return value, value * math.log(10.0)
+
+
+@dataclass(frozen=True)
+class _Curve:
+    power: np.ndarray  # on the input scale
+    linear: np.ndarray  # linear power
+    loss: np.ndarray
+    sigma: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class SaturationFit:
+    """Result of fitting (1 + P/Pc)^-beta saturation to one or several loss curves.
+
+    Attributes
+    ----------
+    parameters, errors : dict of str to float
+        "amplitude" Q^-1_0 (units of the loss), "critical_power" Pc (on the input scale: linear
+        unit, dB of the unit, or the critical amplitude), "background" Q^-1_bg (when fitted),
+        "beta"; with several curves the per-curve ones are named ``amplitude[label]``.
+        A fixed beta has error 0.
+    covariance : numpy.ndarray
+        Covariance of the fitted parameters in the order of ``parameter_names`` (beta fixed:
+        not among them).
+    chi2, dof, n_points : float, int, int
+        Sum of squared weighted residuals, degrees of freedom, points.
+    p_value : float
+        chi2 tail probability with known sigma; NaN when the scatter was estimated.
+    errors_scaled : bool
+        True when the errors rest on a scatter estimated from the residuals.
+    error_model : str
+        "sigma" (given), "relative" or "absolute".
+    beta_fixed : bool
+        True when beta was held fixed.
+    scale : str
+        The power axis, one of ``SCALES``.
+    labels : tuple of str
+        Curve names.
+    at_bound : tuple of str
+        Parameters that ended on a bound (their errors are not reliable): a Pc on its bound
+        means the data do not reach (or do not leave) the saturated regime.
+    """
+
+    parameters: dict
+    errors: dict
+    chi2: float
+    dof: int
+    n_points: int
+    p_value: float
+    errors_scaled: bool
+    error_model: str
+    beta_fixed: bool
+    scale: str
+    labels: tuple = ()
+    parameter_names: tuple = ()
+    covariance: np.ndarray = field(default=None, repr=False)
+    at_bound: tuple = ()
+    _theta: tuple = field(default=(), repr=False)
+
+    @property
+    def reduced_chi2(self) -> float:
+        return self.chi2 / self.dof if self.dof > 0 else math.nan
+
+    def parameter_name(self, stem: str, curve: int = 0) -> str:
+        """The name of parameter ``stem`` of curve ``curve`` ("critical_power[0.1K]")."""
+        return stem if len(self.labels) == 1 else f"{stem}[{self.labels[curve]}]"
+
+    def value(self, stem: str, curve: int = 0) -> float:
+        """Parameter ``stem`` ("amplitude", "critical_power", "background", "beta") of a curve."""
+        return self.parameters.get(self.parameter_name(stem, curve), self.parameters.get(stem, 0.0))
+
+    def error(self, stem: str, curve: int = 0) -> float:
+        return self.errors.get(self.parameter_name(stem, curve), self.errors.get(stem, 0.0))
+
+    def predict(self, power, curve: int = 0, component: str = "total") -> np.ndarray:
+        """Model loss of curve ``curve`` at ``power`` (input scale); ``component`` "total" or
+        "saturating" (without the background)."""
+        p = _linear_power("power", v.real_array("power", power), self.scale)
+        c = self._theta[curve]
+        sat = self.value("amplitude", curve) * (1.0 + p / 10.0**c) ** -self.value("beta")
+        return sat + self.value("background", curve) if component == "total" else sat
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary."""
+        return {"parameters": self.parameters, "errors": self.errors,
+                "parameter_names": list(self.parameter_names),
+                "covariance": None if self.covariance is None else self.covariance.tolist(),
+                "chi2": self.chi2, "dof": self.dof, "reduced_chi2": self.reduced_chi2,
+                "n_points": self.n_points, "p_value": self.p_value,
+                "errors_scaled": self.errors_scaled, "error_model": self.error_model,
+                "beta_fixed": self.beta_fixed, "scale": self.scale, "labels": list(self.labels),
+                "at_bound": list(self.at_bound)}
+
+
+def _check_curve(power, loss, sigma, scale: str, label: str) -> _Curve:
+    where = f" of {label!r}" if label else ""
+    p = v.real_array(f"power{where}", power)
+    q = v.real_array(f"loss{where}", loss)
+    if p.ndim != 1 or q.shape != p.shape:
+        raise ValueError(f"power{where} and loss{where} must be 1-d of one length, got shapes "
+                         f"{p.shape} and {q.shape}")
+    if np.any(q <= 0):
+        raise ValueError(f"loss{where} must be > 0 (Q^-1), got {q[q <= 0][0]:g}")
+    lin = _linear_power(f"power{where}", p, scale)
+    if not np.any(lin > 0):
+        raise ValueError(f"power{where} must have at least one value above 0, got {p.tolist()}")
+    s = None
+    if sigma is not None:
+        s = v.positive_array(f"sigma{where}", sigma)
+        if s.shape != q.shape:
+            raise ValueError(f"sigma{where} must have the shape of loss {q.shape}, got {s.shape}")
+    low, high = lin == lin.min(), lin == lin.max()
+    if not q[high].mean() < q[low].mean():
+        raise ValueError(f"loss{where} must decrease with power (saturation): mean loss "
+                         f"{q[high].mean():.4g} at the highest power {p[high][0]:g} is not below "
+                         f"{q[low].mean():.4g} at the lowest power {p[low][0]:g}")
+    return _Curve(p, lin, q, s)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    n: int  # curves
+    background: bool
+    beta: float | None  # fixed beta, or None (free, shared)
+
+    @property
+    def k(self) -> int:
+        return self.n * (3 if self.background else 2) + (self.beta is None)
+
+    def unpack(self, theta):
+        a = theta[:self.n]
+        c = theta[self.n:2 * self.n]
+        b = theta[2 * self.n:3 * self.n] if self.background else np.zeros(self.n)
+        beta = theta[-1] if self.beta is None else self.beta
+        return a, c, b, beta
+
+
+def _start(curves, weights, layout: _Layout, c_grid) -> np.ndarray:
+    """Best grid point in (log10 Pc, beta), linear parameters solved exactly at each point."""
+    betas = _BETA_GRID if layout.beta is None else (layout.beta,)
+    best = (math.inf, None)
+    for beta in betas:
+        total, picks = 0.0, []
+        for cur, w in zip(curves, weights, strict=True):
+            options = []
+            for c in c_grid:
+                cols = [(1.0 + cur.linear / 10.0**c) ** -beta]
+                if layout.background:
+                    cols.append(np.ones_like(cur.loss))
+                d = np.stack(cols, axis=1)
+                coef = np.linalg.lstsq(d / w[:, None], cur.loss / w, rcond=None)[0]
+                coef[0] = max(coef[0], 1e-12)
+                rss = float(np.sum(((d @ coef - cur.loss) / w) ** 2))
+                options.append((rss, c, coef))
+            rss, c, coef = min(options, key=lambda o: o[0])
+            total += rss
+            picks.append((c, coef))
+        if total < best[0]:
+            best = (total, (beta, picks))
+    beta, picks = best[1]
+    theta = [p[1][0] for p in picks] + [p[0] for p in picks]
+    if layout.background:
+        theta += [p[1][1] for p in picks]
+    if layout.beta is None:
+        theta.append(beta)
+    return np.array(theta, dtype=np.float64)
+
+
+def fit_saturation_joint(curves, *, beta: float | None = None, background: bool = True,
+                         scale: str = "linear", error_model: str = "relative",
+                         labels=None) -> SaturationFit:
+    """Fit (1 + P/Pc)^-beta saturation jointly to several curves, beta shared.
+
+    Each curve j (e.g. one temperature) has its own amplitude Q^-1_0,j, critical power Pc_j and
+    background; beta is shared (free, or fixed at ``beta``).
+
+    Parameters
+    ----------
+    curves : sequence of (power, loss) or (power, loss, sigma)
+        Per curve: power on the ``scale`` axis, shape (n_j,); loss Q^-1 > 0, shape (n_j,);
+        optional one-standard-deviation errors of the loss (all curves or none).
+    beta : float, optional
+        Fixed exponent (0.5: independent TLS); None fits one shared beta.
+    background : bool
+        A constant background Q^-1_bg per curve.
+    scale : {"linear", "dB", "amplitude"}
+        The power axis (module notes).
+    error_model : {"relative", "absolute"}
+        Without sigma: a common relative (sigma_i = s Q^-1_i) or absolute scatter.
+    labels : sequence of str, optional
+        Curve names (default "0", "1", ...).
+
+    Returns
+    -------
+    SaturationFit
+
+    Raises
+    ------
+    ValueError
+        Unknown scale or error model; beta not > 0; non-finite power, loss or sigma; a negative
+        power on the linear or amplitude scale; loss <= 0; sigma given for some curves only;
+        a curve whose loss does not decrease from the lowest to the highest power; a curve with
+        fewer distinct powers than its own parameters; fewer points than parameters.
+    RuntimeError
+        The optimiser (scipy.optimize.curve_fit) did not converge.
+    """
+    from scipy import optimize, stats  # scipy only when fitting: ``import manybody`` stays light
+
+    v.choice("scale", scale, SCALES)
+    v.choice("error_model", error_model, ERROR_MODELS)
+    if beta is not None:
+        beta = v.positive("beta", beta)
+    if len(curves) == 0:
+        raise ValueError("curves must hold at least one (power, loss) curve, got none")
+    labels = tuple(str(i) for i in range(len(curves))) if labels is None else tuple(labels)
+    if len(labels) != len(curves):
+        raise ValueError(f"labels must name each of the {len(curves)} curves, got {len(labels)}")
+    data = [_check_curve(c[0], c[1], c[2] if len(c) > 2 else None, scale,
+                         labels[i] if len(curves) > 1 else "") for i, c in enumerate(curves)]
+    known = [d.sigma is not None for d in data]
+    if any(known) and not all(known):
+        raise ValueError("sigma must be given for all curves or for none")
+    layout = _Layout(len(data), background, beta)
+    own = 3 if background else 2
+    for d, lb in zip(data, labels, strict=True):
+        if np.unique(d.power).size < own:
+            raise ValueError(f"curve {lb!r} has {np.unique(d.power).size} distinct power(s) for "
+                             f"its {own} own parameters (amplitude, Pc"
+                             + (", background)" if background else ")"))
+    n = sum(d.loss.size for d in data)
+    if n <= layout.k:
+        raise ValueError(f"need more points than parameters: {n} point(s) for {layout.k} "
+                         "parameters")
+    # working units: loss / qmax, power / (largest linear power)
+    qmax = max(float(d.loss.max()) for d in data)
+    pref = max(float(d.linear.max()) for d in data)
+    work = [_Curve(d.power, d.linear / pref, d.loss / qmax,
+                   None if d.sigma is None else d.sigma / qmax) for d in data]
+    if all(known):
+        weights = [w.sigma for w in work]
+        model_name = "sigma"
+    else:
+        weights = [w.loss if error_model == "relative" else np.ones_like(w.loss) for w in work]
+        model_name = error_model
+    positive = np.concatenate([w.linear[w.linear > 0] for w in work])
+    c_lo, c_hi = float(np.log10(positive.min())) - PC_DECADES, PC_DECADES
+    theta0 = _start(work, weights, layout, np.linspace(c_lo + 1, c_hi - 1, 15))
+    y = np.concatenate([w.loss for w in work])
+    s = np.concatenate(weights)
+    index = np.concatenate([np.full(w.loss.size, j) for j, w in enumerate(work)])
+    u = np.concatenate([w.linear for w in work])
+
+    def model(_, *theta):
+        a, c, b, bt = layout.unpack(np.asarray(theta))
+        return a[index] * (1.0 + u / 10.0 ** c[index]) ** -bt + b[index]
+
+    lo = [0.0] * layout.n + [c_lo] * layout.n + [-np.inf] * (layout.n * background)
+    hi = [np.inf] * layout.n + [c_hi] * layout.n + [np.inf] * (layout.n * background)
+    if beta is None:
+        lo.append(BETA_BOUNDS[0])
+        hi.append(BETA_BOUNDS[1])
+    theta0 = np.clip(theta0, np.array(lo) + 1e-9, np.array(hi) - 1e-9)
+    theta, cov = optimize.curve_fit(model, u, y, p0=theta0, sigma=s, absolute_sigma=all(known),
+                                    bounds=(lo, hi), method="trf")
+    chi2 = float(np.sum(((model(None, *theta) - y) / s) ** 2))
+    dof = n - layout.k
+    return _result(layout, theta, cov, chi2, dof, n, all(known), model_name, scale, labels,
+                   qmax, pref, (lo, hi), stats.chi2.sf(chi2, dof) if all(known) else math.nan)
+
+
+def _result(layout, theta, cov, chi2, dof, n, known, model_name, scale, labels, qmax, pref,
+            bounds, p_value) -> SaturationFit:
+    """Working parameters -> the reported ones (loss units, Pc on the input scale)."""
+    m = layout.n
+
+    def named(stem, j):
+        return stem if m == 1 else f"{stem}[{labels[j]}]"
+
+    names, values, derivs = [], [], []
+    c_ref = {"dB": math.log10(pref), "amplitude": math.log10(pref),
+             "linear": math.log10(pref)}[scale]
+    for j in range(m):
+        names.append(named("amplitude", j))
+        values.append(theta[j] * qmax)
+        derivs.append(qmax)
+    for j in range(m):
+        pc, d = _from_log_pc(theta[m + j] + c_ref, scale)
+        names.append(named("critical_power", j))
+        values.append(pc)
+        derivs.append(d)
+    if layout.background:
+        for j in range(m):
+            names.append(named("background", j))
+            values.append(theta[2 * m + j] * qmax)
+            derivs.append(qmax)
+    if layout.beta is None:
+        names.append("beta")
+        values.append(theta[-1])
+        derivs.append(1.0)
+    jac = np.diag(derivs)
+    cov = jac @ np.asarray(cov) @ jac
+    errors = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    lo, hi = bounds
+    at_bound = tuple(nm for nm, t, a, b in zip(names, theta, lo, hi, strict=True)
+                     if min(t - a, b - t) <= (BOUND_TOLERANCE * (b - a) if math.isfinite(b - a)
+                                              else 1e-6 * max(1.0, abs(t))))
+    parameters = dict(zip(names, map(float, values), strict=True))
+    errs = dict(zip(names, map(float, errors), strict=True))
+    if layout.beta is not None:
+        parameters["beta"], errs["beta"] = layout.beta, 0.0
+    c_work = tuple(float(c + c_ref) for c in theta[m:2 * m])
+    return SaturationFit(parameters, errs, chi2, dof, n, float(p_value), not known, model_name,
+                         layout.beta is not None, scale, tuple(labels), tuple(names), cov,
+                         at_bound, c_work)
+
+
+def fit_saturation(power, loss, sigma=None, *, beta: float | None = None, background: bool = True,
+                   scale: str = "linear", error_model: str = "relative") -> SaturationFit:
+    """Fit Q^-1(P) = Q^-1_0 (1 + P/Pc)^-beta + Q^-1_bg to one curve.
+
+    Parameters
+    ----------
+    power : array_like
+        Drive power on the ``scale`` axis, shape (n,): linear (>= 0), dB (dBm) or amplitude.
+    loss : array_like
+        Q^-1 (any units, e.g. pi*C0 for simulated absorption), > 0, shape (n,).
+    sigma : array_like, optional
+        Errors of ``loss``; None: a common scatter estimated from the residuals.
+    beta : float, optional
+        Fixed exponent (0.5: independent TLS); None fits it.
+    background, scale, error_model
+        As in :func:`fit_saturation_joint`.
+
+    Returns
+    -------
+    SaturationFit
+
+    Raises
+    ------
+    ValueError
+        As :func:`fit_saturation_joint`.
+
+    Examples
+    --------
+    >>> p = np.geomspace(0.01, 100.0, 12)
+    >>> fit = fit_saturation(p, 2e-6 / np.sqrt(1 + p / 0.5) + 1e-7)
+    >>> round(fit.parameters["beta"], 3), round(fit.parameters["critical_power"], 3)
+    (0.5, 0.5)
+    """
+    curve = (power, loss) if sigma is None else (power, loss, sigma)
+    return fit_saturation_joint([curve], beta=beta, background=background, scale=scale,
+                                error_model=error_model)
+
+
+__all__ = ["SCALES", "REFERENCE_BETA", "BETA_BOUNDS", "PC_DECADES", "REJECTION_LEVEL",
+           "saturation_factor", "SaturationFit", "fit_saturation", "fit_saturation_joint"]

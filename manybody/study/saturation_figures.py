@@ -1,0 +1,164 @@
+"""The saturation comparison figure: Q^-1/Q^-1(0) against P/Pc for several models on one axis,
+with the independent-TLS law 1/sqrt(1 + P/Pc) and each model's best-fit (1 + P/Pc)^-beta
+(docs/PHYSICS.md section 8), and the fitted exponents side by side.
+
+Takes plain arrays, so any source can feed it (the study's saturation sweeps, a measured sweep);
+the fits are :func:`manybody.laws.saturation.fit_saturation` when no exponents are given.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from manybody.laws.saturation import REFERENCE_BETA, fit_saturation, saturation_factor
+from manybody.support import validate as v
+from manybody.support.style import MARKERS, PALETTE, new_figure, save_figure, style_context
+
+
+def _per_model(name: str, value, n: int, size: int | None = None) -> list:
+    """A sequence with one entry per model (an array shared by all models is repeated)."""
+    if value is None:
+        return [None] * n
+    if isinstance(value, np.ndarray) and value.ndim == 1 or (
+            isinstance(value, Sequence) and value and np.ndim(value[0]) == 0):
+        return [value] * n
+    if len(value) != n:
+        raise ValueError(f"{name} must have one entry per model ({n}), got {len(value)}")
+    return list(value)
+
+
+def _checked(power_ratio, curves, errors, labels, betas, beta_errors):
+    n = len(labels)
+    if n == 0:
+        raise ValueError("labels must name at least one model, got none")
+    if len(curves) != n:
+        raise ValueError(f"curves must have one entry per model ({n}), got {len(curves)}")
+    ratios = _per_model("power_ratio", power_ratio, n)
+    errs = _per_model("errors", errors, n)
+    models = []
+    for i, lb in enumerate(labels):
+        x = v.real_array(f"power_ratio of {lb!r}", ratios[i])
+        y = v.positive_array(f"curve of {lb!r}", curves[i])
+        if x.shape != y.shape or x.ndim != 1:
+            raise ValueError(f"power_ratio and curve of {lb!r} must be 1-d of one length, got "
+                             f"{x.shape} and {y.shape}")
+        if np.any(x < 0):
+            raise ValueError(f"power_ratio of {lb!r} must be >= 0 (P/Pc), got {x.min():g}")
+        e = None if errs[i] is None else v.positive_array(f"errors of {lb!r}", errs[i])
+        if e is not None and e.shape != y.shape:
+            raise ValueError(f"errors of {lb!r} must have the shape of its curve {y.shape}, "
+                             f"got {e.shape}")
+        models.append((x, y, e))
+    if betas is not None and len(betas) != n:
+        raise ValueError(f"betas must have one entry per model ({n}), got {len(betas)}")
+    if beta_errors is not None and len(beta_errors) != n:
+        raise ValueError(f"beta_errors must have one entry per model ({n}), got "
+                         f"{len(beta_errors)}")
+    return models
+
+
+def draw_saturation_models(power_ratio, curves, labels: Sequence[str], *, errors=None,
+                           betas=None, beta_errors=None):
+    """The figure (not saved); see :func:`figure_saturation_models` for the parameters.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Panels (a) Q^-1/Q^-1(0) against P/Pc, (b) the exponents beta.
+    """
+    models = _checked(power_ratio, curves, errors, labels, betas, beta_errors)
+    fitted_betas, fitted_errors = [], []
+    with style_context():
+        fig = new_figure(figsize=(8.0, 3.6), layout="constrained")
+        ax, bx = fig.subplots(1, 2, width_ratios=(2.2, 1))
+        positive = np.concatenate([x[x > 0] for x, _, _ in models])
+        lo = float(positive.min()) / 2 if positive.size else 1e-2
+        hi = float(positive.max()) * 2 if positive.size else 1e2
+        fine = np.geomspace(lo, hi, 200)
+        ax.plot(fine, saturation_factor(fine, REFERENCE_BETA), "k-", lw=1.6,
+                label="1/√(1 + P/Pc) (independent TLS)")
+        for i, ((x, y, e), lb) in enumerate(zip(models, labels, strict=True)):
+            col, mark = PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)]
+            if betas is not None and betas[i] is not None:
+                beta = float(betas[i])
+                err = math.nan if beta_errors is None else float(beta_errors[i])
+                best = saturation_factor(fine, beta)
+            else:
+                try:
+                    fit = fit_saturation(x, y, e, background=False)
+                except (ValueError, RuntimeError):  # e.g. a curve that does not saturate
+                    beta, err, best = math.nan, math.nan, None
+                else:
+                    beta, err = fit.parameters["beta"], fit.errors["beta"]
+                    best = fit.predict(fine) / fit.predict([0.0])[0]
+            fitted_betas.append(float(beta))
+            fitted_errors.append(float(err))
+            keep = x > 0
+            ax.errorbar(x[keep], y[keep], None if e is None else e[keep], fmt=mark, color=col,
+                        ms=3.5, label=lb)
+            if best is not None:
+                ax.plot(fine, best, "--", color=col, lw=1.0,
+                        label=f"(1 + P/Pc)^-β, β = {beta:.3g}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("drive power P / Pc")
+        ax.set_ylabel("Q⁻¹ / Q⁻¹(P → 0)")
+        ax.set_title("(a) saturation of the loss", fontsize=9)
+        ax.legend(fontsize=6.5, ncol=2, loc="lower left")
+        pos = np.arange(len(labels))
+        bx.errorbar(pos, fitted_betas, [0.0 if not math.isfinite(x) else x
+                                        for x in fitted_errors], fmt="o", color="C0")
+        bx.axhline(REFERENCE_BETA, color="k", ls="--", lw=0.8, label="1/2 (independent TLS)")
+        bx.set_xticks(pos, labels, rotation=30, ha="right", fontsize=7)
+        bx.set_ylabel("exponent β")
+        bx.set_xlim(-0.5, len(labels) - 0.5)
+        bx.set_ylim(bottom=0.0)
+        bx.set_title("(b) fitted exponent", fontsize=9)
+        bx.legend(fontsize=7)
+    return fig
+
+
+def figure_saturation_models(power_ratio, curves, labels: Sequence[str], out: Path, *,
+                             errors=None, betas=None, beta_errors=None,
+                             name: str = "saturation_models") -> list[Path]:
+    """Q^-1/Q^-1(0) against P/Pc for several models on one axis, with 1/sqrt(1 + P/Pc) and the
+    best-fit (1 + P/Pc)^-beta of each; the exponents in a second panel.
+
+    Parameters
+    ----------
+    power_ratio : array_like or sequence of array_like
+        P/Pc >= 0, shape (n_power,), shared by all models, or one array per model (each with
+        its own fitted Pc).
+    curves : sequence of array_like
+        Q^-1/Q^-1(P -> 0) per model, each of the shape of its power_ratio, > 0.
+    labels : sequence of str
+        Model names (legend and panel (b)).
+    out : Path
+        Output directory; ``name.pdf`` and ``name.png`` are written.
+    errors : array_like or sequence, optional
+        One-standard-deviation errors of the curves (per model, or None).
+    betas, beta_errors : sequence of float, optional
+        Best-fit exponent per model and its error (e.g. from
+        :func:`manybody.laws.saturation.analyse_saturation`); without them each curve is fitted
+        here with (1 + P/Pc)^-beta (no background); a curve that cannot be fitted (one that
+        does not decrease) is drawn without a best-fit curve and with beta NaN.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    ValueError
+        Lengths that do not match the models; negative P/Pc; curves not > 0; non-finite
+        values; and as :func:`manybody.laws.saturation.fit_saturation` when fitting.
+    """
+    fig = draw_saturation_models(power_ratio, curves, labels, errors=errors, betas=betas,
+                                 beta_errors=beta_errors)
+    with style_context():
+        return save_figure(fig, Path(out), name)
