@@ -10,6 +10,10 @@ relative to the current directory, default ``./fit_data``):
 * ``fit_results.json``: parameters, errors, covariances, criteria, the data fitted, provenance;
 * ``fit_table.txt``: the printed table.
 
+With ``--shift FILE`` (a df/f0 table) it fits loss and frequency shift together, and with
+``--simulated`` the absorption and velocity shift of a results file
+(:mod:`manybody.cli.fit_loss_shift`).
+
 With ``--velocity`` it fits one table of the sound-velocity shift delta v / v (T), or of a
 resonator's df/f (T) at low frequency, instead (:mod:`manybody.measured.velocity`): the maximum is
 located first, then the two logarithmic slopes on each side over stated windows
@@ -34,6 +38,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from manybody.cli import fit_loss_shift
 from manybody.laws.inputs import (
     BCS_RATIO,
     ERROR_MODELS,
@@ -227,6 +232,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="output directory, relative to the current directory "
                              "(default: ./fit_data)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    fit_loss_shift.add_arguments(parser)
 
 
 def _gap(args) -> float | None:
@@ -615,6 +621,12 @@ def _record(args: argparse.Namespace, w: float, gap: float | None, tables: list,
 
 def run(args: argparse.Namespace) -> int:
     """Run ``fit-data``; returns the exit status."""
+    if fit_loss_shift.wanted(args):
+        try:
+            return fit_loss_shift.run_loss_shift(args, _gap(args), _load, _out_dir, _make_out,
+                                                 _remove_empty)
+        except ValueError as exc:
+            raise ValueError(cli_message(str(exc))) from None
     if args.velocity:
         return run_velocity(args)
     # the fits need scipy: imported when the command runs, so that ``manybody --help`` stays fast

@@ -315,7 +315,7 @@ def fit_loss_shift(
                "qp_reference_temperature": t_ref if quasiparticle else None,
                "labels": list(labels) + [sh.label],
                "partner": labels[model.partner] if windowed else None,
-               "powers": [c.power for c in windowed],
+               "powers": [c.power for c in windowed], "shift_scatter_unit": points.scale,
                "x_range": [float(w / t_ref), float(w / min([sh.temperature.min()] + [
                    c.temperature.min() for c in windowed]))]}
     fit = engine._result(model, sol, frequency=w, options=options, curves=tuple(windowed))
