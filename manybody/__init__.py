@@ -78,6 +78,9 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
     "read_loss_table": "measured.tables",
     "fit_loss": "laws.fit",
     "compare_laws": "measured.comparison",
+    "shift_values": "laws.shift",
+    "fit_loss_shift": "laws.joint",
+    "compare_loss_shift": "laws.joint",
     "execute_study": "study.run",
     "frozen_fraction": "simulation.equilibration",
 }

@@ -150,3 +150,25 @@ def test_point_parsing_and_missing_variables(tiny_run):
     with pytest.raises(ValueError, match="at least 2 finished realisations"):
         curves_from_results(two)
     assert np.isfinite(curves_from_results(ds)[0].loss).all()
+
+
+def test_command_names_the_modes_of_the_library():
+    from manybody.cli import fit_loss_shift
+    from manybody.laws import joint
+
+    assert fit_loss_shift.MODES == joint.MODES
+
+
+@pytest.mark.slow
+def test_systematics_script_tiny(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "scripts/nb_loss_shift_systematics.py", "--powers",
+                           "160", "--tmax", "1.0", "--out", str(tmp_path)], capture_output=True,
+                          text=True, cwd=DATA.parents[1], timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads((tmp_path / "systematics.json").read_text())["rows"]
+    assert [(r["tmax"], r["quasiparticle"]) for r in rows] == [(1.0, None), (1.0, "exp"),
+                                                                (None, "exp")]
+    assert (tmp_path / "systematics.md").read_text().count("| qint_160dBm |") == 3

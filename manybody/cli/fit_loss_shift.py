@@ -22,17 +22,22 @@ import argparse
 import hashlib
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from manybody.laws.inputs import LossCurve, ShiftCurve, parse_frequency
-from manybody.laws.joint import MODES, LossShiftComparison
 from manybody.measured.velocity import read_velocity_table
 from manybody.support import jsonio
 from manybody.support.files import atomic_write
 from manybody.support.provenance import command_line, environment
 from manybody.support.style import PALETTE, new_figure, save_figure, styled
 
+if TYPE_CHECKING:  # pragma: no cover
+    from manybody.laws.joint import LossShiftComparison
+
+#: The modes of the joint fit, as :data:`manybody.laws.joint.MODES` (not imported: scipy).
+MODES = ("loss", "shift", "joint")
 SCHEMA = "manybody.fit-data-loss-shift/1"
 OUTPUTS = ("loss_shift_fit.png", "loss_shift_fit.pdf", "loss_shift_results.json",
            "loss_shift_table.txt")
