@@ -172,3 +172,12 @@ def test_systematics_script_tiny(tmp_path):
     assert [(r["tmax"], r["quasiparticle"]) for r in rows] == [(1.0, None), (1.0, "exp"),
                                                                 (None, "exp")]
     assert (tmp_path / "systematics.md").read_text().count("| qint_160dBm |") == 3
+
+
+def test_shift_with_errors_beside_loss_without_is_refused(tmp_path, capsys):
+    table = tmp_path / "shift.csv"
+    table.write_text("T (K),df/f,sigma\n" + "".join(
+        f"{t:.1f},{1e-7 * math.log(t):.4g},1e-8\n" for t in np.arange(0.1, 1.05, 0.1)))
+    status, _, err = run_cli([NB[0], "--shift", table, "--frequency", "5.61989GHz", "--out",
+                              tmp_path / "o"], capsys)
+    assert status == 2 and "either all curves (loss and shift) or none must carry sigma" in err

@@ -109,9 +109,8 @@ def _measured(args: argparse.Namespace, load) -> tuple[list, ShiftCurve, float, 
         raise ValueError("--frequency is required with --shift (e.g. --frequency 5.62GHz)")
     w = parse_frequency(args.frequency)
     tables, curves = load(args)
-    st = read_velocity_table(args.shift, args.temperature_column, args.shift_column,
-                             error_column=False)
-    shift = ShiftCurve(st.temperature, st.shift, None, st.label)
+    st = read_velocity_table(args.shift, args.temperature_column, args.shift_column)
+    shift = ShiftCurve(st.temperature, st.shift, st.sigma, st.label)
     inputs = []
     for meta in [t.metadata() for t in tables] + [st.metadata()]:
         meta["sha256"] = hashlib.sha256(Path(meta["source"]).read_bytes()).hexdigest()
