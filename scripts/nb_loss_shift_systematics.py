@@ -1,7 +1,8 @@
 """Systematic spread of the joint loss + frequency-shift fit of the Nb CPW resonator (issue 19).
 
-For each loss file (drive power; the shift shares its amplitude), each upper temperature limit and
-with and without the activated (quasiparticle) term, fits tanh(x/2), 1 - e^-x and the family to
+For each loss file (drive power; the shift shares its amplitude), and for all five files with the
+saturation model (one unsaturated amplitude, shared by the shift), each upper temperature limit
+and with and without the activated (quasiparticle) term, fits tanh(x/2), 1 - e^-x and the family to
 the loss alone, the shift alone and jointly (:func:`manybody.laws.joint.compare_loss_shift`) and
 records the TLS index with its error, AIC(generic) - AIC(tls), the preferred law and the ratio of
 the amplitudes F delta0 from the shift alone and from the loss alone (TLS law; 1 if both come from
@@ -19,6 +20,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import warnings
 from pathlib import Path
@@ -53,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "results" / "data_fit" / "nb_joint"))
     parser.add_argument("--powers", default="160,140,120,100,80",
                         help="file powers (dBm, the numbers in qint_<P>dBm.csv)")
+    parser.add_argument("--no-saturation", dest="saturation", action="store_false",
+                        help="leave out the joint fit of all files with the saturation model")
     parser.add_argument("--tmax", default="0.6,0.8,1.0,1.2",
                         help="upper temperature limits (K) without the activated term; the "
                              "activated term is fitted over 0.1-1.7 K and at the largest tmax")
@@ -62,14 +66,21 @@ def main(argv: list[str] | None = None) -> int:
     tmaxes = [float(t) for t in args.tmax.split(",")]
     choices = [(t, None) for t in tmaxes] + [(max(tmaxes), "exp"), (None, "exp")]
     rows = []
-    for power in args.powers.split(","):
-        curves = curves_from_table(read_loss_table(DATA / f"qint_{power.strip()}dBm.csv"))
+    powers = [p.strip() for p in args.powers.split(",")]
+    sets = [([p], False) for p in powers] + ([(powers, True)] if args.saturation else [])
+    for files, saturation in sets:
+        curves = []
+        for p in files:  # the power of a file is the one its name gives (see data/README.md)
+            curves += [dataclasses.replace(c, power=-float(p), power_unit="dBm", label=f"-{p} dBm")
+                       for c in curves_from_table(read_loss_table(DATA / f"qint_{p}dBm.csv"))]
         for tmax, qp in choices:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                cmp = compare_loss_shift(curves, shift, FREQUENCY, tmax=tmax, quasiparticle=qp)
+                cmp = compare_loss_shift(curves, shift, FREQUENCY, tmax=tmax, quasiparticle=qp,
+                                         saturation=saturation)
             ratio, ratio_err = _ratio(cmp)
-            row = {"file": f"qint_{power.strip()}dBm", "tmax": tmax, "quasiparticle": qp,
+            name = "all, saturation" if saturation else f"qint_{files[0]}dBm"
+            row = {"file": name, "tmax": tmax, "quasiparticle": qp,
                    "amplitude_ratio_shift_over_loss": ratio, "amplitude_ratio_error": ratio_err}
             for m in MODES:
                 vd = cmp.verdicts[m]

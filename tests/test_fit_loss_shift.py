@@ -73,7 +73,7 @@ def test_nb_loss_and_shift_end_to_end(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--saturation"], "--saturation do(es) not apply"),
+    (["--simulate", "5"], "--simulate do(es) not apply"),
     (["--quasiparticle", "mattis-bardeen"], "--quasiparticle mattis-bardeen"),
     (["--point", "frequency=0.1"], "--point applies to --simulated only"),
     (["--simulated"], "exclude each other"),
@@ -165,7 +165,7 @@ def test_systematics_script_tiny(tmp_path):
     import sys
 
     proc = subprocess.run([sys.executable, "scripts/nb_loss_shift_systematics.py", "--powers",
-                           "160", "--tmax", "1.0", "--out", str(tmp_path)], capture_output=True,
+                           "160", "--tmax", "1.0", "--no-saturation", "--out", str(tmp_path)], capture_output=True,
                           text=True, cwd=DATA.parents[1], timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = json.loads((tmp_path / "systematics.json").read_text())["rows"]

@@ -83,6 +83,23 @@ def test_shift_shares_the_amplitude_of_the_lowest_power_curve():
     assert res.fit.parameters["amplitude[high]"] == pytest.approx(0.3 * AMPLITUDE, rel=1e-6)
 
 
+def test_saturation_one_unsaturated_amplitude_for_loss_curves_and_shift():
+    """Loss at three powers saturated as 1/sqrt(1 + P/Pc) (Pc = -120 dBm); the shift carries the
+    unsaturated amplitude: the fit recovers F and Pc, and the shift's amplitude is F."""
+    x = W / T
+    pc = -120.0
+    curves = [LossCurve(T, AMPLITUDE / math.sqrt(1 + 10 ** ((p - pc) / 10)) * law_values("tls", x)
+                        + BACKGROUND, 1e-4 * AMPLITUDE * np.ones(T.size), power=p,
+                        label=f"{p:g} dBm") for p in (-150.0, -120.0, -90.0)]
+    shift = ShiftCurve(T, AMPLITUDE / math.pi * shift_values("tls", x),
+                       np.full(T.size, 1e-4 * AMPLITUDE))
+    fit = fit_loss_shift(curves, shift, W, law="family", saturation=True).fit
+    assert fit.parameters["amplitude"] == pytest.approx(AMPLITUDE, rel=1e-5)
+    assert fit.parameters["critical_power"] == pytest.approx(pc, abs=1e-3)
+    assert fit.parameters["index"] == pytest.approx(1.0, abs=1e-5)
+    assert fit.options["partner"] == "unsaturated amplitude"
+
+
 def test_quasiparticle_terms_share_the_gap():
     x = W / T
     gap, t_ref = 8.0, T.max()

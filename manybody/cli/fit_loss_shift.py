@@ -43,8 +43,7 @@ OUTPUTS = ("loss_shift_fit.png", "loss_shift_fit.pdf", "loss_shift_results.json"
            "loss_shift_table.txt")
 
 #: (option, attribute, default) of the loss-table options the joint fit does not take.
-_NOT_HERE = (("--saturation", "saturation", False), ("--powers", "powers", None),
-             ("--simulate", "simulate", 0), ("--velocity", "velocity", False),
+_NOT_HERE = (("--simulate", "simulate", 0), ("--velocity", "velocity", False),
              ("--margin", "margin", 3.0), ("--decades", "decades", 1.0), ("--top", "top", 1.5))
 
 
@@ -166,7 +165,9 @@ def format_table(cmp: LossShiftComparison) -> str:
     opts = any_fit.options
     lines = [f"frequency {opts['frequency_ghz']:.6g} GHz (w = {opts['frequency_kelvin']:.4g} K); "
              f"x = w/T from {opts['x_range'][0]:.3g} to {opts['x_range'][1]:.3g}; the shift "
-             f"shares the amplitude of loss curve {opts['partner']!r}",
+             + ("has the unsaturated amplitude F (loss curves F/sqrt(1 + P/Pc))"
+                if opts.get("saturation") else
+                f"shares the amplitude of loss curve {opts['partner']!r}"),
              "errors: " + ("given (absolute)" if not any_fit.errors_scaled else
                            f"estimated from the residuals per curve ({any_fit.error_model}); "
                            "scatter: rms of the loss (per curve), of the shift (its units)"),
@@ -198,7 +199,8 @@ def consistency(cmp: LossShiftComparison) -> str:
     for law in ("tls", "generic"):
         loss_fit, shift_fit = cmp.fits["loss"][law].fit, cmp.fits["shift"][law].fit
         partner = cmp.fits["joint"][law].fit.options["partner"]
-        name = "amplitude" if "amplitude" in loss_fit.parameters else f"amplitude[{partner}]"
+        name = ("amplitude" if "amplitude" in loss_fit.parameters  # one curve, or saturation
+                else f"amplitude[{partner}]")
         a_l, e_l = loss_fit.parameters[name], loss_fit.errors[name]
         a_s, e_s = shift_fit.parameters["amplitude"], shift_fit.errors["amplitude"]
         ratio = a_s / a_l if a_l else math.nan
@@ -286,7 +288,7 @@ def run_loss_shift(args: argparse.Namespace, gap: float | None, load, out_dir, m
         curves, shift, w, inputs = _simulated(args) if args.simulated else _measured(args, load)
         options = {"background": args.background, "quasiparticle": args.quasiparticle,
                    "gap": gap, "tmin": args.tmin, "tmax": args.tmax,
-                   "error_model": args.error_model}
+                   "error_model": args.error_model, "saturation": args.saturation}
         cmp = fit_curves(curves, shift, w, **options)
     except BaseException:
         remove_empty(created)

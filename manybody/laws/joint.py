@@ -8,8 +8,10 @@ docs/PHYSICS.md section 9). With the loss curves j (drive powers) and one shift 
     df/f0 (T)  = (F_k / pi) S(x) + c [+ qp_shift * e^{-Delta0 (1/T - 1/T_ref)}]
 
 * the shift shares the amplitude F_k of one loss curve k (``partner``; default the curve of
-  lowest drive power, or the first without powers): both are the same susceptibility at the
-  drive of the shift measurement, which should be the power of that loss curve;
+  lowest drive power, or the first without powers), the least saturated one; or, with
+  ``saturation``, F_j = F / sqrt(1 + P_j/P_c) for the loss curves and F itself for the shift
+  (the shift's temperature dependence comes from TLS with E ~ T, mostly off resonance, which the
+  drive does not saturate);
 * c is the free reference offset (the shift is measured relative to a reference temperature);
 * the optional quasiparticle terms (``quasiparticle="exp"``) share the gap Delta0 (free, or fixed
   with ``gap``); the shift's term has its own, free-signed coefficient (kinetic inductance
@@ -65,6 +67,7 @@ class _LossShiftModel:
     partner: int
     band: tuple | None = None
     saturation: bool = False
+    powers: tuple = ()
     index_bounds: tuple = INDEX_BOUNDS
 
     def _each(self, stem: str) -> list[str]:
@@ -72,7 +75,8 @@ class _LossShiftModel:
 
     @property
     def linear_names(self) -> list[str]:
-        names = self._each("amplitude") if self.n_loss else ["amplitude"]
+        names = (self._each("amplitude") if self.n_loss and not self.saturation
+                 else ["amplitude"])
         if self.background and self.n_loss:
             names += self._each("background")
         if self.has_shift:
@@ -88,11 +92,13 @@ class _LossShiftModel:
         names = ["index"] if self.law == "family" else []
         if self.quasiparticle and self.gap is None:
             names.append("gap")
+        if self.saturation:
+            names.append("critical_power")
         return names
 
-    def unpack(self, theta) -> tuple[float, float | None]:
+    def unpack(self, theta) -> tuple[float, float | None, float | None]:
         d = dict(zip(self.nonlinear_names, theta, strict=True))
-        return d.get("index", 0.0), d.get("gap", self.gap)
+        return d.get("index", 0.0), d.get("gap", self.gap), d.get("critical_power")
 
     def shape(self, x: np.ndarray, index: float) -> np.ndarray:
         """The loss law L(x)."""
@@ -100,15 +106,18 @@ class _LossShiftModel:
 
     def columns(self, t: np.ndarray, j: int, theta, x: np.ndarray | None = None) -> np.ndarray:
         """Design matrix (n, n_linear) of curve j (j = n_loss: the shift) at temperatures t (K)."""
-        index, gap = self.unpack(theta)
+        index, gap, pc = self.unpack(theta)
         xx = self.w / t
         zero, one = np.zeros_like(t), np.ones_like(t)
         shift = j == self.n_loss
         law = (shift_values(self.law, xx, index, self.band) / math.pi if shift
                else self.shape(xx, index))
-        n_amp = max(self.n_loss, 1)
-        partner = self.partner if self.n_loss else 0
-        cols = [law if (k == partner if shift else k == j) else zero for k in range(n_amp)]
+        if self.saturation:  # one unsaturated amplitude; the shift is not saturated
+            cols = [law if shift else law / np.sqrt(1.0 + 10.0 ** ((self.powers[j] - pc) / 10.0))]
+        else:
+            partner = self.partner if self.n_loss else 0
+            cols = [law if (k == partner if shift else k == j) else zero
+                    for k in range(max(self.n_loss, 1))]
         if self.background and self.n_loss:
             cols += [one if (k == j and not shift) else zero for k in range(self.n_loss)]
         if self.has_shift:
@@ -121,15 +130,18 @@ class _LossShiftModel:
         return np.stack(cols, axis=1)
 
     def bounds(self, powers) -> tuple[list, list]:
-        pairs = [self.index_bounds if n == "index" else GAP_BOUNDS for n in self.nonlinear_names]
-        return [p[0] for p in pairs], [p[1] for p in pairs]
+        p = [q for q in self.powers if q is not None] or [0.0]
+        pairs = {"index": self.index_bounds, "gap": GAP_BOUNDS,
+                 "critical_power": (min(p) - 100.0, max(p) + 100.0)}
+        return ([pairs[n][0] for n in self.nonlinear_names],
+                [pairs[n][1] for n in self.nonlinear_names])
 
     def grid(self, powers) -> list[tuple]:
-        axes = []
-        for name in self.nonlinear_names:
-            axes.append([-0.9, -0.6, -0.3, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 6.0, 15.0]
-                        if name == "index" else list(np.geomspace(0.5, 80.0, 14)))
-        return list(itertools.product(*axes))
+        p = [q for q in self.powers if q is not None] or [0.0]
+        axes = {"index": [-0.9, -0.6, -0.3, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 6.0, 15.0],
+                "gap": list(np.geomspace(0.5, 80.0, 14)),
+                "critical_power": list(np.linspace(min(p) - 40.0, max(p) + 40.0, 13))}
+        return list(itertools.product(*(axes[n] for n in self.nonlinear_names)))
 
 
 @dataclass(frozen=True)
@@ -235,6 +247,7 @@ def fit_loss_shift(
     error_model: str = "relative",
     partner: int | None = None,
     band: tuple[float, float] | None = None,
+    saturation: bool = False,
 ) -> LossShiftFit:
     """Fit one law to loss curves, to a shift curve, or to both with a shared amplitude.
 
@@ -265,6 +278,11 @@ def fit_loss_shift(
     band : (float, float), optional
         Band edges (nu_lo, nu_hi) of the flat loss in units of w (see
         :func:`manybody.laws.shift.shift_generic`); default the infinite band.
+    saturation : bool
+        One unsaturated amplitude F for all loss curves, each saturated by
+        1/sqrt(1 + P_j/P_c) (P_c fitted, dB of the power unit; needs a power per curve), and the
+        shift with F itself: the shift comes mostly from TLS off resonance, which the drive does
+        not saturate (docs/PHYSICS.md section 9). ``partner`` is then not used.
 
     Returns
     -------
@@ -292,9 +310,9 @@ def fit_loss_shift(
     if mode == "loss":
         fit = engine.fit_joint(use, w, law=law, background=background,
                                quasiparticle=quasiparticle, gap=gap, tmin=tmin, tmax=tmax,
-                               error_model=error_model)
+                               error_model=error_model, saturation=saturation)
         return LossShiftFit(law, mode, fit, None)
-    windowed = engine._window(use, tmin, tmax, False) if use else []
+    windowed = engine._window(use, tmin, tmax, saturation and bool(use)) if use else []
     sh = shift.window(tmin, tmax)
     labels = [c.label for c in windowed]
     if len(set(labels)) < len(labels):
@@ -302,7 +320,8 @@ def fit_loss_shift(
     t_ref = float(max([sh.temperature.max()] + [c.temperature.max() for c in windowed]))
     model = _LossShiftModel(law, w, len(windowed), tuple(labels), background, quasiparticle, gap,
                             t_ref, True, _partner(windowed, partner),
-                            None if band is None else tuple(float(b) for b in band))
+                            None if band is None else tuple(float(b) for b in band),
+                            saturation and bool(windowed), tuple(c.power for c in windowed))
     points = _points(windowed, sh, error_model)
     names = model.linear_names + model.nonlinear_names
     if points.n <= len(names):
@@ -314,7 +333,8 @@ def fit_loss_shift(
                "tmin": tmin, "tmax": tmax, "band": model.band,
                "qp_reference_temperature": t_ref if quasiparticle else None,
                "labels": list(labels) + [sh.label],
-               "partner": labels[model.partner] if windowed else None,
+               "partner": (None if not windowed else "unsaturated amplitude" if model.saturation
+                           else labels[model.partner]), "saturation": model.saturation,
                "powers": [c.power for c in windowed], "shift_scatter_unit": points.scale,
                "x_range": [float(w / t_ref), float(w / min([sh.temperature.min()] + [
                    c.temperature.min() for c in windowed]))]}
