@@ -77,6 +77,8 @@ def test_nb_loss_and_shift_end_to_end(tmp_path, capsys):
     (["--quasiparticle", "mattis-bardeen"], "--quasiparticle mattis-bardeen"),
     (["--point", "frequency=0.1"], "--point applies to --simulated only"),
     (["--simulated"], "exclude each other"),
+    (["--band", "1.5,3"], "--band edges must satisfy"),
+    (["--band", "0;3"], "--band must be two comma-separated numbers"),
 ])
 def test_options_the_joint_fit_refuses(extra, message, tmp_path, capsys):
     status, _, err = run_cli([*NB, *extra, "--out", tmp_path / "o"], capsys)
@@ -165,8 +167,8 @@ def test_systematics_script_tiny(tmp_path):
     import sys
 
     proc = subprocess.run([sys.executable, "scripts/nb_loss_shift_systematics.py", "--powers",
-                           "160", "--tmax", "1.0", "--no-saturation", "--out", str(tmp_path)], capture_output=True,
-                          text=True, cwd=DATA.parents[1], timeout=600)
+                           "160", "--tmax", "1.0", "--no-saturation", "--out", str(tmp_path)],
+                          capture_output=True, text=True, cwd=DATA.parents[1], timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = json.loads((tmp_path / "systematics.json").read_text())["rows"]
     assert [(r["tmax"], r["quasiparticle"]) for r in rows] == [(1.0, None), (1.0, "exp"),

@@ -55,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--simulated", action="store_true",
                         help="FILE is a results file of manybody run/study: fit its absorption "
                              "and velocity_shift (means over realisations) the same way")
+    parser.add_argument("--band", default=None, metavar="LO,HI",
+                        help="band edges of the flat loss in units of the measurement frequency "
+                             "(0 <= LO < 1 < HI, HI may be inf) for the shift partners; default "
+                             "0,inf")
     parser.add_argument("--point", default=None, metavar="NAME=VALUE[,...]",
                         help="with --simulated: the sweep point (and frequency) to fit, e.g. "
                              "coupling_strength=0.02,frequency=0.1")
@@ -100,6 +104,21 @@ def _check_args(args: argparse.Namespace) -> None:
     if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
         raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
                          f"--tmax {args.tmax} K")
+
+
+def _band(text: str | None) -> tuple[float, float] | None:
+    """--band LO,HI as two numbers (checked by the laws)."""
+    if text is None:
+        return None
+    try:
+        lo, hi = (float(b) for b in text.split(","))
+    except ValueError:
+        raise ValueError(f"--band must be two comma-separated numbers LO,HI (units of the "
+                         f"frequency), got {text!r}") from None
+    if not (0.0 <= lo < 1.0 < hi):
+        raise ValueError(f"--band edges must satisfy 0 <= LO < 1 < HI (the measurement frequency "
+                         f"inside the band), got {text!r}")
+    return lo, hi
 
 
 def _measured(args: argparse.Namespace, load) -> tuple[list, ShiftCurve, float, list[dict]]:
@@ -288,7 +307,8 @@ def run_loss_shift(args: argparse.Namespace, gap: float | None, load, out_dir, m
         curves, shift, w, inputs = _simulated(args) if args.simulated else _measured(args, load)
         options = {"background": args.background, "quasiparticle": args.quasiparticle,
                    "gap": gap, "tmin": args.tmin, "tmax": args.tmax,
-                   "error_model": args.error_model, "saturation": args.saturation}
+                   "error_model": args.error_model, "saturation": args.saturation,
+                   "band": _band(args.band)}
         cmp = fit_curves(curves, shift, w, **options)
     except BaseException:
         remove_empty(created)
