@@ -86,6 +86,12 @@ def test_options_the_joint_fit_refuses(extra, message, tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_band_without_the_joint_fit_is_refused(tmp_path, capsys):
+    status, _, err = run_cli([NB[0], "--frequency", "5.61989GHz", "--band", "0,5", "--out",
+                              tmp_path / "o"], capsys)
+    assert status == 2 and "--band and --point apply to the joint fit only" in err
+
+
 def test_shift_needs_a_frequency(tmp_path, capsys):
     status, _, err = run_cli([NB[0], "--shift", NB[2], "--out", tmp_path / "o"], capsys)
     assert status == 2 and "--frequency is required with --shift" in err

@@ -177,7 +177,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``fit-data`` arguments."""
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="loss tables (CSV/TSV: temperature and Q, Q^-1 or tan delta); with "
-                             "--velocity one table of temperature and delta v/v or df/f")
+                             "--velocity one table of temperature and delta v/v or df/f; with "
+                             "--simulated one results file (.nc) of manybody run or study")
     parser.add_argument("--frequency", default=None,
                         help="measurement frequency with unit: 5.61989GHz, 5619.89MHz, 0.2697K "
                              "(required for loss tables; recorded only with --velocity)")

@@ -65,8 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def wanted(args: argparse.Namespace) -> bool:
-    """Whether ``fit-data`` should run the joint fit."""
-    return args.shift is not None or args.simulated
+    """Whether ``fit-data`` should run the joint fit (or refuse its options without it)."""
+    return (args.shift is not None or args.simulated or args.band is not None
+            or args.point is not None)
 
 
 def fit_curves(curves: list[LossCurve], shift: ShiftCurve, frequency: float | str,
@@ -97,6 +98,9 @@ def _check_args(args: argparse.Namespace) -> None:
     if bad:
         raise ValueError(f"{', '.join(bad)} do(es) not apply to the joint loss + shift fit "
                          "(--shift/--simulated); the quasiparticle term there is 'exp'")
+    if args.shift is None and not args.simulated:
+        raise ValueError("--band and --point apply to the joint fit only: add --shift FILE "
+                         "(measured) or --simulated (a results file)")
     if args.shift is not None and args.simulated:
         raise ValueError("--shift (measured) and --simulated (a results file) exclude each other")
     if args.point is not None and not args.simulated:
