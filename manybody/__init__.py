@@ -81,6 +81,9 @@ _EXPORTS = {  # public name -> the module (below manybody) that defines it; one 
     "compare_exponent": "laws.saturation_comparison",
     "analyse_saturation": "laws.saturation_comparison",
     "compare_laws": "measured.comparison",
+    "shift_values": "laws.shift",
+    "fit_loss_shift": "laws.joint",
+    "compare_loss_shift": "laws.joint",
     "execute_study": "study.run",
     "frozen_fraction": "simulation.equilibration",
 }

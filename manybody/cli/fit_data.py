@@ -10,6 +10,10 @@ relative to the current directory, default ``./fit_data``):
 * ``fit_results.json``: parameters, errors, covariances, criteria, the data fitted, provenance;
 * ``fit_table.txt``: the printed table.
 
+With ``--shift FILE`` (a df/f0 table) it fits loss and frequency shift together, and with
+``--simulated`` the absorption and velocity shift of a results file
+(:mod:`manybody.cli.fit_loss_shift`).
+
 With ``--velocity`` it fits one table of the sound-velocity shift delta v / v (T), or of a
 resonator's df/f (T) at low frequency, instead (:mod:`manybody.measured.velocity`): the maximum is
 located first, then the two logarithmic slopes on each side over stated windows
@@ -38,7 +42,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from manybody.cli import fit_sweeps
+from manybody.cli import fit_loss_shift, fit_sweeps
 from manybody.laws.inputs import (
     BCS_RATIO,
     ERROR_MODELS,
@@ -178,7 +182,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``fit-data`` arguments."""
     parser.add_argument("files", nargs="*", metavar="FILE",
                         help="loss tables (CSV/TSV: temperature and Q, Q^-1 or tan delta); with "
-                             "--velocity one table of temperature and delta v/v or df/f")
+                             "--velocity one table of temperature and delta v/v or df/f; with "
+                             "--simulated one results file (.nc) of manybody run or study")
     parser.add_argument("--frequency", default=None,
                         help="measurement frequency with unit: 5.61989GHz, 5619.89MHz, 0.2697K "
                              "(required for loss tables; recorded only with --velocity)")
@@ -239,6 +244,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "(default: ./fit_data)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     fit_sweeps.configure(parser)
+    fit_loss_shift.add_arguments(parser)
 
 
 def _gap(args) -> float | None:
@@ -630,6 +636,12 @@ def run(args: argparse.Namespace) -> int:
     fit_sweeps.check_options(args)
     if args.sweeps is None and not args.files:
         raise ValueError("give loss tables (FILE ...) or --sweeps FOLDER_OR_GLOB")
+    if fit_loss_shift.wanted(args):
+        try:
+            return fit_loss_shift.run_loss_shift(args, _gap(args), _load, _out_dir, _make_out,
+                                                 _remove_empty)
+        except ValueError as exc:
+            raise ValueError(cli_message(str(exc))) from None
     if args.power_sweep:
         if args.sweeps is not None:
             raise ValueError("--power-sweep fits loss tables at several powers (FILE ...), not --sweeps")

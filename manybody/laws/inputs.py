@@ -177,3 +177,64 @@ class LossCurve:
         return LossCurve(self.temperature[keep], self.loss[keep],
                          None if self.sigma is None else self.sigma[keep], self.power,
                          self.label, self.power_unit)
+
+
+@dataclass(frozen=True)
+class ShiftCurve:
+    """One measured (or simulated) frequency shift delta f / f0 (T) (or delta v / v).
+
+    Parameters
+    ----------
+    temperature : array_like
+        T (K), 0 < T < 1000 K.
+    shift : array_like
+        delta f / f0 (dimensionless, either sign; only its temperature dependence is fitted: an
+        additive reference offset is free). Same shape as ``temperature``.
+    sigma : array_like, optional
+        One-standard-deviation errors of ``shift``; None when unknown.
+    label : str
+        Name used in parameter names and figures.
+
+    Raises
+    ------
+    ValueError
+        Temperatures outside 0 < T < 1000 K, non-finite shifts, sigma <= 0, shapes that differ.
+    """
+
+    temperature: np.ndarray
+    shift: np.ndarray
+    sigma: np.ndarray | None = None
+    label: str = "shift"
+
+    def __post_init__(self) -> None:
+        t = v.positive_array(f"temperature of {self.label!r}", self.temperature)
+        if np.any(t >= MAX_TEMPERATURE):
+            i = int(np.argmax(t >= MAX_TEMPERATURE))
+            raise ValueError(f"temperature of {self.label!r} must be below {MAX_TEMPERATURE:g} K "
+                             f"(in kelvin, not mK?), got {t[i]:g} K at point {i + 1}")
+        y = v.real_array(f"shift of {self.label!r}", self.shift)
+        if y.shape != t.shape:
+            raise ValueError(f"shift of {self.label!r} must have the shape of temperature "
+                             f"{t.shape}, got {y.shape}")
+        object.__setattr__(self, "temperature", t)
+        object.__setattr__(self, "shift", y)
+        if self.sigma is not None:
+            s = v.positive_array(f"sigma of {self.label!r}", self.sigma)
+            if s.shape != t.shape:
+                raise ValueError(f"sigma of {self.label!r} must have shape {t.shape}, "
+                                 f"got {s.shape}")
+            object.__setattr__(self, "sigma", s)
+
+    def window(self, tmin: float | None, tmax: float | None) -> ShiftCurve:
+        """The points with tmin <= T <= tmax (K)."""
+        keep = np.ones(self.temperature.size, dtype=bool)
+        if tmin is not None:
+            keep &= self.temperature >= tmin
+        if tmax is not None:
+            keep &= self.temperature <= tmax
+        if not keep.any():
+            raise ValueError(f"no points of {self.label!r} in the window [{tmin}, {tmax}] K "
+                             f"(data span {self.temperature.min():g}-"
+                             f"{self.temperature.max():g} K)")
+        return ShiftCurve(self.temperature[keep], self.shift[keep],
+                          None if self.sigma is None else self.sigma[keep], self.label)

@@ -1,0 +1,330 @@
+"""``manybody fit-data ... --shift FILE`` (measured) or ``--simulated`` (a results file): loss and
+frequency shift fitted together.
+
+The loss laws tanh(x/2), 1 - e^-x and the family, with their Kramers-Kronig partners for the shift
+(:mod:`manybody.laws.shift`), are fitted to the loss alone, to the shift alone and jointly with a
+shared amplitude F delta0 (:func:`manybody.laws.joint.compare_loss_shift`); each mode is judged
+with the one verdict. Writes into ``--out``:
+
+* ``loss_shift_fit.png`` / ``.pdf``: loss and shift with the joint fits of both named laws, and
+  their residuals;
+* ``loss_shift_results.json``: all fits (parameters, errors, covariances, criteria), verdicts,
+  the data fitted, inputs with checksums, provenance;
+* ``loss_shift_table.txt``: the printed table.
+
+:func:`run_loss_shift` is the entry point called by ``fit-data``; :func:`fit_curves` takes loss
+curves and a shift curve and does the work (so other readers, e.g. raw S21 sweeps, can feed it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from manybody.laws.inputs import LossCurve, ShiftCurve, parse_frequency
+from manybody.measured.velocity import read_velocity_table
+from manybody.support import jsonio
+from manybody.support.files import atomic_write
+from manybody.support.provenance import command_line, environment
+from manybody.support.style import PALETTE, new_figure, save_figure, styled
+
+if TYPE_CHECKING:  # pragma: no cover
+    from manybody.laws.joint import LossShiftComparison
+
+#: The modes of the joint fit, as :data:`manybody.laws.joint.MODES` (not imported: scipy).
+MODES = ("loss", "shift", "joint")
+SCHEMA = "manybody.fit-data-loss-shift/1"
+OUTPUTS = ("loss_shift_fit.png", "loss_shift_fit.pdf", "loss_shift_results.json",
+           "loss_shift_table.txt")
+
+#: (option, attribute, default) of the loss-table options the joint fit does not take.
+_NOT_HERE = (("--simulate", "simulate", 0), ("--velocity", "velocity", False),
+             ("--margin", "margin", 3.0), ("--decades", "decades", 1.0), ("--top", "top", 1.5))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the joint loss + shift fit (added to ``fit-data``)."""
+    parser.add_argument("--shift", default=None, metavar="FILE",
+                        help="a frequency-shift table df/f0 (T) measured with the loss tables: "
+                             "fit loss and shift together (shared amplitude F delta0)")
+    parser.add_argument("--simulated", action="store_true",
+                        help="FILE is a results file of manybody run/study: fit its absorption "
+                             "and velocity_shift (means over realisations) the same way")
+    parser.add_argument("--band", default=None, metavar="LO,HI",
+                        help="band edges of the flat loss in units of the measurement frequency "
+                             "(0 <= LO < 1 < HI, HI may be inf) for the shift partners; default "
+                             "0,inf")
+    parser.add_argument("--point", default=None, metavar="NAME=VALUE[,...]",
+                        help="with --simulated: the sweep point (and frequency) to fit, e.g. "
+                             "coupling_strength=0.02,frequency=0.1")
+
+
+def wanted(args: argparse.Namespace) -> bool:
+    """Whether ``fit-data`` should run the joint fit (or refuse its options without it)."""
+    return (args.shift is not None or args.simulated or args.band is not None
+            or args.point is not None)
+
+
+def fit_curves(curves: list[LossCurve], shift: ShiftCurve, frequency: float | str,
+               **options) -> LossShiftComparison:
+    """The joint fit behind the command: the three laws in the three modes.
+
+    Parameters
+    ----------
+    curves : list of LossCurve
+        Loss curves (one per drive power).
+    shift : ShiftCurve
+        The frequency shift measured with them.
+    frequency : float or str
+        w (K) or a string with a unit.
+    **options
+        background, quasiparticle ("exp"), gap, tmin, tmax, error_model, partner, band (see
+        :func:`manybody.laws.joint.fit_loss_shift`).
+    """
+    from manybody.laws.joint import compare_loss_shift  # scipy: when the command runs
+
+    return compare_loss_shift(curves, shift, frequency, **options)
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    bad = [name for name, attr, default in _NOT_HERE if getattr(args, attr) != default]
+    if args.quasiparticle not in (None, "exp"):
+        bad.append(f"--quasiparticle {args.quasiparticle}")
+    if bad:
+        raise ValueError(f"{', '.join(bad)} do(es) not apply to the joint loss + shift fit "
+                         "(--shift/--simulated); the quasiparticle term there is 'exp'")
+    if args.shift is None and not args.simulated:
+        raise ValueError("--band and --point apply to the joint fit only: add --shift FILE "
+                         "(measured) or --simulated (a results file)")
+    if args.shift is not None and args.simulated:
+        raise ValueError("--shift (measured) and --simulated (a results file) exclude each other")
+    if args.point is not None and not args.simulated:
+        raise ValueError("--point applies to --simulated only")
+    if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
+        raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
+                         f"--tmax {args.tmax} K")
+
+
+def _band(text: str | None) -> tuple[float, float] | None:
+    """--band LO,HI as two numbers (checked by the laws)."""
+    if text is None:
+        return None
+    try:
+        lo, hi = (float(b) for b in text.split(","))
+    except ValueError:
+        raise ValueError(f"--band must be two comma-separated numbers LO,HI (units of the "
+                         f"frequency), got {text!r}") from None
+    if not (0.0 <= lo < 1.0 < hi):
+        raise ValueError(f"--band edges must satisfy 0 <= LO < 1 < HI (the measurement frequency "
+                         f"inside the band), got {text!r}")
+    return lo, hi
+
+
+def _measured(args: argparse.Namespace, load) -> tuple[list, ShiftCurve, float, list[dict]]:
+    """Loss tables (through fit-data's loader), the shift table, w, and the inputs' metadata."""
+    if args.frequency is None:
+        raise ValueError("--frequency is required with --shift (e.g. --frequency 5.62GHz)")
+    w = parse_frequency(args.frequency)
+    tables, curves = load(args)
+    st = read_velocity_table(args.shift, args.temperature_column, args.shift_column)
+    shift = ShiftCurve(st.temperature, st.shift, st.sigma, st.label)
+    inputs = []
+    for meta in [t.metadata() for t in tables] + [st.metadata()]:
+        meta["sha256"] = hashlib.sha256(Path(meta["source"]).read_bytes()).hexdigest()
+        inputs.append(meta)
+    return curves, shift, w, inputs
+
+
+def _simulated(args: argparse.Namespace) -> tuple[list, ShiftCurve, float, list[dict]]:
+    from manybody.runs.results import load_results  # xarray: when the command runs
+    from manybody.study.loss_shift import curves_from_results, parse_point
+
+    if len(args.files) != 1:
+        raise ValueError(f"--simulated takes one results file, got {len(args.files)}")
+    if args.frequency is not None:
+        raise ValueError("--frequency does not apply to --simulated: the frequency is the "
+                         "results file's (choose it with --point frequency=...)")
+    ds = load_results(args.files[0])
+    loss, shift, w, point = curves_from_results(ds, parse_point(args.point))
+    meta = {"source": args.files[0], "point": point, "title": ds.attrs.get("title"),
+            "git_commit": ds.attrs.get("git_commit"),
+            "sha256": hashlib.sha256(Path(args.files[0]).read_bytes()).hexdigest(),
+            "units": {"loss": "C0 (absorption in pi*C0 times pi)", "shift": "C0"}}
+    return [loss], shift, w, [meta]
+
+
+def _fmt(value: float, error: float) -> str:
+    if not math.isfinite(error) or error == 0:
+        return f"{value:.4g}"
+    return f"{value:.4g} +- {error:.2g}"
+
+
+def _scatter(res) -> str:
+    """rms scatter: loss in per cent (relative model) or chi2/dof (given errors); the shift in
+    its units."""
+    f = res.fit
+    if not f.errors_scaled:
+        return f"chi2/dof {f.reduced_chi2:.3g}"
+    unit = f.options.get("shift_scatter_unit") or 1.0
+    parts = []
+    if res.mode != "shift":
+        loss = f.curve_scatter[:len(res.loss_curves)] if f.curve_scatter else (f.rms_scatter,)
+        rel = "relative" in f.error_model
+        parts.append("/".join(f"{100 * s:.2g}%" if rel else f"{s:.2g}" for s in loss))
+    if res.mode != "loss":
+        s = f.curve_scatter[-1] if res.mode == "joint" else f.rms_scatter
+        parts.append(f"{s * unit:.2g}")
+    return ", ".join(parts)
+
+
+def format_table(cmp: LossShiftComparison) -> str:
+    """Human-readable result: per mode, the three fits and the verdict."""
+    any_fit = next(iter(cmp.fits["joint"].values())).fit
+    opts = any_fit.options
+    lines = [f"frequency {opts['frequency_ghz']:.6g} GHz (w = {opts['frequency_kelvin']:.4g} K); "
+             f"x = w/T from {opts['x_range'][0]:.3g} to {opts['x_range'][1]:.3g}; the shift "
+             + ("has the unsaturated amplitude F (loss curves F/sqrt(1 + P/Pc))"
+                if opts.get("saturation") else
+                f"shares the amplitude of loss curve {opts['partner']!r}"),
+             "errors: " + ("given (absolute)" if not any_fit.errors_scaled else
+                           f"estimated from the residuals per curve ({any_fit.error_model}); "
+                           "scatter: rms of the loss (per curve), of the shift (its units)"),
+             "amplitude = F delta0 (units of the loss); shift = (amplitude/pi) S(x) + "
+             "shift_offset"]
+    for mode in MODES:
+        lines += ["", f"[{mode}]", f"{'law':<9} {'scatter':>19} {'AIC':>9} {'dAIC':>7}  "
+                  "parameters"]
+        fits = cmp.fits[mode]
+        best = min(f.fit.aic for f in fits.values())
+        for law, res in fits.items():
+            f = res.fit
+            params = ", ".join(f"{n} = {_fmt(f.parameters[n], f.errors[n])}"
+                               for n in f.parameter_names if not n.startswith("background"))
+            flags = "; ".join((*f.indeterminate, *f.unphysical))
+            lines.append(f"{law:<9} {_scatter(res):>19} {f.aic:>9.2f} {f.aic - best:>7.2f}  "
+                         f"{params}" + (f"  [{flags}]" if flags else ""))
+        vd = cmp.verdicts[mode]
+        lines.append(f"-> TLS index a = {_fmt(vd.index, vd.index_error)}; preferred: "
+                     f"{vd.preferred or 'none'} (AIC(generic) - AIC(tls) = {vd.delta_aic:+.2f}, "
+                     f"evidence {vd.evidence}); verdict: {vd.verdict}")
+    lines += ["", consistency(cmp)]
+    return "\n".join(lines)
+
+
+def consistency(cmp: LossShiftComparison) -> str:
+    """The amplitude F delta0 of the TLS law from the shift alone against the loss alone."""
+    out = []
+    for law in ("tls", "generic"):
+        loss_fit, shift_fit = cmp.fits["loss"][law].fit, cmp.fits["shift"][law].fit
+        partner = cmp.fits["joint"][law].fit.options["partner"]
+        name = ("amplitude" if "amplitude" in loss_fit.parameters  # one curve, or saturation
+                else f"amplitude[{partner}]")
+        a_l, e_l = loss_fit.parameters[name], loss_fit.errors[name]
+        a_s, e_s = shift_fit.parameters["amplitude"], shift_fit.errors["amplitude"]
+        ratio = a_s / a_l if a_l else math.nan
+        err = abs(ratio) * math.hypot(e_s / a_s if a_s else math.inf, e_l / a_l if a_l else 0.0)
+        out.append(f"{law}: F delta0 from the shift / from the loss = {_fmt(ratio, err)}")
+    return ("Kramers-Kronig consistency (1 if loss and shift come from the same resonant "
+            "spectrum): " + "; ".join(out))
+
+
+@styled
+def plot(cmp: LossShiftComparison, out: Path, name: str, loss_label: str = "1/Q",
+         shift_label: str = "δf/f0") -> list[Path]:
+    """Figure: loss and shift with the joint fits of tanh(x/2) and 1 - e^-x, and residuals;
+    writes ``out/name.png`` and ``.pdf``."""
+    tls, gen = cmp.fits["joint"]["tls"], cmp.fits["joint"]["generic"]
+    fig = new_figure(figsize=(10.0, 6.5), layout="constrained")
+    (ax_l, ax_s), (r_l, r_s) = fig.subplots(2, 2, sharex="col", height_ratios=(3, 1.3))
+    temps = [c.temperature for c in tls.loss_curves] + [tls.shift.temperature]
+    lo, hi = min(t.min() for t in temps) * 0.9, max(t.max() for t in temps) * 1.05
+    grid = np.geomspace(lo, hi, 300)
+    for j, c in enumerate(tls.loss_curves):
+        col = PALETTE[j % len(PALETTE)]
+        ax_l.plot(c.temperature, c.loss, "o", color=col, ms=4.5, label=c.label)
+        for res, style, mark in ((tls, "-", "o"), (gen, "--", "s")):
+            ax_l.plot(grid, res.predict_loss(grid, j), style, color=col, lw=1.3)
+            model = res.predict_loss(c.temperature, j)
+            r_l.plot(c.temperature, 100 * (c.loss - model) / model, mark + style, color=col,
+                     ms=3.5, lw=0.8)
+    sh = tls.shift
+    ax_s.plot(sh.temperature, sh.shift, "o", color="0.2", ms=4.5, label=sh.label)
+    for res, style, mark, title in ((tls, "-", "o", "tanh(x/2) + digamma partner"),
+                                    (gen, "--", "s", "1 - e^-x + its partner")):
+        ax_s.plot(grid, res.predict_shift(grid), style, color="0.2", lw=1.3,
+                  label=f"joint {title} (AIC {res.fit.aic:.1f})")
+        r_s.plot(sh.temperature, res.shift_residuals(), mark + style, color="0.2", ms=3.5,
+                 lw=0.8)
+    vd = cmp.verdicts["joint"]
+    for a in (ax_l, ax_s, r_l, r_s):
+        a.set_xscale("log")
+        a.set_xlim(lo, hi)
+        a.grid(True, which="both", alpha=0.3, lw=0.5)
+        a.axvspan(lo, min(tls.fit.frequency, hi), color="0.92", zorder=0, lw=0)
+    ax_l.set_yscale("log")
+    ax_l.set_ylabel(f"loss {loss_label}")
+    ax_s.set_ylabel(f"shift {shift_label}")
+    r_l.set_ylabel("loss resid. (%)")
+    r_s.set_ylabel("shift resid.")
+    for a in (r_l, r_s):
+        a.axhline(0, color="k", lw=0.8)
+        a.set_xlabel("temperature T (K); shaded: x = hf/kT > 1")
+    ax_l.legend(fontsize=7.5, loc="best")
+    ax_s.legend(fontsize=7.5, loc="best")
+    fig.suptitle(f"joint fit, shared F δ0: solid tanh(x/2), dashed 1 − e^−x; TLS index a = "
+                 f"{_fmt(vd.index, vd.index_error)}; preferred {vd.preferred or 'none'} "
+                 f"(ΔAIC {vd.delta_aic:+.1f}); verdict {vd.verdict}", fontsize=9)
+    return save_figure(fig, out, name, formats=("png", "pdf"))
+
+
+def _record(args, w: float, inputs: list, cmp: LossShiftComparison, options: dict) -> dict:
+    res = cmp.fits["joint"]["tls"]
+    return {"schema": SCHEMA, "provenance": {**environment(), "command": command_line()},
+            "inputs": inputs,
+            "options": {**options, "frequency": args.frequency, "frequency_kelvin": w},
+            "comparison": cmp.to_dict(), "consistency": consistency(cmp),
+            "data": {"loss": [{"label": c.label, "power": c.power, "temperature_K":
+                               c.temperature.tolist(), "loss": c.loss.tolist(),
+                               "sigma": None if c.sigma is None else c.sigma.tolist()}
+                              for c in res.loss_curves],
+                     "shift": {"label": res.shift.label,
+                               "temperature_K": res.shift.temperature.tolist(),
+                               "shift": res.shift.shift.tolist(),
+                               "sigma": None if res.shift.sigma is None
+                               else res.shift.sigma.tolist()}}}
+
+
+def run_loss_shift(args: argparse.Namespace, gap: float | None, load, out_dir, make_out,
+                   remove_empty) -> int:
+    """Run the joint fit for ``fit-data``: ``gap`` is the checked --gap/--tc (K, None: free);
+    ``load``, ``out_dir``, ``make_out`` and ``remove_empty`` are fit-data's loss-table loader and
+    output-directory helpers."""
+    _check_args(args)
+    out = out_dir(args, OUTPUTS)
+    created = make_out(out)
+    try:
+        curves, shift, w, inputs = _simulated(args) if args.simulated else _measured(args, load)
+        options = {"background": args.background, "quasiparticle": args.quasiparticle,
+                   "gap": gap, "tmin": args.tmin, "tmax": args.tmax,
+                   "error_model": args.error_model, "saturation": args.saturation,
+                   "band": _band(args.band)}
+        cmp = fit_curves(curves, shift, w, **options)
+    except BaseException:
+        remove_empty(created)
+        raise
+    table = format_table(cmp)
+    print(table, flush=True)
+    written = plot(cmp, out, "loss_shift_fit",
+                   "(units of C0)" if args.simulated else "1/Q",
+                   "δv/v (units of C0)" if args.simulated else "δf/f0")
+    text = jsonio.dumps(_record(args, w, inputs, cmp, options), indent=1)
+    atomic_write(out / "loss_shift_results.json", lambda f: f.write(text.encode()))
+    atomic_write(out / "loss_shift_table.txt", lambda f: f.write((table + "\n").encode()))
+    written += [out / "loss_shift_results.json", out / "loss_shift_table.txt"]
+    print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
+    return 0

@@ -1,0 +1,403 @@
+"""Loss and frequency shift fitted together: one amplitude for both, through Kramers-Kronig.
+
+For a resonant loss F delta0 L(x) flat in frequency (x = w / T), the frequency shift is
+(F delta0 / pi) S(x) + const with S the law's partner (:mod:`manybody.laws.shift`,
+docs/PHYSICS.md section 9). With the loss curves j (drive powers) and one shift curve:
+
+    Q^-1_j(T)  = F_j L(x) + B_j [+ qp_loss * e^{-Delta0 (1/T - 1/T_ref)}]
+    df/f0 (T)  = (F_k / pi) S(x) + c [+ qp_shift * e^{-Delta0 (1/T - 1/T_ref)}]
+
+* the shift shares the amplitude F_k of one loss curve k (``partner``; default the curve of
+  lowest drive power, or the first without powers), the least saturated one; or, with
+  ``saturation``, F_j = F / sqrt(1 + P_j/P_c) for the loss curves and F itself for the shift
+  (the shift's temperature dependence comes from TLS with E ~ T, mostly off resonance, which the
+  drive does not saturate);
+* c is the free reference offset (the shift is measured relative to a reference temperature);
+* the optional quasiparticle terms (``quasiparticle="exp"``) share the gap Delta0 (free, or fixed
+  with ``gap``); the shift's term has its own, free-signed coefficient (kinetic inductance
+  lowers f0). Only the "exp" shape is offered here.
+
+:func:`fit_loss_shift` fits one law in one of three modes: ``"loss"`` (the loss curves alone, the
+model of :func:`manybody.laws.fit.fit_joint`), ``"shift"`` (the shift alone: amplitude F, offset
+c) or ``"joint"``; it uses the one engine of :mod:`manybody.laws.fit` (grid start, linear
+parameters solved exactly, scipy least_squares, per-curve scatter by iterated reweighting when no
+errors are given: a relative error model for the loss, an absolute one for the shift).
+:func:`compare_loss_shift` fits the three laws in the three modes and judges each mode with the
+one verdict (:func:`manybody.laws.verdict.judge`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import types
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from manybody.laws import fit as engine
+from manybody.laws.fit import GAP_BOUNDS, INDEX_BOUNDS, LawFit
+from manybody.laws.inputs import ERROR_MODELS, LAWS, LossCurve, ShiftCurve, parse_frequency
+from manybody.laws.shapes import law_values
+from manybody.laws.shift import shift_values
+from manybody.laws.verdict import Verdict, judge
+from manybody.support import validate as v
+from manybody.units import KELVIN_PER_GHZ
+
+MODES = ("loss", "shift", "joint")
+
+
+@dataclass(frozen=True)
+class _LossShiftModel:
+    """Layout of parameters and design columns: loss curves 0..n_loss-1, then the shift curve.
+
+    Duck-types the engine's model (:class:`manybody.laws.fit._Model`)."""
+
+    law: str
+    w: float
+    n_loss: int
+    labels: tuple
+    background: bool
+    quasiparticle: str | None
+    gap: float | None
+    t_ref: float
+    has_shift: bool
+    partner: int
+    band: tuple | None = None
+    saturation: bool = False
+    powers: tuple = ()
+    index_bounds: tuple = INDEX_BOUNDS
+
+    def _each(self, stem: str) -> list[str]:
+        return [stem] if self.n_loss == 1 else [f"{stem}[{lb}]" for lb in self.labels]
+
+    @property
+    def linear_names(self) -> list[str]:
+        names = (self._each("amplitude") if self.n_loss and not self.saturation
+                 else ["amplitude"])
+        if self.background and self.n_loss:
+            names += self._each("background")
+        if self.has_shift:
+            names.append("shift_offset")
+        if self.quasiparticle and self.n_loss:
+            names.append("qp_loss")
+        if self.quasiparticle and self.has_shift:
+            names.append("qp_shift")
+        return names
+
+    @property
+    def nonlinear_names(self) -> list[str]:
+        names = ["index"] if self.law == "family" else []
+        if self.quasiparticle and self.gap is None:
+            names.append("gap")
+        if self.saturation:
+            names.append("critical_power")
+        return names
+
+    def unpack(self, theta) -> tuple[float, float | None, float | None]:
+        d = dict(zip(self.nonlinear_names, theta, strict=True))
+        return d.get("index", 0.0), d.get("gap", self.gap), d.get("critical_power")
+
+    def shape(self, x: np.ndarray, index: float) -> np.ndarray:
+        """The loss law L(x)."""
+        return law_values(self.law, x, index)
+
+    def columns(self, t: np.ndarray, j: int, theta, x: np.ndarray | None = None) -> np.ndarray:
+        """Design matrix (n, n_linear) of curve j (j = n_loss: the shift) at temperatures t (K)."""
+        index, gap, pc = self.unpack(theta)
+        xx = self.w / t
+        zero, one = np.zeros_like(t), np.ones_like(t)
+        shift = j == self.n_loss
+        law = (shift_values(self.law, xx, index, self.band) / math.pi if shift
+               else self.shape(xx, index))
+        if self.saturation:  # one unsaturated amplitude; the shift is not saturated
+            cols = [law if shift else law / np.sqrt(1.0 + 10.0 ** ((self.powers[j] - pc) / 10.0))]
+        else:
+            partner = self.partner if self.n_loss else 0
+            cols = [law if (k == partner if shift else k == j) else zero
+                    for k in range(max(self.n_loss, 1))]
+        if self.background and self.n_loss:
+            cols += [one if (k == j and not shift) else zero for k in range(self.n_loss)]
+        if self.has_shift:
+            cols.append(one if shift else zero)
+        qp = (np.exp(-gap * (1.0 / t - 1.0 / self.t_ref)) if self.quasiparticle else None)
+        if self.quasiparticle and self.n_loss:
+            cols.append(zero if shift else qp)
+        if self.quasiparticle and self.has_shift:
+            cols.append(qp if shift else zero)
+        return np.stack(cols, axis=1)
+
+    def bounds(self, powers) -> tuple[list, list]:
+        p = [q for q in self.powers if q is not None] or [0.0]
+        pairs = {"index": self.index_bounds, "gap": GAP_BOUNDS,
+                 "critical_power": (min(p) - 100.0, max(p) + 100.0)}
+        return ([pairs[n][0] for n in self.nonlinear_names],
+                [pairs[n][1] for n in self.nonlinear_names])
+
+    def grid(self, powers) -> list[tuple]:
+        p = [q for q in self.powers if q is not None] or [0.0]
+        axes = {"index": [-0.9, -0.6, -0.3, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 6.0, 15.0],
+                "gap": list(np.geomspace(0.5, 80.0, 14)),
+                "critical_power": list(np.linspace(min(p) - 40.0, max(p) + 40.0, 13))}
+        return list(itertools.product(*(axes[n] for n in self.nonlinear_names)))
+
+
+@dataclass(frozen=True)
+class LossShiftFit:
+    """One law fitted in one mode ("loss", "shift" or "joint").
+
+    Attributes
+    ----------
+    law, mode : str
+        The law ("tls", "generic", "family") and the mode.
+    fit : LawFit
+        Parameters, errors, covariance, chi2, AIC/BIC, reasons (``indeterminate``,
+        ``unphysical``) as for every fit of :mod:`manybody.laws.fit`; ``fit.curves`` are the
+        loss curves fitted (empty in mode "shift"). Amplitudes are F delta0 in units of the loss;
+        ``shift_offset`` and ``qp_shift`` in units of the shift.
+    shift : ShiftCurve or None
+        The shift fitted (None in mode "loss").
+    """
+
+    law: str
+    mode: str
+    fit: LawFit
+    shift: ShiftCurve | None = None
+
+    @property
+    def loss_curves(self) -> tuple:
+        return self.fit.curves
+
+    def predict_loss(self, temperature, curve: int = 0) -> np.ndarray:
+        """Model loss of loss curve ``curve`` at ``temperature`` (K)."""
+        if self.mode == "shift":
+            raise ValueError("a fit of the shift alone has no loss curves")
+        return self.fit.predict(temperature, curve)
+
+    def predict_shift(self, temperature) -> np.ndarray:
+        """Model shift at ``temperature`` (K), including the fitted offset."""
+        if self.shift is None:
+            raise ValueError("a fit of the loss alone has no shift curve")
+        return self.fit.predict(temperature, len(self.fit.curves))
+
+    def shift_residuals(self) -> np.ndarray:
+        """Shift data minus model at the fitted temperatures."""
+        return self.shift.shift - self.predict_shift(self.shift.temperature)
+
+    def to_dict(self) -> dict:
+        d = self.fit.to_dict()
+        d["mode"] = self.mode
+        return d
+
+
+def _points(curves: list[LossCurve], shift: ShiftCurve | None, error_model: str
+            ) -> engine._Points:
+    """The points in working units: the loss curves, then the shift, with base errors."""
+    parts = [c.loss for c in curves] + ([shift.shift] if shift is not None else [])
+    y = np.concatenate(parts)
+    sigmas = [c.sigma for c in curves] + ([shift.sigma] if shift is not None else [])
+    known = sigmas[0] is not None
+    if any((s is not None) != known for s in sigmas):
+        raise ValueError("either all curves (loss and shift) or none must carry sigma")
+    loss_y = np.concatenate([c.loss for c in curves]) if curves else np.abs(shift.shift)
+    scale = float(np.median(np.abs(loss_y))) or float(np.max(np.abs(y))) or 1.0
+    if known:
+        base = np.concatenate(sigmas)
+        emodel = "sigma"
+    else:
+        loss_base = [np.abs(c.loss) if error_model == "relative" else np.full(c.loss.size, scale)
+                     for c in curves]
+        base = np.concatenate(loss_base + ([np.full(shift.shift.size, scale)] if shift else []))
+        base = np.maximum(base, 1e-3 * base.max())
+        emodel = (f"{error_model} (loss)" if curves else "") + (
+            ", absolute (shift)" if curves and shift else "absolute (shift)" if shift else "")
+    groups = np.concatenate([np.full(p.size, j) for j, p in enumerate(parts)])
+    ts = tuple(c.temperature for c in curves) + ((shift.temperature,) if shift else ())
+    return engine._Points(t=ts, x=(None,) * len(ts), ys=y / scale, bs=base / scale, groups=groups,
+                          n_per=np.bincount(groups, minlength=len(parts)).astype(np.float64),
+                          scale=scale, known=known, error_model=emodel,
+                          powers=tuple(c.power for c in curves) + ((None,) if shift else ()))
+
+
+def _partner(curves: list[LossCurve], partner: int | None) -> int:
+    if not curves:
+        return 0
+    if partner is not None:
+        return v.integer("partner", partner, 0, len(curves) - 1)
+    powers = [c.power for c in curves]
+    if all(p is not None for p in powers):
+        return int(np.argmin(powers))
+    return 0
+
+
+def fit_loss_shift(
+    curves: Sequence[LossCurve],
+    shift: ShiftCurve | None,
+    frequency: float | str,
+    *,
+    law: str = "family",
+    mode: str = "joint",
+    background: bool = True,
+    quasiparticle: str | None = None,
+    gap: float | None = None,
+    tmin: float | None = None,
+    tmax: float | None = None,
+    error_model: str = "relative",
+    partner: int | None = None,
+    band: tuple[float, float] | None = None,
+    saturation: bool = False,
+) -> LossShiftFit:
+    """Fit one law to loss curves, to a shift curve, or to both with a shared amplitude.
+
+    Parameters
+    ----------
+    curves : sequence of LossCurve
+        Loss curves Q^-1(T) (ignored in mode "shift").
+    shift : ShiftCurve or None
+        The frequency shift df/f0 (T) (ignored in mode "loss").
+    frequency : float or str
+        w = h f / k_B in K, or a string with a unit ("5.61989GHz").
+    law : {"tls", "generic", "family"}
+        The loss law; the shift uses its Kramers-Kronig partner.
+    mode : {"loss", "shift", "joint"}
+        What is fitted.
+    background : bool
+        A constant background loss per loss curve.
+    quasiparticle : {None, "exp"}
+        Quasiparticle terms e^{-Delta0 (1/T - 1/T_ref)} in loss and shift, one shared gap.
+    gap : float, optional
+        Fixed gap Delta0 (K); None fits it.
+    tmin, tmax : float, optional
+        Temperature window (K), inclusive, for loss and shift.
+    error_model : {"relative", "absolute"}
+        Error model of the loss when no sigma is given (the shift's is absolute).
+    partner : int, optional
+        Index of the loss curve whose amplitude the shift shares (default: lowest power).
+    band : (float, float), optional
+        Band edges (nu_lo, nu_hi) of the flat loss in units of w (see
+        :func:`manybody.laws.shift.shift_generic`); default the infinite band.
+    saturation : bool
+        One unsaturated amplitude F for all loss curves, each saturated by
+        1/sqrt(1 + P_j/P_c) (P_c fitted, dB of the power unit; needs a power per curve), and the
+        shift with F itself: the shift comes mostly from TLS off resonance, which the drive does
+        not saturate (docs/PHYSICS.md section 9). ``partner`` is then not used.
+
+    Returns
+    -------
+    LossShiftFit
+
+    Raises
+    ------
+    ValueError
+        Bad options, no data for the mode, an empty window, fewer points than parameters,
+        sigma given for some curves only.
+    """
+    v.choice("law", law, LAWS)
+    v.choice("mode", mode, MODES)
+    v.choice("error_model", error_model, ERROR_MODELS)
+    if quasiparticle is not None:
+        v.choice("quasiparticle", quasiparticle, ("exp",))
+    if gap is not None:
+        gap = v.positive("gap (K)", gap)
+    w = parse_frequency(frequency)
+    use = list(curves) if mode != "shift" else []
+    if mode != "shift" and not use:
+        raise ValueError(f"mode {mode!r} needs at least one loss curve")
+    if mode != "loss" and not isinstance(shift, ShiftCurve):
+        raise ValueError(f"mode {mode!r} needs a ShiftCurve, got {type(shift).__name__}")
+    if mode == "loss":
+        fit = engine.fit_joint(use, w, law=law, background=background,
+                               quasiparticle=quasiparticle, gap=gap, tmin=tmin, tmax=tmax,
+                               error_model=error_model, saturation=saturation)
+        return LossShiftFit(law, mode, fit, None)
+    windowed = engine._window(use, tmin, tmax, saturation and bool(use)) if use else []
+    sh = shift.window(tmin, tmax)
+    labels = [c.label for c in windowed]
+    if len(set(labels)) < len(labels):
+        labels = [f"{lb}#{i}" for i, lb in enumerate(labels)]
+    t_ref = float(max([sh.temperature.max()] + [c.temperature.max() for c in windowed]))
+    model = _LossShiftModel(law, w, len(windowed), tuple(labels), background, quasiparticle, gap,
+                            t_ref, True, _partner(windowed, partner),
+                            None if band is None else tuple(float(b) for b in band),
+                            saturation and bool(windowed), tuple(c.power for c in windowed))
+    points = _points(windowed, sh, error_model)
+    names = model.linear_names + model.nonlinear_names
+    if points.n <= len(names):
+        raise ValueError(f"need more points than parameters: {points.n} point(s) in the window "
+                         f"for {len(names)} parameters ({', '.join(names)})")
+    sol = engine._fit(model, points, not points.known and len(windowed) > 0)
+    options = {"frequency_kelvin": w, "frequency_ghz": w / KELVIN_PER_GHZ, "mode": mode,
+               "background": background, "quasiparticle": quasiparticle, "gap_fixed": gap,
+               "tmin": tmin, "tmax": tmax, "band": model.band,
+               "qp_reference_temperature": t_ref if quasiparticle else None,
+               "labels": list(labels) + [sh.label],
+               "partner": (None if not windowed else "unsaturated amplitude" if model.saturation
+                           else labels[model.partner]), "saturation": model.saturation,
+               "powers": [c.power for c in windowed], "shift_scatter_unit": points.scale,
+               "x_range": [float(w / t_ref), float(w / min([sh.temperature.min()] + [
+                   c.temperature.min() for c in windowed]))]}
+    fit = engine._result(model, sol, frequency=w, options=options, curves=tuple(windowed))
+    values = np.array([fit.parameters[n] for n in names])
+    errors = np.array([fit.errors[n] for n in names])
+    as_curve = types.SimpleNamespace(temperature=sh.temperature, loss=sh.shift, label=sh.label)
+    indeterminate, unphysical = engine._problems(model, [*windowed, as_curve], names, values,
+                                                 errors, sol.at_bound, sol.converged, len(names))
+    return LossShiftFit(law, mode, replace(fit, indeterminate=indeterminate,
+                                           unphysical=unphysical), sh)
+
+
+@dataclass(frozen=True)
+class LossShiftComparison:
+    """The three laws in the three modes, and the verdict of each mode.
+
+    Attributes
+    ----------
+    fits : dict of str to dict of str to LossShiftFit
+        ``fits[mode][law]`` for mode in "loss", "shift", "joint" and law in "tls", "generic",
+        "family".
+    verdicts : dict of str to Verdict
+        ``verdicts[mode]``: TLS index with error, preferred law by AIC and the evidence
+        (:func:`manybody.laws.verdict.judge`).
+    """
+
+    fits: dict
+    verdicts: dict
+
+    def to_dict(self) -> dict:
+        return {mode: {"verdict": dict(vars(self.verdicts[mode])),
+                       "fits": {law: f.to_dict() for law, f in self.fits[mode].items()}}
+                for mode in self.fits}
+
+
+def compare_loss_shift(curves: Sequence[LossCurve], shift: ShiftCurve, frequency: float | str,
+                       *, modes: Sequence[str] = MODES, **options) -> LossShiftComparison:
+    """Fit tanh(x/2), 1 - e^-x and the family to the loss, the shift and both, and judge each.
+
+    Parameters
+    ----------
+    curves, shift, frequency
+        As for :func:`fit_loss_shift`.
+    modes : sequence of {"loss", "shift", "joint"}
+        Which modes to fit (default all three).
+    **options
+        As for :func:`fit_loss_shift` (except ``law`` and ``mode``).
+
+    Returns
+    -------
+    LossShiftComparison
+    """
+    if "law" in options or "mode" in options:
+        raise TypeError("compare_loss_shift fits all laws and modes; do not pass law= or mode=")
+    for m in modes:
+        v.choice("mode", m, MODES)
+    fits: dict = {}
+    verdicts: dict[str, Verdict] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for m in modes:
+            fits[m] = {law: fit_loss_shift(curves, shift, frequency, law=law, mode=m, **options)
+                       for law in LAWS}
+            verdicts[m] = judge({law: f.fit for law, f in fits[m].items()})
+    return LossShiftComparison(fits, verdicts)

@@ -1,0 +1,114 @@
+"""Simulated loss and velocity shift of one sweep point as the curves of the joint fit.
+
+A results file (``manybody run`` / ``manybody study``, read with :func:`manybody.load_results`)
+holds ``absorption`` (units pi*C0) and ``velocity_shift`` (units C0, the resonant Re chi part)
+per realisation, temperature and frequency. :func:`curves_from_results` averages them over the
+realisations at one sweep point and frequency and returns a
+:class:`manybody.laws.inputs.LossCurve` and a :class:`manybody.laws.inputs.ShiftCurve` in the
+units of the resonator formulas with F delta0 -> pi C0: the loss in units of C0 (absorption times
+pi, so independent TLS give pi tanh(x/2) and the shift's amplitude/pi = 1) and the shift in
+units of C0; errors are the standard errors of the means over realisations. They go through the
+same joint fit as measured data (:func:`manybody.laws.joint.compare_loss_shift`,
+``manybody fit-data RESULTS.nc --simulated --point ...``).
+
+Note: the realisations are shared by all temperatures (common random numbers), so the errors of
+neighbouring points are correlated; chi2/dof well below 1 is the sign of it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from manybody.laws.inputs import LossCurve, ShiftCurve
+
+#: Variables a results file needs for the joint fit.
+NEEDED = ("absorption", "velocity_shift")
+
+
+def parse_point(text: str | None) -> dict[str, float]:
+    """``"coupling_strength=0.02,frequency=0.1"`` -> {"coupling_strength": 0.02, "frequency": 0.1}.
+
+    Raises
+    ------
+    ValueError
+        An item without ``=`` or a value that is not a number.
+    """
+    if text is None or not text.strip():
+        return {}
+    out = {}
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--point must be NAME=VALUE[,NAME=VALUE...], got {item!r}")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"--point {name.strip()} must be a number, got {value!r}") from None
+    return out
+
+
+def curves_from_results(ds, point: dict[str, float] | None = None
+                        ) -> tuple[LossCurve, ShiftCurve, float, dict]:
+    """The mean loss and shift over realisations at one sweep point and frequency.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A results file with ``absorption`` and ``velocity_shift``.
+    point : dict of str to float, optional
+        Coordinate values of every sweep axis of size > 1 and of ``frequency`` when there are
+        several; matched to the nearest value within 1e-9 relative.
+
+    Returns
+    -------
+    (LossCurve, ShiftCurve, float, dict)
+        Loss (units of C0), shift (units of C0), the frequency w (K) and the point chosen.
+
+    Raises
+    ------
+    ValueError
+        Missing variables, a sweep axis not fixed by ``point``, an unknown axis or a value not on
+        the axis, fewer than 2 realisations.
+    """
+    missing = [n for n in NEEDED if n not in ds]
+    if missing:
+        raise ValueError(f"the results file has no {', '.join(missing)}: run it with "
+                         f"observables including {list(NEEDED)}")
+    point = dict(point or {})
+    dims = [d for d in ds["absorption"].dims if d not in ("realisation", "temperature")]
+    unknown = [k for k in point if k not in dims]
+    if unknown:
+        raise ValueError(f"--point names {unknown}, not axes of the results file; its axes: "
+                         f"{dims}")
+    chosen = {}
+    for d in dims:
+        axis = ds[d].values
+        if d not in point:
+            if axis.size > 1:
+                raise ValueError(f"axis {d!r} has {axis.size} values {axis.tolist()}: choose one "
+                                 f"with --point {d}=VALUE")
+            chosen[d] = float(axis[0])
+            continue
+        i = int(np.argmin(np.abs(axis - point[d])))
+        if not math.isclose(axis[i], point[d], rel_tol=1e-9, abs_tol=1e-12):
+            raise ValueError(f"--point {d}={point[d]:g} is not on the axis; its values: "
+                             f"{axis.tolist()}")
+        chosen[d] = float(axis[i])
+    sel = ds.sel(chosen)
+    loss_r = sel["absorption"].transpose("realisation", "temperature").values * math.pi
+    shift_r = sel["velocity_shift"].transpose("realisation", "temperature").values
+    keep = np.all(np.isfinite(loss_r), axis=1) & np.all(np.isfinite(shift_r), axis=1)
+    n = int(keep.sum())
+    if n < 2:
+        raise ValueError(f"need at least 2 finished realisations at {chosen}, got {n}")
+    loss_r, shift_r = loss_r[keep], shift_r[keep]
+    t = ds["temperature"].values
+    w = chosen.get("frequency", float(ds["frequency"].values[0]))
+    label = ", ".join(f"{k}={val:g}" for k, val in chosen.items() if k != "frequency")
+    loss = LossCurve(t, loss_r.mean(0), loss_r.std(0, ddof=1) / math.sqrt(n),
+                     label=f"absorption{' ' + label if label else ''}")
+    shift = ShiftCurve(t, shift_r.mean(0), shift_r.std(0, ddof=1) / math.sqrt(n),
+                       label="velocity_shift")
+    return loss, shift, w, {**chosen, "frequency": w, "realisations": n}

@@ -1,0 +1,116 @@
+"""Systematic spread of the joint loss + frequency-shift fit of the Nb CPW resonator (issue 19).
+
+For each loss file (drive power; the shift shares its amplitude), and for all five files with the
+saturation model (one unsaturated amplitude, shared by the shift), each upper temperature limit
+and with and without the activated (quasiparticle) term, fits tanh(x/2), 1 - e^-x and the family to
+the loss alone, the shift alone and jointly (:func:`manybody.laws.joint.compare_loss_shift`) and
+records the TLS index with its error, AIC(generic) - AIC(tls), the preferred law and the ratio of
+the amplitudes F delta0 from the shift alone and from the loss alone (TLS law; 1 if both come from
+the same resonant spectrum).
+
+Output: ``<out>/systematics.json`` (with provenance) and ``<out>/systematics.md`` (the table,
+also printed).
+
+Usage::
+
+    python scripts/nb_loss_shift_systematics.py [--out results/data_fit/nb_joint]
+        [--powers 160,140,120,100,80] [--tmax 0.6,0.8,1.0,1.2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import warnings
+from pathlib import Path
+
+from manybody.laws.inputs import ShiftCurve
+from manybody.laws.joint import MODES, compare_loss_shift
+from manybody.measured.tables import curves_from_table, read_loss_table
+from manybody.measured.velocity import read_velocity_table
+from manybody.support import jsonio
+from manybody.support.files import atomic_write_text
+from manybody.support.provenance import command_line, environment
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data" / "resonator_nb_cpw"
+FREQUENCY = "5.61989GHz"
+
+
+def _ratio(cmp) -> tuple[float, float]:
+    """F delta0 from the shift alone over that from the loss alone (TLS law); NaN when either fit
+    cannot decide or is unphysical."""
+    loss, shift = cmp.fits["loss"]["tls"].fit, cmp.fits["shift"]["tls"].fit
+    if any((*f.indeterminate, *f.unphysical) for f in (loss, shift)):
+        return math.nan, math.nan
+    a_l, e_l = loss.parameters["amplitude"], loss.errors["amplitude"]
+    a_s, e_s = shift.parameters["amplitude"], shift.errors["amplitude"]
+    r = a_s / a_l
+    return r, abs(r) * math.hypot(e_s / a_s, e_l / a_l)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "results" / "data_fit" / "nb_joint"))
+    parser.add_argument("--powers", default="160,140,120,100,80",
+                        help="file powers (dBm, the numbers in qint_<P>dBm.csv)")
+    parser.add_argument("--no-saturation", dest="saturation", action="store_false",
+                        help="leave out the joint fit of all files with the saturation model")
+    parser.add_argument("--tmax", default="0.6,0.8,1.0,1.2",
+                        help="upper temperature limits (K) without the activated term; the "
+                             "activated term is fitted over 0.1-1.7 K and at the largest tmax")
+    args = parser.parse_args(argv)
+    st = read_velocity_table(DATA / "freq_shift.csv")
+    shift = ShiftCurve(st.temperature, st.shift, None, st.label)
+    tmaxes = [float(t) for t in args.tmax.split(",")]
+    choices = [(t, None) for t in tmaxes] + [(max(tmaxes), "exp"), (None, "exp")]
+    rows = []
+    powers = [p.strip() for p in args.powers.split(",")]
+    sets = [([p], False) for p in powers] + ([(powers, True)] if args.saturation else [])
+    for files, saturation in sets:
+        curves = []
+        for p in files:  # the power of a file is the one its name gives (see data/README.md)
+            curves += [dataclasses.replace(c, power=-float(p), power_unit="dBm", label=f"-{p} dBm")
+                       for c in curves_from_table(read_loss_table(DATA / f"qint_{p}dBm.csv"))]
+        for tmax, qp in choices:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cmp = compare_loss_shift(curves, shift, FREQUENCY, tmax=tmax, quasiparticle=qp,
+                                         saturation=saturation)
+            ratio, ratio_err = _ratio(cmp)
+            name = "all, saturation" if saturation else f"qint_{files[0]}dBm"
+            row = {"file": name, "tmax": tmax, "quasiparticle": qp,
+                   "amplitude_ratio_shift_over_loss": ratio, "amplitude_ratio_error": ratio_err}
+            for m in MODES:
+                vd = cmp.verdicts[m]
+                row[m] = {"index": vd.index, "index_error": vd.index_error,
+                          "delta_aic": vd.delta_aic, "preferred": vd.preferred,
+                          "evidence": vd.evidence, "verdict": vd.verdict}
+            rows.append(row)
+    lines = ["| file | tmax (K) | qp | loss: a, dAIC | shift: a, dAIC | joint: a, dAIC, preferred "
+             "| F delta0 shift/loss (TLS) |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        cells = [f"{r[m]['index']:.2f} +- {r[m]['index_error']:.2f}, {r[m]['delta_aic']:+.1f}"
+                 for m in MODES]
+        lines.append(f"| {r['file']} | {r['tmax'] or 1.7:g} | {r['quasiparticle'] or '-'} | "
+                     f"{cells[0]} | {cells[1]} | {cells[2]}, {r['joint']['preferred'] or 'none'} "
+                     f"| {r['amplitude_ratio_shift_over_loss']:.2f} +- "
+                     f"{r['amplitude_ratio_error']:.2f} |")
+    table = "\n".join(lines)
+    print(table)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"provenance": {**environment(), "command": command_line("python")},
+              "frequency": FREQUENCY, "shift_file": str(DATA / "freq_shift.csv"),
+              "notes": "a: TLS index of the family fit (1 tanh, 0 1 - e^-x); dAIC = "
+                       "AIC(generic) - AIC(tls); errors of the loss and shift estimated from "
+                       "the residuals (relative for the loss, absolute for the shift)",
+              "rows": rows}
+    atomic_write_text(out / "systematics.json", jsonio.dumps(record, indent=1))
+    atomic_write_text(out / "systematics.md", table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

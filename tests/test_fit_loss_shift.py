@@ -1,0 +1,191 @@
+"""``manybody fit-data --shift`` (the Nb resonator's loss and frequency shift, end to end) and
+``--simulated`` (a tiny run of independent TLS through the same joint fit)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from manybody.cli import main
+from manybody.laws.joint import compare_loss_shift
+from manybody.runs.spec import RunSpec
+from manybody.runs.sweep import run_sweep
+from manybody.study.loss_shift import curves_from_results, parse_point
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "resonator_nb_cpw"
+NB = [str(DATA / "qint_160dBm.csv"), "--shift", str(DATA / "freq_shift.csv"),
+      "--frequency", "5.61989GHz"]
+
+#: Independent TLS (no coupling), 6 per realisation, 200 realisations: ~2.5 s once compiled.
+SPEC = """\
+name = "loss-shift-test"
+seed = 7
+realisations = 200
+[model]
+n_tls = 6
+[model.tls]
+asymmetry_max = 0.3
+tunnelling_min = 0.001
+tunnelling_max = 0.3
+[model.coupling]
+kind = "dipolar"
+strength = 0.0
+[probe]
+frequencies = [0.1]
+temperatures = { x_min = 0.8, x_max = 10.0, count = 12 }
+observables = ["absorption", "velocity_shift"]
+[probe.broadening]
+kind = "gaussian"
+width = 0.01
+"""
+
+
+def run_cli(args, capsys):
+    status = main(["fit-data", *map(str, args)])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_nb_loss_and_shift_end_to_end(tmp_path, capsys):
+    out = tmp_path / "nb"
+    status, stdout, err = run_cli([*NB, "--tmax", "1.2", "--out", out], capsys)
+    assert status == 0, err
+    for section in ("[loss]", "[shift]", "[joint]", "Kramers-Kronig consistency"):
+        assert section in stdout
+    names = {p.name for p in out.iterdir()}
+    assert names == {"loss_shift_fit.png", "loss_shift_fit.pdf", "loss_shift_results.json",
+                     "loss_shift_table.txt"}
+    record = json.loads((out / "loss_shift_results.json").read_text())
+    assert record["schema"] == "manybody.fit-data-loss-shift/1"
+    assert len(record["inputs"]) == 2 and all(len(i["sha256"]) == 64 for i in record["inputs"])
+    joint = record["comparison"]["joint"]
+    assert set(joint["fits"]) == {"tls", "generic", "family"}
+    # 17 rows up to 1.2 K: 12 loss points and 12 shift points fitted together
+    assert joint["fits"]["tls"]["n_points"] == 24
+    assert record["data"]["shift"]["temperature_K"][0] == pytest.approx(0.1)
+    # refuses to overwrite
+    status, _, err = run_cli([*NB, "--out", out], capsys)
+    assert status == 2 and "--overwrite" in err
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--simulate", "5"], "--simulate do(es) not apply"),
+    (["--quasiparticle", "mattis-bardeen"], "--quasiparticle mattis-bardeen"),
+    (["--point", "frequency=0.1"], "--point applies to --simulated only"),
+    (["--simulated"], "exclude each other"),
+    (["--band", "1.5,3"], "--band edges must satisfy"),
+    (["--band", "0;3"], "--band must be two comma-separated numbers"),
+])
+def test_options_the_joint_fit_refuses(extra, message, tmp_path, capsys):
+    status, _, err = run_cli([*NB, *extra, "--out", tmp_path / "o"], capsys)
+    assert status == 2 and message in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_band_without_the_joint_fit_is_refused(tmp_path, capsys):
+    status, _, err = run_cli([NB[0], "--frequency", "5.61989GHz", "--band", "0,5", "--out",
+                              tmp_path / "o"], capsys)
+    assert status == 2 and "--band and --point apply to the joint fit only" in err
+
+
+def test_shift_needs_a_frequency(tmp_path, capsys):
+    status, _, err = run_cli([NB[0], "--shift", NB[2], "--out", tmp_path / "o"], capsys)
+    assert status == 2 and "--frequency is required with --shift" in err
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("run") / "tiny.nc"
+    spec = tmp_path_factory.mktemp("spec") / "spec.toml"
+    spec.write_text(SPEC)
+    run_sweep(RunSpec.from_toml(spec), output=path, n_jobs=1)
+    return path
+
+
+def test_independent_tls_simulated_prefers_tls_jointly(tiny_run):
+    """The simulated absorption (pi C0 tanh(x/2)) and velocity shift (C0 times the digamma law) of
+    independent TLS: the joint fit prefers tanh(x/2), and the amplitude of the shift alone agrees
+    with that of the loss (Kramers-Kronig) within its error."""
+    import manybody
+
+    loss, shift, w, point = curves_from_results(manybody.load_results(tiny_run))
+    assert w == pytest.approx(0.1) and point["realisations"] == 200
+    cmp = compare_loss_shift([loss], shift, w, background=False)
+    joint = cmp.verdicts["joint"]
+    assert joint.preferred == "tls" and joint.delta_aic > 6
+    assert abs(joint.index - 1.0) < 2 * joint.index_error
+    a_loss = cmp.fits["loss"]["tls"].fit
+    a_shift = cmp.fits["shift"]["tls"].fit
+    diff = a_shift.parameters["amplitude"] - a_loss.parameters["amplitude"]
+    assert abs(diff) < 2 * math.hypot(a_shift.errors["amplitude"], a_loss.errors["amplitude"])
+
+
+def test_simulated_through_the_command(tiny_run, tmp_path, capsys):
+    out = tmp_path / "sim"
+    status, stdout, err = run_cli([tiny_run, "--simulated", "--no-background", "--out", out],
+                                  capsys)
+    assert status == 0, err
+    record = json.loads((out / "loss_shift_results.json").read_text())
+    assert record["inputs"][0]["point"]["frequency"] == pytest.approx(0.1)
+    assert record["comparison"]["joint"]["verdict"]["preferred"] == "tls"
+    status, _, err = run_cli([tiny_run, "--simulated", "--point", "frequency=0.2", "--out",
+                              tmp_path / "x"], capsys)
+    assert status == 2 and "not on the axis" in err
+    status, _, err = run_cli([tiny_run, "--simulated", "--frequency", "5GHz", "--out",
+                              tmp_path / "y"], capsys)
+    assert status == 2 and "--frequency does not apply to --simulated" in err
+
+
+def test_point_parsing_and_missing_variables(tiny_run):
+    import manybody
+
+    assert parse_point("coupling_strength=0.02, frequency=0.1") == {
+        "coupling_strength": 0.02, "frequency": 0.1}
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+        parse_point("coupling_strength")
+    with pytest.raises(ValueError, match="must be a number"):
+        parse_point("frequency=high")
+    ds = manybody.load_results(tiny_run)
+    with pytest.raises(ValueError, match="no velocity_shift"):
+        curves_from_results(ds.drop_vars("velocity_shift"))
+    with pytest.raises(ValueError, match="not axes of the results file"):
+        curves_from_results(ds, {"coupling_strength": 0.0})
+    two = ds.isel(realisation=slice(0, 1))
+    with pytest.raises(ValueError, match="at least 2 finished realisations"):
+        curves_from_results(two)
+    assert np.isfinite(curves_from_results(ds)[0].loss).all()
+
+
+def test_command_names_the_modes_of_the_library():
+    from manybody.cli import fit_loss_shift
+    from manybody.laws import joint
+
+    assert fit_loss_shift.MODES == joint.MODES
+
+
+@pytest.mark.slow
+def test_systematics_script_tiny(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "scripts/nb_loss_shift_systematics.py", "--powers",
+                           "160", "--tmax", "1.0", "--no-saturation", "--out", str(tmp_path)],
+                          capture_output=True, text=True, cwd=DATA.parents[1], timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads((tmp_path / "systematics.json").read_text())["rows"]
+    assert [(r["tmax"], r["quasiparticle"]) for r in rows] == [(1.0, None), (1.0, "exp"),
+                                                                (None, "exp")]
+    assert (tmp_path / "systematics.md").read_text().count("| qint_160dBm |") == 3
+
+
+def test_shift_with_errors_beside_loss_without_is_refused(tmp_path, capsys):
+    table = tmp_path / "shift.csv"
+    table.write_text("T (K),df/f,sigma\n" + "".join(
+        f"{t:.1f},{1e-7 * math.log(t):.4g},1e-8\n" for t in np.arange(0.1, 1.05, 0.1)))
+    status, _, err = run_cli([NB[0], "--shift", table, "--frequency", "5.61989GHz", "--out",
+                              tmp_path / "o"], capsys)
+    assert status == 2 and "either all curves (loss and shift) or none must carry sigma" in err
