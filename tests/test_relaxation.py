@@ -12,6 +12,7 @@ import json
 import math
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +139,30 @@ def test_rates_are_finite_at_extreme_temperatures():
 
 
 # --------------------------------------------------------------------------- K = 0 and Krylov
+
+@pytest.mark.parametrize("method", ["krylov", "dense"])
+def test_occupations_at_the_float64_limit_give_finite_weights_not_nan(method):
+    """E/T ~ 744-745: the first excited occupation is subnormal, the start vector's norm squared
+    underflowed to 0 and the Lanczos quadrature divided by it (a study run at T = 5 mK crashed).
+    The weights must stay finite and >= 0, go continuously to 0, and equal the weights just above
+    the limit within the change of p across the scan."""
+    energies = np.array([0.0, 1.0, 2.5, 3.5])
+    stress = np.array([[0.3, 0.2, 0.1, 0.0], [0.2, -0.3, 0.0, 0.1],
+                       [0.1, 0.0, 0.25, 0.2], [0.0, 0.1, 0.2, -0.25]])
+    totals = []
+    for ratio in (700.0, 720.0, 740.0, 744.0, 744.5, 745.0, 760.0):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            modes = relaxation_modes(Spectrum(energies), stress, 1.0 / ratio, 4.9e7,
+                                     method=method, frequencies=[4.8e-8])
+        assert np.isfinite(modes.weights).all() and (modes.weights >= 0).all()
+        assert np.isfinite(modes.rates).all()
+        totals.append(float(modes.weights.sum()))
+    # Var_p(T_mm) ~ p_1 (T_11 - T_00)^2 = 0.36 e^-E/T: the weights follow it while representable
+    assert totals[0] == pytest.approx(0.36 * math.exp(-700.0), rel=1e-6)
+    assert totals[1] == pytest.approx(0.36 * math.exp(-720.0), rel=1e-3)
+    assert totals[-1] == 0.0
+
 
 @pytest.mark.parametrize("method", ["dense", "krylov"])
 def test_independent_tls_many_body_equals_sum_of_single_tls(method):

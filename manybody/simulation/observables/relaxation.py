@@ -215,6 +215,10 @@ class RelaxationModes:
         return _quadrature(self.rates, self.weights, w * OMEGA_PER_KELVIN) / self.temperature
 
 
+#: Below this largest |component| the Lanczos start vector is normalised before its norm is squared.
+TINY_START = 1e-120
+
+
 def _quadrature(rates, weights, omega):
     lam = rates[:, None]
     return np.sum(weights[:, None] * lam / (lam - 1j * omega[None, :]), axis=0)
@@ -318,16 +322,24 @@ class _MasterEquation:
         p = boltzmann_weights(self.energies, [temperature])[0]
         kept = _kept_states(p, population_cutoff)
         a = np.sqrt(p[:kept]) * (self.diagonal[:kept] - p @ self.diagonal)
-        if not np.any(a):
+        largest = float(np.abs(a).max())
+        if not largest > 0:
             return RelaxationModes(np.zeros(0), np.zeros(0), temperature, method)
+        # the weights scale as a^2, which underflows where |a| ~ 1e-162 (occupations near the
+        # float64 limit, E/T ~ 745) while a itself does not: there, work with a / max|a| and put
+        # the scale back into the weights (which may then underflow to 0, never to NaN); elsewhere
+        # a is used as it is (results bit for bit as before)
+        scale = largest if largest < TINY_START else 1.0
+        a = a / scale
         generator = self.generator(temperature, kept, p)
         if method == "krylov":
             omega = frequencies * OMEGA_PER_KELVIN
             found = _lanczos(generator, a, omega, rtol, max(64, kept // 8))
             if found is not None:
-                return RelaxationModes(found[0], found[1], temperature, found[2])
+                return RelaxationModes(found[0], found[1] * scale**2, temperature, found[2])
         lam, phi = np.linalg.eigh(generator)
-        return RelaxationModes(np.clip(lam, 0.0, None), (phi.T @ a) ** 2, temperature, "dense")
+        return RelaxationModes(np.clip(lam, 0.0, None), ((phi.T @ a) * scale) ** 2, temperature,
+                               "dense")
 
 
 def symmetrised_rate_matrix(
