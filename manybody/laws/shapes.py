@@ -13,6 +13,7 @@ measure R = Q(x=2) / Q(x=0.5) of the shape. The fits are in :mod:`manybody.laws.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from scipy.interpolate import CubicSpline
@@ -58,12 +59,23 @@ def smeared(law, x: np.ndarray, smearing: float | None, *args) -> np.ndarray:
     """
     if not smearing:
         return law(x, *args)
+    ratio, weights = _kernel_nodes(float(smearing))
+    xx = np.asarray(x, dtype=np.float64)[..., None] * ratio
+    return np.sum(law(xx, *args) * weights, axis=-1)
+
+
+@lru_cache(maxsize=64)
+def _kernel_nodes(smearing: float) -> tuple[np.ndarray, np.ndarray]:
+    """Energy ratios E / w and normalised weights of the 24-point Gauss-Hermite rule of
+    :func:`smeared` (the fits call it tens of thousands of times with the same smearing; the
+    arrays are read-only so the cache cannot be altered)."""
     nodes, weights = np.polynomial.hermite_e.hermegauss(24)
     ratio = 1.0 + smearing * nodes
     keep = ratio > 0
-    weights = weights[keep] / weights[keep].sum()
-    xx = np.asarray(x, dtype=np.float64)[..., None] * ratio[keep]
-    return np.sum(law(xx, *args) * weights, axis=-1)
+    ratio, weights = ratio[keep], weights[keep] / weights[keep].sum()
+    ratio.flags.writeable = False
+    weights.flags.writeable = False
+    return ratio, weights
 
 
 def law_values(law: str, x: np.ndarray, index: float = 0.0, smearing: float | None = None
