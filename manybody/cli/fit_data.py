@@ -10,9 +10,9 @@ relative to the current directory, default ``./fit_data``):
 * ``fit_results.json``: parameters, errors, covariances, criteria, the data fitted, provenance;
 * ``fit_table.txt``: the printed table.
 
-With ``--shift FILE`` (a df/f0 table) it fits loss and frequency shift together, and with
-``--simulated`` the absorption and velocity shift of a results file
-(:mod:`manybody.cli.fit_loss_shift`).
+With ``--shift FILE`` (a df/f0 table) it fits loss and frequency shift together, with
+``--sweeps GLOB --joint`` the 1/Qi(T) and f0(T) of raw S21 sweeps, and with ``--simulated`` the
+absorption and velocity shift of a results file (:mod:`manybody.cli.fit_loss_shift`).
 
 With ``--velocity`` it fits one table of the sound-velocity shift delta v / v (T), or of a
 resonator's df/f (T) at low frequency, instead (:mod:`manybody.measured.velocity`): the maximum is

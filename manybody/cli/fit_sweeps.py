@@ -9,7 +9,8 @@ Fits every sweep (:mod:`manybody.measured.resonance`), prints one line per sweep
 
 and hands the unflagged rows to fit-data as one loss table (1/Qi with errors), so the law fits,
 figure and JSON are those of a Qi table. Without ``--frequency`` the measurement frequency is the
-median fitted f0.
+median fitted f0. With ``--joint`` the same sweep step (:func:`fit_and_write`) feeds the joint
+loss + shift fit instead (:mod:`manybody.cli.fit_loss_shift`).
 """
 
 from __future__ import annotations
