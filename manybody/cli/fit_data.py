@@ -10,9 +10,9 @@ relative to the current directory, default ``./fit_data``):
 * ``fit_results.json``: parameters, errors, covariances, criteria, the data fitted, provenance;
 * ``fit_table.txt``: the printed table.
 
-With ``--shift FILE`` (a df/f0 table) it fits loss and frequency shift together, and with
-``--simulated`` the absorption and velocity shift of a results file
-(:mod:`manybody.cli.fit_loss_shift`).
+With ``--shift FILE`` (a df/f0 table) it fits loss and frequency shift together, with
+``--sweeps GLOB --joint`` the 1/Qi(T) and f0(T) of raw S21 sweeps, and with ``--simulated`` the
+absorption and velocity shift of a results file (:mod:`manybody.cli.fit_loss_shift`).
 
 With ``--velocity`` it fits one table of the sound-velocity shift delta v / v (T), or of a
 resonator's df/f (T) at low frequency, instead (:mod:`manybody.measured.velocity`): the maximum is
@@ -52,7 +52,6 @@ from manybody.laws.inputs import (
     parse_frequency,
 )
 from manybody.laws.velocity import METHOD, VelocityFit, fit_velocity_slopes
-from manybody.measured.resonator_table import sweep_files
 from manybody.measured.tables import curves_from_table, read_loss_table
 from manybody.measured.velocity import VelocityTable, plot_velocity_fit, read_velocity_table
 from manybody.support import jsonio
@@ -737,15 +736,8 @@ def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:
         print(format_power(power))
     written = sweep_written + plot_comparison(cmp, out / "fit_data", "1/Q")
     record = _record(args, w, gap, tables, cmp, power)
-    record["options"]["sweeps"] = {
-        "sweeps": args.sweeps, "layout": args.sweep_layout,
-        "frequency_unit": args.sweep_frequency_unit, "pattern": args.sweep_pattern,
-        "index": args.sweep_index, "max_misfit": args.max_misfit,
-        "method": "resonator_tools circle fit refined by a 7-parameter least-squares fit "
-                  "(manybody.measured.resonance)"}
-    record["sweep_inputs"] = [
-        {"source": f, "sha256": hashlib.sha256(Path(f).read_bytes()).hexdigest()}
-        for f in sweep_files(args.sweeps)]
+    record["options"]["sweeps"] = fit_sweeps.sweep_options(args)
+    record["sweep_inputs"] = fit_sweeps.sweep_inputs(args)
     text = jsonio.dumps(record, indent=1)
     atomic_write(out / "fit_results.json", lambda f: f.write(text.encode()))
     atomic_write(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))

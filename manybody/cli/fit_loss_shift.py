@@ -1,5 +1,5 @@
-"""``manybody fit-data ... --shift FILE`` (measured) or ``--simulated`` (a results file): loss and
-frequency shift fitted together.
+"""``manybody fit-data ... --shift FILE`` (measured), ``--sweeps GLOB --joint`` (raw S21 sweeps) or
+``--simulated`` (a results file): loss and frequency shift fitted together.
 
 The loss laws tanh(x/2), 1 - e^-x and the family, with their Kramers-Kronig partners for the shift
 (:mod:`manybody.laws.shift`), are fitted to the loss alone, to the shift alone and jointly with a
@@ -10,7 +10,11 @@ with the one verdict. Writes into ``--out``:
   their residuals;
 * ``loss_shift_results.json``: all fits (parameters, errors, covariances, criteria), verdicts,
   the data fitted, inputs with checksums, provenance;
-* ``loss_shift_table.txt``: the printed table.
+* ``loss_shift_table.txt``: the printed table;
+* with ``--sweeps ... --joint`` also the sweep step's ``resonator_fits.csv`` (Qi, f0, ... per
+  sweep) and ``resonance_fits.png`` / ``.pdf`` (:mod:`manybody.cli.fit_sweeps`): the loss is
+  1/Qi(T) of the unflagged sweeps, the shift (f0(T) - f0(T_ref)) / f0(T_ref) at the lowest drive
+  power (:func:`manybody.measured.resonator_table.shift_curves`).
 
 :func:`run_loss_shift` is the entry point called by ``fit-data``; :func:`fit_curves` takes loss
 curves and a shift curve and does the work (so other readers, e.g. raw S21 sweeps, can feed it).
@@ -26,7 +30,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from manybody.cli import fit_sweeps
 from manybody.laws.inputs import LossCurve, ShiftCurve, parse_frequency
+from manybody.measured.resonator_table import loss_table, shift_curves
+from manybody.measured.tables import curves_from_table
 from manybody.measured.velocity import read_velocity_table
 from manybody.support import jsonio
 from manybody.support.files import atomic_write
@@ -44,7 +51,8 @@ OUTPUTS = ("loss_shift_fit.png", "loss_shift_fit.pdf", "loss_shift_results.json"
 
 #: (option, attribute, default) of the loss-table options the joint fit does not take.
 _NOT_HERE = (("--simulate", "simulate", 0), ("--velocity", "velocity", False),
-             ("--margin", "margin", 3.0), ("--decades", "decades", 1.0), ("--top", "top", 1.5))
+             ("--margin", "margin", 3.0), ("--decades", "decades", 1.0), ("--top", "top", 1.5),
+             ("--power-sweep", "power_sweep", False))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shift", default=None, metavar="FILE",
                         help="a frequency-shift table df/f0 (T) measured with the loss tables: "
                              "fit loss and shift together (shared amplitude F delta0)")
+    parser.add_argument("--joint", action="store_true",
+                        help="with --sweeps: fit the loss 1/Qi(T) and the shift df/f0(T) of the "
+                             "same sweeps together (shared amplitude F delta0); the shift at "
+                             "the lowest drive power")
     parser.add_argument("--simulated", action="store_true",
                         help="FILE is a results file of manybody run/study: fit its absorption "
                              "and velocity_shift (means over realisations) the same way")
@@ -66,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def wanted(args: argparse.Namespace) -> bool:
     """Whether ``fit-data`` should run the joint fit (or refuse its options without it)."""
-    return (args.shift is not None or args.simulated or args.band is not None
+    return (args.shift is not None or args.simulated or args.joint or args.band is not None
             or args.point is not None)
 
 
@@ -97,12 +109,21 @@ def _check_args(args: argparse.Namespace) -> None:
         bad.append(f"--quasiparticle {args.quasiparticle}")
     if bad:
         raise ValueError(f"{', '.join(bad)} do(es) not apply to the joint loss + shift fit "
-                         "(--shift/--simulated); the quasiparticle term there is 'exp'")
-    if args.shift is None and not args.simulated:
+                         "(--shift/--joint/--simulated); the quasiparticle term there is 'exp'")
+    if args.joint and args.sweeps is None:
+        raise ValueError("--joint applies to --sweeps (loss and shift from the same S21 sweeps); "
+                         "with loss tables give the shift table as --shift FILE")
+    if args.sweeps is not None and not args.joint:
+        raise ValueError("with --sweeps the joint loss + shift fit is --joint (the sweeps give "
+                         "their own shift f0(T)); --shift FILE and --simulated take tables and "
+                         "results files")
+    if args.shift is None and not args.simulated and not args.joint:
         raise ValueError("--band and --point apply to the joint fit only: add --shift FILE "
-                         "(measured) or --simulated (a results file)")
-    if args.shift is not None and args.simulated:
-        raise ValueError("--shift (measured) and --simulated (a results file) exclude each other")
+                         "(measured), --sweeps GLOB --joint (raw sweeps) or --simulated (a "
+                         "results file)")
+    if sum((args.shift is not None, args.simulated, args.joint)) > 1:
+        raise ValueError("--shift (measured), --joint (sweeps) and --simulated (a results file) "
+                         "exclude each other")
     if args.point is not None and not args.simulated:
         raise ValueError("--point applies to --simulated only")
     if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
@@ -138,6 +159,23 @@ def _measured(args: argparse.Namespace, load) -> tuple[list, ShiftCurve, float, 
         meta["sha256"] = hashlib.sha256(Path(meta["source"]).read_bytes()).hexdigest()
         inputs.append(meta)
     return curves, shift, w, inputs
+
+
+def _swept(args: argparse.Namespace, out: Path
+           ) -> tuple[list, ShiftCurve, float, list[dict], list[Path]]:
+    """--sweeps ... --joint: fit the sweeps (writing their table and figure into ``out``); the
+    loss curves 1/Qi(T), the shift of the lowest drive power, w, the sweeps' checksums and the
+    files written."""
+    results, csv_path, written = fit_sweeps.fit_and_write(args, out)
+    label = fit_sweeps.sweep_label(args)
+    table = loss_table(results, csv_path, label=label)
+    shifts = shift_curves(results, label=f"{label} f0")
+    if len(shifts) > 1:
+        print(f"shift fitted: {shifts[0].label} (lowest drive power); the other powers' f0 are in "
+              "resonator_fits.csv")
+    args.frequency = fit_sweeps.sweep_frequency(args, results)
+    return (curves_from_table(table), shifts[0], parse_frequency(args.frequency),
+            fit_sweeps.sweep_inputs(args), written)
 
 
 def _simulated(args: argparse.Namespace) -> tuple[list, ShiftCurve, float, list[dict]]:
@@ -305,10 +343,15 @@ def run_loss_shift(args: argparse.Namespace, gap: float | None, load, out_dir, m
     ``load``, ``out_dir``, ``make_out`` and ``remove_empty`` are fit-data's loss-table loader and
     output-directory helpers."""
     _check_args(args)
-    out = out_dir(args, OUTPUTS)
+    out = out_dir(args, OUTPUTS + (fit_sweeps.SWEEP_OUTPUTS if args.joint else ()))
     created = make_out(out)
+    written: list[Path] = []
     try:
-        curves, shift, w, inputs = _simulated(args) if args.simulated else _measured(args, load)
+        if args.joint:
+            curves, shift, w, inputs, written = _swept(args, out)
+        else:
+            curves, shift, w, inputs = (_simulated(args) if args.simulated
+                                        else _measured(args, load))
         options = {"background": args.background, "quasiparticle": args.quasiparticle,
                    "gap": gap, "tmin": args.tmin, "tmax": args.tmax,
                    "error_model": args.error_model, "saturation": args.saturation,
@@ -319,10 +362,15 @@ def run_loss_shift(args: argparse.Namespace, gap: float | None, load, out_dir, m
         raise
     table = format_table(cmp)
     print(table, flush=True)
-    written = plot(cmp, out, "loss_shift_fit",
-                   "(units of C0)" if args.simulated else "1/Q",
-                   "δv/v (units of C0)" if args.simulated else "δf/f0")
-    text = jsonio.dumps(_record(args, w, inputs, cmp, options), indent=1)
+    written += plot(cmp, out, "loss_shift_fit",
+                    "(units of C0)" if args.simulated else "1/Q",
+                    "δv/v (units of C0)" if args.simulated else "δf/f0")
+    record = _record(args, w, inputs, cmp, options)
+    if args.joint:
+        record["options"]["sweeps"] = fit_sweeps.sweep_options(args)
+        record["data"]["shift"]["reference_temperature_K"] = shift.reference_temperature
+        record["data"]["shift"]["power"] = shift.power
+    text = jsonio.dumps(record, indent=1)
     atomic_write(out / "loss_shift_results.json", lambda f: f.write(text.encode()))
     atomic_write(out / "loss_shift_table.txt", lambda f: f.write((table + "\n").encode()))
     written += [out / "loss_shift_results.json", out / "loss_shift_table.txt"]

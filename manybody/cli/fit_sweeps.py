@@ -9,12 +9,14 @@ Fits every sweep (:mod:`manybody.measured.resonance`), prints one line per sweep
 
 and hands the unflagged rows to fit-data as one loss table (1/Qi with errors), so the law fits,
 figure and JSON are those of a Qi table. Without ``--frequency`` the measurement frequency is the
-median fitted f0.
+median fitted f0. With ``--joint`` the same sweep step (:func:`fit_and_write`) feeds the joint
+loss + shift fit instead (:mod:`manybody.cli.fit_loss_shift`).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 
@@ -78,14 +80,14 @@ def check_options(args: argparse.Namespace) -> None:
         raise ValueError(f"{', '.join(clash)} appl(y/ies) to loss tables, not to --sweeps")
 
 
-def load_sweeps(args: argparse.Namespace, out: Path) -> tuple[list, list, str, list[Path]]:
-    """Fit the sweeps, write the table and the circle figure into ``out``.
+def fit_and_write(args: argparse.Namespace, out: Path) -> tuple[list, Path, list[Path]]:
+    """Fit the sweeps, print one line per sweep, write the table and the circle figure.
 
     Returns
     -------
-    (tables, curves, frequency, written)
-        One LossTable (unflagged sweeps), its curves, the frequency for the law fits (the
-        ``--frequency`` given, or the median fitted f0 in GHz) and the files written.
+    (results, csv_path, written)
+        The :class:`manybody.measured.resonator_table.SweepResult` list, the path of
+        ``resonator_fits.csv`` and the files written.
     """
     files = sweep_files(args.sweeps)
     index = read_sweep_index(args.sweep_index) if args.sweep_index else None
@@ -104,20 +106,59 @@ def load_sweeps(args: argparse.Namespace, out: Path) -> tuple[list, list, str, l
         print(f"manybody fit-data: warning: {len(flagged)} of {len(results)} sweep(s) flagged "
               "and left out of the loss fit (reasons in resonator_fits.csv)", file=sys.stderr)
     csv_path = write_resonator_csv(results, out / "resonator_fits.csv")
-    label = Path(files[0]).parent.name or "sweeps"
-    table = loss_table(results, csv_path, label=label)
-    picks = representative(len(results))
     items = []
-    for i in picks:
+    for i in representative(len(results)):
         r = results[i]
         sweep = read_sweep(r.file, args.sweep_layout, frequency_unit=args.sweep_frequency_unit)
         power = "" if r.power is None else f", {r.power:g} dB(m)"
         items.append((sweep, r.fit, f"{Path(r.file).name}\nT = {1e3 * r.temperature:.4g} mK"
                                     f"{power}"))
-    written = [csv_path] + plot_resonance_fits(items, out / "resonance_fits")
-    frequency = args.frequency
-    if frequency is None:
-        good = [r.fit.f0 for r in results if not r.fit.flag]
-        frequency = f"{float(np.median(good)) / 1e9:.9g}GHz"
-        print(f"frequency for the law fits: {frequency} (median fitted f0)")
+    return results, csv_path, [csv_path] + plot_resonance_fits(items, out / "resonance_fits")
+
+
+def sweep_frequency(args: argparse.Namespace, results: list) -> str:
+    """The ``--frequency`` given, or the median fitted f0 of the unflagged sweeps (printed)."""
+    if args.frequency is not None:
+        return args.frequency
+    good = [r.fit.f0 for r in results if not r.fit.flag]
+    if not good:
+        raise ValueError(f"every sweep's fit is flagged ({len(results)} sweeps): no frequency; "
+                         "reasons in resonator_fits.csv")
+    frequency = f"{float(np.median(good)) / 1e9:.9g}GHz"
+    print(f"frequency for the law fits: {frequency} (median fitted f0)")
+    return frequency
+
+
+def sweep_label(args: argparse.Namespace) -> str:
+    """Name of the data set: the folder of the first sweep."""
+    return Path(sweep_files(args.sweeps)[0]).parent.name or "sweeps"
+
+
+def sweep_options(args: argparse.Namespace) -> dict:
+    """The sweep options, for the results JSON."""
+    return {"sweeps": args.sweeps, "layout": args.sweep_layout,
+            "frequency_unit": args.sweep_frequency_unit, "pattern": args.sweep_pattern,
+            "index": args.sweep_index, "max_misfit": args.max_misfit,
+            "method": "resonator_tools circle fit refined by a 7-parameter least-squares fit "
+                      "(manybody.measured.resonance)"}
+
+
+def sweep_inputs(args: argparse.Namespace) -> list[dict]:
+    """Every sweep file with its sha256, for the results JSON."""
+    return [{"source": f, "sha256": hashlib.sha256(Path(f).read_bytes()).hexdigest()}
+            for f in sweep_files(args.sweeps)]
+
+
+def load_sweeps(args: argparse.Namespace, out: Path) -> tuple[list, list, str, list[Path]]:
+    """Fit the sweeps, write the table and the circle figure into ``out``.
+
+    Returns
+    -------
+    (tables, curves, frequency, written)
+        One LossTable (unflagged sweeps), its curves, the frequency for the law fits (the
+        ``--frequency`` given, or the median fitted f0 in GHz) and the files written.
+    """
+    results, csv_path, written = fit_and_write(args, out)
+    table = loss_table(results, csv_path, label=sweep_label(args))
+    frequency = sweep_frequency(args, results)
     return [table], curves_from_table(table), frequency, written

@@ -194,6 +194,11 @@ class ShiftCurve:
         One-standard-deviation errors of ``shift``; None when unknown.
     label : str
         Name used in parameter names and figures.
+    power : float, optional
+        Drive power (dBm) of the measurement, when known (recorded, not fitted).
+    reference_temperature : float, optional
+        T_ref (K) where the shift was set to 0, when known (recorded; the fits leave the
+        reference offset free, so it does not enter them).
 
     Raises
     ------
@@ -205,6 +210,8 @@ class ShiftCurve:
     shift: np.ndarray
     sigma: np.ndarray | None = None
     label: str = "shift"
+    power: float | None = None
+    reference_temperature: float | None = None
 
     def __post_init__(self) -> None:
         t = v.positive_array(f"temperature of {self.label!r}", self.temperature)
@@ -237,4 +244,5 @@ class ShiftCurve:
                              f"(data span {self.temperature.min():g}-"
                              f"{self.temperature.max():g} K)")
         return ShiftCurve(self.temperature[keep], self.shift[keep],
-                          None if self.sigma is None else self.sigma[keep], self.label)
+                          None if self.sigma is None else self.sigma[keep], self.label,
+                          self.power, self.reference_temperature)

@@ -7,7 +7,8 @@ from a small index CSV (:func:`read_sweep_index`). :func:`write_resonator_csv` w
 atomically; :func:`loss_table` gives the unflagged rows as the
 :class:`manybody.measured.tables.LossTable` a Qi table gives (1/Qi with errors sigma_Qi/Qi^2), so
 ``curves_from_table`` and the law fits take it unchanged; :func:`shift_curves` gives the
-fractional frequency shift (f0(T) - f0(T_ref)) / f0(T_ref) per power.
+fractional frequency shift (f0(T) - f0(T_ref)) / f0(T_ref) per power as the
+:class:`manybody.laws.inputs.ShiftCurve` the joint loss + shift fit takes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.laws.inputs import ShiftCurve
 from manybody.measured.resonance import MAX_MISFIT, ResonanceFit, fit_notch
 from manybody.measured.sweeps import read_sweep
 from manybody.measured.tables import LossTable
@@ -45,34 +47,6 @@ class SweepResult:
     temperature: float
     power: float | None
     fit: ResonanceFit
-
-
-@dataclass(frozen=True)
-class ShiftCurve:
-    """Fractional resonance shift (f0(T) - f0(T_ref)) / f0(T_ref) at one drive power.
-
-    Attributes
-    ----------
-    temperature : numpy.ndarray, shape (n,)
-        T (K), increasing.
-    shift : numpy.ndarray, shape (n,)
-        df/f (dimensionless); 0 at ``reference_temperature``.
-    sigma : numpy.ndarray, shape (n,)
-        Errors from the f0 errors (the reference point's error included in every other point).
-    power : float or None
-        Drive power (dBm).
-    reference_temperature : float
-        T_ref (K).
-    label : str
-        Name for fits and figures.
-    """
-
-    temperature: np.ndarray
-    shift: np.ndarray
-    sigma: np.ndarray
-    power: float | None
-    reference_temperature: float
-    label: str
 
 
 def sweep_files(spec: str | Path) -> list[str]:
@@ -271,9 +245,20 @@ def shift_curves(results: list[SweepResult], reference_temperature: float | None
 
     Parameters
     ----------
+    results : list of SweepResult
+        From :func:`fit_sweeps`.
     reference_temperature : float, optional
         T_ref (K): the sweep at the temperature nearest to it is the reference; default the
         lowest temperature of each power.
+    label : str
+        Stem of the curves' labels (the power is appended when known).
+
+    Returns
+    -------
+    list of manybody.laws.inputs.ShiftCurve
+        Sorted by power; each with its ``power`` (dBm or None) and ``reference_temperature``
+        (K). ``sigma`` is each point's own f0 error over f0(T_ref): the reference's error is
+        common to every point, an offset that the fits leave free (docs/PHYSICS.md section 9).
 
     Raises
     ------
@@ -292,9 +277,7 @@ def shift_curves(results: list[SweepResult], reference_temperature: float | None
         f0 = np.array([r.fit.f0 for r in rows])
         err = np.array([r.fit.f0_err for r in rows])
         k = 0 if reference_temperature is None else int(np.argmin(np.abs(t - reference_temperature)))
-        shift = (f0 - f0[k]) / f0[k]
-        sigma = np.sqrt(err**2 + err[k] ** 2) / f0[k]
-        sigma[k] = err[k] / f0[k]
-        curves.append(ShiftCurve(t, shift, sigma, pw, float(t[k]),
-                                 label if pw is None else f"{label} {pw:g} dBm"))
+        curves.append(ShiftCurve(t, (f0 - f0[k]) / f0[k], err / f0[k],
+                                 label if pw is None else f"{label} {pw:g} dBm", pw,
+                                 float(t[k])))
     return curves
