@@ -1,13 +1,16 @@
 #!/usr/bin/env python
-"""Print the study's summary tables (TLS index, shape ratio, <r>, verdict; velocity slopes).
+"""Print the study's summary tables (TLS index, shape ratio, <r>, verdict; velocity slopes;
+saturation exponents).
 
 Usage: python scripts/summarise_study.py [STUDY_DIR] [--recompute] [--write]
 
-By default the tables are read from STUDY_DIR/summary.json and velocity_slopes.json, which
+By default the tables are read from STUDY_DIR/summary.json, velocity_slopes.json and
+saturation.json (if present), which
 `manybody study` writes (instant). --recompute refits every sweep point from the results files
 (<spec>.nc; about two minutes for the default study, most of it the bootstrap errors of the
 18 000-realisation points), reporting each file as it goes. --write rewrites summary.json,
-velocity_slopes.json (strict JSON, NaN as null) and summary.md from what was read or refitted.
+velocity_slopes.json, saturation.json (strict JSON, NaN as null) and summary.md from what was read
+or refitted.
 """
 
 import argparse
@@ -17,16 +20,23 @@ from pathlib import Path
 
 from manybody.runs.results import load_results
 from manybody.study.specs import STUDY_SPECS
-from manybody.study.summary import format_summary, read_summary, summarise, write_summary
+from manybody.study.summary import (
+    format_summary,
+    read_saturation,
+    read_summary,
+    summarise,
+    summarise_saturation,
+    write_summary,
+)
 
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def recompute(study_dir: Path) -> tuple[list, list]:
+def recompute(study_dir: Path) -> tuple[list, list, list]:
     """Refit every results file of the study, saying which one is being read and fitted."""
-    rows, velocity = [], []
+    rows, velocity, saturation = [], [], []
     paths = [(name, study_dir / f"{name}.nc") for name in STUDY_SPECS]
     paths = [(name, p) for name, p in paths if p.exists()]
     for i, (name, path) in enumerate(paths, 1):
@@ -38,8 +48,9 @@ def recompute(study_dir: Path) -> tuple[list, list]:
         shape_rows, velocity_rows = summarise(ds, name)
         rows.extend(shape_rows)
         velocity.extend(velocity_rows)
+        saturation.extend(summarise_saturation(ds, name))
         say(f"[{i}/{len(paths)}] {name}: done in {time.perf_counter() - start:.1f} s")
-    return rows, velocity
+    return rows, velocity, saturation
 
 
 def main() -> int:
@@ -48,24 +59,25 @@ def main() -> int:
     parser.add_argument("--recompute", action="store_true",
                         help="refit from the <spec>.nc results files instead of reading summary.json")
     parser.add_argument("--write", action="store_true",
-                        help="rewrite summary.json, velocity_slopes.json and summary.md")
+                        help="rewrite summary.json, velocity_slopes.json, saturation.json and summary.md")
     args = parser.parse_args()
     if args.recompute:
-        rows, velocity = recompute(args.study_dir)
+        rows, velocity, saturation = recompute(args.study_dir)
     else:
         try:
             rows, velocity = read_summary(args.study_dir)
+            saturation = read_saturation(args.study_dir)
         except FileNotFoundError as exc:
             print(f"error: {exc} (or use --recompute with <spec>.nc files)", file=sys.stderr)
             return 2
         say(f"read {args.study_dir / 'summary.json'} (use --recompute to refit from the .nc files)")
-    if not rows:
+    if not rows and not saturation:
         print(f"error: no study results in {args.study_dir}", file=sys.stderr)
         return 1
     if args.write:
-        write_summary(args.study_dir, rows, velocity)
-        say(f"wrote {args.study_dir}/summary.json, velocity_slopes.json, summary.md")
-    print(format_summary(rows, velocity), end="")
+        write_summary(args.study_dir, rows, velocity, saturation)
+        say(f"wrote {args.study_dir}/summary.json, velocity_slopes.json, saturation.json, summary.md")
+    print(format_summary(rows, velocity, saturation), end="")
     return 0
 
 

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from manybody.runs.results import dataset_spec
-from manybody.study.catalogue import OPTIONAL_SPECS, VELOCITY_SPECS
+from manybody.study.catalogue import OPTIONAL_SPECS, SATURATION_SPECS, VELOCITY_SPECS
 from manybody.study.matrix_elements import MATRIX_ELEMENT_MIN_PAIRS
 from manybody.study.specs import MATRIX_ELEMENT_SPECS, STUDY_SPECS, load_matrix_element_spec, load_study_spec
 
@@ -38,8 +38,8 @@ def tiny_study(tmp_path_factory):
 
 def test_shipped_specs_are_valid_and_physically_sensible():
     for name in STUDY_SPECS:
-        if name in VELOCITY_SPECS:  # velocity-shift studies at 1 kHz: no resonant shape analysis
-            continue
+        if name in VELOCITY_SPECS + SATURATION_SPECS:  # velocity (1 kHz), saturation (two T):
+            continue  # no resonant shape analysis (saturation: tests/test_study_saturation.py)
         spec = load_study_spec(name)
         probe = spec.probe
         w = probe.frequencies[0]
@@ -92,21 +92,26 @@ def _strict_json(path):
 
 def test_tiny_study_writes_results_summary_and_figures(tiny_study):
     out, proc = tiny_study
-    for name in ("summary.json", "velocity_slopes.json"):  # strict JSON: no bare NaN
+    for name in ("summary.json", "velocity_slopes.json", "saturation.json"):  # strict JSON
         _strict_json(out / name)
     for name in STUDY_SPECS:
         assert (out / f"{name}.nc").stat().st_size > 0
     rows = json.loads((out / "summary.json").read_text())
-    assert {r["study"] for r in rows} == set(STUDY_SPECS) - set(VELOCITY_SPECS)
+    assert {r["study"] for r in rows} == set(STUDY_SPECS) - set(VELOCITY_SPECS) - set(SATURATION_SPECS)
     # per-point realisation counts survive the tiny size and reach the table
     assert [r["realisations"] for r in rows if r["study"] == "dipolar"] == [6, 8]
     assert [r["realisations"] for r in rows if r["study"] == "admixture"] == [6, 6]
     velocity = json.loads((out / "velocity_slopes.json").read_text())
     assert {r["study"] for r in velocity} == set(VELOCITY_SPECS) - set(OPTIONAL_SPECS)
     assert all(r["note"] or r["slope_below_error"] is not None for r in velocity)  # no silent NaN
+    saturation = json.loads((out / "saturation.json").read_text())  # 4 TLS models + the block at T = w
+    assert [(r["study"], r["x"], r["realisations"]) for r in saturation] == (
+        [("saturation", 1.0, 6)] * 4 + [("saturation_block", 1.0, 6)])
+    assert saturation[0]["model"] == "independent TLS" and saturation[0]["beta"] > 0
+    assert "| saturation | independent TLS | 5 | 6 | 1 |" in proc.stdout
     assert "| study | parameter |" in proc.stdout and "verdict" in proc.stdout
     for fig in ("absorption_shape", "tls_index", "specific_heat", "matrix_elements",
-                "velocity_shift", "decomposition", "equilibration", "collapse"):
+                "velocity_shift", "decomposition", "equilibration", "collapse", "saturation_models"):
         for ext in ("png", "pdf"):
             assert (out / "figures" / f"{fig}.{ext}").stat().st_size > 5000
 
@@ -204,7 +209,7 @@ def test_redrawn_figures_are_byte_identical(tiny_study, tmp_path):
     proc = run(["scripts/make_figures.py", str(out), "--out", str(tmp_path)])
     assert proc.returncode == 0, proc.stderr[-2000:]
     drawn = sorted(p.name for p in (out / "figures").iterdir())
-    assert sorted(p.name for p in tmp_path.iterdir()) == drawn and len(drawn) == 16
+    assert sorted(p.name for p in tmp_path.iterdir()) == drawn and len(drawn) == 18
     for name in drawn:
         assert (tmp_path / name).read_bytes() == (out / "figures" / name).read_bytes(), name
         if name.endswith(".pdf"):

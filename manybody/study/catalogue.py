@@ -5,7 +5,7 @@ them without loading the simulation."""
 STUDY_SPECS = (
     "dipolar", "gaussian", "admixture", "two_body_stress", "random_block", "finite_size",
     "decomposition", "coupling_density", "tunnelling_min", "measurement_time", "relaxation",
-    "relaxation_admixture",
+    "relaxation_admixture", "saturation", "saturation_block",
 )
 #: Specs run only on request (``manybody study --only NAME``), not by the default study: the
 #: decisive velocity-slope rows (16000 realisations per model, ~37 CPU-minutes in all; issue 17).
@@ -14,5 +14,8 @@ OPTIONAL_SPECS = ("velocity_dipolar", "velocity_admixture")
 ALL_SPECS = STUDY_SPECS + OPTIONAL_SPECS
 #: Specs of the velocity-slope study (issue 17): no resonant shape analysis, a velocity table.
 VELOCITY_SPECS = ("relaxation", "relaxation_admixture", *OPTIONAL_SPECS)
+#: Specs of the power-saturation comparison (issue 18): the ``saturation`` observable only, at one
+#: frequency and two temperatures; no resonant shape analysis, a saturation table.
+SATURATION_SPECS = ("saturation", "saturation_block")
 #: Sizes of a study run.
 SIZES = ("tiny", "default", "full")

@@ -26,6 +26,7 @@ from manybody.study.decomposition_figures import (
     figure_decomposition,
     figure_equilibration,
 )
+from manybody.study.saturation_figures import figure_saturation_study
 from manybody.study.specs import load_study_spec
 from manybody.study.summary import kernel_smearing
 from manybody.study.velocity_table import fit_with_fallback
@@ -378,6 +379,7 @@ def make_all_figures(study_dir: str | Path, out: str | Path | None = None) -> li
     out = Path(out) if out else study_dir / "figures"
     paths: list[Path] = []
     for fn in (figure_absorption, figure_index, figure_specific_heat, figure_matrix_elements,
-               figure_velocity_shift, figure_decomposition, figure_equilibration, figure_collapse):
+               figure_velocity_shift, figure_decomposition, figure_equilibration, figure_collapse,
+               figure_saturation_study):
         paths.extend(fn(study_dir, out))
     return paths

@@ -29,7 +29,14 @@ from manybody.study.specs import (
     load_matrix_element_spec,
     load_study_spec,
 )
-from manybody.study.summary import PointSummary, VelocitySummary, summarise, write_summary
+from manybody.study.summary import (
+    PointSummary,
+    SaturationSummary,
+    VelocitySummary,
+    summarise,
+    summarise_saturation,
+    write_summary,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -105,6 +112,7 @@ def execute_study(
     _say_plan(say, size, out, n_jobs, {**specs, **matrix_specs})
     rows: list[PointSummary] = []
     velocity_rows: list[VelocitySummary] = []
+    saturation_rows: list[SaturationSummary] = []
     for name, spec in specs.items():
         ds = _results(name, spec, out / f"{name}.nc", size, say, n_jobs=n_jobs, backend=backend,
                       scheduler=scheduler, progress=progress)
@@ -112,10 +120,11 @@ def execute_study(
         shape, velocity = summarise(ds, name)
         rows.extend(shape)
         velocity_rows.extend(velocity)
+        saturation_rows.extend(summarise_saturation(ds, name))
     if matrix_specs:
         _matrix_elements(out, matrix_specs, size, say, n_jobs=n_jobs, backend=backend,
                          scheduler=scheduler, progress=progress)
-    write_summary(out, rows, velocity_rows)
+    write_summary(out, rows, velocity_rows, saturation_rows)
     say(f"summary: {out / 'summary.md'}, {out / 'summary.json'}, {out / 'velocity_slopes.json'}")
     if figures:
         say(f"figures: drawing into {out / 'figures'}/")

@@ -2,8 +2,9 @@
 with the independent-TLS law 1/sqrt(1 + P/Pc) and each model's best-fit (1 + P/Pc)^-beta
 (docs/PHYSICS.md section 8), and the fitted exponents side by side.
 
-Takes plain arrays, so any source can feed it (the study's saturation sweeps, a measured sweep);
+:func:`figure_saturation_models` takes plain arrays, so any source can feed it (a measured sweep);
 the fits are :func:`manybody.laws.saturation.fit_saturation` when no exponents are given.
+:func:`figure_saturation_study` draws it from a study's saturation sweeps.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from manybody.laws.saturation import REFERENCE_BETA, fit_saturation, saturation_factor
+from manybody.runs.results import dataset_spec, load_results, sweep_points
+from manybody.study.catalogue import SATURATION_SPECS
+from manybody.study.saturation_table import model_name
+from manybody.study.summary import read_saturation
 from manybody.support import validate as v
 from manybody.support.style import MARKERS, PALETTE, new_figure, save_figure, style_context
 
@@ -162,3 +167,60 @@ def figure_saturation_models(power_ratio, curves, labels: Sequence[str], out: Pa
                                  beta_errors=beta_errors)
     with style_context():
         return save_figure(fig, Path(out), name)
+
+
+def _study_curves(study_dir: Path):
+    """Per sweep point of the study's saturation files, at their first temperature: (label,
+    e0, Q^-1/Q^-1(0), its standard error, summary row or None)."""
+    rows = {(r.study, r.model, r.temperature): r for r in read_saturation(study_dir)}
+    out = []
+    for name in SATURATION_SPECS:
+        path = study_dir / f"{name}.nc"
+        if not path.exists():
+            continue
+        ds = load_results(path)
+        spec = dataset_spec(ds)
+        t = float(ds["temperature"].values[0])
+        e0 = ds["amplitude"].values
+        for point in sweep_points(ds, spec):
+            q = point.data["saturation"].isel(frequency=0, temperature=0).transpose(
+                "realisation", "amplitude").values
+            q0 = float(q[:, e0 == 0].mean()) if np.any(e0 == 0) else float(q[:, 0].mean())
+            err = q.std(axis=0, ddof=1) / math.sqrt(q.shape[0]) if q.shape[0] > 1 else None
+            model = model_name(point.model)
+            out.append((model, e0, q.mean(axis=0) / q0, None if err is None else err / q0,
+                        rows.get((name, model, t)), spec.probe.frequencies[0] / t))
+    return out
+
+
+def figure_saturation_study(study_dir: str | Path, out: str | Path) -> list[Path]:
+    """The figure ``saturation_models`` of a study: every saturation sweep point (files
+    ``SATURATION_SPECS``) at its first temperature, Q^-1/Q^-1(0) against P/Pc with each model's
+    fitted critical amplitude (``saturation.json``; without it, the fit here), its best-fit
+    (1 + P/Pc)^-beta and 1/sqrt(1 + P/Pc). No files without saturation results."""
+    curves = _study_curves(Path(study_dir))
+    if not curves:
+        return []
+    ratios, ys, errs, labels, betas, beta_errors = [], [], [], [], [], []
+    for model, e0, y, err, row, x in curves:
+        if row is not None and math.isfinite(row.critical_amplitude) and math.isfinite(row.beta):
+            ec, beta, beta_err = row.critical_amplitude, row.beta, row.beta_error
+        else:  # no summary row: fit the mean curve here (amplitude scale)
+            try:
+                fit = fit_saturation(e0, y, err, background=False, scale="amplitude")
+            except (ValueError, RuntimeError):
+                continue  # a curve that does not saturate: not on a P/Pc axis
+            ec, beta, beta_err = (fit.parameters["critical_power"], fit.parameters["beta"],
+                                  fit.errors["beta"])
+        keep = y > 0
+        ratios.append((e0[keep] / ec) ** 2)
+        ys.append(y[keep])
+        errs.append(None if err is None else np.maximum(err[keep], 1e-12))
+        labels.append(f"{model} (x = {x:g})")
+        betas.append(beta)
+        beta_errors.append(beta_err)
+    if not labels:
+        return []
+    errors = None if any(e is None for e in errs) else errs
+    return figure_saturation_models(ratios, ys, labels, Path(out), errors=errors, betas=betas,
+                                    beta_errors=beta_errors)

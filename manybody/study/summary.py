@@ -19,6 +19,12 @@ from manybody.runs.results import SweepPoint, dataset_spec, sweep_points
 from manybody.runs.spec import RunSpec
 from manybody.simulation.equilibration import frozen_fraction
 from manybody.study.decomposition import control_parameters, decompose
+from manybody.study.saturation_table import (
+    SATURATION_BOOTSTRAP,
+    SaturationSummary,
+    format_saturation_table,
+    saturation_rows,
+)
 from manybody.study.velocity_table import VelocitySummary, format_velocity_table, velocity_row
 from manybody.support import jsonio
 from manybody.support.files import atomic_write_text
@@ -112,6 +118,15 @@ def summarise(ds, name: str) -> tuple[list[PointSummary], list[VelocitySummary]]
                 reference = (point.data["velocity_shift"] + point.data["relaxation_velocity_shift"]
                              ).isel(frequency=0).values
     return shape_rows, velocity_rows
+
+
+def summarise_saturation(ds, name: str, n_bootstrap: int = SATURATION_BOOTSTRAP
+                         ) -> list[SaturationSummary]:
+    """The saturation law (beta, Pc, p-value of beta = 1/2) at every sweep point and temperature of
+    a results file with the ``saturation`` observable (none without it), errors from
+    ``n_bootstrap`` resamples of the realisations; see
+    :func:`manybody.study.saturation_table.saturation_rows`."""
+    return saturation_rows(ds, name, _axis_label, n_bootstrap)
 
 
 def _axis_label(spec: RunSpec, index: tuple[int, ...]) -> dict[str, Any]:
@@ -244,9 +259,10 @@ def format_decomposition_table(rows: list[PointSummary]) -> str:
     return "\n".join(lines)
 
 
-def format_summary(rows: list[PointSummary], velocity_rows: list[VelocitySummary]) -> str:
+def format_summary(rows: list[PointSummary], velocity_rows: list[VelocitySummary],
+                   saturation: list[SaturationSummary] = ()) -> str:
     """The text of ``summary.md``: the shape table, the decomposition table, then the
-    velocity-slope table if any."""
+    velocity-slope and saturation tables if any."""
     text = format_table(rows)
     if rows:
         text += ("\n\nDecomposition Q = tanh(x/2) rho_eff(w, T) (docs/PHYSICS.md section 7); "
@@ -255,6 +271,11 @@ def format_summary(rows: list[PointSummary], velocity_rows: list[VelocitySummary
     if velocity_rows:
         text += "\n\nVelocity shift (resonant + relaxation), slopes in units of C0 per ln T:\n\n"
         text += format_velocity_table(velocity_rows)
+    if saturation:
+        text += ("\n\nPower saturation Q^-1(P) = Q^-1(0) (1 + P/Pc)^-beta, P ~ e0^2 (docs/PHYSICS.md "
+                 "section 8); Pc(TLS) = that of a resonant TLS with the spec's dephasing; "
+                 "bootstrap errors over realisations:\n\n")
+        text += format_saturation_table(list(saturation))
     return text + "\n"
 
 
@@ -288,14 +309,26 @@ def read_summary(study_dir: str | Path) -> tuple[list[PointSummary], list[Veloci
     return rows, velocity
 
 
-def write_summary(out: Path, rows: list[PointSummary], velocity_rows: list[VelocitySummary]) -> None:
-    """Write ``summary.json``, ``velocity_slopes.json`` (strict JSON: NaN as null) and ``summary.md``."""
+def read_saturation(study_dir: str | Path) -> list[SaturationSummary]:
+    """The rows of a finished study's ``saturation.json`` (none if the study has no such file,
+    e.g. one written before the saturation comparison; missing columns read as NaN)."""
+    path = Path(study_dir) / "saturation.json"
+    return _rows_from_json(SaturationSummary, json.loads(path.read_text())) if path.is_file() else []
+
+
+def write_summary(out: Path, rows: list[PointSummary], velocity_rows: list[VelocitySummary],
+                  saturation: list[SaturationSummary] = ()) -> None:
+    """Write ``summary.json``, ``velocity_slopes.json``, ``saturation.json`` (strict JSON: NaN as
+    null; the last only with saturation rows) and ``summary.md``."""
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "summary.json",
                       jsonio.dumps([asdict(r) for r in rows], indent=1, default=str) + "\n")
     atomic_write_text(out / "velocity_slopes.json",
                       jsonio.dumps([asdict(r) for r in velocity_rows], indent=1, default=str) + "\n")
-    atomic_write_text(out / "summary.md", format_summary(rows, velocity_rows))
+    if saturation:
+        atomic_write_text(out / "saturation.json",
+                          jsonio.dumps([asdict(r) for r in saturation], indent=1, default=str) + "\n")
+    atomic_write_text(out / "summary.md", format_summary(rows, velocity_rows, saturation))
 
 
 def format_table(rows: list[PointSummary]) -> str:
