@@ -84,10 +84,19 @@ def hooked_env(tmp_path: Path, **settings: str) -> dict[str, str]:
     return env
 
 
+def default_signals() -> None:
+    """In the child before exec: SIGINT and SIGHUP back to their defaults. A test runner's worker
+    (pytest-xdist) may ignore them, and ignored signals are inherited, so the run would never see
+    the Ctrl-C or hang-up these tests send (a user's terminal delivers them as set here)."""
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def start_run(spec_path: Path, out: Path, env: dict[str, str], *extra: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "manybody", "run", str(spec_path), "-o",
                              str(out), "--no-progress", *extra], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=default_signals)
 
 
 def wait_for(condition, proc: subprocess.Popen, timeout: float = 180.0) -> None:
@@ -474,7 +483,7 @@ def test_progress_bar_shows_the_spec_name_before_the_first_task(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "manybody", "run", str(spec_path), "-o",
                              str(tmp_path / "o.nc"), "--jobs", "1"],
                             env=hooked_env(tmp_path, MB_TEST_SLEEP="30"),
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
     try:
         wait_for(lambda: (tmp_path / "o.nc.checkpoint" / "meta.json").exists(), proc)
         time.sleep(1.5)  # inside the first (30 s) task
