@@ -140,15 +140,8 @@ class LossCurve:
     power_unit: str = "dBm"
 
     def __post_init__(self) -> None:
-        t = v.positive_array(f"temperature of {self.label!r}", self.temperature)
-        if np.any(t >= MAX_TEMPERATURE):
-            i = int(np.argmax(t >= MAX_TEMPERATURE))
-            raise ValueError(f"temperature of {self.label!r} must be below {MAX_TEMPERATURE:g} K "
-                             f"(in kelvin, not mK?), got {t[i]:g} K at point {i + 1}")
-        y = v.real_array(f"loss of {self.label!r}", self.loss)
-        if y.shape != t.shape:
-            raise ValueError(f"loss of {self.label!r} must have the shape of temperature "
-                             f"{t.shape}, got {y.shape}")
+        t = _kelvin_temperatures(self.temperature, self.label)
+        y = _values_like(t, self.loss, "loss", self.label)
         if np.any(y <= 0):
             i = int(np.argmax(y <= 0))
             raise ValueError(f"loss of {self.label!r} must be > 0 (Q^-1 or tan delta), got "
@@ -214,15 +207,8 @@ class ShiftCurve:
     reference_temperature: float | None = None
 
     def __post_init__(self) -> None:
-        t = v.positive_array(f"temperature of {self.label!r}", self.temperature)
-        if np.any(t >= MAX_TEMPERATURE):
-            i = int(np.argmax(t >= MAX_TEMPERATURE))
-            raise ValueError(f"temperature of {self.label!r} must be below {MAX_TEMPERATURE:g} K "
-                             f"(in kelvin, not mK?), got {t[i]:g} K at point {i + 1}")
-        y = v.real_array(f"shift of {self.label!r}", self.shift)
-        if y.shape != t.shape:
-            raise ValueError(f"shift of {self.label!r} must have the shape of temperature "
-                             f"{t.shape}, got {y.shape}")
+        t = _kelvin_temperatures(self.temperature, self.label)
+        y = _values_like(t, self.shift, "shift", self.label)
         object.__setattr__(self, "temperature", t)
         object.__setattr__(self, "shift", y)
         if self.sigma is not None:
@@ -246,3 +232,23 @@ class ShiftCurve:
         return ShiftCurve(self.temperature[keep], self.shift[keep],
                           None if self.sigma is None else self.sigma[keep], self.label,
                           self.power, self.reference_temperature)
+
+
+def _kelvin_temperatures(temperature, label: str) -> np.ndarray:
+    """Temperatures of a curve in kelvin, 0 < T < MAX_TEMPERATURE (a value above it is most likely
+    in mK); ValueError naming the curve and the point otherwise."""
+    t = v.positive_array(f"temperature of {label!r}", temperature)
+    if np.any(t >= MAX_TEMPERATURE):
+        i = int(np.argmax(t >= MAX_TEMPERATURE))
+        raise ValueError(f"temperature of {label!r} must be below {MAX_TEMPERATURE:g} K "
+                         f"(in kelvin, not mK?), got {t[i]:g} K at point {i + 1}")
+    return t
+
+
+def _values_like(t: np.ndarray, values, name: str, label: str) -> np.ndarray:
+    """Finite real ``values`` of a curve with the shape of its temperatures ``t``."""
+    y = v.real_array(f"{name} of {label!r}", values)
+    if y.shape != t.shape:
+        raise ValueError(f"{name} of {label!r} must have the shape of temperature {t.shape}, "
+                         f"got {y.shape}")
+    return y
