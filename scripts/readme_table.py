@@ -20,7 +20,7 @@ from pathlib import Path
 START = "<!-- study-table:start -->"
 END = "<!-- study-table:end -->"
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_EXTRA = ("results/finite_size_n12/summary.json",)
+DEFAULT_EXTRA = ("results/finite_size/summary.json", "results/finite_size_n12/summary.json")
 
 
 def _pm(value, error, digits: int = 3) -> str:
@@ -68,11 +68,12 @@ def describe(row: dict, spec=None) -> str:
 def _spec_for(study: str, summary_path: Path | None):
     """The RunSpec a row came from: a spec.toml beside an extra summary, else the shipped spec."""
     from manybody.runs.spec import RunSpec
-    from manybody.study.specs import STUDY_SPECS, load_study_spec
+    from manybody.study.catalogue import ALL_SPECS
+    from manybody.study.specs import load_study_spec
 
     if summary_path is not None and (summary_path.parent / "spec.toml").is_file():
         return RunSpec.from_toml(summary_path.parent / "spec.toml")
-    return load_study_spec(study) if study in STUDY_SPECS else None
+    return load_study_spec(study) if study in ALL_SPECS else None
 
 
 def _where(path: Path) -> str:

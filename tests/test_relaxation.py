@@ -497,3 +497,20 @@ def test_float32_solve_resolves_the_same_degeneracies_as_float64():
         spectrum, t = solve(real, SolverParams(dtype=dtype))
         results[dtype] = relaxation_absorption(spectrum, t, [1e-6], [0.05, 0.1, 0.3], 1e8)
     np.testing.assert_allclose(results["float32"], results["float64"], rtol=1e-4)
+
+
+def test_auto_method_is_dense_for_small_and_krylov_for_large_generators():
+    """method="auto" (the default) takes the exact eigendecomposition while at most
+    KRYLOV_MIN_STATES states are kept (cheaper there) and Lanczos above, with the same chi."""
+    from manybody.simulation.observables.relaxation import KRYLOV_MIN_STATES, relaxation_modes
+    w = np.array([1e-3])
+    for n_tls, expected in ((4, "dense"), (7, "krylov")):
+        params = ModelParams(n_tls=n_tls, coupling=CouplingParams(kind="dipolar", strength=0.1))
+        spectrum, elements = solve(draw_realisation(params, realisation_rng(3, 0)))
+        assert (2**n_tls <= KRYLOV_MIN_STATES) == (expected == "dense")
+        auto = relaxation_modes(spectrum, elements, 5.0, 1e8, frequencies=w)
+        assert auto.method.endswith(expected)  # "krylov" or "exact-krylov" above the threshold
+        dense = relaxation_modes(spectrum, elements, 5.0, 1e8, method="dense")
+        np.testing.assert_allclose(auto.susceptibility(w), dense.susceptibility(w), rtol=1e-8)
+    with pytest.raises(ValueError, match="method='auto' needs the frequencies"):
+        relaxation_modes(spectrum, elements, 5.0, 1e8)

@@ -24,8 +24,8 @@ def configure(parser) -> None:
                         help="worker processes (default 2)")
     parser.add_argument("--only", nargs="+", choices=ALL_SPECS,
                         help="run only these specs (" + ", ".join(OPTIONAL_SPECS)
-                             + ": the decisive velocity-slope rows, run only when named, "
-                               "~37 CPU-minutes together)")
+                             + ": the finite-size check and the decisive velocity-slope rows, "
+                               "run only when named)")
     parser.add_argument("--no-figures", action="store_true", help="skip drawing figures")
     parser.add_argument("--backend", choices=("loky", "dask"), default="loky",
                         help="joblib backend (default loky; dask for a cluster)")

@@ -3,13 +3,16 @@ them without loading the simulation."""
 
 #: Shipped study specs (``manybody/study/specs/<name>.toml``), in the order of the summary.
 STUDY_SPECS = (
-    "dipolar", "gaussian", "admixture", "two_body_stress", "random_block", "finite_size",
-    "decomposition", "coupling_density", "tunnelling_min", "measurement_time", "relaxation",
-    "relaxation_admixture", "saturation", "saturation_block",
+    "dipolar", "gaussian", "admixture", "two_body_stress", "random_block", "decomposition",
+    "coupling_density", "tunnelling_min", "measurement_time", "relaxation", "relaxation_admixture",
+    "saturation", "saturation_block",
 )
 #: Specs run only on request (``manybody study --only NAME``), not by the default study: the
-#: decisive velocity-slope rows (16000 realisations per model, ~37 CPU-minutes in all; issue 17).
-OPTIONAL_SPECS = ("velocity_dipolar", "velocity_admixture")
+#: finite-size check at N = 6, 8, 10 (~8 CPU-minutes, most of it the N = 10 point; its results
+#: are committed in ``results/finite_size/``) and the decisive velocity-slope rows (16000
+#: realisations per model, ~37 CPU-minutes in all before the dense route for small master
+#: equations; issue 17).
+OPTIONAL_SPECS = ("finite_size", "velocity_dipolar", "velocity_admixture")
 #: Every spec ``--only`` accepts.
 ALL_SPECS = STUDY_SPECS + OPTIONAL_SPECS
 #: Specs of the velocity-slope study (issue 17): no resonant shape analysis, a velocity table.

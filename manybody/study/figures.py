@@ -210,6 +210,10 @@ def figure_index(study_dir: Path, out: Path) -> list[Path]:
         ax_n.errorbar(d["value"], d["index"], d["index_error"], fmt="o-", color=PALETTE[3],
                       label=_finite_size_label(study_dir))
         ax_n.legend(frameon=False, fontsize=6.5)
+    else:  # an optional spec: say where it comes from instead of an empty panel
+        ax_n.text(0.5, 0.5, "finite-size check: an optional spec\n"
+                  "manybody study --only finite_size\n(committed in results/finite_size/)",
+                  transform=ax_n.transAxes, ha="center", va="center", fontsize=7)
     ax_n.set_xlabel("number of TLS N")
     if any(r["study"] == "two_body_stress" for r in rows):
         d = series("two_body_stress")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from manybody.runs.checkpoint import checkpoint_dir
 from manybody.runs.results import dataset_spec, load_results
+from manybody.runs.reuse import seed_checkpoint
 from manybody.runs.spec import RunSpec
 from manybody.runs.sweep import check_run_arguments, run_sweep
 from manybody.study.figures import make_all_figures
@@ -113,11 +114,13 @@ def execute_study(
     rows: list[PointSummary] = []
     velocity_rows: list[VelocitySummary] = []
     saturation_rows: list[SaturationSummary] = []
+    finished: list[xr.Dataset] = []  # donors of identical sweep points to the later specs
     for name, spec in specs.items():
-        ds = _results(name, spec, out / f"{name}.nc", size, say, n_jobs=n_jobs, backend=backend,
-                      scheduler=scheduler, progress=progress)
+        ds = _results(name, spec, out / f"{name}.nc", size, say, finished, n_jobs=n_jobs,
+                      backend=backend, scheduler=scheduler, progress=progress)
+        finished.append(ds)
         say(f"{name}: fitting the absorption shape at {spec.n_points} points")
-        shape, velocity = summarise(ds, name)
+        shape, velocity = summarise(ds, name, n_jobs=n_jobs)
         rows.extend(shape)
         velocity_rows.extend(velocity)
         saturation_rows.extend(summarise_saturation(ds, name))
@@ -133,9 +136,12 @@ def execute_study(
 
 
 def _results(name: str, spec: RunSpec, path: Path, size: str, say: Callable[[str], None],
-             **execution) -> xr.Dataset:
+             donors: list[xr.Dataset] = (), **execution) -> xr.Dataset:
     """The results of one study spec: the finished file at ``path`` if its spec matches, else
-    the sweep run (resuming from its checkpoint) with the ``execution`` options of run_sweep."""
+    the sweep run (resuming from its checkpoint) with the ``execution`` options of run_sweep,
+    after copying the realisations of sweep points identical to points of ``donors`` (finished
+    results of earlier specs; :func:`manybody.runs.reuse.seed_checkpoint`: bit for bit the same
+    numbers)."""
     if path.exists():
         ds = load_results(path)
         if dataset_spec(ds).digest() != spec.digest():
@@ -146,7 +152,10 @@ def _results(name: str, spec: RunSpec, path: Path, size: str, say: Callable[[str
         return ds
     n = int(spec.realisation_counts.sum())
     resumed = " (resuming from its checkpoint)" if checkpoint_dir(path).exists() else ""
-    say(f"{name}: computing {n} realisations at {spec.n_points} points{resumed}")
+    copied = seed_checkpoint(spec, path, donors)
+    shared = "".join(f"; {count} of them from the identical points of {donor}"
+                     for donor, count in copied.items())
+    say(f"{name}: computing {n} realisations at {spec.n_points} points{resumed}{shared}")
     return run_sweep(spec, path, **execution)
 
 

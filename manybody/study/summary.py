@@ -87,7 +87,7 @@ def kernel_smearing(spec: RunSpec) -> float | None:
     return b.width / spec.probe.frequencies[0] if b.kind == "gaussian" else None
 
 
-def summarise(ds, name: str) -> tuple[list[PointSummary], list[VelocitySummary]]:
+def summarise(ds, name: str, n_jobs: int = 1) -> tuple[list[PointSummary], list[VelocitySummary]]:
     """Fit the absorption shape and the velocity slopes at every sweep point of a results file.
 
     Parameters
@@ -97,6 +97,10 @@ def summarise(ds, name: str) -> tuple[list[PointSummary], list[VelocitySummary]]
         ``velocity_shift`` and ``relaxation_velocity_shift``).
     name : str
         Study name for the table.
+    n_jobs : int
+        Processes for the shape fits (one sweep point per task, joblib/loky). Every fit runs
+        with single-threaded BLAS and its own fixed bootstrap seed, so the rows are bit for bit
+        the same for any ``n_jobs``.
 
     Returns
     -------
@@ -104,20 +108,27 @@ def summarise(ds, name: str) -> tuple[list[PointSummary], list[VelocitySummary]]
         One row per sweep point each, or none when the file lacks the observables.
     """
     spec = dataset_spec(ds)
-    shape_rows: list[PointSummary] = []
     velocity_rows: list[VelocitySummary] = []
     has_velocity = "relaxation_velocity_shift" in ds and "velocity_shift" in ds
     reference = None
+    tasks = []
+    frequencies, temperatures = ds["frequency"].values, ds["temperature"].values
     for point in sweep_points(ds, spec):
         label = dict(study=name, **_axis_label(spec, point.index), n_tls=point.model.n_tls)
         if "absorption" in ds:
-            shape_rows.append(_shape_row(spec, ds, point, label))
+            tasks.append((spec, frequencies, temperatures, point, label))
         if has_velocity:
             velocity_rows.append(_velocity_row(ds, point, label, reference))
             if reference is None:  # the first sweep point: the paired reference of the others
                 reference = (point.data["velocity_shift"] + point.data["relaxation_velocity_shift"]
                              ).isel(frequency=0).values
-    return shape_rows, velocity_rows
+    if n_jobs == 1 or len(tasks) < 2:
+        return [_single_threaded_shape_row(*task) for task in tasks], velocity_rows
+    from joblib import Parallel, delayed  # only for a parallel summary
+
+    shape_rows = Parallel(n_jobs=min(n_jobs, len(tasks)))(
+        delayed(_single_threaded_shape_row)(*task) for task in tasks)
+    return list(shape_rows), velocity_rows
 
 
 def summarise_saturation(ds, name: str, n_bootstrap: int = SATURATION_BOOTSTRAP
@@ -149,7 +160,7 @@ def _index_of(x: np.ndarray, q: np.ndarray, smearing: float | None) -> tuple[flo
     return shape.index, shape.index_error
 
 
-def _decomposition_fields(spec: RunSpec, ds, point: SweepPoint, x: np.ndarray,
+def _decomposition_fields(spec: RunSpec, point: SweepPoint, x: np.ndarray,
                           smearing: float | None) -> dict[str, float]:
     """The decomposition columns of a shape row (docs/PHYSICS.md section 7)."""
     lam, chi = control_parameters(point.model)
@@ -168,9 +179,19 @@ def _decomposition_fields(spec: RunSpec, ds, point: SweepPoint, x: np.ndarray,
     return fields
 
 
-def _shape_row(spec: RunSpec, ds, point: SweepPoint, label: dict[str, Any]) -> PointSummary:
-    """Law fits of Q^-1(x = w / T) at one sweep point, its decomposition and mean spacing ratio."""
-    x = float(ds["frequency"].values[0]) / ds["temperature"].values
+def _single_threaded_shape_row(*args) -> PointSummary:
+    """:func:`_shape_row` with BLAS limited to one thread (the same sums in any process)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _shape_row(*args)
+
+
+def _shape_row(spec: RunSpec, frequencies: np.ndarray, temperatures: np.ndarray,
+               point: SweepPoint, label: dict[str, Any]) -> PointSummary:
+    """Law fits of Q^-1(x = w / T) at one sweep point (``frequencies`` and ``temperatures``: the
+    results file's axes, K), its decomposition and mean spacing ratio."""
+    x = float(frequencies[0]) / temperatures
     q = point.data["absorption"].isel(frequency=0).values  # (realisation, temperature)
     smearing = kernel_smearing(spec)
     shape = analyse_shape(x, q, smearing=smearing)
@@ -187,20 +208,21 @@ def _shape_row(spec: RunSpec, ds, point: SweepPoint, label: dict[str, Any]) -> P
         p_value_tls=shape.p_value_tls, p_value_generic=shape.p_value_generic,
         p_value_family=shape.p_value_family, p_value_method=shape.p_value_method,
         index_high_x=shape.index_high_x, index_high_x_error=shape.index_high_x_error,
-        **_collapse_fields(ds, point),
-        **_decomposition_fields(spec, ds, point, x, smearing),
+        **_collapse_fields(frequencies, temperatures, point),
+        **_decomposition_fields(spec, point, x, smearing),
     )
 
 
-def _collapse_fields(ds, point: SweepPoint) -> dict[str, float]:
+def _collapse_fields(frequencies: np.ndarray, temperatures: np.ndarray,
+                     point: SweepPoint) -> dict[str, float]:
     """Frequency collapse of Q(w, T) / A(w) in x = w / T over the probe's frequencies
     (docs/PHYSICS.md section 7.2); empty with a single frequency."""
-    if ds.sizes["frequency"] < 2:
+    if frequencies.size < 2:
         return {}
     q = point.data["absorption"].transpose("realisation", "temperature", "frequency").values
     try:
         with np.errstate(over="ignore"):  # the contrast exp(slope L) of a wild resample
-            result = frequency_collapse(ds["temperature"].values, ds["frequency"].values, q)
+            result = frequency_collapse(temperatures, frequencies, q)
     except ValueError as exc:  # e.g. no absorption at some frequency: say so, leave NaN
         log.warning("no frequency collapse at %s: %s", point.index, exc)
         return {}
