@@ -69,7 +69,8 @@ def test_optional_velocity_specs_are_the_shipped_ones_with_more_realisations():
         assert big.seed == small.seed and big.model == small.model and big.probe == small.probe
         assert big.sweep == small.sweep
         assert (big.realisation_counts == 16000).all()
-        assert (big.realisation_counts >= small.realisation_counts).all()
+        # the coupled rows; the default's independent-TLS row has 20000 (slope errors <= 0.1 C0)
+        assert (big.realisation_counts[1:] > small.realisation_counts[1:]).all()
 
 
 def test_optional_spec_runs_when_named_and_gives_a_velocity_row(tmp_path):
