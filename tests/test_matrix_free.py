@@ -166,3 +166,19 @@ def test_bad_operator_option_is_refused():
         op, _ = matrix_free_operators(_realisation("independent"))
         x = np.zeros((64, 2))
         op.scaled_product(x, 1.0, 0.0, np.zeros((64, 3)))
+
+
+def test_bench_apply_against_stream_on_a_tiny_size():
+    """scripts/bench_chebyshev.py apply: the step timings, the stream bound and their ratios."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_chebyshev.py"
+    spec = importlib.util.spec_from_file_location("bench_chebyshev", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = bench.apply_against_stream(6, 3)
+    assert out["bytes_moved"] == 3 * 64 * 3 * 8 + 8 * 64
+    for key in ("stream_seconds", "matrix_free_step_seconds", "sparse_step_seconds",
+                "matrix_free_step_seconds_one_vector", "step_over_stream"):
+        assert out[key] > 0
