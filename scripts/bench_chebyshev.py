@@ -5,6 +5,12 @@ Modes
 run        time and peak memory per realisation of the chebyshev solver (N = 14..20 by default)
            and of dense ED (N = 10..13), same model and probe, each in its own subprocess;
            the crossover N where chebyshev beats dense ED.
+matfree    the matrix-free block operator (issue 20) against the sparse path, side by side in one
+           run, each measurement in its own subprocess on the same realisation: seconds and peak
+           memory per realisation, the same Q within the errors, and one application of H to a
+           block against a streaming pass over the same arrays (the memory-bandwidth bound).
+width      where the spectral width comes from (issue 20): the spectral bounds of dipolar
+           realisations with and without their strongest pairs, and the moments the plan asks for.
 validate   acceptance at N = 10 and 12 for an interacting + random-matrix model: agreement with
            dense ED (same Gaussian kernel) within the reported error bars at every temperature down
            to w/5, coverage of the error bars over independent vector sets, and convergence of the
@@ -18,6 +24,8 @@ Examples
 --------
     python scripts/bench_chebyshev.py run --sizes 14 16 18 20 --dense-sizes 10 11 12 13
     python scripts/bench_chebyshev.py validate
+    OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python scripts/bench_chebyshev.py matfree --sizes 14 16
+    OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python scripts/bench_chebyshev.py width --sizes 10 12 14
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from manybody.support import jsonio
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "results" / "bench" / "chebyshev.json"
+MATFREE_OUT = ROOT / "results" / "bench" / "matrix_free.json"
 
 #: The benchmark model and probe: canonical TLS + Gaussian couplings (sparse H), 20 temperatures
 #: from w/5 to 2w at the lowest frequency, Gaussian kernel of width 0.02 K.
@@ -69,7 +78,7 @@ def _model(n: int, spec: dict):
                        random_matrix=RandomMatrixParams(**rm) if rm else None)
 
 
-def single(method: str, n: int, n_vectors: int, dtype: str) -> dict:
+def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "auto") -> dict:
     """One realisation of the benchmark model with ``method`` ("chebyshev" or "dense")."""
     from manybody.config.probe import Broadening
     from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
@@ -96,12 +105,13 @@ def single(method: str, n: int, n_vectors: int, dtype: str) -> dict:
         from manybody.config.solver import ChebyshevParams
         from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption
 
-        res = chebyshev_absorption(real, w, t, b, ChebyshevParams(n_vectors=n_vectors, dtype=dtype),
-                                   normalisation=norm, seed=BENCH["seed"])
+        res = chebyshev_absorption(real, w, t, b, ChebyshevParams(
+            n_vectors=n_vectors, dtype=dtype, operator=operator), normalisation=norm,
+            seed=BENCH["seed"])
         scale = np.abs(res.absorption).max()
         big = np.abs(res.absorption) > 0.1 * scale
         out.update(
-            n_vectors=n_vectors, dtype=dtype,
+            n_vectors=n_vectors, dtype=dtype, operator=res.operator,
             planned_seconds=res.plan.seconds, planned_memory_gb=res.plan.memory_bytes / 2**30,
             seconds_per_product=res.plan.seconds_per_product,
             half_width=res.plan.scale.half_width,
@@ -119,9 +129,10 @@ def single(method: str, n: int, n_vectors: int, dtype: str) -> dict:
     return out
 
 
-def _run_child(method: str, n: int, n_vectors: int, dtype: str, timeout: float) -> dict:
+def _run_child(method: str, n: int, n_vectors: int, dtype: str, timeout: float,
+               operator: str = "auto") -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "single", method, str(n),
-           "--vectors", str(n_vectors), "--dtype", dtype]
+           "--vectors", str(n_vectors), "--dtype", dtype, "--operator", operator]
     start = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
@@ -281,6 +292,153 @@ def validate(args) -> dict:
     return data
 
 
+def _best_seconds(f, repeats: int = 7) -> float:
+    f()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        f()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def apply_against_stream(n: int, n_vectors: int) -> dict:
+    """One fused Chebyshev step Y = 2 (H - c) X / a - P on a (D, b) block, matrix-free and sparse,
+    against streaming passes over the same arrays (numpy add of X and P into Y: the bytes the step
+    must move, 3 D b 8, without the 8 D of the diagonal), in one process (best of 7)."""
+    from manybody.simulation.ensembles import draw_realisation, realisation_rng
+    from manybody.simulation.operators import build_operators
+    from manybody.simulation.solvers.chebyshev.kpm import ScaledOperator, SpectralScale
+    from manybody.simulation.solvers.chebyshev.matrix_free import matrix_free_operators
+
+    real = draw_realisation(_model(n, BENCH), realisation_rng(BENCH["seed"], BENCH["realisation"]))
+    h, _ = build_operators(real, np.float64, dense=False)
+    free, _ = matrix_free_operators(real)
+    scale = SpectralScale(lower=-10.0, upper=10.0, ground=-10.0)
+    rng = np.random.default_rng(0)
+    x, prev = rng.standard_normal((2, 2**n, n_vectors))
+    y = np.empty_like(x)
+    out = {"n_tls": n, "n_vectors": n_vectors, "bytes_moved": 3 * x.nbytes + 8 * 2**n}
+    out["stream_seconds"] = _best_seconds(lambda: np.add(x, prev, out=y))
+    out["copy_seconds"] = _best_seconds(lambda: np.copyto(y, x))
+    single_x, single_p = x[:, :1].copy(), prev[:, :1].copy()
+    for name, op in (("matrix_free", free), ("sparse", h)):
+        scaled = ScaledOperator(op, scale)
+        out[f"{name}_step_seconds"] = _best_seconds(lambda s=scaled: s.step(x, prev))
+        out[f"{name}_step_seconds_one_vector"] = _best_seconds(
+            lambda s=scaled: s.step(single_x, single_p))
+    out["step_over_stream"] = out["matrix_free_step_seconds"] / out["stream_seconds"]
+    out["stream_bandwidth_gb_s"] = 3 * x.nbytes / out["stream_seconds"] / 1e9
+    out["sparse_one_vector_over_matrix_free_block_per_vector"] = (
+        out["sparse_step_seconds_one_vector"] * n_vectors / out["matrix_free_step_seconds"])
+    return out
+
+
+def _apply_child(n: int, n_vectors: int, timeout: float) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "apply", str(n), "--vectors",
+           str(n_vectors)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        return {"n_tls": n, "error": (proc.stderr.strip().splitlines()[-1:] or [""])[0]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def matfree(args) -> dict:
+    """Sparse (the recorded path) against matrix-free, same realisation, vectors and seed."""
+    path = Path(args.out)
+    data = _load(path)
+    out = {"metadata": _metadata(), "config": BENCH, "n_vectors": args.vectors,
+           "dtype": args.dtype, "threads": os.environ.get("NUMBA_NUM_THREADS", "all"),
+           "sizes": {}, "finished": False}
+    data["matrix_free_vs_sparse"] = out
+    for n in args.sizes:
+        rec = {op: _run_child("chebyshev", n, args.vectors, args.dtype, args.timeout, op)
+               for op in ("sparse", "matrix_free")}
+        sparse, free = rec["sparse"], rec["matrix_free"]
+        if "error" not in sparse and "error" not in free:
+            q0, q1 = np.array(sparse["absorption"]), np.array(free["absorption"])
+            err = np.array(sparse["absorption_error"])
+            rec["seconds_ratio"] = sparse["seconds"] / free["seconds"]
+            rec["memory_ratio"] = sparse["peak_memory_gb"] / free["peak_memory_gb"]
+            rec["max_abs_q_difference_over_error"] = float(np.max(np.abs(q1 - q0) / err))
+            rec["max_abs_q_difference_over_max_q"] = float(np.max(np.abs(q1 - q0))
+                                                           / np.abs(q0).max())
+        rec["apply"] = _apply_child(n, args.vectors, args.timeout)
+        out["sizes"][str(n)] = rec
+        _save(path, data)
+        print(n, json.dumps({k: rec.get(k) for k in ("seconds_ratio", "memory_ratio",
+                                                      "max_abs_q_difference_over_error")}),
+              {k: rec["apply"].get(k) for k in ("step_over_stream",
+                                                "sparse_one_vector_over_matrix_free_block_per_vector")},
+              flush=True)
+    out["finished"] = True
+    _save(path, data)
+    return data
+
+
+#: The width study: the headline dipolar model (study spec dipolar.toml: TLS eps <= 0.3 K,
+#: Delta in [0.001, 0.3] K, elastic dipolar couplings J0 c_ij / r_ij^3 with no minimum distance)
+#: at the glass-like J0 = 0.01 K and a strong J0 = 0.1 K; the benchmark probe.
+WIDTH = {"coupling_strengths": [0.01, 0.1], "removed_pairs": [0, 1, 2, 3, 5, 10],
+         "realisations": 3, "seed": 20261123}
+
+
+def spectral_width(args) -> dict:
+    """Spectral bounds with and without the strongest |K_ij| pairs, and the moments per rung."""
+    from manybody.config.model import CouplingParams, ModelParams, TLSParams
+    from manybody.config.probe import Broadening
+    from manybody.config.solver import ChebyshevParams
+    from manybody.simulation.ensembles import Realisation, draw_realisation, realisation_rng
+    from manybody.simulation.solvers.chebyshev.solver import plan_chebyshev
+
+    path = Path(args.out)
+    data = _load(path)
+    out = {"metadata": _metadata(), "config": {**WIDTH, "probe": {
+        k: BENCH[k] for k in ("frequencies", "temperatures", "broadening")}},
+        "records": [], "finished": False}
+    data["spectral_width"] = out
+    w, t = np.array(BENCH["frequencies"]), np.array(BENCH["temperatures"])
+    b = Broadening(**BENCH["broadening"])
+    for n in args.sizes:
+        for j0 in WIDTH["coupling_strengths"]:
+            params = ModelParams(n_tls=n, tls=TLSParams(asymmetry_max=0.3, tunnelling_min=0.001,
+                                                        tunnelling_max=0.3),
+                                 coupling=CouplingParams(kind="dipolar", strength=j0))
+            for r in range(WIDTH["realisations"]):
+                real = draw_realisation(params, realisation_rng(WIDTH["seed"], r))
+                k = np.array(real.couplings["zz"])
+                iu = np.triu_indices(n, 1)
+                order = np.argsort(-np.abs(k[iu]))
+                rec = {"n_tls": n, "coupling_strength": j0, "realisation": r,
+                       "strongest_pairs_k": np.abs(k[iu])[order[:10]].tolist(),
+                       "tls_energy_sum": float(np.sum(real.energies)), "removed": []}
+                for removed in WIDTH["removed_pairs"]:
+                    kk = k.copy()
+                    for p in order[:removed]:
+                        kk[iu[0][p], iu[1][p]] = kk[iu[1][p], iu[0][p]] = 0.0
+                    trimmed = Realisation.from_arrays(
+                        asymmetry=real.asymmetry, tunnelling=real.tunnelling,
+                        couplings={"zz": kk}, deformation_potential=real.deformation_potential,
+                        n_tls=n)
+                    start = time.perf_counter()
+                    plan = plan_chebyshev(trimmed, w, t, b, ChebyshevParams(
+                        n_vectors=4, operator="matrix_free", max_moments=1 << 16))
+                    rec["removed"].append({
+                        "pairs_removed": removed, "half_width": plan.scale.half_width,
+                        "lower": plan.scale.lower, "upper": plan.scale.upper,
+                        "moments": [rung.n_moments for rung in plan.rungs],
+                        "filter_terms": [rung.filter_terms for rung in plan.rungs],
+                        "planned_seconds": plan.seconds,
+                        "plan_wall_seconds": time.perf_counter() - start})
+                out["records"].append(rec)
+                _save(path, data)
+                print(n, j0, r, [(x["pairs_removed"], round(x["half_width"], 3), max(x["moments"]))
+                                 for x in rec["removed"]], flush=True)
+    out["finished"] = True
+    _save(path, data)
+    return data
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -303,9 +461,29 @@ def main(argv: list[str] | None = None) -> int:
     p_one.add_argument("n_tls", type=int)
     p_one.add_argument("--vectors", type=int, default=4)
     p_one.add_argument("--dtype", default="float32")
+    p_one.add_argument("--operator", default="auto", choices=("auto", "matrix_free", "sparse"))
+    p_mf = sub.add_parser("matfree", help="matrix-free against sparse operator, side by side")
+    p_mf.add_argument("--sizes", type=int, nargs="*", default=[14, 16])
+    p_mf.add_argument("--vectors", type=int, default=4)
+    p_mf.add_argument("--dtype", default="float32")
+    p_mf.add_argument("--timeout", type=float, default=3600)
+    p_mf.add_argument("--out", default=str(MATFREE_OUT))
+    p_w = sub.add_parser("width", help="spectral width of dipolar realisations and its sources")
+    p_w.add_argument("--sizes", type=int, nargs="*", default=[10, 12, 14])
+    p_w.add_argument("--out", default=str(MATFREE_OUT))
+    p_ap = sub.add_parser("apply", help="(internal) one application of H against a stream, JSON")
+    p_ap.add_argument("n_tls", type=int)
+    p_ap.add_argument("--vectors", type=int, default=4)
     args = parser.parse_args(argv)
     if args.mode == "single":
-        print(json.dumps(single(args.method, args.n_tls, args.vectors, args.dtype)))
+        print(json.dumps(single(args.method, args.n_tls, args.vectors, args.dtype,
+                                args.operator)))
+    elif args.mode == "apply":
+        print(json.dumps(apply_against_stream(args.n_tls, args.vectors)))
+    elif args.mode == "matfree":
+        matfree(args)
+    elif args.mode == "width":
+        spectral_width(args)
     elif args.mode == "run":
         run(args)
     else:

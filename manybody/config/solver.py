@@ -120,6 +120,13 @@ class ChebyshevParams:
         Largest fraction of the available memory a solve may plan to use.
     max_seconds : float or None
         Refuse a solve whose time estimate exceeds this (s).
+    operator : {"auto", "matrix_free", "sparse"}
+        How H, T and C = [H, T] are applied: "matrix_free" by bit operations on blocks of vectors
+        (no stored matrices; :mod:`manybody.simulation.solvers.chebyshev.matrix_free`), "sparse"
+        as CSR matrices, "auto" matrix-free where the model allows it and D > 4096 (N >= 13;
+        smaller D keeps the sparse path and its recorded results bit for bit). Models with random-matrix
+        terms (dense) always use the sparse/dense path; the solver logs the fallback and reports
+        it in its result.
     """
 
     n_vectors: int = 8
@@ -138,6 +145,7 @@ class ChebyshevParams:
     block: int | None = None
     memory_fraction: float = 0.8
     max_seconds: float | None = None
+    operator: str = "auto"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "n_vectors", v.integer("chebyshev.n_vectors", self.n_vectors, 1, 1_000_000))
@@ -177,6 +185,8 @@ class ChebyshevParams:
             raise ValueError(f"chebyshev.memory_fraction must be <= 1, got {self.memory_fraction!r}")
         if self.max_seconds is not None:
             object.__setattr__(self, "max_seconds", v.positive("chebyshev.max_seconds", self.max_seconds))
+        object.__setattr__(self, "operator", v.choice("chebyshev.operator", self.operator,
+                                                      ("auto", "matrix_free", "sparse")))
         if self.trace == "stochastic" and self.n_vectors < 2:
             raise ValueError("chebyshev.n_vectors must be >= 2 for a stochastic trace (the error "
                              f"bar is the spread over vectors), got {self.n_vectors}")

@@ -85,8 +85,8 @@ def spectral_bounds(
 
     Parameters
     ----------
-    h : numpy.ndarray or scipy.sparse matrix
-        Symmetric (D, D) matrix (K).
+    h : numpy.ndarray, scipy.sparse matrix or MatrixFreeOperator
+        Symmetric (D, D) matrix (K), or an operator with ``shape``, ``matvec`` and ``toarray``.
     margin : float
         Fraction of the width added on each side, so that the rescaled spectrum lies inside
         [-1 + ~margin, 1 - ~margin] even though Lanczos extremes converge from inside.
@@ -101,7 +101,7 @@ def spectral_bounds(
     """
     dim = h.shape[0]
     if dim <= 512:
-        dense = h.toarray() if sp.issparse(h) else np.asarray(h)
+        dense = h.toarray() if hasattr(h, "toarray") else np.asarray(h)
         levels = np.linalg.eigvalsh(dense.astype(np.float64))
         low, high = float(levels[0]), float(levels[-1])
     else:
@@ -118,17 +118,32 @@ class ScaledOperator:
 
     Parameters
     ----------
-    h : numpy.ndarray or scipy.sparse matrix
-        Symmetric (D, D) matrix (K), float64.
+    h : numpy.ndarray, scipy.sparse matrix or MatrixFreeOperator
+        Symmetric (D, D) matrix (K), float64; an operator with a fused ``scaled_product(x, alpha,
+        shift, previous)`` (:class:`.matrix_free.MatrixFreeOperator`) does each Chebyshev step in
+        one pass over the vectors.
     scale : SpectralScale
         The map onto [-1, 1].
     """
 
-    def __init__(self, h: np.ndarray | sp.spmatrix, scale: SpectralScale) -> None:
+    def __init__(self, h, scale: SpectralScale) -> None:
         self.h = h.tocsr() if sp.issparse(h) else h
         self.scale = scale
         self.products = 0
         self.seconds = 0.0
+        self._fused = getattr(h, "scaled_product", None)
+
+    @property
+    def matrix_free(self) -> bool:
+        """Whether H is applied without a stored matrix."""
+        return self._fused is not None
+
+    def _fused_step(self, x: np.ndarray, alpha: float, previous: np.ndarray | None) -> np.ndarray:
+        start = time.perf_counter()
+        y = self._fused(x, alpha, self.scale.center, previous)
+        self.seconds += time.perf_counter() - start
+        self.products += x.shape[1] if x.ndim == 2 else 1
+        return y
 
     @property
     def dimension(self) -> int:
@@ -143,6 +158,8 @@ class ScaledOperator:
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """H~ x."""
+        if self._fused is not None:
+            return self._fused_step(x, 1.0 / self.scale.half_width, None)
         y = self._h_dot(x)
         y -= self.scale.center * x
         y *= 1.0 / self.scale.half_width
@@ -150,6 +167,8 @@ class ScaledOperator:
 
     def step(self, x: np.ndarray, previous: np.ndarray) -> np.ndarray:
         """One Chebyshev step: 2 H~ x - previous (a new array)."""
+        if self._fused is not None:
+            return self._fused_step(x, 2.0 / self.scale.half_width, previous)
         y = self._h_dot(x)
         y -= self.scale.center * x
         y *= 2.0 / self.scale.half_width
@@ -431,7 +450,9 @@ def rademacher(seed: np.random.SeedSequence, index: int, dim: int) -> np.ndarray
 
 
 def operator_bytes(m) -> int:
-    """Bytes held by a sparse or dense matrix."""
+    """Bytes held by a sparse or dense matrix, or by a matrix-free operator (its ``nbytes``)."""
+    if not sp.issparse(m) and not isinstance(m, np.ndarray) and hasattr(m, "nbytes"):
+        return int(m.nbytes)
     if sp.issparse(m):
         return int(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes)
     return int(np.asarray(m).nbytes)

@@ -371,7 +371,9 @@ def plan_solve(
     bank_rows = tuple(min(r.n_moments + 1, rows) for r in rungs)
     t_mv = op.seconds_per_product()
     if not math.isfinite(t_mv):
-        t_mv = SECONDS_PER_NONZERO * (op.h.nnz if sp.issparse(op.h) else dim * dim)
+        entries = (op.h.nnz if sp.issparse(op.h) else
+                   dim * op.h.entries_per_row if op.matrix_free else dim * dim)
+        t_mv = SECONDS_PER_NONZERO * entries
     rate = _gemm_rate(params.dtype)
     seconds = 0.0
     for rung, rows_j in zip(rungs, bank_rows, strict=True):

@@ -29,7 +29,7 @@ from manybody.simulation.solvers.chebyshev.plan import (
 from manybody.simulation.solvers.memory import available_memory
 
 __all__ = ["check_chebyshev_memory", "chebyshev_minimum_bytes", "dense_operator_bytes",
-           "estimate_resources"]
+           "estimate_resources", "uses_matrix_free"]
 
 
 def estimate_resources(
@@ -90,10 +90,30 @@ def estimate_resources(
         seconds += params.n_vectors * ((terms + 2 * m) * t_mv
                                        + 2.0 * m * m * dim / GEMM_RATE[params.dtype])
     itemsize = 4 if params.dtype == "float32" else 8
-    operators = (2 * nnz * 12 + dim * 12) if not dense else 3 * nnz * 8
+    if dense:
+        operators = 3 * nnz * 8
+    elif uses_matrix_free(n, params):
+        operators = 2 * dim * 8  # the diagonals of H and T: nothing else is stored
+    else:
+        operators = 2 * nnz * 12 + dim * 12
     memory = operators * 2 + (m_max + 64) * dim * itemsize + 16 * dim * 8 + 3 * m_max**2 * 8
     return {"memory_bytes": float(memory), "seconds": seconds, "n_moments": m_max,
             "n_rungs": len(rungs), "dimension": dim}
+
+
+#: Dimension above which ``chebyshev.operator = "auto"`` applies H matrix-free (the solver's
+#: ``AUTO_MATRIX_FREE_DIMENSION``; N >= 13).
+AUTO_MATRIX_FREE_DIMENSION = 4096
+
+
+def uses_matrix_free(n_tls: int, params: ChebyshevParams | None = None,
+                     random_matrix: bool = False) -> bool:
+    """Whether a solve of N TLS applies H matrix-free (no random-matrix terms, and
+    ``chebyshev.operator`` "matrix_free", or "auto" with 2^N > AUTO_MATRIX_FREE_DIMENSION)."""
+    operator = "auto" if params is None else params.operator
+    if random_matrix or operator == "sparse":
+        return False
+    return operator == "matrix_free" or 2**n_tls > AUTO_MATRIX_FREE_DIMENSION
 
 
 def chebyshev_minimum_bytes(n_tls: int, params: ChebyshevParams | None = None,
@@ -103,6 +123,8 @@ def chebyshev_minimum_bytes(n_tls: int, params: ChebyshevParams | None = None,
     Nothing is drawn or built: sparse H in CSR form with at least the diagonal and one tunnelling
     entry per TLS in every row (12 bytes per stored entry), a diagonal T, the 16 float64 work
     vectors of one block and the smallest moment bank (32 rows of D numbers in the vector dtype).
+    With the matrix-free operator (:func:`uses_matrix_free`) only the diagonals of H and T
+    (8 bytes each per row) replace the CSR matrices.
     The real plan (:func:`.plan.plan_solve`) needs at least this, so a point
     whose bound exceeds the memory can be refused before anything is allocated.
 
@@ -117,7 +139,8 @@ def chebyshev_minimum_bytes(n_tls: int, params: ChebyshevParams | None = None,
     """
     dim = float(2**n_tls)
     itemsize = 4 if (params is None or params.dtype == "float32") else 8
-    per_row = 12 * (1 + (n_tls if tunnelling else 0)) + 12 + 16 * 8 + 32 * itemsize
+    operators = 16 if uses_matrix_free(n_tls, params) else 12 * (1 + (n_tls if tunnelling else 0)) + 12
+    per_row = operators + 16 * 8 + 32 * itemsize
     return int(dim * per_row)
 
 

@@ -1,0 +1,184 @@
+"""The matrix-free operator of the Chebyshev solver: equal to the sparse (QuSpin) operators to
+round-off for every model family and dtype, and the solver's results unchanged with it."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, TLSParams
+from manybody.config.probe import Broadening
+from manybody.config.solver import ChebyshevParams
+from manybody.simulation.ensembles import Realisation, draw_realisation, realisation_rng
+from manybody.simulation.operators import build_operators, pauli_sum
+from manybody.simulation.solvers.chebyshev import matrix_free as mf
+from manybody.simulation.solvers.chebyshev import solver as ch
+from manybody.simulation.solvers.chebyshev.kpm import ScaledOperator, commutator, spectral_bounds
+from manybody.simulation.solvers.chebyshev.matrix_free import (
+    MAX_WIDTH,
+    MatrixFreeOperator,
+    matrix_free_operators,
+    matrix_free_refusal,
+)
+
+FAMILIES = {
+    "independent": ModelParams(n_tls=6, coupling=None),
+    "gaussian": ModelParams(n_tls=7, coupling=CouplingParams(strength=0.2)),
+    "dipolar": ModelParams(n_tls=8, coupling=CouplingParams(kind="dipolar", strength=0.05)),
+    "xz_components": ModelParams(n_tls=6, coupling=CouplingParams(
+        strength=0.2, components=("zz", "xx", "xz", "zx"))),
+    "x_only": ModelParams(n_tls=5, coupling=CouplingParams(strength=0.3, components=("xx",))),
+}
+
+
+def _realisation(name: str, index: int = 0) -> Realisation:
+    return draw_realisation(FAMILIES[name], realisation_rng(11, index))
+
+
+#: Every family with a block of 3 in float64; one vector on a family without (dipolar) and float32
+#: on one with (xz) z-signed flips. Each (width, dtype, kind) is compiled once per source version
+#: (cached on disk), so the cases are chosen to keep first runs fast.
+CASES = ([(name, np.float64, 3) for name in sorted(FAMILIES)]
+         + [("dipolar", np.float64, 1), ("xz_components", np.float32, 3)])
+
+
+@pytest.mark.parametrize(("name", "dtype", "width"), CASES)
+def test_matrix_free_equals_sparse_operators(name, dtype, width):
+    """H X, C X = [H, T] X and diag T equal the sparse operators to round-off, for blocks of one
+    and several vectors (wider than one compiled strip too) and both dtypes."""
+    real = _realisation(name)
+    h, t = build_operators(real, np.float64, dense=False)
+    op, t_diag = matrix_free_operators(real)
+    x = np.random.default_rng(width).standard_normal((real.dimension, width))
+    xd = x.astype(dtype)
+    tol = 1e-12 if dtype == np.float64 else 2e-6
+    scale = abs(h).sum(axis=1).max()
+    hx = op @ xd
+    assert hx.dtype == dtype and hx.shape == x.shape
+    assert np.max(np.abs(hx - h @ xd.astype(np.float64))) <= tol * scale * np.abs(x).max()
+    c = commutator(h, t)
+    cx = op.commutator_product(xd)
+    assert np.max(np.abs(cx - c @ xd.astype(np.float64))) <= tol * abs(c).sum(axis=1).max() * 4
+    np.testing.assert_allclose(t_diag, t.diagonal(), rtol=1e-13, atol=1e-13)
+
+
+def test_blocks_wider_than_one_compiled_strip(monkeypatch):
+    """A block wider than MAX_WIDTH is processed in strips with the same result."""
+    op, _ = matrix_free_operators(_realisation("xz_components"))
+    x, prev = np.random.default_rng(1).standard_normal((2, 64, 3))
+    whole = op.scaled_product(x, 2.0, 0.5, prev), op.commutator_product(x)
+    monkeypatch.setattr(mf, "MAX_WIDTH", 2)
+    strips = op.scaled_product(x, 2.0, 0.5, prev), op.commutator_product(x)
+    for a, b in zip(whole, strips, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert MAX_WIDTH >= 8
+
+
+def test_pauli_strings_with_repeated_sites_and_signs():
+    """Any x/z string, a site repeated within a term included, matches QuSpin exactly (dense)."""
+    terms = [("x", [[0.5, 0], [0.25, 2]]), ("z", [[1.5, 1]]), ("zz", [[0.3, 0, 2]]),
+             ("xz", [[0.7, 0, 1], [0.2, 1, 1]]), ("zx", [[-0.4, 2, 0], [0.6, 2, 2]]),
+             ("xx", [[0.9, 1, 2]]), ("zxz", [[0.35, 0, 1, 2]])]
+    np.testing.assert_allclose(MatrixFreeOperator(3, terms).toarray(),
+                               pauli_sum(3, terms).toarray(), rtol=0, atol=1e-15)
+
+
+def test_fused_step_is_the_chebyshev_recursion():
+    """ScaledOperator with a matrix-free H gives the same steps as with the sparse H."""
+    real = _realisation("xz_components", 1)
+    h, _ = build_operators(real, np.float64, dense=False)
+    op, _ = matrix_free_operators(real)
+    scale = spectral_bounds(h)
+    sparse, free = ScaledOperator(h, scale), ScaledOperator(op, scale)
+    assert free.matrix_free and not sparse.matrix_free
+    rng = np.random.default_rng(0)
+    x, prev = rng.standard_normal((2, real.dimension, 4))
+    np.testing.assert_allclose(free.apply(x), sparse.apply(x), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(free.step(x, prev), sparse.step(x, prev), rtol=0, atol=1e-13)
+    assert free.products == 8
+    b_sparse, b_free = spectral_bounds(h), spectral_bounds(op)  # D = 64: exact eigenvalues
+    assert b_free.lower == pytest.approx(b_sparse.lower, abs=1e-12)
+    assert b_free.upper == pytest.approx(b_sparse.upper, abs=1e-12)
+
+
+def test_spectral_bounds_by_lanczos_on_the_matrix_free_operator():
+    """Above 512 states the bounds come from ARPACK on the operator itself (LinearOperator)."""
+    real = draw_realisation(ModelParams(n_tls=10, coupling=CouplingParams(strength=0.2)),
+                            realisation_rng(2, 0))
+    h, _ = build_operators(real, np.float64, dense=False)
+    op, _ = matrix_free_operators(real)
+    levels = np.linalg.eigvalsh(h.toarray())
+    bounds = spectral_bounds(op)
+    assert bounds.ground == pytest.approx(levels[0], abs=1e-8)
+    assert bounds.lower < levels[0] and bounds.upper > levels[-1]
+
+
+@pytest.mark.parametrize("name", ["dipolar", "xz_components"])
+def test_solver_results_equal_with_matrix_free_and_sparse(name):
+    """Q^-1 and the velocity shift: float64 to ~1e-10 relative, float32 far inside the errors."""
+    real = _realisation(name, 2)
+    t = np.geomspace(0.05, 0.4, 4)
+    kernel = Broadening(kind="gaussian", width=0.05)
+    for dtype, tol in (("float64", 1e-10), ("float32", 1e-6)):
+        sparse, free = (ch.chebyshev_absorption(
+            real, [0.2], t, kernel, ChebyshevParams(n_vectors=3, dtype=dtype, operator=o), seed=5)
+            for o in ("sparse", "matrix_free"))
+        assert (sparse.operator, free.operator) == ("sparse", "matrix_free")
+        assert free.operator_fallback is None
+        top = np.abs(sparse.absorption).max()
+        assert np.max(np.abs(free.absorption - sparse.absorption)) <= tol * top
+        assert np.max(np.abs(free.velocity_shift - sparse.velocity_shift)) <= (
+            tol * np.abs(sparse.velocity_shift).max())
+        assert np.all(np.abs(free.absorption - sparse.absorption) <= 1e-3 * sparse.absorption_error)
+        assert [d["n_moments"] for d in free.diagnostics] == [
+            d["n_moments"] for d in sparse.diagnostics]
+
+
+def test_random_matrix_model_falls_back_and_says_so(caplog):
+    """TLS + GOE has no matrix-free form: the solver uses the sparse/dense path and reports why."""
+    params = ModelParams(n_tls=5, tls=TLSParams(), coupling=CouplingParams(strength=0.1),
+                         random_matrix=RandomMatrixParams(kind="goe", weight=0.5))
+    real = draw_realisation(params, realisation_rng(3, 0))
+    assert "random_matrix" in matrix_free_refusal(real)
+    with pytest.raises(ValueError, match="random_matrix"):
+        matrix_free_operators(real)
+    with caplog.at_level(logging.WARNING, logger=ch.__name__):
+        res = ch.chebyshev_absorption(real, [0.2], [0.1, 0.2], Broadening(width=0.05),
+                                      ChebyshevParams(n_vectors=2, operator="matrix_free"), seed=1)
+    assert res.operator == "sparse" and "random_matrix" in res.operator_fallback
+    assert any("random_matrix" in r.getMessage() for r in caplog.records)
+    assert matrix_free_refusal(_realisation("dipolar")) is None
+
+
+def test_auto_keeps_sparse_below_the_dimension_threshold():
+    """"auto" leaves small D on the sparse path (recorded results bit for bit)."""
+    ops = ch.ChebyshevOperators(_realisation("gaussian"), ChebyshevParams())
+    assert ops.operator == "sparse" and ops.fallback is None
+    assert ch.AUTO_MATRIX_FREE_DIMENSION >= 2**7
+
+
+def test_bad_operator_option_is_refused():
+    with pytest.raises(ValueError, match=r"chebyshev\.operator.*'dense'"):
+        ChebyshevParams(operator="dense")
+    with pytest.raises(ValueError, match="previous must have shape"):
+        op, _ = matrix_free_operators(_realisation("independent"))
+        x = np.zeros((64, 2))
+        op.scaled_product(x, 1.0, 0.0, np.zeros((64, 3)))
+
+
+def test_bench_apply_against_stream_on_a_tiny_size():
+    """scripts/bench_chebyshev.py apply: the step timings, the stream bound and their ratios."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_chebyshev.py"
+    spec = importlib.util.spec_from_file_location("bench_chebyshev", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = bench.apply_against_stream(6, 3)
+    assert out["bytes_moved"] == 3 * 64 * 3 * 8 + 8 * 64
+    for key in ("stream_seconds", "matrix_free_step_seconds", "sparse_step_seconds",
+                "matrix_free_step_seconds_one_vector", "step_over_stream"):
+        assert out[key] > 0
