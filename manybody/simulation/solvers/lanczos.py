@@ -69,8 +69,8 @@ from manybody.support import validate as v
 
 __all__ = ["FTLMResult", "LineFunction", "ftlm_absorption", "lanczos_recursion", "ritz_pairs"]
 
-#: Default share of Z_r(max T) below which a Ritz state is left out of the dynamical sum (it still
-#: counts in Z): the relative bias is at most the number of such states times the cutoff.
+#: Default fraction of the largest left weight |a_i(T)| of a rung below which a Ritz state is left
+#: out of the dynamical sum (it still counts in Z).
 WEIGHT_CUTOFF = 1e-9
 #: Relative size of the new Lanczos vector (against |H q|) below which the Krylov space is invariant.
 INVARIANT_TOL = 1e-10
@@ -95,7 +95,7 @@ class FTLMResult:
         R random vectors (D for an exact trace) and M Lanczos steps.
     exact_trace : bool
     thermal_states : numpy.ndarray
-        Ritz states per vector that received a second recursion, shape (R,).
+        Ritz states per vector kept in the dynamical sum (largest over the rungs), shape (R,).
     wall_seconds : float
     """
 
