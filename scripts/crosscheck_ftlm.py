@@ -35,6 +35,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import subprocess  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -139,8 +140,12 @@ def run_case(name: str, n: int, cheb_vectors: int, ftlm_vectors: int, steps: int
     norm = absorption_normalisation(params)
     real = draw_realisation(params, realisation_rng(spec["seed"], spec["realisation"]))
     start = time.perf_counter()
-    c = chebyshev_absorption(real, w, t, b, ChebyshevParams(n_vectors=cheb_vectors), normalisation=norm,
-                             seed=spec["seed"], observables=("absorption", "velocity_shift"))
+    try:
+        c = chebyshev_absorption(real, w, t, b, ChebyshevParams(n_vectors=cheb_vectors),
+                                 normalisation=norm, seed=spec["seed"],
+                                 observables=("absorption", "velocity_shift"))
+    except ValueError as err:  # e.g. too few moments for the spectral width: nothing to compare
+        return {"n_tls": n, "dimension": 2**n, "chebyshev_refused": str(err)}
     cheb_seconds = time.perf_counter() - start
     start = time.perf_counter()
     f = ftlm_absorption(real, w, t, b, n_vectors=ftlm_vectors, n_steps=steps, normalisation=norm,
@@ -208,14 +213,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     out = json.loads(args.out.read_text()) if args.out.exists() else {}
-    out["metadata"] = _metadata()
-    out["cases"] = {k: CASES[k] for k in args.cases}
+    out.setdefault("runs", []).append({**_metadata(), "argv": argv if argv is not None else
+                                        sys.argv[1:]})
+    out.setdefault("cases", {}).update({k: CASES[k] for k in args.cases})
     out.setdefault("results", {})
     for n in args.sizes:
         for name in args.cases:
             row = run_case(name, n, args.cheb_vectors, args.ftlm_vectors, args.steps,
                            args.dense_max, args.same_vectors)
             out["results"][f"{name}_n{n}"] = row
+            if "chebyshev_refused" in row:
+                print(f"{name} N={n}: chebyshev refused: {row['chebyshev_refused']}", flush=True)
+                atomic_write_text(args.out, jsonio.dumps(out, indent=1))
+                continue
             a = row["absorption"]
             print(f"{name} N={n}: chebyshev {row['chebyshev']['seconds']:.0f} s, ftlm "
                   f"{row['ftlm']['seconds']:.0f} s; Q: max|z| {a['max_abs_z']:.2f}, chi2 "
