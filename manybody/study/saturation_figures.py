@@ -113,7 +113,9 @@ def draw_saturation_models(power_ratio, curves, labels: Sequence[str], *, errors
         ax.set_xlabel("drive power P / Pc")
         ax.set_ylabel("Q⁻¹ / Q⁻¹(P → 0)")
         ax.set_title("(a) saturation of the loss", fontsize=9)
-        ax.legend(fontsize=6.5, ncol=2, loc="lower left")
+        # below the axes: inside it the legend covered the strongly saturated points
+        ax.legend(fontsize=6.5, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+                  frameon=False)
         pos = np.arange(len(labels))
         bx.errorbar(pos, fitted_betas, [0.0 if not math.isfinite(x) else x
                                         for x in fitted_errors], fmt="o", color="C0")
