@@ -361,7 +361,8 @@ def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
             t_ref = t_ref or fit_ref
             i += 1
     t_ref = t_ref or float(t[len(t) // 2])
-    below, above = t[t <= t_ref], t[t >= t_ref]
+    # both references start at the maximum itself (it lies between grid temperatures)
+    below, above = np.append(t[t < t_ref], t_ref), np.insert(t[t > t_ref], 0, t_ref)
     ax.plot(below, np.log(below / t_ref), "k-", lw=0.8, label="TTLS: +1 below, -1/2 above (2 : -1)")
     ax.plot(above, -0.5 * np.log(above / t_ref), "k-", lw=0.8)
     ax.plot(above, -1.0 * np.log(above / t_ref), "k--", lw=0.8, label="a-SiO2, BK7: 1 : -1")
