@@ -272,15 +272,15 @@ def test_loss_rising_with_temperature_gives_neither_law_and_no_preference():
 
 
 def test_parameter_on_its_bound_is_unphysical():
-    from manybody.laws.fit import _Model, _problems
+    from manybody.laws.fit import _Model, parameter_problems
 
     model = _Model("family", W, 1, (None,), True, None, None, False, 1.0, ("d",))
     curve = LossCurve(T, 1e-6 * law_tls(W / T) + 2e-7)
     names = ["amplitude", "background", "index"]
-    ind, unph = _problems(model, [curve], names, np.array([1e-6, 2e-7, -0.99]),
+    ind, unph = parameter_problems(model, [curve], names, np.array([1e-6, 2e-7, -0.99]),
                           np.array([1e-8, 1e-9, 0.1]), ("index",), True, 3)
     assert ind == () and unph == ("index = -0.99 ran to its bound",)
-    ind, unph = _problems(model, [curve], names, np.array([1e-6, 2e-7, 0.5]),
+    ind, unph = parameter_problems(model, [curve], names, np.array([1e-6, 2e-7, 0.5]),
                           np.array([1e-8, 1e-9, 0.1]), (), False, 3)
     assert ind == ("the optimiser did not converge",) and unph == ()
 

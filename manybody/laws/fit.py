@@ -105,8 +105,35 @@ def _qp_shape(shape: str, t: np.ndarray, t_ref: float, gap: float, w: float) -> 
     return out
 
 
+class NonlinearLayout:
+    """The non-linear parameters of a loss fit, shared by this engine's model and the joint
+    loss + shift model (:mod:`manybody.laws.joint`): the TLS index (law "family"), a free gap
+    (quasiparticle term without a fixed gap) and the critical power (saturation), in that order.
+    Needs the attributes ``law``, ``quasiparticle``, ``gap`` and ``saturation``."""
+
+    law: str
+    quasiparticle: str | None
+    gap: float | None
+    saturation: bool
+
+    @property
+    def nonlinear_names(self) -> list[str]:
+        names = ["index"] if self.law == "family" else []
+        if self.quasiparticle and self.gap is None:
+            names.append("gap")
+        if self.saturation:
+            names.append("critical_power")
+        return names
+
+    def unpack(self, theta) -> tuple[float, float | None, float | None]:
+        """(index, gap, critical power) from the non-linear parameter vector (defaults 0, the
+        fixed gap, None)."""
+        d = dict(zip(self.nonlinear_names, theta, strict=True))
+        return d.get("index", 0.0), d.get("gap", self.gap), d.get("critical_power")
+
+
 @dataclass(frozen=True)
-class _Model:
+class _Model(NonlinearLayout):
     """Layout of parameters and design columns of one fit."""
 
     law: str
@@ -132,19 +159,6 @@ class _Model:
         if self.quasiparticle:
             names.append("qp_loss")
         return names
-
-    @property
-    def nonlinear_names(self) -> list[str]:
-        names = ["index"] if self.law == "family" else []
-        if self.quasiparticle and self.gap is None:
-            names.append("gap")
-        if self.saturation:
-            names.append("critical_power")
-        return names
-
-    def unpack(self, theta) -> tuple[float, float | None, float | None]:
-        d = dict(zip(self.nonlinear_names, theta, strict=True))
-        return d.get("index", 0.0), d.get("gap", self.gap), d.get("critical_power")
 
     def shape(self, x: np.ndarray, index: float) -> np.ndarray:
         """The law L(x) (kernel-averaged with ``smearing``)."""
@@ -196,7 +210,7 @@ class _Model:
 
 
 @dataclass(frozen=True)
-class _Points:
+class FitPoints:
     """The points of a fit in working units: loss / scale, errors / scale, curve of each point."""
 
     t: tuple  # temperatures (K) per curve, or None per curve (points given in x)
@@ -345,7 +359,7 @@ class LawFit:
 class _LeastSquares:
     """Weighted least squares of one model on one set of points (linear parameters first)."""
 
-    def __init__(self, model: _Model, points: _Points) -> None:
+    def __init__(self, model: _Model, points: FitPoints) -> None:
         self.model, self.points = model, points
         self.n_lin = len(model.linear_names)
         self.names_nl = model.nonlinear_names
@@ -439,7 +453,7 @@ class _Optimum:
     per_curve: bool
 
 
-def _fit(model: _Model, points: _Points, per_curve: bool) -> _Optimum:
+def fit_model(model: _Model, points: FitPoints, per_curve: bool) -> _Optimum:
     """The engine: optimum, covariance and criteria of one law on the points (grid start).
 
     Without known errors and with ``per_curve``, one scatter per curve is found by iterated
@@ -471,7 +485,7 @@ def _fit(model: _Model, points: _Points, per_curve: bool) -> _Optimum:
     return _Optimum(ls, p, cov, chi2, _curve_rss(ls, p), at_bound, converged, per_curve)
 
 
-def _fit_fixed_start(model: _Model, points: _Points) -> _Optimum:
+def _fit_fixed_start(model: _Model, points: FitPoints) -> _Optimum:
     """The engine for one curve in x with known errors, from the fixed start (:func:`fit_law`)."""
     ls = _LeastSquares(model, points)
     if ls.names_nl:
@@ -508,7 +522,7 @@ def _criteria(sol: _Optimum) -> tuple[float, float, float]:
     return m2lnl + 2 * k_all, m2lnl + k_all * math.log(n), math.nan
 
 
-def _result(model: _Model, sol: _Optimum, **extra) -> LawFit:
+def law_fit_result(model: _Model, sol: _Optimum, **extra) -> LawFit:
     """The fit's numbers in the units of the loss, as a :class:`LawFit`."""
     ls, pts = sol.ls, sol.ls.points
     n, k, n_lin, p = pts.n, ls.k, ls.n_lin, sol.p
@@ -555,7 +569,7 @@ def _check_options(law: str, error_model: str, scatter: str, quasiparticle: str 
     return gap
 
 
-def _window(curves, tmin: float | None, tmax: float | None, saturation: bool) -> list[LossCurve]:
+def fit_window(curves, tmin: float | None, tmax: float | None, saturation: bool) -> list[LossCurve]:
     """The curves cut to the temperature window, checked for a common sigma and powers."""
     curves = list(curves)
     if not curves or not all(isinstance(c, LossCurve) for c in curves):
@@ -574,7 +588,7 @@ def _window(curves, tmin: float | None, tmax: float | None, saturation: bool) ->
     return windowed
 
 
-def _curve_points(curves: list[LossCurve], w: float, error_model: str) -> _Points:
+def _curve_points(curves: list[LossCurve], w: float, error_model: str) -> FitPoints:
     """The points of the curves, in units of the typical loss, with their base errors."""
     y = np.concatenate([c.loss for c in curves])
     known = curves[0].sigma is not None
@@ -590,7 +604,7 @@ def _curve_points(curves: list[LossCurve], w: float, error_model: str) -> _Point
         emodel = "absolute"
     scale = float(np.median(np.abs(y))) or 1.0  # work in units of the typical loss
     groups = np.concatenate([np.full(c.temperature.size, j) for j, c in enumerate(curves)])
-    return _Points(t=tuple(c.temperature for c in curves), x=(None,) * len(curves),
+    return FitPoints(t=tuple(c.temperature for c in curves), x=(None,) * len(curves),
                    ys=y / scale, bs=base / scale, groups=groups,
                    n_per=np.bincount(groups, minlength=len(curves)).astype(np.float64),
                    scale=scale, known=known, error_model=emodel,
@@ -669,7 +683,7 @@ def fit_joint(
     """
     w = parse_frequency(frequency)
     gap = _check_options(law, error_model, scatter, quasiparticle, gap, tmin, tmax)
-    windowed = _window(curves, tmin, tmax, saturation)
+    windowed = fit_window(curves, tmin, tmax, saturation)
     labels = [c.label for c in windowed]
     if len(set(labels)) < len(labels):
         labels = [f"{lb}#{i}" for i, lb in enumerate(labels)]
@@ -681,20 +695,20 @@ def fit_joint(
     if points.n <= len(names):
         raise ValueError(f"need more points than parameters: {points.n} point(s) in the window "
                          f"for {len(names)} parameters ({', '.join(names)})")
-    sol = _fit(model, points, not points.known and scatter == "per-curve" and len(windowed) > 1)
+    sol = fit_model(model, points, not points.known and scatter == "per-curve" and len(windowed) > 1)
     if sol.at_bound:
         warnings.warn(f"{law} fit: {', '.join(sol.at_bound)} ended on a bound; its error is "
                       "not reliable", RuntimeWarning, stacklevel=2)
-    fit = _result(model, sol, frequency=w, options=_record(model, windowed, tmin, tmax),
+    fit = law_fit_result(model, sol, frequency=w, options=_record(model, windowed, tmin, tmax),
                   curves=tuple(windowed))
     values = np.array([fit.parameters[n] for n in names])
     errors = np.array([fit.errors[n] for n in names])
-    indeterminate, unphysical = _problems(model, windowed, names, values, errors,
+    indeterminate, unphysical = parameter_problems(model, windowed, names, values, errors,
                                           sol.at_bound, sol.converged, len(names))
     return replace(fit, indeterminate=indeterminate, unphysical=unphysical)
 
 
-def _problems(model: _Model, curves: list[LossCurve], names: list[str], values: np.ndarray,
+def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str], values: np.ndarray,
               errors: np.ndarray, at_bound: tuple, converged: bool,
               k: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Why a fit cannot decide (indeterminate) or is not physical; see :class:`LawFit`."""
@@ -798,11 +812,11 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
     v.choice("law", law, LAWS)
     model = _Model(law, 1.0, 1, (None,), background, None, None, False, math.nan, ("q",),
                    smearing=smearing, index_bounds=FAMILY_INDEX_BOUNDS)
-    points = _Points(t=(None,), x=(x,), ys=y, bs=s, groups=np.zeros(x.size, dtype=np.intp),
+    points = FitPoints(t=(None,), x=(x,), ys=y, bs=s, groups=np.zeros(x.size, dtype=np.intp),
                      n_per=np.array([float(x.size)]), scale=1.0, known=True,
                      error_model="sigma" if sigma is not None else "unit weights",
                      powers=(None,))
-    return _result(model, _fit_fixed_start(model, points))
+    return law_fit_result(model, _fit_fixed_start(model, points))
 
 
 def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: float | None = None,

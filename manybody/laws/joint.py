@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from manybody.laws import fit as engine
-from manybody.laws.fit import GAP_BOUNDS, INDEX_BOUNDS, LawFit
+from manybody.laws.fit import GAP_BOUNDS, INDEX_BOUNDS, LawFit, NonlinearLayout
 from manybody.laws.inputs import ERROR_MODELS, LAWS, LossCurve, ShiftCurve, parse_frequency
 from manybody.laws.shapes import law_values
 from manybody.laws.shift import shift_values
@@ -50,10 +50,11 @@ MODES = ("loss", "shift", "joint")
 
 
 @dataclass(frozen=True)
-class _LossShiftModel:
+class _LossShiftModel(NonlinearLayout):
     """Layout of parameters and design columns: loss curves 0..n_loss-1, then the shift curve.
 
-    Duck-types the engine's model (:class:`manybody.laws.fit._Model`)."""
+    Shares the non-linear parameters with the engine's model (:class:`.fit.NonlinearLayout`) and
+    otherwise duck-types it (linear names, columns, bounds, grid)."""
 
     law: str
     w: float
@@ -86,19 +87,6 @@ class _LossShiftModel:
         if self.quasiparticle and self.has_shift:
             names.append("qp_shift")
         return names
-
-    @property
-    def nonlinear_names(self) -> list[str]:
-        names = ["index"] if self.law == "family" else []
-        if self.quasiparticle and self.gap is None:
-            names.append("gap")
-        if self.saturation:
-            names.append("critical_power")
-        return names
-
-    def unpack(self, theta) -> tuple[float, float | None, float | None]:
-        d = dict(zip(self.nonlinear_names, theta, strict=True))
-        return d.get("index", 0.0), d.get("gap", self.gap), d.get("critical_power")
 
     def shape(self, x: np.ndarray, index: float) -> np.ndarray:
         """The loss law L(x)."""
@@ -193,7 +181,7 @@ class LossShiftFit:
 
 
 def _points(curves: list[LossCurve], shift: ShiftCurve | None, error_model: str
-            ) -> engine._Points:
+            ) -> engine.FitPoints:
     """The points in working units: the loss curves, then the shift, with base errors."""
     parts = [c.loss for c in curves] + ([shift.shift] if shift is not None else [])
     y = np.concatenate(parts)
@@ -215,7 +203,7 @@ def _points(curves: list[LossCurve], shift: ShiftCurve | None, error_model: str
             ", absolute (shift)" if curves and shift else "absolute (shift)" if shift else "")
     groups = np.concatenate([np.full(p.size, j) for j, p in enumerate(parts)])
     ts = tuple(c.temperature for c in curves) + ((shift.temperature,) if shift else ())
-    return engine._Points(t=ts, x=(None,) * len(ts), ys=y / scale, bs=base / scale, groups=groups,
+    return engine.FitPoints(t=ts, x=(None,) * len(ts), ys=y / scale, bs=base / scale, groups=groups,
                           n_per=np.bincount(groups, minlength=len(parts)).astype(np.float64),
                           scale=scale, known=known, error_model=emodel,
                           powers=tuple(c.power for c in curves) + ((None,) if shift else ()))
@@ -312,7 +300,7 @@ def fit_loss_shift(
                                quasiparticle=quasiparticle, gap=gap, tmin=tmin, tmax=tmax,
                                error_model=error_model, saturation=saturation)
         return LossShiftFit(law, mode, fit, None)
-    windowed = engine._window(use, tmin, tmax, saturation and bool(use)) if use else []
+    windowed = engine.fit_window(use, tmin, tmax, saturation and bool(use)) if use else []
     sh = shift.window(tmin, tmax)
     labels = [c.label for c in windowed]
     if len(set(labels)) < len(labels):
@@ -327,7 +315,7 @@ def fit_loss_shift(
     if points.n <= len(names):
         raise ValueError(f"need more points than parameters: {points.n} point(s) in the window "
                          f"for {len(names)} parameters ({', '.join(names)})")
-    sol = engine._fit(model, points, not points.known and len(windowed) > 0)
+    sol = engine.fit_model(model, points, not points.known and len(windowed) > 0)
     options = {"frequency_kelvin": w, "frequency_ghz": w / KELVIN_PER_GHZ, "mode": mode,
                "background": background, "quasiparticle": quasiparticle, "gap_fixed": gap,
                "tmin": tmin, "tmax": tmax, "band": model.band,
@@ -338,11 +326,11 @@ def fit_loss_shift(
                "powers": [c.power for c in windowed], "shift_scatter_unit": points.scale,
                "x_range": [float(w / t_ref), float(w / min([sh.temperature.min()] + [
                    c.temperature.min() for c in windowed]))]}
-    fit = engine._result(model, sol, frequency=w, options=options, curves=tuple(windowed))
+    fit = engine.law_fit_result(model, sol, frequency=w, options=options, curves=tuple(windowed))
     values = np.array([fit.parameters[n] for n in names])
     errors = np.array([fit.errors[n] for n in names])
     as_curve = types.SimpleNamespace(temperature=sh.temperature, loss=sh.shift, label=sh.label)
-    indeterminate, unphysical = engine._problems(model, [*windowed, as_curve], names, values,
+    indeterminate, unphysical = engine.parameter_problems(model, [*windowed, as_curve], names, values,
                                                  errors, sol.at_bound, sol.converged, len(names))
     return LossShiftFit(law, mode, replace(fit, indeterminate=indeterminate,
                                            unphysical=unphysical), sh)
