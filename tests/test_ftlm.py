@@ -141,7 +141,12 @@ def test_ladder_serves_every_temperature_from_a_reference_at_most_ratio_above():
 
 @pytest.mark.parametrize("kwargs, name", [
     ({"n_steps": 1}, "n_steps"),
+    ({"n_steps": 2}, "n_steps"),  # the truncation estimate would round to M: error exactly 0
+    ({"n_steps": 9}, "n_steps"),
     ({"n_vectors": 0}, "n_vectors"),
+    ({"n_vectors": 1}, "n_vectors"),  # a random trace's error is the spread over vectors
+    ({"normalisation": float("nan")}, "normalisation"),
+    ({"normalisation": -1.0}, "normalisation"),
     ({"temperatures": [0.1, -0.05]}, "temperatures"),
     ({"temperatures": [0.0]}, "temperatures"),
     ({"frequencies": [0.0, 0.1]}, "frequencies"),

@@ -144,11 +144,19 @@ def test_random_matrix_model_falls_back_and_says_so(caplog):
     assert "random_matrix" in matrix_free_refusal(real)
     with pytest.raises(ValueError, match="random_matrix"):
         matrix_free_operators(real)
+    ch._FALLBACKS_SAID.clear()
     with caplog.at_level(logging.WARNING, logger=ch.__name__):
         res = ch.chebyshev_absorption(real, [0.2], [0.1, 0.2], Broadening(width=0.05),
                                       ChebyshevParams(n_vectors=2, operator="matrix_free"), seed=1)
     assert res.operator == "sparse" and "random_matrix" in res.operator_fallback
-    assert any("random_matrix" in r.getMessage() for r in caplog.records)
+    said = [r.getMessage() for r in caplog.records if "random_matrix" in r.getMessage()]
+    assert len(said) == 1 and "cannot be used for this model" in said[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger=ch.__name__):  # the next realisation: quiet
+        again = ch.chebyshev_absorption(real, [0.2], [0.1, 0.2], Broadening(width=0.05),
+                                        ChebyshevParams(n_vectors=2, operator="matrix_free"), seed=1)
+    assert again.operator_fallback == res.operator_fallback
+    assert not [r for r in caplog.records if "random_matrix" in r.getMessage()]
     assert matrix_free_refusal(_realisation("dipolar")) is None
 
 

@@ -574,3 +574,20 @@ def test_study_output_that_is_a_file_is_refused_before_any_work(tmp_path):
     assert f"output directory '{target}' exists and is not a directory" in proc.stderr
     assert "computing" not in proc.stderr and "Errno" not in proc.stderr
     assert target.read_text() == "seed = 1\n"
+
+
+def test_only_run_into_a_folder_with_another_summary_is_refused_before_work(tmp_path):
+    """A partial (--only) run would replace the summary of the other specs: refused, named."""
+    (tmp_path / "summary.json").write_text(json.dumps([{"study": "dipolar"}]))
+    (tmp_path / "velocity_slopes.json").write_text(json.dumps([{"study": "relaxation"}]))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    proc = run(["-m", "manybody", "study", "--tiny", "--only", "finite_size", "-o", str(tmp_path)])
+    assert proc.returncode != 0
+    assert "holds the summary of other specs (dipolar, relaxation)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+    # a folder holding only this spec's summary is fine (a rerun)
+    from manybody.study.run import _check_partial_output
+    (tmp_path / "summary.json").write_text(json.dumps([{"study": "finite_size"}]))
+    (tmp_path / "velocity_slopes.json").write_text("[]")
+    _check_partial_output(tmp_path, ("finite_size",))

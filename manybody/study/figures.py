@@ -212,7 +212,7 @@ def figure_index(study_dir: Path, out: Path) -> list[Path]:
         ax_n.legend(frameon=False, fontsize=6.5)
     else:  # an optional spec: say where it comes from instead of an empty panel
         ax_n.text(0.5, 0.5, "finite-size check: an optional spec\n"
-                  "manybody study --only finite_size\n(committed in results/finite_size/)",
+                  "manybody study --only finite_size\n-o results/finite_size (committed there)",
                   transform=ax_n.transAxes, ha="center", va="center", fontsize=7)
     ax_n.set_xlabel("number of TLS N")
     if any(r["study"] == "two_body_stress" for r in rows):

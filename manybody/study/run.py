@@ -12,6 +12,7 @@ unfinished sweeps resume from their checkpoints, so an interrupted study loses n
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -109,6 +110,8 @@ def execute_study(
     for spec in (*specs.values(), *matrix_specs.values()):
         spec.check()  # every sweep point of every spec (memory, observables), before any work
     n_jobs = check_run_arguments(n_jobs, backend, scheduler)  # before the plan and any file
+    if only is not None:
+        _check_partial_output(out, names)
     make_output_directory(out)
     _say_plan(say, size, out, n_jobs, {**specs, **matrix_specs})
     rows: list[PointSummary] = []
@@ -133,6 +136,29 @@ def execute_study(
         say(f"figures: drawing into {out / 'figures'}/")
         make_all_figures(out)
     return rows
+
+
+#: Summary files of a study directory whose rows name the spec (``study``) they come from.
+SUMMARY_FILES = ("summary.json", "velocity_slopes.json", "saturation.json")
+
+
+def _check_partial_output(out: Path, names: tuple[str, ...]) -> None:
+    """Refuse an ``--only`` run into a directory whose summary holds rows of other specs: the
+    partial run would replace that summary (and its tables) with its own rows only."""
+    others: set[str] = set()
+    for filename in SUMMARY_FILES:
+        path = out / filename
+        try:
+            rows = json.loads(path.read_text()) if path.is_file() else []
+        except (OSError, ValueError):
+            continue  # unreadable: it is rewritten, nothing of value is lost
+        if isinstance(rows, list):
+            others |= {str(r.get("study")) for r in rows if isinstance(r, dict)} - set(names)
+    if others:
+        raise ValueError(
+            f"output directory {str(out)!r} holds the summary of other specs "
+            f"({', '.join(sorted(others))}); a run of only {', '.join(names)} would replace it. "
+            f"Give the partial run its own directory, e.g. -o results/{names[0]}")
 
 
 def _results(name: str, spec: RunSpec, path: Path, size: str, say: Callable[[str], None],

@@ -340,8 +340,13 @@ def _ground_energy(h) -> float:
     return float(eigsh(h, k=1, which="SA", tol=1e-10, v0=v0, return_eigenvectors=False)[0])
 
 
+#: Fewest Lanczos steps accepted: below ~10 the M' = coarse_fraction * M truncation estimate
+#: rounds to M (a truncation error of exactly 0) or the Gauss quadrature is no spectral estimate.
+MIN_STEPS = 10
+
+
 def _check(frequencies, temperatures, broadening, n_vectors, n_steps, trace, coarse_fraction,
-           weight_cutoff, ladder_ratio):
+           weight_cutoff, ladder_ratio, normalisation=1.0):
     w = v.positive_array("frequencies", frequencies)
     t = v.positive_array("temperatures", temperatures)
     if w.ndim != 1 or t.ndim != 1:
@@ -349,9 +354,11 @@ def _check(frequencies, temperatures, broadening, n_vectors, n_steps, trace, coa
     broadening = Broadening(kind="gaussian", width=0.01) if broadening is None else broadening
     if not isinstance(broadening, Broadening):
         raise TypeError(f"broadening must be a Broadening, got {type(broadening).__name__}")
-    v.integer("n_vectors", n_vectors, 1)
-    v.integer("n_steps", n_steps, 2)
     v.choice("trace", trace, ("random", "exact"))
+    if trace == "random":  # the error bar is the spread over vectors: one vector has none
+        v.integer("n_vectors", n_vectors, 2)
+    v.integer("n_steps", n_steps, MIN_STEPS)
+    v.positive("normalisation", normalisation)
     v.in_range("coarse_fraction", coarse_fraction, 0.0, 1.0, low_open=True, high_open=True)
     v.in_range("weight_cutoff", weight_cutoff, 0.0, 1.0, high_open=True)
     v.in_range("ladder_ratio", ladder_ratio, 1.0, 2.0, low_open=True)
@@ -388,11 +395,11 @@ def ftlm_absorption(
     broadening : Broadening, optional
         Gaussian (default width 0.01 K) or Lorentzian kernel of absolute width, as in dense ED.
     n_vectors : int
-        R random vectors (>= 1); ignored for ``trace="exact"``.
+        R random vectors (>= 2: the error bar is their spread); ignored for ``trace="exact"``.
     n_steps : int
-        M Lanczos steps per recursion (>= 2); capped at D.
+        M Lanczos steps per recursion (>= ``MIN_STEPS`` = 10); capped at D.
     normalisation : float
-        Multiplies Q and the velocity shift (``absorption_normalisation(params)``).
+        Multiplies Q and the velocity shift (``absorption_normalisation(params)``), > 0.
     seed : int or numpy.random.SeedSequence
         Random vector i has Rademacher (+-1) entries from SeedSequence(seed, spawn_key=(i,)), the
         same vectors as :func:`~manybody.simulation.solvers.chebyshev.solver.chebyshev_absorption`
@@ -408,7 +415,7 @@ def ftlm_absorption(
         Ritz states whose left weight is below this fraction of the largest are left out of the
         dynamical sum of a rung (they still count in Z).
     ladder_ratio : float
-        T0_k / T0_k+1 of the reference temperatures (> 1); one second recursion per rung.
+        T0_k / T0_k+1 of the reference temperatures, in (1, 2]; one second recursion per rung.
 
     Returns
     -------
@@ -418,12 +425,13 @@ def ftlm_absorption(
     Raises
     ------
     ValueError
-        n_vectors < 1, n_steps < 2, non-positive frequencies or temperatures, a histogram or
+        n_vectors < 2 (random trace), n_steps < 10, a non-positive or non-finite normalisation,
+        non-positive frequencies or temperatures, a histogram or
         relative-width kernel, an unknown trace; all before any operator is built.
     """
     started = time.perf_counter()
     w, t, broadening = _check(frequencies, temperatures, broadening, n_vectors, n_steps, trace,
-                              coarse_fraction, weight_cutoff, ladder_ratio)
+                              coarse_fraction, weight_cutoff, ladder_ratio, normalisation)
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(
         v.integer("seed", seed, 0))
     shapes = {"abs": [LineFunction(broadening, x) for x in w]}

@@ -97,7 +97,7 @@ def _read(name: str, size: str) -> dict[str, Any]:
 
 def _tiny(spec: RunSpec, temperatures: Any) -> RunSpec:
     """N <= 5, the last two values of each axis (N = 3..5 for an N axis), 6 realisations (6, 8,
-    ... per point where the spec has per-point counts, so the tiny run exercises them too), 9
+    ... per point where the spec has per-point counts, so the tiny run exercises them too), 13
     temperatures of the spec's grid (every other one of an explicit list)."""
     sweep = {key: (list(range(3, 6)) if key == "model.n_tls" else list(values[-2:]))
              for key, values in spec.sweep.items()}

@@ -402,6 +402,10 @@ def _seed_sequence(seed) -> np.random.SeedSequence:
     return np.random.SeedSequence(v.integer("seed", seed, 0))
 
 
+#: (operator option, reason) of the matrix-free fallbacks already logged by this process.
+_FALLBACKS_SAID: set[tuple[str, str]] = set()
+
+
 class ChebyshevOperators:
     """H, T and C = [H, T] of a realisation, applied as functions to (D, b) blocks: matrix-free
     (bit operations, :mod:`.matrix_free`) or as matrices (sparse, or dense with random-matrix
@@ -415,9 +419,12 @@ class ChebyshevOperators:
             params.operator == "auto" and real.dimension > AUTO_MATRIX_FREE_DIMENSION)
         refusal = matrix_free_refusal(real) if wanted else None
         if refusal is not None:
-            self.fallback = f"sparse/dense operators: {refusal}"
-            (log.warning if params.operator == "matrix_free" else log.info)(
-                "chebyshev.operator = %r: %s", params.operator, self.fallback)
+            self.fallback = f"using the sparse/dense operators: the model's {refusal}"
+            if (params.operator, refusal) not in _FALLBACKS_SAID:  # once per process, not per
+                _FALLBACKS_SAID.add((params.operator, refusal))  # realisation
+                (log.warning if params.operator == "matrix_free" else log.info)(
+                    "chebyshev.operator = %r cannot be used for this model (said once per "
+                    "process): %s", params.operator, self.fallback)
         self.threads = 1 if real.dimension <= SMALL_DIMENSION else None
         if wanted and refusal is None:
             self.operator = "matrix_free"
