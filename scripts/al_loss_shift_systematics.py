@@ -76,11 +76,8 @@ def main(argv: list[str] | None = None) -> int:
                "tls_amplitude_loss": _amplitude(cmp.fits["loss"]["tls"].fit),
                "tls_amplitude_shift": _amplitude(cmp.fits["shift"]["tls"].fit),
                "joint_tls_reduced_chi2": cmp.fits["joint"]["tls"].fit.reduced_chi2}
-        for m in MODES:
-            vd = cmp.verdicts[m]
-            row[m] = {"index": vd.index, "index_error": vd.index_error,
-                      "delta_aic": vd.delta_aic, "preferred": vd.preferred,
-                      "evidence": vd.evidence, "verdict": vd.verdict}
+        fields = cmp.verdict_fields()
+        row.update({m: fields[m] for m in MODES})
         rows.append(row)
         print(label, flush=True)
     lines = ["| choice | loss: a, dAIC | shift: a, dAIC | joint: a, dAIC, preferred | "

@@ -82,11 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             name = "all, saturation" if saturation else f"qint_{files[0]}dBm"
             row = {"file": name, "tmax": tmax, "quasiparticle": qp,
                    "amplitude_ratio_shift_over_loss": ratio, "amplitude_ratio_error": ratio_err}
-            for m in MODES:
-                vd = cmp.verdicts[m]
-                row[m] = {"index": vd.index, "index_error": vd.index_error,
-                          "delta_aic": vd.delta_aic, "preferred": vd.preferred,
-                          "evidence": vd.evidence, "verdict": vd.verdict}
+            fields = cmp.verdict_fields()
+            row.update({m: fields[m] for m in MODES})
             rows.append(row)
     lines = ["| file | tmax (K) | qp | loss: a, dAIC | shift: a, dAIC | joint: a, dAIC, preferred "
              "| F delta0 shift/loss (TLS) |", "|---|---|---|---|---|---|---|"]

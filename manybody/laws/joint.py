@@ -353,6 +353,14 @@ class LossShiftComparison:
     fits: dict
     verdicts: dict
 
+    def verdict_fields(self) -> dict[str, dict]:
+        """Per mode: TLS index with its error, delta AIC, preferred law, evidence and verdict (the
+        columns of a systematics table)."""
+        return {mode: {"index": vd.index, "index_error": vd.index_error,
+                       "delta_aic": vd.delta_aic, "preferred": vd.preferred,
+                       "evidence": vd.evidence, "verdict": vd.verdict}
+                for mode, vd in self.verdicts.items()}
+
     def to_dict(self) -> dict:
         return {mode: {"verdict": dict(vars(self.verdicts[mode])),
                        "fits": {law: f.to_dict() for law, f in self.fits[mode].items()}}

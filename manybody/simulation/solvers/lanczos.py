@@ -354,8 +354,8 @@ def _check(frequencies, temperatures, broadening, n_vectors, n_steps, trace, coa
     broadening = Broadening(kind="gaussian", width=0.01) if broadening is None else broadening
     if not isinstance(broadening, Broadening):
         raise TypeError(f"broadening must be a Broadening, got {type(broadening).__name__}")
-    v.choice("trace", trace, ("random", "exact"))
-    if trace == "random":  # the error bar is the spread over vectors: one vector has none
+    v.choice("trace", trace, ("stochastic", "exact"))
+    if trace == "stochastic":  # the error bar is the spread over vectors: one vector has none
         v.integer("n_vectors", n_vectors, 2)
     v.integer("n_steps", n_steps, MIN_STEPS)
     v.positive("normalisation", normalisation)
@@ -376,7 +376,7 @@ def ftlm_absorption(
     normalisation: float = 1.0,
     seed: int | np.random.SeedSequence = 0,
     velocity: bool = True,
-    trace: str = "random",
+    trace: str = "stochastic",
     coarse_fraction: float = 0.8,
     weight_cutoff: float = WEIGHT_CUTOFF,
     ladder_ratio: float = 2.0,
@@ -407,8 +407,9 @@ def ftlm_absorption(
         the vectors is common), different seeds give independent estimates.
     velocity : bool
         Also compute the velocity shift.
-    trace : {"random", "exact"}
-        Random vectors, or the D basis vectors (an exact trace; with M >= D it equals dense ED).
+    trace : {"stochastic", "exact"}
+        Random vectors (named as ``ChebyshevParams.trace``), or the D basis vectors (an exact
+        trace; with M >= D it equals dense ED).
     coarse_fraction : float
         M' / M of the truncation estimate, in (0, 1).
     weight_cutoff : float
@@ -425,7 +426,7 @@ def ftlm_absorption(
     Raises
     ------
     ValueError
-        n_vectors < 2 (random trace), n_steps < 10, a non-positive or non-finite normalisation,
+        n_vectors < 2 (stochastic trace), n_steps < 10, a non-positive or non-finite normalisation,
         non-positive frequencies or temperatures, a histogram or
         relative-width kernel, an unknown trace; all before any operator is built.
     """
