@@ -78,8 +78,10 @@ def _model(n: int, spec: dict):
                        random_matrix=RandomMatrixParams(**rm) if rm else None)
 
 
-def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "auto") -> dict:
-    """One realisation of the benchmark model with ``method`` ("chebyshev" or "dense")."""
+def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "auto",
+           memory_gb: float | None = None) -> dict:
+    """One realisation of the benchmark model with ``method`` ("chebyshev" or "dense"); with
+    ``memory_gb`` the Chebyshev plan may use at most that many GB (memory_fraction set from it)."""
     from manybody.config.probe import Broadening
     from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
     from manybody.simulation.observables.absorption import pair_spectrum
@@ -105,13 +107,16 @@ def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "aut
         from manybody.config.solver import ChebyshevParams
         from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption
 
+        from manybody.simulation.solvers.memory import available_memory
+
+        fraction = 0.8 if memory_gb is None else min(1.0, memory_gb * 2**30 / available_memory())
         res = chebyshev_absorption(real, w, t, b, ChebyshevParams(
-            n_vectors=n_vectors, dtype=dtype, operator=operator), normalisation=norm,
-            seed=BENCH["seed"])
+            n_vectors=n_vectors, dtype=dtype, operator=operator, memory_fraction=fraction),
+            normalisation=norm, seed=BENCH["seed"])
         scale = np.abs(res.absorption).max()
         big = np.abs(res.absorption) > 0.1 * scale
         out.update(
-            n_vectors=n_vectors, dtype=dtype, operator=res.operator,
+            n_vectors=n_vectors, dtype=dtype, operator=res.operator, memory_cap_gb=memory_gb,
             planned_seconds=res.plan.seconds, planned_memory_gb=res.plan.memory_bytes / 2**30,
             seconds_per_product=res.plan.seconds_per_product,
             half_width=res.plan.scale.half_width,
@@ -130,9 +135,11 @@ def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "aut
 
 
 def _run_child(method: str, n: int, n_vectors: int, dtype: str, timeout: float,
-               operator: str = "auto") -> dict:
+               operator: str = "auto", memory_gb: float | None = None) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "single", method, str(n),
            "--vectors", str(n_vectors), "--dtype", dtype, "--operator", operator]
+    if memory_gb is not None:
+        cmd += ["--memory-gb", str(memory_gb)]
     start = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
@@ -327,6 +334,17 @@ def apply_against_stream(n: int, n_vectors: int) -> dict:
         out[f"{name}_step_seconds"] = _best_seconds(lambda s=scaled: s.step(x, prev))
         out[f"{name}_step_seconds_one_vector"] = _best_seconds(
             lambda s=scaled: s.step(single_x, single_p))
+    if not free._zmasks.size:  # the run kernel served "matrix_free"; the gather kernel alongside
+        from manybody.simulation.solvers.chebyshev import matrix_free as mf
+
+        gather = mf._product_kernel(n_vectors, False, False)
+        y_gather = np.empty_like(x)
+
+        def gathered():
+            gather(x, y_gather, free._diagonal, 0.5, 0.0, prev, True, free.masks, free._weights,
+                   free._pointers, free._coefficients, free._zmasks, free._diagonal[:0])
+        out["gather_step_seconds"] = _best_seconds(gathered)
+        out["run_over_gather"] = out["matrix_free_step_seconds"] / out["gather_step_seconds"]
     out["step_over_stream"] = out["matrix_free_step_seconds"] / out["stream_seconds"]
     out["stream_bandwidth_gb_s"] = 3 * x.nbytes / out["stream_seconds"] / 1e9
     out["sparse_one_vector_over_matrix_free_block_per_vector"] = (
@@ -343,19 +361,32 @@ def _apply_child(n: int, n_vectors: int, timeout: float) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _recorded_seconds(n: int) -> float | None:
+    """Seconds per realisation of the recorded benchmark run (issue 9) at N, if any."""
+    records = _load(DEFAULT_OUT).get("benchmark", {}).get("records", [])
+    found = [r["seconds"] for r in records if r.get("method") == "chebyshev" and r["n_tls"] == n]
+    return found[0] if found else None
+
+
 def matfree(args) -> dict:
-    """Sparse (the recorded path) against matrix-free, same realisation, vectors and seed."""
+    """Sparse (the recorded path) against matrix-free, same realisation, vectors and seed, each
+    in its own subprocess, one after the other in this run; the recorded figure of the same
+    benchmark (results/bench/chebyshev.json, "benchmark") alongside."""
     path = Path(args.out)
     data = _load(path)
     out = {"metadata": _metadata(), "config": BENCH, "n_vectors": args.vectors,
            "dtype": args.dtype, "threads": os.environ.get("NUMBA_NUM_THREADS", "all"),
-           "sizes": {}, "finished": False}
-    data["matrix_free_vs_sparse"] = out
+           "memory_cap_gb": args.memory_gb, "sizes": {}, "finished": False}
+    data[args.label] = out
     for n in args.sizes:
-        rec = {op: _run_child("chebyshev", n, args.vectors, args.dtype, args.timeout, op)
-               for op in ("sparse", "matrix_free")}
-        sparse, free = rec["sparse"], rec["matrix_free"]
-        if "error" not in sparse and "error" not in free:
+        rec = {op: _run_child("chebyshev", n, args.vectors, args.dtype, args.timeout, op,
+                              args.memory_gb) for op in args.operators}
+        rec["recorded_seconds"] = _recorded_seconds(n)
+        free = rec.get("matrix_free", {})
+        if rec["recorded_seconds"] and "error" not in free:
+            rec["recorded_over_matrix_free"] = rec["recorded_seconds"] / free["seconds"]
+        sparse = rec.get("sparse")
+        if sparse and "error" not in sparse and free and "error" not in free:
             q0, q1 = np.array(sparse["absorption"]), np.array(free["absorption"])
             err = np.array(sparse["absorption_error"])
             rec["seconds_ratio"] = sparse["seconds"] / free["seconds"]
@@ -366,11 +397,12 @@ def matfree(args) -> dict:
         rec["apply"] = _apply_child(n, args.vectors, args.timeout)
         out["sizes"][str(n)] = rec
         _save(path, data)
-        print(n, json.dumps({k: rec.get(k) for k in ("seconds_ratio", "memory_ratio",
-                                                      "max_abs_q_difference_over_error")}),
-              {k: rec["apply"].get(k) for k in ("step_over_stream",
-                                                "sparse_one_vector_over_matrix_free_block_per_vector")},
-              flush=True)
+        print(n, json.dumps({k: rec.get(k) for k in (
+            "seconds_ratio", "recorded_over_matrix_free", "memory_ratio",
+            "max_abs_q_difference_over_error")}),
+            {k: rec["apply"].get(k) for k in ("step_over_stream", "run_over_gather",
+                                              "sparse_one_vector_over_matrix_free_block_per_vector")},
+            flush=True)
     out["finished"] = True
     _save(path, data)
     return data
@@ -462,12 +494,19 @@ def main(argv: list[str] | None = None) -> int:
     p_one.add_argument("--vectors", type=int, default=4)
     p_one.add_argument("--dtype", default="float32")
     p_one.add_argument("--operator", default="auto", choices=("auto", "matrix_free", "sparse"))
+    p_one.add_argument("--memory-gb", type=float, default=None)
     p_mf = sub.add_parser("matfree", help="matrix-free against sparse operator, side by side")
     p_mf.add_argument("--sizes", type=int, nargs="*", default=[14, 16])
     p_mf.add_argument("--vectors", type=int, default=4)
     p_mf.add_argument("--dtype", default="float32")
     p_mf.add_argument("--timeout", type=float, default=3600)
     p_mf.add_argument("--out", default=str(MATFREE_OUT))
+    p_mf.add_argument("--label", default="matrix_free_vs_sparse",
+                      help="key of this run in the JSON file")
+    p_mf.add_argument("--operators", nargs="+", default=["sparse", "matrix_free"],
+                      choices=("sparse", "matrix_free"))
+    p_mf.add_argument("--memory-gb", type=float, default=None,
+                      help="cap on the memory a solve may plan to use (GB)")
     p_w = sub.add_parser("width", help="spectral width of dipolar realisations and its sources")
     p_w.add_argument("--sizes", type=int, nargs="*", default=[10, 12, 14])
     p_w.add_argument("--out", default=str(MATFREE_OUT))
@@ -477,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.mode == "single":
         print(json.dumps(single(args.method, args.n_tls, args.vectors, args.dtype,
-                                args.operator)))
+                                args.operator, args.memory_gb)))
     elif args.mode == "apply":
         print(json.dumps(apply_against_stream(args.n_tls, args.vectors)))
     elif args.mode == "matfree":

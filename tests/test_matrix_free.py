@@ -76,6 +76,37 @@ def test_blocks_wider_than_one_compiled_strip(monkeypatch):
     assert MAX_WIDTH >= 8
 
 
+def _gathered(op, x, alpha, shift, prev):
+    """The per-row gather kernel on an operator without z-signed flips (reference)."""
+    out = np.empty_like(x)
+    mf._product_kernel(x.shape[1], False, False)(
+        x, out, op._diagonal, alpha, shift, x if prev is None else prev, prev is not None,
+        op.masks, op._weights, op._pointers, op._coefficients, op._zmasks, op._diagonal[:0])
+    return out
+
+
+@pytest.mark.parametrize("n_tls", [6, 11])
+def test_run_kernel_equals_gather_kernel_bit_for_bit(n_tls):
+    """Operators without z-signed flips (single and pair flips) take the contiguous-run kernel;
+    it gives the gather kernel's numbers to the last bit for odd and wide blocks, both dtypes,
+    with and without the recursion term, whether D is below or above one row chunk."""
+    params = ModelParams(n_tls=n_tls, coupling=CouplingParams(
+        strength=0.3, components=("zz", "xx")))
+    op, _ = matrix_free_operators(draw_realisation(params, realisation_rng(5, 0)))
+    assert op._zmasks.size == 0 and (np.bitwise_count(op.masks) == 2).any()
+    rng = np.random.default_rng(n_tls)
+    for width in (1, 3, 5, 17):
+        assert mf._run_chunk(width) & (mf._run_chunk(width) - 1) == 0
+        for dtype in (np.float64, np.float32):
+            x, prev = rng.standard_normal((2, op.shape[0], width)).astype(dtype)
+            for p in (None, prev):
+                fast = op.scaled_product(x, 0.7, -0.3, p)
+                assert fast.dtype == dtype
+                np.testing.assert_array_equal(fast, _gathered(op, x, 0.7, -0.3, p))
+    vector = rng.standard_normal(op.shape[0])
+    np.testing.assert_array_equal(op @ vector, _gathered(op, vector[:, None], 1.0, 0.0, None)[:, 0])
+
+
 def test_pauli_strings_with_repeated_sites_and_signs():
     """Any x/z string, a site repeated within a term included, matches QuSpin exactly (dense)."""
     terms = [("x", [[0.5, 0], [0.25, 2]]), ("z", [[1.5, 1]]), ("zz", [[0.3, 0, 2]]),

@@ -206,6 +206,12 @@ class MatrixFreeOperator:
         group_args = (self.masks, self._weights, self._pointers, self._coefficients, self._zmasks,
                       stress)
         signed = bool(self._zmasks.size)
+        if not commutator and not signed:  # constant weight per flip mask: contiguous runs
+            width = block.shape[1]
+            _run_kernel()(block.reshape(-1), out.reshape(-1), self._diagonal, float(alpha),
+                          float(shift), prev.reshape(-1), previous is not None, self.masks,
+                          self._weights, width, _run_chunk(width))
+            return out[:, 0] if vector else out
         for first in range(0, block.shape[1], MAX_WIDTH):
             cols = slice(first, first + MAX_WIDTH)
             whole = block.shape[1] <= MAX_WIDTH
@@ -339,5 +345,67 @@ def _product_kernel(width: int, commutator: bool, signed: bool):
                 else:
                     for j in range(width):
                         out[r, j] = alpha * acc[j]
+
+    return product
+
+
+#: Entries (rows x width) of one row chunk of the run kernel: its float64 accumulator, 32 KB, stays
+#: in the level-1/2 cache while every flip mask adds into it.
+_RUN_CHUNK_ENTRIES = 4096
+
+
+def _run_chunk(width: int) -> int:
+    """Rows per chunk of the run kernel: a power of two (so runs of every mask stay aligned
+    inside a chunk), at least 256, about ``_RUN_CHUNK_ENTRIES`` / width."""
+    return 1 << max(8, (_RUN_CHUNK_ENTRIES // max(1, width)).bit_length() - 1)
+
+
+@functools.lru_cache(maxsize=1)
+def _run_kernel():
+    """Compiled fused product for H without z-dependent flip weights (every flip mask m has one
+    weight w_m), the case of the standard TLS families (Delta_i s^x_i and s^z s^z couplings).
+
+    For a mask m the rows r of an aligned run of length m & -m (its lowest set bit) map to a
+    contiguous run r ^ m, so each term is a contiguous axpy over run x width entries of the
+    flattened block (vectorised by the compiler; the per-row gather of :func:`_product_kernel`
+    is not). Each chunk of rows is written by one thread and every entry sums the diagonal term
+    and then the masks in increasing order, the order of :func:`_product_kernel`, so the result
+    is the same to the last bit for any number of threads and either kernel. Measured at N = 16,
+    a block of 4 float32 vectors, 2 threads: 1.1 ms against 2.0 ms per step
+    (results/bench/matrix_free.json has the recorded comparison).
+    """
+    import numba
+
+    @numba.njit(inline="always")
+    def axpy(acc, start, source, first, span, weight):
+        target = acc[start:start + span]
+        values = source[first:first + span]
+        for k in range(span):
+            target[k] += weight * values[k]
+
+    @numba.njit(parallel=True, cache=True)
+    def product(x, out, diag, alpha, shift, prev, subtract, masks, weights, width, chunk):
+        dim = diag.size
+        for c in numba.prange((dim + chunk - 1) // chunk):
+            first_row = c * chunk
+            rows = min(dim, first_row + chunk) - first_row
+            acc = np.empty(rows * width)
+            for r in range(rows):
+                d = diag[first_row + r] - shift
+                for j in range(width):
+                    acc[r * width + j] = d * x[(first_row + r) * width + j]
+            for g in range(masks.size):
+                mask = masks[g]
+                run = min(mask & -mask, rows)
+                for start in range(0, rows, run):
+                    axpy(acc, start * width, x, ((first_row + start) ^ mask) * width,
+                         run * width, weights[g])
+            base = first_row * width
+            if subtract:
+                for k in range(rows * width):
+                    out[base + k] = alpha * acc[k] - prev[base + k]
+            else:
+                for k in range(rows * width):
+                    out[base + k] = alpha * acc[k]
 
     return product
