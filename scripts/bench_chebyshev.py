@@ -106,7 +106,6 @@ def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "aut
     else:
         from manybody.config.solver import ChebyshevParams
         from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption
-
         from manybody.simulation.solvers.memory import available_memory
 
         fraction = 0.8 if memory_gb is None else min(1.0, memory_gb * 2**30 / available_memory())

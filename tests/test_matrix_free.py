@@ -221,3 +221,63 @@ def test_bench_apply_against_stream_on_a_tiny_size():
     for key in ("stream_seconds", "matrix_free_step_seconds", "sparse_step_seconds",
                 "matrix_free_step_seconds_one_vector", "step_over_stream"):
         assert out[key] > 0
+
+
+def test_fused_record_equals_the_numpy_passes():
+    """fused.record: the bank row is numpy's (t x - c x) cast to the bank dtype, bit for bit, and
+    the dots are numpy's to round-off, for one and several probes, with and without T."""
+    from manybody.simulation.solvers.chebyshev.fused import record
+
+    rng = np.random.default_rng(3)
+    dim, width = 5000, 3  # not a multiple of the row chunk
+    new, current = rng.standard_normal((2, dim, width))
+    probes = rng.standard_normal((2, dim, width))
+    t = rng.standard_normal(dim)
+    for dtype in (np.float32, np.float64):
+        bank = np.zeros((width, 4, dim), dtype=dtype)
+        dots = record(new, bank[:, 2, :], current=current, probes=probes, stress=t, shift=0.3)
+        np.testing.assert_array_equal(bank[:, 2, :], (t[:, None] * new - 0.3 * new).T.astype(dtype))
+        assert not bank[:, [0, 1, 3], :].any()  # only its own row written
+        expected = [np.einsum("ij,ij->j", new, u) for u in (new, current, *probes)]
+        np.testing.assert_allclose(dots, np.stack(expected), rtol=1e-12)
+        plain = record(new, bank[:, 0, :])
+        np.testing.assert_array_equal(bank[:, 0, :], new.T.astype(dtype))
+        assert plain.shape == (2, width) and not plain[1].any()
+    with pytest.raises(ValueError, match="bank_row must have shape"):
+        record(new, np.zeros((width, dim - 1)))
+
+
+def test_correlation_moments_fused_path_equals_the_numpy_path():
+    """The matrix-free path's fused bookkeeping and in-place steps give the moments of the
+    generic path (same operator applied through a plain callable) to round-off, also when the
+    bank is split into chunks."""
+    from manybody.simulation.solvers.chebyshev.kpm import ShiftedDiagonal, correlation_moments
+
+    real = _realisation("gaussian")
+    op, t = matrix_free_operators(real)
+    scaled = ScaledOperator(op, spectral_bounds(op))
+    v = np.random.default_rng(2).standard_normal((real.dimension, 2))
+    probe = np.random.default_rng(3).standard_normal((real.dimension, 2))
+    fused_left = ShiftedDiagonal(t, 0.2)
+    plain_left = lambda x: t[:, None] * x - 0.2 * x  # noqa: E731
+    for rows in (None, 7):
+        a = correlation_moments(scaled, fused_left, op.commutator_product, v.copy(), 40,
+                                probes=[probe], left_commutator=True, bank_rows=rows)
+        b = correlation_moments(scaled, plain_left, op.commutator_product, v.copy(), 40,
+                                probes=[probe], left_commutator=True, bank_rows=rows)
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-9 * np.abs(y).max())
+
+
+def test_scaled_product_into_out_and_refusals():
+    """scaled_product(out=previous) equals the new-array result; an out aliasing x is refused."""
+    op, _ = matrix_free_operators(_realisation("xz_components"))
+    x, prev = np.random.default_rng(4).standard_normal((2, op.shape[0], 3))
+    expected = op.scaled_product(x, 2.0, 0.5, prev)
+    buffer = prev.copy()
+    assert op.scaled_product(x, 2.0, 0.5, buffer, out=buffer) is buffer
+    np.testing.assert_array_equal(buffer, expected)
+    with pytest.raises(ValueError, match="out must be"):
+        op.scaled_product(x, 2.0, 0.5, prev, out=x)
+    with pytest.raises(ValueError, match="out must be"):
+        op.scaled_product(x, 2.0, 0.5, prev, out=np.zeros((op.shape[0], 2)))

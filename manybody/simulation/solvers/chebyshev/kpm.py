@@ -32,6 +32,8 @@ from scipy.fft import dct
 from scipy.sparse.linalg import eigsh
 from scipy.special import ive
 
+from manybody.simulation.solvers.chebyshev.fused import record
+
 log = logging.getLogger(__name__)
 
 #: Apply an operator to a block of column vectors, shape (D, b) -> (D, b).
@@ -138,9 +140,10 @@ class ScaledOperator:
         """Whether H is applied without a stored matrix."""
         return self._fused is not None
 
-    def _fused_step(self, x: np.ndarray, alpha: float, previous: np.ndarray | None) -> np.ndarray:
+    def _fused_step(self, x: np.ndarray, alpha: float, previous: np.ndarray | None,
+                    out: np.ndarray | None = None) -> np.ndarray:
         start = time.perf_counter()
-        y = self._fused(x, alpha, self.scale.center, previous)
+        y = self._fused(x, alpha, self.scale.center, previous, out=out)
         self.seconds += time.perf_counter() - start
         self.products += x.shape[1] if x.ndim == 2 else 1
         return y
@@ -165,10 +168,12 @@ class ScaledOperator:
         y *= 1.0 / self.scale.half_width
         return y
 
-    def step(self, x: np.ndarray, previous: np.ndarray) -> np.ndarray:
-        """One Chebyshev step: 2 H~ x - previous (a new array)."""
+    def step(self, x: np.ndarray, previous: np.ndarray, overwrite: bool = False) -> np.ndarray:
+        """One Chebyshev step: 2 H~ x - previous (a new array; with ``overwrite`` a matrix-free
+        operator writes it into ``previous`` instead, which is then returned)."""
         if self._fused is not None:
-            return self._fused_step(x, 2.0 / self.scale.half_width, previous)
+            return self._fused_step(x, 2.0 / self.scale.half_width, previous,
+                                    previous if overwrite else None)
         y = self._h_dot(x)
         y -= self.scale.center * x
         y *= 2.0 / self.scale.half_width
@@ -364,6 +369,8 @@ def correlation_moments(
     m = np.zeros((b, 2 * m_count - 1))
     p = np.zeros((b, len(probes), m_count))
     m[:, 0] = _row_dots(v, v)
+    fused = op.matrix_free and isinstance(left, ShiftedDiagonal) and v.flags.c_contiguous
+    stacked = np.stack(probes) if fused and probes else None
     previous = current = None
     start = 0
     while start < m_count:
@@ -375,16 +382,24 @@ def correlation_moments(
             elif k == 1:
                 new = op.apply(v)
                 m[:, 1] = _row_dots(v, new)
+            else:  # the matrix-free step may overwrite X_k-2 (not v, which is kept)
+                new = op.step(current, previous, overwrite=fused and previous is not v)
+            if fused:  # dots, (T - c) X and the bank store in one pass (:mod:`.fused`)
+                dots = record(new, bank[:, k - start, :], current=current if k >= 1 else None,
+                              probes=stacked, stress=left.diagonal, shift=left.shift)
+                if k >= 1:
+                    m[:, 2 * k] = 2.0 * dots[0] - m[:, 0]
+                    m[:, 2 * k - 1] = 2.0 * dots[1] - m[:, 1]
+                p[:, :, k] = dots[2:].T
             else:
-                new = op.step(current, previous)
-            if k >= 1:
-                m[:, 2 * k] = 2.0 * _row_dots(new, new) - m[:, 0]
-                m[:, 2 * k - 1] = 2.0 * _row_dots(new, current) - m[:, 1]
-            for j, u in enumerate(probes):
-                p[:, j, k] = _row_dots(new, u)
+                if k >= 1:
+                    m[:, 2 * k] = 2.0 * _row_dots(new, new) - m[:, 0]
+                    m[:, 2 * k - 1] = 2.0 * _row_dots(new, current) - m[:, 1]
+                for j, u in enumerate(probes):
+                    p[:, j, k] = _row_dots(new, u)
+                _store(bank[:, k - start, :], left(new))
             previous, current = current, new
-            _store(bank[:, k - start, :], left(new))
-        _fill_columns(op, right, v, bank, mu[:, start:stop, :], chunk)
+        _fill_columns(op, right, v, bank, mu[:, start:stop, :], chunk, fused)
         del bank
         start = stop
     if left_commutator:
@@ -399,8 +414,9 @@ def correlation_moments(
     return mu, m, p
 
 
-def _fill_columns(op, right, v, bank, out, chunk):
-    """out[:, :, l] = bank @ T_l(H~) B v for all l < M, in GEMM chunks of ``chunk`` columns."""
+def _fill_columns(op, right, v, bank, out, chunk, fused=False):
+    """out[:, :, l] = bank @ T_l(H~) B v for all l < M, in GEMM chunks of ``chunk`` columns
+    (``fused``: matrix-free steps in place and stores by :func:`.fused.record`)."""
     b, _, dim = bank.shape
     m_count = out.shape[2]
     buffer = np.empty((b, min(chunk, m_count), dim), dtype=bank.dtype)
@@ -413,10 +429,13 @@ def _fill_columns(op, right, v, bank, out, chunk):
                 new = right(v)
             elif l_index == 1:
                 new = op.apply(current)
-            else:
-                new = op.step(current, previous)
+            else:  # X_l-2 is a temporary of this loop (B v, H~ B v, ...)
+                new = op.step(current, previous, overwrite=fused and previous is not v)
             previous, current = current, new
-            _store(buffer[:, l_index - start, :], new)
+            if fused:
+                record(new, buffer[:, l_index - start, :])
+            else:
+                _store(buffer[:, l_index - start, :], new)
         used = buffer[:, : stop - start, :]
         out[:, :, start:stop] = np.matmul(bank, used.transpose(0, 2, 1))
         start = stop
@@ -487,13 +506,36 @@ def commutator(h, t):
     return hd @ td - td @ hd
 
 
+class DiagonalOperator:
+    """x -> diag(t) x for (D, b) blocks (a row scaling), t of shape (D,), float64."""
+
+    def __init__(self, diagonal: np.ndarray) -> None:
+        self.diagonal = np.ascontiguousarray(diagonal, dtype=np.float64)
+        self._column = self.diagonal[:, None]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self._column * x
+
+
+class ShiftedDiagonal(DiagonalOperator):
+    """x -> (diag(t) - c) x, computed as t x - c x (so the fused path of
+    :func:`correlation_moments` gives the same numbers)."""
+
+    def __init__(self, diagonal: np.ndarray, shift: float) -> None:
+        super().__init__(diagonal)
+        self.shift = float(shift)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self._column * x - self.shift * x
+
+
 def operator_applier(m) -> Apply:
-    """x -> M x for (D, b) blocks: a row scaling for a diagonal sparse M."""
+    """x -> M x for (D, b) blocks: a row scaling (:class:`DiagonalOperator`) for a diagonal
+    sparse M."""
     if sp.issparse(m):
         m = m.tocsr()
         if is_diagonal(m):
-            d = m.diagonal().astype(np.float64)[:, None]
-            return lambda x: d * x
+            return DiagonalOperator(m.diagonal())
         return lambda x: np.asarray(m @ x)
     m = np.asarray(m, dtype=np.float64)
     return lambda x: m @ x

@@ -171,8 +171,10 @@ class MatrixFreeOperator:
         return self._diagonal.copy()
 
     def scaled_product(self, x: np.ndarray, alpha: float = 1.0, shift: float = 0.0,
-                       previous: np.ndarray | None = None) -> np.ndarray:
-        """alpha (H - shift) X - previous for a block X (D, b) or a vector (D,), as a new array.
+                       previous: np.ndarray | None = None, out: np.ndarray | None = None
+                       ) -> np.ndarray:
+        """alpha (H - shift) X - previous for a block X (D, b) or a vector (D,), as a new array
+        (or into ``out``).
 
         Parameters
         ----------
@@ -182,8 +184,11 @@ class MatrixFreeOperator:
             Scale (1/K) and shift (K): 2/half_width and center for a Chebyshev step.
         previous : numpy.ndarray, optional
             Subtracted, same shape as ``x``.
+        out : numpy.ndarray, optional
+            Receives the result: C-contiguous, the shape and dtype of ``x``, not ``x`` itself;
+            it may be ``previous`` (each entry reads its own entry of ``previous`` first).
         """
-        return self._product(x, alpha, shift, previous, commutator=False)
+        return self._product(x, alpha, shift, previous, commutator=False, out=out)
 
     def commutator_product(self, x: np.ndarray) -> np.ndarray:
         """C X with C = [H, T] = H T - T H (K^2 per unit strain) for the diagonal T given."""
@@ -191,12 +196,19 @@ class MatrixFreeOperator:
             raise ValueError("commutator_product needs the stress_diagonal of T")
         return self._product(x, 1.0, 0.0, None, commutator=True)
 
-    def _product(self, x, alpha, shift, previous, commutator):
+    def _product(self, x, alpha, shift, previous, commutator, out=None):
         vector = x.ndim == 1
         block = np.ascontiguousarray(x[:, None] if vector else x)
         if block.shape[0] != self.shape[0]:
             raise ValueError(f"x must have {self.shape[0]} rows, got shape {x.shape}")
-        out = np.empty_like(block)
+        if out is None:
+            out = np.empty_like(block)
+        else:
+            if (out.shape != x.shape or out.dtype != block.dtype or not out.flags.c_contiguous
+                    or np.may_share_memory(out, x)):
+                raise ValueError("out must be a C-contiguous array of the shape and dtype of x, "
+                                 "not sharing memory with x")
+            out = out[:, None] if vector else out
         prev = block if previous is None else np.ascontiguousarray(
             previous[:, None] if vector else previous, dtype=block.dtype)
         if previous is not None and prev.shape != block.shape:

@@ -100,7 +100,9 @@ from manybody.simulation.observables.responses import Responses, physical_observ
 from manybody.simulation.operators import build_operators
 from manybody.simulation.solvers.chebyshev import resources
 from manybody.simulation.solvers.chebyshev.kpm import (
+    DiagonalOperator,
     ScaledOperator,
+    ShiftedDiagonal,
     SpectralScale,
     boltzmann_filter,
     chebyshev_nodes,
@@ -287,7 +289,9 @@ def _heat(z, e1, e2, t, exact) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _shifted(apply_t, shift: float):
-    """x -> (T - shift) x."""
+    """x -> (T - shift) x (a :class:`.kpm.ShiftedDiagonal` for a diagonal T)."""
+    if isinstance(apply_t, DiagonalOperator):
+        return ShiftedDiagonal(apply_t.diagonal, shift)
     return lambda x: apply_t(x) - shift * x
 
 
