@@ -229,11 +229,11 @@ def test_fused_record_equals_the_numpy_passes():
     from manybody.simulation.solvers.chebyshev.fused import record
 
     rng = np.random.default_rng(3)
-    dim, width = 5000, 3  # not a multiple of the row chunk
-    new, current = rng.standard_normal((2, dim, width))
-    probes = rng.standard_normal((2, dim, width))
+    dim = 5000  # not a multiple of the row chunk
     t = rng.standard_normal(dim)
-    for dtype in (np.float32, np.float64):
+    for width, dtype in ((3, np.float32), (3, np.float64), (1, np.float32), (2, np.float32)):
+        new, current = rng.standard_normal((2, dim, width))  # width 1 once failed to compile
+        probes = rng.standard_normal((2, dim, width))
         bank = np.zeros((width, 4, dim), dtype=dtype)
         dots = record(new, bank[:, 2, :], current=current, probes=probes, stress=t, shift=0.3)
         np.testing.assert_array_equal(bank[:, 2, :], (t[:, None] * new - 0.3 * new).T.astype(dtype))
@@ -243,6 +243,8 @@ def test_fused_record_equals_the_numpy_passes():
         plain = record(new, bank[:, 0, :])
         np.testing.assert_array_equal(bank[:, 0, :], new.T.astype(dtype))
         assert plain.shape == (2, width) and not plain[1].any()
+        one = record(new, bank[:, 1, :], current=current, probes=probes[:1], stress=t)
+        np.testing.assert_allclose(one, np.stack(expected[:3]), rtol=1e-12)
     with pytest.raises(ValueError, match="bank_row must have shape"):
         record(new, np.zeros((width, dim - 1)))
 

@@ -200,6 +200,8 @@ def test_rerun_reuses_finished_results(tiny_study):
         assert f"{name}: reusing finished results from {out / (name + '.nc')}" in proc.stderr
     assert f"matrix elements: reusing finished results from {out / 'matrix_elements.nc'}" in proc.stderr
     assert "computing" not in proc.stderr
+    assert "figures skipped: --no-figures" in proc.stdout  # not "results, summary and figures"
+    assert "results, summary and figures" not in proc.stdout
 
 
 def test_redrawn_figures_are_byte_identical(tiny_study, tmp_path):

@@ -48,5 +48,7 @@ def run(args) -> int:
     except ImportError as exc:  # e.g. dask not installed
         raise ValueError(str(exc)) from None
     print((Path(args.output) / "summary.md").read_text())
-    print(f"\nresults, summary and figures in {args.output}/")
+    drawn = "results and summary (figures skipped: --no-figures)" if args.no_figures else (
+        "results, summary and figures")
+    print(f"\n{drawn} in {args.output}/")
     return 0

@@ -103,13 +103,16 @@ def _record_kernel(width: int, with_current: bool, with_probe: bool, scale_rows:
                         bank[j, r] = t * x - shift * x
                     else:
                         bank[j, r] = x
-            parts[c, 0] = square
-            parts[c, 1] = along
-            if with_probe:
-                parts[c, 2] = onto
+            for j in range(width):
+                parts[c, 0, j] = square[j]
+                parts[c, 1, j] = along[j]
+                if with_probe:
+                    parts[c, 2, j] = onto[j]
         dots = np.zeros((n_out, width))
         for c in range(n_chunks):  # fixed order: the same sums for any number of threads
-            dots += parts[c]
+            for q in range(n_out):  # explicit loops: numba's parfor pass fails on an in-place
+                for j in range(width):  # array += of width 1 (measured)
+                    dots[q, j] += parts[c, q, j]
         return dots
 
     return kernel
