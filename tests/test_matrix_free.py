@@ -8,7 +8,13 @@ import logging
 import numpy as np
 import pytest
 
-from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, TLSParams
+from manybody.config.model import (
+    CouplingParams,
+    ModelParams,
+    RandomMatrixParams,
+    StressParams,
+    TLSParams,
+)
 from manybody.config.probe import Broadening
 from manybody.config.solver import ChebyshevParams
 from manybody.simulation.ensembles import Realisation, draw_realisation, realisation_rng
@@ -196,6 +202,38 @@ def test_auto_keeps_sparse_below_the_dimension_threshold():
     ops = ch.ChebyshevOperators(_realisation("gaussian"), ChebyshevParams())
     assert ops.operator == "sparse" and ops.fallback is None
     assert ch.AUTO_MATRIX_FREE_DIMENSION >= 2**7
+
+
+ROUTE_MODELS = {
+    **FAMILIES,
+    "goe": ModelParams(n_tls=5, coupling=CouplingParams(strength=0.2),
+                       random_matrix=RandomMatrixParams(kind="goe", weight=0.5)),
+    "stress_goe": ModelParams(n_tls=5, stress=StressParams(random_matrix=0.3)),
+}
+
+
+@pytest.mark.parametrize("option", ["auto", "matrix_free", "sparse"])
+@pytest.mark.parametrize("name", sorted(ROUTE_MODELS))
+def test_route_names_the_operator_the_solver_uses(name, option, monkeypatch):
+    """The results' provenance (solver_routes) says, from the parameters alone, the operator form
+    ChebyshevOperators builds for every model family and operator option ("auto" with the
+    dimension threshold below and above the model's D)."""
+    from manybody.config.solver import SolverParams
+    from manybody.simulation.solvers import solver_route
+    from manybody.simulation.solvers.chebyshev import resources
+
+    model = ROUTE_MODELS[name]
+    real = draw_realisation(model, realisation_rng(3, 0))
+    solver = SolverParams(method="chebyshev", chebyshev=ChebyshevParams(operator=option))
+    for threshold in (2 ** model.n_tls, 2 ** (model.n_tls - 1)):
+        monkeypatch.setattr(resources, "AUTO_MATRIX_FREE_DIMENSION", threshold)
+        built = ch.ChebyshevOperators(real, solver.chebyshev)
+        said = solver_route(model, solver)
+        assert said.startswith("chebyshev, ")
+        assert ("matrix_free" in said.split("(")[0]) == (built.operator == "matrix_free")
+        assert ("random-matrix" in said) == (built.fallback is not None)
+    dense = SolverParams(method="dense", dtype="float32")
+    assert solver_route(model, dense) == "dense, float32"
 
 
 def test_bad_operator_option_is_refused():

@@ -1,5 +1,7 @@
 """Solver selection in run specs: dense, chebyshev and auto share one results schema."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -32,6 +34,24 @@ def test_chebyshev_run_has_the_dense_variables_plus_errors():
     # the same disorder: the specific heat agrees within the reported errors (5 sigma)
     diff = np.abs(cheb["specific_heat"] - dense["specific_heat"])
     assert np.all(diff.values <= 5 * cheb["specific_heat_error"].values + 1e-9)
+    # the file says how each point was solved (N = 6 stays below the "auto" matrix-free size)
+    assert json.loads(dense.attrs["solver_routes"]) == ["dense, float64"]
+    assert json.loads(cheb.attrs["solver_routes"]) == ["chebyshev, sparse operators"]
+
+
+def test_solver_routes_per_point_follow_the_sweep():
+    """A sweep over N under "auto" records dense ED for small N and the matrix-free Chebyshev
+    operator above the threshold, point by point in C order, before anything runs."""
+    from manybody.runs.spec import point_routes
+
+    spec = RunSpec.from_dict({**SPEC, "solver": {"method": "auto"},
+                              "sweep": {"model.n_tls": [4, 14]}})
+    assert point_routes(spec) == ["dense, float64", "chebyshev, matrix_free operator"]
+    forced = RunSpec.from_dict({**SPEC, "solver": {"method": "chebyshev",
+                                                   "chebyshev": {"operator": "matrix_free"}},
+                                "model": {**SPEC["model"], "random_matrix": {"kind": "goe",
+                                                                              "weight": 0.5}}})
+    assert "random-matrix terms have no matrix-free form" in point_routes(forced)[0]
 
 
 def test_auto_picks_dense_at_small_n_with_zero_errors():

@@ -11,7 +11,8 @@ Layout of a results file (netCDF4/HDF5, readable with plain xarray or h5py)::
              realisation_count (*sweep axes): realisations computed at each point; with per-point
              counts the observables are NaN beyond it (schema 2)
     attrs:   schema_version, versions, git commit, spec (JSON), seed, spawn scheme, created, host,
-             n_jobs, backend, blas_threads, wall_time_s, finished, ...
+             n_jobs, backend, blas_threads, wall_time_s, finished, solver_routes (JSON list, how
+             each point was solved, C order), ...
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ COORDINATE_UNITS = {"temperature": "K", "frequency": "K", "realisation": "1"}
 
 def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
                wall_time: float, tasks_resumed: int = 0, finished: bool = True,
-               scheduler: str | None = None) -> dict[str, Any]:
+               scheduler: str | None = None, routes: list[str] | None = None
+               ) -> dict[str, Any]:
     """File attributes describing how a result was made (strings and numbers only).
 
     Parameters
@@ -71,6 +73,9 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
         Whether every task is present.
     scheduler : str, optional
         dask scheduler address (backend "dask"); "LocalCluster" when none was given.
+    routes : list of str, optional
+        How each sweep point was solved, in C order (:func:`manybody.runs.spec.point_routes`),
+        stored as the JSON list ``solver_routes``.
     """
     commit, dirty = git_state()
     return {
@@ -103,6 +108,7 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
         "tasks_total": int(spec.n_tasks),
         "tasks_resumed": int(tasks_resumed),
         "finished": int(bool(finished)),
+        **({"solver_routes": json.dumps(routes)} if routes is not None else {}),
     }
 
 
@@ -462,7 +468,8 @@ _PROVENANCE_ORDER = (
     "created", "host", "platform", "python_version", "manybody_version", "git_commit",
     "git_dirty", "numpy_version", "scipy_version", "quspin_version", "xarray_version",
     "joblib_version", "seed", "spawn_scheme", "n_jobs", "backend", "scheduler", "blas_threads",
-    "blas", "wall_time_s", "tasks_total", "tasks_resumed", "sweep_axes", "spec_sha256",
+    "blas", "wall_time_s", "tasks_total", "tasks_resumed", "sweep_axes", "solver_routes",
+    "spec_sha256",
 )
 
 

@@ -67,7 +67,7 @@ from manybody.config.probe import (
 )
 from manybody.config.solver import SolverParams
 from manybody.simulation.equilibration import check_equilibration
-from manybody.simulation.solvers import SOLVERS, solver_for
+from manybody.simulation.solvers import SOLVERS, solver_for, solver_route
 from manybody.support import validate as v
 
 #: Model sections and their parameter classes (keys of ``[model.<section>]``).
@@ -731,3 +731,11 @@ def preflight(spec: RunSpec) -> dict[str, int]:
             raise type(exc)(f"{spec.point_label(index)}: {exc}") from None
         methods[method] = methods.get(method, 0) + 1
     return methods
+
+
+def point_routes(spec: RunSpec) -> list[str]:
+    """How each sweep point is solved, in C order (:func:`manybody.simulation.solvers.solver_route`:
+    the solver with "auto" resolved and, for the chebyshev solver, the operator form), for the
+    results' provenance. Nothing is drawn or built."""
+    return [solver_route(model, spec.solver) for _, model, _ in spec.points()]
+

@@ -41,7 +41,7 @@ from manybody.runs.results import (
     remove_stale_temporaries,
     save_results,
 )
-from manybody.runs.spec import RunSpec, preflight
+from manybody.runs.spec import RunSpec, point_routes, preflight
 from manybody.runs.tasks import stack_results
 from manybody.support import validate as v
 from manybody.support.files import is_out_of_space
@@ -200,6 +200,7 @@ def run_sweep(
     preflight(spec)  # every sweep point (observables vs N, solver, memory), before any file
     if not isinstance(spec, RunSpec):
         raise TypeError(f"spec must be a RunSpec, got {type(spec).__name__}")
+    routes = point_routes(spec)
     n_jobs = check_run_arguments(n_jobs, backend, scheduler, blas_threads)
     if chunk_size is not None:
         v.integer("chunk_size", chunk_size, 1, MAX_CHUNK)
@@ -221,7 +222,7 @@ def run_sweep(
             report(len(state.results), len(state.keys))
         attrs = provenance(spec, n_jobs=n_jobs, backend=backend, blas_threads=blas_threads,
                            wall_time=time.perf_counter() - start, tasks_resumed=state.resumed,
-                           scheduler=scheduler)
+                           scheduler=scheduler, routes=routes)
         ds = build_dataset(spec, stack_results(spec, state.results), attrs)
         if output is not None:
             _save(ds, output, overwrite, state.checkpoint)

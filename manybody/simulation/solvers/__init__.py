@@ -24,7 +24,7 @@ from manybody.simulation.solvers.chebyshev.resources import dense_operator_bytes
 from manybody.simulation.solvers.memory import available_memory
 
 __all__ = ["AUTO_DENSE_MAX_TLS", "SOLVERS", "SolverEntry", "choose_solver", "dense_alternatives",
-           "reports_errors", "solver_for"]
+           "reports_errors", "solver_for", "solver_route"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,8 @@ class SolverEntry:
     ``respond(real, operators, probe, solver, *, model, seed, realisation)`` -> Responses;
     ``check_point(model, probe, solver)``; ``dense_alternative(n_tls, random_matrix, observables)``
     -> (lower bound in bytes, remedy) or None. ``errors``: whether it reports error components
-    (statistical, truncation) with its responses.
+    (statistical, truncation) with its responses. ``route(model, solver)`` -> str, how a point is
+    solved, for the results' provenance (None: the name).
     """
 
     name: str
@@ -45,6 +46,7 @@ class SolverEntry:
     check_point: Callable
     dense_alternative: Callable | None = None
     errors: bool = False
+    route: Callable | None = None
 
 
 def _dense_build(real, solver: SolverParams):
@@ -63,7 +65,8 @@ def _dense_check_point(model, probe, solver: SolverParams) -> None:
 SOLVERS: dict[str, SolverEntry] = {
     "dense": SolverEntry("dense", dense.prepare, _dense_build, dense.respond, _dense_check_point),
     "chebyshev": SolverEntry("chebyshev", chebyshev.prepare, chebyshev.build, chebyshev.respond,
-                             chebyshev.check_point, chebyshev.dense_alternative, errors=True),
+                             chebyshev.check_point, chebyshev.dense_alternative, errors=True,
+                             route=chebyshev.route),
 }
 
 
@@ -125,3 +128,14 @@ def solver_for(model: ModelParams, solver: SolverParams) -> str:
     if solver.method == "auto":
         return choose_solver(model, solver.dtype, solver.memory_fraction)
     return solver.method
+
+
+def solver_route(model: ModelParams, solver: SolverParams) -> str:
+    """How a point of ``model`` is solved under ``solver``, for the results' provenance: the
+    solver ("auto" resolved) and, for the chebyshev solver, the operator form (e.g. "chebyshev,
+    matrix_free operator"); dense ED gives "dense, <dtype>"."""
+    name = solver_for(model, solver)
+    entry = SOLVERS[name]
+    if entry.route is not None:
+        return entry.route(model, solver)
+    return f"{name}, {solver.dtype}" if name == "dense" else name

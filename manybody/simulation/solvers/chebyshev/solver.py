@@ -133,6 +133,7 @@ from manybody.simulation.solvers.chebyshev.resources import (
     chebyshev_minimum_bytes,
     check_chebyshev_memory,
     dense_operator_bytes,
+    uses_matrix_free,
 )
 from manybody.simulation.solvers.memory import available_memory
 from manybody.support import validate as v
@@ -140,7 +141,7 @@ from manybody.support.threads import blas_threads
 
 __all__ = [
     "CHEBYSHEV_OBSERVABLES", "ChebyshevOperators", "ChebyshevResult", "build", "chebyshev_absorption",
-    "check_point", "commutator", "dense_alternative", "plan_chebyshev", "prepare", "respond",
+    "check_point", "commutator", "dense_alternative", "plan_chebyshev", "prepare", "respond", "route",
     "respond_with_plan",
 ]
 
@@ -420,8 +421,7 @@ class ChebyshevOperators:
 
     def __init__(self, real, params: ChebyshevParams) -> None:
         self.fallback = None
-        wanted = params.operator == "matrix_free" or (
-            params.operator == "auto" and real.dimension > AUTO_MATRIX_FREE_DIMENSION)
+        wanted = uses_matrix_free(real.n_tls, params)  # the rule :func:`route` reports
         refusal = matrix_free_refusal(real) if wanted else None
         if refusal is not None:
             self.fallback = f"using the sparse/dense operators: the model's {refusal}"
@@ -692,6 +692,20 @@ def check_point(model, probe, solver) -> None:
     build_ladder(np.asarray(probe.temperatures), solver.chebyshev)
     _refuse_relative_kernel(probe)
     check_chebyshev_memory(model, solver.chebyshev)
+
+
+def route(model, solver) -> str:
+    """How a point of ``model`` is solved, for the results' provenance: "chebyshev,
+    matrix_free operator", or "chebyshev, sparse operator" (with the reason when the matrix-free
+    form was asked for but the model has random-matrix terms). The same rule as
+    :class:`ChebyshevOperators` (:func:`.resources.uses_matrix_free`), from the parameters alone."""
+    has_rm = model.random_matrix is not None or model.stress.random_matrix > 0
+    if uses_matrix_free(model.n_tls, solver.chebyshev, has_rm):
+        return "chebyshev, matrix_free operator"
+    if uses_matrix_free(model.n_tls, solver.chebyshev):
+        return ("chebyshev, sparse/dense operators (random-matrix terms have no matrix-free "
+                "form)")
+    return "chebyshev, sparse operators"
 
 
 def dense_alternative(n_tls: int, random_matrix: bool, observables) -> tuple[int, str] | None:
