@@ -238,3 +238,54 @@ def test_kernel_smearing_and_bootstrap_count_are_checked(kwargs, match):
     q = np.tanh(x / 2)[None] * np.linspace(0.9, 1.1, 20)[:, None]
     with pytest.raises((ValueError, TypeError), match=match):
         analyse_shape(x, q, **kwargs)
+
+
+def _shared_disorder(n_real=60, seed=4):
+    """Per-realisation curves: a shared random amplitude and shape noise (the disorder), plus a
+    small independent noise per point."""
+    rng = np.random.default_rng(seed)
+    amplitude = rng.lognormal(0, 0.4, size=(n_real, 1))
+    wiggle = rng.normal(0, 0.15, size=(n_real, X.size))
+    return rng, amplitude * law_family(X, 0.5) * (1 + wiggle)
+
+
+def test_paired_index_difference_cancels_the_shared_disorder():
+    """The same curves rescaled have the same index at every resample: difference and paired
+    error exactly 0, while independent disorder would give an error of order the index error."""
+    from manybody.laws.analysis import paired_index_difference
+
+    _, q = _shared_disorder()
+    diff = paired_index_difference(X, q, 1.7 * q, n_bootstrap=60)
+    assert diff.difference == pytest.approx(0, abs=1e-6)
+    assert diff.error < 1e-6
+    single = analyse_shape(X, q, n_bootstrap=60)
+    assert diff.index_reference == pytest.approx(single.index, abs=1e-9)
+    assert diff.error_unpaired == pytest.approx(math.sqrt(2) * single.index_error, rel=0.3)
+    assert diff.error_unpaired > 0.02
+
+
+def test_paired_index_difference_finds_a_real_shift_with_a_smaller_error():
+    """A change of the law (a: 0.5 -> 0.8) on the same disorder is found within its paired error,
+    which is well below the unpaired one; independent draws have no such gain."""
+    from manybody.laws.analysis import paired_index_difference
+
+    rng, q = _shared_disorder()
+    other = q / law_family(X, 0.5) * law_family(X, 0.8) + rng.normal(0, 0.005, q.shape)
+    diff = paired_index_difference(X, q, other, n_bootstrap=100)
+    assert abs(diff.difference - 0.3) < 3 * diff.error
+    assert diff.error < 0.5 * diff.error_unpaired
+    _, independent = _shared_disorder(seed=5)
+    apart = paired_index_difference(X, q, independent, n_bootstrap=100)
+    assert apart.error == pytest.approx(apart.error_unpaired, rel=0.35)
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    ((np.ones((5, X.size)), np.ones((4, X.size))), "same realisations"),
+    ((np.ones((1, X.size)), np.ones((1, X.size))), r"n_realisations >= 2"),
+    ((np.ones((5, 3)), np.ones((5, 3))), r"q_reference must have shape"),
+])
+def test_paired_index_difference_refuses_unpaired_input(args, match):
+    from manybody.laws.analysis import paired_index_difference
+
+    with pytest.raises(ValueError, match=match):
+        paired_index_difference(X, *args)
