@@ -321,3 +321,35 @@ def test_scaled_product_into_out_and_refusals():
         op.scaled_product(x, 2.0, 0.5, prev, out=x)
     with pytest.raises(ValueError, match="out must be"):
         op.scaled_product(x, 2.0, 0.5, prev, out=np.zeros((op.shape[0], 2)))
+
+
+def test_min_distance_script_on_a_tiny_size(tmp_path):
+    """scripts/min_distance_effect.py: both parts run and record a paired, monotone table (the
+    share of realisations with a closer pair grows with the distance; no change at d = 0)."""
+    import importlib.util
+    import json
+    import sys
+    from pathlib import Path
+
+    scripts = Path(__file__).resolve().parents[1] / "scripts"
+    sys.path.insert(0, str(scripts))
+    try:
+        spec = importlib.util.spec_from_file_location("min_distance_effect",
+                                                      scripts / "min_distance_effect.py")
+        script = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(script)
+        out = tmp_path / "md.json"
+        script.main(["--n-physics", "5", "--realisations", "6", "--bootstrap", "8",
+                     "--min-distances", "0", "0.5", "0.9", "--cost-sizes", "6",
+                     "--cost-realisations", "2", "--jobs", "1", "--out", str(out)])
+    finally:
+        sys.path.remove(str(scripts))
+    rec = json.loads(out.read_text())["min_distance"]
+    rows = rec["physics"]["rows"]
+    assert [r["min_distance"] for r in rows] == [0.0, 0.5, 0.9]
+    shares = [r["realisations_with_a_closer_pair"] for r in rows]
+    assert shares[0] == 0 and shares == sorted(shares) and shares[-1] > 0
+    assert "change" not in rows[0] and np.isfinite(rows[2]["change_error"])
+    cost = rec["cost"]["records"]
+    assert [c["min_distance"] for c in cost] == [0.0, 0.5, 0.9]
+    assert cost[0]["mean_work_over_no_hard_core"] == 1.0

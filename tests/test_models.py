@@ -125,3 +125,31 @@ def test_from_arrays_validation():
 def test_eth_stress_needs_a_prescribed_block():
     with pytest.raises(ValueError, match="'eth' needs random_matrix.kind"):
         ModelParams(n_tls=3, stress=StressParams(random_matrix=0.1, random_matrix_kind="eth"))
+
+
+def test_min_distance_changes_only_the_pairs_closer_than_it():
+    """The same seed draws the same TLS and positions at every coupling.min_distance, and only the
+    couplings of pairs closer than it change (held at |K| = J0 |c| / d^3): a sweep over the hard
+    core is paired realisation by realisation (scripts/min_distance_effect.py relies on it)."""
+    from manybody.simulation.ensembles import draw_realisation, periodic_distances, realisation_rng
+
+    base = ModelParams(n_tls=12, coupling=CouplingParams(kind="dipolar", strength=0.01))
+    cored = ModelParams(n_tls=12, coupling=CouplingParams(kind="dipolar", strength=0.01,
+                                                          min_distance=0.6))
+    changed = 0
+    for r in range(5):
+        a = draw_realisation(base, realisation_rng(7, r))
+        b = draw_realisation(cored, realisation_rng(7, r))
+        np.testing.assert_array_equal(a.positions, b.positions)
+        np.testing.assert_array_equal(a.asymmetry, b.asymmetry)
+        np.testing.assert_array_equal(a.tunnelling, b.tunnelling)
+        np.testing.assert_array_equal(a.deformation_potential, b.deformation_potential)
+        dist = periodic_distances(a.positions)
+        np.fill_diagonal(dist, np.inf)
+        close = dist < 0.6
+        ka, kb = a.couplings["zz"], b.couplings["zz"]
+        np.testing.assert_array_equal(ka[~close], kb[~close])
+        np.testing.assert_allclose(kb[close], ka[close] * dist[close] ** 3 / 0.6**3, rtol=1e-12)
+        assert np.abs(kb).max() <= 0.01 * math.sqrt(3) / 0.6**3 * (1 + 1e-12)
+        changed += int(close.any())
+    assert changed >= 1  # the test sees at least one realisation with a cored pair

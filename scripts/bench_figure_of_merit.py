@@ -1,0 +1,224 @@
+"""The study's figure of merit (issue 20): CPU-hours to reach a TLS-index error of 0.1.
+
+The headline finite-size point (the study's finite-size model, ``manybody/study/specs/
+finite_size.toml``: dipolar couplings J0 = 0.01 K, glass-like chi = P J0 ~ 0.006; with the probe of
+its extension to N = 12, ``results/finite_size_n12/spec.toml``: w = 0.1 K, 25 temperatures from
+x = w/T = 0.2 to 10, Gaussian kernel eta = 0.02 K, absorption, velocity shift and specific heat) at
+N = 12, 14 and 16, run as a user runs it (``run_sweep``, ``--jobs`` workers with one BLAS/numba
+thread each).
+
+For each (N, solver) this records the wall time, the CPU-seconds per realisation (wall x jobs /
+realisations, start-up included), the TLS index a and its bootstrap error (the study's
+``analyse_shape`` with the kernel-averaged laws), and from them
+
+    realisations needed = n (error / 0.1)^2,   CPU-hours = realisations needed x CPU-s / 3600
+
+(the error falls as n^-1/2). With the Chebyshev solver the error includes the typicality noise of
+its random vectors; ``typicality_share`` is the part of the variance of Q between realisations that
+the solver's own error bars account for (mean over temperatures at w).
+
+"Before" is the path that was used for each N before issue 20: dense ED at N = 12 (what
+``solver = "auto"`` picks; timed here on ``--before-realisations``, its index error from the
+recorded run of the same model, seed and realisations in results/finite_size_n12, whose own cost
+is kept as ``before_recorded``) and the sparse Chebyshev operators at N = 14 and 16. The sparse and
+matrix-free paths give the same Q (results/bench/matrix_free.json: within 3e-9 of the error bars;
+checked again here on the realisations both computed), so they need the same number of
+realisations and differ only in cost, which is measured here on ``--before-realisations`` of them.
+
+Results: results/bench/figure_of_merit.json, rewritten after every measurement.
+
+    OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python scripts/bench_figure_of_merit.py \\
+        --sizes 12 14 16 --realisations 120 60 24
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_chebyshev import _load, _metadata, _save  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "results" / "bench" / "figure_of_merit.json"
+RECORDED_N12 = ROOT / "results" / "finite_size_n12"
+SPEC = RECORDED_N12 / "spec.toml"
+TARGET_ERROR = 0.1
+KERNEL_WIDTH = 0.02  # K, the kernel of SPEC (checked in spec_for)
+CHEBYSHEV = {"n_vectors": 4, "dtype": "float32"}
+
+
+def spec_for(n_tls: int, realisations: int, solver: dict):
+    """The recorded N = 12 spec at N TLS with the given realisations and solver table."""
+    import tomllib
+
+    from manybody.runs.spec import RunSpec
+
+    table = tomllib.loads(SPEC.read_text())
+    assert table["probe"]["broadening"] == {"kind": "gaussian", "width": KERNEL_WIDTH}
+    table["name"] = f"figure_of_merit_n{n_tls}"
+    table["realisations"] = realisations
+    table["model"]["n_tls"] = n_tls
+    table["probe"]["observables"] = [o for o in table["probe"]["observables"]
+                                     if o != "spacing_ratio"]
+    table["solver"] = solver
+    return RunSpec.from_dict(table)
+
+
+def index_of(ds) -> tuple[float, float, np.ndarray]:
+    """(a, its bootstrap error, Q at w per realisation) of a results Dataset."""
+    from manybody.laws.analysis import analyse_shape
+
+    w = float(ds["frequency"].values[0])
+    q = ds["absorption"].isel(frequency=0).values  # (realisation, temperature)
+    x = w / ds["temperature"].values
+    shape = analyse_shape(x, q, smearing=KERNEL_WIDTH / w)
+    return float(shape.index), float(shape.index_error), q
+
+
+def typicality_share(ds) -> float | None:
+    """Mean over temperatures (at w) of the solver's own variance of Q over the total variance of Q
+    between realisations (None for exact solvers)."""
+    if "absorption_error" not in ds:
+        return None
+    q = ds["absorption"].isel(frequency=0).values
+    err = ds["absorption_error"].isel(frequency=0).values
+    total = q.var(axis=0, ddof=1)
+    return float(np.mean(np.mean(err**2, axis=0) / np.where(total > 0, total, np.inf)))
+
+
+def measure(n_tls: int, realisations: int, solver: dict, jobs: int) -> tuple[dict, object]:
+    from manybody.runs.sweep import run_sweep
+
+    spec = spec_for(n_tls, realisations, solver)
+    start = time.perf_counter()
+    ds = run_sweep(spec, n_jobs=jobs, blas_threads=1)
+    wall = time.perf_counter() - start
+    cpu = wall * jobs / realisations
+    rec = {"n_tls": n_tls, "solver": solver, "route": json.loads(ds.attrs["solver_routes"])[0],
+           "realisations": realisations, "jobs": jobs, "wall_seconds": wall,
+           "cpu_seconds_per_realisation": cpu}
+    return rec, ds
+
+
+def add_merit(rec: dict, index: float, error: float, cpu: float) -> dict:
+    needed = rec["realisations_measured_for_error"] * (error / TARGET_ERROR) ** 2
+    rec.update(index=index, index_error=error, realisations_needed=needed,
+               cpu_hours_to_target=needed * cpu / 3600)
+    return rec
+
+
+def recorded_dense_n12() -> dict | None:
+    """The recorded dense ED run at N = 12 (same model, seed, realisations 0..299)."""
+    path = RECORDED_N12 / "finite_size_n12.nc"
+    if not path.exists():
+        return None
+    import xarray as xr
+
+    with xr.open_dataset(path) as ds:
+        ds = ds.load()
+    summary = json.loads((RECORDED_N12 / "summary.json").read_text())
+    row = summary[0] if isinstance(summary, list) else summary
+    wall = float(ds.attrs["wall_time_s"])
+    jobs = int(ds.attrs["n_jobs"]) * int(ds.attrs["blas_threads"])
+    n = int(ds.sizes["realisation"])
+    rec = {"n_tls": 12, "solver": {"method": "dense", "dtype": "float64"}, "route":
+           "dense, float64 (recorded: results/finite_size_n12)", "realisations": n,
+           "jobs": jobs, "wall_seconds": wall, "cpu_seconds_per_realisation": wall * jobs / n,
+           "realisations_measured_for_error": n}
+    return add_merit(rec, float(row["index"]), float(row["index_error"]),
+                     rec["cpu_seconds_per_realisation"]), ds
+
+
+def run(args) -> dict:
+    data = _load(Path(args.out))
+    out = {"metadata": _metadata(), "target_index_error": TARGET_ERROR,
+           "kernel_width_K": KERNEL_WIDTH, "chebyshev": CHEBYSHEV, "jobs": args.jobs,
+           "threads": {k: os.environ.get(k, "all") for k in ("OMP_NUM_THREADS",
+                                                              "NUMBA_NUM_THREADS")},
+           "sizes": {}, "finished": False}
+    data[args.label] = out
+    for n_tls, realisations in zip(args.sizes, args.realisations, strict=True):
+        entry: dict = {}
+        out["sizes"][str(n_tls)] = entry
+        after, ds = measure(n_tls, realisations, {"method": "chebyshev", "chebyshev": {
+            **CHEBYSHEV, "operator": "matrix_free"}}, args.jobs)
+        index, error, q_after = index_of(ds)
+        after["realisations_measured_for_error"] = realisations
+        after["typicality_share"] = typicality_share(ds)
+        entry["after"] = add_merit(after, index, error, after["cpu_seconds_per_realisation"])
+        _save(Path(args.out), data)
+        if n_tls == 12:
+            recorded = recorded_dense_n12()
+            if recorded is not None:
+                before_recorded, dense = recorded
+                entry["before_recorded"] = before_recorded
+                # dense ED's cost timed in this run; its error from the recorded 300 realisations
+                before, _ = measure(n_tls, args.before_realisations,
+                                    {"method": "dense", "dtype": "float64"}, args.jobs)
+                before["realisations_measured_for_error"] = before_recorded["realisations"]
+                entry["before"] = add_merit(before, before_recorded["index"],
+                                            before_recorded["index_error"],
+                                            before["cpu_seconds_per_realisation"])
+                q_dense = dense["absorption"].isel(frequency=0).values[:realisations]
+                # same disorder (seed, realisation index): Chebyshev against exact, per realisation
+                err = ds["absorption_error"].isel(frequency=0).values
+                z = (q_after - q_dense) / np.where(err > 0, err, np.inf)
+                entry["paired_check_against_dense"] = {
+                    "rms_z": float(np.sqrt(np.mean(z**2))),
+                    "fraction_within_2_sigma": float(np.mean(np.abs(z) <= 2)),
+                    "mean_q_relative_difference": float(np.mean(q_after - q_dense)
+                                                        / np.mean(q_dense))}
+        else:
+            before, ds_before = measure(n_tls, args.before_realisations, {
+                "method": "chebyshev", "chebyshev": {**CHEBYSHEV, "operator": "sparse"}},
+                args.jobs)
+            q_before = ds_before["absorption"].isel(frequency=0).values
+            err = ds_before["absorption_error"].isel(frequency=0).values
+            k = q_before.shape[0]
+            before["max_q_difference_over_error"] = float(np.max(
+                np.abs(q_before - q_after[:k]) / err))
+            # the same Q: the error after n realisations is the matrix-free one
+            before["realisations_measured_for_error"] = realisations
+            entry["before"] = add_merit(before, index, error,
+                                        before["cpu_seconds_per_realisation"])
+        entry["cpu_hours_before_over_after"] = (entry["before"]["cpu_hours_to_target"]
+                                                / entry["after"]["cpu_hours_to_target"])
+        _save(Path(args.out), data)
+        print(n_tls, json.dumps({k: (round(v["cpu_seconds_per_realisation"], 2),
+                                     round(v["index"], 3), round(v["index_error"], 3),
+                                     round(v["cpu_hours_to_target"], 3))
+                                 for k, v in entry.items() if isinstance(v, dict)
+                                 and "index" in v}),
+              round(entry["cpu_hours_before_over_after"], 2), flush=True)
+    out["finished"] = True
+    _save(Path(args.out), data)
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[12, 14, 16])
+    parser.add_argument("--realisations", type=int, nargs="+", default=[120, 60, 24],
+                        help="realisations per size for the index error (same order as --sizes)")
+    parser.add_argument("--before-realisations", type=int, default=2,
+                        help="realisations timed with the sparse operators (N >= 14)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--label", default="figure_of_merit")
+    parser.add_argument("--out", default=str(OUT))
+    args = parser.parse_args(argv)
+    if len(args.sizes) != len(args.realisations):
+        parser.error(f"--realisations needs one count per size ({len(args.sizes)}), got "
+                     f"{len(args.realisations)}")
+    run(args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
