@@ -384,7 +384,7 @@ def _run_kernel():
     and then the masks in increasing order, the order of :func:`_product_kernel`, so the result
     is the same to the last bit for any number of threads and either kernel. Measured with a
     block of 4 float64 vectors and 2 threads (results/bench/matrix_free.json, "apply"): 0.83, 0.76
-    and 0.68 of the gather kernel's time per step at N = 16, 18 and 20.
+    and 0.79 of the gather kernel's time per step at N = 16, 18 and 20.
     """
     import numba
 
