@@ -17,13 +17,17 @@ realisations, start-up included), the TLS index a and its bootstrap error (the s
 its random vectors; ``typicality_share`` is the part of the variance of Q between realisations that
 the solver's own error bars account for (mean over temperatures at w).
 
-"Before" is the path that was used for each N before issue 20: dense ED at N = 12 (what
+A realisation that needs more than ``--max-moments`` moments (a close dipolar pair) stops the sweep;
+the size is then recorded with the error. "Before" is the path that was used for each N before
+issue 20: dense ED at N = 12 (what
 ``solver = "auto"`` picks; timed here on ``--before-realisations``, its index error from the
 recorded run of the same model, seed and realisations in results/finite_size_n12, whose own cost
-is kept as ``before_recorded``) and the sparse Chebyshev operators at N = 14 and 16. The sparse and
+is kept as ``before_recorded``) and the sparse Chebyshev operators at N = 14 and 16, timed side by
+side with the matrix-free ones on the same first ``--before-realisations`` realisations (the cost
+varies strongly between realisations), whose ratio scales the full run's cost. The sparse and
 matrix-free paths give the same Q (results/bench/matrix_free.json: within 3e-9 of the error bars;
 checked again here on the realisations both computed), so they need the same number of
-realisations and differ only in cost, which is measured here on ``--before-realisations`` of them.
+realisations and differ only in cost.
 
 Results: results/bench/figure_of_merit.json, rewritten after every measurement.
 
@@ -69,6 +73,12 @@ def spec_for(n_tls: int, realisations: int, solver: dict):
                                      if o != "spacing_ratio"]
     table["solver"] = solver
     return RunSpec.from_dict(table)
+
+
+def paired_index_difference(*args, **kwargs):
+    from manybody.laws.analysis import paired_index_difference as paired
+
+    return paired(*args, **kwargs)
 
 
 def index_of(ds) -> tuple[float, float, np.ndarray]:
@@ -142,13 +152,23 @@ def run(args) -> dict:
            "kernel_width_K": KERNEL_WIDTH, "chebyshev": CHEBYSHEV, "jobs": args.jobs,
            "threads": {k: os.environ.get(k, "all") for k in ("OMP_NUM_THREADS",
                                                               "NUMBA_NUM_THREADS")},
-           "sizes": {}, "finished": False}
+           "sizes": data.get(args.label, {}).get("sizes", {}), "finished": False}
+    previous = data.get(args.label, {})
+    for entry in out["sizes"].values():  # sizes not rerun keep the metadata of their own run
+        entry.setdefault("metadata", previous.get("metadata"))
     data[args.label] = out
     for n_tls, realisations in zip(args.sizes, args.realisations, strict=True):
-        entry: dict = {}
+        entry: dict = {"metadata": out["metadata"]}
         out["sizes"][str(n_tls)] = entry
-        after, ds = measure(n_tls, realisations, {"method": "chebyshev", "chebyshev": {
-            **CHEBYSHEV, "operator": "matrix_free"}}, args.jobs)
+        try:
+            after, ds = measure(n_tls, realisations, {"method": "chebyshev", "chebyshev": {
+                **CHEBYSHEV, "operator": "matrix_free", "max_moments": args.max_moments}},
+                args.jobs)
+        except (ValueError, MemoryError) as exc:  # e.g. a close pair needing too many moments
+            entry["error"] = f"{type(exc).__name__}: {exc}"
+            _save(Path(args.out), data)
+            print(n_tls, entry["error"], flush=True)
+            continue
         index, error, q_after = index_of(ds)
         after["realisations_measured_for_error"] = realisations
         after["typicality_share"] = typicality_share(ds)
@@ -170,20 +190,42 @@ def run(args) -> dict:
                 # same disorder (seed, realisation index): Chebyshev against exact, per realisation
                 err = ds["absorption_error"].isel(frequency=0).values
                 z = (q_after - q_dense) / np.where(err > 0, err, np.inf)
+                diff = q_after - q_dense
+                mean_z = diff.mean(0) / (diff.std(0, ddof=1) / np.sqrt(diff.shape[0]))
+                w = float(ds["frequency"].values[0])
+                paired = paired_index_difference(w / ds["temperature"].values, q_dense, q_after,
+                                                 smearing=KERNEL_WIDTH / w)
                 entry["paired_check_against_dense"] = {
-                    "rms_z": float(np.sqrt(np.mean(z**2))),
-                    "fraction_within_2_sigma": float(np.mean(np.abs(z) <= 2)),
-                    "mean_q_relative_difference": float(np.mean(q_after - q_dense)
-                                                        / np.mean(q_dense))}
+                    "per_realisation_rms_z": float(np.sqrt(np.mean(z**2))),
+                    "per_realisation_fraction_within_2_sigma": float(np.mean(np.abs(z) <= 2)),
+                    "mean_q_relative_difference": float(np.mean(diff) / np.mean(q_dense)),
+                    "mean_difference_over_its_error_by_temperature": mean_z.tolist(),
+                    "mean_difference_relative_by_temperature": (
+                        diff.mean(0) / q_dense.mean(0)).tolist(),
+                    "temperatures_K": ds["temperature"].values.tolist(),
+                    "index_dense_same_realisations": paired.index_reference,
+                    "index_change_chebyshev_minus_dense": paired.difference,
+                    "index_change_error_paired": paired.error,
+                    "index_change_error_unpaired": paired.error_unpaired}
         else:
-            before, ds_before = measure(n_tls, args.before_realisations, {
-                "method": "chebyshev", "chebyshev": {**CHEBYSHEV, "operator": "sparse"}},
-                args.jobs)
+            # the cost varies strongly between realisations (close pairs set the moments), so
+            # the two operators are timed side by side on the same first k realisations and
+            # their ratio scales the mean cost of the full run
+            k = args.before_realisations
+            same = {op: measure(n_tls, k, {"method": "chebyshev", "chebyshev": {
+                **CHEBYSHEV, "operator": op, "max_moments": args.max_moments}}, args.jobs)
+                for op in ("sparse", "matrix_free")}
+            before, ds_before = same["sparse"]
+            ratio = (before["cpu_seconds_per_realisation"]
+                     / same["matrix_free"][0]["cpu_seconds_per_realisation"])
             q_before = ds_before["absorption"].isel(frequency=0).values
             err = ds_before["absorption_error"].isel(frequency=0).values
-            k = q_before.shape[0]
             before["max_q_difference_over_error"] = float(np.max(
                 np.abs(q_before - q_after[:k]) / err))
+            before["matrix_free_same_realisations"] = same["matrix_free"][0]
+            before["sparse_over_matrix_free_same_realisations"] = ratio
+            before["cpu_seconds_per_realisation_measured"] = before["cpu_seconds_per_realisation"]
+            before["cpu_seconds_per_realisation"] = ratio * after["cpu_seconds_per_realisation"]
             # the same Q: the error after n realisations is the matrix-free one
             before["realisations_measured_for_error"] = realisations
             entry["before"] = add_merit(before, index, error,
@@ -210,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before-realisations", type=int, default=2,
                         help="realisations timed with the sparse operators (N >= 14)")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--max-moments", type=int, default=4096,
+                        help="chebyshev.max_moments (the solver's default 4096)")
     parser.add_argument("--label", default="figure_of_merit")
     parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args(argv)
