@@ -16,7 +16,8 @@ physics  (dense ED, exact) the TLS index a at each minimum distance and its chan
          realisations with a pair closer than each distance.
 cost     (Chebyshev plan, nothing solved) the spectral half-width, the largest number of moments
          and the plan's cost estimate per realisation at N = 14 and 16, mean and maximum over
-         realisations, at each minimum distance.
+         realisations, at each minimum distance; realisations the plan refuses (too many moments
+         or too much memory, with the solver's defaults) are listed.
 
 Results: results/bench/min_distance.json (rewritten after each part).
 
@@ -115,7 +116,7 @@ def cost(args, out: dict) -> None:
     from manybody.config.probe import Broadening
     from manybody.config.solver import ChebyshevParams
     from manybody.simulation.ensembles import draw_realisation, realisation_rng
-    from manybody.simulation.solvers.chebyshev.solver import plan_chebyshev
+    from manybody.simulation.solvers.chebyshev.solver import ChebyshevOperators, plan_chebyshev
 
     params = ChebyshevParams(n_vectors=4, dtype="float32", operator="matrix_free",
                              max_moments=1 << 16)
@@ -123,25 +124,31 @@ def cost(args, out: dict) -> None:
     for n in args.cost_sizes:
         spec = headline_spec(n, args.cost_realisations, args.min_distances)
         for _, model, probe in spec.points():
-            widths, moments, seconds, work = [], [], [], []
+            widths, moments, seconds, work, refused = [], [], [], [], []
             for r in range(args.cost_realisations):
                 real = draw_realisation(model, realisation_rng(spec.seed, r))
-                plan = plan_chebyshev(real, np.asarray(probe.frequencies),
-                                      np.asarray(probe.temperatures),
-                                      Broadening(kind="gaussian", width=KERNEL_WIDTH), params)
-                widths.append(plan.scale.half_width)
+                ops = ChebyshevOperators(real, params)
+                widths.append(ops.scaled().scale.half_width)
+                try:
+                    plan = plan_chebyshev(real, np.asarray(probe.frequencies),
+                                          np.asarray(probe.temperatures),
+                                          Broadening(kind="gaussian", width=KERNEL_WIDTH), params)
+                except (ValueError, MemoryError) as exc:  # too many moments or too much memory
+                    refused.append({"realisation": r, "reason": f"{type(exc).__name__}: {exc}"})
+                    continue
                 moments.append(max(rung.n_moments for rung in plan.rungs))
                 seconds.append(plan.seconds)
                 work.append(sum(rung.n_moments**2 for rung in plan.rungs))
             rec = {"n_tls": n, "min_distance": model.coupling.min_distance,
-                   "half_width_K": widths, "max_moments": moments, "planned_seconds": seconds,
-                   "contraction_work": work, "mean_contraction_work": float(np.mean(work)),
+                   "half_width_K": widths, "refused": refused, "max_moments": moments,
+                   "planned_seconds": seconds, "contraction_work": work,
+                   "mean_contraction_work": float(np.mean(work)),
                    "mean_planned_seconds": float(np.mean(seconds)),
                    "max_planned_seconds": float(np.max(seconds))}
             records.append(rec)
             print(n, rec["min_distance"], round(float(np.median(widths)), 2),
                   round(float(np.max(widths)), 2), int(np.max(moments)),
-                  round(rec["mean_planned_seconds"], 1), flush=True)
+                  round(rec["mean_planned_seconds"], 1), len(refused), flush=True)
     for rec in records:
         base = next(r for r in records if r["n_tls"] == rec["n_tls"] and r["min_distance"] == 0)
         rec["mean_cost_over_no_hard_core"] = rec["mean_planned_seconds"] / base[
@@ -151,7 +158,8 @@ def cost(args, out: dict) -> None:
     out["cost"] = {"realisations": args.cost_realisations, "records": records,
                    "note": "planned seconds: the plan's own estimate (matrix-free, 4 vectors, "
                            "float32, from a timed product), not a timing of the solve; "
-                           "contraction work: sum over rungs of moments^2 (x D is the GEMM)"}
+                           "contraction work: sum over rungs of moments^2 (x D is the GEMM); means over the "
+                           "realisations the plan accepts (refused ones listed with the reason)"}
 
 
 def main(argv: list[str] | None = None) -> int:
