@@ -738,4 +738,3 @@ def point_routes(spec: RunSpec) -> list[str]:
     the solver with "auto" resolved and, for the chebyshev solver, the operator form), for the
     results' provenance. Nothing is drawn or built."""
     return [solver_route(model, spec.solver) for _, model, _ in spec.points()]
-
