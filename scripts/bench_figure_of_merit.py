@@ -55,6 +55,8 @@ RECORDED_N12 = ROOT / "results" / "finite_size_n12"
 SPEC = RECORDED_N12 / "spec.toml"
 TARGET_ERROR = 0.1
 KERNEL_WIDTH = 0.02  # K, the kernel of SPEC (checked in spec_for)
+#: The Chebyshev options of the benchmark (issue 9's: 4 random vectors in float32); --vectors and
+#: --dtype change them (e.g. to see whether a bias against dense ED falls with more vectors).
 CHEBYSHEV = {"n_vectors": 4, "dtype": "float32"}
 
 
@@ -148,8 +150,9 @@ def recorded_dense_n12() -> dict | None:
 
 def run(args) -> dict:
     data = _load(Path(args.out))
+    chebyshev = {**CHEBYSHEV, "n_vectors": args.vectors, "dtype": args.dtype}
     out = {"metadata": _metadata(), "target_index_error": TARGET_ERROR,
-           "kernel_width_K": KERNEL_WIDTH, "chebyshev": CHEBYSHEV, "jobs": args.jobs,
+           "kernel_width_K": KERNEL_WIDTH, "chebyshev": chebyshev, "jobs": args.jobs,
            "threads": {k: os.environ.get(k, "all") for k in ("OMP_NUM_THREADS",
                                                               "NUMBA_NUM_THREADS")},
            "sizes": data.get(args.label, {}).get("sizes", {}), "finished": False}
@@ -162,7 +165,7 @@ def run(args) -> dict:
         out["sizes"][str(n_tls)] = entry
         try:
             after, ds = measure(n_tls, realisations, {"method": "chebyshev", "chebyshev": {
-                **CHEBYSHEV, "operator": "matrix_free", "max_moments": args.max_moments}},
+                **chebyshev, "operator": "matrix_free", "max_moments": args.max_moments}},
                 args.jobs)
         except (ValueError, MemoryError) as exc:  # e.g. a close pair needing too many moments
             entry["error"] = f"{type(exc).__name__}: {exc}"
@@ -213,7 +216,7 @@ def run(args) -> dict:
             # their ratio scales the mean cost of the full run
             k = args.before_realisations
             same = {op: measure(n_tls, k, {"method": "chebyshev", "chebyshev": {
-                **CHEBYSHEV, "operator": op, "max_moments": args.max_moments}}, args.jobs)
+                **chebyshev, "operator": op, "max_moments": args.max_moments}}, args.jobs)
                 for op in ("sparse", "matrix_free")}
             before, ds_before = same["sparse"]
             ratio = (before["cpu_seconds_per_realisation"]
@@ -252,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before-realisations", type=int, default=2,
                         help="realisations timed with the sparse operators (N >= 14)")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--vectors", type=int, default=CHEBYSHEV["n_vectors"],
+                        help="chebyshev.n_vectors (default 4)")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default=CHEBYSHEV["dtype"],
+                        help="chebyshev.dtype (default float32)")
     parser.add_argument("--max-moments", type=int, default=4096,
                         help="chebyshev.max_moments (the solver's default 4096)")
     parser.add_argument("--label", default="figure_of_merit")

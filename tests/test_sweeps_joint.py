@@ -142,11 +142,17 @@ def test_al_full_command_and_the_recorded_result(tmp_path, capsys):
     for entry in old["inputs"]:
         local = AL / Path(entry["source"]).name
         assert hashlib.sha256(local.read_bytes()).hexdigest() == entry["sha256"], local
+    # The 20 resonator fits and the joint fit are iterative least squares whose stopping point
+    # moves with the BLAS build (recorded with OpenBLAS Haswell kernels on an AMD EPYC, reproduced
+    # with SkylakeX kernels on an Intel Xeon: amplitudes 3e-6 apart, relative); the recorded result
+    # is reproduced when every fitted parameter agrees to a thousandth of its standard error.
     for mode in ("loss", "shift", "joint"):
         for law in ("tls", "generic"):
-            a, b = (r["comparison"][mode]["fits"][law]["parameters"]["amplitude"]
-                    for r in (new, old))
-            assert a == pytest.approx(b, rel=1e-6)
+            fit_new, fit_old = (r["comparison"][mode]["fits"][law] for r in (new, old))
+            assert fit_new["parameters"].keys() == fit_old["parameters"].keys()
+            for name, b in fit_old["parameters"].items():
+                a, err = fit_new["parameters"][name], fit_old["errors"][name]
+                assert abs(a - b) <= 1e-3 * err, (mode, law, name, a, b, err)
     # the shift alone carries a TLS signal (positive amplitude); the saturated loss does not
     shift = new["comparison"]["shift"]["fits"]["tls"]
     loss = new["comparison"]["loss"]["fits"]["tls"]
