@@ -158,6 +158,25 @@ def _run_child(method: str, n: int, n_vectors: int, dtype: str, timeout: float,
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo; the VM may move between hosts of different kinds)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return platform.processor() or "unknown"
+
+
+def _blas_architecture() -> str:
+    """The kernel set OpenBLAS chose for this CPU (e.g. Haswell, SkylakeX), via threadpoolctl."""
+    from threadpoolctl import threadpool_info
+
+    return ", ".join(sorted({str(i.get("architecture")) for i in threadpool_info()
+                             if i.get("user_api") == "blas"})) or "unknown"
+
+
 def _metadata() -> dict:
     import manybody
 
@@ -167,7 +186,8 @@ def _metadata() -> dict:
     except OSError:  # pragma: no cover
         commit = ""
     return {"manybody": manybody.__version__, "numpy": np.__version__, "git_commit": commit,
-            "host": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version(),
+            "host": platform.node(), "cpus": os.cpu_count(), "cpu_model": _cpu_model(),
+            "blas_architecture": _blas_architecture(), "python": platform.python_version(),
             "load_average_at_start": list(os.getloadavg()),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
