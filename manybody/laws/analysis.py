@@ -196,12 +196,7 @@ def analyse_shape(
     if not np.abs(mean).max() > 0:
         raise ValueError("q_realisations: the mean absorption is zero at every x (nothing absorbs "
                          "at this frequency): there is no shape to fit")
-    if n_real > 1:
-        sigma = q.std(axis=0, ddof=1) / math.sqrt(n_real)
-        floor = 1e-12 * max(np.abs(mean).max(), 1e-300)
-        sigma = np.maximum(sigma, floor)
-    else:
-        sigma = None
+    sigma = _sigma(q) if n_real > 1 else None
     fits = {law: fit_law(x, mean, sigma, law, smearing=smearing)
             for law in ("tls", "generic", "family")}
     index = fits["family"].parameters["index"]
@@ -274,7 +269,8 @@ class IndexDifference:
 
 
 def _sigma(q: np.ndarray) -> np.ndarray:
-    """Standard error of the mean over realisations, floored as in :func:`analyse_shape`."""
+    """Standard error of the mean over realisations (n_x,), floored at 1e-12 of the largest |mean|
+    (the fit weights of :func:`analyse_shape` and :func:`paired_index_difference`)."""
     mean = q.mean(axis=0)
     sigma = q.std(axis=0, ddof=1) / math.sqrt(q.shape[0])
     return np.maximum(sigma, 1e-12 * max(np.abs(mean).max(), 1e-300))
