@@ -220,9 +220,9 @@ class MatrixFreeOperator:
         signed = bool(self._zmasks.size)
         if not commutator and not signed:  # constant weight per flip mask: contiguous runs
             width = block.shape[1]
-            _run_kernel()(block.reshape(-1), out.reshape(-1), self._diagonal, float(alpha),
-                          float(shift), prev.reshape(-1), previous is not None, self.masks,
-                          self._weights, width, _run_chunk(width))
+            _run_product(block.reshape(-1), out.reshape(-1), self._diagonal, float(alpha),
+                         float(shift), prev.reshape(-1), previous is not None, self.masks,
+                         self._weights, width)
             return out[:, 0] if vector else out
         for first in range(0, block.shape[1], MAX_WIDTH):
             cols = slice(first, first + MAX_WIDTH)
@@ -365,6 +365,9 @@ def _product_kernel(width: int, commutator: bool, signed: bool):
 #: in the level-1/2 cache while every flip mask adds into it.
 _RUN_CHUNK_ENTRIES = 4096
 
+#: Rows of the tiles in whose first pass the flips of masks below it are summed entry by entry
+#: (their runs, 1-4 rows, are too short for the run loops; 8 measured best of 1-16 at N = 16-20).
+_TILE_ROWS = 8
 
 def _run_chunk(width: int) -> int:
     """Rows per chunk of the run kernel: a power of two (so runs of every mask stay aligned
@@ -372,52 +375,110 @@ def _run_chunk(width: int) -> int:
     return 1 << max(8, (_RUN_CHUNK_ENTRIES // max(1, width)).bit_length() - 1)
 
 
-@functools.lru_cache(maxsize=1)
-def _run_kernel():
+def _run_product(x: np.ndarray, out: np.ndarray, diag: np.ndarray, alpha: float, shift: float,
+                 prev: np.ndarray, subtract: bool, masks: np.ndarray, weights: np.ndarray,
+                 width: int) -> None:
+    """Y = alpha ((diag - shift) X + sum_m w_m X[r ^ m]) - P on flattened C-order (D, width)
+    blocks, by :func:`_run_kernel` (compiled per width, tile and masks below the tile)."""
+    import numba
+
+    tile = min(_TILE_ROWS, diag.size)
+    low = tuple(int(m) for m in masks if m < tile)
+    chunk = _run_chunk(width)
+    threads = max(1, min(numba.get_num_threads(), -(-diag.size // chunk)))
+    _run_kernel(width, tile, low)(x, out, diag, alpha, shift, prev, subtract, masks, weights,
+                                  chunk, threads)
+
+
+@functools.cache
+def _run_kernel(width: int, tile: int, low: tuple[int, ...]):
     """Compiled fused product for H without z-dependent flip weights (every flip mask m has one
     weight w_m), the case of the standard TLS families (Delta_i s^x_i and s^z s^z couplings).
 
-    For a mask m the rows r of an aligned run of length m & -m (its lowest set bit) map to a
-    contiguous run r ^ m, so each term is a contiguous axpy over run x width entries of the
-    flattened block (vectorised by the compiler; the per-row gather of :func:`_product_kernel`
-    is not). Each chunk of rows is written by one thread and every entry sums the diagonal term
-    and then the masks in increasing order, the order of :func:`_product_kernel`, so the result
-    is the same to the last bit for any number of threads and either kernel. Measured with a
-    block of 4 float64 vectors and 2 threads (results/bench/matrix_free.json, "apply"): 0.83, 0.76
-    and 0.79 of the gather kernel's time per step at N = 16, 18 and 20.
+    Rows are processed in chunks (a power of two, :func:`_run_chunk`) with one float64
+    accumulator per thread. For a mask m the rows of an aligned run of length m & -m (its lowest
+    set bit) map to a contiguous run r ^ m, so each term is a contiguous multiply-add over
+    run x width entries of the flattened block, which the compiler vectorises (the per-row
+    gather of :func:`_product_kernel` it does not). The masks below ``tile`` rows (``low``, a
+    compile-time tuple: the single flips of the lowest sites, runs of 1-2 rows) are summed with
+    the diagonal term entry by entry in a first pass over each tile; the other masks are added
+    four at a time in one pass over the accumulator. Every entry still sums the diagonal
+    term and then the masks one by one in increasing order, the order of :func:`_product_kernel`,
+    and each chunk is computed by one thread the same way, so the result is the same to the last
+    bit for any number of threads and either kernel. Measured with 4 float32 vectors and 2
+    threads (results/bench/matrix_free.json, "apply"): see the README's large-N section.
     """
     import numba
 
-    @numba.njit(inline="always")
-    def axpy(acc, start, source, first, span, weight):
-        target = acc[start:start + span]
-        values = source[first:first + span]
-        for k in range(span):
-            target[k] += weight * values[k]
+    n_low = len(low)
+    low = low or (0,)  # an empty tuple has no item type; the loop over it runs n_low = 0 times
 
+    @numba.njit(inline="always")
+    def add4(t, x0, x1, x2, x3, w0, w1, w2, w3, span):
+        for k in range(span):
+            v = t[k]
+            v += w0 * x0[k]
+            v += w1 * x1[k]
+            v += w2 * x2[k]
+            v += w3 * x3[k]
+            t[k] = v
+
+    @numba.njit(inline="always")
+    def add1(t, x0, w0, span):
+        for k in range(span):
+            t[k] += w0 * x0[k]
+
+    # cached on disk per (width, tile, low): numba keys the cache on the closure values
     @numba.njit(parallel=True, cache=True)
-    def product(x, out, diag, alpha, shift, prev, subtract, masks, weights, width, chunk):
+    def product(x, out, diag, alpha, shift, prev, subtract, masks, weights, chunk, threads):
         dim = diag.size
-        for c in numba.prange((dim + chunk - 1) // chunk):
-            first_row = c * chunk
-            rows = min(dim, first_row + chunk) - first_row
-            acc = np.empty(rows * width)
-            for r in range(rows):
-                d = diag[first_row + r] - shift
-                for j in range(width):
-                    acc[r * width + j] = d * x[(first_row + r) * width + j]
-            for g in range(masks.size):
-                mask = masks[g]
-                run = min(mask & -mask, rows)
-                for start in range(0, rows, run):
-                    axpy(acc, start * width, x, ((first_row + start) ^ mask) * width,
-                         run * width, weights[g])
-            base = first_row * width
-            if subtract:
-                for k in range(rows * width):
-                    out[base + k] = alpha * acc[k] - prev[base + k]
-            else:
-                for k in range(rows * width):
-                    out[base + k] = alpha * acc[k]
+        n_chunks = (dim + chunk - 1) // chunk
+        per_thread = (n_chunks + threads - 1) // threads
+        for thread in numba.prange(threads):
+            acc = np.empty(chunk * width)
+            for c in range(thread * per_thread, min(n_chunks, (thread + 1) * per_thread)):
+                first_row = c * chunk
+                rows = min(dim, first_row + chunk) - first_row
+                block = x[first_row * width:(first_row + rows) * width]
+                for t0 in range(0, rows, tile):  # diagonal and masks below the tile
+                    source = block[t0 * width:(t0 + tile) * width]
+                    target = acc[t0 * width:(t0 + tile) * width]
+                    for a in range(tile):
+                        d = diag[first_row + t0 + a] - shift
+                        for j in range(width):
+                            v = d * source[a * width + j]
+                            for g in range(n_low):
+                                v += weights[g] * source[(a ^ low[g]) * width + j]
+                            target[a * width + j] = v
+                g = n_low
+                while g < masks.size:  # the other masks, four per pass (then one by one)
+                    q = 4 if g + 4 <= masks.size else 1
+                    run = rows
+                    for h in range(g, g + q):
+                        run = min(run, masks[h] & -masks[h])
+                    span = run * width
+                    for start in range(0, rows, run):
+                        row = first_row + start
+                        t = acc[start * width:start * width + span]
+                        s0 = (row ^ masks[g]) * width
+                        if q == 4:
+                            s1 = (row ^ masks[g + 1]) * width
+                            s2 = (row ^ masks[g + 2]) * width
+                            s3 = (row ^ masks[g + 3]) * width
+                            add4(t, x[s0:s0 + span], x[s1:s1 + span], x[s2:s2 + span],
+                                 x[s3:s3 + span], weights[g], weights[g + 1], weights[g + 2],
+                                 weights[g + 3], span)
+                        else:
+                            add1(t, x[s0:s0 + span], weights[g], span)
+                    g += q
+                base = first_row * width
+                target = out[base:base + rows * width]
+                if subtract:
+                    before = prev[base:base + rows * width]
+                    for k in range(rows * width):
+                        target[k] = alpha * acc[k] - before[k]
+                else:
+                    for k in range(rows * width):
+                        target[k] = alpha * acc[k]
 
     return product
