@@ -9,9 +9,11 @@ vectors they took 20 s of a 51 s solve, more than the products of H. :func:`reco
 one parallel pass without temporaries.
 
 Same numbers as the numpy path: the stress row is t_r x - c x in float64 and then cast (numpy's
-order of operations); the dots are summed in float64 per chunk of rows and the chunks added in a
-fixed order, so they do not depend on the number of threads (they differ from numpy's summation
-order only in the last bits).
+order of operations); the dots are summed in float64, per chunk of rows in 8-row partial sums,
+and the chunks added in a fixed order, so they do not depend on the number of threads (they differ
+from numpy's summation order only in the last bits). Measured with 4 float32 vectors and 2
+threads, the partial sums made the pass 1.5x (N = 16) and 2.3x (N = 20) faster than one running
+sum per column.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ __all__ = ["record"]
 
 #: Rows per parallel chunk of the dots.
 _ROWS = 4096
+
+#: Rows whose entries are summed into separate partial dots (so the dot loop vectorises).
+_LANES = 8
 
 
 def record(new: np.ndarray, bank_row: np.ndarray, *, current: np.ndarray | None = None,
@@ -64,7 +69,9 @@ def record(new: np.ndarray, bank_row: np.ndarray, *, current: np.ndarray | None 
     n_probes = 0 if probes is None else probes.shape[0]
     first = new if n_probes == 0 else probes[0]
     kernel = _record_kernel(width, current is not None, n_probes > 0, stress is not None)
-    dots = kernel(new, bank_row, new if current is None else current, first,
+    flat = np.ascontiguousarray(new).reshape(-1)
+    dots = kernel(flat, bank_row, flat if current is None else
+                  np.ascontiguousarray(current).reshape(-1), np.ascontiguousarray(first).reshape(-1),
                   new[:, 0] if stress is None else stress, float(shift))
     if n_probes > 1:
         extra = [np.einsum("ij,ij->j", new, u, dtype=np.float64) for u in probes[1:]]
@@ -75,39 +82,56 @@ def record(new: np.ndarray, bank_row: np.ndarray, *, current: np.ndarray | None 
 @functools.cache
 def _record_kernel(width: int, with_current: bool, with_probe: bool, scale_rows: bool):
     """Compiled pass for one block width and combination of the optional parts (compile-time
-    constants: with the width a runtime value the pass was 1.6x slower at N = 16)."""
+    constants: with the width a runtime value the pass was 1.6x slower at N = 16).
+
+    The dots run over the flattened rows with ``_LANES`` x width partial sums (entry e of a
+    chunk adds into partial e mod (``_LANES`` width), so the loop vectorises), then the lanes of
+    each column are added in order, then the chunks in order: a fixed order, the same sums for
+    any number of threads. The bank rows are stored in a second loop over the chunk (in cache).
+    """
     import numba  # core dependency, heavy: compiled only when first used
 
     rows_per_chunk = _ROWS
     n_out = 2 + int(with_probe)
+    lanes = _LANES * width
 
     @numba.njit(parallel=True, cache=True)
     def kernel(new, bank, current, probe, stress, shift):
-        dim = new.shape[0]
+        dim = bank.shape[1]
         n_chunks = (dim + rows_per_chunk - 1) // rows_per_chunk
         parts = np.zeros((n_chunks, n_out, width))
         for c in numba.prange(n_chunks):
-            square = np.zeros(width)
-            along = np.zeros(width)
-            onto = np.zeros(width)
-            for r in range(c * rows_per_chunk, min(dim, (c + 1) * rows_per_chunk)):
+            first = c * rows_per_chunk
+            stop = min(dim, first + rows_per_chunk)
+            square = np.zeros(lanes)
+            along = np.zeros(lanes)
+            onto = np.zeros(lanes)
+            x = new[first * width:stop * width]
+            y = current[first * width:stop * width]
+            u = probe[first * width:stop * width]
+            for k0 in range(0, x.size, lanes):
+                span = min(lanes, x.size - k0)
+                for e in range(span):
+                    v = np.float64(x[k0 + e])
+                    square[e] += v * v
+                    if with_current:
+                        along[e] += v * y[k0 + e]
+                    if with_probe:
+                        onto[e] += v * u[k0 + e]
+            for j in range(width):
+                for lane in range(j, lanes, width):
+                    parts[c, 0, j] += square[lane]
+                    parts[c, 1, j] += along[lane]
+                    if with_probe:
+                        parts[c, 2, j] += onto[lane]
+            for r in range(first, stop):
                 t = stress[r] if scale_rows else 0.0
                 for j in range(width):
-                    x = new[r, j]
-                    square[j] += x * x
-                    if with_current:
-                        along[j] += x * current[r, j]
-                    if with_probe:
-                        onto[j] += x * probe[r, j]
+                    value = new[r * width + j]
                     if scale_rows:
-                        bank[j, r] = t * x - shift * x
+                        bank[j, r] = t * value - shift * value
                     else:
-                        bank[j, r] = x
-            for j in range(width):
-                parts[c, 0, j] = square[j]
-                parts[c, 1, j] = along[j]
-                if with_probe:
-                    parts[c, 2, j] = onto[j]
+                        bank[j, r] = value
         dots = np.zeros((n_out, width))
         for c in range(n_chunks):  # fixed order: the same sums for any number of threads
             for q in range(n_out):  # explicit loops: numba's parfor pass fails on an in-place
