@@ -335,10 +335,22 @@ def _best_seconds(f, repeats: int = 7) -> float:
     return best
 
 
-def apply_against_stream(n: int, n_vectors: int) -> dict:
+def _parallel_add():
+    """Compiled Y = X + P over flat arrays on all threads: the streaming bound of a step."""
+    import numba
+
+    @numba.njit(parallel=True)
+    def add(x, p, y):
+        for i in numba.prange(x.size):
+            y[i] = x[i] + p[i]
+    return add
+
+
+def apply_against_stream(n: int, n_vectors: int, dtype: str = "float64") -> dict:
     """One fused Chebyshev step Y = 2 (H - c) X / a - P on a (D, b) block, matrix-free and sparse,
-    against streaming passes over the same arrays (numpy add of X and P into Y: the bytes the step
-    must move, 3 D b 8, without the 8 D of the diagonal), in one process (best of 7)."""
+    against streaming passes over the same arrays (X + P into Y: the bytes the step must move,
+    3 D b 8, without the 8 D of the diagonal), by numpy on one thread ("stream") and compiled on
+    all threads ("parallel_stream", the machine's bound), in one process (best of 7)."""
     from manybody.simulation.ensembles import draw_realisation, realisation_rng
     from manybody.simulation.operators import build_operators
     from manybody.simulation.solvers.chebyshev.kpm import ScaledOperator, SpectralScale
@@ -349,11 +361,15 @@ def apply_against_stream(n: int, n_vectors: int) -> dict:
     free, _ = matrix_free_operators(real)
     scale = SpectralScale(lower=-10.0, upper=10.0, ground=-10.0)
     rng = np.random.default_rng(0)
-    x, prev = rng.standard_normal((2, 2**n, n_vectors))
+    x, prev = rng.standard_normal((2, 2**n, n_vectors)).astype(dtype)
     y = np.empty_like(x)
-    out = {"n_tls": n, "n_vectors": n_vectors, "bytes_moved": 3 * x.nbytes + 8 * 2**n}
+    out = {"n_tls": n, "n_vectors": n_vectors, "dtype": dtype,
+           "bytes_moved": 3 * x.nbytes + 8 * 2**n}
     out["stream_seconds"] = _best_seconds(lambda: np.add(x, prev, out=y))
     out["copy_seconds"] = _best_seconds(lambda: np.copyto(y, x))
+    parallel_add = _parallel_add()
+    out["parallel_stream_seconds"] = _best_seconds(
+        lambda: parallel_add(x.reshape(-1), prev.reshape(-1), y.reshape(-1)))
     single_x, single_p = x[:, :1].copy(), prev[:, :1].copy()
     for name, op in (("matrix_free", free), ("sparse", h)):
         scaled = ScaledOperator(op, scale)
@@ -373,14 +389,18 @@ def apply_against_stream(n: int, n_vectors: int) -> dict:
         out["run_over_gather"] = out["matrix_free_step_seconds"] / out["gather_step_seconds"]
     out["step_over_stream"] = out["matrix_free_step_seconds"] / out["stream_seconds"]
     out["stream_bandwidth_gb_s"] = 3 * x.nbytes / out["stream_seconds"] / 1e9
+    # the bound with every thread streaming (numpy's add above runs on one thread)
+    out["step_over_parallel_stream"] = (out["matrix_free_step_seconds"]
+                                        / out["parallel_stream_seconds"])
+    out["parallel_stream_bandwidth_gb_s"] = 3 * x.nbytes / out["parallel_stream_seconds"] / 1e9
     out["sparse_one_vector_over_matrix_free_block_per_vector"] = (
         out["sparse_step_seconds_one_vector"] * n_vectors / out["matrix_free_step_seconds"])
     return out
 
 
-def _apply_child(n: int, n_vectors: int, timeout: float) -> dict:
+def _apply_child(n: int, n_vectors: int, timeout: float, dtype: str = "float64") -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "apply", str(n), "--vectors",
-           str(n_vectors)]
+           str(n_vectors), "--dtype", dtype]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     if proc.returncode != 0:
         return {"n_tls": n, "error": (proc.stderr.strip().splitlines()[-1:] or [""])[0]}
@@ -421,13 +441,14 @@ def matfree(args) -> dict:
             rec["max_abs_q_difference_over_error"] = float(np.max(np.abs(q1 - q0) / err))
             rec["max_abs_q_difference_over_max_q"] = float(np.max(np.abs(q1 - q0))
                                                            / np.abs(q0).max())
-        rec["apply"] = _apply_child(n, args.vectors, args.timeout)
+        rec["apply"] = _apply_child(n, args.vectors, args.timeout, args.dtype)
         out["sizes"][str(n)] = rec
         _save(path, data)
         print(n, json.dumps({k: rec.get(k) for k in (
             "seconds_ratio", "recorded_over_matrix_free", "memory_ratio",
             "max_abs_q_difference_over_error")}),
-            {k: rec["apply"].get(k) for k in ("step_over_stream", "run_over_gather",
+            {k: rec["apply"].get(k) for k in ("step_over_stream", "step_over_parallel_stream",
+                                              "run_over_gather",
                                               "sparse_one_vector_over_matrix_free_block_per_vector")},
             flush=True)
     out["finished"] = True
@@ -540,12 +561,13 @@ def main(argv: list[str] | None = None) -> int:
     p_ap = sub.add_parser("apply", help="(internal) one application of H against a stream, JSON")
     p_ap.add_argument("n_tls", type=int)
     p_ap.add_argument("--vectors", type=int, default=4)
+    p_ap.add_argument("--dtype", default="float64", choices=("float32", "float64"))
     args = parser.parse_args(argv)
     if args.mode == "single":
         print(json.dumps(single(args.method, args.n_tls, args.vectors, args.dtype,
                                 args.operator, args.memory_gb)))
     elif args.mode == "apply":
-        print(json.dumps(apply_against_stream(args.n_tls, args.vectors)))
+        print(json.dumps(apply_against_stream(args.n_tls, args.vectors, args.dtype)))
     elif args.mode == "matfree":
         matfree(args)
     elif args.mode == "width":

@@ -257,8 +257,11 @@ def test_bench_apply_against_stream_on_a_tiny_size():
     out = bench.apply_against_stream(6, 3)
     assert out["bytes_moved"] == 3 * 64 * 3 * 8 + 8 * 64
     for key in ("stream_seconds", "matrix_free_step_seconds", "sparse_step_seconds",
-                "matrix_free_step_seconds_one_vector", "step_over_stream"):
+                "matrix_free_step_seconds_one_vector", "step_over_stream",
+                "parallel_stream_seconds", "step_over_parallel_stream"):
         assert out[key] > 0
+    single = bench.apply_against_stream(6, 3, "float32")  # the dtype of the benchmark runs
+    assert single["dtype"] == "float32" and single["bytes_moved"] == 3 * 64 * 3 * 4 + 8 * 64
 
 
 def test_fused_record_equals_the_numpy_passes():
