@@ -540,7 +540,8 @@ def _rung_sums(op, apply_t, apply_c, rung, rows, plan, w, t_served, broadening, 
         probe = shifted(apply_c(vecs))
         mu, m, p = correlation_moments(op, shifted, apply_c, vecs, rung.n_moments,
                                        probes=[probe], left_commutator=True,
-                                       bank_dtype=params.numpy_dtype, bank_rows=rows)
+                                       bank_dtype=params.numpy_dtype, bank_rows=rows,
+                                       chunk=plan.columns)
         del vecs, probe
         if exact:  # the contraction is linear in the moments: contract the block's sum once
             mu, m, p = (a.sum(axis=0, keepdims=True) for a in (mu, m, p))
