@@ -359,6 +359,43 @@ def test_memory_and_time_are_estimated_and_refused_before_running(small, monkeyp
         ch.chebyshev_absorption(real, W, temperatures(), b)
 
 
+def test_plan_widens_gemm_columns_only_when_the_whole_bank_fits(monkeypatch):
+    """With memory to spare the contraction's GEMMs take the widest column count; whenever the
+    block of vectors or the bank has to shrink (a memory cap) they stay at 64 and the memory goes
+    to the block and the bank rows; and the moments do not depend on the column count."""
+    # N = 12 (D = 4096): the bank, not the moment matrices, dominates the memory
+    real = draw_realisation(ModelParams(n_tls=12, coupling=CouplingParams(strength=0.05)),
+                            realisation_rng(1, 0))
+    b = Broadening(kind="gaussian", width=ETA)
+    params = ChebyshevParams(n_vectors=4, dtype="float64")
+    ample = ch.plan_chebyshev(real, W, temperatures(), b, params)
+    assert ample.columns == cp.COLUMN_CHOICES[0]
+    assert all(rows == r.n_moments + 1 for rows, r in zip(ample.bank_rows, ample.rungs))
+    seen = set()
+    for gigabytes in np.geomspace(0.03, 0.2, 9):
+        monkeypatch.setattr(cp, "available_memory", lambda g=gigabytes: g * 2**30)
+        try:
+            plan = ch.plan_chebyshev(real, W, temperatures(), b, params)
+        except MemoryError:
+            continue
+        split = (plan.block < ample.block
+                 or any(rows < r.n_moments + 1 for rows, r in zip(plan.bank_rows, plan.rungs)))
+        assert plan.columns in (64, *cp.COLUMN_CHOICES)
+        if split:
+            assert plan.columns == 64
+        seen.add((split, plan.columns))
+    assert (True, 64) in seen and (False, cp.COLUMN_CHOICES[0]) in seen
+    op = ch.ChebyshevOperators(real, params).scaled()
+    v = np.random.default_rng(1).standard_normal((real.dimension, 2))
+    left = kpm.DiagonalOperator(np.linspace(-1.0, 1.0, real.dimension))
+    narrow = kpm.correlation_moments(op, left, left, v.copy(), 300, bank_dtype=np.float64,
+                                     chunk=64)
+    wide = kpm.correlation_moments(op, left, left, v.copy(), 300, bank_dtype=np.float64,
+                                   chunk=256)
+    for x, y in zip(narrow, wide, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12 * np.abs(y).max(initial=0.0))
+
+
 def test_large_system_plan_fits_budget_without_running():
     """N = 20 TLS + couplings: the plan (H, C, bank) fits 12 GB; dense ED would need ~10 TB."""
     params = ModelParams(n_tls=20, coupling=CouplingParams(strength=0.05))

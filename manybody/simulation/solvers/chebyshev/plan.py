@@ -363,16 +363,17 @@ def plan_solve(
         contraction = 4 * m_max * m_max * 8 * (2 + 2 * len(frequencies))
         return vectors + bank + moments + contraction
 
+    wanted = block
     while block > 1 and need(block, m_max) > budget:
         block //= 2
     rows = m_max
     while rows > 16 and need(block, rows) > budget:
         rows //= 2
-    # wider GEMMs of the contraction where the whole bank fits with room to spare (measured,
-    # float32, 2 threads: 145-150, 178 and 193-195 GFlop/s with 64, 128 and 256 columns);
-    # under a memory cap the memory goes to bank rows instead (fewer reruns)
+    # wider GEMMs of the contraction where the whole bank of the whole block fits with room to
+    # spare (measured, float32, 2 threads: 145-150, 178 and 193-195 GFlop/s with 64, 128 and
+    # 256 columns); under a memory cap the memory goes to the block and the bank rows instead
     columns = 64
-    if rows == m_max:
+    if rows == m_max and block == wanted:
         columns = next((c for c in COLUMN_CHOICES if need(block, rows, c) <= budget), 64)
     memory = int(fixed + need(block, rows, columns))
     if need(block, rows) > budget:
