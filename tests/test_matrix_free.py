@@ -288,6 +288,13 @@ def test_fused_record_equals_the_numpy_passes():
         np.testing.assert_allclose(one, np.stack(expected[:3]), rtol=1e-12)
     with pytest.raises(ValueError, match="bank_row must have shape"):
         record(new, np.zeros((width, dim - 1)))
+    for dim, width in ((4099, 3), (5, 2), (1, 1)):  # rows not a multiple of the 8-row partial sums
+        new, current = rng.standard_normal((2, dim, width))
+        bank = np.zeros((width, dim))
+        dots = record(new, bank, current=current, probes=new[None] * 0.5)
+        np.testing.assert_array_equal(bank, new.T)
+        expected = [np.einsum("ij,ij->j", new, u) for u in (new, current, 0.5 * new)]
+        np.testing.assert_allclose(dots, np.stack(expected), rtol=1e-12)
 
 
 def test_correlation_moments_fused_path_equals_the_numpy_path():
