@@ -370,7 +370,7 @@ def test_plan_widens_gemm_columns_only_when_the_whole_bank_fits(monkeypatch):
     params = ChebyshevParams(n_vectors=4, dtype="float64")
     ample = ch.plan_chebyshev(real, W, temperatures(), b, params)
     assert ample.columns == cp.COLUMN_CHOICES[0]
-    assert all(rows == r.n_moments + 1 for rows, r in zip(ample.bank_rows, ample.rungs))
+    assert all(rows == r.n_moments + 1 for rows, r in zip(ample.bank_rows, ample.rungs, strict=True))
     seen = set()
     for gigabytes in np.geomspace(0.03, 0.2, 9):
         monkeypatch.setattr(cp, "available_memory", lambda g=gigabytes: g * 2**30)
@@ -379,7 +379,8 @@ def test_plan_widens_gemm_columns_only_when_the_whole_bank_fits(monkeypatch):
         except MemoryError:
             continue
         split = (plan.block < ample.block
-                 or any(rows < r.n_moments + 1 for rows, r in zip(plan.bank_rows, plan.rungs)))
+                 or any(rows < r.n_moments + 1
+                        for rows, r in zip(plan.bank_rows, plan.rungs, strict=True)))
         assert plan.columns in (64, *cp.COLUMN_CHOICES)
         if split:
             assert plan.columns == 64
