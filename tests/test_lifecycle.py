@@ -572,3 +572,24 @@ def test_worker_death_message_tells_a_crash_from_a_kill():
     assert "rerun the same command to resume" in crash
     lost = str(worker_died(spec, None, None, ""))
     assert "died in a task (killed by the system" in lost and "lost" in lost
+
+
+def test_resource_tracker_warnings_are_quiet_in_loky_processes():
+    """An interrupted run's workers are stopped and loky's resource tracker then warns about
+    'leaked semlock objects' (it unlinks them itself): the -W option the run passes to loky's
+    processes silences exactly those warnings (seen once as extra stderr lines after
+    'interrupted (SIGHUP); finished work is kept'), and no other warning."""
+    import subprocess
+    import sys
+
+    from manybody.runs.execution import RESOURCE_TRACKER_FILTER, quiet_resource_tracker
+
+    quiet_resource_tracker()
+    quiet_resource_tracker()
+    assert sys.warnoptions.count(RESOURCE_TRACKER_FILTER) == 1
+    code = ("import warnings; warnings.warn('resource_tracker: There appear to be 1 leaked "
+            "semlock objects'); warnings.warn('resource_tracker: /loky-1: FileNotFoundError'); "
+            "warnings.warn('another warning')")
+    err = subprocess.run([sys.executable, "-W", RESOURCE_TRACKER_FILTER, "-c", code],
+                         capture_output=True, text=True, check=True).stderr
+    assert "resource_tracker" not in err and "another warning" in err

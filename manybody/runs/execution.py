@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,19 @@ from manybody.runs.tasks import chunks_for, run_task, task_arguments
 from manybody.support.threads import blas_threads as limit_blas_threads
 
 log = logging.getLogger(__name__)
+
+
+#: -W option for processes loky starts: its resource tracker's "resource_tracker: ... leaked
+#: semlock objects" warnings, printed when an interrupted run's workers are stopped (it cleans the
+#: semaphores up itself), would follow the CLI's one-line "interrupted; finished work is kept".
+RESOURCE_TRACKER_FILTER = "ignore:resource_tracker:UserWarning"
+
+
+def quiet_resource_tracker() -> None:
+    """Pass :data:`RESOURCE_TRACKER_FILTER` to the processes loky starts from now on (they get
+    the interpreter's -W options, ``sys.warnoptions``); other warnings are unaffected."""
+    if RESOURCE_TRACKER_FILTER not in sys.warnoptions:
+        sys.warnoptions.append(RESOURCE_TRACKER_FILTER)
 
 
 @contextlib.contextmanager
@@ -98,6 +112,7 @@ def execute(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None, n_job
         return
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
+    quiet_resource_tracker()
     # the watchdog starts with each worker process (an idle one too), and again with each task
     with parallel_config(backend="loky", inner_max_num_threads=blas_threads,
                          initializer=start_watchdog, initargs=(os.getpid(),)), \
