@@ -369,6 +369,7 @@ _RUN_CHUNK_ENTRIES = 4096
 #: (their runs, 1-4 rows, are too short for the run loops; 8 measured best of 1-16 at N = 16-20).
 _TILE_ROWS = 8
 
+
 def _run_chunk(width: int) -> int:
     """Rows per chunk of the run kernel: a power of two (so runs of every mask stay aligned
     inside a chunk), at least 256, about ``_RUN_CHUNK_ENTRIES`` / width."""
@@ -400,7 +401,7 @@ def _run_kernel(width: int, tile: int, low: tuple[int, ...]):
     set bit) map to a contiguous run r ^ m, so each term is a contiguous multiply-add over
     run x width entries of the flattened block, which the compiler vectorises (the per-row
     gather of :func:`_product_kernel` it does not). The masks below ``tile`` rows (``low``, a
-    compile-time tuple: the single flips of the lowest sites, runs of 1-2 rows) are summed with
+    compile-time tuple: the single flips of the lowest sites, runs of 1-4 rows) are summed with
     the diagonal term entry by entry in a first pass over each tile; the other masks are added
     four at a time in one pass over the accumulator. Every entry still sums the diagonal
     term and then the masks one by one in increasing order, the order of :func:`_product_kernel`,
