@@ -552,3 +552,15 @@ def test_stochastic_error_bar_covers_dense_ed(index):
         for name in ("absorption", "velocity_shift")]))
     assert np.all(z < 6)
     assert np.mean(z <= 3) >= 0.9
+
+
+def test_minimum_bytes_of_random_matrix_models_count_the_sparse_operators():
+    """A model with random-matrix terms has no matrix-free operator, so its lower bound is the
+    sparse one even where "auto" would go matrix-free for a TLS model (D > 4096)."""
+    n = 13
+    sparse = cr.chebyshev_minimum_bytes(n, ChebyshevParams(operator="sparse"))
+    free = cr.chebyshev_minimum_bytes(n)
+    assert free < sparse
+    assert cr.chebyshev_minimum_bytes(n, random_matrix=True) == sparse
+    assert cr.check_chebyshev_memory(rm_model(n)) == sparse
+    assert cr.check_chebyshev_memory(ModelParams(n_tls=n)) == free

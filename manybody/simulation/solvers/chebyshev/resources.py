@@ -117,14 +117,15 @@ def uses_matrix_free(n_tls: int, params: ChebyshevParams | None = None,
 
 
 def chebyshev_minimum_bytes(n_tls: int, params: ChebyshevParams | None = None,
-                            tunnelling: bool = True) -> int:
+                            tunnelling: bool = True, random_matrix: bool = False) -> int:
     """A lower bound on the memory (bytes) of any Chebyshev solve of N TLS, from N alone.
 
     Nothing is drawn or built: sparse H in CSR form with at least the diagonal and one tunnelling
     entry per TLS in every row (12 bytes per stored entry), a diagonal T, the 16 float64 work
     vectors of one block and the smallest moment bank (32 rows of D numbers in the vector dtype).
-    With the matrix-free operator (:func:`uses_matrix_free`) only the diagonals of H and T
-    (8 bytes each per row) replace the CSR matrices.
+    With the matrix-free operator (:func:`uses_matrix_free`: not for models with random-matrix
+    terms, which keep the CSR part) only the diagonals of H and T (8 bytes each per row) replace
+    the CSR matrices.
     The real plan (:func:`.plan.plan_solve`) needs at least this, so a point
     whose bound exceeds the memory can be refused before anything is allocated.
 
@@ -136,10 +137,13 @@ def chebyshev_minimum_bytes(n_tls: int, params: ChebyshevParams | None = None,
         Solver options (the vector dtype).
     tunnelling : bool
         Whether the model has the TLS term (N off-diagonal entries per row of H).
+    random_matrix : bool
+        Whether the model has random-matrix terms (H or stress): no matrix-free operator then.
     """
     dim = float(2**n_tls)
     itemsize = 4 if (params is None or params.dtype == "float32") else 8
-    operators = 16 if uses_matrix_free(n_tls, params) else 12 * (1 + (n_tls if tunnelling else 0)) + 12
+    operators = (16 if uses_matrix_free(n_tls, params, random_matrix)
+                 else 12 * (1 + (n_tls if tunnelling else 0)) + 12)
     per_row = operators + 16 * 8 + 32 * itemsize
     return int(dim * per_row)
 
@@ -177,10 +181,11 @@ def check_chebyshev_memory(model, params: ChebyshevParams | None = None) -> int:
             f"2^N x 2^N matrices, about {dense / gb:.1f} GB, but only {budget / gb:.1f} GB is "
             f"allowed (chebyshev.memory_fraction {params.memory_fraction:.0%}); drop "
             "random_matrix / stress.random_matrix or use fewer TLS")
-    need = chebyshev_minimum_bytes(n, params, model.tls is not None)
+    need = chebyshev_minimum_bytes(n, params, model.tls is not None, rm or stress_rm)
     if need > budget:
         fit = n
-        while fit > 1 and chebyshev_minimum_bytes(fit, params, model.tls is not None) > budget:
+        while fit > 1 and chebyshev_minimum_bytes(fit, params, model.tls is not None,
+                                                  rm or stress_rm) > budget:
             fit -= 1
         raise MemoryError(
             f"n_tls={n} with the chebyshev solver needs at least {need / gb:.1f} GB (sparse H and "
