@@ -6,11 +6,12 @@ import pytest
 
 from manybody.config.model import CouplingParams, ModelParams
 from manybody.config.probe import Broadening, Probe
-from manybody.config.solver import SolverParams
+from manybody.config.solver import ChebyshevParams, SolverParams
 from manybody.runs.spec import RunSpec
 from manybody.simulation.ensembles import draw_realisation, realisation_rng
 from manybody.simulation.observables.absorption import absorption, velocity_shift
 from manybody.simulation.observe import observe
+from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption, plan_chebyshev
 from manybody.simulation.solvers.dense import solve
 
 FREQUENCIES = np.array([0.05, 0.1, 0.2])
@@ -52,16 +53,70 @@ def test_relative_width_bounds_and_unknown_scaling_are_named():
         Broadening(width=0.1, scaling="relative").kernel(np.zeros(3))
 
 
-def test_chebyshev_refuses_a_relative_kernel_before_any_work():
-    probe = Probe(frequencies=(0.1,), temperatures=(0.1,),
-                  broadening=Broadening(width=0.2, scaling="relative"), observables=("absorption",))
-    with pytest.raises(ValueError, match="dense solver only"):
-        observe(ModelParams(n_tls=4), 1, 0, probe, SolverParams(method="chebyshev"))
+@pytest.fixture(scope="module")
+def interacting():
+    """N = 5 dipolar realisation, its dense-ED spectrum and its absorption normalisation."""
+    params = ModelParams(n_tls=5, coupling=CouplingParams(kind="dipolar", strength=0.02))
+    real = draw_realisation(params, realisation_rng(3, 0))
+    return params, real, solve(real)
 
 
-def test_chebyshev_specific_heat_alone_takes_a_relative_kernel_and_equals_the_absolute_one():
-    """Specific heat does not use the line kernel: with a relative kernel the Chebyshev solver
-    gives bit for bit what it gives with the kernel's absolute width at the first frequency."""
+def test_chebyshev_relative_kernel_equals_dense_ed_with_the_kernel_of_each_frequency(interacting):
+    """Exact trace: with eta = 0.2 w the Chebyshev Q^-1 and velocity shift at w = 0.05, 0.1 and
+    0.2 K equal dense ED's (whose kernel at each w has that width) within the reported errors (up
+    to the truncation tolerance), and differ from what one absolute width gives; the narrowest
+    kernel sets the moments, and its column is the run with that kernel alone."""
+    params, real, (spectrum, elements) = interacting
+    relative = Broadening(width=0.2, scaling="relative")
+    tol = 1e-7
+    res = chebyshev_absorption(real, FREQUENCIES, TEMPERATURES, relative, ChebyshevParams(
+        trace="exact", dtype="float64", truncation_tol=tol))
+    q = absorption(spectrum, elements, FREQUENCIES, TEMPERATURES, relative, method="exact")
+    dv = velocity_shift(spectrum, elements, FREQUENCIES, TEMPERATURES, relative, method="exact")
+    for got, err, ref in ((res.absorption, res.absorption_error, q),
+                          (res.velocity_shift, res.velocity_shift_error, dv)):
+        assert np.max(np.abs(got - ref)) < 2e-5 * np.abs(ref).max()
+        assert np.all(np.abs(got - ref) <= 3 * err + tol * np.abs(ref).max())
+    one_width = absorption(spectrum, elements, FREQUENCIES, TEMPERATURES,
+                           Broadening(width=0.02), method="exact")
+    assert np.max(np.abs(one_width - q)) > 1e-2 * np.abs(q).max()  # the widths matter here
+    alone = chebyshev_absorption(real, FREQUENCIES[:1], TEMPERATURES, Broadening(width=0.01),
+                                 ChebyshevParams(trace="exact", dtype="float64",
+                                                 truncation_tol=tol))
+    assert [r.n_moments for r in res.plan.rungs] == [r.n_moments for r in alone.plan.rungs]
+    np.testing.assert_allclose(res.absorption[:, 0], alone.absorption[:, 0], rtol=1e-9,
+                               atol=1e-12 * np.abs(q).max())
+
+
+def test_chebyshev_runs_a_relative_kernel_through_the_pipeline(interacting):
+    """A sweep point with a relative kernel and solver.method = "chebyshev" (preflight, solve,
+    units) gives dense ED's numbers within its reported errors."""
+    params, _, _ = interacting
+    probe = Probe(frequencies=tuple(FREQUENCIES), temperatures=tuple(TEMPERATURES),
+                  broadening=Broadening(width=0.2, scaling="relative"),
+                  observables=("absorption", "velocity_shift"))
+    dense = observe(params, 3, 0, probe)
+    cheb = observe(params, 3, 0, probe, SolverParams(method="chebyshev", chebyshev=ChebyshevParams(
+        trace="exact", dtype="float64", truncation_tol=1e-6)))
+    for name in ("absorption", "velocity_shift"):
+        scale = np.abs(dense[name]).max()
+        assert np.max(np.abs(cheb[name] - dense[name])) < 1e-4 * scale, name
+        assert np.all(np.abs(cheb[name] - dense[name])
+                      <= 3 * cheb[f"{name}_error"] + 1e-6 * scale), name  # + truncation_tol
+
+
+def test_too_few_moments_for_a_relative_kernel_names_its_width_in_both_units(interacting):
+    _, real, _ = interacting
+    relative = Broadening(width=0.1, scaling="relative")
+    with pytest.raises(ValueError, match=r"n_moments=64 is too few moments for a gaussian kernel "
+                                         r"of width 0\.1 w \(0\.005 K at w = 0\.05 K\).*"
+                                         r"narrowest width is about 0\.\d+ w"):
+        plan_chebyshev(real, FREQUENCIES, TEMPERATURES, relative, ChebyshevParams(n_moments=64))
+
+
+def test_chebyshev_specific_heat_does_not_depend_on_the_kernel():
+    """Specific heat does not use the line kernel: a relative and an absolute kernel give it to
+    round-off (the kernel only changes the number of moments)."""
     def run(broadening):
         probe = Probe(frequencies=(0.1, 0.2), temperatures=(0.05, 0.1, 0.3), broadening=broadening,
                       observables=("specific_heat",))
@@ -69,7 +124,7 @@ def test_chebyshev_specific_heat_alone_takes_a_relative_kernel_and_equals_the_ab
 
     relative = run(Broadening(width=0.2, scaling="relative"))
     absolute = run(Broadening(width=0.02))
-    np.testing.assert_array_equal(relative["specific_heat"], absolute["specific_heat"])
+    np.testing.assert_allclose(relative["specific_heat"], absolute["specific_heat"], rtol=1e-10)
     assert np.isfinite(relative["specific_heat"]).all()
 
 

@@ -40,7 +40,8 @@ class Broadening:
         frequency w has the width eta = ``width`` * w (``width`` < 0.5), the same relative
         resolution at every frequency -- what the frequency-collapse test needs, since a kernel
         of fixed eta smears Q(w, T) / A(w) at w and 2w differently (docs/PHYSICS.md section 7).
-        Dense solver only.
+        Both solvers (the Chebyshev solver contracts its moments with the kernel of each w; the
+        narrowest width, at the lowest w, sets the number of moments).
     """
 
     kind: str = "gaussian"

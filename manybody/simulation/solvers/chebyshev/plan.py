@@ -150,6 +150,20 @@ def build_ladder(temperatures: np.ndarray, params: ChebyshevParams) -> list[tupl
     return [(t0, s) for t0, s in rungs if s]
 
 
+def narrowest_width(broadening: Broadening, frequencies: np.ndarray) -> float:
+    """The narrowest kernel width eta (K) over the frequencies w (K): ``broadening.width`` for an
+    absolute kernel, width * min(w) for a relative one (it sets the moments and the window)."""
+    return min(broadening.at(float(w)).width for w in np.atleast_1d(frequencies))
+
+
+def describe_width(broadening: Broadening, width: float, frequencies: np.ndarray) -> str:
+    """A kernel width for messages: "0.02 K", or "0.2 w (0.01 K at w = 0.05 K)" when relative."""
+    if not broadening.relative:
+        return f"{width:.4g} K"
+    w = float(np.min(frequencies))
+    return f"{width:.4g} w ({width * w:.4g} K at w = {w:.4g} K)"
+
+
 class LineShape:
     """The frequency function of one observable at one w, split for the commutator estimator.
 
@@ -159,7 +173,8 @@ class LineShape:
     Parameters
     ----------
     broadening : Broadening
-        Line kernel K (and its Kramers-Kronig partner R).
+        Line kernel K (and its Kramers-Kronig partner R); a relative-width kernel is taken at
+        ``frequency`` (eta = width * w, ``Broadening.at``), as dense ED does.
     frequency : float
         w (K).
     dispersive : bool
@@ -169,11 +184,11 @@ class LineShape:
     def __init__(self, broadening: Broadening, frequency: float, dispersive: bool = False):
         if broadening.kind not in ("gaussian", "lorentzian"):
             raise ValueError(f"LineShape needs a gaussian or lorentzian kernel, got {broadening.kind!r}")
-        self.broadening = broadening
         self.frequency = float(frequency)
+        self.broadening = broadening.at(self.frequency)
         self.dispersive = dispersive
         self.slope = self._slope()
-        self._delta = 1e-2 * broadening.width
+        self._delta = 1e-2 * self.broadening.width
         self._edge = float((self.full(np.array([self._delta]))[0] - self.slope * self._delta)
                            / self._delta**2)
 
@@ -254,12 +269,20 @@ def required_moments(scale: SpectralScale, rung: Rung, frequencies: np.ndarray,
 
 def _achievable_width(scale, rung, frequencies, broadening, tol, velocity, beta_excess,
                       n_moments) -> float:
-    """Narrowest kernel width (K) whose required M is <= ``n_moments`` (bisection, +-5 %)."""
+    """Narrowest kernel width whose required M is <= ``n_moments`` (bisection, +-5 %), in the
+    kernel's units (K, or eta / w for a relative kernel; above 0.5 w a relative kernel is capped
+    there)."""
     lo, hi = broadening.width, broadening.width * 64
+    if broadening.relative:
+        hi = min(hi, 0.4999)
+        if hi <= lo:
+            return hi
     for _ in range(12):
         mid = math.sqrt(lo * hi)
-        trial = Broadening(kind=broadening.kind, width=mid, resolution=broadening.resolution)
-        probe = Rung(rung.temperature, rung.served, rung.window_energy, 2 * mid, 0, 0)
+        trial = Broadening(kind=broadening.kind, width=mid, resolution=broadening.resolution,
+                           scaling=broadening.scaling)
+        probe = Rung(rung.temperature, rung.served, rung.window_energy,
+                     2 * narrowest_width(trial, frequencies), 0, 0)
         m = required_moments(scale, probe, frequencies, trial, tol, velocity, beta_excess)
         lo, hi = (mid, hi) if m > n_moments else (lo, mid)
         if hi / lo < 1.05:
@@ -309,7 +332,7 @@ def plan_solve(
     """
     scale = op.scale
     dim = op.dimension
-    eta = broadening.width
+    eta = narrowest_width(broadening, frequencies)
     rungs = []
     for t0, served in build_ladder(temperatures, params):
         r = boltzmann_filter(op, t0, pilot[:, None])
@@ -336,10 +359,12 @@ def plan_solve(
             top = (cut if math.isfinite(cut) else scale.upper) - scale.ground
             raise ValueError(
                 f"{which}={limit} is too few moments for a {broadening.kind} kernel of width "
-                f"{eta:.4g} K at reference temperature {t0:.4g} K (spectrum half-width "
+                f"{describe_width(broadening, broadening.width, frequencies)} at reference "
+                f"temperature {t0:.4g} K (spectrum half-width "
                 f"{scale.half_width:.4g} K, window {top:.4g} K above E_0): it needs "
                 f"M >= {needed} for truncation_tol={params.truncation_tol:g}; with {limit} "
-                f"moments the narrowest width is about {best:.3g} K")
+                f"moments the narrowest width is about "
+                f"{describe_width(broadening, best, frequencies)}")
         m_count = params.n_moments if params.n_moments is not None else max(needed, 16)
         terms = exponential_coefficients(0.5 * scale.half_width / t0).size
         rungs.append(Rung(t0, tuple(served), cut, width, int(m_count), int(terms), shift))

@@ -24,6 +24,7 @@ from manybody.simulation.solvers.chebyshev.plan import (
     build_ladder,
     check_inputs,
     check_params,
+    narrowest_width,
     required_moments,
 )
 from manybody.simulation.solvers.memory import available_memory
@@ -77,7 +78,7 @@ def estimate_resources(
         mean = float(np.sum(e * 0.5 * (1.0 - np.tanh(x))))
         spread = math.sqrt(float(np.sum((0.5 * e / np.cosh(x)) ** 2)))
         keep = ground + max(mean + params.window_sigmas * spread, params.window_temperatures * t0)
-        width = 2.0 * broadening.width
+        width = 2.0 * narrowest_width(broadening, w)
         cut = keep + 4.0 * width
         if cut + 7.0 * width >= scale.upper:
             cut = math.inf

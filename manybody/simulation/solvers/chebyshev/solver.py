@@ -319,7 +319,9 @@ def chebyshev_absorption(
     temperatures : array_like
         T (K), all > 0.
     broadening : Broadening, optional
-        Gaussian (default width 0.01 K) or Lorentzian line kernel, exactly as in dense ED.
+        Gaussian (default width 0.01 K) or Lorentzian line kernel, exactly as in dense ED; with
+        ``scaling = "relative"`` the kernel at each w has the width eta = width * w (the moments
+        do not depend on the kernel; the narrowest width, at the lowest w, sets their number).
     params : ChebyshevParams, optional
         Moments, vectors, ladder, precision and limits.
     normalisation : float
@@ -624,7 +626,6 @@ def prepare(model, probe, solver) -> None:
     """Refuse, before anything is drawn or built, what the chebyshev solver cannot do here:
     memory (the lower bound, or dense random-matrix terms) and observables that need eigenstates.
     """
-    _refuse_relative_kernel(probe)
     check_chebyshev_memory(model, solver.chebyshev)
     unsupported = sorted(set(probe.observables) - set(CHEBYSHEV_OBSERVABLES) - {"spacing_ratio"})
     if unsupported:
@@ -646,7 +647,7 @@ def respond(real, operators: ChebyshevOperators, probe, solver, *, model, seed: 
     (the disorder, drawn by the pipeline, from ``realisation_rng(seed, realisation)``).
     ``spacing_ratio`` needs the spectrum: NaN here.
     """
-    w, t, broadening = check_inputs(probe.frequencies, probe.temperatures, _kernel(probe))
+    w, t, broadening = check_inputs(probe.frequencies, probe.temperatures, probe.broadening)
     trace_seed = np.random.SeedSequence(seed, spawn_key=(realisation, TRACE_STREAM))
     wanted = tuple(o for o in CHEBYSHEV_OBSERVABLES if o in probe.observables)
     raw, _, _ = respond_with_plan(operators, w, t, broadening, solver.chebyshev, trace_seed,
@@ -654,29 +655,6 @@ def respond(real, operators: ChebyshevOperators, probe, solver, *, model, seed: 
     if "spacing_ratio" in probe.observables:
         raw.spacing_ratio = np.asarray(np.nan)
     return raw
-
-
-#: Observables whose lines carry the kernel (a relative kernel needs one width per frequency).
-KERNEL_OBSERVABLES = ("absorption", "velocity_shift")
-
-
-def _refuse_relative_kernel(probe) -> None:
-    """A kernel width proportional to the frequency is refused when a line observable asks for it
-    (the moments are contracted with one kernel per run); specific heat alone does not use it."""
-    if probe.broadening.relative and set(probe.observables) & set(KERNEL_OBSERVABLES):
-        raise ValueError("probe.broadening.scaling = 'relative' (a kernel width proportional to the "
-                         "frequency) is available from the dense solver only for "
-                         f"{' and '.join(KERNEL_OBSERVABLES)}; use solver.method = 'dense' or an "
-                         "absolute width")
-
-
-def _kernel(probe) -> Broadening:
-    """The kernel the moments are contracted with: the probe's, or for a relative kernel (only
-    with observables that do not use it, see :func:`_refuse_relative_kernel`) its absolute width at
-    the first frequency, which then only sets the plan."""
-    if probe.broadening.relative:
-        return probe.broadening.at(float(probe.frequencies[0]))
-    return probe.broadening
 
 
 def check_point(model, probe, solver) -> None:
@@ -691,7 +669,6 @@ def check_point(model, probe, solver) -> None:
             f"probe.observables {eigenstate_only!r} need eigenstates, which {how} does not "
             "compute; use solver.method = 'dense' or drop them")
     build_ladder(np.asarray(probe.temperatures), solver.chebyshev)
-    _refuse_relative_kernel(probe)
     check_chebyshev_memory(model, solver.chebyshev)
 
 
