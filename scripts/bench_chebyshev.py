@@ -127,7 +127,8 @@ def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "aut
             seconds_per_product=res.plan.seconds_per_product,
             half_width=res.plan.scale.half_width,
             rungs=[{k: d[k] for k in ("reference_temperature", "n_moments", "n_vectors",
-                                      "window_energy", "window_loss", "amplification", "seconds")}
+                                      "filter_terms", "window_energy", "window_loss",
+                                      "amplification", "seconds")}
                    for d in res.diagnostics],
             absorption=res.absorption.tolist(), absorption_error=res.absorption_error.tolist(),
             median_error=float(np.median(res.absorption_error)),
@@ -393,6 +394,14 @@ def apply_against_stream(n: int, n_vectors: int, dtype: str = "float64") -> dict
     out["step_over_parallel_stream"] = (out["matrix_free_step_seconds"]
                                         / out["parallel_stream_seconds"])
     out["parallel_stream_bandwidth_gb_s"] = 3 * x.nbytes / out["parallel_stream_seconds"] / 1e9
+    # the contraction's float32 GEMM at the widest columns the plan takes (bank rows x D times
+    # D x 256), in this process: the rate the floor of a solve is computed with
+    from manybody.simulation.solvers.chebyshev.plan import COLUMN_CHOICES
+
+    rows = 256
+    a = rng.standard_normal((rows, 2**n)).astype(np.float32)
+    c = rng.standard_normal((2**n, COLUMN_CHOICES[0])).astype(np.float32)
+    out["gemm_flops_per_second"] = 2.0 * rows * 2**n * c.shape[1] / _best_seconds(lambda: a @ c, 3)
     out["sparse_one_vector_over_matrix_free_block_per_vector"] = (
         out["sparse_step_seconds_one_vector"] * n_vectors / out["matrix_free_step_seconds"])
     return out
@@ -412,6 +421,23 @@ def _recorded_seconds(n: int) -> float | None:
     records = _load(DEFAULT_OUT).get("benchmark", {}).get("records", [])
     found = [r["seconds"] for r in records if r.get("method") == "chebyshev" and r["n_tls"] == n]
     return found[0] if found else None
+
+
+def solve_floor(rungs: list[dict], n: int, n_vectors: int, apply: dict,
+                recorded: float | None, measured: float) -> dict:
+    """The least time this estimator can take on this machine for the rungs a solve planned: the
+    contraction's GEMMs (2 (M+1)^2 D b flops per rung) at the GEMM rate measured alone, plus
+    every Chebyshev step (filter terms + 2M + 1 per rung) at the all-thread streaming bound of
+    its bytes; nothing else (bookkeeping, bounds, plan) counted."""
+    gemm = sum(2.0 * (r["n_moments"] + 1) ** 2 * 2**n * n_vectors for r in rungs) / apply[
+        "gemm_flops_per_second"]
+    steps = sum(r["filter_terms"] + 2 * r["n_moments"] + 1 for r in rungs)
+    stream = steps * apply["parallel_stream_seconds"]
+    out = {"gemm_seconds": gemm, "steps": steps, "stream_seconds": stream,
+           "floor_seconds": gemm + stream, "measured_over_floor": measured / (gemm + stream)}
+    if recorded:
+        out["recorded_over_floor"] = recorded / (gemm + stream)
+    return out
 
 
 def matfree(args) -> dict:
@@ -443,11 +469,14 @@ def matfree(args) -> dict:
                                                            / np.abs(q0).max())
         # the Chebyshev recursion runs in float64 whatever the bank's dtype (args.dtype)
         rec["apply"] = _apply_child(n, args.vectors, args.timeout, "float64")
+        if free and "error" not in free and "error" not in rec["apply"]:
+            rec["floor"] = solve_floor(free["rungs"], n, args.vectors, rec["apply"],
+                                       rec["recorded_seconds"], free["seconds"])
         out["sizes"][str(n)] = rec
         _save(path, data)
         print(n, json.dumps({k: rec.get(k) for k in (
             "seconds_ratio", "recorded_over_matrix_free", "memory_ratio",
-            "max_abs_q_difference_over_error")}),
+            "max_abs_q_difference_over_error", "floor")}),
             {k: rec["apply"].get(k) for k in ("step_over_stream", "step_over_parallel_stream",
                                               "run_over_gather",
                                               "sparse_one_vector_over_matrix_free_block_per_vector")},

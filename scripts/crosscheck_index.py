@@ -37,19 +37,26 @@ from manybody.support import jsonio
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def spec_for(n_tls: int, realisations: int, solver: dict) -> RunSpec:
-    """The study's finite-size spec at a single N, with the given solver options."""
+def spec_for(n_tls: int, realisations: int, solver: dict, probe: str = "reference") -> RunSpec:
+    """The study's finite-size spec at a single N, with the given solver options.
+
+    ``probe``: "reference", the reference frequency w only with its kernel as an absolute width
+    (0.2 w: the same kernel at w); "study", the spec's own probe (w, w/2 and 2w with the relative
+    kernel 0.2 w, the narrowest at w/2 setting the Chebyshev moments), as the --full study runs
+    it. The index is fitted at w either way.
+    """
     data = load_study_spec("finite_size").to_dict()
     data.update(realisations=realisations, sweep={}, solver=solver)
     data["model"]["n_tls"] = n_tls
     data["probe"]["observables"] = ["absorption", "specific_heat"]
-    # the reference frequency only, with its kernel as an absolute width (the chebyshev solver has
-    # no relative-width kernel; at w the two are the same kernel)
-    spec = load_study_spec("finite_size")
-    w = spec.probe.frequencies[0]
-    data["probe"]["frequencies"] = [w]
-    data["probe"]["broadening"] = {"kind": spec.probe.broadening.kind,
-                                   "width": spec.probe.broadening.at(w).width}
+    if probe == "reference":
+        spec = load_study_spec("finite_size")
+        w = spec.probe.frequencies[0]
+        data["probe"]["frequencies"] = [w]
+        data["probe"]["broadening"] = {"kind": spec.probe.broadening.kind,
+                                       "width": spec.probe.broadening.at(w).width}
+    elif probe != "study":
+        raise ValueError(f"probe must be 'reference' or 'study', got {probe!r}")
     data["name"] = f"crosscheck-{solver['method']}"
     return RunSpec.from_dict(data)
 
@@ -98,14 +105,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--realisations", type=int, default=160)
     parser.add_argument("--vectors", type=int, default=8, help="random vectors per realisation")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--probe", choices=("reference", "study"), default="reference",
+                        help="w only with an absolute kernel (default), or the spec's three "
+                             "frequencies with the relative kernel")
     parser.add_argument("--output", type=Path, default=ROOT / "results" / "bench" / "chebyshev_index.json")
     args = parser.parse_args(argv)
 
-    dense_spec = spec_for(args.n_tls, args.realisations, {"method": "dense"})
+    dense_spec = spec_for(args.n_tls, args.realisations, {"method": "dense"}, args.probe)
     dense, q_dense, _ = measure(dense_spec, args.jobs)
     cheb_spec = spec_for(args.n_tls, args.realisations,
                          {"method": "chebyshev",
-                          "chebyshev": {"n_vectors": args.vectors, "max_moments": 16384}})
+                          "chebyshev": {"n_vectors": args.vectors, "max_moments": 16384}},
+                         args.probe)
     cheb, q_cheb, q_cheb_error = measure(cheb_spec, args.jobs)
     x = cheb_spec.probe.frequencies[0] / np.asarray(cheb_spec.probe.temperatures)
     difference, combined = paired_index_difference(x, q_dense, q_cheb, kernel_smearing(cheb_spec))
@@ -118,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "platform": platform.platform(), "python": platform.python_version(),
         "n_tls": args.n_tls, "realisations": args.realisations, "vectors": args.vectors,
+        "probe": args.probe, "frequencies_K": list(cheb_spec.probe.frequencies),
+        "broadening": cheb_spec.to_dict()["probe"]["broadening"],
         "temperatures_K": list(cheb_spec.probe.temperatures),
         "dense": dense, "chebyshev": cheb,
         "difference": difference, "paired_bootstrap_error": combined,

@@ -262,6 +262,19 @@ def test_bench_apply_against_stream_on_a_tiny_size():
         assert out[key] > 0
     single = bench.apply_against_stream(6, 3, "float32")  # the dtype of the benchmark runs
     assert single["dtype"] == "float32" and single["bytes_moved"] == 3 * 64 * 3 * 4 + 8 * 64
+    assert out["gemm_flops_per_second"] > 0
+    # the floor of a solve: GEMMs at the measured rate plus every step at the stream bound
+    rungs = [{"n_moments": 99, "filter_terms": 10}, {"n_moments": 49, "filter_terms": 20}]
+    apply = {"gemm_flops_per_second": 1e9, "parallel_stream_seconds": 1e-3}
+    floor = bench.solve_floor(rungs, 6, 3, apply, recorded=10.0, measured=2.0)
+    gemm = 2 * (100**2 + 50**2) * 64 * 3 / 1e9
+    steps = 10 + 199 + 20 + 99
+    assert floor["steps"] == steps
+    assert floor["gemm_seconds"] == pytest.approx(gemm)
+    assert floor["floor_seconds"] == pytest.approx(gemm + steps * 1e-3)
+    assert floor["recorded_over_floor"] == pytest.approx(10.0 / (gemm + steps * 1e-3))
+    assert floor["measured_over_floor"] == pytest.approx(2.0 / (gemm + steps * 1e-3))
+    assert "recorded_over_floor" not in bench.solve_floor(rungs, 6, 3, apply, None, 2.0)
 
 
 def test_fused_record_equals_the_numpy_passes():
