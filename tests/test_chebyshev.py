@@ -82,6 +82,40 @@ def test_quadrature_identity_and_tail_degree():
     assert 300 < m < 600
 
 
+def test_tail_degrees_of_many_slices_equal_one_at_a_time():
+    """kpm.tail_degrees on stacked values (what required_moments uses) gives tail_degree of each
+    row, also a row that no degree resolves (n + 1) and an entire function (small degree)."""
+    n = 2048
+    _, x = kpm.chebyshev_nodes(n)
+    widths = [0.2, 0.05, 0.01, 0.002, 0.0005]
+    functions = [lambda x, s=s: np.exp(-0.5 * ((x - 0.3) / s) ** 2) for s in widths]
+    functions.append(lambda x: np.exp(x))
+    values = np.stack([f(x) for f in functions])
+    got = kpm.tail_degrees(values, 1e-6, 1.0)
+    expected = [kpm.tail_degree(f, 1e-6, 1.0, n_max=n) for f in functions]
+    assert got.tolist() == expected
+    assert expected[-2] == n + 1 and expected[-1] < 25 and expected[0] < expected[1] < expected[2]
+    assert kpm.tail_degrees(values[2], 1e-6, 1.0).tolist() == [expected[2]]
+
+
+def test_required_moments_grow_as_the_kernel_narrows(small):
+    """The vectorised scan over the window's slices: more moments for a narrower kernel and for a
+    hotter rung's wider window, none below 1, the relative kernel taken at the lowest w."""
+    _, real, _, _ = small
+    from manybody.simulation.operators import build_operators
+
+    h, _ = build_operators(real, dense=False)
+    scale = kpm.spectral_bounds(h)
+    rung = cp.Rung(0.1, (0,), scale.ground + 1.0, 0.08, 0, 0)
+    m = [cp.required_moments(scale, rung, W, Broadening(width=eta), 1e-4, True, 2.0)
+         for eta in (0.08, 0.04, 0.02)]
+    assert 1 < m[0] < m[1] < m[2]
+    wide = cp.Rung(0.1, (0,), scale.ground + 3.0, 0.08, 0, 0)
+    assert cp.required_moments(scale, wide, W, Broadening(width=0.04), 1e-4, True, 2.0) > m[1]
+    relative = Broadening(width=0.1, scaling="relative")  # 0.02 K at w = 0.2, 0.04 K at 0.4 K
+    assert m[1] <= cp.required_moments(scale, rung, W, relative, 1e-4, True, 2.0) <= m[2]
+
+
 def test_correlation_moments_match_explicit_polynomials(rng):
     dim, m_count = 24, 12
     a = rng.standard_normal((dim, dim))

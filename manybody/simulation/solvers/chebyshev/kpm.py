@@ -276,12 +276,24 @@ def tail_degree(
         scale = float(np.max(np.abs(values)))
     if scale == 0:
         return 1
+    return int(tail_degrees(values, tol, scale)[0])
+
+
+def tail_degrees(values: np.ndarray, tol: float, scale: float) -> np.ndarray:
+    """:func:`tail_degree` of many functions at once, from their values on the n Gauss-Chebyshev
+    nodes (``chebyshev_nodes(n)``; last axis), with one reference ``scale`` > 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Degrees, shape ``values.shape[:-1]`` (at least 1-d), int; n + 1 where even n is not enough.
+    """
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
     c = np.abs(chebyshev_coefficients(values))
-    tail = np.cumsum(c[::-1])[::-1]
-    ok = np.nonzero(tail <= tol * scale)[0]
-    if ok.size == 0:
-        return n_max + 1
-    return max(1, int(ok[0]))
+    tail = np.cumsum(c[..., ::-1], axis=-1)[..., ::-1]
+    ok = tail <= tol * scale
+    first = np.argmax(ok, axis=-1)
+    return np.where(ok.any(axis=-1), np.maximum(first, 1), values.shape[-1] + 1)
 
 
 def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:

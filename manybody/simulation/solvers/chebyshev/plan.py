@@ -24,10 +24,11 @@ from manybody.simulation.solvers.chebyshev.kpm import (
     ScaledOperator,
     SpectralScale,
     boltzmann_filter,
+    chebyshev_nodes,
     exponential_coefficients,
     gemm_rate,
     operator_bytes,
-    tail_degree,
+    tail_degrees,
 )
 from manybody.simulation.solvers.memory import available_memory
 from manybody.support import validate as v
@@ -228,6 +229,11 @@ class LineShape:
         return float(np.max(np.abs(self.reduced(u))))
 
 
+#: Nodes on which the slices of F_T are expanded (the largest degree examined: n_max of
+#: :func:`.kpm.tail_degree`).
+TAIL_NODES = 16384
+
+
 def required_moments(scale: SpectralScale, rung: Rung, frequencies: np.ndarray,
                       broadening: Broadening, tol: float, velocity: bool,
                       beta_excess: float) -> int:
@@ -246,24 +252,25 @@ def required_moments(scale: SpectralScale, rung: Rung, frequencies: np.ndarray,
                                                         float(np.max(frequencies))})]
     if velocity:
         shapes += [LineShape(broadening, s.frequency, True) for s in list(shapes)]
+    # every slice on the nodes of tail_degree at once: rows are the centres c with W(c) >= tol
+    _, x = chebyshev_nodes(TAIL_NODES)
+    energy = scale.to_energy(x)
+    window = rung.window(energy)
+    amplitudes = rung.window(centres)
+    kept = amplitudes >= tol
+    centres, amplitudes = centres[kept], amplitudes[kept]
+    if not centres.size:
+        return 1
     needed = 1
     for shape in shapes:
         ref = shape.reduced_scale()
         w = shape.frequency
-        for c in centres:
-            amp = float(rung.window(np.array([c]))[0])
-            if amp < tol:
-                continue
-            for beta in {0.0, beta_excess}:
-                def along_initial(x, c=c, beta=beta, shape=shape, w=w):
-                    e = scale.to_energy(x)
-                    return (np.exp(-beta * (e - ground)) * rung.window(e)
-                            * shape.reduced(c + w - e))
-                needed = max(needed, tail_degree(along_initial, tol, ref))
-
-            def along_final(x, c=c, amp=amp, shape=shape):
-                return amp * shape.reduced(scale.to_energy(x) - c)
-            needed = max(needed, tail_degree(along_final, tol, ref))
+        along_initial = shape.reduced((centres[:, None] + w) - energy[None, :])
+        for beta in {0.0, beta_excess}:
+            weight = np.exp(-beta * (energy - ground)) * window
+            needed = max(needed, int(tail_degrees(weight * along_initial, tol, ref).max()))
+        along_final = amplitudes[:, None] * shape.reduced(energy[None, :] - centres[:, None])
+        needed = max(needed, int(tail_degrees(along_final, tol, ref).max()))
     return needed
 
 
