@@ -124,7 +124,8 @@ class LineFunction:
     Parameters
     ----------
     broadening : Broadening
-        Gaussian or Lorentzian kernel of absolute width eta (K).
+        Gaussian or Lorentzian kernel of width eta (K), or eta / w with ``scaling = "relative"``
+        (taken at ``frequency``, ``Broadening.at``).
     frequency : float
         w (K), > 0.
     dispersive : bool
@@ -133,18 +134,18 @@ class LineFunction:
     Raises
     ------
     ValueError
-        For a histogram or relative-width kernel.
+        For a histogram kernel.
     """
 
     def __init__(self, broadening: Broadening, frequency: float, dispersive: bool = False) -> None:
-        if broadening.kind not in ("gaussian", "lorentzian") or broadening.relative:
-            raise ValueError("broadening must be an absolute-width gaussian or lorentzian kernel for "
-                             f"FTLM, got kind={broadening.kind!r}, scaling={broadening.scaling!r}")
-        self.broadening = broadening
+        if broadening.kind not in ("gaussian", "lorentzian"):
+            raise ValueError("broadening must be a gaussian or lorentzian kernel for FTLM, got "
+                             f"kind={broadening.kind!r}")
         self.frequency = float(frequency)
+        self.broadening = broadening.at(self.frequency)
         self.dispersive = dispersive
         self.slope = self._slope()
-        self._small = 1e-3 * broadening.width
+        self._small = 1e-3 * self.broadening.width
         self._edge = float(self._g(np.array([self._small]))[0]) / self._small
 
     def _slope(self) -> float:
@@ -427,8 +428,8 @@ def ftlm_absorption(
     ------
     ValueError
         n_vectors < 2 (stochastic trace), n_steps < 10, a non-positive or non-finite normalisation,
-        non-positive frequencies or temperatures, a histogram or
-        relative-width kernel, an unknown trace; all before any operator is built.
+        non-positive frequencies or temperatures, a histogram kernel, an unknown trace; all
+        before any operator is built.
     """
     started = time.perf_counter()
     w, t, broadening = _check(frequencies, temperatures, broadening, n_vectors, n_steps, trace,
