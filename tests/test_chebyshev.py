@@ -358,8 +358,14 @@ def test_temperatures_below_ladder_are_refused_with_bound():
 def test_too_few_moments_is_an_error_naming_the_achievable_width(small):
     _, real, _, _ = small
     b = Broadening(kind="gaussian", width=0.005)
-    with pytest.raises(ValueError, match=r"n_moments=64 is too few.*narrowest width is about"):
+    with pytest.raises(ValueError, match=r"n_moments=64 is too few.*narrowest width is about") as info:
         ch.plan_chebyshev(real, W, [0.1], b, ChebyshevParams(n_moments=64))
+    # the width it names is one every rung resolves with those moments
+    best = float(str(info.value).rsplit("about ", 1)[1].split(" K")[0])
+    assert best > 0.005
+    plan = ch.plan_chebyshev(real, W, [0.1], Broadening(kind="gaussian", width=best),
+                             ChebyshevParams(n_moments=64))
+    assert [r.n_moments for r in plan.rungs] == [64] * len(plan.rungs)
     with pytest.raises(ValueError, match="max_moments=100 is too few"):
         ch.plan_chebyshev(real, W, [0.1], b, ChebyshevParams(max_moments=100))
 

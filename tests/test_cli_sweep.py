@@ -153,6 +153,9 @@ BAD_SPECS = {
     "unknown sweep key": (SPEC.replace('"model.coupling.strength"', '"model.coupling.strenght"'),
                           "model.coupling.strenght"),
     "bad toml": (SPEC.replace("seed = 5", "seed = = 5"), "not valid TOML"),
+    "histogram kernel for the chebyshev solver": (
+        SPEC.replace('kind = "gaussian"\nwidth = 0.01', 'kind = "histogram"\nwidth = 0.01\n'
+                     '[solver]\nmethod = "chebyshev"'), "broadening.kind"),
 }
 
 

@@ -1,6 +1,8 @@
 """A line kernel whose width is proportional to the frequency (probe.broadening.scaling =
 "relative"): what the frequency-collapse test needs (docs/PHYSICS.md section 7)."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -106,12 +108,26 @@ def test_chebyshev_runs_a_relative_kernel_through_the_pipeline(interacting):
 
 
 def test_too_few_moments_for_a_relative_kernel_names_its_width_in_both_units(interacting):
+    """The error states the width as r w and in K, and the narrowest relative width the moments
+    allow -- which then plans -- or that even 0.5 w, the largest relative width, is too narrow."""
     _, real, _ = interacting
-    relative = Broadening(width=0.1, scaling="relative")
-    with pytest.raises(ValueError, match=r"n_moments=64 is too few moments for a gaussian kernel "
-                                         r"of width 0\.1 w \(0\.005 K at w = 0\.05 K\).*"
-                                         r"narrowest width is about 0\.\d+ w"):
-        plan_chebyshev(real, FREQUENCIES, TEMPERATURES, relative, ChebyshevParams(n_moments=64))
+    params = ChebyshevParams(n_moments=300)
+    with pytest.raises(ValueError, match=r"n_moments=300 is too few moments for a gaussian kernel "
+                                         r"of width 0\.05 w \(0\.0025 K at w = 0\.05 K\)") as info:
+        plan_chebyshev(real, FREQUENCIES, TEMPERATURES,
+                       Broadening(width=0.05, scaling="relative"), params)
+    found = re.search(r"narrowest width is about ([0-9.]+) w \(([0-9.]+) K at w = 0\.05 K\)$",
+                      str(info.value))
+    assert found, str(info.value)
+    best = float(found.group(1))
+    assert 0.05 < best < 0.5 and float(found.group(2)) == pytest.approx(0.05 * best, rel=1e-3)
+    plan = plan_chebyshev(real, FREQUENCIES, TEMPERATURES,
+                          Broadening(width=best, scaling="relative"), params)
+    assert all(r.n_moments == 300 for r in plan.rungs)
+    with pytest.raises(ValueError, match=r"above the 0\.5 w a relative kernel allows: raise "
+                                         r"n_moments or use an absolute width"):
+        plan_chebyshev(real, FREQUENCIES, TEMPERATURES, Broadening(width=0.1, scaling="relative"),
+                       ChebyshevParams(n_moments=64))
 
 
 def test_chebyshev_specific_heat_does_not_depend_on_the_kernel():

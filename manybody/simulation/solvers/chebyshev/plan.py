@@ -151,6 +151,10 @@ def build_ladder(temperatures: np.ndarray, params: ChebyshevParams) -> list[tupl
     return [(t0, s) for t0, s in rungs if s]
 
 
+#: Largest relative kernel width eta / w (``Broadening`` refuses 0.5 and above).
+RELATIVE_WIDTH_LIMIT = 0.5
+
+
 def narrowest_width(broadening: Broadening, frequencies: np.ndarray) -> float:
     """The narrowest kernel width eta (K) over the frequencies w (K): ``broadening.width`` for an
     absolute kernel, width * min(w) for a relative one (it sets the moments and the window)."""
@@ -274,27 +278,45 @@ def required_moments(scale: SpectralScale, rung: Rung, frequencies: np.ndarray,
     return needed
 
 
-def _achievable_width(scale, rung, frequencies, broadening, tol, velocity, beta_excess,
-                      n_moments) -> float:
-    """Narrowest kernel width whose required M is <= ``n_moments`` (bisection, +-5 %), in the
-    kernel's units (K, or eta / w for a relative kernel; above 0.5 w a relative kernel is capped
-    there)."""
+def _window_rung(t0: float, served, keep: float, eta: float, upper: float) -> Rung:
+    """The rung at T0 whose window keeps full weight up to ``keep`` (K) and falls off over 2 eta
+    (eta: the narrowest kernel width, K); no window when it would reach the top of the spectrum."""
+    width = 2.0 * eta
+    cut = keep + 4.0 * width
+    if cut + 7.0 * width >= upper:
+        cut = math.inf
+    return Rung(t0, tuple(served), cut, width, 0, 0)
+
+
+def _achievable_width(scale, t0, served, keep, frequencies, broadening, tol, velocity,
+                      beta_excess, n_moments) -> float:
+    """Narrowest kernel width whose required M at this rung is <= ``n_moments`` (bisection; the
+    value returned is feasible, at most 5 % above the limit), in the kernel's units (K, or eta / w
+    for a relative kernel, then possibly above the 0.5 w such a kernel allows: the caller says so).
+    The window follows the trial width as it does in the plan."""
     lo, hi = broadening.width, broadening.width * 64
-    if broadening.relative:
-        hi = min(hi, 0.4999)
-        if hi <= lo:
-            return hi
-    for _ in range(12):
+    w = np.atleast_1d(np.asarray(frequencies, dtype=np.float64))
+    for _ in range(14):
         mid = math.sqrt(lo * hi)
-        trial = Broadening(kind=broadening.kind, width=mid, resolution=broadening.resolution,
-                           scaling=broadening.scaling)
-        probe = Rung(rung.temperature, rung.served, rung.window_energy,
-                     2 * narrowest_width(trial, frequencies), 0, 0)
-        m = required_moments(scale, probe, frequencies, trial, tol, velocity, beta_excess)
+        if broadening.relative:  # one absolute kernel per extreme frequency: no 0.5 w limit here
+            widths = [(np.array([float(x)]), mid * float(x)) for x in {w.min(), w.max()}]
+            narrowest = mid * float(w.min())
+        else:
+            widths, narrowest = [(w, mid)], mid
+        probe = _window_rung(t0, served, keep, narrowest, scale.upper)
+        m = max(required_moments(scale, probe, x, Broadening(
+            kind=broadening.kind, width=eta, resolution=broadening.resolution), tol, velocity,
+            beta_excess) for x, eta in widths)
         lo, hi = (mid, hi) if m > n_moments else (lo, mid)
         if hi / lo < 1.05:
             break
     return hi
+
+
+def _round_up(x: float, digits: int = 3) -> float:
+    """x rounded up to ``digits`` significant digits (a width quoted as feasible stays so)."""
+    scale = 10.0 ** (math.floor(math.log10(x)) - digits + 1)
+    return math.ceil(x / scale - 1e-9) * scale
 
 
 def plan_solve(
@@ -340,7 +362,8 @@ def plan_solve(
     scale = op.scale
     dim = op.dimension
     eta = narrowest_width(broadening, frequencies)
-    rungs = []
+    limit = params.n_moments if params.n_moments is not None else params.max_moments
+    probes = []  # per rung: (T0, served, window base, <T>, beta_excess, rung, M needed)
     for t0, served in build_ladder(temperatures, params):
         r = boltzmann_filter(op, t0, pilot[:, None])
         norm = float(np.sum(r * r))
@@ -350,31 +373,38 @@ def plan_solve(
         shift = float(np.sum(r * apply_stress(r))) / norm
         keep = max(mean + params.window_sigmas * spread,
                    scale.ground + params.window_temperatures * t0)
-        width = 2.0 * eta
-        cut = keep + 4.0 * width
-        if cut + 7.0 * width >= scale.upper:
-            cut = math.inf
-        probe = Rung(t0, tuple(served), cut, width, 0, 0)
+        probe = _window_rung(t0, served, keep, eta, scale.upper)
         beta_excess = 1.0 / float(np.min(temperatures[served])) - 1.0 / t0
         needed = required_moments(scale, probe, frequencies, broadening,
-                                   params.truncation_tol, velocity, beta_excess)
-        limit = params.n_moments if params.n_moments is not None else params.max_moments
-        if needed > limit:
-            best = _achievable_width(scale, probe, frequencies, broadening,
-                                     params.truncation_tol, velocity, beta_excess, limit)
-            which = "n_moments" if params.n_moments is not None else "max_moments"
-            top = (cut if math.isfinite(cut) else scale.upper) - scale.ground
-            raise ValueError(
-                f"{which}={limit} is too few moments for a {broadening.kind} kernel of width "
-                f"{describe_width(broadening, broadening.width, frequencies)} at reference "
-                f"temperature {t0:.4g} K (spectrum half-width "
-                f"{scale.half_width:.4g} K, window {top:.4g} K above E_0): it needs "
-                f"M >= {needed} for truncation_tol={params.truncation_tol:g}; with {limit} "
-                f"moments the narrowest width is about "
-                f"{describe_width(broadening, best, frequencies)}")
+                                  params.truncation_tol, velocity, beta_excess)
+        probes.append((t0, served, keep, shift, beta_excess, probe, needed))
+    failed = [p for p in probes if p[-1] > limit]
+    if failed:  # the narrowest width every rung resolves with the moments allowed
+        best = _round_up(max(
+            _achievable_width(scale, t0, served, keep, frequencies, broadening,
+                              params.truncation_tol, velocity, beta_excess, limit)
+            for t0, served, keep, _, beta_excess, _, _ in probes))
+        t0, _, _, _, _, probe, needed = max(failed, key=lambda p: p[-1])
+        which = "n_moments" if params.n_moments is not None else "max_moments"
+        cut = probe.window_energy
+        top = (cut if math.isfinite(cut) else scale.upper) - scale.ground
+        raise ValueError(
+            f"{which}={limit} is too few moments for a {broadening.kind} kernel of width "
+            f"{describe_width(broadening, broadening.width, frequencies)} at reference "
+            f"temperature {t0:.4g} K (spectrum half-width "
+            f"{scale.half_width:.4g} K, window {top:.4g} K above E_0): it needs "
+            f"M >= {needed} for truncation_tol={params.truncation_tol:g}; with {limit} "
+            f"moments the narrowest width is about "
+            f"{describe_width(broadening, best, frequencies)}"
+            + (f", above the {RELATIVE_WIDTH_LIMIT:g} w a relative kernel allows: raise "
+               f"{which} or use an absolute width" if broadening.relative
+               and best >= RELATIVE_WIDTH_LIMIT else ""))
+    rungs = []
+    for t0, served, _, shift, _, probe, needed in probes:
         m_count = params.n_moments if params.n_moments is not None else max(needed, 16)
         terms = exponential_coefficients(0.5 * scale.half_width / t0).size
-        rungs.append(Rung(t0, tuple(served), cut, width, int(m_count), int(terms), shift))
+        rungs.append(Rung(t0, tuple(served), probe.window_energy, probe.window_width,
+                          int(m_count), int(terms), shift))
     n_vec = dim if params.trace == "exact" else params.n_vectors
     itemsize = 4 if params.dtype == "float32" else 8
     fixed = operator_bytes(op.h) + extra_bytes

@@ -624,8 +624,10 @@ def _relative_error(parts: dict[str, list[np.ndarray]]) -> float:
 
 def prepare(model, probe, solver) -> None:
     """Refuse, before anything is drawn or built, what the chebyshev solver cannot do here:
-    memory (the lower bound, or dense random-matrix terms) and observables that need eigenstates.
+    memory (the lower bound, or dense random-matrix terms), a line kernel without a Chebyshev
+    expansion (histogram) and observables that need eigenstates.
     """
+    check_inputs(probe.frequencies, probe.temperatures, probe.broadening)
     check_chebyshev_memory(model, solver.chebyshev)
     unsupported = sorted(set(probe.observables) - set(CHEBYSHEV_OBSERVABLES) - {"spacing_ratio"})
     if unsupported:
@@ -659,7 +661,8 @@ def respond(real, operators: ChebyshevOperators, probe, solver, *, model, seed: 
 
 def check_point(model, probe, solver) -> None:
     """Preflight of a sweep point (nothing drawn or built): observables that need eigenstates,
-    temperatures the ladder cannot reach, and the memory lower bound."""
+    a line kernel without a Chebyshev expansion, temperatures the ladder cannot reach, and the
+    memory lower bound."""
     eigenstate_only = sorted(set(probe.observables) - set(CHEBYSHEV_OBSERVABLES)
                              - {"spacing_ratio"})
     if eigenstate_only:
@@ -668,6 +671,7 @@ def check_point(model, probe, solver) -> None:
         raise ValueError(
             f"probe.observables {eigenstate_only!r} need eigenstates, which {how} does not "
             "compute; use solver.method = 'dense' or drop them")
+    check_inputs(probe.frequencies, probe.temperatures, probe.broadening)
     build_ladder(np.asarray(probe.temperatures), solver.chebyshev)
     check_chebyshev_memory(model, solver.chebyshev)
 
