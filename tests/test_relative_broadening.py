@@ -144,6 +144,26 @@ def test_chebyshev_specific_heat_does_not_depend_on_the_kernel():
     assert np.isfinite(relative["specific_heat"]).all()
 
 
+def test_a_swept_relative_width_is_labelled_eta_over_w_not_kelvin():
+    """The results coordinate of a swept kernel width carries the units of the scaling in use."""
+    from manybody.runs.spec import RELATIVE_WIDTH_UNITS, axis_units
+
+    base = {"name": "s", "seed": 1, "realisations": 2, "model": {"n_tls": 3},
+            "probe": {"frequencies": [0.1], "temperatures": [0.1],
+                      "broadening": {"kind": "gaussian", "width": 0.2, "scaling": "relative"}},
+            "sweep": {"probe.broadening.width": [0.2, 0.3]}}
+    relative = RunSpec.from_dict(base)
+    assert axis_units("probe.broadening.width", relative) == RELATIVE_WIDTH_UNITS
+    absolute = RunSpec.from_dict({**base, "probe": {**base["probe"], "broadening": {
+        "kind": "gaussian", "width": 0.02}}, "sweep": {"probe.broadening.width": [0.02, 0.03]}})
+    assert axis_units("probe.broadening.width", absolute) == "K"
+    assert axis_units("probe.broadening.width") == "K"  # without a spec: the absolute default
+    from manybody.runs.sweep import run_sweep
+
+    ds = run_sweep(relative)
+    assert ds["broadening_width"].attrs["units"] == RELATIVE_WIDTH_UNITS
+
+
 def test_absolute_scaling_is_left_out_of_the_spec_digest():
     """Results files written before the key existed keep their digest: the default is not
     written, the relative scaling is."""

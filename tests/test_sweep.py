@@ -224,6 +224,30 @@ def test_changed_spec_is_refused(tmp_path):
     assert len(list((checkpoint_dir(out) / "tasks").glob("*.npz"))) == 2  # nothing lost
 
 
+def test_a_checkpoint_without_finished_tasks_takes_the_corrected_spec(tmp_path, monkeypatch):
+    """A run that failed before its first task (e.g. too few moments for a realisation) leaves a
+    checkpoint with nothing finished: the corrected spec runs on it instead of being refused as
+    a changed spec, and a later change with finished tasks is refused again."""
+    out = tmp_path / "run.nc"
+
+    def failing(*args, **kwargs):
+        raise ValueError("max_moments=64 is too few moments")
+
+    monkeypatch.setattr(pipeline, "observe", failing)
+    with pytest.raises(ValueError, match="too few moments"):
+        run_sweep(make_spec(seed=12), output=out, chunk_size=1)
+    monkeypatch.undo()
+    tasks = checkpoint_dir(out) / "tasks"
+    assert tasks.is_dir() and not list(tasks.glob("*.npz"))
+    with pytest.raises(Interrupt):
+        run_sweep(make_spec(), output=out, progress=_interrupt_after(2), chunk_size=1)
+    assert len(list(tasks.glob("*.npz"))) == 2
+    assert json.loads((checkpoint_dir(out) / "meta.json").read_text())["spec"]["seed"] == (
+        make_spec().seed)
+    with pytest.raises(ValueError, match=r"specification changed.*seed"):
+        run_sweep(make_spec(seed=12), output=out)
+
+
 def test_resume_needs_a_checkpoint(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing to resume"):
         run_sweep(make_spec(), output=tmp_path / "x.nc", resume=True)

@@ -137,6 +137,15 @@ class Checkpoint:
                     "changed in between, old and new tasks may differ in the last bits",
                     RuntimeWarning, stacklevel=3)
             return
+        if not any(self.tasks.glob("*.npz")):
+            # nothing finished under the old spec (a run that failed or was stopped before its
+            # first task): nothing can be mixed, so the corrected spec takes the checkpoint over
+            try:
+                atomic_write_text(self.directory / self.META, json.dumps(self._meta(), indent=1))
+            except BaseException:
+                self.close()
+                raise
+            return
         changed = [f"{key} ({show_value(a)} -> {show_value(b)})"
                    for key, a, b in spec_differences(meta.get("spec", {}), self.spec.to_dict())]
         if len(changed) > 6:

@@ -164,7 +164,7 @@ def build_dataset(spec: RunSpec, values: Mapping[str, np.ndarray],
     coords: dict[str, Any] = {}
     for key, dim in zip(spec.sweep, sweep_dims, strict=True):
         coords[dim] = xr.Variable(dim, np.asarray(spec.sweep[key]),
-                                  attrs={"units": axis_units(key), "parameter": key})
+                                  attrs={"units": axis_units(key, spec), "parameter": key})
     coords["realisation"] = xr.Variable(
         "realisation", np.arange(spec.max_realisations, dtype=np.int64),
         attrs={"units": "1", "long_name": "disorder realisation index r (SeedSequence spawn key)"})

@@ -154,9 +154,22 @@ def axis_name(key: str) -> str:
     return key.replace(".", "_")
 
 
-def axis_units(key: str) -> str:
-    """Units of a swept parameter ("1" for counts and names)."""
-    return PARAMETER_UNITS.get(key.split(".", 1)[1], "1")
+#: Units of a relative kernel width (probe.broadening.scaling = "relative").
+RELATIVE_WIDTH_UNITS = "1 (eta / w)"
+
+
+def axis_units(key: str, spec: RunSpec | None = None) -> str:
+    """Units of a swept parameter ("1" for counts and names); with ``spec``, the kernel width of a
+    relative kernel is eta / w, not K (and both where the scaling is swept too)."""
+    units = PARAMETER_UNITS.get(key.split(".", 1)[1], "1")
+    if key == "probe.broadening.width" and spec is not None:
+        scalings = set(spec.sweep.get("probe.broadening.scaling",
+                                      [spec.probe.broadening.scaling]))
+        if scalings == {"relative"}:
+            return RELATIVE_WIDTH_UNITS
+        if "relative" in scalings:
+            return f"{units} or {RELATIVE_WIDTH_UNITS} (see probe.broadening.scaling)"
+    return units
 
 
 def _coerce(key: str, value: Any) -> Any:

@@ -294,22 +294,27 @@ def _achievable_width(scale, t0, served, keep, frequencies, broadening, tol, vel
     value returned is feasible, at most 5 % above the limit), in the kernel's units (K, or eta / w
     for a relative kernel, then possibly above the 0.5 w such a kernel allows: the caller says so).
     The window follows the trial width as it does in the plan."""
-    lo, hi = broadening.width, broadening.width * 64
     w = np.atleast_1d(np.asarray(frequencies, dtype=np.float64))
-    for _ in range(14):
-        mid = math.sqrt(lo * hi)
+
+    def moments(width: float) -> int:
         if broadening.relative:  # one absolute kernel per extreme frequency: no 0.5 w limit here
-            widths = [(np.array([float(x)]), mid * float(x)) for x in {w.min(), w.max()}]
-            narrowest = mid * float(w.min())
+            widths = [(np.array([float(x)]), width * float(x)) for x in {w.min(), w.max()}]
+            narrowest = width * float(w.min())
         else:
-            widths, narrowest = [(w, mid)], mid
+            widths, narrowest = [(w, width)], width
         probe = _window_rung(t0, served, keep, narrowest, scale.upper)
-        m = max(required_moments(scale, probe, x, Broadening(
+        return max(required_moments(scale, probe, x, Broadening(
             kind=broadening.kind, width=eta, resolution=broadening.resolution), tol, velocity,
             beta_excess) for x, eta in widths)
-        lo, hi = (mid, hi) if m > n_moments else (lo, mid)
-        if hi / lo < 1.05:
-            break
+
+    lo, hi = broadening.width, broadening.width * 8
+    while moments(hi) > n_moments:  # widen until feasible (a kernel as wide as the spectrum is)
+        lo, hi = hi, hi * 8
+        if hi * (float(w.min()) if broadening.relative else 1.0) > 4 * scale.half_width:
+            return math.inf
+    while hi / lo >= 1.05:
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if moments(mid) > n_moments else (lo, mid)
     return hi
 
 
@@ -380,10 +385,11 @@ def plan_solve(
         probes.append((t0, served, keep, shift, beta_excess, probe, needed))
     failed = [p for p in probes if p[-1] > limit]
     if failed:  # the narrowest width every rung resolves with the moments allowed
-        best = _round_up(max(
-            _achievable_width(scale, t0, served, keep, frequencies, broadening,
-                              params.truncation_tol, velocity, beta_excess, limit)
-            for t0, served, keep, _, beta_excess, _, _ in probes))
+        best = max(_achievable_width(scale, t0, served, keep, frequencies, broadening,
+                                     params.truncation_tol, velocity, beta_excess, limit)
+                   for t0, served, keep, _, beta_excess, _, _ in probes)
+        best_text = (describe_width(broadening, _round_up(best), frequencies)
+                     if math.isfinite(best) else "as wide as the spectrum")
         t0, _, _, _, _, probe, needed = max(failed, key=lambda p: p[-1])
         which = "n_moments" if params.n_moments is not None else "max_moments"
         cut = probe.window_energy
@@ -393,9 +399,9 @@ def plan_solve(
             f"{describe_width(broadening, broadening.width, frequencies)} at reference "
             f"temperature {t0:.4g} K (spectrum half-width "
             f"{scale.half_width:.4g} K, window {top:.4g} K above E_0): it needs "
-            f"M >= {needed} for truncation_tol={params.truncation_tol:g}; with {limit} "
-            f"moments the narrowest width is about "
-            f"{describe_width(broadening, best, frequencies)}"
+            + (f"M >= {needed}" if needed <= TAIL_NODES else f"M > {TAIL_NODES}")
+            + f" for truncation_tol={params.truncation_tol:g}; with {limit} "
+            f"moments the narrowest width is about {best_text}"
             + (f", above the {RELATIVE_WIDTH_LIMIT:g} w a relative kernel allows: raise "
                f"{which} or use an absolute width" if broadening.relative
                and best >= RELATIVE_WIDTH_LIMIT else ""))
