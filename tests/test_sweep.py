@@ -224,6 +224,41 @@ def test_changed_spec_is_refused(tmp_path):
     assert len(list((checkpoint_dir(out) / "tasks").glob("*.npz"))) == 2  # nothing lost
 
 
+def test_a_failing_realisation_is_named_with_its_sweep_point(monkeypatch):
+    """A ValueError or MemoryError of one realisation (e.g. too few Chebyshev moments for its
+    spectrum) says which sweep point and realisation failed; other exceptions pass unchanged."""
+    real_observe = pipeline.observe
+
+    def failing(params, seed, r, probe, solver=None):
+        if params.coupling.strength > 0 and r == 1:
+            raise MemoryError("the chebyshev solver needs about 40 GB")
+        return real_observe(params, seed, r, probe, solver)
+
+    monkeypatch.setattr(pipeline, "observe", failing)
+    with pytest.raises(MemoryError, match=r"^sweep point 1 \(model\.coupling\.strength=0\.02\), "
+                                          r"realisation 1: the chebyshev solver needs about 40 GB$"):
+        run_sweep(make_spec(), chunk_size=1)
+
+    def too_few(params, seed, r, probe, solver=None):
+        if r == 1:
+            raise ValueError("too few moments")
+        return real_observe(params, seed, r, probe, solver)
+
+    monkeypatch.setattr(pipeline, "observe", too_few)
+    with pytest.raises(ValueError, match=r"^realisation 1: too few moments$"):  # no sweep
+        run_sweep(make_spec(sweep={}), chunk_size=1)
+
+    class Custom(ValueError):
+        pass
+
+    def custom(*args, **kwargs):
+        raise Custom("x")
+
+    monkeypatch.setattr(pipeline, "observe", custom)
+    with pytest.raises(Custom, match="^x$"):
+        run_sweep(make_spec(), chunk_size=1)
+
+
 def test_a_checkpoint_without_finished_tasks_takes_the_corrected_spec(tmp_path, monkeypatch):
     """A run that failed before its first task (e.g. too few moments for a realisation) leaves a
     checkpoint with nothing finished: the corrected spec runs on it instead of being refused as

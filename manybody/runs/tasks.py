@@ -18,7 +18,7 @@ import numpy as np
 from manybody.config.model import ModelParams
 from manybody.config.probe import Probe
 from manybody.config.solver import SolverParams
-from manybody.runs.lifecycle import Chunk, TaskKey, running_marker, start_watchdog
+from manybody.runs.lifecycle import Chunk, TaskKey, running_marker, start_watchdog, task_name
 from manybody.runs.spec import RunSpec
 from manybody.simulation import observe as pipeline
 from manybody.support.threads import thread_controller
@@ -33,7 +33,8 @@ _CHUNK_STATES = 2**13
 
 def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int, point: int,
              start: int, stop: int, blas_threads: int, parent: int | None = None,
-             markers: str | None = None) -> tuple[int, int, dict[str, np.ndarray]]:
+             markers: str | None = None, where: str = ""
+             ) -> tuple[int, int, dict[str, np.ndarray]]:
     """One task: observables of realisations ``start .. stop - 1`` at sweep point ``point``.
 
     The process's BLAS and OpenMP pools are set to ``blas_threads`` threads and left so (no
@@ -48,6 +49,10 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
     markers : str, optional
         Directory where the task is recorded while it runs
         (:func:`~manybody.runs.lifecycle.running_marker`).
+    where : str
+        The sweep point in words ("sweep point 3 (model.n_tls=14)"; empty without a sweep): a
+        ValueError or MemoryError of a realisation (too few moments, memory) is raised again with
+        it and the realisation in front, so the one-line error says which task failed.
 
     Returns
     -------
@@ -62,7 +67,15 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
         controller = thread_controller()
         if controller is not None:
             controller.limit(limits=blas_threads)  # for the worker's lifetime (see above)
-        results = [pipeline.observe(params, seed, r, probe, solver) for r in range(start, stop)]
+        results = []
+        for r in range(start, stop):
+            try:
+                results.append(pipeline.observe(params, seed, r, probe, solver))
+            except (ValueError, MemoryError) as exc:
+                if type(exc) not in (ValueError, MemoryError):  # subclasses keep their own form
+                    raise
+                prefix = f"{where}, realisation {r}" if where else f"realisation {r}"
+                raise type(exc)(f"{prefix}: {exc}") from exc
     finally:
         if marker is not None:
             marker.unlink(missing_ok=True)
@@ -120,8 +133,10 @@ def task_arguments(spec: RunSpec, chunks: list[Chunk], blas_threads: int,
     parent = os.getpid() if watch else None
     for point, start, stop in chunks:
         model, probe = points[point]
+        where = task_name(spec, (point, start, start + 1)).rsplit(", realisation", 1)[0] \
+            if spec.sweep else ""
         yield (model, probe, spec.solver, spec.seed, point, start, stop, blas_threads, parent,
-               markers)
+               markers, where)
 
 
 def stack_results(spec: RunSpec,
