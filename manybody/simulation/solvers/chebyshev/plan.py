@@ -34,7 +34,7 @@ from manybody.simulation.solvers.memory import available_memory
 from manybody.support import validate as v
 
 __all__ = ["LineShape", "Plan", "Rung", "build_ladder", "check_inputs", "check_params", "plan_solve",
-           "required_moments"]
+           "required_moments", "window_rung"]
 
 #: Cost model used before anything is measured: seconds per stored nonzero of a sparse product,
 #: and single/double precision GEMM rates (flop/s) of the 2-core reference machine.
@@ -278,7 +278,7 @@ def required_moments(scale: SpectralScale, rung: Rung, frequencies: np.ndarray,
     return needed
 
 
-def _window_rung(t0: float, served, keep: float, eta: float, upper: float) -> Rung:
+def window_rung(t0: float, served, keep: float, eta: float, upper: float) -> Rung:
     """The rung at T0 whose window keeps full weight up to ``keep`` (K) and falls off over 2 eta
     (eta: the narrowest kernel width, K); no window when it would reach the top of the spectrum."""
     width = 2.0 * eta
@@ -302,7 +302,7 @@ def _achievable_width(scale, t0, served, keep, frequencies, broadening, tol, vel
             narrowest = width * float(w.min())
         else:
             widths, narrowest = [(w, width)], width
-        probe = _window_rung(t0, served, keep, narrowest, scale.upper)
+        probe = window_rung(t0, served, keep, narrowest, scale.upper)
         return max(required_moments(scale, probe, x, Broadening(
             kind=broadening.kind, width=eta, resolution=broadening.resolution), tol, velocity,
             beta_excess) for x, eta in widths)
@@ -378,7 +378,7 @@ def plan_solve(
         shift = float(np.sum(r * apply_stress(r))) / norm
         keep = max(mean + params.window_sigmas * spread,
                    scale.ground + params.window_temperatures * t0)
-        probe = _window_rung(t0, served, keep, eta, scale.upper)
+        probe = window_rung(t0, served, keep, eta, scale.upper)
         beta_excess = 1.0 / float(np.min(temperatures[served])) - 1.0 / t0
         needed = required_moments(scale, probe, frequencies, broadening,
                                   params.truncation_tol, velocity, beta_excess)

@@ -20,12 +20,12 @@ from manybody.simulation.solvers.chebyshev.kpm import SpectralScale, exponential
 from manybody.simulation.solvers.chebyshev.plan import (
     GEMM_RATE,
     SECONDS_PER_NONZERO,
-    Rung,
     build_ladder,
     check_inputs,
     check_params,
     narrowest_width,
     required_moments,
+    window_rung,
 )
 from manybody.simulation.solvers.memory import available_memory
 
@@ -78,11 +78,7 @@ def estimate_resources(
         mean = float(np.sum(e * 0.5 * (1.0 - np.tanh(x))))
         spread = math.sqrt(float(np.sum((0.5 * e / np.cosh(x)) ** 2)))
         keep = ground + max(mean + params.window_sigmas * spread, params.window_temperatures * t0)
-        width = 2.0 * narrowest_width(broadening, w)
-        cut = keep + 4.0 * width
-        if cut + 7.0 * width >= scale.upper:
-            cut = math.inf
-        rung = Rung(t0, tuple(served), cut, width, 0, 0)
+        rung = window_rung(t0, served, keep, narrowest_width(broadening, w), scale.upper)
         beta_excess = 1.0 / float(np.min(t[served])) - 1.0 / t0
         m = max(16, required_moments(scale, rung, w, broadening, params.truncation_tol, True,
                                       beta_excess))
