@@ -20,6 +20,10 @@ from manybody.support import validate as v
 PHONON_PRESETS = ("a-SiO2",)
 
 
+#: A relative kernel width eta / w must stay below this (a line as wide as half its frequency).
+RELATIVE_WIDTH_LIMIT = 0.5
+
+
 @dataclass(frozen=True, kw_only=True)
 class Broadening:
     """Line kernel that stands in for delta(w - w_mn).
@@ -56,8 +60,9 @@ class Broadening:
         object.__setattr__(self, "resolution", v.integer("broadening.resolution", self.resolution, 4, 1000))
         object.__setattr__(self, "scaling",
                            v.choice("broadening.scaling", self.scaling, ("absolute", "relative")))
-        if self.relative and self.width >= 0.5:
-            raise ValueError(f"broadening.width must be < 0.5 (eta / w) with scaling = 'relative', "
+        if self.relative and self.width >= RELATIVE_WIDTH_LIMIT:
+            raise ValueError(f"broadening.width must be < {RELATIVE_WIDTH_LIMIT:g} (eta / w) with "
+                             "scaling = 'relative', "
                              f"got {self.width!r}")
 
     @property

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import dawsn, erfc
 
-from manybody.config.probe import Broadening
+from manybody.config.probe import RELATIVE_WIDTH_LIMIT, Broadening
 from manybody.config.solver import ChebyshevParams
 from manybody.simulation.solvers.chebyshev.kpm import (
     ScaledOperator,
@@ -149,10 +149,6 @@ def build_ladder(temperatures: np.ndarray, params: ChebyshevParams) -> list[tupl
                 f"between {t[i]:.4g} and {t[i] * ratio:.4g} K")
         rungs[k][1].append(i)
     return [(t0, s) for t0, s in rungs if s]
-
-
-#: Largest relative kernel width eta / w (``Broadening`` refuses 0.5 and above).
-RELATIVE_WIDTH_LIMIT = 0.5
 
 
 def narrowest_width(broadening: Broadening, frequencies: np.ndarray) -> float:
