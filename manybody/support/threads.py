@@ -9,24 +9,31 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-_CONTROLLER: Any = None
+_USABLE: bool | None = None
 
 
 def thread_controller() -> Any:
-    """The process's threadpoolctl controller, made after the numerical libraries are loaded
-    (scipy's BLAS, QuSpin's OpenMP runtime), or None where threadpoolctl cannot work."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        try:
-            import scipy.linalg  # noqa: F401  (loads scipy's BLAS)
-            from threadpoolctl import ThreadpoolController
+    """A threadpoolctl controller of the thread pools loaded now (scipy's BLAS and QuSpin's
+    OpenMP runtime are loaded first), or None where threadpoolctl cannot work.
 
-            with contextlib.suppress(ImportError):
-                import quspin.operators  # noqa: F401  (loads its OpenMP runtime)
-            _CONTROLLER = ThreadpoolController()
-        except Exception:  # noqa: BLE001 - thread control is an optimisation only
-            _CONTROLLER = False
-    return _CONTROLLER or None
+    Made afresh on each call (~1 ms): a controller kept from an earlier call does not see a pool
+    loaded since (an OpenMP runtime loaded by a compiled kernel), which then ran unlimited -- a
+    fresh-clone CI caught it in test_blas_threads_capped_during_run_and_restored."""
+    global _USABLE
+    if _USABLE is False:
+        return None
+    try:
+        import scipy.linalg  # noqa: F401  (loads scipy's BLAS)
+        from threadpoolctl import ThreadpoolController
+
+        with contextlib.suppress(ImportError):
+            import quspin.operators  # noqa: F401  (loads its OpenMP runtime)
+        controller = ThreadpoolController()
+    except Exception:  # noqa: BLE001 - thread control is an optimisation only
+        _USABLE = False
+        return None
+    _USABLE = True
+    return controller
 
 
 @contextlib.contextmanager
