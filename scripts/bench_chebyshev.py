@@ -126,9 +126,9 @@ def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "aut
             planned_seconds=res.plan.seconds, planned_memory_gb=res.plan.memory_bytes / 2**30,
             seconds_per_product=res.plan.seconds_per_product,
             half_width=res.plan.scale.half_width,
-            rungs=[{k: d[k] for k in ("reference_temperature", "n_moments", "n_vectors",
-                                      "filter_terms", "window_energy", "window_loss",
-                                      "amplification", "seconds")}
+            rungs=[{k: d[k] for k in ("reference_temperature", "n_moments", "nodes",
+                                      "node_rows", "bank_rows", "n_vectors", "filter_terms", "window_energy",
+                                      "window_loss", "amplification", "seconds")}
                    for d in res.diagnostics],
             absorption=res.absorption.tolist(), absorption_error=res.absorption_error.tolist(),
             median_error=float(np.median(res.absorption_error)),
@@ -426,11 +426,15 @@ def _recorded_seconds(n: int) -> float | None:
 def solve_floor(rungs: list[dict], n: int, n_vectors: int, apply: dict,
                 recorded: float | None, measured: float) -> dict:
     """The least time this estimator can take on this machine for the rungs a solve planned: the
-    contraction's GEMMs (2 (M+1)^2 D b flops per rung) at the GEMM rate measured alone, plus
-    every Chebyshev step (filter terms + 2M + 1 per rung) at the all-thread streaming bound of
-    its bytes; nothing else (bookkeeping, bounds, plan) counted."""
-    gemm = sum(2.0 * (r["n_moments"] + 1) ** 2 * 2**n * n_vectors for r in rungs) / apply[
-        "gemm_flops_per_second"]
+    GEMMs at the GEMM rate measured alone (4 R (M+1) D b flops per rung for its R ``nodes``, the
+    node-projected moments; 2 (M+1)^2 D b for a record without them, the full moment matrix of
+    the earlier solver), plus every Chebyshev step (filter terms + 2M + 1 per rung) at
+    the all-thread streaming bound of its bytes; nothing else (bookkeeping, bounds, plan)."""
+    def flops(r):
+        m = r["n_moments"] + 1
+        return 4.0 * r["nodes"] * m if "nodes" in r else 2.0 * m * m
+
+    gemm = sum(flops(r) * 2**n * n_vectors for r in rungs) / apply["gemm_flops_per_second"]
     steps = sum(r["filter_terms"] + 2 * r["n_moments"] + 1 for r in rungs)
     stream = steps * apply["parallel_stream_seconds"]
     out = {"gemm_seconds": gemm, "steps": steps, "stream_seconds": stream,

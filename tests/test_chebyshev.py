@@ -143,6 +143,40 @@ def test_correlation_moments_match_explicit_polynomials(rng):
                                    rtol=1e-10, atol=1e-10)
 
 
+
+def test_node_moments_equal_projected_correlation_moments(rng):
+    """node_correlation_moments gives sum_k C_jk mu_kl (C the M-point quadrature matrix, rows j
+    a subset of its nodes) of the commutator moments of correlation_moments, with the same
+    one-operator and probe moments: whole bank or a bank in chunks, all nodes in one pass or in
+    several, float64 to round-off and float32 to single precision."""
+    dim, m_count = 48, 30
+    a = rng.standard_normal((dim, dim))
+    h = 0.5 * (a + a.T)
+    scale = kpm.SpectralScale(*(lambda e: (e[0] - 0.1, e[-1] + 0.1, e[0]))(np.linalg.eigvalsh(h)))
+    op = kpm.ScaledOperator(h, scale)
+    t = rng.standard_normal(dim)
+    left = kpm.ShiftedDiagonal(t, 0.3)
+    c = h * (t[None, :] - t[:, None])
+    v = rng.standard_normal((dim, 3))
+    probe = [left(c @ v)]
+    mu, m, p = kpm.correlation_moments(op, left, lambda x: c @ x, v, m_count, probes=probe,
+                                       left_commutator=True, bank_dtype=np.float64)
+    theta, _ = kpm.chebyshev_nodes(m_count)
+    full = kpm.quadrature_matrix(theta, m_count)
+    for rows in (np.arange(m_count), np.arange(18, m_count), np.array([0, 7, 29])):
+        want = np.einsum("jk,ikl->ijl", full[rows], mu)
+        for node_rows, bank_rows, dtype, tol in ((None, None, np.float64, 1e-12),
+                                                 (2, 7, np.float64, 1e-12),
+                                                 (None, 5, np.float32, 3e-6)):
+            y, m2, p2 = kpm.node_correlation_moments(
+                op, left, lambda x: c @ x, v, m_count, theta[rows], probes=probe,
+                bank_dtype=dtype, node_rows=node_rows, bank_rows=bank_rows, chunk=4)
+            np.testing.assert_allclose(y, want, rtol=0, atol=tol * np.abs(want).max())
+            np.testing.assert_allclose(m2, m, rtol=1e-12, atol=1e-12 * np.abs(m).max())
+            np.testing.assert_allclose(p2, p, rtol=1e-12, atol=1e-12 * np.abs(p).max())
+    with pytest.raises(ValueError, match="nodes"):
+        kpm.node_correlation_moments(op, left, lambda x: c @ x, v, m_count, np.array([0.1]))
+
 def test_spectral_bounds_contain_spectrum(small):
     _, real, spectrum, _ = small
     from manybody.simulation.operators import build_operators
@@ -399,42 +433,53 @@ def test_memory_and_time_are_estimated_and_refused_before_running(small, monkeyp
         ch.chebyshev_absorption(real, W, temperatures(), b)
 
 
-def test_plan_widens_gemm_columns_only_when_the_whole_bank_fits(monkeypatch):
-    """With memory to spare the contraction's GEMMs take the widest column count; whenever the
-    block of vectors or the bank has to shrink (a memory cap) they stay at 64 and the memory goes
-    to the block and the bank rows; and the moments do not depend on the column count."""
-    # N = 12 (D = 4096): the bank, not the moment matrices, dominates the memory
+def test_plan_under_a_memory_cap_shrinks_bank_block_then_node_rows(monkeypatch):
+    """With memory to spare the whole k bank is stored, all window nodes are formed in one pass
+    and the l GEMMs take the widest column count. Under a memory cap the plan gives up, in this
+    order, bank rows down to 256, vectors per block, bank rows down to 64, then node rows per
+    pass; whenever anything shrank the GEMMs stay at 64 columns; the plan fits the cap; and the
+    moments do not depend on the column count or the bank rows."""
+    # N = 12 (D = 4096): the bank and node vectors, not the moment matrices, dominate the memory
     real = draw_realisation(ModelParams(n_tls=12, coupling=CouplingParams(strength=0.05)),
                             realisation_rng(1, 0))
     b = Broadening(kind="gaussian", width=ETA)
     params = ChebyshevParams(n_vectors=4, dtype="float64")
     ample = ch.plan_chebyshev(real, W, temperatures(), b, params)
     assert ample.columns == cp.COLUMN_CHOICES[0]
-    assert all(rows == r.n_moments + 1 for rows, r in zip(ample.bank_rows, ample.rungs, strict=True))
+    nodes = [cp.window_nodes(r, ample.scale).size + 1 for r in ample.rungs]
+    assert list(ample.node_rows) == nodes
+    assert list(ample.bank_rows) == [r.n_moments + 1 for r in ample.rungs]
+    m_max = max(r.n_moments for r in ample.rungs) + 1
     seen = set()
-    for gigabytes in np.geomspace(0.03, 0.2, 9):
+    for gigabytes in np.geomspace(0.01, 0.2, 14):
         monkeypatch.setattr(cp, "available_memory", lambda g=gigabytes: g * 2**30)
         try:
             plan = ch.plan_chebyshev(real, W, temperatures(), b, params)
         except MemoryError:
             continue
-        split = (plan.block < ample.block
-                 or any(rows < r.n_moments + 1
-                        for rows, r in zip(plan.bank_rows, plan.rungs, strict=True)))
-        assert plan.columns in (64, *cp.COLUMN_CHOICES)
-        if split:
-            assert plan.columns == 64
-        seen.add((split, plan.columns))
-    assert (True, 64) in seen and (False, cp.COLUMN_CHOICES[0]) in seen
+        assert plan.memory_bytes <= params.memory_fraction * gigabytes * 2**30
+        bank = max(plan.bank_rows)
+        fewer_nodes = any(r < n for r, n in zip(plan.node_rows, nodes, strict=True))
+        if plan.block < ample.block:
+            assert bank <= 256
+        if fewer_nodes:
+            assert plan.block == 1 and bank <= 64
+        split = plan.block < ample.block or fewer_nodes or bank < m_max
+        assert plan.columns == (64 if split else cp.COLUMN_CHOICES[0])
+        seen.add((plan.block < ample.block, fewer_nodes, bank < m_max))
+    assert {(False, False, False), (False, False, True), (True, False, True),
+            (True, True, True)} <= seen
     op = ch.ChebyshevOperators(real, params).scaled()
     v = np.random.default_rng(1).standard_normal((real.dimension, 2))
-    left = kpm.DiagonalOperator(np.linspace(-1.0, 1.0, real.dimension))
-    narrow = kpm.correlation_moments(op, left, left, v.copy(), 300, bank_dtype=np.float64,
-                                     chunk=64)
-    wide = kpm.correlation_moments(op, left, left, v.copy(), 300, bank_dtype=np.float64,
-                                   chunk=256)
-    for x, y in zip(narrow, wide, strict=True):
-        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12 * np.abs(y).max(initial=0.0))
+    left = kpm.ShiftedDiagonal(np.linspace(-1.0, 1.0, real.dimension), 0.0)
+    theta = kpm.chebyshev_nodes(300)[0][200:]
+    ref = kpm.node_correlation_moments(op, left, left, v.copy(), 300, theta,
+                                       bank_dtype=np.float64, chunk=64)
+    for bank_rows, chunk in ((None, 256), (64, 64), (100, 128)):
+        got = kpm.node_correlation_moments(op, left, left, v.copy(), 300, theta,
+                                           bank_dtype=np.float64, bank_rows=bank_rows, chunk=chunk)
+        for x, y in zip(got, ref, strict=True):
+            np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12 * np.abs(y).max(initial=0.0))
 
 
 def test_large_system_plan_fits_budget_without_running():

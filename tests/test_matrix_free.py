@@ -275,6 +275,10 @@ def test_bench_apply_against_stream_on_a_tiny_size():
     assert floor["recorded_over_floor"] == pytest.approx(10.0 / (gemm + steps * 1e-3))
     assert floor["measured_over_floor"] == pytest.approx(2.0 / (gemm + steps * 1e-3))
     assert "recorded_over_floor" not in bench.solve_floor(rungs, 6, 3, apply, None, 2.0)
+    # node-projected moments: 4 R (M + 1) D b flops for R nodes
+    projected = [dict(r, nodes=n) for r, n in zip(rungs, (31, 12), strict=True)]
+    node_floor = bench.solve_floor(projected, 6, 3, apply, None, 2.0)
+    assert node_floor["gemm_seconds"] == pytest.approx(4 * (31 * 100 + 12 * 50) * 64 * 3 / 1e9)
 
 
 def test_fused_record_equals_the_numpy_passes():
@@ -331,6 +335,34 @@ def test_correlation_moments_fused_path_equals_the_numpy_path():
         for x, y in zip(a, b, strict=True):
             np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-9 * np.abs(y).max())
 
+
+
+def test_node_moments_fused_path_equals_the_numpy_path():
+    """node_correlation_moments on the matrix-free path (fused bookkeeping, in-place steps)
+    equals the generic path through plain callables, also with a chunked bank and several
+    passes over the nodes."""
+    from manybody.simulation.solvers.chebyshev.kpm import (
+        ShiftedDiagonal,
+        chebyshev_nodes,
+        node_correlation_moments,
+    )
+
+    real = _realisation("gaussian")
+    op, t = matrix_free_operators(real)
+    scaled = ScaledOperator(op, spectral_bounds(op))
+    v = np.random.default_rng(2).standard_normal((real.dimension, 2))
+    probe = np.random.default_rng(3).standard_normal((real.dimension, 2))
+    theta = chebyshev_nodes(40)[0][25:]
+    plain_left = lambda x: t[:, None] * x - 0.2 * x  # noqa: E731
+    for node_rows, bank_rows in ((None, None), (4, 9)):
+        a = node_correlation_moments(scaled, ShiftedDiagonal(t, 0.2), op.commutator_product,
+                                     v.copy(), 40, theta, probes=[probe], node_rows=node_rows,
+                                     bank_rows=bank_rows)
+        b = node_correlation_moments(scaled, plain_left, op.commutator_product, v.copy(), 40,
+                                     theta, probes=[probe], node_rows=node_rows,
+                                     bank_rows=bank_rows)
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-9 * np.abs(y).max())
 
 def test_scaled_product_into_out_and_refusals():
     """scaled_product(out=previous) equals the new-array result; an out aliasing x is refused."""

@@ -34,7 +34,7 @@ from manybody.simulation.solvers.memory import available_memory
 from manybody.support import validate as v
 
 __all__ = ["LineShape", "Plan", "Rung", "build_ladder", "check_inputs", "check_params", "plan_solve",
-           "required_moments", "window_rung"]
+           "required_moments", "solve_bytes", "solve_seconds", "window_nodes", "window_rung"]
 
 #: Cost model used before anything is measured: seconds per stored nonzero of a sparse product,
 #: and single/double precision GEMM rates (flop/s) of the 2-core reference machine.
@@ -95,6 +95,7 @@ class Plan:
     scale: SpectralScale
     rungs: tuple[Rung, ...]
     block: int
+    node_rows: tuple[int, ...]
     bank_rows: tuple[int, ...]
     memory_bytes: int
     seconds: float
@@ -284,6 +285,40 @@ def window_rung(t0: float, served, keep: float, eta: float, upper: float) -> Run
     return Rung(t0, tuple(served), cut, width, 0, 0)
 
 
+
+def window_nodes(rung: Rung, scale: SpectralScale) -> np.ndarray:
+    """Indices of the nodes of the rung's M-point Chebyshev grid inside its energy window
+    (W > 1e-13): the thermal index of the moments is projected on these nodes only
+    (:func:`.kpm.node_correlation_moments`), ascending."""
+    _, x = chebyshev_nodes(rung.n_moments)
+    return np.nonzero(rung.window(scale.to_energy(x)) > 1e-13)[0]
+
+
+def solve_bytes(dim: int, block: int, rows: int, bank: int, nodes: int, moments: int,
+                columns: int, itemsize: int, n_frequencies: int) -> int:
+    """Memory (bytes) of a solve: 16 float64 work vectors per vector of the block, ``rows`` node
+    vectors and the larger of the k bank (``bank`` rows) and the buffer of the l-recursion
+    (``columns`` rows) per vector (``itemsize`` bytes per number), the node-projected moments
+    (``nodes`` x ``moments``, float64, with temporaries) and the contraction's kernel tables."""
+    vectors = 16 * dim * block * 8
+    stored = block * (rows + max(bank, min(columns, moments))) * dim * itemsize
+    projected = 4 * block * nodes * moments * 8
+    contraction = 4 * nodes * moments * 8 * (2 + 2 * n_frequencies)
+    return vectors + stored + projected + contraction
+
+
+def solve_seconds(n_moments: int, nodes: int, rows: int, bank: int, filter_terms: int, dim: int,
+                  seconds_per_product: float, gemm_rate: float) -> float:
+    """Time (s) of one vector on one rung: the filter, both recursions (M + 1 steps each, rerun
+    per pass of ``rows`` node rows), the GEMMs that form and contract the ``nodes`` node vectors
+    (4 nodes (M + 1) D flops at ``gemm_rate``; accumulating over a bank of fewer than M + 1 rows
+    measured about twice as slow for the first half) and the small contraction."""
+    m = n_moments
+    passes = math.ceil(nodes / rows)
+    products = filter_terms + 2 * (m + 1) * passes
+    gemm = (4.0 if bank > m else 6.0) * nodes * (m + 1) * dim / gemm_rate
+    return products * seconds_per_product + gemm + 8.0 * nodes * m * m / 1e10
+
 def _achievable_width(scale, t0, served, keep, frequencies, broadening, tol, velocity,
                       beta_excess, n_moments) -> float:
     """Narrowest kernel width whose required M at this rung is <= ``n_moments`` (bisection; the
@@ -412,6 +447,8 @@ def plan_solve(
     fixed = operator_bytes(op.h) + extra_bytes
     budget = params.memory_fraction * available_memory() - fixed
     m_max = max(r.n_moments for r in rungs) + 1
+    nodes = [window_nodes(r, scale).size + 1 for r in rungs]  # + the boundary row A a_M
+    r_max = max(nodes)
     if params.block is not None:
         block = params.block
     elif not sp.issparse(op.h) or dim <= 1 << 14:
@@ -420,45 +457,46 @@ def plan_solve(
         block = 1
     block = max(1, min(block, n_vec))
 
-    def need(b, rows, columns=64):
-        vectors = 16 * dim * b * 8
-        bank = b * (rows + min(columns, m_max)) * dim * itemsize
-        moments = 3 * b * m_max * m_max * 8
-        contraction = 4 * m_max * m_max * 8 * (2 + 2 * len(frequencies))
-        return vectors + bank + moments + contraction
+    def need(b, rows, bank, columns=64):
+        return solve_bytes(dim, b, rows, bank, r_max, m_max, columns, itemsize, len(frequencies))
 
+    # under a memory cap, in this order: the k bank down to 256 rows (its node vectors are then
+    # accumulated over chunks), the block of vectors, the bank down to 64 rows, the node rows
+    # per pass (each further pass reruns both recursions)
     wanted = block
-    while block > 1 and need(block, m_max) > budget:
+    rows, bank = r_max, m_max
+    while bank > 256 and need(block, rows, bank) > budget:
+        bank = max(256, bank // 2)
+    while block > 1 and need(block, rows, bank) > budget:
         block //= 2
-    rows = m_max
-    while rows > 16 and need(block, rows) > budget:
+    while bank > 64 and need(block, rows, bank) > budget:
+        bank = max(64, bank // 2)
+    while rows > 16 and need(block, rows, bank) > budget:
         rows //= 2
-    # wider GEMMs of the contraction where the whole bank of the whole block fits with room to
-    # spare (measured, float32, 2 threads: 145-150, 178 and 193-195 GFlop/s with 64, 128 and
-    # 256 columns); under a memory cap the memory goes to the block and the bank rows instead
+    # wider GEMMs of the l-recursion where nothing had to shrink (measured, float32, 2 threads:
+    # 145-150, 178 and 193-195 GFlop/s with 64, 128 and 256 columns)
     columns = 64
-    if rows == m_max and block == wanted:
-        columns = next((c for c in COLUMN_CHOICES if need(block, rows, c) <= budget), 64)
-    memory = int(fixed + need(block, rows, columns))
-    if need(block, rows) > budget:
+    if rows == r_max and bank == m_max and block == wanted:
+        columns = next((c for c in COLUMN_CHOICES if need(block, rows, bank, c) <= budget), 64)
+    memory = int(fixed + need(block, rows, bank, columns))
+    if need(block, rows, bank) > budget:
         raise MemoryError(
             f"the chebyshev solver needs about {memory / 2**30:.1f} GB (D={dim}, M={m_max}) "
             f"but only {(budget + fixed) / 2**30:.1f} GB is allowed (memory_fraction "
             f"{params.memory_fraction:.0%}); use fewer TLS or a wider kernel")
-    bank_rows = tuple(min(r.n_moments + 1, rows) for r in rungs)
+    node_rows = tuple(min(n, rows) for n in nodes)
+    bank_rows = tuple(min(r.n_moments + 1, bank) for r in rungs)
     t_mv = op.seconds_per_product()
     if not math.isfinite(t_mv):
         entries = (op.h.nnz if sp.issparse(op.h) else
                    dim * op.h.entries_per_row if op.matrix_free else dim * dim)
         t_mv = SECONDS_PER_NONZERO * entries
     rate = _gemm_rate(params.dtype)
-    seconds = 0.0
-    for rung, rows_j in zip(rungs, bank_rows, strict=True):
-        m = rung.n_moments
-        chunks = math.ceil((m + 1) / rows_j)
-        products = rung.filter_terms + (m + 1) * (1 + chunks)
-        seconds += n_vec * (products * t_mv + 2.0 * m * m * dim / rate + 8.0 * m**3 / 1e10)
-    plan = Plan(scale, tuple(rungs), block, bank_rows, memory, seconds, t_mv, n_vec, columns)
+    seconds = sum(n_vec * solve_seconds(r.n_moments, n, rows_j, bank_j, r.filter_terms, dim,
+                                        t_mv, rate)
+                  for r, n, rows_j, bank_j in zip(rungs, nodes, node_rows, bank_rows, strict=True))
+    plan = Plan(scale, tuple(rungs), block, node_rows, bank_rows, memory, seconds, t_mv, n_vec,
+                columns)
     if params.max_seconds is not None and seconds > params.max_seconds:
         raise ValueError(
             f"the chebyshev solve is estimated at {seconds:.0f} s (> max_seconds="

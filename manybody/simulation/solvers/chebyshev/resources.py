@@ -25,6 +25,9 @@ from manybody.simulation.solvers.chebyshev.plan import (
     check_params,
     narrowest_width,
     required_moments,
+    solve_bytes,
+    solve_seconds,
+    window_nodes,
     window_rung,
 )
 from manybody.simulation.solvers.memory import available_memory
@@ -65,7 +68,7 @@ def estimate_resources(
     half = 0.5 * float(np.sum(e)) + coupling + extra
     ground = -half
     scale = SpectralScale(lower=ground - 0.01 * half, upper=half * 1.01, ground=ground)
-    m_max, seconds = 16, 0.0
+    m_max, r_max, seconds = 16, 2, 0.0
     rungs = build_ladder(t, params)
     offdiag = int(np.count_nonzero(real.tunnelling)) if real.tunnelling is not None else 0
     offdiag += sum(int(np.count_nonzero(np.triu(k, 1) if key == "xx" else k))
@@ -84,8 +87,10 @@ def estimate_resources(
                                       beta_excess))
         m_max = max(m_max, m)
         terms = exponential_coefficients(0.5 * scale.half_width / t0).size
-        seconds += params.n_vectors * ((terms + 2 * m) * t_mv
-                                       + 2.0 * m * m * dim / GEMM_RATE[params.dtype])
+        nodes = window_nodes(replace(rung, n_moments=m), scale).size + 1
+        r_max = max(r_max, nodes)
+        seconds += params.n_vectors * solve_seconds(m, nodes, nodes, m + 1, terms, dim, t_mv,
+                                                    GEMM_RATE[params.dtype])
     itemsize = 4 if params.dtype == "float32" else 8
     if dense:
         operators = 3 * nnz * 8
@@ -93,7 +98,8 @@ def estimate_resources(
         operators = 2 * dim * 8  # the diagonals of H and T: nothing else is stored
     else:
         operators = 2 * nnz * 12 + dim * 12
-    memory = operators * 2 + (m_max + 64) * dim * itemsize + 16 * dim * 8 + 3 * m_max**2 * 8
+    memory = operators * 2 + solve_bytes(dim, 1, r_max, m_max + 1, r_max, m_max + 1, 64,
+                                         itemsize, w.size)
     return {"memory_bytes": float(memory), "seconds": seconds, "n_moments": m_max,
             "n_rungs": len(rungs), "dimension": dim}
 

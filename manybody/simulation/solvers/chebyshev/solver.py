@@ -25,8 +25,13 @@ The two-operator density is expanded in Chebyshev polynomials of the rescaled H~
 
 computed without ever applying C: per vector, (C a_k).b_l = (T a_k).(H b_l) - (T H a_k).b_l and H on
 a Chebyshev vector is an index shift, so the bank holds the cheap T a_k (2M sparse products per
-vector, not 3M; :func:`.kpm.correlation_moments`). Every temperature T <= T0 then follows
-by one quadrature contraction on Chebyshev nodes with
+vector, not 3M; :func:`.kpm.correlation_moments`). Only their projection on the Chebyshev nodes
+of the thermal index inside the energy window is formed, y_jl = sum_k C_jk mu_kl for the R
+window nodes x_j (:func:`.kpm.node_correlation_moments`: R + 1 node vectors instead of a bank of
+M + 1, GEMMs of 4 (R + 1)(M + 1) D flops per vector instead of 2 (M + 1)^2 D; R/M ~ 0.15-0.4
+on the benchmark rungs, the lower the T0 the smaller), because the contraction below uses no
+other node of that index. Every temperature T <= T0 then follows by one quadrature contraction
+on Chebyshev nodes with
 
     F_T(E, E') = e^{-(1/T - 1/T0)(E - E_0)} W(E) G(E' - E),
 
@@ -42,7 +47,9 @@ and its statistical error is the jackknife spread over random vectors.
 
 Truncation error: the same moments contracted with only the first 0.9 M and 0.95 M of them give
 the change of the result with M (the random vectors are the same, so their noise cancels in the
-difference); the larger change, enveloped over the temperatures of the rung (per frequency), is the
+difference; the moments are recovered from the window nodes by discrete orthogonality, mu_kl =
+sum_j T_k(x_j) y_jl, leaving out the nodes above the window where the filtered vectors carry
+no weight); the larger change, enveloped over the temperatures of the rung (per frequency), is the
 truncation error estimate. Every ``*_error`` is sqrt(statistical^2 + truncation^2), so an exact
 trace reports a non-zero error too. Calibrated against dense ED (exact traces, N = 5-6, four model
 families, default truncation): |chebyshev - dense| <= 3 x the reported error everywhere, the
@@ -108,8 +115,8 @@ from manybody.simulation.solvers.chebyshev.kpm import (
     boltzmann_filter,
     chebyshev_nodes,
     commutator,
-    correlation_moments,
     jackknife_ratio,
+    node_correlation_moments,
     operator_applier,
     operator_bytes,
     quadrature_matrix,
@@ -128,6 +135,7 @@ from manybody.simulation.solvers.chebyshev.plan import (
     check_inputs,
     check_params,
     plan_solve,
+    window_nodes,
 )
 from manybody.simulation.solvers.chebyshev.resources import (
     chebyshev_minimum_bytes,
@@ -191,9 +199,11 @@ class ChebyshevResult:
         Rung serving each temperature, shape (n_T,).
     plan : Plan
     diagnostics : list of dict
-        Per rung: T0, n_moments, n_vectors, window_loss (weight fraction at T0 beyond the window),
-        amplification (max Z(T0)/Z(T)), truncation_bound (truncation_tol * amplification),
-        coarse_moments, truncation_error (largest truncation estimate of Q on the rung), seconds.
+        Per rung: T0, n_moments, nodes (window nodes + 1: rows of the node-projected moments),
+        node_rows (of them per pass), bank_rows (k rows per GEMM), n_vectors, window_loss
+        (weight fraction at T0 beyond the window), amplification (max Z(T0)/Z(T)),
+        truncation_bound (truncation_tol * amplification), coarse_moments, truncation_error
+        (largest truncation estimate of Q on the rung), seconds.
     exact_trace : bool
     wall_seconds : float
     operator : str
@@ -226,19 +236,33 @@ class ChebyshevResult:
 
 
 class _Contraction:
-    """Quadrature of one rung: F_T on the node grid, 1D Boltzmann weights for Z and energies."""
+    """Quadrature of one rung: F_T on the node grid, 1D Boltzmann weights for Z and energies.
+
+    The thermal (first, E) index lives on the rung's M-point node grid restricted to the nodes
+    inside the energy window (``theta_rows``; :func:`.kpm.node_correlation_moments` forms the
+    moments projected on these nodes only), the final (E') index on all M nodes. A truncation
+    probe (``fine``: the rung's contraction with M moments, this one having M' < M) first
+    recovers the moments mu_kl = sum_j T_k(x_j) y_jl (k, l < M', discrete orthogonality; the
+    nodes outside the window, where the filtered vectors have no weight, are left out) and
+    projects them on its own window nodes, so it contracts the first M' moments on M' nodes in
+    both indices, as a plain truncation would."""
 
     def __init__(self, rung: Rung, scale: SpectralScale, frequencies: np.ndarray,
-                 temperatures: np.ndarray, broadening: Broadening, velocity: bool) -> None:
+                 temperatures: np.ndarray, broadening: Broadening, velocity: bool,
+                 fine: _Contraction | None = None) -> None:
         m_count = rung.n_moments
         ground = scale.ground
         excess = 1.0 / temperatures - 1.0 / rung.temperature
         theta, x = chebyshev_nodes(m_count)
         energy = scale.to_energy(x)
         window = rung.window(energy)
-        rows = np.nonzero(window > 1e-13)[0]
+        rows = window_nodes(rung, scale)
+        self.n_moments = m_count
+        self.theta_rows = theta[rows]
         self.cw = quadrature_matrix(theta, m_count)
         self.cw_rows = self.cw[rows]
+        self.from_fine = None if fine is None else self.cw_rows @ np.cos(
+            np.outer(np.arange(m_count), fine.theta_rows))  # (rows, fine rows)
         self.f = np.exp(-np.outer(excess, energy[rows] - ground)) * window[rows]
         du = energy[None, :] - energy[rows][:, None]  # E' - E, (rows, nodes)
         self.kinds = {"abs": [LineShape(broadening, w) for w in frequencies]}
@@ -253,19 +277,24 @@ class _Contraction:
         self.boltzmann1 = np.exp(-np.outer(excess, self.shift1))
         self.outside1 = 1.0 - rung.window(e1)
 
-    def per_vector(self, mu: np.ndarray, m: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
-        """Numerators, Z and energy sums for each vector of a block (leading axis b)."""
-        b = mu.shape[0]
-        pole = (p[:, 0, :] @ self.cw_rows.T) @ self.f.T  # (b, n_T): sum_n p_n (T C)_nn
+    def per_vector(self, y: np.ndarray, m: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
+        """Numerators, Z and energy sums for each vector of a block (leading axis b) from the
+        node-projected moments y (b, rows, M) of the rung (of ``fine`` for a probe), the
+        one-operator moments m (b, >= 2M - 1) and the probe moments p (b, 1, >= M)."""
+        m_count = self.n_moments
+        if self.from_fine is not None:
+            y = np.matmul(self.from_fine, y[:, :, :m_count])
+        b = y.shape[0]
+        pole = (p[:, 0, :m_count] @ self.cw_rows.T) @ self.f.T  # (b, n_T): sum_n p_n (T C)_nn
         out: dict[str, np.ndarray] = {}
         for kind, g in self.kinds.items():
             out[kind] = np.empty((b, self.f.shape[0], len(g)))
         for i in range(b):
-            a = (self.cw_rows @ mu[i]) @ self.cw.T  # node weights of the 2D density (rows, nodes)
+            a = y[i] @ self.cw.T  # node weights of the 2D density (rows, nodes)
             for kind in self.kinds:
                 along = np.einsum("wrj,rj->wr", self.g[kind], a)
                 out[kind][i] = self.f @ along.T + pole[i][:, None] * self.slope[kind][None, :]
-        rho = m @ self.c1.T  # (b, 2M): one-operator weights on the nodes
+        rho = m[:, : 2 * m_count - 1] @ self.c1.T  # (b, 2M): one-operator weights on the nodes
         out.update({
             "z": rho @ self.boltzmann1.T,
             "e1": rho @ (self.boltzmann1 * self.shift1).T,
@@ -482,13 +511,14 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
     truncation = {k: np.zeros_like(a) for k, a in values.items()}
     rung_index = np.zeros(n_t, dtype=int)
     diagnostics = []
-    for j, (rung, rows) in enumerate(zip(plan.rungs, plan.bank_rows, strict=True)):
+    for j, (rung, rows, bank) in enumerate(zip(plan.rungs, plan.node_rows, plan.bank_rows,
+                                               strict=True)):
         rung_start = time.perf_counter()
         served = np.asarray(rung.served)
         rung_index[served] = j
         m_coarse = coarse_moments(rung.n_moments)
-        parts, count = _rung_sums(op, apply_t, apply_c, rung, rows, plan, w, t[served], broadening,
-                                  params, seq, velocity, m_coarse)
+        parts, count = _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t[served],
+                                  broadening, params, seq, velocity, m_coarse)
         arrays = {k: np.concatenate(p) for k, p in parts.items()}
         kinds = ("abs", "vel") if velocity else ("abs",)
         for kind in kinds:
@@ -510,6 +540,8 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
         truncation["heat"][served] = TRUNCATION_SAFETY * np.full_like(change, change.max())
         diagnostics.append(_diagnostics(rung, plan, arrays, parts, params, t[served], count,
                                         m_coarse, truncation["abs"][served], exact, rung_start))
+        diagnostics[-1].update(nodes=int(window_nodes(rung, plan.scale).size) + 1,
+                               node_rows=plan.node_rows[j], bank_rows=plan.bank_rows[j])
     raw = Responses(im_chi=values["abs"], re_chi=values["vel"] if velocity else None,
                     specific_heat=values["heat"],
                     errors={"im_chi": (statistical["abs"], truncation["abs"]),
@@ -518,15 +550,15 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
     return raw, plan, {"rung_index": rung_index, "diagnostics": diagnostics}
 
 
-def _rung_sums(op, apply_t, apply_c, rung, rows, plan, w, t_served, broadening, params, seq,
-               velocity, m_coarse) -> tuple[dict[str, list[np.ndarray]], int]:
+def _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t_served, broadening, params,
+               seq, velocity, m_coarse) -> tuple[dict[str, list[np.ndarray]], int]:
     """Per-vector (or, for an exact trace, summed) numerators, Z and energy sums of one rung,
     full and coarse, adding vectors until ``target_error`` is met; and the number of vectors."""
     exact = params.trace == "exact"
     dim = op.dimension
     contraction = _Contraction(rung, plan.scale, w, t_served, broadening, velocity)
     coarse = [_Contraction(replace(rung, n_moments=mc), plan.scale, w, t_served, broadening,
-                           velocity) for mc in m_coarse]
+                           velocity, fine=contraction) for mc in m_coarse]
     parts: dict[str, list[np.ndarray]] = {}
     count, goal = 0, plan.vectors_per_rung
     while count < goal:
@@ -540,18 +572,17 @@ def _rung_sums(op, apply_t, apply_c, rung, rows, plan, w, t_served, broadening, 
         del r
         shifted = _shifted(apply_t, rung.stress_shift)
         probe = shifted(apply_c(vecs))
-        mu, m, p = correlation_moments(op, shifted, apply_c, vecs, rung.n_moments,
-                                       probes=[probe], left_commutator=True,
-                                       bank_dtype=params.numpy_dtype, bank_rows=rows,
-                                       chunk=plan.columns)
+        y, m, p = node_correlation_moments(op, shifted, apply_c, vecs, rung.n_moments,
+                                           contraction.theta_rows, probes=[probe],
+                                           bank_dtype=params.numpy_dtype, node_rows=rows,
+                                           bank_rows=bank, chunk=plan.columns)
         del vecs, probe
         if exact:  # the contraction is linear in the moments: contract the block's sum once
-            mu, m, p = (a.sum(axis=0, keepdims=True) for a in (mu, m, p))
-        block = contraction.per_vector(mu, m, p)
-        for i, (mc, contract) in enumerate(zip(m_coarse, coarse, strict=True)):
-            block.update({f"coarse{i}_{k}": a for k, a in contract.per_vector(
-                mu[:, :mc, :mc], m[:, :2 * mc - 1], p[:, :, :mc]).items()})
-        del mu
+            y, m, p = (a.sum(axis=0, keepdims=True) for a in (y, m, p))
+        block = contraction.per_vector(y, m, p)
+        for i, contract in enumerate(coarse):
+            block.update({f"coarse{i}_{k}": a for k, a in contract.per_vector(y, m, p).items()})
+        del y
         for key, value in block.items():
             summed = value.sum(axis=0, keepdims=True) if exact else value
             if exact and key in parts:
