@@ -8,7 +8,9 @@ run        time and peak memory per realisation of the chebyshev solver (N = 14.
 matfree    the matrix-free block operator (issue 20) against the sparse path, side by side in one
            run, each measurement in its own subprocess on the same realisation: seconds and peak
            memory per realisation, the same Q within the errors, and one application of H to a
-           block against a streaming pass over the same arrays (the memory-bandwidth bound).
+           block against a streaming pass over the same arrays (the memory-bandwidth bound);
+           with --baseline DIR also the solve of another checkout of the project (a git
+           worktree of an earlier commit), in turn with this one (--repeats pairs).
 width      where the spectral width comes from (issue 20): the spectral bounds of dipolar
            realisations with and without their strongest pairs, and the moments the plan asks for.
 validate   acceptance at N = 10 and 12 for an interacting + random-matrix model: agreement with
@@ -25,6 +27,8 @@ Examples
     python scripts/bench_chebyshev.py run --sizes 14 16 18 20 --dense-sizes 10 11 12 13
     python scripts/bench_chebyshev.py validate
     OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python scripts/bench_chebyshev.py matfree --sizes 14 16
+    git worktree add /tmp/before <commit> && python scripts/bench_chebyshev.py matfree \
+        --sizes 16 18 --operators matrix_free --baseline /tmp/before --repeats 3
     OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python scripts/bench_chebyshev.py width --sizes 10 12 14
 """
 
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import resource
@@ -142,14 +147,25 @@ def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "aut
 
 
 def _run_child(method: str, n: int, n_vectors: int, dtype: str, timeout: float,
-               operator: str = "auto", memory_gb: float | None = None) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "single", method, str(n),
+               operator: str = "auto", memory_gb: float | None = None,
+               checkout: Path | None = None) -> dict:
+    """One ``single`` measurement in its own process; with ``checkout`` (the root of another
+    copy of the project, e.g. a git worktree of an earlier commit) its package and its own
+    benchmark script are run instead of this one's."""
+    script = Path(__file__).resolve() if checkout is None else checkout / "scripts" / Path(
+        __file__).name
+    cmd = [sys.executable, str(script), "single", method, str(n),
            "--vectors", str(n_vectors), "--dtype", dtype, "--operator", operator]
     if memory_gb is not None:
         cmd += ["--memory-gb", str(memory_gb)]
+    env = None
+    if checkout is not None:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [str(checkout), *filter(None, [os.environ.get("PYTHONPATH")])]))
     start = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
+                              env=env)
     except subprocess.TimeoutExpired:
         return {"method": method, "n_tls": n, "error": f"timeout after {timeout:.0f} s"}
     if proc.returncode != 0:
@@ -157,6 +173,20 @@ def _run_child(method: str, n: int, n_vectors: int, dtype: str, timeout: float,
         return {"method": method, "n_tls": n, "error": tail[0],
                 "seconds": time.perf_counter() - start}
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """The run of median time (the lower middle one of an even count); failed runs last."""
+    ordered = sorted(runs, key=lambda r: ("error" in r, r.get("seconds", math.inf)))
+    finished = [r for r in ordered if "error" not in r]
+    return finished[(len(finished) - 1) // 2] if finished else ordered[0]
+
+
+def _commit(checkout: Path) -> str | None:
+    """The git commit of a checkout, if it is one."""
+    proc = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=False)
+    return proc.stdout.strip() or None
 
 
 def _cpu_model() -> str:
@@ -455,9 +485,34 @@ def matfree(args) -> dict:
            "memory_cap_gb": args.memory_gb, "warm_up": "numba kernels compiled or loaded before "
            "the timing (seconds in warm_up_seconds)", "sizes": {}, "finished": False}
     data[args.label] = out
+    baseline = Path(args.baseline).resolve() if args.baseline else None
+    if baseline is not None:
+        out["baseline"] = {"checkout": str(baseline), "commit": _commit(baseline)}
     for n in args.sizes:
-        rec = {op: _run_child("chebyshev", n, args.vectors, args.dtype, args.timeout, op,
-                              args.memory_gb) for op in args.operators}
+        runs: dict[str, list[dict]] = {}
+        for _ in range(args.repeats):  # this code and the baseline in turn, A B A B ...
+            for op in args.operators:
+                runs.setdefault(op, []).append(_run_child(
+                    "chebyshev", n, args.vectors, args.dtype, args.timeout, op, args.memory_gb))
+            if baseline is not None:
+                runs.setdefault("baseline", []).append(_run_child(
+                    "chebyshev", n, args.vectors, args.dtype, args.timeout, "matrix_free",
+                    args.memory_gb, baseline))
+        rec = {key: _median_run(r) for key, r in runs.items()}  # the median run, kept whole
+        if args.repeats > 1:
+            rec["repeats"] = {key: [x.get("seconds") for x in r] for key, r in runs.items()}
+        free, base = rec.get("matrix_free", {}), rec.get("baseline")
+        if base and "error" not in base and free and "error" not in free:
+            pairs = [b["seconds"] / f["seconds"] for b, f in zip(
+                runs["baseline"], runs["matrix_free"], strict=True)
+                if "error" not in b and "error" not in f]
+            rec["baseline_over_matrix_free"] = {"median": float(np.median(pairs)),
+                                                "pairs": pairs}
+            rec["baseline_memory_over_matrix_free"] = (base["peak_memory_gb"]
+                                                       / free["peak_memory_gb"])
+            q0, q1 = np.array(base["absorption"]), np.array(free["absorption"])
+            rec["baseline_q_difference_over_error"] = float(np.max(
+                np.abs(q1 - q0) / np.array(base["absorption_error"])))
         rec["recorded_seconds"] = _recorded_seconds(n)
         free = rec.get("matrix_free", {})
         if rec["recorded_seconds"] and "error" not in free:
@@ -589,6 +644,11 @@ def main(argv: list[str] | None = None) -> int:
                       choices=("sparse", "matrix_free"))
     p_mf.add_argument("--memory-gb", type=float, default=None,
                       help="cap on the memory a solve may plan to use (GB)")
+    p_mf.add_argument("--baseline", default=None,
+                      help="root of another copy of the project (e.g. a git worktree of an "
+                      "earlier commit): its matrix-free solve is measured in turn with this one's")
+    p_mf.add_argument("--repeats", type=int, default=1,
+                      help="measurements of each, in turn; the median run is recorded")
     p_w = sub.add_parser("width", help="spectral width of dipolar realisations and its sources")
     p_w.add_argument("--sizes", type=int, nargs="*", default=[10, 12, 14])
     p_w.add_argument("--out", default=str(MATFREE_OUT))

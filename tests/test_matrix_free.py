@@ -3,7 +3,9 @@ round-off for every model family and dtype, and the solver's results unchanged w
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 
 import numpy as np
 import pytest
@@ -408,3 +410,60 @@ def test_min_distance_script_on_a_tiny_size(tmp_path):
     cost = rec["cost"]["records"]
     assert [c["min_distance"] for c in cost] == [0.0, 0.5, 0.9]
     assert cost[0]["mean_work_over_no_hard_core"] == 1.0
+
+
+def test_bench_matfree_against_a_baseline_checkout(tmp_path, monkeypatch):
+    """scripts/bench_chebyshev.py matfree --baseline: the solve of another checkout is measured in
+    turn with this one (A B A B), the median run of each kept whole, their time ratio pair by
+    pair and the largest difference of Q in units of the baseline's error recorded; the child
+    of the baseline runs that checkout's script with that checkout first on the import path."""
+    import importlib.util
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("bench_chebyshev",
+                                                  root / "scripts" / "bench_chebyshev.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    runs = [{"seconds": 3.0}, {"error": "x"}, {"seconds": 1.0}, {"seconds": 2.0}]
+    assert bench._median_run(runs) == {"seconds": 2.0}
+    assert bench._median_run([{"error": "x"}]) == {"error": "x"}
+    order, times = [], iter([10.0, 30.0, 12.0, 24.0, 11.0, 33.0])  # new, old, new, old, ...
+
+    def child(method, n, vectors, dtype, timeout, operator="auto", memory_gb=None,
+              checkout=None):
+        order.append("baseline" if checkout else operator)
+        q = [[1.0, 2.0]] if checkout else [[1.0, 2.5]]
+        return {"seconds": next(times), "peak_memory_gb": 2.0 if checkout else 1.0,
+                "absorption": q, "absorption_error": [[0.5, 0.25]], "rungs": []}
+
+    monkeypatch.setattr(bench, "_run_child", child)
+    monkeypatch.setattr(bench, "_apply_child", lambda *a, **k: {"error": "not measured"})
+    out = tmp_path / "bench.json"
+    bench.main(["matfree", "--sizes", "7", "--operators", "matrix_free", "--baseline",
+                str(tmp_path), "--repeats", "3", "--out", str(out), "--label", "t"])
+    rec = json.loads(out.read_text())["t"]["sizes"]["7"]
+    assert order == ["matrix_free", "baseline"] * 3
+    assert rec["repeats"] == {"matrix_free": [10.0, 12.0, 11.0], "baseline": [30.0, 24.0, 33.0]}
+    assert rec["matrix_free"]["seconds"] == 11.0 and rec["baseline"]["seconds"] == 30.0
+    assert rec["baseline_over_matrix_free"]["pairs"] == [3.0, 2.0, 3.0]
+    assert rec["baseline_over_matrix_free"]["median"] == 3.0
+    assert rec["baseline_memory_over_matrix_free"] == 2.0
+    assert rec["baseline_q_difference_over_error"] == 2.0
+
+    seen = {}
+
+    def fake_run(cmd, **kwargs):
+        seen.update(cmd=cmd, env=kwargs.get("env"))
+        return subprocess.CompletedProcess(cmd, 0, stdout='{"seconds": 1.0}\n', stderr="")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    spec.loader.exec_module(bench)  # the real _run_child again
+    assert bench._run_child("chebyshev", 7, 2, "float32", 10.0, "matrix_free",
+                            checkout=tmp_path) == {"seconds": 1.0}
+    assert seen["cmd"][1] == str(tmp_path / "scripts" / "bench_chebyshev.py")
+    assert seen["env"]["PYTHONPATH"].split(os.pathsep) == [str(tmp_path), "/elsewhere"]
+    bench._run_child("chebyshev", 7, 2, "float32", 10.0, "matrix_free")
+    assert seen["cmd"][1] == str(root / "scripts" / "bench_chebyshev.py") and seen["env"] is None
