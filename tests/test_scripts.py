@@ -77,3 +77,21 @@ def test_bench_saturation_tiny(tmp_path):
     assert record["n_amplitudes"] == 3 and record["steady_state_over_dense_solve"] > 0
     low, high = record["saturation_range"]  # Q^-1(e0) / Q^-1(0) over the amplitudes
     assert 0 < low < 1.0 <= high  # the strongest drive saturates; e0 = 0 is the linear value
+
+
+def test_figure_of_merit_spec_takes_a_hard_core():
+    """bench_figure_of_merit.py --min-distance: the headline spec at N TLS with the hard core set
+    and nothing else changed (same seed, probe and coupling strength)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import bench_figure_of_merit as fom
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    solver = {"method": "chebyshev", "chebyshev": {"n_vectors": 4}}
+    plain = fom.spec_for(16, 3, solver)
+    core = fom.spec_for(16, 3, solver, min_distance=0.2)
+    assert plain.model.coupling.min_distance == 0.0
+    assert core.model.coupling.min_distance == 0.2
+    assert core.model.n_tls == 16 and core.realisations == 3
+    assert core.model.coupling.strength == plain.model.coupling.strength
+    assert core.seed == plain.seed and core.probe == plain.probe
