@@ -457,12 +457,12 @@ def solve_floor(rungs: list[dict], n: int, n_vectors: int, apply: dict,
                 recorded: float | None, measured: float) -> dict:
     """The least time this estimator can take on this machine for the rungs a solve planned: the
     GEMMs at the GEMM rate measured alone (4 R (M+1) D b flops per rung for its R ``nodes``, the
-    node-projected moments; 2 (M+1)^2 D b for a record without them, the full moment matrix of
-    the earlier solver), plus every Chebyshev step (filter terms + 2M + 1 per rung) at
+    node-projected moments; 2 (M+1)^2 D b for a rung with ``node_rows`` 0 or a record without
+    them, the full moment matrix), plus every Chebyshev step (filter terms + 2M + 1 per rung) at
     the all-thread streaming bound of its bytes; nothing else (bookkeeping, bounds, plan)."""
     def flops(r):
         m = r["n_moments"] + 1
-        return 4.0 * r["nodes"] * m if "nodes" in r else 2.0 * m * m
+        return 4.0 * r["nodes"] * m if r.get("node_rows") else 2.0 * m * m
 
     gemm = sum(flops(r) * 2**n * n_vectors for r in rungs) / apply["gemm_flops_per_second"]
     steps = sum(r["filter_terms"] + 2 * r["n_moments"] + 1 for r in rungs)

@@ -236,6 +236,36 @@ def test_exact_trace_matches_dense_ed(small):
     np.testing.assert_allclose(s_plus, res.absorption / -np.expm1(-W[None, :] / t[:, None]))
 
 
+
+@pytest.mark.parametrize("trace", ["exact", "stochastic"])
+def test_node_projected_and_full_moment_paths_agree(small, monkeypatch, trace):
+    """Every rung forced onto the node-projected moments (plan.NODE_FRACTION = 1) or onto the full
+    moment matrix (0): the same Q, velocity shift and specific heat (same vectors) to round-off,
+    and error bars within 1 % (the truncation probe of the node path leaves out the nodes above
+    the window); a windowed rung is exercised, and exact traces still match dense ED."""
+    params, real, spectrum, elements = small
+    t = temperatures()
+    b = Broadening(kind="gaussian", width=ETA)
+    norm = absorption_normalisation(params)
+    options = ChebyshevParams(trace=trace, n_vectors=6, dtype="float64")
+    runs = {}
+    for fraction in (1.0, 0.0):
+        monkeypatch.setattr(cp, "NODE_FRACTION", fraction)
+        runs[fraction] = ch.chebyshev_absorption(real, W, t, b, options, normalisation=norm,
+                                                 seed=4)
+    node, full = runs[1.0], runs[0.0]
+    assert all(rows > 0 for rows in node.plan.node_rows)
+    assert all(rows == 0 for rows in full.plan.node_rows)
+    assert any(np.isfinite(r.window_energy) for r in node.plan.rungs)
+    for name in ("absorption", "velocity_shift", "specific_heat"):
+        a, f = getattr(node, name), getattr(full, name)
+        np.testing.assert_allclose(a, f, rtol=1e-9, atol=1e-9 * np.abs(f).max())
+        np.testing.assert_allclose(getattr(node, f"{name}_error"), getattr(full, f"{name}_error"),
+                                   rtol=1e-2, atol=1e-12 * np.abs(f).max())
+    if trace == "exact":
+        q = norm * absorption(spectrum, elements, W, t, b, method="exact")
+        assert np.all(np.abs(node.absorption - q) <= 3 * node.absorption_error)
+
 def test_exact_trace_lorentzian_kernel(small):
     params, real, spectrum, elements = small
     t = np.array([0.06, 0.3])
@@ -444,9 +474,15 @@ def test_plan_under_a_memory_cap_shrinks_bank_block_then_node_rows(monkeypatch):
                             realisation_rng(1, 0))
     b = Broadening(kind="gaussian", width=ETA)
     params = ChebyshevParams(n_vectors=4, dtype="float64")
+    default = ch.plan_chebyshev(real, W, temperatures(), b, params)
+    nodes = [cp.window_nodes(r, default.scale).size + 1 for r in default.rungs]
+    # by default only rungs with a narrow window (nodes <= 0.4 (M + 1)) project on the nodes
+    assert [rows > 0 for rows in default.node_rows] == [
+        n <= 0.4 * (r.n_moments + 1) for n, r in zip(nodes, default.rungs, strict=True)]
+    assert 0 < sum(rows > 0 for rows in default.node_rows) < len(nodes)  # both kinds here
+    monkeypatch.setattr(cp, "NODE_FRACTION", 1.0)  # every rung node-projected from here on
     ample = ch.plan_chebyshev(real, W, temperatures(), b, params)
     assert ample.columns == cp.COLUMN_CHOICES[0]
-    nodes = [cp.window_nodes(r, ample.scale).size + 1 for r in ample.rungs]
     assert list(ample.node_rows) == nodes
     assert list(ample.bank_rows) == [r.n_moments + 1 for r in ample.rungs]
     m_max = max(r.n_moments for r in ample.rungs) + 1

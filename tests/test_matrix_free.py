@@ -278,9 +278,12 @@ def test_bench_apply_against_stream_on_a_tiny_size():
     assert floor["measured_over_floor"] == pytest.approx(2.0 / (gemm + steps * 1e-3))
     assert "recorded_over_floor" not in bench.solve_floor(rungs, 6, 3, apply, None, 2.0)
     # node-projected moments: 4 R (M + 1) D b flops for R nodes
-    projected = [dict(r, nodes=n) for r, n in zip(rungs, (31, 12), strict=True)]
+    projected = [dict(r, nodes=n, node_rows=n) for r, n in zip(rungs, (31, 12), strict=True)]
     node_floor = bench.solve_floor(projected, 6, 3, apply, None, 2.0)
     assert node_floor["gemm_seconds"] == pytest.approx(4 * (31 * 100 + 12 * 50) * 64 * 3 / 1e9)
+    mixed = [projected[0], dict(projected[1], node_rows=0)]  # the second keeps the full matrix
+    assert bench.solve_floor(mixed, 6, 3, apply, None, 2.0)["gemm_seconds"] == pytest.approx(
+        (4 * 31 * 100 + 2 * 50**2) * 64 * 3 / 1e9)
 
 
 def test_fused_record_equals_the_numpy_passes():

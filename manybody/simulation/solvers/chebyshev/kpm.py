@@ -342,9 +342,10 @@ def correlation_moments(
     m_2k-1 = 2<a_k|a_k-1> - m_1. When the bank does not fit, ``bank_rows`` < M splits k into
     chunks and the l-recursion is rerun for each (M more products per extra chunk).
 
-    The solver uses :func:`node_correlation_moments` (the same moments projected on the nodes
-    it contracts, far less memory and GEMM work); this full form is its reference in the tests
-    and serves general A and B.
+    The solver uses this full form where a rung's energy window is wide, and
+    :func:`node_correlation_moments` (the same moments projected on the nodes it contracts,
+    less memory and GEMM work) where it is narrow; this form also serves general A and B and is
+    the reference of the node form in the tests.
 
     Parameters
     ----------

@@ -34,7 +34,8 @@ from manybody.simulation.solvers.memory import available_memory
 from manybody.support import validate as v
 
 __all__ = ["LineShape", "Plan", "Rung", "build_ladder", "check_inputs", "check_params", "plan_solve",
-           "required_moments", "solve_bytes", "solve_seconds", "window_nodes", "window_rung"]
+           "projects", "required_moments", "rung_bytes", "rung_seconds", "window_nodes",
+           "window_rung"]
 
 #: Cost model used before anything is measured: seconds per stored nonzero of a sparse product,
 #: and single/double precision GEMM rates (flop/s) of the 2-core reference machine.
@@ -89,8 +90,11 @@ COLUMN_CHOICES = (256, 128)
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything decided before the expensive part: bounds, ladder, blocks, memory and time
-    (``columns``: l-columns per GEMM of the contraction, :data:`COLUMN_CHOICES`)."""
+    """Everything decided before the expensive part: bounds, ladder, blocks, memory and time.
+
+    Per rung, ``node_rows``: window nodes formed per pass of the node-projected moments (0: the
+    rung keeps the full moment matrix, :func:`projects`); ``bank_rows``: rows of the k bank per
+    GEMM. ``columns``: l-columns per GEMM (:data:`COLUMN_CHOICES`)."""
 
     scale: SpectralScale
     rungs: tuple[Rung, ...]
@@ -294,30 +298,53 @@ def window_nodes(rung: Rung, scale: SpectralScale) -> np.ndarray:
     return np.nonzero(rung.window(scale.to_energy(x)) > 1e-13)[0]
 
 
-def solve_bytes(dim: int, block: int, rows: int, bank: int, nodes: int, moments: int,
-                columns: int, itemsize: int, n_frequencies: int) -> int:
-    """Memory (bytes) of a solve: 16 float64 work vectors per vector of the block, ``rows`` node
-    vectors and the larger of the k bank (``bank`` rows) and the buffer of the l-recursion
-    (``columns`` rows) per vector (``itemsize`` bytes per number), the node-projected moments
-    (``nodes`` x ``moments``, float64, with temporaries) and the contraction's kernel tables."""
+#: A rung forms node-projected moments when its window nodes (+ 1) are at most this fraction of
+#: M + 1 (GEMM work 4 (R + 1)(M + 1) D against 2 (M + 1)^2 D; the GEMMs with R rows run at a
+#: lower rate, so the break-even lies below 1/2); wider windows (high T0, small N) keep the full
+#: moment matrix of :func:`.kpm.correlation_moments`.
+NODE_FRACTION = 0.4
+
+
+def projects(nodes: int, n_moments: int) -> bool:
+    """Whether a rung with ``nodes`` node rows (window nodes + 1) forms node-projected moments."""
+    return nodes <= NODE_FRACTION * (n_moments + 1)
+
+
+def rung_bytes(dim: int, block: int, nodes: int, n_moments: int, rows: int, bank: int,
+               columns: int, itemsize: int, n_frequencies: int) -> int:
+    """Memory (bytes) of one rung of a solve: 16 float64 work vectors per vector of the block;
+    per vector (``itemsize`` bytes per number) either ``rows`` of the ``nodes`` node vectors and
+    the larger of the k bank (``bank`` rows) and the l buffer (``columns`` rows), or, for a rung
+    that keeps the full moment matrix (:func:`projects`), the bank and the l buffer; the moment
+    arrays (float64, with temporaries) and the contraction's kernel tables."""
+    m = n_moments + 1
     vectors = 16 * dim * block * 8
-    stored = block * (rows + max(bank, min(columns, moments))) * dim * itemsize
-    projected = 4 * block * nodes * moments * 8
-    contraction = 4 * nodes * moments * 8 * (2 + 2 * n_frequencies)
-    return vectors + stored + projected + contraction
+    bank, columns = min(bank, m), min(columns, m)
+    if projects(nodes, n_moments):
+        stored = block * (min(rows, nodes) + max(bank, columns)) * dim * itemsize
+        moments = 4 * block * nodes * m * 8
+    else:
+        stored = block * (bank + columns) * dim * itemsize
+        moments = 4 * block * m * m * 8
+    contraction = 4 * nodes * m * 8 * (2 + 2 * n_frequencies)
+    return vectors + stored + moments + contraction
 
 
-def solve_seconds(n_moments: int, nodes: int, rows: int, bank: int, filter_terms: int, dim: int,
-                  seconds_per_product: float, gemm_rate: float) -> float:
-    """Time (s) of one vector on one rung: the filter, both recursions (M + 1 steps each, rerun
-    per pass of ``rows`` node rows), the GEMMs that form and contract the ``nodes`` node vectors
-    (4 nodes (M + 1) D flops at ``gemm_rate``; accumulating over a bank of fewer than M + 1 rows
-    measured about twice as slow for the first half) and the small contraction."""
+def rung_seconds(nodes: int, n_moments: int, rows: int, bank: int, filter_terms: int, dim: int,
+                 seconds_per_product: float, gemm_rate: float) -> float:
+    """Time (s) of one vector on one rung: the filter and both recursions (M + 1 steps each),
+    the GEMMs and the small contraction. Node-projected (:func:`projects`): both recursions rerun
+    per pass of ``rows`` node rows, GEMMs of 4 nodes (M + 1) D flops at ``gemm_rate`` (forming
+    the node vectors over a bank of fewer than M + 1 rows measured about twice as slow); else the
+    full moment matrix, 2 (M + 1)^2 D flops, the l-recursion rerun per chunk of ``bank`` rows."""
     m = n_moments
-    passes = math.ceil(nodes / rows)
-    products = filter_terms + 2 * (m + 1) * passes
-    gemm = (4.0 if bank > m else 6.0) * nodes * (m + 1) * dim / gemm_rate
-    return products * seconds_per_product + gemm + 8.0 * nodes * m * m / 1e10
+    if projects(nodes, n_moments):
+        products = filter_terms + 2 * (m + 1) * math.ceil(nodes / rows)
+        gemm = (4.0 if bank > m else 6.0) * nodes * (m + 1) * dim / gemm_rate
+        return products * seconds_per_product + gemm + 8.0 * nodes * m * m / 1e10
+    products = filter_terms + (m + 1) * (1 + math.ceil((m + 1) / bank))
+    return products * seconds_per_product + 2.0 * (m + 1) ** 2 * dim / gemm_rate + 8.0 * m**3 / 1e10
+
 
 def _achievable_width(scale, t0, served, keep, frequencies, broadening, tol, velocity,
                       beta_excess, n_moments) -> float:
@@ -458,11 +485,13 @@ def plan_solve(
     block = max(1, min(block, n_vec))
 
     def need(b, rows, bank, columns=64):
-        return solve_bytes(dim, b, rows, bank, r_max, m_max, columns, itemsize, len(frequencies))
+        return max(rung_bytes(dim, b, n, r.n_moments, rows, bank, columns, itemsize,
+                              len(frequencies)) for r, n in zip(rungs, nodes, strict=True))
 
-    # under a memory cap, in this order: the k bank down to 256 rows (its node vectors are then
-    # accumulated over chunks), the block of vectors, the bank down to 64 rows, the node rows
-    # per pass (each further pass reruns both recursions)
+    # under a memory cap, in this order: the k bank down to 256 rows (node vectors are then
+    # accumulated over chunks; a full moment matrix reruns the l-recursion per chunk), the block
+    # of vectors, the bank down to 64 rows, the node rows per pass (each further pass reruns both
+    # recursions)
     wanted = block
     rows, bank = r_max, m_max
     while bank > 256 and need(block, rows, bank) > budget:
@@ -484,7 +513,9 @@ def plan_solve(
             f"the chebyshev solver needs about {memory / 2**30:.1f} GB (D={dim}, M={m_max}) "
             f"but only {(budget + fixed) / 2**30:.1f} GB is allowed (memory_fraction "
             f"{params.memory_fraction:.0%}); use fewer TLS or a wider kernel")
-    node_rows = tuple(min(n, rows) for n in nodes)
+    # 0 node rows: the rung keeps the full moment matrix (its window is too wide to gain)
+    node_rows = tuple(min(n, rows) if projects(n, r.n_moments) else 0
+                      for r, n in zip(rungs, nodes, strict=True))
     bank_rows = tuple(min(r.n_moments + 1, bank) for r in rungs)
     t_mv = op.seconds_per_product()
     if not math.isfinite(t_mv):
@@ -492,9 +523,9 @@ def plan_solve(
                    dim * op.h.entries_per_row if op.matrix_free else dim * dim)
         t_mv = SECONDS_PER_NONZERO * entries
     rate = _gemm_rate(params.dtype)
-    seconds = sum(n_vec * solve_seconds(r.n_moments, n, rows_j, bank_j, r.filter_terms, dim,
-                                        t_mv, rate)
-                  for r, n, rows_j, bank_j in zip(rungs, nodes, node_rows, bank_rows, strict=True))
+    seconds = sum(n_vec * rung_seconds(n, r.n_moments, rows, bank_j, r.filter_terms, dim, t_mv,
+                                       rate)
+                  for r, n, bank_j in zip(rungs, nodes, bank_rows, strict=True))
     plan = Plan(scale, tuple(rungs), block, node_rows, bank_rows, memory, seconds, t_mv, n_vec,
                 columns)
     if params.max_seconds is not None and seconds > params.max_seconds:

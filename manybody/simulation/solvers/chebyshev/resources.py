@@ -25,8 +25,8 @@ from manybody.simulation.solvers.chebyshev.plan import (
     check_params,
     narrowest_width,
     required_moments,
-    solve_bytes,
-    solve_seconds,
+    rung_bytes,
+    rung_seconds,
     window_nodes,
     window_rung,
 )
@@ -68,7 +68,8 @@ def estimate_resources(
     half = 0.5 * float(np.sum(e)) + coupling + extra
     ground = -half
     scale = SpectralScale(lower=ground - 0.01 * half, upper=half * 1.01, ground=ground)
-    m_max, r_max, seconds = 16, 2, 0.0
+    m_max, work, seconds = 16, 0, 0.0
+    itemsize = 4 if params.dtype == "float32" else 8
     rungs = build_ladder(t, params)
     offdiag = int(np.count_nonzero(real.tunnelling)) if real.tunnelling is not None else 0
     offdiag += sum(int(np.count_nonzero(np.triu(k, 1) if key == "xx" else k))
@@ -88,18 +89,16 @@ def estimate_resources(
         m_max = max(m_max, m)
         terms = exponential_coefficients(0.5 * scale.half_width / t0).size
         nodes = window_nodes(replace(rung, n_moments=m), scale).size + 1
-        r_max = max(r_max, nodes)
-        seconds += params.n_vectors * solve_seconds(m, nodes, nodes, m + 1, terms, dim, t_mv,
-                                                    GEMM_RATE[params.dtype])
-    itemsize = 4 if params.dtype == "float32" else 8
+        work = max(work, rung_bytes(dim, 1, nodes, m, nodes, m + 1, 64, itemsize, w.size))
+        seconds += params.n_vectors * rung_seconds(nodes, m, nodes, m + 1, terms, dim, t_mv,
+                                                   GEMM_RATE[params.dtype])
     if dense:
         operators = 3 * nnz * 8
     elif uses_matrix_free(n, params):
         operators = 2 * dim * 8  # the diagonals of H and T: nothing else is stored
     else:
         operators = 2 * nnz * 12 + dim * 12
-    memory = operators * 2 + solve_bytes(dim, 1, r_max, m_max + 1, r_max, m_max + 1, 64,
-                                         itemsize, w.size)
+    memory = operators * 2 + work
     return {"memory_bytes": float(memory), "seconds": seconds, "n_moments": m_max,
             "n_rungs": len(rungs), "dimension": dim}
 

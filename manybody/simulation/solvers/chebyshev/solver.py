@@ -25,13 +25,14 @@ The two-operator density is expanded in Chebyshev polynomials of the rescaled H~
 
 computed without ever applying C: per vector, (C a_k).b_l = (T a_k).(H b_l) - (T H a_k).b_l and H on
 a Chebyshev vector is an index shift, so the bank holds the cheap T a_k (2M sparse products per
-vector, not 3M; :func:`.kpm.correlation_moments`). Only their projection on the Chebyshev nodes
-of the thermal index inside the energy window is formed, y_jl = sum_k C_jk mu_kl for the R
-window nodes x_j (:func:`.kpm.node_correlation_moments`: R + 1 node vectors instead of a bank of
-M + 1, GEMMs of 4 (R + 1)(M + 1) D flops per vector instead of 2 (M + 1)^2 D; R/M ~ 0.15-0.4
-on the benchmark rungs, the lower the T0 the smaller), because the contraction below uses no
-other node of that index. Every temperature T <= T0 then follows by one quadrature contraction
-on Chebyshev nodes with
+vector, not 3M; :func:`.kpm.correlation_moments`). Where the energy window is narrow (R + 1 <=
+0.4 (M + 1), :func:`.plan.projects`) only their projection on the Chebyshev nodes of the thermal
+index inside the window is formed, y_jl = sum_k C_jk mu_kl for the R window nodes x_j
+(:func:`.kpm.node_correlation_moments`: R + 1 node vectors instead of a bank of M + 1, GEMMs of
+4 (R + 1)(M + 1) D flops per vector instead of 2 (M + 1)^2 D; R/M ~ 0.15-0.4 on the benchmark
+rungs, the lower the T0 the smaller), because the contraction below uses no other node of that
+index; a wider window keeps the full matrix and projects it. Every temperature T <= T0 then
+follows by one quadrature contraction on Chebyshev nodes with
 
     F_T(E, E') = e^{-(1/T - 1/T0)(E - E_0)} W(E) G(E' - E),
 
@@ -115,6 +116,7 @@ from manybody.simulation.solvers.chebyshev.kpm import (
     boltzmann_filter,
     chebyshev_nodes,
     commutator,
+    correlation_moments,
     jackknife_ratio,
     node_correlation_moments,
     operator_applier,
@@ -572,10 +574,18 @@ def _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t_served, broade
         del r
         shifted = _shifted(apply_t, rung.stress_shift)
         probe = shifted(apply_c(vecs))
-        y, m, p = node_correlation_moments(op, shifted, apply_c, vecs, rung.n_moments,
-                                           contraction.theta_rows, probes=[probe],
-                                           bank_dtype=params.numpy_dtype, node_rows=rows,
-                                           bank_rows=bank, chunk=plan.columns)
+        if rows:  # node-projected moments (plan.projects)
+            y, m, p = node_correlation_moments(op, shifted, apply_c, vecs, rung.n_moments,
+                                               contraction.theta_rows, probes=[probe],
+                                               bank_dtype=params.numpy_dtype, node_rows=rows,
+                                               bank_rows=bank, chunk=plan.columns)
+        else:  # a window too wide to gain: the full moment matrix, projected afterwards
+            mu, m, p = correlation_moments(op, shifted, apply_c, vecs, rung.n_moments,
+                                           probes=[probe], left_commutator=True,
+                                           bank_dtype=params.numpy_dtype, bank_rows=bank,
+                                           chunk=plan.columns)
+            y = np.matmul(contraction.cw_rows, mu)
+            del mu
         del vecs, probe
         if exact:  # the contraction is linear in the moments: contract the block's sum once
             y, m, p = (a.sum(axis=0, keepdims=True) for a in (y, m, p))
