@@ -31,6 +31,7 @@ from manybody.simulation.solvers.chebyshev import kpm
 from manybody.simulation.solvers.chebyshev import plan as cp
 from manybody.simulation.solvers.chebyshev import resources as cr
 from manybody.simulation.solvers.chebyshev import solver as ch
+from manybody.simulation.solvers.chebyshev.moments import correlation_moments, node_correlation_moments
 from manybody.simulation.solvers.dense import solve
 
 W = np.array([0.2, 0.4])
@@ -125,7 +126,7 @@ def test_correlation_moments_match_explicit_polynomials(rng):
     t = np.diag(rng.standard_normal(dim))
     c = h @ t - t @ h
     v = rng.standard_normal((dim, 3))
-    mu, m, p = kpm.correlation_moments(op, lambda x: c @ x, lambda x: c @ x, v, m_count,
+    mu, m, p = correlation_moments(op, lambda x: c @ x, lambda x: c @ x, v, m_count,
                                        probes=[t @ v], bank_dtype=np.float64, bank_rows=5,
                                        chunk=4)
     ht = (h - scale.center * np.eye(dim)) / scale.half_width
@@ -159,7 +160,7 @@ def test_node_moments_equal_projected_correlation_moments(rng):
     c = h * (t[None, :] - t[:, None])
     v = rng.standard_normal((dim, 3))
     probe = [left(c @ v)]
-    mu, m, p = kpm.correlation_moments(op, left, lambda x: c @ x, v, m_count, probes=probe,
+    mu, m, p = correlation_moments(op, left, lambda x: c @ x, v, m_count, probes=probe,
                                        left_commutator=True, bank_dtype=np.float64)
     theta, _ = kpm.chebyshev_nodes(m_count)
     full = kpm.quadrature_matrix(theta, m_count)
@@ -168,14 +169,14 @@ def test_node_moments_equal_projected_correlation_moments(rng):
         for node_rows, bank_rows, dtype, tol in ((None, None, np.float64, 1e-12),
                                                  (2, 7, np.float64, 1e-12),
                                                  (None, 5, np.float32, 3e-6)):
-            y, m2, p2 = kpm.node_correlation_moments(
+            y, m2, p2 = node_correlation_moments(
                 op, left, lambda x: c @ x, v, m_count, theta[rows], probes=probe,
                 bank_dtype=dtype, node_rows=node_rows, bank_rows=bank_rows, chunk=4)
             np.testing.assert_allclose(y, want, rtol=0, atol=tol * np.abs(want).max())
             np.testing.assert_allclose(m2, m, rtol=1e-12, atol=1e-12 * np.abs(m).max())
             np.testing.assert_allclose(p2, p, rtol=1e-12, atol=1e-12 * np.abs(p).max())
     with pytest.raises(ValueError, match="nodes"):
-        kpm.node_correlation_moments(op, left, lambda x: c @ x, v, m_count, np.array([0.1]))
+        node_correlation_moments(op, left, lambda x: c @ x, v, m_count, np.array([0.1]))
 
 def test_spectral_bounds_contain_spectrum(small):
     _, real, spectrum, _ = small
@@ -509,10 +510,10 @@ def test_plan_under_a_memory_cap_shrinks_bank_block_then_node_rows(monkeypatch):
     v = np.random.default_rng(1).standard_normal((real.dimension, 2))
     left = kpm.ShiftedDiagonal(np.linspace(-1.0, 1.0, real.dimension), 0.0)
     theta = kpm.chebyshev_nodes(300)[0][200:]
-    ref = kpm.node_correlation_moments(op, left, left, v.copy(), 300, theta,
+    ref = node_correlation_moments(op, left, left, v.copy(), 300, theta,
                                        bank_dtype=np.float64, chunk=64)
     for bank_rows, chunk in ((None, 256), (64, 64), (100, 128)):
-        got = kpm.node_correlation_moments(op, left, left, v.copy(), 300, theta,
+        got = node_correlation_moments(op, left, left, v.copy(), 300, theta,
                                            bank_dtype=np.float64, bank_rows=bank_rows, chunk=chunk)
         for x, y in zip(got, ref, strict=True):
             np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12 * np.abs(y).max(initial=0.0))

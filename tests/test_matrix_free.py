@@ -323,7 +323,8 @@ def test_correlation_moments_fused_path_equals_the_numpy_path():
     """The matrix-free path's fused bookkeeping and in-place steps give the moments of the
     generic path (same operator applied through a plain callable) to round-off, also when the
     bank is split into chunks."""
-    from manybody.simulation.solvers.chebyshev.kpm import ShiftedDiagonal, correlation_moments
+    from manybody.simulation.solvers.chebyshev.kpm import ShiftedDiagonal
+    from manybody.simulation.solvers.chebyshev.moments import correlation_moments
 
     real = _realisation("gaussian")
     op, t = matrix_free_operators(real)
@@ -346,11 +347,8 @@ def test_node_moments_fused_path_equals_the_numpy_path():
     """node_correlation_moments on the matrix-free path (fused bookkeeping, in-place steps)
     equals the generic path through plain callables, also with a chunked bank and several
     passes over the nodes."""
-    from manybody.simulation.solvers.chebyshev.kpm import (
-        ShiftedDiagonal,
-        chebyshev_nodes,
-        node_correlation_moments,
-    )
+    from manybody.simulation.solvers.chebyshev.kpm import ShiftedDiagonal, chebyshev_nodes
+    from manybody.simulation.solvers.chebyshev.moments import node_correlation_moments
 
     real = _realisation("gaussian")
     op, t = matrix_free_operators(real)

@@ -1,6 +1,6 @@
 """The bookkeeping of one Chebyshev step on the matrix-free path, in one pass over the vectors.
 
-After each step of :func:`.kpm.correlation_moments` the new block X_k (D, b) is needed three ways:
+After each step of :func:`.moments.correlation_moments` the new block X_k (D, b) is needed three ways:
 its dot products with itself, with X_k-1 and with the probe blocks (the one-operator and probe
 moments), and a float32 (or float64) copy of (T - c) X_k, transposed, as row k of the bank that
 the GEMM contracts. Done by numpy these are separate passes (an einsum per dot, a row scaling, a

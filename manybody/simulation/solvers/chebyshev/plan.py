@@ -293,7 +293,7 @@ def window_rung(t0: float, served, keep: float, eta: float, upper: float) -> Run
 def window_nodes(rung: Rung, scale: SpectralScale) -> np.ndarray:
     """Indices of the nodes of the rung's M-point Chebyshev grid inside its energy window
     (W > 1e-13): the thermal index of the moments is projected on these nodes only
-    (:func:`.kpm.node_correlation_moments`), ascending."""
+    (:func:`.moments.node_correlation_moments`), ascending."""
     _, x = chebyshev_nodes(rung.n_moments)
     return np.nonzero(rung.window(scale.to_energy(x)) > 1e-13)[0]
 
@@ -301,7 +301,7 @@ def window_nodes(rung: Rung, scale: SpectralScale) -> np.ndarray:
 #: A rung forms node-projected moments when its window nodes (+ 1) are at most this fraction of
 #: M + 1 (GEMM work 4 (R + 1)(M + 1) D against 2 (M + 1)^2 D; the GEMMs with R rows run at a
 #: lower rate, so the break-even lies below 1/2); wider windows (high T0, small N) keep the full
-#: moment matrix of :func:`.kpm.correlation_moments`.
+#: moment matrix of :func:`.moments.correlation_moments`.
 NODE_FRACTION = 0.4
 
 

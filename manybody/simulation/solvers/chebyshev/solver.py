@@ -25,10 +25,10 @@ The two-operator density is expanded in Chebyshev polynomials of the rescaled H~
 
 computed without ever applying C: per vector, (C a_k).b_l = (T a_k).(H b_l) - (T H a_k).b_l and H on
 a Chebyshev vector is an index shift, so the bank holds the cheap T a_k (2M sparse products per
-vector, not 3M; :func:`.kpm.correlation_moments`). Where the energy window is narrow (R + 1 <=
+vector, not 3M; :func:`.moments.correlation_moments`). Where the energy window is narrow (R + 1 <=
 0.4 (M + 1), :func:`.plan.projects`) only their projection on the Chebyshev nodes of the thermal
 index inside the window is formed, y_jl = sum_k C_jk mu_kl for the R window nodes x_j
-(:func:`.kpm.node_correlation_moments`: R + 1 node vectors instead of a bank of M + 1, GEMMs of
+(:func:`.moments.node_correlation_moments`: R + 1 node vectors instead of a bank of M + 1, GEMMs of
 4 (R + 1)(M + 1) D flops per vector instead of 2 (M + 1)^2 D; R/M ~ 0.15-0.4 on the benchmark
 rungs, the lower the T0 the smaller), because the contraction below uses no other node of that
 index; a wider window keeps the full matrix and projects it. Every temperature T <= T0 then
@@ -116,9 +116,7 @@ from manybody.simulation.solvers.chebyshev.kpm import (
     boltzmann_filter,
     chebyshev_nodes,
     commutator,
-    correlation_moments,
     jackknife_ratio,
-    node_correlation_moments,
     operator_applier,
     operator_bytes,
     quadrature_matrix,
@@ -128,6 +126,10 @@ from manybody.simulation.solvers.chebyshev.kpm import (
 from manybody.simulation.solvers.chebyshev.matrix_free import (
     matrix_free_operators,
     matrix_free_refusal,
+)
+from manybody.simulation.solvers.chebyshev.moments import (
+    correlation_moments,
+    node_correlation_moments,
 )
 from manybody.simulation.solvers.chebyshev.plan import (
     LineShape,
@@ -241,7 +243,7 @@ class _Contraction:
     """Quadrature of one rung: F_T on the node grid, 1D Boltzmann weights for Z and energies.
 
     The thermal (first, E) index lives on the rung's M-point node grid restricted to the nodes
-    inside the energy window (``theta_rows``; :func:`.kpm.node_correlation_moments` forms the
+    inside the energy window (``theta_rows``; :func:`.moments.node_correlation_moments` forms the
     moments projected on these nodes only), the final (E') index on all M nodes. A truncation
     probe (``fine``: the rung's contraction with M moments, this one having M' < M) first
     recovers the moments mu_kl = sum_j T_k(x_j) y_jl (k, l < M', discrete orthogonality; the

@@ -1,0 +1,343 @@
+"""Two-operator Chebyshev moments of blocks of vectors: the recursions and GEMMs of the solver.
+
+:func:`correlation_moments` forms the full moment matrix mu_kl = <v| T_k(H~) A^T T_l(H~) B |v>
+(k, l < M) from a bank of stored vectors; :func:`node_correlation_moments` forms only its
+projection on chosen Chebyshev nodes of the first index, which is all the solver's contraction
+uses where the thermal window is narrow. Both take the commutator C = [H, A] without applying it
+and do a step's bookkeeping in one compiled pass on the matrix-free path (:mod:`.fused`).
+Conventions (nodes, quadrature, scaling) are those of :mod:`.kpm`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from manybody.simulation.solvers.chebyshev.fused import record
+from manybody.simulation.solvers.chebyshev.kpm import (
+    Apply,
+    ScaledOperator,
+    ShiftedDiagonal,
+    quadrature_matrix,
+)
+
+__all__ = ["ACCUMULATE_COLUMNS", "correlation_moments", "node_correlation_moments"]
+
+
+def _row_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Column-wise dot products of two (D, b) blocks, in float64."""
+    return np.einsum("ij,ij->j", a, b, dtype=np.float64)
+
+
+def _store(out: np.ndarray, x: np.ndarray) -> None:
+    """Copy a (D, b) float64 block into rows of ``out`` (b, D) (cast to the bank precision).
+
+    Filtered vectors can have float32-subnormal entries; measured, they slow the GEMM by ~15 % at
+    most, less than flushing them would cost, so they are kept.
+    """
+    out[...] = x.T
+
+
+def correlation_moments(
+    op: ScaledOperator,
+    left: Apply,
+    right: Apply,
+    v: np.ndarray,
+    n_moments: int,
+    *,
+    probes: list[np.ndarray] | None = None,
+    left_commutator: bool = False,
+    bank_dtype: type = np.float32,
+    bank_rows: int | None = None,
+    chunk: int = 64,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two-operator Chebyshev moments of a block of vectors.
+
+    For each column v_i of ``v``::
+
+        mu_kl = <v_i| T_k(H~) A^T T_l(H~) B |v_i>,   k, l < M,
+        m_k   = <v_i| T_k(H~) |v_i>,                 k < 2M - 1,
+        p_jk  = <v_i| T_k(H~) |u_j,i>,               k < M, for each probe block u_j,
+
+    with A = ``left`` and B = ``right``; with ``left_commutator`` the left operator is instead the
+    commutator C = [H, A] of a symmetric A, obtained without applying C: per vector exactly,
+    (C a_k).b_l = (A a_k).(H b_l) - (A H a_k).b_l and H acting on a Chebyshev vector is an index
+    shift (H T_l = center T_l + half_width (T_l+1 + T_|l-1|) / 2), so with nu_kl = (A a_k).b_l
+    (k, l <= M) mu_kl = half_width/2 (nu_k,l+1 + nu_k,|l-1| - nu_k+1,l - nu_|k-1|,l). That saves M
+    products of C per vector. The vectors A T_k(H~) v are kept in a bank
+    (``bank_dtype``, rows of length D) and multiplied by chunks of T_l(H~) B v (a GEMM); the one-
+    operator moments come free by the doubling relations m_2k = 2<a_k|a_k> - m_0 and
+    m_2k-1 = 2<a_k|a_k-1> - m_1. When the bank does not fit, ``bank_rows`` < M splits k into
+    chunks and the l-recursion is rerun for each (M more products per extra chunk).
+
+    The solver uses this full form where a rung's energy window is wide, and
+    :func:`node_correlation_moments` (the same moments projected on the nodes it contracts,
+    less memory and GEMM work) where it is narrow; this form also serves general A and B and is
+    the reference of the node form in the tests.
+
+    Parameters
+    ----------
+    op : ScaledOperator
+        H~.
+    left, right : callable
+        A and B applied to (D, b) blocks.
+    v : numpy.ndarray
+        Starting vectors, shape (D, b), float64.
+    n_moments : int
+        M.
+    probes : list of numpy.ndarray, optional
+        Blocks u_j of shape (D, b) whose overlaps with T_k(H~) v are wanted.
+    bank_dtype : numpy dtype
+        float32 (half the memory, single-precision GEMM) or float64.
+    bank_rows : int, optional
+        Rows of the bank per chunk (default M: one chunk).
+    chunk : int
+        Columns l per GEMM.
+
+    Returns
+    -------
+    mu : numpy.ndarray
+        Shape (b, M, M), float64.
+    m : numpy.ndarray
+        Shape (b, 2M - 1), float64.
+    p : numpy.ndarray
+        Shape (b, n_probes, M), float64.
+    """
+    dim, b = v.shape
+    m_out = int(n_moments)
+    if m_out < 2:
+        raise ValueError(f"n_moments must be >= 2, got {n_moments}")
+    m_count = m_out + 1 if left_commutator else m_out
+    probes = list(probes or [])
+    rows = m_count if bank_rows is None else max(1, min(int(bank_rows), m_count))
+    mu = np.zeros((b, m_count, m_count))
+    m = np.zeros((b, 2 * m_count - 1))
+    p = np.zeros((b, len(probes), m_count))
+    m[:, 0] = _row_dots(v, v)
+    fused = op.matrix_free and isinstance(left, ShiftedDiagonal) and v.flags.c_contiguous
+    stacked = np.stack(probes) if fused and probes else None
+    previous = current = None
+    start = 0
+    while start < m_count:
+        stop = min(m_count, start + rows)
+        bank = np.empty((b, stop - start, dim), dtype=bank_dtype)
+        for k in range(start, stop):
+            if k == 0:
+                new = v
+            elif k == 1:
+                new = op.apply(v)
+                m[:, 1] = _row_dots(v, new)
+            else:  # the matrix-free step may overwrite X_k-2 (not v, which is kept)
+                new = op.step(current, previous, overwrite=fused and previous is not v)
+            if fused:  # dots, (T - c) X and the bank store in one pass (:mod:`.fused`)
+                dots = record(new, bank[:, k - start, :], current=current if k >= 1 else None,
+                              probes=stacked, stress=left.diagonal, shift=left.shift)
+                if k >= 1:
+                    m[:, 2 * k] = 2.0 * dots[0] - m[:, 0]
+                    m[:, 2 * k - 1] = 2.0 * dots[1] - m[:, 1]
+                p[:, :, k] = dots[2:].T
+            else:
+                if k >= 1:
+                    m[:, 2 * k] = 2.0 * _row_dots(new, new) - m[:, 0]
+                    m[:, 2 * k - 1] = 2.0 * _row_dots(new, current) - m[:, 1]
+                for j, u in enumerate(probes):
+                    p[:, j, k] = _row_dots(new, u)
+                _store(bank[:, k - start, :], left(new))
+            previous, current = current, new
+        _fill_columns(op, right, v, bank, mu[:, start:stop, :], chunk, fused)
+        del bank
+        start = stop
+    if left_commutator:
+        nu = mu
+        up = np.concatenate([nu[:, :, 1:], nu[:, :, -2:-1]], axis=2)[:, :m_out, :m_out]
+        down = np.concatenate([nu[:, :, 1:2], nu[:, :, :-1]], axis=2)[:, :m_out, :m_out]
+        right_k = np.concatenate([nu[:, 1:, :], nu[:, -2:-1, :]], axis=1)[:, :m_out, :m_out]
+        left_k = np.concatenate([nu[:, 1:2, :], nu[:, :-1, :]], axis=1)[:, :m_out, :m_out]
+        mu = 0.5 * op.scale.half_width * (up + down - right_k - left_k)
+        m = m[:, : 2 * m_out - 1]
+        p = p[:, :, :m_out]
+    return mu, m, p
+
+
+def _fill_columns(op, right, v, bank, out, chunk, fused=False):
+    """out[:, :, l] = bank @ T_l(H~) B v for all l < M, in GEMM chunks of ``chunk`` columns
+    (``fused``: matrix-free steps in place and stores by :func:`.fused.record`)."""
+    b, _, dim = bank.shape
+    m_count = out.shape[2]
+    buffer = np.empty((b, min(chunk, m_count), dim), dtype=bank.dtype)
+    previous = current = None
+    start = 0
+    while start < m_count:
+        stop = min(m_count, start + chunk)
+        for l_index in range(start, stop):
+            if l_index == 0:
+                new = right(v)
+            elif l_index == 1:
+                new = op.apply(current)
+            else:  # X_l-2 is a temporary of this loop (B v, H~ B v, ...)
+                new = op.step(current, previous, overwrite=fused and previous is not v)
+            previous, current = current, new
+            if fused:
+                record(new, buffer[:, l_index - start, :])
+            else:
+                _store(buffer[:, l_index - start, :], new)
+        used = buffer[:, : stop - start, :]
+        out[:, :, start:stop] = np.matmul(bank, used.transpose(0, 2, 1))
+        start = stop
+
+
+#: Columns (entries of D) per GEMM when node vectors are accumulated over chunks of the k bank:
+#: the product's temporary is (nodes x this), not as large as the node vectors themselves.
+ACCUMULATE_COLUMNS = 1 << 14
+
+
+def node_correlation_moments(
+    op: ScaledOperator,
+    left: Apply,
+    right: Apply,
+    v: np.ndarray,
+    n_moments: int,
+    theta: np.ndarray,
+    *,
+    probes: list[np.ndarray] | None = None,
+    bank_dtype: type = np.float32,
+    node_rows: int | None = None,
+    bank_rows: int | None = None,
+    chunk: int = 64,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Commutator moments projected on Chebyshev nodes along their first index.
+
+    For each column v_i of ``v`` and each node theta_j of the M-point Gauss-Chebyshev grid given::
+
+        y_jl = sum_{k<M} C_jk mu_kl,   C_jk = (2 - delta_k0) cos(k theta_j) / M,   l < M,
+
+    with mu_kl = <v_i| T_k(H~) C^T T_l(H~) B |v_i> the moments of :func:`correlation_moments`
+    with ``left_commutator`` (C = [H, A], A = ``left``, B = ``right``), and the same one-operator
+    moments m and probe overlaps p. Only the rows (nodes) the contraction uses are formed: where
+    the quadrature weight of the first index is zero outside an energy window (the Boltzmann
+    window of a rung), the GEMM work is 4 (R + 1)(M + 1) D per vector for R nodes instead of
+    2 (M + 1)^2 D, and the memory (R + 1) rows of D numbers instead of M + 1.
+
+    How: the k-recursion stores A a_k in a bank and forms the node vectors
+    P_j = sum_{k<M} C_jk A a_k (and keeps A a_M) by one GEMM, or, when the bank is given fewer
+    rows than M + 1 (memory), accumulates them over chunks of k (slower: each chunk reads and
+    writes the node vectors once); the l-recursion
+    then gives x_jl = P_j . b_l, b_l = T_l(H~) B v (l <= M). Since T_k-1 + T_k+1 = 2 x T_k and
+    T_M vanishes on the M-point nodes, sum_k C_jk (nu_k+1,l + nu_|k-1|,l) = 2 x_j (P_j . b_l)
+    + C_j,M-1 (A a_M . b_l) exactly, so with the index shift of :func:`correlation_moments`
+    y_jl = half_width/2 (x_j,l+1 + x_j,|l-1| - 2 x_j x_jl - C_j,M-1 x_M,l).
+
+    Parameters
+    ----------
+    op : ScaledOperator
+        H~.
+    left, right : callable
+        A (symmetric) and B applied to (D, b) blocks.
+    v : numpy.ndarray
+        Starting vectors, shape (D, b), float64.
+    n_moments : int
+        M.
+    theta : numpy.ndarray
+        Nodes theta_j = pi (j + 1/2) / M of the M-point grid (a subset, any order), shape (R,).
+    probes : list of numpy.ndarray, optional
+        Blocks u_q of shape (D, b) whose overlaps with T_k(H~) v are wanted.
+    bank_dtype : numpy dtype
+        float32 (single-precision GEMMs) or float64: the node vectors and the chunk buffers.
+    node_rows : int, optional
+        Nodes per pass (default all): with fewer, both recursions rerun for each further group
+        of nodes (2 (M + 1) more products per pass), to fit memory.
+    bank_rows : int, optional
+        Rows of the k bank (default M + 1: the whole bank, one GEMM per vector).
+    chunk : int
+        Columns l per GEMM of the l-recursion.
+
+    Returns
+    -------
+    y : numpy.ndarray
+        Shape (b, R, M), float64.
+    m : numpy.ndarray
+        Shape (b, 2M - 1), float64.
+    p : numpy.ndarray
+        Shape (b, n_probes, M), float64.
+
+    Raises
+    ------
+    ValueError
+        M < 2, or a theta that is not a node of the M-point grid.
+    """
+    dim, b = v.shape
+    m_out = int(n_moments)
+    if m_out < 2:
+        raise ValueError(f"n_moments must be >= 2, got {n_moments}")
+    theta = np.asarray(theta, dtype=np.float64).ravel()
+    if theta.size and np.max(np.abs(np.cos(m_out * theta))) > 1e-8:
+        raise ValueError(f"theta must be nodes pi (j + 1/2) / M of the M = {m_out} point grid")
+    m_count = m_out + 1
+    n_nodes = theta.size
+    projector = np.zeros((n_nodes + 1, m_count))
+    projector[:n_nodes, :m_out] = quadrature_matrix(theta, m_out) * (n_nodes / m_out)  # 1/M
+    projector[n_nodes, m_out] = 1.0  # A a_M itself: the boundary term of the index shift
+    probes = list(probes or [])
+    per_pass = n_nodes + 1 if node_rows is None else max(1, min(int(node_rows), n_nodes + 1))
+    x = np.zeros((b, n_nodes + 1, m_count))
+    m = np.zeros((b, 2 * m_count - 1))
+    p = np.zeros((b, len(probes), m_count))
+    m[:, 0] = _row_dots(v, v)
+    fused = op.matrix_free and isinstance(left, ShiftedDiagonal) and v.flags.c_contiguous
+    stacked = np.stack(probes) if fused and probes else None
+    rows = m_count if bank_rows is None else max(1, min(int(bank_rows), m_count))
+    first = True
+    for lo in range(0, n_nodes + 1, per_pass):
+        hi = min(n_nodes + 1, lo + per_pass)
+        weights = projector[lo:hi].astype(bank_dtype)  # a float64 matrix would upcast the GEMM
+        nodes = np.empty((b, hi - lo, dim), dtype=bank_dtype)
+        bank = np.empty((b, rows, dim), dtype=bank_dtype)
+        previous = current = None
+        start = 0
+        while start < m_count:  # the k-recursion, in chunks of ``rows`` bank rows
+            stop = min(m_count, start + rows)
+            for k in range(start, stop):
+                if k == 0:
+                    new = v
+                elif k == 1:
+                    new = op.apply(v)
+                    m[:, 1] = _row_dots(v, new)
+                else:  # the matrix-free step may overwrite X_k-2 (not v, which is kept)
+                    new = op.step(current, previous, overwrite=fused and previous is not v)
+                row = bank[:, k - start, :]
+                if fused:
+                    dots = record(new, row, current=current if k >= 1 else None,
+                                  probes=stacked, stress=left.diagonal, shift=left.shift)
+                    if first:
+                        if k >= 1:
+                            m[:, 2 * k] = 2.0 * dots[0] - m[:, 0]
+                            m[:, 2 * k - 1] = 2.0 * dots[1] - m[:, 1]
+                        p[:, :, k] = dots[2:].T
+                else:
+                    if first:
+                        if k >= 1:
+                            m[:, 2 * k] = 2.0 * _row_dots(new, new) - m[:, 0]
+                            m[:, 2 * k - 1] = 2.0 * _row_dots(new, current) - m[:, 1]
+                        for j, u in enumerate(probes):
+                            p[:, j, k] = _row_dots(new, u)
+                    _store(row, left(new))
+                previous, current = current, new
+            part = np.ascontiguousarray(weights[:, start:stop])
+            for i in range(b):  # node vectors = weights @ bank: one GEMM, or accumulated
+                if start == 0:
+                    np.matmul(part, bank[i, : stop - start], out=nodes[i])
+                    continue
+                for c0 in range(0, dim, ACCUMULATE_COLUMNS):  # a temporary of a few MB only
+                    cols = slice(c0, c0 + ACCUMULATE_COLUMNS)
+                    nodes[i, :, cols] += part @ bank[i, : stop - start, cols]
+            start = stop
+        del bank
+        first = False
+        del previous, current
+        _fill_columns(op, right, v, nodes, x[:, lo:hi, :], chunk, fused)
+        del nodes
+    cosine = np.cos(theta)
+    y = 0.5 * op.scale.half_width * (
+        x[:, :n_nodes, 1:] + np.concatenate([x[:, :n_nodes, 1:2], x[:, :n_nodes, :-2]], axis=2)
+        - 2.0 * cosine[None, :, None] * x[:, :n_nodes, :m_out]
+        - projector[:n_nodes, m_out - 1][None, :, None] * x[:, n_nodes:, :m_out])
+    return y, m[:, : 2 * m_out - 1], p[:, :, :m_out]
