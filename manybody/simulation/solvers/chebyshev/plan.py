@@ -289,7 +289,6 @@ def window_rung(t0: float, served, keep: float, eta: float, upper: float) -> Run
     return Rung(t0, tuple(served), cut, width, 0, 0)
 
 
-
 def window_nodes(rung: Rung, scale: SpectralScale) -> np.ndarray:
     """Indices of the nodes of the rung's M-point Chebyshev grid inside its energy window
     (W > 1e-13): the thermal index of the moments is projected on these nodes only
