@@ -37,6 +37,39 @@ def _store(out: np.ndarray, x: np.ndarray) -> None:
     out[...] = x.T
 
 
+
+def _advance(op: ScaledOperator, v: np.ndarray, k: int, current, previous, fused: bool):
+    """X_k = T_k(H~) v from X_k-1 (``current``) and X_k-2 (``previous``); the matrix-free step may
+    overwrite X_k-2 (never v, which is kept)."""
+    if k == 0:
+        return v
+    if k == 1:
+        return op.apply(v)
+    return op.step(current, previous, overwrite=fused and previous is not v)
+
+
+def _keep(new, current, k, row, left, fused, probes, stacked, m, p) -> None:
+    """Store A X_k into the bank ``row`` (b, D) and, unless ``m`` is None, record the one-operator
+    moments m_2k = 2<X_k|X_k> - m_0, m_2k-1 = 2<X_k|X_k-1> - m_1 and the probe moments <X_k|u_q>
+    (on the matrix-free path all in one pass, :mod:`.fused`)."""
+    if m is not None and k == 1:
+        m[:, 1] = _row_dots(current, new)
+    if fused:
+        dots = record(new, row, current=current if k >= 1 else None, probes=stacked,
+                      stress=left.diagonal, shift=left.shift)
+    else:
+        _store(row, left(new))
+        if m is None:
+            return
+        dots = np.stack([_row_dots(new, new), _row_dots(new, current) if k >= 1 else m[:, 0],
+                         *(_row_dots(new, u) for u in probes)])
+    if m is None:
+        return
+    if k >= 1:
+        m[:, 2 * k] = 2.0 * dots[0] - m[:, 0]
+        m[:, 2 * k - 1] = 2.0 * dots[1] - m[:, 1]
+    p[:, :, k] = dots[2:].T
+
 def correlation_moments(
     op: ScaledOperator,
     left: Apply,
@@ -121,27 +154,8 @@ def correlation_moments(
         stop = min(m_count, start + rows)
         bank = np.empty((b, stop - start, dim), dtype=bank_dtype)
         for k in range(start, stop):
-            if k == 0:
-                new = v
-            elif k == 1:
-                new = op.apply(v)
-                m[:, 1] = _row_dots(v, new)
-            else:  # the matrix-free step may overwrite X_k-2 (not v, which is kept)
-                new = op.step(current, previous, overwrite=fused and previous is not v)
-            if fused:  # dots, (T - c) X and the bank store in one pass (:mod:`.fused`)
-                dots = record(new, bank[:, k - start, :], current=current if k >= 1 else None,
-                              probes=stacked, stress=left.diagonal, shift=left.shift)
-                if k >= 1:
-                    m[:, 2 * k] = 2.0 * dots[0] - m[:, 0]
-                    m[:, 2 * k - 1] = 2.0 * dots[1] - m[:, 1]
-                p[:, :, k] = dots[2:].T
-            else:
-                if k >= 1:
-                    m[:, 2 * k] = 2.0 * _row_dots(new, new) - m[:, 0]
-                    m[:, 2 * k - 1] = 2.0 * _row_dots(new, current) - m[:, 1]
-                for j, u in enumerate(probes):
-                    p[:, j, k] = _row_dots(new, u)
-                _store(bank[:, k - start, :], left(new))
+            new = _advance(op, v, k, current, previous, fused)
+            _keep(new, current, k, bank[:, k - start, :], left, fused, probes, stacked, m, p)
             previous, current = current, new
         _fill_columns(op, right, v, bank, mu[:, start:stop, :], chunk, fused)
         del bank
@@ -295,31 +309,10 @@ def node_correlation_moments(
         start = 0
         while start < m_count:  # the k-recursion, in chunks of ``rows`` bank rows
             stop = min(m_count, start + rows)
-            for k in range(start, stop):
-                if k == 0:
-                    new = v
-                elif k == 1:
-                    new = op.apply(v)
-                    m[:, 1] = _row_dots(v, new)
-                else:  # the matrix-free step may overwrite X_k-2 (not v, which is kept)
-                    new = op.step(current, previous, overwrite=fused and previous is not v)
-                row = bank[:, k - start, :]
-                if fused:
-                    dots = record(new, row, current=current if k >= 1 else None,
-                                  probes=stacked, stress=left.diagonal, shift=left.shift)
-                    if first:
-                        if k >= 1:
-                            m[:, 2 * k] = 2.0 * dots[0] - m[:, 0]
-                            m[:, 2 * k - 1] = 2.0 * dots[1] - m[:, 1]
-                        p[:, :, k] = dots[2:].T
-                else:
-                    if first:
-                        if k >= 1:
-                            m[:, 2 * k] = 2.0 * _row_dots(new, new) - m[:, 0]
-                            m[:, 2 * k - 1] = 2.0 * _row_dots(new, current) - m[:, 1]
-                        for j, u in enumerate(probes):
-                            p[:, j, k] = _row_dots(new, u)
-                    _store(row, left(new))
+            for k in range(start, stop):  # the moments m and p once, in the first pass
+                new = _advance(op, v, k, current, previous, fused)
+                _keep(new, current, k, bank[:, k - start, :], left, fused, probes, stacked,
+                      m if first else None, p)
                 previous, current = current, new
             part = np.ascontiguousarray(weights[:, start:stop])
             for i in range(b):  # node vectors = weights @ bank: one GEMM, or accumulated
