@@ -365,8 +365,8 @@ def _product_kernel(width: int, commutator: bool, signed: bool):
 #: in the level-1/2 cache while every flip mask adds into it.
 _RUN_CHUNK_ENTRIES = 4096
 
-#: Rows of the tiles in whose first pass the flips of masks below it are summed entry by entry
-#: (their runs, 1-4 rows, are too short for the run loops; 8 measured best of 1-16 at N = 16-20).
+#: Rows of the tiles in whose first pass the flips of masks below it are summed (their runs, 1-4
+#: rows, are too short for the run loops; 8 measured best of 1-16 at N = 16-20).
 _TILE_ROWS = 8
 
 
@@ -380,106 +380,16 @@ def _run_product(x: np.ndarray, out: np.ndarray, diag: np.ndarray, alpha: float,
                  prev: np.ndarray, subtract: bool, masks: np.ndarray, weights: np.ndarray,
                  width: int) -> None:
     """Y = alpha ((diag - shift) X + sum_m w_m X[r ^ m]) - P on flattened C-order (D, width)
-    blocks, by :func:`_run_kernel` (compiled per width, tile and masks below the tile)."""
+    blocks, by :func:`.run_kernel.run_kernel` (compiled per width, tile and masks below the
+    tile)."""
     import numba
+
+    from manybody.simulation.solvers.chebyshev.run_kernel import run_kernel
 
     tile = min(_TILE_ROWS, diag.size)
     low = tuple(int(m) for m in masks if m < tile)
     chunk = _run_chunk(width)
     threads = max(1, min(numba.get_num_threads(), -(-diag.size // chunk)))
-    _run_kernel(width, tile, low)(x, out, diag, alpha, shift, prev, subtract, masks, weights,
-                                  chunk, threads)
+    run_kernel(width, tile, low)(x, out, diag, alpha, shift, prev, subtract, masks, weights,
+                                 chunk, threads)
 
-
-@functools.cache
-def _run_kernel(width: int, tile: int, low: tuple[int, ...]):
-    """Compiled fused product for H without z-dependent flip weights (every flip mask m has one
-    weight w_m), the case of the standard TLS families (Delta_i s^x_i and s^z s^z couplings).
-
-    Rows are processed in chunks (a power of two, :func:`_run_chunk`) with one float64
-    accumulator per thread. For a mask m the rows of an aligned run of length m & -m (its lowest
-    set bit) map to a contiguous run r ^ m, so each term is a contiguous multiply-add over
-    run x width entries of the flattened block, which the compiler vectorises (the per-row
-    gather of :func:`_product_kernel` it does not). The masks below ``tile`` rows (``low``, a
-    compile-time tuple: the single flips of the lowest sites, runs of 1-4 rows) are summed with
-    the diagonal term entry by entry in a first pass over each tile; the other masks are added
-    four at a time in one pass over the accumulator. Every entry still sums the diagonal
-    term and then the masks one by one in increasing order, the order of :func:`_product_kernel`,
-    and each chunk is computed by one thread the same way, so the result is the same to the last
-    bit for any number of threads and either kernel. Measured with 4 float32 vectors and 2
-    threads (results/bench/matrix_free.json, "apply"): see the README's large-N section.
-    """
-    import numba
-
-    n_low = len(low)
-    low = low or (0,)  # an empty tuple has no item type; the loop over it runs n_low = 0 times
-
-    @numba.njit(inline="always")
-    def add4(t, x0, x1, x2, x3, w0, w1, w2, w3, span):
-        for k in range(span):
-            v = t[k]
-            v += w0 * x0[k]
-            v += w1 * x1[k]
-            v += w2 * x2[k]
-            v += w3 * x3[k]
-            t[k] = v
-
-    @numba.njit(inline="always")
-    def add1(t, x0, w0, span):
-        for k in range(span):
-            t[k] += w0 * x0[k]
-
-    # cached on disk per (width, tile, low): numba keys the cache on the closure values
-    @numba.njit(parallel=True, cache=True)
-    def product(x, out, diag, alpha, shift, prev, subtract, masks, weights, chunk, threads):
-        dim = diag.size
-        n_chunks = (dim + chunk - 1) // chunk
-        per_thread = (n_chunks + threads - 1) // threads
-        for thread in numba.prange(threads):
-            acc = np.empty(chunk * width)
-            for c in range(thread * per_thread, min(n_chunks, (thread + 1) * per_thread)):
-                first_row = c * chunk
-                rows = min(dim, first_row + chunk) - first_row
-                block = x[first_row * width:(first_row + rows) * width]
-                for t0 in range(0, rows, tile):  # diagonal and masks below the tile
-                    source = block[t0 * width:(t0 + tile) * width]
-                    target = acc[t0 * width:(t0 + tile) * width]
-                    for a in range(tile):
-                        d = diag[first_row + t0 + a] - shift
-                        for j in range(width):
-                            v = d * source[a * width + j]
-                            for g in range(n_low):
-                                v += weights[g] * source[(a ^ low[g]) * width + j]
-                            target[a * width + j] = v
-                g = n_low
-                while g < masks.size:  # the other masks, four per pass (then one by one)
-                    q = 4 if g + 4 <= masks.size else 1
-                    run = rows
-                    for h in range(g, g + q):
-                        run = min(run, masks[h] & -masks[h])
-                    span = run * width
-                    for start in range(0, rows, run):
-                        row = first_row + start
-                        t = acc[start * width:start * width + span]
-                        s0 = (row ^ masks[g]) * width
-                        if q == 4:
-                            s1 = (row ^ masks[g + 1]) * width
-                            s2 = (row ^ masks[g + 2]) * width
-                            s3 = (row ^ masks[g + 3]) * width
-                            add4(t, x[s0:s0 + span], x[s1:s1 + span], x[s2:s2 + span],
-                                 x[s3:s3 + span], weights[g], weights[g + 1], weights[g + 2],
-                                 weights[g + 3], span)
-                        else:
-                            add1(t, x[s0:s0 + span], weights[g], span)
-                    g += q
-                base = first_row * width
-                target = out[base:base + rows * width]
-                if subtract:
-                    before = prev[base:base + rows * width]
-                    for k in range(rows * width):
-                        target[k] = alpha * acc[k] - before[k]
-                else:
-                    for k in range(rows * width):
-                        target[k] = alpha * acc[k]
-
-    return product
