@@ -46,3 +46,13 @@ def blas_threads(limit: int | None, user_api: str | None = "blas") -> Iterator[N
         return
     with controller.limit(limits=int(limit), user_api=user_api):
         yield
+
+
+def blas_thread_count() -> int:
+    """Threads the BLAS libraries loaded now would use (the largest of their settings; 1 where
+    threadpoolctl cannot tell)."""
+    controller = thread_controller()
+    if controller is None:
+        return 1
+    counts = [int(p.num_threads) for p in controller.lib_controllers if p.user_api == "blas"]
+    return max(counts, default=1)

@@ -271,62 +271,17 @@ _BLOCK_PAIRS = 1 << 16
 #: Use the compiled (numba) deposit when numba is importable (QuSpin depends on it); the numpy
 #: path gives the same result to rounding and is used otherwise (and tested against it).
 _USE_COMPILED = True
-#: Columns per tile of the compiled deposit for a C-ordered T_mn (their deposit rows stay in cache).
-_TILE = 32
 
 
 @functools.lru_cache(maxsize=1)
 def _compiled_deposit():
-    """The pair deposit as a numba kernel (about 3 ns per pair), or None without numba."""
+    """The pair deposit as a numba kernel (:func:`.pair_kernels.deposit`, about 3 ns per pair),
+    or None without numba."""
     try:
-        import numba  # optional and heavy: compiled only when first used
+        from manybody.simulation.observables import pair_kernels
     except ImportError:  # pragma: no cover - numba comes with QuSpin
         return None
-
-    @numba.njit(cache=True, nogil=True)
-    def locate(om, nodes, inv_gap, table, scale, origin):
-        last = nodes.size - 2
-        c = int((om - origin) * scale)
-        c = min(max(c, 0), table.size - 1)
-        k = table[c]
-        while k < last and om >= nodes[k + 1]:
-            k += 1
-        f = (om - nodes[k]) * inv_gap[k]
-        return k, min(max(f, 0.0), 1.0)
-
-    @numba.njit(cache=True, nogil=True)
-    def add_pair(out, n, om, t, nodes, inv_gap, table, scale, origin):
-        """Deposit sign(w_mn) |T_mn|^2 of one pair at |w_mn| on row n (tent weights)."""
-        w = t * t
-        if om < 0.0:
-            w, om = -w, -om
-        k, f = locate(om, nodes, inv_gap, table, scale, origin)
-        out[n, k] += w - w * f
-        out[n, k + 1] += w * f
-
-    @numba.njit(cache=True, nogil=True)
-    def deposit(energies, tmn, nodes, inv_gap, table, scale, origin, out):
-        dim = energies.size
-        if tmn.strides[0] < tmn.strides[1]:  # column-major: walk down each column n
-            for n in range(dim):
-                en = energies[n]
-                for m in range(dim):
-                    om = energies[m] - en
-                    if om != 0.0:
-                        add_pair(out, n, om, np.float64(tmn[m, n]), nodes, inv_gap, table,
-                                 scale, origin)
-        else:  # row-major: tiles of columns, rows m outer
-            for n0 in range(0, dim, _TILE):
-                n1 = min(dim, n0 + _TILE)
-                for m in range(dim):
-                    em = energies[m]
-                    for n in range(n0, n1):
-                        om = em - energies[n]
-                        if om != 0.0:
-                            add_pair(out, n, om, np.float64(tmn[m, n]), nodes, inv_gap, table,
-                                     scale, origin)
-
-    return deposit
+    return pair_kernels.deposit
 
 
 class _NodeLocator:

@@ -70,7 +70,7 @@ def exact_per_state(energies: np.ndarray, stress_elements: np.ndarray, frequenci
         stress_elements = np.asarray(stress_elements)[np.ix_(order, order)]
     out = np.zeros((energies.size, frequencies.size))
     kernel(energies, stress_elements, frequencies, _KINDS[broadening.kind],
-           float(broadening.width), bool(dispersive), _dawson_table(), out)
+           float(broadening.width), bool(dispersive), _dawson_table(), REACH, _TABLE_STEP, out)
     if order is not None:
         unsorted = np.empty_like(out)
         unsorted[order] = out
@@ -110,79 +110,9 @@ def _dawson_table() -> np.ndarray:
 
 @functools.lru_cache(maxsize=1)
 def _compiled_pair_sum():
-    """The pair sum as a numba kernel, or None without numba."""
+    """The pair sum as a numba kernel (:func:`.pair_kernels.pair_sum`), or None without numba."""
     try:
-        import numba  # optional and heavy: compiled only when first used
+        from manybody.simulation.observables import pair_kernels
     except ImportError:  # pragma: no cover - numba comes with QuSpin
         return None
-
-    inv_sqrt_2pi = 1.0 / math.sqrt(2.0 * math.pi)
-    step = _TABLE_STEP
-    reach = REACH
-
-    @numba.njit(cache=True, nogil=True, error_model="numpy")
-    def kernel(kind, u, eta):
-        if kind == 0:
-            a = abs(u) / eta
-            if a >= reach:
-                return 0.0
-            return math.exp(-0.5 * a * a) * inv_sqrt_2pi / eta
-        if kind == 1:
-            return (eta / math.pi) / (u * u + eta * eta)
-        return 1.0 / eta if abs(u) < 0.5 * eta else 0.0
-
-    @numba.njit(cache=True, nogil=True, error_model="numpy")
-    def dispersive(kind, u, eta, table):
-        if kind == 0:
-            x = abs(u) / eta
-            if x >= reach:
-                a = (eta / u) ** 2
-                return (1.0 + a * (1.0 + a * (3.0 + a * (15.0 + 105.0 * a)))) / u
-            i = int(x / step)
-            t = x / step - i
-            h00 = (1.0 + 2.0 * t) * (1.0 - t) ** 2
-            h10 = t * (1.0 - t) ** 2
-            h01 = t * t * (3.0 - 2.0 * t)
-            h11 = t * t * (t - 1.0)
-            r = (h00 * table[0, i] + h10 * step * table[1, i] + h01 * table[0, i + 1]
-                 + h11 * step * table[1, i + 1])
-            return math.copysign(r, u) / eta
-        if kind == 1:
-            return u / (u * u + eta * eta)
-        return math.log(abs((u + 0.5 * eta) / (u - 0.5 * eta))) / eta
-
-    @numba.njit(cache=True, nogil=True, error_model="numpy")
-    def pair_sum(energies, tmn, freqs, kind, eta, disp, table, out):
-        dim = energies.size
-        n_w = freqs.size
-        row_major = tmn.strides[1] <= tmn.strides[0]
-        lo = 0.0
-        hi = np.inf
-        if not disp and kind != 1:  # compact kernel: only |w_mn| within reach of a frequency
-            half = reach * eta if kind == 0 else 0.5 * eta
-            lo = max(0.0, freqs.min() - half)
-            hi = freqs.max() + half
-        for n in range(dim):
-            en = energies[n]
-            m0 = max(n + 1, np.searchsorted(energies, en + lo))
-            for m in range(m0, dim):
-                om = energies[m] - en
-                if om > hi:
-                    break
-                if om == 0.0:
-                    continue
-                t = np.float64(tmn[n, m]) if row_major else np.float64(tmn[m, n])
-                t2 = t * t
-                if t2 == 0.0:
-                    continue
-                for k in range(n_w):
-                    w = freqs[k]
-                    if disp:
-                        g = dispersive(kind, om - w, eta, table) + dispersive(kind, om + w, eta,
-                                                                               table)
-                    else:
-                        g = kernel(kind, w - om, eta) - kernel(kind, w + om, eta)
-                    out[n, k] += t2 * g
-                    out[m, k] -= t2 * g
-
-    return pair_sum
+    return pair_kernels.pair_sum

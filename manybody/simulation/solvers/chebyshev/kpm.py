@@ -226,22 +226,50 @@ def chebyshev_nodes(n: int) -> tuple[np.ndarray, np.ndarray]:
     return theta, np.cos(theta)
 
 
-def quadrature_matrix(theta: np.ndarray, n_moments: int) -> np.ndarray:
-    """C[i, k] = (2 - delta_k0) cos(k theta_i) / n: node weights are C @ moments."""
+def quadrature_matrix(theta: np.ndarray, n_moments: int, n_grid: int | None = None) -> np.ndarray:
+    """C[i, k] = (2 - delta_k0) cos(k theta_i) / n: node weights are C @ moments.
+
+    ``theta`` are nodes of the n-point grid (n = ``n_grid``, default ``theta.size``: the whole
+    grid); for a subset of the grid's nodes give ``n_grid``. Shape (theta.size, n_moments)."""
     k = np.arange(n_moments)
     c = np.cos(np.outer(theta, k))
     c[:, 1:] *= 2.0
-    c /= theta.size
+    c /= theta.size if n_grid is None else n_grid
     return c
+
+
+def node_values(moments: np.ndarray, n_nodes: int) -> np.ndarray:
+    """C @ m along the last axis on the whole ``n_nodes``-point grid, by a DCT-III.
+
+    rho_i = (m_0 + 2 sum_{k>=1} m_k cos(k theta_i)) / n with theta_i = pi (i + 1/2) / n, the
+    same numbers as ``moments @ quadrature_matrix(theta, K).T`` to round-off in O(n log n) per row
+    (scipy.fft.dct, type 3: y_i = x_0 + 2 sum_k x_k cos(pi k (2i + 1) / 2n)) instead of O(n K)
+    with n K cosines formed.
+
+    Parameters
+    ----------
+    moments : numpy.ndarray
+        Shape (..., K), K <= n_nodes (zero-padded to n_nodes).
+    n_nodes : int
+        n.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (..., n_nodes), float64.
+    """
+    moments = np.asarray(moments, dtype=np.float64)
+    count = moments.shape[-1]
+    if n_nodes < count:
+        raise ValueError(f"need at least as many nodes as moments, got {n_nodes} < {count}")
+    padded = np.zeros(moments.shape[:-1] + (n_nodes,))
+    padded[..., :count] = moments
+    return dct(padded, type=3, axis=-1) / n_nodes
 
 
 def node_weights(moments: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
     """Quadrature weights rho_i = C @ m on ``n_nodes`` >= len(m) nodes; returns (x_i, rho_i)."""
-    moments = np.asarray(moments, dtype=np.float64)
-    if n_nodes < moments.shape[-1]:
-        raise ValueError(f"need at least as many nodes as moments, got {n_nodes} < {moments.shape[-1]}")
-    theta, x = chebyshev_nodes(n_nodes)
-    return x, moments @ quadrature_matrix(theta, moments.shape[-1]).T
+    return chebyshev_nodes(n_nodes)[1], node_values(moments, n_nodes)
 
 
 def chebyshev_coefficients(values: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from manybody.simulation.solvers.chebyshev.fused import record
+from manybody.simulation.solvers.chebyshev.gemm import matmul_columns, matmul_inner
 from manybody.simulation.solvers.chebyshev.kpm import (
     Apply,
     ScaledOperator,
@@ -82,6 +83,7 @@ def correlation_moments(
     bank_dtype: type = np.float32,
     bank_rows: int | None = None,
     chunk: int = 64,
+    threads: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Two-operator Chebyshev moments of a block of vectors.
 
@@ -125,6 +127,9 @@ def correlation_moments(
         Rows of the bank per chunk (default M: one chunk).
     chunk : int
         Columns l per GEMM.
+    threads : int
+        Threads of the GEMMs (:mod:`.gemm`: fixed tasks, single-threaded BLAS; the numbers do not
+        depend on it).
 
     Returns
     -------
@@ -157,7 +162,7 @@ def correlation_moments(
             new = _advance(op, v, k, current, previous, fused)
             _keep(new, current, k, bank[:, k - start, :], left, fused, probes, stacked, m, p)
             previous, current = current, new
-        _fill_columns(op, right, v, bank, mu[:, start:stop, :], chunk, fused)
+        _fill_columns(op, right, v, bank, mu[:, start:stop, :], chunk, fused, threads)
         del bank
         start = stop
     if left_commutator:
@@ -172,12 +177,14 @@ def correlation_moments(
     return mu, m, p
 
 
-def _fill_columns(op, right, v, bank, out, chunk, fused=False):
+def _fill_columns(op, right, v, bank, out, chunk, fused=False, threads=1):
     """out[:, :, l] = bank @ T_l(H~) B v for all l < M, in GEMM chunks of ``chunk`` columns
-    (``fused``: matrix-free steps in place and stores by :func:`.fused.record`)."""
-    b, _, dim = bank.shape
+    (``fused``: matrix-free steps in place and stores by :func:`.fused.record`; GEMMs on
+    ``threads`` threads, :mod:`.gemm`)."""
+    b, rows, dim = bank.shape
     m_count = out.shape[2]
     buffer = np.empty((b, min(chunk, m_count), dim), dtype=bank.dtype)
+    product = np.empty((b, rows, buffer.shape[1]))
     previous = current = None
     start = 0
     while start < m_count:
@@ -195,7 +202,9 @@ def _fill_columns(op, right, v, bank, out, chunk, fused=False):
             else:
                 _store(buffer[:, l_index - start, :], new)
         used = buffer[:, : stop - start, :]
-        out[:, :, start:stop] = np.matmul(bank, used.transpose(0, 2, 1))
+        part = product[:, :, : stop - start]
+        matmul_inner(bank, used.transpose(0, 2, 1), part, threads)
+        out[:, :, start:stop] = part
         start = stop
 
 
@@ -217,6 +226,7 @@ def node_correlation_moments(
     node_rows: int | None = None,
     bank_rows: int | None = None,
     chunk: int = 64,
+    threads: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Commutator moments projected on Chebyshev nodes along their first index.
 
@@ -263,6 +273,9 @@ def node_correlation_moments(
         Rows of the k bank (default M + 1: the whole bank, one GEMM per vector).
     chunk : int
         Columns l per GEMM of the l-recursion.
+    threads : int
+        Threads of the GEMMs (:mod:`.gemm`: fixed tasks, single-threaded BLAS; the numbers do not
+        depend on it).
 
     Returns
     -------
@@ -288,7 +301,7 @@ def node_correlation_moments(
     m_count = m_out + 1
     n_nodes = theta.size
     projector = np.zeros((n_nodes + 1, m_count))
-    projector[:n_nodes, :m_out] = quadrature_matrix(theta, m_out) * (n_nodes / m_out)  # 1/M
+    projector[:n_nodes, :m_out] = quadrature_matrix(theta, m_out, m_out)
     projector[n_nodes, m_out] = 1.0  # A a_M itself: the boundary term of the index shift
     probes = list(probes or [])
     per_pass = n_nodes + 1 if node_rows is None else max(1, min(int(node_rows), n_nodes + 1))
@@ -315,18 +328,15 @@ def node_correlation_moments(
                       m if first else None, p)
                 previous, current = current, new
             part = np.ascontiguousarray(weights[:, start:stop])
-            for i in range(b):  # node vectors = weights @ bank: one GEMM, or accumulated
-                if start == 0:
-                    np.matmul(part, bank[i, : stop - start], out=nodes[i])
-                    continue
-                for c0 in range(0, dim, ACCUMULATE_COLUMNS):  # a temporary of a few MB only
-                    cols = slice(c0, c0 + ACCUMULATE_COLUMNS)
-                    nodes[i, :, cols] += part @ bank[i, : stop - start, cols]
+            # node vectors = weights @ bank: one GEMM, or accumulated over chunks of the bank
+            # (in column blocks of D; accumulating, a temporary of a few MB only)
+            matmul_columns(part, bank[:, : stop - start], nodes, ACCUMULATE_COLUMNS, threads,
+                           accumulate=start > 0)
             start = stop
         del bank
         first = False
         del previous, current
-        _fill_columns(op, right, v, nodes, x[:, lo:hi, :], chunk, fused)
+        _fill_columns(op, right, v, nodes, x[:, lo:hi, :], chunk, fused, threads)
         del nodes
     cosine = np.cos(theta)
     y = 0.5 * op.scale.half_width * (

@@ -32,6 +32,7 @@ from manybody.simulation.solvers.chebyshev.kpm import (
 )
 from manybody.simulation.solvers.memory import available_memory
 from manybody.support import validate as v
+from manybody.support.threads import blas_threads
 
 __all__ = ["LineShape", "Plan", "Rung", "build_ladder", "check_inputs", "check_params", "plan_solve",
            "projects", "required_moments", "rung_bytes", "rung_seconds", "window_nodes",
@@ -94,7 +95,8 @@ class Plan:
 
     Per rung, ``node_rows``: window nodes formed per pass of the node-projected moments (0: the
     rung keeps the full moment matrix, :func:`projects`); ``bank_rows``: rows of the k bank per
-    GEMM. ``columns``: l-columns per GEMM (:data:`COLUMN_CHOICES`)."""
+    GEMM. ``columns``: l-columns per GEMM (:data:`COLUMN_CHOICES`). ``threads``: threads of the
+    GEMMs (:mod:`.gemm`)."""
 
     scale: SpectralScale
     rungs: tuple[Rung, ...]
@@ -106,6 +108,7 @@ class Plan:
     seconds_per_product: float
     vectors_per_rung: int
     columns: int = 64
+    threads: int = 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,6 +394,7 @@ def plan_solve(
     params: ChebyshevParams,
     pilot: np.ndarray,
     velocity: bool = True,
+    threads: int = 1,
 ) -> Plan:
     """Ladder, windows, moments per rung, blocking, memory and time, before any bank is allocated.
 
@@ -412,6 +416,8 @@ def plan_solve(
         One random vector (D,): filtered at each T0 it gives <E>, sigma_E and <T> there.
     velocity : bool
         Whether the velocity shift is wanted (its kernel can need more moments).
+    threads : int
+        Threads of the solve's GEMMs (time estimate; stored in the plan).
 
     Raises
     ------
@@ -521,12 +527,12 @@ def plan_solve(
         entries = (op.h.nnz if sp.issparse(op.h) else
                    dim * op.h.entries_per_row if op.matrix_free else dim * dim)
         t_mv = SECONDS_PER_NONZERO * entries
-    rate = _gemm_rate(params.dtype)
+    rate = threads * _gemm_rate(params.dtype)
     seconds = sum(n_vec * rung_seconds(n, r.n_moments, rows, bank_j, r.filter_terms, dim, t_mv,
                                        rate)
                   for r, n, bank_j in zip(rungs, nodes, bank_rows, strict=True))
     plan = Plan(scale, tuple(rungs), block, node_rows, bank_rows, memory, seconds, t_mv, n_vec,
-                columns)
+                columns, max(1, int(threads)))
     if params.max_seconds is not None and seconds > params.max_seconds:
         raise ValueError(
             f"the chebyshev solve is estimated at {seconds:.0f} s (> max_seconds="
@@ -540,8 +546,11 @@ _GEMM_CACHE: dict[str, float] = {}
 
 
 def _gemm_rate(dtype: str) -> float:
+    """Single-threaded GEMM rate (flop/s), measured once per process: the solver's GEMMs are
+    single-threaded tasks on ``Plan.threads`` threads (:mod:`.gemm`)."""
     if dtype not in _GEMM_CACHE:
-        _GEMM_CACHE[dtype] = gemm_rate(np.float32 if dtype == "float32" else np.float64)
+        with blas_threads(1):
+            _GEMM_CACHE[dtype] = gemm_rate(np.float32 if dtype == "float32" else np.float64)
     return _GEMM_CACHE[dtype]
 
 

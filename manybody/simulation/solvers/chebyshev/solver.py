@@ -117,6 +117,7 @@ from manybody.simulation.solvers.chebyshev.kpm import (
     chebyshev_nodes,
     commutator,
     jackknife_ratio,
+    node_values,
     operator_applier,
     operator_bytes,
     quadrature_matrix,
@@ -149,7 +150,7 @@ from manybody.simulation.solvers.chebyshev.resources import (
 )
 from manybody.simulation.solvers.memory import available_memory
 from manybody.support import validate as v
-from manybody.support.threads import blas_threads
+from manybody.support.threads import blas_thread_count, blas_threads
 
 __all__ = [
     "CHEBYSHEV_OBSERVABLES", "ChebyshevOperators", "ChebyshevResult", "build", "chebyshev_absorption",
@@ -263,8 +264,7 @@ class _Contraction:
         rows = window_nodes(rung, scale)
         self.n_moments = m_count
         self.theta_rows = theta[rows]
-        self.cw = quadrature_matrix(theta, m_count)
-        self.cw_rows = self.cw[rows]
+        self.cw_rows = quadrature_matrix(theta[rows], m_count, m_count)
         self.from_fine = None if fine is None else self.cw_rows @ np.cos(
             np.outer(np.arange(m_count), fine.theta_rows))  # (rows, fine rows)
         self.f = np.exp(-np.outer(excess, energy[rows] - ground)) * window[rows]
@@ -274,9 +274,8 @@ class _Contraction:
             self.kinds["vel"] = [LineShape(broadening, w, True) for w in frequencies]
         self.g = {k: np.stack([s.reduced(du) for s in shapes]) for k, shapes in self.kinds.items()}
         self.slope = {k: np.array([s.slope for s in shapes]) for k, shapes in self.kinds.items()}
-        theta1, x1 = chebyshev_nodes(2 * m_count)
+        _, x1 = chebyshev_nodes(2 * m_count)
         e1 = scale.to_energy(x1)
-        self.c1 = quadrature_matrix(theta1, 2 * m_count - 1)
         self.shift1 = e1 - ground
         self.boltzmann1 = np.exp(-np.outer(excess, self.shift1))
         self.outside1 = 1.0 - rung.window(e1)
@@ -294,11 +293,11 @@ class _Contraction:
         for kind, g in self.kinds.items():
             out[kind] = np.empty((b, self.f.shape[0], len(g)))
         for i in range(b):
-            a = y[i] @ self.cw.T  # node weights of the 2D density (rows, nodes)
+            a = node_values(y[i], m_count)  # node weights of the 2D density (rows, nodes)
             for kind in self.kinds:
                 along = np.einsum("wrj,rj->wr", self.g[kind], a)
                 out[kind][i] = self.f @ along.T + pole[i][:, None] * self.slope[kind][None, :]
-        rho = m[:, : 2 * m_count - 1] @ self.c1.T  # (b, 2M): one-operator weights on the nodes
+        rho = node_values(m[:, : 2 * m_count - 1], 2 * m_count)  # (b, 2M): one-operator weights
         out.update({
             "z": rho @ self.boltzmann1.T,
             "e1": rho @ (self.boltzmann1 * self.shift1).T,
@@ -430,11 +429,12 @@ def plan_chebyshev(
     params = check_params(params)
     seq = _seed_sequence(seed)
     ops = ChebyshevOperators(real, params)
-    with blas_threads(ops.threads):
+    threads = ops.gemm_threads()
+    with blas_threads(1):
         op = ops.scaled()
         pilot = rademacher(seq, 0, op.dimension)
         return plan_solve(op, ops.apply_t, ops.extra_bytes, w, t, broadening, params, pilot,
-                          "velocity_shift" in observables)
+                          "velocity_shift" in observables, threads)
 
 
 def _seed_sequence(seed) -> np.random.SeedSequence:
@@ -451,8 +451,9 @@ class ChebyshevOperators:
     """H, T and C = [H, T] of a realisation, applied as functions to (D, b) blocks: matrix-free
     (bit operations, :mod:`.matrix_free`) or as matrices (sparse, or dense with random-matrix
     terms), chosen by ``params.operator``. ``operator`` says which was used and ``fallback`` why
-    the matrix-free form was not (None when it was, or was not asked for); ``threads`` is the BLAS
-    thread limit of the solve (None: as configured)."""
+    the matrix-free form was not (None when it was, or was not asked for); ``threads`` is 1 for a
+    small D (the whole solve on one thread) or None (the GEMMs on as many threads as BLAS is
+    configured to use, :meth:`gemm_threads`)."""
 
     def __init__(self, real, params: ChebyshevParams) -> None:
         self.fallback = None
@@ -489,23 +490,31 @@ class ChebyshevOperators:
     def scaled(self) -> ScaledOperator:
         return ScaledOperator(self.h, spectral_bounds(self.h))
 
+    def gemm_threads(self) -> int:
+        """Threads of the solve's GEMMs (:mod:`.gemm`): 1 for small D, else as many as BLAS is
+        configured to use. The solve itself runs with BLAS limited to one thread, so that no
+        BLAS thread spins beside the compiled steps."""
+        return 1 if self.threads == 1 else blas_thread_count()
+
 
 def respond_with_plan(ops: ChebyshevOperators, w, t, broadening, params, seq, observables
                       ) -> tuple[Responses, Plan, dict]:
     """Raw responses of a realisation (im_chi, re_chi, specific heat and their error components),
     its plan, and per-rung diagnostics and the rung serving each temperature."""
-    with blas_threads(ops.threads):
+    threads = ops.gemm_threads()
+    with blas_threads(1):
         op = ops.scaled()
         return _run(op, ops.apply_t, ops.apply_c, ops.extra_bytes, w, t, broadening, params, seq,
-                    "velocity_shift" in observables)
+                    "velocity_shift" in observables, threads)
 
 
-def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, velocity
+def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, velocity, threads=1
          ) -> tuple[Responses, Plan, dict]:
     exact = params.trace == "exact"
     dim = op.dimension
     pilot = rademacher(seq, 0, dim)
-    plan = plan_solve(op, apply_t, extra_bytes, w, t, broadening, params, pilot, velocity)
+    plan = plan_solve(op, apply_t, extra_bytes, w, t, broadening, params, pilot, velocity,
+                      threads)
     log.info("chebyshev plan: D=%d, rungs %s, moments %s, %.2f GB, ~%.0f s", dim,
              [round(r.temperature, 6) for r in plan.rungs], [r.n_moments for r in plan.rungs],
              plan.memory_bytes / 2**30, plan.seconds)
@@ -580,12 +589,13 @@ def _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t_served, broade
             y, m, p = node_correlation_moments(op, shifted, apply_c, vecs, rung.n_moments,
                                                contraction.theta_rows, probes=[probe],
                                                bank_dtype=params.numpy_dtype, node_rows=rows,
-                                               bank_rows=bank, chunk=plan.columns)
+                                               bank_rows=bank, chunk=plan.columns,
+                                               threads=plan.threads)
         else:  # a window too wide to gain: the full moment matrix, projected afterwards
             mu, m, p = correlation_moments(op, shifted, apply_c, vecs, rung.n_moments,
                                            probes=[probe], left_commutator=True,
                                            bank_dtype=params.numpy_dtype, bank_rows=bank,
-                                           chunk=plan.columns)
+                                           chunk=plan.columns, threads=plan.threads)
             y = np.matmul(contraction.cw_rows, mu)
             del mu
         del vecs, probe

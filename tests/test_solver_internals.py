@@ -1,0 +1,153 @@
+"""Internals of the Chebyshev solver that decide speed but must not change numbers (session 13):
+the GEMMs as fixed tasks on a thread pool, node values by a DCT, and compiled kernels whose disk
+cache is found again by the next process."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+
+from manybody.config.model import CouplingParams, ModelParams
+from manybody.simulation.ensembles import draw_realisation, realisation_rng
+from manybody.simulation.solvers.chebyshev import gemm
+from manybody.simulation.solvers.chebyshev.kpm import (
+    ScaledOperator,
+    ShiftedDiagonal,
+    chebyshev_nodes,
+    node_values,
+    quadrature_matrix,
+    spectral_bounds,
+)
+from manybody.simulation.solvers.chebyshev.matrix_free import matrix_free_operators
+from manybody.simulation.solvers.chebyshev.moments import (
+    correlation_moments,
+    node_correlation_moments,
+)
+
+
+@pytest.fixture
+def small_inner(monkeypatch):
+    """Blocks of the summed dimension small enough that a test size has several."""
+    monkeypatch.setattr(gemm, "INNER_PER_TASK", 64)
+
+
+def test_matmul_inner_equals_matmul_and_ignores_the_thread_count(small_inner):
+    """Partial products over fixed blocks of D, added in order: numpy's product to float32
+    round-off, and the same bits on one thread and on three."""
+    rng = np.random.default_rng(0)
+    left = rng.standard_normal((3, 17, 1000)).astype(np.float32)
+    buffer = rng.standard_normal((3, 9, 1000)).astype(np.float32)
+    right = buffer.transpose(0, 2, 1)  # the solver's transposed view
+    assert gemm.inner_block(1000) == 125  # D / 8 here: 8 tasks per vector
+    one, three = np.empty((2, 3, 17, 9))
+    gemm.matmul_inner(left, right, one, threads=1)
+    gemm.matmul_inner(left, right, three, threads=3)
+    np.testing.assert_array_equal(one, three)
+    exact = np.matmul(left.astype(np.float64), right.astype(np.float64))
+    np.testing.assert_allclose(one, exact, rtol=0, atol=1e-5 * np.abs(exact).max())
+
+
+def test_matmul_columns_writes_and_accumulates(small_inner):
+    """Shared left factor times column blocks of D: written, then added to; thread count does
+    not change a bit."""
+    rng = np.random.default_rng(1)
+    left = rng.standard_normal((5, 12)).astype(np.float32)
+    right = rng.standard_normal((2, 12, 300)).astype(np.float32)
+    results = []
+    for threads in (1, 2):
+        out = np.empty((2, 5, 300), dtype=np.float32)
+        gemm.matmul_columns(left, right, out, 64, threads)
+        first = out.copy()
+        gemm.matmul_columns(left, right, out, 64, threads, accumulate=True)
+        results.append((first, out))
+        np.testing.assert_allclose(first, left @ right, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(out, 2 * (left @ right), rtol=1e-5, atol=1e-5)
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_run_tasks_reraises_a_task_error():
+    def bad():
+        raise RuntimeError("task failed")
+    with pytest.raises(RuntimeError, match="task failed"):
+        gemm.run_tasks([lambda: None, bad, lambda: None], threads=2)
+
+
+@pytest.mark.parametrize(("count", "n_nodes"), [(7, 7), (7, 16), (1, 3), (40, 80)])
+def test_node_values_by_dct_equal_the_quadrature_matrix(count, n_nodes):
+    """C @ m by a DCT-III equals the explicit cosine matrix (also zero-padded, K < n)."""
+    m = np.random.default_rng(count).standard_normal((2, 3, count))
+    theta = chebyshev_nodes(n_nodes)[0]
+    expected = m @ quadrature_matrix(theta, count).T
+    np.testing.assert_allclose(node_values(m, n_nodes), expected, rtol=0, atol=1e-13)
+
+
+def test_node_values_refuse_more_moments_than_nodes():
+    with pytest.raises(ValueError, match="at least as many nodes as moments, got 3 < 4"):
+        node_values(np.ones(4), 3)
+
+
+def test_quadrature_matrix_of_a_subset_of_the_grid():
+    """Rows of the n-point matrix for a subset of its nodes, normalised by n (not the subset)."""
+    theta = chebyshev_nodes(20)[0]
+    full = quadrature_matrix(theta, 15)
+    np.testing.assert_allclose(quadrature_matrix(theta[4:9], 15, 20), full[4:9], atol=1e-15)
+
+
+def test_moments_do_not_depend_on_the_gemm_threads(small_inner):
+    """Full and node-projected moments on the matrix-free path: the same bits with the GEMMs on
+    one thread and on two (a chunked bank and node passes included)."""
+    real = draw_realisation(ModelParams(n_tls=8, coupling=CouplingParams(strength=0.2)),
+                            realisation_rng(3, 0))
+    op, t = matrix_free_operators(real)
+    scaled = ScaledOperator(op, spectral_bounds(op))
+    v = np.random.default_rng(2).standard_normal((real.dimension, 3))
+    probe = np.random.default_rng(3).standard_normal((real.dimension, 3))
+    theta = chebyshev_nodes(40)[0][22:]
+    left = ShiftedDiagonal(t, 0.2)
+    for kwargs in ({}, {"node_rows": 5, "bank_rows": 9}):
+        one, two = (node_correlation_moments(scaled, left, op.commutator_product, v.copy(), 40,
+                                             theta, probes=[probe], threads=k, **kwargs)
+                    for k in (1, 2))
+        for a, b in zip(one, two, strict=True):
+            np.testing.assert_array_equal(a, b)
+    one, two = (correlation_moments(scaled, left, op.commutator_product, v.copy(), 30,
+                                    probes=[probe], left_commutator=True, bank_rows=11,
+                                    threads=k) for k in (1, 2))
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def _closure_values(dispatcher) -> list:
+    func = dispatcher.py_func
+    return [cell.cell_contents for cell in func.__closure__ or ()]
+
+
+def test_cached_kernels_close_over_plain_values_only():
+    """numba keys a cached closure on its pickled closure values; a compiled function among them
+    pickles with a random id, so the next process never found the cache (the run kernel
+    recompiled, ~3 s, in every process until session 13). Every disk-cached kernel closes over
+    numbers, tuples of numbers and modules only, and two builds of one give equal keys."""
+    from numba.core.serialize import dumps
+
+    from manybody.simulation.solvers.chebyshev import fused
+    from manybody.simulation.solvers.chebyshev import matrix_free as mf
+    from manybody.simulation.solvers.chebyshev.run_kernel import run_kernel
+
+    kernels = [run_kernel(4, 8, (1, 2, 4)), run_kernel(3, 2, ()), mf._product_kernel(2, True, True),
+               fused._record_kernel(4, True, True, True)]
+    for kernel in kernels:
+        for value in _closure_values(kernel):
+            items = value if isinstance(value, tuple) else (value,)
+            assert all(isinstance(x, int | float | bool | types.ModuleType) for x in items), (
+                kernel, value)  # a module pickles by its name
+    from manybody.simulation.observables import absorption, pair_kernels, pair_sum
+
+    for kernel in (pair_sum._compiled_pair_sum(), absorption._compiled_deposit()):
+        assert kernel.py_func.__module__ == pair_kernels.__name__
+        assert kernel.py_func.__closure__ is None  # helpers are module globals
+    key = dumps(tuple(_closure_values(kernels[0])))
+    run_kernel.cache_clear()
+    assert dumps(tuple(_closure_values(run_kernel(4, 8, (1, 2, 4))))) == key
