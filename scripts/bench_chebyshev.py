@@ -404,9 +404,13 @@ def apply_against_stream(n: int, n_vectors: int, dtype: str = "float64") -> dict
     single_x, single_p = x[:, :1].copy(), prev[:, :1].copy()
     for name, op in (("matrix_free", free), ("sparse", h)):
         scaled = ScaledOperator(op, scale)
-        out[f"{name}_step_seconds"] = _best_seconds(lambda s=scaled: s.step(x, prev))
+        out[f"{name}_step_seconds"] = _best_seconds(lambda s=scaled: s.step(x, prev), 15)
         out[f"{name}_step_seconds_one_vector"] = _best_seconds(
             lambda s=scaled: s.step(single_x, single_p))
+    # the solver's own step: written into the array of X_k-2 (no new array, no page faults)
+    scaled, scratch = ScaledOperator(free, scale), prev.copy()
+    out["matrix_free_in_place_step_seconds"] = _best_seconds(
+        lambda: scaled.step(x, scratch, overwrite=True), 15)
     if not free._zmasks.size:  # the run kernel served "matrix_free"; the gather kernel alongside
         from manybody.simulation.solvers.chebyshev import matrix_free as mf
 
@@ -424,6 +428,8 @@ def apply_against_stream(n: int, n_vectors: int, dtype: str = "float64") -> dict
     out["step_over_parallel_stream"] = (out["matrix_free_step_seconds"]
                                         / out["parallel_stream_seconds"])
     out["parallel_stream_bandwidth_gb_s"] = 3 * x.nbytes / out["parallel_stream_seconds"] / 1e9
+    out["in_place_step_over_parallel_stream"] = (out["matrix_free_in_place_step_seconds"]
+                                                 / out["parallel_stream_seconds"])
     # the contraction's float32 GEMM at the widest columns the plan takes (bank rows x D times
     # D x 256), in this process: the rate the floor of a solve is computed with
     from manybody.simulation.solvers.chebyshev.plan import COLUMN_CHOICES
@@ -437,10 +443,20 @@ def apply_against_stream(n: int, n_vectors: int, dtype: str = "float64") -> dict
     return out
 
 
-def _apply_child(n: int, n_vectors: int, timeout: float, dtype: str = "float64") -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "apply", str(n), "--vectors",
-           str(n_vectors), "--dtype", dtype]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+def _apply_child(n: int, n_vectors: int, timeout: float, dtype: str = "float64",
+                 checkout: Path | None = None) -> dict:
+    """One ``apply`` measurement in its own process (of another checkout's script and package
+    with ``checkout``, as :func:`_run_child`)."""
+    script = Path(__file__).resolve() if checkout is None else checkout / "scripts" / Path(
+        __file__).name
+    cmd = [sys.executable, str(script), "apply", str(n), "--vectors", str(n_vectors), "--dtype",
+           dtype]
+    env = None
+    if checkout is not None:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [str(checkout), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
+                          env=env)
     if proc.returncode != 0:
         return {"n_tls": n, "error": (proc.stderr.strip().splitlines()[-1:] or [""])[0]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -528,6 +544,17 @@ def matfree(args) -> dict:
                                                            / np.abs(q0).max())
         # the Chebyshev recursion runs in float64 whatever the bank's dtype (args.dtype)
         rec["apply"] = _apply_child(n, args.vectors, args.timeout, "float64")
+        if baseline is not None:  # the baseline's step in its own process, then this one's again
+            rec["baseline_apply"] = _apply_child(n, args.vectors, args.timeout, "float64",
+                                                 baseline)
+            again = _apply_child(n, args.vectors, args.timeout, "float64")
+            if "error" not in again and "error" not in rec["apply"]:
+                rec["apply"] = min(rec["apply"], again,
+                                   key=lambda a: a["matrix_free_step_seconds"])
+            if "error" not in rec["baseline_apply"] and "error" not in rec["apply"]:
+                rec["baseline_step_over_step"] = (
+                    rec["baseline_apply"]["matrix_free_step_seconds"]
+                    / rec["apply"]["matrix_free_step_seconds"])
         if free and "error" not in free and "error" not in rec["apply"]:
             rec["floor"] = solve_floor(free["rungs"], n, args.vectors, rec["apply"],
                                        rec["recorded_seconds"], free["seconds"])
@@ -535,8 +562,10 @@ def matfree(args) -> dict:
         _save(path, data)
         print(n, json.dumps({k: rec.get(k) for k in (
             "seconds_ratio", "recorded_over_matrix_free", "memory_ratio",
-            "max_abs_q_difference_over_error", "floor")}),
+            "max_abs_q_difference_over_error", "floor", "baseline_over_matrix_free",
+            "baseline_step_over_step")}),
             {k: rec["apply"].get(k) for k in ("step_over_stream", "step_over_parallel_stream",
+                                              "in_place_step_over_parallel_stream",
                                               "run_over_gather",
                                               "sparse_one_vector_over_matrix_free_block_per_vector")},
             flush=True)

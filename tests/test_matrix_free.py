@@ -260,7 +260,8 @@ def test_bench_apply_against_stream_on_a_tiny_size():
     assert out["bytes_moved"] == 3 * 64 * 3 * 8 + 8 * 64
     for key in ("stream_seconds", "matrix_free_step_seconds", "sparse_step_seconds",
                 "matrix_free_step_seconds_one_vector", "step_over_stream",
-                "parallel_stream_seconds", "step_over_parallel_stream"):
+                "parallel_stream_seconds", "step_over_parallel_stream",
+                "matrix_free_in_place_step_seconds", "in_place_step_over_parallel_stream"):
         assert out[key] > 0
     single = bench.apply_against_stream(6, 3, "float32")  # the dtype of the benchmark runs
     assert single["dtype"] == "float32" and single["bytes_moved"] == 3 * 64 * 3 * 4 + 8 * 64
@@ -440,7 +441,14 @@ def test_bench_matfree_against_a_baseline_checkout(tmp_path, monkeypatch):
                 "absorption": q, "absorption_error": [[0.5, 0.25]], "rungs": []}
 
     monkeypatch.setattr(bench, "_run_child", child)
-    monkeypatch.setattr(bench, "_apply_child", lambda *a, **k: {"error": "not measured"})
+    applied, steps = [], iter([1.5, 1.0])  # this code's step, the baseline's, this code's again
+
+    def apply(n, vectors, timeout, dtype="float64", checkout=None):
+        applied.append(checkout)
+        return {"matrix_free_step_seconds": 3.0 if checkout else next(steps),
+                "gemm_flops_per_second": 1e9, "parallel_stream_seconds": 1e-3}
+
+    monkeypatch.setattr(bench, "_apply_child", apply)
     out = tmp_path / "bench.json"
     bench.main(["matfree", "--sizes", "7", "--operators", "matrix_free", "--baseline",
                 str(tmp_path), "--repeats", "3", "--out", str(out), "--label", "t"])
@@ -452,6 +460,9 @@ def test_bench_matfree_against_a_baseline_checkout(tmp_path, monkeypatch):
     assert rec["baseline_over_matrix_free"]["median"] == 3.0
     assert rec["baseline_memory_over_matrix_free"] == 2.0
     assert rec["baseline_q_difference_over_error"] == 2.0
+    assert applied == [None, tmp_path.resolve(), None]  # the step, in turn, the faster of ours
+    assert rec["apply"]["matrix_free_step_seconds"] == 1.0
+    assert rec["baseline_step_over_step"] == 3.0
 
     seen = {}
 
