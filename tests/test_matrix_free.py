@@ -438,7 +438,8 @@ def test_bench_matfree_against_a_baseline_checkout(tmp_path, monkeypatch):
         order.append("baseline" if checkout else operator)
         q = [[1.0, 2.0]] if checkout else [[1.0, 2.5]]
         return {"seconds": next(times), "peak_memory_gb": 2.0 if checkout else 1.0,
-                "absorption": q, "absorption_error": [[0.5, 0.25]], "rungs": []}
+                "absorption": q, "absorption_error": [[0.5, 0.25]],
+                "rungs": [{"n_moments": 9, "filter_terms": 3}]}
 
     monkeypatch.setattr(bench, "_run_child", child)
     applied, steps = [], iter([1.5, 1.0])  # this code's step, the baseline's, this code's again
