@@ -151,3 +151,22 @@ def test_cached_kernels_close_over_plain_values_only():
     key = dumps(tuple(_closure_values(kernels[0])))
     run_kernel.cache_clear()
     assert dumps(tuple(_closure_values(run_kernel(4, 8, (1, 2, 4))))) == key
+
+
+def test_gemm_tasks_in_a_forked_child_of_a_process_with_a_pool():
+    """A process forked after the pool was made (multiprocessing's default on Linux) runs its
+    GEMM tasks on a pool of its own instead of waiting forever on the parent's threads."""
+    import multiprocessing
+
+    out = np.zeros(4)
+    gemm.run_tasks([lambda i=i: out.__setitem__(i, i) for i in range(4)], threads=2)
+    assert out.tolist() == [0.0, 1.0, 2.0, 3.0]
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        result = pool.apply_async(_tasks_in_child)
+        assert result.get(timeout=60) == [0.0, 1.0, 2.0, 3.0]
+
+
+def _tasks_in_child() -> list[float]:
+    out = np.zeros(4)
+    gemm.run_tasks([lambda i=i: out.__setitem__(i, i) for i in range(4)], threads=2)
+    return out.tolist()

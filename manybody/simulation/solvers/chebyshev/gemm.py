@@ -18,7 +18,7 @@ duration (:func:`manybody.support.threads.blas_threads`).
 
 from __future__ import annotations
 
-import functools
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -32,9 +32,17 @@ __all__ = ["INNER_PER_TASK", "inner_block", "matmul_columns", "matmul_inner", "r
 INNER_PER_TASK = 1 << 14
 
 
-@functools.cache
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
+
+
 def _pool(threads: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="manybody-gemm")
+    """The pool of this process with ``threads`` threads (a process forked from one that had a
+    pool gets its own: the parent's threads do not exist in the child, and work handed to the
+    inherited pool would wait forever)."""
+    key = (os.getpid(), threads)
+    if key not in _POOLS:
+        _POOLS[key] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="manybody-gemm")
+    return _POOLS[key]
 
 
 def run_tasks(tasks: Sequence[Callable[[], None]], threads: int = 1) -> None:
