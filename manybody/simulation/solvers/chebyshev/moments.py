@@ -181,10 +181,9 @@ def _fill_columns(op, right, v, bank, out, chunk, fused=False, threads=1):
     """out[:, :, l] = bank @ T_l(H~) B v for all l < M, in GEMM chunks of ``chunk`` columns
     (``fused``: matrix-free steps in place and stores by :func:`.fused.record`; GEMMs on
     ``threads`` threads, :mod:`.gemm`)."""
-    b, rows, dim = bank.shape
+    b, _, dim = bank.shape
     m_count = out.shape[2]
     buffer = np.empty((b, min(chunk, m_count), dim), dtype=bank.dtype)
-    product = np.empty((b, rows, buffer.shape[1]))
     previous = current = None
     start = 0
     while start < m_count:
@@ -202,9 +201,7 @@ def _fill_columns(op, right, v, bank, out, chunk, fused=False, threads=1):
             else:
                 _store(buffer[:, l_index - start, :], new)
         used = buffer[:, : stop - start, :]
-        part = product[:, :, : stop - start]
-        matmul_inner(bank, used.transpose(0, 2, 1), part, threads)
-        out[:, :, start:stop] = part
+        matmul_inner(bank, used.transpose(0, 2, 1), out[:, :, start:stop], threads)
         start = stop
 
 
