@@ -237,9 +237,13 @@ class LineShape:
         return float(np.max(np.abs(self.reduced(u))))
 
 
-#: Nodes on which the slices of F_T are expanded (the largest degree examined: n_max of
+#: Most nodes on which the slices of F_T are expanded (the largest degree examined: n_max of
 #: :func:`.kpm.tail_degree`).
 TAIL_NODES = 16384
+
+#: First node count of :func:`required_moments`; it doubles until the degree found is at most
+#: half the nodes (or the nodes reach ``TAIL_NODES``).
+FIRST_TAIL_NODES = 1024
 
 
 def required_moments(scale: SpectralScale, rung: Rung, frequencies: np.ndarray,
@@ -250,6 +254,14 @@ def required_moments(scale: SpectralScale, rung: Rung, frequencies: np.ndarray,
     F_T(E, E') = e^{-beta_excess (E - E_0)} W(E) G(E' - E) is examined along E at fixed
     E' = c + w and along E' at fixed E = c, for c on a grid from E_0 to the top of the window; the
     slices carry the amplitude W(c), so energies without thermal weight do not drive M.
+
+    The slices are expanded on n Gauss-Chebyshev nodes, n = ``FIRST_TAIL_NODES``, 2048, ... up to
+    ``TAIL_NODES``: the first n with every degree found <= n / 2 is kept. On n nodes a coefficient
+    c_k is aliased by c_2n-k, c_2n+k, ..., and past n / 2 these are the coefficients of degree
+    >= 3 M of a slice whose coefficients from M on already sum to less than tol: a Gaussian or
+    Lorentzian slice has decayed far below tol there, so the degree equals that on
+    ``TAIL_NODES`` nodes (tested against it) at a fraction of the cost (session 14: 0.7 s of a 2.4 s
+    solve at N = 12 went into this expansion on 16 384 nodes).
     """
     ground = scale.ground
     top = scale.upper if not math.isfinite(rung.window_energy) else min(
@@ -260,15 +272,26 @@ def required_moments(scale: SpectralScale, rung: Rung, frequencies: np.ndarray,
                                                         float(np.max(frequencies))})]
     if velocity:
         shapes += [LineShape(broadening, s.frequency, True) for s in list(shapes)]
-    # every slice on the nodes of tail_degree at once: rows are the centres c with W(c) >= tol
-    _, x = chebyshev_nodes(TAIL_NODES)
-    energy = scale.to_energy(x)
-    window = rung.window(energy)
     amplitudes = rung.window(centres)
     kept = amplitudes >= tol
     centres, amplitudes = centres[kept], amplitudes[kept]
     if not centres.size:
         return 1
+    n = min(FIRST_TAIL_NODES, TAIL_NODES)
+    while True:
+        needed = _slice_degree(scale, rung, shapes, centres, amplitudes, tol, beta_excess, n)
+        if 2 * needed <= n or n >= TAIL_NODES:
+            return needed
+        n = min(2 * n, TAIL_NODES)
+
+
+def _slice_degree(scale, rung, shapes, centres, amplitudes, tol, beta_excess, n) -> int:
+    """Largest degree (:func:`.kpm.tail_degrees`) of the slices of :func:`required_moments`
+    expanded on n nodes (n + 1 where n is not enough)."""
+    ground = scale.ground
+    _, x = chebyshev_nodes(n)
+    energy = scale.to_energy(x)
+    window = rung.window(energy)
     needed = 1
     for shape in shapes:
         ref = shape.reduced_scale()
