@@ -137,7 +137,7 @@ def test_cached_kernels_close_over_plain_values_only():
     from manybody.simulation.solvers.chebyshev.run_kernel import run_kernel
 
     kernels = [run_kernel(4, 8, (1, 2, 4)), run_kernel(3, 2, ()), mf._product_kernel(2, True, True),
-               fused._record_kernel(4, True, True, True)]
+               fused._record_kernel(4, True, True, True), fused._store_kernel(4)]
     for kernel in kernels:
         for value in _closure_values(kernel):
             items = value if isinstance(value, tuple) else (value,)
@@ -151,6 +151,22 @@ def test_cached_kernels_close_over_plain_values_only():
     key = dumps(tuple(_closure_values(kernels[0])))
     run_kernel.cache_clear()
     assert dumps(tuple(_closure_values(run_kernel(4, 8, (1, 2, 4))))) == key
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_store_equals_the_bank_row_of_record(dtype):
+    """The l-recursion's store (session 14: no dots) writes the bank row record writes, bit for
+    bit, over several parallel chunks and a ragged width; a wrong shape is refused."""
+    from manybody.simulation.solvers.chebyshev.fused import record, store
+
+    new = np.random.default_rng(3).standard_normal((3 * 4096 + 8, 3))
+    bank = np.zeros((3, 2, new.shape[0]), dtype=dtype)
+    record(new, bank[:, 0, :])
+    store(new, bank[:, 1, :])
+    np.testing.assert_array_equal(bank[:, 1, :], bank[:, 0, :])
+    np.testing.assert_array_equal(bank[:, 1, :], new.T.astype(dtype))
+    with pytest.raises(ValueError, match="bank_row must have shape"):
+        store(new, bank[:2, 1, :])
 
 
 def test_gemm_tasks_in_a_forked_child_of_a_process_with_a_pool():

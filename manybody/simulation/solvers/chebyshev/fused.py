@@ -22,7 +22,7 @@ import functools
 
 import numpy as np
 
-__all__ = ["record"]
+__all__ = ["record", "store"]
 
 #: Rows per parallel chunk of the dots.
 _ROWS = 4096
@@ -77,6 +77,40 @@ def record(new: np.ndarray, bank_row: np.ndarray, *, current: np.ndarray | None 
         extra = [np.einsum("ij,ij->j", new, u, dtype=np.float64) for u in probes[1:]]
         dots = np.concatenate([dots, np.stack(extra)])
     return dots
+
+
+def store(new: np.ndarray, bank_row: np.ndarray) -> None:
+    """Store X (D, b) transposed into a bank row (b, D), cast to its dtype: :func:`record`
+    without the dots, for the l-recursion, whose dots nobody reads (session 14: the dots were
+    half of the pass, 0.21-0.27 against 0.09-0.12 ms at N = 16 with 4 vectors).
+
+    Raises
+    ------
+    ValueError
+        When the shapes do not match.
+    """
+    dim, width = new.shape
+    if bank_row.shape != (width, dim):
+        raise ValueError(f"bank_row must have shape ({width}, {dim}), got {bank_row.shape}")
+    _store_kernel(width)(np.ascontiguousarray(new).reshape(-1), bank_row)
+
+
+@functools.cache
+def _store_kernel(width: int):
+    """Compiled transposing store for one block width (a compile-time constant)."""
+    import numba  # core dependency, heavy: compiled only when first used
+
+    rows_per_chunk = _ROWS
+
+    @numba.njit(parallel=True, cache=True)
+    def kernel(new, bank):
+        dim = bank.shape[1]
+        for c in numba.prange((dim + rows_per_chunk - 1) // rows_per_chunk):
+            for r in range(c * rows_per_chunk, min(dim, (c + 1) * rows_per_chunk)):
+                for j in range(width):
+                    bank[j, r] = new[r * width + j]
+
+    return kernel
 
 
 @functools.cache

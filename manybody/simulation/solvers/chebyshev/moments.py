@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from manybody.simulation.solvers.chebyshev.fused import record
+from manybody.simulation.solvers.chebyshev.fused import record, store
 from manybody.simulation.solvers.chebyshev.gemm import matmul_columns, matmul_inner
 from manybody.simulation.solvers.chebyshev.kpm import (
     Apply,
@@ -196,8 +196,8 @@ def _fill_columns(op, right, v, bank, out, chunk, fused=False, threads=1):
             else:  # X_l-2 is a temporary of this loop (B v, H~ B v, ...)
                 new = op.step(current, previous, overwrite=fused and previous is not v)
             previous, current = current, new
-            if fused:
-                record(new, buffer[:, l_index - start, :])
+            if fused:  # the l-recursion needs no dots
+                store(new, buffer[:, l_index - start, :])
             else:
                 _store(buffer[:, l_index - start, :], new)
         used = buffer[:, : stop - start, :]
