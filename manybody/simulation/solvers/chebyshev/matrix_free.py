@@ -196,6 +196,19 @@ class MatrixFreeOperator:
             raise ValueError("commutator_product needs the stress_diagonal of T")
         return self._product(x, 1.0, 0.0, None, commutator=True)
 
+    def _run_setup(self, width: int):
+        """The compiled run kernel for blocks of ``width`` columns and its rows per chunk, made
+        once per operator and width (looked up on every step before session 14: about 8 of the
+        24 us a step cost outside the kernel)."""
+        setups = self.__dict__.setdefault("_run_setups", {})
+        if width not in setups:
+            from manybody.simulation.solvers.chebyshev.run_kernel import run_kernel
+
+            tile = min(_TILE_ROWS, self.shape[0])
+            low = tuple(int(m) for m in self.masks if m < tile)
+            setups[width] = (run_kernel(width, tile, low), _run_chunk(width))
+        return setups[width]
+
     def _product(self, x, alpha, shift, previous, commutator, out=None):
         vector = x.ndim == 1
         block = np.ascontiguousarray(x[:, None] if vector else x)
@@ -220,9 +233,11 @@ class MatrixFreeOperator:
         signed = bool(self._zmasks.size)
         if not commutator and not signed:  # constant weight per flip mask: contiguous runs
             width = block.shape[1]
-            _run_product(block.reshape(-1), out.reshape(-1), self._diagonal, float(alpha),
-                         float(shift), prev.reshape(-1), previous is not None, self.masks,
-                         self._weights, width)
+            kernel, chunk = self._run_setup(width)
+            threads = max(1, min(_num_threads(), -(-self.shape[0] // chunk)))
+            kernel(block.reshape(-1), out.reshape(-1), self._diagonal, float(alpha), float(shift),
+                   prev.reshape(-1), previous is not None, self.masks, self._weights, chunk,
+                   threads)
             return out[:, 0] if vector else out
         for first in range(0, block.shape[1], MAX_WIDTH):
             cols = slice(first, first + MAX_WIDTH)
@@ -376,20 +391,8 @@ def _run_chunk(width: int) -> int:
     return 1 << max(8, (_RUN_CHUNK_ENTRIES // max(1, width)).bit_length() - 1)
 
 
-def _run_product(x: np.ndarray, out: np.ndarray, diag: np.ndarray, alpha: float, shift: float,
-                 prev: np.ndarray, subtract: bool, masks: np.ndarray, weights: np.ndarray,
-                 width: int) -> None:
-    """Y = alpha ((diag - shift) X + sum_m w_m X[r ^ m]) - P on flattened C-order (D, width)
-    blocks, by :func:`.run_kernel.run_kernel` (compiled per width, tile and masks below the
-    tile)."""
+def _num_threads() -> int:
+    """numba's thread count for the calling thread (numba is imported by the first product)."""
     import numba
 
-    from manybody.simulation.solvers.chebyshev.run_kernel import run_kernel
-
-    tile = min(_TILE_ROWS, diag.size)
-    low = tuple(int(m) for m in masks if m < tile)
-    chunk = _run_chunk(width)
-    threads = max(1, min(numba.get_num_threads(), -(-diag.size // chunk)))
-    run_kernel(width, tile, low)(x, out, diag, alpha, shift, prev, subtract, masks, weights,
-                                 chunk, threads)
-
+    return numba.get_num_threads()

@@ -1,5 +1,5 @@
 """The compiled product of a matrix-free H whose flip weights do not depend on z (imports numba:
-loaded by :func:`.matrix_free._run_product` on first use).
+loaded by :meth:`.matrix_free.MatrixFreeOperator._run_setup` on first use).
 
 Every flip mask m of such an H (Delta_i s^x_i, s^x s^x couplings; the standard TLS families) has
 one weight w_m, so Y = alpha ((d - shift) X + sum_m w_m X[r ^ m]) - P for a C-order (D, width)
