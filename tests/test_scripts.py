@@ -95,3 +95,20 @@ def test_figure_of_merit_spec_takes_a_hard_core():
     assert core.model.n_tls == 16 and core.realisations == 3
     assert core.model.coupling.strength == plain.model.coupling.strength
     assert core.seed == plain.seed and core.probe == plain.probe
+
+
+def test_profile_chebyshev_tiny(tmp_path):
+    """The phase split of a solve: the steps, bookkeeping and GEMMs of both recursions are
+    found, the plan and bounds are timed whole, and the parts add up to at most the solve."""
+    out = tmp_path / "phases.json"
+    run_script("scripts/profile_chebyshev.py", "--sizes", "9", "--label", "tiny", "--out", str(out))
+    record = json.loads(out.read_text())["tiny"]
+    assert record["finished"]
+    size = record["sizes"]["9"]
+    phases = size["phases"]
+    assert {"step", "record", "gemm"} <= set(phases["k"]) and {"step", "store", "gemm"} <= set(
+        phases["l"])
+    assert phases["plan"]["total"]["calls"] == 1 and phases["bounds"]["total"]["calls"] >= 1
+    assert phases["filter"]["step"]["calls"] > 0
+    assert 0.0 <= size["other_seconds"] < size["seconds"]
+    assert len(size["moments"]) >= 1

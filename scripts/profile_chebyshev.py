@@ -1,0 +1,166 @@
+"""Where a matrix-free Chebyshev solve spends its time (issue 20), phase by phase.
+
+One realisation of the benchmark of ``bench_chebyshev.py`` (4 vectors, float32 bank, 20
+temperatures, 2 frequencies) is solved with timing wrappers around the solver's own functions, so
+the time of a whole solve is split into
+
+- ``bounds`` (the Lanczos spectral bounds), ``plan`` (ladder, windows, moments, memory),
+- per phase, ``filter`` (the Boltzmann filter of the random vectors), ``k`` (the thermal-index
+  recursion and its node vectors), ``l`` (the final-index recursion and its contraction):
+  ``step`` (the Chebyshev steps, products of H), ``record`` / ``store`` (their bookkeeping,
+  :mod:`manybody.simulation.solvers.chebyshev.fused`) and ``gemm`` (the GEMMs of
+  :mod:`manybody.simulation.solvers.chebyshev.gemm`),
+- ``other``: the rest (contraction, error estimates, Python).
+
+Each entry has the seconds, the number of calls and the milliseconds per call. The numba kernels
+are compiled (or loaded) on an N = 8 solve first, outside the timing. The wrappers add about 2 us
+a call, under 1 % of a step at N >= 14. The record is merged into results/bench/matrix_free.json
+under ``--label`` (rewritten atomically; an interrupted run keeps the sizes that finished).
+
+    python scripts/profile_chebyshev.py --sizes 12 16 --label phases_session14
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import functools
+import importlib
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_chebyshev import BENCH, MATFREE_OUT, _load, _metadata, _model, _save  # noqa: E402
+
+_PACKAGE = "manybody.simulation.solvers.chebyshev"
+
+
+class _Clock:
+    """Seconds and calls per (phase, kind); the phase is set by the outer wrappers."""
+
+    def __init__(self) -> None:
+        self.seconds: collections.Counter = collections.Counter()
+        self.calls: collections.Counter = collections.Counter()
+        self.phase = "other"
+
+    def timed(self, kind: str, function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                key = (self.phase, kind)
+                self.seconds[key] += time.perf_counter() - start
+                self.calls[key] += 1
+        return wrapper
+
+    def phased(self, phase: str, function):
+        """``function`` with its calls (and what they call) counted in ``phase``, except inside
+        the plan or the bounds, which keep their own (the plan filters a pilot vector)."""
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            outer = self.phase
+            self.phase = outer if outer in ("plan", "bounds") else phase
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.phase = outer
+        return wrapper
+
+
+@contextlib.contextmanager
+def instrumented(clock: _Clock):
+    """The solver's modules with timing wrappers in place (restored on exit)."""
+    kpm = importlib.import_module(f"{_PACKAGE}.kpm")
+    moments = importlib.import_module(f"{_PACKAGE}.moments")
+    solver = importlib.import_module(f"{_PACKAGE}.solver")
+    patches = [
+        (kpm.ScaledOperator, "_fused_step", clock.timed("step", kpm.ScaledOperator._fused_step)),
+        (moments, "record", clock.timed("record", moments.record)),
+        (moments, "matmul_inner", clock.timed("gemm", moments.matmul_inner)),
+        (moments, "matmul_columns", clock.timed("gemm", moments.matmul_columns)),
+        (moments, "_fill_columns", clock.phased("l", moments._fill_columns)),
+        (solver, "node_correlation_moments", clock.phased("k", solver.node_correlation_moments)),
+        (solver, "correlation_moments", clock.phased("k", solver.correlation_moments)),
+        (solver, "boltzmann_filter", clock.phased("filter", solver.boltzmann_filter)),
+        (solver, "plan_solve", clock.phased("plan", clock.timed("total", solver.plan_solve))),
+    ]
+    if hasattr(moments, "store"):  # the l-recursion's store (session 14)
+        patches.append((moments, "store", clock.timed("store", moments.store)))
+    if hasattr(solver, "ChebyshevOperators"):
+        scaled = solver.ChebyshevOperators.scaled
+        patches.append((solver.ChebyshevOperators, "scaled",
+                        clock.phased("bounds", clock.timed("total", scaled))))
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
+    try:
+        for owner, name, value in patches:
+            setattr(owner, name, value)
+        yield
+    finally:
+        for owner, name, value in saved:
+            setattr(owner, name, value)
+
+
+def profile(n: int) -> dict:
+    """One realisation of the benchmark at N TLS, split by phase (seconds, calls, ms per call)."""
+    from manybody.config.probe import Broadening
+    from manybody.config.solver import ChebyshevParams
+    from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
+    from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption
+
+    w, t = np.array(BENCH["frequencies"]), np.array(BENCH["temperatures"])
+    broadening = Broadening(**BENCH["broadening"])
+    params = ChebyshevParams(n_vectors=4, dtype="float32", operator="matrix_free")
+    small = draw_realisation(_model(8, BENCH), realisation_rng(BENCH["seed"], 0))
+    chebyshev_absorption(small, w, t, broadening, params, seed=BENCH["seed"])  # compile / load
+    model = _model(n, BENCH)
+    real = draw_realisation(model, realisation_rng(BENCH["seed"], BENCH["realisation"]))
+    clock = _Clock()
+    with instrumented(clock):
+        start = time.perf_counter()
+        res = chebyshev_absorption(real, w, t, broadening, params,
+                                   normalisation=absorption_normalisation(model),
+                                   seed=BENCH["seed"])
+        total = time.perf_counter() - start
+    phases: dict[str, dict] = {}
+    for (phase, kind), seconds in sorted(clock.seconds.items()):
+        calls = clock.calls[(phase, kind)]
+        phases.setdefault(phase, {})[kind] = {"seconds": seconds, "calls": calls,
+                                              "ms_per_call": 1e3 * seconds / calls}
+    # the plan and the bounds are counted whole ("total"); their steps are shown, not added
+    counted = sum(v["seconds"] for kinds in phases.values() for k, v in kinds.items()
+                  if "total" not in kinds or k == "total")
+    return {"n_tls": n, "dimension": 2**n, "seconds": total, "phases": phases,
+            "other_seconds": total - counted,
+            "moments": [r.n_moments for r in res.plan.rungs]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[12, 16])
+    parser.add_argument("--label", default="phases")
+    parser.add_argument("--out", default=str(MATFREE_OUT))
+    args = parser.parse_args(argv)
+    path = Path(args.out)
+    data = _load(path)
+    out = {"metadata": _metadata(), "config": BENCH, "sizes": {}, "finished": False}
+    data[args.label] = out
+    for n in args.sizes:
+        rec = profile(n)
+        out["sizes"][str(n)] = rec
+        _save(path, data)
+        print(n, f"{rec['seconds']:.2f} s", {
+            f"{p}.{k}": round(v["seconds"], 3) for p, kinds in rec["phases"].items()
+            for k, v in kinds.items()}, f"other {rec['other_seconds']:.2f} s", flush=True)
+    out["finished"] = True
+    _save(path, data)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
