@@ -147,11 +147,17 @@ class MatrixFreeOperator:
         self._coefficients, self._zmasks = self.coefficients[~plain], self.zmasks[~plain]
         self._pointers = np.searchsorted(group[~plain], np.arange(self.masks.size + 1)).astype(
             np.int64)
+        self._run_setups: dict[int, tuple] = {}  # width -> (compiled run kernel, chunk)
         self.stress = None
         if stress_diagonal is not None:
             self.stress = np.ascontiguousarray(stress_diagonal, dtype=np.float64)
             if self.stress.shape != (dim,):
                 raise ValueError(f"stress_diagonal must have shape ({dim},), got {self.stress.shape}")
+
+    def __getstate__(self) -> dict:
+        """Pickled without the compiled kernels (a process that unpickles it compiles or loads
+        its own)."""
+        return {**self.__dict__, "_run_setups": {}}
 
     @property
     def nbytes(self) -> int:
@@ -200,7 +206,7 @@ class MatrixFreeOperator:
         """The compiled run kernel for blocks of ``width`` columns and its rows per chunk, made
         once per operator and width (looked up on every step before session 14: about 8 of the
         24 us a step cost outside the kernel)."""
-        setups = self.__dict__.setdefault("_run_setups", {})
+        setups = self._run_setups
         if width not in setups:
             from manybody.simulation.solvers.chebyshev.run_kernel import run_kernel
 
