@@ -63,9 +63,7 @@ def record(new: np.ndarray, bank_row: np.ndarray, *, current: np.ndarray | None 
     ValueError
         When the shapes do not match.
     """
-    dim, width = new.shape
-    if bank_row.shape != (width, dim):
-        raise ValueError(f"bank_row must have shape ({width}, {dim}), got {bank_row.shape}")
+    width = _row_width(new, bank_row)
     n_probes = 0 if probes is None else probes.shape[0]
     first = new if n_probes == 0 else probes[0]
     kernel = _record_kernel(width, current is not None, n_probes > 0, stress is not None)
@@ -89,10 +87,15 @@ def store(new: np.ndarray, bank_row: np.ndarray) -> None:
     ValueError
         When the shapes do not match.
     """
+    _store_kernel(_row_width(new, bank_row))(np.ascontiguousarray(new).reshape(-1), bank_row)
+
+
+def _row_width(new: np.ndarray, bank_row: np.ndarray) -> int:
+    """The block width b of X (D, b), or ValueError unless the bank row is (b, D)."""
     dim, width = new.shape
     if bank_row.shape != (width, dim):
         raise ValueError(f"bank_row must have shape ({width}, {dim}), got {bank_row.shape}")
-    _store_kernel(width)(np.ascontiguousarray(new).reshape(-1), bank_row)
+    return width
 
 
 @functools.cache
