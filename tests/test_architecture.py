@@ -195,3 +195,26 @@ def test_layer_graph_depth():
         return depth[layer]
 
     assert max(level(layer) for layer in layers) <= 7
+
+
+def test_every_module_is_the_attribute_of_its_package():
+    """``import a.b.c as m`` reads attribute c of a.b: a name bound in a package's __init__ must
+    not shadow one of its submodules (the solver registry bound ``chebyshev`` to the solver module,
+    so ``import manybody.simulation.solvers.chebyshev.fused as f`` failed; session 15)."""
+    import importlib
+    import pkgutil
+    import sys
+
+    import manybody
+
+    names = [m.name for m in pkgutil.walk_packages(manybody.__path__, "manybody.")
+             if not m.name.endswith("__main__")]
+    for name in names:
+        importlib.import_module(name)
+    shadowed = [name for name in names
+                if getattr(sys.modules[name.rpartition(".")[0]], name.rpartition(".")[2], None)
+                is not sys.modules[name]]
+    assert shadowed == []
+    import manybody.simulation.solvers.chebyshev.fused as fused  # the import that failed
+
+    assert callable(fused.record)

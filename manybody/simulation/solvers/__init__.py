@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from manybody.config.model import ModelParams
 from manybody.config.solver import SolverParams
 from manybody.simulation.solvers import dense
-from manybody.simulation.solvers.chebyshev import solver as chebyshev
+
+# not ``as chebyshev``: that name would shadow the subpackage on this package, and
+# ``import manybody.simulation.solvers.chebyshev.fused as f`` would fail (found in session 15)
+from manybody.simulation.solvers.chebyshev import solver as chebyshev_solver
 from manybody.simulation.solvers.chebyshev.resources import dense_operator_bytes
 from manybody.simulation.solvers.memory import available_memory
 
@@ -64,9 +67,10 @@ def _dense_check_point(model, probe, solver: SolverParams) -> None:
 
 SOLVERS: dict[str, SolverEntry] = {
     "dense": SolverEntry("dense", dense.prepare, _dense_build, dense.respond, _dense_check_point),
-    "chebyshev": SolverEntry("chebyshev", chebyshev.prepare, chebyshev.build, chebyshev.respond,
-                             chebyshev.check_point, chebyshev.dense_alternative, errors=True,
-                             route=chebyshev.route),
+    "chebyshev": SolverEntry("chebyshev", chebyshev_solver.prepare, chebyshev_solver.build,
+                             chebyshev_solver.respond, chebyshev_solver.check_point,
+                             chebyshev_solver.dense_alternative, errors=True,
+                             route=chebyshev_solver.route),
 }
 
 
