@@ -202,3 +202,99 @@ def test_matrix_free_operator_pickles_without_its_compiled_kernels():
     assert copy._run_setups == {}
     np.testing.assert_array_equal(copy.scaled_product(x, 0.7, 0.1), y)
     assert 3 in copy._run_setups and 3 in h._run_setups
+
+
+class _PoisonedWorkspace:
+    """A workspace whose every array starts as NaN, and which records the bytes it held."""
+
+    def __init__(self):
+        from manybody.simulation.solvers.chebyshev.workspace import Workspace
+
+        self.inner = Workspace()
+        self.peak = 0
+
+    def take(self, role, shape, dtype):
+        array = self.inner.take(role, shape, dtype)
+        array[...] = np.nan
+        self.peak = max(self.peak, self.inner.nbytes)
+        return array
+
+
+def test_workspace_reuses_one_buffer_per_role_and_grows_it():
+    from manybody.simulation.solvers.chebyshev.workspace import Workspace
+
+    work = Workspace()
+    a = work.take("left", (2, 3, 8), np.float32)
+    assert a.shape == (2, 3, 8) and a.dtype == np.float32 and a.flags.c_contiguous
+    b = work.take("left", (2, 2, 8), np.float64)  # smaller in bytes? 256 > 192: grows
+    assert b.dtype == np.float64 and not np.shares_memory(a, b)
+    c = work.take("left", (4, 8), np.float32)  # fits: the same memory
+    assert np.shares_memory(b, c)
+    d = work.take("scratch", (4, 8), np.float32)  # another role: its own buffer
+    assert not np.shares_memory(c, d)
+    assert work.nbytes == 2 * 2 * 8 * 8 + 4 * 8 * 4
+
+
+def test_moments_never_read_what_they_did_not_write(small_inner):
+    """Node-projected and full moments (chunked banks, node passes, more than one call on one
+    workspace) with every workspace array NaN when taken: the same bits as with fresh arrays."""
+    real = draw_realisation(ModelParams(n_tls=8, coupling=CouplingParams(strength=0.2)),
+                            realisation_rng(3, 0))
+    op, t = matrix_free_operators(real)
+    scaled = ScaledOperator(op, spectral_bounds(op))
+    v = np.random.default_rng(2).standard_normal((real.dimension, 3))
+    probe = np.random.default_rng(3).standard_normal((real.dimension, 3))
+    left = ShiftedDiagonal(t, 0.2)
+    poisoned = _PoisonedWorkspace()
+    for m_count, first in ((40, 22), (30, 10)):  # the second call reuses larger buffers
+        theta = chebyshev_nodes(m_count)[0][first:]
+        for kwargs in ({}, {"node_rows": 5, "bank_rows": 9}):
+            fresh, reused = (node_correlation_moments(scaled, left, op.commutator_product,
+                                                      v.copy(), m_count, theta, probes=[probe],
+                                                      workspace=w, **kwargs)
+                             for w in (None, poisoned))
+            for a, b in zip(fresh, reused, strict=True):
+                np.testing.assert_array_equal(a, b)
+        fresh, reused = (correlation_moments(scaled, left, op.commutator_product, v.copy(),
+                                             m_count, probes=[probe], left_commutator=True,
+                                             bank_rows=11, workspace=w)
+                         for w in (None, poisoned))
+        for a, b in zip(fresh, reused, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch):
+    """A whole solve (several rungs, two blocks per rung, a rung that keeps the full moment matrix
+    and rungs that project) with NaN-filled workspace arrays: the same results, bit for bit, and
+    the workspace never holds more than the plan's count of its rows (plan.solve_bytes)."""
+    from manybody.config.probe import Broadening
+    from manybody.config.solver import ChebyshevParams
+    from manybody.simulation.solvers.chebyshev import plan as cp
+    from manybody.simulation.solvers.chebyshev import solver as ch
+
+    real = draw_realisation(ModelParams(n_tls=8, coupling=CouplingParams(strength=0.05)),
+                            realisation_rng(1, 0))
+    w, t = np.array([0.1, 0.2]), np.geomspace(0.02, 0.2, 8)
+    b = Broadening(kind="gaussian", width=0.02)
+    params = ChebyshevParams(n_vectors=4, block=2, dtype="float32", operator="matrix_free")
+    fresh = ch.chebyshev_absorption(real, w, t, b, params, seed=3)
+    holder = {}
+
+    def poisoned():
+        holder["w"] = _PoisonedWorkspace()
+        return holder["w"]
+
+    monkeypatch.setattr(ch, "Workspace", poisoned)
+    again = ch.chebyshev_absorption(real, w, t, b, params, seed=3)
+    plan = again.plan
+    assert len(plan.rungs) >= 3 and plan.block == 2
+    assert any(r == 0 for r in plan.node_rows) and any(r > 0 for r in plan.node_rows)
+    for name in ("absorption", "velocity_shift", "specific_heat", "absorption_error"):
+        np.testing.assert_array_equal(getattr(fresh, name), getattr(again, name))
+    nodes = [cp.window_nodes(r, plan.scale).size + 1 for r in plan.rungs]
+    left = scratch = 0
+    for rung, n, rows, bank in zip(plan.rungs, nodes, plan.node_rows, plan.bank_rows,
+                                   strict=True):
+        a, s = cp.stored_rows(n, rung.n_moments, rows if rows else n, bank, plan.columns)
+        left, scratch = max(left, a), max(scratch, s)
+    assert 0 < holder["w"].peak <= plan.block * (left + scratch) * real.dimension * 4

@@ -20,6 +20,7 @@ from manybody.simulation.solvers.chebyshev.kpm import (
     ShiftedDiagonal,
     quadrature_matrix,
 )
+from manybody.simulation.solvers.chebyshev.workspace import Workspace
 
 __all__ = ["ACCUMULATE_COLUMNS", "correlation_moments", "node_correlation_moments"]
 
@@ -84,6 +85,7 @@ def correlation_moments(
     bank_rows: int | None = None,
     chunk: int = 64,
     threads: int = 1,
+    workspace: Workspace | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Two-operator Chebyshev moments of a block of vectors.
 
@@ -130,6 +132,9 @@ def correlation_moments(
     threads : int
         Threads of the GEMMs (:mod:`.gemm`: fixed tasks, single-threaded BLAS; the numbers do not
         depend on it).
+    workspace : Workspace, optional
+        Where the bank ("left") and the l buffer ("scratch") are taken from (default: a new
+        one); a solve passes one to all its rungs and blocks (:mod:`.workspace`).
 
     Returns
     -------
@@ -153,16 +158,17 @@ def correlation_moments(
     m[:, 0] = _row_dots(v, v)
     fused = op.matrix_free and isinstance(left, ShiftedDiagonal) and v.flags.c_contiguous
     stacked = np.stack(probes) if fused and probes else None
+    workspace = Workspace() if workspace is None else workspace
     previous = current = None
     start = 0
     while start < m_count:
         stop = min(m_count, start + rows)
-        bank = np.empty((b, stop - start, dim), dtype=bank_dtype)
+        bank = workspace.take("left", (b, stop - start, dim), bank_dtype)
         for k in range(start, stop):
             new = _advance(op, v, k, current, previous, fused)
             _keep(new, current, k, bank[:, k - start, :], left, fused, probes, stacked, m, p)
             previous, current = current, new
-        _fill_columns(op, right, v, bank, mu[:, start:stop, :], chunk, fused, threads)
+        _fill_columns(op, right, v, bank, mu[:, start:stop, :], chunk, fused, threads, workspace)
         del bank
         start = stop
     if left_commutator:
@@ -177,13 +183,14 @@ def correlation_moments(
     return mu, m, p
 
 
-def _fill_columns(op, right, v, bank, out, chunk, fused=False, threads=1):
+def _fill_columns(op, right, v, bank, out, chunk, fused=False, threads=1, workspace=None):
     """out[:, :, l] = bank @ T_l(H~) B v for all l < M, in GEMM chunks of ``chunk`` columns
-    (``fused``: matrix-free steps in place and stores by :func:`.fused.record`; GEMMs on
-    ``threads`` threads, :mod:`.gemm`)."""
+    (``fused``: matrix-free steps in place and stores by :func:`.fused.store`; GEMMs on
+    ``threads`` threads, :mod:`.gemm`; the buffer is the workspace's "scratch")."""
     b, _, dim = bank.shape
     m_count = out.shape[2]
-    buffer = np.empty((b, min(chunk, m_count), dim), dtype=bank.dtype)
+    workspace = Workspace() if workspace is None else workspace
+    buffer = workspace.take("scratch", (b, min(chunk, m_count), dim), bank.dtype)
     previous = current = None
     start = 0
     while start < m_count:
@@ -224,6 +231,7 @@ def node_correlation_moments(
     bank_rows: int | None = None,
     chunk: int = 64,
     threads: int = 1,
+    workspace: Workspace | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Commutator moments projected on Chebyshev nodes along their first index.
 
@@ -273,6 +281,9 @@ def node_correlation_moments(
     threads : int
         Threads of the GEMMs (:mod:`.gemm`: fixed tasks, single-threaded BLAS; the numbers do not
         depend on it).
+    workspace : Workspace, optional
+        Where the node vectors ("left"), the bank and the l buffer ("scratch") are taken from
+        (default: a new one); a solve passes one to all its rungs and blocks (:mod:`.workspace`).
 
     Returns
     -------
@@ -309,12 +320,13 @@ def node_correlation_moments(
     fused = op.matrix_free and isinstance(left, ShiftedDiagonal) and v.flags.c_contiguous
     stacked = np.stack(probes) if fused and probes else None
     rows = m_count if bank_rows is None else max(1, min(int(bank_rows), m_count))
+    workspace = Workspace() if workspace is None else workspace
     first = True
     for lo in range(0, n_nodes + 1, per_pass):
         hi = min(n_nodes + 1, lo + per_pass)
         weights = projector[lo:hi].astype(bank_dtype)  # a float64 matrix would upcast the GEMM
-        nodes = np.empty((b, hi - lo, dim), dtype=bank_dtype)
-        bank = np.empty((b, rows, dim), dtype=bank_dtype)
+        nodes = workspace.take("left", (b, hi - lo, dim), bank_dtype)
+        bank = workspace.take("scratch", (b, rows, dim), bank_dtype)
         previous = current = None
         start = 0
         while start < m_count:  # the k-recursion, in chunks of ``rows`` bank rows
@@ -333,7 +345,7 @@ def node_correlation_moments(
         del bank
         first = False
         del previous, current
-        _fill_columns(op, right, v, nodes, x[:, lo:hi, :], chunk, fused, threads)
+        _fill_columns(op, right, v, nodes, x[:, lo:hi, :], chunk, fused, threads, workspace)
         del nodes
     cosine = np.cos(theta)
     y = 0.5 * op.scale.half_width * (

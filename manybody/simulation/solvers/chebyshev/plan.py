@@ -35,7 +35,8 @@ from manybody.support import validate as v
 from manybody.support.threads import blas_threads
 
 __all__ = ["LineShape", "Plan", "Rung", "build_ladder", "check_inputs", "check_params", "plan_solve",
-           "projects", "required_moments", "rung_bytes", "rung_seconds", "window_nodes",
+           "projects", "required_moments", "rung_bytes", "rung_seconds", "solve_bytes",
+           "stored_rows", "window_nodes",
            "window_rung"]
 
 #: Cost model used before anything is measured: seconds per stored nonzero of a sparse product,
@@ -336,24 +337,55 @@ def projects(nodes: int, n_moments: int) -> bool:
     return nodes <= NODE_FRACTION * (n_moments + 1)
 
 
+def stored_rows(nodes: int, n_moments: int, rows: int, bank: int, columns: int) -> tuple[int, int]:
+    """Rows of D numbers per vector of the block that one rung takes from each role of the solve's
+    :class:`.workspace.Workspace`: ("left", "scratch") = (the ``rows`` node vectors, the larger
+    of the k bank and the l buffer) for a rung that projects on nodes (:func:`projects`), or
+    (the k bank, the l buffer) for one that keeps the full moment matrix."""
+    m = n_moments + 1
+    bank, columns = min(bank, m), min(columns, m)
+    if projects(nodes, n_moments):
+        return min(rows, nodes), max(bank, columns)
+    return bank, columns
+
+
 def rung_bytes(dim: int, block: int, nodes: int, n_moments: int, rows: int, bank: int,
                columns: int, itemsize: int, n_frequencies: int) -> int:
     """Memory (bytes) of one rung of a solve: 16 float64 work vectors per vector of the block;
-    per vector (``itemsize`` bytes per number) either ``rows`` of the ``nodes`` node vectors and
-    the larger of the k bank (``bank`` rows) and the l buffer (``columns`` rows), or, for a rung
-    that keeps the full moment matrix (:func:`projects`), the bank and the l buffer; the moment
+    per vector (``itemsize`` bytes per number) the rows of :func:`stored_rows`; the moment
     arrays (float64, with temporaries) and the contraction's kernel tables."""
+    return (_rung_other_bytes(dim, block, nodes, n_moments, n_frequencies)
+            + block * sum(stored_rows(nodes, n_moments, rows, bank, columns)) * dim * itemsize)
+
+
+def solve_bytes(dim: int, block: int, rungs: list[tuple[int, int, int, int]], columns: int,
+                itemsize: int, n_frequencies: int) -> int:
+    """Memory (bytes) of a solve whose rungs share one :class:`.workspace.Workspace`: the
+    largest per-rung work (vectors, moments, tables) plus, per role, the largest rows any rung
+    takes from it (so a solve whose largest bank and largest node vectors come from different
+    rungs is counted with both).
+
+    Parameters
+    ----------
+    rungs : list of (nodes, n_moments, rows, bank)
+        Per rung: window nodes (+ 1), M, node rows per pass, k bank rows.
+    """
+    left = scratch = other = 0
+    for nodes, n_moments, rows, bank in rungs:
+        a, b = stored_rows(nodes, n_moments, rows, bank, columns)
+        left, scratch = max(left, a), max(scratch, b)
+        other = max(other, _rung_other_bytes(dim, block, nodes, n_moments, n_frequencies))
+    return other + block * (left + scratch) * dim * itemsize
+
+
+def _rung_other_bytes(dim: int, block: int, nodes: int, n_moments: int,
+                      n_frequencies: int) -> int:
+    """The work vectors, moment arrays and contraction tables of one rung (bytes)."""
     m = n_moments + 1
     vectors = 16 * dim * block * 8
-    bank, columns = min(bank, m), min(columns, m)
-    if projects(nodes, n_moments):
-        stored = block * (min(rows, nodes) + max(bank, columns)) * dim * itemsize
-        moments = 4 * block * nodes * m * 8
-    else:
-        stored = block * (bank + columns) * dim * itemsize
-        moments = 4 * block * m * m * 8
+    moments = 4 * block * (nodes if projects(nodes, n_moments) else m) * m * 8
     contraction = 4 * nodes * m * 8 * (2 + 2 * n_frequencies)
-    return vectors + stored + moments + contraction
+    return vectors + moments + contraction
 
 
 def rung_seconds(nodes: int, n_moments: int, rows: int, bank: int, filter_terms: int, dim: int,
@@ -514,8 +546,9 @@ def plan_solve(
     block = max(1, min(block, n_vec))
 
     def need(b, rows, bank, columns=64):
-        return max(rung_bytes(dim, b, n, r.n_moments, rows, bank, columns, itemsize,
-                              len(frequencies)) for r, n in zip(rungs, nodes, strict=True))
+        return solve_bytes(dim, b, [(n, r.n_moments, rows, bank) for r, n in
+                                    zip(rungs, nodes, strict=True)], columns, itemsize,
+                           len(frequencies))
 
     # under a memory cap, in this order: the k bank down to 256 rows (node vectors are then
     # accumulated over chunks; a full moment matrix reruns the l-recursion per chunk), the block

@@ -25,8 +25,8 @@ from manybody.simulation.solvers.chebyshev.plan import (
     check_params,
     narrowest_width,
     required_moments,
-    rung_bytes,
     rung_seconds,
+    solve_bytes,
     window_nodes,
     window_rung,
 )
@@ -68,7 +68,7 @@ def estimate_resources(
     half = 0.5 * float(np.sum(e)) + coupling + extra
     ground = -half
     scale = SpectralScale(lower=ground - 0.01 * half, upper=half * 1.01, ground=ground)
-    m_max, work, seconds = 16, 0, 0.0
+    m_max, seconds, stored = 16, 0.0, []
     itemsize = 4 if params.dtype == "float32" else 8
     rungs = build_ladder(t, params)
     offdiag = int(np.count_nonzero(real.tunnelling)) if real.tunnelling is not None else 0
@@ -89,9 +89,10 @@ def estimate_resources(
         m_max = max(m_max, m)
         terms = exponential_coefficients(0.5 * scale.half_width / t0).size
         nodes = window_nodes(replace(rung, n_moments=m), scale).size + 1
-        work = max(work, rung_bytes(dim, 1, nodes, m, nodes, m + 1, 64, itemsize, w.size))
+        stored.append((nodes, m, nodes, m + 1))
         seconds += params.n_vectors * rung_seconds(nodes, m, nodes, m + 1, terms, dim, t_mv,
                                                    GEMM_RATE[params.dtype])
+    work = solve_bytes(dim, 1, stored, 64, itemsize, w.size)
     if dense:
         operators = 3 * nnz * 8
     elif uses_matrix_free(n, params):

@@ -148,6 +148,7 @@ from manybody.simulation.solvers.chebyshev.resources import (
     dense_operator_bytes,
     uses_matrix_free,
 )
+from manybody.simulation.solvers.chebyshev.workspace import Workspace
 from manybody.simulation.solvers.memory import available_memory
 from manybody.support import validate as v
 from manybody.support.threads import blas_thread_count, blas_threads
@@ -524,6 +525,7 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
     truncation = {k: np.zeros_like(a) for k, a in values.items()}
     rung_index = np.zeros(n_t, dtype=int)
     diagnostics = []
+    workspace = Workspace()  # the large arrays, reused by every rung and block (.workspace)
     for j, (rung, rows, bank) in enumerate(zip(plan.rungs, plan.node_rows, plan.bank_rows,
                                                strict=True)):
         rung_start = time.perf_counter()
@@ -531,7 +533,7 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
         rung_index[served] = j
         m_coarse = coarse_moments(rung.n_moments)
         parts, count = _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t[served],
-                                  broadening, params, seq, velocity, m_coarse)
+                                  broadening, params, seq, velocity, m_coarse, workspace)
         arrays = {k: np.concatenate(p) for k, p in parts.items()}
         kinds = ("abs", "vel") if velocity else ("abs",)
         for kind in kinds:
@@ -564,7 +566,8 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
 
 
 def _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t_served, broadening, params,
-               seq, velocity, m_coarse) -> tuple[dict[str, list[np.ndarray]], int]:
+               seq, velocity, m_coarse, workspace: Workspace | None = None
+               ) -> tuple[dict[str, list[np.ndarray]], int]:
     """Per-vector (or, for an exact trace, summed) numerators, Z and energy sums of one rung,
     full and coarse, adding vectors until ``target_error`` is met; and the number of vectors."""
     exact = params.trace == "exact"
@@ -590,12 +593,13 @@ def _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t_served, broade
                                                contraction.theta_rows, probes=[probe],
                                                bank_dtype=params.numpy_dtype, node_rows=rows,
                                                bank_rows=bank, chunk=plan.columns,
-                                               threads=plan.threads)
+                                               threads=plan.threads, workspace=workspace)
         else:  # a window too wide to gain: the full moment matrix, projected afterwards
             mu, m, p = correlation_moments(op, shifted, apply_c, vecs, rung.n_moments,
                                            probes=[probe], left_commutator=True,
                                            bank_dtype=params.numpy_dtype, bank_rows=bank,
-                                           chunk=plan.columns, threads=plan.threads)
+                                           chunk=plan.columns, threads=plan.threads,
+                                           workspace=workspace)
             y = np.matmul(contraction.cw_rows, mu)
             del mu
         del vecs, probe
