@@ -146,15 +146,22 @@ def _record_kernel(width: int, with_current: bool, with_probe: bool, scale_rows:
             x = new[first * width:stop * width]
             y = current[first * width:stop * width]
             u = probe[first * width:stop * width]
-            for k0 in range(0, x.size, lanes):
-                span = min(lanes, x.size - k0)
-                for e in range(span):
+            full = x.size - x.size % lanes
+            for k0 in range(0, full, lanes):  # a compile-time trip count (session 15: up to
+                for e in range(lanes):  # 1.15x faster than a runtime one), then the remainder
                     v = np.float64(x[k0 + e])
                     square[e] += v * v
                     if with_current:
                         along[e] += v * y[k0 + e]
                     if with_probe:
                         onto[e] += v * u[k0 + e]
+            for e in range(x.size - full):
+                v = np.float64(x[full + e])
+                square[e] += v * v
+                if with_current:
+                    along[e] += v * y[full + e]
+                if with_probe:
+                    onto[e] += v * u[full + e]
             for j in range(width):
                 for lane in range(j, lanes, width):
                     parts[c, 0, j] += square[lane]
