@@ -622,6 +622,9 @@ def test_bench_script_runs_on_tiny_sizes(tmp_path):
     assert data["finished"]
     assert {r["method"] for r in data["records"]} == {"dense", "chebyshev"}
     assert all("error" not in r and r["peak_memory_gb"] > 0 for r in data["records"])
+    # the child's whole CPU time, measured by the parent (so a baseline's older script has it too)
+    assert all(r["process_cpu_seconds"] >= r["process_system_seconds"] >= 0
+               and r["process_cpu_seconds"] > 0 for r in data["records"])
     records = [{"method": "dense", "n_tls": 10, "seconds": 1.0},
                {"method": "dense", "n_tls": 12, "seconds": 60.0},
                {"method": "chebyshev", "n_tls": 12, "seconds": 100.0},

@@ -437,7 +437,9 @@ def test_bench_matfree_against_a_baseline_checkout(tmp_path, monkeypatch):
               checkout=None):
         order.append("baseline" if checkout else operator)
         q = [[1.0, 2.0]] if checkout else [[1.0, 2.5]]
-        return {"seconds": next(times), "peak_memory_gb": 2.0 if checkout else 1.0,
+        seconds = next(times)
+        return {"seconds": seconds, "peak_memory_gb": 2.0 if checkout else 1.0,
+                "process_cpu_seconds": 2 * seconds,
                 "absorption": q, "absorption_error": [[0.5, 0.25]],
                 "rungs": [{"n_moments": 9, "filter_terms": 3}]}
 
@@ -464,6 +466,8 @@ def test_bench_matfree_against_a_baseline_checkout(tmp_path, monkeypatch):
     assert applied == [None, tmp_path.resolve(), None]  # the step, in turn, the faster of ours
     assert rec["apply"]["matrix_free_step_seconds"] == 1.0
     assert rec["baseline_step_over_step"] == 3.0
+    assert rec["baseline_cpu_over_matrix_free"]["pairs"] == [3.0, 2.0, 3.0]
+    assert rec["repeats_process_cpu"]["baseline"] == [60.0, 48.0, 66.0]
 
     seen = {}
 
@@ -474,8 +478,10 @@ def test_bench_matfree_against_a_baseline_checkout(tmp_path, monkeypatch):
     monkeypatch.setattr(subprocess, "run", fake_run)
     monkeypatch.setenv("PYTHONPATH", "/elsewhere")
     spec.loader.exec_module(bench)  # the real _run_child again
-    assert bench._run_child("chebyshev", 7, 2, "float32", 10.0, "matrix_free",
-                            checkout=tmp_path) == {"seconds": 1.0}
+    child = bench._run_child("chebyshev", 7, 2, "float32", 10.0, "matrix_free",
+                             checkout=tmp_path)
+    assert child["seconds"] == 1.0  # and the child's CPU, measured here (none: no child ran)
+    assert child["process_cpu_seconds"] == child["process_system_seconds"] == 0.0
     assert seen["cmd"][1] == str(tmp_path / "scripts" / "bench_chebyshev.py")
     assert seen["env"]["PYTHONPATH"].split(os.pathsep) == [str(tmp_path), "/elsewhere"]
     bench._run_child("chebyshev", 7, 2, "float32", 10.0, "matrix_free")

@@ -133,8 +133,9 @@ def correlation_moments(
         Threads of the GEMMs (:mod:`.gemm`: fixed tasks, single-threaded BLAS; the numbers do not
         depend on it).
     workspace : Workspace, optional
-        Where the bank ("left") and the l buffer ("scratch") are taken from (default: a new
-        one); a solve passes one to all its rungs and blocks (:mod:`.workspace`).
+        Where the bank ("scratch", as the bank of :func:`node_correlation_moments`, the largest
+        array of either form) and the l buffer ("left") are taken from (default: a new one); a
+        solve passes one to all its rungs and blocks (:mod:`.workspace`).
 
     Returns
     -------
@@ -163,34 +164,39 @@ def correlation_moments(
     start = 0
     while start < m_count:
         stop = min(m_count, start + rows)
-        bank = workspace.take("left", (b, stop - start, dim), bank_dtype)
+        bank = workspace.take("scratch", (b, stop - start, dim), bank_dtype)
         for k in range(start, stop):
             new = _advance(op, v, k, current, previous, fused)
             _keep(new, current, k, bank[:, k - start, :], left, fused, probes, stacked, m, p)
             previous, current = current, new
-        _fill_columns(op, right, v, bank, mu[:, start:stop, :], chunk, fused, threads, workspace)
+        _fill_columns(op, right, v, bank, mu[:, start:stop, :], chunk, fused, threads, workspace,
+                      "left")
         del bank
         start = stop
-    if left_commutator:
-        nu = mu
-        up = np.concatenate([nu[:, :, 1:], nu[:, :, -2:-1]], axis=2)[:, :m_out, :m_out]
-        down = np.concatenate([nu[:, :, 1:2], nu[:, :, :-1]], axis=2)[:, :m_out, :m_out]
-        right_k = np.concatenate([nu[:, 1:, :], nu[:, -2:-1, :]], axis=1)[:, :m_out, :m_out]
-        left_k = np.concatenate([nu[:, 1:2, :], nu[:, :-1, :]], axis=1)[:, :m_out, :m_out]
-        mu = 0.5 * op.scale.half_width * (up + down - right_k - left_k)
+    if left_commutator:  # nu_k,l+1 + nu_k,|l-1| - nu_k+1,l - nu_|k-1|,l in that order, in one
+        nu = mu  # array (four shifted copies of nu were 4 M^2 b float64 more at the peak)
+        mu = nu[:, :m_out, 1:].copy()
+        mu[:, :, 0] += nu[:, :m_out, 1]
+        mu[:, :, 1:] += nu[:, :m_out, : m_out - 1]
+        mu -= nu[:, 1:, :m_out]
+        mu[:, 0, :] -= nu[:, 1, :m_out]
+        mu[:, 1:, :] -= nu[:, : m_out - 1, :m_out]
+        mu *= 0.5 * op.scale.half_width
+        del nu
         m = m[:, : 2 * m_out - 1]
         p = p[:, :, :m_out]
     return mu, m, p
 
 
-def _fill_columns(op, right, v, bank, out, chunk, fused=False, threads=1, workspace=None):
+def _fill_columns(op, right, v, bank, out, chunk, fused=False, threads=1, workspace=None,
+                  role="scratch"):
     """out[:, :, l] = bank @ T_l(H~) B v for all l < M, in GEMM chunks of ``chunk`` columns
     (``fused``: matrix-free steps in place and stores by :func:`.fused.store`; GEMMs on
-    ``threads`` threads, :mod:`.gemm`; the buffer is the workspace's "scratch")."""
+    ``threads`` threads, :mod:`.gemm`; the buffer is the workspace's ``role``)."""
     b, _, dim = bank.shape
     m_count = out.shape[2]
     workspace = Workspace() if workspace is None else workspace
-    buffer = workspace.take("scratch", (b, min(chunk, m_count), dim), bank.dtype)
+    buffer = workspace.take(role, (b, min(chunk, m_count), dim), bank.dtype)
     previous = current = None
     start = 0
     while start < m_count:

@@ -341,12 +341,14 @@ def stored_rows(nodes: int, n_moments: int, rows: int, bank: int, columns: int) 
     """Rows of D numbers per vector of the block that one rung takes from each role of the solve's
     :class:`.workspace.Workspace`: ("left", "scratch") = (the ``rows`` node vectors, the larger
     of the k bank and the l buffer) for a rung that projects on nodes (:func:`projects`), or
-    (the k bank, the l buffer) for one that keeps the full moment matrix."""
+    (the l buffer, the k bank) for one that keeps the full moment matrix: the bank, the largest
+    array of either form, is always "scratch", so a solve that mixes the forms holds about what
+    its largest rung needs."""
     m = n_moments + 1
     bank, columns = min(bank, m), min(columns, m)
     if projects(nodes, n_moments):
         return min(rows, nodes), max(bank, columns)
-    return bank, columns
+    return columns, bank
 
 
 def rung_bytes(dim: int, block: int, nodes: int, n_moments: int, rows: int, bank: int,

@@ -1,8 +1,9 @@
 """The large arrays of a Chebyshev solve, allocated once and reused by every rung and block.
 
 A solve fills two kinds of large arrays of rows of D numbers (float32 or float64) before reading
-them: the node vectors (or, for a rung that keeps the full moment matrix, the k bank) and a
-scratch array (the k bank of a projecting rung, then the l-recursion's GEMM buffer). Allocated
+them: "scratch", the k bank (then, on a rung that projects on nodes, the l-recursion's GEMM
+buffer), and "left", the node vectors (or, on a rung that keeps the full moment matrix, the l
+buffer). Allocated
 afresh for each rung and block, as before session 15, every one of their pages was faulted in and
 zeroed by the kernel again: at N = 16 about 4.5 GB per realisation, 2.2-2.5 s of system time in a
 17 s solve (measured with ``getrusage``; 0.1 s when the arrays are reused). A :class:`Workspace`
