@@ -263,10 +263,13 @@ def test_moments_never_read_what_they_did_not_write(small_inner):
             np.testing.assert_array_equal(a, b)
 
 
-def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch):
-    """A whole solve (several rungs, two blocks per rung, a rung that keeps the full moment matrix
-    and rungs that project) with NaN-filled workspace arrays: the same results, bit for bit, and
-    the workspace never holds more than the plan's count of its rows (plan.solve_bytes)."""
+@pytest.mark.parametrize("capped", [False, True])
+def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch, capped):
+    """A whole solve (several rungs and blocks, a rung that keeps the full moment matrix and rungs
+    that project; capped: one vector per block and 256-row banks, so the node vectors are
+    accumulated over chunks and the full matrix reruns its l-recursion) with NaN-filled workspace
+    arrays: the same results, bit for bit, and the workspace never holds more than the plan's
+    count of its rows (plan.solve_bytes)."""
     from manybody.config.probe import Broadening
     from manybody.config.solver import ChebyshevParams
     from manybody.simulation.solvers.chebyshev import plan as cp
@@ -276,7 +279,10 @@ def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch):
                             realisation_rng(1, 0))
     w, t = np.array([0.1, 0.2]), np.geomspace(0.02, 0.2, 8)
     b = Broadening(kind="gaussian", width=0.02)
-    params = ChebyshevParams(n_vectors=4, block=2, dtype="float32", operator="matrix_free")
+    monkeypatch.setattr(cp, "available_memory", lambda: 2**30)  # the same plan on any machine
+    fraction = 38 / 1024 if capped else 0.8
+    params = ChebyshevParams(n_vectors=4, block=2, dtype="float32", operator="matrix_free",
+                             memory_fraction=fraction)
     fresh = ch.chebyshev_absorption(real, w, t, b, params, seed=3)
     holder = {}
 
@@ -287,8 +293,13 @@ def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch):
     monkeypatch.setattr(ch, "Workspace", poisoned)
     again = ch.chebyshev_absorption(real, w, t, b, params, seed=3)
     plan = again.plan
-    assert len(plan.rungs) >= 3 and plan.block == 2
+    assert len(plan.rungs) >= 3
     assert any(r == 0 for r in plan.node_rows) and any(r > 0 for r in plan.node_rows)
+    if capped:
+        assert plan.block == 1 and all(k < r.n_moments for k, r in zip(plan.bank_rows,
+                                                                        plan.rungs, strict=True))
+    else:
+        assert plan.block == 2 and plan.bank_rows == tuple(r.n_moments + 1 for r in plan.rungs)
     for name in ("absorption", "velocity_shift", "specific_heat", "absorption_error"):
         np.testing.assert_array_equal(getattr(fresh, name), getattr(again, name))
     nodes = [cp.window_nodes(r, plan.scale).size + 1 for r in plan.rungs]
