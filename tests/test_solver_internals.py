@@ -96,15 +96,23 @@ def test_quadrature_matrix_of_a_subset_of_the_grid():
     np.testing.assert_allclose(quadrature_matrix(theta[4:9], 15, 20), full[4:9], atol=1e-15)
 
 
-def test_moments_do_not_depend_on_the_gemm_threads(small_inner):
-    """Full and node-projected moments on the matrix-free path: the same bits with the GEMMs on
-    one thread and on two (a chunked bank and node passes included)."""
+@pytest.fixture
+def moment_inputs():
+    """A matrix-free N = 8 realisation: H~, C applied as op.commutator_product, T, a block of
+    three starting vectors and a probe block."""
     real = draw_realisation(ModelParams(n_tls=8, coupling=CouplingParams(strength=0.2)),
                             realisation_rng(3, 0))
     op, t = matrix_free_operators(real)
     scaled = ScaledOperator(op, spectral_bounds(op))
     v = np.random.default_rng(2).standard_normal((real.dimension, 3))
     probe = np.random.default_rng(3).standard_normal((real.dimension, 3))
+    return op, scaled, t, v, probe
+
+
+def test_moments_do_not_depend_on_the_gemm_threads(small_inner, moment_inputs):
+    """Full and node-projected moments on the matrix-free path: the same bits with the GEMMs on
+    one thread and on two (a chunked bank and node passes included)."""
+    op, scaled, t, v, probe = moment_inputs
     theta = chebyshev_nodes(40)[0][22:]
     left = ShiftedDiagonal(t, 0.2)
     for kwargs in ({}, {"node_rows": 5, "bank_rows": 9}):
@@ -235,15 +243,10 @@ def test_workspace_reuses_one_buffer_per_role_and_grows_it():
     assert work.nbytes == 2 * 2 * 8 * 8 + 4 * 8 * 4
 
 
-def test_moments_never_read_what_they_did_not_write(small_inner):
+def test_moments_never_read_what_they_did_not_write(small_inner, moment_inputs):
     """Node-projected and full moments (chunked banks, node passes, more than one call on one
     workspace) with every workspace array NaN when taken: the same bits as with fresh arrays."""
-    real = draw_realisation(ModelParams(n_tls=8, coupling=CouplingParams(strength=0.2)),
-                            realisation_rng(3, 0))
-    op, t = matrix_free_operators(real)
-    scaled = ScaledOperator(op, spectral_bounds(op))
-    v = np.random.default_rng(2).standard_normal((real.dimension, 3))
-    probe = np.random.default_rng(3).standard_normal((real.dimension, 3))
+    op, scaled, t, v, probe = moment_inputs
     left = ShiftedDiagonal(t, 0.2)
     poisoned = _PoisonedWorkspace()
     for m_count, first in ((40, 22), (30, 10)):  # the second call reuses larger buffers
