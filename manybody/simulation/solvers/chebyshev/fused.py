@@ -155,6 +155,9 @@ def _record_kernel(width: int, with_current: bool, with_probe: bool, scale_rows:
                         along[e] += v * y[k0 + e]
                     if with_probe:
                         onto[e] += v * u[k0 + e]
+            # the remainder repeats the body: a compiled helper in this closure would defeat
+            # numba's disk cache (README, session 13), a module-level one import numba with the
+            # solver registry
             for e in range(x.size - full):
                 v = np.float64(x[full + e])
                 square[e] += v * v
