@@ -3,12 +3,13 @@
 A solve fills two kinds of large arrays of rows of D numbers (float32 or float64) before reading
 them: "scratch", the k bank (then, on a rung that projects on nodes, the l-recursion's GEMM
 buffer), and "left", the node vectors (or, on a rung that keeps the full moment matrix, the l
-buffer). Allocated
-afresh for each rung and block, as before session 15, every one of their pages was faulted in and
-zeroed by the kernel again: at N = 16 about 4.5 GB per realisation, 2.2-2.5 s of system time in a
-17 s solve (measured with ``getrusage``; 0.1 s when the arrays are reused). A :class:`Workspace`
-hands out views of one buffer per role, grown when a larger one is asked for, so the pages are
-touched once per solve.
+buffer). Allocated afresh for each rung and block, as before session 15, every one of their pages
+was faulted in and zeroed by the kernel again: at N = 16 about 4.5 GB per realisation, 2.2-2.5 s
+of system time in a 17 s solve (``getrusage`` around the solve; about 0.1 s with the arrays
+reused). A :class:`Workspace` hands out views of one buffer per role, grown when a larger one is
+asked for, so the pages are touched once per solve. The solve's wall and CPU time did not change
+measurably on the 2-core machine (README, "The large arrays reused"): it is kept for the page
+faults and the memory churn it saves a worker, not as a speed-up.
 
 The plan counts the memory this way (:func:`.plan.solve_bytes`: per role the largest request of
 any rung, not the largest rung), so reuse never holds more than the plan says.
