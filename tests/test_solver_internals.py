@@ -234,7 +234,7 @@ def test_workspace_reuses_one_buffer_per_role_and_grows_it():
     work = Workspace()
     a = work.take("left", (2, 3, 8), np.float32)
     assert a.shape == (2, 3, 8) and a.dtype == np.float32 and a.flags.c_contiguous
-    b = work.take("left", (2, 2, 8), np.float64)  # smaller in bytes? 256 > 192: grows
+    b = work.take("left", (2, 2, 8), np.float64)  # 256 bytes, more than the 192 held: grows
     assert b.dtype == np.float64 and not np.shares_memory(a, b)
     c = work.take("left", (4, 8), np.float32)  # fits: the same memory
     assert np.shares_memory(b, c)
