@@ -156,7 +156,7 @@ def test_correlation_moments_match_explicit_polynomials(rng):
     t = np.diag(rng.standard_normal(dim))
     c = h @ t - t @ h
     v = rng.standard_normal((dim, 3))
-    mu, m, p = correlation_moments(op, lambda x: c @ x, lambda x: c @ x, v, m_count,
+    mu, m, p, q = correlation_moments(op, lambda x: c @ x, lambda x: c @ x, v, m_count,
                                        probes=[t @ v], bank_dtype=np.float64, bank_rows=5,
                                        chunk=4)
     ht = (h - scale.center * np.eye(dim)) / scale.half_width
@@ -172,6 +172,8 @@ def test_correlation_moments_match_explicit_polynomials(rng):
                                    rtol=1e-9, atol=1e-9 * abs(vi @ vi))
         np.testing.assert_allclose(p[i, 0], [vi @ polys[k] @ t @ vi for k in range(m_count)],
                                    rtol=1e-10, atol=1e-10)
+        want_q = [vi @ polys[k] @ c.T @ c @ vi for k in range(m_count)]  # <A T_k v | B v>
+        np.testing.assert_allclose(q[i], want_q, rtol=1e-10, atol=1e-10 * np.abs(want_q).max())
 
 
 
@@ -179,7 +181,9 @@ def test_node_moments_equal_projected_correlation_moments(rng):
     """node_correlation_moments gives sum_k C_jk mu_kl (C the M-point quadrature matrix, rows j
     a subset of its nodes) of the commutator moments of correlation_moments, with the same
     one-operator and probe moments: whole bank or a bank in chunks, all nodes in one pass or in
-    several, float64 to round-off and float32 to single precision."""
+    several, float64 to round-off and float32 to single precision. Its overlaps q (the l = 0
+    column of its GEMM, which the solver's pole term uses instead of a probe's dots) are the
+    node projection of the probe <(T - c) T_k v | C v>, and the full form's q are those dots."""
     dim, m_count = 48, 30
     a = rng.standard_normal((dim, dim))
     h = 0.5 * (a + a.T)
@@ -190,8 +194,9 @@ def test_node_moments_equal_projected_correlation_moments(rng):
     c = h * (t[None, :] - t[:, None])
     v = rng.standard_normal((dim, 3))
     probe = [left(c @ v)]
-    mu, m, p = correlation_moments(op, left, lambda x: c @ x, v, m_count, probes=probe,
+    mu, m, p, q = correlation_moments(op, left, lambda x: c @ x, v, m_count, probes=probe,
                                        left_commutator=True, bank_dtype=np.float64)
+    np.testing.assert_allclose(q, p[:, 0], rtol=1e-12, atol=1e-12 * np.abs(p).max())
     theta, _ = kpm.chebyshev_nodes(m_count)
     full = kpm.quadrature_matrix(theta, m_count)
     for rows in (np.arange(m_count), np.arange(18, m_count), np.array([0, 7, 29])):
@@ -199,14 +204,41 @@ def test_node_moments_equal_projected_correlation_moments(rng):
         for node_rows, bank_rows, dtype, tol in ((None, None, np.float64, 1e-12),
                                                  (2, 7, np.float64, 1e-12),
                                                  (None, 5, np.float32, 3e-6)):
-            y, m2, p2 = node_correlation_moments(
+            y, m2, p2, q2 = node_correlation_moments(
                 op, left, lambda x: c @ x, v, m_count, theta[rows], probes=probe,
                 bank_dtype=dtype, node_rows=node_rows, bank_rows=bank_rows, chunk=4)
             np.testing.assert_allclose(y, want, rtol=0, atol=tol * np.abs(want).max())
+            want_q = p[:, 0] @ full[rows].T
+            np.testing.assert_allclose(q2, want_q, rtol=0, atol=tol * np.abs(want_q).max())
             np.testing.assert_allclose(m2, m, rtol=1e-12, atol=1e-12 * np.abs(m).max())
             np.testing.assert_allclose(p2, p, rtol=1e-12, atol=1e-12 * np.abs(p).max())
     with pytest.raises(ValueError, match="nodes"):
         node_correlation_moments(op, left, lambda x: c @ x, v, m_count, np.array([0.1]))
+
+@pytest.mark.parametrize("family", ["tls", "dipolar", "gaussian", "goe"])
+def test_spectral_bounds_contain_the_spectrum_with_the_margin(family):
+    """Lanczos bounds (D = 1024, the ARPACK path) against the dense spectrum, for every model
+    family and two starting vectors: E_0 is the ground energy to 1e-7 of the width; below it the
+    bound is the margin (0.5 % of the width, within 1e-6 of it: the pad is kept, see
+    spectral_bounds), above E_max at most the margin plus ten times the top's tolerance."""
+    from manybody.simulation.operators import build_operators
+
+    coupling = {"tls": None, "dipolar": CouplingParams(kind="dipolar", strength=0.01),
+                "gaussian": CouplingParams(strength=0.05), "goe": CouplingParams(strength=0.05)}
+    params = ModelParams(n_tls=10, coupling=coupling[family],
+                         random_matrix=RandomMatrixParams(kind="goe", weight=0.5)
+                         if family == "goe" else None)
+    real = draw_realisation(params, realisation_rng(5, 1))
+    h, _ = build_operators(real, dense=False)
+    levels = np.linalg.eigvalsh(h.toarray() if sp.issparse(h) else h)
+    width = levels[-1] - levels[0]
+    size = max(abs(levels[0]), abs(levels[-1]), 1.0)
+    for seed in (0, 1):
+        scale = kpm.spectral_bounds(h, seed=seed)
+        assert abs(scale.ground - levels[0]) <= 1e-7 * width
+        assert abs((levels[0] - scale.lower) - 0.005 * width) <= 1e-5 * width
+        assert 0.0 < scale.upper - levels[-1] <= 0.0051 * width + 1e-3 * size
+
 
 def test_spectral_bounds_contain_spectrum(small):
     _, real, spectrum, _ = small

@@ -95,11 +95,18 @@ def correlation_moments(
         m_k   = <v_i| T_k(H~) |v_i>,                 k < 2M - 1,
         p_jk  = <v_i| T_k(H~) |u_j,i>,               k < M, for each probe block u_j,
 
-    with A = ``left`` and B = ``right``; with ``left_commutator`` the left operator is instead the
-    commutator C = [H, A] of a symmetric A, obtained without applying C: per vector exactly,
-    (C a_k).b_l = (A a_k).(H b_l) - (A H a_k).b_l and H acting on a Chebyshev vector is an index
-    shift (H T_l = center T_l + half_width (T_l+1 + T_|l-1|) / 2), so with nu_kl = (A a_k).b_l
-    (k, l <= M) mu_kl = half_width/2 (nu_k,l+1 + nu_k,|l-1| - nu_k+1,l - nu_|k-1|,l). That saves M
+    with A = ``left`` and B = ``right``, and the overlaps with B v,
+
+        q_k   = <A T_k(H~) v_i | B v_i>,             k < M,
+
+    which are the l = 0 column of the GEMMs (of A's moments, before the commutator's index shift
+    below) and cost nothing: the solver's pole term uses them instead of a probe's dots (session
+    16: one stream fewer in every step's bookkeeping). With ``left_commutator`` the left
+    operator is instead the commutator C = [H, A] of a symmetric A, obtained without applying C:
+    per vector exactly, (C a_k).b_l = (A a_k).(H b_l) - (A H a_k).b_l and H acting on a
+    Chebyshev vector is an index shift (H T_l = center T_l + half_width (T_l+1 + T_|l-1|) / 2),
+    so with nu_kl = (A a_k).b_l (k, l <= M)
+    mu_kl = half_width/2 (nu_k,l+1 + nu_k,|l-1| - nu_k+1,l - nu_|k-1|,l). That saves M
     products of C per vector. The vectors A T_k(H~) v are kept in a bank
     (``bank_dtype``, rows of length D) and multiplied by chunks of T_l(H~) B v (a GEMM); the one-
     operator moments come free by the doubling relations m_2k = 2<a_k|a_k> - m_0 and
@@ -145,6 +152,9 @@ def correlation_moments(
         Shape (b, 2M - 1), float64.
     p : numpy.ndarray
         Shape (b, n_probes, M), float64.
+    q : numpy.ndarray
+        Shape (b, M), float64: <A T_k(H~) v | B v> (with ``left_commutator``, A is ``left``
+        itself, not C).
     """
     dim, b = v.shape
     m_out = int(n_moments)
@@ -173,6 +183,7 @@ def correlation_moments(
                       "left")
         del bank
         start = stop
+    q = mu[:, :m_out, 0].copy()
     if left_commutator:  # nu_k,l+1 + nu_k,|l-1| - nu_k+1,l - nu_|k-1|,l in that order, in one
         nu = mu  # array (four shifted copies of nu were 4 M^2 b float64 more at the peak)
         mu = nu[:, :m_out, 1:].copy()
@@ -185,7 +196,7 @@ def correlation_moments(
         del nu
         m = m[:, : 2 * m_out - 1]
         p = p[:, :, :m_out]
-    return mu, m, p
+    return mu, m, p, q
 
 
 def _fill_columns(op, right, v, bank, out, chunk, fused=False, threads=1, workspace=None,
@@ -246,8 +257,10 @@ def node_correlation_moments(
         y_jl = sum_{k<M} C_jk mu_kl,   C_jk = (2 - delta_k0) cos(k theta_j) / M,   l < M,
 
     with mu_kl = <v_i| T_k(H~) C^T T_l(H~) B |v_i> the moments of :func:`correlation_moments`
-    with ``left_commutator`` (C = [H, A], A = ``left``, B = ``right``), and the same one-operator
-    moments m and probe overlaps p. Only the rows (nodes) the contraction uses are formed: where
+    with ``left_commutator`` (C = [H, A], A = ``left``, B = ``right``), the same one-operator
+    moments m and probe overlaps p, and the overlaps q of :func:`correlation_moments` projected on
+    the same nodes, q_j = sum_{k<M} C_jk <A T_k(H~) v_i | B v_i> = P_j . B v_i: the l = 0 column
+    of the l-recursion's first GEMM, so free. Only the rows (nodes) the contraction uses are formed: where
     the quadrature weight of the first index is zero outside an energy window (the Boltzmann
     window of a rung), the GEMM work is 4 (R + 1)(M + 1) D per vector for R nodes instead of
     2 (M + 1)^2 D, and the memory (R + 1) rows of D numbers instead of M + 1.
@@ -299,6 +312,8 @@ def node_correlation_moments(
         Shape (b, 2M - 1), float64.
     p : numpy.ndarray
         Shape (b, n_probes, M), float64.
+    q : numpy.ndarray
+        Shape (b, R), float64: the node-projected overlaps with B v.
 
     Raises
     ------
@@ -358,4 +373,4 @@ def node_correlation_moments(
         x[:, :n_nodes, 1:] + np.concatenate([x[:, :n_nodes, 1:2], x[:, :n_nodes, :-2]], axis=2)
         - 2.0 * cosine[None, :, None] * x[:, :n_nodes, :m_out]
         - projector[:n_nodes, m_out - 1][None, :, None] * x[:, n_nodes:, :m_out])
-    return y, m[:, : 2 * m_out - 1], p[:, :, :m_out]
+    return y, m[:, : 2 * m_out - 1], p[:, :, :m_out], x[:, :n_nodes, 0].copy()

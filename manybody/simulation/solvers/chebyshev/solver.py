@@ -281,15 +281,18 @@ class _Contraction:
         self.boltzmann1 = np.exp(-np.outer(excess, self.shift1))
         self.outside1 = 1.0 - rung.window(e1)
 
-    def per_vector(self, y: np.ndarray, m: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
+    def per_vector(self, y: np.ndarray, m: np.ndarray, q: np.ndarray) -> dict[str, np.ndarray]:
         """Numerators, Z and energy sums for each vector of a block (leading axis b) from the
         node-projected moments y (b, rows, M) of the rung (of ``fine`` for a probe), the
-        one-operator moments m (b, >= 2M - 1) and the probe moments p (b, 1, >= M)."""
+        one-operator moments m (b, >= 2M - 1) and the node-projected overlaps q (b, rows) of
+        (T - c) T_k(H~) v with C v (of ``fine`` for a probe: a probe takes both y and q from the
+        fine nodes, by discrete orthogonality)."""
         m_count = self.n_moments
         if self.from_fine is not None:
             y = np.matmul(self.from_fine, y[:, :, :m_count])
+            q = q @ self.from_fine.T
         b = y.shape[0]
-        pole = (p[:, 0, :m_count] @ self.cw_rows.T) @ self.f.T  # (b, n_T): sum_n p_n (T C)_nn
+        pole = q @ self.f.T  # (b, n_T): sum_n p_n (T C)_nn
         out: dict[str, np.ndarray] = {}
         for kind, g in self.kinds.items():
             out[kind] = np.empty((b, self.f.shape[0], len(g)))
@@ -587,27 +590,30 @@ def _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t_served, broade
         vecs = boltzmann_filter(op, rung.temperature, r)
         del r
         shifted = _shifted(apply_t, rung.stress_shift)
-        probe = shifted(apply_c(vecs))
+        # the pole term needs <(T - c) T_k v | C v>: the overlaps q of the moment functions, the
+        # l = 0 column of their GEMMs (a probe block of (T - c) C v dotted in every k step gave
+        # the same sums; session 16)
         if rows:  # node-projected moments (plan.projects)
-            y, m, p = node_correlation_moments(op, shifted, apply_c, vecs, rung.n_moments,
-                                               contraction.theta_rows, probes=[probe],
-                                               bank_dtype=params.numpy_dtype, node_rows=rows,
-                                               bank_rows=bank, chunk=plan.columns,
-                                               threads=plan.threads, workspace=workspace)
+            y, m, _, q = node_correlation_moments(op, shifted, apply_c, vecs, rung.n_moments,
+                                                  contraction.theta_rows,
+                                                  bank_dtype=params.numpy_dtype, node_rows=rows,
+                                                  bank_rows=bank, chunk=plan.columns,
+                                                  threads=plan.threads, workspace=workspace)
         else:  # a window too wide to gain: the full moment matrix, projected afterwards
-            mu, m, p = correlation_moments(op, shifted, apply_c, vecs, rung.n_moments,
-                                           probes=[probe], left_commutator=True,
-                                           bank_dtype=params.numpy_dtype, bank_rows=bank,
-                                           chunk=plan.columns, threads=plan.threads,
-                                           workspace=workspace)
+            mu, m, _, q = correlation_moments(op, shifted, apply_c, vecs, rung.n_moments,
+                                              left_commutator=True,
+                                              bank_dtype=params.numpy_dtype, bank_rows=bank,
+                                              chunk=plan.columns, threads=plan.threads,
+                                              workspace=workspace)
             y = np.matmul(contraction.cw_rows, mu)
+            q = q @ contraction.cw_rows.T
             del mu
-        del vecs, probe
+        del vecs
         if exact:  # the contraction is linear in the moments: contract the block's sum once
-            y, m, p = (a.sum(axis=0, keepdims=True) for a in (y, m, p))
-        block = contraction.per_vector(y, m, p)
+            y, m, q = (a.sum(axis=0, keepdims=True) for a in (y, m, q))
+        block = contraction.per_vector(y, m, q)
         for i, contract in enumerate(coarse):
-            block.update({f"coarse{i}_{k}": a for k, a in contract.per_vector(y, m, p).items()})
+            block.update({f"coarse{i}_{k}": a for k, a in contract.per_vector(y, m, q).items()})
         del y
         for key, value in block.items():
             summed = value.sum(axis=0, keepdims=True) if exact else value
