@@ -87,8 +87,9 @@ class ChebyshevParams:
     ----------
     n_vectors : int
         Random vectors per rung (the minimum when ``target_error`` is set); >= 2 for error bars.
-    max_vectors : int
-        Upper limit when ``target_error`` asks for more.
+    max_vectors : int or None
+        Upper limit when ``target_error`` asks for more; None: max(64, ``n_vectors``) (so that
+        ``n_vectors`` alone may be above 64; a value below ``n_vectors`` is an error).
     target_error : float or None
         Keep adding vectors (in blocks) until, at every temperature of a rung,
         max_w sigma(w, T) / max_w |Q(w, T)| <= target_error, or ``max_vectors`` is reached (warning).
@@ -98,7 +99,7 @@ class ChebyshevParams:
     max_moments : int
         Refuse (with the narrowest achievable kernel width) when a rung needs more.
     truncation_tol : float
-        Bound on the Chebyshev tail of F relative to its maximum.
+        Bound on the Chebyshev tail of F relative to its maximum, in (0, 1).
     ladder_ratio : float
         Largest T0 / T served by one rung (> 1).
     ladder : tuple of float or None
@@ -130,7 +131,7 @@ class ChebyshevParams:
     """
 
     n_vectors: int = 8
-    max_vectors: int = 64
+    max_vectors: int | None = None
     target_error: float | None = None
     n_moments: int | None = None
     max_moments: int = 4096
@@ -149,6 +150,8 @@ class ChebyshevParams:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "n_vectors", v.integer("chebyshev.n_vectors", self.n_vectors, 1, 1_000_000))
+        if self.max_vectors is None:
+            object.__setattr__(self, "max_vectors", max(64, self.n_vectors))
         object.__setattr__(self, "max_vectors",
                            v.integer("chebyshev.max_vectors", self.max_vectors, self.n_vectors, 1_000_000))
         if self.target_error is not None:
@@ -160,6 +163,9 @@ class ChebyshevParams:
                            v.integer("chebyshev.max_moments", self.max_moments, 8, 1 << 16))
         object.__setattr__(self, "truncation_tol",
                            v.positive("chebyshev.truncation_tol", self.truncation_tol))
+        if self.truncation_tol >= 1.0:  # a tail of F as large as F itself: no expansion at all
+            raise ValueError("chebyshev.truncation_tol must be < 1 (the Chebyshev tail of the "
+                             f"kernel relative to its maximum, e.g. 1e-4), got {self.truncation_tol!r}")
         if v.finite("chebyshev.ladder_ratio", self.ladder_ratio) <= 1.0:
             raise ValueError(f"chebyshev.ladder_ratio must be > 1, got {self.ladder_ratio!r}")
         if self.ladder is not None:

@@ -48,6 +48,24 @@ def blas_threads(limit: int | None, user_api: str | None = "blas") -> Iterator[N
         yield
 
 
+@contextlib.contextmanager
+def numba_threads(limit: int | None) -> Iterator[None]:
+    """Run numba's parallel kernels on at most ``limit`` threads inside the block (this thread's
+    setting, restored after); ``None`` leaves them as configured. Imports numba (a core
+    dependency, heavy): call it only where compiled kernels run anyway."""
+    if limit is None:
+        yield
+        return
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(limit), before)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
 def blas_thread_count() -> int:
     """Threads the BLAS libraries loaded now would use (the largest of their settings; 1 where
     threadpoolctl cannot tell)."""

@@ -34,7 +34,8 @@ from manybody.simulation.solvers.memory import available_memory
 from manybody.support import validate as v
 from manybody.support.threads import blas_threads
 
-__all__ = ["LineShape", "Plan", "Rung", "build_ladder", "check_inputs", "check_params", "plan_solve",
+__all__ = ["FILTER_DEPTH", "LineShape", "Plan", "Rung", "build_ladder", "check_filter_temperatures",
+           "check_inputs", "check_params", "lowest_filter_temperature", "plan_solve",
            "projects", "required_moments", "rung_bytes", "rung_seconds", "solve_bytes",
            "stored_rows", "window_nodes",
            "window_rung"]
@@ -158,6 +159,41 @@ def build_ladder(temperatures: np.ndarray, params: ChebyshevParams) -> list[tupl
                 f"between {t[i]:.4g} and {t[i] * ratio:.4g} K")
         rungs[k][1].append(i)
     return [(t0, s) for t0, s in rungs if s]
+
+
+#: Largest beta (E_0 - lower) / 2 a rung's filter may have: the filter e^{-(H - lower)/2T0} is
+#: expanded to an absolute accuracy of ~1e-13 of its value 1 at the bottom bound, so its value
+#: at the ground state, e^{-beta (E_0 - lower)/2}, must stay far above that (here >= 1e-6).
+#: Below, the filtered vectors were noise: NaN, or values 4-8 error bars off with no warning
+#: (found in session 16 at T0 = 1e-5 to 3e-5 K, N = 6), or an overflow at 1e-6 K.
+FILTER_DEPTH = math.log(1e6)
+
+
+def lowest_filter_temperature(scale: SpectralScale) -> float:
+    """The lowest reference temperature T0 (K) whose Boltzmann filter resolves the ground state
+    for these spectral bounds: (E_0 - lower) / (2 ``FILTER_DEPTH``)."""
+    return 0.5 * (scale.ground - scale.lower) / FILTER_DEPTH
+
+
+def check_filter_temperatures(scale: SpectralScale, ladder, ratio: float) -> None:
+    """Refuse a ladder with a reference temperature below :func:`lowest_filter_temperature`.
+
+    Raises
+    ------
+    ValueError
+        Naming the temperatures concerned and the lowest this realisation's spectrum reaches.
+    """
+    lowest = lowest_filter_temperature(scale)
+    cold = [t0 for t0, _ in ladder if t0 < lowest]
+    if cold:
+        raise ValueError(
+            f"temperature {min(cold):.4g} K is below what the chebyshev solver resolves for this "
+            f"realisation: its Boltzmann filter at T0 = {min(cold):.4g} K would weight the ground "
+            f"state by exp(-{0.5 * (scale.ground - scale.lower) / min(cold):.3g}) relative to the "
+            f"spectrum's bottom bound ({scale.ground - scale.lower:.3g} K below E_0), below the "
+            f"series' accuracy; the lowest reference temperature here is about {lowest:.3g} K, serving "
+            f"temperatures down to {lowest / ratio:.3g} K (ladder_ratio {ratio:g}): raise the "
+            "lowest temperature, or use dense ED (method = \"dense\") where it fits")
 
 
 def narrowest_width(broadening: Broadening, frequencies: np.ndarray) -> float:
@@ -489,8 +525,10 @@ def plan_solve(
     dim = op.dimension
     eta = narrowest_width(broadening, frequencies)
     limit = params.n_moments if params.n_moments is not None else params.max_moments
+    ladder = build_ladder(temperatures, params)
+    check_filter_temperatures(scale, ladder, params.ladder_ratio)
     probes = []  # per rung: (T0, served, window base, <T>, beta_excess, rung, M needed)
-    for t0, served in build_ladder(temperatures, params):
+    for t0, served in ladder:
         r = boltzmann_filter(op, t0, pilot[:, None])
         norm = float(np.sum(r * r))
         hr = op.h @ r
@@ -573,10 +611,12 @@ def plan_solve(
         columns = next((c for c in COLUMN_CHOICES if need(block, rows, bank, c) <= budget), 64)
     memory = int(fixed + need(block, rows, bank, columns))
     if need(block, rows, bank) > budget:
+        advice = ("fewer moments (chebyshev.n_moments)" if params.n_moments is not None
+                  else "fewer TLS or a wider kernel")
         raise MemoryError(
-            f"the chebyshev solver needs about {memory / 2**30:.1f} GB (D={dim}, M={m_max}) "
-            f"but only {(budget + fixed) / 2**30:.1f} GB is allowed (memory_fraction "
-            f"{params.memory_fraction:.0%}); use fewer TLS or a wider kernel")
+            f"the chebyshev solver needs about {memory / 2**30:.3g} GB (D={dim}, M={m_max}) "
+            f"but only {(budget + fixed) / 2**30:.3g} GB is allowed (memory_fraction "
+            f"{params.memory_fraction:.3g}); use {advice}, or a larger memory_fraction")
     # 0 node rows: the rung keeps the full moment matrix (its window is too wide to gain)
     node_rows = tuple(min(n, rows) if projects(n, r.n_moments) else 0
                       for r, n in zip(rungs, nodes, strict=True))
@@ -594,7 +634,7 @@ def plan_solve(
                 columns, max(1, int(threads)))
     if params.max_seconds is not None and seconds > params.max_seconds:
         raise ValueError(
-            f"the chebyshev solve is estimated at {seconds:.0f} s (> max_seconds="
+            f"the chebyshev solve is estimated at {seconds:.3g} s (> max_seconds="
             f"{params.max_seconds:g}): rungs T0={[round(r.temperature, 6) for r in rungs]}, "
             f"moments {[r.n_moments for r in rungs]}, {n_vec} vectors each; use fewer vectors, "
             "a wider kernel or fewer low temperatures")

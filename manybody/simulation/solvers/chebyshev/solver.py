@@ -151,7 +151,7 @@ from manybody.simulation.solvers.chebyshev.resources import (
 from manybody.simulation.solvers.chebyshev.workspace import Workspace
 from manybody.simulation.solvers.memory import available_memory
 from manybody.support import validate as v
-from manybody.support.threads import blas_thread_count, blas_threads
+from manybody.support.threads import blas_thread_count, blas_threads, numba_threads
 
 __all__ = [
     "CHEBYSHEV_OBSERVABLES", "ChebyshevOperators", "ChebyshevResult", "build", "chebyshev_absorption",
@@ -178,6 +178,12 @@ TRACE_STREAM = 1
 #: (tests/test_chebyshev.py::test_reported_error_covers_truncation).
 TRUNCATION_FRACTIONS = (0.9, 0.95)
 TRUNCATION_SAFETY = 1.0
+#: Floor of the specific heat's truncation error, relative to its largest value on the rung: the
+#: one-operator moments are resolved far beyond what C(T) needs (M is set by the line kernel), so
+#: the coarse-moment change is pure round-off (~1e-14), below the round-off of the moments
+#: themselves: with exact traces at N = 6-8 C(T) deviated from dense ED by up to 3e-12 relative,
+#: 3-7 times its reported error (session 16).
+HEAT_ROUND_OFF = 1e-10
 
 
 def coarse_moments(n_moments: int) -> tuple[int, ...]:
@@ -205,7 +211,8 @@ class ChebyshevResult:
         Rung serving each temperature, shape (n_T,).
     plan : Plan
     diagnostics : list of dict
-        Per rung: T0, n_moments, nodes (window nodes + 1: rows of the node-projected moments),
+        Per rung: reference_temperature (T0, K), temperatures (those it serves, K), n_moments,
+        nodes (window nodes + 1: rows of the node-projected moments),
         node_rows (of them per pass), bank_rows (k rows per GEMM), n_vectors, window_loss
         (weight fraction at T0 beyond the window), amplification (max Z(T0)/Z(T)),
         truncation_bound (truncation_tol * amplification), coarse_moments, truncation_error
@@ -378,7 +385,10 @@ def chebyshev_absorption(
     Raises
     ------
     ValueError
-        Non-smooth kernel, too few moments for the kernel width, temperatures below the ladder.
+        Non-smooth kernel, too few moments for the kernel width, temperatures below the ladder
+        or below what the Boltzmann filter resolves for this spectrum
+        (:func:`.plan.check_filter_temperatures`), a non-finite normalisation, observables given
+        as a string or not among those listed.
     MemoryError
         Before allocation, when the plan (or a dense random-matrix term) does not fit.
 
@@ -393,8 +403,12 @@ def chebyshev_absorption(
     started = time.perf_counter()
     w, t, broadening = check_inputs(frequencies, temperatures, broadening)
     params = check_params(params)
+    if isinstance(observables, str):  # iterating a string would check its letters
+        raise ValueError(f"observables must be a tuple of names from {CHEBYSHEV_OBSERVABLES}, "
+                         f"got the string {observables!r} (write ({observables!r},))")
     for name in observables:
         v.choice("observables entry", name, CHEBYSHEV_OBSERVABLES)
+    normalisation = v.finite("normalisation", normalisation)
     seq = _seed_sequence(seed)
     ops = ChebyshevOperators(real, params)
     raw, plan, extra = respond_with_plan(ops, w, t, broadening, params, seq, observables)
@@ -434,7 +448,11 @@ def plan_chebyshev(
     seq = _seed_sequence(seed)
     ops = ChebyshevOperators(real, params)
     threads = ops.gemm_threads()
-    with blas_threads(1):
+    # a small D runs wholly on one thread, the compiled kernels too: their parallel regions
+    # gained nothing there, and on a loaded machine each one's wake-up cost up to 250x the
+    # solve (N = 10: 0.12 s on one thread, 0.5-31 s on two; session 16)
+    compiled = 1 if ops.threads == 1 and ops.operator == "matrix_free" else None
+    with blas_threads(1), numba_threads(compiled):
         op = ops.scaled()
         pilot = rademacher(seq, 0, op.dimension)
         return plan_solve(op, ops.apply_t, ops.extra_bytes, w, t, broadening, params, pilot,
@@ -506,7 +524,11 @@ def respond_with_plan(ops: ChebyshevOperators, w, t, broadening, params, seq, ob
     """Raw responses of a realisation (im_chi, re_chi, specific heat and their error components),
     its plan, and per-rung diagnostics and the rung serving each temperature."""
     threads = ops.gemm_threads()
-    with blas_threads(1):
+    # a small D runs wholly on one thread, the compiled kernels too: their parallel regions
+    # gained nothing there, and on a loaded machine each one's wake-up cost up to 250x the
+    # solve (N = 10: 0.12 s on one thread, 0.5-31 s on two; session 16)
+    compiled = 1 if ops.threads == 1 and ops.operator == "matrix_free" else None
+    with blas_threads(1), numba_threads(compiled):
         op = ops.scaled()
         return _run(op, ops.apply_t, ops.apply_c, ops.extra_bytes, w, t, broadening, params, seq,
                     "velocity_shift" in observables, threads)
@@ -555,7 +577,8 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
             change = np.maximum(change, np.abs(heat - heat_c))
         values["heat"][served] = heat
         statistical["heat"][served] = heat_err
-        truncation["heat"][served] = TRUNCATION_SAFETY * np.full_like(change, change.max())
+        truncation["heat"][served] = np.full_like(change, max(
+            TRUNCATION_SAFETY * change.max(), HEAT_ROUND_OFF * np.abs(heat).max()))
         diagnostics.append(_diagnostics(rung, plan, arrays, parts, params, t[served], count,
                                         m_coarse, truncation["abs"][served], exact, rung_start))
         diagnostics[-1].update(nodes=int(window_nodes(rung, plan.scale).size) + 1,

@@ -1,0 +1,141 @@
+"""Inputs a user gets wrong, or takes to the edge, on the Chebyshev solver (session 16: a fresh
+user's break test): each is either a clear refusal naming the parameter and the value, before
+the expensive part, or the right number.
+
+- Temperatures so low that the Boltzmann filter cannot resolve the ground state gave NaN, an
+  overflow traceback, or values 4-8 error bars off with no warning; they are refused with the
+  lowest temperature the realisation reaches, and just above it the exact trace is dense ED.
+- ``n_vectors`` above 64 alone was refused through ``max_vectors``, an option the user never set.
+- ``truncation_tol`` >= 1 was accepted (and gave negative Q).
+- Small systems ran numba's parallel regions on every thread, which on a loaded machine cost up
+  to 250x the solve; they now run on one.
+- Observables given as a string were checked letter by letter; a NaN normalisation gave NaN.
+- With an exact trace, C(T)'s error bar (~1e-14) was below its round-off deviation from dense ED.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from manybody.config.model import ModelParams, RandomMatrixParams, TLSParams
+from manybody.config.probe import Broadening
+from manybody.config.solver import ChebyshevParams
+from manybody.simulation.ensembles import draw_realisation, realisation_rng
+from manybody.simulation.observables.absorption import absorption
+from manybody.simulation.observables.thermo import specific_heat
+from manybody.simulation.solvers.chebyshev import plan as cp
+from manybody.simulation.solvers.chebyshev import solver as ch
+from manybody.simulation.solvers.chebyshev.kpm import spectral_bounds
+from manybody.simulation.solvers.dense import solve
+
+KERNEL = Broadening(kind="gaussian", width=0.02)
+
+
+@pytest.fixture(scope="module")
+def bare():
+    """N = 6 bare TLS (the break test's realisation) and its dense spectrum."""
+    params = ModelParams(n_tls=6, tls=TLSParams(asymmetry_max=0.3, tunnelling_min=1e-3,
+                                                tunnelling_max=0.3))
+    real = draw_realisation(params, realisation_rng(1, 0))
+    spectrum, elements = solve(real)
+    return real, spectrum, elements
+
+
+@pytest.mark.parametrize("temperature", [1e-4, 1e-5, 3e-5, 1e-6, 1e-9])
+def test_temperatures_below_the_filter_are_refused_with_the_lowest_reachable(bare, temperature):
+    real = bare[0]
+    ops = ch.ChebyshevOperators(real, ChebyshevParams(n_vectors=4))
+    lowest = cp.lowest_filter_temperature(spectral_bounds(ops.h))
+    assert temperature < lowest < 1e-3
+    for call in (ch.chebyshev_absorption, ch.plan_chebyshev):
+        with pytest.raises(ValueError, match=r"temperature .* below what the chebyshev solver "
+                           r"resolves.*lowest reference temperature here is about") as err:
+            call(real, [0.1], [temperature, 0.05], KERNEL, ChebyshevParams(n_vectors=4), seed=1)
+        assert f"{lowest:.3g} K" in str(err.value)
+
+
+def test_just_above_the_lowest_temperature_the_exact_trace_is_dense_ed(bare):
+    """At 1.5 x the lowest reference temperature (the ground-state regime of this realisation)
+    Q and C(T) of the exact trace agree with dense ED within their reported errors."""
+    real, spectrum, elements = bare
+    ops = ch.ChebyshevOperators(real, ChebyshevParams(n_vectors=4))
+    t = np.array([1.5, 3.0]) * cp.lowest_filter_temperature(spectral_bounds(ops.h))
+    res = ch.chebyshev_absorption(real, [0.1], t, KERNEL, ChebyshevParams(
+        trace="exact", dtype="float64"), seed=1)
+    q = absorption(spectrum, elements, [0.1], t, KERNEL, method="exact")
+    assert np.all(np.isfinite(res.absorption))
+    assert np.all(np.abs(res.absorption - q) <= 3 * res.absorption_error + 1e-9 * np.abs(q).max())
+
+
+def test_exact_trace_specific_heat_error_covers_its_round_off():
+    """The break test's case (N = 6 TLS with a weak GOE term, exact trace): C(T) deviated from
+    dense ED by ~1e-12 relative (round-off) against a reported error of ~1e-14."""
+    params = ModelParams(n_tls=6, tls=TLSParams(asymmetry_max=0.3, tunnelling_min=1e-3,
+                                                tunnelling_max=0.3),
+                         random_matrix=RandomMatrixParams(kind="goe", weight=0.05))
+    real = draw_realisation(params, realisation_rng(3, 0))
+    spectrum, _ = solve(real)
+    t = 0.1 / np.geomspace(0.2, 10, 12)
+    res = ch.chebyshev_absorption(real, [0.1], t, KERNEL, ChebyshevParams(trace="exact"), seed=0)
+    c = specific_heat(spectrum.energies, t)
+    assert np.all(np.abs(res.specific_heat - c) <= 3 * res.specific_heat_error)
+    assert np.all(res.specific_heat_error <= 1e-8 * np.abs(c).max())
+
+
+def test_many_vectors_alone_need_no_max_vectors():
+    assert ChebyshevParams(n_vectors=100).max_vectors == 100
+    assert ChebyshevParams().max_vectors == 64
+    assert ChebyshevParams(n_vectors=8, max_vectors=10).max_vectors == 10
+    with pytest.raises(ValueError, match="chebyshev.max_vectors .* between 100 .* got 64"):
+        ChebyshevParams(n_vectors=100, max_vectors=64)
+
+
+@pytest.mark.parametrize("tol", [1, 1.0, 2.0, 1e3])
+def test_truncation_tol_of_one_or_more_is_refused(tol):
+    with pytest.raises(ValueError, match="chebyshev.truncation_tol must be < 1"):
+        ChebyshevParams(truncation_tol=tol)
+    assert ChebyshevParams(truncation_tol=0.5).truncation_tol == 0.5
+
+
+def test_small_systems_run_the_compiled_kernels_on_one_thread(bare, monkeypatch):
+    """A matrix-free solve with D <= 4096 runs numba's kernels on one thread (and restores the
+    setting), so its numbers are those of any thread count and no parallel region waits."""
+    import numba
+
+    from manybody.simulation.solvers.chebyshev import matrix_free
+
+    seen = []
+    product = matrix_free.MatrixFreeOperator._product
+
+    def spy(self, *args, **kwargs):
+        seen.append(numba.get_num_threads())
+        return product(self, *args, **kwargs)
+
+    monkeypatch.setattr(matrix_free.MatrixFreeOperator, "_product", spy)
+    before = numba.get_num_threads()
+    res = ch.chebyshev_absorption(bare[0], [0.1], [0.05, 0.1], KERNEL,
+                                  ChebyshevParams(n_vectors=2, operator="matrix_free"), seed=1)
+    assert res.operator == "matrix_free"
+    assert seen and set(seen) == {1}
+    assert numba.get_num_threads() == before
+
+
+def test_observables_as_a_string_and_a_nan_normalisation_are_refused(bare):
+    real = bare[0]
+    with pytest.raises(ValueError, match=r"observables must be a tuple .* got the string "
+                       r"'absorption' \(write \('absorption',\)\)"):
+        ch.chebyshev_absorption(real, [0.1], [0.1], KERNEL, ChebyshevParams(n_vectors=2),
+                                observables="absorption")
+    with pytest.raises(ValueError, match="normalisation"):
+        ch.chebyshev_absorption(real, [0.1], [0.1], KERNEL, ChebyshevParams(n_vectors=2),
+                                normalisation=float("nan"))
+    with pytest.raises(TypeError, match="normalisation"):
+        ch.chebyshev_absorption(real, [0.1], [0.1], KERNEL, ChebyshevParams(n_vectors=2),
+                                normalisation="1")
+
+
+def test_too_many_fixed_moments_name_the_option(bare):
+    with pytest.raises(MemoryError, match=r"use fewer moments \(chebyshev.n_moments\)"):
+        ch.chebyshev_absorption(bare[0], [0.1], [0.1], KERNEL,
+                                ChebyshevParams(n_vectors=2, n_moments=65536), seed=1)
