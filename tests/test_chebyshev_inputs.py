@@ -55,6 +55,14 @@ def test_temperatures_below_the_filter_are_refused_with_the_lowest_reachable(bar
         assert f"{lowest:.3g} K" in str(err.value)
 
 
+def test_the_resource_estimate_refuses_them_too(bare):
+    from manybody.simulation.solvers.chebyshev.resources import estimate_resources
+
+    with pytest.raises(ValueError, match="below what the chebyshev solver resolves"):
+        estimate_resources(bare[0], [0.1], [1e-7, 0.05], KERNEL, n_vectors=4)
+    assert estimate_resources(bare[0], [0.1], [0.02, 0.05], KERNEL, n_vectors=4)["seconds"] > 0
+
+
 def test_just_above_the_lowest_temperature_the_exact_trace_is_dense_ed(bare):
     """At 1.5 x the lowest reference temperature (the ground-state regime of this realisation)
     Q and C(T) of the exact trace agree with dense ED within their reported errors."""

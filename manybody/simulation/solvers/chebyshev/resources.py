@@ -21,6 +21,7 @@ from manybody.simulation.solvers.chebyshev.plan import (
     GEMM_RATE,
     SECONDS_PER_NONZERO,
     build_ladder,
+    check_filter_temperatures,
     check_inputs,
     check_params,
     narrowest_width,
@@ -56,6 +57,13 @@ def estimate_resources(
     -------
     dict
         memory_bytes, seconds, n_moments (largest), n_rungs, dimension.
+
+    Raises
+    ------
+    ValueError
+        As the solver would: temperatures the ladder cannot reach, or below what the Boltzmann
+        filter resolves (:func:`.plan.check_filter_temperatures`, here with the estimated bounds;
+        before session 16 a temperature of 1e-7 K took 3 s and returned a time estimate).
     """
     w, t, broadening = check_inputs(frequencies, temperatures, broadening)
     params = replace(check_params(params), n_vectors=max(2, int(n_vectors)))
@@ -71,6 +79,7 @@ def estimate_resources(
     m_max, seconds, stored = 16, 0.0, []
     itemsize = 4 if params.dtype == "float32" else 8
     rungs = build_ladder(t, params)
+    check_filter_temperatures(scale, rungs, params.ladder_ratio)  # the solver refuses them too
     offdiag = int(np.count_nonzero(real.tunnelling)) if real.tunnelling is not None else 0
     offdiag += sum(int(np.count_nonzero(np.triu(k, 1) if key == "xx" else k))
                    for key, k in real.couplings.items() if key != "zz")
@@ -80,7 +89,7 @@ def estimate_resources(
     for t0, served in rungs:
         x = e / (2.0 * t0)
         mean = float(np.sum(e * 0.5 * (1.0 - np.tanh(x))))
-        spread = math.sqrt(float(np.sum((0.5 * e / np.cosh(x)) ** 2)))
+        spread = math.sqrt(float(np.sum((e * np.exp(-x) / (1.0 + np.exp(-2.0 * x))) ** 2)))
         keep = ground + max(mean + params.window_sigmas * spread, params.window_temperatures * t0)
         rung = window_rung(t0, served, keep, narrowest_width(broadening, w), scale.upper)
         beta_excess = 1.0 / float(np.min(t[served])) - 1.0 / t0
