@@ -88,8 +88,9 @@ class ChebyshevParams:
     n_vectors : int
         Random vectors per rung (the minimum when ``target_error`` is set); >= 2 for error bars.
     max_vectors : int or None
-        Upper limit when ``target_error`` asks for more; None: max(64, ``n_vectors``) (so that
-        ``n_vectors`` alone may be above 64; a value below ``n_vectors`` is an error).
+        Upper limit when ``target_error`` asks for more; None: max(64, 4 ``n_vectors``) (so that
+        ``n_vectors`` alone may be above 64 and ``target_error`` can still add vectors; a value
+        below ``n_vectors`` is an error).
     target_error : float or None
         Keep adding vectors (in blocks) until, at every temperature of a rung,
         max_w sigma(w, T) / max_w |Q(w, T)| <= target_error, or ``max_vectors`` is reached (warning).
@@ -150,8 +151,8 @@ class ChebyshevParams:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "n_vectors", v.integer("chebyshev.n_vectors", self.n_vectors, 1, 1_000_000))
-        if self.max_vectors is None:
-            object.__setattr__(self, "max_vectors", max(64, self.n_vectors))
+        if self.max_vectors is None:  # room to add vectors for target_error above n_vectors too
+            object.__setattr__(self, "max_vectors", max(64, 4 * self.n_vectors))
         object.__setattr__(self, "max_vectors",
                            v.integer("chebyshev.max_vectors", self.max_vectors, self.n_vectors, 1_000_000))
         if self.target_error is not None:

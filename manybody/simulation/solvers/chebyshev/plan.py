@@ -196,9 +196,11 @@ def check_filter_temperatures(scale: SpectralScale, ladder, ratio: float) -> Non
             f"realisation: its Boltzmann filter at T0 = {min(cold):.4g} K would weight the ground "
             f"state by exp(-{0.5 * (scale.ground - scale.lower) / min(cold):.3g}) relative to the "
             f"spectrum's bottom bound ({scale.ground - scale.lower:.3g} K below E_0), below the "
-            f"series' accuracy; the lowest reference temperature here is about {lowest:.3g} K, serving "
-            f"temperatures down to {lowest / ratio:.3g} K (ladder_ratio {ratio:g}): raise the "
-            "lowest temperature, or use dense ED (method = \"dense\") where it fits")
+            f"series' accuracy; the lowest reference temperature here is about {lowest:.3g} K: "
+            f"the lowest temperature the automatic ladder reaches (an explicit rung at it, "
+            f"chebyshev.ladder, serves down to {lowest / ratio:.3g} K with ladder_ratio "
+            f"{ratio:g}); raise the lowest temperature, or use dense ED (method = \"dense\") "
+            "where it fits")
 
 
 def narrowest_width(broadening: Broadening, frequencies: np.ndarray) -> float:
