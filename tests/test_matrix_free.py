@@ -368,6 +368,103 @@ def test_node_moments_fused_path_equals_the_numpy_path():
         for x, y in zip(a, b, strict=True):
             np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-9 * np.abs(y).max())
 
+@pytest.mark.parametrize("name", ["gaussian", "xz_components"])
+def test_step_kept_equals_the_step_and_the_record(name):
+    """step_kept (session 17: the bank row and dots in the step's own pass) gives the step's
+    block bit for bit, fused.record's (fused.store's) bank row bit for bit and its dots to
+    round-off, for blocks of 1, 3 and 4, both bank dtypes, D below and above one row chunk
+    (N = 12: 4 chunks of 1024 rows at b = 4), in place or not; and the same dots to the last bit
+    on one or two numba threads. xz couplings (z-signed flips) take the product-then-record
+    fallback."""
+    import numba
+
+    from manybody.simulation.solvers.chebyshev.fused import record, store
+
+    params = (ModelParams(n_tls=12, coupling=CouplingParams(strength=0.2))
+              if name == "gaussian" else FAMILIES[name])
+    real = draw_realisation(params, realisation_rng(11, 0))
+    op, t = matrix_free_operators(real)
+    scaled = ScaledOperator(op, spectral_bounds(op))
+    rng = np.random.default_rng(5)
+    for width in (1, 3, 4):
+        x, prev = rng.standard_normal((2, real.dimension, width))
+        expected = scaled.step(x, prev.copy())
+        for dtype in (np.float32, np.float64):
+            bank = np.zeros((width, 3, real.dimension), dtype=dtype)
+            reference = np.zeros((width, real.dimension), dtype=dtype)
+            want = record(expected, reference, current=x, stress=t, shift=0.3)
+            for overwrite in (False, True):
+                before = prev.copy()
+                y, dots = scaled.step_kept(x, before, overwrite, bank[:, 1, :], t, 0.3)
+                np.testing.assert_array_equal(y, expected)
+                assert (y is before) == overwrite
+                np.testing.assert_array_equal(bank[:, 1, :], reference)
+                assert not bank[:, [0, 2], :].any()  # only its own row written
+                np.testing.assert_allclose(dots, want, rtol=1e-12)
+            y, none = scaled.step_kept(x, prev.copy(), False, bank[:, 0, :])
+            store(expected, reference)
+            assert none is None
+            np.testing.assert_array_equal(bank[:, 0, :], reference)
+    threads = numba.get_num_threads()
+    try:
+        runs = []
+        for count in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+            numba.set_num_threads(count)
+            runs.append(scaled.step_kept(x, prev.copy(), False, bank[:, 2, :], t, 0.3)[1])
+    finally:
+        numba.set_num_threads(threads)
+    np.testing.assert_array_equal(runs[0], runs[-1])
+    with pytest.raises(ValueError, match="bank_row must have shape"):
+        scaled.step_kept(x, prev, False, bank[:, 0, :-1])
+    with pytest.raises(ValueError, match="out must be"):
+        op.scaled_product_kept(x, 1.0, 0.0, prev, x, bank[:, 0, :])
+    with pytest.raises(ValueError, match="matrix-free"):
+        h, _ = build_operators(real, np.float64, dense=False)
+        ScaledOperator(h, scaled.scale).step_kept(x, prev, False, bank[:, 0, :])
+
+
+@pytest.mark.parametrize("function", ["correlation_moments", "node_correlation_moments"])
+def test_moments_without_probes_take_the_kept_step_and_equal_the_numpy_path(function):
+    """Without probes (as the solver calls them) the moment functions store and record in the
+    step's own pass (step_kept); the moments, node moments and overlaps q equal the generic
+    path's to round-off, with a chunked bank too."""
+    from manybody.simulation.solvers.chebyshev import moments
+    from manybody.simulation.solvers.chebyshev.kpm import ShiftedDiagonal, chebyshev_nodes
+
+    real = _realisation("gaussian")
+    op, t = matrix_free_operators(real)
+    scaled = ScaledOperator(op, spectral_bounds(op))
+    calls = []
+    original = ScaledOperator.step_kept
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    v = np.random.default_rng(2).standard_normal((real.dimension, 2))
+    plain_left = lambda x: t[:, None] * x - 0.2 * x  # noqa: E731
+    theta = chebyshev_nodes(40)[0][25:]
+    for rows in (None, 9):
+        if function == "correlation_moments":
+            run = lambda left, rows=rows: moments.correlation_moments(  # noqa: E731
+                scaled, left, op.commutator_product, v.copy(), 40, left_commutator=True,
+                bank_rows=rows)
+        else:
+            run = lambda left, rows=rows: moments.node_correlation_moments(  # noqa: E731
+                scaled, left, op.commutator_product, v.copy(), 40, theta, bank_rows=rows)
+        ScaledOperator.step_kept = counted
+        try:
+            a = run(ShiftedDiagonal(t, 0.2))
+        finally:
+            ScaledOperator.step_kept = original
+        b = run(plain_left)
+        for x, y in zip(a, b, strict=True):
+            assert x.shape == y.shape
+            if y.size:  # (no probes: p is empty)
+                np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-9 * np.abs(y).max())
+    assert len(calls) > 2 * 40  # both recursions (k >= 2 and l >= 2) took the kept step
+
+
 def test_scaled_product_into_out_and_refusals():
     """scaled_product(out=previous) equals the new-array result; an out aliasing x is refused."""
     op, _ = matrix_free_operators(_realisation("xz_components"))
