@@ -7,8 +7,7 @@ the time of a whole solve is split into
 - ``bounds`` (the Lanczos spectral bounds), ``plan`` (ladder, windows, moments, memory),
 - per phase, ``filter`` (the Boltzmann filter of the random vectors), ``k`` (the thermal-index
   recursion and its node vectors), ``l`` (the final-index recursion and its contraction):
-  ``step`` (the Chebyshev steps, products of H), ``step_kept`` (a step with its store or
-  record in the same pass, session 17), ``record`` / ``store`` (their bookkeeping,
+  ``step`` (the Chebyshev steps, products of H), ``record`` / ``store`` (their bookkeeping,
   :mod:`manybody.simulation.solvers.chebyshev.fused`) and ``gemm`` (the GEMMs of
   :mod:`manybody.simulation.solvers.chebyshev.gemm`),
 - ``other``: the rest (contraction, error estimates, Python).
@@ -91,9 +90,6 @@ def instrumented(clock: _Clock):
         (solver, "boltzmann_filter", clock.phased("filter", solver.boltzmann_filter)),
         (solver, "plan_solve", clock.phased("plan", clock.timed("total", solver.plan_solve))),
     ]
-    if hasattr(kpm.ScaledOperator, "step_kept"):  # a step with its store/record (session 17)
-        patches.append((kpm.ScaledOperator, "step_kept",
-                        clock.timed("step_kept", kpm.ScaledOperator.step_kept)))
     if hasattr(moments, "store"):  # the l-recursion's store (session 14)
         patches.append((moments, "store", clock.timed("store", moments.store)))
     if hasattr(solver, "ChebyshevOperators"):

@@ -6,11 +6,7 @@ moments), and a float32 (or float64) copy of (T - c) X_k, transposed, as row k o
 the GEMM contracts. Done by numpy these are separate passes (an einsum per dot, a row scaling, a
 subtraction and a transposing cast), each allocating a (D, b) temporary: measured at N = 16 with 4
 vectors they took 20 s of a 51 s solve, more than the products of H. :func:`record` does them in
-one parallel pass without temporaries. Since session 17 the steps k >= 2 of the solver's
-recursions (no probes, a run-kernel operator) do the same inside the product's own pass, while
-each chunk of X_k is in cache (:func:`.run_kernel.run_kernel` with ``keep``,
-:meth:`.kpm.ScaledOperator.step_kept`); these functions serve the first two steps, probes and the
-operators with z-signed flips.
+one parallel pass without temporaries.
 
 Same numbers as the numpy path: the stress row is t_r x - c x in float64 and then cast (numpy's
 order of operations); the dots are summed in float64, per chunk of rows in 8-row partial sums,

@@ -195,29 +195,6 @@ class ScaledOperator:
         y -= previous
         return y
 
-    def step_kept(self, x: np.ndarray, previous: np.ndarray, overwrite: bool,
-                  bank_row: np.ndarray, stress: np.ndarray | None = None,
-                  stress_shift: float = 0.0) -> tuple[np.ndarray, np.ndarray | None]:
-        """:meth:`step` on the matrix-free path that also stores the new block into a bank row
-        (b, D) and, with ``stress``, returns the dots <Y, Y>, <Y, x> (2, b), in the same pass
-        (:meth:`.matrix_free.MatrixFreeOperator.scaled_product_kept`).
-
-        Raises
-        ------
-        ValueError
-            Without a matrix-free H (a stored matrix has no fused step), or shapes that do not
-            match.
-        """
-        if self._fused is None:
-            raise ValueError("step_kept needs a matrix-free operator (use step and store)")
-        start = time.perf_counter()
-        y, dots = self.h.scaled_product_kept(x, 2.0 / self.scale.half_width, self.scale.center,
-                                             previous, previous if overwrite else None,
-                                             bank_row, stress, stress_shift)
-        self.seconds += time.perf_counter() - start
-        self.products += x.shape[1]
-        return y, dots
-
     def seconds_per_product(self) -> float:
         """Measured wall time of one matrix-vector product (s), or NaN before any."""
         return self.seconds / self.products if self.products else float("nan")

@@ -196,100 +196,24 @@ class MatrixFreeOperator:
         """
         return self._product(x, alpha, shift, previous, commutator=False, out=out)
 
-    def scaled_product_kept(self, x: np.ndarray, alpha: float, shift: float,
-                            previous: np.ndarray | None, out: np.ndarray | None,
-                            bank_row: np.ndarray, stress: np.ndarray | None = None,
-                            stress_shift: float = 0.0) -> tuple[np.ndarray, np.ndarray | None]:
-        """:meth:`scaled_product` of a block that also stores the result Y into a bank row and,
-        with ``stress``, returns the dots of :func:`.fused.record`, in the same pass where the
-        run kernel applies (session 17; otherwise the product and then :mod:`.fused`).
-
-        Parameters
-        ----------
-        x, alpha, shift, previous, out
-            As in :meth:`scaled_product`; x of shape (D, b), float64.
-        bank_row : numpy.ndarray
-            Shape (b, D), float32 or float64 (a view into the bank): receives Y transposed, or
-            t_r Y_rj - c Y_rj with ``stress`` t (shape (D,), float64) and c = ``stress_shift``.
-
-        Returns
-        -------
-        y : numpy.ndarray
-            Shape (D, b).
-        dots : numpy.ndarray or None
-            With ``stress``: shape (2, b), float64, <Y, Y> and <Y, X> (:func:`.fused.record` with
-            ``current`` = X; the same sums up to their order); None without.
-
-        Raises
-        ------
-        ValueError
-            Shapes that do not match.
-        """
-        from manybody.simulation.solvers.chebyshev.fused import record, store
-
-        if x.ndim != 2 or bank_row.shape != (x.shape[1], x.shape[0]):
-            raise ValueError(f"bank_row must have shape ({x.shape[1] if x.ndim == 2 else 1}, "
-                             f"{x.shape[0]}) for x of shape {x.shape}, got {bank_row.shape}")
-        keep = 1 if stress is None else 2
-        if self._zmasks.size or not x.flags.c_contiguous or x.dtype != np.float64:
-            y = self._product(x, alpha, shift, previous, commutator=False, out=out)
-            if stress is None:
-                store(y, bank_row)
-                return y, None
-            return y, record(y, bank_row, current=x, stress=stress, shift=stress_shift)
-        if out is not None and (out.shape != x.shape or out.dtype != x.dtype
-                                or not out.flags.c_contiguous or np.may_share_memory(out, x)):
-            raise ValueError("out must be a C-contiguous array of the shape and dtype of x, "
-                             "not sharing memory with x")
-        if previous is not None:
-            previous = np.ascontiguousarray(previous, dtype=x.dtype)
-            if previous.shape != x.shape:
-                raise ValueError(f"previous must have shape {x.shape}, got {previous.shape}")
-        y, dots = self._run(x, alpha, shift, previous, out, keep, bank_row,
-                            self._diagonal[:0] if stress is None else stress, stress_shift)
-        return y, dots if stress is not None else None
-
     def commutator_product(self, x: np.ndarray) -> np.ndarray:
         """C X with C = [H, T] = H T - T H (K^2 per unit strain) for the diagonal T given."""
         if self.stress is None:
             raise ValueError("commutator_product needs the stress_diagonal of T")
         return self._product(x, 1.0, 0.0, None, commutator=True)
 
-    def _run_setup(self, width: int, keep: int = 0):
-        """The compiled run kernel for blocks of ``width`` columns (and what it keeps, see
-        :func:`.run_kernel.run_kernel`) and its rows per chunk, made once per operator, width and
-        keep (looked up on every step before session 14: about 8 of the 24 us a step cost
-        outside the kernel)."""
+    def _run_setup(self, width: int):
+        """The compiled run kernel for blocks of ``width`` columns and its rows per chunk, made
+        once per operator and width (looked up on every step before session 14: about 8 of the
+        24 us a step cost outside the kernel)."""
         setups = self._run_setups
-        if (width, keep) not in setups:
+        if width not in setups:
             from manybody.simulation.solvers.chebyshev.run_kernel import run_kernel
 
             tile = min(_TILE_ROWS, self.shape[0])
             low = tuple(int(m) for m in self.masks if m < tile)
-            setups[width, keep] = (run_kernel(width, tile, low, keep), _run_chunk(width))
-        return setups[width, keep]
-
-    def _run(self, block, alpha, shift, previous, out, keep=0, bank_row=None, stress=None,
-             stress_shift=0.0):
-        """The run kernel on a C-contiguous (D, b) block (``out`` checked by the caller), keeping
-        what ``keep`` says; returns (Y, the chunk-summed dots or None)."""
-        width = block.shape[1]
-        kernel, chunk = self._run_setup(width, keep)
-        dim = self.shape[0]
-        n_chunks = -(-dim // chunk)
-        threads = max(1, min(_num_threads(), n_chunks))
-        if out is None:
-            out = np.empty_like(block)
-        prev = block if previous is None else previous
-        parts = np.zeros((n_chunks if keep == 2 else 1, 2, width))
-        if bank_row is None:
-            bank_row = np.zeros((width, 1))
-        kernel(block.reshape(-1), out.reshape(-1), self._diagonal, float(alpha), float(shift),
-               prev.reshape(-1), previous is not None, self.masks, self._weights, chunk, threads,
-               bank_row, self._diagonal[:0] if stress is None else stress, float(stress_shift),
-               parts)
-        # chunks in order, whatever thread computed them: the same sums for any thread count
-        return out, (parts.sum(axis=0) if keep == 2 else None)
+            setups[width] = (run_kernel(width, tile, low), _run_chunk(width))
+        return setups[width]
 
     def _product(self, x, alpha, shift, previous, commutator, out=None):
         vector = x.ndim == 1
@@ -314,7 +238,12 @@ class MatrixFreeOperator:
                       stress)
         signed = bool(self._zmasks.size)
         if not commutator and not signed:  # constant weight per flip mask: contiguous runs
-            self._run(block, alpha, shift, prev if previous is not None else None, out)
+            width = block.shape[1]
+            kernel, chunk = self._run_setup(width)
+            threads = max(1, min(_num_threads(), -(-self.shape[0] // chunk)))
+            kernel(block.reshape(-1), out.reshape(-1), self._diagonal, float(alpha), float(shift),
+                   prev.reshape(-1), previous is not None, self.masks, self._weights, chunk,
+                   threads)
             return out[:, 0] if vector else out
         for first in range(0, block.shape[1], MAX_WIDTH):
             cols = slice(first, first + MAX_WIDTH)

@@ -65,32 +65,12 @@ def _keep(new, current, k, row, left, fused, probes, stacked, m, p) -> None:
             return
         dots = np.stack([_row_dots(new, new), _row_dots(new, current) if k >= 1 else m[:, 0],
                          *(_row_dots(new, u) for u in probes)])
-    _moments_from_dots(dots, k, m, p)
-
-
-def _moments_from_dots(dots, k, m, p) -> None:
-    """m_2k, m_2k-1 and the probe moments of step k from the dots of :func:`.fused.record`."""
     if m is None:
         return
     if k >= 1:
         m[:, 2 * k] = 2.0 * dots[0] - m[:, 0]
         m[:, 2 * k - 1] = 2.0 * dots[1] - m[:, 1]
     p[:, :, k] = dots[2:].T
-
-
-def _advance_and_keep(op, v, k, current, previous, row, left, fused, probes, stacked, m, p):
-    """X_k (:func:`_advance`) kept by :func:`_keep`; from k = 2 on the matrix-free path without
-    probes, in the step's own pass (:meth:`.kpm.ScaledOperator.step_kept`, session 17: the
-    record read X_k back from memory, 0.7 of a step's 1.2 ms at N = 16)."""
-    if fused and k >= 2 and not probes:
-        new, dots = op.step_kept(current, previous, previous is not v, row,
-                                 left.diagonal, left.shift)
-        _moments_from_dots(dots, k, m, p)
-        return new
-    new = _advance(op, v, k, current, previous, fused)
-    _keep(new, current, k, row, left, fused, probes, stacked, m, p)
-    return new
-
 
 def correlation_moments(
     op: ScaledOperator,
@@ -196,8 +176,8 @@ def correlation_moments(
         stop = min(m_count, start + rows)
         bank = workspace.take("scratch", (b, stop - start, dim), bank_dtype)
         for k in range(start, stop):
-            new = _advance_and_keep(op, v, k, current, previous, bank[:, k - start, :], left,
-                                    fused, probes, stacked, m, p)
+            new = _advance(op, v, k, current, previous, fused)
+            _keep(new, current, k, bank[:, k - start, :], left, fused, probes, stacked, m, p)
             previous, current = current, new
         _fill_columns(op, right, v, bank, mu[:, start:stop, :], chunk, fused, threads, workspace,
                       "left")
@@ -237,15 +217,12 @@ def _fill_columns(op, right, v, bank, out, chunk, fused=False, threads=1, worksp
                 new = right(v)
             elif l_index == 1:
                 new = op.apply(current)
-            elif fused:  # stored in the step's own pass (the l-recursion needs no dots)
-                new, _ = op.step_kept(current, previous, previous is not v,
-                                      buffer[:, l_index - start, :])
             else:  # X_l-2 is a temporary of this loop (B v, H~ B v, ...)
-                new = op.step(current, previous)
+                new = op.step(current, previous, overwrite=fused and previous is not v)
             previous, current = current, new
-            if fused and l_index < 2:  # the l-recursion needs no dots
+            if fused:  # the l-recursion needs no dots
                 store(new, buffer[:, l_index - start, :])
-            elif not fused:
+            else:
                 _store(buffer[:, l_index - start, :], new)
         used = buffer[:, : stop - start, :]
         matmul_inner(bank, used.transpose(0, 2, 1), out[:, :, start:stop], threads)
@@ -376,8 +353,9 @@ def node_correlation_moments(
         while start < m_count:  # the k-recursion, in chunks of ``rows`` bank rows
             stop = min(m_count, start + rows)
             for k in range(start, stop):  # the moments m and p once, in the first pass
-                new = _advance_and_keep(op, v, k, current, previous, bank[:, k - start, :],
-                                        left, fused, probes, stacked, m if first else None, p)
+                new = _advance(op, v, k, current, previous, fused)
+                _keep(new, current, k, bank[:, k - start, :], left, fused, probes, stacked,
+                      m if first else None, p)
                 previous, current = current, new
             part = np.ascontiguousarray(weights[:, start:stop])
             # node vectors = weights @ bank: one GEMM, or accumulated over chunks of the bank

@@ -59,52 +59,8 @@ def _tile_pass(source, target, diag, first_row, offset, shift, weights, tile, wi
                 target[offset + a * width + j] += weight * source[s + j]
 
 
-@numba.njit(inline="always")
-def _chunk_dots(target, own, out, lanes, width):
-    """out[0, j] += <Y, Y>_j and out[1, j] += <Y, X>_j over one chunk (flat (rows, width)
-    entries of Y = ``target`` and X = ``own``), in ``lanes`` partial sums added in order."""
-    square = np.zeros(lanes)
-    along = np.zeros(lanes)
-    count = target.size
-    full = count - count % lanes
-    for k0 in range(0, full, lanes):
-        for e in range(lanes):
-            v = target[k0 + e]
-            square[e] += v * v
-            along[e] += v * own[k0 + e]
-    for e in range(count - full):  # (chunks are whole lanes but the last)
-        v = target[full + e]
-        square[e] += v * v
-        along[e] += v * own[full + e]
-    for j in range(width):
-        for lane in range(j, lanes, width):
-            out[0, j] += square[lane]
-            out[1, j] += along[lane]
-
-
-@numba.njit(inline="always")
-def _chunk_store(target, bank, stress, cshift, first_row, rows, width, scaled):
-    """bank[j, r] = t_r Y_rj - c Y_rj (``scaled``) or Y_rj for the chunk's rows, cast to the
-    bank's dtype (the order of operations of :func:`.fused.record`)."""
-    for a in range(rows):
-        r = first_row + a
-        if scaled:
-            t = stress[r]
-            for j in range(width):
-                value = target[a * width + j]
-                bank[j, r] = t * value - cshift * value
-        else:
-            for j in range(width):
-                bank[j, r] = target[a * width + j]
-
-
-#: Dot products per row chunk summed into separate partial sums (so the loop vectorises), as in
-#: :mod:`.fused`.
-_LANES = 8
-
-
 @functools.cache
-def run_kernel(width: int, tile: int, low: tuple[int, ...], keep: int = 0):
+def run_kernel(width: int, tile: int, low: tuple[int, ...]):
     """Compiled fused product for H without z-dependent flip weights.
 
     Rows are processed in chunks (a power of two, :func:`.matrix_free._run_chunk`) with one
@@ -129,23 +85,13 @@ def run_kernel(width: int, tile: int, low: tuple[int, ...], keep: int = 0):
         Rows per tile of the first pass (a power of two, at most D).
     low : tuple of int
         The flip masks below ``tile``, increasing (the first len(low) masks of the operator).
-    keep : {0, 1, 2}
-        What the step also does with the new block Y while each chunk is in cache (session 17: the
-        separate passes of :mod:`.fused` read Y back from memory): 0 nothing; 1 store Y
-        transposed into ``bank`` (b, D) cast to its dtype (:func:`.fused.store`); 2 store
-        t_r Y_rj - c Y_rj with the diagonal stress t and c = ``cshift`` and add the column dots
-        <Y, Y> and <Y, X> into ``parts[chunk]`` (n_chunks, 2, b) (:func:`.fused.record` with
-        ``current`` = X). The dots of a chunk are summed in ``_LANES`` x b partial sums and the
-        chunks are added by the caller in order, so they do not depend on the number of threads.
     """
     n_low = len(low)
-    lanes = _LANES * width
     low = low or (0,)  # an empty tuple has no item type; the loops over it run n_low = 0 times
 
     # cached on disk per (width, tile, low): numba keys the cache on the closure values
     @numba.njit(parallel=True, cache=True)
-    def product(x, out, diag, alpha, shift, prev, subtract, masks, weights, chunk, threads, bank,
-                stress, cshift, parts):
+    def product(x, out, diag, alpha, shift, prev, subtract, masks, weights, chunk, threads):
         dim = diag.size
         n_chunks = (dim + chunk - 1) // chunk
         per_thread = (n_chunks + threads - 1) // threads
@@ -188,9 +134,5 @@ def run_kernel(width: int, tile: int, low: tuple[int, ...], keep: int = 0):
                 else:
                     for k in range(rows * width):
                         target[k] = alpha * acc[k]
-                if keep == 2:  # the dots of fused.record, from the chunk in cache
-                    _chunk_dots(target, x[base:base + rows * width], parts[c], lanes, width)
-                if keep >= 1:  # the bank row, transposed and cast (the order of fused.record)
-                    _chunk_store(target, bank, stress, cshift, first_row, rows, width, keep == 2)
 
     return product
