@@ -112,3 +112,37 @@ def test_profile_chebyshev_tiny(tmp_path):
     assert phases["filter"]["step"]["calls"] > 0
     assert 0.0 <= size["other_seconds"] < size["seconds"]
     assert len(size["moments"]) >= 1
+
+
+def test_ratio_bias_check_tiny(tmp_path):
+    """ratio_bias_check.py (session 17): the corrected ratio is the jackknife bias correction
+    n Q - (n - 1) mean Q_(-i), computed here by explicit loops, and leaves an exact ratio (every
+    N_i = c Z_i) unchanged; the script solves the same realisations three ways and restores the
+    solver's own ratio afterwards."""
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import ratio_bias_check as check
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    from manybody.simulation.solvers.chebyshev import solver as cheb
+
+    plain = cheb.jackknife_ratio
+    rng = np.random.default_rng(1)
+    num, den = rng.uniform(0.5, 2.0, (5, 3, 2)), rng.uniform(0.5, 2.0, (5, 3))
+    value, error = check.corrected_ratio(plain)(num, den)
+    full = num.sum(0) / den.sum(0)[:, None]
+    loo = [np.delete(num, i, 0).sum(0) / np.delete(den, i, 0).sum(0)[:, None] for i in range(5)]
+    np.testing.assert_allclose(value, 5 * full - 4 * np.mean(loo, axis=0), rtol=1e-13)
+    np.testing.assert_array_equal(error, plain(num, den)[1])
+    exact, _ = check.corrected_ratio(plain)(2.5 * den[..., None] * np.ones(2), den)
+    np.testing.assert_allclose(exact, 2.5, rtol=1e-13)
+    out = tmp_path / "bias.json"
+    run_script("scripts/ratio_bias_check.py", "--n-tls", "6", "--realisations", "6", "--out",
+               str(out), "--label", "tiny")
+    record = json.loads(out.read_text())["tiny"]
+    summary = record["summary"]
+    assert summary["realisations"] + summary["skipped"] == 6 and record["vectors"] == 4
+    assert len(summary["plain"]["relative_bias"]) == len(summary["x"]) == 25
+    assert cheb.jackknife_ratio is plain
