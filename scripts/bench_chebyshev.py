@@ -13,6 +13,9 @@ matfree    the matrix-free block operator (issue 20) against the sparse path, si
            worktree of an earlier commit), in turn with this one (--repeats pairs).
 width      where the spectral width comes from (issue 20): the spectral bounds of dipolar
            realisations with and without their strongest pairs, and the moments the plan asks for.
+tolerance  cost against accuracy of the truncation (issue 20, session 17): the benchmark
+           realisation solved with several ``truncation_tol`` (same random vectors), each Q
+           against the tightest one over its own error bar, with moments and seconds per solve.
 validate   acceptance at N = 10 and 12 for an interacting + random-matrix model: agreement with
            dense ED (same Gaussian kernel) within the reported error bars at every temperature down
            to w/5, coverage of the error bars over independent vector sets, and convergence of the
@@ -30,6 +33,7 @@ Examples
     git worktree add /tmp/before <commit> && python scripts/bench_chebyshev.py matfree \
         --sizes 16 18 --operators matrix_free --baseline /tmp/before --repeats 3
     OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python scripts/bench_chebyshev.py width --sizes 10 12 14
+    python scripts/bench_chebyshev.py tolerance --sizes 14 16 --tolerances 1e-6 1e-4 1e-3 1e-2
 """
 
 from __future__ import annotations
@@ -653,6 +657,61 @@ def spectral_width(args) -> dict:
     return data
 
 
+def tolerance_scan(args) -> dict:
+    """The benchmark realisation solved at each ``truncation_tol`` (same random vectors, one
+    process, kernels compiled first): seconds, moments per rung, and the largest deviation of Q
+    from the tightest tolerance's, over the error bar and relative to max |Q|."""
+    from manybody.config.probe import Broadening
+    from manybody.config.solver import ChebyshevParams
+    from manybody.simulation.ensembles import (
+        absorption_normalisation,
+        draw_realisation,
+        realisation_rng,
+    )
+    from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption
+
+    tolerances = sorted(args.tolerances)
+    path = Path(args.out)
+    data = _load(path)
+    out = {"metadata": _metadata(), "config": BENCH, "n_vectors": args.vectors,
+           "tolerances": tolerances, "reference_tolerance": tolerances[0], "sizes": {},
+           "finished": False}
+    data[args.label] = out
+    w, t = np.array(BENCH["frequencies"]), np.array(BENCH["temperatures"])
+    kernel = Broadening(**BENCH["broadening"])
+    small = draw_realisation(_model(8, BENCH), realisation_rng(BENCH["seed"], 0))
+    chebyshev_absorption(small, w, t, kernel, ChebyshevParams(n_vectors=args.vectors,
+                                                              operator="matrix_free"), seed=1)
+    for n in args.sizes:
+        params = _model(n, BENCH)
+        real = draw_realisation(params, realisation_rng(BENCH["seed"], BENCH["realisation"]))
+        norm = absorption_normalisation(params)
+        runs = []
+        for tol in tolerances:
+            start = time.perf_counter()
+            res = chebyshev_absorption(real, w, t, kernel, ChebyshevParams(
+                n_vectors=args.vectors, truncation_tol=tol, operator="matrix_free"),
+                normalisation=norm, seed=BENCH["seed"])
+            runs.append({"truncation_tol": tol, "seconds": time.perf_counter() - start,
+                         "moments": [d["n_moments"] for d in res.diagnostics],
+                         "absorption": res.absorption.tolist(),
+                         "absorption_error": res.absorption_error.tolist()})
+        reference = np.array(runs[0]["absorption"])
+        for run in runs:
+            q, err = np.array(run["absorption"]), np.array(run["absorption_error"])
+            run["max_deviation_over_error"] = float(np.max(np.abs(q - reference) / err))
+            run["max_relative_deviation"] = float(np.max(np.abs(q - reference))
+                                                  / np.abs(reference).max())
+            run["reference_seconds_over_seconds"] = runs[0]["seconds"] / run["seconds"]
+        out["sizes"][str(n)] = runs
+        _save(path, data)
+        print(n, [(r["truncation_tol"], round(r["seconds"], 2), r["moments"],
+                   round(r["max_deviation_over_error"], 3)) for r in runs], flush=True)
+    out["finished"] = True
+    _save(path, data)
+    return data
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -697,6 +756,13 @@ def main(argv: list[str] | None = None) -> int:
     p_w = sub.add_parser("width", help="spectral width of dipolar realisations and its sources")
     p_w.add_argument("--sizes", type=int, nargs="*", default=[10, 12, 14])
     p_w.add_argument("--out", default=str(MATFREE_OUT))
+    p_tol = sub.add_parser("tolerance", help="cost against accuracy of truncation_tol")
+    p_tol.add_argument("--sizes", type=int, nargs="*", default=[14, 16])
+    p_tol.add_argument("--tolerances", type=float, nargs="+", default=[1e-6, 1e-4, 1e-3, 1e-2],
+                       help="truncation_tol values; the smallest is the reference")
+    p_tol.add_argument("--vectors", type=int, default=4)
+    p_tol.add_argument("--out", default=str(MATFREE_OUT))
+    p_tol.add_argument("--label", default="truncation_tolerance")
     p_ap = sub.add_parser("apply", help="(internal) one application of H against a stream, JSON")
     p_ap.add_argument("n_tls", type=int)
     p_ap.add_argument("--vectors", type=int, default=4)
@@ -711,6 +777,8 @@ def main(argv: list[str] | None = None) -> int:
         matfree(args)
     elif args.mode == "width":
         spectral_width(args)
+    elif args.mode == "tolerance":
+        tolerance_scan(args)
     elif args.mode == "run":
         run(args)
     else:

@@ -146,3 +146,20 @@ def test_ratio_bias_check_tiny(tmp_path):
     assert summary["realisations"] + summary["skipped"] == 6 and record["vectors"] == 4
     assert len(summary["plain"]["relative_bias"]) == len(summary["x"]) == 25
     assert cheb.jackknife_ratio is plain
+
+
+def test_bench_chebyshev_tolerance_scan_tiny(tmp_path):
+    """bench_chebyshev.py tolerance (session 17): the same realisation at each truncation_tol;
+    the tightest is the reference (deviation 0), a looser one plans no more moments on any rung,
+    and every deviation is a finite number."""
+    out = tmp_path / "tol.json"
+    run_script("scripts/bench_chebyshev.py", "tolerance", "--sizes", "6", "--tolerances", "1e-2",
+               "1e-5", "--out", str(out), "--label", "tiny")
+    record = json.loads(out.read_text())["tiny"]
+    assert record["finished"] and record["reference_tolerance"] == 1e-5
+    tight, loose = record["sizes"]["6"]
+    assert tight["truncation_tol"] == 1e-5 and loose["truncation_tol"] == 1e-2
+    assert tight["max_deviation_over_error"] == 0.0
+    assert all(a <= b for a, b in zip(loose["moments"], tight["moments"], strict=True))
+    assert sum(loose["moments"]) < sum(tight["moments"])
+    assert 0 < loose["max_relative_deviation"] < 1 and loose["seconds"] > 0
