@@ -87,6 +87,21 @@ def _model(n: int, spec: dict):
                        random_matrix=RandomMatrixParams(**rm) if rm else None)
 
 
+def warm_up(params) -> float:
+    """Compile (or load) the numba kernels of a matrix-free solve with ``params`` on an N = 8
+    realisation of the benchmark, outside any timing, as a sweep worker does before its first
+    realisation; returns the seconds it took."""
+    from manybody.config.probe import Broadening
+    from manybody.simulation.ensembles import draw_realisation, realisation_rng
+    from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption
+
+    start = time.perf_counter()
+    small = draw_realisation(_model(8, BENCH), realisation_rng(BENCH["seed"], 0))
+    chebyshev_absorption(small, np.array(BENCH["frequencies"]), np.array(BENCH["temperatures"]),
+                         Broadening(**BENCH["broadening"]), params, seed=BENCH["seed"])
+    return time.perf_counter() - start
+
+
 def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "auto",
            memory_gb: float | None = None) -> dict:
     """One realisation of the benchmark model with ``method`` ("chebyshev" or "dense"); with
@@ -118,12 +133,9 @@ def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "aut
         from manybody.simulation.solvers.memory import available_memory
 
         fraction = 0.8 if memory_gb is None else min(1.0, memory_gb * 2**30 / available_memory())
-        if operator != "sparse":  # compile (or load) the numba kernels once, outside the timing,
-            warm = time.perf_counter()  # as a sweep worker does before its first realisation
-            small = draw_realisation(_model(8, BENCH), realisation_rng(BENCH["seed"], 0))
-            chebyshev_absorption(small, w, t, b, ChebyshevParams(
-                n_vectors=n_vectors, dtype=dtype, operator="matrix_free"), seed=BENCH["seed"])
-            out["warm_up_seconds"] = time.perf_counter() - warm
+        if operator != "sparse":  # the numba kernels compiled once, outside the timing
+            out["warm_up_seconds"] = warm_up(ChebyshevParams(
+                n_vectors=n_vectors, dtype=dtype, operator="matrix_free"))
             start += out["warm_up_seconds"]
         res = chebyshev_absorption(real, w, t, b, ChebyshevParams(
             n_vectors=n_vectors, dtype=dtype, operator=operator, memory_fraction=fraction),
@@ -679,9 +691,7 @@ def tolerance_scan(args) -> dict:
     data[args.label] = out
     w, t = np.array(BENCH["frequencies"]), np.array(BENCH["temperatures"])
     kernel = Broadening(**BENCH["broadening"])
-    small = draw_realisation(_model(8, BENCH), realisation_rng(BENCH["seed"], 0))
-    chebyshev_absorption(small, w, t, kernel, ChebyshevParams(n_vectors=args.vectors,
-                                                              operator="matrix_free"), seed=1)
+    warm_up(ChebyshevParams(n_vectors=args.vectors, operator="matrix_free"))
     for n in args.sizes:
         params = _model(n, BENCH)
         real = draw_realisation(params, realisation_rng(BENCH["seed"], BENCH["realisation"]))
