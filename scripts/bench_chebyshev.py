@@ -16,6 +16,9 @@ width      where the spectral width comes from (issue 20): the spectral bounds o
 tolerance  cost against accuracy of the truncation (issue 20, session 17): the benchmark
            realisation solved with several ``truncation_tol`` (same random vectors), each Q
            against the tightest one over its own error bar, with moments and seconds per solve.
+ladder     cost against error of the ladder ratio (issue 20, session 18): realisations of the
+           benchmark solved with several ``ladder_ratio`` (same random vectors), seconds and
+           error bars against the default's, and the relative cost of the same error.
 validate   acceptance at N = 10 and 12 for an interacting + random-matrix model: agreement with
            dense ED (same Gaussian kernel) within the reported error bars at every temperature down
            to w/5, coverage of the error bars over independent vector sets, and convergence of the
@@ -34,6 +37,7 @@ Examples
         --sizes 16 18 --operators matrix_free --baseline /tmp/before --repeats 3
     OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python scripts/bench_chebyshev.py width --sizes 10 12 14
     python scripts/bench_chebyshev.py tolerance --sizes 14 16 --tolerances 1e-6 1e-4 1e-3 1e-2
+    python scripts/bench_chebyshev.py ladder --sizes 12 14 --ratios 1.6 2 2.6 3.2
 """
 
 from __future__ import annotations
@@ -722,6 +726,84 @@ def tolerance_scan(args) -> dict:
     return data
 
 
+def ladder_scan(args) -> dict:
+    """Cost against error of the ladder ratio (issue 20's error per CPU-hour): realisations 0, 1,
+    ... of the benchmark solved at each ``ladder_ratio`` with the same random vectors, one
+    process, kernels compiled first. Per ratio: seconds, moments per rung, Q and its error bars;
+    in the summary, against ``reference_ratio`` (the default), the seconds ratio, the geometric
+    mean of (error / reference error)^2 over the points with Q above a tenth of its largest value,
+    and their product: the relative cost of reaching the same error (vectors needed scale as
+    error^2); and the same at the worst temperature (mean square errors over the realisations
+    per point, the largest ratio over temperatures and frequencies): the cost of the same error
+    at every temperature."""
+    from manybody.config.probe import Broadening
+    from manybody.config.solver import ChebyshevParams
+    from manybody.simulation.ensembles import (
+        absorption_normalisation,
+        draw_realisation,
+        realisation_rng,
+    )
+    from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption
+
+    ratios = sorted(set(args.ratios) | {args.reference_ratio})
+    path = Path(args.out)
+    data = _load(path)
+    out = {"metadata": _metadata(), "config": BENCH, "n_vectors": args.vectors,
+           "ratios": ratios, "reference_ratio": args.reference_ratio,
+           "realisations": args.realisations, "sizes": {}, "finished": False}
+    data[args.label] = out
+    w, t = np.array(BENCH["frequencies"]), np.array(BENCH["temperatures"])
+    kernel = Broadening(**BENCH["broadening"])
+    warm_up(ChebyshevParams(n_vectors=args.vectors, operator="matrix_free"))
+    for n in args.sizes:
+        params = _model(n, BENCH)
+        norm = absorption_normalisation(params)
+        runs: dict[float, list[dict]] = {r: [] for r in ratios}
+        for index in range(args.realisations):
+            real = draw_realisation(params, realisation_rng(BENCH["seed"], index))
+            for ratio in ratios:
+                start = time.perf_counter()
+                res = chebyshev_absorption(real, w, t, kernel, ChebyshevParams(
+                    n_vectors=args.vectors, ladder_ratio=ratio, operator="matrix_free"),
+                    normalisation=norm, seed=BENCH["seed"])
+                runs[ratio].append({
+                    "realisation": index, "seconds": time.perf_counter() - start,
+                    "reference_temperatures": [d["reference_temperature"]
+                                               for d in res.diagnostics],
+                    "moments": [d["n_moments"] for d in res.diagnostics],
+                    "absorption": res.absorption.tolist(),
+                    "absorption_error": res.absorption_error.tolist()})
+        summary = {}
+        for ratio in ratios:
+            seconds = sum(r["seconds"] for r in runs[ratio])
+            base = sum(r["seconds"] for r in runs[args.reference_ratio])
+            logs, squares, reference_squares = [], [], []
+            for run, ref in zip(runs[ratio], runs[args.reference_ratio], strict=True):
+                q_ref = np.abs(np.array(ref["absorption"]))  # (temperatures, frequencies)
+                keep = q_ref > 0.1 * q_ref.max()
+                error, error_ref = (np.array(r["absorption_error"]) for r in (run, ref))
+                logs.append(np.log((error[keep] / error_ref[keep]) ** 2))
+                squares.append(np.where(keep, error**2, 0.0))
+                reference_squares.append(np.where(keep, error_ref**2, 0.0))
+            variance = float(np.exp(np.mean(np.concatenate(logs))))
+            # per temperature: the mean square error over realisations, the worse frequency
+            ratio_t = np.sum(squares, axis=0) / np.maximum(np.sum(reference_squares, axis=0), 1e-300)
+            worst = float(np.max(np.where(np.sum(reference_squares, axis=0) > 0, ratio_t, 0.0)))
+            summary[str(ratio)] = {"seconds_over_reference": seconds / base,
+                                   "variance_over_reference": variance,
+                                   "cost_at_equal_error": seconds / base * variance,
+                                   "worst_temperature_variance_over_reference": worst,
+                                   "cost_at_equal_error_worst_temperature": seconds / base * worst,
+                                   "rungs": len(runs[ratio][0]["moments"])}
+        out["sizes"][str(n)] = {"runs": {str(r): v for r, v in runs.items()},
+                                "summary": summary}
+        _save(path, data)
+        print(n, json.dumps(summary), flush=True)
+    out["finished"] = True
+    _save(path, data)
+    return data
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -773,6 +855,15 @@ def main(argv: list[str] | None = None) -> int:
     p_tol.add_argument("--vectors", type=int, default=4)
     p_tol.add_argument("--out", default=str(MATFREE_OUT))
     p_tol.add_argument("--label", default="truncation_tolerance")
+    p_lad = sub.add_parser("ladder", help="cost against error of the ladder ratio")
+    p_lad.add_argument("--sizes", type=int, nargs="*", default=[12, 14])
+    p_lad.add_argument("--ratios", type=float, nargs="+", default=[1.6, 2.0, 2.6, 3.2])
+    p_lad.add_argument("--reference-ratio", type=float, default=2.0,
+                       help="the ratio the others are compared with (the default ladder_ratio)")
+    p_lad.add_argument("--realisations", type=int, default=4)
+    p_lad.add_argument("--vectors", type=int, default=8)
+    p_lad.add_argument("--out", default=str(MATFREE_OUT))
+    p_lad.add_argument("--label", default="ladder_ratio")
     p_ap = sub.add_parser("apply", help="(internal) one application of H against a stream, JSON")
     p_ap.add_argument("n_tls", type=int)
     p_ap.add_argument("--vectors", type=int, default=4)
@@ -789,6 +880,8 @@ def main(argv: list[str] | None = None) -> int:
         spectral_width(args)
     elif args.mode == "tolerance":
         tolerance_scan(args)
+    elif args.mode == "ladder":
+        ladder_scan(args)
     elif args.mode == "run":
         run(args)
     else:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,6 +147,37 @@ def test_ratio_bias_check_tiny(tmp_path):
     assert summary["realisations"] + summary["skipped"] == 6 and record["vectors"] == 4
     assert len(summary["plain"]["relative_bias"]) == len(summary["x"]) == 25
     assert cheb.jackknife_ratio is plain
+
+
+def test_bench_chebyshev_ladder_scan_tiny(tmp_path):
+    """bench_chebyshev.py ladder (session 18): the same realisations at each ladder_ratio; the
+    reference ratio compares as exactly 1, a larger ratio never has more rungs and its rungs are
+    at most the ratio apart, the cost is the product of its parts, and Q at the highest
+    temperature (served without reweighting by the same top rung, same vectors) agrees within
+    its error bars; the next rung is the first temperature below the last one's reach."""
+    out = tmp_path / "ladder.json"
+    run_script("scripts/bench_chebyshev.py", "ladder", "--sizes", "6", "--ratios", "1.6", "3.2",
+               "--realisations", "2", "--vectors", "4", "--out", str(out), "--label", "tiny")
+    record = json.loads(out.read_text())["tiny"]
+    assert record["finished"] and record["ratios"] == [1.6, 2.0, 3.2]
+    size = record["sizes"]["6"]
+    summary = size["summary"]
+    assert summary["2.0"]["seconds_over_reference"] == 1.0
+    assert summary["2.0"]["variance_over_reference"] == 1.0
+    assert summary["2.0"]["worst_temperature_variance_over_reference"] == 1.0
+    assert summary["1.6"]["rungs"] >= summary["2.0"]["rungs"] >= summary["3.2"]["rungs"] >= 1
+    for key, entry in summary.items():
+        assert entry["cost_at_equal_error"] == pytest.approx(
+            entry["seconds_over_reference"] * entry["variance_over_reference"])
+        for run in size["runs"][key]:
+            rungs = run["reference_temperatures"]
+            assert rungs[0] == pytest.approx(0.2)
+            step = 10 ** (1 / 19)  # of the benchmark's temperatures, geomspace(0.02, 0.2, 20)
+            assert all(float(key) < a / b <= float(key) * step * (1 + 1e-9)
+                       for a, b in zip(rungs, rungs[1:], strict=False))
+    top = [np.array(size["runs"][key][0]["absorption"])[-1] for key in ("1.6", "3.2")]
+    errors = [np.array(size["runs"][key][0]["absorption_error"])[-1] for key in ("1.6", "3.2")]
+    assert np.all(np.abs(top[0] - top[1]) <= 3 * np.hypot(*errors))
 
 
 def test_bench_chebyshev_tolerance_scan_tiny(tmp_path):
