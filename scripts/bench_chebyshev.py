@@ -881,6 +881,12 @@ def main(argv: list[str] | None = None) -> int:
     elif args.mode == "tolerance":
         tolerance_scan(args)
     elif args.mode == "ladder":
+        if min([*args.ratios, args.reference_ratio]) <= 1.0:
+            parser.error(f"ladder: every ratio must be > 1 (T0 / T of one rung), got "
+                         f"{[*args.ratios, args.reference_ratio]}")
+        if args.realisations < 1 or args.vectors < 2:
+            parser.error(f"ladder: --realisations must be >= 1 and --vectors >= 2, got "
+                         f"{args.realisations} and {args.vectors}")
         ladder_scan(args)
     elif args.mode == "run":
         run(args)

@@ -175,6 +175,12 @@ def test_bench_chebyshev_ladder_scan_tiny(tmp_path):
             step = 10 ** (1 / 19)  # of the benchmark's temperatures, geomspace(0.02, 0.2, 20)
             assert all(float(key) < a / b <= float(key) * step * (1 + 1e-9)
                        for a, b in zip(rungs, rungs[1:], strict=False))
+    for bad, named in ((["--ratios", "1.0"], "ratio"), (["--vectors", "1"], "--vectors")):
+        proc = subprocess.run([sys.executable, "scripts/bench_chebyshev.py", "ladder", *bad,
+                               "--out", str(tmp_path / "bad.json")], capture_output=True,
+                              text=True, cwd=ROOT, timeout=120)
+        assert proc.returncode == 2 and named in proc.stderr and "Traceback" not in proc.stderr
+        assert not (tmp_path / "bad.json").exists()
     top = [np.array(size["runs"][key][0]["absorption"])[-1] for key in ("1.6", "3.2")]
     errors = [np.array(size["runs"][key][0]["absorption_error"])[-1] for key in ("1.6", "3.2")]
     assert np.all(np.abs(top[0] - top[1]) <= 3 * np.hypot(*errors))
