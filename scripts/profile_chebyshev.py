@@ -29,6 +29,7 @@ import functools
 import importlib
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -106,8 +107,10 @@ def instrumented(clock: _Clock):
             setattr(owner, name, value)
 
 
-def profile(n: int) -> dict:
-    """One realisation of the benchmark at N TLS, split by phase (seconds, calls, ms per call)."""
+def profile(n: int, memory_gb: float | None = None) -> dict:
+    """One realisation of the benchmark at N TLS, split by phase (seconds, calls, ms per call);
+    with ``memory_gb`` the plan may use at most that many GB (as ``bench_chebyshev.py
+    --memory-gb``)."""
     from manybody.config.probe import Broadening
     from manybody.config.solver import ChebyshevParams
     from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
@@ -115,8 +118,13 @@ def profile(n: int) -> dict:
 
     w, t = np.array(BENCH["frequencies"]), np.array(BENCH["temperatures"])
     broadening = Broadening(**BENCH["broadening"])
-    params = ChebyshevParams(n_vectors=4, dtype="float32", operator="matrix_free")
-    warm_up(params)  # compile / load the kernels outside the timing
+    from manybody.simulation.solvers.memory import available_memory
+
+    fraction = 0.8 if memory_gb is None else min(1.0, memory_gb * 2**30 / available_memory())
+    params = ChebyshevParams(n_vectors=4, dtype="float32", operator="matrix_free",
+                             memory_fraction=fraction)
+    # compile / load the kernels outside the timing, on an N = 8 solve that is never capped
+    warm_up(replace(params, memory_fraction=0.8))
     model = _model(n, BENCH)
     real = draw_realisation(model, realisation_rng(BENCH["seed"], BENCH["realisation"]))
     clock = _Clock()
@@ -134,9 +142,11 @@ def profile(n: int) -> dict:
     # the plan and the bounds are counted whole ("total"); their steps are shown, not added
     counted = sum(v["seconds"] for kinds in phases.values() for k, v in kinds.items()
                   if "total" not in kinds or k == "total")
+    plan = res.plan
     return {"n_tls": n, "dimension": 2**n, "seconds": total, "phases": phases,
-            "other_seconds": total - counted,
-            "moments": [r.n_moments for r in res.plan.rungs]}
+            "other_seconds": total - counted, "memory_cap_gb": memory_gb,
+            "moments": [r.n_moments for r in plan.rungs], "block": plan.block,
+            "node_rows": list(plan.node_rows), "bank_rows": list(plan.bank_rows)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,13 +154,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[12, 16])
     parser.add_argument("--label", default="phases")
     parser.add_argument("--out", default=str(MATFREE_OUT))
+    parser.add_argument("--memory-gb", type=float, default=None,
+                        help="the most memory (GB) the solve's plan may use (default: 0.8 of "
+                             "what is available)")
     args = parser.parse_args(argv)
+    if args.memory_gb is not None and not args.memory_gb > 0:
+        parser.error(f"--memory-gb must be > 0, got {args.memory_gb}")
     path = Path(args.out)
     data = _load(path)
     out = {"metadata": _metadata(), "config": BENCH, "sizes": {}, "finished": False}
     data[args.label] = out
     for n in args.sizes:
-        rec = profile(n)
+        rec = profile(n, args.memory_gb)
         out["sizes"][str(n)] = rec
         _save(path, data)
         print(n, f"{rec['seconds']:.2f} s", {

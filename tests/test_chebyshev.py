@@ -526,6 +526,38 @@ def test_memory_and_time_are_estimated_and_refused_before_running(small, monkeyp
         ch.chebyshev_absorption(real, W, temperatures(), b)
 
 
+def test_balanced_rows_fewest_even_passes():
+    """Rows per pass of balanced_rows (session 18): as few passes as the limit allows, and the
+    fewest rows per pass that keep that number (never above the limit); the N = 20 case that had
+    three passes of 190, 190 and 1 now has two of 191 and 190."""
+    assert cp.balanced_rows(381, 191) == 191 and cp.balanced_rows(381, 190) == 127  # 2, 3 passes
+    assert cp.balanced_rows(381, 381) == 381 and cp.balanced_rows(0, 5) == 0
+    for total in range(1, 300):
+        for limit in range(1, 70):
+            rows = cp.balanced_rows(total, limit)
+            passes = -(-total // rows)
+            assert 1 <= rows <= min(total, limit)
+            assert passes == -(-total // limit)  # the fewest passes within the limit
+            assert rows == 1 or -(-total // (rows - 1)) > passes  # one row fewer: another pass
+    for bad in ((-1, 4), (5, 0)):
+        with pytest.raises(ValueError, match="balanced_rows"):
+            cp.balanced_rows(*bad)
+
+
+def test_rows_that_fit_fewest_passes():
+    """The node rows per pass a memory cap leaves (session 18): the fewest passes whose rows fit,
+    where halving took 381 rows to 190 and three passes (190 + 190 + 1) although two of 191 fit;
+    never below the minimum, and unchanged when everything fits."""
+    assert cp.rows_that_fit(381, lambda rows: rows <= 200) == 191
+    assert cp.rows_that_fit(381, lambda rows: rows <= 190) == 127
+    assert cp.rows_that_fit(381, lambda rows: True) == 381
+    assert cp.rows_that_fit(381, lambda rows: False) == cp.MIN_NODE_ROWS
+    assert cp.rows_that_fit(10, lambda rows: False) == 10
+    for limit in range(16, 400):
+        rows = cp.rows_that_fit(381, lambda r, lim=limit: r <= lim)
+        assert rows <= limit and -(-381 // rows) == -(-381 // min(limit, 381))
+
+
 def test_plan_under_a_memory_cap_shrinks_bank_block_then_node_rows(monkeypatch):
     """With memory to spare the whole k bank is stored, all window nodes are formed in one pass
     and the l GEMMs take the widest column count. Under a memory cap the plan gives up, in this
@@ -563,6 +595,12 @@ def test_plan_under_a_memory_cap_shrinks_bank_block_then_node_rows(monkeypatch):
             assert bank <= 256
         if fewer_nodes:
             assert plan.block == 1 and bank <= 64
+        for rows, n in zip(plan.node_rows, nodes, strict=True):  # the fewest rows for its passes
+            passes = -(-n // rows)
+            assert rows == -(-n // passes)
+        for bank_rows, r in zip(plan.bank_rows, plan.rungs, strict=True):
+            chunks = -(-(r.n_moments + 1) // bank_rows)
+            assert bank_rows == -(-(r.n_moments + 1) // chunks)
         split = plan.block < ample.block or fewer_nodes or bank < m_max
         assert plan.columns == (64 if split else cp.COLUMN_CHOICES[0])
         seen.add((plan.block < ample.block, fewer_nodes, bank < m_max))

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+#: A memory cap (GB) small enough to make an N = 10 plan chunk its k bank.
+CAP_GB = "0.05"
 
 
 def run_script(*args: str) -> subprocess.CompletedProcess:
@@ -113,6 +115,26 @@ def test_profile_chebyshev_tiny(tmp_path):
     assert phases["filter"]["step"]["calls"] > 0
     assert 0.0 <= size["other_seconds"] < size["seconds"]
     assert len(size["moments"]) >= 1
+    assert size["memory_cap_gb"] is None and size["block"] >= 1
+
+
+def test_profile_chebyshev_memory_cap(tmp_path):
+    """--memory-gb (session 18) reaches the plan: under a cap the k bank holds fewer rows than
+    uncapped, and a cap that is not a positive number is refused before any solve."""
+    out = tmp_path / "phases.json"
+    for label, cap in (("free", []), ("capped", ["--memory-gb", CAP_GB])):
+        run_script("scripts/profile_chebyshev.py", "--sizes", "10", "--label", label,
+                   "--out", str(out), *cap)
+    record = json.loads(out.read_text())
+    free, capped = (record[k]["sizes"]["10"] for k in ("free", "capped"))
+    assert capped["memory_cap_gb"] == float(CAP_GB)
+    assert capped["moments"] == free["moments"]
+    assert sum(capped["bank_rows"]) < sum(free["bank_rows"])
+    proc = subprocess.run([sys.executable, "scripts/profile_chebyshev.py", "--memory-gb", "0",
+                           "--out", str(tmp_path / "bad.json")], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert proc.returncode == 2 and "--memory-gb" in proc.stderr
+    assert not (tmp_path / "bad.json").exists()
 
 
 def test_ratio_bias_check_tiny(tmp_path):

@@ -34,9 +34,10 @@ from manybody.simulation.solvers.memory import available_memory
 from manybody.support import validate as v
 from manybody.support.threads import blas_threads
 
-__all__ = ["FILTER_DEPTH", "LineShape", "Plan", "Rung", "build_ladder", "check_filter_temperatures",
+__all__ = ["FILTER_DEPTH", "LineShape", "Plan", "Rung", "balanced_rows", "build_ladder",
+           "check_filter_temperatures",
            "check_inputs", "check_params", "lowest_filter_temperature", "plan_solve",
-           "projects", "required_moments", "rung_bytes", "rung_seconds", "solve_bytes",
+           "projects", "required_moments", "rows_that_fit", "rung_bytes", "rung_seconds", "solve_bytes",
            "stored_rows", "window_nodes",
            "window_rung"]
 
@@ -375,6 +376,55 @@ def window_nodes(rung: Rung, scale: SpectralScale) -> np.ndarray:
 NODE_FRACTION = 0.4
 
 
+#: Fewest node rows per pass a memory cap may bring a rung down to (each pass reruns both
+#: recursions).
+MIN_NODE_ROWS = 16
+
+
+def rows_that_fit(total: int, fits, minimum: int = MIN_NODE_ROWS) -> int:
+    """Node rows per pass under a memory cap: ceil(total / p) for the fewest passes p whose rows
+    ``fits(rows)`` accepts, but not below ``minimum`` (``total`` itself when it is at most that).
+
+    Parameters
+    ----------
+    total : int
+        Node rows of the largest rung (window nodes + 1).
+    fits : callable
+        rows -> bool, whether the solve fits the memory budget with that many rows per pass.
+    minimum : int
+        The fewest rows per pass tried; the caller raises MemoryError when even these do not fit.
+    """
+    rows, passes = total, 1
+    while rows > minimum and not fits(rows):
+        passes += 1
+        rows = max(minimum, -(-total // passes))
+    return rows
+
+
+def balanced_rows(total: int, limit: int) -> int:
+    """Rows per pass (or per chunk) that cover ``total`` rows in as few passes of at most
+    ``limit`` rows as possible, and no more rows per pass than that number of passes needs:
+    ceil(total / ceil(total / limit)).
+
+    Until session 18 the plan halved the node rows under a memory cap and cut the rung into
+    passes of that many: at N = 20 within 1.9 GB the top rung's 381 node rows went as 190 + 190
+    + 1, and the pass for the last row reran both recursions of the rung for it. Passes of 191
+    need two (the bank's chunks likewise; a rung with the full moment matrix reruns its
+    l-recursion per chunk).
+
+    Raises
+    ------
+    ValueError
+        When ``total`` < 0 or ``limit`` < 1.
+    """
+    if total < 0 or limit < 1:
+        raise ValueError(f"balanced_rows needs total >= 0 and limit >= 1, got {total}, {limit}")
+    if total <= limit:
+        return total
+    passes = -(-total // limit)
+    return -(-total // passes)
+
+
 def projects(nodes: int, n_moments: int) -> bool:
     """Whether a rung with ``nodes`` node rows (window nodes + 1) forms node-projected moments."""
     return nodes <= NODE_FRACTION * (n_moments + 1)
@@ -609,8 +659,7 @@ def plan_solve(
         block //= 2
     while bank > 64 and need(block, rows, bank) > budget:
         bank = max(64, bank // 2)
-    while rows > 16 and need(block, rows, bank) > budget:
-        rows //= 2
+    rows = rows_that_fit(r_max, lambda n: need(block, n, bank) <= budget)
     # wider GEMMs of the l-recursion where nothing had to shrink (measured, float32, 2 threads:
     # 145-150, 178 and 193-195 GFlop/s with 64, 128 and 256 columns)
     columns = 64
@@ -625,9 +674,9 @@ def plan_solve(
             f"but only {(budget + fixed) / 2**30:.3g} GB is allowed (memory_fraction "
             f"{params.memory_fraction:.3g}); use {advice}, or a larger memory_fraction")
     # 0 node rows: the rung keeps the full moment matrix (its window is too wide to gain)
-    node_rows = tuple(min(n, rows) if projects(n, r.n_moments) else 0
+    node_rows = tuple(balanced_rows(n, rows) if projects(n, r.n_moments) else 0
                       for r, n in zip(rungs, nodes, strict=True))
-    bank_rows = tuple(min(r.n_moments + 1, bank) for r in rungs)
+    bank_rows = tuple(balanced_rows(r.n_moments + 1, bank) for r in rungs)
     t_mv = op.seconds_per_product()
     if not math.isfinite(t_mv):
         entries = (op.h.nnz if sp.issparse(op.h) else
