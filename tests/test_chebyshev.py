@@ -562,10 +562,8 @@ def test_plan_under_a_memory_cap_shrinks_bank_block_then_node_rows(monkeypatch):
     """With memory to spare the whole k bank is stored, all window nodes are formed in one pass
     and the l GEMMs take the widest column count. Under a memory cap the plan gives up, in this
     order, bank rows down to 256, vectors per block, bank rows down to 64, then node rows per
-    pass; whenever anything shrank the GEMMs stay at 64 columns, or 32 or 16 with a bank as
-    narrow where that saves a pass over the node rows (session 18; checked against the plan
-    without that option); the plan fits the cap; and the moments do not depend on the column
-    count or the bank rows."""
+    pass; whenever anything shrank the GEMMs stay at 64 columns; the plan fits the cap; and the
+    moments do not depend on the column count or the bank rows."""
     # N = 12 (D = 4096): the bank and node vectors, not the moment matrices, dominate the memory
     real = draw_realisation(ModelParams(n_tls=12, coupling=CouplingParams(strength=0.05)),
                             realisation_rng(1, 0))
@@ -584,7 +582,6 @@ def test_plan_under_a_memory_cap_shrinks_bank_block_then_node_rows(monkeypatch):
     assert list(ample.bank_rows) == [r.n_moments + 1 for r in ample.rungs]
     m_max = max(r.n_moments for r in ample.rungs) + 1
     seen = set()
-    narrow_seen = False
     for gigabytes in np.geomspace(0.01, 0.2, 14):
         monkeypatch.setattr(cp, "available_memory", lambda g=gigabytes: g * 2**30)
         try:
@@ -605,25 +602,10 @@ def test_plan_under_a_memory_cap_shrinks_bank_block_then_node_rows(monkeypatch):
             chunks = -(-(r.n_moments + 1) // bank_rows)
             assert bank_rows == -(-(r.n_moments + 1) // chunks)
         split = plan.block < ample.block or fewer_nodes or bank < m_max
-        if not split:
-            assert plan.columns == cp.COLUMN_CHOICES[0]
-        elif plan.columns < 64:  # a narrower bank and l buffer, taken only to save a pass
-            assert plan.columns in cp.NARROW_ROWS and bank <= plan.columns
-            monkeypatch.setattr(cp, "NARROW_ROWS", ())
-            wide = ch.plan_chebyshev(real, W, temperatures(), b, params)
-            monkeypatch.undo()  # (the memory and NODE_FRACTION patches are set again below)
-            monkeypatch.setattr(cp, "NODE_FRACTION", 1.0)
-            monkeypatch.setattr(cp, "available_memory", lambda g=gigabytes: g * 2**30)
-            passes = [-(-n // r) for n, r in zip(nodes, plan.node_rows, strict=True)]
-            passes_wide = [-(-n // r) for n, r in zip(nodes, wide.node_rows, strict=True)]
-            assert wide.columns == 64 and max(passes) < max(passes_wide)
-            narrow_seen = True
-        else:
-            assert plan.columns == 64
+        assert plan.columns == (64 if split else cp.COLUMN_CHOICES[0])
         seen.add((plan.block < ample.block, fewer_nodes, bank < m_max))
     assert {(False, False, False), (False, False, True), (True, False, True),
             (True, True, True)} <= seen
-    assert narrow_seen
     op = ch.ChebyshevOperators(real, params).scaled()
     v = np.random.default_rng(1).standard_normal((real.dimension, 2))
     left = kpm.ShiftedDiagonal(np.linspace(-1.0, 1.0, real.dimension), 0.0)

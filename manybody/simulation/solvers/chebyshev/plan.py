@@ -381,13 +381,6 @@ NODE_FRACTION = 0.4
 MIN_NODE_ROWS = 16
 
 
-#: Bank rows and l-buffer columns a memory cap may go down to, below the 64 of the order above,
-#: when that saves a pass over the node rows (each pass reruns both recursions of the rung,
-#: 2 (M + 1) steps per vector; with fewer rows the GEMMs that form and contract the node vectors
-#: read and write them more often, memory-bound). Session 18: N = 20 within 1.9 GB.
-NARROW_ROWS = (32, 16)
-
-
 def rows_that_fit(total: int, fits, minimum: int = MIN_NODE_ROWS) -> int:
     """Node rows per pass under a memory cap: ceil(total / p) for the fewest passes p whose rows
     ``fits(rows)`` accepts, but not below ``minimum`` (``total`` itself when it is at most that).
@@ -657,8 +650,7 @@ def plan_solve(
     # under a memory cap, in this order: the k bank down to 256 rows (node vectors are then
     # accumulated over chunks; a full moment matrix reruns the l-recursion per chunk), the block
     # of vectors, the bank down to 64 rows, the node rows per pass (each further pass reruns both
-    # recursions; the fewest passes that fit); then a bank and l buffer of 32 or 16 rows where
-    # that saves a pass (NARROW_ROWS)
+    # recursions)
     wanted = block
     rows, bank = r_max, m_max
     while bank > 256 and need(block, rows, bank) > budget:
@@ -673,14 +665,8 @@ def plan_solve(
     columns = 64
     if rows == r_max and bank == m_max and block == wanted:
         columns = next((c for c in COLUMN_CHOICES if need(block, rows, bank, c) <= budget), 64)
-    if rows < r_max:  # fewer passes over the node rows with a narrower bank and l buffer
-        passes = -(-r_max // rows)
-        for narrow in NARROW_ROWS:
-            fewer = rows_that_fit(r_max, lambda n, w=narrow: need(block, n, w, w) <= budget)
-            if -(-r_max // fewer) < passes:
-                passes, rows, bank, columns = -(-r_max // fewer), fewer, narrow, narrow
     memory = int(fixed + need(block, rows, bank, columns))
-    if need(block, rows, bank, columns) > budget:
+    if need(block, rows, bank) > budget:
         advice = ("fewer moments (chebyshev.n_moments)" if params.n_moments is not None
                   else "fewer TLS or a wider kernel")
         raise MemoryError(
