@@ -673,11 +673,32 @@ def spectral_width(args) -> dict:
     return data
 
 
+def _bench_probe():
+    """The benchmark's frequencies (K), temperatures (K) and line kernel."""
+    from manybody.config.probe import Broadening
+
+    return (np.array(BENCH["frequencies"]), np.array(BENCH["temperatures"]),
+            Broadening(**BENCH["broadening"]))
+
+
+def _start_scan(args, **fields) -> tuple[Path, dict, dict]:
+    """The record of a scan mode (tolerance, ladder) under ``args.label`` in ``args.out``, with
+    ``fields``; the kernels compiled (or loaded) first, outside any timing."""
+    from manybody.config.solver import ChebyshevParams
+
+    path = Path(args.out)
+    data = _load(path)
+    out = {"metadata": _metadata(), "config": BENCH, "n_vectors": args.vectors, **fields,
+           "sizes": {}, "finished": False}
+    data[args.label] = out
+    warm_up(ChebyshevParams(n_vectors=args.vectors, operator="matrix_free"))
+    return path, data, out
+
+
 def tolerance_scan(args) -> dict:
     """The benchmark realisation solved at each ``truncation_tol`` (same random vectors, one
     process, kernels compiled first): seconds, moments per rung, and the largest deviation of Q
     from the tightest tolerance's, over the error bar and relative to max |Q|."""
-    from manybody.config.probe import Broadening
     from manybody.config.solver import ChebyshevParams
     from manybody.simulation.ensembles import (
         absorption_normalisation,
@@ -687,15 +708,9 @@ def tolerance_scan(args) -> dict:
     from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption
 
     tolerances = sorted(args.tolerances)
-    path = Path(args.out)
-    data = _load(path)
-    out = {"metadata": _metadata(), "config": BENCH, "n_vectors": args.vectors,
-           "tolerances": tolerances, "reference_tolerance": tolerances[0], "sizes": {},
-           "finished": False}
-    data[args.label] = out
-    w, t = np.array(BENCH["frequencies"]), np.array(BENCH["temperatures"])
-    kernel = Broadening(**BENCH["broadening"])
-    warm_up(ChebyshevParams(n_vectors=args.vectors, operator="matrix_free"))
+    path, data, out = _start_scan(args, tolerances=tolerances,
+                                  reference_tolerance=tolerances[0])
+    w, t, kernel = _bench_probe()
     for n in args.sizes:
         params = _model(n, BENCH)
         real = draw_realisation(params, realisation_rng(BENCH["seed"], BENCH["realisation"]))
@@ -736,7 +751,6 @@ def ladder_scan(args) -> dict:
     error^2); and the same at the worst temperature (mean square errors over the realisations
     per point, the largest ratio over temperatures and frequencies): the cost of the same error
     at every temperature."""
-    from manybody.config.probe import Broadening
     from manybody.config.solver import ChebyshevParams
     from manybody.simulation.ensembles import (
         absorption_normalisation,
@@ -746,15 +760,9 @@ def ladder_scan(args) -> dict:
     from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption
 
     ratios = sorted(set(args.ratios) | {args.reference_ratio})
-    path = Path(args.out)
-    data = _load(path)
-    out = {"metadata": _metadata(), "config": BENCH, "n_vectors": args.vectors,
-           "ratios": ratios, "reference_ratio": args.reference_ratio,
-           "realisations": args.realisations, "sizes": {}, "finished": False}
-    data[args.label] = out
-    w, t = np.array(BENCH["frequencies"]), np.array(BENCH["temperatures"])
-    kernel = Broadening(**BENCH["broadening"])
-    warm_up(ChebyshevParams(n_vectors=args.vectors, operator="matrix_free"))
+    path, data, out = _start_scan(args, ratios=ratios, reference_ratio=args.reference_ratio,
+                                  realisations=args.realisations)
+    w, t, kernel = _bench_probe()
     for n in args.sizes:
         params = _model(n, BENCH)
         norm = absorption_normalisation(params)
