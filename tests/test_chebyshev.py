@@ -526,7 +526,7 @@ def test_memory_and_time_are_estimated_and_refused_before_running(small, monkeyp
         ch.chebyshev_absorption(real, W, temperatures(), b)
 
 
-def test_balanced_rows_fewest_even_passes():
+def test_balanced_rows_fewest_passes():
     """Rows per pass of balanced_rows (session 18): as few passes as the limit allows, and the
     fewest rows per pass that keep that number (never above the limit); the N = 20 case that had
     three passes of 190, 190 and 1 now has two of 191 and 190."""
