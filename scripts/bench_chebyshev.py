@@ -107,9 +107,17 @@ def warm_up(params) -> float:
 
 
 def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "auto",
-           memory_gb: float | None = None) -> dict:
+           memory_gb: float | None = None, solves: int = 1) -> dict:
     """One realisation of the benchmark model with ``method`` ("chebyshev" or "dense"); with
-    ``memory_gb`` the Chebyshev plan may use at most that many GB (memory_fraction set from it)."""
+    ``memory_gb`` the Chebyshev plan may use at most that many GB (memory_fraction set from it).
+
+    ``seconds`` is the first solve in this process, as in every record before session 19. With
+    ``solves`` > 1 (Chebyshev only) the same realisation is solved again right after it, as a
+    sweep worker solves its next realisation: ``steady_seconds`` is the fastest of those. They
+    differ by what the first solve pays to fault in fresh memory; on this VM the host takes
+    freed guest memory back within about a second and hands it out again at 0.5-1.4 s per GB
+    (session 19), so a process's first solve pays that for its whole peak memory and a worker's
+    next one does not. ``system_seconds`` / ``steady_system_seconds``: the kernel time of each."""
     from manybody.config.probe import Broadening
     from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
     from manybody.simulation.observables.absorption import pair_spectrum
@@ -141,9 +149,21 @@ def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "aut
             out["warm_up_seconds"] = warm_up(ChebyshevParams(
                 n_vectors=n_vectors, dtype=dtype, operator="matrix_free"))
             start += out["warm_up_seconds"]
-        res = chebyshev_absorption(real, w, t, b, ChebyshevParams(
-            n_vectors=n_vectors, dtype=dtype, operator=operator, memory_fraction=fraction),
-            normalisation=norm, seed=BENCH["seed"])
+        cheb = ChebyshevParams(n_vectors=n_vectors, dtype=dtype, operator=operator,
+                               memory_fraction=fraction)
+        system = _system_seconds()
+        res = chebyshev_absorption(real, w, t, b, cheb, normalisation=norm, seed=BENCH["seed"])
+        stop = time.perf_counter()
+        out["system_seconds"] = _system_seconds() - system
+        if solves > 1:  # the same solve again in this process: a sweep worker's next realisation
+            steady = []
+            for _ in range(solves - 1):
+                again_start, system = time.perf_counter(), _system_seconds()
+                again = chebyshev_absorption(real, w, t, b, cheb, normalisation=norm,
+                                             seed=BENCH["seed"])
+                steady.append((time.perf_counter() - again_start, _system_seconds() - system))
+            out["steady_seconds"], out["steady_system_seconds"] = min(steady)
+            out["steady_q_identical"] = bool(np.array_equal(again.absorption, res.absorption))
         scale = np.abs(res.absorption).max()
         big = np.abs(res.absorption) > 0.1 * scale
         out.update(
@@ -161,23 +181,41 @@ def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "aut
                 res.absorption[big]))) if big.any() else None,
             error_lowest_temperature=res.absorption_error[int(np.argmin(t))].tolist(),
         )
-    out["seconds"] = time.perf_counter() - start
+        out["seconds"] = stop - start
+    if method == "dense":
+        out["seconds"] = time.perf_counter() - start
     out["peak_memory_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     return out
 
 
+def _system_seconds() -> float:
+    """Kernel (system) CPU seconds of this process so far: page faults and page zeroing."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
+
+
+def _accepts_solves(script: Path) -> bool:
+    """Whether a benchmark script (e.g. a baseline checkout's, older than session 19) has
+    ``single --solves``."""
+    return '"--solves"' in script.read_text()
+
+
 def _run_child(method: str, n: int, n_vectors: int, dtype: str, timeout: float,
                operator: str = "auto", memory_gb: float | None = None,
-               checkout: Path | None = None) -> dict:
+               checkout: Path | None = None, solves: int = 1) -> dict:
     """One ``single`` measurement in its own process; with ``checkout`` (the root of another
     copy of the project, e.g. a git worktree of an earlier commit) its package and its own
-    benchmark script are run instead of this one's."""
+    benchmark script are run instead of this one's. ``solves`` > 1 solves the realisation again
+    in the same process (``steady_seconds``); a script without that option (an older checkout)
+    solves once and the record says so (``steady_seconds_unsupported``)."""
     script = Path(__file__).resolve() if checkout is None else checkout / "scripts" / Path(
         __file__).name
     cmd = [sys.executable, str(script), "single", method, str(n),
            "--vectors", str(n_vectors), "--dtype", dtype, "--operator", operator]
     if memory_gb is not None:
         cmd += ["--memory-gb", str(memory_gb)]
+    unsupported = solves > 1 and not _accepts_solves(script)
+    if solves > 1 and not unsupported:
+        cmd += ["--solves", str(solves)]
     env = None
     if checkout is not None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
@@ -200,6 +238,8 @@ def _run_child(method: str, n: int, n_vectors: int, dtype: str, timeout: float,
     out["process_cpu_seconds"] = (after.ru_utime - before.ru_utime
                                   + after.ru_stime - before.ru_stime)
     out["process_system_seconds"] = after.ru_stime - before.ru_stime
+    if unsupported:
+        out["steady_seconds_unsupported"] = f"{script} has no single --solves"
     return out
 
 
@@ -405,6 +445,32 @@ def _parallel_add():
     return add
 
 
+def _in_core_term_rate(span: int = 512, reps: int = 200_000) -> float:
+    """Terms w x[k] added per second, on all threads, by the run kernel's own inner loop
+    (:func:`run_kernel._add4`, four masks per pass over the accumulator) with the accumulator
+    and the four source rows in the level-1 cache (5 x 4 KB): the in-core rate of the step's
+    arithmetic, with no memory traffic (best of 3 x 7 calls: this shared machine has slow spells)."""
+    import numba
+
+    from manybody.simulation.solvers.chebyshev.run_kernel import _add4
+
+    @numba.njit(parallel=True)
+    def terms(reps, threads, span):
+        total = 0.0
+        for _ in numba.prange(threads):
+            t = np.zeros(span)
+            x = np.ones((4, span))
+            for r in range(reps):
+                w = 1e-12 * (r & 7)
+                _add4(t, x[0], x[1], x[2], x[3], w, w, w, w, span)
+            total += t[0]
+        return total
+
+    threads = numba.get_num_threads()
+    best = min(_best_seconds(lambda: terms(reps, threads, span)) for _ in range(3))
+    return 4.0 * reps * span * threads / best
+
+
 def apply_against_stream(n: int, n_vectors: int, dtype: str = "float64") -> dict:
     """One fused Chebyshev step Y = 2 (H - c) X / a - P on a (D, b) block, matrix-free and sparse,
     against streaming passes over the same arrays (X + P into Y: the bytes the step must move,
@@ -458,6 +524,13 @@ def apply_against_stream(n: int, n_vectors: int, dtype: str = "float64") -> dict
     out["parallel_stream_bandwidth_gb_s"] = 3 * x.nbytes / out["parallel_stream_seconds"] / 1e9
     out["in_place_step_over_parallel_stream"] = (out["matrix_free_in_place_step_seconds"]
                                                  / out["parallel_stream_seconds"])
+    # the step's arithmetic at the in-core rate of its own inner loop: (diagonal + one term per
+    # flip mask) x D x b multiply-adds with every operand in the level-1 cache (session 19)
+    out["in_core_term_rate"] = _in_core_term_rate()
+    out["term_floor_seconds"] = (free.masks.size + 1) * x.size / out["in_core_term_rate"]
+    out["term_floor_over_parallel_stream"] = (out["term_floor_seconds"]
+                                              / out["parallel_stream_seconds"])
+    out["step_over_term_floor"] = out["matrix_free_step_seconds"] / out["term_floor_seconds"]
     # the contraction's float32 GEMM at the widest columns the plan takes (bank rows x D times
     # D x 256), in this process: the rate the floor of a solve is computed with
     from manybody.simulation.solvers.chebyshev.plan import COLUMN_CHOICES
@@ -518,6 +591,36 @@ def solve_floor(rungs: list[dict], n: int, n_vectors: int, apply: dict,
     return out
 
 
+def _steady_summary(runs: dict[str, list[dict]], recorded: float | None) -> dict:
+    """The solve again in the same process (``single --solves 2``) against the first one, per
+    operator (medians over the repeats), the recorded figure over the steady matrix-free solve,
+    and the baseline over this code pair by pair where both solved twice."""
+    out: dict = {}
+    for key, group in runs.items():
+        both = [r for r in group if "error" not in r and "steady_seconds" in r]
+        if both:
+            out[key] = {"first_seconds": float(np.median([r["seconds"] for r in both])),
+                        "steady_seconds": float(np.median([r["steady_seconds"] for r in both])),
+                        "first_system_seconds": float(np.median(
+                            [r["system_seconds"] for r in both])),
+                        "steady_system_seconds": float(np.median(
+                            [r["steady_system_seconds"] for r in both])),
+                        "q_identical": all(r["steady_q_identical"] for r in both)}
+    free = out.get("matrix_free")
+    if free and recorded:
+        out["recorded_over_matrix_free_steady"] = recorded / free["steady_seconds"]
+    if free and "sparse" in out:
+        out["sparse_over_matrix_free_steady"] = (out["sparse"]["steady_seconds"]
+                                                 / free["steady_seconds"])
+    paired = (runs["baseline"], runs["matrix_free"]) if "baseline" in runs else ([], [])
+    pairs = [b["steady_seconds"] / f["steady_seconds"] for b, f in zip(*paired, strict=True)
+             if "steady_seconds" in b and "steady_seconds" in f]
+    if pairs:
+        out["baseline_over_matrix_free_steady"] = {"median": float(np.median(pairs)),
+                                                   "pairs": pairs}
+    return out
+
+
 def matfree(args) -> dict:
     """Sparse (the recorded path) against matrix-free, same realisation, vectors and seed, each
     in its own subprocess, one after the other in this run; the recorded figure of the same
@@ -534,15 +637,19 @@ def matfree(args) -> dict:
         out["baseline"] = {"checkout": str(baseline), "commit": _commit(baseline)}
     for n in args.sizes:
         runs: dict[str, list[dict]] = {}
+        solves = 2 if args.steady else 1
         for _ in range(args.repeats):  # this code and the baseline in turn, A B A B ...
             for op in args.operators:
                 runs.setdefault(op, []).append(_run_child(
-                    "chebyshev", n, args.vectors, args.dtype, args.timeout, op, args.memory_gb))
+                    "chebyshev", n, args.vectors, args.dtype, args.timeout, op, args.memory_gb,
+                    solves=solves))
             if baseline is not None:
                 runs.setdefault("baseline", []).append(_run_child(
                     "chebyshev", n, args.vectors, args.dtype, args.timeout, "matrix_free",
-                    args.memory_gb, baseline))
+                    args.memory_gb, baseline, solves=solves))
         rec = {key: _median_run(r) for key, r in runs.items()}  # the median run, kept whole
+        if args.steady:
+            rec["steady"] = _steady_summary(runs, _recorded_seconds(n))
         if args.repeats > 1:
             rec["repeats"] = {key: [x.get("seconds") for x in r] for key, r in runs.items()}
             rec["repeats_process_cpu"] = {key: [x.get("process_cpu_seconds") for x in r]
@@ -599,9 +706,11 @@ def matfree(args) -> dict:
         print(n, json.dumps({k: rec.get(k) for k in (
             "seconds_ratio", "recorded_over_matrix_free", "memory_ratio",
             "max_abs_q_difference_over_error", "floor", "baseline_over_matrix_free",
-            "baseline_cpu_over_matrix_free", "baseline_step_over_step")}),
+            "baseline_cpu_over_matrix_free", "baseline_step_over_step", "steady")}),
             {k: rec["apply"].get(k) for k in ("step_over_stream", "step_over_parallel_stream",
                                               "in_place_step_over_parallel_stream",
+                                              "term_floor_over_parallel_stream",
+                                              "step_over_term_floor",
                                               "run_over_gather",
                                               "sparse_one_vector_over_matrix_free_block_per_vector")},
             flush=True)
@@ -836,6 +945,8 @@ def main(argv: list[str] | None = None) -> int:
     p_one.add_argument("--dtype", default="float32")
     p_one.add_argument("--operator", default="auto", choices=("auto", "matrix_free", "sparse"))
     p_one.add_argument("--memory-gb", type=float, default=None)
+    p_one.add_argument("--solves", type=int, default=1,
+                       help="solves of the same realisation in this process (chebyshev)")
     p_mf = sub.add_parser("matfree", help="matrix-free against sparse operator, side by side")
     p_mf.add_argument("--sizes", type=int, nargs="*", default=[14, 16])
     p_mf.add_argument("--vectors", type=int, default=4)
@@ -853,6 +964,10 @@ def main(argv: list[str] | None = None) -> int:
                       "earlier commit): its matrix-free solve is measured in turn with this one's")
     p_mf.add_argument("--repeats", type=int, default=1,
                       help="measurements of each, in turn; the median run is recorded")
+    p_mf.add_argument("--steady", action="store_true",
+                      help="each child solves the realisation twice: the second solve "
+                      "(steady_seconds) is what a sweep worker pays per realisation, without the "
+                      "first solve's faulting in of fresh memory")
     p_w = sub.add_parser("width", help="spectral width of dipolar realisations and its sources")
     p_w.add_argument("--sizes", type=int, nargs="*", default=[10, 12, 14])
     p_w.add_argument("--out", default=str(MATFREE_OUT))
@@ -878,8 +993,10 @@ def main(argv: list[str] | None = None) -> int:
     p_ap.add_argument("--dtype", default="float64", choices=("float32", "float64"))
     args = parser.parse_args(argv)
     if args.mode == "single":
+        if args.solves < 1:
+            parser.error(f"single: --solves must be >= 1, got {args.solves}")
         print(json.dumps(single(args.method, args.n_tls, args.vectors, args.dtype,
-                                args.operator, args.memory_gb)))
+                                args.operator, args.memory_gb, args.solves)))
     elif args.mode == "apply":
         print(json.dumps(apply_against_stream(args.n_tls, args.vectors, args.dtype)))
     elif args.mode == "matfree":

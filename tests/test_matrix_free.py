@@ -266,6 +266,21 @@ def test_bench_apply_against_stream_on_a_tiny_size():
     single = bench.apply_against_stream(6, 3, "float32")  # the dtype of the benchmark runs
     assert single["dtype"] == "float32" and single["bytes_moved"] == 3 * 64 * 3 * 4 + 8 * 64
     assert out["gemm_flops_per_second"] > 0
+    # the step's arithmetic floor: (diagonal + one term per flip mask) x D x b terms at the
+    # in-core rate of the run kernel's inner loop
+    from manybody.simulation.ensembles import draw_realisation, realisation_rng
+
+    real = draw_realisation(bench._model(6, bench.BENCH),
+                            realisation_rng(bench.BENCH["seed"], bench.BENCH["realisation"]))
+    masks = matrix_free_operators(real)[0].masks.size
+    assert masks == 6  # the benchmark model: one flip per site (Delta_i s^x_i)
+    assert out["in_core_term_rate"] > 0
+    assert out["term_floor_seconds"] == pytest.approx((masks + 1) * 64 * 3
+                                                      / out["in_core_term_rate"])
+    assert out["term_floor_over_parallel_stream"] == pytest.approx(
+        out["term_floor_seconds"] / out["parallel_stream_seconds"])
+    assert out["step_over_term_floor"] == pytest.approx(
+        out["matrix_free_step_seconds"] / out["term_floor_seconds"])
     # the floor of a solve: GEMMs at the measured rate plus every step at the stream bound
     rungs = [{"n_moments": 99, "filter_terms": 10}, {"n_moments": 49, "filter_terms": 20}]
     apply = {"gemm_flops_per_second": 1e9, "parallel_stream_seconds": 1e-3}
@@ -414,6 +429,59 @@ def test_min_distance_script_on_a_tiny_size(tmp_path):
     assert cost[0]["mean_work_over_no_hard_core"] == 1.0
 
 
+def test_bench_single_solves_again_in_the_same_process(tmp_path, monkeypatch):
+    """scripts/bench_chebyshev.py single --solves 2: the first solve is ``seconds`` as before,
+    the same realisation solved again in the process is ``steady_seconds`` with the same Q; a bad
+    count is refused naming the option; matfree --steady passes it to this script's children and
+    not to a baseline script that lacks it, and summarises first against steady per operator."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("bench_chebyshev",
+                                                  root / "scripts" / "bench_chebyshev.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = bench.single("chebyshev", 6, 2, "float64", "matrix_free", solves=2)
+    assert out["steady_q_identical"] is True
+    assert 0 < out["steady_seconds"] and 0 < out["seconds"]
+    assert out["system_seconds"] >= 0 and out["steady_system_seconds"] >= 0
+    assert "steady_seconds" not in bench.single("chebyshev", 6, 2, "float64", "matrix_free")
+    with pytest.raises(SystemExit):
+        bench.main(["single", "chebyshev", "6", "--solves", "0"])
+    # the children: --solves only where the script has it
+    old_script = tmp_path / "scripts" / "bench_chebyshev.py"
+    old_script.parent.mkdir()
+    old_script.write_text("# a script of an older checkout, without the option\n")
+    assert bench._accepts_solves(root / "scripts" / "bench_chebyshev.py")
+    assert not bench._accepts_solves(old_script)
+    commands = []
+
+    class Done:
+        returncode, stderr = 0, ""
+        stdout = json.dumps({"seconds": 2.0, "steady_seconds": 1.0, "system_seconds": 0.5,
+                             "steady_system_seconds": 0.1, "steady_q_identical": True})
+
+    def fake_run(cmd, **kwargs):
+        commands.append(cmd)
+        return Done()
+
+    monkeypatch.setattr(bench.subprocess, "run", fake_run)
+    mine = bench._run_child("chebyshev", 7, 2, "float32", 10.0, "matrix_free", solves=2)
+    theirs = bench._run_child("chebyshev", 7, 2, "float32", 10.0, "matrix_free",
+                              checkout=tmp_path, solves=2)
+    assert commands[0][-2:] == ["--solves", "2"] and "--solves" not in commands[1]
+    assert "steady_seconds_unsupported" in theirs and "steady_seconds_unsupported" not in mine
+    runs = {"matrix_free": [mine, dict(mine, seconds=4.0, steady_seconds=3.0)],
+            "sparse": [dict(mine, steady_seconds=6.0)]}
+    summary = bench._steady_summary(runs, recorded=12.0)
+    assert summary["matrix_free"]["first_seconds"] == 3.0  # medians over the repeats
+    assert summary["matrix_free"]["steady_seconds"] == 2.0
+    assert summary["recorded_over_matrix_free_steady"] == 6.0
+    assert summary["sparse_over_matrix_free_steady"] == 3.0
+    assert summary["matrix_free"]["q_identical"] is True
+
+
 def test_bench_matfree_against_a_baseline_checkout(tmp_path, monkeypatch):
     """scripts/bench_chebyshev.py matfree --baseline: the solve of another checkout is measured in
     turn with this one (A B A B), the median run of each kept whole, their time ratio pair by
@@ -434,7 +502,8 @@ def test_bench_matfree_against_a_baseline_checkout(tmp_path, monkeypatch):
     order, times = [], iter([10.0, 30.0, 12.0, 24.0, 11.0, 33.0])  # new, old, new, old, ...
 
     def child(method, n, vectors, dtype, timeout, operator="auto", memory_gb=None,
-              checkout=None):
+              checkout=None, solves=1):
+        assert solves == 1  # no --steady
         order.append("baseline" if checkout else operator)
         q = [[1.0, 2.0]] if checkout else [[1.0, 2.5]]
         seconds = next(times)
