@@ -243,6 +243,65 @@ def test_workspace_reuses_one_buffer_per_role_and_grows_it():
     assert work.nbytes == 2 * 2 * 8 * 8 + 4 * 8 * 4
 
 
+def test_solves_inside_reusing_workspace_share_one_workspace():
+    """reusing_workspace: the solves of a thread inside the block take the same buffers (the
+    second allocates none) and give the same bits as a solve on its own; after the block nothing
+    is kept, unless keep_after, whose bytes count as available memory until released; another
+    thread never gets this thread's workspace."""
+    import threading
+
+    from manybody.config.probe import Broadening
+    from manybody.config.solver import ChebyshevParams
+    from manybody.simulation.solvers import memory
+    from manybody.simulation.solvers.chebyshev import workspace as ws
+    from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption
+
+    real = draw_realisation(ModelParams(n_tls=8, coupling=CouplingParams(strength=0.05)),
+                            realisation_rng(1, 0))
+    w, t = np.array([0.1, 0.2]), np.geomspace(0.02, 0.2, 8)
+    b = Broadening(kind="gaussian", width=0.02)
+    params = ChebyshevParams(n_vectors=4, block=2, dtype="float32", operator="matrix_free")
+    alone = chebyshev_absorption(real, w, t, b, params, seed=3)
+    assert ws.kept_bytes() == 0 and ws.current_workspace() is not ws.current_workspace()
+    with ws.reusing_workspace() as kept:
+        assert ws.current_workspace() is kept
+        first = chebyshev_absorption(real, w, t, b, params, seed=3)
+        buffers = dict(kept._buffers)
+        assert kept.nbytes > 0 and ws.kept_bytes() == kept.nbytes
+        second = chebyshev_absorption(real, w, t, b, params, seed=3)
+        assert {k: id(v) for k, v in kept._buffers.items()} == {k: id(v) for k, v in
+                                                                 buffers.items()}
+        with ws.reusing_workspace() as inner:  # nested: the same workspace, kept on exit
+            assert inner is kept
+        assert ws.kept_bytes() == kept.nbytes
+        seen = {}
+
+        def other_thread():
+            seen["workspace"] = ws.current_workspace()
+            seen["kept"] = ws.kept_bytes()
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+        assert seen["workspace"] is not kept and seen["kept"] == 0
+    for res in (first, second):
+        for name in ("absorption", "absorption_error", "velocity_shift", "specific_heat"):
+            np.testing.assert_array_equal(getattr(res, name), getattr(alone, name))
+    assert ws.kept_bytes() == 0 and ws.current_workspace() is not kept  # released
+    system = memory._system_available
+    try:
+        memory._system_available = lambda: 10**9
+        with ws.reusing_workspace(keep_after=True) as kept:
+            kept.take("left", (1000,), np.float64)
+        assert ws.kept_bytes() == 8000 and ws.current_workspace() is kept
+        assert memory.available_memory() == 10**9 + 8000  # resident, but ours to reuse
+        ws.release_kept_workspace()
+        assert ws.kept_bytes() == 0 and memory.available_memory() == 10**9
+    finally:
+        memory._system_available = system
+        ws.release_kept_workspace()
+
+
 def test_moments_never_read_what_they_did_not_write(small_inner, moment_inputs):
     """Node-projected and full moments (chunked banks, node passes, more than one call on one
     workspace) with every workspace array NaN when taken: the same bits as with fresh arrays."""
@@ -293,7 +352,7 @@ def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch, capped):
         holder["w"] = _PoisonedWorkspace()
         return holder["w"]
 
-    monkeypatch.setattr(ch, "Workspace", poisoned)
+    monkeypatch.setattr(ch, "current_workspace", poisoned)
     again = ch.chebyshev_absorption(real, w, t, b, params, seed=3)
     plan = again.plan
     assert len(plan.rungs) >= 3

@@ -500,3 +500,40 @@ def test_results_helpers_give_the_spec_and_every_sweep_point(reference):
         assert (point.index, point.model, point.probe) == (index, model, probe)
         expected = realised(reference.isel(coupling_strength=index[0]))
         assert np.array_equal(point.data["absorption"].values, expected["absorption"].values)
+
+
+def test_a_worker_keeps_the_chebyshev_workspace_between_tasks(monkeypatch):
+    """run_task in a worker process keeps the Chebyshev workspace for its next task (the same
+    numbers as a task in the sweep's own process, which keeps nothing after the task), and a
+    task of another solver releases it first; the worker test: loky's tasks carry the sweep's
+    pid, a dask worker is found through distributed."""
+    from manybody.config.solver import SolverParams
+    from manybody.runs import tasks
+    from manybody.simulation.solvers.chebyshev import workspace as ws
+
+    spec = make_spec(model={"n_tls": 6, "coupling": {"kind": "gaussian", "strength": 0.05}},
+                     sweep={}, probe={"frequencies": [0.1], "temperatures": [0.05, 0.1],
+                                      "observables": ["absorption"],
+                                      "broadening": {"width": 0.02}})
+    model, probe = next(iter(spec.points()))[1:]
+    cheb = SolverParams(method="chebyshev",
+                        chebyshev={"n_vectors": 2, "operator": "matrix_free"})
+    dense = SolverParams(method="dense")
+    here = tasks.run_task(model, probe, cheb, 11, 0, 0, 2, 1)
+    assert ws.kept_bytes() == 0  # the sweep's own process keeps nothing after a task
+    monkeypatch.setattr(tasks, "_in_worker_process", lambda parent: True)
+    try:
+        first = tasks.run_task(model, probe, cheb, 11, 0, 0, 2, 1)
+        kept = ws.kept_bytes()
+        assert kept > 0
+        second = tasks.run_task(model, probe, cheb, 11, 0, 0, 2, 1)
+        assert ws.kept_bytes() == kept  # reused, not grown
+        for res in (first, second):
+            np.testing.assert_array_equal(res[2]["absorption"], here[2]["absorption"])
+        tasks.run_task(model, probe, dense, 11, 0, 0, 1, 1)
+        assert ws.kept_bytes() == 0  # dense ED found the memory free
+    finally:
+        ws.release_kept_workspace()
+    monkeypatch.undo()
+    assert not tasks._in_worker_process(None) and not tasks._in_worker_process(os.getpid())
+    assert tasks._in_worker_process(os.getpid() + 1)  # a loky task: the sweep's pid is not ours

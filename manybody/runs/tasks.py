@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -21,6 +22,8 @@ from manybody.config.solver import SolverParams
 from manybody.runs.lifecycle import Chunk, TaskKey, running_marker, start_watchdog, task_name
 from manybody.runs.spec import RunSpec
 from manybody.simulation import observe as pipeline
+from manybody.simulation.solvers import solver_for
+from manybody.simulation.solvers.chebyshev.workspace import release_kept_workspace, reusing_workspace
 from manybody.support.threads import thread_controller
 
 log = logging.getLogger(__name__)
@@ -68,18 +71,39 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
         if controller is not None:
             controller.limit(limits=blas_threads)  # for the worker's lifetime (see above)
         results = []
-        for r in range(start, stop):
-            try:
-                results.append(pipeline.observe(params, seed, r, probe, solver))
-            except (ValueError, MemoryError) as exc:
-                if type(exc) not in (ValueError, MemoryError):  # subclasses keep their own form
-                    raise
-                prefix = f"{where}, realisation {r}" if where else f"realisation {r}"
-                raise type(exc)(f"{prefix}: {exc}") from exc
+        chebyshev = solver_for(params, solver) == "chebyshev"
+        if not chebyshev:  # another solver finds the memory a Chebyshev task kept free
+            release_kept_workspace()
+        # a worker process keeps the Chebyshev workspace for its next task (its pages are
+        # faulted in once, not once per realisation; .chebyshev.workspace)
+        with reusing_workspace(keep_after=chebyshev and _in_worker_process(parent)):
+            for r in range(start, stop):
+                try:
+                    results.append(pipeline.observe(params, seed, r, probe, solver))
+                except (ValueError, MemoryError) as exc:
+                    if type(exc) not in (ValueError, MemoryError):  # subclasses keep their form
+                        raise
+                    prefix = f"{where}, realisation {r}" if where else f"realisation {r}"
+                    raise type(exc)(f"{prefix}: {exc}") from exc
     finally:
         if marker is not None:
             marker.unlink(missing_ok=True)
     return point, start, {name: np.stack([res[name] for res in results]) for name in results[0]}
+
+
+def _in_worker_process(parent: int | None) -> bool:
+    """Whether this task runs in a worker process of the sweep (loky, whose tasks carry the
+    sweep's pid, or a dask worker), not in the sweep's own process."""
+    if parent is not None and parent != os.getpid():
+        return True
+    distributed = sys.modules.get("distributed")  # imported in a dask worker, not otherwise
+    if distributed is None:
+        return False
+    try:
+        distributed.get_worker()
+    except ValueError:  # not inside a dask worker
+        return False
+    return True
 
 
 def auto_chunk_size(params: ModelParams, solver: SolverParams) -> int:

@@ -148,7 +148,7 @@ from manybody.simulation.solvers.chebyshev.resources import (
     dense_operator_bytes,
     uses_matrix_free,
 )
-from manybody.simulation.solvers.chebyshev.workspace import Workspace
+from manybody.simulation.solvers.chebyshev.workspace import Workspace, current_workspace
 from manybody.simulation.solvers.memory import available_memory
 from manybody.support import validate as v
 from manybody.support.threads import blas_thread_count, blas_threads, numba_threads
@@ -558,7 +558,9 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
     truncation = {k: np.zeros_like(a) for k, a in values.items()}
     rung_index = np.zeros(n_t, dtype=int)
     diagnostics = []
-    workspace = Workspace()  # the large arrays, reused by every rung and block (.workspace)
+    # the large arrays, reused by every rung and block, and by the next solve of this thread
+    # inside reusing_workspace (a sweep worker; .workspace)
+    workspace = current_workspace()
     for j, (rung, rows, bank) in enumerate(zip(plan.rungs, plan.node_rows, plan.bank_rows,
                                                strict=True)):
         rung_start = time.perf_counter()
