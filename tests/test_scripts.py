@@ -115,7 +115,13 @@ def test_profile_chebyshev_tiny(tmp_path):
     assert phases["filter"]["step"]["calls"] > 0
     assert 0.0 <= size["other_seconds"] < size["seconds"]
     assert len(size["moments"]) >= 1
-    assert size["memory_cap_gb"] is None and size["block"] >= 1
+    assert size["memory_cap_gb"] is None and size["block"] >= 1 and size["steady"] is False
+    # --steady: the second solve of the realisation, in the kept workspace, is the one profiled
+    run_script("scripts/profile_chebyshev.py", "--sizes", "9", "--label", "steady", "--out",
+               str(out), "--steady")
+    steady = json.loads(out.read_text())["steady"]["sizes"]["9"]
+    assert steady["steady"] is True and steady["moments"] == size["moments"]
+    assert steady["phases"]["k"]["step"]["calls"] == phases["k"]["step"]["calls"]
 
 
 def test_profile_chebyshev_memory_cap(tmp_path):
