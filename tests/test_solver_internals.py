@@ -297,9 +297,26 @@ def test_solves_inside_reusing_workspace_share_one_workspace():
         assert memory.available_memory() == 10**9 + 8000  # resident, but ours to reuse
         ws.release_kept_workspace()
         assert ws.kept_bytes() == 0 and memory.available_memory() == 10**9
+        # kept after a block only while it holds at most KEEP_GROWTH_LIMIT over what the thread
+        # kept after its first such block (loky restarts a worker whose memory grows by more)
+        ws._LOCAL.reference = None
+        limit, ws.KEEP_GROWTH_LIMIT = ws.KEEP_GROWTH_LIMIT, 4000
+        try:
+            with ws.reusing_workspace(keep_after=True) as kept:
+                kept.take("left", (1000,), np.float64)  # the reference: 8000 bytes
+            with ws.reusing_workspace(keep_after=True) as again:
+                assert again is kept
+                again.take("scratch", (500,), np.float64)  # + 4000: at the limit, kept
+            assert ws.kept_bytes() == 12000
+            with ws.reusing_workspace(keep_after=True) as again:
+                again.take("scratch", (501,), np.float64)  # + 4008 over the reference
+            assert ws.kept_bytes() == 0 and ws.current_workspace() is not kept
+        finally:
+            ws.KEEP_GROWTH_LIMIT = limit
     finally:
         memory._system_available = system
         ws.release_kept_workspace()
+        ws._LOCAL.reference = None
 
 
 def test_moments_never_read_what_they_did_not_write(small_inner, moment_inputs):

@@ -534,6 +534,7 @@ def test_a_worker_keeps_the_chebyshev_workspace_between_tasks(monkeypatch):
         assert ws.kept_bytes() == 0  # dense ED found the memory free
     finally:
         ws.release_kept_workspace()
+        ws._LOCAL.reference = None
     monkeypatch.undo()
     assert not tasks._in_worker_process(None) and not tasks._in_worker_process(os.getpid())
     assert tasks._in_worker_process(os.getpid() + 1)  # a loky task: the sweep's pid is not ours

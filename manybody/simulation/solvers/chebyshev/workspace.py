@@ -83,9 +83,16 @@ class Workspace:
         return sum(b.size for b in self._buffers.values())
 
 
-#: Per thread: the depth of open :func:`reusing_workspace` blocks; the kept workspace itself is
-#: recorded with :func:`.memory.hold_for_reuse`, so memory checks count it as available.
+#: Per thread: the depth of open :func:`reusing_workspace` blocks and the bytes kept after the
+#: first block that kept any (``reference``); the kept workspace itself is recorded with
+#: :func:`.memory.hold_for_reuse`, so memory checks count it as available.
 _LOCAL = threading.local()
+
+#: A workspace kept after a block is released instead when it holds more than this over what the
+#: thread kept after its first such block: loky, joblib's process pool, restarts a worker whose
+#: memory grew by more than 300 MB after its first task (its leak protection) and warns about
+#: it, and a realisation with more moments than the first one's needs a larger bank.
+KEEP_GROWTH_LIMIT = 256 * 2**20
 
 
 def _kept() -> Workspace | None:
@@ -100,8 +107,10 @@ def reusing_workspace(keep_after: bool = False) -> Iterator[Workspace]:
     ----------
     keep_after : bool
         Keep the buffers after the outermost block ends, for this thread's next solve (a sweep's
-        worker process: its next task reuses them). By default they are released when the
-        outermost block ends, so nothing is held after, e.g., an in-process sweep.
+        worker process: its next task reuses them), unless they hold more than
+        :data:`KEEP_GROWTH_LIMIT` over what the thread kept after its first such block. By
+        default they are released when the outermost block ends, so nothing is held after, e.g.,
+        an in-process sweep.
 
     Yields
     ------
@@ -123,8 +132,15 @@ def reusing_workspace(keep_after: bool = False) -> Iterator[Workspace]:
         yield _kept()
     finally:
         _LOCAL.depth -= 1
-        if _LOCAL.depth == 0 and not keep_after:
-            memory.hold_for_reuse(None)
+        if _LOCAL.depth == 0:
+            kept = _kept()
+            reference = getattr(_LOCAL, "reference", None)
+            if not keep_after or kept is None:
+                memory.hold_for_reuse(None)
+            elif reference is None:
+                _LOCAL.reference = kept.nbytes
+            elif kept.nbytes > reference + KEEP_GROWTH_LIMIT:
+                memory.hold_for_reuse(None)  # the next block starts afresh (see the limit)
 
 
 def current_workspace() -> Workspace:
