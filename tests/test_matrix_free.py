@@ -445,6 +445,7 @@ def test_bench_single_solves_again_in_the_same_process(tmp_path, monkeypatch):
     out = bench.single("chebyshev", 6, 2, "float64", "matrix_free", solves=2)
     assert out["steady_q_identical"] is True
     assert 0 < out["steady_seconds"] and 0 < out["seconds"]
+    assert out["kept_workspace_bytes"] > 0  # the second solve ran in the first one's workspace
     assert out["system_seconds"] >= 0 and out["steady_system_seconds"] >= 0
     assert "steady_seconds" not in bench.single("chebyshev", 6, 2, "float64", "matrix_free")
     with pytest.raises(SystemExit):
@@ -480,6 +481,8 @@ def test_bench_single_solves_again_in_the_same_process(tmp_path, monkeypatch):
     assert summary["recorded_over_matrix_free_steady"] == 6.0
     assert summary["sparse_over_matrix_free_steady"] == 3.0
     assert summary["matrix_free"]["q_identical"] is True
+    assert "baseline_over_matrix_free_steady" not in bench._steady_summary(  # sparse only
+        {"sparse": runs["sparse"], "baseline": runs["sparse"]}, recorded=None)
 
 
 def test_bench_matfree_against_a_baseline_checkout(tmp_path, monkeypatch):

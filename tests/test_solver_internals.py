@@ -227,6 +227,9 @@ class _PoisonedWorkspace:
         self.peak = max(self.peak, self.inner.nbytes)
         return array
 
+    def fit(self, role_bytes):
+        self.inner.fit(role_bytes)
+
 
 def test_workspace_reuses_one_buffer_per_role_and_grows_it():
     from manybody.simulation.solvers.chebyshev.workspace import Workspace
@@ -246,9 +249,12 @@ def test_workspace_reuses_one_buffer_per_role_and_grows_it():
 def test_solves_inside_reusing_workspace_share_one_workspace():
     """reusing_workspace: the solves of a thread inside the block take the same buffers (the
     second allocates none) and give the same bits as a solve on its own; after the block nothing
-    is kept, unless keep_after, whose bytes count as available memory until released; another
-    thread never gets this thread's workspace."""
+    is kept, unless keep_after, whose bytes count as available memory until released, until they
+    grow past KEEP_GROWTH_LIMIT or until the thread is idle for KEEP_IDLE_SECONDS; another thread
+    never gets this thread's workspace; a generator's block closed from another thread ends in its
+    own thread's state; Workspace.fit frees what a plan does not need."""
     import threading
+    import time
 
     from manybody.config.probe import Broadening
     from manybody.config.solver import ChebyshevParams
@@ -288,6 +294,15 @@ def test_solves_inside_reusing_workspace_share_one_workspace():
         for name in ("absorption", "absorption_error", "velocity_shift", "specific_heat"):
             np.testing.assert_array_equal(getattr(res, name), getattr(alone, name))
     assert ws.kept_bytes() == 0 and ws.current_workspace() is not kept  # released
+    # a solve that needs less (a wider kernel: fewer moments) frees what its plan does not count
+    with ws.reusing_workspace() as kept:
+        chebyshev_absorption(real, w, t, b, params, seed=3)
+        narrow = kept.nbytes
+        wide = chebyshev_absorption(real, w, t, Broadening(kind="gaussian", width=0.06), params,
+                                    seed=3)
+        assert max(r.n_moments for r in wide.plan.rungs) < max(
+            r.n_moments for r in first.plan.rungs)
+        assert 0 < kept.nbytes < narrow
     system = memory._system_available
     try:
         memory._system_available = lambda: 10**9
@@ -299,7 +314,7 @@ def test_solves_inside_reusing_workspace_share_one_workspace():
         assert ws.kept_bytes() == 0 and memory.available_memory() == 10**9
         # kept after a block only while it holds at most KEEP_GROWTH_LIMIT over what the thread
         # kept after its first such block (loky restarts a worker whose memory grows by more)
-        ws._LOCAL.reference = None
+        ws._STATES.pop(memory.thread_key(), None)
         limit, ws.KEEP_GROWTH_LIMIT = ws.KEEP_GROWTH_LIMIT, 4000
         try:
             with ws.reusing_workspace(keep_after=True) as kept:
@@ -313,10 +328,42 @@ def test_solves_inside_reusing_workspace_share_one_workspace():
             assert ws.kept_bytes() == 0 and ws.current_workspace() is not kept
         finally:
             ws.KEEP_GROWTH_LIMIT = limit
+        # a kept workspace is given back when its thread starts no block for KEEP_IDLE_SECONDS
+        idle, ws.KEEP_IDLE_SECONDS = ws.KEEP_IDLE_SECONDS, 0.05
+        try:
+            with ws.reusing_workspace(keep_after=True) as kept:
+                kept.take("left", (10,), np.float64)
+            assert ws.kept_bytes() == 80
+            deadline = time.monotonic() + 5
+            while ws.kept_bytes() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert ws.kept_bytes() == 0
+        finally:
+            ws.KEEP_IDLE_SECONDS = idle
+        # a block held open by a generator and closed from another thread ends in the state of
+        # the thread that opened it
+        def held():
+            with ws.reusing_workspace() as kept:
+                kept.take("left", (10,), np.float64)
+                yield ws.kept_bytes()
+
+        generator = held()
+        assert next(generator) == 80
+        thread = threading.Thread(target=generator.close)
+        thread.start()
+        thread.join()
+        assert ws.kept_bytes() == 0 and ws._STATES[memory.thread_key()].depth == 0
+        # a solve frees the kept buffers larger than its plan needs for their role
+        work = ws.Workspace()
+        work.take("left", (100,), np.float64)
+        work.take("scratch", (10,), np.float64)
+        work.take("other", (10,), np.float64)
+        work.fit({"left": 400, "scratch": 80})
+        assert set(work._buffers) == {"scratch"} and work.nbytes == 80
     finally:
         memory._system_available = system
         ws.release_kept_workspace()
-        ws._LOCAL.reference = None
+        ws._STATES.pop(memory.thread_key(), None)
 
 
 def test_moments_never_read_what_they_did_not_write(small_inner, moment_inputs):

@@ -534,7 +534,29 @@ def test_a_worker_keeps_the_chebyshev_workspace_between_tasks(monkeypatch):
         assert ws.kept_bytes() == 0  # dense ED found the memory free
     finally:
         ws.release_kept_workspace()
-        ws._LOCAL.reference = None
+        ws._STATES.clear()
     monkeypatch.undo()
     assert not tasks._in_worker_process(None) and not tasks._in_worker_process(os.getpid())
     assert tasks._in_worker_process(os.getpid() + 1)  # a loky task: the sweep's pid is not ours
+
+
+def test_an_in_process_sweep_shares_one_workspace_and_keeps_nothing_after(monkeypatch):
+    """run_sweep(n_jobs=1): every Chebyshev solve of the run takes the same workspace (its pages
+    faulted in once), and nothing is kept once the run returns."""
+    from manybody.simulation.solvers.chebyshev import solver as ch
+    from manybody.simulation.solvers.chebyshev import workspace as ws
+
+    seen = []
+
+    def recording():
+        seen.append(ws.current_workspace())
+        return seen[-1]
+
+    monkeypatch.setattr(ch, "current_workspace", recording)
+    spec = make_spec(model={"n_tls": 6, "coupling": {"kind": "gaussian", "strength": 0.05}},
+                     sweep={}, solver={"method": "chebyshev", "chebyshev": {"n_vectors": 2}},
+                     probe={"frequencies": [0.1], "temperatures": [0.05, 0.1],
+                            "observables": ["absorption"], "broadening": {"width": 0.02}})
+    run_sweep(spec, n_jobs=1)
+    assert len(seen) == 3 and all(w is seen[0] for w in seen)
+    assert ws.kept_bytes() == 0

@@ -22,8 +22,7 @@ from manybody.config.solver import SolverParams
 from manybody.runs.lifecycle import Chunk, TaskKey, running_marker, start_watchdog, task_name
 from manybody.runs.spec import RunSpec
 from manybody.simulation import observe as pipeline
-from manybody.simulation.solvers import solver_for
-from manybody.simulation.solvers.chebyshev.workspace import release_kept_workspace, reusing_workspace
+from manybody.simulation.solvers.chebyshev.workspace import reusing_workspace
 from manybody.support.threads import thread_controller
 
 log = logging.getLogger(__name__)
@@ -71,12 +70,10 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
         if controller is not None:
             controller.limit(limits=blas_threads)  # for the worker's lifetime (see above)
         results = []
-        chebyshev = solver_for(params, solver) == "chebyshev"
-        if not chebyshev:  # another solver finds the memory a Chebyshev task kept free
-            release_kept_workspace()
         # a worker process keeps the Chebyshev workspace for its next task (its pages are
-        # faulted in once, not once per realisation; .chebyshev.workspace)
-        with reusing_workspace(keep_after=chebyshev and _in_worker_process(parent)):
+        # faulted in once, not once per realisation; a task of another solver releases it,
+        # pipeline.observe; .chebyshev.workspace)
+        with reusing_workspace(keep_after=_in_worker_process(parent)):
             for r in range(start, stop):
                 try:
                     results.append(pipeline.observe(params, seed, r, probe, solver))

@@ -5,8 +5,17 @@ from __future__ import annotations
 import os
 import threading
 
-#: Per thread: what it holds for reuse by its next solve (``holder``, with an ``nbytes``).
-_REUSABLE = threading.local()
+#: Guards :data:`_HELD` (re-entrant: the workspace's bookkeeping holds it around these calls).
+LOCK = threading.RLock()
+
+#: (process id, thread id) -> what that thread holds for reuse (an object with ``nbytes``). Keyed
+#: by process too, so a forked child never counts (or reuses) its parent's buffers.
+_HELD: dict[tuple[int, int], object] = {}
+
+
+def thread_key() -> tuple[int, int]:
+    """The key of the calling thread in :data:`_HELD`."""
+    return os.getpid(), threading.get_ident()
 
 
 def available_memory() -> int:
@@ -19,15 +28,28 @@ def available_memory() -> int:
 def reusable_bytes() -> int:
     """Bytes this thread holds for reuse (a sweep worker's Chebyshev workspace,
     :func:`manybody.simulation.solvers.chebyshev.workspace.reusing_workspace`): resident, so
-    missing from the system's available memory, but the next solve reuses them and other work
-    releases them first (:func:`~manybody.simulation.solvers.chebyshev.workspace.release_kept_workspace`)."""
-    holder = getattr(_REUSABLE, "holder", None)
+    missing from the system's available memory, but the next Chebyshev solve reuses them (or frees
+    what it does not need) and other work releases them first
+    (:func:`~manybody.simulation.solvers.chebyshev.workspace.release_kept_workspace`)."""
+    holder = held_for_reuse()
     return 0 if holder is None else int(holder.nbytes)
 
 
-def hold_for_reuse(holder) -> None:
-    """Record what this thread holds for reuse (an object with ``nbytes``), or None."""
-    _REUSABLE.holder = holder
+def held_for_reuse(key: tuple[int, int] | None = None):
+    """What the thread ``key`` (default: the calling one) holds for reuse, or None."""
+    with LOCK:
+        return _HELD.get(thread_key() if key is None else key)
+
+
+def hold_for_reuse(holder, key: tuple[int, int] | None = None) -> None:
+    """Record what the thread ``key`` (default: the calling one) holds for reuse (an object with
+    ``nbytes``), or None to drop it."""
+    key = thread_key() if key is None else key
+    with LOCK:
+        if holder is None:
+            _HELD.pop(key, None)
+        else:
+            _HELD[key] = holder
 
 
 def _system_available() -> int:

@@ -37,7 +37,8 @@ from manybody.support.threads import blas_threads
 __all__ = ["FILTER_DEPTH", "LineShape", "Plan", "Rung", "balanced_rows", "build_ladder",
            "check_filter_temperatures",
            "check_inputs", "check_params", "lowest_filter_temperature", "plan_solve",
-           "projects", "required_moments", "rows_that_fit", "rung_bytes", "rung_seconds", "solve_bytes",
+           "projects", "required_moments", "role_bytes", "rows_that_fit", "rung_bytes", "rung_seconds",
+           "solve_bytes",
            "stored_rows", "window_nodes",
            "window_rung"]
 
@@ -465,12 +466,21 @@ def solve_bytes(dim: int, block: int, rungs: list[tuple[int, int, int, int]], co
     rungs : list of (nodes, n_moments, rows, bank)
         Per rung: window nodes (+ 1), M, node rows per pass, k bank rows.
     """
-    left = scratch = other = 0
+    other = max(_rung_other_bytes(dim, block, nodes, n_moments, n_frequencies)
+                for nodes, n_moments, _, _ in rungs)
+    return other + sum(role_bytes(dim, block, rungs, columns, itemsize).values())
+
+
+def role_bytes(dim: int, block: int, rungs: list[tuple[int, int, int, int]], columns: int,
+               itemsize: int) -> dict[str, int]:
+    """Bytes a solve takes from each role of its :class:`.workspace.Workspace` ("left",
+    "scratch"): per role the largest rows any rung takes (:func:`stored_rows`), ``block`` vectors
+    of D = ``dim`` numbers of ``itemsize`` bytes. ``rungs`` as in :func:`solve_bytes`."""
+    left = scratch = 0
     for nodes, n_moments, rows, bank in rungs:
         a, b = stored_rows(nodes, n_moments, rows, bank, columns)
         left, scratch = max(left, a), max(scratch, b)
-        other = max(other, _rung_other_bytes(dim, block, nodes, n_moments, n_frequencies))
-    return other + block * (left + scratch) * dim * itemsize
+    return {"left": block * left * dim * itemsize, "scratch": block * scratch * dim * itemsize}
 
 
 def _rung_other_bytes(dim: int, block: int, nodes: int, n_moments: int,

@@ -140,6 +140,7 @@ from manybody.simulation.solvers.chebyshev.plan import (
     check_inputs,
     check_params,
     plan_solve,
+    role_bytes,
     window_nodes,
 )
 from manybody.simulation.solvers.chebyshev.resources import (
@@ -148,7 +149,11 @@ from manybody.simulation.solvers.chebyshev.resources import (
     dense_operator_bytes,
     uses_matrix_free,
 )
-from manybody.simulation.solvers.chebyshev.workspace import Workspace, current_workspace
+from manybody.simulation.solvers.chebyshev.workspace import (
+    Workspace,
+    current_workspace,
+    release_kept_workspace,
+)
 from manybody.simulation.solvers.memory import available_memory
 from manybody.support import validate as v
 from manybody.support.threads import blas_thread_count, blas_threads, numba_threads
@@ -506,6 +511,8 @@ class ChebyshevOperators:
         self.operator = "sparse"
         need_dense = dense_operator_bytes(real.n_tls, real.random_matrix is not None,
                                           real.stress_random_matrix is not None)
+        if need_dense:  # dense matrices cannot use a kept workspace's memory (.workspace)
+            release_kept_workspace()
         if need_dense > params.memory_fraction * available_memory():
             raise MemoryError(
                 f"random-matrix terms of n_tls={real.n_tls} are dense 2^N x 2^N matrices needing "
@@ -559,8 +566,15 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
     rung_index = np.zeros(n_t, dtype=int)
     diagnostics = []
     # the large arrays, reused by every rung and block, and by the next solve of this thread
-    # inside reusing_workspace (a sweep worker; .workspace)
+    # inside reusing_workspace (a sweep worker; .workspace), which keeps no more than this plan
+    # counted with it: a buffer larger than this solve needs for its role is freed
     workspace = current_workspace()
+    itemsize = 4 if params.dtype == "float32" else 8
+    nodes = [window_nodes(r, plan.scale).size + 1 for r in plan.rungs]
+    workspace.fit(role_bytes(dim, plan.block, [
+        (n, r.n_moments, rows or n, bank) for r, n, rows, bank in zip(
+            plan.rungs, nodes, plan.node_rows, plan.bank_rows, strict=True)], plan.columns,
+        itemsize))
     for j, (rung, rows, bank) in enumerate(zip(plan.rungs, plan.node_rows, plan.bank_rows,
                                                strict=True)):
         rung_start = time.perf_counter()

@@ -29,16 +29,20 @@ are resident and the solve reuses them.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
 from manybody.simulation.solvers import memory
 
-__all__ = ["Workspace", "current_workspace", "kept_bytes", "release_kept_workspace",
-           "reusing_workspace"]
+__all__ = ["KEEP_GROWTH_LIMIT", "KEEP_IDLE_SECONDS", "Workspace", "current_workspace",
+           "kept_bytes", "release_kept_workspace", "reusing_workspace"]
+
+log = logging.getLogger(__name__)
 
 
 class Workspace:
@@ -82,21 +86,37 @@ class Workspace:
         """Bytes held by all roles."""
         return sum(b.size for b in self._buffers.values())
 
+    def fit(self, role_bytes: dict[str, int]) -> None:
+        """Free the buffers larger than a solve's plan needs for their role (``role_bytes``:
+        role -> bytes; a role not listed needs none), so that a kept workspace never holds more
+        than the plan counted with it (:func:`.plan.role_bytes`)."""
+        for role in list(self._buffers):
+            if self._buffers[role].size > role_bytes.get(role, 0):
+                del self._buffers[role]
 
-#: Per thread: the depth of open :func:`reusing_workspace` blocks and the bytes kept after the
-#: first block that kept any (``reference``); the kept workspace itself is recorded with
-#: :func:`.memory.hold_for_reuse`, so memory checks count it as available.
-_LOCAL = threading.local()
 
 #: A workspace kept after a block is released instead when it holds more than this over what the
-#: thread kept after its first such block: loky, joblib's process pool, restarts a worker whose
-#: memory grew by more than 300 MB after its first task (its leak protection) and warns about
-#: it, and a realisation with more moments than the first one's needs a larger bank.
+#: thread kept after its first block: loky, joblib's process pool, restarts a worker whose memory
+#: grew by more than 300 MB after its first task (its leak protection) and warns about it, and a
+#: realisation with more moments than the first one's needs a larger bank.
 KEEP_GROWTH_LIMIT = 256 * 2**20
 
+#: A workspace kept after a block is released when no block of its thread starts within this many
+#: seconds (an idle sweep worker, e.g. loky's pool after the run, gives its memory back).
+KEEP_IDLE_SECONDS = 5.0
 
-def _kept() -> Workspace | None:
-    return getattr(memory._REUSABLE, "holder", None)
+
+@dataclass
+class _ThreadState:
+    """Per (process, thread): open blocks, blocks started so far, and the bytes kept after the
+    thread's first block (the reference of :data:`KEEP_GROWTH_LIMIT`)."""
+
+    depth: int = 0
+    generation: int = 0
+    reference: int | None = None
+
+
+_STATES: dict[tuple[int, int], _ThreadState] = {}
 
 
 @contextlib.contextmanager
@@ -106,11 +126,12 @@ def reusing_workspace(keep_after: bool = False) -> Iterator[Workspace]:
     Parameters
     ----------
     keep_after : bool
-        Keep the buffers after the outermost block ends, for this thread's next solve (a sweep's
+        Keep the buffers after the outermost block ends, for this thread's next block (a sweep's
         worker process: its next task reuses them), unless they hold more than
-        :data:`KEEP_GROWTH_LIMIT` over what the thread kept after its first such block. By
-        default they are released when the outermost block ends, so nothing is held after, e.g.,
-        an in-process sweep.
+        :data:`KEEP_GROWTH_LIMIT` over what the thread kept after its first block; they are
+        released when no block starts within :data:`KEEP_IDLE_SECONDS`. By default they are
+        released when the outermost block ends, so nothing is held after, e.g., an in-process
+        sweep.
 
     Yields
     ------
@@ -119,34 +140,61 @@ def reusing_workspace(keep_after: bool = False) -> Iterator[Workspace]:
 
     Notes
     -----
-    Per thread (:class:`threading.local`): solves running at the same time in different threads
-    never share buffers. Blocks nest; only the outermost one releases. While kept, the buffers'
-    bytes count as available memory (:func:`.memory.available_memory`): the plan of the next
-    solve, and the choice between solvers, come out as in a fresh process; work of another
-    solver releases them first (:func:`release_kept_workspace`).
+    Per thread and process: solves running at the same time in different threads never share
+    buffers, and a forked child does not see its parent's. Blocks nest; only the outermost one
+    releases, in the state of the thread that opened it (a generator holding the block may be
+    closed from another thread). While kept, the buffers' bytes count as available memory
+    (:func:`.memory.available_memory`), so the plan and the choice between solvers come out as in
+    a fresh process: a solve frees the buffers larger than its plan needs (:meth:`Workspace.fit`)
+    and work of another solver releases them first (:func:`release_kept_workspace`).
     """
-    if _kept() is None:
-        memory.hold_for_reuse(Workspace())
-    _LOCAL.depth = getattr(_LOCAL, "depth", 0) + 1
+    key = memory.thread_key()
+    with memory.LOCK:
+        state = _STATES.setdefault(key, _ThreadState())
+        state.depth += 1
+        state.generation += 1
+        if memory.held_for_reuse(key) is None:
+            memory.hold_for_reuse(Workspace(), key)
+        kept = memory.held_for_reuse(key)
     try:
-        yield _kept()
+        yield kept
     finally:
-        _LOCAL.depth -= 1
-        if _LOCAL.depth == 0:
-            kept = _kept()
-            reference = getattr(_LOCAL, "reference", None)
-            if not keep_after or kept is None:
-                memory.hold_for_reuse(None)
-            elif reference is None:
-                _LOCAL.reference = kept.nbytes
-            elif kept.nbytes > reference + KEEP_GROWTH_LIMIT:
-                memory.hold_for_reuse(None)  # the next block starts afresh (see the limit)
+        with memory.LOCK:
+            state.depth -= 1
+            if state.depth == 0:
+                _after_outermost(key, state, keep_after)
+
+
+def _after_outermost(key, state: _ThreadState, keep_after: bool) -> None:
+    """Release or keep a thread's workspace when its outermost block ends (lock held)."""
+    held = memory.held_for_reuse(key)
+    if not keep_after or held is None:
+        memory.hold_for_reuse(None, key)
+        return
+    if state.reference is None:
+        state.reference = held.nbytes
+    elif held.nbytes > state.reference + KEEP_GROWTH_LIMIT:
+        log.debug("Chebyshev workspace of %.2f GB not kept (%.2f GB after the first task)",
+                  held.nbytes / 2**30, state.reference / 2**30)
+        memory.hold_for_reuse(None, key)
+        return
+    timer = threading.Timer(KEEP_IDLE_SECONDS, _release_if_idle, (key, state.generation))
+    timer.daemon = True
+    timer.start()
+
+
+def _release_if_idle(key, generation: int) -> None:
+    """Drop a kept workspace whose thread started no block since (a timer's callback)."""
+    with memory.LOCK:
+        state = _STATES.get(key)
+        if state is not None and state.depth == 0 and state.generation == generation:
+            memory.hold_for_reuse(None, key)
 
 
 def current_workspace() -> Workspace:
     """The workspace of a solve starting now: the thread's kept one (inside
     :func:`reusing_workspace`, or kept after one), else a new one, released with the solve."""
-    kept = _kept()
+    kept = memory.held_for_reuse()
     return Workspace() if kept is None else kept
 
 
@@ -158,5 +206,9 @@ def kept_bytes() -> int:
 def release_kept_workspace() -> None:
     """Drop this thread's kept buffers, so that other work (another solver) finds the memory
     free; a block still open goes on with an empty workspace."""
-    if _kept() is not None:
-        memory.hold_for_reuse(Workspace() if getattr(_LOCAL, "depth", 0) > 0 else None)
+    key = memory.thread_key()
+    with memory.LOCK:
+        if memory.held_for_reuse(key) is not None:
+            state = _STATES.get(key)
+            open_block = state is not None and state.depth > 0
+            memory.hold_for_reuse(Workspace() if open_block else None, key)
