@@ -338,6 +338,11 @@ def test_solves_inside_reusing_workspace_share_one_workspace():
             while ws.kept_bytes() and time.monotonic() < deadline:
                 time.sleep(0.01)
             assert ws.kept_bytes() == 0
+            threads = threading.active_count()
+            for _ in range(20):  # one idle timer per kept workspace, not one per block
+                with ws.reusing_workspace(keep_after=True) as kept:
+                    kept.take("left", (10,), np.float64)
+            assert threading.active_count() <= threads + 1
         finally:
             ws.KEEP_IDLE_SECONDS = idle
         # a block held open by a generator and closed from another thread ends in the state of

@@ -114,6 +114,7 @@ class _ThreadState:
     depth: int = 0
     generation: int = 0
     reference: int | None = None
+    timer: threading.Timer | None = None
 
 
 _STATES: dict[tuple[int, int], _ThreadState] = {}
@@ -151,6 +152,9 @@ def reusing_workspace(keep_after: bool = False) -> Iterator[Workspace]:
     key = memory.thread_key()
     with memory.LOCK:
         state = _STATES.setdefault(key, _ThreadState())
+        if state.timer is not None:  # at most one idle timer (thread) per kept workspace
+            state.timer.cancel()
+            state.timer = None
         state.depth += 1
         state.generation += 1
         if memory.held_for_reuse(key) is None:
@@ -178,9 +182,9 @@ def _after_outermost(key, state: _ThreadState, keep_after: bool) -> None:
                   held.nbytes / 2**30, state.reference / 2**30)
         memory.hold_for_reuse(None, key)
         return
-    timer = threading.Timer(KEEP_IDLE_SECONDS, _release_if_idle, (key, state.generation))
-    timer.daemon = True
-    timer.start()
+    state.timer = threading.Timer(KEEP_IDLE_SECONDS, _release_if_idle, (key, state.generation))
+    state.timer.daemon = True
+    state.timer.start()
 
 
 def _release_if_idle(key, generation: int) -> None:
