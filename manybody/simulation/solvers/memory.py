@@ -13,6 +13,17 @@ LOCK = threading.RLock()
 _HELD: dict[tuple[int, int], object] = {}
 
 
+def _forget_in_child() -> None:
+    """A forked child starts with nothing held (its parent's buffers are its parent's) and with a
+    fresh lock (the parent's may have been held by another thread at the fork)."""
+    global LOCK
+    LOCK = threading.RLock()
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+
+
 def thread_key() -> tuple[int, int]:
     """The key of the calling thread in :data:`_HELD`."""
     return os.getpid(), threading.get_ident()

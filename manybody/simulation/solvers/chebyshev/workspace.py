@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -118,6 +119,7 @@ class _ThreadState:
 
 
 _STATES: dict[tuple[int, int], _ThreadState] = {}
+os.register_at_fork(after_in_child=_STATES.clear)  # a forked child keeps nothing of its parent's
 
 
 @contextlib.contextmanager
