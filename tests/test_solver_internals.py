@@ -442,3 +442,29 @@ def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch, capped):
         a, s = cp.stored_rows(n, rung.n_moments, rows if rows else n, bank, plan.columns)
         left, scratch = max(left, a), max(scratch, s)
     assert 0 < holder["w"].peak <= plan.block * (left + scratch) * real.dimension * 4
+
+
+def test_a_capped_solve_reuses_every_kept_buffer(monkeypatch):
+    """Under a memory cap (one vector per block, chunked banks, node passes) the plan's per-role
+    bytes (plan.role_bytes) cover what the solve takes: a second solve with the same plan inside
+    reusing_workspace frees nothing (Workspace.fit) and allocates nothing."""
+    from manybody.config.probe import Broadening
+    from manybody.config.solver import ChebyshevParams
+    from manybody.simulation.solvers.chebyshev import plan as cp
+    from manybody.simulation.solvers.chebyshev import workspace as ws
+    from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption
+
+    real = draw_realisation(ModelParams(n_tls=8, coupling=CouplingParams(strength=0.05)),
+                            realisation_rng(1, 0))
+    w, t = np.array([0.1, 0.2]), np.geomspace(0.02, 0.2, 8)
+    b = Broadening(kind="gaussian", width=0.02)
+    monkeypatch.setattr(cp, "available_memory", lambda: 2**30)  # the same plan on any machine
+    params = ChebyshevParams(n_vectors=4, block=2, dtype="float32", operator="matrix_free",
+                             memory_fraction=38 / 1024)
+    with ws.reusing_workspace() as kept:
+        first = chebyshev_absorption(real, w, t, b, params, seed=3)
+        assert first.plan.block == 1 and any(r > 0 for r in first.plan.node_rows)
+        buffers = {k: id(v) for k, v in kept._buffers.items()}
+        again = chebyshev_absorption(real, w, t, b, params, seed=3)
+        assert {k: id(v) for k, v in kept._buffers.items()} == buffers
+    np.testing.assert_array_equal(first.absorption, again.absorption)
