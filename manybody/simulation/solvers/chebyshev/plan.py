@@ -12,7 +12,7 @@ from a realisation without building anything.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -100,7 +100,9 @@ class Plan:
     Per rung, ``node_rows``: window nodes formed per pass of the node-projected moments (0: the
     rung keeps the full moment matrix, :func:`projects`); ``bank_rows``: rows of the k bank per
     GEMM. ``columns``: l-columns per GEMM (:data:`COLUMN_CHOICES`). ``threads``: threads of the
-    GEMMs (:mod:`.gemm`)."""
+    GEMMs (:mod:`.gemm`). ``workspace_bytes``: bytes per role of the workspace counted in
+    ``memory_bytes`` (:func:`role_bytes`; a kept workspace is trimmed to it,
+    :meth:`.workspace.Workspace.fit`)."""
 
     scale: SpectralScale
     rungs: tuple[Rung, ...]
@@ -113,6 +115,7 @@ class Plan:
     vectors_per_rung: int
     columns: int = 64
     threads: int = 1
+    workspace_bytes: dict[str, int] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -696,8 +699,10 @@ def plan_solve(
     seconds = sum(n_vec * rung_seconds(n, r.n_moments, rows, bank_j, r.filter_terms, dim, t_mv,
                                        rate)
                   for r, n, bank_j in zip(rungs, nodes, bank_rows, strict=True))
+    roles = role_bytes(dim, block, [(n, r.n_moments, rows, bank) for r, n in
+                                    zip(rungs, nodes, strict=True)], columns, itemsize)
     plan = Plan(scale, tuple(rungs), block, node_rows, bank_rows, memory, seconds, t_mv, n_vec,
-                columns, max(1, int(threads)))
+                columns, max(1, int(threads)), roles)
     if params.max_seconds is not None and seconds > params.max_seconds:
         raise ValueError(
             f"the chebyshev solve is estimated at {seconds:.3g} s (> max_seconds="

@@ -140,7 +140,6 @@ from manybody.simulation.solvers.chebyshev.plan import (
     check_inputs,
     check_params,
     plan_solve,
-    role_bytes,
     window_nodes,
 )
 from manybody.simulation.solvers.chebyshev.resources import (
@@ -569,12 +568,7 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
     # inside reusing_workspace (a sweep worker; .workspace), which keeps no more than this plan
     # counted with it: a buffer larger than this solve needs for its role is freed
     workspace = current_workspace()
-    itemsize = 4 if params.dtype == "float32" else 8
-    nodes = [window_nodes(r, plan.scale).size + 1 for r in plan.rungs]
-    workspace.fit(role_bytes(dim, plan.block, [
-        (n, r.n_moments, rows or n, bank) for r, n, rows, bank in zip(
-            plan.rungs, nodes, plan.node_rows, plan.bank_rows, strict=True)], plan.columns,
-        itemsize))
+    workspace.fit(plan.workspace_bytes)
     for j, (rung, rows, bank) in enumerate(zip(plan.rungs, plan.node_rows, plan.bank_rows,
                                                strict=True)):
         rung_start = time.perf_counter()

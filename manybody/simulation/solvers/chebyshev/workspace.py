@@ -16,14 +16,15 @@ any rung, not the largest rung), so reuse never holds more than the plan says.
 
 Across solves (session 19): inside :func:`reusing_workspace` every solve of the calling thread
 takes the same :class:`Workspace`, so a sweep worker faults its pages in once, not once per
-realisation. Measured at N = 16 on the 2-core VM (same realisation, the same bits): 7.9-8.5 s per
-solve with the workspace kept against 10.3-10.9 s with a new one, and 0.1 against 3 s of system
-time. The VM's host takes freed guest memory back within about a second and faults it in again
-at 0.5-1.4 s per GB, and even where it does not the kernel zeroes every new page. A sweep's
-worker process keeps it from one task to the next (:func:`manybody.runs.tasks.run_task`); a
-solve outside such a block allocates its own, released on return, as before. The plan counts
-the bytes a thread's kept workspace holds as available (:func:`.memory.available_memory`): they
-are resident and the solve reuses them.
+realisation. Measured on the 2-core VM against allocating afresh (the same realisation solved
+again in one process, paired, the same bits): 1.06-1.11x faster at N = 16 and 18, system time
+1 -> 0.1 s and 7-10 -> 0.5 s (docs/chebyshev_performance.md, session 19). The VM's host takes
+freed guest memory back within about a second and faults it in again at 0.5-1.4 s per GB, and
+even where it does not the kernel zeroes every new page. A sweep's worker process keeps it from
+one task to the next (:func:`manybody.runs.tasks.run_task`); a solve outside such a block
+allocates its own, released on return, as before. Memory checks count the bytes a thread's kept
+workspace holds as available (:func:`.memory.available_memory`); each solve frees what its plan
+does not count (:meth:`Workspace.fit`).
 """
 
 from __future__ import annotations
