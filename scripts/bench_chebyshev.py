@@ -179,8 +179,9 @@ def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "aut
             seconds_per_product=res.plan.seconds_per_product,
             half_width=res.plan.scale.half_width,
             rungs=[{k: d[k] for k in ("reference_temperature", "n_moments", "nodes",
-                                      "node_rows", "bank_rows", "n_vectors", "filter_terms", "window_energy",
-                                      "window_loss", "amplification", "seconds")}
+                                      "formed_rows", "node_rows", "bank_rows", "n_vectors",
+                                      "filter_terms", "window_energy", "window_loss",
+                                      "amplification", "seconds") if k in d}
                    for d in res.diagnostics],
             absorption=res.absorption.tolist(), absorption_error=res.absorption_error.tolist(),
             median_error=float(np.median(res.absorption_error)),
@@ -592,13 +593,14 @@ def _recorded_seconds(n: int) -> float | None:
 def solve_floor(rungs: list[dict], n: int, n_vectors: int, apply: dict,
                 recorded: float | None, measured: float) -> dict:
     """The least time this estimator can take on this machine for the rungs a solve planned: the
-    GEMMs at the GEMM rate measured alone (4 R (M+1) D b flops per rung for its R ``nodes``, the
-    node-projected moments; 2 (M+1)^2 D b for a rung with ``node_rows`` 0 or a record without
+    GEMMs at the GEMM rate measured alone (4 R (M+1) D b flops per rung for its R node rows, the
+    node-projected moments, R the rows formed: ``formed_rows``, the compressed basis since
+    session 20, else ``nodes``; 2 (M+1)^2 D b for a rung with ``node_rows`` 0 or a record without
     them, the full moment matrix), plus every Chebyshev step (filter terms + 2M + 1 per rung) at
     the all-thread streaming bound of its bytes; nothing else (bookkeeping, bounds, plan)."""
     def flops(r):
         m = r["n_moments"] + 1
-        return 4.0 * r["nodes"] * m if r.get("node_rows") else 2.0 * m * m
+        return 4.0 * r.get("formed_rows", r["nodes"]) * m if r.get("node_rows") else 2.0 * m * m
 
     gemm = sum(flops(r) * 2**n * n_vectors for r in rungs) / apply["gemm_flops_per_second"]
     steps = sum(r["filter_terms"] + 2 * r["n_moments"] + 1 for r in rungs)

@@ -27,6 +27,7 @@ from manybody.simulation.observables.absorption import absorption, velocity_shif
 from manybody.simulation.observables.thermo import specific_heat
 from manybody.simulation.observe import observe
 from manybody.simulation.solvers import choose_solver
+from manybody.simulation.solvers.chebyshev import contraction as cc
 from manybody.simulation.solvers.chebyshev import kpm
 from manybody.simulation.solvers.chebyshev import plan as cp
 from manybody.simulation.solvers.chebyshev import resources as cr
@@ -311,6 +312,7 @@ def test_node_projected_and_full_moment_paths_agree(small, monkeypatch, trace):
     b = Broadening(kind="gaussian", width=ETA)
     norm = absorption_normalisation(params)
     options = ChebyshevParams(trace=trace, n_vectors=6, dtype="float64")
+    monkeypatch.setattr(cc, "BASIS_TOL", 0.0)  # every window node: the paths agree to round-off
     runs = {}
     for fraction in (1.0, 0.0):
         monkeypatch.setattr(cp, "NODE_FRACTION", fraction)
@@ -328,6 +330,77 @@ def test_node_projected_and_full_moment_paths_agree(small, monkeypatch, trace):
     if trace == "exact":
         q = norm * absorption(spectrum, elements, W, t, b, method="exact")
         assert np.all(np.abs(node.absorption - q) <= 3 * node.absorption_error)
+
+def test_compressed_node_basis_keeps_every_result(monkeypatch):
+    """The compressed node basis (contraction.readout_basis, session 20): every rung that projects
+    on nodes forms fewer node rows than its window has nodes, from an orthonormal basis; with the
+    same random vectors Q and the velocity shift move by less than 2 % of their error bars and
+    1e-5 of their largest value from the solve with every window node (BASIS_TOL = 0), and the
+    specific heat, which does not use the two-operator moments, not at all."""
+    real = draw_realisation(ModelParams(n_tls=10, coupling=CouplingParams(strength=0.05)),
+                            realisation_rng(2, 0))
+    w, t = np.array([0.1, 0.2]), np.geomspace(0.02, 0.2, 8)
+    b = Broadening(kind="gaussian", width=0.02)
+    options = ChebyshevParams(n_vectors=4, dtype="float64", operator="matrix_free")
+    compressed = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
+    monkeypatch.setattr(cc, "BASIS_TOL", 0.0)
+    full = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
+    plan = compressed.plan
+    assert all(u is None for u in full.plan.node_bases)
+    used = [(rung, u) for rung, u, rows in zip(plan.rungs, plan.node_bases, plan.node_rows,
+                                                strict=True) if rows]
+    assert len(used) >= 2
+    for rung, u in used:
+        window = cp.window_nodes(rung, plan.scale).size
+        assert u is not None and u.shape[0] == window and u.shape[1] < 0.9 * window
+        np.testing.assert_allclose(u.T @ u, np.eye(u.shape[1]), atol=1e-12)
+    # fewer rows where both project; a rung whose window was too wide may now project instead
+    # of keeping the full moment matrix (plan.projects counts the rows it forms)
+    assert all(c < f for c, f in zip(plan.node_rows, full.plan.node_rows, strict=True) if c and f)
+    for name in ("absorption", "velocity_shift"):
+        a, f = getattr(compressed, name), getattr(full, name)
+        err = getattr(full, f"{name}_error")
+        assert np.max(np.abs(a - f) / err) < 0.02  # measured: 0.008 at a point where Q ~ 1e-3
+        assert np.max(np.abs(a - f)) < 1e-5 * np.abs(f).max()
+    np.testing.assert_array_equal(compressed.specific_heat, full.specific_heat)
+
+
+def test_readout_basis_carries_every_readout_of_a_rung():
+    """Each readout of a rung (numerator per line shape and temperature, for the rung and its
+    truncation probes; the pole term) changes by at most the basis tolerance, relative to the
+    readout's own size, when the node overlaps x are replaced by U U^T x: checked on random
+    overlaps through the same formula and contraction the solver uses; tol = 0 keeps every node;
+    a negative tol is refused."""
+    from manybody.simulation.solvers.chebyshev.kpm import SpectralScale
+
+    scale = SpectralScale(lower=-3.0, upper=3.0, ground=-2.98)
+    rung = cp.Rung(0.05, (0, 1, 2), -2.98 + 0.6, 0.04, 301, 0)
+    t = np.array([0.025, 0.035, 0.05])
+    b = Broadening(kind="gaussian", width=0.02)
+    main, coarse = cc.rung_contractions(rung, scale, np.array([0.1, 0.2]), t, b, True)
+    rows = main.theta_rows.size
+    for tol in (1e-4, 1e-6):
+        u = cc.readout_basis(main, coarse, tol)
+        assert 0 < u.shape[1] < rows
+        rng = np.random.default_rng(0)
+        y = rng.standard_normal((64, rows, rung.n_moments))
+        q = rng.standard_normal((64, rows))
+        m = np.zeros((64, 2 * rung.n_moments - 1))
+        projected_y = np.einsum("jp,kp,bkl->bjl", u, u, y)
+        projected_q = q @ u @ u.T
+        for contraction in (main, *coarse):
+            exact = contraction.per_vector(y, m, q)
+            kept = contraction.per_vector(projected_y, m, projected_q)
+            for kind in ("abs", "vel"):
+                # |readout . x| <= |readout| |x|: random x of unit variance per entry, so the
+                # change is at most tol times the spread of the readouts' values
+                spread = np.std(exact[kind], axis=0)
+                change = np.max(np.abs(kept[kind] - exact[kind]), axis=0)
+                assert np.all(change <= 10 * tol * spread * np.sqrt(64))
+    np.testing.assert_array_equal(cc.readout_basis(main, coarse, 0.0), np.eye(rows))
+    with pytest.raises(ValueError, match="tol"):
+        cc.readout_basis(main, coarse, -1e-6)
+
 
 def test_exact_trace_lorentzian_kernel(small):
     params, real, spectrum, elements = small
@@ -569,6 +642,7 @@ def test_plan_under_a_memory_cap_shrinks_bank_block_then_node_rows(monkeypatch):
                             realisation_rng(1, 0))
     b = Broadening(kind="gaussian", width=ETA)
     params = ChebyshevParams(n_vectors=4, dtype="float64")
+    monkeypatch.setattr(cc, "BASIS_TOL", 0.0)  # node rows = window nodes (compression: below)
     default = ch.plan_chebyshev(real, W, temperatures(), b, params)
     nodes = [cp.window_nodes(r, default.scale).size + 1 for r in default.rungs]
     # by default only rungs with a narrow window (nodes <= 0.4 (M + 1)) project on the nodes

@@ -249,7 +249,8 @@ def node_correlation_moments(
     chunk: int = 64,
     threads: int = 1,
     workspace: Workspace | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    basis: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Commutator moments projected on Chebyshev nodes along their first index.
 
     For each column v_i of ``v`` and each node theta_j of the M-point Gauss-Chebyshev grid given::
@@ -273,6 +274,11 @@ def node_correlation_moments(
     T_M vanishes on the M-point nodes, sum_k C_jk (nu_k+1,l + nu_|k-1|,l) = 2 x_j (P_j . b_l)
     + C_j,M-1 (A a_M . b_l) exactly, so with the index shift of :func:`correlation_moments`
     y_jl = half_width/2 (x_j,l+1 + x_j,|l-1| - 2 x_j x_jl - C_j,M-1 x_M,l).
+
+    With a ``basis`` U (R, r) of orthonormal columns only the r node vectors P'_p = sum_j U_jp P_j
+    are formed (r + 1 rows instead of R + 1: GEMM work and memory), and x is replaced by its
+    projection U U^T x before y is formed: a readout of y whose x-form lies in span(U) is
+    unchanged (:func:`.contraction.readout_basis`); y itself is not.
 
     Parameters
     ----------
@@ -303,11 +309,14 @@ def node_correlation_moments(
     workspace : Workspace, optional
         Where the node vectors ("left"), the bank and the l buffer ("scratch") are taken from
         (default: a new one); a solve passes one to all its rungs and blocks (:mod:`.workspace`).
+    basis : numpy.ndarray, optional
+        U, shape (R, r), orthonormal columns: form the r compressed node vectors only (``node_rows``
+        then counts compressed rows).
 
     Returns
     -------
     y : numpy.ndarray
-        Shape (b, R, M), float64.
+        Shape (b, R, M), float64 (with a ``basis``, from U U^T x).
     m : numpy.ndarray
         Shape (b, 2M - 1), float64.
     p : numpy.ndarray
@@ -318,7 +327,8 @@ def node_correlation_moments(
     Raises
     ------
     ValueError
-        M < 2, or a theta that is not a node of the M-point grid.
+        M < 2, a theta that is not a node of the M-point grid, or a basis whose rows are not
+        the R nodes.
     """
     dim, b = v.shape
     m_out = int(n_moments)
@@ -329,12 +339,19 @@ def node_correlation_moments(
         raise ValueError(f"theta must be nodes pi (j + 1/2) / M of the M = {m_out} point grid")
     m_count = m_out + 1
     n_nodes = theta.size
-    projector = np.zeros((n_nodes + 1, m_count))
-    projector[:n_nodes, :m_out] = quadrature_matrix(theta, m_out, m_out)
-    projector[n_nodes, m_out] = 1.0  # A a_M itself: the boundary term of the index shift
+    quadrature = quadrature_matrix(theta, m_out, m_out)
+    if basis is not None:
+        basis = np.asarray(basis, dtype=np.float64)
+        if basis.ndim != 2 or basis.shape[0] != n_nodes or basis.shape[1] > n_nodes:
+            raise ValueError(f"basis must have shape (R, r) with R = {n_nodes} nodes and r <= R, "
+                             f"got {basis.shape}")
+    n_rows = n_nodes if basis is None else basis.shape[1]  # node vectors formed
+    projector = np.zeros((n_rows + 1, m_count))
+    projector[:n_rows, :m_out] = quadrature if basis is None else basis.T @ quadrature
+    projector[n_rows, m_out] = 1.0  # A a_M itself: the boundary term of the index shift
     probes = list(probes or [])
-    per_pass = n_nodes + 1 if node_rows is None else max(1, min(int(node_rows), n_nodes + 1))
-    x = np.zeros((b, n_nodes + 1, m_count))
+    per_pass = n_rows + 1 if node_rows is None else max(1, min(int(node_rows), n_rows + 1))
+    x = np.zeros((b, n_rows + 1, m_count))
     m = np.zeros((b, 2 * m_count - 1))
     p = np.zeros((b, len(probes), m_count))
     m[:, 0] = _row_dots(v, v)
@@ -343,8 +360,8 @@ def node_correlation_moments(
     rows = m_count if bank_rows is None else max(1, min(int(bank_rows), m_count))
     workspace = Workspace() if workspace is None else workspace
     first = True
-    for lo in range(0, n_nodes + 1, per_pass):
-        hi = min(n_nodes + 1, lo + per_pass)
+    for lo in range(0, n_rows + 1, per_pass):
+        hi = min(n_rows + 1, lo + per_pass)
         weights = projector[lo:hi].astype(bank_dtype)  # a float64 matrix would upcast the GEMM
         nodes = workspace.take("left", (b, hi - lo, dim), bank_dtype)
         bank = workspace.take("scratch", (b, rows, dim), bank_dtype)
@@ -368,9 +385,11 @@ def node_correlation_moments(
         del previous, current
         _fill_columns(op, right, v, nodes, x[:, lo:hi, :], chunk, fused, threads, workspace)
         del nodes
+    if basis is not None:  # x -> U U^T x on the nodes; the boundary row A a_M . b_l as it is
+        x = np.concatenate([np.matmul(basis, x[:, :n_rows]), x[:, n_rows:]], axis=1)
     cosine = np.cos(theta)
     y = 0.5 * op.scale.half_width * (
         x[:, :n_nodes, 1:] + np.concatenate([x[:, :n_nodes, 1:2], x[:, :n_nodes, :-2]], axis=2)
         - 2.0 * cosine[None, :, None] * x[:, :n_nodes, :m_out]
-        - projector[:n_nodes, m_out - 1][None, :, None] * x[:, n_nodes:, :m_out])
+        - quadrature[:, m_out - 1][None, :, None] * x[:, n_nodes:, :m_out])
     return y, m[:, : 2 * m_out - 1], p[:, :, :m_out], x[:, :n_nodes, 0].copy()

@@ -12,6 +12,7 @@ from a realisation without building anything.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,7 +103,10 @@ class Plan:
     GEMM. ``columns``: l-columns per GEMM (:data:`COLUMN_CHOICES`). ``threads``: threads of the
     GEMMs (:mod:`.gemm`). ``workspace_bytes``: bytes per role of the workspace counted in
     ``memory_bytes`` (:func:`role_bytes`; a kept workspace is trimmed to it,
-    :meth:`.workspace.Workspace.fit`)."""
+    :meth:`.workspace.Workspace.fit`). ``node_bases``: per rung the compressed node basis U
+    (R, r) of :func:`.contraction.readout_basis` for a rung that projects on nodes (its
+    ``node_rows`` then count compressed rows), else None; empty when the plan was made without
+    one."""
 
     scale: SpectralScale
     rungs: tuple[Rung, ...]
@@ -116,6 +120,7 @@ class Plan:
     columns: int = 64
     threads: int = 1
     workspace_bytes: dict[str, int] = field(default_factory=dict)
+    node_bases: tuple[np.ndarray | None, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -559,6 +564,7 @@ def plan_solve(
     pilot: np.ndarray,
     velocity: bool = True,
     threads: int = 1,
+    readout: Callable[[Rung], np.ndarray | None] | None = None,
 ) -> Plan:
     """Ladder, windows, moments per rung, blocking, memory and time, before any bank is allocated.
 
@@ -582,6 +588,11 @@ def plan_solve(
         Whether the velocity shift is wanted (its kernel can need more moments).
     threads : int
         Threads of the solve's GEMMs (time estimate; stored in the plan).
+    readout : callable, optional
+        rung -> U (R, r) or None, the compressed node basis of the rung's readouts
+        (:func:`.contraction.readout_basis`): a rung that projects on nodes then forms r + 1
+        node rows instead of R + 1 (``Plan.node_bases``); without it (or where it gives None)
+        every window node is formed.
 
     Raises
     ------
@@ -645,7 +656,11 @@ def plan_solve(
     fixed = operator_bytes(op.h) + extra_bytes
     budget = params.memory_fraction * available_memory() - fixed
     m_max = max(r.n_moments for r in rungs) + 1
-    nodes = [window_nodes(r, scale).size + 1 for r in rungs]  # + the boundary row A a_M
+    # node rows per rung (+ the boundary row A a_M): the window nodes, or the columns of the
+    # rung's compressed basis where it projects on nodes
+    bases = [None if readout is None else readout(r) for r in rungs]
+    nodes = [window_nodes(r, scale).size + 1 if u is None else u.shape[1] + 1 for r, u in
+             zip(rungs, bases, strict=True)]
     r_max = max(nodes)
     if params.block is not None:
         block = params.block
@@ -701,8 +716,9 @@ def plan_solve(
                   for r, n, bank_j in zip(rungs, nodes, bank_rows, strict=True))
     roles = role_bytes(dim, block, [(n, r.n_moments, rows, bank) for r, n in
                                     zip(rungs, nodes, strict=True)], columns, itemsize)
+    node_bases = tuple(u if rows_j else None for u, rows_j in zip(bases, node_rows, strict=True))
     plan = Plan(scale, tuple(rungs), block, node_rows, bank_rows, memory, seconds, t_mv, n_vec,
-                columns, max(1, int(threads)), roles)
+                columns, max(1, int(threads)), roles, node_bases)
     if params.max_seconds is not None and seconds > params.max_seconds:
         raise ValueError(
             f"the chebyshev solve is estimated at {seconds:.3g} s (> max_seconds="

@@ -31,7 +31,11 @@ index inside the window is formed, y_jl = sum_k C_jk mu_kl for the R window node
 (:func:`.moments.node_correlation_moments`: R + 1 node vectors instead of a bank of M + 1, GEMMs of
 4 (R + 1)(M + 1) D flops per vector instead of 2 (M + 1)^2 D; R/M ~ 0.15-0.4 on the benchmark
 rungs, the lower the T0 the smaller), because the contraction below uses no other node of that
-index; a wider window keeps the full matrix and projects it. Every temperature T <= T0 then
+index; a wider window keeps the full matrix and projects it. The window nodes themselves are
+compressed (:mod:`.contraction`, :func:`.contraction.readout_basis`): every readout of a rung is a
+smooth function of the node energy, and about two thirds of the R nodes' span carries them all to
+1e-6, so only r + 1 combinations of the node vectors are formed (GEMMs and node memory x r/R;
+Q moves by < 2 % of its error bar, tests/test_chebyshev.py). Every temperature T <= T0 then
 follows by one quadrature contraction on Chebyshev nodes with
 
     F_T(E, E') = e^{-(1/T - 1/T0)(E - E_0)} W(E) G(E' - E),
@@ -97,7 +101,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -107,20 +111,22 @@ from manybody.config.solver import ChebyshevParams
 from manybody.simulation.observables.absorption import emission_stripped
 from manybody.simulation.observables.responses import Responses, physical_observables
 from manybody.simulation.operators import build_operators
+from manybody.simulation.solvers.chebyshev import contraction as contraction_module
 from manybody.simulation.solvers.chebyshev import resources
+from manybody.simulation.solvers.chebyshev.contraction import (
+    coarse_moments,
+    readout_basis,
+    rung_contractions,
+)
 from manybody.simulation.solvers.chebyshev.kpm import (
     DiagonalOperator,
     ScaledOperator,
     ShiftedDiagonal,
-    SpectralScale,
     boltzmann_filter,
-    chebyshev_nodes,
     commutator,
     jackknife_ratio,
-    node_values,
     operator_applier,
     operator_bytes,
-    quadrature_matrix,
     rademacher,
     spectral_bounds,
 )
@@ -133,7 +139,6 @@ from manybody.simulation.solvers.chebyshev.moments import (
     node_correlation_moments,
 )
 from manybody.simulation.solvers.chebyshev.plan import (
-    LineShape,
     Plan,
     Rung,
     build_ladder,
@@ -178,9 +183,8 @@ AUTO_MATRIX_FREE_DIMENSION = resources.AUTO_MATRIX_FREE_DIMENSION
 TRACE_STREAM = 1
 #: The truncation error of a rung with M moments is estimated as TRUNCATION_SAFETY times the change
 #: of the result when only the first ``coarse_moments(M)`` moments are contracted (same vectors,
-#: so the statistical noise cancels in the difference). Calibrated on dense-ED comparisons
-#: (tests/test_chebyshev.py::test_reported_error_covers_truncation).
-TRUNCATION_FRACTIONS = (0.9, 0.95)
+#: so the statistical noise cancels in the difference; :mod:`.contraction`). Calibrated on
+#: dense-ED comparisons (tests/test_chebyshev.py::test_reported_error_covers_truncation).
 TRUNCATION_SAFETY = 1.0
 #: Floor of the specific heat's truncation error, relative to its largest value on the rung: the
 #: one-operator moments are resolved far beyond what C(T) needs (M is set by the line kernel), so
@@ -191,12 +195,6 @@ TRUNCATION_SAFETY = 1.0
 #: allows, an absolute C of ~1e-7 k_B where the true one is ~0 (the series' leakage below E_0,
 #: weighted by e^{(E_0 - E)/T}).
 HEAT_ROUND_OFF = 1e-7
-
-
-def coarse_moments(n_moments: int) -> tuple[int, ...]:
-    """Moments of the coarse contractions that probe the truncation error of an M-moment rung."""
-    return tuple(max(4, min(n_moments - 1, int(round(f * n_moments))))
-                 for f in TRUNCATION_FRACTIONS)
 
 
 @dataclass(frozen=True)
@@ -253,77 +251,6 @@ class ChebyshevResult:
         """S+ = Q^-1 / (1 - e^{-w/T}) and its standard error, shape (n_T, n_w)."""
         return (emission_stripped(self.absorption, self.frequencies, self.temperatures),
                 emission_stripped(self.absorption_error, self.frequencies, self.temperatures))
-
-
-class _Contraction:
-    """Quadrature of one rung: F_T on the node grid, 1D Boltzmann weights for Z and energies.
-
-    The thermal (first, E) index lives on the rung's M-point node grid restricted to the nodes
-    inside the energy window (``theta_rows``; :func:`.moments.node_correlation_moments` forms the
-    moments projected on these nodes only), the final (E') index on all M nodes. A truncation
-    probe (``fine``: the rung's contraction with M moments, this one having M' < M) first
-    recovers the moments mu_kl = sum_j T_k(x_j) y_jl (k, l < M', discrete orthogonality; the
-    nodes outside the window, where the filtered vectors have no weight, are left out) and
-    projects them on its own window nodes, so it contracts the first M' moments on M' nodes in
-    both indices, as a plain truncation would."""
-
-    def __init__(self, rung: Rung, scale: SpectralScale, frequencies: np.ndarray,
-                 temperatures: np.ndarray, broadening: Broadening, velocity: bool,
-                 fine: _Contraction | None = None) -> None:
-        m_count = rung.n_moments
-        ground = scale.ground
-        excess = 1.0 / temperatures - 1.0 / rung.temperature
-        theta, x = chebyshev_nodes(m_count)
-        energy = scale.to_energy(x)
-        window = rung.window(energy)
-        rows = window_nodes(rung, scale)
-        self.n_moments = m_count
-        self.theta_rows = theta[rows]
-        self.cw_rows = quadrature_matrix(theta[rows], m_count, m_count)
-        self.from_fine = None if fine is None else self.cw_rows @ np.cos(
-            np.outer(np.arange(m_count), fine.theta_rows))  # (rows, fine rows)
-        self.f = np.exp(-np.outer(excess, energy[rows] - ground)) * window[rows]
-        du = energy[None, :] - energy[rows][:, None]  # E' - E, (rows, nodes)
-        self.kinds = {"abs": [LineShape(broadening, w) for w in frequencies]}
-        if velocity:
-            self.kinds["vel"] = [LineShape(broadening, w, True) for w in frequencies]
-        self.g = {k: np.stack([s.reduced(du) for s in shapes]) for k, shapes in self.kinds.items()}
-        self.slope = {k: np.array([s.slope for s in shapes]) for k, shapes in self.kinds.items()}
-        _, x1 = chebyshev_nodes(2 * m_count)
-        e1 = scale.to_energy(x1)
-        self.shift1 = e1 - ground
-        self.boltzmann1 = np.exp(-np.outer(excess, self.shift1))
-        self.outside1 = 1.0 - rung.window(e1)
-
-    def per_vector(self, y: np.ndarray, m: np.ndarray, q: np.ndarray) -> dict[str, np.ndarray]:
-        """Numerators, Z and energy sums for each vector of a block (leading axis b) from the
-        node-projected moments y (b, rows, M) of the rung (of ``fine`` for a probe), the
-        one-operator moments m (b, >= 2M - 1) and the node-projected overlaps q (b, rows) of
-        (T - c) T_k(H~) v with C v (of ``fine`` for a probe: a probe takes both y and q from the
-        fine nodes, by discrete orthogonality)."""
-        m_count = self.n_moments
-        if self.from_fine is not None:
-            y = np.matmul(self.from_fine, y[:, :, :m_count])
-            q = q @ self.from_fine.T
-        b = y.shape[0]
-        pole = q @ self.f.T  # (b, n_T): sum_n p_n (T C)_nn
-        out: dict[str, np.ndarray] = {}
-        for kind, g in self.kinds.items():
-            out[kind] = np.empty((b, self.f.shape[0], len(g)))
-        for i in range(b):
-            a = node_values(y[i], m_count)  # node weights of the 2D density (rows, nodes)
-            for kind in self.kinds:
-                along = np.einsum("wrj,rj->wr", self.g[kind], a)
-                out[kind][i] = self.f @ along.T + pole[i][:, None] * self.slope[kind][None, :]
-        rho = node_values(m[:, : 2 * m_count - 1], 2 * m_count)  # (b, 2M): one-operator weights
-        out.update({
-            "z": rho @ self.boltzmann1.T,
-            "e1": rho @ (self.boltzmann1 * self.shift1).T,
-            "e2": rho @ (self.boltzmann1 * self.shift1**2).T,
-            "z0": rho.sum(axis=1),
-            "outside": rho @ self.outside1,
-        })
-        return out
 
 
 def _heat(z, e1, e2, t, exact) -> tuple[np.ndarray, np.ndarray]:
@@ -467,8 +394,26 @@ def plan_chebyshev(
     with blas_threads(1), numba_threads(compiled):
         op = ops.scaled()
         pilot = rademacher(seq, 0, op.dimension)
+        velocity = "velocity_shift" in observables
         return plan_solve(op, ops.apply_t, ops.extra_bytes, w, t, broadening, params, pilot,
-                          "velocity_shift" in observables, threads)
+                          velocity, threads, _readout(op.scale, w, t, broadening, velocity, params))
+
+
+def _readout(scale, w, t, broadening, velocity, params):
+    """rung -> the compressed node basis of its readouts (:func:`.contraction.readout_basis`),
+    or None where it would keep every window node, for :func:`.plan.plan_solve`. None for every
+    rung (all window nodes, the numbers of the solver before session 20) with
+    ``contraction.BASIS_TOL`` = 0 and for an exact trace, whose reported error is the
+    truncation's alone (~1e-7 relative in the calibration cases, the size of what the
+    compression changes)."""
+    if params.trace == "exact" or contraction_module.BASIS_TOL == 0:
+        return None
+
+    def basis(rung: Rung) -> np.ndarray | None:
+        served = np.asarray(rung.served)
+        u = readout_basis(*rung_contractions(rung, scale, w, t[served], broadening, velocity))
+        return None if u.shape[1] == u.shape[0] else u
+    return basis
 
 
 def _seed_sequence(seed) -> np.random.SeedSequence:
@@ -554,7 +499,7 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
     dim = op.dimension
     pilot = rademacher(seq, 0, dim)
     plan = plan_solve(op, apply_t, extra_bytes, w, t, broadening, params, pilot, velocity,
-                      threads)
+                      threads, _readout(op.scale, w, t, broadening, velocity, params))
     log.info("chebyshev plan: D=%d, rungs %s, moments %s, %.2f GB, ~%.0f s", dim,
              [round(r.temperature, 6) for r in plan.rungs], [r.n_moments for r in plan.rungs],
              plan.memory_bytes / 2**30, plan.seconds)
@@ -575,8 +520,9 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
         served = np.asarray(rung.served)
         rung_index[served] = j
         m_coarse = coarse_moments(rung.n_moments)
+        basis = plan.node_bases[j] if plan.node_bases else None
         parts, count = _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t[served],
-                                  broadening, params, seq, velocity, m_coarse, workspace)
+                                  broadening, params, seq, velocity, m_coarse, workspace, basis)
         arrays = {k: np.concatenate(p) for k, p in parts.items()}
         kinds = ("abs", "vel") if velocity else ("abs",)
         for kind in kinds:
@@ -599,8 +545,10 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
             TRUNCATION_SAFETY * change.max(), HEAT_ROUND_OFF * np.abs(heat).max()))
         diagnostics.append(_diagnostics(rung, plan, arrays, parts, params, t[served], count,
                                         m_coarse, truncation["abs"][served], exact, rung_start))
-        diagnostics[-1].update(nodes=int(window_nodes(rung, plan.scale).size) + 1,
-                               node_rows=plan.node_rows[j], bank_rows=plan.bank_rows[j])
+        nodes = int(window_nodes(rung, plan.scale).size) + 1
+        diagnostics[-1].update(nodes=nodes, node_rows=plan.node_rows[j],
+                               bank_rows=plan.bank_rows[j],
+                               formed_rows=nodes if basis is None else basis.shape[1] + 1)
     raw = Responses(im_chi=values["abs"], re_chi=values["vel"] if velocity else None,
                     specific_heat=values["heat"],
                     errors={"im_chi": (statistical["abs"], truncation["abs"]),
@@ -610,15 +558,13 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
 
 
 def _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t_served, broadening, params,
-               seq, velocity, m_coarse, workspace: Workspace | None = None
-               ) -> tuple[dict[str, list[np.ndarray]], int]:
+               seq, velocity, m_coarse, workspace: Workspace | None = None,
+               basis: np.ndarray | None = None) -> tuple[dict[str, list[np.ndarray]], int]:
     """Per-vector (or, for an exact trace, summed) numerators, Z and energy sums of one rung,
     full and coarse, adding vectors until ``target_error`` is met; and the number of vectors."""
     exact = params.trace == "exact"
     dim = op.dimension
-    contraction = _Contraction(rung, plan.scale, w, t_served, broadening, velocity)
-    coarse = [_Contraction(replace(rung, n_moments=mc), plan.scale, w, t_served, broadening,
-                           velocity, fine=contraction) for mc in m_coarse]
+    contraction, coarse = rung_contractions(rung, plan.scale, w, t_served, broadening, velocity)
     parts: dict[str, list[np.ndarray]] = {}
     count, goal = 0, plan.vectors_per_rung
     while count < goal:
@@ -639,7 +585,8 @@ def _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t_served, broade
                                                   contraction.theta_rows,
                                                   bank_dtype=params.numpy_dtype, node_rows=rows,
                                                   bank_rows=bank, chunk=plan.columns,
-                                                  threads=plan.threads, workspace=workspace)
+                                                  threads=plan.threads, workspace=workspace,
+                                                  basis=basis)
         else:  # a window too wide to gain: the full moment matrix, projected afterwards
             mu, m, _, q = correlation_moments(op, shifted, apply_c, vecs, rung.n_moments,
                                               left_commutator=True,
