@@ -331,16 +331,22 @@ def test_node_projected_and_full_moment_paths_agree(small, monkeypatch, trace):
         q = norm * absorption(spectrum, elements, W, t, b, method="exact")
         assert np.all(np.abs(node.absorption - q) <= 3 * node.absorption_error)
 
-def test_compressed_node_basis_keeps_every_result(monkeypatch):
+@pytest.mark.parametrize("kernel", [
+    {"kind": "gaussian", "width": 0.02},
+    {"kind": "lorentzian", "width": 0.02},
+    {"kind": "gaussian", "width": 0.2, "scaling": "relative"},
+])
+def test_compressed_node_basis_keeps_every_result(monkeypatch, kernel):
     """The compressed node basis (contraction.readout_basis, session 20): every rung that projects
     on nodes forms fewer node rows than its window has nodes, from an orthonormal basis; with the
     same random vectors Q and the velocity shift move by less than 2 % of their error bars and
     1e-5 of their largest value from the solve with every window node (BASIS_TOL = 0), and the
-    specific heat, which does not use the two-operator moments, not at all."""
+    specific heat, which does not use the two-operator moments, not at all; for an absolute
+    Gaussian, a Lorentzian (1/u tails) and a relative kernel (one width per frequency)."""
     real = draw_realisation(ModelParams(n_tls=10, coupling=CouplingParams(strength=0.05)),
                             realisation_rng(2, 0))
     w, t = np.array([0.1, 0.2]), np.geomspace(0.02, 0.2, 8)
-    b = Broadening(kind="gaussian", width=0.02)
+    b = Broadening(**kernel)
     options = ChebyshevParams(n_vectors=4, dtype="float64", operator="matrix_free")
     compressed = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
     monkeypatch.setattr(cc, "BASIS_TOL", 0.0)

@@ -471,11 +471,13 @@ def solve_bytes(dim: int, block: int, rungs: list[tuple[int, int, int, int]], co
 
     Parameters
     ----------
-    rungs : list of (nodes, n_moments, rows, bank)
-        Per rung: window nodes (+ 1), M, node rows per pass, k bank rows.
+    rungs : list of (nodes, n_moments, rows, bank[, window])
+        Per rung: node rows formed (+ 1: the window nodes, or the columns of the rung's
+        compressed basis), M, node rows per pass, k bank rows, and optionally the window nodes
+        (+ 1; default ``nodes``), which size the moment arrays and contraction tables.
     """
-    other = max(_rung_other_bytes(dim, block, nodes, n_moments, n_frequencies)
-                for nodes, n_moments, _, _ in rungs)
+    other = max(_rung_other_bytes(dim, block, rung[0], rung[1], n_frequencies,
+                                  rung[4] if len(rung) > 4 else None) for rung in rungs)
     return other + sum(role_bytes(dim, block, rungs, columns, itemsize).values())
 
 
@@ -485,19 +487,22 @@ def role_bytes(dim: int, block: int, rungs: list[tuple[int, int, int, int]], col
     "scratch"): per role the largest rows any rung takes (:func:`stored_rows`), ``block`` vectors
     of D = ``dim`` numbers of ``itemsize`` bytes. ``rungs`` as in :func:`solve_bytes`."""
     left = scratch = 0
-    for nodes, n_moments, rows, bank in rungs:
+    for nodes, n_moments, rows, bank, *_ in rungs:
         a, b = stored_rows(nodes, n_moments, rows, bank, columns)
         left, scratch = max(left, a), max(scratch, b)
     return {"left": block * left * dim * itemsize, "scratch": block * scratch * dim * itemsize}
 
 
 def _rung_other_bytes(dim: int, block: int, nodes: int, n_moments: int,
-                      n_frequencies: int) -> int:
-    """The work vectors, moment arrays and contraction tables of one rung (bytes)."""
+                      n_frequencies: int, window: int | None = None) -> int:
+    """The work vectors, moment arrays and contraction tables of one rung (bytes); ``nodes``
+    the node rows formed (+ 1), ``window`` the window nodes (+ 1; default ``nodes``): the moments
+    come back on every window node and the tables cover them all, compressed or not."""
     m = n_moments + 1
+    window = nodes if window is None else window
     vectors = 16 * dim * block * 8
-    moments = 4 * block * (nodes if projects(nodes, n_moments) else m) * m * 8
-    contraction = 4 * nodes * m * 8 * (2 + 2 * n_frequencies)
+    moments = 4 * block * (window if projects(nodes, n_moments) else m) * m * 8
+    contraction = 4 * window * m * 8 * (2 + 2 * n_frequencies)
     return vectors + moments + contraction
 
 
@@ -657,10 +662,13 @@ def plan_solve(
     budget = params.memory_fraction * available_memory() - fixed
     m_max = max(r.n_moments for r in rungs) + 1
     # node rows per rung (+ the boundary row A a_M): the window nodes, or the columns of the
-    # rung's compressed basis where it projects on nodes
-    bases = [None if readout is None else readout(r) for r in rungs]
-    nodes = [window_nodes(r, scale).size + 1 if u is None else u.shape[1] + 1 for r, u in
-             zip(rungs, bases, strict=True)]
+    # rung's compressed basis (formed only where the rung's tables fit: the basis is built from
+    # them, and a rung whose tables do not fit is refused below)
+    windows = [window_nodes(r, scale).size + 1 for r in rungs]
+    bases = [readout(r) if readout is not None and _rung_other_bytes(
+                 dim, 1, n, r.n_moments, len(frequencies)) <= budget else None
+             for r, n in zip(rungs, windows, strict=True)]
+    nodes = [n if u is None else u.shape[1] + 1 for n, u in zip(windows, bases, strict=True)]
     r_max = max(nodes)
     if params.block is not None:
         block = params.block
@@ -671,8 +679,8 @@ def plan_solve(
     block = max(1, min(block, n_vec))
 
     def need(b, rows, bank, columns=64):
-        return solve_bytes(dim, b, [(n, r.n_moments, rows, bank) for r, n in
-                                    zip(rungs, nodes, strict=True)], columns, itemsize,
+        return solve_bytes(dim, b, [(n, r.n_moments, rows, bank, full) for r, n, full in
+                                    zip(rungs, nodes, windows, strict=True)], columns, itemsize,
                            len(frequencies))
 
     # under a memory cap, in this order: the k bank down to 256 rows (node vectors are then
