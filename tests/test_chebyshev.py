@@ -342,12 +342,15 @@ def test_compressed_node_basis_keeps_every_result(monkeypatch, kernel):
     same random vectors Q and the velocity shift move by less than 2 % of their error bars and
     1e-5 of their largest value from the solve with every window node (BASIS_TOL = 0), and the
     specific heat, which does not use the two-operator moments, not at all; for an absolute
-    Gaussian, a Lorentzian (1/u tails) and a relative kernel (one width per frequency)."""
+    Gaussian, a Lorentzian (1/u tails) and a relative kernel (one width per frequency). Below
+    BASIS_MIN_DIMENSION (here N = 10) the solver does not compress by default."""
     real = draw_realisation(ModelParams(n_tls=10, coupling=CouplingParams(strength=0.05)),
                             realisation_rng(2, 0))
     w, t = np.array([0.1, 0.2]), np.geomspace(0.02, 0.2, 8)
     b = Broadening(**kernel)
     options = ChebyshevParams(n_vectors=4, dtype="float64", operator="matrix_free")
+    assert all(u is None for u in ch.plan_chebyshev(real, w, t, b, options).node_bases)
+    monkeypatch.setattr(cc, "BASIS_MIN_DIMENSION", 2**10)  # compress at N = 10 (default N >= 14)
     compressed = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
     monkeypatch.setattr(cc, "BASIS_TOL", 0.0)
     full = ch.chebyshev_absorption(real, w, t, b, options, seed=5)

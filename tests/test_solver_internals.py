@@ -402,7 +402,7 @@ def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch, capped):
     that project; capped: one vector per block and 256-row banks, so the node vectors are
     accumulated over chunks and the full matrix reruns its l-recursion) with NaN-filled workspace
     arrays: the same results, bit for bit, and the workspace never holds more than the plan's
-    count of its rows (plan.solve_bytes)."""
+    count of its rows (plan.solve_bytes); uncapped, with the compressed node basis."""
     from manybody.config.probe import Broadening
     from manybody.config.solver import ChebyshevParams
     from manybody.simulation.solvers.chebyshev import plan as cp
@@ -414,6 +414,9 @@ def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch, capped):
     b = Broadening(kind="gaussian", width=0.02)
     monkeypatch.setattr(cp, "available_memory", lambda: 2**30)  # the same plan on any machine
     fraction = 38 / 1024 if capped else 0.8
+    if not capped:  # the compressed node basis too (session 20; by default from N = 14)
+        from manybody.simulation.solvers.chebyshev import contraction as cc
+        monkeypatch.setattr(cc, "BASIS_MIN_DIMENSION", 0)
     params = ChebyshevParams(n_vectors=4, block=2, dtype="float32", operator="matrix_free",
                              memory_fraction=fraction)
     fresh = ch.chebyshev_absorption(real, w, t, b, params, seed=3)
@@ -435,7 +438,9 @@ def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch, capped):
         assert plan.block == 2 and plan.bank_rows == tuple(r.n_moments + 1 for r in plan.rungs)
     for name in ("absorption", "velocity_shift", "specific_heat", "absorption_error"):
         np.testing.assert_array_equal(getattr(fresh, name), getattr(again, name))
-    nodes = [cp.window_nodes(r, plan.scale).size + 1 for r in plan.rungs]
+    nodes = [cp.window_nodes(r, plan.scale).size + 1 if u is None else u.shape[1] + 1
+             for r, u in zip(plan.rungs, plan.node_bases, strict=True)]  # the rows formed
+    assert capped or any(u is not None for u in plan.node_bases)
     left = scratch = 0
     for rung, n, rows, bank in zip(plan.rungs, nodes, plan.node_rows, plan.bank_rows,
                                    strict=True):

@@ -396,17 +396,20 @@ def plan_chebyshev(
         pilot = rademacher(seq, 0, op.dimension)
         velocity = "velocity_shift" in observables
         return plan_solve(op, ops.apply_t, ops.extra_bytes, w, t, broadening, params, pilot,
-                          velocity, threads, _readout(op.scale, w, t, broadening, velocity, params))
+                          velocity, threads, _readout(op.scale, w, t, broadening, velocity, params,
+                                        op.dimension))
 
 
-def _readout(scale, w, t, broadening, velocity, params):
+def _readout(scale, w, t, broadening, velocity, params, dim):
     """rung -> the compressed node basis of its readouts (:func:`.contraction.readout_basis`),
     or None where it would keep every window node, for :func:`.plan.plan_solve`. None for every
     rung (all window nodes, the numbers of the solver before session 20) with
-    ``contraction.BASIS_TOL`` = 0 and for an exact trace, whose reported error is the
+    ``contraction.BASIS_TOL`` = 0, below ``contraction.BASIS_MIN_DIMENSION`` (where building
+    the bases costs more than it saves), and for an exact trace, whose reported error is the
     truncation's alone (~1e-7 relative in the calibration cases, the size of what the
     compression changes)."""
-    if params.trace == "exact" or contraction_module.BASIS_TOL == 0:
+    if (params.trace == "exact" or contraction_module.BASIS_TOL == 0
+            or dim < contraction_module.BASIS_MIN_DIMENSION):
         return None
 
     def basis(rung: Rung) -> np.ndarray | None:
@@ -499,7 +502,8 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
     dim = op.dimension
     pilot = rademacher(seq, 0, dim)
     plan = plan_solve(op, apply_t, extra_bytes, w, t, broadening, params, pilot, velocity,
-                      threads, _readout(op.scale, w, t, broadening, velocity, params))
+                      threads, _readout(op.scale, w, t, broadening, velocity, params,
+                                        op.dimension))
     log.info("chebyshev plan: D=%d, rungs %s, moments %s, %.2f GB, ~%.0f s", dim,
              [round(r.temperature, 6) for r in plan.rungs], [r.n_moments for r in plan.rungs],
              plan.memory_bytes / 2**30, plan.seconds)
