@@ -696,9 +696,12 @@ def matfree(args) -> dict:
                 np.abs(q1 - q0) / np.array(base["absorption_error"])))
         rec["recorded_seconds"] = _recorded_seconds(n)
         free = rec.get("matrix_free", {})
-        if rec["recorded_seconds"] and "error" not in free:
-            rec["recorded_over_matrix_free"] = rec["recorded_seconds"] / free["seconds"]
         sparse = rec.get("sparse")
+        # either operator may be absent (--operators sparse: the sparse path alone) or failed
+        if rec["recorded_seconds"] and "seconds" in free:
+            rec["recorded_over_matrix_free"] = rec["recorded_seconds"] / free["seconds"]
+        if rec["recorded_seconds"] and sparse and "seconds" in sparse:
+            rec["recorded_over_sparse"] = rec["recorded_seconds"] / sparse["seconds"]
         if sparse and "error" not in sparse and free and "error" not in free:
             q0, q1 = np.array(sparse["absorption"]), np.array(free["absorption"])
             err = np.array(sparse["absorption_error"])
@@ -726,7 +729,7 @@ def matfree(args) -> dict:
         out["sizes"][str(n)] = rec
         _save(path, data)
         print(n, json.dumps({k: rec.get(k) for k in (
-            "seconds_ratio", "recorded_over_matrix_free", "memory_ratio",
+            "seconds_ratio", "recorded_over_matrix_free", "recorded_over_sparse", "memory_ratio",
             "max_abs_q_difference_over_error", "floor", "baseline_over_matrix_free",
             "baseline_cpu_over_matrix_free", "baseline_step_over_step", "steady")}),
             {k: rec["apply"].get(k) for k in ("step_over_stream", "step_over_parallel_stream",

@@ -485,6 +485,37 @@ def test_bench_single_solves_again_in_the_same_process(tmp_path, monkeypatch):
         {"sparse": runs["sparse"], "baseline": runs["sparse"]}, recorded=None)
 
 
+def test_bench_matfree_with_the_sparse_operator_alone(tmp_path, monkeypatch):
+    """scripts/bench_chebyshev.py matfree --operators sparse (the sparse path alone, as for a
+    same-day figure beside the recorded one): the run is recorded with the recorded figure over
+    the sparse solve, and no matrix-free ratios (session 20: it raised KeyError after the solve
+    and recorded nothing)."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("bench_chebyshev",
+                                                  root / "scripts" / "bench_chebyshev.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def child(method, n, vectors, dtype, timeout, operator="auto", memory_gb=None,
+              checkout=None, solves=1):
+        assert operator == "sparse"
+        return {"seconds": 8.0, "peak_memory_gb": 1.0, "absorption": [[1.0]],
+                "absorption_error": [[0.1]], "rungs": [{"n_moments": 9, "filter_terms": 3}]}
+
+    monkeypatch.setattr(bench, "_run_child", child)
+    monkeypatch.setattr(bench, "_recorded_seconds", lambda n: 16.0)
+    monkeypatch.setattr(bench, "_apply_child", lambda *a, **k: {"error": "not measured"})
+    out = tmp_path / "bench.json"
+    bench.main(["matfree", "--sizes", "7", "--operators", "sparse", "--out", str(out),
+                "--label", "s"])
+    rec = json.loads(out.read_text())["s"]["sizes"]["7"]
+    assert rec["sparse"]["seconds"] == 8.0 and rec["recorded_over_sparse"] == 2.0
+    assert "recorded_over_matrix_free" not in rec and "floor" not in rec
+
+
 def test_bench_matfree_against_a_baseline_checkout(tmp_path, monkeypatch):
     """scripts/bench_chebyshev.py matfree --baseline: the solve of another checkout is measured in
     turn with this one (A B A B), the median run of each kept whole, their time ratio pair by
