@@ -10,7 +10,7 @@ moments of the same vectors.
 linear in the overlaps x_jl = P_j . b_l of the node vectors P_j with the l-recursion, through
 readouts that are smooth functions of the node energy E_j: Boltzmann factors times the line
 shape G(E' - E_j), and the pole term's Boltzmann factors, of the rung and of its probes. On the
-benchmark's rungs at N = 16 they span about 0.65 of the R window nodes to 1e-6 (the Chebyshev
+benchmark's rungs at N = 16-20 they span about 0.69 of the R window nodes to 1e-6 (the Chebyshev
 nodes crowd at the bottom of the spectrum, where the windows lie, and sample the window more
 finely than its smooth readouts need). With an orthonormal basis U (R, r) of that span the solver
 forms only the r combinations P'_p = sum_j U_jp P_j (GEMM rows and node-vector memory r + 1
