@@ -33,8 +33,8 @@ index inside the window is formed, y_jl = sum_k C_jk mu_kl for the R window node
 rungs, the lower the T0 the smaller), because the contraction below uses no other node of that
 index; a wider window keeps the full matrix and projects it. The window nodes themselves are
 compressed (:mod:`.contraction`, :func:`.contraction.readout_basis`): every readout of a rung is a
-smooth function of the node energy, and about two thirds of the R nodes' span carries them all to
-1e-6, so only r + 1 combinations of the node vectors are formed (GEMMs and node memory x r/R;
+smooth function of the node energy, and a basis of about 0.69 R of the R nodes carries them all
+to 1e-6 (N = 16-20), so only r + 1 combinations of the node vectors are formed (GEMMs and node memory x r/R;
 Q moves by < 2 % of its error bar, tests/test_chebyshev.py). Every temperature T <= T0 then
 follows by one quadrature contraction on Chebyshev nodes with
 
