@@ -179,7 +179,8 @@ def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "aut
             seconds_per_product=res.plan.seconds_per_product,
             half_width=res.plan.scale.half_width,
             rungs=[{k: d[k] for k in ("reference_temperature", "n_moments", "nodes",
-                                      "formed_rows", "node_rows", "bank_rows", "n_vectors",
+                                      "formed_rows", "node_rows", "bank_rows", "shared_bank",
+                                      "n_vectors",
                                       "filter_terms", "window_energy", "window_loss",
                                       "amplification", "seconds") if k in d}
                    for d in res.diagnostics],
@@ -597,13 +598,20 @@ def solve_floor(rungs: list[dict], n: int, n_vectors: int, apply: dict,
     node-projected moments, R the rows formed: ``formed_rows``, the compressed basis since
     session 20, else ``nodes``; 2 (M+1)^2 D b for a rung with ``node_rows`` 0 or a record without
     them, the full moment matrix), plus every Chebyshev step (filter terms + 2M + 1 per rung) at
-    the all-thread streaming bound of its bytes; nothing else (bookkeeping, bounds, plan)."""
+    the all-thread streaming bound of its bytes; nothing else (bookkeeping, bounds, plan). With
+    one k-recursion for every rung (``shared_bank`` K rows, session 21): the top rung's filter,
+    K steps and M + 1 per rung, GEMMs of 2 R K + 2 R (M + 1) flops per vector entry."""
+    shared = rungs[0].get("shared_bank", 0) if rungs else 0
+
     def flops(r):
         m = r["n_moments"] + 1
+        if shared:
+            return 2.0 * r["formed_rows"] * (shared + m)
         return 4.0 * r.get("formed_rows", r["nodes"]) * m if r.get("node_rows") else 2.0 * m * m
 
     gemm = sum(flops(r) * 2**n * n_vectors for r in rungs) / apply["gemm_flops_per_second"]
-    steps = sum(r["filter_terms"] + 2 * r["n_moments"] + 1 for r in rungs)
+    steps = (rungs[0]["filter_terms"] + shared + sum(r["n_moments"] + 1 for r in rungs)
+             if shared else sum(r["filter_terms"] + 2 * r["n_moments"] + 1 for r in rungs))
     stream = steps * apply["parallel_stream_seconds"]
     out = {"gemm_seconds": gemm, "steps": steps, "stream_seconds": stream,
            "floor_seconds": gemm + stream, "measured_over_floor": measured / (gemm + stream)}

@@ -73,6 +73,24 @@ class _Clock:
                 self.phase = outer
         return wrapper
 
+    def phased_items(self, phase: str, function):
+        """A generator function with the work of each item it yields counted in ``phase`` (as
+        :meth:`phased`; the shared recursion of session 21 yields one rung at a time)."""
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            items = function(*args, **kwargs)
+            while True:
+                outer = self.phase
+                self.phase = outer if outer in ("plan", "bounds") else phase
+                try:
+                    item = next(items)
+                except StopIteration:
+                    return
+                finally:
+                    self.phase = outer
+                yield item
+        return wrapper
+
 
 @contextlib.contextmanager
 def instrumented(clock: _Clock):
@@ -91,6 +109,9 @@ def instrumented(clock: _Clock):
         (solver, "boltzmann_filter", clock.phased("filter", solver.boltzmann_filter)),
         (solver, "plan_solve", clock.phased("plan", clock.timed("total", solver.plan_solve))),
     ]
+    if hasattr(solver, "shared_node_moments"):  # one k-recursion for every rung (session 21)
+        patches.append((solver, "shared_node_moments",
+                        clock.phased_items("k", solver.shared_node_moments)))
     if hasattr(moments, "store"):  # the l-recursion's store (session 14)
         patches.append((moments, "store", clock.timed("store", moments.store)))
     if hasattr(solver, "ChebyshevOperators"):
@@ -153,7 +174,8 @@ def profile(n: int, memory_gb: float | None = None, steady: bool = False) -> dic
     return {"n_tls": n, "dimension": 2**n, "seconds": total, "phases": phases,
             "other_seconds": total - counted, "memory_cap_gb": memory_gb, "steady": steady,
             "moments": [r.n_moments for r in plan.rungs], "block": plan.block,
-            "node_rows": list(plan.node_rows), "bank_rows": list(plan.bank_rows)}
+            "node_rows": list(plan.node_rows), "bank_rows": list(plan.bank_rows),
+            "shared_bank": getattr(plan, "shared_bank", 0)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,7 +32,12 @@ from manybody.simulation.solvers.chebyshev import kpm
 from manybody.simulation.solvers.chebyshev import plan as cp
 from manybody.simulation.solvers.chebyshev import resources as cr
 from manybody.simulation.solvers.chebyshev import solver as ch
-from manybody.simulation.solvers.chebyshev.moments import correlation_moments, node_correlation_moments
+from manybody.simulation.solvers.chebyshev.moments import (
+    NodeRung,
+    correlation_moments,
+    node_correlation_moments,
+    shared_node_moments,
+)
 from manybody.simulation.solvers.dense import solve
 
 W = np.array([0.2, 0.4])
@@ -313,6 +318,7 @@ def test_node_projected_and_full_moment_paths_agree(small, monkeypatch, trace):
     norm = absorption_normalisation(params)
     options = ChebyshevParams(trace=trace, n_vectors=6, dtype="float64")
     monkeypatch.setattr(cc, "BASIS_TOL", 0.0)  # every window node: the paths agree to round-off
+    monkeypatch.setattr(cp, "SHARED_RECURSION", False)  # rung by rung (shared: its own test)
     runs = {}
     for fraction in (1.0, 0.0):
         monkeypatch.setattr(cp, "NODE_FRACTION", fraction)
@@ -372,6 +378,128 @@ def test_compressed_node_basis_keeps_every_result(monkeypatch, kernel):
         assert np.max(np.abs(a - f) / err) < 0.02  # measured: 0.008 at a point where Q ~ 1e-3
         assert np.max(np.abs(a - f)) < 1e-5 * np.abs(f).max()
     np.testing.assert_array_equal(compressed.specific_heat, full.specific_heat)
+
+
+def test_product_matrix_and_relative_filter():
+    """T_k f = sum_m P_km T_m against numpy's Chebyshev product; the relative filter after the
+    top rung's Boltzmann filter is the filter at T0 to 1e-12 (both series cut at 1e-13); T0 equal
+    to the top gives the identity [1.0]; T0 above it is refused by name."""
+    from numpy.polynomial import chebyshev as npc
+    c = np.random.default_rng(0).standard_normal(7)
+    p = kpm.product_matrix(c, 10, 16)
+    for k in range(10):
+        want = npc.chebmul(np.eye(k + 1)[k], c)
+        np.testing.assert_allclose(p[k, : want.size], want, atol=1e-15)
+        assert not np.any(p[k, want.size:])
+    with pytest.raises(ValueError, match="columns >= rows [+] len[(]c[)] - 1 = 16, got 15"):
+        kpm.product_matrix(c, 10, 15)
+    scale = kpm.SpectralScale(lower=-5.0, upper=4.9, ground=-4.95)
+    x = np.linspace(-1.0, 1.0, 4001)
+    energy = scale.to_energy(x)
+
+    def series(coefficients):
+        return npc.chebval(x, coefficients)
+
+    def filtered(t0):  # kpm.boltzmann_filter's function of H~
+        return math.exp(0.5 * (scale.ground - scale.lower) / t0) * series(
+            kpm.exponential_coefficients(0.5 * scale.half_width / t0))
+
+    for t0 in (0.02, 0.05, 0.1):
+        psi = series(kpm.relative_filter(scale, t0, 0.2))
+        np.testing.assert_allclose(psi * filtered(0.2), np.exp(-(energy - scale.ground) / (2 * t0)),
+                                   rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(kpm.relative_filter(scale, 0.2, 0.2), [1.0])
+    with pytest.raises(ValueError, match="t0 <= top"):
+        kpm.relative_filter(scale, 0.3, 0.2)
+
+
+@pytest.mark.parametrize("operator", ["matrix_free", "sparse"])
+def test_shared_recursion_equals_rung_by_rung(monkeypatch, operator):
+    """One k-recursion for every rung (moments.shared_node_moments, session 21): per rung, the
+    node-projected moments y, the one-operator moments m and the pole overlaps q equal those of
+    node_correlation_moments with the rung's own filtered vectors and T - c to 1e-9 (float64;
+    measured 1e-13), with and without a compressed basis; and a whole solve (stochastic,
+    float64) gives the same Q, velocity shift, specific heat and error bars as the rung-by-rung
+    solve with every rung on the nodes, to 1e-9, with fewer Chebyshev steps in its plan."""
+    real = draw_realisation(ModelParams(n_tls=10, coupling=CouplingParams(strength=0.05)),
+                            realisation_rng(2, 0))
+    w, t = np.array([0.1, 0.2]), np.geomspace(0.02, 0.2, 8)
+    b = Broadening(kind="gaussian", width=0.02)
+    options = ChebyshevParams(n_vectors=3, dtype="float64", operator=operator)
+    ops = ch.ChebyshevOperators(real, options)
+    op = ops.scaled()
+    plan = ch.plan_chebyshev(real, w, t, b, options, seed=1)
+    assert plan.shared_bank > max(r.n_moments for r in plan.rungs) and len(plan.rungs) >= 3
+    r = np.random.default_rng(3).choice([-1.0, 1.0], size=(real.dimension, 3))
+    top = plan.rungs[0].temperature
+    specs = []
+    for j, rung in enumerate(plan.rungs):
+        theta = kpm.chebyshev_nodes(rung.n_moments)[0][cp.window_nodes(rung, plan.scale)]
+        basis = None
+        if j == 1:  # a compressed basis on one rung: any orthonormal columns will do
+            basis = np.linalg.qr(np.random.default_rng(4).standard_normal((theta.size, 9)))[0]
+        specs.append(NodeRung(rung.n_moments, theta, kpm.relative_filter(plan.scale,
+                                                                         rung.temperature, top),
+                              rung.stress_shift, basis))
+    shared = list(shared_node_moments(op, ops.apply_t, ops.apply_c,
+                                      kpm.boltzmann_filter(op, top, r), specs,
+                                      bank_dtype=np.float64))
+    assert len(shared) == len(specs)
+    for rung, spec, got in zip(plan.rungs, specs, shared, strict=True):
+        y, m, _, q = node_correlation_moments(
+            op, kpm.ShiftedDiagonal(ops.apply_t.diagonal, rung.stress_shift), ops.apply_c,
+            kpm.boltzmann_filter(op, rung.temperature, r), rung.n_moments, spec.theta,
+            bank_dtype=np.float64, basis=spec.basis)
+        for a, ref in zip(got, (y, m, q), strict=True):
+            np.testing.assert_allclose(a, ref, rtol=0, atol=1e-9 * np.abs(ref).max())
+    shared_solve = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
+    monkeypatch.setattr(cp, "SHARED_RECURSION", False)
+    monkeypatch.setattr(cp, "NODE_FRACTION", 1.0)  # every rung on its nodes, as shared does
+    alone = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
+    assert shared_solve.plan.shared_bank and not alone.plan.shared_bank
+    assert shared_solve.plan.node_rows == alone.plan.node_rows
+    # products per vector: the top filter, the shared k-recursion and every rung's l-recursion,
+    # against two recursions and a filter per rung
+    steps = shared_solve.plan.shared_bank + sum(r.n_moments + 1 for r in alone.plan.rungs)
+    assert steps + alone.plan.rungs[0].filter_terms < sum(
+        2 * (r.n_moments + 1) + r.filter_terms for r in alone.plan.rungs)
+    for name in ("absorption", "velocity_shift", "specific_heat"):
+        for suffix in ("", "_error"):
+            a, f = getattr(shared_solve, name + suffix), getattr(alone, name + suffix)
+            np.testing.assert_allclose(a, f, rtol=1e-9, atol=1e-9 * np.abs(f).max())
+
+
+def test_shared_recursion_where_the_plan_allows_it(monkeypatch):
+    """The plan shares the k-recursion only where it may and where it fits: not for an exact
+    trace, with target_error or with SHARED_RECURSION off; under a memory cap that holds the
+    rung-by-rung solve but not the shared bank with every rung's node vectors it falls back
+    (shared_bank = 0) within the cap; the shared plan counts more memory than the other."""
+    real = draw_realisation(ModelParams(n_tls=10, coupling=CouplingParams(strength=0.05)),
+                            realisation_rng(2, 0))
+    w, t = np.array([0.1, 0.2]), np.geomspace(0.02, 0.2, 8)
+    b = Broadening(kind="gaussian", width=0.02)
+    options = ChebyshevParams(n_vectors=4, dtype="float64")
+    shared = ch.plan_chebyshev(real, w, t, b, options)
+    assert shared.shared_bank > 0 and shared.bank_rows == (shared.shared_bank,) * len(shared.rungs)
+    for other in (ChebyshevParams(trace="exact", dtype="float64"),
+                  ChebyshevParams(n_vectors=4, target_error=0.1, max_vectors=8)):
+        assert ch.plan_chebyshev(real, w, t, b, other).shared_bank == 0
+    monkeypatch.setattr(cp, "SHARED_RECURSION", False)
+    alone = ch.plan_chebyshev(real, w, t, b, options)
+    assert alone.shared_bank == 0 and alone.memory_bytes < shared.memory_bytes
+    monkeypatch.setattr(cp, "SHARED_RECURSION", True)
+    fixed = operator_bytes_of(real, options)
+    cap = (alone.memory_bytes + shared.memory_bytes) / 2
+    monkeypatch.setattr(cp, "available_memory", lambda: cap / options.memory_fraction)
+    capped = ch.plan_chebyshev(real, w, t, b, options)
+    assert capped.shared_bank == 0 and capped.memory_bytes <= cap
+    assert fixed < cap
+
+
+def operator_bytes_of(real, options) -> int:
+    """The bytes of H (and T, C) that a plan counts besides its own work (for the cap above)."""
+    ops = ch.ChebyshevOperators(real, options)
+    return kpm.operator_bytes(ops.h) + ops.extra_bytes
 
 
 def test_readout_basis_carries_every_readout_of_a_rung():
@@ -652,6 +780,9 @@ def test_plan_under_a_memory_cap_shrinks_bank_block_then_node_rows(monkeypatch):
     b = Broadening(kind="gaussian", width=ETA)
     params = ChebyshevParams(n_vectors=4, dtype="float64")
     monkeypatch.setattr(cc, "BASIS_TOL", 0.0)  # node rows = window nodes (compression: below)
+    # the rung-by-rung plan (the shared k-recursion and its fallback under a cap:
+    # test_shared_recursion_where_the_plan_allows_it)
+    monkeypatch.setattr(cp, "SHARED_RECURSION", False)
     default = ch.plan_chebyshev(real, W, temperatures(), b, params)
     nodes = [cp.window_nodes(r, default.scale).size + 1 for r in default.rungs]
     # by default only rungs with a narrow window (nodes <= 0.4 (M + 1)) project on the nodes

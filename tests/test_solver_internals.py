@@ -396,13 +396,14 @@ def test_moments_never_read_what_they_did_not_write(small_inner, moment_inputs):
             np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("capped", [False, True])
+@pytest.mark.parametrize("capped", [False, True, "shared"])
 def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch, capped):
     """A whole solve (several rungs and blocks, a rung that keeps the full moment matrix and rungs
     that project; capped: one vector per block and 256-row banks, so the node vectors are
     accumulated over chunks and the full matrix reruns its l-recursion) with NaN-filled workspace
     arrays: the same results, bit for bit, and the workspace never holds more than the plan's
-    count of its rows (plan.solve_bytes); uncapped, with the compressed node basis."""
+    count of its rows (plan.solve_bytes); uncapped, with the compressed node basis; "shared":
+    one k-recursion for every rung (session 21), within plan.shared_role_bytes."""
     from manybody.config.probe import Broadening
     from manybody.config.solver import ChebyshevParams
     from manybody.simulation.solvers.chebyshev import plan as cp
@@ -413,6 +414,9 @@ def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch, capped):
     w, t = np.array([0.1, 0.2]), np.geomspace(0.02, 0.2, 8)
     b = Broadening(kind="gaussian", width=0.02)
     monkeypatch.setattr(cp, "available_memory", lambda: 2**30)  # the same plan on any machine
+    shared = capped == "shared"
+    capped = capped is True
+    monkeypatch.setattr(cp, "SHARED_RECURSION", shared)
     fraction = 38 / 1024 if capped else 0.8
     if not capped:  # the compressed node basis too (session 20; by default from N = 14)
         from manybody.simulation.solvers.chebyshev import contraction as cc
@@ -430,6 +434,17 @@ def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch, capped):
     again = ch.chebyshev_absorption(real, w, t, b, params, seed=3)
     plan = again.plan
     assert len(plan.rungs) >= 3
+    if shared:
+        assert plan.shared_bank > 0 and all(u is not None for u in plan.node_bases)
+        for name in ("absorption", "velocity_shift", "specific_heat", "absorption_error"):
+            np.testing.assert_array_equal(getattr(fresh, name), getattr(again, name))
+        triples = [(u.shape[1] + 1, r.n_moments, cp.window_nodes(r, plan.scale).size + 1)
+                   for r, u in zip(plan.rungs, plan.node_bases, strict=True)]
+        roles = cp.shared_role_bytes(real.dimension, plan.block, triples, plan.shared_bank,
+                                     plan.columns, 4)
+        assert roles == plan.workspace_bytes
+        assert 0 < holder["w"].peak <= sum(roles.values())
+        return
     assert any(r == 0 for r in plan.node_rows) and any(r > 0 for r in plan.node_rows)
     if capped:
         assert plan.block == 1 and all(k < r.n_moments for k, r in zip(plan.bank_rows,

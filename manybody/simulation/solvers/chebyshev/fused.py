@@ -77,17 +77,21 @@ def record(new: np.ndarray, bank_row: np.ndarray, *, current: np.ndarray | None 
     return dots
 
 
-def store(new: np.ndarray, bank_row: np.ndarray) -> None:
-    """Store X (D, b) transposed into a bank row (b, D), cast to its dtype: :func:`record`
-    without the dots, for the l-recursion, whose dots nobody reads (session 14: the dots were
-    half of the pass, 0.21-0.27 against 0.09-0.12 ms at N = 16 with 4 vectors).
+def store(new: np.ndarray, bank_row: np.ndarray, *, stress: np.ndarray | None = None,
+          shift: float = 0.0) -> None:
+    """Store X (D, b), or t_r X_rj - c X_rj with a ``stress`` diagonal t (as :func:`record`),
+    transposed into a bank row (b, D), cast to its dtype: :func:`record` without the dots, for
+    the l-recursion, whose dots nobody reads (session 14: the dots were half of the pass,
+    0.21-0.27 against 0.09-0.12 ms at N = 16 with 4 vectors).
 
     Raises
     ------
     ValueError
         When the shapes do not match.
     """
-    _store_kernel(_row_width(new, bank_row))(np.ascontiguousarray(new).reshape(-1), bank_row)
+    kernel = _store_kernel(_row_width(new, bank_row), stress is not None)
+    kernel(np.ascontiguousarray(new).reshape(-1), bank_row,
+           new[:, 0] if stress is None else stress, float(shift))
 
 
 def _row_width(new: np.ndarray, bank_row: np.ndarray) -> int:
@@ -99,19 +103,25 @@ def _row_width(new: np.ndarray, bank_row: np.ndarray) -> int:
 
 
 @functools.cache
-def _store_kernel(width: int):
-    """Compiled transposing store for one block width (a compile-time constant)."""
+def _store_kernel(width: int, scale_rows: bool = False):
+    """Compiled transposing store for one block width (a compile-time constant), optionally of
+    the rows scaled by t_r - c (computed t_r x - c x in float64, as :func:`record`)."""
     import numba  # core dependency, heavy: compiled only when first used
 
     rows_per_chunk = _ROWS
 
     @numba.njit(parallel=True, cache=True)
-    def kernel(new, bank):
+    def kernel(new, bank, stress, shift):
         dim = bank.shape[1]
         for c in numba.prange((dim + rows_per_chunk - 1) // rows_per_chunk):
             for r in range(c * rows_per_chunk, min(dim, (c + 1) * rows_per_chunk)):
+                t = stress[r] if scale_rows else 0.0
                 for j in range(width):
-                    bank[j, r] = new[r * width + j]
+                    value = new[r * width + j]
+                    if scale_rows:
+                        bank[j, r] = t * value - shift * value
+                    else:
+                        bank[j, r] = value
 
     return kernel
 

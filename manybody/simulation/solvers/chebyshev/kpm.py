@@ -360,6 +360,52 @@ def boltzmann_filter(op: ScaledOperator, t0: float, r: np.ndarray) -> np.ndarray
     return prefactor * chebyshev_series(op, r, coefficients)
 
 
+def relative_filter(scale: SpectralScale, t0: float, top: float) -> np.ndarray:
+    """Chebyshev coefficients of psi(H~) = e^{-(1/2T0 - 1/2T_top)(H - E_0)} (T0 <= T_top, in K).
+
+    psi(H~) applied after :func:`boltzmann_filter` at T_top is the filter at T0: both series are
+    the exponential's to 1e-13 absolute (:func:`exponential_coefficients`), relative to the value
+    1 at E_0 (times e^{(E_0 - E_lower)/2T} <= a few), so their product differs from the filter at
+    T0 by about 2e-13 of that (:mod:`.moments`, :func:`.moments.shared_node_moments`).
+    [1.0] for T0 = T_top.
+
+    Raises
+    ------
+    ValueError
+        When T0 > T_top.
+    """
+    excess = 1.0 / t0 - 1.0 / top
+    if excess < -1e-12 / top:
+        raise ValueError(f"relative_filter needs t0 <= top, got t0={t0!r} > top={top!r}")
+    if excess <= 0.0:
+        return np.ones(1)
+    prefactor = math.exp(0.5 * excess * (scale.ground - scale.lower))
+    return prefactor * exponential_coefficients(0.5 * excess * scale.half_width)
+
+
+def product_matrix(coefficients: np.ndarray, rows: int, columns: int) -> np.ndarray:
+    """P[k, m] with T_k(x) f(x) = sum_m P[k, m] T_m(x), f = sum_n c_n T_n (k < rows, m < columns).
+
+    T_k T_n = (T_k+n + T_|k-n|) / 2, so every entry k of a row gets c_n / 2 at m = k + n and at
+    |k - n|; ``columns`` must be at least rows + len(c) - 1 (the product's degree + 1).
+
+    Raises
+    ------
+    ValueError
+        When ``columns`` is too small to hold the product.
+    """
+    c = np.asarray(coefficients, dtype=np.float64).ravel()
+    if columns < rows + c.size - 1:
+        raise ValueError(f"product_matrix needs columns >= rows + len(c) - 1 = "
+                         f"{rows + c.size - 1}, got {columns}")
+    out = np.zeros((rows, columns))
+    k = np.arange(rows)
+    for n, value in enumerate(c):
+        out[k, k + n] += 0.5 * value
+        out[k, np.abs(k - n)] += 0.5 * value
+    return out
+
+
 def rademacher(seed: np.random.SeedSequence, index: int, dim: int) -> np.ndarray:
     """Random vector i of a stream: +-1 entries from SeedSequence(seed.entropy, key + (i,))."""
     child = np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + (index,))

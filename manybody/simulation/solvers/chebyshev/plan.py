@@ -22,6 +22,7 @@ from scipy.special import dawsn, erfc
 from manybody.config.probe import RELATIVE_WIDTH_LIMIT, Broadening
 from manybody.config.solver import ChebyshevParams
 from manybody.simulation.solvers.chebyshev.kpm import (
+    DiagonalOperator,
     ScaledOperator,
     SpectralScale,
     boltzmann_filter,
@@ -29,6 +30,7 @@ from manybody.simulation.solvers.chebyshev.kpm import (
     exponential_coefficients,
     gemm_rate,
     operator_bytes,
+    relative_filter,
     tail_degrees,
 )
 from manybody.simulation.solvers.memory import available_memory
@@ -39,7 +41,7 @@ __all__ = ["FILTER_DEPTH", "LineShape", "Plan", "Rung", "balanced_rows", "build_
            "check_filter_temperatures",
            "check_inputs", "check_params", "lowest_filter_temperature", "plan_solve",
            "projects", "required_moments", "role_bytes", "rows_that_fit", "rung_bytes", "rung_seconds",
-           "solve_bytes",
+           "shared_bytes", "shared_role_bytes", "shared_seconds", "shares", "solve_bytes",
            "stored_rows", "window_nodes",
            "window_rung"]
 
@@ -106,7 +108,8 @@ class Plan:
     :meth:`.workspace.Workspace.fit`). ``node_bases``: per rung the compressed node basis U
     (R, r) of :func:`.contraction.readout_basis` for a rung that projects on nodes (its
     ``node_rows`` then count compressed rows), else None; empty when the plan was made without
-    one."""
+    one. ``shared_bank``: rows of the one k-recursion that serves every rung
+    (:func:`.moments.shared_node_moments`, :func:`shares`), 0 where each rung runs its own."""
 
     scale: SpectralScale
     rungs: tuple[Rung, ...]
@@ -121,6 +124,7 @@ class Plan:
     threads: int = 1
     workspace_bytes: dict[str, int] = field(default_factory=dict)
     node_bases: tuple[np.ndarray | None, ...] = ()
+    shared_bank: int = 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -522,6 +526,67 @@ def rung_seconds(nodes: int, n_moments: int, rows: int, bank: int, filter_terms:
     return products * seconds_per_product + 2.0 * (m + 1) ** 2 * dim / gemm_rate + 8.0 * m**3 / 1e10
 
 
+#: Whether a plan may serve every rung from one k-recursion (:func:`.moments.shared_node_moments`)
+#: where it fits; False gives the rung-by-rung solve of session 20 (tests compare the two).
+SHARED_RECURSION = True
+
+
+def shared_bytes(dim: int, block: int, rungs: list[tuple[int, int, int]], k_rows: int,
+                 columns: int, itemsize: int, n_frequencies: int) -> int:
+    """Memory (bytes) of a solve whose rungs share one k-recursion: the largest rung's work
+    vectors, moments and tables (:func:`_rung_other_bytes`, the rungs are contracted one after
+    the other), a start vector (float64) per rung, and the workspace of
+    :func:`.moments.shared_node_moments` (``shared_role_bytes``).
+
+    Parameters
+    ----------
+    rungs : list of (nodes, n_moments, window)
+        Per rung: node rows formed (+ 1), M and the window nodes (+ 1).
+    k_rows : int
+        Rows of the shared bank.
+    """
+    other = max(_rung_other_bytes(dim, block, n, m, n_frequencies, w) for n, m, w in rungs)
+    starts = len(rungs) * dim * block * 8
+    return other + starts + sum(shared_role_bytes(dim, block, rungs, k_rows, columns,
+                                                  itemsize).values())
+
+
+def shared_role_bytes(dim: int, block: int, rungs: list[tuple[int, int, int]], k_rows: int,
+                      columns: int, itemsize: int) -> dict[str, int]:
+    """Bytes per workspace role of :func:`.moments.shared_node_moments`: "left" holds the node
+    vectors of every rung at once, "scratch" the shared bank, then the l buffer."""
+    nodes = sum(n for n, _, _ in rungs)
+    scratch = max(k_rows, max(min(columns, m + 1) for _, m, _ in rungs))
+    return {"left": block * nodes * dim * itemsize, "scratch": block * scratch * dim * itemsize}
+
+
+def shared_seconds(rungs: list[tuple[int, int, int]], k_rows: int, filter_terms: int, dim: int,
+                   seconds_per_product: float, gemm_rate: float) -> float:
+    """Time (s) of one vector of a shared solve: the top rung's filter, the shared k-recursion
+    (``k_rows`` steps), each rung's l-recursion (M + 1 steps), the GEMMs (node vectors over at
+    most ``k_rows`` bank rows, 2 nodes k_rows D flops per rung at most, and the l-GEMMs, 2 nodes
+    (M + 1) D) and the small contractions. ``rungs`` as in :func:`shared_bytes`."""
+    products = filter_terms + k_rows + sum(m + 1 for _, m, _ in rungs)
+    gemm = sum(2.0 * n * (k_rows + m + 1) * dim for n, m, _ in rungs) / gemm_rate
+    return products * seconds_per_product + gemm + sum(8.0 * n * m * m / 1e10
+                                                       for n, m, _ in rungs)
+
+
+def shares(rungs: list[Rung], scale: SpectralScale, params: ChebyshevParams, diagonal_stress: bool
+           ) -> int:
+    """Rows of the one k-recursion that can serve every rung (:func:`.moments.shared_node_moments`),
+    0 where the rungs run their own: with one rung, for an exact trace (the reference of the
+    calibration, kept on the path it was calibrated on), with ``target_error`` (vectors are added
+    per rung), with a stress that is not diagonal (its T - c moves to the l-vectors), or when
+    :data:`SHARED_RECURSION` is off. The rows: max over the rungs of M + the terms of the filter
+    that takes the top rung's vectors to the rung's (:func:`.kpm.relative_filter`)."""
+    if (not SHARED_RECURSION or len(rungs) < 2 or params.trace == "exact"
+            or params.target_error is not None or not diagonal_stress):
+        return 0
+    top = rungs[0].temperature
+    return max(r.n_moments + relative_filter(scale, r.temperature, top).size for r in rungs)
+
+
 def _achievable_width(scale, t0, served, keep, frequencies, broadening, tol, velocity,
                       beta_excess, n_moments) -> float:
     """Narrowest kernel width whose required M at this rung is <= ``n_moments`` (bisection; the
@@ -725,8 +790,30 @@ def plan_solve(
     roles = role_bytes(dim, block, [(n, r.n_moments, rows, bank) for r, n in
                                     zip(rungs, nodes, strict=True)], columns, itemsize)
     node_bases = tuple(u if rows_j else None for u, rows_j in zip(bases, node_rows, strict=True))
+    # one k-recursion for every rung where all rungs form their node vectors in one pass and the
+    # shared bank with every rung's node vectors fits (each rung then projects on nodes)
+    k_rows = shares(rungs, scale, params, isinstance(apply_stress, DiagonalOperator))
+    if k_rows and rows == r_max and block == wanted:
+        triples = [(n, r.n_moments, full) for r, n, full in zip(rungs, nodes, windows, strict=True)]
+
+        def shared_need(c):
+            return shared_bytes(dim, block, triples, k_rows, c, itemsize, len(frequencies))
+
+        fitting = [c for c in (*COLUMN_CHOICES, 64) if shared_need(c) <= budget]
+        if fitting:
+            columns = fitting[0]
+            memory = int(fixed + shared_need(columns))
+            node_rows, bank_rows = tuple(nodes), (k_rows,) * len(rungs)
+            roles = shared_role_bytes(dim, block, triples, k_rows, columns, itemsize)
+            seconds = n_vec * shared_seconds(triples, k_rows, rungs[0].filter_terms, dim, t_mv,
+                                             rate)
+            node_bases = tuple(bases)
+        else:
+            k_rows = 0
+    else:
+        k_rows = 0
     plan = Plan(scale, tuple(rungs), block, node_rows, bank_rows, memory, seconds, t_mv, n_vec,
-                columns, max(1, int(threads)), roles, node_bases)
+                columns, max(1, int(threads)), roles, node_bases, k_rows)
     if params.max_seconds is not None and seconds > params.max_seconds:
         raise ValueError(
             f"the chebyshev solve is estimated at {seconds:.3g} s (> max_seconds="

@@ -123,11 +123,13 @@ from manybody.simulation.solvers.chebyshev.kpm import (
     ScaledOperator,
     ShiftedDiagonal,
     boltzmann_filter,
+    chebyshev_nodes,
     commutator,
     jackknife_ratio,
     operator_applier,
     operator_bytes,
     rademacher,
+    relative_filter,
     spectral_bounds,
 )
 from manybody.simulation.solvers.chebyshev.matrix_free import (
@@ -135,8 +137,10 @@ from manybody.simulation.solvers.chebyshev.matrix_free import (
     matrix_free_refusal,
 )
 from manybody.simulation.solvers.chebyshev.moments import (
+    NodeRung,
     correlation_moments,
     node_correlation_moments,
+    shared_node_moments,
 )
 from manybody.simulation.solvers.chebyshev.plan import (
     Plan,
@@ -518,6 +522,8 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
     # counted with it: a buffer larger than this solve needs for its role is freed
     workspace = current_workspace()
     workspace.fit(plan.workspace_bytes)
+    shared = (_shared_sums(op, apply_t, apply_c, plan, w, t, broadening, params, seq, velocity,
+                           workspace) if plan.shared_bank else None)
     for j, (rung, rows, bank) in enumerate(zip(plan.rungs, plan.node_rows, plan.bank_rows,
                                                strict=True)):
         rung_start = time.perf_counter()
@@ -525,8 +531,13 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
         rung_index[served] = j
         m_coarse = coarse_moments(rung.n_moments)
         basis = plan.node_bases[j] if plan.node_bases else None
-        parts, count = _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t[served],
-                                  broadening, params, seq, velocity, m_coarse, workspace, basis)
+        if shared is None:
+            parts, count = _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w,
+                                      t[served], broadening, params, seq, velocity, m_coarse,
+                                      workspace, basis)
+        else:  # the rung's share of the shared solve's time (the k-recursion on the top rung)
+            parts, count, seconds = shared[j]
+            rung_start -= seconds
         arrays = {k: np.concatenate(p) for k, p in parts.items()}
         kinds = ("abs", "vel") if velocity else ("abs",)
         for kind in kinds:
@@ -552,13 +563,72 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
         nodes = int(window_nodes(rung, plan.scale).size) + 1
         diagnostics[-1].update(nodes=nodes, node_rows=plan.node_rows[j],
                                bank_rows=plan.bank_rows[j],
-                               formed_rows=nodes if basis is None else basis.shape[1] + 1)
+                               formed_rows=nodes if basis is None else basis.shape[1] + 1,
+                               shared_bank=plan.shared_bank)
     raw = Responses(im_chi=values["abs"], re_chi=values["vel"] if velocity else None,
                     specific_heat=values["heat"],
                     errors={"im_chi": (statistical["abs"], truncation["abs"]),
                             "re_chi": (statistical["vel"], truncation["vel"]),
                             "specific_heat": (statistical["heat"], truncation["heat"])})
     return raw, plan, {"rung_index": rung_index, "diagnostics": diagnostics}
+
+
+def _contract(parts: dict[str, list[np.ndarray]], contraction, coarse, y, m, q, exact: bool
+              ) -> None:
+    """Add one block's numerators, Z and energy sums (full and coarse) to ``parts`` (per vector,
+    or summed for an exact trace, whose contraction is linear in the moments)."""
+    if exact:  # the contraction is linear in the moments: contract the block's sum once
+        y, m, q = (a.sum(axis=0, keepdims=True) for a in (y, m, q))
+    block = contraction.per_vector(y, m, q)
+    for i, contract in enumerate(coarse):
+        block.update({f"coarse{i}_{k}": a for k, a in contract.per_vector(y, m, q).items()})
+    for key, value in block.items():
+        summed = value.sum(axis=0, keepdims=True) if exact else value
+        if exact and key in parts:
+            parts[key][0] += summed
+        else:
+            parts.setdefault(key, []).append(summed)
+
+
+def _shared_sums(op, apply_t, apply_c, plan, w, t, broadening, params, seq, velocity,
+                 workspace) -> list[tuple[dict[str, list[np.ndarray]], int, float]]:
+    """Per rung, what :func:`_rung_sums` returns, and the seconds spent on it, from one
+    k-recursion for all rungs per block of vectors (:func:`.moments.shared_node_moments`,
+    ``plan.shared_bank``; the shared recursion's time is counted on the top rung)."""
+    rungs = plan.rungs
+    top = rungs[0].temperature
+    specs = []
+    for j, rung in enumerate(rungs):
+        theta = chebyshev_nodes(rung.n_moments)[0][window_nodes(rung, plan.scale)]
+        specs.append(NodeRung(rung.n_moments, theta, relative_filter(plan.scale, rung.temperature,
+                                                                     top),
+                              rung.stress_shift, plan.node_bases[j] if plan.node_bases else None))
+    results: list[tuple[dict[str, list[np.ndarray]], int, float]] = [
+        ({}, 0, 0.0) for _ in rungs]
+    dim = op.dimension
+    count = 0
+    while count < plan.vectors_per_rung:
+        size = min(plan.block, plan.vectors_per_rung - count)
+        start = time.perf_counter()
+        r = np.stack([rademacher(seq, i, dim) for i in range(count, count + size)], axis=1)
+        vecs = boltzmann_filter(op, top, r)
+        del r
+        moments = shared_node_moments(op, apply_t, apply_c, vecs, specs,
+                                      bank_dtype=params.numpy_dtype, chunk=plan.columns,
+                                      threads=plan.threads, workspace=workspace)
+        for j, (y, m, q) in enumerate(moments):
+            served = np.asarray(rungs[j].served)
+            contraction, coarse = rung_contractions(rungs[j], plan.scale, w, t[served],
+                                                    broadening, velocity)
+            parts, _, seconds = results[j]
+            _contract(parts, contraction, coarse, y, m, q, False)
+            del y
+            now = time.perf_counter()
+            results[j] = (parts, count + size, seconds + now - start)
+            start = now
+        del vecs
+        count += size
+    return results
 
 
 def _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t_served, broadening, params,
@@ -601,18 +671,8 @@ def _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t_served, broade
             q = q @ contraction.cw_rows.T
             del mu
         del vecs
-        if exact:  # the contraction is linear in the moments: contract the block's sum once
-            y, m, q = (a.sum(axis=0, keepdims=True) for a in (y, m, q))
-        block = contraction.per_vector(y, m, q)
-        for i, contract in enumerate(coarse):
-            block.update({f"coarse{i}_{k}": a for k, a in contract.per_vector(y, m, q).items()})
+        _contract(parts, contraction, coarse, y, m, q, exact)
         del y
-        for key, value in block.items():
-            summed = value.sum(axis=0, keepdims=True) if exact else value
-            if exact and key in parts:
-                parts[key][0] += summed
-            else:
-                parts.setdefault(key, []).append(summed)
         count += size
         if count >= goal and not exact and params.target_error is not None:
             rel = _relative_error(parts)
