@@ -227,8 +227,49 @@ class _PoisonedWorkspace:
         self.peak = max(self.peak, self.inner.nbytes)
         return array
 
+    def take_rows(self, role, shape, dtype):
+        array = self.inner.take_rows(role, shape, dtype)
+        array[...] = np.nan
+        self.peak = max(self.peak, self.inner.nbytes)
+        return array
+
     def fit(self, role_bytes):
         self.inner.fit(role_bytes)
+
+
+def test_workspace_blocks_keep_vectors_off_power_of_two_distances():
+    """Workspace.take_rows (session 21): a (b, rows, D) block with each vector's rows
+    C-contiguous; where one vector's rows take 4 MB or more, the distance between vectors is not
+    a multiple of 2^17 bytes (at 2^27 and beyond the compiled stores took 6-20x as long), and the
+    buffer holds exactly plan's count of it (block_bytes); small blocks have no gap. Stores into
+    a block give the same rows as into a plain array."""
+    from manybody.simulation.solvers.chebyshev.fused import store
+    from manybody.simulation.solvers.chebyshev.workspace import (
+        GAP_FROM,
+        Workspace,
+        block_bytes,
+    )
+
+    for rows, dim, dtype in ((64, 1 << 20, np.float32), (256, 1 << 18, np.float32),
+                             (128, 1 << 18, np.float64), (1024, 1 << 16, np.float32),
+                             (3, 1 << 10, np.float32)):
+        work = Workspace()
+        block = work.take_rows("scratch", (4, rows, 1), dtype)  # a small one first: grows
+        block = work.take_rows("scratch", (4, rows, dim), dtype)
+        itemsize = np.dtype(dtype).itemsize
+        assert block.shape == (4, rows, dim) and block.dtype == dtype
+        assert all(block[i].flags.c_contiguous for i in range(4))
+        per_vector = rows * dim * itemsize
+        if per_vector >= GAP_FROM:
+            assert block.strides[0] > per_vector and block.strides[0] % (1 << 17) != 0
+        else:
+            assert block.strides[0] == per_vector
+        assert work.nbytes == block_bytes((4, rows, dim), itemsize)
+    work = Workspace()
+    block = work.take_rows("left", (4, 3, 1 << 20), np.float32)
+    new = np.random.default_rng(0).standard_normal((1 << 20, 4))
+    store(new, block[:, 1, :])
+    np.testing.assert_array_equal(block[:, 1, :], new.T.astype(np.float32))
 
 
 def test_workspace_reuses_one_buffer_per_role_and_grows_it():

@@ -179,7 +179,7 @@ def correlation_moments(
     start = 0
     while start < m_count:
         stop = min(m_count, start + rows)
-        bank = workspace.take("scratch", (b, stop - start, dim), bank_dtype)
+        bank = workspace.take_rows("scratch", (b, stop - start, dim), bank_dtype)
         for k in range(start, stop):
             new = _advance(op, v, k, current, previous, fused)
             _keep(new, current, k, bank[:, k - start, :], left, fused, probes, stacked, m, p)
@@ -213,7 +213,7 @@ def _fill_columns(op, right, v, bank, out, chunk, fused=False, threads=1, worksp
     b, _, dim = bank.shape
     m_count = out.shape[2]
     workspace = Workspace() if workspace is None else workspace
-    buffer = workspace.take(role, (b, min(chunk, m_count), dim), bank.dtype)
+    buffer = workspace.take_rows(role, (b, min(chunk, m_count), dim), bank.dtype)
     previous = current = None
     start = 0
     while start < m_count:
@@ -361,8 +361,8 @@ def node_correlation_moments(
     for lo in range(0, n_rows + 1, per_pass):
         hi = min(n_rows + 1, lo + per_pass)
         weights = projector[lo:hi].astype(bank_dtype)  # a float64 matrix would upcast the GEMM
-        nodes = workspace.take("left", (b, hi - lo, dim), bank_dtype)
-        bank = workspace.take("scratch", (b, rows, dim), bank_dtype)
+        nodes = workspace.take_rows("left", (b, hi - lo, dim), bank_dtype)
+        bank = workspace.take_rows("scratch", (b, rows, dim), bank_dtype)
         previous = current = None
         start = 0
         while start < m_count:  # the k-recursion, in chunks of ``rows`` bank rows
@@ -532,7 +532,7 @@ def shared_node_moments(
     no_probes = np.zeros((b, 0, k_count))
     starts = [v if r.relative.size == 1 and r.relative[0] == 1.0 else np.zeros_like(v)
               for r in rungs]
-    bank = workspace.take("scratch", (b, k_count, dim), bank_dtype)
+    bank = workspace.take_rows("scratch", (b, k_count, dim), bank_dtype)
     previous = current = None
     for k in range(k_count):
         new = _advance(op, v, k, current, previous, fused)
@@ -542,7 +542,7 @@ def shared_node_moments(
                 start += rung.relative[k] * new
         previous, current = current, new
     del previous, current
-    nodes = workspace.take("left", (b, offsets[-1], dim), bank_dtype)
+    nodes = workspace.take_rows("left", (b, offsets[-1], dim), bank_dtype)
     matmul_columns(np.vstack(weights).astype(bank_dtype), bank, nodes, ACCUMULATE_COLUMNS,
                    threads)
     del bank

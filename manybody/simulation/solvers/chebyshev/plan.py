@@ -33,6 +33,7 @@ from manybody.simulation.solvers.chebyshev.kpm import (
     relative_filter,
     tail_degrees,
 )
+from manybody.simulation.solvers.chebyshev.workspace import block_bytes
 from manybody.simulation.solvers.memory import available_memory
 from manybody.support import validate as v
 from manybody.support.threads import blas_threads
@@ -463,7 +464,8 @@ def rung_bytes(dim: int, block: int, nodes: int, n_moments: int, rows: int, bank
     per vector (``itemsize`` bytes per number) the rows of :func:`stored_rows`; the moment
     arrays (float64, with temporaries) and the contraction's kernel tables."""
     return (_rung_other_bytes(dim, block, nodes, n_moments, n_frequencies)
-            + block * sum(stored_rows(nodes, n_moments, rows, bank, columns)) * dim * itemsize)
+            + sum(block_bytes((block, r, dim), itemsize)
+                  for r in stored_rows(nodes, n_moments, rows, bank, columns)))
 
 
 def solve_bytes(dim: int, block: int, rungs: list[tuple[int, int, int, int]], columns: int,
@@ -494,7 +496,8 @@ def role_bytes(dim: int, block: int, rungs: list[tuple[int, int, int, int]], col
     for nodes, n_moments, rows, bank, *_ in rungs:
         a, b = stored_rows(nodes, n_moments, rows, bank, columns)
         left, scratch = max(left, a), max(scratch, b)
-    return {"left": block * left * dim * itemsize, "scratch": block * scratch * dim * itemsize}
+    return {"left": block_bytes((block, left, dim), itemsize),
+            "scratch": block_bytes((block, scratch, dim), itemsize)}
 
 
 def _rung_other_bytes(dim: int, block: int, nodes: int, n_moments: int,
@@ -557,7 +560,8 @@ def shared_role_bytes(dim: int, block: int, rungs: list[tuple[int, int, int]], k
     vectors of every rung at once, "scratch" the shared bank, then the l buffer."""
     nodes = sum(n for n, _, _ in rungs)
     scratch = max(k_rows, max(min(columns, m + 1) for _, m, _ in rungs))
-    return {"left": block * nodes * dim * itemsize, "scratch": block * scratch * dim * itemsize}
+    return {"left": block_bytes((block, nodes, dim), itemsize),
+            "scratch": block_bytes((block, scratch, dim), itemsize)}
 
 
 def shared_seconds(rungs: list[tuple[int, int, int]], k_rows: int, filter_terms: int, dim: int,

@@ -41,10 +41,29 @@ import numpy as np
 
 from manybody.simulation.solvers import memory
 
-__all__ = ["KEEP_GROWTH_LIMIT", "KEEP_IDLE_SECONDS", "Workspace", "current_workspace",
-           "kept_bytes", "release_kept_workspace", "reusing_workspace"]
+__all__ = ["KEEP_GROWTH_LIMIT", "KEEP_IDLE_SECONDS", "VECTOR_GAP", "Workspace",
+           "block_bytes", "current_workspace", "kept_bytes", "release_kept_workspace",
+           "reusing_workspace"]
 
 log = logging.getLogger(__name__)
+
+#: Bytes left free between the rows of consecutive vectors of a block (:meth:`Workspace.take_rows`)
+#: when one vector's rows take at least :data:`GAP_FROM` bytes. Session 21: the compiled passes
+#: that store a step into a bank row write the b vectors' rows at once, b streams one vector's
+#: rows apart; where that distance was a large power of two (2^27 bytes and more: 256 l-columns
+#: at N = 18, 64 at N = 20, a 256-row bank chunk at N = 18) each store took 6-20x as long
+#: (N = 18, 4 vectors: 7.1-8.0 ms against 0.2-0.4 ms; N = 20: 28-32 ms against 1.5-1.8 ms; 23 s
+#: of a 56 s solve). A gap of 64 KB removed it in every case measured.
+VECTOR_GAP = 1 << 16
+#: One vector's rows from which :data:`VECTOR_GAP` is added (4 MB: below it no slow store was seen).
+GAP_FROM = 1 << 22
+
+
+def block_bytes(shape: tuple[int, int, int], itemsize: int) -> int:
+    """Bytes of a (b, rows, D) block of :meth:`Workspace.take_rows`, its gaps included."""
+    b, rows, dim = shape
+    per_vector = rows * dim * itemsize
+    return b * (per_vector + (VECTOR_GAP if per_vector >= GAP_FROM else 0))
 
 
 class Workspace:
@@ -82,6 +101,17 @@ class Workspace:
             held = np.empty(max(nbytes, 1), dtype=np.uint8)
             self._buffers[role] = held
         return held[:nbytes].view(dtype).reshape(shape)
+
+    def take_rows(self, role: str, shape: tuple[int, int, int], dtype) -> np.ndarray:
+        """A (b, rows, D) block of rows of D numbers per vector in the buffer of ``role``: each
+        vector's rows C-contiguous, :data:`VECTOR_GAP` bytes between those of consecutive
+        vectors where one vector's rows take at least :data:`GAP_FROM` bytes (why: there).
+        The buffer holds :func:`block_bytes` bytes."""
+        b, rows, dim = (int(n) for n in shape)
+        dtype = np.dtype(dtype)
+        stride = block_bytes((1, rows, dim), dtype.itemsize) // dtype.itemsize
+        flat = self.take(role, (max(b * stride, 1),), dtype)
+        return flat[: b * stride].reshape(b, stride)[:, : rows * dim].reshape(b, rows, dim)
 
     @property
     def nbytes(self) -> int:
