@@ -469,6 +469,36 @@ def test_shared_recursion_equals_rung_by_rung(monkeypatch, operator):
             np.testing.assert_allclose(a, f, rtol=1e-9, atol=1e-9 * np.abs(f).max())
 
 
+def test_shared_solve_builds_each_contraction_once(monkeypatch):
+    """With compressed bases the plan builds every rung's contractions; a shared solve uses those
+    again (one build per rung per solve, the same numbers bit for bit as building them anew),
+    while the rung-by-rung solve builds them again per rung (it holds one at a time)."""
+    real = draw_realisation(ModelParams(n_tls=10, coupling=CouplingParams(strength=0.05)),
+                            realisation_rng(2, 0))
+    w, t = np.array([0.1, 0.2]), np.geomspace(0.02, 0.2, 8)
+    b = Broadening(kind="gaussian", width=0.02)
+    options = ChebyshevParams(n_vectors=2, dtype="float64", operator="matrix_free")
+    monkeypatch.setattr(cc, "BASIS_MIN_DIMENSION", 2**10)  # bases (and the plan's builds) here
+    built = []
+    original = ch.rung_contractions
+
+    def counted(rung, *args):
+        built.append(rung)
+        return original(rung, *args)
+
+    monkeypatch.setattr(ch, "rung_contractions", counted)
+    reused = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
+    assert reused.plan.shared_bank and sorted(map(id, built)) == sorted(
+        map(id, reused.plan.rungs))
+    built.clear()
+    readout = ch._readout  # the same bases, but the plan's builds are not handed on
+    monkeypatch.setattr(ch, "_readout", lambda *args: readout(*args[:7]))
+    anew = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
+    assert len(built) == 2 * len(anew.plan.rungs)  # by the plan, and again by the solve
+    for name in ("absorption", "velocity_shift", "specific_heat", "absorption_error"):
+        np.testing.assert_array_equal(getattr(reused, name), getattr(anew, name))
+
+
 def test_shared_recursion_where_the_plan_allows_it(monkeypatch):
     """The plan shares the k-recursion only where it may and where it fits: not for an exact
     trace, with target_error or with SHARED_RECURSION off; under a memory cap that holds the

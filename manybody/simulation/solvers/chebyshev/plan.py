@@ -509,8 +509,13 @@ def _rung_other_bytes(dim: int, block: int, nodes: int, n_moments: int,
     window = nodes if window is None else window
     vectors = 16 * dim * block * 8
     moments = 4 * block * (window if projects(nodes, n_moments) else m) * m * 8
-    contraction = 4 * window * m * 8 * (2 + 2 * n_frequencies)
-    return vectors + moments + contraction
+    return vectors + moments + _table_bytes(window, n_moments, n_frequencies)
+
+
+def _table_bytes(window: int, n_moments: int, n_frequencies: int) -> int:
+    """The contraction tables of one rung (bytes; with its truncation probes and temporaries)
+    for ``window`` window nodes (+ 1) and M = ``n_moments``."""
+    return 4 * window * (n_moments + 1) * 8 * (2 + 2 * n_frequencies)
 
 
 def rung_seconds(nodes: int, n_moments: int, rows: int, bank: int, filter_terms: int, dim: int,
@@ -537,9 +542,10 @@ SHARED_RECURSION = True
 def shared_bytes(dim: int, block: int, rungs: list[tuple[int, int, int]], k_rows: int,
                  columns: int, itemsize: int, n_frequencies: int) -> int:
     """Memory (bytes) of a solve whose rungs share one k-recursion: the largest rung's work
-    vectors, moments and tables (:func:`_rung_other_bytes`, the rungs are contracted one after
-    the other), a start vector (float64) per rung, and the workspace of
-    :func:`.moments.shared_node_moments` (``shared_role_bytes``).
+    vectors and moments (:func:`_rung_other_bytes`, the rungs are contracted one after the
+    other), the contraction tables of every rung (kept from the plan through the solve), a start
+    vector (float64) per rung, and the workspace of :func:`.moments.shared_node_moments`
+    (``shared_role_bytes``).
 
     Parameters
     ----------
@@ -548,9 +554,11 @@ def shared_bytes(dim: int, block: int, rungs: list[tuple[int, int, int]], k_rows
     k_rows : int
         Rows of the shared bank.
     """
-    other = max(_rung_other_bytes(dim, block, n, m, n_frequencies, w) for n, m, w in rungs)
+    other = max(_rung_other_bytes(dim, block, n, m, n_frequencies, w)
+                - _table_bytes(w, m, n_frequencies) for n, m, w in rungs)
+    tables = sum(_table_bytes(w, m, n_frequencies) for _, m, w in rungs)
     starts = len(rungs) * dim * block * 8
-    return other + starts + sum(shared_role_bytes(dim, block, rungs, k_rows, columns,
+    return other + tables + starts + sum(shared_role_bytes(dim, block, rungs, k_rows, columns,
                                                   itemsize).values())
 
 

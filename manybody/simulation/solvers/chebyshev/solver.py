@@ -404,21 +404,25 @@ def plan_chebyshev(
                                         op.dimension))
 
 
-def _readout(scale, w, t, broadening, velocity, params, dim):
+def _readout(scale, w, t, broadening, velocity, params, dim, built: dict | None = None):
     """rung -> the compressed node basis of its readouts (:func:`.contraction.readout_basis`),
     or None where it would keep every window node, for :func:`.plan.plan_solve`. None for every
     rung (all window nodes, the numbers of the solver before session 20) with
     ``contraction.BASIS_TOL`` = 0, below ``contraction.BASIS_MIN_DIMENSION`` (where building
     the bases costs more than it saves), and for an exact trace, whose reported error is the
     truncation's alone (~1e-7 relative in the calibration cases, the size of what the
-    compression changes)."""
+    compression changes). The rung's contractions it builds are kept in ``built`` (rung ->
+    (contraction, probes)) for the solve to use again."""
     if (params.trace == "exact" or contraction_module.BASIS_TOL == 0
             or dim < contraction_module.BASIS_MIN_DIMENSION):
         return None
 
     def basis(rung: Rung) -> np.ndarray | None:
         served = np.asarray(rung.served)
-        u = readout_basis(*rung_contractions(rung, scale, w, t[served], broadening, velocity))
+        contractions = rung_contractions(rung, scale, w, t[served], broadening, velocity)
+        if built is not None:
+            built[rung] = contractions
+        u = readout_basis(*contractions)
         return None if u.shape[1] == u.shape[0] else u
     return basis
 
@@ -505,9 +509,12 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
     exact = params.trace == "exact"
     dim = op.dimension
     pilot = rademacher(seq, 0, dim)
+    built: dict = {}  # the contractions the plan built for the bases, per rung
     plan = plan_solve(op, apply_t, extra_bytes, w, t, broadening, params, pilot, velocity,
                       threads, _readout(op.scale, w, t, broadening, velocity, params,
-                                        op.dimension))
+                                        op.dimension, built))
+    if not plan.shared_bank:  # rung by rung, each builds its own (the plan counts one at a time)
+        built.clear()
     log.info("chebyshev plan: D=%d, rungs %s, moments %s, %.2f GB, ~%.0f s", dim,
              [round(r.temperature, 6) for r in plan.rungs], [r.n_moments for r in plan.rungs],
              plan.memory_bytes / 2**30, plan.seconds)
@@ -523,7 +530,8 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
     workspace = current_workspace()
     workspace.fit(plan.workspace_bytes)
     shared = (_shared_sums(op, apply_t, apply_c, plan, w, t, broadening, params, seq, velocity,
-                           workspace) if plan.shared_bank else None)
+                           workspace, built) if plan.shared_bank else None)
+    built.clear()
     for j, (rung, rows, bank) in enumerate(zip(plan.rungs, plan.node_rows, plan.bank_rows,
                                                strict=True)):
         rung_start = time.perf_counter()
@@ -591,10 +599,12 @@ def _contract(parts: dict[str, list[np.ndarray]], contraction, coarse, y, m, q, 
 
 
 def _shared_sums(op, apply_t, apply_c, plan, w, t, broadening, params, seq, velocity,
-                 workspace) -> list[tuple[dict[str, list[np.ndarray]], int, float]]:
+                 workspace, built: dict) -> list[tuple[dict[str, list[np.ndarray]], int, float]]:
     """Per rung, what :func:`_rung_sums` returns, and the seconds spent on it, from one
     k-recursion for all rungs per block of vectors (:func:`.moments.shared_node_moments`,
-    ``plan.shared_bank``; the shared recursion's time is counted on the top rung)."""
+    ``plan.shared_bank``; the shared recursion's time is counted on the top rung). The rungs'
+    contractions come from ``built`` (those the plan built for the bases; the others are built
+    here and kept for the next block): :func:`.plan.shared_bytes` counts all of them."""
     rungs = plan.rungs
     top = rungs[0].temperature
     specs = []
@@ -617,9 +627,11 @@ def _shared_sums(op, apply_t, apply_c, plan, w, t, broadening, params, seq, velo
                                       bank_dtype=params.numpy_dtype, chunk=plan.columns,
                                       threads=plan.threads, workspace=workspace)
         for j, (y, m, q) in enumerate(moments):
-            served = np.asarray(rungs[j].served)
-            contraction, coarse = rung_contractions(rungs[j], plan.scale, w, t[served],
-                                                    broadening, velocity)
+            if rungs[j] not in built:
+                built[rungs[j]] = rung_contractions(rungs[j], plan.scale, w,
+                                                    t[np.asarray(rungs[j].served)], broadening,
+                                                    velocity)
+            contraction, coarse = built[rungs[j]]
             parts, _, seconds = results[j]
             _contract(parts, contraction, coarse, y, m, q, False)
             del y
