@@ -23,6 +23,7 @@ from manybody.runs.lifecycle import Chunk, TaskKey, running_marker, start_watchd
 from manybody.runs.spec import RunSpec
 from manybody.simulation import observe as pipeline
 from manybody.simulation.solvers.chebyshev.workspace import reusing_workspace
+from manybody.support.heap import return_freed_memory
 from manybody.support.threads import thread_controller
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,11 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
     finally:
         if marker is not None:
             marker.unlink(missing_ok=True)
-    return point, start, {name: np.stack([res[name] for res in results]) for name in results[0]}
+    stacked = {name: np.stack([res[name] for res in results]) for name in results[0]}
+    del results
+    if _in_worker_process(parent):  # loky restarts a worker whose memory grew 300 MB (heap.py)
+        return_freed_memory()
+    return point, start, stacked
 
 
 def _in_worker_process(parent: int | None) -> bool:

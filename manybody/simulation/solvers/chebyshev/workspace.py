@@ -130,8 +130,10 @@ class Workspace:
 #: A workspace kept after a block is released instead when it holds more than this over what the
 #: thread kept after its first block: loky, joblib's process pool, restarts a worker whose memory
 #: grew by more than 300 MB after its first task (its leak protection) and warns about it, and a
-#: realisation with more moments than the first one's needs a larger bank.
-KEEP_GROWTH_LIMIT = 256 * 2**20
+#: realisation with more moments than the first one's needs a larger bank. 192 MB since session
+#: 21 (256 MB before), leaving room for what the worker's C heap holds after a task even after
+#: :func:`manybody.support.heap.return_freed_memory` (up to a few tens of MB measured).
+KEEP_GROWTH_LIMIT = 192 * 2**20
 
 #: A workspace kept after a block is released when no block of its thread starts within this many
 #: seconds (an idle sweep worker, e.g. loky's pool after the run, gives its memory back).
