@@ -51,9 +51,10 @@ log = logging.getLogger(__name__)
 #: when one vector's rows take at least :data:`GAP_FROM` bytes. Session 21: the compiled passes
 #: that store a step into a bank row write the b vectors' rows at once, b streams one vector's
 #: rows apart; where that distance was a large power of two (2^27 bytes and more: 256 l-columns
-#: at N = 18, 64 at N = 20, a 256-row bank chunk at N = 18) each store took 6-20x as long
-#: (N = 18, 4 vectors: 7.1-8.0 ms against 0.2-0.4 ms; N = 20: 28-32 ms against 1.5-1.8 ms; 23 s
-#: of a 56 s solve). A gap of 64 KB removed it in every case measured.
+#: at N = 18, 64 at N = 20, a 256-row bank chunk at N = 18) each store took 10-40x as long
+#: (alone, 4 vectors: N = 18 7.1-8.0 ms against 0.2-0.4 ms; N = 20 28-32 ms against 1.5-1.8 ms;
+#: in a solve at N = 18, 7.9 against 0.80 ms, 23 s of 56 s). A gap of 64 KB removed it in every
+#: case measured.
 VECTOR_GAP = 1 << 16
 #: One vector's rows from which :data:`VECTOR_GAP` is added (4 MB: below it no slow store was seen).
 GAP_FROM = 1 << 22
