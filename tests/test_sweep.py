@@ -561,7 +561,8 @@ def test_a_worker_task_returns_the_freed_heap(monkeypatch):
     monkeypatch.setattr(tasks, "_in_worker_process", lambda parent: True)
     out = tasks.run_task(model, probe, dense, 11, 0, 0, 2, 1)
     assert calls == [1] and out[2]["absorption"].shape[0] == 2
-    assert heap.return_freed_memory() in (True, False)
+    # True exactly where the C library has malloc_trim (glibc: this Linux machine)
+    assert heap.return_freed_memory() is (heap._trim() is not None)
     monkeypatch.setattr(heap, "_trim", lambda: None)
     assert heap.return_freed_memory() is False
 

@@ -123,7 +123,6 @@ from manybody.simulation.solvers.chebyshev.kpm import (
     ScaledOperator,
     ShiftedDiagonal,
     boltzmann_filter,
-    chebyshev_nodes,
     commutator,
     jackknife_ratio,
     operator_applier,
@@ -603,15 +602,18 @@ def _shared_sums(op, apply_t, apply_c, plan, w, t, broadening, params, seq, velo
     """Per rung, what :func:`_rung_sums` returns, and the seconds spent on it, from one
     k-recursion for all rungs per block of vectors (:func:`.moments.shared_node_moments`,
     ``plan.shared_bank``; the shared recursion's time is counted on the top rung). The rungs'
-    contractions come from ``built`` (those the plan built for the bases; the others are built
-    here and kept for the next block): :func:`.plan.shared_bytes` counts all of them."""
+    contractions, whose window nodes the shared recursion projects on, come from ``built``
+    (those the plan built for the bases; the others are built here first):
+    :func:`.plan.shared_bytes` counts all of them."""
     rungs = plan.rungs
     top = rungs[0].temperature
     specs = []
     for j, rung in enumerate(rungs):
-        theta = chebyshev_nodes(rung.n_moments)[0][window_nodes(rung, plan.scale)]
-        specs.append(NodeRung(rung.n_moments, theta, relative_filter(plan.scale, rung.temperature,
-                                                                     top),
+        if rung not in built:
+            built[rung] = rung_contractions(rung, plan.scale, w, t[np.asarray(rung.served)],
+                                            broadening, velocity)
+        specs.append(NodeRung(rung.n_moments, built[rung][0].theta_rows,
+                              relative_filter(plan.scale, rung.temperature, top),
                               rung.stress_shift, plan.node_bases[j] if plan.node_bases else None))
     results: list[tuple[dict[str, list[np.ndarray]], int, float]] = [
         ({}, 0, 0.0) for _ in rungs]
@@ -627,10 +629,6 @@ def _shared_sums(op, apply_t, apply_c, plan, w, t, broadening, params, seq, velo
                                       bank_dtype=params.numpy_dtype, chunk=plan.columns,
                                       threads=plan.threads, workspace=workspace)
         for j, (y, m, q) in enumerate(moments):
-            if rungs[j] not in built:
-                built[rungs[j]] = rung_contractions(rungs[j], plan.scale, w,
-                                                    t[np.asarray(rungs[j].served)], broadening,
-                                                    velocity)
             contraction, coarse = built[rungs[j]]
             parts, _, seconds = results[j]
             _contract(parts, contraction, coarse, y, m, q, False)

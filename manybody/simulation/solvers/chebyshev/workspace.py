@@ -41,7 +41,7 @@ import numpy as np
 
 from manybody.simulation.solvers import memory
 
-__all__ = ["KEEP_GROWTH_LIMIT", "KEEP_IDLE_SECONDS", "VECTOR_GAP", "Workspace",
+__all__ = ["GAP_FROM", "KEEP_GROWTH_LIMIT", "KEEP_IDLE_SECONDS", "VECTOR_GAP", "Workspace",
            "block_bytes", "current_workspace", "kept_bytes", "release_kept_workspace",
            "reusing_workspace"]
 
