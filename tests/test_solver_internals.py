@@ -4,6 +4,7 @@ cache is found again by the next process."""
 
 from __future__ import annotations
 
+import os
 import types
 
 import numpy as np
@@ -270,6 +271,48 @@ def test_workspace_blocks_keep_vectors_off_power_of_two_distances():
     new = np.random.default_rng(0).standard_normal((1 << 20, 4))
     store(new, block[:, 1, :])
     np.testing.assert_array_equal(block[:, 1, :], new.T.astype(np.float32))
+
+
+def _mapping_of(address: int) -> dict[str, str] | None:
+    """The /proc/self/smaps fields of the mapping holding ``address`` (None if there is none)."""
+    fields, inside = None, False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            head = line.split()[0]
+            if "-" in head and ":" not in head:  # a mapping's first line: "start-end perms ..."
+                start, end = (int(x, 16) for x in head.split("-"))
+                inside = start <= address < end
+                fields = {} if inside else fields
+            elif inside:
+                key, _, value = line.partition(":")
+                fields[key] = value.strip()
+        return fields
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="Linux /proc only")
+def test_workspace_buffers_are_small_pages_and_go_back_to_the_system():
+    """Session 22: the workspace's buffers are anonymous maps of 4 KB pages (on this VM a huge
+    page faulted in for the first time cost 3-4x the system time of a first solve), marked
+    'no huge pages' where the system has that advice, and unmapped when the workspace lets go."""
+    import mmap
+
+    from manybody.simulation.solvers.chebyshev.workspace import Workspace
+
+    work = Workspace()
+    block = work.take_rows("scratch", (2, 8, 1 << 20), np.float32)  # 64 MB, touched
+    block[...] = 1.0
+    address = block.ctypes.data
+    assert address % mmap.PAGESIZE == 0
+    fields = _mapping_of(address)
+    assert fields is not None
+    assert fields["AnonHugePages"] == "0 kB"
+    if hasattr(mmap, "MADV_NOHUGEPAGE"):
+        assert "nh" in fields["VmFlags"].split()
+    assert float(block.sum()) == 2 * 8 * (1 << 20)
+    del block
+    work.fit({})  # the plan of a solve that needs nothing from the role: the buffer goes
+    assert work.nbytes == 0
+    assert _mapping_of(address) is None
 
 
 def test_workspace_reuses_one_buffer_per_role_and_grows_it():

@@ -25,6 +25,10 @@ one task to the next (:func:`manybody.runs.tasks.run_task`); a solve outside suc
 allocates its own, released on return, as before. Memory checks count the bytes a thread's kept
 workspace holds as available (:func:`.memory.available_memory`); each solve frees what its plan
 does not count (:meth:`Workspace.fit`).
+
+Small pages (session 22): the buffers are anonymous maps of ordinary 4 KB pages
+(:func:`small_page_buffer`), not numpy arrays with its huge-page advice; a first solve's system
+time fell from 3.6-3.8 to 0.6-0.8 s at N = 16 (docs/chebyshev_performance.md, session 22).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import mmap
 import os
 import threading
 from collections.abc import Iterator
@@ -43,7 +48,7 @@ from manybody.simulation.solvers import memory
 
 __all__ = ["GAP_FROM", "KEEP_GROWTH_LIMIT", "KEEP_IDLE_SECONDS", "VECTOR_GAP", "Workspace",
            "block_bytes", "current_workspace", "kept_bytes", "release_kept_workspace",
-           "reusing_workspace"]
+           "reusing_workspace", "small_page_buffer"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,32 @@ log = logging.getLogger(__name__)
 VECTOR_GAP = 1 << 16
 #: One vector's rows from which :data:`VECTOR_GAP` is added (4 MB: below it no slow store was seen).
 GAP_FROM = 1 << 22
+
+
+def small_page_buffer(nbytes: int) -> np.ndarray:
+    """An uninitialised uint8 array of ``nbytes`` in anonymous memory of ordinary (4 KB) pages.
+
+    numpy asks the kernel for transparent huge pages on every large array (``madvise``), and on
+    this VM a huge page faulted in for the first time costs far more than its 512 small pages
+    (session 22: a first N = 16 solve spent 3.6-3.8 s in the kernel with huge pages, 0.9-1.0 s
+    without; N = 18 17 s against 8.6 s). The workspace's buffers are written before they are
+    read and streamed in order, so they gain nothing from huge pages. The memory is returned to
+    the system (``munmap``) when the last view of the array goes.
+
+    Parameters
+    ----------
+    nbytes : int
+        Size in bytes (at least 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (nbytes,), uint8, writable, page-aligned.
+    """
+    area = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    if hasattr(mmap, "MADV_NOHUGEPAGE"):  # where THP is "always", not only on madvise
+        area.madvise(mmap.MADV_NOHUGEPAGE)
+    return np.frombuffer(area, dtype=np.uint8)
 
 
 def block_bytes(shape: tuple[int, int, int], itemsize: int) -> int:
@@ -99,7 +130,7 @@ class Workspace:
         held = self._buffers.get(role)
         if held is None or held.size < nbytes:
             self._buffers.pop(role, None)  # release the old buffer before the larger one
-            held = np.empty(max(nbytes, 1), dtype=np.uint8)
+            held = small_page_buffer(max(nbytes, 1))
             self._buffers[role] = held
         return held[:nbytes].view(dtype).reshape(shape)
 
