@@ -180,7 +180,7 @@ def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "aut
             half_width=res.plan.scale.half_width,
             rungs=[{k: d[k] for k in ("reference_temperature", "n_moments", "nodes",
                                       "formed_rows", "node_rows", "bank_rows", "shared_bank",
-                                      "n_vectors",
+                                      "shared_first", "n_vectors",
                                       "filter_terms", "window_energy", "window_loss",
                                       "amplification", "seconds") if k in d}
                    for d in res.diagnostics],
@@ -600,18 +600,34 @@ def solve_floor(rungs: list[dict], n: int, n_vectors: int, apply: dict,
     them, the full moment matrix), plus every Chebyshev step (filter terms + 2M + 1 per rung) at
     the all-thread streaming bound of its bytes; nothing else (bookkeeping, bounds, plan). With
     one k-recursion for every rung (``shared_bank`` K rows, session 21): the top rung's filter,
-    K steps and M + 1 per rung, GEMMs of 2 R K + 2 R (M + 1) flops per vector entry."""
-    shared = rungs[0].get("shared_bank", 0) if rungs else 0
+    K steps and M + 1 per rung, GEMMs of 2 R K + 2 R (M + 1) flops per vector entry; since
+    session 22 per run of rungs that share one (a rung's ``shared_bank`` its run's K,
+    ``shared_first`` on the run's top rung; a record without ``shared_first`` had one run of
+    every rung)."""
+    whole = not any("shared_first" in r for r in rungs)
 
-    def flops(r):
+    def shared(i):
+        return rungs[i].get("shared_bank") or 0
+
+    def first(i):
+        return i == 0 if whole else bool(rungs[i].get("shared_first"))
+
+    def flops(i):
+        r = rungs[i]
         m = r["n_moments"] + 1
-        if shared:
-            return 2.0 * r["formed_rows"] * (shared + m)
+        if shared(i):
+            return 2.0 * r["formed_rows"] * (shared(i) + m)
         return 4.0 * r.get("formed_rows", r["nodes"]) * m if r.get("node_rows") else 2.0 * m * m
 
-    gemm = sum(flops(r) * 2**n * n_vectors for r in rungs) / apply["gemm_flops_per_second"]
-    steps = (rungs[0]["filter_terms"] + shared + sum(r["n_moments"] + 1 for r in rungs)
-             if shared else sum(r["filter_terms"] + 2 * r["n_moments"] + 1 for r in rungs))
+    def steps_of(i):
+        r = rungs[i]
+        if shared(i):
+            return r["n_moments"] + 1 + (r["filter_terms"] + shared(i) if first(i) else 0)
+        return r["filter_terms"] + 2 * r["n_moments"] + 1
+
+    gemm = sum(flops(i) * 2**n * n_vectors for i in range(len(rungs))) / apply[
+        "gemm_flops_per_second"]
+    steps = sum(steps_of(i) for i in range(len(rungs)))
     stream = steps * apply["parallel_stream_seconds"]
     out = {"gemm_seconds": gemm, "steps": steps, "stream_seconds": stream,
            "floor_seconds": gemm + stream, "measured_over_floor": measured / (gemm + stream)}

@@ -175,7 +175,8 @@ def profile(n: int, memory_gb: float | None = None, steady: bool = False) -> dic
             "other_seconds": total - counted, "memory_cap_gb": memory_gb, "steady": steady,
             "moments": [r.n_moments for r in plan.rungs], "block": plan.block,
             "node_rows": list(plan.node_rows), "bank_rows": list(plan.bank_rows),
-            "shared_bank": getattr(plan, "shared_bank", 0)}
+            "shared_bank": getattr(plan, "shared_bank", 0),
+            "shared_groups": [list(g) for g in getattr(plan, "shared_groups", ())]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -526,6 +526,72 @@ def test_shared_recursion_where_the_plan_allows_it(monkeypatch):
     assert fixed < cap
 
 
+def test_runs_of_rungs_share_a_recursion_under_a_memory_cap(monkeypatch):
+    """Session 22: under a cap that holds the rung-by-rung solve but not the whole ladder's
+    shared recursion, runs of consecutive rungs share one each (their banks in chunks): the plan
+    stays within the cap and is estimated faster than rung by rung, and the solve gives the
+    rung-by-rung Q, velocity shift, specific heat and error bars to 1e-9 (float64); the run's
+    moments with a chunked bank equal those with the whole bank."""
+    real = draw_realisation(ModelParams(n_tls=10, coupling=CouplingParams(strength=0.05)),
+                            realisation_rng(2, 0))
+    w, t = np.array([0.1, 0.2]), np.geomspace(0.02, 0.2, 8)
+    b = Broadening(kind="gaussian", width=0.02)
+    options = ChebyshevParams(n_vectors=3, dtype="float64", operator="matrix_free", block=1)
+    whole = ch.plan_chebyshev(real, w, t, b, options)
+    monkeypatch.setattr(cp, "SHARED_RECURSION", False)
+    alone = ch.plan_chebyshev(real, w, t, b, options)
+    monkeypatch.setattr(cp, "SHARED_RECURSION", True)
+    assert whole.shared_bank and alone.memory_bytes < whole.memory_bytes
+    grouped = None
+    for cap in np.linspace(alone.memory_bytes, whole.memory_bytes, 40)[1:-1]:
+        monkeypatch.setattr(cp, "available_memory", lambda c=cap: c / options.memory_fraction)
+        plan = ch.plan_chebyshev(real, w, t, b, options)
+        assert plan.memory_bytes <= cap
+        if plan.shared_groups and not plan.shared_bank:
+            grouped = cap
+            break
+    assert grouped is not None, "no cap between the two plans gives runs of shared rungs"
+    assert plan.seconds < alone.seconds
+    solved = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
+    assert solved.plan.shared_groups == plan.shared_groups
+    monkeypatch.setattr(cp, "SHARED_RECURSION", False)
+    monkeypatch.setattr(cp, "NODE_FRACTION", 1.0)  # every rung on its nodes, as shared does
+    reference = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
+    assert not reference.plan.shared_groups
+    for name in ("absorption", "velocity_shift", "specific_heat"):
+        for suffix in ("", "_error"):
+            a, f = getattr(solved, name + suffix), getattr(reference, name + suffix)
+            np.testing.assert_allclose(a, f, rtol=1e-9, atol=1e-9 * np.abs(f).max())
+    # the chunked bank alone: the same moments as the whole bank
+    ops = ch.ChebyshevOperators(real, options)
+    op = ops.scaled()
+    top = whole.rungs[0].temperature
+    specs = [NodeRung(r.n_moments,
+                      kpm.chebyshev_nodes(r.n_moments)[0][cp.window_nodes(r, whole.scale)],
+                      kpm.relative_filter(whole.scale, r.temperature, top), r.stress_shift)
+             for r in whole.rungs]
+    v = kpm.boltzmann_filter(op, top, np.random.default_rng(3).choice([-1.0, 1.0],
+                                                                      size=(real.dimension, 2)))
+    full = list(shared_node_moments(op, ops.apply_t, ops.apply_c, v, specs, bank_dtype=np.float64))
+    for rows in (37, 64):
+        chunked = list(shared_node_moments(op, ops.apply_t, ops.apply_c, v, specs,
+                                           bank_dtype=np.float64, bank_rows=rows))
+        for got, ref in zip(chunked, full, strict=True):
+            for a, r in zip(got, ref, strict=True):
+                np.testing.assert_allclose(a, r, rtol=0, atol=1e-12 * np.abs(r).max())
+
+
+def test_every_split_of_the_ladder_into_runs():
+    """plan._partitions: the 2^(n-1) ways to cut n rungs into consecutive runs, each covering
+    every rung once in order."""
+    for n in range(1, 6):
+        splits = list(cp._partitions(n))
+        assert len(splits) == 2 ** (n - 1) and len({tuple(x) for x in splits}) == len(splits)
+        for split in splits:
+            assert split[0][0] == 0 and split[-1][1] == n
+            assert all(a[1] == b[0] and a[0] < a[1] for a, b in zip(split, split[1:], strict=False))
+
+
 def operator_bytes_of(real, options) -> int:
     """The bytes of H (and T, C) that a plan counts besides its own work (for the cap above)."""
     ops = ch.ChebyshevOperators(real, options)

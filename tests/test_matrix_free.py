@@ -300,6 +300,22 @@ def test_bench_apply_against_stream_on_a_tiny_size():
     mixed = [projected[0], dict(projected[1], node_rows=0)]  # the second keeps the full matrix
     assert bench.solve_floor(mixed, 6, 3, apply, None, 2.0)["gemm_seconds"] == pytest.approx(
         (4 * 31 * 100 + 2 * 50**2) * 64 * 3 / 1e9)
+    # one k-recursion of K = 120 rows for both rungs (session 21 records: no shared_first), and
+    # the same as a run of session 22: the top rung's filter, K steps, M + 1 per rung
+    shared = [dict(r, formed_rows=n, shared_bank=120) for r, n in zip(projected, (31, 12),
+                                                                       strict=True)]
+    run = [dict(shared[0], shared_first=True), dict(shared[1], shared_first=False)]
+    for rungs_k in (shared, run):
+        floor_k = bench.solve_floor(rungs_k, 6, 3, apply, None, 2.0)
+        assert floor_k["steps"] == 10 + 120 + 100 + 50
+        assert floor_k["gemm_seconds"] == pytest.approx(
+            2 * (31 * 220 + 12 * 170) * 64 * 3 / 1e9)
+    # a run of the lower two rungs of three, the top one alone
+    three = [dict(projected[0], formed_rows=31),
+             dict(shared[0], shared_first=True, filter_terms=15),
+             dict(shared[1], shared_first=False)]
+    assert bench.solve_floor(three, 6, 3, apply, None, 2.0)["steps"] == (
+        10 + 199 + 15 + 120 + 100 + 50)
 
 
 def test_fused_record_equals_the_numpy_passes():

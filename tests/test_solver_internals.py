@@ -162,6 +162,38 @@ def test_cached_kernels_close_over_plain_values_only():
     assert dumps(tuple(_closure_values(run_kernel(4, 8, (1, 2, 4))))) == key
 
 
+def test_every_variant_of_a_cached_kernel_has_a_name_of_its_own():
+    """Session 22: numba names a compiled function and its environment after its qualified name,
+    the compiling process's counter and the argument types, so two variants of one closure with
+    the same argument types, compiled in two processes and both loaded from the disk cache, could
+    share one name (a test process failed with numba's "'descr' is NULL" after a stress-scaled
+    and an unscaled record pass of width 1). Each variant is compiled under a name of its own,
+    made of its constants, and its results are unchanged (a scaled and an unscaled store of
+    width 1 in one process, against numpy)."""
+    from manybody.simulation.solvers.chebyshev import fused
+    from manybody.simulation.solvers.chebyshev import matrix_free as mf
+    from manybody.simulation.solvers.chebyshev.run_kernel import run_kernel
+
+    variants = [fused._record_kernel(1, c, p, s) for c in (True, False) for p in (True, False)
+                for s in (True, False)]
+    variants += [fused._store_kernel(w, s) for w in (1, 4) for s in (True, False)]
+    variants += [mf._product_kernel(w, c, s) for w in (1, 2) for c in (True, False)
+                 for s in (True, False)]
+    variants += [run_kernel(4, 8, (1, 2, 4)), run_kernel(4, 8, (1, 2)), run_kernel(1, 8, ())]
+    names = [kernel.py_func.__qualname__ for kernel in variants]
+    assert len(set(names)) == len(names), names
+    assert all(name.isidentifier() for name in names)
+    assert fused._record_kernel(1, True, False, True).py_func.__qualname__ == (
+        "record_rows_width1_current1_probe0_scale1")
+    rng = np.random.default_rng(0)
+    new, t = rng.standard_normal((3000, 1)), rng.standard_normal(3000)
+    for stress in (t, None, t):
+        bank = np.zeros((1, 3000))
+        fused.store(new, bank, stress=stress, shift=0.25)
+        expected = new.T if stress is None else (t[:, None] * new - 0.25 * new).T
+        np.testing.assert_array_equal(bank, expected)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_store_equals_the_bank_row_of_record(dtype):
     """The l-recursion's store (session 14: no dots) writes the bank row record writes, bit for
@@ -480,14 +512,16 @@ def test_moments_never_read_what_they_did_not_write(small_inner, moment_inputs):
             np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("capped", [False, True, "shared"])
+@pytest.mark.parametrize("capped", [False, True, "shared", "grouped"])
 def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch, capped):
     """A whole solve (several rungs and blocks, a rung that keeps the full moment matrix and rungs
     that project; capped: one vector per block and 256-row banks, so the node vectors are
     accumulated over chunks and the full matrix reruns its l-recursion) with NaN-filled workspace
     arrays: the same results, bit for bit, and the workspace never holds more than the plan's
     count of its rows (plan.solve_bytes); uncapped, with the compressed node basis; "shared":
-    one k-recursion for every rung (session 21), within plan.shared_role_bytes."""
+    one k-recursion for every rung (session 21), within plan.shared_role_bytes; "grouped": under
+    the cap, runs of rungs sharing a recursion each with a chunked bank (session 22), within the
+    plan's role bytes."""
     from manybody.config.probe import Broadening
     from manybody.config.solver import ChebyshevParams
     from manybody.simulation.solvers.chebyshev import plan as cp
@@ -499,8 +533,9 @@ def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch, capped):
     b = Broadening(kind="gaussian", width=0.02)
     monkeypatch.setattr(cp, "available_memory", lambda: 2**30)  # the same plan on any machine
     shared = capped == "shared"
-    capped = capped is True
-    monkeypatch.setattr(cp, "SHARED_RECURSION", shared)
+    grouped = capped == "grouped"
+    capped = capped is True or grouped
+    monkeypatch.setattr(cp, "SHARED_RECURSION", shared or grouped)
     fraction = 38 / 1024 if capped else 0.8
     if not capped:  # the compressed node basis too (session 20; by default from N = 14)
         from manybody.simulation.solvers.chebyshev import contraction as cc
@@ -528,6 +563,16 @@ def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch, capped):
                                      plan.columns, 4)
         assert roles == plan.workspace_bytes
         assert 0 < holder["w"].peak <= sum(roles.values())
+        return
+    if grouped:
+        assert plan.shared_groups and not plan.shared_bank
+        for first, stop, k_rows in plan.shared_groups:
+            assert stop - first >= 2 and all(plan.bank_rows[j] < k_rows
+                                             for j in range(first, stop))
+        for name in ("absorption", "velocity_shift", "specific_heat", "absorption_error"):
+            np.testing.assert_array_equal(getattr(fresh, name), getattr(again, name))
+        assert 0 < holder["w"].peak <= sum(plan.workspace_bytes.values())
+        assert plan.memory_bytes <= fraction * 2**30
         return
     assert any(r == 0 for r in plan.node_rows) and any(r > 0 for r in plan.node_rows)
     if capped:

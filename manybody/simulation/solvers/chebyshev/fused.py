@@ -22,6 +22,8 @@ import functools
 
 import numpy as np
 
+from manybody.simulation.solvers.chebyshev.compiled import compile_variant
+
 __all__ = ["record", "store"]
 
 #: Rows per parallel chunk of the dots.
@@ -110,8 +112,7 @@ def _store_kernel(width: int, scale_rows: bool = False):
 
     rows_per_chunk = _ROWS
 
-    @numba.njit(parallel=True, cache=True)
-    def kernel(new, bank, stress, shift):
+    def store_rows(new, bank, stress, shift):
         dim = bank.shape[1]
         for c in numba.prange((dim + rows_per_chunk - 1) // rows_per_chunk):
             for r in range(c * rows_per_chunk, min(dim, (c + 1) * rows_per_chunk)):
@@ -123,7 +124,7 @@ def _store_kernel(width: int, scale_rows: bool = False):
                     else:
                         bank[j, r] = value
 
-    return kernel
+    return compile_variant(store_rows, width=width, scale=scale_rows)
 
 
 @functools.cache
@@ -142,8 +143,7 @@ def _record_kernel(width: int, with_current: bool, with_probe: bool, scale_rows:
     n_out = 2 + int(with_probe)
     lanes = _LANES * width
 
-    @numba.njit(parallel=True, cache=True)
-    def kernel(new, bank, current, probe, stress, shift):
+    def record_rows(new, bank, current, probe, stress, shift):
         dim = bank.shape[1]
         n_chunks = (dim + rows_per_chunk - 1) // rows_per_chunk
         parts = np.zeros((n_chunks, n_out, width))
@@ -196,4 +196,5 @@ def _record_kernel(width: int, with_current: bool, with_probe: bool, scale_rows:
                     dots[q, j] += parts[c, q, j]
         return dots
 
-    return kernel
+    return compile_variant(record_rows, width=width, current=with_current, probe=with_probe,
+                           scale=scale_rows)

@@ -37,6 +37,7 @@ import numpy as np
 
 from manybody.simulation.ensembles import Realisation
 from manybody.simulation.operators import StaticList, _check_terms, stress_terms, tls_terms
+from manybody.simulation.solvers.chebyshev.compiled import compile_variant
 
 __all__ = ["MatrixFreeOperator", "matrix_free_operators", "matrix_free_refusal", "pauli_groups"]
 
@@ -340,8 +341,8 @@ def _product_kernel(width: int, commutator: bool, signed: bool):
 
     chunk = _ROWS_PER_CHUNK
 
-    # cached on disk per (width, commutator, signed): numba keys the cache on the closure values
-    @numba.njit(parallel=True, cache=True)
+    # cached on disk per (width, commutator, signed): numba keys the cache on the closure values,
+    # and each variant has a name of its own (.compiled)
     def product(x, out, diag, alpha, shift, prev, subtract, masks, weights, pointers,
                 coefficients, zmasks, stress):
         dim = x.shape[0]
@@ -379,7 +380,7 @@ def _product_kernel(width: int, commutator: bool, signed: bool):
                     for j in range(width):
                         out[r, j] = alpha * acc[j]
 
-    return product
+    return compile_variant(product, width=width, commutator=commutator, signed=signed)
 
 
 #: Entries (rows x width) of one row chunk of the run kernel: its float64 accumulator, 32 KB, stays

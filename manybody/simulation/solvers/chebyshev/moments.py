@@ -462,6 +462,7 @@ def shared_node_moments(
     rungs: list[NodeRung] | tuple[NodeRung, ...],
     *,
     bank_dtype: type = np.float32,
+    bank_rows: int | None = None,
     chunk: int = 64,
     threads: int = 1,
     workspace: Workspace | None = None,
@@ -499,6 +500,10 @@ def shared_node_moments(
     rungs : sequence of NodeRung
         The rungs, any order.
     bank_dtype, chunk, threads : as in :func:`node_correlation_moments`
+    bank_rows : int, optional
+        Rows of the bank (default K, the whole bank: one GEMM per block of vectors). With fewer
+        (session 22: under a memory cap) the node vectors are accumulated over chunks of the
+        bank, as :func:`node_correlation_moments` does; the same numbers to the GEMMs' rounding.
     workspace : Workspace, optional
         The bank ("scratch"), the node vectors of all rungs ("left") and the l buffer
         ("scratch" again, after the bank): :func:`.plan.shared_bytes` counts them.
@@ -532,20 +537,24 @@ def shared_node_moments(
     no_probes = np.zeros((b, 0, k_count))
     starts = [v if r.relative.size == 1 and r.relative[0] == 1.0 else np.zeros_like(v)
               for r in rungs]
-    bank = workspace.take_rows("scratch", (b, k_count, dim), bank_dtype)
-    previous = current = None
-    for k in range(k_count):
-        new = _advance(op, v, k, current, previous, fused)
-        _keep(new, current, k, bank[:, k, :], None, fused, [], None, m, no_probes)
-        for rung, start in zip(rungs, starts, strict=True):
-            if start is not v and k < rung.relative.size:
-                start += rung.relative[k] * new
-        previous, current = current, new
-    del previous, current
+    rows = k_count if bank_rows is None else max(1, min(int(bank_rows), k_count))
+    stacked = np.vstack(weights).astype(bank_dtype)  # a float64 matrix would upcast the GEMM
     nodes = workspace.take_rows("left", (b, offsets[-1], dim), bank_dtype)
-    matmul_columns(np.vstack(weights).astype(bank_dtype), bank, nodes, ACCUMULATE_COLUMNS,
-                   threads)
-    del bank
+    bank = workspace.take_rows("scratch", (b, rows, dim), bank_dtype)
+    previous = current = None
+    for first in range(0, k_count, rows):  # the k-recursion, in chunks of ``rows`` bank rows
+        stop = min(k_count, first + rows)
+        for k in range(first, stop):
+            new = _advance(op, v, k, current, previous, fused)
+            _keep(new, current, k, bank[:, k - first, :], None, fused, [], None, m, no_probes)
+            for rung, start in zip(rungs, starts, strict=True):
+                if start is not v and k < rung.relative.size:
+                    start += rung.relative[k] * new
+            previous, current = current, new
+        # node vectors of every rung = weights @ bank: one GEMM, or accumulated over the chunks
+        matmul_columns(np.ascontiguousarray(stacked[:, first:stop]), bank[:, : stop - first],
+                       nodes, ACCUMULATE_COLUMNS, threads, accumulate=first > 0)
+    del previous, current, bank
     for i, rung in enumerate(rungs):
         lo, hi = offsets[i], offsets[i + 1]
         m_count = rung.n_moments + 1

@@ -40,7 +40,7 @@ from manybody.support.threads import blas_threads
 
 __all__ = ["FILTER_DEPTH", "LineShape", "Plan", "Rung", "balanced_rows", "build_ladder",
            "check_filter_temperatures",
-           "check_inputs", "check_params", "lowest_filter_temperature", "plan_solve",
+           "check_inputs", "check_params", "grouped_sharing", "lowest_filter_temperature", "plan_solve",
            "projects", "required_moments", "role_bytes", "rows_that_fit", "rung_bytes", "rung_seconds",
            "shared_bytes", "shared_role_bytes", "shared_seconds", "shares", "solve_bytes",
            "stored_rows", "window_nodes",
@@ -109,8 +109,11 @@ class Plan:
     :meth:`.workspace.Workspace.fit`). ``node_bases``: per rung the compressed node basis U
     (R, r) of :func:`.contraction.readout_basis` for a rung that projects on nodes (its
     ``node_rows`` then count compressed rows), else None; empty when the plan was made without
-    one. ``shared_bank``: rows of the one k-recursion that serves every rung
-    (:func:`.moments.shared_node_moments`, :func:`shares`), 0 where each rung runs its own."""
+    one. ``shared_groups``: per run of consecutive rungs served by one k-recursion
+    (:func:`.moments.shared_node_moments`, :func:`shares`), (first, stop, K rows); the whole
+    ladder in one run where it fits, runs of it under a memory cap (:func:`grouped_sharing`,
+    session 22), none where each rung runs its own. A shared rung's ``bank_rows`` are the rows
+    of its run's bank (all K, or a chunk under a cap)."""
 
     scale: SpectralScale
     rungs: tuple[Rung, ...]
@@ -125,7 +128,18 @@ class Plan:
     threads: int = 1
     workspace_bytes: dict[str, int] = field(default_factory=dict)
     node_bases: tuple[np.ndarray | None, ...] = ()
-    shared_bank: int = 0
+    shared_groups: tuple[tuple[int, int, int], ...] = ()
+
+    @property
+    def shared_bank(self) -> int:
+        """K rows of the one k-recursion serving every rung, 0 unless one run holds them all."""
+        whole = [k for first, stop, k in self.shared_groups
+                 if first == 0 and stop == len(self.rungs)]
+        return whole[0] if whole else 0
+
+    def group_of(self, rung: int) -> tuple[int, int, int] | None:
+        """The shared run (first, stop, K) holding rung number ``rung``, or None."""
+        return next((g for g in self.shared_groups if g[0] <= rung < g[1]), None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -552,34 +566,47 @@ def shared_bytes(dim: int, block: int, rungs: list[tuple[int, int, int]], k_rows
     rungs : list of (nodes, n_moments, window)
         Per rung: node rows formed (+ 1), M and the window nodes (+ 1).
     k_rows : int
-        Rows of the shared bank.
+        Rows of the shared bank: all K rows, or (session 22, under a memory cap) the rows of one
+        chunk of it.
     """
-    other = max(_rung_other_bytes(dim, block, n, m, n_frequencies, w)
-                - _table_bytes(w, m, n_frequencies) for n, m, w in rungs)
-    tables = sum(_table_bytes(w, m, n_frequencies) for _, m, w in rungs)
-    starts = len(rungs) * dim * block * 8
-    return other + tables + starts + sum(shared_role_bytes(dim, block, rungs, k_rows, columns,
-                                                  itemsize).values())
+    other, left, scratch = _shared_parts(dim, block, rungs, k_rows, columns, n_frequencies)
+    return other + block_bytes((block, left, dim), itemsize) + block_bytes((block, scratch, dim),
+                                                                           itemsize)
 
 
 def shared_role_bytes(dim: int, block: int, rungs: list[tuple[int, int, int]], k_rows: int,
                       columns: int, itemsize: int) -> dict[str, int]:
     """Bytes per workspace role of :func:`.moments.shared_node_moments`: "left" holds the node
-    vectors of every rung at once, "scratch" the shared bank, then the l buffer."""
-    nodes = sum(n for n, _, _ in rungs)
-    scratch = max(k_rows, max(min(columns, m + 1) for _, m, _ in rungs))
-    return {"left": block_bytes((block, nodes, dim), itemsize),
+    vectors of every rung at once, "scratch" the shared bank (or a chunk of it), then the l
+    buffer."""
+    _, left, scratch = _shared_parts(dim, block, rungs, k_rows, columns, 0)
+    return {"left": block_bytes((block, left, dim), itemsize),
             "scratch": block_bytes((block, scratch, dim), itemsize)}
 
 
+def _shared_parts(dim: int, block: int, rungs: list[tuple[int, int, int]], k_rows: int,
+                  columns: int, n_frequencies: int) -> tuple[int, int, int]:
+    """Of a shared recursion (``rungs``, ``k_rows`` as in :func:`shared_bytes`): its bytes outside
+    the workspace, and the rows per vector it takes as "left" and as "scratch"."""
+    other = max(_rung_other_bytes(dim, block, n, m, n_frequencies, w)
+                - _table_bytes(w, m, n_frequencies) for n, m, w in rungs)
+    tables = sum(_table_bytes(w, m, n_frequencies) for _, m, w in rungs)
+    starts = len(rungs) * dim * block * 8
+    scratch = max(k_rows, max(min(columns, m + 1) for _, m, _ in rungs))
+    return other + tables + starts, sum(n for n, _, _ in rungs), scratch
+
+
 def shared_seconds(rungs: list[tuple[int, int, int]], k_rows: int, filter_terms: int, dim: int,
-                   seconds_per_product: float, gemm_rate: float) -> float:
+                   seconds_per_product: float, gemm_rate: float, chunked: bool = False) -> float:
     """Time (s) of one vector of a shared solve: the top rung's filter, the shared k-recursion
     (``k_rows`` steps), each rung's l-recursion (M + 1 steps), the GEMMs (node vectors over at
     most ``k_rows`` bank rows, 2 nodes k_rows D flops per rung at most, and the l-GEMMs, 2 nodes
-    (M + 1) D) and the small contractions. ``rungs`` as in :func:`shared_bytes`."""
+    (M + 1) D) and the small contractions. ``rungs`` as in :func:`shared_bytes`; ``chunked``:
+    the bank is formed in chunks (the node GEMMs then counted 1.5x slower, as
+    :func:`rung_seconds` counts a chunked bank)."""
     products = filter_terms + k_rows + sum(m + 1 for _, m, _ in rungs)
-    gemm = sum(2.0 * n * (k_rows + m + 1) * dim for n, m, _ in rungs) / gemm_rate
+    factor = 3.0 if chunked else 2.0
+    gemm = sum((factor * k_rows + 2.0 * (m + 1)) * n * dim for n, m, _ in rungs) / gemm_rate
     return products * seconds_per_product + gemm + sum(8.0 * n * m * m / 1e10
                                                        for n, m, _ in rungs)
 
@@ -597,6 +624,80 @@ def shares(rungs: list[Rung], scale: SpectralScale, params: ChebyshevParams, dia
         return 0
     top = rungs[0].temperature
     return max(r.n_moments + relative_filter(scale, r.temperature, top).size for r in rungs)
+
+
+def _partitions(n: int):
+    """Every split of rungs 0..n-1 into contiguous runs, as lists of (first, stop)."""
+    for cuts in range(1 << max(n - 1, 0)):
+        bounds = [0] + [i + 1 for i in range(n - 1) if cuts >> i & 1] + [n]
+        yield list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def grouped_sharing(rungs: list[Rung], nodes: list[int], windows: list[int], scale: SpectralScale,
+                    params: ChebyshevParams, diagonal_stress: bool, dim: int, block: int,
+                    rows: int, bank: int, columns: int, itemsize: int, n_frequencies: int,
+                    budget: float, seconds_per_product: float, gemm_rate: float):
+    """Runs of consecutive rungs that each share one k-recursion, where the whole ladder's does
+    not fit (session 22): the split of the ladder estimated fastest among those that fit
+    ``budget``, given the block, node rows per pass, bank rows and l-columns the plan chose for
+    the rung-by-rung solve. A run of two or more rungs forms all its rungs' node vectors at once
+    and its bank in chunks of at most ``bank`` rows (:func:`.moments.shared_node_moments`); a
+    rung alone is solved as before. The workspace is counted as :func:`solve_bytes` and
+    :func:`shared_bytes` count it (per role the largest rows of any run or rung, plus the largest
+    other bytes).
+
+    Returns
+    -------
+    tuple or None
+        (groups, bytes, seconds per vector, role bytes, bank rows per rung) with groups a tuple of
+        (first, stop, K) per shared run; None where no split with a shared run fits or is
+        estimated faster than the rung-by-rung solve.
+    """
+    count = len(rungs)
+    if count < 2 or shares(rungs, scale, params, diagonal_stress) == 0:
+        return None
+    triples = [(n, r.n_moments, w) for r, n, w in zip(rungs, nodes, windows, strict=True)]
+    solo_banks = [balanced_rows(r.n_moments + 1, bank) for r in rungs]
+
+    def solo(j):
+        other = _rung_other_bytes(dim, block, nodes[j], rungs[j].n_moments, n_frequencies,
+                                  windows[j])
+        left, scratch = stored_rows(nodes[j], rungs[j].n_moments, rows, bank, columns)
+        return other, left, scratch, rung_seconds(nodes[j], rungs[j].n_moments, rows,
+                                                  solo_banks[j], rungs[j].filter_terms, dim,
+                                                  seconds_per_product, gemm_rate)
+
+    best = None
+    for split in _partitions(count):
+        if all(stop - first == 1 for first, stop in split):
+            continue
+        groups, parts, seconds = [], [], 0.0
+        for first, stop in split:
+            if stop - first == 1:
+                other, left, scratch, time_j = solo(first)
+                parts.append((other, left, scratch))
+                seconds += time_j
+                continue
+            k_rows = shares(rungs[first:stop], scale, params, diagonal_stress)
+            chunk = min(k_rows, bank)
+            parts.append(_shared_parts(dim, block, triples[first:stop], chunk, columns,
+                                       n_frequencies))
+            seconds += shared_seconds(triples[first:stop], k_rows, rungs[first].filter_terms,
+                                      dim, seconds_per_product, gemm_rate, chunk < k_rows)
+            groups.append((first, stop, k_rows, chunk))
+        left = max(p[1] for p in parts)
+        scratch = max(p[2] for p in parts)
+        roles = {"left": block_bytes((block, left, dim), itemsize),
+                 "scratch": block_bytes((block, scratch, dim), itemsize)}
+        total = max(p[0] for p in parts) + sum(roles.values())
+        if total <= budget and (best is None or seconds < best[2]):
+            banks = list(solo_banks)
+            for first, stop, _, chunk in groups:
+                banks[first:stop] = [chunk] * (stop - first)
+            best = (tuple(g[:3] for g in groups), total, seconds, roles, tuple(banks))
+    if best is None or best[2] >= sum(solo(j)[3] for j in range(count)):
+        return None
+    return best
 
 
 def _achievable_width(scale, t0, served, keep, frequencies, broadening, tol, velocity,
@@ -820,12 +921,26 @@ def plan_solve(
             seconds = n_vec * shared_seconds(triples, k_rows, rungs[0].filter_terms, dim, t_mv,
                                              rate)
             node_bases = tuple(bases)
+            groups = ((0, len(rungs), k_rows),)
         else:
             k_rows = 0
     else:
         k_rows = 0
+    if not k_rows:  # runs of rungs sharing a recursion each, where that fits (session 22)
+        groups = ()
+        split = grouped_sharing(rungs, nodes, windows, scale, params,
+                                isinstance(apply_stress, DiagonalOperator), dim, block, rows,
+                                bank, columns, itemsize, len(frequencies), budget, t_mv, rate)
+        if split is not None:
+            groups, memory, seconds, roles, bank_rows = split
+            memory, seconds = int(fixed + memory), n_vec * seconds
+            shared_rungs = {j for first, stop, _ in groups for j in range(first, stop)}
+            node_rows = tuple(n if j in shared_rungs else rows_j
+                              for j, (n, rows_j) in enumerate(zip(nodes, node_rows, strict=True)))
+            node_bases = tuple(u if j in shared_rungs or rows_j else None for j, (u, rows_j)
+                               in enumerate(zip(bases, node_rows, strict=True)))
     plan = Plan(scale, tuple(rungs), block, node_rows, bank_rows, memory, seconds, t_mv, n_vec,
-                columns, max(1, int(threads)), roles, node_bases, k_rows)
+                columns, max(1, int(threads)), roles, node_bases, groups)
     if params.max_seconds is not None and seconds > params.max_seconds:
         raise ValueError(
             f"the chebyshev solve is estimated at {seconds:.3g} s (> max_seconds="

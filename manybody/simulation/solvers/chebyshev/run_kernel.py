@@ -17,6 +17,8 @@ import functools
 import numba
 import numpy as np
 
+from manybody.simulation.solvers.chebyshev.compiled import compile_variant
+
 __all__ = ["run_kernel"]
 
 
@@ -89,8 +91,8 @@ def run_kernel(width: int, tile: int, low: tuple[int, ...]):
     n_low = len(low)
     low = low or (0,)  # an empty tuple has no item type; the loops over it run n_low = 0 times
 
-    # cached on disk per (width, tile, low): numba keys the cache on the closure values
-    @numba.njit(parallel=True, cache=True)
+    # cached on disk per (width, tile, low): numba keys the cache on the closure values, and
+    # each variant has a name of its own (.compiled)
     def product(x, out, diag, alpha, shift, prev, subtract, masks, weights, chunk, threads):
         dim = diag.size
         n_chunks = (dim + chunk - 1) // chunk
@@ -135,4 +137,4 @@ def run_kernel(width: int, tile: int, low: tuple[int, ...]):
                     for k in range(rows * width):
                         target[k] = alpha * acc[k]
 
-    return product
+    return compile_variant(product, width=width, tile=tile, low=low[:n_low])

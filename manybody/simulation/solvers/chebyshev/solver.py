@@ -512,8 +512,11 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
     plan = plan_solve(op, apply_t, extra_bytes, w, t, broadening, params, pilot, velocity,
                       threads, _readout(op.scale, w, t, broadening, velocity, params,
                                         op.dimension, built))
-    if not plan.shared_bank:  # rung by rung, each builds its own (the plan counts one at a time)
-        built.clear()
+    # a rung solved alone builds its own contractions (the plan counts one at a time); of the
+    # shared runs only the first keeps the plan's (a run holds its own rungs' tables)
+    first_run = plan.shared_groups[0] if plan.shared_groups else (0, 0, 0)
+    for rung in plan.rungs[: first_run[0]] + plan.rungs[first_run[1]:]:
+        built.pop(rung, None)
     log.info("chebyshev plan: D=%d, rungs %s, moments %s, %.2f GB, ~%.0f s", dim,
              [round(r.temperature, 6) for r in plan.rungs], [r.n_moments for r in plan.rungs],
              plan.memory_bytes / 2**30, plan.seconds)
@@ -528,8 +531,10 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
     # counted with it: a buffer larger than this solve needs for its role is freed
     workspace = current_workspace()
     workspace.fit(plan.workspace_bytes)
-    shared = (_shared_sums(op, apply_t, apply_c, plan, w, t, broadening, params, seq, velocity,
-                           workspace, built) if plan.shared_bank else None)
+    shared: dict[int, tuple[dict[str, list[np.ndarray]], int, float]] = {}
+    for group in plan.shared_groups:
+        shared.update(_shared_sums(op, apply_t, apply_c, plan, group, w, t, broadening, params,
+                                   seq, velocity, workspace, built))
     built.clear()
     for j, (rung, rows, bank) in enumerate(zip(plan.rungs, plan.node_rows, plan.bank_rows,
                                                strict=True)):
@@ -538,11 +543,11 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
         rung_index[served] = j
         m_coarse = coarse_moments(rung.n_moments)
         basis = plan.node_bases[j] if plan.node_bases else None
-        if shared is None:
+        if j not in shared:
             parts, count = _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w,
                                       t[served], broadening, params, seq, velocity, m_coarse,
                                       workspace, basis)
-        else:  # the rung's share of the shared solve's time (the k-recursion on the top rung)
+        else:  # the rung's share of its run's time (the k-recursion on the run's top rung)
             parts, count, seconds = shared[j]
             rung_start -= seconds
         arrays = {k: np.concatenate(p) for k, p in parts.items()}
@@ -568,10 +573,12 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
         diagnostics.append(_diagnostics(rung, plan, arrays, parts, params, t[served], count,
                                         m_coarse, truncation["abs"][served], exact, rung_start))
         nodes = int(window_nodes(rung, plan.scale).size) + 1
+        group = plan.group_of(j)
         diagnostics[-1].update(nodes=nodes, node_rows=plan.node_rows[j],
                                bank_rows=plan.bank_rows[j],
                                formed_rows=nodes if basis is None else basis.shape[1] + 1,
-                               shared_bank=plan.shared_bank)
+                               shared_bank=group[2] if group else 0,
+                               shared_first=bool(group) and group[0] == j)
     raw = Responses(im_chi=values["abs"], re_chi=values["vel"] if velocity else None,
                     specific_heat=values["heat"],
                     errors={"im_chi": (statistical["abs"], truncation["abs"]),
@@ -597,18 +604,20 @@ def _contract(parts: dict[str, list[np.ndarray]], contraction, coarse, y, m, q, 
             parts.setdefault(key, []).append(summed)
 
 
-def _shared_sums(op, apply_t, apply_c, plan, w, t, broadening, params, seq, velocity,
-                 workspace, built: dict) -> list[tuple[dict[str, list[np.ndarray]], int, float]]:
-    """Per rung, what :func:`_rung_sums` returns, and the seconds spent on it, from one
-    k-recursion for all rungs per block of vectors (:func:`.moments.shared_node_moments`,
-    ``plan.shared_bank``; the shared recursion's time is counted on the top rung). The rungs'
-    contractions, whose window nodes the shared recursion projects on, come from ``built``
-    (those the plan built for the bases; the others are built here first):
-    :func:`.plan.shared_bytes` counts all of them."""
-    rungs = plan.rungs
+def _shared_sums(op, apply_t, apply_c, plan, group, w, t, broadening, params, seq, velocity,
+                 workspace, built: dict) -> dict[int, tuple[dict[str, list[np.ndarray]], int, float]]:
+    """Per rung of the run ``group`` = (first, stop, K) of ``plan.shared_groups``, by rung number,
+    what :func:`_rung_sums` returns and the seconds spent on it, from one k-recursion for the
+    run's rungs per block of vectors (:func:`.moments.shared_node_moments`; its time is counted
+    on the run's top rung, whose filter it uses). The rungs' contractions, whose window nodes the
+    shared recursion projects on, come from ``built`` (those the plan built for the bases; the
+    others are built here first) and are dropped from it when the run ends:
+    :func:`.plan.shared_bytes` counts a run's tables."""
+    first, stop, _ = group
+    rungs = plan.rungs[first:stop]
     top = rungs[0].temperature
     specs = []
-    for j, rung in enumerate(rungs):
+    for j, rung in enumerate(rungs, start=first):
         if rung not in built:
             built[rung] = rung_contractions(rung, plan.scale, w, t[np.asarray(rung.served)],
                                             broadening, velocity)
@@ -626,19 +635,22 @@ def _shared_sums(op, apply_t, apply_c, plan, w, t, broadening, params, seq, velo
         vecs = boltzmann_filter(op, top, r)
         del r
         moments = shared_node_moments(op, apply_t, apply_c, vecs, specs,
-                                      bank_dtype=params.numpy_dtype, chunk=plan.columns,
+                                      bank_dtype=params.numpy_dtype,
+                                      bank_rows=plan.bank_rows[first], chunk=plan.columns,
                                       threads=plan.threads, workspace=workspace)
-        for j, (y, m, q) in enumerate(moments):
-            contraction, coarse = built[rungs[j]]
-            parts, _, seconds = results[j]
+        for i, (y, m, q) in enumerate(moments):
+            contraction, coarse = built[rungs[i]]
+            parts, _, seconds = results[i]
             _contract(parts, contraction, coarse, y, m, q, False)
             del y
             now = time.perf_counter()
-            results[j] = (parts, count + size, seconds + now - start)
+            results[i] = (parts, count + size, seconds + now - start)
             start = now
         del vecs
         count += size
-    return results
+    for rung in rungs:
+        built.pop(rung, None)
+    return {first + i: result for i, result in enumerate(results)}
 
 
 def _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t_served, broadening, params,

@@ -1,0 +1,48 @@
+"""Compiling the variants of a kernel closure under names of their own (imports numba only when
+called).
+
+The compiled kernels of the Chebyshev solver are closures over compile-time constants (a block's
+width, which optional parts a pass has), cached on disk by numba (``cache=True``), which keys the
+cache on the closure's values. Every variant of one closure has the same qualified name, and
+numba names a compiled function and its environment by that name, a counter of the process that
+compiled it and the argument types. Two variants with the same argument types, compiled in two
+processes whose counters happened to agree and both loaded from the cache into a third, then
+share one environment name: found in session 22 when a solve with a stress-scaled record pass
+(block width 1) and then one without it in the same test process failed with numba's
+"In 'NRT_adapt_ndarray_to_python', 'descr' is NULL" (numba issues 6093 and 6130 are of this
+family). Naming each variant after its constants keeps the names apart whatever the counters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+__all__ = ["compile_variant"]
+
+
+def compile_variant(function: Callable, **constants) -> Callable:
+    """``numba.njit(parallel=True, cache=True)`` of ``function`` renamed after ``constants``.
+
+    Parameters
+    ----------
+    function : callable
+        A Python function (a closure over the constants), not yet compiled.
+    **constants : int, bool or tuple of int
+        The compile-time constants of this variant, in the name as ``key`` + value.
+
+    Returns
+    -------
+    numba dispatcher
+        Compiled on first call, cached on disk under the variant's own name.
+    """
+    import numba  # core dependency, heavy: compiled only when first used
+
+    parts = [function.__name__]
+    for key, value in constants.items():
+        text = "_".join(str(int(v)) for v in value) if isinstance(value, tuple) else str(
+            int(value))
+        parts.append(f"{key}{text}")
+    name = re.sub(r"\W", "_", "_".join(parts))
+    function.__name__ = function.__qualname__ = name
+    return numba.njit(parallel=True, cache=True)(function)
