@@ -581,6 +581,81 @@ def test_runs_of_rungs_share_a_recursion_under_a_memory_cap(monkeypatch):
                 np.testing.assert_allclose(a, r, rtol=0, atol=1e-12 * np.abs(r).max())
 
 
+def test_a_deep_rung_is_not_served_by_an_amplifying_relative_filter():
+    """Session 22 (found by a reviewer; the whole-ladder sharing of session 21 had it too): a rung
+    at 0.005 K under one at 0.3 K (N = 8 dipolar, E_0 - E_lower = 0.12 K) has a relative filter
+    whose coefficients sum to ~1e5, and the shared recursion's one-operator moments of that rung
+    came out 2.5e-5 off: its specific heat 1.9 +- 1.8 where exact diagonalisation gives 4e-42. A
+    run now takes only rungs whose relative filter sums to at most RELATIVE_FILTER_LIMIT: the
+    two upper rungs share, the deep one runs alone, and the solve equals the rung-by-rung one
+    (heat, Q, errors) to 1e-9."""
+    real = draw_realisation(ModelParams(n_tls=8, coupling=CouplingParams(kind="dipolar",
+                                                                         strength=0.1)),
+                            realisation_rng(16, 0))
+    w, t = np.array([0.1, 0.2]), np.array([0.3, 0.0387, 0.005])
+    b = Broadening(kind="gaussian", width=0.02)
+    options = ChebyshevParams(n_vectors=5, dtype="float64", operator="sparse", block=2,
+                              ladder_ratio=1.5)
+    plan = ch.plan_chebyshev(real, w, t, b, options, seed=5)
+    assert len(plan.rungs) == 3
+    top, deep = plan.rungs[0].temperature, plan.rungs[2].temperature
+    assert np.abs(kpm.relative_filter(plan.scale, deep, top)).sum() > 1e4
+    assert cp.shares(list(plan.rungs), plan.scale, options, True) == 0
+    assert plan.shared_groups == ((0, 2, plan.shared_groups[0][2]),)  # the deep rung alone
+    shared = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
+    monkeypatch = pytest.MonkeyPatch()
+    with monkeypatch.context() as m:
+        m.setattr(cp, "SHARED_RECURSION", False)
+        alone = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
+    assert shared.specific_heat[2] < 1e-6
+    deep_t = t < 0.01  # served by the deep rung
+    for name in ("specific_heat", "absorption", "velocity_shift"):
+        a, f = getattr(shared, name), getattr(alone, name)
+        errors = getattr(alone, name + "_error")
+        np.testing.assert_array_equal(a[deep_t], f[deep_t])  # the same path, the same bits
+        assert np.all(np.abs(a - f) <= 1e-3 * errors)  # the shared run: well within the errors
+
+
+def test_long_ladders_are_split_by_runs_not_by_every_split(monkeypatch):
+    """Session 22: every split of n rungs (2^(n-1)) took 16 s to plan at 16 rungs. Each run's
+    rows, memory and time are now computed once (at most n(n-1)/2 calls of plan.shares), and
+    beyond MAX_SPLIT_SEARCH rungs the split comes from dynamic programming; where memory does not
+    bind, it is the split the full search finds."""
+    real = draw_realisation(ModelParams(n_tls=8, coupling=CouplingParams(strength=0.05)),
+                            realisation_rng(2, 0))
+    w, t = np.array([0.1, 0.2]), np.geomspace(0.02, 0.2, 30)
+    b = Broadening(kind="gaussian", width=0.02)
+    options = ChebyshevParams(n_vectors=2, dtype="float64", operator="matrix_free", block=1,
+                              ladder_ratio=1.1, max_rungs=40)
+    calls = []
+    original = cp.shares
+
+    def counted(rungs, *args):
+        calls.append(len(rungs))
+        return original(rungs, *args)
+
+    monkeypatch.setattr(cp, "shares", counted)
+    monkeypatch.setattr(cp, "RELATIVE_FILTER_LIMIT", 1.2)  # whole ladder refused: runs instead
+    # the same cost model for both plans (it is calibrated by timed products otherwise)
+    monkeypatch.setattr(kpm.ScaledOperator, "seconds_per_product", lambda self: 1e-4)
+    plans = {}
+    for limit in (0, 64):
+        monkeypatch.setattr(cp, "MAX_SPLIT_SEARCH", limit)
+        calls.clear()
+        plans[limit] = ch.plan_chebyshev(real, w, t, b, options, seed=1)
+        n = len(plans[limit].rungs)
+        assert n >= 11
+        if limit == 0:
+            assert len(calls) <= 1 + n * (n - 1) // 2
+    assert plans[0].shared_groups and plans[0].shared_groups == plans[64].shared_groups
+    assert plans[0].seconds == pytest.approx(plans[64].seconds)
+    top = plans[0].rungs
+    for first, stop, _ in plans[0].shared_groups:
+        assert all(np.abs(kpm.relative_filter(plans[0].scale, r.temperature,
+                                              top[first].temperature)).sum() <= 1.2
+                   for r in top[first:stop])
+
+
 def test_every_split_of_the_ladder_into_runs():
     """plan._partitions: the 2^(n-1) ways to cut n rungs into consecutive runs, each covering
     every rung once in order."""

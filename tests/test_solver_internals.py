@@ -347,6 +347,19 @@ def test_workspace_buffers_are_small_pages_and_go_back_to_the_system():
     assert _mapping_of(address) is None
 
 
+def test_a_refused_workspace_map_is_a_memory_error(monkeypatch):
+    """The system refusing a workspace buffer raises MemoryError (what numpy.empty raised and
+    the callers handle), not mmap's OSError (session 22's first version)."""
+    from manybody.simulation.solvers.chebyshev import workspace as ws
+
+    def refuse(*args, **kwargs):
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(ws.mmap, "mmap", refuse)
+    with pytest.raises(MemoryError, match="Chebyshev workspace"):
+        ws.Workspace().take("scratch", (1 << 20,), np.float32)
+
+
 def test_workspace_reuses_one_buffer_per_role_and_grows_it():
     from manybody.simulation.solvers.chebyshev.workspace import Workspace
 

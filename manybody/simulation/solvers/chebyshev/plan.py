@@ -611,19 +611,48 @@ def shared_seconds(rungs: list[tuple[int, int, int]], k_rows: int, filter_terms:
                                                        for n, m, _ in rungs)
 
 
+#: Largest amplification sum_n |psi_n| of a relative filter that a shared recursion accepts
+#: (:func:`shares`). Session 22: psi's coefficients sum to e^{(1/2T0 - 1/2T_top)(E_0 - E_lower)}
+#: (the exponential's series sums to 1 in absolute value, times the prefactor of its value 1 at
+#: E_0), and the one-operator moments of the lower rung, sums over psi^2's coefficients of the top
+#: rung's moments, carry the top rung's float64 rounding times about its square. With a rung at
+#: 0.005 K under one at 0.3 K (N = 8 dipolar, E_0 - E_lower = 0.12 K) it was 1.3e5: the moments
+#: off by 2.5e-5 and the specific heat at 0.005 K 1.9 (+- 1.8) where it is 4e-42 (rung by rung
+#: 2e-9). The rung's own filter has the same prefactor, but its error changes only the state,
+#: whose moments stay exact, so it enters the variance squared. At 10 the amplified rounding
+#: stays within 100x float64's.
+RELATIVE_FILTER_LIMIT = 10.0
+
+#: Ladders of up to this many rungs are split into runs by trying every split (2^(n-1), each
+#: checked for memory as a whole); longer ones by dynamic programming over runs that fit one by
+#: one (session 22: every split of 16 rungs took 16 s to plan).
+MAX_SPLIT_SEARCH = 10
+
+
+def may_share(params: ChebyshevParams, diagonal_stress: bool) -> bool:
+    """Whether a solve may share k-recursions among rungs at all: not for an exact trace (the
+    reference of the calibration, kept on the path it was calibrated on), with ``target_error``
+    (vectors are added per rung), with a stress that is not diagonal (its T - c moves to the
+    l-vectors), or when :data:`SHARED_RECURSION` is off."""
+    return (SHARED_RECURSION and params.trace != "exact" and params.target_error is None
+            and diagonal_stress)
+
+
 def shares(rungs: list[Rung], scale: SpectralScale, params: ChebyshevParams, diagonal_stress: bool
            ) -> int:
-    """Rows of the one k-recursion that can serve every rung (:func:`.moments.shared_node_moments`),
-    0 where the rungs run their own: with one rung, for an exact trace (the reference of the
-    calibration, kept on the path it was calibrated on), with ``target_error`` (vectors are added
-    per rung), with a stress that is not diagonal (its T - c moves to the l-vectors), or when
-    :data:`SHARED_RECURSION` is off. The rows: max over the rungs of M + the terms of the filter
-    that takes the top rung's vectors to the rung's (:func:`.kpm.relative_filter`)."""
-    if (not SHARED_RECURSION or len(rungs) < 2 or params.trace == "exact"
-            or params.target_error is not None or not diagonal_stress):
+    """Rows of the one k-recursion that can serve every rung of a run (its first the top,
+    :func:`.moments.shared_node_moments`), 0 where the rungs run their own: with one rung, where
+    :func:`may_share` says no, or where a rung's relative filter amplifies the top rung's
+    rounding more than :data:`RELATIVE_FILTER_LIMIT` allows. The rows: max over the rungs of M +
+    the terms of the filter that takes the top rung's vectors to the rung's
+    (:func:`.kpm.relative_filter`)."""
+    if len(rungs) < 2 or not may_share(params, diagonal_stress):
         return 0
     top = rungs[0].temperature
-    return max(r.n_moments + relative_filter(scale, r.temperature, top).size for r in rungs)
+    filters = [relative_filter(scale, r.temperature, top) for r in rungs]
+    if max(float(np.abs(f).sum()) for f in filters) > RELATIVE_FILTER_LIMIT:
+        return 0
+    return max(r.n_moments + f.size for r, f in zip(rungs, filters, strict=True))
 
 
 def _partitions(n: int):
@@ -654,48 +683,75 @@ def grouped_sharing(rungs: list[Rung], nodes: list[int], windows: list[int], sca
         estimated faster than the rung-by-rung solve.
     """
     count = len(rungs)
-    if count < 2 or shares(rungs, scale, params, diagonal_stress) == 0:
+    if count < 2 or not may_share(params, diagonal_stress):
         return None
     triples = [(n, r.n_moments, w) for r, n, w in zip(rungs, nodes, windows, strict=True)]
     solo_banks = [balanced_rows(r.n_moments + 1, bank) for r in rungs]
+    cache: dict[tuple[int, int], tuple | None] = {}
 
-    def solo(j):
-        other = _rung_other_bytes(dim, block, nodes[j], rungs[j].n_moments, n_frequencies,
-                                  windows[j])
-        left, scratch = stored_rows(nodes[j], rungs[j].n_moments, rows, bank, columns)
-        return other, left, scratch, rung_seconds(nodes[j], rungs[j].n_moments, rows,
-                                                  solo_banks[j], rungs[j].filter_terms, dim,
-                                                  seconds_per_product, gemm_rate)
-
-    best = None
-    for split in _partitions(count):
-        if all(stop - first == 1 for first, stop in split):
-            continue
-        groups, parts, seconds = [], [], 0.0
-        for first, stop in split:
-            if stop - first == 1:
-                other, left, scratch, time_j = solo(first)
-                parts.append((other, left, scratch))
-                seconds += time_j
-                continue
+    def unit(first, stop):
+        """(other bytes, left rows, scratch rows, seconds, K, chunk) of a rung alone or a run;
+        None for a run whose rungs cannot share (:func:`shares`). Computed once per run."""
+        if (first, stop) in cache:
+            return cache[first, stop]
+        if stop - first == 1:
+            j = first
+            other = _rung_other_bytes(dim, block, nodes[j], rungs[j].n_moments, n_frequencies,
+                                      windows[j])
+            left, scratch = stored_rows(nodes[j], rungs[j].n_moments, rows, bank, columns)
+            value = (other, left, scratch, rung_seconds(
+                nodes[j], rungs[j].n_moments, rows, solo_banks[j], rungs[j].filter_terms, dim,
+                seconds_per_product, gemm_rate), 0, solo_banks[j])
+        else:
             k_rows = shares(rungs[first:stop], scale, params, diagonal_stress)
-            chunk = min(k_rows, bank)
-            parts.append(_shared_parts(dim, block, triples[first:stop], chunk, columns,
-                                       n_frequencies))
-            seconds += shared_seconds(triples[first:stop], k_rows, rungs[first].filter_terms,
-                                      dim, seconds_per_product, gemm_rate, chunk < k_rows)
-            groups.append((first, stop, k_rows, chunk))
-        left = max(p[1] for p in parts)
-        scratch = max(p[2] for p in parts)
-        roles = {"left": block_bytes((block, left, dim), itemsize),
-                 "scratch": block_bytes((block, scratch, dim), itemsize)}
-        total = max(p[0] for p in parts) + sum(roles.values())
-        if total <= budget and (best is None or seconds < best[2]):
-            banks = list(solo_banks)
-            for first, stop, _, chunk in groups:
-                banks[first:stop] = [chunk] * (stop - first)
-            best = (tuple(g[:3] for g in groups), total, seconds, roles, tuple(banks))
-    if best is None or best[2] >= sum(solo(j)[3] for j in range(count)):
+            if k_rows == 0:
+                value = None
+            else:
+                chunk = balanced_rows(k_rows, bank)
+                other, left, scratch = _shared_parts(dim, block, triples[first:stop], chunk,
+                                                     columns, n_frequencies)
+                value = (other, left, scratch, shared_seconds(
+                    triples[first:stop], k_rows, rungs[first].filter_terms, dim,
+                    seconds_per_product, gemm_rate, chunk < k_rows), k_rows, chunk)
+        cache[first, stop] = value
+        return value
+
+    def total(split):
+        parts = [unit(first, stop) for first, stop in split]
+        roles = {"left": block_bytes((block, max(p[1] for p in parts), dim), itemsize),
+                 "scratch": block_bytes((block, max(p[2] for p in parts), dim), itemsize)}
+        return max(p[0] for p in parts) + sum(roles.values()), roles
+
+    def fits_alone(first, stop):
+        return total([(first, stop)])[0] <= budget
+
+    if count <= MAX_SPLIT_SEARCH:  # every split (2^(n-1)), the memory of the split as a whole
+        candidates = (split for split in _partitions(count)
+                      if any(stop - first > 1 for first, stop in split)
+                      and all(unit(first, stop) is not None for first, stop in split))
+    else:  # the fastest split whose runs fit one by one (dynamic programming), checked whole
+        best_to = [(0.0, [])] + [None] * count
+        for stop in range(1, count + 1):
+            for first in range(stop):
+                value = unit(first, stop)
+                if best_to[first] is None or value is None or not fits_alone(first, stop):
+                    continue
+                seconds = best_to[first][0] + value[3]
+                if best_to[stop] is None or seconds < best_to[stop][0]:
+                    best_to[stop] = (seconds, best_to[first][1] + [(first, stop)])
+        candidates = [best_to[count][1]] if best_to[count] is not None else []
+    best = None
+    for split in candidates:
+        memory, roles = total(split)
+        seconds = sum(unit(first, stop)[3] for first, stop in split)
+        if memory <= budget and (best is None or seconds < best[2]):
+            groups = tuple((first, stop, unit(first, stop)[4]) for first, stop in split
+                           if stop - first > 1)
+            banks = tuple(unit(first, stop)[5] for first, stop in split
+                          for _ in range(first, stop))
+            best = (groups, memory, seconds, roles, banks)
+    if (best is None or not best[0]
+            or best[2] >= sum(unit(j, j + 1)[3] for j in range(count))):
         return None
     return best
 

@@ -84,8 +84,18 @@ def small_page_buffer(nbytes: int) -> np.ndarray:
     -------
     numpy.ndarray
         Shape (nbytes,), uint8, writable, page-aligned.
+
+    Raises
+    ------
+    MemoryError
+        When the system refuses the map (as :func:`numpy.empty` would raise; ``mmap`` raises
+        OSError, which the callers' memory handling would not catch).
     """
-    area = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    try:
+        area = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    except OSError as error:
+        raise MemoryError(f"cannot map {nbytes / 2**30:.3g} GB for the Chebyshev workspace "
+                          f"({error.strerror or error})") from error
     if hasattr(mmap, "MADV_NOHUGEPAGE"):  # where THP is "always", not only on madvise
         area.madvise(mmap.MADV_NOHUGEPAGE)
     return np.frombuffer(area, dtype=np.uint8)
