@@ -552,6 +552,12 @@ def test_runs_of_rungs_share_a_recursion_under_a_memory_cap(monkeypatch):
             break
     assert grouped is not None, "no cap between the two plans gives runs of shared rungs"
     assert plan.seconds < alone.seconds
+    # the split does not depend on the timed products (the same plan, the same bits)
+    for seconds in (1e-7, 1e-2):
+        monkeypatch.setattr(kpm.ScaledOperator, "seconds_per_product", lambda self, s=seconds: s)
+        assert ch.plan_chebyshev(real, w, t, b, options).shared_groups == plan.shared_groups
+    monkeypatch.undo()
+    monkeypatch.setattr(cp, "available_memory", lambda: grouped / options.memory_fraction)
     solved = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
     assert solved.plan.shared_groups == plan.shared_groups
     monkeypatch.setattr(cp, "SHARED_RECURSION", False)
@@ -587,8 +593,8 @@ def test_a_deep_rung_is_not_served_by_an_amplifying_relative_filter():
     whose coefficients sum to ~1e5, and the shared recursion's one-operator moments of that rung
     came out 2.5e-5 off: its specific heat 1.9 +- 1.8 where exact diagonalisation gives 4e-42. A
     run now takes only rungs whose relative filter sums to at most RELATIVE_FILTER_LIMIT: the
-    two upper rungs share, the deep one runs alone, and the solve equals the rung-by-rung one
-    (heat, Q, errors) to 1e-9."""
+    two upper rungs may share, the deep one never with the top one, and the solve equals the
+    rung-by-rung one (the deep rung's bit for bit, the others within 1e-3 of the error bars)."""
     real = draw_realisation(ModelParams(n_tls=8, coupling=CouplingParams(kind="dipolar",
                                                                          strength=0.1)),
                             realisation_rng(16, 0))
@@ -601,7 +607,8 @@ def test_a_deep_rung_is_not_served_by_an_amplifying_relative_filter():
     top, deep = plan.rungs[0].temperature, plan.rungs[2].temperature
     assert np.abs(kpm.relative_filter(plan.scale, deep, top)).sum() > 1e4
     assert cp.shares(list(plan.rungs), plan.scale, options, True) == 0
-    assert plan.shared_groups == ((0, 2, plan.shared_groups[0][2]),)  # the deep rung alone
+    assert cp.shares(list(plan.rungs[:2]), plan.scale, options, True) > 0  # these two may
+    assert all(stop <= 2 for first, stop, _ in plan.shared_groups if first == 0)  # not the deep
     shared = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
     monkeypatch = pytest.MonkeyPatch()
     with monkeypatch.context() as m:

@@ -665,7 +665,8 @@ def _partitions(n: int):
 def grouped_sharing(rungs: list[Rung], nodes: list[int], windows: list[int], scale: SpectralScale,
                     params: ChebyshevParams, diagonal_stress: bool, dim: int, block: int,
                     rows: int, bank: int, columns: int, itemsize: int, n_frequencies: int,
-                    budget: float, seconds_per_product: float, gemm_rate: float):
+                    budget: float, seconds_per_product: float, gemm_rate: float,
+                    choice_costs: tuple[float, float] | None = None):
     """Runs of consecutive rungs that each share one k-recursion, where the whole ladder's does
     not fit (session 22): the split of the ladder estimated fastest among those that fit
     ``budget``, given the block, node rows per pass, bank rows and l-columns the plan chose for
@@ -673,7 +674,9 @@ def grouped_sharing(rungs: list[Rung], nodes: list[int], windows: list[int], sca
     and its bank in chunks of at most ``bank`` rows (:func:`.moments.shared_node_moments`); a
     rung alone is solved as before. The workspace is counted as :func:`solve_bytes` and
     :func:`shared_bytes` count it (per role the largest rows of any run or rung, plus the largest
-    other bytes).
+    other bytes). ``choice_costs``: (seconds per product, GEMM rate) of a fixed cost model that
+    makes the choice (default: the given ones), so that the plan, and with it the numbers'
+    last bits, does not depend on timings; the seconds returned are with the given ones.
 
     Returns
     -------
@@ -688,10 +691,12 @@ def grouped_sharing(rungs: list[Rung], nodes: list[int], windows: list[int], sca
     triples = [(n, r.n_moments, w) for r, n, w in zip(rungs, nodes, windows, strict=True)]
     solo_banks = [balanced_rows(r.n_moments + 1, bank) for r in rungs]
     cache: dict[tuple[int, int], tuple | None] = {}
+    costs = [(seconds_per_product, gemm_rate), choice_costs or (seconds_per_product, gemm_rate)]
 
     def unit(first, stop):
-        """(other bytes, left rows, scratch rows, seconds, K, chunk) of a rung alone or a run;
-        None for a run whose rungs cannot share (:func:`shares`). Computed once per run."""
+        """(other bytes, left rows, scratch rows, seconds for the choice, K, chunk, seconds) of a
+        rung alone or a run; None for a run whose rungs cannot share (:func:`shares`). Computed
+        once per run."""
         if (first, stop) in cache:
             return cache[first, stop]
         if stop - first == 1:
@@ -699,9 +704,9 @@ def grouped_sharing(rungs: list[Rung], nodes: list[int], windows: list[int], sca
             other = _rung_other_bytes(dim, block, nodes[j], rungs[j].n_moments, n_frequencies,
                                       windows[j])
             left, scratch = stored_rows(nodes[j], rungs[j].n_moments, rows, bank, columns)
-            value = (other, left, scratch, rung_seconds(
-                nodes[j], rungs[j].n_moments, rows, solo_banks[j], rungs[j].filter_terms, dim,
-                seconds_per_product, gemm_rate), 0, solo_banks[j])
+            times = [rung_seconds(nodes[j], rungs[j].n_moments, rows, solo_banks[j],
+                                  rungs[j].filter_terms, dim, t, rate) for t, rate in costs]
+            value = (other, left, scratch, times[1], 0, solo_banks[j], times[0])
         else:
             k_rows = shares(rungs[first:stop], scale, params, diagonal_stress)
             if k_rows == 0:
@@ -710,9 +715,9 @@ def grouped_sharing(rungs: list[Rung], nodes: list[int], windows: list[int], sca
                 chunk = balanced_rows(k_rows, bank)
                 other, left, scratch = _shared_parts(dim, block, triples[first:stop], chunk,
                                                      columns, n_frequencies)
-                value = (other, left, scratch, shared_seconds(
-                    triples[first:stop], k_rows, rungs[first].filter_terms, dim,
-                    seconds_per_product, gemm_rate, chunk < k_rows), k_rows, chunk)
+                times = [shared_seconds(triples[first:stop], k_rows, rungs[first].filter_terms,
+                                        dim, t, rate, chunk < k_rows) for t, rate in costs]
+                value = (other, left, scratch, times[1], k_rows, chunk, times[0])
         cache[first, stop] = value
         return value
 
@@ -749,11 +754,12 @@ def grouped_sharing(rungs: list[Rung], nodes: list[int], windows: list[int], sca
                            if stop - first > 1)
             banks = tuple(unit(first, stop)[5] for first, stop in split
                           for _ in range(first, stop))
-            best = (groups, memory, seconds, roles, banks)
+            best = (groups, memory, seconds, roles, banks, split)
     if (best is None or not best[0]
             or best[2] >= sum(unit(j, j + 1)[3] for j in range(count))):
         return None
-    return best
+    groups, memory, _, roles, banks, split = best
+    return groups, memory, sum(unit(first, stop)[6] for first, stop in split), roles, banks
 
 
 def _achievable_width(scale, t0, served, keep, frequencies, broadening, tol, velocity,
@@ -984,9 +990,15 @@ def plan_solve(
         k_rows = 0
     if not k_rows:  # runs of rungs sharing a recursion each, where that fits (session 22)
         groups = ()
+        # chosen with the cost model used before anything is timed, so that the same inputs
+        # give the same plan (and the same bits) whatever the machine's speed at the moment
+        entries = (op.h.nnz if sp.issparse(op.h) else
+                   dim * op.h.entries_per_row if op.matrix_free else dim * dim)
         split = grouped_sharing(rungs, nodes, windows, scale, params,
                                 isinstance(apply_stress, DiagonalOperator), dim, block, rows,
-                                bank, columns, itemsize, len(frequencies), budget, t_mv, rate)
+                                bank, columns, itemsize, len(frequencies), budget, t_mv, rate,
+                                (SECONDS_PER_NONZERO * entries,
+                                 max(1, int(threads)) * GEMM_RATE[params.dtype]))
         if split is not None:
             groups, memory, seconds, roles, bank_rows = split
             memory, seconds = int(fixed + memory), n_vec * seconds
