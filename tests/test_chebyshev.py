@@ -552,9 +552,11 @@ def test_runs_of_rungs_share_a_recursion_under_a_memory_cap(monkeypatch):
             break
     assert grouped is not None, "no cap between the two plans gives runs of shared rungs"
     assert plan.seconds < alone.seconds
-    # the split does not depend on the timed products (the same plan, the same bits)
-    for seconds in (1e-7, 1e-2):
+    # the split depends neither on the timed products nor on the threads (the same plan, the
+    # same bits)
+    for seconds, threads in ((1e-7, 1), (1e-2, 2), (1e-5, 3)):
         monkeypatch.setattr(kpm.ScaledOperator, "seconds_per_product", lambda self, s=seconds: s)
+        monkeypatch.setattr(ch.ChebyshevOperators, "gemm_threads", lambda self, n=threads: n)
         assert ch.plan_chebyshev(real, w, t, b, options).shared_groups == plan.shared_groups
     monkeypatch.undo()
     monkeypatch.setattr(cp, "available_memory", lambda: grouped / options.memory_fraction)

@@ -990,15 +990,15 @@ def plan_solve(
         k_rows = 0
     if not k_rows:  # runs of rungs sharing a recursion each, where that fits (session 22)
         groups = ()
-        # chosen with the cost model used before anything is timed, so that the same inputs
-        # give the same plan (and the same bits) whatever the machine's speed at the moment
+        # chosen with the cost model used before anything is timed (one thread's rates), so
+        # that the same inputs give the same plan, and the same bits, whatever the machine's
+        # speed at the moment and the number of threads
         entries = (op.h.nnz if sp.issparse(op.h) else
                    dim * op.h.entries_per_row if op.matrix_free else dim * dim)
         split = grouped_sharing(rungs, nodes, windows, scale, params,
                                 isinstance(apply_stress, DiagonalOperator), dim, block, rows,
                                 bank, columns, itemsize, len(frequencies), budget, t_mv, rate,
-                                (SECONDS_PER_NONZERO * entries,
-                                 max(1, int(threads)) * GEMM_RATE[params.dtype]))
+                                (SECONDS_PER_NONZERO * entries, GEMM_RATE[params.dtype]))
         if split is not None:
             groups, memory, seconds, roles, bank_rows = split
             memory, seconds = int(fixed + memory), n_vec * seconds
