@@ -28,7 +28,7 @@ from manybody.simulation.observables.thermo import specific_heat
 from manybody.simulation.observe import observe
 from manybody.simulation.solvers import choose_solver
 from manybody.simulation.solvers.chebyshev import contraction as cc
-from manybody.simulation.solvers.chebyshev import kpm
+from manybody.simulation.solvers.chebyshev import costs, kpm, sharing
 from manybody.simulation.solvers.chebyshev import plan as cp
 from manybody.simulation.solvers.chebyshev import resources as cr
 from manybody.simulation.solvers.chebyshev import solver as ch
@@ -318,10 +318,10 @@ def test_node_projected_and_full_moment_paths_agree(small, monkeypatch, trace):
     norm = absorption_normalisation(params)
     options = ChebyshevParams(trace=trace, n_vectors=6, dtype="float64")
     monkeypatch.setattr(cc, "BASIS_TOL", 0.0)  # every window node: the paths agree to round-off
-    monkeypatch.setattr(cp, "SHARED_RECURSION", False)  # rung by rung (shared: its own test)
+    monkeypatch.setattr(sharing, "SHARED_RECURSION", False)  # rung by rung (shared: its own test)
     runs = {}
     for fraction in (1.0, 0.0):
-        monkeypatch.setattr(cp, "NODE_FRACTION", fraction)
+        monkeypatch.setattr(costs, "NODE_FRACTION", fraction)
         runs[fraction] = ch.chebyshev_absorption(real, W, t, b, options, normalisation=norm,
                                                  seed=4)
     node, full = runs[1.0], runs[0.0]
@@ -453,8 +453,8 @@ def test_shared_recursion_equals_rung_by_rung(monkeypatch, operator):
         for a, ref in zip(got, (y, m, q), strict=True):
             np.testing.assert_allclose(a, ref, rtol=0, atol=1e-9 * np.abs(ref).max())
     shared_solve = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
-    monkeypatch.setattr(cp, "SHARED_RECURSION", False)
-    monkeypatch.setattr(cp, "NODE_FRACTION", 1.0)  # every rung on its nodes, as shared does
+    monkeypatch.setattr(sharing, "SHARED_RECURSION", False)
+    monkeypatch.setattr(costs, "NODE_FRACTION", 1.0)  # every rung on its nodes, as shared does
     alone = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
     assert shared_solve.plan.shared_bank and not alone.plan.shared_bank
     assert shared_solve.plan.node_rows == alone.plan.node_rows
@@ -514,10 +514,10 @@ def test_shared_recursion_where_the_plan_allows_it(monkeypatch):
     for other in (ChebyshevParams(trace="exact", dtype="float64"),
                   ChebyshevParams(n_vectors=4, target_error=0.1, max_vectors=8)):
         assert ch.plan_chebyshev(real, w, t, b, other).shared_bank == 0
-    monkeypatch.setattr(cp, "SHARED_RECURSION", False)
+    monkeypatch.setattr(sharing, "SHARED_RECURSION", False)
     alone = ch.plan_chebyshev(real, w, t, b, options)
     assert alone.shared_bank == 0 and alone.memory_bytes < shared.memory_bytes
-    monkeypatch.setattr(cp, "SHARED_RECURSION", True)
+    monkeypatch.setattr(sharing, "SHARED_RECURSION", True)
     fixed = operator_bytes_of(real, options)
     cap = (alone.memory_bytes + shared.memory_bytes) / 2
     monkeypatch.setattr(cp, "available_memory", lambda: cap / options.memory_fraction)
@@ -537,10 +537,15 @@ def test_runs_of_rungs_share_a_recursion_under_a_memory_cap(monkeypatch):
     w, t = np.array([0.1, 0.2]), np.geomspace(0.02, 0.2, 8)
     b = Broadening(kind="gaussian", width=0.02)
     options = ChebyshevParams(n_vectors=3, dtype="float64", operator="matrix_free", block=1)
+    # the plans' seconds from the fixed cost model the split is chosen with (untimed products,
+    # one thread's GEMM rate), so that "estimated faster" compares like with like
+    monkeypatch.setattr(kpm.ScaledOperator, "seconds_per_product", lambda self: float("nan"))
+    monkeypatch.setattr(cp, "_gemm_rate", lambda dtype: cp.GEMM_RATE[dtype])
+    monkeypatch.setattr(ch.ChebyshevOperators, "gemm_threads", lambda self: 1)
     whole = ch.plan_chebyshev(real, w, t, b, options)
-    monkeypatch.setattr(cp, "SHARED_RECURSION", False)
+    monkeypatch.setattr(sharing, "SHARED_RECURSION", False)
     alone = ch.plan_chebyshev(real, w, t, b, options)
-    monkeypatch.setattr(cp, "SHARED_RECURSION", True)
+    monkeypatch.setattr(sharing, "SHARED_RECURSION", True)
     assert whole.shared_bank and alone.memory_bytes < whole.memory_bytes
     grouped = None
     for cap in np.linspace(alone.memory_bytes, whole.memory_bytes, 40)[1:-1]:
@@ -562,8 +567,8 @@ def test_runs_of_rungs_share_a_recursion_under_a_memory_cap(monkeypatch):
     monkeypatch.setattr(cp, "available_memory", lambda: grouped / options.memory_fraction)
     solved = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
     assert solved.plan.shared_groups == plan.shared_groups
-    monkeypatch.setattr(cp, "SHARED_RECURSION", False)
-    monkeypatch.setattr(cp, "NODE_FRACTION", 1.0)  # every rung on its nodes, as shared does
+    monkeypatch.setattr(sharing, "SHARED_RECURSION", False)
+    monkeypatch.setattr(costs, "NODE_FRACTION", 1.0)  # every rung on its nodes, as shared does
     reference = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
     assert not reference.plan.shared_groups
     for name in ("absorption", "velocity_shift", "specific_heat"):
@@ -608,13 +613,13 @@ def test_a_deep_rung_is_not_served_by_an_amplifying_relative_filter():
     assert len(plan.rungs) == 3
     top, deep = plan.rungs[0].temperature, plan.rungs[2].temperature
     assert np.abs(kpm.relative_filter(plan.scale, deep, top)).sum() > 1e4
-    assert cp.shares(list(plan.rungs), plan.scale, options, True) == 0
-    assert cp.shares(list(plan.rungs[:2]), plan.scale, options, True) > 0  # these two may
+    assert sharing.shares(list(plan.rungs), plan.scale, options, True) == 0
+    assert sharing.shares(list(plan.rungs[:2]), plan.scale, options, True) > 0  # these two may
     assert all(stop <= 2 for first, stop, _ in plan.shared_groups if first == 0)  # not the deep
     shared = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
     monkeypatch = pytest.MonkeyPatch()
     with monkeypatch.context() as m:
-        m.setattr(cp, "SHARED_RECURSION", False)
+        m.setattr(sharing, "SHARED_RECURSION", False)
         alone = ch.chebyshev_absorption(real, w, t, b, options, seed=5)
     assert shared.specific_heat[2] < 1e-6
     deep_t = t < 0.01  # served by the deep rung
@@ -637,19 +642,19 @@ def test_long_ladders_are_split_by_runs_not_by_every_split(monkeypatch):
     options = ChebyshevParams(n_vectors=2, dtype="float64", operator="matrix_free", block=1,
                               ladder_ratio=1.1, max_rungs=40)
     calls = []
-    original = cp.shares
+    original = sharing.shares
 
     def counted(rungs, *args):
         calls.append(len(rungs))
         return original(rungs, *args)
 
-    monkeypatch.setattr(cp, "shares", counted)
-    monkeypatch.setattr(cp, "RELATIVE_FILTER_LIMIT", 1.2)  # whole ladder refused: runs instead
+    monkeypatch.setattr(sharing, "shares", counted)
+    monkeypatch.setattr(sharing, "RELATIVE_FILTER_LIMIT", 1.2)  # whole ladder refused: runs instead
     # the same cost model for both plans (it is calibrated by timed products otherwise)
     monkeypatch.setattr(kpm.ScaledOperator, "seconds_per_product", lambda self: 1e-4)
     plans = {}
     for limit in (0, 64):
-        monkeypatch.setattr(cp, "MAX_SPLIT_SEARCH", limit)
+        monkeypatch.setattr(sharing, "MAX_SPLIT_SEARCH", limit)
         calls.clear()
         plans[limit] = ch.plan_chebyshev(real, w, t, b, options, seed=1)
         n = len(plans[limit].rungs)
@@ -669,7 +674,7 @@ def test_every_split_of_the_ladder_into_runs():
     """plan._partitions: the 2^(n-1) ways to cut n rungs into consecutive runs, each covering
     every rung once in order."""
     for n in range(1, 6):
-        splits = list(cp._partitions(n))
+        splits = list(sharing._partitions(n))
         assert len(splits) == 2 ** (n - 1) and len({tuple(x) for x in splits}) == len(splits)
         for split in splits:
             assert split[0][0] == 0 and split[-1][1] == n
@@ -920,31 +925,31 @@ def test_balanced_rows_fewest_passes():
     """Rows per pass of balanced_rows (session 18): as few passes as the limit allows, and the
     fewest rows per pass that keep that number (never above the limit); the N = 20 case that had
     three passes of 190, 190 and 1 now has two of 191 and 190."""
-    assert cp.balanced_rows(381, 191) == 191 and cp.balanced_rows(381, 190) == 127  # 2, 3 passes
-    assert cp.balanced_rows(381, 381) == 381 and cp.balanced_rows(0, 5) == 0
+    assert costs.balanced_rows(381, 191) == 191 and costs.balanced_rows(381, 190) == 127  # 2, 3 passes
+    assert costs.balanced_rows(381, 381) == 381 and costs.balanced_rows(0, 5) == 0
     for total in range(1, 300):
         for limit in range(1, 70):
-            rows = cp.balanced_rows(total, limit)
+            rows = costs.balanced_rows(total, limit)
             passes = -(-total // rows)
             assert 1 <= rows <= min(total, limit)
             assert passes == -(-total // limit)  # the fewest passes within the limit
             assert rows == 1 or -(-total // (rows - 1)) > passes  # one row fewer: another pass
     for bad in ((-1, 4), (5, 0)):
         with pytest.raises(ValueError, match="balanced_rows"):
-            cp.balanced_rows(*bad)
+            costs.balanced_rows(*bad)
 
 
 def test_rows_that_fit_fewest_passes():
     """The node rows per pass a memory cap leaves (session 18): the fewest passes whose rows fit,
     where halving took 381 rows to 190 and three passes (190 + 190 + 1) although two of 191 fit;
     never below the minimum, and unchanged when everything fits."""
-    assert cp.rows_that_fit(381, lambda rows: rows <= 200) == 191
-    assert cp.rows_that_fit(381, lambda rows: rows <= 190) == 127
-    assert cp.rows_that_fit(381, lambda rows: True) == 381
-    assert cp.rows_that_fit(381, lambda rows: False) == cp.MIN_NODE_ROWS
-    assert cp.rows_that_fit(10, lambda rows: False) == 10
+    assert costs.rows_that_fit(381, lambda rows: rows <= 200) == 191
+    assert costs.rows_that_fit(381, lambda rows: rows <= 190) == 127
+    assert costs.rows_that_fit(381, lambda rows: True) == 381
+    assert costs.rows_that_fit(381, lambda rows: False) == costs.MIN_NODE_ROWS
+    assert costs.rows_that_fit(10, lambda rows: False) == 10
     for limit in range(16, 400):
-        rows = cp.rows_that_fit(381, lambda r, lim=limit: r <= lim)
+        rows = costs.rows_that_fit(381, lambda r, lim=limit: r <= lim)
         assert rows <= limit and -(-381 // rows) == -(-381 // min(limit, 381))
 
 
@@ -962,14 +967,14 @@ def test_plan_under_a_memory_cap_shrinks_bank_block_then_node_rows(monkeypatch):
     monkeypatch.setattr(cc, "BASIS_TOL", 0.0)  # node rows = window nodes (compression: below)
     # the rung-by-rung plan (the shared k-recursion and its fallback under a cap:
     # test_shared_recursion_where_the_plan_allows_it)
-    monkeypatch.setattr(cp, "SHARED_RECURSION", False)
+    monkeypatch.setattr(sharing, "SHARED_RECURSION", False)
     default = ch.plan_chebyshev(real, W, temperatures(), b, params)
     nodes = [cp.window_nodes(r, default.scale).size + 1 for r in default.rungs]
     # by default only rungs with a narrow window (nodes <= 0.4 (M + 1)) project on the nodes
     assert [rows > 0 for rows in default.node_rows] == [
         n <= 0.4 * (r.n_moments + 1) for n, r in zip(nodes, default.rungs, strict=True)]
     assert 0 < sum(rows > 0 for rows in default.node_rows) < len(nodes)  # both kinds here
-    monkeypatch.setattr(cp, "NODE_FRACTION", 1.0)  # every rung node-projected from here on
+    monkeypatch.setattr(costs, "NODE_FRACTION", 1.0)  # every rung node-projected from here on
     ample = ch.plan_chebyshev(real, W, temperatures(), b, params)
     assert ample.columns == cp.COLUMN_CHOICES[0]
     assert list(ample.node_rows) == nodes

@@ -537,6 +537,7 @@ def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch, capped):
     plan's role bytes."""
     from manybody.config.probe import Broadening
     from manybody.config.solver import ChebyshevParams
+    from manybody.simulation.solvers.chebyshev import costs, sharing
     from manybody.simulation.solvers.chebyshev import plan as cp
     from manybody.simulation.solvers.chebyshev import solver as ch
 
@@ -548,7 +549,7 @@ def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch, capped):
     shared = capped == "shared"
     grouped = capped == "grouped"
     capped = capped is True or grouped
-    monkeypatch.setattr(cp, "SHARED_RECURSION", shared or grouped)
+    monkeypatch.setattr(sharing, "SHARED_RECURSION", shared or grouped)
     fraction = 38 / 1024 if capped else 0.8
     if not capped:  # the compressed node basis too (session 20; by default from N = 14)
         from manybody.simulation.solvers.chebyshev import contraction as cc
@@ -572,7 +573,7 @@ def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch, capped):
             np.testing.assert_array_equal(getattr(fresh, name), getattr(again, name))
         triples = [(u.shape[1] + 1, r.n_moments, cp.window_nodes(r, plan.scale).size + 1)
                    for r, u in zip(plan.rungs, plan.node_bases, strict=True)]
-        roles = cp.shared_role_bytes(real.dimension, plan.block, triples, plan.shared_bank,
+        roles = costs.shared_role_bytes(real.dimension, plan.block, triples, plan.shared_bank,
                                      plan.columns, 4)
         assert roles == plan.workspace_bytes
         assert 0 < holder["w"].peak <= sum(roles.values())
@@ -601,7 +602,7 @@ def test_a_solve_shares_its_workspace_within_the_plan(monkeypatch, capped):
     left = scratch = 0
     for rung, n, rows, bank in zip(plan.rungs, nodes, plan.node_rows, plan.bank_rows,
                                    strict=True):
-        a, s = cp.stored_rows(n, rung.n_moments, rows if rows else n, bank, plan.columns)
+        a, s = costs.stored_rows(n, rung.n_moments, rows if rows else n, bank, plan.columns)
         left, scratch = max(left, a), max(scratch, s)
     assert 0 < holder["w"].peak <= plan.block * (left + scratch) * real.dimension * 4
 

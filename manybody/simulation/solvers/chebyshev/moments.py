@@ -506,7 +506,7 @@ def shared_node_moments(
         bank, as :func:`node_correlation_moments` does; the same numbers to the GEMMs' rounding.
     workspace : Workspace, optional
         The bank ("scratch"), the node vectors of all rungs ("left") and the l buffer
-        ("scratch" again, after the bank): :func:`.plan.shared_bytes` counts them.
+        ("scratch" again, after the bank): :func:`.costs.shared_bytes` counts them.
 
     Yields
     ------

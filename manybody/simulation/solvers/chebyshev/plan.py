@@ -4,8 +4,9 @@ Everything decided before the expensive part of :func:`.solver.chebyshev_absorpt
 options are :class:`~manybody.config.solver.ChebyshevParams`): the ladder of reference temperatures
 (:func:`build_ladder`), the frequency function F split for the commutator estimator
 (:class:`LineShape`), the number of Chebyshev moments that resolves it in the energy window of each
-rung (:func:`required_moments`), and the blocking, memory and time of a solve (:func:`plan_solve`);
-the checks of the inputs shared with the estimates (:func:`check_inputs`, :func:`check_params`).
+rung (:func:`required_moments`), and the blocking, memory and time of a solve (:func:`plan_solve`,
+weighing them with :mod:`.costs`, and which rungs share a recursion with :mod:`.sharing`); the
+checks of the inputs shared with the estimates (:func:`check_inputs`, :func:`check_params`).
 The method is described in :mod:`.solver` (the estimator); :mod:`.resources` estimates the cost
 from a realisation without building anything.
 """
@@ -21,6 +22,18 @@ from scipy.special import dawsn, erfc
 
 from manybody.config.probe import RELATIVE_WIDTH_LIMIT, Broadening
 from manybody.config.solver import ChebyshevParams
+from manybody.simulation.solvers.chebyshev.costs import (
+    _rung_other_bytes,
+    balanced_rows,
+    projects,
+    role_bytes,
+    rows_that_fit,
+    rung_seconds,
+    shared_bytes,
+    shared_role_bytes,
+    shared_seconds,
+    solve_bytes,
+)
 from manybody.simulation.solvers.chebyshev.kpm import (
     DiagonalOperator,
     ScaledOperator,
@@ -30,20 +43,16 @@ from manybody.simulation.solvers.chebyshev.kpm import (
     exponential_coefficients,
     gemm_rate,
     operator_bytes,
-    relative_filter,
     tail_degrees,
 )
-from manybody.simulation.solvers.chebyshev.workspace import block_bytes
+from manybody.simulation.solvers.chebyshev.sharing import grouped_sharing, shares
 from manybody.simulation.solvers.memory import available_memory
 from manybody.support import validate as v
 from manybody.support.threads import blas_threads
 
-__all__ = ["FILTER_DEPTH", "LineShape", "Plan", "Rung", "balanced_rows", "build_ladder",
-           "check_filter_temperatures",
-           "check_inputs", "check_params", "grouped_sharing", "lowest_filter_temperature", "plan_solve",
-           "projects", "required_moments", "role_bytes", "rows_that_fit", "rung_bytes", "rung_seconds",
-           "shared_bytes", "shared_role_bytes", "shared_seconds", "shares", "solve_bytes",
-           "stored_rows", "window_nodes",
+__all__ = ["FILTER_DEPTH", "LineShape", "Plan", "Rung", "build_ladder",
+           "check_filter_temperatures", "check_inputs", "check_params",
+           "lowest_filter_temperature", "plan_solve", "required_moments", "window_nodes",
            "window_rung"]
 
 #: Cost model used before anything is measured: seconds per stored nonzero of a sparse product,
@@ -102,16 +111,16 @@ class Plan:
     """Everything decided before the expensive part: bounds, ladder, blocks, memory and time.
 
     Per rung, ``node_rows``: window nodes formed per pass of the node-projected moments (0: the
-    rung keeps the full moment matrix, :func:`projects`); ``bank_rows``: rows of the k bank per
+    rung keeps the full moment matrix, :func:`.costs.projects`); ``bank_rows``: rows of the k bank per
     GEMM. ``columns``: l-columns per GEMM (:data:`COLUMN_CHOICES`). ``threads``: threads of the
     GEMMs (:mod:`.gemm`). ``workspace_bytes``: bytes per role of the workspace counted in
-    ``memory_bytes`` (:func:`role_bytes`; a kept workspace is trimmed to it,
+    ``memory_bytes`` (:func:`.costs.role_bytes`; a kept workspace is trimmed to it,
     :meth:`.workspace.Workspace.fit`). ``node_bases``: per rung the compressed node basis U
     (R, r) of :func:`.contraction.readout_basis` for a rung that projects on nodes (its
     ``node_rows`` then count compressed rows), else None; empty when the plan was made without
     one. ``shared_groups``: per run of consecutive rungs served by one k-recursion
-    (:func:`.moments.shared_node_moments`, :func:`shares`), (first, stop, K rows); the whole
-    ladder in one run where it fits, runs of it under a memory cap (:func:`grouped_sharing`,
+    (:func:`.moments.shared_node_moments`, :func:`.sharing.shares`), (first, stop, K rows); the whole
+    ladder in one run where it fits, runs of it under a memory cap (:func:`.sharing.grouped_sharing`,
     session 22), none where each rung runs its own. A shared rung's ``bank_rows`` are the rows
     of its run's bank (all K, or a chunk under a cap)."""
 
@@ -395,371 +404,6 @@ def window_nodes(rung: Rung, scale: SpectralScale) -> np.ndarray:
     (:func:`.moments.node_correlation_moments`), ascending."""
     _, x = chebyshev_nodes(rung.n_moments)
     return np.nonzero(rung.window(scale.to_energy(x)) > 1e-13)[0]
-
-
-#: A rung forms node-projected moments when its window nodes (+ 1) are at most this fraction of
-#: M + 1 (GEMM work 4 (R + 1)(M + 1) D against 2 (M + 1)^2 D; the GEMMs with R rows run at a
-#: lower rate, so the break-even lies below 1/2); wider windows (high T0, small N) keep the full
-#: moment matrix of :func:`.moments.correlation_moments`.
-NODE_FRACTION = 0.4
-
-
-#: Fewest node rows per pass a memory cap may bring a rung down to (each pass reruns both
-#: recursions).
-MIN_NODE_ROWS = 16
-
-
-def rows_that_fit(total: int, fits, minimum: int = MIN_NODE_ROWS) -> int:
-    """Node rows per pass under a memory cap: ceil(total / p) for the fewest passes p whose rows
-    ``fits(rows)`` accepts, but not below ``minimum`` (``total`` itself when it is at most that).
-
-    Parameters
-    ----------
-    total : int
-        Node rows of the largest rung (window nodes + 1).
-    fits : callable
-        rows -> bool, whether the solve fits the memory budget with that many rows per pass.
-    minimum : int
-        The fewest rows per pass tried; the caller raises MemoryError when even these do not fit.
-    """
-    rows, passes = total, 1
-    while rows > minimum and not fits(rows):
-        passes += 1
-        rows = max(minimum, -(-total // passes))
-    return rows
-
-
-def balanced_rows(total: int, limit: int) -> int:
-    """Rows per pass (or per chunk) that cover ``total`` rows in as few passes of at most
-    ``limit`` rows as possible, and no more rows per pass than that number of passes needs:
-    ceil(total / ceil(total / limit)).
-
-    Until session 18 the plan halved the node rows under a memory cap and cut the rung into
-    passes of that many: at N = 20 within 1.9 GB the top rung's 381 node rows went as 190 + 190
-    + 1, and the pass for the last row reran both recursions of the rung for it. Passes of 191
-    need two (the bank's chunks likewise; a rung with the full moment matrix reruns its
-    l-recursion per chunk).
-
-    Raises
-    ------
-    ValueError
-        When ``total`` < 0 or ``limit`` < 1.
-    """
-    if total < 0 or limit < 1:
-        raise ValueError(f"balanced_rows needs total >= 0 and limit >= 1, got {total}, {limit}")
-    if total <= limit:
-        return total
-    passes = -(-total // limit)
-    return -(-total // passes)
-
-
-def projects(nodes: int, n_moments: int) -> bool:
-    """Whether a rung with ``nodes`` node rows (window nodes + 1) forms node-projected moments."""
-    return nodes <= NODE_FRACTION * (n_moments + 1)
-
-
-def stored_rows(nodes: int, n_moments: int, rows: int, bank: int, columns: int) -> tuple[int, int]:
-    """Rows of D numbers per vector of the block that one rung takes from each role of the solve's
-    :class:`.workspace.Workspace`: ("left", "scratch") = (the ``rows`` node vectors, the larger
-    of the k bank and the l buffer) for a rung that projects on nodes (:func:`projects`), or
-    (the l buffer, the k bank) for one that keeps the full moment matrix: the bank, the largest
-    array of either form, is always "scratch", so a solve that mixes the forms holds about what
-    its largest rung needs."""
-    m = n_moments + 1
-    bank, columns = min(bank, m), min(columns, m)
-    if projects(nodes, n_moments):
-        return min(rows, nodes), max(bank, columns)
-    return columns, bank
-
-
-def rung_bytes(dim: int, block: int, nodes: int, n_moments: int, rows: int, bank: int,
-               columns: int, itemsize: int, n_frequencies: int) -> int:
-    """Memory (bytes) of one rung of a solve: 16 float64 work vectors per vector of the block;
-    per vector (``itemsize`` bytes per number) the rows of :func:`stored_rows`; the moment
-    arrays (float64, with temporaries) and the contraction's kernel tables."""
-    return (_rung_other_bytes(dim, block, nodes, n_moments, n_frequencies)
-            + sum(block_bytes((block, r, dim), itemsize)
-                  for r in stored_rows(nodes, n_moments, rows, bank, columns)))
-
-
-def solve_bytes(dim: int, block: int, rungs: list[tuple[int, int, int, int]], columns: int,
-                itemsize: int, n_frequencies: int) -> int:
-    """Memory (bytes) of a solve whose rungs share one :class:`.workspace.Workspace`: the
-    largest per-rung work (vectors, moments, tables) plus, per role, the largest rows any rung
-    takes from it (so a solve whose largest bank and largest node vectors come from different
-    rungs is counted with both).
-
-    Parameters
-    ----------
-    rungs : list of (nodes, n_moments, rows, bank[, window])
-        Per rung: node rows formed (+ 1: the window nodes, or the columns of the rung's
-        compressed basis), M, node rows per pass, k bank rows, and optionally the window nodes
-        (+ 1; default ``nodes``), which size the moment arrays and contraction tables.
-    """
-    other = max(_rung_other_bytes(dim, block, rung[0], rung[1], n_frequencies,
-                                  rung[4] if len(rung) > 4 else None) for rung in rungs)
-    return other + sum(role_bytes(dim, block, rungs, columns, itemsize).values())
-
-
-def role_bytes(dim: int, block: int, rungs: list[tuple[int, int, int, int]], columns: int,
-               itemsize: int) -> dict[str, int]:
-    """Bytes a solve takes from each role of its :class:`.workspace.Workspace` ("left",
-    "scratch"): per role the largest rows any rung takes (:func:`stored_rows`), ``block`` vectors
-    of D = ``dim`` numbers of ``itemsize`` bytes. ``rungs`` as in :func:`solve_bytes`."""
-    left = scratch = 0
-    for nodes, n_moments, rows, bank, *_ in rungs:
-        a, b = stored_rows(nodes, n_moments, rows, bank, columns)
-        left, scratch = max(left, a), max(scratch, b)
-    return {"left": block_bytes((block, left, dim), itemsize),
-            "scratch": block_bytes((block, scratch, dim), itemsize)}
-
-
-def _rung_other_bytes(dim: int, block: int, nodes: int, n_moments: int,
-                      n_frequencies: int, window: int | None = None) -> int:
-    """The work vectors, moment arrays and contraction tables of one rung (bytes); ``nodes``
-    the node rows formed (+ 1), ``window`` the window nodes (+ 1; default ``nodes``): the moments
-    come back on every window node and the tables cover them all, compressed or not."""
-    m = n_moments + 1
-    window = nodes if window is None else window
-    vectors = 16 * dim * block * 8
-    moments = 4 * block * (window if projects(nodes, n_moments) else m) * m * 8
-    return vectors + moments + _table_bytes(window, n_moments, n_frequencies)
-
-
-def _table_bytes(window: int, n_moments: int, n_frequencies: int) -> int:
-    """The contraction tables of one rung (bytes; with its truncation probes and temporaries)
-    for ``window`` window nodes (+ 1) and M = ``n_moments``."""
-    return 4 * window * (n_moments + 1) * 8 * (2 + 2 * n_frequencies)
-
-
-def rung_seconds(nodes: int, n_moments: int, rows: int, bank: int, filter_terms: int, dim: int,
-                 seconds_per_product: float, gemm_rate: float) -> float:
-    """Time (s) of one vector on one rung: the filter and both recursions (M + 1 steps each),
-    the GEMMs and the small contraction. Node-projected (:func:`projects`): both recursions rerun
-    per pass of ``rows`` node rows, GEMMs of 4 nodes (M + 1) D flops at ``gemm_rate`` (forming
-    the node vectors over a bank of fewer than M + 1 rows measured about twice as slow); else the
-    full moment matrix, 2 (M + 1)^2 D flops, the l-recursion rerun per chunk of ``bank`` rows."""
-    m = n_moments
-    if projects(nodes, n_moments):
-        products = filter_terms + 2 * (m + 1) * math.ceil(nodes / rows)
-        gemm = (4.0 if bank > m else 6.0) * nodes * (m + 1) * dim / gemm_rate
-        return products * seconds_per_product + gemm + 8.0 * nodes * m * m / 1e10
-    products = filter_terms + (m + 1) * (1 + math.ceil((m + 1) / bank))
-    return products * seconds_per_product + 2.0 * (m + 1) ** 2 * dim / gemm_rate + 8.0 * m**3 / 1e10
-
-
-#: Whether a plan may serve every rung from one k-recursion (:func:`.moments.shared_node_moments`)
-#: where it fits; False gives the rung-by-rung solve of session 20 (tests compare the two).
-SHARED_RECURSION = True
-
-
-def shared_bytes(dim: int, block: int, rungs: list[tuple[int, int, int]], k_rows: int,
-                 columns: int, itemsize: int, n_frequencies: int) -> int:
-    """Memory (bytes) of a solve whose rungs share one k-recursion: the largest rung's work
-    vectors and moments (:func:`_rung_other_bytes`, the rungs are contracted one after the
-    other), the contraction tables of every rung (kept from the plan through the solve), a start
-    vector (float64) per rung, and the workspace of :func:`.moments.shared_node_moments`
-    (``shared_role_bytes``).
-
-    Parameters
-    ----------
-    rungs : list of (nodes, n_moments, window)
-        Per rung: node rows formed (+ 1), M and the window nodes (+ 1).
-    k_rows : int
-        Rows of the shared bank: all K rows, or (session 22, under a memory cap) the rows of one
-        chunk of it.
-    """
-    other, left, scratch = _shared_parts(dim, block, rungs, k_rows, columns, n_frequencies)
-    return other + block_bytes((block, left, dim), itemsize) + block_bytes((block, scratch, dim),
-                                                                           itemsize)
-
-
-def shared_role_bytes(dim: int, block: int, rungs: list[tuple[int, int, int]], k_rows: int,
-                      columns: int, itemsize: int) -> dict[str, int]:
-    """Bytes per workspace role of :func:`.moments.shared_node_moments`: "left" holds the node
-    vectors of every rung at once, "scratch" the shared bank (or a chunk of it), then the l
-    buffer."""
-    _, left, scratch = _shared_parts(dim, block, rungs, k_rows, columns, 0)
-    return {"left": block_bytes((block, left, dim), itemsize),
-            "scratch": block_bytes((block, scratch, dim), itemsize)}
-
-
-def _shared_parts(dim: int, block: int, rungs: list[tuple[int, int, int]], k_rows: int,
-                  columns: int, n_frequencies: int) -> tuple[int, int, int]:
-    """Of a shared recursion (``rungs``, ``k_rows`` as in :func:`shared_bytes`): its bytes outside
-    the workspace, and the rows per vector it takes as "left" and as "scratch"."""
-    other = max(_rung_other_bytes(dim, block, n, m, n_frequencies, w)
-                - _table_bytes(w, m, n_frequencies) for n, m, w in rungs)
-    tables = sum(_table_bytes(w, m, n_frequencies) for _, m, w in rungs)
-    starts = len(rungs) * dim * block * 8
-    scratch = max(k_rows, max(min(columns, m + 1) for _, m, _ in rungs))
-    return other + tables + starts, sum(n for n, _, _ in rungs), scratch
-
-
-def shared_seconds(rungs: list[tuple[int, int, int]], k_rows: int, filter_terms: int, dim: int,
-                   seconds_per_product: float, gemm_rate: float, chunked: bool = False) -> float:
-    """Time (s) of one vector of a shared solve: the top rung's filter, the shared k-recursion
-    (``k_rows`` steps), each rung's l-recursion (M + 1 steps), the GEMMs (node vectors over at
-    most ``k_rows`` bank rows, 2 nodes k_rows D flops per rung at most, and the l-GEMMs, 2 nodes
-    (M + 1) D) and the small contractions. ``rungs`` as in :func:`shared_bytes`; ``chunked``:
-    the bank is formed in chunks (the node GEMMs then counted 1.5x slower, as
-    :func:`rung_seconds` counts a chunked bank)."""
-    products = filter_terms + k_rows + sum(m + 1 for _, m, _ in rungs)
-    factor = 3.0 if chunked else 2.0
-    gemm = sum((factor * k_rows + 2.0 * (m + 1)) * n * dim for n, m, _ in rungs) / gemm_rate
-    return products * seconds_per_product + gemm + sum(8.0 * n * m * m / 1e10
-                                                       for n, m, _ in rungs)
-
-
-#: Largest amplification sum_n |psi_n| of a relative filter that a shared recursion accepts
-#: (:func:`shares`). Session 22: psi's coefficients sum to e^{(1/2T0 - 1/2T_top)(E_0 - E_lower)}
-#: (the exponential's series sums to 1 in absolute value, times the prefactor of its value 1 at
-#: E_0), and the one-operator moments of the lower rung, sums over psi^2's coefficients of the top
-#: rung's moments, carry the top rung's float64 rounding times about its square. With a rung at
-#: 0.005 K under one at 0.3 K (N = 8 dipolar, E_0 - E_lower = 0.12 K) it was 1.3e5: the moments
-#: off by 2.5e-5 and the specific heat at 0.005 K 1.9 (+- 1.8) where it is 4e-42 (rung by rung
-#: 2e-9). The rung's own filter has the same prefactor, but its error changes only the state,
-#: whose moments stay exact, so it enters the variance squared. At 10 the amplified rounding
-#: stays within 100x float64's.
-RELATIVE_FILTER_LIMIT = 10.0
-
-#: Ladders of up to this many rungs are split into runs by trying every split (2^(n-1), each
-#: checked for memory as a whole); longer ones by dynamic programming over runs that fit one by
-#: one (session 22: every split of 16 rungs took 16 s to plan).
-MAX_SPLIT_SEARCH = 10
-
-
-def may_share(params: ChebyshevParams, diagonal_stress: bool) -> bool:
-    """Whether a solve may share k-recursions among rungs at all: not for an exact trace (the
-    reference of the calibration, kept on the path it was calibrated on), with ``target_error``
-    (vectors are added per rung), with a stress that is not diagonal (its T - c moves to the
-    l-vectors), or when :data:`SHARED_RECURSION` is off."""
-    return (SHARED_RECURSION and params.trace != "exact" and params.target_error is None
-            and diagonal_stress)
-
-
-def shares(rungs: list[Rung], scale: SpectralScale, params: ChebyshevParams, diagonal_stress: bool
-           ) -> int:
-    """Rows of the one k-recursion that can serve every rung of a run (its first the top,
-    :func:`.moments.shared_node_moments`), 0 where the rungs run their own: with one rung, where
-    :func:`may_share` says no, or where a rung's relative filter amplifies the top rung's
-    rounding more than :data:`RELATIVE_FILTER_LIMIT` allows. The rows: max over the rungs of M +
-    the terms of the filter that takes the top rung's vectors to the rung's
-    (:func:`.kpm.relative_filter`)."""
-    if len(rungs) < 2 or not may_share(params, diagonal_stress):
-        return 0
-    top = rungs[0].temperature
-    filters = [relative_filter(scale, r.temperature, top) for r in rungs]
-    if max(float(np.abs(f).sum()) for f in filters) > RELATIVE_FILTER_LIMIT:
-        return 0
-    return max(r.n_moments + f.size for r, f in zip(rungs, filters, strict=True))
-
-
-def _partitions(n: int):
-    """Every split of rungs 0..n-1 into contiguous runs, as lists of (first, stop)."""
-    for cuts in range(1 << max(n - 1, 0)):
-        bounds = [0] + [i + 1 for i in range(n - 1) if cuts >> i & 1] + [n]
-        yield list(zip(bounds[:-1], bounds[1:], strict=True))
-
-
-def grouped_sharing(rungs: list[Rung], nodes: list[int], windows: list[int], scale: SpectralScale,
-                    params: ChebyshevParams, diagonal_stress: bool, dim: int, block: int,
-                    rows: int, bank: int, columns: int, itemsize: int, n_frequencies: int,
-                    budget: float, seconds_per_product: float, gemm_rate: float,
-                    choice_costs: tuple[float, float] | None = None):
-    """Runs of consecutive rungs that each share one k-recursion, where the whole ladder's does
-    not fit (session 22): the split of the ladder estimated fastest among those that fit
-    ``budget``, given the block, node rows per pass, bank rows and l-columns the plan chose for
-    the rung-by-rung solve. A run of two or more rungs forms all its rungs' node vectors at once
-    and its bank in chunks of at most ``bank`` rows (:func:`.moments.shared_node_moments`); a
-    rung alone is solved as before. The workspace is counted as :func:`solve_bytes` and
-    :func:`shared_bytes` count it (per role the largest rows of any run or rung, plus the largest
-    other bytes). ``choice_costs``: (seconds per product, GEMM rate) of a fixed cost model that
-    makes the choice (default: the given ones), so that the plan, and with it the numbers'
-    last bits, does not depend on timings; the seconds returned are with the given ones.
-
-    Returns
-    -------
-    tuple or None
-        (groups, bytes, seconds per vector, role bytes, bank rows per rung) with groups a tuple of
-        (first, stop, K) per shared run; None where no split with a shared run fits or is
-        estimated faster than the rung-by-rung solve.
-    """
-    count = len(rungs)
-    if count < 2 or not may_share(params, diagonal_stress):
-        return None
-    triples = [(n, r.n_moments, w) for r, n, w in zip(rungs, nodes, windows, strict=True)]
-    solo_banks = [balanced_rows(r.n_moments + 1, bank) for r in rungs]
-    cache: dict[tuple[int, int], tuple | None] = {}
-    costs = [(seconds_per_product, gemm_rate), choice_costs or (seconds_per_product, gemm_rate)]
-
-    def unit(first, stop):
-        """(other bytes, left rows, scratch rows, seconds for the choice, K, chunk, seconds) of a
-        rung alone or a run; None for a run whose rungs cannot share (:func:`shares`). Computed
-        once per run."""
-        if (first, stop) in cache:
-            return cache[first, stop]
-        if stop - first == 1:
-            j = first
-            other = _rung_other_bytes(dim, block, nodes[j], rungs[j].n_moments, n_frequencies,
-                                      windows[j])
-            left, scratch = stored_rows(nodes[j], rungs[j].n_moments, rows, bank, columns)
-            times = [rung_seconds(nodes[j], rungs[j].n_moments, rows, solo_banks[j],
-                                  rungs[j].filter_terms, dim, t, rate) for t, rate in costs]
-            value = (other, left, scratch, times[1], 0, solo_banks[j], times[0])
-        else:
-            k_rows = shares(rungs[first:stop], scale, params, diagonal_stress)
-            if k_rows == 0:
-                value = None
-            else:
-                chunk = balanced_rows(k_rows, bank)
-                other, left, scratch = _shared_parts(dim, block, triples[first:stop], chunk,
-                                                     columns, n_frequencies)
-                times = [shared_seconds(triples[first:stop], k_rows, rungs[first].filter_terms,
-                                        dim, t, rate, chunk < k_rows) for t, rate in costs]
-                value = (other, left, scratch, times[1], k_rows, chunk, times[0])
-        cache[first, stop] = value
-        return value
-
-    def total(split):
-        parts = [unit(first, stop) for first, stop in split]
-        roles = {"left": block_bytes((block, max(p[1] for p in parts), dim), itemsize),
-                 "scratch": block_bytes((block, max(p[2] for p in parts), dim), itemsize)}
-        return max(p[0] for p in parts) + sum(roles.values()), roles
-
-    def fits_alone(first, stop):
-        return total([(first, stop)])[0] <= budget
-
-    if count <= MAX_SPLIT_SEARCH:  # every split (2^(n-1)), the memory of the split as a whole
-        candidates = (split for split in _partitions(count)
-                      if any(stop - first > 1 for first, stop in split)
-                      and all(unit(first, stop) is not None for first, stop in split))
-    else:  # the fastest split whose runs fit one by one (dynamic programming), checked whole
-        best_to = [(0.0, [])] + [None] * count
-        for stop in range(1, count + 1):
-            for first in range(stop):
-                value = unit(first, stop)
-                if best_to[first] is None or value is None or not fits_alone(first, stop):
-                    continue
-                seconds = best_to[first][0] + value[3]
-                if best_to[stop] is None or seconds < best_to[stop][0]:
-                    best_to[stop] = (seconds, best_to[first][1] + [(first, stop)])
-        candidates = [best_to[count][1]] if best_to[count] is not None else []
-    best = None
-    for split in candidates:
-        memory, roles = total(split)
-        seconds = sum(unit(first, stop)[3] for first, stop in split)
-        if memory <= budget and (best is None or seconds < best[2]):
-            groups = tuple((first, stop, unit(first, stop)[4]) for first, stop in split
-                           if stop - first > 1)
-            banks = tuple(unit(first, stop)[5] for first, stop in split
-                          for _ in range(first, stop))
-            best = (groups, memory, seconds, roles, banks, split)
-    if (best is None or not best[0]
-            or best[2] >= sum(unit(j, j + 1)[3] for j in range(count))):
-        return None
-    groups, memory, _, roles, banks, split = best
-    return groups, memory, sum(unit(first, stop)[6] for first, stop in split), roles, banks
 
 
 def _achievable_width(scale, t0, served, keep, frequencies, broadening, tol, velocity,

@@ -16,6 +16,7 @@ import numpy as np
 
 from manybody.config.probe import Broadening
 from manybody.config.solver import ChebyshevParams
+from manybody.simulation.solvers.chebyshev.costs import rung_seconds, solve_bytes
 from manybody.simulation.solvers.chebyshev.kpm import SpectralScale, exponential_coefficients
 from manybody.simulation.solvers.chebyshev.plan import (
     GEMM_RATE,
@@ -25,8 +26,6 @@ from manybody.simulation.solvers.chebyshev.plan import (
     check_params,
     narrowest_width,
     required_moments,
-    rung_seconds,
-    solve_bytes,
     window_nodes,
     window_rung,
 )

@@ -26,7 +26,7 @@ The two-operator density is expanded in Chebyshev polynomials of the rescaled H~
 computed without ever applying C: per vector, (C a_k).b_l = (T a_k).(H b_l) - (T H a_k).b_l and H on
 a Chebyshev vector is an index shift, so the bank holds the cheap T a_k (2M sparse products per
 vector, not 3M; :func:`.moments.correlation_moments`). Where the energy window is narrow (R + 1 <=
-0.4 (M + 1), :func:`.plan.projects`) only their projection on the Chebyshev nodes of the thermal
+0.4 (M + 1), :func:`.costs.projects`) only their projection on the Chebyshev nodes of the thermal
 index inside the window is formed, y_jl = sum_k C_jk mu_kl for the R window nodes x_j
 (:func:`.moments.node_correlation_moments`: R + 1 node vectors instead of a bank of M + 1, GEMMs of
 4 (R + 1)(M + 1) D flops per vector instead of 2 (M + 1)^2 D; R/M ~ 0.15-0.4 on the benchmark
@@ -612,7 +612,7 @@ def _shared_sums(op, apply_t, apply_c, plan, group, w, t, broadening, params, se
     on the run's top rung, whose filter it uses). The rungs' contractions, whose window nodes the
     shared recursion projects on, come from ``built`` (those the plan built for the bases; the
     others are built here first) and are dropped from it when the run ends:
-    :func:`.plan.shared_bytes` counts a run's tables."""
+    :func:`.costs.shared_bytes` counts a run's tables."""
     first, stop, _ = group
     rungs = plan.rungs[first:stop]
     top = rungs[0].temperature
@@ -676,7 +676,7 @@ def _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t_served, broade
         # the pole term needs <(T - c) T_k v | C v>: the overlaps q of the moment functions, the
         # l = 0 column of their GEMMs (a probe block of (T - c) C v dotted in every k step gave
         # the same sums; session 16)
-        if rows:  # node-projected moments (plan.projects)
+        if rows:  # node-projected moments (costs.projects)
             y, m, _, q = node_correlation_moments(op, shifted, apply_c, vecs, rung.n_moments,
                                                   contraction.theta_rows,
                                                   bank_dtype=params.numpy_dtype, node_rows=rows,

@@ -11,7 +11,7 @@ asked for, so the pages are touched once per solve. The solve's wall and CPU tim
 measurably on the 2-core machine (README, "The large arrays reused"): it is kept for the page
 faults and the memory churn it saves a worker, not as a speed-up.
 
-The plan counts the memory this way (:func:`.plan.solve_bytes`: per role the largest request of
+The plan counts the memory this way (:func:`.costs.solve_bytes`: per role the largest request of
 any rung, not the largest rung), so reuse never holds more than the plan says.
 
 Across solves (session 19): inside :func:`reusing_workspace` every solve of the calling thread
@@ -163,7 +163,7 @@ class Workspace:
     def fit(self, role_bytes: dict[str, int]) -> None:
         """Free the buffers larger than a solve's plan needs for their role (``role_bytes``:
         role -> bytes; a role not listed needs none), so that a kept workspace never holds more
-        than the plan counted with it (:func:`.plan.role_bytes`)."""
+        than the plan counted with it (:func:`.costs.role_bytes`)."""
         for role in list(self._buffers):
             if self._buffers[role].size > role_bytes.get(role, 0):
                 del self._buffers[role]
