@@ -1029,6 +1029,27 @@ def test_large_system_plan_fits_budget_without_running():
     assert estimate["n_moments"] > 100
 
 
+def test_the_cost_estimate_counts_a_shared_recursion_where_the_solver_would_share(monkeypatch):
+    """Session 22: estimate_resources prices one k-recursion for the whole ladder where the
+    solver's rules allow it (stochastic trace, no target_error, diagonal stress, relative
+    filters within their limit): less time than rung by rung for a ladder of several rungs, the
+    same memory; an exact trace keeps the rung-by-rung time."""
+    real = draw_realisation(ModelParams(n_tls=10, coupling=CouplingParams(strength=0.05)),
+                            realisation_rng(2, 0))
+    w, t = np.array([0.1, 0.2]), np.geomspace(0.02, 0.2, 8)
+    shared = cr.estimate_resources(real, w, t, Broadening(width=0.02), n_vectors=4)
+    monkeypatch.setattr(sharing, "SHARED_RECURSION", False)
+    alone = cr.estimate_resources(real, w, t, Broadening(width=0.02), n_vectors=4)
+    assert shared["n_rungs"] >= 3 and shared["seconds"] < alone["seconds"]
+    assert shared["memory_bytes"] == alone["memory_bytes"]
+    exact = ChebyshevParams(trace="exact", dtype="float64")
+    exact_alone = cr.estimate_resources(real, w, t, Broadening(width=0.02), n_vectors=4,
+                                        params=exact)
+    monkeypatch.setattr(sharing, "SHARED_RECURSION", True)
+    assert cr.estimate_resources(real, w, t, Broadening(width=0.02), n_vectors=4,
+                                 params=exact)["seconds"] == exact_alone["seconds"]
+
+
 def test_observe_chebyshev_matches_pipeline_schema(small):
 
     params = rm_model(6)

@@ -16,7 +16,7 @@ import numpy as np
 
 from manybody.config.probe import Broadening
 from manybody.config.solver import ChebyshevParams
-from manybody.simulation.solvers.chebyshev.costs import rung_seconds, solve_bytes
+from manybody.simulation.solvers.chebyshev.costs import rung_seconds, shared_seconds, solve_bytes
 from manybody.simulation.solvers.chebyshev.kpm import SpectralScale, exponential_coefficients
 from manybody.simulation.solvers.chebyshev.plan import (
     GEMM_RATE,
@@ -29,6 +29,7 @@ from manybody.simulation.solvers.chebyshev.plan import (
     window_nodes,
     window_rung,
 )
+from manybody.simulation.solvers.chebyshev.sharing import shares
 from manybody.simulation.solvers.memory import available_memory
 
 __all__ = ["check_chebyshev_memory", "chebyshev_minimum_bytes", "dense_operator_bytes",
@@ -48,8 +49,11 @@ def estimate_resources(
     The spectral half-width is bounded by sum_i E_i/2 + sum_{i<j} |K_ij| (+ the random-matrix
     weight) and the thermal windows come from the independent-TLS energy distribution at each
     T0, so the moments are an upper-side estimate; the cost model is SECONDS_PER_NONZERO and
-    GEMM_RATE. :func:`manybody.simulation.solvers.chebyshev.solver.plan_chebyshev` gives the precise
-    plan (it builds H and filters a pilot).
+    GEMM_RATE, and the time that of one k-recursion for the whole ladder where the solver's rules
+    allow it (:func:`.sharing.shares`; session 22), else rung by rung. The memory is the
+    rung-by-rung solve's, the least a solve needs (the plan shares only where that fits).
+    :func:`manybody.simulation.solvers.chebyshev.solver.plan_chebyshev` gives the precise plan
+    (it builds H and filters a pilot).
 
     Returns
     -------
@@ -76,7 +80,7 @@ def estimate_resources(
     half = 0.5 * float(np.sum(e)) + coupling + extra
     ground = -half
     scale = SpectralScale(lower=ground - 0.01 * half, upper=half * 1.01, ground=ground)
-    m_max, seconds, stored = 16, 0.0, []
+    m_max, seconds, stored, planned = 16, 0.0, [], []
     itemsize = 4 if params.dtype == "float32" else 8
     rungs = build_ladder(t, params)
     offdiag = int(np.count_nonzero(real.tunnelling)) if real.tunnelling is not None else 0
@@ -99,8 +103,17 @@ def estimate_resources(
         terms = exponential_coefficients(c).size if c < 1e5 else int(c + 12.0 * math.sqrt(c))
         nodes = window_nodes(replace(rung, n_moments=m), scale).size + 1
         stored.append((nodes, m, nodes, m + 1))
+        planned.append(replace(rung, n_moments=m, filter_terms=terms))
         seconds += params.n_vectors * rung_seconds(nodes, m, nodes, m + 1, terms, dim, t_mv,
                                                    GEMM_RATE[params.dtype])
+    # one k-recursion for the whole ladder where the solver would share it (the same rules,
+    # with these wider bounds; the memory stays the rung-by-rung minimum, which the plan falls
+    # back to where sharing does not fit)
+    k_rows = shares(planned, scale, params, real.stress_random_matrix is None)
+    if k_rows:
+        seconds = params.n_vectors * shared_seconds(
+            [(n, m, n) for n, m, _, _ in stored], k_rows, planned[0].filter_terms, dim, t_mv,
+            GEMM_RATE[params.dtype])
     work = solve_bytes(dim, 1, stored, 64, itemsize, w.size)
     if dense:
         operators = 3 * nnz * 8
