@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from manybody.config.solver import ChebyshevParams
 from manybody.simulation.solvers.chebyshev.costs import (
     _rung_other_bytes,
@@ -71,16 +69,14 @@ def shares(rungs: list, scale: SpectralScale, params: ChebyshevParams, diagonal_
     if len(rungs) < 2 or not may_share(params, diagonal_stress):
         return 0
     top = rungs[0].temperature
-    # the coefficients sum to at most e^{(1/2T0 - 1/2T_top)(E_0 - E_lower)}: refuse from the
-    # exponent before building a series (a deep rung's has ~ its exponent x half-width / gap terms)
+    # the coefficients sum to the prefactor e^{(1/2T0 - 1/2T_top)(E_0 - E_lower)} at most (the
+    # exponential's series sums to 1 in absolute value): refused from the exponent, before a
+    # series is built (a deep rung's has ~ its exponent x half-width / gap terms)
     gap = scale.ground - scale.lower
     if any(0.5 * (1.0 / r.temperature - 1.0 / top) * gap > math.log(RELATIVE_FILTER_LIMIT)
            for r in rungs):
         return 0
-    filters = [relative_filter(scale, r.temperature, top) for r in rungs]
-    if max(float(np.abs(f).sum()) for f in filters) > RELATIVE_FILTER_LIMIT:
-        return 0
-    return max(r.n_moments + f.size for r, f in zip(rungs, filters, strict=True))
+    return max(r.n_moments + relative_filter(scale, r.temperature, top).size for r in rungs)
 
 
 def _partitions(n: int):
