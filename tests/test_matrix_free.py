@@ -605,3 +605,46 @@ def test_bench_matfree_against_a_baseline_checkout(tmp_path, monkeypatch):
     assert seen["env"]["PYTHONPATH"].split(os.pathsep) == [str(tmp_path), "/elsewhere"]
     bench._run_child("chebyshev", 7, 2, "float32", 10.0, "matrix_free")
     assert seen["cmd"][1] == str(root / "scripts" / "bench_chebyshev.py") and seen["env"] is None
+
+
+def test_matrix_free_solve_does_not_import_quspin():
+    """A matrix-free solve never uses QuSpin, and its BLAS thread limits no longer import it
+    (session 23: 0.5 s of every new process's first solve); a limit of every pool still does,
+    so that QuSpin's OpenMP kernels run later under it are limited too. N = 13: D > the solver's
+    SMALL_DIMENSION, so the solve counts the BLAS threads for its GEMMs."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from manybody.config.model import CouplingParams, ModelParams\n"
+        "from manybody.config.probe import Broadening\n"
+        "from manybody.config.solver import ChebyshevParams\n"
+        "from manybody.simulation.ensembles import draw_realisation, realisation_rng\n"
+        "from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption\n"
+        "from manybody.support.threads import blas_thread_count, blas_threads\n"
+        "real = draw_realisation(ModelParams(n_tls=13, coupling=CouplingParams("
+        "kind='dipolar', strength=0.05)), realisation_rng(11, 0))\n"
+        "res = chebyshev_absorption(real, [0.2], [0.1, 0.2], Broadening(width=0.05), "
+        "ChebyshevParams(n_vectors=2, operator='matrix_free'), seed=1)\n"
+        "assert res.operator == 'matrix_free', res.operator\n"
+        "assert blas_thread_count() >= 1\n"
+        "with blas_threads(1):\n"
+        "    pass\n"
+        "print('quspin' in sys.modules)\n"
+        "with blas_threads(1, user_api=None):\n"
+        "    pass\n"
+        "print('quspin' in sys.modules)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, check=True)
+    assert res.stdout.split() == ["False", "True"]
+
+
+def test_gemm_rate_is_a_rate():
+    """The plan's measured GEMM speed (constant factors since session 23): finite, positive, and
+    of the order of this machine's (between 0.1 and 10^4 GFlop/s)."""
+    from manybody.simulation.solvers.chebyshev.kpm import gemm_rate
+
+    for dtype in (np.float32, np.float64):
+        rate = gemm_rate(dtype, size=1 << 12)
+        assert np.isfinite(rate) and 1e8 < rate < 1e13

@@ -12,13 +12,24 @@ from typing import Any
 _USABLE: bool | None = None
 
 
-def thread_controller() -> Any:
-    """A threadpoolctl controller of the thread pools loaded now (scipy's BLAS and QuSpin's
-    OpenMP runtime are loaded first), or None where threadpoolctl cannot work.
+def thread_controller(openmp: bool = True) -> Any:
+    """A threadpoolctl controller of the thread pools loaded now (scipy's BLAS, and with
+    ``openmp`` QuSpin's OpenMP runtime, are loaded first), or None where threadpoolctl cannot
+    work.
 
     Made afresh on each call (~1 ms): a controller kept from an earlier call does not see a pool
     loaded since (an OpenMP runtime loaded by a compiled kernel), which then ran unlimited -- a
-    fresh-clone CI caught it in test_blas_threads_capped_during_run_and_restored."""
+    fresh-clone CI caught it in test_blas_threads_capped_during_run_and_restored.
+
+    Parameters
+    ----------
+    openmp : bool
+        Load QuSpin's OpenMP runtime first (importing QuSpin: about 0.5 s in a new process), so
+        that a limit set now also holds for QuSpin's kernels run later under it. A limit of BLAS
+        pools alone (:func:`blas_threads`' default) does not need it: a Chebyshev solve of the
+        matrix-free path, which never imports QuSpin, paid that import in every new process
+        (session 23: 0.5-0.6 s of a 6 s first solve at N = 16).
+    """
     global _USABLE
     if _USABLE is False:
         return None
@@ -26,8 +37,9 @@ def thread_controller() -> Any:
         import scipy.linalg  # noqa: F401  (loads scipy's BLAS)
         from threadpoolctl import ThreadpoolController
 
-        with contextlib.suppress(ImportError):
-            import quspin.operators  # noqa: F401  (loads its OpenMP runtime)
+        if openmp:
+            with contextlib.suppress(ImportError):
+                import quspin.operators  # noqa: F401  (loads its OpenMP runtime)
         controller = ThreadpoolController()
     except Exception:  # noqa: BLE001 - thread control is an optimisation only
         _USABLE = False
@@ -40,7 +52,8 @@ def thread_controller() -> Any:
 def blas_threads(limit: int | None, user_api: str | None = "blas") -> Iterator[None]:
     """Limit BLAS (or, with ``user_api=None``, BLAS and OpenMP) threads to ``limit`` inside the
     block; ``None`` leaves them as configured."""
-    controller = thread_controller() if limit is not None else None
+    controller = (thread_controller(openmp=user_api != "blas") if limit is not None
+                  else None)
     if controller is None:
         yield
         return
@@ -69,7 +82,7 @@ def numba_threads(limit: int | None) -> Iterator[None]:
 def blas_thread_count() -> int:
     """Threads the BLAS libraries loaded now would use (the largest of their settings; 1 where
     threadpoolctl cannot tell)."""
-    controller = thread_controller()
+    controller = thread_controller(openmp=False)  # BLAS pools only: QuSpin's import not needed
     if controller is None:
         return 1
     counts = [int(p.num_threads) for p in controller.lib_controllers if p.user_api == "blas"]
