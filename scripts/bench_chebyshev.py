@@ -492,6 +492,43 @@ def _in_core_term_rate(span: int = 512, reps: int = 200_000) -> float:
     return 4.0 * reps * span * threads / best
 
 
+def _peak_term_rate(dtype: str, span: int = 512, reps: int = 200_000) -> float:
+    """The machine's best rate of terms w x[k] in ``dtype``, on all threads, with everything in
+    the level-1 cache: the loop of :func:`_in_core_term_rate` with the accumulator in ``dtype``
+    (not float64) and contracted multiply-adds (fastmath "contract"), the fastest form of it
+    numba compiles here (session 23: 40-42 * 10^9 terms/s in float64, as the run kernel's own
+    loop; 82-89 in float32, whose vectors have half the bytes). The step's terms at this rate are
+    its compute floor, for any kernel that adds them one by one."""
+    import numba
+
+    kind = np.dtype(dtype).type
+
+    @numba.njit(inline="always", fastmath={"contract"})
+    def add4(t, x0, x1, x2, x3, w, span):
+        for k in range(span):
+            v = t[k]
+            v += w * x0[k]
+            v += w * x1[k]
+            v += w * x2[k]
+            v += w * x3[k]
+            t[k] = v
+
+    @numba.njit(parallel=True, fastmath={"contract"})
+    def terms(reps, threads, span):
+        total = 0.0
+        for _ in numba.prange(threads):
+            t = np.zeros(span, dtype=kind)
+            x = np.ones((4, span), dtype=kind)
+            for r in range(reps):
+                add4(t, x[0], x[1], x[2], x[3], kind(1e-12 * (r & 7)), span)
+            total += t[0]
+        return total
+
+    threads = numba.get_num_threads()
+    best = min(_best_seconds(lambda: terms(reps, threads, span)) for _ in range(3))
+    return 4.0 * reps * span * threads / best
+
+
 def apply_against_stream(n: int, n_vectors: int, dtype: str = "float64") -> dict:
     """One fused Chebyshev step Y = 2 (H - c) X / a - P on a (D, b) block, matrix-free and sparse,
     against streaming passes over the same arrays (X + P into Y: the bytes the step must move,
@@ -552,6 +589,14 @@ def apply_against_stream(n: int, n_vectors: int, dtype: str = "float64") -> dict
     out["term_floor_over_parallel_stream"] = (out["term_floor_seconds"]
                                               / out["parallel_stream_seconds"])
     out["step_over_term_floor"] = out["matrix_free_step_seconds"] / out["term_floor_seconds"]
+    # the roofline (session 23): the step can be no faster than its bytes at the stream bound
+    # nor its terms at the machine's best in-core rate in the vectors' dtype
+    out["peak_term_rate"] = _peak_term_rate(dtype)
+    out["compute_floor_seconds"] = (free.masks.size + 1) * x.size / out["peak_term_rate"]
+    out["compute_floor_over_parallel_stream"] = (out["compute_floor_seconds"]
+                                                 / out["parallel_stream_seconds"])
+    out["roofline_seconds"] = max(out["parallel_stream_seconds"], out["compute_floor_seconds"])
+    out["step_over_roofline"] = out["matrix_free_step_seconds"] / out["roofline_seconds"]
     # the contraction's float32 GEMM at the widest columns the plan takes (bank rows x D times
     # D x 256), in this process: the rate the floor of a solve is computed with
     from manybody.simulation.solvers.chebyshev.plan import COLUMN_CHOICES
@@ -760,6 +805,8 @@ def matfree(args) -> dict:
                                               "in_place_step_over_parallel_stream",
                                               "term_floor_over_parallel_stream",
                                               "step_over_term_floor",
+                                              "compute_floor_over_parallel_stream",
+                                              "step_over_roofline",
                                               "run_over_gather",
                                               "sparse_one_vector_over_matrix_free_block_per_vector")},
             flush=True)

@@ -281,6 +281,16 @@ def test_bench_apply_against_stream_on_a_tiny_size():
         out["term_floor_seconds"] / out["parallel_stream_seconds"])
     assert out["step_over_term_floor"] == pytest.approx(
         out["matrix_free_step_seconds"] / out["term_floor_seconds"])
+    # the roofline: the larger of the stream bound and the terms at the best in-core rate
+    assert out["peak_term_rate"] > 0
+    assert out["compute_floor_seconds"] == pytest.approx((masks + 1) * 64 * 3
+                                                         / out["peak_term_rate"])
+    assert out["roofline_seconds"] == max(out["parallel_stream_seconds"],
+                                          out["compute_floor_seconds"])
+    assert out["step_over_roofline"] == pytest.approx(
+        out["matrix_free_step_seconds"] / out["roofline_seconds"])
+    assert out["compute_floor_over_parallel_stream"] == pytest.approx(
+        out["compute_floor_seconds"] / out["parallel_stream_seconds"])
     # the floor of a solve: GEMMs at the measured rate plus every step at the stream bound
     rungs = [{"n_moments": 99, "filter_terms": 10}, {"n_moments": 49, "filter_terms": 20}]
     apply = {"gemm_flops_per_second": 1e9, "parallel_stream_seconds": 1e-3}
