@@ -344,8 +344,8 @@ def gemm_rate(dtype: type = np.float32, size: int = 1 << 16) -> float:
     the faster of two (256, size) x (size, 64) products after a warm-up.
 
     The factors are constant arrays: a GEMM's speed does not depend on its (normal) values, and
-    drawing 2 x 10^7 Gaussian numbers for them took 0.45 of the 0.64 s this measurement cost in
-    every new process, 8-11 % of a first N = 16 solve (session 23, a profile of the plan).
+    drawing 2 x 10^7 Gaussian numbers for them made this measurement cost 0.35-0.74 s (the GEMMs
+    0.03 s) in every new process, 6-11 % of a first N = 16 solve (session 23).
     """
     a = np.full((256, size), 0.5, dtype=dtype)
     b = np.full((size, 64), 0.25, dtype=dtype)
