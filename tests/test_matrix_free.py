@@ -282,7 +282,7 @@ def test_bench_apply_against_stream_on_a_tiny_size():
     assert out["step_over_term_floor"] == pytest.approx(
         out["matrix_free_step_seconds"] / out["term_floor_seconds"])
     # the roofline: the larger of the stream bound and the terms at the best in-core rate
-    assert out["peak_term_rate"] > 0
+    assert out["peak_term_rate"] >= out["in_core_term_rate"] > 0  # the faster loop of the two
     assert out["compute_floor_seconds"] == pytest.approx((masks + 1) * 64 * 3
                                                          / out["peak_term_rate"])
     assert out["roofline_seconds"] == max(out["parallel_stream_seconds"],
