@@ -38,7 +38,10 @@ def thread_controller(openmp: bool = True) -> Any:
         from threadpoolctl import ThreadpoolController
 
         if openmp:
-            with contextlib.suppress(ImportError):
+            # a QuSpin that cannot be imported (absent, or broken: e.g. an old one under numpy 2
+            # raises AttributeError) loads no OpenMP runtime to limit; thread control of the
+            # other pools goes on (before session 23 such an error switched it off for good)
+            with contextlib.suppress(Exception):
                 import quspin.operators  # noqa: F401  (loads its OpenMP runtime)
         controller = ThreadpoolController()
     except Exception:  # noqa: BLE001 - thread control is an optimisation only
