@@ -496,9 +496,10 @@ def _peak_term_rate(dtype: str, span: int = 512, reps: int = 200_000) -> float:
     """The machine's best rate of terms w x[k] in ``dtype``, on all threads, with everything in
     the level-1 cache: the loop of :func:`_in_core_term_rate` with the accumulator in ``dtype``
     (not float64) and contracted multiply-adds (fastmath "contract"), the fastest form of it
-    numba compiles here (session 23: 40-42 * 10^9 terms/s in float64, as the run kernel's own
-    loop; 82-89 in float32, whose vectors have half the bytes). The step's terms at this rate are
-    its compute floor, for any kernel that adds them one by one."""
+    numba compiles here (session 23: 36-40 * 10^9 terms/s in float64, as the run kernel's own
+    loop; 73-89 in float32, whose vectors have half the bytes). The step's terms at this rate are
+    its compute floor, for any kernel that adds them one by one. ``add4`` repeats the shape of
+    :func:`run_kernel._add4` on purpose: it is that loop under other compile flags and dtype."""
     import numba
 
     kind = np.dtype(dtype).type
