@@ -9,6 +9,7 @@ the memory guard are checked on tiny inputs.
 """
 
 import json
+import os
 import subprocess
 import sys
 import warnings
@@ -384,6 +385,33 @@ def test_small_solves_run_single_threaded_and_restore(rng, monkeypatch):
     assert d.SINGLE_THREAD_MAX_DIM >= 128
     after = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
     assert after == before
+
+
+def test_a_broken_quspin_does_not_switch_thread_control_off(tmp_path):
+    """A QuSpin whose import raises something other than ImportError (an old QuSpin under numpy 2
+    raises AttributeError) loads no OpenMP runtime: an all-pool limit goes on without it, and a
+    BLAS limit after it still holds (before session 23 the error switched thread control off for
+    the rest of the process). Found by a reviewer of session 23's change."""
+    fake = tmp_path / "quspin"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise AttributeError('a broken QuSpin')\n")
+    code = (
+        "from threadpoolctl import threadpool_info\n"
+        "from manybody.support.threads import blas_threads, thread_controller\n"
+        "def blas():\n"
+        "    return sorted({i['num_threads'] for i in threadpool_info() "
+        "if i['user_api'] == 'blas'})\n"
+        "with blas_threads(1, user_api=None):\n"
+        "    print(blas())\n"
+        "with blas_threads(1):\n"
+        "    print(blas())\n"
+        "print(thread_controller() is not None)\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])]),
+        OPENBLAS_NUM_THREADS="2")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True, env=env)
+    assert res.stdout.split("\n")[:3] == ["[1]", "[1]", "True"]
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
