@@ -93,6 +93,48 @@ def _gathered(op, x, alpha, shift, prev):
     return out
 
 
+def _run_reference(x, diagonal, alpha, shift, prev, masks, weights):
+    """Y = alpha ((d - shift) X + sum_m w_m X[r ^ m]) - P term by term in numpy, in the run
+    kernel's order (diagonal, then the masks in increasing order; each a multiply, then an add)."""
+    rows = np.arange(x.shape[0])
+    acc = (diagonal - shift)[:, None] * x.astype(np.float64)
+    for mask, weight in zip(masks, weights, strict=True):
+        acc = acc + weight * x[rows ^ mask].astype(np.float64)
+    out = alpha * acc
+    return (out if prev is None else out - prev).astype(x.dtype)
+
+
+@pytest.mark.parametrize("width", [1, 4, 8])
+@pytest.mark.parametrize("low", [(), (1, 2, 4), (1, 3, 5, 6)])
+def test_run_kernel_row_operations_are_the_scalar_arithmetic(width, low):
+    """The run kernel's vector row operations (session 24: the tile pass and runs shorter than
+    16 rows, :mod:`.vector_rows`) give numpy's term-by-term arithmetic in the same order to the
+    last bit: float32 and float64 blocks, no flips below the tile, pair flips inside it, a group
+    of four short runs, a short run left alone after the groups of four, and long runs."""
+    from manybody.simulation.solvers.chebyshev.run_kernel import run_kernel
+
+    dim, tile = 2048, 8
+    # after the masks below the tile: a group of four runs of 8 rows, a group whose runs are
+    # 128 rows long, then a single mask whose runs are 8 rows (1032 = 2^10 + 2^3)
+    high = (8, 16, 32, 64, 128, 256, 512, 768, 1032)
+    masks = np.array(sorted(low + high), dtype=np.int64)
+    rng = np.random.default_rng(width + len(low))
+    weights = rng.standard_normal(masks.size)
+    diagonal = rng.standard_normal(dim)
+    chunk = mf._run_chunk(width)
+    for dtype in (np.float64, np.float32):
+        x, prev = rng.standard_normal((2, dim, width)).astype(dtype)
+        for p in (None, prev):
+            for threads in (1, 2):
+                out = np.empty_like(x)
+                run_kernel(width, tile, low)(
+                    x.reshape(-1), out.reshape(-1), diagonal, 0.7, -0.3,
+                    (x if p is None else p).reshape(-1), p is not None, masks, weights, chunk,
+                    threads)
+                np.testing.assert_array_equal(
+                    out, _run_reference(x, diagonal, 0.7, -0.3, p, masks, weights))
+
+
 @pytest.mark.parametrize("n_tls", [6, 11])
 def test_run_kernel_equals_gather_kernel_bit_for_bit(n_tls):
     """Operators without z-signed flips (single and pair flips) take the contiguous-run kernel;
@@ -103,7 +145,7 @@ def test_run_kernel_equals_gather_kernel_bit_for_bit(n_tls):
     op, _ = matrix_free_operators(draw_realisation(params, realisation_rng(5, 0)))
     assert op._zmasks.size == 0 and (np.bitwise_count(op.masks) == 2).any()
     rng = np.random.default_rng(n_tls)
-    for width in (1, 3, 5, 17):
+    for width in (1, 3, 4, 5, 17):
         assert mf._run_chunk(width) & (mf._run_chunk(width) - 1) == 0
         for dtype in (np.float64, np.float32):
             x, prev = rng.standard_normal((2, op.shape[0], width)).astype(dtype)
