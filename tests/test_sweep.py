@@ -384,6 +384,37 @@ def test_blas_threads_capped_during_run_and_restored():
     assert [i["num_threads"] for i in threadpool_info()] == before
 
 
+def test_in_process_run_holds_compiled_kernels_to_blas_threads():
+    """--jobs 1 runs in this process: numba's parallel kernels there take --blas-threads, as
+    loky's workers do through NUMBA_NUM_THREADS (before session 24 they took every core: a new
+    user's N = 13 run took 29-88 s instead of 4.3 s while another process held a core)."""
+    import numba
+
+    from manybody.runs import sweep
+    from manybody.support.threads import compiled_threads, numba_threads
+
+    everything = numba.get_num_threads()
+    seen = []
+    real_observe = pipeline.observe
+
+    def spy(*args, **kwargs):
+        with numba_threads(None):  # what every compiled solve enters
+            seen.append(numba.get_num_threads())
+        return real_observe(*args, **kwargs)
+
+    pipeline.observe, saved = spy, pipeline.observe
+    try:
+        sweep.run_sweep(make_spec(realisations=1), blas_threads=1)
+    finally:
+        pipeline.observe = saved
+    assert seen and set(seen) == {1}
+    assert numba.get_num_threads() == everything
+    with compiled_threads(1), numba_threads(everything):  # the tighter limit wins
+        assert numba.get_num_threads() == 1
+    with compiled_threads(None), numba_threads(None):
+        assert numba.get_num_threads() == everything
+
+
 def test_string_sweep_axis_round_trips(tmp_path):
     spec = make_spec(realisations=1,
                      model={"n_tls": 5, "coupling": {"kind": "dipolar", "strength": 0.02}},

@@ -22,6 +22,7 @@ from manybody.runs.spec import RunSpec
 from manybody.runs.tasks import chunks_for, run_task, task_arguments
 from manybody.simulation.solvers.chebyshev.workspace import reusing_workspace
 from manybody.support.threads import blas_threads as limit_blas_threads
+from manybody.support.threads import compiled_threads
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +108,11 @@ def execute(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None, n_job
             workers = sum(client.nthreads().values()) or n_jobs  # task slots of the cluster
             yield from Parallel(n_jobs=-1, return_as="generator_unordered")(tasks(workers))
         return
-    if n_jobs == 1:  # in-process: cap the parent's pools only for the duration of the run,
-        # and keep one Chebyshev workspace from task to task, released when the run ends
-        with limit_blas_threads(blas_threads, user_api=None), reusing_workspace():
+    if n_jobs == 1:  # in-process: cap the parent's pools (numba's too, as loky's workers are
+        # capped) only for the duration of the run, and keep one Chebyshev workspace from task to
+        # task, released when the run ends
+        with limit_blas_threads(blas_threads, user_api=None), compiled_threads(blas_threads), \
+                reusing_workspace():
             yield from Parallel(n_jobs=1, return_as="generator_unordered")(tasks(1))
         return
     from joblib.externals.loky.process_executor import TerminatedWorkerError

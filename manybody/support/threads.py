@@ -6,10 +6,16 @@ Library code limits threads only inside a context (:func:`blas_threads`), never 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterator
 from typing import Any
 
 _USABLE: bool | None = None
+
+#: The most threads numba's parallel kernels may use in this context (:func:`compiled_threads`);
+#: None: as numba is configured.
+_COMPILED_LIMIT: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "manybody_compiled_thread_limit", default=None)
 
 
 def thread_controller(openmp: bool = True) -> Any:
@@ -65,10 +71,33 @@ def blas_threads(limit: int | None, user_api: str | None = "blas") -> Iterator[N
 
 
 @contextlib.contextmanager
+def compiled_threads(limit: int | None) -> Iterator[None]:
+    """Hold numba's parallel kernels, wherever they run inside the block, to at most ``limit``
+    threads (``None``: no limit of this block), without importing numba.
+
+    A sweep run in the calling process (``--jobs 1``) sets it to its ``blas_threads``, as loky
+    does for its workers through ``NUMBA_NUM_THREADS``: before session 24 the matrix-free kernels
+    of such a run took every core whatever ``--blas-threads`` said, and on a machine where another
+    process held a core each of their parallel regions waited for a time slice (a new user's
+    N = 13 run: 4.3 s on one thread, 29-88 s on two). Every compiled solve runs inside
+    :func:`numba_threads`, which applies the limit.
+    """
+    token = _COMPILED_LIMIT.set(None if limit is None else max(1, int(limit)))
+    try:
+        yield
+    finally:
+        _COMPILED_LIMIT.reset(token)
+
+
+@contextlib.contextmanager
 def numba_threads(limit: int | None) -> Iterator[None]:
     """Run numba's parallel kernels on at most ``limit`` threads inside the block (this thread's
-    setting, restored after); ``None`` leaves them as configured. Imports numba (a core
-    dependency, heavy): call it only where compiled kernels run anyway."""
+    setting, restored after), and on at most the limit of an enclosing :func:`compiled_threads`;
+    ``None`` with no such limit leaves them as configured. Imports numba (a core dependency,
+    heavy) where there is a limit: call it only where compiled kernels run anyway."""
+    outer = _COMPILED_LIMIT.get()
+    if limit is None or (outer is not None and outer < limit):
+        limit = outer
     if limit is None:
         yield
         return
