@@ -108,6 +108,7 @@ import scipy.sparse as sp
 
 from manybody.config.probe import Broadening
 from manybody.config.solver import ChebyshevParams
+from manybody.simulation.ensembles import Realisation
 from manybody.simulation.observables.absorption import emission_stripped
 from manybody.simulation.observables.responses import Responses, physical_observables
 from manybody.simulation.operators import build_operators
@@ -328,6 +329,14 @@ def chebyshev_absorption(
         > 0, observables not an iterable of the names listed (a string included).
     MemoryError
         Before allocation, when the plan (or a dense random-matrix term) does not fit.
+    TypeError
+        ``real`` not a Realisation, ``params`` not a ChebyshevParams.
+
+    Notes
+    -----
+    Where D <= max(16, n_vectors) a stochastic trace is replaced by the exact one
+    (:func:`.plan.check_params`; ``exact_trace`` of the result says so): at so small a D the
+    random vectors can coincide and their spread understate the error many times.
 
     Examples
     --------
@@ -339,7 +348,7 @@ def chebyshev_absorption(
     """
     started = time.perf_counter()
     w, t, broadening = check_inputs(frequencies, temperatures, broadening)
-    params = check_params(params)
+    params = check_params(params, _checked_realisation(real).dimension)
     if isinstance(observables, str | bytes):  # iterating a string would check its letters
         raise ValueError(f"observables must be a tuple of names from {CHEBYSHEV_OBSERVABLES}, "
                          f"got the string {observables!r} (write ({observables!r},))")
@@ -386,7 +395,7 @@ def plan_chebyshev(
     Arguments as :func:`chebyshev_absorption`.
     """
     w, t, broadening = check_inputs(frequencies, temperatures, broadening)
-    params = check_params(params)
+    params = check_params(params, _checked_realisation(real).dimension)
     seq = _seed_sequence(seed)
     ops = ChebyshevOperators(real, params)
     threads = ops.gemm_threads()
@@ -432,6 +441,15 @@ def _seed_sequence(seed) -> np.random.SeedSequence:
     return np.random.SeedSequence(v.integer("seed", seed, 0))
 
 
+def _checked_realisation(real) -> Realisation:
+    """``real`` itself, or TypeError naming what was given (a ModelParams or None used to fail
+    deep inside with an AttributeError; session 24)."""
+    if not isinstance(real, Realisation):
+        raise TypeError("real must be a Realisation (manybody.draw_realisation(model, "
+                        f"manybody.realisation_rng(seed, r))), got {type(real).__name__}")
+    return real
+
+
 #: (operator option, reason) of the matrix-free fallbacks already logged by this process.
 _FALLBACKS_SAID: set[tuple[str, str]] = set()
 
@@ -470,7 +488,7 @@ class ChebyshevOperators:
         if need_dense > params.memory_fraction * available_memory():
             raise MemoryError(
                 f"random-matrix terms of n_tls={real.n_tls} are dense 2^N x 2^N matrices needing "
-                f"about {need_dense / 2**30:.1f} GB; the chebyshev solver supports them only "
+                f"about {need_dense / 2**30:.3g} GB; the chebyshev solver supports them only "
                 "where they fit (use a model without random_matrix / stress.random_matrix here)")
         h, stress = build_operators(real, np.float64, dense=False)
         self.h = h if sp.issparse(h) else np.asarray(h, dtype=np.float64)
