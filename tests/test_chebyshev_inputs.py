@@ -203,3 +203,20 @@ def test_tiny_systems_take_the_exact_trace():
     assert cp.check_params(stochastic, 32).trace == "stochastic"
     assert cp.check_params(ChebyshevParams(n_vectors=32), 32).trace == "exact"
     assert cp.check_params(stochastic).trace == "stochastic"  # no dimension: as given
+
+
+def test_refusals_name_what_was_given():
+    """A non-Realisation is a TypeError naming it (a ModelParams used to fail deep inside with
+    an AttributeError), and a memory refusal under a tiny memory_fraction shows its numbers to
+    three figures (it printed '0.0 GB ... 0.0 GB is allowed (memory_fraction 0%)')."""
+    from manybody.simulation.solvers.chebyshev.resources import check_chebyshev_memory
+
+    model = ModelParams(n_tls=8)
+    for wrong in (None, model):
+        with pytest.raises(TypeError, match="real must be a Realisation.*got "
+                                            f"{type(wrong).__name__}"):
+            ch.chebyshev_absorption(wrong, [0.1], [0.1], KERNEL)
+    with pytest.raises(MemoryError) as refused:
+        check_chebyshev_memory(model, ChebyshevParams(memory_fraction=1e-6))
+    message = str(refused.value)
+    assert "0.0 GB" not in message and "0%" not in message and "memory_fraction 1e-06" in message

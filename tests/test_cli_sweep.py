@@ -252,3 +252,21 @@ def test_output_directories_are_created(tmp_path, monkeypatch, capsys):
     assert "wrote results/coupling.nc" in stdout
     assert load_results(tmp_path / "results" / "coupling.nc").sizes["realisation"] == 2
     assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["coupling.nc"]
+
+
+def test_cli_prints_warnings_as_one_line_and_restores_the_format():
+    """A warning under a command is one line, its category and message: not the package's file,
+    line number and echoed source line (a target_error warning printed
+    '.../observe.py:77: RuntimeWarning: ...' and then 'raw = entry.respond(...)'); the format is
+    restored after the command."""
+    import warnings
+
+    from manybody.cli import app
+
+    before = warnings.formatwarning
+    with app._one_line_warnings():
+        text = warnings.formatwarning("rung T0=0.1 exceeds target_error", RuntimeWarning,
+                                      "/x/manybody/simulation/observe.py", 77,
+                                      "raw = entry.respond(...)")
+    assert text == "warning (RuntimeWarning): rung T0=0.1 exceeds target_error\n"
+    assert warnings.formatwarning is before

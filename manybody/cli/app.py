@@ -17,6 +17,7 @@ import logging
 import re
 import signal
 import sys
+import warnings
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     module, _ = COMMANDS[args._command]
     try:
-        with _sigterm_as_interrupt():
+        with _sigterm_as_interrupt(), _one_line_warnings():
             return int(module.run(args) or 0)
     except (UserError, ValueError, TypeError, FileNotFoundError, FileExistsError,
             PermissionError, NotADirectoryError, IsADirectoryError, MemoryError) as exc:
@@ -112,6 +113,25 @@ def main(argv: list[str] | None = None) -> int:
     except RunAborted as exc:
         print(f"manybody {args.command}: error: {exc}", file=sys.stderr)
         return 1
+
+
+@contextlib.contextmanager
+def _one_line_warnings() -> Iterator[None]:
+    """Warnings printed as :func:`_one_line_warning` while a command runs (restored after)."""
+    before = warnings.formatwarning
+    warnings.formatwarning = _one_line_warning
+    try:
+        yield
+    finally:
+        warnings.formatwarning = before
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as one line for a command-line user: its category and message, not the
+    package's file, line number and source line (a new user's break test, session 24: a
+    target_error warning printed ``.../observe.py:77: RuntimeWarning: ...`` and then the echoed
+    line ``raw = entry.respond(...)``)."""
+    return f"warning ({category.__name__}): {message}\n"
 
 
 @contextlib.contextmanager

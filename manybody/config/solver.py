@@ -98,7 +98,8 @@ class ChebyshevParams:
         Fixed number of moments M per axis for every rung; None chooses the smallest M that resolves
         the kernel to ``truncation_tol`` at each rung. A fixed M that is too small is an error.
     max_moments : int
-        Refuse (with the narrowest achievable kernel width) when a rung needs more.
+        Refuse (with the narrowest achievable kernel width) when a rung needs more. Not used
+        when ``n_moments`` fixes M (then M itself is the limit, and memory the only bound).
     truncation_tol : float
         Bound on the Chebyshev tail of F relative to its maximum, in (0, 1).
     ladder_ratio : float

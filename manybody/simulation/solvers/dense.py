@@ -102,7 +102,7 @@ def dense_memory_message(n_tls: int, solver: SolverParams, random_matrix: bool =
     if solver.dtype == "float64":
         half = estimate_memory(n_tls, "float32", random_matrix)
         if half <= budget:
-            fits.append(f"solver.dtype = 'float32' (~{half / gb:.1f} GB)")
+            fits.append(f"solver.dtype = 'float32' (~{half / gb:.3g} GB)")
     fits.extend(remedy for low, remedy in alternatives if low <= budget)
     n_fit = largest_dense_tls(budget, solver.dtype, random_matrix)
     if n_fit >= 1:
@@ -110,8 +110,9 @@ def dense_memory_message(n_tls: int, solver: SolverParams, random_matrix: bool =
                     f"(~{estimate_memory(n_fit, solver.dtype, random_matrix) / gb:.2g} GB)")
     fits.append(f"a machine with >= {need / solver.memory_fraction / gb:.3g} GB available")
     return (f"n_tls={n_tls} with dtype={solver.dtype} needs about {need / gb:.3g} GB for dense ED "
-            f"but only {have / gb:.1f} GB is available (limit {solver.memory_fraction:.0%}, "
-            f"{budget / gb:.1f} GB); what would fit: {'; '.join(fits)}")
+            f"but only {have / gb:.3g} GB is available (solver.memory_fraction "
+            f"{solver.memory_fraction:.3g}: {budget / gb:.3g} GB); what would fit: "
+            f"{'; '.join(fits)}")
 
 
 def check_memory(n_tls: int, solver: SolverParams, random_matrix: bool = False, *,

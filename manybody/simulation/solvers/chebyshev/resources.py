@@ -203,8 +203,8 @@ def check_chebyshev_memory(model, params: ChebyshevParams | None = None) -> int:
     if dense > budget:
         raise MemoryError(
             f"n_tls={n} with random-matrix terms: the chebyshev solver needs their dense "
-            f"2^N x 2^N matrices, about {dense / gb:.1f} GB, but only {budget / gb:.1f} GB is "
-            f"allowed (chebyshev.memory_fraction {params.memory_fraction:.0%}); drop "
+            f"2^N x 2^N matrices, about {dense / gb:.3g} GB, but only {budget / gb:.3g} GB is "
+            f"allowed (chebyshev.memory_fraction {params.memory_fraction:.3g}); drop "
             "random_matrix / stress.random_matrix or use fewer TLS")
     need = chebyshev_minimum_bytes(n, params, model.tls is not None, rm or stress_rm)
     if need > budget:
@@ -213,9 +213,9 @@ def check_chebyshev_memory(model, params: ChebyshevParams | None = None) -> int:
                                                   rm or stress_rm) > budget:
             fit -= 1
         raise MemoryError(
-            f"n_tls={n} with the chebyshev solver needs at least {need / gb:.1f} GB (sparse H and "
-            f"a few vectors of D = 2^{n}) but only {budget / gb:.1f} GB is allowed "
-            f"(chebyshev.memory_fraction {params.memory_fraction:.0%}); n_tls <= {fit} would fit")
+            f"n_tls={n} with the chebyshev solver needs at least {need / gb:.3g} GB (sparse H and "
+            f"a few vectors of D = 2^{n}) but only {budget / gb:.3g} GB is allowed "
+            f"(chebyshev.memory_fraction {params.memory_fraction:.3g}); n_tls <= {fit} would fit")
     return need
 
 
