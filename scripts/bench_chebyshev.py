@@ -56,7 +56,9 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.config.model import MAX_TLS
 from manybody.support import jsonio
+from manybody.support import validate as v
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "results" / "bench" / "chebyshev.json"
@@ -72,6 +74,25 @@ BENCH = {
     "seed": 1,
     "realisation": 0,
 }
+#: Command-line types (argparse names the option in its one-line error, exit status 2): N TLS of a
+#: benchmark size (a pair at least, the model's MAX_TLS at most), random vectors (ChebyshevParams:
+#: >= 2 for an error bar, at most 10^6) and a positive number (GB of a memory cap, s of a timeout).
+SIZE = v.cli_integer(2, MAX_TLS)
+VECTORS = v.cli_integer(2, 1_000_000)
+POSITIVE = v.cli_real(0.0, low_open=True)
+
+
+class Refused(Exception):
+    """Every measurement of a run was refused or failed (memory, moments, timeout): nothing of the
+    run is written."""
+
+
+def _finished(record: dict | None) -> bool:
+    """Whether a measurement record holds a result: present and not refused (a failed child's
+    record carries "error", and "seconds" too: the time until it failed)."""
+    return bool(record) and "error" not in record
+
+
 #: The acceptance model: interacting + random-matrix.
 VALIDATE = {
     "coupling_strength": 0.1,
@@ -358,15 +379,18 @@ def run(args) -> dict:
     bench = {"metadata": _metadata(), "config": BENCH, "n_vectors": args.vectors,
              "dtype": args.dtype, "records": [], "finished": False}
     data[args.label] = bench
-    _save(path, data)
     jobs = [("dense", n) for n in args.dense_sizes] + [("chebyshev", n) for n in args.sizes]
     for method, n in jobs:
         record = _run_child(method, n, args.vectors, args.dtype, args.timeout)
         bench["records"].append(record)
         bench["crossover"] = _crossover(bench["records"])
-        _save(path, data)
+        if any(_finished(r) for r in bench["records"]):  # nothing written before a result
+            _save(path, data)
         print(json.dumps({k: record.get(k) for k in ("method", "n_tls", "seconds",
                                                      "peak_memory_gb", "error")}), flush=True)
+    if not any(_finished(r) for r in bench["records"]):
+        raise Refused("every measurement failed, nothing written: " + "; ".join(
+            f"{r['method']} N={r['n_tls']}: {r['error']}" for r in bench["records"]))
     bench["finished"] = True
     _save(path, data)
     return data
@@ -634,7 +658,8 @@ def _apply_child(n: int, n_vectors: int, timeout: float, dtype: str = "float64",
 def _recorded_seconds(n: int) -> float | None:
     """Seconds per realisation of the recorded benchmark run (issue 9) at N, if any."""
     records = _load(DEFAULT_OUT).get("benchmark", {}).get("records", [])
-    found = [r["seconds"] for r in records if r.get("method") == "chebyshev" and r["n_tls"] == n]
+    found = [r["seconds"] for r in records if r.get("method") == "chebyshev" and r["n_tls"] == n
+             and _finished(r)]
     return found[0] if found else None
 
 
@@ -680,6 +705,9 @@ def solve_floor(rungs: list[dict], n: int, n_vectors: int, apply: dict,
            "floor_seconds": gemm + stream, "measured_over_floor": measured / (gemm + stream)}
     if recorded:
         out["recorded_over_floor"] = recorded / (gemm + stream)
+    if out["measured_over_floor"] < 1:  # not a floor: its rates were measured on a busy machine
+        out["floor_unreliable"] = ("the floor exceeds the measured time: the machine was busy "
+                                   "while its rates were measured")
     return out
 
 
@@ -707,17 +735,58 @@ def _steady_summary(runs: dict[str, list[dict]], recorded: float | None) -> dict
     paired = ((runs["baseline"], runs["matrix_free"]) if "baseline" in runs
               and "matrix_free" in runs else ([], []))
     pairs = [b["steady_seconds"] / f["steady_seconds"] for b, f in zip(*paired, strict=True)
-             if "steady_seconds" in b and "steady_seconds" in f]
+             if _finished(b) and _finished(f) and "steady_seconds" in b and "steady_seconds" in f]
     if pairs:
         out["baseline_over_matrix_free_steady"] = {"median": float(np.median(pairs)),
                                                    "pairs": pairs}
     return out
 
 
+def _compare(runs: dict[str, list[dict]], recorded: float | None) -> dict:
+    """The median run of each of ``runs`` (kept whole) and the ratios between them and against
+    the ``recorded`` seconds, each from finished runs only (a refused run carries "error")."""
+    rec: dict = {key: _median_run(r) for key, r in runs.items()}
+    free, base, sparse = rec.get("matrix_free"), rec.get("baseline"), rec.get("sparse")
+    if _finished(base) and _finished(free):
+        pairs = [b["seconds"] / f["seconds"] for b, f in zip(
+            runs["baseline"], runs["matrix_free"], strict=True) if _finished(b) and _finished(f)]
+        if pairs:
+            rec["baseline_over_matrix_free"] = {"median": float(np.median(pairs)),
+                                                "pairs": pairs}
+        cpu = [b["process_cpu_seconds"] / f["process_cpu_seconds"] for b, f in zip(
+            runs["baseline"], runs["matrix_free"], strict=True)
+            if _finished(b) and _finished(f)
+            and "process_cpu_seconds" in b and "process_cpu_seconds" in f]
+        if cpu:
+            rec["baseline_cpu_over_matrix_free"] = {"median": float(np.median(cpu)),
+                                                    "pairs": cpu}
+        rec["baseline_memory_over_matrix_free"] = (base["peak_memory_gb"]
+                                                   / free["peak_memory_gb"])
+        q0, q1 = np.array(base["absorption"]), np.array(free["absorption"])
+        rec["baseline_q_difference_over_error"] = float(np.max(
+            np.abs(q1 - q0) / np.array(base["absorption_error"])))
+    rec["recorded_seconds"] = recorded
+    # either operator may be absent (--operators sparse: the sparse path alone) or refused
+    if recorded and _finished(free):
+        rec["recorded_over_matrix_free"] = recorded / free["seconds"]
+    if recorded and _finished(sparse):
+        rec["recorded_over_sparse"] = recorded / sparse["seconds"]
+    if _finished(sparse) and _finished(free):
+        q0, q1 = np.array(sparse["absorption"]), np.array(free["absorption"])
+        err = np.array(sparse["absorption_error"])
+        rec["seconds_ratio"] = sparse["seconds"] / free["seconds"]
+        rec["memory_ratio"] = sparse["peak_memory_gb"] / free["peak_memory_gb"]
+        rec["max_abs_q_difference_over_error"] = float(np.max(np.abs(q1 - q0) / err))
+        rec["max_abs_q_difference_over_max_q"] = float(np.max(np.abs(q1 - q0))
+                                                       / np.abs(q0).max())
+    return rec
+
+
 def matfree(args) -> dict:
     """Sparse (the recorded path) against matrix-free, same realisation, vectors and seed, each
     in its own subprocess, one after the other in this run; the recorded figure of the same
-    benchmark (results/bench/chebyshev.json, "benchmark") alongside."""
+    benchmark (results/bench/chebyshev.json, "benchmark") alongside. Nothing is written until a
+    solve finished; :class:`Refused` when none did."""
     path = Path(args.out)
     data = _load(path)
     out = {"metadata": _metadata(), "config": BENCH, "n_vectors": args.vectors,
@@ -728,6 +797,7 @@ def matfree(args) -> dict:
     baseline = Path(args.baseline).resolve() if args.baseline else None
     if baseline is not None:
         out["baseline"] = {"checkout": str(baseline), "commit": _commit(baseline)}
+    solved, refusals = False, []
     for n in args.sizes:
         runs: dict[str, list[dict]] = {}
         solves = 2 if args.steady else 1
@@ -740,47 +810,23 @@ def matfree(args) -> dict:
                 runs.setdefault("baseline", []).append(_run_child(
                     "chebyshev", n, args.vectors, args.dtype, args.timeout, "matrix_free",
                     args.memory_gb, baseline, solves=solves))
-        rec = {key: _median_run(r) for key, r in runs.items()}  # the median run, kept whole
+        rec = _compare(runs, _recorded_seconds(n))
         if args.steady:
-            rec["steady"] = _steady_summary(runs, _recorded_seconds(n))
+            rec["steady"] = _steady_summary(runs, rec["recorded_seconds"])
         if args.repeats > 1:
             rec["repeats"] = {key: [x.get("seconds") for x in r] for key, r in runs.items()}
             rec["repeats_process_cpu"] = {key: [x.get("process_cpu_seconds") for x in r]
                                           for key, r in runs.items()}
-        free, base = rec.get("matrix_free", {}), rec.get("baseline")
-        if base and "error" not in base and free and "error" not in free:
-            pairs = [b["seconds"] / f["seconds"] for b, f in zip(
-                runs["baseline"], runs["matrix_free"], strict=True)
-                if "error" not in b and "error" not in f]
-            rec["baseline_over_matrix_free"] = {"median": float(np.median(pairs)),
-                                                "pairs": pairs}
-            cpu = [b["process_cpu_seconds"] / f["process_cpu_seconds"] for b, f in zip(
-                runs["baseline"], runs["matrix_free"], strict=True)
-                if "process_cpu_seconds" in b and "process_cpu_seconds" in f]
-            if cpu:
-                rec["baseline_cpu_over_matrix_free"] = {"median": float(np.median(cpu)),
-                                                        "pairs": cpu}
-            rec["baseline_memory_over_matrix_free"] = (base["peak_memory_gb"]
-                                                       / free["peak_memory_gb"])
-            q0, q1 = np.array(base["absorption"]), np.array(free["absorption"])
-            rec["baseline_q_difference_over_error"] = float(np.max(
-                np.abs(q1 - q0) / np.array(base["absorption_error"])))
-        rec["recorded_seconds"] = _recorded_seconds(n)
-        free = rec.get("matrix_free", {})
-        sparse = rec.get("sparse")
-        # either operator may be absent (--operators sparse: the sparse path alone) or failed
-        if rec["recorded_seconds"] and "seconds" in free:
-            rec["recorded_over_matrix_free"] = rec["recorded_seconds"] / free["seconds"]
-        if rec["recorded_seconds"] and sparse and "seconds" in sparse:
-            rec["recorded_over_sparse"] = rec["recorded_seconds"] / sparse["seconds"]
-        if sparse and "error" not in sparse and free and "error" not in free:
-            q0, q1 = np.array(sparse["absorption"]), np.array(free["absorption"])
-            err = np.array(sparse["absorption_error"])
-            rec["seconds_ratio"] = sparse["seconds"] / free["seconds"]
-            rec["memory_ratio"] = sparse["peak_memory_gb"] / free["peak_memory_gb"]
-            rec["max_abs_q_difference_over_error"] = float(np.max(np.abs(q1 - q0) / err))
-            rec["max_abs_q_difference_over_max_q"] = float(np.max(np.abs(q1 - q0))
-                                                           / np.abs(q0).max())
+        out["sizes"][str(n)] = rec
+        if not any(_finished(r) for group in runs.values() for r in group):
+            # nothing to compare or to floor: no apply measurement either
+            refusals.append(f"N={n}: {next(iter(rec.values()))['error']}")
+            print(n, "every solve refused:", refusals[-1], flush=True)
+            if solved:
+                _save(path, data)
+            continue
+        solved = True
+        free = rec.get("matrix_free")
         # the Chebyshev recursion runs in float64 whatever the bank's dtype (args.dtype)
         rec["apply"] = _apply_child(n, args.vectors, args.timeout, "float64")
         if baseline is not None:  # the baseline's step in its own process, then this one's again
@@ -794,10 +840,13 @@ def matfree(args) -> dict:
                 rec["baseline_step_over_step"] = (
                     rec["baseline_apply"]["matrix_free_step_seconds"]
                     / rec["apply"]["matrix_free_step_seconds"])
-        if free and "error" not in free and "error" not in rec["apply"]:
+        if _finished(free) and _finished(rec["apply"]):
             rec["floor"] = solve_floor(free["rungs"], n, args.vectors, rec["apply"],
                                        rec["recorded_seconds"], free["seconds"])
-        out["sizes"][str(n)] = rec
+            if "floor_unreliable" in rec["floor"]:
+                print(f"warning: N={n}: measured_over_floor "
+                      f"{rec['floor']['measured_over_floor']:.3f} < 1: "
+                      f"{rec['floor']['floor_unreliable']}", file=sys.stderr, flush=True)
         _save(path, data)
         print(n, json.dumps({k: rec.get(k) for k in (
             "seconds_ratio", "recorded_over_matrix_free", "recorded_over_sparse", "memory_ratio",
@@ -812,6 +861,8 @@ def matfree(args) -> dict:
                                               "run_over_gather",
                                               "sparse_one_vector_over_matrix_free_block_per_vector")},
             flush=True)
+    if not solved:
+        raise Refused(f"every solve was refused, nothing written: {'; '.join(refusals)}")
     out["finished"] = True
     _save(path, data)
     return data
@@ -1022,77 +1073,99 @@ def ladder_scan(args) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="mode", required=True)
+    dtypes = ("float32", "float64")
     p_run = sub.add_parser("run", help="time and memory per realisation")
-    p_run.add_argument("--sizes", type=int, nargs="*", default=[10, 11, 12, 13, 14, 16, 18, 20])
-    p_run.add_argument("--dense-sizes", type=int, nargs="*", default=[10, 11, 12, 13])
-    p_run.add_argument("--vectors", type=int, default=4)
-    p_run.add_argument("--dtype", default="float32")
-    p_run.add_argument("--timeout", type=float, default=4 * 3600)
+    p_run.add_argument("--sizes", type=SIZE, nargs="*", default=[10, 11, 12, 13, 14, 16, 18, 20])
+    p_run.add_argument("--dense-sizes", type=SIZE, nargs="*", default=[10, 11, 12, 13])
+    p_run.add_argument("--vectors", type=VECTORS, default=4)
+    p_run.add_argument("--dtype", default="float32", choices=dtypes)
+    p_run.add_argument("--timeout", type=POSITIVE, default=4 * 3600)
     p_run.add_argument("--out", default=str(DEFAULT_OUT))
     p_run.add_argument("--label", default="benchmark", help="key of this run in the JSON file")
     p_val = sub.add_parser("validate", help="acceptance at N = 10, 12")
-    p_val.add_argument("--seeds-10", type=int, default=12)
-    p_val.add_argument("--vectors-10", type=int, default=24)
-    p_val.add_argument("--seeds-12", type=int, default=4)
-    p_val.add_argument("--vectors-12", type=int, default=16)
+    p_val.add_argument("--seeds-10", type=v.cli_integer(1), default=12)
+    p_val.add_argument("--vectors-10", type=VECTORS, default=24)
+    p_val.add_argument("--seeds-12", type=v.cli_integer(1), default=4)
+    p_val.add_argument("--vectors-12", type=VECTORS, default=16)
     p_val.add_argument("--out", default=str(DEFAULT_OUT))
     p_one = sub.add_parser("single", help="(internal) one measurement as JSON")
     p_one.add_argument("method", choices=("chebyshev", "dense"))
-    p_one.add_argument("n_tls", type=int)
-    p_one.add_argument("--vectors", type=int, default=4)
-    p_one.add_argument("--dtype", default="float32")
+    p_one.add_argument("n_tls", type=SIZE)
+    p_one.add_argument("--vectors", type=VECTORS, default=4)
+    p_one.add_argument("--dtype", default="float32", choices=dtypes)
     p_one.add_argument("--operator", default="auto", choices=("auto", "matrix_free", "sparse"))
-    p_one.add_argument("--memory-gb", type=float, default=None)
-    p_one.add_argument("--solves", type=int, default=1,
+    p_one.add_argument("--memory-gb", type=POSITIVE, default=None)
+    p_one.add_argument("--solves", type=v.cli_integer(1), default=1,
                        help="solves of the same realisation in this process (chebyshev)")
     p_mf = sub.add_parser("matfree", help="matrix-free against sparse operator, side by side")
-    p_mf.add_argument("--sizes", type=int, nargs="*", default=[14, 16])
-    p_mf.add_argument("--vectors", type=int, default=4)
-    p_mf.add_argument("--dtype", default="float32")
-    p_mf.add_argument("--timeout", type=float, default=3600)
+    p_mf.add_argument("--sizes", type=SIZE, nargs="+", default=[14, 16])
+    p_mf.add_argument("--vectors", type=VECTORS, default=4)
+    p_mf.add_argument("--dtype", default="float32", choices=dtypes)
+    p_mf.add_argument("--timeout", type=POSITIVE, default=3600)
     p_mf.add_argument("--out", default=str(MATFREE_OUT))
     p_mf.add_argument("--label", default="matrix_free_vs_sparse",
                       help="key of this run in the JSON file")
     p_mf.add_argument("--operators", nargs="+", default=["sparse", "matrix_free"],
                       choices=("sparse", "matrix_free"))
-    p_mf.add_argument("--memory-gb", type=float, default=None,
+    p_mf.add_argument("--memory-gb", type=POSITIVE, default=None,
                       help="cap on the memory a solve may plan to use (GB)")
     p_mf.add_argument("--baseline", default=None,
                       help="root of another copy of the project (e.g. a git worktree of an "
                       "earlier commit): its matrix-free solve is measured in turn with this one's")
-    p_mf.add_argument("--repeats", type=int, default=1,
+    p_mf.add_argument("--repeats", type=v.cli_integer(1), default=1,
                       help="measurements of each, in turn; the median run is recorded")
     p_mf.add_argument("--steady", action="store_true",
                       help="each child solves the realisation twice: the second solve "
                       "(steady_seconds) is what a sweep worker pays per realisation, without the "
                       "first solve's faulting in of fresh memory")
     p_w = sub.add_parser("width", help="spectral width of dipolar realisations and its sources")
-    p_w.add_argument("--sizes", type=int, nargs="*", default=[10, 12, 14])
+    p_w.add_argument("--sizes", type=SIZE, nargs="+", default=[10, 12, 14])
     p_w.add_argument("--out", default=str(MATFREE_OUT))
     p_tol = sub.add_parser("tolerance", help="cost against accuracy of truncation_tol")
-    p_tol.add_argument("--sizes", type=int, nargs="*", default=[14, 16])
-    p_tol.add_argument("--tolerances", type=float, nargs="+", default=[1e-6, 1e-4, 1e-3, 1e-2],
-                       help="truncation_tol values; the smallest is the reference")
-    p_tol.add_argument("--vectors", type=int, default=4)
+    p_tol.add_argument("--sizes", type=SIZE, nargs="+", default=[14, 16])
+    p_tol.add_argument("--tolerances", type=v.cli_real(0.0, 1.0, low_open=True), nargs="+",
+                       default=[1e-6, 1e-4, 1e-3, 1e-2],
+                       help="truncation_tol values, each in (0, 1); the smallest is the reference")
+    p_tol.add_argument("--vectors", type=VECTORS, default=4)
     p_tol.add_argument("--out", default=str(MATFREE_OUT))
     p_tol.add_argument("--label", default="truncation_tolerance")
     p_lad = sub.add_parser("ladder", help="cost against error of the ladder ratio")
-    p_lad.add_argument("--sizes", type=int, nargs="*", default=[12, 14])
-    p_lad.add_argument("--ratios", type=float, nargs="+", default=[1.6, 2.0, 2.6, 3.2])
-    p_lad.add_argument("--reference-ratio", type=float, default=2.0,
+    ratio = v.cli_real(1.0, low_open=True)  # T0 / T of one rung
+    p_lad.add_argument("--sizes", type=SIZE, nargs="+", default=[12, 14])
+    p_lad.add_argument("--ratios", type=ratio, nargs="+", default=[1.6, 2.0, 2.6, 3.2])
+    p_lad.add_argument("--reference-ratio", type=ratio, default=2.0,
                        help="the ratio the others are compared with (the default ladder_ratio)")
-    p_lad.add_argument("--realisations", type=int, default=4)
-    p_lad.add_argument("--vectors", type=int, default=8)
+    p_lad.add_argument("--realisations", type=v.cli_integer(1), default=4)
+    p_lad.add_argument("--vectors", type=VECTORS, default=8)
     p_lad.add_argument("--out", default=str(MATFREE_OUT))
     p_lad.add_argument("--label", default="ladder_ratio")
     p_ap = sub.add_parser("apply", help="(internal) one application of H against a stream, JSON")
-    p_ap.add_argument("n_tls", type=int)
-    p_ap.add_argument("--vectors", type=int, default=4)
-    p_ap.add_argument("--dtype", default="float64", choices=("float32", "float64"))
+    p_ap.add_argument("n_tls", type=SIZE)
+    p_ap.add_argument("--vectors", type=v.cli_integer(1, 1_000_000), default=4)
+    p_ap.add_argument("--dtype", default="float64", choices=dtypes)
     args = parser.parse_args(argv)
+    if args.mode == "run" and not args.sizes + args.dense_sizes:
+        parser.error("run: --sizes and --dense-sizes are both empty: nothing to measure")
+    if args.mode == "tolerance" and 1.0 in args.tolerances:
+        parser.error("tolerance: --tolerances must be < 1 (the Chebyshev tail relative to the "
+                     f"kernel's maximum), got {args.tolerances}")
+    if args.mode == "matfree" and args.baseline is not None and not (
+            Path(args.baseline) / "scripts" / Path(__file__).name).is_file():
+        parser.error(f"matfree: --baseline {args.baseline!r} is not a checkout of the project "
+                     f"(no scripts/{Path(__file__).name} in it)")
+    try:
+        return _dispatch(args)
+    except (ValueError, MemoryError, Refused) as exc:  # a refusal known only at run time
+        what = " ".join(str(exc).split())
+        what = what if isinstance(exc, Refused) else f"{type(exc).__name__}: {what}"
+        # single and apply (internal): the parent records the line as the measurement's error
+        print(what if args.mode in ("single", "apply") else
+              f"{Path(__file__).name} {args.mode}: error: {what}", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args) -> int:
     if args.mode == "single":
-        if args.solves < 1:
-            parser.error(f"single: --solves must be >= 1, got {args.solves}")
         print(json.dumps(single(args.method, args.n_tls, args.vectors, args.dtype,
                                 args.operator, args.memory_gb, args.solves)))
     elif args.mode == "apply":
@@ -1104,12 +1177,6 @@ def main(argv: list[str] | None = None) -> int:
     elif args.mode == "tolerance":
         tolerance_scan(args)
     elif args.mode == "ladder":
-        if min([*args.ratios, args.reference_ratio]) <= 1.0:
-            parser.error(f"ladder: every ratio must be > 1 (T0 / T of one rung), got "
-                         f"{[*args.ratios, args.reference_ratio]}")
-        if args.realisations < 1 or args.vectors < 2:
-            parser.error(f"ladder: --realisations must be >= 1 and --vectors >= 2, got "
-                         f"{args.realisations} and {args.vectors}")
         ladder_scan(args)
     elif args.mode == "run":
         run(args)

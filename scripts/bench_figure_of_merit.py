@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_chebyshev import _load, _metadata, _save  # noqa: E402
+from bench_chebyshev import SIZE, VECTORS, Refused, _load, _metadata, _save  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "bench" / "figure_of_merit.json"
@@ -159,6 +159,8 @@ def recorded_dense_n12() -> dict | None:
 
 
 def run(args) -> dict:
+    """Every size of ``args``; the file is written once a size has a result (with the sizes
+    refused before it), never by a run in which every size was refused (:class:`Refused`)."""
     data = _load(Path(args.out))
     chebyshev = {**CHEBYSHEV, "n_vectors": args.vectors, "dtype": args.dtype}
     out = {"metadata": _metadata(), "target_index_error": TARGET_ERROR,
@@ -171,6 +173,7 @@ def run(args) -> dict:
     for entry in out["sizes"].values():  # sizes not rerun keep the metadata of their own run
         entry.setdefault("metadata", previous.get("metadata"))
     data[args.label] = out
+    measured, refusals = False, []
     for n_tls, realisations in zip(args.sizes, args.realisations, strict=True):
         entry: dict = {"metadata": out["metadata"]}
         out["sizes"][str(n_tls)] = entry
@@ -179,10 +182,13 @@ def run(args) -> dict:
                 **chebyshev, "operator": "matrix_free", "max_moments": args.max_moments}},
                 args.jobs, args.min_distance)
         except (ValueError, MemoryError) as exc:  # e.g. a close pair needing too many moments
-            entry["error"] = f"{type(exc).__name__}: {exc}"
-            _save(Path(args.out), data)
+            entry["error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+            refusals.append(f"N={n_tls}: {entry['error']}")
+            if measured:
+                _save(Path(args.out), data)
             print(n_tls, entry["error"], flush=True)
             continue
+        measured = True
         index, error, q_after = index_of(ds)
         after["realisations_measured_for_error"] = realisations
         after["typicality_share"] = typicality_share(ds)
@@ -244,6 +250,8 @@ def run(args) -> dict:
             before["realisations_measured_for_error"] = realisations
             entry["before"] = add_merit(before, index, error,
                                         before["cpu_seconds_per_realisation"])
+        if "before" not in entry:  # no recorded dense run to compare with
+            continue
         entry["cpu_hours_before_over_after"] = (entry["before"]["cpu_hours_to_target"]
                                                 / entry["after"]["cpu_hours_to_target"])
         _save(Path(args.out), data)
@@ -253,26 +261,36 @@ def run(args) -> dict:
                                  for k, v in entry.items() if isinstance(v, dict)
                                  and "index" in v}),
               round(entry["cpu_hours_before_over_after"], 2), flush=True)
+    if not measured:
+        raise Refused(f"every size was refused, nothing written: {'; '.join(refusals)}")
     out["finished"] = True
     _save(Path(args.out), data)
     return data
 
 
 def main(argv: list[str] | None = None) -> int:
+    from manybody.runs.spec import MAX_REALISATIONS
+    from manybody.runs.sweep import available_cores
+    from manybody.support import validate as v
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[12, 14, 16])
-    parser.add_argument("--realisations", type=int, nargs="+", default=[120, 60, 24],
-                        help="realisations per size for the index error (same order as --sizes)")
-    parser.add_argument("--before-realisations", type=int, default=2,
-                        help="realisations timed with the sparse operators (N >= 14)")
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--vectors", type=int, default=CHEBYSHEV["n_vectors"],
+    parser.add_argument("--sizes", type=SIZE, nargs="+", default=[12, 14, 16])
+    parser.add_argument("--realisations", type=v.cli_integer(2, MAX_REALISATIONS), nargs="+",
+                        default=[120, 60, 24],
+                        help="realisations per size for the index error (same order as --sizes; "
+                        ">= 2: the error is their bootstrap)")
+    parser.add_argument("--before-realisations", type=v.cli_integer(1, MAX_REALISATIONS),
+                        default=2, help="realisations timed with the sparse operators (N >= 14; "
+                        "at most the --realisations of the size)")
+    parser.add_argument("--jobs", type=v.cli_integer(1, available_cores()), default=2,
+                        help="worker processes (at most the cores available)")
+    parser.add_argument("--vectors", type=VECTORS, default=CHEBYSHEV["n_vectors"],
                         help="chebyshev.n_vectors (default 4)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default=CHEBYSHEV["dtype"],
                         help="chebyshev.dtype (default float32)")
-    parser.add_argument("--max-moments", type=int, default=4096,
+    parser.add_argument("--max-moments", type=v.cli_integer(8, 1 << 16), default=4096,
                         help="chebyshev.max_moments (the solver's default 4096)")
-    parser.add_argument("--min-distance", type=float, default=0.0,
+    parser.add_argument("--min-distance", type=v.cli_real(0.0), default=0.0,
                         help="model.coupling.min_distance (r0): a hard core for the close "
                         "dipolar pairs that stop N >= 16 (0.2 leaves the index unchanged: "
                         "results/bench/min_distance.json)")
@@ -282,7 +300,21 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.sizes) != len(args.realisations):
         parser.error(f"--realisations needs one count per size ({len(args.sizes)}), got "
                      f"{len(args.realisations)}")
-    run(args)
+    # the sparse operators are timed on the first k of the size's realisations (not at the
+    # recorded N = 12 point, where dense ED is timed instead)
+    short = [(n, r) for n, r in zip(args.sizes, args.realisations, strict=True)
+             if (n != 12 or args.min_distance > 0) and r < args.before_realisations]
+    if short:
+        parser.error(f"--before-realisations {args.before_realisations} exceeds the --realisations "
+                     f"of N = {short[0][0]} ({short[0][1]}): the sparse operators are timed on "
+                     "that size's first realisations")
+    try:
+        run(args)
+    except (ValueError, MemoryError, Refused) as exc:  # a refusal known only at run time
+        what = " ".join(str(exc).split())
+        what = what if isinstance(exc, Refused) else f"{type(exc).__name__}: {what}"
+        print(f"{Path(__file__).name}: error: {what}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -41,7 +41,13 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from manybody.config.model import CouplingParams, ModelParams, StressParams, TLSParams  # noqa: E402
+from manybody.config.model import (  # noqa: E402
+    MAX_TLS,
+    CouplingParams,
+    ModelParams,
+    StressParams,
+    TLSParams,
+)
 from manybody.config.probe import Broadening  # noqa: E402
 from manybody.config.solver import ChebyshevParams  # noqa: E402
 from manybody.simulation.ensembles import (  # noqa: E402
@@ -50,8 +56,9 @@ from manybody.simulation.ensembles import (  # noqa: E402
     realisation_rng,
 )
 from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption  # noqa: E402
-from manybody.simulation.solvers.lanczos import ftlm_absorption  # noqa: E402
+from manybody.simulation.solvers.lanczos import MIN_STEPS, ftlm_absorption  # noqa: E402
 from manybody.support import jsonio  # noqa: E402
+from manybody.support import validate as v  # noqa: E402
 from manybody.support.files import atomic_write_text  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,8 +151,9 @@ def run_case(name: str, n: int, cheb_vectors: int, ftlm_vectors: int, steps: int
         c = chebyshev_absorption(real, w, t, b, ChebyshevParams(n_vectors=cheb_vectors),
                                  normalisation=norm, seed=spec["seed"],
                                  observables=("absorption", "velocity_shift"))
-    except ValueError as err:  # e.g. too few moments for the spectral width: nothing to compare
-        return {"n_tls": n, "dimension": 2**n, "chebyshev_refused": str(err)}
+    except (ValueError, MemoryError) as err:  # e.g. too many moments or too much memory
+        return {"n_tls": n, "dimension": 2**n,
+                "chebyshev_refused": f"{type(err).__name__}: {' '.join(str(err).split())}"}
     cheb_seconds = time.perf_counter() - start
     start = time.perf_counter()
     f = ftlm_absorption(real, w, t, b, n_vectors=ftlm_vectors, n_steps=steps, normalisation=norm,
@@ -199,33 +207,50 @@ def _metadata() -> dict:
             "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
+    vectors = v.cli_integer(2, 1_000_000)  # >= 2: the error bar is their spread
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[14])
+    parser.add_argument("--sizes", type=v.cli_integer(2, MAX_TLS), nargs="+", default=[14])
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
-    parser.add_argument("--cheb-vectors", type=int, default=8)
-    parser.add_argument("--ftlm-vectors", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--dense-max", type=int, default=12,
-                        help="largest N with a dense-ED referee (default 12)")
+    parser.add_argument("--cheb-vectors", type=vectors, default=8)
+    parser.add_argument("--ftlm-vectors", type=vectors, default=8)
+    parser.add_argument("--steps", type=v.cli_integer(MIN_STEPS), default=200,
+                        help=f"Lanczos steps per recursion (>= {MIN_STEPS}; capped at D)")
+    parser.add_argument("--dense-max", type=v.cli_integer(0, MAX_TLS), default=12,
+                        help="largest N with a dense-ED referee (default 12; 0: none)")
     parser.add_argument("--same-vectors", action="store_true",
                         help="also run FTLM on the Chebyshev vectors (expansion error at max T)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
+    try:  # a refusal known only at run time: one line; the cases that finished are kept
+        return crosscheck(args, argv)
+    except (ValueError, MemoryError) as exc:
+        print(f"{Path(__file__).name}: error: {type(exc).__name__}: "
+              f"{' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+
+
+def crosscheck(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """Every (size, case) of ``args``; the file is written once a case has finished (with the
+    refusals before it), never by a run in which the Chebyshev solver refused every case."""
     out = json.loads(args.out.read_text()) if args.out.exists() else {}
     out.setdefault("runs", []).append({**_metadata(), "argv": argv if argv is not None else
                                         sys.argv[1:]})
     out.setdefault("cases", {}).update({k: CASES[k] for k in args.cases})
     out.setdefault("results", {})
+    finished, refusals = 0, []
     for n in args.sizes:
         for name in args.cases:
             row = run_case(name, n, args.cheb_vectors, args.ftlm_vectors, args.steps,
                            args.dense_max, args.same_vectors)
             out["results"][f"{name}_n{n}"] = row
             if "chebyshev_refused" in row:
+                refusals.append(f"{name} N={n}: {row['chebyshev_refused']}")
                 print(f"{name} N={n}: chebyshev refused: {row['chebyshev_refused']}", flush=True)
-                atomic_write_text(args.out, jsonio.dumps(out, indent=1))
+                if finished:
+                    atomic_write_text(args.out, jsonio.dumps(out, indent=1))
                 continue
+            finished += 1
             a = row["absorption"]
             print(f"{name} N={n}: chebyshev {row['chebyshev']['seconds']:.0f} s, ftlm "
                   f"{row['ftlm']['seconds']:.0f} s; Q: max|z| {a['max_abs_z']:.2f}, chi2 "
@@ -240,7 +265,12 @@ def main(argv: list[str] | None = None) -> None:
                       f", ftlm {d['ftlm_absorption']['max_abs_z']:.2f}", flush=True)
             args.out.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(args.out, jsonio.dumps(out, indent=1))
+    if not finished:
+        print(f"{Path(__file__).name}: error: the chebyshev solver refused every case, nothing "
+              f"written: {'; '.join(refusals)}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -27,12 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.config.model import MAX_TLS
 from manybody.laws.analysis import analyse_shape
-from manybody.runs.spec import RunSpec
-from manybody.runs.sweep import run_sweep
+from manybody.runs.spec import MAX_REALISATIONS, RunSpec
+from manybody.runs.sweep import available_cores, run_sweep
 from manybody.study.specs import load_study_spec
 from manybody.study.summary import kernel_smearing
 from manybody.support import jsonio
+from manybody.support import validate as v
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -101,16 +103,27 @@ def paired_index_difference(x, q_a, q_b, smearing, n_bootstrap: int = 200) -> tu
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-tls", type=int, default=10)
-    parser.add_argument("--realisations", type=int, default=160)
-    parser.add_argument("--vectors", type=int, default=8, help="random vectors per realisation")
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--n-tls", type=v.cli_integer(2, MAX_TLS), default=10)
+    parser.add_argument("--realisations", type=v.cli_integer(2, MAX_REALISATIONS), default=160,
+                        help="disorder realisations (>= 2: the paired bootstrap resamples them)")
+    parser.add_argument("--vectors", type=v.cli_integer(2, 1_000_000), default=8,
+                        help="random vectors per realisation (>= 2: their spread is the error)")
+    parser.add_argument("--jobs", type=v.cli_integer(1, available_cores()), default=2,
+                        help="worker processes (at most the cores available)")
     parser.add_argument("--probe", choices=("reference", "study"), default="reference",
                         help="w only with an absolute kernel (default), or the spec's three "
                              "frequencies with the relative kernel")
     parser.add_argument("--output", type=Path, default=ROOT / "results" / "bench" / "chebyshev_index.json")
     args = parser.parse_args(argv)
+    try:  # a refusal known only at run time (memory, moments): one line; nothing is written
+        return crosscheck(args)
+    except (ValueError, MemoryError) as exc:
+        print(f"{Path(__file__).name}: error: {type(exc).__name__}: "
+              f"{' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
 
+
+def crosscheck(args: argparse.Namespace) -> int:
     dense_spec = spec_for(args.n_tls, args.realisations, {"method": "dense"}, args.probe)
     dense, q_dense, _ = measure(dense_spec, args.jobs)
     cheb_spec = spec_for(args.n_tls, args.realisations,

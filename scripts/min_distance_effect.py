@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_chebyshev import _load, _metadata, _save  # noqa: E402
+from bench_chebyshev import SIZE, _load, _metadata, _save  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "bench" / "min_distance.json"
@@ -139,22 +139,24 @@ def cost(args, out: dict) -> None:
                 moments.append(max(rung.n_moments for rung in plan.rungs))
                 seconds.append(plan.seconds)
                 work.append(sum(rung.n_moments**2 for rung in plan.rungs))
+            accepted = bool(seconds)  # else every realisation refused: no means (null)
             rec = {"n_tls": n, "min_distance": model.coupling.min_distance,
                    "half_width_K": widths, "refused": refused, "max_moments": moments,
                    "planned_seconds": seconds, "contraction_work": work,
-                   "mean_contraction_work": float(np.mean(work)),
-                   "mean_planned_seconds": float(np.mean(seconds)),
-                   "max_planned_seconds": float(np.max(seconds))}
+                   "mean_contraction_work": float(np.mean(work)) if accepted else None,
+                   "mean_planned_seconds": float(np.mean(seconds)) if accepted else None,
+                   "max_planned_seconds": float(np.max(seconds)) if accepted else None}
             records.append(rec)
             print(n, rec["min_distance"], round(float(np.median(widths)), 2),
-                  round(float(np.max(widths)), 2), int(np.max(moments)),
-                  round(rec["mean_planned_seconds"], 1), len(refused), flush=True)
+                  round(float(np.max(widths)), 2), int(np.max(moments)) if accepted else None,
+                  round(rec["mean_planned_seconds"], 1) if accepted else None, len(refused),
+                  flush=True)
     for rec in records:
         base = next(r for r in records if r["n_tls"] == rec["n_tls"] and r["min_distance"] == 0)
-        rec["mean_cost_over_no_hard_core"] = rec["mean_planned_seconds"] / base[
-            "mean_planned_seconds"]
-        rec["mean_work_over_no_hard_core"] = rec["mean_contraction_work"] / base[
-            "mean_contraction_work"]
+        for key, mean in (("mean_cost_over_no_hard_core", "mean_planned_seconds"),
+                          ("mean_work_over_no_hard_core", "mean_contraction_work")):
+            rec[key] = (rec[mean] / base[mean] if rec[mean] is not None
+                        and base[mean] is not None else None)
     out["cost"] = {"realisations": args.cost_realisations, "records": records,
                    "note": "planned seconds: the plan's own estimate (matrix-free, 4 vectors, "
                            "float32, from a timed product), not a timing of the solve; "
@@ -163,15 +165,23 @@ def cost(args, out: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from manybody.runs.spec import MAX_REALISATIONS
+    from manybody.runs.sweep import available_cores
+    from manybody.support import validate as v
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("parts", nargs="*", help="physics and/or cost (default: both)")
-    parser.add_argument("--min-distances", type=float, nargs="+", default=MIN_DISTANCES)
-    parser.add_argument("--n-physics", type=int, default=10)
-    parser.add_argument("--realisations", type=int, default=400)
-    parser.add_argument("--bootstrap", type=int, default=200)
-    parser.add_argument("--cost-sizes", type=int, nargs="+", default=[14, 16])
-    parser.add_argument("--cost-realisations", type=int, default=12)
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--min-distances", type=v.cli_real(0.0), nargs="+", default=MIN_DISTANCES,
+                        help="coupling.min_distance values (r0, >= 0, distinct), the first 0")
+    parser.add_argument("--n-physics", type=SIZE, default=10)
+    parser.add_argument("--realisations", type=v.cli_integer(2, MAX_REALISATIONS), default=400,
+                        help="realisations of the physics part (>= 2: paired bootstrap)")
+    parser.add_argument("--bootstrap", type=v.cli_integer(2), default=200,
+                        help="bootstrap resamples (>= 2)")
+    parser.add_argument("--cost-sizes", type=SIZE, nargs="+", default=[14, 16])
+    parser.add_argument("--cost-realisations", type=v.cli_integer(1, MAX_REALISATIONS), default=12)
+    parser.add_argument("--jobs", type=v.cli_integer(1, available_cores()), default=2,
+                        help="worker processes (at most the cores available)")
     parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args(argv)
     unknown = sorted(set(args.parts) - {"physics", "cost"})
@@ -179,13 +189,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"parts must be 'physics' and/or 'cost', got {unknown}")
     if args.min_distances[0] != 0.0:
         parser.error("--min-distances must start with 0 (the reference without a hard core)")
+    if len(set(args.min_distances)) != len(args.min_distances):
+        parser.error(f"--min-distances must not repeat a value, got {args.min_distances}")
     path = Path(args.out)
     data = _load(path)
     out = data.setdefault("min_distance", {})
     out["metadata"] = _metadata()
     out["model"] = {"spec": str(SPEC.relative_to(ROOT)), "min_distances_r0": args.min_distances}
     for part in args.parts or ["physics", "cost"]:
-        (physics if part == "physics" else cost)(args, out)
+        try:
+            (physics if part == "physics" else cost)(args, out)
+        except (ValueError, MemoryError) as exc:  # a refusal known only at run time
+            print(f"{Path(__file__).name}: error: {part}: {type(exc).__name__}: "
+                  f"{' '.join(str(exc).split())}", file=sys.stderr)
+            return 1
         _save(path, data)
     return 0
 

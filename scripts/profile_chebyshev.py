@@ -35,7 +35,17 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_chebyshev import BENCH, MATFREE_OUT, _load, _metadata, _model, _save, warm_up  # noqa: E402
+from bench_chebyshev import (  # noqa: E402
+    BENCH,
+    MATFREE_OUT,
+    POSITIVE,
+    SIZE,
+    _load,
+    _metadata,
+    _model,
+    _save,
+    warm_up,
+)
 
 _PACKAGE = "manybody.simulation.solvers.chebyshev"
 
@@ -181,24 +191,27 @@ def profile(n: int, memory_gb: float | None = None, steady: bool = False) -> dic
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[12, 16])
+    parser.add_argument("--sizes", type=SIZE, nargs="+", default=[12, 16])
     parser.add_argument("--label", default="phases")
     parser.add_argument("--out", default=str(MATFREE_OUT))
-    parser.add_argument("--memory-gb", type=float, default=None,
+    parser.add_argument("--memory-gb", type=POSITIVE, default=None,
                         help="the most memory (GB) the solve's plan may use (default: 0.8 of "
                              "what is available)")
     parser.add_argument("--steady", action="store_true",
                         help="profile the second solve of the realisation, in the workspace "
                              "the first one allocated (a sweep worker's next realisation)")
     args = parser.parse_args(argv)
-    if args.memory_gb is not None and not args.memory_gb > 0:
-        parser.error(f"--memory-gb must be > 0, got {args.memory_gb}")
     path = Path(args.out)
     data = _load(path)
     out = {"metadata": _metadata(), "config": BENCH, "sizes": {}, "finished": False}
     data[args.label] = out
     for n in args.sizes:
-        rec = profile(n, args.memory_gb, args.steady)
+        try:
+            rec = profile(n, args.memory_gb, args.steady)
+        except (ValueError, MemoryError) as exc:  # the plan's refusal: the sizes before are kept
+            print(f"{Path(__file__).name}: error: N={n}: {type(exc).__name__}: "
+                  f"{' '.join(str(exc).split())}", file=sys.stderr)
+            return 1
         out["sizes"][str(n)] = rec
         _save(path, data)
         print(n, f"{rec['seconds']:.2f} s", {

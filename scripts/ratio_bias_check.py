@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_chebyshev import _load, _metadata, _save  # noqa: E402
+from bench_chebyshev import SIZE, VECTORS, _load, _metadata, _save  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "bench" / "ratio_bias.json"
@@ -129,17 +129,31 @@ def summarise(rows: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from manybody.runs.spec import MAX_REALISATIONS
+    from manybody.support import validate as v
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-tls", type=int, default=10)
-    parser.add_argument("--realisations", type=int, default=400)
-    parser.add_argument("--first", type=int, default=0, help="index of the first realisation")
-    parser.add_argument("--vectors", type=int, default=4)
+    parser.add_argument("--n-tls", type=SIZE, default=10)
+    parser.add_argument("--realisations", type=v.cli_integer(2, MAX_REALISATIONS), default=400,
+                        help="realisations (>= 2: the bias is a mean over them, with its error)")
+    parser.add_argument("--first", type=v.cli_integer(0), default=0,
+                        help="index of the first realisation")
+    parser.add_argument("--vectors", type=VECTORS, default=4)
     parser.add_argument("--label", default="ratio_bias")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
-    rows = solve_realisations(args.n_tls, args.realisations, args.vectors, args.first)
+    try:  # a refusal known only at run time: one line, nothing written
+        rows = solve_realisations(args.n_tls, args.realisations, args.vectors, args.first)
+        if len(rows["dense"]) < 2:
+            raise ValueError(f"the solver refused {rows['skipped']} of {args.realisations} "
+                             "realisations: fewer than 2 left to compare")
+        summary = summarise(rows)
+    except (ValueError, MemoryError) as exc:
+        print(f"{Path(__file__).name}: error: {type(exc).__name__}: "
+              f"{' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
     record = {"metadata": _metadata(), "n_tls": args.n_tls, "vectors": args.vectors,
-              "rows": rows, "summary": summarise(rows)}
+              "rows": rows, "summary": summary}
     data = _load(args.out)
     data[args.label] = record
     _save(args.out, data)

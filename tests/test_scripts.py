@@ -229,3 +229,178 @@ def test_bench_chebyshev_tolerance_scan_tiny(tmp_path):
     assert all(a <= b for a, b in zip(loose["moments"], tight["moments"], strict=True))
     assert sum(loose["moments"]) < sum(tight["moments"])
     assert 0 < loose["max_relative_deviation"] < 1 and loose["seconds"] > 0
+
+
+# -- refusals: bad options at parse time (exit 2), run-time refusals in one line (exit 1) --------
+
+def _script(name: str):
+    """A script of scripts/ imported as a module (for its functions, without running it)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+
+
+def refused(args: list[str], out: Path, status: int = 2, code: str | None = None) -> str:
+    """Run a script (or ``python -c code`` with ``args`` as its argv) that must refuse: exit
+    ``status``, no traceback, one error line (returned), and ``out`` not written."""
+    cmd = [sys.executable, *(["-c", code] if code else []), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, "MPLBACKEND": "Agg"})
+    assert proc.returncode == status, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    errors = [line for line in proc.stderr.splitlines() if ": error: " in line]
+    assert len(errors) == 1, proc.stderr[-3000:]
+    assert not out.exists()
+    return errors[0]
+
+
+BAD_OPTIONS = [
+    ("crosscheck_index.py", ["--n-tls", "0"], "--n-tls", "0"),
+    ("crosscheck_index.py", ["--realisations", "1"], "--realisations", "1"),
+    ("crosscheck_index.py", ["--vectors", "1"], "--vectors", "1"),
+    ("crosscheck_index.py", ["--jobs", "0"], "--jobs", "0"),
+    ("crosscheck_ftlm.py", ["--sizes", "6", "--steps", "0"], "--steps", "0"),
+    ("crosscheck_ftlm.py", ["--sizes", "6", "--cheb-vectors", "0"], "--cheb-vectors", "0"),
+    ("crosscheck_ftlm.py", ["--sizes", "6", "--ftlm-vectors", "1"], "--ftlm-vectors", "1"),
+    ("bench_figure_of_merit.py", ["--sizes", "8", "--realisations", "2", "--vectors", "0"],
+     "--vectors", "0"),
+    ("bench_figure_of_merit.py", ["--sizes", "8", "--realisations", "2", "--max-moments", "0"],
+     "--max-moments", "0"),
+    ("bench_figure_of_merit.py", ["--sizes", "8", "--realisations", "2", "--min-distance",
+                                  "-1"], "--min-distance", "-1"),
+    ("bench_figure_of_merit.py", ["--sizes", "8", "--realisations", "2",
+                                  "--before-realisations", "3"], "--before-realisations", "3"),
+    ("profile_chebyshev.py", ["--sizes", "0"], "--sizes", "0"),
+    ("bench_chebyshev.py", ["matfree", "--sizes", "0"], "--sizes", "0"),
+    ("bench_chebyshev.py", ["matfree", "--sizes", "6", "--vectors", "1"], "--vectors", "1"),
+    ("bench_chebyshev.py", ["matfree", "--sizes", "6", "--memory-gb", "0"], "--memory-gb", "0"),
+    ("bench_chebyshev.py", ["run", "--sizes", "6", "--dense-sizes", "--timeout", "0"],
+     "--timeout", "0"),
+    ("bench_chebyshev.py", ["tolerance", "--sizes", "6", "--tolerances", "1"],
+     "--tolerances", "1"),
+    ("min_distance_effect.py", ["physics", "--jobs", "0"], "--jobs", "0"),
+    ("min_distance_effect.py", ["--min-distances", "0", "0.2", "0.2"], "--min-distances", "0.2"),
+    ("min_distance_effect.py", ["cost", "--cost-realisations", "0"], "--cost-realisations",
+     "0"),
+    ("ratio_bias_check.py", ["--n-tls", "4", "--realisations", "1"], "--realisations", "1"),
+    ("ratio_bias_check.py", ["--n-tls", "4", "--vectors", "1"], "--vectors", "1"),
+]
+
+
+@pytest.mark.parametrize(("script", "args", "option", "value"), BAD_OPTIONS,
+                         ids=[f"{s[:-3]}{''.join(a)}" for s, a, _, _ in BAD_OPTIONS])
+def test_scripts_refuse_bad_options_before_any_work(tmp_path, script, args, option, value):
+    """An option out of the range the code accepts: one line naming the option and the value,
+    exit status 2, no traceback and no output file, before any solve."""
+    out = tmp_path / "out.json"
+    flag = "--output" if script == "crosscheck_index.py" else "--out"
+    line = refused([f"scripts/{script}", *args, flag, str(out)], out)
+    assert option in line and value in line.split(option, 1)[1], line
+
+
+def test_profile_chebyshev_memory_refusal_is_one_line(tmp_path):
+    """The plan's MemoryError (needs about X GB) under a tiny cap: one line, exit 1, nothing
+    written."""
+    out = tmp_path / "phases.json"
+    line = refused(["scripts/profile_chebyshev.py", "--sizes", "8", "--memory-gb", "0.0001",
+                    "--out", str(out)], out, status=1)
+    assert "MemoryError" in line and "GB" in line and "N=8" in line
+
+
+def test_crosscheck_ftlm_every_case_refused_exits_nonzero(tmp_path):
+    """A run in which the Chebyshev solver refused every case (at run time) exits 1 with one line
+    and writes nothing."""
+    out = tmp_path / "ftlm.json"
+    code = ("import sys; sys.path.insert(0, 'scripts'); import crosscheck_ftlm as c; "
+            "c.run_case = lambda name, n, *rest: {'n_tls': n, 'dimension': 2**n, "
+            "'chebyshev_refused': 'MemoryError: needs about 9 GB'}; "
+            "sys.exit(c.main(sys.argv[1:]))")
+    line = refused(["--sizes", "6", "--out", str(out)], out, status=1, code=code)
+    assert "refused every case" in line and "needs about 9 GB" in line
+
+
+def test_figure_of_merit_every_size_refused_exits_nonzero(tmp_path, monkeypatch, capsys):
+    """Every size refused at run time (e.g. a close pair needing too many moments): exit 1, one
+    line, nothing written."""
+    fom = _script("bench_figure_of_merit")
+
+    def refuse(*args, **kwargs):
+        raise MemoryError("the chebyshev solver needs about 9 GB")
+
+    monkeypatch.setattr(fom, "measure", refuse)
+    out = tmp_path / "fom.json"
+    assert fom.main(["--sizes", "8", "10", "--realisations", "2", "2", "--jobs", "1",
+                     "--out", str(out)]) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert len(errors) == 1 and "every size was refused" in errors[0] and "9 GB" in errors[0]
+    assert not out.exists()
+
+
+def _refused_record(method: str, n: int) -> dict:
+    """A child's record of a refused solve, as ``_run_child`` makes it (with seconds)."""
+    return {"method": method, "n_tls": n, "seconds": 1.5,
+            "error": "MemoryError: the chebyshev solver needs about 0.0318 GB"}
+
+
+def test_bench_chebyshev_comparisons_use_finished_runs_only():
+    """The ratios of a matfree size (against the recorded figure, sparse against matrix-free,
+    baseline against this code, steady pairs) come from finished runs only: a refused run carries
+    "error" and "seconds" too."""
+    bench = _script("bench_chebyshev")
+    refused_free = _refused_record("chebyshev", 10)
+    sparse = {"method": "chebyshev", "n_tls": 10, "seconds": 2.0, "peak_memory_gb": 0.1,
+              "absorption": [[1.0]], "absorption_error": [[0.1]], "steady_seconds": 1.0,
+              "system_seconds": 0.1, "steady_system_seconds": 0.0, "steady_q_identical": True}
+    rec = bench._compare({"sparse": [_refused_record("chebyshev", 10)],
+                          "matrix_free": [refused_free]}, recorded=17.0)
+    assert rec["recorded_seconds"] == 17.0 and rec["matrix_free"]["error"]
+    assert not {"recorded_over_matrix_free", "recorded_over_sparse", "seconds_ratio"} & set(rec)
+    # the sparse run finished: its ratio to the recorded figure only
+    rec = bench._compare({"sparse": [sparse], "matrix_free": [refused_free]}, recorded=17.0)
+    assert rec["recorded_over_sparse"] == 8.5
+    assert not {"recorded_over_matrix_free", "seconds_ratio", "memory_ratio"} & set(rec)
+    # a baseline pair with a refused half is left out of the pairs
+    free = {**sparse, "seconds": 1.0}
+    runs = {"matrix_free": [free, {**refused_free, "steady_seconds": 0.1}],
+            "baseline": [{**sparse, "seconds": 3.0}, {**sparse, "seconds": 30.0}]}
+    rec = bench._compare(runs, recorded=None)
+    assert rec["baseline_over_matrix_free"]["pairs"] == [3.0]
+    assert "recorded_over_matrix_free" not in rec
+    steady = bench._steady_summary(runs, None)
+    assert steady["baseline_over_matrix_free_steady"]["pairs"] == [1.0]
+
+
+def test_bench_chebyshev_matfree_every_solve_refused(tmp_path, monkeypatch, capsys):
+    """matfree with every solve refused at run time: no ratios printed, no apply measurement,
+    nothing written, one error line and exit 1."""
+    bench = _script("bench_chebyshev")
+    monkeypatch.setattr(bench, "_run_child", lambda method, n, *a, **k: _refused_record(method, n))
+    monkeypatch.setattr(bench, "_recorded_seconds", lambda n: 17.0)
+
+    def no_apply(*args, **kwargs):
+        raise AssertionError("apply measured for a size whose every solve was refused")
+
+    monkeypatch.setattr(bench, "_apply_child", no_apply)
+    out = tmp_path / "matfree.json"
+    assert bench.main(["matfree", "--sizes", "10", "--memory-gb", "0.0001",
+                       "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "recorded_over" not in captured.out and "every solve refused" in captured.out
+    errors = [line for line in captured.err.splitlines() if line]
+    assert len(errors) == 1 and ": error: " in errors[0] and "MemoryError" in errors[0]
+    assert not out.exists()
+
+
+def test_bench_chebyshev_floor_above_the_measurement_is_flagged():
+    """A floor built from rates measured on a busy machine can exceed the measured solve: the
+    numbers are kept and the record says the floor is unreliable."""
+    bench = _script("bench_chebyshev")
+    rungs = [{"n_moments": 99, "nodes": 8, "node_rows": 8, "formed_rows": 8, "filter_terms": 10}]
+    apply = {"gemm_flops_per_second": 1e9, "parallel_stream_seconds": 1e-3}
+    floor = bench.solve_floor(rungs, 10, 4, apply, recorded=None, measured=0.01)
+    assert floor["measured_over_floor"] < 1 and "busy" in floor["floor_unreliable"]
+    assert floor["floor_seconds"] == pytest.approx(floor["gemm_seconds"] + floor["stream_seconds"])
+    fine = bench.solve_floor(rungs, 10, 4, apply, recorded=None, measured=10.0)
+    assert fine["measured_over_floor"] > 1 and "floor_unreliable" not in fine
