@@ -415,6 +415,33 @@ def test_in_process_run_holds_compiled_kernels_to_blas_threads():
         assert numba.get_num_threads() == everything
 
 
+def test_log_records_of_an_in_process_run_are_written_above_the_bar(capsys):
+    """A warning logged during a --jobs 1 run with a progress bar is a line of its own, not
+    glued to the end of the bar's line (a matrix-free fallback's warning was, session 24)."""
+    import logging
+    import sys
+
+    from manybody.runs import sweep
+
+    handler = logging.StreamHandler(sys.stderr)  # as the CLI's logging.basicConfig
+    root = logging.getLogger()
+    root.addHandler(handler)
+    real_observe = pipeline.observe
+
+    def warning_observe(*args, **kwargs):
+        logging.getLogger("manybody.test").warning("a fallback happened")
+        return real_observe(*args, **kwargs)
+
+    pipeline.observe, saved = warning_observe, pipeline.observe
+    try:
+        sweep.run_sweep(make_spec(realisations=1), progress=True)
+    finally:
+        pipeline.observe = saved
+        root.removeHandler(handler)
+    lines = [line for line in capsys.readouterr().err.split("\n") if "a fallback happened" in line]
+    assert lines and all(line.split("\r")[-1].startswith("a fallback happened") for line in lines)
+
+
 def test_string_sweep_axis_round_trips(tmp_path):
     spec = make_spec(realisations=1,
                      model={"n_tls": 5, "coupling": {"kind": "dipolar", "strength": 0.02}},

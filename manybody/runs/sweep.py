@@ -83,6 +83,16 @@ def _make_progress(progress: bool | Progress, total: int, initial: int,
     return (lambda done, total: bar.update(done - bar.n)), bar
 
 
+def _logs_above(bar: Any) -> contextlib.AbstractContextManager:
+    """While a bar is shown, log records are written above it by tqdm (a warning of an in-process
+    run, e.g. a matrix-free fallback, was glued to the end of the bar's line; session 24)."""
+    if bar is None:
+        return contextlib.nullcontext()
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    return logging_redirect_tqdm(tqdm_class=type(bar))
+
+
 def _keep_ticking(bar: Any, interval: float = 1.0) -> None:
     """Redraw ``bar`` every ``interval`` seconds (on a terminal) so that its elapsed time runs
     while the first, slow tasks are computed (workers start, first chunks take a minute)."""
@@ -216,10 +226,12 @@ def run_sweep(
              state.resumed)
     report, bar = _make_progress(progress, len(state.keys), state.resumed, spec.name)
     try:
-        for point, first, result in execute(spec, state.pending(), chunk_size, n_jobs, backend,
-                                            scheduler, blas_threads, state.markers()):
-            state.add(point, first, result)
-            report(len(state.results), len(state.keys))
+        with _logs_above(bar):
+            for point, first, result in execute(spec, state.pending(), chunk_size, n_jobs,
+                                                backend, scheduler, blas_threads,
+                                                state.markers()):
+                state.add(point, first, result)
+                report(len(state.results), len(state.keys))
         attrs = provenance(spec, n_jobs=n_jobs, backend=backend, blas_threads=blas_threads,
                            wall_time=time.perf_counter() - start, tasks_resumed=state.resumed,
                            scheduler=scheduler, routes=routes)
