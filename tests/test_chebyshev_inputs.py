@@ -203,6 +203,11 @@ def test_tiny_systems_take_the_exact_trace():
     assert cp.check_params(stochastic, 32).trace == "stochastic"
     assert cp.check_params(ChebyshevParams(n_vectors=32), 32).trace == "exact"
     assert cp.check_params(stochastic).trace == "stochastic"  # no dimension: as given
+    # with target_error up to max_vectors are drawn (64 random vectors at D = 32 spent twice
+    # the exact trace's and missed the target: a reviewer, session 24)
+    adding = ChebyshevParams(n_vectors=8, target_error=1e-4, max_vectors=64)
+    assert cp.check_params(adding, 32).trace == "exact"
+    assert cp.check_params(adding, 128).trace == "stochastic"
 
 
 def test_refusals_name_what_was_given():

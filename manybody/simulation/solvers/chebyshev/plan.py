@@ -704,7 +704,7 @@ EXACT_TRACE_MAX_DIMENSION = 16
 def check_params(params, dimension: int | None = None) -> ChebyshevParams:
     """The solver options (defaults for None), or TypeError; with the Hilbert-space dimension
     ``dimension``, a stochastic trace becomes exact where D <= max(EXACT_TRACE_MAX_DIMENSION,
-    n_vectors).
+    n_vectors), or max_vectors with a target_error.
 
     At so small a D the random vectors are poor samples of a trace: there are only 2^(D-1)
     Rademacher vectors up to sign (two at D = 2), so draws coincide, and their spread, which gives
@@ -716,7 +716,10 @@ def check_params(params, dimension: int | None = None) -> ChebyshevParams:
     params = params or ChebyshevParams()
     if not isinstance(params, ChebyshevParams):
         raise TypeError(f"params must be a ChebyshevParams, got {type(params).__name__}")
+    # with target_error the solve may draw up to max_vectors (a reviewer's check, session 24:
+    # 64 random vectors at D = 32 spent twice the exact trace's and missed the target)
+    most = params.max_vectors if params.target_error is not None else params.n_vectors
     if (dimension is not None and params.trace == "stochastic"
-            and dimension <= max(EXACT_TRACE_MAX_DIMENSION, params.n_vectors)):
+            and dimension <= max(EXACT_TRACE_MAX_DIMENSION, most)):
         params = replace(params, trace="exact")
     return params

@@ -464,6 +464,7 @@ class ChebyshevOperators:
 
     def __init__(self, real, params: ChebyshevParams) -> None:
         self.fallback = None
+        self.dimension = real.dimension
         wanted = uses_matrix_free(real.n_tls, params)  # the rule :func:`route` reports
         refusal = matrix_free_refusal(real) if wanted else None
         if refusal is not None:
@@ -476,7 +477,8 @@ class ChebyshevOperators:
         self.threads = 1 if real.dimension <= SMALL_DIMENSION else None
         if wanted and refusal is None:
             self.operator = "matrix_free"
-            self.h, t = matrix_free_operators(real)
+            with numba_threads(1 if self.threads == 1 else None):  # its compiled diagonal too
+                self.h, t = matrix_free_operators(real)
             self.apply_t, self.apply_c = operator_applier(sp.diags(t)), self.h.commutator_product
             self.extra_bytes = 0  # the diagonal of T is held by (and counted with) H
             return
@@ -509,7 +511,10 @@ class ChebyshevOperators:
 def respond_with_plan(ops: ChebyshevOperators, w, t, broadening, params, seq, observables
                       ) -> tuple[Responses, Plan, dict]:
     """Raw responses of a realisation (im_chi, re_chi, specific heat and their error components),
-    its plan, and per-rung diagnostics and the rung serving each temperature."""
+    its plan, and per-rung diagnostics and the rung serving each temperature. A stochastic trace
+    of a tiny D becomes exact here (:func:`.plan.check_params`), for a sweep's realisations as
+    for :func:`chebyshev_absorption` (before a reviewer's check in session 24 only the latter)."""
+    params = check_params(params, ops.dimension)
     threads = ops.gemm_threads()
     # a small D runs wholly on one thread, the compiled kernels too: their parallel regions
     # gained nothing there, and on a loaded machine each one's wake-up cost up to 250x the
@@ -837,12 +842,14 @@ def route(model, solver) -> str:
     form was asked for but the model has random-matrix terms). The same rule as
     :class:`ChebyshevOperators` (:func:`.resources.uses_matrix_free`), from the parameters alone."""
     has_rm = model.random_matrix is not None or model.stress.random_matrix > 0
+    trace = ("" if check_params(solver.chebyshev, 2**model.n_tls).trace == solver.chebyshev.trace
+             else ", exact trace (D <= max(16, n_vectors))")
     if uses_matrix_free(model.n_tls, solver.chebyshev, has_rm):
-        return "chebyshev, matrix_free operator"
+        return "chebyshev, matrix_free operator" + trace
     if uses_matrix_free(model.n_tls, solver.chebyshev):
         return ("chebyshev, sparse/dense operators (random-matrix terms have no matrix-free "
-                "form)")
-    return "chebyshev, sparse operators"
+                "form)" + trace)
+    return "chebyshev, sparse operators" + trace
 
 
 def dense_alternative(n_tls: int, random_matrix: bool, observables) -> tuple[int, str] | None:
