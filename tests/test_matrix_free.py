@@ -624,6 +624,8 @@ def test_bench_matfree_against_a_baseline_checkout(tmp_path, monkeypatch):
 
     monkeypatch.setattr(bench, "_apply_child", apply)
     out = tmp_path / "bench.json"
+    (tmp_path / "scripts").mkdir()  # --baseline must look like a checkout of the project
+    (tmp_path / "scripts" / "bench_chebyshev.py").touch()
     bench.main(["matfree", "--sizes", "7", "--operators", "matrix_free", "--baseline",
                 str(tmp_path), "--repeats", "3", "--out", str(out), "--label", "t"])
     rec = json.loads(out.read_text())["t"]["sizes"]["7"]
@@ -700,3 +702,22 @@ def test_gemm_rate_is_a_rate():
     for dtype in (np.float32, np.float64):
         rate = gemm_rate(dtype, size=1 << 12)
         assert np.isfinite(rate) and 1e8 < rate < 1e13
+
+
+def test_operator_inputs_outside_its_blocks_are_refused_or_empty():
+    """Found by a reviewer (session 24): an operator without flips (a diagonal H, the stress
+    operator) failed to compile in the vector row kernel (its weights were int64); a 3-D block
+    came back with an uninitialised trailing half (5.7e288); integer and boolean blocks crashed
+    the compiler or were truncated; a block of no columns crashed."""
+    diagonal = MatrixFreeOperator(4, [("z", [[1.0, 0]]), ("zz", [[0.2, 1, 2]])])
+    vector = np.arange(16, dtype=np.float64)
+    np.testing.assert_allclose(diagonal @ vector, diagonal.toarray() @ vector, rtol=1e-15)
+    assert np.count_nonzero(diagonal.toarray() - np.diag(np.diag(diagonal.toarray()))) == 0
+    op, _ = matrix_free_operators(_realisation("xz_components"))
+    dim = op.shape[0]
+    for bad in (np.zeros((dim, 2, 2)), np.arange(dim), np.ones(dim, dtype=bool),
+                np.zeros(dim, dtype=np.complex128), np.zeros(dim, dtype=np.float16)):
+        with pytest.raises(TypeError, match="x must be a 1-D vector or a 2-D block"):
+            op.scaled_product(bad)
+    empty = op.scaled_product(np.zeros((dim, 0)))
+    assert empty.shape == (dim, 0)

@@ -144,7 +144,10 @@ class MatrixFreeOperator:
         # per group: the sum of its z-independent entries, and the z-dependent ones separately
         group = np.repeat(np.arange(self.masks.size), np.diff(self.pointers))
         plain = self.zmasks == 0
-        self._weights = np.bincount(group[plain], self.coefficients[plain], self.masks.size)
+        # float64 even with no flips (bincount of nothing is int64; the run kernel takes float64
+        # weights only: a reviewer found a diagonal operator failing to compile, session 24)
+        self._weights = np.bincount(group[plain], self.coefficients[plain],
+                                    self.masks.size).astype(np.float64)
         self._coefficients, self._zmasks = self.coefficients[~plain], self.zmasks[~plain]
         self._pointers = np.searchsorted(group[~plain], np.arange(self.masks.size + 1)).astype(
             np.int64)
@@ -217,7 +220,17 @@ class MatrixFreeOperator:
         return setups[width]
 
     def _product(self, x, alpha, shift, previous, commutator, out=None):
+        x = np.asarray(x)
+        if x.ndim not in (1, 2) or x.dtype not in (np.float32, np.float64):
+            # a 3-D block came back with its trailing part uninitialised, an integer or boolean
+            # one truncated or failing to compile (a reviewer's check, session 24)
+            raise TypeError("x must be a 1-D vector or a 2-D block (D, b) of float32 or float64, "
+                            f"got shape {x.shape} and dtype {x.dtype}")
         vector = x.ndim == 1
+        if not vector and x.shape[1] == 0:  # no columns: nothing to compute
+            if x.shape[0] != self.shape[0]:
+                raise ValueError(f"x must have {self.shape[0]} rows, got shape {x.shape}")
+            return np.empty_like(x) if out is None else out
         block = np.ascontiguousarray(x[:, None] if vector else x)
         if block.shape[0] != self.shape[0]:
             raise ValueError(f"x must have {self.shape[0]} rows, got shape {x.shape}")
