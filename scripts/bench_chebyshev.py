@@ -268,7 +268,7 @@ def _run_child(method: str, n: int, n_vectors: int, dtype: str, timeout: float,
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
                               env=env)
     except subprocess.TimeoutExpired:
-        return {"method": method, "n_tls": n, "error": f"timeout after {timeout:.0f} s"}
+        return {"method": method, "n_tls": n, "error": f"timeout after {timeout:.3g} s"}
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-1:] or ["(no stderr)"]
         return {"method": method, "n_tls": n, "error": tail[0],
@@ -1144,6 +1144,8 @@ def main(argv: list[str] | None = None) -> int:
     p_ap.add_argument("--vectors", type=v.cli_integer(1, 1_000_000), default=4)
     p_ap.add_argument("--dtype", default="float64", choices=dtypes)
     args = parser.parse_args(argv)
+    v.cli_refuse_repeats(parser, args, "sizes", "dense_sizes", "ratios", "tolerances",
+                         "operators")
     if args.mode == "run" and not args.sizes + args.dense_sizes:
         parser.error("run: --sizes and --dense-sizes are both empty: nothing to measure")
     if args.mode == "tolerance" and 1.0 in args.tolerances:

@@ -297,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", default="figure_of_merit")
     parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args(argv)
+    v.cli_refuse_repeats(parser, args, "sizes")
     if len(args.sizes) != len(args.realisations):
         parser.error(f"--realisations needs one count per size ({len(args.sizes)}), got "
                      f"{len(args.realisations)}")

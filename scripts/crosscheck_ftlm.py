@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--cheb-vectors", type=vectors, default=8)
     parser.add_argument("--ftlm-vectors", type=vectors, default=8)
-    parser.add_argument("--steps", type=v.cli_integer(MIN_STEPS), default=200,
+    parser.add_argument("--steps", type=v.cli_integer(MIN_STEPS, 100_000), default=200,
                         help=f"Lanczos steps per recursion (>= {MIN_STEPS}; capped at D)")
     parser.add_argument("--dense-max", type=v.cli_integer(0, MAX_TLS), default=12,
                         help="largest N with a dense-ED referee (default 12; 0: none)")
@@ -222,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run FTLM on the Chebyshev vectors (expansion error at max T)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
+    v.cli_refuse_repeats(parser, args, "sizes", "cases")
     try:  # a refusal known only at run time: one line; the cases that finished are kept
         return crosscheck(args, argv)
     except (ValueError, MemoryError) as exc:

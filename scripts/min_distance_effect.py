@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="worker processes (at most the cores available)")
     parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args(argv)
+    v.cli_refuse_repeats(parser, args, "cost_sizes")
     unknown = sorted(set(args.parts) - {"physics", "cost"})
     if unknown:
         parser.error(f"parts must be 'physics' and/or 'cost', got {unknown}")

@@ -47,6 +47,8 @@ from bench_chebyshev import (  # noqa: E402
     warm_up,
 )
 
+from manybody.support import validate as v  # noqa: E402
+
 _PACKAGE = "manybody.simulation.solvers.chebyshev"
 
 
@@ -201,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="profile the second solve of the realisation, in the workspace "
                              "the first one allocated (a sweep worker's next realisation)")
     args = parser.parse_args(argv)
+    v.cli_refuse_repeats(parser, args, "sizes")
     path = Path(args.out)
     data = _load(path)
     out = {"metadata": _metadata(), "config": BENCH, "sizes": {}, "finished": False}

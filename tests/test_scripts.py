@@ -286,6 +286,18 @@ BAD_OPTIONS = [
      "0"),
     ("ratio_bias_check.py", ["--n-tls", "4", "--realisations", "1"], "--realisations", "1"),
     ("ratio_bias_check.py", ["--n-tls", "4", "--vectors", "1"], "--vectors", "1"),
+    # repeated list values (a reviewer, session 24: each ran its case twice, one record kept)
+    ("bench_chebyshev.py", ["matfree", "--sizes", "12", "12"], "--sizes", "12 12"),
+    ("bench_chebyshev.py", ["ladder", "--sizes", "6", "--ratios", "1.5", "1.5"], "--ratios",
+     "1.5 1.5"),
+    ("bench_chebyshev.py", ["tolerance", "--sizes", "6", "--tolerances", "1e-3", "1e-3"],
+     "--tolerances", "0.001 0.001"),
+    ("crosscheck_ftlm.py", ["--sizes", "2", "2"], "--sizes", "2 2"),
+    ("crosscheck_ftlm.py", ["--sizes", "6", "--steps", "1000000000000"], "--steps",
+     "1000000000000"),
+    ("bench_figure_of_merit.py", ["--sizes", "8", "8", "--realisations", "2", "2"], "--sizes",
+     "8 8"),
+    ("profile_chebyshev.py", ["--sizes", "8", "8"], "--sizes", "8 8"),
 ]
 
 

@@ -281,3 +281,15 @@ def _bounds(low: int | None, high: int | None) -> str:
     if high is not None:
         return f" <= {high}"
     return ""
+
+
+def cli_refuse_repeats(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                       *names: str) -> None:
+    """``parser.error`` (one line, exit status 2) where a list option among ``names`` (argparse
+    destinations) repeats a value: a repeated size or ratio ran its case twice and kept one record
+    (a reviewer's check of the benchmark scripts, session 24)."""
+    for name in names:
+        values = getattr(args, name, None)
+        if values and len(set(values)) != len(values):
+            parser.error(f"--{name.replace('_', '-')} must not repeat a value, got "
+                         f"{' '.join(map(str, values))}")
