@@ -127,6 +127,21 @@ def test_random_vectors_agree_with_dense_ed_within_error_bars():
     assert again.velocity_shift is None
 
 
+def test_tiny_systems_take_the_exact_trace():
+    """Where D <= max(16, n_vectors) random vectors coincide (two up to sign at D = 4) and their
+    spread can vanish; the Chebyshev solver takes the exact trace there (session 24), and FTLM,
+    its cross-check, too: a reviewer saw |z| 3.9 between them at N = 2 (exact against 8 random
+    vectors)."""
+    params = ModelParams(n_tls=2, coupling=CouplingParams(strength=0.05))
+    real = draw_realisation(params, realisation_rng(7, 0))
+    norm = absorption_normalisation(params)
+    asked = fl.ftlm_absorption(real, W, T, GAUSS, n_vectors=8, normalisation=norm, seed=1)
+    exact = fl.ftlm_absorption(real, W, T, GAUSS, trace="exact", normalisation=norm)
+    assert asked.exact_trace and asked.n_vectors == 4
+    np.testing.assert_array_equal(asked.absorption, exact.absorption)
+    np.testing.assert_array_equal(asked.velocity_shift, exact.velocity_shift)
+
+
 def test_same_vectors_as_chebyshev_agree_far_below_the_statistical_error():
     """Equal seeds give the Chebyshev solver's random vectors: at T = max T both filter them with
     e^{-H/2T} (the top rung of both ladders), so the two expansions of the same typicality estimator

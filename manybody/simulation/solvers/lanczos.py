@@ -65,6 +65,7 @@ from scipy.special import dawsn
 
 from manybody.config.probe import Broadening
 from manybody.simulation.operators import build_operators
+from manybody.simulation.solvers.chebyshev.plan import EXACT_TRACE_MAX_DIMENSION
 from manybody.support import validate as v
 
 __all__ = ["FTLMResult", "LineFunction", "ftlm_absorption", "lanczos_recursion", "ritz_pairs"]
@@ -410,7 +411,8 @@ def ftlm_absorption(
         Also compute the velocity shift.
     trace : {"stochastic", "exact"}
         Random vectors (named as ``ChebyshevParams.trace``), or the D basis vectors (an exact
-        trace; with M >= D it equals dense ED).
+        trace; with M >= D it equals dense ED). Where D <= max(16, n_vectors) the trace is exact
+        either way (``exact_trace`` of the result), as for the Chebyshev solver.
     coarse_fraction : float
         M' / M of the truncation estimate, in (0, 1).
     weight_cutoff : float
@@ -446,7 +448,9 @@ def ftlm_absorption(
     comm = comm.tocsr() if sp.issparse(comm) else np.asarray(comm)
     dim = h.shape[0]
     e0 = _ground_energy(h)
-    exact = trace == "exact"
+    # a tiny D takes the exact trace, as the Chebyshev solver's (.chebyshev.plan.check_params):
+    # random vectors there coincide and their spread, the error bar, can vanish
+    exact = trace == "exact" or dim <= max(EXACT_TRACE_MAX_DIMENSION, int(n_vectors))
     count = dim if exact else int(n_vectors)
     steps = min(int(n_steps), dim)
     coarse = max(2, int(round(coarse_fraction * steps)))

@@ -843,7 +843,7 @@ def route(model, solver) -> str:
     :class:`ChebyshevOperators` (:func:`.resources.uses_matrix_free`), from the parameters alone."""
     has_rm = model.random_matrix is not None or model.stress.random_matrix > 0
     trace = ("" if check_params(solver.chebyshev, 2**model.n_tls).trace == solver.chebyshev.trace
-             else ", exact trace (D <= max(16, n_vectors))")
+             else f", exact trace (D = {2**model.n_tls} is too small for random vectors)")
     if uses_matrix_free(model.n_tls, solver.chebyshev, has_rm):
         return "chebyshev, matrix_free operator" + trace
     if uses_matrix_free(model.n_tls, solver.chebyshev):
