@@ -270,3 +270,57 @@ def test_cli_prints_warnings_as_one_line_and_restores_the_format():
                                       "raw = entry.respond(...)")
     assert text == "warning (RuntimeWarning): rung T0=0.1 exceeds target_error\n"
     assert warnings.formatwarning is before
+    # inside a sweep's task the realisation comes first
+    from manybody.runs.lifecycle import computing
+
+    with computing("sweep point 1 (model.n_tls=6), realisation 3"):
+        text = app._one_line_warning("rung T0=0.1 exceeds target_error", RuntimeWarning, "f", 1)
+    assert text == ("warning (RuntimeWarning): sweep point 1 (model.n_tls=6), realisation 3: "
+                    "rung T0=0.1 exceeds target_error\n")
+
+
+WARNING_SPEC = """\
+name = "warn"
+seed = 5
+realisations = 2
+[model]
+n_tls = 6
+[model.coupling]
+kind = "dipolar"
+strength = 0.0
+[sweep]
+"model.coupling.strength" = [0.0, 0.01]
+[probe]
+frequencies = [0.1]
+temperatures = { x_min = 0.5, x_max = 5.0, count = 4 }
+observables = ["absorption"]
+[probe.broadening]
+kind = "gaussian"
+width = 0.01
+[solver]
+method = "chebyshev"
+[solver.chebyshev]
+target_error = 1e-6
+max_vectors = 8
+n_vectors = 4
+"""
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_warnings_of_a_run_are_one_line_naming_the_realisation_in_workers_too(tmp_path, jobs):
+    """A warning raised in a task (here: target_error missed, every rung of every realisation)
+    is one line naming the sweep point and realisation, in loky's worker processes as in the
+    run's own (session 25: a worker printed the package's file, line number and echoed source,
+    two lines each, and no line said which realisation it came from)."""
+    spec = write_spec(tmp_path, text=WARNING_SPEC)
+    proc = subprocess.run([sys.executable, "-m", "manybody", "run", str(spec), "-o",
+                           str(tmp_path / "out.nc"), "--jobs", jobs, "--no-progress"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 16, proc.stderr  # 2 points x 2 realisations x 4 rungs
+    pattern = re.compile(r"warning \(RuntimeWarning\): sweep point [01] "
+                         r"\(model\.coupling\.strength=(0|0\.01)\), realisation [01]: rung T0=")
+    assert all(pattern.match(line) for line in lines), proc.stderr
+    seen = {line.split(": rung")[0] for line in lines}
+    assert len(seen) == 4  # every (point, realisation) named

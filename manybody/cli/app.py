@@ -23,7 +23,7 @@ from types import ModuleType
 
 from manybody.cli import fit_data, info, run, study
 from manybody.cli.errors import UserError
-from manybody.runs.lifecycle import RunAborted
+from manybody.runs.lifecycle import CURRENT_TASK, RunAborted
 
 __all__ = ["COMMANDS", "UserError", "build_parser", "main"]
 
@@ -130,8 +130,12 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     """A warning as one line for a command-line user: its category and message, not the
     package's file, line number and source line (a new user's break test, session 24: a
     target_error warning printed ``.../observe.py:77: RuntimeWarning: ...`` and then the echoed
-    line ``raw = entry.respond(...)``)."""
-    return f"warning ({category.__name__}): {message}\n"
+    line ``raw = entry.respond(...)``). Inside a sweep's task the realisation comes first
+    (:data:`~manybody.runs.lifecycle.CURRENT_TASK`; two workers' warnings were otherwise
+    indistinguishable, session 25). Loky's workers print with this format too
+    (:func:`manybody.runs.execution.start_worker`)."""
+    where = CURRENT_TASK.get()
+    return f"warning ({category.__name__}): {where + ': ' if where else ''}{message}\n"
 
 
 @contextlib.contextmanager

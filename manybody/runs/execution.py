@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,16 @@ log = logging.getLogger(__name__)
 #: semlock objects" warnings, printed when an interrupted run's workers are stopped (it cleans the
 #: semaphores up itself), would follow the CLI's one-line "interrupted; finished work is kept".
 RESOURCE_TRACKER_FILTER = "ignore:resource_tracker:UserWarning"
+
+
+def start_worker(parent: int, formatwarning: Callable[..., str]) -> None:
+    """In a worker process (loky's initializer): the watchdog of the run's process ``parent``
+    (:func:`~manybody.runs.lifecycle.start_watchdog`), and warnings printed in the form of the
+    run's process, ``formatwarning`` (the command line's one line: a worker's warning was printed
+    with the package's file, line number and echoed source line, two lines each, while the same
+    run with ``--jobs 1`` printed one; session 25)."""
+    start_watchdog(parent)
+    warnings.formatwarning = formatwarning
 
 
 def quiet_resource_tracker() -> None:
@@ -118,9 +128,11 @@ def execute(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None, n_job
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
     quiet_resource_tracker()
-    # the watchdog starts with each worker process (an idle one too), and again with each task
+    # the watchdog starts with each worker process (an idle one too), and again with each task;
+    # loky starts new workers when the initializer's arguments change (a run with another format)
     with parallel_config(backend="loky", inner_max_num_threads=blas_threads,
-                         initializer=start_watchdog, initargs=(os.getpid(),)), \
+                         initializer=start_worker,
+                         initargs=(os.getpid(), warnings.formatwarning)), \
             warnings.catch_warnings():
         # on Ctrl-C, SIGTERM or an error joblib cancels the running tasks and says so in a
         # multi-line warning; the CLI already says "interrupted; finished work is kept"

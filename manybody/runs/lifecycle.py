@@ -9,6 +9,7 @@ run's process dies (:func:`start_watchdog`).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import os
 import re
@@ -39,6 +40,22 @@ class WorkerDied(RunAborted):
 
 class OutOfSpace(RunAborted):
     """No space left on the device (or quota exceeded) while writing results or a checkpoint."""
+
+
+#: The realisation the calling thread computes in a sweep ("sweep point 3 (model.n_tls=14),
+#: realisation 5"; empty outside a task): set by :func:`computing`, read by the command line's
+#: warning format so that a warning says which realisation raised it (session 25).
+CURRENT_TASK: contextvars.ContextVar[str] = contextvars.ContextVar("manybody_task", default="")
+
+
+@contextlib.contextmanager
+def computing(where: str):
+    """:data:`CURRENT_TASK` is ``where`` inside the block (restored after; per thread)."""
+    token = CURRENT_TASK.set(where)
+    try:
+        yield
+    finally:
+        CURRENT_TASK.reset(token)
 
 
 #: Seconds between two checks of a worker's watchdog that the run's process is still alive.

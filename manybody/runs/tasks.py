@@ -19,7 +19,14 @@ import numpy as np
 from manybody.config.model import ModelParams
 from manybody.config.probe import Probe
 from manybody.config.solver import SolverParams
-from manybody.runs.lifecycle import Chunk, TaskKey, running_marker, start_watchdog, task_name
+from manybody.runs.lifecycle import (
+    Chunk,
+    TaskKey,
+    computing,
+    running_marker,
+    start_watchdog,
+    task_name,
+)
 from manybody.runs.spec import RunSpec
 from manybody.simulation import observe as pipeline
 from manybody.simulation.solvers.chebyshev.workspace import reusing_workspace
@@ -55,7 +62,9 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
     where : str
         The sweep point in words ("sweep point 3 (model.n_tls=14)"; empty without a sweep): a
         ValueError or MemoryError of a realisation (too few moments, memory) is raised again with
-        it and the realisation in front, so the one-line error says which task failed.
+        it and the realisation in front, so the one-line error says which task failed; the same
+        words are :data:`~manybody.runs.lifecycle.CURRENT_TASK` while the realisation runs (the
+        command line's warnings carry them).
 
     Returns
     -------
@@ -76,12 +85,13 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
         # pipeline.observe; .chebyshev.workspace)
         with reusing_workspace(keep_after=_in_worker_process(parent)):
             for r in range(start, stop):
+                prefix = f"{where}, realisation {r}" if where else f"realisation {r}"
                 try:
-                    results.append(pipeline.observe(params, seed, r, probe, solver))
+                    with computing(prefix):  # a warning under the command line names it
+                        results.append(pipeline.observe(params, seed, r, probe, solver))
                 except (ValueError, MemoryError) as exc:
                     if type(exc) not in (ValueError, MemoryError):  # subclasses keep their form
                         raise
-                    prefix = f"{where}, realisation {r}" if where else f"realisation {r}"
                     raise type(exc)(f"{prefix}: {exc}") from exc
     finally:
         if marker is not None:
