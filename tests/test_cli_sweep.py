@@ -306,15 +306,20 @@ n_vectors = 4
 """
 
 
-@pytest.mark.parametrize("jobs", ["1", "2"])
-def test_warnings_of_a_run_are_one_line_naming_the_realisation_in_workers_too(tmp_path, jobs):
+@pytest.mark.parametrize("jobs,backend", [("1", "loky"), ("2", "loky"), ("2", "dask")])
+def test_warnings_of_a_run_are_one_line_naming_the_realisation_in_workers_too(tmp_path, jobs,
+                                                                              backend):
     """A warning raised in a task (here: target_error missed, every rung of every realisation)
-    is one line naming the sweep point and realisation, in loky's worker processes as in the
-    run's own (session 25: a worker printed the package's file, line number and echoed source,
-    two lines each, and no line said which realisation it came from)."""
+    is one line naming the sweep point and realisation, in loky's and a local dask cluster's
+    worker processes as in the run's own (session 25: a worker printed the package's file, line
+    number and echoed source, two lines each, and no line said which realisation it came
+    from)."""
+    if backend == "dask":
+        pytest.importorskip("dask.distributed")
     spec = write_spec(tmp_path, text=WARNING_SPEC)
     proc = subprocess.run([sys.executable, "-m", "manybody", "run", str(spec), "-o",
-                           str(tmp_path / "out.nc"), "--jobs", jobs, "--no-progress"],
+                           str(tmp_path / "out.nc"), "--jobs", jobs, "--backend", backend,
+                           "--no-progress"],
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.splitlines()

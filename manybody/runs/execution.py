@@ -36,10 +36,16 @@ RESOURCE_TRACKER_FILTER = "ignore:resource_tracker:UserWarning"
 def start_worker(parent: int, formatwarning: Callable[..., str]) -> None:
     """In a worker process (loky's initializer): the watchdog of the run's process ``parent``
     (:func:`~manybody.runs.lifecycle.start_watchdog`), and warnings printed in the form of the
-    run's process, ``formatwarning`` (the command line's one line: a worker's warning was printed
-    with the package's file, line number and echoed source line, two lines each, while the same
-    run with ``--jobs 1`` printed one; session 25)."""
+    run's process (:func:`format_warnings_as`)."""
     start_watchdog(parent)
+    format_warnings_as(formatwarning)
+
+
+def format_warnings_as(formatwarning: Callable[..., str]) -> None:
+    """In a worker process: warnings printed with ``formatwarning``, the run's own (the command
+    line's one line: a worker's warning was printed with the package's file, line number and
+    echoed source line, two lines each, while the same run with ``--jobs 1`` printed one;
+    session 25)."""
     warnings.formatwarning = formatwarning
 
 
@@ -69,6 +75,8 @@ def _dask_client(scheduler: str | None, n_workers: int) -> Iterator[Any]:
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                       dashboard_address=":0", silence_logs=logging.WARNING) as cluster, \
             Client(cluster) as client:
+        # this run's own workers print warnings as the run does (a cluster's are left alone)
+        client.run(format_warnings_as, warnings.formatwarning)
         yield client
 
 
