@@ -188,4 +188,52 @@ def test_shift_with_errors_beside_loss_without_is_refused(tmp_path, capsys):
         f"{t:.1f},{1e-7 * math.log(t):.4g},1e-8\n" for t in np.arange(0.1, 1.05, 0.1)))
     status, _, err = run_cli([NB[0], "--shift", table, "--frequency", "5.61989GHz", "--out",
                               tmp_path / "o"], capsys)
-    assert status == 2 and "either all curves (loss and shift) or none must carry sigma" in err
+    assert status == 2 and "needs errors in every file or in none" in err
+    assert str(table) in err and NB[0] in err and "--error-column none" in err
+    # --error-column none ignores the shift file's errors too (it applied to the loss only)
+    status, _, err = run_cli([NB[0], "--shift", table, "--frequency", "5.61989GHz", "--out",
+                              tmp_path / "o", "--error-column", "none"], capsys)
+    assert status == 0, err
+
+
+def _scaled_shift(tmp_path: Path, header: str, factor: float) -> Path:
+    """The Nb shift table with its values divided by ``factor`` under ``header``."""
+    lines = (DATA / "freq_shift.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
+    rows = []
+    for line in lines:
+        t, value = line.split(";")
+        rows.append(f"{t},{float(value.replace(',', '.')) / factor!r}")
+    path = tmp_path / f"shift_{factor:g}.csv"
+    path.write_text(f"T (mK),{header}\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_shift_in_ppm_or_percent_gives_the_fit_of_plain_numbers(tmp_path, capsys):
+    """A 'df/f (ppm)' column was read as plain numbers by the joint fit: a shift/loss ratio of
+    10^6 and a confident verdict (session 25). Now ppm, % and powers of ten are converted."""
+    plain = _scaled_shift(tmp_path, "df/f", 1.0)
+    results = {}
+    for name, path in (("plain", plain), ("ppm", _scaled_shift(tmp_path, "df/f (ppm)", 1e-6)),
+                       ("percent", _scaled_shift(tmp_path, "df/f (%)", 1e-2)),
+                       ("power", _scaled_shift(tmp_path, "df/f (1e-7)", 1e-7))):
+        out = tmp_path / name
+        status, _, err = run_cli([NB[0], "--shift", path, "--frequency", "5.61989GHz",
+                                  "--tmax", "1.2", "--out", out], capsys)
+        assert status == 0, err
+        record = json.loads((out / "loss_shift_results.json").read_text())
+        fit = record["comparison"]["joint"]["fits"]["tls"]
+        results[name] = fit["parameters"]
+    for name in ("ppm", "percent", "power"):
+        for key, value in results["plain"].items():
+            assert results[name][key] == pytest.approx(value, rel=1e-6, abs=1e-12), (name, key)
+
+
+def test_shift_in_hertz_or_missing_is_refused_in_words(tmp_path, capsys):
+    path = _scaled_shift(tmp_path, "frequency shift (Hz)", 1.0)
+    status, _, err = run_cli([NB[0], "--shift", path, "--frequency", "5.61989GHz", "--out",
+                              tmp_path / "o"], capsys)
+    assert status == 2 and "'frequency shift (Hz)'" in err and "dimensionless" in err
+    status, _, err = run_cli([NB[0], "--shift", tmp_path / "nope.csv", "--frequency",
+                              "5.61989GHz", "--out", tmp_path / "o"], capsys)
+    assert status == 2 and "--shift" in err and "nope.csv" in err and "not a readable file" in err
+    assert not (tmp_path / "o").exists()

@@ -605,15 +605,99 @@ def test_directory_as_data_file_says_directory(tmp_path, capsys):
     assert "is a directory" in capsys.readouterr().err
 
 
-def test_identical_files_under_two_names_are_warned(tmp_path, capsys):
+def test_identical_files_under_two_names_are_refused(tmp_path, capsys):
+    """A copy of a file under another name would count every point twice (session 25: it was
+    only warned about, and the index's error shrank by sqrt(2)); nothing is written."""
     a = _good(tmp_path, "a.csv")
     b = _write(tmp_path, "b.csv", a.read_text())
-    _main([str(a), str(b), "--frequency", "5GHz", "--out", str(tmp_path / "o")])
+    assert _main([str(a), str(b), "--frequency", "5GHz", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "identical content" in err and "a.csv" in err and "b.csv" in err
+    assert "Traceback" not in err and not (tmp_path / "o").exists()
 
 
 def test_ragged_line_numbers_count_comment_lines(tmp_path):
     path = _write(tmp_path, "r2.csv", "# comment\nT (mK);Qi;x\n100;1e6;1\n\n200;2e6\n300\n")
     with pytest.raises(ValueError, match=r"ragged lines.*line 5: 2, line 6: 1"):
         read_loss_table(path)
+
+
+# ------------------------------------------------- units of dimensionless columns (session 25)
+
+
+@pytest.mark.parametrize(("header", "factor", "is_q"), [
+    ("tan d (ppm)", 1e-6, False), ("loss (1e-6)", 1e-6, False), ("1/Q [x10^-6]", 1e-6, False),
+    ("loss (%)", 1e-2, False), ("Qi (x10^5)", 1e5, True), ("Qi (1e6)", 1e6, True),
+])
+def test_a_scale_in_the_loss_header_is_applied(tmp_path, header, factor, is_q):
+    """A loss column in ppm, percent or a power of ten was read as plain numbers: 'tan d (ppm)'
+    with 1.2 was refused as 'looks like a quality factor', 'loss (1e-6)' likewise (session 25)."""
+    shown = np.array([8.3, 8.2, 8.0, 7.9]) if is_q else np.array([1.2, 1.21, 1.25, 1.3])
+    text = f"T (mK),{header}\n" + "".join(f"{t},{v}\n" for t, v in zip((20, 40, 60, 80), shown,
+                                                                         strict=True))
+    table = read_loss_table(_write(tmp_path, "u.csv", text))
+    expected = 1 / (shown * factor) if is_q else shown * factor
+    np.testing.assert_allclose(table.loss, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("header", ["Qi (ppm)", "Qi (%)", "1/Q (Hz)", "tan delta (dB)"])
+def test_a_unit_that_is_not_dimensionless_is_refused_naming_the_column(tmp_path, header):
+    text = f"T (mK),{header}\n20,1.2\n40,1.3\n60,1.4\n"
+    with pytest.raises(ValueError, match="the unit in its header is not one of") as err:
+        read_loss_table(_write(tmp_path, "bad.csv", text))
+    assert repr(header) in str(err.value)
+
+
+def test_error_columns_in_percent_of_the_value_or_in_the_loss_columns_unit(tmp_path):
+    """'Qi error (%)' is a percent of Q (it was read as an absolute error of 1); an error column
+    without a unit beside 'tan d (ppm)' is in ppm too; one with its own unit keeps it."""
+    q = np.array([8.3e5, 8.2e5, 8.0e5, 7.9e5])
+    rows = "".join(f"{t},{v},1\n" for t, v in zip((20, 40, 60, 80), q, strict=True))
+    table = read_loss_table(_write(tmp_path, "p.csv", "T (mK),Qi,Qi error (%)\n" + rows))
+    np.testing.assert_allclose(table.sigma, 0.01 * q / q**2, rtol=1e-12)  # sigma_Q / Q^2
+    loss = np.array([1.2, 1.21, 1.25, 1.3])
+    rows = "".join(f"{t},{v},0.01\n" for t, v in zip((20, 40, 60, 80), loss, strict=True))
+    table = read_loss_table(_write(tmp_path, "m.csv", "T (mK),tan d (ppm),tan d err\n" + rows))
+    np.testing.assert_allclose(table.sigma, 1e-8, rtol=1e-12)
+    table = read_loss_table(_write(tmp_path, "n.csv", "T (mK),tan d (ppm),tan d err (ppb)\n"
+                                   + rows))
+    np.testing.assert_allclose(table.sigma, 1e-11, rtol=1e-12)
+
+
+def test_a_table_with_text_columns_beside_the_numbers_is_read(tmp_path):
+    """A date or a fridge's name beside T and Qi gave 'no numeric rows found' (session 25); a
+    text cell in a column that is used is still refused by column and row."""
+    text = ("date,T (mK),fridge,Qi\n2024-01-01,20,BF1,830000\n2024-01-01,30,BF1,827000\n"
+            "2024-01-02,40,BF1,820000\n")
+    table = read_loss_table(_write(tmp_path, "t.csv", text))
+    np.testing.assert_allclose(table.temperature, [0.02, 0.03, 0.04])
+    np.testing.assert_allclose(table.loss, 1 / np.array([830000, 827000, 820000]))
+    bad = _write(tmp_path, "x.csv", "date,T (mK),Qi\n2024-01-01,20,830000\n2024-01-01,30,x\n")
+    with pytest.raises(ValueError, match=r"column 'Qi', data row 2: cannot read 'x'"):
+        read_loss_table(bad)
+
+
+def test_saturation_needs_two_drive_powers(tmp_path, capsys):
+    """With one power the amplitude and the critical power cannot be separated: both came out
+    with errors of 10^-6 of themselves (session 25)."""
+    loss = 1e-6 * np.tanh(W / (2 * T)) + 2e-7
+    with pytest.raises(ValueError, match="two or more drive powers"):
+        fit_loss(T, loss, W, power=-100.0, saturation=True)
+    curves = [LossCurve(T, loss, power=-100.0, label="a"), LossCurve(T, loss * 1.01, power=-100.0,
+                                                                     label="b")]
+    with pytest.raises(ValueError, match=r"got one power \(-100 dBm\)"):
+        fit_joint(curves, W, saturation=True)
+    path = _good(tmp_path)
+    status = _main([str(path), "--frequency", "5GHz", "--saturation", "--powers=-100", "--out",
+                    str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert status == 2 and "--saturation needs curves at two or more drive powers" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_velocity_table_with_too_few_rows_says_so_in_words(tmp_path, capsys):
+    path = _write(tmp_path, "v.csv", "T (mK),dv/v (ppm)\n20,1\n30,2\n40,1.5\n")
+    status = _main([str(path), "--velocity", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert status == 2 and "3 temperature(s); the slope fit needs at least 7" in err
+    assert "shape" not in err and not (tmp_path / "o").exists()

@@ -52,7 +52,7 @@ from manybody.laws.inputs import (
     parse_frequency,
 )
 from manybody.laws.velocity import METHOD, VelocityFit, fit_velocity_slopes
-from manybody.measured.tables import curves_from_table, read_loss_table
+from manybody.measured.tables import curves_from_table, header_unit, read_loss_table
 from manybody.measured.velocity import VelocityTable, plot_velocity_fit, read_velocity_table
 from manybody.support import jsonio
 from manybody.support import validate as v
@@ -299,9 +299,10 @@ def _files(args) -> tuple[list[str], list[float] | None]:
             digest = hashlib.sha256(Path(f).read_bytes()).hexdigest()
         except OSError:
             continue  # reported when the file is read
-        if digest in digests:
-            print(f"manybody fit-data: warning: {f!r} and {digests[digest]!r} have identical "
-                  "content; they are fitted as two separate curves", file=sys.stderr)
+        if digest in digests:  # a copy would count every point twice (session 25: it was a
+            # warning, and the index's error shrank by sqrt(2))
+            raise ValueError(f"input files {digests[digest]!r} and {f!r} have identical content: "
+                             "the same measurement would count twice; give it once")
         else:
             digests[digest] = f
     order = sorted(range(len(args.files)), key=lambda i: natural_key(args.files[i]))
@@ -580,7 +581,9 @@ def _error_source(tables: list) -> str:
     if tables[0].sigma is None:
         return "the given sigmas"
     names = sorted({repr(t.error_column) for t in tables})
-    return (f"column {', '.join(names)}"
+    percent = any((header_unit(t.error_column) or "").replace(" ", "") in ("%", "percent")
+                  for t in tables)
+    return (f"column {', '.join(names)}" + (" (percent of the value)" if percent else "")
             + (" (errors of Q converted to sigma_Q/Q^2)"
                if tables[0].units.get("loss") == "Q" else ""))
 
@@ -857,6 +860,10 @@ def run_velocity(args: argparse.Namespace) -> int:
         table, t, shift, sigma = _velocity_data(args)
     except ValueError as exc:
         raise ValueError(cli_message(str(exc))) from None
+    if t.size < 7:  # the library's "1-d array of at least 7 values, got shape (3,)"
+        window = " within --tmin/--tmax" if args.tmin is not None or args.tmax is not None else ""
+        raise ValueError(f"{table.source}: {t.size} temperature(s){window}; the slope fit needs "
+                         "at least 7 (the maximum and 3 on each side of it)")
     try:
         fit = fit_velocity_slopes(t, shift, sigma, margin=args.margin, decades=args.decades,
                                   top=args.top)

@@ -151,9 +151,24 @@ def _measured(args: argparse.Namespace, load) -> tuple[list, ShiftCurve, float, 
     if args.frequency is None:
         raise ValueError("--frequency is required with --shift (e.g. --frequency 5.62GHz)")
     w = parse_frequency(args.frequency)
+    if not Path(args.shift).is_file():
+        raise FileNotFoundError(f"--shift {args.shift!r} is not a readable file (the table of "
+                                "df/f or delta v/v against temperature)")
     tables, curves = load(args)
-    st = read_velocity_table(args.shift, args.temperature_column, args.shift_column)
-    shift = ShiftCurve(st.temperature, st.shift, st.sigma, st.label)
+    no_errors = args.error_column is not None and args.error_column.strip().lower() == "none"
+    st = read_velocity_table(args.shift, args.temperature_column, args.shift_column,
+                             error_column=False if no_errors else None)
+    values, sigma = st.as_fraction()
+    with_sigma = [t.source for t in tables if t.sigma is not None]
+    if (sigma is None) != (not with_sigma) or 0 < len(with_sigma) < len(tables):
+        have = with_sigma + ([st.source] if sigma is not None else [])
+        lack = [t.source for t in tables if t.sigma is None] + ([st.source] if sigma is None
+                                                                 else [])
+        raise ValueError(f"the joint loss-and-shift fit needs errors in every file or in none; "
+                         f"with an error column: {', '.join(map(repr, have))}; without: "
+                         f"{', '.join(map(repr, lack))}; add errors or pass --error-column none "
+                         "(which ignores them in every file)")
+    shift = ShiftCurve(st.temperature, values, sigma, st.label)
     inputs = []
     for meta in [t.metadata() for t in tables] + [st.metadata()]:
         meta["sha256"] = hashlib.sha256(Path(meta["source"]).read_bytes()).hexdigest()

@@ -585,6 +585,12 @@ def fit_window(curves, tmin: float | None, tmax: float | None, saturation: bool)
     if saturation and any(c.power is None for c in windowed):
         raise ValueError("saturation=True needs a drive power for every curve (power column or "
                          "LossCurve.power)")
+    if saturation and len({c.power for c in windowed}) < 2:
+        # one power cannot separate the amplitude from the critical power: both came out with
+        # errors of 10^-6 of themselves, made up (session 25)
+        raise ValueError("saturation=True needs curves at two or more drive powers to separate "
+                         "the amplitude from the critical power, got one power "
+                         f"({windowed[0].power:g} {windowed[0].power_unit})")
     return windowed
 
 

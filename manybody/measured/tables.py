@@ -12,8 +12,12 @@ free-text or ``#`` comment lines). The reader copes with:
   (``Q^-1``, ``1/Q``, ``loss``) or as a loss tangent (``tan delta``: kept as is and flagged);
   optional drive power (``Power (dBm)``, ``P [W]``, ``photons``);
 * units written in the cells (``100 mK``), as long as one column uses one unit;
+* a scale in the loss column's header: ``tan d (ppm)``, ``loss (%)``, ``1/Q (1e-6)``,
+  ``Qi (x10^5)`` (the values shown are in units of it; ppm or % of a Q is refused, as is any
+  unit that is not dimensionless, e.g. ``(Hz)``);
 * an optional uncertainty column (``Qi error``, ``Qi_err``, ``dQi``, ``sigma``, ...), in the units
-  of the loss column: errors of Q are converted to errors of Q^-1, sigma_Q / Q^2.
+  of the loss column, or in its own (``(%)``: percent of the value; ``(ppm)``, ``(1e-6)``): errors
+  of Q are converted to errors of Q^-1, sigma_Q / Q^2.
 
 Values outside the physical range are refused, naming the file, column, row and value:
 temperatures outside 0 < T < 1000 K, quality factors, inverse quality factors, loss tangents and
@@ -197,6 +201,60 @@ def _power_unit(name: str) -> str:
     return "?"
 
 
+#: Scales of dimensionless numbers written as a header's unit (values shown x scale = value).
+_DIMENSIONLESS_UNITS = {"ppm": 1e-6, "ppb": 1e-9, "%": 1e-2, "percent": 1e-2}
+_POWER_OF_TEN = re.compile(r"^(x|×|\*)?(1e|10\^|10\*\*|10e)\(?([+-]?\d+)\)?$")
+
+
+def dimensionless_scale(src: str, column: str, what: str, allow_fractions: bool = True) -> float:
+    """The factor turning the numbers of a dimensionless column into plain numbers, from the unit
+    in its header: none 1, ``(ppm)`` 1e-6, ``(ppb)`` 1e-9, ``(%)`` 1e-2, a power of ten such as
+    ``(1e-6)``, ``(x10^-6)`` or ``[10^5]`` that number (the values shown are in units of it).
+
+    Parameters
+    ----------
+    src, column : str
+        The file (for messages) and the column's header.
+    what : str
+        The quantity, for messages ("loss", "quality factor", "shift").
+    allow_fractions : bool
+        False for a quality factor: only a power of ten is a unit of Q (ppm or % of a Q is not).
+
+    Raises
+    ------
+    ValueError
+        Any other unit (``Hz``, ``dB``, ...), naming the file, column and unit (session 25: a
+        ``df/f (ppm)`` or ``tan d (ppm)`` column was read as plain numbers, and the error column
+        ``Qi error (%)`` as absolute errors of 1).
+    """
+    unit = header_unit(column)
+    if unit is None or unit in ("", "1", "-"):
+        return 1.0
+    compact = unit.replace(" ", "")
+    if compact in _DIMENSIONLESS_UNITS and allow_fractions:
+        return _DIMENSIONLESS_UNITS[compact]
+    match = _POWER_OF_TEN.match(compact)
+    if match:
+        return 10.0 ** int(match.group(3))
+    allowed = ("a power of ten such as (1e6) or (x10^5)" if not allow_fractions else
+               "ppm, ppb, % or a power of ten such as (1e-6) or (x10^-6)")
+    raise ValueError(f"{src}: column {column!r}: the unit in its header is not one of a {what} "
+                     f"(a dimensionless number): give it as a plain number or in {allowed}")
+
+
+def scaled_errors(src: str, e_name: str, e_values: np.ndarray, values: np.ndarray,
+                  value_scale: float, what: str) -> np.ndarray:
+    """Errors in the units of the values (already scaled) from an error column: ``(%)`` of the
+    value, an explicit scale of its own (``(ppm)``, ``(1e-6)``), or, without a unit, the unit of
+    the value column (``value_scale``)."""
+    unit = header_unit(e_name)
+    if unit is not None and unit.replace(" ", "") in ("%", "percent"):
+        return e_values * 1e-2 * np.abs(values)
+    if unit is None or unit in ("", "1", "-"):
+        return e_values * value_scale
+    return e_values * dimensionless_scale(src, e_name, f"error of a {what}")
+
+
 # --------------------------------------------------------------------------- low-level parsing
 
 
@@ -347,14 +405,19 @@ def read_loss_table(
     e_name = error_column_of(grid, error_column, t_name, l_name, (pw_name,))
     temperature, t_unit = temperature_column_values(grid, t_name, temperature_unit)
     l_values, _ = grid.column(l_name)
+    scale = dimensionless_scale(grid.src, l_name, "quality factor" if kind == "Q" else "loss",
+                                allow_fractions=kind != "Q")
+    l_values = l_values * scale
     loss = _losses(grid.src, l_name, l_values, kind)
     units = {"temperature": t_unit, "loss": kind}
+    if scale != 1.0:
+        units["loss_scale"] = scale
     power = None
     if pw_name is not None:
         power, units["power"] = _powers(grid, pw_name)
     sigma = None
     if e_name is not None:
-        sigma, units["error"] = _errors(grid, e_name, l_values, kind)
+        sigma, units["error"] = _errors(grid, e_name, l_values, kind, scale)
     _warn_repeated(grid.src, temperature, loss, power)
     return LossTable(
         temperature=temperature, loss=loss, power=power, is_loss_tangent=kind == "tan delta",
@@ -425,7 +488,15 @@ def read_grid(p: Path) -> CellGrid:
         vals = [_parse_number(c, decimal_comma)[0] for c in row if c.strip()]
         return bool(vals) and all(v is not None for v in vals)
 
+    def numbers(row: list[str]) -> int:
+        return sum(_parse_number(c, decimal_comma)[0] is not None for c in row if c.strip())
+
     first = next((i for i, r in enumerate(rows) if numeric(r)), None)
+    if first is None:  # text columns beside the numbers (a date, a fridge's name): the data
+        # start at the first row with two numbers under a row of none (session 25: such a table
+        # was "no numeric rows found"); a text cell in a column that is used is refused by name
+        first = next((i for i in range(1, len(rows))
+                      if numbers(rows[i]) >= 2 and numbers(rows[i - 1]) == 0), None)
     if first is None:
         raise ValueError(
             f"{src}: no numeric rows found ({len(rows)} line(s), separator "
@@ -588,13 +659,17 @@ def _powers(grid: CellGrid, pw_name: str) -> tuple[np.ndarray, str]:
     return power, unit
 
 
-def _errors(grid: CellGrid, e_name: str, l_values: np.ndarray, kind: str) -> tuple[np.ndarray, str]:
-    """Errors of Q^-1 (sigma_Q / Q^2 from errors of Q) and what the column held."""
+def _errors(grid: CellGrid, e_name: str, l_values: np.ndarray, kind: str, scale: float = 1.0
+            ) -> tuple[np.ndarray, str]:
+    """Errors of Q^-1 (sigma_Q / Q^2 from errors of Q) and what the column held; ``l_values``
+    already scaled by the loss column's unit, ``scale`` (:func:`scaled_errors`)."""
     e_values, _ = grid.column(e_name)
     bad = np.flatnonzero(e_values <= 0)
     if bad.size:
         raise ValueError(f"{grid.src}: error column {e_name!r}: errors must be > 0, found "
                          f"{e_values[bad[0]]:g} in data row {bad[0] + 1}")
+    e_values = scaled_errors(grid.src, e_name, e_values, l_values, scale,
+                             "quality factor" if kind == "Q" else "loss")
     sigma = e_values / l_values**2 if kind == "Q" else e_values
     return sigma, f"{kind} (converted to Q^-1)" if kind == "Q" else kind
 

@@ -74,6 +74,30 @@ class VelocityTable:
     error_column: str | None
     units: dict
 
+    def as_fraction(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The shift and its errors as plain fractions (``ppm``, ``%`` or a power of ten in the
+        header converted, :func:`manybody.measured.tables.dimensionless_scale`): what a fit that
+        compares the shift with a loss needs (a ``df/f (ppm)`` column was read as plain numbers
+        by the joint loss-and-shift fit, a shift/loss ratio of 10^6; session 25).
+
+        Returns
+        -------
+        shift, sigma : numpy.ndarray, numpy.ndarray or None
+            Shape (n,) each; sigma None without an error column.
+
+        Raises
+        ------
+        ValueError
+            A unit that is not dimensionless (``(Hz)``, ...), naming the file and column.
+        """
+        scale = tables.dimensionless_scale(self.source, self.shift_column, "shift")
+        shift = self.shift * scale
+        sigma = None
+        if self.sigma is not None:
+            sigma = tables.scaled_errors(self.source, self.error_column, self.sigma, shift, scale,
+                                         "shift")
+        return shift, sigma
+
     def metadata(self) -> dict:
         """JSON-ready description of where the numbers came from."""
         return {"source": self.source, "label": self.label, "columns": list(self.columns),
