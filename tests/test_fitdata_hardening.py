@@ -701,3 +701,36 @@ def test_velocity_table_with_too_few_rows_says_so_in_words(tmp_path, capsys):
     err = capsys.readouterr().err
     assert status == 2 and "3 temperature(s); the slope fit needs at least 7" in err
     assert "shape" not in err and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_a_fit_scales_with_the_loss_errors_included(scale):
+    """Errors came out 0 at a loss scale of 1e-200 and inf (with an overflow warning) at 1e200:
+    the covariance's squares under- or overflowed (session 25)."""
+    rng = np.random.default_rng(1)
+    loss = (1e-6 * np.tanh(W / (2 * T)) + 2e-7) * (1 + 0.01 * rng.standard_normal(T.size))
+    reference = fit_loss(T, loss, W, law="tls")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scaled = fit_loss(T, loss * scale, W, law="tls")
+    for name, value in reference.parameters.items():
+        assert scaled.parameters[name] == pytest.approx(value * scale, rel=1e-9)
+        assert scaled.errors[name] == pytest.approx(reference.errors[name] * scale, rel=1e-6)
+
+
+def test_fit_loss_names_its_own_options_and_takes_one_sigma_for_all(tmp_path):
+    loss = 1e-6 * np.tanh(W / (2 * T)) + 2e-7
+    with pytest.raises(TypeError, match=r"fit_loss\(\) got unexpected keyword argument\(s\) "
+                                        r"'bogus'; its options are law, background"):
+        fit_loss(T, loss, W, bogus=3)
+    one = fit_loss(T, loss, W, sigma=1e-8, law="tls")
+    every = fit_loss(T, loss, W, sigma=np.full(T.size, 1e-8), law="tls")
+    assert one.parameters == every.parameters and one.errors == every.errors
+
+
+def test_velocity_slopes_refuse_complex_input():
+    from manybody.laws.velocity import fit_velocity_slopes
+
+    t = np.geomspace(0.03, 1.0, 24)
+    with pytest.raises(TypeError, match="dv must be real numbers, got an array of dtype complex"):
+        fit_velocity_slopes(t, np.log(t) + 0j, None)

@@ -60,6 +60,7 @@ reproduces the numbers of the former two engines bit for bit (``scripts/golden_s
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 import warnings
@@ -528,9 +529,12 @@ def law_fit_result(model: _Model, sol: _Optimum, **extra) -> LawFit:
     n, k, n_lin, p = pts.n, ls.k, ls.n_lin, sol.p
     # back to the units of the loss for the linear parameters
     units = np.concatenate([np.full(n_lin, pts.scale), np.ones(len(ls.names_nl))])
-    cov = sol.cov * np.outer(units, units)
+    with np.errstate(over="ignore", under="ignore"):  # a loss of 1e-200 has a variance of 1e-400
+        cov = sol.cov * np.outer(units, units)
     values = np.concatenate([p[:n_lin] * pts.scale, p[n_lin:]])
-    errors = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    # the errors from the working units (their squares under- or overflowed at loss scales of
+    # 1e-200 and 1e200: an error of 0 or inf; session 25)
+    errors = np.sqrt(np.clip(np.diag(sol.cov), 0.0, None)) * units
     names = model.linear_names + ls.names_nl
     aic, bic, p_value = _criteria(sol)
     rss_j = sol.rss
@@ -837,8 +841,9 @@ def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: fl
         Q^-1 (any units, e.g. pi*C0 for simulated absorption), > 0, same shape.
     frequency : float or str
         w (K) or a string with a unit ("5.62GHz").
-    sigma : array_like, optional
-        Measurement errors of ``loss``; None: scatter estimated from the residuals.
+    sigma : array_like or float, optional
+        Measurement errors of ``loss`` (a number: the same for every point); None: scatter
+        estimated from the residuals.
     power : float, optional
         Drive power (dBm) for the saturation model.
     label : str
@@ -859,4 +864,12 @@ def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: fl
     >>> round(fit.parameters["index"], 3)
     1.0
     """
+    accepted = [name for name in inspect.signature(fit_joint).parameters
+                if name not in ("curves", "frequency")]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:  # named as fit_loss's, not as the fit_joint it passes them to (session 25)
+        raise TypeError(f"fit_loss() got unexpected keyword argument(s) "
+                        f"{', '.join(map(repr, unknown))}; its options are {', '.join(accepted)}")
+    if sigma is not None and np.ndim(sigma) == 0:  # one error for every point
+        sigma = np.full(np.shape(np.atleast_1d(temperature)), float(sigma))
     return fit_joint([LossCurve(temperature, loss, sigma, power, label)], frequency, **options)

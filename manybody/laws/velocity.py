@@ -214,6 +214,11 @@ def _check_velocity_inputs(temperatures, dv, sigma) -> tuple[np.ndarray, np.ndar
                                                               np.ndarray | None]:
     """(T, curves of shape (n_realisations, n_T), sigma or None), or a ValueError naming the
     problem and the remedy."""
+    for name, value in (("temperatures", temperatures), ("dv", dv), ("sigma", sigma)):
+        kind = None if value is None else np.asarray(value).dtype.kind
+        if kind is not None and kind not in "fiu":  # complex was cast with a ComplexWarning only
+            raise TypeError(f"{name} must be real numbers, got an array of dtype "
+                            f"{np.asarray(value).dtype}")
     t = np.asarray(temperatures, dtype=np.float64)
     if t.ndim != 1 or t.size < 7:
         raise ValueError(f"temperatures must be a 1-d array of at least 7 values (3 per side and "
