@@ -31,7 +31,14 @@ numbers for inspection but must not be used): no dip in |S21| above the noise; t
 an error; f0 outside the window or within max(5 % of the span, one linewidth f0/Ql) of its
 edge; Qi or Qc not positive or not finite; an error larger than its value or not computed; the
 residual misfit more than ``max_misfit`` times the point-to-point noise power (chi^2 grossly
-off).
+off); a line shape the model does not describe: a residual clearly above the noise (misfit over
+``SHAPE_MIN_MISFIT``) whose part beyond the noise exceeds ``MAX_SHAPE_RESIDUAL`` (5 %) of the
+resonance circle's diameter. The misfit alone cannot tell a wrong line shape from a harmless
+ripple: it compares the residual with the noise, so on quiet data a ripple of 1 % of the circle
+already gives ~90 (the Al-on-InP sweeps) while a linear |S21| with gain read as dB, whose circle is
+distorted by ~15 %, gave 150 on noisier data. The shape residual compares it with the resonance
+instead. A flagged sweep of delimited text whose data suggest a layout or unit mix-up gets the hint
+of :func:`manybody.measured.sweeps.layout_hint` first in its reason.
 """
 
 from __future__ import annotations
@@ -44,13 +51,20 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from manybody.measured.sweeps import S21Sweep, check_sweep
+from manybody.measured.sweeps import S21Sweep, check_sweep, layout_hint
 
 #: Default limit on misfit / noise (mean |residual|^2 over the point-to-point noise power): a
 #: residual 20 times the noise. The real Al-on-InP sweeps reach 80-95 (a baseline ripple the model
 #: lacks, under 1 % of the circle diameter); a wrong model (two resonances, a window of baseline)
 #: gives thousands.
 MAX_MISFIT = 400.0
+#: Default limit on the shape residual: the rms residual beyond the noise over the diameter of the
+#: resonance circle. The Al-on-InP sweeps reach 1.2 % (their ripple); a linear |S21| with gain
+#: read as dB gives 15 %, two resonances or a wrong layout more.
+MAX_SHAPE_RESIDUAL = 0.05
+#: The shape residual counts only when the misfit exceeds this (the residual is then clearly
+#: systematic: twice the noise's rms or more); below, a small circle in large noise is no misfit.
+SHAPE_MIN_MISFIT = 4.0
 #: A dip smaller than this many noise standard deviations counts as "no resonance".
 MIN_DIP_SIGMA = 10.0
 #: Fraction of the window at each edge where a resonance counts as "at the edge".
@@ -115,6 +129,10 @@ class ResonanceFit:
         True when the fit must not be used; ``reason`` says why.
     reason : str
         Why it is flagged ("" when not).
+    shape_residual : float
+        The rms residual beyond the noise, sqrt(max(mean |residual|^2 - noise power, 0)), over
+        the diameter of the resonance circle a Ql/|Qc| (0 for a perfect line shape; NaN when the
+        fit failed).
     """
 
     source: str
@@ -138,6 +156,7 @@ class ResonanceFit:
     misfit: float
     flag: bool
     reason: str
+    shape_residual: float = math.nan
 
     def model(self, frequency: np.ndarray) -> np.ndarray:
         """The fitted S21 (Hz -> complex), environment included."""
@@ -180,7 +199,8 @@ def dip_significance(s21: np.ndarray) -> float:
 
 
 def fit_notch(sweep: S21Sweep, *, max_misfit: float = MAX_MISFIT,
-              min_dip_sigma: float = MIN_DIP_SIGMA) -> ResonanceFit:
+              min_dip_sigma: float = MIN_DIP_SIGMA,
+              max_shape_residual: float = MAX_SHAPE_RESIDUAL) -> ResonanceFit:
     """Fit a notch-type resonance to one sweep (resonator_tools circle fit; see the module).
 
     Parameters
@@ -191,12 +211,17 @@ def fit_notch(sweep: S21Sweep, *, max_misfit: float = MAX_MISFIT,
         Flag fits whose misfit (mean |residual|^2 / noise power) exceeds this (default 400).
     min_dip_sigma : float
         Flag sweeps whose |S21| dip is below this many noise standard deviations (default 10).
+    max_shape_residual : float
+        Flag fits whose shape residual (see :attr:`ResonanceFit.shape_residual`) exceeds this
+        fraction of the circle's diameter while the misfit exceeds ``SHAPE_MIN_MISFIT``
+        (default 0.05).
 
     Returns
     -------
     ResonanceFit
         Parameters with errors; ``flag``/``reason`` set when the fit failed or is implausible
-        (never raised: a batch continues).
+        (never raised: a batch continues); the reason starts with a layout hint when the data
+        suggest a layout or unit mix-up (:func:`manybody.measured.sweeps.layout_hint`).
 
     Raises
     ------
@@ -208,6 +233,20 @@ def fit_notch(sweep: S21Sweep, *, max_misfit: float = MAX_MISFIT,
         raise ValueError(f"max_misfit must be > 1, got {max_misfit!r}")
     if not min_dip_sigma > 0:
         raise ValueError(f"min_dip_sigma must be > 0, got {min_dip_sigma!r}")
+    if not max_shape_residual > 0:
+        raise ValueError(f"max_shape_residual must be > 0, got {max_shape_residual!r}")
+    fit = _fit(sweep, max_misfit, min_dip_sigma, max_shape_residual)
+    if fit.flag:
+        hint = layout_hint(sweep)
+        if hint:
+            fit = ResonanceFit(**{**fit.to_dict(), "reason": f"wrong layout? {hint}; "
+                                                             f"{fit.reason}"})
+    return fit
+
+
+def _fit(sweep: S21Sweep, max_misfit: float, min_dip_sigma: float,
+         max_shape_residual: float) -> ResonanceFit:
+    """:func:`fit_notch` without the layout hint."""
     f = np.asarray(sweep.frequency, dtype=np.float64)
     z = np.asarray(sweep.s21, dtype=np.complex128)
     dip = dip_significance(z)
@@ -222,7 +261,7 @@ def fit_notch(sweep: S21Sweep, *, max_misfit: float = MAX_MISFIT,
         fit = _refine(sweep.source, f, z, *result)
     except (ValueError, np.linalg.LinAlgError) as exc:
         return _failed(sweep.source, f"refinement failed: {exc}")
-    reasons = _implausible(fit, f, max_misfit)
+    reasons = _implausible(fit, f, max_misfit, max_shape_residual)
     if reasons:
         return ResonanceFit(**{**fit.to_dict(), "flag": True, "reason": "; ".join(reasons)})
     return fit
@@ -277,18 +316,22 @@ def _refine(source: str, f: np.ndarray, z: np.ndarray, r: dict, amplitude: float
     g_qc = np.array([0.0, 1.0 / math.cos(phi), qc_abs * math.sin(phi) / math.cos(phi) ** 2])
     sub = cov[1:4, 1:4]
     noise = noise_power(z)
-    misfit = float(np.mean(np.abs(z - notch_s21(f, *opt.x)) ** 2) / noise) if noise > 0 \
-        else math.inf
+    power = float(np.mean(np.abs(z - notch_s21(f, *opt.x)) ** 2))
+    misfit = power / noise if noise > 0 else math.inf
+    diameter = abs(a) * ql / qc_abs
+    shape = (math.sqrt(max(power - noise, 0.0)) / diameter if diameter > 0 and math.isfinite(diameter)
+             else math.inf)
     return ResonanceFit(
         source=source, f0=f0, f0_err=float(err[0]), qi=qi,
         qi_err=float(math.sqrt(max(g_qi @ sub @ g_qi, 0.0))), qc=qc_abs / math.cos(phi),
         qc_err=float(math.sqrt(max(g_qc @ sub @ g_qc, 0.0))), qc_abs=qc_abs,
         qc_abs_err=float(err[2]), phi=phi, phi_err=float(err[3]), ql=ql, ql_err=float(err[1]),
         amplitude=a, alpha=al, delay=tau, qi_library=float(r["Qi_dia_corr"]),
-        f0_library=float(r["fr"]), misfit=misfit, flag=False, reason="")
+        f0_library=float(r["fr"]), misfit=misfit, flag=False, reason="", shape_residual=shape)
 
 
-def _implausible(fit: ResonanceFit, f: np.ndarray, max_misfit: float) -> list[str]:
+def _implausible(fit: ResonanceFit, f: np.ndarray, max_misfit: float,
+                 max_shape_residual: float = MAX_SHAPE_RESIDUAL) -> list[str]:
     """Reasons why a completed fit must not be used (empty when it is plausible)."""
     reasons = []
     span = f[-1] - f[0]
@@ -313,6 +356,12 @@ def _implausible(fit: ResonanceFit, f: np.ndarray, max_misfit: float) -> list[st
     if not fit.misfit <= max_misfit:
         reasons.append(f"chi^2 grossly off: misfit {fit.misfit:.3g} times the noise power "
                        f"(limit {max_misfit:g})")
+    if fit.misfit > SHAPE_MIN_MISFIT and not fit.shape_residual <= max_shape_residual:
+        reasons.append(f"line shape off: the residual beyond the noise is "
+                       f"{100 * fit.shape_residual:.3g} % of the resonance circle's diameter "
+                       f"(limit {100 * max_shape_residual:g} %, misfit {fit.misfit:.3g}): the "
+                       "model does not describe the data (a wrong layout or unit, a second "
+                       "resonance, a ripple as large as the resonance)")
     return reasons
 
 

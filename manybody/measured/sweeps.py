@@ -14,13 +14,18 @@ writes it. Two file kinds are read:
   ``"real-imag"`` Re S21, Im S21
   ==============  =====================================================
 
-  Separators ``,`` ``;`` tab or blanks; ``#`` / ``!`` comment lines and non-numeric header lines
-  before the data are skipped. Further columns are refused (say which three to use by cutting
-  the file) so that a four-column export is never read with the wrong columns.
+  Separators ``,`` ``;`` tab or blanks; in a file whose lines are separated by ``;`` a comma is
+  a decimal comma (``6,0E+09;-25,9;21,5``), as spreadsheets in many locales write it. ``#`` /
+  ``!`` comment lines and non-numeric header lines before the data are skipped. Further columns
+  are refused (say which three to use by cutting the file) so that a four-column export is never
+  read with the wrong columns.
 * **Touchstone** ``.s2p`` through scikit-rf (BSD licence, maintained, reads every Touchstone 1
   variant: Hz-GHz, RI/MA/DB, comments): the file must be a 2-port file of S parameters; S21 (or
   S12 on request) is taken. A 1-port ``.s1p`` holds a reflection only and is refused, as are
   files of another rank (``.s3p``, ``.s4p``) or of Y/Z/H/G parameters, naming what was found.
+  Before scikit-rf reads a ``.s1p``/``.s2p`` file (version 1), every data line must hold the
+  1 + 2 N^2 numbers of one frequency (3 for 1 port, 9 for 2 ports): scikit-rf would otherwise pack
+  the lines of a 1-port export saved as ``.s2p`` into 2-port points without a word.
 
 Sanity checks, each naming the file and the parameter to change: at least ``MIN_POINTS`` points; no
 NaN or infinite values; strictly increasing frequency; a phase column in ``"rad"`` beyond 2 pi
@@ -28,6 +33,10 @@ NaN or infinite values; strictly increasing frequency; a phase column in ``"rad"
 than 1 (radians: a phase in degrees that moves by degrees leaves +-3.14), a linear magnitude that
 is negative (dB?), a dB magnitude between 0 and 1 everywhere (a linear magnitude near unity?),
 frequencies below 1 MHz (GHz numbers read as Hz?).
+
+Not every layout mistake shows in the columns alone (a linear |S21| above 1 read as dB, a phase in
+radians that never leaves +-pi read as degrees). Such a sweep fits badly and is flagged;
+:func:`layout_hint` then says which mix-up the data suggest, and the flag's reason names it.
 """
 
 from __future__ import annotations
@@ -55,6 +64,9 @@ TOUCHSTONE_SUFFIX = re.compile(r"^\.s(\d+)p$", re.IGNORECASE)
 MIN_FREQUENCY_HZ = 1e6
 
 _SPLIT = re.compile(r"[,;\t ]+")
+_NUMBER_START = tuple("0123456789+-.")
+#: Separators of a file whose cells are separated by ";" (where "," is a decimal comma).
+_SPLIT_SEMICOLON = re.compile(r"[;\t ]+")
 
 
 @dataclass(frozen=True)
@@ -171,31 +183,40 @@ def check_sweep(sweep: S21Sweep) -> None:
 
 
 def _read_columns(p: Path) -> np.ndarray:
-    """The numeric rows of a delimited text file, shape (n, 3)."""
+    """The numeric rows of a delimited text file, shape (n, 3).
+
+    A file with ``;`` between its cells takes ``,`` as the decimal comma (and ``;``, tab or
+    blanks as separators); otherwise ``,`` ``;`` tab and blanks all separate cells.
+    """
+    with open(p, encoding="utf-8-sig", errors="replace") as fh:
+        lines = fh.read().splitlines()
+    semicolons = any(";" in line for line in lines if line.strip()[:1] in _NUMBER_START)
+    split = _SPLIT_SEMICOLON if semicolons else _SPLIT
     rows: list[list[float]] = []
     first_data = None
-    with open(p, encoding="utf-8-sig", errors="replace") as fh:
-        for number, line in enumerate(fh, start=1):
-            text = line.strip()
-            if not text or text[0] in "#!%":
-                continue
-            cells = [c for c in _SPLIT.split(text) if c]
-            try:
-                values = [float(c) for c in cells]
-            except ValueError:
-                if first_data is None:
-                    continue  # a header line before the data
-                raise ValueError(f"{p}: line {number} is not numeric: {text[:80]!r}") from None
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text or text[0] in "#!%":
+            continue
+        cells = [c for c in split.split(text) if c]
+        if semicolons:
+            cells = [c.replace(",", ".") for c in cells]
+        try:
+            values = [float(c) for c in cells]
+        except ValueError:
             if first_data is None:
-                first_data = (number, len(values))
-                if len(values) != 3:
-                    raise ValueError(
-                        f"{p}: {len(values)} column(s) in line {number}; a sweep needs exactly 3: "
-                        "frequency and two columns of S21 (their meaning given by layout=)")
-            elif len(values) != first_data[1]:
-                raise ValueError(f"{p}: line {number} has {len(values)} columns, line "
-                                 f"{first_data[0]} has {first_data[1]}")
-            rows.append(values)
+                continue  # a header line before the data
+            raise ValueError(f"{p}: line {number} is not numeric: {text[:80]!r}") from None
+        if first_data is None:
+            first_data = (number, len(values))
+            if len(values) != 3:
+                raise ValueError(
+                    f"{p}: {len(values)} column(s) in line {number}; a sweep needs exactly 3: "
+                    "frequency and two columns of S21 (their meaning given by layout=)")
+        elif len(values) != first_data[1]:
+            raise ValueError(f"{p}: line {number} has {len(values)} columns, line "
+                             f"{first_data[0]} has {first_data[1]}")
+        rows.append(values)
     if not rows:
         raise ValueError(f"{p}: no numeric rows (too few points: 0; need at least {MIN_POINTS})")
     return np.asarray(rows, dtype=np.float64)
@@ -243,6 +264,7 @@ def _read_touchstone(p: Path, parameter: str) -> tuple[np.ndarray, np.ndarray]:
     """(f in Hz, S21) of a 2-port Touchstone file of S parameters, via scikit-rf."""
     from skrf.io.touchstone import Touchstone  # heavy (pandas): only when a Touchstone is read
 
+    _check_touchstone_lines(p)
     try:
         ts = Touchstone(str(p))
     except Exception as exc:  # noqa: BLE001 - scikit-rf raises many kinds; report them by file
@@ -258,3 +280,93 @@ def _read_touchstone(p: Path, parameter: str) -> tuple[np.ndarray, np.ndarray]:
     f, s = ts.get_sparameter_arrays()
     row, col = TOUCHSTONE_PARAMETERS[parameter]
     return np.asarray(f, dtype=np.float64), np.asarray(s[:, row, col], dtype=np.complex128)
+
+
+def _check_touchstone_lines(p: Path) -> None:
+    """Refuse a version-1 ``.s1p``/``.s2p`` file whose data lines do not each hold the numbers of
+    one frequency (1 + 2 N^2: 3 for 1 port, 9 for 2 ports), naming the count found.
+
+    scikit-rf reads the numbers of a Touchstone file as one stream, so 1-port lines (f, S11) in a
+    ``.s2p`` file become 2-port points of three lines each without an error. Files of 3 or more
+    ports (whose points span several lines) and version-2 files (``[Version] 2.0``) are left to
+    scikit-rf.
+    """
+    ports = int(TOUCHSTONE_SUFFIX.match(p.suffix).group(1))
+    if ports > 2:
+        return
+    expected = 1 + 2 * ports**2
+    with open(p, encoding="utf-8", errors="replace") as fh:
+        for number, line in enumerate(fh, start=1):
+            text = line.split("!", 1)[0].strip()
+            if not text or text.startswith("#"):
+                continue
+            if text.startswith("["):
+                return  # Touchstone 2: keywords define the layout; scikit-rf checks it
+            count = len(text.split())
+            if count != expected:
+                one = " (a frequency and one complex parameter: 1-port data?)" if count == 3 else ""
+                raise ValueError(
+                    f"{p}: data line {number} holds {count} numbers{one}; a {ports}-port "
+                    f"Touchstone file (.s{ports}p) has {expected} per line (the frequency and "
+                    f"{ports * ports} complex S parameters): not {ports}-port data; export the "
+                    "2-port data, or save a single S21 as delimited text (layout='real-imag')")
+
+
+def layout_hint(sweep: S21Sweep) -> str:
+    """A layout or unit mix-up that the data of a badly fitting sweep suggest ("" when none).
+
+    Meant for flagged fits (the hints are questions, not proofs):
+
+    * a phase in degrees (``*-deg``) whose swing across the resonance is under a tenth of the
+      swing the |S21| dip implies for a resonance circle: radians read as degrees (they move 57
+      times too little);
+    * a magnitude in dB (``db-*``) that is 0 dB or more everywhere: a linear |S21| with gain read
+      as dB?
+    * ``real-imag`` columns whose first is negative everywhere, whose second stays within +-180,
+      and whose off-resonance |S21| changes by more than 1.5 times across the window (Re and Im
+      of a resonator keep |S21| nearly constant off resonance): |S21| in dB and a phase in
+      degrees?
+
+    Parameters
+    ----------
+    sweep : S21Sweep
+        A sweep read from delimited text (Touchstone files state their format: no hint).
+
+    Returns
+    -------
+    str
+        The hint, naming the layout to try, or "".
+    """
+    if sweep.layout not in LAYOUTS:
+        return ""
+    z = np.asarray(sweep.s21)
+    f = np.asarray(sweep.frequency, dtype=np.float64)
+    k = max(z.size // 10, 2)
+    outer = np.r_[0:k, z.size - k:z.size]
+    if sweep.layout == "real-imag":
+        magnitude = np.abs(z[outer])
+        if (np.all(z.real < 0) and np.all(np.abs(z.imag) <= 180.0)
+                and magnitude.min() > 0 and magnitude.max() > 1.5 * magnitude.min()):
+            return ("the columns look like |S21| in dB (negative everywhere) and a phase in "
+                    "degrees, not Re and Im S21; layout='db-deg'?")
+        return ""
+    magnitude_kind, phase_unit = sweep.layout.split("-")
+    if magnitude_kind == "db" and np.all(np.abs(z) >= 1.0):
+        return (f"the magnitude column is 0 dB or more everywhere, as a linear |S21| with gain "
+                f"is: a linear |S21| read as dB? (layout='linear-{phase_unit}')")
+    if phase_unit == "deg":
+        phase = np.unwrap(np.angle(z))
+        slope, offset = np.polyfit(f[outer] - f[0], phase[outer], 1)  # cable delay, phase offset
+        swing = float(np.ptp(phase - (offset + slope * (f - f[0]))))
+        mag = np.abs(z)
+        baseline = float(np.median(mag[outer]))
+        dip = 1.0 - float(mag.min()) / baseline if baseline > 0 else 0.0
+        # a circle of diameter dip (relative to the baseline) through 1 spans this phase
+        expected = (2.0 * math.asin(min(1.0, (dip / 2) / max(1.0 - dip / 2, 1e-12)))
+                    if dip > 0 else 0.0)
+        if expected > 0.05 and swing < 0.1 * expected:
+            return (f"the phase swings by {math.degrees(swing):.3g} degrees across the "
+                    f"resonance, but a dip to {1 - dip:.3g} of the baseline makes a circle that "
+                    f"swings ~{math.degrees(expected):.3g} degrees: a phase in radians read as "
+                    f"degrees? (layout='{magnitude_kind}-rad')")
+    return ""
