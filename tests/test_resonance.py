@@ -292,3 +292,147 @@ def test_an_al_sweep_read_with_the_wrong_layout_is_refused_by_name():
         read_sweep(path, "db-rad")
     with pytest.raises(ValueError, match=r"030\.0mK\.csv: magnitude column has negative"):
         read_sweep(path, "linear-deg")
+
+
+# ----------------------------------------------------------------------------- break test 25
+
+
+def _db_deg(s: S21Sweep) -> tuple[np.ndarray, np.ndarray]:
+    return 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))
+
+
+def _sweep_folder(folder: Path, temperatures_mk=(20, 50), n: int = 301) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, t in enumerate(temperatures_mk):
+        s = synthetic(20 + i, n=n)
+        _write_csv(folder / f"s21_-90dBm_{t:05.1f}mK.csv", s.frequency, *_db_deg(s))
+    return folder
+
+
+def test_bad_name_pattern_is_refused_naming_the_option_before_any_fit(tmp_path, capsys):
+    from manybody.cli import main
+
+    folder = _sweep_folder(tmp_path / "sw")
+    with pytest.raises(ValueError, match=r"--sweep-pattern\) '\(' is not a valid regular "
+                                         r"expression .*\(\?P<mK>"):
+        fit_sweeps(sweep_files(folder), pattern="(")
+    assert main(["fit-data", "--sweeps", str(folder), "--sweep-pattern", "(", "--out",
+                 str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "--sweep-pattern" in err and "Traceback" not in err and len(err.splitlines()) == 1
+    with pytest.raises(ValueError, match="needs a group"):
+        fit_sweeps(sweep_files(folder), pattern=r"(?P<T>\d+)mK")
+
+
+def test_a_refused_sweep_step_writes_nothing(tmp_path, capsys, monkeypatch):
+    from manybody.cli import main
+
+    folder = _sweep_folder(tmp_path / "sw")
+    # every fit flagged (dB/degree columns read as Re/Im): refused after the fits, no file
+    out = tmp_path / "flagged"
+    assert main(["fit-data", "--sweeps", str(folder), "--sweep-layout", "real-imag", "--out",
+                 str(out)]) == 2
+    assert "every sweep's fit is flagged" in capsys.readouterr().err
+    assert not out.exists()
+    # a negative temperature in the index: refused when the index is read, no file
+    (tmp_path / "index.csv").write_text("file,temperature_K\ns21_-90dBm_020.0mK.csv,-0.02\n"
+                                        "s21_-90dBm_050.0mK.csv,0.05\n")
+    out = tmp_path / "neg"
+    assert main(["fit-data", "--sweeps", str(folder), "--sweep-index",
+                 str(tmp_path / "index.csv"), "--out", str(out)]) == 2
+    assert not out.exists()
+    # several files are written together: a failure on one leaves every destination unchanged
+    from manybody.support.files import atomic_write_all
+
+    (tmp_path / "a.txt").write_text("old")
+    with pytest.raises(OSError):
+        atomic_write_all({tmp_path / "a.txt": b"new", tmp_path / "missing" / "b.txt": b"new"})
+    assert (tmp_path / "a.txt").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "index.csv", "sw"]
+
+
+def test_sweep_index_is_checked_when_read_naming_file_row_and_value(tmp_path):
+    folder = _sweep_folder(tmp_path / "sw")
+    names = [Path(f).name for f in sweep_files(folder)]
+    index = tmp_path / "index.csv"
+    for value, words in (("-0.02", r"data row 1 .*temperature -0\.02 K; expected a positive"),
+                         ("nan", r"data row 1 .*temperature nan K")):
+        index.write_text(f"file,temperature_K\n{names[0]},{value}\n{names[1]},0.05\n")
+        with pytest.raises(ValueError, match=r"index\.csv'.*" + words):
+            read_sweep_index(index)
+    index.write_text(f"file,temperature_K,power_dBm\n{names[0]},0.02,inf\n")
+    with pytest.raises(ValueError, match=r"data row 1 .*drive power inf dBm"):
+        read_sweep_index(index)
+    with pytest.raises(ValueError, match=r"--sweep-index\) '.*nope\.csv': no such file"):
+        read_sweep_index(tmp_path / "nope.csv")
+    index.write_text(f"file,temperature_K\n{names[0]},0.02\n{names[1]},0.05\nghost.csv,0.1\n")
+    with pytest.raises(ValueError, match=r"data row 3 lists 'ghost\.csv', which does not exist"):
+        fit_sweeps(sweep_files(folder), index=read_sweep_index(index))
+    # the index inside the sweep folder is not a sweep; two sweeps at one T and power warn
+    (folder / "index.csv").write_text(f"file,temperature_mK\n{names[0]},50\n{names[1]},50\n")
+    with pytest.warns(UserWarning, match=r"2 sweeps at T = 0\.05 K: .*repeated points"):
+        results = fit_sweeps(str(folder), index=read_sweep_index(folder / "index.csv"))
+    assert len(results) == 2
+
+
+def test_touchstone_s2p_with_one_port_lines_is_refused(tmp_path):
+    s = synthetic(5, n=101)
+    lines = ["# Hz S RI R 50"] + [f"{f:.6f} {z.real:.9g} {z.imag:.9g}"
+                                  for f, z in zip(s.frequency, s.s21, strict=True)]
+    (tmp_path / "one.s2p").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"one\.s2p: data line 2 holds 3 numbers .*1-port.*"
+                                         r"has 9 per line"):
+        read_sweep(tmp_path / "one.s2p")
+
+
+def test_linear_magnitude_with_gain_read_as_db_is_flagged_with_a_hint(tmp_path):
+    s = synthetic(8)
+    gain = np.abs(s.s21) * 600  # a linear |S21| of ~30 (an amplified chain)
+    path = _write_csv(tmp_path / "lin.csv", s.frequency, gain, np.degrees(np.angle(s.s21)))
+    fit = fit_notch(read_sweep(path))  # default layout db-deg: read as dB
+    assert fit.flag
+    assert "line shape off" in fit.reason and "layout='linear-deg'" in fit.reason, fit.reason
+    assert fit.shape_residual > 0.05
+    good = fit_notch(read_sweep(path, "linear-deg"))
+    assert not good.flag and good.shape_residual < 0.01
+
+
+def test_layout_and_unit_mixups_are_named(tmp_path, capsys):
+    from manybody.cli import main
+
+    s = synthetic(9)
+    db, deg = _db_deg(s)
+    # an unwrapped phase in radians (beyond +-pi, no wraps) read as degrees: flagged, and the
+    # reason says so
+    path = _write_csv(tmp_path / "rad.csv", s.frequency, db, np.unwrap(np.angle(s.s21)) + 4.0)
+    fit = fit_notch(read_sweep(path))
+    assert fit.flag and "radians read as degrees? (layout='db-rad')" in fit.reason, fit.reason
+    # dB and degrees read as Re and Im
+    path = _write_csv(tmp_path / "dbdeg.csv", s.frequency, db, deg)
+    fit = fit_notch(read_sweep(path, "real-imag"))
+    assert fit.flag and "layout='db-deg'?" in fit.reason, fit.reason
+    # ';' separators with decimal commas are read
+    text = "\n".join(f"{f:.17g};{a:.17g};{b:.17g}".replace(".", ",")
+                     for f, a, b in zip(s.frequency, db, deg, strict=True))
+    (tmp_path / "semi.csv").write_text("f;dB;deg\n" + text + "\n")
+    np.testing.assert_allclose(read_sweep(tmp_path / "semi.csv").s21, s.s21, rtol=1e-9)
+    # an unquoted glob expanded by the shell
+    folder = _sweep_folder(tmp_path / "sw", n=101)
+    files = sweep_files(folder)
+    assert main(["fit-data", "--sweeps", *files, "--out", str(tmp_path / "o")]) == 2
+    assert "unquoted glob; quote it" in capsys.readouterr().err
+
+
+def test_frequency_from_the_fits_is_named_as_such(tmp_path, capsys):
+    from manybody.cli import main
+
+    folder = _sweep_folder(tmp_path / "sw", temperatures_mk=(20, 50, 80), n=201)
+    names = [Path(f).name for f in sweep_files(folder)]
+    (tmp_path / "index.csv").write_text("file,temperature_K\n" + "".join(
+        f"{n},{t}\n" for n, t in zip(names, (20, 50, 80), strict=True)))  # mK labelled K
+    out = tmp_path / "o"
+    assert main(["fit-data", "--sweeps", str(folder), "--sweep-index",
+                 str(tmp_path / "index.csv"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "median fitted f0" in err and "no --frequency was given" in err, err
+    assert not out.exists()

@@ -11,30 +11,39 @@ and hands the unflagged rows to fit-data as one loss table (1/Qi with errors), s
 figure and JSON are those of a Qi table. Without ``--frequency`` the measurement frequency is the
 median fitted f0. With ``--joint`` the same sweep step (:func:`fit_and_write`) feeds the joint
 loss + shift fit instead (:mod:`manybody.cli.fit_loss_shift`).
+
+The step checks every option, index entry and sweep, fits every sweep and draws the figure before
+it writes anything (:func:`fit_step`), then writes its files together (:func:`write_step`:
+temporary files first, then one rename each), so a refused or failed sweep step leaves no file.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import io
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from manybody.measured.resonance import MAX_MISFIT
-from manybody.measured.resonance_figures import plot_resonance_fits, representative
+from manybody.measured.resonance_figures import render_resonance_fits, representative
 from manybody.measured.resonator_table import (
     NAME_PATTERN,
+    compile_name_pattern,
     fit_sweeps,
     loss_table,
     read_sweep_index,
+    resonator_csv,
     sweep_files,
-    write_resonator_csv,
 )
 from manybody.measured.sweeps import FREQUENCY_UNITS, LAYOUTS, read_sweep
 from manybody.measured.tables import curves_from_table
 from manybody.support import validate as v
+from manybody.support.files import atomic_write_all
 
 #: Files the sweep step writes into --out.
 SWEEP_OUTPUTS = ("resonator_fits.csv", "resonance_fits.png", "resonance_fits.pdf")
@@ -69,6 +78,12 @@ def check_options(args: argparse.Namespace) -> None:
     if args.sweeps is None:
         return
     if args.files:
+        if Path(args.sweeps).is_file():
+            raise ValueError(
+                f"--sweeps got the file {args.sweeps!r} and {len(args.files)} more file(s) as "
+                "loss tables: the shell expanded an unquoted glob; quote it (--sweeps "
+                f"'{Path(args.sweeps).parent / ('*' + Path(args.sweeps).suffix)}') or give the "
+                "folder; give either loss tables (FILE ...) or --sweeps, not both")
         raise ValueError("give either loss tables (FILE ...) or --sweeps, not both")
     clash = [name for name, value in (("--velocity", args.velocity),
                                       ("--loss-column", args.loss_column),
@@ -80,16 +95,48 @@ def check_options(args: argparse.Namespace) -> None:
         raise ValueError(f"{', '.join(clash)} appl(y/ies) to loss tables, not to --sweeps")
 
 
-def fit_and_write(args: argparse.Namespace, out: Path) -> tuple[list, Path, list[Path]]:
-    """Fit the sweeps, print one line per sweep, write the table and the circle figure.
+@dataclass(frozen=True)
+class SweepStep:
+    """The sweep step's results before anything is written (see :func:`fit_step`).
 
-    Returns
-    -------
-    (results, csv_path, written)
-        The :class:`manybody.measured.resonator_table.SweepResult` list, the path of
-        ``resonator_fits.csv`` and the files written.
+    Attributes
+    ----------
+    results : list of SweepResult
+        One per sweep, sorted by power and temperature.
+    csv_text : str
+        The content of ``resonator_fits.csv``.
+    figure : dict
+        Suffix -> bytes of ``resonance_fits.png`` / ``.pdf``.
     """
+
+    results: list
+    csv_text: str
+    figure: dict
+
+
+def _files(args: argparse.Namespace) -> list[str]:
+    """The sweep files of --sweeps, without the --sweep-index file if it lies among them."""
     files = sweep_files(args.sweeps)
+    if args.sweep_index:
+        own = Path(args.sweep_index).resolve()
+        files = [f for f in files if Path(f).resolve() != own]
+    if not files:
+        raise ValueError(f"--sweeps {args.sweeps!r}: no sweep files besides the --sweep-index "
+                         "file")
+    return files
+
+
+def fit_step(args: argparse.Namespace) -> SweepStep:
+    """Check the options, read the index and every sweep, fit them, print one line per sweep and
+    draw the circle figure, without writing a file.
+
+    Raises
+    ------
+    ValueError
+        A bad option, index or sweep (one line, naming it), before any fit.
+    """
+    compile_name_pattern(args.sweep_pattern)
+    files = _files(args)
     index = read_sweep_index(args.sweep_index) if args.sweep_index else None
     results = fit_sweeps(files, layout=args.sweep_layout,
                          frequency_unit=args.sweep_frequency_unit, pattern=args.sweep_pattern,
@@ -105,7 +152,6 @@ def fit_and_write(args: argparse.Namespace, out: Path) -> tuple[list, Path, list
     if flagged:
         print(f"manybody fit-data: warning: {len(flagged)} of {len(results)} sweep(s) flagged "
               "and left out of the loss fit (reasons in resonator_fits.csv)", file=sys.stderr)
-    csv_path = write_resonator_csv(results, out / "resonator_fits.csv")
     items = []
     for i in representative(len(results)):
         r = results[i]
@@ -113,7 +159,32 @@ def fit_and_write(args: argparse.Namespace, out: Path) -> tuple[list, Path, list
         power = "" if r.power is None else f", {r.power:g} dB(m)"
         items.append((sweep, r.fit, f"{Path(r.file).name}\nT = {1e3 * r.temperature:.4g} mK"
                                     f"{power}"))
-    return results, csv_path, [csv_path] + plot_resonance_fits(items, out / "resonance_fits")
+    return SweepStep(results, resonator_csv(results), render_resonance_fits(items))
+
+
+def write_step(step: SweepStep, out: Path) -> tuple[Path, list[Path]]:
+    """Write ``resonator_fits.csv`` and ``resonance_fits.png``/``.pdf`` into ``out`` together
+    (:func:`manybody.support.files.atomic_write_all`); returns the CSV's path and the files."""
+    contents = {out / "resonator_fits.csv": step.csv_text.encode()}
+    contents.update({(out / "resonance_fits").with_suffix(suffix): data
+                     for suffix, data in step.figure.items()})
+    written = atomic_write_all(contents)
+    return written[0], written
+
+
+def fit_and_write(args: argparse.Namespace, out: Path) -> tuple[list, Path, list[Path]]:
+    """Fit the sweeps (:func:`fit_step`), then write the table and the circle figure
+    (:func:`write_step`).
+
+    Returns
+    -------
+    (results, csv_path, written)
+        The :class:`manybody.measured.resonator_table.SweepResult` list, the path of
+        ``resonator_fits.csv`` and the files written.
+    """
+    step = fit_step(args)
+    csv_path, written = write_step(step, out)
+    return step.results, csv_path, written
 
 
 def sweep_frequency(args: argparse.Namespace, results: list) -> str:
@@ -131,7 +202,7 @@ def sweep_frequency(args: argparse.Namespace, results: list) -> str:
 
 def sweep_label(args: argparse.Namespace) -> str:
     """Name of the data set: the folder of the first sweep."""
-    return Path(sweep_files(args.sweeps)[0]).parent.name or "sweeps"
+    return Path(_files(args)[0]).parent.name or "sweeps"
 
 
 def sweep_options(args: argparse.Namespace) -> dict:
@@ -146,11 +217,35 @@ def sweep_options(args: argparse.Namespace) -> dict:
 def sweep_inputs(args: argparse.Namespace) -> list[dict]:
     """Every sweep file with its sha256, for the results JSON."""
     return [{"source": f, "sha256": hashlib.sha256(Path(f).read_bytes()).hexdigest()}
-            for f in sweep_files(args.sweeps)]
+            for f in _files(args)]
+
+
+def prepare_sweeps(args: argparse.Namespace, out: Path) -> tuple[SweepStep, list, list, str]:
+    """Everything of :func:`load_sweeps` but the writing: fit the sweeps, make the loss table
+    (its source ``out/resonator_fits.csv``, written by :func:`write_step`) and its curves, and
+    check them against the frequency.
+
+    Returns
+    -------
+    (step, tables, curves, frequency)
+        The sweep step for :func:`write_step`, one LossTable (unflagged sweeps), its curves and
+        the frequency for the law fits (the ``--frequency`` given, or the median fitted f0).
+    """
+    step = fit_step(args)
+    table = loss_table(step.results, out / "resonator_fits.csv", label=sweep_label(args))
+    curves = curves_from_table(table)
+    given = args.frequency is not None
+    frequency = sweep_frequency(args, step.results)
+    _check_x_range(args, curves, frequency, given)
+    return step, [table], curves, frequency
 
 
 def load_sweeps(args: argparse.Namespace, out: Path) -> tuple[list, list, str, list[Path]]:
-    """Fit the sweeps, write the table and the circle figure into ``out``.
+    """Fit the sweeps, make the loss table and its curves, check them against the frequency
+    (:func:`prepare_sweeps`), then write the table and the circle figure into ``out``.
+
+    Everything that can refuse the sweeps (options, index, sweeps, every fit flagged, a
+    temperature range far from the frequency) does so before the first file is written.
 
     Returns
     -------
@@ -158,7 +253,24 @@ def load_sweeps(args: argparse.Namespace, out: Path) -> tuple[list, list, str, l
         One LossTable (unflagged sweeps), its curves, the frequency for the law fits (the
         ``--frequency`` given, or the median fitted f0 in GHz) and the files written.
     """
-    results, csv_path, written = fit_and_write(args, out)
-    table = loss_table(results, csv_path, label=sweep_label(args))
-    frequency = sweep_frequency(args, results)
-    return [table], curves_from_table(table), frequency, written
+    step, tables, curves, frequency = prepare_sweeps(args, out)
+    _, written = write_step(step, out)
+    return tables, curves, frequency, written
+
+
+def _check_x_range(args: argparse.Namespace, curves: list, frequency: str, given: bool) -> None:
+    """fit-data's refusal of temperatures far from the frequency (x = w/T outside [0.05, 50]),
+    before the sweep step writes, naming where the frequency came from (fit-data repeats the
+    check, and prints its warning, after this step)."""
+    from manybody.cli.fit_data import check_x_range  # fit-data imports this module
+    from manybody.laws.inputs import parse_frequency
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # fit-data prints the warning itself
+            check_x_range(curves, parse_frequency(frequency), frequency, args.tmin, args.tmax)
+    except ValueError as exc:
+        if given:
+            raise
+        raise ValueError(str(exc).replace(f"from --frequency {frequency!r}",
+                                          f"from the median fitted f0 {frequency}, as no "
+                                          "--frequency was given")) from None

@@ -36,6 +36,20 @@ def plot_resonance_fits(items: list[tuple[S21Sweep, ResonanceFit, str]], stem: s
     list of Path
         The files written.
     """
+    stem = Path(stem)
+    out = []
+    for suffix, data in render_resonance_fits(items).items():
+        path = stem.with_suffix(suffix)
+        atomic_write(path, lambda fh, d=data: fh.write(d))
+        out.append(path)
+    return out
+
+
+def render_resonance_fits(items: list[tuple[S21Sweep, ResonanceFit, str]]) -> dict[str, bytes]:
+    """The figure of :func:`plot_resonance_fits` in memory, suffix (".png", ".pdf") -> bytes,
+    so that a command can write it together with its other files once everything succeeded."""
+    import io
+
     from matplotlib.figure import Figure  # heavy: only when a figure is drawn
 
     n = max(len(items), 1)
@@ -75,10 +89,9 @@ def plot_resonance_fits(items: list[tuple[S21Sweep, ResonanceFit, str]], stem: s
         for a in (top, bottom):
             a.grid(True, alpha=0.3, lw=0.5)
     axes[0, 0].legend(fontsize=7, loc="upper right")
-    stem = Path(stem)
-    out = []
+    rendered = {}
     for suffix in (".png", ".pdf"):
-        path = stem.with_suffix(suffix)
-        atomic_write(path, lambda fh, s=suffix: fig.savefig(fh, format=s[1:], dpi=150))
-        out.append(path)
-    return out
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=suffix[1:], dpi=150)
+        rendered[suffix] = buffer.getvalue()
+    return rendered

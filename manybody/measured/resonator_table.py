@@ -17,7 +17,9 @@ import csv
 import glob
 import io
 import math
+import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +35,9 @@ from manybody.support.files import atomic_write_text
 #: "mK", e.g. ``s21_7.7182GHz_-20dB_030.0mK.csv`` -> -20 dB(m), 0.030 K. A custom pattern names
 #: its groups ``mK`` or ``K`` (temperature, one of them required) and ``dBm`` (power, optional).
 NAME_PATTERN = r"_(?P<dBm>[-+]?\d+(?:\.\d+)?)dBm?_(?P<mK>\d+(?:\.\d+)?)mK"
+#: What a name pattern must be, for messages.
+PATTERN_NEEDS = ("a regular expression with a group (?P<mK>...) or (?P<K>...) for the temperature "
+                 "and optionally (?P<dBm>...) for the drive power")
 #: Columns of the table :func:`write_resonator_csv` writes.
 CSV_COLUMNS = ("file", "temperature_K", "power_dBm", "f0_Hz", "f0_err_Hz", "Qi", "Qi_err", "Qc",
                "Qc_err", "Qc_abs", "Qc_abs_err", "phi_rad", "phi_err_rad", "Ql", "Ql_err",
@@ -70,82 +75,164 @@ def sweep_files(spec: str | Path) -> list[str]:
     return sorted(files)
 
 
+def compile_name_pattern(pattern: str) -> re.Pattern:
+    """The compiled file-name pattern, refused unless it is a regular expression with a
+    temperature group.
+
+    Raises
+    ------
+    ValueError
+        Naming the pattern (``pattern=``, ``--sweep-pattern``), the value and what is expected.
+    """
+    if not isinstance(pattern, str):
+        raise ValueError(f"name pattern (pattern=, --sweep-pattern) must be a string, got "
+                         f"{pattern!r}; expected {PATTERN_NEEDS}")
+    try:
+        regex = re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"name pattern (pattern=, --sweep-pattern) {pattern!r} is not a valid "
+                         f"regular expression ({exc}); expected {PATTERN_NEEDS}") from None
+    if "mK" not in regex.groupindex and "K" not in regex.groupindex:
+        raise ValueError(f"name pattern (pattern=, --sweep-pattern) {pattern!r} needs a group "
+                         f"(?P<mK>...) or (?P<K>...) for the temperature; expected "
+                         f"{PATTERN_NEEDS}")
+    return regex
+
+
+def check_point(where: str, temperature: float, power: float | None) -> None:
+    """Refuse a sweep's temperature that is not a positive finite number of kelvin, or a drive
+    power that is not finite (dBm: negative powers are normal).
+
+    Raises
+    ------
+    ValueError
+        ``where`` (the file or the index row) followed by the value and what was expected.
+    """
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"{where}: temperature {temperature:g} K; expected a positive finite "
+                         "temperature")
+    if power is not None and not math.isfinite(power):
+        raise ValueError(f"{where}: drive power {power:g} dBm; expected a finite power in dBm "
+                         "(or no power)")
+
+
 def parse_sweep_name(name: str, pattern: str = NAME_PATTERN) -> tuple[float, float | None]:
     """Temperature (K) and drive power (dBm, None without a ``dBm`` group) from a file name.
 
     Raises
     ------
     ValueError
-        The pattern lacks a ``mK`` or ``K`` group or does not match the name.
+        The pattern is not a regular expression with a ``mK`` or ``K`` group, it does not match
+        the name, or the temperature it finds is not positive (see :func:`check_point`).
     """
-    regex = re.compile(pattern)
+    regex = compile_name_pattern(pattern)
     groups = regex.groupindex
-    if "mK" not in groups and "K" not in groups:
-        raise ValueError(f"name pattern {pattern!r} needs a group (?P<mK>...) or (?P<K>...) for "
-                         "the temperature")
     m = regex.search(Path(name).name)
     if m is None:
         raise ValueError(f"file name {Path(name).name!r} does not match the name pattern "
                          f"{pattern!r}; give the pattern (temperature group mK or K, power group "
                          "dBm) or an index file (file, temperature_K, power_dBm)")
-    temperature = (float(m.group("mK")) / 1e3 if "mK" in groups and m.group("mK")
-                   else float(m.group("K")))
-    power = float(m.group("dBm")) if "dBm" in groups and m.group("dBm") else None
+    try:
+        temperature = (float(m.group("mK")) / 1e3 if "mK" in groups and m.group("mK")
+                       else float(m.group("K")))
+        power = float(m.group("dBm")) if "dBm" in groups and m.group("dBm") else None
+    except (TypeError, ValueError):
+        raise ValueError(f"file name {Path(name).name!r}: the name pattern {pattern!r} matches "
+                         f"{m.group(0)!r}, whose groups are not numbers ({m.groupdict()}); "
+                         f"expected {PATTERN_NEEDS} around the numbers") from None
+    check_point(f"file name {Path(name).name!r}", temperature, power)
     return temperature, power
 
 
+class SweepIndex(dict):
+    """:func:`read_sweep_index`'s result: file name -> (temperature in K, power in dBm or None),
+    with the index's path (``source``) and each file's data row (``rows``) for messages."""
+
+    def __init__(self, entries: dict, source: str, rows: dict[str, int]) -> None:
+        super().__init__(entries)
+        self.source = source
+        self.rows = rows
+
+
 def read_sweep_index(path: str | Path) -> dict[str, tuple[float, float | None]]:
-    """A small CSV index: header ``file,temperature_K[,power_dBm]`` (or ``temperature_mK``).
+    """A small CSV index: header ``file,temperature_K[,power_dBm]`` (or ``temperature_mK``);
+    ``;`` may separate the cells, and then a ``,`` in a number is a decimal comma.
 
     Returns
     -------
     dict
         File name (without folder) -> (temperature in K, power in dBm or None).
 
+    Every temperature must be positive and finite and every power finite (:func:`check_point`);
+    a file listed twice is refused.
+
     Raises
     ------
     ValueError
-        Missing columns, unparsable numbers or repeated files, naming the index and the row.
+        No such file; missing columns, unparsable or implausible numbers or repeated files,
+        naming the index (``--sweep-index``), the row and the value.
     """
-    text = Path(path).read_text(encoding="utf-8-sig")
-    reader = csv.DictReader(io.StringIO(text))
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"sweep index (--sweep-index) {str(path)!r}: "
+                         + ("is a directory" if p.is_dir() else "no such file")
+                         + "; expected a CSV file with columns file, temperature_K (or "
+                           "temperature_mK) and optionally power_dBm")
+    text = p.read_text(encoding="utf-8-sig")
+    first = text.lstrip().split("\n", 1)[0]
+    semicolons = ";" in first and "," not in first  # then "," is a decimal comma
+    reader = csv.DictReader(io.StringIO(text), delimiter=";" if semicolons else ",")
     names = [n.strip() for n in (reader.fieldnames or [])]
     t_name = next((n for n in ("temperature_K", "temperature_mK") if n in names), None)
     if "file" not in names or t_name is None:
         raise ValueError(f"sweep index {str(path)!r}: needs columns file and temperature_K (or "
                          f"temperature_mK), optional power_dBm; found {names}")
     index: dict[str, tuple[float, float | None]] = {}
+    rows: dict[str, int] = {}
     for row_number, row in enumerate(reader, start=1):
         row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+        if semicolons:
+            row = {k: v.replace(",", ".") if k != "file" else v for k, v in row.items()}
+        where = f"sweep index {str(path)!r}, data row {row_number} ({row.get('file', '')!r})"
         try:
             t = float(row[t_name]) / (1e3 if t_name == "temperature_mK" else 1.0)
             pw = float(row["power_dBm"]) if row.get("power_dBm") else None
-        except ValueError:
-            raise ValueError(f"sweep index {str(path)!r}, data row {row_number}: not a number "
-                             f"({row})") from None
+        except (ValueError, TypeError):
+            raise ValueError(f"{where}: not a number ({row})") from None
+        check_point(where + f", column {t_name}", t, pw)
+        if not row.get("file"):
+            raise ValueError(f"{where}: no file name")
         name = Path(row["file"]).name
         if name in index:
-            raise ValueError(f"sweep index {str(path)!r}: file {name!r} listed twice")
+            raise ValueError(f"sweep index {str(path)!r}: file {name!r} listed twice (data rows "
+                             f"{rows[name]} and {row_number})")
         index[name] = (t, pw)
-    return index
+        rows[name] = row_number
+    return SweepIndex(index, str(path), rows)
 
 
-def fit_sweeps(files: list[str], *, layout: str = "db-deg", frequency_unit: str = "Hz",
-               pattern: str = NAME_PATTERN, index: dict | None = None,
-               max_misfit: float = MAX_MISFIT) -> list[SweepResult]:
+def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
+               frequency_unit: str = "Hz", pattern: str = NAME_PATTERN,
+               index: dict | None = None, max_misfit: float = MAX_MISFIT) -> list[SweepResult]:
     """Read and fit every sweep; temperatures and powers from the names or ``index``.
+
+    Everything is checked before the first fit: the pattern, every name or index entry, every
+    sweep file. Two sweeps at one temperature and power are fitted both (repeats are legitimate
+    points of the loss fit) with a warning naming them; the shift fit refuses them.
 
     Parameters
     ----------
-    files : list of str
-        Sweep files (see :func:`sweep_files`).
+    files : list of str, or str or Path
+        Sweep files, or a folder or glob (expanded by :func:`sweep_files`). An index file among
+        them (``index.source``) is skipped.
     layout, frequency_unit : str
         Column layout and frequency unit of delimited text (see
         :func:`manybody.measured.sweeps.read_sweep`).
     pattern : str
         File-name pattern (see :data:`NAME_PATTERN`); unused for files in ``index``.
     index : dict, optional
-        From :func:`read_sweep_index`; every file must be listed.
+        From :func:`read_sweep_index` (or a dict name -> (K, dBm or None)); every file must be
+        listed, and every listed file must exist (among ``files`` or beside them).
     max_misfit : float
         Passed to :func:`manybody.measured.resonance.fit_notch`.
 
@@ -157,22 +244,80 @@ def fit_sweeps(files: list[str], *, layout: str = "db-deg", frequency_unit: str 
     Raises
     ------
     ValueError
-        A file whose name does not parse or that the index lacks, or a malformed sweep (file
-        named), before any fitting.
+        A bad pattern; a file whose name does not parse or that the index lacks; an index
+        entry without a file or with an implausible value; a malformed sweep (file named);
+        all before any fitting.
     """
+    if isinstance(files, (str, os.PathLike)):
+        files = sweep_files(files)
+    files = [str(f) for f in files]
+    if not files:
+        raise ValueError("no sweep files given (files=[]); give a folder, a glob or a list of "
+                         "files")
+    compile_name_pattern(pattern)
+    if index is not None:
+        files = _check_index(files, index)
     meta = []
     for f in files:
         if index is not None:
             if Path(f).name not in index:
-                raise ValueError(f"{f}: not listed in the sweep index")
+                raise ValueError(f"{f}: not listed in the sweep index "
+                                 f"{getattr(index, 'source', '')!r}".replace(" ''", ""))
             meta.append(index[Path(f).name])
         else:
             meta.append(parse_sweep_name(f, pattern))
+    _warn_repeats(files, meta)
     sweeps = [read_sweep(f, layout, frequency_unit=frequency_unit) for f in files]
     results = [SweepResult(f, t, pw, fit_notch(s, max_misfit=max_misfit))
                for f, (t, pw), s in zip(files, meta, sweeps, strict=True)]
     return sorted(results, key=lambda r: (-math.inf if r.power is None else r.power,
                                           r.temperature))
+
+
+def _check_index(files: list[str], index: dict) -> list[str]:
+    """The sweep files without the index file itself; refuses an index entry with a bad value
+    (a plain dict is checked here) or naming a file that exists neither among ``files`` nor in
+    their folders."""
+    source = getattr(index, "source", None)
+    rows = getattr(index, "rows", {})
+    where_index = f"sweep index {source!r}" if source else "sweep index"
+    if source is not None:
+        own = Path(source).resolve()
+        files = [f for f in files if Path(f).resolve() != own]
+    for name, value in index.items():
+        where = f"{where_index}, data row {rows[name]} ({name!r})" if name in rows else \
+            f"{where_index}, entry {name!r}"
+        try:
+            t, pw = value
+            check_point(where, float(t), None if pw is None else float(pw))
+        except (TypeError, ValueError) as exc:
+            if str(exc).startswith(where):
+                raise
+            raise ValueError(f"{where}: {value!r}; expected (temperature in K, power in dBm or "
+                             "None)") from None
+    names = {Path(f).name for f in files}
+    folders = {Path(f).parent for f in files}
+    for name in index:
+        if name not in names and not any((d / name).is_file() for d in folders):
+            where = f"data row {rows[name]} " if name in rows else ""
+            raise ValueError(f"{where_index}: {where}lists {name!r}, which does not exist beside "
+                             f"the sweep files ({', '.join(sorted(map(str, folders)))}); remove "
+                             "the row or correct the name")
+    return files
+
+
+def _warn_repeats(files: list[str], meta: list[tuple[float, float | None]]) -> None:
+    """Warn once per temperature and power given to more than one sweep."""
+    seen: dict[tuple[float, float | None], list[str]] = {}
+    for f, (t, pw) in zip(files, meta, strict=True):
+        seen.setdefault((round(t, 12), pw), []).append(Path(f).name)
+    for (t, pw), names in seen.items():
+        if len(names) > 1:
+            power = "" if pw is None else f", {pw:g} dBm"
+            warnings.warn(f"{len(names)} sweeps at T = {t:g} K{power}: {', '.join(names)}; all "
+                          "enter the loss fit as repeated points (the shift fit, --joint, refuses "
+                          "them): check the names or the index if they are not repeats",
+                          stacklevel=3)
 
 
 def _cell(value) -> str:

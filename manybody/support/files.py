@@ -88,3 +88,39 @@ def atomic_write_text(path: str | Path, text: str, **options) -> None:
 def atomic_write_bytes(path: str | Path, data: bytes, **options) -> None:
     """Write ``data`` to ``path`` atomically."""
     atomic_write(path, lambda fh: fh.write(data), **options)
+
+
+def atomic_write_all(contents: dict[Path, bytes]) -> list[Path]:
+    """Write several files as one step: every content to a temporary file beside its
+    destination first, then one rename each.
+
+    A failure while writing (a full disk, a missing folder) leaves none of the destinations
+    changed and removes the temporary files; only the renames, which do not fail on one file
+    system once the temporary files exist, come after the first destination changes.
+
+    Parameters
+    ----------
+    contents : dict of Path -> bytes
+        Destination -> content.
+
+    Returns
+    -------
+    list of Path
+        The destinations, in the order given.
+    """
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, data in contents.items():
+            path = Path(path)
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            staged.append((Path(name), path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            give_usual_mode(name)
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    return [path for _, path in staged]
