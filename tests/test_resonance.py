@@ -436,3 +436,30 @@ def test_frequency_from_the_fits_is_named_as_such(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "median fitted f0" in err and "no --frequency was given" in err, err
     assert not out.exists()
+
+
+def test_a_sweep_run_refused_by_the_law_fit_writes_nothing_and_overwrite_leaves_no_stale_step(
+        tmp_path, capsys):
+    """One sweep fits, but the law fit needs more points: the sweep step's table and figure were
+    written before the law fit refused (session 25). And a loss-table run that replaces, with
+    --overwrite, the law fit of an earlier --sweeps run removes that run's sweep table and
+    figure, which no longer belong to the results beside them."""
+    from manybody.cli import main
+
+    folder = _sweep_folder(tmp_path / "one", temperatures_mk=(50,))
+    out = tmp_path / "out"
+    assert main(["fit-data", "--sweeps", str(folder), "--out", str(out)]) == 2
+    assert "need more points than parameters" in capsys.readouterr().err
+    assert not out.exists()
+    folder = _sweep_folder(tmp_path / "four", temperatures_mk=(20, 50, 100, 200))
+    assert main(["fit-data", "--sweeps", str(folder), "--frequency", "6GHz", "--no-background",
+                 "--out", str(out)]) == 0
+    assert (out / "resonator_fits.csv").is_file()
+    table = tmp_path / "q.csv"
+    table.write_text("T (mK),Qi\n" + "".join(f"{t},{1e6 / (1 + t / 100)}\n"
+                                            for t in (20, 40, 60, 80, 100, 150, 200)))
+    assert main(["fit-data", str(table), "--frequency", "6GHz", "--out", str(out),
+                 "--overwrite"]) == 0
+    assert "removed the earlier --sweeps run's resonator_fits.csv" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["fit_data.pdf", "fit_data.png",
+                                                     "fit_results.json", "fit_table.txt"]

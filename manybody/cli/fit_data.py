@@ -701,10 +701,13 @@ def run(args: argparse.Namespace) -> int:
     written = plot_comparison(cmp, out / "fit_data",
                               "tan δ" if tables[0].is_loss_tangent else "1/Q")
     text = jsonio.dumps(_record(args, w, gap, tables, cmp, power), indent=1)
+    replaced = (out / "fit_results.json").is_file()  # an earlier run's (with --overwrite)
     atomic_write(out / "fit_results.json", lambda f: f.write(text.encode()))
     atomic_write(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))
     written += [out / "fit_results.json", out / "fit_table.txt"]
     print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
+    if replaced:
+        fit_sweeps.drop_earlier_step(out)
     return 0
 
 
@@ -719,7 +722,9 @@ def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:
                          f"--tmax {args.tmax} K")
     created = _make_out(out)
     try:
-        tables, curves, frequency, sweep_written = fit_sweeps.load_sweeps(args, out)
+        # nothing is written before the law fit has succeeded (a one-sweep run refused by the
+        # law fit left the sweep step's three files: session 25)
+        step, tables, curves, frequency = fit_sweeps.prepare_sweeps(args, out)
         args.frequency = frequency
         w = parse_frequency(frequency)
         check_x_range(curves, w, frequency, args.tmin, args.tmax)
@@ -730,6 +735,7 @@ def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:
     except ValueError as exc:
         _remove_empty(created)
         raise ValueError(cli_message(str(exc))) from None
+    sweep_written = fit_sweeps.write_step(step, out)[1]
     table = format_table(cmp, _error_source(tables))
     print("\n" + table, flush=True)
     power = None

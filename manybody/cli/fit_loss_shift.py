@@ -176,21 +176,21 @@ def _measured(args: argparse.Namespace, load) -> tuple[list, ShiftCurve, float, 
     return curves, shift, w, inputs
 
 
-def _swept(args: argparse.Namespace, out: Path
-           ) -> tuple[list, ShiftCurve, float, list[dict], list[Path]]:
-    """--sweeps ... --joint: fit the sweeps (writing their table and figure into ``out``); the
-    loss curves 1/Qi(T), the shift of the lowest drive power, w, the sweeps' checksums and the
-    files written."""
-    results, csv_path, written = fit_sweeps.fit_and_write(args, out)
+def _swept(args: argparse.Namespace, out: Path):
+    """--sweeps ... --joint: fit the sweeps (nothing written: the step is written by
+    :func:`run_loss_shift` once the joint fit has succeeded); the loss curves 1/Qi(T), the shift
+    of the lowest drive power, w, the sweeps' checksums and the sweep step."""
+    step = fit_sweeps.fit_step(args)
+    results = step.results
     label = fit_sweeps.sweep_label(args)
-    table = loss_table(results, csv_path, label=label)
+    table = loss_table(results, out / "resonator_fits.csv", label=label)
     shifts = shift_curves(results, label=f"{label} f0")
     if len(shifts) > 1:
         print(f"shift fitted: {shifts[0].label} (lowest drive power); the other powers' f0 are in "
               "resonator_fits.csv")
     args.frequency = fit_sweeps.sweep_frequency(args, results)
     return (curves_from_table(table), shifts[0], parse_frequency(args.frequency),
-            fit_sweeps.sweep_inputs(args), written)
+            fit_sweeps.sweep_inputs(args), step)
 
 
 def _simulated(args: argparse.Namespace) -> tuple[list, ShiftCurve, float, list[dict]]:
@@ -361,9 +361,10 @@ def run_loss_shift(args: argparse.Namespace, gap: float | None, load, out_dir, m
     out = out_dir(args, OUTPUTS + (fit_sweeps.SWEEP_OUTPUTS if args.joint else ()))
     created = make_out(out)
     written: list[Path] = []
+    step = None
     try:
         if args.joint:
-            curves, shift, w, inputs, written = _swept(args, out)
+            curves, shift, w, inputs, step = _swept(args, out)
         else:
             curves, shift, w, inputs = (_simulated(args) if args.simulated
                                         else _measured(args, load))
@@ -375,6 +376,8 @@ def run_loss_shift(args: argparse.Namespace, gap: float | None, load, out_dir, m
     except BaseException:
         remove_empty(created)
         raise
+    if step is not None:  # the sweeps' table and figure, now that the joint fit succeeded
+        written = fit_sweeps.write_step(step, out)[1]
     table = format_table(cmp)
     print(table, flush=True)
     written += plot(cmp, out, "loss_shift_fit",
@@ -386,8 +389,11 @@ def run_loss_shift(args: argparse.Namespace, gap: float | None, load, out_dir, m
         record["data"]["shift"]["reference_temperature_K"] = shift.reference_temperature
         record["data"]["shift"]["power"] = shift.power
     text = jsonio.dumps(record, indent=1)
+    replaced = step is None and (out / "loss_shift_results.json").is_file()  # --overwrite
     atomic_write(out / "loss_shift_results.json", lambda f: f.write(text.encode()))
     atomic_write(out / "loss_shift_table.txt", lambda f: f.write((table + "\n").encode()))
     written += [out / "loss_shift_results.json", out / "loss_shift_table.txt"]
     print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
+    if replaced:
+        fit_sweeps.drop_earlier_step(out)
     return 0

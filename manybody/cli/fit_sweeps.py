@@ -49,6 +49,22 @@ from manybody.support.files import atomic_write_all
 SWEEP_OUTPUTS = ("resonator_fits.csv", "resonance_fits.png", "resonance_fits.pdf")
 
 
+def drop_earlier_step(out: Path) -> list[str]:
+    """Remove the sweep step's files of an earlier ``--sweeps`` run from ``out``, once a run from
+    loss tables (or a shift table) has replaced, with ``--overwrite``, the law fit they fed: left
+    beside the new results they read as part of them (session 25). Returns the names removed."""
+    removed = []
+    for name in SWEEP_OUTPUTS:
+        path = out / name
+        if path.is_file():
+            path.unlink()
+            removed.append(name)
+    if removed:
+        print(f"removed the earlier --sweeps run's {', '.join(removed)} (they fed the results "
+              "this run replaced)")
+    return removed
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``--sweeps`` options to the fit-data parser."""
     group = parser.add_argument_group("raw S21 sweeps (instead of loss tables)")
