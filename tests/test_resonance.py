@@ -246,6 +246,15 @@ def test_every_al_sweep_fits_with_plausible_parameters(al_results):
     (shift,) = shift_curves(al_results)
     assert shift.reference_temperature == pytest.approx(0.030)
     assert -2e-5 < shift.shift[-1] < -5e-6  # ~ -17 ppm at 315 mK
+    # a reference temperature is one of the sweeps' (within 5 %) or refused: 5 K took the sweep
+    # at 315 mK, -1 K the one at 30 mK, silently (session 25)
+    (shift,) = shift_curves(al_results, reference_temperature=0.152)
+    assert shift.reference_temperature == pytest.approx(0.150)
+    for bad, words in ((5.0, r"no sweep at power -20 dBm within 5 % of it \(the nearest is at "
+                              r"0\.315 K"), (-1.0, "reference_temperature must be > 0"),
+                       (float("nan"), "reference_temperature must be a finite real number")):
+        with pytest.raises(ValueError, match=words):
+            shift_curves(al_results, reference_temperature=bad)
 
 
 def test_cli_fit_data_sweeps_end_to_end(tmp_path, capsys):

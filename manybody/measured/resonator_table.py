@@ -29,6 +29,7 @@ from manybody.laws.inputs import ShiftCurve
 from manybody.measured.resonance import MAX_MISFIT, ResonanceFit, fit_notch
 from manybody.measured.sweeps import read_sweep
 from manybody.measured.tables import LossTable
+from manybody.support import validate as v
 from manybody.support.files import atomic_write_text
 
 #: Default file-name pattern: the drive power before "dB" or "dBm" and the temperature before
@@ -393,8 +394,8 @@ def shift_curves(results: list[SweepResult], reference_temperature: float | None
     results : list of SweepResult
         From :func:`fit_sweeps`.
     reference_temperature : float, optional
-        T_ref (K): the sweep at the temperature nearest to it is the reference; default the
-        lowest temperature of each power.
+        T_ref (K), > 0: the sweep at the temperature nearest to it is the reference, which must
+        lie within 5 % of it at every power; default the lowest temperature of each power.
     label : str
         Stem of the curves' labels (the power is appended when known).
 
@@ -408,8 +409,12 @@ def shift_curves(results: list[SweepResult], reference_temperature: float | None
     Raises
     ------
     ValueError
-        No unflagged fit; two sweeps at one temperature and power.
+        No unflagged fit; two sweeps at one temperature and power; a reference temperature
+        that is not a positive number, or with no sweep within 5 % of it (session 25: 5 K took
+        the sweep at 0.04 K, -1 K the one at 0.02 K, silently).
     """
+    if reference_temperature is not None:
+        reference_temperature = v.positive("reference_temperature", reference_temperature)
     good = usable(results)
     if not good:
         raise ValueError("every sweep's fit is flagged: no frequency shift")
@@ -422,6 +427,12 @@ def shift_curves(results: list[SweepResult], reference_temperature: float | None
         f0 = np.array([r.fit.f0 for r in rows])
         err = np.array([r.fit.f0_err for r in rows])
         k = 0 if reference_temperature is None else int(np.argmin(np.abs(t - reference_temperature)))
+        if (reference_temperature is not None
+                and abs(t[k] - reference_temperature) > 0.05 * reference_temperature):
+            at = "" if pw is None else f" at power {pw:g} dBm"
+            raise ValueError(f"reference_temperature={reference_temperature:g} K: no sweep{at} "
+                             f"within 5 % of it (the nearest is at {t[k]:g} K; the sweeps span "
+                             f"{t[0]:g}-{t[-1]:g} K)")
         curves.append(ShiftCurve(t, (f0 - f0[k]) / f0[k], err / f0[k],
                                  label if pw is None else f"{label} {pw:g} dBm", pw,
                                  float(t[k])))
