@@ -343,3 +343,21 @@ def test_other_bad_input_is_refused():
         saturated_absorption(energies, np.diag([1.0, -1.0]), 0.5, 0.2, [1e-4], K_PH)
     with pytest.raises(ValueError, match="power_ratio"):
         independent_tls_saturation([-1.0])
+
+
+def test_a_line_that_reaches_no_transition_says_so():
+    """A Gaussian line with phonon-limited widths (micro-kelvin) reaches no transition of a
+    finite system away from the probe frequency: every value was exactly 0 and nothing said so
+    (session 25). A line that does reach one gives no warning."""
+    import warnings
+
+    energies, t = _tls(0.0, 0.05)  # the transition at 0.05 K, the probe at 0.1 K
+    with pytest.warns(RuntimeWarning, match=r"exactly 0 .* gaussian line .*phonon rates alone"):
+        out = saturation_responses(energies, t, [0.1], [0.05, 0.1], [1e-6], K_PH,
+                                   line="gaussian")
+    assert not np.any(out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = saturation_responses(energies, t, [0.1], [0.05, 0.1], [1e-6], K_PH,
+                                   dephasing_rate=1e10, line="lorentzian")
+    assert np.all(out > 0)

@@ -45,6 +45,7 @@ Pauli equation drops, matter). Degenerate levels are first rotated as in
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from scipy.linalg import lu_factor, lu_solve
@@ -293,11 +294,24 @@ def saturation_responses(
     t = v.positive_array("temperatures", temperatures)
     e0 = drive_amplitudes(amplitudes)
     out = np.empty((t.size, w.size, e0.size))
+    widest = 0.0
     for i, temp in enumerate(t):
         for j, freq in enumerate(w):
-            out[i, j] = saturated_absorption(
+            result = saturated_absorption(
                 energies, stress_elements, freq, temp, e0, rate_prefactor,
-                stress_scale=stress_scale, dephasing_rate=dephasing_rate, line=line)["absorption"]
+                stress_scale=stress_scale, dephasing_rate=dephasing_rate, line=line)
+            out[i, j] = result["absorption"]
+            widest = max(widest, float(np.max(result["dephasing"])) / OMEGA_PER_KELVIN)
+    if not np.any(out) and np.any(np.asarray(stress_elements)):
+        # a Gaussian line with phonon-limited widths (micro-kelvin) reaches no transition of a
+        # finite system: every value was exactly 0 and nothing said so (session 25)
+        warnings.warn(
+            f"saturation: the absorption is exactly 0 at every temperature, frequency and "
+            f"amplitude: no transition lies within the {line} line of the probe frequencies "
+            f"(widest line width {widest:.3g} K, 1/T2 from the phonon rates"
+            + (f" plus dephasing_rate={dephasing_rate:g} s^-1" if dephasing_rate else
+               " alone") + "); give probe.saturation.dephasing_rate (e.g. 1e9 s^-1 = 7.6 mK)",
+            RuntimeWarning, stacklevel=2)
     return out
 
 
