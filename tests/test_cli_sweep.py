@@ -329,3 +329,15 @@ def test_warnings_of_a_run_are_one_line_naming_the_realisation_in_workers_too(tm
     assert all(pattern.match(line) for line in lines), proc.stderr
     seen = {line.split(": rung")[0] for line in lines}
     assert len(seen) == 4  # every (point, realisation) named
+
+
+def test_an_output_that_is_not_a_regular_file_is_refused_even_with_overwrite(tmp_path, capsys):
+    """--overwrite replaced /dev/null with a regular file (session 25): an output that exists and
+    is not a regular file (a device, FIFO or socket) is refused before anything is computed."""
+    spec_path = write_spec(tmp_path)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    status, _, err = run_cli(["run", spec_path, "-o", fifo, "--overwrite", "--no-progress"],
+                             capsys)
+    assert status == 2 and "is not a regular file" in err and "Traceback" not in err
+    assert fifo.is_fifo() and not checkpoint_dir(fifo).exists()

@@ -260,9 +260,12 @@ def test_a_failing_realisation_is_named_with_its_sweep_point(monkeypatch):
 
 
 def test_a_checkpoint_without_finished_tasks_takes_the_corrected_spec(tmp_path, monkeypatch):
-    """A run that failed before its first task (e.g. too few moments for a realisation) leaves a
-    checkpoint with nothing finished: the corrected spec runs on it instead of being refused as
-    a changed spec, and a later change with finished tasks is refused again."""
+    """A run that failed before its first task finished (e.g. too few moments for a realisation)
+    removes its checkpoint (session 25: an empty one was left); one with nothing finished that
+    is left over (a killed run) takes the corrected spec instead of being refused as a changed
+    spec, and a later change with finished tasks is refused again."""
+    from manybody.runs.checkpoint import Checkpoint
+
     out = tmp_path / "run.nc"
 
     def failing(*args, **kwargs):
@@ -272,6 +275,10 @@ def test_a_checkpoint_without_finished_tasks_takes_the_corrected_spec(tmp_path, 
     with pytest.raises(ValueError, match="too few moments"):
         run_sweep(make_spec(seed=12), output=out, chunk_size=1)
     monkeypatch.undo()
+    assert not checkpoint_dir(out).exists()
+    left_over = Checkpoint(checkpoint_dir(out), make_spec(seed=12), 1)  # as a killed run leaves
+    left_over.open()
+    left_over.close()
     tasks = checkpoint_dir(out) / "tasks"
     assert tasks.is_dir() and not list(tasks.glob("*.npz"))
     with pytest.raises(Interrupt):

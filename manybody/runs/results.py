@@ -252,7 +252,7 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
     Raises
     ------
     ValueError
-        ``path`` is a directory.
+        ``path`` is a directory, or exists and is not a regular file.
     FileExistsError
         ``path`` exists and ``overwrite`` is False.
     NotADirectoryError
@@ -263,6 +263,9 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"output {str(path)!r} is a directory; give a file name")
+    if path.exists() and not path.is_file():  # --overwrite replaced /dev/null (session 25)
+        raise ValueError(f"output {str(path)!r} exists and is not a regular file (a device, "
+                         "pipe or socket); give a file name")
     if path.exists() and not overwrite:
         raise FileExistsError(f"output {str(path)!r} already exists; pass overwrite=True "
                               "(--overwrite) to replace it")

@@ -240,7 +240,11 @@ def run_sweep(
             _save(ds, output, overwrite, state.checkpoint)
     except BaseException:
         if state.checkpoint is not None:
-            state.checkpoint.close()
+            if state.results:  # finished work is kept
+                state.checkpoint.close()
+            else:  # nothing finished (e.g. an unreachable dask scheduler): leave no empty
+                # checkpoint directory behind (session 25)
+                state.checkpoint.remove()
         raise
     finally:
         if bar is not None:
