@@ -1136,6 +1136,24 @@ def test_observe_chebyshev_refuses_observables_that_need_eigenstates():
         observe(rm_model(4), 1, 0, FakeProbe(), SolverParams(method="chebyshev"))
 
 
+def test_spacing_ratio_under_chebyshev_is_nan_with_a_warning_at_preflight():
+    """The Chebyshev solver has no spectrum: spacing_ratio is NaN, and a run said nothing about
+    it (a tester, session 25). The preflight of the point warns; the value stays NaN."""
+    from manybody.simulation.solvers.chebyshev.solver import check_point
+
+    class FakeProbe:
+        frequencies, temperatures = (0.2,), (0.1,)
+        broadening = Broadening(width=ETA)
+        observables = ("absorption", "spacing_ratio")
+
+    with pytest.warns(UserWarning, match="'spacing_ratio' needs the full spectrum.*NaN"):
+        check_point(rm_model(4), FakeProbe(), SolverParams(method="chebyshev"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = observe(rm_model(4), 1, 0, FakeProbe(), SolverParams(method="chebyshev"))
+    assert np.isnan(raw["spacing_ratio"])
+
+
 # ---------------------------------------------------------------------------------------------
 # error bars include the truncation error
 

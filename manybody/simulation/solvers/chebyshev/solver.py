@@ -834,6 +834,12 @@ def check_point(model, probe, solver) -> None:
     check_inputs(probe.frequencies, probe.temperatures, probe.broadening)
     build_ladder(np.asarray(probe.temperatures), solver.chebyshev)
     check_chebyshev_memory(model, solver.chebyshev)
+    if "spacing_ratio" in probe.observables:  # NaN in the results, and nothing said so (a
+        # tester, session 25); one message for every such point (the warnings module shows it
+        # once)
+        warnings.warn("probe.observables 'spacing_ratio' needs the full spectrum, which the "
+                      "chebyshev solver does not compute: it is NaN where that solver runs; use "
+                      "solver.method = 'dense' for it (or drop it)", UserWarning, stacklevel=2)
 
 
 def route(model, solver) -> str:
