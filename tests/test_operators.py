@@ -322,3 +322,32 @@ def test_dense_build_without_random_matrix_is_quspin_h_and_diagonal_t():
     np.testing.assert_allclose(h, h_ref.toarray(), rtol=0, atol=1e-14 * np.abs(h).max())
     assert t.format == "csr" and t.nnz == np.count_nonzero(t.diagonal()) == t_ref.nnz
     np.testing.assert_allclose(t.toarray(), t_ref.toarray(), rtol=0, atol=1e-14 * abs(t).max())
+
+
+@pytest.mark.parametrize("growth_temperature", [1e-5, 1e-9])
+def test_exponential_levels_with_a_steep_density_are_finite(growth_temperature):
+    """rho ~ exp(E / T_s) on [0, W] with W / T_s above ~710: e^{W/T_s} overflowed, the levels
+    were inf and the eigensolver failed with a LAPACK message (session 25). The levels stay in
+    [0, W], sorted, crowding towards W as the density says."""
+    from manybody.simulation.random_matrices import prescribed_levels
+
+    levels = prescribed_levels("exponential", 256, 0.1, np.random.default_rng(3),
+                               growth_temperature)
+    assert np.all(np.isfinite(levels)) and np.all(np.diff(levels) >= 0)
+    assert levels.min() >= 0.0 and levels.max() <= 0.1
+    # the median distance below W is T_s ln 2 (an exponential density, cut at 0 far away)
+    assert np.median(0.1 - levels) == pytest.approx(growth_temperature * np.log(2), rel=0.2)
+
+
+def test_exponential_levels_are_continuous_across_the_overflow_switch():
+    """Both forms of the inverse cumulative distribution give the same levels (the stable one
+    takes over at W / T_s = 700)."""
+    from manybody.simulation import random_matrices as rm
+
+    for ratio in (699.0, 701.0):
+        levels = rm.prescribed_levels("exponential", 64, 0.1, np.random.default_rng(1),
+                                      0.1 / ratio)
+        u = rm.semicircle_cdf(rm.goe_levels(64, np.random.default_rng(1)))
+        with np.errstate(divide="ignore"):
+            stable = 0.1 + (0.1 / ratio) * np.logaddexp(np.log(u), np.log1p(-u) - ratio)
+        np.testing.assert_allclose(levels, stable, rtol=0, atol=1e-15)

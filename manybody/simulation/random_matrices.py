@@ -78,6 +78,10 @@ def semicircle_cdf(energy: np.ndarray) -> np.ndarray:
     return 0.5 + (e * np.sqrt(1.0 - e * e) + np.arcsin(e)) / np.pi
 
 
+#: W / T_s above which e^{W/T_s} is not formed (float64 overflows at 709.8).
+_EXP_LIMIT = 700.0
+
+
 def prescribed_levels(
     density: str,
     dim: int,
@@ -119,8 +123,13 @@ def prescribed_levels(
     if density == "flat":
         return bandwidth * u
     ratio = bandwidth / growth_temperature
-    # inverse CDF of rho ~ exp(E/T_s) on [0, W]: E = T_s ln(1 + u (e^{W/T_s} - 1))
-    return growth_temperature * (np.log1p(u * np.expm1(ratio)))
+    if ratio < _EXP_LIMIT:
+        # inverse CDF of rho ~ exp(E/T_s) on [0, W]: E = T_s ln(1 + u (e^{W/T_s} - 1))
+        return growth_temperature * (np.log1p(u * np.expm1(ratio)))
+    # the same as W + T_s ln(u + (1 - u) e^{-W/T_s}), where e^{W/T_s} overflows (W/T_s > 700:
+    # a growth_temperature of 1e-5 K gave inf levels and a LAPACK failure, session 25)
+    with np.errstate(divide="ignore"):  # ln 0 at u = 0 or 1: logaddexp takes -inf
+        return bandwidth + growth_temperature * np.logaddexp(np.log(u), np.log1p(-u) - ratio)
 
 
 def eth_matrix(
