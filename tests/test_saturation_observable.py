@@ -58,6 +58,7 @@ def test_specs_without_the_drive_keep_their_dict():
     ({"amplitudes": [1e-4, math.nan]}, r"probe\.saturation\.amplitudes"),
     ({"amplitudes": [math.inf]}, r"probe\.saturation\.amplitudes"),
     ({"amplitudes": []}, r"probe\.saturation\.amplitudes"),
+    ({"amplitudes": [1e-6, 1e-6]}, r"probe\.saturation\.amplitudes has repeated values"),
     ({"dephasing_rate": 0.0}, r"probe\.saturation\.dephasing_rate must be > 0.*Lorentzian"),
     ({"dephasing_rate": -1.0}, r"probe\.saturation\.dephasing_rate"),
     ({"line": "voigt"}, r"probe\.saturation\.line"),

@@ -589,3 +589,15 @@ def test_spec_file_with_a_byte_order_mark_reads_and_an_empty_one_is_named(tmp_pa
     empty.write_text("\n  \n")
     with pytest.raises(ValueError, match=f"{re.escape(str(empty))} is empty"):
         RunSpec.from_toml(empty)
+
+
+def test_a_numeric_phonon_bath_can_be_swept_beside_a_preset_name():
+    """model.equilibration.bath takes a preset name or K_ph (s^-1 K^-3); a sweep of numbers was
+    refused as 'values must be strings' (session 25). The parameter's own check still applies."""
+    model = {"n_tls": 3, "equilibration": {"measurement_time": 1e-3, "bath": 1e8}}
+    spec = RunSpec.from_dict(_spec(model=model,
+                                   sweep={"model.equilibration.bath": ["a-SiO2", 1e8, 200000000]}))
+    baths = [params.equilibration.bath for _, params, _ in spec.points()]
+    assert baths == ["a-SiO2", 1e8, 2e8]
+    with pytest.raises(ValueError, match=r"equilibration\.bath.*must be > 0"):
+        RunSpec.from_dict(_spec(model=model, sweep={"model.equilibration.bath": [1e8, -1.0]}))

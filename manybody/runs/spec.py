@@ -172,11 +172,18 @@ def axis_units(key: str, spec: RunSpec | None = None) -> str:
     return units
 
 
+#: Sweepable parameters that take a name or a number.
+_NAME_OR_NUMBER = ("model.equilibration.bath",)
+
+
 def _coerce(key: str, value: Any) -> Any:
     """Check one sweep value is a scalar of the parameter's type; ints become floats for floats."""
     default = SWEEPABLE[key]
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise TypeError(f"sweep[{key!r}] values must be numbers or strings, got {value!r}")
+    if key in _NAME_OR_NUMBER:  # a preset name or a number (equilibration.bath: K_ph); the
+        # parameter's own check decides (a numeric bath could not be swept: session 25)
+        return float(value) if isinstance(value, int) else value
     if isinstance(default, float) and isinstance(value, int):
         return float(value)
     if isinstance(default, str) and not isinstance(value, str):
