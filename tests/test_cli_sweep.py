@@ -341,3 +341,26 @@ def test_an_output_that_is_not_a_regular_file_is_refused_even_with_overwrite(tmp
                              capsys)
     assert status == 2 and "is not a regular file" in err and "Traceback" not in err
     assert fifo.is_fifo() and not checkpoint_dir(fifo).exists()
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    (["--chunk-size", "100000000"], "--chunk-size must be an integer between 1 and"),
+    (["--jobs", "5000"], "--jobs must be an integer between 1 and 4096, got 5000"),
+    (["--jobs", "2", "--blas-threads", "64"], "--jobs x --blas-threads = 2 x 64 exceeds"),
+    (["--backend", "dask", "--scheduler", "notanaddress"],
+     "--scheduler 'notanaddress': missing port number"),
+])
+def test_run_errors_name_the_options_not_the_library_arguments(tmp_path, capsys, extra, words):
+    """The library's argument names (chunk_size, n_jobs, overwrite=True) were printed to
+    command-line users (session 25)."""
+    pytest.importorskip("dask.distributed")
+    spec_path = write_spec(tmp_path)
+    status, _, err = run_cli(["run", spec_path, "-o", tmp_path / "o.nc", "--no-progress",
+                              *extra], capsys)
+    assert status == 2 and words in err, err
+    assert "n_jobs" not in err and "chunk_size" not in err
+    (tmp_path / "old.nc").write_text("")
+    status, _, err = run_cli(["run", spec_path, "-o", tmp_path / "old.nc", "--no-progress"],
+                             capsys)
+    assert status == 2 and "already exists; pass --overwrite to replace it" in err
+    assert not list(tmp_path.glob("*.checkpoint"))

@@ -44,6 +44,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+#: The library's names of run_sweep's arguments in its messages, as the options a command-line
+#: user types (session 25: "pass overwrite=True (--overwrite)", "chunk_size must be ...").
+CLI_WORDS = (
+    ("pass overwrite=True (--overwrite)", "pass --overwrite"),
+    ("chunk_size must", "--chunk-size must"),
+    ("n_jobs x blas_threads", "--jobs x --blas-threads"),
+    ("n_jobs must", "--jobs must"),
+    ("blas_threads must", "--blas-threads must"),
+    ("backend must", "--backend must"),
+)
+
+
+def cli_words(message: str, scheduler: str | None = None) -> str:
+    """``message`` with the library's argument names replaced by the options (:data:`CLI_WORDS`);
+    a message about the scheduler's address names ``--scheduler``."""
+    for api, cli in CLI_WORDS:
+        message = message.replace(api, cli)
+    if scheduler and repr(scheduler) in message and "scheduler" not in message:
+        message = f"--scheduler {scheduler!r}: {message}"
+    return message
+
+
 def run(args: argparse.Namespace) -> int:
     """Run a sweep; return the exit status."""
     from manybody.runs.spec import RunSpec  # heavy: only when the command runs
@@ -63,6 +85,11 @@ def run(args: argparse.Namespace) -> int:
                        chunk_size=args.chunk_size)
     except ImportError as exc:  # e.g. dask not installed
         raise ValueError(str(exc)) from None
+    except (ValueError, TypeError, FileExistsError) as exc:
+        message = cli_words(str(exc), args.scheduler)
+        if message != str(exc):
+            raise type(exc)(message) from None
+        raise
     a = ds.attrs
     counts = spec.realisation_counts
     per_point = (f"{counts.min()}-{counts.max()}" if counts.min() != counts.max()
