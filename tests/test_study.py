@@ -593,3 +593,13 @@ def test_only_run_into_a_folder_with_another_summary_is_refused_before_work(tmp_
     (tmp_path / "summary.json").write_text(json.dumps([{"study": "finite_size"}]))
     (tmp_path / "velocity_slopes.json").write_text("[]")
     _check_partial_output(tmp_path, ("finite_size",))
+
+
+def test_study_with_an_empty_output_is_refused(tmp_path, monkeypatch, capsys):
+    """-o '' wrote the study into the working directory and said 'results ... in /'."""
+    from manybody.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["study", "--tiny", "-o", ""]) == 2
+    assert "--output must name a directory" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

@@ -41,6 +41,8 @@ def run(args) -> int:
     """Entry point of ``manybody study``: run, then print the summary table."""
     from manybody.study.run import execute_study  # heavy: only when the command runs
 
+    if not str(args.output).strip():  # it wrote into the working directory and said "in /"
+        raise ValueError("--output must name a directory (e.g. results/study), got ''")
     try:
         execute_study(args.output, args.size, args.jobs, tuple(args.only) if args.only else None,
                       progress=True, figures=not args.no_figures, backend=args.backend,
