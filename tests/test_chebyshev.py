@@ -1136,6 +1136,27 @@ def test_observe_chebyshev_refuses_observables_that_need_eigenstates():
         observe(rm_model(4), 1, 0, FakeProbe(), SolverParams(method="chebyshev"))
 
 
+def test_a_long_plan_for_a_small_system_warns(monkeypatch):
+    """n_moments = 8192 at D = 16 planned ten hours and 16 GB and started silently (a tester,
+    session 25): a plan over LONG_PLAN_SECONDS at D <= 4096 warns and names dense ED (here the
+    threshold is lowered, so that a small solve crosses it)."""
+    from manybody.simulation.solvers.chebyshev import solver as cheb
+
+    class FakeProbe:
+        frequencies, temperatures = (0.2,), (0.1,)
+        broadening = Broadening(width=ETA)
+        observables = ("absorption",)
+
+    monkeypatch.setattr(cheb, "LONG_PLAN_SECONDS", -1.0)
+    with pytest.warns(RuntimeWarning, match=r"plan for D = 16 is estimated .*solver\.method = "
+                                            r"'dense'"):
+        observe(rm_model(4), 1, 0, FakeProbe(), SolverParams(method="chebyshev"))
+    monkeypatch.setattr(cheb, "LONG_PLAN_SECONDS", 600.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        observe(rm_model(4), 1, 0, FakeProbe(), SolverParams(method="chebyshev"))
+
+
 def test_spacing_ratio_under_chebyshev_is_nan_with_a_warning_at_preflight():
     """The Chebyshev solver has no spectrum: spacing_ratio is NaN, and a run said nothing about
     it (a tester, session 25). The preflight of the point warns; the value stays NaN."""

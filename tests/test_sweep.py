@@ -258,6 +258,13 @@ def test_a_failing_realisation_is_named_with_its_sweep_point(monkeypatch):
     with pytest.raises(Custom, match="^x$"):
         run_sweep(make_spec(), chunk_size=1)
 
+    def lapack(*args, **kwargs):  # LAPACK's failures name no parameter: the task is named
+        raise np.linalg.LinAlgError("The algorithm failed to compute an eigenvalue")
+
+    monkeypatch.setattr(pipeline, "observe", lapack)
+    with pytest.raises(np.linalg.LinAlgError, match=r"^realisation 0: The algorithm failed"):
+        run_sweep(make_spec(sweep={}), chunk_size=1)
+
 
 def test_a_checkpoint_without_finished_tasks_takes_the_corrected_spec(tmp_path, monkeypatch):
     """A run that failed before its first task finished (e.g. too few moments for a realisation)

@@ -90,7 +90,9 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
                     with computing(prefix):  # a warning under the command line names it
                         results.append(pipeline.observe(params, seed, r, probe, solver))
                 except (ValueError, MemoryError) as exc:
-                    if type(exc) not in (ValueError, MemoryError):  # subclasses keep their form
+                    # subclasses keep their form, but for LAPACK's failures (whose message names
+                    # no parameter: session 25)
+                    if type(exc) not in (ValueError, MemoryError, np.linalg.LinAlgError):
                         raise
                     raise type(exc)(f"{prefix}: {exc}") from exc
     finally:

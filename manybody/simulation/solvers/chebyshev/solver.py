@@ -178,6 +178,8 @@ log = logging.getLogger(__name__)
 CHEBYSHEV_OBSERVABLES = ("absorption", "velocity_shift", "specific_heat")
 #: Below this dimension BLAS runs single-threaded inside the solver (small products only lose).
 SMALL_DIMENSION = 4096
+#: A plan longer than this (s) for a dimension up to SMALL_DIMENSION warns (dense ED is seconds).
+LONG_PLAN_SECONDS = 600.0
 #: ``chebyshev.operator = "auto"`` applies H matrix-free above this dimension (N >= 13), where the
 #: sparse products are memory-bound and run one vector at a time; below it both take milliseconds
 #: and "auto" keeps the sparse path, whose results are the recorded ones bit for bit (the
@@ -543,6 +545,14 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
     log.info("chebyshev plan: D=%d, rungs %s, moments %s, %.2f GB, ~%.0f s", dim,
              [round(r.temperature, 6) for r in plan.rungs], [r.n_moments for r in plan.rungs],
              plan.memory_bytes / 2**30, plan.seconds)
+    if dim <= SMALL_DIMENSION and plan.seconds > LONG_PLAN_SECONDS:
+        # n_moments = 8192 at D = 16 planned ten hours and 16 GB and started silently (a tester,
+        # session 25); dense ED of such a system takes seconds
+        warnings.warn(
+            f"the chebyshev plan for D = {dim} is estimated at {plan.seconds / 3600:.2g} h and "
+            f"{plan.memory_bytes / 2**30:.3g} GB ({max(r.n_moments for r in plan.rungs)} "
+            "moments); dense ED of a system this small takes seconds: use solver.method = "
+            "'dense' (or fewer chebyshev.n_moments)", RuntimeWarning, stacklevel=2)
     n_t, n_w = t.size, w.size
     values = {"abs": np.zeros((n_t, n_w)), "vel": np.zeros((n_t, n_w)), "heat": np.zeros(n_t)}
     statistical = {k: np.zeros_like(a) for k, a in values.items()}
