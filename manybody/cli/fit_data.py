@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from manybody.cli import fit_loss_shift, fit_sweeps
+from manybody.cli.x_range import X_HIGH, X_LOW, check_x_range  # noqa: F401 (public here too)
 from manybody.laws.inputs import (
     BCS_RATIO,
     ERROR_MODELS,
@@ -126,39 +127,6 @@ def cli_message(message: str) -> str:
     for api, cli in CLI_NAMES:
         message = message.replace(api, cli)
     return message
-
-
-#: Outside this x = w/T range tanh(x/2) and 1 - e^-x cannot be told apart.
-X_LOW, X_HIGH = 0.05, 50.0
-
-
-def check_x_range(curves, w: float, frequency: str, tmin: float | None = None,
-                  tmax: float | None = None) -> None:
-    """Refuse data whose x = w/T lies entirely outside [0.05, 50] (a unit mistake); warn when
-    most points do."""
-    t = np.concatenate([c.temperature for c in curves])
-    t = t[(t >= (tmin or 0.0)) & (t <= (tmax or np.inf))]
-    if t.size == 0:
-        return
-    x = w / t
-    lo, hi = float(x.min()), float(x.max())
-    span = (f"x = w/T runs from {lo:.3g} to {hi:.3g} (w = {w:.4g} K from --frequency "
-            f"{frequency!r}, T from {t.min():.4g} to {t.max():.4g} K)")
-    if hi < X_LOW:
-        raise ValueError(
-            f"{span}: all x < {X_LOW:g}, where tanh(x/2) and 1 - e^-x cannot be told apart; "
-            "the temperatures are far too high for this frequency: a temperature column in mK "
-            "labelled K (e.g. 'T (K)' holding 50-300), or the frequency in the wrong unit?")
-    if lo > X_HIGH:
-        raise ValueError(
-            f"{span}: all x > {X_HIGH:g}, where tanh(x/2) and 1 - e^-x cannot be told apart; "
-            "the temperatures are far too low for this frequency: a temperature column in K "
-            "labelled mK (e.g. 'T (mK)' holding 0.05-0.3), or the frequency in the wrong unit?")
-    outside = int(np.sum((x < X_LOW) | (x > X_HIGH)))
-    if 2 * outside > x.size:
-        print(f"manybody fit-data: warning: {outside} of {x.size} points have x outside "
-              f"[{X_LOW:g}, {X_HIGH:g}], where the laws cannot be told apart ({span}); check the "
-              "temperature and frequency units", file=sys.stderr)
 
 
 #: Indeterminate reasons meaning the design cannot determine the parameters at all.

@@ -20,15 +20,14 @@ temporary files first, then one rename each), so a refused or failed sweep step 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
-import io
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.x_range import check_x_range
 from manybody.measured.resonance import MAX_MISFIT
 from manybody.measured.resonance_figures import render_resonance_fits, representative
 from manybody.measured.resonator_table import (
@@ -278,15 +277,9 @@ def _check_x_range(args: argparse.Namespace, curves: list, frequency: str, given
     """fit-data's refusal of temperatures far from the frequency (x = w/T outside [0.05, 50]),
     before the sweep step writes, naming where the frequency came from (fit-data repeats the
     check, and prints its warning, after this step)."""
-    from manybody.cli.fit_data import check_x_range  # fit-data imports this module
     from manybody.laws.inputs import parse_frequency
 
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):  # fit-data prints the warning itself
-            check_x_range(curves, parse_frequency(frequency), frequency, args.tmin, args.tmax)
-    except ValueError as exc:
-        if given:
-            raise
-        raise ValueError(str(exc).replace(f"from --frequency {frequency!r}",
-                                          f"from the median fitted f0 {frequency}, as no "
-                                          "--frequency was given")) from None
+    source = None if given else (f"the median fitted f0 {frequency}, as no --frequency was "
+                                 "given")
+    check_x_range(curves, parse_frequency(frequency), frequency, args.tmin, args.tmax,
+                  source=source, quiet=True)

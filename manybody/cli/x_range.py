@@ -1,0 +1,67 @@
+"""fit-data's check that the data's x = hbar w / k_B T can tell the loss laws apart (used by the
+loss-table, sweep and joint paths; its own module so that the sweep step can call it before it
+writes without importing fit-data, which imports the sweep step)."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+__all__ = ["X_HIGH", "X_LOW", "check_x_range"]
+
+#: Outside this x = w/T range tanh(x/2) and 1 - e^-x cannot be told apart.
+X_LOW, X_HIGH = 0.05, 50.0
+
+
+def check_x_range(curves, w: float, frequency: str, tmin: float | None = None,
+                  tmax: float | None = None, *, source: str | None = None,
+                  quiet: bool = False) -> None:
+    """Refuse data whose x = w/T lies entirely outside [X_LOW, X_HIGH] (a unit mistake); warn on
+    stderr (unless ``quiet``) when most points do.
+
+    Parameters
+    ----------
+    curves : sequence of LossCurve
+        The data (temperatures in K).
+    w : float
+        Frequency (K).
+    frequency : str
+        The frequency as the user gave it, for messages.
+    tmin, tmax : float, optional
+        The fit window (K).
+    source : str, optional
+        Where the frequency came from, for messages (default: "--frequency 'F'"; the sweep
+        step names the median fitted f0 when no --frequency was given).
+    quiet : bool
+        No warning (the caller repeats the check and warns itself).
+
+    Raises
+    ------
+    ValueError
+        Every x below X_LOW or above X_HIGH, naming the likely unit mistake.
+    """
+    t = np.concatenate([c.temperature for c in curves])
+    t = t[(t >= (tmin or 0.0)) & (t <= (tmax or np.inf))]
+    if t.size == 0:
+        return
+    x = w / t
+    lo, hi = float(x.min()), float(x.max())
+    where = source if source is not None else f"--frequency {frequency!r}"
+    span = (f"x = w/T runs from {lo:.3g} to {hi:.3g} (w = {w:.4g} K from {where}, T from "
+            f"{t.min():.4g} to {t.max():.4g} K)")
+    if hi < X_LOW:
+        raise ValueError(
+            f"{span}: all x < {X_LOW:g}, where tanh(x/2) and 1 - e^-x cannot be told apart; "
+            "the temperatures are far too high for this frequency: a temperature column in mK "
+            "labelled K (e.g. 'T (K)' holding 50-300), or the frequency in the wrong unit?")
+    if lo > X_HIGH:
+        raise ValueError(
+            f"{span}: all x > {X_HIGH:g}, where tanh(x/2) and 1 - e^-x cannot be told apart; "
+            "the temperatures are far too low for this frequency: a temperature column in K "
+            "labelled mK (e.g. 'T (mK)' holding 0.05-0.3), or the frequency in the wrong unit?")
+    outside = int(np.sum((x < X_LOW) | (x > X_HIGH)))
+    if 2 * outside > x.size and not quiet:
+        print(f"manybody fit-data: warning: {outside} of {x.size} points have x outside "
+              f"[{X_LOW:g}, {X_HIGH:g}], where the laws cannot be told apart ({span}); check the "
+              "temperature and frequency units", file=sys.stderr)
