@@ -364,3 +364,11 @@ def test_run_errors_name_the_options_not_the_library_arguments(tmp_path, capsys,
                              capsys)
     assert status == 2 and "already exists; pass --overwrite to replace it" in err
     assert not list(tmp_path.glob("*.checkpoint"))
+
+
+def test_a_file_where_the_checkpoint_goes_is_named(tmp_path, capsys):
+    """'[Errno 20] Not a directory: ...checkpoint/tasks' before (a reviewer, session 25)."""
+    spec_path = write_spec(tmp_path)
+    checkpoint_dir(tmp_path / "o.nc").write_text("")
+    status, _, err = run_cli(["run", spec_path, "-o", tmp_path / "o.nc", "--no-progress"], capsys)
+    assert status == 2 and "is a file; move it away" in err and "Errno" not in err

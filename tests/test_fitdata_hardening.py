@@ -189,7 +189,7 @@ def test_given_errors_are_used_as_absolute_sigma(tmp_path, capsys):
 def test_files_with_and_without_errors_are_not_mixed(tmp_path, capsys):
     a = _write(tmp_path, "a.csv", _table(T, 1 / (1e-6 * law_tls(W / T)), np.full(T.size, 1e3),
                                          header="T (mK);Qi;Qi error"))
-    b = _write(tmp_path, "b.csv", _table(T, 1 / (1e-6 * law_tls(W / T))))
+    b = _write(tmp_path, "b.csv", _table(T, 1 / (1.01e-6 * law_tls(W / T))))  # another curve
     assert _main([str(a), str(b), "--frequency", "5.6GHz", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "give(s) an error column but" in err and "b.csv" in err and err.count("\n") == 1
@@ -628,6 +628,10 @@ def test_ragged_line_numbers_count_comment_lines(tmp_path):
 @pytest.mark.parametrize(("header", "factor", "is_q"), [
     ("tan d (ppm)", 1e-6, False), ("loss (1e-6)", 1e-6, False), ("1/Q [x10^-6]", 1e-6, False),
     ("loss (%)", 1e-2, False), ("Qi (x10^5)", 1e5, True), ("Qi (1e6)", 1e6, True),
+    # without brackets (a reviewer, session 25: read as plain numbers)
+    ("tan d ppm", 1e-6, False), ("loss x 1e-6", 1e-6, False), ("loss in %", 1e-2, False),
+    ("loss*1e-6", 1e-6, False), ("1/Q / ppm", 1e-6, False), ("loss_ppm", 1e-6, False),
+    ("Qi x 10^5", 1e5, True),
 ])
 def test_a_scale_in_the_loss_header_is_applied(tmp_path, header, factor, is_q):
     """A loss column in ppm, percent or a power of ten was read as plain numbers: 'tan d (ppm)'
@@ -640,10 +644,11 @@ def test_a_scale_in_the_loss_header_is_applied(tmp_path, header, factor, is_q):
     np.testing.assert_allclose(table.loss, expected, rtol=1e-12)
 
 
-@pytest.mark.parametrize("header", ["Qi (ppm)", "Qi (%)", "1/Q (Hz)", "tan delta (dB)"])
+@pytest.mark.parametrize("header", ["Qi (ppm)", "Qi (%)", "1/Q (Hz)", "tan delta (dB)",
+                                    "Qi ppm", "Qi in %"])
 def test_a_unit_that_is_not_dimensionless_is_refused_naming_the_column(tmp_path, header):
     text = f"T (mK),{header}\n20,1.2\n40,1.3\n60,1.4\n"
-    with pytest.raises(ValueError, match="the unit in its header is not one of") as err:
+    with pytest.raises(ValueError, match="the unit in its header is not a unit of the") as err:
         read_loss_table(_write(tmp_path, "bad.csv", text))
     assert repr(header) in str(err.value)
 
@@ -721,7 +726,7 @@ def test_a_fit_scales_with_the_loss_errors_included(scale):
 def test_fit_loss_names_its_own_options_and_takes_one_sigma_for_all(tmp_path):
     loss = 1e-6 * np.tanh(W / (2 * T)) + 2e-7
     with pytest.raises(TypeError, match=r"fit_loss\(\) got unexpected keyword argument\(s\) "
-                                        r"'bogus'; its options are law, background"):
+                                        r"'bogus'; its keywords are sigma, power, label, law, "):
         fit_loss(T, loss, W, bogus=3)
     one = fit_loss(T, loss, W, sigma=1e-8, law="tls")
     every = fit_loss(T, loss, W, sigma=np.full(T.size, 1e-8), law="tls")
@@ -734,3 +739,64 @@ def test_velocity_slopes_refuse_complex_input():
     t = np.geomspace(0.03, 1.0, 24)
     with pytest.raises(TypeError, match="dv must be real numbers, got an array of dtype complex"):
         fit_velocity_slopes(t, np.log(t) + 0j, None)
+
+
+def test_error_units_beside_a_value_in_percent_and_errors_of_q_in_ppm(tmp_path):
+    """An error column in % beside a loss in % is in the same unit (it was taken as a percent of
+    each value); an error of Q in ppm is refused as Q in ppm is (it was an absolute 1e-6 of Q)."""
+    rows = "".join(f"{t},{v},0.001\n" for t, v in zip((20, 40, 60, 80), (1e-4, 2e-4, 3e-4, 4e-4),
+                                                       strict=True))
+    table = read_loss_table(_write(tmp_path, "p.csv", "T (mK),loss (%),loss error (%)\n" + rows))
+    np.testing.assert_allclose(table.loss, [1e-6, 2e-6, 3e-6, 4e-6], rtol=1e-12)
+    np.testing.assert_allclose(table.sigma, 1e-5, rtol=1e-12)
+    rows = "".join(f"{t},1e6,10\n" for t in (20, 40, 60, 80))
+    with pytest.raises(ValueError, match=r"'Qi error \(ppm\)': the unit in its header is not"):
+        read_loss_table(_write(tmp_path, "q.csv", "T (mK),Qi,Qi error (ppm)\n" + rows))
+
+
+def test_velocity_errors_in_percent_or_their_own_scale(tmp_path):
+    """--velocity read 'dv/v error (%)' as absolute errors in the shift's unit (a reviewer,
+    session 25); an error column with a scale of its own is converted to the shift's."""
+    from manybody.measured.velocity import read_velocity_table
+
+    shift = np.array([1.0, 2.0, -3.0, 4.0])
+    body = "".join(f"{t},{s},10\n" for t, s in zip((0.1, 0.2, 0.3, 0.4), shift, strict=True))
+    table = read_velocity_table(_write(tmp_path, "v.csv", "T (K),dv/v (ppm),dv/v error (%)\n"
+                                       + body))
+    np.testing.assert_allclose(table.sigma, 0.1 * np.abs(shift), rtol=1e-12)
+    np.testing.assert_allclose(table.as_fraction()[1], 1e-7 * np.abs(shift), rtol=1e-12)
+    table = read_velocity_table(_write(tmp_path, "w.csv", "T (K),dv/v (ppm),dv/v error (ppb)\n"
+                                       + body))
+    np.testing.assert_allclose(table.sigma, 0.01, rtol=1e-12)
+    table = read_velocity_table(_write(tmp_path, "x.csv", "T (K),df/f ppm\n" + "".join(
+        f"{t},{s}\n" for t, s in zip((0.1, 0.2, 0.3, 0.4), shift, strict=True))))
+    np.testing.assert_allclose(table.as_fraction()[0], 1e-6 * shift, rtol=1e-12)
+
+
+@pytest.mark.parametrize("change", [lambda text: text.replace("\n", "\r\n"),
+                                    lambda text: "\ufeff" + text,
+                                    lambda text: text.replace(";", ",")])
+def test_the_same_measurement_in_another_encoding_is_refused(tmp_path, capsys, change):
+    """A copy with other line endings, a byte-order mark or another separator passed the byte
+    comparison (a reviewer, session 25): the parsed values are compared."""
+    a = _good(tmp_path, "a.csv")
+    b = _write(tmp_path, "b.csv", change(a.read_text()))
+    assert _main([str(a), str(b), "--frequency", "5GHz", "--out", str(tmp_path / "o")]) == 2
+    assert "hold the same temperatures and losses" in capsys.readouterr().err
+
+
+def test_saturation_powers_a_hair_apart_are_refused():
+    loss = 1e-6 * np.tanh(W / (2 * T)) + 2e-7
+    curves = [LossCurve(T, loss, power=-140.0, label="a"),
+              LossCurve(T, loss * 0.9, power=-139.999999, label="b")]
+    with pytest.raises(ValueError, match=r"at least 1 dB apart .*got -140, -140 dBm"):
+        fit_joint(curves, W, saturation=True)
+
+
+def test_a_text_column_that_is_sometimes_empty_does_not_move_the_header(tmp_path):
+    """'T (mK),Qi,note' with an empty note in the second row: that all-numeric row was taken for
+    the first data row, and the first data row for the header (a reviewer, session 25)."""
+    path = _write(tmp_path, "n.csv", "T (mK),Qi,note\n100,1e6,ok\n200,1.1e6,\n300,1.2e6,bad\n")
+    table = read_loss_table(path)
+    np.testing.assert_allclose(table.temperature, [0.1, 0.2, 0.3])
+    assert table.loss_column == "Qi"

@@ -472,3 +472,26 @@ def test_a_sweep_run_refused_by_the_law_fit_writes_nothing_and_overwrite_leaves_
     assert "removed the earlier --sweeps run's resonator_fits.csv" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == ["fit_data.pdf", "fit_data.png",
                                                      "fit_results.json", "fit_table.txt"]
+
+
+def test_overwrite_keeps_a_sweep_step_that_feeds_other_results(tmp_path, capsys):
+    """A loss-table run replacing, with --overwrite, a loss-table fit removed the sweep table of a
+    --sweeps --joint run beside it, whose results name it as their source (a reviewer, session
+    25): only results made from the sweeps take their sweep step with them."""
+    from manybody.cli import main
+    from manybody.cli.fit_sweeps import made_by_sweeps
+
+    out = tmp_path / "out"
+    table = tmp_path / "q.csv"
+    table.write_text("T (mK),Qi\n" + "".join(f"{t},{1e6 / (1 + t / 100)}\n"
+                                            for t in (20, 40, 60, 80, 100, 150, 200)))
+    assert main(["fit-data", str(table), "--frequency", "6GHz", "--out", str(out)]) == 0
+    assert not made_by_sweeps(out / "fit_results.json")
+    (out / "loss_shift_results.json").write_text('{"options": {"sweeps": {"folder": "sw"}}}')
+    for name in ("resonator_fits.csv", "resonance_fits.png", "resonance_fits.pdf"):
+        (out / name).write_text("the joint run's")
+    assert made_by_sweeps(out / "loss_shift_results.json")
+    assert main(["fit-data", str(table), "--frequency", "6GHz", "--out", str(out),
+                 "--overwrite"]) == 0
+    assert "removed" not in capsys.readouterr().out
+    assert (out / "resonator_fits.csv").read_text() == "the joint run's"

@@ -284,6 +284,21 @@ def _error_column(args) -> str | None | bool:
     return False if args.error_column.strip().lower() == "none" else args.error_column
 
 
+def _refuse_same_measurement(tables: list) -> None:
+    """Two tables with the same temperatures and losses (and powers) are one measurement given
+    twice, whatever their bytes (session 25: a copy with other line endings, a byte-order mark
+    or another separator passed the byte comparison of :func:`_files`)."""
+    seen: dict[tuple, str] = {}
+    for t in tables:
+        key = (t.temperature.tobytes(), t.loss.tobytes(),
+               None if t.power is None else np.asarray(t.power, dtype=float).tobytes())
+        if key in seen:
+            raise ValueError(f"input files {seen[key]!r} and {t.source!r} hold the same "
+                             "temperatures and losses: the same measurement would count twice; "
+                             "give it once")
+        seen[key] = t.source
+
+
 def _load(args) -> tuple[list, list]:
     files, powers = _files(args)
     with warnings.catch_warnings(record=True) as caught:
@@ -293,6 +308,7 @@ def _load(args) -> tuple[list, list]:
                   for f in files]
     for w in caught:
         print(f"manybody fit-data: warning: {w.message}", file=sys.stderr)
+    _refuse_same_measurement(tables)
     with_errors = [t.source for t in tables if t.sigma is not None]
     if with_errors and len(with_errors) < len(tables):
         without = [t.source for t in tables if t.sigma is None]
@@ -669,7 +685,10 @@ def run(args: argparse.Namespace) -> int:
     written = plot_comparison(cmp, out / "fit_data",
                               "tan δ" if tables[0].is_loss_tangent else "1/Q")
     text = jsonio.dumps(_record(args, w, gap, tables, cmp, power), indent=1)
-    replaced = (out / "fit_results.json").is_file()  # an earlier run's (with --overwrite)
+    # an earlier --sweeps run's law fit, replaced with --overwrite: its sweep step goes too,
+    # unless a joint fit beside it was made from the same sweeps
+    replaced = (fit_sweeps.made_by_sweeps(out / "fit_results.json")
+                and not fit_sweeps.made_by_sweeps(out / "loss_shift_results.json"))
     atomic_write(out / "fit_results.json", lambda f: f.write(text.encode()))
     atomic_write(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))
     written += [out / "fit_results.json", out / "fit_table.txt"]

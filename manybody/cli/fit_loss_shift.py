@@ -389,7 +389,10 @@ def run_loss_shift(args: argparse.Namespace, gap: float | None, load, out_dir, m
         record["data"]["shift"]["reference_temperature_K"] = shift.reference_temperature
         record["data"]["shift"]["power"] = shift.power
     text = jsonio.dumps(record, indent=1)
-    replaced = step is None and (out / "loss_shift_results.json").is_file()  # --overwrite
+    # an earlier --sweeps --joint run's results, replaced with --overwrite: its sweep step goes
+    # too, unless a law fit beside it was made from the same sweeps
+    replaced = (step is None and fit_sweeps.made_by_sweeps(out / "loss_shift_results.json")
+                and not fit_sweeps.made_by_sweeps(out / "fit_results.json"))
     atomic_write(out / "loss_shift_results.json", lambda f: f.write(text.encode()))
     atomic_write(out / "loss_shift_table.txt", lambda f: f.write((table + "\n").encode()))
     written += [out / "loss_shift_results.json", out / "loss_shift_table.txt"]

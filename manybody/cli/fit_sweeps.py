@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,10 +49,23 @@ from manybody.support.files import atomic_write_all
 SWEEP_OUTPUTS = ("resonator_fits.csv", "resonance_fits.png", "resonance_fits.pdf")
 
 
+def made_by_sweeps(path: Path) -> bool:
+    """Whether the results JSON ``path`` (``fit_results.json``, ``loss_shift_results.json``) was
+    written by a ``--sweeps`` run: its options name the sweeps. False where there is none."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return False
+    options = record.get("options") if isinstance(record, dict) else None
+    return bool(isinstance(options, dict) and options.get("sweeps"))
+
+
 def drop_earlier_step(out: Path) -> list[str]:
     """Remove the sweep step's files of an earlier ``--sweeps`` run from ``out``, once a run from
-    loss tables (or a shift table) has replaced, with ``--overwrite``, the law fit they fed: left
-    beside the new results they read as part of them (session 25). Returns the names removed."""
+    loss tables (or a shift table) has replaced, with ``--overwrite``, the law fit they fed (the
+    caller checks with :func:`made_by_sweeps` that the replaced results came from the sweeps and
+    that no other results in ``out`` do): left beside the new results they read as part of them
+    (session 25). Returns the names removed."""
     removed = []
     for name in SWEEP_OUTPUTS:
         path = out / name

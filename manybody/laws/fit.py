@@ -573,6 +573,10 @@ def _check_options(law: str, error_model: str, scatter: str, quasiparticle: str 
     return gap
 
 
+#: The drive powers of a saturation fit must span at least this (dB).
+MIN_POWER_SPAN = 1.0
+
+
 def fit_window(curves, tmin: float | None, tmax: float | None, saturation: bool) -> list[LossCurve]:
     """The curves cut to the temperature window, checked for a common sigma and powers."""
     curves = list(curves)
@@ -589,12 +593,15 @@ def fit_window(curves, tmin: float | None, tmax: float | None, saturation: bool)
     if saturation and any(c.power is None for c in windowed):
         raise ValueError("saturation=True needs a drive power for every curve (power column or "
                          "LossCurve.power)")
-    if saturation and len({c.power for c in windowed}) < 2:
-        # one power cannot separate the amplitude from the critical power: both came out with
-        # errors of 10^-6 of themselves, made up (session 25)
-        raise ValueError("saturation=True needs curves at two or more drive powers to separate "
-                         "the amplitude from the critical power, got one power "
-                         f"({windowed[0].power:g} {windowed[0].power_unit})")
+    powers = sorted({c.power for c in windowed}) if saturation else []
+    if saturation and powers[-1] - powers[0] < MIN_POWER_SPAN:
+        # one power (or two a hair apart) cannot separate the amplitude from the critical power:
+        # both came out with errors of 10^-6 of themselves, made up (session 25)
+        got = (f"got one power ({powers[0]:g} {windowed[0].power_unit})" if len(powers) == 1
+               else f"got {', '.join(f'{p:g}' for p in powers)} {windowed[0].power_unit}")
+        raise ValueError(f"saturation=True needs curves at two or more drive powers at least "
+                         f"{MIN_POWER_SPAN:g} dB apart to separate the amplitude from the "
+                         f"critical power, {got}")
     return windowed
 
 
@@ -869,7 +876,8 @@ def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: fl
     unknown = sorted(set(options) - set(accepted))
     if unknown:  # named as fit_loss's, not as the fit_joint it passes them to (session 25)
         raise TypeError(f"fit_loss() got unexpected keyword argument(s) "
-                        f"{', '.join(map(repr, unknown))}; its options are {', '.join(accepted)}")
+                        f"{', '.join(map(repr, unknown))}; its keywords are sigma, power, label, "
+                        f"{', '.join(accepted)}")
     if sigma is not None and np.ndim(sigma) == 0:  # one error for every point
         sigma = np.full(np.shape(np.atleast_1d(temperature)), float(sigma))
     return fit_joint([LossCurve(temperature, loss, sigma, power, label)], frequency, **options)

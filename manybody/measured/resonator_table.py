@@ -411,7 +411,7 @@ def shift_curves(results: list[SweepResult], reference_temperature: float | None
     ValueError
         No unflagged fit; two sweeps at one temperature and power; a reference temperature
         that is not a positive number, or with no sweep within 5 % of it (session 25: 5 K took
-        the sweep at 0.04 K, -1 K the one at 0.02 K, silently).
+        the warmest sweep, far below it, and -1 K the coldest, silently).
     """
     if reference_temperature is not None:
         reference_temperature = v.positive("reference_temperature", reference_temperature)

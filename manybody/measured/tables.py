@@ -164,18 +164,20 @@ _POWER = re.compile(r"(power|^p$|^p_|^p\s|^pin|dbm|photon|^n$|^<n>|^nph|^n_ph)")
 
 
 def strip_unit(name: str) -> str:
+    """The header without its unit: in brackets at the end, or a scale word after the name
+    (``'tan d ppm'``, ``'Qi x 10^5'``)."""
     n = _norm(name)
     n = re.sub(r"[\(\[\{][^\)\]\}]*[\)\]\}]\s*$", "", n).strip()
-    return n
+    return _TRAILING_SCALE.sub("", n).strip() or n
 
 
 def _loss_kind(name: str, explicit: bool = False) -> str | None:
     """'tan delta', 'Q^-1', 'Q' for a loss column, or None. Q_l/Q_c only when chosen explicitly."""
     n = _norm(name)
     bare = strip_unit(name)
-    if _TAN_DELTA.search(n):
+    if _TAN_DELTA.search(n) or _TAN_DELTA.search(bare):
         return "tan delta"
-    if _INVERSE_Q.search(n):
+    if _INVERSE_Q.search(n) or _INVERSE_Q.search(bare):
         return "Q^-1"
     if _Q_AUTO.match(bare):
         return "Q"
@@ -204,12 +206,31 @@ def _power_unit(name: str) -> str:
 #: Scales of dimensionless numbers written as a header's unit (values shown x scale = value).
 _DIMENSIONLESS_UNITS = {"ppm": 1e-6, "ppb": 1e-9, "%": 1e-2, "percent": 1e-2}
 _POWER_OF_TEN = re.compile(r"^(x|×|\*)?(1e|10\^|10\*\*|10e)\(?([+-]?\d+)\)?$")
+#: A scale written after the name without brackets: 'df/f ppm', 'loss in %', 'tan d / ppm',
+#: 'loss x 1e-6', 'loss 1e-6' (session 25: these were read as plain numbers).
+_TRAILING_SCALE = re.compile(
+    r"(?:^|[\s_/*])(?:in\s+|/\s*)?((?:ppm|ppb|%|percent)|(?:(?:x|×|\*)\s*)?(?:1e|10\^|10\*\*)"
+    r"\s*[+-]?\d+)$")
+_NO_UNIT = ("", "1", "-")
+_PERCENT = ("%", "percent")
+
+
+def scale_unit(name: str) -> str | None:
+    """The unit of a dimensionless column's header, compact and lower case: in brackets at the
+    end (``'df/f (ppm)'``) or a scale word after the name (``'df/f ppm'``, ``'loss in %'``,
+    ``'loss x 1e-6'``); None without one."""
+    unit = header_unit(name)
+    if unit is None:
+        match = _TRAILING_SCALE.search(_norm(name))
+        unit = match.group(1) if match else None
+    return None if unit is None else unit.replace(" ", "")
 
 
 def dimensionless_scale(src: str, column: str, what: str, allow_fractions: bool = True) -> float:
     """The factor turning the numbers of a dimensionless column into plain numbers, from the unit
-    in its header: none 1, ``(ppm)`` 1e-6, ``(ppb)`` 1e-9, ``(%)`` 1e-2, a power of ten such as
-    ``(1e-6)``, ``(x10^-6)`` or ``[10^5]`` that number (the values shown are in units of it).
+    in its header (:func:`scale_unit`): none 1, ppm 1e-6, ppb 1e-9, % 1e-2, a power of ten such
+    as ``(1e-6)``, ``(x10^-6)``, ``x 1e-6`` or ``[10^5]`` that number (the values shown are in
+    units of it).
 
     Parameters
     ----------
@@ -223,36 +244,51 @@ def dimensionless_scale(src: str, column: str, what: str, allow_fractions: bool 
     Raises
     ------
     ValueError
-        Any other unit (``Hz``, ``dB``, ...), naming the file, column and unit (session 25: a
+        Any other unit (``Hz``, ``dB``, ...), naming the file and column (session 25: a
         ``df/f (ppm)`` or ``tan d (ppm)`` column was read as plain numbers, and the error column
         ``Qi error (%)`` as absolute errors of 1).
     """
-    unit = header_unit(column)
-    if unit is None or unit in ("", "1", "-"):
+    unit = scale_unit(column)
+    if unit is None or unit in _NO_UNIT:
         return 1.0
-    compact = unit.replace(" ", "")
-    if compact in _DIMENSIONLESS_UNITS and allow_fractions:
-        return _DIMENSIONLESS_UNITS[compact]
-    match = _POWER_OF_TEN.match(compact)
+    if unit in _DIMENSIONLESS_UNITS and allow_fractions:
+        return _DIMENSIONLESS_UNITS[unit]
+    match = _POWER_OF_TEN.match(unit)
     if match:
         return 10.0 ** int(match.group(3))
     allowed = ("a power of ten such as (1e6) or (x10^5)" if not allow_fractions else
                "ppm, ppb, % or a power of ten such as (1e-6) or (x10^-6)")
-    raise ValueError(f"{src}: column {column!r}: the unit in its header is not one of a {what} "
-                     f"(a dimensionless number): give it as a plain number or in {allowed}")
+    raise ValueError(f"{src}: column {column!r}: the unit in its header is not a unit of the "
+                     f"{what} (a dimensionless number): give it as a plain number or in "
+                     f"{allowed}")
 
 
 def scaled_errors(src: str, e_name: str, e_values: np.ndarray, values: np.ndarray,
-                  value_scale: float, what: str) -> np.ndarray:
-    """Errors in the units of the values (already scaled) from an error column: ``(%)`` of the
-    value, an explicit scale of its own (``(ppm)``, ``(1e-6)``), or, without a unit, the unit of
-    the value column (``value_scale``)."""
-    unit = header_unit(e_name)
-    if unit is not None and unit.replace(" ", "") in ("%", "percent"):
-        return e_values * 1e-2 * np.abs(values)
-    if unit is None or unit in ("", "1", "-"):
+                  value_scale: float, what: str, value_name: str | None = None,
+                  allow_fractions: bool = True) -> np.ndarray:
+    """Errors in the units of the values (``values`` already scaled by ``value_scale``, the
+    value column's unit) from the error column ``e_name``.
+
+    Without a unit of its own the column is in the value column's unit; in % it is a percent of
+    each value, unless the value column (``value_name``) is itself in %, where it is in the same
+    unit; in ppm, ppb or a power of ten it is in that unit (not for the error of a quality
+    factor, ``allow_fractions=False``: a ppm of Q is refused as Q in ppm is).
+    """
+    unit = scale_unit(e_name)
+    if unit is None or unit in _NO_UNIT:
         return e_values * value_scale
-    return e_values * dimensionless_scale(src, e_name, f"error of a {what}")
+    value_unit = scale_unit(value_name) if value_name is not None else None
+    if unit in _PERCENT and value_unit not in _PERCENT:
+        return e_values * 1e-2 * np.abs(values)
+    return e_values * dimensionless_scale(src, e_name, f"error of a {what}", allow_fractions)
+
+
+def error_is_relative(e_name: str | None, value_name: str | None) -> bool:
+    """Whether the error column holds percents of the values (:func:`scaled_errors`)."""
+    if e_name is None:
+        return False
+    value_unit = scale_unit(value_name) if value_name is not None else None
+    return scale_unit(e_name) in _PERCENT and value_unit not in _PERCENT
 
 
 # --------------------------------------------------------------------------- low-level parsing
@@ -417,7 +453,7 @@ def read_loss_table(
         power, units["power"] = _powers(grid, pw_name)
     sigma = None
     if e_name is not None:
-        sigma, units["error"] = _errors(grid, e_name, l_values, kind, scale)
+        sigma, units["error"] = _errors(grid, e_name, l_values, kind, scale, l_name)
     _warn_repeated(grid.src, temperature, loss, power)
     return LossTable(
         temperature=temperature, loss=loss, power=power, is_loss_tangent=kind == "tan delta",
@@ -491,12 +527,14 @@ def read_grid(p: Path) -> CellGrid:
     def numbers(row: list[str]) -> int:
         return sum(_parse_number(c, decimal_comma)[0] is not None for c in row if c.strip())
 
-    first = next((i for i, r in enumerate(rows) if numeric(r)), None)
-    if first is None:  # text columns beside the numbers (a date, a fridge's name): the data
-        # start at the first row with two numbers under a row of none (session 25: such a table
-        # was "no numeric rows found"); a text cell in a column that is used is refused by name
-        first = next((i for i in range(1, len(rows))
-                      if numbers(rows[i]) >= 2 and numbers(rows[i - 1]) == 0), None)
+    # the data start at the first row with two numbers under a row of none (the header): text
+    # columns beside the numbers (a date, a note, sometimes empty) are allowed (session 25: such
+    # a table was "no numeric rows found", or its first data row was taken for the header); a
+    # text cell in a column that is used is refused by name. Else: the first all-numeric row.
+    first = next((i for i in range(1, len(rows))
+                  if numbers(rows[i]) >= 2 and numbers(rows[i - 1]) == 0), None)
+    if first is None:
+        first = next((i for i, r in enumerate(rows) if numeric(r)), None)
     if first is None:
         raise ValueError(
             f"{src}: no numeric rows found ({len(rows)} line(s), separator "
@@ -659,8 +697,8 @@ def _powers(grid: CellGrid, pw_name: str) -> tuple[np.ndarray, str]:
     return power, unit
 
 
-def _errors(grid: CellGrid, e_name: str, l_values: np.ndarray, kind: str, scale: float = 1.0
-            ) -> tuple[np.ndarray, str]:
+def _errors(grid: CellGrid, e_name: str, l_values: np.ndarray, kind: str, scale: float = 1.0,
+            l_name: str | None = None) -> tuple[np.ndarray, str]:
     """Errors of Q^-1 (sigma_Q / Q^2 from errors of Q) and what the column held; ``l_values``
     already scaled by the loss column's unit, ``scale`` (:func:`scaled_errors`)."""
     e_values, _ = grid.column(e_name)
@@ -669,7 +707,8 @@ def _errors(grid: CellGrid, e_name: str, l_values: np.ndarray, kind: str, scale:
         raise ValueError(f"{grid.src}: error column {e_name!r}: errors must be > 0, found "
                          f"{e_values[bad[0]]:g} in data row {bad[0] + 1}")
     e_values = scaled_errors(grid.src, e_name, e_values, l_values, scale,
-                             "quality factor" if kind == "Q" else "loss")
+                             "quality factor" if kind == "Q" else "loss", l_name,
+                             allow_fractions=kind != "Q")
     sigma = e_values / l_values**2 if kind == "Q" else e_values
     return sigma, f"{kind} (converted to Q^-1)" if kind == "Q" else kind
 

@@ -35,6 +35,21 @@ def shift_kind(name: str) -> str | None:
     return "df/f" if re.search(r"f\s*(/|_)\s*f|^df|frequency", n) else "delta v/v"
 
 
+def _errors_in_shift_units(src: str, e_name: str, sigma: np.ndarray, shift: np.ndarray,
+                           s_name: str) -> np.ndarray:
+    """The error column in the units of the shift column: as given without a unit of its own
+    (or with the shift's), a percent of each |shift| with ``(%)`` (unless the shift is in % too),
+    else converted from its scale to the shift's (session 25: ``dv/v error (%)`` was read as
+    absolute errors in the shift's unit by ``--velocity``)."""
+    if tables.error_is_relative(e_name, s_name):
+        return sigma * 1e-2 * np.abs(shift)
+    unit = tables.scale_unit(e_name)
+    if unit is None or unit in ("", "1", "-") or unit == tables.scale_unit(s_name):
+        return sigma
+    return sigma * (tables.dimensionless_scale(src, e_name, "error of a shift")
+                    / tables.dimensionless_scale(src, s_name, "shift"))
+
+
 @dataclass(frozen=True)
 class VelocityTable:
     """A measured delta v / v (or df/f) curve read from one file, in file order.
@@ -46,7 +61,8 @@ class VelocityTable:
     shift : numpy.ndarray
         delta v / v or df/f in the units of its column (``units["shift"]``; None: as given).
     sigma : numpy.ndarray or None
-        One-sigma errors of ``shift`` in the same units, or None without an error column.
+        One-sigma errors of ``shift`` in the same units (an error column in % of the values, or
+        with a scale of its own, converted), or None without an error column.
     kind : str
         "delta v/v" or "df/f".
     source, label : str
@@ -91,12 +107,7 @@ class VelocityTable:
             A unit that is not dimensionless (``(Hz)``, ...), naming the file and column.
         """
         scale = tables.dimensionless_scale(self.source, self.shift_column, "shift")
-        shift = self.shift * scale
-        sigma = None
-        if self.sigma is not None:
-            sigma = tables.scaled_errors(self.source, self.error_column, self.sigma, shift, scale,
-                                         "shift")
-        return shift, sigma
+        return self.shift * scale, None if self.sigma is None else self.sigma * scale
 
     def metadata(self) -> dict:
         """JSON-ready description of where the numbers came from."""
@@ -162,6 +173,7 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
         if bad.size:
             raise ValueError(f"{src}: error column {e_name!r}: errors must be > 0, found "
                              f"{sigma[bad[0]]:g} in data row {bad[0] + 1}")
+        sigma = _errors_in_shift_units(src, e_name, sigma, shift, s_name)
     return VelocityTable(
         temperature=temperature, shift=shift, sigma=sigma,
         kind=shift_kind(s_name) or "delta v/v", source=src, label=p.stem,

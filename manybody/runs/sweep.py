@@ -303,6 +303,9 @@ def _open_checkpoint(spec: RunSpec, output: Path, blas_threads: int, resume: boo
     """Create (or reopen) and lock the checkpoint of ``output``; remove temporaries of a killed
     write of ``output``."""
     checkpoint = Checkpoint(checkpoint_dir(output), spec, blas_threads)
+    if checkpoint.directory.exists() and not checkpoint.directory.is_dir():  # was an Errno 20
+        raise ValueError(f"the checkpoint location {str(checkpoint.directory)!r} of output "
+                         f"{str(output)!r} is a file; move it away or choose another output")
     if resume and not checkpoint.exists():
         raise FileNotFoundError(
             f"nothing to resume: no checkpoint {str(checkpoint.directory)!r}; run without "
