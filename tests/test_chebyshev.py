@@ -1157,6 +1157,25 @@ def test_a_long_plan_for_a_small_system_warns(monkeypatch):
         observe(rm_model(4), 1, 0, FakeProbe(), SolverParams(method="chebyshev"))
 
 
+def test_dense_absorption_that_reaches_no_line_warns():
+    """A kernel of 1e-7 K gave absorption exactly 0 everywhere and nothing said so (a reviewer,
+    session 25); a kernel that reaches the lines does not warn."""
+    class FakeProbe:
+        frequencies, temperatures = (0.2,), (0.1, 0.3)
+        broadening = Broadening(width=1e-7)
+        observables = ("absorption",)
+
+    with pytest.warns(RuntimeWarning, match=r"absorption is exactly 0 .*gaussian kernel \(width "
+                                            r"1e-07 K\).*widen probe\.broadening\.width"):
+        raw = observe(rm_model(3), 1, 0, FakeProbe(), SolverParams(method="dense"))
+    assert not np.any(raw["absorption"])
+    FakeProbe.broadening = Broadening(width=ETA)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        raw = observe(rm_model(3), 1, 0, FakeProbe(), SolverParams(method="dense"))
+    assert np.all(raw["absorption"] > 0)
+
+
 def test_spacing_ratio_under_chebyshev_is_nan_with_a_warning_at_preflight():
     """The Chebyshev solver has no spectrum: spacing_ratio is NaN, and a run said nothing about
     it (a tester, session 25). The preflight of the point warns; the value stays NaN."""

@@ -7,6 +7,7 @@ not fit is refused with the estimate and what to do instead.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -367,6 +368,24 @@ def build(real: Realisation, solver: SolverParams, alternatives: Sequence[tuple[
     return build_operators(real, solver.numpy_dtype, dense=True)
 
 
+def _warn_if_no_line_reached(im_chi, elements, spectrum: Spectrum, broadening) -> None:
+    """Warn when the absorption is exactly 0 everywhere although the stress couples levels: no
+    transition lies within the kernel of the probe frequencies (a reviewer, session 25: a kernel
+    of 1e-7 K gave zeros and nothing said so)."""
+    if im_chi is None or np.any(im_chi):
+        return
+    off = elements - np.diag(np.diag(elements))
+    if not np.any(off):
+        return  # nothing couples the levels: 0 is the answer
+    spacing = float(np.ptp(spectrum.energies)) / max(1, spectrum.energies.size - 1)
+    width = (f"{broadening.width:g} w" if broadening.scaling == "relative"
+             else f"{broadening.width:g} K")
+    warnings.warn(f"absorption is exactly 0 at every temperature and frequency: no transition "
+                  f"lies within the {broadening.kind} kernel (width {width}) of the probe "
+                  f"frequencies (mean level spacing {spacing:.3g} K); widen "
+                  "probe.broadening.width", RuntimeWarning, stacklevel=2)
+
+
 def respond(real: Realisation, operators: tuple, probe, solver: SolverParams, *, model,
             seed: int, realisation: int) -> Responses:
     """Raw responses of one realisation from its exact eigenbasis (the exact pair sums)."""
@@ -380,6 +399,8 @@ def respond(real: Realisation, operators: tuple, probe, solver: SolverParams, *,
         raw.im_chi, raw.re_chi = resonant_responses(
             spectrum, elements, w, t, probe.broadening, absorptive="absorption" in wanted,
             dispersive="velocity_shift" in wanted)
+        if "absorption" in wanted:
+            _warn_if_no_line_reached(raw.im_chi, elements, spectrum, probe.broadening)
     if "specific_heat" in wanted:
         raw.specific_heat = specific_heat(spectrum.energies, t)
     if "spacing_ratio" in wanted:
