@@ -612,7 +612,7 @@ def test_identical_files_under_two_names_are_refused(tmp_path, capsys):
     b = _write(tmp_path, "b.csv", a.read_text())
     assert _main([str(a), str(b), "--frequency", "5GHz", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert "identical content" in err and "a.csv" in err and "b.csv" in err
+    assert "hold the same temperatures and losses" in err and "a.csv" in err and "b.csv" in err
     assert "Traceback" not in err and not (tmp_path / "o").exists()
 
 
@@ -800,3 +800,14 @@ def test_a_text_column_that_is_sometimes_empty_does_not_move_the_header(tmp_path
     table = read_loss_table(path)
     np.testing.assert_allclose(table.temperature, [0.1, 0.2, 0.3])
     assert table.loss_column == "Qi"
+
+
+def test_the_table_says_when_errors_are_percents_of_the_value(tmp_path, capsys):
+    """The printed error source follows the reader's rule (brackets or not; not beside a loss
+    that is itself in %)."""
+    t = np.linspace(0.03, 0.3, 12)
+    q = 1 / (1e-6 * np.tanh(parse_frequency("5GHz") / (2 * t)) + 2e-7)
+    path = _write(tmp_path, "p.csv", "T (mK);Qi;Qi error %\n" + "".join(
+        f"{a * 1e3:.12g};{b:.12g};1\n" for a, b in zip(t, q, strict=True)))
+    assert _main([str(path), "--frequency", "5GHz", "--out", str(tmp_path / "o")]) == 0
+    assert "from column 'Qi error %' (percent of the value)" in capsys.readouterr().out

@@ -53,7 +53,7 @@ from manybody.laws.inputs import (
     parse_frequency,
 )
 from manybody.laws.velocity import METHOD, VelocityFit, fit_velocity_slopes
-from manybody.measured.tables import curves_from_table, header_unit, read_loss_table
+from manybody.measured.tables import curves_from_table, error_is_relative, read_loss_table
 from manybody.measured.velocity import VelocityTable, plot_velocity_fit, read_velocity_table
 from manybody.support import jsonio
 from manybody.support import validate as v
@@ -253,7 +253,8 @@ def _powers(args) -> list[float] | None:
 
 
 def _files(args) -> tuple[list[str], list[float] | None]:
-    """The input files in natural order (with their --powers), duplicates refused."""
+    """The input files in natural order (with their --powers), a path given twice refused (a
+    copy under another name is refused by its values, :func:`_refuse_same_measurement`)."""
     powers = _powers(args)
     seen: dict[Path, str] = {}
     for f in args.files:
@@ -261,18 +262,6 @@ def _files(args) -> tuple[list[str], list[float] | None]:
         if key in seen:
             raise ValueError(f"input file {f!r} is given twice (also as {seen[key]!r})")
         seen[key] = f
-    digests: dict[str, str] = {}
-    for f in args.files:
-        try:
-            digest = hashlib.sha256(Path(f).read_bytes()).hexdigest()
-        except OSError:
-            continue  # reported when the file is read
-        if digest in digests:  # a copy would count every point twice (session 25: it was a
-            # warning, and the index's error shrank by sqrt(2))
-            raise ValueError(f"input files {digests[digest]!r} and {f!r} have identical content: "
-                             "the same measurement would count twice; give it once")
-        else:
-            digests[digest] = f
     order = sorted(range(len(args.files)), key=lambda i: natural_key(args.files[i]))
     return ([args.files[i] for i in order],
             None if powers is None else [powers[i] for i in order])
@@ -565,8 +554,7 @@ def _error_source(tables: list) -> str:
     if tables[0].sigma is None:
         return "the given sigmas"
     names = sorted({repr(t.error_column) for t in tables})
-    percent = any((header_unit(t.error_column) or "").replace(" ", "") in ("%", "percent")
-                  for t in tables)
+    percent = any(error_is_relative(t.error_column, t.loss_column) for t in tables)
     return (f"column {', '.join(names)}" + (" (percent of the value)" if percent else "")
             + (" (errors of Q converted to sigma_Q/Q^2)"
                if tables[0].units.get("loss") == "Q" else ""))

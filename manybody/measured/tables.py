@@ -277,8 +277,7 @@ def scaled_errors(src: str, e_name: str, e_values: np.ndarray, values: np.ndarra
     unit = scale_unit(e_name)
     if unit is None or unit in _NO_UNIT:
         return e_values * value_scale
-    value_unit = scale_unit(value_name) if value_name is not None else None
-    if unit in _PERCENT and value_unit not in _PERCENT:
+    if error_is_relative(e_name, value_name):
         return e_values * 1e-2 * np.abs(values)
     return e_values * dimensionless_scale(src, e_name, f"error of a {what}", allow_fractions)
 
