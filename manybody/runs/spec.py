@@ -41,6 +41,7 @@ import itertools
 import json
 import math
 import tomllib
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,7 @@ from manybody.config.probe import (
     SaturationDrive,
 )
 from manybody.config.solver import SolverParams
+from manybody.config.unused import unused_parameters
 from manybody.simulation.equilibration import check_equilibration
 from manybody.simulation.solvers import SOLVERS, solver_for, solver_route
 from manybody.support import validate as v
@@ -740,17 +742,37 @@ def preflight(spec: RunSpec) -> dict[str, int]:
         ``spec`` is not a RunSpec.
     ValueError, MemoryError
         Prefixed with the sweep point (its axis values), naming the key and the value.
+
+    Warns
+    -----
+    UserWarning
+        Once per parameter whose value has no effect given the others (e.g.
+        ``coupling.min_distance`` with Gaussian couplings; :mod:`manybody.config.unused`), with
+        its values over the sweep, after every point has passed.
     """
     if not isinstance(spec, RunSpec):
         raise TypeError(f"spec must be a RunSpec, got {type(spec).__name__}")
     methods: dict[str, int] = {}
+    unused: dict[tuple[str, str], list[Any]] = {}
     for index, model, probe in spec.points():
         try:
             method = check_point(model, probe, spec.solver)
         except (ValueError, TypeError, MemoryError) as exc:
             raise type(exc)(f"{spec.point_label(index)}: {exc}") from None
         methods[method] = methods.get(method, 0) + 1
+        for key, value, reason in unused_parameters(model, probe, spec.solver):
+            values = unused.setdefault((key, reason), [])
+            if value not in values:
+                values.append(value)
+    for (key, reason), values in unused.items():
+        warnings.warn(f"{key} = {', '.join(map(_shown, values))} has no effect: {reason}",
+                      UserWarning, stacklevel=2)
     return methods
+
+
+def _shown(value: Any) -> str:
+    """A parameter's value as in the specification (lists for tuples, floats as given)."""
+    return repr(list(value)) if isinstance(value, tuple) else repr(value)
 
 
 def point_routes(spec: RunSpec) -> list[str]:

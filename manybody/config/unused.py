@@ -1,0 +1,144 @@
+"""Parameters that have no effect, given the others: a value that changes nothing.
+
+A user who sets ``coupling.min_distance`` with Gaussian couplings, or a growth temperature for a
+GOE block, believes something changed; nothing did, and nothing said so (testers of sessions 24
+and 25). These are warned about, not refused: the value is harmless, and a spec may carry it for
+another model of the same study. :func:`manybody.runs.spec.preflight` warns once per parameter
+for a whole sweep (one line naming the key, its values and why it has no effect).
+
+Only values that differ from the parameter's default are reported (a default cannot have been
+meant to change anything).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams
+from manybody.config.probe import RELAXATION_OBSERVABLES, SATURATION_OBSERVABLES, Probe
+from manybody.config.solver import ChebyshevParams, SolverParams
+
+__all__ = ["unused_parameters"]
+
+_COUPLING = CouplingParams()
+_RANDOM_MATRIX = RandomMatrixParams()
+_STRESS = StressParams()
+_CHEBYSHEV = ChebyshevParams()
+#: Chebyshev options whose defaults are computed from others.
+_DERIVED = ("max_vectors", "window_sigmas", "window_temperatures")
+
+
+def unused_parameters(model: ModelParams, probe: Probe | None = None,
+                      solver: SolverParams | None = None) -> list[tuple[str, Any, str]]:
+    """The parameters of one sweep point whose values change nothing, given the others.
+
+    Parameters
+    ----------
+    model : ModelParams
+    probe : Probe, optional
+    solver : SolverParams, optional
+
+    Returns
+    -------
+    list of (str, object, str)
+        (key as in a run specification, e.g. ``"coupling.min_distance"``; its value; why it has
+        no effect), in the order model, probe, solver. Empty when every given value is used.
+    """
+    found: list[tuple[str, Any, str]] = []
+    found += _coupling(model.coupling)
+    found += _random_matrix(model.random_matrix)
+    found += _stress(model.stress)
+    if probe is not None:
+        found += _probe(probe)
+    if solver is not None:
+        found += _solver(solver)
+    return found
+
+
+def _changed(params: Any, default: Any, names: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """(name, value) of the fields of ``params`` among ``names`` that differ from ``default``."""
+    return [(name, getattr(params, name)) for name in names
+            if getattr(params, name) != getattr(default, name)]
+
+
+def _coupling(coupling: CouplingParams | None) -> list[tuple[str, Any, str]]:
+    if coupling is None or coupling.kind != "gaussian":
+        return []
+    return [(f"coupling.{name}", value, "only dipolar couplings have distances and orientation "
+             "factors (coupling.kind = 'gaussian' draws K_ij ~ N(0, J0^2))")
+            for name, value in _changed(coupling, _COUPLING, ("min_distance", "orientation"))]
+
+
+def _random_matrix(block: RandomMatrixParams | None) -> list[tuple[str, Any, str]]:
+    if block is None:
+        return []
+    found = []
+    if block.kind != "exponential":
+        found += [("random_matrix.growth_temperature", value, "only the 'exponential' density "
+                   f"has a growth temperature (random_matrix.kind = {block.kind!r})")
+                  for _, value in _changed(block, _RANDOM_MATRIX, ("growth_temperature",))]
+    if block.kind == "goe":
+        found += [("random_matrix.level_statistics", value, "a GOE term has GOE statistics by "
+                   "construction; level_statistics applies to the 'flat' and 'exponential' "
+                   "blocks")
+                  for _, value in _changed(block, _RANDOM_MATRIX, ("level_statistics",))]
+    return found
+
+
+def _stress(stress: StressParams) -> list[tuple[str, Any, str]]:
+    if stress.random_matrix == 0:
+        return [(f"stress.{name}", value, "there is no random-matrix stress "
+                 "(stress.random_matrix = 0)")
+                for name, value in _changed(stress, _STRESS,
+                                            ("random_matrix_kind", "eth_energy_scale"))]
+    if stress.random_matrix_kind != "eth":
+        return [("stress.eth_energy_scale", value, "only the 'eth' random-matrix stress has an "
+                 f"energy scale (stress.random_matrix_kind = {stress.random_matrix_kind!r})")
+                for _, value in _changed(stress, _STRESS, ("eth_energy_scale",))]
+    return []
+
+
+def _probe(probe: Probe) -> list[tuple[str, Any, str]]:
+    uses_bath = set(RELAXATION_OBSERVABLES + SATURATION_OBSERVABLES) & set(probe.observables)
+    if probe.phonon_rate_prefactor is not None and not uses_bath:
+        return [("phonon_rate_prefactor", probe.phonon_rate_prefactor, "only the observables "
+                 f"{', '.join(RELAXATION_OBSERVABLES + SATURATION_OBSERVABLES)} use the phonon "
+                 "bath, and probe.observables names none of them")]
+    return []
+
+
+def _solver(solver: SolverParams) -> list[tuple[str, Any, str]]:
+    options = solver.chebyshev
+    given = _given_options(solver)
+    if solver.method == "dense":
+        return [(f"solver.chebyshev.{name}", value, "solver.method = 'dense' does not use the "
+                 "Chebyshev options")
+                for name, value in given.items()]
+    found = []
+    if options.n_moments is not None and "max_moments" in given:
+        found.append(("solver.chebyshev.max_moments", options.max_moments,
+                      "solver.chebyshev.n_moments fixes the number of moments"))
+    if options.trace == "exact":
+        found += [(f"solver.chebyshev.{name}", given[name], "the exact trace uses every basis "
+                   "vector (solver.chebyshev.trace = 'exact')")
+                  for name in ("n_vectors", "max_vectors", "target_error") if name in given]
+    elif options.target_error is None and "max_vectors" in given:
+        found.append(("solver.chebyshev.max_vectors", options.max_vectors, "it caps the vectors "
+                      "added for solver.chebyshev.target_error, which is not set"))
+    return found
+
+
+def _given_options(solver: SolverParams) -> dict[str, Any]:
+    """The Chebyshev options the user gave (the table of a run specification, or the fields of a
+    ChebyshevParams that differ from its defaults), with their validated values; an option equal
+    to its default is left out (``max_vectors`` and the window options default to values computed
+    from ``n_vectors`` and ``truncation_tol``)."""
+    options = solver.chebyshev
+    derived = ChebyshevParams(n_vectors=options.n_vectors, truncation_tol=options.truncation_tol,
+                              trace="exact")
+    given = {}
+    for name in solver._given or {}:
+        default = derived if name in _DERIVED else _CHEBYSHEV
+        if getattr(options, name) != getattr(default, name):
+            given[name] = getattr(options, name)
+    return given
