@@ -358,3 +358,18 @@ def test_a_file_where_the_checkpoint_goes_is_named(tmp_path, capsys):
     checkpoint_dir(tmp_path / "o.nc").write_text("")
     status, _, err = run_cli(["run", spec_path, "-o", tmp_path / "o.nc", "--no-progress"], capsys)
     assert status == 2 and "is a file; move it away" in err and "Errno" not in err
+
+
+def test_a_dangling_link_as_output_is_an_existing_output(tmp_path, capsys):
+    """A symbolic link to a missing file was written over (the link replaced by the results)
+    without --overwrite (session 25): it is an existing output, refused without --overwrite and
+    replaced with it."""
+    spec_path = write_spec(tmp_path)
+    link = tmp_path / "out.nc"
+    link.symlink_to(tmp_path / "missing.nc")
+    status, _, err = run_cli(["run", spec_path, "-o", link, "--no-progress"], capsys)
+    assert status == 2 and "a link to a missing file" in err and "--overwrite" in err
+    assert link.is_symlink() and not checkpoint_dir(link).exists()
+    status, _, err = run_cli(["run", spec_path, "-o", link, "--overwrite", "--no-progress"], capsys)
+    assert status == 0, err
+    assert link.is_file() and not link.is_symlink()

@@ -370,3 +370,15 @@ def test_discrimination_power_on_clean_synthetic_data():
     assert abs(power.index_mean["generic"]) < 0.2 and abs(power.index_mean["tls"] - 1) < 0.2
     with pytest.raises(TypeError, match="Generator"):
         discrimination_power(cmp, 4, 0)
+
+
+def test_fit_data_treats_a_dangling_link_among_its_outputs_as_an_output(tmp_path, capsys):
+    """A results file that is a link to a missing file was replaced without --overwrite
+    (session 25): it counts as an existing output."""
+    out = tmp_path / "fit"
+    out.mkdir()
+    (out / "fit_results.json").symlink_to(tmp_path / "gone.json")
+    argv = [*map(str, NB_FILES), "--frequency", "5.61989GHz", "--out", str(out)]
+    assert _main(argv) == 2
+    assert "fit_results.json already in" in capsys.readouterr().err
+    assert (out / "fit_results.json").is_symlink() and len(list(out.iterdir())) == 1

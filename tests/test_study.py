@@ -603,3 +603,14 @@ def test_study_with_an_empty_output_is_refused(tmp_path, monkeypatch, capsys):
     assert main(["study", "--tiny", "-o", ""]) == 2
     assert "--output must name a directory" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_study_refusals_name_its_options(tmp_path, capsys):
+    """The study printed run_sweep's argument names ('n_jobs x blas_threads = 64 x 1'), which a
+    command-line user never typed (session 25)."""
+    from manybody.cli import main
+
+    assert main(["study", "--tiny", "-j", "4096", "-o", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert "--jobs x BLAS threads per worker = 4096 x 1 exceeds" in err, err
+    assert "n_jobs" not in err and "blas_threads" not in err

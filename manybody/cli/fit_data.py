@@ -542,7 +542,7 @@ def _out_dir(args: argparse.Namespace, outputs: tuple[str, ...] = OUTPUTS) -> Pa
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"--out {str(out)!r} exists and is not a directory")
-    existing = [n for n in outputs if (out / n).exists()]
+    existing = [n for n in outputs if os.path.lexists(out / n)]  # a dangling link too
     if existing and not args.overwrite:
         raise FileExistsError(f"{', '.join(existing)} already in {str(out)!r}; pass --overwrite "
                               "to replace them")

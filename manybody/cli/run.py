@@ -56,10 +56,20 @@ CLI_WORDS = (
 )
 
 
-def cli_words(message: str, scheduler: str | None = None) -> str:
-    """``message`` with the library's argument names replaced by the options (:data:`CLI_WORDS`);
-    a message about the scheduler's address names ``--scheduler``."""
-    for api, cli in CLI_WORDS:
+#: The same for ``manybody study``, which has no --blas-threads (one BLAS thread per worker).
+STUDY_WORDS = (
+    ("n_jobs x blas_threads = ", "--jobs x BLAS threads per worker = "),
+    ("n_jobs must", "--jobs must"),
+    ("backend must", "--backend must"),
+)
+
+
+def cli_words(message: str, scheduler: str | None = None,
+              words: tuple[tuple[str, str], ...] = CLI_WORDS) -> str:
+    """``message`` with the library's argument names replaced by the options (``words``:
+    :data:`CLI_WORDS` for ``manybody run``, :data:`STUDY_WORDS` for ``manybody study``); a message
+    about the scheduler's address names ``--scheduler``."""
+    for api, cli in words:
         message = message.replace(api, cli)
     if scheduler and repr(scheduler) in message and "scheduler" not in message:
         message = f"--scheduler {scheduler!r}: {message}"

@@ -39,6 +39,7 @@ def _print_err(message: str) -> None:
 
 def run(args) -> int:
     """Entry point of ``manybody study``: run, then print the summary table."""
+    from manybody.cli.run import STUDY_WORDS, cli_words
     from manybody.study.run import execute_study  # heavy: only when the command runs
 
     if not str(args.output).strip():  # it wrote into the working directory and said "in /"
@@ -49,6 +50,11 @@ def run(args) -> int:
                       scheduler=args.scheduler, echo=_print_err)
     except ImportError as exc:  # e.g. dask not installed
         raise ValueError(str(exc)) from None
+    except (ValueError, TypeError, FileExistsError) as exc:  # the options' names, as run's
+        message = cli_words(str(exc), args.scheduler, STUDY_WORDS)
+        if message != str(exc):
+            raise type(exc)(message) from None
+        raise
     print((Path(args.output) / "summary.md").read_text())
     drawn = "results and summary (figures skipped: --no-figures)" if args.no_figures else (
         "results, summary and figures")

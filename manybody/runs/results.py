@@ -266,9 +266,10 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
     if path.exists() and not path.is_file():  # --overwrite replaced /dev/null (session 25)
         raise ValueError(f"output {str(path)!r} exists and is not a regular file (a device, "
                          "pipe or socket); give a file name")
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"output {str(path)!r} already exists; pass overwrite=True "
-                              "(--overwrite) to replace it")
+    if os.path.lexists(path) and not overwrite:  # a dangling link too (it was replaced)
+        raise FileExistsError(f"output {str(path)!r} already exists"
+                              + (" (a link to a missing file)" if not path.exists() else "")
+                              + "; pass overwrite=True (--overwrite) to replace it")
     parent = path.parent if str(path.parent) else Path(".")
     ancestor = parent
     while not ancestor.exists() and ancestor != ancestor.parent:
@@ -359,7 +360,7 @@ def save_results(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> P
     data = ds.to_netcdf(engine="h5netcdf", encoding=encoding)
 
     def refuse_newcomer() -> None:
-        if path.exists() and not overwrite:  # created by someone else meanwhile
+        if os.path.lexists(path) and not overwrite:  # created by someone else meanwhile
             raise FileExistsError(f"output {str(path)!r} appeared while writing; not replaced")
 
     atomic_write_bytes(path, data, fsync=True, before_replace=refuse_newcomer)
