@@ -644,6 +644,34 @@ def test_a_scale_in_the_loss_header_is_applied(tmp_path, header, factor, is_q):
     np.testing.assert_allclose(table.loss, expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize(("header", "factor", "is_q"), [
+    ("Qi at -100 dBm", 1.0, True), ("Qi @ -100dBm", 1.0, True), ("Q_i at 10 photons", 1.0, True),
+    ("Qi at -100 dBm (1e5)", 1e5, True), ("loss at 10 photons (ppm)", 1e-6, False),
+    ("tan d @ -80 dBm x 1e-6", 1e-6, False),
+])
+def test_a_condition_after_the_loss_name_is_neither_its_name_nor_its_unit(tmp_path, header,
+                                                                          factor, is_q):
+    """'Qi at -100 dBm' was not recognised as Q (session 25), and the dBm after it would have been
+    read as its unit: the condition is dropped, a unit after it is kept."""
+    shown = np.array([8.3, 8.2, 8.0, 7.9]) if is_q else np.array([1.2, 1.21, 1.25, 1.3])
+    text = f"T (mK),{header}\n" + "".join(f"{t},{v}\n" for t, v in zip((20, 40, 60, 80), shown,
+                                                                         strict=True))
+    table = read_loss_table(_write(tmp_path, "c.csv", text))
+    assert table.loss_column == header
+    expected = 1 / (shown * factor) if is_q else shown * factor
+    np.testing.assert_allclose(table.loss, expected, rtol=1e-12)
+
+
+def test_an_unrecognised_loss_column_names_the_way_to_choose_it(tmp_path, capsys):
+    """A Q of the coupling is never taken as the loss, with or without a condition; the refusal
+    says how to choose a column (it only listed the columns)."""
+    path = _write(tmp_path, "qc.csv", "T (mK),Qc at -100 dBm\n20,1e5\n40,1.1e5\n60,1.2e5\n")
+    with pytest.raises(ValueError, match="cannot tell which column is the loss.*pass loss_column="):
+        read_loss_table(path)
+    assert _main([str(path), "--frequency", "5.6GHz", "--out", str(tmp_path / "o")]) == 2
+    assert "--loss-column" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("header", ["Qi (ppm)", "Qi (%)", "1/Q (Hz)", "tan delta (dB)",
                                     "Qi ppm", "Qi in %"])
 def test_a_unit_that_is_not_dimensionless_is_refused_naming_the_column(tmp_path, header):

@@ -172,9 +172,10 @@ def strip_unit(name: str) -> str:
 
 
 def _loss_kind(name: str, explicit: bool = False) -> str | None:
-    """'tan delta', 'Q^-1', 'Q' for a loss column, or None. Q_l/Q_c only when chosen explicitly."""
-    n = _norm(name)
-    bare = strip_unit(name)
+    """'tan delta', 'Q^-1', 'Q' for a loss column, or None. Q_l/Q_c only when chosen explicitly.
+    A condition after the name ('Qi at -100 dBm', 'Q @ 10 photons') is not part of it."""
+    n = without_condition(name)
+    bare = strip_unit(n)
     if _TAN_DELTA.search(n) or _TAN_DELTA.search(bare):
         return "tan delta"
     if _INVERSE_Q.search(n) or _INVERSE_Q.search(bare):
@@ -215,10 +216,24 @@ _NO_UNIT = ("", "1", "-")
 _PERCENT = ("%", "percent")
 
 
+#: A condition after a quantity's name (at or @, a number, a unit word): 'Qi at -100 dBm',
+#: 'Qi @ 10 photons (1e5)', 'tan d @ -80 dBm x 1e-6'.
+_CONDITION = re.compile(r"\s*(\bat\b|@)\s*[-+]?\d[\d.]*(e[-+]?\d+)?\s*[a-zμ]*\b")
+
+
+def without_condition(name: str) -> str:
+    """The normalised header without a condition after the quantity's name (``'Qi at -100 dBm'``
+    -> ``'qi'``, ``'Qi @ 10 photons (1e5)'`` -> ``'qi (1e5)'``): the condition is not the name
+    of the quantity, nor its unit."""
+    n = _norm(name)
+    return _CONDITION.sub("", n, count=1).strip() or n
+
+
 def scale_unit(name: str) -> str | None:
     """The unit of a dimensionless column's header, compact and lower case: in brackets at the
     end (``'df/f (ppm)'``) or a scale word after the name (``'df/f ppm'``, ``'loss in %'``,
-    ``'loss x 1e-6'``); None without one."""
+    ``'loss x 1e-6'``), after any condition (:func:`without_condition`); None without one."""
+    name = without_condition(name)
     unit = header_unit(name)
     if unit is None:
         match = _TRAILING_SCALE.search(_norm(name))
@@ -566,7 +581,8 @@ def _data_columns(grid: CellGrid, temperature_column: str | None, loss_column: s
     l_name = pick_column("loss (Q, Q^-1 or tan delta)", loss_column, loss_candidates, columns, src)
     if l_name is None:
         raise ValueError(f"{src}: cannot tell which column is the loss (Q, Qi, Qint, Q^-1, 1/Q, "
-                         f"loss or tan delta); columns found: {', '.join(map(repr, columns))}")
+                         f"loss or tan delta); columns found: {', '.join(map(repr, columns))}; "
+                         "name it e.g. 'Qi' or pass loss_column=")
     kind = _loss_kind(l_name, explicit=True)
     if kind is None:
         raise ValueError(f"{src}: column {l_name!r} is not recognised as Q, Q^-1 or tan delta "
