@@ -154,6 +154,51 @@ def test_malformed_csv_sweeps_are_refused_by_name(tmp_path):
         read_sweep(short, "dB")
 
 
+@pytest.mark.parametrize(("header", "scale"), [
+    ("Frequency (kHz),S21 (dB),Phase (deg)", 1e3), ("# freq[GHz] mag[dB] phase[deg]", 1e9),
+    ("f / MHz; |S21| dB; arg deg", 1e6), ("frequency_Hz\tdB\tdeg", 1.0),
+])
+def test_the_frequency_unit_of_a_sweep_header_is_read_and_a_contrary_one_refused(tmp_path,
+                                                                                header, scale):
+    """A sweep in kHz was read as Hz without a word (f0 = 6 MHz, session 25): the unit the header
+    names for the first column is used, and a frequency_unit that contradicts it is refused."""
+    s = synthetic(3)
+    db, deg = 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))
+    path = _write_csv(tmp_path / "h.csv", s.frequency / scale, db, deg, header)
+    np.testing.assert_allclose(read_sweep(path).frequency, s.frequency, rtol=1e-15)
+    stated = {1.0: "Hz", 1e3: "kHz", 1e6: "MHz", 1e9: "GHz"}[scale]
+    assert read_sweep(path, frequency_unit=stated).frequency[0] == pytest.approx(s.frequency[0])
+    other = "GHz" if stated != "GHz" else "Hz"
+    with pytest.raises(ValueError, match=rf"h\.csv: the header gives the frequency in {stated}.*"
+                                         rf"frequency_unit='{other}'"):
+        read_sweep(path, frequency_unit=other)
+
+
+def test_a_header_that_is_not_a_column_header_gives_no_unit(tmp_path):
+    """A comment naming a frequency is not the columns' header (three cells, the first with a
+    unit): the numbers stay in the given unit (Hz by default)."""
+    s = synthetic(3)
+    db, deg = 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))
+    path = _write_csv(tmp_path / "c.csv", s.frequency, db, deg, "# resonator near 7.7 GHz, run 3")
+    assert read_sweep(path, frequency_unit="Hz").frequency[0] == s.frequency[0]
+    assert read_sweep(path).frequency[0] == s.frequency[0]
+
+
+def test_fit_data_names_its_option_for_a_contrary_sweep_unit(tmp_path, capsys):
+    from manybody.cli import main
+
+    s = synthetic(3)
+    db, deg = 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))
+    folder = tmp_path / "sweeps"
+    folder.mkdir()
+    _write_csv(folder / "s21_-20dB_030.0mK.csv", s.frequency / 1e3, db, deg, "f (kHz),dB,deg")
+    assert main(["fit-data", "--sweeps", str(folder), "--sweep-frequency-unit", "Hz", "--out",
+                 str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "--sweep-frequency-unit 'kHz'" in err and "frequency_unit" not in err, err
+    assert not (tmp_path / "o").exists()
+
+
 def test_touchstone_s2p_is_read_and_other_layouts_refused(tmp_path):
     import skrf
     s = synthetic(5)

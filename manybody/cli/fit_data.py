@@ -108,6 +108,7 @@ CLI_NAMES = (
      "--saturation needs a drive power for every curve (a power column, --power-column or "
      "--powers)"),
     ("saturation=True", "--saturation"),
+    ("frequency_unit=", "--sweep-frequency-unit "),
     ("temperature_column=", "--temperature-column "),
     ("loss_column=", "--loss-column "),
     ("power_column=", "--power-column "),

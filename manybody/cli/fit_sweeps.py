@@ -87,8 +87,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--sweep-layout", choices=LAYOUTS, default="db-deg",
                        help="columns of CSV sweeps after the frequency (default db-deg: |S21| in "
                             "dB, phase in degrees); Touchstone .s2p files state their own")
-    group.add_argument("--sweep-frequency-unit", choices=tuple(FREQUENCY_UNITS), default="Hz",
-                       help="unit of the frequency column of CSV sweeps (default Hz)")
+    group.add_argument("--sweep-frequency-unit", choices=tuple(FREQUENCY_UNITS), default=None,
+                       help="unit of the frequency column of CSV sweeps (default: the unit its "
+                            "header names, e.g. 'Frequency (GHz)', else Hz)")
     group.add_argument("--sweep-pattern", default=NAME_PATTERN,
                        help="regex for temperature and power in file names: groups (?P<mK>..) "
                             "or (?P<K>..), optional (?P<dBm>..) (default matches "

@@ -213,7 +213,7 @@ def read_sweep_index(path: str | Path) -> dict[str, tuple[float, float | None]]:
 
 
 def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
-               frequency_unit: str = "Hz", pattern: str = NAME_PATTERN,
+               frequency_unit: str | None = None, pattern: str = NAME_PATTERN,
                index: dict | None = None, max_misfit: float = MAX_MISFIT) -> list[SweepResult]:
     """Read and fit every sweep; temperatures and powers from the names or ``index``.
 
@@ -226,7 +226,7 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
     files : list of str, or str or Path
         Sweep files, or a folder or glob (expanded by :func:`sweep_files`). An index file among
         them (``index.source``) is skipped.
-    layout, frequency_unit : str
+    layout, frequency_unit : str (frequency_unit None: from each file's header, else Hz)
         Column layout and frequency unit of delimited text (see
         :func:`manybody.measured.sweeps.read_sweep`).
     pattern : str

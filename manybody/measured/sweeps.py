@@ -64,6 +64,9 @@ TOUCHSTONE_SUFFIX = re.compile(r"^\.s(\d+)p$", re.IGNORECASE)
 MIN_FREQUENCY_HZ = 1e6
 
 _SPLIT = re.compile(r"[,;\t ]+")
+#: A frequency unit as a word of a header cell ('Freq (GHz)', 'f/MHz', 'frequency_Hz').
+_UNIT_WORD = re.compile(r"(?<![a-z])(hz|khz|mhz|ghz)(?![a-z])", re.IGNORECASE)
+_UNIT_NAMES = {name.lower(): name for name in ("Hz", "kHz", "MHz", "GHz")}
 _NUMBER_START = tuple("0123456789+-.")
 #: Separators of a file whose cells are separated by ";" (where "," is a decimal comma).
 _SPLIT_SEMICOLON = re.compile(r"[;\t ]+")
@@ -95,7 +98,7 @@ class S21Sweep:
         return int(self.frequency.size)
 
 
-def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str = "Hz",
+def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str | None = None,
                parameter: str = "S21") -> S21Sweep:
     """Read one S21 sweep from delimited text or a Touchstone ``.s2p`` file.
 
@@ -106,8 +109,10 @@ def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str 
     layout : str
         Column layout of delimited text, one of ``LAYOUTS`` (default "db-deg": frequency, |S21|
         in dB, phase in degrees). Ignored for Touchstone files, which state their format.
-    frequency_unit : {"Hz", "kHz", "MHz", "GHz"}
-        Unit of the frequency column of delimited text (default Hz).
+    frequency_unit : {"Hz", "kHz", "MHz", "GHz"}, optional
+        Unit of the frequency column of delimited text. None (default): the unit the header
+        line names for the first column (``Frequency (GHz)``, :func:`header_frequency_unit`),
+        else Hz. A unit given here that differs from the header's is refused.
     parameter : {"S21", "S12"}
         Which transmission of a 2-port Touchstone file to take (default S21).
 
@@ -121,7 +126,9 @@ def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str 
     FileNotFoundError
         The file does not exist.
     ValueError
-        Unknown ``layout``/``frequency_unit``/``parameter``; fewer than ``MIN_POINTS`` points;
+        Unknown ``layout``/``frequency_unit``/``parameter``; a ``frequency_unit`` other than the
+        header's (a sweep in kHz read as Hz gave f0 = 6 MHz, session 25); fewer than
+        ``MIN_POINTS`` points;
         NaN or infinite values; frequencies not strictly increasing or below 1 MHz; data that
         look like another unit than ``layout`` says; a Touchstone file that is not a 2-port file
         of S parameters. Each message names the file.
@@ -139,11 +146,17 @@ def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str 
     else:
         if layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-        if frequency_unit not in FREQUENCY_UNITS:
+        if frequency_unit is not None and frequency_unit not in FREQUENCY_UNITS:
             raise ValueError(f"frequency_unit must be one of {', '.join(FREQUENCY_UNITS)}, got "
                              f"{frequency_unit!r}")
-        columns = _read_columns(p)
-        frequency = columns[:, 0] * FREQUENCY_UNITS[frequency_unit]
+        columns, header = _read_columns(p)
+        stated = header_frequency_unit(header)
+        if frequency_unit is not None and stated is not None and stated != frequency_unit:
+            raise ValueError(f"{p}: the header gives the frequency in {stated} ({header!r}), "
+                             f"but frequency_unit={frequency_unit!r}; give "
+                             f"frequency_unit={stated!r} or correct the header")
+        unit = frequency_unit or stated or "Hz"
+        frequency = columns[:, 0] * FREQUENCY_UNITS[unit]
         s21 = _complex_s21(str(p), columns[:, 1], columns[:, 2], layout)
         sweep = S21Sweep(frequency, s21, str(p), layout)
     check_sweep(sweep)
@@ -182,8 +195,9 @@ def check_sweep(sweep: S21Sweep) -> None:
                          "e.g. 'GHz')")
 
 
-def _read_columns(p: Path) -> np.ndarray:
-    """The numeric rows of a delimited text file, shape (n, 3).
+def _read_columns(p: Path) -> tuple[np.ndarray, str | None]:
+    """The numeric rows of a delimited text file, shape (n, 3), and the line just before them
+    (a header or comment line with its comment marks removed; None if the data come first).
 
     A file with ``;`` between its cells takes ``,`` as the decimal comma (and ``;``, tab or
     blanks as separators); otherwise ``,`` ``;`` tab and blanks all separate cells.
@@ -194,9 +208,12 @@ def _read_columns(p: Path) -> np.ndarray:
     split = _SPLIT_SEMICOLON if semicolons else _SPLIT
     rows: list[list[float]] = []
     first_data = None
+    header = previous = None
     for number, line in enumerate(lines, start=1):
         text = line.strip()
         if not text or text[0] in "#!%":
+            if text and first_data is None:
+                previous = text.lstrip("#!%").strip()
             continue
         cells = [c for c in split.split(text) if c]
         if semicolons:
@@ -205,10 +222,12 @@ def _read_columns(p: Path) -> np.ndarray:
             values = [float(c) for c in cells]
         except ValueError:
             if first_data is None:
+                previous = text
                 continue  # a header line before the data
             raise ValueError(f"{p}: line {number} is not numeric: {text[:80]!r}") from None
         if first_data is None:
             first_data = (number, len(values))
+            header = previous
             if len(values) != 3:
                 raise ValueError(
                     f"{p}: {len(values)} column(s) in line {number}; a sweep needs exactly 3: "
@@ -219,7 +238,22 @@ def _read_columns(p: Path) -> np.ndarray:
         rows.append(values)
     if not rows:
         raise ValueError(f"{p}: no numeric rows (too few points: 0; need at least {MIN_POINTS})")
-    return np.asarray(rows, dtype=np.float64)
+    return np.asarray(rows, dtype=np.float64), header
+
+
+def header_frequency_unit(header: str | None) -> str | None:
+    """The frequency unit a sweep's header line gives its first column (``'Frequency (GHz),
+    S21 (dB), Phase (deg)'`` -> ``'GHz'``), or None: the line must have three cells (split at
+    ``,`` ``;`` or tabs if it has any, else at blanks) and the first must name Hz, kHz, MHz or
+    GHz."""
+    if not header:
+        return None
+    cells = [c for c in re.split(r"[,;\t]" if re.search(r"[,;\t]", header) else r"\s+", header)
+             if c.strip()]
+    if len(cells) != 3:
+        return None
+    match = _UNIT_WORD.search(cells[0])
+    return None if match is None else _UNIT_NAMES[match.group(1).lower()]
 
 
 def _complex_s21(src: str, a: np.ndarray, b: np.ndarray, layout: str) -> np.ndarray:
