@@ -238,7 +238,8 @@ def sweep_label(args: argparse.Namespace) -> str:
 def sweep_options(args: argparse.Namespace) -> dict:
     """The sweep options, for the results JSON."""
     return {"sweeps": args.sweeps, "layout": args.sweep_layout,
-            "frequency_unit": args.sweep_frequency_unit, "pattern": args.sweep_pattern,
+            "frequency_unit": args.sweep_frequency_unit or "each file's header, else Hz",
+            "pattern": args.sweep_pattern,
             "index": args.sweep_index, "max_misfit": args.max_misfit,
             "method": "resonator_tools circle fit refined by a 7-parameter least-squares fit "
                       "(manybody.measured.resonance)"}
