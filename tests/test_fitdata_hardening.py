@@ -4,6 +4,7 @@ round-off verdicts, error columns, strictly typed options (hardening issue items
 from __future__ import annotations
 
 import json
+import math
 import time
 import warnings
 from pathlib import Path
@@ -839,3 +840,50 @@ def test_the_table_says_when_errors_are_percents_of_the_value(tmp_path, capsys):
         f"{a * 1e3:.12g};{b:.12g};1\n" for a, b in zip(t, q, strict=True)))
     assert _main([str(path), "--frequency", "5GHz", "--out", str(tmp_path / "o")]) == 0
     assert "from column 'Qi error %' (percent of the value)" in capsys.readouterr().out
+
+
+# ------------------------------------------------- covariance of a degenerate fit (session 26)
+
+
+def test_covariance_equals_the_inverse_normal_matrix_and_survives_column_scales():
+    """The covariance is (J^T J)^-1; a column 1e-9 times the others' is not a degeneracy (pinv of
+    J^T J dropped its direction: the error came out 1e-6 of the right one)."""
+    from manybody.laws.fit import covariance
+
+    rng = np.random.default_rng(3)
+    jac = rng.standard_normal((40, 3))
+    np.testing.assert_allclose(covariance(jac), np.linalg.inv(jac.T @ jac), rtol=1e-10)
+    scaled = jac * np.array([1.0, 1e-9, 1e6])
+    expected = np.linalg.inv(jac.T @ jac) / np.outer([1.0, 1e-9, 1e6], [1.0, 1e-9, 1e6])
+    np.testing.assert_allclose(covariance(scaled), expected, rtol=1e-9)
+    assert np.sqrt(np.linalg.pinv(scaled.T @ scaled)[1, 1]) < 1e-3 * np.sqrt(expected[1, 1])
+    # proportional columns: neither parameter is determined, the third still is
+    degenerate = np.column_stack([jac[:, 0], 2.5 * jac[:, 0], jac[:, 2]])
+    cov = covariance(degenerate)
+    assert np.isinf(cov[0, 0]) and np.isinf(cov[1, 1]) and np.isnan(cov[0, 2])
+    assert cov[2, 2] == pytest.approx(1 / (jac[:, 2] @ jac[:, 2] - (jac[:, 0] @ jac[:, 2]) ** 2
+                                           / (jac[:, 0] @ jac[:, 0])), rel=1e-9)
+    zero = np.column_stack([jac[:, :2], np.zeros(40)])  # a parameter the residuals ignore
+    assert np.isinf(covariance(zero)[2, 2])
+    np.testing.assert_allclose(covariance(zero)[:2, :2], np.linalg.inv(jac[:, :2].T @ jac[:, :2]),
+                               rtol=1e-10)
+
+
+NB_FILES = [Path(__file__).resolve().parents[1] / "data" / "resonator_nb_cpw" / f"qint_{p}dBm.csv"
+            for p in (80, 100, 120, 140, 160)]
+
+
+def test_a_saturation_fit_whose_tls_term_is_saturated_away_reports_it_undetermined():
+    """The Nb data at -80...-140 dBm fitted with saturation: the optimum put the critical power at
+    -197 dBm, where the TLS term is 1e-3 of the backgrounds and only A sqrt(Pc) matters. The
+    amplitude was reported as 1.155e-4 +- 2.4e-8 (pinv dropped the valley): its error now spans
+    it, and the fit says no temperature dependence is detectable."""
+    tables = [read_loss_table(p) for p in NB_FILES]
+    curves = [c for t in tables for c in curves_from_table(t)]
+    fit = fit_joint(curves, "5.61989GHz", law="tls", saturation=True)
+    amplitude, error = fit.parameters["amplitude"], fit.errors["amplitude"]
+    if fit.parameters["critical_power"] < -150:  # the optimum of this data set (session 26)
+        assert error > amplitude
+        assert any("within" in reason for reason in fit.indeterminate), fit.indeterminate
+    corr = fit.covariance[0, -1] / math.sqrt(fit.covariance[0, 0] * fit.covariance[-1, -1])
+    assert math.isfinite(error) and abs(corr) <= 1 + 1e-9

@@ -300,3 +300,27 @@ def test_fit_data_loss_mode_still_needs_a_frequency(tmp_path, capsys):
     assert _fit_data([str(path), "--frequency", "5GHz", "--margin", "5",
                       "--out", str(tmp_path / "o")]) == 2
     assert "--velocity only" in capsys.readouterr().err
+
+
+def test_log_slope_refuses_what_has_no_slope_or_no_error():
+    """One point gave a slope of -0.365 +- 0, two points at one temperature a slope, and two
+    points an error of 9e-16 (no degree of freedom left); a sigma of another length was numpy's
+    broadcast error (a tester, session 26)."""
+    from manybody.laws.velocity import log_slope
+
+    with pytest.raises(ValueError, match="two distinct temperatures, got 1"):
+        log_slope([0.1], [1.0])
+    with pytest.raises(ValueError, match="two distinct temperatures, got 1"):
+        log_slope([0.1, 0.1], [1.0, 2.0])
+    with pytest.raises(ValueError, match="needs at least 3 points"):
+        log_slope([0.1, 0.2], [1.0, 2.0])
+    with pytest.raises(ValueError, match="sigma must have the shape"):
+        log_slope([0.1, 0.2, 0.4], [1.0, 2.0, 3.0], [1.0, 1.0])
+    # two points with their errors: the line through them, the error from sigma alone
+    slope, error = log_slope([0.1, 0.4], [1.0, 2.0], [0.1, 0.1])
+    assert slope == pytest.approx(1 / np.log(4)) and error == pytest.approx(0.1 * np.sqrt(2) / np.log(4))
+    # a straight line in ln T with scatter: the slope within its error
+    t = np.geomspace(0.01, 1, 12)
+    y = 0.7 * np.log(t) + np.random.default_rng(0).normal(0, 0.01, t.size)
+    slope, error = log_slope(t, y)
+    assert abs(slope - 0.7) < 4 * error and 0 < error < 0.01

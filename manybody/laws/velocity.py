@@ -23,19 +23,49 @@ from manybody.support import validate as v
 
 
 def log_slope(temperatures, values, sigma=None) -> tuple[float, float]:
-    """Slope d(values)/d(ln T) by weighted least squares, and its uncertainty.
+    """Slope C = d(values)/d(ln T) by weighted least squares, and its uncertainty.
 
-    Used for the velocity shift (canonical TTLS: slope C0 for T >> w).
+    Used for the velocity shift (canonical TTLS: slope C0 for T >> w, docs/PHYSICS.md section 3).
+
+    Parameters
+    ----------
+    temperatures : array_like, shape (n,)
+        T (K), > 0, at least two distinct values.
+    values : array_like, shape (n,)
+        The curve (e.g. delta v / v in units of C0).
+    sigma : array_like, shape (n,), optional
+        Errors of ``values`` (> 0); None: unit weights, the uncertainty scaled by the residual
+        variance, which needs n >= 3 (one degree of freedom).
+
+    Returns
+    -------
+    (float, float)
+        The slope and its standard error (units of ``values`` per e-fold of T).
+
+    Raises
+    ------
+    ValueError
+        Shapes that differ, fewer than two distinct temperatures (no slope), or fewer than three
+        points without ``sigma`` (no scatter to take the error from): a slope of one point, or
+        an error of 9e-16 from two, came back before (session 26).
     """
     t = v.positive_array("temperatures", temperatures)
     y = v.real_array("values", values, t.shape)
     s = np.ones_like(y) if sigma is None else v.positive_array("sigma", sigma)
+    if s.shape != t.shape:
+        raise ValueError(f"sigma must have the shape of temperatures {t.shape}, got {s.shape}")
+    if t.ndim != 1 or np.unique(t).size < 2:
+        raise ValueError(f"a slope in ln T needs at least two distinct temperatures, got "
+                         f"{np.unique(t).size} ({t.size} point(s))")
+    if sigma is None and t.size < 3:
+        raise ValueError(f"the slope's error from the scatter needs at least 3 points (one "
+                         f"degree of freedom), got {t.size}; give sigma")
     design = np.stack([np.log(t), np.ones_like(t)], axis=1) / s[:, None]
     coef, *_ = np.linalg.lstsq(design, y / s, rcond=None)
-    cov = np.linalg.pinv(design.T @ design)
+    cov = np.linalg.inv(design.T @ design)
     if sigma is None:  # scale by the residual variance
         resid = y - (coef[0] * np.log(t) + coef[1])
-        cov = cov * (resid @ resid) / max(t.size - 2, 1)
+        cov = cov * (resid @ resid) / (t.size - 2)
     return float(coef[0]), float(math.sqrt(max(cov[0, 0], 0.0)))
 
 
