@@ -38,7 +38,9 @@ import functools
 import numpy as np
 
 from manybody.config.probe import Broadening
+from manybody.simulation.observables.degeneracies import settle_degenerate_basis
 from manybody.simulation.observables.thermo import boltzmann_weights
+from manybody.simulation.spectrum import Spectrum
 from manybody.support import validate as v
 
 #: Kernel half-range (in widths) beyond which a Gaussian or histogram line is dropped (as in
@@ -256,6 +258,11 @@ def single_tls_fraction(
     reach = _window(broadening, w)
     zs = spin_table(n) * gamma[None, :]  # gamma_i z_i(s), (D, N)
     vecs = np.asarray(vectors, dtype=np.float64)
+    # inside exactly degenerate eigenspaces: the basis of split levels (linear T diagonal there,
+    # ties broken by a generic one-body perturbation), not whichever basis came in (two identical
+    # TLS gave F from 0.5 to 1 by the basis; session 26)
+    vecs = settle_degenerate_basis(Spectrum(energies=e, vectors=vecs), copy=vecs is vectors,
+                                   stress_diagonal=zs.sum(axis=1))[0].vectors
     shared = np.zeros((dim, w.size))  # per-state sums of the numerator, as in PairSpectrum
     total = np.zeros((dim, w.size))
     for n0 in range(0, dim, block):

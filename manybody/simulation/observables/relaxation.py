@@ -27,7 +27,10 @@ Derivation: linearising dp/dt = W(e) p with W(e) p_eq(e) = 0 gives d(dp)/dt = W 
 
 Degenerate levels: T_mm is basis dependent inside a degenerate eigenspace. The strain lifts the
 degeneracy, so T is first diagonalised inside every (numerically) degenerate block; transitions
-inside a block carry no rate (|w|^3 = 0) and no resonant weight (p_n = p_m).
+inside a block carry no rate (|w|^3 = 0) and no resonant weight (p_n = p_m). Where T ties inside
+a block (two identical TLS: T = 0 between |eg> and |ge>), the populations' equation still depends
+on the basis; the dense solver settles it as the limit of split levels
+(:mod:`.degeneracies`), which keeps independent TLS additive.
 
 Cost. Only the spectral measure of the generator seen from the vector a_m = sqrt(p_m)(T_mm - <T>)
 matters. ``method="krylov"`` runs Lanczos with full reorthogonalisation from a: the
@@ -44,7 +47,9 @@ the out-rates of the retained states); the error this causes in chi is of relati
 ``population_cutoff``.
 
 Modelling assumption: the phonons couple through the same operator T as the probe strain
-(coherent coupling; exact for independent TLS). A different bath operator, or several incoherent
+(coherent coupling; exact for independent TLS with distinct levels, and for exactly degenerate
+ones in the limit of split levels that the dense solver takes: a shared channel's collective dark
+states at exact degeneracy are not modelled). A different bath operator, or several incoherent
 channels, can be passed as ``bath_elements`` of shape (D, D) or (C, D, D).
 """
 
@@ -58,11 +63,16 @@ from scipy.linalg import eigh_tridiagonal
 
 from manybody.config.probe import Broadening
 from manybody.simulation.observables.absorption import absorption, velocity_shift
+from manybody.simulation.observables.degeneracies import (
+    DEGENERACY_TOLERANCE,
+    degenerate_groups,
+    settle_degenerate_basis,
+)
 from manybody.simulation.observables.responses import (
     relaxation_absorption_from,
     relaxation_velocity_shift_from,
 )
-from manybody.simulation.observables.statistics import degeneracy_tolerance
+from manybody.simulation.observables.statistics import eigenvalue_precision
 from manybody.simulation.observables.thermo import boltzmann_weights
 from manybody.simulation.spectrum import Spectrum
 from manybody.support import validate as v
@@ -70,8 +80,6 @@ from manybody.units import BOLTZMANN, HBAR
 
 #: Angular frequency per kelvin: omega (s^-1) = w (K) * k_B / hbar.
 OMEGA_PER_KELVIN = BOLTZMANN / HBAR
-#: Relative energy tolerance (of the bandwidth) below which levels count as degenerate.
-DEGENERACY_TOLERANCE = 1e-10
 
 
 def _check_elements(name: str, elements, dim: int) -> np.ndarray:
@@ -150,11 +158,11 @@ def transition_rates(
 def resolve_degeneracies(energies, stress_elements, tolerance: float = DEGENERACY_TOLERANCE):
     """Rotate T inside degenerate eigenspaces so that it is diagonal there.
 
-    Levels count as degenerate when closer than the larger of ``tolerance`` * max(bandwidth, 1 K)
-    and the rounding error of the eigensolver in the eigenvalues' precision
-    (:func:`.statistics.degeneracy_tolerance`), so a float32 solve, which splits exactly
-    degenerate levels by ~1e-7 of the bandwidth, is rotated like the float64 solve of the same
-    Hamiltonian.
+    Groups as :func:`.degeneracies.degenerate_groups` (a float32 solve is grouped like the
+    float64 solve of the same Hamiltonian). A block where T is already diagonal (to round-off) is
+    left as it is: the dense solver settles degenerate blocks further, where T ties, by a generic
+    perturbation (:func:`.degeneracies.settle_degenerate_basis`), and rotating such a block again
+    would undo that.
 
     Parameters
     ----------
@@ -168,22 +176,24 @@ def resolve_degeneracies(energies, stress_elements, tolerance: float = DEGENERAC
     Returns
     -------
     numpy.ndarray
-        T in the rotated basis (the input itself when no level is degenerate).
+        T in the rotated basis (the input itself when no block needs a rotation).
     """
-    e = np.asarray(energies, dtype=np.float64)
-    scale = tolerance * max(float(e[-1] - e[0]), 1.0) if e.size else 0.0
-    scale = max(scale, degeneracy_tolerance(energies))
-    breaks = np.flatnonzero(np.diff(e) > scale) + 1
-    groups = [g for g in np.split(np.arange(e.size), breaks) if g.size > 1]
-    if not groups:
-        return stress_elements
-    t = np.array(stress_elements, dtype=np.float64, copy=True)
+    groups = degenerate_groups(energies, tolerance)
+    eps = max(float(np.finfo(np.result_type(np.asarray(stress_elements).dtype, np.float32)).eps),
+              float(np.finfo(eigenvalue_precision(energies)).eps))
+    t = None
     for g in groups:
-        block = t[np.ix_(g, g)]
+        block = np.asarray(stress_elements[np.ix_(g, g)], dtype=np.float64)
+        off = block - np.diag(np.diagonal(block))
+        size = float(np.max(np.abs(stress_elements[g, :])))  # T's scale in these rows
+        if np.max(np.abs(off)) <= 1e3 * math.sqrt(len(energies)) * eps * max(size, 1e-300):
+            continue  # diagonal already (to round-off of T, not of the block)
+        if t is None:
+            t = np.array(stress_elements, dtype=np.float64, copy=True)
         _, u = np.linalg.eigh(0.5 * (block + block.T))
         t[:, g] = t[:, g] @ u
         t[g, :] = u.T @ t[g, :]
-    return t
+    return stress_elements if t is None else t
 
 
 @dataclass(frozen=True)
@@ -294,6 +304,8 @@ class _MasterEquation:
         if elements.ndim != 2:
             raise ValueError(f"stress_elements must have shape ({dim}, {dim}), "
                              f"got {elements.shape}")
+        if getattr(spectrum, "vectors", None) is not None:  # the basis of split levels
+            spectrum, elements = settle_degenerate_basis(spectrum, elements, copy=True)
         elements = resolve_degeneracies(energies, elements)
         self.diagonal = np.diagonal(elements).astype(np.float64)
         bath = elements if bath_elements is None else _check_elements("bath_elements",

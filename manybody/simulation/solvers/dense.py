@@ -26,6 +26,7 @@ from manybody.simulation.ensembles import Realisation
 from manybody.simulation.materials import bath
 from manybody.simulation.observables.absorption import resonant_responses
 from manybody.simulation.observables.decomposition import decomposition_responses
+from manybody.simulation.observables.degeneracies import settle_degenerate_basis
 from manybody.simulation.observables.relaxation import relaxation_susceptibility
 from manybody.simulation.observables.responses import Responses
 from manybody.simulation.observables.saturation import saturation_responses
@@ -327,12 +328,16 @@ def solve(
 
 
 def eigenbasis(operators: tuple) -> tuple[Spectrum, np.ndarray]:
-    """(spectrum, T_mn) from the dense (H, T) of :func:`build`; H is overwritten."""
+    """(spectrum, T_mn) from the dense (H, T) of :func:`build`; H is overwritten. Inside exactly
+    degenerate eigenspaces the basis is that of split levels
+    (:func:`.degeneracies.settle_degenerate_basis`: T diagonal, ties broken by a generic one-body
+    perturbation), so the basis-dependent observables (relaxation, saturation, single-TLS
+    fraction) do not depend on what LAPACK returned."""
     h, t = operators
     spectrum = diagonalise(h, vectors=True, overwrite=True)
     del h, operators
     elements = stress_matrix_elements(spectrum.vectors, t)
-    return spectrum, elements
+    return settle_degenerate_basis(spectrum, elements)
 
 
 # ---------------------------------------------------------------------------------------------
