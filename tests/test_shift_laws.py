@@ -88,6 +88,27 @@ def test_numerical_transform_reproduces_both_closed_forms():
                            shift_generic(x, band), rtol=1e-9, atol=1e-12)
 
 
+def test_partners_stay_accurate_at_large_x():
+    """At x ~ 1e3-1e5 the numerical partner of the family was 4e-5 to 100 % off (uniform panels
+    missed the integrand at nu ~ 1/x) and the digamma law lost up to 6e-6 of itself to
+    cancellation (session 26). Both against the asymptotic series and each other, 1e-3 <= x <=
+    1e5, in the infinite band and in a finite one."""
+    x = np.geomspace(1e-3, 1e5, 81)
+    tls = shift_tls(x)
+    assert np.allclose(shift_values("family", x, 1.0), tls, rtol=1e-9, atol=0.0)
+    assert np.allclose(shift_values("family", x, 0.0), shift_generic(x), rtol=1e-9, atol=0.0)
+    big = x[x >= 300.0]  # where the series' next term is below 1e-11 of S
+    x2 = big**2
+    series = -(math.pi**2 / 6 + 7 * math.pi**4 / 60 / x2 + 31 * math.pi**6 / 126 / x2**2) / x2
+    assert np.allclose(shift_tls(big), series, rtol=2e-9, atol=0.0)
+    # the closed form and the series join at the switch to 1e-10
+    edge = np.array([299.999999, 300.0])
+    assert shift_tls(edge)[0] == pytest.approx(shift_tls(edge)[1], rel=1e-10)
+    band = (0.0, 1e4)
+    assert np.allclose(shift_numerical(x, lambda u: family_remainder(u, 0.0), band),
+                       shift_generic(x, band), rtol=1e-9, atol=1e-16)
+
+
 def test_family_between_the_two_partners_and_dispatch():
     x = np.geomspace(0.1, 20.0, 15)
     assert np.array_equal(shift_values("tls", x), shift_tls(x))

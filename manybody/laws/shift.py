@@ -34,6 +34,10 @@ from manybody.support import validate as v
 #: Beyond nu x = this, 1 - L(nu x) < e^-60 (1e-26) for every law of the family (a > -1).
 _DECAY = 60.0
 _PANELS = 12
+#: From this x on, the TLS partner is its asymptotic series (the closed form cancels).
+_TLS_SERIES_FROM = 300.0
+#: The integral below 1 starts at nu = this / max(x, 1) (what lies below is < 1e-16 of S).
+_SMALLEST_NU = 1e-8
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(24)
 
 
@@ -75,15 +79,42 @@ def shift_tls(x) -> np.ndarray:
     ValueError
         x not positive and finite.
     """
-    y = _check_x(x) / (2.0 * math.pi)
-    return psi(0.5 + 1j * y).real - np.log(y)
+    x = _check_x(x)
+    y = np.minimum(x, _TLS_SERIES_FROM) / (2.0 * math.pi)
+    closed = psi(0.5 + 1j * y).real - np.log(y)
+    # the two terms cancel to S ~ 1/x^2: beyond x ~ 300 their difference lost 1e-10 (x = 1e3) to
+    # 6e-6 (x = 1e5) of itself (session 26); there the asymptotic series, -sum_k 2 Gamma(2k)
+    # eta(2k) / x^2k, whose next term is below 1e-10 of S
+    x2 = x * x
+    series = -(math.pi**2 / 6.0 + (7.0 * math.pi**4 / 60.0
+                                   + 31.0 * math.pi**6 / 126.0 / x2) / x2) / x2
+    return np.where(x >= _TLS_SERIES_FROM, series, closed)
+
+
+def _scaled_ei(y: np.ndarray) -> np.ndarray:
+    """e^-|y| Ei(y) for y > 0 and e^|y| Ei(y) = -e^|y| E1(|y|) for y < 0: finite for every y
+    (asymptotic series beyond |y| = 700, where the exponentials over- or underflow)."""
+    a = np.abs(y)
+    small = a < 700.0
+    safe = np.where(small, y, 1.0)
+    direct = np.where(safe > 0, np.exp(-np.abs(safe)) * expi(safe),
+                      np.exp(np.abs(safe)) * expi(safe))
+    sign = np.where(y > 0, 1.0, -1.0)  # e^-y Ei(y) ~ (1/y) sum k!/y^k; e^y E1(y) alternates
+    big = np.where(small, 1.0, a)
+    series, term = np.ones_like(big), np.ones_like(big)
+    for k in range(1, 9):  # through 8!/y^8: the next term is below 1e-19 of the first
+        term = term * sign * k / big
+        series = series + term
+    return np.where(small, direct, sign * series / big)
 
 
 def _ei_at(x: np.ndarray, nu: float, sign: float) -> np.ndarray:
-    """e^{-sign x} Ei(-x (nu - sign)): the antiderivative of e^{-nu x}/(nu - sign) at nu."""
+    """e^{-sign x} Ei(-x (nu - sign)): the antiderivative of e^{-nu x}/(nu - sign) at nu,
+    written as e^{-nu x} times the scaled Ei (:func:`_scaled_ei`): the two exponentials of the
+    plain form overflowed to inf * 0 = NaN beyond x ~ 700 with a finite band (session 26)."""
     if math.isinf(nu):
         return np.zeros_like(x)
-    return np.exp(-sign * x) * expi(-x * (nu - sign))
+    return np.exp(-nu * x) * _scaled_ei(-x * (nu - sign))
 
 
 def shift_generic(x, band=None) -> np.ndarray:
@@ -134,10 +165,11 @@ def shift_numerical(x, remainder, band=None) -> np.ndarray:
     """S(x) = P int_{nu_lo}^{nu_hi} nu r(nu x) / (nu^2 - 1) d nu for a remainder r = 1 - L.
 
     The part symmetric around nu = 1 is folded, int_0^d [f(1 + t) - f(1 - t)] / t dt with
-    f(nu) = nu r(nu x) / (nu + 1) (no singularity left); the rest is integrated in ln(nu - 1) up to
-    where r(nu x) < e^-60. Both with composite Gauss-Legendre (12 panels x 24 nodes); the
-    relative accuracy is ~1e-10 for 0.01 <= x <= 50 (checked against the closed forms in the
-    tests).
+    f(nu) = nu r(nu x) / (nu + 1) (no singularity left) over 0 <= t <= min(d, 1/2); above it the
+    rest is integrated in ln(nu - 1) up to where r(nu x) < e^-60, below it in ln(nu) from
+    1e-8 / max(x, 1) (the integrand lives at nu ~ 1/x for large x). Composite Gauss-Legendre
+    (12 panels x 24 nodes each); checked against the closed forms for 1e-3 <= x <= 1e5 in the
+    tests (relative accuracy ~1e-10; uniform panels on [0, 1] had lost it beyond x ~ 1000).
 
     Parameters
     ----------
@@ -156,7 +188,7 @@ def shift_numerical(x, remainder, band=None) -> np.ndarray:
     x = _check_x(x)
     lo, hi = _check_band(band)
     flat = x.reshape(-1, 1)
-    d = min(1.0 - lo, hi - 1.0)
+    d = min(1.0 - lo, hi - 1.0, 0.5)
 
     def f(nu):
         return nu * remainder(nu * flat) / (nu + 1.0)
@@ -168,7 +200,7 @@ def shift_numerical(x, remainder, band=None) -> np.ndarray:
         weights = (half[..., None] * _WEIGHTS).reshape(edges.shape[0], -1)
         return nodes, weights
 
-    # the part symmetric around nu = 1, folded
+    # the part symmetric around nu = 1, folded (at most 1/2 on each side)
     t, wt = panels(np.zeros_like(flat), np.full_like(flat, d))
     total = np.sum(wt * (f(1.0 + t) - f(1.0 - t)) / t, axis=1)
     # the rest above 1 + d, in s = ln(nu - 1): dnu/(nu - 1) = ds
@@ -177,9 +209,13 @@ def shift_numerical(x, remainder, band=None) -> np.ndarray:
     s, ws = panels(np.full_like(flat, math.log(d)), np.log(np.maximum(top, 1.0 + d) - 1.0))
     nu = 1.0 + np.exp(s)
     total += np.where(has_top[:, 0], np.sum(ws * f(nu), axis=1), 0.0)
-    if hi - 1.0 < 1.0 - lo:  # the rest below 1 - d: regular, nu in [lo, 1 - d]
-        s, ws = panels(np.full_like(flat, lo), np.full_like(flat, 1.0 - d))
-        total += np.sum(ws * f(s) / (s - 1.0), axis=1)
+    if 1.0 - d > lo:  # the rest below 1 - d, in s = ln(nu): at large x the integrand lives at
+        # nu ~ 1/x (it gave S(1e4) 49 % off on uniform panels, session 26); below
+        # nu = _SMALLEST_NU / x it adds less than (_SMALLEST_NU)^2 / 2 of S
+        bottom = np.maximum(lo, _SMALLEST_NU / np.maximum(flat, 1.0))
+        s, ws = panels(np.log(bottom), np.full_like(flat, math.log(1.0 - d)))
+        nu = np.exp(s)
+        total += np.sum(ws * nu * f(nu) / (nu - 1.0), axis=1)
     return total.reshape(x.shape)
 
 
