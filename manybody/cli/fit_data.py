@@ -52,7 +52,7 @@ from manybody.laws.inputs import (
     check_power_dbm,
     parse_frequency,
 )
-from manybody.laws.velocity import METHOD, VelocityFit, fit_velocity_slopes
+from manybody.laws.velocity import METHOD, VelocityFit, canonical_ratio, fit_velocity_slopes
 from manybody.measured.tables import curves_from_table, error_is_relative, read_loss_table
 from manybody.measured.velocity import VelocityTable, plot_velocity_fit, read_velocity_table
 from manybody.support import jsonio
@@ -775,8 +775,11 @@ def _shift_label(table: VelocityTable) -> str:
     return f"{table.kind} ({unit})" if unit else table.kind
 
 
-def format_velocity(fit: VelocityFit, table: VelocityTable, t: np.ndarray) -> str:
-    """Human-readable result of ``fit-data --velocity`` (what it prints)."""
+def format_velocity(fit: VelocityFit, table: VelocityTable, t: np.ndarray,
+                    reference: float = math.nan) -> str:
+    """Human-readable result of ``fit-data --velocity`` (what it prints); ``reference`` is the
+    canonical ratio over the same windows (:func:`manybody.laws.velocity.canonical_ratio`).
+    Compared with a bare -2, noiseless canonical data were '3.6 sigma from -2' (session 26)."""
     errors = {"given sigmas": f"from column {table.error_column!r} (absolute); chi2/dof = "
                               f"{fit.chi2_per_dof:.3g}",
               "residuals": "one scatter estimated from the residuals of the three fits"}
@@ -791,11 +794,17 @@ def format_velocity(fit: VelocityFit, table: VelocityTable, t: np.ndarray) -> st
         f"({fit.n_below} points, {fit.window_below[0]:.4g}-{fit.window_below[1]:.4g} K)",
         f"slope above  = {_fmt(fit.above, fit.above_error)} per e-fold of T "
         f"({fit.n_above} points, {fit.window_above[0]:.4g}-{fit.window_above[1]:.4g} K)",
-        f"ratio        = {_fmt(fit.ratio, fit.ratio_error)} (below/above; canonical TTLS 2 : -1 "
-        "gives -2, a-SiO2 and BK7 about -1)",
+        f"ratio        = {_fmt(fit.ratio, fit.ratio_error)} (below/above; a-SiO2 and BK7 about "
+        "-1)",
     ]
+    if math.isfinite(reference):
+        lines.append(f"               canonical TTLS over these windows and temperatures: "
+                     f"{reference:.3g} (2 : -1, i.e. -2, only for infinitely wide windows; "
+                     "eps_max, Delta_max -> inf, Delta_min -> 0)")
     if fit.ratio_error > 0:
-        lines.append(f"               {abs(fit.ratio + 2) / fit.ratio_error:.2g} sigma from -2, "
+        canonical = reference if math.isfinite(reference) else -2.0
+        lines.append(f"               {abs(fit.ratio - canonical) / fit.ratio_error:.2g} sigma "
+                     f"from the canonical {canonical:.3g}, "
                      f"{abs(fit.ratio + 1) / fit.ratio_error:.2g} sigma from -1")
     lines += ["", f"windows: {fit.windows()}",
               f"method: {METHOD}; slopes per e-fold of T (times ln 10 = 2.303 per decade), in "
@@ -804,7 +813,8 @@ def format_velocity(fit: VelocityFit, table: VelocityTable, t: np.ndarray) -> st
 
 
 def _velocity_record(args: argparse.Namespace, table: VelocityTable, fit: VelocityFit,
-                     t: np.ndarray, shift: np.ndarray, sigma: np.ndarray | None) -> dict:
+                     t: np.ndarray, shift: np.ndarray, sigma: np.ndarray | None,
+                     reference: float = math.nan) -> dict:
     """The content of velocity_results.json (schema ``VELOCITY_SCHEMA``)."""
     meta = table.metadata()
     meta["sha256"] = hashlib.sha256(Path(table.source).read_bytes()).hexdigest()
@@ -815,6 +825,10 @@ def _velocity_record(args: argparse.Namespace, table: VelocityTable, fit: Veloci
                     "tmin": args.tmin, "tmax": args.tmax, "frequency": args.frequency,
                     "error_column": args.error_column},
         "fit": fit.to_dict(),
+        "canonical_ratio": {"value": reference, "method": "laws.velocity.canonical_ratio: the "
+                            "same fit on the noiseless canonical TTLS curve (eps_max, Delta_max "
+                            "-> inf, Delta_min -> 0) sampled at these temperatures, its maximum "
+                            "at the fitted T_max"},
         "data": {"temperature_K": t.tolist(), "shift": shift.tolist(),
                  "sigma": None if sigma is None else sigma.tolist()},
         "units": {"temperature": "K", "shift": table.units.get("shift") or "as given",
@@ -853,13 +867,16 @@ def run_velocity(args: argparse.Namespace) -> int:
         message = str(exc).replace("widen `top`", "raise --top").replace(
             "a smaller margin / more decades", "a smaller --margin / more --decades")
         raise ValueError(f"{table.source}: {message}") from None
-    table_text = format_velocity(fit, table, t)
+    reference = canonical_ratio(t, fit.temperature_max, margin=args.margin,
+                                decades=args.decades, top=args.top)
+    table_text = format_velocity(fit, table, t, reference)
     print(table_text, flush=True)
     created = _make_out(out)
     try:
         written = plot_velocity_fit(fit, t, shift, sigma, out, "velocity_fit",
                                     _shift_label(table))
-        text = jsonio.dumps(_velocity_record(args, table, fit, t, shift, sigma), indent=1)
+        text = jsonio.dumps(_velocity_record(args, table, fit, t, shift, sigma, reference),
+                            indent=1)
         atomic_write(out / "velocity_results.json", lambda f: f.write(text.encode()))
         atomic_write(out / "velocity_table.txt",
                      lambda f: f.write((table_text + "\n").encode()))

@@ -484,3 +484,91 @@ def _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, cov, margin, decad
         lines.append((float(coef[0]), float(coef[1])))
     slope_rows = np.array(rows)
     return t_max, t_err, v_max, sides, (lines, slope_rows @ cov @ slope_rows.T)
+
+
+# --------------------------------------------------------------------------- the canonical reference
+
+_Z_NODES, _Z_WEIGHTS = np.polynomial.legendre.leggauss(48)
+#: Panels of the E / T integral on [0, 70] (sech^2(z/2) < 2e-30 beyond).
+_Z_EDGES = np.array([0.0, 0.125, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0,
+                     32.0, 45.0, 70.0])
+
+
+def _u_integral(a: np.ndarray) -> np.ndarray:
+    """int_0^1 du sqrt(1 - u^2)/u / (1 + (a/u^2)^2) for a = omega tau_min >= 0, in closed form
+    (u = Delta/E; docs/PHYSICS.md section 4)."""
+    b = np.sqrt(1.0 - 1j * np.asarray(a, dtype=np.float64))
+    return 0.5 * np.real(-2.0 + b * (np.log(b + 1.0) - np.log(b - 1.0)))
+
+
+def canonical_velocity_shift(temperatures, omega_over_rate_prefactor: float) -> np.ndarray:
+    """delta v / v (units of C0, up to a temperature-independent constant) of independent canonical
+    TLS with eps_max, Delta_max -> inf and Delta_min -> 0, at a frequency far below T:
+
+        delta v / v = ln T - (1/2) int_0^inf dz sech^2(z/2) U(omega tau_min(z T)),
+        omega tau_min(E) = (omega / K_ph) tanh(E / 2T) / E^3,
+
+    the resonant +C0 ln T plus the relaxation part (docs/PHYSICS.md sections 3-4; U is
+    :func:`_u_integral`). The curve depends on T only through T / (omega / K_ph)^(1/3): its
+    maximum lies at 0.8-1 (omega / K_ph)^(1/3), and its slopes are +1 below and -1/2 above.
+
+    Parameters
+    ----------
+    temperatures : array_like, shape (n,)
+        T (K), > 0.
+    omega_over_rate_prefactor : float
+        omega / K_ph (K^3): hbar omega / k_B (K) over the one-phonon prefactor (s^-1 K^-3)
+        times omega in s^-1, i.e. the ratio that sets where relaxation takes over.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+    """
+    t = v.positive_array("temperatures", temperatures)
+    scale = v.positive("omega_over_rate_prefactor", omega_over_rate_prefactor)
+    lo, hi = _Z_EDGES[:-1, None], _Z_EDGES[1:, None]
+    z = (0.5 * (lo + hi) + 0.5 * (hi - lo) * _Z_NODES).ravel()
+    wz = (0.5 * (hi - lo) * _Z_WEIGHTS).ravel()
+    sech2 = 1.0 / np.cosh(0.5 * z) ** 2
+    a = scale * np.tanh(0.5 * z)[None, :] / (z[None, :] * t[:, None]) ** 3
+    return np.log(t) - 0.5 * (_u_integral(a) * (wz * sech2)[None, :]).sum(axis=1)
+
+
+def canonical_ratio(temperatures, temperature_max: float, *, margin: float = 3.0,
+                    decades: float = 1.0, top: float = 1.5) -> float:
+    """The slope ratio :func:`fit_velocity_slopes` gives on the noiseless canonical curve
+    (:func:`canonical_velocity_shift`) sampled at ``temperatures``, with its maximum placed at
+    ``temperature_max``: what the standard model predicts for this estimator and these windows
+    (-2 only for infinitely wide windows; about -2.1 for one decade from a factor 3, docs/PHYSICS.md
+    section 4). The ensemble's edges (eps_max, Delta_min) are taken far away.
+
+    Parameters
+    ----------
+    temperatures : array_like, shape (n,)
+        T (K) of the data, strictly ascending.
+    temperature_max : float
+        T (K) of the data's maximum (e.g. ``VelocityFit.temperature_max``).
+    margin, decades, top : float
+        The windows, as for :func:`fit_velocity_slopes`.
+
+    Returns
+    -------
+    float
+        The ratio below / above, or NaN where the windows hold too few of these temperatures.
+    """
+    t = v.positive_array("temperatures", temperatures)
+    peak = v.positive("temperature_max", temperature_max)
+    # the curve is a function of T / (omega/K_ph)^(1/3): place its maximum by scaling, then move
+    # it until the fitted maximum (the windows' anchor) is the data's
+    grid = np.geomspace(0.05, 20.0, 2001)
+    unit_peak = float(grid[int(np.argmax(canonical_velocity_shift(grid, 1.0)))])
+    scale = (peak / unit_peak) ** 3
+    try:
+        for _ in range(3):
+            fit = fit_velocity_slopes(t, canonical_velocity_shift(t, scale), margin=margin,
+                                      decades=decades, top=top)
+            scale *= (peak / fit.temperature_max) ** 3
+        return float(fit_velocity_slopes(t, canonical_velocity_shift(t, scale), margin=margin,
+                                         decades=decades, top=top).ratio)
+    except ValueError:  # too few points in a window, maximum at the edge of these temperatures
+        return math.nan
