@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from manybody.config.probe import PHONON_PRESETS
+from manybody.config.probe import PHONON_PRESETS, rate_prefactor
 from manybody.support import validate as v
 
 #: Largest number of TLS any model accepts (the solvers have their own, smaller limits).
@@ -209,7 +209,7 @@ class EquilibrationParams:
             v.choice("equilibration.bath (a material preset name or K_ph in s^-1 K^-3)",
                      self.bath, PHONON_PRESETS)
         else:
-            object.__setattr__(self, "bath", v.positive(
+            object.__setattr__(self, "bath", rate_prefactor(
                 "equilibration.bath (a material preset name or K_ph in s^-1 K^-3)", self.bath))
 
 

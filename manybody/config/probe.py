@@ -15,13 +15,30 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from manybody.support import validate as v
+from manybody.units import BOLTZMANN, HBAR
 
+#: omega (s^-1) per kelvin, k_B / hbar: a rate in s^-1 over this is a line half width in K.
+KELVIN_TO_ANGULAR_FREQUENCY = BOLTZMANN / HBAR
 #: Names of the material presets of the phonon bath (their values: manybody.simulation.materials).
 PHONON_PRESETS = ("a-SiO2",)
 
 
 #: A relative kernel width eta / w must stay below this (a line as wide as half its frequency).
 RELATIVE_WIDTH_LIMIT = 0.5
+#: Largest one-phonon prefactor K_ph (s^-1 K^-3) accepted: glasses lie near 1e7-1e9 (a-SiO2
+#: 4.9e7); the same prefactor in SI units (s^-1 J^-3) is ~1e76 and was taken silently (session 26).
+MAX_RATE_PREFACTOR = 1e15
+
+
+def rate_prefactor(where: str, value) -> float:
+    """A numeric one-phonon prefactor K_ph (s^-1 K^-3): finite, > 0 and at most
+    :data:`MAX_RATE_PREFACTOR`; ValueError naming ``where`` otherwise."""
+    value = v.positive(where, value)
+    if value > MAX_RATE_PREFACTOR:
+        raise ValueError(f"{where} must be at most {MAX_RATE_PREFACTOR:g} s^-1 K^-3, got "
+                         f"{value:g}: that is the scale of a prefactor in SI units (s^-1 J^-3); "
+                         "give K_ph in s^-1 K^-3 (a-SiO2: 4.9e7) or the preset 'a-SiO2'")
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -303,7 +320,7 @@ class Probe:
                      self.phonon_rate_prefactor, PHONON_PRESETS)
         elif self.phonon_rate_prefactor is not None:
             object.__setattr__(self, "phonon_rate_prefactor",
-                               v.positive("phonon_rate_prefactor", self.phonon_rate_prefactor))
+                               rate_prefactor("phonon_rate_prefactor", self.phonon_rate_prefactor))
         if not isinstance(self.broadening, Broadening):
             raise TypeError(f"broadening must be a Broadening, got {type(self.broadening).__name__}")
         self._check_matrix_element_bins()
@@ -321,6 +338,14 @@ class Probe:
         if self.saturation is not None and not wanted:
             raise ValueError("probe.saturation is only used by the observable 'saturation'; ask "
                              "for it or drop the table")
+        if wanted:  # a line wider than the frequency is resonant with nothing (session 26)
+            half_width = self.saturation.dephasing_rate / KELVIN_TO_ANGULAR_FREQUENCY
+            if half_width > max(self.frequencies):
+                raise ValueError(
+                    f"probe.saturation.dephasing_rate = {self.saturation.dephasing_rate:g} s^-1 "
+                    f"makes every line {half_width:.3g} K wide, wider than the highest probe "
+                    f"frequency {max(self.frequencies):g} K: the drive is resonant with nothing; "
+                    "give the pure-dephasing rate in s^-1 (1e9 s^-1 = 7.6 mK)")
         if wanted and self.phonon_rate_prefactor is None:
             raise ValueError("observable 'saturation' drives the system against its phonon bath "
                              "and needs phonon_rate_prefactor (K_ph in s^-1 K^-3, or a material "

@@ -45,6 +45,8 @@ include the frozen TLS' own slow dynamics).
 from __future__ import annotations
 
 import dataclasses
+import math
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -63,6 +65,7 @@ from manybody.support import validate as v
 
 __all__ = [
     "FROZEN_STREAM", "TEMPERATURE_INDEPENDENT", "check_equilibration", "freezing_temperatures",
+    "warn_if_all_frozen",
     "frozen_configuration", "frozen_fraction", "frozen_masks", "frozen_rng", "observe_frozen",
     "reduce_realisation", "temperature_groups",
 ]
@@ -92,6 +95,33 @@ def check_equilibration(model: ModelParams, probe: Probe) -> None:
             f"observables {refused!r} are not defined with model.equilibration (frozen TLS would "
             "need their own slow relaxation in the master equation); drop them or "
             "[model.equilibration]")
+
+
+def warn_if_all_frozen(model: ModelParams, probe: Probe) -> None:
+    """Warn when every TLS the ensemble can draw is frozen at every probe temperature: the
+    absorption is then exactly 0 and the single-TLS fraction NaN (measurement_time = 1e-30 s
+    gave both silently; a tester, session 26). The fastest TLS has Delta = Delta_max and
+    E = sqrt(eps_max^2 + Delta_max^2) (T_f = E / (2 artanh r) falls with E at fixed Delta);
+    only for |gamma_i| <= gamma (fixed or random-sign deformation potentials). Called once per
+    sweep point by the preflight (:func:`manybody.runs.spec.check_point`)."""
+    if model.equilibration is None:
+        return
+    tls, stress = model.tls, model.stress
+    if tls is None or stress.distribution not in ("fixed", "random_sign"):
+        return
+    eq = model.equilibration
+    energy = math.hypot(tls.asymmetry_max, tls.tunnelling_max)
+    ratio = bath(eq.bath).rate_prefactor * tls.tunnelling_max**2 * energy * eq.measurement_time
+    if ratio >= 1.0:
+        return  # the fastest TLS never freezes
+    lowest_freezing = energy / (2.0 * math.atanh(ratio))
+    if max(probe.temperatures) < lowest_freezing:
+        warnings.warn(
+            f"equilibration.measurement_time = {eq.measurement_time:g} s freezes every TLS at "
+            f"every temperature (even the fastest, Delta = {tls.tunnelling_max:g} K, freezes "
+            f"below {lowest_freezing:.3g} K, above the highest temperature "
+            f"{max(probe.temperatures):g} K): the absorption is exactly 0 and the single-TLS "
+            "fraction NaN", UserWarning, stacklevel=2)
 
 
 def freezing_temperatures(real: Realisation, equilibration: EquilibrationParams,

@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 
 from manybody.config.probe import PHONON_PRESETS
+from manybody.config.probe import rate_prefactor as check_rate_prefactor
 from manybody.support import validate as v
 from manybody.units import BOLTZMANN, HBAR
 
@@ -153,7 +154,8 @@ class ReducedPhononBath:
     name: str = "reduced"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "rate_prefactor", v.positive("rate_prefactor", self.rate_prefactor))
+        object.__setattr__(self, "rate_prefactor",
+                           check_rate_prefactor("rate_prefactor", self.rate_prefactor))
         if not isinstance(self.name, str):
             raise TypeError(f"name must be a string (a label), got {self.name!r}")
 

@@ -62,6 +62,7 @@ import numpy as np
 from scipy.linalg import eigh_tridiagonal
 
 from manybody.config.probe import Broadening
+from manybody.config.probe import rate_prefactor as check_rate_prefactor
 from manybody.simulation.observables.absorption import absorption, velocity_shift
 from manybody.simulation.observables.degeneracies import (
     DEGENERACY_TOLERANCE,
@@ -104,7 +105,7 @@ def _check_common(energies, temperature, rate_prefactor, stress_scale):
     if energies.ndim != 1 or energies.size == 0:
         raise ValueError(f"energies must be a non-empty 1-d array, got shape {energies.shape}")
     return (energies, v.positive("temperature", temperature),
-            v.positive("rate_prefactor", rate_prefactor), v.positive("stress_scale", stress_scale))
+            check_rate_prefactor("rate_prefactor", rate_prefactor), v.positive("stress_scale", stress_scale))
 
 
 def _rate_kernel(released: np.ndarray, temperature: float) -> np.ndarray:
@@ -296,7 +297,7 @@ class _MasterEquation:
             raise ValueError(f"energies must be a non-empty 1-d array, got shape {energies.shape}")
         if np.any(np.diff(energies) < 0):
             raise ValueError("spectrum.energies must be in ascending order (as solve returns them)")
-        rate_prefactor = v.positive("rate_prefactor", rate_prefactor)
+        rate_prefactor = check_rate_prefactor("rate_prefactor", rate_prefactor)
         stress_scale = v.positive("stress_scale", stress_scale)
         dim = energies.size
         self.energies = energies
@@ -557,5 +558,5 @@ def jackle_rate(asymmetry, tunnelling, temperature: float, rate_prefactor: float
     eps = v.real_array("asymmetry", asymmetry)
     delta = v.real_array("tunnelling", tunnelling, eps.shape)
     e = np.hypot(eps, delta)
-    return (v.positive("rate_prefactor", rate_prefactor) * delta**2 * e
+    return (check_rate_prefactor("rate_prefactor", rate_prefactor) * delta**2 * e
             / np.tanh(e / (2.0 * v.positive("temperature", temperature))))

@@ -50,6 +50,7 @@ import warnings
 import numpy as np
 from scipy.linalg import lu_factor, lu_solve
 
+from manybody.config.probe import rate_prefactor as check_rate_prefactor
 from manybody.simulation.observables.relaxation import (
     OMEGA_PER_KELVIN,
     resolve_degeneracies,
@@ -294,14 +295,29 @@ def saturation_responses(
     t = v.positive_array("temperatures", temperatures)
     e0 = drive_amplitudes(amplitudes)
     out = np.empty((t.size, w.size, e0.size))
-    widest = 0.0
+    widest, narrowest = 0.0, math.inf
+    magnitude = np.abs(np.asarray(stress_elements, dtype=np.float64))
+    coupled = magnitude > 1e-12 * max(float(magnitude.max(initial=0.0)), 1e-300)
+    np.fill_diagonal(coupled, False)
     for i, temp in enumerate(t):
         for j, freq in enumerate(w):
             result = saturated_absorption(
                 energies, stress_elements, freq, temp, e0, rate_prefactor,
                 stress_scale=stress_scale, dephasing_rate=dephasing_rate, line=line)
             out[i, j] = result["absorption"]
-            widest = max(widest, float(np.max(result["dephasing"])) / OMEGA_PER_KELVIN)
+            widths = np.asarray(result["dephasing"]) / OMEGA_PER_KELVIN
+            widest = max(widest, float(np.max(widths)))
+            if coupled.any():  # the lines of the pairs the drive couples
+                narrowest = min(narrowest, float(np.min(widths[coupled])))
+    if narrowest > float(np.max(w)):
+        # dephasing_rate = 1e20 s^-1, or K_ph given in SI units (1.8e76): lines of 1e8 K, every
+        # value ~0 at every amplitude and nothing said so (a tester, session 26)
+        warnings.warn(
+            f"saturation: every transition's line is wider than the probe frequency (narrowest "
+            f"half width {narrowest:.3g} K > w = {float(np.max(w)):.3g} K): the drive is resonant "
+            f"with nothing; check dephasing_rate={dephasing_rate:g} s^-1 and the phonon rate "
+            f"prefactor K_ph={rate_prefactor:.3g} s^-1 K^-3 (a-SiO2: 4.9e7)", RuntimeWarning,
+            stacklevel=2)
     levels = np.asarray(energies, dtype=float)
     spacing = float(np.ptp(levels)) / max(1, levels.size - 1)
     if not np.any(out) and np.any(np.asarray(stress_elements)) and widest < 1e-3 * spacing:
@@ -345,7 +361,7 @@ def critical_amplitude(frequency: float, temperature: float, rate_prefactor: flo
     """
     w = v.positive("frequency", frequency)
     t = v.positive("temperature", temperature)
-    inverse_t1 = v.positive("rate_prefactor", rate_prefactor) * w**3 / math.tanh(0.5 * w / t)
+    inverse_t1 = check_rate_prefactor("rate_prefactor", rate_prefactor) * w**3 / math.tanh(0.5 * w / t)
     inverse_t2 = 0.5 * inverse_t1 + v.non_negative("dephasing_rate", dephasing_rate)
     rabi_per_strain = v.positive("stress_scale", stress_scale) * OMEGA_PER_KELVIN
     return math.sqrt(inverse_t1 * inverse_t2) / rabi_per_strain

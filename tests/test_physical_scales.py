@@ -1,0 +1,99 @@
+"""Inputs on a physically absurd scale are named before any work (a tester, session 26): a
+phonon prefactor in SI units, a dephasing rate that makes every line wider than the frequency,
+phonon-broadened lines wider than the frequency, and a measurement time that freezes everything."""
+
+from __future__ import annotations
+
+import tomllib
+import warnings
+
+import numpy as np
+import pytest
+
+from manybody.config.model import EquilibrationParams, ModelParams, TLSParams
+from manybody.config.probe import MAX_RATE_PREFACTOR, Probe, SaturationDrive
+from manybody.runs.spec import RunSpec, preflight
+from manybody.simulation.ensembles import Realisation
+from manybody.simulation.materials import ReducedPhononBath
+from manybody.simulation.observables.relaxation import relaxation_absorption
+from manybody.simulation.observables.saturation import saturation_responses
+from manybody.simulation.solvers.dense import solve
+
+SI_PREFACTOR = 1.8e76  # K_ph of a-SiO2 in s^-1 J^-3
+
+
+@pytest.mark.parametrize("build", [
+    lambda k: Probe(frequencies=(0.1,), temperatures=(0.05,), phonon_rate_prefactor=k,
+                    observables=("relaxation_absorption",)),
+    lambda k: EquilibrationParams(bath=k),
+    lambda k: ReducedPhononBath(rate_prefactor=k),
+    lambda k: relaxation_absorption(*solve(Realisation.from_arrays(asymmetry=[0.1],
+                                                                   tunnelling=[0.05])),
+                                    [1e-7], [0.05], k),
+], ids=["probe", "equilibration", "bath", "relaxation_absorption"])
+def test_a_phonon_prefactor_in_si_units_is_refused(build):
+    with pytest.raises(ValueError, match=r"at most 1e\+15 s\^-1 K\^-3, got 1.8e\+76.*SI units"):
+        build(SI_PREFACTOR)
+    build(MAX_RATE_PREFACTOR)  # the largest accepted value is still accepted
+
+
+def test_a_dephasing_rate_wider_than_the_frequency_is_refused():
+    def probe(rate):
+        return Probe(frequencies=(0.1, 0.05), temperatures=(0.05,), phonon_rate_prefactor="a-SiO2",
+                     observables=("saturation",),
+                     saturation=SaturationDrive(amplitudes=(0.0, 1e-6), dephasing_rate=rate))
+
+    with pytest.raises(ValueError, match=r"dephasing_rate = 1e\+20 s\^-1 makes every line "
+                                         r"7.64e\+08 K wide"):
+        probe(1e20)
+    probe(1e9)  # 7.6 mK: fine
+    with pytest.raises(ValueError, match="wider than the highest probe frequency 0.1 K"):
+        probe(1.4e10)  # 0.107 K
+
+
+def test_phonon_broadened_lines_wider_than_the_frequency_warn():
+    spectrum, elements = solve(Realisation.from_arrays(asymmetry=[0.1, -0.05],
+                                                       tunnelling=[0.05, 0.08]))
+    args = (spectrum.energies, elements, [0.1], [0.05], [0.0, 1e-6])
+    with pytest.warns(RuntimeWarning, match="every transition's line is wider than the probe "
+                                            "frequency"):
+        saturation_responses(*args, 1e15, dephasing_rate=1e9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        saturation_responses(*args, 4.9e7, dephasing_rate=1e9)
+
+
+SPEC = """
+name = "frozen"
+seed = 1
+realisations = 1
+[model]
+n_tls = 3
+[model.tls]
+asymmetry_max = 0.3
+tunnelling_min = 0.001
+tunnelling_max = 0.3
+[model.equilibration]
+measurement_time = {t_m}
+[probe]
+frequencies = [0.1]
+temperatures = [0.01, 0.1]
+"""
+
+
+def test_a_measurement_time_that_freezes_everything_warns_once_at_preflight():
+    with pytest.warns(UserWarning, match=r"measurement_time = 1e-30 s freezes every TLS at every "
+                                         r"temperature .* the absorption is exactly 0"):
+        preflight(RunSpec.from_dict(tomllib.loads(SPEC.format(t_m=1e-30))))
+    with warnings.catch_warnings():  # 1 s: the fastest TLS stay active
+        warnings.simplefilter("error")
+        preflight(RunSpec.from_dict(tomllib.loads(SPEC.format(t_m=1.0))))
+    # the bound is that of the ensemble's fastest TLS: check it against the frozen masks
+    from manybody.simulation.equilibration import freezing_temperatures
+    model = ModelParams(n_tls=1, tls=TLSParams(asymmetry_max=0.3, tunnelling_min=0.29,
+                                               tunnelling_max=0.3),
+                        equilibration=EquilibrationParams(measurement_time=1e-30))
+    fastest = Realisation.from_arrays(asymmetry=[0.3], tunnelling=[0.3])
+    t_f = freezing_temperatures(fastest, model.equilibration, 1.0)[0]
+    assert t_f == pytest.approx(np.hypot(0.3, 0.3) / (2 * np.arctanh(
+        4.8652e7 * 0.09 * np.hypot(0.3, 0.3) * 1e-30)), rel=1e-3)
