@@ -97,3 +97,20 @@ def test_a_measurement_time_that_freezes_everything_warns_once_at_preflight():
     t_f = freezing_temperatures(fastest, model.equilibration, 1.0)[0]
     assert t_f == pytest.approx(np.hypot(0.3, 0.3) / (2 * np.arctanh(
         4.8652e7 * 0.09 * np.hypot(0.3, 0.3) * 1e-30)), rel=1e-3)
+
+
+@pytest.mark.parametrize(("build", "name"), [
+    (lambda e: TLSParams(asymmetry_max=e), "tls.asymmetry_max"),
+    (lambda e: TLSParams(tunnelling_min=1e-3, tunnelling_max=e), "tls.tunnelling_max"),
+    (lambda e: __import__("manybody.config.model", fromlist=["CouplingParams"]).CouplingParams(
+        strength=e), "coupling.strength"),
+    (lambda e: __import__("manybody.config.model", fromlist=["RandomMatrixParams"])
+     .RandomMatrixParams(weight=e), "random_matrix.weight"),
+])
+def test_model_energies_far_above_any_glass_are_refused(build, name):
+    """TLSParams(asymmetry_max=1e308) was accepted and overflowed in the draw (numpy's
+    OverflowError); J0 = 1e6 K was accepted (a tester, session 26)."""
+    for value in (1e308, 1e6, 1000.0):
+        with pytest.raises(ValueError, match=rf"{name} must be below 1000 K"):
+            build(value)
+    build(999.0)

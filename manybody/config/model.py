@@ -18,6 +18,20 @@ from manybody.support import validate as v
 
 #: Largest number of TLS any model accepts (the solvers have their own, smaller limits).
 MAX_TLS = 30
+#: Energies of a model (K) must lie below this: far above any glass below 1 K; a value in the
+#: wrong unit, or 1e308 (an overflow in the draw, session 26), is refused.
+MAX_ENERGY = v.MAX_KELVIN
+
+
+def _energy(where: str, value, allow_zero: bool = False) -> float:
+    """A model energy (K): finite, > 0 (>= 0 with ``allow_zero``) and below :data:`MAX_ENERGY`."""
+    value = v.non_negative(where, value) if allow_zero else v.positive(where, value)
+    if value >= MAX_ENERGY:
+        raise ValueError(f"{where} must be below {MAX_ENERGY:g} K (the model's energies are in "
+                         f"kelvin), got {value!r}")
+    return value
+
+
 #: Coupling components a user may supply, in the order (first site, second site).
 COUPLING_COMPONENTS = ("zz", "xx", "xz", "zx")
 
@@ -39,9 +53,9 @@ class TLSParams:
     tunnelling_max: float = 1.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "asymmetry_max", v.positive("tls.asymmetry_max", self.asymmetry_max))
-        object.__setattr__(self, "tunnelling_min", v.positive("tls.tunnelling_min", self.tunnelling_min))
-        object.__setattr__(self, "tunnelling_max", v.positive("tls.tunnelling_max", self.tunnelling_max))
+        object.__setattr__(self, "asymmetry_max", _energy("tls.asymmetry_max", self.asymmetry_max))
+        object.__setattr__(self, "tunnelling_min", _energy("tls.tunnelling_min", self.tunnelling_min))
+        object.__setattr__(self, "tunnelling_max", _energy("tls.tunnelling_max", self.tunnelling_max))
         if self.tunnelling_min >= self.tunnelling_max:
             raise ValueError(
                 "tls.tunnelling_min must be < tls.tunnelling_max, got "
@@ -82,7 +96,7 @@ class CouplingParams:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", v.choice("coupling.kind", self.kind, ("gaussian", "dipolar")))
-        object.__setattr__(self, "strength", v.non_negative("coupling.strength", self.strength))
+        object.__setattr__(self, "strength", _energy("coupling.strength", self.strength, True))
         object.__setattr__(self, "orientation",
                            v.choice("coupling.orientation", self.orientation, ("uniform", "gaussian")))
         object.__setattr__(self, "min_distance", v.non_negative("coupling.min_distance", self.min_distance))
@@ -124,9 +138,9 @@ class RandomMatrixParams:
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind",
                            v.choice("random_matrix.kind", self.kind, ("goe", "flat", "exponential")))
-        object.__setattr__(self, "weight", v.non_negative("random_matrix.weight", self.weight))
+        object.__setattr__(self, "weight", _energy("random_matrix.weight", self.weight, True))
         object.__setattr__(self, "growth_temperature",
-                           v.positive("random_matrix.growth_temperature", self.growth_temperature))
+                           _energy("random_matrix.growth_temperature", self.growth_temperature))
         object.__setattr__(self, "level_statistics",
                            v.choice("random_matrix.level_statistics", self.level_statistics,
                                     ("goe", "poisson")))
@@ -172,7 +186,7 @@ class StressParams:
         object.__setattr__(self, "random_matrix_kind",
                            v.choice("stress.random_matrix_kind", self.random_matrix_kind, ("goe", "eth")))
         object.__setattr__(self, "eth_energy_scale",
-                           v.positive("stress.eth_energy_scale", self.eth_energy_scale))
+                           _energy("stress.eth_energy_scale", self.eth_energy_scale))
 
 
 @dataclass(frozen=True, kw_only=True)
