@@ -261,3 +261,18 @@ def test_resized_changes_only_what_it_is_given():
     assert same.digest() == small.digest()
     with pytest.raises(ValueError, match="realisations"):
         spec.resized(realisations=[1, 2, 3])  # not the sweep's shape
+
+
+def test_sweep_values_may_be_numpy_scalars():
+    """A sweep built with np.arange was refused ('values must be numbers or strings, got
+    np.int64(4)') while ModelParams takes np.int64 (a tester, session 26); numpy booleans and
+    complex numbers are still refused."""
+    from manybody.runs.spec import normalise_sweep
+
+    assert normalise_sweep({"model.n_tls": list(np.arange(4, 8, 2))})["model.n_tls"] == (4, 6)
+    strengths = normalise_sweep({"model.coupling.strength": [np.float32(0.5), np.int64(1)]})
+    assert strengths["model.coupling.strength"] == (0.5, 1.0)
+    assert all(type(x) is float for x in strengths["model.coupling.strength"])
+    for bad in (np.bool_(True), np.complex128(1)):
+        with pytest.raises(TypeError, match="values must be numbers or strings"):
+            normalise_sweep({"model.coupling.strength": [bad]})

@@ -181,6 +181,8 @@ _NAME_OR_NUMBER = ("model.equilibration.bath",)
 def _coerce(key: str, value: Any) -> Any:
     """Check one sweep value is a scalar of the parameter's type; ints become floats for floats."""
     default = SWEEPABLE[key]
+    if isinstance(value, np.generic) and not isinstance(value, np.bool_ | np.complexfloating):
+        value = value.item()  # numpy scalars (a list built with np.arange; session 26)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise TypeError(f"sweep[{key!r}] values must be numbers or strings, got {value!r}")
     if key in _NAME_OR_NUMBER:  # a preset name or a number (equilibration.bath: K_ph); the
