@@ -114,3 +114,18 @@ def test_model_energies_far_above_any_glass_are_refused(build, name):
         with pytest.raises(ValueError, match=rf"{name} must be below 1000 K"):
             build(value)
     build(999.0)
+
+
+def test_relaxation_and_saturation_functions_take_the_preset_name_as_the_probe_does():
+    """Probe.phonon_rate_prefactor takes "a-SiO2"; the functions refused it (session 26)."""
+    from manybody.simulation.materials import AMORPHOUS_SIO2
+
+    spectrum, elements = solve(Realisation.from_arrays(asymmetry=[0.1], tunnelling=[0.05]))
+    by_name = relaxation_absorption(spectrum, elements, [1e-7], [0.05], "a-SiO2")
+    by_value = relaxation_absorption(spectrum, elements, [1e-7], [0.05],
+                                     AMORPHOUS_SIO2.rate_prefactor)
+    assert np.array_equal(by_name, by_value)
+    args = (spectrum.energies, elements, [0.1118], [0.05], [0.0, 1e-6])
+    assert np.array_equal(saturation_responses(*args, "a-SiO2", dephasing_rate=1e9),
+                          saturation_responses(*args, AMORPHOUS_SIO2.rate_prefactor,
+                                               dephasing_rate=1e9))

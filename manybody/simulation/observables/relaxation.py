@@ -62,7 +62,7 @@ import numpy as np
 from scipy.linalg import eigh_tridiagonal
 
 from manybody.config.probe import Broadening
-from manybody.config.probe import rate_prefactor as check_rate_prefactor
+from manybody.config.probe import rate_prefactor as bounded_rate_prefactor
 from manybody.simulation.observables.absorption import absorption, velocity_shift
 from manybody.simulation.observables.degeneracies import (
     DEGENERACY_TOLERANCE,
@@ -100,12 +100,24 @@ def _coupling_squared(elements: np.ndarray, stress_scale: float, rows=None) -> n
     return sq / stress_scale**2
 
 
+def check_rate_prefactor(where: str, value) -> float:
+    """K_ph (s^-1 K^-3) from a number (finite, > 0, at most ``MAX_RATE_PREFACTOR``) or a preset
+    name such as "a-SiO2" (as ``Probe.phonon_rate_prefactor`` takes it; the functions here
+    refused the preset before session 26)."""
+    if isinstance(value, str):
+        from manybody.simulation.materials import bath  # light; avoids a module-level cycle
+
+        return bath(value).rate_prefactor
+    return bounded_rate_prefactor(where, value)
+
+
 def _check_common(energies, temperature, rate_prefactor, stress_scale):
     energies = v.real_array("energies", energies)
     if energies.ndim != 1 or energies.size == 0:
         raise ValueError(f"energies must be a non-empty 1-d array, got shape {energies.shape}")
     return (energies, v.positive("temperature", temperature),
-            check_rate_prefactor("rate_prefactor", rate_prefactor), v.positive("stress_scale", stress_scale))
+            check_rate_prefactor("rate_prefactor", rate_prefactor),
+            v.positive("stress_scale", stress_scale))
 
 
 def _rate_kernel(released: np.ndarray, temperature: float) -> np.ndarray:
@@ -503,9 +515,13 @@ def relaxation_absorption(spectrum, stress_elements, frequencies, temperatures, 
                           normalisation: float = 1.0, **options) -> np.ndarray:
     """Q^-1_rel(w, T) = normalisation * Im chi_rel / pi, shape (n_T, n_w).
 
-    With ``normalisation = absorption_normalisation(params)`` the result is in units of pi*C0
-    (canonical ensemble: 1/2 for omega tau_min << 1). Arguments as
-    :func:`relaxation_susceptibility`; frequencies w in K, temperatures in K, K_ph in s^-1 K^-3.
+    With ``normalisation = absorption_normalisation(params)`` and
+    ``stress_scale = params.stress.deformation_potential`` (gamma; the rates use t = T / gamma)
+    the result is in units of pi*C0 as :func:`manybody.simulation.observe.observe` gives it
+    (canonical ensemble: 1/2 for omega tau_min << 1); without ``stress_scale`` a model with
+    gamma != 1 has its rates scaled by gamma^2 (3.3 times off at gamma = 2, a tester, session 26).
+    Arguments as :func:`relaxation_susceptibility`; frequencies w in K, temperatures in K, K_ph in
+    s^-1 K^-3 or a preset name ("a-SiO2"). docs/PHYSICS.md section 4.
     """
     chi = relaxation_susceptibility(spectrum, stress_elements, frequencies, temperatures,
                                     rate_prefactor, **options)
@@ -516,8 +532,10 @@ def relaxation_velocity_shift(spectrum, stress_elements, frequencies, temperatur
                               normalisation: float = 1.0, **options) -> np.ndarray:
     """Relaxation part of delta v / v = -(normalisation / 2) Re chi_rel, shape (n_T, n_w).
 
-    Units of C0 with ``normalisation = absorption_normalisation(params)`` (canonical ensemble:
-    slope -3/2 in ln T for omega tau_min << 1). Arguments as :func:`relaxation_susceptibility`.
+    Units of C0 with ``normalisation = absorption_normalisation(params)`` and
+    ``stress_scale = params.stress.deformation_potential`` (as :func:`relaxation_absorption`;
+    canonical ensemble: slope -3/2 in ln T for omega tau_min << 1). Arguments as
+    :func:`relaxation_susceptibility`; docs/PHYSICS.md section 4.
     """
     chi = relaxation_susceptibility(spectrum, stress_elements, frequencies, temperatures,
                                     rate_prefactor, **options)

@@ -50,9 +50,9 @@ import warnings
 import numpy as np
 from scipy.linalg import lu_factor, lu_solve
 
-from manybody.config.probe import rate_prefactor as check_rate_prefactor
 from manybody.simulation.observables.relaxation import (
     OMEGA_PER_KELVIN,
+    check_rate_prefactor,
     resolve_degeneracies,
     transition_rates,
 )
@@ -294,6 +294,7 @@ def saturation_responses(
     w = v.positive_array("frequencies", frequencies)
     t = v.positive_array("temperatures", temperatures)
     e0 = drive_amplitudes(amplitudes)
+    rate_prefactor = check_rate_prefactor("rate_prefactor", rate_prefactor)
     out = np.empty((t.size, w.size, e0.size))
     widest, narrowest = 0.0, math.inf
     magnitude = np.abs(np.asarray(stress_elements, dtype=np.float64))
@@ -361,7 +362,8 @@ def critical_amplitude(frequency: float, temperature: float, rate_prefactor: flo
     """
     w = v.positive("frequency", frequency)
     t = v.positive("temperature", temperature)
-    inverse_t1 = check_rate_prefactor("rate_prefactor", rate_prefactor) * w**3 / math.tanh(0.5 * w / t)
+    inverse_t1 = (check_rate_prefactor("rate_prefactor", rate_prefactor) * w**3
+                  / math.tanh(0.5 * w / t))
     inverse_t2 = 0.5 * inverse_t1 + v.non_negative("dephasing_rate", dephasing_rate)
     rabi_per_strain = v.positive("stress_scale", stress_scale) * OMEGA_PER_KELVIN
     return math.sqrt(inverse_t1 * inverse_t2) / rabi_per_strain
