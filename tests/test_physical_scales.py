@@ -129,3 +129,35 @@ def test_relaxation_and_saturation_functions_take_the_preset_name_as_the_probe_d
     assert np.array_equal(saturation_responses(*args, "a-SiO2", dephasing_rate=1e9),
                           saturation_responses(*args, AMORPHOUS_SIO2.rate_prefactor,
                                                dephasing_rate=1e9))
+
+
+SATURATION_SPEC = """
+name = "drive"
+seed = 1
+realisations = 1
+[model]
+n_tls = 2
+[model.stress]
+deformation_potential = {gamma}
+[probe]
+frequencies = [0.1]
+temperatures = [0.05]
+observables = ["saturation"]
+phonon_rate_prefactor = "a-SiO2"
+[probe.saturation]
+amplitudes = [0.0, 1e-5, {e0}]
+dephasing_rate = 1e9
+"""
+
+
+def test_a_drive_beyond_the_rotating_wave_regime_warns_at_preflight():
+    """Strain amplitudes of 1 and 1000 were taken silently (a tester, session 26): a Rabi energy
+    e0 gamma above the probe frequency is outside the steady state of PHYSICS.md section 8."""
+    with pytest.warns(UserWarning, match=r"amplitudes up to e0 = 1000 give a Rabi energy e0 gamma "
+                                         r"up to 1e\+03 K .* beyond the rotating-wave"):
+        preflight(RunSpec.from_dict(tomllib.loads(SATURATION_SPEC.format(gamma=1.0, e0=1000.0))))
+    with pytest.warns(UserWarning, match="Rabi energy e0 gamma up to 0.2 K"):  # gamma counts
+        preflight(RunSpec.from_dict(tomllib.loads(SATURATION_SPEC.format(gamma=20.0, e0=0.01))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        preflight(RunSpec.from_dict(tomllib.loads(SATURATION_SPEC.format(gamma=1.0, e0=0.0014))))

@@ -69,6 +69,7 @@ from manybody.config.probe import (
 from manybody.config.solver import SolverParams
 from manybody.config.unused import unused_parameters
 from manybody.simulation.equilibration import check_equilibration, warn_if_all_frozen
+from manybody.simulation.observables.saturation import warn_if_beyond_rotating_wave
 from manybody.simulation.solvers import SOLVERS, solver_for, solver_route
 from manybody.support import validate as v
 
@@ -724,6 +725,7 @@ def check_point(model: ModelParams, probe: Probe, solver: SolverParams) -> str:
     SOLVERS[method].check_point(model, probe, solver)
     check_equilibration(model, probe)
     warn_if_all_frozen(model, probe)
+    warn_if_beyond_rotating_wave(model, probe)
     return method
 
 

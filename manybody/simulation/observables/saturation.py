@@ -335,6 +335,26 @@ def saturation_responses(
     return out
 
 
+def warn_if_beyond_rotating_wave(model, probe) -> None:
+    """Warn when the strongest drive's Rabi energy e0 gamma (K; a symmetric TLS has
+    |T_mn| = gamma) exceeds the lowest probe frequency: the steady state of section 8 is that of
+    the rotating-wave Bloch equations, which need Omega << w (strain amplitudes of 1 and 1000
+    were taken silently; a tester, session 26). Called once per sweep point by the preflight
+    (:func:`manybody.runs.spec.check_point`); ``model`` a ModelParams, ``probe`` a Probe."""
+    drive = probe.saturation
+    if drive is None or "saturation" not in probe.observables:
+        return
+    rabi = max(drive.amplitudes) * model.stress.deformation_potential
+    lowest = min(probe.frequencies)
+    if rabi > lowest:
+        warnings.warn(
+            f"probe.saturation.amplitudes up to e0 = {max(drive.amplitudes):g} give a Rabi energy "
+            f"e0 gamma up to {rabi:.3g} K (gamma = stress.deformation_potential = "
+            f"{model.stress.deformation_potential:g} K per unit strain), above the probe frequency "
+            f"{lowest:g} K: beyond the rotating-wave steady state (docs/PHYSICS.md section 8); "
+            "acoustic strains are 1e-9-1e-4", UserWarning, stacklevel=2)
+
+
 def critical_amplitude(frequency: float, temperature: float, rate_prefactor: float, *,
                        dephasing_rate: float = 0.0, stress_scale: float = 1.0) -> float:
     """Strain amplitude e0_c at which a resonant symmetric TLS (Delta = E = w) has Omega^2 T1 T2 = 1.
