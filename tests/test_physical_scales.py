@@ -161,3 +161,12 @@ def test_a_drive_beyond_the_rotating_wave_regime_warns_at_preflight():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         preflight(RunSpec.from_dict(tomllib.loads(SATURATION_SPEC.format(gamma=1.0, e0=0.0014))))
+
+
+def test_bloch_steady_state_refuses_a_coherence_outliving_twice_the_populations():
+    from manybody.simulation.observables.coherent import bloch_steady_state
+
+    with pytest.raises(ValueError, match=r"t2 must be <= 2 t1"):
+        bloch_steady_state([0.0], 1e6, 1e-6, 3e-6)
+    steady = bloch_steady_state([0.0], 1e6, 1e-6, 2e-6)  # the phonon limit T2 = 2 T1
+    assert steady[0, 2] == pytest.approx(1.0 / (1.0 + 1e12 * 1e-6 * 2e-6))

@@ -38,13 +38,23 @@ def bloch_steady_state(detuning, rabi: float, t1: float, t2: float,
     rabi : float
         Omega (s^-1), >= 0.
     t1, t2 : float
-        Relaxation and dephasing times (s), > 0.
+        Relaxation and dephasing times (s), > 0, with T2 <= 2 T1 (1/T2 = 1/(2 T1) + gamma_phi,
+        gamma_phi >= 0: a coherence cannot outlive twice the populations).
     polarisation : float
         Equilibrium population difference w_eq.
+
+    Raises
+    ------
+    ValueError
+        A time not finite and > 0, T2 > 2 T1 (accepted before session 26), a negative Rabi
+        frequency.
     """
     d = np.atleast_1d(v.real_array("detuning", detuning))
     rabi = v.non_negative("rabi", rabi)
     g1, g2 = 1.0 / v.positive("t1", t1), 1.0 / v.positive("t2", t2)
+    if t2 > 2.0 * t1 * (1.0 + 1e-12):
+        raise ValueError(f"t2 must be <= 2 t1 (1/T2 = 1/(2 T1) + gamma_phi with gamma_phi >= 0), "
+                         f"got t1 = {t1!r} s, t2 = {t2!r} s")
     out = np.empty((d.size, 3))
     for i, delta in enumerate(d):
         a = np.array([[-g2, -delta, 0.0], [delta, -g2, -rabi], [0.0, rabi, -g1]])
