@@ -48,7 +48,10 @@ def _describe(value: Any) -> str:
         return f"{value!r} (a boolean)"
     if isinstance(value, float | np.floating) and math.isfinite(value) and float(value).is_integer():
         return f"{value!r} (a float; write {int(value)})"
-    return repr(value)
+    text = repr(value)
+    if len(text) > 120:  # e.g. a Spectrum or a large array: the type says more than its digits
+        return f"{text[:80]}... (a {type(value).__name__})"
+    return text
 
 
 def real(name: str, value: Any, *, allow_nonfinite: bool = False) -> float:
@@ -161,8 +164,18 @@ def _check_array_dtype(name: str, arr: np.ndarray) -> None:
     raise TypeError(f"{name} must be an array of real numbers, got an array of {what}")
 
 
-def real_array(name: str, value: Any, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """A finite float64 array, optionally of a given shape (elements must be real numbers)."""
+def real_array(name: str, value: Any, shape: tuple[int, ...] | None = None, *,
+               keep_float: bool = False) -> np.ndarray:
+    """A finite float64 array, optionally of a given shape (elements must be real numbers).
+
+    With ``keep_float`` a float32 or float64 numpy array is returned as it is (not converted, not
+    copied): for large operators computed in float32 on purpose.
+    """
+    if keep_float and isinstance(value, np.ndarray) and value.dtype in (np.float32, np.float64):
+        if shape is not None and value.shape != shape:
+            raise ValueError(f"{name} must have shape {shape}, got shape {value.shape}")
+        _require_finite(name, value)
+        return value
     if isinstance(value, str | bytes | Mapping) or value is None:
         raise TypeError(f"{name} must be an array of real numbers, got {_describe(value)}")
     if isinstance(value, list | tuple):
@@ -182,9 +195,76 @@ def real_array(name: str, value: Any, shape: tuple[int, ...] | None = None) -> n
         raise TypeError(f"{name} must be an array of real numbers, got {value!r}") from None
     if shape is not None and arr.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must contain only finite numbers, got NaN or inf")
+    _require_finite(name, arr)
     return arr
+
+
+def _require_finite(name: str, arr: np.ndarray) -> None:
+    """ValueError naming the first NaN or inf of a float array. The sum (NaN and inf propagate)
+    decides without a temporary of the array's size; only an overflowing sum or a genuine NaN/inf
+    is looked at element by element."""
+    if arr.size == 0:
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(np.sum(arr, dtype=np.float64))
+    if math.isfinite(total):
+        return
+    bad = ~np.isfinite(arr)
+    if not bad.any():
+        return
+    where = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), arr.shape))
+    at = where[0] if len(where) == 1 else where
+    raise ValueError(f"{name} must contain only finite numbers, got NaN or inf "
+                     f"({float(arr[where])!r} at index {at}, {int(bad.sum())} in all)")
+
+
+def real_vector(name: str, value: Any, size: int | None = None, *, hint: str = "") -> np.ndarray:
+    """A non-empty 1-d float64 array of finite real numbers; a scalar is one value. ``size``
+    fixes the length; ``hint`` (e.g. " (one value per TLS)") is added to the shape messages."""
+    if hasattr(value, "energies") and not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be an array of real numbers{hint}, got a "
+                        f"{type(value).__name__} (pass its .energies)")
+    arr = np.atleast_1d(real_array(name, value))
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-d array, got shape {arr.shape}{hint}")
+    if size is not None and arr.size != size:
+        got = f"{value!r}" if np.ndim(value) == 0 else f"shape {arr.shape}"
+        raise ValueError(f"{name} must have shape ({size},), got {got}{hint}")
+    return arr
+
+
+def non_negative_below(name: str, value: Any, high: float, what: str = "", why: str = "") -> float:
+    """A finite number in [0, high); ``what`` names the quantity before the bound and ``why``
+    explains it after (``"{name} must be{what} < {high}{why}, got ..."``)."""
+    out = non_negative(name, value)
+    if out >= high:
+        raise ValueError(f"{name} must be{what} < {high:g}{why}, got {value!r}")
+    return out
+
+
+def generator(name: str, value: Any) -> Any:
+    """None or a ``numpy.random.Generator`` (an int seed or a legacy RandomState is refused with
+    the way to make a Generator from it)."""
+    if value is None or isinstance(value, np.random.Generator):
+        return value
+    hint = (f" (e.g. numpy.random.default_rng({int(value)}))" if isinstance(value, _INT_TYPES)
+            and not isinstance(value, bool | np.bool_) else " (numpy.random.default_rng(seed))")
+    raise TypeError(f"{name} must be a numpy.random.Generator{hint} or None, got "
+                    f"{_describe(value)}")
+
+
+def boolean(name: str, value: Any) -> bool:
+    """A ``bool`` (or numpy bool); 0/1, "yes" and None are refused."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {_describe(value)}")
+    return bool(value)
+
+
+def instance(name: str, value: Any, cls: type | tuple[type, ...], expected: str) -> Any:
+    """``value`` if it is an instance of ``cls``, else a TypeError saying what was expected."""
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be {expected}, got {_describe(value)}")
+    return value
 
 
 def positive_array(name: str, value: Any) -> np.ndarray:

@@ -1,4 +1,9 @@
-"""Spectral statistics: level-spacing ratios, eigenstate participation, |T_mn|^2 statistics."""
+"""Spectral statistics: level-spacing ratios, eigenstate participation, |T_mn|^2 statistics.
+
+Definitions and reference values: docs/PHYSICS.md section 5 (Oganesyan and Huse, PRB 75, 155111
+(2007); Atas et al., PRL 110, 084101 (2013)). Energies are a non-empty 1-d array of finite real
+numbers (K); anything else is refused with a ValueError or TypeError naming the argument.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import math
 import warnings
 
 import numpy as np
+
+from manybody.support import validate as v
 
 #: Mean level-spacing ratio <r> of the standard ensembles (Atas et al., PRL 110, 084101 (2013)).
 R_POISSON = 2.0 * np.log(2.0) - 1.0
@@ -80,13 +87,18 @@ def spacing_ratios(energies: np.ndarray, window: float = 0.8, tolerance: float |
 
     Raises
     ------
+    TypeError
+        Energies that are not real numbers (complex, strings; a Spectrum instead of its
+        ``.energies``), a window or tolerance that is not a number.
     ValueError
-        ``window`` not in (0, 1], or fewer than 3 distinct levels in the window.
+        Energies not a non-empty 1-d array of finite numbers, ``window`` not in (0, 1], a
+        negative or non-finite tolerance, or fewer than 3 distinct levels in the window.
     """
-    if not 0 < window <= 1:
-        raise ValueError(f"window must be in (0, 1], got {window!r}")
-    tol = degeneracy_tolerance(energies, precision) if tolerance is None else float(tolerance)
-    e = np.sort(np.asarray(energies, dtype=np.float64))
+    e = _levels(energies)
+    window = v.in_range("window", window, 0.0, 1.0, low_open=True)
+    tol = (degeneracy_tolerance(energies, precision) if tolerance is None
+           else v.non_negative("tolerance", tolerance))
+    e = np.sort(e)
     cut = int(round(0.5 * (1 - window) * e.size))
     e = e[cut:e.size - cut]
     s = np.diff(e)
@@ -105,7 +117,30 @@ def mean_spacing_ratio(energies: np.ndarray, window: float = 0.8, precision=None
 
     Degenerate levels are collapsed as in :func:`spacing_ratios`. With fewer than 3 distinct levels
     there is no ratio: NaN is returned with a ``RuntimeWarning`` saying why (a sweep keeps going).
+    Source: docs/PHYSICS.md section 5 (R_POISSON, R_GOE, R_GUE of Atas et al. 2013).
+
+    Parameters
+    ----------
+    energies : array_like
+        Eigenvalues (K), shape (D,), finite, any order.
+    window : float
+        Central fraction of the spectrum kept, in (0, 1].
+    precision : numpy dtype, optional
+        As :func:`spacing_ratios`.
+
+    Returns
+    -------
+    float
+        <r> in [0, 1], or NaN (with a RuntimeWarning) for fewer than 3 distinct levels.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Energies that are not a non-empty 1-d array of finite real numbers, a window not in
+        (0, 1] (as :func:`spacing_ratios`; these are refused, not turned into NaN).
     """
+    _levels(energies)
+    v.in_range("window", window, 0.0, 1.0, low_open=True)
     try:
         return float(np.mean(spacing_ratios(energies, window, precision=precision)))
     except ValueError as err:
@@ -118,10 +153,40 @@ def mean_spacing_ratio(energies: np.ndarray, window: float = 0.8, precision=None
 def participation_ratio(vectors: np.ndarray) -> np.ndarray:
     """Inverse participation in the product (TLS position) basis: 1 / sum_k |V_km|^4, per eigenstate.
 
-    1 for a product state, D for a state spread evenly over all D basis states.
+    1 for a product state, D for a state spread evenly over all D basis states (the product basis
+    of docs/PHYSICS.md section 1; normalised eigenvectors assumed).
+
+    Parameters
+    ----------
+    vectors : array_like
+        Eigenvectors as columns, shape (D, n_states) (``Spectrum.vectors``), or one vector of
+        shape (D,); real and finite.
+
+    Returns
+    -------
+    numpy.ndarray
+        The participation ratio per eigenstate, shape (n_states,) (a 0-d array for one vector).
+
+    Raises
+    ------
+    TypeError
+        Not an array of real numbers; a Spectrum (pass ``spectrum.vectors``).
+    ValueError
+        Not 1-d or 2-d, empty, NaN or inf, or a vector that is zero everywhere.
     """
-    v = np.asarray(vectors, dtype=np.float64)
-    return 1.0 / np.sum(v**4, axis=0)
+    if hasattr(vectors, "vectors") and not isinstance(vectors, np.ndarray):
+        raise TypeError(f"vectors must be the eigenvectors as columns, shape (D, n_states), got a "
+                        f"{type(vectors).__name__} (pass spectrum.vectors; a Spectrum solved "
+                        "without eigenvectors has none)")
+    vec = v.real_array("vectors", vectors)
+    if vec.ndim not in (1, 2) or vec.size == 0:
+        raise ValueError(f"vectors must be eigenvectors as columns, shape (D, n_states) or (D,), "
+                         f"got shape {vec.shape}")
+    quartic = np.sum(vec**4, axis=0)
+    if np.any(quartic == 0):
+        raise ValueError("vectors must not be zero everywhere (an eigenvector is normalised), "
+                         f"got a zero column at index {int(np.argmax(np.atleast_1d(quartic) == 0))}")
+    return 1.0 / quartic
 
 
 def matrix_element_statistics(
@@ -148,7 +213,19 @@ def matrix_element_statistics(
     dict
         "mean" (n_E, n_w) mean |T_mn|^2 per bin (NaN where empty), "count" pairs per bin,
         "by_frequency" (n_w,) mean over all E_m.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Energies not a non-empty 1-d array of finite real numbers, stress_elements not a real
+        finite (D, D) array, bin edges not 1-d increasing finite arrays of 2 or more values.
+
+    Notes
+    -----
+    docs/PHYSICS.md section 5 (matrix-element statistics) and section 2 (T_mn).
     """
+    energy_bins = _bin_edges("energy_bins", energy_bins)
+    frequency_bins = _bin_edges("frequency_bins", frequency_bins)
     upper, omega, t2 = _pairs(energies, stress_elements)
     total, count = _binned_sums(upper, omega, t2, energy_bins, frequency_bins)
     count_w, _ = np.histogram(omega, bins=frequency_bins)
@@ -179,18 +256,41 @@ def matrix_element_sums(
         (n_E, n_w) sum of |T_mn|^2 (K^2 with T in K per unit strain).
     count : numpy.ndarray
         (n_E, n_w) number of pairs (float).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`matrix_element_statistics`.
     """
+    energy_bins = _bin_edges("energy_bins", energy_bins)
+    frequency_bins = _bin_edges("frequency_bins", frequency_bins)
     upper, omega, t2 = _pairs(energies, stress_elements)
     return _binned_sums(upper, omega, t2, energy_bins, frequency_bins)
 
 
 def _pairs(energies: np.ndarray, stress_elements: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """E_m - E_0, w_mn and |T_mn|^2 of every pair with E_m > E_n."""
-    e = np.asarray(energies, dtype=np.float64) - np.min(energies)
+    """E_m - E_0, w_mn and |T_mn|^2 of every pair with E_m > E_n (arguments validated)."""
+    e = _levels(energies)
+    v.real_array("stress_elements", stress_elements, (e.size, e.size), keep_float=True)
+    e = e - np.min(e)
     m, n = np.nonzero(e[:, None] > e[None, :])
     t2 = np.asarray(stress_elements, dtype=np.float64)[m, n] ** 2
     return e[m], e[m] - e[n], t2
+
+
+def _levels(energies) -> np.ndarray:
+    """Eigenvalues as a validated 1-d float64 array."""
+    return v.real_vector("energies", energies, hint=" (eigenvalues in K)")
+
+
+def _bin_edges(name: str, edges) -> np.ndarray:
+    """Histogram bin edges: a 1-d array of 2 or more increasing finite numbers (K)."""
+    arr = v.real_vector(name, edges, hint=" of bin edges (K)")
+    if arr.size < 2 or np.any(np.diff(arr) <= 0):
+        shown = arr.tolist() if arr.size <= 8 else f"{arr.size} values, not increasing"
+        raise ValueError(f"{name} must be 2 or more increasing bin edges (K), got {shown!r}")
+    return arr
 
 
 def _binned_sums(upper, omega, t2, energy_bins, frequency_bins) -> tuple[np.ndarray, np.ndarray]:

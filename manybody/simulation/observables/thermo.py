@@ -1,4 +1,10 @@
-"""Thermodynamics from a spectrum: Boltzmann weights, specific heat, entropy (k_B = 1, energies in K)."""
+"""Thermodynamics from a spectrum: Boltzmann weights, specific heat, entropy (k_B = 1, energies in K).
+
+The formulas are those of docs/PHYSICS.md section 5 (fluctuation formula for C, the Schottky sum of
+independent TLS). Every function takes the eigenvalues as a non-empty 1-d array of finite real
+numbers (K; any order) and the temperatures as a non-empty 1-d array (or one number) of finite
+values > 0 (K), and refuses anything else with a ValueError or TypeError naming the argument.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,41 @@ import numpy as np
 from manybody.support import validate as v
 
 
+def _energies(energies, name: str = "energies") -> np.ndarray:
+    """The eigenvalues as a 1-d float64 array (validated)."""
+    return v.real_vector(name, energies, hint=" (eigenvalues E_n in K)")
+
+
 def boltzmann_weights(energies: np.ndarray, temperatures: np.ndarray) -> np.ndarray:
-    """Thermal occupations p_n(T) = exp(-E_n/T) / Z, shape (n_T, D), computed without overflow.
+    """Thermal occupations p_n(T) = exp(-E_n/T) / Z, computed without overflow.
+
+    The energies are measured from the lowest one before exponentiating, so the weights are exact
+    down to T -> 0 (all weight on the ground state). Source: docs/PHYSICS.md section 2 (p_n).
 
     Parameters
     ----------
-    energies : numpy.ndarray
-        E_n (K).
-    temperatures : numpy.ndarray
-        T (K), all > 0.
+    energies : array_like
+        E_n (K), shape (D,), finite, any order.
+    temperatures : array_like
+        T (K), shape (n_T,) or a number, all finite and > 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        p_n(T), shape (n_T, D); each row sums to 1.
+
+    Raises
+    ------
+    TypeError
+        Energies or temperatures that are not real numbers (complex, strings, booleans, a
+        Spectrum instead of its ``.energies``).
+    ValueError
+        Energies not a non-empty 1-d array of finite numbers; temperatures not finite and > 0 or
+        not 1-d.
     """
+    e = _energies(energies)
     t = v.positive_array("temperatures", temperatures)
-    _, weights, z = _boltzmann(energies, t)
+    _, weights, z = _boltzmann(e, t)
     weights /= z[:, None]
     return weights
 
@@ -26,42 +55,119 @@ def boltzmann_weights(energies: np.ndarray, temperatures: np.ndarray) -> np.ndar
 def _boltzmann(energies: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """E_n - E_0, the unnormalised weights exp(-(E_n - E_0)/T) (n_T, D) and Z (n_T,)."""
     shifted = np.asarray(energies, dtype=np.float64) - np.min(energies)
-    weights = np.exp(-shifted[None, :] / t[:, None])
+    with np.errstate(over="ignore"):  # E/T beyond float64 at tiny T: exp(-inf) = 0, exact
+        weights = np.exp(-shifted[None, :] / t[:, None])
     return shifted, weights, weights.sum(axis=1)
 
 
-def _moments(energies: np.ndarray, temperatures) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _moments(energies, temperatures) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    e = _energies(energies)
     t = v.positive_array("temperatures", temperatures)
-    shifted, boltzmann, z = _boltzmann(energies, t)
+    shifted, boltzmann, z = _boltzmann(e, t)
     p = boltzmann / z[:, None]
     mean = p @ shifted
-    second = p @ shifted**2
+    with np.errstate(over="ignore"):
+        square = shifted**2
+    if np.isinf(square).any():  # levels ~1e154 K above E_0: their weight is 0, not 0 * inf = NaN
+        second = np.sum(p * np.where(p > 0, square[None, :], 0.0), axis=1)
+    else:
+        second = p @ square
     return t, mean, second, np.log(z)
 
 
 def specific_heat(energies: np.ndarray, temperatures) -> np.ndarray:
-    """C(T) = (<E^2> - <E>^2) / T^2 in units of k_B, shape (n_T,).
+    """C(T) = (<E^2> - <E>^2) / T^2 in units of k_B, the fluctuation formula.
+
+    Source: docs/PHYSICS.md section 5. At temperatures so low that T^2 underflows (T < ~1e-154 K)
+    the variance is divided by T twice, which gives the T -> 0 limit 0 instead of 0/0.
 
     Parameters
     ----------
-    energies : numpy.ndarray
-        Eigenvalues (K).
+    energies : array_like
+        Eigenvalues E_n (K), shape (D,), finite, any order.
     temperatures : array_like
-        T (K) > 0.
+        T (K), shape (n_T,) or a number, all finite and > 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        C(T) (k_B), shape (n_T,).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`boltzmann_weights`.
     """
     t, mean, second, _ = _moments(energies, temperatures)
-    return np.maximum(second - mean**2, 0.0) / t**2
+    variance = np.maximum(second - mean**2, 0.0)
+    with np.errstate(over="ignore"):
+        t2 = t**2
+    out = variance / np.where(t2 > 0, t2, 1.0)
+    tiny = t2 == 0  # T^2 underflowed: divide twice (0 where the variance underflowed too)
+    if tiny.any():
+        out[tiny] = variance[tiny] / t[tiny] / t[tiny]
+    return out
 
 
 def entropy(energies: np.ndarray, temperatures) -> np.ndarray:
-    """S(T) = ln Z + <E>/T in units of k_B, shape (n_T,)."""
+    """S(T) = ln Z + <E>/T in units of k_B (energies measured from the ground state).
+
+    Source: docs/PHYSICS.md section 5 (canonical ensemble of the full spectrum); S -> ln g_0 for
+    T -> 0 (g_0 the ground-state degeneracy) and ln D for T -> infinity.
+
+    Parameters
+    ----------
+    energies : array_like
+        Eigenvalues E_n (K), shape (D,), finite, any order.
+    temperatures : array_like
+        T (K), shape (n_T,) or a number, all finite and > 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        S(T) (k_B), shape (n_T,).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`boltzmann_weights`.
+    """
     t, mean, _, log_z = _moments(energies, temperatures)
     return log_z + mean / t
 
 
 def schottky(splittings: np.ndarray, temperatures) -> np.ndarray:
-    """Specific heat of independent TLS: sum_i x_i^2 e^{x_i} / (1 + e^{x_i})^2, x_i = E_i / T."""
+    """Specific heat of independent TLS: sum_i x_i^2 e^{x_i} / (1 + e^{x_i})^2, x_i = E_i / T.
+
+    The Schottky sum of docs/PHYSICS.md section 5 (per TLS at most 0.4392 at x = 2.399); equal
+    to :func:`specific_heat` of the 2^N many-body levels of the same TLS.
+
+    Parameters
+    ----------
+    splittings : array_like
+        Single-TLS splittings E_i = sqrt(eps_i^2 + Delta_i^2) (K), shape (N,), finite and >= 0.
+    temperatures : array_like
+        T (K), shape (n_T,) or a number, all finite and > 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        C(T) (k_B), shape (n_T,).
+
+    Raises
+    ------
+    TypeError
+        Splittings or temperatures that are not real numbers.
+    ValueError
+        Splittings not a non-empty 1-d array of finite numbers >= 0; temperatures not finite and
+        > 0 or not 1-d.
+    """
+    e = v.real_vector("splittings", splittings, hint=" (single-TLS splittings E_i in K)")
+    if np.any(e < 0):
+        raise ValueError(f"splittings must be >= 0 (E_i = sqrt(eps_i^2 + Delta_i^2)), got minimum "
+                         f"{float(e.min())!r}")
     t = v.positive_array("temperatures", temperatures)
-    x = np.asarray(splittings, dtype=np.float64)[None, :] / t[:, None]
-    half = 0.5 * x
-    return np.sum((half / np.cosh(half)) ** 2, axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = e[None, :] / t[:, None]
+        half = 0.5 * x
+        return np.sum(np.where(np.isinf(half), 0.0, half / np.cosh(half)) ** 2, axis=1)
