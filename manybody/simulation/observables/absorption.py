@@ -48,13 +48,40 @@ from manybody.support import validate as v
 _REACH = 12.0
 
 
+def _check_spectrum(spectrum) -> Spectrum:
+    """A Spectrum whose energies are a non-empty 1-d array of finite real numbers."""
+    if not isinstance(spectrum, Spectrum):
+        hint = (" (wrap eigenvalues as manybody.Spectrum(energies=np.sort(e)), or use "
+                "manybody.solve(realisation))" if isinstance(spectrum, np.ndarray | list | tuple)
+                else "")
+        raise TypeError(f"spectrum must be a Spectrum (the eigenvalues of manybody.solve){hint}, "
+                        f"got {type(spectrum).__name__}")
+    v.real_vector("spectrum.energies", spectrum.energies, hint=" (eigenvalues in K)")
+    if not isinstance(spectrum.energies, np.ndarray):
+        raise TypeError("spectrum.energies must be a numpy array of eigenvalues (K), got "
+                        f"{type(spectrum.energies).__name__}")
+    return spectrum
+
+
+def _check_stress(spectrum: Spectrum, stress_elements) -> np.ndarray:
+    """T_mn: a real finite (D, D) array matching the spectrum (float32 and float64 arrays are
+    kept as they are; lists and integer arrays become float64)."""
+    arr = v.real_array("stress_elements", stress_elements, keep_float=True)
+    dim = spectrum.dimension
+    if arr.shape != (dim, dim):
+        raise ValueError(f"stress_elements must have shape {(dim, dim)} to match the spectrum, "
+                         f"got {arr.shape}")
+    return arr
+
+
 def _check_inputs(spectrum: Spectrum, stress_elements: np.ndarray, frequencies, broadening):
+    _check_spectrum(spectrum)
     frequencies = v.positive_array("frequencies", frequencies)
     dim = spectrum.dimension
-    if stress_elements.shape != (dim, dim):
+    if np.shape(stress_elements) != (dim, dim):
         raise ValueError(
             f"stress_elements must have shape {(dim, dim)} to match the spectrum, "
-            f"got {stress_elements.shape}"
+            f"got {np.shape(stress_elements)}"
         )
     if not isinstance(broadening, Broadening):
         raise TypeError(f"broadening must be a Broadening, got {type(broadening).__name__}")
@@ -159,13 +186,23 @@ class PairSpectrum:
         return self._per_state[key]
 
     def absorption(self, frequencies, temperatures) -> np.ndarray:
-        """Q(w, T) = sum_n p_n F_n(w) (raw units), shape (n_T, n_w)."""
+        """Q(w, T) = sum_n p_n F_n(w) (raw units), shape (n_T, n_w).
+
+        Q >= 0 holds pair by pair ((p_n - p_m) >= 0 and K(w - w_mn) >= K(w + w_mn) for w, w_mn > 0
+        and every kernel of :class:`Broadening`: PHYSICS.md section 2, detailed balance); the
+        per-state form cancels F_n against F_m, so where every p_n is equal (T far above the
+        bandwidth) round-off leaves ~1e-16 of either sign. Negative values, only that round-off,
+        are set to 0; every other value is untouched.
+        """
         w = v.positive_array("frequencies", frequencies)
         if self.method == "exact":
-            return boltzmann_weights(self.energies, temperatures) @ self.per_state(w)
-        b = self.broadening
-        g = b.kernel(w[None, :] - self.nodes[:, None]) - b.kernel(w[None, :] + self.nodes[:, None])
-        return self.thermal(temperatures) @ g
+            q = boltzmann_weights(self.energies, temperatures) @ self.per_state(w)
+        else:
+            b = self.broadening
+            g = (b.kernel(w[None, :] - self.nodes[:, None])
+                 - b.kernel(w[None, :] + self.nodes[:, None]))
+            q = self.thermal(temperatures) @ g
+        return np.maximum(q, 0.0, out=q)
 
     def dispersion(self, frequencies, temperatures) -> np.ndarray:
         """Re chi(w, T) = sum_n p_n H_n(w) (raw units), shape (n_T, n_w)."""
@@ -207,11 +244,19 @@ def pair_spectrum(
 
     Raises
     ------
+    TypeError
+        ``spectrum`` not a Spectrum; stress_elements not real numbers (complex, a list of
+        strings...); broadening not a Broadening.
     ValueError
-        Frequencies not > 0 or above the spectrum's largest transition, stress_elements of the
-        wrong shape, unknown method.
+        Frequencies not > 0 or above the spectrum's largest transition, stress_elements not of
+        shape (D, D) or with NaN/inf, unknown method.
+
+    Notes
+    -----
+    Source: docs/PHYSICS.md section 2 (the per-state form of the pair sum).
     """
     v.choice("method", method, ("exact", "binned"))
+    stress_elements = _check_stress(_check_spectrum(spectrum), stress_elements)
     frequencies, _ = _check_inputs(spectrum, stress_elements, frequencies, broadening)
     if broadening.relative:
         raise ValueError("pair_spectrum needs an absolute kernel: pass broadening.at(w) for one "
@@ -352,7 +397,8 @@ def absorption(
     broadening : Broadening, optional
         Line kernel (default Gaussian of width 0.01 K).
     normalisation : float
-        Multiplies the result; ``absorption_normalisation(params)`` gives units of pi*C0.
+        Multiplies the result, a finite number > 0; ``absorption_normalisation(params)`` gives
+        units of pi*C0.
     method : {"exact", "binned"}
         Exact pair sum (default): |Q - Q_exact| <= 1e-4 of the plateau (in practice ~1e-8
         relative) per realisation at every temperature, cost O(D^2 n_w) at most. Or the grid
@@ -362,8 +408,26 @@ def absorption(
     Returns
     -------
     numpy.ndarray
-        Q, shape (n_T, n_w).
+        Q, shape (n_T, n_w), >= 0 (PHYSICS.md section 2: negative round-off of the cancelling
+        per-state sums at T far above the bandwidth is returned as 0).
+
+    Raises
+    ------
+    TypeError
+        ``spectrum`` not a Spectrum (an array of energies is refused: wrap it as
+        ``Spectrum(energies=...)``); stress_elements, frequencies or temperatures not real
+        numbers (complex, strings, booleans); ``normalisation`` not a real number; broadening not
+        a Broadening.
+    ValueError
+        stress_elements not of shape (D, D) or with NaN/inf; frequencies or temperatures not
+        finite and > 0, empty or not 1-d; frequencies above the spectrum's largest transition;
+        ``normalisation`` not finite and > 0; unknown method.
+
+    Notes
+    -----
+    Source: docs/PHYSICS.md section 2 (golden rule, normalisation, line kernel).
     """
+    normalisation = v.positive("normalisation", normalisation)
     q = _thermal_response(spectrum, stress_elements, frequencies, temperatures, broadening,
                           method, dispersive=False)
     return absorption_from(q, normalisation)
@@ -372,7 +436,8 @@ def absorption(
 def _thermal_response(spectrum, stress_elements, frequencies, temperatures, broadening, method,
                       dispersive: bool) -> np.ndarray:
     """sum_n p_n(T) F_n(w) (absorptive) or sum_n p_n(T) H_n(w) (dispersive), shape (n_T, n_w)."""
-    broadening = broadening or Broadening()
+    broadening = Broadening() if broadening is None else broadening
+    stress_elements = _check_stress(_check_spectrum(spectrum), stress_elements)
     frequencies, _ = _check_inputs(spectrum, stress_elements, frequencies, broadening)
     temperatures = v.positive_array("temperatures", temperatures)
     v.choice("method", method, ("exact", "binned"))
@@ -446,12 +511,30 @@ def velocity_shift(
     canonical ensemble gives a slope +1 in ln T for T >> w). Arguments as :func:`absorption`; the
     default exact pair sum is accurate to ~1e-8 relative (the binned grid to ~1 %).
 
+    Parameters
+    ----------
+    spectrum, stress_elements, frequencies, temperatures, broadening, method
+        As :func:`absorption`: a Spectrum (E_n in K, shape (D,)), T_mn real (D, D) (K per unit
+        strain), w and T (K) 1-d finite > 0.
+    normalisation : float
+        Finite and > 0; ``absorption_normalisation(params)`` gives units of C0.
+
     Returns
     -------
     numpy.ndarray
         delta v / v, shape (n_T, n_w), defined up to a temperature-independent constant only
         through the model's own spectrum (no constant is subtracted).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`absorption`.
+
+    Notes
+    -----
+    Source: docs/PHYSICS.md section 3 (the dispersion sum, broadened principal value).
     """
+    normalisation = v.positive("normalisation", normalisation)
     chi = _thermal_response(spectrum, stress_elements, frequencies, temperatures, broadening,
                             method, dispersive=True)
     return velocity_shift_from(chi, normalisation)
@@ -461,11 +544,34 @@ def emission_stripped(q: np.ndarray, frequencies, temperatures) -> np.ndarray:
     """S+(w, T) = Q^-1 / (1 - exp(-w/T)): absorption out of occupied states, shape of ``q``.
 
     For one TLS S+ = 1 / (1 + e^{-x}) (in units of its line weight); for a generic block with a
-    flat density of states over ~T it is constant.
+    flat density of states over ~T it is constant. Source: docs/PHYSICS.md section 2
+    (emission-stripped absorption).
+
+    Parameters
+    ----------
+    q : array_like
+        Q^-1(w, T), shape (..., n_T, n_w), real and finite (e.g. from :func:`absorption`).
+    frequencies : array_like
+        w (K), shape (n_w,), finite and > 0.
+    temperatures : array_like
+        T (K), shape (n_T,), finite and > 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        S+, the shape of ``q``.
+
+    Raises
+    ------
+    TypeError
+        Arguments that are not real numbers.
+    ValueError
+        q not ending in shape (n_T, n_w) or with NaN/inf; frequencies or temperatures not
+        finite and > 0.
     """
     w = v.positive_array("frequencies", frequencies)
     t = v.positive_array("temperatures", temperatures)
-    q = np.asarray(q, dtype=np.float64)
+    q = v.real_array("q", q)
     if q.shape[-2:] != (t.size, w.size):
         raise ValueError(f"q must end in shape (n_T, n_w) = {(t.size, w.size)}, got {q.shape}")
     return q / -np.expm1(-w[None, :] / t[:, None])
@@ -476,22 +582,35 @@ def transition_lines(
 ) -> tuple[np.ndarray, np.ndarray]:
     """All upward lines w_mn > 0 with their weights (p_n - p_m)|T_mn|^2 at one temperature.
 
+    The lines of the golden-rule sum of docs/PHYSICS.md section 2, before the line kernel.
+
     Parameters
     ----------
     spectrum : Spectrum
-        Energies (K).
-    stress_elements : numpy.ndarray
-        T_mn (K per unit strain).
+        Energies (K), shape (D,).
+    stress_elements : array_like
+        T_mn (K per unit strain), real, shape (D, D).
     temperature : float
-        T (K) > 0.
+        T (K), finite and > 0.
     min_weight : float
-        Drop lines with |T_mn|^2 <= min_weight.
+        Drop lines with |T_mn|^2 <= min_weight (K^2), finite and >= 0.
 
     Returns
     -------
     frequencies, weights : numpy.ndarray
         Line positions (K) and weights, sorted by frequency.
+
+    Raises
+    ------
+    TypeError
+        ``spectrum`` not a Spectrum; arguments that are not real numbers.
+    ValueError
+        stress_elements not (D, D) or with NaN/inf; temperature not finite and > 0; min_weight
+        negative or not finite.
     """
+    stress_elements = _check_stress(_check_spectrum(spectrum), stress_elements)
+    temperature = v.positive("temperature", temperature)
+    min_weight = v.non_negative("min_weight", min_weight)
     p = boltzmann_weights(spectrum.energies, [temperature])[0]
     e = spectrum.energies
     m, n = np.nonzero(e[:, None] > e[None, :])
