@@ -17,16 +17,20 @@ import numpy as np
 
 from manybody.laws.fit import FAMILY_INDEX_BOUNDS, LawFit, fit_law
 from manybody.laws.gof import NO_TEST, law_goodness_of_fit
-from manybody.laws.shapes import shape_ratio
+from manybody.laws.shapes import (
+    MAX_SMEARING,  # noqa: F401 (re-exported)
+    check_ratio_span,
+    check_smearing,
+    distinct_x,
+    shape_ratio,
+)
 from manybody.laws.verdict import AMPLITUDE_RESOLUTION, Z_BAND, judge
 from manybody.support import validate as v
 
 #: Lower end of the x range of the second TLS index (the region where the laws differ most).
 HIGH_X_MIN = 1.0
-
-
-#: Largest kernel width relative to the frequency (eta / w) the kernel-averaged laws accept.
-MAX_SMEARING = 0.5
+#: MAX_SMEARING (eta / w < 0.5) now lives in manybody.laws.shapes with check_smearing, the one
+#: rule of every function that takes ``smearing``; still importable from here.
 
 
 @dataclass(frozen=True)
@@ -149,18 +153,22 @@ def analyse_shape(
     Parameters
     ----------
     x : array_like
-        x = w / T, shape (n_x,).
+        x = w / T, shape (n_x,), distinct, finite and > 0, spanning [0.5, 2] (for the shape
+        ratio).
     q_realisations : array_like
         Q^-1 per realisation, shape (n_realisations, n_x); the mean is fitted with its standard
-        error as sigma. With a single realisation the fit covariance, scaled by the residual
-        variance, gives the errors (and no goodness-of-fit test is made).
+        error as sigma. A 1-d array of shape (n_x,) is one curve (a single realisation, or a
+        curve averaged elsewhere): with a single realisation the fit covariance, scaled by the
+        residual variance, gives the errors (no bootstrap and no goodness-of-fit test).
     n_bootstrap : int
         Bootstrap resamples of the realisations for the errors of a and R (and for the
         goodness-of-fit fallback of :mod:`manybody.laws.gof`).
     rng : numpy.random.Generator, optional
-        For the bootstrap (default: a fixed seed, so the analysis is reproducible).
+        For the bootstrap (default: a fixed seed, so the analysis is reproducible). An int seed
+        is refused: pass ``numpy.random.default_rng(seed)``.
     smearing : float, optional
-        eta / w of the Gaussian line kernel the spectra were computed with; the laws are then
+        eta / w of the Gaussian line kernel the spectra were computed with, in [0, 0.5)
+        (:func:`manybody.laws.shapes.check_smearing`); the laws are then
         averaged over the kernel before fitting (:func:`manybody.laws.shapes.smeared`). The
         shape ratio R is not corrected.
     high_x_min : float
@@ -174,23 +182,29 @@ def analyse_shape(
 
     Raises
     ------
+    TypeError
+        x or q_realisations not real numbers; n_bootstrap not an integer; rng not a
+        numpy.random.Generator; smearing or high_x_min not a number.
     ValueError
-        x not positive, q_realisations not real or not of shape (n_realisations, n_x),
-        high_x_min not positive, n_bootstrap not an integer >= 0, smearing negative, NaN or
-        >= 0.5, or a mean absorption that is zero at every x.
+        x not finite and > 0 or with a repeated value, q_realisations with NaN/inf or not of
+        shape (n_realisations, n_x) or (n_x,), high_x_min not positive, n_bootstrap < 0,
+        smearing negative, NaN or >= 0.5, x not spanning [0.5, 2], or a mean absorption that is
+        zero at every x.
+
+    Notes
+    -----
+    Source: docs/PHYSICS.md section 2 (the family of laws, the TLS index, the shape ratio and the
+    verdict) and section 7.3 (covariance-aware goodness of fit).
     """
-    x = v.positive_array("x", x)
+    x = check_ratio_span(distinct_x("x", x))
     q = np.atleast_2d(v.real_array("q_realisations", q_realisations))
-    if q.shape[1] != x.size:
-        raise ValueError(f"q_realisations must have shape (n_realisations, {x.size}), got {q.shape}")
+    if q.ndim != 2 or q.shape[1] != x.size:
+        raise ValueError(f"q_realisations must have shape (n_realisations, {x.size}) or "
+                         f"({x.size},), got {q.shape}")
     high_x_min = v.positive("high_x_min", high_x_min)
     n_bootstrap = v.integer("n_bootstrap", n_bootstrap, 0)
-    if smearing is not None:
-        smearing = v.non_negative("smearing", smearing)
-        if smearing >= MAX_SMEARING:
-            raise ValueError(f"smearing must be eta / w < {MAX_SMEARING} (the kernel's width "
-                             f"relative to the frequency; for a relative-width kernel it is the "
-                             f"kernel's width itself), got {smearing!r}")
+    smearing = check_smearing(smearing)
+    rng = v.generator("rng", rng)
     n_real = q.shape[0]
     mean = q.mean(axis=0)
     if not np.abs(mean).max() > 0:
@@ -295,11 +309,12 @@ def paired_index_difference(x, q_reference, q_other, *, smearing: float | None =
         Q^-1 per realisation at the two points, shape (n_realisations, n_x) each, row r of both
         from the same disorder realisation.
     smearing : float, optional
-        eta / w of the Gaussian line kernel (as in :func:`analyse_shape`).
+        eta / w of the Gaussian line kernel, in [0, 0.5) (as in :func:`analyse_shape`).
     n_bootstrap : int
         Resamples (>= 2).
     rng : numpy.random.Generator, optional
-        For the resamples (default: a fixed seed).
+        For the resamples (default: a fixed seed); an int seed is refused (pass
+        ``numpy.random.default_rng(seed)``).
 
     Returns
     -------
@@ -307,10 +322,17 @@ def paired_index_difference(x, q_reference, q_other, *, smearing: float | None =
 
     Raises
     ------
+    TypeError
+        x or the q arrays not real numbers; n_bootstrap not an integer; rng not a
+        numpy.random.Generator; smearing not a number.
     ValueError
-        x not positive; q arrays not real, not of shape (n_realisations, n_x), of different
+        x not positive; q arrays with NaN/inf, not of shape (n_realisations, n_x), of different
         shapes or with fewer than 2 realisations; n_bootstrap < 2; smearing negative, NaN or
         >= 0.5; too few resamples (< 2) fitted at both points.
+
+    Notes
+    -----
+    Source: docs/PHYSICS.md section 7.4 (which parameter the index follows: paired differences).
     """
     x = v.positive_array("x", x)
     q_ref = np.atleast_2d(v.real_array("q_reference", q_reference))
@@ -323,10 +345,8 @@ def paired_index_difference(x, q_reference, q_other, *, smearing: float | None =
         raise ValueError(f"q_reference and q_other must hold the same realisations (paired), got "
                          f"shapes {q_ref.shape} and {q_oth.shape}")
     n_bootstrap = v.integer("n_bootstrap", n_bootstrap, 2)
-    if smearing is not None:
-        smearing = v.non_negative("smearing", smearing)
-        if smearing >= MAX_SMEARING:
-            raise ValueError(f"smearing must be eta / w < {MAX_SMEARING}, got {smearing!r}")
+    smearing = check_smearing(smearing)
+    rng = v.generator("rng", rng)
     sigma_ref, sigma_oth = _sigma(q_ref), _sigma(q_oth)
     a_ref = _fit_index(x, q_ref.mean(axis=0), sigma_ref, smearing)
     a_oth = _fit_index(x, q_oth.mean(axis=0), sigma_oth, smearing)

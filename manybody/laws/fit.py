@@ -79,7 +79,7 @@ from manybody.laws.inputs import (
     LossCurve,
     parse_frequency,
 )
-from manybody.laws.shapes import law_values
+from manybody.laws.shapes import check_smearing, law_values
 from manybody.laws.verdict import AMPLITUDE_RESOLUTION, Z_BAND
 from manybody.support import validate as v
 from manybody.units import KELVIN_PER_GHZ
@@ -861,14 +861,28 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
     background : bool
         Add a constant background B.
     smearing : float, optional
-        eta / w of a Gaussian line kernel: fit the kernel-averaged laws (see
-        :func:`manybody.laws.shapes.smeared`).
+        eta / w of a Gaussian line kernel, in [0, 0.5): fit the kernel-averaged laws (see
+        :func:`manybody.laws.shapes.smeared`; the same rule as :func:`analyse_shape`).
 
     Returns
     -------
     LawFit
         With the fields every fit has; no curves, options or reasons (the caller judges them).
+
+    Raises
+    ------
+    TypeError
+        x, q or sigma not real numbers; law not a string; smearing not a number.
+    ValueError
+        x not finite and > 0, q or sigma not of the shape of x or with NaN/inf, sigma not > 0,
+        fewer than 3 points, an unknown law, smearing negative, NaN or >= 0.5.
+
+    Notes
+    -----
+    Source: docs/PHYSICS.md section 2 (the laws tanh(x/2), 1 - e^-x and the family with TLS
+    index a, and the kernel-averaged laws).
     """
+    smearing = check_smearing(smearing)
     x, y, s = _check_xy(x, q, sigma)
     v.choice("law", law, LAWS)
     model = _Model(law, 1.0, 1, (None,), background, None, None, False, math.nan, ("q",),

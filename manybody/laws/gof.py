@@ -45,7 +45,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, stats
 
-from manybody.laws.shapes import law_values, smeared
+from manybody.laws.shapes import check_smearing, law_values, smeared
+from manybody.support import validate as v
 
 #: Condition number of the realisations' covariance above which it is treated as singular.
 MAX_CONDITION = 1e12
@@ -100,13 +101,20 @@ def law_design(law: str, x: np.ndarray, index: float = 0.0,
     index : float
         TLS index a of the family fit (used for "family" only).
     smearing : float, optional
-        eta / w of the line kernel (:func:`manybody.laws.shapes.smeared`).
+        eta / w of the line kernel (:func:`manybody.laws.shapes.smeared`), in [0, 0.5).
 
     Returns
     -------
     numpy.ndarray
         Shape (n_x, k): [L(x)] for "tls" and "generic"; [f_a(x), df_a/da(x)] for "family".
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``smearing`` not None or a finite number in [0, 0.5)
+        (:func:`manybody.laws.shapes.check_smearing`).
     """
+    smearing = check_smearing(smearing)
     columns = [law_values(law, x, index, smearing)]
     if law == "family":
         columns.append(smeared(_family_index_derivative, x, smearing, index))
@@ -163,18 +171,27 @@ def law_goodness_of_fit(x, q_realisations, fit, *, smearing: float | None = None
         The fit of :func:`manybody.laws.fit.fit_law` to the mean (law "tls", "generic" or
         "family", no background): its law and TLS index fix the tangent space D.
     smearing : float, optional
-        eta / w of the line kernel the fit used.
+        eta / w of the line kernel the fit used, in [0, 0.5).
     n_bootstrap : int
         Resamples for the fallback (module notes); 0 gives no test there.
     rng : numpy.random.Generator, optional
-        For the fallback (default: a fixed seed).
+        For the fallback (default: a fixed seed); an int seed is refused (pass
+        ``numpy.random.default_rng(seed)``).
 
     Returns
     -------
     GoodnessOfFit
         Hotelling when the realisations allow it, else the bootstrap, else "none" (one
         realisation, or realisations that do not differ beyond round-off).
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``smearing`` not None or a finite number in [0, 0.5); ``rng`` not a
+        numpy.random.Generator.
     """
+    smearing = check_smearing(smearing)
+    rng = v.generator("rng", rng)
     x = np.asarray(x, dtype=np.float64)
     q = np.atleast_2d(np.asarray(q_realisations, dtype=np.float64))
     law = fit.law

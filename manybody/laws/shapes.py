@@ -18,9 +18,34 @@ from functools import lru_cache
 import numpy as np
 from scipy.interpolate import CubicSpline
 
+from manybody.support import validate as v
+
 #: Shape ratio R = Q(x=2) / Q(x=0.5) of the two laws.
 RATIO_TLS = math.tanh(1.0) / math.tanh(0.25)
 RATIO_GENERIC = -math.expm1(-2.0) / -math.expm1(-0.5)
+
+#: Largest kernel width relative to the frequency (eta / w) the fits of the kernel-averaged laws
+#: accept (:func:`check_smearing`).
+MAX_SMEARING = 0.5
+
+
+def check_smearing(smearing) -> float | None:
+    """``smearing`` of the fits (fit_law, analyse_shape, ...): None, or eta / w in
+    [0, MAX_SMEARING), as a float.
+
+    Raises
+    ------
+    TypeError
+        Not a real number (a string, a boolean, an array).
+    ValueError
+        Negative, NaN or infinite, or >= MAX_SMEARING.
+    """
+    if smearing is None:
+        return None
+    return v.non_negative_below(
+        "smearing", smearing, MAX_SMEARING, " eta / w",
+        " (the kernel's width relative to the frequency; for a relative-width kernel it is the "
+        "kernel's width itself)")
 
 
 def law_tls(x: np.ndarray) -> np.ndarray:
@@ -55,11 +80,21 @@ def smeared(law, x: np.ndarray, smearing: float | None, *args) -> np.ndarray:
     x : numpy.ndarray
         x = w / T.
     smearing : float or None
-        eta / w, the kernel's standard deviation relative to the frequency (< 0.3).
+        eta / w, the kernel's standard deviation relative to the frequency: a finite number >= 0
+        (the fits accept < MAX_SMEARING = 0.5; Gauss-Hermite nodes with E <= 0 are dropped).
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``smearing`` not a finite real number >= 0.
     """
-    if not smearing:
+    if smearing is None:
         return law(x, *args)
-    ratio, weights = _kernel_nodes(float(smearing))
+    if not v.is_real(smearing):
+        v.real("smearing", smearing)  # TypeError naming it (an array cannot key the cache)
+    if smearing == 0:
+        return law(x, *args)
+    ratio, weights = _kernel_nodes(smearing)
     xx = np.asarray(x, dtype=np.float64)[..., None] * ratio
     return np.sum(law(xx, *args) * weights, axis=-1)
 
@@ -68,7 +103,9 @@ def smeared(law, x: np.ndarray, smearing: float | None, *args) -> np.ndarray:
 def _kernel_nodes(smearing: float) -> tuple[np.ndarray, np.ndarray]:
     """Energy ratios E / w and normalised weights of the 24-point Gauss-Hermite rule of
     :func:`smeared` (the fits call it tens of thousands of times with the same smearing; the
-    arrays are read-only so the cache cannot be altered)."""
+    arrays are read-only so the cache cannot be altered). ``smearing`` is checked here, once per
+    value (a finite real number >= 0)."""
+    smearing = v.non_negative("smearing", smearing)
     nodes, weights = np.polynomial.hermite_e.hermegauss(24)
     ratio = 1.0 + smearing * nodes
     keep = ratio > 0
@@ -90,15 +127,64 @@ def law_values(law: str, x: np.ndarray, index: float = 0.0, smearing: float | No
 
 
 def shape_ratio(x: np.ndarray, q: np.ndarray) -> float:
-    """R = Q(x=2) / Q(x=0.5), interpolated in ln x (cubic spline with 4 or more points)."""
-    x = np.asarray(x, dtype=np.float64)
+    """R = Q(x=2) / Q(x=0.5), interpolated in ln x (cubic spline with 4 or more points).
+
+    The model-free measure of the shape of docs/PHYSICS.md section 2: tanh(1)/tanh(0.25) = 3.110
+    for the TLS law (``RATIO_TLS``), (1 - e^-2)/(1 - e^-0.5) = 2.198 for the generic law
+    (``RATIO_GENERIC``).
+
+    Parameters
+    ----------
+    x : array_like
+        x = w / T (dimensionless), shape (n_x,), distinct, finite and > 0 (any order), spanning
+        [0.5, 2].
+    q : array_like
+        Q^-1 at those x, shape (n_x,) or (..., n_x) for several curves (the ratio of each);
+        real and finite.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        R, a number for one curve, shape (...) for several.
+
+    Raises
+    ------
+    TypeError
+        x or q not real numbers.
+    ValueError
+        x not finite and > 0, repeated values of x, x not spanning [0.5, 2], q with NaN/inf or
+        whose last axis is not n_x.
+    """
+    x = distinct_x("x", x)
+    q = v.real_array("q", q)
+    if q.ndim == 0 or q.shape[-1] != x.size:
+        raise ValueError(f"q must have shape (..., {x.size}) to match x (n_x = {x.size}), got "
+                         f"shape {q.shape}")
+    check_ratio_span(x)
     order = np.argsort(x)
-    lx, qq = np.log(x[order]), np.asarray(q, dtype=np.float64)[..., order]
-    if lx[0] > math.log(0.5) + 1e-12 or lx[-1] < math.log(2.0) - 1e-12:
-        raise ValueError(f"x must span [0.5, 2] for the shape ratio, got [{x.min():.3g}, {x.max():.3g}]")
+    lx, qq = np.log(x[order]), q[..., order]
     targets = np.log([2.0, 0.5])
     if lx.size >= 4:
         hi, lo = np.moveaxis(CubicSpline(lx, qq, axis=-1)(targets), -1, 0)
     else:
         hi, lo = (np.apply_along_axis(lambda r, t=t: np.interp(t, lx, r), -1, qq) for t in targets)
     return hi / lo
+
+
+def distinct_x(name: str, x) -> np.ndarray:
+    """x = w / T for an interpolation in x: a non-empty 1-d array of distinct finite values > 0."""
+    arr = v.positive_array(name, x)
+    values, counts = np.unique(arr, return_counts=True)
+    if np.any(counts > 1):
+        raise ValueError(f"{name} must not repeat a value (the shape ratio interpolates in x), got "
+                         f"{values[counts > 1].tolist()!r} more than once")
+    return arr
+
+
+def check_ratio_span(x: np.ndarray) -> np.ndarray:
+    """``x`` (validated, > 0) if it spans [0.5, 2] (in ln x to 1e-12), the range of the shape
+    ratio; else ValueError."""
+    if math.log(x.min()) > math.log(0.5) + 1e-12 or math.log(x.max()) < math.log(2.0) - 1e-12:
+        raise ValueError(f"x must span [0.5, 2] for the shape ratio, got [{x.min():.3g}, "
+                         f"{x.max():.3g}]")
+    return x
