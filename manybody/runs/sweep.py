@@ -125,9 +125,12 @@ def check_run_arguments(n_jobs: int, backend: str, scheduler: str | None,
     v.choice("backend", backend, BACKENDS)
     cores = available_cores()
     v.integer("blas_threads", blas_threads, 1, 4096)
-    if not isinstance(n_jobs, bool) and isinstance(n_jobs, int) and n_jobs == -1:
+    n_jobs = v.integer("n_jobs", n_jobs)
+    if n_jobs == -1:
         n_jobs = max(1, cores // blas_threads)
-    v.integer("n_jobs", n_jobs, 1, 4096)
+    elif not 1 <= n_jobs <= 4096:
+        raise ValueError(f"n_jobs must be -1 (every core) or an integer between 1 and 4096, "
+                         f"got {n_jobs}")
     if scheduler is not None and backend != "dask":
         raise ValueError(f"scheduler={scheduler!r} needs backend 'dask', got backend {backend!r}")
     local = backend == "loky" or scheduler is None  # workers on this machine
@@ -137,6 +140,18 @@ def check_run_arguments(n_jobs: int, backend: str, scheduler: str | None,
             "available; processes and threads would fight for them"
         )
     return n_jobs
+
+
+def _check_sweep_types(output, resume, overwrite, progress) -> None:
+    """TypeError for an argument of :func:`run_sweep` of the wrong type (before any work)."""
+    if output is not None and not isinstance(output, str | os.PathLike):
+        raise TypeError(f"output must be a file path (str or os.PathLike) or None, got "
+                        f"{output!r} ({type(output).__name__})")
+    v.boolean("resume", resume)
+    v.boolean("overwrite", overwrite)
+    if not callable(progress):
+        v.instance("progress", progress, bool | np.bool_,
+                   "True, False or a callable progress(done, total)")
 
 
 def run_sweep(
@@ -158,9 +173,10 @@ def run_sweep(
     ----------
     spec : RunSpec
         What to compute.
-    output : str or Path, optional
-        Results file (netCDF4). With an output, finished tasks are checkpointed in
-        ``<output>.checkpoint/`` and reused on a rerun; the file is written atomically at the end.
+    output : str or os.PathLike, optional
+        Results file (netCDF4); None keeps the results in memory only. With an output, finished
+        tasks are checkpointed in ``<output>.checkpoint/`` and reused on a rerun; the file is
+        written atomically at the end.
     n_jobs : int
         Worker processes (loky), or LocalCluster workers (dask without ``scheduler``); -1 for
         cores // blas_threads.
@@ -174,8 +190,9 @@ def run_sweep(
     overwrite : bool
         Replace an existing output file.
     progress : bool or callable
-        Show a tqdm bar on stderr, or call ``progress(done, total)`` (realisations finished and in
-        all) after each task.
+        True/False (a bool: "yes" or 1 are refused), or a callable
+        ``progress(done, total)``: show a tqdm bar on stderr, or call it (realisations finished
+        and in all) after each task.
     blas_threads : int
         BLAS/OpenMP threads per task (default 1). n_jobs x blas_threads must not exceed the cores
         (loky). Results are bit-identical for any n_jobs and backend at fixed blas_threads.
@@ -192,6 +209,9 @@ def run_sweep(
 
     Raises
     ------
+    TypeError
+        ``spec`` not a RunSpec, ``output`` not a str/PathLike/None, ``resume``/``overwrite`` not
+        bools, ``progress`` not a bool or callable, n_jobs/blas_threads/chunk_size not ints.
     FileExistsError
         ``output`` exists and ``overwrite`` is False.
     PermissionError, NotADirectoryError
@@ -207,9 +227,10 @@ def run_sweep(
         The disk filled up while writing the checkpoint or the results (no temporary file is
         left; the checkpoint is kept).
     """
-    preflight(spec)  # every sweep point (observables vs N, solver, memory), before any file
     if not isinstance(spec, RunSpec):
         raise TypeError(f"spec must be a RunSpec, got {type(spec).__name__}")
+    _check_sweep_types(output, resume, overwrite, progress)
+    preflight(spec)  # every sweep point (observables vs N, solver, memory), before any file
     routes = point_routes(spec)
     n_jobs = check_run_arguments(n_jobs, backend, scheduler, blas_threads)
     if chunk_size is not None:

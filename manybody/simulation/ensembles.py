@@ -20,6 +20,7 @@ and the stress operator (one polarisation)::
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -50,7 +51,9 @@ class RandomMatrixTerm:
 
 @dataclass(frozen=True, kw_only=True)
 class Realisation:
-    """One disorder realisation: every number needed to build H and T.
+    """One disorder realisation: every number needed to build H and T (docs/PHYSICS.md section 1).
+
+    Build it with :meth:`from_arrays` (validated) or :func:`draw_realisation`.
 
     Attributes
     ----------
@@ -115,12 +118,14 @@ class Realisation:
         Parameters
         ----------
         asymmetry, tunnelling : array_like, shape (N,)
-            eps_i and Delta_i (K). Give both or neither (neither needs ``n_tls``).
+            eps_i and Delta_i (K), finite. Give both or neither (neither needs ``n_tls``). A
+            single number is one TLS (N = 1).
         couplings : dict of str to array_like (N, N), optional
             K^{ab}_ij (K) keyed by "zz", "xx", "xz", "zx"; "zz" and "xx" must be symmetric.
             Diagonals must be zero (s^a_i s^a_i = 1 is a constant, not a coupling).
         deformation_potential : array_like, shape (N,), optional
-            gamma_i (K per unit strain); default 1 for every TLS.
+            gamma_i (K per unit strain); default 1 for every TLS. A single number only for N = 1
+            (as for the asymmetry: one value per TLS, never broadcast).
         stress_coupling : array_like (N, N), optional
             Symmetric K^T_ij (K per unit strain) with zero diagonal.
         random_matrix, stress_random_matrix : RandomMatrixTerm, optional
@@ -128,21 +133,31 @@ class Realisation:
         positions : array_like (N, 3), optional
             Positions (units of r0), kept for reference.
         n_tls : int, optional
-            N, required when no asymmetry is given.
+            N, required when no asymmetry is given (an ``int``: 2.0 is refused, as by
+            ModelParams).
 
         Raises
         ------
+        TypeError
+            Arrays of non-numbers (complex, strings, booleans), ``n_tls`` not an integer,
+            ``couplings`` not a mapping, random-matrix terms not RandomMatrixTerm.
         ValueError
-            Mismatched lengths, non-finite values, non-symmetric matrices, unknown components.
+            Mismatched lengths (the message gives the expected shape), empty or 2-d arrays,
+            non-finite values, non-symmetric matrices, non-zero diagonals, unknown components.
+
+        Notes
+        -----
+        The model is that of docs/PHYSICS.md section 1 (TLS, two-body couplings, stress operator).
         """
+        if n_tls is not None:
+            n_tls = v.integer("n_tls", n_tls, 1, MAX_TLS)
         if (asymmetry is None) != (tunnelling is None):
             raise ValueError("asymmetry and tunnelling must be given together (or both omitted)")
+        per_tls = " (one value per TLS; a single number only for N = 1)"
         if asymmetry is not None:
-            asymmetry = np.atleast_1d(v.real_array("asymmetry", asymmetry))
-            if asymmetry.ndim != 1:
-                raise ValueError(f"asymmetry must be 1-d, got shape {asymmetry.shape}")
+            asymmetry = v.real_vector("asymmetry", asymmetry, hint=per_tls)
             n = asymmetry.size
-            tunnelling = v.real_array("tunnelling", np.atleast_1d(tunnelling), (n,))
+            tunnelling = v.real_vector("tunnelling", tunnelling, n, hint=per_tls)
             if n_tls is not None and n_tls != n:
                 raise ValueError(f"n_tls={n_tls} does not match len(asymmetry)={n}")
         elif n_tls is None:
@@ -152,7 +167,10 @@ class Realisation:
         v.integer("n_tls", n, 1, MAX_TLS)
         if deformation_potential is None:
             deformation_potential = np.ones(n)
-        gamma = v.real_array("deformation_potential", np.atleast_1d(deformation_potential), (n,))
+        gamma = v.real_vector("deformation_potential", deformation_potential, n, hint=per_tls)
+        if couplings is not None and not isinstance(couplings, Mapping):
+            raise TypeError("couplings must be a mapping of component to (N, N) matrix, e.g. "
+                            f"{{'zz': K}}, got {type(couplings).__name__}")
         checked: dict[str, np.ndarray] = {}
         for key, matrix in (couplings or {}).items():
             v.choice("couplings key", key, COUPLING_COMPONENTS)
@@ -292,6 +310,19 @@ def draw_realisation(params: ModelParams, rng: np.random.Generator) -> Realisati
     Returns
     -------
     Realisation
+        eps_i, Delta_i (K), couplings K_ij (K), gamma_i (K per unit strain), shapes (N,) and
+        (N, N).
+
+    Raises
+    ------
+    TypeError
+        ``params`` not a ModelParams, ``rng`` not a numpy.random.Generator (parameters out of
+        range are refused by ModelParams itself).
+
+    Notes
+    -----
+    The distributions are those of docs/PHYSICS.md section 1 (canonical ensemble
+    P(eps, Delta) ~ 1/Delta, Gaussian or dipolar couplings, deformation potentials).
     """
     if not isinstance(params, ModelParams):
         raise TypeError(f"params must be a ModelParams (ModelParams.from_dict turns a table into "
@@ -340,6 +371,24 @@ def realisation_rng(seed: int, realisation: int) -> np.random.Generator:
     """The Generator of realisation r of a run: ``default_rng(SeedSequence(seed, spawn_key=(r,)))``.
 
     It depends only on (seed, r): not on workers, backend or order of execution.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed, >= 0.
+    realisation : int
+        The realisation index r, >= 0.
+
+    Returns
+    -------
+    numpy.random.Generator
+
+    Raises
+    ------
+    TypeError
+        seed or realisation not an int (floats and booleans are refused).
+    ValueError
+        seed or realisation negative.
     """
     v.integer("seed", seed, 0)
     v.integer("realisation", realisation, 0)

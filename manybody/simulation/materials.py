@@ -58,10 +58,15 @@ class PhononBath:
     ValueError
         Non-positive or non-finite values, or v_l^2 <= (4/3) v_t^2 (naming the values).
 
+    Notes
+    -----
+    The one-phonon rate prefactor K_ph = (gamma_l^2 / v_l^5 + 2 gamma_t^2 / v_t^5) /
+    (2 pi rho hbar^4) of docs/PHYSICS.md section 4 (Jackle 1972).
+
     Examples
     --------
-    >>> round(AMORPHOUS_SIO2.rate_prefactor / 1e7, 2)  # s^-1 K^-3
-    4.86
+    >>> round(AMORPHOUS_SIO2.rate_prefactor / 1e7, 3)  # K_ph in 1e7 s^-1 K^-3 (4.8652e7)
+    4.865
     """
 
     density: float
@@ -163,7 +168,7 @@ class ReducedPhononBath:
 #: Vitreous silica (a-SiO2): rho = 2200 kg/m^3, v_l = 5800 m/s, v_t = 3800 m/s,
 #: gamma_l = 1.04 eV, gamma_t = 0.65 eV (W. A. Phillips, Rep. Prog. Phys. 50, 1657 (1987),
 #: table of TLS parameters from S. Hunklinger and A. K. Raychaudhuri, Prog. Low Temp. Phys. 9,
-#: 265 (1986)). K_ph = 4.86e7 s^-1 K^-3.
+#: 265 (1986)). K_ph = 4.865e7 s^-1 K^-3.
 AMORPHOUS_SIO2 = PhononBath(
     density=2200.0,
     velocity_longitudinal=5800.0,

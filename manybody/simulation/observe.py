@@ -14,6 +14,8 @@ grouped by frozen set and the solver runs once per group on the active TLS
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from manybody.config.model import ModelParams
@@ -54,14 +56,41 @@ def observe(
     frozen at any probe temperature the numbers are those of the model without equilibration,
     bit for bit.
 
+    Parameters
+    ----------
+    params : ModelParams
+        The ensemble (docs/PHYSICS.md section 1).
+    seed : int
+        The run's seed, >= 0.
+    realisation : int
+        The realisation index r, >= 0.
+    probe : Probe
+        Frequencies and temperatures (K), line kernel, observables. A mapping (a TOML
+        ``[probe]`` table) is refused: build the Probe with
+        ``manybody.runs.spec.probe_from_dict(table)`` (the run-specification layer; the pipeline
+        does not read tables).
+    solver : SolverParams, optional
+        Which solver and its options (default dense ED).
+
     Returns
     -------
     dict of str to numpy.ndarray
         "absorption" (n_T, n_w) in units of pi*C0, "velocity_shift" (n_T, n_w) in units of C0,
         "specific_heat" (n_T,) in units of k_B, "spacing_ratio" () the mean <r>, the relaxation
         observables; in runs that may use a solver reporting errors ("chebyshev", "auto"),
-        "<name>_error" companions (zeros from an exact solver).
+        "<name>_error" companions (zeros from an exact solver). Units: docs/PHYSICS.md sections
+        2-5.
+
+    Raises
+    ------
+    TypeError
+        params not a ModelParams, probe not a Probe (a dict is refused, see above), solver not
+        a SolverParams, seed or realisation not ints.
+    ValueError
+        seed or realisation negative; what the solver refuses before drawing (observables the
+        model cannot give, memory).
     """
+    _check_arguments(params, probe, solver)
     solver = solver or SolverParams()
     name = solver_for(params, solver)
     if name != "chebyshev":  # another solver finds the memory a Chebyshev solve kept free
@@ -86,3 +115,17 @@ def observe(
         return solve(real, probe)
     configuration = frozen_configuration(real, freezing, frozen_rng(seed, realisation))
     return observe_frozen(solve, real, probe, masks, configuration, errors)
+
+
+def _check_arguments(params, probe, solver) -> None:
+    """TypeError for arguments of :func:`observe` of the wrong type (before anything is drawn)."""
+    if not isinstance(params, ModelParams):
+        raise TypeError("params must be a ModelParams (ModelParams.from_dict turns a table into "
+                        f"one), got {type(params).__name__}")
+    if not isinstance(probe, Probe):
+        hint = (" (build one from a table with manybody.runs.spec.probe_from_dict(table))"
+                if isinstance(probe, Mapping) else "")
+        raise TypeError(f"probe must be a Probe{hint}, got {type(probe).__name__}")
+    if solver is not None and not isinstance(solver, SolverParams):
+        got = repr(solver) if isinstance(solver, str) else type(solver).__name__
+        raise TypeError(f"solver must be a SolverParams or None, got {got}")

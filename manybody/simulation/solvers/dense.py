@@ -304,27 +304,64 @@ def _mirror_upper(a: np.ndarray, tile: int = 512) -> None:
 def solve(
     real: Realisation, solver: SolverParams | None = None
 ) -> tuple[Spectrum, np.ndarray]:
-    """Build H and T of a realisation, diagonalise H and return (spectrum, T_mn).
+    """Build H and T of a realisation, diagonalise H (dense ED) and return (spectrum, T_mn).
 
     Parameters
     ----------
     real : Realisation
-        The realisation.
+        The realisation (``Realisation.from_arrays`` or ``draw_realisation``).
     solver : SolverParams, optional
-        Precision and memory limits.
+        Precision (``dtype``) and memory limits (``memory_fraction``) of the dense solve; its
+        ``method`` must be "dense" or "auto" (the default SolverParams() is dense). The Chebyshev
+        solver of one realisation is
+        ``manybody.simulation.solvers.chebyshev.solver.chebyshev_absorption(real, frequencies,
+        temperatures, broadening, params=solver.chebyshev)``.
 
     Returns
     -------
     spectrum : Spectrum
+        Eigenvalues E_n (K), ascending, shape (D,), D = 2^N, and the eigenvectors.
     stress_elements : numpy.ndarray
-        T_mn (K per unit strain), (D, D).
+        T_mn (K per unit strain), (D, D), in ``solver.dtype``.
 
     Raises
     ------
+    TypeError
+        ``real`` not a Realisation (a dict of parameters is refused: draw one with
+        ``draw_realisation(ModelParams(...), realisation_rng(seed, r))``), ``solver`` not a
+        SolverParams (a string such as "dense" is refused).
+    ValueError
+        ``solver.method`` "chebyshev": this function is dense ED only.
     MemoryError
         Before any allocation, when the solve would not fit in memory.
+
+    Notes
+    -----
+    H and T are those of docs/PHYSICS.md section 1; T_mn = <m|T|n> enters section 2.
     """
-    return eigenbasis(build(real, solver or SolverParams()))
+    return eigenbasis(build(*_solve_arguments(real, solver)))
+
+
+def _solve_arguments(real, solver) -> tuple[Realisation, SolverParams]:
+    """The checked (realisation, solver) of :func:`solve`."""
+    if not isinstance(real, Realisation):
+        raise TypeError("real must be a Realisation (Realisation.from_arrays(...) or "
+                        "draw_realisation(params, realisation_rng(seed, r))), got "
+                        f"{type(real).__name__}")
+    if solver is None:
+        return real, SolverParams()
+    if not isinstance(solver, SolverParams):
+        got = repr(solver) if isinstance(solver, str) else type(solver).__name__
+        raise TypeError("solver must be a SolverParams (e.g. SolverParams(dtype='float32')) or "
+                        f"None, got {got}")
+    if solver.method not in ("dense", "auto"):
+        raise ValueError(
+            f"solver.method = {solver.method!r}, but solve() is dense exact diagonalisation only "
+            "(solver.method must be 'dense' or 'auto'; solver gives its dtype and memory limits); "
+            "for the Chebyshev solver of one realisation use manybody.simulation.solvers.chebyshev"
+            ".solver.chebyshev_absorption(real, frequencies, temperatures, broadening, "
+            "params=solver.chebyshev), or observe()/run_sweep with [solver] method = 'chebyshev'")
+    return real, solver
 
 
 def eigenbasis(operators: tuple) -> tuple[Spectrum, np.ndarray]:
