@@ -331,7 +331,7 @@ def test_an_output_that_is_not_a_regular_file_is_refused_even_with_overwrite(tmp
 
 @pytest.mark.parametrize(("extra", "words"), [
     (["--chunk-size", "100000000"], "--chunk-size must be an integer between 1 and"),
-    (["--jobs", "5000"], "between 1 and 4096, got 5000"),  # "--jobs must be -1 (every core) or"
+    (["--jobs", "5000"], "--jobs must be an integer between 1 and 4096, got 5000"),
     (["--jobs", "2", "--blas-threads", "64"], "--jobs x --blas-threads = 2 x 64 exceeds"),
     (["--backend", "dask", "--scheduler", "notanaddress"],
      "--scheduler 'notanaddress': missing port number"),

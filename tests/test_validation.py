@@ -601,3 +601,17 @@ def test_a_numeric_phonon_bath_can_be_swept_beside_a_preset_name():
     assert baths == ["a-SiO2", 1e8, 2e8]
     with pytest.raises(ValueError, match=r"equilibration\.bath.*must be > 0"):
         RunSpec.from_dict(_spec(model=model, sweep={"model.equilibration.bath": [1e8, -1.0]}))
+
+
+def test_chebyshev_vector_count_messages_state_what_the_trace_accepts():
+    """n_vectors = 0 said 'between 1 and 1000000' although the stochastic trace needs 2 (a
+    tester, session 26)."""
+    from manybody.config.solver import ChebyshevParams
+
+    for n in (0, 1, -3):
+        with pytest.raises(ValueError, match=r"must be >= 2 for a stochastic trace .* got "
+                                             rf"{n}$"):
+            ChebyshevParams(n_vectors=n)
+    with pytest.raises(ValueError, match="between 1 and 1000000, got 0"):
+        ChebyshevParams(n_vectors=0, trace="exact")
+    assert ChebyshevParams(n_vectors=1, trace="exact").n_vectors == 1

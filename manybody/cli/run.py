@@ -50,6 +50,7 @@ CLI_WORDS = (
     ("pass overwrite=True (--overwrite)", "pass --overwrite"),
     ("chunk_size must", "--chunk-size must"),
     ("n_jobs x blas_threads", "--jobs x --blas-threads"),
+    ("n_jobs must be -1 (every core) or an integer", "--jobs must be an integer"),
     ("n_jobs must", "--jobs must"),
     ("blas_threads must", "--blas-threads must"),
     ("backend must", "--backend must"),
@@ -59,6 +60,7 @@ CLI_WORDS = (
 #: The same for ``manybody study``, which has no --blas-threads (one BLAS thread per worker).
 STUDY_WORDS = (
     ("n_jobs x blas_threads = ", "--jobs x BLAS threads per worker = "),
+    ("n_jobs must be -1 (every core) or an integer", "--jobs must be an integer"),
     ("n_jobs must", "--jobs must"),
     ("backend must", "--backend must"),
 )

@@ -151,6 +151,12 @@ class ChebyshevParams:
     operator: str = "auto"
 
     def __post_init__(self) -> None:
+        # the stochastic trace's own lower bound first: "between 1 and ..." for n_vectors = 0 was
+        # not what that trace accepts (a tester, session 26)
+        if (self.trace != "exact" and isinstance(self.n_vectors, int | np.integer)
+                and not isinstance(self.n_vectors, bool) and self.n_vectors < 2):
+            raise ValueError("chebyshev.n_vectors must be >= 2 for a stochastic trace (the error "
+                             f"bar is the spread over vectors), got {self.n_vectors}")
         object.__setattr__(self, "n_vectors", v.integer("chebyshev.n_vectors", self.n_vectors, 1, 1_000_000))
         if self.max_vectors is None:  # room to add vectors for target_error above n_vectors too
             object.__setattr__(self, "max_vectors", max(64, 4 * self.n_vectors))

@@ -63,6 +63,7 @@ from scipy.linalg import eigh_tridiagonal
 
 from manybody.config.probe import Broadening
 from manybody.config.probe import rate_prefactor as bounded_rate_prefactor
+from manybody.simulation.materials import bath
 from manybody.simulation.observables.absorption import absorption, velocity_shift
 from manybody.simulation.observables.degeneracies import (
     DEGENERACY_TOLERANCE,
@@ -105,8 +106,6 @@ def check_rate_prefactor(where: str, value) -> float:
     name such as "a-SiO2" (as ``Probe.phonon_rate_prefactor`` takes it; the functions here
     refused the preset before session 26)."""
     if isinstance(value, str):
-        from manybody.simulation.materials import bath  # light; avoids a module-level cycle
-
         return bath(value).rate_prefactor
     return bounded_rate_prefactor(where, value)
 
