@@ -170,3 +170,17 @@ def test_bloch_steady_state_refuses_a_coherence_outliving_twice_the_populations(
         bloch_steady_state([0.0], 1e6, 1e-6, 3e-6)
     steady = bloch_steady_state([0.0], 1e6, 1e-6, 2e-6)  # the phonon limit T2 = 2 T1
     assert steady[0, 2] == pytest.approx(1.0 / (1.0 + 1e12 * 1e-6 * 2e-6))
+
+
+def test_a_realisation_from_arrays_refuses_energies_that_overflow():
+    """from_arrays(asymmetry=[1e308]) overflowed in the solver (a tester, session 26); drawn
+    ensembles stay far below the bound (a close dipolar pair may exceed 1000 K and must not be
+    refused)."""
+    with pytest.raises(ValueError, match=r"asymmetry must lie within \+-1e\+100 K"):
+        Realisation.from_arrays(asymmetry=[1e308], tunnelling=[0.1])
+    with pytest.raises(ValueError, match=r"couplings\['zz'\] must lie within"):
+        Realisation.from_arrays(asymmetry=[0.1, 0.1], tunnelling=[0.1, 0.1],
+                                couplings={"zz": np.array([[0.0, 1e200], [1e200, 0.0]])})
+    pair = Realisation.from_arrays(asymmetry=[0.1, 0.1], tunnelling=[0.1, 0.1],
+                                   couplings={"zz": np.array([[0.0, 5e3], [5e3, 0.0]])})
+    assert np.isfinite(solve(pair)[0].energies).all()

@@ -37,6 +37,11 @@ from manybody.config.model import (
 )
 from manybody.support import validate as v
 
+#: Largest energy magnitude (K) of a realisation given by arrays: far above anything physical
+#: (drawn ensembles stay below 1000 K, but a dipolar pair without a hard core may exceed it), low
+#: enough that the solver's sums of squares cannot overflow (1e308 did: session 26).
+_OVERFLOW_ENERGY = 1e100
+
 
 @dataclass(frozen=True, kw_only=True)
 class RandomMatrixTerm:
@@ -158,6 +163,11 @@ class Realisation:
             asymmetry = v.real_vector("asymmetry", asymmetry, hint=per_tls)
             n = asymmetry.size
             tunnelling = v.real_vector("tunnelling", tunnelling, n, hint=per_tls)
+            for name, values in (("asymmetry", asymmetry), ("tunnelling", tunnelling)):
+                if np.any(np.abs(values) >= _OVERFLOW_ENERGY):  # 1e308 overflowed in the solve
+                    raise ValueError(f"{name} must lie within +-{_OVERFLOW_ENERGY:g} K (the "
+                                     "model's energies are in kelvin; sums of squares of larger "
+                                     f"ones overflow), got {float(np.max(np.abs(values))):g}")
             if n_tls is not None and n_tls != n:
                 raise ValueError(f"n_tls={n_tls} does not match len(asymmetry)={n}")
         elif n_tls is None:
@@ -175,6 +185,9 @@ class Realisation:
         for key, matrix in (couplings or {}).items():
             v.choice("couplings key", key, COUPLING_COMPONENTS)
             checked[key] = _coupling_matrix(f"couplings[{key!r}]", matrix, n, key in ("zz", "xx"))
+            if np.any(np.abs(checked[key]) >= _OVERFLOW_ENERGY):
+                raise ValueError(f"couplings[{key!r}] must lie within +-{_OVERFLOW_ENERGY:g} K, "
+                                 f"got {float(np.max(np.abs(checked[key]))):g}")
         if stress_coupling is not None:
             stress_coupling = _coupling_matrix("stress_coupling", stress_coupling, n, True)
         if positions is not None:
