@@ -1127,10 +1127,11 @@ def test_bench_script_runs_on_tiny_sizes(tmp_path):
 
 
 def test_observe_chebyshev_refuses_observables_that_need_eigenstates():
-    class FakeProbe:
-        frequencies, temperatures = (0.2,), (0.1,)
-        broadening = Broadening(width=ETA)
-        observables = ("absorption", "relaxation_absorption")
+    def FakeProbe():  # a real Probe: observe refuses anything else (session 26)
+        return Probe(frequencies=(0.2,), temperatures=(0.1,),
+                     broadening=Broadening(width=ETA),
+                     observables=("absorption", "relaxation_absorption"),
+                     phonon_rate_prefactor="a-SiO2")
 
     with pytest.raises(ValueError, match="relaxation_absorption.*need eigenstates"):
         observe(rm_model(4), 1, 0, FakeProbe(), SolverParams(method="chebyshev"))
@@ -1142,10 +1143,9 @@ def test_a_long_plan_for_a_small_system_warns(monkeypatch):
     threshold is lowered, so that a small solve crosses it)."""
     from manybody.simulation.solvers.chebyshev import solver as cheb
 
-    class FakeProbe:
-        frequencies, temperatures = (0.2,), (0.1,)
-        broadening = Broadening(width=ETA)
-        observables = ("absorption",)
+    def FakeProbe():  # a real Probe: observe refuses anything else (session 26)
+        return Probe(frequencies=(0.2,), temperatures=(0.1,),
+                     broadening=Broadening(width=ETA), observables=("absorption",))
 
     monkeypatch.setattr(cheb, "LONG_PLAN_SECONDS", -1.0)
     with pytest.warns(RuntimeWarning, match=r"plan for D = 16 is estimated .*solver\.method = "
@@ -1160,19 +1160,17 @@ def test_a_long_plan_for_a_small_system_warns(monkeypatch):
 def test_dense_absorption_that_reaches_no_line_warns():
     """A kernel of 1e-7 K gave absorption exactly 0 everywhere and nothing said so (a reviewer,
     session 25); a kernel that reaches the lines does not warn."""
-    class FakeProbe:
-        frequencies, temperatures = (0.2,), (0.1, 0.3)
-        broadening = Broadening(width=1e-7)
-        observables = ("absorption",)
+    def FakeProbe(width=1e-7):  # a real Probe: observe refuses anything else (session 26)
+        return Probe(frequencies=(0.2,), temperatures=(0.1, 0.3),
+                     broadening=Broadening(width=width), observables=("absorption",))
 
     with pytest.warns(RuntimeWarning, match=r"absorption is exactly 0 .*gaussian kernel \(width "
                                             r"1e-07 K\).*widen probe\.broadening\.width"):
         raw = observe(rm_model(3), 1, 0, FakeProbe(), SolverParams(method="dense"))
     assert not np.any(raw["absorption"])
-    FakeProbe.broadening = Broadening(width=ETA)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        raw = observe(rm_model(3), 1, 0, FakeProbe(), SolverParams(method="dense"))
+        raw = observe(rm_model(3), 1, 0, FakeProbe(ETA), SolverParams(method="dense"))
     assert np.all(raw["absorption"] > 0)
 
 
@@ -1181,10 +1179,9 @@ def test_spacing_ratio_under_chebyshev_is_nan_with_a_warning_at_preflight():
     it (a tester, session 25). The preflight of the point warns; the value stays NaN."""
     from manybody.simulation.solvers.chebyshev.solver import check_point
 
-    class FakeProbe:
-        frequencies, temperatures = (0.2,), (0.1,)
-        broadening = Broadening(width=ETA)
-        observables = ("absorption", "spacing_ratio")
+    def FakeProbe():  # a real Probe: observe refuses anything else (session 26)
+        return Probe(frequencies=(0.2,), temperatures=(0.1,),
+                     broadening=Broadening(width=ETA), observables=("absorption", "spacing_ratio"))
 
     with pytest.warns(UserWarning, match="'spacing_ratio' needs the full spectrum.*NaN"):
         check_point(rm_model(4), FakeProbe(), SolverParams(method="chebyshev"))

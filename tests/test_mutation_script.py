@@ -24,7 +24,7 @@ def test_planted_bugs_of_the_issue_are_among_the_mutants():
              for mod in ("responses", "statistics") for m, *_ in mc.generate(mod)}
     assert ("responses", "const", "0.5", "1.0") in found  # doubled velocity shift
     assert ("responses", "pi", "math.pi", "1.0") in found  # dropped pi in relaxation absorption
-    assert ("statistics", "pow", "v**4", "(v ** 5)") in found  # wrong power in participation
+    assert ("statistics", "pow", "vec**4", "(vec ** 5)") in found  # wrong power in participation
 
 
 def test_each_mutant_changes_only_its_span_and_parses():

@@ -544,7 +544,7 @@ def test_api_example_prints_tanh_within_its_errors():
 @pytest.mark.parametrize("argv, expected", [
     (["--jobs", "0"], "argument -j/--jobs: expected an integer >= 1, got 0"),
     (["--jobs", "two"], "argument -j/--jobs: expected an integer >= 1, got 'two'"),
-    (["--jobs", "64"], "n_jobs x blas_threads = 64 x 1 exceeds the"),
+    (["--jobs", "64"], "--jobs x BLAS threads per worker = 64 x 1 exceeds the"),
     (["--scheduler", "tcp://127.0.0.1:1"], "needs backend 'dask'"),
 ])
 def test_study_refuses_bad_execution_options_before_any_work(tmp_path, argv, expected):
