@@ -887,3 +887,22 @@ def test_a_saturation_fit_whose_tls_term_is_saturated_away_reports_it_undetermin
         assert any("within" in reason for reason in fit.indeterminate), fit.indeterminate
     corr = fit.covariance[0, -1] / math.sqrt(fit.covariance[0, 0] * fit.covariance[-1, -1])
     assert math.isfinite(error) and abs(corr) <= 1 + 1e-9
+
+
+def test_the_fixed_start_and_power_sweep_fits_report_undetermined_parameters():
+    """fit_law with a nonlinear index and laws.saturation took curve_fit's covariance, which
+    drops small singular values: data saturated at x = 40-400 plus a background gave amplitude
+    0.35 +- 1e-10 and background -0.35 +- 1e-10 for data of 1e-6 (a reviewer, session 26)."""
+    from manybody.laws.fit import fit_law
+
+    rng = np.random.default_rng(0)
+    x = np.geomspace(40, 400, 15)
+    q = 1e-6 * np.tanh(x / 2) + 1e-7 + 1e-9 * rng.standard_normal(15)
+    fit = fit_law(x, q, 1e-9 * np.ones(15), law="family", background=True)
+    assert not np.isfinite(fit.errors["amplitude"]) or fit.errors["amplitude"] > abs(
+        fit.parameters["amplitude"])
+    # a determined family fit keeps errors of the size of the scatter
+    xs = np.geomspace(0.2, 5, 20)
+    qs = 1e-6 * np.tanh(xs / 2) * (1 + 0.02 * rng.standard_normal(20)) + 1e-7
+    good = fit_law(xs, qs, 0.02e-6 * np.ones(20), law="family", background=True)
+    assert 0 < good.errors["amplitude"] < 0.1 * good.parameters["amplitude"]

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from manybody.laws.covariance import covariance
 from manybody.support import validate as v
 
 SCALES = ("linear", "dB", "amplitude")
@@ -352,10 +353,17 @@ def fit_saturation_joint(curves, *, beta: float | None = None, background: bool 
         lo.append(BETA_BOUNDS[0])
         hi.append(BETA_BOUNDS[1])
     theta0 = np.clip(theta0, np.array(lo) + 1e-9, np.array(hi) - 1e-9)
-    theta, cov = optimize.curve_fit(model, u, y, p0=theta0, sigma=s, absolute_sigma=all(known),
-                                    bounds=(lo, hi), method="trf")
+    theta, _ = optimize.curve_fit(model, u, y, p0=theta0, sigma=s, absolute_sigma=all(known),
+                                  bounds=(lo, hi), method="trf")
     chi2 = float(np.sum(((model(None, *theta) - y) / s) ** 2))
     dof = n - layout.k
+    # the covariance from the SVD of the column-normalised Jacobian (laws.fit.covariance):
+    # curve_fit's pcov drops small singular values, the errors of undetermined parameters with
+    # them (session 26); without given errors it is scaled by chi2/dof, as curve_fit does
+    step = np.sqrt(np.finfo(float).eps) * np.maximum(np.abs(theta), 1e-8)
+    cov = covariance(optimize.approx_fprime(theta, lambda p: model(None, *p) / s, step))
+    if not all(known):
+        cov = cov * (chi2 / dof if dof > 0 else math.inf)
     return _result(layout, theta, cov, chi2, dof, n, all(known), model_name, scale, labels,
                    qmax, pref, (lo, hi), stats.chi2.sf(chi2, dof) if all(known) else math.nan)
 
