@@ -137,6 +137,58 @@ def test_a_refused_point_is_reported_without_unused_parameter_warnings():
     ids=lambda p: p.name)
 def test_shipped_specs_give_no_value_that_changes_nothing(path):
     spec = RunSpec.from_toml(path)
-    unused = {key for _, model, probe in spec.points()
-              for key, _, _ in unused_parameters(model, probe, spec.solver)}
-    assert not unused, f"{path.name}: {sorted(unused)}"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        preflight(spec)
+    unused = [str(w.message) for w in caught if "has no effect" in str(w.message)]
+    assert not unused, f"{path.name}: {unused}"
+
+
+@pytest.mark.parametrize(("sweep", "base", "warned"), [
+    # used at one point of the sweep: no warning (a reviewer, session 26)
+    ({"model.random_matrix.kind": ["exponential", "flat"]},
+     {"random_matrix": {"kind": "flat", "weight": 1.0, "growth_temperature": 2.0}}, []),
+    ({"model.coupling.kind": ["gaussian", "dipolar"]},
+     {"coupling": {"kind": "gaussian", "strength": 0.01, "min_distance": 0.5}}, []),
+    ({"model.coupling.strength": [0.0, 0.01]},
+     {"coupling": {"kind": "dipolar", "strength": 0.0, "min_distance": 0.5}}, []),
+    # unused at every point: warned (also when one point has the default value)
+    ({"model.coupling.min_distance": [0.0, 0.5, 1.0]},
+     {"coupling": {"kind": "gaussian", "strength": 0.01}}, ["coupling.min_distance"]),
+    ({"model.coupling.strength": [0.01, 0.02]},
+     {"coupling": {"kind": "gaussian", "strength": 0.01, "min_distance": 0.5}},
+     ["coupling.min_distance"]),
+    # at J0 = 0 the kind and orientation still decide the random stream of later draws
+    ({"model.n_tls": [2, 3]},
+     {"coupling": {"kind": "dipolar", "strength": 0.0, "orientation": "gaussian"}}, []),
+])
+def test_a_value_is_warned_about_only_where_it_changes_nothing_at_every_point(sweep, base,
+                                                                              warned):
+    data = tomllib.loads(SWEEP)
+    data["model"] = {"n_tls": 3, **base}
+    data["sweep"] = sweep
+    data["probe"].pop("phonon_rate_prefactor")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        preflight(RunSpec.from_dict(data))
+    keys = [str(w.message).split(" = ")[0] for w in caught if "has no effect" in str(w.message)]
+    assert keys == warned
+
+
+def test_kernel_and_stress_options_no_observable_uses_and_the_resolution_under_dense_ed():
+    model = ModelParams(n_tls=3, stress=StressParams(deformation_potential=2.0))
+    heat = Probe(frequencies=(0.1,), temperatures=(0.05,), observables=("specific_heat",),
+                 broadening=__import__("manybody.config.probe", fromlist=["Broadening"])
+                 .Broadening(width=0.02, resolution=20))
+    assert keys(model, heat) == ["probe.broadening.width", "probe.broadening.resolution",
+                                 "stress.deformation_potential"]
+    absorbing = Probe(frequencies=(0.1,), temperatures=(0.05,), observables=("absorption",),
+                      broadening=heat.broadening)
+    assert keys(model, absorbing, SolverParams(method="dense")) == [
+        "probe.broadening.resolution"]
+    assert keys(model, absorbing, SolverParams(method="chebyshev")) == []
+    # "auto" resolved to dense: the Chebyshev options are unused there
+    auto = SolverParams(method="auto", chebyshev={"n_vectors": 16})
+    assert keys(model, absorbing, auto) == []
+    assert "solver.chebyshev.n_vectors" in [
+        k for k, _, _ in unused_parameters(model, absorbing, auto, "dense")]

@@ -12,10 +12,16 @@ meant to change anything).
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams
-from manybody.config.probe import RELAXATION_OBSERVABLES, SATURATION_OBSERVABLES, Probe
+from manybody.config.probe import (
+    RELAXATION_OBSERVABLES,
+    SATURATION_OBSERVABLES,
+    Broadening,
+    Probe,
+)
 from manybody.config.solver import ChebyshevParams, SolverParams
 
 __all__ = ["unused_parameters"]
@@ -24,12 +30,15 @@ _COUPLING = CouplingParams()
 _RANDOM_MATRIX = RandomMatrixParams()
 _STRESS = StressParams()
 _CHEBYSHEV = ChebyshevParams()
+_BROADENING = Broadening()
 #: Chebyshev options whose defaults are computed from others.
 _DERIVED = ("max_vectors", "window_sigmas", "window_temperatures")
 
 
 def unused_parameters(model: ModelParams, probe: Probe | None = None,
-                      solver: SolverParams | None = None) -> list[tuple[str, Any, str]]:
+                      solver: SolverParams | None = None,
+                      method: str | None = None, *,
+                      include_defaults: bool = False) -> list[tuple[str, Any, str]]:
     """The parameters of one sweep point whose values change nothing, given the others.
 
     Parameters
@@ -37,6 +46,13 @@ def unused_parameters(model: ModelParams, probe: Probe | None = None,
     model : ModelParams
     probe : Probe, optional
     solver : SolverParams, optional
+    method : {"dense", "chebyshev"}, optional
+        The solver this point resolves to (``solver.method`` with "auto" resolved); default
+        ``solver.method``.
+    include_defaults : bool
+        Also report parameters at their default values (which a user cannot have meant to
+        change anything): the preflight uses them to tell whether a parameter has an effect
+        anywhere in a sweep.
 
     Returns
     -------
@@ -44,24 +60,40 @@ def unused_parameters(model: ModelParams, probe: Probe | None = None,
         (key as in a run specification, e.g. ``"coupling.min_distance"``; its value; why it has
         no effect), in the order model, probe, solver. Empty when every given value is used.
     """
+    token = _WITH_DEFAULTS.set(include_defaults)
+    try:
+        return _unused(model, probe, solver, method)
+    finally:
+        _WITH_DEFAULTS.reset(token)
+
+
+def _unused(model, probe, solver, method) -> list[tuple[str, Any, str]]:
     found: list[tuple[str, Any, str]] = []
     found += _coupling(model.coupling)
     found += _random_matrix(model.random_matrix)
     found += _stress(model.stress)
     if probe is not None:
-        found += _probe(probe)
+        found += _probe(probe, model, method or (solver.method if solver else None))
     if solver is not None:
-        found += _solver(solver)
+        found += _solver(solver, method or solver.method)
     return found
 
 
+#: Whether :func:`_changed` reports fields at their defaults too (``include_defaults``).
+_WITH_DEFAULTS: ContextVar[bool] = ContextVar("with_defaults", default=False)
+
+
 def _changed(params: Any, default: Any, names: tuple[str, ...]) -> list[tuple[str, Any]]:
-    """(name, value) of the fields of ``params`` among ``names`` that differ from ``default``."""
+    """(name, value) of the fields of ``params`` among ``names`` that differ from ``default``
+    (all of them under ``include_defaults``)."""
+    every = _WITH_DEFAULTS.get()
     return [(name, getattr(params, name)) for name in names
-            if getattr(params, name) != getattr(default, name)]
+            if every or getattr(params, name) != getattr(default, name)]
 
 
 def _coupling(coupling: CouplingParams | None) -> list[tuple[str, Any, str]]:
+    # at coupling.strength = 0 the kind and the orientation still decide how many random numbers
+    # the draw takes, hence the disorder of everything drawn after the couplings: not warned
     if coupling is None or coupling.kind != "gaussian":
         return []
     return [(f"coupling.{name}", value, "only dipolar couplings have distances and orientation "
@@ -98,21 +130,47 @@ def _stress(stress: StressParams) -> list[tuple[str, Any, str]]:
     return []
 
 
-def _probe(probe: Probe) -> list[tuple[str, Any, str]]:
+#: Observables whose values depend on the line kernel (probe.broadening).
+_KERNEL_OBSERVABLES = ("absorption", "velocity_shift", "configuration_bath_absorption",
+                       "configuration_bath_absorption_infinite", "single_tls_fraction")
+#: Observables that do not involve the stress operator (nor its normalisation).
+_STRESS_FREE_OBSERVABLES = ("specific_heat", "spacing_ratio")
+
+
+def _probe(probe: Probe, model: ModelParams, method: str | None) -> list[tuple[str, Any, str]]:
+    found = []
     uses_bath = set(RELAXATION_OBSERVABLES + SATURATION_OBSERVABLES) & set(probe.observables)
     if probe.phonon_rate_prefactor is not None and not uses_bath:
-        return [("phonon_rate_prefactor", probe.phonon_rate_prefactor, "only the observables "
-                 f"{', '.join(RELAXATION_OBSERVABLES + SATURATION_OBSERVABLES)} use the phonon "
-                 "bath, and probe.observables names none of them")]
-    return []
+        found.append(("phonon_rate_prefactor", probe.phonon_rate_prefactor, "only the "
+                      f"observables {', '.join(RELAXATION_OBSERVABLES + SATURATION_OBSERVABLES)} "
+                      "use the phonon bath, and probe.observables names none of them"))
+    kernel = probe.broadening
+    if not set(_KERNEL_OBSERVABLES) & set(probe.observables):
+        found += [(f"probe.broadening.{name}", value, "no observable asked for uses the line "
+                   "kernel (probe.observables: " + ", ".join(probe.observables) + ")")
+                  for name, value in _changed(kernel, _BROADENING,
+                                              ("kind", "width", "resolution", "scaling"))]
+    elif method == "dense":
+        found += [("probe.broadening.resolution", value, "dense ED sums the exact pairs; the "
+                   "grid resolution is used only by absorption(method='binned') of the Python API")
+                  for _, value in _changed(kernel, _BROADENING, ("resolution",))]
+    if (set(probe.observables) <= set(_STRESS_FREE_OBSERVABLES)
+            and model.equilibration is None):
+        found += [(f"stress.{name}", value, "no observable asked for involves the stress "
+                   "(probe.observables: " + ", ".join(probe.observables) + ")")
+                  for name, value in _changed(model.stress, _STRESS,
+                                              ("deformation_potential", "distribution",
+                                               "two_body", "random_matrix"))]
+    return found
 
 
-def _solver(solver: SolverParams) -> list[tuple[str, Any, str]]:
+def _solver(solver: SolverParams, method: str) -> list[tuple[str, Any, str]]:
     options = solver.chebyshev
     given = _given_options(solver)
-    if solver.method == "dense":
-        return [(f"solver.chebyshev.{name}", value, "solver.method = 'dense' does not use the "
-                 "Chebyshev options")
+    if method == "dense":
+        how = ("solver.method = 'dense'" if solver.method == "dense" else
+               "solver.method = 'auto' (which resolves to dense ED here)")
+        return [(f"solver.chebyshev.{name}", value, f"{how} does not use the Chebyshev options")
                 for name, value in given.items()]
     found = []
     if options.n_moments is not None and "max_moments" in given:

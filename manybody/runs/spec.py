@@ -751,27 +751,35 @@ def preflight(spec: RunSpec) -> dict[str, int]:
     Warns
     -----
     UserWarning
-        Once per parameter whose value has no effect given the others (e.g.
-        ``coupling.min_distance`` with Gaussian couplings; :mod:`manybody.config.unused`), with
-        its values over the sweep, after every point has passed.
+        Once per parameter whose value has no effect given the others at every sweep point
+        (e.g. ``coupling.min_distance`` with Gaussian couplings; :mod:`manybody.config.unused`),
+        with its values over the sweep, after every point has passed.
     """
     if not isinstance(spec, RunSpec):
         raise TypeError(f"spec must be a RunSpec, got {type(spec).__name__}")
     methods: dict[str, int] = {}
-    unused: dict[tuple[str, str], list[Any]] = {}
+    given: dict[str, tuple[str, list[Any]]] = {}  # non-default values without effect
+    idle: dict[str, int] = {}  # points where the parameter has no effect, whatever its value
     for index, model, probe in spec.points():
         try:
             method = check_point(model, probe, spec.solver)
         except (ValueError, TypeError, MemoryError) as exc:
             raise type(exc)(f"{spec.point_label(index)}: {exc}") from None
         methods[method] = methods.get(method, 0) + 1
-        for key, value, reason in unused_parameters(model, probe, spec.solver):
-            values = unused.setdefault((key, reason), [])
+        for key, value, reason in unused_parameters(model, probe, spec.solver, method):
+            values = given.setdefault(key, (reason, []))[1]
             if value not in values:
                 values.append(value)
-    for (key, reason), values in unused.items():
-        warnings.warn(f"{key} = {', '.join(map(_shown, values))} has no effect: {reason}",
-                      UserWarning, stacklevel=2)
+        for key in {k for k, _, _ in unused_parameters(model, probe, spec.solver, method,
+                                                          include_defaults=True)}:
+            idle[key] = idle.get(key, 0) + 1
+    # a parameter that has an effect at some point of the sweep is not warned about (a
+    # reviewer, session 26: growth_temperature with the kind swept over exponential and flat)
+    n_points = sum(methods.values())
+    for key, (reason, values) in given.items():
+        if idle.get(key, 0) == n_points:
+            warnings.warn(f"{key} = {', '.join(map(_shown, values))} has no effect: {reason}",
+                          UserWarning, stacklevel=2)
     return methods
 
 
