@@ -157,6 +157,13 @@ def test_malformed_csv_sweeps_are_refused_by_name(tmp_path):
 @pytest.mark.parametrize(("header", "scale"), [
     ("Frequency (kHz),S21 (dB),Phase (deg)", 1e3), ("# freq[GHz] mag[dB] phase[deg]", 1e9),
     ("f / MHz; |S21| dB; arg deg", 1e6), ("frequency_Hz\tdB\tdeg", 1.0),
+    # a reviewer's (session 26), read as Hz before: blanks between cells, a comment after the
+    # header, a units line, glued or spelled-out units, another language
+    ("Frequency (kHz)   S21 (dB)   Phase (deg)", 1e3), ("# Frequency (kHz) S21 (dB) Phase (deg)", 1e3),
+    ("Frequency (kHz),S21 (dB),Phase (deg)\n# T = 30 mK", 1e3), ("FreqkHz,S21dB,Phasedeg", 1e3),
+    ("freq in kHz,mag dB,phase deg", 1e3), ("Frequency,S21,Phase\nkHz,dB,deg", 1e3),
+    ("f (kHz),S21 at 7.7 GHz (dB),phase", 1e3), ("Frequenz (kHz);S21 (dB);Phase (deg)", 1e3),
+    ("# T = 30 mK, f0 = 7.7 GHz\nFrequency (kilohertz),S21 (dB),Phase (deg)", 1e3),
 ])
 def test_the_frequency_unit_of_a_sweep_header_is_read_and_a_contrary_one_refused(tmp_path,
                                                                                 header, scale):
@@ -172,6 +179,19 @@ def test_the_frequency_unit_of_a_sweep_header_is_read_and_a_contrary_one_refused
     with pytest.raises(ValueError, match=rf"h\.csv: the header gives the frequency in {stated}.*"
                                          rf"frequency_unit='{other}'"):
         read_sweep(path, frequency_unit=other)
+
+
+def test_millihertz_conflicting_headers_and_terahertz_are_refused(tmp_path):
+    s = synthetic(3)
+    db, deg = 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))
+    with pytest.raises(ValueError, match=r"m\.csv: the header gives the frequency in mHz"):
+        read_sweep(_write_csv(tmp_path / "m.csv", s.frequency / 1e6, db, deg,
+                              "Frequency (mHz),S21 (dB),Phase (deg)"))
+    with pytest.raises(ValueError, match=r"in GHz .* and kHz .*give frequency_unit"):
+        read_sweep(_write_csv(tmp_path / "two.csv", s.frequency / 1e3, db, deg,
+                              "# freq in GHz\nFrequency (kHz),S21 (dB),Phase (deg)"))
+    with pytest.raises(ValueError, match="above 1 THz"):
+        read_sweep(_write_csv(tmp_path / "t.csv", s.frequency * 1e3, db, deg))
 
 
 def test_a_header_that_is_not_a_column_header_gives_no_unit(tmp_path):

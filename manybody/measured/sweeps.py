@@ -54,7 +54,7 @@ MIN_POINTS = 50
 #: The column layouts of a delimited-text sweep.
 LAYOUTS = ("db-deg", "db-rad", "linear-deg", "linear-rad", "real-imag")
 #: Frequency units of a delimited-text sweep (factor to Hz).
-FREQUENCY_UNITS = {"Hz": 1.0, "kHz": 1e3, "MHz": 1e6, "GHz": 1e9}
+FREQUENCY_UNITS = {"Hz": 1.0, "kHz": 1e3, "MHz": 1e6, "GHz": 1e9, "THz": 1e12}
 #: S parameters that can be taken from a 2-port Touchstone file ((row, column) of the matrix).
 TOUCHSTONE_PARAMETERS = {"S21": (1, 0), "S12": (0, 1)}
 #: Suffixes read as Touchstone (the others as delimited text).
@@ -62,11 +62,23 @@ TOUCHSTONE_SUFFIX = re.compile(r"^\.s(\d+)p$", re.IGNORECASE)
 #: Lowest plausible frequency of a superconducting resonator sweep (Hz): below, numbers in GHz or
 #: MHz were probably read as Hz.
 MIN_FREQUENCY_HZ = 1e6
+#: Highest plausible frequency (Hz): above, numbers were probably read in too large a unit (a
+#: reviewer, session 26: 7.7 THz was accepted).
+MAX_FREQUENCY_HZ = 1e12
 
 _SPLIT = re.compile(r"[,;\t ]+")
-#: A frequency unit as a word of a header cell ('Freq (GHz)', 'f/MHz', 'frequency_Hz').
-_UNIT_WORD = re.compile(r"(?<![a-z])(hz|khz|mhz|ghz)(?![a-z])", re.IGNORECASE)
-_UNIT_NAMES = {name.lower(): name for name in ("Hz", "kHz", "MHz", "GHz")}
+#: The frequency units of a header, as written (any case; exact ``mHz`` is millihertz).
+_UNIT = r"(?P<unit>[kmgt]?hz|kilohertz|megahertz|gigahertz|terahertz|hertz)"
+_UNIT_NAMES = {**{name.lower(): name for name in ("Hz", "kHz", "MHz", "GHz", "THz")},
+               "hertz": "Hz", "kilohertz": "kHz", "megahertz": "MHz", "gigahertz": "GHz",
+               "terahertz": "THz"}
+#: A frequency word: frequency, freq, frequenz, f (not f0, not a longer word).
+_FREQUENCY_WORD = re.compile(r"(?i)(?:freq(?:uency|uenz)?|f)")
+#: A frequency word followed by its unit: 'Frequency (kHz)', 'freq[GHz]', 'f / MHz', 'FreqkHz',
+#: 'freq in kHz', 'frequency_Hz'.
+_FREQUENCY_UNIT = re.compile(r"(?i)(?<![a-z0-9])(?:freq(?:uency|uenz)?|f)(?:[\s_\-/:]*(?:in\s+)?"
+                             r"[\(\[\{]?\s*)" + _UNIT + r"(?![a-z])")
+_UNIT_ALONE = re.compile(r"(?i)" + _UNIT)
 _NUMBER_START = tuple("0123456789+-.")
 #: Separators of a file whose cells are separated by ";" (where "," is a decimal comma).
 _SPLIT_SEMICOLON = re.compile(r"[;\t ]+")
@@ -150,9 +162,13 @@ def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str 
             raise ValueError(f"frequency_unit must be one of {', '.join(FREQUENCY_UNITS)}, got "
                              f"{frequency_unit!r}")
         columns, header = _read_columns(p)
-        stated = header_frequency_unit(header)
+        try:
+            stated = header_frequency_unit(header)
+        except ValueError as exc:
+            raise ValueError(f"{p}: {exc}") from None
         if frequency_unit is not None and stated is not None and stated != frequency_unit:
-            raise ValueError(f"{p}: the header gives the frequency in {stated} ({header!r}), "
+            raise ValueError(f"{p}: the header gives the frequency in {stated} "
+                             f"({' / '.join(header)!r}), "
                              f"but frequency_unit={frequency_unit!r}; give "
                              f"frequency_unit={stated!r} or correct the header")
         unit = frequency_unit or stated or "Hz"
@@ -189,15 +205,19 @@ def check_sweep(sweep: S21Sweep) -> None:
         i = int(np.argmax(steps <= 0))
         raise ValueError(f"{src}: frequency not strictly increasing: {f[i]:.10g} Hz in data row "
                          f"{i + 1} then {f[i + 1]:.10g} Hz; sort the sweep and remove repeats")
+    if f[-1] > MAX_FREQUENCY_HZ:
+        raise ValueError(f"{src}: frequencies {f[0]:.4g} to {f[-1]:.4g} Hz: above 1 THz, not a "
+                         "resonator sweep; give the unit of the frequency column "
+                         "(frequency_unit=, e.g. 'Hz')")
     if f[0] <= 0 or f[-1] < MIN_FREQUENCY_HZ:
         raise ValueError(f"{src}: frequencies {f[0]:.4g} to {f[-1]:.4g} Hz: not a microwave "
                          "sweep in Hz; give the unit of the frequency column (frequency_unit=, "
                          "e.g. 'GHz')")
 
 
-def _read_columns(p: Path) -> tuple[np.ndarray, str | None]:
-    """The numeric rows of a delimited text file, shape (n, 3), and the line just before them
-    (a header or comment line with its comment marks removed; None if the data come first).
+def _read_columns(p: Path) -> tuple[np.ndarray, list[str]]:
+    """The numeric rows of a delimited text file, shape (n, 3), and the lines before them (header
+    and comment lines with their comment marks removed; empty if the data come first).
 
     A file with ``;`` between its cells takes ``,`` as the decimal comma (and ``;``, tab or
     blanks as separators); otherwise ``,`` ``;`` tab and blanks all separate cells.
@@ -208,12 +228,12 @@ def _read_columns(p: Path) -> tuple[np.ndarray, str | None]:
     split = _SPLIT_SEMICOLON if semicolons else _SPLIT
     rows: list[list[float]] = []
     first_data = None
-    header = previous = None
+    header: list[str] = []  # the lines before the data, comment marks removed
     for number, line in enumerate(lines, start=1):
         text = line.strip()
         if not text or text[0] in "#!%":
             if text and first_data is None:
-                previous = text.lstrip("#!%").strip()
+                header.append(text.lstrip("#!%").strip())
             continue
         cells = [c for c in split.split(text) if c]
         if semicolons:
@@ -222,12 +242,11 @@ def _read_columns(p: Path) -> tuple[np.ndarray, str | None]:
             values = [float(c) for c in cells]
         except ValueError:
             if first_data is None:
-                previous = text
+                header.append(text)
                 continue  # a header line before the data
             raise ValueError(f"{p}: line {number} is not numeric: {text[:80]!r}") from None
         if first_data is None:
             first_data = (number, len(values))
-            header = previous
             if len(values) != 3:
                 raise ValueError(
                     f"{p}: {len(values)} column(s) in line {number}; a sweep needs exactly 3: "
@@ -241,19 +260,45 @@ def _read_columns(p: Path) -> tuple[np.ndarray, str | None]:
     return np.asarray(rows, dtype=np.float64), header
 
 
-def header_frequency_unit(header: str | None) -> str | None:
-    """The frequency unit a sweep's header line gives its first column (``'Frequency (GHz),
-    S21 (dB), Phase (deg)'`` -> ``'GHz'``), or None: the line must have three cells (split at
-    ``,`` ``;`` or tabs if it has any, else at blanks) and the first must name Hz, kHz, MHz or
-    GHz."""
-    if not header:
+def header_frequency_unit(header: str | list[str] | None) -> str | None:
+    """The frequency unit the header lines before a sweep's data state, or None.
+
+    A unit counts where it follows a frequency word (``Frequency (kHz)``, ``freq[GHz]``,
+    ``f / MHz``, ``FreqkHz``, ``freq in kHz``, ``Frequenz (kHz)``, ``frequency_Hz``, words such
+    as ``kilohertz`` too), or stands alone as the first cell of a units line under a header whose
+    first cell is a frequency word (``Frequency,S21,Phase`` then ``kHz,dB,deg``); the nearest such
+    line to the data decides. ``f0 = 7.7 GHz`` in a comment is a value, not a unit.
+
+    Raises
+    ------
+    ValueError
+        Lines that state two different units, or ``mHz`` (millihertz: a resonator sweep in mHz is
+        a typo for MHz; say which with ``frequency_unit``).
+    """
+    lines = [header] if isinstance(header, str) else list(header or [])
+    found: list[tuple[str, str]] = []
+    for i, line in enumerate(lines):
+        match = _FREQUENCY_UNIT.search(line)
+        if match is None and i > 0:  # a units line under a frequency word
+            first = re.split(r"[,;\t]|\s{2,}", line.strip())[0].strip(" ()[]")
+            above = re.split(r"[,;\t]|\s{2,}", lines[i - 1].strip())[0].strip()
+            if _FREQUENCY_WORD.fullmatch(above):
+                match = _UNIT_ALONE.fullmatch(first)
+        if match is not None:
+            found.append((match.group("unit"), line))
+    if not found:
         return None
-    cells = [c for c in re.split(r"[,;\t]" if re.search(r"[,;\t]", header) else r"\s+", header)
-             if c.strip()]
-    if len(cells) != 3:
-        return None
-    match = _UNIT_WORD.search(cells[0])
-    return None if match is None else _UNIT_NAMES[match.group(1).lower()]
+    units = {}
+    for text, line in found:
+        if text == "mHz":
+            raise ValueError(f"the header gives the frequency in mHz (millihertz: {line!r}); "
+                             "give frequency_unit='MHz' (or the unit meant)")
+        units.setdefault(_UNIT_NAMES[text.lower()], line)
+    if len(units) > 1:
+        raise ValueError("the header lines give the frequency in "
+                         + " and ".join(f"{u} ({line!r})" for u, line in units.items())
+                         + "; give frequency_unit")
+    return next(iter(units))
 
 
 def _complex_s21(src: str, a: np.ndarray, b: np.ndarray, layout: str) -> np.ndarray:
