@@ -649,13 +649,18 @@ def test_a_scale_in_the_loss_header_is_applied(tmp_path, header, factor, is_q):
     ("Qi at -100 dBm", 1.0, True), ("Qi @ -100dBm", 1.0, True), ("Q_i at 10 photons", 1.0, True),
     ("Qi at -100 dBm (1e5)", 1e5, True), ("loss at 10 photons (ppm)", 1e-6, False),
     ("tan d @ -80 dBm x 1e-6", 1e-6, False),
+    # a reviewer's (session 26): a named condition, conditions in brackets, after an
+    # underscore or a comma, two of them, a number starting with a point
+    ("Qi at P = -100 dBm", 1.0, True), ("Qi (-100 dBm)", 1.0, True), ("Qi (P=-100 dBm)", 1.0, True),
+    ("Qi_at_-100dBm", 1.0, True), ("Qi at -100dBm, 20 mK", 1.0, True), ("Qi, -100 dBm", 1.0, True),
+    ("Qi at .5 photons", 1.0, True), ("Qi at <n> = 10", 1.0, True), ("Qi [20 mK] (1e5)", 1e5, True),
 ])
 def test_a_condition_after_the_loss_name_is_neither_its_name_nor_its_unit(tmp_path, header,
                                                                           factor, is_q):
     """'Qi at -100 dBm' was not recognised as Q (session 25), and the dBm after it would have been
     read as its unit: the condition is dropped, a unit after it is kept."""
     shown = np.array([8.3, 8.2, 8.0, 7.9]) if is_q else np.array([1.2, 1.21, 1.25, 1.3])
-    text = f"T (mK),{header}\n" + "".join(f"{t},{v}\n" for t, v in zip((20, 40, 60, 80), shown,
+    text = f"T (mK),\"{header}\"\n" + "".join(f"{t},{v}\n" for t, v in zip((20, 40, 60, 80), shown,
                                                                          strict=True))
     table = read_loss_table(_write(tmp_path, "c.csv", text))
     assert table.loss_column == header

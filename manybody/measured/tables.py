@@ -218,7 +218,15 @@ _PERCENT = ("%", "percent")
 
 #: A condition after a quantity's name (at or @, a number, a unit word): 'Qi at -100 dBm',
 #: 'Qi @ 10 photons (1e5)', 'tan d @ -80 dBm x 1e-6'.
-_CONDITION = re.compile(r"\s*(\bat\b|@)\s*[-+]?\d[\d.]*(e[-+]?\d+)?\s*[a-zμ]*\b")
+_VALUE = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?"
+_CONDITION = re.compile(r"\s*(?:\bat\b|@|_at_|,)\s*(?:[a-z<>]+\s*=\s*)?" + _VALUE
+                        + r"\s*[a-zμ]*\b")
+#: A condition in brackets: '(-100 dBm)', '(P=-100 dBm)', '[20 mK]', '(n = 10)': a number with a
+#: unit of power, temperature or photon number, or a name = value (a reviewer, session 26).
+_CONDITION_UNITS = r"(?:dbm|db|photons?|mk|k|w|mw|uw|µw|nw)"
+_CONDITION_BRACKETS = re.compile(r"\s*[\(\[\{]\s*(?:[a-z<>]+\s*=\s*" + _VALUE + r"\s*"
+                                 + _CONDITION_UNITS + r"?|" + _VALUE + r"\s*" + _CONDITION_UNITS
+                                 + r")\s*[\)\]\}]")
 
 
 def without_condition(name: str) -> str:
@@ -226,7 +234,9 @@ def without_condition(name: str) -> str:
     -> ``'qi'``, ``'Qi @ 10 photons (1e5)'`` -> ``'qi (1e5)'``): the condition is not the name
     of the quantity, nor its unit."""
     n = _norm(name)
-    return _CONDITION.sub("", n, count=1).strip() or n
+    out = _CONDITION.sub("", n)
+    out = _CONDITION_BRACKETS.sub("", out)
+    return out.strip() or n
 
 
 def scale_unit(name: str) -> str | None:
