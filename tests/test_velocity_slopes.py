@@ -390,3 +390,20 @@ def test_the_two_dimensional_quadrature_of_the_script_reaches_the_canonical_limi
     study = np.array([script.velocity_shift(x, 3.0, 1e-4, 3.0, AMORPHOUS_SIO2.rate_prefactor)
                       for x in t])
     assert fit_velocity_slopes(t, study).ratio == pytest.approx(-2.31, abs=0.01)
+
+
+def test_canonical_ratio_refuses_bad_options_and_is_absent_without_windows():
+    """A maximum of 1e120 K raised OverflowError; unsorted temperatures and margin = 1 returned
+    NaN instead of an error (a reviewer, session 26)."""
+    from manybody.laws.velocity import canonical_ratio
+
+    t = np.geomspace(0.005, 0.5, 19)
+    assert math.isnan(canonical_ratio(t, 1e120)) and math.isnan(canonical_ratio(t, 1e-120))
+    with pytest.raises(ValueError, match="strictly ascending"):
+        canonical_ratio(t[::-1], 0.05)
+    for name in ("margin", "top"):
+        with pytest.raises(ValueError, match=rf"{name} must be > 1, got 1"):
+            canonical_ratio(t, 0.05, **{name: 1.0})
+    with pytest.raises(ValueError, match="decades must be > 0"):
+        canonical_ratio(t, 0.05, decades=0.0)
+    assert -2.3 < canonical_ratio(t, 0.05) < -2.0

@@ -558,6 +558,13 @@ def canonical_ratio(temperatures, temperature_max: float, *, margin: float = 3.0
     """
     t = v.positive_array("temperatures", temperatures)
     peak = v.positive("temperature_max", temperature_max)
+    if np.any(np.diff(t) <= 0):
+        raise ValueError("temperatures must be strictly ascending")
+    for name, value, low in (("margin", margin, 1.0), ("top", top, 1.0), ("decades", decades, 0.0)):
+        if not v.finite(name, value) > low:
+            raise ValueError(f"{name} must be > {low:g}, got {value!r}")
+    if not t[0] < peak < t[-1]:
+        return math.nan  # a maximum outside these temperatures: no windows to compare
     # the curve is a function of T / (omega/K_ph)^(1/3): place its maximum by scaling, then move
     # it until the fitted maximum (the windows' anchor) is the data's
     grid = np.geomspace(0.05, 20.0, 2001)
@@ -570,5 +577,5 @@ def canonical_ratio(temperatures, temperature_max: float, *, margin: float = 3.0
             scale *= (peak / fit.temperature_max) ** 3
         return float(fit_velocity_slopes(t, canonical_velocity_shift(t, scale), margin=margin,
                                          decades=decades, top=top).ratio)
-    except ValueError:  # too few points in a window, maximum at the edge of these temperatures
+    except (ValueError, ArithmeticError):  # too few points in a window, maximum at an edge
         return math.nan
