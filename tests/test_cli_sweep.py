@@ -373,3 +373,19 @@ def test_a_dangling_link_as_output_is_an_existing_output(tmp_path, capsys):
     status, _, err = run_cli(["run", spec_path, "-o", link, "--overwrite", "--no-progress"], capsys)
     assert status == 0, err
     assert link.is_file() and not link.is_symlink()
+
+
+def test_a_scheduler_without_the_dask_backend_and_a_dangling_checkpoint_link_are_named(
+        tmp_path, capsys):
+    """'scheduler=... needs backend 'dask', got backend 'loky'' used the library's names, and a
+    checkpoint location that is a link to a missing directory was '[Errno 17] File exists' (a
+    reviewer, session 26)."""
+    spec_path = write_spec(tmp_path)
+    status, _, err = run_cli(["run", spec_path, "-o", tmp_path / "a.nc", "--scheduler",
+                              "tcp://127.0.0.1:1", "--no-progress"], capsys)
+    assert status == 2 and "--scheduler 'tcp://127.0.0.1:1' needs --backend dask" in err, err
+    output = tmp_path / "b.nc"
+    checkpoint_dir(output).symlink_to(tmp_path / "gone")
+    status, _, err = run_cli(["run", spec_path, "-o", output, "--no-progress"], capsys)
+    assert status == 2 and "is a link to a missing directory" in err and "Errno" not in err, err
+    assert not output.exists()

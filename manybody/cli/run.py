@@ -54,6 +54,8 @@ CLI_WORDS = (
     ("n_jobs must", "--jobs must"),
     ("blas_threads must", "--blas-threads must"),
     ("backend must", "--backend must"),
+    ("needs backend 'dask', got backend 'loky'", "needs --backend dask (the default is loky)"),
+    ("scheduler=", "--scheduler "),
 )
 
 
@@ -63,6 +65,8 @@ STUDY_WORDS = (
     ("n_jobs must be -1 (every core) or an integer", "--jobs must be an integer"),
     ("n_jobs must", "--jobs must"),
     ("backend must", "--backend must"),
+    ("needs backend 'dask', got backend 'loky'", "needs --backend dask (the default is loky)"),
+    ("scheduler=", "--scheduler "),
 )
 
 

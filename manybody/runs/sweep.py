@@ -327,6 +327,11 @@ def _open_checkpoint(spec: RunSpec, output: Path, blas_threads: int, resume: boo
     if checkpoint.directory.exists() and not checkpoint.directory.is_dir():  # was an Errno 20
         raise ValueError(f"the checkpoint location {str(checkpoint.directory)!r} of output "
                          f"{str(output)!r} is a file; move it away or choose another output")
+    if checkpoint.directory.is_symlink() and not checkpoint.directory.exists():  # was Errno 17
+        raise ValueError(f"the checkpoint location {str(checkpoint.directory)!r} of output "
+                         f"{str(output)!r} is a link to a missing directory "
+                         f"({os.readlink(checkpoint.directory)!r}); remove the link or choose "
+                         "another output")
     if resume and not checkpoint.exists():
         raise FileNotFoundError(
             f"nothing to resume: no checkpoint {str(checkpoint.directory)!r}; run without "
