@@ -184,3 +184,15 @@ def test_a_realisation_from_arrays_refuses_energies_that_overflow():
     pair = Realisation.from_arrays(asymmetry=[0.1, 0.1], tunnelling=[0.1, 0.1],
                                    couplings={"zz": np.array([[0.0, 5e3], [5e3, 0.0]])})
     assert np.isfinite(solve(pair)[0].energies).all()
+
+
+def test_an_absolute_kernel_as_wide_as_half_the_frequency_warns_at_preflight():
+    data = tomllib.loads(SPEC.format(t_m=1.0))
+    data["model"].pop("equilibration")
+    data["probe"]["broadening"] = {"kind": "lorentzian", "width": 0.5}
+    with pytest.warns(UserWarning, match=r"width = 0.5 K is at least 0.5 of the lowest frequency"):
+        preflight(RunSpec.from_dict(data))
+    data["probe"]["broadening"] = {"kind": "lorentzian", "width": 0.02}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        preflight(RunSpec.from_dict(data))

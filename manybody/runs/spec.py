@@ -61,6 +61,7 @@ from manybody.config.model import (
 from manybody.config.probe import (
     DEFAULT_OBSERVABLES,
     OBSERVABLES,
+    RELATIVE_WIDTH_LIMIT,
     Broadening,
     MatrixElementBins,
     Probe,
@@ -726,7 +727,21 @@ def check_point(model: ModelParams, probe: Probe, solver: SolverParams) -> str:
     check_equilibration(model, probe)
     warn_if_all_frozen(model, probe)
     warn_if_beyond_rotating_wave(model, probe)
+    _warn_if_kernel_wider_than_frequency(probe)
     return method
+
+
+def _warn_if_kernel_wider_than_frequency(probe: Probe) -> None:
+    """An absolute kernel at least half the lowest frequency smears Q^-1 over a range as wide as
+    the frequency (a Lorentzian of 0.5 K at w = 0.1 K passed silently; a reviewer, session 26);
+    the relative scaling refuses the same (``RELATIVE_WIDTH_LIMIT``)."""
+    kernel = probe.broadening
+    lowest = min(probe.frequencies)
+    if not kernel.relative and kernel.width >= RELATIVE_WIDTH_LIMIT * lowest:
+        warnings.warn(f"probe.broadening.width = {kernel.width:g} K is at least "
+                      f"{RELATIVE_WIDTH_LIMIT:g} of the lowest frequency {lowest:g} K: the line "
+                      "kernel smears Q^-1 over a range as wide as the frequency (narrow it, or use "
+                      "scaling = 'relative')", UserWarning, stacklevel=3)
 
 
 def preflight(spec: RunSpec) -> dict[str, int]:
