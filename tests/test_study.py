@@ -268,7 +268,7 @@ def test_study_with_a_different_spec_in_the_way_is_refused(tiny_study, tmp_path)
 def test_scheduler_without_dask_backend_is_refused_before_work(tmp_path):
     proc = run(["-m", "manybody", "study", "--tiny", "-o", str(tmp_path), "--only", "dipolar",
                 "--scheduler", "tcp://127.0.0.1:1"])
-    assert proc.returncode == 2 and "backend 'dask'" in proc.stderr
+    assert proc.returncode == 2 and "needs --backend dask" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not list(tmp_path.glob("*.nc")) and not list(tmp_path.glob("*.checkpoint"))
 
@@ -545,7 +545,7 @@ def test_api_example_prints_tanh_within_its_errors():
     (["--jobs", "0"], "argument -j/--jobs: expected an integer >= 1, got 0"),
     (["--jobs", "two"], "argument -j/--jobs: expected an integer >= 1, got 'two'"),
     (["--jobs", "64"], "--jobs x BLAS threads per worker = 64 x 1 exceeds the"),
-    (["--scheduler", "tcp://127.0.0.1:1"], "needs backend 'dask'"),
+    (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler 'tcp://127.0.0.1:1' needs --backend dask"),
 ])
 def test_study_refuses_bad_execution_options_before_any_work(tmp_path, argv, expected):
     """Execution options are checked with the specs, before the plan is printed and before the
