@@ -83,6 +83,12 @@ def test_chebyshev_options_unused_by_the_method_or_by_each_other():
     assert keys(model, PROBE, targeted) == []
     exact = SolverParams(method="chebyshev", chebyshev={"trace": "exact", "n_vectors": 4})
     assert keys(model, PROBE, exact) == ["solver.chebyshev.n_vectors"]
+    # max_rungs caps the automatic ladder only; ladder_ratio still bounds an explicit one
+    explicit = SolverParams(method="chebyshev", chebyshev={"ladder": [0.2, 0.1], "max_rungs": 3,
+                                                           "ladder_ratio": 3.0})
+    assert keys(model, PROBE, explicit) == ["solver.chebyshev.max_rungs"]
+    automatic = SolverParams(method="chebyshev", chebyshev={"max_rungs": 3})
+    assert keys(model, PROBE, automatic) == []
     # a ChebyshevParams object: max_vectors computed from n_vectors was not given
     derived = SolverParams(method="chebyshev", chebyshev=ChebyshevParams(n_vectors=32))
     assert derived.chebyshev.max_vectors == 128

@@ -176,6 +176,9 @@ def _solver(solver: SolverParams, method: str) -> list[tuple[str, Any, str]]:
     if options.n_moments is not None and "max_moments" in given:
         found.append(("solver.chebyshev.max_moments", options.max_moments,
                       "solver.chebyshev.n_moments fixes the number of moments"))
+    if options.ladder is not None and "max_rungs" in given:
+        found.append(("solver.chebyshev.max_rungs", options.max_rungs, "it caps the rungs of the "
+                      "automatic ladder, and solver.chebyshev.ladder gives the rungs explicitly"))
     if options.trace == "exact":
         found += [(f"solver.chebyshev.{name}", given[name], "the exact trace uses every basis "
                    "vector (solver.chebyshev.trace = 'exact')")
