@@ -90,13 +90,15 @@ def paired_index_difference(x, q_a, q_b, smearing, n_bootstrap: int = 200) -> tu
 
     def index(q):
         m = q.mean(axis=0)
-        s = np.maximum(q.std(axis=0, ddof=1) / math.sqrt(q.shape[0]), 1e-300)
+        s = np.maximum(q.std(axis=0, ddof=1) / math.sqrt(q.shape[0]), 1e-30)
         return fit_law(x, m, s, "family", smearing=smearing).parameters["index"]
 
     rng = np.random.default_rng(0)
     diffs = []
-    for _ in range(n_bootstrap):
+    while len(diffs) < n_bootstrap:
         pick = rng.integers(0, q_a.shape[0], q_a.shape[0])
+        if np.unique(pick).size < 2:  # one realisation drawn every time: no spread to fit with
+            continue
         diffs.append(index(q_b[pick]) - index(q_a[pick]))
     return index(q_b) - index(q_a), float(np.std(diffs, ddof=1))
 
@@ -104,8 +106,9 @@ def paired_index_difference(x, q_a, q_b, smearing, n_bootstrap: int = 200) -> tu
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-tls", type=v.cli_integer(2, MAX_TLS), default=10)
-    parser.add_argument("--realisations", type=v.cli_integer(2, MAX_REALISATIONS), default=160,
-                        help="disorder realisations (>= 2: the paired bootstrap resamples them)")
+    parser.add_argument("--realisations", type=v.cli_integer(5, MAX_REALISATIONS), default=160,
+                        help="disorder realisations (>= 5: the paired bootstrap resamples them, "
+                             "and with fewer it has almost no distinct resamples)")
     parser.add_argument("--vectors", type=v.cli_integer(2, 1_000_000), default=8,
                         help="random vectors per realisation (>= 2: their spread is the error)")
     parser.add_argument("--jobs", type=v.cli_integer(1, available_cores()), default=2,
