@@ -83,6 +83,29 @@ def test_few_noisy_realisations_are_undecided():
     assert analyse_shape(X, q).verdict == "undecided"
 
 
+@pytest.mark.parametrize("background", [False, True])
+@pytest.mark.parametrize("with_sigma", [False, True])
+def test_law_fit_does_not_depend_on_the_units_of_the_data(background, with_sigma):
+    """The optimum, and the errors relative to the scale, are the same for Q^-1 given in any
+    units: the fixed-start fit stopped at its start (a = 0.5) for data of 1e-9 with unit weights,
+    at a = 0.93 instead of 0.99 for 1e-6, and for 1e30 with errors (session 27)."""
+    x = np.linspace(0.2, 10.0, 12)
+    q = np.tanh(x / 2) * (1 + 0.01 * np.sin(7 * x))
+    reference = fit_law(x, q, 0.01 * np.ones_like(x) if with_sigma else None,
+                        background=background)
+    for scale in (1e-12, 1e-9, 1e-6, 1e6, 1e30):
+        fit = fit_law(x * 1.0, q * scale, 0.01 * scale * np.ones_like(x) if with_sigma else None,
+                      background=background)
+        assert fit.parameters["index"] == pytest.approx(reference.parameters["index"], abs=1e-7)
+        assert fit.parameters["amplitude"] / scale == pytest.approx(
+            reference.parameters["amplitude"], rel=1e-7)
+        if with_sigma:
+            assert fit.errors["index"] == pytest.approx(reference.errors["index"], rel=1e-4)
+            assert fit.errors["amplitude"] / scale == pytest.approx(
+                reference.errors["amplitude"], rel=1e-4)
+    assert abs(reference.parameters["index"] - 0.99) < 0.01
+
+
 def test_log_slope():
     t = np.geomspace(0.01, 1, 9)
     slope, err = log_slope(t, 1.5 * np.log(t) + 0.2)

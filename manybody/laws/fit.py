@@ -54,8 +54,11 @@ One engine, two starts. Layout (:class:`_Model`), design matrix, covariance, cri
 (:func:`_result`) are shared; only the way to the optimum differs: curves use the grid start above
 (:func:`_fit`, with the per-curve reweighting); :func:`fit_law` starts from amplitude max|q|,
 a = 0.5 and refines with scipy's curve_fit at its default tolerances (:func:`_fit_fixed_start`;
-the linear laws by exact weighted least squares), as the study's analysis always has. Each
-reproduces the numbers of the former two engines bit for bit (``scripts/golden_set.py``).
+the linear laws by exact weighted least squares), as the study's analysis always has, in units
+where max|q| and the median error are 1 (since session 27: in the units given, curve_fit's
+tolerances stopped it at its start for Q^-1 ~ 1e-9 with unit weights; the study's numbers moved
+by ~1e-9). The grid start reproduces the former engine's numbers bit for bit
+(``scripts/golden_set.py``).
 """
 
 from __future__ import annotations
@@ -423,17 +426,28 @@ class _LeastSquares:
         def curve(xx, *p):  # parameters in curve_fit's order: amplitude, index, (background)
             return p[0] * model.shape(xx, p[1]) + (p[-1] if background else 0.0)
 
-        p0 = [float(np.max(np.abs(y))) or 1.0, 0.5] + ([0.0] if background else [])
+        # solved in units where the data and the errors are of order 1 (max|y| and the median
+        # error): the optimum does not depend on them, but curve_fit's tolerances and steps do,
+        # and in the units given (Q^-1 ~ 1e-6 with unit weights, or 1e30) it stopped at or near
+        # the start (a = 0.5, or 0.93 for 0.99; session 27)
+        size = float(np.max(np.abs(y))) or 1.0
+        scaled = np.array([size, 1.0] + ([size] if background else []))
         lower = [-np.inf, lo_a] + ([-np.inf] if background else [])
         upper = [np.inf, hi_a] + ([np.inf] if background else [])
-        popt, _ = optimize.curve_fit(curve, x, y, p0=p0, sigma=ss, absolute_sigma=True,
+        start = [1.0, 0.5] + ([0.0] if background else [])
+        popt, _ = optimize.curve_fit(curve, x, y / size, p0=start, sigma=ss / float(np.median(ss)),
                                      bounds=(lower, upper), maxfev=20000)
+        popt = popt * scaled
         # the covariance from our own SVD of the Jacobian at the optimum: curve_fit's pcov drops
         # singular values below eps * max(shape) * s_max, so an amplitude degenerate with the
         # background came out +- 1e-10 of 0.35 with the data at 1e-6 (a reviewer, session 26)
-        pcov = covariance(optimize.approx_fprime(popt, lambda p: curve(x, *p) / ss,
+        # (in the same units, then scaled back: in the units given, J^T J overflowed for data
+        # of 1e-200 with errors of 1e-202)
+        unit = popt / scaled
+        pcov = covariance(optimize.approx_fprime(unit, lambda p: curve(x, *p) / (ss / size),
                                                  np.sqrt(np.finfo(float).eps)
-                                                 * np.maximum(np.abs(popt), 1e-8)))
+                                                 * np.maximum(np.abs(unit), 1e-8)))
+        pcov = pcov * np.outer(scaled, scaled)
         order = [0, 2, 1] if background else [0, 1]  # to the engine's order: linear first
         return popt[order], pcov[np.ix_(order, order)]
 
