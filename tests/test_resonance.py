@@ -189,9 +189,69 @@ def test_millihertz_conflicting_headers_and_terahertz_are_refused(tmp_path):
                               "Frequency (mHz),S21 (dB),Phase (deg)"))
     with pytest.raises(ValueError, match=r"in GHz .* and kHz .*give frequency_unit"):
         read_sweep(_write_csv(tmp_path / "two.csv", s.frequency / 1e3, db, deg,
-                              "# freq in GHz\nFrequency (kHz),S21 (dB),Phase (deg)"))
+                              "# freq in GHz\n# Frequency in kHz"))
+    with pytest.raises(ValueError, match=r"in kHz .* and GHz .*give frequency_unit"):
+        read_sweep(_write_csv(tmp_path / "rows.csv", s.frequency / 1e3, db, deg,
+                              "Frequency (kHz),S21 (dB),Phase (deg)\nGHz,dB,deg"))
+    with pytest.raises(ValueError, match=r"names Hz and MHz; give frequency_unit"):
+        read_sweep(_write_csv(tmp_path / "both.csv", s.frequency / 1e6, db, deg,
+                              "Frequency [Hz] (MHz shown),S21,Phase"))
     with pytest.raises(ValueError, match="above 1 THz"):
         read_sweep(_write_csv(tmp_path / "t.csv", s.frequency * 1e3, db, deg))
+
+
+@pytest.mark.parametrize("header, scale, separator", [
+    ("Freq. (kHz),S21 (dB),Phase (deg)", 1e3, ","),
+    ("Frequency (in kHz),S21 (dB),Phase (deg)", 1e3, ","),
+    ("Frequency, kHz;S21, dB;Phase, deg", 1e3, ";"),
+    ('"Frequency","S21","Phase"\n"kHz","dB","deg"', 1e3, ","),
+    ("Frequency S21 Phase\nkHz dB deg", 1e3, " "),
+    ("Stimulus (kHz),S21 (dB),Phase (deg)", 1e3, ","),
+    ("Fréquence (kHz);S21 (dB);Phase (°)", 1e3, ";"),
+    ("频率 (kHz),S21 (dB),相位 (deg)", 1e3, ","),
+    ("Frequency|kHz,S21,Phase", 1e3, ","),
+    ("Fr (MHz),S21 (dB),Phase (deg)", 1e6, ","),
+    ("Frequency (Hz x 1e3),S21,Phase", 1e3, ","),
+    ("Frequency (1e9 Hz),S21 (dB),Phase (deg)", 1e9, ","),
+    ("Frequency (x10^6 Hz),S21 (dB),Phase (deg)", 1e6, ","),
+    ("# Start frequency (GHz): 7.71\nFreq(Hz),S21(dB),Phase(deg)", 1.0, ","),
+    ("IFBW: 1 kHz, Power: -20 dBm, Avg: 10\nFreq(GHz),S21(dB),Phase(deg)", 1e9, ","),
+    ('"Frequency (GHz)","S21 (dB)","Phase (deg)"', 1e9, ","),
+])
+def test_the_unit_in_the_frequency_columns_header_is_read_whatever_word_stands_beside_it(
+        tmp_path, header, scale, separator):
+    """A unit in the first cell of the column header (or a units line) is the frequency
+    column's, whatever the word beside it, with a power-of-ten scale where one is written;
+    metadata lines do not override it; quoted cells are read. Eleven of these spellings read kHz
+    as Hz before (f0 = 7.7 MHz; a reviewer, session 27)."""
+    s = synthetic(3)
+    db, deg = 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))
+    path = tmp_path / "h.csv"
+    lines = [header] + [separator.join(f'"{a!r}"' if header.startswith('"') else repr(a)
+                                       for a in (float(f), float(d), float(p)))
+                        for f, d, p in zip(s.frequency / scale, db, deg, strict=True)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    np.testing.assert_allclose(read_sweep(path).frequency, s.frequency, rtol=1e-12)
+
+
+def test_a_sweep_without_a_stated_unit_below_100_mhz_as_hz_is_refused(tmp_path):
+    """Nothing states the unit and the numbers, as Hz, are 1-100 MHz: a GHz resonator's sweep in
+    kHz was read as 7.7 MHz; refused, and read once the unit is given. A Keysight block's END line
+    closes the data."""
+    s = synthetic(3)
+    db, deg = 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))
+    path = _write_csv(tmp_path / "u.csv", s.frequency / 1e3, db, deg, "Frequency,S21,Phase")
+    with pytest.raises(ValueError, match=r"u\.csv: nothing in the file states the frequency unit"
+                                         r".*frequency_unit="):
+        read_sweep(path)
+    np.testing.assert_allclose(read_sweep(path, frequency_unit="kHz").frequency, s.frequency,
+                               rtol=1e-12)
+    hz = _write_csv(tmp_path / "hz.csv", s.frequency, db, deg, "BEGIN CH1_DATA\nFreq(Hz),S21,Phase")
+    hz.write_text(hz.read_text() + "END\n")
+    np.testing.assert_allclose(read_sweep(hz).frequency, s.frequency)
+    hz.write_text(hz.read_text() + "BEGIN CH2_DATA\n1e9,2,3\nEND\n")
+    with pytest.raises(ValueError, match="several blocks in one file"):
+        read_sweep(hz)
 
 
 def test_a_header_that_is_not_a_column_header_gives_no_unit(tmp_path):

@@ -65,6 +65,9 @@ MIN_FREQUENCY_HZ = 1e6
 #: Highest plausible frequency (Hz): above, numbers were probably read in too large a unit (a
 #: reviewer, session 26: 7.7 THz was accepted).
 MAX_FREQUENCY_HZ = 1e12
+#: Lowest frequency (Hz) read without a stated unit: below, the file or the caller must say the
+#: unit (numbers in kHz of a GHz sweep read as Hz are 1-100 MHz).
+UNSTATED_MIN_HZ = 1e8
 
 _SPLIT = re.compile(r"[,;\t ]+")
 #: The frequency units of a header, as written (any case; exact ``mHz`` is millihertz).
@@ -79,6 +82,15 @@ _FREQUENCY_WORD = re.compile(r"(?i)(?:freq(?:uency|uenz)?|f)")
 _FREQUENCY_UNIT = re.compile(r"(?i)(?<![a-z0-9])(?:freq(?:uency|uenz)?|f)(?:[\s_\-/:]*(?:in\s+)?"
                              r"[\(\[\{]?\s*)" + _UNIT + r"(?![a-z])")
 _UNIT_ALONE = re.compile(r"(?i)" + _UNIT)
+#: A frequency unit anywhere in the first cell of a column-header line: not inside a longer word,
+#: except glued to a frequency word ('FreqkHz').
+_UNIT_IN_CELL = re.compile(r"(?i)(?:(?<![a-z])|(?<=freq)|(?<=frequency))" + _UNIT + r"(?![a-z])")
+#: A power-of-ten scale in a column's header: 'Hz x 1e3', 'x1e6 Hz', '1e9 Hz', '10^3 Hz'.
+_SCALE_IN_CELL = re.compile(r"(?i)(?:[x×*]\s*(?:1(?:\.0*)?\s*e\s*(?P<e1>[+-]?\d+)|10\s*\^\s*"
+                            r"(?P<p1>[+-]?\d+))|(?<![\d.])(?:1(?:\.0*)?e(?P<e2>[+-]?\d+)|10\^"
+                            r"(?P<p2>[+-]?\d+))\s*(?=[kmgt]?hz))")
+#: The closing line of a VNA export's data block (Keysight: 'BEGIN CH1_DATA' ... 'END').
+_END_OF_DATA = re.compile(r"(?i)^end\b")
 _NUMBER_START = tuple("0123456789+-.")
 #: Separators of a file whose cells are separated by ";" (where "," is a decimal comma).
 _SPLIT_SEMICOLON = re.compile(r"[;\t ]+")
@@ -161,9 +173,9 @@ def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str 
         if frequency_unit is not None and frequency_unit not in FREQUENCY_UNITS:
             raise ValueError(f"frequency_unit must be one of {', '.join(FREQUENCY_UNITS)}, got "
                              f"{frequency_unit!r}")
-        columns, header = _read_columns(p)
+        columns, header, semicolons = _read_columns(p)
         try:
-            stated = header_frequency_unit(header)
+            stated = header_frequency_unit(header, columns.shape[1], semicolons)
         except ValueError as exc:
             raise ValueError(f"{p}: {exc}") from None
         if frequency_unit is not None and stated is not None and stated != frequency_unit:
@@ -173,6 +185,14 @@ def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str 
                              f"frequency_unit={stated!r} or correct the header")
         unit = frequency_unit or stated or "Hz"
         frequency = columns[:, 0] * FREQUENCY_UNITS[unit]
+        if frequency_unit is None and stated is None and 0 < np.max(frequency) < UNSTATED_MIN_HZ:
+            # nothing states the unit, and as Hz these are 1-100 MHz: a sweep in kHz of a GHz
+            # resonator reads as 7.7 MHz and passed (a reviewer, session 27)
+            raise ValueError(
+                f"{p}: nothing in the file states the frequency unit, and read as Hz the sweep "
+                f"spans {np.min(frequency):.6g} to {np.max(frequency):.6g} Hz (a GHz resonator's "
+                "sweep in kHz would read so); give the unit (frequency_unit=, e.g. 'kHz' or "
+                "'Hz') or name it in the header ('Frequency (kHz)')")
         s21 = _complex_s21(str(p), columns[:, 1], columns[:, 2], layout)
         sweep = S21Sweep(frequency, s21, str(p), layout)
     check_sweep(sweep)
@@ -215,9 +235,11 @@ def check_sweep(sweep: S21Sweep) -> None:
                          "e.g. 'GHz')")
 
 
-def _read_columns(p: Path) -> tuple[np.ndarray, list[str]]:
-    """The numeric rows of a delimited text file, shape (n, 3), and the lines before them (header
-    and comment lines with their comment marks removed; empty if the data come first).
+def _read_columns(p: Path) -> tuple[np.ndarray, list[str], bool]:
+    """The numeric rows of a delimited text file, shape (n, 3), the lines before them (header
+    and comment lines with their comment marks removed; empty if the data come first), and whether
+    the cells are separated by ``;``. Quoted cells are read; a line ``END`` after the data closes
+    them (a Keysight export's block).
 
     A file with ``;`` between its cells takes ``,`` as the decimal comma (and ``;``, tab or
     blanks as separators); otherwise ``,`` ``;`` tab and blanks all separate cells.
@@ -227,7 +249,7 @@ def _read_columns(p: Path) -> tuple[np.ndarray, list[str]]:
     semicolons = any(";" in line for line in lines if line.strip()[:1] in _NUMBER_START)
     split = _SPLIT_SEMICOLON if semicolons else _SPLIT
     rows: list[list[float]] = []
-    first_data = None
+    first_data = ended = None
     header: list[str] = []  # the lines before the data, comment marks removed
     for number, line in enumerate(lines, start=1):
         text = line.strip()
@@ -235,7 +257,10 @@ def _read_columns(p: Path) -> tuple[np.ndarray, list[str]]:
             if text and first_data is None:
                 header.append(text.lstrip("#!%").strip())
             continue
-        cells = [c for c in split.split(text) if c]
+        if first_data is not None and _END_OF_DATA.match(text):
+            ended = number  # a VNA export's closing line ("END" of Keysight's BEGIN/END block)
+            break
+        cells = [c.strip("\"'") for c in split.split(text) if c.strip("\"'")]
         if semicolons:
             cells = [c.replace(",", ".") for c in cells]
         try:
@@ -255,50 +280,135 @@ def _read_columns(p: Path) -> tuple[np.ndarray, list[str]]:
             raise ValueError(f"{p}: line {number} has {len(values)} columns, line "
                              f"{first_data[0]} has {first_data[1]}")
         rows.append(values)
+    if ended is not None:
+        later = [n for n, line in enumerate(lines[ended:], start=ended + 1)
+                 if line.strip()[:1] in _NUMBER_START and line.strip()]
+        if later:
+            raise ValueError(f"{p}: numbers follow the end of the data block in line {ended} "
+                             f"(line {later[0]}): several blocks in one file; keep one sweep "
+                             "per file")
     if not rows:
         raise ValueError(f"{p}: no numeric rows (too few points: 0; need at least {MIN_POINTS})")
-    return np.asarray(rows, dtype=np.float64), header
+    return np.asarray(rows, dtype=np.float64), header, semicolons
 
 
-def header_frequency_unit(header: str | list[str] | None) -> str | None:
+def header_frequency_unit(header: str | list[str] | None, columns: int = 3,
+                          semicolons: bool = False) -> str | None:
     """The frequency unit the header lines before a sweep's data state, or None.
 
-    A unit counts where it follows a frequency word (``Frequency (kHz)``, ``freq[GHz]``,
-    ``f / MHz``, ``FreqkHz``, ``freq in kHz``, ``Frequenz (kHz)``, ``frequency_Hz``, words such
-    as ``kilohertz`` too), or stands alone as the first cell of a units line under a header whose
-    first cell is a frequency word (``Frequency,S21,Phase`` then ``kHz,dB,deg``); the nearest such
-    line to the data decides. ``f0 = 7.7 GHz`` in a comment is a value, not a unit.
+    Two kinds of line are read, and the first decides where it states a unit:
+
+    - **Column-header lines**: lines with as many cells as the data have columns (cells split as
+      the data are; quotes removed). The unit of the frequency column is any frequency unit in
+      the line's first cell, whatever word stands beside it (``Freq. (kHz)``, ``Stimulus
+      (kHz)``, ``Fréquence (kHz)``, ``Frequency, kHz`` in a ``;`` file, ``Frequency|kHz``,
+      ``FreqkHz``), or alone (a units line ``kHz,dB,deg`` under ``Frequency,S21,Phase``), with a
+      power-of-ten scale where one is written (``Hz x 1e3`` is kHz, ``1e9 Hz`` GHz).
+    - **Other lines** (metadata, comments): a unit that follows a frequency word (``Freq in
+      GHz``, ``# Frequency (kHz)  S21 (dB)``); ``IFBW 1 kHz`` or ``f0 = 7.7 GHz`` is a value, not
+      a unit. Read only when no column-header line states a unit (``# Start frequency (GHz):
+      7.71`` above ``Freq(Hz),...`` is the start's unit; the column says Hz).
+
+    Parameters
+    ----------
+    header : str or list of str or None
+        The lines before the data, comment marks removed.
+    columns : int
+        The number of data columns.
+    semicolons : bool
+        The file separates its cells by ``;`` (where ``,`` is a decimal comma).
+
+    Returns
+    -------
+    str or None
+        A key of ``FREQUENCY_UNITS``, or None where nothing states the unit.
 
     Raises
     ------
     ValueError
-        Lines that state two different units, or ``mHz`` (millihertz: a resonator sweep in mHz is
-        a typo for MHz; say which with ``frequency_unit``).
+        Lines of one kind that state two different units, a first cell with two units
+        (``Frequency [Hz] (MHz shown)``), a scale that makes no unit of ``FREQUENCY_UNITS``, or
+        ``mHz`` (millihertz: a resonator sweep in mHz is a typo for MHz; say which with
+        ``frequency_unit``).
     """
     lines = [header] if isinstance(header, str) else list(header or [])
-    found: list[tuple[str, str]] = []
+    in_columns: list[tuple[str, str]] = []
+    elsewhere: list[tuple[str, str]] = []
     for i, line in enumerate(lines):
+        cells = _header_cells(line, semicolons)
+        if len(cells) == columns:
+            unit = _cell_unit(cells[0], line)
+            if unit is not None:
+                in_columns.append((unit, line))
+                continue
         match = _FREQUENCY_UNIT.search(line)
         if match is None and i > 0:  # a units line under a frequency word
-            first = re.split(r"[,;\t]|\s{2,}", line.strip())[0].strip(" ()[]")
-            above = re.split(r"[,;\t]|\s{2,}", lines[i - 1].strip())[0].strip()
+            first = re.split(r"[,;\t]|\s{2,}", line.strip())[0].strip(" ()[]\"'")
+            above = re.split(r"[,;\t]|\s{2,}", lines[i - 1].strip())[0].strip(" \"'")
             if _FREQUENCY_WORD.fullmatch(above):
                 match = _UNIT_ALONE.fullmatch(first)
         if match is not None:
-            found.append((match.group("unit"), line))
-    if not found:
+            elsewhere.append((_unit_name(match.group("unit"), line), line))
+    for found in (in_columns, elsewhere):
+        units: dict[str, str] = {}
+        for unit, line in found:
+            units.setdefault(unit, line)
+        if len(units) > 1:
+            raise ValueError("the header lines give the frequency in "
+                             + " and ".join(f"{u} ({line!r})" for u, line in units.items())
+                             + "; give frequency_unit")
+        if units:
+            return next(iter(units))
+    return None
+
+
+def _header_cells(line: str, semicolons: bool) -> list[str]:
+    """The cells of a header line, split as its file's data are (quotes and blanks removed)."""
+    text = line.strip()
+    if semicolons:
+        parts = re.split(r"[;\t]", text)
+    elif "," in text or "\t" in text:
+        parts = re.split(r"[,\t]", text)
+    else:  # blank-separated: columns apart by two or more blanks, else by one
+        parts = re.split(r"\s{2,}", text)
+        if len(parts) == 1:
+            parts = text.split()
+    return [cell for cell in (part.strip().strip("\"'").strip() for part in parts) if cell]
+
+
+def _unit_name(text: str, line: str) -> str:
+    if text == "mHz":
+        raise ValueError(f"the header gives the frequency in mHz (millihertz: {line!r}); "
+                         "give frequency_unit='MHz' (or the unit meant)")
+    return _UNIT_NAMES[text.lower()]
+
+
+def _cell_unit(cell: str, line: str) -> str | None:
+    """The unit of a column from its header cell (with a power-of-ten scale), or None."""
+    scales = list(_SCALE_IN_CELL.finditer(cell))
+    found = list(_UNIT_IN_CELL.finditer(cell))
+    if any(re.search(r"\d\s*$", cell[:m.start()]) and not any(
+            sc.start() < m.start() <= sc.end() + 1 for sc in scales) for m in found):
+        return None  # '1 kHz' is a value ('IFBW: 1 kHz, Power: -20 dBm, Avg: 10'), not a unit
+    units = {_unit_name(m.group("unit"), line) for m in found}
+    if not units:
         return None
-    units = {}
-    for text, line in found:
-        if text == "mHz":
-            raise ValueError(f"the header gives the frequency in mHz (millihertz: {line!r}); "
-                             "give frequency_unit='MHz' (or the unit meant)")
-        units.setdefault(_UNIT_NAMES[text.lower()], line)
     if len(units) > 1:
-        raise ValueError("the header lines give the frequency in "
-                         + " and ".join(f"{u} ({line!r})" for u, line in units.items())
-                         + "; give frequency_unit")
-    return next(iter(units))
+        raise ValueError(f"the frequency column's header {cell!r} names {' and '.join(sorted(units))}"
+                         "; give frequency_unit")
+    unit = units.pop()
+    if not scales:
+        return unit
+    if len(scales) > 1:
+        raise ValueError(f"the frequency column's header {cell!r} gives two scales; give "
+                         "frequency_unit")
+    exponent = int(next(g for g in scales[0].groups() if g is not None))
+    factor = FREQUENCY_UNITS[unit] * 10.0 ** exponent
+    for name, value in FREQUENCY_UNITS.items():
+        if math.isclose(value, factor, rel_tol=1e-9):
+            return name
+    raise ValueError(f"the frequency column's header {cell!r} gives a scale of {factor:g} Hz, "
+                     f"not one of {', '.join(FREQUENCY_UNITS)}; give frequency_unit")
 
 
 def _complex_s21(src: str, a: np.ndarray, b: np.ndarray, layout: str) -> np.ndarray:
