@@ -654,6 +654,11 @@ def test_a_scale_in_the_loss_header_is_applied(tmp_path, header, factor, is_q):
     ("Qi at P = -100 dBm", 1.0, True), ("Qi (-100 dBm)", 1.0, True), ("Qi (P=-100 dBm)", 1.0, True),
     ("Qi_at_-100dBm", 1.0, True), ("Qi at -100dBm, 20 mK", 1.0, True), ("Qi, -100 dBm", 1.0, True),
     ("Qi at .5 photons", 1.0, True), ("Qi at <n> = 10", 1.0, True), ("Qi [20 mK] (1e5)", 1e5, True),
+    # a scale after a comma is the column's scale, not a condition (read 10^6 off, session 27);
+    # a number with a condition's unit after a comma is a condition
+    ("Qi, 1e6", 1e6, True), ("1/Qi, 1e-6", 1e-6, False), ("tan delta, 1e-6", 1e-6, False),
+    ("Qi, x1e5", 1e5, True), ("Qi, 10^6", 1e6, True), ("Qi, 20 mK, x1e6", 1e6, True),
+    ("Qi, 1e6 photons", 1.0, True), ("Qi, P = -100 dBm", 1.0, True),
 ])
 def test_a_condition_after_the_loss_name_is_neither_its_name_nor_its_unit(tmp_path, header,
                                                                           factor, is_q):

@@ -168,7 +168,7 @@ def strip_unit(name: str) -> str:
     (``'tan d ppm'``, ``'Qi x 10^5'``)."""
     n = _norm(name)
     n = re.sub(r"[\(\[\{][^\)\]\}]*[\)\]\}]\s*$", "", n).strip()
-    return _TRAILING_SCALE.sub("", n).strip() or n
+    return _TRAILING_SCALE.sub("", n).strip().rstrip(",;:").strip() or n
 
 
 def _loss_kind(name: str, explicit: bool = False) -> str | None:
@@ -219,11 +219,15 @@ _PERCENT = ("%", "percent")
 #: A condition after a quantity's name (at or @, a number, a unit word): 'Qi at -100 dBm',
 #: 'Qi @ 10 photons (1e5)', 'tan d @ -80 dBm x 1e-6'.
 _VALUE = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?"
-_CONDITION = re.compile(r"\s*(?:\bat\b|@|_at_|,)\s*(?:[a-z<>]+\s*=\s*)?" + _VALUE
-                        + r"\s*[a-zμ]*\b")
-#: A condition in brackets: '(-100 dBm)', '(P=-100 dBm)', '[20 mK]', '(n = 10)': a number with a
-#: unit of power, temperature or photon number, or a name = value (a reviewer, session 26).
+#: A condition in brackets or after a comma: a number with a unit of power, temperature or
+#: photon number, or a name = value (a reviewer, session 26).
 _CONDITION_UNITS = r"(?:dbm|db|photons?|mk|k|w|mw|uw|µw|nw)"
+#: After at/@/_at_ the number is a condition whatever follows; after a comma only with a name or
+#: a condition's unit: 'Qi, 1e6' is the column's scale (it was dropped as a condition, and the
+#: values read 10^6 off; a reviewer, session 27).
+_CONDITION = re.compile(r"\s*(?:(?:\bat\b|@|_at_)\s*(?:[a-z<>]+\s*=\s*)?" + _VALUE
+                        + r"\s*[a-zμ]*\b|,\s*(?:[a-z<>]+\s*=\s*" + _VALUE + r"\s*[a-zμ]*\b|"
+                        + _VALUE + r"\s*" + _CONDITION_UNITS + r"\b))")
 _CONDITION_BRACKETS = re.compile(r"\s*[\(\[\{]\s*(?:[a-z<>]+\s*=\s*" + _VALUE + r"\s*"
                                  + _CONDITION_UNITS + r"?|" + _VALUE + r"\s*" + _CONDITION_UNITS
                                  + r")\s*[\)\]\}]")
