@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["NULL_SINGULAR_VALUE", "covariance"]
+__all__ = ["NULL_SHARE", "NULL_SINGULAR_VALUE", "covariance"]
 
 #: Singular values of the column-normalised Jacobian below this fraction of the largest are
 #: numerically zero: the data do not determine that combination of parameters at all.
 NULL_SINGULAR_VALUE = 1e-12
+#: A parameter counts as determined beside a null direction only if that direction, at the
+#: threshold singular value, would add at most this fraction to its variance (rounding of an
+#: exact Jacobian puts ~eps^2 / NULL_SINGULAR_VALUE^2 ~ 1e-7 there).
+NULL_SHARE = 1e-4
 
 
 def covariance(jacobian: np.ndarray) -> np.ndarray:
@@ -25,14 +29,36 @@ def covariance(jacobian: np.ndarray) -> np.ndarray:
     number. A combination the data do not determine at all (a singular value below
     :data:`NULL_SINGULAR_VALUE` of the largest, or a zero column) gives its parameters infinite
     variances (other entries of their rows NaN); a poorly determined one, large variances.
+    A parameter takes part in such a combination when the combination, even at the threshold
+    singular value, would add more than :data:`NULL_SHARE` to its variance: its true variance
+    there is at least that and unbounded (the amplitude and background of a law at x = 18-26
+    with a weight of 3e-10 on the index made the index's error 0.15 for a variance beyond
+    1e10; session 27; a fixed 1e-6 cut on the weight had let it through).
+
+    The covariance is only as good as the Jacobian: every column must be accurate to relative
+    precision, tiny derivatives included (the fitters pass exact columns: design matrices,
+    analytic or complex-step derivatives).
 
     Parameters
     ----------
     jacobian : numpy.ndarray, shape (n_points, n_parameters)
+        d(residual_i / sigma_i) / d(parameter_j) (the sign does not matter).
 
     Returns
     -------
     numpy.ndarray, shape (n_parameters, n_parameters)
+        In the parameters' units; inf on the diagonal (NaN elsewhere in the row) for an
+        undetermined parameter.
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        The SVD did not converge (a Jacobian with NaN or inf).
+
+    Notes
+    -----
+    Source: the least-squares covariance (J^T J)^-1 (e.g. Press et al., Numerical Recipes,
+    section 15.4, with the SVD of section 15.4.2).
     """
     jac = np.asarray(jacobian, dtype=np.float64)
     k = jac.shape[1]
@@ -45,7 +71,11 @@ def covariance(jacobian: np.ndarray) -> np.ndarray:
         null = sv <= NULL_SINGULAR_VALUE * sv[0]
         inner = (vt[~null].T / sv[~null] ** 2) @ vt[~null]
         cov[np.ix_(used, used)] = inner / np.outer(norms[used], norms[used])
-        free[used] = np.all(np.abs(vt[null]) <= 1e-6, axis=0) if null.any() else True
+        if null.any():  # the least a null direction adds, against the variance without it
+            floor = np.sum(vt[null] ** 2, axis=0) / (NULL_SINGULAR_VALUE * sv[0]) ** 2
+            free[used] = floor <= NULL_SHARE * np.diag(inner)
+        else:
+            free[used] = True
     for i in np.flatnonzero(~free):
         cov[i, :] = cov[:, i] = np.nan
         cov[i, i] = np.inf

@@ -30,7 +30,10 @@ With x = w / T (w = h f / k_B in kelvin), the loss of curve j (one drive power, 
 Parameters are found by weighted least squares: the linear ones (F, B, qp_loss) are solved exactly
 for each value of the nonlinear ones (a, Delta0, P_c), which are first located on a grid and then
 refined jointly with scipy.optimize.least_squares. Uncertainties are from the covariance
-(J^T J)^-1 of the weighted residuals at the optimum:
+(J^T J)^-1 of the weighted residuals at the optimum (:func:`manybody.laws.covariance.covariance`),
+with a Jacobian exact to rounding in every column: the design matrix for the linear parameters,
+complex-step derivatives for the nonlinear ones (since session 27; finite differences lost the
+index where dL/da ~ e^-x and parameters fitted at 0):
 
 * with measurement errors ``sigma`` they are taken as absolute (chi2 is meaningful, p-value given);
 * without (the usual case for published Q(T) tables), the scatter is estimated from the residuals:
@@ -93,6 +96,11 @@ INDEX_BOUNDS = (-0.99, 100.0)
 GAP_BOUNDS = (0.05, 500.0)
 #: Bounds of the index a in :func:`fit_law` (a -> -1 is a constant, no temperature dependence).
 FAMILY_INDEX_BOUNDS = (-0.999, 100.0)
+#: Complex step of the Jacobian's nonlinear columns, relative to max(1, |parameter|): small
+#: enough that Im f(p + ih) / h is f'(p) to rounding (the error is h^2 times the third
+#: derivative over 6), large enough that h f' does not underflow for derivatives down to ~1e-280
+#: of the model.
+_COMPLEX_STEP = 1e-20
 
 
 # --------------------------------------------------------------------------- the model
@@ -378,6 +386,42 @@ class _LeastSquares:
     def design(self, theta, ss: np.ndarray) -> np.ndarray:
         return self.raw_design(theta) / ss[:, None]
 
+    def jacobian(self, p, ss: np.ndarray) -> np.ndarray:
+        """Jacobian (n, k) of the weighted model (model / ss) in the parameters p (linear first),
+        exact to rounding in every column: the design matrix for the linear parameters and
+        complex-step derivatives, Im(model(theta + i h e_j)) / h, for the nonlinear ones.
+
+        The finite differences used before (least_squares' 2-point Jacobian; approx_fprime with
+        a step sqrt(eps) max(|p|, 1e-8)) lost a derivative far below the model in rounding (the
+        index at x = 18-26, where dL/da ~ e^-x: a +- 0.145 for an exact 3e5) and a parameter
+        fitted at 0 to its 1e-8 step (errors 0.6 of the exact ones; session 27). The complex step
+        has no subtraction, so any h far below the parameter's scale gives the derivative to
+        rounding (h = :data:`_COMPLEX_STEP` times max(1, |theta_j|); the model code is
+        complex-safe: the laws, the kernel average, the quasiparticle and saturation factors and
+        the family's shift partner).
+
+        Raises
+        ------
+        RuntimeError
+            The model dropped the imaginary part (code on its path that is not complex-safe).
+        """
+        p = np.asarray(p, dtype=np.float64)
+        lin, theta = p[:self.n_lin], p[self.n_lin:]
+        cols = [self.design(tuple(theta), ss)]
+        for j in range(theta.size):
+            h = _COMPLEX_STEP * max(1.0, abs(float(theta[j])))
+            shifted = theta.astype(np.complex128)
+            shifted[j] += 1j * h
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", np.exceptions.ComplexWarning)
+                with np.errstate(all="ignore"):
+                    model = self.design(tuple(shifted), ss) @ lin
+            if not np.iscomplexobj(model):
+                raise RuntimeError(f"the complex-step derivative in {self.names_nl[j]!r} lost "
+                                   "its imaginary part: the model is not complex-safe")
+            cols.append(model.imag[:, None] / h)
+        return np.concatenate(cols, axis=1)
+
     def profile(self, theta, ss: np.ndarray) -> tuple[float, np.ndarray]:
         """Residual sum of squares and linear parameters at fixed nonlinear ones."""
         d = self.design(theta, ss)
@@ -414,7 +458,9 @@ class _LeastSquares:
         bound = tuple(nm for nm, val, a, b in zip(self.names_nl, sol.x[n_lin:], lo, hi,
                                                    strict=True)
                       if min(val - a, b - val) <= 1e-6 * max(1.0, abs(val)))
-        return sol.x, covariance(sol.jac), bound, bool(sol.status > 0)
+        # the covariance from the exact Jacobian (:meth:`jacobian`), not least_squares' own
+        # finite differences (which remain its search direction, so the optimum is unchanged)
+        return sol.x, covariance(self.jacobian(sol.x, ss)), bound, bool(sol.status > 0)
 
     def solve_fixed_start(self, ss: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """scipy's curve_fit from amplitude max|y|, index 0.5 (background 0), one curve in x:
@@ -443,13 +489,13 @@ class _LeastSquares:
         # background came out +- 1e-10 of 0.35 with the data at 1e-6 (a reviewer, session 26)
         # (in the same units, then scaled back: in the units given, J^T J overflowed for data
         # of 1e-200 with errors of 1e-202)
-        unit = popt / scaled
-        pcov = covariance(optimize.approx_fprime(unit, lambda p: curve(x, *p) / (ss / size),
-                                                 np.sqrt(np.finfo(float).eps)
-                                                 * np.maximum(np.abs(unit), 1e-8)))
-        pcov = pcov * np.outer(scaled, scaled)
+        # (its Jacobian exact in every column, :meth:`jacobian`: approx_fprime's forward
+        # differences lost the index where dL/da ~ e^-x and a background fitted at 0; session 27)
         order = [0, 2, 1] if background else [0, 1]  # to the engine's order: linear first
-        return popt[order], pcov[np.ix_(order, order)]
+        unit = (popt / scaled)[order]
+        pcov = covariance(self.jacobian(unit, ss / size)) * np.outer(scaled[order],
+                                                                     scaled[order])
+        return popt[order], pcov
 
     def chi2_fixed_start(self, p: np.ndarray, ss: np.ndarray) -> float:
         """chi2 as :func:`fit_law` has always computed it (model written out, not a design)."""

@@ -17,7 +17,8 @@ Power axis (``scale``):
 Fitting: scipy.optimize.curve_fit (trust-region reflective, with bounds) on the parameters
 amplitude Q^-1_0 >= 0, log10 Pc (within ``PC_DECADES`` decades of the measured powers), beta in
 ``BETA_BOUNDS`` and the background; its start is the best point of a grid in (log10 Pc, beta) with
-the linear parameters solved exactly at each point. Errors from the covariance: absolute with
+the linear parameters solved exactly at each point. Errors from the covariance of the analytic
+Jacobian (:func:`manybody.laws.covariance.covariance`; since session 27): absolute with
 given ``sigma`` (chi2 and p-value meaningful); without, a common scatter estimated from the
 residuals (``error_model`` "relative": sigma_i = s Q^-1_i, or "absolute"), the covariance scaled
 by chi2/dof (``errors_scaled``). Nested comparison beta free against beta = 1/2: a likelihood-ratio
@@ -360,12 +361,34 @@ def fit_saturation_joint(curves, *, beta: float | None = None, background: bool 
     # the covariance from the SVD of the column-normalised Jacobian (laws.fit.covariance):
     # curve_fit's pcov drops small singular values, the errors of undetermined parameters with
     # them (session 26); without given errors it is scaled by chi2/dof, as curve_fit does
-    step = np.sqrt(np.finfo(float).eps) * np.maximum(np.abs(theta), 1e-8)
-    cov = covariance(optimize.approx_fprime(theta, lambda p: model(None, *p) / s, step))
+    # (the Jacobian analytic, :func:`_jacobian`: approx_fprime's step sqrt(eps) max(|p|, 1e-8)
+    # lost a background fitted at 0, whose errors then came out 0.2-0.3 of the right ones;
+    # session 27)
+    cov = covariance(_jacobian(layout, theta, u, index) / s[:, None])
     if not all(known):
         cov = cov * (chi2 / dof if dof > 0 else math.inf)
     return _result(layout, theta, cov, chi2, dof, n, all(known), model_name, scale, labels,
                    qmax, pref, (lo, hi), stats.chi2.sf(chi2, dof) if all(known) else math.nan)
+
+
+def _jacobian(layout, theta: np.ndarray, u: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """d model / d theta of a(j) (1 + u / 10^c(j))^-beta + b(j) at every point, exact to
+    rounding (analytic; columns in the order of ``theta``: amplitudes, log10 Pc, backgrounds,
+    beta): d/da = f^-beta, d/dc = a beta ln(10) r f^(-beta-1), d/db = 1,
+    d/dbeta = -a ln(f) f^-beta, with r = u / 10^c and f = 1 + r."""
+    a, c, _, bt = layout.unpack(np.asarray(theta))
+    m, n = layout.n, u.size
+    r = u * 10.0 ** -c[index]
+    power = (1.0 + r) ** -bt
+    jac = np.zeros((n, layout.k))
+    rows = np.arange(n)
+    jac[rows, index] = power
+    jac[rows, m + index] = a[index] * bt * math.log(10.0) * r * power / (1.0 + r)
+    if layout.background:
+        jac[rows, 2 * m + index] = 1.0
+    if layout.beta is None:
+        jac[:, -1] = -a[index] * np.log1p(r) * power
+    return jac
 
 
 def _result(layout, theta, cov, chi2, dof, n, known, model_name, scale, labels, qmax, pref,

@@ -233,6 +233,10 @@ def shift_values(law: str, x, index: float = 0.0, band=None) -> np.ndarray:
     The TLS law with a finite band and the family are computed numerically
     (:func:`shift_numerical`); TLS (infinite band) and generic in closed form.
 
+    A complex ``index`` (real part > -1) is carried through, so that the fitting engine's
+    complex-step derivative in the index (:meth:`manybody.laws.fit._LeastSquares.jacobian`) is
+    exact: S is linear in the remainder, which is analytic in a.
+
     Raises
     ------
     ValueError
@@ -243,7 +247,12 @@ def shift_values(law: str, x, index: float = 0.0, band=None) -> np.ndarray:
         return shift_tls(x)
     if law == "generic":
         return shift_generic(x, band)
-    a = 1.0 if law == "tls" else float(index)
-    if not a > -1.0:
+    a = 1.0 if law == "tls" else index
+    if isinstance(a, complex | np.complexfloating):
+        a = complex(a)
+        real = a.real
+    else:
+        a = real = float(a)
+    if not real > -1.0:
         raise ValueError(f"index must be > -1 for the shift of the family, got {index!r}")
     return shift_numerical(x, lambda u: family_remainder(u, a), band)

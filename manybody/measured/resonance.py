@@ -17,8 +17,9 @@ f0, Ql, |Qc|, phi and the diameter-corrected Qi. Its delay comes from a circle-s
 before the resonance is known; on the Al-on-InP sweeps it is off by ~15 % (-1.087e-8 s against
 -1.246e-8 s), leaving a residual 40 times the noise (misfit ~1700) and Qi low by ~10 %. So the
 library's result is then refined: all seven parameters of the model above are fitted jointly to the
-raw complex S21 (scipy.optimize.least_squares, trust region), and the errors come from the Jacobian
-at the optimum with the covariance scaled by the reduced chi^2 (so a misfit inflates them); Qi and
+raw complex S21 (scipy.optimize.least_squares, trust region), and the errors come from the analytic
+Jacobian at the optimum (:func:`notch_jacobian`, through :func:`manybody.laws.covariance.covariance`)
+with the covariance scaled by the reduced chi^2 (so a misfit inflates them); Qi and
 Qc errors are propagated with the full covariance. The library's own Qi and f0 stay in the result
 (``qi_library``, ``f0_library``) for comparison; on noise-only synthetic sweeps both agree within
 errors (tests/test_resonance.py). Compared: ``scresonators-fit`` 0.6.1 (MIT, the source of the Al
@@ -51,6 +52,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from manybody.laws.covariance import covariance
 from manybody.measured.sweeps import S21Sweep, check_sweep, layout_hint
 
 #: Default limit on misfit / noise (mean |residual|^2 over the point-to-point noise power): a
@@ -96,6 +98,50 @@ def notch_s21(frequency: np.ndarray, f0: float, ql: float, qc_abs: float, phi: f
     f = np.asarray(frequency, dtype=np.float64)
     return (amplitude * np.exp(1j * alpha) * np.exp(-2j * np.pi * f * delay)
             * (1.0 - ql / qc_abs * np.exp(1j * phi) / (1.0 + 2j * ql * (f / f0 - 1.0))))
+
+
+def notch_jacobian(frequency: np.ndarray, f0: float, ql: float, qc_abs: float, phi: float,
+                   amplitude: float = 1.0, alpha: float = 0.0, delay: float = 0.0) -> np.ndarray:
+    """Derivatives of :func:`notch_s21` in its seven parameters, analytic (exact to rounding).
+
+    With S21 = E (1 - C / D), E = a e^{i alpha} e^{-2 pi i f tau}, C = (Ql/|Qc|) e^{i phi} and
+    D = 1 + 2 i Ql (f/f0 - 1): dS/df0 = -2 i E C Ql f / (f0^2 D^2), dS/dQl = -E e^{i phi} /
+    (|Qc| D^2), dS/d|Qc| = E C / (|Qc| D), dS/dphi = -i E C / D, dS/da = S / a (written without
+    the division), dS/dalpha = i S, dS/dtau = -2 pi i f S.
+
+    Parameters
+    ----------
+    frequency, f0, ql, qc_abs, phi, amplitude, alpha, delay
+        As for :func:`notch_s21` (Hz, dimensionless, rad, s).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, 7), complex
+        Columns in the order f0, Ql, |Qc|, phi, amplitude, alpha, delay.
+
+    Raises
+    ------
+    ValueError
+        ``frequency`` not convertible to a float array (numpy's message).
+
+    Notes
+    -----
+    Source: the model of Probst et al., Rev. Sci. Instrum. 86, 024706 (2015), eq. 1, differentiated.
+    """
+    f = np.asarray(frequency, dtype=np.float64)
+    env = np.exp(1j * alpha) * np.exp(-2j * np.pi * f * delay)  # E / a
+    e = amplitude * env
+    den = 1.0 + 2j * ql * (f / f0 - 1.0)
+    c = ql / qc_abs * np.exp(1j * phi)
+    inner = 1.0 - c / den
+    s21 = e * inner
+    return np.stack([-2j * e * c * ql * f / (f0 * f0 * den * den),
+                     -e * np.exp(1j * phi) / (qc_abs * den * den),
+                     e * c / (qc_abs * den),
+                     -1j * e * c / den,
+                     env * inner,
+                     1j * s21,
+                     -2j * np.pi * f * s21], axis=1)
 
 
 @dataclass(frozen=True)
@@ -303,11 +349,15 @@ def _refine(source: str, f: np.ndarray, z: np.ndarray, r: dict, amplitude: float
     f0, ql, qc_abs, phi, a, al, tau = (float(x) for x in opt.x)
     dof = opt.fun.size - opt.x.size
     chi2_red = float(np.sum(opt.fun**2) / dof)
-    norms = np.linalg.norm(opt.jac, axis=0)
-    if not np.all(norms > 0):
+    # the covariance from the analytic Jacobian (:func:`notch_jacobian`) through the package's
+    # covariance (SVD of the column-normalised Jacobian, undetermined directions infinite), not
+    # inv(J^T J) of least_squares' forward differences (step 1e-10 max(1, |p|): rounding of
+    # ~1e-6 of each column, and a parameter at 0 such as phi or alpha got an absolute step)
+    jac = notch_jacobian(f, *opt.x)
+    jac = np.concatenate([jac.real, jac.imag])
+    if not np.all(np.linalg.norm(jac, axis=0) > 0):
         raise ValueError("the data do not constrain every parameter (zero Jacobian column)")
-    scaled = opt.jac / norms  # columns of unit norm: f0 ~ 1e10 and delay ~ 1e-8 in one matrix
-    cov = np.linalg.inv(scaled.T @ scaled) / np.outer(norms, norms) * chi2_red
+    cov = covariance(jac) * chi2_red
     err = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     inv_qi = 1.0 / ql - math.cos(phi) / qc_abs
     qi = 1.0 / inv_qi
