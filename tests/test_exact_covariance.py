@@ -7,11 +7,13 @@ sits at 0 (a background fitted at 0: finite differences with a step sqrt(eps) ma
 it), for every kind of nonlinear parameter (index, kernel-smeared index, gap, critical power,
 the family's shift partner, the power-saturation exponent) and for the resonator notch fit.
 Directions the data do not determine beyond numerical resolution are reported infinite.
+Also: canonical_ratio is scale-free, and masked entries are refused.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import mpmath as mp
 import numpy as np
@@ -331,3 +333,40 @@ def test_notch_fit_errors_are_the_exact_inverse():
     exact = _exact_errors(rows) * math.sqrt(chi2_red)
     reported = [fit.f0_err, fit.ql_err, fit.qc_abs_err, fit.phi_err]
     np.testing.assert_allclose(reported, exact[:4], rtol=1e-8)
+
+
+# --------------------------------------------------------------- velocity: scale-free reference
+
+
+def test_canonical_ratio_does_not_depend_on_the_temperature_scale():
+    """The ratio of slopes in ln T does not depend on the unit of T. A maximum above ~1e103 K
+    raised OverflowError, 1e100 K and 1e-200 K gave NaN (with warnings); now every scale gives
+    the ratio of 1 K, without warnings."""
+    from manybody.laws.velocity import canonical_ratio
+
+    t = np.geomspace(0.01, 1.0, 40)
+    reference = canonical_ratio(t, 0.1)
+    assert reference == pytest.approx(-2.0769, abs=1e-4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for scale in (1e-300, 1e-200, 1e-100, 3.7e-50, 1e-3, 1e50, 1e100, 1e150, 1e200, 1e300):
+            assert canonical_ratio(t * scale, 0.1 * scale) == pytest.approx(reference, rel=1e-9)
+        # a maximum at 1e150 K inside temperatures from 1e-3 K: the far points are harmless
+        wide = np.concatenate([np.geomspace(1e-3, 1e140, 30), t * 1e151])
+        assert canonical_ratio(wide, 1e150) == pytest.approx(reference, rel=1e-9)
+
+
+def test_velocity_functions_refuse_masked_entries():
+    """np.asarray read the values under a mask: a masked temperature was fitted as data."""
+    from manybody.laws.velocity import canonical_ratio, fit_velocity_slopes, log_slope
+
+    t = np.geomspace(0.01, 1.0, 40)
+    masked = np.ma.masked_array(t, mask=np.r_[[False] * 39, True])
+    with pytest.raises(ValueError, match="temperatures is a masked array with 1 masked entry"):
+        canonical_ratio(masked, 0.1)
+    with pytest.raises(ValueError, match="masked"):
+        fit_velocity_slopes(masked, np.log(t))
+    with pytest.raises(ValueError, match="values is a masked array"):
+        log_slope(t, np.ma.masked_array(t, mask=np.r_[True, [False] * 39]))
+    # a masked array without masked entries is data like any other
+    assert canonical_ratio(np.ma.masked_array(t), 0.1) == canonical_ratio(t, 0.1)

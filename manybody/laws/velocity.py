@@ -19,7 +19,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from manybody.laws.covariance import covariance
 from manybody.support import validate as v
+
+
+def _unmasked(name: str, value):
+    """``value`` unchanged, unless it is a numpy masked array with masked entries: ValueError
+    (np.asarray read the values under the mask, so a masked temperature was fitted as data)."""
+    if isinstance(value, np.ma.MaskedArray):
+        masked = np.flatnonzero(np.ma.getmaskarray(value))
+        if masked.size:
+            raise ValueError(f"{name} is a masked array with {masked.size} masked entr"
+                             f"{'y' if masked.size == 1 else 'ies'} (first at flat index "
+                             f"{masked[0]}): masked values are not data; remove them (e.g. "
+                             "numpy.ma.compressed, dropping the same rows of every column) "
+                             "before fitting")
+        return np.ma.getdata(value)
+    return value
 
 
 def log_slope(temperatures, values, sigma=None) -> tuple[float, float]:
@@ -47,11 +63,13 @@ def log_slope(temperatures, values, sigma=None) -> tuple[float, float]:
     ValueError
         Shapes that differ, fewer than two distinct temperatures (no slope), or fewer than three
         points without ``sigma`` (no scatter to take the error from): a slope of one point, or
-        an error of 9e-16 from two, came back before (session 26).
+        an error of 9e-16 from two, came back before (session 26); a masked array with masked
+        entries.
     """
-    t = v.positive_array("temperatures", temperatures)
-    y = v.real_array("values", values, t.shape)
-    s = np.ones_like(y) if sigma is None else v.positive_array("sigma", sigma)
+    t = v.positive_array("temperatures", _unmasked("temperatures", temperatures))
+    y = v.real_array("values", _unmasked("values", values), t.shape)
+    s = (np.ones_like(y) if sigma is None
+         else v.positive_array("sigma", _unmasked("sigma", sigma)))
     if s.shape != t.shape:
         raise ValueError(f"sigma must have the shape of temperatures {t.shape}, got {s.shape}")
     if t.ndim != 1 or np.unique(t).size < 2:
@@ -62,7 +80,7 @@ def log_slope(temperatures, values, sigma=None) -> tuple[float, float]:
                          f"degree of freedom), got {t.size}; give sigma")
     design = np.stack([np.log(t), np.ones_like(t)], axis=1) / s[:, None]
     coef, *_ = np.linalg.lstsq(design, y / s, rcond=None)
-    cov = np.linalg.inv(design.T @ design)
+    cov = covariance(design)  # the design is the exact Jacobian (the model is linear)
     if sigma is None:  # scale by the residual variance
         resid = y - (coef[0] * np.log(t) + coef[1])
         cov = cov * (resid @ resid) / (t.size - 2)
@@ -117,12 +135,13 @@ def velocity_slopes(temperatures, dv, margin: float = 2.0) -> VelocitySlopes:
     Raises
     ------
     ValueError
-        Fewer than 3 points on either side, or a maximum at the edge of the range.
+        Fewer than 3 points on either side, or a maximum at the edge of the range; a masked
+        array with masked entries.
     """
-    t = v.positive_array("temperatures", temperatures)
+    t = v.positive_array("temperatures", _unmasked("temperatures", temperatures))
     if np.any(np.diff(t) <= 0):
         raise ValueError("temperatures must be strictly ascending")
-    y = np.atleast_2d(v.real_array("dv", dv))
+    y = np.atleast_2d(v.real_array("dv", _unmasked("dv", dv)))
     if y.shape[-1] != t.size or y.ndim != 2:
         raise ValueError(f"dv must have shape ({t.size},) or (n_realisations, {t.size}), "
                          f"got {np.shape(dv)}")
@@ -244,6 +263,9 @@ def _check_velocity_inputs(temperatures, dv, sigma) -> tuple[np.ndarray, np.ndar
                                                               np.ndarray | None]:
     """(T, curves of shape (n_realisations, n_T), sigma or None), or a ValueError naming the
     problem and the remedy."""
+    temperatures = _unmasked("temperatures", temperatures)
+    dv = _unmasked("dv", dv)
+    sigma = None if sigma is None else _unmasked("sigma", sigma)
     for name, value in (("temperatures", temperatures), ("dv", dv), ("sigma", sigma)):
         kind = None if value is None else np.asarray(value).dtype.kind
         if kind is not None and kind not in "fiu":  # complex was cast with a ComplexWarning only
@@ -397,7 +419,10 @@ def fit_velocity_slopes(temperatures, dv, sigma=None, *, margin: float = 3.0,
     ValueError
         Naming the problem and the remedy: non-ascending, non-positive or non-finite T, NaN in
         ``dv``, bad ``sigma``, a maximum at the edge of the data, no downward curvature at the
-        top, a vertex outside the top window, fewer than 3 points on a side, a zero slope above.
+        top, a vertex outside the top window, fewer than 3 points on a side, a zero slope above,
+        a masked array with masked entries.
+    TypeError
+        Complex or non-numeric arrays.
     """
     for name, value, low in (("margin", margin, 1.0), ("top", top, 1.0), ("decades", decades, 0)):
         if not (v.is_real(value) and math.isfinite(value) and value > low):
@@ -494,6 +519,11 @@ _Z_EDGES = np.array([0.0, 0.125, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 1
                      32.0, 45.0, 70.0])
 
 
+#: Beyond |ln(omega tau_min)| = this, U is its asymptote: 2 / (15 a^2) for large a,
+#: ln 2 - 1 - (1/2) ln a for small a (the next terms are below 1e-26 of them).
+_LN_A_ASYMPTOTE = 60.0
+
+
 def _u_integral(a: np.ndarray) -> np.ndarray:
     """int_0^1 du sqrt(1 - u^2)/u / (1 + (a/u^2)^2) for a = omega tau_min >= 0, in closed form
     (u = Delta/E; docs/PHYSICS.md section 4)."""
@@ -524,14 +554,23 @@ def canonical_velocity_shift(temperatures, omega_over_rate_prefactor: float) -> 
     -------
     numpy.ndarray, shape (n,)
     """
-    t = v.positive_array("temperatures", temperatures)
+    t = v.positive_array("temperatures", _unmasked("temperatures", temperatures))
     scale = v.positive("omega_over_rate_prefactor", omega_over_rate_prefactor)
     lo, hi = _Z_EDGES[:-1, None], _Z_EDGES[1:, None]
     z = (0.5 * (lo + hi) + 0.5 * (hi - lo) * _Z_NODES).ravel()
     wz = (0.5 * (hi - lo) * _Z_WEIGHTS).ravel()
     sech2 = 1.0 / np.cosh(0.5 * z) ** 2
-    a = scale * np.tanh(0.5 * z)[None, :] / (z[None, :] * t[:, None]) ** 3
-    return np.log(t) - 0.5 * (_u_integral(a) * (wz * sech2)[None, :]).sum(axis=1)
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        a = scale * np.tanh(0.5 * z)[None, :] / (z[None, :] * t[:, None]) ** 3
+    # far from the maximum a over- or underflowed (T 1e100 K: a = 0, U = inf, NaN with
+    # warnings; session 27): there U from its asymptotes in ln a, which never overflows
+    ln_a = (math.log(scale) + np.log(np.tanh(0.5 * z) / z**3)[None, :]
+            - 3.0 * np.log(t)[:, None])
+    big, small = ln_a > _LN_A_ASYMPTOTE, ln_a < -_LN_A_ASYMPTOTE
+    u = _u_integral(np.where(big | small, 1.0, a))
+    u = np.where(big, (2.0 / 15.0) * np.exp(-2.0 * np.clip(ln_a, 0.0, 700.0)), u)
+    u = np.where(small, math.log(2.0) - 1.0 - 0.5 * ln_a, u)
+    return np.log(t) - 0.5 * (u * (wz * sech2)[None, :]).sum(axis=1)
 
 
 def canonical_ratio(temperatures, temperature_max: float, *, margin: float = 3.0,
@@ -555,8 +594,29 @@ def canonical_ratio(temperatures, temperature_max: float, *, margin: float = 3.0
     -------
     float
         The ratio below / above, or NaN where the windows hold too few of these temperatures.
+        It does not depend on the unit of temperature: the same for ``temperatures`` and
+        ``temperature_max`` multiplied by any positive number that keeps them finite.
+
+    Raises
+    ------
+    TypeError
+        Temperatures not real numbers; ``temperature_max``, ``margin``, ``decades`` or ``top`` not
+        a real number.
+    ValueError
+        Temperatures not finite and > 0, not strictly ascending, or a masked array with masked
+        entries; ``temperature_max`` not finite and > 0; ``margin`` or ``top`` not > 1,
+        ``decades`` not > 0.
+
+    Notes
+    -----
+    Source: docs/PHYSICS.md sections 3-4 (the canonical resonant and relaxation velocity shift).
+    The curve and the slopes in ln T are computed in units of ``temperature_max`` (scaled by a
+    power of two, exactly): in kelvin the placement (T_max / 0.9)^3 overflowed above ~1e103 K
+    (OverflowError) and underflowed below ~1e-103 K (NaN), though the ratio does not depend on
+    the scale (session 27). Temperatures more than 1e300 times away from ``temperature_max``
+    are left out (no window of fewer than 300 decades reaches them).
     """
-    t = v.positive_array("temperatures", temperatures)
+    t = v.positive_array("temperatures", _unmasked("temperatures", temperatures))
     peak = v.positive("temperature_max", temperature_max)
     if np.any(np.diff(t) <= 0):
         raise ValueError("temperatures must be strictly ascending")
@@ -565,6 +625,12 @@ def canonical_ratio(temperatures, temperature_max: float, *, margin: float = 3.0
             raise ValueError(f"{name} must be > {low:g}, got {value!r}")
     if not t[0] < peak < t[-1]:
         return math.nan  # a maximum outside these temperatures: no windows to compare
+    # in units of the maximum, by a power of two: exact, so every scale gives the same numbers
+    shift = math.frexp(peak)[1]
+    with np.errstate(over="ignore", under="ignore"):
+        t = np.ldexp(t, -shift)
+    t = t[(t > 1e-300) & (t < 1e300)]
+    peak = math.ldexp(peak, -shift)
     # the curve is a function of T / (omega/K_ph)^(1/3): place its maximum by scaling, then move
     # it until the fitted maximum (the windows' anchor) is the data's
     grid = np.geomspace(0.05, 20.0, 2001)
