@@ -148,7 +148,7 @@ def undetermined(fit) -> str | None:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``fit-data`` arguments."""
-    parser.add_argument("files", nargs="*", metavar="FILE",
+    parser.add_argument("files", nargs="*", metavar="FILE", type=v.cli_path,
                         help="loss tables (CSV/TSV: temperature and Q, Q^-1 or tan delta); with "
                              "--velocity one table of temperature and delta v/v or df/f; with "
                              "--simulated one results file (.nc) of manybody run or study")
@@ -207,7 +207,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "with the fitted scatter) to report how well it separates the laws")
     parser.add_argument("--seed", type=_non_negative_int, default=0,
                         help="seed for --simulate, a non-negative integer (default 0)")
-    parser.add_argument("--out", default="fit_data",
+    parser.add_argument("--out", default="fit_data", type=v.cli_path,
                         help="output directory, relative to the current directory "
                              "(default: ./fit_data)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")

@@ -36,6 +36,7 @@ from manybody.measured.resonator_table import loss_table, shift_curves
 from manybody.measured.tables import curves_from_table
 from manybody.measured.velocity import read_velocity_table
 from manybody.support import jsonio
+from manybody.support import validate as v
 from manybody.support.files import atomic_write
 from manybody.support.provenance import command_line, environment
 from manybody.support.style import PALETTE, new_figure, save_figure, styled
@@ -57,7 +58,7 @@ _NOT_HERE = (("--simulate", "simulate", 0), ("--velocity", "velocity", False),
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of the joint loss + shift fit (added to ``fit-data``)."""
-    parser.add_argument("--shift", default=None, metavar="FILE",
+    parser.add_argument("--shift", default=None, metavar="FILE", type=v.cli_path,
                         help="a frequency-shift table df/f0 (T) measured with the loss tables: "
                              "fit loss and shift together (shared amplitude F delta0)")
     parser.add_argument("--joint", action="store_true",

@@ -81,7 +81,7 @@ def drop_earlier_step(out: Path) -> list[str]:
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``--sweeps`` options to the fit-data parser."""
     group = parser.add_argument_group("raw S21 sweeps (instead of loss tables)")
-    group.add_argument("--sweeps", default=None, metavar="FOLDER_OR_GLOB",
+    group.add_argument("--sweeps", default=None, metavar="FOLDER_OR_GLOB", type=v.cli_path,
                        help="fit every S21 sweep of a folder or glob (quote it: "
                             "'data/*.csv'), then fit 1/Qi(T) as a loss table")
     group.add_argument("--sweep-layout", choices=LAYOUTS, default="db-deg",
@@ -94,7 +94,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        help="regex for temperature and power in file names: groups (?P<mK>..) "
                             "or (?P<K>..), optional (?P<dBm>..) (default matches "
                             "s21_7.7182GHz_-20dB_030.0mK.csv)")
-    group.add_argument("--sweep-index", default=None, metavar="CSV",
+    group.add_argument("--sweep-index", default=None, metavar="CSV", type=v.cli_path,
                        help="index file with columns file, temperature_K (or temperature_mK), "
                             "power_dBm, instead of parsing file names")
     group.add_argument("--max-misfit", type=v.cli_real(low=1.0, low_open=True),

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from manybody.support import validate as v
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``manybody info``."""
-    parser.add_argument("file", metavar="FILE", help="results file written by manybody run")
+    parser.add_argument("file", metavar="FILE", type=v.cli_path,
+                        help="results file written by manybody run")
 
 
 def run(args: argparse.Namespace) -> int:

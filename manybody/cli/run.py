@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
+import os
+import re
 
 from manybody.support import validate as v
 
@@ -20,8 +21,8 @@ _positive_int = v.cli_integer(low=1)
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``manybody run``."""
-    parser.add_argument("spec", metavar="SPEC.toml", help="run specification (TOML)")
-    parser.add_argument("-o", "--output", metavar="OUT.nc",
+    parser.add_argument("spec", metavar="SPEC.toml", type=v.cli_path, help="run specification (TOML)")
+    parser.add_argument("-o", "--output", metavar="OUT.nc", type=v.cli_path,
                         help="results file (netCDF4); required. Finished tasks are checkpointed "
                              "in OUT.nc.checkpoint/ until the file is written")
     parser.add_argument("-j", "--jobs", type=_positive_int, default=1, metavar="N",
@@ -56,6 +57,7 @@ CLI_WORDS = (
     ("backend must", "--backend must"),
     ("needs backend 'dask', got backend 'loky'", "needs --backend dask (the default is loky)"),
     ("scheduler=", "--scheduler "),
+    ("resume=True (--resume)", "--resume"),
 )
 
 
@@ -67,7 +69,16 @@ STUDY_WORDS = (
     ("backend must", "--backend must"),
     ("needs backend 'dask', got backend 'loky'", "needs --backend dask (the default is loky)"),
     ("scheduler=", "--scheduler "),
+    # study has no --overwrite: a file in the way is removed by the user or avoided (session 27)
+    ("pass overwrite=True (--overwrite) to replace it",
+     "remove it or choose another output directory (-o); manybody study does not overwrite "
+     "results"),
 )
+
+#: Regular expressions applied after the words: (pattern, replacement) per command.
+CLI_PATTERNS = ((re.compile(r"(?<![-\w])output '"), "--output '"),)
+STUDY_PATTERNS = ((re.compile(r"choose another output(?! directory)"),
+                   "choose another output directory (-o)"),)
 
 
 def cli_words(message: str, scheduler: str | None = None,
@@ -77,6 +88,8 @@ def cli_words(message: str, scheduler: str | None = None,
     about the scheduler's address names ``--scheduler``."""
     for api, cli in words:
         message = message.replace(api, cli)
+    for pattern, cli in CLI_PATTERNS if words is CLI_WORDS else STUDY_PATTERNS:
+        message = pattern.sub(cli, message)
     if scheduler and repr(scheduler) in message and "scheduler" not in message:
         message = f"--scheduler {scheduler!r}: {message}"
     return message
@@ -90,8 +103,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.output:
         raise ValueError("an output location is required: manybody run SPEC.toml -o OUT.nc")
     spec = RunSpec.from_toml(args.spec)
-    output = Path(args.output)
-    if output.exists() and output.resolve() == Path(args.spec).resolve():
+    # os.path: False, not PermissionError, for a directory that cannot be searched
+    if os.path.exists(args.output) and os.path.samefile(args.output, args.spec):
         raise ValueError(f"--output {args.output!r} is the run specification itself; choose "
                          "another results file (e.g. OUT.nc)")
     try:
@@ -101,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
                        chunk_size=args.chunk_size)
     except ImportError as exc:  # e.g. dask not installed
         raise ValueError(str(exc)) from None
-    except (ValueError, TypeError, FileExistsError) as exc:
+    except (ValueError, TypeError, FileExistsError, FileNotFoundError, PermissionError,
+            NotADirectoryError) as exc:
         message = cli_words(str(exc), args.scheduler)
         if message != str(exc):
             raise type(exc)(message) from None

@@ -11,7 +11,7 @@ from manybody.support import validate as v
 
 def configure(parser) -> None:
     """Arguments of ``manybody study``."""
-    parser.add_argument("-o", "--output", default="results/study",
+    parser.add_argument("-o", "--output", default="results/study", type=v.cli_path,
                         help="output directory (default: results/study)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--full", action="store_const", dest="size", const="full",
@@ -50,7 +50,8 @@ def run(args) -> int:
                       scheduler=args.scheduler, echo=_print_err)
     except ImportError as exc:  # e.g. dask not installed
         raise ValueError(str(exc)) from None
-    except (ValueError, TypeError, FileExistsError) as exc:  # the options' names, as run's
+    except (ValueError, TypeError, FileExistsError, FileNotFoundError, PermissionError,
+            NotADirectoryError) as exc:  # the options' names, as run's
         message = cli_words(str(exc), args.scheduler, STUDY_WORDS)
         if message != str(exc):
             raise type(exc)(message) from None

@@ -24,7 +24,6 @@ import os
 import platform
 import re
 import socket
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -35,6 +34,14 @@ from manybody.config.model import ModelParams
 from manybody.config.probe import OBSERVABLE_DIMS, Probe
 from manybody.runs.spec import SPAWN_SCHEME, RunSpec, axis_name, axis_units
 from manybody.support.files import atomic_write_bytes
+from manybody.support.paths import (
+    created_directories,
+    dangling_link,
+    link_description,
+    nearest_existing,
+    remove_created,
+    unwritable_reason,
+)
 from manybody.support.provenance import blas_description, git_state, now_utc, package_version
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -247,48 +254,59 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
     """Fail early if ``path`` cannot be written: no permission, not a directory, or it exists.
 
     Missing parent directories are not an error as long as they can be created (the nearest
-    existing ancestor is a writable directory); :func:`make_parents` creates them.
+    existing ancestor is a writable directory); :func:`make_parents` creates them. Every message
+    begins with ``output '<path>'`` (the command line names its option there).
 
     Raises
     ------
     ValueError
-        ``path`` is a directory, or exists and is not a regular file.
+        ``path`` is a directory, ends with a path separator (which names a directory), or exists
+        and is not a regular file.
     FileExistsError
         ``path`` exists and ``overwrite`` is False.
     NotADirectoryError
-        A parent of ``path`` is a file.
+        A component of ``path`` is a file, or a link to a missing target.
     PermissionError
-        The directory (or the nearest existing ancestor) is not writable.
+        A directory of ``path`` cannot be searched, or the directory (or the nearest existing
+        ancestor) is not writable.
     """
+    text = os.fspath(path)
     path = Path(path)
+    link = dangling_link(path.parent)
+    if link is not None:
+        raise NotADirectoryError(f"output {text!r}: {link_description(link)}; create the "
+                                 "directory it points to, remove the link or choose another "
+                                 "output")
+    ancestor, reason = nearest_existing(path)
+    if reason is not None:
+        error = PermissionError if "permission" in reason else NotADirectoryError
+        raise error(f"output {text!r}: {reason}; choose another output")
+    if text.endswith(("/", os.sep)) and not path.is_dir():
+        raise ValueError(f"output {text!r} ends with '/', which names a directory; give a "
+                         f"file name (e.g. {text}results.nc)")
     if path.is_dir():
-        raise ValueError(f"output {str(path)!r} is a directory; give a file name")
+        raise ValueError(f"output {text!r} is a directory; give a file name")
     if path.exists() and not path.is_file():  # --overwrite replaced /dev/null (session 25)
-        raise ValueError(f"output {str(path)!r} exists and is not a regular file (a device, "
+        raise ValueError(f"output {text!r} exists and is not a regular file (a device, "
                          "pipe or socket); give a file name")
     if os.path.lexists(path) and not overwrite:  # a dangling link too (it was replaced)
-        raise FileExistsError(f"output {str(path)!r} already exists"
+        raise FileExistsError(f"output {text!r} already exists"
                               + (" (a link to a missing file)" if not path.exists() else "")
                               + "; pass overwrite=True (--overwrite) to replace it")
-    parent = path.parent if str(path.parent) else Path(".")
-    ancestor = parent
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise NotADirectoryError(f"cannot create output directory {str(parent)!r}: "
-                                 f"{str(ancestor)!r} is a file, not a directory")
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=ancestor)
-    except OSError as exc:
-        raise PermissionError(f"cannot write to output directory {str(ancestor)!r}: "
-                              f"{exc.strerror or exc}") from None
-    os.close(fd)
-    os.unlink(probe)
+    why = unwritable_reason(ancestor)
+    if why is not None:
+        raise PermissionError(f"output {text!r}: {why}; choose another output")
     return path
 
 
-def make_parents(path: str | Path) -> None:
+def make_parents(path: str | Path) -> list[Path]:
     """Create the missing parent directories of ``path`` (with the user's umask), as ``mkdir -p``.
+
+    Returns
+    -------
+    list of Path
+        The directories created, outermost first (:func:`manybody.support.paths.remove_created`
+        takes them away again if the run is refused later).
 
     Raises
     ------
@@ -296,14 +314,23 @@ def make_parents(path: str | Path) -> None:
         A directory cannot be created (one line naming it).
     """
     parent = Path(path).parent
+    link = dangling_link(parent)
+    if link is not None:
+        raise NotADirectoryError(f"output {str(path)!r}: {link_description(link)}; create the "
+                                 "directory it points to, remove the link or choose another "
+                                 "output")
+    created = created_directories(parent)
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise NotADirectoryError(f"cannot create output directory {str(parent)!r}: a file of "
-                                 "that name is in the way") from None
+        remove_created(created)
+        raise NotADirectoryError(f"output {str(path)!r}: cannot create its directory "
+                                 f"{str(parent)!r}: a file of that name is in the way") from None
     except OSError as exc:
-        raise PermissionError(f"cannot create output directory {str(parent)!r}: "
-                              f"{exc.strerror or exc}") from None
+        remove_created(created)
+        raise PermissionError(f"output {str(path)!r}: cannot create its directory "
+                              f"{str(parent)!r}: {exc.strerror or exc}") from None
+    return created
 
 
 def _temporary_name(path: Path, suffix: str) -> re.Pattern[str]:

@@ -45,13 +45,20 @@ from manybody.runs.spec import RunSpec, point_routes, preflight
 from manybody.runs.tasks import stack_results
 from manybody.support import validate as v
 from manybody.support.files import is_out_of_space
+from manybody.support.paths import (
+    dangling_link,
+    link_description,
+    remove_created,
+    unwritable_reason,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BACKENDS", "MAX_CHUNK", "available_cores", "check_run_arguments", "run_sweep"]
+__all__ = ["BACKENDS", "MAX_CHUNK", "available_cores", "check_checkpoint", "check_run_arguments",
+           "run_sweep"]
 
 BACKENDS = ("loky", "dask")
 #: Largest chunk_size accepted (realisations per task).
@@ -241,7 +248,7 @@ def run_sweep(
     state = _RunState(spec)
     if output is not None:
         output = check_writable(output, overwrite)
-        state.checkpoint = _open_checkpoint(spec, output, blas_threads, resume)
+        state.checkpoint, state.created = _open_checkpoint(spec, output, blas_threads, resume)
         state.restore()
     log.info("sweep %r: %d realisations, %d from checkpoint", spec.name, len(state.keys),
              state.resumed)
@@ -264,8 +271,10 @@ def run_sweep(
             if state.results:  # finished work is kept
                 state.checkpoint.close()
             else:  # nothing finished (e.g. an unreachable dask scheduler): leave no empty
-                # checkpoint directory behind (session 25)
+                # checkpoint directory behind (session 25), nor the output's directories this
+                # run created (session 27)
                 state.checkpoint.remove()
+                remove_created(state.created)
         raise
     finally:
         if bar is not None:
@@ -283,6 +292,8 @@ class _RunState:
 
     spec: RunSpec
     checkpoint: Checkpoint | None = None
+    #: directories of the output this run created (removed again if it finishes nothing)
+    created: list[Path] = field(default_factory=list)
     results: dict[TaskKey, dict[str, np.ndarray]] = field(default_factory=dict)
     resumed: int = 0
     keys: list[TaskKey] = field(init=False)
@@ -320,27 +331,51 @@ class _RunState:
             self.results[(point, first + i)] = dict(zip(result, arrays, strict=True))
 
 
-def _open_checkpoint(spec: RunSpec, output: Path, blas_threads: int, resume: bool) -> Checkpoint:
-    """Create (or reopen) and lock the checkpoint of ``output``; remove temporaries of a killed
-    write of ``output``."""
-    checkpoint = Checkpoint(checkpoint_dir(output), spec, blas_threads)
-    if checkpoint.directory.exists() and not checkpoint.directory.is_dir():  # was an Errno 20
-        raise ValueError(f"the checkpoint location {str(checkpoint.directory)!r} of output "
-                         f"{str(output)!r} is a file; move it away or choose another output")
-    if checkpoint.directory.is_symlink() and not checkpoint.directory.exists():  # was Errno 17
-        raise ValueError(f"the checkpoint location {str(checkpoint.directory)!r} of output "
-                         f"{str(output)!r} is a link to a missing directory "
-                         f"({os.readlink(checkpoint.directory)!r}); remove the link or choose "
+def check_checkpoint(output: str | Path, resume: bool = False) -> None:
+    """Check the checkpoint location ``<output>.checkpoint`` of ``output`` (nothing is created).
+
+    Raises
+    ------
+    ValueError
+        The location is a file, or a link to a missing directory.
+    PermissionError
+        The checkpoint (or its task folder) exists and no file can be written in it.
+    FileNotFoundError
+        ``resume`` is True and there is no checkpoint to resume.
+    """
+    output = Path(output)
+    directory = checkpoint_dir(output)
+    where = f"the checkpoint location {str(directory)!r} of output {str(output)!r}"
+    if directory.exists() and not directory.is_dir():  # was an Errno 20
+        raise ValueError(f"{where} is a file; move it away or choose another output")
+    link = dangling_link(directory)  # was Errno 17; a directory above it too (session 27)
+    if link is not None:
+        raise ValueError(f"{where}: {link_description(link)}; remove the link or choose "
                          "another output")
-    if resume and not checkpoint.exists():
+    for folder in (directory, directory / "tasks"):  # was Errno 13 (session 27)
+        why = unwritable_reason(folder) if folder.is_dir() else None
+        if why is not None:
+            raise PermissionError(f"{where}: {why}; give it write permission (chmod -R u+rwX), "
+                                  "remove it or choose another output")
+    if resume and not (directory / Checkpoint.META).is_file():
         raise FileNotFoundError(
-            f"nothing to resume: no checkpoint {str(checkpoint.directory)!r}; run without "
-            "resume to start"
+            f"nothing to resume: no checkpoint {str(directory)!r}; run without "
+            "resume=True (--resume) to start"
         )
-    make_parents(output)
+
+
+def _open_checkpoint(spec: RunSpec, output: Path, blas_threads: int,
+                     resume: bool) -> tuple[Checkpoint, list[Path]]:
+    """Create (or reopen) and lock the checkpoint of ``output``; remove temporaries of a killed
+    write of ``output``. Returns the checkpoint and the directories of ``output`` created for
+    it (outermost first)."""
+    checkpoint = Checkpoint(checkpoint_dir(output), spec, blas_threads)
+    check_checkpoint(output, resume)
+    created = make_parents(output)
     try:
         checkpoint.open()
     except OSError as exc:
+        remove_created(created)
         if is_out_of_space(exc):
             raise out_of_space(checkpoint.directory / Checkpoint.META,
                                checkpoint.directory) from None
@@ -350,7 +385,7 @@ def _open_checkpoint(spec: RunSpec, output: Path, blas_threads: int, resume: boo
     except BaseException:
         checkpoint.close()
         raise
-    return checkpoint
+    return checkpoint, created
 
 
 def _save(ds: xr.Dataset, output: Path, overwrite: bool, checkpoint: Checkpoint) -> None:

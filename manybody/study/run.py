@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from manybody.runs.checkpoint import checkpoint_dir
-from manybody.runs.results import dataset_spec, load_results
+from manybody.runs.results import check_writable, dataset_spec, load_results
 from manybody.runs.reuse import seed_checkpoint
 from manybody.runs.spec import RunSpec
-from manybody.runs.sweep import check_run_arguments, run_sweep
+from manybody.runs.sweep import check_checkpoint, check_run_arguments, run_sweep
 from manybody.study.figures import make_all_figures
 from manybody.study.matrix_elements import matrix_elements_reusable, write_matrix_elements
 from manybody.study.specs import (
@@ -39,6 +39,14 @@ from manybody.study.summary import (
     summarise_saturation,
     write_summary,
 )
+from manybody.support.paths import (
+    created_directories,
+    dangling_link,
+    link_description,
+    nearest_existing,
+    remove_created,
+    unwritable_reason,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -51,16 +59,43 @@ def _quiet(message: str) -> None:
     log.info("%s", message)
 
 
-def make_output_directory(out: Path) -> None:
-    """Create the study's output folder (and its parents), or a ValueError naming it and why not."""
+def make_output_directory(out: Path) -> list[Path]:
+    """Create the study's output folder (and its parents), or a ValueError naming it and why not.
+
+    Returns
+    -------
+    list of Path
+        The directories created, outermost first.
+
+    Raises
+    ------
+    ValueError
+        ``out`` or a directory above it is a file or a link to a missing target, cannot be
+        searched, or no file can be written in it.
+    """
+    text = str(out)
+    link = dangling_link(out)
+    if link is not None:
+        raise ValueError(f"output directory {text!r}: {link_description(link)}; create the "
+                         "directory it points to, remove the link or choose another -o")
     if out.exists() and not out.is_dir():
-        raise ValueError(f"output directory {str(out)!r} exists and is not a directory; the study "
+        raise ValueError(f"output directory {text!r} exists and is not a directory; the study "
                          "writes a folder of results, summary and figures there")
+    _, reason = nearest_existing(out / "summary.md")
+    if reason is not None:
+        raise ValueError(f"output directory {text!r}: {reason}; choose another -o")
+    created = created_directories(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ValueError(f"cannot create the output directory {str(out)!r}: "
-                         f"{exc.strerror or exc}") from None
+        remove_created(created)
+        raise ValueError(f"cannot create the output directory {text!r}: "
+                         f"{exc.strerror or exc}; choose another -o") from None
+    why = unwritable_reason(out)
+    if why is not None:
+        remove_created(created)
+        raise ValueError(f"output directory {text!r}: {why}; choose another -o")
+    return created
 
 
 def execute_study(
@@ -112,7 +147,24 @@ def execute_study(
     n_jobs = check_run_arguments(n_jobs, backend, scheduler)  # before the plan and any file
     if only is not None:
         _check_partial_output(out, names)
-    make_output_directory(out)
+    created = make_output_directory(out)
+    try:
+        for name in (*specs, *matrix_specs):  # a file in the way of any spec: before any work
+            path = out / f"{name}.nc"
+            if not path.exists():
+                check_writable(path)
+                check_checkpoint(path)
+        return _execute(out, size, specs, matrix_specs, say, n_jobs, progress=progress,
+                        figures=figures, backend=backend, scheduler=scheduler)
+    except BaseException:
+        remove_created(created)  # only what is still empty: a refused study leaves no folder
+        raise
+
+
+def _execute(out: Path, size: str, specs: dict[str, RunSpec], matrix_specs: dict[str, RunSpec],
+             say: Callable[[str], None], n_jobs: int, *, progress: bool, figures: bool,
+             backend: str, scheduler: str | None) -> list[PointSummary]:
+    """The body of :func:`execute_study` once everything is checked and ``out`` exists."""
     _say_plan(say, size, out, n_jobs, {**specs, **matrix_specs})
     rows: list[PointSummary] = []
     velocity_rows: list[VelocitySummary] = []

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -312,6 +313,13 @@ def from_mapping(cls: type, data: Mapping[str, Any], where: str) -> Any:
 
 
 # -- command-line options (argparse ``type=`` functions; argparse names the option) -------------
+
+def cli_path(text: str) -> str:
+    """An argparse ``type`` for a path option: a leading ``~`` or ``~user`` is the home
+    directory, as the shell would have made it (a quoted ``'~/x.nc'`` created a folder named
+    ``~``; a reviewer, session 27). Nothing else changes (globs, relative paths)."""
+    return os.path.expanduser(text)
+
 
 def cli_integer(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
     """An argparse ``type`` accepting a decimal integer in [low, high] ("4.0" and "yes" refused)."""

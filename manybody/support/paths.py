@@ -1,0 +1,133 @@
+"""What stands in the way of writing at a path, found before any work: links to missing targets
+among its components, directories that cannot be searched or written, files where directories
+are needed. One home for these checks, so that ``manybody run`` and ``manybody study`` say the
+same thing about the same path (reviewers, sessions 25-27: ``File exists``, ``a file of that
+name is in the way`` and ``[Errno 13]`` for a link to a missing directory and for permissions).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["created_directories", "dangling_link", "link_description", "nearest_existing",
+           "remove_created", "unwritable_reason"]
+
+
+def _components(path: Path) -> list[Path]:
+    """``a``, ``a/b``, ``a/b/c`` for ``a/b/c`` (the anchor ``/`` left out)."""
+    parts = path.parts
+    start = 1 if path.anchor else 0
+    return [Path(*parts[:i + 1]) for i in range(start, len(parts))]
+
+
+def dangling_link(path: str | os.PathLike) -> Path | None:
+    """The first component of ``path`` (``path`` itself included) that is a symbolic link to a
+    missing target (or a loop of links), or None.
+
+    Components after a missing one are not looked at (nothing there exists), nor those that
+    cannot be looked at for lack of permission (:func:`nearest_existing` names those).
+    """
+    for prefix in _components(Path(path)):
+        try:
+            os.lstat(prefix)
+        except OSError:
+            return None
+        if os.path.islink(prefix):
+            try:
+                os.stat(prefix)
+            except FileNotFoundError:
+                return prefix
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    return prefix
+                return None
+    return None
+
+
+def link_description(link: Path, what: str = "directory") -> str:
+    """``'dl' is a link to a missing directory ('/nonexistent/dir')``, or in a loop of links
+    (``what``: what the link should have led to)."""
+    try:
+        target = os.readlink(link)
+    except OSError:  # pragma: no cover - it was a link a moment ago
+        target = "?"
+    try:
+        os.stat(link)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"{str(link)!r} is a link in a loop of links ({target!r})"
+    return f"{str(link)!r} is a link to a missing {what} ({target!r})"
+
+
+def nearest_existing(path: str | os.PathLike) -> tuple[Path, str | None]:
+    """The deepest existing directory among the parents of ``path`` (or ``path``'s parent), and
+    why files cannot be created under it (None when they can be, as far as the metadata tell).
+
+    Returns
+    -------
+    (Path, str or None)
+        The directory, and a reason such as ``"'ro' cannot be searched (permission denied)"`` or
+        ``"'afile' is a file, not a directory"``.
+    """
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    ancestor = Path(path.anchor) if path.anchor else Path(".")
+    for prefix in _components(parent):
+        try:
+            os.stat(prefix)
+        except PermissionError:
+            return ancestor, f"{str(ancestor)!r} cannot be searched (permission denied)"
+        except FileNotFoundError:
+            return ancestor, None
+        except OSError as exc:
+            if exc.errno == errno.ENOTDIR:
+                return ancestor, f"{str(ancestor)!r} is a file, not a directory"
+            return ancestor, f"{str(prefix)!r}: {exc.strerror or exc}"
+        if not prefix.is_dir():
+            return prefix, f"{str(prefix)!r} is a file, not a directory"
+        ancestor = prefix
+    try:  # the directory may be writable but not searchable (no execute permission)
+        os.lstat(path)
+    except PermissionError:
+        return ancestor, f"{str(ancestor)!r} cannot be searched (permission denied)"
+    except OSError:
+        pass
+    return ancestor, None
+
+
+def unwritable_reason(directory: str | os.PathLike) -> str | None:
+    """Why no file can be created in the existing ``directory``, or None when one can: a file
+    is created there and removed (permission bits do not tell for root, ACLs or read-only
+    mounts)."""
+    directory = Path(directory)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".manybody.", suffix=".probe", dir=directory)
+    except PermissionError:
+        return f"cannot write in {str(directory)!r} (permission denied)"
+    except OSError as exc:
+        return f"cannot write in {str(directory)!r} ({exc.strerror or exc})"
+    os.close(fd)
+    os.unlink(probe)
+    return None
+
+
+def created_directories(directory: str | os.PathLike) -> list[Path]:
+    """The directories ``Path(directory).mkdir(parents=True)`` would create: ``directory`` and
+    its missing parents, outermost first."""
+    missing = []
+    for prefix in _components(Path(directory)):
+        if not os.path.lexists(prefix):
+            missing.append(prefix)
+    return missing
+
+
+def remove_created(directories: list[Path]) -> None:
+    """Remove ``directories`` (from :func:`created_directories`) that are still empty, innermost
+    first, so that a refused or failed run leaves no empty folders behind."""
+    for directory in reversed(directories):
+        with contextlib.suppress(OSError):
+            directory.rmdir()

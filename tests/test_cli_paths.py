@@ -1,0 +1,253 @@
+"""Paths on the command line (session 27): links to missing targets anywhere in a path,
+permissions, a trailing slash, a quoted ``~``, and what a refused run leaves behind. Each
+refusal is one line in the words of the command that was run, before any work, and leaves
+nothing behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from manybody.cli import main
+from manybody.cli.app import build_parser
+from manybody.cli.run import STUDY_WORDS, cli_words
+from manybody.simulation import observe as pipeline
+
+SPEC = """\
+name = "paths"
+seed = 1
+realisations = 2
+[model]
+n_tls = 2
+[model.tls]
+asymmetry_max = 0.3
+tunnelling_min = 0.001
+tunnelling_max = 0.3
+[probe]
+frequencies = [0.1]
+temperatures = [0.1]
+observables = ["absorption"]
+"""
+STUDY = ["study", "--tiny", "--only", "saturation", "--no-figures"]
+
+
+@pytest.fixture
+def spec(tmp_path, monkeypatch):
+    """A tiny spec in a fresh working directory; computing anything fails the test."""
+    path = tmp_path / "spec.toml"
+    path.write_text(SPEC)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("computed before the refusal")
+
+    monkeypatch.setattr(pipeline, "observe", forbidden)
+    return path
+
+
+def cli(args, capsys) -> tuple[int, str]:
+    status = main([str(a) for a in args])
+    err = capsys.readouterr().err
+    return status, err
+
+
+def refused(status: int, err: str, *words: str) -> None:
+    assert status == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "Errno" not in err and "File exists" not in err, err
+    for word in words:
+        assert word in err, (word, err)
+
+
+def tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+# -- 1, 2: the words of the command that was run --------------------------------------------
+
+def test_study_never_offers_an_option_it_does_not_have():
+    """Every library phrase that names run's --overwrite is given in study's own words."""
+    parser = build_parser()
+    study_options = {o for a in parser._subparsers._group_actions[0].choices["study"]._actions
+                     for o in a.option_strings}
+    message = ("output 'd/x.nc' already exists (a link to a missing file); pass overwrite=True "
+               "(--overwrite) to replace it")
+    said = cli_words(message, None, STUDY_WORDS)
+    assert "--overwrite" not in study_options
+    assert "--overwrite" not in said and "overwrite=" not in said, said
+    assert "remove it or choose another output directory (-o)" in said
+
+
+def test_study_with_a_dangling_link_for_a_result_says_what_study_offers(spec, tmp_path, capsys):
+    out = tmp_path / "d1"
+    out.mkdir()
+    (out / "saturation.nc").symlink_to("/nonexistent/x.nc")
+    status, err = cli([*STUDY, "-o", out], capsys)
+    refused(status, err, "saturation.nc", "link to a missing file", "remove it", "-o")
+    assert "--overwrite" not in err and "overwrite=" not in err
+    assert tree(out) == ["saturation.nc"]
+
+
+def test_resume_without_a_checkpoint_names_the_option(spec, capsys):
+    status, err = cli(["run", spec, "-o", "a/b/out.nc", "--resume"], capsys)
+    refused(status, err, "nothing to resume", "without --resume")
+    assert not Path("a").exists()
+
+
+# -- 3: links to missing targets anywhere in the path ---------------------------------------
+
+@pytest.mark.parametrize("output", ["dl/out.nc", "dl/sub/out.nc", "real/dl/out.nc",
+                                    "real/dl/sub/deeper/out.nc"])
+def test_run_names_a_dangling_link_among_the_directories_of_its_output(spec, output, capsys):
+    Path("real").mkdir()
+    for link in ("dl", "real/dl"):
+        os.symlink("/nonexistent/dir", link)
+    status, err = cli(["run", spec, "-o", output], capsys)
+    link = "real/dl" if output.startswith("real") else "dl"
+    refused(status, err, f"--output {output!r}", f"{link!r} is a link to a missing directory",
+            "/nonexistent/dir")
+    assert tree(Path(".")) == ["dl", "real", "real/dl"]
+
+
+@pytest.mark.parametrize("output", ["d6", "d6/sub", "real/d6"])
+def test_study_names_a_dangling_link_for_its_output_directory(spec, output, capsys):
+    Path("real").mkdir()
+    for link in ("d6", "real/d6"):
+        os.symlink("/nonexistent/out", link)
+    status, err = cli([*STUDY, "-o", output], capsys)
+    link = "real/d6" if output.startswith("real") else "d6"
+    refused(status, err, f"{link!r} is a link to a missing directory", "-o")
+    assert tree(Path(".")) == ["d6", "real", "real/d6"]
+
+
+def test_a_checkpoint_in_a_loop_of_links_is_named(spec, capsys):
+    os.symlink("loop2", "out.nc.checkpoint")
+    os.symlink("out.nc.checkpoint", "loop2")
+    status, err = cli(["run", spec, "-o", "out.nc"], capsys)
+    refused(status, err, "'out.nc.checkpoint'", "loop of links")
+
+
+# -- 4: permissions (root's override dropped with setpriv) ----------------------------------
+
+def _without_override() -> list[str]:
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "running as root, the permission tests need setpriv (util-linux)"
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
+
+
+def _manybody(args, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([*_without_override(), sys.executable, "-m", "manybody",
+                           *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+@pytest.mark.parametrize(("setup", "output", "words"), [
+    ("ro", "ro/out.nc", ["--output 'ro/out.nc'", "cannot write in 'ro' (permission denied)"]),
+    ("ro", "ro/sub/out.nc", ["--output 'ro/sub/out.nc'", "cannot write in 'ro'"]),
+    ("nox", "nox/out.nc", ["--output 'nox/out.nc'", "'nox' cannot be searched"]),
+    ("nox", "nox/sub/out.nc", ["'nox' cannot be searched"]),
+    ("none", "none/out.nc", ["'none' cannot be searched"]),
+    ("rochk", "out.nc", ["checkpoint location 'out.nc.checkpoint' of --output 'out.nc'",
+                         "cannot write in 'out.nc.checkpoint' (permission denied)"]),
+    ("rotasks", "out.nc", ["checkpoint location 'out.nc.checkpoint'",
+                           "cannot write in 'out.nc.checkpoint/tasks' (permission denied)"]),
+])
+def test_run_names_a_path_it_may_not_write(spec, tmp_path, setup, output, words):
+    work = Path.cwd()
+    modes = {"ro": 0o555, "nox": 0o666, "none": 0o000}
+    if setup in modes:
+        Path(setup).mkdir()
+        os.chmod(setup, modes[setup])
+    elif setup == "rochk":
+        Path("out.nc.checkpoint").mkdir()
+        os.chmod("out.nc.checkpoint", 0o555)
+    else:
+        Path("out.nc.checkpoint/tasks").mkdir(parents=True)
+        os.chmod("out.nc.checkpoint/tasks", 0o555)
+    try:
+        proc = _manybody(["run", spec, "-o", output, "--no-progress"], work)
+    finally:
+        for path in work.rglob("*"):
+            os.chmod(path, 0o755)
+        for path in ("ro", "nox", "none"):
+            if Path(path).exists():
+                os.chmod(path, 0o755)
+    refused(proc.returncode, proc.stderr, *words)
+    assert not list(work.rglob("*.nc")) and not list(work.rglob("sub"))
+
+
+def test_study_names_an_output_directory_it_may_not_write(spec, tmp_path):
+    Path("d5").mkdir()
+    os.chmod("d5", 0o555)
+    try:
+        proc = _manybody([*STUDY, "-o", "d5"], Path.cwd())
+    finally:
+        os.chmod("d5", 0o755)
+    refused(proc.returncode, proc.stderr, "output directory 'd5'", "permission denied", "-o")
+    assert tree(Path("d5")) == []
+
+
+# -- 5: a refused run leaves no directories behind ------------------------------------------
+
+def test_an_unusable_scheduler_leaves_no_new_directories(spec, capsys):
+    pytest.importorskip("distributed")
+    status, err = cli(["run", spec, "-o", "c/d/out.nc", "--no-progress", "--backend", "dask", "--scheduler",
+                       "not a url"], capsys)
+    refused(status, err, "--scheduler 'not a url'")
+    status, err = cli([*STUDY, "-o", "e/f", "--backend", "dask", "--scheduler", "not a url"],
+                      capsys)  # the study says its plan first
+    assert status == 2 and "--scheduler 'not a url'" in err.strip().splitlines()[-1], err
+    assert tree(Path(".")) == []
+
+
+# -- 6: a trailing slash names a directory ----------------------------------------------------
+
+@pytest.mark.parametrize("output", ["newdir/", "new/dir/", "existing.nc/"])
+def test_run_refuses_an_output_that_names_a_directory(spec, output, capsys):
+    Path("existing.nc").write_text("")
+    status, err = cli(["run", spec, "-o", output], capsys)
+    refused(status, err, f"--output {output!r}")
+    assert tree(Path(".")) == ["existing.nc"]
+
+
+# -- 7: a quoted ~ is the home directory ------------------------------------------------------
+
+@pytest.mark.parametrize(("argv", "dest"), [
+    (["run", "~/s.toml", "-o", "~/o.nc"], ("spec", "output")),
+    (["study", "-o", "~/study"], ("output",)),
+    (["info", "~/o.nc"], ("file",)),
+    (["fit-data", "~/a.csv", "~/b.csv", "--out", "~/fits", "--shift", "~/s.csv"],
+     ("files", "out", "shift")),
+    (["fit-data", "--sweeps", "~/s21/*.csv", "--sweep-index", "~/index.csv"],
+     ("sweeps", "sweep_index")),
+])
+def test_every_path_option_expands_a_quoted_tilde(argv, dest, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    args = build_parser().parse_args(argv)
+    for name in dest:
+        values = getattr(args, name)
+        for value in values if isinstance(values, list) else [values]:
+            assert value.startswith(str(tmp_path) + "/") and "~" not in value, (name, value)
+
+
+def test_run_writes_a_quoted_tilde_output_into_the_home_directory(tmp_path, monkeypatch,
+                                                                  capsys):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "spec.toml").write_text(SPEC)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(home))
+    status, err = cli(["run", "~/spec.toml", "-o", "~/results/x.nc", "--no-progress"], capsys)
+    assert status == 0, err
+    assert (home / "results" / "x.nc").is_file() and tree(work) == []
