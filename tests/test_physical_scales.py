@@ -12,6 +12,7 @@ import pytest
 
 from manybody.config.model import EquilibrationParams, ModelParams, TLSParams
 from manybody.config.probe import MAX_RATE_PREFACTOR, Probe, SaturationDrive
+from manybody.config.unused import KERNEL_OBSERVABLES
 from manybody.runs.spec import RunSpec, preflight
 from manybody.simulation.ensembles import Realisation
 from manybody.simulation.materials import ReducedPhononBath
@@ -196,3 +197,40 @@ def test_an_absolute_kernel_as_wide_as_half_the_frequency_warns_at_preflight():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         preflight(RunSpec.from_dict(data))
+
+
+def _kernel_warnings(data: dict) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        preflight(RunSpec.from_dict(data))
+    return [str(w.message) for w in caught if "smears Q^-1" in str(w.message)]
+
+
+@pytest.mark.parametrize("observables", [["specific_heat"], ["relaxation_absorption"],
+                                         ["spacing_ratio", "specific_heat"]])
+def test_a_wide_kernel_is_not_warned_where_no_observable_uses_it(observables):
+    """Beside the warning that the width has no effect, it was said to smear Q^-1 (session 27);
+    the observables that use the kernel are those of manybody.config.unused."""
+    data = tomllib.loads(SPEC.format(t_m=1.0))
+    data["model"].pop("equilibration")
+    data["probe"]["broadening"] = {"kind": "lorentzian", "width": 0.5}
+    data["probe"]["observables"] = observables
+    if "relaxation_absorption" in observables:
+        data["probe"]["phonon_rate_prefactor"] = "a-SiO2"
+    assert _kernel_warnings(data) == []
+    for kernel_observable in KERNEL_OBSERVABLES[:2]:
+        data["probe"]["observables"] = [*observables, kernel_observable]
+        assert len(_kernel_warnings(data)) == 1
+
+
+def test_a_wide_kernel_is_warned_once_per_run_with_its_values():
+    data = tomllib.loads(SPEC.format(t_m=1.0))
+    data["model"].pop("equilibration")
+    data["probe"]["broadening"] = {"kind": "lorentzian", "width": 0.5}
+    data["sweep"] = {"probe.broadening.width": [0.5, 0.6, 0.01, 0.7]}
+    assert _kernel_warnings(data) == [
+        "probe.broadening.width = 0.5, 0.6, 0.7 K are at least 0.5 of the lowest frequency "
+        f"{min(data['probe']['frequencies']):g} K: the line kernel smears Q^-1 over a range as "
+        "wide as the frequency (narrow it, or use scaling = 'relative')"]
+    data["sweep"] = {"model.n_tls": [2, 3, 4]}
+    assert len(_kernel_warnings(data)) == 1

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import copy
 import tomllib
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from manybody.config.model import (
@@ -19,6 +21,7 @@ from manybody.config.probe import Probe, SaturationDrive
 from manybody.config.solver import ChebyshevParams, SolverParams
 from manybody.config.unused import unused_parameters
 from manybody.runs.spec import RunSpec, preflight
+from manybody.runs.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = Probe(frequencies=(0.1,), temperatures=(0.05, 0.1))
@@ -190,11 +193,168 @@ def test_kernel_and_stress_options_no_observable_uses_and_the_resolution_under_d
                                  "stress.deformation_potential"]
     absorbing = Probe(frequencies=(0.1,), temperatures=(0.05,), observables=("absorption",),
                       broadening=heat.broadening)
+    # gamma only scales T, and absorption is normalised by gamma^2 (under dense ED; the
+    # Chebyshev solver's truncation is not scale-free); the resolution is unused by both solvers
     assert keys(model, absorbing, SolverParams(method="dense")) == [
+        "probe.broadening.resolution", "stress.deformation_potential"]
+    assert keys(model, absorbing, SolverParams(method="chebyshev")) == [
         "probe.broadening.resolution"]
-    assert keys(model, absorbing, SolverParams(method="chebyshev")) == []
     # "auto" resolved to dense: the Chebyshev options are unused there
     auto = SolverParams(method="auto", chebyshev={"n_vectors": 16})
     assert keys(model, absorbing, auto) == []
     assert "solver.chebyshev.n_vectors" in [
         k for k, _, _ in unused_parameters(model, absorbing, auto, "dense")]
+
+
+# -- every warning is true: computed with both values, the results are the same (session 27) --
+
+BASE = {"n_tls": 4, "tls": {"asymmetry_max": 0.3, "tunnelling_min": 1e-3, "tunnelling_max": 0.3}}
+
+
+def _spec(model: dict, observables: list[str], solver: dict | None = None,
+          probe: dict | None = None) -> RunSpec:
+    data = {"name": "unused", "seed": 3, "realisations": 2, "model": {**BASE, **model},
+            "probe": {"frequencies": [0.1], "temperatures": [0.05, 0.1],
+                      "observables": observables, **(probe or {})}}
+    if solver is not None:
+        data["solver"] = solver
+    return RunSpec.from_dict(data)
+
+
+def _warned(spec: RunSpec) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        preflight(spec)
+    return [str(w.message).split(" = ")[0] for w in caught if "has no effect" in str(w.message)]
+
+
+def _computed(spec: RunSpec) -> dict[str, np.ndarray]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = run_sweep(spec)
+    return {name: ds[name].values for name in ds.data_vars}
+
+
+def _set(tree: dict, key: str, value) -> dict:
+    """A copy of ``tree`` with the dotted ``key`` set to ``value``."""
+    out = copy.deepcopy(tree)
+    *path, last = key.split(".")
+    node = out
+    for part in path:
+        node = node.setdefault(part, {})
+    node[last] = value
+    return out
+
+
+GOE = {"random_matrix": {"kind": "goe", "weight": 0.1}}
+ZERO_BLOCK = {"random_matrix": {"kind": "exponential", "weight": 0.0, "growth_temperature": 0.05,
+                                "level_statistics": "poisson"}}
+ETH = {"random_matrix": {"kind": "flat", "weight": 0.0, "level_statistics": "poisson"},
+       "stress": {"random_matrix": 0.5, "random_matrix_kind": "eth"}}
+ABSORB = ["absorption", "velocity_shift"]
+HEAT = ["spacing_ratio", "specific_heat"]
+
+#: (model, observables, solver, probe, warned key, the other value (model./probe. keys))
+WARNED = {
+    "dipolar options, gaussian couplings": (
+        {"coupling": {"kind": "gaussian", "strength": 0.02, "min_distance": 0.5}}, ABSORB, None,
+        None, "coupling.min_distance", "model.coupling.min_distance", 0.0),
+    "growth temperature of a GOE block": (
+        {"random_matrix": {"kind": "goe", "weight": 0.1, "growth_temperature": 0.3}}, ABSORB,
+        None, None, "random_matrix.growth_temperature", "model.random_matrix.growth_temperature",
+        1.0),
+    "kernel width, no kernel observable": (
+        {}, HEAT, None, {"broadening": {"width": 0.03}}, "probe.broadening.width",
+        "probe.broadening.width", 0.01),
+    "resolution under dense ED": (
+        {}, ABSORB, {"method": "dense"}, {"broadening": {"resolution": 40}},
+        "probe.broadening.resolution", "probe.broadening.resolution", 4),
+    "resolution under the Chebyshev solver": (
+        {}, ["absorption"], {"method": "chebyshev"}, {"broadening": {"resolution": 40}},
+        "probe.broadening.resolution", "probe.broadening.resolution", 4),
+    "stress distribution without a random block": (
+        {"stress": {"distribution": "random_sign"}}, HEAT, None, None, "stress.distribution",
+        "model.stress.distribution", "fixed"),
+    "stress random matrix, drawn after the block": (
+        {**GOE, "stress": {"random_matrix": 0.5}}, HEAT, None, None, "stress.random_matrix",
+        "model.stress.random_matrix", 0.0),
+    "kind of a block of weight 0": (
+        ZERO_BLOCK, [*ABSORB, *HEAT], None, None, "random_matrix.kind",
+        "model.random_matrix.kind", "goe"),
+    "growth temperature of a block of weight 0": (
+        ZERO_BLOCK, [*ABSORB, *HEAT], None, None, "random_matrix.growth_temperature",
+        "model.random_matrix.growth_temperature", 3.0),
+    "level statistics of a block of weight 0": (
+        ZERO_BLOCK, [*ABSORB, *HEAT], None, None, "random_matrix.level_statistics",
+        "model.random_matrix.level_statistics", "goe"),
+    "kind of a block of weight 0 under an eth stress": (
+        ETH, ABSORB, None, None, "random_matrix.kind", "model.random_matrix.kind",
+        "exponential"),
+    "gamma, fixed distribution, absorption and velocity": (
+        {"stress": {"deformation_potential": 7.0}}, ABSORB, None, None,
+        "stress.deformation_potential", "model.stress.deformation_potential", 1.0),
+    "gamma, gaussian distribution, absorption": (
+        {"stress": {"deformation_potential": 0.01, "distribution": "gaussian"}}, ["absorption"],
+        {"method": "dense"}, None, "stress.deformation_potential",
+        "model.stress.deformation_potential", 30.0),
+    "gamma, random signs, with the heat capacity": (
+        {"stress": {"deformation_potential": 7.0, "distribution": "random_sign"}},
+        [*ABSORB, "specific_heat"], None, None, "stress.deformation_potential",
+        "model.stress.deformation_potential", 1.0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WARNED))
+def test_a_warned_value_changes_nothing_when_computed(case):
+    model, observables, solver, probe, key, where, other = WARNED[case]
+    spec = _spec(model, observables, solver, probe)
+    assert key in _warned(spec)
+    section, rest = where.split(".", 1)
+    changed = _spec(*((_set(model, rest, other), observables, solver, probe) if section == "model"
+                      else (model, observables, solver, _set(probe or {}, rest, other))))
+    first, second = _computed(spec), _computed(changed)
+    assert first.keys() == second.keys()
+    for name in first:  # gamma scales T: the same to rounding
+        np.testing.assert_allclose(second[name], first[name], rtol=1e-9, atol=1e-12,
+                                   err_msg=f"{case}: {name}")
+
+
+#: (model, observables, key not warned, the other value): each changes the results.
+USED = {
+    # the stress draws come before the block's seed: they change H (a reviewer, session 27)
+    "stress distribution beside a GOE block": (
+        {**GOE, "stress": {"distribution": "random_sign"}}, HEAT, "stress.distribution",
+        "stress.distribution", "fixed"),
+    "gaussian stress distribution beside a GOE block": (
+        {**GOE, "stress": {"distribution": "gaussian"}}, HEAT, "stress.distribution",
+        "stress.distribution", "random_sign"),
+    "two-body stress beside a GOE block": (
+        {**GOE, "stress": {"two_body": 0.5}}, HEAT, "stress.two_body", "stress.two_body", 0.0),
+    "level statistics of a block of weight 0 under an eth stress": (
+        ETH, ABSORB, "random_matrix.level_statistics", "random_matrix.level_statistics", "goe"),
+    "gamma beside a two-body stress": (
+        {"stress": {"deformation_potential": 7.0, "two_body": 0.5}}, ABSORB,
+        "stress.deformation_potential", "stress.deformation_potential", 1.0),
+    "gamma with no linear stress (normalisation only)": (
+        {"stress": {"deformation_potential": 7.0, "distribution": "none", "two_body": 0.5}},
+        ABSORB, "stress.deformation_potential", "stress.deformation_potential", 1.0),
+    "gamma under the Chebyshev solver (its truncation is not scale-free)": (
+        {"stress": {"deformation_potential": 0.01, "distribution": "gaussian"}}, ["absorption"],
+        "stress.deformation_potential", "stress.deformation_potential", 30.0,
+        {"method": "chebyshev"}),
+    "a block of weight 0.1": (
+        {"random_matrix": {"kind": "exponential", "weight": 0.1, "growth_temperature": 0.05}},
+        HEAT, "random_matrix.kind", "random_matrix.kind", "flat"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(USED))
+def test_a_value_not_warned_about_changes_the_results(case):
+    model, observables, key, where, other, *solver = USED[case]
+    solver = solver[0] if solver else None
+    spec = _spec(model, observables, solver)
+    assert key not in _warned(spec)
+    first = _computed(spec)
+    second = _computed(_spec(_set(model, where, other), observables, solver))
+    assert any(not np.allclose(first[name], second[name], rtol=1e-9, atol=1e-12, equal_nan=True)
+               for name in first), case

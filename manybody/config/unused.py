@@ -24,7 +24,7 @@ from manybody.config.probe import (
 )
 from manybody.config.solver import ChebyshevParams, SolverParams
 
-__all__ = ["unused_parameters"]
+__all__ = ["KERNEL_OBSERVABLES", "unused_parameters"]
 
 _COUPLING = CouplingParams()
 _RANDOM_MATRIX = RandomMatrixParams()
@@ -70,7 +70,7 @@ def unused_parameters(model: ModelParams, probe: Probe | None = None,
 def _unused(model, probe, solver, method) -> list[tuple[str, Any, str]]:
     found: list[tuple[str, Any, str]] = []
     found += _coupling(model.coupling)
-    found += _random_matrix(model.random_matrix)
+    found += _random_matrix(model.random_matrix, model.stress)
     found += _stress(model.stress)
     if probe is not None:
         found += _probe(probe, model, method or (solver.method if solver else None))
@@ -101,9 +101,19 @@ def _coupling(coupling: CouplingParams | None) -> list[tuple[str, Any, str]]:
             for name, value in _changed(coupling, _COUPLING, ("min_distance", "orientation"))]
 
 
-def _random_matrix(block: RandomMatrixParams | None) -> list[tuple[str, Any, str]]:
+def _random_matrix(block: RandomMatrixParams | None,
+                   stress: StressParams) -> list[tuple[str, Any, str]]:
     if block is None:
         return []
+    if block.weight == 0:
+        # every level is 0 whatever the kind and growth temperature, and the seed is drawn
+        # whatever they are; an 'eth' stress still uses the block's Haar eigenbasis, drawn after
+        # levels whose draw depends on level_statistics
+        eth = stress.random_matrix > 0 and stress.random_matrix_kind == "eth"
+        names = ("kind", "growth_temperature") + (() if eth else ("level_statistics",))
+        return [(f"random_matrix.{name}", value, "the block has weight 0 "
+                 "(random_matrix.weight = 0): it adds nothing to H")
+                for name, value in _changed(block, _RANDOM_MATRIX, names)]
     found = []
     if block.kind != "exponential":
         found += [("random_matrix.growth_temperature", value, "only the 'exponential' density "
@@ -131,10 +141,24 @@ def _stress(stress: StressParams) -> list[tuple[str, Any, str]]:
 
 
 #: Observables whose values depend on the line kernel (probe.broadening).
-_KERNEL_OBSERVABLES = ("absorption", "velocity_shift", "configuration_bath_absorption",
+KERNEL_OBSERVABLES = ("absorption", "velocity_shift", "configuration_bath_absorption",
                        "configuration_bath_absorption_infinite", "single_tls_fraction")
 #: Observables that do not involve the stress operator (nor its normalisation).
 _STRESS_FREE_OBSERVABLES = ("specific_heat", "spacing_ratio")
+#: Observables of |T_mn|^2 normalised by gamma^2 (units of pi*C0): unchanged when T only scales
+#: with gamma (checked by computing, tests/test_unused_parameters.py).
+_GAMMA_NORMALISED_OBSERVABLES = ("absorption", "velocity_shift")
+
+
+def _draw_counters(model: ModelParams) -> tuple[str, ...]:
+    """Stress parameters whose values change how many random numbers
+    :func:`~manybody.simulation.ensembles.draw_realisation` takes before a later random term
+    (its order: TLS, couplings, deformation potentials, stress couplings, then the seed of
+    the random-matrix block): with a block, they change its seed, hence H and every observable
+    (a reviewer, session 27: stress.distribution warned beside a GOE term)."""
+    if model.random_matrix is None:
+        return ()
+    return ("distribution", "two_body") if model.n_tls > 1 else ("distribution",)
 
 
 def _probe(probe: Probe, model: ModelParams, method: str | None) -> list[tuple[str, Any, str]]:
@@ -145,22 +169,35 @@ def _probe(probe: Probe, model: ModelParams, method: str | None) -> list[tuple[s
                       f"observables {', '.join(RELAXATION_OBSERVABLES + SATURATION_OBSERVABLES)} "
                       "use the phonon bath, and probe.observables names none of them"))
     kernel = probe.broadening
-    if not set(_KERNEL_OBSERVABLES) & set(probe.observables):
+    if not set(KERNEL_OBSERVABLES) & set(probe.observables):
         found += [(f"probe.broadening.{name}", value, "no observable asked for uses the line "
                    "kernel (probe.observables: " + ", ".join(probe.observables) + ")")
                   for name, value in _changed(kernel, _BROADENING,
                                               ("kind", "width", "resolution", "scaling"))]
-    elif method == "dense":
-        found += [("probe.broadening.resolution", value, "dense ED sums the exact pairs; the "
-                   "grid resolution is used only by absorption(method='binned') of the Python API")
+    elif method in ("dense", "chebyshev"):
+        how = ("dense ED sums the exact pairs" if method == "dense" else
+               "the Chebyshev solver expands the kernel in moments")
+        found += [("probe.broadening.resolution", value, f"{how}; the grid resolution is used "
+                   "only by absorption(method='binned') of the Python API")
                   for _, value in _changed(kernel, _BROADENING, ("resolution",))]
+    stress = model.stress
     if (set(probe.observables) <= set(_STRESS_FREE_OBSERVABLES)
             and model.equilibration is None):
+        names = tuple(name for name in ("deformation_potential", "distribution", "two_body",
+                                        "random_matrix") if name not in _draw_counters(model))
         found += [(f"stress.{name}", value, "no observable asked for involves the stress "
                    "(probe.observables: " + ", ".join(probe.observables) + ")")
-                  for name, value in _changed(model.stress, _STRESS,
-                                              ("deformation_potential", "distribution",
-                                               "two_body", "random_matrix"))]
+                  for name, value in _changed(stress, _STRESS, names)]
+    elif (set(probe.observables) <= set(_STRESS_FREE_OBSERVABLES + _GAMMA_NORMALISED_OBSERVABLES)
+          and method == "dense"  # the Chebyshev solver's truncation is not scale-free (5e-7)
+          and model.equilibration is None and stress.distribution != "none"
+          and stress.two_body == 0 and stress.random_matrix == 0):
+        found += [("stress.deformation_potential", value, "it only scales the stress "
+                   f"(stress.distribution = {stress.distribution!r}, no two-body or "
+                   "random-matrix stress), and " + ", ".join(
+                       o for o in probe.observables if o in _GAMMA_NORMALISED_OBSERVABLES)
+                   + " are in units of pi*C0, normalised by gamma^2")
+                  for _, value in _changed(stress, _STRESS, ("deformation_potential",))]
     return found
 
 

@@ -68,7 +68,7 @@ from manybody.config.probe import (
     SaturationDrive,
 )
 from manybody.config.solver import SolverParams
-from manybody.config.unused import unused_parameters
+from manybody.config.unused import KERNEL_OBSERVABLES, unused_parameters
 from manybody.simulation.equilibration import check_equilibration, warn_if_all_frozen
 from manybody.simulation.observables.saturation import warn_if_beyond_rotating_wave
 from manybody.simulation.solvers import SOLVERS, solver_for, solver_route
@@ -727,21 +727,42 @@ def check_point(model: ModelParams, probe: Probe, solver: SolverParams) -> str:
     check_equilibration(model, probe)
     warn_if_all_frozen(model, probe)
     warn_if_beyond_rotating_wave(model, probe)
-    _warn_if_kernel_wider_than_frequency(probe)
     return method
 
 
-def _warn_if_kernel_wider_than_frequency(probe: Probe) -> None:
-    """An absolute kernel at least half the lowest frequency smears Q^-1 over a range as wide as
-    the frequency (a Lorentzian of 0.5 K at w = 0.1 K passed silently; a reviewer, session 26);
-    the relative scaling refuses the same (``RELATIVE_WIDTH_LIMIT``)."""
+def _kernel_wider_than_frequency(probe: Probe) -> tuple[float, float] | None:
+    """(width, lowest frequency) (K) when an absolute kernel is at least half the lowest
+    frequency and an observable asked for uses the kernel (:data:`KERNEL_OBSERVABLES`), else
+    None: it smears Q^-1 over a range as wide as the frequency (a Lorentzian of 0.5 K at
+    w = 0.1 K passed silently; a reviewer, session 26); the relative scaling refuses the same
+    (``RELATIVE_WIDTH_LIMIT``). Warned once per run by :func:`preflight`."""
     kernel = probe.broadening
     lowest = min(probe.frequencies)
-    if not kernel.relative and kernel.width >= RELATIVE_WIDTH_LIMIT * lowest:
-        warnings.warn(f"probe.broadening.width = {kernel.width:g} K is at least "
-                      f"{RELATIVE_WIDTH_LIMIT:g} of the lowest frequency {lowest:g} K: the line "
-                      "kernel smears Q^-1 over a range as wide as the frequency (narrow it, or use "
-                      "scaling = 'relative')", UserWarning, stacklevel=3)
+    if (set(KERNEL_OBSERVABLES) & set(probe.observables) and not kernel.relative
+            and kernel.width >= RELATIVE_WIDTH_LIMIT * lowest):
+        return kernel.width, lowest
+    return None
+
+
+def _warn_kernel_wider_than_frequency(wide: list[tuple[float, float]]) -> None:
+    """One warning for the sweep points of :func:`_kernel_wider_than_frequency` (values listed,
+    as the unused-parameter warnings; a swept width gave one warning per point, session 27)."""
+    if not wide:
+        return
+    pairs = list(dict.fromkeys(wide))
+    lowest = {low for _, low in pairs}
+    if len(lowest) == 1:
+        widths = list(dict.fromkeys(f"{width:g}" for width, _ in pairs))
+        what = (", ".join(widths) + (" K is" if len(widths) == 1 else " K are")
+                + f" at least {RELATIVE_WIDTH_LIMIT:g} of the lowest frequency "
+                f"{lowest.pop():g} K")
+    else:
+        what = (", ".join(f"{width:g} K at a lowest frequency of {low:g} K"
+                          for width, low in pairs)
+                + f" are at least {RELATIVE_WIDTH_LIMIT:g} of that frequency")
+    warnings.warn(f"probe.broadening.width = {what}: the line kernel smears Q^-1 over a range "
+                  "as wide as the frequency (narrow it, or use scaling = 'relative')",
+                  UserWarning, stacklevel=3)
 
 
 def preflight(spec: RunSpec) -> dict[str, int]:
@@ -768,18 +789,23 @@ def preflight(spec: RunSpec) -> dict[str, int]:
     UserWarning
         Once per parameter whose value has no effect given the others at every sweep point
         (e.g. ``coupling.min_distance`` with Gaussian couplings; :mod:`manybody.config.unused`),
-        with its values over the sweep, after every point has passed.
+        with its values over the sweep, after every point has passed. Once for an absolute
+        line kernel at least half the lowest frequency where an observable that uses the kernel
+        is asked for, with its widths over the sweep.
     """
     if not isinstance(spec, RunSpec):
         raise TypeError(f"spec must be a RunSpec, got {type(spec).__name__}")
     methods: dict[str, int] = {}
     given: dict[str, tuple[str, list[Any]]] = {}  # non-default values without effect
     idle: dict[str, int] = {}  # points where the parameter has no effect, whatever its value
+    wide: list[tuple[float, float]] = []  # (kernel width, lowest frequency) of too wide kernels
     for index, model, probe in spec.points():
         try:
             method = check_point(model, probe, spec.solver)
         except (ValueError, TypeError, MemoryError) as exc:
             raise type(exc)(f"{spec.point_label(index)}: {exc}") from None
+        if (too_wide := _kernel_wider_than_frequency(probe)) is not None:
+            wide.append(too_wide)
         methods[method] = methods.get(method, 0) + 1
         for key, value, reason in unused_parameters(model, probe, spec.solver, method):
             values = given.setdefault(key, (reason, []))[1]
@@ -790,6 +816,7 @@ def preflight(spec: RunSpec) -> dict[str, int]:
             idle[key] = idle.get(key, 0) + 1
     # a parameter that has an effect at some point of the sweep is not warned about (a
     # reviewer, session 26: growth_temperature with the kind swept over exponential and flat)
+    _warn_kernel_wider_than_frequency(wide)
     n_points = sum(methods.values())
     for key, (reason, values) in given.items():
         if idle.get(key, 0) == n_points:
