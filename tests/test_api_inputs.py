@@ -318,3 +318,17 @@ def test_docstrings_give_errors_and_source(function):
 
 def test_realisation_rng_docstring():
     assert "Raises" in mb.realisation_rng.__doc__ and "Parameters" in mb.realisation_rng.__doc__
+
+
+def test_masked_entries_of_a_masked_array_are_refused_by_name():
+    """numpy hands over the numbers under a mask: a masked array with masked entries is refused
+    naming the parameter (a reviewer found canonical_ratio using them, session 27); one without
+    masked entries is its data."""
+    x = np.linspace(0.2, 10.0, 12)
+    q = np.tanh(x / 2)
+    masked = np.ma.masked_array(x, mask=[False] * 11 + [True])
+    with pytest.raises(ValueError, match=r"x has 1 masked entry"):
+        mb.fit_law(masked, q)
+    with pytest.raises(ValueError, match=r"energies has 2 masked entries"):
+        thermo.specific_heat(np.ma.masked_array([0.0, 1.0, 2.0], mask=[0, 1, 1]), [0.1])
+    assert mb.fit_law(np.ma.masked_array(x), q).parameters == mb.fit_law(x, q).parameters

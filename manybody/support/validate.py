@@ -170,8 +170,17 @@ def real_array(name: str, value: Any, shape: tuple[int, ...] | None = None, *,
     """A finite float64 array, optionally of a given shape (elements must be real numbers).
 
     With ``keep_float`` a float32 or float64 numpy array is returned as it is (not converted, not
-    copied): for large operators computed in float32 on purpose.
+    copied): for large operators computed in float32 on purpose. A numpy masked array with masked
+    entries is refused (numpy would hand over the numbers under the mask; a reviewer, session 27);
+    one without is taken as its data.
     """
+    if isinstance(value, np.ma.MaskedArray):
+        masked = int(np.count_nonzero(np.ma.getmaskarray(value)))
+        if masked:
+            raise ValueError(f"{name} has {masked} masked entr{'y' if masked == 1 else 'ies'} (a "
+                             "numpy masked array): the numbers under the mask would be used; "
+                             "pass the valid entries only (with those of the other arrays)")
+        value = np.ma.getdata(value)
     if keep_float and isinstance(value, np.ndarray) and value.dtype in (np.float32, np.float64):
         if shape is not None and value.shape != shape:
             raise ValueError(f"{name} must have shape {shape}, got shape {value.shape}")
