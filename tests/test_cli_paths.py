@@ -251,3 +251,17 @@ def test_run_writes_a_quoted_tilde_output_into_the_home_directory(tmp_path, monk
     status, err = cli(["run", "~/spec.toml", "-o", "~/results/x.nc", "--no-progress"], capsys)
     assert status == 0, err
     assert (home / "results" / "x.nc").is_file() and tree(work) == []
+
+
+@pytest.mark.parametrize("out", ["dl", "dl/fits", "real/dl/fits"])
+def test_fit_data_names_a_dangling_link_in_its_out_path(spec, out, capsys):
+    """fit-data --out through a link to a missing directory said 'File exists' (a reviewer,
+    session 27): the link is named as run names it, before any fit."""
+    Path("real").mkdir()
+    for link in ("dl", "real/dl"):
+        os.symlink("/nonexistent/dir", link)
+    table = Path(__file__).resolve().parents[1] / "data" / "resonator_nb_cpw" / "qint_160dBm.csv"
+    status, err = cli(["fit-data", table, "--frequency", "5.62GHz", "--out", out], capsys)
+    link = "real/dl" if out.startswith("real") else "dl"
+    refused(status, err, f"--out {out!r}", f"{link!r} is a link to a missing directory")
+    assert tree(Path(".")) == ["dl", "real", "real/dl"]

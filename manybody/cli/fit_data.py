@@ -55,7 +55,7 @@ from manybody.laws.inputs import (
 from manybody.laws.velocity import METHOD, VelocityFit, canonical_ratio, fit_velocity_slopes
 from manybody.measured.tables import curves_from_table, error_is_relative, read_loss_table
 from manybody.measured.velocity import VelocityTable, plot_velocity_fit, read_velocity_table
-from manybody.support import jsonio
+from manybody.support import jsonio, paths
 from manybody.support import validate as v
 from manybody.support.files import atomic_write
 from manybody.support.provenance import command_line, environment
@@ -502,16 +502,31 @@ def _nice_log_ticks(axis, lo: float, hi: float) -> None:
 def _make_out(out: Path) -> list[Path]:
     """Create the output directory up front (one-line error naming --out); the directories
     created, deepest first, so that a failed run can remove them again."""
+    _check_out_path(out)
     created = [d for d in (out, *out.parents) if not d.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
-        if not os.access(out, os.W_OK | os.X_OK):
-            raise PermissionError(13, "Permission denied")
+        reason = paths.unwritable_reason(out)
+        if reason is not None:
+            _remove_empty(created)
+            raise ValueError(f"--out {str(out)!r}: {reason}")
     except OSError as exc:
         _remove_empty(created)
         raise ValueError(f"--out {str(out)!r}: cannot create or write the output directory: "
                          f"{exc.strerror or exc}") from None
     return created
+
+
+def _check_out_path(out: Path) -> None:
+    """Refuse an --out that a link to a missing directory, a file or an unsearchable directory
+    stands in the way of (named as ``manybody run`` names them; support/paths.py)."""
+    link = paths.dangling_link(out)
+    if link is not None:
+        raise ValueError(f"--out {str(out)!r}: {paths.link_description(link)}; create the "
+                         "target or choose another --out")
+    _, reason = paths.nearest_existing(out)
+    if reason is not None:
+        raise ValueError(f"--out {str(out)!r}: cannot create the output directory: {reason}")
 
 
 def _remove_empty(dirs: list[Path]) -> None:
@@ -541,6 +556,7 @@ def _comparison_dict(cmp: LawComparison) -> dict:
 def _out_dir(args: argparse.Namespace, outputs: tuple[str, ...] = OUTPUTS) -> Path:
     """--out, refused when it is a file or holds outputs (without --overwrite)."""
     out = Path(args.out)
+    _check_out_path(out)
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"--out {str(out)!r} exists and is not a directory")
     existing = [n for n in outputs if os.path.lexists(out / n)]  # a dangling link too
