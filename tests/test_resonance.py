@@ -217,6 +217,12 @@ def test_millihertz_conflicting_headers_and_terahertz_are_refused(tmp_path):
     ("# Start frequency (GHz): 7.71\nFreq(Hz),S21(dB),Phase(deg)", 1.0, ","),
     ("IFBW: 1 kHz, Power: -20 dBm, Avg: 10\nFreq(GHz),S21(dB),Phase(deg)", 1e9, ","),
     ('"Frequency (GHz)","S21 (dB)","Phase (deg)"', 1e9, ","),
+    # a second reviewer's (session 27): scales written out or as superscripts, a prefix apart
+    # from its unit, quoted cells holding the separator
+    ("Frequency (Hz x 1000),S21,Phase", 1e3, ","), ("Frequency (Hz*1000),S21,Phase", 1e3, ","),
+    ("Frequency (Hz) ×10³,S21,Phase", 1e3, ","), ("Frequency (k Hz),S21,Phase", 1e3, ","),
+    ("Frequency [K Hz],S21,Phase", 1e3, ","), ("Frequency (kilo Hz),S21,Phase", 1e3, ","),
+    ('"Frequency, MHz","S21, dB","Phase, deg"', 1e6, ","),
 ])
 def test_the_unit_in_the_frequency_columns_header_is_read_whatever_word_stands_beside_it(
         tmp_path, header, scale, separator):
@@ -232,6 +238,22 @@ def test_the_unit_in_the_frequency_columns_header_is_read_whatever_word_stands_b
                         for f, d, p in zip(s.frequency / scale, db, deg, strict=True)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     np.testing.assert_allclose(read_sweep(path).frequency, s.frequency, rtol=1e-12)
+
+
+@pytest.mark.parametrize("metadata", [
+    "# IFBW (Hz): 1000, Power (dBm): -20, Averages: 10", "# IFBW (kHz): 1, Power: -20, Avg: 10",
+    "# Span (Hz), Points, Power (dBm)"])
+def test_a_metadata_line_of_three_cells_is_not_the_columns_header(tmp_path, metadata):
+    """A metadata line with as many cells as the data, above a header without a unit, gave the
+    column its unit (kHz data read as Hz, f0 = 7.7 MHz; a reviewer, session 27): only the line
+    above the data (or above its units line) is the columns' header, and a cell with a value is
+    metadata; here nothing states the unit, so the sweep is refused."""
+    s = synthetic(3)
+    db, deg = 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))
+    path = _write_csv(tmp_path / "m.csv", s.frequency / 1e3, db, deg,
+                      metadata + "\nFrequency,S21,Phase")
+    with pytest.raises(ValueError, match="nothing in the file states the frequency unit"):
+        read_sweep(path)
 
 
 def test_a_sweep_without_a_stated_unit_below_100_mhz_as_hz_is_refused(tmp_path):
@@ -276,6 +298,28 @@ def test_fit_data_names_its_option_for_a_contrary_sweep_unit(tmp_path, capsys):
                  str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "--sweep-frequency-unit 'kHz'" in err and "frequency_unit" not in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_fit_data_refuses_sweeps_that_resonate_far_from_the_frequency_given(tmp_path, capsys):
+    """Sweeps whose fitted f0 is a factor 1000 from --frequency (a file in kHz read as Hz) ran
+    the law fits on (a reviewer, session 27): refused naming both, nothing written."""
+    from manybody.cli import main
+
+    s = synthetic(3)
+    db, deg = 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))
+    folder = tmp_path / "sweeps"
+    folder.mkdir()
+    for t in (30, 60, 90):
+        _write_csv(folder / f"s21_-20dB_{t:05.1f}mK.csv", s.frequency, db, deg, "f (Hz),dB,deg")
+    f0 = float(np.median(s.frequency)) / 1e9
+    assert main(["fit-data", "--sweeps", str(folder), "--frequency", f"{f0 * 1e3:g}MHz",
+                 "--out", str(tmp_path / "same")]) != 2 or "resonate" not in capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["fit-data", "--sweeps", str(folder), "--frequency", f"{f0:g}MHz", "--out",
+                 str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "the sweeps resonate at" in err and "--frequency" in err, err
     assert not (tmp_path / "o").exists()
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from manybody.cli.x_range import check_x_range
+from manybody.laws.inputs import parse_frequency
 from manybody.measured.resonance import MAX_MISFIT
 from manybody.measured.resonance_figures import render_resonance_fits, representative
 from manybody.measured.resonator_table import (
@@ -44,6 +45,7 @@ from manybody.measured.sweeps import FREQUENCY_UNITS, LAYOUTS, read_sweep
 from manybody.measured.tables import curves_from_table
 from manybody.support import validate as v
 from manybody.support.files import atomic_write_all
+from manybody.units import KELVIN_PER_GHZ
 
 #: Files the sweep step writes into --out.
 SWEEP_OUTPUTS = ("resonator_fits.csv", "resonance_fits.png", "resonance_fits.pdf")
@@ -219,9 +221,18 @@ def fit_and_write(args: argparse.Namespace, out: Path) -> tuple[list, Path, list
 
 def sweep_frequency(args: argparse.Namespace, results: list) -> str:
     """The ``--frequency`` given, or the median fitted f0 of the unflagged sweeps (printed)."""
-    if args.frequency is not None:
-        return args.frequency
     good = [r.fit.f0 for r in results if not r.fit.flag]
+    if args.frequency is not None:
+        # the sweeps' own resonance against the frequency given: a sweep file in kHz read as Hz
+        # fitted f0 = 7.7 MHz beside --frequency 7.7GHz, and the law fits ran on (a reviewer,
+        # session 27)
+        given = parse_frequency(args.frequency) / KELVIN_PER_GHZ * 1e9  # Hz
+        if good and not 0.5 < float(np.median(good)) / given < 2.0:
+            raise ValueError(
+                f"the sweeps resonate at {float(np.median(good)) / 1e9:.6g} GHz (median fitted "
+                f"f0), but --frequency is {args.frequency}: check the sweeps' frequency unit "
+                "(their header, or --sweep-frequency-unit) and --frequency")
+        return args.frequency
     if not good:
         raise ValueError(f"every sweep's fit is flagged ({len(results)} sweeps): no frequency; "
                          "reasons in resonator_fits.csv")
@@ -293,7 +304,6 @@ def _check_x_range(args: argparse.Namespace, curves: list, frequency: str, given
     """fit-data's refusal of temperatures far from the frequency (x = w/T outside [0.05, 50]),
     before the sweep step writes, naming where the frequency came from (fit-data repeats the
     check, and prints its warning, after this step)."""
-    from manybody.laws.inputs import parse_frequency
 
     source = None if given else (f"the median fitted f0 {frequency}, as no --frequency was "
                                  "given")

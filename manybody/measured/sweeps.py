@@ -41,6 +41,7 @@ radians that never leaves +-pi read as degrees). Such a sweep fits badly and is 
 
 from __future__ import annotations
 
+import csv
 import math
 import re
 from dataclasses import dataclass
@@ -87,8 +88,8 @@ _UNIT_ALONE = re.compile(r"(?i)" + _UNIT)
 _UNIT_IN_CELL = re.compile(r"(?i)(?:(?<![a-z])|(?<=freq)|(?<=frequency))" + _UNIT + r"(?![a-z])")
 #: A power-of-ten scale in a column's header: 'Hz x 1e3', 'x1e6 Hz', '1e9 Hz', '10^3 Hz'.
 _SCALE_IN_CELL = re.compile(r"(?i)(?:[x×*]\s*(?:1(?:\.0*)?\s*e\s*(?P<e1>[+-]?\d+)|10\s*\^\s*"
-                            r"(?P<p1>[+-]?\d+))|(?<![\d.])(?:1(?:\.0*)?e(?P<e2>[+-]?\d+)|10\^"
-                            r"(?P<p2>[+-]?\d+))\s*(?=[kmgt]?hz))")
+                            r"(?P<p1>[+-]?\d+)|(?P<n1>\d+(?:\.\d*)?)(?![\d.e^]))|(?<![\d.])"
+                            r"(?:1(?:\.0*)?e(?P<e2>[+-]?\d+)|10\^(?P<p2>[+-]?\d+))\s*(?=[kmgt]?hz))")
 #: The closing line of a VNA export's data block (Keysight: 'BEGIN CH1_DATA' ... 'END').
 _END_OF_DATA = re.compile(r"(?i)^end\b")
 _NUMBER_START = tuple("0123456789+-.")
@@ -334,9 +335,16 @@ def header_frequency_unit(header: str | list[str] | None, columns: int = 3,
     lines = [header] if isinstance(header, str) else list(header or [])
     in_columns: list[tuple[str, str]] = []
     elsewhere: list[tuple[str, str]] = []
+    last = _header_cells(lines[-1], semicolons) if lines else []
+    units_line = len(last) == columns and all(_UNITS_CELL.fullmatch(c) for c in last)
+    first_header = len(lines) - (2 if units_line else 1)
     for i, line in enumerate(lines):
         cells = _header_cells(line, semicolons)
-        if len(cells) == columns:
+        # the columns' header is the line above the data or, above a units line ('kHz,dB,deg'),
+        # the one above that: a metadata line of three cells ('IFBW (Hz): 1000, Power (dBm):
+        # -20, Averages: 10', '# Span (Hz), Points, Power (dBm)') is not, nor is a cell that
+        # holds a value (a reviewer, session 27)
+        if len(cells) == columns and i >= first_header and not _holds_value(cells):
             unit = _cell_unit(cells[0], line)
             if unit is not None:
                 in_columns.append((unit, line))
@@ -365,15 +373,42 @@ def header_frequency_unit(header: str | list[str] | None, columns: int = 3,
 def _header_cells(line: str, semicolons: bool) -> list[str]:
     """The cells of a header line, split as its file's data are (quotes and blanks removed)."""
     text = line.strip()
-    if semicolons:
-        parts = re.split(r"[;\t]", text)
-    elif "," in text or "\t" in text:
-        parts = re.split(r"[,\t]", text)
+    if semicolons or "," in text or "\t" in text:  # quoted cells may hold the separator
+        separator = ";" if semicolons else ("," if "," in text else "\t")
+        parts = next(csv.reader([text], delimiter=separator, skipinitialspace=True))
+        if separator != "\t":
+            parts = [piece for part in parts for piece in part.split("\t")]
     else:  # blank-separated: columns apart by two or more blanks, else by one
         parts = re.split(r"\s{2,}", text)
         if len(parts) == 1:
             parts = text.split()
     return [cell for cell in (part.strip().strip("\"'").strip() for part in parts) if cell]
+
+
+def _holds_value(cells: list[str]) -> bool:
+    """A header cell with a number that is not a scale of its unit ('IFBW (Hz): 1000'),
+    or 'name: value' / 'name = value': a line of metadata, not of column names."""
+    for cell in cells:
+        bare = _SCALE_IN_CELL.sub("", _normalised_cell(cell))
+        bare = re.sub(r"(?i)\b[a-z]+\d+\b", "", bare)  # names such as S21, Trc1
+        if re.search(r"[:=]\s*[-+]?\.?\d", bare) or re.search(r"(?<![a-z_])[-+]?\d", bare):
+            return True
+    return False
+
+
+#: A cell of a units line: one short token, possibly in brackets ('kHz', '(dB)', '[deg]', 'U').
+_UNITS_CELL = re.compile(r"[\(\[\{]?\s*[^\s,;\(\)\[\]\{\}]{1,8}\s*[\)\]\}]?")
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+
+
+def _normalised_cell(cell: str) -> str:
+    """A header cell with superscript exponents written out ('×10³' -> '×10^3') and a prefix
+    apart from its unit joined to it ('k Hz', 'kilo Hz' -> 'kHz')."""
+    text = re.sub(r"10([⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+)", lambda m: "10^" + m.group(1).translate(_SUPERSCRIPTS),
+                  cell)
+    text = re.sub(r"(?i)(?<![a-z])(kilo|mega|giga|tera)\s*-?\s*(hz|hertz)(?![a-z])",
+                  lambda m: m.group(1) + "hertz", text)
+    return re.sub(r"(?<![A-Za-z])([kKmMgGtT])\s+(hz|Hz|HZ)(?![a-zA-Z])", r"\1\2", text)
 
 
 def _unit_name(text: str, line: str) -> str:
@@ -385,6 +420,7 @@ def _unit_name(text: str, line: str) -> str:
 
 def _cell_unit(cell: str, line: str) -> str | None:
     """The unit of a column from its header cell (with a power-of-ten scale), or None."""
+    cell = _normalised_cell(cell)
     scales = list(_SCALE_IN_CELL.finditer(cell))
     found = list(_UNIT_IN_CELL.finditer(cell))
     if any(re.search(r"\d\s*$", cell[:m.start()]) and not any(
@@ -402,7 +438,15 @@ def _cell_unit(cell: str, line: str) -> str | None:
     if len(scales) > 1:
         raise ValueError(f"the frequency column's header {cell!r} gives two scales; give "
                          "frequency_unit")
-    exponent = int(next(g for g in scales[0].groups() if g is not None))
+    groups = scales[0].groupdict()
+    if groups.get("n1") is not None:  # 'Hz x 1000': a power of ten written out
+        number = float(groups["n1"])
+        exponent = round(math.log10(number)) if number > 0 else 0
+        if not math.isclose(number, 10.0 ** exponent, rel_tol=1e-12):
+            raise ValueError(f"the frequency column's header {cell!r} gives a scale of "
+                             f"{number:g}, not a power of ten; give frequency_unit")
+    else:
+        exponent = int(next(g for k, g in groups.items() if g is not None and k != "n1"))
     factor = FREQUENCY_UNITS[unit] * 10.0 ** exponent
     for name, value in FREQUENCY_UNITS.items():
         if math.isclose(value, factor, rel_tol=1e-9):
