@@ -659,6 +659,11 @@ def test_a_scale_in_the_loss_header_is_applied(tmp_path, header, factor, is_q):
     ("Qi, 1e6", 1e6, True), ("1/Qi, 1e-6", 1e-6, False), ("tan delta, 1e-6", 1e-6, False),
     ("Qi, x1e5", 1e5, True), ("Qi, 10^6", 1e6, True), ("Qi, 20 mK, x1e6", 1e6, True),
     ("Qi, 1e6 photons", 1.0, True), ("Qi, P = -100 dBm", 1.0, True),
+    # a second reviewer's: no blank after the comma, colon, a mantissa 1.0, superscripts
+    ("1/Qi,1e-6", 1e-6, False), ("tan delta,1e-6", 1e-6, False), ("tan delta,ppm", 1e-6, False),
+    ("loss,%", 1e-2, False), ("tan δ ×10⁻⁶", 1e-6, False), ("Qi,1e6", 1e6, True),
+    ("Qi,x1e6", 1e6, True), ("Qi:1e6", 1e6, True), ("Qi, 1.0e6", 1e6, True),
+    ("Qi, 10⁶", 1e6, True),
 ])
 def test_a_condition_after_the_loss_name_is_neither_its_name_nor_its_unit(tmp_path, header,
                                                                           factor, is_q):

@@ -122,9 +122,15 @@ class LossTable:
 # --------------------------------------------------------------------------- header classification
 
 
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+
+
 def _norm(name: str) -> str:
-    """Lower-case header with BOM, quotes and surrounding blanks removed."""
-    return name.replace("\ufeff", "").strip().strip('"').strip().lower()
+    """Lower-case header with BOM, quotes and surrounding blanks removed, and a superscript
+    exponent written out ('×10⁻⁶' -> '×10^-6'; it was read as no scale, a reviewer, session 27)."""
+    text = name.replace("\ufeff", "").strip().strip('"').strip().lower()
+    return re.sub(r"10([⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+)",
+                  lambda m: "10^" + m.group(1).translate(_SUPERSCRIPTS), text)
 
 
 def header_unit(name: str) -> str | None:
@@ -206,11 +212,11 @@ def _power_unit(name: str) -> str:
 
 #: Scales of dimensionless numbers written as a header's unit (values shown x scale = value).
 _DIMENSIONLESS_UNITS = {"ppm": 1e-6, "ppb": 1e-9, "%": 1e-2, "percent": 1e-2}
-_POWER_OF_TEN = re.compile(r"^(x|×|\*)?(1e|10\^|10\*\*|10e)\(?([+-]?\d+)\)?$")
+_POWER_OF_TEN = re.compile(r"^(x|×|\*)?(1(?:\.0*)?e|10\^|10\*\*|10e)\(?([+-]?\d+)\)?$")
 #: A scale written after the name without brackets: 'df/f ppm', 'loss in %', 'tan d / ppm',
 #: 'loss x 1e-6', 'loss 1e-6' (session 25: these were read as plain numbers).
 _TRAILING_SCALE = re.compile(
-    r"(?:^|[\s_/*])(?:in\s+|/\s*)?((?:ppm|ppb|%|percent)|(?:(?:x|×|\*)\s*)?(?:1e|10\^|10\*\*)"
+    r"(?:^|[\s_/*,;:])(?:in\s+|/\s*)?((?:ppm|ppb|%|percent)|(?:(?:x|×|\*)\s*)?(?:1(?:\.0*)?e|10\^|10\*\*)"
     r"\s*[+-]?\d+)$")
 _NO_UNIT = ("", "1", "-")
 _PERCENT = ("%", "percent")
