@@ -312,3 +312,31 @@ def test_paired_index_difference_refuses_unpaired_input(args, match):
 
     with pytest.raises(ValueError, match=match):
         paired_index_difference(X, *args)
+
+
+def test_law_fit_with_a_background_far_larger_than_the_temperature_dependent_part():
+    """A background 1e7-1e9 times the amplitude stopped the fixed-start fit at a = 0.38 where the
+    optimum is 0.69 (its start put the amplitude at max|q|, the background; a second reviewer,
+    session 27): the optimum is that of variable projection (exact least squares in the linear
+    parameters, a 1-d search in the index), at any background."""
+    from scipy import optimize
+
+    from manybody.laws.shapes import law_values
+
+    x = np.geomspace(0.3, 10.0, 25)
+    noise = np.random.default_rng(1).normal(size=x.size)
+    sigma = 0.01 * np.ones_like(x)
+
+    def chi2_at(a, y):
+        design = np.stack([law_values("family", x, a), np.ones_like(x)], 1) / sigma[:, None]
+        coef, *_ = np.linalg.lstsq(design, y / sigma, rcond=None)
+        r = y / sigma - design @ coef
+        return r @ r
+
+    for background in (0.0, 1e3, 1e7, 1e9):
+        y = background + law_values("family", x, 0.7) + 0.01 * noise
+        best = optimize.minimize_scalar(lambda a, y=y: chi2_at(a, y), bounds=(0.3, 1.2),
+                                        method="bounded", options={"xatol": 1e-10})
+        fit = fit_law(x, y, sigma, background=True)
+        assert fit.chi2 <= best.fun + 1e-3  # (the reference loses digits at 1e9 itself)
+        assert fit.parameters["index"] == pytest.approx(best.x, abs=2e-3)

@@ -476,14 +476,21 @@ class _LeastSquares:
         # error): the optimum does not depend on them, but curve_fit's tolerances and steps do,
         # and in the units given (Q^-1 ~ 1e-6 with unit weights, or 1e30) it stopped at or near
         # the start (a = 0.5, or 0.93 for 0.99; session 27)
-        size = float(np.max(np.abs(y))) or 1.0
+        # with a background, measured from the data's lowest value: a background 1e7 times the
+        # temperature-dependent part made the start (amplitude max|q|) stop curve_fit at a =
+        # 0.38 where the optimum is 0.69 (a second reviewer, session 27)
+        offset = float(np.min(y)) if background else 0.0
+        size = float(np.max(np.abs(y - offset))) or 1.0
         scaled = np.array([size, 1.0] + ([size] if background else []))
         lower = [-np.inf, lo_a] + ([-np.inf] if background else [])
         upper = [np.inf, hi_a] + ([np.inf] if background else [])
         start = [1.0, 0.5] + ([0.0] if background else [])
-        popt, _ = optimize.curve_fit(curve, x, y / size, p0=start, sigma=ss / float(np.median(ss)),
-                                     bounds=(lower, upper), maxfev=20000)
+        popt, _ = optimize.curve_fit(curve, x, (y - offset) / size, p0=start,
+                                     sigma=ss / float(np.median(ss)), bounds=(lower, upper),
+                                     maxfev=20000)
         popt = popt * scaled
+        if background:
+            popt[2] += offset
         # the covariance from our own SVD of the Jacobian at the optimum: curve_fit's pcov drops
         # singular values below eps * max(shape) * s_max, so an amplitude degenerate with the
         # background came out +- 1e-10 of 0.35 with the data at 1e-6 (a reviewer, session 26)
@@ -492,7 +499,7 @@ class _LeastSquares:
         # (its Jacobian exact in every column, :meth:`jacobian`: approx_fprime's forward
         # differences lost the index where dL/da ~ e^-x and a background fitted at 0; session 27)
         order = [0, 2, 1] if background else [0, 1]  # to the engine's order: linear first
-        unit = (popt / scaled)[order]
+        unit = ((popt - np.array([0.0, 0.0] + ([offset] if background else []))) / scaled)[order]
         pcov = covariance(self.jacobian(unit, ss / size)) * np.outer(scaled[order],
                                                                      scaled[order])
         return popt[order], pcov
