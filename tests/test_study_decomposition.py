@@ -59,3 +59,14 @@ def test_single_tls_fraction_is_weighted_by_the_absorption():
     d = decompose(X, {"absorption": q, "single_tls_fraction": fraction}, None)
     assert d.single_tls_fraction == pytest.approx((1.0 + 1.5) / 4.0)
     assert d.single_tls_fraction_min == pytest.approx(0.625)
+
+
+def test_a_rise_carried_by_one_realisation_has_an_error_as_wide_as_its_resamples():
+    """One realisation carrying most of both the hot and the cold mean: the delta method's
+    covariance term cancelled its variances and a rise of 188 came out +- 0.22 (a new user,
+    session 27); the error is now at least the spread over resamples of the realisations."""
+    q = np.full((8, X.size), 1e-9)
+    q[:, -1] = np.linspace(0.0, 1e-9, 8)
+    q[5] = np.linspace(0.052 * 8, 2.8e-3 * 8, X.size)
+    d = decompose(X, {"absorption": q}, None)
+    assert d.resonant_density_rise_error > 0.2 * d.resonant_density_rise
