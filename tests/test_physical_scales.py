@@ -234,3 +234,24 @@ def test_a_wide_kernel_is_warned_once_per_run_with_its_values():
         "wide as the frequency (narrow it, or use scaling = 'relative')"]
     data["sweep"] = {"model.n_tls": [2, 3, 4]}
     assert len(_kernel_warnings(data)) == 1
+
+
+def test_a_stress_operator_that_is_zero_warns_when_an_observable_needs_it():
+    """stress.distribution = 'none' with no two-body or random-matrix stress made absorption and
+    velocity shift exactly 0 without a word (a new user, session 27)."""
+    data = tomllib.loads(SPEC.format(t_m=1.0))
+    data["model"].pop("equilibration")
+    data["model"]["stress"] = {"distribution": "none"}
+    with pytest.warns(UserWarning, match=r"the stress operator is zero .* absorption, "
+                                         r"velocity_shift will be exactly 0"):
+        preflight(RunSpec.from_dict(data))
+    data["probe"]["observables"] = ["specific_heat"]  # needs no stress: not this warning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        preflight(RunSpec.from_dict(data))
+    assert not [w for w in caught if "stress operator is zero" in str(w.message)]
+    data["probe"]["observables"] = ["absorption"]
+    data["model"]["stress"]["two_body"] = 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        preflight(RunSpec.from_dict(data))

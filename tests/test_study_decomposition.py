@@ -70,3 +70,12 @@ def test_a_rise_carried_by_one_realisation_has_an_error_as_wide_as_its_resamples
     q[5] = np.linspace(0.052 * 8, 2.8e-3 * 8, X.size)
     d = decompose(X, {"absorption": q}, None)
     assert d.resonant_density_rise_error > 0.2 * d.resonant_density_rise
+
+
+def test_a_value_with_an_infinite_error_is_not_printed_as_if_exact():
+    """The tiny study printed a contrast of 8.44e137 whose bootstrap error had overflowed as a
+    bare number (a new user, session 27)."""
+    from manybody.study.summary import _pm
+
+    assert _pm(8.44e137, math.inf) == "8.44e+137 ± inf"
+    assert _pm(0.5, 0.1) == "0.50 ± 0.10"

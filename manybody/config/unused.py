@@ -24,7 +24,7 @@ from manybody.config.probe import (
 )
 from manybody.config.solver import ChebyshevParams, SolverParams
 
-__all__ = ["KERNEL_OBSERVABLES", "unused_parameters"]
+__all__ = ["KERNEL_OBSERVABLES", "STRESS_FREE_OBSERVABLES", "unused_parameters"]
 
 _COUPLING = CouplingParams()
 _RANDOM_MATRIX = RandomMatrixParams()
@@ -144,7 +144,7 @@ def _stress(stress: StressParams) -> list[tuple[str, Any, str]]:
 KERNEL_OBSERVABLES = ("absorption", "velocity_shift", "configuration_bath_absorption",
                        "configuration_bath_absorption_infinite", "single_tls_fraction")
 #: Observables that do not involve the stress operator (nor its normalisation).
-_STRESS_FREE_OBSERVABLES = ("specific_heat", "spacing_ratio")
+STRESS_FREE_OBSERVABLES = ("specific_heat", "spacing_ratio")
 #: Observables of |T_mn|^2 normalised by gamma^2 (units of pi*C0): unchanged when T only scales
 #: with gamma (checked by computing, tests/test_unused_parameters.py).
 _GAMMA_NORMALISED_OBSERVABLES = ("absorption", "velocity_shift")
@@ -181,14 +181,14 @@ def _probe(probe: Probe, model: ModelParams, method: str | None) -> list[tuple[s
                    "only by absorption(method='binned') of the Python API")
                   for _, value in _changed(kernel, _BROADENING, ("resolution",))]
     stress = model.stress
-    if (set(probe.observables) <= set(_STRESS_FREE_OBSERVABLES)
+    if (set(probe.observables) <= set(STRESS_FREE_OBSERVABLES)
             and model.equilibration is None):
         names = tuple(name for name in ("deformation_potential", "distribution", "two_body",
                                         "random_matrix") if name not in _draw_counters(model))
         found += [(f"stress.{name}", value, "no observable asked for involves the stress "
                    "(probe.observables: " + ", ".join(probe.observables) + ")")
                   for name, value in _changed(stress, _STRESS, names)]
-    elif (set(probe.observables) <= set(_STRESS_FREE_OBSERVABLES + _GAMMA_NORMALISED_OBSERVABLES)
+    elif (set(probe.observables) <= set(STRESS_FREE_OBSERVABLES + _GAMMA_NORMALISED_OBSERVABLES)
           and method == "dense"  # the Chebyshev solver's truncation is not scale-free (5e-7)
           and model.equilibration is None and stress.distribution != "none"
           and stress.two_body == 0 and stress.random_matrix == 0):

@@ -68,7 +68,11 @@ from manybody.config.probe import (
     SaturationDrive,
 )
 from manybody.config.solver import SolverParams
-from manybody.config.unused import KERNEL_OBSERVABLES, unused_parameters
+from manybody.config.unused import (
+    KERNEL_OBSERVABLES,
+    STRESS_FREE_OBSERVABLES,
+    unused_parameters,
+)
 from manybody.simulation.equilibration import check_equilibration, warn_if_all_frozen
 from manybody.simulation.observables.saturation import warn_if_beyond_rotating_wave
 from manybody.simulation.solvers import SOLVERS, solver_for, solver_route
@@ -727,7 +731,22 @@ def check_point(model: ModelParams, probe: Probe, solver: SolverParams) -> str:
     check_equilibration(model, probe)
     warn_if_all_frozen(model, probe)
     warn_if_beyond_rotating_wave(model, probe)
+    _warn_if_stress_is_zero(model, probe)
     return method
+
+
+def _warn_if_stress_is_zero(model: ModelParams, probe: Probe) -> None:
+    """Warn when the stress operator is identically 0 (no linear, two-body or random-matrix
+    stress) and an observable that needs it is asked for: every such value is exactly 0 (a new
+    user's run printed nothing; session 27). Not refused: a swept stress may pass through 0."""
+    stress = model.stress
+    needing = [o for o in probe.observables if o not in STRESS_FREE_OBSERVABLES]
+    if (needing and stress.distribution == "none" and stress.two_body == 0
+            and stress.random_matrix == 0):
+        warnings.warn(f"the stress operator is zero (stress.distribution = 'none', no two_body or "
+                      f"random_matrix stress): {', '.join(needing)} will be exactly 0; give a "
+                      "linear (distribution), two-body or random-matrix stress", UserWarning,
+                      stacklevel=3)
 
 
 def _kernel_wider_than_frequency(probe: Probe) -> tuple[float, float] | None:

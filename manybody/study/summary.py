@@ -240,9 +240,12 @@ def _velocity_row(ds, point: SweepPoint, label: dict[str, Any], reference) -> Ve
 
 
 def _pm(value: float, error: float, digits: int = 2) -> str:
-    """"v ± e" (or "-" for NaN)."""
+    """"v ± e" ("-" for a NaN value; "v ± inf" for an infinite error, which a bare number would
+    hide: the tiny study printed a contrast of 8.44e137 as if exact, a new user, session 27)."""
     if not math.isfinite(value):
         return "-"
+    if math.isinf(error):
+        return f"{value:.3g} ± inf"
     if max(abs(value), abs(error) if math.isfinite(error) else 0.0) >= 1e3:  # no 80-digit fields
         return f"{value:.3g} ± {error:.2g}" if math.isfinite(error) else f"{value:.3g}"
     return f"{value:.{digits}f} ± {error:.{digits}f}" if math.isfinite(error) else f"{value:.{digits}f}"
