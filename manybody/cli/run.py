@@ -58,6 +58,7 @@ CLI_WORDS = (
     ("needs backend 'dask', got backend 'loky'", "needs --backend dask (the default is loky)"),
     ("scheduler=", "--scheduler "),
     ("resume=True (--resume)", "--resume"),
+    ("blas_threads=", "--blas-threads "),
 )
 
 

@@ -150,9 +150,17 @@ class Checkpoint:
                    for key, a, b in spec_differences(meta.get("spec", {}), self.spec.to_dict())]
         if len(changed) > 6:
             changed[5:] = [f"and {len(changed) - 5} more"]
-        if meta.get("blas_threads") != self.blas_threads:
-            changed.append(f"blas_threads ({meta.get('blas_threads')} -> {self.blas_threads})")
+        threads = meta.get("blas_threads") != self.blas_threads
         self.close()
+        if threads and not changed:  # the spec is the same: only the option differs
+            raise ValueError(
+                f"checkpoint {str(self.directory)!r} was written with blas_threads="
+                f"{meta.get('blas_threads')} (BLAS thread counts change the last bits of the "
+                f"numbers), this run has blas_threads={self.blas_threads}; rerun with "
+                f"blas_threads={meta.get('blas_threads')}, or delete the checkpoint directory to "
+                "start over")
+        if threads:
+            changed.append(f"blas_threads ({meta.get('blas_threads')} -> {self.blas_threads})")
         raise ValueError(
             f"the run specification changed since checkpoint {str(self.directory)!r} was written "
             f"(changed: {', '.join(changed) or 'unknown'}); finished tasks would be mixed with new "
