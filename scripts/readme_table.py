@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
+
+from manybody.study.summary import index_text
 
 START = "<!-- study-table:start -->"
 END = "<!-- study-table:end -->"
@@ -29,6 +32,11 @@ def _pm(value, error, digits: int = 3) -> str:
     if error is None:
         return f"{value:.{digits}f}"
     return f"{value:.{digits}f} ± {error:.{digits}f}"
+
+
+def _index(value, error) -> str:
+    """The TLS index, "<= -0.999 (at bound)" where the fit ran to the family's bound."""
+    return "-" if value is None else index_text(value, math.nan if error is None else error)
 
 
 def _g(value) -> str:
@@ -91,8 +99,8 @@ def _number(value, fmt: str = ".3g") -> str:
 
 def _row(r: dict, model: str) -> str:
     return (f"| {model} | {r['n_tls']} | {r['realisations']} | {_number(r.get('coupling_lambda'))} "
-            f"| {_pm(r['index'], r['index_error'])} "
-            f"| {_pm(r.get('index_high_x'), r.get('index_high_x_error'))} "
+            f"| {_index(r['index'], r['index_error'])} "
+            f"| {_index(r.get('index_high_x'), r.get('index_high_x_error'))} "
             f"| {_pm(r.get('resonant_density_rise'), r.get('resonant_density_rise_error'), 2)} "
             f"| {_pm(r['spacing_ratio'], r['spacing_ratio_error'])} "
             f"| {_number(r.get('p_value_family'), '.2g')} | {r['verdict']} |")

@@ -77,5 +77,15 @@ def test_a_value_with_an_infinite_error_is_not_printed_as_if_exact():
     bare number (a new user, session 27)."""
     from manybody.study.summary import _pm
 
-    assert _pm(8.44e137, math.inf) == "8.44e+137 ± inf"
+    assert _pm(8.44e137, math.inf) == _pm(8.44e137, math.nan) == "8.44e+137 ± ?"
     assert _pm(0.5, 0.1) == "0.50 ± 0.10"
+
+
+def test_an_index_at_the_family_bound_is_printed_as_a_bound():
+    """A fit that ran to the family's bound printed '-0.999 ± 0.000' (its bootstrap resamples
+    sit there too), which looks precise (a new user, session 27)."""
+    from manybody.study.summary import index_text
+
+    assert index_text(-0.999, 2e-14) == "<= -0.999 (at bound)"
+    assert index_text(100.0, 0.0) == ">= 100 (at bound)"
+    assert index_text(0.974, 0.017) == "0.974 ± 0.017"

@@ -15,6 +15,7 @@ import numpy as np
 
 from manybody.laws.analysis import analyse_shape
 from manybody.laws.collapse import frequency_collapse
+from manybody.laws.fit import FAMILY_INDEX_BOUNDS
 from manybody.runs.results import SweepPoint, dataset_spec, sweep_points
 from manybody.runs.spec import RunSpec
 from manybody.simulation.equilibration import frozen_fraction
@@ -240,15 +241,29 @@ def _velocity_row(ds, point: SweepPoint, label: dict[str, Any], reference) -> Ve
 
 
 def _pm(value: float, error: float, digits: int = 2) -> str:
-    """"v ± e" ("-" for a NaN value; "v ± inf" for an infinite error, which a bare number would
-    hide: the tiny study printed a contrast of 8.44e137 as if exact, a new user, session 27)."""
+    """"v ± e" ("-" for a NaN value; "v ± ?" where the error is not a finite number, infinite or
+    not computable, which a bare number would hide: the tiny study printed a contrast of 8.44e137
+    whose error had overflowed as if exact, a new user, session 27; summary.json keeps both as
+    null, so the tables read back from it are the same)."""
     if not math.isfinite(value):
         return "-"
-    if math.isinf(error):
-        return f"{value:.3g} ± inf"
-    if max(abs(value), abs(error) if math.isfinite(error) else 0.0) >= 1e3:  # no 80-digit fields
-        return f"{value:.3g} ± {error:.2g}" if math.isfinite(error) else f"{value:.3g}"
-    return f"{value:.{digits}f} ± {error:.{digits}f}" if math.isfinite(error) else f"{value:.{digits}f}"
+    if not math.isfinite(error):
+        return f"{value:.3g} ± ?"
+    if max(abs(value), abs(error)) >= 1e3:  # no 80-digit fields
+        return f"{value:.3g} ± {error:.2g}"
+    return f"{value:.{digits}f} ± {error:.{digits}f}"
+
+
+def index_text(value: float, error: float, digits: int = 3) -> str:
+    """A TLS index as "a ± e", or "<= -0.999 (at bound)" where the fit ran to a bound of the
+    family (``FAMILY_INDEX_BOUNDS``): its bootstrap resamples sit there too, so "-0.999 ± 0.000"
+    looked precise where the index is only bounded (a new user, session 27)."""
+    low, high = FAMILY_INDEX_BOUNDS
+    if math.isfinite(value) and value <= low + 1e-6:
+        return f"<= {low:g} (at bound)"
+    if math.isfinite(value) and value >= high - 1e-6:
+        return f">= {high:g} (at bound)"
+    return _pm(value, error, digits)
 
 
 def _p(value: float) -> str:
@@ -365,7 +380,7 @@ def format_table(rows: list[PointSummary]) -> str:
         value = r.value if isinstance(r.value, str) else ("-" if r.value is None else f"{r.value:g}")
         lines.append(
             f"| {r.study} | {r.parameter} | {value} | {r.n_tls} | {r.realisations} "
-            f"| {r.index:.3f} ± {r.index_error:.3f} | {_pm(r.index_high_x, r.index_high_x_error, 3)} "
+            f"| {index_text(r.index, r.index_error)} | {index_text(r.index_high_x, r.index_high_x_error)} "
             f"| {r.ratio:.3f} ± {r.ratio_error:.3f} | {r.spacing_ratio:.3f} ± {r.spacing_ratio_error:.3f} "
             f"| {_p(r.p_value_tls)} | {_p(r.p_value_generic)} | {_p(r.p_value_family)} "
             f"| {r.verdict} |")
