@@ -313,9 +313,10 @@ def test_fit_data_refuses_sweeps_that_resonate_far_from_the_frequency_given(tmp_
     for t in (30, 60, 90):
         _write_csv(folder / f"s21_-20dB_{t:05.1f}mK.csv", s.frequency, db, deg, "f (Hz),dB,deg")
     f0 = float(np.median(s.frequency)) / 1e9
-    assert main(["fit-data", "--sweeps", str(folder), "--frequency", f"{f0 * 1e3:g}MHz",
-                 "--out", str(tmp_path / "same")]) != 2 or "resonate" not in capsys.readouterr().err
-    capsys.readouterr()
+    # the right frequency is not refused for it (these flat sweeps may fail the law fits later)
+    main(["fit-data", "--sweeps", str(folder), "--frequency", f"{f0 * 1e3:g}MHz", "--out",
+          str(tmp_path / "same")])
+    assert "resonate" not in capsys.readouterr().err
     assert main(["fit-data", "--sweeps", str(folder), "--frequency", f"{f0:g}MHz", "--out",
                  str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err

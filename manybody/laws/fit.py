@@ -485,10 +485,10 @@ class _LeastSquares:
         lower = [-np.inf, lo_a] + ([-np.inf] if background else [])
         upper = [np.inf, hi_a] + ([np.inf] if background else [])
         start = [1.0, 0.5] + ([0.0] if background else [])
-        popt, _ = optimize.curve_fit(curve, x, (y - offset) / size, p0=start,
+        unit, _ = optimize.curve_fit(curve, x, (y - offset) / size, p0=start,
                                      sigma=ss / float(np.median(ss)), bounds=(lower, upper),
                                      maxfev=20000)
-        popt = popt * scaled
+        popt = unit * scaled
         if background:
             popt[2] += offset
         # the covariance from our own SVD of the Jacobian at the optimum: curve_fit's pcov drops
@@ -499,8 +499,7 @@ class _LeastSquares:
         # (its Jacobian exact in every column, :meth:`jacobian`: approx_fprime's forward
         # differences lost the index where dL/da ~ e^-x and a background fitted at 0; session 27)
         order = [0, 2, 1] if background else [0, 1]  # to the engine's order: linear first
-        unit = ((popt - np.array([0.0, 0.0] + ([offset] if background else []))) / scaled)[order]
-        pcov = covariance(self.jacobian(unit, ss / size)) * np.outer(scaled[order],
+        pcov = covariance(self.jacobian(unit[order], ss / size)) * np.outer(scaled[order],
                                                                      scaled[order])
         return popt[order], pcov
 
