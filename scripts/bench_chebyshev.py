@@ -23,6 +23,10 @@ validate   acceptance at N = 10 and 12 for an interacting + random-matrix model:
            dense ED (same Gaussian kernel) within the reported error bars at every temperature down
            to w/5, coverage of the error bars over independent vector sets, and convergence of the
            exact-trace expansion with the number of moments (N = 8).
+sources    where one step's time goes by where its sources come from (issue 20, session 28): the
+           step against the all-thread stream, the same step with its far masks replaced by masks
+           inside the kernel's chunk, and its terms at the kernel loop's rate with the sources in
+           each level of cache and in main memory.
 single     (internal) one measurement, printed as JSON.
 
 Results are merged into one JSON file (default results/bench/chebyshev.json), rewritten atomically
@@ -552,6 +556,114 @@ def _peak_term_rate(dtype: str, span: int = 512, reps: int = 200_000) -> float:
     threads = numba.get_num_threads()
     best = min(_best_seconds(lambda: terms(reps, threads, span)) for _ in range(3))
     return 4.0 * reps * span * threads / best
+
+
+#: Per-thread footprints of the sources of :func:`_source_term_rate`: a level-1-sized buffer
+#: (32 KB), one inside the level-2 cache (512 KB of its 1 MB), one inside the shared level-3 cache
+#: (8 MB per thread of 32 MB) and one in main memory (256 MB per thread); the machine's caches
+#: as ``lscpu`` gives them on the EPYC of sessions 19-28.
+SOURCE_FOOTPRINTS = {"l1": 32 * 1024, "l2": 512 * 1024, "l3": 8 * 1024**2, "memory": 256 * 1024**2}
+#: Terms per measurement of :func:`_source_term_rate` (about 0.1-0.3 s on 2 threads).
+SOURCE_TERMS = 4e9
+
+
+def _source_term_rate(footprint: int, span: int = 512) -> float:
+    """Terms w x[k] added per second, on all threads, by the run kernel's inner loop
+    (:func:`run_kernel._add4`: four source runs of ``span`` float64 entries into one accumulator
+    run in the level-1 cache) with the sources taken in turn, run after run as the kernel's long
+    runs are, from a buffer of ``footprint`` bytes per thread: where the sources come from sets
+    the rate (session 28). About ``SOURCE_TERMS`` terms per measurement, best of 3 x 7."""
+    import numba
+
+    from manybody.simulation.solvers.chebyshev.run_kernel import _add4
+
+    @numba.njit(parallel=True)
+    def terms_from(reps, threads, span, blocks):
+        total = 0.0
+        for _ in numba.prange(threads):
+            t = np.zeros(span)
+            x = np.ones(blocks * span)
+            for r in range(reps):
+                w = 1e-12 * (r & 7)
+                o = ((4 * r) % (blocks - 3)) * span
+                _add4(t, x[o:o + span], x[o + span:o + 2 * span], x[o + 2 * span:o + 3 * span],
+                      x[o + 3 * span:o + 4 * span], w, w, w, w, span)
+            total += t[0]
+        return total
+
+    threads = numba.get_num_threads()
+    blocks = max(8, footprint // (8 * span))
+    reps = max(1, int(SOURCE_TERMS / (4 * span * threads)))
+    best = min(_best_seconds(lambda: terms_from(reps, threads, span, blocks)) for _ in range(3))
+    return 4.0 * reps * span * threads / best
+
+
+def local_masks(masks: np.ndarray, chunk: int) -> np.ndarray:
+    """The flip masks with every mask of ``chunk`` rows or more replaced, in turn, by the masks
+    8, 16, ..., chunk / 2 (sorted): the same number of terms, every source inside the chunk the
+    run kernel is adding into (the step without the far sources: session 28)."""
+    near = [m for m in (1 << k for k in range(3, chunk.bit_length() - 1)) if m < chunk]
+    out = masks.copy()
+    far = np.flatnonzero(masks >= chunk)
+    out[far] = [near[i % len(near)] for i in range(far.size)]
+    return np.sort(out)
+
+
+def source_levels(n: int, n_vectors: int = 4) -> dict:
+    """Where the step's time goes by where its sources come from (session 28), in one process:
+    the run kernel's step on a (D, b) float64 block against the all-thread stream (X + P into Y),
+    the same kernel with every far mask replaced by one inside the chunk
+    (:func:`local_masks`: the same terms, no source outside the chunk), and the step's terms at
+    the rate of the kernel's inner loop with its sources in the level-1, level-2 and level-3 caches
+    and in main memory (:func:`_source_term_rate`), each as seconds and over the stream."""
+    from manybody.simulation.ensembles import draw_realisation, realisation_rng
+    from manybody.simulation.solvers.chebyshev.matrix_free import _num_threads, matrix_free_operators
+
+    real = draw_realisation(_model(n, BENCH), realisation_rng(BENCH["seed"], BENCH["realisation"]))
+    free, _ = matrix_free_operators(real)
+    rng = np.random.default_rng(0)
+    x, prev = rng.standard_normal((2, 2**n, n_vectors))
+    y = np.empty_like(x)
+    kernel, chunk = free._run_setup(n_vectors)
+    threads = max(1, min(_num_threads(), -(-2**n // chunk)))
+    near = local_masks(free.masks, chunk)
+
+    def step(masks):
+        kernel(x.reshape(-1), y.reshape(-1), free._diagonal, 0.5, 0.0, prev.reshape(-1), True,
+               masks, free._weights, chunk, threads)
+
+    parallel_add = _parallel_add()
+    terms = (free.masks.size + 1) * x.size
+    out = {"n_tls": n, "n_vectors": n_vectors, "dtype": "float64", "chunk_rows": chunk,
+           "threads": threads, "terms": terms,
+           "parallel_stream_seconds": _best_seconds(
+               lambda: parallel_add(x.reshape(-1), prev.reshape(-1), y.reshape(-1)), 15),
+           "step_seconds": _best_seconds(lambda: step(free.masks), 15),
+           "local_masks_step_seconds": _best_seconds(lambda: step(near), 15)}
+    out["step_over_parallel_stream"] = out["step_seconds"] / out["parallel_stream_seconds"]
+    out["local_masks_step_over_parallel_stream"] = (out["local_masks_step_seconds"]
+                                                    / out["parallel_stream_seconds"])
+    for level, footprint in SOURCE_FOOTPRINTS.items():
+        rate = _source_term_rate(footprint)
+        out[f"term_rate_sources_in_{level}"] = rate
+        out[f"terms_over_parallel_stream_sources_in_{level}"] = (
+            terms / rate / out["parallel_stream_seconds"])
+    return out
+
+
+def sources(args) -> dict:
+    """``sources`` mode: :func:`source_levels` at each size, merged into the JSON file under the
+    label (rewritten after each size)."""
+    path = Path(args.out)
+    data = _load(path)
+    out = {"metadata": _metadata(), "config": BENCH, "n_vectors": args.vectors,
+           "source_footprints_bytes_per_thread": SOURCE_FOOTPRINTS, "sizes": {}}
+    data[args.label] = out
+    for n in args.sizes:
+        out["sizes"][str(n)] = rec = source_levels(n, args.vectors)
+        _save(path, data)
+        print(n, json.dumps({k: round(v, 3) for k, v in rec.items() if "over" in k}), flush=True)
+    return data
 
 
 def apply_against_stream(n: int, n_vectors: int, dtype: str = "float64") -> dict:
@@ -1139,6 +1251,11 @@ def main(argv: list[str] | None = None) -> int:
     p_lad.add_argument("--vectors", type=VECTORS, default=8)
     p_lad.add_argument("--out", default=str(MATFREE_OUT))
     p_lad.add_argument("--label", default="ladder_ratio")
+    p_src = sub.add_parser("sources", help="the step's time by where its sources come from")
+    p_src.add_argument("--sizes", type=SIZE, nargs="+", default=[16, 18, 20])
+    p_src.add_argument("--vectors", type=VECTORS, default=4)
+    p_src.add_argument("--out", default=str(MATFREE_OUT))
+    p_src.add_argument("--label", default="step_sources")
     p_ap = sub.add_parser("apply", help="(internal) one application of H against a stream, JSON")
     p_ap.add_argument("n_tls", type=SIZE)
     p_ap.add_argument("--vectors", type=v.cli_integer(1, 1_000_000), default=4)
@@ -1170,6 +1287,8 @@ def _dispatch(args) -> int:
     if args.mode == "single":
         print(json.dumps(single(args.method, args.n_tls, args.vectors, args.dtype,
                                 args.operator, args.memory_gb, args.solves)))
+    elif args.mode == "sources":
+        sources(args)
     elif args.mode == "apply":
         print(json.dumps(apply_against_stream(args.n_tls, args.vectors, args.dtype)))
     elif args.mode == "matfree":

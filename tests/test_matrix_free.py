@@ -343,6 +343,7 @@ def test_bench_apply_against_stream_on_a_tiny_size():
     assert floor["gemm_seconds"] == pytest.approx(gemm)
     assert floor["floor_seconds"] == pytest.approx(gemm + steps * 1e-3)
     assert floor["recorded_over_floor"] == pytest.approx(10.0 / (gemm + steps * 1e-3))
+
     assert floor["measured_over_floor"] == pytest.approx(2.0 / (gemm + steps * 1e-3))
     assert "recorded_over_floor" not in bench.solve_floor(rungs, 6, 3, apply, None, 2.0)
     # node-projected moments: 4 R (M + 1) D b flops for R nodes
@@ -368,6 +369,36 @@ def test_bench_apply_against_stream_on_a_tiny_size():
              dict(shared[1], shared_first=False)]
     assert bench.solve_floor(three, 6, 3, apply, None, 2.0)["steps"] == (
         10 + 199 + 15 + 120 + 100 + 50)
+
+
+def test_bench_sources_replaces_far_masks_and_records_the_levels(monkeypatch):
+    """scripts/bench_chebyshev.py sources (session 28): the step with every far mask replaced by
+    one inside the chunk keeps the number of terms, and the record gives the step, that step and
+    the terms at each source level against the stream."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_chebyshev.py"
+    spec = importlib.util.spec_from_file_location("bench_chebyshev", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    masks = np.array([1 << k for k in range(16)])
+    near = bench.local_masks(masks, 1024)
+    assert near.size == masks.size and near.max() < 1024
+    assert np.all(np.diff(near) >= 0)
+    assert sorted(near.tolist()) == sorted(masks[:10].tolist() + [8, 16, 32, 64, 128, 256])
+    monkeypatch.setattr(bench, "SOURCE_TERMS", 1e6)
+    monkeypatch.setattr(bench, "SOURCE_FOOTPRINTS", {"l1": 32 * 1024, "memory": 64 * 1024})
+    out = bench.source_levels(12, 2)
+    assert out["terms"] == (12 + 1) * 2**12 * 2
+    for key in ("parallel_stream_seconds", "step_seconds", "local_masks_step_seconds",
+                "term_rate_sources_in_l1", "term_rate_sources_in_memory"):
+        assert out[key] > 0
+    assert out["step_over_parallel_stream"] == pytest.approx(
+        out["step_seconds"] / out["parallel_stream_seconds"])
+    assert out["terms_over_parallel_stream_sources_in_l1"] == pytest.approx(
+        out["terms"] / out["term_rate_sources_in_l1"] / out["parallel_stream_seconds"])
+
 
 
 def test_fused_record_equals_the_numpy_passes():
