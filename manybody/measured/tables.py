@@ -13,8 +13,15 @@ free-text or ``#`` comment lines). The reader copes with:
   optional drive power (``Power (dBm)``, ``P [W]``, ``photons``);
 * units written in the cells (``100 mK``), as long as one column uses one unit;
 * a scale in the loss column's header: ``tan d (ppm)``, ``loss (%)``, ``1/Q (1e-6)``,
-  ``Qi (x10^5)`` (the values shown are in units of it; ppm or % of a Q is refused, as is any
-  unit that is not dimensionless, e.g. ``(Hz)``);
+  ``Qi (x10^5)``, ``Qi/10^6``, ``Qi, 1e6``, ``tan δ ×10⁻⁶`` (the values shown are in units of
+  it: ``Qi (x1e6)`` with 1.2 is Q = 1.2e6; ppm or % of a Q is refused, as is any unit that is
+  not dimensionless, e.g. ``(Hz)``, and a scale pointing the wrong way for the quantity, e.g.
+  ``Qi x 1e-6``, which more likely holds Q times 10^-6);
+* conditions of the measurement in a header, before or after the scale, in brackets or not:
+  ``Qi (-80 dBm, x1e6)``, ``Qi, P_in = -80 dBm (x10^6)``, ``tan delta [1e-6] @ -80 dBm``,
+  ``Qi (<n> ~ 10)``, ``Qi @ T = 20 mK`` (set aside; :func:`parse_header`). A part that could be
+  read two ways, such as a number without a unit (``Qi at 1e6``: a scale or a power?), is
+  refused naming the header cell, what is ambiguous and the spellings that are read;
 * an optional uncertainty column (``Qi error``, ``Qi_err``, ``dQi``, ``sigma``, ...), in the units
   of the loss column, or in its own (``(%)``: percent of the value; ``(ppm)``, ``(1e-6)``): errors
   of Q are converted to errors of Q^-1, sigma_Q / Q^2.
@@ -30,6 +37,7 @@ take (:class:`manybody.laws.inputs.LossCurve`, one per drive power).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 import re
@@ -123,23 +131,292 @@ class LossTable:
 
 
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+#: Unicode minus and dashes before a number, the micro sign, and blanks that are not spaces.
+_LOOKALIKES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2010": "-", "\u2011": "-",
+                             "\u03bc": "\u00b5", "\u00a0": " ", "\u2009": " ", "\u202f": " "})
 
 
 def _norm(name: str) -> str:
-    """Lower-case header with BOM, quotes and surrounding blanks removed, and a superscript
-    exponent written out ('×10⁻⁶' -> '×10^-6'; it was read as no scale, a reviewer, session 27)."""
-    text = name.replace("\ufeff", "").strip().strip('"').strip().lower()
-    return re.sub(r"10([⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+)",
-                  lambda m: "10^" + m.group(1).translate(_SUPERSCRIPTS), text)
+    """Lower-case header with BOM, quotes and surrounding blanks removed; superscripts written
+    out (``'×10⁻⁶'`` -> ``'×10^-6'``, ``'Q⁻¹'`` -> ``'q^-1'``; '×10⁻⁶' was read as no scale, a
+    reviewer, session 27), and the brackets of an exponent, a subscript or ``tan(δ)`` folded
+    (``'10^(-6)'``, ``'Q_{i}^{-1}'``, ``'Q(-1)'``), so that every bracket left is an annotation."""
+    text = name.replace("\ufeff", "").strip().strip('"').strip().lower().translate(_LOOKALIKES)
+    text = re.sub(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+", lambda m: "^" + m.group(0).translate(_SUPERSCRIPTS), text)
+    text = re.sub(r"\^\s*[\{\(]\s*([+-]?)\s*(\d+)\s*[\}\)]", r"^\1\2", text)
+    text = re.sub(r"_\s*\{\s*([^{}()\[\]]*?)\s*\}", r"_\1", text)
+    text = re.sub(r"(q[a-z_]*)\s*\(\s*-\s*1\s*\)", r"\1^-1", text)
+    return re.sub(r"\btan\s*\(\s*(delta|δ|d)\s*\)", r"tan \1", text).strip()
+
+
+# A header is a quantity's name followed by annotations, in any order: the unit or scale its
+# values are in ('(x1e6)', '[ppm]', '/1e6', ', 1e-6', 'x10^6') and conditions of the measurement
+# ('@ -80 dBm', '(T = 20 mK)', ', n = 1e3 photons', '<n> ~ 10'). parse_header() splits it;
+# anything it cannot place is a problem that the column's reader reports (session 28: 'Qi (-80
+# dBm, x1e6)' was refused as "cannot tell which column is the loss", 'Qi at 1e6' read as a
+# condition and its values taken as plain numbers).
+
+#: A number: '-80', '.5', '1e3', '1.5 x 10^3', '10^3', '~10'.
+_VALUE = (r"(?:[~≈]\s*)?(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:\s*e\s*[-+]?\d+|\s*[x×*·]\s*10\s*\^\s*[-+]?\d+)?"
+          r"|[-+]?10\s*\^\s*[-+]?\d+)")
+#: Units a measurement condition is given in: power, temperature, photon number, frequency,
+#: voltage.
+_CONDITION_UNIT = (r"(?:dbm|dbw|db|photons?|ph|mk|µk|uk|k|pw|nw|µw|uw|mw|w|ghz|mhz|khz|hz|"
+                   r"vrms|mvrms|mv|µv|uv|nv|v)")
+#: Names a condition is given by: P, P_in, Pin, T, T_mc, n, n_ph, <n>, f, f_0, power, ...
+_CONDITION_NAME = (r"(?:[ptnfv](?:_[a-z0-9]+)?|pin|prf|pmw|tmc|tmxc|nph|f0|fr|vrms|power|"
+                   r"temp|temperature|freq|frequency|photons?|photon\s+number|"
+                   r"<\s*n[_a-z]*\s*>|⟨\s*n[_a-z]*\s*⟩|n̄)")
+_RELATION = r"(?:=|~|≈|≃|:|≤|≥)"
+#: A power of ten or ppm/ppb/%: the unit the values are in ('1e6', 'x10^6', '1 x 10^-6', 'ppm').
+_SCALE_CORE = (r"(?:(?:1(?:\.0*)?\s*[x×*·]\s*)?(?:1(?:\.0*)?\s*e\s*[+-]?\d+|10\s*(?:\^|\*\*)\s*"
+               r"[+-]?\d+)|ppm|ppb|%|percent)")
+_SCALE_ITEM = re.compile(r"(?:in\s+|units?\s+of\s+)?(?:[x×*·/]\s*)?(?P<scale>" + _SCALE_CORE + ")")
+_NAMED_CONDITION = re.compile(r"(?P<name>" + _CONDITION_NAME + r")\s*" + _RELATION + r"\s*"
+                              + _VALUE + r"\s*[a-zµ°]*")
+_ANY_NAMED = re.compile(r"(?P<name>[a-z<>⟨⟩][a-z0-9_<>⟨⟩ .]*?)\s*" + _RELATION + r"\s*" + _VALUE
+                        + r"\s*[a-zµ°]*")
+#: A number with a condition's unit, after a name or not, before words or not: '-80 dBm',
+#: 'P -80 dBm', 'Pin: -80dBm', '-80 dBm input', '20 mK mixing chamber'.
+_UNIT_CONDITION = re.compile(r"(?:" + _CONDITION_NAME + r"\s*" + _RELATION + r"?\s*)?" + _VALUE
+                             + r"\s*" + _CONDITION_UNIT + r"(?:\s+[a-z]+)*")
+_WORD_CONDITION = re.compile(r"(?:low|high|single|few|many)[-\s]?(?:power|photons?)"
+                             r"(?:\s+(?:limit|regime))?|base\s+temperature")
+_BARE_NUMBER = re.compile(_VALUE)
+#: A scale at the end of a name or condition: 'qi x10^6', 'loss*1e-6', 'qi/1e6', 'tan d ppm',
+#: 'loss_ppm', 'loss in %', 'loss%' (the name ends in a letter, digit or closing mark).
+_TRAILING_SCALE = re.compile(
+    r"(?:(?<=[a-z0-9δ>'])\s*[x×*·/]\s*|(?<=[a-z0-9δ>'])[\s_]+(?:in\s+)?(?:units?\s+of\s+)?|"
+    r"(?<=[a-zδ])(?=%$))"
+    r"(?P<scale>" + _SCALE_CORE + r")$")
+#: A condition at the end of a name: 'qi -80dbm', 'qi_20mk', 'qi <n>~10', 'qi p=-80dbm'.
+_TRAILING_CONDITION = re.compile(r"[\s_]+(?P<condition>" + _VALUE + r"\s*" + _CONDITION_UNIT
+                                 + r"|" + _CONDITION_NAME + r"\s*" + _RELATION + r"\s*" + _VALUE
+                                 + r"\s*[a-zµ°]*)$")
+#: A number left after the name, apart from it: 'qi -80', 'loss 2' (not 'q^-1', 'q_0').
+_TRAILING_NUMBER = re.compile(r"(?:\s+|_(?=[-+~≈]))(?P<number>" + _VALUE + r"(?:\s*[a-zµ°]+)?)$")
+#: A scale before the name: '1e6 x tan d', '10^-6 loss'.
+_LEADING_SCALE = re.compile(r"^(?P<scale>" + _SCALE_CORE + r")\s*[x×*·]?\s*(?=[a-z1/<⟨(δ])")
+#: Separators between annotations: comma, semicolon, bar, &, 'and', and at/@ (a condition
+#: follows).
+_SEPARATOR = re.compile(r"\s*(,|;|\||&|(?<![a-z0-9_])and(?![a-z0-9_])|@|"
+                        r"(?<![a-z0-9_])at(?![a-z0-9_])|_at_)\s*")
+_AT = ("@", "at", "_at_")
+_BRACKETS = re.compile(r"[\(\[\{]([^\(\)\[\]\{\}]*)[\)\]\}]")
+#: What a header may hold, for messages.
+HEADER_SPELLINGS = (
+    "the quantity's name, then the unit its values are in, in brackets, after a comma or a "
+    "slash ('Qi (x1e6)', 'Qi [10^6]', 'Qi/1e6', 'Qi, 1e6', '1/Qi (1e-6)', 'tan delta (ppm)'), "
+    "and conditions with their unit or name ('@ -80 dBm', '(T = 20 mK)', ', n = 1e3 photons', "
+    "'(<n> ~ 10)'), in any order: 'Qi (-80 dBm, x1e6)', '1/Qi (x1e-6) @ 20 mK'")
+
+
+@dataclass(frozen=True)
+class HeaderParts:
+    """A column header split into its parts by :func:`parse_header`.
+
+    Attributes
+    ----------
+    quantity : str
+        The quantity's name, normalised (lower case, superscripts written out), without unit,
+        scale or conditions: ``'Qi (-80 dBm, x1e6)'`` -> ``'qi'``.
+    unit : str or None
+        The unit or scale the values are in, compact and lower case (``'x1e6'``, ``'ppm'``,
+        ``'mk'``), None without one.
+    conditions : tuple of str
+        Conditions of the measurement (``'-80 dbm'``, ``'t = 20 mk'``), not used in the values.
+    problems : tuple of str
+        Parts that cannot be placed, each saying what is ambiguous (``'at 1e6'``: a scale or a
+        power?); a column whose header has problems is refused when it is used
+        (:func:`check_header`).
+    """
+
+    quantity: str
+    unit: str | None
+    conditions: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _classify(item: str, sep: str) -> list[tuple[str, str]]:
+    """(kind, text) of one annotation: kind "scale", "unit", "condition" or "problem" (text the
+    reason); nothing for an empty item or a no-unit mark ('-', '1'). ``sep`` is what came
+    before it (``'@'``, ``'at'``, ``','``, ``'('``...)."""
+    t = item.strip()
+    after_at = sep in _AT
+    shown = repr(f"{sep} {t}" if after_at else t)
+    if not t:
+        return [("problem", f"nothing after '{sep}'")] if after_at else []
+    scale = _SCALE_ITEM.fullmatch(t)
+    if scale:
+        if after_at:
+            return [("problem", f"{shown} is a number without a unit after '{sep}': a scale "
+                                "the values are in, or a condition (a power, a photon number)? "
+                                "a condition needs its unit or name ('@ -80 dBm', '@ n = 1e6 "
+                                "photons'), a scale goes in brackets or after a slash ('(x1e6)', "
+                                "'/1e6')")]
+        return [("scale", _compact(scale.group("scale")))]
+    named = _NAMED_CONDITION.fullmatch(t)
+    if named:
+        return [("condition", t)]
+    if _UNIT_CONDITION.fullmatch(t) or _WORD_CONDITION.fullmatch(t):
+        return [("condition", t)]
+    if t in ("-", "1") and not after_at:
+        return []
+    any_named = _ANY_NAMED.fullmatch(t)
+    if any_named:
+        return [("problem", f"{shown}: {any_named.group('name')!r} is not a condition this "
+                            "reader knows (P, P_in, T, T_mc, n, n_ph, <n>, f, power, "
+                            "temperature, photons), and a value with a name is not a scale")]
+    if _BARE_NUMBER.fullmatch(t):
+        return [("problem", f"{shown} is a number without a unit: not a power of ten (a scale "
+                            "such as '1e6' or 'x10^6') nor a condition with its unit ('-80 dBm', "
+                            "'20 mK', '10 photons') or name ('P = -80')")]
+    trailing = _TRAILING_SCALE.search(t)
+    if trailing:
+        rest = _classify(t[:trailing.start()], sep)
+        if rest and all(kind == "condition" for kind, _ in rest):
+            return [*rest, ("scale", _compact(trailing.group("scale")))]
+    if after_at:
+        if not re.search(r"\d", t):
+            return [("condition", t)]  # words: '@ base temperature', 'at low power'
+        return [("problem", f"{shown} is not a condition this reader can read (a number with "
+                            "a unit of power, temperature, photon number or frequency, or a "
+                            "name = value)")]
+    if re.search(r"\d", t):
+        return [("problem", f"{shown} is neither a unit or scale nor a condition with its unit "
+                            "or name")]
+    return [("unit", _compact(t))]
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_header(name: str) -> HeaderParts:
+    """Split a column header into the quantity's name, the unit or scale of its values, and the
+    conditions of the measurement.
+
+    Annotations come in brackets (``(...)``, ``[...]``, ``{...}``, several items separated by
+    ``,`` ``;`` or ``|``), after ``,`` ``;`` ``:`` or ``|``, after ``at``/``@`` (conditions
+    only), or right after the name (``'Qi x10^6'``, ``'Qi/1e6'``, ``'tan d ppm'``,
+    ``'Qi -80dBm'``, ``'Qi <n>~10'``). Each is a scale or unit (a power of ten, ppm, ppb, %,
+    or a unit word such as ``mK``), a condition (a number with a unit of power, temperature,
+    photon number, frequency or voltage; a known name = value, ``'P = -80'``, ``'<n> ~ 10'``;
+    ``'low power'``), or a problem: a number without a unit (``'Qi at 1e6'``: a scale or a
+    power?, ``'Qi (20)'``), an unknown name = value, two units, a scale before the name, nested
+    brackets. Nothing is guessed: a part that could be read two ways is a problem.
+
+    Parameters
+    ----------
+    name : str
+        The header cell as written.
+
+    Returns
+    -------
+    HeaderParts
+    """
+    n = _norm(name)
+    problems: list[str] = []
+    items: list[tuple[str, str]] = []
+
+    def bracket(m: re.Match) -> str:
+        if m.start() > 0 and n_now[m.start() - 1] in "_^":  # a subscript or exponent: the name's
+            return m.group(1).replace(" ", "")
+        for part, sep in _split(m.group(1), m.group(0)[0]):
+            items.append((part, sep))
+        return " "
+
+    n_now = n
+    text = _BRACKETS.sub(bracket, n_now)
+    if re.search(r"[\(\)\[\]\{\}]", text):
+        problems.append("nested or unbalanced brackets")
+    pieces = _split(text, "")
+    head = pieces[0][0]
+    if ":" in head:  # 'Qi:1e6'
+        head, rest = head.split(":", 1)
+        pieces.insert(1, (rest, ":"))
+    items = pieces[1:] + items
+    head = head.strip()
+    head_items: list[tuple[str, str]] = []
+    while True:
+        m = _TRAILING_SCALE.search(head)
+        if m:
+            head_items.append(("scale", _compact(m.group("scale"))))
+            head = head[:m.start()].rstrip()
+            continue
+        m = _TRAILING_CONDITION.search(head)
+        if m:
+            head_items.append(("condition", m.group("condition").strip()))
+            head = head[:m.start()].rstrip()
+            continue
+        break
+    m = _TRAILING_NUMBER.search(head)
+    if m and not re.fullmatch(r"[-+]?1", m.group("number").strip()):
+        problems.append(f"{m.group('number')!r} after the name is a number without a unit: not "
+                        "a power of ten (a scale such as '1e6') nor a condition with its unit "
+                        "('-80 dBm', '20 mK', '10 photons')")
+        head = head[:m.start()].rstrip()
+    m = _LEADING_SCALE.match(head)
+    if m:
+        problems.append(f"a scale before the name ({m.group('scale')!r}): the values could be "
+                        "the quantity times it or the quantity in units of it; write the unit "
+                        "the values are in after the name, e.g. '(x1e6)' or '/1e6'")
+        head = head[m.end():]
+    found = head_items + [kind for part, sep in items for kind in _classify(part, sep)]
+    units = [text for kind, text in found if kind in ("scale", "unit")]
+    problems += [text for kind, text in found if kind == "problem"]
+    if len(units) > 1:
+        problems.append(f"{len(units)} scales or units ({', '.join(map(repr, units))}): the "
+                        "values are in one")
+    quantity = head.strip(" _,;:|").rstrip(" -") or n
+    return HeaderParts(quantity, units[0] if len(units) == 1 else None,
+                       tuple(text for kind, text in found if kind == "condition"),
+                       tuple(problems))
+
+
+def _split(text: str, opening: str) -> list[tuple[str, str]]:
+    """The parts of ``text`` between separators, each with the separator before it (the first
+    with ``opening``)."""
+    tokens = _SEPARATOR.split(text)
+    out = [(tokens[0], opening)]
+    out += [(tokens[i + 1], tokens[i]) for i in range(1, len(tokens) - 1, 2)]
+    return out
+
+
+def check_header(src: str, column: str, what: str) -> HeaderParts:
+    """The parts of a column's header (:func:`parse_header`), or a ValueError naming the file,
+    the header cell, what in it is ambiguous and the spellings that are read.
+
+    Parameters
+    ----------
+    src, column : str
+        The file (for messages) and the column's header.
+    what : str
+        The column's role for messages ("loss", "error of the loss", "shift").
+
+    Raises
+    ------
+    ValueError
+        A part of the header that could be read two ways or not at all: a number without a unit
+        (``'Qi at 1e6'``, ``'Qi (20)'``), an unknown name = value, two scales, a scale before the
+        name, nested brackets.
+    """
+    parts = parse_header(column)
+    if parts.problems:
+        raise ValueError(f"{src}: the header of the {what} column, {column!r}, cannot be read "
+                         f"without guessing: {'; '.join(parts.problems)}. A header is read as "
+                         f"{HEADER_SPELLINGS}")
+    return parts
 
 
 def header_unit(name: str) -> str | None:
-    """Unit written in a header: '(mK)', '[K]', '/ K', '_mK', ' in mK', ... (None if none)."""
-    n = _norm(name)
-    m = re.search(r"[\(\[\{]\s*([^\)\]\}]*)\s*[\)\]\}]\s*$", n)
-    if m:
-        return m.group(1).strip()
-    m = re.search(r"(?:[_/ ]|\bin\s)\s*(mk|k|dbm|mw|w|uw|nw)$", n)
+    """Unit written in a header: '(mK)', '[K]', '/ K', '_mK', ' in mK', '(x1e6)', '/1e6', ...,
+    after its conditions are set aside (None if none)."""
+    parts = parse_header(name)
+    if parts.unit is not None:
+        return parts.unit
+    m = re.search(r"(?:[_/ ]|\bin\s)\s*(mk|k|dbm|mw|w|uw|nw)$", parts.quantity)
     return m.group(1) if m else None
 
 
@@ -159,7 +436,8 @@ def is_temperature(name: str) -> bool:
 _INVERSE_Q = re.compile(
     r"(q_?(i|int|internal)?\s*\^?\s*\{?\s*-\s*1\}?|1\s*/\s*q|inverse\s*q|q_?inv|^loss\b|"
     r"internal\s+loss|^qi?\s*-1)")
-_TAN_DELTA = re.compile(r"(tan\s*[\(_ ]?\s*(delta|δ|d)\b|loss\s*tangent|tandelta|tand\b)")
+_TAN_DELTA = re.compile(r"(tan\s*[\(_ ]?\s*(delta|δ|d)(?:\b|(?=_))|loss\s*tangent|tandelta|"
+                        r"tand(?:\b|(?=_)))")
 _Q_AUTO = re.compile(r"^(q|qi|q_i|qint|q_int|q\s*int|q\s*i|q\s*internal|q_internal|"
                      r"internal\s*q|internal\s+quality\s+factor|quality\s*factor)$")
 _Q_OTHER = re.compile(
@@ -167,24 +445,27 @@ _Q_OTHER = re.compile(
 _ERROR = re.compile(r"(\berr(or|ors)?\b|_err|err$|\buncertaint|\bsigma\b|σ|^sigma|^d\s*q|"
                     r"^delta\s*q|^δ\s*q|\bstd\b|\bstdev\b|\bstd\.?\s*dev)")
 _POWER = re.compile(r"(power|^p$|^p_|^p\s|^pin|dbm|photon|^n$|^<n>|^nph|^n_ph)")
+_POWER_UNITS = ("dbm", "w", "mw", "uw", "nw", "photons")
+#: The start of a loss column's name, for saying why a column that looks like one is not read.
+_LOSS_START = re.compile(r"^(?:1\s*/\s*q|q_?(?:i|int|internal)?(?:\^-1)?(?![a-z0-9_])|"
+                         r"tan\s*[_ ]?\s*(?:delta|δ|d)(?![a-z0-9])|tand(?![a-z0-9])|"
+                         r"loss(?![a-z0-9_]))")
 
 
 def strip_unit(name: str) -> str:
-    """The header without its unit: in brackets at the end, or a scale word after the name
-    (``'tan d ppm'``, ``'Qi x 10^5'``)."""
-    n = _norm(name)
-    n = re.sub(r"[\(\[\{][^\)\]\}]*[\)\]\}]\s*$", "", n).strip()
-    return _TRAILING_SCALE.sub("", n).strip().rstrip(",;:").strip() or n
+    """The quantity's name in a header, without its unit or scale (in brackets, after a comma
+    or slash, or a scale word after the name: ``'tan d ppm'``, ``'Qi x 10^5'``) and without the
+    conditions of the measurement (``'Qi at -100 dBm'``) (:func:`parse_header`)."""
+    return parse_header(name).quantity
 
 
 def _loss_kind(name: str, explicit: bool = False) -> str | None:
     """'tan delta', 'Q^-1', 'Q' for a loss column, or None. Q_l/Q_c only when chosen explicitly.
     A condition after the name ('Qi at -100 dBm', 'Q @ 10 photons') is not part of it."""
-    n = without_condition(name)
-    bare = strip_unit(n)
-    if _TAN_DELTA.search(n) or _TAN_DELTA.search(bare):
+    bare = strip_unit(name)
+    if _TAN_DELTA.search(bare):
         return "tan delta"
-    if _INVERSE_Q.search(n) or _INVERSE_Q.search(bare):
+    if _INVERSE_Q.search(bare):
         return "Q^-1"
     if _Q_AUTO.match(bare):
         return "Q"
@@ -198,8 +479,16 @@ def is_error_column(name: str) -> bool:
     return bool(_ERROR.search(strip_unit(name)))
 
 
+def is_power_column(name: str) -> bool:
+    """A drive power or photon number column: 'Power (dBm)', 'P_in', 'photons', '<n>', or a
+    column in dBm, W or photons. A condition in a header is not its unit: 'Qc @ -80 dBm' is not
+    a power (it was taken for one, the Q_c values read as powers in dBm, session 28)."""
+    parts = parse_header(name)
+    return bool(_POWER.search(parts.quantity)) or parts.unit in _POWER_UNITS
+
+
 def _power_unit(name: str) -> str:
-    n = _norm(name)
+    n = strip_unit(name)
     unit = header_unit(name)
     if unit:
         return {"dbm": "dBm", "w": "W", "mw": "mW", "uw": "uW", "nw": "nW"}.get(unit, unit)
@@ -212,60 +501,46 @@ def _power_unit(name: str) -> str:
 
 #: Scales of dimensionless numbers written as a header's unit (values shown x scale = value).
 _DIMENSIONLESS_UNITS = {"ppm": 1e-6, "ppb": 1e-9, "%": 1e-2, "percent": 1e-2}
-_POWER_OF_TEN = re.compile(r"^(x|×|\*)?(1(?:\.0*)?e|10\^|10\*\*|10e)\(?([+-]?\d+)\)?$")
-#: A scale written after the name without brackets: 'df/f ppm', 'loss in %', 'tan d / ppm',
-#: 'loss x 1e-6', 'loss 1e-6' (session 25: these were read as plain numbers).
-_TRAILING_SCALE = re.compile(
-    r"(?:^|[\s_/*,;:])(?:in\s+|/\s*)?((?:ppm|ppb|%|percent)|(?:(?:x|×|\*)\s*)?(?:1(?:\.0*)?e|10\^|10\*\*)"
-    r"\s*[+-]?\d+)$")
+_POWER_OF_TEN = re.compile(r"^(?:1(?:\.0*)?[x×*·])?(?:x|×|\*|·)?(?:1(?:\.0*)?e|10\^|10\*\*)"
+                           r"([+-]?\d+)$")
 _NO_UNIT = ("", "1", "-")
 _PERCENT = ("%", "percent")
 
 
-#: A condition after a quantity's name (at or @, a number, a unit word): 'Qi at -100 dBm',
-#: 'Qi @ 10 photons (1e5)', 'tan d @ -80 dBm x 1e-6'.
-_VALUE = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?"
-#: A condition in brackets or after a comma: a number with a unit of power, temperature or
-#: photon number, or a name = value (a reviewer, session 26).
-_CONDITION_UNITS = r"(?:dbm|db|photons?|mk|k|w|mw|uw|µw|nw)"
-#: After at/@/_at_ the number is a condition whatever follows; after a comma only with a name or
-#: a condition's unit: 'Qi, 1e6' is the column's scale (it was dropped as a condition, and the
-#: values read 10^6 off; a reviewer, session 27).
-_CONDITION = re.compile(r"\s*(?:(?:\bat\b|@|_at_)\s*(?:[a-z<>]+\s*=\s*)?" + _VALUE
-                        + r"\s*[a-zμ]*\b|,\s*(?:[a-z<>]+\s*=\s*" + _VALUE + r"\s*[a-zμ]*\b|"
-                        + _VALUE + r"\s*" + _CONDITION_UNITS + r"\b))")
-_CONDITION_BRACKETS = re.compile(r"\s*[\(\[\{]\s*(?:[a-z<>]+\s*=\s*" + _VALUE + r"\s*"
-                                 + _CONDITION_UNITS + r"?|" + _VALUE + r"\s*" + _CONDITION_UNITS
-                                 + r")\s*[\)\]\}]")
-
-
 def without_condition(name: str) -> str:
-    """The normalised header without a condition after the quantity's name (``'Qi at -100 dBm'``
-    -> ``'qi'``, ``'Qi @ 10 photons (1e5)'`` -> ``'qi (1e5)'``): the condition is not the name
+    """The normalised header without the conditions of the measurement (``'Qi at -100 dBm'`` ->
+    ``'qi'``, ``'Qi @ 10 photons (1e5)'`` -> ``'qi (1e5)'``): the condition is not the name
     of the quantity, nor its unit."""
-    n = _norm(name)
-    out = _CONDITION.sub("", n)
-    out = _CONDITION_BRACKETS.sub("", out)
-    return out.strip() or n
+    parts = parse_header(name)
+    return parts.quantity if parts.unit is None else f"{parts.quantity} ({parts.unit})"
 
 
 def scale_unit(name: str) -> str | None:
-    """The unit of a dimensionless column's header, compact and lower case: in brackets at the
-    end (``'df/f (ppm)'``) or a scale word after the name (``'df/f ppm'``, ``'loss in %'``,
-    ``'loss x 1e-6'``), after any condition (:func:`without_condition`); None without one."""
-    name = without_condition(name)
+    """The unit of a dimensionless column's header, compact and lower case: in brackets
+    (``'df/f (ppm)'``), after a comma or slash (``'Qi/1e6'``), or a scale word after the name
+    (``'df/f ppm'``, ``'loss in %'``, ``'loss x 1e-6'``), conditions set aside
+    (:func:`parse_header`); None without one."""
     unit = header_unit(name)
-    if unit is None:
-        match = _TRAILING_SCALE.search(_norm(name))
-        unit = match.group(1) if match else None
     return None if unit is None else unit.replace(" ", "")
+
+
+def scale_factor(unit: str | None) -> float | None:
+    """The factor of a compact scale (:func:`scale_unit`): None or no unit 1, ppm 1e-6, ppb
+    1e-9, % 1e-2, a power of ten that power (``'x1e6'``, ``'10^-6'``, ``'1x10^5'``); None for any
+    other unit."""
+    if unit is None or unit in _NO_UNIT:
+        return 1.0
+    if unit in _DIMENSIONLESS_UNITS:
+        return _DIMENSIONLESS_UNITS[unit]
+    match = _POWER_OF_TEN.match(unit)
+    return 10.0 ** int(match.group(1)) if match else None
 
 
 def dimensionless_scale(src: str, column: str, what: str, allow_fractions: bool = True) -> float:
     """The factor turning the numbers of a dimensionless column into plain numbers, from the unit
     in its header (:func:`scale_unit`): none 1, ppm 1e-6, ppb 1e-9, % 1e-2, a power of ten such
-    as ``(1e-6)``, ``(x10^-6)``, ``x 1e-6`` or ``[10^5]`` that number (the values shown are in
-    units of it).
+    as ``(1e-6)``, ``(x10^-6)``, ``x 1e-6``, ``/1e6`` or ``[10^5]`` that number (the values
+    shown are in units of it: ``Qi (x1e6)`` or ``Qi/1e6`` with 1.2 is Q = 1.2e6).
 
     Parameters
     ----------
@@ -279,18 +554,16 @@ def dimensionless_scale(src: str, column: str, what: str, allow_fractions: bool 
     Raises
     ------
     ValueError
-        Any other unit (``Hz``, ``dB``, ...), naming the file and column (session 25: a
-        ``df/f (ppm)`` or ``tan d (ppm)`` column was read as plain numbers, and the error column
-        ``Qi error (%)`` as absolute errors of 1).
+        A header that cannot be read without guessing (:func:`check_header`: ``'Qi at 1e6'``,
+        ``'Qi (20)'``, two scales), or any other unit (``Hz``, ``dB``, ...), naming the file and
+        column (session 25: a ``df/f (ppm)`` or ``tan d (ppm)`` column was read as plain numbers,
+        and the error column ``Qi error (%)`` as absolute errors of 1).
     """
+    check_header(src, column, what)
     unit = scale_unit(column)
-    if unit is None or unit in _NO_UNIT:
-        return 1.0
-    if unit in _DIMENSIONLESS_UNITS and allow_fractions:
-        return _DIMENSIONLESS_UNITS[unit]
-    match = _POWER_OF_TEN.match(unit)
-    if match:
-        return 10.0 ** int(match.group(3))
+    factor = scale_factor(unit)
+    if factor is not None and (allow_fractions or unit not in _DIMENSIONLESS_UNITS):
+        return factor
     allowed = ("a power of ten such as (1e6) or (x10^5)" if not allow_fractions else
                "ppm, ppb, % or a power of ten such as (1e-6) or (x10^-6)")
     raise ValueError(f"{src}: column {column!r}: the unit in its header is not a unit of the "
@@ -475,8 +748,9 @@ def read_loss_table(
     e_name = error_column_of(grid, error_column, t_name, l_name, (pw_name,))
     temperature, t_unit = temperature_column_values(grid, t_name, temperature_unit)
     l_values, _ = grid.column(l_name)
-    scale = dimensionless_scale(grid.src, l_name, "quality factor" if kind == "Q" else "loss",
-                                allow_fractions=kind != "Q")
+    scale = loss_scale(grid.src, l_name, kind)
+    if e_name is not None:
+        check_header(grid.src, e_name, "error")
     l_values = l_values * scale
     loss = _losses(grid.src, l_name, l_values, kind)
     units = {"temperature": t_unit, "loss": kind}
@@ -600,15 +874,23 @@ def _data_columns(grid: CellGrid, temperature_column: str | None, loss_column: s
                        if c != t_name and _loss_kind(c) is not None and not is_error_column(c)]
     l_name = pick_column("loss (Q, Q^-1 or tan delta)", loss_column, loss_candidates, columns, src)
     if l_name is None:
+        near = [c for c in columns if c != t_name and _LOSS_START.match(strip_unit(c))]
+        why = "".join(f"; column {c!r} starts like a loss column, but its header is not read: "
+                      f"{'; '.join(parse_header(c).problems) or 'unknown name ' + repr(strip_unit(c))}"
+                      for c in near)
+        if any("unbalanced" in p for c in columns for p in parse_header(c).problems):
+            why += (f" (a {_SEP_NAMES[grid.sep]} inside a header cell splits it when it also "
+                    "separates the columns: quote the cell, e.g. \"Qi (-80 dBm, x1e6)\")")
         raise ValueError(f"{src}: cannot tell which column is the loss (Q, Qi, Qint, Q^-1, 1/Q, "
-                         f"loss or tan delta); columns found: {', '.join(map(repr, columns))}; "
-                         "name it e.g. 'Qi' or pass loss_column=")
+                         f"loss or tan delta); columns found: {', '.join(map(repr, columns))}"
+                         f"{why}; name it e.g. 'Qi' or pass loss_column=. A header is read as "
+                         f"{HEADER_SPELLINGS}")
     kind = _loss_kind(l_name, explicit=True)
     if kind is None:
         raise ValueError(f"{src}: column {l_name!r} is not recognised as Q, Q^-1 or tan delta "
                          "(rename it, e.g. 'Qi' or '1/Q')")
     power_candidates = [c for c in columns if c not in (t_name, l_name) and not is_error_column(c)
-                        and _POWER.search(_norm(c))]
+                        and is_power_column(c)]
     try:
         pw_name = pick_column("power", power_column, power_candidates, columns, src)
     except ValueError:
@@ -692,6 +974,45 @@ def temperature_column_values(grid: CellGrid, t_name: str, temperature_unit: str
                          f"{MAX_TEMPERATURE:g} K, found {t_values[bad[0]]:g} {t_unit} in data row "
                          f"{bad[0] + 1} (wrong unit?)")
     return temperature, t_unit
+
+
+def loss_scale(src: str, l_name: str, kind: str) -> float:
+    """The factor turning the numbers of loss column ``l_name`` of kind ``kind`` ("Q", "Q^-1",
+    "tan delta") into Q or the loss: the unit the values are in (:func:`dimensionless_scale`;
+    ``Qi (x1e6)``, ``Qi/10^6`` and ``Qi, 1e6`` with 1.2 are Q = 1.2e6, ``1/Qi (x1e-6)`` with 3 is
+    3e-6).
+
+    Raises
+    ------
+    ValueError
+        A header that cannot be read without guessing (:func:`check_header`), a unit that is not
+        dimensionless, ppm or % of a Q, or a scale pointing the wrong way for the quantity: a Q in
+        units of 10^-6 would be below 1 and a loss in units of 10^6 above 1, so ``Qi x 1e-6`` or
+        ``tan d x 10^6`` more likely means the quantity times the number, the opposite of the
+        unit the values are in (read as that unit they were refused as a Q/loss swap).
+    """
+    what = {"Q": "quality factor", "Q^-1": "loss", "tan delta": "loss tangent"}[kind]
+    scale = dimensionless_scale(src, l_name, what, allow_fractions=kind != "Q")
+    if scale < 1 if kind == "Q" else scale > 1:
+        name, unit = _display_name(l_name), _power_of_ten(1 / scale)
+        raise ValueError(
+            f"{src}: the header of the {what} column, {l_name!r}, cannot be read without "
+            f"guessing: a {what} in units of {_power_of_ten(scale)} would be "
+            f"{'below' if kind == 'Q' else 'above'} 1; if the values are the {what} times "
+            f"{_power_of_ten(scale)}, write the unit they are in: '{name} (x{unit})', "
+            f"'{name} ({unit})' or '{name}/{unit}'")
+    return scale
+
+
+def _power_of_ten(x: float) -> str:
+    """'1e6', '1e-6' for 10^6, 10^-6."""
+    return f"1e{round(math.log10(x))}"
+
+
+def _display_name(column: str) -> str:
+    """The quantity's name as the header writes it ('Qi' of 'Qi x 1e-6'), else normalised."""
+    text, name = column.replace("\ufeff", "").strip().strip('"').strip(), strip_unit(column)
+    return text[:len(name)] if text.lower().startswith(name) else name
 
 
 def _losses(src: str, l_name: str, l_values: np.ndarray, kind: str) -> np.ndarray:

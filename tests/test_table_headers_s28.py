@@ -1,0 +1,172 @@
+"""Loss-table headers that carry conditions and a scale (session 28).
+
+Headers such as ``Qi (-80 dBm, x1e6)`` or ``Qi, P_in = -80 dBm (x10^6)`` were refused as "cannot
+tell which column is the loss"; ``Qi at 1e6`` was read as a condition and its values taken as
+plain numbers; a ``Qc @ -80 dBm`` column beside the loss was taken for the drive power.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from manybody.cli import main
+from manybody.measured.tables import curves_from_table, parse_header, read_loss_table
+from manybody.measured.velocity import read_velocity_table
+
+Q_SHOWN = np.array([1.2, 1.25, 1.3, 1.4])
+LOSS_SHOWN = np.array([3.0, 3.1, 3.2, 3.3])
+
+
+def _table(tmp_path: Path, header: str, shown: np.ndarray, name: str = "t.csv") -> Path:
+    cell = '"' + header.replace('"', '""') + '"'
+    path = tmp_path / name
+    path.write_text(f"T (mK),{cell}\n" + "".join(
+        f"{t},{v}\n" for t, v in zip((20, 40, 60, 80), shown, strict=True)), encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------- conditions and a scale together
+
+
+@pytest.mark.parametrize(("header", "kind", "scale"), [
+    # the faults of session 27's review
+    ("Qi (-80 dBm, x1e6)", "Q", 1e6), ("Qi, P_in = -80 dBm (x10^6)", "Q", 1e6),
+    ("1/Qi (x1e-6, -80 dBm)", "Q^-1", 1e-6), ("tan delta [1e-6] @ -80 dBm", "tan delta", 1e-6),
+    # conditions of each kind, before or after the scale, in or out of brackets
+    ("Qi (-80 dBm; x1e6)", "Q", 1e6), ("Qi (x1e6) (-80 dBm)", "Q", 1e6),
+    ("Qi (-80 dBm) (x1e6)", "Q", 1e6), ("Qi (x1e6) @ -80 dBm", "Q", 1e6),
+    ("Qi @ -80 dBm, x1e6", "Q", 1e6), ("Qi (10^6) @ P_in = -80 dBm", "Q", 1e6),
+    ("Qi (<n> ~ 10)", "Q", 1.0), ("Qi, <n> ~ 10", "Q", 1.0), ("Qi <n>~10", "Q", 1.0),
+    ("Qi (n = 1e3 photons)", "Q", 1.0), ("Qi_-80dBm", "Q", 1.0), ("Qi -80dBm", "Q", 1.0),
+    ("Qi (T = 20 mK) [x1e5]", "Q", 1e5), ("Qi (low power)", "Q", 1.0),
+    ("Qint, T=10mK, P=-120dBm, x1e5", "Q", 1e5), ("Qint [1e5] | -120 dBm", "Q", 1e5),
+    ("Q_i (x10^6) @ P_in=-80dBm", "Q", 1e6), ("Qi (−80 dBm, ×10⁶)", "Q", 1e6),
+    ("Q_{i} [×10^{6}]", "Q", 1e6), ("Qi (1 x 10^6)", "Q", 1e6), ("Qi in units of 1e6", "Q", 1e6),
+    ("Qi/10^6", "Q", 1e6), ("Qint / 10^5 @ -100 dBm", "Q", 1e5), ("Q_int / 1e5", "Q", 1e5),
+    ("1/Qi / 10^-6 @ -80 dBm", "Q^-1", 1e-6), ("loss (10^-6) @ n = 100", "Q^-1", 1e-6),
+    ("tan delta (x 10^-6), 20 mK, -80 dBm", "tan delta", 1e-6),
+    ("tan δ_TLS (10^-6) @ <n>≈1", "tan delta", 1e-6), ("tan(δ) (ppm)", "tan delta", 1e-6),
+    ("1/Qi (ppm) at <n> = 10", "Q^-1", 1e-6), ("loss%", "Q^-1", 1e-2),
+    ("Q_i^{-1} (×10^{-6})", "Q^-1", 1e-6), ("Qi⁻¹ (10⁻⁶)", "Q^-1", 1e-6),
+])
+def test_a_header_with_conditions_and_a_scale_is_read(tmp_path, header, kind, scale):
+    """The condition is set aside and the scale applied in the direction of a unit: 'Qi (x1e6)'
+    or 'Qi/10^6' with 1.2 is Q = 1.2e6, '1/Qi (x1e-6)' with 3 is 3e-6."""
+    shown = Q_SHOWN if kind == "Q" else LOSS_SHOWN
+    table = read_loss_table(_table(tmp_path, header, shown))
+    assert table.loss_column == header and table.units["loss"] == kind
+    expected = 1 / (shown * scale) if kind == "Q" else shown * scale
+    np.testing.assert_allclose(table.loss, expected, rtol=1e-12)
+    assert table.power_column is None
+
+
+@pytest.mark.parametrize(("header", "part"), [
+    ("Qi at 1e6", "'at 1e6' is a number without a unit after 'at'"),
+    ("Qi @ 1e6", "'@ 1e6' is a number without a unit after '@'"),
+    ("Qi (x1e6) at 1e6", "'at 1e6' is a number without a unit"),
+    ("Qi at -80", "'at -80' is a number without a unit"),
+    ("Qi (20)", "'20' is a number without a unit"),
+    ("Qi (10e6)", "'10e6' is a number without a unit"),
+    ("Qi (2e6)", "'2e6' is a number without a unit"),
+    ("Qi (scale = 1e6)", "'scale' is not a condition this reader knows"),
+    ("Qi (1e6, 1e6)", "2 scales or units"), ("Qi (x1e6) [ppm]", "2 scales or units"),
+    ("1e6 x Qi", "a scale before the name ('1e6')"),
+    ("loss 2", "'2' after the name is a number without a unit"),
+    ("Qi @", "nothing after '@'"),
+])
+def test_an_ambiguous_header_is_refused_naming_the_cell_and_the_spellings_read(tmp_path, header,
+                                                                             part):
+    """'Qi at 1e6' was read as a condition (values taken as plain Q); the others were read as no
+    scale or refused without saying what was wrong."""
+    with pytest.raises(ValueError) as err:
+        read_loss_table(_table(tmp_path, header, Q_SHOWN))
+    message = str(err.value)
+    assert repr(header) in message and part in message, message
+    assert "A header is read as" in message and "'Qi (x1e6)'" in message
+
+
+@pytest.mark.parametrize(("header", "shown", "what", "spelling"), [
+    ("Qi x 1e-6", Q_SHOWN, "a quality factor in units of 1e-6 would be below 1", "'Qi (x1e6)'"),
+    ("Qi (1e-6)", Q_SHOWN, "a quality factor in units of 1e-6 would be below 1", "'Qi/1e6'"),
+    ("tan δ × 10^6", LOSS_SHOWN, "a loss tangent in units of 1e6 would be above 1",
+     "'tan δ (1e-6)'"),
+    ("loss (x1e6)", LOSS_SHOWN, "a loss in units of 1e6 would be above 1", "'loss (x1e-6)'"),
+])
+def test_a_scale_pointing_the_wrong_way_is_refused_with_the_spelling_to_use(
+        tmp_path, header, shown, what, spelling):
+    """'Qi x 1e-6' most likely holds Q x 10^-6 (the opposite of a unit): it was refused as a
+    'Q/loss swap', the header not named as the cause."""
+    with pytest.raises(ValueError) as err:
+        read_loss_table(_table(tmp_path, header, shown))
+    message = str(err.value)
+    assert repr(header) in message and what in message and spelling in message, message
+    assert "swapped" not in message
+
+
+def test_a_condition_in_another_columns_header_is_not_a_power(tmp_path):
+    """A 'Qc @ -80 dBm (x1e6)' column was taken for the drive power (dBm in its header): its Q_c
+    values became powers of 0.5 and 0.6 'x1e6' and the curve was split in two."""
+    path = tmp_path / "qc.csv"
+    path.write_text("T (mK),Qi @ -80 dBm (x1e6),Qc @ -80 dBm (x1e6)\n"
+                    "20,1.2,0.5\n40,1.3,0.6\n60,1.4,0.5\n")
+    table = read_loss_table(path)
+    assert table.power_column is None and table.power is None
+    assert len(curves_from_table(table)) == 1
+    np.testing.assert_allclose(table.loss, 1 / np.array([1.2e6, 1.3e6, 1.4e6]), rtol=1e-12)
+
+
+@pytest.mark.parametrize(("header", "factor"), [("T (mK) @ -80 dBm", 1e-3),
+                                                ("T [K] (P = -80 dBm)", 1.0)])
+def test_a_condition_in_the_temperature_header_is_not_its_unit(tmp_path, header, factor):
+    """It was read as the unit: "temperature column ... has unit 'dbm'; expected mK or K"."""
+    path = tmp_path / "t.csv"
+    path.write_text(f"{header},Qi (x1e6)\n20,1.2\n40,1.3\n60,1.4\n")
+    table = read_loss_table(path)
+    np.testing.assert_allclose(table.temperature, np.array([20, 40, 60]) * factor)
+
+
+def test_an_error_column_with_conditions_and_a_scale(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text('T (mK),"Qi (-80 dBm, x1e6)",Qi err (-80 dBm; x1e4)\n'
+                    "20,1.2,1\n40,1.3,2\n60,1.4,1\n")
+    table = read_loss_table(path)
+    q, dq = np.array([1.2e6, 1.3e6, 1.4e6]), np.array([1e4, 2e4, 1e4])
+    np.testing.assert_allclose(table.sigma, dq / q**2, rtol=1e-12)
+    path.write_text('T (mK),"Qi (-80 dBm, x1e6)",dQi @ 1e4\n20,1.2,1\n40,1.3,2\n60,1.4,1\n')
+    with pytest.raises(ValueError, match=r"the header of the error column, 'dQi @ 1e4', cannot "
+                                         r"be read without guessing: '@ 1e4'"):
+        read_loss_table(path)
+
+
+def test_a_header_split_by_the_separator_is_named_with_the_fix(tmp_path):
+    path = tmp_path / "u.csv"
+    path.write_text("T (mK),Qi (-80 dBm, x1e6)\n20,1.2\n40,1.3\n")
+    with pytest.raises(ValueError, match=r"column 'Qi \(-80 dBm' starts like a loss column.*"
+                                         r"unbalanced brackets.*quote the cell"):
+        read_loss_table(path)
+
+
+def test_the_parts_of_a_header():
+    parts = parse_header("Qi, P_in = -80 dBm (x10^6)")
+    assert (parts.quantity, parts.unit, parts.problems) == ("qi", "10^6", ())
+    assert parts.conditions == ("p_in = -80 dbm",)
+
+
+def test_a_shift_header_with_a_condition_keeps_its_unit(tmp_path):
+    """The unit of 'Δf/f (1e-6) @ -80 dBm' was reported as 'dbm'."""
+    path = tmp_path / "v.csv"
+    path.write_text("T (mK),Δf/f (1e-6) @ -80 dBm\n20,1\n40,2\n60,3\n")
+    table = read_velocity_table(path)
+    assert table.units["shift"] == "1e-6"
+    np.testing.assert_allclose(table.as_fraction()[0], [1e-6, 2e-6, 3e-6])
+
+
+def test_fit_data_refuses_an_ambiguous_header_in_one_line(tmp_path, capsys):
+    path = _table(tmp_path, "Qi at 1e6", Q_SHOWN * 1e6)
+    status = main(["fit-data", str(path), "--frequency", "5GHz", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert status == 2 and "'Qi at 1e6'" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
