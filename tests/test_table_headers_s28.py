@@ -1,12 +1,17 @@
-"""Loss-table headers that carry conditions and a scale (session 28).
+"""Loss-table headers that carry conditions and a scale (session 28), and ``manybody info`` on a
+directory.
 
 Headers such as ``Qi (-80 dBm, x1e6)`` or ``Qi, P_in = -80 dBm (x10^6)`` were refused as "cannot
 tell which column is the loss"; ``Qi at 1e6`` was read as a condition and its values taken as
-plain numbers; a ``Qc @ -80 dBm`` column beside the loss was taken for the drive power.
+plain numbers; a ``Qc @ -80 dBm`` column beside the loss was taken for the drive power. ``manybody
+info`` on a directory said only "is a directory".
 """
 
 from __future__ import annotations
 
+import fcntl
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +20,9 @@ import pytest
 from manybody.cli import main
 from manybody.measured.tables import curves_from_table, parse_header, read_loss_table
 from manybody.measured.velocity import read_velocity_table
+from manybody.runs.checkpoint import checkpoint_dir
+from manybody.runs.spec import RunSpec
+from manybody.runs.sweep import run_sweep
 
 Q_SHOWN = np.array([1.2, 1.25, 1.3, 1.4])
 LOSS_SHOWN = np.array([3.0, 3.1, 3.2, 3.3])
@@ -170,3 +178,119 @@ def test_fit_data_refuses_an_ambiguous_header_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert status == 2 and "'Qi at 1e6'" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+
+
+# ------------------------------------------------------------------- manybody info on a folder
+
+SPEC = """\
+name = "info-test"
+seed = 5
+realisations = 3
+[model]
+n_tls = 4
+[model.coupling]
+kind = "dipolar"
+strength = 0.0
+[sweep]
+"model.coupling.strength" = [0.0, 0.02]
+[probe]
+frequencies = [0.1]
+temperatures = { x_min = 0.5, x_max = 5.0, count = 4 }
+observables = ["absorption", "specific_heat"]
+[probe.broadening]
+kind = "gaussian"
+width = 0.01
+"""
+
+
+@pytest.fixture(scope="module")
+def partial_run(tmp_path_factory) -> Path:
+    """The output of a run stopped after 2 of its 6 tasks (its checkpoint left behind)."""
+    folder = tmp_path_factory.mktemp("partial")
+    (folder / "spec.toml").write_text(SPEC)
+
+    class Stop(Exception):
+        pass
+
+    def stop(done, total):
+        if done >= 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        run_sweep(RunSpec.from_toml(folder / "spec.toml"), output=folder / "part.nc",
+                  progress=stop, chunk_size=1, n_jobs=1)
+    assert checkpoint_dir(folder / "part.nc").is_dir()
+    return folder / "part.nc"
+
+
+def _info(path, capsys) -> tuple[int, str, str]:
+    status = main(["info", str(path)])
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+@pytest.mark.parametrize("inside", ["", "tasks", "meta.json"])
+def test_info_describes_a_checkpoint_directory(partial_run, capsys, inside):
+    directory = checkpoint_dir(partial_run)
+    status, out, err = _info(directory / inside if inside else directory, capsys)
+    assert status == 0, err
+    for text in (f"writing: {partial_run} (not written yet)", "run: 'info-test'",
+                 "finished: 2 of 6 task(s)", "0 of 2 sweep point(s) complete",
+                 "model.coupling.strength (2)", "in use: no",
+                 f"to resume: rerun the same command (manybody run SPEC -o {partial_run})"):
+        assert text in out, (text, out)
+
+
+def test_info_says_when_a_run_holds_the_checkpoint(partial_run, capsys):
+    with open(checkpoint_dir(partial_run) / "lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        status, out, _ = _info(checkpoint_dir(partial_run), capsys)
+    assert status == 0 and "in use: yes, a run holds its lock now" in out
+
+
+def test_info_on_an_unfinished_runs_output_names_its_checkpoint(partial_run, capsys):
+    status, _, err = _info(partial_run, capsys)
+    assert status == 2 and "does not exist" in err
+    assert f"its checkpoint is {str(checkpoint_dir(partial_run))!r}" in err
+
+
+def test_info_on_the_folder_holding_a_checkpoint_points_at_it(partial_run, capsys):
+    status, _, err = _info(partial_run.parent, capsys)
+    assert status == 2 and "is a directory, not a results file" in err
+    assert "1 checkpoint(s) of unfinished runs (part.nc.checkpoint)" in err
+    assert f"manybody info {checkpoint_dir(partial_run)}" in err
+
+
+def test_info_on_a_results_folder_names_the_files_to_give(tmp_path, capsys):
+    (tmp_path / "a.nc").write_bytes(b"")
+    (tmp_path / "summary.md").write_text("x")
+    status, _, err = _info(tmp_path, capsys)
+    assert status == 2 and "1 results file(s) (a.nc): give one, e.g. manybody info" in err
+    assert str(tmp_path / "a.nc") in err and "a study's summary" in err
+    status, _, err = _info(tmp_path.parent, capsys)  # one level down
+    assert status == 2 and f"{tmp_path.name}/a.nc" in err
+
+
+def test_info_on_an_empty_or_unrelated_folder_says_what_it_reads(tmp_path, capsys):
+    status, _, err = _info(tmp_path, capsys)
+    assert status == 2 and "(it is empty)" in err
+    assert "results file written by manybody run (.nc) or the checkpoint directory" in err
+    (tmp_path / "x.txt").write_text("x")
+    status, _, err = _info(tmp_path, capsys)
+    assert status == 2 and "1 entry, none of them a results file or checkpoint" in err
+
+
+def test_info_on_a_damaged_checkpoint_is_one_line(tmp_path, capsys):
+    directory = tmp_path / "o.nc.checkpoint"
+    (directory / "tasks").mkdir(parents=True)
+    (directory / "meta.json").write_text('{"spec": ')
+    status, _, err = _info(directory, capsys)
+    assert status == 2 and "meta.json' is damaged" in err and len(err.splitlines()) == 1
+
+
+def test_info_on_a_directory_in_a_real_process(partial_run):
+    for path in (partial_run.parent, checkpoint_dir(partial_run)):
+        proc = subprocess.run([sys.executable, "-m", "manybody", "info", str(path)],
+                              capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in proc.stderr and "is a directory\n" not in proc.stderr
+        assert proc.returncode == (0 if path.name.endswith(".checkpoint") else 2), proc.stderr

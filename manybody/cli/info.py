@@ -1,26 +1,259 @@
-"""``manybody info FILE``: what a results file holds and how it was made."""
+"""``manybody info PATH``: what a results file holds and how it was made, or what a run's checkpoint
+directory holds (how far the run got); on any other directory, what is in it that ``info`` reads.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
+import json
 import sys
+from pathlib import Path
+from typing import Any
 
 from manybody.support import validate as v
+
+#: Suffix of a run's checkpoint directory (:func:`manybody.runs.checkpoint.checkpoint_dir`).
+CHECKPOINT_SUFFIX = ".checkpoint"
+#: What ``info`` reads, for messages.
+ACCEPTED = ("a results file written by manybody run (.nc) or the checkpoint directory of an "
+            "unfinished run (<output>.checkpoint)")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``manybody info``."""
-    parser.add_argument("file", metavar="FILE", type=v.cli_path,
-                        help="results file written by manybody run")
+    parser.add_argument("file", metavar="PATH", type=v.cli_path,
+                        help="results file written by manybody run, or the checkpoint directory "
+                             "(<output>.checkpoint) of an unfinished run")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Describe a results file; return the exit status."""
-    from manybody.runs.results import describe, load_results  # heavy: only when the command runs
+    """Describe a results file or a run's checkpoint directory; return the exit status.
 
-    ds = load_results(args.file)
+    Raises
+    ------
+    FileNotFoundError
+        No such file (naming the checkpoint of an unfinished run writing it, if there is one).
+    IsADirectoryError
+        A directory that is not a run's checkpoint: the message names what it holds that
+        ``info`` reads (results files, checkpoints) or says that it holds none.
+    ValueError
+        Not a manybody results file, or a damaged checkpoint.
+    """
+    path = Path(args.file)
+    checkpoint = _checkpoint_of(path)
+    if checkpoint is not None:
+        sys.stdout.write(describe_checkpoint(checkpoint, given=path) + "\n")
+        return 0
+    if path.is_dir():
+        raise IsADirectoryError(_directory_message(path))
+    from manybody.runs.checkpoint import checkpoint_dir  # heavy: only when the command runs
+    from manybody.runs.results import describe, load_results
+
+    try:
+        ds = load_results(path)
+    except FileNotFoundError as exc:
+        pending = checkpoint_dir(path)
+        if _is_checkpoint(pending):
+            raise FileNotFoundError(
+                f"{exc}; the run writing it has not finished: its checkpoint is {str(pending)!r} "
+                f"(manybody info {_quoted(pending)} tells how far it got)") from None
+        raise
     if "schema_version" not in ds.attrs:
         raise ValueError(f"{args.file!r} is a netCDF/HDF5 file but not a manybody results file "
                          "(no schema_version attribute); give a file written by manybody run")
     sys.stdout.write(describe(ds, args.file) + "\n")
     return 0
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def _is_checkpoint(directory: Path) -> bool:
+    """A run's checkpoint directory: it holds the run's ``meta.json``, or a ``tasks`` folder of
+    task files, or is named ``<output>.checkpoint`` and holds either."""
+    try:
+        return directory.is_dir() and ((directory / "meta.json").is_file()
+                                       or (directory / "tasks").is_dir())
+    except OSError:
+        return False
+
+
+def _name(path: Path) -> str:
+    """The directory's own name, also for '.' or '..'."""
+    return path.name if path.name not in ("", ".", "..") else path.resolve().name
+
+
+def _checkpoint_of(path: Path) -> Path | None:
+    """The checkpoint directory ``path`` is (named ``<output>.checkpoint`` or holding a
+    checkpoint's ``meta.json``), or is in (its ``meta.json``, ``lock``, ``tasks`` folder or a task
+    file), or None."""
+    if _is_checkpoint(path) and (_name(path).endswith(CHECKPOINT_SUFFIX)
+                                 or (path / "meta.json").is_file()):
+        return path
+    parent = path.parent
+    if path.name in ("meta.json", "lock", "tasks") and _name(parent).endswith(CHECKPOINT_SUFFIX):
+        return parent if _is_checkpoint(parent) else None
+    if parent.name == "tasks" and _name(parent.parent).endswith(CHECKPOINT_SUFFIX):
+        return parent.parent if _is_checkpoint(parent.parent) else None
+    return None
+
+
+def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
+    """Human-readable summary of a run's checkpoint: the run and its spec, how many tasks
+    (sweep point, realisation) have finished out of how many, whether a run holds it now, and
+    how to resume.
+
+    Parameters
+    ----------
+    directory : Path
+        ``<output>.checkpoint`` (:func:`manybody.runs.checkpoint.checkpoint_dir`).
+    given : Path, optional
+        The path the user gave, when it is a file or folder inside the checkpoint.
+
+    Raises
+    ------
+    ValueError
+        The checkpoint's ``meta.json`` is unreadable or not a checkpoint's (naming the file).
+    """
+    from manybody.runs.checkpoint import CHUNK_FILE  # heavy: only when the command runs
+    from manybody.runs.spec import RunSpec
+
+    meta_path = directory / "meta.json"
+    meta: dict[str, Any] | None = None
+    if meta_path.is_file():
+        try:
+            meta = json.loads(meta_path.read_text())
+            if not isinstance(meta, dict) or not isinstance(meta.get("spec"), dict):
+                raise ValueError("no 'spec' entry")
+        except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError too
+            raise ValueError(f"{str(directory)!r} is a run's checkpoint, but its file "
+                             f"{str(meta_path)!r} is damaged ({exc}); its finished tasks cannot be "
+                             "matched to a spec (delete the directory to start the run over)"
+                             ) from None
+    name = _name(directory)
+    output = (directory.resolve().with_name(name[:-len(CHECKPOINT_SUFFIX)])
+              if name.endswith(CHECKPOINT_SUFFIX) and name != CHECKPOINT_SUFFIX else None)
+    if output is not None and directory.name == name:
+        output = directory.with_name(name[:-len(CHECKPOINT_SUFFIX)])
+    lines = [f"{directory if directory.name == name else directory.resolve()}"]
+    if given is not None and given != directory:
+        lines.append(f"  ({given} is part of this checkpoint; info describes the whole)")
+    lines.append("  a run's checkpoint: the tasks of an unfinished run that had finished "
+                 "(deleted when the run completes)")
+    if output is not None:
+        state = "exists (an earlier run's?)" if output.exists() else "not written yet"
+        lines.append(f"  writing: {output} ({state})")
+    spec = None
+    if meta is not None:
+        spec_dict = meta["spec"]
+        lines.append(f"  run: {spec_dict.get('name', '?')!r}  checkpoint layout "
+                     f"{meta.get('version', '?')}  written by manybody {meta.get('code', '?')}  "
+                     f"blas_threads: {meta.get('blas_threads', '?')}")
+        lines.append(f"  spec_sha256: {meta.get('spec_sha256', '?')}")
+        try:
+            spec = RunSpec.from_dict(spec_dict)
+        except (ValueError, TypeError) as exc:
+            lines.append(f"  spec: not readable by this version ({exc})")
+    else:
+        lines.append(f"  no meta.json: the run's spec is unknown ({meta_path} is missing)")
+    done: set[tuple[int, int]] = set()
+    n_files = 0
+    tasks = directory / "tasks"
+    with contextlib.suppress(OSError):
+        for file in tasks.glob("*.npz"):
+            match = CHUNK_FILE.fullmatch(file.name)
+            if match:
+                n_files += 1
+                point, start, stop = match.groups()
+                stop = int(stop) if stop else int(start) + 1
+                done.update((int(point), r) for r in range(int(start), stop))
+    if spec is not None:
+        counts = spec.realisation_counts.ravel()
+        done = {(p, r) for p, r in done if p < counts.size and r < counts[p]}
+        complete = sum(sum(1 for p, _ in done if p == i) == c for i, c in enumerate(counts))
+        axes = ", ".join(f"{key} ({len(values)})" for key, values in spec.sweep.items())
+        lines.append(f"  sweep: {spec.n_points} point(s){': ' + axes if axes else ''}; "
+                     f"realisations: {spec.to_dict()['realisations']}; N = {spec.model.n_tls} "
+                     f"TLS; observables: {', '.join(spec.probe.observables)}")
+        lines.append(f"  finished: {len(done)} of {spec.n_tasks} task(s) (sweep point, "
+                     f"realisation) in {n_files} task file(s); {complete} of {spec.n_points} "
+                     "sweep point(s) complete")
+    else:
+        lines.append(f"  finished: {len(done)} task(s) (sweep point, realisation) in {n_files} "
+                     "task file(s)")
+    lines.append(f"  {_lock_state(directory)}")
+    resume = ("rerun the same command (manybody run SPEC -o "
+              f"{_quoted(output) if output is not None else 'OUTPUT'}) to compute the rest; "
+              "finished tasks are kept")
+    lines.append(f"  to resume: {resume}")
+    return "\n".join(lines)
+
+
+def _lock_state(directory: Path) -> str:
+    """Whether a run holds the checkpoint's lock now (a shared, non-blocking probe)."""
+    lock = directory / "lock"
+    if not lock.is_file():
+        return "in use: no (no run has locked it)"
+    try:
+        with open(lock) as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                return "in use: yes, a run holds its lock now"
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    except OSError:
+        return "in use: unknown (its lock file cannot be read)"
+    return "in use: no (the run that wrote it has stopped)"
+
+
+# --------------------------------------------------------------------------- other directories
+
+
+def _directory_message(path: Path) -> str:
+    """What a directory that is not a checkpoint holds that ``info`` reads, and what to give."""
+    try:
+        entries = sorted(path.iterdir(), key=lambda p: p.name)
+    except OSError as exc:
+        return (f"{str(path)!r} is a directory, and it cannot be listed ({exc.strerror or exc}); "
+                f"info reads {ACCEPTED}")
+    results = [p for p in entries if p.suffix == ".nc" and p.is_file()]
+    checkpoints = [p for p in entries if _is_checkpoint(p)]
+    found = []
+    if results:
+        shown = ", ".join(p.name for p in results[:6]) + (", ..." if len(results) > 6 else "")
+        found.append(f"{len(results)} results file(s) ({shown}): give one, e.g. manybody info "
+                     f"{_quoted(results[0])}")
+    if checkpoints:
+        shown = ", ".join(p.name for p in checkpoints[:3]) + (", ..." if len(checkpoints) > 3
+                                                             else "")
+        found.append(f"{len(checkpoints)} checkpoint(s) of unfinished runs ({shown}): give one, "
+                     f"e.g. manybody info {_quoted(checkpoints[0])}")
+    names = {p.name for p in entries}
+    if "summary.md" in names or "summary.json" in names:
+        found.append("a study's summary (summary.md, summary.json: read them directly)")
+    if "fit_results.json" in names or "fit_table.txt" in names:
+        found.append("fit-data output (fit_table.txt, fit_results.json: read them directly)")
+    if not found:  # one level down: 'results/' holding 'results/x/x.nc'
+        deeper = []
+        for sub in (p for p in entries[:200] if p.is_dir()):
+            with contextlib.suppress(OSError):
+                deeper += [q for q in sorted(sub.iterdir()) if q.suffix == ".nc" and q.is_file()
+                           or _is_checkpoint(q) and q.name.endswith(CHECKPOINT_SUFFIX)]
+        if deeper:
+            shown = ", ".join(str(q.relative_to(path)) for q in deeper[:4])
+            found.append(f"in its folders: {shown}{', ...' if len(deeper) > 4 else ''}: give "
+                         f"one, e.g. manybody info {_quoted(deeper[0])}")
+    if found:
+        return (f"{str(path)!r} is a directory, not a results file; info reads {ACCEPTED}. "
+                f"Found in it: {'; '.join(found)}")
+    what = (f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, none of them a results "
+            "file or checkpoint" if entries else "it is empty")
+    return (f"{str(path)!r} is a directory ({what}); info reads {ACCEPTED}")
+
+
+def _quoted(path: Path) -> str:
+    """A path as one shell word."""
+    text = str(path)
+    return text if all(c.isalnum() or c in "/._-+~:" for c in text) else repr(text)
