@@ -58,6 +58,7 @@ def thermal_expectation(h, op, temperature):
 
 
 @pytest.mark.parametrize("temperature", [0.1, 0.7, 3.0])
+@pytest.mark.filterwarnings("ignore:broadening.width")  # w from ~0 on purpose
 def test_detailed_balance_on_the_absorption_lines(temperature):
     """Each line's net weight is its absorption p_n |T_mn|^2 times (1 - e^{-w/T}) (the emission
     S(-w) = e^{-w/T} S(w)), with p_n and T_mn from an explicit H diagonalised here."""
@@ -85,6 +86,7 @@ def test_detailed_balance_on_the_absorption_lines(temperature):
 
 
 @pytest.mark.parametrize("temperature", [0.05, 0.3, 2.0])
+@pytest.mark.filterwarnings("ignore:broadening.width")  # w from ~0 on purpose
 def test_first_moment_sum_rule_in_closed_form(temperature):
     """sum_{w_mn > 0} w_mn (p_n - p_m) |T_mn|^2 = (1/2) <[T,[H,T]]> = -sum_i gamma_i^2 Delta_i <s^x_i>
     for T = sum gamma_i s^z_i and any s^z s^z couplings ([T,[H,T]] = -2 sum gamma^2 Delta s^x);

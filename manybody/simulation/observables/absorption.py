@@ -34,10 +34,11 @@ canonical independent-TLS ensemble gives tanh(w/2T)) and the velocity shift in u
 from __future__ import annotations
 
 import functools
+import warnings
 
 import numpy as np
 
-from manybody.config.probe import Broadening
+from manybody.config.probe import RELATIVE_WIDTH_LIMIT, Broadening
 from manybody.simulation.observables.pair_sum import exact_per_state
 from manybody.simulation.observables.responses import absorption_from, velocity_shift_from
 from manybody.simulation.observables.thermo import boltzmann_weights
@@ -60,6 +61,14 @@ def _check_spectrum(spectrum) -> Spectrum:
     if not isinstance(spectrum.energies, np.ndarray):
         raise TypeError("spectrum.energies must be a numpy array of eigenvalues (K), got "
                         f"{type(spectrum.energies).__name__}")
+    descending = np.flatnonzero(np.diff(spectrum.energies) < 0)
+    if descending.size:  # the bandwidth and the pairs' signs assume E ascending (a tester)
+        k = int(descending[0])
+        raise ValueError(
+            f"spectrum.energies must be ascending (E_0 <= E_1 <= ...), got E[{k}] = "
+            f"{spectrum.energies[k]:.6g} K > E[{k + 1}] = {spectrum.energies[k + 1]:.6g} K; "
+            "sort them with np.argsort and permute the rows and columns of stress_elements "
+            "(and the eigenvectors) the same way")
     return spectrum
 
 
@@ -71,7 +80,36 @@ def _check_stress(spectrum: Spectrum, stress_elements) -> np.ndarray:
     if arr.shape != (dim, dim):
         raise ValueError(f"stress_elements must have shape {(dim, dim)} to match the spectrum, "
                          f"got {arr.shape}")
+    _check_symmetric(arr)
     return arr
+
+
+#: Largest |T_mn - T_nm| accepted, relative to max |T_mn|, by the stress elements' dtype: the
+#: round-off of V^T T V by hand in float64 (~1e-15 sqrt(D)) or float32 (~1e-7 sqrt(D)), with room.
+_SYMMETRY_TOLERANCE = {np.dtype(np.float64): 1e-8, np.dtype(np.float32): 1e-4}
+
+
+def _check_symmetric(stress: np.ndarray, block: int = 512) -> None:
+    """T_mn must be real symmetric (PHYSICS.md section 6.5): the pair sums read one triangle, so a
+    half-filled or transposed-wrong matrix gave the full answer or exactly 0 without a word (a
+    tester, session 28). Checked in blocks of rows (no D x D temporary)."""
+    scale = float(np.max(np.abs(stress))) if stress.size else 0.0
+    if scale == 0.0:
+        return
+    tolerance = _SYMMETRY_TOLERANCE.get(stress.dtype, 1e-8) * scale
+    for start in range(0, stress.shape[0], block):
+        rows = stress[start:start + block]
+        difference = np.abs(rows - stress[:, start:start + block].T)
+        worst = float(difference.max())
+        if worst > tolerance:
+            m, n = np.unravel_index(int(np.argmax(difference)), difference.shape)
+            m += start
+            raise ValueError(
+                f"stress_elements must be real symmetric (T_mn = T_nm, PHYSICS.md section 6.5), "
+                f"got T[{m}, {n}] = {stress[m, n]:.6g} and T[{n}, {m}] = {stress[n, m]:.6g} "
+                f"(|T - T^T| up to {worst / scale:.3g} of max |T|, accepted "
+                f"{tolerance / scale:.0e}); pass both triangles, or (T + T.T) / 2 if the "
+                "difference is round-off")
 
 
 def _check_inputs(spectrum: Spectrum, stress_elements: np.ndarray, frequencies, broadening):
@@ -85,13 +123,11 @@ def _check_inputs(spectrum: Spectrum, stress_elements: np.ndarray, frequencies, 
         )
     if not isinstance(broadening, Broadening):
         raise TypeError(f"broadening must be a Broadening, got {type(broadening).__name__}")
+    # frequencies above the largest transition are physical: nothing is resonant there (the
+    # absorption is the kernel's far tail, 0 for a Gaussian), but every pair still shifts the
+    # velocity off resonance (PHYSICS.md section 3). They were refused until session 28, which
+    # stopped sweeps at a random realisation whose band happened to lie below the probe.
     bandwidth = float(spectrum.energies[-1] - spectrum.energies[0])
-    reach = _REACH * broadening.at(frequencies.min()).width
-    if broadening.kind != "lorentzian" and frequencies.min() > bandwidth + reach:
-        raise ValueError(
-            f"frequencies start at {frequencies.min():.4g} K, above the largest transition "
-            f"energy {bandwidth:.4g} K of this spectrum: there is nothing to absorb there"
-        )
     return frequencies, bandwidth
 
 
@@ -248,8 +284,10 @@ def pair_spectrum(
         ``spectrum`` not a Spectrum; stress_elements not real numbers (complex, a list of
         strings...); broadening not a Broadening.
     ValueError
-        Frequencies not > 0 or above the spectrum's largest transition, stress_elements not of
-        shape (D, D) or with NaN/inf, unknown method.
+        Frequencies not > 0, stress_elements not of shape (D, D), not symmetric (beyond 1e-8 of
+        max |T| in float64, 1e-4 in float32) or with NaN/inf, spectrum.energies not ascending,
+        unknown method. (Frequencies above the spectrum's largest transition are accepted: nothing is
+        resonant there, but the pairs' off-resonant dispersion is not 0.)
 
     Notes
     -----
@@ -419,9 +457,10 @@ def absorption(
         numbers (complex, strings, booleans); ``normalisation`` not a real number; broadening not
         a Broadening.
     ValueError
-        stress_elements not of shape (D, D) or with NaN/inf; frequencies or temperatures not
-        finite and > 0, empty or not 1-d; frequencies above the spectrum's largest transition;
-        ``normalisation`` not finite and > 0; unknown method.
+        stress_elements not of shape (D, D), not symmetric (beyond 1e-8 of max |T| in float64,
+        1e-4 in float32) or with NaN/inf; spectrum.energies not ascending; frequencies or
+        temperatures not finite and > 0, empty or not 1-d; ``normalisation`` not finite and > 0;
+        unknown method.
 
     Notes
     -----
@@ -441,6 +480,14 @@ def _thermal_response(spectrum, stress_elements, frequencies, temperatures, broa
     frequencies, _ = _check_inputs(spectrum, stress_elements, frequencies, broadening)
     temperatures = v.positive_array("temperatures", temperatures)
     v.choice("method", method, ("exact", "binned"))
+    lowest = float(frequencies.min())
+    if not broadening.relative and broadening.width >= RELATIVE_WIDTH_LIMIT * lowest:
+        # a run warns at its preflight (runs.spec); the functions of the API warn here (a tester)
+        warnings.warn(
+            f"broadening.width = {broadening.width:g} K is at least {RELATIVE_WIDTH_LIMIT:g} of "
+            f"the lowest frequency {lowest:g} K: the line kernel smears the response over a "
+            "range as wide as the frequency (use a narrower kernel or a relative one)",
+            UserWarning, stacklevel=3)
     im, re = resonant_responses(spectrum, stress_elements, frequencies, temperatures, broadening,
                                 absorptive=not dispersive, dispersive=dispersive, method=method)
     return re if dispersive else im
