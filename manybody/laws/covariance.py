@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["NULL_SHARE", "NULL_SINGULAR_VALUE", "covariance"]
+__all__ = ["NULL_SHARE", "NULL_SINGULAR_VALUE", "correlation", "covariance", "rescale"]
 
 #: Singular values of the column-normalised Jacobian below this fraction of the largest are
 #: numerically zero: the data do not determine that combination of parameters at all.
@@ -62,7 +62,7 @@ def covariance(jacobian: np.ndarray) -> np.ndarray:
     """
     jac = np.asarray(jacobian, dtype=np.float64)
     k = jac.shape[1]
-    norms = np.linalg.norm(jac, axis=0)
+    norms = _column_norms(jac)
     used = np.flatnonzero(norms > 0)
     cov = np.full((k, k), np.nan)
     free = norms > 0  # a parameter the residuals ignore is not determined
@@ -80,3 +80,88 @@ def covariance(jacobian: np.ndarray) -> np.ndarray:
         cov[i, :] = cov[:, i] = np.nan
         cov[i, i] = np.inf
     return cov
+
+
+def _column_norms(jac: np.ndarray) -> np.ndarray:
+    """Euclidean norms of the columns, each column first divided by a power of two near its
+    largest entry: the same bits as ``numpy.linalg.norm(jac, axis=0)`` where its squares neither
+    over- nor underflow, and right where they do (entries beyond ~1e+-154 gave a norm of inf or
+    0, and a column of 1e-160 counted as one the residuals ignore; session 28)."""
+    with np.errstate(invalid="ignore"):
+        top = np.max(np.abs(jac), axis=0) if jac.shape[0] else np.zeros(jac.shape[1])
+    expo = np.where(np.isfinite(top) & (top > 0), np.frexp(top)[1], 0)
+    return np.ldexp(np.linalg.norm(np.ldexp(jac, -expo[None, :]), axis=0), expo)
+
+
+def rescale(cov: np.ndarray, factors) -> tuple[np.ndarray, np.ndarray]:
+    """A covariance and its standard errors in other units, p_i -> f_i p_i, without an
+    intermediate product that over- or underflows: f_i f_j cov_ij and f_i sqrt(cov_ii).
+
+    Each factor is split into a mantissa and a power of two (``numpy.frexp``): the mantissas
+    (in [0.5, 1)) multiply the covariance, the powers of two are applied last (``numpy.ldexp``,
+    exact). Where ``cov * outer(f, f)`` neither over- nor underflows, the result is that product
+    bit for bit; where the factors are beyond ~1e+-154 (a loss of 1e-200 or 1e200 fitted in
+    units of its typical value), the errors are still right (1e-202, not 0; 1e198, not inf:
+    the variances had been scaled, var * f**2, and over- or underflowed; session 28), and so is
+    every covariance entry the floating-point range can hold (those beyond it are inf or 0:
+    :func:`correlation` of the covariance in working units keeps what they lose).
+
+    Parameters
+    ----------
+    cov : numpy.ndarray, shape (k, k)
+        Covariance in the working units (inf on the diagonal, NaN elsewhere in its row, for an
+        undetermined parameter, as :func:`covariance` gives it).
+    factors : array_like, shape (k,)
+        Finite factors f_i, the new unit of parameter i per working unit (the sign is kept).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        The covariance, shape (k, k), and the standard errors, shape (k,) (>= 0; inf for an
+        undetermined parameter).
+
+    Raises
+    ------
+    ValueError
+        The shapes do not match, or a factor is not finite.
+    """
+    cov = np.asarray(cov, dtype=np.float64)
+    f = np.asarray(factors, dtype=np.float64)
+    if cov.ndim != 2 or cov.shape != (f.size, f.size) or f.ndim != 1:
+        raise ValueError(f"cov must be (k, k) for k factors, got shapes {cov.shape} and "
+                         f"{f.shape}")
+    if not np.all(np.isfinite(f)):
+        raise ValueError(f"factors must be finite, got {f.tolist()}")
+    mant, expo = np.frexp(f)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        out = np.ldexp(cov * np.outer(mant, mant), expo[:, None] + expo[None, :])
+        sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        errors = np.ldexp(sd * np.abs(mant), expo)
+    return out, errors
+
+
+def correlation(cov: np.ndarray) -> np.ndarray:
+    """The correlation matrix cov_ij / sqrt(cov_ii cov_jj) of a covariance (the same in any
+    units of the parameters, so it survives where a covariance in the data's units over- or
+    underflows).
+
+    Parameters
+    ----------
+    cov : numpy.ndarray, shape (k, k)
+        A covariance as :func:`covariance` gives it.
+
+    Returns
+    -------
+    numpy.ndarray, shape (k, k)
+        1 on the diagonal of a parameter with a finite, positive variance; NaN in the row and
+        column of an undetermined parameter (infinite variance) or of one with variance 0.
+    """
+    cov = np.asarray(cov, dtype=np.float64)
+    var = np.diag(cov).copy()
+    good = np.isfinite(var) & (var > 0)
+    sd = np.where(good, np.sqrt(np.where(good, var, 1.0)), np.nan)
+    with np.errstate(invalid="ignore"):
+        out = cov / sd[:, None] / sd[None, :]
+    out = np.clip(out, -1.0, 1.0)  # rounding of an exact +-1
+    np.fill_diagonal(out, np.where(good, 1.0, np.nan))
+    return out

@@ -54,14 +54,27 @@ then no law is preferred. The inputs (frequencies with units, :class:`manybody.l
 ``gap_from_tc``) are in :mod:`manybody.laws.inputs`.
 
 One engine, two starts. Layout (:class:`_Model`), design matrix, covariance, criteria and result
-(:func:`_result`) are shared; only the way to the optimum differs: curves use the grid start above
-(:func:`_fit`, with the per-curve reweighting); :func:`fit_law` starts from amplitude max|q|,
-a = 0.5 and refines with scipy's curve_fit at its default tolerances (:func:`_fit_fixed_start`;
-the linear laws by exact weighted least squares), as the study's analysis always has, in units
-where max|q| and the median error are 1 (since session 27: in the units given, curve_fit's
-tolerances stopped it at its start for Q^-1 ~ 1e-9 with unit weights; the study's numbers moved
-by ~1e-9). The grid start reproduces the former engine's numbers bit for bit
-(``scripts/golden_set.py``).
+(:func:`law_fit_result`) are shared; only the way to the optimum differs: curves use the grid
+start above (:func:`fit_model`, with the per-curve reweighting); :func:`fit_law` starts from
+amplitude max|q|, a = 0.5 and refines with scipy's curve_fit at its default tolerances
+(:func:`_fit_fixed_start`; the linear laws by exact weighted least squares), as the study's
+analysis always has.
+
+Both work in units where the data and the errors are of order 1 (:class:`FitPoints`): the loss
+in units of its typical size, measured from each curve's lowest value when the curve has a
+background, the errors in units of their median; the results are scaled back by their standard
+errors (:func:`manybody.laws.covariance.rescale`). The optimum does not depend on these units,
+but the optimisers' steps and tolerances do: in the units given, curve_fit stopped at its start
+for Q^-1 ~ 1e-9 with unit weights (session 27), least_squares at its grid start under a
+background 1e7-1e9 times the temperature-dependent part or with the absolute error model at a
+loss of 1e-9 (session 28), and variances scaled back as var * scale^2 made errors of 0 or inf
+for a loss of 1e-200 or 1e200. A fit is now the same, to its tolerances, under any scaling of
+the loss or of the errors and any added background (up to the digits a background costs the
+data themselves: one 1e9 times the amplitude leaves it ~1e-7 of it). Since session 28 the grid
+start's numbers are those of the former engine to its tolerances, not bit for bit (the fit-data
+run of ``scripts/golden_set.py``: the index moved 1.2e-7 of itself, 4e-7 of its error; the
+former engine itself moved 3.6e-7 when the loss was multiplied by 1.1); fit_law's are bit for bit
+but for the rounding of its errors and chi2 (1e-16).
 """
 
 from __future__ import annotations
@@ -77,7 +90,7 @@ import numpy as np
 from scipy import optimize, stats
 from scipy.special import k0e
 
-from manybody.laws.covariance import covariance
+from manybody.laws.covariance import correlation, covariance, rescale
 from manybody.laws.inputs import (
     ERROR_MODELS,
     LAWS,
@@ -173,6 +186,11 @@ class _Model(NonlinearLayout):
             names.append("qp_loss")
         return names
 
+    def offset_parameters(self) -> list[int]:
+        """Positions among the linear parameters of each curve's constant (its background), in
+        curve order: where a curve's offset in :class:`FitPoints` goes back in."""
+        return [i for i, name in enumerate(self.linear_names) if name.startswith("background")]
+
     def shape(self, x: np.ndarray, index: float) -> np.ndarray:
         """The law L(x) (kernel-averaged with ``smearing``)."""
         return law_values(self.law, x, index, self.smearing)
@@ -224,7 +242,18 @@ class _Model(NonlinearLayout):
 
 @dataclass(frozen=True)
 class FitPoints:
-    """The points of a fit in working units: loss / scale, errors / scale, curve of each point."""
+    """The points of a fit in working units, where the data and the errors are of order 1.
+
+    The loss of point i (curve g_i) is ``scale * ys[i] + offsets[g_i]`` and its base error
+    ``error_unit * bs[i]`` (both in the units of the loss; the base error is the given sigma,
+    |Q^-1| for the relative error model, 1 for the absolute one). The engine fits and takes the
+    covariance in these units; :func:`law_fit_result` turns them into the loss's units by
+    scaling the standard errors (:func:`manybody.laws.covariance.rescale`), never the variances,
+    so nothing over- or underflows for a loss of 1e-200 or 1e200 (session 28). ``offsets`` (a
+    curve's lowest value, only with a background: the fit is then that of the data measured from
+    it, and a background 1e9 times the temperature-dependent part costs no digits) default to 0
+    and ``error_unit`` to ``scale`` (the layout of :mod:`manybody.laws.joint`).
+    """
 
     t: tuple  # temperatures (K) per curve, or None per curve (points given in x)
     x: tuple  # x = w / T per curve, or None per curve (computed from t)
@@ -236,10 +265,23 @@ class FitPoints:
     known: bool  # errors given (absolute), not estimated from the residuals
     error_model: str
     powers: tuple
+    offsets: np.ndarray | None = None  # per curve, units of the loss (model.offset_parameters)
+    error_unit: float | None = None  # units of the loss per unit of bs (None: scale)
 
     @property
     def n(self) -> int:
         return int(self.ys.size)
+
+    @property
+    def errors_unit(self) -> float:
+        """Units of the loss per unit of the working errors ``bs``."""
+        return self.scale if self.error_unit is None else self.error_unit
+
+    @property
+    def ratio(self) -> float:
+        """A residual in units of the base errors per residual in working units,
+        scale / errors_unit (1 exactly when the two units are the same)."""
+        return self.scale / self.errors_unit
 
 
 # --------------------------------------------------------------------------- the result
@@ -262,7 +304,14 @@ class LawFit:
         gap (K), critical_power (dB of the power unit). Joint fits name per-curve parameters
         ``amplitude[label]``.
     covariance : numpy.ndarray
-        Covariance of the parameters in the order of ``parameter_names``.
+        Covariance of the parameters in the order of ``parameter_names``, in their units (inf on
+        the diagonal, NaN elsewhere in its row, for a parameter the data do not determine).
+        Scaled from the fit's working units entry by entry without an intermediate over- or
+        underflow; an entry beyond the floating-point range itself (a variance of a loss of
+        1e200, 1e400) is inf or 0: ``errors`` and ``correlation`` keep what it loses.
+    correlation : numpy.ndarray
+        Correlation matrix of the parameters (1 on the diagonal; NaN in the row and column of an
+        undetermined parameter), independent of the units, from the same covariance.
     chi2 : float
         Sum of squared weighted residuals (with estimated scatter: in units of the weights).
     dof, n_points : int
@@ -305,6 +354,7 @@ class LawFit:
     p_value: float
     parameter_names: tuple = ()
     covariance: np.ndarray = field(default=None, repr=False)
+    correlation: np.ndarray = field(default=None, repr=False)
     n_points: int = 0
     errors_scaled: bool = False
     error_model: str = "sigma"
@@ -355,6 +405,7 @@ class LawFit:
             "law": self.law, "parameters": self.parameters, "errors": self.errors,
             "parameter_names": list(self.parameter_names),
             "covariance": None if self.covariance is None else self.covariance.tolist(),
+            "correlation": None if self.correlation is None else self.correlation.tolist(),
             "chi2": self.chi2, "dof": self.dof,
             "n_points": self.n_points, "reduced_chi2": self.reduced_chi2, "aic": self.aic,
             "bic": self.bic, "p_value": None if math.isnan(self.p_value) else self.p_value,
@@ -463,8 +514,18 @@ class _LeastSquares:
         return sol.x, covariance(self.jacobian(sol.x, ss)), bound, bool(sol.status > 0)
 
     def solve_fixed_start(self, ss: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """scipy's curve_fit from amplitude max|y|, index 0.5 (background 0), one curve in x:
-        the arithmetic :func:`fit_law` has always used; returns (parameters, covariance)."""
+        """scipy's curve_fit from amplitude 1 (max|y| in the units given), index 0.5
+        (background 0), one curve in x: the arithmetic :func:`fit_law` has always used; returns
+        (parameters, covariance) in working units, linear parameters first.
+
+        The points are in the working units of :func:`fit_law`: max|y| is 1 and the median
+        error 1, with a background measured from the data's lowest value. The optimum does not
+        depend on the units, but curve_fit's tolerances and steps do: in the units given (Q^-1 ~
+        1e-6 with unit weights, or 1e30) it stopped at or near the start (a = 0.5, or 0.93 for
+        0.99; session 27); a background 1e7 times the temperature-dependent part, not measured
+        from the lowest value, made the start (amplitude max|q|, the background) stop it at
+        a = 0.38 where the optimum is 0.69 (a second reviewer, session 27).
+        """
         model, x, y = self.model, self.points.x[0], self.points.ys
         background = model.background
         lo_a, hi_a = model.index_bounds
@@ -472,39 +533,26 @@ class _LeastSquares:
         def curve(xx, *p):  # parameters in curve_fit's order: amplitude, index, (background)
             return p[0] * model.shape(xx, p[1]) + (p[-1] if background else 0.0)
 
-        # solved in units where the data and the errors are of order 1 (max|y| and the median
-        # error): the optimum does not depend on them, but curve_fit's tolerances and steps do,
-        # and in the units given (Q^-1 ~ 1e-6 with unit weights, or 1e30) it stopped at or near
-        # the start (a = 0.5, or 0.93 for 0.99; session 27)
-        # with a background, measured from the data's lowest value: a background 1e7 times the
-        # temperature-dependent part made the start (amplitude max|q|) stop curve_fit at a =
-        # 0.38 where the optimum is 0.69 (a second reviewer, session 27)
-        offset = float(np.min(y)) if background else 0.0
-        size = float(np.max(np.abs(y - offset))) or 1.0
-        scaled = np.array([size, 1.0] + ([size] if background else []))
         lower = [-np.inf, lo_a] + ([-np.inf] if background else [])
         upper = [np.inf, hi_a] + ([np.inf] if background else [])
         start = [1.0, 0.5] + ([0.0] if background else [])
-        unit, _ = optimize.curve_fit(curve, x, (y - offset) / size, p0=start,
-                                     sigma=ss / float(np.median(ss)), bounds=(lower, upper),
+        unit, _ = optimize.curve_fit(curve, x, y, p0=start, sigma=ss, bounds=(lower, upper),
                                      maxfev=20000)
-        popt = unit * scaled
-        if background:
-            popt[2] += offset
         # the covariance from our own SVD of the Jacobian at the optimum: curve_fit's pcov drops
         # singular values below eps * max(shape) * s_max, so an amplitude degenerate with the
         # background came out +- 1e-10 of 0.35 with the data at 1e-6 (a reviewer, session 26)
-        # (in the same units, then scaled back: in the units given, J^T J overflowed for data
-        # of 1e-200 with errors of 1e-202)
+        # (in working units, the errors scaled to the data's units by :func:`law_fit_result`:
+        # in the units given, J^T J overflowed for data of 1e-200 with errors of 1e-202, and so
+        # did the variances scaled back, var * scale**2; sessions 27, 28)
         # (its Jacobian exact in every column, :meth:`jacobian`: approx_fprime's forward
         # differences lost the index where dL/da ~ e^-x and a background fitted at 0; session 27)
         order = [0, 2, 1] if background else [0, 1]  # to the engine's order: linear first
-        pcov = covariance(self.jacobian(unit[order], ss / size)) * np.outer(scaled[order],
-                                                                     scaled[order])
-        return popt[order], pcov
+        p = unit[order]
+        return p, covariance(self.jacobian(p, ss))
 
     def chi2_fixed_start(self, p: np.ndarray, ss: np.ndarray) -> float:
-        """chi2 as :func:`fit_law` has always computed it (model written out, not a design)."""
+        """chi2 as :func:`fit_law` has always computed it (model written out, not a design), in
+        working units (:func:`law_fit_result` takes it to the units of the errors)."""
         model, x, y = self.model, self.points.x[0], self.points.ys
         index = p[-1] if model.law == "family" else 0.0
         base = model.shape(x, index)
@@ -514,8 +562,9 @@ class _LeastSquares:
 
 @dataclass(frozen=True)
 class _Optimum:
-    """Where the engine ended: parameters (linear first, working units), their covariance,
-    chi2 with the final weights, RSS per curve in units of the base errors, and how it ended."""
+    """Where the engine ended, all in the working units of :class:`FitPoints`: parameters
+    (linear first), their covariance, chi2 with the final weights, RSS per curve in units of
+    the working base errors ``bs``, and how it ended."""
 
     ls: _LeastSquares
     p: np.ndarray
@@ -578,51 +627,75 @@ def _curve_rss(ls: _LeastSquares, p: np.ndarray) -> np.ndarray:
     return np.bincount(pts.groups, weights=r * r, minlength=pts.n_per.size)
 
 
+def _chi2(sol: _Optimum) -> float:
+    """chi2 with the final weights in the units of the errors: the working chi2 times ratio^2
+    (with per-curve scatters the weights carry the ratio and chi2 is the working one)."""
+    rho = sol.ls.points.ratio
+    return sol.chi2 if sol.per_curve else sol.chi2 * rho * rho
+
+
 def _criteria(sol: _Optimum) -> tuple[float, float, float]:
     """(AIC, BIC, p-value): chi2-based with known errors; otherwise the profile likelihood over
-    the unknown scatter(s), which count as parameters (p-value NaN)."""
+    the unknown scatter(s), which count as parameters (p-value NaN). The residual sums are in
+    working units; their logarithms take the ratio to the base errors as 2 ln(ratio) per point
+    (the sums themselves under- or overflow for a loss of 1e-200 or 1e200 with the absolute
+    error model)."""
     pts, k = sol.ls.points, sol.ls.k
-    n, chi2, rss_j = pts.n, sol.chi2, sol.rss
+    n, rss_j = pts.n, sol.rss
     if pts.known:
+        chi2 = _chi2(sol)
         dof = n - k
         p_value = float(stats.chi2.sf(chi2, dof)) if dof > 0 else math.nan
         return chi2 + 2 * k, chi2 + k * math.log(n), p_value
+    log_ratio2 = 2.0 * math.log(pts.ratio)
     if sol.per_curve:
-        m2lnl = float(np.sum(pts.n_per * np.log(np.maximum(rss_j, 1e-300) / pts.n_per)))
+        m2lnl = float(np.sum(pts.n_per * (np.log(np.maximum(rss_j, 1e-300) / pts.n_per)
+                                          + log_ratio2)))
         k_all = k + pts.n_per.size
     else:
-        m2lnl = n * math.log(max(float(rss_j.sum()), 1e-300) / n)
+        m2lnl = n * (math.log(max(float(rss_j.sum()), 1e-300) / n) + log_ratio2)
         k_all = k + 1
     return m2lnl + 2 * k_all, m2lnl + k_all * math.log(n), math.nan
 
 
 def law_fit_result(model: _Model, sol: _Optimum, **extra) -> LawFit:
-    """The fit's numbers in the units of the loss, as a :class:`LawFit`."""
+    """The fit's numbers in the units of the loss, as a :class:`LawFit`.
+
+    The working covariance (:class:`FitPoints`) is taken to the loss's units by scaling the
+    standard errors with :func:`manybody.laws.covariance.rescale`: with known errors a linear
+    parameter's error is in units of the errors (``errors_unit``) and a nonlinear one's in
+    units of errors_unit / scale; with a scatter estimated from the residuals the ratio cancels
+    (units: ``scale`` and 1). The variances scaled by scale**2 over- or underflowed for a loss
+    of 1e-200 or 1e200 (errors 0 or inf; session 28).
+    """
     ls, pts = sol.ls, sol.ls.points
     n, k, n_lin, p = pts.n, ls.k, ls.n_lin, sol.p
-    # back to the units of the loss for the linear parameters
-    units = np.concatenate([np.full(n_lin, pts.scale), np.ones(len(ls.names_nl))])
-    with np.errstate(over="ignore", under="ignore"):  # a loss of 1e-200 has a variance of 1e-400
-        cov = sol.cov * np.outer(units, units)
-    values = np.concatenate([p[:n_lin] * pts.scale, p[n_lin:]])
-    # the errors from the working units (their squares under- or overflowed at loss scales of
-    # 1e-200 and 1e200: an error of 0 or inf; session 25)
-    errors = np.sqrt(np.clip(np.diag(sol.cov), 0.0, None)) * units
+    n_nl = len(ls.names_nl)
+    if pts.known:
+        lin_unit, nl_unit = pts.errors_unit, pts.errors_unit / pts.scale
+    else:
+        lin_unit, nl_unit = pts.scale, 1.0
+    cov, errors = rescale(sol.cov, [lin_unit] * n_lin + [nl_unit] * n_nl)
+    linear = p[:n_lin] * pts.scale  # back to the units of the loss
+    if pts.offsets is not None and np.any(pts.offsets):  # the data were measured from these
+        linear[model.offset_parameters()] += pts.offsets
+    values = np.concatenate([linear, p[n_lin:]])
     names = model.linear_names + ls.names_nl
     aic, bic, p_value = _criteria(sol)
-    rss_j = sol.rss
+    rss_j, rho = sol.rss, pts.ratio
     with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom left
-        curve_scatter = tuple(float(x) for x in np.sqrt(rss_j / (pts.n_per * (1.0 - k / n))))
+        curve_scatter = tuple(float(x) for x in rho * np.sqrt(rss_j / (pts.n_per * (1.0 - k / n))))
     return LawFit(
         law=model.law, parameters=dict(zip(names, map(float, values), strict=True)),
-        errors=dict(zip(names, map(float, errors), strict=True)), chi2=sol.chi2, dof=n - k,
+        errors=dict(zip(names, map(float, errors), strict=True)), chi2=_chi2(sol), dof=n - k,
         aic=float(aic), bic=float(bic), p_value=p_value, parameter_names=tuple(names),
-        covariance=cov, n_points=n, errors_scaled=not pts.known, error_model=pts.error_model,
+        covariance=cov, correlation=correlation(sol.cov), n_points=n,
+        errors_scaled=not pts.known, error_model=pts.error_model,
         scatter="per-curve" if sol.per_curve else "common",
-        rms_scatter=math.sqrt(float(rss_j.sum()) / (n - k)) if n > k else math.nan,
+        rms_scatter=rho * math.sqrt(float(rss_j.sum()) / (n - k)) if n > k else math.nan,
         curve_scatter=curve_scatter,
         at_bound=sol.at_bound, _model=model,
-        _theta=tuple(float(x) for x in p[n_lin:]), _linear=p[:n_lin] * pts.scale, **extra)
+        _theta=tuple(float(x) for x in p[n_lin:]), _linear=linear, **extra)
 
 
 # --------------------------------------------------------------------------- fits of curves
@@ -678,9 +751,23 @@ def fit_window(curves, tmin: float | None, tmax: float | None, saturation: bool)
     return windowed
 
 
-def _curve_points(curves: list[LossCurve], w: float, error_model: str) -> FitPoints:
-    """The points of the curves, in units of the typical loss, with their base errors."""
+def _curve_points(curves: list[LossCurve], w: float, error_model: str,
+                  background: bool) -> FitPoints:
+    """The points of the curves in working units (:class:`FitPoints`): the loss in units of its
+    typical value, each curve measured from its lowest value when it has a background; the base
+    errors in units of their median.
+
+    Fitted in the units of the loss (divided by the median loss only), a background 1e7-1e9
+    times the temperature-dependent part left the temperature dependence in the last digits of
+    every residual: least_squares' finite-difference steps lost the index to rounding and it
+    stopped at its grid start (a = 0.72-0.75 for an optimum of 0.70; a reviewer, session 27).
+    The errors were in the loss's units too, so an absolute error model (base error 1) fitted
+    a loss of 1e-9 with residuals of 1e-11 and stopped at the start, and a loss of 1e-200 or
+    1e200 at a = -0.9 or not at all (session 28); now the fit does not depend on the scale of
+    the loss or of the errors.
+    """
     y = np.concatenate([c.loss for c in curves])
+    groups = np.concatenate([np.full(c.temperature.size, j) for j, c in enumerate(curves)])
     known = curves[0].sigma is not None
     if known:
         base = np.concatenate([c.sigma for c in curves])
@@ -692,13 +779,17 @@ def _curve_points(curves: list[LossCurve], w: float, error_model: str) -> FitPoi
     else:
         base = np.ones_like(y)
         emodel = "absolute"
-    scale = float(np.median(np.abs(y))) or 1.0  # work in units of the typical loss
-    groups = np.concatenate([np.full(c.temperature.size, j) for j, c in enumerate(curves)])
+    offsets = (np.array([float(np.min(c.loss)) for c in curves]) if background
+               else np.zeros(len(curves)))
+    rel = y - offsets[groups]
+    scale = float(np.median(np.abs(rel))) or float(np.max(np.abs(rel))) or 1.0
+    error_unit = float(np.median(base))
     return FitPoints(t=tuple(c.temperature for c in curves), x=(None,) * len(curves),
-                   ys=y / scale, bs=base / scale, groups=groups,
-                   n_per=np.bincount(groups, minlength=len(curves)).astype(np.float64),
-                   scale=scale, known=known, error_model=emodel,
-                   powers=tuple(c.power for c in curves))
+                     ys=rel / scale, bs=base / error_unit, groups=groups,
+                     n_per=np.bincount(groups, minlength=len(curves)).astype(np.float64),
+                     scale=scale, known=known, error_model=emodel,
+                     powers=tuple(c.power for c in curves), offsets=offsets,
+                     error_unit=error_unit)
 
 
 def _record(model: _Model, curves: list[LossCurve], tmin, tmax) -> dict:
@@ -780,7 +871,7 @@ def fit_joint(
     t_ref = float(max(c.temperature.max() for c in windowed))
     model = _Model(law, w, len(windowed), tuple(c.power for c in windowed), background,
                    quasiparticle, gap, saturation, t_ref, tuple(labels))
-    points = _curve_points(windowed, w, error_model)
+    points = _curve_points(windowed, w, error_model, background)
     names = model.linear_names + model.nonlinear_names
     if points.n <= len(names):
         raise ValueError(f"need more points than parameters: {points.n} point(s) in the window "
@@ -875,7 +966,8 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
     """Fit one law to Q(x): the joint fit with one curve, given in x = w / T.
 
     The errors are taken as absolute (unit weights when omitted); the optimum is found from the
-    fixed start of the module notes (amplitude max|q|, a = 0.5, bounds -0.999 < a < 100).
+    fixed start of the module notes (amplitude max|q|, or max|q - min q| with a background, a =
+    0.5, bounds -0.999 < a < 100), in units where that amplitude and the median error are 1.
 
     Parameters
     ----------
@@ -916,10 +1008,17 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
     v.choice("law", law, LAWS)
     model = _Model(law, 1.0, 1, (None,), background, None, None, False, math.nan, ("q",),
                    smearing=smearing, index_bounds=FAMILY_INDEX_BOUNDS)
-    points = FitPoints(t=(None,), x=(x,), ys=y, bs=s, groups=np.zeros(x.size, dtype=np.intp),
-                     n_per=np.array([float(x.size)]), scale=1.0, known=True,
-                     error_model="sigma" if sigma is not None else "unit weights",
-                     powers=(None,))
+    # working units (:class:`FitPoints`): max|q| 1, measured from the lowest value with a
+    # background, and the median error 1 (:meth:`_LeastSquares.solve_fixed_start`)
+    offset = float(np.min(y)) if background else 0.0
+    rel = y - offset
+    size = float(np.max(np.abs(rel))) or 1.0
+    error_unit = float(np.median(s))
+    points = FitPoints(t=(None,), x=(x,), ys=rel / size, bs=s / error_unit,
+                       groups=np.zeros(x.size, dtype=np.intp), n_per=np.array([float(x.size)]),
+                       scale=size, known=True,
+                       error_model="sigma" if sigma is not None else "unit weights",
+                       powers=(None,), offsets=np.array([offset]), error_unit=error_unit)
     return law_fit_result(model, _fit_fixed_start(model, points))
 
 

@@ -14,11 +14,18 @@ Power axis (``scale``):
 * ``"amplitude"``: a drive amplitude e0 >= 0 (strain, field) with P ~ e0^2; the critical
   amplitude e_c (P/Pc = (e0/e_c)^2) is reported as ``critical_power``.
 
-Fitting: scipy.optimize.curve_fit (trust-region reflective, with bounds) on the parameters
-amplitude Q^-1_0 >= 0, log10 Pc (within ``PC_DECADES`` decades of the measured powers), beta in
-``BETA_BOUNDS`` and the background; its start is the best point of a grid in (log10 Pc, beta) with
-the linear parameters solved exactly at each point. Errors from the covariance of the analytic
-Jacobian (:func:`manybody.laws.covariance.covariance`; since session 27): absolute with
+Fitting: scipy.optimize.curve_fit (trust-region reflective, with bounds, the analytic Jacobian)
+on the parameters amplitude Q^-1_0 >= 0, log10 Pc (within ``PC_DECADES`` decades of the measured
+powers), beta in ``BETA_BOUNDS`` and the background; its start is the best point of a grid in
+(log10 Pc, beta) with the linear parameters solved exactly at each point. It works in units where
+the largest loss, the largest linear power and the median given error are 1 (powers divided
+before they are squared or exponentiated), and the errors are scaled back as standard errors
+(:func:`manybody.laws.covariance.rescale`), so a fit is the same under any scaling of the loss,
+the errors or the power axis (session 28: variances scaled as var * qmax^2 gave errors of 0 or
+inf for a loss of 1e-200 or 1e200, amplitudes of 1e-200 or 1e160 squared were refused, errors
+1e6 times the scatter stopped the fit at its grid start; with finite-difference Jacobians the
+fitted values moved by ~5e-9 under such scalings, now by ~1e-10). Errors from the covariance of
+the analytic Jacobian (:func:`manybody.laws.covariance.covariance`; since session 27): absolute with
 given ``sigma`` (chi2 and p-value meaningful); without, a common scatter estimated from the
 residuals (``error_model`` "relative": sigma_i = s Q^-1_i, or "absolute"), the covariance scaled
 by chi2/dof (``errors_scaled``). Nested comparison beta free against beta = 1/2: a likelihood-ratio
@@ -33,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from manybody.laws.covariance import covariance
+from manybody.laws.covariance import correlation, covariance, rescale
 from manybody.support import validate as v
 
 SCALES = ("linear", "dB", "amplitude")
@@ -72,15 +79,45 @@ def saturation_factor(power_ratio, beta: float = REFERENCE_BETA) -> np.ndarray:
     return (1.0 + r) ** -v.positive("beta", beta)
 
 
-def _linear_power(name: str, power: np.ndarray, scale: str) -> np.ndarray:
-    """Power on the given scale -> linear power (arbitrary unit)."""
-    if scale == "dB":
-        return 10.0 ** (power / 10.0)
-    if np.any(power < 0):
+def _check_power(name: str, power: np.ndarray, scale: str) -> None:
+    """Refuse a negative power on the linear or amplitude scale."""
+    if scale != "dB" and np.any(power < 0):
         i = int(np.argmax(power < 0))
         raise ValueError(f"{name} must be >= 0 on the {scale} scale, got {power[i]:g} at point "
                          f"{i + 1} (give scale='dB' for powers in dBm)")
-    return power**2 if scale == "amplitude" else power
+
+
+def _relative_power(power: np.ndarray, scale: str, ref: float) -> np.ndarray:
+    """Linear power in units of the linear power at ``ref`` (both on the input scale):
+    p / ref, (p / ref)^2 for amplitudes, 10^((p - ref) / 10) in dB.
+
+    Divided before it is squared or exponentiated: amplitudes of 1e-200 or 1e160 squared
+    under- or overflowed (refused as all zero, or as a loss not decreasing between two infinite
+    powers; session 28)."""
+    if scale == "dB":
+        return 10.0 ** ((power - ref) / 10.0)
+    if scale == "amplitude":
+        return (power / ref) ** 2
+    return power / ref
+
+
+def _log10_power(ref: float, scale: str) -> float:
+    """log10 of the linear power (in its unit) at ``ref`` on the input scale."""
+    if scale == "dB":
+        return ref / 10.0
+    if scale == "amplitude":
+        return 2.0 * math.log10(ref)
+    return math.log10(ref)
+
+
+def _power_ratio(power: np.ndarray, c: float, scale: str) -> np.ndarray:
+    """P / Pc for powers on the input scale and c = log10(Pc) (Pc in the linear unit), without
+    forming P or Pc where they over- or underflow (an amplitude of 1e200 has P = 1e400)."""
+    if scale == "dB":
+        return 10.0 ** (power / 10.0 - c)
+    if scale == "amplitude":
+        return (power / 10.0 ** (c / 2.0)) ** 2
+    return power / 10.0**c
 
 
 def _from_log_pc(c: float, scale: str) -> tuple[float, float]:
@@ -97,7 +134,7 @@ def _from_log_pc(c: float, scale: str) -> tuple[float, float]:
 @dataclass(frozen=True)
 class _Curve:
     power: np.ndarray  # on the input scale
-    linear: np.ndarray  # linear power
+    linear: np.ndarray | None  # linear power in units of a reference (None: not yet)
     loss: np.ndarray
     sigma: np.ndarray | None
 
@@ -115,7 +152,12 @@ class SaturationFit:
         A fixed beta has error 0.
     covariance : numpy.ndarray
         Covariance of the fitted parameters in the order of ``parameter_names`` (beta fixed:
-        not among them).
+        not among them), in their units; scaled from the working units entry by entry without an
+        intermediate over- or underflow (an entry beyond the floating-point range itself, the
+        variance of a loss of 1e200, is inf or 0: ``errors`` and ``correlation`` keep it).
+    correlation : numpy.ndarray
+        Correlation matrix of the same parameters (1 on the diagonal, NaN in the row and column
+        of a parameter the data do not determine), independent of the units.
     chi2, dof, n_points : float, int, int
         Sum of squared weighted residuals, degrees of freedom, points.
     p_value : float
@@ -149,6 +191,7 @@ class SaturationFit:
     parameter_names: tuple = ()
     covariance: np.ndarray = field(default=None, repr=False)
     at_bound: tuple = ()
+    correlation: np.ndarray = field(default=None, repr=False)
     _theta: tuple = field(default=(), repr=False)
 
     @property
@@ -169,9 +212,10 @@ class SaturationFit:
     def predict(self, power, curve: int = 0, component: str = "total") -> np.ndarray:
         """Model loss of curve ``curve`` at ``power`` (input scale); ``component`` "total" or
         "saturating" (without the background)."""
-        p = _linear_power("power", v.real_array("power", power), self.scale)
-        c = self._theta[curve]
-        sat = self.value("amplitude", curve) * (1.0 + p / 10.0**c) ** -self.value("beta")
+        p = v.real_array("power", power)
+        _check_power("power", p, self.scale)
+        ratio = _power_ratio(p, self._theta[curve], self.scale)
+        sat = self.value("amplitude", curve) * (1.0 + ratio) ** -self.value("beta")
         return sat + self.value("background", curve) if component == "total" else sat
 
     def to_dict(self) -> dict:
@@ -179,6 +223,7 @@ class SaturationFit:
         return {"parameters": self.parameters, "errors": self.errors,
                 "parameter_names": list(self.parameter_names),
                 "covariance": None if self.covariance is None else self.covariance.tolist(),
+                "correlation": None if self.correlation is None else self.correlation.tolist(),
                 "chi2": self.chi2, "dof": self.dof, "reduced_chi2": self.reduced_chi2,
                 "n_points": self.n_points, "p_value": self.p_value,
                 "errors_scaled": self.errors_scaled, "error_model": self.error_model,
@@ -195,20 +240,20 @@ def _check_curve(power, loss, sigma, scale: str, label: str) -> _Curve:
                          f"{p.shape} and {q.shape}")
     if np.any(q <= 0):
         raise ValueError(f"loss{where} must be > 0 (Q^-1), got {q[q <= 0][0]:g}")
-    lin = _linear_power(f"power{where}", p, scale)
-    if not np.any(lin > 0):
+    _check_power(f"power{where}", p, scale)
+    if scale != "dB" and not np.any(p > 0):
         raise ValueError(f"power{where} must have at least one value above 0, got {p.tolist()}")
     s = None
     if sigma is not None:
         s = v.positive_array(f"sigma{where}", sigma)
         if s.shape != q.shape:
             raise ValueError(f"sigma{where} must have the shape of loss {q.shape}, got {s.shape}")
-    low, high = lin == lin.min(), lin == lin.max()
+    low, high = p == p.min(), p == p.max()  # the linear power grows with p on every scale
     if not q[high].mean() < q[low].mean():
         raise ValueError(f"loss{where} must decrease with power (saturation): mean loss "
                          f"{q[high].mean():.4g} at the highest power {p[high][0]:g} is not below "
                          f"{q[low].mean():.4g} at the lowest power {p[low][0]:g}")
-    return _Curve(p, lin, q, s)
+    return _Curve(p, None, q, s)
 
 
 @dataclass(frozen=True)
@@ -325,13 +370,18 @@ def fit_saturation_joint(curves, *, beta: float | None = None, background: bool 
     if n <= layout.k:
         raise ValueError(f"need more points than parameters: {n} point(s) for {layout.k} "
                          "parameters")
-    # working units: loss / qmax, power / (largest linear power)
+    # working units: loss / qmax, power / (largest linear power), given errors / their median
+    # (the optimiser's steps and tolerances depend on the units: errors 1e6 times the loss's
+    # scatter stopped it at its grid start, 1e-200 times it overflowed chi2; session 28)
     qmax = max(float(d.loss.max()) for d in data)
-    pref = max(float(d.linear.max()) for d in data)
-    work = [_Curve(d.power, d.linear / pref, d.loss / qmax,
+    ref = max(float(d.power.max()) for d in data)
+    c_ref = _log10_power(ref, scale)
+    work = [_Curve(d.power, _relative_power(d.power, scale, ref), d.loss / qmax,
                    None if d.sigma is None else d.sigma / qmax) for d in data]
+    error_unit = 1.0  # units of the loss / qmax per unit of the weights
     if all(known):
-        weights = [w.sigma for w in work]
+        error_unit = float(np.median(np.concatenate([w.sigma for w in work])))
+        weights = [w.sigma / error_unit for w in work]
         model_name = "sigma"
     else:
         weights = [w.loss if error_model == "relative" else np.ones_like(w.loss) for w in work]
@@ -355,8 +405,9 @@ def fit_saturation_joint(curves, *, beta: float | None = None, background: bool 
         hi.append(BETA_BOUNDS[1])
     theta0 = np.clip(theta0, np.array(lo) + 1e-9, np.array(hi) - 1e-9)
     theta, _ = optimize.curve_fit(model, u, y, p0=theta0, sigma=s, absolute_sigma=all(known),
-                                  bounds=(lo, hi), method="trf")
-    chi2 = float(np.sum(((model(None, *theta) - y) / s) ** 2))
+                                  bounds=(lo, hi), method="trf",
+                                  jac=lambda _, *th: _jacobian(layout, np.asarray(th), u, index))
+    chi2 = float(np.sum(((model(None, *theta) - y) / s) ** 2)) / error_unit / error_unit
     dof = n - layout.k
     # the covariance from the SVD of the column-normalised Jacobian (laws.fit.covariance):
     # curve_fit's pcov drops small singular values, the errors of undetermined parameters with
@@ -364,11 +415,14 @@ def fit_saturation_joint(curves, *, beta: float | None = None, background: bool 
     # (the Jacobian analytic, :func:`_jacobian`: approx_fprime's step sqrt(eps) max(|p|, 1e-8)
     # lost a background fitted at 0, whose errors then came out 0.2-0.3 of the right ones;
     # session 27)
+    # (in working units, where the weights have median 1 with given errors: the errors are
+    # error_unit times its standard errors, scaled to the data's units by :func:`_result`)
     cov = covariance(_jacobian(layout, theta, u, index) / s[:, None])
     if not all(known):
         cov = cov * (chi2 / dof if dof > 0 else math.inf)
     return _result(layout, theta, cov, chi2, dof, n, all(known), model_name, scale, labels,
-                   qmax, pref, (lo, hi), stats.chi2.sf(chi2, dof) if all(known) else math.nan)
+                   qmax, c_ref, (lo, hi),
+                   stats.chi2.sf(chi2, dof) if all(known) else math.nan, error_unit)
 
 
 def _jacobian(layout, theta: np.ndarray, u: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -391,38 +445,44 @@ def _jacobian(layout, theta: np.ndarray, u: np.ndarray, index: np.ndarray) -> np
     return jac
 
 
-def _result(layout, theta, cov, chi2, dof, n, known, model_name, scale, labels, qmax, pref,
-            bounds, p_value) -> SaturationFit:
-    """Working parameters -> the reported ones (loss units, Pc on the input scale)."""
+def _result(layout, theta, cov, chi2, dof, n, known, model_name, scale, labels, qmax, c_ref,
+            bounds, p_value, error_unit) -> SaturationFit:
+    """Working parameters -> the reported ones (loss units, Pc on the input scale).
+
+    The loss is in units of ``qmax`` (the largest loss), the linear power in units of 10^c_ref,
+    the weights in units of ``error_unit`` (the median given error in units of qmax, else 1):
+    the covariance is taken to the reported units by scaling the standard errors
+    (:func:`manybody.laws.covariance.rescale`); scaled as variances, var * qmax^2, they over- or
+    underflowed for a loss of 1e200 or 1e-200 (errors inf or 0; session 28).
+    """
     m = layout.n
 
     def named(stem, j):
         return stem if m == 1 else f"{stem}[{labels[j]}]"
 
     names, values, derivs = [], [], []
-    c_ref = {"dB": math.log10(pref), "amplitude": math.log10(pref),
-             "linear": math.log10(pref)}[scale]
+    loss_unit = qmax * error_unit if known else qmax
+    theta_unit = error_unit if known else 1.0
     for j in range(m):
         names.append(named("amplitude", j))
         values.append(theta[j] * qmax)
-        derivs.append(qmax)
+        derivs.append(loss_unit)
     for j in range(m):
         pc, d = _from_log_pc(theta[m + j] + c_ref, scale)
         names.append(named("critical_power", j))
         values.append(pc)
-        derivs.append(d)
+        derivs.append(d * theta_unit)
     if layout.background:
         for j in range(m):
             names.append(named("background", j))
             values.append(theta[2 * m + j] * qmax)
-            derivs.append(qmax)
+            derivs.append(loss_unit)
     if layout.beta is None:
         names.append("beta")
         values.append(theta[-1])
-        derivs.append(1.0)
-    jac = np.diag(derivs)
-    cov = jac @ np.asarray(cov) @ jac
-    errors = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        derivs.append(theta_unit)
+    working = np.asarray(cov)
+    cov, errors = rescale(working, derivs)
     lo, hi = bounds
     at_bound = tuple(nm for nm, t, a, b in zip(names, theta, lo, hi, strict=True)
                      if min(t - a, b - t) <= (BOUND_TOLERANCE * (b - a) if math.isfinite(b - a)
@@ -434,7 +494,7 @@ def _result(layout, theta, cov, chi2, dof, n, known, model_name, scale, labels, 
     c_work = tuple(float(c + c_ref) for c in theta[m:2 * m])
     return SaturationFit(parameters, errs, chi2, dof, n, float(p_value), not known, model_name,
                          layout.beta is not None, scale, tuple(labels), tuple(names), cov,
-                         at_bound, c_work)
+                         at_bound, correlation(working), c_work)
 
 
 def fit_saturation(power, loss, sigma=None, *, beta: float | None = None, background: bool = True,
