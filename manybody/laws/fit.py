@@ -678,7 +678,11 @@ def law_fit_result(model: _Model, sol: _Optimum, **extra) -> LawFit:
     cov, errors = rescale(sol.cov, [lin_unit] * n_lin + [nl_unit] * n_nl)
     linear = p[:n_lin] * pts.scale  # back to the units of the loss
     if pts.offsets is not None and np.any(pts.offsets):  # the data were measured from these
-        linear[model.offset_parameters()] += pts.offsets
+        # (each curve's constant, in curve order; None for a curve without one, whose offset
+        # is 0: the loss curves of the joint loss + shift model without a background)
+        for where, offset in zip(model.offset_parameters(), pts.offsets, strict=True):
+            if offset:
+                linear[where] += offset
     values = np.concatenate([linear, p[n_lin:]])
     names = model.linear_names + ls.names_nl
     aic, bic, p_value = _criteria(sol)

@@ -24,6 +24,14 @@ parameters solved exactly, scipy least_squares, per-curve scatter by iterated re
 errors are given: a relative error model for the loss, an absolute one for the shift).
 :func:`compare_loss_shift` fits the three laws in the three modes and judges each mode with the
 one verdict (:func:`manybody.laws.verdict.judge`).
+
+Like the engine's own fits, the joint and shift fits run in working units
+(:class:`manybody.laws.fit.FitPoints`): each curve measured from its lowest value where the model
+has a constant for it (a loss curve's background, the shift's reference offset c), the loss and
+the shift in units of the loss's typical size so measured, the errors in units of their median.
+A fit is the same under any common scaling of the loss, the shift and their errors (1e-200 to
+1e200) and any added loss background or shift offset, up to the digits these cost the data
+themselves (session 28: a background 1e9 times the amplitude gave a = 1.02 for 1.11).
 """
 
 from __future__ import annotations
@@ -87,6 +95,16 @@ class _LossShiftModel(NonlinearLayout):
         if self.quasiparticle and self.has_shift:
             names.append("qp_shift")
         return names
+
+    def offset_parameters(self) -> list[int | None]:
+        """Position among the linear parameters of each curve's constant, in curve order (the
+        loss curves, then the shift): a loss curve's background (None without ``background``:
+        that curve is not measured from an offset) and the shift's reference offset c. Where an
+        offset of :class:`manybody.laws.fit.FitPoints` goes back in."""
+        names = self.linear_names
+        out = [names.index(n) if n in names else None
+               for n in (self._each("background") if self.n_loss else [])]
+        return out + ([names.index("shift_offset")] if self.has_shift else [])
 
     def shape(self, x: np.ndarray, index: float) -> np.ndarray:
         """The loss law L(x)."""
@@ -180,33 +198,69 @@ class LossShiftFit:
         return d
 
 
-def _points(curves: list[LossCurve], shift: ShiftCurve | None, error_model: str
-            ) -> engine.FitPoints:
-    """The points in working units: the loss curves, then the shift, with base errors."""
+def _points(curves: list[LossCurve], shift: ShiftCurve | None, error_model: str,
+            background: bool) -> tuple[engine.FitPoints, float]:
+    """The points in working units (:class:`manybody.laws.fit.FitPoints`): the loss curves, then
+    the shift, each measured from its lowest value where the model has a constant for it (a loss
+    curve's background, the shift's reference offset c), in units of the loss's typical size
+    measured so (the shift shares the amplitude, so its unit too); the base errors in units of
+    their median.
+
+    The points were the raw loss and shift divided by the median loss: a background 1e9 times
+    the temperature-dependent part left that part in the last digits of every residual, and the
+    joint fit stopped short of its optimum (a = 1.02 for 1.11, chi2 37.05 for 33.90; session
+    28); now the fit is the same under any added background or shift offset and any common
+    scaling of the loss, the shift and their errors.
+
+    Base errors without sigma: |Q^-1| for the relative error model of the loss, the typical
+    size for the absolute one; the shift's is a constant, the median |Q^-1| with the relative
+    model (as the fit has always started) and the typical size otherwise (so chi2 and the
+    scatters do not depend on the units): with a scatter estimated per curve a constant factor
+    on one curve's errors does not change the fit.
+
+    Returns (the points, the shift's base error in the units of the loss: the unit of its
+    estimated scatter).
+    """
     parts = [c.loss for c in curves] + ([shift.shift] if shift is not None else [])
     y = np.concatenate(parts)
     sigmas = [c.sigma for c in curves] + ([shift.sigma] if shift is not None else [])
     known = sigmas[0] is not None
     if any((s is not None) != known for s in sigmas):
         raise ValueError("either all curves (loss and shift) or none must carry sigma")
-    loss_y = np.concatenate([c.loss for c in curves]) if curves else np.abs(shift.shift)
-    scale = float(np.median(np.abs(loss_y))) or float(np.max(np.abs(y))) or 1.0
+    groups = np.concatenate([np.full(p.size, j) for j, p in enumerate(parts)])
+    offsets = np.array([float(np.min(c.loss)) if background else 0.0 for c in curves]
+                       + ([float(np.min(shift.shift))] if shift is not None else []))
+    rel = y - offsets[groups]
+    n_loss = sum(c.loss.size for c in curves)
+    typical = rel[:n_loss] if curves else rel
+    scale = float(np.median(np.abs(typical))) or float(np.max(np.abs(rel))) or 1.0
+    shift_base = scale
     if known:
         base = np.concatenate(sigmas)
         emodel = "sigma"
     else:
-        loss_base = [np.abs(c.loss) if error_model == "relative" else np.full(c.loss.size, scale)
-                     for c in curves]
-        base = np.concatenate(loss_base + ([np.full(shift.shift.size, scale)] if shift else []))
-        base = np.maximum(base, 1e-3 * base.max())
+        relative = error_model == "relative"
+        if curves:
+            loss_base = np.concatenate([np.abs(c.loss) if relative else np.full(c.loss.size, scale)
+                                        for c in curves])
+            if relative:
+                shift_base = float(np.median(loss_base))
+            top = float(loss_base.max())
+            loss_base = np.maximum(loss_base, 1e-3 * top if top > 0 else 1.0)
+        else:
+            loss_base = np.empty(0)
+        base = np.concatenate([loss_base] + ([np.full(shift.shift.size, shift_base)]
+                                             if shift is not None else []))
         emodel = (f"{error_model} (loss)" if curves else "") + (
             ", absolute (shift)" if curves and shift else "absolute (shift)" if shift else "")
-    groups = np.concatenate([np.full(p.size, j) for j, p in enumerate(parts)])
+    error_unit = float(np.median(base))
     ts = tuple(c.temperature for c in curves) + ((shift.temperature,) if shift else ())
-    return engine.FitPoints(t=ts, x=(None,) * len(ts), ys=y / scale, bs=base / scale, groups=groups,
-                          n_per=np.bincount(groups, minlength=len(parts)).astype(np.float64),
-                          scale=scale, known=known, error_model=emodel,
-                          powers=tuple(c.power for c in curves) + ((None,) if shift else ()))
+    return engine.FitPoints(t=ts, x=(None,) * len(ts), ys=rel / scale, bs=base / error_unit,
+                            groups=groups,
+                            n_per=np.bincount(groups, minlength=len(parts)).astype(np.float64),
+                            scale=scale, known=known, error_model=emodel,
+                            powers=tuple(c.power for c in curves) + ((None,) if shift else ()),
+                            offsets=offsets, error_unit=error_unit), shift_base
 
 
 def _partner(curves: list[LossCurve], partner: int | None) -> int:
@@ -310,7 +364,7 @@ def fit_loss_shift(
                             t_ref, True, _partner(windowed, partner),
                             None if band is None else tuple(float(b) for b in band),
                             saturation and bool(windowed), tuple(c.power for c in windowed))
-    points = _points(windowed, sh, error_model)
+    points, shift_unit = _points(windowed, sh, error_model, background)
     names = model.linear_names + model.nonlinear_names
     if points.n <= len(names):
         raise ValueError(f"need more points than parameters: {points.n} point(s) in the window "
@@ -323,7 +377,7 @@ def fit_loss_shift(
                "labels": list(labels) + [sh.label],
                "partner": (None if not windowed else "unsaturated amplitude" if model.saturation
                            else labels[model.partner]), "saturation": model.saturation,
-               "powers": [c.power for c in windowed], "shift_scatter_unit": points.scale,
+               "powers": [c.power for c in windowed], "shift_scatter_unit": shift_unit,
                "x_range": [float(w / t_ref), float(w / min([sh.temperature.min()] + [
                    c.temperature.min() for c in windowed]))]}
     fit = engine.law_fit_result(model, sol, frequency=w, options=options, curves=tuple(windowed))
