@@ -9,6 +9,9 @@ same kind found in the other fits, fixed here:
   so did a large constant on the shift (the shift alone ran to a = 1.5). Now each curve is
   measured from its lowest value where the model has a constant for it and the errors are in
   units of their median, as in the main engine.
+* ``log_slope``, ``velocity_slopes`` and ``fit_velocity_slopes`` formed squares in the units of
+  the data: errors of 0 or inf at 1e+-160, no maximum at 1e-200, a singular matrix at 1e160 and
+  1e200, and velocity_slopes' standard errors underflowed (another slope at 1e-160).
 """
 
 from __future__ import annotations
@@ -25,6 +28,12 @@ from manybody.laws.inputs import LossCurve, ShiftCurve
 from manybody.laws.joint import fit_loss_shift
 from manybody.laws.shapes import law_values
 from manybody.laws.shift import shift_values
+from manybody.laws.velocity import (
+    canonical_velocity_shift,
+    fit_velocity_slopes,
+    log_slope,
+    velocity_slopes,
+)
 
 W = 0.27  # K
 T = np.geomspace(0.03, 1.0, 20)
@@ -250,3 +259,128 @@ def test_joint_fit_with_quasiparticles_and_saturation_at_extreme_scales():
                     assert abs(fit.parameters[name] / unit - want) <= tol * err + 1e-12 * abs(
                         want), (extra, scale, background, name)
                     assert fit.errors[name] == pytest.approx(err * unit, rel=1e-3), name
+
+
+# --------------------------------------------------------------- fault 2: velocity slopes
+
+TV = np.geomspace(0.01, 1.0, 40)
+CANONICAL = canonical_velocity_shift(TV, (0.1 / 0.9) ** 3)
+
+
+def _one(seed: int) -> np.ndarray:
+    return CANONICAL + 0.002 * np.random.default_rng(seed).normal(size=TV.size)
+
+
+def _many(seed: int) -> np.ndarray:
+    return CANONICAL + 0.02 * np.random.default_rng(seed).normal(size=(30, TV.size))
+
+
+@pytest.mark.parametrize("scale", EXTREME)
+def test_log_slope_scales_with_the_values(scale):
+    """Slope and error scale with the values, with and without sigma (the error was 0 at
+    1e-160 and 1e-200, inf at 1e160 and 1e200); sigma alone scaled scales only the error."""
+    t, y = TV[:12], _one(0)[:12]
+    s = np.full(t.size, 0.002)
+    for sigma in (None, s):
+        slope, err = log_slope(t, y, sigma)
+        got, got_err = log_slope(t, scale * y, None if sigma is None else scale * sigma)
+        assert got == pytest.approx(slope * scale, rel=1e-12)
+        assert math.isfinite(got_err) and got_err > 0
+        assert got_err == pytest.approx(err * scale, rel=1e-12)
+    slope, err = log_slope(t, y, s)
+    got, got_err = log_slope(t, y, s * scale)
+    assert got == pytest.approx(slope, rel=1e-12) and got_err == pytest.approx(err * scale,
+                                                                                rel=1e-12)
+
+
+@pytest.mark.parametrize("scale", EXTREME)
+def test_velocity_slopes_scale_with_the_data(scale):
+    """The study's quick estimate over realisations: the same slopes and errors, scaled (its
+    standard errors underflowed at 1e-160, a slope of 0.845 for 0.874, and overflowed at
+    1e160: refused)."""
+    y = _many(1)
+    ref = velocity_slopes(TV, y)
+    got = velocity_slopes(TV, scale * y)
+    assert got.temperature_max == ref.temperature_max
+    for name in ("below", "below_error", "above", "above_error"):
+        assert getattr(got, name) == pytest.approx(getattr(ref, name) * scale, rel=1e-9), name
+    assert got.ratio == pytest.approx(ref.ratio, rel=1e-9)
+
+
+def _assert_velocity_scaled(fit, ref, scale, error_scale, t_scale=1.0):
+    for name in ("below", "above", "offset_below", "offset_above", "value_max"):
+        assert getattr(fit, name) == pytest.approx(getattr(ref, name) * scale, rel=1e-9), name
+    for name in ("below_error", "above_error"):
+        got = getattr(fit, name)
+        assert math.isfinite(got) and got > 0, (name, got)
+        assert got == pytest.approx(getattr(ref, name) * error_scale, rel=1e-9), name
+    assert fit.temperature_max == pytest.approx(ref.temperature_max * t_scale, rel=1e-12)
+    unit = error_scale / scale
+    for name, want in (("temperature_max_error", ref.temperature_max_error * t_scale * unit),
+                       ("ratio", ref.ratio), ("ratio_error", ref.ratio_error * unit)):
+        got = getattr(fit, name)
+        assert math.isfinite(got) and got != 0, (name, got)
+        assert got == pytest.approx(want, rel=1e-9), name
+    assert fit.slope_correlation == pytest.approx(ref.slope_correlation, abs=1e-9)
+    assert not math.isnan(fit.slope_covariance)
+    if ref.slope_covariance:  # right wherever the floating-point range holds it
+        want_log = math.log10(abs(ref.slope_covariance)) + 2 * math.log10(error_scale)
+        if -300 < want_log < 300:
+            assert math.log10(abs(fit.slope_covariance)) == pytest.approx(want_log, abs=1e-9)
+            assert math.copysign(1.0, fit.slope_covariance) == math.copysign(
+                1.0, ref.slope_covariance)
+    assert (fit.n_top, fit.n_below, fit.n_above) == (ref.n_top, ref.n_below, ref.n_above)
+
+
+@pytest.mark.parametrize("scale", EXTREME)
+@pytest.mark.parametrize("source", ["residuals", "given sigmas", "realisations"])
+def test_fit_velocity_slopes_scale_with_the_data(scale, source):
+    """Every number scales with the data (slopes, offsets, errors) or stays (T_max and its
+    error, the ratio and its error, chi2/dof): at 1e-200 there was 'no maximum', at 1e160 and
+    1e200 a singular matrix, at 1e-160 every error 0."""
+    y = _many(2) if source == "realisations" else _one(3)
+    sigma = np.full(TV.size, 0.002) if source == "given sigmas" else None
+    ref = fit_velocity_slopes(TV, y, sigma)
+    fit = fit_velocity_slopes(TV, scale * y, None if sigma is None else scale * sigma)
+    assert fit.error_source == ref.error_source == source
+    _assert_velocity_scaled(fit, ref, scale, scale)
+    assert fit.chi2_per_dof == pytest.approx(ref.chi2_per_dof, rel=1e-9)
+
+
+@pytest.mark.parametrize("factor", [1e-200, 1e-6, 1e6, 1e200])
+def test_fit_velocity_slopes_with_errors_scaled_alone(factor):
+    """Given errors scaled alone: the same fit, the errors scaled, chi2 by 1/factor^2 (inf or 0
+    where that is beyond the floating-point range; the weights 1/sigma^2 overflowed before)."""
+    y, sigma = _one(4), np.full(TV.size, 0.002)
+    ref = fit_velocity_slopes(TV, y, sigma)
+    fit = fit_velocity_slopes(TV, y, sigma * factor)
+    _assert_velocity_scaled(fit, ref, 1.0, factor)
+    want_log = math.log10(ref.chi2_per_dof) - 2 * math.log10(factor)
+    if abs(want_log) < 300:
+        assert math.log10(fit.chi2_per_dof) == pytest.approx(want_log, abs=1e-9)
+    else:
+        assert fit.chi2_per_dof == (math.inf if want_log > 0 else 0.0)
+
+
+@pytest.mark.parametrize("t_scale", [1e-3, 0.037, 1e3])
+def test_fit_velocity_slopes_temperature_scale(t_scale):
+    """Temperatures in other units: T_max and its error scale, nothing else moves."""
+    y = _many(5)
+    ref = fit_velocity_slopes(TV, y)
+    fit = fit_velocity_slopes(TV * t_scale, y)
+    _assert_velocity_scaled(fit, ref, 1.0, 1.0, t_scale)
+
+
+def test_no_maximum_message_gives_the_coefficient_in_the_units_of_the_data():
+    """The refusal of a curve without a maximum quotes the quadratic coefficient of the data,
+    not of the working units."""
+    t = np.geomspace(0.01, 1.0, 15)  # a factor 1.39 apart: `top` 3 takes 3 on each side
+    y = np.full(t.size, -10.0)
+    y[4:11] = [0.9, 0.0, 0.0, 1.0, 0.0, 0.0, 0.9]  # largest in the middle, curved upwards
+    messages = []
+    for scale in (1.0, 1e-200):
+        with pytest.raises(ValueError, match="no maximum") as info:
+            fit_velocity_slopes(t, scale * y, top=3.0)
+        messages.append(str(info.value))
+    coefficient = [float(m.split("quadratic coefficient ")[1].split(")")[0]) for m in messages]
+    assert coefficient[1] == pytest.approx(coefficient[0] * 1e-200, rel=1e-2)

@@ -9,6 +9,11 @@ stated windows of decades on each side, with errors from given sigmas, from the 
 mean over realisations, or from the residuals; the ratio below/above carries its error and bad
 windows raise a ValueError naming the remedy, never a NaN. Numpy only, so the physics and the
 command line can use it without the fitting engine.
+
+All three fit in units where the data and the errors are of order 1 (each divided by a power of
+two near its largest magnitude, which is exact): their results scale with the data at any scale
+the floating-point range holds (session 28: squares in the units given made errors of 0 or inf
+at 1e+-160, and no maximum or a singular matrix at 1e+-200).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from manybody.laws.covariance import covariance
+from manybody.laws.covariance import correlation, covariance
 from manybody.support import validate as v
 
 
@@ -36,6 +41,20 @@ def _unmasked(name: str, value):
                              "before fitting")
         return np.ma.getdata(value)
     return value
+
+
+def _exponent(values) -> int:
+    """e such that values * 2^-e has its largest magnitude in [0.5, 1) (0 for no or all-zero
+    values): dividing by 2^e is exact, so a fit in these units is the fit in the units given,
+    scaled, while its squares neither over- nor underflow."""
+    top = float(np.max(np.abs(values))) if np.size(values) else 0.0
+    return math.frexp(top)[1] if top > 0 and math.isfinite(top) else 0
+
+
+def _ldexp(value: float, exponent: int) -> float:
+    """value * 2^exponent, inf or 0 beyond the floating-point range (math.ldexp raises)."""
+    with np.errstate(over="ignore", under="ignore"):
+        return float(np.ldexp(value, exponent))
 
 
 def log_slope(temperatures, values, sigma=None) -> tuple[float, float]:
@@ -65,6 +84,14 @@ def log_slope(temperatures, values, sigma=None) -> tuple[float, float]:
         points without ``sigma`` (no scatter to take the error from): a slope of one point, or
         an error of 9e-16 from two, came back before (session 26); a masked array with masked
         entries.
+
+    Notes
+    -----
+    Computed with the values and the errors each divided by a power of two near their largest
+    magnitude (exact): the slope and its error scale with the values (and the errors) at any
+    scale the floating-point range holds. The residual sum and the weights had been formed in
+    the units given, so values of 1e-160 had an error of 0 and of 1e160 an error of inf
+    (session 28).
     """
     t = v.positive_array("temperatures", _unmasked("temperatures", temperatures))
     y = v.real_array("values", _unmasked("values", values), t.shape)
@@ -78,13 +105,19 @@ def log_slope(temperatures, values, sigma=None) -> tuple[float, float]:
     if sigma is None and t.size < 3:
         raise ValueError(f"the slope's error from the scatter needs at least 3 points (one "
                          f"degree of freedom), got {t.size}; give sigma")
-    design = np.stack([np.log(t), np.ones_like(t)], axis=1) / s[:, None]
-    coef, *_ = np.linalg.lstsq(design, y / s, rcond=None)
+    # in working units: values / 2^ey, errors / 2^es (exact); the slope comes in units of
+    # 2^ey, its error in units of the errors (2^es), or of the values with the scatter
+    ey = _exponent(y)
+    es = _exponent(s) if sigma is not None else 0
+    yw, sw = np.ldexp(y, -ey), np.ldexp(s, -es)
+    design = np.stack([np.log(t), np.ones_like(t)], axis=1) / sw[:, None]
+    coef, *_ = np.linalg.lstsq(design, yw / sw, rcond=None)
     cov = covariance(design)  # the design is the exact Jacobian (the model is linear)
     if sigma is None:  # scale by the residual variance
-        resid = y - (coef[0] * np.log(t) + coef[1])
+        resid = yw - (coef[0] * np.log(t) + coef[1])
         cov = cov * (resid @ resid) / (t.size - 2)
-    return float(coef[0]), float(math.sqrt(max(cov[0, 0], 0.0)))
+        es = ey
+    return _ldexp(coef[0], ey), _ldexp(math.sqrt(max(cov[0, 0], 0.0)), es)
 
 
 @dataclass(frozen=True)
@@ -147,6 +180,11 @@ def velocity_slopes(temperatures, dv, margin: float = 2.0) -> VelocitySlopes:
                          f"got {np.shape(dv)}")
     if v.finite("margin", margin) < 1:
         raise ValueError(f"margin must be >= 1, got {margin!r}")
+    # in units of a power of two near the largest |dv| (exact): the standard error of the mean
+    # squared the values in the units given, so its weights were 0 (all floored) at 1e-160 and
+    # inf at 1e160 (session 28)
+    ey = _exponent(y)
+    y = np.ldexp(y, -ey)
     mean = y.mean(axis=0)
     sigma = None
     if y.shape[0] > 1:
@@ -158,7 +196,8 @@ def velocity_slopes(temperatures, dv, margin: float = 2.0) -> VelocitySlopes:
         if side.sum() < 3:
             raise ValueError(f"need at least 3 temperatures {name} the maximum at "
                              f"T = {t_max:.4g} K (margin {margin}), got {int(side.sum())}")
-        result.extend(log_slope(t[side], mean[side], None if sigma is None else sigma[side]))
+        slope, error = log_slope(t[side], mean[side], None if sigma is None else sigma[side])
+        result.extend([_ldexp(slope, ey), _ldexp(error, ey)])
     return VelocitySlopes(t_max, *result)
 
 
@@ -188,7 +227,9 @@ class VelocityFit:
     below, below_error, above, above_error : float
         Slopes below and above the maximum and their one-sigma errors.
     slope_covariance : float
-        Covariance of the two slopes (non-zero for realisations: the same disorder at every T).
+        Covariance of the two slopes (non-zero for realisations: the same disorder at every T),
+        inf or 0 where it lies beyond the floating-point range (data of 1e+-160 and beyond;
+        ``slope_correlation`` keeps it).
     ratio, ratio_error : float
         below / above (canonical TTLS: -2; a-SiO2 and BK7: about -1) and its delta-method error.
     offset_below, offset_above : float
@@ -207,6 +248,15 @@ class VelocityFit:
     chi2_per_dof : float
         Sum of the weighted squared residuals of the three fits over their degrees of freedom
         (1 by construction for "residuals").
+    slope_correlation : float
+        Correlation of the two slopes, slope_covariance / (below_error above_error), the same in
+        any units of the data (0 for independent points).
+
+    Every value scales with the data (slopes, offsets, value_max and their errors with dv,
+    temperatures with T) at any scale the floating-point range holds: the fit runs on dv and
+    sigma divided by powers of two near their largest magnitudes (exact). In the units given,
+    the weights 1/sigma^2 and the covariance of the realisations over- or underflowed, and
+    data of 1e-200 had no maximum, of 1e160 and 1e200 a singular matrix (session 28).
     """
 
     temperature_max: float
@@ -233,6 +283,7 @@ class VelocityFit:
     error_source: str
     n_realisations: int
     chi2_per_dof: float
+    slope_correlation: float = math.nan
 
     def line(self, side: str, temperatures) -> np.ndarray:
         """The fitted straight line ``side`` ("below" or "above") at ``temperatures`` (K)."""
@@ -349,13 +400,15 @@ def _locate_maximum(t, mean, weights, top):
     return idx, est, i0
 
 
-def _vertex(t, i0, coef, cov):
-    """(T_max, its error, value at the vertex) of the quadratic a + b u + c u^2, u = ln(T/t[i0])."""
+def _vertex(t, i0, coef, cov, ey: int = 0):
+    """(T_max, its error, value at the vertex) of the quadratic a + b u + c u^2, u = ln(T/t[i0]),
+    with coefficients in units of 2^ey (for the message) and ``cov`` their covariance (in any
+    units: the error is in the units of sqrt(cov) per unit of the coefficients)."""
     a, b, c = coef
     if not c < 0:
         raise ValueError(f"no maximum: delta v/v is not curved downwards around its largest value "
-                         f"at T = {t[i0]:.4g} K (quadratic coefficient {c:.3g}); the top is "
-                         "noise or a plateau: average more data or widen `top`")
+                         f"at T = {t[i0]:.4g} K (quadratic coefficient {_ldexp(c, ey):.3g}); "
+                         "the top is noise or a plateau: average more data or widen `top`")
     u = -b / (2 * c)
     grad = np.array([0.0, -1 / (2 * c), b / (2 * c * c)])
     t_max = float(t[i0] * math.exp(u))
@@ -429,10 +482,16 @@ def fit_velocity_slopes(temperatures, dv, sigma=None, *, margin: float = 3.0,
             raise ValueError(f"{name} must be a finite number > {low:g}, got {value!r}")
     t, y, given = _check_velocity_inputs(temperatures, dv, sigma)
     n_real = y.shape[0]
+    # working units (exact, powers of two): dv / 2^ey and the errors / 2^es, both of order 1
+    # (see VelocityFit); the estimators do not depend on a common factor of the weights
+    ey = _exponent(y)
+    y = np.ldexp(y, -ey)
     mean = y.mean(axis=0)
+    es = ey
     if given is not None:
-        source, scale = "given sigmas", given
-        cov = np.diag(given**2)
+        es = _exponent(given)
+        source, scale = "given sigmas", np.ldexp(given, -es)
+        cov = np.diag(scale**2)
     elif n_real > 1:
         dev = (y - mean) / math.sqrt(n_real * (n_real - 1))
         cov = dev.T @ dev
@@ -442,12 +501,14 @@ def fit_velocity_slopes(temperatures, dv, sigma=None, *, margin: float = 3.0,
         source, scale, cov = "residuals", np.ones_like(t), np.eye(t.size)
     weights = 1.0 / scale**2
     top_idx, top_est, i0 = _locate_maximum(t, mean, weights, top)
-    fit = _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, cov, margin, decades)
+    fit = _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, cov, margin, decades, ey)
     chi2, dof = _chi2(t, mean, weights, top_idx, top_est, i0, fit)
     if source == "residuals":  # one scatter from all three fits; the errors scaled with it
         fit = _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, cov * (chi2 / dof),
-                                margin, decades)
+                                margin, decades, ey)
         chi2 = float(dof)
+    else:  # residuals in units of 2^ey, errors in units of 2^es
+        chi2 = _ldexp(chi2, 2 * (ey - es))
     t_max, t_err, v_max, sides, (lines, cov_slopes) = fit
     (off_b, s_b), (off_a, s_a) = lines
     if s_a == 0:
@@ -455,19 +516,24 @@ def fit_velocity_slopes(temperatures, dv, sigma=None, *, margin: float = 3.0,
                          "above T_max")
     grad = np.array([1 / s_a, -s_b / s_a**2])
     (ib, _), (ia, _) = sides
+    # back to the units of the data: values by 2^ey; errors by 2^es (slopes) and 2^(es - ey)
+    # (T_max relative, the ratio), the covariance by 2^(2 es): exact, no intermediate over- or
+    # underflow (an entry beyond the range itself is inf or 0; the correlation keeps it)
     return VelocityFit(
-        temperature_max=t_max, temperature_max_error=t_err, value_max=v_max,
-        below=s_b, below_error=math.sqrt(max(cov_slopes[0, 0], 0.0)),
-        above=s_a, above_error=math.sqrt(max(cov_slopes[1, 1], 0.0)),
-        slope_covariance=float(cov_slopes[0, 1]), ratio=s_b / s_a,
-        ratio_error=math.sqrt(max(grad @ cov_slopes @ grad, 0.0)),
-        offset_below=off_b, offset_above=off_a,
+        temperature_max=t_max, temperature_max_error=_ldexp(t_err, es - ey),
+        value_max=_ldexp(v_max, ey),
+        below=_ldexp(s_b, ey), below_error=_ldexp(math.sqrt(max(cov_slopes[0, 0], 0.0)), es),
+        above=_ldexp(s_a, ey), above_error=_ldexp(math.sqrt(max(cov_slopes[1, 1], 0.0)), es),
+        slope_covariance=_ldexp(cov_slopes[0, 1], 2 * es), ratio=s_b / s_a,
+        ratio_error=_ldexp(math.sqrt(max(grad @ cov_slopes @ grad, 0.0)), es - ey),
+        offset_below=_ldexp(off_b, ey), offset_above=_ldexp(off_a, ey),
         window_top=(float(t[top_idx[0]]), float(t[top_idx[-1]])),
         window_below=(float(t[ib[0]]), float(t[ib[-1]])),
         window_above=(float(t[ia[0]]), float(t[ia[-1]])),
         n_top=int(top_idx.size), n_below=int(ib.size), n_above=int(ia.size),
         margin=float(margin), decades=float(decades), top=float(top), error_source=source,
-        n_realisations=n_real, chi2_per_dof=chi2 / dof)
+        n_realisations=n_real, chi2_per_dof=chi2 / dof,
+        slope_correlation=float(correlation(cov_slopes)[0, 1]))
 
 
 def _chi2(t, mean, weights, top_idx, top_est, i0, fit) -> tuple[float, int]:
@@ -483,12 +549,13 @@ def _chi2(t, mean, weights, top_idx, top_est, i0, fit) -> tuple[float, int]:
     return chi2, dof
 
 
-def _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, cov, margin, decades):
+def _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, cov, margin, decades, ey=0):
     """T_max (with error and value), the two side windows with their estimators, and the
-    fitted lines with the covariance of the two slopes, for data covariance ``cov``."""
+    fitted lines with the covariance of the two slopes, for data covariance ``cov`` (the
+    data in units of 2^ey; the errors come in the units of sqrt(cov) per unit of the data)."""
     coef = top_est @ mean[top_idx]
     t_max, t_err, v_max = _vertex(t, i0, coef, top_est @ cov[np.ix_(top_idx, top_idx)]
-                                  @ top_est.T)
+                                  @ top_est.T, ey)
     u_top = np.log(t[top_idx] / t[i0])
     u_vertex = math.log(t_max / t[i0])
     if not u_top[0] <= u_vertex <= u_top[-1]:
