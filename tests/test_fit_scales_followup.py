@@ -12,10 +12,13 @@ same kind found in the other fits, fixed here:
 * ``log_slope``, ``velocity_slopes`` and ``fit_velocity_slopes`` formed squares in the units of
   the data: errors of 0 or inf at 1e+-160, no maximum at 1e-200, a singular matrix at 1e160 and
   1e200, and velocity_slopes' standard errors underflowed (another slope at 1e-160).
+* ``manybody fit-data``'s JSON nulled the covariance of a fit the data cannot determine but kept
+  its correlation matrix as numbers.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 
@@ -23,6 +26,7 @@ import numpy as np
 import pytest
 from scipy import optimize
 
+from manybody.cli import main
 from manybody.laws.fit import fit_joint
 from manybody.laws.inputs import LossCurve, ShiftCurve
 from manybody.laws.joint import fit_loss_shift
@@ -384,3 +388,46 @@ def test_no_maximum_message_gives_the_coefficient_in_the_units_of_the_data():
         messages.append(str(info.value))
     coefficient = [float(m.split("quadratic coefficient ")[1].split(")")[0]) for m in messages]
     assert coefficient[1] == pytest.approx(coefficient[0] * 1e-200, rel=1e-2)
+
+
+# --------------------------------------------------------------- fault 3: fit-data JSON
+
+
+def _fit_data_json(tmp_path, capsys, name: str, text: str) -> dict:
+    path = tmp_path / name
+    path.write_text(text)
+    out = tmp_path / f"{name}.out"
+    assert main(["fit-data", str(path), "--frequency", "5GHz", "--out", str(out)]) == 0
+    capsys.readouterr()
+    return json.loads((out / "fit_results.json").read_text())
+
+
+@pytest.mark.parametrize("case", ["one temperature", "below resolution"])
+def test_fit_data_json_nulls_the_correlation_of_an_undetermined_fit(tmp_path, capsys, case):
+    """Where the data cannot determine a fit, its parameters, errors, covariance and
+    correlation are all null (the correlation was numbers for a temperature dependence below
+    resolution, a matrix of nulls for one temperature)."""
+    if case == "one temperature":
+        text = "T (mK);Qi\n" + "".join(f"100;{q:.8g}\n" for q in (1e6, 1.01e6, 0.99e6, 1.02e6))
+    else:
+        t = np.linspace(0.03, 0.3, 12)
+        loss = 1e-6 * (1 + 3e-11 * np.tanh(0.24 / (2 * t))) + 1e-18 * np.sin(700 * t)
+        text = "T (mK);1/Q\n" + "".join(f"{a * 1e3:.12g};{b:.17g}\n"
+                                         for a, b in zip(t, loss, strict=True))
+    record = _fit_data_json(tmp_path, capsys, "u.csv", text)
+    for law, fd in record["comparison"]["fits"].items():
+        assert fd["not_determined"], law
+        assert fd["covariance"] is None and fd["correlation"] is None, law
+        assert all(v is None for v in fd["parameters"].values())
+
+
+def test_fit_data_json_keeps_the_correlation_of_a_determined_fit(tmp_path, capsys):
+    t = np.linspace(0.03, 0.3, 12)
+    q = 1 / (1e-6 * np.tanh(0.24 / (2 * t)) + 2e-7)
+    text = "T (mK);Qi\n" + "".join(f"{a * 1e3:.12g};{b:.12g}\n" for a, b in zip(t, q, strict=True))
+    record = _fit_data_json(tmp_path, capsys, "d.csv", text)
+    fam = record["comparison"]["fits"]["family"]
+    assert "not_determined" not in fam
+    corr = np.array(fam["correlation"], dtype=float)
+    assert corr.shape == (3, 3) and np.allclose(np.diag(corr), 1.0)
+    assert np.array(fam["covariance"], dtype=float).shape == (3, 3)

@@ -546,7 +546,7 @@ def _comparison_dict(cmp: LawComparison) -> dict:
             fd = d["fits"][law]
             fd["parameters"] = dict.fromkeys(fd["parameters"])
             fd["errors"] = dict.fromkeys(fd["errors"])
-            fd["covariance"] = None
+            fd["covariance"] = fd["correlation"] = None  # as the parameters: not numbers
             fd["not_determined"] = nd
     if undetermined(cmp.fits["family"]):
         d["index"] = d["index_error"] = d["separation_sigma"] = None
