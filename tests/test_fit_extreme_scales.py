@@ -239,17 +239,18 @@ def test_fit_law_errors_scale_with_the_data(scale, background):
 
 @pytest.mark.parametrize("scale", EXTREME)
 def test_fit_law_with_unit_weights_at_extreme_scales(scale):
-    """Unit weights (no sigma): the errors of the linear parameters are those of unit errors
-    whatever the data's scale, the index's scale as 1/scale, and the rms scatter is the data's
-    (it was sqrt of an overflowed or underflowed residual sum)."""
+    """Unit weights (no sigma): the scatter is estimated from the residuals (since session 28,
+    tests/test_fit_scales_followup.py), so the errors scale with the data like the parameters,
+    and the rms scatter is the data's (it was sqrt of an overflowed or underflowed residual
+    sum)."""
     y = _loss(10)
     ref = fit_law(X, y, background=True)
     fit = fit_law(X, scale * y, background=True)
     for name, value in ref.parameters.items():
         unit = 1.0 if name == "index" else scale
         assert fit.parameters[name] == pytest.approx(value * unit, rel=1e-7)
-    assert fit.errors["amplitude"] == pytest.approx(ref.errors["amplitude"], rel=1e-7)
-    assert fit.errors["index"] == pytest.approx(ref.errors["index"] / scale, rel=1e-7)
+    assert fit.errors["amplitude"] == pytest.approx(ref.errors["amplitude"] * scale, rel=1e-7)
+    assert fit.errors["index"] == pytest.approx(ref.errors["index"], rel=1e-7)
     assert fit.rms_scatter == pytest.approx(ref.rms_scatter * scale, rel=1e-9)
 
 

@@ -1,4 +1,4 @@
-"""The fits outside the main engine at extreme scales (session 28).
+"""The fits outside the main engine at extreme scales, and fit_law without errors (session 28).
 
 Follow-up of tests/test_fit_extreme_scales.py (the main engine in working units). Faults of the
 same kind found in the other fits, fixed here:
@@ -14,6 +14,10 @@ same kind found in the other fits, fixed here:
   1e200, and velocity_slopes' standard errors underflowed (another slope at 1e-160).
 * ``manybody fit-data``'s JSON nulled the covariance of a fit the data cannot determine but kept
   its correlation matrix as numbers.
+* ``fit_law`` without sigma took the unit weights as absolute errors: errors and p-values in the
+  units of q (q ~ 1e-5: amplitude 1e-5 +- 0.28, index +- 3e5, p = 1 for every law). Now the
+  scatter is estimated from the residuals (scipy's curve_fit with absolute_sigma=False), the
+  p-value is NaN, and AIC is the profile likelihood.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import pytest
 from scipy import optimize
 
 from manybody.cli import main
-from manybody.laws.fit import fit_joint
+from manybody.laws.fit import fit_joint, fit_law
 from manybody.laws.inputs import LossCurve, ShiftCurve
 from manybody.laws.joint import fit_loss_shift
 from manybody.laws.shapes import law_values
@@ -431,3 +435,95 @@ def test_fit_data_json_keeps_the_correlation_of_a_determined_fit(tmp_path, capsy
     corr = np.array(fam["correlation"], dtype=float)
     assert corr.shape == (3, 3) and np.allclose(np.diag(corr), 1.0)
     assert np.array(fam["covariance"], dtype=float).shape == (3, 3)
+
+
+# --------------------------------------------------------------- fault 4: fit_law without sigma
+
+
+def _curve_fit_errors(law: str, x, y, background: bool, start) -> np.ndarray:
+    """scipy's curve_fit with absolute_sigma=False (equal weights, the scatter from the
+    residuals) from the optimum: the reference errors, in fit_law's parameter order."""
+    def model(xx, amp, *rest):
+        index = rest[0] if law == "family" else 0.0
+        out = amp * law_values(law, xx, index)
+        return out + (rest[-1] if background else 0.0)
+
+    unit = float(np.max(np.abs(y)))  # curve_fit's own steps are absolute: work near 1
+    popt, pcov = optimize.curve_fit(model, x, y / unit, p0=start, absolute_sigma=False)
+    err = np.sqrt(np.diag(pcov))
+    linear = np.array([True] + ([False] if law == "family" else []) + ([True] if background
+                                                                       else []))
+    return np.where(linear, err * unit, err)
+
+
+@pytest.mark.parametrize("law", ["tls", "generic", "family"])
+@pytest.mark.parametrize("background", [False, True])
+def test_fit_law_without_sigma_estimates_the_scatter(law, background):
+    """The tester's case, q = 1e-5 tanh(x/2) with 1 % noise: the errors are curve_fit's with
+    absolute_sigma=False (they were those of errors of 1 in the units of q: 1e-5 +- 0.28, the
+    index +- 3e5), the p-value NaN (it was 1 for every law)."""
+    x = np.geomspace(0.2, 12.8, 25)
+    q = 1e-5 * np.tanh(x / 2) * (1 + 0.01 * np.random.default_rng(0).normal(size=x.size))
+    fit = fit_law(x, q, law=law, background=background)
+    assert math.isnan(fit.p_value) and fit.errors_scaled and fit.error_model == "unit weights"
+    assert fit.chi2 == fit.dof
+    names = ["amplitude"] + (["index"] if law == "family" else []) + (
+        ["background"] if background else [])
+    start = [fit.parameters[n] / float(np.max(np.abs(q))) if n != "index" else fit.parameters[n]
+             for n in names]
+    want = _curve_fit_errors(law, x, q, background, start)
+    np.testing.assert_allclose([fit.errors[n] for n in names], want, rtol=1e-4)
+    assert fit.rms_scatter == pytest.approx(
+        math.sqrt(float(np.sum((q - _predict(fit, x, law, background)) ** 2)) / fit.dof),
+        rel=1e-9)
+
+
+def _predict(fit, x, law, background):
+    p = fit.parameters
+    return (p["amplitude"] * law_values(law, x, p.get("index", 0.0))
+            + (p["background"] if background else 0.0))
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_fit_law_without_sigma_does_not_depend_on_the_units(background):
+    """q in any units: the index and its error the same, the linear parameters and their errors
+    scaled, AIC differences between laws the same (the profile likelihood, in which the scatter
+    is a parameter: with chi2 of unit weights they were ~1e-11 for q ~ 1e-5)."""
+    x = np.geomspace(0.2, 12.8, 25)
+    q = np.tanh(x / 2) * (1 + 0.01 * np.random.default_rng(1).normal(size=x.size))
+    ref = {law: fit_law(x, q, law=law, background=background) for law in ("tls", "generic",
+                                                                          "family")}
+    assert ref["generic"].aic - ref["tls"].aic > 20  # tanh is the law, by far
+    for scale in (1e-5, 1e3, *EXTREME):
+        fits = {law: fit_law(x, scale * q, law=law, background=background) for law in ref}
+        for law, fit in fits.items():
+            for name, value in ref[law].parameters.items():
+                unit = 1.0 if name == "index" else scale
+                err = ref[law].errors[name]
+                # (to curve_fit's default tolerances, which fit_law keeps)
+                assert abs(fit.parameters[name] / unit - value) <= 1e-3 * err, (law, name)
+                assert fit.errors[name] == pytest.approx(err * unit, rel=1e-4), (law, name)
+            assert math.isnan(fit.p_value)
+        assert fits["generic"].aic - fits["tls"].aic == pytest.approx(
+            ref["generic"].aic - ref["tls"].aic, rel=1e-5)
+
+
+def test_fit_law_without_sigma_and_without_a_degree_of_freedom():
+    """Three points, three parameters: no scatter to estimate, every error inf (not the
+    errors of unit weights)."""
+    x = np.array([0.5, 2.0, 6.0])
+    q = 1e-5 * law_values("family", x, 0.6) + 2e-6
+    with warnings.catch_warnings():  # curve_fit's own covariance (not used) is undefined
+        warnings.simplefilter("ignore", optimize.OptimizeWarning)
+        fit = fit_law(x, q, law="family", background=True)
+    assert fit.dof == 0 and math.isnan(fit.p_value)
+    assert all(math.isinf(e) for e in fit.errors.values()), fit.errors
+
+
+def test_fit_law_with_sigma_is_unchanged_by_the_no_sigma_rule():
+    """Given errors stay absolute: the errors are those of the given sigma, chi2 and its
+    p-value are reported."""
+    x = np.geomspace(0.2, 12.8, 25)
+    q = 1e-5 * np.tanh(x / 2) * (1 + 0.01 * np.random.default_rng(0).normal(size=x.size))
+    fit = fit_law(x, q, np.full(x.size, 1e-7), law="generic")
+    assert not fit.errors_scaled and fit.p_value < 1e-10 and fit.chi2 > 100

@@ -58,7 +58,10 @@ One engine, two starts. Layout (:class:`_Model`), design matrix, covariance, cri
 start above (:func:`fit_model`, with the per-curve reweighting); :func:`fit_law` starts from
 amplitude max|q|, a = 0.5 and refines with scipy's curve_fit at its default tolerances
 (:func:`_fit_fixed_start`; the linear laws by exact weighted least squares), as the study's
-analysis always has.
+analysis always has. Its errors are the given sigma, absolute; without sigma, equal weights and
+one scatter estimated from the residuals (scipy's curve_fit with absolute_sigma=False: p-value
+NaN, AIC/BIC from the profile likelihood; since session 28, before which the unit weights were
+taken as absolute errors in the units of q).
 
 Both work in units where the data and the errors are of order 1 (:class:`FitPoints`): the loss
 in units of its typical size, measured from each curve's lowest value when the curve has a
@@ -313,17 +316,21 @@ class LawFit:
         Correlation matrix of the parameters (1 on the diagonal; NaN in the row and column of an
         undetermined parameter), independent of the units, from the same covariance.
     chi2 : float
-        Sum of squared weighted residuals (with estimated scatter: in units of the weights).
+        Sum of squared weighted residuals (with estimated scatter: in units of the weights;
+        :func:`fit_law` without sigma: dof, in units of the scatter estimated from the
+        residuals).
     dof, n_points : int
         Degrees of freedom and number of points fitted.
     aic, bic : float
         Information criteria (lower is better; compare only fits of the same points).
     p_value : float
-        chi2 tail probability with known sigma; NaN when the scatter was estimated.
+        chi2 tail probability with known sigma; NaN when the scatter was estimated (also
+        :func:`fit_law` without sigma: no goodness of fit without known errors).
     errors_scaled : bool
         True when the errors rest on a scatter estimated from the residuals (no sigma given).
     error_model : str
-        "sigma" (given), "relative" or "absolute".
+        "sigma" (given), "relative" or "absolute"; "unit weights" for :func:`fit_law` without
+        sigma (equal weights, one scatter estimated from the residuals).
     scatter : str
         "common" (one estimated scatter) or "per-curve" (one per curve, iterated reweighting).
     rms_scatter : float
@@ -609,7 +616,10 @@ def fit_model(model: _Model, points: FitPoints, per_curve: bool) -> _Optimum:
 
 
 def _fit_fixed_start(model: _Model, points: FitPoints) -> _Optimum:
-    """The engine for one curve in x with known errors, from the fixed start (:func:`fit_law`)."""
+    """The engine for one curve in x from the fixed start (:func:`fit_law`): with known errors,
+    or with unit weights and the covariance scaled by the residual variance chi2 / dof (the
+    scatter estimated from the residuals, as scipy's curve_fit with absolute_sigma=False; with
+    no degree of freedom left every parameter is undetermined, its variance inf)."""
     ls = _LeastSquares(model, points)
     if ls.names_nl:
         p, cov = ls.solve_fixed_start(points.bs)
@@ -617,6 +627,12 @@ def _fit_fixed_start(model: _Model, points: FitPoints) -> _Optimum:
     else:  # linear in the parameters: exact weighted least squares
         p, cov, _, _ = ls.solve(points.bs, None)
         chi2 = ls.chi2_fixed_start(p, points.bs)
+    if not points.known:
+        dof = points.n - ls.k
+        if dof > 0:
+            cov = cov * (chi2 / dof)
+        else:
+            cov = np.where(np.eye(ls.k, dtype=bool), np.inf, np.nan)
     return _Optimum(ls, p, cov, chi2, _curve_rss(ls, p), (), True, False)
 
 
@@ -969,9 +985,21 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
             smearing: float | None = None) -> LawFit:
     """Fit one law to Q(x): the joint fit with one curve, given in x = w / T.
 
-    The errors are taken as absolute (unit weights when omitted); the optimum is found from the
-    fixed start of the module notes (amplitude max|q|, or max|q - min q| with a background, a =
-    0.5, bounds -0.999 < a < 100), in units where that amplitude and the median error are 1.
+    The optimum is found from the fixed start of the module notes (amplitude max|q|, or
+    max|q - min q| with a background, a = 0.5, bounds -0.999 < a < 100), in units where that
+    amplitude and the median error are 1.
+
+    Errors: ``sigma`` given is taken as absolute (chi2, its p-value and the errors rest on it).
+    Without ``sigma`` the points have equal weights and one common scatter estimated from the
+    residuals, as scipy's curve_fit with ``absolute_sigma=False``: the covariance is scaled by
+    the residual variance RSS / dof, so the errors are in the units of q and scale with it;
+    ``errors_scaled`` is True, the p-value is NaN (a goodness of fit needs known errors), chi2
+    is dof (in units of the estimated scatter, which is ``rms_scatter``) and AIC / BIC are the
+    profile likelihood n ln(RSS / n) + 2 (k + 1) (resp. (k + 1) ln n), the scatter counted
+    among the parameters, so that laws fitted to the same points compare whatever the units.
+    (Before session 28 the errors were those of unit errors, 1 in the units of q, and chi2 the
+    residual sum in those units: for q ~ 1e-5 an amplitude of 1e-5 +- 0.28, an index error of
+    3e5 and a p-value of 1 for every law, whatever its fit.)
 
     Parameters
     ----------
@@ -980,7 +1008,8 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
     q : array_like
         Q^-1 (any units).
     sigma : array_like, optional
-        One-standard-deviation errors of q; unit weights when omitted.
+        One-standard-deviation errors of q (absolute, units of q); when omitted, equal weights
+        and the scatter estimated from the residuals (see above).
     law : {"tls", "generic", "family"}
         Which law.
     background : bool
@@ -993,6 +1022,9 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
     -------
     LawFit
         With the fields every fit has; no curves, options or reasons (the caller judges them).
+        Without ``sigma``: ``error_model`` "unit weights", ``errors_scaled`` True, ``p_value``
+        NaN, ``chi2`` equal to ``dof``; with 3 points and 3 parameters (no degree of freedom to
+        estimate the scatter from) every error is inf.
 
     Raises
     ------
@@ -1018,12 +1050,15 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
     rel = y - offset
     size = float(np.max(np.abs(rel))) or 1.0
     error_unit = float(np.median(s))
+    known = sigma is not None
     points = FitPoints(t=(None,), x=(x,), ys=rel / size, bs=s / error_unit,
                        groups=np.zeros(x.size, dtype=np.intp), n_per=np.array([float(x.size)]),
-                       scale=size, known=True,
-                       error_model="sigma" if sigma is not None else "unit weights",
+                       scale=size, known=known, error_model="sigma" if known else "unit weights",
                        powers=(None,), offsets=np.array([offset]), error_unit=error_unit)
-    return law_fit_result(model, _fit_fixed_start(model, points))
+    fit = law_fit_result(model, _fit_fixed_start(model, points))
+    # without sigma: chi2 in units of the scatter estimated from it, dof by construction (the
+    # residual sum in the units of q is rms_scatter^2 dof)
+    return fit if known else replace(fit, chi2=float(max(fit.dof, 0)))
 
 
 def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: float | None = None,
