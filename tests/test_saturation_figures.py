@@ -25,9 +25,9 @@ def test_exponents_are_fitted_when_not_given_and_shown_in_panel_b():
     ax, bx = fig.axes
     assert ax.get_title().startswith("(a)") and bx.get_title().startswith("(b)")
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert any(t.startswith("1/√(1 + P/Pc)") for t in legend)
+    assert any(t.startswith(r"$1/\sqrt{1 + P/P_c}$") for t in legend)
     for beta in ("0.5", "0.3", "0.15"):
-        assert f"(1 + P/Pc)^-β, β = {beta}" in legend, legend
+        assert rf"$(1 + P/P_c)^{{-\beta}}$, $\beta$ = {beta}" in legend, legend
     shown = np.asarray(bx.lines[0].get_ydata(), dtype=float)
     np.testing.assert_allclose(shown, [0.5, 0.3, 0.15], rtol=1e-5)
     assert [t.get_text() for t in bx.get_xticklabels()] == LABELS
@@ -36,7 +36,7 @@ def test_exponents_are_fitted_when_not_given_and_shown_in_panel_b():
 def test_a_curve_that_does_not_saturate_is_drawn_without_a_fit():
     fig = draw_saturation_models(X, [CURVES[0], np.ones_like(X) * 1.001], ["TLS", "oscillator"])
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert sum(t.startswith("(1 + P/Pc)^-β") for t in legend) == 1
+    assert sum(t.startswith(r"$(1 + P/P_c)^{-\beta}$") for t in legend) == 1
     assert np.isnan(float(fig.axes[1].lines[0].get_ydata()[1]))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ import numpy as np
 from manybody.laws.analysis import analyse_shape
 from manybody.laws.shapes import law_generic, law_tls
 from manybody.runs.results import dataset_spec, load_results, realised, sweep_points
+from manybody.runs.spec import axis_units
 from manybody.study.catalogue import VELOCITY_SPECS
 from manybody.study.decomposition_figures import (
     figure_collapse,
@@ -31,13 +33,36 @@ from manybody.study.specs import load_study_spec
 from manybody.study.summary import kernel_smearing
 from manybody.study.velocity_table import fit_with_fallback
 from manybody.support.jsonio import nan_if_none
-from manybody.support.style import MARKERS, PALETTE, new_figure, save_figure, styled
+from manybody.support.style import (
+    MARKERS,
+    PALETTE,
+    axis_label,
+    empty_panel,
+    legend_below,
+    limit_runaway_errors,
+    new_figure,
+    parameter_text,
+    save_figure,
+    styled,
+    symbolise,
+)
 from manybody.units import KELVIN_PER_GHZ
 
 
 def _load(study_dir: Path, name: str):
     path = study_dir / f"{name}.nc"
     return load_results(path) if path.exists() else None
+
+
+def _study_spec(study_dir: Path, name: str):
+    """The run specification of a study's spec: from its results file when there is one (the
+    size it was run at), else the shipped default."""
+    ds = _load(study_dir, name)
+    return dataset_spec(ds) if ds is not None else load_study_spec(name)
+
+
+#: The x axis of every absorption-shape panel.
+X_LABEL = axis_label(r"$x = \hbar\omega / k_B T$")
 
 
 def _curve(ds, sel: dict, variable: str = "absorption"):
@@ -64,29 +89,36 @@ def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
 
     Dividing by the measured maximum (not by a fitted plateau) makes the y label true for every
     curve, whether or not a law fits it (a curve that falls with x peaks at small x); the divisor is
-    given in the legend (units of pi C0), so absolute sizes can still be compared.
+    given in the legend (units of pi C0), so absolute sizes can still be compared. No figure (an
+    empty list) without absorption results: the two references alone say nothing.
     """
     cases = []
     dip = _load(study_dir, "dipolar")
     if dip is not None:
         values = dip["coupling_strength"].values
         k = _nearest(values, 0.03)
-        first = "independent TLS (J0 = 0)" if values[0] == 0 else f"dipolar J0 = {values[0]:g} K"
+        first = (f"independent TLS ({parameter_text('strength', 0)})" if values[0] == 0
+                 else f"dipolar {parameter_text('strength', values[0])}")
         cases.append((first, dip, {"coupling_strength": 0}))
         if k != 0:
-            cases.append((f"dipolar J0 = {values[k]:g} K", dip, {"coupling_strength": k}))
+            cases.append((f"dipolar {parameter_text('strength', values[k])}", dip,
+                          {"coupling_strength": k}))
     adm = _load(study_dir, "admixture")
     if adm is not None:
         lam = adm["random_matrix_weight"].values
         k = _nearest(lam, 0.1)
-        cases.append((f"TLS + GOE, lambda = {lam[k]:g} K", adm, {"random_matrix_weight": k}))
+        cases.append((f"TLS + GOE, {parameter_text('weight', lam[k])}", adm,
+                      {"random_matrix_weight": k}))
     blk = _load(study_dir, "random_block")
     if blk is not None:
         for i, kind in enumerate(blk["random_matrix_kind"].values):
             label = {"flat": "random block, flat density",
                      "goe": "GOE block at its edge"}.get(str(kind), f"random block ({kind})")
             cases.append((label, blk, {"random_matrix_kind": i}))
-    fig = new_figure(figsize=(7.2, 4.1))
+    if not cases:  # no absorption results (e.g. --only saturation): no figure of references alone
+        return []
+    frequencies = sorted({float(ds["frequency"].values[0]) for _, ds, _ in cases})
+    fig = new_figure(figsize=(7.2, 4.1), layout="constrained")
     ax, ax2 = fig.subplots(1, 2)
     xs = np.geomspace(0.15, 12, 200)
     ax.plot(xs, law_tls(xs), "k-", lw=1.0, label=r"$\tanh(x/2)$ (TLS)")
@@ -100,22 +132,21 @@ def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
         q_max = float(np.max(mean))
         s_plus = mean / law_generic(x)
         s_max = float(np.max(s_plus))
-        lab = rf"{label}: a = {shape.index:.2f}, max $Q^{{-1}}$ = {q_max:.3g} $\pi C_0$"
+        lab = rf"{label}: $a$ = {shape.index:.2f}, max $Q^{{-1}}$ = {q_max:.3g} $\pi C_0$"
         ax.errorbar(x, mean / q_max, err / q_max, fmt=MARKERS[i % 8], ms=3,
                     color=PALETTE[i % 8], label=lab, lw=0.8)
         ax2.errorbar(x, s_plus / s_max, err / law_generic(x) / s_max, fmt=MARKERS[i % 8],
                      ms=3, color=PALETTE[i % 8], lw=0.8)
     for a in (ax, ax2):
         a.set_xscale("log")
-        a.set_xlabel(r"$x = \hbar\omega / k_B T$")
-    ax.set_ylabel(r"$Q^{-1}(x)$ / its maximum over $x$")
-    ax2.set_ylabel(r"$S_+ = Q^{-1} / (1 - e^{-x})$ / its maximum")
+        a.set_xlabel(X_LABEL)
+    ax.set_ylabel(axis_label(r"$Q^{-1}(x) \,/\, \max_x Q^{-1}$"))
+    ax2.set_ylabel(axis_label(r"$S_+(x) \,/\, \max_x S_+$"))
     handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False,
-               bbox_to_anchor=(0.5, -0.02))
-    ax.set_title(r"Resonant absorption at fixed $\hbar\omega$", fontsize=9)
-    ax2.set_title("Emission-stripped absorption", fontsize=9)
-    fig.tight_layout(rect=(0, 0.25, 1, 1))
+    fig.legend(handles, labels, loc="outside lower center", ncol=2, frameon=False)
+    fixed = " or ".join(f"{w:g} K ({w / KELVIN_PER_GHZ:.3g} GHz)" for w in frequencies)
+    ax.set_title(rf"Resonant absorption at fixed $\hbar\omega$ = {fixed}", fontsize=9)
+    ax2.set_title(r"Emission-stripped $S_+ = Q^{-1} / (1 - e^{-x})$", fontsize=9)
     return save_figure(fig, out, "absorption_shape")
 
 
@@ -158,13 +189,48 @@ def _plot_against_coupling(ax0, ax, value, y, err, offset: float, **style):
     ax.errorbar(value[~zero], y[~zero], err[~zero], **style)
 
 
+def _without_zero(ax0, ax) -> None:
+    """Drop the zero part of a broken coupling axis (no series has a zero coupling): the log
+    axis alone, with its own y axis."""
+    ax0.set_visible(False)
+    for line in list(ax.get_lines()):  # the break marks
+        if line.get_transform() is ax.transAxes:
+            line.remove()
+    ax.spines["left"].set_visible(True)
+    ax.tick_params(axis="y", left=True, labelleft=True)
+    ax.set_ylabel(ax0.get_ylabel())
+    ax.set_title(ax0.get_title("left"), loc="left", fontsize=9)
+
+
+def _empty_pair(ax0, ax, why: str) -> None:
+    """A broken coupling axis without data: one plain panel saying why."""
+    _without_zero(ax0, ax)
+    ax.set_xscale("linear")
+    empty_panel(ax, why)
+
+
+#: Reference lines of the TLS-index panels: (value, line style, legend).
+INDEX_REFERENCES = ((1.0, "-", r"$\tanh(x/2)$: $a$ = 1"), (0.0, "--", r"$1 - e^{-x}$: $a$ = 0"))
+#: y axis of every TLS-index panel.
+INDEX_LABEL = axis_label("TLS index $a$")
+#: x axis of the panels against a coupling of either kind.
+COUPLING_LABEL = axis_label(r"coupling $J_0$ or GOE weight $\lambda$", "K")
+#: Largest TLS-index error that widens a panel: an index known to worse than +-1 is undetermined.
+INDEX_ERROR_CAP = 1.0
+#: Series of the panels against a coupling: (study, legend).
+COUPLING_SERIES = (("dipolar", "dipolar, $J_0$ (K)"), ("gaussian", "Gaussian, $J_0$ (K)"),
+                   ("admixture", r"GOE admixture, $\lambda$ (K)"))
+
+
 @styled
 def figure_index(study_dir: Path, out: Path) -> list[Path]:
     """TLS index a against coupling J0 and admixture lambda, <r> against them, a against N and
-    against the two-body stress."""
+    against the two-body stress (in units of the deformation potential gamma of its spec).
+    A panel whose study is not in ``summary.json`` says so."""
     rows = _summary(study_dir)
-    fig = new_figure(figsize=(7.0, 5.6))
-    grid = fig.add_gridspec(2, 2, wspace=0.32, hspace=0.42)
+    fig = new_figure(figsize=(7.0, 6.0))
+    # the top 10 %: one legend for every panel (inside the panels it covered data)
+    grid = fig.add_gridspec(2, 2, wspace=0.32, hspace=0.42, top=0.86)
     ax0_a, ax_a = _broken_log_axes(fig, grid[0, 0])
     ax0_r, ax_r = _broken_log_axes(fig, grid[0, 1])
     ax_n = fig.add_subplot(grid[1, 0])
@@ -172,13 +238,12 @@ def figure_index(study_dir: Path, out: Path) -> list[Path]:
 
     def series(study):
         sel = [r for r in rows if r["study"] == study]
-        return {k: np.array([nan_if_none(r[k]) for r in sel]) for k in
+        return {k: np.array([nan_if_none(r[k]) for r in sel], dtype=float) for k in
                 ("value", "index", "index_error", "spacing_ratio", "spacing_ratio_error")}
 
-    coupling_series = [("dipolar", "dipolar $J_0$"), ("gaussian", "Gaussian $J_0$"),
-                       ("admixture", r"GOE admixture $\lambda$")]
-    for i, (study, label) in enumerate(coupling_series):
-        if not any(r["study"] == study for r in rows):
+    drawn = [study for study, _ in COUPLING_SERIES if any(r["study"] == study for r in rows)]
+    for i, (study, label) in enumerate(COUPLING_SERIES):
+        if study not in drawn:
             continue
         d = series(study)
         offset = 0.45 * (i - 1)
@@ -187,82 +252,108 @@ def figure_index(study_dir: Path, out: Path) -> list[Path]:
                                **style)
         _plot_against_coupling(ax0_r, ax_r, d["value"], d["spacing_ratio"],
                                d["spacing_ratio_error"], offset, **style)
-    for a in (ax_a, ax_r):
-        a.set_xlabel(r"$J_0$ or $\lambda$ (K)")
-    for a in (ax0_a, ax0_r):
-        a.set_xlabel("zero", fontsize=7)
-    for a in (ax_a, ax0_a, ax_n, ax_s):  # the references are named in the legends of (c), (d)
-        a.axhline(1, color="k", lw=0.8, label="tanh(x/2): a = 1")
-        a.axhline(0, color="k", lw=0.8, ls="--", label="1 - e$^{-x}$: a = 0")
-    for a in (ax_a, ax0_a):
-        for line in a.get_lines():
-            line.set_label("_reference")
-    for a in (ax0_a, ax_n, ax_s):
-        a.set_ylabel("TLS index a")
-    ax_a.legend(frameon=False, fontsize=6.5, loc="lower left")
-    for a in (ax_r, ax0_r):
-        a.axhline(0.3863, color="k", lw=0.8, ls=":", label="Poisson 0.386")
-        a.axhline(0.5307, color="k", lw=0.8, ls="-.", label="GOE 0.531")
-    ax0_r.set_ylabel(r"mean spacing ratio $\langle r\rangle$")
-    ax_r.legend(frameon=False, fontsize=6.5)
+    if drawn:
+        shown = [series(study) for study in drawn]
+        limit_runaway_errors(ax0_a, np.concatenate([d["index"] for d in shown]),
+                             np.concatenate([d["index_error"] for d in shown]),
+                             cap=INDEX_ERROR_CAP, include=(0.0, 1.0))
+        for a in (ax_r, ax0_r):
+            a.axhline(0.3863, color="k", lw=0.8, ls=":", label=r"Poisson: $\langle r\rangle$ = 0.386")
+            a.axhline(0.5307, color="k", lw=0.8, ls="-.", label=r"GOE: $\langle r\rangle$ = 0.531")
+        for a in (ax_a, ax_r):
+            a.set_xlabel(COUPLING_LABEL)
+        ax0_a.set_ylabel(INDEX_LABEL)
+        ax0_r.set_ylabel(axis_label(r"spacing ratio $\langle r\rangle$"))
+    else:
+        why = "no coupling sweep (dipolar, gaussian, admixture)\nin this study's summary.json"
+        for a0, a, tag in ((ax0_a, ax_a, "(a)"), (ax0_r, ax_r, "(b)")):
+            a0.set_title(tag, loc="left", fontsize=9)
+            _empty_pair(a0, a, why)
     if any(r["study"] == "finite_size" for r in rows):
         d = series("finite_size")
         ax_n.errorbar(d["value"], d["index"], d["index_error"], fmt="o-", color=PALETTE[3],
                       label=_finite_size_label(study_dir))
-        ax_n.legend(frameon=False, fontsize=6.5)
+        limit_runaway_errors(ax_n, d["index"], d["index_error"], cap=INDEX_ERROR_CAP,
+                             include=(0.0, 1.0))
+        ax_n.set_xlabel(axis_label("number of TLS $N$"))
     else:  # an optional spec: say where it comes from instead of an empty panel
-        ax_n.text(0.5, 0.5, "finite-size check: an optional spec\n"
-                  "manybody study --only finite_size\n-o results/finite_size (committed there)",
-                  transform=ax_n.transAxes, ha="center", va="center", fontsize=7)
-    ax_n.set_xlabel("number of TLS N")
+        empty_panel(ax_n, "finite-size check: an optional spec\n"
+                    "manybody study --only finite_size\n-o results/finite_size (committed there)")
     if any(r["study"] == "two_body_stress" for r in rows):
         d = series("two_body_stress")
-        ax_s.errorbar(d["value"], d["index"], d["index_error"], fmt="s-", color=PALETTE[4],
-                      label="dipolar $J_0$ = 0.03 K + two-body stress")
-        ax_s.legend(frameon=False, fontsize=6.5)
-    ax_s.set_xlabel(r"two-body stress rms $K^T$ / $\gamma$")
+        spec = _study_spec(study_dir, "two_body_stress")
+        gamma = spec.model.stress.deformation_potential if spec.model.stress else 1.0
+        coupling = spec.model.coupling
+        name = (f"{coupling.kind} {parameter_text('strength', coupling.strength)}"
+                if coupling is not None else "independent TLS")
+        ax_s.errorbar(d["value"] / gamma, d["index"], d["index_error"], fmt="s-",
+                      color=PALETTE[4], label=f"{name} + two-body stress")
+        limit_runaway_errors(ax_s, d["index"], d["index_error"], cap=INDEX_ERROR_CAP,
+                             include=(0.0, 1.0))
+        ax_s.set_xlabel(axis_label(r"two-body stress rms $K^T$", r"units of $\gamma$"))
+    else:
+        empty_panel(ax_s, "no two-body stress sweep\nin this study's summary.json")
+    for a in (ax_n, ax_s):
+        if a.get_lines():
+            a.set_ylabel(INDEX_LABEL)
+    index_panels = [ax0_a, ax_a] * bool(drawn) + [a for a in (ax_n, ax_s) if a.get_lines()]
+    for a in index_panels:
+        for value, ls, label in INDEX_REFERENCES:
+            a.axhline(value, color="k", lw=0.8, ls=ls, label=label)
+    named = {}  # every series and reference once, in one legend above the panels
+    for a in (*index_panels[-1:], ax_a, ax_r, ax_n, ax_s):
+        for handle, label in zip(*a.get_legend_handles_labels(), strict=True):
+            named.setdefault(label, handle)
+    if named:
+        fig.legend(list(named.values()), list(named), loc="upper center", ncol=3,
+                   frameon=False, fontsize=6.5, bbox_to_anchor=(0.5, 1.0))
     for a, tag in zip((ax0_a, ax0_r, ax_n, ax_s), "abcd", strict=True):
         a.set_title(f"({tag})", loc="left", fontsize=9)
+    for a0, a in ((ax0_a, ax_a), (ax0_r, ax_r)):
+        if drawn and not any(line.get_transform() is a0.transData for line in a0.get_lines()
+                             if np.any(np.isfinite(line.get_xdata()))):
+            _without_zero(a0, a)  # no zero coupling in this study: no zero axis to show
     return save_figure(fig, out, "tls_index")
 
 
 def _finite_size_label(study_dir: Path) -> str:
     """Legend of the finite-size series: the coupling it was run at."""
-    ds = _load(study_dir, "finite_size")
-    if ds is not None:
-        coupling = dataset_spec(ds).model.coupling
-        return f"{coupling.kind}, $J_0$ = {coupling.strength:g} K"
-    # summary.json alone: the shipped spec it was run with
-    coupling = load_study_spec("finite_size").model.coupling
-    return f"{coupling.kind}, $J_0$ = {coupling.strength:g} K" if coupling else "finite-size check"
+    coupling = _study_spec(study_dir, "finite_size").model.coupling
+    if coupling is None:
+        return "finite-size check, independent TLS"
+    return f"{coupling.kind}, {parameter_text('strength', coupling.strength)}"
 
 
 @styled
 def figure_specific_heat(study_dir: Path, out: Path) -> list[Path]:
-    """C(T)/N against T for independent and interacting TLS and the random blocks."""
-    fig = new_figure(figsize=(3.6, 2.8))
-    ax = fig.subplots()
-    i = 0
-    for name, dim, label in [("dipolar", "coupling_strength", "dipolar J0 = {v:g} K"),
-                             ("random_block", "random_matrix_kind", "random block: {v}")]:
+    """C(T)/N against T for independent and interacting TLS and the random blocks; no figure
+    without specific-heat results."""
+    curves = []
+    for name, dim in (("dipolar", "coupling_strength"), ("random_block", "random_matrix_kind")):
         ds = _load(study_dir, name)
         if ds is None or "specific_heat" not in ds:
             continue
         n = dataset_spec(ds).model.n_tls
         values = ds[dim].values
-        picks = [0, len(values) - 1] if name == "dipolar" else range(len(values))
+        picks = sorted({0, len(values) - 1}) if name == "dipolar" else range(len(values))
         for k in picks:
-            c = realised(ds.isel({dim: k}))["specific_heat"].values
-            t = ds["temperature"].values
-            ax.errorbar(t, c.mean(0) / n, c.std(0, ddof=1) / math.sqrt(c.shape[0]) / n,
-                        fmt=MARKERS[i] + "-", color=PALETTE[i], ms=3,
-                        label=label.format(v=values[k]))
-            i += 1
+            label = (f"dipolar {parameter_text('strength', values[k])}" if name == "dipolar"
+                     else f"random block, {symbolise(str(values[k]))}")
+            c = realised(ds.isel({dim: k}))["specific_heat"].values / n
+            curves.append((ds["temperature"].values, c, label))
+    if not curves:
+        return []
+    fig = new_figure(figsize=(3.6, 3.3))
+    ax = fig.subplots()
+    for i, (t, c, label) in enumerate(curves):
+        error = c.std(0, ddof=1) / math.sqrt(c.shape[0]) if c.shape[0] > 1 else None
+        ax.errorbar(t, c.mean(0), error, fmt=MARKERS[i % len(MARKERS)] + "-",
+                    color=PALETTE[i % len(PALETTE)], ms=3, label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("T (K)")
-    ax.set_ylabel(r"$C / (N k_B)$")
-    ax.legend(frameon=False, fontsize=6.5)
+    ax.set_xlabel(axis_label("$T$", "K"))
+    ax.set_ylabel(axis_label(r"$C / (N k_B)$"))
+    legend_below(ax, ncol=2, fontsize=6.5)
     ax.set_title("Specific heat per TLS", fontsize=9)
     fig.tight_layout()
     return save_figure(fig, out, "specific_heat")
@@ -273,7 +364,8 @@ def figure_matrix_elements(study_dir: Path, out: Path) -> list[Path]:
     """Mean |T_mn|^2 against w_mn for several bins of E_m, with standard errors.
 
     If the mean depended on w_mn only (the random-matrix assumption), the curves of the different
-    E_m bins would coincide within their error bars. Bins with too few pairs are not drawn.
+    E_m bins would coincide within their error bars. Bins with too few pairs are not drawn; a
+    system none of whose bins has enough pairs gets a panel that says so.
     """
     path = study_dir / "matrix_elements.nc"
     if not path.exists():
@@ -283,37 +375,58 @@ def figure_matrix_elements(study_dir: Path, out: Path) -> list[Path]:
     with xr.open_dataset(path, engine="h5netcdf") as ds:
         ds = ds.load()
     systems = ds["system"].values
-    fig = new_figure(figsize=(7.4, 2.9))
+    a = ds.attrs
+    fig = new_figure(figsize=(7.4, 3.1))
     axes = np.atleast_1d(fig.subplots(1, len(systems), sharex=True, sharey=True))
     w = ds["frequency"].values
+    handles: dict[str, object] = {}
+    shown = []
     for ax, system in zip(axes, systems, strict=True):
+        drawn = False
         for j, ebin in enumerate(ds["energy_bin"].values):
             point = ds.sel(system=system).isel(energy_bin=j)
             m = point["mean_square_stress"].values
+            if not np.any(np.isfinite(m) & (m > 0)):
+                continue  # no bin of this E_m range with enough pairs
             err = point["standard_error"].values if "standard_error" in point else None
-            ax.errorbar(w, m, err, fmt=MARKERS[j] + "-", color=PALETTE[j], ms=3, lw=0.8,
-                        label=f"$E_m - E_0$: {ebin}")
-        ax.set_xscale("log")
-        ax.set_yscale("log", nonpositive="clip")
+            label = "$E_m - E_0$: " + re.sub(r"(?<=\d)-(?=\d)", "–", str(ebin))
+            handles[label] = ax.errorbar(w, m, err, fmt=MARKERS[j % len(MARKERS)] + "-",
+                                         color=PALETTE[j % len(PALETTE)], ms=3, lw=0.8,
+                                         label=label)
+            drawn = True
+        ax.set_title(symbolise(str(system)), fontsize=8)
+        if drawn:
+            shown.append(ax)
+            ax.set_xscale("log")
+            ax.set_yscale("log", nonpositive="clip")
+            ax.set_xlabel(axis_label(r"$\hbar\omega_{mn} = E_m - E_n$", "K"))
+        else:
+            empty_panel(ax, f"no transitions in the window:\nevery bin of $E_m - E_0$ and "
+                            f"$\\hbar\\omega_{{mn}}$\nhas fewer than {a.get('min_pairs', '?')} pairs\n"
+                            f"($N$ = {a.get('n_tls', '?')}, {a.get('realisations', '?')} "
+                            "realisations)")
+    for ax in shown:
         ax.set_xlim(float(w.min()) / 1.5, float(w.max()) * 1.5)
-        ax.set_title(str(system), fontsize=8)
-        ax.set_xlabel(r"$\omega_{mn} = E_m - E_n$ (K)")
-    axes[0].set_ylabel(r"$\langle |T_{mn}|^2 \rangle$ / overall mean")
-    axes[0].legend(frameon=False, fontsize=6)
-    a = ds.attrs
-    fig.suptitle(f"N = {a.get('n_tls', '?')}, {a.get('realisations', '?')} realisations per system; "
+    if shown:
+        shown[0].set_ylabel(axis_label(r"$\langle |T_{mn}|^2 \rangle$ / overall mean"))
+        shown[0].tick_params(axis="y", labelleft=True)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="lower center",
+                   ncol=min(len(handles), 4), frameon=False, fontsize=6.5)
+    fig.suptitle(f"$N$ = {a.get('n_tls', '?')}, {a.get('realisations', '?')} realisations per system; "
                  f"error bars: standard error between realisations; bins with fewer than "
                  f"{a.get('min_pairs', '?')} pairs omitted", fontsize=7)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06 if handles else 0, 1, 1))
     return save_figure(fig, out, "matrix_elements")
 
 
 def _point_name(study: str, key: str, spec, point) -> str:
-    """Legend name of one sweep point of a velocity spec."""
+    """Legend name of one sweep point of a velocity spec: its swept parameter's symbol, value
+    and unit (the GOE weight named as such)."""
     if not key:
-        return study
-    symbol = {"strength": "J0", "weight": "GOE lambda"}.get(key.split(".")[-1], key.split(".")[-1])
-    return f"{symbol} = {spec.sweep[key][point.index[0]]:g}"
+        return symbolise(study)
+    text = parameter_text(key, spec.sweep[key][point.index[0]], axis_units(key, spec))
+    return f"GOE {text}" if key.endswith("random_matrix.weight") else text
 
 
 def _velocity_curve(ax, t, total, name: str, i: int) -> float | None:
@@ -327,7 +440,7 @@ def _velocity_curve(ax, t, total, name: str, i: int) -> float | None:
         offset, label, t_max = float(mean.max()), f"{name}: no slopes (maximum not in range)", None
     else:
         offset, t_max = fit.value_max, fit.temperature_max
-        label = (f"{name}: {fit.below:+.2f} / {fit.above:+.2f}, "
+        label = (f"{name}: {fit.below:+.2f} / {fit.above:+.2f} $C_0$, "
                  f"ratio {fit.ratio:.2f} ± {fit.ratio_error:.2f}")
         for side, window in (("below", fit.window_below), ("above", fit.window_above)):
             tw = np.geomspace(*window, 20)
@@ -363,17 +476,20 @@ def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
     t_ref = t_ref or float(t[len(t) // 2])
     # both references start at the maximum itself (it lies between grid temperatures)
     below, above = np.append(t[t < t_ref], t_ref), np.insert(t[t > t_ref], 0, t_ref)
-    ax.plot(below, np.log(below / t_ref), "k-", lw=0.8, label="TTLS: +1 below, -1/2 above (2 : -1)")
+    ax.plot(below, np.log(below / t_ref), "k-", lw=0.8,
+            label=r"TTLS: +1 below, $-$1/2 above ($C_0$), 2 : $-$1")
     ax.plot(above, -0.5 * np.log(above / t_ref), "k-", lw=0.8)
-    ax.plot(above, -1.0 * np.log(above / t_ref), "k--", lw=0.8, label="a-SiO2, BK7: 1 : -1")
+    ax.plot(above, -1.0 * np.log(above / t_ref), "k--", lw=0.8,
+            label=r"a-SiO$_2$, BK7 (measured): 1 : $-$1")
     ax.set_xscale("log")
-    ax.set_xlabel("T (K)")
-    ax.set_ylabel(r"$\Delta v/v$ (units of $C_0$), relative to the maximum")
+    ax.set_xlabel(axis_label("$T$", "K"))
+    ax.set_ylabel(axis_label(r"$\Delta v/v - (\Delta v/v)_{max}$", "units of $C_0$"))
     khz = float(files[0][1]["frequency"].values[0]) / KELVIN_PER_GHZ * 1e6  # w (K) -> kHz
     n_tls = sorted({dataset_spec(ds).model.n_tls for _, ds in files})
-    ax.set_title(f"Velocity shift at {khz:.2g} kHz, N = {', '.join(map(str, n_tls))}, a-SiO$_2$ "
-                 "bath; slopes below / above in $C_0$", fontsize=7)
-    ax.legend(frameon=False, fontsize=5.5)
+    ax.set_title(f"Velocity shift at {khz:.2g} kHz, $N$ = {', '.join(map(str, n_tls))}, "
+                 "a-SiO$_2$ bath;\nslopes of $\\Delta v/v$ against $\\ln T$ below / above the "
+                 "maximum", fontsize=7)
+    legend_below(ax, fontsize=5.5)  # inside, it covered the curves' ends
     fig.tight_layout()
     return save_figure(fig, out, "velocity_shift")
 

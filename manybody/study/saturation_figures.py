@@ -21,7 +21,19 @@ from manybody.study.catalogue import SATURATION_SPECS
 from manybody.study.saturation_table import model_name
 from manybody.study.summary import read_saturation
 from manybody.support import validate as v
-from manybody.support.style import MARKERS, PALETTE, new_figure, save_figure, style_context
+from manybody.support.style import (
+    MARKERS,
+    PALETTE,
+    axis_label,
+    new_figure,
+    save_figure,
+    style_context,
+    symbolise,
+)
+
+#: The independent-TLS law and the fitted family, as legends write them.
+REFERENCE_LAW = r"$1/\sqrt{1 + P/P_c}$"
+FITTED_LAW = r"$(1 + P/P_c)^{-\beta}$"
 
 
 def _per_model(name: str, value, n: int, size: int | None = None) -> list:
@@ -85,7 +97,7 @@ def draw_saturation_models(power_ratio, curves, labels: Sequence[str], *, errors
         hi = float(positive.max()) * 2 if positive.size else 1e2
         fine = np.geomspace(lo, hi, 200)
         ax.plot(fine, saturation_factor(fine, REFERENCE_BETA), "k-", lw=1.6,
-                label="1/√(1 + P/Pc) (independent TLS)")
+                label=f"{REFERENCE_LAW} (independent TLS)")
         for i, ((x, y, e), lb) in enumerate(zip(models, labels, strict=True)):
             col, mark = PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)]
             if betas is not None and betas[i] is not None:
@@ -104,14 +116,14 @@ def draw_saturation_models(power_ratio, curves, labels: Sequence[str], *, errors
             fitted_errors.append(float(err))
             keep = x > 0
             ax.errorbar(x[keep], y[keep], None if e is None else e[keep], fmt=mark, color=col,
-                        ms=3.5, label=lb)
+                        ms=3.5, label=symbolise(lb))
             if best is not None:
                 ax.plot(fine, best, "--", color=col, lw=1.0,
-                        label=f"(1 + P/Pc)^-β, β = {beta:.3g}")
+                        label=rf"{FITTED_LAW}, $\beta$ = {beta:.3g}")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("drive power P / Pc")
-        ax.set_ylabel("Q⁻¹ / Q⁻¹(P → 0)")
+        ax.set_xlabel(axis_label("drive power $P/P_c$"))
+        ax.set_ylabel(axis_label(r"$Q^{-1} / Q^{-1}(P \to 0)$"))
         ax.set_title("(a) saturation of the loss", fontsize=9)
         # below the axes: inside it the legend covered the strongly saturated points
         ax.legend(fontsize=6.5, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2),
@@ -119,13 +131,12 @@ def draw_saturation_models(power_ratio, curves, labels: Sequence[str], *, errors
         pos = np.arange(len(labels))
         bx.errorbar(pos, fitted_betas, [0.0 if not math.isfinite(x) else x
                                         for x in fitted_errors], fmt="o", color="C0")
-        bx.axhline(REFERENCE_BETA, color="k", ls="--", lw=0.8, label="1/2 (independent TLS)")
-        bx.set_xticks(pos, labels, rotation=30, ha="right", fontsize=7)
-        bx.set_ylabel("exponent β")
+        bx.axhline(REFERENCE_BETA, color="k", ls="--", lw=0.8)
+        bx.set_xticks(pos, [symbolise(lb) for lb in labels], rotation=30, ha="right", fontsize=7)
+        bx.set_ylabel(axis_label(r"exponent $\beta$"))
         bx.set_xlim(-0.5, len(labels) - 0.5)
         bx.set_ylim(bottom=0.0)
-        bx.set_title("(b) fitted exponent", fontsize=9)
-        bx.legend(fontsize=7)
+        bx.set_title("(b) fitted exponent\n(dashed: $\\beta$ = 1/2, independent TLS)", fontsize=9)
     return fig
 
 
@@ -218,7 +229,7 @@ def figure_saturation_study(study_dir: str | Path, out: str | Path) -> list[Path
         ratios.append((e0[keep] / ec) ** 2)
         ys.append(y[keep])
         errs.append(None if err is None else np.maximum(err[keep], 1e-12))
-        labels.append(f"{model} (x = {x:g})")
+        labels.append(f"{model} ($x$ = {x:g})")
         betas.append(beta)
         beta_errors.append(beta_err)
     if not labels:
