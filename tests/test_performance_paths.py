@@ -114,14 +114,18 @@ def test_pair_deposit_keeps_weight_and_first_moment(rng, backend):
 
 
 def test_pair_deposit_grid_edges_and_non_symmetric_input(rng, backend):
-    """Lines beyond the last node and an input that is not exactly symmetric."""
+    """Lines beyond the last node and an input symmetric only to round-off are deposited as
+    the plain per-pair sum; an input that is not symmetric (beyond round-off) is refused before
+    any work, naming stress_elements (T_mn = T_nm, PHYSICS.md section 6.5)."""
     spectrum, tmn = random_spectrum(rng, 40)
-    tmn = tmn + 1e-3 * rng.normal(size=tmn.shape)
+    rounded = tmn + 1e-13 * rng.normal(size=tmn.shape)
     nodes = frequency_grid(float(np.ptp(spectrum.energies)), np.array([0.4]), Broadening())
-    ps = pair_spectrum(spectrum, tmn, [0.4], Broadening())
+    ps = pair_spectrum(spectrum, rounded, [0.4], Broadening())
     np.testing.assert_allclose(ps.nodes, nodes)
-    ref = reference_deposits(spectrum.energies, tmn, ps.nodes)
+    ref = reference_deposits(spectrum.energies, rounded, ps.nodes)
     np.testing.assert_allclose(ps.deposits, ref, atol=1e-11 * np.abs(ref).max())
+    with pytest.raises(ValueError, match=r"stress_elements must be real symmetric"):
+        pair_spectrum(spectrum, tmn + 1e-3 * rng.normal(size=tmn.shape), [0.4], Broadening())
 
 
 def test_pair_deposit_float32_elements(rng, backend):
