@@ -22,6 +22,7 @@ Usage::
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -32,6 +33,7 @@ import numpy as np
 from manybody.laws.velocity import canonical_ratio, fit_velocity_slopes
 from manybody.simulation.materials import AMORPHOUS_SIO2
 from manybody.support import jsonio
+from manybody.support.files import atomic_write_text
 from manybody.units import BOLTZMANN, HBAR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +74,16 @@ def velocity_shift(temperature: float, eps_max: float, delta_min: float, delta_m
     return float(w_eps @ integrand @ w_delta)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output", type=Path,
+                        default=ROOT / "results" / "velocity" / "canonical_quadrature.json",
+                        help="the JSON record to write (default %(default)s)")
+    args = parser.parse_args(argv)
+    out = args.output.resolve()
+    if out.exists() and not out.is_file():
+        parser.error(f"--output {str(args.output)!r} exists and is not a file")
     rate = AMORPHOUS_SIO2.rate_prefactor
     rows = []
     print("eps_max  Delta_min  Delta_max   T_max (K)   below    above    ratio")
@@ -88,13 +99,12 @@ def main() -> int:
     ideal = canonical_ratio(TEMPERATURES, rows[0]["temperature_max_K"])
     print(f"limit eps_max, Delta_max -> inf, Delta_min -> 0 (laws.velocity.canonical_ratio): "
           f"{ideal:+.4f}")
-    out = ROOT / "results" / "velocity" / "canonical_quadrature.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     record = {"frequency_K": FREQUENCY, "rate_prefactor": rate, "temperatures_K":
               TEMPERATURES.tolist(), "fit": "fit_velocity_slopes, margin 3, one decade, top 1.5",
               "ensembles": rows, "ideal_ratio": ideal}
-    out.write_text(jsonio.dumps(record, indent=1) + "\n")
-    print(f"wrote {out.relative_to(ROOT)}")
+    atomic_write_text(out, jsonio.dumps(record, indent=1) + "\n")
+    print(f"wrote {out}")
     json.loads(out.read_text())
     return 0
 

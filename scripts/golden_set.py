@@ -26,13 +26,17 @@ it computes, not that the physics is right (the test suite does that).
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from manybody.support.files import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -250,18 +254,42 @@ def check(path: Path) -> int:
     return 1 if bad else 0
 
 
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="golden_set.py", description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n")[1] + "\n\n" + __doc__.split("\n\n")[2].rstrip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{write,check}")
+    write_parser = commands.add_parser("write", help="compute the golden set and save it (.npz)")
+    write_parser.add_argument("path", type=Path, help="the .npz file to write")
+    check_parser = commands.add_parser("check", help="recompute and compare bit for bit")
+    check_parser.add_argument("path", type=Path, help="a .npz file written by 'write'")
+    return parser
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] not in ("write", "check"):
-        print(__doc__.split("\n\n")[1], file=sys.stderr)
-        return 2
-    path = Path(argv[1])
-    if argv[0] == "write":
-        data = compute()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, **data)
-        print(f"wrote {len(data)} arrays to {path}")
-        return 0
-    return check(path)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    path: Path = args.path
+    if args.command == "check":
+        if not path.is_file():
+            parser.error(f"check: path {str(path)!r} is not a file; expected a golden set written "
+                         "by 'golden_set.py write PATH'")
+        if not zipfile.is_zipfile(path):
+            parser.error(f"check: path {str(path)!r} is not a .npz archive; expected a golden "
+                         "set written by 'golden_set.py write PATH'")
+        return check(path)
+    if path.suffix != ".npz":
+        parser.error(f"write: path {str(path)!r} must end in .npz (numpy.savez_compressed "
+                     "appends it otherwise)")
+    if path.exists() and not path.is_file():
+        parser.error(f"write: path {str(path)!r} exists and is not a file")
+    data = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written next to the target and renamed: an interrupted write leaves the old set intact.
+    atomic_write(path, lambda handle: np.savez_compressed(handle, **data))
+    print(f"wrote {len(data)} arrays to {path}")
+    return 0
 
 
 if __name__ == "__main__":

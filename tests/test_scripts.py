@@ -416,3 +416,23 @@ def test_bench_chebyshev_floor_above_the_measurement_is_flagged():
     assert floor["floor_seconds"] == pytest.approx(floor["gemm_seconds"] + floor["stream_seconds"])
     fine = bench.solve_floor(rungs, 10, 4, apply, recorded=None, measured=10.0)
     assert fine["measured_over_floor"] > 1 and "floor_unreliable" not in fine
+
+
+def test_golden_set_help_and_bad_paths_refused_before_any_work(tmp_path):
+    """``golden_set.py check --help`` printed a traceback (it took --help for the path, session
+    28's tester); a missing or non-.npz path is one error line naming it, before the minute of
+    computing, and ``write`` to a name numpy would silently extend is refused."""
+    proc = subprocess.run([sys.executable, "scripts/golden_set.py", "check", "--help"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 0 and "usage:" in proc.stdout and "Traceback" not in proc.stderr
+    missing = tmp_path / "missing.npz"
+    line = refused(["scripts/golden_set.py", "check", str(missing)], missing)
+    assert str(missing) in line and "not a file" in line
+    text = tmp_path / "notes.txt"
+    text.write_text("not an archive\n")
+    line = refused(["scripts/golden_set.py", "check", str(text)], tmp_path / "never")
+    assert str(text) in line and ".npz archive" in line
+    line = refused(["scripts/golden_set.py", "write", str(tmp_path / "set.txt")],
+                   tmp_path / "set.txt")
+    assert "set.txt" in line and "must end in .npz" in line
+    refused(["scripts/golden_set.py", "frob", "x.npz"], tmp_path / "x.npz")
