@@ -510,14 +510,24 @@ def test_fit_law_without_sigma_does_not_depend_on_the_units(background):
 
 def test_fit_law_without_sigma_and_without_a_degree_of_freedom():
     """Three points, three parameters: no scatter to estimate, every error inf (not the
-    errors of unit weights)."""
+    errors of unit weights). The user is told so in fit_law's own words, and scipy's
+    "Covariance could not be estimated" (of a covariance fit_law does not use) no longer reaches
+    them (session 28's tester); with sigma given nothing is said."""
     x = np.array([0.5, 2.0, 6.0])
     q = 1e-5 * law_values("family", x, 0.6) + 2e-6
-    with warnings.catch_warnings():  # curve_fit's own covariance (not used) is undefined
-        warnings.simplefilter("ignore", optimize.OptimizeWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         fit = fit_law(x, q, law="family", background=True)
     assert fit.dof == 0 and math.isnan(fit.p_value)
     assert all(math.isinf(e) for e in fit.errors.values()), fit.errors
+    messages = [str(w.message) for w in caught]
+    assert not any(issubclass(w.category, optimize.OptimizeWarning) for w in caught), messages
+    assert len(messages) == 1 and "no degree of freedom" in messages[0], messages
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = fit_law(x, q, sigma=np.full(3, 1e-7), law="family", background=True)
+    assert not caught, [str(w.message) for w in caught]
+    assert all(np.isfinite(e) and e > 0 for e in fit.errors.values()), fit.errors
 
 
 def test_fit_law_with_sigma_is_unchanged_by_the_no_sigma_rule():

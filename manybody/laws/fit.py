@@ -543,8 +543,11 @@ class _LeastSquares:
         lower = [-np.inf, lo_a] + ([-np.inf] if background else [])
         upper = [np.inf, hi_a] + ([np.inf] if background else [])
         start = [1.0, 0.5] + ([0.0] if background else [])
-        unit, _ = optimize.curve_fit(curve, x, y, p0=start, sigma=ss, bounds=(lower, upper),
-                                     maxfev=20000)
+        with warnings.catch_warnings():
+            # its pcov is discarded (below), so its "could not be estimated" is not ours to pass on
+            warnings.simplefilter("ignore", optimize.OptimizeWarning)
+            unit, _ = optimize.curve_fit(curve, x, y, p0=start, sigma=ss,
+                                         bounds=(lower, upper), maxfev=20000)
         # the covariance from our own SVD of the Jacobian at the optimum: curve_fit's pcov drops
         # singular values below eps * max(shape) * s_max, so an amplitude degenerate with the
         # background came out +- 1e-10 of 0.35 with the data at 1e-6 (a reviewer, session 26)
@@ -1056,6 +1059,11 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
                        scale=size, known=known, error_model="sigma" if known else "unit weights",
                        powers=(None,), offsets=np.array([offset]), error_unit=error_unit)
     fit = law_fit_result(model, _fit_fixed_start(model, points))
+    if not known and fit.dof <= 0:
+        warnings.warn(
+            f"fit_law: {fit.n_points} points and {len(fit.parameter_names)} parameters leave no "
+            "degree of freedom to estimate the scatter from the residuals, so the errors are inf; "
+            "give sigma or fit more points", UserWarning, stacklevel=2)
     # without sigma: chi2 in units of the scatter estimated from it, dof by construction (the
     # residual sum in the units of q is rms_scatter^2 dof)
     return fit if known else replace(fit, chi2=float(max(fit.dof, 0)))
