@@ -154,9 +154,13 @@ def test_sigterm_stops_workers_keeps_work_and_rerun_resumes(tmp_path, capsys):
     finally:
         proc.kill()
     assert proc.returncode == 128 + signal.SIGTERM
-    assert one_line(err) == "manybody run: interrupted (SIGTERM); finished work is kept"
     assert_gone(workers, within=5)
     kept = chunks(out)
+    # the one line says how many realisations are kept, where, and how to go on (session 30;
+    # before: "finished work is kept")
+    assert one_line(err) == (
+        f"manybody run: interrupted (SIGTERM); {len(kept)} of 12 realisations are kept in the "
+        f"checkpoint {str(checkpoint_dir(out))!r}; rerun the same command to continue")
     assert 2 <= len(kept) < 12 and not out.exists()
     status = main(["run", str(spec_path), "-o", str(out), "--no-progress"])
     assert status == 0
@@ -185,7 +189,7 @@ def test_workers_exit_within_seconds_when_the_parent_dies(sig, tmp_path):
         if sig != signal.SIGKILL:
             err = proc.stderr.read()
             assert one_line(err) == (f"manybody run: interrupted ({signal.Signals(sig).name}); "
-                                     "finished work is kept")
+                                     "none of the 4 realisations had finished; nothing is kept")
     finally:
         proc.kill()
         for process in workers:  # never leave orphans behind, even when the test fails
@@ -493,7 +497,7 @@ def test_progress_bar_shows_the_spec_name_before_the_first_task(tmp_path):
     finally:
         proc.kill()
     assert "lifecycle:   0%" in err and "0/4" in err, err
-    assert "interrupted; finished work is kept" in err
+    assert "interrupted; none of the 4 realisations had finished; nothing is kept" in err
 
 
 @pytest.mark.parametrize("command", [[], ["run"], ["info"], ["study"], ["fit-data"]])
@@ -593,3 +597,21 @@ def test_resource_tracker_warnings_are_quiet_in_loky_processes():
     err = subprocess.run([sys.executable, "-W", RESOURCE_TRACKER_FILTER, "-c", code],
                          capture_output=True, text=True, check=True).stderr
     assert "resource_tracker" not in err and "another warning" in err
+
+
+def test_interrupted_summary_counts_what_is_kept(tmp_path):
+    """The interrupted run's one line: realisations kept of the total, those a resume brought,
+    the checkpoint and how to go on; nothing kept without an output or before the first
+    realisation finished."""
+    from types import SimpleNamespace
+
+    from manybody.runs.lifecycle import interrupted_summary
+
+    where = SimpleNamespace(directory=tmp_path / "o.nc.checkpoint")
+    line = interrupted_summary(7, 12, 3, where)
+    assert line == (f"7 of 12 realisations (3 of them from an earlier run) are kept in the "
+                    f"checkpoint {str(where.directory)!r}; rerun the same command to continue")
+    assert interrupted_summary(0, 12, 0, where) == (
+        "none of the 12 realisations had finished; nothing is kept")
+    assert "no output file" in interrupted_summary(5, 12, 0, None)
+    assert "nothing is kept" in interrupted_summary(5, 12, 0, None)

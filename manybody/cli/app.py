@@ -107,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
         how = f" ({signal.Signals(signum).name})" if signum != signal.SIGINT else ""
         with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
-            print(f"manybody {args.command}: interrupted{how}; finished work is kept",
-                  file=sys.stderr)
+            kept = getattr(exc, "kept", "finished work is kept")
+            print(f"manybody {args.command}: interrupted{how}; {kept}", file=sys.stderr)
         return 128 + signum
     except RunAborted as exc:
         print(f"manybody {args.command}: error: {exc}", file=sys.stderr)

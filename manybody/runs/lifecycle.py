@@ -185,3 +185,19 @@ def out_of_space(writing: Path | str, kept: Path | None) -> OutOfSpace:
              else "finished work is lost (no output, hence no checkpoint)")
     return OutOfSpace(f"out of disk space writing {str(writing)!r}; {where}; free some space "
                       "and rerun the same command to resume")
+
+
+def interrupted_summary(finished: int, total: int, resumed: int, checkpoint) -> str:
+    """What an interrupted run keeps, for the CLI's one line: how many of the run's
+    realisations finished (how many of them a resume brought), where they are and how to go on.
+
+    ``checkpoint`` is the run's :class:`~manybody.runs.checkpoint.Checkpoint`, or None for a run
+    without an output file (nothing is kept then)."""
+    before = f" ({resumed} of them from an earlier run)" if resumed else ""
+    if checkpoint is None:
+        return (f"{finished} of {total} realisations had finished{before}; the run has no output "
+                "file, hence no checkpoint: nothing is kept")
+    if not finished:
+        return f"none of the {total} realisations had finished; nothing is kept"
+    return (f"{finished} of {total} realisations{before} are kept in the checkpoint "
+            f"{str(checkpoint.directory)!r}; rerun the same command to continue")

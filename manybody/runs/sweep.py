@@ -32,7 +32,7 @@ import numpy as np
 
 from manybody.runs.checkpoint import Checkpoint, TaskKey, checkpoint_dir
 from manybody.runs.execution import execute
-from manybody.runs.lifecycle import out_of_space
+from manybody.runs.lifecycle import interrupted_summary, out_of_space
 from manybody.runs.results import (
     build_dataset,
     check_writable,
@@ -266,7 +266,10 @@ def run_sweep(
         ds = build_dataset(spec, stack_results(spec, state.results), attrs)
         if output is not None:
             _save(ds, output, overwrite, state.checkpoint)
-    except BaseException:
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):  # what the CLI's one line says is kept
+            exc.kept = interrupted_summary(len(state.results), len(state.keys),  # type: ignore[attr-defined]
+                                           state.resumed, state.checkpoint)
         if state.checkpoint is not None:
             if state.results:  # finished work is kept
                 state.checkpoint.close()
