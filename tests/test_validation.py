@@ -493,8 +493,11 @@ def test_observe_refuses_a_chebyshev_solve_that_cannot_fit_before_building():
 @pytest.mark.parametrize("key, value, expected", [
     ("temperatures", [1e6], "must be below 1000 K"),
     ("frequencies", [5e9], "must be below 1000 K"),
-    ("temperatures", [0.1, 0.05, 0.1], "must not repeat a value, got [0.1]"),
+    ("temperatures", [0.1, 0.05, 0.1], "must not repeat a value, got 0.1 twice"),
     ("frequencies", [0.1, 0.1], "must not repeat a value"),
+    # one value given twice through rounding (session 30): not two temperatures
+    ("temperatures", [0.05, 0.1, 0.1 * (1 + 1e-12)],
+     f"got 0.1 and {0.1 * (1 + 1e-12)!r}, equal within 1e-09 relative"),
     ("temperatures", [-0.1, 0.1], "must be > 0 everywhere, got minimum -0.1"),
 ])
 def test_probe_axes_refuse_unphysical_and_repeated_values(key, value, expected):
@@ -615,3 +618,29 @@ def test_chebyshev_vector_count_messages_state_what_the_trace_accepts():
     with pytest.raises(ValueError, match="between 1 and 1000000, got 0"):
         ChebyshevParams(n_vectors=0, trace="exact")
     assert ChebyshevParams(n_vectors=1, trace="exact").n_vectors == 1
+
+
+@pytest.mark.parametrize("values, expected", [
+    ([0.01, 0.03, 0.01 * (1 + 3e-10)], [(0.01, 0.01 * (1 + 3e-10))]),
+    ([1e-300, 2e-300, 1e-300], [(1e-300, 1e-300)]),
+    ([0.0, 1e-300], []),                     # distinct however small: not a repeat
+    ([0.01, 0.0100001], []),                 # 1e-5 apart: two points
+    ([-2.0, -2.0 * (1 + 1e-12), 2.0], [(-2.0 * (1 + 1e-12), -2.0)]),
+    (["a", "b"], []),
+])
+def test_near_repeats_finds_values_equal_within_the_tolerance(values, expected):
+    from manybody.support.validate import near_repeats
+
+    assert near_repeats(values) == expected
+
+
+def test_sweep_values_equal_within_rounding_are_refused():
+    """A sweep axis whose values coincide to 1e-9 relative ran the same point twice under two
+    coordinates (session 28's tester); values 1e-5 apart are two points."""
+    from manybody.runs.spec import normalise_sweep
+
+    with pytest.raises(ValueError, match=r"sweep\['model.coupling.strength'\] has repeated "
+                                         r"values.*equal within 1e-09 relative"):
+        normalise_sweep({"model.coupling.strength": [0.01, 0.010000000001]})
+    assert normalise_sweep({"model.coupling.strength": [0.01, 0.0100001]})[
+        "model.coupling.strength"] == (0.01, 0.0100001)

@@ -202,9 +202,10 @@ class SaturationDrive:
         if np.any(values < 0):
             raise ValueError(f"{where} must be >= 0 (strain amplitude e0), got "
                              f"{float(values.min())!r}")
-        if np.unique(values).size != values.size:  # a repeated coordinate (session 25)
-            raise ValueError(f"{where} has repeated values: {values.tolist()!r}; give each "
-                             "amplitude once")
+        repeats = v.near_repeats(values)  # a repeated coordinate (sessions 25, 30)
+        if repeats:
+            raise ValueError(f"{where} has repeated values: {values.tolist()!r} "
+                             f"({v.describe_repeats(repeats)}); give each amplitude once")
         object.__setattr__(self, "amplitudes", tuple(float(x) for x in values))
         object.__setattr__(self, "dephasing_rate",
                            v.non_negative("probe.saturation.dephasing_rate", self.dephasing_rate))

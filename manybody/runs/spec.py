@@ -245,8 +245,12 @@ def normalise_sweep(sweep: Mapping[str, Any] | None) -> MappingProxyType:
             raise ValueError(f"sweep[{key!r}] must be a non-empty list of values, got []")
         coerced = tuple(_coerce(key, x) for x in (np.asarray(values).tolist()
                                                    if isinstance(values, np.ndarray) else values))
-        if len(set(coerced)) != len(coerced):
-            raise ValueError(f"sweep[{key!r}] has repeated values: {list(coerced)!r}")
+        numeric = [x for x in coerced if isinstance(x, int | float) and not isinstance(x, bool)]
+        repeats = v.near_repeats(numeric) if len(numeric) == len(coerced) else []
+        if len(set(coerced)) != len(coerced) or repeats:
+            detail = f" ({v.describe_repeats(repeats)})" if repeats else ""
+            raise ValueError(f"sweep[{key!r}] has repeated values: {list(coerced)!r}{detail}; "
+                             "give each once")
         out[key] = coerced
     return MappingProxyType(out)
 

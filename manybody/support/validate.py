@@ -300,11 +300,48 @@ def probe_axis(name: str, value: Any) -> np.ndarray:
     if np.any(arr >= MAX_KELVIN):
         raise ValueError(f"{name} must be below {MAX_KELVIN:g} K (energies, temperatures and "
                          f"frequencies are in kelvin: 1 GHz = 0.048 K), got {float(arr.max())!r}")
-    values, counts = np.unique(arr, return_counts=True)
-    if np.any(counts > 1):
-        raise ValueError(f"{name} must not repeat a value, got {values[counts > 1].tolist()!r} "
-                         "more than once")
+    repeats = near_repeats(arr)
+    if repeats:
+        raise ValueError(f"{name} must not repeat a value, got {describe_repeats(repeats)}; "
+                         "give each once")
     return arr
+
+
+#: Values of a coordinate closer than this, relative to their size, are one value given twice
+#: (e.g. a generated grid rounded twice): results with such coordinates cannot be told apart.
+REPEAT_RTOL = 1e-9
+
+
+def near_repeats(values: Any, rtol: float = REPEAT_RTOL) -> list[tuple[float, float]]:
+    """Pairs of numbers in ``values`` that are equal, or equal within ``rtol`` of their size.
+
+    Parameters
+    ----------
+    values : array_like
+        Real numbers (any order); non-numeric entries are ignored (an empty list is returned).
+    rtol : float
+        Relative tolerance |a - b| <= rtol * max(|a|, |b|).
+
+    Returns
+    -------
+    list of (float, float)
+        Neighbours in sorted order that coincide within ``rtol`` (exact repeats included).
+    """
+    try:
+        arr = np.sort(np.asarray(values, dtype=float).ravel())
+    except (TypeError, ValueError):
+        return []
+    if arr.size < 2 or not np.all(np.isfinite(arr)):
+        return []
+    low, high = arr[:-1], arr[1:]
+    close = (high - low) <= rtol * np.maximum(np.abs(low), np.abs(high))
+    return [(float(a), float(b)) for a, b in zip(low[close], high[close], strict=True)]
+
+
+def describe_repeats(pairs: list[tuple[float, float]]) -> str:
+    """``0.01 twice`` or ``0.01 and 0.010000000001, equal within 1e-09 relative``, joined by "; "."""
+    return "; ".join(f"{a!r} twice" if a == b else
+                     f"{a!r} and {b!r}, equal within {REPEAT_RTOL:g} relative" for a, b in pairs)
 
 
 def from_mapping(cls: type, data: Mapping[str, Any], where: str) -> Any:
