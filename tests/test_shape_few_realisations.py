@@ -105,3 +105,40 @@ def test_mean_carried_by_one_realisation_gives_a_finite_error_and_a_warning():
     assert shape.effective_realisations < 1.1
     assert shape.error_factor < 2
     assert math.isfinite(shape.index_error)
+
+
+@pytest.mark.parametrize("n_realisations", [2, 6, 30])
+@pytest.mark.parametrize("n_bootstrap", [0, 30])
+def test_analysis_is_the_same_at_any_scale_of_q(n_realisations, n_bootstrap):
+    """The index, its error, the verdict and the p-values do not depend on the units of Q^-1:
+    before session 30 q of 1e-200 moved a and its error (the variances underflowed, so the
+    weights fell to their floor), q of 1e200 raised OverflowError and, with many realisations,
+    the goodness-of-fit test LinAlgError."""
+    import warnings as _warnings
+
+    from manybody.laws.analysis import analyse_shape, paired_index_difference
+    from manybody.laws.shapes import law_values
+
+    rng = np.random.default_rng(n_realisations)
+    x = np.geomspace(0.3, 10, 12)
+    q = (np.exp(rng.normal(0, 0.3, (n_realisations, 1))) * law_values("family", x, 0.7)
+         * (1 + 0.05 * rng.normal(size=(n_realisations, x.size))))
+    results = []
+    for scale in (1e-200, 1.0, 1e200):
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore", UserWarning)  # few realisations: said, and tested above
+            shape = analyse_shape(x, q * scale, n_bootstrap=n_bootstrap,
+                                  rng=np.random.default_rng(1))
+            paired = paired_index_difference(x, q * scale, q * scale * (1 + 0.1 / x),
+                                             n_bootstrap=max(n_bootstrap, 30),
+                                             rng=np.random.default_rng(2))
+        results.append((shape.index, shape.index_error, shape.verdict, shape.p_value_family,
+                        shape.p_value_tls, paired.difference, paired.error))
+    for other in (results[0], results[2]):
+        for got, want in zip(other, results[1], strict=True):
+            if isinstance(want, str):
+                assert got == want
+            else:
+                # (optimiser tolerances: ~1e-5 relative on a resampled fit)
+                assert got == pytest.approx(want, rel=1e-4, abs=1e-12, nan_ok=True)
+    assert np.isfinite(results[1][1]) and results[1][1] > 0

@@ -171,21 +171,24 @@ def _fit_index(x, mean, sigma, smearing) -> float:
 def _variance_model(q: np.ndarray) -> np.ndarray | None:
     """Variance of one realisation per temperature, var(x) = c |mean(x)|^p with 0 <= p <= 2,
     fitted across the temperatures by the Gamma likelihood of the sample variances (zeros
-    allowed); shape (n_x,), or None when the realisations do not differ."""
-    mean = q.mean(axis=0)
-    var = q.var(axis=0, ddof=1)
-    big = float(np.abs(mean).max())
-    if not (big > 0 and var.max() > 0):
+    allowed); shape (n_x,), in units of the largest |mean| squared (so that it is a float at any
+    scale of q), or None when the realisations do not differ."""
+    big = float(np.abs(q.mean(axis=0)).max())
+    if not big > 0:
         return None
-    size = np.maximum(np.abs(mean), 1e-6 * big) / big
-    rel = var / big**2
+    unit = q / big  # in units of the largest |mean|: var of q ~ 1e-400 or 1e400 is not a float
+    var = unit.var(axis=0, ddof=1)
+    if not var.max() > 0:
+        return None
+    size = np.maximum(np.abs(unit.mean(axis=0)), 1e-6)
+    rel = var
     log_size = np.log(size)
 
     def profile(power: float) -> float:  # -log likelihood with c at its optimum for this power
         return float(np.log(np.mean(rel / size**power)) + power * np.mean(log_size))
 
     power = optimize.minimize_scalar(profile, bounds=(0.0, 2.0), method="bounded").x
-    return float(np.mean(rel / size**power)) * size**power * big**2
+    return float(np.mean(rel / size**power)) * size**power
 
 
 def _sigma(q: np.ndarray) -> np.ndarray:
@@ -193,13 +196,13 @@ def _sigma(q: np.ndarray) -> np.ndarray:
     standard error of the mean per temperature (n_x,) (module notes), floored at 1e-12 of the
     largest |mean|."""
     n = q.shape[0]
-    mean = q.mean(axis=0)
-    var = q.var(axis=0, ddof=1)
+    big = float(np.abs(q.mean(axis=0)).max()) or 1.0
+    unit = q / big  # scale-free: q of 1e-200 or 1e200 has the weights of q of 1 (session 30)
+    var = unit.var(axis=0, ddof=1)
     model = _variance_model(q)
     if model is not None:
         var = (VARIANCE_PRIOR_DOF * model + (n - 1) * var) / (VARIANCE_PRIOR_DOF + n - 1)
-    sigma = np.sqrt(var / n)
-    return np.maximum(sigma, 1e-12 * max(np.abs(mean).max(), 1e-300))
+    return big * np.maximum(np.sqrt(var / n), 1e-12)
 
 
 def effective_realisations(q) -> float:
@@ -258,6 +261,8 @@ def _influence_error(q: np.ndarray, x: np.ndarray, sigma: np.ndarray, fit: LawFi
     the fit, W = 1 / sigma^2), so its variance is var_r(g . q_r) / n (any correlation of the
     temperatures included). NaN when the fit gives no Jacobian."""
     a, amp = fit.parameters["index"], fit.parameters["amplitude"]
+    unit = float(np.max(np.abs(q))) or 1.0  # in units of the data: J^T W J is a float at any scale
+    q, sigma, amp = q / unit, sigma / unit, amp / unit
     jac = law_design("family", x, a, smearing) * np.array([1.0, amp])[None, :]
     weights = 1.0 / sigma**2
     try:

@@ -194,6 +194,9 @@ def law_goodness_of_fit(x, q_realisations, fit, *, smearing: float | None = None
     rng = v.generator("rng", rng)
     x = np.asarray(x, dtype=np.float64)
     q = np.atleast_2d(np.asarray(q_realisations, dtype=np.float64))
+    # in units of the largest |mean|: the tests are invariant under a common scale, their
+    # covariances of q ~ 1e-200 (or 1e200) are not floats (p-value NaN, LinAlgError; session 30)
+    q = q / (float(np.abs(q.mean(axis=0)).max()) or 1.0)
     law = fit.law
     index = fit.parameters.get("index", 0.0)
     design = law_design(law, x, index, smearing)
