@@ -65,7 +65,7 @@ HIGH_X_MIN = 1.0
 #: n realisations a temperature's own variance has n - 1; at n = 2 the model carries 4/5.
 VARIANCE_PRIOR_DOF = 4.0
 #: Fewest realisations for a verdict: the Student-t of the index error has n - 1 degrees of
-#: freedom and a finite variance only from 3 (module notes).
+#: freedom and a finite variance only from 3 of them, n = 4 (module notes).
 MIN_VERDICT_REALISATIONS = 4
 #: MAX_SMEARING (eta / w < 0.5) now lives in manybody.laws.shapes with check_smearing, the one
 #: rule of every function that takes ``smearing``; still importable from here.
@@ -181,14 +181,13 @@ def _variance_model(q: np.ndarray) -> np.ndarray | None:
     if not var.max() > 0:
         return None
     size = np.maximum(np.abs(unit.mean(axis=0)), 1e-6)
-    rel = var
     log_size = np.log(size)
 
     def profile(power: float) -> float:  # -log likelihood with c at its optimum for this power
-        return float(np.log(np.mean(rel / size**power)) + power * np.mean(log_size))
+        return float(np.log(np.mean(var / size**power)) + power * np.mean(log_size))
 
     power = optimize.minimize_scalar(profile, bounds=(0.0, 2.0), method="bounded").x
-    return float(np.mean(rel / size**power)) * size**power
+    return float(np.mean(var / size**power)) * size**power
 
 
 def _sigma(q: np.ndarray) -> np.ndarray:
