@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from manybody.laws.analysis import analyse_shape
+from manybody.laws.analysis import analyse_shape, paired_index_difference
 from manybody.laws.fit import fit_law
 from manybody.laws.gof import hotelling, law_design, law_goodness_of_fit
 from manybody.laws.shapes import law_family, law_generic, law_tls
@@ -115,6 +115,31 @@ def test_a_handful_of_realisations_gives_no_p_value_not_a_meaningless_one(n_real
 def test_zero_absorption_everywhere_is_refused_by_name(q):
     with pytest.raises(ValueError, match="q_realisations: the mean absorption is zero at every x"):
         analyse_shape(X, q)
+
+
+def test_negative_absorption_everywhere_and_a_wrong_shape_are_refused_by_name():
+    """-tanh(x/2) (a sign flipped) gave a = 1 with verdict 'neither law' (session 31); a curve of
+    another length was reported with the shape after promotion, (1, n), not the one given."""
+    with pytest.raises(ValueError, match="mean absorption is negative at every x"):
+        analyse_shape(X, -law_tls(X))
+    with pytest.raises(ValueError, match="mean absorption is negative at every x"):
+        analyse_shape(X, np.stack([-law_tls(X), 0.5 * law_tls(X) - 0.6]))
+    # negative at some x only (a subtracted background, noise): analysed
+    assert np.isfinite(analyse_shape(X, law_tls(X) - 0.05).index)
+    with pytest.raises(ValueError, match=rf"got \({X.size - 1},\)$"):
+        analyse_shape(X, law_tls(X)[:-1])
+    with pytest.raises(ValueError, match=rf"got \({X.size},\)$"):
+        paired_index_difference(X, law_tls(X), law_tls(X))
+
+
+def test_fit_law_takes_one_number_for_sigma_as_the_same_error_everywhere():
+    """A scalar sigma was refused as 'got (1,)' (session 31); fit_loss already took a number."""
+    q = law_tls(X) * (1 + 0.01 * np.sin(7 * X))
+    one = fit_law(X, q, 0.02, "family")
+    every = fit_law(X, q, np.full(X.size, 0.02), "family")
+    assert one.parameters == every.parameters and one.errors == every.errors
+    with pytest.raises(ValueError, match=r"sigma must be a number or have the shape of x .* got \(3,\)"):
+        fit_law(X, q, [0.1, 0.1, 0.1], "tls")
 
 
 def test_verdict_neither_law_comes_from_the_covariance_aware_p_value():

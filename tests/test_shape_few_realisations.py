@@ -113,7 +113,8 @@ def test_analysis_is_the_same_at_any_scale_of_q(n_realisations, n_bootstrap):
     """The index, its error, the verdict and the p-values do not depend on the units of Q^-1:
     before session 30 q of 1e-200 moved a and its error (the variances underflowed, so the
     weights fell to their floor), q of 1e200 raised OverflowError and, with many realisations,
-    the goodness-of-fit test LinAlgError."""
+    the goodness-of-fit test LinAlgError; Kish's effective number overflowed to NaN at 1e200 until
+    session 31."""
     import warnings as _warnings
 
     from manybody.laws.analysis import analyse_shape, paired_index_difference
@@ -127,13 +128,15 @@ def test_analysis_is_the_same_at_any_scale_of_q(n_realisations, n_bootstrap):
     for scale in (1e-200, 1.0, 1e200):
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore", UserWarning)  # few realisations: said, and tested above
+            _warnings.simplefilter("error", RuntimeWarning)  # Kish's number overflowed (session 31)
             shape = analyse_shape(x, q * scale, n_bootstrap=n_bootstrap,
                                   rng=np.random.default_rng(1))
             paired = paired_index_difference(x, q * scale, q * scale * (1 + 0.1 / x),
                                              n_bootstrap=max(n_bootstrap, 30),
                                              rng=np.random.default_rng(2))
         results.append((shape.index, shape.index_error, shape.verdict, shape.p_value_family,
-                        shape.p_value_tls, paired.difference, paired.error))
+                        shape.p_value_tls, shape.effective_realisations, paired.difference,
+                        paired.error))
     for other in (results[0], results[2]):
         for got, want in zip(other, results[1], strict=True):
             if isinstance(want, str):

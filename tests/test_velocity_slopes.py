@@ -315,8 +315,11 @@ def test_log_slope_refuses_what_has_no_slope_or_no_error():
         log_slope([0.1, 0.1], [1.0, 2.0])
     with pytest.raises(ValueError, match="needs at least 3 points"):
         log_slope([0.1, 0.2], [1.0, 2.0])
-    with pytest.raises(ValueError, match="sigma must have the shape"):
+    with pytest.raises(ValueError, match=r"sigma must be a number or have the shape .* got \(2,\)"):
         log_slope([0.1, 0.2, 0.4], [1.0, 2.0, 3.0], [1.0, 1.0])
+    # one number is the same error at every point (as fit_loss and fit_law take it)
+    assert log_slope([0.1, 0.2, 0.4], [1.0, 2.0, 3.0], 0.1) == \
+        log_slope([0.1, 0.2, 0.4], [1.0, 2.0, 3.0], [0.1, 0.1, 0.1])
     # two points with their errors: the line through them, the error from sigma alone
     slope, error = log_slope([0.1, 0.4], [1.0, 2.0], [0.1, 0.1])
     assert slope == pytest.approx(1 / np.log(4)) and error == pytest.approx(0.1 * np.sqrt(2) / np.log(4))

@@ -219,7 +219,9 @@ def effective_realisations(q) -> float:
         every realisation is zero.
     """
     q = np.atleast_2d(np.asarray(q, dtype=np.float64))
-    size = np.abs(q).sum(axis=1)
+    largest = float(np.abs(q).max()) if q.size else 0.0
+    # in units of the largest |q|: Q^-1 of 1e200 overflowed the squares (session 31)
+    size = np.abs(q / largest if largest > 0 else q).sum(axis=1)
     total = float(np.sum(size**2))
     return float(np.sum(size) ** 2 / total) if total > 0 else float(q.shape[0])
 
@@ -346,7 +348,7 @@ def analyse_shape(
         x not finite and > 0 or with a repeated value, q_realisations with NaN/inf or not of
         shape (n_realisations, n_x) or (n_x,), high_x_min not positive, n_bootstrap < 0,
         smearing negative, NaN or >= 0.5, x not spanning [0.5, 2], or a mean absorption that is
-        zero at every x.
+        zero or negative at every x.
 
     Notes
     -----
@@ -354,10 +356,11 @@ def analyse_shape(
     verdict) and section 7.3 (covariance-aware goodness of fit).
     """
     x = check_ratio_span(distinct_x("x", x))
-    q = np.atleast_2d(v.real_array("q_realisations", q_realisations))
+    given = v.real_array("q_realisations", q_realisations)
+    q = np.atleast_2d(given)
     if q.ndim != 2 or q.shape[1] != x.size:
         raise ValueError(f"q_realisations must have shape (n_realisations, {x.size}) or "
-                         f"({x.size},), got {q.shape}")
+                         f"({x.size},) for the {x.size} values of x, got {given.shape}")
     high_x_min = v.positive("high_x_min", high_x_min)
     n_bootstrap = v.integer("n_bootstrap", n_bootstrap, 0)
     smearing = check_smearing(smearing)
@@ -367,6 +370,10 @@ def analyse_shape(
     if not np.abs(mean).max() > 0:
         raise ValueError("q_realisations: the mean absorption is zero at every x (nothing absorbs "
                          "at this frequency): there is no shape to fit")
+    if not mean.max() > 0:
+        raise ValueError(f"q_realisations: the mean absorption is negative at every x (largest "
+                         f"{mean.max():.6g}); Q^-1 is a loss, positive where anything absorbs "
+                         f"(a sign convention, or a background subtracted twice?)")
     sigma = _sigma(q) if n_real > 1 else None
     fits = {law: fit_law(x, mean, sigma, law, smearing=smearing)
             for law in ("tls", "generic", "family")}
@@ -515,12 +522,12 @@ def paired_index_difference(x, q_reference, q_other, *, smearing: float | None =
     The weights are the moderated standard errors of :func:`analyse_shape` (module notes).
     """
     x = v.positive_array("x", x)
-    q_ref = np.atleast_2d(v.real_array("q_reference", q_reference))
-    q_oth = np.atleast_2d(v.real_array("q_other", q_other))
+    q_ref = v.real_array("q_reference", q_reference)
+    q_oth = v.real_array("q_other", q_other)
     for name, q in (("q_reference", q_ref), ("q_other", q_oth)):
         if q.ndim != 2 or q.shape[1] != x.size or q.shape[0] < 2:
-            raise ValueError(f"{name} must have shape (n_realisations >= 2, {x.size}), got "
-                             f"{q.shape}")
+            raise ValueError(f"{name} must have shape (n_realisations >= 2, {x.size}) for the "
+                             f"{x.size} values of x, got {q.shape}")
     if q_ref.shape != q_oth.shape:
         raise ValueError(f"q_reference and q_other must hold the same realisations (paired), got "
                          f"shapes {q_ref.shape} and {q_oth.shape}")

@@ -976,9 +976,13 @@ def _check_xy(x, y, sigma):
     if sigma is None:
         sigma = np.ones_like(y)
     else:
+        given = np.shape(sigma)
         sigma = v.positive_array("sigma", sigma)
+        if given == ():  # one number: the same error at every point (as fit_loss)
+            sigma = np.full(x.shape, sigma.item())
         if sigma.shape != x.shape:
-            raise ValueError(f"sigma must have the shape of x {x.shape}, got {sigma.shape}")
+            raise ValueError(f"sigma must be a number or have the shape of x {x.shape}, got "
+                             f"{given}")
     if x.size < 3:
         raise ValueError(f"need at least 3 points to fit a law, got {x.size}")
     return x, y, sigma
@@ -1010,8 +1014,9 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
         x = w / T (dimensionless), > 0.
     q : array_like
         Q^-1 (any units).
-    sigma : array_like, optional
-        One-standard-deviation errors of q (absolute, units of q); when omitted, equal weights
+    sigma : array_like or float, optional
+        One-standard-deviation errors of q (absolute, units of q; a number: the same for every
+        point); when omitted, equal weights
         and the scatter estimated from the residuals (see above).
     law : {"tls", "generic", "family"}
         Which law.

@@ -166,10 +166,11 @@ def analyse_saturation(power, loss_realisations, n_bootstrap: int = 200,
         >= 0; and as :func:`fit_saturation_joint`.
     """
     p = v.real_array("power", power)
-    q = np.atleast_2d(v.real_array("loss_realisations", loss_realisations))
+    given = v.real_array("loss_realisations", loss_realisations)
+    q = np.atleast_2d(given)
     if q.ndim != 2 or q.shape[1] != p.size:
-        raise ValueError(f"loss_realisations must have shape (n_realisations, {p.size}), got "
-                         f"{q.shape}")
+        raise ValueError(f"loss_realisations must have shape (n_realisations, {p.size}) for the "
+                         f"{p.size} powers, got {given.shape}")
     n_bootstrap = v.integer("n_bootstrap", n_bootstrap, 0)
     n_real = q.shape[0]
 

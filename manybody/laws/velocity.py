@@ -68,9 +68,10 @@ def log_slope(temperatures, values, sigma=None) -> tuple[float, float]:
         T (K), > 0, at least two distinct values.
     values : array_like, shape (n,)
         The curve (e.g. delta v / v in units of C0).
-    sigma : array_like, shape (n,), optional
-        Errors of ``values`` (> 0); None: unit weights, the uncertainty scaled by the residual
-        variance, which needs n >= 3 (one degree of freedom).
+    sigma : array_like, shape (n,), or float, optional
+        Errors of ``values`` (> 0; a number: the same for every point); None: unit weights,
+        the uncertainty scaled by the residual variance, which needs n >= 3 (one degree of
+        freedom).
 
     Returns
     -------
@@ -95,10 +96,14 @@ def log_slope(temperatures, values, sigma=None) -> tuple[float, float]:
     """
     t = v.positive_array("temperatures", _unmasked("temperatures", temperatures))
     y = v.real_array("values", _unmasked("values", values), t.shape)
+    given = None if sigma is None else np.shape(sigma)
     s = (np.ones_like(y) if sigma is None
          else v.positive_array("sigma", _unmasked("sigma", sigma)))
+    if given == ():  # one number: the same error at every temperature
+        s = np.full(t.shape, s.item())
     if s.shape != t.shape:
-        raise ValueError(f"sigma must have the shape of temperatures {t.shape}, got {s.shape}")
+        raise ValueError(f"sigma must be a number or have the shape of temperatures {t.shape}, "
+                         f"got {given}")
     if t.ndim != 1 or np.unique(t).size < 2:
         raise ValueError(f"a slope in ln T needs at least two distinct temperatures, got "
                          f"{np.unique(t).size} ({t.size} point(s))")
