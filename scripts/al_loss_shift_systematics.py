@@ -28,6 +28,7 @@ from manybody.laws.inputs import gap_from_tc
 from manybody.laws.joint import MODES, compare_loss_shift
 from manybody.measured.resonator_table import fit_sweeps, loss_table, shift_curves, sweep_files
 from manybody.measured.tables import curves_from_table
+from manybody.runs.results import checked_output_option
 from manybody.support import jsonio
 from manybody.support.files import atomic_write_text
 from manybody.support.provenance import command_line, environment
@@ -60,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "results" / "data_fit" / "al_inp" / "joint"))
     args = parser.parse_args(argv)
+    if getattr(args, "out", None) is not None:  # before any work (session 31)
+        checked_output_option(parser, "--out", args.out, directory=True)
     results = fit_sweeps(sweep_files(DATA))
     curves = curves_from_table(loss_table(results, "resonator_fits.csv", label="Al on InP"))
     frequency = f"{float(np.median([r.fit.f0 for r in results])) / 1e9:.9g}GHz"

@@ -62,6 +62,7 @@ from manybody.cli.errors import UserError
 from manybody.config.model import CouplingParams, ModelParams
 from manybody.config.probe import Broadening
 from manybody.config.solver import SolverParams
+from manybody.runs.results import checked_output_option
 from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
 from manybody.simulation.observables.absorption import frequency_grid, pair_spectrum
 from manybody.simulation.observables.thermo import specific_heat
@@ -671,7 +672,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="time stages by wall clock or by the process's CPU time (default cpu "
                              "quick, wall full); with --threads 1, cpu ratios barely feel other "
                              "jobs on the machine")
-    parser.add_argument("--output", type=Path, default=None, metavar="PATH",
+    parser.add_argument("--output", default=None, metavar="PATH",
                         help="write the JSON record to PATH (nothing is written otherwise)")
     parser.add_argument("--verbose", dest="bench_verbose", action="store_true",
                         help="print every measurement and every target line")
@@ -867,6 +868,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python scripts/bench.py")
     configure(parser)
     args = parser.parse_args(argv)
+    if getattr(args, "output", None) is not None:  # before any work (session 31)
+        args.output = checked_output_option(parser, "--output", args.output)
     try:
         return run(args)
     except (UserError, ValueError, TypeError, FileNotFoundError, MemoryError) as exc:

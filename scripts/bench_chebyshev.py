@@ -61,6 +61,7 @@ from pathlib import Path
 import numpy as np
 
 from manybody.config.model import MAX_TLS
+from manybody.runs.results import checked_output_option
 from manybody.support import jsonio
 from manybody.support import validate as v
 
@@ -1261,6 +1262,8 @@ def main(argv: list[str] | None = None) -> int:
     p_ap.add_argument("--vectors", type=v.cli_integer(1, 1_000_000), default=4)
     p_ap.add_argument("--dtype", default="float64", choices=dtypes)
     args = parser.parse_args(argv)
+    if getattr(args, "out", None) is not None:  # before any work (session 31)
+        checked_output_option(parser, "--out", args.out)
     v.cli_refuse_repeats(parser, args, "sizes", "dense_sizes", "ratios", "tolerances",
                          "operators")
     if args.mode == "run" and not args.sizes + args.dense_sizes:

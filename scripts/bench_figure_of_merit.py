@@ -55,6 +55,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_chebyshev import SIZE, VECTORS, Refused, _load, _metadata, _save  # noqa: E402
 
+from manybody.runs.results import checked_output_option
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "bench" / "figure_of_merit.json"
 RECORDED_N12 = ROOT / "results" / "finite_size_n12"
@@ -297,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", default="figure_of_merit")
     parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args(argv)
+    if getattr(args, "out", None) is not None:  # before any work (session 31)
+        checked_output_option(parser, "--out", args.out)
     v.cli_refuse_repeats(parser, args, "sizes")
     if len(args.sizes) != len(args.realisations):
         parser.error(f"--realisations needs one count per size ({len(args.sizes)}), got "

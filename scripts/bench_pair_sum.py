@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from manybody.config.probe import Broadening
+from manybody.runs.results import checked_output_option
 from manybody.simulation.observables.absorption import pair_spectrum
 from manybody.simulation.observables.pair_sum import _numpy_per_state
 from manybody.simulation.observables.thermo import boltzmann_weights
@@ -92,10 +93,12 @@ def study_shift(realisations: int, n_tls: int = 8) -> dict:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[6, 8, 10, 12])
-    ap.add_argument("--out", type=Path, default=Path("results/bench/pair_sum.json"))
+    ap.add_argument("--out", default=Path("results/bench/pair_sum.json"))
     ap.add_argument("--study-shift", type=int, default=0, metavar="R",
                     help="measure the change of the study's numbers over R realisations instead")
     args = ap.parse_args(argv)
+    if getattr(args, "out", None) is not None:  # before any work (session 31)
+        args.out = checked_output_option(ap, "--out", args.out)
     if args.study_shift:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(study_shift(args.study_shift), indent=1) + "\n")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.runs.results import checked_output_option
 from manybody.support import jsonio
 from manybody.support.files import atomic_write_text
 
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--output", default="results/bench/saturation.json")
     args = parser.parse_args(argv)
+    if getattr(args, "output", None) is not None:  # before any work (session 31)
+        checked_output_option(parser, "--output", args.output)
 
     from threadpoolctl import threadpool_limits
 

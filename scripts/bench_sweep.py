@@ -32,6 +32,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_info
 
+from manybody.runs.results import checked_output_option
 from manybody.runs.spec import RunSpec
 from manybody.runs.sweep import available_cores, run_sweep
 from manybody.support import jsonio
@@ -89,8 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--large-n", type=int, default=12,
                         help="N of the processes-vs-threads run (default 12)")
     parser.add_argument("--repeats", type=int, default=2, help="repeats at N = 8 (best taken)")
-    parser.add_argument("--output", type=Path, default=ROOT / "results" / "bench" / "sweep.json")
+    parser.add_argument("--output", default=ROOT / "results" / "bench" / "sweep.json")
     args = parser.parse_args(argv)
+    if getattr(args, "output", None) is not None:  # before any work (session 31)
+        args.output = checked_output_option(parser, "--output", args.output)
     if available_cores() < 2:
         print("needs at least 2 cores", file=sys.stderr)
         return 2

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from manybody.laws.velocity import canonical_ratio, fit_velocity_slopes
+from manybody.runs.results import checked_output_option, make_parents
 from manybody.simulation.materials import AMORPHOUS_SIO2
 from manybody.support import jsonio
 from manybody.support.files import atomic_write_text
@@ -77,13 +78,12 @@ def velocity_shift(temperature: float, eps_max: float, delta_min: float, delta_m
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output", type=Path,
-                        default=ROOT / "results" / "velocity" / "canonical_quadrature.json",
+    parser.add_argument("--output",
+                        default=str(ROOT / "results" / "velocity" / "canonical_quadrature.json"),
                         help="the JSON record to write (default %(default)s)")
     args = parser.parse_args(argv)
-    out = args.output.resolve()
-    if out.exists() and not out.is_file():
-        parser.error(f"--output {str(args.output)!r} exists and is not a file")
+    # a directory, a device, no permission, a file among the parents: said before any work
+    out = checked_output_option(parser, "--output", args.output).resolve()
     rate = AMORPHOUS_SIO2.rate_prefactor
     rows = []
     print("eps_max  Delta_min  Delta_max   T_max (K)   below    above    ratio")
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     ideal = canonical_ratio(TEMPERATURES, rows[0]["temperature_max_K"])
     print(f"limit eps_max, Delta_max -> inf, Delta_min -> 0 (laws.velocity.canonical_ratio): "
           f"{ideal:+.4f}")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_parents(out)
     record = {"frequency_K": FREQUENCY, "rate_prefactor": rate, "temperatures_K":
               TEMPERATURES.tolist(), "fit": "fit_velocity_slopes, margin 3, one decade, top 1.5",
               "ensembles": rows, "ideal_ratio": ideal}

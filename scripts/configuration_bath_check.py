@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from manybody.laws.analysis import analyse_shape
+from manybody.runs.results import checked_output_option
 from manybody.runs.spec import RunSpec
 from manybody.simulation.observe import observe
 from manybody.support import jsonio
@@ -114,9 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--realisations", type=int, default=50)
     parser.add_argument("--bootstrap", type=int, default=BOOTSTRAP,
                         help="bootstrap resamples of the index errors")
-    parser.add_argument("--output", type=Path,
-                        default=ROOT / "results" / "decomposition" / "configuration_bath.json")
+    parser.add_argument("--output", default=ROOT / "results" / "decomposition" / "configuration_bath.json")
     args = parser.parse_args(argv)
+    if getattr(args, "output", None) is not None:  # before any work (session 31)
+        args.output = checked_output_option(parser, "--output", args.output)
     cases = {}
     print(f"{'model':24s} {'int.err':>8s} {'max.err':>8s} {'med.err':>8s} {'a exact':>13s} "
           f"{'a SCB':>13s} {'a SCB(inf)':>13s} {'F(x)':>18s}")

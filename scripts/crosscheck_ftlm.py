@@ -50,6 +50,7 @@ from manybody.config.model import (  # noqa: E402
 )
 from manybody.config.probe import Broadening  # noqa: E402
 from manybody.config.solver import ChebyshevParams  # noqa: E402
+from manybody.runs.results import checked_output_option  # noqa: E402
 from manybody.simulation.ensembles import (  # noqa: E402
     absorption_normalisation,
     draw_realisation,
@@ -220,8 +221,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="largest N with a dense-ED referee (default 12; 0: none)")
     parser.add_argument("--same-vectors", action="store_true",
                         help="also run FTLM on the Chebyshev vectors (expansion error at max T)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--out", default=DEFAULT_OUT)
     args = parser.parse_args(argv)
+    if getattr(args, "out", None) is not None:  # before any work (session 31)
+        args.out = checked_output_option(parser, "--out", args.out)
     v.cli_refuse_repeats(parser, args, "sizes", "cases")
     try:  # a refusal known only at run time: one line; the cases that finished are kept
         return crosscheck(args, argv)

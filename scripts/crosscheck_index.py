@@ -29,6 +29,7 @@ import numpy as np
 
 from manybody.config.model import MAX_TLS
 from manybody.laws.analysis import analyse_shape
+from manybody.runs.results import checked_output_option
 from manybody.runs.spec import MAX_REALISATIONS, RunSpec
 from manybody.runs.sweep import available_cores, run_sweep
 from manybody.study.specs import load_study_spec
@@ -116,8 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe", choices=("reference", "study"), default="reference",
                         help="w only with an absolute kernel (default), or the spec's three "
                              "frequencies with the relative kernel")
-    parser.add_argument("--output", type=Path, default=ROOT / "results" / "bench" / "chebyshev_index.json")
+    parser.add_argument("--output", default=ROOT / "results" / "bench" / "chebyshev_index.json")
     args = parser.parse_args(argv)
+    if getattr(args, "output", None) is not None:  # before any work (session 31)
+        args.output = checked_output_option(parser, "--output", args.output)
     try:  # a refusal known only at run time (memory, moments): one line; nothing is written
         return crosscheck(args)
     except (ValueError, MemoryError) as exc:

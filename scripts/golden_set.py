@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.runs.results import checked_output_option, make_parents
 from manybody.support.files import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -261,16 +262,16 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="{write,check}")
     write_parser = commands.add_parser("write", help="compute the golden set and save it (.npz)")
-    write_parser.add_argument("path", type=Path, help="the .npz file to write")
+    write_parser.add_argument("path", help="the .npz file to write")
     check_parser = commands.add_parser("check", help="recompute and compare bit for bit")
-    check_parser.add_argument("path", type=Path, help="a .npz file written by 'write'")
+    check_parser.add_argument("path", help="a .npz file written by 'write'")
     return parser
 
 
 def main(argv: list[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    path: Path = args.path
+    path = Path(args.path)  # args.path keeps a trailing '/', which names a directory
     if args.command == "check":
         if not path.is_file():
             parser.error(f"check: path {str(path)!r} is not a file; expected a golden set written "
@@ -282,10 +283,10 @@ def main(argv: list[str]) -> int:
     if path.suffix != ".npz":
         parser.error(f"write: path {str(path)!r} must end in .npz (numpy.savez_compressed "
                      "appends it otherwise)")
-    if path.exists() and not path.is_file():
-        parser.error(f"write: path {str(path)!r} exists and is not a file")
+    # a directory, a device, no permission, a file among the parents: said before any work
+    checked_output_option(parser, "write: path", args.path)
     data = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_parents(path)
     # Written next to the target and renamed: an interrupted write leaves the old set intact.
     atomic_write(path, lambda handle: np.savez_compressed(handle, **data))
     print(f"wrote {len(data)} arrays to {path}")

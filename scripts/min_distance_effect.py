@@ -39,6 +39,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_chebyshev import SIZE, _load, _metadata, _save  # noqa: E402
 
+from manybody.runs.results import checked_output_option
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "bench" / "min_distance.json"
 SPEC = ROOT / "results" / "finite_size_n12" / "spec.toml"
@@ -184,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="worker processes (at most the cores available)")
     parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args(argv)
+    if getattr(args, "out", None) is not None:  # before any work (session 31)
+        checked_output_option(parser, "--out", args.out)
     v.cli_refuse_repeats(parser, args, "cost_sizes")
     unknown = sorted(set(args.parts) - {"physics", "cost"})
     if unknown:

@@ -41,6 +41,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from manybody.runs.results import checked_output_option
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Module -> functions (qualified as Class.method for methods) whose bodies are mutated: the code
@@ -266,6 +268,8 @@ def main(argv=None) -> int:
     parser.add_argument("--skip", default=None,
                         help="JSON of an earlier run: mutants recorded there are not rerun")
     args = parser.parse_args(argv)
+    if getattr(args, "out", None) is not None:  # before any work (session 31)
+        checked_output_option(parser, "--out", args.out)
     modules = args.module or list(TARGETS)
     todo = [m for mod in modules for m in generate(mod)
             if m[0].operator in (args.operator or DEFAULT_OPERATORS.get(mod, ALL_OPERATORS))]

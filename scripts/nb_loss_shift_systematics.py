@@ -29,6 +29,7 @@ from manybody.laws.inputs import ShiftCurve
 from manybody.laws.joint import MODES, compare_loss_shift
 from manybody.measured.tables import curves_from_table, read_loss_table
 from manybody.measured.velocity import read_velocity_table
+from manybody.runs.results import checked_output_option
 from manybody.support import jsonio
 from manybody.support.files import atomic_write_text
 from manybody.support.provenance import command_line, environment
@@ -61,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="upper temperature limits (K) without the activated term; the "
                              "activated term is fitted over 0.1-1.7 K and at the largest tmax")
     args = parser.parse_args(argv)
+    if getattr(args, "out", None) is not None:  # before any work (session 31)
+        checked_output_option(parser, "--out", args.out, directory=True)
     st = read_velocity_table(DATA / "freq_shift.csv")
     shift = ShiftCurve(st.temperature, st.shift, None, st.label)
     tmaxes = [float(t) for t in args.tmax.split(",")]

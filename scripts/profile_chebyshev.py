@@ -47,6 +47,7 @@ from bench_chebyshev import (  # noqa: E402
     warm_up,
 )
 
+from manybody.runs.results import checked_output_option
 from manybody.support import validate as v  # noqa: E402
 
 _PACKAGE = "manybody.simulation.solvers.chebyshev"
@@ -203,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="profile the second solve of the realisation, in the workspace "
                              "the first one allocated (a sweep worker's next realisation)")
     args = parser.parse_args(argv)
+    if getattr(args, "out", None) is not None:  # before any work (session 31)
+        checked_output_option(parser, "--out", args.out)
     v.cli_refuse_repeats(parser, args, "sizes")
     path = Path(args.out)
     data = _load(path)

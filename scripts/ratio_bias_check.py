@@ -31,6 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_chebyshev import SIZE, VECTORS, _load, _metadata, _save  # noqa: E402
 
+from manybody.runs.results import checked_output_option
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "bench" / "ratio_bias.json"
 
@@ -140,8 +142,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="index of the first realisation")
     parser.add_argument("--vectors", type=VECTORS, default=4)
     parser.add_argument("--label", default="ratio_bias")
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--out", default=OUT)
     args = parser.parse_args(argv)
+    if getattr(args, "out", None) is not None:  # before any work (session 31)
+        args.out = checked_output_option(parser, "--out", args.out)
     try:  # a refusal known only at run time: one line, nothing written
         rows = solve_realisations(args.n_tls, args.realisations, args.vectors, args.first)
         if len(rows["dense"]) < 2:

@@ -436,3 +436,51 @@ def test_golden_set_help_and_bad_paths_refused_before_any_work(tmp_path):
                    tmp_path / "set.txt")
     assert "set.txt" in line and "must end in .npz" in line
     refused(["scripts/golden_set.py", "frob", "x.npz"], tmp_path / "x.npz")
+
+
+OUTPUT_OPTIONS = [("golden_set.py", ["write"]), ("canonical_velocity_slopes.py", ["--output"]),
+                  ("bench.py", ["--output"]), ("bench_chebyshev.py", ["run", "--out"]),
+                  ("bench_figure_of_merit.py", ["--out"]), ("bench_pair_sum.py", ["--out"]),
+                  ("bench_relaxation.py", ["--output"]), ("bench_saturation.py", ["--output"]),
+                  ("bench_sweep.py", ["--output"]), ("configuration_bath_check.py", ["--output"]),
+                  ("crosscheck_ftlm.py", ["--out"]), ("crosscheck_index.py", ["--output"]),
+                  ("min_distance_effect.py", ["--out"]), ("mutation_check.py", ["--out"]),
+                  ("profile_chebyshev.py", ["--out"]), ("ratio_bias_check.py", ["--out"])]
+OUTPUT_DIRECTORY_OPTIONS = ["al_loss_shift_systematics.py", "nb_loss_shift_systematics.py",
+                            "make_figures.py"]
+
+
+@pytest.mark.parametrize("script, option", OUTPUT_OPTIONS)
+def test_script_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path, script,
+                                                                           option):
+    """A file among the parents, a trailing '/', a directory or a device was a traceback after
+    the work (golden_set.py: a minute of computing) or, for 'd.npz/', a file 'd.npz' (session
+    31); each is one error line naming the output, and nothing is written."""
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    ext = ".npz" if script == "golden_set.py" else ".json"
+    cases = [(str(afile / f"x{ext}"), "is a file, not a directory"),
+             (str(tmp_path / f"d{ext}") + "/", "names a directory"),
+             ("/dev/null" if ext == ".json" else str(tmp_path / "folder.npz"), "")]
+    (tmp_path / "folder.npz").mkdir()
+    if script != "golden_set.py":
+        ext, cases = ".json", cases[:2] + [("/dev/null", "not a regular file"),
+                                            (str(tmp_path / "folder.npz"), "is a directory")]
+        cases[0] = (str(afile / "x.json"), "is a file, not a directory")
+        cases[1] = (str(tmp_path / "d.json") + "/", "names a directory")
+    for path, why in cases:
+        line = refused([f"scripts/{script}", *option, path], tmp_path / f"d{ext}")
+        assert path.rstrip("/") in line and why in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "folder.npz"]
+
+
+@pytest.mark.parametrize("script", OUTPUT_DIRECTORY_OPTIONS)
+def test_script_output_directories_that_cannot_be_written_are_refused(tmp_path, script):
+    """A file given for a directory of outputs, or below a file, is one error line naming it
+    (session 31: the scripts found out after their work)."""
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for path, why in ((afile, "is not a directory"), (afile / "sub", "is a file, not a directory")):
+        line = refused([f"scripts/{script}", "--out", str(path)], tmp_path / "never")
+        assert str(path) in line and why in line
+    assert [p.name for p in tmp_path.iterdir()] == ["afile"]

@@ -45,6 +45,8 @@ from manybody.support.paths import (
 from manybody.support.provenance import blas_description, git_state, now_utc, package_version
 
 if TYPE_CHECKING:  # pragma: no cover
+    import argparse
+
     import xarray as xr
 
 log = logging.getLogger(__name__)
@@ -283,7 +285,7 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
         raise error(f"output {text!r}: {reason}; choose another output")
     if text.endswith(("/", os.sep)) and not path.is_dir():
         raise ValueError(f"output {text!r} ends with '/', which names a directory; give a "
-                         f"file name (e.g. {text}results.nc)")
+                         f"file name (e.g. {text}results{path.suffix or '.nc'})")
     if path.is_dir():
         raise ValueError(f"output {text!r} is a directory; give a file name")
     if path.exists() and not path.is_file():  # --overwrite replaced /dev/null (session 25)
@@ -296,6 +298,45 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
     why = unwritable_reason(ancestor)
     if why is not None:
         raise PermissionError(f"output {text!r}: {why}; choose another output")
+    return path
+
+
+def checked_output_option(parser: argparse.ArgumentParser, option: str, value: str | Path, *,
+                          directory: bool = False) -> Path:
+    """The output a script's ``option`` names, or ``parser.error`` (exit 2, one line) saying why it
+    cannot be written, before the script's work: a file among its parents, a trailing '/' on a
+    file name, a directory given for a file (a file for a directory), a device, no permission.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        Reports the error.
+    option : str
+        The option as the user typed it (``"--out"``), or ``"write"`` for a positional.
+    value : str or Path
+        The value given (a str keeps a trailing '/').
+    directory : bool
+        The option names a directory of outputs rather than one file.
+
+    Returns
+    -------
+    Path
+        ``value`` as a Path (existing records stay: scripts merge their labels into them).
+    """
+    text = os.fspath(value)
+    path = Path(text)
+    if directory:
+        if path.exists() and not path.is_dir():
+            parser.error(f"{option} {text!r} exists and is not a directory; give a directory")
+        ancestor, reason = nearest_existing(path / "file")
+        reason = reason or unwritable_reason(ancestor)
+        if reason is not None:
+            parser.error(f"{option} {text!r}: {reason}; choose another directory")
+        return path
+    try:
+        check_writable(text, overwrite=True)
+    except (ValueError, OSError) as exc:  # every message begins "output '<path>'"
+        parser.error(f"{option} {str(exc).removeprefix('output ')}")
     return path
 
 
