@@ -921,3 +921,22 @@ def test_the_fixed_start_and_power_sweep_fits_report_undetermined_parameters():
     qs = 1e-6 * np.tanh(xs / 2) * (1 + 0.02 * rng.standard_normal(20)) + 1e-7
     good = fit_law(xs, qs, 0.02e-6 * np.ones(20), law="family", background=True)
     assert 0 < good.errors["amplitude"] < 0.1 * good.parameters["amplitude"]
+
+
+def test_more_filled_cells_than_columns_is_refused_naming_the_line(tmp_path):
+    """A comma-separated table with decimal commas ('100,-80,1,58E+07') was read with Q = 1 in
+    every such row (the cell after the split), and the fit ran on it (session 31). A line with
+    more filled cells than the header names is refused, naming the line and the likely cause;
+    empty trailing cells (a spreadsheet's export) stay accepted."""
+    rows = "".join(f"{t},-80,1,{q}E+07\n" for t, q in ((100, 58), (200, 72), (300, 86), (400, 92)))
+    path = _write(tmp_path, "commas.csv", "Temperature (mK),Power (dBm),Qint\n" + rows)
+    with pytest.raises(ValueError, match=r"line 2 has 4 filled cells .* header names 3 columns "
+                                         r"\(with ',' as separator a decimal comma"):
+        read_loss_table(path)
+    trailing = _write(tmp_path, "trailing.csv", "Temperature (mK),Qint,\n"
+                      + "".join(f"{t},{q}e6,\n" for t, q in ((100, 1.5), (200, 1.6), (300, 1.7))))
+    table = read_loss_table(trailing)
+    assert np.allclose(table.loss, 1 / np.array([1.5e6, 1.6e6, 1.7e6]))
+    extra = _write(tmp_path, "extra.csv", "Temperature (mK);Qint\n100;1,5E+06\n200;1,6E+06;x\n")
+    with pytest.raises(ValueError, match=r"line 3 has 3 filled cells .* names 2 columns; every"):
+        read_loss_table(extra)

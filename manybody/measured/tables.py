@@ -856,8 +856,20 @@ def read_grid(p: Path) -> CellGrid:
     if len(columns) < 2:
         raise ValueError(f"{src}: found only one column ({columns[0]!r}); need a temperature "
                          "and a loss column")
-    return CellGrid(src, sep, decimal_comma, columns, rows[first:],
-                 [n for n, _ in numbered[first:]])
+    lines_of_data = [n for n, _ in numbered[first:]]
+    for row, line in zip(rows[first:], lines_of_data, strict=True):
+        # more filled cells than column names: a comma-separated file with decimal commas
+        # ('100,-80,1,58E+07') read Q = 1 for 1.58e7 (session 31); empty trailing cells are fine
+        if any(cell.strip() for cell in row[len(columns):]):
+            hint = (" (with ',' as separator a decimal comma splits a number in two: separate "
+                    "the columns with ';' or tabs, or write decimal points)"
+                    if sep == "," and any(re.fullmatch(r"\d+", c.strip()) for c in row[1:])
+                    else "")
+            raise ValueError(
+                f"{src}: line {line} has {sum(bool(c.strip()) for c in row)} filled cells "
+                f"({sep.join(row)[:60]!r}) but the header names {len(columns)} columns"
+                f"{hint}; every data line needs one cell per column")
+    return CellGrid(src, sep, decimal_comma, columns, rows[first:], lines_of_data)
 
 
 def _data_columns(grid: CellGrid, temperature_column: str | None, loss_column: str | None,
