@@ -188,3 +188,30 @@ def test_bootstrap_p_values_of_a_true_law_are_uniform_with_low_rank_noise():
         assert test.method == "bootstrap"
         p_values.append(test.p_value)
     assert stats.kstest(p_values, "uniform").pvalue > 0.01
+
+
+def test_paired_difference_refuses_what_analyse_shape_refuses():
+    """An all-zero reference gave index 0.5 (the fit's start) and a difference of 0.50 +- 0.013;
+    a sign-flipped one a = 1.004 (session 31's tester): both are refused by name."""
+    rng = np.random.default_rng(2)
+    q = law_tls(X) * (1 + 0.03 * rng.standard_normal((5, X.size)))
+    with pytest.raises(ValueError, match="q_reference: the mean absorption is zero"):
+        paired_index_difference(X, np.zeros_like(q), q)
+    with pytest.raises(ValueError, match="q_other: the mean absorption is negative"):
+        paired_index_difference(X, q, -q)
+
+
+def test_x_equal_within_1e9_relative_is_one_value_given_twice():
+    """x with two points 1e-10 apart gave the shape ratio R = 36.7 +- 0.0005 for a tanh(x/2)
+    whose R is 3.11 (the spline between them blew up; session 31's tester)."""
+    x = np.geomspace(0.2, 12.8, 13)
+    close = np.sort(np.r_[x, x[6] * (1 + 1e-10)])
+    with pytest.raises(ValueError, match=r"x must not repeat a value .* equal within 1e-09"):
+        analyse_shape(close, law_tls(close))
+
+
+@pytest.mark.parametrize("background", ["no", "False", 0.5, [1], 1])
+def test_fit_law_background_must_be_a_bool(background):
+    """'no', 0.5 and [1] fitted a background (anything truthy did; session 31's tester)."""
+    with pytest.raises(TypeError, match="background must be True or False"):
+        fit_law(X, law_tls(X), None, "family", background=background)

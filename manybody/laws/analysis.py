@@ -299,6 +299,18 @@ def _bootstrap(q, x, sigma, smearing, n_bootstrap, rng, high) -> tuple[float, fl
     return float(np.std(boot_index, ddof=1)), float(np.std(boot_ratio, ddof=1)), high_error
 
 
+def _check_mean_absorption(name: str, mean: np.ndarray) -> None:
+    """ValueError unless the mean Q^-1 over realisations is positive somewhere: zero everywhere
+    has no shape, negative everywhere is a flipped sign (-tanh(x/2) gave a = 1, session 31)."""
+    if not np.abs(mean).max() > 0:
+        raise ValueError(f"{name}: the mean absorption is zero at every x (nothing absorbs at "
+                         "this frequency): there is no shape to fit")
+    if not mean.max() > 0:
+        raise ValueError(f"{name}: the mean absorption is negative at every x (largest "
+                         f"{mean.max():.6g}); Q^-1 is a loss, positive where anything absorbs "
+                         f"(a sign convention, or a background subtracted twice?)")
+
+
 def analyse_shape(
     x,
     q_realisations,
@@ -367,13 +379,7 @@ def analyse_shape(
     rng = v.generator("rng", rng)
     n_real = q.shape[0]
     mean = q.mean(axis=0)
-    if not np.abs(mean).max() > 0:
-        raise ValueError("q_realisations: the mean absorption is zero at every x (nothing absorbs "
-                         "at this frequency): there is no shape to fit")
-    if not mean.max() > 0:
-        raise ValueError(f"q_realisations: the mean absorption is negative at every x (largest "
-                         f"{mean.max():.6g}); Q^-1 is a loss, positive where anything absorbs "
-                         f"(a sign convention, or a background subtracted twice?)")
+    _check_mean_absorption("q_realisations", mean)
     sigma = _sigma(q) if n_real > 1 else None
     fits = {law: fit_law(x, mean, sigma, law, smearing=smearing)
             for law in ("tls", "generic", "family")}
@@ -514,7 +520,8 @@ def paired_index_difference(x, q_reference, q_other, *, smearing: float | None =
     ValueError
         x not positive; q arrays with NaN/inf, not of shape (n_realisations, n_x), of different
         shapes or with fewer than 2 realisations; n_bootstrap < 2; smearing negative, NaN or
-        >= 0.5; too few resamples (< 2) fitted at both points.
+        >= 0.5; a mean absorption zero or negative at every x; too few resamples (< 2) fitted at
+        both points.
 
     Notes
     -----
@@ -531,6 +538,8 @@ def paired_index_difference(x, q_reference, q_other, *, smearing: float | None =
     if q_ref.shape != q_oth.shape:
         raise ValueError(f"q_reference and q_other must hold the same realisations (paired), got "
                          f"shapes {q_ref.shape} and {q_oth.shape}")
+    for name, q in (("q_reference", q_ref), ("q_other", q_oth)):
+        _check_mean_absorption(name, q.mean(axis=0))
     n_bootstrap = v.integer("n_bootstrap", n_bootstrap, 2)
     smearing = check_smearing(smearing)
     rng = v.generator("rng", rng)

@@ -1047,6 +1047,7 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
     Source: docs/PHYSICS.md section 2 (the laws tanh(x/2), 1 - e^-x and the family with TLS
     index a, and the kernel-averaged laws).
     """
+    background = v.boolean("background", background)  # "no" fitted one (session 31)
     smearing = check_smearing(smearing)
     x, y, s = _check_xy(x, q, sigma)
     v.choice("law", law, LAWS)

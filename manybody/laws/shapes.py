@@ -174,10 +174,10 @@ def shape_ratio(x: np.ndarray, q: np.ndarray) -> float:
 def distinct_x(name: str, x) -> np.ndarray:
     """x = w / T for an interpolation in x: a non-empty 1-d array of distinct finite values > 0."""
     arr = v.positive_array(name, x)
-    values, counts = np.unique(arr, return_counts=True)
-    if np.any(counts > 1):
+    pairs = v.near_repeats(arr)  # within 1e-9 relative: the spline between them blew up R
+    if pairs:                    # (3.11 read as 36.7, session 31)
         raise ValueError(f"{name} must not repeat a value (the shape ratio interpolates in x), got "
-                         f"{values[counts > 1].tolist()!r} more than once")
+                         f"{v.describe_repeats(pairs)}")
     return arr
 
 
