@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
         how = f" ({signal.Signals(signum).name})" if signum != signal.SIGINT else ""
         with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
-            kept = getattr(exc, "kept", "finished work is kept")
+            kept = getattr(exc, "kept", "files written before it are complete, none is half-written")
             print(f"manybody {args.command}: interrupted{how}; {kept}", file=sys.stderr)
         return 128 + signum
     except RunAborted as exc:

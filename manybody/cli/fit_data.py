@@ -71,11 +71,13 @@ VELOCITY_OUTPUTS = ("velocity_fit.png", "velocity_fit.pdf", "velocity_results.js
                     "velocity_table.txt")
 
 
-_non_negative_int = v.cli_integer(low=0)
+_seed = v.cli_integer(0, 2**63 - 1)  # as a spec's seed (runs.spec.MAX_SEED)
+#: Most repeats --simulate takes: each is one fit of all three laws (~0.1 s), so 10^5 is hours.
+MAX_SIMULATIONS = 100_000
 
 
 def _simulations(text: str) -> int:
-    value = _non_negative_int(text)
+    value = v.cli_integer(0, MAX_SIMULATIONS)(text)
     if value == 1:
         raise argparse.ArgumentTypeError("expected 0 (no simulation) or at least 2, got 1")
     return value
@@ -205,8 +207,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--simulate", type=_simulations, default=0, metavar="N",
                         help="repeat the experiment N times on paper (data drawn from each fit "
                              "with the fitted scatter) to report how well it separates the laws")
-    parser.add_argument("--seed", type=_non_negative_int, default=0,
-                        help="seed for --simulate, a non-negative integer (default 0)")
+    parser.add_argument("--seed", type=_seed, default=0,
+                        help="seed for --simulate, an integer in [0, 2**63 - 1] (default 0)")
     parser.add_argument("--out", default="fit_data", type=v.cli_path,
                         help="output directory, relative to the current directory "
                              "(default: ./fit_data)")
@@ -398,11 +400,28 @@ def format_power(power: DiscriminationPower) -> str:
     """Lines describing the simulated discrimination power."""
     lines = [f"simulated repeats ({power.n_simulations} per law, same temperatures and scatter):"]
     for truth, name in (("tls", "tanh(x/2)"), ("generic", "1 - e^-x")):
-        lines.append(
-            f"  data drawn from the {name} fit: AIC picks it in {100 * power.correct[truth]:.0f}%"
-            f" ({100 * power.decisive[truth]:.0f}% with |dAIC| > 6); fitted a = "
-            f"{power.index_mean[truth]:.2f}, spread {power.index_std[truth]:.2f} "
-            f"(median quoted error {power.index_error_median[truth]:.2f})")
+        fitted = power.n_simulations - power.unphysical[truth] - power.failed[truth]
+        line = (f"  data drawn from the {name} fit: AIC picks it in {100 * power.correct[truth]:.0f}%"
+                f" ({100 * power.decisive[truth]:.0f}% with |dAIC| > 6)")
+        if fitted:
+            spread = (f", spread {power.index_std[truth]:.2f}" if fitted > 1
+                      else " (one repeat fitted)")
+            line += (f"; fitted a = {power.index_mean[truth]:.2f}{spread} (median quoted error "
+                     f"{power.index_error_median[truth]:.2f})")
+        lines.append(line)
+        skipped = []
+        if power.unphysical[truth]:
+            skipped.append(f"{power.unphysical[truth]} drew a loss <= 0 somewhere (the fitted "
+                           "scatter is comparable to the loss) and were not fitted")
+        if power.failed[truth]:
+            skipped.append(f"{power.failed[truth]} could not be refitted")
+        if skipped:
+            lines.append(f"    of {power.n_simulations} repeats, " + "; ".join(skipped)
+                         + ": they count as not picking the law")
+    if any(power.unphysical.values()):
+        lines.append("  Gaussian draws of this scatter go below zero and the percentages count "
+                     "those repeats as misses; narrow the range (--tmin/--tmax) or give measured "
+                     "errors")
     return "\n".join(lines)
 
 
@@ -682,7 +701,11 @@ def run(args: argparse.Namespace) -> int:
     print(table, flush=True)
     power = None
     if args.simulate:
-        power = _simulate(cmp, args)
+        try:
+            power = _simulate(cmp, args)
+        except BaseException:  # Ctrl-C or an error: no empty --out left behind
+            _remove_empty(created)
+            raise
         text = format_power(power)
         print(text)
         table += "\n" + text

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -112,7 +112,13 @@ class DiscriminationPower:
     decisive : dict of str to float
         Fraction in which it is preferred with |delta AIC| > 6 ("strong" or better).
     index_mean, index_std, index_error_median : dict of str to float
-        Mean and spread of the fitted index a over the repeats, and the median quoted error.
+        Mean and spread of the fitted index a over the fitted repeats, and the median quoted
+        error (NaN when fewer than one, or two, repeats could be fitted).
+    unphysical : dict of str to int
+        Repeats in which the Gaussian draw gave a loss <= 0 somewhere (scatter comparable to the
+        loss itself); they are not fitted and count as not picking the law.
+    failed : dict of str to int
+        Repeats whose refit failed (counted as not picking the law).
     """
 
     n_simulations: int
@@ -121,10 +127,13 @@ class DiscriminationPower:
     index_mean: dict
     index_std: dict
     index_error_median: dict
+    unphysical: dict = field(default_factory=lambda: {"tls": 0, "generic": 0})
+    failed: dict = field(default_factory=lambda: {"tls": 0, "generic": 0})
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("n_simulations", "correct", "decisive",
-                                                "index_mean", "index_std", "index_error_median")}
+                                                "index_mean", "index_std", "index_error_median",
+                                                "unphysical", "failed")}
 
 
 def discrimination_power(cmp: LawComparison, n_simulations: int, rng: np.random.Generator,
@@ -134,7 +143,10 @@ def discrimination_power(cmp: LawComparison, n_simulations: int, rng: np.random.
     For each of the TLS and generic fits in ``cmp``, draws ``n_simulations`` data sets at the same
     temperatures from that fit, with Gaussian noise of the fitted scatter (per curve, in the fit's
     error model, or the given sigmas), refits all three laws with the same options and records which
-    law AIC prefers and the fitted index.
+    law AIC prefers and the fitted index. A draw with a loss <= 0 at some temperature (scatter
+    comparable to the loss) cannot be a measured loss: it is not fitted, counted in
+    ``unphysical`` and as a repeat that did not pick the law; a refit that fails likewise, in
+    ``failed``. Fractions are over all ``n_simulations`` repeats.
 
     Parameters
     ----------
@@ -160,12 +172,13 @@ def discrimination_power(cmp: LawComparison, n_simulations: int, rng: np.random.
             "gap": o["gap_fixed"], "saturation": o["saturation"],
             "error_model": ref.error_model if ref.error_model != "sigma" else "relative",
             "scatter": ref.scatter}
-    out = {k: {} for k in ("correct", "decisive", "index_mean", "index_std", "index_error_median")}
+    out = {k: {} for k in ("correct", "decisive", "index_mean", "index_std", "index_error_median",
+                           "unphysical", "failed")}
     for truth in ("tls", "generic"):
         fit = cmp.fits[truth]
-        wins, strong, idx, err = 0, 0, [], []
+        wins, strong, idx, err, unphysical, failed = 0, 0, [], [], 0, 0
         for _ in range(n_simulations):
-            sim = []
+            draws = []
             for j, c in enumerate(fit.curves):
                 model = fit.predict(c.temperature, j)
                 if c.sigma is not None:
@@ -174,11 +187,16 @@ def discrimination_power(cmp: LawComparison, n_simulations: int, rng: np.random.
                     noise = fit.curve_scatter[j] * np.abs(model)
                 else:
                     noise = np.full(model.size, fit.curve_scatter[j])
-                y = model + noise * rng.standard_normal(model.size)
-                sim.append(LossCurve(c.temperature, y, c.sigma, c.power, c.label, c.power_unit))
+                draws.append(model + noise * rng.standard_normal(model.size))
             try:
+                if not all(np.all(y > 0) for y in draws):  # drawn for every curve: same stream
+                    unphysical += 1
+                    continue
+                sim = [LossCurve(c.temperature, y, c.sigma, c.power, c.label, c.power_unit)
+                       for c, y in zip(fit.curves, draws, strict=True)]
                 res = compare_laws(sim, fit.frequency, **opts)
             except (RuntimeError, ValueError):  # an unfittable draw counts as a failure
+                failed += 1
                 continue
             finally:
                 if progress is not None:
@@ -193,4 +211,6 @@ def discrimination_power(cmp: LawComparison, n_simulations: int, rng: np.random.
         out["index_mean"][truth] = float(np.mean(idx)) if idx else math.nan
         out["index_std"][truth] = float(np.std(idx, ddof=1)) if len(idx) > 1 else math.nan
         out["index_error_median"][truth] = float(np.median(err)) if err else math.nan
+        out["unphysical"][truth] = unphysical
+        out["failed"][truth] = failed
     return DiscriminationPower(n_simulations, **out)
