@@ -28,6 +28,7 @@ from manybody.simulation.observables.absorption import pair_spectrum
 from manybody.simulation.observables.pair_sum import _numpy_per_state
 from manybody.simulation.observables.thermo import boltzmann_weights
 from manybody.simulation.solvers.dense import Spectrum
+from manybody.support import validate as v
 
 
 def synthetic(n_tls: int, rng: np.random.Generator, dtype=np.float64):
@@ -92,9 +93,9 @@ def study_shift(realisations: int, n_tls: int = 8) -> dict:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[6, 8, 10, 12])
+    ap.add_argument("--sizes", type=v.cli_integer(1, 14), nargs="+", default=[6, 8, 10, 12])
     ap.add_argument("--out", default=Path("results/bench/pair_sum.json"))
-    ap.add_argument("--study-shift", type=int, default=0, metavar="R",
+    ap.add_argument("--study-shift", type=v.cli_integer(0), default=0, metavar="R",
                     help="measure the change of the study's numbers over R realisations instead")
     args = ap.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)

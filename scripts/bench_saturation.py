@@ -26,15 +26,16 @@ import numpy as np
 
 from manybody.runs.results import checked_output_option
 from manybody.support import jsonio
+from manybody.support import validate as v
 from manybody.support.files import atomic_write_text
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-tls", type=int, default=10)
-    parser.add_argument("--amplitudes", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--n-tls", type=v.cli_integer(1, 14), default=10)
+    parser.add_argument("--amplitudes", type=v.cli_integer(1, 100_000), default=20)
+    parser.add_argument("--repeats", type=v.cli_integer(1), default=1)
+    parser.add_argument("--seed", type=v.cli_integer(0, 2**63 - 1), default=3)
     parser.add_argument("--output", default="results/bench/saturation.json")
     args = parser.parse_args(argv)
     if getattr(args, "output", None) is not None:  # before any work (session 31)

@@ -36,6 +36,7 @@ from manybody.runs.results import checked_output_option
 from manybody.runs.spec import RunSpec
 from manybody.runs.sweep import available_cores, run_sweep
 from manybody.support import jsonio
+from manybody.support import validate as v
 from manybody.support.files import atomic_write_text
 from manybody.support.threads import thread_controller
 
@@ -84,12 +85,13 @@ def compare(spec: RunSpec, configs: dict[str, tuple[int, int]], repeats: int) ->
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n8-realisations", type=int, default=160)
-    parser.add_argument("--n12-realisations", type=int, default=2)
-    parser.add_argument("--small-n", type=int, default=8, help="N of the throughput runs (default 8)")
-    parser.add_argument("--large-n", type=int, default=12,
+    parser.add_argument("--n8-realisations", type=v.cli_integer(1), default=160)
+    parser.add_argument("--n12-realisations", type=v.cli_integer(1), default=2)
+    parser.add_argument("--small-n", type=v.cli_integer(1, 14), default=8,
+                        help="N of the throughput runs (default 8)")
+    parser.add_argument("--large-n", type=v.cli_integer(1, 14), default=12,
                         help="N of the processes-vs-threads run (default 12)")
-    parser.add_argument("--repeats", type=int, default=2, help="repeats at N = 8 (best taken)")
+    parser.add_argument("--repeats", type=v.cli_integer(1), default=2, help="repeats at N = 8 (best taken)")
     parser.add_argument("--output", default=ROOT / "results" / "bench" / "sweep.json")
     args = parser.parse_args(argv)
     if getattr(args, "output", None) is not None:  # before any work (session 31)

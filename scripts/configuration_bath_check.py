@@ -37,6 +37,7 @@ from manybody.runs.results import checked_output_option
 from manybody.runs.spec import RunSpec
 from manybody.simulation.observe import observe
 from manybody.support import jsonio
+from manybody.support import validate as v
 from manybody.support.files import atomic_write_text
 from manybody.support.provenance import command_line, environment
 
@@ -112,8 +113,8 @@ def measure(spec: RunSpec, bootstrap: int = BOOTSTRAP) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--realisations", type=int, default=50)
-    parser.add_argument("--bootstrap", type=int, default=BOOTSTRAP,
+    parser.add_argument("--realisations", type=v.cli_integer(1, 10_000_000), default=50)
+    parser.add_argument("--bootstrap", type=v.cli_integer(2), default=BOOTSTRAP,
                         help="bootstrap resamples of the index errors")
     parser.add_argument("--output", default=ROOT / "results" / "decomposition" / "configuration_bath.json")
     args = parser.parse_args(argv)

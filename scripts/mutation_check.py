@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from manybody.runs.results import checked_output_option
+from manybody.support import validate as v
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -257,10 +258,10 @@ def main(argv=None) -> int:
     parser.add_argument("--module", action="append", choices=sorted(TARGETS))
     parser.add_argument("--operator", action="append",
                         choices=ALL_OPERATORS, help="default: DEFAULT_OPERATORS per module")
-    parser.add_argument("--line", type=int, action="append",
+    parser.add_argument("--line", type=v.cli_integer(1), action="append",
                         help="only mutants on these source lines")
-    parser.add_argument("--limit", type=int, default=None, help="run at most N mutants")
-    parser.add_argument("--timeout", type=float, default=240.0)
+    parser.add_argument("--limit", type=v.cli_integer(1), default=None, help="run at most N mutants")
+    parser.add_argument("--timeout", type=v.cli_real(0, low_open=True), default=240.0)
     parser.add_argument("--out", default=str(ROOT / "results" / "mutation" / "mutants.json"))
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--no-baseline", action="store_true",

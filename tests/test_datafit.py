@@ -335,6 +335,9 @@ def test_cli_end_to_end_on_nb_data(tmp_path, capsys):
     (["{nb}", "--frequency", "5.62GHz", "--tmin", "0.5", "--tmax", "0.2"], "tmin must be below"),
     (["{nb}", "--frequency", "5.62GHz", "--gap", "10"], "--gap/--tc need --quasiparticle"),
     (["{nb}", "--frequency", "5.62GHz", "--quasiparticle", "--gap", "big"], "--gap must be"),
+    # session 32: a gap of 1e9 K was fitted (a quasiparticle 'loss' only at the top point)
+    (["{nb}", "--frequency", "5.62GHz", "--quasiparticle", "--gap", "1e9"],
+     "--gap must be > 0 K and <= 1764 K (1.764 x 1000 K), got '1e9'"),
     (["{nb}", "--frequency", "5.62GHz", "--powers=-1,-2"], "--powers gives 2 value(s) for 1"),
     (["{one}", "--frequency", "5.62GHz"], "only one column"),
     (["{nb}", "--frequency", "5.62GHz", "--loss-column", "Q_c"], "no column named 'Q_c'"),

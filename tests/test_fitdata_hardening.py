@@ -343,6 +343,7 @@ def test_compare_laws_uses_the_evidence_rule():
     ("--simulate", "1", "argument --simulate: expected 0 (no simulation) or at least 2"),
     ("--simulate", "-4", "argument --simulate: expected an integer"),
     ("--simulate", "1000000000000", "argument --simulate: expected an integer"),
+    ("--tc", "1e9", "argument --tc: expected a finite number > 0 and <= 1000, got '1e9'"),
     ("--tmin", "0", "argument --tmin: expected a temperature in K with 0 < T < 1000"),
     ("--tmax", "nan", "argument --tmax: expected a temperature in K with 0 < T < 1000"),
     ("--tmax", "5000", "argument --tmax: expected a temperature in K with 0 < T < 1000"),

@@ -298,7 +298,22 @@ BAD_OPTIONS = [
     ("bench_figure_of_merit.py", ["--sizes", "8", "8", "--realisations", "2", "2"], "--sizes",
      "8 8"),
     ("profile_chebyshev.py", ["--sizes", "8", "8"], "--sizes", "8 8"),
+    # plain type=int/float options (session 32: a traceback from deep inside, or none at all)
+    ("bench_relaxation.py", ["--n-tls", "-3"], "--n-tls", "-3"),
+    ("bench_relaxation.py", ["--seed", "-1"], "--seed", "-1"),
+    ("bench_saturation.py", ["--seed", "-1"], "--seed", "-1"),
+    ("bench_saturation.py", ["--amplitudes", "0"], "--amplitudes", "0"),
+    ("bench_sweep.py", ["--repeats", "0"], "--repeats", "0"),
+    ("configuration_bath_check.py", ["--realisations", "0"], "--realisations", "0"),
+    ("configuration_bath_check.py", ["--bootstrap", "1"], "--bootstrap", "1"),
+    ("bench_pair_sum.py", ["--sizes", "-2"], "--sizes", "-2"),
+    ("mutation_check.py", ["--timeout", "nan"], "--timeout", "nan"),
+    ("mutation_check.py", ["--limit", "0"], "--limit", "0"),
 ]
+
+#: Scripts whose output option is --output rather than --out.
+OUTPUT_FLAG = {"crosscheck_index.py", "bench_relaxation.py", "bench_saturation.py",
+               "bench_sweep.py", "configuration_bath_check.py"}
 
 
 @pytest.mark.parametrize(("script", "args", "option", "value"), BAD_OPTIONS,
@@ -307,9 +322,27 @@ def test_scripts_refuse_bad_options_before_any_work(tmp_path, script, args, opti
     """An option out of the range the code accepts: one line naming the option and the value,
     exit status 2, no traceback and no output file, before any solve."""
     out = tmp_path / "out.json"
-    flag = "--output" if script == "crosscheck_index.py" else "--out"
+    flag = "--output" if script in OUTPUT_FLAG else "--out"
     line = refused([f"scripts/{script}", *args, flag, str(out)], out)
     assert option in line and value in line.split(option, 1)[1], line
+
+
+def test_no_command_line_option_is_a_plain_int_or_float():
+    """Every numeric option of the scripts and the CLI goes through a bounded parser
+    (``validate.cli_integer``/``cli_real`` or the command's own): ``type=int`` took -3 N's and
+    'nan' timeouts into a traceback from deep inside (session 32)."""
+    import ast
+
+    plain = []
+    for path in [*sorted((ROOT / "scripts").glob("*.py")),
+                 *sorted((ROOT / "manybody" / "cli").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument":
+                for kw in node.keywords:
+                    if kw.arg == "type" and isinstance(kw.value, ast.Name) \
+                            and kw.value.id in ("int", "float"):
+                        plain.append(f"{path.name}:{node.lineno}")
+    assert not plain, plain
 
 
 def test_profile_chebyshev_memory_refusal_is_one_line(tmp_path):

@@ -188,7 +188,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     gap = parser.add_mutually_exclusive_group()
     gap.add_argument("--gap", default="free",
                      help="quasiparticle gap Delta0 in K, or 'free' (default: free)")
-    gap.add_argument("--tc", type=float, default=None,
+    gap.add_argument("--tc", type=v.cli_real(0, MAX_TEMPERATURE, low_open=True), default=None,
                      help=f"fix the gap to {BCS_RATIO} Tc from the critical temperature Tc (K)")
     parser.add_argument("--saturation", action="store_true",
                         help="share one amplitude with the factor 1/sqrt(1 + P/Pc) over powers")
@@ -232,8 +232,9 @@ def _gap(args) -> float | None:
         value = float(args.gap)
     except ValueError:
         raise ValueError(f"--gap must be a number (K) or 'free', got {args.gap!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"--gap must be > 0 K, got {args.gap!r}")
+    if not (0 < value <= BCS_RATIO * MAX_TEMPERATURE):  # as --tc <= MAX_TEMPERATURE
+        raise ValueError(f"--gap must be > 0 K and <= {BCS_RATIO * MAX_TEMPERATURE:g} K "
+                         f"({BCS_RATIO} x {MAX_TEMPERATURE:g} K), got {args.gap!r}")
     return value
 
 
