@@ -153,6 +153,13 @@ BAD_SPECS = {
     "unknown sweep key": (SPEC.replace('"model.coupling.strength"', '"model.coupling.strenght"'),
                           "model.coupling.strenght"),
     "bad toml": (SPEC.replace("seed = 5", "seed = = 5"), "not valid TOML"),
+    # session 32: a NUL in the name passed and failed at the netCDF write, after all the work
+    "NUL in the name": (SPEC.replace('"cli-test"', '"a\\u0000b"'),
+                        "name must be printable text, got 'a\\x00b'"),
+    "newline in the name": (SPEC.replace('"cli-test"', '"a\\nb"'),
+                            "(control or unassigned character '\\n', U+000A)"),
+    "long name": (SPEC.replace('"cli-test"', f'"{"n" * 201}"'),
+                  "name must be at most 200 characters, got 201"),
     "histogram kernel for the chebyshev solver": (
         SPEC.replace('kind = "gaussian"\nwidth = 0.01', 'kind = "histogram"\nwidth = 0.01\n'
                      '[solver]\nmethod = "chebyshev"'), "broadening.kind"),

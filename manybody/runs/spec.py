@@ -41,6 +41,7 @@ import itertools
 import json
 import math
 import tomllib
+import unicodedata
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -145,6 +146,23 @@ def _sweepable() -> dict[str, Any]:
 
 #: Parameters that may be swept: dotted path -> default value (its type is the expected type).
 SWEEPABLE: dict[str, Any] = _sweepable()
+
+
+#: Longest run name: it goes into messages, file metadata and figure titles.
+MAX_NAME_LENGTH = 200
+
+
+def _check_name(name: str) -> None:
+    """A run name must be printable text: a NUL or other control character (a TOML escape such as
+    "\\u0000") passed validation and failed only at the netCDF write, after all the work (session
+    31), and a newline would break the one-line messages."""
+    bad = [c for c in name if unicodedata.category(c)[0] == "C"]
+    if bad:
+        raise ValueError(f"name must be printable text, got {name!r} (control or unassigned "
+                         f"character {bad[0]!r}, U+{ord(bad[0]):04X})")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"name must be at most {MAX_NAME_LENGTH} characters, got "
+                         f"{len(name)}: {name[:40]!r}...")
 
 
 def axis_name(key: str) -> str:
@@ -502,6 +520,7 @@ class RunSpec:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise TypeError(f"name must be a non-empty string, got {self.name!r}")
+        _check_name(self.name)
         object.__setattr__(self, "seed", v.integer("seed", self.seed, 0, MAX_SEED))
         for key, cls in (("model", ModelParams), ("probe", Probe), ("solver", SolverParams)):
             value = getattr(self, key)
