@@ -685,3 +685,53 @@ def test_an_in_process_sweep_shares_one_workspace_and_keeps_nothing_after(monkey
     run_sweep(spec, n_jobs=1)
     assert len(seen) == 3 and all(w is seen[0] for w in seen)
     assert ws.kept_bytes() == 0
+
+
+# ------------------------------------------------------------------ results size (session 32)
+
+
+def test_results_size_estimate_equals_the_written_arrays(reference):
+    """results_bytes counts exactly the observables' arrays a run returns (the estimate the
+    memory check before a run rests on)."""
+    from manybody.runs.spec import results_bytes
+
+    spec = make_spec()
+    observed = sum(reference[n].nbytes for n in reference.data_vars if n != "realisation_count")
+    assert results_bytes(spec) == observed
+    auto = make_spec(solver={"method": "auto"})  # with the Chebyshev error arrays
+    assert results_bytes(auto) == observed + 8 * 2 * 3 * (3 * 2 + 3)
+
+
+def test_results_too_large_for_memory_are_refused_before_any_work(tmp_path):
+    """10^7 realisations x 10^5 temperatures computed for a minute and then failed in numpy's
+    allocation (session 31): refused by preflight, naming the size, the memory and remedies."""
+    from manybody.runs.spec import check_results_size, results_bytes
+
+    spec = make_spec()
+    size = results_bytes(spec)
+    assert check_results_size(spec, available=10**9) == size
+    with pytest.raises(MemoryError, match=r"the results would take .* GB \(2 sweep point\(s\) x "
+                       r"3 realisation\(s\) x 3 temperature\(s\) x 2 frequenc\(y/ies\), 3 "
+                       r"observable\(s\), float64\).*against .* GB of memory available: fewer "
+                       r"realisations"):
+        check_results_size(spec, available=3 * size)
+    big = make_spec(realisations=10**7,
+                    probe={"frequencies": [0.1], "temperatures": {"x_min": 0.1, "x_max": 10,
+                                                                 "count": 100000}})
+    out = tmp_path / "big.nc"
+    with pytest.raises(MemoryError, match="the results would take 4.8e\\+04 GB"):
+        run_sweep(big, output=out)
+    assert not out.exists() and not checkpoint_dir(out).exists()
+
+
+def test_a_sweep_of_more_than_a_million_points_is_refused_at_once():
+    import time
+
+    from manybody.runs.spec import MAX_SWEEP_POINTS
+
+    start = time.process_time()
+    with pytest.raises(ValueError, match=r"sweep has 1002001 points \(1001 \(model.coupling"
+                       r".strength\) x 1001 \(probe.broadening.width\)\); at most 1000000"):
+        make_spec(sweep={"model.coupling.strength": np.linspace(0, 1, 1001).tolist(),
+                         "probe.broadening.width": np.linspace(0.01, 0.02, 1001).tolist()})
+    assert time.process_time() - start < 5 and MAX_SWEEP_POINTS == 10**6

@@ -61,6 +61,7 @@ from manybody.config.model import (
 )
 from manybody.config.probe import (
     DEFAULT_OBSERVABLES,
+    OBSERVABLE_DIMS,
     OBSERVABLES,
     RELATIVE_WIDTH_LIMIT,
     Broadening,
@@ -77,6 +78,7 @@ from manybody.config.unused import (
 from manybody.simulation.equilibration import check_equilibration, warn_if_all_frozen
 from manybody.simulation.observables.saturation import warn_if_beyond_rotating_wave
 from manybody.simulation.solvers import SOLVERS, solver_for, solver_route
+from manybody.simulation.solvers.memory import available_memory
 from manybody.support import validate as v
 
 #: Model sections and their parameter classes (keys of ``[model.<section>]``).
@@ -120,6 +122,15 @@ PARAMETER_UNITS: dict[str, str] = {
 MAX_REALISATIONS = 10**7
 #: Seeds must fit a signed 64-bit integer (they are stored as file attributes).
 MAX_SEED = 2**63 - 1
+#: Most sweep points a run takes (every point is validated when the spec is read, ~20 us each;
+#: 9e6 points took 157 s before any message, session 31).
+MAX_SWEEP_POINTS = 10**6
+#: The results are held about three times at the end of a run: the finished realisations, the
+#: stacked arrays (:func:`manybody.runs.tasks.stack_results`) and the encoded netCDF file.
+RESULTS_COPIES = 3
+#: One realisation's arrays are held about five times while it is computed (the line kernel's
+#: temperature x frequency intermediates; 0.77 GB peak for 0.14 GB of output, N = 10, 3000 x 3000).
+WORKING_COPIES = 5
 #: How realisation r gets its random numbers (stored in every results file).
 SPAWN_SCHEME = (
     "realisation r uses numpy.random.default_rng(numpy.random.SeedSequence(seed, spawn_key=(r,))); "
@@ -528,6 +539,11 @@ class RunSpec:
                 raise TypeError(f"{key} must be a {cls.__name__}, got {type(value).__name__}")
         object.__setattr__(self, "seed", int(self.seed))
         object.__setattr__(self, "sweep", normalise_sweep(self.sweep))
+        n_points = math.prod(len(values) for values in self.sweep.values())
+        if n_points > MAX_SWEEP_POINTS:
+            sizes = " x ".join(f"{len(values)} ({key})" for key, values in self.sweep.items())
+            raise ValueError(f"sweep has {n_points} points ({sizes}); at most "
+                             f"{MAX_SWEEP_POINTS} are taken: split it into several runs")
         object.__setattr__(self, "realisations", _realisation_counts(self.realisations, self.shape))
         for index in itertools.product(*(range(n) for n in self.shape)):
             try:  # every sweep point must be a valid model and probe
@@ -807,10 +823,81 @@ def _warn_kernel_wider_than_frequency(wide: list[tuple[float, float]]) -> None:
                   UserWarning, stacklevel=3)
 
 
+def observable_shape(probe: Probe, name: str) -> tuple[int, ...]:
+    """Shape of one realisation's value of observable ``name`` (its dims in
+    :data:`manybody.config.probe.OBSERVABLE_DIMS`, sized by ``probe``)."""
+    sizes = {"temperature": len(probe.temperatures), "frequency": len(probe.frequencies)}
+    if probe.saturation is not None:
+        sizes["amplitude"] = len(probe.saturation.amplitudes)
+    if probe.matrix_element_bins is not None:
+        sizes["energy_bin"] = len(probe.matrix_element_bins.energy) - 1
+        sizes["frequency_bin"] = len(probe.matrix_element_bins.frequency) - 1
+    return tuple(sizes[dim] for dim in OBSERVABLE_DIMS[name][0])
+
+
+def realisation_bytes(spec: RunSpec) -> int:
+    """Bytes of one realisation's results (float64; with the Chebyshev solver's error arrays
+    unless ``solver.method = "dense"``): the sum of the observables' shapes."""
+    names = list(spec.probe.observables)
+    if spec.solver.method != "dense":
+        names += [f"{n}_error" for n in names if f"{n}_error" in OBSERVABLE_DIMS]
+    return 8 * sum(math.prod(observable_shape(spec.probe, n)) for n in names)
+
+
+def results_bytes(spec: RunSpec) -> int:
+    """Bytes of a run's results arrays (NaN-padded to the largest realisation count): one
+    realisation's (:func:`realisation_bytes`) times sweep points times realisations."""
+    return realisation_bytes(spec) * spec.n_points * spec.max_realisations
+
+
+def check_results_size(spec: RunSpec, available: int | None = None) -> int:
+    """Refuse a run whose results cannot be held in memory at its end, before any work.
+
+    The results are held about :data:`RESULTS_COPIES` times when the run finishes (the finished
+    realisations, the stacked arrays, the encoded file), and a realisation's arrays about
+    :data:`WORKING_COPIES` times while it is computed; 10^7 realisations x 10^5 temperatures
+    computed for a minute and then failed in numpy's allocation, 10^5 temperatures x 10^5
+    frequencies in the line kernel after 2 s (session 31). The solvers' own memory (dense
+    eigenvectors, Chebyshev vectors) is checked per point by :func:`check_point`.
+
+    Parameters
+    ----------
+    spec : RunSpec
+    available : int, optional
+        Bytes of memory available (default: what the machine has available now).
+
+    Returns
+    -------
+    int
+        The results' size in bytes (:func:`results_bytes`).
+
+    Raises
+    ------
+    MemoryError
+        Naming the size, the memory available and what makes it smaller.
+    """
+    size = results_bytes(spec)
+    if available is None:
+        available = available_memory()
+    if RESULTS_COPIES * size + WORKING_COPIES * realisation_bytes(spec) > available:
+        probe = spec.probe
+        raise MemoryError(
+            f"the results would take {size / 1e9:.3g} GB ({spec.n_points} sweep point(s) x "
+            f"{spec.max_realisations} realisation(s) x {len(probe.temperatures)} "
+            f"temperature(s) x {len(probe.frequencies)} frequenc(y/ies), "
+            f"{len(probe.observables)} observable(s), float64), held about {RESULTS_COPIES} "
+            f"times at the end of the run and one realisation's about {WORKING_COPIES} times "
+            f"while it is computed, against {available / 1e9:.3g} GB of memory available: "
+            "fewer realisations, temperatures, frequencies or observables, or split the sweep "
+            "into several runs")
+    return size
+
+
 def preflight(spec: RunSpec) -> dict[str, int]:
     """Check every sweep point of ``spec`` before any computation or any file is touched.
 
-    Each point is expanded (model and probe validated) and checked with :func:`check_point`:
+    The results' size is checked against the memory available (:func:`check_results_size`), then
+    each point is expanded (model and probe validated) and checked with :func:`check_point`:
     observables against N, solver against observables, dense and Chebyshev memory. Nothing is
     drawn, built or written. :func:`manybody.runs.sweep.run_sweep` calls it first.
 
@@ -837,6 +924,7 @@ def preflight(spec: RunSpec) -> dict[str, int]:
     """
     if not isinstance(spec, RunSpec):
         raise TypeError(f"spec must be a RunSpec, got {type(spec).__name__}")
+    check_results_size(spec)
     methods: dict[str, int] = {}
     given: dict[str, tuple[str, list[Any]]] = {}  # non-default values without effect
     idle: dict[str, int] = {}  # points where the parameter has no effect, whatever its value
