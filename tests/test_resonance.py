@@ -534,7 +534,7 @@ def test_sweep_index_is_checked_when_read_naming_file_row_and_value(tmp_path):
     folder = _sweep_folder(tmp_path / "sw")
     names = [Path(f).name for f in sweep_files(folder)]
     index = tmp_path / "index.csv"
-    for value, words in (("-0.02", r"data row 1 .*temperature -0\.02 K; expected a positive"),
+    for value, words in (("-0.02", r"data row 1 .*temperature -0\.02 K; expected a finite"),
                          ("nan", r"data row 1 .*temperature nan K")):
         index.write_text(f"file,temperature_K\n{names[0]},{value}\n{names[1]},0.05\n")
         with pytest.raises(ValueError, match=r"index\.csv'.*" + words):
@@ -544,6 +544,25 @@ def test_sweep_index_is_checked_when_read_naming_file_row_and_value(tmp_path):
         read_sweep_index(index)
     with pytest.raises(ValueError, match=r"--sweep-index\) '.*nope\.csv': no such file"):
         read_sweep_index(tmp_path / "nope.csv")
+    # session 31: 100000 dBm was refused only after every fit and without the row; a NaN power
+    # named the temperature column; power_W was ignored; a decimal comma split a cell
+    for power, shown in (("100000", "100000"), ("nan", "nan")):
+        index.write_text(f"file,temperature_K,power_dBm\n{names[0]},0.02,{power}\n")
+        with pytest.raises(ValueError, match=rf"data row 1 \('{names[0]}'\), column power_dBm: "
+                           rf"drive power {shown} dBm; expected a power between -300 and 100"):
+            read_sweep_index(index)
+    index.write_text(f"file,temperature_K,power_W\n{names[0]},0.02,1e-9\n")
+    with pytest.raises(ValueError, match=r"unknown column\(s\) \['power_W'\]; the columns are"):
+        read_sweep_index(index)
+    index.write_text(f"file,temperature_K,temperature_mK\n{names[0]},0.02,20\n")
+    with pytest.raises(ValueError, match=r"give a quantity twice"):
+        read_sweep_index(index)
+    index.write_text(f"file,temperature_mK,power_dBm\n{names[0]},30,5,-80\n")
+    with pytest.raises(ValueError, match=r"data row 1: more cells than the header's 3 columns "
+                       r"\(extra \['-80'\]\)"):
+        read_sweep_index(index)
+    index.write_text(f"file;temperature_mK;power_dBm\n{names[0]};30,5;-80\n")
+    assert read_sweep_index(index)[names[0]] == (0.0305, -80.0)
     index.write_text(f"file,temperature_K\n{names[0]},0.02\n{names[1]},0.05\nghost.csv,0.1\n")
     with pytest.raises(ValueError, match=r"data row 3 lists 'ghost\.csv', which does not exist"):
         fit_sweeps(sweep_files(folder), index=read_sweep_index(index))

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from manybody.laws.inputs import ShiftCurve
+from manybody.laws.inputs import MAX_TEMPERATURE, POWER_RANGE_DBM, ShiftCurve
 from manybody.measured.resonance import MAX_MISFIT, ResonanceFit, fit_notch
 from manybody.measured.sweeps import read_sweep
 from manybody.measured.tables import LossTable
@@ -100,21 +100,26 @@ def compile_name_pattern(pattern: str) -> re.Pattern:
     return regex
 
 
-def check_point(where: str, temperature: float, power: float | None) -> None:
-    """Refuse a sweep's temperature that is not a positive finite number of kelvin, or a drive
-    power that is not finite (dBm: negative powers are normal).
+def check_point(where: str, temperature: float, power: float | None, *,
+                temperature_column: str = "", power_column: str = "") -> None:
+    """Refuse a sweep's temperature that is not a positive finite number of kelvin below
+    ``MAX_TEMPERATURE``, or a drive power outside ``POWER_RANGE_DBM`` (dBm: negative powers are
+    normal), as the loss fit would (a power of 100000 dBm was refused only after every sweep had
+    been fitted, without the file or row; session 31).
 
     Raises
     ------
     ValueError
-        ``where`` (the file or the index row) followed by the value and what was expected.
+        ``where`` (the file or the index row; with the column when given) followed by the value
+        and what was expected.
     """
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"{where}: temperature {temperature:g} K; expected a positive finite "
-                         "temperature")
-    if power is not None and not math.isfinite(power):
-        raise ValueError(f"{where}: drive power {power:g} dBm; expected a finite power in dBm "
-                         "(or no power)")
+    if not (math.isfinite(temperature) and 0 < temperature < MAX_TEMPERATURE):
+        raise ValueError(f"{where}{temperature_column}: temperature {temperature:g} K; expected "
+                         f"a finite temperature with 0 < T < {MAX_TEMPERATURE:g} K")
+    lo, hi = POWER_RANGE_DBM
+    if power is not None and not (math.isfinite(power) and lo <= power <= hi):
+        raise ValueError(f"{where}{power_column}: drive power {power:g} dBm; expected a power "
+                         f"between {lo:g} and {hi:g} dBm (or no power)")
 
 
 def parse_sweep_name(name: str, pattern: str = NAME_PATTERN) -> tuple[float, float | None]:
@@ -143,6 +148,10 @@ def parse_sweep_name(name: str, pattern: str = NAME_PATTERN) -> tuple[float, flo
                          f"expected {PATTERN_NEEDS} around the numbers") from None
     check_point(f"file name {Path(name).name!r}", temperature, power)
     return temperature, power
+
+
+#: The columns of a sweep index.
+INDEX_COLUMNS = ("file", "temperature_K", "temperature_mK", "power_dBm")
 
 
 class SweepIndex(dict):
@@ -188,9 +197,21 @@ def read_sweep_index(path: str | Path) -> dict[str, tuple[float, float | None]]:
     if "file" not in names or t_name is None:
         raise ValueError(f"sweep index {str(path)!r}: needs columns file and temperature_K (or "
                          f"temperature_mK), optional power_dBm; found {names}")
+    unknown = [n for n in names if n not in INDEX_COLUMNS]
+    if unknown:  # power_W was ignored and the sweeps fitted without powers (session 31)
+        raise ValueError(f"sweep index {str(path)!r}: unknown column(s) {unknown}; the columns "
+                         f"are file, temperature_K or temperature_mK, and optionally power_dBm")
+    if len(set(names)) != len(names) or {"temperature_K", "temperature_mK"} <= set(names):
+        raise ValueError(f"sweep index {str(path)!r}: columns {names} give a quantity twice; "
+                         "give one temperature column (temperature_K or temperature_mK)")
     index: dict[str, tuple[float, float | None]] = {}
     rows: dict[str, int] = {}
     for row_number, row in enumerate(reader, start=1):
+        extra = [c for c in row.get(None) or [] if c.strip()]
+        if extra:  # '30,5' with a ',' separator: a decimal comma read as two cells
+            raise ValueError(f"sweep index {str(path)!r}, data row {row_number}: more cells than "
+                             f"the header's {len(names)} columns (extra {extra}); a decimal "
+                             "comma needs ';' between the cells")
         row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
         if semicolons:
             row = {k: v.replace(",", ".") if k != "file" else v for k, v in row.items()}
@@ -200,7 +221,8 @@ def read_sweep_index(path: str | Path) -> dict[str, tuple[float, float | None]]:
             pw = float(row["power_dBm"]) if row.get("power_dBm") else None
         except (ValueError, TypeError):
             raise ValueError(f"{where}: not a number ({row})") from None
-        check_point(where + f", column {t_name}", t, pw)
+        check_point(where, t, pw, temperature_column=f", column {t_name}",
+                    power_column=", column power_dBm")
         if not row.get("file"):
             raise ValueError(f"{where}: no file name")
         name = Path(row["file"]).name
