@@ -149,6 +149,11 @@ def test_point_parsing_and_missing_variables(tiny_run):
         parse_point("coupling_strength")
     with pytest.raises(ValueError, match="must be a number"):
         parse_point("frequency=high")
+    # session 31: 'n_tls=3,n_tls=4' took the last value; nan matched nothing later
+    with pytest.raises(ValueError, match=r"--point gives n_tls twice \('n_tls=3, n_tls=4'\)"):
+        parse_point("n_tls=3, n_tls=4")
+    with pytest.raises(ValueError, match="--point frequency must be a finite number, got 'nan'"):
+        parse_point("frequency=nan")
     ds = manybody.load_results(tiny_run)
     with pytest.raises(ValueError, match="no velocity_shift"):
         curves_from_results(ds.drop_vars("velocity_shift"))

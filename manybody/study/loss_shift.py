@@ -33,19 +33,25 @@ def parse_point(text: str | None) -> dict[str, float]:
     Raises
     ------
     ValueError
-        An item without ``=`` or a value that is not a number.
+        An item without ``=``, a value that is not a finite number, or a name given twice.
     """
     if text is None or not text.strip():
         return {}
-    out = {}
+    out: dict[str, float] = {}
     for item in text.split(","):
         name, sep, value = item.partition("=")
-        if not sep or not name.strip():
+        name = name.strip()
+        if not sep or not name:
             raise ValueError(f"--point must be NAME=VALUE[,NAME=VALUE...], got {item!r}")
+        if name in out:  # 'n_tls=3,n_tls=4' took the last (session 31)
+            raise ValueError(f"--point gives {name} twice ({text!r}); give each axis once")
         try:
-            out[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
-            raise ValueError(f"--point {name.strip()} must be a number, got {value!r}") from None
+            raise ValueError(f"--point {name} must be a number, got {value!r}") from None
+        if not math.isfinite(number):
+            raise ValueError(f"--point {name} must be a finite number, got {value!r}")
+        out[name] = number
     return out
 
 
