@@ -342,3 +342,38 @@ def test_law_fit_with_a_background_far_larger_than_the_temperature_dependent_par
         fit = fit_law(x, y, sigma, background=True)
         assert fit.chi2 <= best.fun + 1e-3  # (the reference loses digits at 1e9 itself)
         assert fit.parameters["index"] == pytest.approx(best.x, abs=2e-3)
+
+
+def test_a_loss_rising_with_temperature_is_neither_law_with_every_fit_named():
+    """Session 32: fit_law did not flag a negative amplitude (2 - 0.3 tanh(x/2) with a
+    background got "TLS (tanh)"), and judge gave the family's reason alone when the tanh and
+    1 - e^-x fits were unphysical too (Al-on-InP: "every amplitude is within 2 errors of 0"
+    while both were 85 errors below 0)."""
+    import dataclasses
+
+    from manybody.laws.verdict import judge
+
+    rng = np.random.default_rng(1)
+    q = 2.0 - 0.3 * law_tls(X) + 0.003 * rng.standard_normal(X.size)
+    fits = {law: fit_law(X, q, 0.003, law, background=True)
+            for law in ("tls", "generic", "family")}
+    for law, fit in fits.items():
+        assert fit.unphysical and "negative amplitude (loss rising with temperature)" in \
+            fit.unphysical[0], law
+    verdict = judge(fits)
+    assert verdict.verdict == "neither law" and verdict.preferred is None
+    # the family cannot decide, the named laws are unphysical: every problem is named and the
+    # verdict is "neither law", not the family's "undecided"
+    fits["family"] = dataclasses.replace(fits["family"], unphysical=(), indeterminate=(
+        "no temperature dependence detectable against the errors",))
+    verdict = judge(fits)
+    assert verdict.verdict == "neither law"
+    assert verdict.reason.startswith("family fit: no temperature dependence detectable")
+    assert "; tls fit: negative amplitude" in verdict.reason
+    assert "; generic fit: negative amplitude" in verdict.reason
+    # one named law unphysical only: the family's "undecided" stands, both reasons named
+    fits["generic"] = dataclasses.replace(fits["generic"], unphysical=())
+    verdict = judge(fits)
+    assert verdict.verdict == "undecided" and "tls fit: negative amplitude" in verdict.reason
+    # a rising q is not flagged
+    assert not fit_law(X, 1.0 + 0.3 * law_tls(X), 0.003, "tls", background=True).unphysical

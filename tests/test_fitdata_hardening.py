@@ -466,7 +466,8 @@ def test_cli_table_says_why_no_law_is_preferred(tmp_path, capsys):
     path = _write(tmp_path, "c.csv", _table(T, np.full(T.size, 1e6)))
     assert _main([str(path), "--frequency", "5.61989GHz", "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
-    assert "preferred law: none" in out and "verdict: undecided (no temperature dependence" in out
+    assert "preferred law: none" in out and ("verdict: undecided (family, tls and generic fits: "
+                                            "no temperature dependence") in out
     res = json.loads((tmp_path / "o" / "fit_results.json").read_text())
     assert res["comparison"]["preferred"] is None and res["comparison"]["verdict"] == "undecided"
 

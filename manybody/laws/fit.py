@@ -1029,15 +1029,18 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
     Returns
     -------
     LawFit
-        With the fields every fit has; no curves, options or reasons (the caller judges them).
-        Without ``sigma``: ``error_model`` "unit weights", ``errors_scaled`` True, ``p_value``
+        With the fields every fit has; no curves or options. ``unphysical`` names an amplitude
+        more than 2 errors below 0 (Q^-1 falling with x: rising with temperature), as
+        :func:`fit_loss` does; other reasons are the caller's to judge. Without ``sigma``:
+        ``error_model`` "unit weights", ``errors_scaled`` True, ``p_value``
         NaN, ``chi2`` equal to ``dof``; with 3 points and 3 parameters (no degree of freedom to
         estimate the scatter from) every error is inf.
 
     Raises
     ------
     TypeError
-        x, q or sigma not real numbers; law not a string; smearing not a number.
+        x, q or sigma not real numbers; law not a string; smearing not a number; background
+        not a bool.
     ValueError
         x not finite and > 0, q or sigma not of the shape of x or with NaN/inf, sigma not > 0,
         fewer than 3 points, an unknown law, smearing negative, NaN or >= 0.5.
@@ -1065,6 +1068,11 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
                        scale=size, known=known, error_model="sigma" if known else "unit weights",
                        powers=(None,), offsets=np.array([offset]), error_unit=error_unit)
     fit = law_fit_result(model, _fit_fixed_start(model, points))
+    amplitude, error = fit.parameters["amplitude"], fit.errors["amplitude"]
+    if amplitude < -Z_BAND * error:  # a Q^-1 falling with x (rising with T): with a background,
+        # 2 - 0.3 tanh(x/2) got the verdict "TLS (tanh)" (session 32), as fit_loss flags it
+        fit = replace(fit, unphysical=(f"negative amplitude (loss rising with temperature): "
+                                       f"amplitude = {amplitude:.3g} +- {error:.2g}",))
     if not known and fit.dof <= 0:
         warnings.warn(
             f"fit_law: {fit.n_points} points and {len(fit.parameter_names)} parameters leave no "

@@ -20,7 +20,10 @@ evidence       |Delta|            preferred law
 
 No law is preferred either (and the evidence is "none") when any of the three fits cannot decide
 or is unphysical (``LawFit.indeterminate``, ``LawFit.unphysical``): a negative or vanishing
-amplitude, a parameter on its bound, too few distinct temperatures.
+amplitude, a parameter on its bound, too few distinct temperatures. The reason then names every
+fit's problem; and when the family cannot decide but the tanh and the 1 - e^-x fits are both
+unphysical (e.g. both amplitudes decisively negative: the loss rises with temperature), the
+verdict is "neither law" rather than "undecided".
 """
 
 from __future__ import annotations
@@ -154,6 +157,20 @@ def prefer_law(delta_aic: float, blocked: bool = False) -> tuple[str | None, str
     return ("tls" if delta_aic > 0 else "generic"), evidence
 
 
+def _named_reasons(pairs: list[tuple[str, str]]) -> str:
+    """"family fit: r1; tls fit: r2", a reason shared by several fits named once ("family, tls
+    and generic fits: r")."""
+    laws: dict[str, list[str]] = {}
+    for law, reason in pairs:
+        laws.setdefault(reason, []).append(law)
+    parts = []
+    for reason, names in laws.items():
+        who = (names[0] + " fit" if len(names) == 1
+               else ", ".join(names[:-1]) + f" and {names[-1]} fits")
+        parts.append(f"{who}: {reason}")
+    return "; ".join(parts)
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What the three law fits say about the shape of Q^-1(x).
@@ -209,6 +226,9 @@ def judge(fits: Mapping, *, index_error: float | None = None,
     Returns
     -------
     Verdict
+        With the reason of :func:`classify_index`; when the family and another fit both have a
+        problem, every fit's problem named ("family fit: ...; tls fit: ..."), and "neither law"
+        instead of "undecided" when the tls and generic fits are both unphysical.
     """
     fam = fits["family"]
     index = fam.parameters["index"]
@@ -230,4 +250,13 @@ def judge(fits: Mapping, *, index_error: float | None = None,
     preferred, evidence = prefer_law(d_aic, blocked=family_problem or bool(problems))
     if problems and not family_problem:
         reason = "; ".join(problems)
+    elif problems:  # every fit's problem, each named (session 31: Al-on-InP's summary said
+        # "every amplitude is within 2 errors of 0", the family's reason alone, while the tanh
+        # and 1 - e^-x amplitudes were 85 errors below 0)
+        reason = _named_reasons([("family", reason)] + [
+            (law, r) for law, f in fits.items() if law != "family"
+            for r in (*f.indeterminate, *f.unphysical)])
+        if verdict == UNDECIDED and all(fits[law].unphysical and not fits[law].indeterminate
+                                        for law in ("tls", "generic")):
+            verdict = NEITHER  # a temperature dependence neither law can have
     return Verdict(verdict, reason, preferred, evidence, float(d_aic), float(d_bic), index, err)
