@@ -377,3 +377,22 @@ def test_a_loss_rising_with_temperature_is_neither_law_with_every_fit_named():
     assert verdict.verdict == "undecided" and "tls fit: negative amplitude" in verdict.reason
     # a rising q is not flagged
     assert not fit_law(X, 1.0 + 0.3 * law_tls(X), 0.003, "tls", background=True).unphysical
+
+
+def test_bootstrap_skips_resamples_without_absorption_and_needs_two_resamples():
+    """Session 31: with most realisations absorbing nothing, resamples of only zero rows gave
+    R = 0/0: a NaN ratio error and RuntimeWarnings; n_bootstrap = 1 gave NaN errors."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    q = np.zeros((30, X.size))
+    q[:3] = rng.uniform(0.5, 2, 3)[:, None] * law_tls(X) + 0.01 * rng.standard_normal((3, X.size))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # few effective realisations: warned
+        warnings.simplefilter("error", RuntimeWarning)
+        shape = analyse_shape(X, q)
+    assert np.isfinite(shape.ratio_error) and shape.ratio_error > 0
+    assert np.isfinite(shape.index_error) and shape.index_error > 0
+    with pytest.raises(ValueError, match=r"n_bootstrap must be 0 \(linearised errors\) or at "
+                       r"least 2 \(a spread needs two resamples\), got 1"):
+        analyse_shape(X, q, n_bootstrap=1)

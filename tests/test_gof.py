@@ -215,3 +215,30 @@ def test_fit_law_background_must_be_a_bool(background):
     """'no', 0.5 and [1] fitted a background (anything truthy did; session 31's tester)."""
     with pytest.raises(TypeError, match="background must be True or False"):
         fit_law(X, law_tls(X), None, "family", background=background)
+
+
+def test_realisations_exactly_on_a_law_pass_its_test_and_fail_the_others():
+    """Session 31: every realisation an exact tanh(x/2) (or 1 - e^-x, or a family member) with
+    its own amplitude got "neither law": the tests ran on round-off contrasts (p = 1.5e-5).
+    Now the law holds exactly (p = 1, method "exact") and the other laws are still refused."""
+    from manybody.laws.analysis import analyse_shape
+    from manybody.laws.gof import EXACT
+    from manybody.laws.shapes import law_family, law_generic, law_tls
+
+    x = np.geomspace(0.2, 10, 25)
+    amplitudes = np.random.default_rng(0).uniform(0.5, 2, 40)[:, None]
+    for curve, verdict, right in ((law_tls(x), "TLS (tanh)", "tls"),
+                                  (law_generic(x), "generic block (1 - e^-x)", "generic"),
+                                  (law_family(x, 0.5), "in between", None)):
+        shape = analyse_shape(x, amplitudes * curve)
+        assert shape.verdict == verdict, shape.reason
+        assert shape.p_value_family == 1.0
+        for law in ("tls", "generic"):
+            p = getattr(shape, f"p_value_{law}")
+            assert (p == 1.0) if law == right else (p < 1e-20), (law, p)
+        fam = law_goodness_of_fit(x, amplitudes * curve, shape.fits["family"])
+        assert fam.method == EXACT and fam.statistic == 0.0
+    # a realisation off the law by 1e-6 (far above round-off) is tested as before
+    noisy = amplitudes * law_tls(x) + 1e-6 * np.random.default_rng(1).standard_normal((40, 25))
+    shape = analyse_shape(x, noisy)
+    assert shape.p_value_method != EXACT and 0 < shape.p_value_family < 1

@@ -99,7 +99,7 @@ class ShapeAnalysis:
         ``fits[law].p_value``, which treats them as independent. NaN without a test. The verdict
         uses ``p_value_family``.
     p_value_method : str
-        "hotelling", "bootstrap" or "none" (one realisation or no spread), as in
+        "hotelling", "bootstrap", "exact" or "none" (one realisation or no spread), as in
         :mod:`manybody.laws.gof`; "mixed" when the laws' tests took different branches.
     index_high_x, index_high_x_error : float
         TLS index of the family fitted to x >= ``high_x_min`` only, with its bootstrap error over
@@ -279,13 +279,17 @@ def _bootstrap(q, x, sigma, smearing, n_bootstrap, rng, high) -> tuple[float, fl
 
     The weights ``sigma`` stay those of all realisations (a resample of one realisation repeated
     has no spread of its own). Resamples whose full-range fit fails are skipped for a and R; the
-    high-x index uses the same resamples and skips its own failures.
+    high-x index uses the same resamples and skips its own failures. A resample whose mean is
+    not positive anywhere has no shape (R was 0/0: NaN errors and RuntimeWarnings when most
+    realisations absorb nothing, session 31) and is skipped too.
     """
     n_real = q.shape[0]
     boot_index, boot_ratio, boot_high = [], [], []
     for _ in range(n_bootstrap):
         sample = q[rng.integers(0, n_real, n_real)]
         m = sample.mean(axis=0)
+        if not m.max() > 0:
+            continue
         try:
             boot_index.append(
                 fit_law(x, m, sigma, "family", smearing=smearing).parameters["index"])
@@ -296,6 +300,8 @@ def _bootstrap(q, x, sigma, smearing, n_bootstrap, rng, high) -> tuple[float, fl
             boot_high.append(_fit_index(x[high], m[high], sigma[high], smearing))
     high_error = (float(np.nanstd(boot_high, ddof=1))
                   if np.isfinite(boot_high).sum() > 1 else math.nan)
+    if len(boot_index) < 2:  # no spread from fewer than two resamples
+        return math.nan, math.nan, high_error
     return float(np.std(boot_index, ddof=1)), float(np.std(boot_ratio, ddof=1)), high_error
 
 
@@ -358,7 +364,7 @@ def analyse_shape(
         numpy.random.Generator; smearing or high_x_min not a number.
     ValueError
         x not finite and > 0 or with a repeated value, q_realisations with NaN/inf or not of
-        shape (n_realisations, n_x) or (n_x,), high_x_min not positive, n_bootstrap < 0,
+        shape (n_realisations, n_x) or (n_x,), high_x_min not positive, n_bootstrap < 0 or 1,
         smearing negative, NaN or >= 0.5, x not spanning [0.5, 2], or a mean absorption that is
         zero or negative at every x.
 
@@ -374,7 +380,7 @@ def analyse_shape(
         raise ValueError(f"q_realisations must have shape (n_realisations, {x.size}) or "
                          f"({x.size},) for the {x.size} values of x, got {given.shape}")
     high_x_min = v.positive("high_x_min", high_x_min)
-    n_bootstrap = v.integer("n_bootstrap", n_bootstrap, 0)
+    n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap, "linearised errors")
     smearing = check_smearing(smearing)
     rng = v.generator("rng", rng)
     n_real = q.shape[0]

@@ -220,7 +220,7 @@ def frequency_collapse(temperatures, frequencies, q_realisations, *, reference: 
         common x points of two frequencies, a mean absorption <= 0 on a common x range.
     """
     t, w, q, reference = _check(temperatures, frequencies, q_realisations, reference)
-    n_bootstrap = v.integer("n_bootstrap", n_bootstrap, 0)
+    n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap, "no bootstrap")
     rng = rng or np.random.default_rng(0)
     grids = [w_k / t for w_k in w]
     pairs = tuple(k for k in range(w.size) if k != reference)

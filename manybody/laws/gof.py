@@ -31,6 +31,10 @@ p-value is the tail of the scaled chi^2 g chi^2_h with the bootstrap mean and va
 (Satterthwaite 1946), so p-values below 1 / n_bootstrap can be given. The study's absorption
 takes this branch: a realisation's Q(x) is a sum of a few smooth thermal factors, so the
 covariance over 25 temperatures is numerically of low rank (condition number > 1e12).
+**Exact.** When every realisation lies in the law's tangent space to round-off (its contrasts
+below ``EXACT_RESOLUTION`` of the largest |q|; e.g. each realisation an exact tanh(x/2) with its
+own amplitude), the law holds exactly: statistic 0, p-value 1, method "exact" (both tests above
+ran on pure round-off and gave p = 1e-5 ... 5e-34 "neither law", session 31).
 Below ``MIN_BOOTSTRAP_REALISATIONS`` realisations there is no test (p-value NaN, method "none"):
 n rows have only C(2n - 1, n) distinct resamples (3 for n = 2, 92378 for n = 10) and the
 per-temperature errors that weight the statistic come from n rows themselves, so the resampled
@@ -55,8 +59,13 @@ SPREAD_RESOLUTION = 1e-12
 #: Fewest realisations the bootstrap fallback tests with (module notes).
 MIN_BOOTSTRAP_REALISATIONS = 10
 
+#: Contrasts (the part of every realisation outside the law's tangent space) below this, relative
+#: to the largest |q|, are round-off: the law holds exactly.
+EXACT_RESOLUTION = 1e-9
+
 HOTELLING = "hotelling"
 BOOTSTRAP = "bootstrap"
+EXACT = "exact"
 NO_TEST = "none"
 
 
@@ -74,7 +83,8 @@ class GoodnessOfFit:
     p_value : float
         Tail probability of ``statistic`` under the law; NaN without a test.
     method : str
-        "hotelling", "bootstrap" or "none" (one realisation, zero spread, or no resamples).
+        "hotelling", "bootstrap", "exact" (every realisation on the law to round-off: p = 1) or
+        "none" (one realisation, zero spread, or no resamples).
     """
 
     statistic: float
@@ -181,8 +191,9 @@ def law_goodness_of_fit(x, q_realisations, fit, *, smearing: float | None = None
     Returns
     -------
     GoodnessOfFit
-        Hotelling when the realisations allow it, else the bootstrap, else "none" (one
-        realisation, or realisations that do not differ beyond round-off).
+        "exact" (p = 1) when every realisation lies on the law to round-off; else Hotelling
+        when the realisations allow it, else the bootstrap, else "none" (one realisation, or
+        realisations that do not differ beyond round-off).
 
     Raises
     ------
@@ -206,6 +217,8 @@ def law_goodness_of_fit(x, q_realisations, fit, *, smearing: float | None = None
     if spread <= SPREAD_RESOLUTION * max(float(np.abs(mean).max()), 1e-300):
         return GoodnessOfFit(math.nan, dof, math.nan, NO_TEST)
     contrasts = linalg.null_space(design.T)
+    if np.abs(q @ contrasts).max(initial=0.0) <= EXACT_RESOLUTION * float(np.abs(q).max()):
+        return GoodnessOfFit(0.0, dof, 1.0, EXACT)  # the law holds to round-off (module notes)
     test = hotelling(q, contrasts)
     if test.method == HOTELLING or n_bootstrap <= 0:
         return test

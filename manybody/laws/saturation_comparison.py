@@ -171,7 +171,7 @@ def analyse_saturation(power, loss_realisations, n_bootstrap: int = 200,
     if q.ndim != 2 or q.shape[1] != p.size:
         raise ValueError(f"loss_realisations must have shape (n_realisations, {p.size}) for the "
                          f"{p.size} powers, got {given.shape}")
-    n_bootstrap = v.integer("n_bootstrap", n_bootstrap, 0)
+    n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap, "no bootstrap")
     n_real = q.shape[0]
 
     def curve(sample):

@@ -120,6 +120,16 @@ def integer(name: str, value: Any, low: int | None = None, high: int | None = No
     return out
 
 
+def bootstrap_count(name: str, value: Any, none_means: str = "no bootstrap") -> int:
+    """A number of bootstrap resamples: 0 (``none_means``) or at least 2 (one resample has no
+    spread: its error was NaN, session 31)."""
+    out = integer(name, value, 0)
+    if out == 1:
+        raise ValueError(f"{name} must be 0 ({none_means}) or at least 2 (a spread needs two "
+                         "resamples), got 1")
+    return out
+
+
 def string(name: str, value: Any) -> str:
     """A non-empty string."""
     if not isinstance(value, str) or not value.strip():
