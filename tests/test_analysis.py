@@ -396,3 +396,30 @@ def test_bootstrap_skips_resamples_without_absorption_and_needs_two_resamples():
     with pytest.raises(ValueError, match=r"n_bootstrap must be 0 \(linearised errors\) or at "
                        r"least 2 \(a spread needs two resamples\), got 1"):
         analyse_shape(X, q, n_bootstrap=1)
+
+
+def test_errors_spanning_more_than_a_million_are_refused_by_name():
+    """Session 31: one sigma 1e10 times smaller left the family fit at its start (a = 0.5, no
+    flag); 1e-170 made scipy's SVD fail on infs. Both refused, naming where; the study's own
+    weights are floored at the same range instead."""
+    from manybody.laws.analysis import _sigma
+    from manybody.laws.inputs import MAX_ERROR_RANGE, LossCurve
+
+    q = law_family(X, 0.3)
+    for small in (1e-10, 1e-170):
+        sigma = np.full(X.size, 0.01)
+        sigma[5] *= small
+        with pytest.raises(ValueError, match=rf"sigma spans a factor .* \(smallest at x = "
+                           rf"{X[5]:g}, .*at most 1e\+06 is taken"):
+            fit_law(X, q, sigma, "family")
+        with pytest.raises(ValueError, match=r"sigma of 'data' spans a factor .* \(smallest at "
+                           r"T = 0\.2875"):
+            LossCurve(np.linspace(0.1, 1, X.size), q, sigma)
+    sigma = np.full(X.size, 0.01)
+    sigma[5] *= 1e-5  # a wide but usable range is fitted
+    assert abs(fit_law(X, q, sigma, "family").parameters["index"] - 0.3) < 1e-6
+    realisations = np.outer(np.linspace(0.5, 1.5, 12), q)
+    realisations[:, 5] = q[5]  # every realisation equal at one x: analysed, not refused
+    weights = _sigma(realisations)
+    assert weights.max() / weights.min() <= MAX_ERROR_RANGE
+    assert np.isfinite(analyse_shape(X, realisations, n_bootstrap=20).index)

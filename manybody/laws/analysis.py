@@ -49,6 +49,7 @@ from scipy import optimize, stats
 
 from manybody.laws.fit import FAMILY_INDEX_BOUNDS, LawFit, fit_law
 from manybody.laws.gof import NO_TEST, SPREAD_RESOLUTION, law_design, law_goodness_of_fit
+from manybody.laws.inputs import MAX_ERROR_RANGE
 from manybody.laws.shapes import (
     MAX_SMEARING,  # noqa: F401 (re-exported)
     check_ratio_span,
@@ -193,7 +194,8 @@ def _variance_model(q: np.ndarray) -> np.ndarray | None:
 def _sigma(q: np.ndarray) -> np.ndarray:
     """Fit weights of :func:`analyse_shape` and :func:`paired_index_difference`: the moderated
     standard error of the mean per temperature (n_x,) (module notes), floored at 1e-12 of the
-    largest |mean|."""
+    largest |mean| and at 1 / ``MAX_ERROR_RANGE`` of the largest error (the range the fits take:
+    a temperature where every realisation is equal would otherwise weigh 1e12 times another)."""
     n = q.shape[0]
     big = float(np.abs(q.mean(axis=0)).max()) or 1.0
     unit = q / big  # scale-free: q of 1e-200 or 1e200 has the weights of q of 1 (session 30)
@@ -201,7 +203,8 @@ def _sigma(q: np.ndarray) -> np.ndarray:
     model = _variance_model(q)
     if model is not None:
         var = (VARIANCE_PRIOR_DOF * model + (n - 1) * var) / (VARIANCE_PRIOR_DOF + n - 1)
-    return big * np.maximum(np.sqrt(var / n), 1e-12)
+    error = np.maximum(np.sqrt(var / n), 1e-12)
+    return big * np.maximum(error, float(error.max()) / MAX_ERROR_RANGE)
 
 
 def effective_realisations(q) -> float:

@@ -100,6 +100,7 @@ from manybody.laws.inputs import (
     QP_SHAPES,
     SCATTER_MODELS,
     LossCurve,
+    check_error_range,
     parse_frequency,
 )
 from manybody.laws.shapes import check_smearing, law_values
@@ -983,6 +984,7 @@ def _check_xy(x, y, sigma):
         if sigma.shape != x.shape:
             raise ValueError(f"sigma must be a number or have the shape of x {x.shape}, got "
                              f"{given}")
+        check_error_range("sigma", sigma, ("x", x))
     if x.size < 3:
         raise ValueError(f"need at least 3 points to fit a law, got {x.size}")
     return x, y, sigma

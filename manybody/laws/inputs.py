@@ -22,6 +22,30 @@ from manybody.units import KELVIN_PER_GHZ
 MAX_TEMPERATURE = 1000.0
 #: Physical range of drive powers in dBm (-300 dBm is ~1e-33 W; +100 dBm is 10 MW).
 POWER_RANGE_DBM = (-300.0, 100.0)
+#: Largest ratio of the largest to the smallest error of one curve: beyond it one point weighs
+#: 1e12 times another and the least-squares fit is decided by round-off (a sigma 1e10 times
+#: smaller at one point left the family fit at its start, a = 0.5; 1e-170 made scipy's SVD
+#: fail on infs; session 31).
+MAX_ERROR_RANGE = 1e6
+
+
+def check_error_range(name: str, sigma: np.ndarray, where=None) -> np.ndarray:
+    """Return ``sigma`` (errors, > 0) or raise ValueError when its largest and smallest values
+    differ by more than :data:`MAX_ERROR_RANGE`, naming both and where they are (``where``: the
+    abscissa values, e.g. T or x, labelled in the message as given by its name)."""
+    small, large = float(np.min(sigma)), float(np.max(sigma))
+    if large > MAX_ERROR_RANGE * small:
+        at = ""
+        if where is not None:
+            label, values = where
+            at = (f" (smallest at {label} = {values[int(np.argmin(sigma))]:g}, largest at "
+                  f"{label} = {values[int(np.argmax(sigma))]:g})")
+        raise ValueError(f"{name} spans a factor {large / small:.3g} from {small:.3g} to "
+                         f"{large:.3g}{at}; at most {MAX_ERROR_RANGE:g} is taken: beyond it one "
+                         "point outweighs the others by round-off (check the errors' units)")
+    return sigma
+
+
 #: The fit options by name: laws, quasiparticle shapes, error and scatter models (see
 #: :func:`manybody.laws.fit.fit_joint`).
 LAWS = ("tls", "generic", "family")
@@ -153,6 +177,7 @@ class LossCurve:
             if s.shape != t.shape:
                 raise ValueError(f"sigma of {self.label!r} must have shape {t.shape}, "
                                  f"got {s.shape}")
+            check_error_range(f"sigma of {self.label!r}", s, ("T", t))
             object.__setattr__(self, "sigma", s)
         if self.power is not None:
             power = v.finite(f"power of {self.label!r}", self.power)
@@ -216,6 +241,7 @@ class ShiftCurve:
             if s.shape != t.shape:
                 raise ValueError(f"sigma of {self.label!r} must have shape {t.shape}, "
                                  f"got {s.shape}")
+            check_error_range(f"sigma of {self.label!r}", s, ("T", t))
             object.__setattr__(self, "sigma", s)
 
     def window(self, tmin: float | None, tmax: float | None) -> ShiftCurve:
