@@ -170,11 +170,16 @@ def test_verdict_reasons_take_precedence_in_order():
 @pytest.mark.parametrize("n_real", [1, 3])
 def test_noise_free_curves_get_the_exact_verdict(index, verdict, n_real):
     """Exact family curves: a is recovered to round-off and the verdict says which law, even with
-    identical realisations (zero spread) or a single one."""
+    identical realisations (zero spread) or one curve (1-d); one realisation of a run (shape
+    (1, n_x)) is no disorder average: "undecided", with the same index (session 32)."""
     q = np.repeat(2.0 * law_family(X, index)[None, :], n_real, axis=0)
-    shape = analyse_shape(X, q, n_bootstrap=20)
+    shape = analyse_shape(X, q[0] if n_real == 1 else q, n_bootstrap=20)
     assert shape.index == pytest.approx(index, abs=1e-6)
     assert shape.verdict == verdict, shape.reason
+    if n_real == 1:
+        with pytest.warns(UserWarning, match="one realisation: the disorder average needs"):
+            one = analyse_shape(X, q, n_bootstrap=20)
+        assert one.verdict == "undecided" and one.index == shape.index
 
 
 def test_constant_or_rising_curves_are_not_given_a_law():

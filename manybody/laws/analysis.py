@@ -337,9 +337,11 @@ def analyse_shape(
         ratio).
     q_realisations : array_like
         Q^-1 per realisation, shape (n_realisations, n_x); the mean is fitted with its standard
-        error as sigma. A 1-d array of shape (n_x,) is one curve (a single realisation, or a
-        curve averaged elsewhere): with a single realisation the fit covariance, scaled by the
-        residual variance, gives the errors (no bootstrap and no goodness-of-fit test).
+        error as sigma. A 1-d array of shape (n_x,) is one curve (measured, or averaged
+        elsewhere): the fit covariance, scaled by the residual variance, gives the errors (no
+        bootstrap and no goodness-of-fit test). Shape (1, n_x) is one realisation of a run: the
+        same numbers, but the verdict is "undecided" (one realisation is no disorder average),
+        with a warning.
     n_bootstrap : int
         Bootstrap resamples of the realisations for the errors of a and R (and for the
         goodness-of-fit fallback of :mod:`manybody.laws.gof`).
@@ -429,7 +431,15 @@ def analyse_shape(
         scale = math.sqrt(fam.chi2 / fam.dof)
         errors = {k: e * scale for k, e in fam.errors.items()}
         indeterminate, unphysical = _family_problems(x, mean, replace(fam, errors=errors))
-    if 1 < n_real < MIN_VERDICT_REALISATIONS and varies:
+    if n_real == 1 and given.ndim == 2:  # one realisation of a run, not a curve averaged
+        # elsewhere: its fit residuals say nothing about the disorder average (one simulated
+        # realisation got a = 1.10 +- 0.006, "beyond TLS"; session 31)
+        one = (f"one realisation: the disorder average needs at least "
+               f"{MIN_VERDICT_REALISATIONS} realisations (give a 1-d array to judge one curve, "
+               "measured or averaged elsewhere, by its fit residuals)")
+        indeterminate.append(one)
+        warnings.warn(f"analyse_shape: {one}; verdict 'undecided'", UserWarning, stacklevel=2)
+    elif 1 < n_real < MIN_VERDICT_REALISATIONS and varies:
         few = (f"only {n_real} realisations: the error of a (+-{index_error:.2g}, widened "
                f"{factor:.1f}x for {n_real - 1} degree(s) of freedom) has no finite variance; a "
                f"verdict needs at least {MIN_VERDICT_REALISATIONS} realisations")
