@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.signals import script_main
 from manybody.laws.inputs import gap_from_tc
 from manybody.laws.joint import MODES, compare_loss_shift
 from manybody.measured.resonator_table import fit_sweeps, loss_table, shift_curves, sweep_files
@@ -109,4 +110,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(script_main(main))

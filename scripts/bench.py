@@ -59,6 +59,7 @@ from threadpoolctl import threadpool_info
 
 from manybody import __version__
 from manybody.cli.errors import UserError
+from manybody.cli.signals import script_main
 from manybody.config.model import CouplingParams, ModelParams
 from manybody.config.probe import Broadening
 from manybody.config.solver import SolverParams
@@ -878,4 +879,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(script_main(main))

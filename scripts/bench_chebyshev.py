@@ -60,6 +60,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.signals import script_main
 from manybody.config.model import MAX_TLS
 from manybody.runs.results import checked_output_option
 from manybody.support import jsonio
@@ -1310,4 +1311,4 @@ def _dispatch(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(script_main(main))

@@ -55,6 +55,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_chebyshev import SIZE, VECTORS, Refused, _load, _metadata, _save  # noqa: E402
 
+from manybody.cli.signals import script_main
 from manybody.runs.results import checked_output_option
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -324,4 +325,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(script_main(main))

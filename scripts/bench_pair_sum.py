@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.signals import script_main
 from manybody.config.probe import Broadening
 from manybody.runs.results import checked_output_option
 from manybody.simulation.observables.absorption import pair_spectrum
@@ -143,4 +144,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(script_main(main))

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.signals import script_main
 from manybody.runs.results import checked_output_option
 from manybody.support import jsonio
 from manybody.support import validate as v
@@ -115,4 +116,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(script_main(main))

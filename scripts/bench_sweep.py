@@ -32,6 +32,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_info
 
+from manybody.cli.signals import script_main
 from manybody.runs.results import checked_output_option
 from manybody.runs.spec import RunSpec
 from manybody.runs.sweep import available_cores, run_sweep
@@ -152,4 +153,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(script_main(main))

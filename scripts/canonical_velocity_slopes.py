@@ -25,11 +25,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.signals import script_main
 from manybody.laws.velocity import canonical_ratio, fit_velocity_slopes
 from manybody.runs.results import checked_output_option, make_parents
 from manybody.simulation.materials import AMORPHOUS_SIO2
@@ -110,4 +110,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(script_main(main))

@@ -26,12 +26,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.signals import script_main
 from manybody.laws.analysis import analyse_shape
 from manybody.runs.results import checked_output_option
 from manybody.runs.spec import RunSpec
@@ -151,4 +151,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(script_main(main))

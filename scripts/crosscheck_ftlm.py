@@ -41,6 +41,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from manybody.cli.signals import script_main  # noqa: E402
 from manybody.config.model import (  # noqa: E402
     MAX_TLS,
     CouplingParams,
@@ -277,4 +278,4 @@ def crosscheck(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(script_main(main))

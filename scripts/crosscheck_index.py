@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.signals import script_main
 from manybody.config.model import MAX_TLS
 from manybody.laws.analysis import analyse_shape
 from manybody.runs.results import checked_output_option
@@ -175,4 +176,4 @@ def crosscheck(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(script_main(main))

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.signals import script_main
 from manybody.runs.results import checked_output_option, make_parents
 from manybody.support.files import atomic_write
 
@@ -294,4 +295,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    raise SystemExit(script_main(main, sys.argv[1:]))

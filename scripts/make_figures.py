@@ -6,6 +6,7 @@ Usage: python scripts/make_figures.py [STUDY_DIR] [--out FIGURE_DIR]
 
 import argparse
 
+from manybody.cli.signals import script_main
 from manybody.runs.results import checked_output_option
 from manybody.study.figures import make_all_figures
 
@@ -23,4 +24,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(script_main(main))

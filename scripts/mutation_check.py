@@ -41,6 +41,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from manybody.cli.signals import script_main
 from manybody.runs.results import checked_output_option
 from manybody.support import validate as v
 
@@ -327,4 +328,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(script_main(main))

@@ -25,6 +25,7 @@ import math
 import warnings
 from pathlib import Path
 
+from manybody.cli.signals import script_main
 from manybody.laws.inputs import ShiftCurve
 from manybody.laws.joint import MODES, compare_loss_shift
 from manybody.measured.tables import curves_from_table, read_loss_table
@@ -113,4 +114,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(script_main(main))

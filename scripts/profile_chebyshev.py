@@ -47,6 +47,7 @@ from bench_chebyshev import (  # noqa: E402
     warm_up,
 )
 
+from manybody.cli.signals import script_main
 from manybody.runs.results import checked_output_option
 from manybody.support import validate as v  # noqa: E402
 
@@ -229,4 +230,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(script_main(main))

@@ -18,6 +18,7 @@ import math
 import sys
 from pathlib import Path
 
+from manybody.cli.signals import script_main
 from manybody.study.summary import index_text
 
 START = "<!-- study-table:start -->"
@@ -176,4 +177,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(script_main(main))

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from manybody.cli.signals import script_main
 from manybody.runs.results import load_results
 from manybody.study.specs import STUDY_SPECS
 from manybody.study.summary import (
@@ -82,4 +83,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(script_main(main))

@@ -517,3 +517,56 @@ def test_script_output_directories_that_cannot_be_written_are_refused(tmp_path, 
         line = refused([f"scripts/{script}", "--out", str(path)], tmp_path / "never")
         assert str(path) in line and why in line
     assert [p.name for p in tmp_path.iterdir()] == ["afile"]
+
+
+def test_every_script_ends_through_script_main():
+    """Ctrl-C, SIGTERM and a full disk are one line in every script (session 31: golden_set.py
+    and canonical_velocity_slopes.py printed a traceback for each)."""
+    for path in sorted((ROOT / "scripts").glob("*.py")):
+        tail = path.read_text().rstrip().rsplit('if __name__ == "__main__":', 1)[-1]
+        assert "SystemExit(script_main(main" in tail, path.name
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_an_interrupted_script_says_so_in_one_line(tmp_path, signame):
+    import signal
+    import time
+
+    out = tmp_path / "g.npz"
+    proc = subprocess.Popen([sys.executable, "scripts/golden_set.py", "write", str(out)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "MPLBACKEND": "Agg"})
+    try:
+        time.sleep(4)  # into the computing (the set takes about a minute)
+        proc.send_signal(getattr(signal, signame))
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    status = 128 + getattr(signal, signame)
+    assert proc.returncode == status, err[-2000:]
+    assert "Traceback" not in err, err[-2000:]
+    how = "" if signame == "SIGINT" else f" ({signame})"
+    assert err.strip().splitlines()[-1] == (
+        f"golden_set.py: interrupted{how}; files written before it are complete, none is "
+        "half-written")
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_script_main_reports_a_full_disk_in_one_line(capsys, monkeypatch):
+    import errno
+
+    from manybody.cli.signals import script_main
+
+    def full():
+        raise OSError(errno.ENOSPC, "No space left on device", "/x/out.json")
+
+    def other():
+        raise OSError(errno.EACCES, "Permission denied", "/x/out.json")
+    monkeypatch.setattr(sys, "argv", ["bench.py"])
+    assert script_main(full) == 1
+    assert capsys.readouterr().err == (
+        "bench.py: error: out of disk space writing '/x/out.json' (No space left on device); "
+        "nothing half-written is left: free some space and rerun\n")
+    with pytest.raises(PermissionError):  # other errors are not disguised
+        script_main(other)
+    assert script_main(lambda: 3) == 3 and script_main(lambda: None) == 0

@@ -15,7 +15,6 @@ import argparse
 import contextlib
 import logging
 import re
-import signal
 import sys
 import warnings
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from types import ModuleType
 
 from manybody.cli import fit_data, info, run, study
 from manybody.cli.errors import UserError
+from manybody.cli.signals import interrupted_line, stop_signals_as_interrupt
 from manybody.runs.lifecycle import CURRENT_TASK, RunAborted
 
 __all__ = ["COMMANDS", "UserError", "build_parser", "main"]
@@ -40,19 +40,6 @@ COMMANDS: dict[str, tuple[ModuleType, str]] = {
 #: What ``manybody --help`` says above the commands.
 DESCRIPTION = ("Exact diagonalisation of interacting two-level systems in glasses below 1 K. "
                "Usage: manybody COMMAND ...; manybody COMMAND --help lists a command's options.")
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, raised in the main thread so that it unwinds like Ctrl-C (workers
-    stopped, finished work kept); exit status 128 + the signal number, as the shell reports."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-#: Signals that stop a command like Ctrl-C: kill's default, and the terminal being closed.
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 #: reST inline markup in docstrings reused as help: ``literal``, :role:`target`, *emphasis*.
@@ -97,19 +84,17 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     module, _ = COMMANDS[args._command]
     try:
-        with _sigterm_as_interrupt(), _one_line_warnings():
+        with stop_signals_as_interrupt(), _one_line_warnings():
             return int(module.run(args) or 0)
     except (UserError, ValueError, TypeError, FileNotFoundError, FileExistsError,
             PermissionError, NotADirectoryError, IsADirectoryError, MemoryError) as exc:
         print(f"manybody {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
-        how = f" ({signal.Signals(signum).name})" if signum != signal.SIGINT else ""
+        line, status = interrupted_line(f"manybody {args.command}", exc)
         with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
-            kept = getattr(exc, "kept", "files written before it are complete, none is half-written")
-            print(f"manybody {args.command}: interrupted{how}; {kept}", file=sys.stderr)
-        return 128 + signum
+            print(line, file=sys.stderr)
+        return status
     except RunAborted as exc:
         print(f"manybody {args.command}: error: {exc}", file=sys.stderr)
         return 1
@@ -136,31 +121,6 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     (:func:`manybody.runs.execution.start_worker`)."""
     where = CURRENT_TASK.get()
     return f"warning ({category.__name__}): {where + ': ' if where else ''}{message}\n"
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into :class:`Terminated` in the main thread for the duration of a
-    command. Once: a second signal during the clean-up takes the default action. A signal the
-    user ignores (``nohup`` ignores SIGHUP) stays ignored."""
-    def handler(signum: int, frame: object) -> None:
-        for sig in STOP_SIGNALS:
-            with contextlib.suppress(ValueError, OSError):
-                signal.signal(sig, signal.SIG_DFL)
-        raise Terminated(signum)
-
-    previous = {}
-    try:
-        for sig in STOP_SIGNALS:
-            if signal.getsignal(sig) != signal.SIG_IGN:
-                previous[sig] = signal.signal(sig, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        pass
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 if __name__ == "__main__":  # pragma: no cover

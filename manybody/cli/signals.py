@@ -1,0 +1,93 @@
+"""Stopping a command cleanly: SIGTERM and SIGHUP unwind like Ctrl-C, and the scripts' one line.
+
+:func:`stop_signals_as_interrupt` is what ``manybody COMMAND`` runs under
+(:func:`manybody.cli.app.main`); :func:`script_main` gives the scripts in ``scripts/`` the same
+ending: Ctrl-C, SIGTERM and a full disk are one line on stderr and an exit status, never a
+traceback (golden_set.py and canonical_velocity_slopes.py printed one for each; session 31).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+__all__ = ["STOP_SIGNALS", "Terminated", "script_main", "stop_signals_as_interrupt"]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread so that it unwinds like Ctrl-C (workers
+    stopped, finished work kept); exit status 128 + the signal number, as the shell reports."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+#: Signals that stop a command like Ctrl-C: kill's default, and the terminal being closed.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+#: What an interruption keeps when the code that stopped says nothing more (every output is
+#: written atomically: whole or not at all).
+KEPT_BY_DEFAULT = "files written before it are complete, none is half-written"
+#: errno values of a full disk or an exceeded quota.
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+@contextlib.contextmanager
+def stop_signals_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into :class:`Terminated` in the main thread for the duration of a
+    command. Once: a second signal during the clean-up takes the default action. A signal the
+    user ignores (``nohup`` ignores SIGHUP) stays ignored."""
+    def handler(signum: int, frame: object) -> None:
+        for sig in STOP_SIGNALS:
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(sig, signal.SIG_DFL)
+        raise Terminated(signum)
+
+    previous = {}
+    try:
+        for sig in STOP_SIGNALS:
+            if signal.getsignal(sig) != signal.SIG_IGN:
+                previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        pass
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def interrupted_line(prefix: str, exc: KeyboardInterrupt) -> tuple[str, int]:
+    """The one line and the exit status (128 + signal) of an interruption."""
+    signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+    how = f" ({signal.Signals(signum).name})" if signum != signal.SIGINT else ""
+    kept = getattr(exc, "kept", KEPT_BY_DEFAULT)
+    return f"{prefix}: interrupted{how}; {kept}", 128 + signum
+
+
+def script_main(main: Callable[..., int | None], *args: object) -> int:
+    """Run a script's ``main(*args)`` as a command: its exit status, or one line on stderr for
+    Ctrl-C or SIGTERM/SIGHUP (status 130 / 143 / 129) and for a full disk (status 1).
+
+    Use as ``raise SystemExit(script_main(main))`` under ``if __name__ == "__main__":``.
+    """
+    name = Path(sys.argv[0]).name or "script"
+    try:
+        with stop_signals_as_interrupt():
+            return int(main(*args) or 0)
+    except KeyboardInterrupt as exc:
+        line, status = interrupted_line(name, exc)
+        with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+            print(line, file=sys.stderr)
+        return status
+    except OSError as exc:
+        if exc.errno not in NO_SPACE:
+            raise
+        where = f" writing {str(exc.filename)!r}" if exc.filename else ""
+        print(f"{name}: error: out of disk space{where} ({exc.strerror}); nothing half-written "
+              "is left: free some space and rerun", file=sys.stderr)
+        return 1
