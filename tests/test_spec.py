@@ -276,3 +276,40 @@ def test_sweep_values_may_be_numpy_scalars():
     for bad in (np.bool_(True), np.complex128(1)):
         with pytest.raises(TypeError, match="values must be numbers or strings"):
             normalise_sweep({"model.coupling.strength": [bad]})
+
+
+def test_near_repeats_are_found_on_a_mixed_axis_and_huge_values_do_not_overflow():
+    """Session 31: an axis mixing preset names and numbers skipped the near-repeat check, and a
+    sweep of +-1.7e308 printed numpy's overflow warning before its refusal."""
+    import warnings
+
+    d = base_dict()
+    d["model"]["equilibration"] = {"bath": "a-SiO2"}
+    d["probe"]["phonon_rate_prefactor"] = "a-SiO2"
+    d["sweep"] = {"model.equilibration.bath": ["a-SiO2", 1e8, 1e8 * (1 + 1e-12)]}
+    with pytest.raises(ValueError, match=r"sweep\['model.equilibration.bath'\] has repeated "
+                       r"values"):
+        RunSpec.from_dict(d)
+    d = base_dict()
+    d["sweep"] = {"model.coupling.strength": [-1.7e308, 1.7e308]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="coupling"):
+            RunSpec.from_dict(d)
+
+
+def test_a_grid_too_fine_to_hold_distinct_values_names_its_range_not_every_pair():
+    """Session 31: x_min = 1, x_max = 1 + 1e-8, count = 50 listed all 49 generated pairs in one
+    line; now the three numbers are named. A list with many repeats names three and a count."""
+    d = base_dict()
+    d["sweep"] = {}
+    d["probe"]["temperatures"] = {"x_min": 1.0, "x_max": 1.0 + 1e-8, "count": 50}
+    with pytest.raises(ValueError, match=r"probe.temperatures \(x_min, x_max, count\): 50 "
+                       r"log-spaced values from 1.0 to 1.00000001 are closer than 1e-09"):
+        RunSpec.from_dict(d)
+    d["probe"]["temperatures"] = [0.1, 0.1, 0.2, 0.2, 0.3, 0.3, 0.4, 0.4]
+    with pytest.raises(ValueError, match=r"got 0.1 twice; 0.2 twice; 0.3 twice; and 1 more "
+                       r"pair\(s\); give each once"):
+        RunSpec.from_dict(d)
+    d["probe"]["temperatures"] = {"x_min": 1.0, "x_max": 2.0, "count": 100_000}
+    assert len(RunSpec.from_dict(d).probe.temperatures) == 100_000  # fine grids still taken

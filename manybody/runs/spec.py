@@ -275,7 +275,7 @@ def normalise_sweep(sweep: Mapping[str, Any] | None) -> MappingProxyType:
         coerced = tuple(_coerce(key, x) for x in (np.asarray(values).tolist()
                                                    if isinstance(values, np.ndarray) else values))
         numeric = [x for x in coerced if isinstance(x, int | float) and not isinstance(x, bool)]
-        repeats = v.near_repeats(numeric) if len(numeric) == len(coerced) else []
+        repeats = v.near_repeats(numeric)  # the numbers of an axis mixing numbers and names too
         if len(set(coerced)) != len(coerced) or repeats:
             detail = f" ({v.describe_repeats(repeats)})" if repeats else ""
             raise ValueError(f"sweep[{key!r}] has repeated values: {list(coerced)!r}{detail}; "
@@ -304,6 +304,7 @@ def temperature_grid(frequency: float, x_min: Any, x_max: Any, count: Any) -> tu
             f"probe.temperatures needs x_min < x_max (x_min == x_max for count 1), got "
             f"x_min={x_min!r}, x_max={x_max!r}, count={n}"
         )
+    v.check_log_spacing("probe.temperatures (x_min, x_max, count)", lo, hi, n)
     x = np.geomspace(hi, lo, n)
     return tuple(float(frequency / xi) for xi in x)
 
@@ -320,6 +321,7 @@ def log_edges(where: str, data: Mapping[str, Any]) -> tuple[float, ...]:
     n = v.integer(f"{where}.count", data["count"], 1, 100_000)
     if lo >= hi:
         raise ValueError(f"{where} needs min < max, got min={lo!r}, max={hi!r}")
+    v.check_log_spacing(f"{where} (min, max, count)", lo, hi, n + 1)
     return tuple(float(x) for x in np.geomspace(lo, hi, n + 1))
 
 

@@ -344,14 +344,27 @@ def near_repeats(values: Any, rtol: float = REPEAT_RTOL) -> list[tuple[float, fl
     if arr.size < 2 or not np.all(np.isfinite(arr)):
         return []
     low, high = arr[:-1], arr[1:]
-    close = (high - low) <= rtol * np.maximum(np.abs(low), np.abs(high))
+    with np.errstate(over="ignore"):  # -1.7e308 .. 1.7e308: an infinite gap is not close
+        close = (high - low) <= rtol * np.maximum(np.abs(low), np.abs(high))
     return [(float(a), float(b)) for a, b in zip(low[close], high[close], strict=True)]
 
 
-def describe_repeats(pairs: list[tuple[float, float]]) -> str:
-    """``0.01 twice`` or ``0.01 and 0.010000000001, equal within 1e-09 relative``, joined by "; "."""
-    return "; ".join(f"{a!r} twice" if a == b else
-                     f"{a!r} and {b!r}, equal within {REPEAT_RTOL:g} relative" for a, b in pairs)
+def describe_repeats(pairs: list[tuple[float, float]], shown: int = 3) -> str:
+    """``0.01 twice`` or ``0.01 and 0.010000000001, equal within 1e-09 relative``, joined by "; ";
+    the first ``shown`` pairs and how many more (50 listed pairs made one unreadable line)."""
+    text = "; ".join(f"{a!r} twice" if a == b else
+                     f"{a!r} and {b!r}, equal within {REPEAT_RTOL:g} relative"
+                     for a, b in pairs[:shown])
+    return text + (f"; and {len(pairs) - shown} more pair(s)" if len(pairs) > shown else "")
+
+
+def check_log_spacing(where: str, low: float, high: float, count: int) -> None:
+    """Refuse ``count`` log-spaced values on [low, high] whose neighbours would be equal within
+    ``REPEAT_RTOL``, naming the three numbers (instead of listing every generated pair)."""
+    if count > 1 and high > low and math.log(high / low) / (count - 1) <= 2 * REPEAT_RTOL:
+        raise ValueError(f"{where}: {count} log-spaced values from {low!r} to {high!r} are "
+                         f"closer than {REPEAT_RTOL:g} relative; give fewer values or a wider "
+                         "range")
 
 
 def from_mapping(cls: type, data: Mapping[str, Any], where: str) -> Any:
