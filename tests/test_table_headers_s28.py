@@ -265,7 +265,8 @@ def test_info_on_a_results_folder_names_the_files_to_give(tmp_path, capsys):
     (tmp_path / "a.nc").write_bytes(b"")
     (tmp_path / "summary.md").write_text("x")
     status, _, err = _info(tmp_path, capsys)
-    assert status == 2 and "1 results file(s) (a.nc): give one, e.g. manybody info" in err
+    assert status == 2 and ("1 .nc file(s) (a.nc; results files if manybody wrote them): give "
+                            "one, e.g. manybody info") in err
     assert str(tmp_path / "a.nc") in err and "a study's summary" in err
     status, _, err = _info(tmp_path.parent, capsys)  # one level down
     assert status == 2 and f"{tmp_path.name}/a.nc" in err
@@ -294,3 +295,18 @@ def test_info_on_a_directory_in_a_real_process(partial_run):
                               capture_output=True, text=True, timeout=120)
         assert "Traceback" not in proc.stderr and "is a directory\n" not in proc.stderr
         assert proc.returncode == (0 if path.name.endswith(".checkpoint") else 2), proc.stderr
+
+
+def test_info_on_a_checkpoint_swept_over_n_names_the_swept_sizes(tmp_path, capsys):
+    """Session 31: a checkpoint of a sweep over model.n_tls said 'N = 4 TLS', the base model's."""
+    import json
+
+    spec = RunSpec.from_dict({"name": "sizes", "seed": 1, "realisations": 2,
+                              "model": {"n_tls": 4}, "sweep": {"model.n_tls": [3, 5, 6]},
+                              "probe": {"frequencies": [0.1], "temperatures": [0.05, 0.1]}})
+    directory = tmp_path / "o.nc.checkpoint"
+    (directory / "tasks").mkdir(parents=True)
+    (directory / "meta.json").write_text(json.dumps({"spec": spec.to_dict(), "version": 1}))
+    status, out, err = _info(directory, capsys)
+    assert status == 0, err
+    assert "N = 3, 5, 6 TLS (swept)" in out and "N = 4" not in out

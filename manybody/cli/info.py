@@ -174,9 +174,12 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
         done = {(p, r) for p, r in done if p < counts.size and r < counts[p]}
         complete = sum(sum(1 for p, _ in done if p == i) == c for i, c in enumerate(counts))
         axes = ", ".join(f"{key} ({len(values)})" for key, values in spec.sweep.items())
+        sizes = spec.sweep.get("model.n_tls")  # swept: not the base model's N (session 31)
+        n_text = (f"N = {', '.join(map(str, sizes))} TLS (swept)" if sizes
+                  else f"N = {spec.model.n_tls} TLS")
         lines.append(f"  sweep: {spec.n_points} point(s){': ' + axes if axes else ''}; "
-                     f"realisations: {spec.to_dict()['realisations']}; N = {spec.model.n_tls} "
-                     f"TLS; observables: {', '.join(spec.probe.observables)}")
+                     f"realisations: {spec.to_dict()['realisations']}; {n_text}; "
+                     f"observables: {', '.join(spec.probe.observables)}")
         lines.append(f"  finished: {len(done)} of {spec.n_tasks} task(s) (sweep point, "
                      f"realisation) in {n_files} task file(s); {complete} of {spec.n_points} "
                      "sweep point(s) complete")
@@ -223,8 +226,8 @@ def _directory_message(path: Path) -> str:
     found = []
     if results:
         shown = ", ".join(p.name for p in results[:6]) + (", ..." if len(results) > 6 else "")
-        found.append(f"{len(results)} results file(s) ({shown}): give one, e.g. manybody info "
-                     f"{_quoted(results[0])}")
+        found.append(f"{len(results)} .nc file(s) ({shown}; results files if manybody wrote "
+                     f"them): give one, e.g. manybody info {_quoted(results[0])}")
     if checkpoints:
         shown = ", ".join(p.name for p in checkpoints[:3]) + (", ..." if len(checkpoints) > 3
                                                              else "")
