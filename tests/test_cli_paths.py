@@ -265,3 +265,41 @@ def test_fit_data_names_a_dangling_link_in_its_out_path(spec, out, capsys):
     link = "real/dl" if out.startswith("real") else "dl"
     refused(status, err, f"--out {out!r}", f"{link!r} is a link to a missing directory")
     assert tree(Path(".")) == ["dl", "real", "real/dl"]
+
+
+@pytest.mark.parametrize("argv,option", [
+    (["info", ""], "PATH"), (["run", ""], "SPEC.toml"),
+    (["run", "s.toml", "-o", ""], "-o/--output"),
+    (["study", "-o", ""], "-o/--output"), (["fit-data", "--sweeps", ""], "--sweeps"),
+    (["fit-data", "x.csv", "--frequency", "5GHz", "--out", ""], "--out"),
+    (["fit-data", "x.csv", "--shift", "", "--frequency", "5GHz"], "--shift"),
+    (["fit-data", "", "--frequency", "5GHz"], "FILE"),
+])
+def test_an_empty_path_is_refused_by_its_option(argv, option, capsys):
+    """Session 31: an empty path argument meant the current directory."""
+    from manybody.cli.app import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert f"argument {option}: expected a path, got ''" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("what,module,reader", [
+    ("loss table", "manybody.measured.tables", "read_loss_table"),
+    ("velocity table", "manybody.measured.velocity", "read_velocity_table"),
+    ("sweep", "manybody.measured.sweeps", "read_sweep"),
+])
+def test_a_device_is_not_a_table_or_a_sweep(what, module, reader, tmp_path):
+    """Session 31: fit-data /dev/null said 'not found'."""
+    import importlib
+
+    call = getattr(importlib.import_module(module), reader)
+    with pytest.raises(ValueError, match=rf"{what} '/dev/null' is not a regular file \(a device"):
+        call("/dev/null")
+    with pytest.raises(IsADirectoryError, match=rf"{what} '.*' is a directory, not a file"):
+        call(tmp_path)
+    (tmp_path / "gone").symlink_to(tmp_path / "missing.csv")
+    with pytest.raises(FileNotFoundError, match=r"not found \('.*gone' is a link to a missing "
+                       r"file"):
+        call(tmp_path / "gone")

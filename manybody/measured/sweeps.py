@@ -49,6 +49,8 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.support.paths import check_input_file
+
 #: Fewest points a sweep must have: a notch fit has 7 parameters (f0, Ql, |Qc|, phi, amplitude,
 #: phase offset, cable delay), and the circle and the delay need points on and off resonance.
 MIN_POINTS = 50
@@ -158,10 +160,7 @@ def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str 
         look like another unit than ``layout`` says; a Touchstone file that is not a 2-port file
         of S parameters. Each message names the file.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"sweep {str(p)!r} not found" + (" (it is a directory)"
-                                                                  if p.is_dir() else ""))
+    p = check_input_file("sweep", path)
     if TOUCHSTONE_SUFFIX.match(p.suffix):
         if parameter not in TOUCHSTONE_PARAMETERS:
             raise ValueError(f"parameter must be one of {', '.join(TOUCHSTONE_PARAMETERS)}, got "

@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from manybody.laws.inputs import MAX_TEMPERATURE, LossCurve, check_power_dbm
+from manybody.support.paths import check_input_file
 
 #: Number of leading lines used to sniff the separator.
 _SNIFF_LINES = 50
@@ -737,11 +738,7 @@ def read_loss_table(
     >>> t.temperature[0], 1 / t.loss[0], t.units["temperature"]   # doctest: +SKIP
     (0.1, 1640000.0, 'mK')
     """
-    p = Path(path)
-    if p.is_dir():
-        raise IsADirectoryError(f"loss table {str(p)!r} is a directory, not a file")
-    if not p.is_file():
-        raise FileNotFoundError(f"loss table {str(p)!r} not found")
+    p = check_input_file("loss table", path)
     grid = read_grid(p)
     t_name, l_name, kind, pw_name = _data_columns(grid, temperature_column, loss_column,
                                                   power_column)

@@ -21,6 +21,7 @@ import numpy as np
 
 from manybody.laws.velocity import VelocityFit
 from manybody.measured import tables
+from manybody.support.paths import check_input_file
 from manybody.support.style import PALETTE, new_figure, save_figure, styled
 
 _SHIFT = re.compile(r"((^|[^a-z])(d|δ|delta)\s*_?\s*(v|f)\s*(/|_)\s*(v|f)(_?0)?\b|velocity\s*shift|"
@@ -142,11 +143,7 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
         No, or an ambiguous, temperature/shift/error column (the columns found are listed),
         unparsable or non-finite cells, temperatures outside 0 < T < 1000 K, errors <= 0.
     """
-    p = Path(path)
-    if p.is_dir():
-        raise IsADirectoryError(f"velocity table {str(p)!r} is a directory, not a file")
-    if not p.is_file():
-        raise FileNotFoundError(f"velocity table {str(p)!r} not found")
+    p = check_input_file("velocity table", path)
     grid = tables.read_grid(p)
     src, columns = grid.src, grid.columns
     t_name = tables.pick_column("temperature", temperature_column,

@@ -131,3 +131,31 @@ def remove_created(directories: list[Path]) -> None:
     for directory in reversed(directories):
         with contextlib.suppress(OSError):
             directory.rmdir()
+
+
+def check_input_file(what: str, path: str | os.PathLike) -> Path:
+    """``path`` as a Path if it is a regular file to read ``what`` from (e.g. "loss table").
+
+    Raises
+    ------
+    IsADirectoryError
+        It is a directory.
+    FileNotFoundError
+        Nothing is there (a dangling link is named as one).
+    ValueError
+        Something that is not a regular file: a device, a pipe or a socket (/dev/null was
+        reported as "not found"; session 31).
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise IsADirectoryError(f"{what} {str(p)!r} is a directory, not a file")
+    if p.is_file():
+        return p
+    if p.exists():
+        raise ValueError(f"{what} {str(p)!r} is not a regular file (a device, pipe or socket); "
+                         "give a file")
+    link = dangling_link(p)
+    if link is not None:
+        raise FileNotFoundError(f"{what} {str(p)!r} not found ({link_description(link, 'file')})")
+    raise FileNotFoundError(f"{what} {str(p)!r} not found")
+

@@ -386,7 +386,10 @@ def from_mapping(cls: type, data: Mapping[str, Any], where: str) -> Any:
 def cli_path(text: str) -> str:
     """An argparse ``type`` for a path option: a leading ``~`` or ``~user`` is the home
     directory, as the shell would have made it (a quoted ``'~/x.nc'`` created a folder named
-    ``~``; a reviewer, session 27). Nothing else changes (globs, relative paths)."""
+    ``~``; a reviewer, session 27). Nothing else changes (globs, relative paths). An empty
+    string is refused: it meant the current directory (session 31), never what was meant."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a path, got {text!r}")
     return os.path.expanduser(text)
 
 
