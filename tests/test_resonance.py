@@ -124,6 +124,18 @@ def test_every_csv_layout_reads_back_the_same_s21(tmp_path, layout):
     np.testing.assert_allclose(back.frequency, s.frequency)
 
 
+def test_a_downward_sweep_is_read_in_increasing_order(tmp_path):
+    """Session 31: a VNA sweep recorded from high to low frequency was refused; it is the same
+    measurement (its fit equal to the upward file's)."""
+    s = synthetic(4)
+    db, deg = 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))
+    up = read_sweep(_write_csv(tmp_path / "up.csv", s.frequency, db, deg))
+    down = read_sweep(_write_csv(tmp_path / "down.csv", s.frequency[::-1], db[::-1], deg[::-1]))
+    np.testing.assert_array_equal(down.frequency, up.frequency)
+    np.testing.assert_array_equal(down.s21, up.s21)
+    assert fit_notch(down).qi == fit_notch(up).qi
+
+
 def test_malformed_csv_sweeps_are_refused_by_name(tmp_path):
     s = synthetic(4)
     db, deg = 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))

@@ -156,7 +156,8 @@ def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str 
         Unknown ``layout``/``frequency_unit``/``parameter``; a ``frequency_unit`` other than the
         header's (a sweep in kHz read as Hz gave f0 = 6 MHz, session 25); fewer than
         ``MIN_POINTS`` points;
-        NaN or infinite values; frequencies not strictly increasing or below 1 MHz; data that
+        NaN or infinite values; frequencies not strictly monotonic (a strictly decreasing sweep is
+        reversed) or below 1 MHz; data that
         look like another unit than ``layout`` says; a Touchstone file that is not a 2-port file
         of S parameters. Each message names the file.
     """
@@ -195,7 +196,19 @@ def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str 
                 "'Hz') or name it in the header ('Frequency (kHz)')")
         s21 = _complex_s21(str(p), columns[:, 1], columns[:, 2], layout)
         sweep = S21Sweep(frequency, s21, str(p), layout)
+    sweep = _ascending(sweep)
     check_sweep(sweep)
+    return sweep
+
+
+def _ascending(sweep: S21Sweep) -> S21Sweep:
+    """A sweep recorded from high to low frequency (a downward VNA sweep, strictly decreasing)
+    in increasing order, as the fits take it (it was refused, session 31); anything else as
+    given, for :func:`check_sweep` to judge."""
+    f = np.asarray(sweep.frequency)
+    if f.ndim == 1 and f.size > 1 and np.all(np.diff(f) < 0):
+        return S21Sweep(f[::-1].copy(), np.asarray(sweep.s21)[::-1].copy(), sweep.source,
+                        sweep.layout)
     return sweep
 
 
