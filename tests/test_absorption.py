@@ -164,6 +164,7 @@ def test_goe_block_at_its_lower_edge_is_neither_law():
     (lambda s, t: absorption(s, t[:1, :1], [0.1], [0.1]), "stress_elements must have shape"),
     (lambda s, t: Broadening(width=0.0), "broadening.width must be > 0"),
     (lambda s, t: Broadening(width=-1), "broadening.width must be > 0"),
+    (lambda s, t: Broadening(width=1e10), "broadening.width must be below 1000 K"),
     (lambda s, t: emission_stripped(np.ones((2, 3)), [0.1], [0.1]), "q must end in shape"),
 ])
 def test_bad_input_is_named(call, match):

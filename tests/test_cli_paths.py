@@ -207,6 +207,11 @@ def test_an_unusable_scheduler_leaves_no_new_directories(spec, capsys):
                       capsys)  # the study says its plan first
     assert status == 2 and "--scheduler 'not a url'" in err.strip().splitlines()[-1], err
     assert tree(Path(".")) == []
+    # the failed Client left dask.distributed as the process's default scheduler, and a later
+    # test's netCDF write failed with "no Client active" (session 32)
+    import dask
+
+    assert dask.config.get("scheduler", None) in (None, "threads", "sync")
 
 
 # -- 6: a trailing slash names a directory ----------------------------------------------------
@@ -303,3 +308,21 @@ def test_a_device_is_not_a_table_or_a_sweep(what, module, reader, tmp_path):
     with pytest.raises(FileNotFoundError, match=r"not found \('.*gone' is a link to a missing "
                        r"file"):
         call(tmp_path / "gone")
+
+
+def test_negative_option_values_need_no_equals_sign():
+    """Session 31: '--powers -80,-100' was "expected one argument" (argparse read the value as
+    an option); dBm powers are negative."""
+    from manybody.cli.app import attach_negative_values
+
+    parser = build_parser()
+    argv = ["-v", "fit-data", "a.csv", "b.csv", "--powers", "-80,-100", "--frequency", "-5GHz",
+            "--tmax", "1", "--overwrite", "--out", "-dir"]
+    assert attach_negative_values(parser, argv) == [
+        "-v", "fit-data", "a.csv", "b.csv", "--powers=-80,-100", "--frequency=-5GHz", "--tmax",
+        "1", "--overwrite", "--out", "-dir"]
+    args = parser.parse_args(attach_negative_values(parser, argv[:-2]))  # '-dir': an option
+    assert args.powers == "-80,-100" and args.frequency == "-5GHz"
+    assert attach_negative_values(parser, ["fit-data", "--", "--powers", "-8,-9"]) == [
+        "fit-data", "--", "--powers", "-8,-9"]
+    assert attach_negative_values(parser, ["fit-data", "--powers"]) == ["fit-data", "--powers"]

@@ -74,9 +74,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: A value that argparse would take for an option because it starts with '-': '-80,-100'.
+_NEGATIVE_VALUE = re.compile(r"-\.?\d")
+
+
+def attach_negative_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``--powers -80,-100`` as ``--powers=-80,-100``: argparse reads a value that starts with
+    '-' and is not a plain number as the next option ("expected one argument"; dBm powers are
+    negative: session 31). Only for the options of the command that take one value."""
+    subparsers = next((a for a in parser._actions
+                       if isinstance(a, argparse._SubParsersAction)), None)
+    command = next((word for word in argv if not word.startswith("-")), None)
+    if subparsers is None or command not in subparsers.choices:
+        return argv
+    takes_value = {option for action in subparsers.choices[command]._actions
+                   if action.nargs is None for option in action.option_strings}
+    out: list[str] = []
+    words = iter(argv)
+    for word in words:
+        out.append(word)
+        if word == "--":
+            out.extend(words)
+            break
+        if word in takes_value:
+            value = next(words, None)
+            if value is None:
+                break
+            if _NEGATIVE_VALUE.match(value):
+                out[-1] = f"{word}={value}"
+            else:
+                out.append(value)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    args = parser.parse_args(attach_negative_values(parser, argv))
     if not getattr(args, "command", None):
         parser.print_help()
         return 2

@@ -81,6 +81,10 @@ class Broadening:
             raise ValueError(f"broadening.width must be < {RELATIVE_WIDTH_LIMIT:g} (eta / w) with "
                              "scaling = 'relative', "
                              f"got {self.width!r}")
+        if not self.relative and self.width >= v.MAX_KELVIN:  # 1e10 K only warned (session 31)
+            raise ValueError(f"broadening.width must be below {v.MAX_KELVIN:g} K (a line width, "
+                             "like the frequencies and temperatures), got "
+                             f"{self.width!r}")
 
     @property
     def relative(self) -> bool:

@@ -65,10 +65,23 @@ def _dask_client(scheduler: str | None, n_workers: int) -> Iterator[Any]:
         raise ImportError("the dask backend needs dask.distributed: pip install "
                           "'manybody[dask]'") from None
     if scheduler:
+        import dask
+
+        before = {key: dask.config.get(key, None) for key in ("scheduler", "shuffle")}
         try:
             client = Client(scheduler, timeout="20s")
-        except OSError as exc:
-            raise ValueError(f"cannot connect to dask scheduler {scheduler!r}: {exc}") from None
+        except BaseException as exc:
+            # a Client that fails to start has already made dask.distributed the process's
+            # default scheduler: every later dask computation here (xarray too) then failed
+            # with "no Client active" (seen as a test failing after another, session 32)
+            for key, value in before.items():
+                if value is None:
+                    dask.config.config.pop(key, None)
+                else:
+                    dask.config.set({key: value})
+            if isinstance(exc, OSError):
+                raise ValueError(f"cannot connect to dask scheduler {scheduler!r}: {exc}") from None
+            raise
         with client:
             yield client
         return
