@@ -554,8 +554,11 @@ def test_sweep_index_is_checked_when_read_naming_file_row_and_value(tmp_path):
     index.write_text(f"file,temperature_K,power_dBm\n{names[0]},0.02,inf\n")
     with pytest.raises(ValueError, match=r"data row 1 .*drive power inf dBm"):
         read_sweep_index(index)
-    with pytest.raises(ValueError, match=r"--sweep-index\) '.*nope\.csv': no such file"):
+    with pytest.raises(ValueError, match=r"--sweep-index\) '.*nope\.csv' not found; expected a "
+                       r"CSV file"):
         read_sweep_index(tmp_path / "nope.csv")
+    with pytest.raises(ValueError, match=r"--sweep-index\) '/dev/null' is not a regular file"):
+        read_sweep_index("/dev/null")  # session 32: it said 'no such file'
     # session 31: 100000 dBm was refused only after every fit and without the row; a NaN power
     # named the temperature column; power_W was ignored; a decimal comma split a cell
     for power, shown in (("100000", "100000"), ("nan", "nan")):

@@ -600,8 +600,10 @@ def test_study_with_an_empty_output_is_refused(tmp_path, monkeypatch, capsys):
     from manybody.cli import main
 
     monkeypatch.chdir(tmp_path)
-    assert main(["study", "--tiny", "-o", ""]) == 2
-    assert "--output must name a directory" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # refused by the option's type (session 32)
+        main(["study", "--tiny", "-o", ""])
+    assert exc.value.code == 2
+    assert "argument -o/--output: expected a path, got ''" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
 
 

@@ -262,6 +262,8 @@ def test_info_on_the_folder_holding_a_checkpoint_points_at_it(partial_run, capsy
 
 
 def test_info_on_a_results_folder_names_the_files_to_give(tmp_path, capsys):
+    tmp_path = tmp_path / "outer" / "results"  # its parent holds nothing else (other tests'
+    tmp_path.mkdir(parents=True)  # folders sit beside pytest's tmp_path)
     (tmp_path / "a.nc").write_bytes(b"")
     (tmp_path / "summary.md").write_text("x")
     status, _, err = _info(tmp_path, capsys)

@@ -31,6 +31,7 @@ from manybody.measured.sweeps import read_sweep
 from manybody.measured.tables import LossTable
 from manybody.support import validate as v
 from manybody.support.files import atomic_write_text
+from manybody.support.paths import check_input_file
 
 #: Default file-name pattern: the drive power before "dB" or "dBm" and the temperature before
 #: "mK", e.g. ``s21_7.7182GHz_-20dB_030.0mK.csv`` -> -20 dB(m), 0.030 K. A custom pattern names
@@ -182,12 +183,11 @@ def read_sweep_index(path: str | Path) -> dict[str, tuple[float, float | None]]:
         No such file; missing columns, unparsable or implausible numbers or repeated files,
         naming the index (``--sweep-index``), the row and the value.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"sweep index (--sweep-index) {str(path)!r}: "
-                         + ("is a directory" if p.is_dir() else "no such file")
-                         + "; expected a CSV file with columns file, temperature_K (or "
-                           "temperature_mK) and optionally power_dBm")
+    try:
+        p = check_input_file("sweep index (--sweep-index)", path)
+    except (OSError, ValueError) as exc:  # a directory, nothing there, a device (/dev/null)
+        raise ValueError(f"{exc}; expected a CSV file with columns file, temperature_K (or "
+                         "temperature_mK) and optionally power_dBm") from None
     text = p.read_text(encoding="utf-8-sig")
     first = text.lstrip().split("\n", 1)[0]
     semicolons = ";" in first and "," not in first  # then "," is a decimal comma
