@@ -110,3 +110,23 @@ def test_few_realisations_use_the_bootstrap_test():
     assert [r.p_value_method for r in results] == ["bootstrap", "bootstrap"]
     assert results[0].p_value > 1e-3 > 1e-20 > results[1].p_value
     assert abs(results[0].slope) < 3 * results[0].slope_error
+
+
+def test_exactly_collapsing_realisations_pass_the_collapse_test():
+    """Session 32: every realisation an exact A_r tanh(x/2) rho_r(w) on coinciding x grids (the
+    collapse holds exactly) got a Hotelling test of round-off, p = 0.007; now "exact", p = 1,
+    and the same data with 0.1 % noise are tested as before."""
+    from manybody.laws.gof import EXACT
+
+    temperatures = 0.02 * 2 ** (np.arange(24) / 4)
+    w = np.array([0.05, 0.1, 0.2])
+    rng = np.random.default_rng(0)
+    amplitude, rho = rng.uniform(0.5, 2, (40, 1, 1)), rng.uniform(0.5, 2, (40, 1, 3))
+    q = amplitude * np.tanh(w / (2 * temperatures[:, None])) * rho
+    exact = frequency_collapse(temperatures, w, q)
+    assert exact.p_value_method == EXACT and exact.p_value == 1.0 and exact.chi2 == 0.0
+    assert not exact.interpolated and abs(exact.slope) < 1e-12
+    noisy = frequency_collapse(temperatures, w, q * (1 + 1e-3 * rng.standard_normal(q.shape)))
+    assert noisy.p_value_method == "hotelling" and 0 < noisy.p_value < 1
+    broken = q * (1 + 0.05 * np.log(temperatures)[:, None] * (w / 0.05))  # a scale in rho
+    assert frequency_collapse(temperatures, w, broken).p_value < 1e-6

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from manybody.laws.gof import HOTELLING, NO_TEST, hotelling, linear_bootstrap
+from manybody.laws.gof import EXACT, HOTELLING, NO_TEST, exact_test, hotelling, linear_bootstrap
 from manybody.support import validate as v
 
 #: Relative tolerance in x for two frequencies' grids to coincide exactly.
@@ -79,7 +79,8 @@ class CollapseResult:
         Test of "every R_k constant": Hotelling T^2 (or the bootstrap's diagonal chi^2), its
         degrees of freedom sum_k (n_k - 1) and p-value (NaN without a test).
     p_value_method : str
-        "hotelling", "bootstrap" or "none".
+        "hotelling", "bootstrap", "exact" (every realisation collapses to round-off: p = 1) or
+        "none".
     n_realisations : int
     """
 
@@ -244,8 +245,10 @@ def frequency_collapse(temperatures, frequencies, q_realisations, *, reference: 
             differences[start + i, col], differences[start + i + 1, col] = -1.0, 1.0
             col += 1
         start += size
-    test = hotelling(samples, differences)
-    if test.method != HOTELLING and q.shape[0] > 1:
+    # every realisation collapsing to round-off: "exact", p = 1 (a test of round-off gave
+    # p = 0.007 for exactly collapsing realisations on coinciding grids; session 32)
+    test = exact_test(samples, differences) or hotelling(samples, differences)
+    if test.method not in (HOTELLING, EXACT) and q.shape[0] > 1:
         spread = float(samples.std(axis=0).max())
         test = (linear_bootstrap(samples, constants, n_bootstrap, rng) if spread > 1e-12
                 else test)

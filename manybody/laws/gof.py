@@ -131,6 +131,17 @@ def law_design(law: str, x: np.ndarray, index: float = 0.0,
     return np.stack(columns, axis=1)
 
 
+def exact_test(samples: np.ndarray, contrasts: np.ndarray) -> GoodnessOfFit | None:
+    """The "exact" outcome (statistic 0, p-value 1) when every row of ``samples`` (n, m) has
+    contrasts ``samples @ contrasts`` below ``EXACT_RESOLUTION`` of the largest |sample|: the
+    hypothesis holds to round-off, and a test on those contrasts would test round-off (module
+    notes). None otherwise, for the tests to run."""
+    z = samples @ contrasts
+    if np.abs(z).max(initial=0.0) <= EXACT_RESOLUTION * float(np.abs(samples).max(initial=0.0)):
+        return GoodnessOfFit(0.0, contrasts.shape[1], 1.0, EXACT)
+    return None
+
+
 def hotelling(samples: np.ndarray, contrasts: np.ndarray) -> GoodnessOfFit:
     """Hotelling's test that the mean of ``samples @ contrasts`` is zero.
 
@@ -217,8 +228,9 @@ def law_goodness_of_fit(x, q_realisations, fit, *, smearing: float | None = None
     if spread <= SPREAD_RESOLUTION * max(float(np.abs(mean).max()), 1e-300):
         return GoodnessOfFit(math.nan, dof, math.nan, NO_TEST)
     contrasts = linalg.null_space(design.T)
-    if np.abs(q @ contrasts).max(initial=0.0) <= EXACT_RESOLUTION * float(np.abs(q).max()):
-        return GoodnessOfFit(0.0, dof, 1.0, EXACT)  # the law holds to round-off (module notes)
+    exact = exact_test(q, contrasts)
+    if exact is not None:  # the law holds to round-off (module notes)
+        return exact
     test = hotelling(q, contrasts)
     if test.method == HOTELLING or n_bootstrap <= 0:
         return test
