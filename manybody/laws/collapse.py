@@ -67,7 +67,7 @@ class CollapseResult:
         Per pair: the common x (ascending), R_k(x) = Q(w_k, x) / Q(w_ref, x) of the means over
         realisations, and its standard error (linearised).
     interpolated : bool
-        Whether some grid did not coincide and Q was interpolated linearly in ln x.
+        Whether some grid did not coincide and Q was interpolated (cubic spline in ln x).
     slope, slope_error : float
         d ln R / d ln x for R = Q(w_max, x) / Q(w_min, x) (the module notes give its sign), with
         the standard deviation of a paired bootstrap over realisations (NaN without bootstrap).
@@ -105,14 +105,20 @@ class CollapseResult:
 
 def _on_grid(x_from: np.ndarray, q_from: np.ndarray, x_to: np.ndarray) -> tuple[np.ndarray, bool]:
     """q_from (n_real, n) at x_from, taken at x_to (inside the range): exact coincidence where
-    every point matches, else linear interpolation in ln x. Returns (values, interpolated)."""
+    every point matches, else a cubic spline in ln x (not-a-knot). Linear interpolation biased
+    the ratio of an exactly collapsing tanh(x/2) by ~1e-3 on a 20-point grid, a slope of -0.0017
+    that 40 realisations with 0.1 % noise rejected at p = 6e-7; the spline's bias is ~1e-6
+    (session 32). Returns (values, interpolated)."""
     lf, lt = np.log(x_from), np.log(x_to)
     nearest = np.abs(lf[None, :] - lt[:, None]).argmin(axis=1)
     if np.all(np.abs(lf[nearest] - lt) <= X_MATCH):
         return q_from[:, nearest], False
+    from scipy.interpolate import CubicSpline  # only for grids that do not coincide
+
     order = np.argsort(lf)
-    out = np.stack([np.interp(lt, lf[order], row[order]) for row in q_from])
-    return out, True
+    if order.size < 4:  # a cubic needs four points: linear, as before
+        return np.stack([np.interp(lt, lf[order], row[order]) for row in q_from]), True
+    return CubicSpline(lf[order], q_from[:, order], axis=1)(lt), True
 
 
 def _pair(x_a, q_a, x_b, q_b) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
