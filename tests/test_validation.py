@@ -346,6 +346,24 @@ def test_n14_suggests_float32_only_when_it_fits():
     assert dense_memory_message(14, SolverParams(), available=int(need64 / 0.9) + 1) is None
 
 
+def test_the_dense_estimate_counts_the_thermal_arrays_of_many_temperatures():
+    """Session 32: 10^5 temperatures at N = 12 peaked at 6.9 GB (arrays of shape (n_T, 2^N))
+    against a D^2 estimate of 0.43 GB; at N = 14 the run would have died for lack of memory
+    after the preflight passed. The estimate now counts them, and the message offers fewer
+    temperatures."""
+    matrices = estimate_memory(12)
+    with_t = estimate_memory(12, n_temperatures=100_000)
+    assert with_t - matrices == 2 * 100_000 * 4096 * 8  # 6.6 GB: the measured 6.2 GB and more
+    assert estimate_memory(12, n_temperatures=20) - matrices < 0.01 * matrices  # the study's
+    msg = dense_memory_message(14, SolverParams(), available=int(24 * GB), n_temperatures=100_000)
+    assert msg is not None and "with the thermal arrays of 100000 temperatures" in msg
+    most = int(msg.split("at most ")[1].split(" temperatures")[0])
+    assert dense_memory_message(14, SolverParams(), available=int(24 * GB),
+                                n_temperatures=most) is None
+    assert dense_memory_message(14, SolverParams(), available=int(24 * GB),
+                                n_temperatures=most + 2) is not None
+
+
 RELAXATION = ("absorption", "relaxation_absorption")
 
 

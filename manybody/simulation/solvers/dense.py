@@ -46,8 +46,16 @@ _PEAK_MATRICES = 3.2
 _PEAK_MATRICES_RANDOM = 4.2
 
 
-def estimate_memory(n_tls: int, dtype: str = "float64", random_matrix: bool = False) -> int:
-    """Peak bytes of a dense solve of N TLS (H, eigh workspace, eigenvectors and T_mn).
+#: float64 arrays of shape (temperatures, D) a dense solve holds at once (Boltzmann weights and
+#: their temporaries): measured 1.9 at N = 10 and 12 with 10^5 temperatures (1.55 and 6.2 GB over
+#: the matrices; session 32, where 10^5 temperatures at N = 13-14 passed the D^2 estimate).
+_THERMAL_ARRAYS = 2.0
+
+
+def estimate_memory(n_tls: int, dtype: str = "float64", random_matrix: bool = False,
+                    n_temperatures: int = 0) -> int:
+    """Peak bytes of a dense solve of N TLS (H, eigh workspace, eigenvectors and T_mn, and the
+    thermal arrays of ``n_temperatures`` temperatures).
 
     Parameters
     ----------
@@ -57,23 +65,27 @@ def estimate_memory(n_tls: int, dtype: str = "float64", random_matrix: bool = Fa
         Working precision.
     random_matrix : bool
         Whether dense random matrices are drawn (one more D x D temporary).
+    n_temperatures : int
+        Temperatures of the probe (arrays of shape (n_T, D) in float64); 0: the matrices only.
     """
     itemsize = 8 if dtype == "float64" else 4
     factor = _PEAK_MATRICES_RANDOM if random_matrix else _PEAK_MATRICES
-    return int(factor * (2**n_tls) ** 2 * itemsize)
+    return int(factor * (2**n_tls) ** 2 * itemsize
+               + _THERMAL_ARRAYS * n_temperatures * 2**n_tls * 8)
 
 
-def largest_dense_tls(budget: float, dtype: str = "float64", random_matrix: bool = False) -> int:
+def largest_dense_tls(budget: float, dtype: str = "float64", random_matrix: bool = False,
+                      n_temperatures: int = 0) -> int:
     """Largest N whose dense solve fits in ``budget`` bytes (0 when not even N = 1 fits)."""
     n = 0
-    while n < 30 and estimate_memory(n + 1, dtype, random_matrix) <= budget:
+    while n < 30 and estimate_memory(n + 1, dtype, random_matrix, n_temperatures) <= budget:
         n += 1
     return n
 
 
 def dense_memory_message(n_tls: int, solver: SolverParams, random_matrix: bool = False, *,
                          alternatives: Sequence[tuple[int, str]] = (),
-                         available: int | None = None) -> str | None:
+                         available: int | None = None, n_temperatures: int = 0) -> str | None:
     """Why a dense solve does not fit and the remedies that would, with numbers; None if it fits.
 
     Only remedies that fit the memory allowed now are suggested: float32 (half of float64) when
@@ -93,8 +105,11 @@ def dense_memory_message(n_tls: int, solver: SolverParams, random_matrix: bool =
         (:func:`manybody.simulation.solvers.dense_alternatives`).
     available : int, optional
         Bytes available (default :func:`available_memory`).
+    n_temperatures : int
+        Temperatures of the probe (:func:`estimate_memory`).
     """
-    need = estimate_memory(n_tls, solver.dtype, random_matrix)
+    n_t = n_temperatures
+    need = estimate_memory(n_tls, solver.dtype, random_matrix, n_t)
     have = available_memory() if available is None else int(available)
     budget = solver.memory_fraction * have
     if need <= budget:
@@ -102,23 +117,30 @@ def dense_memory_message(n_tls: int, solver: SolverParams, random_matrix: bool =
     gb = 2.0**30
     fits: list[str] = []
     if solver.dtype == "float64":
-        half = estimate_memory(n_tls, "float32", random_matrix)
+        half = estimate_memory(n_tls, "float32", random_matrix, n_t)
         if half <= budget:
             fits.append(f"solver.dtype = 'float32' (~{half / gb:.3g} GB)")
     fits.extend(remedy for low, remedy in alternatives if low <= budget)
-    n_fit = largest_dense_tls(budget, solver.dtype, random_matrix)
+    n_fit = largest_dense_tls(budget, solver.dtype, random_matrix, n_t)
     if n_fit >= 1:
         fits.append(f"n_tls <= {n_fit} with dtype {solver.dtype} "
-                    f"(~{estimate_memory(n_fit, solver.dtype, random_matrix) / gb:.2g} GB)")
+                    f"(~{estimate_memory(n_fit, solver.dtype, random_matrix, n_t) / gb:.2g} GB)")
+    thermal = _THERMAL_ARRAYS * n_t * 2**n_tls * 8
+    if n_t and need - thermal <= budget:
+        most = int((budget - (need - thermal)) / (_THERMAL_ARRAYS * 2**n_tls * 8))
+        if most >= 1:
+            fits.append(f"at most {most} temperatures (probe.temperatures has {n_t})")
     fits.append(f"a machine with >= {need / solver.memory_fraction / gb:.3g} GB available")
-    return (f"n_tls={n_tls} with dtype={solver.dtype} needs about {need / gb:.3g} GB for dense ED "
+    what = f" (with the thermal arrays of {n_t} temperatures)" if n_t else ""
+    return (f"n_tls={n_tls} with dtype={solver.dtype} needs about {need / gb:.3g} GB for dense ED"
+            f"{what} "
             f"but only {have / gb:.3g} GB is available (solver.memory_fraction "
             f"{solver.memory_fraction:.3g}: {budget / gb:.3g} GB); what would fit: "
             f"{'; '.join(fits)}")
 
 
 def check_memory(n_tls: int, solver: SolverParams, random_matrix: bool = False, *,
-                 alternatives: Sequence[tuple[int, str]] = ()) -> int:
+                 alternatives: Sequence[tuple[int, str]] = (), n_temperatures: int = 0) -> int:
     """Refuse a dense solve that would not fit, before anything is allocated.
 
     Parameters
@@ -131,6 +153,8 @@ def check_memory(n_tls: int, solver: SolverParams, random_matrix: bool = False, 
         Dense random-matrix draws.
     alternatives : sequence of (int, str)
         Other solvers the message may suggest (see :func:`dense_memory_message`).
+    n_temperatures : int
+        Temperatures of the probe (:func:`estimate_memory`).
 
     Returns
     -------
@@ -142,10 +166,11 @@ def check_memory(n_tls: int, solver: SolverParams, random_matrix: bool = False, 
     MemoryError
         With N, dtype, the estimate, what is available and only the remedies that would fit.
     """
-    message = dense_memory_message(n_tls, solver, random_matrix, alternatives=alternatives)
+    message = dense_memory_message(n_tls, solver, random_matrix, alternatives=alternatives,
+                                   n_temperatures=n_temperatures)
     if message is not None:
         raise MemoryError(message)
-    return estimate_memory(n_tls, solver.dtype, random_matrix)
+    return estimate_memory(n_tls, solver.dtype, random_matrix, n_temperatures)
 
 
 def diagonalise(h: np.ndarray, vectors: bool = True, overwrite: bool = True) -> Spectrum:
@@ -489,4 +514,5 @@ def check_point(model, probe, solver: SolverParams,
                              f"got n_tls={model.n_tls}")
     check_tls_structure(model, probe)
     has_rm = model.random_matrix is not None or model.stress.random_matrix > 0
-    check_memory(model.n_tls, solver, has_rm, alternatives=alternatives)
+    check_memory(model.n_tls, solver, has_rm, alternatives=alternatives,
+                 n_temperatures=len(probe.temperatures))
