@@ -978,3 +978,22 @@ def test_more_filled_cells_than_columns_is_refused_naming_the_line(tmp_path):
     extra = _write(tmp_path, "extra.csv", "Temperature (mK);Qint\n100;1,5E+06\n200;1,6E+06;x\n")
     with pytest.raises(ValueError, match=r"line 3 has 3 filled cells .* names 2 columns; every"):
         read_loss_table(extra)
+
+
+def test_a_full_disk_while_fit_data_writes_is_one_line(tmp_path, monkeypatch, capsys):
+    """Session 32: an OSError of a full disk while fit-data wrote its outputs was a traceback
+    (run and study name it themselves; the other commands did not)."""
+    import errno
+
+    from manybody.cli import fit_data
+
+    def full(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    monkeypatch.setattr(fit_data, "atomic_write", full)
+    path = _write(tmp_path, "x.csv", _table(T, 1 / (1e-6 * law_tls(W / T) + 2e-7)))
+    assert _main([str(path), "--frequency", "5.61989GHz", "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("manybody fit-data: error: out of disk space writing '") and \
+        "fit_data.png' (No space left on device); nothing half-written is left" in err
+    assert not (tmp_path / "o").exists()  # the --out it created is removed again

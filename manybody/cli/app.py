@@ -22,7 +22,12 @@ from types import ModuleType
 
 from manybody.cli import fit_data, info, run, study
 from manybody.cli.errors import UserError
-from manybody.cli.signals import interrupted_line, stop_signals_as_interrupt
+from manybody.cli.signals import (
+    NO_SPACE,
+    interrupted_line,
+    no_space_line,
+    stop_signals_as_interrupt,
+)
 from manybody.runs.lifecycle import CURRENT_TASK, RunAborted
 
 __all__ = ["COMMANDS", "UserError", "build_parser", "main"]
@@ -131,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
         return status
     except RunAborted as exc:
         print(f"manybody {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a full disk while fit-data or info wrote (run and study name it
+        if exc.errno not in NO_SPACE:  # themselves, with their checkpoint: RunAborted)
+            raise
+        print(f"manybody {args.command}: error: {no_space_line(exc)}", file=sys.stderr)
         return 1
 
 

@@ -710,16 +710,20 @@ def run(args: argparse.Namespace) -> int:
         text = format_power(power)
         print(text)
         table += "\n" + text
-    out.mkdir(parents=True, exist_ok=True)
-    written = plot_comparison(cmp, out / "fit_data",
-                              "tan δ" if tables[0].is_loss_tangent else "1/Q")
-    text = jsonio.dumps(_record(args, w, gap, tables, cmp, power), indent=1)
-    # an earlier --sweeps run's law fit, replaced with --overwrite: its sweep step goes too,
-    # unless a joint fit beside it was made from the same sweeps
-    replaced = (fit_sweeps.made_by_sweeps(out / "fit_results.json")
-                and not fit_sweeps.made_by_sweeps(out / "loss_shift_results.json"))
-    atomic_write(out / "fit_results.json", lambda f: f.write(text.encode()))
-    atomic_write(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))
+    try:  # a full disk or Ctrl-C while writing: no empty --out left behind
+        out.mkdir(parents=True, exist_ok=True)
+        written = plot_comparison(cmp, out / "fit_data",
+                                  "tan δ" if tables[0].is_loss_tangent else "1/Q")
+        text = jsonio.dumps(_record(args, w, gap, tables, cmp, power), indent=1)
+        # an earlier --sweeps run's law fit, replaced with --overwrite: its sweep step goes
+        # too, unless a joint fit beside it was made from the same sweeps
+        replaced = (fit_sweeps.made_by_sweeps(out / "fit_results.json")
+                    and not fit_sweeps.made_by_sweeps(out / "loss_shift_results.json"))
+        atomic_write(out / "fit_results.json", lambda f: f.write(text.encode()))
+        atomic_write(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))
+    except BaseException:
+        _remove_empty(created)
+        raise
     written += [out / "fit_results.json", out / "fit_table.txt"]
     print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
     if replaced:

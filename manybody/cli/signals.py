@@ -15,7 +15,8 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["STOP_SIGNALS", "Terminated", "script_main", "stop_signals_as_interrupt"]
+__all__ = ["NO_SPACE", "STOP_SIGNALS", "Terminated", "no_space_line", "script_main",
+           "stop_signals_as_interrupt"]
 
 
 class Terminated(KeyboardInterrupt):
@@ -87,7 +88,12 @@ def script_main(main: Callable[..., int | None], *args: object) -> int:
     except OSError as exc:
         if exc.errno not in NO_SPACE:
             raise
-        where = f" writing {str(exc.filename)!r}" if exc.filename else ""
-        print(f"{name}: error: out of disk space{where} ({exc.strerror}); nothing half-written "
-              "is left: free some space and rerun", file=sys.stderr)
+        print(f"{name}: error: {no_space_line(exc)}", file=sys.stderr)
         return 1
+
+
+def no_space_line(exc: OSError) -> str:
+    """What a full disk (or exceeded quota) stopped: the file, the system's words, the way on."""
+    where = f" writing {str(exc.filename)!r}" if exc.filename else ""
+    return (f"out of disk space{where} ({exc.strerror}); nothing half-written is left: free "
+            "some space and rerun")
