@@ -588,6 +588,23 @@ def test_sweep_index_is_checked_when_read_naming_file_row_and_value(tmp_path):
     assert len(results) == 2
 
 
+def test_a_temperature_window_without_sweeps_is_refused_before_any_fit(tmp_path, monkeypatch):
+    """Session 32: --tmax below every sweep's temperature was refused after all the sweeps had
+    been fitted."""
+    from manybody.measured import resonator_table
+
+    folder = _sweep_folder(tmp_path / "sw")
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fitted before the window was checked")
+    monkeypatch.setattr(resonator_table, "fit_notch", no_fit)
+    with pytest.raises(ValueError, match=r"no sweep in the window --tmin/--tmax \[None, 0.001\] "
+                       r"K \(the sweeps span"):
+        fit_sweeps(str(folder), window=(None, 0.001))
+    with pytest.raises(ValueError, match=r"\[5.0, None\] K"):
+        fit_sweeps(str(folder), window=(5.0, None))
+
+
 def test_touchstone_s2p_with_one_port_lines_is_refused(tmp_path):
     s = synthetic(5, n=101)
     lines = ["# Hz S RI R 50"] + [f"{f:.6f} {z.real:.9g} {z.imag:.9g}"

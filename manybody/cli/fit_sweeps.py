@@ -172,7 +172,8 @@ def fit_step(args: argparse.Namespace) -> SweepStep:
     index = read_sweep_index(args.sweep_index) if args.sweep_index else None
     results = fit_sweeps(files, layout=args.sweep_layout,
                          frequency_unit=args.sweep_frequency_unit, pattern=args.sweep_pattern,
-                         index=index, max_misfit=args.max_misfit)
+                         index=index, max_misfit=args.max_misfit,
+                         window=(getattr(args, "tmin", None), getattr(args, "tmax", None)))
     print(f"{'file':<40} {'T (K)':>7} {'P':>6} {'f0 (GHz)':>13} {'Qi':>17} {'Qc':>15}  flag")
     for r in results:
         x = r.fit

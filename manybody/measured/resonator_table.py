@@ -236,7 +236,8 @@ def read_sweep_index(path: str | Path) -> dict[str, tuple[float, float | None]]:
 
 def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
                frequency_unit: str | None = None, pattern: str = NAME_PATTERN,
-               index: dict | None = None, max_misfit: float = MAX_MISFIT) -> list[SweepResult]:
+               index: dict | None = None, max_misfit: float = MAX_MISFIT,
+               window: tuple[float | None, float | None] = (None, None)) -> list[SweepResult]:
     """Read and fit every sweep; temperatures and powers from the names or ``index``.
 
     Everything is checked before the first fit: the pattern, every name or index entry, every
@@ -258,6 +259,9 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
         listed, and every listed file must exist (among ``files`` or beside them).
     max_misfit : float
         Passed to :func:`manybody.measured.resonance.fit_notch`.
+    window : (float or None, float or None)
+        The temperature window (K) the loss fit will take (``--tmin``, ``--tmax``): refused
+        before any fit when no sweep lies in it (it was refused after every sweep was fitted).
 
     Returns
     -------
@@ -268,8 +272,8 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
     ------
     ValueError
         A bad pattern; a file whose name does not parse or that the index lacks; an index
-        entry without a file or with an implausible value; a malformed sweep (file named);
-        all before any fitting.
+        entry without a file or with an implausible value; a malformed sweep (file named); no
+        sweep in ``window``; all before any fitting.
     """
     if isinstance(files, (str, os.PathLike)):
         files = sweep_files(files)
@@ -290,6 +294,11 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
         else:
             meta.append(parse_sweep_name(f, pattern))
     _warn_repeats(files, meta)
+    tmin, tmax = window
+    temperatures = [t for t, _ in meta]
+    if not any((tmin is None or t >= tmin) and (tmax is None or t <= tmax) for t in temperatures):
+        raise ValueError(f"no sweep in the window --tmin/--tmax [{tmin}, {tmax}] K (the sweeps "
+                         f"span {min(temperatures):g}-{max(temperatures):g} K)")
     sweeps = [read_sweep(f, layout, frequency_unit=frequency_unit) for f in files]
     results = [SweepResult(f, t, pw, fit_notch(s, max_misfit=max_misfit))
                for f, (t, pw), s in zip(files, meta, sweeps, strict=True)]
