@@ -428,3 +428,13 @@ def test_errors_spanning_more_than_a_million_are_refused_by_name():
     weights = _sigma(realisations)
     assert weights.max() / weights.min() <= MAX_ERROR_RANGE
     assert np.isfinite(analyse_shape(X, realisations, n_bootstrap=20).index)
+
+
+def test_denormal_absorption_is_refused_by_its_own_name():
+    """Session 32: data of 1e-320 were refused as "sigma must be > 0", a name the user never
+    gave; 1e-300 is still analysed."""
+    q = np.outer(np.linspace(0.5, 1.5, 12), law_tls(X))
+    with pytest.raises(ValueError, match=r"q_realisations: the mean absorption is at most "
+                       r"1e-320, too close to the smallest float"):
+        analyse_shape(X, 1e-320 * q)
+    assert analyse_shape(X, 1e-300 * q, n_bootstrap=10).verdict == "TLS (tanh)"

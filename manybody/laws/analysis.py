@@ -318,6 +318,11 @@ def _check_mean_absorption(name: str, mean: np.ndarray) -> None:
         raise ValueError(f"{name}: the mean absorption is negative at every x (largest "
                          f"{mean.max():.6g}); Q^-1 is a loss, positive where anything absorbs "
                          f"(a sign convention, or a background subtracted twice?)")
+    tiny = np.finfo(np.float64).tiny
+    if np.abs(mean).max() < tiny:  # denormal: its weights, 1e-12 of it, would be 0
+        raise ValueError(f"{name}: the mean absorption is at most {np.abs(mean).max():.3g}, too "
+                         f"close to the smallest float ({tiny:.3g}) for its errors to be "
+                         "numbers; give it in other units (e.g. multiplied by 1e300)")
 
 
 def analyse_shape(
