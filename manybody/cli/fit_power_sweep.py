@@ -12,8 +12,9 @@ and beta free per temperature (:func:`manybody.measured.power_sweep.fit_power_sw
 * ``saturation_results.json``: fits, errors, covariances, tests, the data, provenance;
 * ``saturation_table.txt``: the printed table.
 
-Powers come from the power columns or from ``--powers`` (dBm, one per FILE in the order given;
-write ``--powers=-100,-120`` so the leading minus is not read as an option).
+Powers come from the power columns or from ``--powers`` (dBm, one per FILE in the order given,
+e.g. ``--powers -100,-120``: a leading minus is read as the value, :func:`manybody.cli.app.
+attach_negative_values`).
 """
 
 from __future__ import annotations
