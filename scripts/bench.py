@@ -79,7 +79,7 @@ from manybody.support.blas import blas_metadata, check_blas, summary
 from manybody.support.files import atomic_write_text
 from manybody.support.provenance import git_commit_and_dirty, now_utc
 from manybody.support.threads import blas_threads
-from manybody.support.validate import cli_integer
+from manybody.support.validate import cli_integer, cli_seed
 
 SCHEMA_VERSION = 1
 N_TEMPERATURES = 50
@@ -664,7 +664,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                                 "but naive quick, all full)")
     parser.add_argument("--naive-max", type=cli_integer(1, 16), default=13, metavar="N",
                         help="largest N for the naive reference (default 13)")
-    parser.add_argument("--seed", type=cli_integer(0, 2**63 - 1), default=7,
+    parser.add_argument("--seed", type=cli_seed, default=7,
                         help="realisation seed (default 7)")
     parser.add_argument("--threads", type=cli_integer(0, 4096), default=None, metavar="K",
                         help="BLAS threads in every variant (default 1 quick; full: as "

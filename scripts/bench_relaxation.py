@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-tls", type=v.cli_integer(1, 14), default=10)
     parser.add_argument("--temperatures", type=v.cli_integer(1, 100_000), default=20)
     parser.add_argument("--repeats", type=v.cli_integer(1), default=3)
-    parser.add_argument("--seed", type=v.cli_integer(0, 2**63 - 1), default=3)
+    parser.add_argument("--seed", type=v.cli_seed, default=3)
     parser.add_argument("--output", default="results/bench/relaxation.json")
     args = parser.parse_args(argv)
     if getattr(args, "output", None) is not None:  # before any work (session 31)

@@ -71,7 +71,6 @@ VELOCITY_OUTPUTS = ("velocity_fit.png", "velocity_fit.pdf", "velocity_results.js
                     "velocity_table.txt")
 
 
-_seed = v.cli_integer(0, 2**63 - 1)  # as a spec's seed (runs.spec.MAX_SEED)
 #: Most repeats --simulate takes: each is one fit of all three laws (~0.1 s), so 10^5 is hours.
 MAX_SIMULATIONS = 100_000
 
@@ -207,7 +206,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--simulate", type=_simulations, default=0, metavar="N",
                         help="repeat the experiment N times on paper (data drawn from each fit "
                              "with the fitted scatter) to report how well it separates the laws")
-    parser.add_argument("--seed", type=_seed, default=0,
+    parser.add_argument("--seed", type=v.cli_seed, default=0,
                         help="seed for --simulate, an integer in [0, 2**63 - 1] (default 0)")
     parser.add_argument("--out", default="fit_data", type=v.cli_path,
                         help="output directory, relative to the current directory "

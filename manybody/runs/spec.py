@@ -120,8 +120,7 @@ PARAMETER_UNITS: dict[str, str] = {
 }
 #: Largest number of realisations a spec accepts.
 MAX_REALISATIONS = 10**7
-#: Seeds must fit a signed 64-bit integer (they are stored as file attributes).
-MAX_SEED = 2**63 - 1
+MAX_SEED = v.MAX_SEED  #: seeds fit a signed 64-bit integer (stored as file attributes)
 #: Most sweep points a run takes (every point is validated when the spec is read, ~20 us each;
 #: 9e6 points took 157 s before any message, session 31).
 MAX_SWEEP_POINTS = 10**6

@@ -393,6 +393,10 @@ def cli_path(text: str) -> str:
     return os.path.expanduser(text)
 
 
+#: Seeds must fit a signed 64-bit integer (they are stored as file attributes).
+MAX_SEED = 2**63 - 1
+
+
 def cli_integer(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
     """An argparse ``type`` accepting a decimal integer in [low, high] ("4.0" and "yes" refused)."""
 
@@ -453,3 +457,7 @@ def cli_refuse_repeats(parser: argparse.ArgumentParser, args: argparse.Namespace
         if values and len(set(values)) != len(values):
             parser.error(f"--{name.replace('_', '-')} must not repeat a value, got "
                          f"{' '.join(map(str, values))}")
+
+
+#: An argparse ``type`` for a seed: an integer in [0, MAX_SEED].
+cli_seed = cli_integer(0, MAX_SEED)
