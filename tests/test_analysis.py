@@ -1,6 +1,7 @@
 """The smoking-gun analysis: law fits, the TLS index, kernel-averaged laws, verdicts."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -161,7 +162,42 @@ def test_verdict_reasons_take_precedence_in_order():
     # an error too large to decide anything comes before the goodness of fit (3 realisations
     # give a poor sigma and a meaningless p-value)
     assert classify_index(1.0, 0.9, p_value=1e-6)[0] == "undecided"
-    assert classify_index(1.0, 0.9, unphysical=["negative amplitude"])[0] == "undecided"
+    # but a family that does not describe the data (negative amplitude, index at its bound)
+    # says nothing with its a either: "neither law" whatever the error of a (session 33)
+    assert classify_index(1.0, 0.9, unphysical=["negative amplitude"]) == (
+        "neither law", "negative amplitude")
+    assert classify_index(1.0, math.nan, unphysical=["index a ran to its bound"])[0] == (
+        "neither law")
+
+
+def test_realisations_exactly_zero_at_one_temperature_are_neither_law():
+    """Every realisation exactly 0 at one x and tanh(x/2) elsewhere: the zero-spread point pins
+    every fit near 0, and "no temperature dependence detectable" was the verdict (session 32's
+    note); a constant is rejected by the data, so the family does not follow them: "neither
+    law". Before session 33 the floored errors also failed the error-range check by round-off
+    (ValueError "sigma spans a factor 1e+06")."""
+    rng = np.random.default_rng(1)
+    q = np.tanh(X / 2)[None, :] * (1 + 0.05 * rng.standard_normal((40, X.size)))
+    q[:, 3] = 0.0
+    shape = analyse_shape(X, q, n_bootstrap=20)
+    assert shape.verdict == "neither law", shape.reason
+    assert "yet the data vary with temperature" in shape.reason
+
+
+def test_noise_without_temperature_dependence_stays_undecided():
+    """Small positive noise that a constant fits: the amplitude is within its errors of 0 and
+    the verdict is still "undecided: no temperature dependence detectable"."""
+    undecided = 0
+    for seed in range(4):
+        q = 0.02 + 0.3 * np.random.default_rng(seed).standard_normal((40, X.size))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            shape = analyse_shape(X, q, n_bootstrap=20)
+        if "no temperature dependence detectable" in shape.reason:
+            undecided += shape.verdict == "undecided"
+        else:
+            assert shape.verdict != "neither law" or "ran to its bound" in shape.reason
+    assert undecided >= 3
 
 
 @pytest.mark.parametrize("index,verdict", [

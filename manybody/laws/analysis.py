@@ -57,7 +57,7 @@ from manybody.laws.shapes import (
     distinct_x,
     shape_ratio,
 )
-from manybody.laws.verdict import AMPLITUDE_RESOLUTION, Z_BAND, judge
+from manybody.laws.verdict import AMPLITUDE_RESOLUTION, P_NEITHER, Z_BAND, judge
 from manybody.support import validate as v
 
 #: Lower end of the x range of the second TLS index (the region where the laws differ most).
@@ -135,8 +135,24 @@ class ShapeAnalysis:
     error_factor: float = 1.0
 
 
-def _family_problems(x: np.ndarray, q: np.ndarray, fit: LawFit) -> tuple[list, list]:
-    """Reasons why a family fit of :func:`fit_law` cannot decide or is unphysical."""
+def _constant_p_value(q: np.ndarray, sigma: np.ndarray) -> float:
+    """chi2 tail probability of the weighted mean as a model of ``q`` with errors ``sigma``
+    (n_x,): small when the data vary with temperature beyond their errors."""
+    weights = 1.0 / sigma**2
+    level = float(np.sum(weights * q) / np.sum(weights))
+    chi2 = float(np.sum(((q - level) / sigma) ** 2))
+    return float(stats.chi2.sf(chi2, q.size - 1)) if q.size > 1 else math.nan
+
+
+def _family_problems(x: np.ndarray, q: np.ndarray, fit: LawFit,
+                     sigma: np.ndarray | None = None) -> tuple[list, list]:
+    """Reasons why a family fit of :func:`fit_law` cannot decide or is unphysical.
+
+    With honest errors ``sigma`` (n_x,), an amplitude within Z_BAND errors of 0 means "no
+    temperature dependence detectable" only when a constant fits the data (chi2 p-value >=
+    P_NEITHER); when the constant is rejected the data do vary and the family, pinned near 0,
+    does not follow them (realisations exactly 0 at one temperature and tanh elsewhere were
+    "undecided: no temperature dependence detectable", session 33)."""
     indeterminate, unphysical = [], []
     n_distinct = np.unique(x).size
     if n_distinct <= len(fit.parameters):
@@ -152,8 +168,14 @@ def _family_problems(x: np.ndarray, q: np.ndarray, fit: LawFit) -> tuple[list, l
     elif amp < -Z_BAND * err:
         unphysical.append(f"negative amplitude {amp:.3g} +- {err:.2g}")
     elif amp <= Z_BAND * err:
-        indeterminate.append(f"no temperature dependence detectable: amplitude {amp:.3g} +- "
-                             f"{err:.2g} is within {Z_BAND:g} errors of 0")
+        constant_p = _constant_p_value(q, sigma) if sigma is not None else math.nan
+        if constant_p < P_NEITHER:
+            unphysical.append(f"amplitude {amp:.3g} +- {err:.2g} is within {Z_BAND:g} errors of "
+                              f"0, yet the data vary with temperature (a constant is rejected, "
+                              f"p = {constant_p:.2g}): the family does not follow them")
+        else:
+            indeterminate.append(f"no temperature dependence detectable: amplitude {amp:.3g} +- "
+                                 f"{err:.2g} is within {Z_BAND:g} errors of 0")
     index = fit.parameters["index"]
     lo, hi = FAMILY_INDEX_BOUNDS
     if min(index - lo, hi - index) <= 1e-6 * max(1.0, abs(index)):
@@ -431,7 +453,7 @@ def analyse_shape(
         factor = small_sample_factor(fam.dof + 1, bootstrap=False)
         index_error = fam.errors["index"]
         index_error *= math.sqrt(fam.chi2 / fam.dof) * factor if fam.dof > 0 else math.nan
-    indeterminate, unphysical = _family_problems(x, mean, fam)
+    indeterminate, unphysical = _family_problems(x, mean, fam, sigma)
     if n_real == 1 and fam.dof > 0:  # unit weights: rescale the amplitude error as well
         scale = math.sqrt(fam.chi2 / fam.dof)
         errors = {k: e * scale for k, e in fam.errors.items()}

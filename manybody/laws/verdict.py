@@ -75,10 +75,12 @@ def classify_index(
     ============================  ==============================================================
     "undecided"                   the data cannot tell: a reason in ``indeterminate`` (too few
                                   distinct temperatures, no temperature dependence detectable
-                                  against the errors, no convergence), or s >= 0.5 (or NaN)
+                                  against the errors, no convergence)
     "neither law"                 the family does not describe the data: a reason in
-                                  ``unphysical`` (negative amplitude, a parameter at its bound)
-                                  or, with honest errors, p-value < 1e-3
+                                  ``unphysical`` (negative amplitude, a parameter at its bound,
+                                  an amplitude near 0 while the data vary), whatever s is
+    "undecided"                   s >= 0.5 (or NaN)
+    "neither law"                 with honest errors, the family's p-value < 1e-3
     "undecided"                   a within 2 s of both 0 and 1
     "TLS (tanh)"                  |a - 1| <= 2 s (and |a| > 2 s)
     "generic block (1 - e^-x)"    |a| <= 2 s (and |a - 1| > 2 s)
@@ -104,12 +106,12 @@ def classify_index(
     """
     if indeterminate:
         return UNDECIDED, "; ".join(indeterminate)
+    if unphysical:  # the family does not describe the data, whatever the error of its a
+        return NEITHER, "; ".join(unphysical)
     s = max(float(error), INDEX_RESOLUTION) if not math.isnan(error) else math.nan
     if not s < MAX_INDEX_ERROR:  # also NaN
         return UNDECIDED, (f"the error of a ({error:.2g}) is >= {MAX_INDEX_ERROR}: the data "
                            "cannot tell the laws apart")
-    if unphysical:
-        return NEITHER, "; ".join(unphysical)
     if p_value < P_NEITHER:
         return NEITHER, (f"the family fits badly (p = {p_value:.2g} < {P_NEITHER:g}): the data "
                          "are not of this shape")
