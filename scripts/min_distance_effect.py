@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-physics", type=SIZE, default=10)
     parser.add_argument("--realisations", type=v.cli_integer(2, MAX_REALISATIONS), default=400,
                         help="realisations of the physics part (>= 2: paired bootstrap)")
-    parser.add_argument("--bootstrap", type=v.cli_integer(2), default=200,
+    parser.add_argument("--bootstrap", type=v.cli_integer(2, v.MAX_BOOTSTRAP), default=200,
                         help="bootstrap resamples (>= 2)")
     parser.add_argument("--cost-sizes", type=SIZE, nargs="+", default=[14, 16])
     parser.add_argument("--cost-realisations", type=v.cli_integer(1, MAX_REALISATIONS), default=12)

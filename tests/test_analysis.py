@@ -295,7 +295,9 @@ def test_judge_blocks_the_preference_when_a_named_law_fit_is_unphysical():
     ({"smearing": -0.1}, "smearing must be >= 0"),
     ({"smearing": 2.0}, r"smearing must be eta / w < 0.5.*relative-width kernel.*got 2.0"),
     ({"n_bootstrap": 2.0}, "n_bootstrap must be an integer"),
-    ({"n_bootstrap": -5}, "n_bootstrap must be an integer >= 0"),
+    ({"n_bootstrap": -5}, "n_bootstrap must be an integer between 0 and 100000, got -5"),
+    # 10^12 resamples ran for ever without a word (session 33)
+    ({"n_bootstrap": 10**12}, "n_bootstrap must be an integer between 0 and 100000, got 10+"),
 ])
 def test_kernel_smearing_and_bootstrap_count_are_checked(kwargs, match):
     """eta / w of a relative-width kernel is its width (0.2 in the study), not width / w[0]:
@@ -474,3 +476,40 @@ def test_denormal_absorption_is_refused_by_its_own_name():
                        r"1e-320, too close to the smallest float"):
         analyse_shape(X, 1e-320 * q)
     assert analyse_shape(X, 1e-300 * q, n_bootstrap=10).verdict == "TLS (tanh)"
+
+
+def test_every_bootstrap_count_is_bounded_before_any_fit():
+    """The paired difference, the goodness of fit and the frequency collapse refuse more than
+    MAX_BOOTSTRAP resamples at once, as analyse_shape does (each resample is a fit)."""
+    from manybody.laws.analysis import paired_index_difference
+    from manybody.laws.collapse import frequency_collapse
+    from manybody.laws.gof import law_goodness_of_fit
+    from manybody.support.validate import MAX_BOOTSTRAP
+
+    q = np.tanh(X / 2)[None] * np.linspace(0.9, 1.1, 20)[:, None]
+    fit = fit_law(X, q.mean(axis=0), None, "tls")
+    too_many = MAX_BOOTSTRAP + 1
+    calls = [lambda: paired_index_difference(X, q, q, n_bootstrap=too_many),
+             lambda: law_goodness_of_fit(X, q, fit, n_bootstrap=too_many),
+             lambda: frequency_collapse(0.1 / X, np.array([0.1, 0.2]), np.stack([q, q], axis=2),
+                                        n_bootstrap=too_many)]
+    for call in calls:
+        with pytest.raises(ValueError, match=f"n_bootstrap must be an integer between .* and "
+                           f"{MAX_BOOTSTRAP}, got {too_many}"):
+            call()
+
+
+def test_collapse_and_saturation_refuse_an_int_seed_by_name():
+    """frequency_collapse(rng=3) was an AttributeError deep in the bootstrap (session 33); the
+    saturation comparison took an int too. Both say to pass a Generator, as analyse_shape does."""
+    from manybody.laws.collapse import frequency_collapse
+    from manybody.laws.saturation_comparison import analyse_saturation
+
+    q = np.tanh(X / 2)[None] * np.linspace(0.9, 1.1, 20)[:, None]
+    with pytest.raises(TypeError, match=r"rng must be a numpy.random.Generator \(e.g. "
+                       r"numpy.random.default_rng\(3\)\)"):
+        frequency_collapse(0.1 / X, np.array([0.1, 0.2]), np.stack([q, q], axis=2), rng=3)
+    power = np.linspace(-160, -80, 9)
+    loss = 1e-6 / np.sqrt(1 + 10 ** ((power + 120) / 10))[None] * np.linspace(0.9, 1.1, 8)[:, None]
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        analyse_saturation(power, loss, rng=3)

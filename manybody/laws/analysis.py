@@ -396,7 +396,7 @@ def analyse_shape(
         numpy.random.Generator; smearing or high_x_min not a number.
     ValueError
         x not finite and > 0 or with a repeated value, q_realisations with NaN/inf or not of
-        shape (n_realisations, n_x) or (n_x,), high_x_min not positive, n_bootstrap < 0 or 1,
+        shape (n_realisations, n_x) or (n_x,), high_x_min not positive, n_bootstrap < 0, 1 or > 10^5,
         smearing negative, NaN or >= 0.5, x not spanning [0.5, 2], or a mean absorption that is
         zero or negative at every x.
 
@@ -565,7 +565,7 @@ def paired_index_difference(x, q_reference, q_other, *, smearing: float | None =
         numpy.random.Generator; smearing not a number.
     ValueError
         x not positive; q arrays with NaN/inf, not of shape (n_realisations, n_x), of different
-        shapes or with fewer than 2 realisations; n_bootstrap < 2; smearing negative, NaN or
+        shapes or with fewer than 2 realisations; n_bootstrap < 2 or > 10^5; smearing negative, NaN or
         >= 0.5; a mean absorption zero or negative at every x; too few resamples (< 2) fitted at
         both points.
 
@@ -586,7 +586,7 @@ def paired_index_difference(x, q_reference, q_other, *, smearing: float | None =
                          f"shapes {q_ref.shape} and {q_oth.shape}")
     for name, q in (("q_reference", q_ref), ("q_other", q_oth)):
         _check_mean_absorption(name, q.mean(axis=0))
-    n_bootstrap = v.integer("n_bootstrap", n_bootstrap, 2)
+    n_bootstrap = v.integer("n_bootstrap", n_bootstrap, 2, v.MAX_BOOTSTRAP)
     smearing = check_smearing(smearing)
     rng = v.generator("rng", rng)
     sigma_ref, sigma_oth = _sigma(q_ref), _sigma(q_oth)

@@ -222,13 +222,17 @@ def frequency_collapse(temperatures, frequencies, q_realisations, *, reference: 
 
     Raises
     ------
+    TypeError
+        ``rng`` not a numpy.random.Generator (an int seed: pass numpy.random.default_rng(seed));
+        ``n_bootstrap`` not an integer.
     ValueError
         Bad shapes, fewer than 2 or repeated frequencies, a reference out of range, fewer than 3
-        common x points of two frequencies, a mean absorption <= 0 on a common x range.
+        common x points of two frequencies, a mean absorption <= 0 on a common x range;
+        ``n_bootstrap`` not 0 or 2 ... 10^5.
     """
     t, w, q, reference = _check(temperatures, frequencies, q_realisations, reference)
     n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap, "no bootstrap")
-    rng = rng or np.random.default_rng(0)
+    rng = v.generator("rng", rng) or np.random.default_rng(0)
     grids = [w_k / t for w_k in w]
     pairs = tuple(k for k in range(w.size) if k != reference)
     xs, ratios, errors, blocks, interpolated = [], [], [], [], False

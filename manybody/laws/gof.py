@@ -210,10 +210,11 @@ def law_goodness_of_fit(x, q_realisations, fit, *, smearing: float | None = None
     ------
     TypeError, ValueError
         ``smearing`` not None or a finite number in [0, 0.5); ``rng`` not a
-        numpy.random.Generator.
+        numpy.random.Generator; ``n_bootstrap`` not 0 or 2 ... 10^5.
     """
     smearing = check_smearing(smearing)
     rng = v.generator("rng", rng)
+    n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap, "no bootstrap fallback")
     x = np.asarray(x, dtype=np.float64)
     q = np.atleast_2d(np.asarray(q_realisations, dtype=np.float64))
     # in units of the largest |mean|: the tests are invariant under a common scale, their

@@ -161,9 +161,11 @@ def analyse_saturation(power, loss_realisations, n_bootstrap: int = 200,
 
     Raises
     ------
+    TypeError
+        ``rng`` not a numpy.random.Generator (an int seed: pass numpy.random.default_rng(seed)).
     ValueError
-        loss_realisations not of shape (n_realisations, n_power); n_bootstrap not an integer
-        >= 0; and as :func:`fit_saturation_joint`.
+        loss_realisations not of shape (n_realisations, n_power); n_bootstrap not 0 or
+        2 ... 10^5; and as :func:`fit_saturation_joint`.
     """
     p = v.real_array("power", power)
     given = v.real_array("loss_realisations", loss_realisations)
@@ -172,6 +174,7 @@ def analyse_saturation(power, loss_realisations, n_bootstrap: int = 200,
         raise ValueError(f"loss_realisations must have shape (n_realisations, {p.size}) for the "
                          f"{p.size} powers, got {given.shape}")
     n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap, "no bootstrap")
+    rng = v.generator("rng", rng)
     n_real = q.shape[0]
 
     def curve(sample):

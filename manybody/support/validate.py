@@ -120,10 +120,16 @@ def integer(name: str, value: Any, low: int | None = None, high: int | None = No
     return out
 
 
+#: Most bootstrap resamples taken: each is a fit (milliseconds), so 10^5 is minutes; 10^12 ran
+#: for ever without a word (session 33). The error of an error from B resamples is ~1/sqrt(2B):
+#: 10^5 gives it to 0.2 %.
+MAX_BOOTSTRAP = 100_000
+
+
 def bootstrap_count(name: str, value: Any, none_means: str = "no bootstrap") -> int:
-    """A number of bootstrap resamples: 0 (``none_means``) or at least 2 (one resample has no
-    spread: its error was NaN, session 31)."""
-    out = integer(name, value, 0)
+    """A number of bootstrap resamples: 0 (``none_means``) or 2 ... :data:`MAX_BOOTSTRAP` (one
+    resample has no spread: its error was NaN, session 31)."""
+    out = integer(name, value, 0, MAX_BOOTSTRAP)
     if out == 1:
         raise ValueError(f"{name} must be 0 ({none_means}) or at least 2 (a spread needs two "
                          "resamples), got 1")
