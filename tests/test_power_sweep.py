@@ -139,3 +139,26 @@ def test_nb_power_columns_alone_are_refused_naming_the_clash_and_powers(tmp_path
 def test_options_of_other_modes_are_refused(tmp_path, capsys, extra):
     assert _main(["--power-sweep", *map(str, NB), *extra, "--out", str(tmp_path / "y")]) != 0
     assert "--power-sweep" in capsys.readouterr().err
+
+
+def _sweep_with_beta(beta, noise, seed):
+    rng = np.random.default_rng(seed)
+    return power_sweep([LossCurve(TEMPS, _loss(beta, TEMPS, p)
+                                  * (1 + noise * rng.standard_normal(TEMPS.size)),
+                                  power=float(p), label=f"{p:g}dBm") for p in POWERS])
+
+
+def test_beta_consistency_is_calibrated_with_an_estimated_scatter():
+    """One beta at every temperature, 2 % noise, no errors given: the per-temperature fits'
+    scatters rest on 1 degree of freedom each, and their chi2 gave p < 1e-3 for a quarter of
+    such data sets (session 33). With the scatter pooled over them (an F test) p is roughly
+    uniform; a beta that does change with temperature is still found."""
+    p_values = np.array([fit_power_sweep(_sweep_with_beta(0.5, 0.02, seed)).beta_consistency[
+        "p_value"] for seed in range(30)])
+    assert np.mean(p_values < 0.05) <= 0.15, np.sort(p_values)
+    assert np.all(p_values > 1e-3), np.sort(p_values)
+    assert 0.3 < np.median(p_values) < 0.8
+    varying = fit_power_sweep(_sweep_with_beta(np.linspace(0.2, 0.8, TEMPS.size), 0.02, 0))
+    consistency = varying.beta_consistency
+    assert consistency["test"] == "F" and consistency["scatter_dof"] > 0
+    assert consistency["p_value"] < 1e-3

@@ -113,8 +113,10 @@ def format_sweep(fit: PowerSweepFit) -> str:
                      "freedom; its errors and p(1/2) rest on the scatter estimated from them")
     c = fit.beta_consistency
     if c.get("chi2") is not None:
+        pooled = (f", errors on the scatter pooled over the per-temperature fits: F test "
+                  f"with ({c['dof']}, {c['scatter_dof']}) dof" if c.get("test") == "F" else "")
         lines.append(f"per-temperature betas about the shared one: chi2 = {c['chi2']:.4g} for "
-                     f"{c['dof']} dof, p = {c['p_value']:.3g} ({c['n_temperatures']} "
+                     f"{c['dof']} dof{pooled}, p = {c['p_value']:.3g} ({c['n_temperatures']} "
                      "temperatures with beta determined)")
     return "\n".join(lines)
 

@@ -177,7 +177,9 @@ class PowerSweepFit:
     beta_consistency : dict
         chi2 of the per-temperature betas about the shared one (with their errors), its dof and
         p-value: does beta depend on temperature? (Uses the temperatures whose beta is
-        determined: free fit not on a bound.)
+        determined: free fit not on a bound.) "test" says how: "chi2" with given errors, "F"
+        with a scatter estimated from the residuals, pooled over the per-temperature fits
+        ("scatter_dof" its degrees of freedom).
     options : dict
         background, error_model, reference_beta.
     """
@@ -228,18 +230,41 @@ class PowerSweepFit:
 
 
 def _consistency(shared: ExponentComparison, per: list) -> dict:
+    """Do the per-temperature betas scatter about the shared one beyond their errors?
+
+    With given errors: chi2 = sum of squared pulls against chi2(k - 1). With a scatter estimated
+    from the residuals, each fit's own estimate rests on its few degrees of freedom (one, for
+    five powers with a background) and its beta errors are as rough: their chi2 came out at
+    p ~ 0 for data with one beta at every temperature (session 33). The errors are then put on
+    the scatter pooled over the per-temperature fits, s^2 = sum chi2_i / sum dof_i (each of them
+    free in beta, so a beta that does vary does not inflate it), and the statistic
+    F = chi2 / (k - 1) is tested against F(k - 1, sum dof_i).
+    """
     from scipy import stats
 
     beta = shared.free.parameters["beta"]
-    pulls = [(r.free.parameters["beta"] - beta) / r.free.errors["beta"] for r in per
-             if not isinstance(r, str) and "beta" not in r.free.at_bound
-             and r.free.errors["beta"] > 0]
-    if len(pulls) < 2:
-        return {"chi2": None, "dof": 0, "p_value": None, "n_temperatures": len(pulls)}
-    chi2 = float(np.sum(np.square(pulls)))
-    return {"chi2": chi2, "dof": len(pulls) - 1, "p_value": float(stats.chi2.sf(chi2,
-                                                                                len(pulls) - 1)),
-            "n_temperatures": len(pulls)}
+    used = [r.free for r in per if not isinstance(r, str) and "beta" not in r.free.at_bound
+            and 0 < r.free.errors["beta"] < math.inf]
+    k = len(used)
+    scaled = any(f.errors_scaled for f in used)
+    if scaled:
+        used = [f for f in used if f.dof > 0 and f.chi2 > 0]
+        k = len(used)
+    if k < 2:
+        return {"chi2": None, "dof": 0, "p_value": None, "n_temperatures": k}
+    errors = np.array([f.errors["beta"] for f in used])
+    pulls = np.array([f.parameters["beta"] for f in used]) - beta
+    if not scaled:
+        chi2 = float(np.sum(np.square(pulls / errors)))
+        return {"chi2": chi2, "dof": k - 1, "p_value": float(stats.chi2.sf(chi2, k - 1)),
+                "n_temperatures": k, "test": "chi2"}
+    own = np.array([f.chi2 / f.dof for f in used])  # each fit's own scatter^2
+    scatter_dof = int(sum(f.dof for f in used))
+    pooled = float(sum(f.chi2 for f in used)) / scatter_dof
+    chi2 = float(np.sum(np.square(pulls / (errors * np.sqrt(pooled / own)))))
+    return {"chi2": chi2, "dof": k - 1,
+            "p_value": float(stats.f.sf(chi2 / (k - 1), k - 1, scatter_dof)),
+            "n_temperatures": k, "test": "F", "scatter_dof": scatter_dof}
 
 
 def fit_power_sweep(sweep: PowerSweep, *, background: bool = True, error_model: str = "relative",
