@@ -997,3 +997,28 @@ def test_a_full_disk_while_fit_data_writes_is_one_line(tmp_path, monkeypatch, ca
     assert err.startswith("manybody fit-data: error: out of disk space writing '") and \
         "fit_data.png' (No space left on device); nothing half-written is left" in err
     assert not (tmp_path / "o").exists()  # the --out it created is removed again
+
+
+def test_a_rejected_fit_pinned_near_zero_amplitude_is_not_no_temperature_dependence():
+    """Given errors and a loss that steps up near the top of the window (as Al-on-InP's does):
+    the family runs to its index bound, where amplitude and background are the same thing, and
+    its amplitude is within 2 errors of 0. That was "no temperature dependence detectable"
+    (session 33's break test); the fit is rejected by the errors (chi2/dof >> 1), so the data
+    do vary, not as the law: "neither law" with that reason. Without a step (a constant with
+    the same errors) it stays "no temperature dependence detectable"."""
+    t = np.geomspace(0.03, 0.35, 20)
+    rng = np.random.default_rng(0)
+    loss = 5e-5 * (1 + 0.25 * (1 + np.tanh((t - 0.3) / 0.01)) / 2)
+    step = LossCurve(t, loss * (1 + 0.002 * rng.standard_normal(t.size)), sigma=0.002 * loss,
+                     label="step")
+    cmp = compare_laws(step, "7.7182GHz")
+    family = cmp.fits["family"]
+    assert family.p_value < 1e-3
+    assert cmp.verdict == "neither law"
+    assert any("yet the fit is rejected by the given errors" in r for r in family.unphysical)
+    assert "no temperature dependence detectable" not in cmp.reason
+    flat = LossCurve(t, 5e-5 * (1 + 0.002 * rng.standard_normal(t.size)),
+                     sigma=np.full(t.size, 1e-7), label="flat")
+    cmp = compare_laws(flat, "7.7182GHz")
+    assert cmp.verdict == "undecided"
+    assert "no temperature dependence detectable" in cmp.reason

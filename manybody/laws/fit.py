@@ -104,7 +104,7 @@ from manybody.laws.inputs import (
     parse_frequency,
 )
 from manybody.laws.shapes import check_smearing, law_values
-from manybody.laws.verdict import AMPLITUDE_RESOLUTION, Z_BAND
+from manybody.laws.verdict import AMPLITUDE_RESOLUTION, P_NEITHER, Z_BAND
 from manybody.support import validate as v
 from manybody.units import KELVIN_PER_GHZ
 
@@ -909,14 +909,21 @@ def fit_joint(
     values = np.array([fit.parameters[n] for n in names])
     errors = np.array([fit.errors[n] for n in names])
     indeterminate, unphysical = parameter_problems(model, windowed, names, values, errors,
-                                          sol.at_bound, sol.converged, len(names))
+                                                   sol.at_bound, sol.converged, len(names),
+                                                   fit.p_value)
     return replace(fit, indeterminate=indeterminate, unphysical=unphysical)
 
 
 def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str], values: np.ndarray,
               errors: np.ndarray, at_bound: tuple, converged: bool,
-              k: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Why a fit cannot decide (indeterminate) or is not physical; see :class:`LawFit`."""
+              k: int, p_value: float = math.nan) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Why a fit cannot decide (indeterminate) or is not physical; see :class:`LawFit`.
+
+    ``p_value`` is the fit's chi2 tail probability with given errors (NaN without): every
+    amplitude within Z_BAND errors of 0 means "no temperature dependence detectable" only when
+    the fit itself is not rejected (p >= P_NEITHER); a rejected fit with its amplitudes pinned
+    near 0 does not follow data that vary (the Al-on-InP family, chi2/dof = 153 at its index
+    bound, was "no temperature dependence detectable"; session 33)."""
     indeterminate, unphysical = [], []
     distinct = [np.unique(c.temperature).size for c in curves]
     if sum(distinct) <= k:
@@ -956,8 +963,13 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
             unphysical.append("negative amplitude (loss rising with temperature): "
                               + ", ".join(negative))
         elif not any(val > Z_BAND * err for _, val, err in amps):
-            indeterminate.append(f"no temperature dependence detectable against the errors: "
-                                 f"every amplitude is within {Z_BAND:g} errors of 0")
+            if p_value < P_NEITHER:
+                unphysical.append(f"every amplitude is within {Z_BAND:g} errors of 0, yet the "
+                                  f"fit is rejected by the given errors (p = {p_value:.2g}): "
+                                  "the data vary, not as this law")
+            else:
+                indeterminate.append(f"no temperature dependence detectable against the "
+                                     f"errors: every amplitude is within {Z_BAND:g} errors of 0")
     for name in at_bound:
         val = float(values[names.index(name)])
         unphysical.append(f"{name} = {val:.4g} ran to its bound")

@@ -385,7 +385,8 @@ def fit_loss_shift(
     errors = np.array([fit.errors[n] for n in names])
     as_curve = types.SimpleNamespace(temperature=sh.temperature, loss=sh.shift, label=sh.label)
     indeterminate, unphysical = engine.parameter_problems(model, [*windowed, as_curve], names, values,
-                                                 errors, sol.at_bound, sol.converged, len(names))
+                                                 errors, sol.at_bound, sol.converged, len(names),
+                                                 fit.p_value)
     return LossShiftFit(law, mode, replace(fit, indeterminate=indeterminate,
                                            unphysical=unphysical), sh)
 
