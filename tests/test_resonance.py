@@ -333,7 +333,19 @@ def test_fit_data_refuses_sweeps_that_resonate_far_from_the_frequency_given(tmp_
                  str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "the sweeps resonate at" in err and "--frequency" in err, err
+    assert "frequency unit" in err
     assert not (tmp_path / "o").exists()
+    # 8 % off moved a tanh data set's index to 1.46, "beyond TLS" (session 33): refused too,
+    # without the unit hint; 0.5 % off is taken
+    assert main(["fit-data", "--sweeps", str(folder), "--frequency", f"{f0 * 1.08:.9g}GHz",
+                 "--out", str(tmp_path / "o8")]) == 2
+    err = capsys.readouterr().err
+    assert "8 % away (at most 1 % is taken" in err and "leave out --frequency" in err, err
+    assert "frequency unit" not in err
+    assert not (tmp_path / "o8").exists()
+    main(["fit-data", "--sweeps", str(folder), "--frequency", f"{f0 * 1.005:.9g}GHz", "--out",
+          str(tmp_path / "near")])
+    assert "resonate" not in capsys.readouterr().err
 
 
 def test_touchstone_s2p_is_read_and_other_layouts_refused(tmp_path):
@@ -682,7 +694,7 @@ def test_a_sweep_run_refused_by_the_law_fit_writes_nothing_and_overwrite_leaves_
     assert "need more points than parameters" in capsys.readouterr().err
     assert not out.exists()
     folder = _sweep_folder(tmp_path / "four", temperatures_mk=(20, 50, 100, 200))
-    assert main(["fit-data", "--sweeps", str(folder), "--frequency", "6GHz", "--no-background",
+    assert main(["fit-data", "--sweeps", str(folder), "--frequency", "5GHz", "--no-background",
                  "--out", str(out)]) == 0
     assert (out / "resonator_fits.csv").is_file()
     table = tmp_path / "q.csv"

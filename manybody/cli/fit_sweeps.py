@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,8 @@ from manybody.support.files import atomic_write_all
 from manybody.units import KELVIN_PER_GHZ
 
 #: Files the sweep step writes into --out.
+#: Largest relative difference taken between --frequency and the sweeps' median fitted f0.
+FREQUENCY_TOLERANCE = 0.01
 SWEEP_OUTPUTS = ("resonator_fits.csv", "resonance_fits.png", "resonance_fits.pdf")
 
 
@@ -227,12 +230,19 @@ def sweep_frequency(args: argparse.Namespace, results: list) -> str:
         # the sweeps' own resonance against the frequency given: a sweep file in kHz read as Hz
         # fitted f0 = 7.7 MHz beside --frequency 7.7GHz, and the law fits ran on (a reviewer,
         # session 27)
+        # a --frequency 8 % off moved the TLS index from 1 to 1.46 ("beyond TLS") and 2x off
+        # to "neither law", unnoticed (session 33): f0 is fitted to ppm, x = h f / k_B T moves
+        # with the frequency, so more than FREQUENCY_TOLERANCE apart is refused
         given = parse_frequency(args.frequency) / KELVIN_PER_GHZ * 1e9  # Hz
-        if good and not 0.5 < float(np.median(good)) / given < 2.0:
+        fitted = float(np.median(good)) if good else math.nan
+        if good and not abs(given / fitted - 1.0) <= FREQUENCY_TOLERANCE:
+            unit = (" check the sweeps' frequency unit (their header, or --sweep-frequency-unit) "
+                    "and --frequency;" if not 0.5 < fitted / given < 2.0 else "")
             raise ValueError(
-                f"the sweeps resonate at {float(np.median(good)) / 1e9:.6g} GHz (median fitted "
-                f"f0), but --frequency is {args.frequency}: check the sweeps' frequency unit "
-                "(their header, or --sweep-frequency-unit) and --frequency")
+                f"the sweeps resonate at {fitted / 1e9:.9g} GHz (median fitted f0), but "
+                f"--frequency is {args.frequency}, {100 * abs(given / fitted - 1.0):.3g} % away "
+                f"(at most {100 * FREQUENCY_TOLERANCE:g} % is taken: x = h f / k_B T and the law "
+                f"fits move with it):{unit} leave out --frequency to use the fitted f0")
         return args.frequency
     if not good:
         raise ValueError(f"every sweep's fit is flagged ({len(results)} sweeps): no frequency; "
