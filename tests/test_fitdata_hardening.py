@@ -655,6 +655,27 @@ def test_identical_files_under_two_names_are_refused(tmp_path, capsys):
     assert "Traceback" not in err and not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("copy", ["reversed rows", "kelvin", "loss column"])
+def test_the_same_measurement_reordered_or_in_other_units_is_refused(tmp_path, capsys, copy):
+    """Session 33: a copy with its rows reversed, or with T in K instead of mK, passed the
+    comparison of the arrays as read and counted every point twice; a copy giving the loss
+    1/Qi instead of Qi is the same measurement too."""
+    a = _good(tmp_path, "a.csv")
+    header, *rows = a.read_text().splitlines()
+    cells = [r.split(";") for r in rows]
+    if copy == "reversed rows":
+        text = "\n".join([header, *rows[::-1]])
+    elif copy == "kelvin":
+        text = "\n".join(["T (K);Qi", *(f"{float(t) / 1e3:.12g};{q}" for t, q in cells)])
+    else:
+        text = "\n".join(["T (mK);loss", *(f"{t};{1 / float(q):.15g}" for t, q in cells)])
+    b = _write(tmp_path, "b.csv", text + "\n")
+    assert _main([str(a), str(b), "--frequency", "5GHz", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "hold the same temperatures and losses" in err, err
+    assert not (tmp_path / "o").exists()
+
+
 def test_ragged_line_numbers_count_comment_lines(tmp_path):
     path = _write(tmp_path, "r2.csv", "# comment\nT (mK);Qi;x\n100;1e6;1\n\n200;2e6\n300\n")
     with pytest.raises(ValueError, match=r"ragged lines.*line 5: 2, line 6: 1"):

@@ -276,14 +276,27 @@ def _error_column(args) -> str | None | bool:
     return False if args.error_column.strip().lower() == "none" else args.error_column
 
 
+def _measurement_key(table) -> tuple:
+    """The rows of a table as a set: sorted by temperature (then loss), each value to 10
+    significant digits (T in K and Q^-1 whatever the file's units and column order)."""
+    order = np.lexsort((table.loss, table.temperature))
+
+    def digits(values) -> tuple:
+        return tuple(f"{float(x):.10g}" for x in np.asarray(values, dtype=float)[order])
+
+    return (digits(table.temperature), digits(table.loss),
+            None if table.power is None else digits(table.power))
+
+
 def _refuse_same_measurement(tables: list) -> None:
     """Two tables with the same temperatures and losses (and powers) are one measurement given
     twice, whatever their bytes (session 25: a copy with other line endings, a byte-order mark
-    or another separator passed the byte comparison of :func:`_files`)."""
+    or another separator passed the byte comparison of :func:`_files`), row order or units
+    (session 33: the rows reversed, or T in K instead of mK, passed the comparison of the
+    arrays as read)."""
     seen: dict[tuple, str] = {}
     for t in tables:
-        key = (t.temperature.tobytes(), t.loss.tobytes(),
-               None if t.power is None else np.asarray(t.power, dtype=float).tobytes())
+        key = _measurement_key(t)
         if key in seen:
             raise ValueError(f"input files {seen[key]!r} and {t.source!r} hold the same "
                              "temperatures and losses: the same measurement would count twice; "
