@@ -162,3 +162,25 @@ def test_beta_consistency_is_calibrated_with_an_estimated_scatter():
     consistency = varying.beta_consistency
     assert consistency["test"] == "F" and consistency["scatter_dof"] > 0
     assert consistency["p_value"] < 1e-3
+
+
+def test_too_few_powers_for_the_parameters_are_refused_naming_the_remedy():
+    """Three powers (MIN_POWERS) with the default background give 3 n points for 3 n + 1
+    parameters: the fit failed with "need more points than parameters: 51 point(s) for 52
+    parameters" (session 33). Refused up front naming the powers needed and --no-background,
+    which makes three powers enough."""
+    curves = [c for c in _curves() if c.power in (-140.0, -120.0, -100.0)]
+    with pytest.raises(ValueError, match=r"3 powers at 5 temperature\(s\) give 15 points for 16 "
+                       r"parameters .* needs at least 4 powers here; or fit without the "
+                       r"background \(background=False, --no-background\)"):
+        fit_power_sweep(power_sweep(curves))
+    fit = fit_power_sweep(power_sweep(curves), background=False)
+    assert fit.shared.free.dof > 0
+
+
+def test_powers_spanning_less_than_a_decibel_are_refused():
+    curves = _curves()[:3]
+    close = [LossCurve(c.temperature, c.loss, power=p, label=f"{p:g}dBm")
+             for c, p in zip(curves, (-80.0, -80.3, -80.6), strict=True)]
+    with pytest.raises(ValueError, match=r"must span at least 1 dB .* got -80.6, -80.3, -80 dBm"):
+        power_sweep(close)

@@ -728,3 +728,44 @@ def test_overwrite_keeps_a_sweep_step_that_feeds_other_results(tmp_path, capsys)
                  "--overwrite"]) == 0
     assert "removed" not in capsys.readouterr().out
     assert (out / "resonator_fits.csv").read_text() == "the joint run's"
+
+
+@pytest.mark.parametrize(("scale", "unit"), [(1e-9, "GHz"), (1e-6, "MHz"), (1e-3, "kHz")])
+def test_a_sweep_without_a_unit_names_the_unit_its_numbers_fit(tmp_path, capsys, scale, unit):
+    """The CLI turned "frequency_unit=, e.g. 'kHz'" into "--sweep-frequency-unit , e.g. 'kHz'",
+    an empty placeholder, and blamed kHz for a file in GHz (session 33): the message names the
+    unit that puts the numbers at a microwave resonance, as the option a user types."""
+    from manybody.cli import main
+
+    s = synthetic(3)
+    db, deg = 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))
+    folder = tmp_path / "sweeps"
+    folder.mkdir()
+    _write_csv(folder / "s21_-20dB_050.0mK.csv", s.frequency * scale, db, deg, "Frequency,S21,Phase")
+    assert main(["fit-data", "--sweeps", str(folder), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"--sweep-frequency-unit '{unit}' if the numbers are in {unit}" in err, err
+    assert " , " not in err and " ." not in err and "frequency_unit" not in err
+
+
+def test_fit_data_hints_name_the_options_without_empty_placeholders(tmp_path, capsys):
+    """A table without a loss column said "or pass --loss-column . A header is read ..." and
+    the power sweep's remedy read "(--no-background, --no-background)" (session 33)."""
+    from manybody.cli import main
+
+    table = tmp_path / "t.csv"
+    table.write_text("T (mK),whatever\n" + "".join(f"{t},{t * 2}\n" for t in (20, 40, 60, 80)))
+    assert main(["fit-data", str(table), "--frequency", "5GHz", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "or pass --loss-column NAME. A header" in err, err
+    table.write_text("whatever,Qi\n" + "".join(f"{t},{t * 2}\n" for t in (20, 40, 60, 80)))
+    assert main(["fit-data", str(table), "--frequency", "5GHz", "--out", str(tmp_path / "o")]) == 2
+    assert "or pass --temperature-column NAME" in capsys.readouterr().err
+    nb = sorted((Path(__file__).resolve().parents[1] / "data" / "resonator_nb_cpw")
+                .glob("qint_1[24]0dBm.csv")) + [Path(__file__).resolve().parents[1] / "data"
+                                                / "resonator_nb_cpw" / "qint_80dBm.csv"]
+    assert main(["fit-data", *map(str, nb), "--power-sweep", "--powers=-120,-140,-80",
+                 "--frequency", "5.6GHz", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "needs at least 4 powers here; or fit without the background (--no-background)" in err
+    assert not (tmp_path / "o").exists()

@@ -101,7 +101,9 @@ def natural_key(path: str) -> list:
 
 #: API keywords in messages of the library, as the fit-data options a CLI user can type.
 CLI_NAMES = (
-    ("or pass temperature_column=", "or pass --temperature-column"),
+    ("temperature_column='NAME'", "--temperature-column NAME"),
+    ("loss_column='NAME'", "--loss-column NAME"),
+    ("frequency_unit='", "--sweep-frequency-unit '"),
     (", or pass temperature_unit=", " (or write the unit in the cells, e.g. '50mK')"),
     ("(error_column=, --error-column)", "(--error-column)"),
     ("(error_column=False, --error-column none)", "(--error-column none)"),
@@ -116,6 +118,7 @@ CLI_NAMES = (
     ("error_column=False", "--error-column none"),
     ("error_column=", "--error-column "),
     ("error_model=", "--error-model "),
+    ("(background=False, --no-background)", "(--no-background)"),
     ("background=False", "--no-background"),
     ("quasiparticle=", "--quasiparticle "),
     ("tmin must be below tmax, got tmin=", "--tmin must be below --tmax, got --tmin "),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from manybody.laws.fit import MIN_POWER_SPAN
 from manybody.laws.inputs import LossCurve
 from manybody.laws.saturation import PC_DECADES, REFERENCE_BETA
 from manybody.laws.saturation_comparison import (
@@ -29,7 +30,8 @@ from manybody.laws.saturation_comparison import (
 
 #: Two temperatures closer than this (relative) are the same temperature.
 TEMPERATURE_TOLERANCE = 1e-3
-#: Fewest distinct powers a power sweep needs (amplitude, Pc and background per temperature).
+#: Fewest distinct powers a power sweep needs (amplitude and Pc per temperature and the shared
+#: beta; one more with a background, checked by :func:`fit_power_sweep`).
 MIN_POWERS = 3
 
 
@@ -94,8 +96,8 @@ def power_sweep(curves: list[LossCurve], tmin: float | None = None,
         a curve with a repeated temperature; sigma for some curves only.
     """
     if len(curves) < MIN_POWERS:
-        raise ValueError(f"a power sweep needs at least {MIN_POWERS} curves at distinct powers, "
-                         f"got {len(curves)}")
+        raise ValueError(f"a power sweep needs at least {MIN_POWERS} curves at distinct powers "
+                         f"({MIN_POWERS + 1} with a background), got {len(curves)}")
     missing = [c.label for c in curves if c.power is None]
     if missing:
         raise ValueError(f"every curve of a power sweep needs a drive power; none for "
@@ -111,6 +113,12 @@ def power_sweep(curves: list[LossCurve], tmin: float | None = None,
                              "power (when a file's power column disagrees with its nominal "
                              "power, give the powers explicitly)")
         by_power[c.power] = c.label
+    span = max(by_power) - min(by_power)
+    if span < MIN_POWER_SPAN:  # as a saturation fit (laws.fit): a hair apart cannot separate
+        # the amplitude from the critical power
+        raise ValueError(f"the powers of a power sweep must span at least {MIN_POWER_SPAN:g} dB "
+                         f"to separate the amplitude from the critical power, got "
+                         f"{', '.join(f'{p:g}' for p in sorted(by_power))} {curves[0].power_unit}")
     if len({c.sigma is None for c in curves}) > 1:
         raise ValueError("sigma must be given for all curves or for none")
     windowed = [c.window(tmin, tmax) for c in curves]
@@ -301,6 +309,17 @@ def fit_power_sweep(sweep: PowerSweep, *, background: bool = True, error_model: 
         for i, t in enumerate(sweep.temperature) if not decreasing[i])
     if fitted.size == 0:
         raise ValueError("no temperature whose loss decreases with power: nothing saturates")
+    own = 2 + int(bool(background))  # amplitude, Pc (and background) per temperature
+    n_power = sweep.power.size
+    if fitted.size * n_power <= fitted.size * own + 1:  # + the shared beta
+        needed = own + 1 + (1 if fitted.size == 1 else 0)
+        raise ValueError(
+            f"{n_power} powers at {fitted.size} temperature(s) give {fitted.size * n_power} "
+            f"points for {fitted.size * own + 1} parameters (amplitude, Pc"
+            f"{', background' if background else ''} per temperature and a shared beta): a "
+            f"power sweep {'with a background ' if background else ''}needs at least {needed} "
+            f"powers here" + ("; or fit without the background (background=False, "
+                              "--no-background)" if background else ""))
     labels = [temperature_label(t) for t in sweep.temperature[fitted]]
     options = {"background": background, "scale": "dB", "error_model": error_model}
     curves = [sweep.curve(i) for i in fitted]

@@ -72,6 +72,21 @@ MAX_FREQUENCY_HZ = 1e12
 #: unit (numbers in kHz of a GHz sweep read as Hz are 1-100 MHz).
 UNSTATED_MIN_HZ = 1e8
 
+#: A resonator's frequency (Hz) is taken to lie within this range when guessing a unit.
+RESONATOR_RANGE_HZ = (1e8, 1e11)
+
+
+def likely_frequency_unit(frequency_hz) -> str:
+    """The unit of ``FREQUENCY_UNITS`` that puts the largest |value| of numbers read as Hz
+    into ``RESONATOR_RANGE_HZ`` (100 MHz - 100 GHz), for messages: 7.7 read as Hz is 'GHz',
+    7.7e6 is 'kHz', 7.7e18 is 'Hz' (the smallest factor when none fits)."""
+    top = float(np.max(np.abs(frequency_hz))) if np.size(frequency_hz) else 0.0
+    for unit, factor in FREQUENCY_UNITS.items():
+        if RESONATOR_RANGE_HZ[0] <= top * factor <= RESONATOR_RANGE_HZ[1]:
+            return unit
+    return "GHz" if 0 < top < RESONATOR_RANGE_HZ[0] else "Hz"
+
+
 _SPLIT = re.compile(r"[,;\t ]+")
 #: The frequency units of a header, as written (any case; exact ``mHz`` is millihertz).
 _UNIT = r"(?P<unit>[kmgt]?hz|kilohertz|megahertz|gigahertz|terahertz|hertz)"
@@ -189,11 +204,12 @@ def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str 
         if frequency_unit is None and stated is None and 0 < np.max(frequency) < UNSTATED_MIN_HZ:
             # nothing states the unit, and as Hz these are 1-100 MHz: a sweep in kHz of a GHz
             # resonator reads as 7.7 MHz and passed (a reviewer, session 27)
+            likely = likely_frequency_unit(frequency)
             raise ValueError(
                 f"{p}: nothing in the file states the frequency unit, and read as Hz the sweep "
-                f"spans {np.min(frequency):.6g} to {np.max(frequency):.6g} Hz (a GHz resonator's "
-                "sweep in kHz would read so); give the unit (frequency_unit=, e.g. 'kHz' or "
-                "'Hz') or name it in the header ('Frequency (kHz)')")
+                f"spans {np.min(frequency):.6g} to {np.max(frequency):.6g} Hz, not a microwave "
+                f"resonance; give the unit (frequency_unit='{likely}' if the numbers are in "
+                f"{likely}) or name it in the header ('Frequency ({likely})')")
         s21 = _complex_s21(str(p), columns[:, 1], columns[:, 2], layout)
         sweep = S21Sweep(frequency, s21, str(p), layout)
     sweep = _ascending(sweep)
@@ -241,11 +257,13 @@ def check_sweep(sweep: S21Sweep) -> None:
     if f[-1] > MAX_FREQUENCY_HZ:
         raise ValueError(f"{src}: frequencies {f[0]:.4g} to {f[-1]:.4g} Hz: above 1 THz, not a "
                          "resonator sweep; give the unit of the frequency column "
-                         "(frequency_unit=, e.g. 'Hz')")
+                         f"(frequency_unit='{likely_frequency_unit(f)}' if the numbers are in "
+                         f"{likely_frequency_unit(f)})")
     if f[0] <= 0 or f[-1] < MIN_FREQUENCY_HZ:
         raise ValueError(f"{src}: frequencies {f[0]:.4g} to {f[-1]:.4g} Hz: not a microwave "
-                         "sweep in Hz; give the unit of the frequency column (frequency_unit=, "
-                         "e.g. 'GHz')")
+                         "sweep in Hz; give the unit of the frequency column "
+                         f"(frequency_unit='{likely_frequency_unit(f)}' if the numbers are in "
+                         f"{likely_frequency_unit(f)})")
 
 
 def _read_columns(p: Path) -> tuple[np.ndarray, list[str], bool]:

@@ -878,7 +878,7 @@ def _data_columns(grid: CellGrid, temperature_column: str | None, loss_column: s
     if t_name is None:
         raise ValueError(f"{src}: cannot tell which column is the temperature; columns found: "
                          f"{', '.join(map(repr, columns))}; name it e.g. 'Temperature (mK)' or "
-                         "pass temperature_column=")
+                         "pass temperature_column='NAME'")
     loss_candidates = [c for c in columns
                        if c != t_name and _loss_kind(c) is not None and not is_error_column(c)]
     l_name = pick_column("loss (Q, Q^-1 or tan delta)", loss_column, loss_candidates, columns, src)
@@ -892,7 +892,7 @@ def _data_columns(grid: CellGrid, temperature_column: str | None, loss_column: s
                     "separates the columns: quote the cell, e.g. \"Qi (-80 dBm, x1e6)\")")
         raise ValueError(f"{src}: cannot tell which column is the loss (Q, Qi, Qint, Q^-1, 1/Q, "
                          f"loss or tan delta); columns found: {', '.join(map(repr, columns))}"
-                         f"{why}; name it e.g. 'Qi' or pass loss_column=. A header is read as "
+                         f"{why}; name it e.g. 'Qi' or pass loss_column='NAME'. A header is read as "
                          f"{HEADER_SPELLINGS}")
     kind = _loss_kind(l_name, explicit=True)
     if kind is None:

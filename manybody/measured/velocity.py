@@ -152,7 +152,7 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
     if t_name is None:
         raise ValueError(f"{src}: cannot tell which column is the temperature; columns found: "
                          f"{', '.join(map(repr, columns))}; name it e.g. 'Temperature (mK)' or "
-                         "pass temperature_column=")
+                         "pass temperature_column='NAME'")
     s_name = tables.pick_column("shift (delta v/v or df/f)", shift_column,
                           [c for c in columns if c != t_name and shift_kind(c)
                            and not tables.is_error_column(c)], columns, src)
