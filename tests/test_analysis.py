@@ -120,7 +120,7 @@ def test_bad_input():
         fit_law([1.0, 2.0], [1.0, 2.0])
     with pytest.raises(ValueError, match="law must be one of"):
         fit_law(X, law_tls(X), law="gaussian")
-    with pytest.raises(ValueError, match=r"q_realisations must have shape \(n_realisations, 25\)"):
+    with pytest.raises(ValueError, match=r"q_realisations must have shape \(n_realisations >= 1, 25\)"):
         analyse_shape(X, np.ones((3, 4)))
     with pytest.raises(ValueError, match="x must span"):
         shape_ratio(np.array([1.0, 2.0, 3.0]), np.ones(3))
@@ -513,3 +513,21 @@ def test_collapse_and_saturation_refuse_an_int_seed_by_name():
     loss = 1e-6 / np.sqrt(1 + 10 ** ((power + 120) / 10))[None] * np.linspace(0.9, 1.1, 8)[:, None]
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         analyse_saturation(power, loss, rng=3)
+
+
+def test_no_realisations_and_repeated_temperatures_are_refused_by_name():
+    """analyse_shape(x, empty (0, n_x)) gave numpy's "mean of empty slice" warnings, then "zero
+    at every x"; frequency_collapse with a repeated temperature failed with scipy's "x must be
+    strictly increasing" (session 33)."""
+    from manybody.laws.collapse import frequency_collapse
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"n_realisations >= 1, 25\) .* got \(0, 25\)"):
+            analyse_shape(X, np.empty((0, X.size)))
+    t = 0.1 / X
+    q = np.tanh(X / 2)[None, :, None] * np.linspace(0.9, 1.1, 20)[:, None, None] * np.ones(2)
+    with pytest.raises(ValueError, match="temperatures must not repeat a value"):
+        frequency_collapse(np.r_[t, t[:1]], [0.1, 0.2], np.concatenate([q, q[:, :1]], axis=1))
+    with pytest.raises(ValueError, match=r"n_realisations >= 1"):
+        frequency_collapse(t, [0.1, 0.2], q[:0])

@@ -1043,3 +1043,30 @@ def test_a_rejected_fit_pinned_near_zero_amplitude_is_not_no_temperature_depende
     cmp = compare_laws(flat, "7.7182GHz")
     assert cmp.verdict == "undecided"
     assert "no temperature dependence detectable" in cmp.reason
+
+
+@pytest.mark.parametrize("empty", [",", ",,", ";", " , ", "\t\t", '"",""'])
+def test_lines_of_empty_cells_are_blank_lines(tmp_path, empty):
+    """A spreadsheet's export ends with rows of empty cells (','): the table stopped with
+    "column 'T (K)', data row 26: cannot read '' as a number" (session 33). Such lines are
+    blank lines, wherever they are; an empty cell in a data row is still refused by name."""
+    good = _good(tmp_path, "g.csv", header="T (mK),Qi").read_text().replace(";", ",")
+    header, *rows = good.splitlines()
+    text = "\n".join([header, *rows[:5], empty, *rows[5:], empty, empty]) + "\n"
+    table = read_loss_table(_write(tmp_path, "e.csv", text))
+    assert table.temperature.size == len(rows)
+    broken = "\n".join([header, *rows[:5], "100,", *rows[5:]]) + "\n"
+    with pytest.raises(ValueError, match="cannot read"):
+        read_loss_table(_write(tmp_path, "b.csv", broken))
+
+
+def test_a_loss_curve_takes_one_error_for_every_point():
+    """LossCurve(T, loss, sigma=1e-8) said "sigma must have shape (25,), got (1,)", a shape
+    never given, while fit_loss takes a number (session 33)."""
+    t = np.linspace(0.05, 0.5, 25)
+    curve = LossCurve(t, 1e-6 * np.tanh(0.24 / (2 * t)), sigma=1e-8)
+    np.testing.assert_array_equal(curve.sigma, np.full(25, 1e-8))
+    with pytest.raises(ValueError, match=r"sigma of 'data' must have shape \(25,\), got \(2,\)"):
+        LossCurve(t, 1e-6 * np.ones(25), sigma=[1e-8, 1e-8])
+    with pytest.raises(ValueError, match="sigma of 'data' must be > 0"):
+        LossCurve(t, 1e-6 * np.ones(25), sigma=0.0)

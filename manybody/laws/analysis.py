@@ -408,8 +408,9 @@ def analyse_shape(
     x = check_ratio_span(distinct_x("x", x))
     given = v.real_array("q_realisations", q_realisations)
     q = np.atleast_2d(given)
-    if q.ndim != 2 or q.shape[1] != x.size:
-        raise ValueError(f"q_realisations must have shape (n_realisations, {x.size}) or "
+    if q.ndim != 2 or q.shape[1] != x.size or q.shape[0] == 0:  # (0, n_x): numpy's "mean
+        # of empty slice" warnings, then "zero at every x" (session 33)
+        raise ValueError(f"q_realisations must have shape (n_realisations >= 1, {x.size}) or "
                          f"({x.size},) for the {x.size} values of x, got {given.shape}")
     high_x_min = v.positive("high_x_min", high_x_min)
     n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap, "linearised errors")

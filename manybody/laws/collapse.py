@@ -179,12 +179,16 @@ def _slope(x, a, b, n_bootstrap, rng) -> tuple[float, float, float, float]:
 
 def _check(temperatures, frequencies, q_realisations, reference):
     t = v.positive_array("temperatures", temperatures)
+    pairs = v.near_repeats(t)  # the x grids are interpolated: scipy's "x must be strictly
+    if pairs:                  # increasing" named no parameter (session 33)
+        raise ValueError(f"temperatures must not repeat a value (each temperature is one point "
+                         f"of Q^-1(w, T)), got {v.describe_repeats(pairs)}")
     w = v.positive_array("frequencies", frequencies)
     q = v.real_array("q_realisations", q_realisations)
     if q.ndim == 2:
         q = q[None]
-    if q.ndim != 3 or q.shape[1:] != (t.size, w.size):
-        raise ValueError("q_realisations must have shape (n_realisations, n_temperatures="
+    if q.ndim != 3 or q.shape[1:] != (t.size, w.size) or q.shape[0] == 0:
+        raise ValueError("q_realisations must have shape (n_realisations >= 1, n_temperatures="
                          f"{t.size}, n_frequencies={w.size}), got {q.shape}")
     if w.size < 2:
         raise ValueError(f"frequencies must hold at least 2 values for a collapse, got {w.size}")
@@ -226,9 +230,10 @@ def frequency_collapse(temperatures, frequencies, q_realisations, *, reference: 
         ``rng`` not a numpy.random.Generator (an int seed: pass numpy.random.default_rng(seed));
         ``n_bootstrap`` not an integer.
     ValueError
-        Bad shapes, fewer than 2 or repeated frequencies, a reference out of range, fewer than 3
-        common x points of two frequencies, a mean absorption <= 0 on a common x range;
-        ``n_bootstrap`` not 0 or 2 ... 10^5.
+        Bad shapes, no realisations, a repeated temperature, fewer than 2 or repeated
+        frequencies, a reference out of range, fewer than 3 common x points of two
+        frequencies, a mean absorption <= 0 on a common x range; ``n_bootstrap`` not 0 or
+        2 ... 10^5.
     """
     t, w, q, reference = _check(temperatures, frequencies, q_realisations, reference)
     n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap, "no bootstrap")

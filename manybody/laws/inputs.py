@@ -141,8 +141,9 @@ class LossCurve:
         T (K), 0 < T < 1000 K.
     loss : array_like
         Q^-1 (dimensionless, or tan delta, or simulated absorption in units of pi*C0), > 0.
-    sigma : array_like, optional
-        One-standard-deviation errors of ``loss``; None when unknown.
+    sigma : float or array_like, optional
+        One-standard-deviation errors of ``loss`` (shape of ``temperature``, or one number for
+        every point); None when unknown.
     power : float, optional
         Drive power in dB of ``power_unit`` (e.g. dBm, then between -300 and +100 dBm); needed
         only for the saturation model.
@@ -176,6 +177,8 @@ class LossCurve:
         object.__setattr__(self, "loss", y)
         if self.sigma is not None:
             s = v.positive_array(f"sigma of {self.label!r}", self.sigma)
+            if np.ndim(self.sigma) == 0:  # one error for every point, as fit_loss takes it (the
+                s = np.full(t.shape, s[0])  # message named a shape (1,) never given; session 33)
             if s.shape != t.shape:
                 raise ValueError(f"sigma of {self.label!r} must have shape {t.shape}, "
                                  f"got {s.shape}")
@@ -240,6 +243,8 @@ class ShiftCurve:
         object.__setattr__(self, "shift", y)
         if self.sigma is not None:
             s = v.positive_array(f"sigma of {self.label!r}", self.sigma)
+            if np.ndim(self.sigma) == 0:  # one error for every point, as fit_loss takes it (the
+                s = np.full(t.shape, s[0])  # message named a shape (1,) never given; session 33)
             if s.shape != t.shape:
                 raise ValueError(f"sigma of {self.label!r} must have shape {t.shape}, "
                                  f"got {s.shape}")

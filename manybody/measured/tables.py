@@ -812,12 +812,18 @@ def _cell_value(src: str, name: str, i: int, cell: str, decimal_comma: bool
     return value, unit
 
 
+#: A line holding nothing but separators, quotes and blanks.
+_EMPTY_CELLS = re.compile(r'[\s,;"]*')
+
+
 def read_grid(p: Path) -> CellGrid:
     """Decode, drop comments, sniff the separator, find the header and the data rows."""
     src = str(p)
     text = _decode(p.read_bytes(), src)
+    # a line of empty cells only (',,' or ';;', as spreadsheets export below the data) is a
+    # blank line: it stopped the whole table with "cannot read ''" (session 33)
     numbered = [(i + 1, ln) for i, ln in enumerate(text.splitlines())
-                if ln.strip() and not ln.lstrip().startswith("#")]
+                if not _EMPTY_CELLS.fullmatch(ln) and not ln.lstrip().startswith("#")]
     lines = [ln for _, ln in numbered]
     if not lines:
         raise ValueError(f"{src}: file is empty (no lines besides comments)")
