@@ -531,3 +531,39 @@ def test_no_realisations_and_repeated_temperatures_are_refused_by_name():
         frequency_collapse(np.r_[t, t[:1]], [0.1, 0.2], np.concatenate([q, q[:, :1]], axis=1))
     with pytest.raises(ValueError, match=r"n_realisations >= 1"):
         frequency_collapse(t, [0.1, 0.2], q[:0])
+
+
+def test_the_verdict_checks_its_inputs_by_name():
+    """judge(index_error=-0.1) was read as 0.001 ("beyond TLS"), p_value=-1 gave "neither law",
+    a NaN index "in between", a missing fit a bare KeyError and a string a message without a
+    name (session 33)."""
+    from manybody.laws.verdict import judge
+
+    q = np.tanh(X / 2)
+    fits = {law: fit_law(X, q * (1 + 0.01 * np.sin(7 * X)), None, law)
+            for law in ("tls", "generic", "family")}
+    with pytest.raises(ValueError, match=r"index_error must be >= 0 .* got -0.1"):
+        judge(fits, index_error=-0.1)
+    with pytest.raises(ValueError, match=r"p_value must be a probability in \[0, 1\] .* got -1.0"):
+        judge(fits, honest_errors=True, p_value=-1.0)
+    with pytest.raises(TypeError, match="index_error must be a real number, got '0.1'"):
+        judge(fits, index_error="0.1")
+    with pytest.raises(ValueError, match="missing 'generic'"):
+        judge({"tls": fits["tls"], "family": fits["family"]})
+    assert classify_index(math.nan, 0.1) == (
+        "undecided", "the TLS index is not a number: the family fit did not determine it")
+    with pytest.raises(ValueError, match="error must be >= 0"):
+        classify_index(1.0, -0.2)
+    assert judge(fits, index_error=np.float32(0.01)).verdict == "TLS (tanh)"
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-20])
+def test_a_fit_the_data_cannot_determine_says_so_without_warnings(scale):
+    """fit_law at x ~ 1e-20 (every law linear in x) stayed at its start with infinite errors
+    and no flag; at 1e-300 numpy's divide-by-zero warning leaked (session 33)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = fit_law(X * scale, np.tanh(X / 2), None, "family")
+    assert any("the data do not determine" in r for r in fit.indeterminate), fit.indeterminate
+    good = fit_law(X, np.tanh(X / 2) * (1 + 0.01 * np.sin(5 * X)), None, "family")
+    assert not good.indeterminate

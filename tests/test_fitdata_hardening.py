@@ -1070,3 +1070,18 @@ def test_a_loss_curve_takes_one_error_for_every_point():
         LossCurve(t, 1e-6 * np.ones(25), sigma=[1e-8, 1e-8])
     with pytest.raises(ValueError, match="sigma of 'data' must be > 0"):
         LossCurve(t, 1e-6 * np.ones(25), sigma=0.0)
+
+
+@pytest.mark.parametrize(("option", "value", "roles"), [
+    ("--power-column", "Qi", "loss and the power"),
+    ("--power-column", "T (mK)", "temperature and the power"),
+    ("--loss-column", "T (mK)", "temperature and the loss")])
+def test_one_column_in_two_roles_is_refused(tmp_path, capsys, option, value, roles):
+    """--power-column naming the loss column split the table into one 'curve' per loss value
+    and failed with "need more points than parameters: 25 point(s) for 50" (session 33)."""
+    table = _good(tmp_path, "g.csv")
+    assert _main([str(table), "--frequency", "5GHz", option, value, "--out",
+                  str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"is chosen as both the {roles} column" in err, err
+    assert not (tmp_path / "o").exists()

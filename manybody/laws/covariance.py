@@ -69,13 +69,16 @@ def covariance(jacobian: np.ndarray) -> np.ndarray:
     if used.size:
         _, sv, vt = np.linalg.svd(jac[:, used] / norms[used], full_matrices=False)
         null = sv <= NULL_SINGULAR_VALUE * sv[0]
-        inner = (vt[~null].T / sv[~null] ** 2) @ vt[~null]
-        cov[np.ix_(used, used)] = inner / np.outer(norms[used], norms[used])
-        if null.any():  # the least a null direction adds, against the variance without it
-            floor = np.sum(vt[null] ** 2, axis=0) / (NULL_SINGULAR_VALUE * sv[0]) ** 2
-            free[used] = floor <= NULL_SHARE * np.diag(inner)
-        else:
-            free[used] = True
+        # a singular value or column norm whose square underflows is an infinite variance, not
+        # a warning (x ~ 1e-300: the laws are all linear there; session 33)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
+            inner = (vt[~null].T / sv[~null] ** 2) @ vt[~null]
+            cov[np.ix_(used, used)] = inner / np.outer(norms[used], norms[used])
+            if null.any():  # the least a null direction adds, against the variance without it
+                floor = np.sum(vt[null] ** 2, axis=0) / (NULL_SINGULAR_VALUE * sv[0]) ** 2
+                free[used] = floor <= NULL_SHARE * np.diag(inner)
+            else:
+                free[used] = True
     for i in np.flatnonzero(~free):
         cov[i, :] = cov[:, i] = np.nan
         cov[i, i] = np.inf

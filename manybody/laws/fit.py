@@ -1087,6 +1087,12 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
         # 2 - 0.3 tanh(x/2) got the verdict "TLS (tanh)" (session 32), as fit_loss flags it
         fit = replace(fit, unphysical=(f"negative amplitude (loss rising with temperature): "
                                        f"amplitude = {amplitude:.3g} +- {error:.2g}",))
+    undetermined = [n for n, e in fit.errors.items() if not math.isfinite(e)]
+    if undetermined and (known or fit.dof > 0):  # at x ~ 1e-20 every law is linear in x: the
+        # fit stayed at its start with infinite errors and no flag (session 33)
+        fit = replace(fit, indeterminate=(*fit.indeterminate, (
+            f"the data do not determine {', '.join(undetermined)} (infinite error) at x = "
+            f"{float(x.min()):.3g} to {float(x.max()):.3g}")))
     if not known and fit.dof <= 0:
         warnings.warn(
             f"fit_law: {fit.n_points} points and {len(fit.parameter_names)} parameters leave no "

@@ -29,8 +29,11 @@ verdict is "neither law" rather than "undecided".
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+import numpy as np
 
 #: Verdict labels: one vocabulary for the study (:func:`analyse_shape`) and ``fit-data``
 #: (:func:`manybody.measured.comparison.compare_laws`); their meaning is the table in
@@ -102,10 +105,24 @@ def classify_index(
     Returns
     -------
     (str, str)
-        The verdict (one of ``VERDICTS``) and the reason in words.
+        The verdict (one of ``VERDICTS``) and the reason in words; "undecided" for a NaN index.
+
+    Raises
+    ------
+    TypeError
+        index, error or p_value not a real number.
+    ValueError
+        error negative; p_value outside [0, 1] (NaN: no test).
     """
+    index = _real("index", index)
+    error = _real("error", error)
+    p_value = _probability("p_value", p_value)
+    if error < 0:
+        raise ValueError(f"error must be >= 0 (a standard deviation) or NaN, got {error!r}")
     if indeterminate:
         return UNDECIDED, "; ".join(indeterminate)
+    if math.isnan(index):  # a failed fit: 'a = nan ... excludes both 0 and 1' (session 33)
+        return UNDECIDED, "the TLS index is not a number: the family fit did not determine it"
     if unphysical:  # the family does not describe the data, whatever the error of its a
         return NEITHER, "; ".join(unphysical)
     s = max(float(error), INDEX_RESOLUTION) if not math.isnan(error) else math.nan
@@ -129,6 +146,23 @@ def classify_index(
     if index > 1:
         return BEYOND_TLS, f"{band} is above 1 by more than {Z_BAND:g} errors"
     return IN_BETWEEN, f"{band} excludes both 0 and 1 by more than {Z_BAND:g} errors"
+
+
+def _real(name: str, value) -> float:
+    """A real number (NaN and inf allowed), else TypeError naming it."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} "
+                        f"({type(value).__name__})")
+    return float(value)
+
+
+def _probability(name: str, value) -> float:
+    """A p-value in [0, 1] or NaN (no test), else ValueError naming it."""
+    value = _real(name, value)
+    if not (math.isnan(value) or 0.0 <= value <= 1.0):
+        raise ValueError(f"{name} must be a probability in [0, 1] or NaN (no test), got "
+                         f"{value!r}")
+    return value
 
 
 #: Lower edges of |AIC(generic) - AIC(tls)| for the evidence levels.
@@ -231,7 +265,26 @@ def judge(fits: Mapping, *, index_error: float | None = None,
         With the reason of :func:`classify_index`; when the family and another fit both have a
         problem, every fit's problem named ("family fit: ...; tls fit: ..."), and "neither law"
         instead of "undecided" when the tls and generic fits are both unphysical.
+
+    Raises
+    ------
+    TypeError
+        index_error or p_value not a real number.
+    ValueError
+        fits without one of "tls", "generic", "family"; index_error negative; p_value outside
+        [0, 1].
     """
+    missing = [law for law in ("tls", "generic", "family") if law not in fits]
+    if missing:
+        raise ValueError(f"fits must hold the 'tls', 'generic' and 'family' fits of the same "
+                         f"points, missing {', '.join(map(repr, missing))}")
+    if index_error is not None:
+        index_error = _real("index_error", index_error)
+        if index_error < 0:
+            raise ValueError(f"index_error must be >= 0 (a standard deviation) or NaN, got "
+                             f"{index_error!r}")
+    if p_value is not None:
+        p_value = _probability("p_value", p_value)
     fam = fits["family"]
     index = fam.parameters["index"]
     err = fam.errors["index"] if index_error is None else index_error

@@ -900,6 +900,9 @@ def _data_columns(grid: CellGrid, temperature_column: str | None, loss_column: s
                          f"loss or tan delta); columns found: {', '.join(map(repr, columns))}"
                          f"{why}; name it e.g. 'Qi' or pass loss_column='NAME'. A header is read as "
                          f"{HEADER_SPELLINGS}")
+    if l_name == t_name:
+        raise ValueError(f"{src}: column {l_name!r} is chosen as both the temperature and the "
+                         "loss column; each needs a column of its own")
     kind = _loss_kind(l_name, explicit=True)
     if kind is None:
         raise ValueError(f"{src}: column {l_name!r} is not recognised as Q, Q^-1 or tan delta "
@@ -912,6 +915,14 @@ def _data_columns(grid: CellGrid, temperature_column: str | None, loss_column: s
         if power_column is not None:
             raise
         pw_name = None  # several power-like columns and none chosen: ignore power
+    # one column in two roles: --power-column naming the loss split the data into one "curve"
+    # per loss value and failed with 25 points for 50 parameters (session 33)
+    roles = [("temperature", t_name), ("loss", l_name), ("power", pw_name)]
+    for i, (role, name) in enumerate(roles):
+        for other, other_name in roles[i + 1:]:
+            if name is not None and name == other_name:
+                raise ValueError(f"{src}: column {name!r} is chosen as both the {role} and the "
+                                 f"{other} column; each needs a column of its own")
     return t_name, l_name, kind, pw_name
 
 
