@@ -1085,3 +1085,20 @@ def test_one_column_in_two_roles_is_refused(tmp_path, capsys, option, value, rol
     err = capsys.readouterr().err
     assert f"is chosen as both the {roles} column" in err, err
     assert not (tmp_path / "o").exists()
+
+
+def test_powers_that_contradict_the_file_names_are_refused(tmp_path, capsys):
+    """`qint_*dBm.csv --powers=-80,-100,-120` in natural order: the shell's glob gives qint_100
+    before qint_80, so -80 dBm went to the 100 dBm file, unnoticed (session 33). The powers in
+    the order of the command line, matching the names (sign ignored), are taken."""
+    files = [_good(tmp_path, f"qint_{p}dBm.csv") for p in (100, 120, 80)]  # as a glob sorts
+    out = tmp_path / "o"
+    assert _main([*map(str, files), "--powers=-80,-100,-120", "--frequency", "5GHz",
+                  "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--powers gives -80 dBm to" in err and "whose name says 100 dBm" in err, err
+    assert not out.exists()
+    from manybody.cli.fit_data import _name_power
+
+    assert _name_power("qint_80dBm.csv") == 80 and _name_power("a_-92.5 dBm_b.csv") == -92.5
+    assert _name_power("run3.csv") is None and _name_power("x_80dBm_90dBm.csv") is None

@@ -255,7 +255,27 @@ def _powers(args) -> list[float] | None:
         if not math.isfinite(pw):
             raise ValueError(f"--powers must be finite numbers (dBm), got {args.powers!r}")
         check_power_dbm("--powers", pw)
+    for f, pw in zip(args.files, powers, strict=True):
+        named = _name_power(f)
+        if named is not None and not math.isclose(abs(named), abs(pw), abs_tol=1e-9):
+            # with a glob the shell gives qint_100dBm before qint_80dBm: --powers=-80,-100,...
+            # written in natural order put -80 dBm on the 100 dBm file (session 33)
+            raise ValueError(
+                f"--powers gives {pw:g} dBm to {f!r}, whose name says {named:g} dBm: the values "
+                f"of --powers follow the files in the order given on the command line (a shell "
+                f"glob sorts them as text: qint_100dBm before qint_80dBm); give the powers in "
+                f"that order")
     return powers
+
+
+_NAME_POWER = re.compile(r"(?<![\d.])(-?\d+(?:\.\d+)?)\s*dbm(?![a-z])", re.IGNORECASE)
+
+
+def _name_power(path: str) -> float | None:
+    """The power in dBm a file's name states ('qint_80dBm.csv': 80, sign as written), or None
+    when the name states none or several."""
+    found = _NAME_POWER.findall(Path(path).name)
+    return float(found[0]) if len(found) == 1 else None
 
 
 def _files(args) -> tuple[list[str], list[float] | None]:
