@@ -616,3 +616,23 @@ def test_study_refusals_name_its_options(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--jobs x BLAS threads per worker = 4096 x 1 exceeds" in err, err
     assert "n_jobs" not in err and "blas_threads" not in err
+
+
+def test_a_study_of_other_sizes_does_not_replace_a_summary(tmp_path):
+    """The .nc files are not in git: in a fresh clone `manybody study --tiny` (N <= 5) replaced
+    the committed default study's summary and figures in results/study (session 33). A run whose
+    N differs from the summary's rows is refused before any work, naming both; the same sizes
+    (a rerun) pass."""
+    rows = json.loads((ROOT / "results" / "study" / "summary.json").read_text())
+    (tmp_path / "summary.json").write_text(json.dumps(rows))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    proc = run(["-m", "manybody", "study", "--tiny", "-o", str(tmp_path)])
+    assert proc.returncode == 2, proc.stderr
+    assert ("holds the summary of a study with dipolar at N = 8, not the 'tiny' study's N = 5"
+            in proc.stderr), proc.stderr
+    assert "-o results/study_tiny" in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    from manybody.study.run import _check_same_study
+    from manybody.study.specs import load_study_spec
+
+    _check_same_study(tmp_path, "default", {"dipolar": load_study_spec("dipolar", "default")})

@@ -12,11 +12,12 @@ from manybody.support import validate as v
 def configure(parser) -> None:
     """Arguments of ``manybody study``."""
     parser.add_argument("-o", "--output", default="results/study", type=v.cli_path,
-                        help="output directory (default: results/study)")
+                        help="output directory (default: results/study; a study of other "
+                             "sizes than the summary there is refused: give --tiny its own)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--full", action="store_const", dest="size", const="full",
-                       help="paper-quality sizes (N = 12, finite-size to N = 14): ~700 CPU-hours, "
-                            "a cluster job")
+                       help="paper-quality sizes (N = 12; the finite-size check to N = 14 with "
+                            "--only finite_size): ~700 CPU-hours, a cluster job")
     group.add_argument("--tiny", action="store_const", dest="size", const="tiny",
                        help="a smoke run at N <= 5 for tests (a few CPU-minutes)")
     parser.set_defaults(size="default")

@@ -147,6 +147,7 @@ def execute_study(
     n_jobs = check_run_arguments(n_jobs, backend, scheduler)  # before the plan and any file
     if only is not None:
         _check_partial_output(out, names)
+    _check_same_study(out, size, specs)
     created = make_output_directory(out)
     try:
         for name in (*specs, *matrix_specs):  # a file in the way of any spec: before any work
@@ -211,6 +212,31 @@ def _check_partial_output(out: Path, names: tuple[str, ...]) -> None:
             f"output directory {str(out)!r} holds the summary of other specs "
             f"({', '.join(sorted(others))}); a run of only {', '.join(names)} would replace it. "
             f"Give the partial run its own directory, e.g. -o results/{names[0]}")
+
+
+def _check_same_study(out: Path, size: str, specs: dict[str, RunSpec]) -> None:
+    """Refuse a study whose sizes differ from those of the summary already in ``out``: the
+    results files (.nc) are not kept in git, so a fresh clone's ``manybody study --tiny`` (N <=
+    5) replaced the committed summary and figures of the default study in results/study
+    (session 33). A row whose spec is run again must have an N that spec runs."""
+    try:
+        rows = json.loads((out / "summary.json").read_text())
+    except (OSError, ValueError):
+        return  # none, or unreadable: it is rewritten, nothing of value is lost
+    if not isinstance(rows, list):
+        return
+    planned = {name: {model.n_tls for _, model, _ in spec.points()}
+               for name, spec in specs.items()}
+    for row in rows:
+        if not isinstance(row, dict) or row.get("study") not in planned:
+            continue
+        name, n_tls = row["study"], row.get("n_tls")
+        if n_tls not in planned[name]:
+            raise ValueError(
+                f"output directory {str(out)!r} holds the summary of a study with {name} at N = "
+                f"{n_tls}, not the {size!r} study's N = "
+                f"{', '.join(map(str, sorted(planned[name])))}: this run would replace it and "
+                f"its figures. Give it its own directory, e.g. -o results/study_{size}")
 
 
 def _results(name: str, spec: RunSpec, path: Path, size: str, say: Callable[[str], None],
