@@ -396,3 +396,33 @@ def test_a_scheduler_without_the_dask_backend_and_a_dangling_checkpoint_link_are
     status, _, err = run_cli(["run", spec_path, "-o", output, "--no-progress"], capsys)
     assert status == 2 and "is a link to a missing directory" in err and "Errno" not in err, err
     assert not output.exists()
+
+
+@pytest.mark.parametrize("inside", ["notes.txt", "tasks/notes.txt", "sub/"])
+def test_a_folder_of_the_user_where_the_checkpoint_goes_is_not_removed(tmp_path, capsys,
+                                                                       inside):
+    """`mkdir x.nc.checkpoint; echo precious > x.nc.checkpoint/notes.txt; manybody run ... -o
+    x.nc` wrote x.nc and removed the folder with the notes (session 33): a folder without
+    meta.json holding files this tool does not write is refused, untouched. What a killed run
+    leaves (tasks/ with partial writes, the lock) is still taken."""
+    spec_path = write_spec(tmp_path)
+    folder = checkpoint_dir(tmp_path / "o.nc")
+    target = folder / inside
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if inside.endswith("/"):
+        target.mkdir()
+    else:
+        target.write_text("precious")
+    status, _, err = run_cli(["run", spec_path, "-o", tmp_path / "o.nc", "--no-progress"], capsys)
+    assert status == 2, err
+    assert "is a folder this tool did not write (no meta.json; it holds" in err, err
+    assert inside.rstrip("/") in err
+    assert target.exists() and not (tmp_path / "o.nc").exists()
+    killed = checkpoint_dir(tmp_path / "k.nc")
+    (killed / "tasks").mkdir(parents=True)
+    (killed / "lock").write_text("")
+    (killed / "tasks" / ".running-123").write_text("")
+    (killed / "tasks" / "p000000_r000000-000002.npz.abc.tmp").write_text("")
+    status, _, err = run_cli(["run", spec_path, "-o", tmp_path / "k.nc", "--no-progress"], capsys)
+    assert status == 0, err
+    assert (tmp_path / "k.nc").is_file() and not killed.exists()

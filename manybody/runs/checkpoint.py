@@ -51,6 +51,34 @@ def spec_differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, An
     return [] if old == new else [(prefix or "spec", old, new)]
 
 
+#: Names this tool writes in a checkpoint's tasks/ folder: results, their partial writes and
+#: the records of running tasks.
+_OWN_TASK_FILE = re.compile(r"\.?[\w.-]*\.npz(\.[\w.-]*\.tmp)?|\.running-[\w.-]*")
+
+
+def foreign_entries(directory: Path) -> list[str]:
+    """Paths (relative to ``directory``) that this tool did not write, when the directory holds
+    no meta.json: such a folder is not a checkpoint, and a run would have removed it with the
+    user's files in it when it finished (session 33). Empty when meta.json exists, when the
+    directory does not, or when every entry is one of ours (``tasks/`` with results, partial
+    writes and task records, the lock, a partial meta.json: what a killed run leaves)."""
+    directory = Path(directory)
+    if not directory.is_dir() or (directory / Checkpoint.META).is_file():
+        return []
+    foreign = []
+    for entry in sorted(directory.iterdir()):
+        if entry.name == "lock" and entry.is_file():
+            continue
+        if entry.name.startswith(Checkpoint.META) and entry.name.endswith(".tmp"):
+            continue
+        if entry.name == "tasks" and entry.is_dir() and not entry.is_symlink():
+            foreign += [f"tasks/{p.name}" for p in sorted(entry.iterdir())
+                        if not (p.is_file() and _OWN_TASK_FILE.fullmatch(p.name))]
+            continue
+        foreign.append(entry.name)
+    return foreign
+
+
 class Checkpoint:
     """Finished tasks of one run, one ``.npz`` per task, plus the spec they belong to.
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from manybody.runs.checkpoint import Checkpoint, TaskKey, checkpoint_dir
+from manybody.runs.checkpoint import Checkpoint, TaskKey, checkpoint_dir, foreign_entries
 from manybody.runs.execution import execute
 from manybody.runs.lifecycle import interrupted_summary, out_of_space
 from manybody.runs.results import (
@@ -340,7 +340,8 @@ def check_checkpoint(output: str | Path, resume: bool = False) -> None:
     Raises
     ------
     ValueError
-        The location is a file, or a link to a missing directory.
+        The location is a file, a link to a missing directory, or a folder this tool did not
+        write (no meta.json, other files in it).
     PermissionError
         The checkpoint (or its task folder) exists and no file can be written in it.
     FileNotFoundError
@@ -360,6 +361,13 @@ def check_checkpoint(output: str | Path, resume: bool = False) -> None:
         if why is not None:
             raise PermissionError(f"{where}: {why}; give it write permission (chmod -R u+rwX), "
                                   "remove it or choose another output")
+    foreign = foreign_entries(directory)
+    if foreign:  # not a checkpoint: removed with the user's files at the end (session 33)
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3
+                                          else "")
+        raise ValueError(f"{where} is a folder this tool did not write (no meta.json; it holds "
+                         f"{shown}); a run would remove it when it finishes: move it away or "
+                         "choose another output")
     if resume and not (directory / Checkpoint.META).is_file():
         raise FileNotFoundError(
             f"nothing to resume: no checkpoint {str(directory)!r}; run without "
