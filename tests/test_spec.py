@@ -247,6 +247,12 @@ def test_per_point_realisation_counts():
     d["realisations"] = [1, 2, 3, 4, 5, 6]
     with pytest.raises(ValueError, match=r"shape \(2, 3\)"):
         RunSpec.from_dict(d)
+    # a boolean among the counts ran one realisation there (session 33), as a scalar is refused
+    for flagged in ([[1, 2, 3], [4, 5, True]], [[1, 2, 3], [4, 5, np.True_]]):
+        d["realisations"] = flagged
+        with pytest.raises(TypeError, match="realisations must hold integer counts, got a "
+                           "boolean"):
+            RunSpec.from_dict(d)
 
 
 def test_resized_changes_only_what_it_is_given():

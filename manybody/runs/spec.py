@@ -455,6 +455,9 @@ def _realisation_counts(value: Any, shape: tuple[int, ...]) -> int | tuple:
                         f"shape {shape}, got {value!r}")
     if isinstance(value, int | np.integer):
         return v.integer("realisations", value, 1, MAX_REALISATIONS)
+    flags = [leaf for leaf in _leaves(value) if isinstance(leaf, bool | np.bool_)]
+    if flags or (isinstance(value, np.ndarray) and value.dtype == bool):  # [3, true] ran 1
+        raise TypeError(f"realisations must hold integer counts, got a boolean in {value!r}")
     try:
         counts = np.asarray(value)
     except ValueError:  # ragged nesting
@@ -468,6 +471,13 @@ def _realisation_counts(value: Any, shape: tuple[int, ...]) -> int | tuple:
     if (counts == counts.flat[0]).all():
         return int(counts.flat[0])  # uniform counts: the same spec as a plain integer
     return _nested_tuple(counts.tolist())
+
+
+def _leaves(value: Any) -> list:
+    """The non-list entries of nested lists and tuples."""
+    if isinstance(value, list | tuple):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
 
 
 def _nested_tuple(value: Any) -> Any:
