@@ -147,8 +147,9 @@ def test_point_parsing_and_missing_variables(tiny_run):
         "coupling_strength": 0.02, "frequency": 0.1}
     with pytest.raises(ValueError, match="NAME=VALUE"):
         parse_point("coupling_strength")
-    with pytest.raises(ValueError, match="must be a number"):
-        parse_point("frequency=high")
+    assert parse_point("coupling_kind=gaussian") == {"coupling_kind": "gaussian"}
+    with pytest.raises(ValueError, match="--point frequency needs a value"):
+        parse_point("frequency=")
     # session 31: 'n_tls=3,n_tls=4' took the last value; nan matched nothing later
     with pytest.raises(ValueError, match=r"--point gives n_tls twice \('n_tls=3, n_tls=4'\)"):
         parse_point("n_tls=3, n_tls=4")
@@ -163,6 +164,28 @@ def test_point_parsing_and_missing_variables(tiny_run):
     with pytest.raises(ValueError, match="at least 2 finished realisations"):
         curves_from_results(two)
     assert np.isfinite(curves_from_results(ds)[0].loss).all()
+    with pytest.raises(ValueError, match=r"--point frequency must be a number on this axis, got "
+                       r"'high'"):
+        curves_from_results(ds, parse_point("frequency=high"))
+
+
+def test_a_point_on_an_axis_of_names(tiny_run):
+    """A run sweeping coupling_kind could not be fitted: --point coupling_kind=gaussian was "must
+    be a number", =1 numpy's UFuncTypeError (session 33)."""
+    import manybody
+    import xarray as xr
+
+    ds = manybody.load_results(tiny_run)
+    kinds = xr.DataArray(["dipolar", "gaussian"], dims="coupling_kind", name="coupling_kind")
+    both = xr.concat([ds, ds * 2.0], dim=kinds, data_vars="all")
+    with pytest.raises(ValueError, match=r"axis 'coupling_kind' has 2 values"):
+        curves_from_results(both)
+    loss, _, _, chosen = curves_from_results(both, parse_point("coupling_kind=gaussian"))
+    assert chosen["coupling_kind"] == "gaussian" and "coupling_kind=gaussian" in loss.label
+    np.testing.assert_allclose(loss.loss, 2.0 * curves_from_results(ds)[0].loss)
+    with pytest.raises(ValueError, match=r"--point coupling_kind=1.0 is not on the axis; its "
+                       r"values: \['dipolar', 'gaussian'\]"):
+        curves_from_results(both, parse_point("coupling_kind=1"))
 
 
 def test_command_names_the_modes_of_the_library():

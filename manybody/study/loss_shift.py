@@ -27,13 +27,14 @@ from manybody.laws.inputs import LossCurve, ShiftCurve
 NEEDED = ("absorption", "velocity_shift")
 
 
-def parse_point(text: str | None) -> dict[str, float]:
-    """``"coupling_strength=0.02,frequency=0.1"`` -> {"coupling_strength": 0.02, "frequency": 0.1}.
+def parse_point(text: str | None) -> dict[str, float | str]:
+    """``"coupling_strength=0.02,frequency=0.1"`` -> {"coupling_strength": 0.02, "frequency": 0.1};
+    a value that is not a number stays text, for axes of names (``coupling_kind=gaussian``).
 
     Raises
     ------
     ValueError
-        An item without ``=``, a value that is not a finite number, or a name given twice.
+        An item without ``=``, an empty or non-finite value, or a name given twice.
     """
     if text is None or not text.strip():
         return {}
@@ -45,14 +46,36 @@ def parse_point(text: str | None) -> dict[str, float]:
             raise ValueError(f"--point must be NAME=VALUE[,NAME=VALUE...], got {item!r}")
         if name in out:  # 'n_tls=3,n_tls=4' took the last (session 31)
             raise ValueError(f"--point gives {name} twice ({text!r}); give each axis once")
+        if not value.strip():
+            raise ValueError(f"--point {name} needs a value, got {item!r}")
         try:
             number = float(value)
-        except ValueError:
-            raise ValueError(f"--point {name} must be a number, got {value!r}") from None
+        except ValueError:  # a name on an axis of names (the results file says which)
+            out[name] = value.strip()
+            continue
         if not math.isfinite(number):
             raise ValueError(f"--point {name} must be a finite number, got {value!r}")
         out[name] = number
     return out
+
+
+def _on_axis(name: str, axis: np.ndarray, value: float | str) -> float | str:
+    """The value of sweep axis ``name`` matching ``value``: a number within 1e-9 relative on a
+    numeric axis, the same text on an axis of names (a name gave "must be a number", a number
+    numpy's UFuncTypeError; session 33)."""
+    if axis.dtype.kind in "UOS":
+        names = [str(a) for a in axis]
+        if str(value) not in names:
+            raise ValueError(f"--point {name}={value} is not on the axis; its values: {names}")
+        return str(value)
+    if isinstance(value, str):
+        raise ValueError(f"--point {name} must be a number on this axis, got {value!r}; its "
+                         f"values: {axis.tolist()}")
+    i = int(np.argmin(np.abs(axis - value)))
+    if not math.isclose(axis[i], value, rel_tol=1e-9, abs_tol=1e-12):
+        raise ValueError(f"--point {name}={value:g} is not on the axis; its values: "
+                         f"{axis.tolist()}")
+    return float(axis[i])
 
 
 def curves_from_results(ds, point: dict[str, float] | None = None
@@ -63,9 +86,10 @@ def curves_from_results(ds, point: dict[str, float] | None = None
     ----------
     ds : xarray.Dataset
         A results file with ``absorption`` and ``velocity_shift``.
-    point : dict of str to float, optional
+    point : dict of str to float or str, optional
         Coordinate values of every sweep axis of size > 1 and of ``frequency`` when there are
-        several; matched to the nearest value within 1e-9 relative.
+        several; matched to the nearest value within 1e-9 relative (a name on an axis of
+        names, e.g. coupling_kind).
 
     Returns
     -------
@@ -95,13 +119,9 @@ def curves_from_results(ds, point: dict[str, float] | None = None
             if axis.size > 1:
                 raise ValueError(f"axis {d!r} has {axis.size} values {axis.tolist()}: choose one "
                                  f"with --point {d}=VALUE")
-            chosen[d] = float(axis[0])
+            chosen[d] = axis[0].item()
             continue
-        i = int(np.argmin(np.abs(axis - point[d])))
-        if not math.isclose(axis[i], point[d], rel_tol=1e-9, abs_tol=1e-12):
-            raise ValueError(f"--point {d}={point[d]:g} is not on the axis; its values: "
-                             f"{axis.tolist()}")
-        chosen[d] = float(axis[i])
+        chosen[d] = _on_axis(d, axis, point[d])
     sel = ds.sel(chosen)
     loss_r = sel["absorption"].transpose("realisation", "temperature").values * math.pi
     shift_r = sel["velocity_shift"].transpose("realisation", "temperature").values
@@ -112,7 +132,8 @@ def curves_from_results(ds, point: dict[str, float] | None = None
     loss_r, shift_r = loss_r[keep], shift_r[keep]
     t = ds["temperature"].values
     w = chosen.get("frequency", float(ds["frequency"].values[0]))
-    label = ", ".join(f"{k}={val:g}" for k, val in chosen.items() if k != "frequency")
+    label = ", ".join(f"{k}={val:g}" if isinstance(val, float | int) else f"{k}={val}"
+                      for k, val in chosen.items() if k != "frequency")
     loss = LossCurve(t, loss_r.mean(0), loss_r.std(0, ddof=1) / math.sqrt(n),
                      label=f"absorption{' ' + label if label else ''}")
     shift = ShiftCurve(t, shift_r.mean(0), shift_r.std(0, ddof=1) / math.sqrt(n),
