@@ -172,8 +172,9 @@ def test_point_parsing_and_missing_variables(tiny_run):
 def test_a_point_on_an_axis_of_names(tiny_run):
     """A run sweeping coupling_kind could not be fitted: --point coupling_kind=gaussian was "must
     be a number", =1 numpy's UFuncTypeError (session 33)."""
-    import manybody
     import xarray as xr
+
+    import manybody
 
     ds = manybody.load_results(tiny_run)
     kinds = xr.DataArray(["dipolar", "gaussian"], dims="coupling_kind", name="coupling_kind")
