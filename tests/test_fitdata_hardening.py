@@ -1102,3 +1102,17 @@ def test_powers_that_contradict_the_file_names_are_refused(tmp_path, capsys):
 
     assert _name_power("qint_80dBm.csv") == 80 and _name_power("a_-92.5 dBm_b.csv") == -92.5
     assert _name_power("run3.csv") is None and _name_power("x_80dBm_90dBm.csv") is None
+
+
+@pytest.mark.parametrize(("head", "what"), [
+    (b"\x89HDF\r\n\x1a\n", "netCDF-4/HDF5 file (a results file of manybody run? fit it with "
+                           "--simulated)"),
+    (b"CDF\x01", "netCDF file"), (b"PK\x03\x04", "zip archive (an Excel .xlsx workbook?")])
+def test_a_binary_file_given_as_a_table_is_named(tmp_path, capsys, head, what):
+    """A results file given to fit-data without --simulated was "ragged lines: with separator
+    tab ..." (session 33); so was an Excel workbook."""
+    path = tmp_path / "d1.nc"
+    path.write_bytes(head + bytes(range(256)) * 4)
+    assert _main([str(path), "--frequency", "0.1K", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"d1.nc is a {what}" in err and "ragged" not in err, err

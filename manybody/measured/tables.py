@@ -602,7 +602,19 @@ def error_is_relative(e_name: str | None, value_name: str | None) -> bool:
 # --------------------------------------------------------------------------- low-level parsing
 
 
+#: Leading bytes of binary formats a user may hand in as a table: netCDF-4/HDF5 (manybody's
+#: results files), classic netCDF, Excel (xlsx is a zip, xls an OLE file).
+BINARY_FORMATS = ((b"\x89HDF\r\n\x1a\n", "a netCDF-4/HDF5 file (a results file of manybody run? "
+                   "fit it with --simulated)"),
+                  (b"CDF\x01", "a netCDF file"), (b"CDF\x02", "a netCDF file"),
+                  (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook? export it as CSV)"),
+                  (b"\xd0\xcf\x11\xe0", "an Excel/OLE file (export it as CSV)"))
+
+
 def _decode(raw: bytes, path: str) -> str:
+    for magic, what in BINARY_FORMATS:  # read as text they were "ragged lines" (session 33)
+        if raw.startswith(magic):
+            raise ValueError(f"{path} is {what}, not a text table of columns")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16")
     try:
