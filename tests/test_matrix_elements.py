@@ -140,6 +140,14 @@ def test_results_file_has_the_variables_with_dims_units_and_bin_coordinates(tmp_
     assert np.array_equal(ds["frequency_bin_bounds"].values, np.stack([edges[:-1], edges[1:]], 1))
     assert np.array_equal(ds["energy_bin_bounds"].values[:, 1], ENERGY[1:])
     assert ds.attrs["spec_sha256"] == spec.digest()  # provenance like any run
+    # read back, every coordinate and variable has its units: xarray drops those of bounds
+    # variables on writing ('energy_bin_bounds [?]' in manybody info, session 33)
+    from manybody import load_results
+
+    back = load_results(tmp_path / "me.nc")
+    missing = [name for name, var in back.variables.items() if "units" not in var.attrs]
+    assert missing == [], missing
+    assert back["energy_bin_bounds"].attrs["units"] == "K"
 
 
 def _old_loop(n_tls: int, seed: int, realisations: int):

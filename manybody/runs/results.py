@@ -463,8 +463,8 @@ def load_results(path: str | Path) -> xr.Dataset:
     reason = None
     with _quiet_unraisable():
         try:
-            return xr.load_dataset(path, engine="h5netcdf", decode_times=False,
-                                   decode_timedelta=False, phony_dims="access")
+            return _bounds_units(xr.load_dataset(path, engine="h5netcdf", decode_times=False,
+                                                 decode_timedelta=False, phony_dims="access"))
         except PermissionError as exc:
             raise PermissionError(f"cannot read results file {str(path)!r}: "
                                   f"{exc.strerror or exc}") from None
@@ -479,6 +479,17 @@ def load_results(path: str | Path) -> xr.Dataset:
     raise ValueError(f"{str(path)!r} is not a readable netCDF4/HDF5 results file: it is "
                      f"damaged or of another format ({reason}); restore it from a copy or "
                      "rerun the sweep that wrote it")
+
+
+def _bounds_units(ds: xr.Dataset) -> xr.Dataset:
+    """Give each bounds variable (energy_bin_bounds, ...) the units of its coordinate: xarray
+    drops them on writing, as CF lets bounds inherit them, and `manybody info` showed
+    'energy_bin_bounds [?]' (session 33)."""
+    for var in ds.variables.values():
+        bounds = var.attrs.get("bounds")
+        if isinstance(bounds, str) and bounds in ds.variables and "units" in var.attrs:
+            ds[bounds].attrs.setdefault("units", var.attrs["units"])
+    return ds
 
 
 @contextlib.contextmanager
