@@ -120,12 +120,20 @@ STUDY_MODULES = (
 )
 #: Old paths that are refused (they would shadow a public function of the same name).
 REFUSED = ("manybody.absorption", "manybody.diagonalise")
+#: Old modules that left the package, with where they went (import manybody.bench was a bare
+#: "No module named 'manybody.bench'"; session 33).
+GONE = {"manybody.bench": "the benchmark left the package for the scripts: run "
+                          "`python scripts/bench.py` from the repository (see the README's "
+                          "Performance section)"}
 
 
 class MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Resolve an old module path to the module at its new place (with a DeprecationWarning)."""
 
     def find_spec(self, fullname, path=None, target=None):
+        if fullname in GONE:
+            raise ModuleNotFoundError(f"module {fullname!r} is no longer part of manybody: "
+                                      f"{GONE[fullname]}", name=fullname)
         if fullname not in MOVED:
             return None
         if fullname in REFUSED:

@@ -198,3 +198,12 @@ def test_old_module_paths_warn_and_give_the_moved_module():
                          timeout=120)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "ok"
+
+
+def test_a_module_that_left_the_package_says_where_it_went():
+    """`import manybody.bench` was a bare "No module named 'manybody.bench'" (session 33)."""
+    import importlib
+
+    with pytest.raises(ModuleNotFoundError, match=r"'manybody.bench' is no longer part of "
+                       r"manybody: .*python scripts/bench.py"):
+        importlib.import_module("manybody.bench")
