@@ -5,6 +5,7 @@ Usage: python scripts/make_figures.py [STUDY_DIR] [--out FIGURE_DIR]
 """
 
 import argparse
+from pathlib import Path
 
 from manybody.cli.signals import script_main
 from manybody.runs.results import checked_output_option
@@ -16,6 +17,15 @@ def main() -> int:
     parser.add_argument("study_dir", nargs="?", default="results/study")
     parser.add_argument("--out", default=None, help="figure directory (default STUDY_DIR/figures)")
     args = parser.parse_args()
+    study = Path(args.study_dir)
+    # a missing folder was created with figures of "no coupling sweep" in it, and a file gave
+    # a NotADirectoryError traceback (session 33)
+    if not study.is_dir():
+        parser.error(f"study directory {str(study)!r} "
+                     + ("is not a directory" if study.exists() else "does not exist"))
+    if not (study / "summary.json").is_file():
+        parser.error(f"study directory {str(study)!r} holds no summary.json: run manybody study "
+                     "into it, or scripts/summarise_study.py --recompute --write on its .nc files")
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         checked_output_option(parser, "--out", args.out, directory=True)
     for path in make_all_figures(args.study_dir, args.out):

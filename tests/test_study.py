@@ -217,6 +217,23 @@ def test_redrawn_figures_are_byte_identical(tiny_study, tmp_path):
             assert b"CreationDate" not in (tmp_path / name).read_bytes()
 
 
+@pytest.mark.parametrize("where", ["missing", "file", "empty"])
+def test_make_figures_refuses_a_folder_without_a_study(tmp_path, where):
+    """A mistyped folder was created and filled with figures of "no coupling sweep", exit 0; a
+    file gave a NotADirectoryError traceback (session 33)."""
+    target = tmp_path / "study"
+    if where == "file":
+        target.write_text("")
+    elif where == "empty":
+        target.mkdir()
+    proc = run(["scripts/make_figures.py", str(target)])
+    assert proc.returncode == 2, proc.stderr
+    expected = {"missing": "does not exist", "file": "is not a directory",
+                "empty": "holds no summary.json"}[where]
+    assert expected in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert (target.exists() == (where != "missing")) and not (target / "figures").exists()
+
+
 def test_summarise_script_reads_summary_and_recomputes_the_same(tiny_study, tmp_path):
     out, _ = tiny_study
     fast = run(["scripts/summarise_study.py", str(out)])
