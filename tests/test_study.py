@@ -653,3 +653,24 @@ def test_a_study_of_other_sizes_does_not_replace_a_summary(tmp_path):
     from manybody.study.specs import load_study_spec
 
     _check_same_study(tmp_path, "default", {"dipolar": load_study_spec("dipolar", "default")})
+
+
+def test_the_summary_shows_worker_warnings_as_one_process_does(tiny_study):
+    """With -j 2 the workers printed analyse_shape's warnings raw, with the source line
+    ('summary.py:198: UserWarning ... shape = analyse_shape(...)'), with -j 1 one line each
+    (session 33): the parallel summary hands them to the parent, the same ones in the same
+    order as in one process."""
+    import warnings
+
+    from manybody.study.summary import summarise
+
+    out, proc = tiny_study
+    assert "shape = analyse_shape(" not in proc.stderr
+    ds = xr.load_dataset(out / "dipolar.nc", engine="h5netcdf")
+    shown = {}
+    for n_jobs in (1, 2):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            rows, _ = summarise(ds, "dipolar", n_jobs=n_jobs)
+        shown[n_jobs] = [(w.category, str(w.message)) for w in caught]
+    assert shown[1] and shown[2] == shown[1]

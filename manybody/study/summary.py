@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -127,9 +128,24 @@ def summarise(ds, name: str, n_jobs: int = 1) -> tuple[list[PointSummary], list[
         return [_single_threaded_shape_row(*task) for task in tasks], velocity_rows
     from joblib import Parallel, delayed  # only for a parallel summary
 
-    shape_rows = Parallel(n_jobs=min(n_jobs, len(tasks)))(
-        delayed(_single_threaded_shape_row)(*task) for task in tasks)
-    return list(shape_rows), velocity_rows
+    results = Parallel(n_jobs=min(n_jobs, len(tasks)))(
+        delayed(_shape_row_and_warnings)(*task) for task in tasks)
+    shape_rows = []
+    for row, caught in results:  # the workers' warnings, shown here as in one process: a worker
+        # printed them raw, with its source line (session 33)
+        for category, message in caught:
+            warnings.warn(message, category, stacklevel=2)
+        shape_rows.append(row)
+    return shape_rows, velocity_rows
+
+
+def _shape_row_and_warnings(*args) -> tuple[PointSummary, list[tuple[type, str]]]:
+    """:func:`_single_threaded_shape_row` in a worker process, with the warnings it raised
+    (category, message) for the parent to show."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        row = _single_threaded_shape_row(*args)
+    return row, [(w.category, str(w.message)) for w in caught]
 
 
 def summarise_saturation(ds, name: str, n_bootstrap: int = SATURATION_BOOTSTRAP
