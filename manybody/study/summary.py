@@ -270,6 +270,22 @@ def _pm(value: float, error: float, digits: int = 2) -> str:
     return f"{value:.{digits}f} ± {error:.{digits}f}"
 
 
+#: A ratio-like number of order one (rho_eff rise, collapse contrast) whose error exceeds this
+#: multiple of max(|value|, 1) is shown as "n.d." (not determined).
+RATIO_NOT_DETERMINED = 10.0
+
+
+def _ratio_pm(value: float, error: float) -> str:
+    """:func:`_pm` of a ratio-like number of order one, or "n.d." where its error is not finite
+    or above RATIO_NOT_DETERMINED times max(|value|, 1): the tiny study printed "rho_eff rise
+    4.75 ± 4.6e+14" and "contrast 6.91e+08 ± 5.1e+16", heavy-tailed ratios of a few
+    realisations (session 33); summary.json keeps the numbers."""
+    if math.isfinite(value) and not (math.isfinite(error) and error <= RATIO_NOT_DETERMINED
+                                     * max(abs(value), 1.0)):
+        return "n.d."
+    return _pm(value, error)
+
+
 def index_text(value: float, error: float, digits: int = 3) -> str:
     """A TLS index as "a ± e", or "<= -0.999 (at bound)" where the fit ran to a bound of the
     family (``FAMILY_INDEX_BOUNDS``): its bootstrap resamples sit there too, so "-0.999 ± 0.000"
@@ -304,14 +320,19 @@ def format_decomposition_table(rows: list[PointSummary]) -> str:
         lines.append(
             f"| {r.study} | {r.parameter} | {value} | {_number(r.coupling_lambda)} "
             f"| {_number(r.coupling_chi)} "
-            f"| {_pm(r.resonant_density_rise, r.resonant_density_rise_error)} "
+            f"| {_ratio_pm(r.resonant_density_rise, r.resonant_density_rise_error)} "
             f"| {_pm(r.collapse_slope, r.collapse_slope_error, 3)} "
-            f"| {_pm(r.collapse_contrast, r.collapse_contrast_error)} | {_p(r.collapse_p_value)} "
+            f"| {_ratio_pm(r.collapse_contrast, r.collapse_contrast_error)} "
+            f"| {_p(r.collapse_p_value)} "
             f"| {scb} "
             f"| {_pm(r.index_configuration_bath, r.index_configuration_bath_error)} "
             f"| {_pm(r.index_configuration_bath_infinite, r.index_configuration_bath_infinite_error)} "
             f"| {_pm(r.single_tls_fraction, r.single_tls_fraction_error, 3)} "
             f"| {_number(r.frozen_fraction)} |")
+    if any("| n.d. |" in line for line in lines[2:]):
+        lines.append(f"\nn.d.: not determined (the error is not finite or above "
+                     f"{RATIO_NOT_DETERMINED:g} times max(|value|, 1); summary.json keeps the "
+                     "numbers)")
     return "\n".join(lines)
 
 
