@@ -615,3 +615,36 @@ def test_interrupted_summary_counts_what_is_kept(tmp_path):
         "none of the 12 realisations had finished; nothing is kept")
     assert "no output file" in interrupted_summary(5, 12, 0, None)
     assert "nothing is kept" in interrupted_summary(5, 12, 0, None)
+
+
+def test_a_hangup_of_the_whole_terminal_is_one_line(tmp_path):
+    """A closed terminal sends SIGHUP to the process group: loky's resource tracker died of it
+    and the one loky started in its place printed a KeyError traceback for every semaphore and
+    memmapping folder, after the one line (9 tracebacks; session 33). The tracker now ignores
+    SIGHUP and ends with the run."""
+    spec_path = write_spec(tmp_path, realisations=2)
+    out = tmp_path / "out.nc"
+    proc = subprocess.Popen([sys.executable, "-m", "manybody", "run", str(spec_path), "-o",
+                             str(out), "--no-progress", "--jobs", "2", "--chunk-size", "1"],
+                            env=hooked_env(tmp_path, MB_TEST_SLEEP="60"), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=default_signals, start_new_session=True)
+    workers: list[psutil.Process] = []
+    try:
+        wait_for(lambda: len(list((checkpoint_dir(out) / "tasks").glob(".running-*"))) == 2,
+                 proc)
+        workers = workers_of(proc)
+        os.killpg(proc.pid, signal.SIGHUP)
+        proc.wait(timeout=30)
+        assert_gone(workers, within=5)
+        err = proc.stderr.read()
+        assert "Traceback" not in err, err
+        assert one_line(err) == ("manybody run: interrupted (SIGHUP); none of the 4 realisations "
+                                 "had finished; nothing is kept")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        for process in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        proc.communicate()

@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -47,6 +49,24 @@ def format_warnings_as(formatwarning: Callable[..., str]) -> None:
     echoed source line, two lines each, while the same run with ``--jobs 1`` printed one;
     session 25)."""
     warnings.formatwarning = formatwarning
+
+
+def start_resource_tracker_without_hangup() -> None:
+    """Start loky's resource tracker (if it is not running) with SIGHUP ignored: a closed
+    terminal's SIGHUP to the process group killed it, and the one loky started in its place
+    printed a KeyError traceback for each semaphore and memmapping folder the dead one had
+    registered, after the run's one-line "interrupted (SIGHUP)" (session 33). It ignores
+    SIGINT and SIGTERM itself, and ends when this process closes its pipe."""
+    from joblib.externals.loky.backend import resource_tracker
+
+    if not hasattr(signal, "SIGHUP") or threading.current_thread() is not threading.main_thread():
+        resource_tracker.ensure_running()
+        return
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # inherited through exec
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.signal(signal.SIGHUP, previous)
 
 
 def quiet_resource_tracker() -> None:
@@ -149,6 +169,7 @@ def execute(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None, n_job
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
     quiet_resource_tracker()
+    start_resource_tracker_without_hangup()
     # the watchdog starts with each worker process (an idle one too), and again with each task;
     # loky starts new workers when the initializer's arguments change (a run with another format)
     with parallel_config(backend="loky", inner_max_num_threads=blas_threads,
