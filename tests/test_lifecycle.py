@@ -648,3 +648,29 @@ def test_a_hangup_of_the_whole_terminal_is_one_line(tmp_path):
             with contextlib.suppress(psutil.NoSuchProcess):
                 process.kill()
         proc.communicate()
+
+
+def test_ctrl_c_of_the_whole_terminal_with_dask_is_one_line(tmp_path):
+    """Ctrl-C to the process group of a run on its own dask LocalCluster: every worker printed
+    its KeyboardInterrupt traceback and dask a CancelledError warning per task, 64 lines
+    around the one line (session 33). The workers now leave SIGINT and SIGHUP to the run."""
+    pytest.importorskip("distributed")
+    spec_path = write_spec(tmp_path, realisations=8)
+    out = tmp_path / "out.nc"
+    proc = subprocess.Popen([sys.executable, "-m", "manybody", "run", str(spec_path), "-o",
+                             str(out), "--no-progress", "--jobs", "2", "--chunk-size", "1",
+                             "--backend", "dask"],
+                            env=hooked_env(tmp_path, MB_TEST_SLEEP="0.5"), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=default_signals, start_new_session=True)
+    try:
+        wait_for(lambda: len(chunks(out)) >= 2, proc)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        line = one_line(err)
+        assert line.startswith("manybody run: interrupted; ") and "are kept" in line, line
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()

@@ -69,6 +69,28 @@ def start_resource_tracker_without_hangup() -> None:
         signal.signal(signal.SIGHUP, previous)
 
 
+def leave_terminal_signals_to_the_run() -> None:
+    """In a worker process of the run's own dask LocalCluster: ignore SIGINT and SIGHUP, which a
+    terminal sends to the whole process group; the run's process handles them and closes the
+    cluster. Each worker printed its own KeyboardInterrupt traceback (4 tracebacks, 65 lines
+    after Ctrl-C; session 33)."""
+    # the tasks the run's interruption cancels: each was a WARNING line before the run's own
+    logging.getLogger("distributed.worker.state_machine").addFilter(_NotCancelled())
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in ("SIGINT", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+
+
+class _NotCancelled(logging.Filter):
+    """Drops dask's "... ended with CancelledError" records (a cancelled task, as an
+    interrupted run cancels them all)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "ended with CancelledError" not in record.getMessage()
+
+
 def quiet_resource_tracker() -> None:
     """Pass :data:`RESOURCE_TRACKER_FILTER` to the processes loky starts from now on (they get
     the interpreter's -W options, ``sys.warnoptions``); other warnings are unaffected."""
@@ -108,8 +130,10 @@ def _dask_client(scheduler: str | None, n_workers: int) -> Iterator[Any]:
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                       dashboard_address=":0", silence_logs=logging.WARNING) as cluster, \
             Client(cluster) as client:
-        # this run's own workers print warnings as the run does (a cluster's are left alone)
+        # this run's own workers print warnings as the run does, and leave Ctrl-C and a
+        # hang-up to the run's process, which stops them (a cluster's are left alone)
         client.run(format_warnings_as, warnings.formatwarning)
+        client.run(leave_terminal_signals_to_the_run)
         yield client
 
 
