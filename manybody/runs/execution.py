@@ -59,7 +59,8 @@ def start_resource_tracker_without_hangup() -> None:
     SIGINT and SIGTERM itself, and ends when this process closes its pipe."""
     from joblib.externals.loky.backend import resource_tracker
 
-    if not hasattr(signal, "SIGHUP") or threading.current_thread() is not threading.main_thread():
+    if (not hasattr(signal, "SIGHUP") or threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGHUP) is None):  # None: a handler set outside Python
         resource_tracker.ensure_running()
         return
     previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # inherited through exec
