@@ -674,3 +674,47 @@ def test_ctrl_c_of_the_whole_terminal_with_dask_is_one_line(tmp_path):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
+
+
+def _signal_set(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1], 16)
+    raise AssertionError(f"no {field} for {pid}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_loky_workers_leave_ctrl_c_and_hangup_to_the_run(tmp_path):
+    """A Ctrl-C to the process group while the workers still imported joblib printed their
+    KeyboardInterrupt tracebacks (session 33): the workers start with SIGINT ignored and SIGHUP
+    blocked, and the run's own process handles both (one line, exit 130)."""
+    spec_path = write_spec(tmp_path, realisations=2)
+    out = tmp_path / "out.nc"
+    proc = subprocess.Popen([sys.executable, "-m", "manybody", "run", str(spec_path), "-o",
+                             str(out), "--no-progress", "--jobs", "2", "--chunk-size", "1"],
+                            env=hooked_env(tmp_path, MB_TEST_SLEEP="60"), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=default_signals, start_new_session=True)
+    workers: list[psutil.Process] = []
+    try:
+        wait_for(lambda: len(list((checkpoint_dir(out) / "tasks").glob(".running-*"))) == 2,
+                 proc)
+        workers = workers_of(proc)
+        assert len(workers) == 2
+        for worker in workers:
+            assert _signal_set(worker.pid, "SigIgn") & (1 << (signal.SIGINT - 1))
+            assert _signal_set(worker.pid, "SigBlk") & (1 << (signal.SIGHUP - 1))
+        assert not _signal_set(proc.pid, "SigIgn") & (1 << (signal.SIGINT - 1))
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
+        assert_gone(workers, within=5)
+        assert proc.returncode == 130
+        assert one_line(proc.stderr.read()) == ("manybody run: interrupted; none of the 4 "
+                                                "realisations had finished; nothing is kept")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        for process in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        proc.communicate()

@@ -70,6 +70,30 @@ def start_resource_tracker_without_hangup() -> None:
         signal.signal(signal.SIGHUP, previous)
 
 
+@contextlib.contextmanager
+def terminal_signals_blocked() -> Iterator[None]:
+    """While loky starts its workers: SIGHUP blocked in this thread (the workers inherit the
+    mask through fork and exec) and SIGINT ignored (inherited too; a blocked SIGINT was
+    unblocked in the workers, measured), so the workers never see the Ctrl-C or hang-up a
+    terminal sends to the whole process group: a worker still importing joblib printed its
+    KeyboardInterrupt traceback (session 33). This process still gets a hang-up (delivered when
+    the block ends); a Ctrl-C within the few milliseconds of the start itself is lost. Only the
+    workers started here are covered (loky starts the pool at the first tasks, in this thread:
+    checked)."""
+    if (threading.current_thread() is not threading.main_thread()
+            or not hasattr(signal, "pthread_sigmask") or not hasattr(signal, "SIGHUP")
+            or signal.getsignal(signal.SIGINT) is None):
+        yield
+        return
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous_int)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+
+
 def leave_terminal_signals_to_the_run() -> None:
     """In a worker process of the run's own dask LocalCluster: ignore SIGINT and SIGHUP, which a
     terminal sends to the whole process group; the run's process handles them and closes the
@@ -206,7 +230,10 @@ def execute(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None, n_job
         warnings.filterwarnings("ignore", message=r".*tasks which were still being processed",
                                 category=UserWarning)
         try:
-            yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks(n_jobs))
+            with terminal_signals_blocked():  # the workers start with them blocked for life
+                results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                    tasks(n_jobs))
+            yield from results
         except TerminatedWorkerError as exc:
             raise worker_died(spec, markers, str(Path(markers).parent) if markers else None,
                               str(exc)) from None
