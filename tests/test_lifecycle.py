@@ -99,6 +99,16 @@ def start_run(spec_path: Path, out: Path, env: dict[str, str], *extra: str) -> s
                             preexec_fn=default_signals)
 
 
+def start_run_in_its_own_group(spec_path: Path, out: Path, env: dict[str, str],
+                               *extra: str) -> subprocess.Popen:
+    """:func:`start_run` in a new process group, as a terminal runs it: a signal to the group
+    (os.killpg) reaches the run and its workers, not the test runner."""
+    return subprocess.Popen([sys.executable, "-m", "manybody", "run", str(spec_path), "-o",
+                             str(out), "--no-progress", *extra], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=default_signals, start_new_session=True)
+
+
 def wait_for(condition, proc: subprocess.Popen, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -624,11 +634,8 @@ def test_a_hangup_of_the_whole_terminal_is_one_line(tmp_path):
     SIGHUP and ends with the run."""
     spec_path = write_spec(tmp_path, realisations=2)
     out = tmp_path / "out.nc"
-    proc = subprocess.Popen([sys.executable, "-m", "manybody", "run", str(spec_path), "-o",
-                             str(out), "--no-progress", "--jobs", "2", "--chunk-size", "1"],
-                            env=hooked_env(tmp_path, MB_TEST_SLEEP="60"), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=default_signals, start_new_session=True)
+    proc = start_run_in_its_own_group(spec_path, out, hooked_env(tmp_path, MB_TEST_SLEEP="60"),
+                                      "--jobs", "2", "--chunk-size", "1")
     workers: list[psutil.Process] = []
     try:
         wait_for(lambda: len(list((checkpoint_dir(out) / "tasks").glob(".running-*"))) == 2,
@@ -657,12 +664,8 @@ def test_ctrl_c_of_the_whole_terminal_with_dask_is_one_line(tmp_path):
     pytest.importorskip("distributed")
     spec_path = write_spec(tmp_path, realisations=8)
     out = tmp_path / "out.nc"
-    proc = subprocess.Popen([sys.executable, "-m", "manybody", "run", str(spec_path), "-o",
-                             str(out), "--no-progress", "--jobs", "2", "--chunk-size", "1",
-                             "--backend", "dask"],
-                            env=hooked_env(tmp_path, MB_TEST_SLEEP="0.5"), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=default_signals, start_new_session=True)
+    proc = start_run_in_its_own_group(spec_path, out, hooked_env(tmp_path, MB_TEST_SLEEP="0.5"),
+                                      "--jobs", "2", "--chunk-size", "1", "--backend", "dask")
     try:
         wait_for(lambda: len(chunks(out)) >= 2, proc)
         os.killpg(proc.pid, signal.SIGINT)
@@ -690,11 +693,8 @@ def test_loky_workers_leave_ctrl_c_and_hangup_to_the_run(tmp_path):
     blocked, and the run's own process handles both (one line, exit 130)."""
     spec_path = write_spec(tmp_path, realisations=2)
     out = tmp_path / "out.nc"
-    proc = subprocess.Popen([sys.executable, "-m", "manybody", "run", str(spec_path), "-o",
-                             str(out), "--no-progress", "--jobs", "2", "--chunk-size", "1"],
-                            env=hooked_env(tmp_path, MB_TEST_SLEEP="60"), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=default_signals, start_new_session=True)
+    proc = start_run_in_its_own_group(spec_path, out, hooked_env(tmp_path, MB_TEST_SLEEP="60"),
+                                      "--jobs", "2", "--chunk-size", "1")
     workers: list[psutil.Process] = []
     try:
         wait_for(lambda: len(list((checkpoint_dir(out) / "tasks").glob(".running-*"))) == 2,

@@ -94,23 +94,19 @@ def pair_sum(energies, tmn, freqs, kind, eta, disp, table, reach, step, out):
             if t2 == 0.0:
                 continue
             if compact:
+                # [j0, j1): w - om within reach (and w + om, if also); [0, j2): w + om only
+                # (small w_mn); each frequency once
                 j0 = np.searchsorted(fs, om - wide)
                 j1 = np.searchsorted(fs, om + wide, side="right")
-                for j in range(j0, j1):  # w - om within reach (and w + om, if also)
-                    k = order[j]
-                    w = fs[j]
-                    g = line_kernel(kind, w - om, eta, reach) - line_kernel(kind, w + om, eta,
-                                                                            reach)
-                    out[n, k] += t2 * g
-                    out[m, k] -= t2 * g
                 j2 = min(np.searchsorted(fs, wide - om, side="right"), j0)
-                for j in range(j2):  # w + om within reach only (small w_mn)
-                    k = order[j]
-                    w = fs[j]
-                    g = line_kernel(kind, w - om, eta, reach) - line_kernel(kind, w + om, eta,
-                                                                            reach)
-                    out[n, k] += t2 * g
-                    out[m, k] -= t2 * g
+                for part in range(2):
+                    for j in range(j0 if part == 0 else 0, j1 if part == 0 else j2):
+                        k = order[j]
+                        w = fs[j]
+                        g = line_kernel(kind, w - om, eta, reach) - line_kernel(kind, w + om,
+                                                                                eta, reach)
+                        out[n, k] += t2 * g
+                        out[m, k] -= t2 * g
                 continue
             for k in range(n_w):
                 w = freqs[k]
