@@ -230,7 +230,7 @@ def execute(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None, n_job
         warnings.filterwarnings("ignore", message=r".*tasks which were still being processed",
                                 category=UserWarning)
         try:
-            with terminal_signals_blocked():  # the workers start with them blocked for life
+            with terminal_signals_blocked():  # the workers start deaf to Ctrl-C and hang-up
                 results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
                     tasks(n_jobs))
             yield from results
