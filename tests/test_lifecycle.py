@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -627,11 +628,21 @@ def test_interrupted_summary_counts_what_is_kept(tmp_path):
     assert "nothing is kept" in interrupted_summary(5, 12, 0, None)
 
 
-def test_a_hangup_of_the_whole_terminal_is_one_line(tmp_path):
-    """A closed terminal sends SIGHUP to the process group: loky's resource tracker died of it
-    and the one loky started in its place printed a KeyError traceback for every semaphore and
-    memmapping folder, after the one line (9 tracebacks; session 33). The tracker now ignores
-    SIGHUP and ends with the run."""
+def _stop_group(proc: subprocess.Popen, workers=()) -> None:
+    """Kill a run started by :func:`start_run_in_its_own_group` and its workers, whatever state
+    a failed test left them in (never orphans)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    for process in workers:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    proc.communicate()
+
+
+@contextlib.contextmanager
+def _both_workers_busy(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, list]]:
+    """A run (2 points x 2 realisations) in its own process group whose two loky workers are
+    both inside a 60 s task: yields the run's process and its workers; killed at the end."""
     spec_path = write_spec(tmp_path, realisations=2)
     out = tmp_path / "out.nc"
     proc = start_run_in_its_own_group(spec_path, out, hooked_env(tmp_path, MB_TEST_SLEEP="60"),
@@ -641,6 +652,17 @@ def test_a_hangup_of_the_whole_terminal_is_one_line(tmp_path):
         wait_for(lambda: len(list((checkpoint_dir(out) / "tasks").glob(".running-*"))) == 2,
                  proc)
         workers = workers_of(proc)
+        yield proc, workers
+    finally:
+        _stop_group(proc, workers)
+
+
+def test_a_hangup_of_the_whole_terminal_is_one_line(tmp_path):
+    """A closed terminal sends SIGHUP to the process group: loky's resource tracker died of it
+    and the one loky started in its place printed a KeyError traceback for every semaphore and
+    memmapping folder, after the one line (9 tracebacks; session 33). The tracker now ignores
+    SIGHUP and ends with the run."""
+    with _both_workers_busy(tmp_path) as (proc, workers):
         os.killpg(proc.pid, signal.SIGHUP)
         proc.wait(timeout=30)
         assert_gone(workers, within=5)
@@ -648,13 +670,6 @@ def test_a_hangup_of_the_whole_terminal_is_one_line(tmp_path):
         assert "Traceback" not in err, err
         assert one_line(err) == ("manybody run: interrupted (SIGHUP); none of the 4 realisations "
                                  "had finished; nothing is kept")
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        for process in workers:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.kill()
-        proc.communicate()
 
 
 def test_ctrl_c_of_the_whole_terminal_with_dask_is_one_line(tmp_path):
@@ -674,9 +689,7 @@ def test_ctrl_c_of_the_whole_terminal_with_dask_is_one_line(tmp_path):
         line = one_line(err)
         assert line.startswith("manybody run: interrupted; ") and "are kept" in line, line
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+        _stop_group(proc)
 
 
 def _signal_set(pid: int, field: str) -> int:
@@ -691,15 +704,7 @@ def test_loky_workers_leave_ctrl_c_and_hangup_to_the_run(tmp_path):
     """A Ctrl-C to the process group while the workers still imported joblib printed their
     KeyboardInterrupt tracebacks (session 33): the workers start with SIGINT ignored and SIGHUP
     blocked, and the run's own process handles both (one line, exit 130)."""
-    spec_path = write_spec(tmp_path, realisations=2)
-    out = tmp_path / "out.nc"
-    proc = start_run_in_its_own_group(spec_path, out, hooked_env(tmp_path, MB_TEST_SLEEP="60"),
-                                      "--jobs", "2", "--chunk-size", "1")
-    workers: list[psutil.Process] = []
-    try:
-        wait_for(lambda: len(list((checkpoint_dir(out) / "tasks").glob(".running-*"))) == 2,
-                 proc)
-        workers = workers_of(proc)
+    with _both_workers_busy(tmp_path) as (proc, workers):
         assert len(workers) == 2
         for worker in workers:
             assert _signal_set(worker.pid, "SigIgn") & (1 << (signal.SIGINT - 1))
@@ -711,10 +716,3 @@ def test_loky_workers_leave_ctrl_c_and_hangup_to_the_run(tmp_path):
         assert proc.returncode == 130
         assert one_line(proc.stderr.read()) == ("manybody run: interrupted; none of the 4 "
                                                 "realisations had finished; nothing is kept")
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        for process in workers:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.kill()
-        proc.communicate()
