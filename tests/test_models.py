@@ -153,3 +153,36 @@ def test_min_distance_changes_only_the_pairs_closer_than_it():
         assert np.abs(kb).max() <= 0.01 * math.sqrt(3) / 0.6**3 * (1 + 1e-12)
         changed += int(close.any())
     assert changed >= 1  # the test sees at least one realisation with a cored pair
+
+
+def test_eth_stress_variance_falls_as_exp_of_mean_energy_over_its_scale():
+    """|M_mn|^2 = g_mn^2 exp(-(Ebar_mn - E0)/T_E) (StressParams, PHYSICS.md section 1): it fell
+    as exp(-2 (Ebar - E0)/T_E), so rho(E + w)|M|^2 was not flat for rho ~ exp(E/T_E)."""
+    from manybody.simulation.random_matrices import eth_matrix, goe
+    levels = np.sort(np.random.default_rng(3).uniform(0.0, 2.0, 40))
+    scale = 0.5
+    matrix = eth_matrix(levels, scale, np.random.default_rng(7))
+    g = goe(40, np.random.default_rng(7))
+    mean = (levels[:, None] + levels[None, :]) / 2 - levels[0]
+    np.testing.assert_allclose(matrix**2, g**2 * np.exp(-mean / scale), rtol=1e-12, atol=0)
+
+
+def test_eth_stress_through_the_model_gives_the_documented_variance():
+    """Through ModelParams and solve: the mean |T_mn|^2 4D against exp(-(Ebar - E0)/T_E) in bins
+    of the mean energy (a GOE off-diagonal variance 1/(4D))."""
+    import manybody as mb
+    scale = 0.5
+    params = mb.ModelParams(n_tls=8, tls=None, random_matrix=mb.RandomMatrixParams(
+        kind="exponential", weight=2.0, growth_temperature=scale),
+        stress=mb.StressParams(distribution="none", random_matrix=1.0, random_matrix_kind="eth",
+                               eth_energy_scale=scale))
+    spectrum, stress = mb.solve(mb.draw_realisation(params, mb.realisation_rng(2, 0)))
+    energies = spectrum.energies
+    upper = np.triu_indices(energies.size, 1)
+    mean = ((energies[:, None] + energies[None, :]) / 2 - energies[0])[upper]
+    variance = stress[upper] ** 2 * 4 * energies.size
+    for low in (0.8, 1.2, 1.6):   # >= 1000 pairs each: a relative error <= 0.05
+        inside = (mean >= low) & (mean < low + 0.2)
+        expected = np.mean(np.exp(-mean[inside] / scale))
+        assert inside.sum() > 1000
+        assert abs(variance[inside].mean() / expected - 1) < 0.15

@@ -152,8 +152,10 @@ def eth_matrix(
     """
     dim = levels.size
     g = goe(dim, rng)
-    shifted = (levels - levels.min()) / (2.0 * energy_scale)
-    envelope = np.exp(-shifted)  # sqrt of exp(-(Ebar - E0)/scale) factorises
+    # |M_mn|^2 = g_mn^2 exp(-(Ebar_mn - E0)/scale) factorises: M_mn = g_mn a_m a_n with
+    # a_m = exp(-(E_m - E0)/(4 scale)), since (E_m - E0)/4 + (E_n - E0)/4 = (Ebar_mn - E0)/2.
+    shifted = (levels - levels.min()) / (4.0 * energy_scale)
+    envelope = np.exp(-shifted)
     g *= envelope[:, None]
     g *= envelope[None, :]
     return g
