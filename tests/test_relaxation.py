@@ -31,6 +31,7 @@ from manybody.simulation.observables.relaxation import (
     relaxation_absorption,
     relaxation_modes,
     relaxation_susceptibility,
+    relaxation_velocity_shift,
     symmetrised_rate_matrix,
     total_response,
     transition_rates,
@@ -464,6 +465,37 @@ def test_bad_relaxation_input_is_refused():
                                   [0.1], 1e8)
     with pytest.raises(ValueError, match="at least 3 temperatures"):
         velocity_slopes([0.1, 0.2, 0.3, 0.4], [1.0, 2.0, 3.0, 2.0])
+
+
+@pytest.mark.parametrize("function", [relaxation_absorption, relaxation_velocity_shift])
+def test_relaxation_checks_its_elements_and_normalisation_as_absorption_does(function):
+    """A NaN T gave Q = 0, a half-filled T half the answer, normalisation NaN, -1 or [1, 2] gave
+    NaN, a negative Q or an extra column; eigenvalues without a Spectrum an AttributeError
+    (a tester, session 34). Each is now refused by name, before the master equation."""
+    spectrum, elements = _single_fast(0.03, 0.04)
+    call = lambda t, **kw: function(spectrum, t, [1e-6], [0.05], 4.9e7, **kw)  # noqa: E731
+    assert np.all(np.isfinite(call(elements)))
+    with pytest.raises(ValueError, match=r"stress_elements.*finite.*nan"):
+        call(np.full((2, 2), np.nan))
+    with pytest.raises(ValueError, match=r"stress_elements must be real symmetric"):
+        call(np.triu(elements))
+    with pytest.raises(TypeError, match=r"stress_elements.*complex"):
+        call(elements.astype(complex))
+    for bad, error in ((float("nan"), ValueError), (-1.0, ValueError), ([1, 2], TypeError),
+                       ("1", TypeError)):
+        with pytest.raises(error, match="normalisation"):
+            call(elements, normalisation=bad)
+    with pytest.raises(ValueError, match=r"bath_elements must be real symmetric"):
+        call(elements, bath_elements=np.stack([elements, np.triu(elements)]))
+    with pytest.raises(TypeError, match=r"spectrum must be a Spectrum.*ndarray"):
+        function(spectrum.energies, elements, [1e-6], [0.05], 4.9e7)
+
+
+def test_jackle_rate_of_a_tls_without_splitting_is_zero_not_nan():
+    """E coth(E/2T) -> 2T as E -> 0: eps = Delta = 0 gave 0/0 = NaN (a tester, session 34)."""
+    rates = jackle_rate([0.0, 1e-9, 0.1], [0.0, 1e-9, 0.1], 0.1, 4.9e7)
+    assert rates[0] == 0.0 and np.all(np.isfinite(rates))
+    np.testing.assert_allclose(rates[1], 4.9e7 * 1e-18 * 2 * 0.1, rtol=1e-6)
 
 
 # --------------------------------------------------------------------------- benchmark script

@@ -49,7 +49,7 @@ from manybody.support import validate as v
 _REACH = 12.0
 
 
-def _check_spectrum(spectrum) -> Spectrum:
+def check_spectrum(spectrum) -> Spectrum:
     """A Spectrum whose energies are a non-empty 1-d array of finite real numbers."""
     if not isinstance(spectrum, Spectrum):
         hint = (" (wrap eigenvalues as manybody.Spectrum(energies=np.sort(e)), or use "
@@ -80,7 +80,7 @@ def _check_stress(spectrum: Spectrum, stress_elements) -> np.ndarray:
     if arr.shape != (dim, dim):
         raise ValueError(f"stress_elements must have shape {(dim, dim)} to match the spectrum, "
                          f"got {arr.shape}")
-    _check_symmetric(arr)
+    check_symmetric(arr)
     return arr
 
 
@@ -89,7 +89,7 @@ def _check_stress(spectrum: Spectrum, stress_elements) -> np.ndarray:
 _SYMMETRY_TOLERANCE = {np.dtype(np.float64): 1e-8, np.dtype(np.float32): 1e-4}
 
 
-def _check_symmetric(stress: np.ndarray, block: int = 512) -> None:
+def check_symmetric(stress: np.ndarray, block: int = 512, name: str = "stress_elements") -> None:
     """T_mn must be real symmetric (PHYSICS.md section 6.5): the pair sums read one triangle, so a
     half-filled or transposed-wrong matrix gave the full answer or exactly 0 without a word (a
     tester, session 28). Checked in blocks of rows (no D x D temporary)."""
@@ -105,7 +105,7 @@ def _check_symmetric(stress: np.ndarray, block: int = 512) -> None:
             m, n = np.unravel_index(int(np.argmax(difference)), difference.shape)
             m += start
             raise ValueError(
-                f"stress_elements must be real symmetric (T_mn = T_nm, PHYSICS.md section 6.5), "
+                f"{name} must be real symmetric (T_mn = T_nm, PHYSICS.md section 6.5), "
                 f"got T[{m}, {n}] = {stress[m, n]:.6g} and T[{n}, {m}] = {stress[n, m]:.6g} "
                 f"(|T - T^T| up to {worst / scale:.3g} of max |T|, accepted "
                 f"{tolerance / scale:.0e}); pass both triangles, or (T + T.T) / 2 if the "
@@ -113,7 +113,7 @@ def _check_symmetric(stress: np.ndarray, block: int = 512) -> None:
 
 
 def _check_inputs(spectrum: Spectrum, stress_elements: np.ndarray, frequencies, broadening):
-    _check_spectrum(spectrum)
+    check_spectrum(spectrum)
     frequencies = v.positive_array("frequencies", frequencies)
     dim = spectrum.dimension
     if np.shape(stress_elements) != (dim, dim):
@@ -294,7 +294,7 @@ def pair_spectrum(
     Source: docs/PHYSICS.md section 2 (the per-state form of the pair sum).
     """
     v.choice("method", method, ("exact", "binned"))
-    stress_elements = _check_stress(_check_spectrum(spectrum), stress_elements)
+    stress_elements = _check_stress(check_spectrum(spectrum), stress_elements)
     frequencies, _ = _check_inputs(spectrum, stress_elements, frequencies, broadening)
     if broadening.relative:
         raise ValueError("pair_spectrum needs an absolute kernel: pass broadening.at(w) for one "
@@ -476,7 +476,7 @@ def _thermal_response(spectrum, stress_elements, frequencies, temperatures, broa
                       dispersive: bool) -> np.ndarray:
     """sum_n p_n(T) F_n(w) (absorptive) or sum_n p_n(T) H_n(w) (dispersive), shape (n_T, n_w)."""
     broadening = Broadening() if broadening is None else broadening
-    stress_elements = _check_stress(_check_spectrum(spectrum), stress_elements)
+    stress_elements = _check_stress(check_spectrum(spectrum), stress_elements)
     frequencies, _ = _check_inputs(spectrum, stress_elements, frequencies, broadening)
     temperatures = v.positive_array("temperatures", temperatures)
     v.choice("method", method, ("exact", "binned"))
@@ -655,7 +655,7 @@ def transition_lines(
         stress_elements not (D, D) or with NaN/inf; temperature not finite and > 0; min_weight
         negative or not finite.
     """
-    stress_elements = _check_stress(_check_spectrum(spectrum), stress_elements)
+    stress_elements = _check_stress(check_spectrum(spectrum), stress_elements)
     temperature = v.positive("temperature", temperature)
     min_weight = v.non_negative("min_weight", min_weight)
     p = boltzmann_weights(spectrum.energies, [temperature])[0]

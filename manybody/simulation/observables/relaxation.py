@@ -64,7 +64,12 @@ from scipy.linalg import eigh_tridiagonal
 from manybody.config.probe import Broadening
 from manybody.config.probe import rate_prefactor as bounded_rate_prefactor
 from manybody.simulation.materials import bath
-from manybody.simulation.observables.absorption import absorption, velocity_shift
+from manybody.simulation.observables.absorption import (
+    absorption,
+    check_spectrum,
+    check_symmetric,
+    velocity_shift,
+)
 from manybody.simulation.observables.degeneracies import (
     DEGENERACY_TOLERANCE,
     degenerate_groups,
@@ -85,10 +90,14 @@ OMEGA_PER_KELVIN = BOLTZMANN / HBAR
 
 
 def _check_elements(name: str, elements, dim: int) -> np.ndarray:
-    arr = np.asarray(elements)
+    """T_mn (or C channels of them): real, finite and symmetric, shape (D, D) or (C, D, D) (a NaN
+    matrix gave Q = 0 and a half-filled one half the answer, a tester, session 34)."""
+    arr = v.real_array(name, elements, keep_float=True)
     if arr.shape[-2:] != (dim, dim) or arr.ndim not in (2, 3):
         raise ValueError(f"{name} must have shape ({dim}, {dim}) or (C, {dim}, {dim}) to match the "
                          f"{dim} energies, got {arr.shape}")
+    for channel in (arr if arr.ndim == 3 else (arr,)):
+        check_symmetric(channel, name=name)
     return arr
 
 
@@ -303,11 +312,7 @@ class _MasterEquation:
     """Temperature-independent parts of the symmetrised generator, built once per spectrum."""
 
     def __init__(self, spectrum, stress_elements, rate_prefactor, stress_scale, bath_elements):
-        energies = v.real_array("energies", spectrum.energies)
-        if energies.ndim != 1 or energies.size == 0:
-            raise ValueError(f"energies must be a non-empty 1-d array, got shape {energies.shape}")
-        if np.any(np.diff(energies) < 0):
-            raise ValueError("spectrum.energies must be in ascending order (as solve returns them)")
+        energies = check_spectrum(spectrum).energies.astype(np.float64, copy=False)
         rate_prefactor = check_rate_prefactor("rate_prefactor", rate_prefactor)
         stress_scale = v.positive("stress_scale", stress_scale)
         dim = energies.size
@@ -519,9 +524,42 @@ def relaxation_absorption(spectrum, stress_elements, frequencies, temperatures, 
     the result is in units of pi*C0 as :func:`manybody.simulation.observe.observe` gives it
     (canonical ensemble: 1/2 for omega tau_min << 1); without ``stress_scale`` a model with
     gamma != 1 has its rates scaled by gamma^2 (3.3 times off at gamma = 2, a tester, session 26).
-    Arguments as :func:`relaxation_susceptibility`; frequencies w in K, temperatures in K, K_ph in
-    s^-1 K^-3 or a preset name ("a-SiO2"). docs/PHYSICS.md section 4.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        Energies E_n (K), ascending (as :func:`manybody.solve` returns them).
+    stress_elements : numpy.ndarray, shape (D, D)
+        T_mn (K per unit strain), real, finite and symmetric.
+    frequencies : array_like, shape (n_w,)
+        w = hbar omega (K), > 0.
+    temperatures : array_like, shape (n_T,)
+        T (K), > 0.
+    rate_prefactor : float or str
+        K_ph (s^-1 K^-3), > 0, or a preset bath name ("a-SiO2").
+    normalisation : float
+        Finite, > 0; ``absorption_normalisation(params)`` gives the units stated above.
+    **options
+        ``stress_scale`` (gamma, K per unit strain, > 0; default 1), ``bath_elements``,
+        ``method``, ``rtol``, ``population_cutoff`` as in :func:`relaxation_modes`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_T, n_w)
+        Q^-1_rel (units of pi*C0 with the normalisation above).
+
+    Raises
+    ------
+    TypeError
+        spectrum not a Spectrum; arrays or numbers of the wrong type; an unknown option.
+    ValueError
+        Energies not ascending; stress_elements not finite, real, symmetric or of shape (D, D);
+        frequencies, temperatures, rate_prefactor, normalisation or stress_scale not finite
+        and > 0; an unknown method.
+
+    Source: docs/PHYSICS.md section 4 (Pauli master equation, Jaeckle relaxation).
     """
+    normalisation = v.positive("normalisation", normalisation)
     chi = relaxation_susceptibility(spectrum, stress_elements, frequencies, temperatures,
                                     rate_prefactor, **options)
     return relaxation_absorption_from(chi, normalisation)
@@ -533,9 +571,43 @@ def relaxation_velocity_shift(spectrum, stress_elements, frequencies, temperatur
 
     Units of C0 with ``normalisation = absorption_normalisation(params)`` and
     ``stress_scale = params.stress.deformation_potential`` (as :func:`relaxation_absorption`;
-    canonical ensemble: slope -3/2 in ln T for omega tau_min << 1). Arguments as
-    :func:`relaxation_susceptibility`; docs/PHYSICS.md section 4.
+    canonical ensemble: slope -3/2 in ln T for omega tau_min << 1).
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        Energies E_n (K), ascending (as :func:`manybody.solve` returns them).
+    stress_elements : numpy.ndarray, shape (D, D)
+        T_mn (K per unit strain), real, finite and symmetric.
+    frequencies : array_like, shape (n_w,)
+        w = hbar omega (K), > 0.
+    temperatures : array_like, shape (n_T,)
+        T (K), > 0.
+    rate_prefactor : float or str
+        K_ph (s^-1 K^-3), > 0, or a preset bath name ("a-SiO2").
+    normalisation : float
+        Finite, > 0; ``absorption_normalisation(params)`` gives the units stated above.
+    **options
+        ``stress_scale`` (gamma, K per unit strain, > 0; default 1), ``bath_elements``,
+        ``method``, ``rtol``, ``population_cutoff`` as in :func:`relaxation_modes`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_T, n_w)
+        (delta v / v)_rel (units of C0 with the normalisation above).
+
+    Raises
+    ------
+    TypeError
+        spectrum not a Spectrum; arrays or numbers of the wrong type; an unknown option.
+    ValueError
+        Energies not ascending; stress_elements not finite, real, symmetric or of shape (D, D);
+        frequencies, temperatures, rate_prefactor, normalisation or stress_scale not finite
+        and > 0; an unknown method.
+
+    Source: docs/PHYSICS.md section 4 (Pauli master equation, Jaeckle relaxation).
     """
+    normalisation = v.positive("normalisation", normalisation)
     chi = relaxation_susceptibility(spectrum, stress_elements, frequencies, temperatures,
                                     rate_prefactor, **options)
     return relaxation_velocity_shift_from(chi, normalisation)
@@ -561,6 +633,7 @@ def total_response(
     absorption, velocity_shift : numpy.ndarray
         Each (n_T, n_w).
     """
+    normalisation = v.positive("normalisation", normalisation)
     chi = relaxation_susceptibility(spectrum, stress_elements, frequencies, temperatures,
                                     rate_prefactor, **options)
     q = absorption(spectrum, stress_elements, frequencies, temperatures, broadening, normalisation)
@@ -575,5 +648,9 @@ def jackle_rate(asymmetry, tunnelling, temperature: float, rate_prefactor: float
     eps = v.real_array("asymmetry", asymmetry)
     delta = v.real_array("tunnelling", tunnelling, eps.shape)
     e = np.hypot(eps, delta)
-    return (check_rate_prefactor("rate_prefactor", rate_prefactor) * delta**2 * e
-            / np.tanh(e / (2.0 * v.positive("temperature", temperature))))
+    temperature = v.positive("temperature", temperature)
+    prefactor = check_rate_prefactor("rate_prefactor", rate_prefactor)
+    # E coth(E/2T) -> 2T as E -> 0 (the E = 0 TLS was 0/0 = NaN, a tester, session 34)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e_coth = np.where(e > 0, e / np.tanh(e / (2.0 * temperature)), 2.0 * temperature)
+    return prefactor * delta**2 * e_coth
