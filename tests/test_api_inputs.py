@@ -332,3 +332,135 @@ def test_masked_entries_of_a_masked_array_are_refused_by_name():
     with pytest.raises(ValueError, match=r"energies has 2 masked entries"):
         thermo.specific_heat(np.ma.masked_array([0.0, 1.0, 2.0], mask=[0, 1, 1]), [0.1])
     assert mb.fit_law(np.ma.masked_array(x), q).parameters == mb.fit_law(x, q).parameters
+
+
+# -- session 34: the physics core's entry points (a tester's report) ---------------------------
+
+@pytest.mark.parametrize("matrix, error, words", [
+    (np.array([[np.nan, 1.0], [1.0, 0.0]]), ValueError, r"h must contain only finite.*nan"),
+    (np.array([[0.0, 5.0], [1.0, 0.0]]), ValueError, r"h must be real symmetric.*H\[0, 1\] = 5"),
+    ([[0, 1], [1, 0]], TypeError, r"h must be a numpy array.*list"),
+    (np.eye(2, dtype=int), TypeError, r"h must be a numpy array of float64 or float32.*int64"),
+    (np.zeros((0, 0)), ValueError, r"non-empty square.*\(0, 0\)"),
+    (np.zeros((2, 3)), ValueError, r"non-empty square.*\(2, 3\)"),
+])
+def test_diagonalise_refuses_what_lapack_would_misread(matrix, error, words):
+    """LAPACK reads one triangle without checking: a NaN gave finite eigenvalues and
+    [[0, 5], [1, 0]] gave +-1 (true: +-2.236)."""
+    with pytest.raises(error, match=words):
+        mb.diagonalise(matrix)
+
+
+def test_diagonalise_refuses_a_sparse_matrix_and_keeps_valid_numbers():
+    import scipy.sparse as sp
+    with pytest.raises(TypeError, match=r"scipy sparse.*toarray"):
+        mb.diagonalise(sp.eye(2, format="csr"))
+    np.testing.assert_allclose(mb.diagonalise(np.array([[0.0, 1.0], [1.0, 0.0]])).energies,
+                               [-1.0, 1.0])
+
+
+def test_stress_matrix_elements_refuses_nan_complex_and_lists():
+    import scipy.sparse as sp
+    vectors = np.linalg.eigh(np.array([[1.0, 2.0], [2.0, 3.0]]))[1]
+    with pytest.raises(ValueError, match=r"stress must contain only finite.*nan"):
+        mb.stress_matrix_elements(vectors, np.array([[np.nan, 0.0], [0.0, 1.0]]))
+    with pytest.raises(TypeError, match=r"stress.*complex"):
+        mb.stress_matrix_elements(vectors, np.array([[0, 1j], [-1j, 0]]))
+    with pytest.raises(TypeError, match=r"stress must hold real numbers"):
+        mb.stress_matrix_elements(vectors, sp.csr_matrix(np.array([[0, 1j], [-1j, 0]])))
+    with pytest.raises(TypeError, match=r"stress must be a numpy array or a scipy sparse.*list"):
+        mb.stress_matrix_elements(vectors, [[1, 0], [0, 1]])
+    with pytest.raises(ValueError, match=r"vectors must be a non-empty square"):
+        mb.stress_matrix_elements(np.ones(2), np.eye(2))
+    np.testing.assert_allclose(mb.stress_matrix_elements(vectors, sp.diags([1.0, 2.0])),
+                               vectors.T @ np.diag([1.0, 2.0]) @ vectors, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, int, np.float16, np.complex128, "bogus"])
+def test_operators_take_float64_or_float32_only(dtype):
+    """An integer dtype truncated eps/2 = 0.015 to an H of zeros, silently."""
+    real = mb.Realisation.from_arrays(asymmetry=[0.03, 0.05], tunnelling=[0.04, 0.02])
+    for build in (mb.build_operators, mb.build_hamiltonian, mb.build_stress):
+        with pytest.raises(TypeError, match=r"dtype must be float64 or float32"):
+            build(real, dtype)
+
+
+def test_operators_need_a_realisation():
+    for build in (mb.build_operators, mb.build_hamiltonian, mb.build_stress):
+        with pytest.raises(TypeError, match=r"real must be a Realisation.*dict"):
+            build({"n_tls": 2})
+
+
+@pytest.mark.parametrize("fields, error, words", [
+    (dict(kind="gue", weight=1.0, seed=1), ValueError, r"RandomMatrixTerm.kind.*'gue'"),
+    (dict(kind="goe", weight=float("nan"), seed=1), ValueError, r"RandomMatrixTerm.weight.*nan"),
+    (dict(kind="flat", weight=-1.0, seed=1), ValueError, r"RandomMatrixTerm.weight must be >= 0"),
+    (dict(kind="exponential", weight=1.0, seed=1, growth_temperature=0.0), ValueError,
+     r"growth_temperature must be > 0"),
+    (dict(kind="goe", weight=1.0, seed="a"), TypeError, r"RandomMatrixTerm.seed"),
+    (dict(kind="goe", weight=1.0, seed=-1), ValueError, r"RandomMatrixTerm.seed.*>= 0"),
+    (dict(kind="flat", weight=1.0, seed=1, level_statistics="gue"), ValueError,
+     r"level_statistics.*'gue'"),
+])
+def test_random_matrix_term_checks_its_fields(fields, error, words):
+    with pytest.raises(error, match=words):
+        mb.RandomMatrixTerm(**fields)
+
+
+def test_random_matrix_terms_must_fit_their_role():
+    """A flat block as the stress was accepted (neither 'goe' nor 'eth'); 'eth' as the
+    Hamiltonian's block failed at solve time with a message naming only flat/exponential."""
+    term = mb.RandomMatrixTerm
+    with pytest.raises(ValueError, match=r"stress_random_matrix.kind must be one of 'goe', 'eth'"):
+        mb.Realisation.from_arrays(asymmetry=[0.1, 0.1], tunnelling=[0.2, 0.2],
+                                   stress_random_matrix=term(kind="flat", weight=1.0, seed=1))
+    with pytest.raises(ValueError, match=r"random_matrix.kind must be one of 'goe', 'flat', "):
+        mb.Realisation.from_arrays(n_tls=2, random_matrix=term(kind="eth", weight=1.0, seed=1))
+
+
+def test_the_realisation_constructor_validates_as_from_arrays_does():
+    """Realisation(...) directly took a NaN asymmetry and solve gave finite energies."""
+    from types import MappingProxyType
+    with pytest.raises(ValueError, match=r"asymmetry must contain only finite.*nan"):
+        mb.Realisation(n_tls=1, asymmetry=np.array([np.nan]), tunnelling=np.array([0.1]),
+                       couplings=MappingProxyType({}), deformation_potential=np.array([1.0]))
+    with pytest.raises(ValueError, match=r"n_tls=2 does not match len\(asymmetry\)=1"):
+        mb.Realisation(n_tls=2, asymmetry=np.array([0.1]), tunnelling=np.array([0.1]),
+                       couplings={}, deformation_potential=np.ones(2))
+    real = mb.Realisation(n_tls=1, asymmetry=[0.1], tunnelling=[0.2], couplings={},
+                          deformation_potential=[1.0])
+    assert isinstance(real.asymmetry, np.ndarray) and not real.asymmetry.flags.writeable
+    assert isinstance(real.couplings, MappingProxyType)
+    np.testing.assert_array_equal(mb.solve(real)[0].energies, mb.solve(
+        mb.Realisation.from_arrays(asymmetry=[0.1], tunnelling=[0.2]))[0].energies)
+
+
+def test_a_realisation_without_hamiltonian_is_refused():
+    """n_tls alone (or zero couplings only) gave H = 0, every level degenerate."""
+    with pytest.raises(ValueError, match=r"no Hamiltonian \(H = 0\)"):
+        mb.Realisation.from_arrays(n_tls=2)
+    with pytest.raises(ValueError, match=r"no Hamiltonian"):
+        mb.Realisation.from_arrays(n_tls=2, couplings={"zz": np.zeros((2, 2))})
+    coupled = mb.Realisation.from_arrays(n_tls=2, couplings={"zz": np.array([[0, 1.0], [1.0, 0]])})
+    np.testing.assert_allclose(mb.solve(coupled)[0].energies, [-1, -1, 1, 1])
+
+
+def test_absorption_of_a_model_without_stress_warns():
+    """stress.distribution = 'none' and nothing else: T = 0, Q = 0 without a word in the API."""
+    params = mb.ModelParams(n_tls=3, stress=mb.StressParams(distribution="none"))
+    spectrum, stress = mb.solve(mb.draw_realisation(params, mb.realisation_rng(0, 0)))
+    for function, words in ((mb.absorption, "absorption"), (mb.velocity_shift, "velocity shift")):
+        with pytest.warns(UserWarning, match=rf"stress_elements are all 0.*the {words} is exactly"):
+            assert not np.any(function(spectrum, stress, [0.05], [0.05]))
+
+
+@pytest.mark.parametrize("args, error, words", [
+    ((-3,), ValueError, r"n_tls must be an integer >= 1"),
+    ((10, "float16"), ValueError, r"dtype must be one of 'float64', 'float32'.*float16"),
+    ((10.5,), TypeError, r"n_tls must be an integer"),
+    ((10, "float64", False, -1), ValueError, r"n_temperatures"),
+])
+def test_estimate_memory_checks_its_arguments(args, error, words):
+    with pytest.raises(error, match=words):
+        mb.estimate_memory(*args)
+    assert abs(mb.estimate_memory(10, "float32") * 2 - mb.estimate_memory(10, "float64")) <= 2

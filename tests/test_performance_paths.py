@@ -419,9 +419,14 @@ def test_a_broken_quspin_does_not_switch_thread_control_off(tmp_path):
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_diagonalise_reads_the_lower_triangle(rng, order):
-    """As scipy's default: only h's lower triangle is read, whatever the memory order."""
+def test_diagonalise_takes_either_memory_order_and_refuses_an_unsymmetric_h(rng, order):
+    """LAPACK reads one triangle, whatever the memory order: the eigenvalues of a symmetric h in
+    C or Fortran order are numpy's; an h whose triangles differ is refused (its lower triangle
+    was diagonalised without a word until session 34)."""
     a = rng.normal(size=(40, 40))
     sym = np.tril(a) + np.tril(a, -1).T
+    np.testing.assert_allclose(diagonalise(np.asarray(sym, order=order), overwrite=False).energies,
+                               np.linalg.eigvalsh(sym), atol=1e-12)
     junk = np.asarray(np.tril(a) + 5 * np.triu(rng.normal(size=(40, 40)), 1), order=order)
-    np.testing.assert_allclose(diagonalise(junk).energies, np.linalg.eigvalsh(sym), atol=1e-12)
+    with pytest.raises(ValueError, match="h must be real symmetric"):
+        diagonalise(junk)

@@ -42,10 +42,44 @@ from manybody.support import validate as v
 #: enough that the solver's sums of squares cannot overflow (1e308 did: session 26).
 _OVERFLOW_ENERGY = 1e100
 
+_PER_TLS = " (one value per TLS; a single number only for N = 1)"
+
+
+#: Kinds of a random-matrix term by its role: the Hamiltonian's block, or the stress.
+HAMILTONIAN_RANDOM_KINDS = ("goe", "flat", "exponential")
+STRESS_RANDOM_KINDS = ("goe", "eth")
+
 
 @dataclass(frozen=True, kw_only=True)
 class RandomMatrixTerm:
-    """A random-matrix operator fixed by its parameters and a seed (drawn when built)."""
+    """A random-matrix operator fixed by its parameters and a seed (drawn when H and T are built).
+
+    As :class:`~manybody.config.model.RandomMatrixParams` (Hamiltonian) and
+    :class:`~manybody.config.model.StressParams` (stress) describe them; docs/PHYSICS.md section 1.
+
+    Attributes
+    ----------
+    kind : {"goe", "flat", "exponential", "eth"}
+        Hamiltonian term: "goe" (weight * radius-1 GOE), "flat" or "exponential" (Haar
+        eigenvectors, levels on [0, weight]). Stress term: "goe" (weight * radius-1 GOE) or "eth"
+        (variance exp(-(Ebar - E_0)/growth_temperature) in the Hamiltonian block's eigenbasis).
+        Which kinds fit which role is checked by :meth:`Realisation.from_arrays`.
+    weight : float
+        W (K) or mu (K per unit strain), finite and >= 0.
+    seed : int
+        Seed of the draw, >= 0.
+    growth_temperature : float
+        T_s (K) of the exponential density, or the ETH energy scale T_E (K); finite and > 0.
+    level_statistics : {"goe", "poisson"}
+        Local level correlations of a "flat" or "exponential" block.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A field of the wrong type or out of range, named (a NaN weight gave T_mn all NaN, a
+        negative one levels on [-1, 0], growth_temperature = 0 a ZeroDivisionError: a tester,
+        session 34).
+    """
 
     kind: str
     weight: float
@@ -53,12 +87,24 @@ class RandomMatrixTerm:
     growth_temperature: float = 1.0
     level_statistics: str = "goe"
 
+    def __post_init__(self) -> None:
+        v.choice("RandomMatrixTerm.kind", self.kind, HAMILTONIAN_RANDOM_KINDS + ("eth",))
+        object.__setattr__(self, "weight", v.non_negative("RandomMatrixTerm.weight", self.weight))
+        object.__setattr__(self, "seed", v.integer("RandomMatrixTerm.seed", self.seed, 0))
+        object.__setattr__(self, "growth_temperature",
+                           v.positive("RandomMatrixTerm.growth_temperature",
+                                      self.growth_temperature))
+        v.choice("RandomMatrixTerm.level_statistics", self.level_statistics, ("goe", "poisson"))
+
 
 @dataclass(frozen=True, kw_only=True)
 class Realisation:
     """One disorder realisation: every number needed to build H and T (docs/PHYSICS.md section 1).
 
-    Build it with :meth:`from_arrays` (validated) or :func:`draw_realisation`.
+    Build it with :meth:`from_arrays` or :func:`draw_realisation`; the constructor itself
+    validates as :meth:`from_arrays` does (a NaN asymmetry given to it directly gave finite
+    energies, a tester, session 34), with ``couplings`` any mapping and ``deformation_potential``
+    required.
 
     Attributes
     ----------
@@ -158,16 +204,8 @@ class Realisation:
             n_tls = v.integer("n_tls", n_tls, 1, MAX_TLS)
         if (asymmetry is None) != (tunnelling is None):
             raise ValueError("asymmetry and tunnelling must be given together (or both omitted)")
-        per_tls = " (one value per TLS; a single number only for N = 1)"
         if asymmetry is not None:
-            asymmetry = v.real_vector("asymmetry", asymmetry, hint=per_tls)
-            n = asymmetry.size
-            tunnelling = v.real_vector("tunnelling", tunnelling, n, hint=per_tls)
-            for name, values in (("asymmetry", asymmetry), ("tunnelling", tunnelling)):
-                if np.any(np.abs(values) >= _OVERFLOW_ENERGY):  # 1e308 overflowed in the solve
-                    raise ValueError(f"{name} must lie within +-{_OVERFLOW_ENERGY:g} K (the "
-                                     "model's energies are in kelvin; sums of squares of larger "
-                                     f"ones overflow), got {float(np.max(np.abs(values))):g}")
+            n = v.real_vector("asymmetry", asymmetry, hint=_PER_TLS).size
             if n_tls is not None and n_tls != n:
                 raise ValueError(f"n_tls={n_tls} does not match len(asymmetry)={n}")
         elif n_tls is None:
@@ -175,45 +213,92 @@ class Realisation:
         else:
             n = n_tls
         v.integer("n_tls", n, 1, MAX_TLS)
-        if deformation_potential is None:
-            deformation_potential = np.ones(n)
-        gamma = v.real_vector("deformation_potential", deformation_potential, n, hint=per_tls)
-        if couplings is not None and not isinstance(couplings, Mapping):
-            raise TypeError("couplings must be a mapping of component to (N, N) matrix, e.g. "
-                            f"{{'zz': K}}, got {type(couplings).__name__}")
-        checked: dict[str, np.ndarray] = {}
-        for key, matrix in (couplings or {}).items():
-            v.choice("couplings key", key, COUPLING_COMPONENTS)
-            checked[key] = _coupling_matrix(f"couplings[{key!r}]", matrix, n, key in ("zz", "xx"))
-            if np.any(np.abs(checked[key]) >= _OVERFLOW_ENERGY):
-                raise ValueError(f"couplings[{key!r}] must lie within +-{_OVERFLOW_ENERGY:g} K, "
-                                 f"got {float(np.max(np.abs(checked[key]))):g}")
-        if stress_coupling is not None:
-            stress_coupling = _coupling_matrix("stress_coupling", stress_coupling, n, True)
-        if positions is not None:
-            positions = v.real_array("positions", positions, (n, 3))
-        for name, term in (("random_matrix", random_matrix),
-                           ("stress_random_matrix", stress_random_matrix)):
-            if term is not None and not isinstance(term, RandomMatrixTerm):
-                raise TypeError(f"{name} must be a RandomMatrixTerm, got {type(term).__name__}")
-        if stress_random_matrix is not None and stress_random_matrix.kind == "eth":
-            if random_matrix is None or random_matrix.kind not in ("flat", "exponential"):
-                raise ValueError("an 'eth' stress random matrix needs a 'flat' or 'exponential' "
-                                 "random_matrix term (its eigenbasis)")
-        for arr in (asymmetry, tunnelling, gamma, stress_coupling, positions, *checked.values()):
-            if arr is not None:
-                arr.setflags(write=False)
         return cls(
             n_tls=n,
             asymmetry=asymmetry,
             tunnelling=tunnelling,
-            couplings=MappingProxyType(checked),
-            deformation_potential=gamma,
+            couplings=couplings if couplings is not None else {},
+            deformation_potential=(np.ones(n) if deformation_potential is None
+                                   else deformation_potential),
             stress_coupling=stress_coupling,
             random_matrix=random_matrix,
             stress_random_matrix=stress_random_matrix,
             positions=positions,
         )
+
+    def __post_init__(self) -> None:
+        """Validate and freeze every field (the rules of :meth:`from_arrays`)."""
+        n = v.integer("n_tls", self.n_tls, 1, MAX_TLS)
+        asymmetry, tunnelling = self.asymmetry, self.tunnelling
+        if (asymmetry is None) != (tunnelling is None):
+            raise ValueError("asymmetry and tunnelling must be given together (or both omitted)")
+        if asymmetry is not None:
+            asymmetry, tunnelling = _tls_arrays(n, asymmetry, tunnelling)
+        gamma = v.real_vector("deformation_potential", self.deformation_potential, n,
+                              hint=_PER_TLS)
+        couplings = self.couplings
+        if not isinstance(couplings, Mapping):
+            raise TypeError("couplings must be a mapping of component to (N, N) matrix, e.g. "
+                            f"{{'zz': K}}, got {type(couplings).__name__}")
+        checked: dict[str, np.ndarray] = {}
+        for key, matrix in couplings.items():
+            v.choice("couplings key", key, COUPLING_COMPONENTS)
+            checked[key] = _coupling_matrix(f"couplings[{key!r}]", matrix, n, key in ("zz", "xx"))
+            if np.any(np.abs(checked[key]) >= _OVERFLOW_ENERGY):
+                raise ValueError(f"couplings[{key!r}] must lie within +-{_OVERFLOW_ENERGY:g} K, "
+                                 f"got {float(np.max(np.abs(checked[key]))):g}")
+        stress_coupling = self.stress_coupling
+        if stress_coupling is not None:
+            stress_coupling = _coupling_matrix("stress_coupling", stress_coupling, n, True)
+        positions = self.positions
+        if positions is not None:
+            positions = v.real_array("positions", positions, (n, 3))
+        random_matrix = self.random_matrix
+        _check_random_terms(random_matrix, self.stress_random_matrix)
+        if asymmetry is None and random_matrix is None and not any(
+                np.any(matrix != 0) for matrix in checked.values()):
+            raise ValueError("the realisation has no Hamiltonian (H = 0): give asymmetry and "
+                             "tunnelling, non-zero couplings, or a random_matrix term")
+        for arr in (asymmetry, tunnelling, gamma, stress_coupling, positions, *checked.values()):
+            if arr is not None:
+                arr.setflags(write=False)
+        for name, value in (("n_tls", n), ("asymmetry", asymmetry), ("tunnelling", tunnelling),
+                            ("couplings", MappingProxyType(checked)),
+                            ("deformation_potential", gamma), ("stress_coupling", stress_coupling),
+                            ("positions", positions)):
+            object.__setattr__(self, name, value)
+
+
+def _tls_arrays(n: int, asymmetry: Any, tunnelling: Any) -> tuple[np.ndarray, np.ndarray]:
+    """eps_i and Delta_i (K): finite, N each, within +-_OVERFLOW_ENERGY."""
+    asymmetry = v.real_vector("asymmetry", asymmetry, hint=_PER_TLS)
+    if asymmetry.size != n:
+        raise ValueError(f"n_tls={n} does not match len(asymmetry)={asymmetry.size}")
+    tunnelling = v.real_vector("tunnelling", tunnelling, n, hint=_PER_TLS)
+    for name, values in (("asymmetry", asymmetry), ("tunnelling", tunnelling)):
+        if np.any(np.abs(values) >= _OVERFLOW_ENERGY):  # 1e308 overflowed in the solve
+            raise ValueError(f"{name} must lie within +-{_OVERFLOW_ENERGY:g} K (the model's "
+                             "energies are in kelvin; sums of squares of larger ones overflow), "
+                             f"got {float(np.max(np.abs(values))):g}")
+    return asymmetry, tunnelling
+
+
+def _check_random_terms(random_matrix: Any, stress_random_matrix: Any) -> None:
+    """Each term a RandomMatrixTerm of a kind its role takes; an 'eth' stress on a prescribed
+    block."""
+    for name, term, kinds in (("random_matrix", random_matrix, HAMILTONIAN_RANDOM_KINDS),
+                              ("stress_random_matrix", stress_random_matrix, STRESS_RANDOM_KINDS)):
+        if term is None:
+            continue
+        if not isinstance(term, RandomMatrixTerm):
+            raise TypeError(f"{name} must be a RandomMatrixTerm, got {type(term).__name__}")
+        if term.kind not in kinds:
+            raise ValueError(f"{name}.kind must be one of {', '.join(map(repr, kinds))}, got "
+                             f"{term.kind!r}")
+    if stress_random_matrix is not None and stress_random_matrix.kind == "eth":
+        if random_matrix is None or random_matrix.kind not in ("flat", "exponential"):
+            raise ValueError("an 'eth' stress random matrix needs a 'flat' or 'exponential' "
+                             "random_matrix term (its eigenbasis)")
 
 
 def _coupling_matrix(name: str, matrix: Any, n: int, symmetric: bool) -> np.ndarray:

@@ -407,7 +407,18 @@ def build_operators(
     Returns
     -------
     (H, T)
+        H (D, D) dense ndarray (``dense=True``) or CSR matrix; T CSR (diagonal) or dense, D = 2^N,
+        in ``dtype``.
+
+    Raises
+    ------
+    TypeError
+        ``real`` not a :class:`Realisation`; ``dtype`` not float64 or float32 (an integer dtype
+        truncated eps/2 = 0.015 to an H of zeros, a tester, session 34).
+
+    Source: docs/PHYSICS.md section 1 (H and T of the model).
     """
+    dtype = _check_build(real, dtype)
     dim = real.dimension
     n = real.n_tls
     block = None
@@ -440,8 +451,24 @@ def build_operators(
     return h, _add_dense(pauli_sum(n, stress_terms(real), dtype), t_extra, dtype)
 
 
+def _check_build(real, dtype) -> type:
+    """The realisation is a Realisation and the dtype float64 or float32 (returned as its type)."""
+    if not isinstance(real, Realisation):
+        raise TypeError(f"real must be a Realisation (manybody.draw_realisation or "
+                        f"Realisation.from_arrays), got {type(real).__name__}")
+    try:
+        chosen = np.dtype(dtype)
+    except TypeError:
+        chosen = None
+    if chosen is None or chosen not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise TypeError(f"dtype must be float64 or float32, got {dtype!r}")
+    return chosen.type
+
+
 def build_hamiltonian(real: Realisation, dtype: type = np.float64, dense: bool = True):
-    """The Hamiltonian H (K) of a realisation; see :func:`build_operators`."""
+    """The Hamiltonian H (K) of a realisation: the first of :func:`build_operators` (shape,
+    dtype, errors and source there), without building the stress's random matrix."""
+    dtype = _check_build(real, dtype)
     if real.stress_random_matrix is None:
         return build_operators(real, dtype, dense)[0]
     stripped = Realisation.from_arrays(
@@ -452,7 +479,8 @@ def build_hamiltonian(real: Realisation, dtype: type = np.float64, dense: bool =
 
 
 def build_stress(real: Realisation, dtype: type = np.float64):
-    """The stress operator T (K per unit strain) of a realisation; see :func:`build_operators`."""
+    """The stress operator T (K per unit strain) of a realisation: the second of
+    :func:`build_operators` with ``dense=False`` (shape, dtype, errors and source there)."""
     return build_operators(real, dtype, dense=False)[1]
 
 

@@ -89,11 +89,13 @@ def _check_stress(spectrum: Spectrum, stress_elements) -> np.ndarray:
 _SYMMETRY_TOLERANCE = {np.dtype(np.float64): 1e-8, np.dtype(np.float32): 1e-4}
 
 
-def check_symmetric(stress: np.ndarray, block: int = 512, name: str = "stress_elements") -> None:
+def check_symmetric(stress: np.ndarray, block: int = 512, name: str = "stress_elements",
+                    symbol: str = "T", source: str = "PHYSICS.md section 6.5") -> None:
     """T_mn must be real symmetric (PHYSICS.md section 6.5): the pair sums read one triangle, so a
     half-filled or transposed-wrong matrix gave the full answer or exactly 0 without a word (a
-    tester, session 28). Checked in blocks of rows (no D x D temporary)."""
-    scale = float(np.max(np.abs(stress))) if stress.size else 0.0
+    tester, session 28). Checked in blocks of rows (no D x D temporary). ``name``, ``symbol`` and
+    ``source`` word the message for another matrix (a Hamiltonian given to ``diagonalise``)."""
+    scale = max(float(stress.max()), -float(stress.min())) if stress.size else 0.0
     if scale == 0.0:
         return
     tolerance = _SYMMETRY_TOLERANCE.get(stress.dtype, 1e-8) * scale
@@ -105,11 +107,24 @@ def check_symmetric(stress: np.ndarray, block: int = 512, name: str = "stress_el
             m, n = np.unravel_index(int(np.argmax(difference)), difference.shape)
             m += start
             raise ValueError(
-                f"{name} must be real symmetric (T_mn = T_nm, PHYSICS.md section 6.5), "
-                f"got T[{m}, {n}] = {stress[m, n]:.6g} and T[{n}, {m}] = {stress[n, m]:.6g} "
-                f"(|T - T^T| up to {worst / scale:.3g} of max |T|, accepted "
-                f"{tolerance / scale:.0e}); pass both triangles, or (T + T.T) / 2 if the "
-                "difference is round-off")
+                f"{name} must be real symmetric ({symbol}_mn = {symbol}_nm, {source}), "
+                f"got {symbol}[{m}, {n}] = {stress[m, n]:.6g} and {symbol}[{n}, {m}] = "
+                f"{stress[n, m]:.6g} (|{symbol} - {symbol}^T| up to {worst / scale:.3g} of max "
+                f"|{symbol}|, accepted {tolerance / scale:.0e}); pass both triangles, or "
+                f"({symbol} + {symbol}.T) / 2 if the difference is round-off")
+
+
+def _check_method(method, broadening) -> None:
+    """"exact" or "binned"; the binned grid only with a smooth kernel."""
+    v.choice("method", method, ("exact", "binned"))
+    if method == "binned" and isinstance(broadening, Broadening) and broadening.kind == "histogram":
+        # a tester, session 34: up to 73 % of a line's peak in Q, and grid nodes exactly on the
+        # box edges gave a NaN or infinite velocity shift
+        raise ValueError(
+            "method='binned' cannot be used with broadening.kind='histogram': the box kernel is "
+            "discontinuous, so the grid's error near its edges is up to a whole line (not the "
+            "(1/resolution)^2/8 of a smooth kernel) and grid nodes on the edges make the "
+            "velocity shift diverge; use method='exact' (the default) or a gaussian kernel")
 
 
 def _check_inputs(spectrum: Spectrum, stress_elements: np.ndarray, frequencies, broadening):
@@ -241,14 +256,31 @@ class PairSpectrum:
         return np.maximum(q, 0.0, out=q)
 
     def dispersion(self, frequencies, temperatures) -> np.ndarray:
-        """Re chi(w, T) = sum_n p_n H_n(w) (raw units), shape (n_T, n_w)."""
+        """Re chi(w, T) = sum_n p_n H_n(w) (raw units), shape (n_T, n_w).
+
+        Raises ValueError where a transition sits exactly on an edge of the histogram (box)
+        kernel, w_mn = w +- eta/2: the box's dispersive partner ln|(u + eta/2)/(u - eta/2)| / eta
+        is infinite there (it was returned as NaN, a tester, session 34).
+        """
         w = v.positive_array("frequencies", frequencies)
-        if self.method == "exact":
-            return boltzmann_weights(self.energies, temperatures) @ self.per_state(w, True)
-        b = self.broadening
-        h = b.dispersive(self.nodes[:, None] - w[None, :]) + b.dispersive(
-            self.nodes[:, None] + w[None, :])
-        return self.thermal(temperatures) @ h
+        box = self.broadening.kind == "histogram"  # its infinite edges are named below
+        with np.errstate(invalid="ignore" if box else "warn", over="ignore" if box else "warn"):
+            if self.method == "exact":
+                out = boltzmann_weights(self.energies, temperatures) @ self.per_state(w, True)
+            else:
+                b = self.broadening
+                h = b.dispersive(self.nodes[:, None] - w[None, :]) + b.dispersive(
+                    self.nodes[:, None] + w[None, :])
+                out = self.thermal(temperatures) @ h
+        if box and not np.all(np.isfinite(out)):
+            k = int(np.flatnonzero(~np.all(np.isfinite(out), axis=0))[0])
+            eta = self.broadening.width
+            raise ValueError(
+                f"a transition w_mn lies exactly on an edge of the histogram kernel at "
+                f"w = {w[k]:.6g} K (w +- eta/2 with eta = {eta:.6g} K), where the box's "
+                "velocity shift is infinite (ln|(u + eta/2)/(u - eta/2)| / eta); move the "
+                "frequency or the width by a little, or use a gaussian or lorentzian kernel")
+        return out
 
 
 def pair_spectrum(
@@ -293,7 +325,7 @@ def pair_spectrum(
     -----
     Source: docs/PHYSICS.md section 2 (the per-state form of the pair sum).
     """
-    v.choice("method", method, ("exact", "binned"))
+    _check_method(method, broadening)
     stress_elements = _check_stress(check_spectrum(spectrum), stress_elements)
     frequencies, _ = _check_inputs(spectrum, stress_elements, frequencies, broadening)
     if broadening.relative:
@@ -479,7 +511,12 @@ def _thermal_response(spectrum, stress_elements, frequencies, temperatures, broa
     stress_elements = _check_stress(check_spectrum(spectrum), stress_elements)
     frequencies, _ = _check_inputs(spectrum, stress_elements, frequencies, broadening)
     temperatures = v.positive_array("temperatures", temperatures)
-    v.choice("method", method, ("exact", "binned"))
+    _check_method(method, broadening)
+    if not np.any(stress_elements):  # a run warns at its preflight (runs.spec); the API here
+        warnings.warn("stress_elements are all 0 (no stress operator: a model with "
+                      "stress.distribution = 'none' and no two-body or random-matrix stress): "
+                      f"the {'velocity shift' if dispersive else 'absorption'} is exactly 0",
+                      UserWarning, stacklevel=3)
     lowest = float(frequencies.min())
     if not broadening.relative and broadening.width >= RELATIVE_WIDTH_LIMIT * lowest:
         # a run warns at its preflight (runs.spec); the functions of the API warn here (a tester)

@@ -24,7 +24,7 @@ from manybody.config.probe import (
 from manybody.config.solver import SolverParams
 from manybody.simulation.ensembles import Realisation
 from manybody.simulation.materials import bath
-from manybody.simulation.observables.absorption import resonant_responses
+from manybody.simulation.observables.absorption import check_symmetric, resonant_responses
 from manybody.simulation.observables.decomposition import decomposition_responses
 from manybody.simulation.observables.degeneracies import settle_degenerate_basis
 from manybody.simulation.observables.relaxation import relaxation_susceptibility
@@ -35,6 +35,7 @@ from manybody.simulation.observables.thermo import specific_heat
 from manybody.simulation.operators import build_operators
 from manybody.simulation.solvers.memory import available_memory
 from manybody.simulation.spectrum import Spectrum
+from manybody.support import validate as v
 from manybody.support.blas import check_blas
 from manybody.support.threads import blas_threads
 
@@ -67,7 +68,22 @@ def estimate_memory(n_tls: int, dtype: str = "float64", random_matrix: bool = Fa
         Whether dense random matrices are drawn (one more D x D temporary).
     n_temperatures : int
         Temperatures of the probe (arrays of shape (n_T, D) in float64); 0: the matrices only.
+
+    Returns
+    -------
+    int
+        Bytes.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``n_tls`` not an integer >= 1, ``dtype`` not "float64" or "float32", ``n_temperatures``
+        not an integer >= 0 (-3 TLS gave 0 bytes and "float16" was sized as float32, a tester,
+        session 34).
     """
+    v.integer("n_tls", n_tls, 1)
+    v.choice("dtype", dtype, ("float64", "float32"))
+    v.integer("n_temperatures", n_temperatures, 0)
     itemsize = 8 if dtype == "float64" else 4
     factor = _PEAK_MATRICES_RANDOM if random_matrix else _PEAK_MATRICES
     return int(factor * (2**n_tls) ** 2 * itemsize
@@ -198,9 +214,18 @@ def diagonalise(h: np.ndarray, vectors: bool = True, overwrite: bool = True) -> 
     triangle flag (LAPACK reads the same numbers as before: ``h``'s lower triangle), so with
     ``overwrite`` no D x D copy is made and the eigenvectors are written into ``h``'s memory.
     The peak is then ``h`` plus the ?syevd workspace of 2 D^2 numbers.
+
+    Raises
+    ------
+    TypeError
+        ``h`` not a numpy array (a list, a scipy sparse matrix) or not float32/float64.
+    ValueError
+        ``h`` empty, not square, not finite or not symmetric (LAPACK reads one triangle: a NaN
+        gave finite eigenvalues and [[0, 5], [1, 0]] gave +-1, a tester, session 34).
+
+    Source: docs/PHYSICS.md section 1 (H of the model); LAPACK ?syevd.
     """
-    if h.ndim != 2 or h.shape[0] != h.shape[1]:
-        raise ValueError(f"h must be a square matrix, got shape {h.shape}")
+    _check_matrix(h)
     _warn_slow_blas()
     # the transposed view of a C-ordered h is Fortran-ordered; its upper triangle is h's lower one
     transposed = h.flags.c_contiguous and not h.flags.f_contiguous
@@ -214,6 +239,24 @@ def diagonalise(h: np.ndarray, vectors: bool = True, overwrite: bool = True) -> 
                             overwrite_a=overwrite, check_finite=False)
             vecs = None
     return Spectrum(energies.astype(np.float64), vecs)
+
+
+def _check_matrix(h) -> None:
+    """A finite real symmetric square float32/float64 ndarray (checks cost O(D^2), no D x D
+    temporary; the eigh after them O(D^3))."""
+    if sp.issparse(h):
+        raise TypeError("h must be a dense numpy array, got a scipy sparse matrix; pass "
+                        "h.toarray() (or use manybody.solve for a model)")
+    if not isinstance(h, np.ndarray):
+        raise TypeError(f"h must be a numpy array of float64 or float32, got "
+                        f"{type(h).__name__}; pass np.asarray(h, dtype=float)")
+    if h.dtype not in (np.float64, np.float32):
+        raise TypeError(f"h must be a numpy array of float64 or float32, got dtype {h.dtype}; "
+                        "pass h.astype(float) (a complex Hermitian H is not supported)")
+    if h.ndim != 2 or h.shape[0] != h.shape[1] or h.shape[0] == 0:
+        raise ValueError(f"h must be a non-empty square matrix, got shape {h.shape}")
+    v.real_array("h", h, keep_float=True)
+    check_symmetric(h, name="h", symbol="H", source="a real symmetric Hamiltonian")
 
 
 #: Up to this dimension dense ED and T_mn run BLAS on one thread: threads cannot pay off for such
@@ -268,8 +311,35 @@ def stress_matrix_elements(
     -------
     numpy.ndarray
         (D, D) matrix T_mn in the dtype of ``vectors``; exactly symmetric when T is symmetric.
+
+    Raises
+    ------
+    TypeError
+        ``vectors`` not a float32/float64 numpy array; ``stress`` not a numpy array or scipy
+        sparse matrix of real numbers (a complex T lost its imaginary part, a tester, session 34).
+    ValueError
+        Shapes not (D, D); NaN or inf in either (they went through to every T_mn).
+
+    Source: docs/PHYSICS.md section 1 (the stress operator T).
     """
+    if not isinstance(vectors, np.ndarray) or vectors.dtype not in (np.float64, np.float32):
+        raise TypeError("vectors must be a numpy array of float64 or float32 eigenvectors, got "
+                        + (f"dtype {vectors.dtype}" if isinstance(vectors, np.ndarray)
+                           else type(vectors).__name__))
+    if vectors.ndim != 2 or vectors.shape[0] != vectors.shape[1] or vectors.size == 0:
+        raise ValueError(f"vectors must be a non-empty square (D, D) array of eigenvectors as "
+                         f"columns, got shape {vectors.shape}")
     dim = vectors.shape[0]
+    v.real_array("vectors", vectors, keep_float=True)
+    if sp.issparse(stress):
+        if not np.issubdtype(stress.dtype, np.number) or np.iscomplexobj(stress.data):
+            raise TypeError(f"stress must hold real numbers, got dtype {stress.dtype}")
+        v.real_array("stress", stress.data)
+    elif isinstance(stress, np.ndarray):
+        v.real_array("stress", stress, keep_float=True)
+    else:
+        raise TypeError(f"stress must be a numpy array or a scipy sparse matrix, got "
+                        f"{type(stress).__name__}")
     if stress.shape != (dim, dim):
         raise ValueError(f"stress must have shape {(dim, dim)}, got {stress.shape}")
     diagonal = None
