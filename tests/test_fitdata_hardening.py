@@ -1104,6 +1104,28 @@ def test_powers_that_contradict_the_file_names_are_refused(tmp_path, capsys):
     assert _name_power("run3.csv") is None and _name_power("x_80dBm_90dBm.csv") is None
 
 
+@pytest.mark.parametrize("saturation", [True, False])
+def test_a_power_column_that_contradicts_the_file_name(tmp_path, capsys, saturation):
+    """The shipped Nb qint_160dBm.csv reads -140 dBm in its power column: --saturation fitted
+    two curves at -140 dBm (a 23 dB different critical power from the names', a tester, session
+    34). Refused where the powers enter the fit, warned about where they only label curves."""
+    copies = []
+    for path in NB_FILES[2:]:
+        copies.append(tmp_path / path.name)
+        copies[-1].write_bytes(path.read_bytes())
+    out = tmp_path / "o"
+    args = [*map(str, copies), "--frequency", "5.61989GHz", "--tmax", "0.8", "--out", str(out)]
+    code = _main(args + (["--saturation"] if saturation else []))
+    err = capsys.readouterr().err
+    assert "the power column of" in err and "qint_160dBm.csv' reads -140 dBm (as qint_140dBm" \
+        ".csv does) but its name says 160 dBm" in err, err
+    if saturation:
+        assert code == 2 and "--powers" in err and not out.exists()
+        assert _main(args + ["--saturation", "--powers=-120,-140,-160"]) == 0
+    else:
+        assert code == 0 and "warning:" in err and out.exists()
+
+
 @pytest.mark.parametrize(("head", "what"), [
     (b"\x89HDF\r\n\x1a\n", "netCDF-4/HDF5 file (a results file of manybody run? fit it with "
                            "--simulated)"),

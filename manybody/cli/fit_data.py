@@ -327,6 +327,34 @@ def _refuse_same_measurement(tables: list) -> None:
         seen[key] = t.source
 
 
+def _check_column_against_name(tables: list, powers_used: bool) -> None:
+    """A table's power column (dBm) against the power its file's name states (sign as the name
+    writes it or not: 'qint_160dBm' is -160 dBm): the shipped Nb qint_160dBm.csv reads -140, and
+    its two curves at -140 dBm were fitted with --saturation as one power without a word (a
+    tester, session 34). Refused where the powers enter the fit (--saturation, --power-sweep);
+    a warning where they only label the curves."""
+    for t in tables:
+        named = _name_power(t.source)
+        if named is None or t.power is None or t.units.get("power", "").lower() != "dbm":
+            continue
+        column = np.unique(np.asarray(t.power, dtype=float))
+        off = [p for p in column if not math.isclose(abs(p), abs(named), abs_tol=1e-9)]
+        if not off:
+            continue
+        same = [Path(u.source).name for u in tables if u is not t and u.power is not None
+                and np.any(np.asarray(u.power, dtype=float) == off[0])]
+        said = (f"the power column of {t.source!r} reads {off[0]:g} dBm"
+                f"{' (as ' + ', '.join(same) + ' does)' if same else ''} but its name says "
+                f"{named:g} dBm")
+        if powers_used:
+            raise ValueError(f"{said}: which is right? Give the powers with --powers=P1,P2,... "
+                             "(one per file, in the order given; it overrides the column), or "
+                             "correct the file or its name")
+        print(f"manybody fit-data: warning: {said}; the curve is labelled with the column's "
+              "power (the powers only label the curves here; --powers overrides the column)",
+              file=sys.stderr)
+
+
 def _load(args) -> tuple[list, list]:
     files, powers = _files(args)
     with warnings.catch_warnings(record=True) as caught:
@@ -343,6 +371,8 @@ def _load(args) -> tuple[list, list]:
         raise ValueError(f"{', '.join(with_errors)} give(s) an error column but "
                          f"{', '.join(without)} do(es) not; give errors for all files, or "
                          "--error-column none to ignore them")
+    if powers is None:
+        _check_column_against_name(tables, args.saturation or args.power_sweep)
     curves = []
     if powers is not None:
         for table, pw in zip(tables, powers, strict=True):
