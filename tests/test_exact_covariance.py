@@ -284,16 +284,16 @@ def test_shift_fit_of_the_family_errors_are_the_exact_inverse():
 # --------------------------------------------------------------- the resonator notch fit
 
 
-def _notch(fi, f0, ql, qc, phi, a, alpha, tau):
-    """notch_s21 in 50 digits."""
-    return (a * mp.exp(1j * alpha) * mp.exp(-2j * mp.pi * fi * tau)
+def _notch(fi, f0, ql, qc, phi, a, alpha, tau, slope=0):
+    """notch_s21 in 50 digits (with the baseline's slope)."""
+    return (a * (1 + slope * (fi / f0 - 1)) * mp.exp(1j * alpha) * mp.exp(-2j * mp.pi * fi * tau)
             * (1 - ql / qc * mp.exp(1j * phi) / (1 + 2j * ql * (fi / f0 - 1))))
 
 
 def _notch_columns(f, params) -> np.ndarray:
-    """d notch_s21 / d params by 50-digit numerical differentiation (mpmath.diff), (n, 7)."""
+    """d notch_s21 / d params by 50-digit numerical differentiation (mpmath.diff), (n, P)."""
     cols = []
-    for k in range(7):
+    for k in range(len(params)):
         cols.append([complex(mp.diff(
             lambda v, fi=fi, k=k: _notch(mp.mpf(float(fi)), *[v if j == k else mp.mpf(float(q))
                                                                for j, q in enumerate(params)]),
@@ -306,9 +306,10 @@ def test_notch_jacobian_is_the_derivative_of_the_model():
     from manybody.measured.resonance import notch_jacobian
 
     f = np.linspace(5e9 - 3e5, 5e9 + 3e5, 9)
-    params = [5e9, 6e3, 8e3, 0.25, 0.05, 1.1, 45e-9]
+    params = [5e9, 6e3, 8e3, 0.25, 0.05, 1.1, 45e-9, 37.0]
     jac, ref = notch_jacobian(f, *params), _notch_columns(f, params)
-    for k in range(7):  # f / f0 - 1 rounds to ~1e-11 of itself in the float model
+    assert jac.shape == (9, 8)
+    for k in range(8):  # f / f0 - 1 rounds to ~1e-11 of itself in the float model
         assert np.max(np.abs(jac[:, k] - ref[:, k])) <= 1e-9 * np.max(np.abs(ref[:, k])), k
 
 
@@ -325,14 +326,15 @@ def test_notch_fit_errors_are_the_exact_inverse():
     z = z + 1e-4 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
     fit = fit_notch(S21Sweep(f, z, "synthetic", "real-imag"))
     assert not fit.flag, fit.reason
-    params = [fit.f0, fit.ql, fit.qc_abs, fit.phi, fit.amplitude, fit.alpha, fit.delay]
+    params = [fit.f0, fit.ql, fit.qc_abs, fit.phi, fit.amplitude, fit.alpha, fit.delay, fit.slope]
     resid = z - notch_s21(f, *params)
-    chi2_red = float(np.sum(np.abs(resid) ** 2) / (2 * f.size - 7))
+    chi2_red = float(np.sum(np.abs(resid) ** 2) / (2 * f.size - 8))
     jac = _notch_columns(f, params)
     rows = [[mp.mpf(float(v)) for v in row] for row in np.concatenate([jac.real, jac.imag])]
     exact = _exact_errors(rows) * math.sqrt(chi2_red)
     reported = [fit.f0_err, fit.ql_err, fit.qc_abs_err, fit.phi_err]
     np.testing.assert_allclose(reported, exact[:4], rtol=1e-8)
+    np.testing.assert_allclose(fit.slope_err, exact[7], rtol=1e-8)
 
 
 # --------------------------------------------------------------- velocity: scale-free reference

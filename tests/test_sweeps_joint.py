@@ -161,3 +161,89 @@ def test_al_full_command_and_the_recorded_result(tmp_path, capsys):
     # quasiparticles lower f0 (kinetic inductance): the shift's activated term is negative
     assert shift["parameters"]["qp_shift"] < 0
 
+
+
+# -- session 34: an experimentalist's folder (a tester's report) -------------------------------
+
+def _copy_sweeps(source: str, folder: Path, rename=lambda name: name) -> Path:
+    folder.mkdir()
+    for path in sorted(Path(source).parent.glob("*.csv")):
+        (folder / rename(path.name)).write_bytes(path.read_bytes())
+    return folder
+
+
+def test_two_resonators_in_one_folder_are_refused(tls_sweeps, tmp_path, capsys):
+    """Sweeps of a 5 GHz and a 5.25 GHz resonator were fitted as one at the median 5.1 GHz, and
+    --joint read their difference as a shift (a tester, session 34)."""
+    folder = _copy_sweeps(tls_sweeps, tmp_path / "two")
+    for path in sorted(folder.glob("*.csv"))[::2]:  # every other sweep: the second resonator
+        rows = np.loadtxt(path, delimiter=",")
+        rows[:, 0] *= 1.05
+        np.savetxt(path, rows, delimiter=",", fmt="%.17g")
+    for extra in ([], ["--joint"]):
+        out = tmp_path / f"o{len(extra)}"
+        status, _, err = run_cli(["--sweeps", str(folder), "--sweep-layout", "real-imag", "--out",
+                                  out, *extra], capsys)
+        assert status == 2 and "the sweeps resonate at different frequencies" in err, err
+        assert "(5.25 GHz)" in err and "one resonator per run" in err, err
+        assert not out.exists()
+
+
+def test_repeated_sweeps_and_a_single_power_are_refused_before_any_fit(tls_sweeps, tmp_path,
+                                                                       capsys, monkeypatch):
+    """--joint with two sweeps at one T, and --saturation with one power, were refused only after
+    every sweep had been fitted, the repeat without its files (a tester, session 34)."""
+    folder = _copy_sweeps(tls_sweeps, tmp_path / "rep")
+    first = sorted(folder.glob("*.csv"))[0]
+    (folder / (first.stem + "_repeat.csv")).write_bytes(first.read_bytes())
+    import manybody.measured.resonator_table as table
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a sweep was fitted before the refusal")
+
+    monkeypatch.setattr(table, "fit_notch", no_fit)
+    status, _, err = run_cli(["--sweeps", str(folder), "--sweep-layout", "real-imag", "--joint",
+                              "--out", tmp_path / "o"], capsys)
+    assert status == 2 and "2 sweeps at T = 0.02 K, -90 dBm" in err, err
+    assert first.name in err and "average them first" in err
+    first_only = _copy_sweeps(tls_sweeps, tmp_path / "one")
+    status, _, err = run_cli(["--sweeps", str(first_only), "--sweep-layout", "real-imag",
+                              "--saturation", "--out", tmp_path / "o"], capsys)
+    assert status == 2 and "--saturation needs sweeps at two or more drive powers" in err, err
+    assert "got power(s) -90 dBm" in err
+
+
+def test_shift_curves_name_the_repeated_sweeps(tls_sweeps):
+    results = fit_sweeps(sweep_files(tls_sweeps), layout="real-imag")
+    twice = results + [results[0]]
+    with pytest.raises(ValueError, match=r"two sweeps at T = 0\.02 K, -90 dBm: s21_-90dBm_020\.0mK"
+                                         r"\.csv, s21_-90dBm_020\.0mK\.csv"):
+        shift_curves(twice)
+
+
+@pytest.mark.parametrize("pattern, name, words", [
+    (r"_(?P<mK>\d*)mK|_(?P<dBm>-?\d+)dBm", "res_-100dBm_0.020K.csv",
+     r"matches '_-100dBm' without a temperature"),
+    (r"(?:_(?P<mK>\d+)mK)?", "res_-100dBm_0.020K.csv", r"matches '' without a temperature"),
+    (None, "res_100dBm_20mK.csv", r"drive power 100 dBm without a sign reads as \+100 dBm"),
+])
+def test_sweep_names_that_give_no_temperature_or_an_unsigned_power(pattern, name, words):
+    """An optional temperature group was an IndexError traceback; 'res_100dBm' (for -100 dBm)
+    was fitted at +100 dBm (a tester, session 34)."""
+    from manybody.measured.resonator_table import NAME_PATTERN, parse_sweep_name
+    with pytest.raises(ValueError, match=words):
+        parse_sweep_name(name, pattern or NAME_PATTERN)
+    assert parse_sweep_name("res_+20dBm_20mK.csv") == (0.02, 20.0)
+    assert parse_sweep_name("res_-100dBm_20mK.csv") == (0.02, -100.0)
+
+
+def test_a_shift_in_hz_without_a_unit_is_not_a_relative_shift(tmp_path, capsys):
+    """'Frequency Shift' in Hz (no unit in the header) was fitted as df/f0 = 624 (a tester)."""
+    table = tmp_path / "shift_hz.csv"
+    table.write_text("Temperature (mK);Frequency Shift\n100;0\n200;623.8\n300;663.1\n400;620\n"
+                     "500;550\n600;480\n")
+    out = tmp_path / "o"
+    status, _, err = run_cli([ROOT / "data" / "resonator_nb_cpw" / "qint_160dBm.csv", "--shift",
+                              table, "--frequency", "5.61989GHz", "--out", out], capsys)
+    assert status == 2 and "data row 2: 623.8 is not a relative shift" in err, err
+    assert not out.exists()

@@ -4,7 +4,8 @@ Fits every sweep (:mod:`manybody.measured.resonance`), prints one line per sweep
 ``--out``:
 
 * ``resonator_fits.csv``: file, temperature, power, f0, Qi, Qc (diameter-corrected and |Qc|),
-  phi, Ql with errors, cable delay, misfit, flag and reason, one row per sweep;
+  phi, Ql with errors, cable delay, the baseline's slope with its error, misfit, flag and
+  reason, one row per sweep;
 * ``resonance_fits.png`` / ``.pdf``: a few representative circles and |S21| with the model;
 
 and hands the unflagged rows to fit-data as one loss table (1/Qi with errors), so the law fits,
@@ -31,7 +32,7 @@ import numpy as np
 
 from manybody.cli.x_range import check_x_range
 from manybody.laws.inputs import parse_frequency
-from manybody.measured.resonance import MAX_MISFIT
+from manybody.measured.resonance import BACKGROUNDS, MAX_MISFIT
 from manybody.measured.resonance_figures import render_resonance_fits, representative
 from manybody.measured.resonator_table import (
     NAME_PATTERN,
@@ -102,6 +103,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--sweep-index", default=None, metavar="CSV", type=v.cli_path,
                        help="index file with columns file, temperature_K (or temperature_mK), "
                             "power_dBm, instead of parsing file names")
+    group.add_argument("--sweep-background", choices=BACKGROUNDS, default="slope",
+                       help="baseline of the notch fit: its amplitude with a linear slope across "
+                            "the window (default: a tilted baseline biased f0 and Qi otherwise) "
+                            "or constant (Probst et al. 2015)")
     group.add_argument("--max-misfit", type=v.cli_real(low=1.0, low_open=True),
                        default=MAX_MISFIT,
                        help="flag sweeps whose mean squared residual exceeds this many times "
@@ -176,7 +181,10 @@ def fit_step(args: argparse.Namespace) -> SweepStep:
     results = fit_sweeps(files, layout=args.sweep_layout,
                          frequency_unit=args.sweep_frequency_unit, pattern=args.sweep_pattern,
                          index=index, max_misfit=args.max_misfit,
-                         window=(getattr(args, "tmin", None), getattr(args, "tmax", None)))
+                         window=(getattr(args, "tmin", None), getattr(args, "tmax", None)),
+                         repeats="refuse" if getattr(args, "joint", False) else "warn",
+                         saturation=bool(getattr(args, "saturation", False)),
+                         background=args.sweep_background)
     print(f"{'file':<40} {'T (K)':>7} {'P':>6} {'f0 (GHz)':>13} {'Qi':>17} {'Qc':>15}  flag")
     for r in results:
         x = r.fit
@@ -224,8 +232,26 @@ def fit_and_write(args: argparse.Namespace, out: Path) -> tuple[list, Path, list
 
 
 def sweep_frequency(args: argparse.Namespace, results: list) -> str:
-    """The ``--frequency`` given, or the median fitted f0 of the unflagged sweeps (printed)."""
+    """The ``--frequency`` given, or the median fitted f0 of the unflagged sweeps (printed).
+
+    Raises ValueError when the unflagged sweeps' f0 spread over more than
+    ``FREQUENCY_TOLERANCE`` of their median: two resonators in one folder (6 and 6.3 GHz) were
+    fitted as one, at a frequency neither has, and --joint read their difference as a shift
+    (a tester, session 34); a TLS shift is ~1e-5 of f0.
+    """
     good = [r.fit.f0 for r in results if not r.fit.flag]
+    if good:
+        median = float(np.median(good))
+        apart = [r for r in results if not r.fit.flag
+                 and abs(r.fit.f0 / median - 1.0) > FREQUENCY_TOLERANCE]
+        if apart:
+            shown = ", ".join(f"{Path(r.file).name} ({r.fit.f0 / 1e9:.6g} GHz)" for r in apart[:4])
+            raise ValueError(
+                f"the sweeps resonate at different frequencies: {shown}"
+                f"{' ...' if len(apart) > 4 else ''} against the median f0 "
+                f"{median / 1e9:.6g} GHz (more than {100 * FREQUENCY_TOLERANCE:g} % apart; a "
+                "TLS shift is ~1e-5 of f0): one resonator per run; give its sweeps alone (a "
+                "folder or glob of its own, --sweep-pattern or --sweep-index)")
     if args.frequency is not None:
         # the sweeps' own resonance against the frequency given: a sweep file in kHz read as Hz
         # fitted f0 = 7.7 MHz beside --frequency 7.7GHz, and the law fits ran on (a reviewer,
@@ -263,8 +289,10 @@ def sweep_options(args: argparse.Namespace) -> dict:
             "frequency_unit": args.sweep_frequency_unit or "each file's header, else Hz",
             "pattern": args.sweep_pattern,
             "index": args.sweep_index, "max_misfit": args.max_misfit,
-            "method": "resonator_tools circle fit refined by a 7-parameter least-squares fit "
-                      "(manybody.measured.resonance)"}
+            "background": args.sweep_background,
+            "method": ("resonator_tools circle fit refined by a "
+                       f"{8 if args.sweep_background == 'slope' else 7}-parameter least-squares "
+                       "fit (manybody.measured.resonance)")}
 
 
 def sweep_inputs(args: argparse.Namespace) -> list[dict]:

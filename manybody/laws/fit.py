@@ -97,6 +97,7 @@ from manybody.laws.covariance import correlation, covariance, rescale
 from manybody.laws.inputs import (
     ERROR_MODELS,
     LAWS,
+    MIN_POWER_SPAN,
     QP_SHAPES,
     SCATTER_MODELS,
     LossCurve,
@@ -741,10 +742,6 @@ def _check_options(law: str, error_model: str, scatter: str, quasiparticle: str 
     if tmin is not None and tmax is not None and tmin >= tmax:
         raise ValueError(f"tmin must be below tmax, got tmin={tmin} K, tmax={tmax} K")
     return gap
-
-
-#: The drive powers of a saturation fit must span at least this (dB).
-MIN_POWER_SPAN = 1.0
 
 
 def fit_window(curves, tmin: float | None, tmax: float | None, saturation: bool) -> list[LossCurve]:

@@ -22,6 +22,8 @@ from manybody.units import KELVIN_PER_GHZ
 MAX_TEMPERATURE = 1000.0
 #: Physical range of drive powers in dBm (-300 dBm is ~1e-33 W; +100 dBm is 10 MW).
 POWER_RANGE_DBM = (-300.0, 100.0)
+#: The drive powers of a saturation fit must span at least this (dB).
+MIN_POWER_SPAN = 1.0
 #: Largest ratio of the largest to the smallest error of one curve: beyond it one point weighs
 #: 1e12 times another and the least-squares fit is decided by round-off (a sigma 1e10 times
 #: smaller at one point left the family fit at its start, a = 0.5; 1e-170 made scipy's SVD

@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from manybody.laws.fit import MIN_POWER_SPAN
-from manybody.laws.inputs import LossCurve
+from manybody.laws.inputs import MIN_POWER_SPAN, LossCurve
 from manybody.laws.saturation import PC_DECADES, REFERENCE_BETA
 from manybody.laws.saturation_comparison import (
     ExponentComparison,

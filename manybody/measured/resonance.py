@@ -3,9 +3,12 @@
 Model (Probst et al., Rev. Sci. Instrum. 86, 024706 (2015), eq. 1; Khalil et al., J. Appl. Phys.
 111, 054510 (2012) for the diameter correction)::
 
-    S21(f) = a e^{i alpha} e^{-2 pi i f tau} [1 - (Ql/|Qc|) e^{i phi} / (1 + 2 i Ql (f/f0 - 1))]
+    S21(f) = a [1 + s (f/f0 - 1)] e^{i alpha} e^{-2 pi i f tau}
+             [1 - (Ql/|Qc|) e^{i phi} / (1 + 2 i Ql (f/f0 - 1))]
 
-with the cable delay tau, the environment's amplitude a and phase alpha, the loaded quality factor
+with the cable delay tau, the environment's amplitude a, its linear slope s across the window (a
+tilted baseline: Gao's thesis, Caltech 2008, eq. 4.14, and the "background" of most resonator
+fitting codes; s = 0 is Probst's model) and phase alpha, the loaded quality factor
 Ql, the complex coupling 1/Qc = e^{i phi}/|Qc| (phi: impedance mismatch, Fano asymmetry), and
 1/Qi = 1/Ql - Re(1/Qc) = 1/Ql - cos(phi)/|Qc|. The diameter-corrected Qc is
 |Qc|/cos(phi).
@@ -16,7 +19,8 @@ the circle fit of the paper above with automatic cable-delay removal and calibra
 f0, Ql, |Qc|, phi and the diameter-corrected Qi. Its delay comes from a circle-shape criterion
 before the resonance is known; on the Al-on-InP sweeps it is off by ~15 % (-1.087e-8 s against
 -1.246e-8 s), leaving a residual 40 times the noise (misfit ~1700) and Qi low by ~10 %. So the
-library's result is then refined: all seven parameters of the model above are fitted jointly to the
+library's result is then refined: all eight parameters of the model above (seven with a constant
+baseline, ``background="constant"``) are fitted jointly to the
 raw complex S21 (scipy.optimize.least_squares, trust region), and the errors come from the analytic
 Jacobian at the optimum (:func:`notch_jacobian`, through :func:`manybody.laws.covariance.covariance`)
 with the covariance scaled by the reduced chi^2 (so a misfit inflates them); Qi and
@@ -69,12 +73,15 @@ MAX_SHAPE_RESIDUAL = 0.05
 SHAPE_MIN_MISFIT = 4.0
 #: A dip smaller than this many noise standard deviations counts as "no resonance".
 MIN_DIP_SIGMA = 10.0
+#: The baseline models of :func:`fit_notch`: a linear slope of the amplitude, or a constant.
+BACKGROUNDS = ("slope", "constant")
 #: Fraction of the window at each edge where a resonance counts as "at the edge".
 EDGE_FRACTION = 0.05
 
 
 def notch_s21(frequency: np.ndarray, f0: float, ql: float, qc_abs: float, phi: float,
-              amplitude: float = 1.0, alpha: float = 0.0, delay: float = 0.0) -> np.ndarray:
+              amplitude: float = 1.0, alpha: float = 0.0, delay: float = 0.0,
+              slope: float = 0.0) -> np.ndarray:
     """Transmission of a notch-type resonator (the model above).
 
     Parameters
@@ -89,6 +96,8 @@ def notch_s21(frequency: np.ndarray, f0: float, ql: float, qc_abs: float, phi: f
         Mismatch angle (rad).
     amplitude, alpha, delay : float
         Environment: amplitude a, phase offset alpha (rad), cable delay tau (s).
+    slope : float
+        Linear slope s of the amplitude in f/f0 - 1 (dimensionless): a(f) = a [1 + s (f/f0 - 1)].
 
     Returns
     -------
@@ -96,28 +105,32 @@ def notch_s21(frequency: np.ndarray, f0: float, ql: float, qc_abs: float, phi: f
         S21(f).
     """
     f = np.asarray(frequency, dtype=np.float64)
-    return (amplitude * np.exp(1j * alpha) * np.exp(-2j * np.pi * f * delay)
-            * (1.0 - ql / qc_abs * np.exp(1j * phi) / (1.0 + 2j * ql * (f / f0 - 1.0))))
+    u = f / f0 - 1.0
+    return (amplitude * (1.0 + slope * u) * np.exp(1j * alpha) * np.exp(-2j * np.pi * f * delay)
+            * (1.0 - ql / qc_abs * np.exp(1j * phi) / (1.0 + 2j * ql * u)))
 
 
 def notch_jacobian(frequency: np.ndarray, f0: float, ql: float, qc_abs: float, phi: float,
-                   amplitude: float = 1.0, alpha: float = 0.0, delay: float = 0.0) -> np.ndarray:
-    """Derivatives of :func:`notch_s21` in its seven parameters, analytic (exact to rounding).
+                   amplitude: float = 1.0, alpha: float = 0.0, delay: float = 0.0,
+                   slope: float = 0.0) -> np.ndarray:
+    """Derivatives of :func:`notch_s21` in its eight parameters, analytic (exact to rounding).
 
-    With S21 = E (1 - C / D), E = a e^{i alpha} e^{-2 pi i f tau}, C = (Ql/|Qc|) e^{i phi} and
-    D = 1 + 2 i Ql (f/f0 - 1): dS/df0 = -2 i E C Ql f / (f0^2 D^2), dS/dQl = -E e^{i phi} /
-    (|Qc| D^2), dS/d|Qc| = E C / (|Qc| D), dS/dphi = -i E C / D, dS/da = S / a (written without
-    the division), dS/dalpha = i S, dS/dtau = -2 pi i f S.
+    With S21 = E (1 - C / D), E = a (1 + s u) e^{i alpha} e^{-2 pi i f tau}, u = f/f0 - 1,
+    C = (Ql/|Qc|) e^{i phi} and D = 1 + 2 i Ql u: dS/df0 = -2 i E C Ql f / (f0^2 D^2)
+    - a s f / f0^2 e^{i alpha} e^{-2 pi i f tau} (1 - C/D), dS/dQl = -E e^{i phi} / (|Qc| D^2),
+    dS/d|Qc| = E C / (|Qc| D), dS/dphi = -i E C / D, dS/da = S / a (written without the
+    division), dS/dalpha = i S, dS/dtau = -2 pi i f S, dS/ds = a u e^{i alpha}
+    e^{-2 pi i f tau} (1 - C/D).
 
     Parameters
     ----------
-    frequency, f0, ql, qc_abs, phi, amplitude, alpha, delay
-        As for :func:`notch_s21` (Hz, dimensionless, rad, s).
+    frequency, f0, ql, qc_abs, phi, amplitude, alpha, delay, slope
+        As for :func:`notch_s21` (Hz, dimensionless, rad, s, dimensionless).
 
     Returns
     -------
-    numpy.ndarray, shape (n, 7), complex
-        Columns in the order f0, Ql, |Qc|, phi, amplitude, alpha, delay.
+    numpy.ndarray, shape (n, 8), complex
+        Columns in the order f0, Ql, |Qc|, phi, amplitude, alpha, delay, slope.
 
     Raises
     ------
@@ -129,19 +142,23 @@ def notch_jacobian(frequency: np.ndarray, f0: float, ql: float, qc_abs: float, p
     Source: the model of Probst et al., Rev. Sci. Instrum. 86, 024706 (2015), eq. 1, differentiated.
     """
     f = np.asarray(frequency, dtype=np.float64)
-    env = np.exp(1j * alpha) * np.exp(-2j * np.pi * f * delay)  # E / a
+    u = f / f0 - 1.0
+    phase = np.exp(1j * alpha) * np.exp(-2j * np.pi * f * delay)
+    env = (1.0 + slope * u) * phase  # E / a
     e = amplitude * env
-    den = 1.0 + 2j * ql * (f / f0 - 1.0)
+    den = 1.0 + 2j * ql * u
     c = ql / qc_abs * np.exp(1j * phi)
     inner = 1.0 - c / den
     s21 = e * inner
-    return np.stack([-2j * e * c * ql * f / (f0 * f0 * den * den),
+    return np.stack([-2j * e * c * ql * f / (f0 * f0 * den * den)
+                     - amplitude * slope * f / (f0 * f0) * phase * inner,
                      -e * np.exp(1j * phi) / (qc_abs * den * den),
                      e * c / (qc_abs * den),
                      -1j * e * c / den,
                      env * inner,
                      1j * s21,
-                     -2j * np.pi * f * s21], axis=1)
+                     -2j * np.pi * f * s21,
+                     amplitude * u * phase * inner], axis=1)
 
 
 @dataclass(frozen=True)
@@ -179,6 +196,9 @@ class ResonanceFit:
         The rms residual beyond the noise, sqrt(max(mean |residual|^2 - noise power, 0)), over
         the diameter of the resonance circle a Ql/|Qc| (0 for a perfect line shape; NaN when the
         fit failed).
+    slope, slope_err : float
+        The baseline's linear slope s, a(f) = a [1 + s (f/f0 - 1)], and its error (0 and 0 with
+        ``background="constant"``; NaN when the fit failed).
     """
 
     source: str
@@ -203,16 +223,20 @@ class ResonanceFit:
     flag: bool
     reason: str
     shape_residual: float = math.nan
+    slope: float = 0.0
+    slope_err: float = 0.0
 
     def model(self, frequency: np.ndarray) -> np.ndarray:
         """The fitted S21 (Hz -> complex), environment included."""
         return notch_s21(frequency, self.f0, self.ql, self.qc_abs, self.phi, self.amplitude,
-                         self.alpha, self.delay)
+                         self.alpha, self.delay, self.slope)
 
     def normalise(self, frequency: np.ndarray, s21: np.ndarray) -> np.ndarray:
-        """S21 with amplitude, phase offset and cable delay removed (the resonance circle)."""
+        """S21 with amplitude (and its slope), phase offset and cable delay removed (the
+        resonance circle)."""
         f = np.asarray(frequency, dtype=np.float64)
-        return (np.asarray(s21) / self.amplitude
+        tilt = 1.0 + self.slope * (f / self.f0 - 1.0)
+        return (np.asarray(s21) / (self.amplitude * tilt)
                 * np.exp(1j * (-self.alpha + 2.0 * np.pi * self.delay * f)))
 
     def to_dict(self) -> dict:
@@ -246,7 +270,8 @@ def dip_significance(s21: np.ndarray) -> float:
 
 def fit_notch(sweep: S21Sweep, *, max_misfit: float = MAX_MISFIT,
               min_dip_sigma: float = MIN_DIP_SIGMA,
-              max_shape_residual: float = MAX_SHAPE_RESIDUAL) -> ResonanceFit:
+              max_shape_residual: float = MAX_SHAPE_RESIDUAL,
+              background: str = "slope") -> ResonanceFit:
     """Fit a notch-type resonance to one sweep (resonator_tools circle fit; see the module).
 
     Parameters
@@ -261,6 +286,10 @@ def fit_notch(sweep: S21Sweep, *, max_misfit: float = MAX_MISFIT,
         Flag fits whose shape residual (see :attr:`ResonanceFit.shape_residual`) exceeds this
         fraction of the circle's diameter while the misfit exceeds ``SHAPE_MIN_MISFIT``
         (default 0.05).
+    background : {"slope", "constant"}
+        The baseline's amplitude: with a linear slope across the window (default; a tilt of
+        0.25 dB, common in real sweeps, biased a constant-baseline fit's f0 by 12 of its errors
+        and Qi by 3, a tester, session 34), or constant (Probst's model).
 
     Returns
     -------
@@ -281,7 +310,10 @@ def fit_notch(sweep: S21Sweep, *, max_misfit: float = MAX_MISFIT,
         raise ValueError(f"min_dip_sigma must be > 0, got {min_dip_sigma!r}")
     if not max_shape_residual > 0:
         raise ValueError(f"max_shape_residual must be > 0, got {max_shape_residual!r}")
-    fit = _fit(sweep, max_misfit, min_dip_sigma, max_shape_residual)
+    if background not in BACKGROUNDS:
+        raise ValueError(f"background must be one of {', '.join(map(repr, BACKGROUNDS))}, got "
+                         f"{background!r}")
+    fit = _fit(sweep, max_misfit, min_dip_sigma, max_shape_residual, background == "slope")
     if fit.flag:
         hint = layout_hint(sweep)
         if hint:
@@ -291,7 +323,7 @@ def fit_notch(sweep: S21Sweep, *, max_misfit: float = MAX_MISFIT,
 
 
 def _fit(sweep: S21Sweep, max_misfit: float, min_dip_sigma: float,
-         max_shape_residual: float) -> ResonanceFit:
+         max_shape_residual: float, with_slope: bool = True) -> ResonanceFit:
     """:func:`fit_notch` without the layout hint."""
     f = np.asarray(sweep.frequency, dtype=np.float64)
     z = np.asarray(sweep.s21, dtype=np.complex128)
@@ -304,7 +336,7 @@ def _fit(sweep: S21Sweep, max_misfit: float, min_dip_sigma: float,
     except Exception as exc:  # noqa: BLE001 - the library raises many kinds; flag, do not stop
         return _failed(sweep.source, f"fit failed: {type(exc).__name__}: {exc}")
     try:
-        fit = _refine(sweep.source, f, z, *result)
+        fit = _refine(sweep.source, f, z, *result, with_slope=with_slope)
     except (ValueError, np.linalg.LinAlgError) as exc:
         return _failed(sweep.source, f"refinement failed: {exc}")
     reasons = _implausible(fit, f, max_misfit, max_shape_residual)
@@ -329,16 +361,17 @@ def _run_library(f: np.ndarray, z: np.ndarray) -> tuple[dict, float, float, floa
 
 
 def _refine(source: str, f: np.ndarray, z: np.ndarray, r: dict, amplitude: float, alpha: float,
-            delay: float) -> ResonanceFit:
-    """All seven model parameters fitted to the raw S21 from the library's values, with errors."""
+            delay: float, *, with_slope: bool = True) -> ResonanceFit:
+    """All eight model parameters (seven with a constant baseline) fitted to the raw S21 from
+    the library's values (slope 0), with errors."""
     from scipy.optimize import least_squares  # scipy: only when fitting
 
     def residual(p: np.ndarray) -> np.ndarray:
         d = z - notch_s21(f, *p)
         return np.concatenate([d.real, d.imag])
 
-    start = np.array([r["fr"], r["Ql"], r["absQc"], r["phi0"], amplitude, alpha, delay],
-                     dtype=np.float64)
+    start = np.array([r["fr"], r["Ql"], r["absQc"], r["phi0"], amplitude, alpha, delay]
+                     + ([0.0] if with_slope else []), dtype=np.float64)
     if not np.all(np.isfinite(start)) or start[1] <= 0 or start[2] <= 0:
         raise ValueError(f"the circle fit gave no usable start (f0, Ql, |Qc| = {start[0]:.6g}, "
                          f"{start[1]:.4g}, {start[2]:.4g})")
@@ -346,14 +379,15 @@ def _refine(source: str, f: np.ndarray, z: np.ndarray, r: dict, amplitude: float
         warnings.simplefilter("ignore", RuntimeWarning)
         opt = least_squares(residual, start, x_scale="jac", method="trf", diff_step=1e-10,
                             xtol=1e-14, ftol=1e-14, gtol=1e-14, max_nfev=2000)
-    f0, ql, qc_abs, phi, a, al, tau = (float(x) for x in opt.x)
+    f0, ql, qc_abs, phi, a, al, tau = (float(x) for x in opt.x[:7])
+    slope = float(opt.x[7]) if with_slope else 0.0
     dof = opt.fun.size - opt.x.size
     chi2_red = float(np.sum(opt.fun**2) / dof)
     # the covariance from the analytic Jacobian (:func:`notch_jacobian`) through the package's
     # covariance (SVD of the column-normalised Jacobian, undetermined directions infinite), not
     # inv(J^T J) of least_squares' forward differences (step 1e-10 max(1, |p|): rounding of
     # ~1e-6 of each column, and a parameter at 0 such as phi or alpha got an absolute step)
-    jac = notch_jacobian(f, *opt.x)
+    jac = notch_jacobian(f, *opt.x)[:, :opt.x.size]
     jac = np.concatenate([jac.real, jac.imag])
     if not np.all(np.linalg.norm(jac, axis=0) > 0):
         raise ValueError("the data do not constrain every parameter (zero Jacobian column)")
@@ -377,7 +411,8 @@ def _refine(source: str, f: np.ndarray, z: np.ndarray, r: dict, amplitude: float
         qc_err=float(math.sqrt(max(g_qc @ sub @ g_qc, 0.0))), qc_abs=qc_abs,
         qc_abs_err=float(err[2]), phi=phi, phi_err=float(err[3]), ql=ql, ql_err=float(err[1]),
         amplitude=a, alpha=al, delay=tau, qi_library=float(r["Qi_dia_corr"]),
-        f0_library=float(r["fr"]), misfit=misfit, flag=False, reason="", shape_residual=shape)
+        f0_library=float(r["fr"]), misfit=misfit, flag=False, reason="", shape_residual=shape,
+        slope=slope, slope_err=float(err[7]) if with_slope else 0.0)
 
 
 def _implausible(fit: ResonanceFit, f: np.ndarray, max_misfit: float,
@@ -421,4 +456,4 @@ def _failed(source: str, reason: str) -> ResonanceFit:
                         qc_err=nan, qc_abs=nan, qc_abs_err=nan, phi=nan, phi_err=nan, ql=nan,
                         ql_err=nan, amplitude=nan, alpha=nan, delay=nan, qi_library=nan,
                         f0_library=nan, misfit=nan, flag=True,
-                        reason=reason)
+                        reason=reason, slope=nan, slope_err=nan)

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from manybody.laws.inputs import MAX_TEMPERATURE, POWER_RANGE_DBM, ShiftCurve
-from manybody.measured.resonance import MAX_MISFIT, ResonanceFit, fit_notch
+from manybody.laws.inputs import MAX_TEMPERATURE, MIN_POWER_SPAN, POWER_RANGE_DBM, ShiftCurve
+from manybody.measured.resonance import BACKGROUNDS, MAX_MISFIT, ResonanceFit, fit_notch
 from manybody.measured.sweeps import read_sweep
 from manybody.measured.tables import LossTable
 from manybody.support import validate as v
@@ -43,7 +43,7 @@ PATTERN_NEEDS = ("a regular expression with a group (?P<mK>...) or (?P<K>...) fo
 #: Columns of the table :func:`write_resonator_csv` writes.
 CSV_COLUMNS = ("file", "temperature_K", "power_dBm", "f0_Hz", "f0_err_Hz", "Qi", "Qi_err", "Qc",
                "Qc_err", "Qc_abs", "Qc_abs_err", "phi_rad", "phi_err_rad", "Ql", "Ql_err",
-               "delay_s", "misfit", "flag", "reason")
+               "delay_s", "slope", "slope_err", "misfit", "flag", "reason")
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,10 @@ def check_point(where: str, temperature: float, power: float | None, *,
                          f"between {lo:g} and {hi:g} dBm (or no power)")
 
 
+#: Above this a power read from a file name without a sign is taken for a dropped minus sign.
+MAX_UNSIGNED_NAME_POWER = 30.0
+
+
 def parse_sweep_name(name: str, pattern: str = NAME_PATTERN) -> tuple[float, float | None]:
     """Temperature (K) and drive power (dBm, None without a ``dBm`` group) from a file name.
 
@@ -133,21 +137,33 @@ def parse_sweep_name(name: str, pattern: str = NAME_PATTERN) -> tuple[float, flo
         the name, or the temperature it finds is not positive (see :func:`check_point`).
     """
     regex = compile_name_pattern(pattern)
-    groups = regex.groupindex
     m = regex.search(Path(name).name)
     if m is None:
         raise ValueError(f"file name {Path(name).name!r} does not match the name pattern "
                          f"{pattern!r}; give the pattern (temperature group mK or K, power group "
                          "dBm) or an index file (file, temperature_K, power_dBm)")
+    found = {key: value for key, value in m.groupdict().items() if value}
+    if "mK" not in found and "K" not in found:
+        # a pattern whose temperature group is optional or in another alternative matched
+        # without it: IndexError 'no such group' (a tester, session 34)
+        raise ValueError(f"file name {Path(name).name!r}: the name pattern {pattern!r} matches "
+                         f"{m.group(0)!r} without a temperature (its groups: {m.groupdict()}); "
+                         f"expected {PATTERN_NEEDS}, the temperature group not optional")
     try:
-        temperature = (float(m.group("mK")) / 1e3 if "mK" in groups and m.group("mK")
-                       else float(m.group("K")))
-        power = float(m.group("dBm")) if "dBm" in groups and m.group("dBm") else None
+        temperature = (float(found["mK"]) / 1e3 if "mK" in found else float(found["K"]))
+        power = float(found["dBm"]) if "dBm" in found else None
     except (TypeError, ValueError):
         raise ValueError(f"file name {Path(name).name!r}: the name pattern {pattern!r} matches "
                          f"{m.group(0)!r}, whose groups are not numbers ({m.groupdict()}); "
                          f"expected {PATTERN_NEEDS} around the numbers") from None
     check_point(f"file name {Path(name).name!r}", temperature, power)
+    if power is not None and power > MAX_UNSIGNED_NAME_POWER and not found["dBm"].startswith("+"):
+        # 'res_100dBm' for -100 dBm was fitted at +100 dBm (a tester, session 34)
+        raise ValueError(f"file name {Path(name).name!r}: drive power {found['dBm']} dBm without "
+                         f"a sign reads as +{power:g} dBm, far above any drive of a cryogenic "
+                         f"resonator (> +{MAX_UNSIGNED_NAME_POWER:g} dBm); write the sign in the "
+                         "names (res_-100dBm), '+' for a positive power, or give an index file "
+                         "(file, temperature_K, power_dBm)")
     return temperature, power
 
 
@@ -237,7 +253,9 @@ def read_sweep_index(path: str | Path) -> dict[str, tuple[float, float | None]]:
 def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
                frequency_unit: str | None = None, pattern: str = NAME_PATTERN,
                index: dict | None = None, max_misfit: float = MAX_MISFIT,
-               window: tuple[float | None, float | None] = (None, None)) -> list[SweepResult]:
+               window: tuple[float | None, float | None] = (None, None),
+               repeats: str = "warn", saturation: bool = False,
+               background: str = "slope") -> list[SweepResult]:
     """Read and fit every sweep; temperatures and powers from the names or ``index``.
 
     Everything is checked before the first fit: the pattern, every name or index entry, every
@@ -257,11 +275,19 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
     index : dict, optional
         From :func:`read_sweep_index` (or a dict name -> (K, dBm or None)); every file must be
         listed, and every listed file must exist (among ``files`` or beside them).
-    max_misfit : float
-        Passed to :func:`manybody.measured.resonance.fit_notch`.
+    max_misfit, background : float, str
+        Passed to :func:`manybody.measured.resonance.fit_notch` (background "slope", the
+        default, or "constant").
     window : (float or None, float or None)
         The temperature window (K) the loss fit will take (``--tmin``, ``--tmax``): refused
         before any fit when no sweep lies in it (it was refused after every sweep was fitted).
+    repeats : {"warn", "refuse"}
+        Two sweeps at one temperature and power: warned about (the loss fit takes both), or
+        refused before any fit (the shift fit, :func:`shift_curves`, cannot take them; it refused
+        them only after every sweep had been fitted, a tester, session 34).
+    saturation : bool
+        The loss fit will share its amplitude over drive powers: refused before any fit unless
+        the sweeps span two powers at least ``MIN_POWER_SPAN`` dB apart.
 
     Returns
     -------
@@ -293,14 +319,25 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
             meta.append(index[Path(f).name])
         else:
             meta.append(parse_sweep_name(f, pattern))
-    _warn_repeats(files, meta)
+    v.choice("repeats", repeats, ("warn", "refuse"))
+    v.choice("background", background, BACKGROUNDS)
+    _check_repeats(files, meta, refuse=repeats == "refuse")
+    powers = sorted({pw for _, pw in meta if pw is not None})
+    missing = [Path(f).name for f, (_, pw) in zip(files, meta, strict=True) if pw is None]
+    if saturation and (missing or not powers or powers[-1] - powers[0] < MIN_POWER_SPAN):
+        got = (f"no power for {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''} "
+               "(a name without dBm, or an index without power_dBm)" if missing
+               else f"power(s) {', '.join(f'{p:g}' for p in powers)} dBm")
+        raise ValueError(f"saturation=True needs sweeps at two or more drive powers at least "
+                         f"{MIN_POWER_SPAN:g} dB apart, each sweep with its power, to separate "
+                         f"the amplitude from the critical power; got {got}")
     tmin, tmax = window
     temperatures = [t for t, _ in meta]
     if not any((tmin is None or t >= tmin) and (tmax is None or t <= tmax) for t in temperatures):
         raise ValueError(f"no sweep in the window --tmin/--tmax [{tmin}, {tmax}] K (the sweeps "
                          f"span {min(temperatures):g}-{max(temperatures):g} K)")
     sweeps = [read_sweep(f, layout, frequency_unit=frequency_unit) for f in files]
-    results = [SweepResult(f, t, pw, fit_notch(s, max_misfit=max_misfit))
+    results = [SweepResult(f, t, pw, fit_notch(s, max_misfit=max_misfit, background=background))
                for f, (t, pw), s in zip(files, meta, sweeps, strict=True)]
     return sorted(results, key=lambda r: (-math.inf if r.power is None else r.power,
                                           r.temperature))
@@ -338,14 +375,20 @@ def _check_index(files: list[str], index: dict) -> list[str]:
     return files
 
 
-def _warn_repeats(files: list[str], meta: list[tuple[float, float | None]]) -> None:
-    """Warn once per temperature and power given to more than one sweep."""
+def _check_repeats(files: list[str], meta: list[tuple[float, float | None]], *,
+                   refuse: bool = False) -> None:
+    """Warn once per temperature and power given to more than one sweep (or refuse them)."""
     seen: dict[tuple[float, float | None], list[str]] = {}
     for f, (t, pw) in zip(files, meta, strict=True):
         seen.setdefault((round(t, 12), pw), []).append(Path(f).name)
     for (t, pw), names in seen.items():
         if len(names) > 1:
             power = "" if pw is None else f", {pw:g} dBm"
+            if refuse:
+                raise ValueError(f"{len(names)} sweeps at T = {t:g} K{power}: "
+                                 f"{', '.join(names)}; the frequency shift takes one f0 per "
+                                 "temperature and power: average them first, or correct the "
+                                 "names or the index if they are not repeats")
             warnings.warn(f"{len(names)} sweeps at T = {t:g} K{power}: {', '.join(names)}; all "
                           "enter the loss fit as repeated points (the shift fit, --joint, refuses "
                           "them): check the names or the index if they are not repeats",
@@ -371,8 +414,8 @@ def resonator_csv(results: list[SweepResult]) -> str:
         x = r.fit
         writer.writerow([_cell(v) for v in (
             r.file, r.temperature, r.power, x.f0, x.f0_err, x.qi, x.qi_err, x.qc, x.qc_err,
-            x.qc_abs, x.qc_abs_err, x.phi, x.phi_err, x.ql, x.ql_err, x.delay, x.misfit,
-            x.flag, x.reason)])
+            x.qc_abs, x.qc_abs_err, x.phi, x.phi_err, x.ql, x.ql_err, x.delay, x.slope,
+            x.slope_err, x.misfit, x.flag, x.reason)])
     return out.getvalue()
 
 
@@ -454,7 +497,11 @@ def shift_curves(results: list[SweepResult], reference_temperature: float | None
         rows = sorted((r for r in good if r.power == pw), key=lambda r: r.temperature)
         t = np.array([r.temperature for r in rows])
         if np.any(np.diff(t) == 0):
-            raise ValueError(f"two sweeps at one temperature at power {pw}: average them first")
+            k = int(np.flatnonzero(np.diff(t) == 0)[0])
+            power = "" if pw is None else f", {pw:g} dBm"
+            raise ValueError(f"two sweeps at T = {t[k]:g} K{power}: {Path(rows[k].file).name}, "
+                             f"{Path(rows[k + 1].file).name}; the frequency shift takes one f0 "
+                             "per temperature and power: average them first")
         f0 = np.array([r.fit.f0 for r in rows])
         err = np.array([r.fit.f0_err for r in rows])
         k = 0 if reference_temperature is None else int(np.argmin(np.abs(t - reference_temperature)))

@@ -100,6 +100,9 @@ _FREQUENCY_WORD = re.compile(r"(?i)(?:freq(?:uency|uenz)?|f)")
 _FREQUENCY_UNIT = re.compile(r"(?i)(?<![a-z0-9])(?:freq(?:uency|uenz)?|f)(?:[\s_\-/:]*(?:in\s+)?"
                              r"[\(\[\{]?\s*)" + _UNIT + r"(?![a-z])")
 _UNIT_ALONE = re.compile(r"(?i)" + _UNIT)
+#: A value right after a unit ('(MHz): 5995.8', '[GHz] = 7.7'): the line is metadata, the unit
+#: that of its value.
+_VALUE_AFTER = re.compile(r"\s*[\)\]\}]?\s*[:=]?\s*[-+]?(?:\d|\.\d)")
 #: A frequency unit anywhere in the first cell of a column-header line: not inside a longer word,
 #: except glued to a frequency word ('FreqkHz').
 _UNIT_IN_CELL = re.compile(r"(?i)(?:(?<![a-z])|(?<=freq)|(?<=frequency))" + _UNIT + r"(?![a-z])")
@@ -210,7 +213,9 @@ def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str 
                 f"spans {np.min(frequency):.6g} to {np.max(frequency):.6g} Hz, not a microwave "
                 f"resonance; give the unit (frequency_unit='{likely}' if the numbers are in "
                 f"{likely}) or name it in the header ('Frequency ({likely})')")
-        s21 = _complex_s21(str(p), columns[:, 1], columns[:, 2], layout)
+        phase_stated = _check_header_layout(str(p), header, columns.shape[1], semicolons, layout)
+        s21 = _complex_s21(str(p), columns[:, 1], columns[:, 2], layout,
+                           radians_stated=phase_stated == "rad")
         sweep = S21Sweep(frequency, s21, str(p), layout)
     sweep = _ascending(sweep)
     check_sweep(sweep)
@@ -337,7 +342,8 @@ def header_frequency_unit(header: str | list[str] | None, columns: int = 3,
       power-of-ten scale where one is written (``Hz x 1e3`` is kHz, ``1e9 Hz`` GHz).
     - **Other lines** (metadata, comments): a unit that follows a frequency word (``Freq in
       GHz``, ``# Frequency (kHz)  S21 (dB)``); ``IFBW 1 kHz`` or ``f0 = 7.7 GHz`` is a value, not
-      a unit. Read only when no column-header line states a unit (``# Start frequency (GHz):
+      a unit, and so is ``Start Frequency (MHz): 5995.8`` (the unit of the value after it).
+      Read only when no column-header line states a unit (``# Start frequency (GHz):
       7.71`` above ``Freq(Hz),...`` is the start's unit; the column says Hz).
 
     Parameters
@@ -385,6 +391,10 @@ def header_frequency_unit(header: str | list[str] | None, columns: int = 3,
             above = re.split(r"[,;\t]|\s{2,}", lines[i - 1].strip())[0].strip(" \"'")
             if _FREQUENCY_WORD.fullmatch(above):
                 match = _UNIT_ALONE.fullmatch(first)
+        if match is not None and _VALUE_AFTER.match(line, match.end()):
+            # 'Start Frequency (MHz): 5995.8' states the unit of its value, not of the column
+            # (a GHz column was read as MHz, f0 = 6 MHz, a tester, session 34)
+            match = None
         if match is not None:
             elsewhere.append((_unit_name(match.group("unit"), line), line))
     for found in (in_columns, elsewhere):
@@ -485,17 +495,79 @@ def _cell_unit(cell: str, line: str) -> str | None:
                      f"not one of {', '.join(FREQUENCY_UNITS)}; give frequency_unit")
 
 
-def _complex_s21(src: str, a: np.ndarray, b: np.ndarray, layout: str) -> np.ndarray:
-    """Complex S21 from the two data columns, checking that they look like ``layout``."""
+#: What the cells of a sweep's column header say a data column is (words, in order of checks).
+_CELL_KINDS = (
+    ("real", re.compile(r"(?i)(?<![a-z])(?:re|real)(?![a-z])|real\s*part")),
+    ("imag", re.compile(r"(?i)(?<![a-z])(?:im|imag|imaginary)(?![a-z])")),
+    ("phase", re.compile(r"(?i)phase|(?<![a-z])(?:arg|angle|phi)(?![a-z])|°")),
+    ("magnitude", re.compile(r"(?i)(?<![a-z])(?:db|mag|magnitude|amplitude|amp|log\s*mag)"
+                             r"(?![a-z])|\|s21\|")),
+)
+_PHASE_UNITS = (("rad", re.compile(r"(?i)(?<![a-z])rad(?:ians?)?(?![a-z])")),
+                ("deg", re.compile(r"(?i)(?<![a-z])deg(?:rees?)?(?![a-z])|°")))
+
+
+def _cell_kind(cell: str) -> str | None:
+    for kind, pattern in _CELL_KINDS:
+        if pattern.search(cell):
+            return kind
+    return None
+
+
+def _check_header_layout(src: str, header: list[str], columns: int, semicolons: bool,
+                         layout: str) -> str | None:
+    """What the column header (the line above the data, when it has a cell per column) says of
+    the S21 columns, checked against ``layout``; returns the phase unit it states ("rad",
+    "deg") or None.
+
+    Refuses a header that names the phase before the magnitude ('Frequency, Phase (deg),
+    S21 (dB)': the layouts take the magnitude or Re second), Re and Im under a magnitude and
+    phase layout (or the reverse), and a phase unit other than the layout's (a tester, session
+    34: the header was not read, and the hints sent the user from one layout to the other).
+    """
+    if not header or columns != 3:
+        return None
+    cells = _header_cells(header[-1], semicolons)
+    if len(cells) != 3 or _holds_value(cells):
+        return None
+    kinds = (_cell_kind(cells[1]), _cell_kind(cells[2]))
+    named = f"the header names the columns {', '.join(map(repr, cells))}"
+    if kinds == ("phase", "magnitude"):
+        raise ValueError(f"{src}: {named}: the phase before the magnitude, but every layout takes "
+                         "|S21| (or Re S21) in the second column and the phase (or Im) in the "
+                         "third; write the columns in that order")
+    if layout == "real-imag":
+        if "phase" in kinds:
+            raise ValueError(f"{src}: {named}, a magnitude and a phase, but layout='real-imag' "
+                             "says Re and Im; layout='db-deg' (or the layout the units say)?")
+        return None
+    magnitude_kind, phase_unit = layout.split("-")
+    if kinds == ("real", "imag"):
+        raise ValueError(f"{src}: {named}, Re and Im S21, but layout={layout!r} says |S21| and a "
+                         "phase; layout='real-imag'?")
+    stated = next((unit for unit, pattern in _PHASE_UNITS if pattern.search(cells[2])), None)
+    if stated is not None and stated != phase_unit:
+        words = {"rad": "radians", "deg": "degrees"}
+        raise ValueError(f"{src}: {named}: the phase in {words[stated]}, but layout={layout!r} "
+                         f"says {words[phase_unit]}; layout='{magnitude_kind}-{stated}'?")
+    return stated
+
+
+def _complex_s21(src: str, a: np.ndarray, b: np.ndarray, layout: str, *,
+                 radians_stated: bool = False) -> np.ndarray:
+    """Complex S21 from the two data columns, checking that they look like ``layout``. A phase
+    whose header states radians may run beyond 2 pi (an unwrapped phase with the cable delay)."""
     if layout == "real-imag":
         return a + 1j * b
     magnitude_kind, phase_unit = layout.split("-")
     finite_b = b[np.isfinite(b)]
     if phase_unit == "rad":
-        if finite_b.size and np.max(np.abs(finite_b)) > 2 * math.pi + 1e-6:
+        if (not radians_stated and finite_b.size
+                and np.max(np.abs(finite_b)) > 2 * math.pi + 1e-6):
             raise ValueError(f"{src}: phase column reaches {np.max(np.abs(finite_b)):.4g}, beyond "
                              f"2 pi, but layout={layout!r} says radians; degrees? (layout="
-                             f"'{magnitude_kind}-deg')")
+                             f"'{magnitude_kind}-deg'; an unwrapped phase in radians is taken "
+                             "when the header says so, e.g. 'Phase (rad)')")
         phase = b
     else:
         jumps = np.abs(np.diff(finite_b))
@@ -585,6 +657,8 @@ def layout_hint(sweep: S21Sweep) -> str:
       times too little);
     * a magnitude in dB (``db-*``) that is 0 dB or more everywhere: a linear |S21| with gain read
       as dB?
+    * ``db-deg`` columns that both stay within +-1 (|S21| within 1 dB of 1 and a phase within a
+      degree everywhere): Re and Im S21 read as dB and degrees?
     * ``real-imag`` columns whose first is negative everywhere, whose second stays within +-180,
       and whose off-resonance |S21| changes by more than 1.5 times across the window (Re and Im
       of a resonator keep |S21| nearly constant off resonance): |S21| in dB and a phase in
@@ -614,6 +688,12 @@ def layout_hint(sweep: S21Sweep) -> str:
                     "degrees, not Re and Im S21; layout='db-deg'?")
         return ""
     magnitude_kind, phase_unit = sweep.layout.split("-")
+    if (sweep.layout == "db-deg" and np.all(np.abs(np.angle(z)) <= math.radians(1.0))
+            and np.all(np.abs(20 * np.log10(np.abs(z))) <= 1.0)):
+        # Re and Im (both within +-1) read as dB and degrees: |S21| ~ 1, phase ~ 0 everywhere
+        # (a tester, session 34: no layout was suggested)
+        return ("both columns stay within +-1, as Re and Im S21 do, read here as dB and "
+                "degrees: Re and Im? (layout='real-imag')")
     if magnitude_kind == "db" and np.all(np.abs(z) >= 1.0):
         return (f"the magnitude column is 0 dB or more everywhere, as a linear |S21| with gain "
                 f"is: a linear |S21| read as dB? (layout='linear-{phase_unit}')")

@@ -28,6 +28,11 @@ _SHIFT = re.compile(r"((^|[^a-z])(d|δ|delta)\s*_?\s*(v|f)\s*(/|_)\s*(v|f)(_?0)?
                     r"frequency\s*shift|fractional\s*(frequency|velocity)|^(dv|df|dvv|dff)$)")
 
 
+#: Largest |df/f0| or |dv/v| taken as a relative shift (TLS shifts are ~1e-5; a column in Hz read
+#: as a fraction gives hundreds).
+MAX_RELATIVE_SHIFT = 1e-2
+
+
 def shift_kind(name: str) -> str | None:
     """"delta v/v" or "df/f" for a shift column name, None for any other column."""
     n = tables.strip_unit(name)
@@ -108,7 +113,19 @@ class VelocityTable:
             A unit that is not dimensionless (``(Hz)``, ...), naming the file and column.
         """
         scale = tables.dimensionless_scale(self.source, self.shift_column, "shift")
-        return self.shift * scale, None if self.sigma is None else self.sigma * scale
+        shift = self.shift * scale
+        beyond = np.flatnonzero(np.abs(shift) > MAX_RELATIVE_SHIFT)
+        if beyond.size:
+            # a column in Hz without a unit in its header was fitted as df/f0 = 624
+            # (a tester, session 34)
+            k = int(beyond[0])
+            raise ValueError(
+                f"{self.source}: shift column {self.shift_column!r}, data row {k + 1}: "
+                f"{self.shift[k]:g} is not a relative shift (|df/f0|, |dv/v| <= "
+                f"{MAX_RELATIVE_SHIFT:g} expected; TLS shifts are ~1e-5): a shift in Hz must be "
+                "divided by f0 (an absolute Hz column is not taken), and a scale belongs in the "
+                "header ('df/f (ppm)', 'dv/v (1e-6)')")
+        return shift, None if self.sigma is None else self.sigma * scale
 
     def metadata(self) -> dict:
         """JSON-ready description of where the numbers came from."""
