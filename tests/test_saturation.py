@@ -361,3 +361,26 @@ def test_a_line_that_reaches_no_transition_says_so():
         out = saturation_responses(energies, t, [0.1], [0.05, 0.1], [1e-6], K_PH,
                                    dephasing_rate=1e10, line="lorentzian")
     assert np.all(out > 0)
+
+
+def test_strain_amplitudes_beyond_one_are_refused_before_any_solve():
+    """e0 = 1e300 passed (only the rotating-wave warning) and wrote NaN into the results (e0^2
+    overflowed; a tester, session 34): refused in the spec's drive and in the function."""
+    from manybody.config.probe import SaturationDrive
+    from manybody.simulation.observables.saturation import saturated_absorption
+    with pytest.raises(ValueError, match=r"probe.saturation.amplitudes must be <= 1.*1e\+300"):
+        SaturationDrive(amplitudes=[1e-300, 1e300], dephasing_rate=3e9)
+    with pytest.raises(ValueError, match=r"amplitudes must be <= 1.*1e\+200"):
+        saturated_absorption(np.array([-0.05, 0.05]), np.array([[0.0, 1.0], [1.0, 0.0]]), 0.1,
+                             0.05, [1e-7, 1e200], 4.9e7, dephasing_rate=3e9)
+    assert SaturationDrive(amplitudes=[0.0, 1.0], dephasing_rate=3e9).amplitudes == (0.0, 1.0)
+
+
+@pytest.mark.parametrize("bad, error", [(True, TypeError), ("x", TypeError),
+                                        (float("nan"), ValueError), (-1.0, ValueError)])
+def test_independent_tls_saturation_names_its_argument(bad, error):
+    """True was read as P/Pc = 1 and 'x' gave numpy's 'could not convert string to float'."""
+    from manybody.simulation.observables.saturation import independent_tls_saturation
+    with pytest.raises(error, match="power_ratio"):
+        independent_tls_saturation(bad)
+    np.testing.assert_allclose(independent_tls_saturation([0.0, 3.0]), [1.0, 0.5])

@@ -166,6 +166,20 @@ class MatrixElementBins:
 
 #: Homogeneous line shapes of the saturation drive (manybody.simulation.observables.saturation).
 SATURATION_LINES = ("lorentzian", "gaussian")
+#: Largest strain amplitude e0 taken: a strain of 1 (100 %) is far beyond any material and the
+#: rotating-wave steady state; real drives are 1e-9 to 1e-4 (1e300 overflowed e0^2 into NaN
+#: results, a tester, session 34).
+MAX_STRAIN_AMPLITUDE = 1.0
+
+
+def check_strain_amplitudes(where: str, values: np.ndarray) -> None:
+    """Refuse strain amplitudes e0 below 0 or above MAX_STRAIN_AMPLITUDE, naming ``where``."""
+    if np.any(values < 0):
+        raise ValueError(f"{where} must be >= 0 (strain amplitude e0), got "
+                         f"{float(values.min())!r}")
+    if np.any(values > MAX_STRAIN_AMPLITUDE):
+        raise ValueError(f"{where} must be <= {MAX_STRAIN_AMPLITUDE:g} (a strain amplitude e0: "
+                         f"real drives are 1e-9 to 1e-4), got {float(values.max())!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -203,9 +217,7 @@ class SaturationDrive:
         if values.ndim != 1 or values.size == 0:
             raise ValueError(f"{where} must be a non-empty list of strain amplitudes e0 >= 0, "
                              f"got {list(self.amplitudes)!r}")
-        if np.any(values < 0):
-            raise ValueError(f"{where} must be >= 0 (strain amplitude e0), got "
-                             f"{float(values.min())!r}")
+        check_strain_amplitudes(where, values)
         repeats = v.near_repeats(values)  # a repeated coordinate (sessions 25, 30)
         if repeats:
             raise ValueError(f"{where} has repeated values: {values.tolist()!r} "

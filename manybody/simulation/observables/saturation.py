@@ -50,6 +50,7 @@ import warnings
 import numpy as np
 from scipy.linalg import lu_factor, lu_solve
 
+from manybody.config.probe import check_strain_amplitudes
 from manybody.simulation.observables.relaxation import (
     OMEGA_PER_KELVIN,
     check_rate_prefactor,
@@ -64,19 +65,19 @@ LINE_SHAPES = ("lorentzian", "gaussian")
 
 
 def drive_amplitudes(amplitudes) -> np.ndarray:
-    """Validated strain amplitudes e0 (dimensionless), shape (A,): finite and >= 0.
+    """Validated strain amplitudes e0 (dimensionless), shape (A,): finite, >= 0 and at most
+    ``MAX_STRAIN_AMPLITUDE`` (1).
 
     Raises
     ------
     ValueError
-        Empty, non-finite or negative entries, naming the value.
+        Empty, non-finite, negative or too large entries, naming the value.
     """
     e0 = np.atleast_1d(v.real_array("amplitudes", amplitudes))
     if e0.ndim != 1 or e0.size == 0:
         raise ValueError(f"amplitudes must be a non-empty 1-d list of strain amplitudes e0 >= 0, "
                          f"got shape {e0.shape}")
-    if np.any(e0 < 0):
-        raise ValueError(f"amplitudes must be >= 0 (strain amplitude e0), got {e0.min()!r}")
+    check_strain_amplitudes("amplitudes", e0)
     return e0
 
 
@@ -404,9 +405,9 @@ def independent_tls_saturation(power_ratio, dephasing: str = "pure") -> np.ndarr
         sqrt(1 + s) E(m) - s K(m) / sqrt(1 + s), m = 1 / (1 + s), s = P/Pc (complete elliptic
         integrals of parameter m; PHYSICS.md section "Saturation"); -> pi / (4 sqrt(s)) at s >> 1.
     """
-    s = np.asarray(power_ratio, dtype=np.float64)
-    if not np.all(np.isfinite(s)) or np.any(s < 0):
-        raise ValueError(f"power_ratio must be finite and >= 0 (P / Pc), got {power_ratio!r}")
+    s = v.real_array("power_ratio", power_ratio)  # a bool, a string: named (a tester, session 34)
+    if np.any(s < 0):
+        raise ValueError(f"power_ratio must be >= 0 (P / Pc), got {power_ratio!r}")
     v.choice("dephasing", dephasing, ("pure", "phonon"))
     if dephasing == "pure":
         return 1.0 / np.sqrt(1.0 + s)
