@@ -230,3 +230,32 @@ def test_each_data_folder_carries_its_licence_and_readme(folder):
     assert (path / "LICENSE").is_file() and (path / "README.md").is_file()
     assert "MIT" in (path / "LICENSE").read_text(encoding="utf-8")
     assert f"`{folder}/`" in (ROOT / "data" / "README.md").read_text(encoding="utf-8")
+
+
+def _summary_row(study: str, value) -> dict:
+    rows = json.loads((ROOT / "results" / "study" / "summary.json").read_text())
+    return next(r for r in rows if r["study"] == study and r["value"] == value)
+
+
+#: The prose of "What the default run says": README text (with {placeholders}) -> the row of
+#: results/study/summary.json it quotes (study, value) and its fields, each at the digits shown.
+_PROSE = [
+    ("a = {index:.3f} ± {index_error:.3f},\np = {p_value_tls:.2f} for tanh", "dipolar", 0.0),
+    ("1 − e⁻ˣ (a = {index:.3f} ± {index_error:.3f}, p = {p_value_generic:.2f})",
+     "random_block", "flat"),
+    ("J0 = 0.003 K: a = {index:.2f} ± {index_error:.2f}", "dipolar", 0.003),
+    ("0.01 K: {index:.2f} ± {index_error:.2f}; 0.03 K", "dipolar", 0.01),
+    ("0.03 K: {index:.2f} ± {index_error:.2f})", "dipolar", 0.03),
+    ("{index_high_x:.2f} ± {index_high_x_error:.2f} for x ≥ 1", "dipolar", 0.01),
+]
+
+
+@pytest.mark.parametrize("text, study, value", _PROSE)
+def test_the_readme_prose_quotes_the_committed_study(text, study, value):
+    """The README's prose gave the random block a = -0.003 +- 0.061 while the committed summary
+    and the README's own table said -0.008 +- 0.066 (a new user, session 34): each number the
+    prose quotes is checked against results/study/summary.json at the digits it shows."""
+    row = _summary_row(study, value)
+    expected = text.format(**row).replace("-", "−")
+    readme = (ROOT / "README.md").read_text()
+    assert expected in readme, f"README should say {expected!r} (summary.json)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 
 import numpy as np
 import pytest
@@ -319,3 +320,16 @@ def test_a_grid_too_fine_to_hold_distinct_values_names_its_range_not_every_pair(
         RunSpec.from_dict(d)
     d["probe"]["temperatures"] = {"x_min": 1.0, "x_max": 2.0, "count": 100_000}
     assert len(RunSpec.from_dict(d).probe.temperatures) == 100_000  # fine grids still taken
+
+
+@pytest.mark.parametrize("table, key, value, words", [
+    ("tls", "asymmetry_max", "10 mK", r"^model\.tls\.asymmetry_max must be a real number"),
+    ("stress", "deformation_potential", -1.0, r"^model\.stress\.deformation_potential must be > 0"),
+])
+def test_a_bad_model_value_names_the_spec_key(table, key, value, words):
+    """'asymmetry_max = "10 mK"' under [model.tls] was reported as tls.asymmetry_max, while a typo
+    in the same table said "in model.tls" (a new user, session 34)."""
+    data = tomllib.loads(SPEC_TOML)
+    data["model"].setdefault(table, {})[key] = value
+    with pytest.raises((TypeError, ValueError), match=words):
+        RunSpec.from_dict(data)

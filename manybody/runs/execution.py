@@ -116,6 +116,19 @@ class _NotCancelled(logging.Filter):
         return "ended with CancelledError" not in record.getMessage()
 
 
+def warn_without_psutil() -> None:
+    """Warn when psutil (a dependency) is missing: loky then ends its workers with a ``pgrep``
+    subprocess that Ctrl-C to the process group kills too, its manager thread dies, and the run
+    printed ~45 lines of tracebacks and, 2 times in 8, hung for good (a new user without the
+    test extra, session 34)."""
+    import importlib.util
+
+    if importlib.util.find_spec("psutil") is None:
+        warnings.warn("psutil is not installed (a dependency of manybody): an interrupted "
+                      "parallel run may hang; install it (pip install psutil)", UserWarning,
+                      stacklevel=3)
+
+
 def quiet_resource_tracker() -> None:
     """Pass :data:`RESOURCE_TRACKER_FILTER` to the processes loky starts from now on (they get
     the interpreter's -W options, ``sys.warnoptions``); other warnings are unaffected."""
@@ -217,6 +230,7 @@ def execute(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None, n_job
         return
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
+    warn_without_psutil()
     quiet_resource_tracker()
     start_resource_tracker_without_hangup()
     # the watchdog starts with each worker process (an idle one too), and again with each task;

@@ -40,6 +40,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 import tomllib
 import unicodedata
 import warnings
@@ -99,6 +100,11 @@ MATRIX_ELEMENT_BIN_KEYS = ("energy", "frequency")
 LOG_EDGES_KEYS = ("min", "max", "count")
 #: Keys of the ``probe.temperatures`` table form.
 TEMPERATURE_GRID_KEYS = ("x_min", "x_max", "count")
+#: A message of ModelParams that names a key of its own (tls.x, stress.x, n_tls, ...): in a run
+#: specification the key is model.tls.x (a new user, session 34: a typo was "in model.tls", a
+#: bad value "tls.asymmetry_max").
+_MODEL_KEY = re.compile(r"^(?=(?:tls|stress|coupling|random_matrix|equilibration)\.|n_tls\b)")
+
 #: Units of numeric sweepable parameters (dotted path without the leading "model."/"probe.").
 PARAMETER_UNITS: dict[str, str] = {
     "n_tls": "1",
@@ -590,11 +596,15 @@ class RunSpec:
         if "n_tls" not in model_table and "model.n_tls" in sweep:
             model_table = {**model_table, "n_tls": sweep["model.n_tls"][0]}
         solver = v.from_mapping(SolverParams, data.get("solver", {}), "solver")
+        try:
+            model = ModelParams.from_dict(model_table)
+        except (TypeError, ValueError) as exc:  # the spec's key: model.tls.x, not tls.x
+            raise type(exc)(_MODEL_KEY.sub("model.", str(exc), count=1)) from None
         return cls(
             name=data.get("name", "run"),
             seed=data["seed"],
             realisations=data["realisations"],
-            model=ModelParams.from_dict(model_table),
+            model=model,
             sweep=sweep,
             probe=probe_from_dict(data["probe"]),
             solver=solver,
