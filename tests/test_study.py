@@ -129,7 +129,7 @@ def test_study_says_what_it_runs(tiny_study):
     for name in STUDY_SPECS:
         assert f"{name}: computing " in err
     for name in MATRIX_ELEMENT_SPECS:
-        assert f"  {name}: 1 points, N = 4, 3 realisations" in err
+        assert f"  {name}: 1 point, N = 4, 3 realisations" in err
         assert f"{name}: computing 3 realisations" in err
     assert "matrix elements: pooling" in err and "figures: drawing" in err
 

@@ -54,6 +54,11 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 
+
+def _points(count: int) -> str:
+    """'1 point', '4 points'."""
+    return f"{count} point{'' if count == 1 else 's'}"
+
 def _quiet(message: str) -> None:
     """Default ``echo`` of :func:`execute_study`: messages go to the log only."""
     log.info("%s", message)
@@ -175,7 +180,7 @@ def _execute(out: Path, size: str, specs: dict[str, RunSpec], matrix_specs: dict
         ds = _results(name, spec, out / f"{name}.nc", size, say, finished, n_jobs=n_jobs,
                       backend=backend, scheduler=scheduler, progress=progress)
         finished.append(ds)
-        say(f"{name}: fitting the absorption shape at {spec.n_points} points")
+        say(f"{name}: fitting the absorption shape at {_points(spec.n_points)}")
         shape, velocity = summarise(ds, name, n_jobs=n_jobs)
         rows.extend(shape)
         velocity_rows.extend(velocity)
@@ -259,7 +264,7 @@ def _results(name: str, spec: RunSpec, path: Path, size: str, say: Callable[[str
     copied = seed_checkpoint(spec, path, donors)
     shared = "".join(f"; {count} of them from the identical points of {donor}"
                      for donor, count in copied.items())
-    say(f"{name}: computing {n} realisations at {spec.n_points} points{resumed}{shared}")
+    say(f"{name}: computing {n} realisations at {_points(spec.n_points)}{resumed}{shared}")
     return run_sweep(spec, path, **execution)
 
 
@@ -271,7 +276,7 @@ def _say_plan(say: Callable[[str], None], size: str, out: Path, n_jobs: int,
         f"results in {out}/")
     for name, spec in specs.items():
         n_tls = sorted({params.n_tls for _, params, _ in spec.points()})
-        say(f"  {name}: {spec.n_points} points, N = {', '.join(map(str, n_tls))}, "
+        say(f"  {name}: {_points(spec.n_points)}, N = {', '.join(map(str, n_tls))}, "
             f"{int(spec.realisation_counts.sum())} realisations")
 
 
