@@ -575,21 +575,8 @@ def relaxation_velocity_shift(spectrum, stress_elements, frequencies, temperatur
 
     Parameters
     ----------
-    spectrum : Spectrum
-        Energies E_n (K), ascending (as :func:`manybody.solve` returns them).
-    stress_elements : numpy.ndarray, shape (D, D)
-        T_mn (K per unit strain), real, finite and symmetric.
-    frequencies : array_like, shape (n_w,)
-        w = hbar omega (K), > 0.
-    temperatures : array_like, shape (n_T,)
-        T (K), > 0.
-    rate_prefactor : float or str
-        K_ph (s^-1 K^-3), > 0, or a preset bath name ("a-SiO2").
-    normalisation : float
-        Finite, > 0; ``absorption_normalisation(params)`` gives the units stated above.
-    **options
-        ``stress_scale`` (gamma, K per unit strain, > 0; default 1), ``bath_elements``,
-        ``method``, ``rtol``, ``population_cutoff`` as in :func:`relaxation_modes`.
+    spectrum, stress_elements, frequencies, temperatures, rate_prefactor, normalisation, **options
+        As :func:`relaxation_absorption` (shapes, units, the values taken).
 
     Returns
     -------
@@ -598,12 +585,8 @@ def relaxation_velocity_shift(spectrum, stress_elements, frequencies, temperatur
 
     Raises
     ------
-    TypeError
-        spectrum not a Spectrum; arrays or numbers of the wrong type; an unknown option.
-    ValueError
-        Energies not ascending; stress_elements not finite, real, symmetric or of shape (D, D);
-        frequencies, temperatures, rate_prefactor, normalisation or stress_scale not finite
-        and > 0; an unknown method.
+    TypeError, ValueError
+        As :func:`relaxation_absorption`.
 
     Source: docs/PHYSICS.md section 4 (Pauli master equation, Jaeckle relaxation).
     """
