@@ -154,9 +154,11 @@ dephasing_rate = 1e9
 def test_a_drive_beyond_the_rotating_wave_regime_warns_at_preflight():
     """Strain amplitudes of 1 and 1000 were taken silently (a tester, session 26): a Rabi energy
     e0 gamma above the probe frequency is outside the steady state of PHYSICS.md section 8."""
-    with pytest.warns(UserWarning, match=r"amplitudes up to e0 = 1000 give a Rabi energy e0 gamma "
+    with pytest.warns(UserWarning, match=r"amplitudes up to e0 = 1 give a Rabi energy e0 gamma "
                                          r"up to 1e\+03 K .* beyond the rotating-wave"):
-        preflight(RunSpec.from_dict(tomllib.loads(SATURATION_SPEC.format(gamma=1.0, e0=1000.0))))
+        preflight(RunSpec.from_dict(tomllib.loads(SATURATION_SPEC.format(gamma=1000.0, e0=1.0))))
+    with pytest.raises(ValueError, match=r"amplitudes must be <= 1"):  # session 34: e0 > 1
+        RunSpec.from_dict(tomllib.loads(SATURATION_SPEC.format(gamma=1.0, e0=1000.0)))
     with pytest.warns(UserWarning, match="Rabi energy e0 gamma up to 0.2 K"):  # gamma counts
         preflight(RunSpec.from_dict(tomllib.loads(SATURATION_SPEC.format(gamma=20.0, e0=0.01))))
     with warnings.catch_warnings():

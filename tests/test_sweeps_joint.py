@@ -184,8 +184,8 @@ def test_two_resonators_in_one_folder_are_refused(tls_sweeps, tmp_path, capsys):
         out = tmp_path / f"o{len(extra)}"
         status, _, err = run_cli(["--sweeps", str(folder), "--sweep-layout", "real-imag", "--out",
                                   out, *extra], capsys)
-        assert status == 2 and "the sweeps resonate at different frequencies" in err, err
-        assert "(5.25 GHz)" in err and "one resonator per run" in err, err
+        assert status == 2 and "the sweeps look like two resonators" in err, err
+        assert "(20 mK, 5.2499" in err and "one resonator per run" in err, err
         assert not out.exists()
 
 
@@ -247,3 +247,31 @@ def test_a_shift_in_hz_without_a_unit_is_not_a_relative_shift(tmp_path, capsys):
                               table, "--frequency", "5.61989GHz", "--out", out], capsys)
     assert status == 2 and "data row 2: 623.8 is not a relative shift" in err, err
     assert not out.exists()
+
+
+def _fake_results(f0s, temperatures, power=-90.0):
+    from manybody.measured.resonance import _failed
+    from manybody.measured.resonator_table import SweepResult
+    out = []
+    for k, (f0, t) in enumerate(zip(f0s, temperatures, strict=True)):
+        fit = _failed(f"s{k}.csv", "")
+        fit = type(fit)(**{**fit.to_dict(), "f0": f0, "flag": False})
+        out.append(SweepResult(f"s{k}.csv", t, power, fit))
+    return out
+
+
+def test_one_resonator_is_told_from_two_by_the_shape_of_f0():
+    """A kinetic-inductance fall of 2 % near Tc is one resonator (refused by the 1 % spread that
+    came first); two resonators 0.33 % apart, alternating in temperature, are two (a spread of
+    0.83 % from the median passed it; a tester, session 34); a TLS dip of 1e-6 is one."""
+    from manybody.measured.resonator_table import check_one_resonator
+    t = np.linspace(0.02, 0.6, 8)
+    check_one_resonator(_fake_results(6e9 * (1 - 0.02 * (t / 0.6) ** 4), t))
+    dip = 6e9 * (1 + 1e-6 * np.sin(8 * t))  # reverses, by ~1e-6
+    check_one_resonator(_fake_results(dip, t))
+    alternating = np.where(np.arange(8) % 2, 6.02e9, 6.0e9)
+    with pytest.raises(ValueError, match=r"two resonators.*back and forth"):
+        check_one_resonator(_fake_results(alternating, t))
+    check_one_resonator(_fake_results(alternating, t), window=(0.0, 0.05))  # one sweep inside
+    with pytest.raises(ValueError, match=r"one temperature, two resonance frequencies"):
+        check_one_resonator(_fake_results([6.0e9, 6.1e9, 6.0e9], [0.02, 0.02, 0.05]))

@@ -36,6 +36,7 @@ from manybody.measured.resonance import BACKGROUNDS, MAX_MISFIT
 from manybody.measured.resonance_figures import render_resonance_fits, representative
 from manybody.measured.resonator_table import (
     NAME_PATTERN,
+    check_one_resonator,
     compile_name_pattern,
     fit_sweeps,
     loss_table,
@@ -234,24 +235,11 @@ def fit_and_write(args: argparse.Namespace, out: Path) -> tuple[list, Path, list
 def sweep_frequency(args: argparse.Namespace, results: list) -> str:
     """The ``--frequency`` given, or the median fitted f0 of the unflagged sweeps (printed).
 
-    Raises ValueError when the unflagged sweeps' f0 spread over more than
-    ``FREQUENCY_TOLERANCE`` of their median: two resonators in one folder (6 and 6.3 GHz) were
-    fitted as one, at a frequency neither has, and --joint read their difference as a shift
-    (a tester, session 34); a TLS shift is ~1e-5 of f0.
+    Raises ValueError when the unflagged sweeps in the temperature window look like two
+    resonators (:func:`manybody.measured.resonator_table.check_one_resonator`).
     """
+    check_one_resonator(results, (getattr(args, "tmin", None), getattr(args, "tmax", None)))
     good = [r.fit.f0 for r in results if not r.fit.flag]
-    if good:
-        median = float(np.median(good))
-        apart = [r for r in results if not r.fit.flag
-                 and abs(r.fit.f0 / median - 1.0) > FREQUENCY_TOLERANCE]
-        if apart:
-            shown = ", ".join(f"{Path(r.file).name} ({r.fit.f0 / 1e9:.6g} GHz)" for r in apart[:4])
-            raise ValueError(
-                f"the sweeps resonate at different frequencies: {shown}"
-                f"{' ...' if len(apart) > 4 else ''} against the median f0 "
-                f"{median / 1e9:.6g} GHz (more than {100 * FREQUENCY_TOLERANCE:g} % apart; a "
-                "TLS shift is ~1e-5 of f0): one resonator per run; give its sweeps alone (a "
-                "folder or glob of its own, --sweep-pattern or --sweep-index)")
     if args.frequency is not None:
         # the sweeps' own resonance against the frequency given: a sweep file in kHz read as Hz
         # fitted f0 = 7.7 MHz beside --frequency 7.7GHz, and the law fits ran on (a reviewer,

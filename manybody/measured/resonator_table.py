@@ -375,6 +375,56 @@ def _check_index(files: list[str], index: dict) -> list[str]:
     return files
 
 
+#: Largest relative jump of f0 that reverses between neighbouring temperatures of one power
+#: (or between sweeps at one temperature) taken for one resonator: TLS shifts are ~1e-5 of f0 and
+#: their dip reverses by less; a kinetic-inductance fall of several % near Tc does not reverse.
+MAX_REVERSING_JUMP = 1e-4
+
+
+def check_one_resonator(results: list[SweepResult],
+                        window: tuple[float | None, float | None] = (None, None)) -> None:
+    """Refuse sweeps that look like two resonators: f0 that jumps back and forth between
+    neighbouring temperatures of one power by more than ``MAX_REVERSING_JUMP`` of f0, or sweeps at
+    one temperature and power whose f0 differ by more. Only unflagged sweeps inside ``window``
+    (K) count.
+
+    Two resonators in one folder (6.00 and 6.02 GHz, alternating in temperature, as on a
+    multiplexed chip) were fitted as one, at a frequency neither has, and --joint read their
+    difference as a shift; a resonator whose f0 falls by 2 % near Tc was refused by the check
+    that replaced it, a spread of 1 % from the median (a tester, session 34).
+
+    Raises
+    ------
+    ValueError
+        Naming the sweeps and their f0.
+    """
+    tmin, tmax = window
+    good = [r for r in usable(results)
+            if (tmin is None or r.temperature >= tmin) and (tmax is None or r.temperature <= tmax)]
+
+    def refuse(rows: list[SweepResult], what: str) -> None:
+        shown = ", ".join(f"{Path(r.file).name} ({r.temperature * 1e3:.4g} mK, "
+                          f"{r.fit.f0 / 1e9:.9g} GHz)" for r in rows)
+        raise ValueError(f"the sweeps look like two resonators: {shown}: {what} (more than "
+                         f"{MAX_REVERSING_JUMP:g} of f0; a TLS shift is ~1e-5): one resonator per "
+                         "run; give its sweeps alone (a folder or glob of its own, "
+                         "--sweep-pattern or --sweep-index)")
+
+    for pw in {r.power for r in good}:
+        rows = sorted((r for r in good if r.power == pw), key=lambda r: r.temperature)
+        f0 = np.array([r.fit.f0 for r in rows])
+        scale = float(np.median(f0))
+        for i in range(len(rows) - 1):
+            if (rows[i + 1].temperature == rows[i].temperature
+                    and abs(f0[i + 1] - f0[i]) > MAX_REVERSING_JUMP * scale):
+                refuse(rows[i:i + 2], "one temperature, two resonance frequencies")
+        steps = np.diff(f0) / scale
+        for i in range(len(steps) - 1):
+            if (steps[i] * steps[i + 1] < 0
+                    and min(abs(steps[i]), abs(steps[i + 1])) > MAX_REVERSING_JUMP):
+                refuse(rows[i:i + 3], "f0 jumps back and forth between neighbouring temperatures")
+
+
 def _check_repeats(files: list[str], meta: list[tuple[float, float | None]], *,
                    refuse: bool = False) -> None:
     """Warn once per temperature and power given to more than one sweep (or refuse them)."""
