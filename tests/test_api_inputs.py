@@ -464,3 +464,25 @@ def test_estimate_memory_checks_its_arguments(args, error, words):
     with pytest.raises(error, match=words):
         mb.estimate_memory(*args)
     assert abs(mb.estimate_memory(10, "float32") * 2 - mb.estimate_memory(10, "float64")) <= 2
+
+
+def test_the_second_round_of_core_api_holes():
+    """Zero TLS arrays or a block of weight 0 gave H = 0; a weight of 1e300 gave T_mn ~ 6e299;
+    estimate_memory sized random_matrix='no' as True and refused np.float32; zero stress in the
+    relaxation functions was silent (a tester, session 34)."""
+    with pytest.raises(ValueError, match=r"no Hamiltonian \(H = 0\)"):
+        mb.Realisation.from_arrays(asymmetry=[0, 0, 0], tunnelling=[0, 0, 0])
+    with pytest.raises(ValueError, match=r"no Hamiltonian \(H = 0\)"):
+        mb.Realisation.from_arrays(n_tls=2, random_matrix=mb.RandomMatrixTerm(
+            kind="goe", weight=0.0, seed=1))
+    with pytest.raises(ValueError, match=r"model has no Hamiltonian: random_matrix.weight = 0"):
+        mb.ModelParams(n_tls=3, tls=None, random_matrix=mb.RandomMatrixParams(weight=0.0))
+    with pytest.raises(ValueError, match=r"RandomMatrixTerm.weight must lie below 1e\+100"):
+        mb.RandomMatrixTerm(kind="goe", weight=1e300, seed=1)
+    with pytest.raises(TypeError, match=r"random_matrix must be True or False, got 'no'"):
+        mb.estimate_memory(10, random_matrix="no")
+    assert mb.estimate_memory(10, np.float32) == mb.estimate_memory(10, "float32")
+    spectrum, stress = mb.solve(mb.Realisation.from_arrays(asymmetry=[0.03], tunnelling=[0.04]))
+    for function in (mb.relaxation_absorption, mb.relaxation_velocity_shift):
+        with pytest.warns(UserWarning, match=r"stress_elements are all 0.*relaxation"):
+            function(spectrum, 0 * stress, [1e-6], [0.05], 4.9e7)

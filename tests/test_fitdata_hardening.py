@@ -1138,3 +1138,26 @@ def test_a_binary_file_given_as_a_table_is_named(tmp_path, capsys, head, what):
     assert _main([str(path), "--frequency", "0.1K", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert f"d1.nc is a {what}" in err and "ragged" not in err, err
+
+
+def test_a_signed_power_in_the_name_is_compared_with_its_sign(tmp_path, capsys):
+    """'res_+10dBm' with a power column of -10 passed (the comparison ignored signs; a tester,
+    session 34); an unsigned name still matches by magnitude (qint_160dBm is -160 dBm)."""
+    from manybody.cli.fit_data import _power_matches_name
+    assert _power_matches_name(-160.0, "qint_160dBm.csv")
+    assert not _power_matches_name(-10.0, "res_+10dBm.csv")
+    assert not _power_matches_name(10.0, "res_-10dBm.csv")
+    assert _power_matches_name(-10.0, "res_-10dBm.csv") and _power_matches_name(3.0, "run.csv")
+    files = []
+    for p in (10, 30):
+        good = _good(tmp_path, f"res_+{p}dBm.csv")
+        rows = good.read_text().splitlines()
+        good.write_text("\n".join(["T (mK);P (dBm);Qi"] + [f"{r.split(';')[0]};-{p};"
+                                                            f"{r.split(';')[1]}" for r in rows[1:]])
+                        + "\n")
+        files.append(str(good))
+    out = tmp_path / "o"
+    assert _main([*files, "--frequency", "5GHz", "--saturation", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "reads -10 dBm but its name says +10 dBm" in err, err
+    assert not out.exists()

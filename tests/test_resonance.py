@@ -901,3 +901,45 @@ def test_a_steep_tilt_does_not_leave_the_fit_in_a_spurious_minimum():
         assert not fit.flag, (seed, fit.reason)
         assert abs(fit.f0 - f0) < 4 * fit.f0_err and abs(fit.qi / qi - 1) < 4 * fit.qi_err / qi
         assert fit.slope == pytest.approx(slope, abs=4 * fit.slope_err)
+
+
+@pytest.mark.parametrize("header", ["freq[Hz];Trc1_S21[dB];Trc2_S21[rad]",
+                                    "Freq (Hz), S21_dB, S21_Phase_rad"])
+def test_glued_instrument_names_do_not_hide_the_header(tmp_path, header):
+    """'Trc2_S21' and 'S21_Phase_rad' read as values (the 1 of S21 behind an underscore), so the
+    line was taken for metadata and 'rad' was not seen: an unwrapped phase was refused (a
+    tester, session 34)."""
+    s = synthetic(3)
+    long_delay = s.s21 * np.exp(-2j * np.pi * s.frequency * 5e-7)
+    phase = np.unwrap(np.angle(long_delay))
+    separator = ";" if ";" in header else ","
+    decimal = "," if separator == ";" else "."
+    rows = zip(s.frequency, 20 * np.log10(np.abs(long_delay)), phase, strict=True)
+    lines = [header] + [separator.join(repr(float(x)).replace(".", decimal) for x in row)
+                        for row in rows]
+    path = tmp_path / "g.csv"
+    path.write_text("\n".join(lines) + "\n")
+    np.testing.assert_allclose(read_sweep(path, "db-rad").s21, long_delay, rtol=1e-12)
+
+
+@pytest.mark.parametrize("metadata, scale", [("# Frequency (MHz) 2-port S21", 1e6),
+                                              ("# Frequency (GHz) 1 port", 1e9)])
+def test_a_number_after_the_unit_without_a_colon_is_not_a_value(tmp_path, metadata, scale):
+    """Only ':' or '=' before the number makes a line state its value's unit: '# Frequency (MHz)
+    2-port S21' lost its unit (a tester, session 34)."""
+    s = synthetic(3)
+    db, deg = 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))
+    path = _write_csv(tmp_path / "m.csv", s.frequency / scale, db, deg,
+                      metadata + "\nFreq,S21 (dB),Phase (deg)")
+    np.testing.assert_allclose(read_sweep(path).frequency, s.frequency, rtol=1e-12)
+
+
+@pytest.mark.parametrize("header, words", [
+    ("Freq (Hz),Im(S21),Re(S21)", r"Im before Re"),
+    ("Freq (Hz),LogMag,Deg", r"a magnitude and a phase, but layout='real-imag'"),
+])
+def test_real_imag_headers_are_checked_too(tmp_path, header, words):
+    s = synthetic(3)
+    path = _write_csv(tmp_path / "r.csv", s.frequency, s.s21.imag, s.s21.real, header)
+    with pytest.raises(ValueError, match=words):
+        read_sweep(path, "real-imag")

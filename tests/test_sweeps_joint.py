@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -275,3 +276,30 @@ def test_one_resonator_is_told_from_two_by_the_shape_of_f0():
     check_one_resonator(_fake_results(alternating, t), window=(0.0, 0.05))  # one sweep inside
     with pytest.raises(ValueError, match=r"one temperature, two resonance frequencies"):
         check_one_resonator(_fake_results([6.0e9, 6.1e9, 6.0e9], [0.02, 0.02, 0.05]))
+
+
+def test_unsigned_positive_powers_in_sweep_names_are_warned_about(tls_sweeps, tmp_path):
+    """'res_20dBm' was taken as +20 dBm without a word (likely -20 dBm; a tester, session 34)."""
+    folder = _copy_sweeps(tls_sweeps, tmp_path / "u", rename=lambda n: n.replace("-90dBm", "20dBm"))
+    with pytest.warns(UserWarning, match=r"8 sweep name\(s\) state a positive drive power without "
+                                         r"a sign"):
+        results = fit_sweeps(sweep_files(str(folder)), layout="real-imag")
+    assert {r.power for r in results} == {20.0}
+    signed = _copy_sweeps(tls_sweeps, tmp_path / "s", rename=lambda n: n.replace("-90dBm", "+20dBm"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit_sweeps(sweep_files(str(signed))[:2], layout="real-imag")
+
+
+def test_a_kinetic_inductance_shift_of_a_few_percent_is_a_relative_shift(tmp_path):
+    """|df/f0| up to 3 % (near Tc) was refused as 'not a relative shift' by a bound of 1e-2; a
+    column in Hz (hundreds) is still refused (a tester, session 34)."""
+    from manybody.measured.velocity import read_velocity_table
+    table = tmp_path / "ki.csv"
+    table.write_text("T (K),df/f0\n0.05,0\n0.3,-0.001\n0.6,-0.016\n0.7,-0.03\n")
+    shift, _ = read_velocity_table(table).as_fraction()
+    np.testing.assert_allclose(shift, [0, -0.001, -0.016, -0.03])
+    hz = tmp_path / "hz.csv"
+    hz.write_text("T (K),df/f0\n0.05,0\n0.3,620\n")
+    with pytest.raises(ValueError, match=r"620 is not a relative shift"):
+        read_velocity_table(hz).as_fraction()

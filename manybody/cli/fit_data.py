@@ -257,25 +257,45 @@ def _powers(args) -> list[float] | None:
         check_power_dbm("--powers", pw)
     for f, pw in zip(args.files, powers, strict=True):
         named = _name_power(f)
-        if named is not None and not math.isclose(abs(named), abs(pw), abs_tol=1e-9):
+        if named is not None and not _power_matches_name(pw, f):
             # with a glob the shell gives qint_100dBm before qint_80dBm: --powers=-80,-100,...
             # written in natural order put -80 dBm on the 100 dBm file (session 33)
             raise ValueError(
-                f"--powers gives {pw:g} dBm to {f!r}, whose name says {named:g} dBm: the values "
+                f"--powers gives {pw:g} dBm to {f!r}, whose name says {_name_power_text(f)} dBm: the values "
                 f"of --powers follow the files in the order given on the command line (a shell "
                 f"glob sorts them as text: qint_100dBm before qint_80dBm); give the powers in "
                 f"that order")
     return powers
 
 
-_NAME_POWER = re.compile(r"(?<![\d.])(-?\d+(?:\.\d+)?)\s*dbm(?![a-z])", re.IGNORECASE)
+_NAME_POWER = re.compile(r"(?<![\d.])([-+]?\d+(?:\.\d+)?)\s*dbm(?![a-z])", re.IGNORECASE)
+
+
+def _name_power_text(path: str) -> str | None:
+    """The power a file's name states, as written ('80', '-92.5', '+10'), or None when the name
+    states none or several."""
+    found = _NAME_POWER.findall(Path(path).name)
+    return found[0] if len(found) == 1 else None
 
 
 def _name_power(path: str) -> float | None:
     """The power in dBm a file's name states ('qint_80dBm.csv': 80, sign as written), or None
     when the name states none or several."""
-    found = _NAME_POWER.findall(Path(path).name)
-    return float(found[0]) if len(found) == 1 else None
+    text = _name_power_text(path)
+    return None if text is None else float(text)
+
+
+def _power_matches_name(power: float, path: str) -> bool:
+    """Whether ``power`` (dBm) is the one the name states: with the sign when the name writes
+    one ('res_+10dBm' against a column of -10 passed, a tester, session 34), by magnitude when it
+    does not ('qint_160dBm' is -160 dBm)."""
+    text = _name_power_text(path)
+    if text is None:
+        return True
+    named = float(text)
+    if text[0] in "+-":
+        return math.isclose(power, named, abs_tol=1e-9)
+    return math.isclose(abs(power), abs(named), abs_tol=1e-9)
 
 
 def _files(args) -> tuple[list[str], list[float] | None]:
@@ -338,14 +358,14 @@ def _check_column_against_name(tables: list, powers_used: bool) -> None:
         if named is None or t.power is None or t.units.get("power", "").lower() != "dbm":
             continue
         column = np.unique(np.asarray(t.power, dtype=float))
-        off = [p for p in column if not math.isclose(abs(p), abs(named), abs_tol=1e-9)]
+        off = [p for p in column if not _power_matches_name(float(p), t.source)]
         if not off:
             continue
         same = [Path(u.source).name for u in tables if u is not t and u.power is not None
                 and np.any(np.asarray(u.power, dtype=float) == off[0])]
         said = (f"the power column of {t.source!r} reads {off[0]:g} dBm"
                 f"{' (as ' + ', '.join(same) + ' does)' if same else ''} but its name says "
-                f"{named:g} dBm")
+                f"{_name_power_text(t.source)} dBm")
         if powers_used:
             raise ValueError(f"{said}: which is right? Give the powers with --powers=P1,P2,... "
                              "(one per file, in the order given; it overrides the column), or "

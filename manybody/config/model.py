@@ -269,6 +269,11 @@ class ModelParams:
                                 f", got {value!r}")
         if self.tls is None and self.random_matrix is None:
             raise ValueError("model has no Hamiltonian: give tls, random_matrix, or both")
+        if (self.tls is None and self.random_matrix.weight == 0
+                and (self.coupling is None or self.coupling.strength == 0)):
+            # every realisation would have H = 0 (refused when drawn; session 34)
+            raise ValueError("model has no Hamiltonian: random_matrix.weight = 0 without tls or "
+                             "couplings gives H = 0; give tls or a weight > 0")
         if self.stress.random_matrix_kind == "eth" and self.stress.random_matrix > 0:
             if self.random_matrix is None or self.random_matrix.kind == "goe":
                 raise ValueError(

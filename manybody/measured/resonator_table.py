@@ -319,6 +319,8 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
             meta.append(index[Path(f).name])
         else:
             meta.append(parse_sweep_name(f, pattern))
+    if index is None:
+        _warn_unsigned_powers(files, meta, pattern)
     v.choice("repeats", repeats, ("warn", "refuse"))
     v.choice("background", background, BACKGROUNDS)
     _check_repeats(files, meta, refuse=repeats == "refuse")
@@ -423,6 +425,24 @@ def check_one_resonator(results: list[SweepResult],
             if (steps[i] * steps[i + 1] < 0
                     and min(abs(steps[i]), abs(steps[i + 1])) > MAX_REVERSING_JUMP):
                 refuse(rows[i:i + 3], "f0 jumps back and forth between neighbouring temperatures")
+
+
+def _warn_unsigned_powers(files: list[str], meta: list, pattern: str) -> None:
+    """Warn once when names state positive powers without a sign ('res_20dBm'): read as +20 dBm,
+    though a sign dropped from -20 dBm is as likely, and --saturation orders the powers by them
+    (a tester, session 34; above MAX_UNSIGNED_NAME_POWER they are refused)."""
+    regex = compile_name_pattern(pattern)
+    unsigned = []
+    for f, (_, pw) in zip(files, meta, strict=True):
+        m = regex.search(Path(f).name)
+        text = (m.groupdict().get("dBm") or "") if m else ""
+        if pw is not None and pw > 0 and not text.lstrip().startswith("+"):
+            unsigned.append(Path(f).name)
+    if unsigned:
+        warnings.warn(f"{len(unsigned)} sweep name(s) state a positive drive power without a sign "
+                      f"({', '.join(unsigned[:3])}{' ...' if len(unsigned) > 3 else ''}): read as "
+                      "+P dBm; if the sign was dropped, write it (res_-20dBm) or give an index",
+                      stacklevel=3)
 
 
 def _check_repeats(files: list[str], meta: list[tuple[float, float | None]], *,

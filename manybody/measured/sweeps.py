@@ -100,9 +100,9 @@ _FREQUENCY_WORD = re.compile(r"(?i)(?:freq(?:uency|uenz)?|f)")
 _FREQUENCY_UNIT = re.compile(r"(?i)(?<![a-z0-9])(?:freq(?:uency|uenz)?|f)(?:[\s_\-/:]*(?:in\s+)?"
                              r"[\(\[\{]?\s*)" + _UNIT + r"(?![a-z])")
 _UNIT_ALONE = re.compile(r"(?i)" + _UNIT)
-#: A value right after a unit ('(MHz): 5995.8', '[GHz] = 7.7'): the line is metadata, the unit
+#: A value after a unit and ':' or '=' ('(MHz): 5995.8', '[GHz] = 7.7'): the line is metadata, the unit
 #: that of its value.
-_VALUE_AFTER = re.compile(r"\s*[\)\]\}]?\s*[:=]?\s*[-+]?(?:\d|\.\d)")
+_VALUE_AFTER = re.compile(r"\s*[\)\]\}]?\s*[:=]\s*[-+]?(?:\d|\.\d)")
 #: A frequency unit anywhere in the first cell of a column-header line: not inside a longer word,
 #: except glued to a frequency word ('FreqkHz').
 _UNIT_IN_CELL = re.compile(r"(?i)(?:(?<![a-z])|(?<=freq)|(?<=frequency))" + _UNIT + r"(?![a-z])")
@@ -429,8 +429,9 @@ def _holds_value(cells: list[str]) -> bool:
     """A header cell with a number that is not a scale of its unit ('IFBW (Hz): 1000'),
     or 'name: value' / 'name = value': a line of metadata, not of column names."""
     for cell in cells:
-        bare = _SCALE_IN_CELL.sub("", _normalised_cell(cell))
-        bare = re.sub(r"(?i)\b[a-z]+\d+\b", "", bare)  # names such as S21, Trc1
+        bare = _SCALE_IN_CELL.sub("", _normalised_cell(cell)).replace("_", " ")
+        # names such as S21, Trc1 (also glued: Trc2_S21, S21_Phase_rad, a tester, session 34)
+        bare = re.sub(r"(?i)\b[a-z]+\d+\b", "", bare)
         if re.search(r"[:=]\s*[-+]?\.?\d", bare) or re.search(r"(?<![a-z_])[-+]?\d", bare):
             return True
     return False
@@ -537,9 +538,12 @@ def _check_header_layout(src: str, header: list[str], columns: int, semicolons: 
                          "|S21| (or Re S21) in the second column and the phase (or Im) in the "
                          "third; write the columns in that order")
     if layout == "real-imag":
-        if "phase" in kinds:
+        if "phase" in kinds or "magnitude" in kinds:
             raise ValueError(f"{src}: {named}, a magnitude and a phase, but layout='real-imag' "
                              "says Re and Im; layout='db-deg' (or the layout the units say)?")
+        if kinds == ("imag", "real"):  # swapped columns were read, then flagged without a hint
+            raise ValueError(f"{src}: {named}: Im before Re, but layout='real-imag' takes Re S21 "
+                             "in the second column and Im S21 in the third; swap the columns")
         return None
     magnitude_kind, phase_unit = layout.split("-")
     if kinds == ("real", "imag"):

@@ -90,6 +90,9 @@ class RandomMatrixTerm:
     def __post_init__(self) -> None:
         v.choice("RandomMatrixTerm.kind", self.kind, HAMILTONIAN_RANDOM_KINDS + ("eth",))
         object.__setattr__(self, "weight", v.non_negative("RandomMatrixTerm.weight", self.weight))
+        if self.weight >= _OVERFLOW_ENERGY:  # as the asymmetry: 1e300 gave T_mn of 6e299
+            raise ValueError(f"RandomMatrixTerm.weight must lie below {_OVERFLOW_ENERGY:g} (K, or K "
+                             f"per unit strain), got {self.weight:g}")
         object.__setattr__(self, "seed", v.integer("RandomMatrixTerm.seed", self.seed, 0))
         object.__setattr__(self, "growth_temperature",
                            v.positive("RandomMatrixTerm.growth_temperature",
@@ -255,8 +258,10 @@ class Realisation:
             positions = v.real_array("positions", positions, (n, 3))
         random_matrix = self.random_matrix
         _check_random_terms(random_matrix, self.stress_random_matrix)
-        if asymmetry is None and random_matrix is None and not any(
-                np.any(matrix != 0) for matrix in checked.values()):
+        no_tls = asymmetry is None or not (np.any(asymmetry) or np.any(tunnelling))
+        no_block = random_matrix is None or random_matrix.weight == 0
+        if no_tls and no_block and not any(np.any(matrix != 0) for matrix in checked.values()):
+            # zero arrays or a block of weight 0 gave H = 0 too (a tester, session 34)
             raise ValueError("the realisation has no Hamiltonian (H = 0): give asymmetry and "
                              "tunnelling, non-zero couplings, or a random_matrix term")
         for arr in (asymmetry, tunnelling, gamma, stress_coupling, positions, *checked.values()):

@@ -56,6 +56,7 @@ channels, can be passed as ``bath_elements`` of shape (D, D) or (C, D, D).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -515,6 +516,14 @@ def relaxation_susceptibility(
     return out
 
 
+def _warn_if_no_stress(stress_elements, what: str) -> None:
+    """As the resonant functions warn (a run warns at its preflight): T = 0 gave 0 silently (a
+    tester, session 34)."""
+    if not np.any(stress_elements):
+        warnings.warn(f"stress_elements are all 0 (no stress operator): the {what} is exactly 0",
+                      UserWarning, stacklevel=3)
+
+
 def relaxation_absorption(spectrum, stress_elements, frequencies, temperatures, rate_prefactor,
                           normalisation: float = 1.0, **options) -> np.ndarray:
     """Q^-1_rel(w, T) = normalisation * Im chi_rel / pi, shape (n_T, n_w).
@@ -562,6 +571,7 @@ def relaxation_absorption(spectrum, stress_elements, frequencies, temperatures, 
     normalisation = v.positive("normalisation", normalisation)
     chi = relaxation_susceptibility(spectrum, stress_elements, frequencies, temperatures,
                                     rate_prefactor, **options)
+    _warn_if_no_stress(stress_elements, "relaxation absorption")
     return relaxation_absorption_from(chi, normalisation)
 
 
@@ -593,6 +603,7 @@ def relaxation_velocity_shift(spectrum, stress_elements, frequencies, temperatur
     normalisation = v.positive("normalisation", normalisation)
     chi = relaxation_susceptibility(spectrum, stress_elements, frequencies, temperatures,
                                     rate_prefactor, **options)
+    _warn_if_no_stress(stress_elements, "relaxation velocity shift")
     return relaxation_velocity_shift_from(chi, normalisation)
 
 

@@ -62,7 +62,7 @@ def estimate_memory(n_tls: int, dtype: str = "float64", random_matrix: bool = Fa
     ----------
     n_tls : int
         Number of TLS N (D = 2^N).
-    dtype : {"float64", "float32"}
+    dtype : {"float64", "float32"} or numpy dtype
         Working precision.
     random_matrix : bool
         Whether dense random matrices are drawn (one more D x D temporary).
@@ -82,7 +82,14 @@ def estimate_memory(n_tls: int, dtype: str = "float64", random_matrix: bool = Fa
         session 34).
     """
     v.integer("n_tls", n_tls, 1)
+    if not isinstance(dtype, str):  # np.float32, as build_operators takes it
+        try:
+            dtype = np.dtype(dtype).name
+        except TypeError:
+            pass
     v.choice("dtype", dtype, ("float64", "float32"))
+    if not isinstance(random_matrix, bool | np.bool_):
+        raise TypeError(f"random_matrix must be True or False, got {random_matrix!r}")
     v.integer("n_temperatures", n_temperatures, 0)
     itemsize = 8 if dtype == "float64" else 4
     factor = _PEAK_MATRICES_RANDOM if random_matrix else _PEAK_MATRICES
