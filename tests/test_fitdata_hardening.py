@@ -1161,3 +1161,32 @@ def test_a_signed_power_in_the_name_is_compared_with_its_sign(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "reads -10 dBm but its name says +10 dBm" in err, err
     assert not out.exists()
+
+
+def test_names_glued_to_letters_state_no_power_and_one_attenuation_is_taken(tmp_path, capsys):
+    """'qi_-80p5dBm' was read as 5 dBm (refused against a column of -80.5, --powers too);
+    'qi_src-10dBm_att70dB' files with on-chip powers 70 dB below in the column or --powers were
+    refused with no way through (a tester, session 34). A number glued to a letter states no
+    power; powers that differ from every name's by one offset are an attenuation, taken with a
+    note (a permutation, as a glob's order makes, cannot have one offset)."""
+    from manybody.cli.fit_data import _attenuation, _name_power_text
+    assert _name_power_text("qi_-80p5dBm.csv") is None and _name_power_text("qi_m80dBm.csv") is None
+    assert _name_power_text("qi_src-10dBm_att70dB.csv") == "-10"
+    assert _name_power_text("qint-80dBm.csv") == "-80" and _name_power_text("q_80dBm.csv") == "80"
+    assert _attenuation([(-80.0, "a_-10dBm"), (-90.0, "a_-20dBm")]) == -70.0
+    assert _attenuation([(-100.0, "q_80dBm"), (-80.0, "q_100dBm")]) is None  # a permutation
+    assert _attenuation([(-80.0, "q_80dBm"), (-100.0, "q_100dBm")]) is None  # the names' own
+    files = []
+    for source in (10, 20):
+        good = _good(tmp_path, f"qi_src-{source}dBm_att70dB.csv")
+        rows = good.read_text().splitlines()
+        good.write_text("\n".join(["T (mK);P_device (dBm);Qi"] + [
+            f"{r.split(';')[0]};{-source - 70};{r.split(';')[1]}" for r in rows[1:]]) + "\n")
+        files.append(str(good))
+    out = tmp_path / "o"
+    assert _main([*files, "--frequency", "5GHz", "--saturation", "--out", str(out)]) == 0
+    assert "the power columns are the powers in the file names -70 dB in every file" in \
+        capsys.readouterr().err
+    assert _main([*files, "--frequency", "5GHz", "--saturation", "--powers=-80,-90", "--out",
+                  str(tmp_path / "p")]) == 0
+    assert "--powers are the powers in the file names -70 dB" in capsys.readouterr().err

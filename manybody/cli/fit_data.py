@@ -255,26 +255,55 @@ def _powers(args) -> list[float] | None:
         if not math.isfinite(pw):
             raise ValueError(f"--powers must be finite numbers (dBm), got {args.powers!r}")
         check_power_dbm("--powers", pw)
+    offset = _attenuation(list(zip(powers, args.files, strict=True)))
+    if offset is not None:
+        print(f"manybody fit-data: note: --powers are the powers in the file names "
+              f"{offset:+g} dB in every file (an attenuation?): --powers are taken", file=sys.stderr)
+        return powers
     for f, pw in zip(args.files, powers, strict=True):
         named = _name_power(f)
         if named is not None and not _power_matches_name(pw, f):
             # with a glob the shell gives qint_100dBm before qint_80dBm: --powers=-80,-100,...
             # written in natural order put -80 dBm on the 100 dBm file (session 33)
             raise ValueError(
-                f"--powers gives {pw:g} dBm to {f!r}, whose name says {_name_power_text(f)} dBm: the values "
-                f"of --powers follow the files in the order given on the command line (a shell "
-                f"glob sorts them as text: qint_100dBm before qint_80dBm); give the powers in "
-                f"that order")
+                f"--powers gives {pw:g} dBm to {f!r}, whose name says {_name_power_text(f)} "
+                f"dBm: the values of --powers follow the files in the order given on the command "
+                f"line (a shell glob sorts them as text: qint_100dBm before qint_80dBm); give "
+                f"the powers in that order (powers that differ from every name's by one "
+                f"attenuation are taken)")
     return powers
 
 
-_NAME_POWER = re.compile(r"(?<![\d.])([-+]?\d+(?:\.\d+)?)\s*dbm(?![a-z])", re.IGNORECASE)
+def _attenuation(pairs: list[tuple[float, str]]) -> float | None:
+    """The one offset (dB) by which every given power differs from the power its file's name
+    states, when there is one and it is not 0 (a source power in the names, the power at the
+    device in a column or --powers: both were refused, --powers too, a tester, session 34); None
+    when a name states no power, the files are fewer than two, or the offsets differ (a
+    permutation, as a glob's order makes)."""
+    offsets = []
+    for power, path in pairs:
+        text = _name_power_text(path)
+        if text is None:
+            return None
+        named = float(text)
+        if text[0] not in "+-" and power < 0:  # 'qint_80dBm' states -80 dBm
+            named = -abs(named)
+        offsets.append(power - named)
+    if len(offsets) < 2 or abs(offsets[0]) < 1e-9:
+        return None
+    return offsets[0] if all(math.isclose(o, offsets[0], abs_tol=1e-9) for o in offsets) else None
+
+
+#: A power in a file name: a number not glued to a letter or digit before it ('qi_-80p5dBm' and
+#: 'qi_m80dBm' state none: their '5 dBm' and '80 dBm' were taken, a tester, session 34).
+_NAME_POWER = re.compile(r"(?:(?<![\d.])([-+]\d+(?:\.\d+)?)|(?<![a-z\d.+-])(\d+(?:\.\d+)?))"
+                         r"\s*dbm(?![a-z])", re.IGNORECASE)
 
 
 def _name_power_text(path: str) -> str | None:
     """The power a file's name states, as written ('80', '-92.5', '+10'), or None when the name
     states none or several."""
-    found = _NAME_POWER.findall(Path(path).name)
+    found = [signed or unsigned for signed, unsigned in _NAME_POWER.findall(Path(path).name)]
     return found[0] if len(found) == 1 else None
 
 
@@ -353,6 +382,15 @@ def _check_column_against_name(tables: list, powers_used: bool) -> None:
     its two curves at -140 dBm were fitted with --saturation as one power without a word (a
     tester, session 34). Refused where the powers enter the fit (--saturation, --power-sweep);
     a warning where they only label the curves."""
+    in_dbm = [t for t in tables if t.power is not None and t.units.get("power", "").lower() == "dbm"
+              and np.unique(np.asarray(t.power, dtype=float)).size == 1]
+    offset = (_attenuation([(float(t.power[0]), t.source) for t in in_dbm])
+              if len(in_dbm) == len(tables) else None)
+    if offset is not None:
+        print(f"manybody fit-data: note: the power columns are the powers in the file names "
+              f"{offset:+g} dB in every file (an attenuation?): the columns are taken",
+              file=sys.stderr)
+        return
     for t in tables:
         named = _name_power(t.source)
         if named is None or t.power is None or t.units.get("power", "").lower() != "dbm":

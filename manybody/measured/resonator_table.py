@@ -377,23 +377,28 @@ def _check_index(files: list[str], index: dict) -> list[str]:
     return files
 
 
-#: Largest relative jump of f0 that reverses between neighbouring temperatures of one power
-#: (or between sweeps at one temperature) taken for one resonator: TLS shifts are ~1e-5 of f0 and
-#: their dip reverses by less; a kinetic-inductance fall of several % near Tc does not reverse.
-MAX_REVERSING_JUMP = 1e-4
+#: Smallest relative rise of f0 between neighbouring temperatures of one power (or difference
+#: between sweeps at one temperature) that one resonator cannot make: TLS shifts are ~1e-5 of f0
+#: and kinetic inductance only lowers f0 (a fall of several % near Tc is taken).
+MAX_RISE = 1e-4
+#: ... and it must also exceed this many of the two f0's combined errors (a resonator of Ql ~ 300
+#: has f0 errors of ~5e-5 of f0: fit noise alone tripped a bare 1e-4, a tester, session 34).
+RISE_SIGMAS = 5.0
 
 
 def check_one_resonator(results: list[SweepResult],
                         window: tuple[float | None, float | None] = (None, None)) -> None:
-    """Refuse sweeps that look like two resonators: f0 that jumps back and forth between
-    neighbouring temperatures of one power by more than ``MAX_REVERSING_JUMP`` of f0, or sweeps at
-    one temperature and power whose f0 differ by more. Only unflagged sweeps inside ``window``
-    (K) count.
+    """Refuse sweeps that look like two resonators: f0 rising between neighbouring temperatures
+    of one power, or differing between sweeps at one temperature and power, by more than
+    ``MAX_RISE`` of f0 and ``RISE_SIGMAS`` combined errors. Only unflagged sweeps inside
+    ``window`` (K) count.
 
-    Two resonators in one folder (6.00 and 6.02 GHz, alternating in temperature, as on a
-    multiplexed chip) were fitted as one, at a frequency neither has, and --joint read their
-    difference as a shift; a resonator whose f0 falls by 2 % near Tc was refused by the check
-    that replaced it, a spread of 1 % from the median (a tester, session 34).
+    One resonator's f0 rises with T only by its TLS shift (~1e-5); it falls by kinetic inductance
+    near Tc (by several %, taken). Two resonators in one folder (6.00 and 6.02 GHz, alternating in
+    temperature or in pairs or blocks of temperatures, as on a multiplexed chip) were fitted as
+    one, at a frequency neither has, and --joint read their difference as a shift (a tester,
+    session 34); any such mix of two f0 has a rise, except a block of the lower one above a block
+    of the higher, which f0 alone cannot tell from a kinetic-inductance fall.
 
     Raises
     ------
@@ -403,28 +408,24 @@ def check_one_resonator(results: list[SweepResult],
     tmin, tmax = window
     good = [r for r in usable(results)
             if (tmin is None or r.temperature >= tmin) and (tmax is None or r.temperature <= tmax)]
-
-    def refuse(rows: list[SweepResult], what: str) -> None:
-        shown = ", ".join(f"{Path(r.file).name} ({r.temperature * 1e3:.4g} mK, "
-                          f"{r.fit.f0 / 1e9:.9g} GHz)" for r in rows)
-        raise ValueError(f"the sweeps look like two resonators: {shown}: {what} (more than "
-                         f"{MAX_REVERSING_JUMP:g} of f0; a TLS shift is ~1e-5): one resonator per "
-                         "run; give its sweeps alone (a folder or glob of its own, "
-                         "--sweep-pattern or --sweep-index)")
-
-    for pw in {r.power for r in good}:
-        rows = sorted((r for r in good if r.power == pw), key=lambda r: r.temperature)
-        f0 = np.array([r.fit.f0 for r in rows])
-        scale = float(np.median(f0))
-        for i in range(len(rows) - 1):
-            if (rows[i + 1].temperature == rows[i].temperature
-                    and abs(f0[i + 1] - f0[i]) > MAX_REVERSING_JUMP * scale):
-                refuse(rows[i:i + 2], "one temperature, two resonance frequencies")
-        steps = np.diff(f0) / scale
-        for i in range(len(steps) - 1):
-            if (steps[i] * steps[i + 1] < 0
-                    and min(abs(steps[i]), abs(steps[i + 1])) > MAX_REVERSING_JUMP):
-                refuse(rows[i:i + 3], "f0 jumps back and forth between neighbouring temperatures")
+    for pw in sorted({r.power for r in good}, key=lambda p: -math.inf if p is None else p):
+        rows = sorted((r for r in good if r.power == pw), key=lambda r: (r.temperature, r.fit.f0))
+        for low, high in zip(rows, rows[1:], strict=False):
+            rise = high.fit.f0 - low.fit.f0
+            error = math.hypot(low.fit.f0_err, high.fit.f0_err)
+            if rise > max(MAX_RISE * low.fit.f0, RISE_SIGMAS * error):
+                what = ("one temperature, two resonance frequencies"
+                        if high.temperature == low.temperature else
+                        "f0 rises between neighbouring temperatures")
+                shown = ", ".join(f"{Path(r.file).name} ({r.temperature * 1e3:.4g} mK, "
+                                  f"{r.fit.f0 / 1e9:.9g} +- {r.fit.f0_err / 1e3:.2g} kHz)"
+                                  for r in (low, high))
+                raise ValueError(
+                    f"the sweeps look like two resonators: {shown}: {what} by "
+                    f"{rise / low.fit.f0:.2g} of f0 (one resonator's f0 rises by at most "
+                    f"{MAX_RISE:g} (a TLS shift is ~1e-5) and falls with kinetic inductance): one "
+                    "resonator per run; give its sweeps alone (a folder or glob of its own, "
+                    "--sweep-pattern or --sweep-index)")
 
 
 def _warn_unsigned_powers(files: list[str], meta: list, pattern: str) -> None:

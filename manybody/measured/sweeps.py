@@ -498,12 +498,15 @@ def _cell_unit(cell: str, line: str) -> str | None:
 
 #: What the cells of a sweep's column header say a data column is (words, in order of checks).
 _CELL_KINDS = (
-    ("real", re.compile(r"(?i)(?<![a-z])(?:re|real)(?![a-z])|real\s*part")),
-    ("imag", re.compile(r"(?i)(?<![a-z])(?:im|imag|imaginary)(?![a-z])")),
+    # I/Q words first: 'In-phase' is Re, not a phase (a tester, session 34)
+    ("real", re.compile(r"(?i)(?<![a-z])(?:re|real|i)(?![a-z])|real\s*part|in[-\s]?phase")),
+    ("imag", re.compile(r"(?i)(?<![a-z])(?:im|imag|imaginary|q)(?![a-z])|quadrature")),
     ("phase", re.compile(r"(?i)phase|(?<![a-z])(?:arg|angle|phi)(?![a-z])|°")),
-    ("magnitude", re.compile(r"(?i)(?<![a-z])(?:db|mag|magnitude|amplitude|amp|log\s*mag)"
-                             r"(?![a-z])|\|s21\|")),
+    ("decibel", re.compile(r"(?i)(?<![a-z])(?:db|log\s*mag)(?![a-z])")),
+    ("magnitude", re.compile(r"(?i)(?<![a-z])(?:mag|magnitude|amplitude|amp)(?![a-z])|\|s21\|")),
 )
+#: Kinds of a magnitude column ('amplitude' alone also names the I and Q of an IQ mixer).
+_MAGNITUDE_KINDS = ("decibel", "magnitude")
 _PHASE_UNITS = (("rad", re.compile(r"(?i)(?<![a-z])rad(?:ians?)?(?![a-z])")),
                 ("deg", re.compile(r"(?i)(?<![a-z])deg(?:rees?)?(?![a-z])|°")))
 
@@ -533,12 +536,12 @@ def _check_header_layout(src: str, header: list[str], columns: int, semicolons: 
         return None
     kinds = (_cell_kind(cells[1]), _cell_kind(cells[2]))
     named = f"the header names the columns {', '.join(map(repr, cells))}"
-    if kinds == ("phase", "magnitude"):
+    if kinds[0] == "phase" and kinds[1] in _MAGNITUDE_KINDS:
         raise ValueError(f"{src}: {named}: the phase before the magnitude, but every layout takes "
                          "|S21| (or Re S21) in the second column and the phase (or Im) in the "
                          "third; write the columns in that order")
     if layout == "real-imag":
-        if "phase" in kinds or "magnitude" in kinds:
+        if "phase" in kinds or "decibel" in kinds:  # 'I amplitude (V)' is not a magnitude
             raise ValueError(f"{src}: {named}, a magnitude and a phase, but layout='real-imag' "
                              "says Re and Im; layout='db-deg' (or the layout the units say)?")
         if kinds == ("imag", "real"):  # swapped columns were read, then flagged without a hint
