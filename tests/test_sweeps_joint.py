@@ -250,13 +250,15 @@ def test_a_shift_in_hz_without_a_unit_is_not_a_relative_shift(tmp_path, capsys):
     assert not out.exists()
 
 
-def _fake_results(f0s, temperatures, power=-90.0, error=1e3):
+def _fake_results(f0s, temperatures, power=-90.0, error=1e3, qcs=None):
     from manybody.measured.resonance import _failed
     from manybody.measured.resonator_table import SweepResult
     out = []
-    for k, (f0, t) in enumerate(zip(f0s, temperatures, strict=True)):
+    qcs = [4e4] * len(f0s) if qcs is None else qcs
+    for k, (f0, t, qc) in enumerate(zip(f0s, temperatures, qcs, strict=True)):
         fit = _failed(f"s{k}.csv", "")
-        fit = type(fit)(**{**fit.to_dict(), "f0": f0, "f0_err": error, "flag": False})
+        fit = type(fit)(**{**fit.to_dict(), "f0": f0, "f0_err": error, "flag": False,
+                           "qc": qc, "qc_err": 30.0})
         out.append(SweepResult(f"s{k}.csv", t, power, fit))
     return out
 
@@ -282,6 +284,13 @@ def test_one_resonator_is_told_from_two_by_the_shape_of_f0():
     with pytest.raises(ValueError, match=r"one temperature, two resonance frequencies"):
         check_one_resonator(_fake_results([6.0e9, 6.1e9, 6.0e9], [0.02, 0.02, 0.05]))
     check_one_resonator(_fake_results([6.0e9, 6.0e9 + 6.0, 6.0e9], [0.02, 0.02, 0.05]))
+    # the lower resonator in a block above the higher: f0 falls as kinetic inductance would; the
+    # coupling tells them apart (Qc 4e4 against 2e4), and one resonator's Qc drifting by 1 % is
+    # taken
+    fall = 6.0e9 * (1 - 3e-3 * np.array([0] * 4 + [1] * 4))
+    with pytest.raises(ValueError, match=r"two resonators.*the coupling Qc changes by more than"):
+        check_one_resonator(_fake_results(fall, t, qcs=[4e4] * 4 + [2e4] * 4))
+    check_one_resonator(_fake_results(fall, t, qcs=list(np.linspace(4e4, 3.96e4, 8))))
 
 
 def test_unsigned_positive_powers_in_sweep_names_are_warned_about(tls_sweeps, tmp_path):

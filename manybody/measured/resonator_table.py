@@ -384,6 +384,10 @@ MAX_RISE = 1e-4
 #: ... and it must also exceed this many of the two f0's combined errors (a resonator of Ql ~ 300
 #: has f0 errors of ~5e-5 of f0: fit noise alone tripped a bare 1e-4, a tester, session 34).
 RISE_SIGMAS = 5.0
+#: Largest relative change of the coupling Qc between neighbouring temperatures of one power
+#: taken for one resonator (the Al sweeps' Qc moves by 0.4 % over 30-315 mK; two resonators'
+#: coupling differs by tens of %); it must also exceed RISE_SIGMAS combined errors.
+MAX_QC_CHANGE = 0.2
 
 
 def check_one_resonator(results: list[SweepResult],
@@ -398,7 +402,9 @@ def check_one_resonator(results: list[SweepResult],
     temperature or in pairs or blocks of temperatures, as on a multiplexed chip) were fitted as
     one, at a frequency neither has, and --joint read their difference as a shift (a tester,
     session 34); any such mix of two f0 has a rise, except a block of the lower one above a block
-    of the higher, which f0 alone cannot tell from a kinetic-inductance fall.
+    of the higher, which f0 alone cannot tell from a kinetic-inductance fall: there the coupling
+    Qc, a property of the geometry, changing between neighbours by more than ``MAX_QC_CHANGE``
+    (and ``RISE_SIGMAS`` errors) is refused too.
 
     Raises
     ------
@@ -413,6 +419,18 @@ def check_one_resonator(results: list[SweepResult],
         for low, high in zip(rows, rows[1:], strict=False):
             rise = high.fit.f0 - low.fit.f0
             error = math.hypot(low.fit.f0_err, high.fit.f0_err)
+            qc_change = abs(high.fit.qc - low.fit.qc)
+            qc_error = math.hypot(low.fit.qc_err, high.fit.qc_err)
+            if (qc_change > MAX_QC_CHANGE * 0.5 * (low.fit.qc + high.fit.qc)
+                    and qc_change > RISE_SIGMAS * qc_error):
+                shown = ", ".join(f"{Path(r.file).name} ({r.temperature * 1e3:.4g} mK, Qc "
+                                  f"{r.fit.qc:.5g} +- {r.fit.qc_err:.2g})" for r in (low, high))
+                raise ValueError(
+                    f"the sweeps look like two resonators: {shown}: the coupling Qc changes by "
+                    f"more than {100 * MAX_QC_CHANGE:g} % between neighbouring temperatures (a "
+                    "property of the geometry: one resonator's moves by a fraction of a %): one "
+                    "resonator per run; give its sweeps alone (a folder or glob of its own, "
+                    "--sweep-pattern or --sweep-index)")
             if rise > max(MAX_RISE * low.fit.f0, RISE_SIGMAS * error):
                 what = ("one temperature, two resonance frequencies"
                         if high.temperature == low.temperature else
