@@ -58,6 +58,7 @@ import numpy as np
 
 from manybody.laws.covariance import covariance
 from manybody.measured.sweeps import S21Sweep, check_sweep, layout_hint
+from manybody.support import validate as v
 
 #: Default limit on misfit / noise (mean |residual|^2 over the point-to-point noise power): a
 #: residual 20 times the noise. The real Al-on-InP sweeps reach 80-95 (a baseline ripple the model
@@ -310,9 +311,7 @@ def fit_notch(sweep: S21Sweep, *, max_misfit: float = MAX_MISFIT,
         raise ValueError(f"min_dip_sigma must be > 0, got {min_dip_sigma!r}")
     if not max_shape_residual > 0:
         raise ValueError(f"max_shape_residual must be > 0, got {max_shape_residual!r}")
-    if background not in BACKGROUNDS:
-        raise ValueError(f"background must be one of {', '.join(map(repr, BACKGROUNDS))}, got "
-                         f"{background!r}")
+    v.choice("background", background, BACKGROUNDS)
     fit = _fit(sweep, max_misfit, min_dip_sigma, max_shape_residual, background == "slope")
     if fit.flag:
         hint = layout_hint(sweep)
@@ -355,8 +354,8 @@ def _fit(sweep: S21Sweep, max_misfit: float, min_dip_sigma: float,
     # untilted start in a spurious minimum, 2 MHz off: a tester, session 34); the library's own
     # numbers stay those of the raw sweep
     fit = min(fits, key=lambda x: x.misfit if math.isfinite(x.misfit) else math.inf)
-    fit = ResonanceFit(**{**fit.to_dict(), "qi_library": fits[0].qi_library,
-                          "f0_library": fits[0].f0_library})
+    fit = ResonanceFit(**{**fit.to_dict(), "qi_library": float(result[0]["Qi_dia_corr"]),
+                          "f0_library": float(result[0]["fr"])})
     reasons = _implausible(fit, f, max_misfit, max_shape_residual)
     if reasons:
         return ResonanceFit(**{**fit.to_dict(), "flag": True, "reason": "; ".join(reasons)})
