@@ -430,3 +430,20 @@ def test_diagonalise_takes_either_memory_order_and_refuses_an_unsymmetric_h(rng,
     junk = np.asarray(np.tril(a) + 5 * np.triu(rng.normal(size=(40, 40)), 1), order=order)
     with pytest.raises(ValueError, match="h must be real symmetric"):
         diagonalise(junk)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_stress_elements_refuse_vectors_that_are_not_orthonormal(rng, dtype):
+    """Unnormalised or non-orthogonal eigenvectors scaled every T_mn silently (session 35)."""
+    dim = 64
+    v = np.linalg.qr(rng.normal(size=(dim, dim)))[0].astype(dtype)
+    t = sp.diags(rng.normal(size=dim)).tocsr()
+    stress_matrix_elements(v, t)  # orthonormal in its own precision: accepted
+    for bad in (2.0 * v, v + 1e-3 * rng.normal(size=(dim, dim)).astype(dtype),
+                rng.normal(size=(dim, dim)).astype(dtype)):
+        with pytest.raises(ValueError, match=r"vectors must have orthonormal columns"):
+            stress_matrix_elements(bad, t)
+    one_column_scaled = v.copy()
+    one_column_scaled[:, 5] *= 1.01
+    with pytest.raises(ValueError, match=r"orthonormal"):
+        stress_matrix_elements(one_column_scaled, t)

@@ -325,7 +325,9 @@ def stress_matrix_elements(
         ``vectors`` not a float32/float64 numpy array; ``stress`` not a numpy array or scipy
         sparse matrix of real numbers (a complex T lost its imaginary part, a tester, session 34).
     ValueError
-        Shapes not (D, D); NaN or inf in either (they went through to every T_mn).
+        Shapes not (D, D); NaN or inf in either (they went through to every T_mn); columns of
+        ``vectors`` not orthonormal (checked in O(D^2) on a fixed random probe r: |V^T V r - r|
+        within 10^3 eps sqrt(D) |r|; unnormalised vectors scaled every T_mn silently).
 
     Source: docs/PHYSICS.md section 1 (the stress operator T).
     """
@@ -338,6 +340,7 @@ def stress_matrix_elements(
                          f"columns, got shape {vectors.shape}")
     dim = vectors.shape[0]
     v.real_array("vectors", vectors, keep_float=True)
+    _check_orthonormal(vectors)
     if sp.issparse(stress):
         if not np.issubdtype(stress.dtype, np.number) or np.iscomplexobj(stress.data):
             raise TypeError(f"stress must hold real numbers, got dtype {stress.dtype}")
@@ -366,6 +369,21 @@ def stress_matrix_elements(
 
     with _blas_threads_for(dim):
         return _elements(vectors, apply, symmetric, chunk)
+
+
+def _check_orthonormal(vectors: np.ndarray) -> None:
+    """Refuse columns that are not orthonormal, probed by V^T (V r) for one fixed random r
+    (two matrix-vector products: O(D^2) against the O(D^3) of T_mn)."""
+    dim = vectors.shape[0]
+    probe = np.random.default_rng(20261204).standard_normal(dim).astype(vectors.dtype)
+    back = vectors.T @ (vectors @ probe)
+    error = float(np.linalg.norm(back - probe) / np.linalg.norm(probe))
+    tolerance = 1e3 * np.finfo(vectors.dtype).eps * np.sqrt(dim)
+    if not error <= tolerance:
+        raise ValueError(
+            f"vectors must have orthonormal columns (eigenvectors of a symmetric H), but "
+            f"|V^T V r - r| / |r| = {error:.3g} for a random r (expected <= {tolerance:.2g}); "
+            "pass the eigenvectors of manybody's diagonalise (or numpy.linalg.eigh) unscaled")
 
 
 def _elements(vectors: np.ndarray, apply, symmetric: bool, chunk: int) -> np.ndarray:
