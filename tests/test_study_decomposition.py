@@ -89,3 +89,18 @@ def test_an_index_at_the_family_bound_is_printed_as_a_bound():
     assert index_text(-0.999, 2e-14) == "<= -0.999 (at bound)"
     assert index_text(100.0, 0.0) == ">= 100 (at bound)"
     assert index_text(0.974, 0.017) == "0.974 ± 0.017"
+
+
+def test_a_rise_whose_resampled_ratios_overflow_has_an_infinite_error_and_no_warning():
+    """A cold absorption of ~1e-300 in most realisations: the resampled ratios overflowed in the
+    bootstrap's std and the study printed a bare 'overflow encountered in square' warning
+    (a new user, session 35); the ratio is not determined: the error is infinite, quietly."""
+    import warnings
+
+    q = np.full((8, X.size), 1.0)
+    q[:, -1] = 1e-300
+    q[3, -1] = 1e-3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = decompose(X, {"absorption": q}, None)
+    assert d.resonant_density_rise_error == math.inf

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -735,3 +736,47 @@ def test_a_sweep_of_more_than_a_million_points_is_refused_at_once():
         make_spec(sweep={"model.coupling.strength": np.linspace(0, 1, 1001).tolist(),
                          "probe.broadening.width": np.linspace(0.01, 0.02, 1001).tolist()})
     assert time.process_time() - start < 5 and MAX_SWEEP_POINTS == 10**6
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_warning_of_every_realisation_is_shown_once_with_a_count(n_jobs):
+    """A kernel too narrow to reach any line: every realisation warns alike; a 70-realisation run
+    printed 65 identical lines (a new user, session 35). The run shows the first, naming its
+    realisation, and one line with how many realisations raised it; the numbers are unchanged."""
+    import warnings
+
+    spec = make_spec(model={"n_tls": 4}, sweep={"model.n_tls": [3, 4]},
+                     probe={"frequencies": [0.1], "temperatures": [0.05, 0.1],
+                            "observables": ["absorption"], "broadening": {"width": 1e-12}},
+                     realisations=[5, 4])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = run_sweep(spec, n_jobs=n_jobs, progress=False)
+    texts = [str(w.message) for w in caught if "absorption is exactly 0" in str(w.message)]
+    assert len(texts) == 2, texts
+    assert re.match(r"sweep point \d \(model.n_tls=\d\), realisation \d: absorption is exactly 0",
+                    texts[0])
+    assert texts[1].startswith("the warning 'absorption is exactly 0")
+    assert texts[1].endswith("was raised by 9 realisations in all")
+    assert float(np.abs(ds["absorption"]).max()) == 0.0
+
+
+def test_warnings_of_different_kinds_are_each_shown():
+    import warnings
+
+    from manybody.runs.task_warnings import RecordedWarning, WarningDigest
+
+    digest = WarningDigest()
+    records = [RecordedWarning(RuntimeWarning, "spacing 0.0443 K", "realisation 0"),
+               RecordedWarning(RuntimeWarning, "spacing 1.5e-3 K", "realisation 1"),
+               RecordedWarning(UserWarning, "spacing 0.0443 K", "realisation 1"),
+               RecordedWarning(RuntimeWarning, "another thing", "realisation 2")]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        digest.show(records)
+        digest.close()
+    assert [str(w.message) for w in caught] == [
+        "realisation 0: spacing 0.0443 K", "realisation 1: spacing 0.0443 K",
+        "realisation 2: another thing",
+        "the warning 'spacing 0.0443 K' (shown once above, for realisation 0) was raised by 2 "
+        "realisations in all"]

@@ -42,6 +42,7 @@ from manybody.runs.results import (
     save_results,
 )
 from manybody.runs.spec import RunSpec, point_routes, preflight
+from manybody.runs.task_warnings import WarningDigest
 from manybody.runs.tasks import stack_results
 from manybody.support import validate as v
 from manybody.support.files import is_out_of_space
@@ -253,13 +254,16 @@ def run_sweep(
     log.info("sweep %r: %d realisations, %d from checkpoint", spec.name, len(state.keys),
              state.resumed)
     report, bar = _make_progress(progress, len(state.keys), state.resumed, spec.name)
+    digest = WarningDigest()  # the realisations' warnings: one of each kind, then a count
     try:
         with _logs_above(bar):
-            for point, first, result in execute(spec, state.pending(), chunk_size, n_jobs,
-                                                backend, scheduler, blas_threads,
-                                                state.markers()):
+            for point, first, result, raised in execute(spec, state.pending(), chunk_size,
+                                                        n_jobs, backend, scheduler,
+                                                        blas_threads, state.markers()):
                 state.add(point, first, result)
+                digest.show(raised)
                 report(len(state.results), len(state.keys))
+            digest.close()
         attrs = provenance(spec, n_jobs=n_jobs, backend=backend, blas_threads=blas_threads,
                            wall_time=time.perf_counter() - start, tasks_resumed=state.resumed,
                            scheduler=scheduler, routes=routes)

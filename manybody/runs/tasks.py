@@ -28,6 +28,7 @@ from manybody.runs.lifecycle import (
     task_name,
 )
 from manybody.runs.spec import RunSpec
+from manybody.runs.task_warnings import RecordedWarning, recording
 from manybody.simulation import observe as pipeline
 from manybody.simulation.solvers.chebyshev.workspace import reusing_workspace
 from manybody.support.heap import return_freed_memory
@@ -44,7 +45,7 @@ _CHUNK_STATES = 2**13
 def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int, point: int,
              start: int, stop: int, blas_threads: int, parent: int | None = None,
              markers: str | None = None, where: str = ""
-             ) -> tuple[int, int, dict[str, np.ndarray]]:
+             ) -> tuple[int, int, dict[str, np.ndarray], list[RecordedWarning]]:
     """One task: observables of realisations ``start .. stop - 1`` at sweep point ``point``.
 
     The process's BLAS and OpenMP pools are set to ``blas_threads`` threads and left so (no
@@ -69,7 +70,9 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
     Returns
     -------
     tuple
-        (point, start, {observable: array stacked over the chunk's realisations}).
+        (point, start, {observable: array stacked over the chunk's realisations}, the warnings
+        its realisations raised, each naming its realisation: the run's process shows one of
+        each kind, :class:`~manybody.runs.task_warnings.WarningDigest`).
     """
     if parent is not None:
         start_watchdog(parent)
@@ -80,6 +83,7 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
         if controller is not None:
             controller.limit(limits=blas_threads)  # for the worker's lifetime (see above)
         results = []
+        raised: list[RecordedWarning] = []
         # a worker process keeps the Chebyshev workspace for its next task (its pages are
         # faulted in once, not once per realisation; a task of another solver releases it,
         # pipeline.observe; .chebyshev.workspace)
@@ -87,7 +91,7 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
             for r in range(start, stop):
                 prefix = f"{where}, realisation {r}" if where else f"realisation {r}"
                 try:
-                    with computing(prefix):  # a warning under the command line names it
+                    with computing(prefix), recording(prefix, raised):
                         results.append(pipeline.observe(params, seed, r, probe, solver))
                 except (ValueError, MemoryError) as exc:
                     # subclasses keep their form, but for LAPACK's failures (whose message names
@@ -102,7 +106,7 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
     del results
     if _in_worker_process(parent):  # loky restarts a worker whose memory grew 300 MB (heap.py)
         return_freed_memory()
-    return point, start, stacked
+    return point, start, stacked, raised
 
 
 def _in_worker_process(parent: int | None) -> bool:

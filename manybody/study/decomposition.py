@@ -64,7 +64,9 @@ def _ratio_error(numerator: np.ndarray, denominator: np.ndarray) -> float:
     The delta method alone collapsed where one realisation carries most of both means: the
     covariance term cancels the variances, and a rise of 188 came out +- 0.22 where resamples
     without that realisation give 188 to 4e5 (a new user, session 27). A resample whose
-    denominator mean is 0 makes the error infinite (the ratio is not determined).
+    denominator mean is 0 makes the error infinite (the ratio is not determined), as does one
+    so small that the resampled ratios overflow (a bare "overflow encountered in square" warning
+    of the study's random block, session 35).
     """
     n = numerator.size
     a, b = float(numerator.mean()), float(denominator.mean())
@@ -77,7 +79,10 @@ def _ratio_error(numerator: np.ndarray, denominator: np.ndarray) -> float:
     below = denominator[picks].mean(axis=1)
     if np.any(below == 0):
         return math.inf
-    spread = float(np.std(numerator[picks].mean(axis=1) / below, ddof=1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = float(np.std(numerator[picks].mean(axis=1) / below, ddof=1))
+    if not math.isfinite(spread):
+        return math.inf
     return max(delta, spread)
 
 

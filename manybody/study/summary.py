@@ -125,23 +125,32 @@ def summarise(ds, name: str, n_jobs: int = 1) -> tuple[list[PointSummary], list[
                 reference = (point.data["velocity_shift"] + point.data["relaxation_velocity_shift"]
                              ).isel(frequency=0).values
     if n_jobs == 1 or len(tasks) < 2:
-        return [_single_threaded_shape_row(*task) for task in tasks], velocity_rows
-    from joblib import Parallel, delayed  # only for a parallel summary
+        results = [_shape_row_and_warnings(*task) for task in tasks]
+    else:
+        from joblib import Parallel, delayed  # only for a parallel summary
 
-    results = Parallel(n_jobs=min(n_jobs, len(tasks)))(
-        delayed(_shape_row_and_warnings)(*task) for task in tasks)
+        results = Parallel(n_jobs=min(n_jobs, len(tasks)))(
+            delayed(_shape_row_and_warnings)(*task) for task in tasks)
     shape_rows = []
-    for row, caught in results:  # the workers' warnings, shown here as in one process: a worker
-        # printed them raw, with its source line (session 33)
+    for task, (row, caught) in zip(tasks, results, strict=True):
+        # the workers' warnings, shown here as in one process (a worker printed them raw, with
+        # its source line, session 33), each naming its sweep point (session 35)
         for category, message in caught:
-            warnings.warn(message, category, stacklevel=2)
+            warnings.warn(f"{_point_name(task[-1])}: {message}", category, stacklevel=2)
         shape_rows.append(row)
     return shape_rows, velocity_rows
 
 
+def _point_name(label: dict[str, Any]) -> str:
+    """'random_block, weight = 0.5' (the study's name and the sweep point's axis values)."""
+    if label["parameter"] == "-":
+        return f"{label['study']} (N = {label['n_tls']})"
+    return f"{label['study']}, {label['parameter']} = {label['value']} (N = {label['n_tls']})"
+
+
 def _shape_row_and_warnings(*args) -> tuple[PointSummary, list[tuple[type, str]]]:
-    """:func:`_single_threaded_shape_row` in a worker process, with the warnings it raised
-    (category, message) for the parent to show."""
+    """:func:`_single_threaded_shape_row` (in a worker process or this one), with the warnings
+    it raised (category, message) for the caller to show with the sweep point's name."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         row = _single_threaded_shape_row(*args)

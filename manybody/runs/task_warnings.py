@@ -1,0 +1,77 @@
+"""Warnings of a sweep's realisations: recorded in the task, shown once per kind by the run.
+
+A warning raised while a realisation is computed (a kernel that reaches no line, a target error
+not met) is usually raised by many realisations alike: a 70-realisation run printed 65 identical
+lines, one per realisation (a new user, session 35), and a 10^4-realisation run would print 10^4.
+The task records them (:func:`recording`, in the worker process or in the run's own), returns them
+with its arrays, and the run's process shows the first of each kind, naming its realisation, and
+at the end one line with how many realisations raised it (:class:`WarningDigest`). Two warnings
+are of one kind when their category and their text with every number taken out are the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+__all__ = ["RecordedWarning", "WarningDigest", "recording"]
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+@dataclass(frozen=True)
+class RecordedWarning:
+    """One warning of one realisation: its category, message and where ("sweep point 1
+    (model.n_tls=6), realisation 9")."""
+
+    category: type[Warning]
+    message: str
+    where: str
+
+    @property
+    def kind(self) -> tuple[type[Warning], str]:
+        """(category, message with every number replaced by '#')."""
+        return self.category, _NUMBER.sub("#", self.message)
+
+
+@contextlib.contextmanager
+def recording(where: str, into: list[RecordedWarning]) -> Iterator[None]:
+    """Append the warnings raised inside the block to ``into`` as :class:`RecordedWarning` of
+    ``where`` instead of printing them (the filters in force still apply: an "error" filter
+    still raises)."""
+    with warnings.catch_warnings(record=True) as caught:
+        yield
+    into.extend(RecordedWarning(w.category, str(w.message), where) for w in caught)
+
+
+@dataclass
+class WarningDigest:
+    """The run's account of its realisations' warnings: the first of each kind shown at once,
+    the others counted and summed up by :meth:`close`."""
+
+    seen: dict[tuple[type[Warning], str], list[RecordedWarning]] = field(default_factory=dict)
+
+    def show(self, records: list[RecordedWarning]) -> None:
+        """Show each record whose kind is new (as "where: message"); count the others."""
+        for record in records:
+            same = self.seen.setdefault(record.kind, [])
+            if not same:
+                warnings.warn(f"{record.where}: {record.message}", record.category, stacklevel=2)
+            same.append(record)
+
+    def close(self) -> None:
+        """One line per kind raised by more than one realisation: by how many (and how often,
+        where a realisation raised it more than once: one per rung of the Chebyshev ladder)."""
+        for (category, _), records in self.seen.items():
+            count = len({record.where for record in records})
+            if count > 1:
+                first = records[0].message
+                quoted = first if len(first) <= 60 else first[:57] + "..."
+                times = f"{len(records)} times, " if len(records) > count else ""
+                warnings.warn(f"the warning '{quoted}' (shown once above, for "
+                              f"{records[0].where}) was raised {times}by {count} realisations "
+                              "in all", category, stacklevel=2)
+        self.seen.clear()
