@@ -326,3 +326,25 @@ def test_negative_option_values_need_no_equals_sign():
     assert attach_negative_values(parser, ["fit-data", "--", "--powers", "-8,-9"]) == [
         "fit-data", "--", "--powers", "-8,-9"]
     assert attach_negative_values(parser, ["fit-data", "--powers"]) == ["fit-data", "--powers"]
+
+
+@pytest.mark.parametrize("length", [242, 253, 300])
+def test_an_output_name_too_long_for_its_checkpoint_is_refused_before_any_work(spec, length,
+                                                                              capsys):
+    """A 253-byte output name is legal, its checkpoint's (+ '.checkpoint') is not: the run ended
+    in an OSError traceback, and info on a 300-byte name too (a new user, session 35)."""
+    name = "a" * (length - 3) + ".nc"
+    status, err = cli(["run", spec, "-o", name], capsys)
+    refused(status, err, "--output", f"the file name is {length} bytes long",
+            "use a name of at most 241 bytes")
+    assert tree(Path.cwd()) == []
+    status, err = cli(["info", "b" * 300 + ".nc"], capsys)
+    refused(status, err, "manybody info: error: the file name", "longer than the file system")
+
+
+def test_an_output_name_that_leaves_room_for_its_checkpoint_is_taken(spec):
+    from manybody.support.paths import name_too_long_reason
+
+    assert name_too_long_reason(Path("a" * 241), Path.cwd()) is None
+    assert "241" in name_too_long_reason(Path("a" * 242), Path.cwd())
+    assert "folder name" in name_too_long_reason(Path("b" * 256) / "x.nc", Path.cwd())

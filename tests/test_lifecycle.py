@@ -346,7 +346,7 @@ def test_damaged_checkpoint_chunks_are_recomputed_with_a_warning(tmp_path, caplo
     first, second = chunks(out)[:2]
     first.write_bytes(first.read_bytes()[:40])  # truncated: BadZipFile
     with np.load(second) as data:  # readable, but fewer realisations than its name says
-        np.savez(second, **{k: v[:1] for k, v in data.items()})
+        np.savez(second, **{k: v[:1] if v.ndim else v for k, v in data.items()})
     ds = run_sweep(RunSpec.from_toml(spec_path), output=out)
     warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any(str(first) in m and "damaged" in m and "recomputed" in m for m in warned), warned
@@ -371,6 +371,44 @@ def test_damaged_checkpoint_meta_is_one_line(damage, tmp_path, capsys):
     assert f"checkpoint file {str(meta)!r} is damaged" in line
     assert f"Delete the checkpoint directory {str(checkpoint_dir(out))!r}" in line
     assert len(chunks(out)) == 2  # nothing deleted on the user's behalf
+
+
+def test_finished_tasks_without_their_meta_file_are_refused(tmp_path, capsys):
+    """A checkpoint whose meta.json was deleted was taken over by a run of another seed: a file
+    saying seed 2 held seed-1 disorder (a new user, session 35). Refused, nothing deleted, and
+    info says it cannot be resumed."""
+    spec_path = write_spec(tmp_path)
+    out = tmp_path / "out.nc"
+    interrupted_checkpoint(tmp_path, spec_path, out)
+    (checkpoint_dir(out) / "meta.json").unlink()
+    files = {path: path.read_bytes() for path in chunks(out)}
+    other = write_spec(tmp_path, name="other.toml")
+    other.write_text(other.read_text().replace("seed = ", "seed = 9", 1))
+    assert main(["run", str(other), "-o", str(out), "--no-progress"]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert "holds finished task files but no meta.json" in line and "delete the checkpoint" in line
+    assert {path: path.read_bytes() for path in chunks(out)} == files and not out.exists()
+    assert main(["info", str(checkpoint_dir(out))]) == 0
+    assert "to resume: not possible" in capsys.readouterr().out
+
+
+def test_a_task_file_under_another_name_is_recomputed(tmp_path, caplog):
+    """Task files say which spec, sweep point and realisations they hold: one copied under
+    another point's name was resumed as that point's (a new user, session 35)."""
+    spec_path = write_spec(tmp_path)
+    out = tmp_path / "out.nc"
+    interrupted_checkpoint(tmp_path, spec_path, out)
+    first = chunks(out)[0]
+    point = int(first.name[1:7])
+    moved = first.with_name(f"p{point + 1:06d}" + first.name[7:])
+    moved.unlink(missing_ok=True)
+    moved.write_bytes(first.read_bytes())
+    ds = run_sweep(RunSpec.from_toml(spec_path), output=out)
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(str(moved) in m and f"sweep point {point}," in m and "recomputed" in m
+               for m in warned), warned
+    assert ds.attrs["tasks_resumed"] == 4
+    assert_same_numbers(load_results(out), reference(spec_path))
 
 
 def test_changed_spec_names_the_dotted_key_with_old_and_new_values(tmp_path, capsys):

@@ -333,3 +333,23 @@ def test_a_bad_model_value_names_the_spec_key(table, key, value, words):
     data["model"].setdefault(table, {})[key] = value
     with pytest.raises((TypeError, ValueError), match=words):
         RunSpec.from_dict(data)
+
+
+def test_a_random_matrix_table_must_give_its_weight():
+    """An empty [model.random_matrix] table added a 1 K GOE block (the dataclass default), above
+    every TLS energy, without a word (a new user, session 35); a swept weight fills it."""
+    from manybody.runs.spec import RunSpec
+
+    base = {"name": "rm", "seed": 1, "realisations": 2,
+            "model": {"n_tls": 3, "random_matrix": {}},
+            "probe": {"frequencies": [0.1], "temperatures": [0.1], "observables": ["absorption"]}}
+    with pytest.raises(ValueError, match=r"^model\.random_matrix\.weight is required: the "
+                                         r"block's energy scale in K"):
+        RunSpec.from_dict(base)
+    with pytest.raises(ValueError, match=r"random_matrix\.weight is required"):
+        RunSpec.from_dict({**base, "model": {"n_tls": 3, "random_matrix": {"kind": "flat"}},
+                           "sweep": {"model.random_matrix.kind": ["flat", "goe"]}})
+    swept = RunSpec.from_dict({**base, "sweep": {"model.random_matrix.weight": [0.05, 0.1]}})
+    assert [model.random_matrix.weight for _, model, _ in swept.points()] == [0.05, 0.1]
+    given = RunSpec.from_dict({**base, "model": {"n_tls": 3, "random_matrix": {"weight": 0.2}}})
+    assert given.model.random_matrix.weight == 0.2

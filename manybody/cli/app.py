@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
 import re
 import sys
@@ -25,6 +26,7 @@ from manybody.cli.errors import UserError
 from manybody.cli.signals import (
     NO_SPACE,
     interrupted_line,
+    name_too_long_line,
     no_space_line,
     stop_signals_as_interrupt,
 )
@@ -138,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"manybody {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # a full disk while fit-data or info wrote (run and study name it
-        if exc.errno not in NO_SPACE:  # themselves, with their checkpoint: RunAborted)
+        if exc.errno == errno.ENAMETOOLONG:  # themselves, with their checkpoint: RunAborted)
+            print(f"manybody {args.command}: error: {name_too_long_line(exc)}", file=sys.stderr)
+            return 2
+        if exc.errno not in NO_SPACE:
             raise
         print(f"manybody {args.command}: error: {no_space_line(exc)}", file=sys.stderr)
         return 1

@@ -190,6 +190,9 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
     resume = ("rerun the same command (manybody run SPEC -o "
               f"{_quoted(output) if output is not None else 'OUTPUT'}) to compute the rest; "
               "finished tasks are kept")
+    if meta is None and n_files:  # a run refuses it (runs.checkpoint: session 35)
+        resume = (f"not possible: the finished tasks cannot be matched to a spec without "
+                  f"meta.json; restore it, or delete {_quoted(directory)} to start over")
     lines.append(f"  to resume: {resume}")
     return "\n".join(lines)
 

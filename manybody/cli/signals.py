@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["NO_SPACE", "STOP_SIGNALS", "Terminated", "no_space_line", "script_main",
-           "stop_signals_as_interrupt"]
+__all__ = ["NO_SPACE", "STOP_SIGNALS", "Terminated", "name_too_long_line", "no_space_line",
+           "script_main", "stop_signals_as_interrupt"]
 
 
 class Terminated(KeyboardInterrupt):
@@ -86,10 +87,22 @@ def script_main(main: Callable[..., int | None], *args: object) -> int:
             print(line, file=sys.stderr)
         return status
     except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            print(f"{name}: error: {name_too_long_line(exc)}", file=sys.stderr)
+            return 2
         if exc.errno not in NO_SPACE:
             raise
         print(f"{name}: error: {no_space_line(exc)}", file=sys.stderr)
         return 1
+
+
+def name_too_long_line(exc: OSError) -> str:
+    """A file name longer than the file system allows (an info or fit-data path ended in a
+    traceback, session 35): the name, shortened, and the way on."""
+    name = str(exc.filename or "")
+    shown = name if len(name) <= 80 else name[:38] + "..." + name[-39:]
+    return (f"the file name {shown!r} ({len(os.fsencode(name))} bytes) is longer than the file "
+            "system allows (usually 255 bytes per name); choose a shorter name")
 
 
 def no_space_line(exc: OSError) -> str:

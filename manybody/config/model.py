@@ -305,7 +305,9 @@ class ModelParams:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "model") -> ModelParams:
-        """Build from a nested mapping (e.g. a TOML table); unknown keys are rejected."""
+        """Build from a nested mapping (e.g. a TOML table); unknown keys are rejected, and a
+        ``random_matrix`` table must give its ``weight`` (the dataclass's default of 1 K is
+        larger than every TLS energy of the default ensemble)."""
         if not isinstance(data, dict | MappingProxyType) and not hasattr(data, "keys"):
             raise TypeError(f"{where} must be a table of keys, got {data!r}")
         sections = {
@@ -322,6 +324,13 @@ class ModelParams:
                 value = data.pop(name)
                 if (value is None or value is False) and name != "stress":
                     kwargs[name] = None
+                elif name == "random_matrix" and hasattr(value, "keys") and "weight" not in value:
+                    # an empty [model.random_matrix] table added a 1 K GOE block, above every
+                    # TLS energy, without a word (a new user, session 35): the scale is given
+                    raise ValueError(
+                        f"{where}.random_matrix.weight is required: the block's energy scale in K "
+                        "(e.g. weight = 0.1; the TLS energies reach tls.asymmetry_max and "
+                        "tls.tunnelling_max, 0.3 K by default); 0 switches the block off")
                 else:
                     kwargs[name] = v.from_mapping(sub, value, f"{where}.{name}")
         if "n_tls" in data:

@@ -51,6 +51,13 @@ def spec_differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, An
     return [] if old == new else [(prefix or "spec", old, new)]
 
 
+#: Entries of a task file that say what it holds (the spec's digest, the sweep point, the first
+#: realisation), checked against its name and the run when it is resumed: a task file copied under
+#: another point's name was taken as that point's (a new user, session 35). Observables are named
+#: without a leading underscore.
+TASK_IDENTITY = ("_spec_sha256", "_point", "_first_realisation")
+
+
 #: Names this tool writes in a checkpoint's tasks/ folder: results, their partial writes and
 #: the records of running tasks.
 _OWN_TASK_FILE = re.compile(r"\.?[\w.-]*\.npz(\.[\w.-]*\.tmp)?|\.running-[\w.-]*")
@@ -124,6 +131,15 @@ class Checkpoint:
         meta_path = self.directory / self.META
         if meta_path.is_file():
             self._check(self._read_meta(meta_path))
+        elif any(self.tasks.glob("*.npz")):
+            # finished tasks whose spec is unknown (meta.json deleted, or not copied): a run of
+            # another spec took them over, a seed-1 disorder in a file that says seed 2 (a new
+            # user, session 35); meta.json is written before any task, so no run leaves this
+            self.close()
+            raise ValueError(
+                f"checkpoint {str(self.directory)!r} holds finished task files but no "
+                f"{self.META}: they cannot be matched to this run's spec. Restore "
+                f"{self.META}, or delete the checkpoint directory to start over")
         else:
             try:
                 atomic_write_text(meta_path, json.dumps(self._meta(), indent=1))
@@ -209,7 +225,9 @@ class Checkpoint:
         return out
 
     def load(self, keys: list[TaskKey]) -> dict[TaskKey, dict[str, np.ndarray]]:
-        """Results of the finished realisations among ``keys`` (unreadable files are recomputed)."""
+        """Results of the finished realisations among ``keys`` (unreadable files, and files
+        whose own record of spec, point and realisations disagrees with their name and this
+        spec, are recomputed)."""
         done: dict[TaskKey, dict[str, np.ndarray]] = {}
         wanted_keys = set(keys)
         wanted = set(self.spec.probe.observables)
@@ -217,7 +235,7 @@ class Checkpoint:
             if not any((point, r) in wanted_keys for r in range(start, stop)):
                 continue
             single = CHUNK_FILE.fullmatch(path.name).group(3) is None  # version-1 layout
-            result = self._read(path, stop - start, single)
+            result = self._read(path, stop - start, single, (self.spec.digest(), point, start))
             if result is None or not wanted <= set(result):
                 continue
             for i, r in enumerate(range(start, stop)):
@@ -226,11 +244,21 @@ class Checkpoint:
         return done
 
     @staticmethod
-    def _read(path: Path, size: int, single: bool) -> dict[str, np.ndarray] | None:
-        """The arrays of one task file, or None (with a logged warning) if it is damaged."""
+    def _read(path: Path, size: int, single: bool, identity: tuple[str, int, int]
+              ) -> dict[str, np.ndarray] | None:
+        """The arrays of one task file, or None (with a logged warning) if it is damaged or its
+        own record (:data:`TASK_IDENTITY`: spec digest, sweep point, first realisation; files of
+        earlier versions have none) differs from ``identity``, what its name and the run say."""
         try:
             with np.load(path, allow_pickle=False) as data:
                 result = {name: data[name] for name in data.files}
+            recorded = [result.pop(name, None) for name in TASK_IDENTITY]
+            if recorded[0] is not None:
+                own = (str(recorded[0]), int(recorded[1]), int(recorded[2]))
+                if own != identity:
+                    raise ValueError(f"it records spec {own[0][:12]}..., sweep point {own[1]}, "
+                                     f"first realisation {own[2]}; its name and the run say "
+                                     f"{identity[0][:12]}..., {identity[1]}, {identity[2]}")
             if not single and any(len(a) != size for a in result.values()):
                 raise ValueError(f"holds {len(next(iter(result.values())))} realisations, "
                                  f"its name says {size}")
@@ -244,7 +272,10 @@ class Checkpoint:
     def write(self, point: int, start: int, result: dict[str, np.ndarray]) -> None:
         """Store one finished chunk (arrays stacked over its realisations) atomically."""
         stop = start + len(next(iter(result.values())))
-        atomic_write(self._path(point, start, stop), lambda fh: np.savez(fh, **result))
+        identity = dict(zip(TASK_IDENTITY, (np.array(self.spec.digest()), np.array(point),
+                                            np.array(start)), strict=True))
+        atomic_write(self._path(point, start, stop),
+                     lambda fh: np.savez(fh, **result, **identity))
 
     def close(self) -> None:
         if self._lock is not None:

@@ -38,6 +38,7 @@ from manybody.support.paths import (
     created_directories,
     dangling_link,
     link_description,
+    name_too_long_reason,
     nearest_existing,
     remove_created,
     unwritable_reason,
@@ -262,8 +263,9 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
     Raises
     ------
     ValueError
-        ``path`` is a directory, ends with a path separator (which names a directory), or exists
-        and is not a regular file.
+        ``path`` is a directory, ends with a path separator (which names a directory), exists
+        and is not a regular file, or its name (or its checkpoint's) is longer than the file
+        system allows.
     FileExistsError
         ``path`` exists and ``overwrite`` is False.
     NotADirectoryError
@@ -283,6 +285,9 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
     if reason is not None:
         error = PermissionError if "permission" in reason else NotADirectoryError
         raise error(f"output {text!r}: {reason}; choose another output")
+    too_long = name_too_long_reason(path, ancestor)
+    if too_long is not None:
+        raise ValueError(f"output {_shortened(text)!r}: {too_long}")
     if text.endswith(("/", os.sep)) and not path.is_dir():
         raise ValueError(f"output {text!r} ends with '/', which names a directory; give a "
                          f"file name (e.g. {text}results{path.suffix or '.nc'})")
@@ -299,6 +304,13 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
     if why is not None:
         raise PermissionError(f"output {text!r}: {why}; choose another output")
     return path
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    """``text`` cut in its middle to at most ``limit`` characters."""
+    if len(text) <= limit:
+        return text
+    return text[:limit // 2 - 2] + "..." + text[-(limit // 2 - 1):]
 
 
 def checked_output_option(parser: argparse.ArgumentParser, option: str, value: str | Path, *,

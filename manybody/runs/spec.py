@@ -499,7 +499,7 @@ def _replace_path(obj: Any, path: list[str], value: Any, key: str) -> Any:
     if child is None:
         raise ValueError(
             f"sweep key {key!r} needs a [{key.rsplit('.', 1)[0]}] section in the base "
-            f"specification, but it is absent (add the section, e.g. with default values)"
+            f"specification, but it is absent (add the section with the base model's values)"
         )
     return dataclasses.replace(obj, **{head: _replace_path(child, path[1:], value, key)})
 
@@ -595,6 +595,11 @@ class RunSpec:
             raise TypeError(f"model must be a table of keys, got {type(model_table).__name__}")
         if "n_tls" not in model_table and "model.n_tls" in sweep:
             model_table = {**model_table, "n_tls": sweep["model.n_tls"][0]}
+        block = model_table.get("random_matrix")
+        if "model.random_matrix.weight" in sweep and isinstance(block, Mapping) \
+                and "weight" not in block:  # swept: the base takes its first value
+            model_table = {**model_table, "random_matrix": {
+                **block, "weight": sweep["model.random_matrix.weight"][0]}}
         solver = v.from_mapping(SolverParams, data.get("solver", {}), "solver")
         try:
             model = ModelParams.from_dict(model_table)

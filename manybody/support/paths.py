@@ -99,6 +99,38 @@ def nearest_existing(path: str | os.PathLike) -> tuple[Path, str | None]:
     return ancestor, None
 
 
+#: Bytes a run adds to an output's name for the files it writes beside it: its temporary
+#: ``.<name>.XXXXXXXX.tmp`` (14) and its checkpoint ``<name>.checkpoint`` (11).
+SIBLING_NAME_EXTRA = 14
+
+
+def name_too_long_reason(path: str | os.PathLike, ancestor: str | os.PathLike,
+                         extra: int = SIBLING_NAME_EXTRA) -> str | None:
+    """Why ``path`` (or a file named after it, ``extra`` bytes longer) cannot be created on the
+    file system of its existing ``ancestor``: a name longer than its NAME_MAX (255 bytes on
+    most) or a path longer than its PATH_MAX; None when both fit. A 253-byte output name is
+    legal, its checkpoint's is not: the run ended in a traceback (a new user, session 35)."""
+    path = Path(path)
+    try:
+        name_max = os.pathconf(ancestor, "PC_NAME_MAX")
+        path_max = os.pathconf(ancestor, "PC_PATH_MAX")
+    except (OSError, ValueError):
+        name_max, path_max = 255, 4096
+    for part in path.parts[:-1]:
+        if len(os.fsencode(part)) > name_max:
+            return (f"the folder name {part[:40]!r}... is {len(os.fsencode(part))} bytes long, "
+                    f"more than the file system allows ({name_max})")
+    name = len(os.fsencode(path.name))
+    if name + extra > name_max:
+        return (f"the file name is {name} bytes long; the run writes files named after it "
+                f"{extra} bytes longer (its checkpoint and temporary file), and the file system "
+                f"allows {name_max}: use a name of at most {name_max - extra} bytes")
+    total = len(os.fsencode(os.path.abspath(path))) + extra
+    if total > path_max:
+        return f"the path is longer than the file system allows ({path_max} bytes)"
+    return None
+
+
 def unwritable_reason(directory: str | os.PathLike) -> str | None:
     """Why no file can be created in the existing ``directory``, or None when one can: a file
     is created there and removed (permission bits do not tell for root, ACLs or read-only
