@@ -1190,3 +1190,29 @@ def test_names_glued_to_letters_state_no_power_and_one_attenuation_is_taken(tmp_
     assert _main([*files, "--frequency", "5GHz", "--saturation", "--powers=-80,-90", "--out",
                   str(tmp_path / "p")]) == 0
     assert "--powers are the powers in the file names -70 dB" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("names", "units", "scale"), [
+    ("Temperature,Qi", "K,", 1.0), ("T,Qi", "mK,", 1e-3), ("T;tan d", "[mK];[ppm]", 1e-3),
+    ("Temperature\tQi", "(K)\t-", 1.0)])
+def test_a_units_row_under_the_column_names_is_read(tmp_path, names, units, scale):
+    """Origin and LabVIEW put units in a row under the names: the row was taken for the header
+    and the error named columns 'K' and '' (a new user, session 35)."""
+    sep = ";" if ";" in names else "\t" if "\t" in names else ","
+    temperatures = np.array([0.02, 0.05, 0.1, 0.2])
+    q = np.array([4.3e5, 4.1e5, 3.6e5, 2.9e5])
+    values = 1e6 / q if "tan" in names else q
+    rows = [sep.join((f"{t / scale:g}", f"{v:g}")) for t, v in zip(temperatures, values,
+                                                                   strict=True)]
+    path = tmp_path / "loss.csv"
+    path.write_text("\n".join([names, units, *rows]) + "\n")
+    table = read_loss_table(path)
+    np.testing.assert_allclose(table.temperature, temperatures, rtol=1e-6)
+    np.testing.assert_allclose(table.loss, 1 / q, rtol=1e-5)
+
+
+def test_a_text_row_that_is_not_units_still_names_its_columns(tmp_path):
+    path = tmp_path / "loss.csv"
+    path.write_text("Temperature,Qi\nsample A,run 3\n0.02,430000\n0.05,420000\n")
+    with pytest.raises(ValueError, match=r"'sample A'"):
+        read_loss_table(path)

@@ -12,6 +12,8 @@ free-text or ``#`` comment lines). The reader copes with:
   (``Q^-1``, ``1/Q``, ``loss``) or as a loss tangent (``tan delta``: kept as is and flagged);
   optional drive power (``Power (dBm)``, ``P [W]``, ``photons``);
 * units written in the cells (``100 mK``), as long as one column uses one unit;
+* units in a row of their own under the names (``Temperature,Qi`` then ``K,``, as Origin and
+  LabVIEW export): each joins its name (``Temperature (K)``);
 * a scale in the loss column's header: ``tan d (ppm)``, ``loss (%)``, ``1/Q (1e-6)``,
   ``Qi (x10^5)``, ``Qi/10^6``, ``Qi, 1e6``, ``tan δ ×10⁻⁶`` (the values shown are in units of
   it: ``Qi (x1e6)`` with 1.2 is Q = 1.2e6; ppm or % of a Q is refused, as is any unit that is
@@ -39,6 +41,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import math
 import re
 import warnings
@@ -828,6 +831,19 @@ def _cell_value(src: str, name: str, i: int, cell: str, decimal_comma: bool
 _EMPTY_CELLS = re.compile(r'[\s,;"]*')
 
 
+#: A cell of a units row: a unit or scale as spreadsheets export them under the column names
+#: (bracketed or not), or a placeholder for "no unit".
+_UNIT_CELL = re.compile(
+    r"[\[(]?\s*(?:[kmuµn]?k|[mun]?s|[kmg]?hz|db|dbm|deg|°|rad|%|ppm|ppb|[mun]?w|1|-|a\.?u\.?|"
+    r"arb\.?(?:\s*units?)?|x?\s*10\^?-?\d+|x?\s*1e-?\d+)\s*[\])]?", re.IGNORECASE)
+
+
+def _is_units_row(cells: list[str]) -> bool:
+    """Whether a row holds units only (at least one; empty cells allowed)."""
+    filled = [cell for cell in cells if cell]
+    return bool(filled) and all(_UNIT_CELL.fullmatch(cell) for cell in filled)
+
+
 def read_grid(p: Path) -> CellGrid:
     """Decode, drop comments, sniff the separator, find the header and the data rows."""
     src = str(p)
@@ -868,6 +884,14 @@ def read_grid(p: Path) -> CellGrid:
             f"{src}: no header line, so the columns cannot be identified "
             f"({len(columns)} unnamed columns); add a header such as 'Temperature (mK);Qint'")
     columns = [c.replace("\ufeff", "").strip().strip('"') for c in rows[first - 1]]
+    if first >= 2 and _is_units_row(columns) and numbers(rows[first - 2]) == 0:
+        # a units row under the names (Origin, LabVIEW: 'Temperature,Qi' then 'K,'): it was
+        # taken for the header, and the error named columns 'K' and '' (a new user, session
+        # 35); each unit joins its name as the header's own unit would: 'Temperature (K)'
+        names = [c.replace("\ufeff", "").strip().strip('"') for c in rows[first - 2]]
+        units = [unit.strip("[]() ") for unit in columns]
+        columns = [f"{name} ({unit})" if unit not in ("", "-", "1") and name else name or unit
+                   for name, unit in itertools.zip_longest(names, units, fillvalue="")]
     if len(columns) < 2:
         raise ValueError(f"{src}: found only one column ({columns[0]!r}); need a temperature "
                          "and a loss column")
