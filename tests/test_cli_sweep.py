@@ -429,3 +429,19 @@ def test_a_folder_of_the_user_where_the_checkpoint_goes_is_not_removed(tmp_path,
     status, _, err = run_cli(["run", spec_path, "-o", tmp_path / "k.nc", "--no-progress"], capsys)
     assert status == 0, err
     assert (tmp_path / "k.nc").is_file() and not killed.exists()
+
+
+def test_a_large_sweep_says_it_is_being_checked_before_the_silence(tmp_path, monkeypatch,
+                                                                    capsys):
+    """A 2e5-point sweep sat silent for a minute before its progress bar (every point is checked
+    twice first; a new user, session 35): above ANNOUNCED_POINTS one line says so at once."""
+    from manybody.cli import run as run_command
+
+    spec = write_spec(tmp_path)  # 2 sweep points
+    monkeypatch.setattr(run_command, "ANNOUNCED_POINTS", 1)
+    run_command._say_when_checking_takes_long(str(spec))
+    assert "checking 2 sweep points before any work" in capsys.readouterr().err
+    monkeypatch.setattr(run_command, "ANNOUNCED_POINTS", 2)
+    run_command._say_when_checking_takes_long(str(spec))
+    run_command._say_when_checking_takes_long(str(tmp_path / "missing.toml"))  # RunSpec's to say
+    assert capsys.readouterr().err == ""

@@ -148,7 +148,7 @@ def test_nested_sweep_tables_are_flattened(tmp_path):
         (lambda d: d.pop("realisations"), ValueError, ["realisations", "required"]),
         (lambda d: d.update(realisations=[2, 3, 4]), ValueError, ["realisations", "(2,)", "[2, 3, 4]"]),
         (lambda d: d.update(realisations=[2, 0]), ValueError, ["realisations", "between 1"]),
-        (lambda d: d.update(realisations=[2.0, 3.5]), ValueError, ["realisations", "integers"]),
+        (lambda d: d.update(realisations=[2.0, 3.5]), TypeError, ["realisations", "2.0 (a float)"]),
         (lambda d: d.update(realisations="many"), TypeError, ["realisations", "'many'"]),
         (lambda d: d.update(colour="red"), ValueError, ["'colour'", "valid keys", "seed", "sweep"]),
         (lambda d: d["model"].update(n_tsl=3), ValueError, ["'n_tsl'", "n_tls"]),
@@ -254,6 +254,13 @@ def test_per_point_realisation_counts():
         with pytest.raises(TypeError, match="realisations must hold integer counts, got a "
                            "boolean"):
             RunSpec.from_dict(d)
+    # a float or a string among counts of the right shape was told about the shape (session 35)
+    for wrong, words in (([[1, 2, 3], [4, 5, 6.0]], r"got 6\.0 \(a float\) in .*; write 6"),
+                         ([["1", 2, 3], [4, 5, 6]], r"got '1' \(a str\)"),
+                         (np.array([[1, 2, 3], [4, 5, 6.5]]), r"got 1\.0 \(a float\)")):
+        d["realisations"] = wrong
+        with pytest.raises(TypeError, match="realisations must hold integer counts, " + words):
+            RunSpec.from_dict(d)
 
 
 def test_resized_changes_only_what_it_is_given():
@@ -353,3 +360,32 @@ def test_a_random_matrix_table_must_give_its_weight():
     assert [model.random_matrix.weight for _, model, _ in swept.points()] == [0.05, 0.1]
     given = RunSpec.from_dict({**base, "model": {"n_tls": 3, "random_matrix": {"weight": 0.2}}})
     assert given.model.random_matrix.weight == 0.2
+
+
+def test_a_warning_about_many_swept_values_lists_a_few():
+    """A swept width of 1000 values made one 8 kB warning line (a new user, session 35)."""
+    import warnings
+
+    from manybody.runs.spec import listed, preflight
+
+    d = base_dict()
+    d["sweep"] = {"probe.broadening.width": [round(0.05 + 1e-4 * i, 4) for i in range(1000)]}
+    d["realisations"] = 1
+    spec = RunSpec.from_dict(d)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        preflight(spec)
+    texts = [str(w.message) for w in caught if "probe.broadening.width" in str(w.message)]
+    assert len(texts) == 1 and len(texts[0]) < 400, texts
+    assert "0.05, 0.0501, 0.0502, ..., 0.1498, 0.1499 (1000 values)" in texts[0]
+    assert listed(["1", "2"]) == "1, 2"
+
+
+def test_a_bad_probe_value_names_its_spec_key():
+    """'phonon_rate_prefactor must be > 0' lacked the probe. of the spec's key (session 35)."""
+    from manybody.runs.spec import probe_from_dict
+
+    with pytest.raises(ValueError, match=r"^probe\.phonon_rate_prefactor must be > 0, got -1"):
+        probe_from_dict({"frequencies": [0.1], "temperatures": [0.1],
+                         "observables": ["absorption", "relaxation_absorption"],
+                         "phonon_rate_prefactor": -1})

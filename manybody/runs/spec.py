@@ -396,10 +396,17 @@ def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
     drive = data.get("saturation")
     if drive is not None:
         drive = v.from_mapping(SaturationDrive, drive, f"{where}.saturation")
-    return Probe(frequencies=tuple(freqs.tolist()), temperatures=tuple(temps.tolist()),
-                 broadening=broadening, observables=tuple(observables),
-                 phonon_rate_prefactor=data.get("phonon_rate_prefactor"),
-                 matrix_element_bins=bins, saturation=drive)
+    try:
+        return Probe(frequencies=tuple(freqs.tolist()), temperatures=tuple(temps.tolist()),
+                     broadening=broadening, observables=tuple(observables),
+                     phonon_rate_prefactor=data.get("phonon_rate_prefactor"),
+                     matrix_element_bins=bins, saturation=drive)
+    except (TypeError, ValueError) as exc:  # the spec's key: probe.phonon_rate_prefactor
+        message = str(exc)
+        field = re.match(r"(\w+)", message)
+        if field and field.group(1) in {f.name for f in dataclasses.fields(Probe)}:
+            raise type(exc)(f"{where}.{message}") from None
+        raise
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -464,6 +471,15 @@ def _realisation_counts(value: Any, shape: tuple[int, ...]) -> int | tuple:
     flags = [leaf for leaf in _leaves(value) if isinstance(leaf, bool | np.bool_)]
     if flags or (isinstance(value, np.ndarray) and value.dtype == bool):  # [3, true] ran 1
         raise TypeError(f"realisations must hold integer counts, got a boolean in {value!r}")
+    leaves = list(value.flat) if isinstance(value, np.ndarray) else _leaves(value)
+    others = [leaf for leaf in leaves if not isinstance(leaf, int | np.integer)]
+    if others:  # [2.0, 3] was told about the sweep's shape, which it had (session 35)
+        leaf = others[0].item() if isinstance(others[0], np.generic) else others[0]
+        kind = type(leaf).__name__
+        hint = f"; write {int(leaf)}" if isinstance(leaf, float | np.floating) and \
+            math.isfinite(leaf) and float(leaf).is_integer() else ""
+        raise TypeError(f"realisations must hold integer counts, got {leaf!r} (a {kind}) in "
+                        f"{value!r}{hint}")
     try:
         counts = np.asarray(value)
     except ValueError:  # ragged nesting
@@ -837,12 +853,12 @@ def _warn_kernel_wider_than_frequency(wide: list[tuple[float, float]]) -> None:
     lowest = {low for _, low in pairs}
     if len(lowest) == 1:
         widths = list(dict.fromkeys(f"{width:g}" for width, _ in pairs))
-        what = (", ".join(widths) + (" K is" if len(widths) == 1 else " K are")
+        what = (listed(widths) + (" K is" if len(widths) == 1 else " K are")
                 + f" at least {RELATIVE_WIDTH_LIMIT:g} of the lowest frequency "
                 f"{lowest.pop():g} K")
     else:
-        what = (", ".join(f"{width:g} K at a lowest frequency of {low:g} K"
-                          for width, low in pairs)
+        what = (listed([f"{width:g} K at a lowest frequency of {low:g} K"
+                        for width, low in pairs])
                 + f" are at least {RELATIVE_WIDTH_LIMIT:g} of that frequency")
     warnings.warn(f"probe.broadening.width = {what}: the line kernel smears Q^-1 over a range "
                   "as wide as the frequency (narrow it, or use scaling = 'relative')",
@@ -976,9 +992,22 @@ def preflight(spec: RunSpec) -> dict[str, int]:
     n_points = sum(methods.values())
     for key, (reason, values) in given.items():
         if idle.get(key, 0) == n_points:
-            warnings.warn(f"{key} = {', '.join(map(_shown, values))} has no effect: {reason}",
-                          UserWarning, stacklevel=2)
+            warnings.warn(f"{key} = {listed([_shown(x) for x in values])} has no effect: "
+                          f"{reason}", UserWarning, stacklevel=2)
     return methods
+
+
+#: A list of values in a message is cut to its first and last few beyond this many (a swept
+#: width of 1000 values made one warning line of 8 kB, a new user, session 35).
+LISTED_MAX = 6
+
+
+def listed(texts: list[str]) -> str:
+    """'a, b, c' or, beyond :data:`LISTED_MAX` items, 'a, b, c, ..., y, z (1000 values)'."""
+    if len(texts) <= LISTED_MAX:
+        return ", ".join(texts)
+    return (", ".join(texts[:3]) + ", ..., " + ", ".join(texts[-2:])
+            + f" ({len(texts)} values)")
 
 
 def _shown(value: Any) -> str:
