@@ -1216,3 +1216,33 @@ def test_a_text_row_that_is_not_units_still_names_its_columns(tmp_path):
     path.write_text("Temperature,Qi\nsample A,run 3\n0.02,430000\n0.05,420000\n")
     with pytest.raises(ValueError, match=r"'sample A'"):
         read_loss_table(path)
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    (["--powers", "1,2"], "--powers gives 2 value(s) for 1 file(s)"),
+    (["SAME"], "is given twice"),
+    (["--velocity"], "cannot tell which column is the shift"),
+])
+def test_an_input_error_is_told_before_existing_outputs(tmp_path, capsys, extra, words):
+    """With --out holding an earlier fit, a wrong --powers, a file given twice or a spec given as
+    a table were all told only "pass --overwrite"; with it the real error came (a new user,
+    session 35). The earlier outputs stay as they were."""
+    table = NB_FILES[0]
+    out = tmp_path / "o"
+    assert _main([str(table), "--frequency", "5.62GHz", "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    argv = [str(table), *(str(table) for word in extra if word == "SAME"), "--frequency",
+            "5.62GHz", "--out", str(out), *(word for word in extra if word != "SAME")]
+    assert _main(argv) == 2
+    err = capsys.readouterr().err
+    assert words in err and "--overwrite" not in err, err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+@pytest.mark.parametrize("name", ["spec.toml", "fit.json", "script.py"])
+def test_a_text_file_that_is_no_table_is_named_by_its_kind(tmp_path, capsys, name):
+    path = _write(tmp_path, name, 'name = "x"\nseed = 1\n[model]\nn_tls = 3\n')
+    assert _main([str(path), "--frequency", "5.6GHz", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "not a table of columns" in err and "ragged" not in err and err.count("\n") == 1

@@ -696,12 +696,25 @@ def _comparison_dict(cmp: LawComparison) -> dict:
     return d
 
 
-def _out_dir(args: argparse.Namespace, outputs: tuple[str, ...] = OUTPUTS) -> Path:
-    """--out, refused when it is a file or holds outputs (without --overwrite)."""
+def _out_path(args: argparse.Namespace) -> Path:
+    """--out, refused when it cannot be a directory (a file, a link to nothing, no permission):
+    checked before the inputs are read."""
     out = Path(args.out)
     _check_out_path(out)
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"--out {str(out)!r} exists and is not a directory")
+    ancestor, _ = paths.nearest_existing(out / "x")  # out itself, or where it would be made
+    reason = paths.unwritable_reason(ancestor)
+    if reason is not None:
+        raise ValueError(f"--out {str(out)!r}: cannot create or write the output directory: "
+                         f"{reason}")
+    return out
+
+
+def _out_dir(args: argparse.Namespace, outputs: tuple[str, ...] = OUTPUTS) -> Path:
+    """--out (:func:`_out_path`), refused when it holds outputs (without --overwrite): checked
+    after the inputs are read, so that their errors come first (session 35)."""
+    out = _out_path(args)
     existing = [n for n in outputs if os.path.lexists(out / n)]  # a dangling link too
     if existing and not args.overwrite:
         raise FileExistsError(f"{', '.join(existing)} already in {str(out)!r}; pass --overwrite "
@@ -803,14 +816,19 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise ValueError(str(exc).replace("frequency must", "--frequency must", 1)) from None
     gap = _gap(args)
-    out = _out_dir(args)
     if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
         raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
                          f"--tmax {args.tmax} K")
-    created = _make_out(out)
-    try:
+    _out_path(args)
+    try:  # the tables first: an error in them was hidden behind "pass --overwrite" when --out
+        # held an earlier fit (a new user, session 35)
         tables, curves = _load(args)
         check_x_range(curves, w, args.frequency, args.tmin, args.tmax)
+    except ValueError as exc:
+        raise ValueError(cli_message(str(exc))) from None
+    out = _out_dir(args)
+    created = _make_out(out)
+    try:
         cmp = compare_laws(curves, w, background=args.background,
                            quasiparticle=args.quasiparticle, gap=gap,
                            saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
@@ -1018,11 +1036,12 @@ def run_velocity(args: argparse.Namespace) -> int:
     if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
         raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
                          f"--tmax {args.tmax} K")
-    out = _out_dir(args, VELOCITY_OUTPUTS)
+    _out_path(args)
     try:
         table, t, shift, sigma = _velocity_data(args)
     except ValueError as exc:
         raise ValueError(cli_message(str(exc))) from None
+    out = _out_dir(args, VELOCITY_OUTPUTS)  # after the table: its errors first (session 35)
     if t.size < 7:  # the library's "1-d array of at least 7 values, got shape (3,)"
         window = " within --tmin/--tmax" if args.tmin is not None or args.tmax is not None else ""
         raise ValueError(f"{table.source}: {t.size} temperature(s){window}; the slope fit needs "

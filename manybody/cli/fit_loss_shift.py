@@ -359,16 +359,19 @@ def run_loss_shift(args: argparse.Namespace, gap: float | None, load, out_dir, m
     ``load``, ``out_dir``, ``make_out`` and ``remove_empty`` are fit-data's loss-table loader and
     output-directory helpers."""
     _check_args(args)
-    out = out_dir(args, OUTPUTS + (fit_sweeps.SWEEP_OUTPUTS if args.joint else ()))
+    outputs = OUTPUTS + (fit_sweeps.SWEEP_OUTPUTS if args.joint else ())
+    created: list[Path] = []
+    if not args.joint:  # the tables are read first: an error in them is not hidden behind
+        # "pass --overwrite" when --out holds an earlier fit (a new user, session 35)
+        curves, shift, w, inputs = (_simulated(args) if args.simulated
+                                    else _measured(args, load))
+    out = out_dir(args, outputs)
     created = make_out(out)
     written: list[Path] = []
     step = None
     try:
         if args.joint:
             curves, shift, w, inputs, step = _swept(args, out)
-        else:
-            curves, shift, w, inputs = (_simulated(args) if args.simulated
-                                        else _measured(args, load))
         options = {"background": args.background, "quasiparticle": args.quasiparticle,
                    "gap": gap, "tmin": args.tmin, "tmax": args.tmax,
                    "error_model": args.error_model, "saturation": args.saturation,

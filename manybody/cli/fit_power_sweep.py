@@ -255,9 +255,10 @@ def run_power_sweep(args: argparse.Namespace, io: TableIO) -> int:
     if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
         raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
                          f"--tmax {args.tmax} K")
-    out = io.out_dir(args, OUTPUTS)
     try:
         tables, curves = io.load(args)
+        # the tables first: their errors are not hidden behind "pass --overwrite" (session 35)
+        out = io.out_dir(args, OUTPUTS)
         sweep = power_sweep(curves, args.tmin, args.tmax)
         fit = fit_power_sweep(sweep, background=args.background, error_model=args.error_model)
     except ValueError as exc:

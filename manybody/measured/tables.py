@@ -614,10 +614,22 @@ BINARY_FORMATS = ((b"\x89HDF\r\n\x1a\n", "a netCDF-4/HDF5 file (a results file o
                   (b"\xd0\xcf\x11\xe0", "an Excel/OLE file (export it as CSV)"))
 
 
+#: Text formats by their extension that are never a table of columns (a run specification
+#: given as a loss table was "ragged lines: ... line 1: 1, line 3: 1, ...", session 35).
+TEXT_FORMATS = {".toml": "a TOML file (a run specification?)", ".json": "a JSON file",
+                ".py": "a Python script", ".md": "a Markdown document",
+                ".yaml": "a YAML file", ".yml": "a YAML file", ".ipynb": "a Jupyter notebook",
+                ".sh": "a shell script", ".tex": "a LaTeX document", ".html": "an HTML page"}
+
+
 def _decode(raw: bytes, path: str) -> str:
     for magic, what in BINARY_FORMATS:  # read as text they were "ragged lines" (session 33)
         if raw.startswith(magic):
             raise ValueError(f"{path} is {what}, not a text table of columns")
+    what = TEXT_FORMATS.get(Path(path).suffix.lower())
+    if what is not None:
+        raise ValueError(f"{path} is {what}, not a table of columns (a CSV or text export of "
+                         "temperature and loss)")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16")
     try:
