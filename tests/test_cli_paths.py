@@ -348,3 +348,12 @@ def test_an_output_name_that_leaves_room_for_its_checkpoint_is_taken(spec):
     assert name_too_long_reason(Path("a" * 241), Path.cwd()) is None
     assert "241" in name_too_long_reason(Path("a" * 242), Path.cwd())
     assert "folder name" in name_too_long_reason(Path("b" * 256) / "x.nc", Path.cwd())
+
+
+def test_verbose_is_taken_after_the_command_as_before_it():
+    """'manybody run SPEC -o X -v' was 'unrecognized arguments: -v' (a new user, session 35)."""
+    parser = build_parser()
+    for argv in (["-v", "run", "s.toml", "-o", "x.nc"], ["run", "s.toml", "-o", "x.nc", "-v"],
+                 ["info", "x.nc", "--verbose"], ["-v", "fit-data", "t.csv", "-v"]):
+        assert parser.parse_args(argv).verbose is True, argv
+    assert parser.parse_args(["run", "s.toml", "-o", "x.nc"]).verbose is False

@@ -777,3 +777,23 @@ def test_psutil_is_a_dependency_and_its_absence_is_named(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         execution.warn_without_psutil()
+
+
+@pytest.mark.parametrize(("name", "words"), [
+    ("summary.json", "is a JSON file (a study's summary.json"),
+    ("spec.toml", "is a TOML file (a run specification? run it: manybody run"),
+    ("loss.csv", "is a CSV table (measured data? fit it: manybody fit-data")])
+def test_info_names_a_text_file_by_its_kind(tmp_path, capsys, name, words):
+    """info called a healthy summary.json or run spec 'damaged or of another format ...; restore
+    it from a copy' (a new user, session 35)."""
+    path = tmp_path / name
+    path.write_text('{"a": 1}\n')
+    assert main(["info", str(path)]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert words in line and "damaged" not in line, line
+
+
+def test_info_reads_a_results_file_whatever_its_extension(tmp_path, capsys, good_file):
+    path = tmp_path / "results.txt"
+    path.write_bytes(good_file)
+    assert main(["info", str(path)]) == 0

@@ -235,7 +235,7 @@ def test_info_describes_a_checkpoint_directory(partial_run, capsys, inside):
     status, out, err = _info(directory / inside if inside else directory, capsys)
     assert status == 0, err
     for text in (f"writing: {partial_run} (not written yet)", "run: 'info-test'",
-                 "finished: 2 of 6 task(s)", "0 of 2 sweep point(s) complete",
+                 "finished: 2 of 6 realisation(s) (over every sweep point)", "0 of 2 sweep point(s) complete",
                  "model.coupling.strength (2)", "in use: no",
                  f"to resume: rerun the same command (manybody run SPEC -o {partial_run})"):
         assert text in out, (text, out)

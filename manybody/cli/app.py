@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
                            formatter_class=PlainHelpFormatter)
         p.set_defaults(_command=name)
         module.configure(p)
+        # after the command too ('manybody run SPEC -o X -v' was 'unrecognized arguments: -v',
+        # a new user, session 35); SUPPRESS keeps a -v given before the command
+        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="log progress details (as before the command)")
     return parser
 
 

@@ -180,12 +180,13 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
         lines.append(f"  sweep: {spec.n_points} point(s){': ' + axes if axes else ''}; "
                      f"realisations: {spec.to_dict()['realisations']}; {n_text}; "
                      f"observables: {', '.join(spec.probe.observables)}")
-        lines.append(f"  finished: {len(done)} of {spec.n_tasks} task(s) (sweep point, "
-                     f"realisation) in {n_files} task file(s); {complete} of {spec.n_points} "
+        # realisations, not "tasks": a task is a chunk of realisations (the README; session 35)
+        lines.append(f"  finished: {len(done)} of {spec.n_tasks} realisation(s) (over every "
+                     f"sweep point) in {n_files} task file(s); {complete} of {spec.n_points} "
                      "sweep point(s) complete")
     else:
-        lines.append(f"  finished: {len(done)} task(s) (sweep point, realisation) in {n_files} "
-                     "task file(s)")
+        lines.append(f"  finished: {len(done)} realisation(s) (over every sweep point) in "
+                     f"{n_files} task file(s)")
     lines.append(f"  {_lock_state(directory)}")
     resume = ("rerun the same command (manybody run SPEC -o "
               f"{_quoted(output) if output is not None else 'OUTPUT'}) to compute the rest; "

@@ -472,6 +472,10 @@ def load_results(path: str | Path) -> xr.Dataset:
     if not path.is_file():
         raise ValueError(f"{str(path)!r} is not a regular file; give the .nc file written by "
                          "manybody run")
+    kind = _text_kind(path)
+    if kind is not None:  # a study's summary.json was called damaged (a new user, session 35)
+        raise ValueError(f"{str(path)!r} is {kind}, not a results file; give the .nc file "
+                         "written by manybody run or study")
     reason = None
     with _quiet_unraisable():
         try:
@@ -491,6 +495,27 @@ def load_results(path: str | Path) -> xr.Dataset:
     raise ValueError(f"{str(path)!r} is not a readable netCDF4/HDF5 results file: it is "
                      f"damaged or of another format ({reason}); restore it from a copy or "
                      "rerun the sweep that wrote it")
+
+
+#: What a text file of these extensions is, for a results file that is not one.
+_TEXT_KINDS = {".toml": "a TOML file (a run specification? run it: manybody run FILE -o OUT.nc)",
+               ".json": "a JSON file (a study's summary.json or a fit's results?)",
+               ".csv": "a CSV table (measured data? fit it: manybody fit-data FILE)",
+               ".txt": "a text file", ".md": "a Markdown document", ".py": "a Python script"}
+
+
+def _text_kind(path: Path) -> str | None:
+    """What ``path`` is when its extension names a text format and it does not begin as an
+    HDF5 or netCDF file, else None."""
+    kind = _TEXT_KINDS.get(path.suffix.lower())
+    if kind is None:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return None
+    return None if head.startswith((b"\x89HDF", b"CDF")) else kind
 
 
 def _bounds_units(ds: xr.Dataset) -> xr.Dataset:
@@ -552,10 +577,16 @@ def describe(ds: xr.Dataset, path: str | Path | None = None) -> str:
     order = [k for k in _PROVENANCE_ORDER if k in a]
     order += sorted(k for k in a if k not in shown and k not in _PROVENANCE_ORDER)
     for key in order:
-        lines.append(f"    {key}: {_fmt(a[key])}")
+        lines.append(f"    {key}: {_fmt(a[key])}{_ATTRIBUTE_NOTES.get(key, '')}")
     if "spec" in a:
         lines.append(f"    spec: {a['spec']}")
     return "\n".join(lines)
+
+
+#: What an attribute counts, where its name alone misleads: 'tasks' are (sweep point,
+#: realisation) pairs there, while a task of the run is a chunk of realisations (session 35).
+_ATTRIBUTE_NOTES = {"tasks_total": " (realisations over every sweep point)",
+                    "tasks_resumed": " (realisations taken from a checkpoint)"}
 
 
 #: Order of the provenance lines of :func:`describe` (other attributes follow, sorted).
