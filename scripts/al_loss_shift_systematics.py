@@ -59,7 +59,7 @@ def _amplitude(fit) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "results" / "data_fit" / "al_inp" / "joint"))
     args = parser.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)

@@ -1185,7 +1185,7 @@ def ladder_scan(args) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
     dtypes = ("float32", "float64")
     p_run = sub.add_parser("run", help="time and memory per realisation")

@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     from manybody.runs.sweep import available_cores
     from manybody.support import validate as v
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=SIZE, nargs="+", default=[12, 14, 16])
     parser.add_argument("--realisations", type=v.cli_integer(2, MAX_REALISATIONS), nargs="+",
                         default=[120, 60, 24],

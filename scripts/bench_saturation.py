@@ -32,7 +32,7 @@ from manybody.support.files import atomic_write_text
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-tls", type=v.cli_integer(1, 14), default=10)
     parser.add_argument("--amplitudes", type=v.cli_integer(1, 100_000), default=20)
     parser.add_argument("--repeats", type=v.cli_integer(1), default=1)

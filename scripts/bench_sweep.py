@@ -85,7 +85,7 @@ def compare(spec: RunSpec, configs: dict[str, tuple[int, int]], repeats: int) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n8-realisations", type=v.cli_integer(1), default=160)
     parser.add_argument("--n12-realisations", type=v.cli_integer(1), default=2)
     parser.add_argument("--small-n", type=v.cli_integer(1, 14), default=8,

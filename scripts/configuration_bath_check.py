@@ -112,7 +112,7 @@ def measure(spec: RunSpec, bootstrap: int = BOOTSTRAP) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--realisations", type=v.cli_integer(1, 10_000_000), default=50)
     parser.add_argument("--bootstrap", type=v.cli_integer(2, v.MAX_BOOTSTRAP), default=BOOTSTRAP,
                         help="bootstrap resamples of the index errors")

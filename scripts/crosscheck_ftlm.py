@@ -211,7 +211,7 @@ def _metadata() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     vectors = v.cli_integer(2, 1_000_000)  # >= 2: the error bar is their spread
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=v.cli_integer(2, MAX_TLS), nargs="+", default=[14])
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--cheb-vectors", type=vectors, default=8)

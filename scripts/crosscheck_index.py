@@ -106,7 +106,7 @@ def paired_index_difference(x, q_a, q_b, smearing, n_bootstrap: int = 200) -> tu
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-tls", type=v.cli_integer(2, MAX_TLS), default=10)
     parser.add_argument("--realisations", type=v.cli_integer(5, MAX_REALISATIONS), default=160,
                         help="disorder realisations (>= 5: the paired bootstrap resamples them, "

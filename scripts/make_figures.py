@@ -13,7 +13,7 @@ from manybody.study.figures import make_all_figures
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("study_dir", nargs="?", default="results/study")
     parser.add_argument("--out", default=None, help="figure directory (default STUDY_DIR/figures)")
     args = parser.parse_args()

@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     from manybody.runs.sweep import available_cores
     from manybody.support import validate as v
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("parts", nargs="*", help="physics and/or cost (default: both)")
     parser.add_argument("--min-distances", type=v.cli_real(0.0), nargs="+", default=MIN_DISTANCES,
                         help="coupling.min_distance values (r0, >= 0, distinct), the first 0")

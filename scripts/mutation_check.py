@@ -255,7 +255,7 @@ def run_tests(copy: Path, tests: list[str], timeout: float) -> tuple[str, str]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--module", action="append", choices=sorted(TARGETS))
     parser.add_argument("--operator", action="append",
                         choices=ALL_OPERATORS, help="default: DEFAULT_OPERATORS per module")

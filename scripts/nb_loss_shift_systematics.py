@@ -53,7 +53,7 @@ def _ratio(cmp) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "results" / "data_fit" / "nb_joint"))
     parser.add_argument("--powers", default="160,140,120,100,80",
                         help="file powers (dBm, the numbers in qint_<P>dBm.csv)")

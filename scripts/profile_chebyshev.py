@@ -194,7 +194,7 @@ def profile(n: int, memory_gb: float | None = None, steady: bool = False) -> dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=SIZE, nargs="+", default=[12, 16])
     parser.add_argument("--label", default="phases")
     parser.add_argument("--out", default=str(MATFREE_OUT))

@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     from manybody.runs.spec import MAX_REALISATIONS
     from manybody.support import validate as v
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-tls", type=SIZE, default=10)
     parser.add_argument("--realisations", type=v.cli_integer(2, MAX_REALISATIONS), default=400,
                         help="realisations (>= 2: the bias is a mean over them, with its error)")

@@ -55,7 +55,7 @@ def recompute(study_dir: Path) -> tuple[list, list, list]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("study_dir", nargs="?", default="results/study", type=Path)
     parser.add_argument("--recompute", action="store_true",
                         help="refit from the <spec>.nc results files instead of reading summary.json")
