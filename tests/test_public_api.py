@@ -207,3 +207,22 @@ def test_a_module_that_left_the_package_says_where_it_went():
     with pytest.raises(ModuleNotFoundError, match=r"'manybody.bench' is no longer part of "
                        r"manybody: .*python scripts/bench.py"):
         importlib.import_module("manybody.bench")
+
+
+def test_public_docstrings_name_what_they_refer_to_so_help_can_find_it():
+    """help(manybody.compare_laws) sent the reader to 'fit_joint', which is not in manybody (a
+    new user, session 35): every :func:/:class:/... reference in a public docstring is either
+    exported, an attribute of the object itself, or written with its module path."""
+    import inspect
+    import re
+
+    import manybody
+
+    loose = []
+    for name in manybody.__all__:
+        obj = getattr(manybody, name)
+        for ref in re.findall(r":(?:func|class|meth|data|attr):`~?([^`]+)`",
+                              inspect.getdoc(obj) or ""):
+            if "." not in ref and ref not in manybody.__all__ and not hasattr(obj, ref):
+                loose.append(f"{name}: {ref}")
+    assert not loose, loose

@@ -35,7 +35,8 @@ class SolverParams:
         fits and is faster, see :func:`manybody.simulation.solvers.choose_solver`).
     chebyshev : ChebyshevParams or mapping, optional
         Options of the Chebyshev solver; a mapping (TOML table ``[solver.chebyshev]``) is converted
-        to :class:`ChebyshevParams` and validated here. After construction it is always a
+        to :class:`~manybody.config.solver.ChebyshevParams` and validated here. After construction it is
+        always a
         ``ChebyshevParams`` (the defaults when not given).
     """
 

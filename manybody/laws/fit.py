@@ -1120,7 +1120,7 @@ def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: fl
     label : str
         Name of the curve.
     **options
-        Passed to :func:`fit_joint` (law, background, quasiparticle, gap, saturation, tmin,
+        Passed to :func:`manybody.laws.fit.fit_joint` (law, background, quasiparticle, gap, saturation, tmin,
         tmax, error_model).
 
     Returns

@@ -512,7 +512,7 @@ def fit_saturation(power, loss, sigma=None, *, beta: float | None = None, backgr
     beta : float, optional
         Fixed exponent (0.5: independent TLS); None fits it.
     background, scale, error_model
-        As in :func:`fit_saturation_joint`.
+        As in :func:`manybody.laws.saturation.fit_saturation_joint`.
 
     Returns
     -------
@@ -521,7 +521,7 @@ def fit_saturation(power, loss, sigma=None, *, beta: float | None = None, backgr
     Raises
     ------
     ValueError
-        As :func:`fit_saturation_joint`.
+        As :func:`manybody.laws.saturation.fit_saturation_joint`.
 
     Examples
     --------

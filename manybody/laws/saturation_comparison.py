@@ -71,11 +71,11 @@ def compare_exponent(curves, *, reference_beta: float = REFERENCE_BETA,
     Parameters
     ----------
     curves : sequence of (power, loss[, sigma])
-        As :func:`fit_saturation_joint` (one curve: ``[(power, loss)]``).
+        As :func:`manybody.laws.saturation.fit_saturation_joint` (one curve: ``[(power, loss)]``).
     reference_beta : float
         The exponent of the fixed law (default 1/2, independent TLS).
     **options
-        background, scale, error_model, labels of :func:`fit_saturation_joint`.
+        background, scale, error_model, labels of :func:`manybody.laws.saturation.fit_saturation_joint`.
 
     Returns
     -------
@@ -165,7 +165,7 @@ def analyse_saturation(power, loss_realisations, n_bootstrap: int = 200,
         ``rng`` not a numpy.random.Generator (an int seed: pass numpy.random.default_rng(seed)).
     ValueError
         loss_realisations not of shape (n_realisations, n_power); n_bootstrap not 0 or
-        2 ... 10^5; and as :func:`fit_saturation_joint`.
+        2 ... 10^5; and as :func:`manybody.laws.saturation.fit_saturation_joint`.
     """
     p = v.real_array("power", power)
     given = v.real_array("loss_realisations", loss_realisations)

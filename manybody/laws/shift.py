@@ -231,7 +231,7 @@ def shift_values(law: str, x, index: float = 0.0, band=None) -> np.ndarray:
     ``index``), for a flat loss over ``band`` (default the infinite band).
 
     The TLS law with a finite band and the family are computed numerically
-    (:func:`shift_numerical`); TLS (infinite band) and generic in closed form.
+    (:func:`~manybody.laws.shift.shift_numerical`); TLS (infinite band) and generic in closed form.
 
     A complex ``index`` (real part > -1) is carried through, so that the fitting engine's
     complex-step derivative in the index (:meth:`manybody.laws.fit._LeastSquares.jacobian`) is

@@ -244,7 +244,7 @@ class VelocityFit:
     n_top, n_below, n_above : int
         Number of temperatures in each fit.
     margin, decades, top : float
-        The window rule (see :data:`METHOD`).
+        The window rule (see :data:`~manybody.laws.velocity.METHOD`).
     error_source : str
         "given sigmas", "realisations" (covariance of the mean over realisations) or "residuals"
         (one scatter estimated from the residuals of the three fits).
@@ -437,7 +437,8 @@ def fit_velocity_slopes(temperatures, dv, sigma=None, *, margin: float = 3.0,
                         decades: float = 1.0, top: float = 1.5) -> VelocityFit:
     """Locate the maximum of delta v / v (T), then fit its logarithmic slopes on both sides.
 
-    The method (:data:`METHOD`): the maximum is the vertex of a weighted quadratic in ln T through
+    The method (:data:`~manybody.laws.velocity.METHOD`): the maximum is the vertex of a weighted quadratic in
+    ln T through
     the points within a factor ``top`` of the largest value (at least its two neighbours); the
     slopes are weighted straight lines in ln T through the points in
     [T_max / (margin 10^decades), T_max / margin] and [T_max margin, T_max margin 10^decades].

@@ -79,7 +79,7 @@ def compare_laws(curves: Sequence[LossCurve] | LossCurve, frequency: float | str
     frequency : float or str
         w (K) or a string with a unit.
     **options
-        As for :func:`fit_joint` (except ``law``).
+        As for :func:`manybody.laws.fit.fit_joint` (except ``law``).
 
     Returns
     -------

@@ -254,6 +254,29 @@ def frozen_fraction(params: ModelParams, seed: int, realisations: int, temperatu
 
     Draws only the disorder (no solve), from the same streams as a run with ``seed``; zeros when
     ``params.equilibration`` is None.
+
+    Parameters
+    ----------
+    params : ModelParams
+        The model, with its ``equilibration`` (measurement time t_m, bath).
+    seed : int
+        The run's seed (realisation r draws from ``SeedSequence(seed, spawn_key=(r,))``).
+    realisations : int
+        Number of realisations, >= 1.
+    temperatures : sequence of float
+        Temperatures T (K), positive and finite, shape (n_T,).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_realisations, n_T), each entry in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        ``realisations`` < 1, or temperatures not positive and finite.
+
+    Source: docs/PHYSICS.md section 7.5 (TLS with tau_i(T) > t_m frozen).
     """
     n_real = v.integer("realisations", realisations, 1)
     t = v.probe_axis("temperatures", temperatures)

@@ -401,8 +401,10 @@ def build_operators(
     dense : bool
         Return H as a dense array (for ED). T is returned sparse when it has no random-matrix
         part (it is then diagonal in the product basis) and dense otherwise. With ``dense=True``
-        the Pauli parts are built by bit arithmetic (:func:`pauli_sum_dense`, :func:`pauli_sum_csr`),
-        with ``dense=False`` by QuSpin (:func:`pauli_sum`); the matrices agree to rounding.
+        the Pauli parts are built by bit arithmetic (:func:`~manybody.simulation.operators.pauli_sum_dense`,
+        :func:`~manybody.simulation.operators.pauli_sum_csr`),
+        with ``dense=False`` by QuSpin (:func:`~manybody.simulation.operators.pauli_sum`); the matrices agree
+        to rounding.
 
     Returns
     -------

@@ -121,7 +121,7 @@ def execute_study(
     output_dir : str or Path
         Directory for ``<spec>.nc``, ``summary.json``, ``summary.md`` and ``figures/``.
     size : {"tiny", "default", "full"}
-        See :func:`load_study_spec`.
+        See :func:`~manybody.study.run.load_study_spec`.
     n_jobs : int
         Worker processes.
     only : tuple of str, optional

@@ -291,7 +291,8 @@ def pair_spectrum(
     chunk_pairs: int = 4_000_000,
     method: str = "exact",
 ) -> PairSpectrum:
-    """Pair sums of one spectrum, for all temperatures at once (see :class:`PairSpectrum`).
+    """Pair sums of one spectrum, for all temperatures at once (see
+    :class:`~manybody.simulation.observables.absorption.PairSpectrum`).
 
     Parameters
     ----------

@@ -550,7 +550,8 @@ def relaxation_absorption(spectrum, stress_elements, frequencies, temperatures, 
         Finite, > 0; ``absorption_normalisation(params)`` gives the units stated above.
     **options
         ``stress_scale`` (gamma, K per unit strain, > 0; default 1), ``bath_elements``,
-        ``method``, ``rtol``, ``population_cutoff`` as in :func:`relaxation_modes`.
+        ``method``, ``rtol``, ``population_cutoff`` as in
+        :func:`~manybody.simulation.observables.relaxation.relaxation_modes`.
 
     Returns
     -------

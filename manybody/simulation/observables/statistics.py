@@ -75,10 +75,11 @@ def spacing_ratios(energies: np.ndarray, window: float = 0.8, tolerance: float |
         Keep the central fraction of the spectrum (edges have a varying density); 1 keeps all. The
         cut counts levels with their multiplicity.
     tolerance : float, optional
-        Degeneracy tolerance (K); default :func:`degeneracy_tolerance` (4 sqrt(D) eps max|E|).
+        Degeneracy tolerance (K); default
+        :func:`~manybody.simulation.observables.statistics.degeneracy_tolerance` (4 sqrt(D) eps max|E|).
     precision : numpy dtype, optional
         Precision the eigenvalues were computed in (float32 or float64); default inferred by
-        :func:`eigenvalue_precision`.
+        :func:`~manybody.simulation.observables.statistics.eigenvalue_precision`.
 
     Returns
     -------
