@@ -780,3 +780,20 @@ def test_warnings_of_different_kinds_are_each_shown():
         "realisation 2: another thing",
         "the warning 'spacing 0.0443 K' (shown once above, for realisation 0) was raised by 2 "
         "realisations in all"]
+
+
+def test_a_failed_dask_connection_leaves_no_client_behind(tmp_path):
+    """A Client that failed to connect stayed registered as the current client while its
+    traceback lived: the next run of the process wrote its file through a distributed lock and
+    failed with 'missing port number in address' (a test after another, session 35)."""
+    pytest.importorskip("dask.distributed")
+    from dask.base import get_scheduler
+
+    spec = make_spec()
+    scheduler = get_scheduler()
+    with pytest.raises(ValueError, match="notanaddress") as caught:
+        run_sweep(spec, backend="dask", scheduler="notanaddress", progress=False)
+    assert caught.value is not None  # the traceback is alive here, as in the CLI's except
+    assert get_scheduler() == scheduler
+    ds = run_sweep(spec, output=tmp_path / "out.nc", progress=False)
+    assert (tmp_path / "out.nc").is_file() and ds["absorption"].size

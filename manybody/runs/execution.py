@@ -148,17 +148,21 @@ def _dask_client(scheduler: str | None, n_workers: int) -> Iterator[Any]:
         import dask
 
         before = {key: dask.config.get(key, None) for key in ("scheduler", "shuffle")}
+        registered = _registered_clients()
         try:
             client = Client(scheduler, timeout="20s")
         except BaseException as exc:
             # a Client that fails to start has already made dask.distributed the process's
             # default scheduler: every later dask computation here (xarray too) then failed
-            # with "no Client active" (seen as a test failing after another, session 32)
+            # with "no Client active" (seen as a test failing after another, session 32); and
+            # it stays registered as the current client while its traceback lives, so xarray's
+            # next write took a distributed lock from the unreachable scheduler (session 35)
             for key, value in before.items():
                 if value is None:
                     dask.config.config.pop(key, None)
                 else:
                     dask.config.set({key: value})
+            _forget_clients_since(registered)
             if isinstance(exc, OSError):
                 raise ValueError(f"cannot connect to dask scheduler {scheduler!r}: {exc}") from None
             raise
@@ -173,6 +177,28 @@ def _dask_client(scheduler: str | None, n_workers: int) -> Iterator[Any]:
         client.run(format_warnings_as, warnings.formatwarning)
         client.run(leave_terminal_signals_to_the_run)
         yield client
+
+
+def _registered_clients() -> set[int]:
+    """The keys of dask.distributed's registry of current clients (private; empty if absent)."""
+    try:
+        from distributed import client as module
+
+        return set(module._global_clients)
+    except (ImportError, AttributeError):
+        return set()
+
+
+def _forget_clients_since(registered: set[int]) -> None:
+    """Drop the clients registered after ``registered`` was taken (a Client that failed to
+    connect), so that no later computation of this process picks it as its scheduler."""
+    try:
+        from distributed import client as module
+
+        for key in set(module._global_clients) - registered:
+            module._global_clients.pop(key, None)
+    except (ImportError, AttributeError):
+        pass
 
 
 @contextlib.contextmanager
