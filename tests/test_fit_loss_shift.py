@@ -266,3 +266,39 @@ def test_shift_in_hertz_or_missing_is_refused_in_words(tmp_path, capsys):
                               "5.61989GHz", "--out", tmp_path / "o"], capsys)
     assert status == 2 and "--shift" in err and "nope.csv" in err and "not a readable file" in err
     assert not (tmp_path / "o").exists()
+
+
+def _without_powers(tmp_path: Path, name: str) -> Path:
+    """A Nb loss table with its power column removed, under a name stating no power."""
+    lines = (DATA / name).read_text(encoding="utf-8-sig").splitlines()
+    rows = [";".join(cells[:1] + cells[2:]) for cells in (line.split(";") for line in lines)]
+    path = tmp_path / f"res{'AB'[name != 'qint_80dBm.csv']}.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_several_loss_curves_without_powers_do_not_pick_the_shift_partner_by_name(tmp_path,
+                                                                                  capsys):
+    """The shift shares the amplitude of the lowest-power curve; without powers the curve first
+    by file name was taken (a saturated one: Kramers-Kronig ratio 2.5, "neither law"; a new
+    user, session 35). Refused, naming the way out; with --powers it runs."""
+    high = _without_powers(tmp_path, "qint_80dBm.csv")  # resA: first by name
+    low = _without_powers(tmp_path, "qint_160dBm.csv")
+    args = [high, low, "--shift", DATA / "freq_shift.csv", "--frequency", "5.61989GHz",
+            "--tmax", "1.2", "--out", tmp_path / "o"]
+    status, _, err = run_cli(args, capsys)
+    assert status == 2 and "have no drive power: give the powers" in err, err
+    assert not (tmp_path / "o").exists()
+    status, _, err = run_cli([*args, "--powers=-80,-160"], capsys)
+    assert status == 0, err
+
+
+def test_a_shift_table_with_a_temperature_twice_is_refused(tmp_path, capsys):
+    """Exact copies and a conflicting repeat in the --shift table went in without a word (a new
+    user, session 35), while --velocity refused them."""
+    lines = (DATA / "freq_shift.csv").read_text(encoding="utf-8-sig").splitlines()
+    shift = tmp_path / "shift.csv"
+    shift.write_text("\n".join([*lines, lines[3]]) + "\n")
+    status, _, err = run_cli([DATA / "qint_160dBm.csv", "--shift", shift, "--frequency",
+                              "5.61989GHz", "--out", tmp_path / "o"], capsys)
+    assert status == 2 and "appears more than once" in err and "shift.csv" in err, err

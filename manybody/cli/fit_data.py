@@ -54,7 +54,12 @@ from manybody.laws.inputs import (
 )
 from manybody.laws.velocity import METHOD, VelocityFit, canonical_ratio, fit_velocity_slopes
 from manybody.measured.tables import curves_from_table, error_is_relative, read_loss_table
-from manybody.measured.velocity import VelocityTable, plot_velocity_fit, read_velocity_table
+from manybody.measured.velocity import (
+    VelocityTable,
+    plot_velocity_fit,
+    read_velocity_table,
+    refuse_repeated_temperatures,
+)
 from manybody.support import jsonio, paths
 from manybody.support import validate as v
 from manybody.support.files import atomic_write
@@ -948,10 +953,7 @@ def _velocity_data(args: argparse.Namespace) -> tuple[VelocityTable, np.ndarray,
     if t.size == 0:
         raise ValueError(f"{table.source}: no rows in the window --tmin/--tmax "
                          f"[{args.tmin}, {args.tmax}] K")
-    repeated = t[1:][np.diff(t) == 0]
-    if repeated.size:
-        raise ValueError(f"{table.source}: temperature {repeated[0]:.6g} K appears more than "
-                         "once; average repeated temperatures (with their errors) before fitting")
+    refuse_repeated_temperatures(table.source, t)
     return table, t, shift, sigma
 
 

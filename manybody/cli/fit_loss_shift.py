@@ -34,7 +34,7 @@ from manybody.cli import fit_sweeps
 from manybody.laws.inputs import LossCurve, ShiftCurve, parse_frequency
 from manybody.measured.resonator_table import loss_table, shift_curves
 from manybody.measured.tables import curves_from_table
-from manybody.measured.velocity import read_velocity_table
+from manybody.measured.velocity import read_velocity_table, refuse_repeated_temperatures
 from manybody.support import jsonio
 from manybody.support import validate as v
 from manybody.support.files import atomic_write
@@ -159,6 +159,7 @@ def _measured(args: argparse.Namespace, load) -> tuple[list, ShiftCurve, float, 
     no_errors = args.error_column is not None and args.error_column.strip().lower() == "none"
     st = read_velocity_table(args.shift, args.temperature_column, args.shift_column,
                              error_column=False if no_errors else None)
+    refuse_repeated_temperatures(st.source, st.temperature)
     values, sigma = st.as_fraction()
     with_sigma = [t.source for t in tables if t.sigma is not None]
     if (sigma is None) != (not with_sigma) or 0 < len(with_sigma) < len(tables):

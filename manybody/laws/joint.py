@@ -8,7 +8,7 @@ docs/PHYSICS.md section 9). With the loss curves j (drive powers) and one shift 
     df/f0 (T)  = (F_k / pi) S(x) + c [+ qp_shift * e^{-Delta0 (1/T - 1/T_ref)}]
 
 * the shift shares the amplitude F_k of one loss curve k (``partner``; default the curve of
-  lowest drive power, or the first without powers), the least saturated one; or, with
+  lowest drive power; several curves without powers are refused), the least saturated one; or, with
   ``saturation``, F_j = F / sqrt(1 + P_j/P_c) for the loss curves and F itself for the shift
   (the shift's temperature dependence comes from TLS with E ~ T, mostly off resonance, which the
   drive does not saturate);
@@ -271,6 +271,13 @@ def _partner(curves: list[LossCurve], partner: int | None) -> int:
     powers = [c.power for c in curves]
     if all(p is not None for p in powers):
         return int(np.argmin(powers))
+    if len(curves) > 1:  # the first by file name was taken: a high-power, saturated curve gave
+        # a Kramers-Kronig ratio of 2.5 and "neither law" (a new user, session 35)
+        raise ValueError(
+            f"the shift shares the amplitude of the least saturated loss curve (the lowest drive "
+            f"power), but {sum(p is None for p in powers)} of the {len(curves)} loss curves "
+            f"({', '.join(repr(c.label) for c in curves)}) have no drive power: give the powers "
+            "(fit-data --powers P1,P2,... or a power column) or the partner curve (partner=k)")
     return 0
 
 

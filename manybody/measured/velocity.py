@@ -45,11 +45,17 @@ def shift_kind(name: str) -> str | None:
 def _errors_in_shift_units(src: str, e_name: str, sigma: np.ndarray, shift: np.ndarray,
                            s_name: str) -> np.ndarray:
     """The error column in the units of the shift column: as given without a unit of its own
-    (or with the shift's), a percent of each |shift| with ``(%)`` (unless the shift is in % too),
-    else converted from its scale to the shift's (session 25: ``dv/v error (%)`` was read as
-    absolute errors in the shift's unit by ``--velocity``)."""
+    (or with the shift's); a percent of each |shift| (``(%)``, unless the shift is in % too) is
+    refused (a shift's zero is arbitrary); else converted from its scale to the shift's
+    (session 25: ``dv/v error (%)`` was read as absolute errors in the shift's unit by
+    ``--velocity``)."""
     if tables.error_is_relative(e_name, s_name):
-        return sigma * 1e-2 * np.abs(shift)
+        # a shift's zero is arbitrary (f(T) - f(T_ref)): a percent of each value gave points
+        # near the zero tiny errors, chi2/dof 172 on exact TLS data (a new user, session 35)
+        raise ValueError(f"{src}: column {e_name!r} gives errors as a percent of each shift "
+                         f"value, but a shift's zero is arbitrary (points near it would get "
+                         "tiny errors); give absolute errors, in the shift's unit or with their "
+                         "own (e.g. 'error (ppm)')")
     unit = tables.scale_unit(e_name)
     if unit is None or unit in ("", "1", "-") or unit == tables.scale_unit(s_name):
         return sigma
@@ -236,3 +242,13 @@ def plot_velocity_fit(fit: VelocityFit, temperature, shift, sigma, out: Path, na
                  f"{ratio} (2 : -1 is -2, 1 : -1 is -1)", fontsize=9)
     ax.legend(fontsize=7.5, loc="best")
     return save_figure(fig, out, name, formats=("png", "pdf"))
+
+
+def refuse_repeated_temperatures(source: str, temperature: np.ndarray) -> None:
+    """A shift table holds one curve: a temperature twice is refused (the --shift table took
+    exact copies and a conflicting repeat 28 errors apart without a word, session 35)."""
+    t = np.sort(np.asarray(temperature, dtype=float))
+    repeated = t[1:][np.diff(t) == 0]
+    if repeated.size:
+        raise ValueError(f"{source}: temperature {repeated[0]:.6g} K appears more than "
+                         "once; average repeated temperatures (with their errors) before fitting")
