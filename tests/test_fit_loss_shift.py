@@ -132,6 +132,15 @@ def test_simulated_through_the_command(tiny_run, tmp_path, capsys):
     record = json.loads((out / "loss_shift_results.json").read_text())
     assert record["inputs"][0]["point"]["frequency"] == pytest.approx(0.1)
     assert record["comparison"]["joint"]["verdict"]["preferred"] == "tls"
+    # the points share their realisations: the fit's errors take them as independent and were
+    # printed without a word (about 2.4x small at N = 12; a new user, session 35); the index's
+    # spread over resamples of the realisations is printed and recorded beside them
+    spread = record["index_spread_over_realisations"]
+    assert spread["resamples"] == 100 and 0.5 < spread["median_correlation"] <= 1.0
+    assert set(spread["index_spread"]) == {"loss", "shift", "joint"}
+    assert all(0 < value < 5 for value in spread["index_spread"].values())
+    assert "correlated points: the 200 realisations are shared by every temperature" in stdout
+    assert "_per_realisation" not in record["inputs"][0]
     status, _, err = run_cli([tiny_run, "--simulated", "--point", "frequency=0.2", "--out",
                               tmp_path / "x"], capsys)
     assert status == 2 and "not on the axis" in err
