@@ -73,7 +73,9 @@ def test_nb_loss_and_shift_end_to_end(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--simulate", "5"], "--simulate do(es) not apply"),
+    (["--simulate", "5"], "--simulate does not apply"),
+    (["--simulate", "5", "--margin", "2"], "--simulate and --margin do not apply to the joint "
+                                           "loss + shift fit (--shift/--joint/--simulated)"),
     (["--quasiparticle", "mattis-bardeen"], "--quasiparticle mattis-bardeen"),
     (["--point", "frequency=0.1"], "--point applies to --simulated only"),
     (["--simulated"], "exclude each other"),
@@ -83,6 +85,8 @@ def test_nb_loss_and_shift_end_to_end(tmp_path, capsys):
 def test_options_the_joint_fit_refuses(extra, message, tmp_path, capsys):
     status, _, err = run_cli([*NB, *extra, "--out", tmp_path / "o"], capsys)
     assert status == 2 and message in err
+    # the quasiparticle clause ended every conflict's message (session 35)
+    assert ("quasiparticle term" in err) == ("--quasiparticle" in extra), err
     assert not (tmp_path / "o").exists()
 
 

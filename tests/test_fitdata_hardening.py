@@ -1247,3 +1247,15 @@ def test_a_text_file_that_is_no_table_is_named_by_its_kind(tmp_path, capsys, nam
     assert _main([str(path), "--frequency", "5.6GHz", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "not a table of columns" in err and "ragged" not in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("unit", "label"), [("Hz", "df (Hz)"), ("kHz", "df (kHz)"),
+                                             ("MHz", "df (MHz)"), ("ppm", "df/f (ppm)")])
+def test_a_shift_in_hertz_is_labelled_df_not_df_over_f(tmp_path, capsys, unit, label):
+    """--velocity labelled a column in Hz 'df/f (hz)' (a new user, session 35)."""
+    t = np.geomspace(0.01, 10, 30)
+    shift = np.where(t < 0.3, np.log(t / 0.3), -0.5 * np.log(t / 0.3))
+    path = _write(tmp_path, "s.csv", f"T (K),frequency shift ({unit})\n"
+                  + "".join(f"{a:.8g},{b:.8g}\n" for a, b in zip(t, shift, strict=True)))
+    _main(["--velocity", str(path), "--out", str(tmp_path / "o")])
+    assert capsys.readouterr().out.startswith(f"{label} from ")

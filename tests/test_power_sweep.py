@@ -184,3 +184,13 @@ def test_powers_spanning_less_than_a_decibel_are_refused():
              for c, p in zip(curves, (-80.0, -80.3, -80.6), strict=True)]
     with pytest.raises(ValueError, match=r"must span at least 1 dB .* got -80.6, -80.3, -80 dBm"):
         power_sweep(close)
+
+
+def test_a_window_without_points_names_the_curve_and_its_span():
+    """--tmin above every temperature of a power sweep was "temperature of 'qi_80dBm' must be a
+    non-empty 1-d array, got shape (0,)" (a new user, session 35)."""
+    curves = _curves()
+    span = f"{curves[0].temperature.min():g}-{curves[0].temperature.max():g} K"
+    with pytest.raises(ValueError, match=rf"no points of '.*' in the window \[5, None\] K "
+                                         rf"\(data span {span}\)"):
+        power_sweep(curves, 5, None)

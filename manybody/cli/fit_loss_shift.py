@@ -106,11 +106,13 @@ def fit_curves(curves: list[LossCurve], shift: ShiftCurve, frequency: float | st
 
 def _check_args(args: argparse.Namespace) -> None:
     bad = [name for name, attr, default in _NOT_HERE if getattr(args, attr) != default]
-    if args.quasiparticle not in (None, "exp"):
-        bad.append(f"--quasiparticle {args.quasiparticle}")
     if bad:
-        raise ValueError(f"{', '.join(bad)} do(es) not apply to the joint loss + shift fit "
-                         "(--shift/--joint/--simulated); the quasiparticle term there is 'exp'")
+        raise ValueError(f"{' and '.join(bad)} {'does' if len(bad) == 1 else 'do'} not apply to "
+                         "the joint loss + shift fit (--shift/--joint/--simulated)")
+    if args.quasiparticle not in (None, "exp"):  # the only clause about quasiparticles (it
+        # ended every conflict's message, session 35)
+        raise ValueError(f"--quasiparticle {args.quasiparticle} does not apply to the joint "
+                         "loss + shift fit, whose quasiparticle term is 'exp'")
     if args.joint and args.sweeps is None:
         raise ValueError("--joint applies to --sweeps (loss and shift from the same S21 sweeps); "
                          "with loss tables give the shift table as --shift FILE")

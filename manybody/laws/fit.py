@@ -749,12 +749,7 @@ def fit_window(curves, tmin: float | None, tmax: float | None, saturation: bool)
     curves = list(curves)
     if not curves or not all(isinstance(c, LossCurve) for c in curves):
         raise TypeError("curves must be a non-empty sequence of LossCurve")
-    for c in curves:
-        t = c.temperature
-        if not np.any((t >= (tmin or 0.0)) & (t <= (tmax or np.inf))):
-            raise ValueError(f"no points of {c.label!r} in the window [{tmin}, {tmax}] K "
-                             f"(data span {t.min():g}-{t.max():g} K)")
-    windowed = [c.window(tmin, tmax) for c in curves]
+    windowed = [c.window(tmin, tmax) for c in curves]  # a curve with no point there: refused
     if len({c.sigma is not None for c in windowed}) > 1:
         raise ValueError("either all curves or none must carry sigma")
     if saturation and any(c.power is None for c in windowed):

@@ -193,12 +193,18 @@ class LossCurve:
             object.__setattr__(self, "power", power)
 
     def window(self, tmin: float | None, tmax: float | None) -> LossCurve:
-        """The points with tmin <= T <= tmax (K)."""
+        """The points with tmin <= T <= tmax (K); ValueError naming the curve and its span when
+        there are none."""
         keep = np.ones(self.temperature.size, dtype=bool)
         if tmin is not None:
             keep &= self.temperature >= tmin
         if tmax is not None:
             keep &= self.temperature <= tmax
+        if not keep.any():  # the power sweep's was "temperature of 'qi_80dBm' must be a
+            # non-empty 1-d array, got shape (0,)" (a new user, session 35)
+            raise ValueError(f"no points of {self.label!r} in the window [{tmin}, {tmax}] K "
+                             f"(data span {self.temperature.min():g}-"
+                             f"{self.temperature.max():g} K)")
         return LossCurve(self.temperature[keep], self.loss[keep],
                          None if self.sigma is None else self.sigma[keep], self.power,
                          self.label, self.power_unit)
