@@ -315,3 +315,19 @@ def test_a_shift_table_with_a_temperature_twice_is_refused(tmp_path, capsys):
     status, _, err = run_cli([DATA / "qint_160dBm.csv", "--shift", shift, "--frequency",
                               "5.61989GHz", "--out", tmp_path / "o"], capsys)
     assert status == 2 and "appears more than once" in err and "shift.csv" in err, err
+
+
+def test_a_kramers_kronig_ratio_far_from_one_points_at_the_units(tmp_path, capsys):
+    """A shift in MHz without a unit passed the |df/f0| < 0.1 guard and gave a ratio of 5150
+    with no hint (a new user, session 35)."""
+    lines = (DATA / "freq_shift.csv").read_text(encoding="utf-8-sig").splitlines()
+    rows = [line.split(";") for line in lines[1:]]
+    shift = tmp_path / "shift.csv"
+    shift.write_text("Temperature (mK);Frequency Shift\n" + "".join(
+        f"{t};{float(value.replace(',', '.')) * 5.62e3!r}\n" for t, value in rows))  # MHz
+    status, stdout, err = run_cli([*NB[:1], "--shift", shift, *NB[3:], "--tmax", "1.2",
+                                   "--out", tmp_path / "o"], capsys)
+    assert status == 0, err
+    assert "is more likely a unit than physics" in stdout
+    status, stdout, _ = run_cli([*NB, "--tmax", "1.2", "--out", tmp_path / "p"], capsys)
+    assert "more likely a unit" not in stdout

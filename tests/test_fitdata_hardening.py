@@ -1259,3 +1259,16 @@ def test_a_shift_in_hertz_is_labelled_df_not_df_over_f(tmp_path, capsys, unit, l
                   + "".join(f"{a:.8g},{b:.8g}\n" for a, b in zip(t, shift, strict=True)))
     _main(["--velocity", str(path), "--out", str(tmp_path / "o")])
     assert capsys.readouterr().out.startswith(f"{label} from ")
+
+
+def test_an_earlier_fit_of_another_kind_in_out_is_named(tmp_path, capsys):
+    """A --velocity or --power-sweep fit's results stayed beside a later fit of another kind
+    in the same --out with no word (a new user, session 35)."""
+    out = tmp_path / "o"
+    assert _main([str(NB_FILES[0]), "--frequency", "5.62GHz", "--out", str(out)]) == 0
+    assert "note:" not in capsys.readouterr().err
+    (out / "saturation_results.json").write_text("{}")
+    assert _main([str(NB_FILES[0]), "--frequency", "5.62GHz", "--out", str(out),
+                  "--overwrite"]) == 0
+    err = capsys.readouterr().err
+    assert "also holds saturation_results.json of an earlier fit of another kind" in err

@@ -724,7 +724,17 @@ def _out_dir(args: argparse.Namespace, outputs: tuple[str, ...] = OUTPUTS) -> Pa
     if existing and not args.overwrite:
         raise FileExistsError(f"{', '.join(existing)} already in {str(out)!r}; pass --overwrite "
                               "to replace them")
+    others = [n for n in RESULT_FILES if n not in outputs and (out / n).is_file()]
+    if others:  # a --power-sweep's results beside a --shift fit's, with no word (session 35)
+        print(f"note: {str(out)!r} also holds {', '.join(others)} of an earlier fit of another "
+              "kind; they are kept beside this fit's results", file=sys.stderr)
     return out
+
+
+#: The results record of each kind of fit (law fit, --velocity, --shift/--joint/--simulated,
+#: --power-sweep).
+RESULT_FILES = ("fit_results.json", "velocity_results.json", "loss_shift_results.json",
+                "saturation_results.json")
 
 
 def _error_source(tables: list) -> str:

@@ -301,7 +301,7 @@ def format_table(cmp: LossShiftComparison) -> str:
 
 def consistency(cmp: LossShiftComparison) -> str:
     """The amplitude F delta0 of the TLS law from the shift alone against the loss alone."""
-    out = []
+    out, ratios = [], []
     for law in ("tls", "generic"):
         loss_fit, shift_fit = cmp.fits["loss"][law].fit, cmp.fits["shift"][law].fit
         partner = cmp.fits["joint"][law].fit.options["partner"]
@@ -312,8 +312,19 @@ def consistency(cmp: LossShiftComparison) -> str:
         ratio = a_s / a_l if a_l else math.nan
         err = abs(ratio) * math.hypot(e_s / a_s if a_s else math.inf, e_l / a_l if a_l else 0.0)
         out.append(f"{law}: F delta0 from the shift / from the loss = {_fmt(ratio, err)}")
-    return ("Kramers-Kronig consistency (1 if loss and shift come from the same resonant "
+        ratios.append(ratio)
+    text = ("Kramers-Kronig consistency (1 if loss and shift come from the same resonant "
             "spectrum): " + "; ".join(out))
+    if any(math.isfinite(r) and not 1 / UNIT_RATIO < abs(r) < UNIT_RATIO for r in ratios):
+        # a shift in MHz without a unit gave 5150 and no hint (a new user, session 35)
+        text += (f"\n  a ratio beyond {UNIT_RATIO:g} or below 1/{UNIT_RATIO:g} is more likely "
+                 "a unit than physics: is the shift df/f0 as a plain fraction (not Hz, kHz or "
+                 "MHz; a unit in its header is converted) and the loss 1/Q or tan delta?")
+    return text
+
+
+#: A Kramers-Kronig ratio this far from 1 (or 1 over it) is taken as a sign of wrong units.
+UNIT_RATIO = 30.0
 
 
 @styled
