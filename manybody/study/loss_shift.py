@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from manybody.laws.inputs import LossCurve, ShiftCurve
+from manybody.laws.joint import compare_loss_shift
 
 #: Variables a results file needs for the joint fit.
 NEEDED = ("absorption", "velocity_shift")
@@ -176,8 +177,6 @@ def index_spread(temperature: np.ndarray, loss: np.ndarray, shift: np.ndarray, f
     of 0.137 over resamples; a new user, session 35). NaN for a mode whose index no resample
     determined.
     """
-    from manybody.laws.joint import compare_loss_shift  # the fit engine: only when asked
-
     rng = np.random.default_rng(seed)
     n = loss.shape[0]
     values: dict[str, list[float]] = {}
