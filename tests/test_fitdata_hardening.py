@@ -1177,6 +1177,11 @@ def test_names_glued_to_letters_state_no_power_and_one_attenuation_is_taken(tmp_
     assert _attenuation([(-80.0, "a_-10dBm"), (-90.0, "a_-20dBm")]) == -70.0
     assert _attenuation([(-100.0, "q_80dBm"), (-80.0, "q_100dBm")]) is None  # a permutation
     assert _attenuation([(-80.0, "q_80dBm"), (-100.0, "q_100dBm")]) is None  # the names' own
+    # source powers reaching 0 dBm or above against unsigned device powers in the names: one
+    # offset of +80 or +90 dB (refused while +50 was taken, a new user, session 35)
+    assert _attenuation([(0.0, "q_80dBm"), (-10.0, "q_90dBm"), (-80.0, "q_160dBm")]) == 80.0
+    assert _attenuation([(10.0, "q_80dBm"), (-70.0, "q_160dBm")]) == 90.0
+    assert _attenuation([(10.0, "q_80dBm"), (-60.0, "q_160dBm")]) is None  # no one offset
     files = []
     for source in (10, 20):
         good = _good(tmp_path, f"qi_src-{source}dBm_att70dB.csv")

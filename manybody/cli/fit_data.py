@@ -285,18 +285,24 @@ def _attenuation(pairs: list[tuple[float, str]]) -> float | None:
     device in a column or --powers: both were refused, --powers too, a tester, session 34); None
     when a name states no power, the files are fewer than two, or the offsets differ (a
     permutation, as a glob's order makes)."""
-    offsets = []
-    for power, path in pairs:
-        text = _name_power_text(path)
-        if text is None:
-            return None
-        named = float(text)
-        if text[0] not in "+-" and power < 0:  # 'qint_80dBm' states -80 dBm
-            named = -abs(named)
-        offsets.append(power - named)
-    if len(offsets) < 2 or abs(offsets[0]) < 1e-9:
+    texts = [_name_power_text(path) for _, path in pairs]
+    if len(pairs) < 2 or any(text is None for text in texts):
         return None
-    return offsets[0] if all(math.isclose(o, offsets[0], abs_tol=1e-9) for o in offsets) else None
+    # an unsigned name is read one way for every file: 'qint_80dBm' as -80 dBm (the usual), else
+    # as +80; per file by the sign of its power, source powers reaching 0 dBm or above were
+    # refused while the same files 50 dB lower were taken (a new user, session 35)
+    for unsigned in (-1.0, 1.0):
+        offsets = [power - (float(text) if text[0] in "+-" else unsigned * abs(float(text)))
+                   for (power, _), text in zip(pairs, texts, strict=True)]
+        if 1e-9 <= abs(offsets[0]) <= MAX_ATTENUATION and all(
+                math.isclose(o, offsets[0], abs_tol=1e-9) for o in offsets):
+            return offsets[0]
+    return None
+
+
+#: The largest offset (dB) between the names' and the given powers taken as an attenuation (a
+#: cryostat's lines attenuate by 40-100 dB; 180 dB is a permutation read with the wrong sign).
+MAX_ATTENUATION = 120.0
 
 
 #: A power in a file name: a number not glued to a letter or digit before it ('qi_-80p5dBm' and
