@@ -194,3 +194,14 @@ def test_a_window_without_points_names_the_curve_and_its_span():
     with pytest.raises(ValueError, match=rf"no points of '.*' in the window \[5, None\] K "
                                          rf"\(data span {span}\)"):
         power_sweep(curves, 5, None)
+
+
+def test_curves_at_jittered_temperatures_are_told_the_matching_tolerance():
+    """Temperatures 0.5 % apart between curves: the bare "no temperature common to all 9
+    curves" left the user guessing (a new user, session 35)."""
+    curves = _curves()
+    jittered = [LossCurve(c.temperature * (1 + 0.005 * (i % 2)), c.loss, c.sigma, c.power,
+                          c.label) for i, c in enumerate(curves)]
+    with pytest.raises(ValueError, match=r"matched within 0\.1% of each other, and the nearest "
+                                         r"to .* is 0\.50% away"):
+        power_sweep(jittered)

@@ -140,9 +140,17 @@ def power_sweep(curves: list[LossCurve], tmin: float | None = None,
         lacking = [c.label for c in windowed if match(c, t) is None]
         if lacking:
             left_out.append(f"{t:g} K (not in {', '.join(lacking)})")
-    if not common:
+    if not common:  # say how temperatures are matched and how far off the nearest is (the
+        # bare message left a user with 0.5 % jitter guessing, session 35)
+        t0 = float(ref[0])
+        offs = [min(abs(c.temperature - t0)) / t0 for c in windowed[1:]]
+        worst = int(np.argmax(offs)) + 1
         raise ValueError(f"no temperature common to all {len(curves)} curves in the window "
-                         f"[{tmin}, {tmax}] K")
+                         f"[{tmin}, {tmax}] K: temperatures are matched within "
+                         f"{TEMPERATURE_TOLERANCE:.1%} of each other, and the nearest to "
+                         f"{t0:g} K of {windowed[0].label!r} in {windowed[worst].label!r} is "
+                         f"{offs[worst - 1]:.2%} away; measure the curves at the same "
+                         "temperatures (or interpolate them onto one grid)")
     order = np.argsort([c.power for c in windowed])
     windowed = [windowed[i] for i in order]
     idx = [[match(c, t) for c in windowed] for t in common]
