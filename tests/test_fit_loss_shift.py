@@ -331,3 +331,19 @@ def test_a_kramers_kronig_ratio_far_from_one_points_at_the_units(tmp_path, capsy
     assert "is more likely a unit than physics" in stdout
     status, stdout, _ = run_cli([*NB, "--tmax", "1.2", "--out", tmp_path / "p"], capsys)
     assert "more likely a unit" not in stdout
+
+
+def test_a_shift_of_flipped_sign_is_told_in_the_shift_s_words(tmp_path, capsys):
+    """The shift fit alone called a flipped shift 'negative amplitude (loss rising with
+    temperature)' (a new user, session 35)."""
+    lines = (DATA / "freq_shift.csv").read_text(encoding="utf-8-sig").splitlines()
+    rows = [line.split(";") for line in lines[1:]]
+    shift = tmp_path / "flipped.csv"
+    shift.write_text("Temperature (mK);Frequency Shift\n" + "".join(
+        f"{t};{-float(value.replace(',', '.'))!r}\n" for t, value in rows))
+    status, stdout, err = run_cli([*NB[:1], "--shift", shift, *NB[3:], "--tmax", "1.2",
+                                   "--out", tmp_path / "o"], capsys)
+    assert status == 0, err
+    shift_part = stdout.split("[shift]")[1].split("[joint]")[0]
+    assert "opposite sign to the law's partner" in shift_part
+    assert "loss rising with temperature" not in shift_part

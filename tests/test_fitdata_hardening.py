@@ -1277,3 +1277,21 @@ def test_an_earlier_fit_of_another_kind_in_out_is_named(tmp_path, capsys):
                   "--overwrite"]) == 0
     err = capsys.readouterr().err
     assert "also holds saturation_results.json of an earlier fit of another kind" in err
+
+
+def test_an_upside_down_velocity_shift_is_asked_about_its_sign(tmp_path, capsys):
+    """A shift of flipped sign (a minimum inside the data) was told to extend the data to higher
+    temperatures (a new user, session 35); a curve still rising at the edge keeps that advice,
+    and the shift fit alone speaks of the shift, not of a loss rising with T."""
+    t = np.geomspace(0.01, 10, 40)
+    shift = np.where(t < 0.3, np.log(t / 0.3), -0.5 * np.log(t / 0.3))
+    for sign, words in ((-1, "is its sign flipped"), (1, None)):
+        path = _write(tmp_path, f"v{sign}.csv", "T (K),dv/v (ppm)\n" + "".join(
+            f"{a:.8g},{sign * b:.8g}\n" for a, b in zip(t, shift, strict=True)))
+        status = _main(["--velocity", str(path), "--out", str(tmp_path / f"o{sign}")])
+        err = capsys.readouterr().err
+        assert (status == 2 and words in err) if words else status == 0, err
+    rising = _write(tmp_path, "r.csv", "T (K),dv/v (ppm)\n" + "".join(
+        f"{a:.8g},{np.log(a):.8g}\n" for a in t[:20]))
+    assert _main(["--velocity", str(rising), "--out", str(tmp_path / "r")]) == 2
+    assert "extend the data to higher temperatures" in capsys.readouterr().err

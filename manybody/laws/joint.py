@@ -394,8 +394,19 @@ def fit_loss_shift(
     indeterminate, unphysical = engine.parameter_problems(model, [*windowed, as_curve], names, values,
                                                  errors, sol.at_bound, sol.converged, len(names),
                                                  fit.p_value)
+    if mode == "shift":  # the loss's words ("loss rising with temperature") for a shift of the
+        # opposite sign to its partner (a new user, session 35)
+        unphysical = tuple(_shift_words(reason) for reason in unphysical)
     return LossShiftFit(law, mode, replace(fit, indeterminate=indeterminate,
                                            unphysical=unphysical), sh)
+
+
+def _shift_words(reason: str) -> str:
+    """A fit problem of the shift alone in the shift's words."""
+    return reason.replace(
+        "negative amplitude (loss rising with temperature)",
+        "negative amplitude (the shift has the opposite sign to the law's partner, which rises "
+        "with T below its maximum: is it f(T) - f(T_ref), not f(T_ref) - f(T)?)")
 
 
 @dataclass(frozen=True)

@@ -382,6 +382,14 @@ def _locate_maximum(t, mean, weights, top):
         edge, remedy = (("lowest", "lower temperatures (or, for a relaxation maximum, a lower "
                          "frequency)") if i0 == 0 else
                         ("highest", "higher temperatures (or a higher frequency)"))
+        i1 = int(np.argmin(mean))
+        depth = min(mean[0], mean[-1]) - mean[i1]
+        if 2 <= i1 <= t.size - 3 and depth > 0.25 * np.ptp(mean):  # a clear minimum inside:
+            # the curve upside down (session 35: it was told to extend the data)
+            raise ValueError(f"delta v/v has a minimum inside the data (T = {t[i1]:.4g} K) and "
+                             f"its largest value at the {edge} temperature: is its sign flipped "
+                             "(f(T_ref) - f(T) instead of f(T) - f(T_ref))? The TLS velocity "
+                             "shift rises as ln T up to a maximum")
         raise ValueError(f"the maximum of delta v/v lies at the {edge} temperature, "
                          f"T = {t[i0]:.4g} K, the edge of the data: no maximum to fit; extend "
                          f"the data to {remedy}")
