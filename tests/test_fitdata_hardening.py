@@ -1182,6 +1182,9 @@ def test_names_glued_to_letters_state_no_power_and_one_attenuation_is_taken(tmp_
     assert _attenuation([(0.0, "q_80dBm"), (-10.0, "q_90dBm"), (-80.0, "q_160dBm")]) == 80.0
     assert _attenuation([(10.0, "q_80dBm"), (-70.0, "q_160dBm")]) == 90.0
     assert _attenuation([(10.0, "q_80dBm"), (-60.0, "q_160dBm")]) is None  # no one offset
+    # reversed powers are a permutation, not an offset (read as +dBm they were one, session 35)
+    assert _attenuation([(-60.0, "q_50dBm"), (-50.0, "q_60dBm")]) is None
+    assert _attenuation([(-40.0, "q_20dBm"), (-30.0, "q_30dBm"), (-20.0, "q_40dBm")]) is None
     files = []
     for source in (10, 20):
         good = _good(tmp_path, f"qi_src-{source}dBm_att70dB.csv")

@@ -288,15 +288,15 @@ def _attenuation(pairs: list[tuple[float, str]]) -> float | None:
     texts = [_name_power_text(path) for _, path in pairs]
     if len(pairs) < 2 or any(text is None for text in texts):
         return None
-    # an unsigned name is read one way for every file: 'qint_80dBm' as -80 dBm (the usual), else
-    # as +80; per file by the sign of its power, source powers reaching 0 dBm or above were
-    # refused while the same files 50 dB lower were taken (a new user, session 35)
-    for unsigned in (-1.0, 1.0):
-        offsets = [power - (float(text) if text[0] in "+-" else unsigned * abs(float(text)))
-                   for (power, _), text in zip(pairs, texts, strict=True)]
-        if 1e-9 <= abs(offsets[0]) <= MAX_ATTENUATION and all(
-                math.isclose(o, offsets[0], abs_tol=1e-9) for o in offsets):
-            return offsets[0]
+    # an unsigned name is read as a negative power for every file ('qint_80dBm' is -80 dBm): per
+    # file by the sign of its power, source powers reaching 0 dBm or above were refused while
+    # the same files 50 dB lower were taken (a new user, session 35); reading unsigned names as
+    # +dBm made every reversed --powers of two files (or of evenly spaced names) one "offset"
+    offsets = [power - (float(text) if text[0] in "+-" else -abs(float(text)))
+               for (power, _), text in zip(pairs, texts, strict=True)]
+    if 1e-9 <= abs(offsets[0]) <= MAX_ATTENUATION and all(
+            math.isclose(o, offsets[0], abs_tol=1e-9) for o in offsets):
+        return offsets[0]
     return None
 
 
