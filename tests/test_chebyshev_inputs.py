@@ -225,3 +225,31 @@ def test_refusals_name_what_was_given():
         check_chebyshev_memory(model, ChebyshevParams(memory_fraction=1e-6))
     message = str(refused.value)
     assert "0.0 GB" not in message and "0%" not in message and "memory_fraction 1e-06" in message
+
+
+def test_specific_heat_below_the_filter_limit_is_nan_with_a_warning():
+    """A rung above the filter's limit served 0.3 mK (limit 0.37 mK): Q^-1 within its errors, but
+    C = 3.7e-6 +- 5.3e-7 k_B against 1e-62 from dense ED, while the same temperature in a shorter
+    list was refused (a new user, session 35). C is NaN there, with a warning; the rest of C(T)
+    and Q^-1 are unchanged."""
+    import warnings
+
+    import manybody as mb
+
+    params = mb.ModelParams(n_tls=8, tls=mb.TLSParams(asymmetry_max=0.3, tunnelling_min=1e-3,
+                                                      tunnelling_max=0.3),
+                            coupling=mb.CouplingParams(kind="gaussian", strength=0.05))
+    probe = mb.Probe(frequencies=(0.1,), temperatures=(0.0003, 0.0005, 0.001, 0.002, 0.005),
+                     broadening=mb.Broadening(kind="gaussian", width=0.02),
+                     observables=("absorption", "specific_heat"))
+    dense = mb.observe(params, 1, 0, probe)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cheb = mb.observe(params, 1, 0, probe,
+                          mb.SolverParams(method="chebyshev", chebyshev={"trace": "exact"}))
+    assert any("specific heat is NaN at 1 temperature(s) below" in str(w.message) for w in caught)
+    assert np.isnan(cheb["specific_heat"][0]) and np.isnan(cheb["specific_heat_error"][0])
+    z = (cheb["specific_heat"][1:] - dense["specific_heat"][1:]) / cheb["specific_heat_error"][1:]
+    assert np.all(np.abs(z) < 3), z
+    z_q = (cheb["absorption"] - dense["absorption"]) / cheb["absorption_error"]
+    assert np.all(np.abs(z_q) < 3), z_q

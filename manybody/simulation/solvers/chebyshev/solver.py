@@ -148,6 +148,7 @@ from manybody.simulation.solvers.chebyshev.plan import (
     build_ladder,
     check_inputs,
     check_params,
+    lowest_filter_temperature,
     plan_solve,
     window_nodes,
 )
@@ -524,8 +525,35 @@ def respond_with_plan(ops: ChebyshevOperators, w, t, broadening, params, seq, ob
     compiled = 1 if ops.threads == 1 and ops.operator == "matrix_free" else None
     with blas_threads(1), numba_threads(compiled):
         op = ops.scaled()
-        return _run(op, ops.apply_t, ops.apply_c, ops.extra_bytes, w, t, broadening, params, seq,
-                    "velocity_shift" in observables, threads)
+        raw, plan, info = _run(op, ops.apply_t, ops.apply_c, ops.extra_bytes, w, t, broadening,
+                               params, seq, "velocity_shift" in observables, threads)
+    _unresolved_heat(raw, plan, np.atleast_1d(np.asarray(t, dtype=float)),
+                     "specific_heat" in observables)
+    return raw, plan, info
+
+
+def _unresolved_heat(raw: Responses, plan: Plan, t: np.ndarray, asked: bool) -> None:
+    """C(T) is NaN below the filter's lowest reference temperature
+    (:func:`.plan.lowest_filter_temperature`), with a warning when asked for.
+
+    A rung at T0 above that limit serves temperatures down to T0 / ladder_ratio; Q^-1 there is
+    within its errors, but C(T), ~e^(-gap/T) ~ 0, picked up the series' leakage below E_0
+    weighted by e^((E_0 - E)/T): 3.7e-6 +- 5.3e-7 k_B against 1e-62 at 0.3 mK (N = 8, limit
+    0.37 mK), while the same temperature in a shorter list was refused (a new user, session 35).
+    """
+    limit = lowest_filter_temperature(plan.scale)
+    below = t < limit
+    if raw.specific_heat is None or not below.any():
+        return
+    raw.specific_heat[below] = np.nan
+    for part in raw.errors.get("specific_heat", ()):
+        part[below] = np.nan
+    if asked:
+        warnings.warn(f"specific heat is NaN at {int(below.sum())} temperature(s) below "
+                      f"{limit:.3g} K, the lowest this realisation's Boltzmann filter resolves "
+                      "(Q^-1 there is served by a warmer rung; C(T) would carry the series' "
+                      "leakage, many times its error bar); use dense ED for C(T) there",
+                      RuntimeWarning, stacklevel=3)
 
 
 def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, velocity, threads=1
