@@ -797,3 +797,33 @@ def test_a_failed_dask_connection_leaves_no_client_behind(tmp_path):
     assert get_scheduler() == scheduler
     ds = run_sweep(spec, output=tmp_path / "out.nc", progress=False)
     assert (tmp_path / "out.nc").is_file() and ds["absorption"].size
+
+
+def test_the_count_of_a_warning_is_given_when_a_run_stops_and_when_it_resumes(tmp_path):
+    """On Ctrl-C only the first warning was shown, its count lost; on resume the count said
+    'in all' of the realisations of this run only (a new user, session 35)."""
+    import warnings
+
+    spec = make_spec(model={"n_tls": 4}, sweep={},
+                     probe={"frequencies": [0.1], "temperatures": [0.05, 0.1],
+                            "observables": ["absorption"], "broadening": {"width": 1e-12}},
+                     realisations=8)
+
+    class Stop(Exception):
+        pass
+
+    def stop(done, total):
+        if done >= 4:
+            raise Stop
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(Stop):
+            run_sweep(spec, output=tmp_path / "o.nc", progress=stop, chunk_size=1)
+    counts = [str(w.message) for w in caught if "was raised by" in str(w.message)]
+    assert len(counts) == 1 and "by 4 realisations in all" in counts[0], counts
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_sweep(spec, output=tmp_path / "o.nc", progress=False, chunk_size=1)
+    counts = [str(w.message) for w in caught if "was raised by" in str(w.message)]
+    assert len(counts) == 1 and "by 4 realisations computed in this run" in counts[0], counts

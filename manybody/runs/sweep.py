@@ -263,7 +263,7 @@ def run_sweep(
                 state.add(point, first, result)
                 digest.show(raised)
                 report(len(state.results), len(state.keys))
-            digest.close()
+            digest.close(state.resumed)
         attrs = provenance(spec, n_jobs=n_jobs, backend=backend, blas_threads=blas_threads,
                            wall_time=time.perf_counter() - start, tasks_resumed=state.resumed,
                            scheduler=scheduler, routes=routes)
@@ -271,6 +271,8 @@ def run_sweep(
         if output is not None:
             _save(ds, output, overwrite, state.checkpoint)
     except BaseException as exc:
+        with contextlib.suppress(Exception):  # the count of the warnings shown once (session 35:
+            digest.close(state.resumed)  # lost on Ctrl-C)
         if isinstance(exc, KeyboardInterrupt):  # what the CLI's one line says is kept
             exc.kept = interrupted_summary(len(state.results), len(state.keys),  # type: ignore[attr-defined]
                                            state.resumed, state.checkpoint)

@@ -62,7 +62,7 @@ class WarningDigest:
                 warnings.warn(f"{record.where}: {record.message}", record.category, stacklevel=2)
             same.append(record)
 
-    def close(self) -> None:
+    def close(self, resumed: int = 0) -> None:
         """One line per kind raised by more than one realisation: by how many (and how often,
         where a realisation raised it more than once: one per rung of the Chebyshev ladder)."""
         for (category, _), records in self.seen.items():
@@ -71,7 +71,9 @@ class WarningDigest:
                 first = records[0].message
                 quoted = first if len(first) <= 60 else first[:57] + "..."
                 times = f"{len(records)} times, " if len(records) > count else ""
+                scope = (" computed in this run (those resumed from the checkpoint are not "
+                         "counted)" if resumed else " in all")
                 warnings.warn(f"the warning '{quoted}' (shown once above, for "
-                              f"{records[0].where}) was raised {times}by {count} realisations "
-                              "in all", category, stacklevel=2)
+                              f"{records[0].where}) was raised {times}by {count} realisations"
+                              f"{scope}", category, stacklevel=2)
         self.seen.clear()
