@@ -247,7 +247,7 @@ def test_info_on_non_results_file(tmp_path, capsys):
     bogus = tmp_path / "x.nc"
     bogus.write_text("not netcdf")
     status, _, err = run_cli(["info", bogus], capsys)
-    assert status == 2 and "not a readable" in err and "Traceback" not in err
+    assert status == 2 and "is a text file, not a results file" in err and "Traceback" not in err
 
 
 def test_output_directories_are_created(tmp_path, monkeypatch, capsys):

@@ -1298,3 +1298,18 @@ def test_an_upside_down_velocity_shift_is_asked_about_its_sign(tmp_path, capsys)
         f"{a:.8g},{np.log(a):.8g}\n" for a in t[:20]))
     assert _main(["--velocity", str(rising), "--out", str(tmp_path / "r")]) == 2
     assert "extend the data to higher temperatures" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("head", ["Temperature\tQi\n[K]\t[]\n", "Temperature,Qi\nK,\nsample A,run 1\n"])
+def test_an_empty_unit_cell_and_origins_comment_row_are_read(tmp_path, head):
+    """'[]' as the unit of a column without one, and Origin's third header row (comments) under
+    the units, were refused with "columns found: '[K]', '[]'" and "'sample A', 'run 1'" (a
+    second break test, session 35)."""
+    sep = "\t" if "\t" in head else ","
+    t = np.array([0.03, 0.06, 0.1, 0.2])
+    q = np.array([8.3e5, 8.5e5, 8.0e5, 7.1e5])
+    path = tmp_path / "loss.csv"
+    path.write_text(head + "".join(f"{a}{sep}{b:g}\n" for a, b in zip(t, q, strict=True)))
+    table = read_loss_table(path)
+    np.testing.assert_allclose(table.temperature, t)
+    np.testing.assert_allclose(table.loss, 1 / q, rtol=1e-6)

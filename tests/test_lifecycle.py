@@ -472,7 +472,10 @@ def test_info_on_damaged_or_foreign_files_is_one_line(damage, good_file, tmp_pat
     line = one_line(capsys.readouterr().err)
     assert status == 2 and str(bad) in line
     expected = {"directory": "is a directory", "fifo": "not a regular file",
-                "plain hdf5": "not a manybody results file"}
+                "plain hdf5": "not a manybody results file",
+                # named by what they are, not "damaged" (a second break test, session 35)
+                "empty": "is an empty file, not a results file",
+                "text": "is a text file, not a results file"}
     assert expected.get(damage, "damaged or of another format") in line, line
 
 

@@ -847,13 +847,14 @@ _EMPTY_CELLS = re.compile(r'[\s,;"]*')
 #: (bracketed or not), or a placeholder for "no unit".
 _UNIT_CELL = re.compile(
     r"[\[(]?\s*(?:[kmuµn]?k|[mun]?s|[kmg]?hz|db|dbm|deg|°|rad|%|ppm|ppb|[mun]?w|1|-|a\.?u\.?|"
-    r"arb\.?(?:\s*units?)?|x?\s*10\^?-?\d+|x?\s*1e-?\d+)\s*[\])]?", re.IGNORECASE)
+    r"arb\.?(?:\s*units?)?|x?\s*10\^?-?\d+|x?\s*1e-?\d+)?\s*[\])]?", re.IGNORECASE)
 
 
 def _is_units_row(cells: list[str]) -> bool:
-    """Whether a row holds units only (at least one; empty cells allowed)."""
+    """Whether a row holds units only (at least one; empty cells and '[]' allowed)."""
     filled = [cell for cell in cells if cell]
-    return bool(filled) and all(_UNIT_CELL.fullmatch(cell) for cell in filled)
+    return (any(cell.strip("[]() ") for cell in filled)
+            and all(_UNIT_CELL.fullmatch(cell) for cell in filled))
 
 
 def read_grid(p: Path) -> CellGrid:
@@ -896,6 +897,14 @@ def read_grid(p: Path) -> CellGrid:
             f"{src}: no header line, so the columns cannot be identified "
             f"({len(columns)} unnamed columns); add a header such as 'Temperature (mK);Qint'")
     columns = [c.replace("\ufeff", "").strip().strip('"') for c in rows[first - 1]]
+    if (first >= 3 and not _is_units_row(columns) and numbers(rows[first - 3]) == 0
+            and _is_units_row([c.strip().strip('"') for c in rows[first - 2]])):
+        # Origin's three header rows: long names, units, comments ('sample A,run 1'); the
+        # comments were taken for the names (a second break test, session 35)
+        first -= 1
+        columns = [c.replace("\ufeff", "").strip().strip('"') for c in rows[first - 1]]
+        rows = rows[:first] + rows[first + 1:]
+        numbered = numbered[:first] + numbered[first + 1:]
     if first >= 2 and _is_units_row(columns) and numbers(rows[first - 2]) == 0:
         # a units row under the names (Origin, LabVIEW: 'Temperature,Qi' then 'K,'): it was
         # taken for the header, and the error named columns 'K' and '' (a new user, session

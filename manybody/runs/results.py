@@ -505,17 +505,24 @@ _TEXT_KINDS = {".toml": "a TOML file (a run specification? run it: manybody run 
 
 
 def _text_kind(path: Path) -> str | None:
-    """What ``path`` is when its extension names a text format and it does not begin as an
-    HDF5 or netCDF file, else None."""
-    kind = _TEXT_KINDS.get(path.suffix.lower())
-    if kind is None:
-        return None
+    """What ``path`` is when it does not begin as an HDF5 or netCDF file and is empty or text
+    (by its extension, else 'a text file'; a CSV saved as .dat was called damaged, session 35),
+    else None."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(8)
+            head = fh.read(512)
     except OSError:
         return None
-    return None if head.startswith((b"\x89HDF", b"CDF")) else kind
+    if not head:
+        return "an empty file"
+    if head.startswith((b"\x89HDF", b"CDF")) or b"\x00" in head:
+        return None
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the end
+            return None
+    return _TEXT_KINDS.get(path.suffix.lower(), "a text file")
 
 
 def _bounds_units(ds: xr.Dataset) -> xr.Dataset:
