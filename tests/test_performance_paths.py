@@ -447,3 +447,17 @@ def test_stress_elements_refuse_vectors_that_are_not_orthonormal(rng, dtype):
     one_column_scaled[:, 5] *= 1.01
     with pytest.raises(ValueError, match=r"orthonormal"):
         stress_matrix_elements(one_column_scaled, t)
+
+
+def test_stress_elements_refuse_a_non_symmetric_stress_and_a_bad_chunk():
+    """A non-symmetric stress gave a non-symmetric T_mn, refused only later in absorption, and
+    chunk = 0 or -1 were taken (a new user, session 35)."""
+    v = np.eye(2)
+    bad = np.array([[0.0, 1.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"stress must be real symmetric"):
+        stress_matrix_elements(v, bad)
+    with pytest.raises(ValueError, match=r"stress must be a real symmetric operator"):
+        stress_matrix_elements(v, sp.csr_matrix(bad))
+    for chunk in (0, -1):
+        with pytest.raises(ValueError, match=rf"chunk must be an integer >= 1, got {chunk}"):
+            stress_matrix_elements(v, np.eye(2), chunk=chunk)

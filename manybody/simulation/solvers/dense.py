@@ -325,7 +325,8 @@ def stress_matrix_elements(
         ``vectors`` not a float32/float64 numpy array; ``stress`` not a numpy array or scipy
         sparse matrix of real numbers (a complex T lost its imaginary part, a tester, session 34).
     ValueError
-        Shapes not (D, D); NaN or inf in either (they went through to every T_mn); columns of
+        Shapes not (D, D); NaN or inf in either (they went through to every T_mn); a stress
+        that is not symmetric; ``chunk`` < 1; columns of
         ``vectors`` not orthonormal (checked in O(D^2) on a fixed random probe r: |V^T V r - r|
         within 10^3 eps sqrt(D) |r|; unnormalised vectors scaled every T_mn silently).
 
@@ -352,6 +353,7 @@ def stress_matrix_elements(
                         f"{type(stress).__name__}")
     if stress.shape != (dim, dim):
         raise ValueError(f"stress must have shape {(dim, dim)}, got {stress.shape}")
+    chunk = v.integer("chunk", chunk, 1)  # 0 and -1 were taken (a new user, session 35)
     diagonal = None
     if sp.issparse(stress):
         stress = stress.tocsr()
@@ -359,10 +361,16 @@ def stress_matrix_elements(
             diagonal = stress.diagonal().astype(vectors.dtype)
             symmetric = True
         else:
-            symmetric = (stress - stress.T).count_nonzero() == 0
+            asymmetry = abs(stress - stress.T)
+            symmetric = asymmetry.count_nonzero() == 0
+            if not symmetric:
+                _refuse_asymmetric(float(asymmetry.max()), float(abs(stress).max()))
     else:
         stress = stress.astype(vectors.dtype, copy=False)
         symmetric = bool(np.array_equal(stress, stress.T))
+        if not symmetric:
+            check_symmetric(stress, name="stress", symbol="T",
+                            source="a real symmetric stress operator (an observable)")
 
     def apply(block: np.ndarray) -> np.ndarray:
         return diagonal[:, None] * block if diagonal is not None else stress @ block
@@ -384,6 +392,15 @@ def _check_orthonormal(vectors: np.ndarray) -> None:
             f"vectors must have orthonormal columns (eigenvectors of a symmetric H), but "
             f"|V^T V r - r| / |r| = {error:.3g} for a random r (expected <= {tolerance:.2g}); "
             "pass the eigenvectors of manybody's diagonalise (or numpy.linalg.eigh) unscaled")
+
+
+def _refuse_asymmetric(largest_difference: float, largest: float) -> None:
+    """A sparse stress whose T - T^T exceeds rounding: T is an observable (real symmetric); a
+    non-symmetric one gave a non-symmetric T_mn, refused only later in absorption (session 35)."""
+    if largest_difference > 1e-10 * max(largest, 1e-300):
+        raise ValueError(f"stress must be a real symmetric operator (an observable), but "
+                         f"max |T - T^T| = {largest_difference:.3g} (largest |T| "
+                         f"{largest:.3g}); pass (T + T.T) / 2 if the asymmetry is rounding")
 
 
 def _elements(vectors: np.ndarray, apply, symmetric: bool, chunk: int) -> np.ndarray:
