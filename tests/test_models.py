@@ -186,3 +186,25 @@ def test_eth_stress_through_the_model_gives_the_documented_variance():
         expected = np.mean(np.exp(-mean[inside] / scale))
         assert inside.sum() > 1000
         assert abs(variance[inside].mean() / expected - 1) < 0.15
+
+
+def test_a_hard_core_beyond_the_box_is_refused_and_a_large_one_warned_about():
+    """min_distance = 5 r0 at N = 8 (farthest pair 1.73 r0) held every pair: the dipolar model
+    became uniform all-to-all couplings without a word (a new user, session 35)."""
+    import warnings
+
+    from manybody.config.model import CouplingParams, ModelParams
+
+    def model(n, d):
+        return ModelParams(n_tls=n, coupling=CouplingParams(kind="dipolar", strength=0.01,
+                                                            min_distance=d))
+
+    with pytest.raises(ValueError, match=r"coupling.min_distance = 5 r0 reaches the largest "
+                                         r"distance two of 8 TLS can have"):
+        model(8, 5.0)
+    with pytest.warns(UserWarning, match=r"holds about \d+% of the pairs of 8 TLS"):
+        model(8, 0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model(8, 0.2)
+        model(16, 0.2)

@@ -9,6 +9,7 @@ in :mod:`manybody.simulation.ensembles` and docs/PHYSICS.md.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -227,6 +228,10 @@ class EquilibrationParams:
                 "equilibration.bath (a material preset name or K_ph in s^-1 K^-3)", self.bath))
 
 
+#: Fraction of the pairs a hard core may hold at min_distance before it is warned about.
+HELD_PAIRS = 0.05
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelParams:
     """A whole model ensemble: which terms are present and their parameters.
@@ -282,6 +287,33 @@ class ModelParams:
                 )
         if self.equilibration is not None:
             self._check_equilibration()
+        if self.coupling is not None and self.coupling.kind == "dipolar":
+            self._check_min_distance()
+
+    def _check_min_distance(self) -> None:
+        """A hard core reaching the largest minimum-image distance (sqrt(3)/2 L, L = N^(1/3) r0)
+        holds every pair at it: the dipolar model became uniform all-to-all couplings
+        J0 c_ij / d^3 without a word (min_distance = 5 at N = 8; a new user, session 35).
+        Refused there; a warning when more than :data:`HELD_PAIRS` of the pairs would be held
+        (the fraction (4 pi / 3) d^3 / N of uniformly placed pairs, for d below L / 2)."""
+        d = self.coupling.min_distance
+        if d == 0:
+            return
+        side = self.n_tls ** (1.0 / 3.0)
+        farthest = 0.5 * math.sqrt(3.0) * side
+        if d >= farthest:
+            raise ValueError(
+                f"coupling.min_distance = {d:g} r0 reaches the largest distance two of {self.n_tls} "
+                f"TLS can have in their periodic cube (side N^(1/3) = {side:.3g} r0, farthest "
+                f"{farthest:.3g} r0): every pair would be held at it and the couplings lose their "
+                "1/r^3 structure; a hard core is a fraction of r0 (e.g. 0.2)")
+        held = min(1.0, 4.0 * math.pi / 3.0 * d**3 / self.n_tls)
+        if held > HELD_PAIRS:
+            warnings.warn(
+                f"coupling.min_distance = {d:g} r0 holds about {held:.0%} of the pairs of "
+                f"{self.n_tls} TLS at that distance (uniform positions): the model is no longer "
+                "dipolar at short range; a hard core is a fraction of r0 (e.g. 0.2)",
+                UserWarning, stacklevel=3)
 
     def _check_equilibration(self) -> None:
         """Equilibration needs TLS that relax by one phonon and no random-matrix terms."""
