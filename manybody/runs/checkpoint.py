@@ -107,9 +107,10 @@ class Checkpoint:
         self.spec = spec
         self.blas_threads = blas_threads
         self._lock: Any = None
+        self._digest = spec.digest()  # recorded in every task file and checked on resume
 
     def _meta(self) -> dict[str, Any]:
-        return {"version": CHECKPOINT_VERSION, "spec_sha256": self.spec.digest(),
+        return {"version": CHECKPOINT_VERSION, "spec_sha256": self._digest,
                 "blas_threads": self.blas_threads, "code": code_version(),
                 "spec": self.spec.to_dict()}
 
@@ -172,7 +173,7 @@ class Checkpoint:
         return meta
 
     def _check(self, meta: dict[str, Any]) -> None:
-        if meta.get("spec_sha256") == self.spec.digest() \
+        if meta.get("spec_sha256") == self._digest \
                 and meta.get("blas_threads") == self.blas_threads:
             if meta.get("code") != code_version():
                 warnings.warn(
@@ -235,7 +236,7 @@ class Checkpoint:
             if not any((point, r) in wanted_keys for r in range(start, stop)):
                 continue
             single = CHUNK_FILE.fullmatch(path.name).group(3) is None  # version-1 layout
-            result = self._read(path, stop - start, single, (self.spec.digest(), point, start))
+            result = self._read(path, stop - start, single, (self._digest, point, start))
             if result is None or not wanted <= set(result):
                 continue
             for i, r in enumerate(range(start, stop)):
@@ -272,7 +273,7 @@ class Checkpoint:
     def write(self, point: int, start: int, result: dict[str, np.ndarray]) -> None:
         """Store one finished chunk (arrays stacked over its realisations) atomically."""
         stop = start + len(next(iter(result.values())))
-        identity = dict(zip(TASK_IDENTITY, (np.array(self.spec.digest()), np.array(point),
+        identity = dict(zip(TASK_IDENTITY, (np.array(self._digest), np.array(point),
                                             np.array(start)), strict=True))
         atomic_write(self._path(point, start, stop),
                      lambda fh: np.savez(fh, **result, **identity))
