@@ -60,7 +60,8 @@ def _amplitude(fit) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=str(ROOT / "results" / "data_fit" / "al_inp" / "joint"))
+    parser.add_argument("--out", default=str(ROOT / "results" / "data_fit" / "al_inp" / "joint"),
+                        help="output directory (default: results/data_fit/al_inp/joint)")
     args = parser.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         checked_output_option(parser, "--out", args.out, directory=True)

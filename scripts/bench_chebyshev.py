@@ -1189,38 +1189,58 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="mode", required=True)
     dtypes = ("float32", "float64")
     p_run = sub.add_parser("run", help="time and memory per realisation")
-    p_run.add_argument("--sizes", type=SIZE, nargs="*", default=[10, 11, 12, 13, 14, 16, 18, 20])
-    p_run.add_argument("--dense-sizes", type=SIZE, nargs="*", default=[10, 11, 12, 13])
-    p_run.add_argument("--vectors", type=VECTORS, default=4)
-    p_run.add_argument("--dtype", default="float32", choices=dtypes)
-    p_run.add_argument("--timeout", type=POSITIVE, default=4 * 3600)
-    p_run.add_argument("--out", default=str(DEFAULT_OUT))
+    p_run.add_argument("--sizes", type=SIZE, nargs="*", default=[10, 11, 12, 13, 14, 16, 18, 20],
+                       help="numbers of TLS N timed with the Chebyshev solver (default: %(default)s)")
+    p_run.add_argument("--dense-sizes", type=SIZE, nargs="*", default=[10, 11, 12, 13],
+                       help="numbers of TLS N timed with the dense solver (default: %(default)s)")
+    p_run.add_argument("--vectors", type=VECTORS, default=4,
+                       help="random vectors per Chebyshev solve (default: %(default)s)")
+    p_run.add_argument("--dtype", default="float32", choices=dtypes,
+                       help="Chebyshev floating-point type (default: %(default)s)")
+    p_run.add_argument("--timeout", type=POSITIVE, default=4 * 3600,
+                       help="time limit per measurement, in s (default: %(default)s)")
+    p_run.add_argument("--out", default=str(DEFAULT_OUT),
+                       help="JSON file of results (default: results/bench/chebyshev.json)")
     p_run.add_argument("--label", default="benchmark", help="key of this run in the JSON file")
     p_val = sub.add_parser("validate", help="acceptance at N = 10, 12")
-    p_val.add_argument("--seeds-10", type=v.cli_integer(1), default=12)
-    p_val.add_argument("--vectors-10", type=VECTORS, default=24)
-    p_val.add_argument("--seeds-12", type=v.cli_integer(1), default=4)
-    p_val.add_argument("--vectors-12", type=VECTORS, default=16)
-    p_val.add_argument("--out", default=str(DEFAULT_OUT))
+    p_val.add_argument("--seeds-10", type=v.cli_integer(1), default=12,
+                       help="realisations (seeds) at N = 10 (default: %(default)s)")
+    p_val.add_argument("--vectors-10", type=VECTORS, default=24,
+                       help="random vectors per solve at N = 10 (default: %(default)s)")
+    p_val.add_argument("--seeds-12", type=v.cli_integer(1), default=4,
+                       help="realisations (seeds) at N = 12 (default: %(default)s)")
+    p_val.add_argument("--vectors-12", type=VECTORS, default=16,
+                       help="random vectors per solve at N = 12 (default: %(default)s)")
+    p_val.add_argument("--out", default=str(DEFAULT_OUT),
+                       help="JSON file of results (default: results/bench/chebyshev.json)")
     p_one = sub.add_parser("single", help="(internal) one measurement as JSON")
-    p_one.add_argument("method", choices=("chebyshev", "dense"))
-    p_one.add_argument("n_tls", type=SIZE)
-    p_one.add_argument("--vectors", type=VECTORS, default=4)
-    p_one.add_argument("--dtype", default="float32", choices=dtypes)
-    p_one.add_argument("--operator", default="auto", choices=("auto", "matrix_free", "sparse"))
-    p_one.add_argument("--memory-gb", type=POSITIVE, default=None)
+    p_one.add_argument("method", choices=("chebyshev", "dense"), help="solver to measure")
+    p_one.add_argument("n_tls", type=SIZE, help="number of TLS N")
+    p_one.add_argument("--vectors", type=VECTORS, default=4,
+                       help="random vectors per Chebyshev solve (default: %(default)s)")
+    p_one.add_argument("--dtype", default="float32", choices=dtypes,
+                       help="Chebyshev floating-point type (default: %(default)s)")
+    p_one.add_argument("--operator", default="auto", choices=("auto", "matrix_free", "sparse"),
+                       help="Chebyshev Hamiltonian operator (default: %(default)s)")
+    p_one.add_argument("--memory-gb", type=POSITIVE, default=None,
+                       help="cap on the memory a solve may plan to use, in GB (default: the solver's own)")
     p_one.add_argument("--solves", type=v.cli_integer(1), default=1,
                        help="solves of the same realisation in this process (chebyshev)")
     p_mf = sub.add_parser("matfree", help="matrix-free against sparse operator, side by side")
-    p_mf.add_argument("--sizes", type=SIZE, nargs="+", default=[14, 16])
-    p_mf.add_argument("--vectors", type=VECTORS, default=4)
-    p_mf.add_argument("--dtype", default="float32", choices=dtypes)
-    p_mf.add_argument("--timeout", type=POSITIVE, default=3600)
-    p_mf.add_argument("--out", default=str(MATFREE_OUT))
+    p_mf.add_argument("--sizes", type=SIZE, nargs="+", default=[14, 16],
+                      help="numbers of TLS N (default: %(default)s)")
+    p_mf.add_argument("--vectors", type=VECTORS, default=4,
+                      help="random vectors per solve (default: %(default)s)")
+    p_mf.add_argument("--dtype", default="float32", choices=dtypes,
+                      help="floating-point type (default: %(default)s)")
+    p_mf.add_argument("--timeout", type=POSITIVE, default=3600,
+                      help="time limit per measurement, in s (default: %(default)s)")
+    p_mf.add_argument("--out", default=str(MATFREE_OUT),
+                      help="JSON file of results (default: results/bench/matrix_free.json)")
     p_mf.add_argument("--label", default="matrix_free_vs_sparse",
                       help="key of this run in the JSON file")
     p_mf.add_argument("--operators", nargs="+", default=["sparse", "matrix_free"],
-                      choices=("sparse", "matrix_free"))
+                      choices=("sparse", "matrix_free"), help="operators to measure (default: %(default)s)")
     p_mf.add_argument("--memory-gb", type=POSITIVE, default=None,
                       help="cap on the memory a solve may plan to use (GB)")
     p_mf.add_argument("--baseline", default=None,
@@ -1233,35 +1253,53 @@ def main(argv: list[str] | None = None) -> int:
                       "(steady_seconds) is what a sweep worker pays per realisation, without the "
                       "first solve's faulting in of fresh memory")
     p_w = sub.add_parser("width", help="spectral width of dipolar realisations and its sources")
-    p_w.add_argument("--sizes", type=SIZE, nargs="+", default=[10, 12, 14])
-    p_w.add_argument("--out", default=str(MATFREE_OUT))
+    p_w.add_argument("--sizes", type=SIZE, nargs="+", default=[10, 12, 14],
+                     help="numbers of TLS N (default: %(default)s)")
+    p_w.add_argument("--out", default=str(MATFREE_OUT),
+                     help="JSON file of results (default: results/bench/matrix_free.json)")
     p_tol = sub.add_parser("tolerance", help="cost against accuracy of truncation_tol")
-    p_tol.add_argument("--sizes", type=SIZE, nargs="+", default=[14, 16])
+    p_tol.add_argument("--sizes", type=SIZE, nargs="+", default=[14, 16],
+                       help="numbers of TLS N (default: %(default)s)")
     p_tol.add_argument("--tolerances", type=v.cli_real(0.0, 1.0, low_open=True), nargs="+",
                        default=[1e-6, 1e-4, 1e-3, 1e-2],
                        help="truncation_tol values, each in (0, 1); the smallest is the reference")
-    p_tol.add_argument("--vectors", type=VECTORS, default=4)
-    p_tol.add_argument("--out", default=str(MATFREE_OUT))
-    p_tol.add_argument("--label", default="truncation_tolerance")
+    p_tol.add_argument("--vectors", type=VECTORS, default=4,
+                       help="random vectors per solve (default: %(default)s)")
+    p_tol.add_argument("--out", default=str(MATFREE_OUT),
+                       help="JSON file of results (default: results/bench/matrix_free.json)")
+    p_tol.add_argument("--label", default="truncation_tolerance",
+                       help="key of this run in the JSON file (default: %(default)s)")
     p_lad = sub.add_parser("ladder", help="cost against error of the ladder ratio")
     ratio = v.cli_real(1.0, low_open=True)  # T0 / T of one rung
-    p_lad.add_argument("--sizes", type=SIZE, nargs="+", default=[12, 14])
-    p_lad.add_argument("--ratios", type=ratio, nargs="+", default=[1.6, 2.0, 2.6, 3.2])
+    p_lad.add_argument("--sizes", type=SIZE, nargs="+", default=[12, 14],
+                       help="numbers of TLS N (default: %(default)s)")
+    p_lad.add_argument("--ratios", type=ratio, nargs="+", default=[1.6, 2.0, 2.6, 3.2],
+                       help="ladder ratios T0 / T of one rung, each > 1 (default: %(default)s)")
     p_lad.add_argument("--reference-ratio", type=ratio, default=2.0,
                        help="the ratio the others are compared with (the default ladder_ratio)")
-    p_lad.add_argument("--realisations", type=v.cli_integer(1), default=4)
-    p_lad.add_argument("--vectors", type=VECTORS, default=8)
-    p_lad.add_argument("--out", default=str(MATFREE_OUT))
-    p_lad.add_argument("--label", default="ladder_ratio")
+    p_lad.add_argument("--realisations", type=v.cli_integer(1), default=4,
+                       help="realisations per size (default: %(default)s)")
+    p_lad.add_argument("--vectors", type=VECTORS, default=8,
+                       help="random vectors per solve (default: %(default)s)")
+    p_lad.add_argument("--out", default=str(MATFREE_OUT),
+                       help="JSON file of results (default: results/bench/matrix_free.json)")
+    p_lad.add_argument("--label", default="ladder_ratio",
+                       help="key of this run in the JSON file (default: %(default)s)")
     p_src = sub.add_parser("sources", help="the step's time by where its sources come from")
-    p_src.add_argument("--sizes", type=SIZE, nargs="+", default=[16, 18, 20])
-    p_src.add_argument("--vectors", type=VECTORS, default=4)
-    p_src.add_argument("--out", default=str(MATFREE_OUT))
-    p_src.add_argument("--label", default="step_sources")
+    p_src.add_argument("--sizes", type=SIZE, nargs="+", default=[16, 18, 20],
+                       help="numbers of TLS N (default: %(default)s)")
+    p_src.add_argument("--vectors", type=VECTORS, default=4,
+                       help="random vectors per solve (default: %(default)s)")
+    p_src.add_argument("--out", default=str(MATFREE_OUT),
+                       help="JSON file of results (default: results/bench/matrix_free.json)")
+    p_src.add_argument("--label", default="step_sources",
+                       help="key of this run in the JSON file (default: %(default)s)")
     p_ap = sub.add_parser("apply", help="(internal) one application of H against a stream, JSON")
-    p_ap.add_argument("n_tls", type=SIZE)
-    p_ap.add_argument("--vectors", type=v.cli_integer(1, 1_000_000), default=4)
-    p_ap.add_argument("--dtype", default="float64", choices=dtypes)
+    p_ap.add_argument("n_tls", type=SIZE, help="number of TLS N")
+    p_ap.add_argument("--vectors", type=v.cli_integer(1, 1_000_000), default=4,
+                      help="vectors in the block H is applied to (default: %(default)s)")
+    p_ap.add_argument("--dtype", default="float64", choices=dtypes,
+                      help="floating-point type (default: %(default)s)")
     args = parser.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         checked_output_option(parser, "--out", args.out)

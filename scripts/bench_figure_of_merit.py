@@ -277,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     from manybody.support import validate as v
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=SIZE, nargs="+", default=[12, 14, 16])
+    parser.add_argument("--sizes", type=SIZE, nargs="+", default=[12, 14, 16],
+                        help="numbers of TLS N (default: %(default)s)")
     parser.add_argument("--realisations", type=v.cli_integer(2, MAX_REALISATIONS), nargs="+",
                         default=[120, 60, 24],
                         help="realisations per size for the index error (same order as --sizes; "
@@ -297,8 +298,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="model.coupling.min_distance (r0): a hard core for the close "
                         "dipolar pairs that stop N >= 16 (0.2 leaves the index unchanged: "
                         "results/bench/min_distance.json)")
-    parser.add_argument("--label", default="figure_of_merit")
-    parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--label", default="figure_of_merit",
+                        help="key of this run in the JSON file (default: %(default)s)")
+    parser.add_argument("--out", default=str(OUT),
+                        help="JSON file of results (default: results/bench/figure_of_merit.json)")
     args = parser.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         checked_output_option(parser, "--out", args.out)

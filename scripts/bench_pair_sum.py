@@ -94,8 +94,10 @@ def study_shift(realisations: int, n_tls: int = 8) -> dict:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", type=v.cli_integer(1, 14), nargs="+", default=[6, 8, 10, 12])
-    ap.add_argument("--out", default=Path("results/bench/pair_sum.json"))
+    ap.add_argument("--sizes", type=v.cli_integer(1, 14), nargs="+", default=[6, 8, 10, 12],
+                    help="numbers of TLS N (default: %(default)s)")
+    ap.add_argument("--out", default=Path("results/bench/pair_sum.json"),
+                    help="JSON file of results (default: %(default)s)")
     ap.add_argument("--study-shift", type=v.cli_integer(0), default=0, metavar="R",
                     help="measure the change of the study's numbers over R realisations instead")
     args = ap.parse_args(argv)

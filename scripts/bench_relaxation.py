@@ -31,11 +31,16 @@ from manybody.support import validate as v
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n-tls", type=v.cli_integer(1, 14), default=10)
-    parser.add_argument("--temperatures", type=v.cli_integer(1, 100_000), default=20)
-    parser.add_argument("--repeats", type=v.cli_integer(1), default=3)
-    parser.add_argument("--seed", type=v.cli_seed, default=3)
-    parser.add_argument("--output", default="results/bench/relaxation.json")
+    parser.add_argument("--n-tls", type=v.cli_integer(1, 14), default=10,
+                        help="number of TLS N (default: %(default)s)")
+    parser.add_argument("--temperatures", type=v.cli_integer(1, 100_000), default=20,
+                        help="number of temperatures, on a log grid from 0.01 to 2 K (default: %(default)s)")
+    parser.add_argument("--repeats", type=v.cli_integer(1), default=3,
+                        help="timed repeats of each measurement (default: %(default)s)")
+    parser.add_argument("--seed", type=v.cli_seed, default=3,
+                        help="seed of the realisation (default: %(default)s)")
+    parser.add_argument("--output", default="results/bench/relaxation.json",
+                        help="JSON file of results (default: %(default)s)")
     args = parser.parse_args(argv)
     if getattr(args, "output", None) is not None:  # before any work (session 31)
         checked_output_option(parser, "--output", args.output)

@@ -33,11 +33,16 @@ from manybody.support.files import atomic_write_text
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n-tls", type=v.cli_integer(1, 14), default=10)
-    parser.add_argument("--amplitudes", type=v.cli_integer(1, 100_000), default=20)
-    parser.add_argument("--repeats", type=v.cli_integer(1), default=1)
-    parser.add_argument("--seed", type=v.cli_seed, default=3)
-    parser.add_argument("--output", default="results/bench/saturation.json")
+    parser.add_argument("--n-tls", type=v.cli_integer(1, 14), default=10,
+                        help="number of TLS N (default: %(default)s)")
+    parser.add_argument("--amplitudes", type=v.cli_integer(1, 100_000), default=20,
+                        help="number of drive amplitudes: 0 and a log grid 1e-6..1e-2 (default: %(default)s)")
+    parser.add_argument("--repeats", type=v.cli_integer(1), default=1,
+                        help="timed repeats of each measurement (default: %(default)s)")
+    parser.add_argument("--seed", type=v.cli_seed, default=3,
+                        help="seed of the realisation (default: %(default)s)")
+    parser.add_argument("--output", default="results/bench/saturation.json",
+                        help="JSON file of results (default: %(default)s)")
     args = parser.parse_args(argv)
     if getattr(args, "output", None) is not None:  # before any work (session 31)
         checked_output_option(parser, "--output", args.output)

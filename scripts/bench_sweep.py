@@ -86,14 +86,17 @@ def compare(spec: RunSpec, configs: dict[str, tuple[int, int]], repeats: int) ->
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n8-realisations", type=v.cli_integer(1), default=160)
-    parser.add_argument("--n12-realisations", type=v.cli_integer(1), default=2)
+    parser.add_argument("--n8-realisations", type=v.cli_integer(1), default=160,
+                        help="realisations of the throughput runs at --small-n (default: %(default)s)")
+    parser.add_argument("--n12-realisations", type=v.cli_integer(1), default=2,
+                        help="realisations at --large-n, processes vs threads (default: %(default)s)")
     parser.add_argument("--small-n", type=v.cli_integer(1, 14), default=8,
                         help="N of the throughput runs (default 8)")
     parser.add_argument("--large-n", type=v.cli_integer(1, 14), default=12,
                         help="N of the processes-vs-threads run (default 12)")
     parser.add_argument("--repeats", type=v.cli_integer(1), default=2, help="repeats at N = 8 (best taken)")
-    parser.add_argument("--output", default=ROOT / "results" / "bench" / "sweep.json")
+    parser.add_argument("--output", default=ROOT / "results" / "bench" / "sweep.json",
+                        help="JSON file of results (default: results/bench/sweep.json)")
     args = parser.parse_args(argv)
     if getattr(args, "output", None) is not None:  # before any work (session 31)
         args.output = checked_output_option(parser, "--output", args.output)

@@ -113,10 +113,12 @@ def measure(spec: RunSpec, bootstrap: int = BOOTSTRAP) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--realisations", type=v.cli_integer(1, 10_000_000), default=50)
+    parser.add_argument("--realisations", type=v.cli_integer(1, 10_000_000), default=50,
+                        help="realisations per model, at N = 8 (default: %(default)s)")
     parser.add_argument("--bootstrap", type=v.cli_integer(2, v.MAX_BOOTSTRAP), default=BOOTSTRAP,
                         help="bootstrap resamples of the index errors")
-    parser.add_argument("--output", default=ROOT / "results" / "decomposition" / "configuration_bath.json")
+    parser.add_argument("--output", default=ROOT / "results" / "decomposition" / "configuration_bath.json",
+                        help="JSON file of results (default: results/decomposition/configuration_bath.json)")
     args = parser.parse_args(argv)
     if getattr(args, "output", None) is not None:  # before any work (session 31)
         args.output = checked_output_option(parser, "--output", args.output)

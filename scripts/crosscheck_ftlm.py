@@ -212,17 +212,22 @@ def _metadata() -> dict:
 def main(argv: list[str] | None = None) -> int:
     vectors = v.cli_integer(2, 1_000_000)  # >= 2: the error bar is their spread
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=v.cli_integer(2, MAX_TLS), nargs="+", default=[14])
-    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
-    parser.add_argument("--cheb-vectors", type=vectors, default=8)
-    parser.add_argument("--ftlm-vectors", type=vectors, default=8)
+    parser.add_argument("--sizes", type=v.cli_integer(2, MAX_TLS), nargs="+", default=[14],
+                        help="numbers of TLS N (default: %(default)s)")
+    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES),
+                        help="cases (model, probe) to check (default: %(default)s)")
+    parser.add_argument("--cheb-vectors", type=vectors, default=8,
+                        help="random vectors of the Chebyshev solve (default: %(default)s)")
+    parser.add_argument("--ftlm-vectors", type=vectors, default=8,
+                        help="random vectors of the FTLM solve (default: %(default)s)")
     parser.add_argument("--steps", type=v.cli_integer(MIN_STEPS, 100_000), default=200,
                         help=f"Lanczos steps per recursion (>= {MIN_STEPS}; capped at D)")
     parser.add_argument("--dense-max", type=v.cli_integer(0, MAX_TLS), default=12,
                         help="largest N with a dense-ED referee (default 12; 0: none)")
     parser.add_argument("--same-vectors", action="store_true",
                         help="also run FTLM on the Chebyshev vectors (expansion error at max T)")
-    parser.add_argument("--out", default=DEFAULT_OUT)
+    parser.add_argument("--out", default=DEFAULT_OUT,
+                        help="JSON file of results (default: results/bench/ftlm_crosscheck.json)")
     args = parser.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         args.out = checked_output_option(parser, "--out", args.out)

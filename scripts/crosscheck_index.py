@@ -107,7 +107,8 @@ def paired_index_difference(x, q_a, q_b, smearing, n_bootstrap: int = 200) -> tu
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n-tls", type=v.cli_integer(2, MAX_TLS), default=10)
+    parser.add_argument("--n-tls", type=v.cli_integer(2, MAX_TLS), default=10,
+                        help="number of TLS N (default: %(default)s)")
     parser.add_argument("--realisations", type=v.cli_integer(5, MAX_REALISATIONS), default=160,
                         help="disorder realisations (>= 5: the paired bootstrap resamples them, "
                              "and with fewer it has almost no distinct resamples)")
@@ -118,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe", choices=("reference", "study"), default="reference",
                         help="w only with an absolute kernel (default), or the spec's three "
                              "frequencies with the relative kernel")
-    parser.add_argument("--output", default=ROOT / "results" / "bench" / "chebyshev_index.json")
+    parser.add_argument("--output", default=ROOT / "results" / "bench" / "chebyshev_index.json",
+                        help="JSON file of results (default: results/bench/chebyshev_index.json)")
     args = parser.parse_args(argv)
     if getattr(args, "output", None) is not None:  # before any work (session 31)
         args.output = checked_output_option(parser, "--output", args.output)

@@ -14,7 +14,8 @@ from manybody.study.figures import make_all_figures
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("study_dir", nargs="?", default="results/study")
+    parser.add_argument("study_dir", nargs="?", default="results/study",
+                        help="directory of the study results (default: %(default)s)")
     parser.add_argument("--out", default=None, help="figure directory (default STUDY_DIR/figures)")
     args = parser.parse_args()
     study = Path(args.study_dir)

@@ -176,16 +176,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("parts", nargs="*", help="physics and/or cost (default: both)")
     parser.add_argument("--min-distances", type=v.cli_real(0.0), nargs="+", default=MIN_DISTANCES,
                         help="coupling.min_distance values (r0, >= 0, distinct), the first 0")
-    parser.add_argument("--n-physics", type=SIZE, default=10)
+    parser.add_argument("--n-physics", type=SIZE, default=10,
+                        help="number of TLS N of the physics part (default: %(default)s)")
     parser.add_argument("--realisations", type=v.cli_integer(2, MAX_REALISATIONS), default=400,
                         help="realisations of the physics part (>= 2: paired bootstrap)")
     parser.add_argument("--bootstrap", type=v.cli_integer(2, v.MAX_BOOTSTRAP), default=200,
                         help="bootstrap resamples (>= 2)")
-    parser.add_argument("--cost-sizes", type=SIZE, nargs="+", default=[14, 16])
-    parser.add_argument("--cost-realisations", type=v.cli_integer(1, MAX_REALISATIONS), default=12)
+    parser.add_argument("--cost-sizes", type=SIZE, nargs="+", default=[14, 16],
+                        help="numbers of TLS N of the cost part (default: %(default)s)")
+    parser.add_argument("--cost-realisations", type=v.cli_integer(1, MAX_REALISATIONS), default=12,
+                        help="realisations per size of the cost part (default: %(default)s)")
     parser.add_argument("--jobs", type=v.cli_integer(1, available_cores()), default=2,
                         help="worker processes (at most the cores available)")
-    parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--out", default=str(OUT),
+                        help="JSON file of results (default: results/bench/min_distance.json)")
     args = parser.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         checked_output_option(parser, "--out", args.out)

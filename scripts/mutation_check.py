@@ -256,14 +256,17 @@ def run_tests(copy: Path, tests: list[str], timeout: float) -> tuple[str, str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--module", action="append", choices=sorted(TARGETS))
+    parser.add_argument("--module", action="append", choices=sorted(TARGETS),
+                        help="module to mutate; repeat for more (default: all)")
     parser.add_argument("--operator", action="append",
                         choices=ALL_OPERATORS, help="default: DEFAULT_OPERATORS per module")
     parser.add_argument("--line", type=v.cli_integer(1), action="append",
                         help="only mutants on these source lines")
     parser.add_argument("--limit", type=v.cli_integer(1), default=None, help="run at most N mutants")
-    parser.add_argument("--timeout", type=v.cli_real(0, low_open=True), default=240.0)
-    parser.add_argument("--out", default=str(ROOT / "results" / "mutation" / "mutants.json"))
+    parser.add_argument("--timeout", type=v.cli_real(0, low_open=True), default=240.0,
+                        help="time limit of one test run, in s (default: %(default)s)")
+    parser.add_argument("--out", default=str(ROOT / "results" / "mutation" / "mutants.json"),
+                        help="JSON file of results (default: results/mutation/mutants.json)")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the unmutated run of each test subset")

@@ -54,7 +54,8 @@ def _ratio(cmp) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=str(ROOT / "results" / "data_fit" / "nb_joint"))
+    parser.add_argument("--out", default=str(ROOT / "results" / "data_fit" / "nb_joint"),
+                        help="output directory (default: results/data_fit/nb_joint)")
     parser.add_argument("--powers", default="160,140,120,100,80",
                         help="file powers (dBm, the numbers in qint_<P>dBm.csv)")
     parser.add_argument("--no-saturation", dest="saturation", action="store_false",

@@ -195,9 +195,12 @@ def profile(n: int, memory_gb: float | None = None, steady: bool = False) -> dic
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=SIZE, nargs="+", default=[12, 16])
-    parser.add_argument("--label", default="phases")
-    parser.add_argument("--out", default=str(MATFREE_OUT))
+    parser.add_argument("--sizes", type=SIZE, nargs="+", default=[12, 16],
+                        help="numbers of TLS N (default: %(default)s)")
+    parser.add_argument("--label", default="phases",
+                        help="key of this run in the JSON file (default: %(default)s)")
+    parser.add_argument("--out", default=str(MATFREE_OUT),
+                        help="JSON file of results (default: results/bench/matrix_free.json)")
     parser.add_argument("--memory-gb", type=POSITIVE, default=None,
                         help="the most memory (GB) the solve's plan may use (default: 0.8 of "
                              "what is available)")

@@ -136,14 +136,17 @@ def main(argv: list[str] | None = None) -> int:
     from manybody.support import validate as v
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n-tls", type=SIZE, default=10)
+    parser.add_argument("--n-tls", type=SIZE, default=10, help="number of TLS N (default: %(default)s)")
     parser.add_argument("--realisations", type=v.cli_integer(2, MAX_REALISATIONS), default=400,
                         help="realisations (>= 2: the bias is a mean over them, with its error)")
     parser.add_argument("--first", type=v.cli_integer(0), default=0,
                         help="index of the first realisation")
-    parser.add_argument("--vectors", type=VECTORS, default=4)
-    parser.add_argument("--label", default="ratio_bias")
-    parser.add_argument("--out", default=OUT)
+    parser.add_argument("--vectors", type=VECTORS, default=4,
+                        help="random vectors per solve (default: %(default)s)")
+    parser.add_argument("--label", default="ratio_bias",
+                        help="key of this run in the JSON file (default: %(default)s)")
+    parser.add_argument("--out", default=OUT,
+                        help="JSON file of results (default: results/bench/ratio_bias.json)")
     args = parser.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         args.out = checked_output_option(parser, "--out", args.out)

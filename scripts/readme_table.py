@@ -145,8 +145,10 @@ def replace_block(text: str, block: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--summary", type=Path, default=ROOT / "results/study/summary.json")
-    parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    parser.add_argument("--summary", type=Path, default=ROOT / "results/study/summary.json",
+                        help="the study summary (default: results/study/summary.json)")
+    parser.add_argument("--readme", type=Path, default=ROOT / "README.md",
+                        help="the README to update (default: README.md)")
     parser.add_argument("--extra", type=Path, nargs="*",
                         default=[ROOT / p for p in DEFAULT_EXTRA],
                         help="summaries of separate runs appended to the table")

@@ -56,7 +56,8 @@ def recompute(study_dir: Path) -> tuple[list, list, list]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("study_dir", nargs="?", default="results/study", type=Path)
+    parser.add_argument("study_dir", nargs="?", default="results/study", type=Path,
+                        help="directory of the study results (default: %(default)s)")
     parser.add_argument("--recompute", action="store_true",
                         help="refit from the <spec>.nc results files instead of reading summary.json")
     parser.add_argument("--write", action="store_true",
