@@ -1184,6 +1184,22 @@ def ladder_scan(args) -> dict:
     return data
 
 
+def _sizes_out_label(parser, sizes: list[int], vectors: int | None = None,
+                     label: str | None = None) -> None:
+    """The options every matrix-free measurement shares: --sizes, --vectors (when given a
+    default), --out (results/bench/matrix_free.json) and --label (when given a default)."""
+    parser.add_argument("--sizes", type=SIZE, nargs="+", default=sizes,
+                        help="numbers of TLS N (default: %(default)s)")
+    if vectors is not None:
+        parser.add_argument("--vectors", type=VECTORS, default=vectors,
+                            help="random vectors per solve (default: %(default)s)")
+    parser.add_argument("--out", default=str(MATFREE_OUT),
+                        help="JSON file of results (default: results/bench/matrix_free.json)")
+    if label is not None:
+        parser.add_argument("--label", default=label,
+                            help="key of this run in the JSON file (default: %(default)s)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -1253,47 +1269,23 @@ def main(argv: list[str] | None = None) -> int:
                       "(steady_seconds) is what a sweep worker pays per realisation, without the "
                       "first solve's faulting in of fresh memory")
     p_w = sub.add_parser("width", help="spectral width of dipolar realisations and its sources")
-    p_w.add_argument("--sizes", type=SIZE, nargs="+", default=[10, 12, 14],
-                     help="numbers of TLS N (default: %(default)s)")
-    p_w.add_argument("--out", default=str(MATFREE_OUT),
-                     help="JSON file of results (default: results/bench/matrix_free.json)")
+    _sizes_out_label(p_w, [10, 12, 14])
     p_tol = sub.add_parser("tolerance", help="cost against accuracy of truncation_tol")
-    p_tol.add_argument("--sizes", type=SIZE, nargs="+", default=[14, 16],
-                       help="numbers of TLS N (default: %(default)s)")
+    _sizes_out_label(p_tol, [14, 16], vectors=4, label="truncation_tolerance")
     p_tol.add_argument("--tolerances", type=v.cli_real(0.0, 1.0, low_open=True), nargs="+",
                        default=[1e-6, 1e-4, 1e-3, 1e-2],
                        help="truncation_tol values, each in (0, 1); the smallest is the reference")
-    p_tol.add_argument("--vectors", type=VECTORS, default=4,
-                       help="random vectors per solve (default: %(default)s)")
-    p_tol.add_argument("--out", default=str(MATFREE_OUT),
-                       help="JSON file of results (default: results/bench/matrix_free.json)")
-    p_tol.add_argument("--label", default="truncation_tolerance",
-                       help="key of this run in the JSON file (default: %(default)s)")
     p_lad = sub.add_parser("ladder", help="cost against error of the ladder ratio")
     ratio = v.cli_real(1.0, low_open=True)  # T0 / T of one rung
-    p_lad.add_argument("--sizes", type=SIZE, nargs="+", default=[12, 14],
-                       help="numbers of TLS N (default: %(default)s)")
+    _sizes_out_label(p_lad, [12, 14], vectors=8, label="ladder_ratio")
     p_lad.add_argument("--ratios", type=ratio, nargs="+", default=[1.6, 2.0, 2.6, 3.2],
                        help="ladder ratios T0 / T of one rung, each > 1 (default: %(default)s)")
     p_lad.add_argument("--reference-ratio", type=ratio, default=2.0,
                        help="the ratio the others are compared with (the default ladder_ratio)")
     p_lad.add_argument("--realisations", type=v.cli_integer(1), default=4,
                        help="realisations per size (default: %(default)s)")
-    p_lad.add_argument("--vectors", type=VECTORS, default=8,
-                       help="random vectors per solve (default: %(default)s)")
-    p_lad.add_argument("--out", default=str(MATFREE_OUT),
-                       help="JSON file of results (default: results/bench/matrix_free.json)")
-    p_lad.add_argument("--label", default="ladder_ratio",
-                       help="key of this run in the JSON file (default: %(default)s)")
     p_src = sub.add_parser("sources", help="the step's time by where its sources come from")
-    p_src.add_argument("--sizes", type=SIZE, nargs="+", default=[16, 18, 20],
-                       help="numbers of TLS N (default: %(default)s)")
-    p_src.add_argument("--vectors", type=VECTORS, default=4,
-                       help="random vectors per solve (default: %(default)s)")
-    p_src.add_argument("--out", default=str(MATFREE_OUT),
-                       help="JSON file of results (default: results/bench/matrix_free.json)")
-    p_src.add_argument("--label", default="step_sources",
-                       help="key of this run in the JSON file (default: %(default)s)")
+    _sizes_out_label(p_src, [16, 18, 20], vectors=4, label="step_sources")
     p_ap = sub.add_parser("apply", help="(internal) one application of H against a stream, JSON")
     p_ap.add_argument("n_tls", type=SIZE, help="number of TLS N")
     p_ap.add_argument("--vectors", type=v.cli_integer(1, 1_000_000), default=4,
