@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 import warnings
 from pathlib import Path
@@ -1218,6 +1219,34 @@ def test_a_units_row_under_the_column_names_is_read(tmp_path, names, units, scal
     table = read_loss_table(path)
     np.testing.assert_allclose(table.temperature, temperatures, rtol=1e-6)
     np.testing.assert_allclose(table.loss, 1 / q, rtol=1e-5)
+
+
+@pytest.mark.parametrize(("names", "units", "scale"), [
+    ("Temperature (mK),Qi", "mK,", 1e-3), ("T [K];Qi (x 10^6)", "K;x1e6", 1.0)])
+def test_a_units_row_that_repeats_the_header_unit_is_read_once(tmp_path, names, units, scale):
+    """'Temperature (mK)' over 'mK' was read as 'Temperature (mK) (mK)': "cannot tell the unit"
+    (session 36)."""
+    sep = ";" if ";" in names else ","
+    factor = 1e6 if "10^6" in names else 1.0
+    rows = [f"{t / scale:g}{sep}{q / factor:g}" for t, q in ((0.02, 4.3e5), (0.05, 4.1e5),
+                                                            (0.1, 3.6e5), (0.2, 2.9e5))]
+    path = tmp_path / "loss.csv"
+    path.write_text("\n".join([names, units, *rows]) + "\n")
+    table = read_loss_table(path)
+    np.testing.assert_allclose(table.temperature, [0.02, 0.05, 0.1, 0.2], rtol=1e-6)
+    np.testing.assert_allclose(table.loss, 1 / np.array([4.3e5, 4.1e5, 3.6e5, 2.9e5]), rtol=1e-5)
+
+
+@pytest.mark.parametrize(("names", "units", "words"), [
+    ("Temperature (K),Qi", "mK,", "column 'Temperature (K)' gives its unit in the header and "
+                                  "'mK' in the units row"),
+    ("T (mK),Qi (x 10^6)", "mK,x1e5", "'Qi (x 10^6)' gives its unit in the header and 'x1e5'")])
+def test_a_units_row_that_contradicts_the_header_is_refused_naming_both(tmp_path, names, units,
+                                                                          words):
+    path = tmp_path / "loss.csv"
+    path.write_text(f"{names}\n{units}\n20,0.43\n50,0.41\n100,0.36\n")
+    with pytest.raises(ValueError, match=re.escape(words)):
+        read_loss_table(path)
 
 
 def test_a_text_row_that_is_not_units_still_names_its_columns(tmp_path):

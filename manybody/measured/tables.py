@@ -857,6 +857,32 @@ def _is_units_row(cells: list[str]) -> bool:
             and all(_UNIT_CELL.fullmatch(cell) for cell in filled))
 
 
+def _with_unit_row(name: str, unit: str, src: str) -> str:
+    """A header name joined with the unit of the units row under it: ``'Temperature (K)'``.
+
+    A name that carries a unit of its own keeps it when the row agrees; one that disagrees
+    (``'Temperature (K)'`` over ``mK``) is refused naming both (it was read as the unreadable
+    ``'Temperature (K) (mK)'``: "cannot tell the unit", session 36).
+
+    Raises
+    ------
+    ValueError
+        The header's unit and the units row's differ.
+    """
+    if unit in ("", "-", "1") or not name:
+        return name or unit
+    own = parse_header(name)
+    if own.unit is None:
+        return f"{name} ({unit})"
+    row = parse_header(f"{own.quantity} ({unit})").unit
+    factor = scale_factor(own.unit.replace(" ", ""))
+    if row == own.unit or (row is not None and factor is not None
+                           and scale_factor(row.replace(" ", "")) == factor):
+        return name
+    raise ValueError(f"{src}: column {name!r} gives its unit in the header and {unit!r} in the "
+                     "units row under it; keep one of them (or make them agree)")
+
+
 def read_grid(p: Path) -> CellGrid:
     """Decode, drop comments, sniff the separator, find the header and the data rows."""
     src = str(p)
@@ -911,7 +937,7 @@ def read_grid(p: Path) -> CellGrid:
         # 35); each unit joins its name as the header's own unit would: 'Temperature (K)'
         names = [c.replace("\ufeff", "").strip().strip('"') for c in rows[first - 2]]
         units = [unit.strip("[]() ") for unit in columns]
-        columns = [f"{name} ({unit})" if unit not in ("", "-", "1") and name else name or unit
+        columns = [_with_unit_row(name, unit, src)
                    for name, unit in itertools.zip_longest(names, units, fillvalue="")]
     if len(columns) < 2:
         raise ValueError(f"{src}: found only one column ({columns[0]!r}); need a temperature "
