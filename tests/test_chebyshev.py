@@ -1157,6 +1157,33 @@ def test_a_long_plan_for_a_small_system_warns(monkeypatch):
         observe(rm_model(4), 1, 0, FakeProbe(), SolverParams(method="chebyshev"))
 
 
+def test_one_pause_among_the_products_does_not_set_the_rate():
+    """The plan's time estimate took the mean time of the pilot's products, so one pause (a
+    collection, a compilation, another process) planned an N = 8 solve of 1-2 s at 3.6 h (a
+    helper, session 35) and could refuse it under max_seconds. The rate is the median."""
+    import time
+
+    matrix = sp.random(64, 64, density=0.2, random_state=1, format="csr")
+    matrix = matrix + matrix.T
+
+    class PausedOnce:
+        shape = matrix.shape
+        calls = 0
+
+        def __matmul__(self, x):
+            PausedOnce.calls += 1
+            if PausedOnce.calls == 2:
+                time.sleep(0.5)
+            return matrix @ x
+
+    op = kpm.ScaledOperator(PausedOnce(), kpm.SpectralScale(lower=-10.0, upper=10.0, ground=-9.0))
+    x = np.ones((64, 4))
+    for _ in range(20):
+        op.apply(x)
+    assert op.seconds >= 0.5  # the pause is in the total
+    assert op.seconds_per_product() < 1e-3  # but not in the rate (the mean: > 0.006 per vector)
+
+
 def test_dense_absorption_that_reaches_no_line_warns():
     """A kernel of 1e-7 K gave absorption exactly 0 everywhere and nothing said so (a reviewer,
     session 25); a kernel that reaches the lines does not warn."""
