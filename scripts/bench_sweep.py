@@ -15,7 +15,7 @@ libraries reported by threadpoolctl, host and date, go to ``results/bench/sweep.
 
 Usage::
 
-    python scripts/bench_sweep.py [--n8-realisations 160] [--n12-realisations 2] [--repeats 2]
+    python scripts/bench_sweep.py [--small-n-realisations 160] [--large-n-realisations 2] [--repeats 2]
 """
 
 from __future__ import annotations
@@ -86,15 +86,20 @@ def compare(spec: RunSpec, configs: dict[str, tuple[int, int]], repeats: int) ->
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n8-realisations", type=v.cli_integer(1), default=160,
+    # named after the sizes they apply to (the first names, kept, spoke of N = 8 and 12 whatever
+    # --small-n and --large-n said; session 36)
+    parser.add_argument("--small-n-realisations", "--n8-realisations", dest="n8_realisations",
+                        metavar="COUNT", type=v.cli_integer(1), default=160,
                         help="realisations of the throughput runs at --small-n (default: %(default)s)")
-    parser.add_argument("--n12-realisations", type=v.cli_integer(1), default=2,
+    parser.add_argument("--large-n-realisations", "--n12-realisations", dest="n12_realisations",
+                        metavar="COUNT", type=v.cli_integer(1), default=2,
                         help="realisations at --large-n, processes vs threads (default: %(default)s)")
     parser.add_argument("--small-n", type=v.cli_integer(1, 14), default=8,
                         help="N of the throughput runs (default 8)")
     parser.add_argument("--large-n", type=v.cli_integer(1, 14), default=12,
                         help="N of the processes-vs-threads run (default 12)")
-    parser.add_argument("--repeats", type=v.cli_integer(1), default=2, help="repeats at N = 8 (best taken)")
+    parser.add_argument("--repeats", type=v.cli_integer(1), default=2,
+                        help="repeats of the runs at --small-n (best taken; default 2)")
     parser.add_argument("--output", default=ROOT / "results" / "bench" / "sweep.json",
                         help="JSON file of results (default: results/bench/sweep.json)")
     args = parser.parse_args(argv)

@@ -29,8 +29,8 @@ def run_script(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_bench_sweep_tiny(tmp_path):
     out = tmp_path / "sweep.json"
-    run_script("scripts/bench_sweep.py", "--small-n", "4", "--large-n", "5", "--n8-realisations",
-               "6", "--n12-realisations", "2", "--repeats", "1", "--output", str(out))
+    run_script("scripts/bench_sweep.py", "--small-n", "4", "--large-n", "5", "--small-n-realisations",
+               "6", "--large-n-realisations", "2", "--repeats", "1", "--output", str(out))
     record = json.loads(out.read_text())
     assert record["n8"]["ratio"] > 0 and record["n12"]["ratio"] > 0
     assert record["n8_chunking"]["realisations"] == 6 and record["n8_chunking"]["speedup"] > 0
