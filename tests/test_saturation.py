@@ -384,3 +384,54 @@ def test_independent_tls_saturation_names_its_argument(bad, error):
     with pytest.raises(error, match="power_ratio"):
         independent_tls_saturation(bad)
     np.testing.assert_allclose(independent_tls_saturation([0.0, 3.0]), [1.0, 0.5])
+
+
+@pytest.mark.parametrize("bad", [math.nan, -1.0, 0.0])
+def test_a_normalisation_that_is_not_positive_is_refused(bad):
+    """NaN, -1 and 0 gave NaN, negative and zero Q^-1 silently, where relaxation_absorption
+    refuses them (a helper, session 36)."""
+    energies, t = _tls(0.3, 0.4)
+    with pytest.raises(ValueError, match="normalisation"):
+        saturated_absorption(energies, t, 0.5, 0.2, [1e-4], K_PH, dephasing_rate=1e6,
+                             normalisation=bad)
+
+
+def test_complex_stress_elements_are_refused_by_name():
+    """They were cast to real with numpy's ComplexWarning only (a helper, session 36)."""
+    energies, t = _tls(0.3, 0.4)
+    with pytest.raises(TypeError, match="stress_elements must be an array of real numbers"):
+        saturated_absorption(energies, t * (1 + 1j), 0.5, 0.2, [1e-4], K_PH, dephasing_rate=1e6)
+
+
+def test_critical_amplitude_does_not_overflow_on_the_way():
+    """T = 1e300 K gave inf (the product of the two rates overflowed) for a value of 5e294, and
+    w = 1e200 K a bare OverflowError (a helper, session 36)."""
+    w, temperature = 0.1, 1e300
+    inverse_t1 = K_PH * w**3 / math.tanh(0.5 * w / temperature)  # 2 K_ph w^2 T, finite
+    expected = math.sqrt(inverse_t1) * math.sqrt(0.5 * inverse_t1) / OMEGA_PER_KELVIN
+    assert critical_amplitude(w, temperature, K_PH) == pytest.approx(expected, rel=1e-12)
+    # where even the logarithms overflow their float: e0_c itself is beyond a float
+    with pytest.raises(ValueError, match=r"e0_c overflows a float .*frequency=1e\+200 K"):
+        critical_amplitude(1e200, 0.05, K_PH)
+    # w^3 overflows, e0_c does not: by logarithms, the closed form (T << w: 1/T1 = K_ph w^3)
+    big = critical_amplitude(1e103, 1e-3, K_PH)
+    assert big == pytest.approx(K_PH * 1e206 / math.sqrt(2) / OMEGA_PER_KELVIN * 1e103, rel=1e-9)
+    assert critical_amplitude(0.1, 0.05, K_PH, dephasing_rate=1e9) == pytest.approx(
+        math.sqrt(K_PH * 1e-3 / math.tanh(1.0) * (0.5 * K_PH * 1e-3 / math.tanh(1.0) + 1e9))
+        / OMEGA_PER_KELVIN, rel=1e-12)
+
+
+@pytest.mark.parametrize("rate", [0.0076, 1e-30])
+def test_lines_far_narrower_than_the_level_spacing_warn(rate):
+    """dephasing_rate = 0 is refused with the Lorentzian line, but 1e-30 s^-1, or the 7.6 mK
+    width typed in K (0.0076), left phonon-limited lines: a comb the probe misses, Q^-1 10^4
+    times small and no saturation, without a word (a helper, session 36)."""
+    import warnings
+
+    energies, t = _two_tls(0.5, 0.9, -0.3, 0.6, 0.15)
+    with pytest.warns(RuntimeWarning, match=r"narrower than 0\.001 of the mean level spacing .*"
+                                            r"comb of isolated lines"):
+        saturation_responses(energies, t, [0.7], [0.3], [0.0, 1e-4], K_PH, dephasing_rate=rate)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        saturation_responses(energies, t, [0.7], [0.3], [0.0, 1e-4], K_PH, dephasing_rate=1e9)

@@ -18,7 +18,12 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from manybody.laws.velocity import VelocityFit, fit_velocity_slopes, velocity_slopes
+from manybody.laws.velocity import (
+    VelocityFit,
+    canonical_velocity_shift,
+    fit_velocity_slopes,
+    velocity_slopes,
+)
 
 #: Allowed deviation of the canonical slopes from +1 and -1/2 (C0) from the finite windows.
 WINDOW_CORRECTION = 0.02
@@ -410,3 +415,12 @@ def test_canonical_ratio_refuses_bad_options_and_is_absent_without_windows():
     with pytest.raises(ValueError, match="decades must be > 0"):
         canonical_ratio(t, 0.05, decades=0.0)
     assert -2.3 < canonical_ratio(t, 0.05) < -2.0
+
+
+def test_the_canonical_maximum_lies_where_the_docstring_says():
+    """The docstring said 0.8-1 (omega / K_ph)^(1/3); the curve (and an independent quadrature
+    of PHYSICS.md sections 3-4, a helper's, session 36) peaks at 1.30."""
+    t = np.geomspace(0.3, 5.0, 4001)
+    for scale in (1.0, 8.0):  # the curve depends on T / (omega / K_ph)^(1/3) only
+        peak = t[np.argmax(canonical_velocity_shift(t * scale ** (1 / 3), scale))]
+        assert peak == pytest.approx(1.30, abs=0.01)

@@ -621,7 +621,7 @@ def canonical_velocity_shift(temperatures, omega_over_rate_prefactor: float) -> 
 
     the resonant +C0 ln T plus the relaxation part (docs/PHYSICS.md sections 3-4; U is
     :func:`_u_integral`). The curve depends on T only through T / (omega / K_ph)^(1/3): its
-    maximum lies at 0.8-1 (omega / K_ph)^(1/3), and its slopes are +1 below and -1/2 above.
+    maximum lies at 1.30 (omega / K_ph)^(1/3), and its slopes are +1 below and -1/2 above.
 
     Parameters
     ----------

@@ -49,6 +49,38 @@ from manybody.support import validate as v
 _REACH = 12.0
 
 
+#: Kelvin per gigahertz of w = h f / k_B (for the hint of :func:`warn_if_above_spectrum`).
+KELVIN_PER_GHZ = 0.0479924
+
+
+def warn_if_above_spectrum(spectrum_width: float, frequencies, observables) -> None:
+    """Warn when probe frequencies exceed the realisation's whole spectrum, E_max - E_0 (K): no
+    transition can be resonant there, so the resonant absorption and the saturation are the
+    tails of lines far away (w = 100 K for three TLS of <= 0.42 K ran without a word and gave
+    Q^-1 ~ 1e-9; a helper, session 36: a frequency in GHz or mK?).
+
+    Parameters
+    ----------
+    spectrum_width : float
+        E_max - E_0 (K) of the realisation (an upper bound does: the Chebyshev solver's bounds).
+    frequencies : array_like, shape (n_w,)
+        Probe frequencies w (K).
+    observables : collection of str
+        The probe's observables; only "absorption" and "saturation" are resonant-only (the
+        velocity shift and the relaxation terms are not).
+    """
+    asked = [name for name in ("absorption", "saturation") if name in observables]
+    w = np.asarray(frequencies, dtype=float)
+    above = w[w > spectrum_width]
+    if not asked or not above.size:
+        return
+    shown = ", ".join(f"{x:g}" for x in above[:5]) + (", ..." if above.size > 5 else "")
+    warnings.warn(f"probe.frequencies {shown} K lie above every transition of this realisation "
+                  f"(its spectrum spans {spectrum_width:.3g} K): the {' and '.join(asked)} there "
+                  f"come only from the tails of lines far away (frequencies are w = h f / k_B in "
+                  f"K: 1 GHz is {KELVIN_PER_GHZ:.3g} K)", RuntimeWarning, stacklevel=2)
+
+
 def check_spectrum(spectrum) -> Spectrum:
     """A Spectrum whose energies are a non-empty 1-d array of finite real numbers."""
     if not isinstance(spectrum, Spectrum):

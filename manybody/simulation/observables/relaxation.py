@@ -90,7 +90,7 @@ from manybody.units import BOLTZMANN, HBAR
 OMEGA_PER_KELVIN = BOLTZMANN / HBAR
 
 
-def _check_elements(name: str, elements, dim: int) -> np.ndarray:
+def check_stress_elements(name: str, elements, dim: int) -> np.ndarray:
     """T_mn (or C channels of them): real, finite and symmetric, shape (D, D) or (C, D, D) (a NaN
     matrix gave Q = 0 and a half-filled one half the answer, a tester, session 34)."""
     arr = v.real_array(name, elements, keep_float=True)
@@ -169,7 +169,7 @@ def transition_rates(
     """
     energies, temperature, rate_prefactor, stress_scale = _check_common(
         energies, temperature, rate_prefactor, stress_scale)
-    elements = _check_elements("stress_elements", stress_elements, energies.size)
+    elements = check_stress_elements("stress_elements", stress_elements, energies.size)
     released = energies[None, :] - energies[:, None]  # [m, n] = E_n - E_m
     rates = rate_prefactor * _coupling_squared(elements, stress_scale) * _rate_kernel(
         released, temperature)
@@ -318,7 +318,7 @@ class _MasterEquation:
         stress_scale = v.positive("stress_scale", stress_scale)
         dim = energies.size
         self.energies = energies
-        elements = _check_elements("stress_elements", stress_elements, dim)
+        elements = check_stress_elements("stress_elements", stress_elements, dim)
         if elements.ndim != 2:
             raise ValueError(f"stress_elements must have shape ({dim}, {dim}), "
                              f"got {elements.shape}")
@@ -326,7 +326,7 @@ class _MasterEquation:
             spectrum, elements = settle_degenerate_basis(spectrum, elements, copy=True)
         elements = resolve_degeneracies(energies, elements)
         self.diagonal = np.diagonal(elements).astype(np.float64)
-        bath = elements if bath_elements is None else _check_elements("bath_elements",
+        bath = elements if bath_elements is None else check_stress_elements("bath_elements",
                                                                       bath_elements, dim)
         self.gap = np.abs(energies[None, :] - energies[:, None])
         # -K_ph |t_mn|^2 |w_mn|^3 / 2: the temperature enters only through 1/sinh(|w|/2T); the

@@ -54,6 +54,7 @@ from manybody.config.probe import check_strain_amplitudes
 from manybody.simulation.observables.relaxation import (
     OMEGA_PER_KELVIN,
     check_rate_prefactor,
+    check_stress_elements,
     resolve_degeneracies,
     transition_rates,
 )
@@ -62,6 +63,10 @@ from manybody.support import validate as v
 
 #: Homogeneous line shapes of the drive rates.
 LINE_SHAPES = ("lorentzian", "gaussian")
+
+#: Driven lines narrower than this fraction of the mean level spacing (E_max - E_0) / (D - 1) make
+#: the saturated Q^-1 a comb of isolated lines (warned by :func:`saturation_responses`).
+NARROW_LINE = 1e-3
 
 
 def drive_amplitudes(amplitudes) -> np.ndarray:
@@ -178,7 +183,10 @@ def _check(energies, stress_elements, frequency, dephasing_rate, line):
     if np.any(np.diff(energies) < 0):
         raise ValueError("energies must be in ascending order (as the dense solver returns them)")
     dim = energies.size
-    elements = np.asarray(stress_elements, dtype=np.float64)
+    # real, finite and symmetric as the relaxation functions check them: complex elements were
+    # cast with numpy's warning only (a helper, session 36)
+    elements = np.asarray(check_stress_elements("stress_elements", stress_elements, dim),
+                          dtype=np.float64)
     if elements.shape != (dim, dim):
         raise ValueError(f"stress_elements must have shape ({dim}, {dim}) to match the energies, "
                          f"got {elements.shape}")
@@ -224,7 +232,7 @@ def saturated_absorption(
     line : {"lorentzian", "gaussian"}
         Line shape g of width eta_nm = hbar / (k_B T2_nm) (module docstring).
     normalisation : float
-        ``absorption_normalisation(params)``: Q^-1 in units of pi*C0.
+        Finite, > 0; ``absorption_normalisation(params)``: Q^-1 in units of pi*C0.
     counter_rotating : bool
         Keep the counter-rotating term g(w + w_nm) (False: rotating-wave limit).
 
@@ -240,12 +248,17 @@ def saturated_absorption(
     Raises
     ------
     ValueError
-        Bad shapes, negative or non-finite amplitudes, a non-positive K_ph, frequency or
-        temperature, an unknown line, a negative dephasing rate, or a pair with no dephasing at
-        all (1/T2 = 0) when the line needs a width.
+        Bad shapes, non-finite or non-symmetric stress elements, negative or non-finite
+        amplitudes, a non-positive K_ph, frequency, temperature or normalisation, an unknown
+        line, a negative dephasing rate, or a pair with no dephasing at all (1/T2 = 0) when the
+        line needs a width.
+    TypeError
+        Complex stress elements.
     """
     energies, elements, w, gamma_phi = _check(energies, stress_elements, frequency,
                                               dephasing_rate, line)
+    # NaN, -1 and 0 gave NaN, negative and zero Q^-1 silently (a helper, session 36)
+    normalisation = v.positive("normalisation", normalisation)
     e0 = drive_amplitudes(amplitudes)
     temperature = v.positive("temperature", temperature)
     elements = resolve_degeneracies(energies, elements)
@@ -297,7 +310,7 @@ def saturation_responses(
     e0 = drive_amplitudes(amplitudes)
     rate_prefactor = check_rate_prefactor("rate_prefactor", rate_prefactor)
     out = np.empty((t.size, w.size, e0.size))
-    widest, narrowest = 0.0, math.inf
+    widest, narrowest, widest_coupled = 0.0, math.inf, 0.0
     magnitude = np.abs(np.asarray(stress_elements, dtype=np.float64))
     coupled = magnitude > 1e-12 * max(float(magnitude.max(initial=0.0)), 1e-300)
     np.fill_diagonal(coupled, False)
@@ -311,6 +324,7 @@ def saturation_responses(
             widest = max(widest, float(np.max(widths)))
             if coupled.any():  # the lines of the pairs the drive couples
                 narrowest = min(narrowest, float(np.min(widths[coupled])))
+                widest_coupled = max(widest_coupled, float(np.max(widths[coupled])))
     if narrowest > float(np.max(w)):
         # dephasing_rate = 1e20 s^-1, or K_ph given in SI units (1.8e76): lines of 1e8 K, every
         # value ~0 at every amplitude and nothing said so (a tester, session 26)
@@ -333,6 +347,16 @@ def saturation_responses(
             + (f" plus dephasing_rate={dephasing_rate:g} s^-1" if dephasing_rate else
                " alone") + "); give probe.saturation.dephasing_rate (e.g. 1e9 s^-1 = 7.6 mK)",
             RuntimeWarning, stacklevel=2)
+    elif coupled.any() and widest_coupled < NARROW_LINE * spacing:
+        # dephasing_rate = 1e-30 s^-1, or the 7.6 mK width typed in K (0.0076 s^-1), left the
+        # lines phonon-limited: a comb of isolated lines, Q^-1 100-10000x small and no saturation
+        # at all, where 0 is refused (a helper, session 36)
+        warnings.warn(
+            f"saturation: every driven line is narrower than {NARROW_LINE:g} of the mean level "
+            f"spacing (widest half width {widest_coupled:.3g} K, spacing {spacing:.3g} K; "
+            f"dephasing_rate={dephasing_rate:g} s^-1): Q^-1 at a fixed frequency is a comb of "
+            "isolated lines that the probe frequencies mostly miss; give the pure-dephasing "
+            "rate in s^-1 (1e9 s^-1 = 7.6 mK)", RuntimeWarning, stacklevel=2)
     return out
 
 
@@ -383,11 +407,28 @@ def critical_amplitude(frequency: float, temperature: float, rate_prefactor: flo
     """
     w = v.positive("frequency", frequency)
     t = v.positive("temperature", temperature)
-    inverse_t1 = (check_rate_prefactor("rate_prefactor", rate_prefactor) * w**3
-                  / math.tanh(0.5 * w / t))
-    inverse_t2 = 0.5 * inverse_t1 + v.non_negative("dephasing_rate", dephasing_rate)
+    prefactor = check_rate_prefactor("rate_prefactor", rate_prefactor)
+    gamma_phi = v.non_negative("dephasing_rate", dephasing_rate)
     rabi_per_strain = v.positive("stress_scale", stress_scale) * OMEGA_PER_KELVIN
-    return math.sqrt(inverse_t1 * inverse_t2) / rabi_per_strain
+    try:
+        inverse_t1 = prefactor * w**3 / math.tanh(0.5 * w / t)
+        inverse_t2 = 0.5 * inverse_t1 + gamma_phi
+        value = math.sqrt(inverse_t1) * math.sqrt(inverse_t2) / rabi_per_strain
+    except OverflowError:
+        value = math.inf
+    if math.isfinite(value):
+        return value
+    # in logarithms: w^3 and the product of the two rates overflowed (inf at T = 1e300 K, a bare
+    # OverflowError at w = 1e200 K; a helper, session 36), where e0_c itself may be representable
+    log_t1 = math.log(prefactor) + 3.0 * math.log(w) - math.log(math.tanh(0.5 * w / t))
+    log_half_t1 = math.log(0.5) + log_t1
+    log_t2 = (log_half_t1 if gamma_phi == 0 else max(log_half_t1, math.log(gamma_phi))
+              + math.log1p(math.exp(-abs(log_half_t1 - math.log(gamma_phi)))))
+    log_e0 = 0.5 * (log_t1 + log_t2) - math.log(rabi_per_strain)
+    if log_e0 >= math.log(np.finfo(float).max):
+        raise ValueError(f"critical_amplitude: e0_c overflows a float (log e0_c = {log_e0:.4g}) at "
+                         f"frequency={w:g} K, temperature={t:g} K")
+    return math.exp(log_e0)
 
 
 def independent_tls_saturation(power_ratio, dephasing: str = "pure") -> np.ndarray:
