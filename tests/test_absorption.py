@@ -20,6 +20,7 @@ from manybody.simulation.observables.absorption import (
 from manybody.simulation.observables.thermo import entropy, schottky, specific_heat
 from manybody.simulation.operators import build_operators
 from manybody.simulation.solvers.dense import solve
+from manybody.simulation.spectrum import Spectrum
 
 KERNELS = [Broadening(kind="gaussian", width=0.02), Broadening(kind="lorentzian", width=0.01),
            Broadening(kind="histogram", width=0.02)]
@@ -241,7 +242,6 @@ def test_hand_built_inputs_are_checked_for_consistency():
     """A tester (session 28): T_mn with one triangle gave the full answer (triu) or exactly 0
     (tril), and an unsorted Spectrum a 'largest transition energy -0.15 K'. Both are refused by
     name; a symmetric T with float32 round-off is accepted."""
-    from manybody.simulation.spectrum import Spectrum
 
     params = ModelParams(n_tls=3, coupling=CouplingParams(kind="gaussian", strength=0.05))
     spectrum, t_mn = solve(draw_realisation(params, realisation_rng(1, 0)))
@@ -257,9 +257,31 @@ def test_hand_built_inputs_are_checked_for_consistency():
     with pytest.raises(ValueError, match="symmetric"):
         absorption(spectrum, noisy.astype(np.float64), w, temps)  # not in float64
     order = np.random.default_rng(0).permutation(spectrum.dimension)
-    shuffled = Spectrum(energies=spectrum.energies[order])
     with pytest.raises(ValueError, match=r"spectrum.energies must be ascending .*E\[\d+\] = "):
-        absorption(shuffled, t_mn[np.ix_(order, order)], w, temps)
+        Spectrum(energies=spectrum.energies[order])  # refused by the Spectrum itself
+
+
+@pytest.mark.parametrize(("energies", "vectors", "error", "words"), [
+    ([np.nan, 1.0], None, ValueError, r"spectrum\.energies must contain only finite"),
+    ([], None, ValueError, r"spectrum\.energies must be a non-empty 1-d"),
+    ([[0.0, 1.0]], None, ValueError, r"spectrum\.energies must be a non-empty 1-d"),
+    ([0.0, 1.0], np.eye(3), ValueError, r"spectrum\.vectors must have shape \(2, 2\)"),
+    ([0.0, 1.0], np.full((2, 2), np.nan), ValueError, r"spectrum\.vectors must contain only "
+                                                       r"finite"),
+    ([0.0, 1.0], np.eye(2) * (1 + 1j), TypeError, r"spectrum\.vectors must be an array of real"),
+    (["a", "b"], None, TypeError, r"spectrum\.energies"),
+])
+def test_a_spectrum_checks_its_energies_and_vectors(energies, vectors, error, words):
+    """Spectrum took NaN or descending energies and vectors of any shape: bad vectors failed
+    deep inside the relaxation code (IndexError, LinAlgError) where it rotates degenerate levels
+    (a helper, session 36)."""
+    with pytest.raises(error, match=words):
+        Spectrum(energies=energies, vectors=vectors)
+
+
+def test_a_spectrum_from_a_list_is_a_float64_array():
+    spectrum = Spectrum(energies=[0, 1, 1, 2], vectors=np.eye(4, dtype=np.float32))
+    assert spectrum.energies.dtype == np.float64 and spectrum.vectors.dtype == np.float32
 
 
 def test_a_kernel_as_wide_as_the_frequency_warns_through_the_api():
@@ -282,6 +304,15 @@ def test_pair_spectrum_reused_for_any_temperature():
     temps = np.array([0.1, 0.5])
     np.testing.assert_allclose(pairs.absorption(w, temps),
                                np.vstack([absorption(spectrum, t_mn, w, [t], b) for t in temps]))
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2.5, "many"])
+def test_pair_spectrum_refuses_a_chunk_that_is_not_a_positive_integer(bad):
+    """chunk_pairs = 0 or -5 were taken silently (a helper, session 36)."""
+    _, _, spectrum, t_mn = interacting_goe_system()
+    with pytest.raises((ValueError, TypeError), match="chunk_pairs"):
+        pair_spectrum(spectrum, t_mn, [0.2], Broadening(width=0.02), chunk_pairs=bad,
+                      method="binned")
 
 
 def test_level_statistics_goe_and_poisson():

@@ -567,3 +567,19 @@ def test_a_fit_the_data_cannot_determine_says_so_without_warnings(scale):
     assert any("the data do not determine" in r for r in fit.indeterminate), fit.indeterminate
     good = fit_law(X, np.tanh(X / 2) * (1 + 0.01 * np.sin(5 * X)), None, "family")
     assert not good.indeterminate
+
+
+def test_a_curve_that_is_zero_at_half_has_no_shape_ratio():
+    """An all-zero curve (a realisation with no line near w) gave NaN through numpy's 0/0
+    warning, silently inside an array of several (a helper, session 36): one curve is refused,
+    several give NaN for that curve with one warning naming how many."""
+    with pytest.raises(ValueError, match=r"q is 0 at x = 0\.5 .*undefined"):
+        shape_ratio(X, np.zeros(X.size))
+    curves = np.stack([law_tls(X), np.zeros(X.size), law_generic(X)])
+    with pytest.warns(RuntimeWarning, match=r"q: 1 of 3 curves are 0 at x = 0\.5"):
+        ratios = shape_ratio(X, curves)
+    assert ratios[0] == pytest.approx(RATIO_TLS, rel=2e-3) and math.isnan(ratios[1])
+    assert ratios[2] == pytest.approx(shape_ratio(X, law_generic(X)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert isinstance(shape_ratio(X, law_tls(X)), float)

@@ -320,7 +320,10 @@ def _bootstrap(q, x, sigma, smearing, n_bootstrap, rng, high) -> tuple[float, fl
                 fit_law(x, m, sigma, "family", smearing=smearing).parameters["index"])
         except RuntimeError:  # a resample the optimiser cannot fit: skip it
             continue
-        boot_ratio.append(float(shape_ratio(x, m)))
+        try:
+            boot_ratio.append(float(shape_ratio(x, m)))
+        except ValueError:  # a resample that is 0 at x = 0.5 has no ratio: skipped for R only
+            pass
         if high is not None:
             boot_high.append(_fit_index(x[high], m[high], sigma[high], smearing))
     high_error = (float(np.nanstd(boot_high, ddof=1))

@@ -13,6 +13,7 @@ measure R = Q(x=2) / Q(x=0.5) of the shape. The fits are in :mod:`manybody.laws.
 from __future__ import annotations
 
 import math
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -153,7 +154,8 @@ def shape_ratio(x: np.ndarray, q: np.ndarray) -> float:
         x or q not real numbers.
     ValueError
         x not finite and > 0, repeated values of x, x not spanning [0.5, 2], q with NaN/inf or
-        whose last axis is not n_x.
+        whose last axis is not n_x, one curve that is 0 at x = 0.5 (of several, such curves'
+        ratios are NaN with a RuntimeWarning).
     """
     x = distinct_x("x", x)
     q = v.real_array("q", q)
@@ -168,7 +170,19 @@ def shape_ratio(x: np.ndarray, q: np.ndarray) -> float:
         hi, lo = np.moveaxis(CubicSpline(lx, qq, axis=-1)(targets), -1, 0)
     else:
         hi, lo = (np.apply_along_axis(lambda r, t=t: np.interp(t, lx, r), -1, qq) for t in targets)
-    return hi / lo
+    # a curve that is 0 at x = 0.5 has no ratio: numpy's 0/0 warning and a NaN came out (a curve
+    # of a realisation with no line near w; a helper, session 36)
+    undefined = np.asarray(lo == 0)
+    if undefined.any():
+        if q.ndim == 1:
+            raise ValueError("q is 0 at x = 0.5 (interpolated), so the shape ratio Q(x=2)/Q(x=0.5) "
+                             "is undefined (a curve with no absorption there)")
+        warnings.warn(f"q: {int(undefined.sum())} of {undefined.size} curves are 0 at x = 0.5 "
+                      "(interpolated): their shape ratio is undefined, NaN", RuntimeWarning,
+                      stacklevel=2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(undefined, np.nan, hi / np.where(undefined, 1.0, lo))
+    return ratio if q.ndim > 1 else ratio[()]
 
 
 def distinct_x(name: str, x) -> np.ndarray:

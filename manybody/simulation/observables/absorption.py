@@ -82,26 +82,15 @@ def warn_if_above_spectrum(spectrum_width: float, frequencies, observables) -> N
 
 
 def check_spectrum(spectrum) -> Spectrum:
-    """A Spectrum whose energies are a non-empty 1-d array of finite real numbers."""
+    """The spectrum, refused by name when it is not a :class:`manybody.simulation.spectrum.Spectrum`
+    (which checks its own energies and vectors)."""
     if not isinstance(spectrum, Spectrum):
         hint = (" (wrap eigenvalues as manybody.Spectrum(energies=np.sort(e)), or use "
                 "manybody.solve(realisation))" if isinstance(spectrum, np.ndarray | list | tuple)
                 else "")
         raise TypeError(f"spectrum must be a Spectrum (the eigenvalues of manybody.solve){hint}, "
                         f"got {type(spectrum).__name__}")
-    v.real_vector("spectrum.energies", spectrum.energies, hint=" (eigenvalues in K)")
-    if not isinstance(spectrum.energies, np.ndarray):
-        raise TypeError("spectrum.energies must be a numpy array of eigenvalues (K), got "
-                        f"{type(spectrum.energies).__name__}")
-    descending = np.flatnonzero(np.diff(spectrum.energies) < 0)
-    if descending.size:  # the bandwidth and the pairs' signs assume E ascending (a tester)
-        k = int(descending[0])
-        raise ValueError(
-            f"spectrum.energies must be ascending (E_0 <= E_1 <= ...), got E[{k}] = "
-            f"{spectrum.energies[k]:.6g} K > E[{k + 1}] = {spectrum.energies[k + 1]:.6g} K; "
-            "sort them with np.argsort and permute the rows and columns of stress_elements "
-            "(and the eigenvectors) the same way")
-    return spectrum
+    return spectrum  # its energies are checked by Spectrum itself (finite, 1-d, ascending)
 
 
 def _check_stress(spectrum: Spectrum, stress_elements) -> np.ndarray:
@@ -350,8 +339,8 @@ def pair_spectrum(
         strings...); broadening not a Broadening.
     ValueError
         Frequencies not > 0, stress_elements not of shape (D, D), not symmetric (beyond 1e-8 of
-        max |T| in float64, 1e-4 in float32) or with NaN/inf, spectrum.energies not ascending,
-        unknown method. (Frequencies above the spectrum's largest transition are accepted: nothing is
+        max |T| in float64, 1e-4 in float32) or with NaN/inf, unknown method, chunk_pairs not an
+        integer >= 1. (Frequencies above the spectrum's largest transition are accepted: nothing is
         resonant there, but the pairs' off-resonant dispersion is not 0.)
 
     Notes
@@ -359,6 +348,7 @@ def pair_spectrum(
     Source: docs/PHYSICS.md section 2 (the per-state form of the pair sum).
     """
     _check_method(method, broadening)
+    chunk_pairs = v.integer("chunk_pairs", chunk_pairs, low=1)  # 0 and -5 were taken (session 36)
     stress_elements = _check_stress(check_spectrum(spectrum), stress_elements)
     frequencies, _ = _check_inputs(spectrum, stress_elements, frequencies, broadening)
     if broadening.relative:
