@@ -800,3 +800,17 @@ def test_info_reads_a_results_file_whatever_its_extension(tmp_path, capsys, good
     path = tmp_path / "results.txt"
     path.write_bytes(good_file)
     assert main(["info", str(path)]) == 0
+
+
+@pytest.mark.parametrize(("old", "new", "shown"), [
+    ([0.02, 0.05, 0.1], [0.02, 0.05, 0.1000000001], "entry 2: 0.1 -> 0.1000000001"),
+    ([0.1, 0.2, 0.3, 0.4, 0.5], [0.1, 0.2, 0.35, 0.4, 0.5], "entry 2: 0.3 -> 0.35"),
+    (0.1, 0.1000000001, "0.1 -> 0.1000000001"),
+    (0.1, 0.2, "0.1 -> 0.2"),
+    ([0.1, 0.2], [0.1, 0.2, 0.3], "[0.1, 0.2] -> [0.1, 0.2, 0.3]"),
+])
+def test_a_change_is_shown_with_the_digits_that_tell_it_apart(old, new, shown):
+    """A resume refused for probe.temperatures said "([0.02, 0.05, 0.1] -> [0.02, 0.05, 0.1])"
+    (a helper, session 36)."""
+    from manybody.runs.lifecycle import show_change
+    assert show_change(old, new) == shown

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from manybody.runs.lifecycle import ABSENT, Chunk, TaskKey, show_value
+from manybody.runs.lifecycle import ABSENT, Chunk, TaskKey, show_change
 from manybody.runs.spec import RunSpec
 from manybody.support.files import atomic_write, atomic_write_text
 from manybody.support.provenance import code_version
@@ -191,7 +191,7 @@ class Checkpoint:
                 self.close()
                 raise
             return
-        changed = [f"{key} ({show_value(a)} -> {show_value(b)})"
+        changed = [f"{key} ({show_change(a, b)})"
                    for key, a, b in spec_differences(meta.get("spec", {}), self.spec.to_dict())]
         if len(changed) > 6:
             changed[5:] = [f"and {len(changed) - 5} more"]

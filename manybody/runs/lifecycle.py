@@ -145,6 +145,21 @@ def show_value(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def show_change(old: Any, new: Any) -> str:
+    """``'old -> new'`` for a one-line message, with the digits that tell them apart: values that
+    :func:`show_value` shows alike (0.1 and 0.1000000001, or lists that differ inside the part
+    it elides) are shown in full, or as the first entry of a list that differs (the message
+    said "probe.temperatures ([0.02, 0.05, 0.1] -> [0.02, 0.05, 0.1])"; a helper, session 36)."""
+    shown_old, shown_new = show_value(old), show_value(new)
+    if shown_old != shown_new:
+        return f"{shown_old} -> {shown_new}"
+    if isinstance(old, list | tuple) and isinstance(new, list | tuple) and len(old) == len(new):
+        i = next((i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b), None)
+        if i is not None:
+            return f"entry {i}: {old[i]!r} -> {new[i]!r}"
+    return f"{old!r} -> {new!r}"
+
+
 def task_name(spec: RunSpec, chunk: Chunk) -> str:
     """'sweep point 3 (model.coupling.strength=0.02), realisations 6-8'."""
     point, start, stop = chunk
