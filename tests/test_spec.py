@@ -389,3 +389,20 @@ def test_a_bad_probe_value_names_its_spec_key():
         probe_from_dict({"frequencies": [0.1], "temperatures": [0.1],
                          "observables": ["absorption", "relaxation_absorption"],
                          "phonon_rate_prefactor": -1})
+
+
+@pytest.mark.parametrize(("values", "units"), [
+    ([1e8, 1e9], "s^-1 K^-3"),
+    (["a-SiO2", 1e8], "s^-1 K^-3 for the numbers (K_ph); the names are material presets"),
+    (["a-SiO2"], "1"),
+])
+def test_a_swept_bath_given_as_numbers_has_the_units_of_k_ph(values, units):
+    """A numeric model.equilibration.bath axis was labelled '1' (dimensionless) in the results
+    file and by info (a helper, session 36)."""
+    from manybody.runs.spec import axis_units
+
+    d = base_dict()
+    d["model"]["equilibration"] = {"bath": "a-SiO2"}
+    d["probe"]["phonon_rate_prefactor"] = "a-SiO2"
+    d["sweep"] = {"model.equilibration.bath": values}
+    assert axis_units("model.equilibration.bath", RunSpec.from_dict(d)) == units

@@ -202,8 +202,15 @@ RELATIVE_WIDTH_UNITS = "1 (eta / w)"
 
 def axis_units(key: str, spec: RunSpec | None = None) -> str:
     """Units of a swept parameter ("1" for counts and names); with ``spec``, the kernel width of a
-    relative kernel is eta / w, not K (and both where the scaling is swept too)."""
+    relative kernel is eta / w, not K (and both where the scaling is swept too), and a bath given
+    as numbers is K_ph in s^-1 K^-3."""
     units = PARAMETER_UNITS.get(key.split(".", 1)[1], "1")
+    if key in _NAME_OR_NUMBER and spec is not None:  # a numeric bath was labelled '1' (session 36)
+        numbers = [not isinstance(x, str) for x in spec.sweep.get(key, ())]
+        if all(numbers):
+            return BATH_UNITS
+        if any(numbers):
+            return f"{BATH_UNITS} for the numbers (K_ph); the names are material presets"
     if key == "probe.broadening.width" and spec is not None:
         scalings = set(spec.sweep.get("probe.broadening.scaling",
                                       [spec.probe.broadening.scaling]))
@@ -216,6 +223,8 @@ def axis_units(key: str, spec: RunSpec | None = None) -> str:
 
 #: Sweepable parameters that take a name or a number.
 _NAME_OR_NUMBER = ("model.equilibration.bath",)
+#: Units of a numeric ``model.equilibration.bath``: the one-phonon rate prefactor K_ph.
+BATH_UNITS = "s^-1 K^-3"
 
 
 def _coerce(key: str, value: Any) -> Any:
