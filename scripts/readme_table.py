@@ -52,7 +52,8 @@ def describe(row: dict, spec=None) -> str:
     if study == "gaussian":
         return "independent canonical TLS (Gaussian J0 = 0)" if value == 0 else f"Gaussian J0 = {_g(value)} K"
     if study == "admixture":
-        return "independent TLS (GOE λ = 0)" if value == 0 else f"TLS + GOE, λ = {_g(value)} K"
+        return ("independent TLS (GOE weight W = 0)" if value == 0
+                else f"TLS + GOE, weight W = {_g(value)} K")  # not the λ column (session 36)
     if study == "random_block":
         return {"flat": "random block, flat density",
                 "goe": "GOE block probed at its edge"}.get(value, f"random block, {value}")
