@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -216,9 +217,14 @@ def partial_run(tmp_path_factory) -> Path:
         if done >= 2:
             raise Stop
 
-    with pytest.raises(Stop):
-        run_sweep(RunSpec.from_toml(folder / "spec.toml"), output=folder / "part.nc",
-                  progress=stop, chunk_size=1, n_jobs=1)
+    argv = sys.argv  # the command line the checkpoint records, as `manybody run` has it
+    sys.argv = ["/somewhere/.venv/bin/manybody", "run", "spec.toml", "-o", "part.nc"]
+    try:
+        with pytest.raises(Stop):
+            run_sweep(RunSpec.from_toml(folder / "spec.toml"), output=folder / "part.nc",
+                      progress=stop, chunk_size=1, n_jobs=1)
+    finally:
+        sys.argv = argv
     assert checkpoint_dir(folder / "part.nc").is_dir()
     return folder / "part.nc"
 
@@ -237,8 +243,38 @@ def test_info_describes_a_checkpoint_directory(partial_run, capsys, inside):
     for text in (f"writing: {partial_run} (not written yet)", "run: 'info-test'",
                  "finished: 2 of 6 realisation(s) (over every sweep point)", "0 of 2 sweep point(s) complete",
                  "model.coupling.strength (2)", "in use: no",
-                 f"to resume: rerun the same command (manybody run SPEC -o {partial_run})"):
+                 "the command that wrote it (manybody run spec.toml -o part.nc) to compute the "
+                 "rest"):
         assert text in out, (text, out)
+
+
+@pytest.mark.parametrize(("argv", "command"), [
+    (["/x/bin/manybody", "study", "-o", "my results"], "(manybody study -o 'my results')"),
+    (["/x/manybody/__main__.py", "run", "s.toml", "-o", "o.nc", "--overwrite"],
+     "(manybody run s.toml -o o.nc --overwrite)"),
+    (["my_sweep.py", "--fast"], "(my_sweep.py --fast)"),
+    (None, "(manybody run SPEC -o {output} --overwrite, or the same manybody study command"),
+])
+def test_info_gives_the_command_that_wrote_the_checkpoint(tmp_path, capsys, argv, command):
+    """info told a study's user to run 'manybody run SPEC -o ...' (there is no spec file of
+    theirs), and without the --overwrite an existing output needs (two helpers, session 36).
+    The checkpoint records its command line and folder; one of an earlier version (None) gets
+    the general line, with --overwrite when the output exists."""
+    import json
+
+    output = tmp_path / "out.nc"
+    output.write_text("an earlier run's results")
+    directory = checkpoint_dir(output)
+    (directory / "tasks").mkdir(parents=True)
+    meta = {"version": 2, "spec_sha256": "0", "blas_threads": 1, "code": "x",
+            "spec": RunSpec.from_dict(tomllib.loads(SPEC)).to_dict()}
+    if argv is not None:
+        meta.update(command=argv, cwd="/data/runs")
+    (directory / "meta.json").write_text(json.dumps(meta))
+    status, out, err = _info(directory, capsys)
+    assert status == 0, err
+    assert command.format(output=output) in out, out
+    assert ("rerun in /data/runs the command" in out) == (argv is not None), out
 
 
 def test_info_says_when_a_run_holds_the_checkpoint(partial_run, capsys):

@@ -8,6 +8,7 @@ import argparse
 import contextlib
 import fcntl
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -188,14 +189,34 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
         lines.append(f"  finished: {len(done)} realisation(s) (over every sweep point) in "
                      f"{n_files} task file(s)")
     lines.append(f"  {_lock_state(directory)}")
-    resume = ("rerun the same command (manybody run SPEC -o "
-              f"{_quoted(output) if output is not None else 'OUTPUT'}) to compute the rest; "
-              "finished tasks are kept")
+    resume = _resume_hint(meta, output)
     if meta is None and n_files:  # a run refuses it (runs.checkpoint: session 35)
         resume = (f"not possible: the finished tasks cannot be matched to a spec without "
                   f"meta.json; restore it, or delete {_quoted(directory)} to start over")
     lines.append(f"  to resume: {resume}")
     return "\n".join(lines)
+
+
+def _resume_hint(meta: dict[str, Any] | None, output: Path | None) -> str:
+    """How to resume: the command that wrote the checkpoint, as its meta.json records it (since
+    session 36), else a ``manybody run`` line (with ``--overwrite`` when the output exists: the
+    bare line was refused; a helper, session 36)."""
+    argv = meta.get("command") if meta else None
+    cwd = meta.get("cwd") if meta else None
+    where = f" in {_quoted(cwd)}" if isinstance(cwd, str) else ""
+    if isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv):
+        if len(argv) >= 2 and argv[1] in ("run", "study") \
+                and Path(argv[0]).name in ("manybody", "__main__.py"):
+            command = shlex.join(["manybody", *argv[1:]])
+        else:  # a script of the user's that calls run_sweep
+            command = shlex.join(argv)
+        return (f"rerun{where} the command that wrote it ({command}) to compute the rest; "
+                "finished tasks are kept")
+    shown = _quoted(output) if output is not None else "OUTPUT"
+    overwrite = " --overwrite" if output is not None and output.exists() else ""
+    return (f"rerun the same command (manybody run SPEC -o {shown}{overwrite}, or the same "
+            "manybody study command for a study's spec) to compute the rest; finished tasks are "
+            "kept")
 
 
 def _lock_state(directory: Path) -> str:

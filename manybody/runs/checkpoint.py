@@ -7,8 +7,10 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import os
 import re
 import shutil
+import sys
 import warnings
 import zipfile
 import zlib
@@ -110,9 +112,11 @@ class Checkpoint:
         self._digest = spec.digest()  # recorded in every task file and checked on resume
 
     def _meta(self) -> dict[str, Any]:
+        # the command line and folder of the run, for info's "to resume" (it told a study's user
+        # to run 'manybody run SPEC', and left out an --overwrite the run needed; session 36)
         return {"version": CHECKPOINT_VERSION, "spec_sha256": self._digest,
                 "blas_threads": self.blas_threads, "code": code_version(),
-                "spec": self.spec.to_dict()}
+                "spec": self.spec.to_dict(), "command": list(sys.argv), "cwd": os.getcwd()}
 
     def exists(self) -> bool:
         return (self.directory / self.META).is_file()
