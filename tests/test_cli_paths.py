@@ -357,3 +357,33 @@ def test_verbose_is_taken_after_the_command_as_before_it():
                  ["info", "x.nc", "--verbose"], ["-v", "fit-data", "t.csv", "-v"]):
         assert parser.parse_args(argv).verbose is True, argv
     assert parser.parse_args(["run", "s.toml", "-o", "x.nc"]).verbose is False
+
+
+def test_a_missing_dask_is_refused_before_the_study_plan(spec, tmp_path, capsys, monkeypatch):
+    """Without dask the study printed its plan and started the first sweep before 'the dask
+    backend needs dask.distributed' (a new user, session 36); run is refused as early."""
+    import manybody.runs.sweep as sweep
+
+    monkeypatch.setattr(sweep, "dask_installed", lambda: False)
+    status, err = cli([*STUDY, "--backend", "dask", "-o", tmp_path / "study"], capsys)
+    refused(status, err, "needs dask.distributed", "pip install")
+    assert not (tmp_path / "study").exists()
+    status, err = cli(["run", spec, "-o", tmp_path / "o.nc", "--backend", "dask"], capsys)
+    refused(status, err, "needs dask.distributed")
+
+
+def test_a_study_stopped_while_fitting_says_how_to_go_on(tmp_path, capsys, monkeypatch):
+    """Ctrl-C between sweeps (the fits) said only that nothing was half-written, without the
+    way on that an interruption while computing gives (a new user, session 36)."""
+    import manybody.study.run as study_run
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(study_run, "summarise", interrupted)
+    status = main(["study", "--tiny", "--only", "dipolar", "--no-figures", "-o",
+                   str(tmp_path / "s")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 130
+    assert err[-1].endswith("none is half-written; rerun the same command to continue (finished "
+                            "sweeps are reused)"), err

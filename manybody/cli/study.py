@@ -41,6 +41,7 @@ def _print_err(message: str) -> None:
 def run(args) -> int:
     """Entry point of ``manybody study``: run, then print the summary table."""
     from manybody.cli.run import STUDY_WORDS, cli_words
+    from manybody.cli.signals import KEPT_BY_DEFAULT
     from manybody.study.run import execute_study  # heavy: only when the command runs
 
     if not str(args.output).strip():  # it wrote into the working directory and said "in /"
@@ -49,6 +50,12 @@ def run(args) -> int:
         execute_study(args.output, args.size, args.jobs, tuple(args.only) if args.only else None,
                       progress=True, figures=not args.no_figures, backend=args.backend,
                       scheduler=args.scheduler, echo=_print_err)
+    except KeyboardInterrupt as exc:
+        if not hasattr(exc, "kept"):  # stopped between sweeps (fitting, the figures): what way
+            # on? the line said only that nothing was half-written (a new user, session 36)
+            exc.kept = (f"{KEPT_BY_DEFAULT}; rerun the same command to continue (finished "  # type: ignore[attr-defined]
+                        "sweeps are reused)")
+        raise
     except ImportError as exc:  # e.g. dask not installed
         raise ValueError(str(exc)) from None
     except (ValueError, TypeError, FileExistsError, FileNotFoundError, PermissionError,

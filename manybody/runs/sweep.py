@@ -19,6 +19,7 @@ execution. The default ``blas_threads=1`` keeps results bit-identical across ``n
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import threading
@@ -114,6 +115,11 @@ def _keep_ticking(bar: Any, interval: float = 1.0) -> None:
     threading.Thread(target=tick, name="manybody-progress", daemon=True).start()
 
 
+def dask_installed() -> bool:
+    """Whether dask and dask.distributed can be imported (found without importing them)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("dask", "distributed"))
+
+
 def check_run_arguments(n_jobs: int, backend: str, scheduler: str | None,
                         blas_threads: int = 1) -> int:
     """Check the execution arguments of :func:`run_sweep` (cheap; before any work or file).
@@ -141,6 +147,10 @@ def check_run_arguments(n_jobs: int, backend: str, scheduler: str | None,
                          f"got {n_jobs}")
     if scheduler is not None and backend != "dask":
         raise ValueError(f"scheduler={scheduler!r} needs backend 'dask', got backend {backend!r}")
+    if backend == "dask" and not dask_installed():
+        # found only when the first sweep started: a study had printed its plan and started
+        # computing (a new user, session 36)
+        raise ImportError("the dask backend needs dask.distributed: pip install 'manybody[dask]'")
     local = backend == "loky" or scheduler is None  # workers on this machine
     if local and n_jobs * blas_threads > cores:
         raise ValueError(
