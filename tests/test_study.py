@@ -4,6 +4,7 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -215,6 +216,19 @@ def test_redrawn_figures_are_byte_identical(tiny_study, tmp_path):
         assert (tmp_path / name).read_bytes() == (out / "figures" / name).read_bytes(), name
         if name.endswith(".pdf"):
             assert b"CreationDate" not in (tmp_path / name).read_bytes()
+    assert "not drawn" not in proc.stderr, proc.stderr
+
+
+def test_make_figures_names_the_figures_it_cannot_draw(tmp_path):
+    """On the shipped results (summaries, no .nc files) it drew two figures of eight and said
+    nothing of the others (a new user, session 36)."""
+    for name in ("summary.json", "velocity_slopes.json"):
+        shutil.copy(ROOT / "results" / "study" / name, tmp_path / name)
+    proc = run(["scripts/make_figures.py", str(tmp_path), "--out", str(tmp_path / "f")])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "not drawn: absorption, " in proc.stderr and "(present: none)" in proc.stderr, \
+        proc.stderr
+    assert (tmp_path / "f" / "tls_index.png").is_file()
 
 
 @pytest.mark.parametrize("where", ["missing", "file", "empty"])

@@ -494,13 +494,22 @@ def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
     return save_figure(fig, out, "velocity_shift")
 
 
-def make_all_figures(study_dir: str | Path, out: str | Path | None = None) -> list[Path]:
-    """Draw every figure the available results allow into ``out`` (default study_dir/figures)."""
+def make_all_figures(study_dir: str | Path, out: str | Path | None = None,
+                     not_drawn: list[str] | None = None) -> list[Path]:
+    """Draw every figure the available results allow into ``out`` (default study_dir/figures).
+
+    ``not_drawn``, when given, receives the names of the figures whose inputs are missing (most
+    need the results files, ``<spec>.nc``, which a repository may not ship: the script that
+    redraws the figures said nothing of the six it skipped; a new user, session 36).
+    """
     study_dir = Path(study_dir)
     out = Path(out) if out else study_dir / "figures"
     paths: list[Path] = []
     for fn in (figure_absorption, figure_index, figure_specific_heat, figure_matrix_elements,
                figure_velocity_shift, figure_decomposition, figure_equilibration, figure_collapse,
                figure_saturation_study):
-        paths.extend(fn(study_dir, out))
+        drawn = fn(study_dir, out)
+        paths.extend(drawn)
+        if not drawn and not_drawn is not None:
+            not_drawn.append(fn.__name__.removeprefix("figure_"))
     return paths
