@@ -814,3 +814,49 @@ def test_a_change_is_shown_with_the_digits_that_tell_it_apart(old, new, shown):
     (a helper, session 36)."""
     from manybody.runs.lifecycle import show_change
     assert show_change(old, new) == shown
+
+
+#: Loaded by the study-summary process and its workers: every shape fit records its start and
+#: then waits a minute (a fit in progress when the parent is killed).
+FIT_HOOK = '''
+import os, time
+if os.environ.get("MB_TEST_FIT_HOOK"):
+    import manybody.study.summary as _s
+    def _slow(*args, **kwargs):
+        open(os.path.join(os.environ["MB_TEST_FIT_HOOK"], f"fit-{os.getpid()}"), "w").close()
+        time.sleep(60)
+    _s._single_threaded_shape_row = _slow
+'''
+
+
+def test_study_fit_workers_exit_when_the_study_is_killed(tmp_path):
+    """kill -9 of a study while it fitted the shapes (joblib workers of the summary) left two
+    idle 160 MB workers adopted by init, where a sweep's workers exit within a second (a new
+    user, session 36)."""
+    spec_path = write_spec(tmp_path, realisations=2)
+    out = tmp_path / "out.nc"
+    run_sweep(RunSpec.from_toml(spec_path), output=out, n_jobs=1)  # two sweep points
+    hook_dir = tmp_path / "fit_hook"
+    hook_dir.mkdir()
+    (hook_dir / "sitecustomize.py").write_text(FIT_HOOK)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(hook_dir), str(ROOT)]),
+               MB_TEST_FIT_HOOK=str(tmp_path))
+    script = ("from manybody.runs.results import load_results\n"
+              "from manybody.study.summary import summarise\n"
+              f"summarise(load_results({str(out)!r}), 'x', n_jobs=2)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    workers: list[psutil.Process] = []
+    try:
+        wait_for(lambda: len(list(tmp_path.glob("fit-*"))) == 2, proc)  # both fits running
+        workers = workers_of(proc)
+        assert len(workers) == 2
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert_gone(workers, within=5)
+    finally:
+        proc.kill()
+        for process in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        proc.communicate()

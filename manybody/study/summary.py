@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 from manybody.laws.analysis import analyse_shape
 from manybody.laws.collapse import frequency_collapse
 from manybody.laws.fit import FAMILY_INDEX_BOUNDS
+from manybody.runs.lifecycle import start_watchdog
 from manybody.runs.results import SweepPoint, dataset_spec, sweep_points
 from manybody.runs.spec import RunSpec
 from manybody.simulation.equilibration import frozen_fraction
@@ -129,8 +131,9 @@ def summarise(ds, name: str, n_jobs: int = 1) -> tuple[list[PointSummary], list[
     else:
         from joblib import Parallel, delayed  # only for a parallel summary
 
+        parent = os.getpid()
         results = Parallel(n_jobs=min(n_jobs, len(tasks)))(
-            delayed(_shape_row_and_warnings)(*task) for task in tasks)
+            delayed(_shape_row_and_warnings)(*task, parent=parent) for task in tasks)
     shape_rows = []
     for task, (row, caught) in zip(tasks, results, strict=True):
         # the workers' warnings, shown here as in one process (a worker printed them raw, with
@@ -148,9 +151,15 @@ def _point_name(label: dict[str, Any]) -> str:
     return f"{label['study']}, {label['parameter']} = {label['value']} (N = {label['n_tls']})"
 
 
-def _shape_row_and_warnings(*args) -> tuple[PointSummary, list[tuple[type, str]]]:
+def _shape_row_and_warnings(*args, parent: int | None = None
+                            ) -> tuple[PointSummary, list[tuple[type, str]]]:
     """:func:`_single_threaded_shape_row` (in a worker process or this one), with the warnings
-    it raised (category, message) for the caller to show with the sweep point's name."""
+    it raised (category, message) for the caller to show with the sweep point's name. In a
+    worker, ``parent`` is the study's process: the worker exits when it dies (``kill -9`` of a
+    study while it fitted left two idle 160 MB workers for 300 s; a new user, session 36), as
+    a sweep's workers do (:func:`manybody.runs.lifecycle.start_watchdog`)."""
+    if parent is not None:
+        start_watchdog(parent)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         row = _single_threaded_shape_row(*args)
