@@ -22,9 +22,11 @@ import contextlib
 import importlib.util
 import logging
 import os
+import sys
 import threading
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,14 +94,34 @@ def _make_progress(progress: bool | Progress, total: int, initial: int,
     return (lambda done, total: bar.update(done - bar.n)), bar
 
 
-def _logs_above(bar: Any) -> contextlib.AbstractContextManager:
-    """While a bar is shown, log records are written above it by tqdm (a warning of an in-process
-    run, e.g. a matrix-free fallback, was glued to the end of the bar's line; session 24)."""
+@contextlib.contextmanager
+def _logs_above(bar: Any) -> Iterator[None]:
+    """While a bar is shown, log records and warnings are written above it by tqdm (a warning of
+    an in-process run, e.g. a matrix-free fallback, was glued to the end of the bar's line,
+    session 24; so were the warnings of the realisations in a log file, where a filter of the
+    bar's lines dropped them too; a helper, session 36)."""
     if bar is None:
-        return contextlib.nullcontext()
+        yield
+        return
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    return logging_redirect_tqdm(tqdm_class=type(bar))
+    terminal = getattr(bar.fp, "isatty", lambda: False)()
+
+    def above(message, category, filename, lineno, file=None, line=None) -> None:
+        text = warnings.formatwarning(message, category, filename, lineno, line)
+        with contextlib.suppress(OSError, ValueError):  # as warnings.showwarning: never raise
+            if terminal:  # cleared, written, the bar drawn again below
+                type(bar).write(text.rstrip("\n"), file=file or sys.stderr)
+            else:  # a log file: the bar's updates end in '\r', so start a line of its own
+                (file or sys.stderr).write("\n" + text)
+
+    shown = warnings.showwarning
+    warnings.showwarning = above
+    try:
+        with logging_redirect_tqdm(tqdm_class=type(bar)):
+            yield
+    finally:
+        warnings.showwarning = shown
 
 
 def _keep_ticking(bar: Any, interval: float = 1.0) -> None:
