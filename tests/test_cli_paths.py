@@ -387,3 +387,17 @@ def test_a_study_stopped_while_fitting_says_how_to_go_on(tmp_path, capsys, monke
     assert status == 130
     assert err[-1].endswith("none is half-written; rerun the same command to continue (finished "
                             "sweeps are reused)"), err
+
+
+@pytest.mark.parametrize(("given", "written"), [
+    ("ghost.d/../out.nc", "out.nc"), ("a/b/../../out.nc", "out.nc"), ("a/new/../out.nc", "a/out.nc")])
+def test_an_output_through_a_missing_folder_and_back_leaves_no_folder(tmp_path, monkeypatch,
+                                                                       capsys, given, written):
+    """-o ghost.d/../out.nc wrote out.nc and left an empty ghost.d behind (a helper, session
+    36): the missing folder is not created at all."""
+    (tmp_path / "spec.toml").write_text(SPEC)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "spec.toml", "-o", given, "--no-progress"]) == 0, capsys.readouterr().err
+    made = tree(tmp_path)
+    assert written in made and "ghost.d" not in made and "a/b" not in made, made
+    assert "a/new" not in made, made

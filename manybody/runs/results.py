@@ -42,6 +42,7 @@ from manybody.support.paths import (
     nearest_existing,
     remove_created,
     unwritable_reason,
+    without_missing_detours,
 )
 from manybody.support.provenance import blas_description, git_state, now_utc, package_version
 
@@ -275,7 +276,7 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
         ancestor) is not writable.
     """
     text = os.fspath(path)
-    path = Path(path)
+    path = without_missing_detours(path)
     link = dangling_link(path.parent)
     if link is not None:
         raise NotADirectoryError(f"output {text!r}: {link_description(link)}; create the "

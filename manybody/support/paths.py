@@ -147,6 +147,21 @@ def unwritable_reason(directory: str | os.PathLike) -> str | None:
     return None
 
 
+def without_missing_detours(path: str | os.PathLike) -> Path:
+    """``path`` without the steps into a missing directory and out again (``new/../out.nc`` ->
+    ``out.nc``): a directory that does not exist is no link, so the two name the same place,
+    but creating the output's parents made ``new`` and left it behind empty (a helper, session
+    36). Other ``..`` are kept (through an existing link they lead elsewhere)."""
+    kept: list[str] = []
+    for part in Path(path).parts:
+        if part == ".." and kept and kept[-1] != ".." and not Path(kept[-1]).anchor \
+                and not os.path.lexists(Path(*kept)):
+            kept.pop()
+            continue
+        kept.append(part)
+    return Path(*kept) if kept else Path(".")
+
+
 def created_directories(directory: str | os.PathLike) -> list[Path]:
     """The directories ``Path(directory).mkdir(parents=True)`` would create: ``directory`` and
     its missing parents, outermost first."""
