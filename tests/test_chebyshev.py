@@ -1201,23 +1201,6 @@ def test_dense_absorption_that_reaches_no_line_warns():
     assert np.all(raw["absorption"] > 0)
 
 
-@pytest.mark.parametrize("method", ["dense", "chebyshev"])
-def test_a_probe_frequency_above_the_whole_spectrum_warns(method):
-    """w = 100 K for a few TLS of < 1 K (a frequency in GHz or mK) ran without a word and gave
-    Q^-1 ~ 1e-9 (a helper, session 36); a frequency inside the spectrum does not warn."""
-    def probe(frequencies):
-        return Probe(frequencies=frequencies, temperatures=(0.1,),
-                     broadening=Broadening(width=ETA), observables=("absorption",))
-
-    with pytest.warns(RuntimeWarning, match=r"probe\.frequencies 100 K lie above every "
-                                            r"transition .*spans .* K.*1 GHz is 0\.048 K"):
-        observe(rm_model(3), 1, 0, probe((0.2, 100.0)), SolverParams(method=method))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        observe(rm_model(3), 1, 0, probe((0.2,)), SolverParams(method=method))
-    assert not [w for w in caught if "lie above every transition" in str(w.message)]
-
-
 def test_spacing_ratio_under_chebyshev_is_nan_with_a_warning_at_preflight():
     """The Chebyshev solver has no spectrum: spacing_ratio is NaN, and a run said nothing about
     it (a tester, session 25). The preflight of the point warns; the value stays NaN."""

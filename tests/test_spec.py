@@ -406,3 +406,28 @@ def test_a_swept_bath_given_as_numbers_has_the_units_of_k_ph(values, units):
     d["probe"]["phonon_rate_prefactor"] = "a-SiO2"
     d["sweep"] = {"model.equilibration.bath": values}
     assert axis_units("model.equilibration.bath", RunSpec.from_dict(d)) == units
+
+
+@pytest.mark.parametrize(("frequencies", "observables", "warns"), [
+    ([0.2, 100.0], ["absorption"], True),      # 100 K for four TLS of < 1.5 K: mK typed as K
+    ([0.2, 100.0], ["velocity_shift"], False),  # off resonance is the velocity shift's regime
+    ([0.2, 5.0], ["absorption"], False),       # above some realisations' spectra: an ensemble's
+])
+def test_a_probe_frequency_far_above_the_model_warns_at_preflight(frequencies, observables,
+                                                                   warns):
+    """w = 100 K for three TLS of <= 0.42 K ran without a word and gave Q^-1 ~ 1e-9 (a helper,
+    session 36). A per-realisation warning fired on ensembles of one or two TLS whose lines
+    miss w, as they should; the preflight compares with the model's energy scale instead."""
+    import warnings
+
+    d = base_dict()
+    d["model"]["tls"] = {"asymmetry_max": 0.3, "tunnelling_max": 0.3}
+    d["probe"].update(frequencies=frequencies, observables=observables)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        RunSpec.from_dict(d).check()
+    far = [str(w.message) for w in caught if "far above every transition" in str(w.message)]
+    assert bool(far) == warns, far
+    if warns:
+        assert "probe.frequencies 100 K" in far[0] and "spans about 1.7 K" in far[0], far
+        assert "1 GHz is 0.048 K" in far[0]

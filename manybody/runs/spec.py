@@ -77,6 +77,7 @@ from manybody.config.unused import (
     unused_parameters,
 )
 from manybody.simulation.equilibration import check_equilibration, warn_if_all_frozen
+from manybody.simulation.observables.absorption import warn_if_far_above_spectrum
 from manybody.simulation.observables.saturation import warn_if_beyond_rotating_wave
 from manybody.simulation.solvers import SOLVERS, solver_for, solver_route
 from manybody.simulation.solvers.memory import available_memory
@@ -821,6 +822,7 @@ def check_point(model: ModelParams, probe: Probe, solver: SolverParams) -> str:
     check_equilibration(model, probe)
     warn_if_all_frozen(model, probe)
     warn_if_beyond_rotating_wave(model, probe)
+    warn_if_far_above_spectrum(model, probe)
     _warn_if_stress_is_zero(model, probe)
     return method
 

@@ -34,6 +34,7 @@ canonical independent-TLS ensemble gives tanh(w/2T)) and the velocity shift in u
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 
 import numpy as np
@@ -49,36 +50,61 @@ from manybody.support import validate as v
 _REACH = 12.0
 
 
-#: Kelvin per gigahertz of w = h f / k_B (for the hint of :func:`warn_if_above_spectrum`).
+#: Kelvin per gigahertz of w = h f / k_B (for the hint of :func:`warn_if_far_above_spectrum`).
 KELVIN_PER_GHZ = 0.0479924
+#: A probe frequency this many times the model's energy scale (:func:`model_energy_scale`) is
+#: a unit mistake, not an ensemble member whose lines miss w (mK typed as K: 1000x).
+FAR_ABOVE = 10.0
 
 
-def warn_if_above_spectrum(spectrum_width: float, frequencies, observables) -> None:
-    """Warn when probe frequencies exceed the realisation's whole spectrum, E_max - E_0 (K): no
-    transition can be resonant there, so the resonant absorption and the saturation are the
-    tails of lines far away (w = 100 K for three TLS of <= 0.42 K ran without a word and gave
-    Q^-1 ~ 1e-9; a helper, session 36: a frequency in GHz or mK?).
+def model_energy_scale(model) -> float:
+    """A generous scale (K) of the many-body spectrum's width E_max - E_0 of a model's
+    realisations: N hypot(eps_max, Delta_max) for the TLS, N^2 J0 for the couplings (about
+    their sum, of unit-rms orientation factors), twice the random-matrix weight (a GOE's
+    diameter, a prescribed block's bandwidth). Not a bound: a dipolar pair without a hard core
+    can exceed it.
 
     Parameters
     ----------
-    spectrum_width : float
-        E_max - E_0 (K) of the realisation (an upper bound does: the Chebyshev solver's bounds).
-    frequencies : array_like, shape (n_w,)
-        Probe frequencies w (K).
-    observables : collection of str
-        The probe's observables; only "absorption" and "saturation" are resonant-only (the
-        velocity shift and the relaxation terms are not).
+    model : manybody.config.model.ModelParams
     """
-    asked = [name for name in ("absorption", "saturation") if name in observables]
-    w = np.asarray(frequencies, dtype=float)
-    above = w[w > spectrum_width]
-    if not asked or not above.size:
+    scale = 0.0
+    if model.tls is not None:
+        scale += model.n_tls * math.hypot(model.tls.asymmetry_max, model.tls.tunnelling_max)
+    if model.coupling is not None:
+        scale += model.n_tls**2 * abs(model.coupling.strength)
+    if model.random_matrix is not None:
+        scale += 2.0 * abs(model.random_matrix.weight)
+    return scale
+
+
+def warn_if_far_above_spectrum(model, probe) -> None:
+    """Warn once per sweep point (the preflight, :func:`manybody.runs.spec.check_point`) when a
+    probe frequency lies more than :data:`FAR_ABOVE` times above the model's energy scale
+    (:func:`model_energy_scale`): nothing can be resonant there, and the resonant absorption
+    and the saturation are the tails of lines far away (w = 100 K for three TLS of <= 0.42 K
+    ran without a word, Q^-1 ~ 1e-9: a frequency in GHz or mK; a helper, session 36). A
+    frequency just above some realisations' spectra, as in an ensemble of one or two TLS, is
+    normal and not warned about.
+
+    Parameters
+    ----------
+    model : manybody.config.model.ModelParams
+    probe : manybody.config.probe.Probe
+        Only its "absorption" and "saturation" observables are resonant-only (the velocity shift
+        and the relaxation terms are not).
+    """
+    asked = [name for name in ("absorption", "saturation") if name in probe.observables]
+    scale = model_energy_scale(model)
+    w = np.asarray(probe.frequencies, dtype=float)
+    above = w[w > FAR_ABOVE * scale]
+    if not asked or not above.size or scale <= 0:
         return
     shown = ", ".join(f"{x:g}" for x in above[:5]) + (", ..." if above.size > 5 else "")
-    warnings.warn(f"probe.frequencies {shown} K lie above every transition of this realisation "
-                  f"(its spectrum spans {spectrum_width:.3g} K): the {' and '.join(asked)} there "
-                  f"come only from the tails of lines far away (frequencies are w = h f / k_B in "
-                  f"K: 1 GHz is {KELVIN_PER_GHZ:.3g} K)", RuntimeWarning, stacklevel=2)
+    warnings.warn(f"probe.frequencies {shown} K lie far above every transition this model can "
+                  f"have (its spectrum spans about {scale:.3g} K): the {' and '.join(asked)} "
+                  f"there come only from the tails of lines far away (frequencies are w = h f / "
+                  f"k_B in K: 1 GHz is {KELVIN_PER_GHZ:.3g} K)", UserWarning, stacklevel=2)
 
 
 def check_spectrum(spectrum) -> Spectrum:

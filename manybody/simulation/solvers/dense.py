@@ -24,11 +24,7 @@ from manybody.config.probe import (
 from manybody.config.solver import SolverParams
 from manybody.simulation.ensembles import Realisation
 from manybody.simulation.materials import bath
-from manybody.simulation.observables.absorption import (
-    check_symmetric,
-    resonant_responses,
-    warn_if_above_spectrum,
-)
+from manybody.simulation.observables.absorption import check_symmetric, resonant_responses
 from manybody.simulation.observables.decomposition import decomposition_responses
 from manybody.simulation.observables.degeneracies import settle_degenerate_basis
 from manybody.simulation.observables.relaxation import relaxation_susceptibility
@@ -588,7 +584,6 @@ def respond(real: Realisation, operators: tuple, probe, solver: SolverParams, *,
     w = np.asarray(probe.frequencies)
     t = np.asarray(probe.temperatures)
     wanted = set(probe.observables)
-    warn_if_above_spectrum(float(np.ptp(spectrum.energies)), w, wanted)
     if {"absorption", "velocity_shift"} & wanted:
         raw.im_chi, raw.re_chi = resonant_responses(
             spectrum, elements, w, t, probe.broadening, absorptive="absorption" in wanted,

@@ -109,7 +109,7 @@ import scipy.sparse as sp
 from manybody.config.probe import Broadening
 from manybody.config.solver import ChebyshevParams
 from manybody.simulation.ensembles import Realisation
-from manybody.simulation.observables.absorption import emission_stripped, warn_if_above_spectrum
+from manybody.simulation.observables.absorption import emission_stripped
 from manybody.simulation.observables.responses import Responses, physical_observables
 from manybody.simulation.operators import build_operators
 from manybody.simulation.solvers.chebyshev import contraction as contraction_module
@@ -525,7 +525,6 @@ def respond_with_plan(ops: ChebyshevOperators, w, t, broadening, params, seq, ob
     compiled = 1 if ops.threads == 1 and ops.operator == "matrix_free" else None
     with blas_threads(1), numba_threads(compiled):
         op = ops.scaled()
-        warn_if_above_spectrum(op.scale.upper - op.scale.ground, w, observables)
         raw, plan, info = _run(op, ops.apply_t, ops.apply_c, ops.extra_bytes, w, t, broadening,
                                params, seq, "velocity_shift" in observables, threads)
     _unresolved_heat(raw, plan, np.atleast_1d(np.asarray(t, dtype=float)),
