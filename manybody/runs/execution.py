@@ -116,6 +116,10 @@ class _NotCancelled(logging.Filter):
         return "ended with CancelledError" not in record.getMessage()
 
 
+#: joblib's warning when an interrupted run cancels the tasks its workers were computing.
+CANCELLED_TASKS = r".*tasks which were still being processed"
+
+
 def warn_without_psutil() -> None:
     """Warn when psutil (a dependency) is missing: loky then ends its workers with a ``pgrep``
     subprocess that Ctrl-C to the process group kills too, its manager thread dies, and the run
@@ -242,7 +246,10 @@ def execute(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None, n_job
 
     if backend == "dask":
         with _quiet_dask(), _dask_client(scheduler, n_jobs) as client, \
-                parallel_config(backend="dask"):
+                parallel_config(backend="dask"), warnings.catch_warnings():
+            # joblib's multi-line warning of the tasks an interruption cancels, as with loky
+            # below (it reached a dask run's Ctrl-C now and then; session 36)
+            warnings.filterwarnings("ignore", message=CANCELLED_TASKS, category=UserWarning)
             log.info("dask cluster: %s", client)
             workers = sum(client.nthreads().values()) or n_jobs  # task slots of the cluster
             yield from Parallel(n_jobs=-1, return_as="generator_unordered")(tasks(workers))
@@ -267,8 +274,7 @@ def execute(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None, n_job
             warnings.catch_warnings():
         # on Ctrl-C, SIGTERM or an error joblib cancels the running tasks and says so in a
         # multi-line warning; the CLI already says "interrupted; finished work is kept"
-        warnings.filterwarnings("ignore", message=r".*tasks which were still being processed",
-                                category=UserWarning)
+        warnings.filterwarnings("ignore", message=CANCELLED_TASKS, category=UserWarning)
         try:
             with terminal_signals_blocked():  # the workers start deaf to Ctrl-C and hang-up
                 results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
