@@ -217,11 +217,19 @@ def test_idle_workers_exit_too_when_the_parent_dies(tmp_path):
         '[sweep]\n"model.coupling.strength" = [0.0, 0.02]\n', ""))
     out = tmp_path / "out.nc"
     proc = start_run(spec_path, out, hooked_env(tmp_path, MB_TEST_SLEEP="60"), "--jobs", "2")
+    assert_workers_exit_on_kill(
+        proc, lambda: len(list((checkpoint_dir(out) / "tasks").glob(".running-*"))) == 1
+        and len(workers_of(proc)) == 2)
+
+
+def assert_workers_exit_on_kill(proc: subprocess.Popen, ready, count: int | None = None) -> None:
+    """Once ``ready()``, kill -9 ``proc`` and check that its loky workers (``count`` of them,
+    when given) exit within 5 s; never leaves orphans behind, even when the check fails."""
     workers: list[psutil.Process] = []
     try:
-        wait_for(lambda: len(list((checkpoint_dir(out) / "tasks").glob(".running-*"))) == 1
-                 and len(workers_of(proc)) == 2, proc)
+        wait_for(ready, proc)
         workers = workers_of(proc)
+        assert count is None or len(workers) == count, workers
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         assert_gone(workers, within=5)
@@ -846,20 +854,8 @@ def test_study_fit_workers_exit_when_the_study_is_killed(tmp_path):
               f"summarise(load_results({str(out)!r}), 'x', n_jobs=2)\n")
     proc = subprocess.Popen([sys.executable, "-c", script], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    workers: list[psutil.Process] = []
-    try:
-        wait_for(lambda: len(list(tmp_path.glob("fit-*"))) == 2, proc)  # both fits running
-        workers = workers_of(proc)
-        assert len(workers) == 2
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-        assert_gone(workers, within=5)
-    finally:
-        proc.kill()
-        for process in workers:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.kill()
-        proc.communicate()
+    # both fits running
+    assert_workers_exit_on_kill(proc, lambda: len(list(tmp_path.glob("fit-*"))) == 2, count=2)
 
 
 def test_warnings_start_a_line_of_their_own_under_a_progress_bar_in_a_log(tmp_path, capsys):
