@@ -1342,3 +1342,20 @@ def test_an_empty_unit_cell_and_origins_comment_row_are_read(tmp_path, head):
     table = read_loss_table(path)
     np.testing.assert_allclose(table.temperature, t)
     np.testing.assert_allclose(table.loss, 1 / q, rtol=1e-6)
+
+
+@pytest.mark.parametrize(("header", "units"), [
+    ("T (mK),Phase (deg),Qi", ",°,"), ("T (mK),Phase (deg),Qi", ",rad,"),
+    ("T (mK),Amplitude (a.u.),Qi", ",arb. units,"), ("Temperature (millikelvin),Qi", "mK,")])
+def test_a_units_row_on_an_unused_column_or_in_another_spelling_is_no_refusal(tmp_path, header,
+                                                                             units):
+    """'Phase (deg)' over '°' refused the whole loss table, a column fit-data does not use (a
+    helper, session 36): the same unit in another spelling agrees, and a disagreement is
+    refused only when its column is used."""
+    n = header.count(",") + 1
+    rows = [",".join([f"{t:g}", *["1"] * (n - 2), f"{q:g}"])
+            for t, q in ((20, 4.3e5), (50, 4.1e5), (100, 3.6e5), (200, 2.9e5))]
+    path = tmp_path / "loss.csv"
+    path.write_text("\n".join([header, units, *rows]) + "\n")
+    table = read_loss_table(path)
+    np.testing.assert_allclose(table.temperature, [0.02, 0.05, 0.1, 0.2], rtol=1e-6)

@@ -429,7 +429,7 @@ def _temperature_unit(name: str) -> str | None:
     if unit is None:
         return None
     unit = unit.replace(" ", "")
-    return {"mk": "mK", "k": "K"}.get(unit, "?" + unit)
+    return {"mk": "mK", "k": "K", "millikelvin": "mK", "kelvin": "K"}.get(unit, "?" + unit)
 
 
 def is_temperature(name: str) -> bool:
@@ -804,9 +804,13 @@ class CellGrid:
     columns: list
     data: list
     lines: list  # line number in the file (1-based) of each data row
+    #: columns whose header unit and units row disagree -> the refusal, given when one is used
+    unit_conflicts: dict = field(default_factory=dict)
 
     def column(self, name: str) -> tuple[np.ndarray, set[str]]:
         """The numbers of column ``name`` and the units written in its cells."""
+        if name in self.unit_conflicts:
+            raise ValueError(self.unit_conflicts[name])
         j = self.columns.index(name)
         out, units = np.empty(len(self.data)), set()
         unit_rows: dict[str, int] = {}
@@ -857,17 +861,26 @@ def _is_units_row(cells: list[str]) -> bool:
             and all(_UNIT_CELL.fullmatch(cell) for cell in filled))
 
 
-def _with_unit_row(name: str, unit: str, src: str) -> str:
+#: Spellings of one unit in headers and units rows (compared lower case, without blanks).
+_UNIT_SYNONYMS = {"°": "deg", "degree": "deg", "degrees": "deg", "µk": "uk", "μk": "uk",
+                  "a.u.": "au", "a.u": "au", "arb.units": "au", "arb.unit": "au", "arb.": "au",
+                  "arb": "au", "arbitraryunits": "au", "radian": "rad", "radians": "rad",
+                  "kelvin": "k", "millikelvin": "mk"}
+
+
+def _unit_key(unit: str) -> str:
+    compact = re.sub(r"\s+", "", unit.lower())
+    return _UNIT_SYNONYMS.get(compact, compact)
+
+
+def _with_unit_row(name: str, unit: str) -> str | None:
     """A header name joined with the unit of the units row under it: ``'Temperature (K)'``.
 
-    A name that carries a unit of its own keeps it when the row agrees; one that disagrees
-    (``'Temperature (K)'`` over ``mK``) is refused naming both (it was read as the unreadable
-    ``'Temperature (K) (mK)'``: "cannot tell the unit", session 36).
-
-    Raises
-    ------
-    ValueError
-        The header's unit and the units row's differ.
+    A name that carries a unit of its own keeps it when the row agrees (the same unit in any
+    spelling: ``'deg'`` and ``'°'``, ``x1e6`` and ``x 10^6``); None when they disagree
+    (``'Temperature (K)'`` over ``mK``: it was read as the unreadable ``'Temperature (K) (mK)'``,
+    "cannot tell the unit"; session 36), refused by :meth:`CellGrid.column` if the column is
+    used.
     """
     if unit in ("", "-", "1") or not name:
         return name or unit
@@ -876,11 +889,12 @@ def _with_unit_row(name: str, unit: str, src: str) -> str:
         return f"{name} ({unit})"
     row = parse_header(f"{own.quantity} ({unit})").unit
     factor = scale_factor(own.unit.replace(" ", ""))
-    if row == own.unit or (row is not None and factor is not None
-                           and scale_factor(row.replace(" ", "")) == factor):
+    if row is not None and (_unit_key(row) == _unit_key(own.unit) or (
+            factor is not None and scale_factor(row.replace(" ", "")) == factor)):
         return name
-    raise ValueError(f"{src}: column {name!r} gives its unit in the header and {unit!r} in the "
-                     "units row under it; keep one of them (or make them agree)")
+    if _unit_key(unit) == _unit_key(own.unit):
+        return name
+    return None
 
 
 def read_grid(p: Path) -> CellGrid:
@@ -923,6 +937,7 @@ def read_grid(p: Path) -> CellGrid:
             f"{src}: no header line, so the columns cannot be identified "
             f"({len(columns)} unnamed columns); add a header such as 'Temperature (mK);Qint'")
     columns = [c.replace("\ufeff", "").strip().strip('"') for c in rows[first - 1]]
+    conflicts: dict[str, str] = {}
     if (first >= 3 and not _is_units_row(columns) and numbers(rows[first - 3]) == 0
             and _is_units_row([c.strip().strip('"') for c in rows[first - 2]])):
         # Origin's three header rows: long names, units, comments ('sample A,run 1'); the
@@ -937,8 +952,15 @@ def read_grid(p: Path) -> CellGrid:
         # 35); each unit joins its name as the header's own unit would: 'Temperature (K)'
         names = [c.replace("\ufeff", "").strip().strip('"') for c in rows[first - 2]]
         units = [unit.strip("[]() ") for unit in columns]
-        columns = [_with_unit_row(name, unit, src)
+        columns = [_with_unit_row(name, unit)
                    for name, unit in itertools.zip_longest(names, units, fillvalue="")]
+        # a disagreement is refused when its column is used: a phase column's 'deg' over
+        # '°' refused a whole loss table (a helper, session 36)
+        conflicts = {name: (f"{src}: column {name!r} gives its unit in the header and {unit!r} in "
+                            "the units row under it; keep one of them (or make them agree)")
+                     for name, unit in itertools.zip_longest(names, units, fillvalue="")
+                     if name and _with_unit_row(name, unit) is None}
+        columns = [c if c is not None else n for c, n in zip(columns, names, strict=False)]
     if len(columns) < 2:
         raise ValueError(f"{src}: found only one column ({columns[0]!r}); need a temperature "
                          "and a loss column")
@@ -955,7 +977,7 @@ def read_grid(p: Path) -> CellGrid:
                 f"{src}: line {line} has {sum(bool(c.strip()) for c in row)} filled cells "
                 f"({sep.join(row)[:60]!r}) but the header names {len(columns)} columns"
                 f"{hint}; every data line needs one cell per column")
-    return CellGrid(src, sep, decimal_comma, columns, rows[first:], lines_of_data)
+    return CellGrid(src, sep, decimal_comma, columns, rows[first:], lines_of_data, conflicts)
 
 
 def _data_columns(grid: CellGrid, temperature_column: str | None, loss_column: str | None,
