@@ -52,17 +52,19 @@ _REACH = 12.0
 
 #: Kelvin per gigahertz of w = h f / k_B (for the hint of :func:`warn_if_far_above_spectrum`).
 KELVIN_PER_GHZ = 0.0479924
-#: A probe frequency this many times the model's energy scale (:func:`model_energy_scale`) is
-#: a unit mistake, not an ensemble member whose lines miss w (mK typed as K: 1000x).
-FAR_ABOVE = 10.0
+#: A probe frequency this many times the model's transition scale
+#: (:func:`model_transition_scale`) is a unit mistake (5 GHz typed as 5 K: 20x; mK typed as K:
+#: 1000x), not an ensemble member whose lines miss w.
+FAR_ABOVE = 2.0
 
 
-def model_energy_scale(model) -> float:
-    """A generous scale (K) of the many-body spectrum's width E_max - E_0 of a model's
-    realisations: N hypot(eps_max, Delta_max) for the TLS, N^2 J0 for the couplings (about
-    their sum, of unit-rms orientation factors), twice the random-matrix weight (a GOE's
-    diameter, a prescribed block's bandwidth). Not a bound: a dipolar pair without a hard core
-    can exceed it.
+def model_transition_scale(model) -> float:
+    """A generous scale (K) of the largest transition energy the stress can drive in a model's
+    realisations: one TLS flip, hypot(eps_max, Delta_max), plus what the couplings add to it
+    (4 (N - 1) J0: the other TLS's fields, with room for their spread), plus the diameter of a
+    random-matrix term (twice its weight). The stress is one-body, so each line flips one TLS
+    (a two-body stress two: :data:`FAR_ABOVE` leaves room). Not a bound: a dipolar pair without
+    a hard core can exceed it.
 
     Parameters
     ----------
@@ -70,9 +72,9 @@ def model_energy_scale(model) -> float:
     """
     scale = 0.0
     if model.tls is not None:
-        scale += model.n_tls * math.hypot(model.tls.asymmetry_max, model.tls.tunnelling_max)
+        scale += math.hypot(model.tls.asymmetry_max, model.tls.tunnelling_max)
     if model.coupling is not None:
-        scale += model.n_tls**2 * abs(model.coupling.strength)
+        scale += 4.0 * max(model.n_tls - 1, 0) * abs(model.coupling.strength)
     if model.random_matrix is not None:
         scale += 2.0 * abs(model.random_matrix.weight)
     return scale
@@ -80,12 +82,12 @@ def model_energy_scale(model) -> float:
 
 def warn_if_far_above_spectrum(model, probe) -> None:
     """Warn once per sweep point (the preflight, :func:`manybody.runs.spec.check_point`) when a
-    probe frequency lies more than :data:`FAR_ABOVE` times above the model's energy scale
-    (:func:`model_energy_scale`): nothing can be resonant there, and the resonant absorption
-    and the saturation are the tails of lines far away (w = 100 K for three TLS of <= 0.42 K
-    ran without a word, Q^-1 ~ 1e-9: a frequency in GHz or mK; a helper, session 36). A
-    frequency just above some realisations' spectra, as in an ensemble of one or two TLS, is
-    normal and not warned about.
+    probe frequency lies more than :data:`FAR_ABOVE` times above the model's transition scale
+    (:func:`model_transition_scale`): nothing can be resonant there, and the resonant absorption
+    and the saturation are the tails of lines far away (w = 100 K, or 5 for 5 GHz, for TLS of
+    <= 0.42 K ran without a word, Q^-1 ~ 1e-9 or exactly 0; a helper, session 36). A frequency
+    just above some realisations' lines, as in an ensemble of one or two TLS, is normal and not
+    warned about.
 
     Parameters
     ----------
@@ -95,16 +97,17 @@ def warn_if_far_above_spectrum(model, probe) -> None:
         and the relaxation terms are not).
     """
     asked = [name for name in ("absorption", "saturation") if name in probe.observables]
-    scale = model_energy_scale(model)
+    scale = model_transition_scale(model)
     w = np.asarray(probe.frequencies, dtype=float)
     above = w[w > FAR_ABOVE * scale]
     if not asked or not above.size or scale <= 0:
         return
     shown = ", ".join(f"{x:g}" for x in above[:5]) + (", ..." if above.size > 5 else "")
+    verb = "come" if len(asked) > 1 else "comes"
     warnings.warn(f"probe.frequencies {shown} K lie far above every transition this model can "
-                  f"have (its spectrum spans about {scale:.3g} K): the {' and '.join(asked)} "
-                  f"there come only from the tails of lines far away (frequencies are w = h f / "
-                  f"k_B in K: 1 GHz is {KELVIN_PER_GHZ:.3g} K)", UserWarning, stacklevel=2)
+                  f"drive (its lines reach about {scale:.3g} K): the {' and '.join(asked)} there "
+                  f"{verb} only from the tails of lines far away (frequencies are w = h f / k_B "
+                  f"in K: 1 GHz is {KELVIN_PER_GHZ:.3g} K)", UserWarning, stacklevel=2)
 
 
 def check_spectrum(spectrum) -> Spectrum:
