@@ -435,3 +435,12 @@ def test_lines_far_narrower_than_the_level_spacing_warn(rate):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         saturation_responses(energies, t, [0.7], [0.3], [0.0, 1e-4], K_PH, dephasing_rate=1e9)
+
+
+@pytest.mark.parametrize(("w", "temperature"), [(1e-300, 1e300), (1e-120, 1.0), (1e-5, 1e3)])
+def test_critical_amplitude_far_below_the_temperature(w, temperature):
+    """w / T underflowing tanh to 0 raised a bare ZeroDivisionError, and w^3 underflowing to 0
+    would have given e0_c = 0 (a helper, session 36): for w << T, 1/T1 = 2 K_ph w^2 T."""
+    log_t1 = math.log(2 * K_PH) + 2 * math.log(w) + math.log(temperature)
+    expected = math.exp(log_t1 - 0.5 * math.log(2) - math.log(OMEGA_PER_KELVIN))
+    assert critical_amplitude(w, temperature, K_PH) == pytest.approx(expected, rel=1e-9)

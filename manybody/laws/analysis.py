@@ -330,7 +330,8 @@ def _bootstrap(q, x, sigma, smearing, n_bootstrap, rng, high) -> tuple[float, fl
                   if np.isfinite(boot_high).sum() > 1 else math.nan)
     if len(boot_index) < 2:  # no spread from fewer than two resamples
         return math.nan, math.nan, high_error
-    return float(np.std(boot_index, ddof=1)), float(np.std(boot_ratio, ddof=1)), high_error
+    ratio_spread = float(np.std(boot_ratio, ddof=1)) if len(boot_ratio) > 1 else math.nan
+    return float(np.std(boot_index, ddof=1)), ratio_spread, high_error
 
 
 def _check_mean_absorption(name: str, mean: np.ndarray) -> None:
@@ -427,7 +428,10 @@ def analyse_shape(
             for law in ("tls", "generic", "family")}
     fam = fits["family"]
     index = fam.parameters["index"]
-    ratio = float(shape_ratio(x, mean))
+    try:
+        ratio = float(shape_ratio(x, mean))
+    except ValueError:  # a mean at or below 0 at x = 0.5 (noise) has no shape ratio
+        ratio = math.nan
     high = x >= high_x_min * (1 - 1e-12)
     high = high if np.unique(x[high]).size >= 3 else None
     index_high = _fit_index(x[high], mean[high], None if sigma is None else sigma[high],

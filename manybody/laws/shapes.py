@@ -127,6 +127,11 @@ def law_values(law: str, x: np.ndarray, index: float = 0.0, smearing: float | No
     return smeared(law_family, x, smearing, index)
 
 
+#: Q(x = 0.5) at or below this fraction of a curve's largest |Q| leaves its shape ratio
+#: undefined (:func:`shape_ratio`).
+NEGLIGIBLE = 1e-12
+
+
 def shape_ratio(x: np.ndarray, q: np.ndarray) -> float:
     """R = Q(x=2) / Q(x=0.5), interpolated in ln x (cubic spline with 4 or more points).
 
@@ -154,8 +159,8 @@ def shape_ratio(x: np.ndarray, q: np.ndarray) -> float:
         x or q not real numbers.
     ValueError
         x not finite and > 0, repeated values of x, x not spanning [0.5, 2], q with NaN/inf or
-        whose last axis is not n_x, one curve that is 0 at x = 0.5 (of several, such curves'
-        ratios are NaN with a RuntimeWarning).
+        whose last axis is not n_x, one curve that is 0, negative or negligible at x = 0.5 (of
+        several, such curves' ratios are NaN with a RuntimeWarning).
     """
     x = distinct_x("x", x)
     q = v.real_array("q", q)
@@ -171,15 +176,18 @@ def shape_ratio(x: np.ndarray, q: np.ndarray) -> float:
     else:
         hi, lo = (np.apply_along_axis(lambda r, t=t: np.interp(t, lx, r), -1, qq) for t in targets)
     # a curve that is 0 at x = 0.5 has no ratio: numpy's 0/0 warning and a NaN came out (a curve
-    # of a realisation with no line near w; a helper, session 36)
-    undefined = np.asarray(lo == 0)
+    # of a realisation with no line near w); one that is negative or negligible there (1e-300
+    # of its peak, or a stochastic solver's -1e-20) gave ratios of 1e300 (a helper, session 36)
+    peak = np.max(np.abs(qq), axis=-1)
+    undefined = np.asarray(lo <= NEGLIGIBLE * peak)
     if undefined.any():
         if q.ndim == 1:
-            raise ValueError("q is 0 at x = 0.5 (interpolated), so the shape ratio Q(x=2)/Q(x=0.5) "
-                             "is undefined (a curve with no absorption there)")
-        warnings.warn(f"q: {int(undefined.sum())} of {undefined.size} curves are 0 at x = 0.5 "
-                      "(interpolated): their shape ratio is undefined, NaN", RuntimeWarning,
-                      stacklevel=2)
+            raise ValueError(f"q at x = 0.5 (interpolated) is {float(lo):.3g}, not above "
+                             f"{NEGLIGIBLE:g} of the curve's largest |q|, so the shape ratio "
+                             "Q(x=2)/Q(x=0.5) is undefined (a curve with no absorption there)")
+        warnings.warn(f"q: {int(undefined.sum())} of {undefined.size} curves are 0, negative or "
+                      f"below {NEGLIGIBLE:g} of their peak at x = 0.5 (interpolated): their shape "
+                      "ratio is undefined, NaN", RuntimeWarning, stacklevel=2)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(undefined, np.nan, hi / np.where(undefined, 1.0, lo))
     return ratio if q.ndim > 1 else ratio[()]

@@ -414,13 +414,16 @@ def critical_amplitude(frequency: float, temperature: float, rate_prefactor: flo
         inverse_t1 = prefactor * w**3 / math.tanh(0.5 * w / t)
         inverse_t2 = 0.5 * inverse_t1 + gamma_phi
         value = math.sqrt(inverse_t1) * math.sqrt(inverse_t2) / rabi_per_strain
-    except OverflowError:
+    except (OverflowError, ZeroDivisionError):  # w / T underflows tanh to 0 (w = 1e-300, T = 1e300)
         value = math.inf
-    if math.isfinite(value):
+    if math.isfinite(value) and value > 0:  # 0: w^3 underflowed (w = 1e-120 K)
         return value
     # in logarithms: w^3 and the product of the two rates overflowed (inf at T = 1e300 K, a bare
     # OverflowError at w = 1e200 K; a helper, session 36), where e0_c itself may be representable
-    log_t1 = math.log(prefactor) + 3.0 * math.log(w) - math.log(math.tanh(0.5 * w / t))
+    half_x = 0.5 * w / t
+    log_tanh = (math.log(math.tanh(half_x)) if half_x > 1e-8 else  # tanh(y) = y below 1e-8
+                math.log(0.5) + math.log(w) - math.log(t))
+    log_t1 = math.log(prefactor) + 3.0 * math.log(w) - log_tanh
     log_half_t1 = math.log(0.5) + log_t1
     log_t2 = (log_half_t1 if gamma_phi == 0 else max(log_half_t1, math.log(gamma_phi))
               + math.log1p(math.exp(-abs(log_half_t1 - math.log(gamma_phi)))))
