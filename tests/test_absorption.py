@@ -270,6 +270,10 @@ def test_hand_built_inputs_are_checked_for_consistency():
                                                        r"finite"),
     ([0.0, 1.0], np.eye(2) * (1 + 1j), TypeError, r"spectrum\.vectors must be an array of real"),
     (["a", "b"], None, TypeError, r"spectrum\.energies"),
+    (1.0, None, ValueError, r"spectrum\.energies must be a 1-d array of eigenvalues \(K\), got "
+                            r"the number 1\.0"),
+    ([1.0, np.nextafter(1.0, 0.0)], None, ValueError, r"E\[0\] = 1 K > E\[1\] = "
+                                                       r"0\.99999999999999989 K"),
 ])
 def test_a_spectrum_checks_its_energies_and_vectors(energies, vectors, error, words):
     """Spectrum took NaN or descending energies and vectors of any shape: bad vectors failed

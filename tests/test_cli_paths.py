@@ -364,7 +364,7 @@ def test_a_missing_dask_is_refused_before_the_study_plan(spec, tmp_path, capsys,
     backend needs dask.distributed' (a new user, session 36); run is refused as early."""
     import manybody.runs.sweep as sweep
 
-    monkeypatch.setattr(sweep, "dask_installed", lambda: False)
+    monkeypatch.setattr(sweep, "dask_import_error", lambda: "it is not installed")
     status, err = cli([*STUDY, "--backend", "dask", "-o", tmp_path / "study"], capsys)
     refused(status, err, "needs dask.distributed", "pip install")
     assert not (tmp_path / "study").exists()
@@ -401,3 +401,17 @@ def test_an_output_through_a_missing_folder_and_back_leaves_no_folder(tmp_path, 
     made = tree(tmp_path)
     assert written in made and "ghost.d" not in made and "a/b" not in made, made
     assert "a/new" not in made, made
+
+
+def test_a_broken_dask_names_its_own_import_error(monkeypatch):
+    """An installed but broken dask.distributed was reported as missing, hiding the real
+    ImportError (a helper, session 36)."""
+    import sys
+
+    import manybody.runs.sweep as sweep
+
+    pytest.importorskip("distributed")
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # its import now fails
+    with pytest.raises(ImportError, match=r"needs dask.distributed, and its import fails: "
+                                          r".*dask.distributed"):
+        sweep.check_run_arguments(1, "dask", None)

@@ -137,9 +137,17 @@ def _keep_ticking(bar: Any, interval: float = 1.0) -> None:
     threading.Thread(target=tick, name="manybody-progress", daemon=True).start()
 
 
-def dask_installed() -> bool:
-    """Whether dask and dask.distributed can be imported (found without importing them)."""
-    return all(importlib.util.find_spec(name) is not None for name in ("dask", "distributed"))
+def dask_import_error() -> str | None:
+    """Why dask.distributed cannot be imported, or None when it can. Found without importing it
+    when it is not installed at all; else imported (it is needed next anyway), so that an
+    installation that is there but broken names its own error (a helper, session 36)."""
+    if any(importlib.util.find_spec(name) is None for name in ("dask", "distributed")):
+        return "it is not installed"
+    try:
+        import dask.distributed  # noqa: F401
+    except ImportError as exc:  # a broken installation
+        return f"its import fails: {exc}"
+    return None
 
 
 def check_run_arguments(n_jobs: int, backend: str, scheduler: str | None,
@@ -169,10 +177,12 @@ def check_run_arguments(n_jobs: int, backend: str, scheduler: str | None,
                          f"got {n_jobs}")
     if scheduler is not None and backend != "dask":
         raise ValueError(f"scheduler={scheduler!r} needs backend 'dask', got backend {backend!r}")
-    if backend == "dask" and not dask_installed():
+    why = dask_import_error() if backend == "dask" else None
+    if why is not None:
         # found only when the first sweep started: a study had printed its plan and started
         # computing (a new user, session 36)
-        raise ImportError("the dask backend needs dask.distributed: pip install 'manybody[dask]'")
+        raise ImportError(f"the dask backend needs dask.distributed, and {why}: pip install "
+                          "'manybody[dask]'")
     local = backend == "loky" or scheduler is None  # workers on this machine
     if local and n_jobs * blas_threads > cores:
         raise ValueError(

@@ -37,13 +37,17 @@ class Spectrum:
         # checked here, once: NaN or descending energies and vectors of the wrong shape were
         # taken, and failed deep inside the relaxation code (IndexError, LinAlgError) where it
         # rotates degenerate levels (a helper, session 36)
+        if np.ndim(self.energies) == 0 and not isinstance(self.energies, str | bytes):
+            raise ValueError(f"spectrum.energies must be a 1-d array of eigenvalues (K), got the "
+                             f"number {self.energies!r}")
         energies = v.real_vector("spectrum.energies", self.energies, hint=" (eigenvalues in K)")
         descending = np.flatnonzero(np.diff(energies) < 0)
         if descending.size:  # the bandwidth and the pairs' signs assume E ascending (a tester)
             k = int(descending[0])
+            digits = 6 if f"{energies[k]:.6g}" != f"{energies[k + 1]:.6g}" else 17
             raise ValueError(
                 f"spectrum.energies must be ascending (E_0 <= E_1 <= ...), got E[{k}] = "
-                f"{energies[k]:.6g} K > E[{k + 1}] = {energies[k + 1]:.6g} K; sort them with "
+                f"{energies[k]:.{digits}g} K > E[{k + 1}] = {energies[k + 1]:.{digits}g} K; sort them with "
                 "np.argsort and permute the rows and columns of stress_elements (and the "
                 "eigenvectors) the same way")
         object.__setattr__(self, "energies", energies)
