@@ -252,7 +252,8 @@ def test_info_describes_a_checkpoint_directory(partial_run, capsys, inside):
     (["/x/bin/manybody", "study", "-o", "my results"], "(manybody study -o 'my results')"),
     (["/x/manybody/__main__.py", "run", "s.toml", "-o", "o.nc", "--overwrite"],
      "(manybody run s.toml -o o.nc --overwrite)"),
-    (["my_sweep.py", "--fast"], "(my_sweep.py --fast)"),
+    (["my sweep.py", "--fast"], "(python 'my sweep.py' --fast)"),
+    (["-c", "x"], "(manybody run SPEC -o {output} --overwrite, or the same manybody study"),
     (None, "(manybody run SPEC -o {output} --overwrite, or the same manybody study command"),
 ])
 def test_info_gives_the_command_that_wrote_the_checkpoint(tmp_path, capsys, argv, command):
@@ -274,7 +275,7 @@ def test_info_gives_the_command_that_wrote_the_checkpoint(tmp_path, capsys, argv
     status, out, err = _info(directory, capsys)
     assert status == 0, err
     assert command.format(output=output) in out, out
-    assert ("rerun in /data/runs the command" in out) == (argv is not None), out
+    assert ("rerun in /data/runs the command" in out) == (argv not in (None, ["-c", "x"])), out
 
 
 def test_info_says_when_a_run_holds_the_checkpoint(partial_run, capsys):

@@ -204,12 +204,14 @@ def _resume_hint(meta: dict[str, Any] | None, output: Path | None) -> str:
     argv = meta.get("command") if meta else None
     cwd = meta.get("cwd") if meta else None
     where = f" in {_quoted(cwd)}" if isinstance(cwd, str) else ""
-    if isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv):
+    if isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv) \
+            and argv[0] not in ("", "-c", "-m"):  # python -c or a session: nothing to rerun
         if len(argv) >= 2 and argv[1] in ("run", "study") \
                 and Path(argv[0]).name in ("manybody", "__main__.py"):
             command = shlex.join(["manybody", *argv[1:]])
-        else:  # a script of the user's that calls run_sweep
-            command = shlex.join(argv)
+        else:  # a script of the user's that calls run_sweep (its argv lacks the interpreter:
+            # "('my script.py' spec.toml)" was no command; a helper, session 36)
+            command = shlex.join(["python", *argv])
         return (f"rerun{where} the command that wrote it ({command}) to compute the rest; "
                 "finished tasks are kept")
     shown = _quoted(output) if output is not None else "OUTPUT"
