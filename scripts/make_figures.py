@@ -28,10 +28,11 @@ def main() -> int:
     if not (study / "summary.json").is_file():
         parser.error(f"study directory {str(study)!r} holds no summary.json: run manybody study "
                      "into it, or scripts/summarise_study.py --recompute --write on its .nc files")
+    out = None
     if getattr(args, "out", None) is not None:  # before any work (session 31)
-        checked_output_option(parser, "--out", args.out, directory=True)
+        out = checked_output_option(parser, "--out", args.out, directory=True)
     not_drawn: list[str] = []
-    for path in make_all_figures(args.study_dir, args.out, not_drawn):
+    for path in make_all_figures(args.study_dir, out, not_drawn):
         print(path)
     if not_drawn:  # six of eight were skipped without a word on the shipped results (session 36)
         present = sorted(p.name for p in study.glob("*.nc"))

@@ -415,3 +415,17 @@ def test_a_broken_dask_names_its_own_import_error(monkeypatch):
     with pytest.raises(ImportError, match=r"needs dask.distributed, and its import fails: "
                                           r".*dask.distributed"):
         sweep.check_run_arguments(1, "dask", None)
+
+
+def test_an_output_through_a_link_and_back_is_one_place(tmp_path, monkeypatch, capsys):
+    """-o link/../x.nc (link -> real/sub) made the checkpoint under real/ and looked for its
+    meta.json under the folder the path spells out: a bare Errno 2 and a stray folder (a helper,
+    session 36). '..' after a link is its target's parent, for every file of the run."""
+    (tmp_path / "spec.toml").write_text(SPEC)
+    (tmp_path / "real" / "sub").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "real" / "sub")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "spec.toml", "-o", "link/../x.nc", "--no-progress"]) == 0, \
+        capsys.readouterr().err
+    assert (tmp_path / "real" / "x.nc").is_file()
+    assert not list(tmp_path.rglob("*.checkpoint")) and not (tmp_path / "x.nc").exists()

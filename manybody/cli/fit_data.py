@@ -710,7 +710,7 @@ def _comparison_dict(cmp: LawComparison) -> dict:
 def _out_path(args: argparse.Namespace) -> Path:
     """--out, refused when it cannot be a directory (a file, a link to nothing, no permission):
     checked before the inputs are read."""
-    out = Path(args.out)
+    out = paths.without_missing_detours(args.out)  # 'new/../fd' left an empty 'new' (session 36)
     _check_out_path(out)
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"--out {str(out)!r} exists and is not a directory")

@@ -277,6 +277,10 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
     """
     text = os.fspath(path)
     path = without_missing_detours(path)
+    if ".." in path.parts:  # after a link, '..' is the target's parent: one spelling for every
+        # file of the run ('-o link/../x.nc' wrote the checkpoint in one folder and looked for
+        # its meta.json in another: a bare Errno 2; a helper, session 36)
+        path = Path(os.path.realpath(path.parent)) / path.name
     link = dangling_link(path.parent)
     if link is not None:
         raise NotADirectoryError(f"output {text!r}: {link_description(link)}; create the "
@@ -338,7 +342,8 @@ def checked_output_option(parser: argparse.ArgumentParser, option: str, value: s
     """
     text = os.fspath(value)
     path = Path(text)
-    if directory:
+    if directory:  # 'new/../figs' left an empty 'new' (a helper, session 36)
+        path = without_missing_detours(path)
         if path.exists() and not path.is_dir():
             parser.error(f"{option} {text!r} exists and is not a directory; give a directory")
         ancestor, reason = nearest_existing(path / "file")

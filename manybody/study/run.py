@@ -46,6 +46,7 @@ from manybody.support.paths import (
     nearest_existing,
     remove_created,
     unwritable_reason,
+    without_missing_detours,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -141,7 +142,7 @@ def execute_study(
         INFO level. The CLI prints them on stderr.
     """
     say = echo or _quiet
-    out = Path(output_dir)
+    out = without_missing_detours(output_dir)  # 'new/../st' left an empty 'new' (session 36)
     names = only or STUDY_SPECS
     specs = {name: load_study_spec(name, size) for name in names}  # validate all before running
     # the |T_mn|^2 statistics runs belong to the whole study only
