@@ -31,9 +31,10 @@ free-text or ``#`` comment lines). The reader copes with:
 Values outside the physical range are refused, naming the file, column, row and value:
 temperatures outside 0 < T < 1000 K, quality factors, inverse quality factors, loss tangents and
 errors <= 0, powers outside -300 ... +100 dBm. Exactly repeated rows are read but warned about
-(``UserWarning``). Anything it cannot read is reported as a ValueError naming the file, the column
-and what was found. :func:`curves_from_table` splits a table into the loss curves the law fits
-take (:class:`manybody.laws.inputs.LossCurve`, one per drive power).
+(``UserWarning``), as is a loss above 1e-2 (Q below 100: a scale or unit missing from the
+header, e.g. a Qi in millions). Anything it cannot read is reported as a ValueError naming the
+file, the column and what was found. :func:`curves_from_table` splits a table into the loss
+curves the law fits take (:class:`manybody.laws.inputs.LossCurve`, one per drive power).
 """
 
 from __future__ import annotations
@@ -777,6 +778,7 @@ def read_loss_table(
         check_header(grid.src, e_name, "error")
     l_values = l_values * scale
     loss = _losses(grid.src, l_name, l_values, kind)
+    _warn_implausible_loss(grid.src, l_name, l_values / scale, loss, kind, scale)
     units = {"temperature": t_unit, "loss": kind}
     if scale != 1.0:
         units["loss_scale"] = scale
@@ -1147,6 +1149,36 @@ def _losses(src: str, l_name: str, l_values: np.ndarray, kind: str) -> np.ndarra
                              "quality factor Q: the column is probably Q/loss swapped "
                              "(name it e.g. 'Qi')")
     return 1.0 / l_values if kind == "Q" else l_values
+
+
+#: The largest loss (Q^-1 or tan delta) a resonator or glass plausibly has: Q = 100. Lossy
+#: dielectrics reach tan delta ~ 1e-3, TLS-limited resonators Q^-1 ~ 1e-4 ... 1e-7.
+MAX_PLAUSIBLE_LOSS = 1e-2
+
+
+def _warn_implausible_loss(src: str, l_name: str, numbers: np.ndarray, loss: np.ndarray,
+                           kind: str, scale: float) -> None:
+    """UserWarning when a loss (Q^-1 or tan delta) is above MAX_PLAUSIBLE_LOSS: a Qi written in
+    millions without a scale in the header ('Qi' then 2.91) was read as Q ~ 3 (loss 0.34), a tan
+    delta in ppm without its unit as 0.34, both fitted without a word (a helper, session 36).
+    ``numbers`` are the column's values as written."""
+    if loss.size == 0 or not float(np.max(loss)) > MAX_PLAUSIBLE_LOSS:
+        return
+    name = _display_name(l_name)
+    lo, hi = float(np.min(numbers)), float(np.max(numbers))
+    read = (f"Q {lo * scale:.4g} to {hi * scale:.4g}, a loss up to {np.max(loss):.3g}"
+            if kind == "Q" else f"a loss of {np.min(loss):.3g} to {np.max(loss):.3g}")
+    if scale != 1.0:
+        fix = "is the scale in the header right?"
+    elif kind == "Q":
+        fix = (f"is a scale missing from the header? write e.g. '{name} (1e6)' for values in "
+               f"millions, '{name} (1e3)' for thousands")
+    else:
+        fix = (f"is a unit missing from the header? write e.g. '{name} (ppm)' or "
+               f"'{name} (1e-6)' for values in millionths")
+    warnings.warn(f"{src}: column {l_name!r} holds {lo:.4g} to {hi:.4g}, read as {read}: no "
+                  f"resonator or glass has a loss above {MAX_PLAUSIBLE_LOSS:g} (Q below "
+                  f"{1 / MAX_PLAUSIBLE_LOSS:g}); {fix}", UserWarning, stacklevel=3)
 
 
 def _powers(grid: CellGrid, pw_name: str) -> tuple[np.ndarray, str]:

@@ -1,0 +1,87 @@
+"""Faults of ``fit-data`` reported by a break test (session 36), each tested as a kind: a table
+or option that was read in the wrong unit, or a fit that failed, without a useful word."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from manybody.measured.tables import read_loss_table
+
+NB_DATA = Path("/work/shared/data/resonator_nb_cpw")
+T_MK = [100, 200, 300, 400, 500, 600, 700, 800]
+Q_MILLIONS = [2.91, 3.46, 3.86, 4.25, 4.23, 4.51, 4.67, 4.74]
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _main(argv):
+    from manybody.cli import main
+
+    return main(["fit-data", *argv])
+
+
+def _read_warnings(path) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_loss_table(path)
+    return [str(w.message) for w in caught]
+
+
+# ------------------------------------------------------------------ 1: a loss above 1e-2
+
+
+@pytest.mark.parametrize("header,values,hint", [
+    ("Qi", Q_MILLIONS, "'Qi (1e6)'"),                       # Qi in millions, no scale
+    ("Qint", [v * 10 for v in Q_MILLIONS], "'Qint (1e6)'"),  # Q ~ 30-50
+    ("tan delta", [0.34, 0.29, 0.26, 0.24, 0.24, 0.22, 0.21, 0.21], "'tan delta (ppm)'"),
+    ("1/Q", [0.034, 0.029, 0.026, 0.024, 0.024, 0.022, 0.021, 0.021], "'1/Q (ppm)'"),
+])
+def test_a_loss_above_1e_2_warns_naming_the_column_the_values_and_the_missing_scale(
+        tmp_path, capsys, header, values, hint):
+    """A Qi written in millions without a scale in the header ('Qi' then 2.91) was read as Q ~ 3
+    (loss 0.34), a tan delta in ppm without its unit as 0.34, and fitted without a word."""
+    text = f"T (mK),{header}\n" + "".join(f"{t},{v}\n" for t, v in zip(T_MK, values, strict=True))
+    path = _write(tmp_path, "t.csv", text)
+    messages = _read_warnings(path)
+    assert len(messages) == 1, messages
+    msg = messages[0]
+    assert repr(header) in msg and f"{min(values):.4g} to {max(values):.4g}" in msg
+    assert "above 0.01" in msg and hint in msg
+    assert _main([str(path), "--frequency", "5.62GHz", "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and hint in err
+
+
+@pytest.mark.parametrize("header,values", [
+    ("Qi", [99.0, 150.0, 200.0]),                  # one Q just below 100: a loss above 1e-2
+    ("tan delta", [1.01e-2, 5e-3, 4e-3]),
+])
+def test_the_loss_warning_starts_just_above_1e_2(tmp_path, header, values):
+    path = _write(tmp_path, "t.csv", f"T (mK),{header}\n100,{values[0]}\n200,{values[1]}\n"
+                                     f"300,{values[2]}\n")
+    assert any("above 0.01" in m for m in _read_warnings(path))
+
+
+@pytest.mark.parametrize("header,values", [
+    ("Qi", [101.0, 150.0, 200.0]),
+    ("tan delta", [0.99e-2, 5e-3, 4e-3]),
+    ("Qi (1e6)", [2.91, 3.46, 3.86]),
+    ("tan delta (ppm)", [0.34, 0.29, 0.26]),
+])
+def test_plausible_losses_and_scaled_headers_do_not_warn(tmp_path, header, values):
+    path = _write(tmp_path, "t.csv", f"T (mK),{header}\n100,{values[0]}\n200,{values[1]}\n"
+                                     f"300,{values[2]}\n")
+    assert _read_warnings(path) == []
+
+
+@pytest.mark.skipif(not NB_DATA.is_dir(), reason="shipped data not present")
+def test_the_shipped_nb_tables_do_not_warn():
+    for path in sorted(NB_DATA.glob("qint_*.csv")):
+        assert _read_warnings(path) == [], path
