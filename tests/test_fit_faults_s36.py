@@ -85,3 +85,60 @@ def test_plausible_losses_and_scaled_headers_do_not_warn(tmp_path, header, value
 def test_the_shipped_nb_tables_do_not_warn():
     for path in sorted(NB_DATA.glob("qint_*.csv")):
         assert _read_warnings(path) == [], path
+
+
+# ------------------------------------------------------------------ 2: --tmin/--tmax in mK
+
+
+def _nb_like(tmp_path: Path, t_mk=T_MK) -> Path:
+    rows = "".join(f"{t},{q * 1e6:.6g}\n" for t, q in zip(t_mk, Q_MILLIONS, strict=False))
+    return _write(tmp_path, "qi.csv", "T (mK),Qi\n" + rows)
+
+
+@pytest.mark.parametrize("option,value", [("--tmax", "800"), ("--tmax", "300"),
+                                          ("--tmin", "100"), ("--tmax", "100")])
+def test_a_bare_tmin_tmax_in_mk_is_refused_with_the_mk_spelling(tmp_path, capsys, option, value):
+    """--tmax 800 meant as 0.8 K was read as 800 K: the cut did nothing and the verdict changed
+    without a word; a bare number of 100 or more is refused, naming the mK spelling."""
+    path = _nb_like(tmp_path)
+    with pytest.raises(SystemExit):
+        _main([str(path), "--frequency", "5.62GHz", option, value, "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert f"argument {option}" in err and f"write {value}mK for millikelvin" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_tmax_with_a_unit_is_the_same_cut_as_in_kelvin(tmp_path, capsys):
+    """--tmax 800mK, 0.8K and 0.8 are one cut (units were refused although --frequency takes
+    them); 99 without a unit is still taken as K."""
+    import json
+
+    from manybody.cli.fit_data import _temperature
+
+    assert _temperature("800mK") == pytest.approx(0.8)
+    assert _temperature("0.8 K") == pytest.approx(0.8)
+    assert _temperature("99") == 99.0 and _temperature("100K") == 100.0
+    path = _nb_like(tmp_path)
+    fitted = []
+    for value in ("800mK", "0.8K", "0.8"):
+        out = tmp_path / value
+        assert _main([str(path), "--frequency", "5.62GHz", "--tmax", value, "--tmin", "150mK",
+                      "--out", str(out)]) == 0
+        record = json.loads((out / "fit_results.json").read_text())
+        assert record["options"]["tmax"] == pytest.approx(0.8)
+        fitted.append(record["data"][0]["temperature_K"])
+    assert fitted[0] == fitted[1] == fitted[2] and min(fitted[0]) == pytest.approx(0.2)
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("tmax,warns", [("50", True), ("25", False)])
+def test_a_tmax_far_above_all_data_warns(tmp_path, capsys, tmax, warns):
+    """A --tmax 100 times the highest temperature of the data (50 meant as 50 mK, data to
+    0.25 K) cuts nothing: it warns; one 100 times or less does not."""
+    path = _write(tmp_path, "q.csv", "T (mK),Qi\n" + "".join(
+        f"{t},{q * 1e6:.6g}\n" for t, q in zip((50, 75, 100, 125, 150, 175, 200, 250),
+                                               Q_MILLIONS, strict=True)))
+    assert _main([str(path), "--frequency", "5.62GHz", "--tmax", tmax, "--out",
+                  str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert ("cuts nothing" in err and f"write e.g. {tmax}mK" in err) is warns, err
