@@ -142,3 +142,60 @@ def test_a_tmax_far_above_all_data_warns(tmp_path, capsys, tmax, warns):
                   str(tmp_path / "o")]) == 0
     err = capsys.readouterr().err
     assert ("cuts nothing" in err and f"write e.g. {tmax}mK" in err) is warns, err
+
+
+# ------------------------------------------------------------------ 3: conflicting repeats
+
+
+def _curve_text(pairs, header="T (mK),Qi") -> str:
+    return header + "\n" + "".join(f"{t},{q:.6g}\n" for t, q in pairs)
+
+
+NB_CURVE = list(zip(T_MK, [q * 1e6 for q in Q_MILLIONS], strict=True))
+
+
+@pytest.mark.parametrize("ratio,warns", [(3.0, True), (1.6, True), (1.4, False), (1.0, False)])
+def test_a_repeated_temperature_with_a_conflicting_loss_warns_naming_it(tmp_path, capsys, ratio,
+                                                                         warns):
+    """300 mK twice, once with 3x the Qi, was fitted without a word (only identical repeats were
+    warned about); repeats within 1.5x of each other (TLS fluctuations) are not."""
+    pairs = [*NB_CURVE, (300, 3.86e6 * ratio)]
+    path = _write(tmp_path, "d.csv", _curve_text(pairs))
+    conflict = [m for m in _read_warnings(path) if "different values at one temperature" in m]
+    assert bool(conflict) is warns, conflict
+    if warns:
+        assert "at 300 mK" in conflict[0] and "3.86e+06" in conflict[0]
+        assert f"{3.86e6 * ratio:.4g}" in conflict[0] and repr("Qi") in conflict[0]
+        assert _main([str(path), "--frequency", "5.62GHz", "--out", str(tmp_path / "o")]) == 0
+        assert "warning:" in capsys.readouterr().err
+
+
+def test_a_second_resonator_at_the_same_temperatures_warns(tmp_path):
+    """A second resonator (5x the Qi) at the same temperatures, rows appended."""
+    pairs = NB_CURVE + [(t, 5 * q) for t, q in NB_CURVE]
+    path = _write(tmp_path, "m.csv", _curve_text(pairs))
+    assert any("different values at one temperature" in m for m in _read_warnings(path))
+
+
+@pytest.mark.parametrize("factor,warns", [(5.0, True), (2.5, True), (1.5, False)])
+def test_a_second_resonator_interleaved_between_the_temperatures_warns(tmp_path, factor, warns):
+    """A second resonator's rows (5x the Qi) at +50 mK, appended: its points interleave with the
+    first's, the loss jumps back and forth, and one 'curve' was fitted without a word."""
+    pairs = NB_CURVE + [(t + 50, factor * q) for t, q in NB_CURVE]
+    path = _write(tmp_path, "m.csv", _curve_text(pairs))
+    jumps = [m for m in _read_warnings(path) if "jumps back and forth" in m]
+    assert bool(jumps) is warns, jumps
+    if warns:
+        assert "at 150 mK" in jumps[0] and repr("Qi") in jumps[0]
+
+
+def test_one_outlier_and_a_power_sweep_table_do_not_warn_as_conflicts(tmp_path):
+    """One point 4x off is an outlier, not a second resonator; a power sweep repeats every
+    temperature (one per power) with very different losses, which is normal."""
+    pairs = list(NB_CURVE)
+    pairs[4] = (500, pairs[4][1] * 4)
+    assert _read_warnings(_write(tmp_path, "o.csv", _curve_text(pairs))) == []
+    rows = "".join(f"{t},{p},{q * 10 ** ((p + 140) / 20):.6g}\n"
+                   for p in (-80, -100, -120, -140) for t, q in NB_CURVE)
+    path = _write(tmp_path, "p.csv", "T (mK),Power (dBm),Qi\n" + rows)
+    assert _read_warnings(path) == []

@@ -789,6 +789,7 @@ def read_loss_table(
     if e_name is not None:
         sigma, units["error"] = _errors(grid, e_name, l_values, kind, scale, l_name)
     _warn_repeated(grid.src, temperature, loss, power)
+    _warn_conflicting(grid.src, l_name, kind, temperature, t_unit, l_values, loss, power)
     return LossTable(
         temperature=temperature, loss=loss, power=power, is_loss_tangent=kind == "tan delta",
         source=grid.src, label=p.stem, columns=tuple(grid.columns), temperature_column=t_name,
@@ -1221,6 +1222,69 @@ def _warn_repeated(src: str, temperature: np.ndarray, loss: np.ndarray,
                       f"temperature, loss{' and power' if power is not None else ''}; first at "
                       f"data row(s) {', '.join(map(str, rows_dup[:5]))}); each copy counts as a "
                       "measurement", UserWarning, stacklevel=3)
+
+
+#: Repeats at one temperature (and power) whose losses differ by more than this factor warn:
+#: Qi repeated at one temperature moves by some 10-30 % (TLS fluctuations, drifts of the
+#: cryostat), far below 1.5x; and the loss of a neighbouring-point zigzag (below) must jump by
+#: more than JUMP_RATIO against its neighbours' mean, JUMP_RUN points in a row, to warn.
+REPEAT_RATIO = 1.5
+JUMP_RATIO = 2.0
+JUMP_RUN = 4
+
+
+def _warn_conflicting(src: str, l_name: str, kind: str, temperature: np.ndarray, t_unit: str,
+                      values: np.ndarray, loss: np.ndarray, power: np.ndarray | None) -> None:
+    """UserWarning for rows that cannot be one resonator's curve: one temperature (and power)
+    repeated with losses more than REPEAT_RATIO apart, or a loss jumping back and forth between
+    neighbouring temperatures (a second resonator's rows interleaved): both were fitted as one
+    curve without a word, only identical repeats were warned about (a helper, session 36).
+    ``values`` are the column's numbers (Q or loss) after its scale; tables with a power column
+    are checked per power (a power sweep repeats every temperature)."""
+    factor = 1e-3 if t_unit == "mK" else 1.0
+    groups = [np.ones(temperature.size, bool)] if power is None else [
+        power == pv for pv in np.unique(power)]
+    where = "" if power is None else " (at one power)"
+    for rows in groups:
+        t, lg, shown = temperature[rows], np.log(loss[rows]), values[rows]
+        order = np.argsort(t, kind="stable")
+        t, lg, shown = t[order], lg[order], shown[order]
+        uniq, first, counts = np.unique(t, return_index=True, return_counts=True)
+        conflicts = []
+        for tv, i, n in zip(uniq, first, counts, strict=True):
+            if n > 1 and np.ptp(lg[i:i + n]) > math.log(REPEAT_RATIO):
+                conflicts.append(f"{', '.join(f'{x:.4g}' for x in shown[i:i + n])} at "
+                                 f"{tv / factor:g} {t_unit}")
+        if conflicts:
+            warnings.warn(
+                f"{src}: column {l_name!r} gives different values at one temperature{where}, "
+                f"more than {REPEAT_RATIO:g}x apart: {'; '.join(conflicts[:5])}"
+                f"{' ...' if len(conflicts) > 5 else ''}; repeats of one resonator differ by "
+                "tens of percent at most: two resonators or runs in one table, or a mistyped "
+                "row? Fit each on its own", UserWarning, stacklevel=3)
+            continue
+        if uniq.size < JUMP_RUN + 2:
+            continue
+        mean = np.array([lg[i:i + n].mean() for i, n in zip(first, counts, strict=True)])
+        d = mean[1:-1] - 0.5 * (mean[:-2] + mean[2:])
+        jump = np.abs(d) > math.log(JUMP_RATIO)
+        run, best, end = 0, 0, 0
+        for k in range(d.size):
+            run = run + 1 if jump[k] and (run == 0 or d[k] * d[k - 1] < 0) else int(jump[k])
+            if run > best:
+                best, end = run, k
+        if best >= JUMP_RUN:
+            k0 = end - best + 1  # the run's interior points are k0 + 1 ... end + 1 in uniq
+            shown_mean = np.exp([mean[k] for k in range(k0, k0 + 5)])
+            if kind == "Q":
+                shown_mean = 1 / shown_mean
+            points = ", ".join(f"{x:.4g} at {uniq[k] / factor:g} {t_unit}"
+                               for x, k in zip(shown_mean, range(k0, k0 + 5), strict=True))
+            warnings.warn(
+                f"{src}: column {l_name!r} jumps back and forth between neighbouring "
+                f"temperatures{where} by more than {JUMP_RATIO:g}x ({points}, ...): two "
+                "resonators' rows interleaved in one table? Fit each on its own",
+                UserWarning, stacklevel=3)
 
 
 def curves_from_table(table: LossTable) -> list[LossCurve]:
