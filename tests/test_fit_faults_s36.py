@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from manybody.measured.tables import read_loss_table
@@ -199,3 +200,56 @@ def test_one_outlier_and_a_power_sweep_table_do_not_warn_as_conflicts(tmp_path):
                    for p in (-80, -100, -120, -140) for t, q in NB_CURVE)
     path = _write(tmp_path, "p.csv", "T (mK),Power (dBm),Qi\n" + rows)
     assert _read_warnings(path) == []
+
+
+# ------------------------------------------------------------------ 4: a header's wrong unit
+
+
+def _sweep_file(tmp_path: Path, name: str, header: str, divisor: float) -> Path:
+    from manybody.measured.resonance import notch_s21
+
+    f = np.linspace(7.7107e9, 7.7257e9, 201)
+    s21 = notch_s21(f, 7.7182e9, 2e4, 7e3, 0.0)
+    db, deg = 20 * np.log10(np.abs(s21)), np.degrees(np.angle(s21))
+    folder = tmp_path / name
+    folder.mkdir()
+    path = folder / "s21_-20dB_030.0mK.csv"
+    path.write_text(header + "\n" + "".join(f"{a / divisor:.12g},{b:.10g},{c:.10g}\n"
+                                            for a, b, c in zip(f, db, deg, strict=True)))
+    return path
+
+
+@pytest.mark.parametrize("header_unit,values_unit,divisor", [
+    ("MHz", "Hz", 1.0), ("GHz", "MHz", 1e6), ("kHz", "GHz", 1e9), ("GHz", "kHz", 1e3),
+])
+def test_a_header_unit_that_contradicts_the_values_asks_to_correct_the_header(
+        tmp_path, capsys, header_unit, values_unit, divisor):
+    """'Frequency (MHz)' over numbers in Hz: the refusal suggested --sweep-frequency-unit 'Hz',
+    which was then refused because the header says MHz ('Frequency (GHz)' over MHz suggested
+    'Hz' too); it now says the header's unit contradicts the values and names the unit that fits
+    them, with or without the option."""
+    from manybody.measured.sweeps import read_sweep
+
+    path = _sweep_file(tmp_path, "s", f"Frequency ({header_unit}),S21 (dB),Phase (deg)", divisor)
+    wanted = f"correct the header to 'Frequency ({values_unit})'"
+    with pytest.raises(ValueError, match="the header's unit contradicts the values") as err:
+        read_sweep(path)
+    assert wanted in str(err.value) and f"in {header_unit}" in str(err.value)
+    for extra in ([], ["--sweep-frequency-unit", values_unit]):
+        assert _main(["--sweeps", str(path.parent), *extra, "--out", str(tmp_path / "o")]) == 2
+        err_text = capsys.readouterr().err
+        assert wanted in err_text and "--sweep-frequency-unit 'Hz'" not in err_text, err_text
+
+
+def test_numbers_without_a_unit_far_off_name_the_unit_that_fits_them(tmp_path):
+    """No unit stated, numbers in mHz-like 7.7e15: read as Hz they are above 1 THz; the unit that
+    puts them at a resonator's frequency is named (none fits: no suggestion)."""
+    from manybody.measured.sweeps import read_sweep
+
+    path = _sweep_file(tmp_path, "g", "Frequency,S21 (dB),Phase (deg)", 1e-3)  # mHz, as Hz
+    with pytest.raises(ValueError, match="above 1 THz") as err:
+        read_sweep(path, frequency_unit="GHz")
+    assert "frequency_unit='mHz'" not in str(err.value)
+    path = _sweep_file(tmp_path, "m", "Frequency,S21 (dB),Phase (deg)", 1e6)
+    with pytest.raises(ValueError, match=r"above 1 THz.*frequency_unit='MHz'"):
+        read_sweep(path, frequency_unit="GHz")
