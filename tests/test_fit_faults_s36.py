@@ -253,3 +253,55 @@ def test_numbers_without_a_unit_far_off_name_the_unit_that_fits_them(tmp_path):
     path = _sweep_file(tmp_path, "m", "Frequency,S21 (dB),Phase (deg)", 1e6)
     with pytest.raises(ValueError, match=r"above 1 THz.*frequency_unit='MHz'"):
         read_sweep(path, frequency_unit="GHz")
+
+
+# ------------------------------------------------------------------ 5: smoothed sweeps
+
+
+def _smoothed(seed: int, points: int):
+    """A synthetic notch sweep (white noise) after a VNA's moving average over ``points``."""
+    from manybody.measured.resonance import notch_s21
+    from manybody.measured.sweeps import S21Sweep
+
+    f = np.linspace(7.7107e9, 7.7257e9, 801)
+    z = notch_s21(f, 7.7182e9, 5e3, 7e3, 0.1, 0.1, 0.3, 5e-8)
+    rng = np.random.default_rng(seed)
+    z = z + 2e-4 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+    if points > 1:
+        z = np.convolve(z, np.ones(points) / points, mode="same")
+    keep = slice(points, -points)
+    return S21Sweep(f[keep], z[keep], f"smoothed {points}", "real-imag")
+
+
+def test_a_misfit_of_smoothed_data_says_the_residuals_correlate_and_names_max_misfit():
+    """Sweeps smoothed on the VNA (correlated noise) were all flagged 'chi^2 grossly off: misfit
+    572 times the noise power (limit 400)' with no hint: the noise is estimated from neighbouring
+    points. The flag now gives the residuals' correlation and names --max-misfit; white noise
+    flagged by a tight limit does not blame smoothing but still names the limit."""
+    from manybody.measured.resonance import fit_notch
+
+    fit = fit_notch(_smoothed(1, 11), max_misfit=5.0)
+    assert fit.flag and fit.reason.startswith("chi^2 grossly off"), fit.reason
+    assert "neighbouring residuals correlate (r = 0.9" in fit.reason
+    assert "smoothed or interpolated data?" in fit.reason and "--max-misfit" in fit.reason
+    white = fit_notch(_smoothed(1, 1), max_misfit=1.0001)
+    if white.flag:  # misfit ~ 1 for white noise: flagged only when just above the limit
+        assert "correlate" not in white.reason and "--max-misfit" in white.reason
+    assert not fit_notch(_smoothed(1, 11)).flag  # this smoothing stays under the default
+
+
+def test_every_sweep_flagged_for_smoothing_names_max_misfit_in_the_error(tmp_path, capsys):
+    """The CLI's refusal when every sweep is flagged quotes the hint and names --max-misfit."""
+    folder = tmp_path / "sm"
+    folder.mkdir()
+    for i, t in enumerate((30, 90)):
+        s = _smoothed(i, 11)
+        db, deg = 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))
+        (folder / f"s21_-20dB_{t:03d}.0mK.csv").write_text(
+            "Frequency (Hz),S21 (dB),Phase (deg)\n" + "".join(
+                f"{a:.12g},{b:.10g},{c:.10g}\n" for a, b, c in zip(s.frequency, db, deg,
+                                                                  strict=True)))
+    assert _main(["--sweeps", str(folder), "--max-misfit", "5", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "every sweep's fit is flagged" in err and "--max-misfit" in err
+    assert "neighbouring residuals correlate" in err
