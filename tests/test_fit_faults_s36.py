@@ -305,3 +305,34 @@ def test_every_sweep_flagged_for_smoothing_names_max_misfit_in_the_error(tmp_pat
     err = capsys.readouterr().err
     assert "every sweep's fit is flagged" in err and "--max-misfit" in err
     assert "neighbouring residuals correlate" in err
+
+
+# ------------------------------------------------------------------ 6: thousands separators
+
+
+@pytest.mark.parametrize("sep,cells", [
+    (";", ["2.910.000", "3.460.000", "884.973"]),            # German
+    (",", ['"2,910,000"', '"3,460,000"', '"884,973"']),      # English, quoted
+    (";", ["2'910'000", "3'460'000", "884'973"]),           # Swiss
+    (";", ["2\u00a0910\u00a0000", "3\u00a0460\u00a0000", "884\u00a0973"]),  # French
+])
+def test_a_thousands_separator_is_refused_naming_the_cell(tmp_path, capsys, sep, cells):
+    """';'-separated with German thousands separators ('100;2.910.000') gave "cannot tell which
+    column is the temperature; columns found: '1600', '1.316.992'" (a data row taken for the
+    header); the refusal now names the cell and the thousands separator."""
+    rows = "".join(f"{t}{sep}{c}\n" for t, c in zip((100, 200, 1700), cells, strict=True))
+    path = tmp_path / "k.csv"
+    path.write_text(f"T (mK){sep}Qi\n{rows}", encoding="utf-8")
+    with pytest.raises(ValueError, match="thousands separator") as err:
+        read_loss_table(path)
+    msg = str(err.value)
+    assert "line 2, column 2" in msg and repr(cells[0].strip('"')) in msg
+    assert "columns found" not in msg
+    assert _main([str(path), "--frequency", "5.62GHz", "--out", str(tmp_path / "o")]) == 2
+    assert "thousands separator" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cell", ["2910000", "2,91E+06", "1.234.567,5", "884,973", "2910.5"])
+def test_numbers_without_grouped_thousands_are_still_read(tmp_path, cell):
+    path = _write(tmp_path, "k.csv", f"T (mK);Qi\n100;{cell}\n200;3460000\n")
+    assert read_loss_table(path).loss.size == 2

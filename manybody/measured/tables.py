@@ -886,6 +886,37 @@ def _with_unit_row(name: str, unit: str, src: str) -> str:
                      "units row under it; keep one of them (or make them agree)")
 
 
+#: A number with its digits grouped in threes by a thousands separator, twice or more
+#: ('2.910.000', '2,910,000', "2'910'000", '2 910 000' with a no-break space), maybe with decimals.
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?P<sep>[.,'\u2019\u00a0\u202f])\d{3}(?:(?P=sep)\d{3})+"
+                        r"(?:[.,]\d+)?")
+
+
+def _refuse_thousands(src: str, rows: list[list[str]], line_numbers: list[int],
+                      decimal_comma: bool) -> None:
+    """Refuse a cell written with a thousands separator, naming it: '100;2.910.000' could not be
+    read, so the last row ('1700;884.973', a number either way) was taken for the data and the
+    row above it for the header: "cannot tell which column is the temperature; columns found:
+    '1600', '1.316.992'" (a helper, session 36). Read as decimals such cells would be wrong
+    ('884.973' is 884973), so the file must be rewritten; a cell that reads as a number
+    ('1.234.567,5' with decimal commas) is left alone."""
+    for i, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            text = cell.strip().strip('"').strip()
+            match = _THOUSANDS.fullmatch(text)
+            if match is None or _parse_number(cell, decimal_comma)[0] is not None:
+                continue
+            mark = {"\u00a0": "a no-break space", "\u202f": "a narrow no-break space"}.get(
+                match.group("sep"), repr(match.group("sep")))
+            line = line_numbers[i] if i < len(line_numbers) else i + 1
+            plain = text.replace(match.group("sep"), "")
+            raise ValueError(
+                f"{src}: line {line}, column {j + 1}: cannot read {cell!r} as a number: {mark} "
+                f"between groups of three digits looks like a thousands separator; write the "
+                f"numbers without it ({plain!r}) or in scientific notation, e.g. by exporting "
+                "without digit grouping")
+
+
 def read_grid(p: Path) -> CellGrid:
     """Decode, drop comments, sniff the separator, find the header and the data rows."""
     src = str(p)
@@ -900,6 +931,7 @@ def read_grid(p: Path) -> CellGrid:
     sep = _sniff_separator(lines, src, [n for n, _ in numbered])
     rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=sep))
     decimal_comma = sep != ","
+    _refuse_thousands(src, rows, [n for n, _ in numbered], decimal_comma)
 
     def numeric(row: list[str]) -> bool:
         vals = [_parse_number(c, decimal_comma)[0] for c in row if c.strip()]
