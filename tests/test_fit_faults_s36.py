@@ -336,3 +336,36 @@ def test_a_thousands_separator_is_refused_naming_the_cell(tmp_path, capsys, sep,
 def test_numbers_without_grouped_thousands_are_still_read(tmp_path, cell):
     path = _write(tmp_path, "k.csv", f"T (mK);Qi\n100;{cell}\n200;3460000\n")
     assert read_loss_table(path).loss.size == 2
+
+
+# ------------------------------------------------------------------ 7: a shift of the wrong sign
+
+
+@pytest.mark.skipif(not NB_DATA.is_dir(), reason="shipped data not present")
+def test_a_sign_flipped_shift_is_blamed_in_the_joint_rows(tmp_path, capsys):
+    """With the shift table's sign flipped (f(T_ref) - f(T)), the joint rows said 'negative
+    amplitude (loss rising with temperature)' though the loss alone was fine; only the shift-only
+    row asked about the sign convention. The joint rows now blame the shift's sign too; with the
+    right sign nothing is said."""
+    import json
+
+    from manybody.measured.tables import read_grid
+
+    grid = read_grid(NB_DATA / "freq_shift.csv")
+    t, shift = grid.column(grid.columns[0])[0], grid.column(grid.columns[1])[0]
+    for sign, name in ((-1.0, "neg"), (1.0, "pos")):
+        path = _write(tmp_path, f"{name}.csv", "Temperature (mK),df/f\n" + "".join(
+            f"{a:g},{sign * b:.6g}\n" for a, b in zip(t, shift, strict=True)))
+        out = tmp_path / f"o_{name}"
+        assert _main([str(NB_DATA / "qint_160dBm.csv"), "--shift", str(path), "--frequency",
+                      "5.61989GHz", "--tmax", "1.2", "--out", str(out)]) == 0
+        text = capsys.readouterr().out
+        joint = text[text.index("[joint]"):text.index("Kramers")]
+        loss = text[text.index("[loss]"):text.index("[shift]")]
+        assert "negative amplitude" not in loss
+        assert "loss rising with temperature" not in joint
+        assert ("is it f(T) - f(T_ref), not f(T_ref) - f(T)?" in joint) is (sign < 0), joint
+        if sign < 0:
+            assert "the loss alone gives a positive one: the shift pulls it negative" in joint
+            record = json.loads((out / "loss_shift_results.json").read_text())
+            assert "f(T) - f(T_ref)" in json.dumps(record)
