@@ -132,10 +132,10 @@ def test_tmax_with_a_unit_is_the_same_cut_as_in_kelvin(tmp_path, capsys):
     capsys.readouterr()
 
 
-@pytest.mark.parametrize("tmax,warns", [("50", True), ("25", False)])
+@pytest.mark.parametrize("tmax,warns", [("50", True), ("2.6", True), ("2.5", False)])
 def test_a_tmax_far_above_all_data_warns(tmp_path, capsys, tmax, warns):
-    """A --tmax 100 times the highest temperature of the data (50 meant as 50 mK, data to
-    0.25 K) cuts nothing: it warns; one 100 times or less does not."""
+    """A --tmax more than 10 times the highest temperature of the data (50 meant as 50 mK, data
+    to 0.25 K) cuts nothing: it warns; one 10 times or less does not."""
     path = _write(tmp_path, "q.csv", "T (mK),Qi\n" + "".join(
         f"{t},{q * 1e6:.6g}\n" for t, q in zip((50, 75, 100, 125, 150, 175, 200, 250),
                                                Q_MILLIONS, strict=True)))
@@ -369,3 +369,20 @@ def test_a_sign_flipped_shift_is_blamed_in_the_joint_rows(tmp_path, capsys):
             assert "the loss alone gives a positive one: the shift pulls it negative" in joint
             record = json.loads((out / "loss_shift_results.json").read_text())
             assert "f(T) - f(T_ref)" in json.dumps(record)
+
+
+def test_a_tmin_above_all_data_warns_before_the_refusal(tmp_path, capsys):
+    """--tmin 50 meant as 50 mK, on data from 0.1 to 1.7 K: refused (no points in the window),
+    now with the mK spelling."""
+    path = _nb_like(tmp_path)
+    assert _main([str(path), "--frequency", "5.62GHz", "--tmin", "50", "--out",
+                  str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "--tmin 50 K is above every temperature" in err and "write e.g. 50mK" in err
+
+
+def test_unquoted_thousands_separators_in_a_comma_file_are_named(tmp_path):
+    """'100,2,910,000' splits into four cells: the refusal names a thousands separator too."""
+    path = _write(tmp_path, "k.csv", "T (mK),Qi\n100,2,910,000\n200,3,460,000\n")
+    with pytest.raises(ValueError, match=r"line 2 has 4 filled cells.*thousands separator"):
+        read_loss_table(path)

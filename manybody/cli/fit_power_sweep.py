@@ -258,7 +258,7 @@ def run_power_sweep(args: argparse.Namespace, io: TableIO) -> int:
                          f"--tmax {args.tmax} K")
     try:
         tables, curves = io.load(args)
-        warn_far_window(np.concatenate([c.temperature for c in curves]), args.tmax)
+        warn_far_window(np.concatenate([c.temperature for c in curves]), args.tmax, args.tmin)
         # the tables first: their errors are not hidden behind "pass --overwrite" (session 35)
         out = io.out_dir(args, OUTPUTS)
         sweep = power_sweep(curves, args.tmin, args.tmax)
