@@ -986,6 +986,11 @@ def read_grid(p: Path) -> CellGrid:
                     "the columns with ';' or tabs, or write decimal points)"
                     if sep == "," and any(re.fullmatch(r"\d+", c.strip()) for c in row[1:])
                     else "")
+            if sep == "," and any(re.fullmatch(r"\d{3}", c.strip()) for c in row[2:]):
+                # '100,2,910,000': a thousands separator, split like a decimal comma (a helper,
+                # session 36)
+                hint = hint[:-1] + (", or a thousands separator ('2,910,000') splits it: write "
+                                    "the numbers without it)")
             raise ValueError(
                 f"{src}: line {line} has {sum(bool(c.strip()) for c in row)} filled cells "
                 f"({sep.join(row)[:60]!r}) but the header names {len(columns)} columns"
