@@ -694,6 +694,7 @@ def test_ragged_line_numbers_count_comment_lines(tmp_path):
     ("loss*1e-6", 1e-6, False), ("1/Q / ppm", 1e-6, False), ("loss_ppm", 1e-6, False),
     ("Qi x 10^5", 1e5, True),
 ])
+@pytest.mark.filterwarnings("ignore:.*no resonator or glass has a loss:UserWarning")  # toy values
 def test_a_scale_in_the_loss_header_is_applied(tmp_path, header, factor, is_q):
     """A loss column in ppm, percent or a power of ten was read as plain numbers: 'tan d (ppm)'
     with 1.2 was refused as 'looks like a quality factor', 'loss (1e-6)' likewise (session 25)."""
@@ -725,6 +726,7 @@ def test_a_scale_in_the_loss_header_is_applied(tmp_path, header, factor, is_q):
     ("Qi,x1e6", 1e6, True), ("Qi:1e6", 1e6, True), ("Qi, 1.0e6", 1e6, True),
     ("Qi, 10⁶", 1e6, True),
 ])
+@pytest.mark.filterwarnings("ignore:.*no resonator or glass has a loss:UserWarning")  # toy values
 def test_a_condition_after_the_loss_name_is_neither_its_name_nor_its_unit(tmp_path, header,
                                                                           factor, is_q):
     """'Qi at -100 dBm' was not recognised as Q (session 25), and the dBm after it would have been

@@ -61,6 +61,7 @@ def _table(tmp_path: Path, header: str, shown: np.ndarray, name: str = "t.csv") 
     ("1/Qi (ppm) at <n> = 10", "Q^-1", 1e-6), ("loss%", "Q^-1", 1e-2),
     ("Q_i^{-1} (×10^{-6})", "Q^-1", 1e-6), ("Qi⁻¹ (10⁻⁶)", "Q^-1", 1e-6),
 ])
+@pytest.mark.filterwarnings("ignore:.*no resonator or glass has a loss:UserWarning")  # toy values
 def test_a_header_with_conditions_and_a_scale_is_read(tmp_path, header, kind, scale):
     """The condition is set aside and the scale applied in the direction of a unit: 'Qi (x1e6)'
     or 'Qi/10^6' with 1.2 is Q = 1.2e6, '1/Qi (x1e-6)' with 3 is 3e-6."""

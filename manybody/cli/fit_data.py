@@ -87,14 +87,34 @@ def _simulations(text: str) -> int:
     return value
 
 
+#: The largest --tmin/--tmax taken as a bare number (K): the loss and velocity fits run from mK
+#: to a few K, so a bare 100-999 is millikelvin typed by habit (--tmax 800 for 0.8 K cut nothing
+#: and changed the verdict, a helper, session 36); 100K or more with the unit written is taken.
+MAX_BARE_TEMPERATURE = 100.0
+
+_TEMPERATURE = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(mk|k)?\s*$",
+                          re.IGNORECASE)
+
+
 def _temperature(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a temperature in K, got {text!r}") from None
+    """--tmin/--tmax: a temperature in K, or with its unit ('800mK', '0.8K'), as --frequency
+    takes units; a bare number of MAX_BARE_TEMPERATURE or more is refused (mK by habit)."""
+    match = _TEMPERATURE.match(text)
+    expected = (f"expected a temperature in K with 0 < T < {MAX_TEMPERATURE:g} (or with its "
+                f"unit: 800mK, 0.8K)")
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{expected}, got {text!r}")
+    number, unit = float(match.group(1)), (match.group(2) or "").lower()
+    value = number * (1e-3 if unit == "mk" else 1.0)
+    mk = match.group(1)
     if not 0 < value < MAX_TEMPERATURE:
+        hint = f" (in K; write {mk}mK for millikelvin)" if not unit and number > 0 else ""
+        raise argparse.ArgumentTypeError(f"{expected}, got {text!r}{hint}")
+    if not unit and number >= MAX_BARE_TEMPERATURE:
         raise argparse.ArgumentTypeError(
-            f"expected a temperature in K with 0 < T < {MAX_TEMPERATURE:g}, got {text!r}")
+            f"got {text!r}: a bare number is in K, and {number:g} K is far above the mK-to-K "
+            f"range these fits take; write {mk}mK for millikelvin (or {mk}K if kelvin is "
+            "meant)")
     return value
 
 
@@ -184,9 +204,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="with --velocity: the maximum is located from the points within a "
                              "factor TOP of the largest value (default 1.5)")
     parser.add_argument("--tmin", type=_temperature, default=None,
-                        help="lowest temperature fitted (K)")
+                        help="lowest temperature fitted: K, or with its unit (50mK, 0.05K)")
     parser.add_argument("--tmax", type=_temperature, default=None,
-                        help="highest temperature fitted (K)")
+                        help="highest temperature fitted: K, or with its unit (800mK, 0.8K)")
     parser.add_argument("--background", action=argparse.BooleanOptionalAction, default=True,
                         help="constant background loss per curve (default: on)")
     parser.add_argument("--quasiparticle", nargs="?", const="exp", default=None,

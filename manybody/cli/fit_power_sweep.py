@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.x_range import warn_far_window
 from manybody.laws.inputs import parse_frequency
 from manybody.measured.power_sweep import (
     PowerSweepFit,
@@ -257,6 +258,7 @@ def run_power_sweep(args: argparse.Namespace, io: TableIO) -> int:
                          f"--tmax {args.tmax} K")
     try:
         tables, curves = io.load(args)
+        warn_far_window(np.concatenate([c.temperature for c in curves]), args.tmax, args.tmin)
         # the tables first: their errors are not hidden behind "pass --overwrite" (session 35)
         out = io.out_dir(args, OUTPUTS)
         sweep = power_sweep(curves, args.tmin, args.tmax)

@@ -357,9 +357,43 @@ def _fit(sweep: S21Sweep, max_misfit: float, min_dip_sigma: float,
     fit = ResonanceFit(**{**fit.to_dict(), "qi_library": float(result[0]["Qi_dia_corr"]),
                           "f0_library": float(result[0]["fr"])})
     reasons = _implausible(fit, f, max_misfit, max_shape_residual)
+    if not fit.misfit <= max_misfit and not any(r.startswith(SHAPE_REASON) for r in reasons):
+        # a misfit with a good line shape: the noise is too low for the residual (a misfit
+        # with a bad line shape is the model's, and raising the limit would not help)
+        reasons = [r + _correlation_hint(f, z, fit) if r.startswith(MISFIT_REASON) else r
+                   for r in reasons]
     if reasons:
         return ResonanceFit(**{**fit.to_dict(), "flag": True, "reason": "; ".join(reasons)})
     return fit
+
+
+#: How the flags for a misfit beyond max_misfit and for a line shape off start.
+MISFIT_REASON, SHAPE_REASON = "chi^2 grossly off", "line shape off"
+#: Lag-1 autocorrelation of the residuals above which a misfit is put down to correlated noise
+#: (white noise gives 0; a VNA's smoothing over k points about 1 - 1/k).
+MAX_RESIDUAL_CORRELATION = 0.5
+
+
+def residual_correlation(f: np.ndarray, z: np.ndarray, fit: ResonanceFit) -> float:
+    """Lag-1 autocorrelation of the complex residuals of ``fit`` (Re sum d_i* d_i+1 / sum |d|^2):
+    near 0 for white noise, near 1 for smoothed or interpolated data (or a smooth misfit)."""
+    d = z - notch_s21(f, fit.f0, fit.ql, fit.qc_abs, fit.phi, fit.amplitude, fit.alpha,
+                      fit.delay, fit.slope)
+    d = d - d.mean()
+    total = float(np.sum(np.abs(d) ** 2))
+    return float(np.real(np.sum(np.conj(d[:-1]) * d[1:])) / total) if total > 0 else 0.0
+
+
+def _correlation_hint(f: np.ndarray, z: np.ndarray, fit: ResonanceFit) -> str:
+    """What to add to a misfit flag: the noise is estimated from neighbouring points, so data
+    smoothed on the VNA (correlated noise) had every sweep flagged 'chi^2 grossly off: misfit 572
+    times the noise power' with no hint (a helper, session 36)."""
+    r = residual_correlation(f, z, fit)
+    if r > MAX_RESIDUAL_CORRELATION:
+        return (f"; neighbouring residuals correlate (r = {r:.2f}): smoothed or interpolated "
+                "data? the noise is estimated from neighbouring points; turn smoothing off or "
+                "raise the limit (max_misfit, --max-misfit)")
+    return "; raise the limit if the fit is good (max_misfit, --max-misfit)"
 
 
 def _run_library(f: np.ndarray, z: np.ndarray) -> tuple[dict, float, float, float]:
@@ -479,10 +513,10 @@ def _implausible(fit: ResonanceFit, f: np.ndarray, max_misfit: float,
         elif error > abs(value):
             reasons.append(f"{name} error {error:.3g} exceeds its value {value:.4g}")
     if not fit.misfit <= max_misfit:
-        reasons.append(f"chi^2 grossly off: misfit {fit.misfit:.3g} times the noise power "
+        reasons.append(f"{MISFIT_REASON}: misfit {fit.misfit:.3g} times the noise power "
                        f"(limit {max_misfit:g})")
     if fit.misfit > SHAPE_MIN_MISFIT and not fit.shape_residual <= max_shape_residual:
-        reasons.append(f"line shape off: the residual beyond the noise is "
+        reasons.append(f"{SHAPE_REASON}: the residual beyond the noise is "
                        f"{100 * fit.shape_residual:.3g} % of the resonance circle's diameter "
                        f"(limit {100 * max_shape_residual:g} %, misfit {fit.misfit:.3g}): the "
                        "model does not describe the data (a wrong layout or unit, a second "

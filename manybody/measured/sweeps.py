@@ -198,6 +198,9 @@ def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str 
         except ValueError as exc:
             raise ValueError(f"{p}: {exc}") from None
         if frequency_unit is not None and stated is not None and stated != frequency_unit:
+            # the header is wrong when the unit given fits the numbers and the header's does not
+            # (the refusal asked for the header's unit, which an earlier refusal had ruled out)
+            _check_unit_fits(str(p), columns[:, 0], stated, stated, header)
             raise ValueError(f"{p}: the header gives the frequency in {stated} "
                              f"({' / '.join(header)!r}), "
                              f"but frequency_unit={frequency_unit!r}; give "
@@ -213,6 +216,7 @@ def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str 
                 f"spans {np.min(frequency):.6g} to {np.max(frequency):.6g} Hz, not a microwave "
                 f"resonance; give the unit (frequency_unit='{likely}' if the numbers are in "
                 f"{likely}) or name it in the header ('Frequency ({likely})')")
+        _check_unit_fits(str(p), columns[:, 0], unit, stated, header)
         phase_stated = _check_header_layout(str(p), header, columns.shape[1], semicolons, layout)
         s21 = _complex_s21(str(p), columns[:, 1], columns[:, 2], layout,
                            radians_stated=phase_stated == "rad")
@@ -220,6 +224,39 @@ def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str 
     sweep = _ascending(sweep)
     check_sweep(sweep)
     return sweep
+
+
+def _check_unit_fits(src: str, numbers: np.ndarray, unit: str, stated: str | None,
+                     header: list[str]) -> None:
+    """Refuse numbers that the unit used (``stated`` by the header, or given) puts outside
+    MIN_FREQUENCY_HZ ... MAX_FREQUENCY_HZ, naming the unit that fits them: the suggestion was
+    computed from the numbers already scaled by the header's unit ('Frequency (MHz)' over Hz
+    values suggested frequency_unit='Hz', then refused because the header says MHz; 'Frequency
+    (GHz)' over MHz values suggested 'Hz' too), and when the header states the unit, the header
+    is what must change (a helper, session 36)."""
+    finite = numbers[np.isfinite(numbers)]
+    if finite.size == 0:
+        return
+    hz = finite * FREQUENCY_UNITS[unit]
+    if MIN_FREQUENCY_HZ <= np.max(hz) <= MAX_FREQUENCY_HZ and np.min(hz) > 0:
+        return
+    likely = likely_frequency_unit(finite)
+    top = float(np.max(np.abs(finite))) * FREQUENCY_UNITS[likely]
+    fits = RESONATOR_RANGE_HZ[0] <= top <= RESONATOR_RANGE_HZ[1]
+    span = (f"frequencies {np.min(finite):.6g} to {np.max(finite):.6g} {unit} "
+            f"({np.min(hz):.4g} to {np.max(hz):.4g} Hz): "
+            + ("above 1 THz" if np.max(hz) > MAX_FREQUENCY_HZ else "below 1 MHz")
+            + ", not a resonator sweep")
+    if stated is not None:
+        raise ValueError(
+            f"{src}: the header gives the frequency in {stated} ({' / '.join(header)!r}), but "
+            f"the {span}: the header's unit contradicts the values; "
+            + (f"they fit {likely} (up to {top / 1e9:.6g} GHz): correct the header to "
+               f"'Frequency ({likely})'" if fits else "correct the unit in the header"))
+    raise ValueError(
+        f"{src}: {span}; give the unit of the frequency column"
+        + (f" (frequency_unit='{likely}' if the numbers are in {likely}: up to "
+           f"{top / 1e9:.6g} GHz)" if fits else ""))
 
 
 def _ascending(sweep: S21Sweep) -> S21Sweep:

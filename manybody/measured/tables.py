@@ -31,9 +31,10 @@ free-text or ``#`` comment lines). The reader copes with:
 Values outside the physical range are refused, naming the file, column, row and value:
 temperatures outside 0 < T < 1000 K, quality factors, inverse quality factors, loss tangents and
 errors <= 0, powers outside -300 ... +100 dBm. Exactly repeated rows are read but warned about
-(``UserWarning``). Anything it cannot read is reported as a ValueError naming the file, the column
-and what was found. :func:`curves_from_table` splits a table into the loss curves the law fits
-take (:class:`manybody.laws.inputs.LossCurve`, one per drive power).
+(``UserWarning``), as is a loss above 1e-2 (Q below 100: a scale or unit missing from the
+header, e.g. a Qi in millions). Anything it cannot read is reported as a ValueError naming the
+file, the column and what was found. :func:`curves_from_table` splits a table into the loss
+curves the law fits take (:class:`manybody.laws.inputs.LossCurve`, one per drive power).
 """
 
 from __future__ import annotations
@@ -777,6 +778,7 @@ def read_loss_table(
         check_header(grid.src, e_name, "error")
     l_values = l_values * scale
     loss = _losses(grid.src, l_name, l_values, kind)
+    _warn_implausible_loss(grid.src, l_name, l_values / scale, loss, kind, scale)
     units = {"temperature": t_unit, "loss": kind}
     if scale != 1.0:
         units["loss_scale"] = scale
@@ -787,6 +789,7 @@ def read_loss_table(
     if e_name is not None:
         sigma, units["error"] = _errors(grid, e_name, l_values, kind, scale, l_name)
     _warn_repeated(grid.src, temperature, loss, power)
+    _warn_conflicting(grid.src, l_name, kind, temperature, t_unit, l_values, loss, power)
     return LossTable(
         temperature=temperature, loss=loss, power=power, is_loss_tangent=kind == "tan delta",
         source=grid.src, label=p.stem, columns=tuple(grid.columns), temperature_column=t_name,
@@ -897,6 +900,37 @@ def _with_unit_row(name: str, unit: str) -> str | None:
     return None
 
 
+#: A number with its digits grouped in threes by a thousands separator, twice or more
+#: ('2.910.000', '2,910,000', "2'910'000", '2 910 000' with a no-break space), maybe with decimals.
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?P<sep>[.,'\u2019\u00a0\u202f])\d{3}(?:(?P=sep)\d{3})+"
+                        r"(?:[.,]\d+)?")
+
+
+def _refuse_thousands(src: str, rows: list[list[str]], line_numbers: list[int],
+                      decimal_comma: bool) -> None:
+    """Refuse a cell written with a thousands separator, naming it: '100;2.910.000' could not be
+    read, so the last row ('1700;884.973', a number either way) was taken for the data and the
+    row above it for the header: "cannot tell which column is the temperature; columns found:
+    '1600', '1.316.992'" (a helper, session 36). Read as decimals such cells would be wrong
+    ('884.973' is 884973), so the file must be rewritten; a cell that reads as a number
+    ('1.234.567,5' with decimal commas) is left alone."""
+    for i, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            text = cell.strip().strip('"').strip()
+            match = _THOUSANDS.fullmatch(text)
+            if match is None or _parse_number(cell, decimal_comma)[0] is not None:
+                continue
+            mark = {"\u00a0": "a no-break space", "\u202f": "a narrow no-break space"}.get(
+                match.group("sep"), repr(match.group("sep")))
+            line = line_numbers[i] if i < len(line_numbers) else i + 1
+            plain = text.replace(match.group("sep"), "")
+            raise ValueError(
+                f"{src}: line {line}, column {j + 1}: cannot read {cell!r} as a number: {mark} "
+                f"between groups of three digits looks like a thousands separator; write the "
+                f"numbers without it ({plain!r}) or in scientific notation, e.g. by exporting "
+                "without digit grouping")
+
+
 def read_grid(p: Path) -> CellGrid:
     """Decode, drop comments, sniff the separator, find the header and the data rows."""
     src = str(p)
@@ -911,6 +945,7 @@ def read_grid(p: Path) -> CellGrid:
     sep = _sniff_separator(lines, src, [n for n, _ in numbered])
     rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=sep))
     decimal_comma = sep != ","
+    _refuse_thousands(src, rows, [n for n, _ in numbered], decimal_comma)
 
     def numeric(row: list[str]) -> bool:
         vals = [_parse_number(c, decimal_comma)[0] for c in row if c.strip()]
@@ -973,6 +1008,11 @@ def read_grid(p: Path) -> CellGrid:
                     "the columns with ';' or tabs, or write decimal points)"
                     if sep == "," and any(re.fullmatch(r"\d+", c.strip()) for c in row[1:])
                     else "")
+            if sep == "," and any(re.fullmatch(r"\d{3}", c.strip()) for c in row[2:]):
+                # '100,2,910,000': a thousands separator, split like a decimal comma (a helper,
+                # session 36)
+                hint = hint[:-1] + (", or a thousands separator ('2,910,000') splits it: write "
+                                    "the numbers without it)")
             raise ValueError(
                 f"{src}: line {line} has {sum(bool(c.strip()) for c in row)} filled cells "
                 f"({sep.join(row)[:60]!r}) but the header names {len(columns)} columns"
@@ -1171,6 +1211,36 @@ def _losses(src: str, l_name: str, l_values: np.ndarray, kind: str) -> np.ndarra
     return 1.0 / l_values if kind == "Q" else l_values
 
 
+#: The largest loss (Q^-1 or tan delta) a resonator or glass plausibly has: Q = 100. Lossy
+#: dielectrics reach tan delta ~ 1e-3, TLS-limited resonators Q^-1 ~ 1e-4 ... 1e-7.
+MAX_PLAUSIBLE_LOSS = 1e-2
+
+
+def _warn_implausible_loss(src: str, l_name: str, numbers: np.ndarray, loss: np.ndarray,
+                           kind: str, scale: float) -> None:
+    """UserWarning when a loss (Q^-1 or tan delta) is above MAX_PLAUSIBLE_LOSS: a Qi written in
+    millions without a scale in the header ('Qi' then 2.91) was read as Q ~ 3 (loss 0.34), a tan
+    delta in ppm without its unit as 0.34, both fitted without a word (a helper, session 36).
+    ``numbers`` are the column's values as written."""
+    if loss.size == 0 or not float(np.max(loss)) > MAX_PLAUSIBLE_LOSS:
+        return
+    name = _display_name(l_name)
+    lo, hi = float(np.min(numbers)), float(np.max(numbers))
+    read = (f"Q {lo * scale:.4g} to {hi * scale:.4g}, a loss up to {np.max(loss):.3g}"
+            if kind == "Q" else f"a loss of {np.min(loss):.3g} to {np.max(loss):.3g}")
+    if scale != 1.0:
+        fix = "is the scale in the header right?"
+    elif kind == "Q":
+        fix = (f"is a scale missing from the header? write e.g. '{name} (1e6)' for values in "
+               f"millions, '{name} (1e3)' for thousands")
+    else:
+        fix = (f"is a unit missing from the header? write e.g. '{name} (ppm)' or "
+               f"'{name} (1e-6)' for values in millionths")
+    warnings.warn(f"{src}: column {l_name!r} holds {lo:.4g} to {hi:.4g}, read as {read}: no "
+                  f"resonator or glass has a loss above {MAX_PLAUSIBLE_LOSS:g} (Q below "
+                  f"{1 / MAX_PLAUSIBLE_LOSS:g}); {fix}", UserWarning, stacklevel=3)
+
+
 def _powers(grid: CellGrid, pw_name: str) -> tuple[np.ndarray, str]:
     """The drive powers and their unit (dBm checked against the physical range)."""
     power, _ = grid.column(pw_name)
@@ -1211,6 +1281,69 @@ def _warn_repeated(src: str, temperature: np.ndarray, loss: np.ndarray,
                       f"temperature, loss{' and power' if power is not None else ''}; first at "
                       f"data row(s) {', '.join(map(str, rows_dup[:5]))}); each copy counts as a "
                       "measurement", UserWarning, stacklevel=3)
+
+
+#: Repeats at one temperature (and power) whose losses differ by more than this factor warn:
+#: Qi repeated at one temperature moves by some 10-30 % (TLS fluctuations, drifts of the
+#: cryostat), far below 1.5x; and the loss of a neighbouring-point zigzag (below) must jump by
+#: more than JUMP_RATIO against its neighbours' mean, JUMP_RUN points in a row, to warn.
+REPEAT_RATIO = 1.5
+JUMP_RATIO = 2.0
+JUMP_RUN = 4
+
+
+def _warn_conflicting(src: str, l_name: str, kind: str, temperature: np.ndarray, t_unit: str,
+                      values: np.ndarray, loss: np.ndarray, power: np.ndarray | None) -> None:
+    """UserWarning for rows that cannot be one resonator's curve: one temperature (and power)
+    repeated with losses more than REPEAT_RATIO apart, or a loss jumping back and forth between
+    neighbouring temperatures (a second resonator's rows interleaved): both were fitted as one
+    curve without a word, only identical repeats were warned about (a helper, session 36).
+    ``values`` are the column's numbers (Q or loss) after its scale; tables with a power column
+    are checked per power (a power sweep repeats every temperature)."""
+    factor = 1e-3 if t_unit == "mK" else 1.0
+    groups = [np.ones(temperature.size, bool)] if power is None else [
+        power == pv for pv in np.unique(power)]
+    where = "" if power is None else " (at one power)"
+    for rows in groups:
+        t, lg, shown = temperature[rows], np.log(loss[rows]), values[rows]
+        order = np.argsort(t, kind="stable")
+        t, lg, shown = t[order], lg[order], shown[order]
+        uniq, first, counts = np.unique(t, return_index=True, return_counts=True)
+        conflicts = []
+        for tv, i, n in zip(uniq, first, counts, strict=True):
+            if n > 1 and np.ptp(lg[i:i + n]) > math.log(REPEAT_RATIO):
+                conflicts.append(f"{', '.join(f'{x:.4g}' for x in shown[i:i + n])} at "
+                                 f"{tv / factor:g} {t_unit}")
+        if conflicts:
+            warnings.warn(
+                f"{src}: column {l_name!r} gives different values at one temperature{where}, "
+                f"more than {REPEAT_RATIO:g}x apart: {'; '.join(conflicts[:5])}"
+                f"{' ...' if len(conflicts) > 5 else ''}; repeats of one resonator differ by "
+                "tens of percent at most: two resonators or runs in one table, or a mistyped "
+                "row? Fit each on its own", UserWarning, stacklevel=3)
+            continue
+        if uniq.size < JUMP_RUN + 2:
+            continue
+        mean = np.array([lg[i:i + n].mean() for i, n in zip(first, counts, strict=True)])
+        d = mean[1:-1] - 0.5 * (mean[:-2] + mean[2:])
+        jump = np.abs(d) > math.log(JUMP_RATIO)
+        run, best, end = 0, 0, 0
+        for k in range(d.size):
+            run = run + 1 if jump[k] and (run == 0 or d[k] * d[k - 1] < 0) else int(jump[k])
+            if run > best:
+                best, end = run, k
+        if best >= JUMP_RUN:
+            k0 = end - best + 1  # the run's interior points are k0 + 1 ... end + 1 in uniq
+            shown_mean = np.exp([mean[k] for k in range(k0, k0 + 5)])
+            if kind == "Q":
+                shown_mean = 1 / shown_mean
+            points = ", ".join(f"{x:.4g} at {uniq[k] / factor:g} {t_unit}"
+                               for x, k in zip(shown_mean, range(k0, k0 + 5), strict=True))
+            warnings.warn(
+                f"{src}: column {l_name!r} jumps back and forth between neighbouring "
+                f"temperatures{where} by more than {JUMP_RATIO:g}x ({points}, ...): two "
+                "resonators' rows interleaved in one table? Fit each on its own",
+                UserWarning, stacklevel=3)
 
 
 def curves_from_table(table: LossTable) -> list[LossCurve]:
