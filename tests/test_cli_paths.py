@@ -429,3 +429,22 @@ def test_an_output_through_a_link_and_back_is_one_place(tmp_path, monkeypatch, c
         capsys.readouterr().err
     assert (tmp_path / "real" / "x.nc").is_file()
     assert not list(tmp_path.rglob("*.checkpoint")) and not (tmp_path / "x.nc").exists()
+
+
+def test_fit_data_and_make_figures_through_a_missing_folder_and_back(tmp_path, monkeypatch,
+                                                                      capsys):
+    """fit-data --out new/../fd and make_figures --out new2/../figs left the empty folders
+    behind (a helper, session 36), as run's -o did."""
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(tmp_path)
+    table = root / "data" / "resonator_nb_cpw" / "qint_140dBm.csv"
+    assert main(["fit-data", str(table), "--frequency", "5.62GHz", "--out", "new/../fd"]) == 0, \
+        capsys.readouterr().err
+    study = tmp_path / "study"
+    study.mkdir()
+    shutil.copy(root / "results" / "study" / "summary.json", study / "summary.json")
+    proc = subprocess.run([sys.executable, str(root / "scripts" / "make_figures.py"), str(study),
+                           "--out", "new2/../figs"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    made = tree(tmp_path)
+    assert "fd" in made and "figs" in made and "new" not in made and "new2" not in made, made
