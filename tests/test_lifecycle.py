@@ -861,9 +861,8 @@ def test_study_fit_workers_exit_when_the_study_is_killed(tmp_path):
 def test_warnings_start_a_line_of_their_own_under_a_progress_bar_in_a_log(tmp_path, capsys):
     """With stderr in a file, a realisation's warning was written onto the bar's line (after
     its '\\r'), so a log filtered of the bar's lines lost the warnings (a helper, session 36)."""
-    spec_path = write_spec(tmp_path, realisations=2)
-    spec_path.write_text(spec_path.read_text().replace("frequencies = [0.1]",
-                                                       "frequencies = [100.0]"))
+    spec_path = write_spec(tmp_path, realisations=2)  # a kernel that reaches no line: each
+    spec_path.write_text(spec_path.read_text().replace("width = 0.01", "width = 1e-9"))  # warns
     assert main(["run", str(spec_path), "-o", str(tmp_path / "o.nc"), "--jobs", "1"]) == 0
     lines = capsys.readouterr().err.split("\n")
     warned = [ln for ln in lines if "warning (RuntimeWarning)" in ln]
