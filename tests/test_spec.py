@@ -432,3 +432,20 @@ def test_a_probe_frequency_far_above_the_model_warns_at_preflight(frequencies, o
     if warns:
         assert "lines reach about 0.424 K" in far[0] and "absorption there comes" in far[0], far
         assert "1 GHz is 0.048 K" in far[0]
+
+
+@pytest.mark.parametrize(("stress", "warns"), [({}, True), ({"two_body": 1.0}, False),
+                                               ({"random_matrix": 0.5}, False)])
+def test_the_frequency_preflight_counts_the_flips_a_stress_can_make(stress, warns):
+    """A two-body stress drives lines of two flips and a random-matrix stress any pair of
+    levels: 1.2 K on four TLS of <= 0.42 K is resonant with them (session 36's review)."""
+    import warnings
+
+    d = base_dict()
+    d["model"]["tls"] = {"asymmetry_max": 0.3, "tunnelling_max": 0.3}
+    d["model"]["stress"] = stress
+    d["probe"].update(frequencies=[0.2, 1.2], observables=["absorption"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        RunSpec.from_dict(d).check()
+    assert any("far above every transition" in str(w.message) for w in caught) == warns

@@ -60,21 +60,24 @@ FAR_ABOVE = 2.0
 
 def model_transition_scale(model) -> float:
     """A generous scale (K) of the largest transition energy the stress can drive in a model's
-    realisations: one TLS flip, hypot(eps_max, Delta_max), plus what the couplings add to it
+    realisations: per TLS flipped, hypot(eps_max, Delta_max) plus what the couplings add to it
     (4 (N - 1) J0: the other TLS's fields, with room for their spread), plus the diameter of a
-    random-matrix term (twice its weight). The stress is one-body, so each line flips one TLS
-    (a two-body stress two: :data:`FAR_ABOVE` leaves room). Not a bound: a dipolar pair without
-    a hard core can exceed it.
+    random-matrix term (twice its weight). A one-body stress flips one TLS per line, a two-body
+    one two, a random-matrix stress any number (N). Not a bound: a dipolar pair without a hard
+    core can exceed it.
 
     Parameters
     ----------
     model : manybody.config.model.ModelParams
     """
+    # TLS one line flips: one with a one-body stress, two with a two-body one, any number with
+    # a random-matrix stress (which couples every pair of levels)
+    flips = (model.n_tls if model.stress.random_matrix else 2 if model.stress.two_body else 1)
     scale = 0.0
     if model.tls is not None:
-        scale += math.hypot(model.tls.asymmetry_max, model.tls.tunnelling_max)
+        scale += flips * math.hypot(model.tls.asymmetry_max, model.tls.tunnelling_max)
     if model.coupling is not None:
-        scale += 4.0 * max(model.n_tls - 1, 0) * abs(model.coupling.strength)
+        scale += 4.0 * flips * max(model.n_tls - 1, 0) * abs(model.coupling.strength)
     if model.random_matrix is not None:
         scale += 2.0 * abs(model.random_matrix.weight)
     return scale
