@@ -434,9 +434,12 @@ def test_a_probe_frequency_far_above_the_model_warns_at_preflight(frequencies, o
         assert "1 GHz is 0.048 K" in far[0]
 
 
-@pytest.mark.parametrize(("stress", "warns"), [({}, True), ({"two_body": 1.0}, False),
-                                               ({"random_matrix": 0.5}, False)])
-def test_the_frequency_preflight_counts_the_flips_a_stress_can_make(stress, warns):
+@pytest.mark.parametrize(("stress", "model", "warns"), [
+    ({}, {}, True), ({"two_body": 1.0}, {}, False), ({"random_matrix": 0.5}, {}, False),
+    ({}, {"random_matrix": {"kind": "goe", "weight": 0.05}}, False),
+    ({}, {"coupling": {"kind": "gaussian", "strength": 0.01, "components": ["zz", "xx"]}},
+     False)])
+def test_the_frequency_preflight_counts_the_flips_a_stress_can_make(stress, model, warns):
     """A two-body stress drives lines of two flips and a random-matrix stress any pair of
     levels: 1.2 K on four TLS of <= 0.42 K is resonant with them (session 36's review)."""
     import warnings
@@ -444,6 +447,9 @@ def test_the_frequency_preflight_counts_the_flips_a_stress_can_make(stress, warn
     d = base_dict()
     d["model"]["tls"] = {"asymmetry_max": 0.3, "tunnelling_max": 0.3}
     d["model"]["stress"] = stress
+    d["model"].update(model)
+    if "coupling" in model:
+        d.pop("sweep")
     d["probe"].update(frequencies=[0.2, 1.2], observables=["absorption"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -63,16 +63,21 @@ def model_transition_scale(model) -> float:
     realisations: per TLS flipped, hypot(eps_max, Delta_max) plus what the couplings add to it
     (4 (N - 1) J0: the other TLS's fields, with room for their spread), plus the diameter of a
     random-matrix term (twice its weight). A one-body stress flips one TLS per line, a two-body
-    one two, a random-matrix stress any number (N). Not a bound: a dipolar pair without a hard
-    core can exceed it.
+    one two; a random-matrix stress, a random-matrix term or couplings other than s^z s^z mix the
+    levels, and a line may then span the whole spectrum (N flips). Not a bound: a dipolar pair
+    without a hard core can exceed it.
 
     Parameters
     ----------
     model : manybody.config.model.ModelParams
     """
-    # TLS one line flips: one with a one-body stress, two with a two-body one, any number with
-    # a random-matrix stress (which couples every pair of levels)
-    flips = (model.n_tls if model.stress.random_matrix else 2 if model.stress.two_body else 1)
+    # TLS one line flips: one with a one-body stress on the s^z product states, two with a
+    # two-body one; any number where the stress or the Hamiltonian couples every pair of levels
+    # (a random-matrix stress, a random-matrix term, couplings other than s^z s^z)
+    mixing = (model.stress.random_matrix or model.random_matrix is not None
+              or (model.coupling is not None and model.coupling.strength
+                  and set(model.coupling.components) != {"zz"}))
+    flips = model.n_tls if mixing else 2 if model.stress.two_body else 1
     scale = 0.0
     if model.tls is not None:
         scale += flips * math.hypot(model.tls.asymmetry_max, model.tls.tunnelling_max)
