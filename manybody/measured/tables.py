@@ -987,15 +987,15 @@ def read_grid(p: Path) -> CellGrid:
         # 35); each unit joins its name as the header's own unit would: 'Temperature (K)'
         names = [c.replace("\ufeff", "").strip().strip('"') for c in rows[first - 2]]
         units = [unit.strip("[]() ") for unit in columns]
-        columns = [_with_unit_row(name, unit)
-                   for name, unit in itertools.zip_longest(names, units, fillvalue="")]
-        # a disagreement is refused when its column is used: a phase column's 'deg' over
-        # '°' refused a whole loss table (a helper, session 36)
-        conflicts = {name: (f"{src}: column {name!r} gives its unit in the header and {unit!r} in "
-                            "the units row under it; keep one of them (or make them agree)")
-                     for name, unit in itertools.zip_longest(names, units, fillvalue="")
-                     if name and _with_unit_row(name, unit) is None}
-        columns = [c if c is not None else n for c, n in zip(columns, names, strict=False)]
+        columns = []
+        for name, unit in itertools.zip_longest(names, units, fillvalue=""):
+            joined = _with_unit_row(name, unit)
+            if joined is None:  # a disagreement is refused when its column is used: a phase
+                # column's 'deg' over '°' refused a whole loss table (a helper, session 36)
+                conflicts[name] = (f"{src}: column {name!r} gives its unit in the header and "
+                                   f"{unit!r} in the units row under it; keep one of them (or "
+                                   "make them agree)")
+            columns.append(name if joined is None else joined)
     if len(columns) < 2:
         raise ValueError(f"{src}: found only one column ({columns[0]!r}); need a temperature "
                          "and a loss column")
