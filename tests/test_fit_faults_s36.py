@@ -386,3 +386,23 @@ def test_unquoted_thousands_separators_in_a_comma_file_are_named(tmp_path):
     path = _write(tmp_path, "k.csv", "T (mK),Qi\n100,2,910,000\n200,3,460,000\n")
     with pytest.raises(ValueError, match=r"line 2 has 4 filled cells.*thousands separator"):
         read_loss_table(path)
+
+
+@pytest.mark.skipif(not NB_DATA.is_dir(), reason="shipped data not present")
+def test_a_direct_joint_fit_blames_a_sign_flipped_shift():
+    """``fit_loss_shift(mode="joint")`` called directly kept the words 'loss rising with
+    temperature' for a shift of the wrong sign (only the CLI's comparison blamed the shift; left
+    alone in session 36). The words now come from the fit itself, with the right sign none."""
+    from manybody.laws.inputs import ShiftCurve
+    from manybody.laws.joint import fit_loss_shift
+    from manybody.measured.tables import curves_from_table, read_grid
+
+    grid = read_grid(NB_DATA / "freq_shift.csv")
+    t, shift = grid.column(grid.columns[0])[0], grid.column(grid.columns[1])[0]
+    curves = curves_from_table(read_loss_table(NB_DATA / "qint_160dBm.csv"))
+    for sign in (-1.0, 1.0):
+        sh = ShiftCurve(np.asarray(t, float) * 1e-3, sign * np.asarray(shift, float))
+        fit = fit_loss_shift(curves, sh, "5.61989GHz", law="tls", mode="joint", tmax=1.2)
+        words = "; ".join(fit.fit.unphysical)
+        assert "loss rising with temperature" not in words
+        assert ("is it f(T) - f(T_ref), not f(T_ref) - f(T)?" in words) is (sign < 0), words

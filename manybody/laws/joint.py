@@ -397,8 +397,14 @@ def fit_loss_shift(
     if mode == "shift":  # the loss's words ("loss rising with temperature") for a shift of the
         # opposite sign to its partner (a new user, session 35)
         unphysical = tuple(_shift_words(reason) for reason in unphysical)
-    return LossShiftFit(law, mode, replace(fit, indeterminate=indeterminate,
-                                           unphysical=unphysical), sh)
+    result = LossShiftFit(law, mode, replace(fit, indeterminate=indeterminate,
+                                             unphysical=unphysical), sh)
+    if mode == "joint":
+        result = _blame_the_shift(result, lambda: fit_loss_shift(
+            curves, shift, frequency, law=law, mode="loss", background=background,
+            quasiparticle=quasiparticle, gap=gap, tmin=tmin, tmax=tmax, error_model=error_model,
+            partner=partner, band=band, saturation=saturation))
+    return result
 
 
 #: Why a shift pulls an amplitude negative.
@@ -471,28 +477,22 @@ def compare_loss_shift(curves: Sequence[LossCurve], shift: ShiftCurve, frequency
         for m in modes:
             fits[m] = {law: fit_loss_shift(curves, shift, frequency, law=law, mode=m, **options)
                        for law in LAWS}
-        if "joint" in fits:
-            for law in LAWS:
-                fits["joint"][law] = _blame_the_shift(fits["joint"][law], (
-                    fits["loss"][law] if "loss" in fits else None),
-                    lambda law=law: fit_loss_shift(curves, shift, frequency, law=law,
-                                                   mode="loss", **options))
         for m in modes:
             verdicts[m] = judge({law: f.fit for law, f in fits[m].items()})
     return LossShiftComparison(fits, verdicts)
 
 
-def _blame_the_shift(joint: LossShiftFit, loss: LossShiftFit | None, fit_loss) -> LossShiftFit:
+def _blame_the_shift(joint: LossShiftFit, fit_loss) -> LossShiftFit:
     """The joint fit's negative amplitude in the shift's words when the loss alone has none: a
     shift table of the wrong sign (f(T_ref) - f(T)) pulled the shared amplitude negative and the
     joint rows said 'loss rising with temperature' though the loss alone was fine (the shift-only
-    row asked about the sign convention; a helper, session 36). ``fit_loss`` fits the loss alone
-    when ``loss`` (that fit) was not made."""
+    row asked about the sign convention; a helper, session 36). ``fit_loss`` fits the loss alone,
+    called only when the joint amplitude is negative (a direct ``fit_loss_shift(mode="joint")``
+    kept the old words until session 37)."""
     words = "negative amplitude (loss rising with temperature)"
     if not any(r.startswith(words) for r in joint.fit.unphysical):
         return joint
-    if loss is None:
-        loss = fit_loss()
+    loss = fit_loss()
     if any(r.startswith(words) for r in loss.fit.unphysical):
         return joint
     unphysical = tuple(r.replace(words, "negative amplitude (the loss alone gives a positive "
