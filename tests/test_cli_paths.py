@@ -403,6 +403,19 @@ def test_an_output_through_a_missing_folder_and_back_leaves_no_folder(tmp_path, 
     assert "a/new" not in made, made
 
 
+def test_run_says_where_it_wrote(tmp_path, monkeypatch, capsys):
+    """'wrote new/../out.nc' named a path through a folder that does not exist (left alone in
+    session 36): the line names the file as written; '-o link/../x.nc' names real/x.nc."""
+    (tmp_path / "spec.toml").write_text(SPEC)
+    (tmp_path / "real" / "sub").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "real" / "sub")
+    monkeypatch.chdir(tmp_path)
+    for given, written in (("new/../out.nc", "out.nc"), ("link/../x.nc",
+                                                        str(tmp_path / "real" / "x.nc"))):
+        assert main(["run", "spec.toml", "-o", given, "--no-progress"]) == 0
+        assert capsys.readouterr().out.startswith(f"wrote {written}: "), given
+
+
 def test_a_broken_dask_names_its_own_import_error(monkeypatch):
     """An installed but broken dask.distributed was reported as missing, hiding the real
     ImportError (a helper, session 36)."""

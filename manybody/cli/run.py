@@ -123,6 +123,7 @@ def _say_when_checking_takes_long(spec_path: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run a sweep; return the exit status."""
+    from manybody.runs.results import output_path
     from manybody.runs.spec import RunSpec  # heavy: only when the command runs
     from manybody.runs.sweep import run_sweep
 
@@ -151,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     counts = spec.realisation_counts
     per_point = (f"{counts.min()}-{counts.max()}" if counts.min() != counts.max()
                  else f"{counts.max()}")
-    print(f"wrote {args.output}: {spec.n_points} sweep point(s) x {per_point} "
+    print(f"wrote {output_path(args.output)}: {spec.n_points} sweep point(s) x {per_point} "
           f"realisation(s); computed {a['tasks_total'] - a['tasks_resumed']} realisation(s), "
           f"resumed {a['tasks_resumed']}, {a['wall_time_s']:.1f} s")
     return 0

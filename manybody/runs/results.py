@@ -254,6 +254,18 @@ def sweep_points(ds: xr.Dataset, spec: RunSpec | None = None) -> Iterator[SweepP
         yield SweepPoint(index, model, probe, realised(ds.isel(selection) if selection else ds))
 
 
+def output_path(path: str | os.PathLike) -> Path:
+    """The path a results file given as ``path`` is written at: ``new/../out.nc`` is ``out.nc``
+    (no ``new`` is created), and after a link ``..`` is the target's parent, resolved once as the
+    kernel does, so that every file of a run has one spelling ('-o link/../x.nc' wrote the
+    checkpoint in one folder and looked for its meta.json in another: a bare Errno 2; a helper,
+    session 36)."""
+    path = without_missing_detours(path)
+    if ".." in path.parts:
+        path = Path(os.path.realpath(path.parent)) / path.name
+    return path
+
+
 def check_writable(path: str | Path, overwrite: bool = False) -> Path:
     """Fail early if ``path`` cannot be written: no permission, not a directory, or it exists.
 
@@ -276,11 +288,7 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
         ancestor) is not writable.
     """
     text = os.fspath(path)
-    path = without_missing_detours(path)
-    if ".." in path.parts:  # after a link, '..' is the target's parent: one spelling for every
-        # file of the run ('-o link/../x.nc' wrote the checkpoint in one folder and looked for
-        # its meta.json in another: a bare Errno 2; a helper, session 36)
-        path = Path(os.path.realpath(path.parent)) / path.name
+    path = output_path(path)
     link = dangling_link(path.parent)
     if link is not None:
         raise NotADirectoryError(f"output {text!r}: {link_description(link)}; create the "
