@@ -75,9 +75,11 @@ MOVED: dict[str, tuple[str, ...]] = {
     "manybody.losscurves": (
         "manybody.laws.inputs",
         "manybody.measured.tables",
+        "manybody.measured.headers",
     ),
     "manybody.dataio": (
         "manybody.measured.tables",
+        "manybody.measured.headers",
         "manybody.laws.inputs",
     ),
     "manybody.discrimination": (

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from manybody.cli import main
-from manybody.measured.tables import curves_from_table, parse_header, read_loss_table
+from manybody.measured.headers import parse_header
+from manybody.measured.tables import curves_from_table, read_loss_table
 from manybody.measured.velocity import read_velocity_table
 from manybody.runs.checkpoint import checkpoint_dir
 from manybody.runs.spec import RunSpec

@@ -53,7 +53,8 @@ from manybody.laws.inputs import (
     parse_frequency,
 )
 from manybody.laws.velocity import METHOD, VelocityFit, canonical_ratio, fit_velocity_slopes
-from manybody.measured.tables import curves_from_table, error_is_relative, read_loss_table
+from manybody.measured.headers import error_is_relative
+from manybody.measured.tables import curves_from_table, read_loss_table
 from manybody.measured.velocity import (
     VelocityTable,
     plot_velocity_fit,

@@ -21,7 +21,7 @@ free-text or ``#`` comment lines). The reader copes with:
   ``Qi x 1e-6``, which more likely holds Q times 10^-6);
 * conditions of the measurement in a header, before or after the scale, in brackets or not:
   ``Qi (-80 dBm, x1e6)``, ``Qi, P_in = -80 dBm (x10^6)``, ``tan delta [1e-6] @ -80 dBm``,
-  ``Qi (<n> ~ 10)``, ``Qi @ T = 20 mK`` (set aside; :func:`parse_header`). A part that could be
+  ``Qi (<n> ~ 10)``, ``Qi @ T = 20 mK`` (set aside; :func:`.headers.parse_header`). A part that could be
   read two ways, such as a number without a unit (``Qi at 1e6``: a scale or a power?), is
   refused naming the header cell, what is ambiguous and the spellings that are read;
 * an optional uncertainty column (``Qi error``, ``Qi_err``, ``dQi``, ``sigma``, ...), in the units
@@ -40,7 +40,6 @@ curves the law fits take (:class:`manybody.laws.inputs.LossCurve`, one per drive
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import itertools
 import math
@@ -52,6 +51,23 @@ from pathlib import Path
 import numpy as np
 
 from manybody.laws.inputs import MAX_TEMPERATURE, LossCurve, check_power_dbm
+from manybody.measured.headers import (
+    HEADER_SPELLINGS,
+    LOSS_START,
+    check_header,
+    dimensionless_scale,
+    header_power_unit,
+    header_temperature_unit,
+    is_error_column,
+    is_power_column,
+    is_temperature,
+    loss_kind,
+    normalised_header,
+    parse_header,
+    scale_factor,
+    scaled_errors,
+    strip_unit,
+)
 from manybody.support.paths import check_input_file
 
 #: Number of leading lines used to sniff the separator.
@@ -130,477 +146,6 @@ class LossTable:
             "is_loss_tangent": self.is_loss_tangent, "separator": _SEP_NAMES[self.separator],
             "decimal": self.decimal, "n_rows": len(self), "error_column": self.error_column,
         }
-
-
-# --------------------------------------------------------------------------- header classification
-
-
-_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
-#: Unicode minus and dashes before a number, the micro sign, and blanks that are not spaces.
-_LOOKALIKES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2010": "-", "\u2011": "-",
-                             "\u03bc": "\u00b5", "\u00a0": " ", "\u2009": " ", "\u202f": " "})
-
-
-def _norm(name: str) -> str:
-    """Lower-case header with BOM, quotes and surrounding blanks removed; superscripts written
-    out (``'×10⁻⁶'`` -> ``'×10^-6'``, ``'Q⁻¹'`` -> ``'q^-1'``; '×10⁻⁶' was read as no scale, a
-    reviewer, session 27), and the brackets of an exponent, a subscript or ``tan(δ)`` folded
-    (``'10^(-6)'``, ``'Q_{i}^{-1}'``, ``'Q(-1)'``), so that every bracket left is an annotation."""
-    text = name.replace("\ufeff", "").strip().strip('"').strip().lower().translate(_LOOKALIKES)
-    text = re.sub(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+", lambda m: "^" + m.group(0).translate(_SUPERSCRIPTS), text)
-    text = re.sub(r"\^\s*[\{\(]\s*([+-]?)\s*(\d+)\s*[\}\)]", r"^\1\2", text)
-    text = re.sub(r"_\s*\{\s*([^{}()\[\]]*?)\s*\}", r"_\1", text)
-    text = re.sub(r"(q[a-z_]*)\s*\(\s*-\s*1\s*\)", r"\1^-1", text)
-    return re.sub(r"\btan\s*\(\s*(delta|δ|d)\s*\)", r"tan \1", text).strip()
-
-
-# A header is a quantity's name followed by annotations, in any order: the unit or scale its
-# values are in ('(x1e6)', '[ppm]', '/1e6', ', 1e-6', 'x10^6') and conditions of the measurement
-# ('@ -80 dBm', '(T = 20 mK)', ', n = 1e3 photons', '<n> ~ 10'). parse_header() splits it;
-# anything it cannot place is a problem that the column's reader reports (session 28: 'Qi (-80
-# dBm, x1e6)' was refused as "cannot tell which column is the loss", 'Qi at 1e6' read as a
-# condition and its values taken as plain numbers).
-
-#: A number: '-80', '.5', '1e3', '1.5 x 10^3', '10^3', '~10'.
-_VALUE = (r"(?:[~≈]\s*)?(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:\s*e\s*[-+]?\d+|\s*[x×*·]\s*10\s*\^\s*[-+]?\d+)?"
-          r"|[-+]?10\s*\^\s*[-+]?\d+)")
-#: Units a measurement condition is given in: power, temperature, photon number, frequency,
-#: voltage.
-_CONDITION_UNIT = (r"(?:dbm|dbw|db|photons?|ph|mk|µk|uk|k|pw|nw|µw|uw|mw|w|ghz|mhz|khz|hz|"
-                   r"vrms|mvrms|mv|µv|uv|nv|v)")
-#: Names a condition is given by: P, P_in, Pin, T, T_mc, n, n_ph, <n>, f, f_0, power, ...
-_CONDITION_NAME = (r"(?:[ptnfv](?:_[a-z0-9]+)?|pin|prf|pmw|tmc|tmxc|nph|f0|fr|vrms|power|"
-                   r"temp|temperature|freq|frequency|photons?|photon\s+number|"
-                   r"<\s*n[_a-z]*\s*>|⟨\s*n[_a-z]*\s*⟩|n̄)")
-_RELATION = r"(?:=|~|≈|≃|:|≤|≥)"
-#: A power of ten or ppm/ppb/%: the unit the values are in ('1e6', 'x10^6', '1 x 10^-6', 'ppm').
-_SCALE_CORE = (r"(?:(?:1(?:\.0*)?\s*[x×*·]\s*)?(?:1(?:\.0*)?\s*e\s*[+-]?\d+|10\s*(?:\^|\*\*)\s*"
-               r"[+-]?\d+)|ppm|ppb|%|percent)")
-_SCALE_ITEM = re.compile(r"(?:in\s+|units?\s+of\s+)?(?:[x×*·/]\s*)?(?P<scale>" + _SCALE_CORE + ")")
-_NAMED_CONDITION = re.compile(r"(?P<name>" + _CONDITION_NAME + r")\s*" + _RELATION + r"\s*"
-                              + _VALUE + r"\s*[a-zµ°]*")
-_ANY_NAMED = re.compile(r"(?P<name>[a-z<>⟨⟩][a-z0-9_<>⟨⟩ .]*?)\s*" + _RELATION + r"\s*" + _VALUE
-                        + r"\s*[a-zµ°]*")
-#: A number with a condition's unit, after a name or not, before words or not: '-80 dBm',
-#: 'P -80 dBm', 'Pin: -80dBm', '-80 dBm input', '20 mK mixing chamber'.
-_UNIT_CONDITION = re.compile(r"(?:" + _CONDITION_NAME + r"\s*" + _RELATION + r"?\s*)?" + _VALUE
-                             + r"\s*" + _CONDITION_UNIT + r"(?:\s+[a-z]+)*")
-_WORD_CONDITION = re.compile(r"(?:low|high|single|few|many)[-\s]?(?:power|photons?)"
-                             r"(?:\s+(?:limit|regime))?|base\s+temperature")
-_BARE_NUMBER = re.compile(_VALUE)
-#: A scale at the end of a name or condition: 'qi x10^6', 'loss*1e-6', 'qi/1e6', 'tan d ppm',
-#: 'loss_ppm', 'loss in %', 'loss%' (the name ends in a letter, digit or closing mark).
-_TRAILING_SCALE = re.compile(
-    r"(?:(?<=[a-z0-9δ>'])\s*[x×*·/]\s*|(?<=[a-z0-9δ>'])[\s_]+(?:in\s+)?(?:units?\s+of\s+)?|"
-    r"(?<=[a-zδ])(?=%$))"
-    r"(?P<scale>" + _SCALE_CORE + r")$")
-#: A condition at the end of a name: 'qi -80dbm', 'qi_20mk', 'qi <n>~10', 'qi p=-80dbm'.
-_TRAILING_CONDITION = re.compile(r"[\s_]+(?P<condition>" + _VALUE + r"\s*" + _CONDITION_UNIT
-                                 + r"|" + _CONDITION_NAME + r"\s*" + _RELATION + r"\s*" + _VALUE
-                                 + r"\s*[a-zµ°]*)$")
-#: A number left after the name, apart from it: 'qi -80', 'loss 2' (not 'q^-1', 'q_0').
-_TRAILING_NUMBER = re.compile(r"(?:\s+|_(?=[-+~≈]))(?P<number>" + _VALUE + r"(?:\s*[a-zµ°]+)?)$")
-#: A scale before the name: '1e6 x tan d', '10^-6 loss'.
-_LEADING_SCALE = re.compile(r"^(?P<scale>" + _SCALE_CORE + r")\s*[x×*·]?\s*(?=[a-z1/<⟨(δ])")
-#: Separators between annotations: comma, semicolon, bar, &, 'and', and at/@ (a condition
-#: follows).
-_SEPARATOR = re.compile(r"\s*(,|;|\||&|(?<![a-z0-9_])and(?![a-z0-9_])|@|"
-                        r"(?<![a-z0-9_])at(?![a-z0-9_])|_at_)\s*")
-_AT = ("@", "at", "_at_")
-_BRACKETS = re.compile(r"[\(\[\{]([^\(\)\[\]\{\}]*)[\)\]\}]")
-#: What a header may hold, for messages.
-HEADER_SPELLINGS = (
-    "the quantity's name, then the unit its values are in, in brackets, after a comma or a "
-    "slash ('Qi (x1e6)', 'Qi [10^6]', 'Qi/1e6', 'Qi, 1e6', '1/Qi (1e-6)', 'tan delta (ppm)'), "
-    "and conditions with their unit or name ('@ -80 dBm', '(T = 20 mK)', ', n = 1e3 photons', "
-    "'(<n> ~ 10)'), in any order: 'Qi (-80 dBm, x1e6)', '1/Qi (x1e-6) @ 20 mK'")
-
-
-@dataclass(frozen=True)
-class HeaderParts:
-    """A column header split into its parts by :func:`parse_header`.
-
-    Attributes
-    ----------
-    quantity : str
-        The quantity's name, normalised (lower case, superscripts written out), without unit,
-        scale or conditions: ``'Qi (-80 dBm, x1e6)'`` -> ``'qi'``.
-    unit : str or None
-        The unit or scale the values are in, compact and lower case (``'x1e6'``, ``'ppm'``,
-        ``'mk'``), None without one.
-    conditions : tuple of str
-        Conditions of the measurement (``'-80 dbm'``, ``'t = 20 mk'``), not used in the values.
-    problems : tuple of str
-        Parts that cannot be placed, each saying what is ambiguous (``'at 1e6'``: a scale or a
-        power?); a column whose header has problems is refused when it is used
-        (:func:`check_header`).
-    """
-
-    quantity: str
-    unit: str | None
-    conditions: tuple[str, ...] = ()
-    problems: tuple[str, ...] = ()
-
-
-def _compact(text: str) -> str:
-    return re.sub(r"\s+", "", text)
-
-
-def _classify(item: str, sep: str) -> list[tuple[str, str]]:
-    """(kind, text) of one annotation: kind "scale", "unit", "condition" or "problem" (text the
-    reason); nothing for an empty item or a no-unit mark ('-', '1'). ``sep`` is what came
-    before it (``'@'``, ``'at'``, ``','``, ``'('``...)."""
-    t = item.strip()
-    after_at = sep in _AT
-    shown = repr(f"{sep} {t}" if after_at else t)
-    if not t:
-        return [("problem", f"nothing after '{sep}'")] if after_at else []
-    scale = _SCALE_ITEM.fullmatch(t)
-    if scale:
-        if after_at:
-            return [("problem", f"{shown} is a number without a unit after '{sep}': a scale "
-                                "the values are in, or a condition (a power, a photon number)? "
-                                "a condition needs its unit or name ('@ -80 dBm', '@ n = 1e6 "
-                                "photons'), a scale goes in brackets or after a slash ('(x1e6)', "
-                                "'/1e6')")]
-        return [("scale", _compact(scale.group("scale")))]
-    named = _NAMED_CONDITION.fullmatch(t)
-    if named:
-        return [("condition", t)]
-    if _UNIT_CONDITION.fullmatch(t) or _WORD_CONDITION.fullmatch(t):
-        return [("condition", t)]
-    if t in ("-", "1") and not after_at:
-        return []
-    any_named = _ANY_NAMED.fullmatch(t)
-    if any_named:
-        return [("problem", f"{shown}: {any_named.group('name')!r} is not a condition this "
-                            "reader knows (P, P_in, T, T_mc, n, n_ph, <n>, f, power, "
-                            "temperature, photons), and a value with a name is not a scale")]
-    if _BARE_NUMBER.fullmatch(t):
-        return [("problem", f"{shown} is a number without a unit: not a power of ten (a scale "
-                            "such as '1e6' or 'x10^6') nor a condition with its unit ('-80 dBm', "
-                            "'20 mK', '10 photons') or name ('P = -80')")]
-    trailing = _TRAILING_SCALE.search(t)
-    if trailing:
-        rest = _classify(t[:trailing.start()], sep)
-        if rest and all(kind == "condition" for kind, _ in rest):
-            return [*rest, ("scale", _compact(trailing.group("scale")))]
-    if after_at:
-        if not re.search(r"\d", t):
-            return [("condition", t)]  # words: '@ base temperature', 'at low power'
-        return [("problem", f"{shown} is not a condition this reader can read (a number with "
-                            "a unit of power, temperature, photon number or frequency, or a "
-                            "name = value)")]
-    if re.search(r"\d", t):
-        return [("problem", f"{shown} is neither a unit or scale nor a condition with its unit "
-                            "or name")]
-    return [("unit", _compact(t))]
-
-
-@functools.lru_cache(maxsize=4096)
-def parse_header(name: str) -> HeaderParts:
-    """Split a column header into the quantity's name, the unit or scale of its values, and the
-    conditions of the measurement.
-
-    Annotations come in brackets (``(...)``, ``[...]``, ``{...}``, several items separated by
-    ``,`` ``;`` or ``|``), after ``,`` ``;`` ``:`` or ``|``, after ``at``/``@`` (conditions
-    only), or right after the name (``'Qi x10^6'``, ``'Qi/1e6'``, ``'tan d ppm'``,
-    ``'Qi -80dBm'``, ``'Qi <n>~10'``). Each is a scale or unit (a power of ten, ppm, ppb, %,
-    or a unit word such as ``mK``), a condition (a number with a unit of power, temperature,
-    photon number, frequency or voltage; a known name = value, ``'P = -80'``, ``'<n> ~ 10'``;
-    ``'low power'``), or a problem: a number without a unit (``'Qi at 1e6'``: a scale or a
-    power?, ``'Qi (20)'``), an unknown name = value, two units, a scale before the name, nested
-    brackets. Nothing is guessed: a part that could be read two ways is a problem.
-
-    Parameters
-    ----------
-    name : str
-        The header cell as written.
-
-    Returns
-    -------
-    HeaderParts
-    """
-    n = _norm(name)
-    problems: list[str] = []
-    items: list[tuple[str, str]] = []
-
-    def bracket(m: re.Match) -> str:
-        if m.start() > 0 and n_now[m.start() - 1] in "_^":  # a subscript or exponent: the name's
-            return m.group(1).replace(" ", "")
-        for part, sep in _split(m.group(1), m.group(0)[0]):
-            items.append((part, sep))
-        return " "
-
-    n_now = n
-    text = _BRACKETS.sub(bracket, n_now)
-    if re.search(r"[\(\)\[\]\{\}]", text):
-        problems.append("nested or unbalanced brackets")
-    pieces = _split(text, "")
-    head = pieces[0][0]
-    if ":" in head:  # 'Qi:1e6'
-        head, rest = head.split(":", 1)
-        pieces.insert(1, (rest, ":"))
-    items = pieces[1:] + items
-    head = head.strip()
-    head_items: list[tuple[str, str]] = []
-    while True:
-        m = _TRAILING_SCALE.search(head)
-        if m:
-            head_items.append(("scale", _compact(m.group("scale"))))
-            head = head[:m.start()].rstrip()
-            continue
-        m = _TRAILING_CONDITION.search(head)
-        if m:
-            head_items.append(("condition", m.group("condition").strip()))
-            head = head[:m.start()].rstrip()
-            continue
-        break
-    m = _TRAILING_NUMBER.search(head)
-    if m and not re.fullmatch(r"[-+]?1", m.group("number").strip()):
-        problems.append(f"{m.group('number')!r} after the name is a number without a unit: not "
-                        "a power of ten (a scale such as '1e6') nor a condition with its unit "
-                        "('-80 dBm', '20 mK', '10 photons')")
-        head = head[:m.start()].rstrip()
-    m = _LEADING_SCALE.match(head)
-    if m:
-        problems.append(f"a scale before the name ({m.group('scale')!r}): the values could be "
-                        "the quantity times it or the quantity in units of it; write the unit "
-                        "the values are in after the name, e.g. '(x1e6)' or '/1e6'")
-        head = head[m.end():]
-    found = head_items + [kind for part, sep in items for kind in _classify(part, sep)]
-    units = [text for kind, text in found if kind in ("scale", "unit")]
-    problems += [text for kind, text in found if kind == "problem"]
-    if len(units) > 1:
-        problems.append(f"{len(units)} scales or units ({', '.join(map(repr, units))}): the "
-                        "values are in one")
-    quantity = head.strip(" _,;:|").rstrip(" -") or n
-    return HeaderParts(quantity, units[0] if len(units) == 1 else None,
-                       tuple(text for kind, text in found if kind == "condition"),
-                       tuple(problems))
-
-
-def _split(text: str, opening: str) -> list[tuple[str, str]]:
-    """The parts of ``text`` between separators, each with the separator before it (the first
-    with ``opening``)."""
-    tokens = _SEPARATOR.split(text)
-    out = [(tokens[0], opening)]
-    out += [(tokens[i + 1], tokens[i]) for i in range(1, len(tokens) - 1, 2)]
-    return out
-
-
-def check_header(src: str, column: str, what: str) -> HeaderParts:
-    """The parts of a column's header (:func:`parse_header`), or a ValueError naming the file,
-    the header cell, what in it is ambiguous and the spellings that are read.
-
-    Parameters
-    ----------
-    src, column : str
-        The file (for messages) and the column's header.
-    what : str
-        The column's role for messages ("loss", "error of the loss", "shift").
-
-    Raises
-    ------
-    ValueError
-        A part of the header that could be read two ways or not at all: a number without a unit
-        (``'Qi at 1e6'``, ``'Qi (20)'``), an unknown name = value, two scales, a scale before the
-        name, nested brackets.
-    """
-    parts = parse_header(column)
-    if parts.problems:
-        raise ValueError(f"{src}: the header of the {what} column, {column!r}, cannot be read "
-                         f"without guessing: {'; '.join(parts.problems)}. A header is read as "
-                         f"{HEADER_SPELLINGS}")
-    return parts
-
-
-def header_unit(name: str) -> str | None:
-    """Unit written in a header: '(mK)', '[K]', '/ K', '_mK', ' in mK', '(x1e6)', '/1e6', ...,
-    after its conditions are set aside (None if none)."""
-    parts = parse_header(name)
-    if parts.unit is not None:
-        return parts.unit
-    m = re.search(r"(?:[_/ ]|\bin\s)\s*(mk|k|dbm|mw|w|uw|nw)$", parts.quantity)
-    return m.group(1) if m else None
-
-
-def _temperature_unit(name: str) -> str | None:
-    unit = header_unit(name)
-    if unit is None:
-        return None
-    unit = unit.replace(" ", "")
-    return {"mk": "mK", "k": "K", "millikelvin": "mK", "kelvin": "K"}.get(unit, "?" + unit)
-
-
-def is_temperature(name: str) -> bool:
-    n = _norm(name)
-    return bool(re.match(r"^(temp|temperatur|temperature|t)\b|^t[_\(\[ ]|^t$|^temp", n))
-
-
-_INVERSE_Q = re.compile(
-    r"(q_?(i|int|internal)?\s*\^?\s*\{?\s*-\s*1\}?|1\s*/\s*q|inverse\s*q|q_?inv|^loss\b|"
-    r"internal\s+loss|^qi?\s*-1)")
-_TAN_DELTA = re.compile(r"(tan\s*[\(_ ]?\s*(delta|δ|d)(?:\b|(?=_))|loss\s*tangent|tandelta|"
-                        r"tand(?:\b|(?=_)))")
-_Q_AUTO = re.compile(r"^(q|qi|q_i|qint|q_int|q\s*int|q\s*i|q\s*internal|q_internal|"
-                     r"internal\s*q|internal\s+quality\s+factor|quality\s*factor)$")
-_Q_OTHER = re.compile(
-    r"^(ql|q_l|qc|q_c|qe|q_e|qload|qloaded|q_loaded|qcoupling|q_coupling|q0|q_0)$")
-_ERROR = re.compile(r"(\berr(or|ors)?\b|_err|err$|\buncertaint|\bsigma\b|σ|^sigma|^d\s*q|"
-                    r"^delta\s*q|^δ\s*q|\bstd\b|\bstdev\b|\bstd\.?\s*dev)")
-_POWER = re.compile(r"(power|^p$|^p_|^p\s|^pin|dbm|photon|^n$|^<n>|^nph|^n_ph)")
-_POWER_UNITS = ("dbm", "w", "mw", "uw", "nw", "photons")
-#: The start of a loss column's name, for saying why a column that looks like one is not read.
-_LOSS_START = re.compile(r"^(?:1\s*/\s*q|q_?(?:i|int|internal)?(?:\^-1)?(?![a-z0-9_])|"
-                         r"tan\s*[_ ]?\s*(?:delta|δ|d)(?![a-z0-9])|tand(?![a-z0-9])|"
-                         r"loss(?![a-z0-9_]))")
-
-
-def strip_unit(name: str) -> str:
-    """The quantity's name in a header, without its unit or scale (in brackets, after a comma
-    or slash, or a scale word after the name: ``'tan d ppm'``, ``'Qi x 10^5'``) and without the
-    conditions of the measurement (``'Qi at -100 dBm'``) (:func:`parse_header`)."""
-    return parse_header(name).quantity
-
-
-def _loss_kind(name: str, explicit: bool = False) -> str | None:
-    """'tan delta', 'Q^-1', 'Q' for a loss column, or None. Q_l/Q_c only when chosen explicitly.
-    A condition after the name ('Qi at -100 dBm', 'Q @ 10 photons') is not part of it."""
-    bare = strip_unit(name)
-    if _TAN_DELTA.search(bare):
-        return "tan delta"
-    if _INVERSE_Q.search(bare):
-        return "Q^-1"
-    if _Q_AUTO.match(bare):
-        return "Q"
-    if explicit and (_Q_OTHER.match(bare) or bare.startswith("q")):
-        return "Q"
-    return None
-
-
-def is_error_column(name: str) -> bool:
-    """An uncertainty column: 'Qi error', 'Qi_err', 'dQi', 'sigma', 'std', 'uncertainty'."""
-    return bool(_ERROR.search(strip_unit(name)))
-
-
-def is_power_column(name: str) -> bool:
-    """A drive power or photon number column: 'Power (dBm)', 'P_in', 'photons', '<n>', or a
-    column in dBm, W or photons. A condition in a header is not its unit: 'Qc @ -80 dBm' is not
-    a power (it was taken for one, the Q_c values read as powers in dBm, session 28)."""
-    parts = parse_header(name)
-    return bool(_POWER.search(parts.quantity)) or parts.unit in _POWER_UNITS
-
-
-def _power_unit(name: str) -> str:
-    n = strip_unit(name)
-    unit = header_unit(name)
-    if unit:
-        return {"dbm": "dBm", "w": "W", "mw": "mW", "uw": "uW", "nw": "nW"}.get(unit, unit)
-    if "dbm" in n:
-        return "dBm"
-    if "photon" in n or n in ("n", "<n>") or n.startswith("nph") or n.startswith("n_ph"):
-        return "photons"
-    return "?"
-
-
-#: Scales of dimensionless numbers written as a header's unit (values shown x scale = value).
-_DIMENSIONLESS_UNITS = {"ppm": 1e-6, "ppb": 1e-9, "%": 1e-2, "percent": 1e-2}
-_POWER_OF_TEN = re.compile(r"^(?:1(?:\.0*)?[x×*·])?(?:x|×|\*|·)?(?:1(?:\.0*)?e|10\^|10\*\*)"
-                           r"([+-]?\d+)$")
-_NO_UNIT = ("", "1", "-")
-_PERCENT = ("%", "percent")
-
-
-def without_condition(name: str) -> str:
-    """The normalised header without the conditions of the measurement (``'Qi at -100 dBm'`` ->
-    ``'qi'``, ``'Qi @ 10 photons (1e5)'`` -> ``'qi (1e5)'``): the condition is not the name
-    of the quantity, nor its unit."""
-    parts = parse_header(name)
-    return parts.quantity if parts.unit is None else f"{parts.quantity} ({parts.unit})"
-
-
-def scale_unit(name: str) -> str | None:
-    """The unit of a dimensionless column's header, compact and lower case: in brackets
-    (``'df/f (ppm)'``), after a comma or slash (``'Qi/1e6'``), or a scale word after the name
-    (``'df/f ppm'``, ``'loss in %'``, ``'loss x 1e-6'``), conditions set aside
-    (:func:`parse_header`); None without one."""
-    unit = header_unit(name)
-    return None if unit is None else unit.replace(" ", "")
-
-
-def scale_factor(unit: str | None) -> float | None:
-    """The factor of a compact scale (:func:`scale_unit`): None or no unit 1, ppm 1e-6, ppb
-    1e-9, % 1e-2, a power of ten that power (``'x1e6'``, ``'10^-6'``, ``'1x10^5'``); None for any
-    other unit."""
-    if unit is None or unit in _NO_UNIT:
-        return 1.0
-    if unit in _DIMENSIONLESS_UNITS:
-        return _DIMENSIONLESS_UNITS[unit]
-    match = _POWER_OF_TEN.match(unit)
-    return 10.0 ** int(match.group(1)) if match else None
-
-
-def dimensionless_scale(src: str, column: str, what: str, allow_fractions: bool = True) -> float:
-    """The factor turning the numbers of a dimensionless column into plain numbers, from the unit
-    in its header (:func:`scale_unit`): none 1, ppm 1e-6, ppb 1e-9, % 1e-2, a power of ten such
-    as ``(1e-6)``, ``(x10^-6)``, ``x 1e-6``, ``/1e6`` or ``[10^5]`` that number (the values
-    shown are in units of it: ``Qi (x1e6)`` or ``Qi/1e6`` with 1.2 is Q = 1.2e6).
-
-    Parameters
-    ----------
-    src, column : str
-        The file (for messages) and the column's header.
-    what : str
-        The quantity, for messages ("loss", "quality factor", "shift").
-    allow_fractions : bool
-        False for a quality factor: only a power of ten is a unit of Q (ppm or % of a Q is not).
-
-    Raises
-    ------
-    ValueError
-        A header that cannot be read without guessing (:func:`check_header`: ``'Qi at 1e6'``,
-        ``'Qi (20)'``, two scales), or any other unit (``Hz``, ``dB``, ...), naming the file and
-        column (session 25: a ``df/f (ppm)`` or ``tan d (ppm)`` column was read as plain numbers,
-        and the error column ``Qi error (%)`` as absolute errors of 1).
-    """
-    check_header(src, column, what)
-    unit = scale_unit(column)
-    factor = scale_factor(unit)
-    if factor is not None and (allow_fractions or unit not in _DIMENSIONLESS_UNITS):
-        return factor
-    allowed = ("a power of ten such as (1e6) or (x10^5)" if not allow_fractions else
-               "ppm, ppb, % or a power of ten such as (1e-6) or (x10^-6)")
-    raise ValueError(f"{src}: column {column!r}: the unit in its header is not a unit of the "
-                     f"{what} (a dimensionless number): give it as a plain number or in "
-                     f"{allowed}")
-
-
-def scaled_errors(src: str, e_name: str, e_values: np.ndarray, values: np.ndarray,
-                  value_scale: float, what: str, value_name: str | None = None,
-                  allow_fractions: bool = True) -> np.ndarray:
-    """Errors in the units of the values (``values`` already scaled by ``value_scale``, the
-    value column's unit) from the error column ``e_name``.
-
-    Without a unit of its own the column is in the value column's unit; in % it is a percent of
-    each value, unless the value column (``value_name``) is itself in %, where it is in the same
-    unit; in ppm, ppb or a power of ten it is in that unit (not for the error of a quality
-    factor, ``allow_fractions=False``: a ppm of Q is refused as Q in ppm is).
-    """
-    unit = scale_unit(e_name)
-    if unit is None or unit in _NO_UNIT:
-        return e_values * value_scale
-    if error_is_relative(e_name, value_name):
-        return e_values * 1e-2 * np.abs(values)
-    return e_values * dimensionless_scale(src, e_name, f"error of a {what}", allow_fractions)
-
-
-def error_is_relative(e_name: str | None, value_name: str | None) -> bool:
-    """Whether the error column holds percents of the values (:func:`scaled_errors`)."""
-    if e_name is None:
-        return False
-    value_unit = scale_unit(value_name) if value_name is not None else None
-    return scale_unit(e_name) in _PERCENT and value_unit not in _PERCENT
 
 
 # --------------------------------------------------------------------------- low-level parsing
@@ -700,7 +245,7 @@ def _parse_number(cell: str, decimal_comma: bool) -> tuple[float | None, str | N
 def pick_column(kind: str, requested: str | None, candidates: list[str], columns: list[str],
           path: str) -> str | None:
     if requested is not None:
-        matches = [c for c in columns if _norm(c) == _norm(requested)]
+        matches = [c for c in columns if normalised_header(c) == normalised_header(requested)]
         if not matches:
             raise ValueError(
                 f"{path}: no column named {requested!r} for the {kind}; columns found: "
@@ -1031,10 +576,10 @@ def _data_columns(grid: CellGrid, temperature_column: str | None, loss_column: s
                          f"{', '.join(map(repr, columns))}; name it e.g. 'Temperature (mK)' or "
                          "pass temperature_column='NAME'")
     loss_candidates = [c for c in columns
-                       if c != t_name and _loss_kind(c) is not None and not is_error_column(c)]
+                       if c != t_name and loss_kind(c) is not None and not is_error_column(c)]
     l_name = pick_column("loss (Q, Q^-1 or tan delta)", loss_column, loss_candidates, columns, src)
     if l_name is None:
-        near = [c for c in columns if c != t_name and _LOSS_START.match(strip_unit(c))]
+        near = [c for c in columns if c != t_name and LOSS_START.match(strip_unit(c))]
         why = "".join(f"; column {c!r} starts like a loss column, but its header is not read: "
                       f"{'; '.join(parse_header(c).problems) or 'unknown name ' + repr(strip_unit(c))}"
                       for c in near)
@@ -1048,7 +593,7 @@ def _data_columns(grid: CellGrid, temperature_column: str | None, loss_column: s
     if l_name == t_name:
         raise ValueError(f"{src}: column {l_name!r} is chosen as both the temperature and the "
                          "loss column; each needs a column of its own")
-    kind = _loss_kind(l_name, explicit=True)
+    kind = loss_kind(l_name, explicit=True)
     if kind is None:
         raise ValueError(f"{src}: column {l_name!r} is not recognised as Q, Q^-1 or tan delta "
                          "(rename it, e.g. 'Qi' or '1/Q')")
@@ -1087,7 +632,7 @@ def error_column_of(grid: CellGrid, error_column: str | None | bool, t_name: str
                    if c not in (t_name, value_name, *others) and is_error_column(c)]
         bare = strip_unit(value_name)
         if len(e_cands) > 1:  # prefer the error of the value column: 'Qi error' beside 'Qc error'
-            e_cands = [c for c in e_cands if bare and bare in _norm(c)] or e_cands
+            e_cands = [c for c in e_cands if bare and bare in normalised_header(c)] or e_cands
         if len(e_cands) > 1:
             raise ValueError(
                 f"{src}: cannot tell which column is the error of {value_name!r}: "
@@ -1104,7 +649,7 @@ def _temperature_unit_of(grid: CellGrid, t_name: str, cell_units: set[str],
                          temperature_unit: str | None) -> str:
     """mK or K, from the header, the cells or ``temperature_unit`` (which must agree)."""
     src = grid.src
-    t_unit = _temperature_unit(t_name)
+    t_unit = header_temperature_unit(t_name)
     if t_unit is not None and t_unit.startswith("?"):
         raise ValueError(f"{src}: temperature column {t_name!r} has unit {t_unit[1:]!r}; "
                          "expected mK or K")
@@ -1149,7 +694,7 @@ def temperature_column_values(grid: CellGrid, t_name: str, temperature_unit: str
 
 def loss_scale(src: str, l_name: str, kind: str) -> float:
     """The factor turning the numbers of loss column ``l_name`` of kind ``kind`` ("Q", "Q^-1",
-    "tan delta") into Q or the loss: the unit the values are in (:func:`dimensionless_scale`;
+    "tan delta") into Q or the loss: the unit the values are in (:func:`.headers.dimensionless_scale`;
     ``Qi (x1e6)``, ``Qi/10^6`` and ``Qi, 1e6`` with 1.2 are Q = 1.2e6, ``1/Qi (x1e-6)`` with 3 is
     3e-6).
 
@@ -1244,7 +789,7 @@ def _warn_implausible_loss(src: str, l_name: str, numbers: np.ndarray, loss: np.
 def _powers(grid: CellGrid, pw_name: str) -> tuple[np.ndarray, str]:
     """The drive powers and their unit (dBm checked against the physical range)."""
     power, _ = grid.column(pw_name)
-    unit = _power_unit(pw_name)
+    unit = header_power_unit(pw_name)
     if unit == "dBm":
         for i, pv in enumerate(power):
             try:

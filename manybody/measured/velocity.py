@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from manybody.laws.velocity import VelocityFit
-from manybody.measured import tables
+from manybody.measured import headers, tables
 from manybody.support.paths import check_input_file
 from manybody.support.style import PALETTE, new_figure, save_figure, styled
 
@@ -36,7 +36,7 @@ MAX_RELATIVE_SHIFT = 0.1
 
 def shift_kind(name: str) -> str | None:
     """"delta v/v" or "df/f" for a shift column name, None for any other column."""
-    n = tables.strip_unit(name)
+    n = headers.strip_unit(name)
     if not _SHIFT.search(n):
         return None
     return "df/f" if re.search(r"f\s*(/|_)\s*f|^df|frequency", n) else "delta v/v"
@@ -49,18 +49,18 @@ def _errors_in_shift_units(src: str, e_name: str, sigma: np.ndarray, shift: np.n
     refused (a shift's zero is arbitrary); else converted from its scale to the shift's
     (session 25: ``dv/v error (%)`` was read as absolute errors in the shift's unit by
     ``--velocity``)."""
-    if tables.error_is_relative(e_name, s_name):
+    if headers.error_is_relative(e_name, s_name):
         # a shift's zero is arbitrary (f(T) - f(T_ref)): a percent of each value gave points
         # near the zero tiny errors, chi2/dof 172 on exact TLS data (a new user, session 35)
         raise ValueError(f"{src}: column {e_name!r} gives errors as a percent of each shift "
                          f"value, but a shift's zero is arbitrary (points near it would get "
                          "tiny errors); give absolute errors, in the shift's unit or with their "
                          "own (e.g. 'error (ppm)')")
-    unit = tables.scale_unit(e_name)
-    if unit is None or unit in ("", "1", "-") or unit == tables.scale_unit(s_name):
+    unit = headers.scale_unit(e_name)
+    if unit is None or unit in ("", "1", "-") or unit == headers.scale_unit(s_name):
         return sigma
-    return sigma * (tables.dimensionless_scale(src, e_name, "error of a shift")
-                    / tables.dimensionless_scale(src, s_name, "shift"))
+    return sigma * (headers.dimensionless_scale(src, e_name, "error of a shift")
+                    / headers.dimensionless_scale(src, s_name, "shift"))
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class VelocityTable:
 
     def as_fraction(self) -> tuple[np.ndarray, np.ndarray | None]:
         """The shift and its errors as plain fractions (``ppm``, ``%`` or a power of ten in the
-        header converted, :func:`manybody.measured.tables.dimensionless_scale`): what a fit that
+        header converted, :func:`manybody.measured.headers.dimensionless_scale`): what a fit that
         compares the shift with a loss needs (a ``df/f (ppm)`` column was read as plain numbers
         by the joint loss-and-shift fit, a shift/loss ratio of 10^6; session 25).
 
@@ -119,7 +119,7 @@ class VelocityTable:
         ValueError
             A unit that is not dimensionless (``(Hz)``, ...), naming the file and column.
         """
-        scale = tables.dimensionless_scale(self.source, self.shift_column, "shift")
+        scale = headers.dimensionless_scale(self.source, self.shift_column, "shift")
         shift = self.shift * scale
         beyond = np.flatnonzero(np.abs(shift) > MAX_RELATIVE_SHIFT)
         if beyond.size:
@@ -171,15 +171,15 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
     grid = tables.read_grid(p)
     src, columns = grid.src, grid.columns
     t_name = tables.pick_column("temperature", temperature_column,
-                          [c for c in columns if tables.is_temperature(c)
-                           and not tables.is_error_column(c)], columns, src)
+                          [c for c in columns if headers.is_temperature(c)
+                           and not headers.is_error_column(c)], columns, src)
     if t_name is None:
         raise ValueError(f"{src}: cannot tell which column is the temperature; columns found: "
                          f"{', '.join(map(repr, columns))}; name it e.g. 'Temperature (mK)' or "
                          "pass temperature_column='NAME'")
     s_name = tables.pick_column("shift (delta v/v or df/f)", shift_column,
                           [c for c in columns if c != t_name and shift_kind(c)
-                           and not tables.is_error_column(c)], columns, src)
+                           and not headers.is_error_column(c)], columns, src)
     if s_name is None:
         raise ValueError(f"{src}: cannot tell which column is the shift (dv/v, delta v/v, "
                          f"df/f, velocity shift, frequency shift); columns found: "
@@ -200,7 +200,7 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
         kind=shift_kind(s_name) or "delta v/v", source=src, label=p.stem,
         columns=tuple(columns), temperature_column=t_name, shift_column=s_name,
         error_column=e_name, units={"temperature": t_unit,
-                                    "shift": tables.header_unit(s_name)})
+                                    "shift": headers.header_unit(s_name)})
 
 
 @styled
