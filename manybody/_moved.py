@@ -86,7 +86,8 @@ MOVED: dict[str, tuple[str, ...]] = {
         "manybody.measured.comparison",
         "manybody.laws.verdict",
     ),
-    "manybody.datafit_cli": ("manybody.cli.fit_data",),
+    "manybody.datafit_cli": ("manybody.cli.fit_data", "manybody.cli.fit_velocity",
+                             "manybody.cli.fit_outputs"),
     "manybody.spec": ("manybody.runs.spec",),
     "manybody.sweep": (
         "manybody.runs.sweep",

@@ -20,7 +20,7 @@ located first, then the two logarithmic slopes on each side over stated windows
 (:func:`manybody.laws.velocity.fit_velocity_slopes`); it prints T_max, the slopes and their
 ratio with errors and the windows, and writes ``velocity_fit.png`` / ``velocity_fit.pdf`` (data
 against ln T, the fitted lines, the 2 : -1 and 1 : -1 references), ``velocity_results.json``
-(the fit, the data, provenance) and ``velocity_table.txt``.
+(the fit, the data, provenance) and ``velocity_table.txt`` (:mod:`manybody.cli.fit_velocity`).
 
 With ``--power-sweep`` the tables (one per drive power) are fitted against power instead, at each
 temperature common to them, with the saturation law Q^-1_0 (1 + P/Pc)^-beta + background, beta
@@ -33,7 +33,6 @@ import argparse
 import dataclasses
 import hashlib
 import math
-import os
 import re
 import sys
 import warnings
@@ -43,6 +42,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from manybody.cli import fit_loss_shift, fit_sweeps
+from manybody.cli.fit_outputs import (
+    cli_message,
+    error_column,
+    make_out,
+    out_dir,
+    out_path,
+    remove_empty,
+    value_with_error,
+)
+from manybody.cli.fit_velocity import VELOCITY_OPTIONS, run_velocity
 from manybody.cli.x_range import X_HIGH, X_LOW, check_x_range  # noqa: F401 (public here too)
 from manybody.laws.inputs import (
     BCS_RATIO,
@@ -52,16 +61,9 @@ from manybody.laws.inputs import (
     check_power_dbm,
     parse_frequency,
 )
-from manybody.laws.velocity import METHOD, VelocityFit, canonical_ratio, fit_velocity_slopes
 from manybody.measured.headers import error_is_relative
 from manybody.measured.tables import curves_from_table, read_loss_table
-from manybody.measured.velocity import (
-    VelocityTable,
-    plot_velocity_fit,
-    read_velocity_table,
-    refuse_repeated_temperatures,
-)
-from manybody.support import jsonio, paths
+from manybody.support import jsonio
 from manybody.support import validate as v
 from manybody.support.files import atomic_write
 from manybody.support.provenance import command_line, environment
@@ -72,9 +74,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SCHEMA = "manybody.fit-data/2"  # 2: preferred may be null; verdict reason, errors
 OUTPUTS = ("fit_data.png", "fit_data.pdf", "fit_results.json", "fit_table.txt")
-VELOCITY_SCHEMA = "manybody.fit-data-velocity/1"
-VELOCITY_OUTPUTS = ("velocity_fit.png", "velocity_fit.pdf", "velocity_results.json",
-                    "velocity_table.txt")
 
 
 #: Most repeats --simulate takes: each is one fit of all three laws (~0.1 s), so 10^5 is hours.
@@ -123,41 +122,6 @@ def natural_key(path: str) -> list:
     """Sort key that orders digit runs by value: qint_80dBm before qint_100dBm."""
     return [(0, int(part), part) if part.isdigit() else (1, 0, part.lower())
             for part in re.split(r"(\d+)", str(path)) if part]
-
-
-#: API keywords in messages of the library, as the fit-data options a CLI user can type.
-CLI_NAMES = (
-    ("temperature_column='NAME'", "--temperature-column NAME"),
-    ("loss_column='NAME'", "--loss-column NAME"),
-    ("frequency_unit='", "--sweep-frequency-unit '"),
-    (", or pass temperature_unit=", " (or write the unit in the cells, e.g. '50mK')"),
-    ("(error_column=, --error-column)", "(--error-column)"),
-    ("(error_column=False, --error-column none)", "(--error-column none)"),
-    ("saturation=True needs a drive power for every curve (power column or LossCurve.power)",
-     "--saturation needs a drive power for every curve (a power column, --power-column or "
-     "--powers)"),
-    ("saturation=True", "--saturation"),
-    ("frequency_unit=", "--sweep-frequency-unit "),
-    ("temperature_column=", "--temperature-column "),
-    ("loss_column=", "--loss-column "),
-    ("power_column=", "--power-column "),
-    ("error_column=False", "--error-column none"),
-    ("error_column=", "--error-column "),
-    ("error_model=", "--error-model "),
-    ("(background=False, --no-background)", "(--no-background)"),
-    ("background=False", "--no-background"),
-    ("quasiparticle=", "--quasiparticle "),
-    ("tmin must be below tmax, got tmin=", "--tmin must be below --tmax, got --tmin "),
-    (", tmax=", ", --tmax "),
-    ("in the window [", "in the window --tmin/--tmax ["),
-)
-
-
-def cli_message(message: str) -> str:
-    """A library message with API keywords replaced by the fit-data option names."""
-    for api, cli in CLI_NAMES:
-        message = message.replace(api, cli)
-    return message
 
 
 #: Indeterminate reasons meaning the design cannot determine the parameters at all.
@@ -374,12 +338,6 @@ def _files(args) -> tuple[list[str], list[float] | None]:
             None if powers is None else [powers[i] for i in order])
 
 
-def _error_column(args) -> str | None | bool:
-    if args.error_column is None:
-        return None
-    return False if args.error_column.strip().lower() == "none" else args.error_column
-
-
 def _measurement_key(table) -> tuple:
     """The rows of a table as a set: sorted by temperature (then loss), each value to 10
     significant digits (T in K and Q^-1 whatever the file's units and column order)."""
@@ -450,7 +408,7 @@ def _load(args) -> tuple[list, list]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         tables = [read_loss_table(f, args.temperature_column, args.loss_column,
-                                  args.power_column, error_column=_error_column(args))
+                                  args.power_column, error_column=error_column(args))
                   for f in files]
     for w in caught:
         print(f"manybody fit-data: warning: {w.message}", file=sys.stderr)
@@ -476,12 +434,6 @@ def _load(args) -> tuple[list, list]:
         raise ValueError("some files give a loss tangent and others a quality factor; fit them "
                          "separately")
     return tables, curves
-
-
-def _fmt(value: float, error: float) -> str:
-    if not math.isfinite(error) or error == 0:
-        return f"{value:.4g}"
-    return f"{value:.4g} +- {error:.2g}"
 
 
 def format_table(cmp: LawComparison, error_source: str = "the given sigmas") -> str:
@@ -516,7 +468,8 @@ def format_table(cmp: LawComparison, error_source: str = "the given sigmas") -> 
                 else f"{fit.rms_scatter:.3g}")
         nd = undetermined(fit)
         params = (f"{', '.join(shared)}: not determined ({nd})" if nd else
-                  ", ".join(f"{n} = {_fmt(fit.parameters[n], fit.errors[n])}" for n in shared))
+                  ", ".join(f"{n} = {value_with_error(fit.parameters[n], fit.errors[n])}"
+                            for n in shared))
         lines.append(f"{law:<9} {fit.reduced_chi2:>10.4g} {scat:>9} {fit.aic:>9.2f} "
                      f"{fit.bic:>9.2f} {fit.aic - best:>7.2f}  {params}"
                      + (f"  [on bound: {', '.join(fit.at_bound)}]" if fit.at_bound else ""))
@@ -524,7 +477,7 @@ def format_table(cmp: LawComparison, error_source: str = "the given sigmas") -> 
         if nd and per:
             lines.append(f"{pad}{', '.join(per)}: not determined")
         for n in per if not nd else ():
-            lines.append(f"{pad}{n} = {_fmt(fit.parameters[n], fit.errors[n])}")
+            lines.append(f"{pad}{n} = {value_with_error(fit.parameters[n], fit.errors[n])}")
         if fit.scatter == "per-curve":
             unit = "%" if fit.error_model == "relative" else ""
             mult = 100 if unit else 1
@@ -541,7 +494,7 @@ def format_table(cmp: LawComparison, error_source: str = "the given sigmas") -> 
         f"preferred law: {name[cmp.preferred]} (AIC(generic) - AIC(tls) = {cmp.delta_aic:+.2f}, "
         f"BIC difference {cmp.delta_bic:+.2f}; evidence: {cmp.evidence}{why})",
         (f"TLS index a: not determined ({undetermined(fam)}); " if undetermined(fam) else
-         f"TLS index a = {_fmt(cmp.index, cmp.index_error)} (1: tanh, 0: 1 - e^-x); ")
+         f"TLS index a = {value_with_error(cmp.index, cmp.index_error)} (1: tanh, 0: 1 - e^-x); ")
         + (f"the laws are {cmp.separation:.2g} sigma apart in a; "
            if not fam.indeterminate and math.isfinite(cmp.separation) else "")
         + f"verdict: {cmp.verdict} ({cmp.reason})",
@@ -650,7 +603,7 @@ def plot_comparison(cmp: LawComparison, stem: str | Path, loss_label: str = "1/Q
     ax.set_title(f"f = {tls.options['frequency_ghz']:.6g} GHz; shaded: x > 1.  "
                  + (f"index a: not determined ({undetermined(cmp.fits['family'])})"
                     if undetermined(cmp.fits["family"]) else
-                    f"Index a = {_fmt(cmp.index, cmp.index_error)}")
+                    f"Index a = {value_with_error(cmp.index, cmp.index_error)}")
                  + "\npreferred: "
                  f"{cmp.preferred or 'none'} (ΔAIC {cmp.delta_aic:+.1f}); verdict: {cmp.verdict}",
                  fontsize=9)
@@ -674,44 +627,6 @@ def _nice_log_ticks(axis, lo: float, hi: float) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def _make_out(out: Path) -> list[Path]:
-    """Create the output directory up front (one-line error naming --out); the directories
-    created, deepest first, so that a failed run can remove them again."""
-    _check_out_path(out)
-    created = [d for d in (out, *out.parents) if not d.exists()]
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        reason = paths.unwritable_reason(out)
-        if reason is not None:
-            _remove_empty(created)
-            raise ValueError(f"--out {str(out)!r}: {reason}")
-    except OSError as exc:
-        _remove_empty(created)
-        raise ValueError(f"--out {str(out)!r}: cannot create or write the output directory: "
-                         f"{exc.strerror or exc}") from None
-    return created
-
-
-def _check_out_path(out: Path) -> None:
-    """Refuse an --out that a link to a missing directory, a file or an unsearchable directory
-    stands in the way of (named as ``manybody run`` names them; support/paths.py)."""
-    link = paths.dangling_link(out)
-    if link is not None:
-        raise ValueError(f"--out {str(out)!r}: {paths.link_description(link)}; create the "
-                         "target or choose another --out")
-    _, reason = paths.nearest_existing(out)
-    if reason is not None:
-        raise ValueError(f"--out {str(out)!r}: cannot create the output directory: {reason}")
-
-
-def _remove_empty(dirs: list[Path]) -> None:
-    for d in dirs:
-        try:
-            d.rmdir()
-        except OSError:
-            pass
-
-
 def _comparison_dict(cmp: LawComparison) -> dict:
     """cmp.to_dict() with parameters the data cannot determine as null (and the reason)."""
     d = cmp.to_dict()
@@ -726,42 +641,6 @@ def _comparison_dict(cmp: LawComparison) -> dict:
     if undetermined(cmp.fits["family"]):
         d["index"] = d["index_error"] = d["separation_sigma"] = None
     return d
-
-
-def _out_path(args: argparse.Namespace) -> Path:
-    """--out, refused when it cannot be a directory (a file, a link to nothing, no permission):
-    checked before the inputs are read."""
-    out = paths.without_missing_detours(args.out)  # 'new/../fd' left an empty 'new' (session 36)
-    _check_out_path(out)
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"--out {str(out)!r} exists and is not a directory")
-    ancestor, _ = paths.nearest_existing(out / "x")  # out itself, or where it would be made
-    reason = paths.unwritable_reason(ancestor)
-    if reason is not None:
-        raise ValueError(f"--out {str(out)!r}: cannot create or write the output directory: "
-                         f"{reason}")
-    return out
-
-
-def _out_dir(args: argparse.Namespace, outputs: tuple[str, ...] = OUTPUTS) -> Path:
-    """--out (:func:`_out_path`), refused when it holds outputs (without --overwrite): checked
-    after the inputs are read, so that their errors come first (session 35)."""
-    out = _out_path(args)
-    existing = [n for n in outputs if os.path.lexists(out / n)]  # a dangling link too
-    if existing and not args.overwrite:
-        raise FileExistsError(f"{', '.join(existing)} already in {str(out)!r}; pass --overwrite "
-                              "to replace them")
-    others = [n for n in RESULT_FILES if n not in outputs and (out / n).is_file()]
-    if others:  # a --power-sweep's results beside a --shift fit's, with no word (session 35)
-        print(f"note: {str(out)!r} also holds {', '.join(others)} of an earlier fit of another "
-              "kind; they are kept beside this fit's results", file=sys.stderr)
-    return out
-
-
-#: The results record of each kind of fit (law fit, --velocity, --shift/--joint/--simulated,
-#: --power-sweep).
-RESULT_FILES = ("fit_results.json", "velocity_results.json", "loss_shift_results.json",
-                "saturation_results.json")
 
 
 def _error_source(tables: list) -> str:
@@ -827,23 +706,21 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("give loss tables (FILE ...) or --sweeps FOLDER_OR_GLOB")
     if fit_loss_shift.wanted(args):
         try:
-            return fit_loss_shift.run_loss_shift(args, _gap(args), _load, _out_dir, _make_out,
-                                                 _remove_empty)
+            return fit_loss_shift.run_loss_shift(args, _gap(args), _load)
         except ValueError as exc:
             raise ValueError(cli_message(str(exc))) from None
     if args.power_sweep:
         if args.sweeps is not None:
             raise ValueError("--power-sweep fits loss tables at several powers (FILE ...), not --sweeps")
-        from manybody.cli.fit_power_sweep import TableIO, run_power_sweep  # when it runs
+        from manybody.cli.fit_power_sweep import run_power_sweep  # when it runs
 
-        return run_power_sweep(args, TableIO(_load, _out_dir, _make_out, _remove_empty,
-                                             cli_message))
+        return run_power_sweep(args, _load)
     if args.velocity:
         return run_velocity(args)
     # the fits need scipy: imported when the command runs, so that ``manybody --help`` stays fast
     from manybody.measured.comparison import compare_laws
 
-    velocity_only = [name for name, value, default in _VELOCITY_OPTIONS
+    velocity_only = [name for name, value, default in VELOCITY_OPTIONS
                      if getattr(args, value) != default]
     if velocity_only:
         raise ValueError(f"{', '.join(velocity_only)} appl(y/ies) to --velocity only; add "
@@ -861,25 +738,25 @@ def run(args: argparse.Namespace) -> int:
     if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
         raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
                          f"--tmax {args.tmax} K")
-    _out_path(args)
+    out_path(args)
     try:  # the tables first: an error in them was hidden behind "pass --overwrite" when --out
         # held an earlier fit (a new user, session 35)
         tables, curves = _load(args)
         check_x_range(curves, w, args.frequency, args.tmin, args.tmax)
     except ValueError as exc:
         raise ValueError(cli_message(str(exc))) from None
-    out = _out_dir(args)
-    created = _make_out(out)
+    out = out_dir(args, OUTPUTS)
+    created = make_out(out)
     try:
         cmp = compare_laws(curves, w, background=args.background,
                            quasiparticle=args.quasiparticle, gap=gap,
                            saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
                            error_model=args.error_model)
     except ValueError as exc:
-        _remove_empty(created)
+        remove_empty(created)
         raise ValueError(cli_message(str(exc))) from None
     except BaseException:
-        _remove_empty(created)
+        remove_empty(created)
         raise
     table = format_table(cmp, _error_source(tables))
     print(table, flush=True)
@@ -888,7 +765,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             power = _simulate(cmp, args)
         except BaseException:  # Ctrl-C or an error: no empty --out left behind
-            _remove_empty(created)
+            remove_empty(created)
             raise
         text = format_power(power)
         print(text)
@@ -905,7 +782,7 @@ def run(args: argparse.Namespace) -> int:
         atomic_write(out / "fit_results.json", lambda f: f.write(text.encode()))
         atomic_write(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))
     except BaseException:
-        _remove_empty(created)
+        remove_empty(created)
         raise
     written += [out / "fit_results.json", out / "fit_table.txt"]
     print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
@@ -919,11 +796,11 @@ def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:
     if args.frequency is not None:
         parse_frequency(args.frequency)
     gap = _gap(args)
-    out = _out_dir(args, OUTPUTS + fit_sweeps.SWEEP_OUTPUTS)
+    out = out_dir(args, OUTPUTS + fit_sweeps.SWEEP_OUTPUTS)
     if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
         raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
                          f"--tmax {args.tmax} K")
-    created = _make_out(out)
+    created = make_out(out)
     try:
         # nothing is written before the law fit has succeeded (a one-sweep run refused by the
         # law fit left the sweep step's three files: session 25)
@@ -936,7 +813,7 @@ def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:
                            saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
                            error_model=args.error_model)
     except ValueError as exc:
-        _remove_empty(created)
+        remove_empty(created)
         raise ValueError(cli_message(str(exc))) from None
     sweep_written = fit_sweeps.write_step(step, out)[1]
     table = format_table(cmp, _error_source(tables))
@@ -954,163 +831,5 @@ def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:
     atomic_write(out / "fit_results.json", lambda f: f.write(text.encode()))
     atomic_write(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))
     written += [out / "fit_results.json", out / "fit_table.txt"]
-    print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
-    return 0
-
-
-# --------------------------------------------------------------------------- --velocity
-
-#: (option, attribute, default) of the options that belong to --velocity only.
-_VELOCITY_OPTIONS = (("--shift-column", "shift_column", None), ("--margin", "margin", 3.0),
-                     ("--decades", "decades", 1.0), ("--top", "top", 1.5))
-#: (option, attribute, default) of the options that belong to loss tables only.
-_LOSS_OPTIONS = (("--quasiparticle", "quasiparticle", None), ("--tc", "tc", None),
-                 ("--gap", "gap", "free"), ("--saturation", "saturation", False),
-                 ("--powers", "powers", None), ("--simulate", "simulate", 0),
-                 ("--power-column", "power_column", None), ("--loss-column", "loss_column", None),
-                 ("--no-background", "background", True),
-                 ("--error-model", "error_model", "relative"),
-                 ("--power-sweep", "power_sweep", False))
-
-
-def _velocity_data(args: argparse.Namespace) -> tuple[VelocityTable, np.ndarray, np.ndarray,
-                                                       np.ndarray | None]:
-    """The table, and its rows in --tmin/--tmax sorted by temperature (repeats refused)."""
-    if len(args.files) != 1:
-        raise ValueError(f"--velocity fits one table, got {len(args.files)} files; run it once "
-                         "per file")
-    table = read_velocity_table(args.files[0], args.temperature_column, args.shift_column,
-                                error_column=_error_column(args))
-    keep = ((table.temperature >= (args.tmin or 0.0))
-            & (table.temperature <= (args.tmax or np.inf)))
-    order = np.argsort(table.temperature[keep], kind="stable")
-    t = table.temperature[keep][order]
-    shift = table.shift[keep][order]
-    sigma = None if table.sigma is None else table.sigma[keep][order]
-    if t.size == 0:
-        raise ValueError(f"{table.source}: no rows in the window --tmin/--tmax "
-                         f"[{args.tmin}, {args.tmax}] K")
-    refuse_repeated_temperatures(table.source, t)
-    return table, t, shift, sigma
-
-
-def _shift_label(table: VelocityTable) -> str:
-    unit = table.units.get("shift")
-    prefix = {"hz": "", "khz": "k", "mhz": "M", "ghz": "G"}.get((unit or "").lower())
-    if prefix is not None:  # a frequency, not df/f: it was 'df/f (hz)' (session 35)
-        return f"df ({prefix}Hz)"
-    return f"{table.kind} ({unit})" if unit else table.kind
-
-
-def format_velocity(fit: VelocityFit, table: VelocityTable, t: np.ndarray,
-                    reference: float = math.nan) -> str:
-    """Human-readable result of ``fit-data --velocity`` (what it prints); ``reference`` is the
-    canonical ratio over the same windows (:func:`manybody.laws.velocity.canonical_ratio`).
-    Compared with a bare -2, noiseless canonical data were '3.6 sigma from -2' (session 26)."""
-    errors = {"given sigmas": f"from column {table.error_column!r} (absolute); chi2/dof = "
-                              f"{fit.chi2_per_dof:.3g}",
-              "residuals": "one scatter estimated from the residuals of the three fits"}
-    lines = [
-        f"{_shift_label(table)} from {table.source} (column {table.shift_column!r}): {t.size} "
-        f"points, T from {t[0]:.4g} to {t[-1]:.4g} K",
-        f"errors: {errors.get(fit.error_source, fit.error_source)}",
-        "",
-        f"T_max        = {_fmt(fit.temperature_max, fit.temperature_max_error)} K "
-        f"({table.kind} = {fit.value_max:.4g} there)",
-        f"slope below  = {_fmt(fit.below, fit.below_error)} per e-fold of T "
-        f"({fit.n_below} points, {fit.window_below[0]:.4g}-{fit.window_below[1]:.4g} K)",
-        f"slope above  = {_fmt(fit.above, fit.above_error)} per e-fold of T "
-        f"({fit.n_above} points, {fit.window_above[0]:.4g}-{fit.window_above[1]:.4g} K)",
-        f"ratio        = {_fmt(fit.ratio, fit.ratio_error)} (below/above; a-SiO2 and BK7 about "
-        "-1)",
-    ]
-    if math.isfinite(reference):
-        lines.append(f"               canonical TTLS over these windows and temperatures: "
-                     f"{reference:.3g} (2 : -1, i.e. -2, only for infinitely wide windows; "
-                     "eps_max, Delta_max -> inf, Delta_min -> 0)")
-    if fit.ratio_error > 0:
-        canonical = reference if math.isfinite(reference) else -2.0
-        lines.append(f"               {abs(fit.ratio - canonical) / fit.ratio_error:.2g} sigma "
-                     f"from the canonical {canonical:.3g}, "
-                     f"{abs(fit.ratio + 1) / fit.ratio_error:.2g} sigma from -1")
-    lines += ["", f"windows: {fit.windows()}",
-              f"method: {METHOD}; slopes per e-fold of T (times ln 10 = 2.303 per decade), in "
-              "the units of the column"]
-    return "\n".join(lines)
-
-
-def _velocity_record(args: argparse.Namespace, table: VelocityTable, fit: VelocityFit,
-                     t: np.ndarray, shift: np.ndarray, sigma: np.ndarray | None,
-                     reference: float = math.nan) -> dict:
-    """The content of velocity_results.json (schema ``VELOCITY_SCHEMA``)."""
-    meta = table.metadata()
-    meta["sha256"] = hashlib.sha256(Path(table.source).read_bytes()).hexdigest()
-    return {
-        "schema": VELOCITY_SCHEMA, "provenance": {**environment(), "command": command_line()},
-        "inputs": [meta],
-        "options": {"margin": args.margin, "decades": args.decades, "top": args.top,
-                    "tmin": args.tmin, "tmax": args.tmax, "frequency": args.frequency,
-                    "error_column": args.error_column},
-        "fit": fit.to_dict(),
-        "canonical_ratio": {"value": reference, "method": "laws.velocity.canonical_ratio: the "
-                            "same fit on the noiseless canonical TTLS curve (eps_max, Delta_max "
-                            "-> inf, Delta_min -> 0) sampled at these temperatures, its maximum "
-                            "at the fitted T_max"},
-        "data": {"temperature_K": t.tolist(), "shift": shift.tolist(),
-                 "sigma": None if sigma is None else sigma.tolist()},
-        "units": {"temperature": "K", "shift": table.units.get("shift") or "as given",
-                  "slopes": "shift units per e-fold of T (d shift / d ln T)"},
-    }
-
-
-def run_velocity(args: argparse.Namespace) -> int:
-    """``fit-data --velocity``: the maximum and the two logarithmic slopes of one table."""
-    loss_only = [name for name, value, default in _LOSS_OPTIONS
-                 if getattr(args, value) != default]
-    if loss_only:
-        raise ValueError(f"{', '.join(loss_only)} appl(y/ies) to loss tables only, not to "
-                         "--velocity")
-    if args.frequency is not None:
-        try:
-            parse_frequency(args.frequency)
-        except ValueError as exc:
-            raise ValueError(str(exc).replace("frequency must", "--frequency must", 1)) from None
-    if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
-        raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
-                         f"--tmax {args.tmax} K")
-    _out_path(args)
-    try:
-        table, t, shift, sigma = _velocity_data(args)
-    except ValueError as exc:
-        raise ValueError(cli_message(str(exc))) from None
-    out = _out_dir(args, VELOCITY_OUTPUTS)  # after the table: its errors first (session 35)
-    if t.size < 7:  # the library's "1-d array of at least 7 values, got shape (3,)"
-        window = " within --tmin/--tmax" if args.tmin is not None or args.tmax is not None else ""
-        raise ValueError(f"{table.source}: {t.size} temperature(s){window}; the slope fit needs "
-                         "at least 7 (the maximum and 3 on each side of it)")
-    try:
-        fit = fit_velocity_slopes(t, shift, sigma, margin=args.margin, decades=args.decades,
-                                  top=args.top)
-    except ValueError as exc:
-        message = str(exc).replace("widen `top`", "raise --top").replace(
-            "a smaller margin / more decades", "a smaller --margin / more --decades")
-        raise ValueError(f"{table.source}: {message}") from None
-    reference = canonical_ratio(t, fit.temperature_max, margin=args.margin,
-                                decades=args.decades, top=args.top)
-    table_text = format_velocity(fit, table, t, reference)
-    print(table_text, flush=True)
-    created = _make_out(out)
-    try:
-        written = plot_velocity_fit(fit, t, shift, sigma, out, "velocity_fit",
-                                    _shift_label(table))
-        text = jsonio.dumps(_velocity_record(args, table, fit, t, shift, sigma, reference),
-                            indent=1)
-        atomic_write(out / "velocity_results.json", lambda f: f.write(text.encode()))
-        atomic_write(out / "velocity_table.txt",
-                     lambda f: f.write((table_text + "\n").encode()))
-    except BaseException:
-        _remove_empty(created)
-        raise
-    written += [out / "velocity_results.json", out / "velocity_table.txt"]
     print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
     return 0

@@ -25,12 +25,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from manybody.cli import fit_sweeps
+from manybody.cli.fit_outputs import make_out, out_dir, remove_empty, value_with_error
 from manybody.cli.x_range import warn_far_window
 from manybody.laws.inputs import LossCurve, ShiftCurve, parse_frequency
 from manybody.measured.resonator_table import loss_table, shift_curves
@@ -243,12 +245,6 @@ def _correlated_points(cmp, per_realisation, w: float, options: dict
                                "index_spread": spread}
 
 
-def _fmt(value: float, error: float) -> str:
-    if not math.isfinite(error) or error == 0:
-        return f"{value:.4g}"
-    return f"{value:.4g} +- {error:.2g}"
-
-
 def _scatter(res) -> str:
     """rms scatter: loss in per cent (relative model) or chi2/dof (given errors); the shift in
     its units."""
@@ -288,13 +284,13 @@ def format_table(cmp: LossShiftComparison) -> str:
         best = min(f.fit.aic for f in fits.values())
         for law, res in fits.items():
             f = res.fit
-            params = ", ".join(f"{n} = {_fmt(f.parameters[n], f.errors[n])}"
+            params = ", ".join(f"{n} = {value_with_error(f.parameters[n], f.errors[n])}"
                                for n in f.parameter_names if not n.startswith("background"))
             flags = "; ".join((*f.indeterminate, *f.unphysical))
             lines.append(f"{law:<9} {_scatter(res):>19} {f.aic:>9.2f} {f.aic - best:>7.2f}  "
                          f"{params}" + (f"  [{flags}]" if flags else ""))
         vd = cmp.verdicts[mode]
-        lines.append(f"-> TLS index a = {_fmt(vd.index, vd.index_error)}; preferred: "
+        lines.append(f"-> TLS index a = {value_with_error(vd.index, vd.index_error)}; preferred: "
                      f"{vd.preferred or 'none'} (AIC(generic) - AIC(tls) = {vd.delta_aic:+.2f}, "
                      f"evidence {vd.evidence}); verdict: {vd.verdict}")
     lines += ["", consistency(cmp)]
@@ -313,7 +309,7 @@ def consistency(cmp: LossShiftComparison) -> str:
         a_s, e_s = shift_fit.parameters["amplitude"], shift_fit.errors["amplitude"]
         ratio = a_s / a_l if a_l else math.nan
         err = abs(ratio) * math.hypot(e_s / a_s if a_s else math.inf, e_l / a_l if a_l else 0.0)
-        out.append(f"{law}: F delta0 from the shift / from the loss = {_fmt(ratio, err)}")
+        out.append(f"{law}: F delta0 from the shift / from the loss = {value_with_error(ratio, err)}")
         ratios.append(ratio)
     text = ("Kramers-Kronig consistency (1 if loss and shift come from the same resonant "
             "spectrum): " + "; ".join(out))
@@ -373,7 +369,7 @@ def plot(cmp: LossShiftComparison, out: Path, name: str, loss_label: str = "1/Q"
     ax_l.legend(fontsize=7.5, loc="best")
     ax_s.legend(fontsize=7.5, loc="best")
     fig.suptitle(f"joint fit, shared F δ0: solid tanh(x/2), dashed 1 − e^−x; TLS index a = "
-                 f"{_fmt(vd.index, vd.index_error)}; preferred {vd.preferred or 'none'} "
+                 f"{value_with_error(vd.index, vd.index_error)}; preferred {vd.preferred or 'none'} "
                  f"(ΔAIC {vd.delta_aic:+.1f}); verdict {vd.verdict}", fontsize=9)
     return save_figure(fig, out, name, formats=("png", "pdf"))
 
@@ -395,11 +391,9 @@ def _record(args, w: float, inputs: list, cmp: LossShiftComparison, options: dic
                                else res.shift.sigma.tolist()}}}
 
 
-def run_loss_shift(args: argparse.Namespace, gap: float | None, load, out_dir, make_out,
-                   remove_empty) -> int:
+def run_loss_shift(args: argparse.Namespace, gap: float | None, load: Callable) -> int:
     """Run the joint fit for ``fit-data``: ``gap`` is the checked --gap/--tc (K, None: free);
-    ``load``, ``out_dir``, ``make_out`` and ``remove_empty`` are fit-data's loss-table loader and
-    output-directory helpers."""
+    ``load`` is fit-data's loss-table loader (args -> (tables, curves))."""
     _check_args(args)
     outputs = OUTPUTS + (fit_sweeps.SWEEP_OUTPUTS if args.joint else ())
     created: list[Path] = []

@@ -23,11 +23,11 @@ import argparse
 import hashlib
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.fit_outputs import cli_message, make_out, out_dir, remove_empty
 from manybody.cli.x_range import warn_far_window
 from manybody.laws.inputs import parse_frequency
 from manybody.measured.power_sweep import (
@@ -230,20 +230,9 @@ def _record(args: argparse.Namespace, tables: list, fit: PowerSweepFit) -> dict:
     }
 
 
-@dataclass(frozen=True)
-class TableIO:
-    """The table reading and output-directory handling of ``fit-data`` (passed in by
-    :mod:`manybody.cli.fit_data`, so that the two modules do not import each other)."""
-
-    load: Callable  # args -> (tables, curves)
-    out_dir: Callable  # (args, outputs) -> Path, refused when outputs exist
-    make_out: Callable  # Path -> directories created
-    remove_empty: Callable  # directories -> None
-    message: Callable  # library message -> CLI message
-
-
-def run_power_sweep(args: argparse.Namespace, io: TableIO) -> int:
-    """Run ``fit-data --power-sweep``; returns the exit status."""
+def run_power_sweep(args: argparse.Namespace, load: Callable) -> int:
+    """Run ``fit-data --power-sweep``; returns the exit status. ``load`` is fit-data's
+    loss-table loader (args -> (tables, curves))."""
     wrong = [name for name, attr, default in _NOT_FOR_SWEEPS
              if getattr(args, attr, default) != default]
     if wrong:
@@ -257,28 +246,28 @@ def run_power_sweep(args: argparse.Namespace, io: TableIO) -> int:
         raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
                          f"--tmax {args.tmax} K")
     try:
-        tables, curves = io.load(args)
+        tables, curves = load(args)
         warn_far_window(np.concatenate([c.temperature for c in curves]), args.tmax, args.tmin)
         # the tables first: their errors are not hidden behind "pass --overwrite" (session 35)
-        out = io.out_dir(args, OUTPUTS)
+        out = out_dir(args, OUTPUTS)
         sweep = power_sweep(curves, args.tmin, args.tmax)
         fit = fit_power_sweep(sweep, background=args.background, error_model=args.error_model)
     except ValueError as exc:
-        message = io.message(str(exc)).replace("give the powers explicitly",
+        message = cli_message(str(exc)).replace("give the powers explicitly",
                                                 "give them with --powers=P1,P2,...")
         raise ValueError(message) from None
     except RuntimeError as exc:  # scipy's curve_fit gave up
         raise ValueError(f"the saturation fit did not converge: {exc}") from None
     text = format_sweep(fit)
     print(text, flush=True)
-    created = io.make_out(out)
+    created = make_out(out)
     try:
         written = plot_sweep(fit, out, "tan δ" if tables[0].is_loss_tangent else "1/Q")
         record = jsonio.dumps(_record(args, tables, fit), indent=1)
         atomic_write(out / "saturation_results.json", lambda f: f.write(record.encode()))
         atomic_write(out / "saturation_table.txt", lambda f: f.write((text + "\n").encode()))
     except BaseException:
-        io.remove_empty(created)
+        remove_empty(created)
         raise
     written += [out / "saturation_results.json", out / "saturation_table.txt"]
     print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))

@@ -1,0 +1,145 @@
+"""The output folder of ``manybody fit-data`` (``--out``, ``--overwrite``) and the words of its
+messages, shared by every kind of fit it makes (law fits, ``--velocity``, ``--shift``/``--joint``/
+``--simulated``, ``--power-sweep``): each checks ``--out`` before reading its inputs
+(:func:`out_path`), refuses earlier outputs of its own kind after them (:func:`out_dir`), creates
+the folder (:func:`make_out`) and removes what it created when the fit fails
+(:func:`remove_empty`)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from pathlib import Path
+
+from manybody.support import paths
+
+__all__ = ["CLI_NAMES", "RESULT_FILES", "check_out_path", "cli_message", "error_column",
+           "make_out", "out_dir", "out_path", "remove_empty", "value_with_error"]
+
+
+#: API keywords in messages of the library, as the fit-data options a CLI user can type.
+CLI_NAMES = (
+    ("temperature_column='NAME'", "--temperature-column NAME"),
+    ("loss_column='NAME'", "--loss-column NAME"),
+    ("frequency_unit='", "--sweep-frequency-unit '"),
+    (", or pass temperature_unit=", " (or write the unit in the cells, e.g. '50mK')"),
+    ("(error_column=, --error-column)", "(--error-column)"),
+    ("(error_column=False, --error-column none)", "(--error-column none)"),
+    ("saturation=True needs a drive power for every curve (power column or LossCurve.power)",
+     "--saturation needs a drive power for every curve (a power column, --power-column or "
+     "--powers)"),
+    ("saturation=True", "--saturation"),
+    ("frequency_unit=", "--sweep-frequency-unit "),
+    ("temperature_column=", "--temperature-column "),
+    ("loss_column=", "--loss-column "),
+    ("power_column=", "--power-column "),
+    ("error_column=False", "--error-column none"),
+    ("error_column=", "--error-column "),
+    ("error_model=", "--error-model "),
+    ("(background=False, --no-background)", "(--no-background)"),
+    ("background=False", "--no-background"),
+    ("quasiparticle=", "--quasiparticle "),
+    ("tmin must be below tmax, got tmin=", "--tmin must be below --tmax, got --tmin "),
+    (", tmax=", ", --tmax "),
+    ("in the window [", "in the window --tmin/--tmax ["),
+)
+
+
+def cli_message(message: str) -> str:
+    """A library message with API keywords replaced by the fit-data option names."""
+    for api, cli in CLI_NAMES:
+        message = message.replace(api, cli)
+    return message
+
+
+def value_with_error(value: float, error: float) -> str:
+    """``1.234 +- 0.056`` (4 and 2 significant digits); the value alone when the error is 0 or
+    not finite."""
+    if not math.isfinite(error) or error == 0:
+        return f"{value:.4g}"
+    return f"{value:.4g} +- {error:.2g}"
+
+
+def error_column(args: argparse.Namespace) -> str | None | bool:
+    """--error-column as the readers take it: None (find one), False (``none``: no errors) or
+    the name."""
+    if args.error_column is None:
+        return None
+    return False if args.error_column.strip().lower() == "none" else args.error_column
+
+
+def out_path(args: argparse.Namespace) -> Path:
+    """--out, refused when it cannot be a directory (a file, a link to nothing, no permission):
+    checked before the inputs are read."""
+    out = paths.without_missing_detours(args.out)  # 'new/../fd' left an empty 'new' (session 36)
+    check_out_path(out)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {str(out)!r} exists and is not a directory")
+    ancestor, _ = paths.nearest_existing(out / "x")  # out itself, or where it would be made
+    reason = paths.unwritable_reason(ancestor)
+    if reason is not None:
+        raise ValueError(f"--out {str(out)!r}: cannot create or write the output directory: "
+                         f"{reason}")
+    return out
+
+
+def out_dir(args: argparse.Namespace, outputs: tuple[str, ...]) -> Path:
+    """--out (:func:`out_path`), refused when it holds outputs (without --overwrite): checked
+    after the inputs are read, so that their errors come first (session 35)."""
+    out = out_path(args)
+    existing = [n for n in outputs if os.path.lexists(out / n)]  # a dangling link too
+    if existing and not args.overwrite:
+        raise FileExistsError(f"{', '.join(existing)} already in {str(out)!r}; pass --overwrite "
+                              "to replace them")
+    others = [n for n in RESULT_FILES if n not in outputs and (out / n).is_file()]
+    if others:  # a --power-sweep's results beside a --shift fit's, with no word (session 35)
+        print(f"note: {str(out)!r} also holds {', '.join(others)} of an earlier fit of another "
+              "kind; they are kept beside this fit's results", file=sys.stderr)
+    return out
+
+
+#: The results record of each kind of fit (law fit, --velocity, --shift/--joint/--simulated,
+#: --power-sweep).
+RESULT_FILES = ("fit_results.json", "velocity_results.json", "loss_shift_results.json",
+                "saturation_results.json")
+
+
+def make_out(out: Path) -> list[Path]:
+    """Create the output directory up front (one-line error naming --out); the directories
+    created, deepest first, so that a failed run can remove them again."""
+    check_out_path(out)
+    created = [d for d in (out, *out.parents) if not d.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        reason = paths.unwritable_reason(out)
+        if reason is not None:
+            remove_empty(created)
+            raise ValueError(f"--out {str(out)!r}: {reason}")
+    except OSError as exc:
+        remove_empty(created)
+        raise ValueError(f"--out {str(out)!r}: cannot create or write the output directory: "
+                         f"{exc.strerror or exc}") from None
+    return created
+
+
+def check_out_path(out: Path) -> None:
+    """Refuse an --out that a link to a missing directory, a file or an unsearchable directory
+    stands in the way of (named as ``manybody run`` names them; support/paths.py)."""
+    link = paths.dangling_link(out)
+    if link is not None:
+        raise ValueError(f"--out {str(out)!r}: {paths.link_description(link)}; create the "
+                         "target or choose another --out")
+    _, reason = paths.nearest_existing(out)
+    if reason is not None:
+        raise ValueError(f"--out {str(out)!r}: cannot create the output directory: {reason}")
+
+
+def remove_empty(dirs: list[Path]) -> None:
+    """Remove the directories ``dirs`` (deepest first) where they are still empty."""
+    for d in dirs:
+        try:
+            d.rmdir()
+        except OSError:
+            pass
