@@ -43,8 +43,10 @@ import numpy as np
 
 from manybody.cli import fit_loss_shift, fit_sweeps
 from manybody.cli.fit_outputs import (
+    check_window,
     cli_message,
     error_column,
+    frequency_option,
     make_out,
     out_dir,
     out_path,
@@ -730,14 +732,9 @@ def run(args: argparse.Namespace) -> int:
     if args.frequency is None:
         raise ValueError("--frequency is required for loss tables (e.g. --frequency 5.62GHz); "
                          "or pass --velocity to fit delta v/v or df/f")
-    try:
-        w = parse_frequency(args.frequency)
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("frequency must", "--frequency must", 1)) from None
+    w = frequency_option(args)
     gap = _gap(args)
-    if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
-        raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
-                         f"--tmax {args.tmax} K")
+    check_window(args)
     out_path(args)
     try:  # the tables first: an error in them was hidden behind "pass --overwrite" when --out
         # held an earlier fit (a new user, session 35)
@@ -793,13 +790,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:
     """``fit-data --sweeps``: fit the sweeps (:mod:`manybody.cli.fit_sweeps`), then 1/Qi(T)."""
-    if args.frequency is not None:
-        parse_frequency(args.frequency)
+    frequency_option(args)
     gap = _gap(args)
     out = out_dir(args, OUTPUTS + fit_sweeps.SWEEP_OUTPUTS)
-    if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
-        raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
-                         f"--tmax {args.tmax} K")
+    check_window(args)
     created = make_out(out)
     try:
         # nothing is written before the law fit has succeeded (a one-sweep run refused by the

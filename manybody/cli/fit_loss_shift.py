@@ -32,7 +32,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from manybody.cli import fit_sweeps
-from manybody.cli.fit_outputs import make_out, out_dir, remove_empty, value_with_error
+from manybody.cli.fit_outputs import (
+    check_window,
+    make_out,
+    out_dir,
+    remove_empty,
+    value_with_error,
+)
 from manybody.cli.x_range import warn_far_window
 from manybody.laws.inputs import LossCurve, ShiftCurve, parse_frequency
 from manybody.measured.resonator_table import loss_table, shift_curves
@@ -132,9 +138,7 @@ def _check_args(args: argparse.Namespace) -> None:
                          "exclude each other")
     if args.point is not None and not args.simulated:
         raise ValueError("--point applies to --simulated only")
-    if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
-        raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
-                         f"--tmax {args.tmax} K")
+    check_window(args)
 
 
 def _band(text: str | None) -> tuple[float, float] | None:

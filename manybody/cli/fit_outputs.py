@@ -15,7 +15,8 @@ from pathlib import Path
 
 from manybody.support import paths
 
-__all__ = ["CLI_NAMES", "RESULT_FILES", "check_out_path", "cli_message", "error_column",
+__all__ = ["CLI_NAMES", "RESULT_FILES", "check_out_path", "check_window", "cli_message",
+           "error_column", "frequency_option",
            "make_out", "out_dir", "out_path", "remove_empty", "value_with_error"]
 
 
@@ -60,6 +61,25 @@ def value_with_error(value: float, error: float) -> str:
     if not math.isfinite(error) or error == 0:
         return f"{value:.4g}"
     return f"{value:.4g} +- {error:.2g}"
+
+
+def frequency_option(args: argparse.Namespace) -> float | None:
+    """--frequency as w = h f / k_B in K (None when not given); an error names the option."""
+    if args.frequency is None:
+        return None
+    from manybody.laws.inputs import parse_frequency  # numpy only; at the call, as the fits
+
+    try:
+        return parse_frequency(args.frequency)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("frequency must", "--frequency must", 1)) from None
+
+
+def check_window(args: argparse.Namespace) -> None:
+    """Refuse --tmin at or above --tmax (both K)."""
+    if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
+        raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
+                         f"--tmax {args.tmax} K")
 
 
 def error_column(args: argparse.Namespace) -> str | None | bool:

@@ -27,9 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
-from manybody.cli.fit_outputs import cli_message, make_out, out_dir, remove_empty
+from manybody.cli.fit_outputs import (
+    check_window,
+    cli_message,
+    frequency_option,
+    make_out,
+    out_dir,
+    remove_empty,
+)
 from manybody.cli.x_range import warn_far_window
-from manybody.laws.inputs import parse_frequency
 from manybody.measured.power_sweep import (
     PowerSweepFit,
     beta_summary,
@@ -237,14 +243,8 @@ def run_power_sweep(args: argparse.Namespace, load: Callable) -> int:
              if getattr(args, attr, default) != default]
     if wrong:
         raise ValueError(f"{', '.join(wrong)} do(es) not apply to --power-sweep")
-    if args.frequency is not None:  # recorded only
-        try:
-            parse_frequency(args.frequency)
-        except ValueError as exc:
-            raise ValueError(str(exc).replace("frequency must", "--frequency must", 1)) from None
-    if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
-        raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
-                         f"--tmax {args.tmax} K")
+    frequency_option(args)  # recorded only
+    check_window(args)
     try:
         tables, curves = load(args)
         warn_far_window(np.concatenate([c.temperature for c in curves]), args.tmax, args.tmin)

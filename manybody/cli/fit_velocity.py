@@ -20,15 +20,16 @@ from pathlib import Path
 import numpy as np
 
 from manybody.cli.fit_outputs import (
+    check_window,
     cli_message,
     error_column,
+    frequency_option,
     make_out,
     out_dir,
     out_path,
     remove_empty,
     value_with_error,
 )
-from manybody.laws.inputs import parse_frequency
 from manybody.laws.velocity import METHOD, VelocityFit, canonical_ratio, fit_velocity_slopes
 from manybody.measured.velocity import (
     VelocityTable,
@@ -157,14 +158,8 @@ def run_velocity(args: argparse.Namespace) -> int:
     if loss_only:
         raise ValueError(f"{', '.join(loss_only)} appl(y/ies) to loss tables only, not to "
                          "--velocity")
-    if args.frequency is not None:
-        try:
-            parse_frequency(args.frequency)
-        except ValueError as exc:
-            raise ValueError(str(exc).replace("frequency must", "--frequency must", 1)) from None
-    if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
-        raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
-                         f"--tmax {args.tmax} K")
+    frequency_option(args)
+    check_window(args)
     out_path(args)
     try:
         table, t, shift, sigma = _velocity_data(args)
