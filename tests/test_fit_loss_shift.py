@@ -192,7 +192,7 @@ def test_a_point_on_an_axis_of_names(tiny_run):
     ds = manybody.load_results(tiny_run)
     kinds = xr.DataArray(["dipolar", "gaussian"], dims="coupling_kind", name="coupling_kind")
     both = xr.concat([ds, ds * 2.0], dim=kinds, data_vars="all")
-    with pytest.raises(ValueError, match=r"axis 'coupling_kind' has 2 values"):
+    with pytest.raises(ValueError, match=r"'coupling_kind' has 2 values"):
         curves_from_results(both)
     loss, _, _, chosen = curves_from_results(both, parse_point("coupling_kind=gaussian"))
     assert chosen["coupling_kind"] == "gaussian" and "coupling_kind=gaussian" in loss.label
@@ -200,6 +200,59 @@ def test_a_point_on_an_axis_of_names(tiny_run):
     with pytest.raises(ValueError, match=r"--point coupling_kind=1.0 is not on the axis; its "
                        r"values: \['dipolar', 'gaussian'\]"):
         curves_from_results(both, parse_point("coupling_kind=1"))
+
+
+def test_every_open_axis_is_named_at_once_and_the_spec_keys_are_taken(tiny_run):
+    """A run sweeping two axes was refused one axis per try, and the spec's own key
+    (model.coupling.kind) was "not an axis" (a new user, session 37)."""
+    import xarray as xr
+
+    import manybody
+
+    ds = manybody.load_results(tiny_run)
+    kinds = xr.DataArray(["dipolar", "gaussian"], dims="coupling_kind", name="coupling_kind")
+    widths = xr.DataArray([0.1, 0.2], dims="broadening_width", name="broadening_width")
+    both = xr.concat([xr.concat([ds, ds * 2.0], dim=kinds, data_vars="all")] * 2, dim=widths,
+                     data_vars="all")
+    with pytest.raises(ValueError, match=r"'broadening_width' has 2 values \[0.1, 0.2\]; "
+                       r"'coupling_kind' has 2 values .*e.g. --point "
+                       r"broadening_width=VALUE,coupling_kind=VALUE"):
+        curves_from_results(both)
+    with pytest.raises(ValueError, match=r"'broadening_width' has 2 values"):
+        curves_from_results(both, parse_point("model.coupling.kind=gaussian"))
+    loss, _, _, chosen = curves_from_results(both, parse_point(
+        "model.coupling.kind=gaussian, probe.broadening.width=0.2"))
+    assert chosen["coupling_kind"] == "gaussian" and chosen["broadening_width"] == 0.2
+    np.testing.assert_allclose(loss.loss, 2.0 * curves_from_results(ds)[0].loss)
+
+
+def test_a_temperature_where_almost_no_realisation_absorbs_is_fitted(tiny_run, tmp_path, capsys):
+    """With few realisations the mean's error where (nearly) none absorbs is ~1e-10 of the
+    others: the curve (and any bootstrap resample like it) was refused with advice about the
+    units of measured errors and nothing was fitted (a new user, session 37). The errors are
+    floored at 1e-6 of the largest, as the study's weights are, and resamples that still cannot
+    be fitted are counted and said."""
+
+    import manybody
+    from manybody.study.loss_shift import curves_from_realisations, index_spread
+
+    t = np.array([0.01, 0.02, 0.05, 0.1, 0.2])
+    loss = np.tile([1.0, 2.0, 3.0, 4.0, 5.0], (6, 1)) * np.linspace(0.8, 1.2, 6)[:, None]
+    loss[:, 0] = 0.0
+    loss[0, 0] = 1e-9  # one realisation absorbs at the lowest temperature, barely
+    shift = -np.log(t)[None, :] * np.linspace(0.9, 1.1, 6)[:, None]
+    curve, sh = curves_from_realisations(t, loss, shift, "few")
+    assert curve.sigma[0] == pytest.approx(curve.sigma.max() * 1e-6)
+    spread, skipped = index_spread(t, loss, shift, 0.1, {}, n_resamples=5)
+    assert 0 <= skipped <= 5
+    ds = manybody.load_results(tiny_run).isel(realisation=slice(0, 6)).copy(deep=True)
+    ds["absorption"][dict(temperature=0)] = 0.0
+    ds["absorption"][dict(realisation=0, temperature=0)] = 1e-12
+    path = tmp_path / "few.nc"
+    ds.to_netcdf(path)
+    status, stdout, err = run_cli([path, "--simulated", "--out", tmp_path / "o"], capsys)
+    assert status == 0, err
+    assert "resamples of the realisations" in stdout
 
 
 def test_command_names_the_modes_of_the_library():

@@ -234,19 +234,24 @@ def _correlated_points(cmp, per_realisation, w: float, options: dict
     from manybody.study.loss_shift import RESAMPLES, index_spread, realisation_correlation
 
     t, loss_r, shift_r = per_realisation
-    spread = index_spread(t, loss_r, shift_r, w, options)
+    spread, skipped = index_spread(t, loss_r, shift_r, w, options)
     correlation = realisation_correlation(loss_r)
+    over = (f"{RESAMPLES} resamples of the realisations" if not skipped else
+            f"{RESAMPLES - skipped} of {RESAMPLES} resamples of the realisations ({skipped} "
+            "could not be fitted, e.g. one that leaves out every realisation absorbing at the "
+            f"lowest temperature: with {loss_r.shape[0]} realisations the spread itself is "
+            "rough)")
     lines = [f"correlated points: the {loss_r.shape[0]} realisations are shared by every "
              f"temperature (median correlation {correlation:.2f} between temperatures); the "
              "errors, chi2 and ΔAIC above take the points as independent. The TLS index over "
-             f"{RESAMPLES} resamples of the realisations:"]
+             f"{over}:"]
     for mode, verdict in cmp.verdicts.items():
         quoted = verdict.index_error
         if mode in spread and math.isfinite(spread[mode]) and quoted and math.isfinite(quoted):
             lines.append(f"  {mode}: a = {verdict.index:.3f}, fit error {quoted:.3f}, spread "
-                         f"over resamples {spread[mode]:.3f} ({spread[mode] / quoted:.1f}x)")
-    return "\n".join(lines), {"resamples": RESAMPLES, "median_correlation": correlation,
-                               "index_spread": spread}
+                         f"over resamples {spread[mode]:.3f} ({spread[mode] / quoted:.2g}x)")
+    return "\n".join(lines), {"resamples": RESAMPLES, "resamples_skipped": skipped,
+                               "median_correlation": correlation, "index_spread": spread}
 
 
 def _scatter(res) -> str:

@@ -23,8 +23,9 @@ import math
 
 import numpy as np
 
-from manybody.laws.inputs import LossCurve, ShiftCurve
+from manybody.laws.inputs import MAX_ERROR_RANGE, LossCurve, ShiftCurve
 from manybody.laws.joint import compare_loss_shift
+from manybody.runs.spec import axis_name
 
 #: Variables a results file needs for the joint fit.
 NEEDED = ("absorption", "velocity_shift")
@@ -109,22 +110,25 @@ def curves_from_results(ds, point: dict[str, float] | None = None
     if missing:
         raise ValueError(f"the results file has no {', '.join(missing)}: run it with "
                          f"observables including {list(NEEDED)}")
-    point = dict(point or {})
     dims = [d for d in ds["absorption"].dims if d not in ("realisation", "temperature")]
+    # the spec's dotted key names the same axis ('model.coupling.strength' was "not an axis";
+    # a new user, session 37)
+    point = {(axis_name(k) if k not in dims and axis_name(k) in dims else k): value
+             for k, value in (point or {}).items()}
     unknown = [k for k in point if k not in dims]
     if unknown:
         raise ValueError(f"--point names {unknown}, not axes of the results file; its axes: "
                          f"{dims}")
+    open_axes = [d for d in dims if d not in point and ds[d].size > 1]
+    if open_axes:  # all at once: one per try made a user choose them one run at a time
+        listed = "; ".join(f"{d!r} has {ds[d].size} values {ds[d].values.tolist()}"
+                           for d in open_axes)
+        example = ",".join(f"{d}=VALUE" for d in open_axes)
+        raise ValueError(f"choose a point on every sweep axis: {listed}; e.g. --point {example}")
     chosen = {}
     for d in dims:
         axis = ds[d].values
-        if d not in point:
-            if axis.size > 1:
-                raise ValueError(f"axis {d!r} has {axis.size} values {axis.tolist()}: choose one "
-                                 f"with --point {d}=VALUE")
-            chosen[d] = axis[0].item()
-            continue
-        chosen[d] = _on_axis(d, axis, point[d])
+        chosen[d] = _on_axis(d, axis, point[d]) if d in point else axis[0].item()
     sel = ds.sel(chosen)
     loss_r = sel["absorption"].transpose("realisation", "temperature").values * math.pi
     shift_r = sel["velocity_shift"].transpose("realisation", "temperature").values
@@ -155,11 +159,25 @@ def curves_from_realisations(temperature: np.ndarray, loss: np.ndarray, shift: n
         Per realisation (units of C0), shape (n_realisations, n_T), n_realisations >= 2.
     label : str
         The loss curve's label.
+
+    Notes
+    -----
+    Each standard error is floored at 1 / ``MAX_ERROR_RANGE`` of the curve's largest, as the
+    study's own weights are (:func:`manybody.laws.analysis.analyse_shape`): where (nearly) no
+    realisation absorbs, at the lowest temperatures of a few realisations, the error is ~1e-10
+    of the others, and the curve was refused with advice about the units of measured errors
+    (a new user, session 37).
     """
     n = loss.shape[0]
-    return (LossCurve(temperature, loss.mean(0), loss.std(0, ddof=1) / math.sqrt(n), label=label),
-            ShiftCurve(temperature, shift.mean(0), shift.std(0, ddof=1) / math.sqrt(n),
+    return (LossCurve(temperature, loss.mean(0), _floored(loss.std(0, ddof=1) / math.sqrt(n)),
+                      label=label),
+            ShiftCurve(temperature, shift.mean(0), _floored(shift.std(0, ddof=1) / math.sqrt(n)),
                        label="velocity_shift"))
+
+
+def _floored(error: np.ndarray) -> np.ndarray:
+    """``error`` floored at 1 / MAX_ERROR_RANGE of its largest value."""
+    return np.maximum(error, float(error.max()) / MAX_ERROR_RANGE)
 
 
 #: Resamples of the realisations for :func:`index_spread` (about 0.05 s each at 25 temperatures).
@@ -167,31 +185,44 @@ RESAMPLES = 100
 
 
 def index_spread(temperature: np.ndarray, loss: np.ndarray, shift: np.ndarray, frequency: float,
-                 options: dict, n_resamples: int = RESAMPLES, seed: int = 0) -> dict[str, float]:
+                 options: dict, n_resamples: int = RESAMPLES, seed: int = 0
+                 ) -> tuple[dict[str, float], int]:
     """The spread of the TLS index a of each mode ("loss", "shift", "joint") over bootstrap
     resamples of the realisations (seeded), the fit's other options as given.
 
     The points of one sweep point share their realisations (common random numbers), so their
     errors are correlated (median correlation ~0.95 between temperatures at N = 12): a fit that
     takes them as independent understated the index's error about 2.4x (0.058 against a spread
-    of 0.137 over resamples; a new user, session 35). NaN for a mode whose index no resample
-    determined.
+    of 0.137 over resamples; a new user, session 35).
+
+    Returns
+    -------
+    (dict of str to float, int)
+        The spread per mode (NaN for a mode whose index no resample determined) and the number
+        of resamples that could not be made into curves or fitted (skipped): with few
+        realisations a resample can leave out the only one that absorbs at the lowest
+        temperature, and its curve's errors span beyond what a fit takes (such a resample
+        stopped the whole ``fit-data --simulated`` with advice about measured errors' units;
+        a new user, session 37).
     """
     rng = np.random.default_rng(seed)
     n = loss.shape[0]
     values: dict[str, list[float]] = {}
+    skipped = 0
     for _ in range(n_resamples):
         pick = rng.integers(0, n, n)
-        curve, sh = curves_from_realisations(temperature, loss[pick], shift[pick], "resample")
         try:
+            curve, sh = curves_from_realisations(temperature, loss[pick], shift[pick],
+                                                 "resample")
             cmp = compare_loss_shift([curve], sh, frequency, **options)
         except (ValueError, RuntimeError):
+            skipped += 1
             continue
         for mode, verdict in cmp.verdicts.items():
             if verdict.index is not None and np.isfinite(verdict.index):
                 values.setdefault(mode, []).append(float(verdict.index))
-    return {mode: float(np.std(v, ddof=1)) if len(v) > 1 else math.nan
-            for mode, v in values.items()}
+    return ({mode: float(np.std(v, ddof=1)) if len(v) > 1 else math.nan
+             for mode, v in values.items()}, skipped)
 
 
 def realisation_correlation(loss: np.ndarray) -> float:
