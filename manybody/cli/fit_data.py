@@ -64,7 +64,7 @@ from manybody.laws.inputs import (
     parse_frequency,
 )
 from manybody.measured.headers import error_is_relative
-from manybody.measured.tables import curves_from_table, read_loss_table
+from manybody.measured.tables import curves_from_table, read_loss_table, refuse_other_formats
 from manybody.support import jsonio
 from manybody.support import validate as v
 from manybody.support.files import atomic_write
@@ -405,6 +405,19 @@ def _check_column_against_name(tables: list, powers_used: bool) -> None:
               file=sys.stderr)
 
 
+def _refuse_other_formats(files: list[str]) -> None:
+    """A results file, workbook, spec or script among the tables, named before any option is
+    asked for (a results file given without --simulated was first told '--frequency is
+    required'; a new user, session 37). Files that cannot be opened are left to the readers."""
+    for path in files:
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read(8)
+        except OSError:
+            continue
+        refuse_other_formats(raw, path)
+
+
 def _load(args) -> tuple[list, list]:
     files, powers = _files(args)
     with warnings.catch_warnings(record=True) as caught:
@@ -711,6 +724,7 @@ def run(args: argparse.Namespace) -> int:
             return fit_loss_shift.run_loss_shift(args, _gap(args), _load)
         except ValueError as exc:
             raise ValueError(cli_message(str(exc))) from None
+    _refuse_other_formats(args.files)
     if args.power_sweep:
         if args.sweeps is not None:
             raise ValueError("--power-sweep fits loss tables at several powers (FILE ...), not --sweeps")

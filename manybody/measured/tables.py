@@ -168,7 +168,22 @@ TEXT_FORMATS = {".toml": "a TOML file (a run specification?)", ".json": "a JSON 
                 ".sh": "a shell script", ".tex": "a LaTeX document", ".html": "an HTML page"}
 
 
-def _decode(raw: bytes, path: str) -> str:
+def refuse_other_formats(raw: bytes, path: str) -> None:
+    """Refuse a file that is not a text table by its leading bytes (a results file, a workbook)
+    or its extension (a run specification, a script), naming what it is.
+
+    Parameters
+    ----------
+    raw : bytes
+        The file's first bytes (8 suffice).
+    path : str
+        Its path, for the extension and the message.
+
+    Raises
+    ------
+    ValueError
+        One of :data:`BINARY_FORMATS` or :data:`TEXT_FORMATS`.
+    """
     for magic, what in BINARY_FORMATS:  # read as text they were "ragged lines" (session 33)
         if raw.startswith(magic):
             raise ValueError(f"{path} is {what}, not a text table of columns")
@@ -176,6 +191,10 @@ def _decode(raw: bytes, path: str) -> str:
     if what is not None:
         raise ValueError(f"{path} is {what}, not a table of columns (a CSV or text export of "
                          "temperature and loss)")
+
+
+def _decode(raw: bytes, path: str) -> str:
+    refuse_other_formats(raw, path)
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16")
     try:
