@@ -58,3 +58,18 @@ def test_tmin_above_tmax_is_refused_in_every_mode(tmp_path, capsys, mode):
     err = capsys.readouterr().err
     assert "--tmin must be below --tmax, got --tmin 0.3 K, --tmax 0.2 K" in err, err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("head", "name", "words"), [
+    (b"\x89HDF\r\n\x1a\n", "run.nc", "a results file of manybody run? fit it with --simulated"),
+    (b"name = 'x'\n", "spec.toml", "a TOML file (a run specification?)")])
+def test_a_file_that_is_no_table_is_named_before_any_option_is_asked_for(tmp_path, capsys,
+                                                                           head, name, words):
+    """A results file given without --simulated was first told '--frequency is required for loss
+    tables'; only with --frequency did it learn the file is a results file (a new user, session
+    37)."""
+    path = tmp_path / name
+    path.write_bytes(head + b"\0" * 64)
+    assert main(["fit-data", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "--frequency" not in err, err
