@@ -161,7 +161,7 @@ def figure_saturation_models(power_ratio, curves, labels: Sequence[str], out: Pa
         One-standard-deviation errors of the curves (per model, or None).
     betas, beta_errors : sequence of float, optional
         Best-fit exponent per model and its error (e.g. from
-        :func:`manybody.laws.saturation.analyse_saturation`); without them each curve is fitted
+        :func:`manybody.laws.saturation_comparison.analyse_saturation`); without them each curve is fitted
         here with (1 + P/Pc)^-beta (no background); a curve that cannot be fitted (one that
         does not decrease) is drawn without a best-fit curve and with beta NaN.
 

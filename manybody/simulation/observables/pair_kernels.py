@@ -145,7 +145,7 @@ def add_pair(out, n, om, t, nodes, inv_gap, table, scale, origin):
 @numba.njit(cache=True, nogil=True)
 def deposit(energies, tmn, nodes, inv_gap, table, scale, origin, out):
     """All pairs' deposits into ``out`` (D, n_nodes); see
-    :func:`manybody.simulation.observables.absorption.pair_deposits`."""
+    :func:`manybody.simulation.observables.absorption.pair_spectrum`, which calls it."""
     dim = energies.size
     if tmn.strides[0] < tmn.strides[1]:  # column-major: walk down each column n
         for n in range(dim):
