@@ -445,3 +445,19 @@ def test_a_large_sweep_says_it_is_being_checked_before_the_silence(tmp_path, mon
     run_command._say_when_checking_takes_long(str(spec))
     run_command._say_when_checking_takes_long(str(tmp_path / "missing.toml"))  # RunSpec's to say
     assert capsys.readouterr().err == ""
+
+
+def test_version_names_the_package_and_its_commit(capsys):
+    """There was no `manybody --version` (a new user, session 37): it prints the version a
+    results file records and, in a checkout, the commit."""
+    import manybody
+    from manybody.cli.app import main
+    from manybody.support.provenance import git_commit_and_dirty
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"manybody {manybody.__version__}")
+    commit, _ = git_commit_and_dirty()
+    assert (commit in out) if commit else "git" not in out

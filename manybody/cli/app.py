@@ -68,10 +68,27 @@ class PlainHelpFormatter(argparse.HelpFormatter):
         return plain(super()._expand_help(action))
 
 
+class _Version(argparse.Action):
+    """``--version``: ``manybody 0.1.0`` and, in a git checkout, its commit (what a results file
+    records); git is asked only when the option is given."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from manybody import __version__
+        from manybody.support.provenance import git_commit_and_dirty
+
+        commit, dirty = git_commit_and_dirty()
+        where = (f" (git {commit}{', with uncommitted changes' if dirty else ''})" if commit
+                 else "")
+        print(f"manybody {__version__}{where}")  # stdout, as argparse's own version action
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="manybody", description=DESCRIPTION,
                                      formatter_class=PlainHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="print the version (and the git commit of a checkout) and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text,
