@@ -121,6 +121,17 @@ def _say_when_checking_takes_long(spec_path: str) -> None:
               "on one core)...", file=sys.stderr, flush=True)
 
 
+def _say_when_kernels_compile(spec) -> None:
+    """A note before a run whose Chebyshev solves will first compile their kernels."""
+    from manybody.runs.spec import point_routes
+    from manybody.simulation.solvers.chebyshev.compiled import COMPILE_SECONDS, kernels_cached
+
+    if any(route.startswith("chebyshev") for route in point_routes(spec)) and not kernels_cached():
+        print("note: the Chebyshev solver compiles its kernels on first use in this checkout "
+              f"(about {COMPILE_SECONDS} per worker, once: they are cached on disk); the first "
+              "realisations take that much longer", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run a sweep; return the exit status."""
     from manybody.runs.results import output_path
@@ -135,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
     if os.path.exists(args.output) and os.path.samefile(args.output, args.spec):
         raise ValueError(f"--output {args.output!r} is the run specification itself; choose "
                          "another results file (e.g. OUT.nc)")
+    _say_when_kernels_compile(spec)
     try:
         ds = run_sweep(spec, output=args.output, n_jobs=args.jobs, backend=args.backend,
                        scheduler=args.scheduler, resume=args.resume, overwrite=args.overwrite,
