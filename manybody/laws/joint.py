@@ -465,6 +465,14 @@ def compare_loss_shift(curves: Sequence[LossCurve], shift: ShiftCurve, frequency
     Returns
     -------
     LossShiftComparison
+
+    Raises
+    ------
+    TypeError
+        ``law`` or ``mode`` passed.
+    ValueError
+        An unknown mode, or as :func:`fit_loss_shift` (bad options, no data for a mode, an empty
+        window, fewer points than parameters).
     """
     if "law" in options or "mode" in options:
         raise TypeError("compare_loss_shift fits all laws and modes; do not pass law= or mode=")

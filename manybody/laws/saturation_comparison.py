@@ -80,6 +80,12 @@ def compare_exponent(curves, *, reference_beta: float = REFERENCE_BETA,
     Returns
     -------
     ExponentComparison
+
+    Raises
+    ------
+    ValueError, RuntimeError
+        As :func:`manybody.laws.saturation.fit_saturation_joint` (bad curves or options; the
+        optimiser did not converge), from either fit.
     """
     from scipy import stats
 

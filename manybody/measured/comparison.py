@@ -84,6 +84,14 @@ def compare_laws(curves: Sequence[LossCurve] | LossCurve, frequency: float | str
     Returns
     -------
     LawComparison
+
+    Raises
+    ------
+    TypeError
+        ``law`` passed (every law is fitted).
+    ValueError
+        As :func:`manybody.laws.fit.fit_joint`: bad options, an empty window, fewer points than
+        parameters, sigma for some curves only, saturation without powers.
     """
     if isinstance(curves, LossCurve):
         curves = [curves]
