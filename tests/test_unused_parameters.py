@@ -167,9 +167,15 @@ def test_shipped_specs_give_no_value_that_changes_nothing(path):
     ({"model.coupling.strength": [0.01, 0.02]},
      {"coupling": {"kind": "gaussian", "strength": 0.01, "min_distance": 0.5}},
      ["coupling.min_distance"]),
-    # at J0 = 0 the kind and orientation still decide the random stream of later draws
+    # at J0 = 0 the kind and orientation still decide the random stream of later draws (here
+    # the random signs of the deformation potentials) ...
     ({"model.n_tls": [2, 3]},
-     {"coupling": {"kind": "dipolar", "strength": 0.0, "orientation": "gaussian"}}, []),
+     {"coupling": {"kind": "dipolar", "strength": 0.0, "orientation": "gaussian"},
+      "stress": {"distribution": "random_sign"}}, []),
+    # ... and without later draws they change nothing (session 37)
+    ({"model.n_tls": [2, 3]},
+     {"coupling": {"kind": "dipolar", "strength": 0.0, "orientation": "gaussian"},
+      "stress": {"distribution": "fixed"}}, ["coupling.kind", "coupling.orientation"]),
 ])
 def test_a_value_is_warned_about_only_where_it_changes_nothing_at_every_point(sweep, base,
                                                                               warned):
@@ -358,3 +364,41 @@ def test_a_value_not_warned_about_changes_the_results(case):
     second = _computed(_spec(_set(model, where, other), observables, solver))
     assert any(not np.allclose(first[name], second[name], rtol=1e-9, atol=1e-12, equal_nan=True)
                for name in first), case
+
+
+def test_coupling_shape_at_zero_strength_is_unused_unless_something_is_drawn_after_it():
+    """A sweep of coupling.kind or coupling.orientation at strength 0 gave bit-identical points
+    without a word (a tester, session 37). Unused then, unless random numbers are drawn after
+    the couplings (their count changes those draws, hence the disorder): random deformation
+    potentials, two-body stress, a random-matrix term or stress."""
+    shape = dict(kind="dipolar", orientation="gaussian", min_distance=0.2)
+    bare = ModelParams(n_tls=4, coupling=CouplingParams(strength=0.0, **shape))
+    assert keys(bare) == ["coupling.kind", "coupling.orientation", "coupling.min_distance"]
+    assert keys(ModelParams(n_tls=4, coupling=CouplingParams(strength=0.01, **shape))) == []
+    for later in (dict(stress=StressParams(distribution="random_sign")),
+                  dict(stress=StressParams(two_body=0.1)),
+                  dict(stress=StressParams(random_matrix=0.1)),
+                  dict(random_matrix=RandomMatrixParams(kind="goe", weight=0.1))):
+        model = ModelParams(n_tls=4, coupling=CouplingParams(strength=0.0, **shape), **later)
+        assert not [k for k in keys(model) if k.startswith("coupling.")], later
+
+
+def test_the_unused_rule_at_zero_strength_holds_by_computing():
+    """The rule checked against the draw itself: with nothing drawn after the couplings, every
+    coupling shape at strength 0 gives the same realisation; with random signs after them it
+    does not."""
+    from manybody.simulation.ensembles import draw_realisation, realisation_rng
+
+    def asymmetries_and_gamma(**stress):
+        out = []
+        for kind, orientation in (("gaussian", "uniform"), ("dipolar", "gaussian")):
+            model = ModelParams(n_tls=4, coupling=CouplingParams(
+                kind=kind, orientation=orientation, strength=0.0), stress=StressParams(**stress))
+            real = draw_realisation(model, realisation_rng(3, 0))
+            out.append(np.concatenate([real.asymmetry, real.deformation_potential]))
+        return out
+
+    same = asymmetries_and_gamma(distribution="fixed")
+    np.testing.assert_array_equal(same[0], same[1])
+    differ = asymmetries_and_gamma(distribution="random_sign")
+    assert not np.array_equal(differ[0], differ[1])

@@ -69,7 +69,7 @@ def unused_parameters(model: ModelParams, probe: Probe | None = None,
 
 def _unused(model, probe, solver, method) -> list[tuple[str, Any, str]]:
     found: list[tuple[str, Any, str]] = []
-    found += _coupling(model.coupling)
+    found += _coupling(model.coupling, model)
     found += _random_matrix(model.random_matrix, model.stress)
     found += _stress(model.stress)
     if probe is not None:
@@ -91,10 +91,20 @@ def _changed(params: Any, default: Any, names: tuple[str, ...]) -> list[tuple[st
             if every or getattr(params, name) != getattr(default, name)]
 
 
-def _coupling(coupling: CouplingParams | None) -> list[tuple[str, Any, str]]:
-    # at coupling.strength = 0 the kind and the orientation still decide how many random numbers
-    # the draw takes, hence the disorder of everything drawn after the couplings: not warned
-    if coupling is None or coupling.kind != "gaussian":
+def _coupling(coupling: CouplingParams | None, model: ModelParams) -> list[tuple[str, Any, str]]:
+    if coupling is None:
+        return []
+    if coupling.strength == 0 and not _drawn_after_couplings(model):
+        # at strength 0 the kind, orientation and minimum distance decide only how many random
+        # numbers the draw takes: unused unless something is drawn after the couplings (a sweep
+        # of coupling.kind at strength 0 with nothing drawn after gave identical points without
+        # a word; a tester, session 37)
+        return [(f"coupling.{name}", value, "coupling.strength = 0: every K_ij is 0, and "
+                 "nothing random is drawn after the couplings")
+                for name, value in _changed(coupling, _COUPLING,
+                                            ("kind", "orientation", "min_distance",
+                                             "components"))]
+    if coupling.kind != "gaussian":
         return []
     return [(f"coupling.{name}", value, "only dipolar couplings have distances and orientation "
              "factors (coupling.kind = 'gaussian' draws K_ij ~ N(0, J0^2))")
@@ -148,6 +158,16 @@ STRESS_FREE_OBSERVABLES = ("specific_heat", "spacing_ratio")
 #: Observables of |T_mn|^2 normalised by gamma^2 (units of pi*C0): unchanged when T only scales
 #: with gamma (checked by computing, tests/test_unused_parameters.py).
 _GAMMA_NORMALISED_OBSERVABLES = ("absorption", "velocity_shift")
+
+
+def _drawn_after_couplings(model: ModelParams) -> bool:
+    """Whether :func:`~manybody.simulation.ensembles.draw_realisation` takes random numbers after
+    the couplings (random deformation potentials, two-body stress, a random-matrix term or
+    stress), whose values then depend on how many the couplings took."""
+    stress = model.stress
+    return (stress.distribution not in ("fixed", "none")
+            or (stress.two_body > 0 and model.n_tls > 1)
+            or model.random_matrix is not None or stress.random_matrix > 0)
 
 
 def _draw_counters(model: ModelParams) -> tuple[str, ...]:
