@@ -351,3 +351,14 @@ def test_exponential_levels_are_continuous_across_the_overflow_switch():
         with np.errstate(divide="ignore"):
             stable = 0.1 + (0.1 / ratio) * np.logaddexp(np.log(u), np.log1p(-u) - ratio)
         np.testing.assert_allclose(levels, stable, rtol=0, atol=1e-15)
+
+
+def test_a_dense_refusal_suggests_only_machines_that_exist():
+    """n_tls = 30 was told to use 'a machine with >= 3.05e+10 GB' (a tester, session 37); at
+    N = 16 a large machine is still a remedy."""
+    from manybody.config.solver import SolverParams
+    from manybody.simulation.solvers.dense import dense_memory_message
+
+    solver = SolverParams()
+    assert "a machine with" not in dense_memory_message(30, solver, available=8 * 2**30)
+    assert "a machine with >= " in dense_memory_message(16, solver, available=2**30)

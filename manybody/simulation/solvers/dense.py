@@ -53,6 +53,11 @@ _PEAK_MATRICES_RANDOM = 4.2
 _THERMAL_ARRAYS = 2.0
 
 
+
+#: Memory of the largest machine worth suggesting for dense ED (4 TB, a large cluster node); a
+#: refusal beyond it names no machine (a tester, session 37: "a machine with >= 3.05e+10 GB").
+LARGEST_MACHINE = 4 * 2**40
+
 def estimate_memory(n_tls: int, dtype: str = "float64", random_matrix: bool = False,
                     n_temperatures: int = 0) -> int:
     """Peak bytes of a dense solve of N TLS (H, eigh workspace, eigenvectors and T_mn, and the
@@ -153,7 +158,8 @@ def dense_memory_message(n_tls: int, solver: SolverParams, random_matrix: bool =
         most = int((budget - (need - thermal)) / (_THERMAL_ARRAYS * 2**n_tls * 8))
         if most >= 1:
             fits.append(f"at most {most} temperatures (probe.temperatures has {n_t})")
-    fits.append(f"a machine with >= {need / solver.memory_fraction / gb:.3g} GB available")
+    if need / solver.memory_fraction <= LARGEST_MACHINE:  # not "a machine with 3e10 GB" (N = 30)
+        fits.append(f"a machine with >= {need / solver.memory_fraction / gb:.3g} GB available")
     what = f" (with the thermal arrays of {n_t} temperatures)" if n_t else ""
     return (f"n_tls={n_tls} with dtype={solver.dtype} needs about {need / gb:.3g} GB for dense ED"
             f"{what} "
