@@ -41,7 +41,7 @@ kind = "gaussian"
 width = 0.01
 """
 #: Attributes that legitimately differ between two runs of the same spec.
-RUN_DEPENDENT = {"created", "wall_time_s", "tasks_resumed"}
+RUN_DEPENDENT = {"created", "wall_time_s", "tasks_resumed", "run_stretches", "wall_time_total_s"}
 
 
 def write_spec(tmp_path: Path, realisations: int = 2, n_tls: int = 4, text: str | None = None,
