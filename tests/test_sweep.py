@@ -521,7 +521,10 @@ def test_plan_chunks_splits_runs_of_consecutive_realisations():
     from manybody.runs.tasks import auto_chunk_size, plan_chunks
 
     pending = [(1, 4), (0, 0), (0, 1), (0, 2), (0, 5), (1, 5), (1, 6), (1, 7)]
-    assert plan_chunks(pending, {0: 2, 1: 10}) == [(0, 0, 2), (0, 2, 3), (0, 5, 6), (1, 4, 8)]
+    # realisation 0 of each point is a task of its own, dispatched first (session 37); the other
+    # chunks keep their bounds
+    assert plan_chunks(pending, {0: 2, 1: 10}) == [(0, 0, 1), (0, 1, 2), (0, 2, 3), (0, 5, 6),
+                                                   (1, 4, 8)]
     spec = make_spec()
     assert auto_chunk_size(spec.model, spec.solver) == 2**13 // 2**5
     big = spec.model.__class__(n_tls=14)
@@ -549,10 +552,12 @@ def test_resume_reads_any_chunking_and_version_1_files(reference, tmp_path):
     """A checkpoint of one-realisation files (version 1 names) and chunk files resumes exactly."""
     out = tmp_path / "run.nc"
     with pytest.raises(Interrupt):
-        run_sweep(make_spec(), output=out, progress=_interrupt_after(2), chunk_size=2)
+        run_sweep(make_spec(), output=out, progress=_interrupt_after(3), chunk_size=2)
     tasks = checkpoint_dir(out) / "tasks"
-    (chunk,) = tasks.glob("*.npz")
-    assert chunk.name == "p000000_r000000-000002.npz"
+    # realisation 0 of every point first, each a task of its own (session 37), then the rest
+    # of the chunk 0-1, then 2-2
+    assert sorted(p.name for p in tasks.glob("*.npz")) == [
+        "p000000_r000000-000001.npz", "p000000_r000001-000002.npz", "p000001_r000000-000001.npz"]
     single = pipeline.observe(*[p for i, p in enumerate(make_spec().point((1,))) if i == 0],
                               11, 1, make_spec().probe)
     np.savez(tasks / "p000001_r000001.npz", **single)  # the version-1 layout: unstacked arrays
@@ -568,8 +573,8 @@ def test_resume_reads_any_chunking_and_version_1_files(reference, tmp_path):
         ds = run_sweep(make_spec(), output=out)
     finally:
         pipeline.observe = saved
-    assert sorted(computed) == [(0.0, 2), (0.02, 0), (0.02, 2)]
-    assert ds.attrs["tasks_resumed"] == 3
+    assert sorted(computed) == [(0.0, 2), (0.02, 2)]
+    assert ds.attrs["tasks_resumed"] == 4
     assert_same_arrays(reference, ds)
 
 
@@ -583,7 +588,9 @@ def test_automatic_chunks_keep_every_worker_busy(monkeypatch):
     assert len(chunks) >= tasks.CHUNKS_PER_WORKER * 2
     assert max(stop - start for _, start, stop in chunks) == 80 // (tasks.CHUNKS_PER_WORKER * 2)
     assert sorted((p, r) for p, a, b in chunks for r in range(a, b)) == pending
-    assert {b - a for _, a, b in tasks.chunks_for(spec, pending, 7, workers=2)} <= {7, 40 - 35}
+    # realisation 0 alone, then 1-6, 7-13, ..., 35-39 (session 37)
+    assert {b - a for _, a, b in tasks.chunks_for(spec, pending, 7, workers=2)} <= {1, 6, 7,
+                                                                                   40 - 35}
     # two realisations on two workers: one each (a chunk of two would idle a worker)
     assert len(tasks.chunks_for(spec, pending[:2], None, workers=2)) == 2
 

@@ -188,13 +188,44 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
     else:
         lines.append(f"  finished: {len(done)} realisation(s) (over every sweep point) in "
                      f"{n_files} task file(s)")
+    lines += _stretch_lines(meta)
     lines.append(f"  {_lock_state(directory)}")
     resume = _resume_hint(meta, output)
+    failed = meta.get("failed") if meta is not None else None
+    if isinstance(failed, dict):  # a plain rerun meets the same refusal (session 37)
+        lines.append(f"  FAILED: {failed.get('error', '?')}")
+        resume = ("not by a plain rerun: the run failed (above), and a rerun of the same spec "
+                  "fails again at the same realisation. Correct the spec and start again with "
+                  f"--overwrite (a changed spec cannot resume the {len(done)} finished "
+                  "realisation(s)); if the cause is gone (e.g. memory freed), "
+                  + resume.replace("to compute the rest; finished tasks are kept",
+                                   "to compute the rest"))
     if meta is None and n_files:  # a run refuses it (runs.checkpoint: session 35)
         resume = (f"not possible: the finished tasks cannot be matched to a spec without "
                   f"meta.json; restore it, or delete {_quoted(directory)} to start over")
     lines.append(f"  to resume: {resume}")
     return "\n".join(lines)
+
+
+def _stretch_lines(meta: dict[str, Any] | None) -> list[str]:
+    """One line on the stretches of the run the checkpoint records (each start or resume: code
+    version, backend, jobs, how it ended), when there are any (session 37)."""
+    stretches = meta.get("stretches") if meta is not None else None
+    if not isinstance(stretches, list) or not stretches:
+        return []
+    shown = []
+    for record in stretches[-4:]:
+        if not isinstance(record, dict):
+            continue
+        computed = record.get("tasks_computed")
+        shown.append(f"manybody {record.get('code', '?')}, {record.get('backend') or '?'} x "
+                     f"{record.get('n_jobs') or '?'}, "
+                     f"{'?' if computed is None else computed} computed, "
+                     f"{record.get('outcome', '?')}")
+    more = f" (the last 4 of {len(stretches)})" if len(stretches) > 4 else ""
+    codes = {r.get("code") for r in stretches if isinstance(r, dict)}
+    mixed = f" - {len(codes)} code versions" if len(codes) > 1 else ""
+    return [f"  stretches of the run{more}{mixed}: " + "; ".join(shown)]
 
 
 def _resume_hint(meta: dict[str, Any] | None, output: Path | None) -> str:
@@ -249,12 +280,19 @@ def _directory_message(path: Path) -> str:
         return (f"{str(path)!r} is a directory, and it cannot be listed ({exc.strerror or exc}); "
                 f"info reads {ACCEPTED}")
     results = [p for p in entries if p.suffix == ".nc" and p.is_file()]
+    # by content too: a results file named 'x.nc.checkpoint' or 'x.h5' was "none of them a
+    # results file" (session 37)
+    others = [p for p in entries[:200] if p.suffix != ".nc" and _is_netcdf(p)]
     checkpoints = [p for p in entries if _is_checkpoint(p)]
     found = []
     if results:
         shown = ", ".join(p.name for p in results[:6]) + (", ..." if len(results) > 6 else "")
         found.append(f"{len(results)} .nc file(s) ({shown}; results files if manybody wrote "
                      f"them): give one, e.g. manybody info {_quoted(results[0])}")
+    if others:
+        shown = ", ".join(p.name for p in others[:6]) + (", ..." if len(others) > 6 else "")
+        found.append(f"{len(others)} netCDF/HDF5 file(s) not named .nc ({shown}; results files "
+                     f"if manybody wrote them): give one, e.g. manybody info {_quoted(others[0])}")
     if checkpoints:
         shown = ", ".join(p.name for p in checkpoints[:3]) + (", ..." if len(checkpoints) > 3
                                                              else "")
@@ -270,7 +308,8 @@ def _directory_message(path: Path) -> str:
         for sub in (p for p in entries[:200] if p.is_dir()):
             with contextlib.suppress(OSError):
                 deeper += [q for q in sorted(sub.iterdir()) if q.suffix == ".nc" and q.is_file()
-                           or _is_checkpoint(q) and q.name.endswith(CHECKPOINT_SUFFIX)]
+                           or _is_checkpoint(q) and q.name.endswith(CHECKPOINT_SUFFIX)
+                           or _is_netcdf(q)]
         if deeper:
             shown = ", ".join(str(q.relative_to(path)) for q in deeper[:4])
             found.append(f"in its folders: {shown}{', ...' if len(deeper) > 4 else ''}: give "
@@ -281,6 +320,23 @@ def _directory_message(path: Path) -> str:
     what = (f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, none of them a results "
             "file or checkpoint" if entries else "it is empty")
     return (f"{str(path)!r} is a directory ({what}); info reads {ACCEPTED}")
+
+
+#: First bytes of the files ``info`` reads: HDF5 (netCDF4, what manybody run writes) and the
+#: classic netCDF formats.
+_NETCDF_SIGNATURES = (b"\x89HDF\r\n\x1a\n", b"CDF\x01", b"CDF\x02", b"CDF\x05")
+
+
+def _is_netcdf(path: Path) -> bool:
+    """Whether ``path`` is a regular file that begins as a netCDF or HDF5 file (whatever its
+    name)."""
+    try:
+        if not path.is_file():
+            return False
+        with open(path, "rb") as fh:
+            return fh.read(8).startswith(_NETCDF_SIGNATURES)
+    except OSError:
+        return False
 
 
 def _quoted(path: Path) -> str:

@@ -22,7 +22,7 @@ import numpy as np
 from manybody.runs.lifecycle import ABSENT, Chunk, TaskKey, show_change
 from manybody.runs.spec import RunSpec
 from manybody.support.files import atomic_write, atomic_write_text
-from manybody.support.provenance import code_version
+from manybody.support.provenance import code_version, git_state, now_utc, package_version
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,36 @@ def spec_differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, An
 #: another point's name was taken as that point's (a new user, session 35). Observables are named
 #: without a leading underscore.
 TASK_IDENTITY = ("_spec_sha256", "_point", "_first_realisation")
+#: Entry of a task file naming the stretch of the run that computed it: its index in the meta
+#: file's ``stretches`` (which code version, backend and jobs; session 37). Files without it
+#: (written before) count as the first stretch's.
+TASK_STRETCH = "_stretch"
+
+
+def stretch_record(backend: str | None = None, n_jobs: int | None = None,
+                   scheduler: str | None = None) -> dict[str, Any]:
+    """What a checkpoint records of one stretch of a run (from a start or resume to its end):
+    the code that computed it and how; ``wall_time_s``, ``tasks_computed`` and ``outcome``
+    ("running", then "finished", "interrupted" or "failed") are filled in when it ends."""
+    commit, dirty = git_state()
+    return {"code": code_version(), "manybody_version": package_version("manybody"),
+            "git_commit": commit, "git_dirty": dirty, "backend": backend,
+            "n_jobs": None if n_jobs is None else int(n_jobs),
+            "scheduler": (scheduler or "LocalCluster") if backend == "dask" else None,
+            "started": now_utc(), "wall_time_s": None, "tasks_computed": None,
+            "outcome": "running"}
+
+
+def _earlier_stretch(meta: dict[str, Any]) -> dict[str, Any]:
+    """The stretch of a meta file written before stretches were recorded: its code, the rest
+    unknown."""
+    code = str(meta.get("code", "unknown"))
+    version, _, commit = code.partition(" (")
+    commit = commit.rstrip(")").removesuffix("+dirty") or "unknown"
+    return {"code": code, "manybody_version": version or "unknown", "git_commit": commit,
+            "git_dirty": "true" if code.endswith("+dirty)") else "unknown", "backend": None,
+            "n_jobs": None, "scheduler": None, "started": None, "wall_time_s": None,
+            "tasks_computed": None, "outcome": "unknown"}
 
 
 #: Names this tool writes in a checkpoint's tasks/ folder: results, their partial writes and
@@ -110,19 +140,36 @@ class Checkpoint:
         self.blas_threads = blas_threads
         self._lock: Any = None
         self._digest = spec.digest()  # recorded in every task file and checked on resume
+        #: the meta file's content, with this run's stretch last once open
+        self.meta: dict[str, Any] = {}
+        #: index of this run's stretch in ``meta["stretches"]`` (set by :meth:`open`)
+        self.stretch = 0
+        #: (point, realisation) -> index of the stretch that computed it, for loaded results
+        self.origins: dict[TaskKey, int] = {}
 
     def _meta(self) -> dict[str, Any]:
         # the command line and folder of the run, for info's "to resume" (it told a study's user
         # to run 'manybody run SPEC', and left out an --overwrite the run needed; session 36)
         return {"version": CHECKPOINT_VERSION, "spec_sha256": self._digest,
                 "blas_threads": self.blas_threads, "code": code_version(),
-                "spec": self.spec.to_dict(), "command": list(sys.argv), "cwd": os.getcwd()}
+                "spec": self.spec.to_dict(), "command": list(sys.argv), "cwd": os.getcwd(),
+                "stretches": []}
 
     def exists(self) -> bool:
         return (self.directory / self.META).is_file()
 
-    def open(self) -> None:
-        """Create or validate the checkpoint and lock it against a concurrent run."""
+    def open(self, stretch: dict[str, Any] | None = None, restart: bool = False) -> None:
+        """Create or validate the checkpoint and lock it against a concurrent run.
+
+        Parameters
+        ----------
+        stretch : dict, optional
+            This run's record (:func:`stretch_record`), appended to the meta file's
+            ``stretches``; a failure recorded by an earlier stretch is cleared.
+        restart : bool
+            Discard the finished tasks of a checkpoint written by another spec and start over
+            (``overwrite=True``), rather than refusing it; one of this spec is resumed still.
+        """
         self.tasks.mkdir(parents=True, exist_ok=True)
         self._lock = open(self.directory / "lock", "w")  # noqa: SIM115 - held until close()
         try:
@@ -135,7 +182,8 @@ class Checkpoint:
             ) from None
         meta_path = self.directory / self.META
         if meta_path.is_file():
-            self._check(self._read_meta(meta_path))
+            self.meta = self._read_meta(meta_path)
+            self._check(self.meta, restart)
         elif any(self.tasks.glob("*.npz")):
             # finished tasks whose spec is unknown (meta.json deleted, or not copied): a run of
             # another spec took them over, a seed-1 disorder in a file that says seed 2 (a new
@@ -146,11 +194,17 @@ class Checkpoint:
                 f"{self.META}: they cannot be matched to this run's spec. Restore "
                 f"{self.META}, or delete the checkpoint directory to start over")
         else:
-            try:
-                atomic_write_text(meta_path, json.dumps(self._meta(), indent=1))
-            except BaseException:
-                self.close()
-                raise
+            self.meta = self._meta()
+        if not isinstance(self.meta.get("stretches"), list):  # written before session 37
+            self.meta["stretches"] = [_earlier_stretch(self.meta)]
+        self.meta.pop("failed", None)  # this stretch tries again
+        self.meta["stretches"].append(stretch or stretch_record())
+        self.stretch = len(self.meta["stretches"]) - 1
+        try:
+            self._write_meta()
+        except BaseException:
+            self.close()
+            raise
         # partial writes and task records of a killed run (our own names only; "*" matches the
         # leading dot of atomic_write's temporary names, and the older names without it)
         for pattern in ("*.npz.*.tmp", ".running-*"):
@@ -176,7 +230,34 @@ class Checkpoint:
             ) from None
         return meta
 
-    def _check(self, meta: dict[str, Any]) -> None:
+    def _write_meta(self) -> None:
+        atomic_write_text(self.directory / self.META, json.dumps(self.meta, indent=1))
+
+    def end_stretch(self, wall_time: float, computed: int, outcome: str,
+                    error: str | None = None, refused: bool = False) -> None:
+        """Record in the meta file how this run's stretch ended: its wall time, the realisations
+        it computed, ``outcome`` ("interrupted", "aborted", "failed") and the ``error`` that
+        ended it. A realisation's refusal (``refused``) is also the checkpoint's ``failed``
+        entry: a rerun of the same spec meets it again, and ``manybody info`` says so."""
+        record = self.meta["stretches"][self.stretch]
+        record.update(wall_time_s=float(wall_time), tasks_computed=int(computed),
+                      outcome=outcome)
+        if error is not None:
+            record["error"] = error
+        if refused:
+            self.meta["failed"] = {"error": error, "time": now_utc(), "code": record["code"]}
+        self._write_meta()
+
+    def _take_over(self) -> None:
+        """This spec takes the checkpoint over: a new meta file (no finished task is left)."""
+        self.meta = self._meta()
+        try:
+            self._write_meta()
+        except BaseException:
+            self.close()
+            raise
+
+    def _check(self, meta: dict[str, Any], restart: bool = False) -> None:
         if meta.get("spec_sha256") == self._digest \
                 and meta.get("blas_threads") == self.blas_threads:
             if meta.get("code") != code_version():
@@ -189,11 +270,16 @@ class Checkpoint:
         if not any(self.tasks.glob("*.npz")):
             # nothing finished under the old spec (a run that failed or was stopped before its
             # first task): nothing can be mixed, so the corrected spec takes the checkpoint over
-            try:
-                atomic_write_text(self.directory / self.META, json.dumps(self._meta(), indent=1))
-            except BaseException:
-                self.close()
-                raise
+            self._take_over()
+            return
+        if restart:  # overwrite=True: the user starts over (a corrected spec; session 37)
+            finished = sorted(self.tasks.glob("*.npz"))
+            for path in finished:
+                path.unlink(missing_ok=True)
+            warnings.warn(
+                f"checkpoint {str(self.directory)!r} held {len(finished)} task file(s) of another "
+                "spec; discarded (overwrite), the run starts over", RuntimeWarning, stacklevel=3)
+            self._take_over()
             return
         changed = [f"{key} ({show_change(a, b)})"
                    for key, a, b in spec_differences(meta.get("spec", {}), self.spec.to_dict())]
@@ -213,7 +299,8 @@ class Checkpoint:
         raise ValueError(
             f"the run specification changed since checkpoint {str(self.directory)!r} was written "
             f"(changed: {', '.join(changed) or 'unknown'}); finished tasks would be mixed with new "
-            "ones. Rerun with the original spec, or delete the checkpoint directory to start over"
+            "ones. Rerun with the original spec, or pass overwrite=True (--overwrite) to discard "
+            "them and start over"
         )
 
     def _path(self, point: int, start: int, stop: int) -> Path:
@@ -241,11 +328,15 @@ class Checkpoint:
                 continue
             single = CHUNK_FILE.fullmatch(path.name).group(3) is None  # version-1 layout
             result = self._read(path, stop - start, single, (self._digest, point, start))
-            if result is None or not wanted <= set(result):
+            if result is None:
+                continue
+            stretch = result.pop(TASK_STRETCH, None)
+            if not wanted <= set(result):
                 continue
             for i, r in enumerate(range(start, stop)):
                 if (point, r) in wanted_keys:
                     done[(point, r)] = {name: arr if single else arr[i] for name, arr in result.items()}
+                    self.origins[(point, r)] = 0 if stretch is None else int(stretch)
         return done
 
     @staticmethod
@@ -258,13 +349,16 @@ class Checkpoint:
             with np.load(path, allow_pickle=False) as data:
                 result = {name: data[name] for name in data.files}
             recorded = [result.pop(name, None) for name in TASK_IDENTITY]
+            if TASK_STRETCH in result:
+                result[TASK_STRETCH] = int(result[TASK_STRETCH])
             if recorded[0] is not None:
                 own = (str(recorded[0]), int(recorded[1]), int(recorded[2]))
                 if own != identity:
                     raise ValueError(f"it records spec {own[0][:12]}..., sweep point {own[1]}, "
                                      f"first realisation {own[2]}; its name and the run say "
                                      f"{identity[0][:12]}..., {identity[1]}, {identity[2]}")
-            if not single and any(len(a) != size for a in result.values()):
+            if not single and any(len(a) != size for name, a in result.items()
+                                  if name != TASK_STRETCH):
                 raise ValueError(f"holds {len(next(iter(result.values())))} realisations, "
                                  f"its name says {size}")
         except (OSError, ValueError, EOFError, KeyError, IndexError, TypeError,
@@ -279,6 +373,7 @@ class Checkpoint:
         stop = start + len(next(iter(result.values())))
         identity = dict(zip(TASK_IDENTITY, (np.array(self._digest), np.array(point),
                                             np.array(start)), strict=True))
+        identity[TASK_STRETCH] = np.array(self.stretch)
         atomic_write(self._path(point, start, stop),
                      lambda fh: np.savez(fh, **result, **identity))
 

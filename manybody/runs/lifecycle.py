@@ -214,5 +214,9 @@ def interrupted_summary(finished: int, total: int, resumed: int, checkpoint) -> 
                 "file, hence no checkpoint: nothing is kept")
     if not finished:
         return f"none of the {total} realisations had finished; nothing is kept"
+    if finished == total:  # it said "rerun the same command to continue" (session 37)
+        return (f"all {total} realisations{before} had finished and are kept in the checkpoint "
+                f"{str(checkpoint.directory)!r}; the results file was not written: rerun the "
+                "same command to write it (nothing is computed again)")
     return (f"{finished} of {total} realisations{before} are kept in the checkpoint "
             f"{str(checkpoint.directory)!r}; rerun the same command to continue")

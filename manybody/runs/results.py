@@ -12,7 +12,11 @@ Layout of a results file (netCDF4/HDF5, readable with plain xarray or h5py)::
              counts the observables are NaN beyond it (schema 2)
     attrs:   schema_version, versions, git commit, spec (JSON), seed, spawn scheme, created, host,
              n_jobs, backend, blas_threads, wall_time_s, finished, solver_routes (JSON list, how
-             each point was solved, C order), ...
+             each point was solved, C order), run_stretches (JSON list: every stretch of a run
+             that was interrupted and resumed, with its code version, backend, n_jobs, wall time
+             and realisations computed; n_jobs, backend and wall_time_s are the last one's),
+             code_versions (JSON list of every manybody_version and git_commit that computed
+             realisations), wall_time_total_s, ...
 """
 
 from __future__ import annotations
@@ -61,8 +65,8 @@ COORDINATE_UNITS = {"temperature": "K", "frequency": "K", "realisation": "1"}
 
 def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
                wall_time: float, tasks_resumed: int = 0, finished: bool = True,
-               scheduler: str | None = None, routes: list[str] | None = None
-               ) -> dict[str, Any]:
+               scheduler: str | None = None, routes: list[str] | None = None,
+               stretches: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """File attributes describing how a result was made (strings and numbers only).
 
     Parameters
@@ -87,8 +91,27 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
     routes : list of str, optional
         How each sweep point was solved, in C order (:func:`manybody.runs.spec.point_routes`),
         stored as the JSON list ``solver_routes``.
+    stretches : list of dict, optional
+        Every stretch of the run, this one last
+        (:func:`manybody.runs.checkpoint.stretch_record`, with ``tasks_computed`` and
+        ``wall_time_s``): stored as the JSON list ``run_stretches``, with ``code_versions`` (each
+        code version that computed realisations, and how many) and ``wall_time_total_s``. Default:
+        one stretch, this run. ``n_jobs``, ``backend``, ``scheduler`` and ``wall_time_s`` are
+        this (last) stretch's.
     """
     commit, dirty = git_state()
+    if stretches is None:
+        stretches = [{"manybody_version": package_version("manybody"), "git_commit": commit,
+                      "git_dirty": dirty, "backend": backend, "n_jobs": int(n_jobs),
+                      "wall_time_s": float(wall_time),
+                      "tasks_computed": int(spec.n_tasks) - int(tasks_resumed)}]
+    versions: dict[tuple[str, str], int] = {}
+    for record in stretches:
+        key = (str(record.get("manybody_version")), str(record.get("git_commit")))
+        versions[key] = versions.get(key, 0) + int(record.get("tasks_computed") or 0)
+    times = [record.get("wall_time_s") for record in stretches]
+    keep = ("manybody_version", "git_commit", "git_dirty", "backend", "n_jobs", "scheduler",
+            "started", "wall_time_s", "tasks_computed", "outcome")
     return {
         "title": f"manybody sweep {spec.name!r}",
         "schema_version": SCHEMA_VERSION,
@@ -120,6 +143,13 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
         "tasks_resumed": int(tasks_resumed),
         "finished": int(bool(finished)),
         **({"solver_routes": json.dumps(routes)} if routes is not None else {}),
+        "run_stretches": json.dumps([{k: record.get(k) for k in keep if k in record}
+                                     for record in stretches]),
+        "code_versions": json.dumps([{"manybody_version": version, "git_commit": sha,
+                                      "realisations": count}
+                                     for (version, sha), count in versions.items()]),
+        # a stretch killed outright recorded no time: the total is then a lower bound
+        "wall_time_total_s": float(sum(t for t in times if isinstance(t, int | float))),
     }
 
 
@@ -276,7 +306,8 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
     Raises
     ------
     ValueError
-        ``path`` is a directory, ends with a path separator (which names a directory), exists
+        ``path`` is ``"-"`` (standard output, which is not written), is a directory, ends with a
+        path separator (which names a directory), exists
         and is not a regular file, or its name (or its checkpoint's) is longer than the file
         system allows.
     FileExistsError
@@ -288,6 +319,9 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
         ancestor) is not writable.
     """
     text = os.fspath(path)
+    if text == "-":  # the usual name of stdout: a file named '-' was written (session 37)
+        raise ValueError("output '-': manybody writes its results to a file, not to standard "
+                         "output; give a file name (e.g. out.nc), or './-' for a file named '-'")
     path = output_path(path)
     link = dangling_link(path.parent)
     if link is not None:
@@ -597,8 +631,9 @@ def describe(ds: xr.Dataset, path: str | Path | None = None) -> str:
     shown = {"title", "name", "finished", "schema_version", "spec"}
     order = [k for k in _PROVENANCE_ORDER if k in a]
     order += sorted(k for k in a if k not in shown and k not in _PROVENANCE_ORDER)
+    notes = {**_ATTRIBUTE_NOTES, **_stretch_notes(a)}
     for key in order:
-        lines.append(f"    {key}: {_fmt(a[key])}{_ATTRIBUTE_NOTES.get(key, '')}")
+        lines.append(f"    {key}: {_fmt(a[key])}{notes.get(key, '')}")
     if "spec" in a:
         lines.append(f"    spec: {a['spec']}")
     return "\n".join(lines)
@@ -610,12 +645,36 @@ _ATTRIBUTE_NOTES = {"tasks_total": " (realisations over every sweep point)",
                     "tasks_resumed": " (realisations taken from a checkpoint)"}
 
 
+def _stretch_notes(attrs: Mapping[str, Any]) -> dict[str, str]:
+    """Notes on the attributes of a run that was resumed: n_jobs, backend and wall_time_s are
+    its last stretch's, and a result computed by several code versions says so (session 37)."""
+    notes: dict[str, str] = {}
+    try:
+        stretches = json.loads(attrs.get("run_stretches", "[]"))
+        versions = json.loads(attrs.get("code_versions", "[]"))
+    except (TypeError, ValueError):
+        return notes
+    if isinstance(stretches, list) and len(stretches) > 1:
+        last = f" (the last of {len(stretches)} stretches of the run; see run_stretches)"
+        notes.update(dict.fromkeys(("n_jobs", "backend", "scheduler", "wall_time_s"), last))
+        notes["wall_time_total_s"] = f" (over the {len(stretches)} stretches)"
+    if isinstance(versions, list) and len(versions) > 1:
+        shown = ", ".join(f"{v.get('manybody_version')} ({str(v.get('git_commit'))[:12]}): "
+                          f"{v.get('realisations')}" for v in versions if isinstance(v, dict))
+        mixed = (f" (MIXED: realisations computed by {len(versions)} code versions, {shown}; "
+                 "see code_versions)")
+        notes["manybody_version"] = mixed
+        notes["git_commit"] = " (MIXED: see manybody_version and code_versions)"
+    return notes
+
+
 #: Order of the provenance lines of :func:`describe` (other attributes follow, sorted).
 _PROVENANCE_ORDER = (
     "created", "host", "platform", "python_version", "manybody_version", "git_commit",
     "git_dirty", "numpy_version", "scipy_version", "quspin_version", "xarray_version",
     "joblib_version", "seed", "spawn_scheme", "n_jobs", "backend", "scheduler", "blas_threads",
-    "blas", "wall_time_s", "tasks_total", "tasks_resumed", "sweep_axes", "solver_routes",
+    "blas", "wall_time_s", "wall_time_total_s", "tasks_total", "tasks_resumed",
+    "code_versions", "run_stretches", "sweep_axes", "solver_routes",
     "spec_sha256",
 )
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from manybody.runs.checkpoint import Checkpoint, checkpoint_dir
+from manybody.runs.checkpoint import Checkpoint, checkpoint_dir, stretch_record
 from manybody.runs.results import dataset_spec
 from manybody.runs.spec import RunSpec, model_to_dict, probe_to_dict
 
@@ -95,8 +95,10 @@ def seed_checkpoint(spec: RunSpec, output: str | Path, donors: Iterable[xr.Datas
     if not wanted:
         return {}
     checkpoint = Checkpoint(checkpoint_dir(output), spec, blas_threads)
-    checkpoint.open()
+    checkpoint.open(_copy_record(None))
+    own = checkpoint.stretch
     copied: dict[str, int] = {}
+    donors_seen: dict[int, int] = {}  # id(donor) -> its stretch in the checkpoint
     try:
         held = checkpoint.files().values()
         names = [*spec.probe.observables]
@@ -107,8 +109,30 @@ def seed_checkpoint(spec: RunSpec, output: str | Path, donors: Iterable[xr.Datas
             arrays = {name: np.asarray(ds[name].values[index][:count])
                       for name in (*names, *(f"{n}_error" for n in names))
                       if name in ds.data_vars}
+            if id(ds) not in donors_seen:  # its realisations are the donor's code's (session 37)
+                checkpoint.meta["stretches"].append(_copy_record(ds))
+                donors_seen[id(ds)] = len(checkpoint.meta["stretches"]) - 1
+            checkpoint.stretch = donors_seen[id(ds)]
             checkpoint.write(point, 0, arrays)
             copied[ds.attrs.get("name", "?")] = copied.get(ds.attrs.get("name", "?"), 0) + count
+        if donors_seen:  # the meta file gets the donors' records
+            checkpoint.stretch = own
+            checkpoint.end_stretch(0.0, 0, "copied")
     finally:
         checkpoint.close()
     return copied
+
+
+def _copy_record(donor: xr.Dataset | None) -> dict:
+    """The stretch record of realisations copied from ``donor`` (its code version, as its file
+    records it), or of the copying itself (None: this code, nothing computed)."""
+    record = stretch_record()
+    record.update(backend=None, outcome="copied", tasks_computed=0, wall_time_s=0.0)
+    if donor is not None:
+        a = donor.attrs
+        version, commit = str(a.get("manybody_version", "unknown")), str(a.get("git_commit",
+                                                                                "unknown"))
+        record.update(code=f"{version} ({commit})", manybody_version=version, git_commit=commit,
+                      git_dirty=str(a.get("git_dirty", "unknown")), tasks_computed=None,
+                      outcome=f"copied from the finished results of {a.get('name', '?')!r}")
+    return record

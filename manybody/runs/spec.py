@@ -235,6 +235,8 @@ def _coerce(key: str, value: Any) -> Any:
         value = value.item()  # numpy scalars (a list built with np.arange; session 26)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise TypeError(f"sweep[{key!r}] values must be numbers or strings, got {value!r}")
+    if isinstance(value, float):  # -0.0 passed '>= 0' and was kept as '-0' (session 37)
+        value = _without_negative_zero(value)
     if key in _NAME_OR_NUMBER:  # a preset name or a number (equilibration.bath: K_ph); the
         # parameter's own check decides (a numeric bath could not be swept: session 25)
         return float(value) if isinstance(value, int) else value
@@ -244,6 +246,19 @@ def _coerce(key: str, value: Any) -> Any:
         raise TypeError(f"sweep[{key!r}] values must be strings, got {value!r}")
     if not isinstance(default, str) and isinstance(value, str):
         raise TypeError(f"sweep[{key!r}] values must be numbers, got {value!r}")
+    return value
+
+
+def _without_negative_zero(value: Any) -> Any:
+    """``value`` with every float -0.0 in it (in tables and lists too) made 0.0: a negative zero
+    passes a ``>= 0`` check and was stored and shown as '-0' (a sweep coordinate, a spec value;
+    session 37). Other values are returned unchanged."""
+    if isinstance(value, float):
+        return 0.0 if value == 0.0 else value
+    if isinstance(value, Mapping):
+        return {key: _without_negative_zero(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_without_negative_zero(item) for item in value)
     return value
 
 
@@ -615,6 +630,7 @@ class RunSpec:
                 raise ValueError(f"{key} is required ({what})")
         if "realisations" not in data:
             raise ValueError("realisations is required (number of disorder realisations, >= 1)")
+        data = _without_negative_zero(data)  # every scalar and sweep value
         sweep = normalise_sweep(data.get("sweep"))
         model_table = data["model"]
         if not isinstance(model_table, Mapping):

@@ -22,6 +22,7 @@ import contextlib
 import importlib.util
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -33,9 +34,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from manybody.runs.checkpoint import Checkpoint, TaskKey, checkpoint_dir, foreign_entries
+from manybody.runs.checkpoint import (
+    Checkpoint,
+    TaskKey,
+    checkpoint_dir,
+    foreign_entries,
+    stretch_record,
+)
 from manybody.runs.execution import execute
-from manybody.runs.lifecycle import interrupted_summary, out_of_space
+from manybody.runs.lifecycle import RunAborted, interrupted_summary, out_of_space
 from manybody.runs.results import (
     build_dataset,
     check_writable,
@@ -238,7 +245,8 @@ def run_sweep(
     resume : bool
         Require an existing checkpoint to continue (a rerun resumes anyway when one exists).
     overwrite : bool
-        Replace an existing output file.
+        Replace an existing output file, and discard the finished tasks of a checkpoint written
+        by another spec (one of this spec is resumed all the same).
     progress : bool or callable
         True/False (a bool: "yes" or 1 are refused), or a callable
         ``progress(done, total)``: show a tqdm bar on stderr, or call it (realisations finished
@@ -268,8 +276,11 @@ def run_sweep(
         The output directory is not writable or cannot be created (checked before any
         computation; missing parent directories are created).
     ValueError
-        Bad arguments, a checkpoint written by a different spec, or a damaged checkpoint meta
-        file. Damaged task files of the checkpoint are recomputed (with a logged warning).
+        Bad arguments, a checkpoint written by a different spec (without ``overwrite``), or a
+        damaged checkpoint meta file. Damaged task files of the checkpoint are recomputed (with
+        a logged warning). A realisation's refusal (a ValueError or MemoryError naming its sweep
+        point and realisation) says where the finished ones are kept; the checkpoint records
+        the failure.
     WorkerDied
         A worker process was killed by the system (e.g. out of memory); finished work stays in
         the checkpoint and a rerun resumes.
@@ -289,9 +300,11 @@ def run_sweep(
         raise ValueError("resume needs an output location (the checkpoint lives next to it)")
     start = time.perf_counter()
     state = _RunState(spec)
+    stretch = stretch_record(backend, n_jobs, scheduler)
     if output is not None:
         output = check_writable(output, overwrite)
-        state.checkpoint, state.created = _open_checkpoint(spec, output, blas_threads, resume)
+        state.checkpoint, state.created = _open_checkpoint(spec, output, blas_threads, resume,
+                                                           stretch, overwrite)
         state.restore()
     log.info("sweep %r: %d realisations, %d from checkpoint", spec.name, len(state.keys),
              state.resumed)
@@ -299,16 +312,26 @@ def run_sweep(
     digest = WarningDigest()  # the realisations' warnings: one of each kind, then a count
     try:
         with _logs_above(bar):
-            for point, first, result, raised in execute(spec, state.pending(), chunk_size,
-                                                        n_jobs, backend, scheduler,
-                                                        blas_threads, state.markers()):
-                state.add(point, first, result)
-                digest.show(raised)
-                report(len(state.results), len(state.keys))
+            try:
+                for point, first, result, raised in execute(spec, state.pending(), chunk_size,
+                                                            n_jobs, backend, scheduler,
+                                                            blas_threads, state.markers()):
+                    state.add(point, first, result)
+                    digest.show(raised)
+                    report(len(state.results), len(state.keys))
+            except (ValueError, MemoryError) as exc:  # a realisation refused (session 37)
+                kept = state.kept_after_refusal()
+                if kept is None or not refused_realisation(exc):
+                    raise
+                raise type(exc)(f"{exc}; {kept}") from exc
             digest.close(state.resumed)
+        wall_time = time.perf_counter() - start
+        stretch.update(wall_time_s=float(wall_time), outcome="finished",
+                       tasks_computed=len(state.keys) - state.resumed)
         attrs = provenance(spec, n_jobs=n_jobs, backend=backend, blas_threads=blas_threads,
-                           wall_time=time.perf_counter() - start, tasks_resumed=state.resumed,
-                           scheduler=scheduler, routes=routes)
+                           wall_time=wall_time, tasks_resumed=state.resumed,
+                           scheduler=scheduler, routes=routes,
+                           stretches=state.stretches(stretch))
         ds = build_dataset(spec, stack_results(spec, state.results), attrs)
         if output is not None:
             _save(ds, output, overwrite, state.checkpoint)
@@ -319,7 +342,8 @@ def run_sweep(
             exc.kept = interrupted_summary(len(state.results), len(state.keys),  # type: ignore[attr-defined]
                                            state.resumed, state.checkpoint)
         if state.checkpoint is not None:
-            if state.results:  # finished work is kept
+            if state.results:  # finished work is kept, with how this stretch ended
+                state.end_stretch(exc, time.perf_counter() - start)
                 state.checkpoint.close()
             else:  # nothing finished (e.g. an unreachable dask scheduler): leave no empty
                 # checkpoint directory behind (session 25), nor the output's directories this
@@ -335,6 +359,18 @@ def run_sweep(
     log.info("sweep %r done: computed %d realisations, reused %d, %.1f s", spec.name,
              len(state.keys) - state.resumed, state.resumed, attrs["wall_time_s"])
     return ds
+
+
+#: How the error of one realisation begins (:func:`manybody.runs.tasks.run_task`).
+_REALISATION_ERROR = re.compile(r"(sweep point \d+\b.*?, )?realisation \d+: ")
+
+
+def refused_realisation(exc: BaseException) -> bool:
+    """Whether ``exc`` is the refusal of one realisation (a ValueError or MemoryError naming its
+    sweep point and realisation: too low a temperature for the Chebyshev solver, too few
+    moments, memory), which a rerun of the same spec meets again."""
+    return type(exc) in (ValueError, MemoryError, np.linalg.LinAlgError) \
+        and _REALISATION_ERROR.match(str(exc)) is not None
 
 
 @dataclass
@@ -361,6 +397,51 @@ class _RunState:
             self.checkpoint.close()
             raise
         self.resumed = len(self.results)
+
+    def kept_after_refusal(self) -> str | None:
+        """What a run refused by one realisation keeps, for its error message (None without a
+        checkpoint or finished realisations): a corrected spec cannot resume them."""
+        if self.checkpoint is None or not self.results:
+            return None
+        return (f"the {len(self.results)} realisation(s) that finished are kept in the checkpoint "
+                f"{str(self.checkpoint.directory)!r}, but a changed spec cannot resume them: "
+                "correct the spec and pass overwrite=True (--overwrite) to start again")
+
+    def end_stretch(self, exc: BaseException, wall_time: float) -> None:
+        """Record in the checkpoint how this stretch ended (interrupted, or failed with
+        ``exc``'s message, which ``manybody info`` shows; a worker killed by the system or a
+        full disk is no failure of the spec: a rerun goes on)."""
+        computed = len(self.results) - self.resumed
+        with contextlib.suppress(Exception):  # the error itself is what the user must see
+            if isinstance(exc, KeyboardInterrupt | RunAborted):
+                self.checkpoint.end_stretch(wall_time, computed, "interrupted"
+                                            if isinstance(exc, KeyboardInterrupt) else "aborted")
+            else:  # only a realisation's refusal repeats on a rerun of the same spec
+                if exc.__cause__ is not None and refused_realisation(exc.__cause__):
+                    exc = exc.__cause__  # without what the message adds on the checkpoint
+                message = str(exc).strip().splitlines()[0] if str(exc).strip() \
+                    else type(exc).__name__
+                self.checkpoint.end_stretch(wall_time, computed, "failed",
+                                            f"{type(exc).__name__}: {message}",
+                                            refused=refused_realisation(exc))
+
+    def stretches(self, current: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every stretch of the run that led to the results (from the checkpoint; this one,
+        ``current``, last), each with the realisations it computed (counted from the task files
+        it wrote; stretches that computed none are left out)."""
+        if self.checkpoint is None:
+            return [current]
+        earlier = self.checkpoint.meta["stretches"][:self.checkpoint.stretch]
+        counts: dict[int, int] = {}
+        for key in self.results:
+            if key in self.checkpoint.origins:
+                index = self.checkpoint.origins[key]
+                counts[index] = counts.get(index, 0) + 1
+        out = []
+        for index, record in enumerate(earlier):
+            if counts.get(index):
+                out.append({**record, "tasks_computed": counts[index]})
+        return [*out, current]
 
     def pending(self) -> list[TaskKey]:
         return [k for k in self.keys if k not in self.results]
@@ -423,16 +504,18 @@ def check_checkpoint(output: str | Path, resume: bool = False) -> None:
         )
 
 
-def _open_checkpoint(spec: RunSpec, output: Path, blas_threads: int,
-                     resume: bool) -> tuple[Checkpoint, list[Path]]:
-    """Create (or reopen) and lock the checkpoint of ``output``; remove temporaries of a killed
+def _open_checkpoint(spec: RunSpec, output: Path, blas_threads: int, resume: bool,
+                     stretch: dict[str, Any] | None = None, overwrite: bool = False
+                     ) -> tuple[Checkpoint, list[Path]]:
+    """Create (or reopen) and lock the checkpoint of ``output`` (``stretch``: this run's record;
+    ``overwrite``: discard a checkpoint of another spec); remove temporaries of a killed
     write of ``output``. Returns the checkpoint and the directories of ``output`` created for
     it (outermost first)."""
     checkpoint = Checkpoint(checkpoint_dir(output), spec, blas_threads)
     check_checkpoint(output, resume)
     created = make_parents(output)
     try:
-        checkpoint.open()
+        checkpoint.open(stretch, restart=overwrite)
     except OSError as exc:
         remove_created(created)
         if is_out_of_space(exc):

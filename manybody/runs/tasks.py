@@ -132,7 +132,14 @@ def auto_chunk_size(params: ModelParams, solver: SolverParams) -> int:
 
 
 def plan_chunks(pending: list[TaskKey], sizes: dict[int, int]) -> list[Chunk]:
-    """Split pending (point, realisation) pairs into runs of consecutive realisations.
+    """Split pending (point, realisation) pairs into runs of consecutive realisations, in the
+    order they are dispatched.
+
+    Realisation 0 of every sweep point that still needs it is a task of its own, and these come
+    first, in the order of the points: a refusal that depends on the point (a temperature below
+    what the Chebyshev solver resolves at a strong coupling) then ends the run after one
+    realisation per point, not after every earlier point was fully computed (session 37). The
+    numbers do not depend on the order (each realisation has its own seeded generator).
 
     Parameters
     ----------
@@ -149,7 +156,12 @@ def plan_chunks(pending: list[TaskKey], sizes: dict[int, int]) -> list[Chunk]:
                 chunks[-1] = (point, start, r + 1)
                 continue
         chunks.append((point, r, r + 1))
-    return chunks
+    # a chunk that begins with realisation 0 gives it up to a task of its own, dispatched
+    # first; the other chunks keep their bounds (and their checkpoint files' names)
+    first = [(point, 0, 1) for point, start, _ in chunks if start == 0]
+    rest = [(point, 1 if start == 0 else start, stop) for point, start, stop in chunks
+            if not (start == 0 and stop == 1)]
+    return first + rest
 
 
 def chunks_for(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None,
