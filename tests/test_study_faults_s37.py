@@ -1,0 +1,74 @@
+"""Faults of the study found by break test s37 (folder /work/break_s37_study): each test uses the
+tiny specs or tiny fake files and does no sweep."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from manybody.study import run as study_run
+from manybody.study.specs import load_study_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(args, **kw):
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=300, **kw)
+
+
+def _no_work(*args, **kwargs):
+    raise AssertionError("the study started work")
+
+
+def _row(study, n_tls, realisations, **more):
+    return {"study": study, "parameter": "strength", "value": 0.1, "n_tls": n_tls,
+            "realisations": realisations, **more}
+
+
+@pytest.mark.parametrize("filename", ["summary.json", "velocity_slopes.json", "saturation.json"])
+def test_a_tiny_run_does_not_replace_rows_of_more_realisations(tmp_path, monkeypatch, filename):
+    """`manybody study --tiny --only velocity_dipolar -o <copy of results/velocity>` replaced the
+    committed 16000-realisation rows with 6-realisation ones: the guard compared only N, and the
+    tiny velocity spec has N = 4 like the default one. Every summary file is checked, before any
+    work, and the message names the file, what differs and what to do."""
+    (tmp_path / filename).write_text(json.dumps([_row("velocity_dipolar", 4, 16000)]))
+    monkeypatch.setattr(study_run, "_execute", _no_work)
+    with pytest.raises(ValueError) as info:
+        study_run.execute_study(tmp_path, "tiny", only=("velocity_dipolar",), figures=False)
+    message = str(info.value)
+    assert str(tmp_path / filename) in message and "16000 realisations" in message
+    assert "'tiny' study's 6" in message and "-o results/study_tiny" in message
+    assert f"move {filename} away" in message and "\n" not in message
+
+
+def test_a_rerun_of_the_same_sizes_passes_the_summary_guard(tmp_path):
+    spec = load_study_spec("velocity_dipolar", "tiny")
+    (tmp_path / "velocity_slopes.json").write_text(json.dumps([_row("velocity_dipolar", 4, 6)]))
+    (tmp_path / "summary.json").write_text("[{\"study\"")  # unreadable: rewritten, no refusal
+    study_run._check_same_study(tmp_path, "tiny", {"velocity_dipolar": spec})
+
+
+def _fake_results(path: Path, spec) -> None:
+    import numpy as np
+    import xarray as xr
+
+    ds = xr.Dataset({"x": ("realisation", np.zeros(1))}, attrs={"spec": json.dumps(spec.to_dict())})
+    ds.to_netcdf(path, engine="h5netcdf")
+
+
+def test_a_results_file_of_another_spec_is_refused_before_any_work(tmp_path, monkeypatch):
+    """An admixture results file where gaussian.nc goes was refused only after dipolar had been
+    computed and fitted, and the message did not say what the file holds. Every existing results
+    file is compared with its spec up front, and the message names the spec it holds."""
+    _fake_results(tmp_path / "gaussian.nc", load_study_spec("admixture", "tiny"))
+    monkeypatch.setattr(study_run, "_execute", _no_work)
+    with pytest.raises(FileExistsError) as info:
+        study_run.execute_study(tmp_path, "tiny", only=("dipolar", "gaussian"), figures=False)
+    message = str(info.value)
+    assert str(tmp_path / "gaussian.nc") in message and "'admixture'" in message
+    assert "'gaussian'" in message and "move it away" in message
