@@ -72,3 +72,47 @@ def test_a_results_file_of_another_spec_is_refused_before_any_work(tmp_path, mon
     message = str(info.value)
     assert str(tmp_path / "gaussian.nc") in message and "'admixture'" in message
     assert "'gaussian'" in message and "move it away" in message
+
+
+def _study_copy(tmp_path: Path) -> Path:
+    study = tmp_path / "study"
+    study.mkdir()
+    for name in ("summary.json", "velocity_slopes.json", "saturation.json"):
+        (study / name).write_text((ROOT / "results" / "study" / name).read_text())
+    return study
+
+
+@pytest.mark.parametrize("filename", ["summary.json", "velocity_slopes.json", "saturation.json"])
+@pytest.mark.parametrize("content, problem", [
+    ('[{"study": "dipolar"', "is not valid JSON"),
+    ("{}", "holds a JSON dict, not a list of study rows"),
+    ('[{"study": "dipolar"}]', "row 1 has no parameter, value"),
+])
+def test_damaged_summary_files_are_named_in_one_line(tmp_path, filename, content, problem):
+    """A truncated summary file gave a JSONDecodeError traceback in both scripts, a row without
+    'value' a KeyError traceback in make_figures.py, and summary.json = {} left the main table
+    out of summarise_study.py without a word. Both say which file and what is wrong, status 2."""
+    from manybody.study.summary import load_rows, read_saturation, read_summary
+
+    study = _study_copy(tmp_path)
+    (study / filename).write_text(content)
+    with pytest.raises(ValueError, match=problem):
+        load_rows(study / filename)
+    with pytest.raises(ValueError, match=problem):
+        read_summary(study)
+        read_saturation(study)
+    if filename != "summary.json" or problem != "is not valid JSON":  # both scripts: one case
+        return
+    for script in ("scripts/summarise_study.py", "scripts/make_figures.py"):
+        proc = run([script, str(study), *(["--out", str(tmp_path / "f")] if "make" in script
+                                          else [])])
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+        assert str(study / filename) in proc.stderr and problem in proc.stderr
+
+
+def test_summarise_script_on_a_file_says_it_is_not_a_directory(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    proc = run(["scripts/summarise_study.py", str(tmp_path / "afile")])
+    assert proc.returncode == 2 and "is not a directory" in proc.stderr
+    assert "no study summary" not in proc.stderr

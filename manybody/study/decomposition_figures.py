@@ -3,7 +3,6 @@ from saved study results and ``summary.json`` alone (matplotlib inside the style
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from manybody.laws.collapse import frequency_collapse
 from manybody.runs.results import dataset_spec, load_results, realised
 from manybody.study.decomposition import resonant_density
 from manybody.study.specs import load_study_spec
-from manybody.study.summary import kernel_smearing
+from manybody.study.summary import kernel_smearing, load_rows
 from manybody.support.jsonio import nan_if_none
 from manybody.support.style import (
     MARKERS,
@@ -67,7 +66,7 @@ X_LABEL = axis_label(r"$x = \hbar\omega / k_B T$")
 
 def _rows(study_dir: Path) -> list[dict]:
     path = study_dir / "summary.json"
-    return json.loads(path.read_text()) if path.exists() else []
+    return load_rows(path) if path.exists() else []
 
 
 def _rho_curve(ds, index: int, variable: str, smearing) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -11,7 +11,6 @@ unchanged).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
@@ -30,7 +29,7 @@ from manybody.study.decomposition_figures import (
 )
 from manybody.study.saturation_figures import figure_saturation_study
 from manybody.study.specs import load_study_spec
-from manybody.study.summary import kernel_smearing
+from manybody.study.summary import kernel_smearing, load_rows
 from manybody.study.velocity_table import fit_with_fallback
 from manybody.support.jsonio import nan_if_none
 from manybody.support.style import (
@@ -152,7 +151,7 @@ def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
 
 def _summary(study_dir: Path) -> list[dict]:
     path = study_dir / "summary.json"
-    return json.loads(path.read_text()) if path.exists() else []
+    return load_rows(path) if path.exists() else []
 
 
 def _broken_log_axes(fig, cell):
@@ -238,7 +237,7 @@ def figure_index(study_dir: Path, out: Path) -> list[Path]:
 
     def series(study):
         sel = [r for r in rows if r["study"] == study]
-        return {k: np.array([nan_if_none(r[k]) for r in sel], dtype=float) for k in
+        return {k: np.array([nan_if_none(r.get(k)) for r in sel], dtype=float) for k in
                 ("value", "index", "index_error", "spacing_ratio", "spacing_ratio_error")}
 
     drawn = [study for study, _ in COUPLING_SERIES if any(r["study"] == study for r in rows)]

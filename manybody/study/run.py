@@ -34,6 +34,7 @@ from manybody.study.specs import (
     load_study_spec,
 )
 from manybody.study.summary import (
+    SUMMARY_FILES,
     PointSummary,
     SaturationSummary,
     VelocitySummary,
@@ -201,10 +202,6 @@ def _execute(out: Path, size: str, specs: dict[str, RunSpec], matrix_specs: dict
     return rows
 
 
-#: Summary files of a study directory whose rows name the spec (``study``) they come from.
-SUMMARY_FILES = ("summary.json", "velocity_slopes.json", "saturation.json")
-
-
 def _check_partial_output(out: Path, names: tuple[str, ...]) -> None:
     """Refuse an ``--only`` run into a directory whose summary holds rows of other specs: the
     partial run would replace that summary (and its tables) with its own rows only."""
@@ -222,10 +219,6 @@ def _check_partial_output(out: Path, names: tuple[str, ...]) -> None:
             f"output directory {str(out)!r} holds the summary of other specs "
             f"({', '.join(sorted(others))}); a run of only {', '.join(names)} would replace it. "
             f"Give the partial run its own directory, e.g. -o results/{names[0]}")
-
-
-#: Every summary file the study writes with one row per sweep point (spec name in "study").
-SUMMARY_FILES = ("summary.json", "velocity_slopes.json", "saturation.json")
 
 
 def _check_same_study(out: Path, size: str, specs: dict[str, RunSpec]) -> None:
