@@ -116,3 +116,21 @@ def test_summarise_script_on_a_file_says_it_is_not_a_directory(tmp_path):
     proc = run(["scripts/summarise_study.py", str(tmp_path / "afile")])
     assert proc.returncode == 2 and "is not a directory" in proc.stderr
     assert "no study summary" not in proc.stderr
+
+
+def test_a_killed_drawing_leaves_no_temporary_in_the_figures_folder(tmp_path):
+    """kill -9 while the study drew figures left figures/.absorption_shape.png.XXXXXXXX.tmp that
+    neither make_figures.py nor a rerun removed. The next drawing removes the temporaries of
+    save_figure's pattern (under a lock every drawing holds) and nothing else."""
+    from manybody.study.figures import make_all_figures
+
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    stale = [figures / ".absorption_shape.png.vi9dsiaw.tmp", figures / ".collapse.pdf.a_b1C2d3.tmp"]
+    kept = [figures / "notes.tmp", figures / ".keep.tmp", figures / "tls_index.png",
+            figures / ".absorption_shape.png.short.tmp"]
+    for path in stale + kept:
+        path.write_bytes(b"")
+    make_all_figures(tmp_path, None, [])
+    assert not any(path.exists() for path in stale)
+    assert all(path.exists() for path in kept)

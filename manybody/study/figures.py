@@ -11,7 +11,10 @@ unchanged).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import math
+import os
 import re
 from pathlib import Path
 
@@ -503,6 +506,37 @@ def make_all_figures(study_dir: str | Path, out: str | Path | None = None,
     """
     study_dir = Path(study_dir)
     out = Path(out) if out else study_dir / "figures"
+    with _figures_lock(out):
+        return _draw_all(study_dir, out, not_drawn)
+
+
+#: Temporaries of save_figure's atomic writes (``.<name>.<fmt>.XXXXXXXX.tmp``, mkstemp's 8 chars).
+_FIGURE_TEMPORARY = re.compile(r"\.[^/]+\.(pdf|png|svg)\.[A-Za-z0-9_]{8}\.tmp")
+
+
+@contextlib.contextmanager
+def _figures_lock(out: Path):
+    """Hold an exclusive lock on the figure folder while drawing, and remove the temporaries a
+    killed drawing left there (a kill -9 left ``.absorption_shape.png.XXXXXXXX.tmp`` that nothing
+    removed; session 37). As for results files (remove_stale_temporaries), only while no other
+    process writes: every drawing holds this lock, so a temporary found under it is stale. The
+    lock is on the folder itself (no lock file among the figures)."""
+    if not out.is_dir():  # nothing stale; save_figure creates it
+        yield
+        return
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another drawing into this folder: wait for it
+        with contextlib.suppress(OSError):
+            for entry in out.iterdir():
+                if _FIGURE_TEMPORARY.fullmatch(entry.name) and entry.is_file():
+                    entry.unlink(missing_ok=True)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _draw_all(study_dir: Path, out: Path, not_drawn: list[str] | None) -> list[Path]:
     paths: list[Path] = []
     for fn in (figure_absorption, figure_index, figure_specific_heat, figure_matrix_elements,
                figure_velocity_shift, figure_decomposition, figure_equilibration, figure_collapse,
