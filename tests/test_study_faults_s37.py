@@ -134,3 +134,18 @@ def test_a_killed_drawing_leaves_no_temporary_in_the_figures_folder(tmp_path):
     make_all_figures(tmp_path, None, [])
     assert not any(path.exists() for path in stale)
     assert all(path.exists() for path in kept)
+
+
+def test_a_velocity_row_without_slopes_is_a_warning_like_the_others(caplog):
+    """The velocity table's "no velocity slopes" printed as a logging line ("WARNING
+    manybody.study.velocity_table: ...") while the study's other warnings are warnings.warn
+    ("warning (UserWarning): <spec>, <point>: ..."). It is a UserWarning naming the point."""
+    import numpy as np
+
+    from manybody.study.velocity_table import velocity_row
+
+    label = {"study": "relaxation", "parameter": "strength", "value": 0.3, "n_tls": 4}
+    temperatures = np.geomspace(0.005, 0.5, 5)
+    with pytest.warns(UserWarning, match=r"relaxation, strength = 0.3 \(N = 4\): no velocity slopes"):
+        row = velocity_row(temperatures, np.zeros((3, 5)), label)
+    assert row.note and not caplog.records
