@@ -86,7 +86,7 @@ def _study_copy(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("content, problem", [
     ('[{"study": "dipolar"', "is not valid JSON"),
     ("{}", "holds a JSON dict, not a list of study rows"),
-    ('[{"study": "dipolar"}]', "row 1 has no parameter, value"),
+    ('[{"study": "dipolar"}]', "row 1 has no value"),
 ])
 def test_damaged_summary_files_are_named_in_one_line(tmp_path, filename, content, problem):
     """A truncated summary file gave a JSONDecodeError traceback in both scripts, a row without

@@ -389,12 +389,12 @@ def _rows_from_json(cls, records: list[dict]) -> list:
 #: Every summary file the study writes with one row per sweep point (spec name in "study").
 SUMMARY_FILES = ("summary.json", "velocity_slopes.json", "saturation.json")
 #: Keys every row of a summary file (summary.json, velocity_slopes.json, saturation.json) has.
-ROW_KEYS = ("study", "parameter", "value")
+ROW_KEYS = ("study", "value")
 
 
 def load_rows(path: str | Path) -> list[dict]:
     """The rows of one summary file, checked: a damaged or odd file (truncated JSON, not a list,
-    a row without ``study``/``parameter``/``value``) gave a JSONDecodeError or KeyError traceback
+    a row without ``study`` or ``value``) gave a JSONDecodeError or KeyError traceback
     in the scripts, and ``{}`` left the main table out without a word (session 37).
 
     Raises
