@@ -149,3 +149,18 @@ def test_a_velocity_row_without_slopes_is_a_warning_like_the_others(caplog):
     with pytest.warns(UserWarning, match=r"relaxation, strength = 0.3 \(N = 4\): no velocity slopes"):
         row = velocity_row(temperatures, np.zeros((3, 5)), label)
     assert row.note and not caplog.records
+
+
+def test_the_goe_weight_is_W_in_the_figures_not_lambda():
+    """Legends and axes called the GOE weight "lambda" in K ("TLS + GOE, lambda = 0.1 K",
+    "coupling J0 or GOE weight lambda (K)") while the README's lambda is the dimensionless
+    J0/eps_max and its table calls those rows "weight W"."""
+    from manybody.study import decomposition_figures, figures
+    from manybody.support.style import parameter_text, symbolise
+
+    assert parameter_text("model.random_matrix.weight", 0.1) == "$W$ = 0.1 K"
+    assert symbolise("TLS + GOE 0.1 K") == "TLS + GOE $W$ = 0.1 K"
+    assert "$W$" in figures.COUPLING_LABEL and "lambda" not in figures.COUPLING_LABEL
+    for source in (figures, decomposition_figures):
+        text = Path(source.__file__).read_text()
+        assert "GOE weight $\\lambda$" not in text and "GOE admixture, $\\lambda$" not in text

@@ -354,7 +354,7 @@ def _panel_collapse_slope(ax, rows: list[dict]) -> None:
     drawn = False
     for k, (study, label) in enumerate((("dipolar", "dipolar, $J_0$ (K)"),
                                         ("gaussian", "Gaussian, $J_0$ (K)"),
-                                        ("admixture", r"GOE admixture, $\lambda$ (K)"))):
+                                        ("admixture", r"GOE admixture, weight $W$ (K)"))):
         d = _series(rows, study, *keys)
         keep = (d["value"] > 0) & np.isfinite(d["collapse_slope"])
         if not keep.any():
@@ -372,7 +372,7 @@ def _panel_collapse_slope(ax, rows: list[dict]) -> None:
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xscale("log")
     legend_below(ax, ncol=2)
-    ax.set_xlabel(axis_label(r"coupling $J_0$ or GOE weight $\lambda$", "K"))
+    ax.set_xlabel(axis_label(r"coupling $J_0$ or GOE weight $W$", "K"))
     ax.set_ylabel(axis_label("collapse slope $s$"))
 
 

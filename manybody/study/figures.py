@@ -216,17 +216,17 @@ INDEX_REFERENCES = ((1.0, "-", r"$\tanh(x/2)$: $a$ = 1"), (0.0, "--", r"$1 - e^{
 #: y axis of every TLS-index panel.
 INDEX_LABEL = axis_label("TLS index $a$")
 #: x axis of the panels against a coupling of either kind.
-COUPLING_LABEL = axis_label(r"coupling $J_0$ or GOE weight $\lambda$", "K")
+COUPLING_LABEL = axis_label(r"coupling $J_0$ or GOE weight $W$", "K")
 #: Largest TLS-index error that widens a panel: an index known to worse than +-1 is undetermined.
 INDEX_ERROR_CAP = 1.0
 #: Series of the panels against a coupling: (study, legend).
 COUPLING_SERIES = (("dipolar", "dipolar, $J_0$ (K)"), ("gaussian", "Gaussian, $J_0$ (K)"),
-                   ("admixture", r"GOE admixture, $\lambda$ (K)"))
+                   ("admixture", r"GOE admixture, weight $W$ (K)"))
 
 
 @styled
 def figure_index(study_dir: Path, out: Path) -> list[Path]:
-    """TLS index a against coupling J0 and admixture lambda, <r> against them, a against N and
+    """TLS index a against coupling J0 and GOE weight W, <r> against them, a against N and
     against the two-body stress (in units of the deformation potential gamma of its spec).
     A panel whose study is not in ``summary.json`` says so."""
     rows = _summary(study_dir)
