@@ -11,6 +11,7 @@ from pathlib import Path
 from manybody.cli.signals import script_main
 from manybody.runs.results import checked_output_option
 from manybody.study.figures import make_all_figures
+from manybody.study.summary import SUMMARY_FILES, load_rows
 
 
 def main() -> int:
@@ -28,6 +29,13 @@ def main() -> int:
     if not (study / "summary.json").is_file():
         parser.error(f"study directory {str(study)!r} holds no summary.json: run manybody study "
                      "into it, or scripts/summarise_study.py --recompute --write on its .nc files")
+    for name in SUMMARY_FILES:  # a damaged one gave a traceback midway (session 37)
+        if (study / name).is_file():
+            try:
+                load_rows(study / name)
+            except ValueError as exc:
+                print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)
+                return 2
     out = None
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         out = checked_output_option(parser, "--out", args.out, directory=True)

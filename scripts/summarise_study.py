@@ -63,6 +63,12 @@ def main() -> int:
     parser.add_argument("--write", action="store_true",
                         help="rewrite summary.json, velocity_slopes.json, saturation.json and summary.md")
     args = parser.parse_args()
+    name = Path(sys.argv[0]).name
+    # a file said "no study summary 'f/summary.json'" (session 37)
+    if args.study_dir.exists() and not args.study_dir.is_dir():
+        print(f"{name}: error: {str(args.study_dir)!r} is not a directory; give the study's "
+              "folder (default results/study)", file=sys.stderr)
+        return 2
     if args.recompute:
         rows, velocity, saturation = recompute(args.study_dir)
     else:
@@ -71,6 +77,9 @@ def main() -> int:
             saturation = read_saturation(args.study_dir)
         except FileNotFoundError as exc:
             print(f"error: {exc} (or use --recompute with <spec>.nc files)", file=sys.stderr)
+            return 2
+        except ValueError as exc:  # damaged or odd: a traceback (session 37)
+            print(f"{name}: error: {exc}", file=sys.stderr)
             return 2
         say(f"read {args.study_dir / 'summary.json'} (use --recompute to refit from the .nc files)")
     if not rows and not saturation:

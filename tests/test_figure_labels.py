@@ -456,7 +456,7 @@ def test_resonance_figure_without_sweeps_says_so(drawn):
 @pytest.mark.parametrize(("plain", "symbols"), [
     ("dipolar J0 = 0.1 K", "dipolar $J_0$ = 0.1 K"),
     ("TLS + dipolar J0 = 0.03 K + GOE 0.1 K (x = 1)",
-     r"TLS + dipolar $J_0$ = 0.03 K + GOE $\lambda$ = 0.1 K ($x$ = 1)"),
+     r"TLS + dipolar $J_0$ = 0.03 K + GOE $W$ = 0.1 K ($x$ = 1)"),
     ("TLS + GOE, lambda = 0.3 K", r"TLS + GOE, $\lambda$ = 0.3 K"),
     ("Delta_min = 1e-05 K, eps_max = 0.3 K", r"$\Delta_{min}$ = 1e-05 K, $\epsilon_{max}$ = 0.3 K"),
     ("Q(2w) / Q(w), in pi C0", r"Q(2$\omega$) / Q($\omega$), in $\pi C_0$"),
@@ -470,7 +470,7 @@ def test_symbolise_writes_the_fields_symbols(plain, symbols):
 @pytest.mark.parametrize(("key", "value", "unit", "text"), [
     ("model.coupling.strength", 0.01, None, "$J_0$ = 0.01 K"),
     ("coupling_strength", 0.0, None, "$J_0$ = 0 K"),
-    ("model.random_matrix.weight", 0.1, None, r"$\lambda$ = 0.1 K"),
+    ("model.random_matrix.weight", 0.1, None, r"$W$ = 0.1 K"),
     ("model.tls.tunnelling_min", 1e-5, None, r"$\Delta_{min}$ = 1e-05 K"),
     ("model.equilibration.measurement_time", 1e4, None, "$t_m$ = 10000 s"),
     ("model.n_tls", 8, None, "$N$ = 8"),

@@ -292,7 +292,7 @@ def test_study_with_a_different_spec_in_the_way_is_refused(tiny_study, tmp_path)
     (tmp_path / "dipolar.nc").write_bytes((out / "dipolar.nc").read_bytes())
     proc = run(["-m", "manybody", "study", "-o", str(tmp_path), "--only", "dipolar"])
     assert proc.returncode == 2
-    assert "holds a different specification" in proc.stderr
+    assert "(specification digests differ)" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -659,8 +659,8 @@ def test_a_study_of_other_sizes_does_not_replace_a_summary(tmp_path):
     before = sorted(p.name for p in tmp_path.iterdir())
     proc = run(["-m", "manybody", "study", "--tiny", "-o", str(tmp_path)])
     assert proc.returncode == 2, proc.stderr
-    assert ("holds the summary of a study with dipolar at N = 8, not the 'tiny' study's N = 5"
-            in proc.stderr), proc.stderr
+    assert ("summary.json holds the rows of a study with dipolar at N = 8, not the 'tiny' "
+            "study's N = 5" in proc.stderr), proc.stderr
     assert "-o results/study_tiny" in proc.stderr and "Traceback" not in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     from manybody.study.run import _check_same_study

@@ -3,7 +3,6 @@ from saved study results and ``summary.json`` alone (matplotlib inside the style
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from manybody.laws.collapse import frequency_collapse
 from manybody.runs.results import dataset_spec, load_results, realised
 from manybody.study.decomposition import resonant_density
 from manybody.study.specs import load_study_spec
-from manybody.study.summary import kernel_smearing
+from manybody.study.summary import kernel_smearing, load_rows
 from manybody.support.jsonio import nan_if_none
 from manybody.support.style import (
     MARKERS,
@@ -67,7 +66,7 @@ X_LABEL = axis_label(r"$x = \hbar\omega / k_B T$")
 
 def _rows(study_dir: Path) -> list[dict]:
     path = study_dir / "summary.json"
-    return json.loads(path.read_text()) if path.exists() else []
+    return load_rows(path) if path.exists() else []
 
 
 def _rho_curve(ds, index: int, variable: str, smearing) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -355,7 +354,7 @@ def _panel_collapse_slope(ax, rows: list[dict]) -> None:
     drawn = False
     for k, (study, label) in enumerate((("dipolar", "dipolar, $J_0$ (K)"),
                                         ("gaussian", "Gaussian, $J_0$ (K)"),
-                                        ("admixture", r"GOE admixture, $\lambda$ (K)"))):
+                                        ("admixture", r"GOE admixture, weight $W$ (K)"))):
         d = _series(rows, study, *keys)
         keep = (d["value"] > 0) & np.isfinite(d["collapse_slope"])
         if not keep.any():
@@ -373,7 +372,7 @@ def _panel_collapse_slope(ax, rows: list[dict]) -> None:
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xscale("log")
     legend_below(ax, ncol=2)
-    ax.set_xlabel(axis_label(r"coupling $J_0$ or GOE weight $\lambda$", "K"))
+    ax.set_xlabel(axis_label(r"coupling $J_0$ or GOE weight $W$", "K"))
     ax.set_ylabel(axis_label("collapse slope $s$"))
 
 

@@ -11,8 +11,10 @@ unchanged).
 
 from __future__ import annotations
 
-import json
+import contextlib
+import fcntl
 import math
+import os
 import re
 from pathlib import Path
 
@@ -30,7 +32,7 @@ from manybody.study.decomposition_figures import (
 )
 from manybody.study.saturation_figures import figure_saturation_study
 from manybody.study.specs import load_study_spec
-from manybody.study.summary import kernel_smearing
+from manybody.study.summary import kernel_smearing, load_rows
 from manybody.study.velocity_table import fit_with_fallback
 from manybody.support.jsonio import nan_if_none
 from manybody.support.style import (
@@ -152,7 +154,7 @@ def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
 
 def _summary(study_dir: Path) -> list[dict]:
     path = study_dir / "summary.json"
-    return json.loads(path.read_text()) if path.exists() else []
+    return load_rows(path) if path.exists() else []
 
 
 def _broken_log_axes(fig, cell):
@@ -214,17 +216,17 @@ INDEX_REFERENCES = ((1.0, "-", r"$\tanh(x/2)$: $a$ = 1"), (0.0, "--", r"$1 - e^{
 #: y axis of every TLS-index panel.
 INDEX_LABEL = axis_label("TLS index $a$")
 #: x axis of the panels against a coupling of either kind.
-COUPLING_LABEL = axis_label(r"coupling $J_0$ or GOE weight $\lambda$", "K")
+COUPLING_LABEL = axis_label(r"coupling $J_0$ or GOE weight $W$", "K")
 #: Largest TLS-index error that widens a panel: an index known to worse than +-1 is undetermined.
 INDEX_ERROR_CAP = 1.0
 #: Series of the panels against a coupling: (study, legend).
 COUPLING_SERIES = (("dipolar", "dipolar, $J_0$ (K)"), ("gaussian", "Gaussian, $J_0$ (K)"),
-                   ("admixture", r"GOE admixture, $\lambda$ (K)"))
+                   ("admixture", r"GOE admixture, weight $W$ (K)"))
 
 
 @styled
 def figure_index(study_dir: Path, out: Path) -> list[Path]:
-    """TLS index a against coupling J0 and admixture lambda, <r> against them, a against N and
+    """TLS index a against coupling J0 and GOE weight W, <r> against them, a against N and
     against the two-body stress (in units of the deformation potential gamma of its spec).
     A panel whose study is not in ``summary.json`` says so."""
     rows = _summary(study_dir)
@@ -238,7 +240,7 @@ def figure_index(study_dir: Path, out: Path) -> list[Path]:
 
     def series(study):
         sel = [r for r in rows if r["study"] == study]
-        return {k: np.array([nan_if_none(r[k]) for r in sel], dtype=float) for k in
+        return {k: np.array([nan_if_none(r.get(k)) for r in sel], dtype=float) for k in
                 ("value", "index", "index_error", "spacing_ratio", "spacing_ratio_error")}
 
     drawn = [study for study, _ in COUPLING_SERIES if any(r["study"] == study for r in rows)]
@@ -504,6 +506,37 @@ def make_all_figures(study_dir: str | Path, out: str | Path | None = None,
     """
     study_dir = Path(study_dir)
     out = Path(out) if out else study_dir / "figures"
+    with _figures_lock(out):
+        return _draw_all(study_dir, out, not_drawn)
+
+
+#: Temporaries of save_figure's atomic writes (``.<name>.<fmt>.XXXXXXXX.tmp``, mkstemp's 8 chars).
+_FIGURE_TEMPORARY = re.compile(r"\.[^/]+\.(pdf|png|svg)\.[A-Za-z0-9_]{8}\.tmp")
+
+
+@contextlib.contextmanager
+def _figures_lock(out: Path):
+    """Hold an exclusive lock on the figure folder while drawing, and remove the temporaries a
+    killed drawing left there (a kill -9 left ``.absorption_shape.png.XXXXXXXX.tmp`` that nothing
+    removed; session 37). As for results files (remove_stale_temporaries), only while no other
+    process writes: every drawing holds this lock, so a temporary found under it is stale. The
+    lock is on the folder itself (no lock file among the figures)."""
+    if not out.is_dir():  # nothing stale; save_figure creates it
+        yield
+        return
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another drawing into this folder: wait for it
+        with contextlib.suppress(OSError):
+            for entry in out.iterdir():
+                if _FIGURE_TEMPORARY.fullmatch(entry.name) and entry.is_file():
+                    entry.unlink(missing_ok=True)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _draw_all(study_dir: Path, out: Path, not_drawn: list[str] | None) -> list[Path]:
     paths: list[Path] = []
     for fn in (figure_absorption, figure_index, figure_specific_heat, figure_matrix_elements,
                figure_velocity_shift, figure_decomposition, figure_equilibration, figure_collapse,

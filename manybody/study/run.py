@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from manybody.runs.checkpoint import checkpoint_dir
 from manybody.runs.results import check_writable, dataset_spec, load_results
 from manybody.runs.reuse import seed_checkpoint
@@ -32,6 +34,7 @@ from manybody.study.specs import (
     load_study_spec,
 )
 from manybody.study.summary import (
+    SUMMARY_FILES,
     PointSummary,
     SaturationSummary,
     VelocitySummary,
@@ -161,6 +164,8 @@ def execute_study(
             if not path.exists():
                 check_writable(path)
                 check_checkpoint(path)
+            elif name in specs:  # another spec's results: refused before any sweep (session 37)
+                _check_results_spec(path, name, specs[name], size)
         return _execute(out, size, specs, matrix_specs, say, n_jobs, progress=progress,
                         figures=figures, backend=backend, scheduler=scheduler)
     except BaseException:
@@ -197,10 +202,6 @@ def _execute(out: Path, size: str, specs: dict[str, RunSpec], matrix_specs: dict
     return rows
 
 
-#: Summary files of a study directory whose rows name the spec (``study``) they come from.
-SUMMARY_FILES = ("summary.json", "velocity_slopes.json", "saturation.json")
-
-
 def _check_partial_output(out: Path, names: tuple[str, ...]) -> None:
     """Refuse an ``--only`` run into a directory whose summary holds rows of other specs: the
     partial run would replace that summary (and its tables) with its own rows only."""
@@ -221,28 +222,59 @@ def _check_partial_output(out: Path, names: tuple[str, ...]) -> None:
 
 
 def _check_same_study(out: Path, size: str, specs: dict[str, RunSpec]) -> None:
-    """Refuse a study whose sizes differ from those of the summary already in ``out``: the
+    """Refuse a study whose sizes differ from those of the summaries already in ``out``: the
     results files (.nc) are not kept in git, so a fresh clone's ``manybody study --tiny`` (N <=
     5) replaced the committed summary and figures of the default study in results/study
-    (session 33). A row whose spec is run again must have an N that spec runs."""
-    try:
-        rows = json.loads((out / "summary.json").read_text())
-    except (OSError, ValueError):
-        return  # none, or unreadable: it is rewritten, nothing of value is lost
-    if not isinstance(rows, list):
-        return
-    planned = {name: {model.n_tls for _, model, _ in spec.points()}
+    (session 33). A row whose spec is run again must have an N and a realisation count that
+    spec runs: comparing N alone let ``--tiny --only velocity_dipolar`` (N = 4 in both sizes)
+    replace the committed 16000-realisation rows of results/velocity with 6-realisation ones
+    (session 37). Every summary file is checked (summary.json, velocity_slopes.json,
+    saturation.json); an unreadable one is rewritten, nothing of value is lost."""
+    planned = {name: ({model.n_tls for _, model, _ in spec.points()},
+                      {int(c) for c in np.ravel(spec.realisation_counts)})
                for name, spec in specs.items()}
-    for row in rows:
-        if not isinstance(row, dict) or row.get("study") not in planned:
+    for filename in SUMMARY_FILES:
+        path = out / filename
+        try:
+            rows = json.loads(path.read_text())
+        except (OSError, ValueError):
             continue
-        name, n_tls = row["study"], row.get("n_tls")
-        if n_tls not in planned[name]:
+        if not isinstance(rows, list):
+            continue
+        for row in rows:
+            if not isinstance(row, dict) or row.get("study") not in planned:
+                continue
+            name = row["study"]
+            n_tls, counts = planned[name]
+            if row.get("n_tls") not in n_tls:
+                what = (f"{name} at N = {row.get('n_tls')}, not the {size!r} study's N = "
+                        f"{_listing(n_tls)}")
+            elif row.get("realisations") not in counts:
+                what = (f"{name} with {row.get('realisations')} realisations per point, not the "
+                        f"{size!r} study's {_listing(counts)}")
+            else:
+                continue
             raise ValueError(
-                f"output directory {str(out)!r} holds the summary of a study with {name} at N = "
-                f"{n_tls}, not the {size!r} study's N = "
-                f"{', '.join(map(str, sorted(planned[name])))}: this run would replace it and "
-                f"its figures. Give it its own directory, e.g. -o results/study_{size}")
+                f"{path} holds the rows of a study with {what}: this run would replace it and "
+                f"its figures. Give it its own directory, e.g. -o results/study_{size}, or move "
+                f"{filename} away to replace it")
+
+
+def _check_results_spec(path: Path, name: str, spec: RunSpec, size: str,
+                        ds: xr.Dataset | None = None) -> None:
+    """Refuse a finished results file at ``path`` whose spec is not ``spec``, naming the spec
+    the file holds (its name, and whether its sizes differ)."""
+    held = dataset_spec(load_results(path) if ds is None else ds)
+    if held.digest() == spec.digest():
+        return
+    what = f"spec {held.name!r}" if held.name != spec.name else f"another {held.name!r} spec"
+    raise FileExistsError(
+        f"{path} holds the results of {what}, not the {size!r} study's {name!r} "
+        f"(specification digests differ); move it away or choose another output directory")
+
+
+def _listing(values: set) -> str:
+    return ", ".join(map(str, sorted(values)))
 
 
 def _results(name: str, spec: RunSpec, path: Path, size: str, say: Callable[[str], None],
@@ -254,10 +286,7 @@ def _results(name: str, spec: RunSpec, path: Path, size: str, say: Callable[[str
     numbers)."""
     if path.exists():
         ds = load_results(path)
-        if dataset_spec(ds).digest() != spec.digest():
-            raise FileExistsError(
-                f"{path} holds a different specification than the {size!r} study; "
-                "move it away or choose another output directory")
+        _check_results_spec(path, name, spec, size, ds)
         say(f"{name}: reusing finished results from {path}")
         return ds
     n = int(spec.realisation_counts.sum())

@@ -383,7 +383,46 @@ def _rows_from_json(cls, records: list[dict]) -> list:
     floats = {f.name for f in fields if f.type == "float"}
     missing = {f.name: {"float": math.nan, "str": "", "int": 0}.get(f.type) for f in fields}
     return [cls(**{**missing, **{k: (jsonio.nan_if_none(v) if k in floats else v)
-                                 for k, v in r.items()}}) for r in records]
+                                 for k, v in r.items() if k in missing}}) for r in records]
+
+
+#: Every summary file the study writes with one row per sweep point (spec name in "study").
+SUMMARY_FILES = ("summary.json", "velocity_slopes.json", "saturation.json")
+#: Keys every row of a summary file (summary.json, velocity_slopes.json, saturation.json) has.
+ROW_KEYS = ("study", "value")
+
+
+def load_rows(path: str | Path) -> list[dict]:
+    """The rows of one summary file, checked: a damaged or odd file (truncated JSON, not a list,
+    a row without ``study`` or ``value``) gave a JSONDecodeError or KeyError traceback
+    in the scripts, and ``{}`` left the main table out without a word (session 37).
+
+    Raises
+    ------
+    ValueError
+        One line naming the file, what is wrong with it and the way on.
+    """
+    path = Path(path)
+    way_on = ("restore it (git checkout) or rewrite it from the results files with "
+              "scripts/summarise_study.py --recompute --write")
+    try:
+        records = json.loads(path.read_text())
+    except UnicodeDecodeError:
+        raise ValueError(f"{str(path)!r} is not a text file: {way_on}") from None
+    except ValueError as exc:
+        raise ValueError(f"{str(path)!r} is not valid JSON ({exc}), damaged or truncated: "
+                         f"{way_on}") from None
+    if not isinstance(records, list):
+        raise ValueError(f"{str(path)!r} holds a JSON {type(records).__name__}, not a list of "
+                         f"study rows: {way_on}")
+    for i, record in enumerate(records, 1):
+        if not isinstance(record, dict):
+            raise ValueError(f"{str(path)!r}: row {i} is a JSON {type(record).__name__}, not an "
+                             f"object of named columns: {way_on}")
+        missing = [k for k in ROW_KEYS if k not in record]
+        if missing:
+            raise ValueError(f"{str(path)!r}: row {i} has no {', '.join(missing)}: {way_on}")
+    return records
 
 
 def read_summary(study_dir: str | Path) -> tuple[list[PointSummary], list[VelocitySummary]]:
@@ -393,14 +432,16 @@ def read_summary(study_dir: str | Path) -> tuple[list[PointSummary], list[Veloci
     ------
     FileNotFoundError
         ``summary.json`` is missing (``velocity_slopes.json`` is optional).
+    ValueError
+        A file is damaged or not a list of rows (:func:`load_rows`).
     """
     study_dir = Path(study_dir)
     path = study_dir / "summary.json"
     if not path.is_file():
         raise FileNotFoundError(f"no study summary {str(path)!r}; run `manybody study` first")
-    rows = _rows_from_json(PointSummary, json.loads(path.read_text()))
+    rows = _rows_from_json(PointSummary, load_rows(path))
     vpath = study_dir / "velocity_slopes.json"
-    velocity = _rows_from_json(VelocitySummary, json.loads(vpath.read_text())) if vpath.is_file() else []
+    velocity = _rows_from_json(VelocitySummary, load_rows(vpath)) if vpath.is_file() else []
     return rows, velocity
 
 
@@ -408,7 +449,7 @@ def read_saturation(study_dir: str | Path) -> list[SaturationSummary]:
     """The rows of a finished study's ``saturation.json`` (none if the study has no such file,
     e.g. one written before the saturation comparison; missing columns read as NaN)."""
     path = Path(study_dir) / "saturation.json"
-    return _rows_from_json(SaturationSummary, json.loads(path.read_text())) if path.is_file() else []
+    return _rows_from_json(SaturationSummary, load_rows(path)) if path.is_file() else []
 
 
 def write_summary(out: Path, rows: list[PointSummary], velocity_rows: list[VelocitySummary],

@@ -11,16 +11,14 @@ NaN, written as null), never a silent NaN.
 
 from __future__ import annotations
 
-import logging
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from manybody.laws.velocity import VelocityFit, fit_velocity_slopes
-
-log = logging.getLogger(__name__)
 
 #: (margin, decades) tried in turn: the default windows (one decade from a factor 3 off T_max;
 #: canonical TLS bias -0.030 / +0.030), then a factor 2 (bias -0.058 / +0.058,
@@ -135,8 +133,11 @@ def velocity_row(temperatures, curves, label: dict[str, Any], reference=None) ->
     try:
         fit = fit_with_fallback(temperatures, curves)
     except ValueError as exc:
-        log.warning("%s %s = %s: no velocity slopes (%s)", label["study"], label["parameter"],
-                    label["value"], exc)
+        # a warning as the study's others ("warning (UserWarning): <spec>, <point>: ..."), not a
+        # logging line ("WARNING manybody.study.velocity_table: ..."; session 37)
+        n = f" (N = {label['n_tls']})" if "n_tls" in label else ""
+        warnings.warn(f"{label['study']}, {label['parameter']} = {label['value']}{n}: no velocity "
+                      f"slopes ({exc})", UserWarning, stacklevel=2)
         nans = dict.fromkeys(("temperature_max", "temperature_max_error", "slope_below",
                               "slope_below_error", "slope_above", "slope_above_error", "ratio",
                               "ratio_error", "below_from", "below_to", "above_from", "above_to",

@@ -10,7 +10,7 @@ Labels (so that a figure can go into a paper without edits):
 - every axis label ends with its unit in parentheses, built by :func:`axis_label`: "(K)", "(GHz)",
   "(s)", "(units of $\\pi C_0$)", or "(dimensionless)" for ratios, indices and counts;
 - a parameter in a legend or title is its symbol, its value and its unit, built by
-  :func:`parameter_text` ("$J_0$ = 0.01 K", "$\\lambda$ = 0.1 K"); names that come from data (a
+  :func:`parameter_text` ("$J_0$ = 0.01 K", "$W$ = 0.1 K"); names that come from data (a
   model's description, a system's name) pass through :func:`symbolise`, which turns the plain
   spellings of the API and of the summary tables (J0, lambda, eps_max, Delta_min, w) into those
   symbols;
@@ -92,7 +92,7 @@ DIMENSIONLESS = "dimensionless"
 #: dimension name of a results file (``coupling_strength``). Unit "" is a pure number.
 PARAMETER_SYMBOLS: dict[str, tuple[str, str]] = {
     "strength": (r"$J_0$", "K"),
-    "weight": (r"$\lambda$", "K"),
+    "weight": (r"$W$", "K"),  # the GOE weight; lambda is the README's J0/eps_max
     "asymmetry_max": (r"$\epsilon_{max}$", "K"),
     "tunnelling_min": (r"$\Delta_{min}$", "K"),
     "tunnelling_max": (r"$\Delta_{max}$", "K"),
@@ -180,7 +180,7 @@ _PLAIN_SYMBOLS = (
     (re.compile(r"\bT_?(min|max)\b"), r"$T_{\1}$"),
     (re.compile(r"\b([xNT]) = "), r"$\1$ = "),
     (re.compile(r"\bgoe\b"), "GOE"),
-    (re.compile(r"\bGOE ([0-9][0-9.e+-]*) K\b"), r"GOE $\\lambda$ = \1 K"),
+    (re.compile(r"\bGOE ([0-9][0-9.e+-]*) K\b"), r"GOE $W$ = \1 K"),
     (re.compile(r"\bSiO2\b"), r"SiO$_2$"),
     (re.compile(r"\bpi[ *]?C0\b"), r"$\\pi C_0$"),
     (re.compile(r"\bC0\b"), r"$C_0$"),
@@ -199,7 +199,7 @@ def symbolise(text: str) -> str:
     -------
     str
         The same text with mathtext symbols: ``"TLS + dipolar $J_0$ = 0.03 K + GOE
-        $\\lambda$ = 0.1 K"``; J0, lambda, eps_max, Delta_min/max, Delta, eps, gamma, chi, beta,
+        $W$ = 0.1 K"``; J0, lambda, eps_max, Delta_min/max, Delta, eps, gamma, chi, beta,
         omega and w (a frequency), T_min/max, goe and SiO2 are replaced; text already between
         ``$`` signs is left alone.
     """
