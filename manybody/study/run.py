@@ -302,7 +302,8 @@ def _say_plan(say: Callable[[str], None], size: str, out: Path, n_jobs: int,
               specs: dict[str, RunSpec]) -> None:
     """The plan of the study: every sweep with its points, sizes and realisations."""
     total = sum(int(spec.realisation_counts.sum()) for spec in specs.values())
-    say(f"study ({size}): {len(specs)} sweeps, {total} realisations in all, {n_jobs} workers, "
+    plural = "s" if len(specs) != 1 else ""  # '1 sweeps' (a new user, session 37)
+    say(f"study ({size}): {len(specs)} sweep{plural}, {total} realisations in all, {n_jobs} workers, "
         f"results in {out}/")
     for name, spec in specs.items():
         n_tls = sorted({params.n_tls for _, params, _ in spec.points()})
