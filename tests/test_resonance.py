@@ -954,3 +954,35 @@ def test_iq_headers_are_re_and_im(tmp_path, header):
     s = synthetic(3)
     path = _write_csv(tmp_path / "iq.csv", s.frequency, s.s21.real, s.s21.imag, header)
     np.testing.assert_allclose(read_sweep(path, "real-imag").s21, s.s21, rtol=1e-12)
+
+
+def test_a_sweep_without_a_power_among_sweeps_with_one_is_refused(tmp_path, capsys):
+    """One empty power_dBm cell in a sweep index (or a name the pattern read without its power)
+    dropped every sweep's power: sweeps at -20 and -60 dBm became one loss curve without a word,
+    while the shift made the powerless sweep a curve of its own (a tester, session 37). Refused
+    before any fit, naming the sweep; the library's loss table and shift curves refuse it too."""
+    from manybody.cli import main
+    from manybody.measured.resonance import _failed
+    from manybody.measured.resonator_table import SweepResult, loss_table, shift_curves
+
+    folder = tmp_path / "sw"
+    folder.mkdir()
+    for i in range(3):
+        s = synthetic(20 + i, n=301)
+        _write_csv(folder / f"run_{i}.csv", s.frequency, *_db_deg(s))
+    index = tmp_path / "index.csv"
+    index.write_text("file,temperature_K,power_dBm\nrun_0.csv,0.03,-20\nrun_1.csv,0.05,-60\n"
+                     "run_2.csv,0.07,\n")
+    assert main(["fit-data", "--sweeps", str(folder), "--sweep-index", str(index), "--out",
+                 str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "1 sweep(s) have no drive power (run_2.csv) while the others have -60, -20 dBm" in err
+    assert not (tmp_path / "o").exists()
+    fit = _failed("x", "")
+    fit = type(fit)(**{**fit.to_dict(), "f0": 7e9, "f0_err": 1e3, "flag": False, "qi": 1e5,
+                       "qi_err": 1e3, "qc": 4e4, "qc_err": 30.0})
+    results = [SweepResult("a.csv", 0.03, -20.0, fit), SweepResult("b.csv", 0.05, None, fit)]
+    with pytest.raises(ValueError, match=r"no drive power \(b.csv\)"):
+        loss_table(results, "t.csv")
+    with pytest.raises(ValueError, match=r"no drive power \(b.csv\)"):
+        shift_curves(results)

@@ -324,6 +324,7 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
     v.choice("repeats", repeats, ("warn", "refuse"))
     v.choice("background", background, BACKGROUNDS)
     _check_repeats(files, meta, refuse=repeats == "refuse")
+    refuse_partial_powers([(f, pw) for f, (_, pw) in zip(files, meta, strict=True)])
     powers = sorted({pw for _, pw in meta if pw is not None})
     missing = [Path(f).name for f, (_, pw) in zip(files, meta, strict=True) if pw is None]
     if saturation and (missing or not powers or powers[-1] - powers[0] < MIN_POWER_SPAN):
@@ -519,18 +520,44 @@ def usable(results: list[SweepResult]) -> list[SweepResult]:
     return [r for r in results if not r.fit.flag]
 
 
+def refuse_partial_powers(files_and_powers: list[tuple[str, float | None]]) -> None:
+    """Refuse sweeps of which some have a drive power and some not.
+
+    The loss table kept powers only when every sweep had one, so one empty ``power_dBm`` cell
+    (or a name the pattern read without its power) merged sweeps at -20 and -60 dBm into one
+    loss curve without a word, while the shift made the powerless ones a curve of their own (a
+    tester, session 37). A sweep without a power among sweeps with one is almost surely a gap in
+    the index or a name.
+
+    Raises
+    ------
+    ValueError
+        Naming the sweeps without a power and the powers of the others.
+    """
+    missing = [Path(f).name for f, pw in files_and_powers if pw is None]
+    powers = sorted({pw for _, pw in files_and_powers if pw is not None})
+    if missing and powers:
+        raise ValueError(
+            f"{len(missing)} sweep(s) have no drive power ({', '.join(missing[:3])}"
+            f"{' ...' if len(missing) > 3 else ''}) while the others have "
+            f"{', '.join(f'{p:g}' for p in powers)} dBm: give every sweep its power (the index's "
+            "power_dBm column, or the power in every file name) or none, so that sweeps at "
+            "different drives are not fitted as one curve")
+
+
 def loss_table(results: list[SweepResult], source: str | Path, label: str = "sweeps"
                ) -> LossTable:
     """The unflagged fits as a loss table 1/Qi(T) with errors sigma_Qi / Qi^2.
 
     ``source`` is the CSV written by :func:`write_resonator_csv` (recorded as the table's
-    source). Powers are kept when every row has one.
+    source). Every row has a power or none does (:func:`refuse_partial_powers`).
 
     Raises
     ------
     ValueError
-        No unflagged fit.
+        No unflagged fit; some sweeps with a power and some without.
     """
+    refuse_partial_powers([(r.file, r.power) for r in results])
     good = usable(results)
     if not good:
         raise ValueError(f"every sweep's fit is flagged ({len(results)} sweeps); first reason: "
@@ -578,6 +605,7 @@ def shift_curves(results: list[SweepResult], reference_temperature: float | None
     """
     if reference_temperature is not None:
         reference_temperature = v.positive("reference_temperature", reference_temperature)
+    refuse_partial_powers([(r.file, r.power) for r in results])
     good = usable(results)
     if not good:
         raise ValueError("every sweep's fit is flagged: no frequency shift")
