@@ -24,7 +24,7 @@ import numpy as np
 
 from manybody.cli.signals import script_main
 from manybody.config.probe import Broadening
-from manybody.runs.results import checked_output_option
+from manybody.runs.results import add_overwrite_option, checked_output_option
 from manybody.simulation.observables.absorption import pair_spectrum
 from manybody.simulation.observables.pair_sum import _numpy_per_state
 from manybody.simulation.observables.thermo import boltzmann_weights
@@ -100,9 +100,11 @@ def main(argv=None) -> None:
                     help="JSON file of results (default: %(default)s)")
     ap.add_argument("--study-shift", type=v.cli_integer(0), default=0, metavar="R",
                     help="measure the change of the study's numbers over R realisations instead")
+    add_overwrite_option(ap)
     args = ap.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
-        args.out = checked_output_option(ap, "--out", args.out)
+        args.out = checked_output_option(ap, "--out", args.out, replaces=True,
+                                         overwrite=args.overwrite)
     if args.study_shift:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(study_shift(args.study_shift), indent=1) + "\n")

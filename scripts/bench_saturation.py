@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from manybody.cli.signals import script_main
-from manybody.runs.results import checked_output_option
+from manybody.runs.results import add_overwrite_option, checked_output_option
 from manybody.support import jsonio
 from manybody.support import validate as v
 from manybody.support.files import atomic_write_text
@@ -43,9 +43,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="seed of the realisation (default: %(default)s)")
     parser.add_argument("--output", default="results/bench/saturation.json",
                         help="JSON file of results (default: %(default)s)")
+    add_overwrite_option(parser)
     args = parser.parse_args(argv)
     if getattr(args, "output", None) is not None:  # before any work (session 31)
-        checked_output_option(parser, "--output", args.output)
+        checked_output_option(parser, "--output", args.output, replaces=True,
+                              overwrite=args.overwrite)
 
     from threadpoolctl import threadpool_limits
 

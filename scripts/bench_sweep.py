@@ -33,7 +33,7 @@ from pathlib import Path
 from threadpoolctl import threadpool_info
 
 from manybody.cli.signals import script_main
-from manybody.runs.results import checked_output_option
+from manybody.runs.results import add_overwrite_option, checked_output_option
 from manybody.runs.spec import RunSpec
 from manybody.runs.sweep import available_cores, run_sweep
 from manybody.support import jsonio
@@ -102,9 +102,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="repeats of the runs at --small-n (best taken; default 2)")
     parser.add_argument("--output", default=ROOT / "results" / "bench" / "sweep.json",
                         help="JSON file of results (default: results/bench/sweep.json)")
+    add_overwrite_option(parser)
     args = parser.parse_args(argv)
     if getattr(args, "output", None) is not None:  # before any work (session 31)
-        args.output = checked_output_option(parser, "--output", args.output)
+        args.output = checked_output_option(parser, "--output", args.output, replaces=True,
+                                            overwrite=args.overwrite)
     if available_cores() < 2:
         print("needs at least 2 cores", file=sys.stderr)
         return 2

@@ -31,7 +31,7 @@ import numpy as np
 
 from manybody.cli.signals import script_main
 from manybody.laws.velocity import canonical_ratio, fit_velocity_slopes
-from manybody.runs.results import checked_output_option, make_parents
+from manybody.runs.results import add_overwrite_option, checked_output_option, make_parents
 from manybody.simulation.materials import AMORPHOUS_SIO2
 from manybody.support import jsonio
 from manybody.support.files import atomic_write_text
@@ -81,9 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output",
                         default=str(ROOT / "results" / "velocity" / "canonical_quadrature.json"),
                         help="the JSON record to write (default %(default)s)")
+    add_overwrite_option(parser)
     args = parser.parse_args(argv)
     # a directory, a device, no permission, a file among the parents: said before any work
-    out = checked_output_option(parser, "--output", args.output).resolve()
+    out = checked_output_option(parser, "--output", args.output, replaces=True,
+                                overwrite=args.overwrite).resolve()
     rate = AMORPHOUS_SIO2.rate_prefactor
     rows = []
     print("eps_max  Delta_min  Delta_max   T_max (K)   below    above    ratio")

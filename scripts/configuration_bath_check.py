@@ -33,7 +33,7 @@ import numpy as np
 
 from manybody.cli.signals import script_main
 from manybody.laws.analysis import analyse_shape
-from manybody.runs.results import checked_output_option
+from manybody.runs.results import add_overwrite_option, checked_output_option
 from manybody.runs.spec import RunSpec
 from manybody.simulation.observe import observe
 from manybody.support import jsonio
@@ -119,9 +119,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="bootstrap resamples of the index errors")
     parser.add_argument("--output", default=ROOT / "results" / "decomposition" / "configuration_bath.json",
                         help="JSON file of results (default: results/decomposition/configuration_bath.json)")
+    add_overwrite_option(parser)
     args = parser.parse_args(argv)
     if getattr(args, "output", None) is not None:  # before any work (session 31)
-        args.output = checked_output_option(parser, "--output", args.output)
+        args.output = checked_output_option(parser, "--output", args.output, replaces=True,
+                                            overwrite=args.overwrite)
     cases = {}
     print(f"{'model':24s} {'int.err':>8s} {'max.err':>8s} {'med.err':>8s} {'a exact':>13s} "
           f"{'a SCB':>13s} {'a SCB(inf)':>13s} {'F(x)':>18s}")

@@ -30,7 +30,7 @@ import numpy as np
 from manybody.cli.signals import script_main
 from manybody.config.model import MAX_TLS
 from manybody.laws.analysis import analyse_shape
-from manybody.runs.results import checked_output_option
+from manybody.runs.results import add_overwrite_option, checked_output_option
 from manybody.runs.spec import MAX_REALISATIONS, RunSpec
 from manybody.runs.sweep import available_cores, run_sweep
 from manybody.study.specs import load_study_spec
@@ -121,9 +121,11 @@ def main(argv: list[str] | None = None) -> int:
                              "frequencies with the relative kernel")
     parser.add_argument("--output", default=ROOT / "results" / "bench" / "chebyshev_index.json",
                         help="JSON file of results (default: results/bench/chebyshev_index.json)")
+    add_overwrite_option(parser)
     args = parser.parse_args(argv)
     if getattr(args, "output", None) is not None:  # before any work (session 31)
-        args.output = checked_output_option(parser, "--output", args.output)
+        args.output = checked_output_option(parser, "--output", args.output, replaces=True,
+                                            overwrite=args.overwrite)
     try:  # a refusal known only at run time (memory, moments): one line; nothing is written
         return crosscheck(args)
     except (ValueError, MemoryError) as exc:

@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from manybody.cli.signals import script_main
-from manybody.runs.results import checked_output_option
+from manybody.runs.results import add_overwrite_option, checked_output_option
 from manybody.support import validate as v
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -272,9 +272,11 @@ def main(argv=None) -> int:
                         help="skip the unmutated run of each test subset")
     parser.add_argument("--skip", default=None,
                         help="JSON of an earlier run: mutants recorded there are not rerun")
+    add_overwrite_option(parser)
     args = parser.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
-        checked_output_option(parser, "--out", args.out)
+        checked_output_option(parser, "--out", args.out, replaces=not args.list,
+                              overwrite=args.overwrite)  # --list writes nothing
     modules = args.module or list(TARGETS)
     todo = [m for mod in modules for m in generate(mod)
             if m[0].operator in (args.operator or DEFAULT_OPERATORS.get(mod, ALL_OPERATORS))]

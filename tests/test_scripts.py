@@ -613,3 +613,28 @@ def test_script_main_reports_a_full_disk_in_one_line(capsys, monkeypatch):
     with pytest.raises(PermissionError):  # other errors are not disguised
         script_main(other)
     assert script_main(lambda: 3) == 3 and script_main(lambda: None) == 0
+
+
+@pytest.mark.parametrize(("script", "option", "extra"), [
+    ("crosscheck_index.py", "--output", ["--n-tls", "4", "--realisations", "5"]),
+    ("bench_sweep.py", "--output", []),
+    ("bench_saturation.py", "--output", []),
+    ("bench_relaxation.py", "--output", []),
+    ("bench_pair_sum.py", "--out", []),
+    ("configuration_bath_check.py", "--output", []),
+    ("canonical_velocity_slopes.py", "--output", []),
+    ("mutation_check.py", "--out", []),
+])
+def test_a_script_that_writes_one_file_does_not_replace_it_without_overwrite(tmp_path, script,
+                                                                             option, extra):
+    """A small trial of crosscheck_index.py replaced the committed record the README quotes,
+    without a word (a new user, session 37): an existing output is refused before any work,
+    naming the file and --overwrite, and left as it was."""
+    out = tmp_path / "record.json"
+    out.write_text('{"kept": true}\n')
+    proc = subprocess.run([sys.executable, f"scripts/{script}", option, str(out), *extra],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, "MPLBACKEND": "Agg"})
+    assert proc.returncode == 2, proc.stderr
+    assert f"{option} '{out}' already exists" in proc.stderr and "--overwrite" in proc.stderr
+    assert "Traceback" not in proc.stderr and out.read_text() == '{"kept": true}\n'

@@ -360,8 +360,17 @@ def _shortened(text: str, limit: int = 80) -> str:
     return text[:limit // 2 - 2] + "..." + text[-(limit // 2 - 1):]
 
 
+def add_overwrite_option(parser: argparse.ArgumentParser) -> None:
+    """``--overwrite`` of a script that writes its record as a whole file
+    (:func:`checked_output_option` with ``replaces=True``)."""
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output file (without it an existing file, "
+                             "e.g. a committed record the README quotes, is refused)")
+
+
 def checked_output_option(parser: argparse.ArgumentParser, option: str, value: str | Path, *,
-                          directory: bool = False) -> Path:
+                          directory: bool = False, replaces: bool = False,
+                          overwrite: bool = False) -> Path:
     """The output a script's ``option`` names, or ``parser.error`` (exit 2, one line) saying why it
     cannot be written, before the script's work: a file among its parents, a trailing '/' on a
     file name, a directory given for a file (a file for a directory), a device, no permission.
@@ -376,6 +385,13 @@ def checked_output_option(parser: argparse.ArgumentParser, option: str, value: s
         The value given (a str keeps a trailing '/').
     directory : bool
         The option names a directory of outputs rather than one file.
+    replaces : bool
+        The script writes the file as a whole: an existing one is refused unless ``overwrite``
+        (a small trial of ``crosscheck_index.py`` replaced the committed record the README
+        quotes, without a word; a new user, session 37). Scripts that merge labelled records
+        into the file leave this False.
+    overwrite : bool
+        ``--overwrite`` was given (:func:`add_overwrite_option`).
 
     Returns
     -------
@@ -397,6 +413,9 @@ def checked_output_option(parser: argparse.ArgumentParser, option: str, value: s
         check_writable(text, overwrite=True)
     except (ValueError, OSError) as exc:  # every message begins "output '<path>'"
         parser.error(f"{option} {str(exc).removeprefix('output ')}")
+    if replaces and not overwrite and os.path.lexists(path):
+        parser.error(f"{option} {text!r} already exists (a committed record the README may "
+                     f"quote); pass --overwrite to replace it, or give another {option}")
     return path
 
 
