@@ -986,3 +986,17 @@ def test_a_sweep_without_a_power_among_sweeps_with_one_is_refused(tmp_path, caps
         loss_table(results, "t.csv")
     with pytest.raises(ValueError, match=r"no drive power \(b.csv\)"):
         shift_curves(results)
+
+
+def test_a_refused_sweep_run_points_at_the_reasons_it_printed(tmp_path, capsys):
+    """A refused run said 'reasons in resonator_fits.csv', a file a refused run does not write
+    (with --overwrite an earlier run's stale file stood there; a tester, session 37): the reasons
+    are the flag column printed above."""
+    from manybody.cli import main
+
+    folder = _sweep_folder(tmp_path / "sw")
+    assert main(["fit-data", "--sweeps", str(folder), "--sweep-layout", "real-imag", "--out",
+                 str(tmp_path / "o")]) == 2
+    captured = capsys.readouterr()
+    assert "reasons in the flag column above" in captured.err
+    assert "resonator_fits.csv" not in captured.err and not (tmp_path / "o").exists()

@@ -196,7 +196,7 @@ def fit_step(args: argparse.Namespace) -> SweepStep:
     flagged = [r for r in results if r.fit.flag]
     if flagged:
         print(f"manybody fit-data: warning: {len(flagged)} of {len(results)} sweep(s) flagged "
-              "and left out of the loss fit (reasons in resonator_fits.csv)", file=sys.stderr)
+              "and left out of the loss fit (reasons in the flag column above)", file=sys.stderr)
     items = []
     for i in representative(len(results)):
         r = results[i]
@@ -260,7 +260,7 @@ def sweep_frequency(args: argparse.Namespace, results: list) -> str:
         return args.frequency
     if not good:
         raise ValueError(f"every sweep's fit is flagged ({len(results)} sweeps): no frequency; "
-                         "reasons in resonator_fits.csv")
+                         "reasons in the flag column above")
     frequency = f"{float(np.median(good)) / 1e9:.9g}GHz"
     print(f"frequency for the law fits: {frequency} (median fitted f0)")
     return frequency
