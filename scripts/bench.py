@@ -63,7 +63,7 @@ from manybody.cli.signals import script_main
 from manybody.config.model import CouplingParams, ModelParams
 from manybody.config.probe import Broadening
 from manybody.config.solver import SolverParams
-from manybody.runs.results import checked_output_option
+from manybody.runs.results import add_overwrite_option, checked_output_option
 from manybody.simulation.ensembles import absorption_normalisation, draw_realisation, realisation_rng
 from manybody.simulation.observables.absorption import frequency_grid, pair_spectrum
 from manybody.simulation.observables.thermo import specific_heat
@@ -868,9 +868,11 @@ def main(argv: list[str] | None = None) -> int:
         return _child_main(argv)
     parser = argparse.ArgumentParser(prog="python scripts/bench.py")
     configure(parser)
+    add_overwrite_option(parser)
     args = parser.parse_args(argv)
     if getattr(args, "output", None) is not None:  # before any work (session 31)
-        args.output = checked_output_option(parser, "--output", args.output)
+        args.output = checked_output_option(parser, "--output", args.output, replaces=True,
+                                            overwrite=args.overwrite)
     try:
         return run(args)
     except (UserError, ValueError, TypeError, FileNotFoundError, MemoryError) as exc:

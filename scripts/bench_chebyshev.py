@@ -62,7 +62,7 @@ import numpy as np
 
 from manybody.cli.signals import script_main
 from manybody.config.model import MAX_TLS
-from manybody.runs.results import checked_output_option
+from manybody.runs.results import add_overwrite_option, checked_output_option, refuse_replaced_records
 from manybody.support import jsonio
 from manybody.support import validate as v
 
@@ -1184,6 +1184,10 @@ def ladder_scan(args) -> dict:
     return data
 
 
+#: The entry of the record file a mode without --label writes.
+FIXED_ENTRIES = {"validate": "validation", "width": "spectral_width"}
+
+
 def _sizes_out_label(parser, sizes: list[int], vectors: int | None = None,
                      label: str | None = None) -> None:
     """The options every matrix-free measurement shares: --sizes, --vectors (when given a
@@ -1292,9 +1296,14 @@ def main(argv: list[str] | None = None) -> int:
                       help="vectors in the block H is applied to (default: %(default)s)")
     p_ap.add_argument("--dtype", default="float64", choices=dtypes,
                       help="floating-point type (default: %(default)s)")
+    for writer in (p_run, p_val, p_mf, p_w, p_tol, p_lad, p_src):
+        add_overwrite_option(writer, entries=True)
     args = parser.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         checked_output_option(parser, "--out", args.out)
+        entry = getattr(args, "label", None) or FIXED_ENTRIES[args.mode]
+        refuse_replaced_records(parser, "--out", args.out, [(entry,)], overwrite=args.overwrite,
+                                other="--label" if hasattr(args, "label") else "--out")
     v.cli_refuse_repeats(parser, args, "sizes", "dense_sizes", "ratios", "tolerances",
                          "operators")
     if args.mode == "run" and not args.sizes + args.dense_sizes:

@@ -56,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_chebyshev import SIZE, VECTORS, Refused, _load, _metadata, _save  # noqa: E402
 
 from manybody.cli.signals import script_main
-from manybody.runs.results import checked_output_option
+from manybody.runs.results import add_overwrite_option, checked_output_option, refuse_replaced_records
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "bench" / "figure_of_merit.json"
@@ -302,9 +302,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="key of this run in the JSON file (default: %(default)s)")
     parser.add_argument("--out", default=str(OUT),
                         help="JSON file of results (default: results/bench/figure_of_merit.json)")
+    add_overwrite_option(parser, entries=True)
     args = parser.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         checked_output_option(parser, "--out", args.out)
+        refuse_replaced_records(parser, "--out", args.out,
+                                [(args.label, "sizes", str(n)) for n in args.sizes],
+                                overwrite=args.overwrite)
     v.cli_refuse_repeats(parser, args, "sizes")
     if len(args.sizes) != len(args.realisations):
         parser.error(f"--realisations needs one count per size ({len(args.sizes)}), got "

@@ -51,7 +51,7 @@ from manybody.config.model import (  # noqa: E402
 )
 from manybody.config.probe import Broadening  # noqa: E402
 from manybody.config.solver import ChebyshevParams  # noqa: E402
-from manybody.runs.results import checked_output_option  # noqa: E402
+from manybody.runs.results import add_overwrite_option, checked_output_option, refuse_replaced_records  # noqa: E402
 from manybody.simulation.ensembles import (  # noqa: E402
     absorption_normalisation,
     draw_realisation,
@@ -228,9 +228,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run FTLM on the Chebyshev vectors (expansion error at max T)")
     parser.add_argument("--out", default=DEFAULT_OUT,
                         help="JSON file of results (default: results/bench/ftlm_crosscheck.json)")
+    add_overwrite_option(parser, entries=True)
     args = parser.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         args.out = checked_output_option(parser, "--out", args.out)
+        refuse_replaced_records(parser, "--out", args.out,
+                                [("results", f"{name}_n{n}") for n in args.sizes
+                                 for name in args.cases], overwrite=args.overwrite,
+                                other="--sizes, --cases")
     v.cli_refuse_repeats(parser, args, "sizes", "cases")
     try:  # a refusal known only at run time: one line; the cases that finished are kept
         return crosscheck(args, argv)

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_chebyshev import SIZE, _load, _metadata, _save  # noqa: E402
 
 from manybody.cli.signals import script_main
-from manybody.runs.results import checked_output_option
+from manybody.runs.results import add_overwrite_option, checked_output_option, refuse_replaced_records
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "bench" / "min_distance.json"
@@ -190,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="worker processes (at most the cores available)")
     parser.add_argument("--out", default=str(OUT),
                         help="JSON file of results (default: results/bench/min_distance.json)")
+    add_overwrite_option(parser, entries=True)
     args = parser.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         checked_output_option(parser, "--out", args.out)
@@ -201,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--min-distances must start with 0 (the reference without a hard core)")
     if len(set(args.min_distances)) != len(args.min_distances):
         parser.error(f"--min-distances must not repeat a value, got {args.min_distances}")
+    refuse_replaced_records(parser, "--out", args.out, [("min_distance", part) for part in
+                                                        args.parts or ["physics", "cost"]],
+                            overwrite=args.overwrite, other="part (physics, cost)")
     path = Path(args.out)
     data = _load(path)
     out = data.setdefault("min_distance", {})

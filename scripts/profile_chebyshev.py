@@ -48,7 +48,7 @@ from bench_chebyshev import (  # noqa: E402
 )
 
 from manybody.cli.signals import script_main
-from manybody.runs.results import checked_output_option
+from manybody.runs.results import add_overwrite_option, checked_output_option, refuse_replaced_records
 from manybody.support import validate as v  # noqa: E402
 
 _PACKAGE = "manybody.simulation.solvers.chebyshev"
@@ -207,9 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steady", action="store_true",
                         help="profile the second solve of the realisation, in the workspace "
                              "the first one allocated (a sweep worker's next realisation)")
+    add_overwrite_option(parser, entries=True)
     args = parser.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         checked_output_option(parser, "--out", args.out)
+        refuse_replaced_records(parser, "--out", args.out, [(args.label,)],
+                                overwrite=args.overwrite)
     v.cli_refuse_repeats(parser, args, "sizes")
     path = Path(args.out)
     data = _load(path)

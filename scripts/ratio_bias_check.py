@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_chebyshev import SIZE, VECTORS, _load, _metadata, _save  # noqa: E402
 
 from manybody.cli.signals import script_main
-from manybody.runs.results import checked_output_option
+from manybody.runs.results import add_overwrite_option, checked_output_option, refuse_replaced_records
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "bench" / "ratio_bias.json"
@@ -147,9 +147,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="key of this run in the JSON file (default: %(default)s)")
     parser.add_argument("--out", default=OUT,
                         help="JSON file of results (default: results/bench/ratio_bias.json)")
+    add_overwrite_option(parser, entries=True)
     args = parser.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         args.out = checked_output_option(parser, "--out", args.out)
+        refuse_replaced_records(parser, "--out", args.out, [(args.label,)],
+                                overwrite=args.overwrite)
     try:  # a refusal known only at run time: one line, nothing written
         rows = solve_realisations(args.n_tls, args.realisations, args.vectors, args.first)
         if len(rows["dense"]) < 2:

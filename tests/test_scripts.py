@@ -624,6 +624,7 @@ def test_script_main_reports_a_full_disk_in_one_line(capsys, monkeypatch):
     ("configuration_bath_check.py", "--output", []),
     ("canonical_velocity_slopes.py", "--output", []),
     ("mutation_check.py", "--out", []),
+    ("bench.py", "--output", ["--n-min", "4", "--n-max", "4"]),
 ])
 def test_a_script_that_writes_one_file_does_not_replace_it_without_overwrite(tmp_path, script,
                                                                              option, extra):
@@ -638,3 +639,55 @@ def test_a_script_that_writes_one_file_does_not_replace_it_without_overwrite(tmp
     assert proc.returncode == 2, proc.stderr
     assert f"{option} '{out}' already exists" in proc.stderr and "--overwrite" in proc.stderr
     assert "Traceback" not in proc.stderr and out.read_text() == '{"kept": true}\n'
+
+
+@pytest.mark.parametrize(("script", "args", "record"), [
+    ("bench_chebyshev.py", ["run", "--sizes", "4", "--dense-sizes"], {"benchmark": {}}),
+    ("bench_chebyshev.py", ["validate"], {"validation": {}}),
+    ("bench_chebyshev.py", ["width", "--sizes", "4"], {"spectral_width": {}}),
+    ("bench_chebyshev.py", ["tolerance", "--sizes", "4", "--label", "mine"], {"mine": {}}),
+    ("profile_chebyshev.py", ["--sizes", "4"], {"phases": {"sizes": {}}}),
+    ("ratio_bias_check.py", ["--n-tls", "4", "--realisations", "2"], {"ratio_bias": {}}),
+    ("bench_figure_of_merit.py", ["--sizes", "8", "16", "--realisations", "2", "2"],
+     {"figure_of_merit": {"sizes": {"16": {}}}}),
+    ("crosscheck_ftlm.py", ["--sizes", "4", "--cases", "bench"], {"results": {"bench_n4": {}}}),
+    ("min_distance_effect.py", ["cost"], {"min_distance": {"cost": {}}}),
+])
+def test_a_script_that_merges_labelled_records_does_not_replace_one_without_overwrite(
+        tmp_path, script, args, record):
+    """The scripts that merge labelled entries into one record file replaced a committed entry
+    of the same label (or size, case, part) without a word (session 37's note): refused before
+    any work, naming the entry and --overwrite; the file is left as it was."""
+    out = tmp_path / "record.json"
+    text = json.dumps({**record, "other": 1})
+    out.write_text(text)
+    proc = subprocess.run([sys.executable, f"scripts/{script}", *args, "--out", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, "MPLBACKEND": "Agg"})
+    assert proc.returncode == 2, proc.stderr
+    assert f"--out '{out}' already holds '" in proc.stderr and "--overwrite" in proc.stderr
+    assert "Traceback" not in proc.stderr and out.read_text() == text
+
+
+def test_refuse_replaced_records_names_only_the_entries_present(tmp_path, capsys):
+    """Entries of other labels or sizes pass; a nested entry is named by its key path; a
+    damaged or missing file refuses nothing (the script's reader reports it)."""
+    import argparse
+
+    from manybody.runs.results import refuse_replaced_records
+    parser = argparse.ArgumentParser(prog="x.py")
+    out = tmp_path / "r.json"
+    out.write_text('{"fom": {"sizes": {"12": {}}}, "flat": 3}')
+    refuse_replaced_records(parser, "--out", out, [("fom", "sizes", "14"), ("new",),
+                                                   ("flat", "deeper")], overwrite=False)
+    refuse_replaced_records(parser, "--out", out, [("fom", "sizes", "12")], overwrite=True)
+    refuse_replaced_records(parser, "--out", tmp_path / "missing.json", [("fom",)],
+                            overwrite=False)
+    (tmp_path / "bad.json").write_text("{not json")
+    refuse_replaced_records(parser, "--out", tmp_path / "bad.json", [("fom",)], overwrite=False)
+    with pytest.raises(SystemExit) as exc:
+        refuse_replaced_records(parser, "--out", out, [("fom", "sizes", "12"), ("flat",)],
+                                overwrite=False)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "already holds 'fom/sizes/12', 'flat'" in err and "replace them" in err

@@ -28,7 +28,7 @@ import os
 import platform
 import re
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -360,12 +360,18 @@ def _shortened(text: str, limit: int = 80) -> str:
     return text[:limit // 2 - 2] + "..." + text[-(limit // 2 - 1):]
 
 
-def add_overwrite_option(parser: argparse.ArgumentParser) -> None:
+def add_overwrite_option(parser: argparse.ArgumentParser, *, entries: bool = False) -> None:
     """``--overwrite`` of a script that writes its record as a whole file
-    (:func:`checked_output_option` with ``replaces=True``)."""
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing output file (without it an existing file, "
-                             "e.g. a committed record the README quotes, is refused)")
+    (:func:`checked_output_option` with ``replaces=True``) or, with ``entries``, merges labelled
+    entries into one (:func:`refuse_replaced_records`)."""
+    if entries:
+        help_text = ("replace entries of the same label already in the output file (without it "
+                     "they, e.g. committed records the README quotes, are refused; the file's "
+                     "other entries are always kept)")
+    else:
+        help_text = ("replace an existing output file (without it an existing file, e.g. a "
+                     "committed record the README quotes, is refused)")
+    parser.add_argument("--overwrite", action="store_true", help=help_text)
 
 
 def checked_output_option(parser: argparse.ArgumentParser, option: str, value: str | Path, *,
@@ -417,6 +423,57 @@ def checked_output_option(parser: argparse.ArgumentParser, option: str, value: s
         parser.error(f"{option} {text!r} already exists (a committed record the README may "
                      f"quote); pass --overwrite to replace it, or give another {option}")
     return path
+
+
+def refuse_replaced_records(parser: argparse.ArgumentParser, option: str, path: str | Path,
+                            keys: Iterable[Sequence[str]], *, overwrite: bool,
+                            other: str = "--label") -> None:
+    """``parser.error`` (exit 2, one line) before any work if the JSON record ``path`` already
+    holds an entry this run would replace, unless ``--overwrite``.
+
+    Scripts that merge labelled records into one file (``bench_chebyshev.py``,
+    ``ratio_bias_check.py``, ...) replaced a committed record of the same label without a word
+    (session 37's note); the file's other records were always kept.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        Reports the refusal.
+    option : str
+        The option naming the file (``"--out"``).
+    path : str or Path
+        The record file; a missing or unreadable one refuses nothing (the script's own reader
+        reports a damaged file).
+    keys : iterable of sequences of str
+        The entries the run writes, each as its path of keys (``("figure_of_merit", "sizes",
+        "16")``).
+    overwrite : bool
+        ``--overwrite`` was given (:func:`add_overwrite_option`).
+    other : str
+        The option that names another entry, suggested with ``--overwrite``.
+    """
+    if overwrite or not os.path.isfile(path):
+        return
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return
+    present = []
+    for key in keys:
+        node: Any = data
+        for part in key:
+            if not isinstance(node, dict) or part not in node:
+                break
+            node = node[part]
+        else:
+            present.append("/".join(key))
+    if present:
+        shown = ", ".join(repr(entry) for entry in present[:4])
+        shown += f" and {len(present) - 4} more" if len(present) > 4 else ""
+        parser.error(f"{option} {os.fspath(path)!r} already holds {shown} (a record the README "
+                     f"may quote); pass --overwrite to replace "
+                     f"{'it' if len(present) == 1 else 'them'}, or give another "
+                     f"{other if other == option else f'{other} or {option}'}")
 
 
 def make_parents(path: str | Path) -> list[Path]:
