@@ -35,15 +35,15 @@ def test_dipolar_options_with_gaussian_couplings_are_unused_and_used_with_dipola
     given = dict(strength=0.01, min_distance=0.5, orientation="gaussian")
     gaussian = ModelParams(n_tls=4, coupling=CouplingParams(kind="gaussian", **given))
     dipolar = ModelParams(n_tls=4, coupling=CouplingParams(kind="dipolar", **given))
-    assert keys(gaussian) == ["coupling.min_distance", "coupling.orientation"]
+    assert keys(gaussian) == ["model.coupling.min_distance", "model.coupling.orientation"]
     assert keys(dipolar) == []
     # the defaults were not given: nothing to say
     assert keys(ModelParams(n_tls=4, coupling=CouplingParams(kind="gaussian"))) == []
 
 
 @pytest.mark.parametrize(("kind", "expected"), [
-    ("goe", ["random_matrix.growth_temperature", "random_matrix.level_statistics"]),
-    ("flat", ["random_matrix.growth_temperature"]),
+    ("goe", ["model.random_matrix.growth_temperature", "model.random_matrix.level_statistics"]),
+    ("flat", ["model.random_matrix.growth_temperature"]),
     ("exponential", []),
 ])
 def test_random_matrix_options_unused_by_its_kind(kind, expected):
@@ -54,10 +54,10 @@ def test_random_matrix_options_unused_by_its_kind(kind, expected):
 
 def test_random_matrix_stress_options_without_that_stress():
     none = StressParams(random_matrix_kind="eth", eth_energy_scale=0.5)
-    assert keys(ModelParams(n_tls=3, stress=none)) == ["stress.random_matrix_kind",
-                                                       "stress.eth_energy_scale"]
+    assert keys(ModelParams(n_tls=3, stress=none)) == ["model.stress.random_matrix_kind",
+                                                       "model.stress.eth_energy_scale"]
     goe = StressParams(random_matrix=1.0, eth_energy_scale=0.5)
-    assert keys(ModelParams(n_tls=3, stress=goe)) == ["stress.eth_energy_scale"]
+    assert keys(ModelParams(n_tls=3, stress=goe)) == ["model.stress.eth_energy_scale"]
     eth = StressParams(random_matrix=1.0, random_matrix_kind="eth", eth_energy_scale=0.5)
     block = RandomMatrixParams(kind="flat")
     assert keys(ModelParams(n_tls=3, random_matrix=block, stress=eth)) == []
@@ -66,7 +66,7 @@ def test_random_matrix_stress_options_without_that_stress():
 def test_phonon_bath_without_an_observable_that_uses_it():
     model = ModelParams(n_tls=3)
     bath = dict(frequencies=(0.1,), temperatures=(0.05,), phonon_rate_prefactor="a-SiO2")
-    assert keys(model, Probe(**bath)) == ["phonon_rate_prefactor"]
+    assert keys(model, Probe(**bath)) == ["probe.phonon_rate_prefactor"]
     assert keys(model, Probe(**bath, observables=("relaxation_absorption",))) == []
     drive = SaturationDrive(amplitudes=(0.0, 1e-6), dephasing_rate=1e9)
     assert keys(model, Probe(**bath, observables=("saturation",), saturation=drive)) == []
@@ -123,9 +123,9 @@ def test_preflight_warns_once_per_parameter_with_its_values_over_the_sweep():
         preflight(RunSpec.from_dict(tomllib.loads(SWEEP)))
     messages = [str(w.message) for w in caught if "has no effect" in str(w.message)]
     assert messages == [
-        "coupling.min_distance = 0.5, 1.0 has no effect: only dipolar couplings have distances "
-        "and orientation factors (coupling.kind = 'gaussian' draws K_ij ~ N(0, J0^2))",
-        "phonon_rate_prefactor = 30.0 has no effect: only the observables relaxation_absorption, "
+        "model.coupling.min_distance = 0.5, 1.0 has no effect: only dipolar couplings have distances "
+        "and orientation factors (model.coupling.kind = 'gaussian' draws K_ij ~ N(0, J0^2))",
+        "probe.phonon_rate_prefactor = 30.0 has no effect: only the observables relaxation_absorption, "
         "relaxation_velocity_shift, saturation use the phonon bath, and probe.observables names "
         "none of them"]
 
@@ -163,10 +163,10 @@ def test_shipped_specs_give_no_value_that_changes_nothing(path):
      {"coupling": {"kind": "dipolar", "strength": 0.0, "min_distance": 0.5}}, []),
     # unused at every point: warned (also when one point has the default value)
     ({"model.coupling.min_distance": [0.0, 0.5, 1.0]},
-     {"coupling": {"kind": "gaussian", "strength": 0.01}}, ["coupling.min_distance"]),
+     {"coupling": {"kind": "gaussian", "strength": 0.01}}, ["model.coupling.min_distance"]),
     ({"model.coupling.strength": [0.01, 0.02]},
      {"coupling": {"kind": "gaussian", "strength": 0.01, "min_distance": 0.5}},
-     ["coupling.min_distance"]),
+     ["model.coupling.min_distance"]),
     # at J0 = 0 the kind and orientation still decide the random stream of later draws (here
     # the random signs of the deformation potentials) ...
     ({"model.n_tls": [2, 3]},
@@ -175,7 +175,7 @@ def test_shipped_specs_give_no_value_that_changes_nothing(path):
     # ... and without later draws they change nothing (session 37)
     ({"model.n_tls": [2, 3]},
      {"coupling": {"kind": "dipolar", "strength": 0.0, "orientation": "gaussian"},
-      "stress": {"distribution": "fixed"}}, ["coupling.kind", "coupling.orientation"]),
+      "stress": {"distribution": "fixed"}}, ["model.coupling.kind", "model.coupling.orientation"]),
 ])
 def test_a_value_is_warned_about_only_where_it_changes_nothing_at_every_point(sweep, base,
                                                                               warned):
@@ -196,13 +196,13 @@ def test_kernel_and_stress_options_no_observable_uses_and_the_resolution_under_d
                  broadening=__import__("manybody.config.probe", fromlist=["Broadening"])
                  .Broadening(width=0.02, resolution=20))
     assert keys(model, heat) == ["probe.broadening.width", "probe.broadening.resolution",
-                                 "stress.deformation_potential"]
+                                 "model.stress.deformation_potential"]
     absorbing = Probe(frequencies=(0.1,), temperatures=(0.05,), observables=("absorption",),
                       broadening=heat.broadening)
     # gamma only scales T, and absorption is normalised by gamma^2 (under dense ED; the
     # Chebyshev solver's truncation is not scale-free); the resolution is unused by both solvers
     assert keys(model, absorbing, SolverParams(method="dense")) == [
-        "probe.broadening.resolution", "stress.deformation_potential"]
+        "probe.broadening.resolution", "model.stress.deformation_potential"]
     assert keys(model, absorbing, SolverParams(method="chebyshev")) == [
         "probe.broadening.resolution"]
     # "auto" resolved to dense: the Chebyshev options are unused there
@@ -264,10 +264,10 @@ HEAT = ["spacing_ratio", "specific_heat"]
 WARNED = {
     "dipolar options, gaussian couplings": (
         {"coupling": {"kind": "gaussian", "strength": 0.02, "min_distance": 0.5}}, ABSORB, None,
-        None, "coupling.min_distance", "model.coupling.min_distance", 0.0),
+        None, "model.coupling.min_distance", "model.coupling.min_distance", 0.0),
     "growth temperature of a GOE block": (
         {"random_matrix": {"kind": "goe", "weight": 0.1, "growth_temperature": 0.3}}, ABSORB,
-        None, None, "random_matrix.growth_temperature", "model.random_matrix.growth_temperature",
+        None, None, "model.random_matrix.growth_temperature", "model.random_matrix.growth_temperature",
         1.0),
     "kernel width, no kernel observable": (
         {}, HEAT, None, {"broadening": {"width": 0.03}}, "probe.broadening.width",
@@ -279,33 +279,33 @@ WARNED = {
         {}, ["absorption"], {"method": "chebyshev"}, {"broadening": {"resolution": 40}},
         "probe.broadening.resolution", "probe.broadening.resolution", 4),
     "stress distribution without a random block": (
-        {"stress": {"distribution": "random_sign"}}, HEAT, None, None, "stress.distribution",
+        {"stress": {"distribution": "random_sign"}}, HEAT, None, None, "model.stress.distribution",
         "model.stress.distribution", "fixed"),
     "stress random matrix, drawn after the block": (
-        {**GOE, "stress": {"random_matrix": 0.5}}, HEAT, None, None, "stress.random_matrix",
+        {**GOE, "stress": {"random_matrix": 0.5}}, HEAT, None, None, "model.stress.random_matrix",
         "model.stress.random_matrix", 0.0),
     "kind of a block of weight 0": (
-        ZERO_BLOCK, [*ABSORB, *HEAT], None, None, "random_matrix.kind",
+        ZERO_BLOCK, [*ABSORB, *HEAT], None, None, "model.random_matrix.kind",
         "model.random_matrix.kind", "goe"),
     "growth temperature of a block of weight 0": (
-        ZERO_BLOCK, [*ABSORB, *HEAT], None, None, "random_matrix.growth_temperature",
+        ZERO_BLOCK, [*ABSORB, *HEAT], None, None, "model.random_matrix.growth_temperature",
         "model.random_matrix.growth_temperature", 3.0),
     "level statistics of a block of weight 0": (
-        ZERO_BLOCK, [*ABSORB, *HEAT], None, None, "random_matrix.level_statistics",
+        ZERO_BLOCK, [*ABSORB, *HEAT], None, None, "model.random_matrix.level_statistics",
         "model.random_matrix.level_statistics", "goe"),
     "kind of a block of weight 0 under an eth stress": (
-        ETH, ABSORB, None, None, "random_matrix.kind", "model.random_matrix.kind",
+        ETH, ABSORB, None, None, "model.random_matrix.kind", "model.random_matrix.kind",
         "exponential"),
     "gamma, fixed distribution, absorption and velocity": (
         {"stress": {"deformation_potential": 7.0}}, ABSORB, None, None,
-        "stress.deformation_potential", "model.stress.deformation_potential", 1.0),
+        "model.stress.deformation_potential", "model.stress.deformation_potential", 1.0),
     "gamma, gaussian distribution, absorption": (
         {"stress": {"deformation_potential": 0.01, "distribution": "gaussian"}}, ["absorption"],
-        {"method": "dense"}, None, "stress.deformation_potential",
+        {"method": "dense"}, None, "model.stress.deformation_potential",
         "model.stress.deformation_potential", 30.0),
     "gamma, random signs, with the heat capacity": (
         {"stress": {"deformation_potential": 7.0, "distribution": "random_sign"}},
-        [*ABSORB, "specific_heat"], None, None, "stress.deformation_potential",
+        [*ABSORB, "specific_heat"], None, None, "model.stress.deformation_potential",
         "model.stress.deformation_potential", 1.0),
 }
 
@@ -329,28 +329,28 @@ def test_a_warned_value_changes_nothing_when_computed(case):
 USED = {
     # the stress draws come before the block's seed: they change H (a reviewer, session 27)
     "stress distribution beside a GOE block": (
-        {**GOE, "stress": {"distribution": "random_sign"}}, HEAT, "stress.distribution",
+        {**GOE, "stress": {"distribution": "random_sign"}}, HEAT, "model.stress.distribution",
         "stress.distribution", "fixed"),
     "gaussian stress distribution beside a GOE block": (
-        {**GOE, "stress": {"distribution": "gaussian"}}, HEAT, "stress.distribution",
+        {**GOE, "stress": {"distribution": "gaussian"}}, HEAT, "model.stress.distribution",
         "stress.distribution", "random_sign"),
     "two-body stress beside a GOE block": (
-        {**GOE, "stress": {"two_body": 0.5}}, HEAT, "stress.two_body", "stress.two_body", 0.0),
+        {**GOE, "stress": {"two_body": 0.5}}, HEAT, "model.stress.two_body", "stress.two_body", 0.0),
     "level statistics of a block of weight 0 under an eth stress": (
-        ETH, ABSORB, "random_matrix.level_statistics", "random_matrix.level_statistics", "goe"),
+        ETH, ABSORB, "model.random_matrix.level_statistics", "random_matrix.level_statistics", "goe"),
     "gamma beside a two-body stress": (
         {"stress": {"deformation_potential": 7.0, "two_body": 0.5}}, ABSORB,
-        "stress.deformation_potential", "stress.deformation_potential", 1.0),
+        "model.stress.deformation_potential", "stress.deformation_potential", 1.0),
     "gamma with no linear stress (normalisation only)": (
         {"stress": {"deformation_potential": 7.0, "distribution": "none", "two_body": 0.5}},
-        ABSORB, "stress.deformation_potential", "stress.deformation_potential", 1.0),
+        ABSORB, "model.stress.deformation_potential", "stress.deformation_potential", 1.0),
     "gamma under the Chebyshev solver (its truncation is not scale-free)": (
         {"stress": {"deformation_potential": 0.01, "distribution": "gaussian"}}, ["absorption"],
-        "stress.deformation_potential", "stress.deformation_potential", 30.0,
+        "model.stress.deformation_potential", "stress.deformation_potential", 30.0,
         {"method": "chebyshev"}),
     "a block of weight 0.1": (
         {"random_matrix": {"kind": "exponential", "weight": 0.1, "growth_temperature": 0.05}},
-        HEAT, "random_matrix.kind", "random_matrix.kind", "flat"),
+        HEAT, "model.random_matrix.kind", "random_matrix.kind", "flat"),
 }
 
 
@@ -373,14 +373,14 @@ def test_coupling_shape_at_zero_strength_is_unused_unless_something_is_drawn_aft
     potentials, two-body stress, a random-matrix term or stress."""
     shape = dict(kind="dipolar", orientation="gaussian", min_distance=0.2)
     bare = ModelParams(n_tls=4, coupling=CouplingParams(strength=0.0, **shape))
-    assert keys(bare) == ["coupling.kind", "coupling.orientation", "coupling.min_distance"]
+    assert keys(bare) == ["model.coupling.kind", "model.coupling.orientation", "model.coupling.min_distance"]
     assert keys(ModelParams(n_tls=4, coupling=CouplingParams(strength=0.01, **shape))) == []
     for later in (dict(stress=StressParams(distribution="random_sign")),
                   dict(stress=StressParams(two_body=0.1)),
                   dict(stress=StressParams(random_matrix=0.1)),
                   dict(random_matrix=RandomMatrixParams(kind="goe", weight=0.1))):
         model = ModelParams(n_tls=4, coupling=CouplingParams(strength=0.0, **shape), **later)
-        assert not [k for k in keys(model) if k.startswith("coupling.")], later
+        assert not [k for k in keys(model) if k.startswith("model.coupling.")], later
 
 
 def test_the_unused_rule_at_zero_strength_holds_by_computing():
@@ -402,3 +402,47 @@ def test_the_unused_rule_at_zero_strength_holds_by_computing():
     np.testing.assert_array_equal(same[0], same[1])
     differ = asymmetries_and_gamma(distribution="random_sign")
     assert not np.array_equal(differ[0], differ[1])
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (("probe", "broadening", "width", 5000.0), "probe.broadening.width must be below 1000 K"),
+    (("probe", "broadening", "kind", "gauss"), "probe.broadening.kind must be one of"),
+    (("model", "tls", "tunnelling_min", 0.5),
+     "model.tls.tunnelling_min must be < model.tls.tunnelling_max"),
+    (("solver", "chebyshev", "n_vectors", 0), "solver.chebyshev.n_vectors must be"),
+    (("model", None, "n_tls", 0), "model.n_tls must be an integer"),
+])
+def test_a_spec_error_names_the_key_of_the_file(edit, expected):
+    """Spec errors dropped the section: 'broadening.width must be below 1000 K' for the file's
+    probe.broadening.width, 'tls.tunnelling_max' for model.tls.tunnelling_max (session 37's
+    note). Every name in the message is the key a spec writes, also at a sweep point."""
+    section, table, key, value = edit
+    data = {"seed": 1, "realisations": 2,
+            "model": {"n_tls": 3, "tls": {"asymmetry_max": 0.3, "tunnelling_max": 0.3}},
+            "probe": {"frequencies": [0.1], "temperatures": [0.05],
+                      "broadening": {"width": 0.02}},
+            "solver": {"method": "chebyshev", "chebyshev": {}}}
+    target = data[section] if table is None else data[section][table]
+    target[key] = value
+    with pytest.raises((ValueError, TypeError)) as exc:
+        RunSpec.from_dict(data)
+    assert str(exc.value).startswith(expected), str(exc.value)
+
+
+def test_a_sweep_point_error_names_the_key_of_the_file():
+    data = tomllib.loads(SWEEP)
+    data["sweep"] = {"probe.broadening.width": [0.02, 5000.0]}
+    data["probe"]["broadening"] = {"width": 0.02}
+    with pytest.raises(ValueError, match=r"^sweep point probe\.broadening\.width=5000(\.0)?: "
+                                         r"probe\.broadening\.width must be below 1000 K"):
+        RunSpec.from_dict(data)
+
+
+def test_spec_keys_qualifies_class_names_only():
+    from manybody.config.keys import spec_keys
+    assert spec_keys("tls.asymmetry_max must be < tls.tunnelling_max (like the frequencies)") \
+        == "model.tls.asymmetry_max must be < model.tls.tunnelling_max (like the frequencies)"
+    assert spec_keys("frequencies must be > 0") == "probe.frequencies must be > 0"
+    assert spec_keys("model.tls.x and probe.broadening.width, file independent_tls.toml") \
+        == "model.tls.x and probe.broadening.width, file independent_tls.toml"
+    assert spec_keys("the saturation. Then n_tls") == "the saturation. Then n_tls"

@@ -15,6 +15,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
+from manybody.config.keys import spec_keys
 from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams
 from manybody.config.probe import (
     RELAXATION_OBSERVABLES,
@@ -57,14 +58,16 @@ def unused_parameters(model: ModelParams, probe: Probe | None = None,
     Returns
     -------
     list of (str, object, str)
-        (key as in a run specification, e.g. ``"coupling.min_distance"``; its value; why it has
-        no effect), in the order model, probe, solver. Empty when every given value is used.
+        (key as in a run specification, e.g. ``"model.coupling.min_distance"``
+        (:func:`manybody.config.keys.spec_keys`); its value; why it has no effect), in the
+        order model, probe, solver. Empty when every given value is used.
     """
     token = _WITH_DEFAULTS.set(include_defaults)
     try:
-        return _unused(model, probe, solver, method)
+        found = _unused(model, probe, solver, method)
     finally:
         _WITH_DEFAULTS.reset(token)
+    return [(spec_keys(key), value, spec_keys(reason)) for key, value, reason in found]
 
 
 def _unused(model, probe, solver, method) -> list[tuple[str, Any, str]]:

@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from manybody.config.keys import spec_keys
 from manybody.config.model import (
     CouplingParams,
     EquilibrationParams,
@@ -104,7 +105,6 @@ TEMPERATURE_GRID_KEYS = ("x_min", "x_max", "count")
 #: A message of ModelParams that names a key of its own (tls.x, stress.x, n_tls, ...): in a run
 #: specification the key is model.tls.x (a new user, session 34: a typo was "in model.tls", a
 #: bad value "tls.asymmetry_max").
-_MODEL_KEY = re.compile(r"^(?=(?:tls|stress|coupling|random_matrix|equilibration)\.|n_tls\b)")
 
 #: Units of numeric sweepable parameters (dotted path without the leading "model."/"probe.").
 PARAMETER_UNITS: dict[str, str] = {
@@ -607,7 +607,7 @@ class RunSpec:
             try:  # every sweep point must be a valid model and probe
                 self.point(index)
             except (ValueError, TypeError) as exc:
-                raise type(exc)(f"{self.point_label(index)}: {exc}") from None
+                raise type(exc)(f"{self.point_label(index)}: {spec_keys(str(exc))}") from None
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -642,18 +642,19 @@ class RunSpec:
                 and "weight" not in block:  # swept: the base takes its first value
             model_table = {**model_table, "random_matrix": {
                 **block, "weight": sweep["model.random_matrix.weight"][0]}}
-        solver = v.from_mapping(SolverParams, data.get("solver", {}), "solver")
-        try:
+        try:  # the spec's keys: model.tls.x, not tls.x (spec_keys)
+            solver = v.from_mapping(SolverParams, data.get("solver", {}), "solver")
             model = ModelParams.from_dict(model_table)
-        except (TypeError, ValueError) as exc:  # the spec's key: model.tls.x, not tls.x
-            raise type(exc)(_MODEL_KEY.sub("model.", str(exc), count=1)) from None
+            probe = probe_from_dict(data["probe"])
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(spec_keys(str(exc))) from None
         return cls(
             name=data.get("name", "run"),
             seed=data["seed"],
             realisations=data["realisations"],
             model=model,
             sweep=sweep,
-            probe=probe_from_dict(data["probe"]),
+            probe=probe,
             solver=solver,
         )
 
@@ -1002,7 +1003,7 @@ def preflight(spec: RunSpec) -> dict[str, int]:
         try:
             method = check_point(model, probe, spec.solver)
         except (ValueError, TypeError, MemoryError) as exc:
-            raise type(exc)(f"{spec.point_label(index)}: {exc}") from None
+            raise type(exc)(f"{spec.point_label(index)}: {spec_keys(str(exc))}") from None
         if (too_wide := _kernel_wider_than_frequency(probe)) is not None:
             wide.append(too_wide)
         methods[method] = methods.get(method, 0) + 1
@@ -1019,8 +1020,8 @@ def preflight(spec: RunSpec) -> dict[str, int]:
     n_points = sum(methods.values())
     for key, (reason, values) in given.items():
         if idle.get(key, 0) == n_points:
-            warnings.warn(f"{key} = {listed([_shown(x) for x in values])} has no effect: "
-                          f"{reason}", UserWarning, stacklevel=2)
+            warnings.warn(spec_keys(f"{key} = {listed([_shown(x) for x in values])} has no "
+                                    f"effect: {reason}"), UserWarning, stacklevel=2)
     return methods
 
 
