@@ -699,3 +699,26 @@ def test_ratios_the_realisations_do_not_determine_are_not_printed_as_numbers():
     assert _ratio_pm(4.75, 4.6e14) == "n.d." and _ratio_pm(6.91e8, 5.1e16) == "n.d."
     assert _ratio_pm(2.55e80, math.inf) == "n.d." and _ratio_pm(math.nan, 1.0) == "-"
     assert _ratio_pm(0.0, 0.01) == "0.00 ± 0.01" and _ratio_pm(1.3, 0.2) == "1.30 ± 0.20"
+
+
+def test_only_accepts_the_matrix_element_runs_the_plan_lists_and_pools_them(tmp_path):
+    """The plan lists matrix_elements_dipolar etc., which --only refused (session 37's note).
+    Named, a run is computed and pooled with the systems already finished in the folder; no
+    summary is written (a summary of other specs there is kept)."""
+    from manybody.study.catalogue import MATRIX_ELEMENT_NAMES
+    assert tuple(MATRIX_ELEMENT_SPECS) == MATRIX_ELEMENT_NAMES  # the CLI's list is the shipped one
+    (tmp_path / "summary.json").write_text(json.dumps([{"study": "dipolar"}]))
+    proc = run(["-m", "manybody", "study", "--tiny", "--no-figures", "--only",
+                "matrix_elements_dipolar", "-o", str(tmp_path)])
+    assert proc.returncode == 0, proc.stderr
+    assert "matrix_elements_dipolar: computing" in proc.stderr
+    with xr.open_dataset(tmp_path / "matrix_elements.nc", engine="h5netcdf") as ds:
+        assert list(ds["system"].values) == ["dipolar J0 = 0.1 K"]
+    proc = run(["-m", "manybody", "study", "--tiny", "--no-figures", "--only",
+                "matrix_elements_independent", "-o", str(tmp_path)])
+    assert proc.returncode == 0, proc.stderr
+    assert "matrix_elements_dipolar: reusing finished results" in proc.stderr
+    with xr.open_dataset(tmp_path / "matrix_elements.nc", engine="h5netcdf") as ds:
+        assert list(ds["system"].values) == ["independent TLS", "dipolar J0 = 0.1 K"]
+    assert json.loads((tmp_path / "summary.json").read_text()) == [{"study": "dipolar"}]
+    assert not (tmp_path / "summary.md").exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from manybody.study.catalogue import ALL_SPECS, OPTIONAL_SPECS
+from manybody.study.catalogue import ALL_SPECS, MATRIX_ELEMENT_NAMES, OPTIONAL_SPECS
 from manybody.support import validate as v
 
 
@@ -23,10 +23,11 @@ def configure(parser) -> None:
     parser.set_defaults(size="default")
     parser.add_argument("-j", "--jobs", type=v.cli_integer(low=1), default=2,
                         help="worker processes (default 2)")
-    parser.add_argument("--only", nargs="+", choices=ALL_SPECS,
+    parser.add_argument("--only", nargs="+", choices=ALL_SPECS + MATRIX_ELEMENT_NAMES,
                         help="run only these specs (" + ", ".join(OPTIONAL_SPECS)
                              + ": the finite-size check and the decisive velocity-slope rows, "
-                               "run only when named)")
+                               "run only when named; matrix_elements_*: the |T_mn|^2 "
+                               "statistics, pooled with those already finished in the folder)")
     parser.add_argument("--no-figures", action="store_true", help="skip drawing figures")
     parser.add_argument("--backend", choices=("loky", "dask"), default="loky",
                         help="joblib backend (default loky; dask for a cluster)")
@@ -64,6 +65,12 @@ def run(args) -> int:
         if message != str(exc):
             raise type(exc)(message) from None
         raise
+    if args.only and not set(args.only) - set(MATRIX_ELEMENT_NAMES):  # no summary written
+        drawn = "results (figures skipped: --no-figures)" if args.no_figures else (
+            "results and figures")
+        print(f"|T_mn|^2 statistics pooled in {Path(args.output) / 'matrix_elements.nc'}; "
+              f"{drawn} in {args.output}/")
+        return 0
     print((Path(args.output) / "summary.md").read_text())
     drawn = "results and summary (figures skipped: --no-figures)" if args.no_figures else (
         "results, summary and figures")

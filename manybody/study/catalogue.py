@@ -15,6 +15,10 @@ STUDY_SPECS = (
 OPTIONAL_SPECS = ("finite_size", "velocity_dipolar", "velocity_admixture")
 #: Every spec ``--only`` accepts.
 ALL_SPECS = STUDY_SPECS + OPTIONAL_SPECS
+#: The |T_mn|^2 statistics runs of the whole study (``manybody.study.specs.MATRIX_ELEMENT_SPECS``),
+#: which the plan lists and ``--only`` also accepts (session 37's note: it refused them).
+MATRIX_ELEMENT_NAMES = ("matrix_elements_independent", "matrix_elements_dipolar",
+                        "matrix_elements_flat_block")
 #: Specs of the velocity-slope study (issue 17): no resonant shape analysis, a velocity table.
 VELOCITY_SPECS = ("relaxation", "relaxation_admixture", *OPTIONAL_SPECS)
 #: Specs of the power-saturation comparison (issue 18): the ``saturation`` observable only, at one

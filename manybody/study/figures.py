@@ -541,7 +541,8 @@ def _draw_all(study_dir: Path, out: Path, not_drawn: list[str] | None) -> list[P
     for fn in (figure_absorption, figure_index, figure_specific_heat, figure_matrix_elements,
                figure_velocity_shift, figure_decomposition, figure_equilibration, figure_collapse,
                figure_saturation_study):
-        drawn = fn(study_dir, out)
+        # no summary (a folder of |T_mn|^2 runs only): four empty panels said nothing
+        drawn = [] if fn is figure_index and not _summary(study_dir) else fn(study_dir, out)
         paths.extend(drawn)
         if not drawn and not_drawn is not None:
             not_drawn.append(fn.__name__.removeprefix("figure_"))

@@ -129,7 +129,10 @@ def execute_study(
     n_jobs : int
         Worker processes.
     only : tuple of str, optional
-        Run only these specs.
+        Run only these specs: names of ``ALL_SPECS`` (summarised: the summary files hold their
+        rows only) and of the |T_mn|^2 runs ``MATRIX_ELEMENT_SPECS`` (pooled into
+        ``matrix_elements.nc`` with those already finished in ``output_dir``; no summary is
+        written when only these are named).
     progress : bool
         Progress bars on stderr.
     figures : bool
@@ -146,15 +149,14 @@ def execute_study(
     """
     say = echo or _quiet
     out = without_missing_detours(output_dir)  # 'new/../st' left an empty 'new' (session 36)
-    names = only or STUDY_SPECS
+    names = tuple(name for name in only or STUDY_SPECS if name not in MATRIX_ELEMENT_SPECS)
     specs = {name: load_study_spec(name, size) for name in names}  # validate all before running
-    # the |T_mn|^2 statistics runs belong to the whole study only
-    matrix_specs = ({} if only is not None else
-                    {name: load_matrix_element_spec(name, size) for name in MATRIX_ELEMENT_SPECS})
+    matrix_specs = {name: load_matrix_element_spec(name, size)
+                    for name in _matrix_element_names(out, only)}
     for spec in (*specs.values(), *matrix_specs.values()):
         spec.check()  # every sweep point of every spec (memory, observables), before any work
     n_jobs = check_run_arguments(n_jobs, backend, scheduler)  # before the plan and any file
-    if only is not None:
+    if only is not None and names:  # matrix elements alone write no summary
         _check_partial_output(out, names)
     _check_same_study(out, size, specs)
     created = make_output_directory(out)
@@ -194,12 +196,27 @@ def _execute(out: Path, size: str, specs: dict[str, RunSpec], matrix_specs: dict
     if matrix_specs:
         _matrix_elements(out, matrix_specs, size, say, n_jobs=n_jobs, backend=backend,
                          scheduler=scheduler, progress=progress)
-    write_summary(out, rows, velocity_rows, saturation_rows)
-    say(f"summary: {out / 'summary.md'}, {out / 'summary.json'}, {out / 'velocity_slopes.json'}")
+    if specs:
+        write_summary(out, rows, velocity_rows, saturation_rows)
+        say(f"summary: {out / 'summary.md'}, {out / 'summary.json'}, "
+            f"{out / 'velocity_slopes.json'}")
     if figures:
         say(f"figures: drawing into {out / 'figures'}/")
         make_all_figures(out)
     return rows
+
+
+def _matrix_element_names(out: Path, only: tuple[str, ...] | None) -> list[str]:
+    """The |T_mn|^2 statistics runs of this study, in the figure's order: all of them in a whole
+    study; with ``--only``, those named and, when one is, the others already finished in
+    ``out`` (reused: ``matrix_elements.nc`` pools every system the folder has, not just the one
+    rerun)."""
+    if only is None:
+        return list(MATRIX_ELEMENT_SPECS)
+    if not set(only) & set(MATRIX_ELEMENT_SPECS):
+        return []
+    return [name for name in MATRIX_ELEMENT_SPECS
+            if name in only or (out / f"{name}.nc").is_file()]
 
 
 def _check_partial_output(out: Path, names: tuple[str, ...]) -> None:
@@ -323,5 +340,6 @@ def _matrix_elements(out: Path, specs: dict[str, RunSpec], size: str,
     if matrix_elements_reusable(path, results):
         say(f"matrix elements: reusing finished results from {path}")
         return
-    say(f"matrix elements: pooling |T_mn|^2 statistics of {len(results)} systems into {path}")
+    say(f"matrix elements: pooling |T_mn|^2 statistics of {len(results)} "
+        f"system{'s' if len(results) != 1 else ''} into {path}")
     write_matrix_elements(path, results)
