@@ -145,3 +145,16 @@ def test_dephasing_rate_is_a_sweep_axis_and_each_point_is_validated():
     d["sweep"] = {"probe.saturation.dephasing_rate": [1e9, 0.0]}
     with pytest.raises(ValueError, match=r"dephasing_rate must be > 0"):
         RunSpec.from_dict(d)
+
+
+def test_a_saturation_table_without_amplitudes_names_the_key():
+    """[probe.saturation] without amplitudes gave Python's 'SaturationDrive.__init__() missing 1
+    required keyword-only argument' (a tester, session 38): every table read with
+    from_mapping names the required keys it lacks."""
+    from manybody.runs.spec import probe_from_dict
+    with pytest.raises(ValueError, match=r"^probe\.saturation\.amplitudes is required \(the keys "
+                                         r"of probe\.saturation are amplitudes, dephasing_rate, "
+                                         r"line\)$"):
+        probe_from_dict({"frequencies": [0.1], "temperatures": [0.1],
+                         "observables": ["saturation"], "phonon_rate_prefactor": "a-SiO2",
+                         "saturation": {"dephasing_rate": 3e9}})

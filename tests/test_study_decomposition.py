@@ -104,3 +104,20 @@ def test_a_rise_whose_resampled_ratios_overflow_has_an_infinite_error_and_no_war
         warnings.simplefilter("error")
         d = decompose(X, {"absorption": q}, None)
     assert d.resonant_density_rise_error == math.inf
+
+
+def test_the_decomposition_table_prints_a_scb_index_at_the_family_bound_as_a_bound():
+    """The shape table printed an index at the family bound as '<= -0.999 (at bound)', the
+    decomposition table the same situation of the SCB index as '-1.00 ± 0.00' (a tester,
+    session 38)."""
+    from manybody.study.summary import PointSummary, format_decomposition_table
+
+    row = PointSummary(study="decomposition", parameter="strength", value=0.03, n_tls=4,
+                       realisations=5, index=0.5, index_error=0.1, ratio=2.5, ratio_error=0.1,
+                       spacing_ratio=0.39, spacing_ratio_error=math.nan, reduced_chi2_tls=1.0,
+                       reduced_chi2_generic=2.0, verdict="in between",
+                       index_configuration_bath=-0.999, index_configuration_bath_error=2.1e-14,
+                       index_configuration_bath_infinite=0.63,
+                       index_configuration_bath_infinite_error=0.15)
+    line = format_decomposition_table([row]).splitlines()[2]
+    assert "| <= -0.999 (at bound) | 0.63 ± 0.15 |" in line and "-1.00 ± 0.00" not in line

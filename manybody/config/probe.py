@@ -229,9 +229,9 @@ class SaturationDrive:
                                                   SATURATION_LINES))
         if self.line == "lorentzian" and self.dephasing_rate == 0:
             raise ValueError("probe.saturation.dephasing_rate must be > 0 (s^-1) with the "
-                             "Lorentzian line, got 0: phonon-limited line widths are far below the "
-                             "level spacing of a finite system (give the pure dephasing, e.g. "
-                             "1e9 s^-1 = 7.6 mK)")
+                             "Lorentzian line, got 0 (its default when not given): phonon-limited "
+                             "line widths are far below the level spacing of a finite system "
+                             "(give the pure dephasing, e.g. 1e9 s^-1 = 7.6 mK)")
 
 
 #: Observables a run can ask for: name -> (dimensions of one realisation's array, units).

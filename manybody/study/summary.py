@@ -335,6 +335,7 @@ def format_decomposition_table(rows: list[PointSummary]) -> str:
     for r in rows:
         value = r.value if isinstance(r.value, str) else ("-" if r.value is None else f"{r.value:g}")
         scb = f"{r.configuration_bath_error:.3f}" if math.isfinite(r.configuration_bath_error) else "-"
+        bath = r.index_configuration_bath_infinite, r.index_configuration_bath_infinite_error
         lines.append(
             f"| {r.study} | {r.parameter} | {value} | {_number(r.coupling_lambda)} "
             f"| {_number(r.coupling_chi)} "
@@ -343,8 +344,8 @@ def format_decomposition_table(rows: list[PointSummary]) -> str:
             f"| {_ratio_pm(r.collapse_contrast, r.collapse_contrast_error)} "
             f"| {_p(r.collapse_p_value)} "
             f"| {scb} "
-            f"| {_pm(r.index_configuration_bath, r.index_configuration_bath_error)} "
-            f"| {_pm(r.index_configuration_bath_infinite, r.index_configuration_bath_infinite_error)} "
+            f"| {index_text(r.index_configuration_bath, r.index_configuration_bath_error, 2)} "
+            f"| {index_text(*bath, 2)} "
             f"| {_pm(r.single_tls_fraction, r.single_tls_fraction_error, 3)} "
             f"| {_number(r.frozen_fraction)} |")
     if any("| n.d. |" in line for line in lines[2:]):

@@ -374,7 +374,8 @@ def check_log_spacing(where: str, low: float, high: float, count: int) -> None:
 
 
 def from_mapping(cls: type, data: Mapping[str, Any], where: str) -> Any:
-    """Build a keyword-only dataclass from a mapping, rejecting unknown keys with the valid ones."""
+    """Build a keyword-only dataclass from a mapping, rejecting unknown keys with the valid ones
+    and naming the required keys it lacks (``where.key``)."""
     if not isinstance(data, Mapping):
         raise TypeError(f"{where} must be a table of keys, got {_describe(data)}")
     valid = [f.name for f in dataclasses.fields(cls) if f.init]
@@ -384,6 +385,14 @@ def from_mapping(cls: type, data: Mapping[str, Any], where: str) -> Any:
             f"unknown key(s) {', '.join(map(repr, unknown))} in {where}; "
             f"valid keys are {', '.join(valid)}"
         )
+    # a missing required key was Python's "__init__() missing 1 required keyword-only argument"
+    # (a tester, session 38)
+    missing = [f.name for f in dataclasses.fields(cls) if f.init and f.name not in data
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise ValueError(f"{', '.join(f'{where}.{name}' for name in missing)} "
+                         f"{'is' if len(missing) == 1 else 'are'} required (the keys of {where} "
+                         f"are {', '.join(valid)})")
     return cls(**data)
 
 
