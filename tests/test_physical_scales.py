@@ -257,3 +257,40 @@ def test_a_stress_operator_that_is_zero_warns_when_an_observable_needs_it():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         preflight(RunSpec.from_dict(data))
+
+
+def test_a_frequency_far_above_every_transition_warns_through_the_api_once_in_a_run(tmp_path):
+    """5 (meant 5 GHz) for TLS of <= 0.42 K gave Q = 0 without a word through absorption() and
+    observe() (a tester, session 38); the preflight said it for runs only. A run still says it
+    once per sweep point, not once per realisation."""
+    import warnings
+
+    import manybody as mb
+    from manybody.runs.spec import RunSpec
+    from manybody.runs.sweep import run_sweep
+    from manybody.simulation.observables.absorption import FarAboveSpectrumWarning
+
+    params = mb.ModelParams(n_tls=3, tls=mb.TLSParams(asymmetry_max=0.3, tunnelling_max=0.3))
+    spectrum, stress = mb.solve(mb.draw_realisation(params, mb.realisation_rng(1, 0)))
+    kernel = mb.Broadening(width=0.02)
+    with pytest.warns(FarAboveSpectrumWarning, match=r"frequencies 5 K lie far above every "
+                                                     r"transition of this spectrum"):
+        assert mb.absorption(spectrum, stress, [5.0], [0.05], kernel)[0, 0] == 0.0
+    with pytest.warns(FarAboveSpectrumWarning, match=r"1 GHz is 0.048 K"):
+        mb.observe(params, 1, 0, mb.Probe(frequencies=(5.0,), temperatures=(0.05,),
+                                          broadening=kernel))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FarAboveSpectrumWarning)
+        mb.absorption(spectrum, stress, [0.1], [0.05], kernel)  # within the lines: no warning
+        mb.observe(params, 1, 0, mb.Probe(frequencies=(0.4,), temperatures=(0.05,),
+                                          broadening=kernel))
+    spec = RunSpec.from_dict({"seed": 1, "realisations": 4,
+                              "model": {"n_tls": 3, "tls": {"asymmetry_max": 0.3,
+                                                            "tunnelling_max": 0.3}},
+                              "probe": {"frequencies": [0.1, 5.0], "temperatures": [0.05],
+                                        "broadening": {"width": 0.02}}})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_sweep(spec, tmp_path / "r.nc", progress=False)
+    far = [w for w in caught if "far above every transition" in str(w.message)]
+    assert len(far) == 1 and "realisation" not in str(far[0].message), [str(w.message) for w in far]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -30,6 +31,7 @@ from manybody.runs.lifecycle import (
 from manybody.runs.spec import RunSpec
 from manybody.runs.task_warnings import RecordedWarning, recording
 from manybody.simulation import observe as pipeline
+from manybody.simulation.observables.absorption import FarAboveSpectrumWarning
 from manybody.simulation.solvers.chebyshev.workspace import reusing_workspace
 from manybody.support.heap import return_freed_memory
 from manybody.support.threads import thread_controller
@@ -92,6 +94,8 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
                 prefix = f"{where}, realisation {r}" if where else f"realisation {r}"
                 try:
                     with computing(prefix), recording(prefix, raised):
+                        # the preflight said it once per sweep point
+                        warnings.simplefilter("ignore", FarAboveSpectrumWarning)
                         results.append(pipeline.observe(params, seed, r, probe, solver))
                 except (ValueError, MemoryError) as exc:
                     # subclasses keep their form, but for LAPACK's failures (whose message names

@@ -35,6 +35,7 @@ from manybody.simulation.equilibration import (
     frozen_rng,
     observe_frozen,
 )
+from manybody.simulation.observables.absorption import warn_if_far_above_spectrum
 from manybody.simulation.observables.responses import physical_observables
 from manybody.simulation.solvers import SOLVERS, reports_errors, solver_for
 from manybody.simulation.solvers.chebyshev.workspace import release_kept_workspace
@@ -89,6 +90,12 @@ def observe(
     ValueError
         seed or realisation negative; what the solver refuses before drawing (observables the
         model cannot give, memory).
+    Warns
+    -----
+    FarAboveSpectrumWarning
+        A probe frequency far above every transition the model can drive (the absorption and
+        the saturation there are the tails of far lines): most likely a unit mistake (w is in
+        K; 1 GHz is 0.048 K). A run says it once per sweep point, not per realisation.
     """
     _check_arguments(params, probe, solver)
     solver = solver or SolverParams()
@@ -98,6 +105,7 @@ def observe(
     entry = SOLVERS[name]
     entry.prepare(params, probe, solver)  # refusals before anything is drawn or built
     check_equilibration(params, probe)
+    warn_if_far_above_spectrum(params, probe, stacklevel=3)  # 5 for 5 GHz gave Q = 0 silently
     real = draw_realisation(params, realisation_rng(seed, realisation))
     normalisation = absorption_normalisation(params)  # per TLS of the whole ensemble
     errors = reports_errors(solver)

@@ -56,6 +56,17 @@ KELVIN_PER_GHZ = 0.0479924
 #: (:func:`model_transition_scale`) is a unit mistake (5 GHz typed as 5 K: 20x; mK typed as K:
 #: 1000x), not an ensemble member whose lines miss w.
 FAR_ABOVE = 2.0
+#: The same for one spectrum (:func:`absorption`): a realisation's widest transition E_max - E_0
+#: falls short of the model's scale in some realisations (one TLS of small E), so its margin is
+#: wider; a unit mistake is still 20x (GHz) or 1000x (mK).
+FAR_ABOVE_SPECTRUM = 10.0
+
+
+class FarAboveSpectrumWarning(UserWarning):
+    """A probe frequency far above every transition a model (or a spectrum) can drive: most
+    likely a unit mistake (GHz or mK typed as K). Raised once per sweep point by a run's
+    preflight, by :func:`manybody.simulation.observe.observe` and by :func:`absorption` (which a
+    sweep's realisations do not repeat)."""
 
 
 def model_transition_scale(model) -> float:
@@ -88,7 +99,7 @@ def model_transition_scale(model) -> float:
     return scale
 
 
-def warn_if_far_above_spectrum(model, probe) -> None:
+def warn_if_far_above_spectrum(model, probe, stacklevel: int = 2) -> None:
     """Warn once per sweep point (the preflight, :func:`manybody.runs.spec.check_point`) when a
     probe frequency lies more than :data:`FAR_ABOVE` times above the model's transition scale
     (:func:`model_transition_scale`): nothing can be resonant there, and the resonant absorption
@@ -103,6 +114,8 @@ def warn_if_far_above_spectrum(model, probe) -> None:
     probe : manybody.config.probe.Probe
         Only its "absorption" and "saturation" observables are resonant-only (the velocity shift
         and the relaxation terms are not).
+    stacklevel : int
+        Of the warning (:class:`FarAboveSpectrumWarning`), as :func:`warnings.warn`'s.
     """
     asked = [name for name in ("absorption", "saturation") if name in probe.observables]
     scale = model_transition_scale(model)
@@ -115,7 +128,8 @@ def warn_if_far_above_spectrum(model, probe) -> None:
     warnings.warn(f"probe.frequencies {shown} K lie far above every transition this model can "
                   f"drive (its lines reach about {scale:.3g} K): the {' and '.join(asked)} there "
                   f"{verb} only from the tails of lines far away (frequencies are w = h f / k_B "
-                  f"in K: 1 GHz is {KELVIN_PER_GHZ:.3g} K)", UserWarning, stacklevel=2)
+                  f"in K: 1 GHz is {KELVIN_PER_GHZ:.3g} K)", FarAboveSpectrumWarning,
+                  stacklevel=stacklevel)
 
 
 def check_spectrum(spectrum) -> Spectrum:
@@ -541,6 +555,15 @@ def absorption(
         Q, shape (n_T, n_w), >= 0 (PHYSICS.md section 2: negative round-off of the cancelling
         per-state sums at T far above the bandwidth is returned as 0).
 
+    Warns
+    -----
+    FarAboveSpectrumWarning
+        A frequency above ten times (``FAR_ABOVE_SPECTRUM``) the spectrum's widest transition
+        E_max - E_0 (Q there is the tails of far lines, or exactly 0): most likely a unit
+        mistake (w is in K; 1 GHz is 0.048 K).
+    UserWarning
+        All stress elements 0; an absolute kernel at least half the lowest frequency.
+
     Raises
     ------
     TypeError
@@ -585,6 +608,15 @@ def _thermal_response(spectrum, stress_elements, frequencies, temperatures, broa
             f"the lowest frequency {lowest:g} K: the line kernel smears the response over a "
             "range as wide as the frequency (use a narrower kernel or a relative one)",
             UserWarning, stacklevel=3)
+    widest = float(spectrum.energies[-1] - spectrum.energies[0])
+    above = frequencies[frequencies > FAR_ABOVE_SPECTRUM * widest]
+    if not dispersive and widest > 0 and above.size:  # Q = 0 without a word (a tester, session 38)
+        shown = ", ".join(f"{x:g}" for x in above[:5]) + (", ..." if above.size > 5 else "")
+        warnings.warn(f"frequencies {shown} K lie far above every transition of this spectrum "
+                      f"(the widest, E_max - E_0, is {widest:.3g} K): the absorption there comes "
+                      f"only from the tails of lines far away (frequencies are w = h f / k_B in "
+                      f"K: 1 GHz is {KELVIN_PER_GHZ:.3g} K)", FarAboveSpectrumWarning,
+                      stacklevel=3)
     im, re = resonant_responses(spectrum, stress_elements, frequencies, temperatures, broadening,
                                 absorptive=not dispersive, dispersive=dispersive, method=method)
     return re if dispersive else im
