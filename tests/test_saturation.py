@@ -444,3 +444,20 @@ def test_critical_amplitude_far_below_the_temperature(w, temperature):
     log_t1 = math.log(2 * K_PH) + 2 * math.log(w) + math.log(temperature)
     expected = math.exp(log_t1 - 0.5 * math.log(2) - math.log(OMEGA_PER_KELVIN))
     assert critical_amplitude(w, temperature, K_PH) == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_phonon_dephasing_reference_curve_holds_at_every_power():
+    """sqrt(1 + s) E(m) - s K(m) / sqrt(1 + s) lost its digits to cancellation at s = P/Pc >
+    1e12 and went negative at 1e16 (a tester, session 38). Against the defining integral
+    int_0^pi/2 sin^2 / sqrt(sin^2 + s) (scipy's quad) from s = 1e-6 to 1e20, and the
+    asymptote pi / (4 sqrt(s))."""
+    from scipy.integrate import quad
+
+    s = np.logspace(-6, 20, 27)
+    law = independent_tls_saturation(s, dephasing="phonon")
+    for ratio, value in zip(s, law, strict=True):
+        exact = quad(lambda t, r=ratio: np.sin(t) ** 2 / np.sqrt(np.sin(t) ** 2 + r), 0,
+                     np.pi / 2, epsabs=0, epsrel=1e-12)[0]
+        assert value == pytest.approx(exact, rel=1e-9), ratio
+    assert np.all(np.diff(law) < 0) and np.all(law > 0)
+    assert law[-1] == pytest.approx(np.pi / 4 / 1e10, rel=1e-12)

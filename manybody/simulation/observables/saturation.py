@@ -447,7 +447,21 @@ def independent_tls_saturation(power_ratio, dephasing: str = "pure") -> np.ndarr
         "phonon": T2 = 2 T1 from the phonon rates, s(Delta) = (P/Pc) (E/Delta)^2, averaged over
         Delta with the absorption weight (Delta/E)^2 P(Delta | E):
         sqrt(1 + s) E(m) - s K(m) / sqrt(1 + s), m = 1 / (1 + s), s = P/Pc (complete elliptic
-        integrals of parameter m; PHYSICS.md section "Saturation"); -> pi / (4 sqrt(s)) at s >> 1.
+        integrals of parameter m; PHYSICS.md section "Saturation"), computed as
+        (1 - m) R_D(0, 1, 1 - m) / (3 sqrt(1 + s)) (Carlson's form, DLMF 19.25.1: no
+        cancellation); -> pi / (4 sqrt(s)) at s >> 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        Q^-1(P) / Q^-1(0), the shape of ``power_ratio``, in (0, 1].
+
+    Raises
+    ------
+    TypeError
+        power_ratio not real numbers.
+    ValueError
+        power_ratio negative; unknown dephasing.
     """
     s = v.real_array("power_ratio", power_ratio)  # a bool, a string: named (a tester, session 34)
     if np.any(s < 0):
@@ -455,10 +469,12 @@ def independent_tls_saturation(power_ratio, dephasing: str = "pure") -> np.ndarr
     v.choice("dephasing", dephasing, ("pure", "phonon"))
     if dephasing == "pure":
         return 1.0 / np.sqrt(1.0 + s)
-    from scipy.special import ellipe, ellipk
+    from scipy.special import elliprd
 
-    m = 1.0 / (1.0 + s)
-    root = np.sqrt(1.0 + s)
-    with np.errstate(invalid="ignore"):
-        out = root * ellipe(m) - s * ellipk(m) / root
+    # sqrt(1 + s) E(m) - s K(m) / sqrt(1 + s) = (1 - m) R_D(0, 1, 1 - m) / (3 sqrt(1 + s)) with
+    # Carlson's R_D (DLMF 19.25.1): the difference of E and K lost every digit at s > 1e12 and
+    # went negative at 1e16 (a tester, session 38); the product has no cancellation
+    complement = s / (1.0 + s)  # 1 - m
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = complement * elliprd(0.0, 1.0, complement) / (3.0 * np.sqrt(1.0 + s))
     return np.where(s == 0, 1.0, out)
