@@ -385,3 +385,27 @@ def test_fit_data_treats_a_dangling_link_among_its_outputs_as_an_output(tmp_path
     assert _main(argv) == 2
     assert "fit_results.json already in" in capsys.readouterr().err
     assert (out / "fit_results.json").is_symlink() and len(list(out.iterdir())) == 1
+
+
+def test_a_temperature_dependent_critical_power_is_named_by_the_saturation_warning(tmp_path):
+    """Exact standard-model loss with Pc ∝ T coth(x/2) fitted with --saturation (one Pc) gave
+    'in between' (a = 0.91) with a warning that blamed only 'an exponent other than 1/2' (a
+    tester, session 38): the warning names the temperature-dependent Pc and --power-sweep."""
+    h, k_b, f0 = 6.62607015e-34, 1.380649e-23, 5e9
+    w = h * f0 / k_b
+    t = np.geomspace(0.02, 0.6, 20)
+    x = w / t
+    pc_dbm = -120 + 10 * np.log10(t / np.tanh(x / 2) / (0.1 / np.tanh(w / 0.2)))
+    files = []
+    for power in (-140, -120, -100, -80):
+        loss = 1e-5 * np.tanh(x / 2) / np.sqrt(1 + 10 ** ((power - pc_dbm) / 10)) + 2e-7
+        path = tmp_path / f"sat_{abs(power)}dBm.csv"
+        path.write_text("Temperature (mK),Power (dBm),Qint\n" + "".join(
+            f"{a * 1e3:.6f},{power},{1 / b:.10e}\n" for a, b in zip(t, loss, strict=True)))
+        files.append(str(path))
+    proc = subprocess.run([sys.executable, "-m", "manybody", "fit-data", *files, "--frequency",
+                           "5GHz", "--saturation", "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(proc.stderr.split())
+    assert "a critical power that changes with temperature" in text and "--power-sweep" in text

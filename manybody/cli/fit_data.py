@@ -185,7 +185,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     gap.add_argument("--tc", type=v.cli_real(0, MAX_TEMPERATURE, low_open=True), default=None,
                      help=f"fix the gap to {BCS_RATIO} Tc from the critical temperature Tc (K)")
     parser.add_argument("--saturation", action="store_true",
-                        help="share one amplitude with the factor 1/sqrt(1 + P/Pc) over powers")
+                        help="share one amplitude with the factor 1/sqrt(1 + P/Pc) over powers "
+                             "(one Pc at every temperature: a Pc that changes with T, as "
+                             "1/(T1 T2) does, biases the TLS index; --power-sweep fits Pc per "
+                             "temperature)")
     parser.add_argument("--powers", default=None,
                         help="comma-separated drive powers (dBm), one per FILE, overriding the "
                              "power columns")

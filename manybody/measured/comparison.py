@@ -288,5 +288,8 @@ def _warn_uneven_scatter(fit) -> None:
     warnings.warn(f"the scatter estimated for each curve ranges from {scatters.min():.3g} to "
                   f"{scatters.max():.3g} ({scatters.max() / scatters.min():.1f}x; unequal by "
                   f"Bartlett's test, p = {p_value:.1g}): the shared saturation law does not fit "
-                  "some curves as well as others (an exponent other than 1/2?); give measured "
-                  "errors, or fit the exponent with --power-sweep", UserWarning, stacklevel=3)
+                  "some curves as well as others (an exponent other than 1/2, or a critical "
+                  "power that changes with temperature, as 1/(T1 T2) does in the standard model: "
+                  "the fit shares one Pc and biases the TLS index); give measured errors, or fit "
+                  "each temperature's exponent and Pc with --power-sweep", UserWarning,
+                  stacklevel=3)
