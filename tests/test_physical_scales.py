@@ -294,3 +294,22 @@ def test_a_frequency_far_above_every_transition_warns_through_the_api_once_in_a_
         run_sweep(spec, tmp_path / "r.nc", progress=False)
     far = [w for w in caught if "far above every transition" in str(w.message)]
     assert len(far) == 1 and "realisation" not in str(far[0].message), [str(w.message) for w in far]
+
+
+@pytest.mark.parametrize(("dtype", "hottest", "warns"), [
+    ("float32", 20.0, True), ("float32", 5.0, False), ("float64", 20.0, False)])
+def test_float32_chebyshev_far_above_the_frequency_warns_at_preflight(dtype, hottest, warns):
+    """float32 round-off of the Chebyshev solve was 1 % of Q^-1 at T = 1e4 w, outside its error
+    bar (z = -2.4 against dense ED; a tester, session 38): the preflight says so beyond
+    T = 1000 w."""
+    import warnings
+
+    from manybody.runs.spec import RunSpec
+    spec = RunSpec.from_dict({"seed": 1, "realisations": 2, "model": {"n_tls": 5},
+                              "probe": {"frequencies": [0.01], "temperatures": [0.05, hottest]},
+                              "solver": {"method": "chebyshev", "chebyshev": {"dtype": dtype}}})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spec.check()
+    said = [str(w.message) for w in caught if "float32 round-off" in str(w.message)]
+    assert bool(said) == warns, said

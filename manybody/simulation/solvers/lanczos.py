@@ -395,7 +395,8 @@ def ftlm_absorption(
     temperatures : array_like
         T (K), shape (n_T,), all > 0. Every temperature comes from the same Ritz pairs.
     broadening : Broadening, optional
-        Gaussian (default width 0.01 K) or Lorentzian kernel of absolute width, as in dense ED.
+        Gaussian (default width 0.01 K) or Lorentzian kernel, absolute or relative
+        (``scaling="relative"``: width eta / w), as in dense ED.
     n_vectors : int
         R random vectors (>= 2: the error bar is their spread); ignored for ``trace="exact"``.
     n_steps : int

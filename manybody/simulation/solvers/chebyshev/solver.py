@@ -857,6 +857,10 @@ def respond(real, operators: ChebyshevOperators, probe, solver, *, model, seed: 
     return raw
 
 
+#: T / w above which float32 round-off of the Chebyshev solve is warned about (check_point).
+FLOAT32_HOT = 1000.0
+
+
 def check_point(model, probe, solver) -> None:
     """Preflight of a sweep point (nothing drawn or built): observables that need eigenstates,
     a line kernel without a Chebyshev expansion, temperatures the ladder cannot reach, and the
@@ -872,6 +876,16 @@ def check_point(model, probe, solver) -> None:
     check_inputs(probe.frequencies, probe.temperatures, probe.broadening)
     build_ladder(np.asarray(probe.temperatures), solver.chebyshev)
     check_chebyshev_memory(model, solver.chebyshev)
+    hot = max(probe.temperatures) / min(probe.frequencies)
+    if solver.chebyshev.dtype == "float32" and hot > FLOAT32_HOT:
+        # absorption and emission cancel to ~w / T of either: float32's round-off was 1 % of
+        # Q^-1 at T = 1e4 w (z = -2.4 against dense ED) and 6 % at 1e5 w, outside the error
+        # bar (a tester, session 38); 7e-5 at 100 w
+        warnings.warn(f"probe.temperatures reach {hot:.3g} times the lowest frequency with "
+                      "solver.chebyshev.dtype = 'float32': the absorption and emission terms "
+                      "cancel to w / T there, and float32 round-off (about 1e-6 T / w of the "
+                      "value, 1 % at T = 1e4 w) is not in the error bars; use dtype = 'float64'",
+                      UserWarning, stacklevel=2)
     if "spacing_ratio" in probe.observables:  # NaN in the results, and nothing said so (a
         # tester, session 25); one message for every such point (the warnings module shows it
         # once)
