@@ -151,6 +151,10 @@ def test_simulated_through_the_command(tiny_run, tmp_path, capsys):
     status, _, err = run_cli([tiny_run, "--simulated", "--frequency", "5GHz", "--out",
                               tmp_path / "y"], capsys)
     assert status == 2 and "--frequency does not apply to --simulated" in err
+    # a drive power has no meaning for a results file: named, not passed over (session 38)
+    status, _, err = run_cli([tiny_run, "--simulated", "--saturation", "--powers", "-20", "--out",
+                              tmp_path / "z"], capsys)
+    assert status == 2 and "--saturation and --powers do not apply to --simulated" in err
 
 
 def test_point_parsing_and_missing_variables(tiny_run):

@@ -424,3 +424,15 @@ def test_the_canonical_maximum_lies_where_the_docstring_says():
     for scale in (1.0, 8.0):  # the curve depends on T / (omega / K_ph)^(1/3) only
         peak = t[np.argmax(canonical_velocity_shift(t * scale ** (1 / 3), scale))]
         assert peak == pytest.approx(1.30, abs=0.01)
+
+
+def test_a_bad_temperature_or_sigma_is_shown_as_a_number_not_a_numpy_repr():
+    """'found np.float64(0.0) at T = 0.005 K' (a tester, session 38)."""
+    from manybody.laws.velocity import fit_velocity_slopes
+
+    t = np.geomspace(0.01, 1, 9)
+    with pytest.raises(ValueError, match=r"found -0\.005 at index 0; remove that row$"):
+        fit_velocity_slopes(np.r_[-0.005, t[1:]], np.ones(9))
+    with pytest.raises(ValueError, match=r"found 0\.0 at T = 0\.01 K") as exc:
+        fit_velocity_slopes(t, np.ones(9), sigma=np.r_[0.0, np.ones(8)])
+    assert "np." not in str(exc.value)

@@ -214,6 +214,12 @@ def _simulated(args: argparse.Namespace) -> tuple[list, ShiftCurve, float, list[
     if args.frequency is not None:
         raise ValueError("--frequency does not apply to --simulated: the frequency is the "
                          "results file's (choose it with --point frequency=...)")
+    drive = [name for name, given in (("--saturation", args.saturation),
+                                      ("--powers", args.powers is not None)) if given]
+    if drive:  # they were passed over in silence (a tester, session 38)
+        raise ValueError(f"{' and '.join(drive)} {'does' if len(drive) == 1 else 'do'} not "
+                         "apply to --simulated: a results file's absorption has no drive power "
+                         "(the saturation observable is fitted by the study's saturation table)")
     ds = load_results(args.files[0])
     loss, shift, w, point = curves_from_results(ds, parse_point(args.point))
     per_realisation = point.pop("per_realisation")

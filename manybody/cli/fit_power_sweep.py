@@ -79,7 +79,7 @@ def format_sweep(fit: PowerSweepFit) -> str:
         "model: Q^-1(P) = Q^-1_0 (1 + P/Pc)^-beta" + (" + Q^-1_bg" if fit.options["background"]
                                                       else "")
         + " per temperature; errors: " + (f"{free.error_model} scatter estimated from the "
-                                          "residuals (covariance scaled by chi2/dof)"
+                                          "residuals (covariance scaled by the residual variance)"
                                           if free.errors_scaled else "given sigmas"),
     ]
     if s.left_out:
@@ -88,11 +88,16 @@ def format_sweep(fit: PowerSweepFit) -> str:
         lines.append("left out (loss does not decrease with power): "
                      + "; ".join(fit.not_decreasing))
     scat = "relative rms" if free.error_model == "relative" else "rms"
+    # without given errors the sum is of unweighted (relative) residuals, not a chi2 (whose
+    # estimated scatter makes it 1): 'chi2/dof = 0.00025' read as a wonderful fit (a tester,
+    # session 38)
+    misfit = (f"{'relative ' if free.error_model == 'relative' else ''}residual sum of squares/dof"
+              if free.errors_scaled else "chi2/dof")
     lines += [
         "",
         f"beta shared, free:  beta = {_fmt(free.parameters['beta'], free.errors['beta'])}; "
-        f"chi2/dof = {free.reduced_chi2:.4g} ({scat} {math.sqrt(free.reduced_chi2):.3g})",
-        f"beta fixed at 1/2:  chi2/dof = {fixed.reduced_chi2:.4g} "
+        f"{misfit} = {free.reduced_chi2:.4g} ({scat} {math.sqrt(free.reduced_chi2):.3g})",
+        f"beta fixed at 1/2:  {misfit} = {fixed.reduced_chi2:.4g} "
         f"({scat} {math.sqrt(fixed.reduced_chi2):.3g})",
         beta_summary(fit),
         "",

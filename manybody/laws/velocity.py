@@ -333,7 +333,7 @@ def _check_velocity_inputs(temperatures, dv, sigma) -> tuple[np.ndarray, np.ndar
                          f"the maximum), got shape {t.shape}; measure or compute more temperatures")
     bad = np.flatnonzero(~np.isfinite(t) | (t <= 0))
     if bad.size:
-        raise ValueError(f"temperatures must be finite and > 0 K, found {t[bad[0]]!r} at index "
+        raise ValueError(f"temperatures must be finite and > 0 K, found {float(t[bad[0]])!r} at index "
                          f"{bad[0]}; remove that row")
     bad = np.flatnonzero(np.diff(t) <= 0)
     if bad.size:
@@ -361,7 +361,7 @@ def _check_velocity_inputs(temperatures, dv, sigma) -> tuple[np.ndarray, np.ndar
                          "temperature")
     bad = np.flatnonzero(~np.isfinite(s) | (s <= 0))
     if bad.size:
-        raise ValueError(f"sigma must be finite and > 0, found {s[bad[0]]!r} at T = "
+        raise ValueError(f"sigma must be finite and > 0, found {float(s[bad[0]])!r} at T = "
                          f"{t[bad[0]]:.6g} K; fix the error column or drop it (errors then come "
                          "from the residuals)")
     return t, y, s

@@ -343,5 +343,6 @@ def beta_summary(fit: PowerSweepFit) -> str:
     verdict = ("beta = 1/2 is not rejected" if c.preferred == "fixed" else
                "beta = 1/2 is rejected")
     z = f", {abs(c.z):.3g} sigma from 1/2" if math.isfinite(c.z) else ""
-    return (f"shared beta = {b:.3g} +- {e:.2g}{z}; {verdict} ({c.test} test, Delta chi2 = "
+    difference = "Delta chi2" if c.test == "likelihood-ratio" else "Delta RSS"  # F: no chi2
+    return (f"shared beta = {b:.3g} +- {e:.2g}{z}; {verdict} ({c.test} test, {difference} = "
             f"{c.delta_chi2:.4g}, statistic {c.statistic:.4g}, p = {c.p_value:.3g})")
