@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import sys
+import time
 import warnings
 import zipfile
 import zlib
@@ -62,6 +63,11 @@ TASK_IDENTITY = ("_spec_sha256", "_point", "_first_realisation")
 #: file's ``stretches`` (which code version, backend and jobs; session 37). Files without it
 #: (written before) count as the first stretch's.
 TASK_STRETCH = "_stretch"
+#: Entry of a task file: the wall time (s) from its stretch's start to its writing. A stretch
+#: killed outright (SIGKILL, power cut) records no end; its wall time is then taken to its last
+#: finished task (session 37's note: the run's total wall time was a silent lower bound).
+TASK_ELAPSED = "_stretch_elapsed_s"
+_TASK_EXTRAS = (TASK_STRETCH, TASK_ELAPSED)
 
 
 def stretch_record(backend: str | None = None, n_jobs: int | None = None,
@@ -146,6 +152,9 @@ class Checkpoint:
         self.stretch = 0
         #: (point, realisation) -> index of the stretch that computed it, for loaded results
         self.origins: dict[TaskKey, int] = {}
+        #: stretch index -> the latest TASK_ELAPSED of its task files (loaded results)
+        self.elapsed: dict[int, float] = {}
+        self._opened = time.monotonic()
 
     def _meta(self) -> dict[str, Any]:
         # the command line and folder of the run, for info's "to resume" (it told a study's user
@@ -200,6 +209,7 @@ class Checkpoint:
         self.meta.pop("failed", None)  # this stretch tries again
         self.meta["stretches"].append(stretch or stretch_record())
         self.stretch = len(self.meta["stretches"]) - 1
+        self._opened = time.monotonic()
         try:
             self._write_meta()
         except BaseException:
@@ -331,6 +341,10 @@ class Checkpoint:
             if result is None:
                 continue
             stretch = result.pop(TASK_STRETCH, None)
+            elapsed = result.pop(TASK_ELAPSED, None)
+            if elapsed is not None:
+                index = 0 if stretch is None else int(stretch)
+                self.elapsed[index] = max(self.elapsed.get(index, 0.0), elapsed)
             if not wanted <= set(result):
                 continue
             for i, r in enumerate(range(start, stop)):
@@ -351,6 +365,8 @@ class Checkpoint:
             recorded = [result.pop(name, None) for name in TASK_IDENTITY]
             if TASK_STRETCH in result:
                 result[TASK_STRETCH] = int(result[TASK_STRETCH])
+            if TASK_ELAPSED in result:
+                result[TASK_ELAPSED] = float(result[TASK_ELAPSED])
             if recorded[0] is not None:
                 own = (str(recorded[0]), int(recorded[1]), int(recorded[2]))
                 if own != identity:
@@ -358,7 +374,7 @@ class Checkpoint:
                                      f"first realisation {own[2]}; its name and the run say "
                                      f"{identity[0][:12]}..., {identity[1]}, {identity[2]}")
             if not single and any(len(a) != size for name, a in result.items()
-                                  if name != TASK_STRETCH):
+                                  if name not in _TASK_EXTRAS):
                 raise ValueError(f"holds {len(next(iter(result.values())))} realisations, "
                                  f"its name says {size}")
         except (OSError, ValueError, EOFError, KeyError, IndexError, TypeError,
@@ -374,6 +390,7 @@ class Checkpoint:
         identity = dict(zip(TASK_IDENTITY, (np.array(self._digest), np.array(point),
                                             np.array(start)), strict=True))
         identity[TASK_STRETCH] = np.array(self.stretch)
+        identity[TASK_ELAPSED] = np.array(time.monotonic() - self._opened)
         atomic_write(self._path(point, start, stop),
                      lambda fh: np.savez(fh, **result, **identity))
 

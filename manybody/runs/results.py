@@ -111,7 +111,7 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
         versions[key] = versions.get(key, 0) + int(record.get("tasks_computed") or 0)
     times = [record.get("wall_time_s") for record in stretches]
     keep = ("manybody_version", "git_commit", "git_dirty", "backend", "n_jobs", "scheduler",
-            "started", "wall_time_s", "tasks_computed", "outcome")
+            "started", "wall_time_s", "wall_time_note", "tasks_computed", "outcome")
     return {
         "title": f"manybody sweep {spec.name!r}",
         "schema_version": SCHEMA_VERSION,
@@ -148,7 +148,8 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
         "code_versions": json.dumps([{"manybody_version": version, "git_commit": sha,
                                       "realisations": count}
                                      for (version, sha), count in versions.items()]),
-        # a stretch killed outright recorded no time: the total is then a lower bound
+        # a stretch killed outright is counted to its last finished task (outcome "killed"),
+        # or not at all where its task files predate that record (a lower bound then)
         "wall_time_total_s": float(sum(t for t in times if isinstance(t, int | float))),
     }
 

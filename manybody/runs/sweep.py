@@ -440,7 +440,12 @@ class _RunState:
         out = []
         for index, record in enumerate(earlier):
             if counts.get(index):
-                out.append({**record, "tasks_computed": counts[index]})
+                record = {**record, "tasks_computed": counts[index]}
+                if record.get("wall_time_s") is None and index in self.checkpoint.elapsed:
+                    # killed outright: no end was recorded; its time to its last finished task
+                    record.update(wall_time_s=self.checkpoint.elapsed[index],
+                                  outcome="killed", wall_time_note="to its last finished task")
+                out.append(record)
         return [*out, current]
 
     def pending(self) -> list[TaskKey]:
