@@ -481,12 +481,33 @@ def _refine(source: str, f: np.ndarray, z: np.ndarray, r: dict, amplitude: float
              else math.inf)
     return ResonanceFit(
         source=source, f0=f0, f0_err=float(err[0]), qi=qi,
-        qi_err=float(math.sqrt(max(g_qi @ sub @ g_qi, 0.0))), qc=qc_abs / math.cos(phi),
-        qc_err=float(math.sqrt(max(g_qc @ sub @ g_qc, 0.0))), qc_abs=qc_abs,
+        qi_err=propagated_error(g_qi, sub), qc=qc_abs / math.cos(phi),
+        qc_err=propagated_error(g_qc, sub), qc_abs=qc_abs,
         qc_abs_err=float(err[2]), phi=phi, phi_err=float(err[3]), ql=ql, ql_err=float(err[1]),
         amplitude=a, alpha=al, delay=tau, qi_library=float(r["Qi_dia_corr"]),
         f0_library=float(r["fr"]), misfit=misfit, flag=False, reason="", shape_residual=shape,
         slope=slope, slope_err=float(err[7]) if with_slope else 0.0)
+
+
+def propagated_error(gradient: np.ndarray, cov: np.ndarray) -> float:
+    """sqrt(g^T C g), the error of a function with gradient ``g`` of parameters with covariance
+    ``C``; infinite when a parameter it depends on (g_i != 0) is undetermined (infinite variance).
+
+    Only the parameters the function depends on enter: :func:`manybody.laws.covariance.covariance`
+    gives an undetermined direction infinite variance, and a zero gradient entry times it is
+    0 * inf = NaN in a plain g @ C @ g ("invalid value encountered in matmul" reached the user
+    and the error became NaN, "not computed", a tester, session 37, on a window of 2 linewidths
+    where one start ran away to |Qc| < 0).
+    """
+    g = np.asarray(gradient, dtype=np.float64)
+    c = np.asarray(cov, dtype=np.float64)
+    used = g != 0.0
+    if not np.any(used):
+        return 0.0
+    g, c = g[used], c[np.ix_(used, used)]
+    if not (np.all(np.isfinite(g)) and np.all(np.isfinite(c))):
+        return math.inf
+    return float(math.sqrt(max(float(g @ c @ g), 0.0)))
 
 
 def _implausible(fit: ResonanceFit, f: np.ndarray, max_misfit: float,
@@ -508,7 +529,9 @@ def _implausible(fit: ResonanceFit, f: np.ndarray, max_misfit: float,
             reasons.append(f"{name} = {value:.4g} is not positive")
     for name, value, error in (("f0", fit.f0, fit.f0_err), ("Qi", fit.qi, fit.qi_err),
                                ("Qc", fit.qc, fit.qc_err)):
-        if not math.isfinite(error):
+        if math.isinf(error):
+            reasons.append(f"{name} undetermined by the data (infinite error)")
+        elif not math.isfinite(error):
             reasons.append(f"{name} error not computed")
         elif error > abs(value):
             reasons.append(f"{name} error {error:.3g} exceeds its value {value:.4g}")
