@@ -54,3 +54,59 @@ def test_a_narrow_window_fit_leaks_no_runtime_warning():
         warnings.simplefilter("error", RuntimeWarning)
         fit = fit_notch(notch_sweep(4, span_lw=2.0))
     assert fit.qi == pytest.approx(2e4, rel=2e-3)
+
+
+# ------------------------------------------------- 3: a window narrower than the line
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_a_centred_line_in_a_too_narrow_window_is_called_too_narrow_not_at_the_edge(seed):
+    """A line centred in a window of 2 linewidths was flagged 'resonance at the window edge'."""
+    fit = fit_notch(notch_sweep(seed, span_lw=2.0))
+    assert fit.flag
+    assert "window too narrow for the linewidth: span / linewidth = 2" in fit.reason, fit.reason
+    assert "need >= 4" in fit.reason and "edge" not in fit.reason
+
+
+def test_a_centred_line_in_a_window_of_five_linewidths_is_taken():
+    fit = fit_notch(notch_sweep(1, span_lw=5.0))
+    assert not fit.flag, fit.reason
+    assert abs(fit.qi - 2e4) < 4 * fit.qi_err
+
+
+# ------------------------------------------------- 4: frequencies rounded in the export
+
+
+def test_frequencies_rounded_in_the_export_are_named_as_such(tmp_path):
+    """GHz with 6 decimals (1 kHz) for a sweep stepped by 385 Hz repeats values; the message was
+    'sort the sweep and remove repeats', which neither explains nor cures it."""
+    from manybody.measured.sweeps import read_sweep
+
+    s = notch_sweep(0, qi=3e5, qc_abs=1.5e5)
+    path = tmp_path / "q.csv"
+    np.savetxt(path, np.c_[s.frequency / 1e9, 20 * np.log10(abs(s.s21)), np.degrees(np.angle(s.s21))],
+               delimiter=",", fmt=["%.6f", "%.6f", "%.5f"],
+               header="Frequency (GHz),S21 (dB),Phase (deg)", comments="")
+    with pytest.raises(ValueError) as info:
+        read_sweep(path)
+    msg = str(info.value)
+    assert "q.csv: frequency not strictly increasing" in msg
+    assert "the export rounded the frequencies to 1000 Hz" in msg
+    assert "step of 380 Hz" in msg and "more digits" in msg and "remove repeats" not in msg
+    # the same sweep with 9 decimals reads
+    np.savetxt(path, np.c_[s.frequency / 1e9, 20 * np.log10(abs(s.s21)), np.degrees(np.angle(s.s21))],
+               delimiter=",", fmt=["%.9f", "%.6f", "%.5f"],
+               header="Frequency (GHz),S21 (dB),Phase (deg)", comments="")
+    assert read_sweep(path).frequency.size == 2001
+
+
+def test_repeats_that_are_not_rounding_keep_the_sort_hint():
+    from manybody.measured.sweeps import check_sweep, rounding_resolution
+
+    f = np.linspace(7.7e9, 7.701e9, 101)
+    f[50] = f[49]  # one duplicated row, the step (10 kHz) resolved
+    assert rounding_resolution(f) is None
+    with pytest.raises(ValueError, match="sort the sweep and remove repeats"):
+        check_sweep(S21Sweep(f, np.ones(101, complex), "dup.csv", "real-imag"))
+    # 500 Hz steps rounded to 2 kHz: the resolution named, not the step
+    assert rounding_resolution(np.round(np.linspace(7.7e9, 7.70005e9, 101) / 2e3) * 2e3) == 2e3

@@ -34,9 +34,10 @@ reflection/transmission but has no notch model with a diameter correction and no
 Flags (:attr:`ResonanceFit.flag` with :attr:`ResonanceFit.reason`; a flagged fit keeps its
 numbers for inspection but must not be used): no dip in |S21| above the noise; the fit raising
 an error; f0 outside the window or within max(5 % of the span, one linewidth f0/Ql) of its
-edge; Qi or Qc not positive or not finite; an error larger than its value or not computed; the
-residual misfit more than ``max_misfit`` times the point-to-point noise power (chi^2 grossly
-off); a line shape the model does not describe: a residual clearly above the noise (misfit over
+edge; a window narrower than ``MIN_SPAN_LINEWIDTHS`` (4) linewidths (said as such, not as
+"at the edge"); Qi or Qc not positive or not finite; an error larger than its value, infinite
+(undetermined) or not computed; the residual misfit more than ``max_misfit`` times the
+point-to-point noise power (chi^2 grossly off); a line shape the model does not describe: a residual clearly above the noise (misfit over
 ``SHAPE_MIN_MISFIT``) whose part beyond the noise exceeds ``MAX_SHAPE_RESIDUAL`` (5 %) of the
 resonance circle's diameter. The misfit alone cannot tell a wrong line shape from a harmless
 ripple: it compares the residual with the noise, so on quiet data a ripple of 1 % of the circle
@@ -78,6 +79,12 @@ MIN_DIP_SIGMA = 10.0
 BACKGROUNDS = ("slope", "constant")
 #: Fraction of the window at each edge where a resonance counts as "at the edge".
 EDGE_FRACTION = 0.05
+#: The narrowest window (span over the linewidth f0/Ql) a fit is taken from. The edge rule keeps
+#: f0 one linewidth from either edge, so a window below 2 linewidths cannot hold any line; at 4 a
+#: centred line lies 2 linewidths from each edge, where |S21| has recovered to within ~1/17 of
+#: the dip's depth in power, so the baseline (amplitude, slope) is seen. A centred line in a
+#: narrower window was called "at the window edge" (a tester, session 37).
+MIN_SPAN_LINEWIDTHS = 4.0
 
 
 def notch_s21(frequency: np.ndarray, f0: float, ql: float, qc_abs: float, phi: float,
@@ -518,6 +525,12 @@ def _implausible(fit: ResonanceFit, f: np.ndarray, max_misfit: float,
     if not (math.isfinite(fit.f0) and f[0] <= fit.f0 <= f[-1]):
         reasons.append(f"resonance outside the window: f0 = {fit.f0:.10g} Hz, window "
                        f"{f[0]:.10g}-{f[-1]:.10g} Hz")
+    elif fit.ql > 0 and span < MIN_SPAN_LINEWIDTHS * fit.f0 / fit.ql:
+        width = fit.f0 / fit.ql
+        reasons.append(f"window too narrow for the linewidth: span / linewidth = "
+                       f"{span / width:.3g} (span {span:.4g} Hz, linewidth f0/Ql = {width:.4g} "
+                       f"Hz), need >= {MIN_SPAN_LINEWIDTHS:g}: sweep at least "
+                       f"{MIN_SPAN_LINEWIDTHS * width:.4g} Hz around f0")
     else:
         margin = max(EDGE_FRACTION * span, fit.f0 / fit.ql if fit.ql > 0 else 0.0)
         if min(fit.f0 - f[0], f[-1] - fit.f0) < margin:
