@@ -181,3 +181,34 @@ def test_a_strongly_overcoupled_line_is_not_left_in_a_false_minimum(seed):
     fit = fit_notch(sweep)
     assert not fit.flag, fit.reason
     assert abs(fit.qi - 1e6) < 4 * fit.qi_err and fit.misfit < 1.2
+
+
+# ------------------------------------------------- 1: a conjugated S21
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_conjugated_sweep_is_named_as_such_with_its_cure(seed):
+    """conj(S21) (an e^{+i omega t} convention, an inverted Q channel) got unrelated reasons:
+    'resonance outside the window', 'Qi not positive', 'refinement failed'."""
+    from manybody.measured.resonance import notch_s21
+
+    sweep = notch_sweep(seed, conjugate=True)
+    fit = fit_notch(sweep)
+    assert fit.flag
+    assert fit.reason.startswith("the phase runs the wrong way: S21 looks conjugated"), fit.reason
+    assert "rerun with --conjugate (conjugate=True)" in fit.reason
+    good = fit_notch(sweep, conjugate=True)
+    assert not good.flag and good.conjugated, good.reason
+    assert abs(good.qi - 2e4) < 4 * good.qi_err and abs(good.f0 - 7.7e9) < 4 * good.f0_err
+    # the circle and the model are those of the data as given
+    circle = good.normalise(sweep.frequency, sweep.s21)
+    ideal = notch_s21(sweep.frequency, good.f0, good.ql, good.qc_abs, good.phi)
+    assert np.sqrt(np.mean(np.abs(circle - ideal) ** 2)) < 3e-3
+    assert np.sqrt(np.mean(np.abs(good.model(sweep.frequency) - sweep.s21) ** 2)) < 0.05 * 2e-3
+
+
+def test_conjugate_on_a_sweep_that_is_not_conjugated_says_so():
+    fit = fit_notch(notch_sweep(1), conjugate=True)
+    assert fit.flag and "this sweep is not conjugated: rerun without --conjugate" in fit.reason
+    with pytest.raises(ValueError, match="conjugate must be True or False, got 'yes'"):
+        fit_notch(notch_sweep(1), conjugate="yes")

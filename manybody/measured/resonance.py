@@ -215,6 +215,9 @@ class ResonanceFit:
     slope, slope_err : float
         The baseline's linear slope s, a(f) = a [1 + s (f/f0 - 1)], and its error (0 and 0 with
         ``background="constant"``; NaN when the fit failed).
+    conjugated : bool
+        True when conj(S21) was fitted (``fit_notch(..., conjugate=True)``): the parameters
+        describe conj(S21), and :meth:`normalise` conjugates the data it is given.
     """
 
     source: str
@@ -241,18 +244,22 @@ class ResonanceFit:
     shape_residual: float = math.nan
     slope: float = 0.0
     slope_err: float = 0.0
+    conjugated: bool = False
 
     def model(self, frequency: np.ndarray) -> np.ndarray:
-        """The fitted S21 (Hz -> complex), environment included."""
-        return notch_s21(frequency, self.f0, self.ql, self.qc_abs, self.phi, self.amplitude,
-                         self.alpha, self.delay, self.slope)
+        """The fitted S21 (Hz -> complex), environment included (conjugated back when the fit
+        was of conj(S21), so it compares with the data as given)."""
+        z = notch_s21(frequency, self.f0, self.ql, self.qc_abs, self.phi, self.amplitude,
+                      self.alpha, self.delay, self.slope)
+        return np.conj(z) if self.conjugated else z
 
     def normalise(self, frequency: np.ndarray, s21: np.ndarray) -> np.ndarray:
         """S21 with amplitude (and its slope), phase offset and cable delay removed (the
-        resonance circle)."""
+        resonance circle); the data are conjugated first when the fit was of conj(S21)."""
         f = np.asarray(frequency, dtype=np.float64)
         tilt = 1.0 + self.slope * (f / self.f0 - 1.0)
-        return (np.asarray(s21) / (self.amplitude * tilt)
+        z = np.conj(np.asarray(s21)) if self.conjugated else np.asarray(s21)
+        return (z / (self.amplitude * tilt)
                 * np.exp(1j * (-self.alpha + 2.0 * np.pi * self.delay * f)))
 
     def to_dict(self) -> dict:
@@ -317,7 +324,7 @@ def dip_significance(s21: np.ndarray) -> float:
 def fit_notch(sweep: S21Sweep, *, max_misfit: float = MAX_MISFIT,
               min_dip_sigma: float = MIN_DIP_SIGMA,
               max_shape_residual: float = MAX_SHAPE_RESIDUAL,
-              background: str = "slope") -> ResonanceFit:
+              background: str = "slope", conjugate: bool = False) -> ResonanceFit:
     """Fit a notch-type resonance to one sweep (resonator_tools circle fit; see the module).
 
     Parameters
@@ -336,13 +343,21 @@ def fit_notch(sweep: S21Sweep, *, max_misfit: float = MAX_MISFIT,
         The baseline's amplitude: with a linear slope across the window (default; a tilt of
         0.25 dB, common in real sweeps, biased a constant-baseline fit's f0 by 12 of its errors
         and Qi by 3, a tester, session 34), or constant (Probst's model).
+    conjugate : bool
+        Fit conj(S21): for data whose phase runs the other way (an e^{+i omega t} convention,
+        or an inverted Q channel). The model's resonance circle turns clockwise with rising
+        frequency (Ql > 0); a conjugated sweep's turns anticlockwise, which no positive Ql
+        describes.
 
     Returns
     -------
     ResonanceFit
         Parameters with errors; ``flag``/``reason`` set when the fit failed or is implausible
         (never raised: a batch continues); the reason starts with a layout hint when the data
-        suggest a layout or unit mix-up (:func:`manybody.measured.sweeps.layout_hint`).
+        suggest a layout or unit mix-up (:func:`manybody.measured.sweeps.layout_hint`), or
+        with "the phase runs the wrong way: S21 looks conjugated" when the fit of conj(S21)
+        is good (then rerun with ``conjugate=True``, ``--conjugate``; with ``conjugate=True``
+        the hint says the reverse).
 
     Raises
     ------
@@ -357,7 +372,28 @@ def fit_notch(sweep: S21Sweep, *, max_misfit: float = MAX_MISFIT,
     if not max_shape_residual > 0:
         raise ValueError(f"max_shape_residual must be > 0, got {max_shape_residual!r}")
     v.choice("background", background, BACKGROUNDS)
+    if not isinstance(conjugate, (bool, np.bool_)):
+        raise ValueError(f"conjugate must be True or False, got {conjugate!r}")
+    z = np.asarray(sweep.s21)
+    turned = S21Sweep(sweep.frequency, np.conj(z), sweep.source, sweep.layout)
+    if conjugate:
+        sweep, turned = turned, sweep
     fit = _fit(sweep, max_misfit, min_dip_sigma, max_shape_residual, background == "slope")
+    if conjugate:
+        fit = ResonanceFit(**{**fit.to_dict(), "conjugated": True})
+    if fit.flag and not fit.reason.startswith("no resonance dip"):
+        # a dip was found but no plausible fit: does the phase run the other way? (a conjugated
+        # sweep got unrelated reasons, "resonance outside the window", "Qi not positive",
+        # "refinement failed", while conj(S21) fitted well: a tester, session 37)
+        other = _fit(turned, max_misfit, min_dip_sigma, max_shape_residual, background == "slope")
+        if not other.flag:
+            cure = ("S21 looks conjugated (an e^{+i omega t} convention or an inverted Q "
+                    "channel): rerun with --conjugate (conjugate=True)" if not conjugate else
+                    "this sweep is not conjugated: rerun without --conjugate (conjugate=False)")
+            fit = ResonanceFit(**{**fit.to_dict(), "reason": (
+                f"the phase runs the wrong way: {cure}; conj(S21) fits with f0 = "
+                f"{other.f0:.10g} Hz, Qi = {other.qi:.4g}; as given: {fit.reason}")})
+            return fit
     if fit.flag:
         hint = layout_hint(sweep)
         if hint:
