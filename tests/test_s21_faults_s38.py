@@ -212,3 +212,24 @@ def test_conjugate_on_a_sweep_that_is_not_conjugated_says_so():
     assert fit.flag and "this sweep is not conjugated: rerun without --conjugate" in fit.reason
     with pytest.raises(ValueError, match="conjugate must be True or False, got 'yes'"):
         fit_notch(notch_sweep(1), conjugate="yes")
+
+
+def test_fit_data_sweeps_conjugate_fits_conjugated_sweeps(tmp_path, capsys):
+    """--conjugate on fit-data --sweeps: the conjugated sweeps fit and the option is recorded."""
+    import json
+
+    from manybody.cli import main
+
+    folder = tmp_path / "conj"
+    folder.mkdir()
+    for i, t_mk in enumerate((30, 60, 90, 120)):
+        s = notch_sweep(i, n=801, conjugate=True)
+        np.savetxt(folder / f"s21_-20dB_{t_mk:05.1f}mK.csv",
+                   np.c_[s.frequency, 20 * np.log10(abs(s.s21)), np.degrees(np.angle(s.s21))],
+                   delimiter=",", fmt=["%.1f", "%.8f", "%.8f"])
+    out = tmp_path / "o"
+    assert main(["fit-data", "--sweeps", str(folder), "--conjugate", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count(" ok") >= 4, printed
+    record = json.loads((out / "fit_results.json").read_text())
+    assert record["options"]["sweeps"]["conjugate"] is True
