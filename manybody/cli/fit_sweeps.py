@@ -108,6 +108,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        help="baseline of the notch fit: its amplitude with a linear slope across "
                             "the window (default: a tilted baseline biased f0 and Qi otherwise) "
                             "or constant (Probst et al. 2015)")
+    group.add_argument("--conjugate", action="store_true",
+                       help="fit conj(S21): for sweeps whose phase runs the other way (an "
+                            "e^{+i omega t} convention or an inverted Q channel; a flagged "
+                            "sweep's reason says when S21 looks conjugated)")
     group.add_argument("--max-misfit", type=v.cli_real(low=1.0, low_open=True),
                        default=MAX_MISFIT,
                        help="flag sweeps whose mean squared residual exceeds this many times "
@@ -185,7 +189,8 @@ def fit_step(args: argparse.Namespace) -> SweepStep:
                          window=(getattr(args, "tmin", None), getattr(args, "tmax", None)),
                          repeats="refuse" if getattr(args, "joint", False) else "warn",
                          saturation=bool(getattr(args, "saturation", False)),
-                         background=args.sweep_background)
+                         background=args.sweep_background,
+                         conjugate=bool(getattr(args, "conjugate", False)))
     print(f"{'file':<40} {'T (K)':>7} {'P':>6} {'f0 (GHz)':>13} {'Qi':>17} {'Qc':>15}  flag")
     for r in results:
         x = r.fit
@@ -278,6 +283,7 @@ def sweep_options(args: argparse.Namespace) -> dict:
             "pattern": args.sweep_pattern,
             "index": args.sweep_index, "max_misfit": args.max_misfit,
             "background": args.sweep_background,
+            "conjugate": bool(getattr(args, "conjugate", False)),
             "method": ("resonator_tools circle fit refined by a "
                        f"{8 if args.sweep_background == 'slope' else 7}-parameter least-squares "
                        "fit (manybody.measured.resonance)")}

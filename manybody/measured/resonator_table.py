@@ -255,7 +255,7 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
                index: dict | None = None, max_misfit: float = MAX_MISFIT,
                window: tuple[float | None, float | None] = (None, None),
                repeats: str = "warn", saturation: bool = False,
-               background: str = "slope") -> list[SweepResult]:
+               background: str = "slope", conjugate: bool = False) -> list[SweepResult]:
     """Read and fit every sweep; temperatures and powers from the names or ``index``.
 
     Everything is checked before the first fit: the pattern, every name or index entry, every
@@ -275,9 +275,10 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
     index : dict, optional
         From :func:`read_sweep_index` (or a dict name -> (K, dBm or None)); every file must be
         listed, and every listed file must exist (among ``files`` or beside them).
-    max_misfit, background : float, str
+    max_misfit, background, conjugate : float, str, bool
         Passed to :func:`manybody.measured.resonance.fit_notch` (background "slope", the
-        default, or "constant").
+        default, or "constant"; conjugate True fits conj(S21) of every sweep, for data whose
+        phase runs the other way: a flagged sweep's reason says when that looks so).
     window : (float or None, float or None)
         The temperature window (K) the loss fit will take (``--tmin``, ``--tmax``): refused
         before any fit when no sweep lies in it (it was refused after every sweep was fitted).
@@ -323,6 +324,8 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
         _warn_unsigned_powers(files, meta, pattern)
     v.choice("repeats", repeats, ("warn", "refuse"))
     v.choice("background", background, BACKGROUNDS)
+    if not isinstance(conjugate, bool):
+        raise ValueError(f"conjugate must be True or False, got {conjugate!r}")
     _check_repeats(files, meta, refuse=repeats == "refuse")
     refuse_partial_powers([(f, pw) for f, (_, pw) in zip(files, meta, strict=True)])
     powers = sorted({pw for _, pw in meta if pw is not None})
@@ -340,7 +343,8 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
         raise ValueError(f"no sweep in the window --tmin/--tmax [{tmin}, {tmax}] K (the sweeps "
                          f"span {min(temperatures):g}-{max(temperatures):g} K)")
     sweeps = [read_sweep(f, layout, frequency_unit=frequency_unit) for f in files]
-    results = [SweepResult(f, t, pw, fit_notch(s, max_misfit=max_misfit, background=background))
+    results = [SweepResult(f, t, pw, fit_notch(s, max_misfit=max_misfit, background=background,
+                                                  conjugate=conjugate))
                for f, (t, pw), s in zip(files, meta, sweeps, strict=True)]
     return sorted(results, key=lambda r: (-math.inf if r.power is None else r.power,
                                           r.temperature))

@@ -270,8 +270,44 @@ def _ascending(sweep: S21Sweep) -> S21Sweep:
     return sweep
 
 
+def rounding_resolution(frequency: np.ndarray) -> float | None:
+    """The resolution (Hz) to which an export rounded an evenly stepped sweep's frequencies, when
+    their repeats come from that rounding, else None.
+
+    Rounding shows as a non-decreasing axis with repeated values whose distinct values lie on a
+    grid of one resolution q (every rise a whole multiple of q) coarser than the sweep's mean
+    step (f_last - f_first) / (n - 1): GHz with 6 decimals (q = 1 kHz) for a step of 385 Hz.
+    Such a sweep is refused with that diagnosis rather than averaged: its points were measured
+    at distinct frequencies, and a repeated value holds points up to q apart, so averaging them
+    would put a mean S21 at a frequency off by up to q/2 that no error accounts for; only the
+    export with more digits recovers the frequencies (a tester, session 37, was told "sort the
+    sweep and remove repeats").
+    """
+    f = np.asarray(frequency, dtype=np.float64)
+    steps = np.diff(f)
+    if f.size < 3 or np.any(steps < 0) or not np.any(steps == 0):
+        return None
+    rises = steps[steps > 0]
+    if rises.size == 0:
+        return None
+    q = float(rises.min())
+    multiples = rises / q
+    if not np.all(np.abs(multiples - np.round(multiples)) < 0.01):
+        return None
+    if not q > (f[-1] - f[0]) / (f.size - 1):
+        return None
+    # a decimal resolution (1, 10, 100 Hz, ... or 1, 2, 5 times one) as an export's digits give
+    exponent = 10.0 ** math.floor(math.log10(q))
+    for m in (1.0, 2.0, 5.0, 10.0):
+        if abs(q / (m * exponent) - 1.0) < 0.01:
+            return m * exponent
+    return q
+
+
 def check_sweep(sweep: S21Sweep) -> None:
-    """Refuse a sweep with too few points, NaN, or a frequency axis that is not increasing.
+    """Refuse a sweep with too few points, NaN, or a frequency axis that is not increasing (one
+    whose repeats come from frequencies rounded in the export is told so, naming the resolution:
+    :func:`rounding_resolution`).
 
     Raises
     ------
@@ -294,6 +330,14 @@ def check_sweep(sweep: S21Sweep) -> None:
     steps = np.diff(f)
     if np.any(steps <= 0):
         i = int(np.argmax(steps <= 0))
+        rounded = rounding_resolution(f)
+        if rounded is not None:
+            raise ValueError(
+                f"{src}: frequency not strictly increasing: {f[i]:.10g} Hz in data rows {i + 1} "
+                f"and {i + 2} ({int(np.sum(steps == 0))} repeats): the export rounded the "
+                f"frequencies to {rounded:.4g} Hz, coarser than the sweep's step of "
+                f"{(f[-1] - f[0]) / (f.size - 1):.4g} Hz; export the frequencies with more digits "
+                "(in Hz, or GHz with 9 decimals)")
         raise ValueError(f"{src}: frequency not strictly increasing: {f[i]:.10g} Hz in data row "
                          f"{i + 1} then {f[i + 1]:.10g} Hz; sort the sweep and remove repeats")
     if f[-1] > MAX_FREQUENCY_HZ:
