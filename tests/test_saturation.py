@@ -461,3 +461,5 @@ def test_the_phonon_dephasing_reference_curve_holds_at_every_power():
         assert value == pytest.approx(exact, rel=1e-9), ratio
     assert np.all(np.diff(law) < 0) and np.all(law > 0)
     assert law[-1] == pytest.approx(np.pi / 4 / 1e10, rel=1e-12)
+    tiny = independent_tls_saturation([1e-320, 1e-300, 1e-200, 1e-30], dephasing="phonon")
+    np.testing.assert_allclose(tiny, 1.0, rtol=1e-12)  # inf below 2.2e-308 (session 38)

@@ -446,3 +446,8 @@ def test_spec_keys_qualifies_class_names_only():
     assert spec_keys("model.tls.x and probe.broadening.width, file independent_tls.toml") \
         == "model.tls.x and probe.broadening.width, file independent_tls.toml"
     assert spec_keys("the saturation. Then n_tls") == "the saturation. Then n_tls"
+    # the user's values and paths are kept as given (a tester, session 38)
+    assert spec_keys("broadening.kind must be one of 'gaussian', got 'saturation.gaussian'") \
+        == "probe.broadening.kind must be one of 'gaussian', got 'saturation.gaussian'"
+    assert spec_keys('no file "data/tls.csv" nor /tmp/tls.toml') \
+        == 'no file "data/tls.csv" nor /tmp/tls.toml'

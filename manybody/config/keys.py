@@ -19,7 +19,9 @@ _SPEC_SECTIONS = {"tls": "model", "stress": "model", "coupling": "model", "rando
                   "matrix_element_bins": "probe", "chebyshev": "solver"}
 _BARE_NAMES = {"n_tls": "model", "frequencies": "probe", "temperatures": "probe",
                "observables": "probe", "phonon_rate_prefactor": "probe"}
-_SECTION_KEY = re.compile(rf"(?<![\w.])(?:{'|'.join(_SPEC_SECTIONS)})\.(?=\w)")
+_SECTION_KEY = re.compile(rf"(?<![\w./\\-])(?:{'|'.join(_SPEC_SECTIONS)})\.(?=\w)")
+#: A quoted value (a repr: 'saturation.gaussian', "data/tls.csv"): the user's text, kept as given.
+_QUOTED = re.compile(r"('[^']*'|\"[^\"]*\")")
 _BARE_KEY = re.compile(rf"^(?:{'|'.join(_BARE_NAMES)})\b(?!\.)")
 
 
@@ -30,9 +32,13 @@ def spec_keys(message: str) -> str:
     ``broadening.width``, ``chebyshev.n_vectors``, ``n_tls`` at the start); a spec's reader wants
     the key of the file (``model.tls.tunnelling_min``, ``probe.broadening.width``,
     ``solver.chebyshev.n_vectors``, ``model.n_tls``). Names already qualified are kept; other
-    words are not touched (a bare name is qualified only where it begins the message).
+    words are not touched (a bare name is qualified only where it begins the message), nor are
+    quoted values or path components (``'saturation.gaussian'``, ``/tmp/tls.toml``).
     """
-    message = _SECTION_KEY.sub(
-        lambda match: f"{_SPEC_SECTIONS[match.group(0)[:-1]]}.{match.group(0)}", message)
+    parts = _QUOTED.split(message)  # odd entries are quoted values: never rewritten (a tester,
+    # session 38: "got 'saturation.gaussian'" became "got 'probe.saturation.gaussian'")
+    message = "".join(part if i % 2 else _SECTION_KEY.sub(
+        lambda match: f"{_SPEC_SECTIONS[match.group(0)[:-1]]}.{match.group(0)}", part)
+        for i, part in enumerate(parts))
     return _BARE_KEY.sub(lambda match: f"{_BARE_NAMES[match.group(0)]}.{match.group(0)}",
                          message, count=1)

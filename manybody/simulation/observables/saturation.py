@@ -469,12 +469,16 @@ def independent_tls_saturation(power_ratio, dephasing: str = "pure") -> np.ndarr
     v.choice("dephasing", dephasing, ("pure", "phonon"))
     if dephasing == "pure":
         return 1.0 / np.sqrt(1.0 + s)
-    from scipy.special import elliprd
+    from scipy.special import ellipe, ellipkm1, elliprd
 
     # sqrt(1 + s) E(m) - s K(m) / sqrt(1 + s) = (1 - m) R_D(0, 1, 1 - m) / (3 sqrt(1 + s)) with
     # Carlson's R_D (DLMF 19.25.1): the difference of E and K lost every digit at s > 1e12 and
-    # went negative at 1e16 (a tester, session 38); the product has no cancellation
+    # went negative at 1e16 (a tester, session 38); the product has no cancellation there, but
+    # R_D(0, 1, 1 - m) overflows as 1 - m -> 0 (inf at s < 1e-308), where the E, K form is exact
+    m = 1.0 / (1.0 + s)
     complement = s / (1.0 + s)  # 1 - m
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = complement * elliprd(0.0, 1.0, complement) / (3.0 * np.sqrt(1.0 + s))
-    return np.where(s == 0, 1.0, out)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        large = complement * elliprd(0.0, 1.0, complement) / (3.0 * np.sqrt(1.0 + s))
+        # K(m) as ellipkm1(1 - m): m = 1/(1 + s) rounds to 1 below s ~ 1e-16, where K is inf
+        small = np.sqrt(1.0 + s) * ellipe(m) - s * ellipkm1(complement) / np.sqrt(1.0 + s)
+    return np.where(s == 0, 1.0, np.where(s >= 1.0, large, small))
