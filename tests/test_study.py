@@ -707,7 +707,10 @@ def test_only_accepts_the_matrix_element_runs_the_plan_lists_and_pools_them(tmp_
     summary is written (a summary of other specs there is kept)."""
     from manybody.study.catalogue import MATRIX_ELEMENT_NAMES
     assert tuple(MATRIX_ELEMENT_SPECS) == MATRIX_ELEMENT_NAMES  # the CLI's list is the shipped one
-    (tmp_path / "summary.json").write_text(json.dumps([{"study": "dipolar"}]))
+    tiny = load_study_spec("dipolar", "tiny")  # a tiny study's summary row: the same size
+    row = {"study": "dipolar", "n_tls": next(tiny.points())[1].n_tls,
+           "realisations": int(np.ravel(tiny.realisation_counts)[0])}
+    (tmp_path / "summary.json").write_text(json.dumps([row]))
     proc = run(["-m", "manybody", "study", "--tiny", "--no-figures", "--only",
                 "matrix_elements_dipolar", "-o", str(tmp_path)])
     assert proc.returncode == 0, proc.stderr
@@ -720,5 +723,19 @@ def test_only_accepts_the_matrix_element_runs_the_plan_lists_and_pools_them(tmp_
     assert "matrix_elements_dipolar: reusing finished results" in proc.stderr
     with xr.open_dataset(tmp_path / "matrix_elements.nc", engine="h5netcdf") as ds:
         assert list(ds["system"].values) == ["independent TLS", "dipolar J0 = 0.1 K"]
-    assert json.loads((tmp_path / "summary.json").read_text()) == [{"study": "dipolar"}]
+    assert json.loads((tmp_path / "summary.json").read_text()) == [row]
     assert not (tmp_path / "summary.md").exists()
+
+
+def test_a_matrix_element_run_of_another_size_than_the_folder_is_refused(tmp_path):
+    """A tiny --only matrix_elements_dipolar into a folder of the default study (a fresh
+    clone's results/study: no .nc files) redrew its matrix_elements figure from one tiny system
+    (a tester, session 38): the folder's summary gives its size, refused before any work."""
+    (tmp_path / "summary.json").write_text(json.dumps([{"study": "dipolar", "n_tls": 8,
+                                                        "realisations": 1000}]))
+    proc = run(["-m", "manybody", "study", "--tiny", "--only", "matrix_elements_dipolar", "-o",
+                str(tmp_path)])
+    assert proc.returncode != 0
+    assert "holds the rows of a study with dipolar at N = 8, not the 'tiny' study's" in proc.stderr
+    assert "computing" not in proc.stderr and sorted(p.name for p in tmp_path.iterdir()) == [
+        "summary.json"]

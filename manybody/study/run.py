@@ -25,6 +25,7 @@ from manybody.runs.results import check_writable, dataset_spec, load_results
 from manybody.runs.reuse import seed_checkpoint
 from manybody.runs.spec import RunSpec
 from manybody.runs.sweep import check_checkpoint, check_run_arguments, run_sweep
+from manybody.study.catalogue import ALL_SPECS
 from manybody.study.figures import make_all_figures
 from manybody.study.matrix_elements import matrix_elements_reusable, write_matrix_elements
 from manybody.study.specs import (
@@ -158,7 +159,13 @@ def execute_study(
     n_jobs = check_run_arguments(n_jobs, backend, scheduler)  # before the plan and any file
     if only is not None and names:  # matrix elements alone write no summary
         _check_partial_output(out, names)
-    _check_same_study(out, size, specs)
+    if matrix_specs and only is not None:  # no summary of theirs: the folder's says its size,
+        # and a tiny |T_mn|^2 run redrew a default study's matrix_elements figure (session 38)
+        _check_same_study(out, size, {**{name: load_study_spec(name, size)
+                                         for name in _summarised(out) if name not in specs},
+                                      **specs})
+    else:
+        _check_same_study(out, size, specs)
     created = make_output_directory(out)
     try:
         for name in (*specs, *matrix_specs):  # a file in the way of any spec: before any work
@@ -217,6 +224,19 @@ def _matrix_element_names(out: Path, only: tuple[str, ...] | None) -> list[str]:
         return []
     return [name for name in MATRIX_ELEMENT_SPECS
             if name in only or (out / f"{name}.nc").is_file()]
+
+
+def _summarised(out: Path) -> set[str]:
+    """The study specs with rows in the summary files of ``out`` (unreadable files: none)."""
+    names: set[str] = set()
+    for filename in SUMMARY_FILES:
+        try:
+            rows = json.loads((out / filename).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(rows, list):
+            names |= {str(r.get("study")) for r in rows if isinstance(r, dict)}
+    return names & set(ALL_SPECS)
 
 
 def _check_partial_output(out: Path, names: tuple[str, ...]) -> None:
