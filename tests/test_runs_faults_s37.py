@@ -99,6 +99,30 @@ def test_a_resume_by_another_code_version_is_recorded_in_the_results(tmp_path, m
 # ----------------------------------------------------------------------------- 2. stretches
 
 
+def test_a_stretch_killed_before_any_task_finished_is_listed_with_its_time_unknown(tmp_path):
+    """kill -9 before the first task finished: the stretch vanished from run_stretches and the
+    total wall time was a silent lower bound (a tester, session 38). It is listed as 'killed'
+    with no time, computed nothing (no MIXED code versions), and info says the total is a lower
+    bound."""
+    out = tmp_path / "run.nc"
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(make_spec(), output=out, progress=_interrupt_after(2), chunk_size=1)
+    meta_path = checkpoint_dir(out) / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["stretches"].append({**meta["stretches"][0], "git_commit": "another", "wall_time_s": None,
+                              "tasks_computed": None, "outcome": "running"})
+    meta_path.write_text(json.dumps(meta))  # as kill -9 before any task leaves it
+    ds = run_sweep(make_spec(), output=out)
+    stretches = json.loads(ds.attrs["run_stretches"])
+    assert [s["outcome"] for s in stretches] == ["interrupted", "killed", "finished"]
+    assert stretches[1]["wall_time_s"] is None and stretches[1]["tasks_computed"] == 0
+    assert len(json.loads(ds.attrs["code_versions"])) == 1
+    assert ds.attrs["wall_time_total_s"] == pytest.approx(
+        stretches[0]["wall_time_s"] + stretches[2]["wall_time_s"])
+    text = describe(load_results(out), out)
+    assert "a lower bound: 1 killed before any task finished" in text and "MIXED" not in text
+
+
 def test_every_stretch_of_a_resumed_run_is_recorded(tmp_path):
     """Interrupted, killed outright (no end recorded), resumed: run_stretches lists the three
     with the realisations each computed (counted from the task files), wall_time_total_s adds

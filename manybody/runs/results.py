@@ -107,6 +107,8 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
                       "tasks_computed": int(spec.n_tasks) - int(tasks_resumed)}]
     versions: dict[tuple[str, str], int] = {}
     for record in stretches:
+        if not record.get("tasks_computed") and record is not stretches[-1]:
+            continue  # a stretch killed before any task finished computed nothing
         key = (str(record.get("manybody_version")), str(record.get("git_commit")))
         versions[key] = versions.get(key, 0) + int(record.get("tasks_computed") or 0)
     times = [record.get("wall_time_s") for record in stretches]
@@ -734,7 +736,10 @@ def _stretch_notes(attrs: Mapping[str, Any]) -> dict[str, str]:
     if isinstance(stretches, list) and len(stretches) > 1:
         last = f" (the last of {len(stretches)} stretches of the run; see run_stretches)"
         notes.update(dict.fromkeys(("n_jobs", "backend", "scheduler", "wall_time_s"), last))
-        notes["wall_time_total_s"] = f" (over the {len(stretches)} stretches)"
+        unknown = sum(1 for s in stretches if isinstance(s, dict) and s.get("wall_time_s") is None)
+        notes["wall_time_total_s"] = f" (over the {len(stretches)} stretches" + (
+            f"; a lower bound: {unknown} killed before any task finished, its time unknown)"
+            if unknown else ")")
     if isinstance(versions, list) and len(versions) > 1:
         shown = ", ".join(f"{v.get('manybody_version')} ({str(v.get('git_commit'))[:12]}): "
                           f"{v.get('realisations')}" for v in versions if isinstance(v, dict))

@@ -439,6 +439,11 @@ class _RunState:
                 counts[index] = counts.get(index, 0) + 1
         out = []
         for index, record in enumerate(earlier):
+            if not counts.get(index) and record.get("outcome") == "running":
+                # killed before any task finished: listed, its time unknown (it vanished from
+                # the record, and the total was a silent lower bound; a tester, session 38)
+                out.append({**record, "tasks_computed": 0, "outcome": "killed",
+                            "wall_time_note": "killed before any task finished: unknown"})
             if counts.get(index):
                 record = {**record, "tasks_computed": counts[index]}
                 if record.get("wall_time_s") is None and index in self.checkpoint.elapsed:
