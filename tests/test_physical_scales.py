@@ -274,8 +274,15 @@ def test_a_frequency_far_above_every_transition_warns_through_the_api_once_in_a_
     spectrum, stress = mb.solve(mb.draw_realisation(params, mb.realisation_rng(1, 0)))
     kernel = mb.Broadening(width=0.02)
     with pytest.warns(FarAboveSpectrumWarning, match=r"frequencies 5 K lie far above every "
-                                                     r"transition of this spectrum"):
+                                                     r"line the stress drives in this spectrum"):
         assert mb.absorption(spectrum, stress, [5.0], [0.05], kernel)[0, 0] == 0.0
+    # at N = 6 every TLS flipped (E_max - E_0) reaches 1.3 K; the stress drives single flips of
+    # <= 0.42 K, which the check compares with (it missed 5 K at N >= 6: session 38)
+    six = mb.ModelParams(n_tls=6, tls=mb.TLSParams(asymmetry_max=0.3, tunnelling_max=0.3))
+    for r in range(5):
+        spectrum6, stress6 = mb.solve(mb.draw_realisation(six, mb.realisation_rng(1, r)))
+        with pytest.warns(FarAboveSpectrumWarning):
+            mb.absorption(spectrum6, stress6, [5.0], [0.05], kernel)
     with pytest.warns(FarAboveSpectrumWarning, match=r"1 GHz is 0.048 K"):
         mb.observe(params, 1, 0, mb.Probe(frequencies=(5.0,), temperatures=(0.05,),
                                           broadening=kernel))
