@@ -155,6 +155,10 @@ def test_simulated_through_the_command(tiny_run, tmp_path, capsys):
     status, _, err = run_cli([tiny_run, "--simulated", "--saturation", "--powers", "-20", "--out",
                               tmp_path / "z"], capsys)
     assert status == 2 and "--saturation and --powers do not apply to --simulated" in err
+    status, _, err = run_cli([tiny_run, "--simulated", "--error-column", "dQ", "--error-model",
+                              "absolute", "--out", tmp_path / "w"], capsys)
+    assert status == 2 and ("--error-column, --error-model absolute do not apply to --simulated"
+                            in err)
 
 
 def test_point_parsing_and_missing_variables(tiny_run):

@@ -220,6 +220,18 @@ def _simulated(args: argparse.Namespace) -> tuple[list, ShiftCurve, float, list[
         raise ValueError(f"{' and '.join(drive)} {'does' if len(drive) == 1 else 'do'} not "
                          "apply to --simulated: a results file's absorption has no drive power "
                          "(the saturation observable is fitted by the study's saturation table)")
+    table = [name for name, attr in (("--temperature-column", "temperature_column"),
+                                     ("--loss-column", "loss_column"),
+                                     ("--power-column", "power_column"),
+                                     ("--error-column", "error_column"),
+                                     ("--shift-column", "shift_column"))
+             if getattr(args, attr, None) is not None]
+    if getattr(args, "error_model", "relative") != "relative":
+        table.append(f"--error-model {args.error_model}")
+    if table:  # the options of measured tables changed nothing (a tester, session 38)
+        raise ValueError(f"{', '.join(table)} {'does' if len(table) == 1 else 'do'} not apply "
+                         "to --simulated: a results file has no table columns, and its errors "
+                         "are the spread over its realisations")
     ds = load_results(args.files[0])
     loss, shift, w, point = curves_from_results(ds, parse_point(args.point))
     per_realisation = point.pop("per_realisation")

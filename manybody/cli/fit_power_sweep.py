@@ -87,18 +87,26 @@ def format_sweep(fit: PowerSweepFit) -> str:
     if fit.not_decreasing:
         lines.append("left out (loss does not decrease with power): "
                      + "; ".join(fit.not_decreasing))
-    scat = "relative rms" if free.error_model == "relative" else "rms"
     # without given errors the sum is of unweighted (relative) residuals, not a chi2 (whose
     # estimated scatter makes it 1): 'chi2/dof = 0.00025' read as a wonderful fit (a tester,
-    # session 38)
-    misfit = (f"{'relative ' if free.error_model == 'relative' else ''}residual sum of squares/dof"
-              if free.errors_scaled else "chi2/dof")
+    # session 38); the absolute scatter is of the loss over its largest value
+    # (saturation.fit_saturation_joint)
+
+    def misfit(one) -> str:
+        if not one.errors_scaled:
+            return f"chi2/dof = {one.reduced_chi2:.4g}"
+        rms = math.sqrt(one.reduced_chi2)
+        if one.error_model == "relative":
+            return (f"relative residual sum of squares/dof = {one.reduced_chi2:.4g} (relative "
+                    f"rms {rms:.3g})")
+        return (f"residual sum of squares/dof = {one.reduced_chi2:.4g} (rms {rms:.3g} of the "
+                "largest loss)")
+
     lines += [
         "",
         f"beta shared, free:  beta = {_fmt(free.parameters['beta'], free.errors['beta'])}; "
-        f"{misfit} = {free.reduced_chi2:.4g} ({scat} {math.sqrt(free.reduced_chi2):.3g})",
-        f"beta fixed at 1/2:  {misfit} = {fixed.reduced_chi2:.4g} "
-        f"({scat} {math.sqrt(fixed.reduced_chi2):.3g})",
+        f"{misfit(free)}",
+        f"beta fixed at 1/2:  {misfit(fixed)}",
         beta_summary(fit),
         "",
         f"Pc is in {unit}; 'on bound' = Pc ran to the edge of the searched range "
