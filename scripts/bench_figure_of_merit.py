@@ -165,12 +165,10 @@ def run(args) -> dict:
     """Every size of ``args``; the file is written once a size has a result (with the sizes
     refused before it), never by a run in which every size was refused (:class:`Refused`)."""
     data = _load(Path(args.out))
-    chebyshev = {**CHEBYSHEV, "n_vectors": args.vectors, "dtype": args.dtype}
+    shared = _shared_settings(args)
+    chebyshev = shared["chebyshev"]
     out = {"metadata": _metadata(), "target_index_error": TARGET_ERROR,
-           "kernel_width_K": KERNEL_WIDTH, "chebyshev": chebyshev, "jobs": args.jobs,
-           "threads": {k: os.environ.get(k, "all") for k in ("OMP_NUM_THREADS",
-                                                              "NUMBA_NUM_THREADS")},
-           "min_distance_r0": args.min_distance,
+           "kernel_width_K": KERNEL_WIDTH, **shared,
            "sizes": data.get(args.label, {}).get("sizes", {}), "finished": False}
     previous = data.get(args.label, {})
     for entry in out["sizes"].values():  # sizes not rerun keep the metadata of their own run
@@ -271,6 +269,36 @@ def run(args) -> dict:
     return data
 
 
+def _shared_settings(args) -> dict:
+    """The settings a label's record holds once for all its sizes (as :func:`run` writes them)."""
+    return {"chebyshev": {**CHEBYSHEV, "n_vectors": args.vectors, "dtype": args.dtype},
+            "jobs": args.jobs, "min_distance_r0": args.min_distance,
+            "threads": {k: os.environ.get(k, "all") for k in ("OMP_NUM_THREADS",
+                                                              "NUMBA_NUM_THREADS")}}
+
+
+def _refuse_other_settings(parser: argparse.ArgumentParser, args) -> None:
+    """Sizes added to an existing label must be measured as its others were: the label holds
+    one set of settings, and the new run's replaced them, so the committed sizes read as
+    measured with the new vectors, dtype and hard core (a tester, session 38)."""
+    if args.overwrite:
+        return
+    try:
+        previous = json.loads(Path(args.out).read_text()).get(args.label)
+    except (OSError, ValueError, AttributeError):
+        return
+    if not isinstance(previous, dict) or not previous.get("sizes"):
+        return
+    planned = json.loads(json.dumps(_shared_settings(args)))  # as JSON stores them
+    before = {"min_distance_r0": 0.0, **previous}  # records before the option had no hard core
+    differ = [f"{key} {before.get(key)!r} -> {value!r}" for key, value in planned.items()
+              if key in before and before[key] != value]
+    if differ:
+        parser.error(f"--label {args.label!r} in {args.out} holds sizes measured with other "
+                     f"settings ({'; '.join(differ)}); give another --label (or --overwrite to "
+                     "replace them)")
+
+
 def main(argv: list[str] | None = None) -> int:
     from manybody.runs.spec import MAX_REALISATIONS
     from manybody.runs.sweep import available_cores
@@ -321,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--before-realisations {args.before_realisations} exceeds the --realisations "
                      f"of N = {short[0][0]} ({short[0][1]}): the sparse operators are timed on "
                      "that size's first realisations")
+    _refuse_other_settings(parser, args)
     try:
         run(args)
     except (ValueError, MemoryError, Refused) as exc:  # a refusal known only at run time

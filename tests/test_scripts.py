@@ -691,3 +691,26 @@ def test_refuse_replaced_records_names_only_the_entries_present(tmp_path, capsys
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "already holds 'fom/sizes/12', 'flat'" in err and "replace them" in err
+
+
+def test_sizes_added_to_a_figure_of_merit_label_must_share_its_settings(tmp_path, capsys):
+    """Adding a size under an existing label replaced the label's one set of settings (vectors,
+    dtype, hard core, jobs), so its committed sizes read as measured with the new ones (a
+    tester, session 38): refused, naming the settings that differ; equal settings pass."""
+    import argparse
+
+    import bench_figure_of_merit as fom
+    parser = argparse.ArgumentParser(prog="bench_figure_of_merit.py")
+    out = tmp_path / "fom.json"
+    args = argparse.Namespace(out=str(out), label="fom", overwrite=False, vectors=4,
+                              dtype="float32", jobs=2, min_distance=0.0)
+    out.write_text(json.dumps({"fom": {**json.loads(json.dumps(fom._shared_settings(args))),
+                                       "sizes": {"16": {}}}}))
+    fom._refuse_other_settings(parser, args)  # the same settings: a size may be added
+    changed = argparse.Namespace(**{**vars(args), "vectors": 16, "min_distance": 0.2})
+    with pytest.raises(SystemExit):
+        fom._refuse_other_settings(parser, changed)
+    err = capsys.readouterr().err
+    assert "holds sizes measured with other settings" in err and "'n_vectors': 16" in err
+    assert "min_distance_r0 0.0 -> 0.2" in err
+    fom._refuse_other_settings(parser, argparse.Namespace(**{**vars(changed), "overwrite": True}))

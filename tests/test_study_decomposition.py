@@ -89,6 +89,7 @@ def test_an_index_at_the_family_bound_is_printed_as_a_bound():
     assert index_text(-0.999, 2e-14) == "<= -0.999 (at bound)"
     assert index_text(100.0, 0.0) == ">= 100 (at bound)"
     assert index_text(0.974, 0.017) == "0.974 ± 0.017"
+    assert index_text(-0.999 + 2e-6, 1e-9) == "<= -0.999 (at bound)"  # '-1.00 ± 0.00' (s38)
 
 
 def test_a_rise_whose_resampled_ratios_overflow_has_an_infinite_error_and_no_warning():

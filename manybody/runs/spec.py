@@ -852,10 +852,10 @@ def _warn_if_stress_is_zero(model: ModelParams, probe: Probe) -> None:
     needing = [o for o in probe.observables if o not in STRESS_FREE_OBSERVABLES]
     if (needing and stress.distribution == "none" and stress.two_body == 0
             and stress.random_matrix == 0):
-        warnings.warn(f"the stress operator is zero (stress.distribution = 'none', no two_body or "
-                      f"random_matrix stress): {', '.join(needing)} will be exactly 0; give a "
-                      "linear (distribution), two-body or random-matrix stress", UserWarning,
-                      stacklevel=3)
+        warnings.warn(spec_keys(f"the stress operator is zero (stress.distribution = 'none', no "
+                                f"two_body or random_matrix stress): {', '.join(needing)} will be "
+                                "exactly 0; give a linear (distribution), two-body or "
+                                "random-matrix stress"), UserWarning, stacklevel=3)
 
 
 def _kernel_wider_than_frequency(probe: Probe) -> tuple[float, float] | None:

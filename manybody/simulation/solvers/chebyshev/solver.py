@@ -881,7 +881,7 @@ def check_point(model, probe, solver) -> None:
         # absorption and emission cancel to ~w / T of either: float32's round-off was 1 % of
         # Q^-1 at T = 1e4 w (z = -2.4 against dense ED) and 6 % at 1e5 w, outside the error
         # bar (a tester, session 38); 7e-5 at 100 w
-        warnings.warn(f"probe.temperatures reach {hot:.3g} times the lowest frequency with "
+        warnings.warn(f"probe.temperatures reach {hot:.4g} times the lowest frequency with "
                       "solver.chebyshev.dtype = 'float32': the absorption and emission terms "
                       "cancel to w / T there, and float32 round-off (about 1e-6 T / w of the "
                       "value, 1 % at T = 1e4 w) is not in the error bars; use dtype = 'float64'",
