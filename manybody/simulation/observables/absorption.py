@@ -628,12 +628,14 @@ def _widest_driven_line(energies: np.ndarray, stress_elements: np.ndarray,
     """The largest E_m - E_n (K) over pairs with T_mn != 0 (beyond 1e-12 of max |T|): the
     widest line the stress drives. E_max - E_0 grows with N while a one-body stress drives
     single flips only, so 5 typed for 5 GHz went unwarned at N >= 6 (a tester, session 38).
-    Row chunks keep the mask at ``rows`` x D."""
-    magnitude = np.abs(stress_elements)
-    threshold = 1e-12 * float(magnitude.max(initial=0.0))
+    Row chunks keep the mask at ``rows`` x D (no D x D temporary)."""
+    if not stress_elements.size:
+        return 0.0
+    # max |T| without a D x D copy (absorption() may be called at N = 14: 2 GB per copy)
+    threshold = 1e-12 * max(float(stress_elements.max()), -float(stress_elements.min()))
     widest, d = 0.0, energies.size
     for start in range(0, d, rows):
-        mask = magnitude[start:start + rows] > threshold
+        mask = np.abs(stress_elements[start:start + rows]) > threshold
         driven = mask.any(axis=1)
         if not driven.any():
             continue
