@@ -202,9 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--min-distances must start with 0 (the reference without a hard core)")
     if len(set(args.min_distances)) != len(args.min_distances):
         parser.error(f"--min-distances must not repeat a value, got {args.min_distances}")
-    refuse_replaced_records(parser, "--out", args.out, [("min_distance", part) for part in
-                                                        args.parts or ["physics", "cost"]],
-                            overwrite=args.overwrite, other="part (physics, cost)")
+    parts = args.parts or ["physics", "cost"]
+    refuse_replaced_records(parser, "--out", args.out, [("min_distance", part) for part in parts],
+                            overwrite=args.overwrite,  # with both parts asked for, another file
+                            other="--out" if len(set(parts)) == 2 else "part (physics, cost)")
     path = Path(args.out)
     data = _load(path)
     out = data.setdefault("min_distance", {})
