@@ -162,7 +162,8 @@ def execute_study(
     if matrix_specs and only is not None:  # no summary of theirs: the folder's says its size,
         # and a tiny |T_mn|^2 run redrew a default study's matrix_elements figure (session 38)
         _check_same_study(out, size, {**{name: load_study_spec(name, size)
-                                         for name in _summarised(out) if name not in specs},
+                                         for name in _summarised(out) & set(ALL_SPECS)
+                                         if name not in specs},
                                       **specs})
     else:
         _check_same_study(out, size, specs)
@@ -227,7 +228,8 @@ def _matrix_element_names(out: Path, only: tuple[str, ...] | None) -> list[str]:
 
 
 def _summarised(out: Path) -> set[str]:
-    """The study specs with rows in the summary files of ``out`` (unreadable files: none)."""
+    """The studies with rows in the summary files of ``out`` (an unreadable file has none: it is
+    rewritten, nothing of value is lost)."""
     names: set[str] = set()
     for filename in SUMMARY_FILES:
         try:
@@ -236,21 +238,13 @@ def _summarised(out: Path) -> set[str]:
             continue
         if isinstance(rows, list):
             names |= {str(r.get("study")) for r in rows if isinstance(r, dict)}
-    return names & set(ALL_SPECS)
+    return names
 
 
 def _check_partial_output(out: Path, names: tuple[str, ...]) -> None:
     """Refuse an ``--only`` run into a directory whose summary holds rows of other specs: the
     partial run would replace that summary (and its tables) with its own rows only."""
-    others: set[str] = set()
-    for filename in SUMMARY_FILES:
-        path = out / filename
-        try:
-            rows = json.loads(path.read_text()) if path.is_file() else []
-        except (OSError, ValueError):
-            continue  # unreadable: it is rewritten, nothing of value is lost
-        if isinstance(rows, list):
-            others |= {str(r.get("study")) for r in rows if isinstance(r, dict)} - set(names)
+    others = _summarised(out) - set(names)
     if others:
         raise ValueError(
             f"output directory {str(out)!r} holds the summary of other specs "
