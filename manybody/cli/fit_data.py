@@ -57,6 +57,7 @@ from manybody.cli.fit_velocity import VELOCITY_OPTIONS, run_velocity
 from manybody.cli.x_range import X_HIGH, X_LOW, check_x_range  # noqa: F401 (public here too)
 from manybody.laws.inputs import (
     BCS_RATIO,
+    CRITICAL_POWER_LAWS,
     ERROR_MODELS,
     MAX_TEMPERATURE,
     QP_SHAPES,
@@ -185,10 +186,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     gap.add_argument("--tc", type=v.cli_real(0, MAX_TEMPERATURE, low_open=True), default=None,
                      help=f"fix the gap to {BCS_RATIO} Tc from the critical temperature Tc (K)")
     parser.add_argument("--saturation", action="store_true",
-                        help="share one amplitude with the factor 1/sqrt(1 + P/Pc) over powers "
-                             "(one Pc at every temperature: a Pc that changes with T, as "
-                             "1/(T1 T2) does, biases the TLS index; --power-sweep fits Pc per "
+                        help="share one amplitude with the factor 1/sqrt(1 + P/Pc(T)) over "
+                             "powers (Pc(T): --critical-power-law; --power-sweep fits Pc per "
                              "temperature)")
+    parser.add_argument("--critical-power-law", choices=CRITICAL_POWER_LAWS, default="constant",
+                        help="with --saturation, how Pc depends on temperature: 'constant' (one "
+                             "Pc; the default), 'power' (Pc (T/T_ref)^mu, mu fitted), "
+                             "'standard' (Pc ~ 1/(T1 T2) ~ T coth(hf/2kT): phonon T1, "
+                             "spectral-diffusion T2); Pc is reported at T_ref, the highest "
+                             "temperature fitted. A Pc that changes with T fitted as one biases "
+                             "the TLS index")
     parser.add_argument("--powers", default=None,
                         help="comma-separated drive powers (dBm), one per FILE, overriding the "
                              "power columns")
@@ -520,7 +527,23 @@ def format_table(cmp: LawComparison, error_source: str = "the given sigmas") -> 
     if cmp.fits["tls"].options["quasiparticle"]:
         t_ref = cmp.fits["tls"].options["qp_reference_temperature"]
         lines.append(f"qp_loss is the quasiparticle loss at T_ref = {t_ref:g} K; gap in K")
+    lines += critical_power_notes(cmp.fits["tls"].options)
     return "\n".join(lines)
+
+
+def critical_power_notes(options: dict) -> list[str]:
+    """The line saying what a saturation fit's critical_power is (none without saturation)."""
+    if not options.get("saturation"):
+        return []
+    unit = options.get("power_unit") or "dB of the power unit"
+    law = options.get("critical_power_law") or "constant"
+    if law == "constant":
+        return [f"critical_power: Pc ({unit}), the same at every temperature"]
+    t_ref = options["critical_power_reference_temperature"]
+    how = ("Pc(T) = Pc (T/T_ref)^mu, mu = critical_power_exponent" if law == "power" else
+           "Pc(T) = Pc T coth(hf/2kT) / (T_ref coth(hf/2kT_ref)), the standard model's "
+           "1/(T1 T2)")
+    return [f"critical_power: Pc ({unit}) at T_ref = {t_ref:g} K; {how}"]
 
 
 def format_power(power: DiscriminationPower) -> str:
@@ -701,7 +724,9 @@ def _record(args: argparse.Namespace, w: float, gap: float | None, tables: list,
         "options": {"frequency": args.frequency, "frequency_kelvin": w, "tmin": args.tmin,
                     "tmax": args.tmax, "background": args.background,
                     "quasiparticle": args.quasiparticle, "gap_fixed": gap,
-                    "saturation": args.saturation, "powers": args.powers,
+                    "saturation": args.saturation,
+                    "critical_power_law": args.critical_power_law if args.saturation else None,
+                    "powers": args.powers,
                     "error_model": args.error_model, "error_column": args.error_column,
                     "seed": args.seed if args.simulate else None,
                     "files_in_order": [t.source for t in tables]},
@@ -720,6 +745,9 @@ def _record(args: argparse.Namespace, w: float, gap: float | None, tables: list,
 def run(args: argparse.Namespace) -> int:
     """Run ``fit-data``; returns the exit status."""
     fit_sweeps.check_options(args)
+    if args.critical_power_law != "constant" and not args.saturation:
+        raise ValueError(f"--critical-power-law {args.critical_power_law} describes the critical "
+                         "power of --saturation: add --saturation (or leave it out)")
     if args.sweeps is None and not args.files:
         raise ValueError("give loss tables (FILE ...) or --sweeps FOLDER_OR_GLOB")
     if fit_loss_shift.wanted(args):
@@ -765,7 +793,8 @@ def run(args: argparse.Namespace) -> int:
         cmp = compare_laws(curves, w, background=args.background,
                            quasiparticle=args.quasiparticle, gap=gap,
                            saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
-                           error_model=args.error_model)
+                           error_model=args.error_model,
+                           critical_power_law=args.critical_power_law)
     except ValueError as exc:
         remove_empty(created)
         raise ValueError(cli_message(str(exc))) from None
@@ -822,7 +851,8 @@ def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:
         cmp = compare_laws(curves, w, background=args.background,
                            quasiparticle=args.quasiparticle, gap=gap,
                            saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
-                           error_model=args.error_model)
+                           error_model=args.error_model,
+                           critical_power_law=args.critical_power_law)
     except ValueError as exc:
         remove_empty(created)
         raise ValueError(cli_message(str(exc))) from None

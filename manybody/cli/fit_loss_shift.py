@@ -438,7 +438,7 @@ def run_loss_shift(args: argparse.Namespace, gap: float | None, load: Callable) 
         options = {"background": args.background, "quasiparticle": args.quasiparticle,
                    "gap": gap, "tmin": args.tmin, "tmax": args.tmax,
                    "error_model": args.error_model, "saturation": args.saturation,
-                   "band": _band(args.band)}
+                   "critical_power_law": args.critical_power_law, "band": _band(args.band)}
         cmp = fit_curves(curves, shift, w, **options)
     except BaseException:
         remove_empty(created)

@@ -12,11 +12,18 @@ With x = w / T (w = h f / k_B in kelvin), the loss of curve j (one drive power, 
   ``"tls"`` tanh(x/2); ``"generic"`` 1 - e^-x; ``"family"`` (1 - e^-x) / (1 + a e^-x) with the
   TLS index a (a = 1 is tanh(x/2), a = 0 is 1 - e^-x). Every law tends to 1 for T -> 0, so F is
   the low-temperature (unsaturated at that power) resonant loss.
-* s_j = 1 / sqrt(1 + P_j / P_c) is the standard TLS power-saturation factor, used only when
-  ``saturation=True``: then one amplitude F and one critical power P_c (in dB of the power unit,
-  e.g. dBm) are shared by all curves. P_c is taken temperature independent (the full theory has
-  P_c growing with T through T1 T2; this is a documented simplification). Without saturation each
-  curve has its own amplitude F_j, which absorbs s_j at fixed power.
+* s_j = 1 / sqrt(1 + P_j / P_c(T)) is the standard TLS power-saturation factor (PHYSICS.md
+  section 8), used only when ``saturation=True``: then one amplitude F and one critical power
+  (in dB of the power unit, e.g. dBm) are shared by all curves. How P_c depends on temperature
+  is ``critical_power_law``: ``"constant"`` (the default) takes one P_c at every temperature;
+  ``"power"`` P_c(T) = P_c (T / T_ref)^mu with the exponent mu fitted
+  (``critical_power_exponent``); ``"standard"`` P_c(T) = P_c [T coth(x/2)] / [T_ref coth(x_ref/2)],
+  the standard model's P_c ~ 1/(T1 T2) with the one-phonon rate of a resonant TLS,
+  1/T1 ~ coth(x/2), and a spectral-diffusion width 1/T2 ~ T. The reported ``critical_power``
+  is P_c at T_ref, the highest temperature fitted. One P_c where it changes with T biases the
+  index (exact standard-model loss over 20-600 mK at 5 GHz, four powers: a = 0.91 +- 0.02 with
+  ``"constant"``, 1 with ``"standard"``; tests). Without saturation each curve has its own
+  amplitude F_j, which absorbs s_j at fixed power.
 * B_j is a constant background per curve (``background=True``), e.g. radiation or
   vortex/surface loss that does not depend on T below ~1 K.
 * Q_qp is an optional quasiparticle loss for superconducting resonators, shared by all curves
@@ -95,6 +102,7 @@ from scipy.special import k0e
 
 from manybody.laws.covariance import correlation, covariance, rescale
 from manybody.laws.inputs import (
+    CRITICAL_POWER_LAWS,
     ERROR_MODELS,
     LAWS,
     MIN_POWER_SPAN,
@@ -114,6 +122,9 @@ INDEX_BOUNDS = (-0.99, 100.0)
 GAP_BOUNDS = (0.05, 500.0)
 #: Bounds of the index a in :func:`fit_law` (a -> -1 is a constant, no temperature dependence).
 FAMILY_INDEX_BOUNDS = (-0.999, 100.0)
+#: Bounds and starting grid of the exponent mu of P_c(T) ~ T^mu (``critical_power_law="power"``).
+EXPONENT_BOUNDS = (-4.0, 8.0)
+EXPONENT_GRID = (-1.0, 0.0, 1.0, 2.0, 3.0)
 #: Complex step of the Jacobian's nonlinear columns, relative to max(1, |parameter|): small
 #: enough that Im f(p + ih) / h is f'(p) to rounding (the error is h^2 times the third
 #: derivative over 6), large enough that h f' does not underflow for derivatives down to ~1e-280
@@ -136,16 +147,43 @@ def _qp_shape(shape: str, t: np.ndarray, t_ref: float, gap: float, w: float) -> 
     return out
 
 
+def standard_critical_power_shape(temperature, w: float, t_ref: float) -> np.ndarray:
+    """P_c(T) / P_c(T_ref) of the standard model: T coth(w/2T) / (T_ref coth(w/2T_ref)).
+
+    P_c ~ 1/(T1 T2) with the one-phonon rate of a TLS at resonance, 1/T1 ~ coth(x/2), and a
+    spectral-diffusion dephasing rate 1/T2 ~ T (PHYSICS.md section 8; Phillips, Rep. Prog. Phys.
+    50, 1657 (1987)): ~T for T << w, ~2T^2/w for T >> w.
+
+    Parameters
+    ----------
+    temperature : array_like
+        T (K), > 0, any shape.
+    w, t_ref : float
+        w = h f / k_B (K) and the reference temperature T_ref (K).
+
+    Returns
+    -------
+    numpy.ndarray
+        The ratio, of the shape of ``temperature``.
+    """
+    t = np.asarray(temperature, dtype=np.float64)
+    return (t / np.tanh(w / (2.0 * t))) / (t_ref / math.tanh(w / (2.0 * t_ref)))
+
+
 class NonlinearLayout:
     """The non-linear parameters of a loss fit, shared by this engine's model and the joint
     loss + shift model (:mod:`manybody.laws.joint`): the TLS index (law "family"), a free gap
-    (quasiparticle term without a fixed gap) and the critical power (saturation), in that order.
-    Needs the attributes ``law``, ``quasiparticle``, ``gap`` and ``saturation``."""
+    (quasiparticle term without a fixed gap), the critical power and its temperature exponent
+    (saturation, ``critical_power_law="power"``), in that order. Needs the attributes ``law``,
+    ``quasiparticle``, ``gap``, ``saturation``, ``critical_power_law``, ``w`` and ``t_ref``."""
 
     law: str
     quasiparticle: str | None
     gap: float | None
     saturation: bool
+    critical_power_law: str
+    w: float
+    t_ref: float
 
     @property
     def nonlinear_names(self) -> list[str]:
@@ -154,7 +192,53 @@ class NonlinearLayout:
             names.append("gap")
         if self.saturation:
             names.append("critical_power")
+            if self.critical_power_law == "power":
+                names.append("critical_power_exponent")
         return names
+
+    def critical_power_db(self, t: np.ndarray, theta):
+        """P_c(T) in dB of the power unit at temperatures t (K), complex-safe in theta."""
+        d = dict(zip(self.nonlinear_names, theta, strict=True))
+        pc = d["critical_power"]
+        if self.critical_power_law == "power":
+            return pc + 10.0 * d["critical_power_exponent"] * np.log10(t / self.t_ref)
+        if self.critical_power_law == "standard":
+            return pc + 10.0 * np.log10(standard_critical_power_shape(t, self.w, self.t_ref))
+        return pc + np.zeros_like(t)
+
+    def saturation_factor(self, t: np.ndarray, power: float, theta):
+        """1 / sqrt(1 + P / P_c(T)) of a curve at drive power ``power`` (dB) at temperatures t."""
+        return 1.0 / np.sqrt(1.0 + 10.0 ** ((power - self.critical_power_db(t, theta)) / 10.0))
+
+    def nonlinear_bounds(self, name: str, powers) -> tuple[float, float]:
+        """Bounds of one nonlinear parameter (the powers: those of the curves, dB)."""
+        if name == "index":
+            return self.index_bounds
+        if name == "gap":
+            return GAP_BOUNDS
+        if name == "critical_power":
+            return (min(powers) - 100.0, max(powers) + 100.0)
+        return EXPONENT_BOUNDS
+
+    def nonlinear_grid(self, name: str, powers) -> list[float]:
+        """Starting grid of one nonlinear parameter."""
+        if name == "index":
+            return [-0.9, -0.6, -0.3, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 6.0, 15.0]
+        if name == "gap":
+            return list(np.geomspace(0.5, 80.0, 14))
+        if name == "critical_power":
+            return list(np.linspace(min(powers) - 40.0, max(powers) + 40.0, 13))
+        return list(EXPONENT_GRID)
+
+    def bounds(self, powers: Sequence[float]) -> tuple[list, list]:
+        """Lower and upper bounds of the nonlinear parameters."""
+        pairs = [self.nonlinear_bounds(n, powers) for n in self.nonlinear_names]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+
+    def grid(self, powers: Sequence[float]) -> list[tuple]:
+        """Starting grid of the nonlinear parameters."""
+        return list(itertools.product(*(self.nonlinear_grid(n, powers)
+                                        for n in self.nonlinear_names)))
 
     def unpack(self, theta) -> tuple[float, float | None, float | None]:
         """(index, gap, critical power) from the non-linear parameter vector (defaults 0, the
@@ -179,6 +263,7 @@ class _Model(NonlinearLayout):
     labels: tuple
     smearing: float | None = None  # eta / w of a Gaussian line kernel (fit_law)
     index_bounds: tuple = INDEX_BOUNDS
+    critical_power_law: str = "constant"
 
     @property
     def linear_names(self) -> list[str]:
@@ -203,12 +288,12 @@ class _Model(NonlinearLayout):
     def columns(self, t: np.ndarray | None, j: int, theta, x: np.ndarray | None = None
                 ) -> np.ndarray:
         """Design matrix (n, n_linear) of curve j at temperatures t (K), or at x = w / t."""
-        index, gap, pc = self.unpack(theta)
+        index, gap, _ = self.unpack(theta)
         shape = self.shape(self.w / t if x is None else x, index)
         ref = shape if t is None else t
         cols = []
-        if self.saturation:
-            cols.append(shape / np.sqrt(1.0 + 10.0 ** ((self.powers[j] - pc) / 10.0)))
+        if self.saturation:  # curves of measured loss: t is given
+            cols.append(shape * self.saturation_factor(t, self.powers[j], theta))
         else:
             cols += [shape if k == j else np.zeros_like(ref) for k in range(self.n_curves)]
         if self.background:
@@ -217,32 +302,6 @@ class _Model(NonlinearLayout):
         if self.quasiparticle:
             cols.append(_qp_shape(self.quasiparticle, t, self.t_ref, gap, self.w))
         return np.stack(cols, axis=1)
-
-    def bounds(self, powers: Sequence[float]) -> tuple[list, list]:
-        """Lower and upper bounds of the nonlinear parameters."""
-        lo, hi = [], []
-        for name in self.nonlinear_names:
-            if name == "index":
-                b = self.index_bounds
-            elif name == "gap":
-                b = GAP_BOUNDS
-            else:
-                b = (min(powers) - 100.0, max(powers) + 100.0)
-            lo.append(b[0])
-            hi.append(b[1])
-        return lo, hi
-
-    def grid(self, powers: Sequence[float]) -> list[tuple]:
-        """Starting grid of the nonlinear parameters."""
-        axes = []
-        for name in self.nonlinear_names:
-            if name == "index":
-                axes.append([-0.9, -0.6, -0.3, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 6.0, 15.0])
-            elif name == "gap":
-                axes.append(list(np.geomspace(0.5, 80.0, 14)))
-            else:
-                axes.append(list(np.linspace(min(powers) - 40.0, max(powers) + 40.0, 13)))
-        return list(itertools.product(*axes))
 
 
 @dataclass(frozen=True)
@@ -402,6 +461,21 @@ class LawFit:
                          or (component == "background" and n.startswith("background"))
                          or (component == "quasiparticle" and n == "qp_loss") for n in names])
         return d[:, keep] @ self._linear[keep] if keep.any() else np.zeros_like(t)
+
+    def critical_power_at(self, temperature) -> np.ndarray:
+        """The fitted critical power P_c(T) (dB of the power unit) at ``temperature`` (K).
+
+        Constant for ``critical_power_law="constant"``; see the module notes for the others.
+
+        Raises
+        ------
+        ValueError
+            The fit has no saturation, or a temperature is not finite and > 0.
+        """
+        if not getattr(self._model, "saturation", False):
+            raise ValueError("critical_power_at needs a fit with saturation=True")
+        t = v.positive_array("temperature", temperature)
+        return np.real(self._model.critical_power_db(t, self._theta))
 
     def residuals(self, curve: int = 0) -> np.ndarray:
         """Data minus model for curve ``curve`` at its fitted temperatures."""
@@ -744,6 +818,20 @@ def _check_options(law: str, error_model: str, scatter: str, quasiparticle: str 
     return gap
 
 
+def check_critical_power_law(critical_power_law: str, saturation: bool) -> None:
+    """Refuse an unknown ``critical_power_law``, or one other than "constant" without saturation.
+
+    Raises
+    ------
+    ValueError
+        Naming the value and what was expected.
+    """
+    v.choice("critical_power_law", critical_power_law, CRITICAL_POWER_LAWS)
+    if critical_power_law != "constant" and not saturation:
+        raise ValueError(f"critical_power_law={critical_power_law!r} describes the critical "
+                         "power of a saturation fit: it needs saturation=True")
+
+
 def fit_window(curves, tmin: float | None, tmax: float | None, saturation: bool) -> list[LossCurve]:
     """The curves cut to the temperature window, checked for a common sigma and powers."""
     curves = list(curves)
@@ -813,7 +901,10 @@ def _record(model: _Model, curves: list[LossCurve], tmin, tmax) -> dict:
     w = model.w
     return {"frequency_kelvin": w, "frequency_ghz": w / KELVIN_PER_GHZ,
             "background": model.background, "quasiparticle": model.quasiparticle,
-            "gap_fixed": model.gap, "saturation": model.saturation, "tmin": tmin, "tmax": tmax,
+            "gap_fixed": model.gap, "saturation": model.saturation,
+            "critical_power_law": model.critical_power_law if model.saturation else None,
+            "critical_power_reference_temperature": model.t_ref if model.saturation else None,
+            "tmin": tmin, "tmax": tmax,
             "qp_reference_temperature": model.t_ref if model.quasiparticle else None,
             "labels": list(model.labels), "powers": [c.power for c in curves],
             "power_unit": curves[0].power_unit,
@@ -835,6 +926,7 @@ def fit_joint(
     tmax: float | None = None,
     error_model: str = "relative",
     scatter: str = "per-curve",
+    critical_power_law: str = "constant",
 ) -> LawFit:
     """Fit one temperature law jointly to several loss curves (e.g. drive powers, files).
 
@@ -857,7 +949,7 @@ def fit_joint(
     gap : float, optional
         Fixed gap Delta0 (K) of the quasiparticle term; None fits it.
     saturation : bool
-        Shared amplitude with the power-saturation factor 1/sqrt(1 + P_j/P_c).
+        Shared amplitude with the power-saturation factor 1/sqrt(1 + P_j/P_c(T)).
     tmin, tmax : float, optional
         Temperature window (K), inclusive.
     error_model : {"relative", "absolute"}
@@ -865,6 +957,12 @@ def fit_joint(
     scatter : {"per-curve", "common"}
         Without sigma: estimate one scatter per curve (default; curves at low power are noisier
         and are then weighted less) or one for all curves.
+    critical_power_law : {"constant", "power", "standard"}
+        With ``saturation``: P_c independent of T, P_c (T/T_ref)^mu with mu fitted, or the
+        standard model's P_c ~ T coth(x/2) (module notes; PHYSICS.md section 8). The fit's
+        ``critical_power`` is P_c at T_ref, the highest temperature fitted
+        (``options["critical_power_reference_temperature"]``); :meth:`LawFit.critical_power_at`
+        gives P_c(T).
 
     Returns
     -------
@@ -874,19 +972,22 @@ def fit_joint(
     ------
     ValueError
         Bad options, an empty window, fewer points than parameters, mixed known/unknown sigma,
-        or saturation without powers. (Non-physical values are refused by LossCurve.) A fit that
+        saturation without powers, a ``critical_power_law`` other than "constant" without
+        ``saturation``. (Non-physical values are refused by LossCurve.) A fit that
         runs but cannot decide or is unphysical is not an error: see ``LawFit.indeterminate``
         and ``LawFit.unphysical``.
     """
     w = parse_frequency(frequency)
     gap = _check_options(law, error_model, scatter, quasiparticle, gap, tmin, tmax)
+    check_critical_power_law(critical_power_law, saturation)
     windowed = fit_window(curves, tmin, tmax, saturation)
     labels = [c.label for c in windowed]
     if len(set(labels)) < len(labels):
         labels = [f"{lb}#{i}" for i, lb in enumerate(labels)]
     t_ref = float(max(c.temperature.max() for c in windowed))
     model = _Model(law, w, len(windowed), tuple(c.power for c in windowed), background,
-                   quasiparticle, gap, saturation, t_ref, tuple(labels))
+                   quasiparticle, gap, saturation, t_ref, tuple(labels),
+                   critical_power_law=critical_power_law)
     points = _curve_points(windowed, w, error_model, background)
     names = model.linear_names + model.nonlinear_names
     if points.n <= len(names):

@@ -56,6 +56,8 @@ LAWS = ("tls", "generic", "family")
 QP_SHAPES = ("exp", "mattis-bardeen")
 ERROR_MODELS = ("relative", "absolute")
 SCATTER_MODELS = ("per-curve", "common")
+#: How the critical power of a saturation fit depends on temperature (:mod:`manybody.laws.fit`).
+CRITICAL_POWER_LAWS = ("constant", "power", "standard")
 
 #: BCS weak-coupling ratio Delta0 / (k_B Tc).
 BCS_RATIO = 1.764

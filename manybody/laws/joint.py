@@ -36,7 +36,6 @@ themselves (session 28: a background 1e9 times the amplitude gave a = 1.02 for 1
 
 from __future__ import annotations
 
-import itertools
 import math
 import types
 import warnings
@@ -46,7 +45,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from manybody.laws import fit as engine
-from manybody.laws.fit import GAP_BOUNDS, INDEX_BOUNDS, LawFit, NonlinearLayout
+from manybody.laws.fit import INDEX_BOUNDS, LawFit, NonlinearLayout
 from manybody.laws.inputs import ERROR_MODELS, LAWS, LossCurve, ShiftCurve, parse_frequency
 from manybody.laws.shapes import law_values
 from manybody.laws.shift import shift_values
@@ -78,6 +77,7 @@ class _LossShiftModel(NonlinearLayout):
     saturation: bool = False
     powers: tuple = ()
     index_bounds: tuple = INDEX_BOUNDS
+    critical_power_law: str = "constant"
 
     def _each(self, stem: str) -> list[str]:
         return [stem] if self.n_loss == 1 else [f"{stem}[{lb}]" for lb in self.labels]
@@ -112,14 +112,14 @@ class _LossShiftModel(NonlinearLayout):
 
     def columns(self, t: np.ndarray, j: int, theta, x: np.ndarray | None = None) -> np.ndarray:
         """Design matrix (n, n_linear) of curve j (j = n_loss: the shift) at temperatures t (K)."""
-        index, gap, pc = self.unpack(theta)
+        index, gap, _ = self.unpack(theta)
         xx = self.w / t
         zero, one = np.zeros_like(t), np.ones_like(t)
         shift = j == self.n_loss
         law = (shift_values(self.law, xx, index, self.band) / math.pi if shift
                else self.shape(xx, index))
         if self.saturation:  # one unsaturated amplitude; the shift is not saturated
-            cols = [law if shift else law / np.sqrt(1.0 + 10.0 ** ((self.powers[j] - pc) / 10.0))]
+            cols = [law if shift else law * self.saturation_factor(t, self.powers[j], theta)]
         else:
             partner = self.partner if self.n_loss else 0
             cols = [law if (k == partner if shift else k == j) else zero
@@ -136,18 +136,12 @@ class _LossShiftModel(NonlinearLayout):
         return np.stack(cols, axis=1)
 
     def bounds(self, powers) -> tuple[list, list]:
-        p = [q for q in self.powers if q is not None] or [0.0]
-        pairs = {"index": self.index_bounds, "gap": GAP_BOUNDS,
-                 "critical_power": (min(p) - 100.0, max(p) + 100.0)}
-        return ([pairs[n][0] for n in self.nonlinear_names],
-                [pairs[n][1] for n in self.nonlinear_names])
+        """The engine's bounds (:class:`.fit.NonlinearLayout`) around the loss curves' powers."""
+        return super().bounds([q for q in self.powers if q is not None] or [0.0])
 
     def grid(self, powers) -> list[tuple]:
-        p = [q for q in self.powers if q is not None] or [0.0]
-        axes = {"index": [-0.9, -0.6, -0.3, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 6.0, 15.0],
-                "gap": list(np.geomspace(0.5, 80.0, 14)),
-                "critical_power": list(np.linspace(min(p) - 40.0, max(p) + 40.0, 13))}
-        return list(itertools.product(*(axes[n] for n in self.nonlinear_names)))
+        """The engine's starting grid around the loss curves' powers."""
+        return super().grid([q for q in self.powers if q is not None] or [0.0])
 
 
 @dataclass(frozen=True)
@@ -297,6 +291,7 @@ def fit_loss_shift(
     partner: int | None = None,
     band: tuple[float, float] | None = None,
     saturation: bool = False,
+    critical_power_law: str = "constant",
 ) -> LossShiftFit:
     """Fit one law to loss curves, to a shift curve, or to both with a shared amplitude.
 
@@ -332,6 +327,10 @@ def fit_loss_shift(
         1/sqrt(1 + P_j/P_c) (P_c fitted, dB of the power unit; needs a power per curve), and the
         shift with F itself: the shift comes mostly from TLS off resonance, which the drive does
         not saturate (docs/PHYSICS.md section 9). ``partner`` is then not used.
+    critical_power_law : {"constant", "power", "standard"}
+        With ``saturation``: how P_c depends on temperature, as in
+        :func:`manybody.laws.fit.fit_joint` (P_c reported at T_ref, the highest temperature
+        fitted, the shift's included).
 
     Returns
     -------
@@ -341,7 +340,8 @@ def fit_loss_shift(
     ------
     ValueError
         Bad options, no data for the mode, an empty window, fewer points than parameters,
-        sigma given for some curves only.
+        sigma given for some curves only, a ``critical_power_law`` other than "constant"
+        without ``saturation``.
     """
     v.choice("law", law, LAWS)
     v.choice("mode", mode, MODES)
@@ -350,6 +350,7 @@ def fit_loss_shift(
         v.choice("quasiparticle", quasiparticle, ("exp",))
     if gap is not None:
         gap = v.positive("gap (K)", gap)
+    engine.check_critical_power_law(critical_power_law, saturation)
     w = parse_frequency(frequency)
     use = list(curves) if mode != "shift" else []
     if mode != "shift" and not use:
@@ -359,7 +360,8 @@ def fit_loss_shift(
     if mode == "loss":
         fit = engine.fit_joint(use, w, law=law, background=background,
                                quasiparticle=quasiparticle, gap=gap, tmin=tmin, tmax=tmax,
-                               error_model=error_model, saturation=saturation)
+                               error_model=error_model, saturation=saturation,
+                               critical_power_law=critical_power_law)
         return LossShiftFit(law, mode, fit, None)
     windowed = engine.fit_window(use, tmin, tmax, saturation and bool(use)) if use else []
     sh = shift.window(tmin, tmax)
@@ -370,7 +372,9 @@ def fit_loss_shift(
     model = _LossShiftModel(law, w, len(windowed), tuple(labels), background, quasiparticle, gap,
                             t_ref, True, _partner(windowed, partner),
                             None if band is None else tuple(float(b) for b in band),
-                            saturation and bool(windowed), tuple(c.power for c in windowed))
+                            saturation and bool(windowed), tuple(c.power for c in windowed),
+                            critical_power_law=(critical_power_law if saturation and windowed
+                                                else "constant"))
     points, shift_unit = _points(windowed, sh, error_model, background)
     names = model.linear_names + model.nonlinear_names
     if points.n <= len(names):
@@ -384,6 +388,8 @@ def fit_loss_shift(
                "labels": list(labels) + [sh.label],
                "partner": (None if not windowed else "unsaturated amplitude" if model.saturation
                            else labels[model.partner]), "saturation": model.saturation,
+               "critical_power_law": model.critical_power_law if model.saturation else None,
+               "critical_power_reference_temperature": t_ref if model.saturation else None,
                "powers": [c.power for c in windowed], "shift_scatter_unit": shift_unit,
                "x_range": [float(w / t_ref), float(w / min([sh.temperature.min()] + [
                    c.temperature.min() for c in windowed]))]}
@@ -403,7 +409,8 @@ def fit_loss_shift(
         result = _blame_the_shift(result, lambda: fit_loss_shift(
             curves, shift, frequency, law=law, mode="loss", background=background,
             quasiparticle=quasiparticle, gap=gap, tmin=tmin, tmax=tmax, error_model=error_model,
-            partner=partner, band=band, saturation=saturation))
+            partner=partner, band=band, saturation=saturation,
+            critical_power_law=critical_power_law))
     return result
 
 

@@ -181,6 +181,7 @@ def discrimination_power(cmp: LawComparison, n_simulations: int, rng: np.random.
     o = ref.options
     opts = {"background": o["background"], "quasiparticle": o["quasiparticle"],
             "gap": o["gap_fixed"], "saturation": o["saturation"],
+            "critical_power_law": o.get("critical_power_law") or "constant",
             "error_model": ref.error_model if ref.error_model != "sigma" else "relative",
             "scatter": ref.scatter}
     out = {k: {} for k in ("correct", "decisive", "index_mean", "index_std", "index_error_median",
@@ -238,12 +239,19 @@ def _warn_unbracketed_critical_power(fit, curves: Sequence[LossCurve]) -> None:
     while powers spanning Pc gave pulls of rms 1.0-1.1."""
     pc = fit.parameters.get("critical_power")
     powers = [c.power for c in curves if c.power is not None]
-    if pc is None or not powers or not math.isfinite(pc) or min(powers) < pc - BRACKET_DB:
+    if pc is None or not powers or not math.isfinite(pc):
+        return
+    # a Pc that changes with temperature is bracketed where it is highest among the points
+    temperatures = np.concatenate([c.temperature for c in fit.curves])
+    highest = float(np.max(fit.critical_power_at(temperatures)))
+    if not math.isfinite(highest) or min(powers) < highest - BRACKET_DB:
         return
     unit = curves[0].power_unit
+    where = ("" if (fit.options.get("critical_power_law") or "constant") == "constant"
+             else " at any temperature fitted")
     warnings.warn(f"no drive power ({min(powers):g} to {max(powers):g} {unit}) lies "
-                  f"{BRACKET_DB:g} dB below the fitted critical power Pc = {pc:.4g} {unit}: the "
-                  "amplitude and Pc are then "
+                  f"{BRACKET_DB:g} dB below the fitted critical power{where} (Pc = "
+                  f"{highest:.4g} {unit} at most): the amplitude and Pc are then "
                   "strongly correlated and their errors are understated (by ~1.3x in "
                   "simulations); measure at least one power below Pc to bracket it",
                   UserWarning, stacklevel=3)
@@ -289,7 +297,8 @@ def _warn_uneven_scatter(fit) -> None:
                   f"{scatters.max():.3g} ({scatters.max() / scatters.min():.1f}x; unequal by "
                   f"Bartlett's test, p = {p_value:.1g}): the shared saturation law does not fit "
                   "some curves as well as others (an exponent other than 1/2, or a critical "
-                  "power that changes with temperature, as 1/(T1 T2) does in the standard model: "
-                  "the fit shares one Pc and biases the TLS index); give measured errors, or fit "
-                  "each temperature's exponent and Pc with --power-sweep", UserWarning,
-                  stacklevel=3)
+                  "power that changes with temperature otherwise than the fit's "
+                  f"critical_power_law = {fit.options.get('critical_power_law') or 'constant'!r}"
+                  ", as 1/(T1 T2) does in the standard model: try --critical-power-law power or "
+                  "standard); give measured errors, or fit each temperature's exponent and Pc "
+                  "with --power-sweep", UserWarning, stacklevel=3)
