@@ -215,3 +215,27 @@ def test_pooling_refuses_runs_that_do_not_match(tmp_path):
     b = run_sweep(RunSpec.from_dict(d2), tmp_path / "b.nc", n_jobs=1)
     with pytest.raises(ValueError, match="bins, N, seed or realisations"):
         matrix_element_dataset({"a": a, "b": b})
+
+
+def test_info_describes_the_pooled_file(tmp_path, capsys):
+    """`manybody study` points to matrix_elements.nc; `manybody info` refused it as "not a
+    manybody results file" (a tester, session 38): it now says what the pool holds."""
+    from manybody.cli import main
+    from manybody.study.matrix_elements import write_matrix_elements
+
+    name, label = next(iter(MATRIX_ELEMENT_SPECS.items()))
+    results = {label: run_sweep(load_matrix_element_spec(name, "tiny"), tmp_path / "a.nc",
+                                n_jobs=1)}
+    path = tmp_path / "matrix_elements.nc"
+    write_matrix_elements(path, results)
+    pairs = int(matrix_element_dataset(results)["pair_count"].values.sum())
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "|T_mn|^2 statistics pooled by manybody study" in out
+    assert "N = 4 TLS, seed 20261123, 3 realisations per system" in out
+    assert f"{label}: {pairs} pairs" in out
+    # a netCDF file of neither kind is still refused by name
+    matrix_element_dataset(results).drop_vars("mean_square_stress").to_netcdf(
+        tmp_path / "other.nc", engine="h5netcdf")
+    assert main(["info", str(tmp_path / "other.nc")]) == 2
+    assert "not a manybody results file" in capsys.readouterr().err

@@ -62,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
                 f"(manybody info {_quoted(pending)} tells how far it got)") from None
         raise
     if "schema_version" not in ds.attrs:
+        from manybody.study.matrix_elements import describe_matrix_elements, is_matrix_element_file
+
+        if is_matrix_element_file(ds):  # the study's pool, which `manybody study` points to
+            sys.stdout.write(describe_matrix_elements(ds, args.file) + "\n")
+            return 0
         raise ValueError(f"{args.file!r} is a netCDF/HDF5 file but not a manybody results file "
                          "(no schema_version attribute); give a file written by manybody run")
     sys.stdout.write(describe(ds, args.file) + "\n")

@@ -130,6 +130,46 @@ def matrix_element_dataset(results: Mapping[str, xr.Dataset]) -> xr.Dataset:
                "sources": _sources(results)})
 
 
+def is_matrix_element_file(ds: xr.Dataset) -> bool:
+    """Whether ``ds`` is pooled |T_mn|^2 statistics (:func:`matrix_element_dataset`)."""
+    return "mean_square_stress" in ds.data_vars and "sources" in ds.attrs
+
+
+def describe_matrix_elements(ds: xr.Dataset, path: str) -> str:
+    """Human-readable summary of a pooled ``matrix_elements.nc`` (what ``manybody info`` prints).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        As written by :func:`write_matrix_elements`.
+    path : str
+        The file's name as the user gave it.
+    """
+    a = ds.attrs
+    counts = ds["pair_count"].values
+    filled = np.isfinite(ds["mean_square_stress"].values)
+    lines = [f"{path}: |T_mn|^2 statistics pooled by manybody study (format version "
+             f"{a.get('version', '?')}), not a run's results file",
+             f"  N = {a.get('n_tls', '?')} TLS, seed {a.get('seed', '?')}, "
+             f"{a.get('realisations', '?')} realisations per system",
+             f"  energy bins (E_m - E_0): {', '.join(map(str, ds['energy_bin'].values))}",
+             f"  frequency bins (w_mn, centres): {ds['frequency'].size} from "
+             f"{float(ds['frequency'].min()):.3g} to {float(ds['frequency'].max()):.3g} K",
+             "  systems (pairs counted; bins with a mean, of all bins):"]
+    for i, system in enumerate(ds["system"].values):
+        lines.append(f"    {system}: {int(counts[i].sum())} pairs; {int(filled[i].sum())} of "
+                     f"{filled[i].size} bins (fewer than {a.get('min_pairs', '?')} pairs or a "
+                     "round-off-level mean: NaN)")
+    try:
+        sources = json.loads(a.get("sources", "{}"))
+    except ValueError:
+        sources = {}
+    if sources:
+        lines.append("  made from the runs (system: spec sha256): "
+                     + "; ".join(f"{k}: {str(v)[:12]}" for k, v in sources.items()))
+    return "\n".join(lines)
+
+
 def matrix_elements_reusable(path: Path, results: Mapping[str, xr.Dataset]) -> bool:
     """True when ``path`` holds statistics of this version pooled from exactly these runs."""
     if not path.is_file():
