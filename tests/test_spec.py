@@ -455,3 +455,37 @@ def test_the_frequency_preflight_counts_the_flips_a_stress_can_make(stress, mode
         warnings.simplefilter("always")
         RunSpec.from_dict(d).check()
     assert any("far above every transition" in str(w.message) for w in caught) == warns
+
+
+def _point_warnings(d: dict) -> list[str]:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        RunSpec.from_dict(d).check()
+    return [str(w.message) for w in caught if "far above" in str(w.message)]
+
+
+def test_a_point_warning_names_the_sweep_points_it_applies_to():
+    """The preflight's per-point warnings (here: a probe far above the spectrum) say at which
+    sweep points (a run's far-above warning did not; a tester, session 38), once per message."""
+    d = base_dict()
+    d["model"] = {"n_tls": 4, "tls": {"asymmetry_max": 0.3, "tunnelling_max": 0.3}}
+    d["probe"]["frequencies"] = [5.0]
+    d["probe"]["observables"] = ["absorption"]
+    d["sweep"] = {"model.tls.asymmetry_max": [0.01, 0.3, 30.0], "model.n_tls": [3, 4]}
+    said = _point_warnings(d)
+    assert len(said) == 2  # two transition scales (0.3 and 0.424 K), each at two points
+    assert said[0].endswith("(at 2 of 6 sweep points: model.tls.asymmetry_max=0.01, "
+                            "model.n_tls=3; model.tls.asymmetry_max=0.01, model.n_tls=4)")
+    assert "asymmetry_max=0.3, model.n_tls=3;" in said[1]
+    # one point of the sweep
+    d["sweep"] = {"model.tls.asymmetry_max": [0.01, 30.0]}
+    (said,) = _point_warnings(d)
+    assert said.endswith("(at sweep point model.tls.asymmetry_max=0.01)")
+    # every point, and no sweep at all
+    d["sweep"] = {"model.n_tls": [3, 4]}
+    assert _point_warnings(d)[0].endswith("(at every sweep point)")
+    del d["sweep"]
+    (said,) = _point_warnings(d)
+    assert said.endswith("GHz is 0.048 K)")

@@ -999,11 +999,18 @@ def preflight(spec: RunSpec) -> dict[str, int]:
     given: dict[str, tuple[str, list[Any]]] = {}  # non-default values without effect
     idle: dict[str, int] = {}  # points where the parameter has no effect, whatever its value
     wide: list[tuple[float, float]] = []  # (kernel width, lowest frequency) of too wide kernels
+    # a point's warnings, gathered to name the sweep points they apply to (a run's far-above
+    # warning did not say at which point; a tester, session 38)
+    said: dict[tuple[type, str], list[tuple[int, ...]]] = {}
     for index, model, probe in spec.points():
         try:
-            method = check_point(model, probe, spec.solver)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                method = check_point(model, probe, spec.solver)
         except (ValueError, TypeError, MemoryError) as exc:
             raise type(exc)(f"{spec.point_label(index)}: {spec_keys(str(exc))}") from None
+        for w in caught:
+            said.setdefault((w.category, str(w.message)), []).append(index)
         if (too_wide := _kernel_wider_than_frequency(probe)) is not None:
             wide.append(too_wide)
         methods[method] = methods.get(method, 0) + 1
@@ -1016,13 +1023,27 @@ def preflight(spec: RunSpec) -> dict[str, int]:
             idle[key] = idle.get(key, 0) + 1
     # a parameter that has an effect at some point of the sweep is not warned about (a
     # reviewer, session 26: growth_temperature with the kind swept over exponential and flat)
-    _warn_kernel_wider_than_frequency(wide)
     n_points = sum(methods.values())
+    for (category, message), indices in said.items():
+        warnings.warn(message + _where(spec, indices, n_points), category, stacklevel=2)
+    _warn_kernel_wider_than_frequency(wide)
     for key, (reason, values) in given.items():
         if idle.get(key, 0) == n_points:
             warnings.warn(spec_keys(f"{key} = {listed([_shown(x) for x in values])} has no "
                                     f"effect: {reason}"), UserWarning, stacklevel=2)
     return methods
+
+
+def _where(spec: RunSpec, indices: list[tuple[int, ...]], n_points: int) -> str:
+    """' (at every sweep point)', ' (at sweep point a=1, b=2; ...)' or '' without a sweep."""
+    if not spec.sweep:
+        return ""
+    if len(indices) == n_points:
+        return " (at every sweep point)" if n_points > 1 else ""
+    labels = [spec.point_label(i).removeprefix("sweep point ") for i in indices]
+    return (f" (at {len(indices)} of {n_points} sweep points: " if len(indices) > 1
+            else " (at sweep point ") + "; ".join(labels[:3]) + ("; ..." if len(labels) > 3
+                                                                else "") + ")"
 
 
 #: A list of values in a message is cut to its first and last few beyond this many (a swept
