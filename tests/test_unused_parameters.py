@@ -445,7 +445,17 @@ def test_spec_keys_qualifies_class_names_only():
     assert spec_keys("frequencies must be > 0") == "probe.frequencies must be > 0"
     assert spec_keys("model.tls.x and probe.broadening.width, file independent_tls.toml") \
         == "model.tls.x and probe.broadening.width, file independent_tls.toml"
-    assert spec_keys("the saturation. Then n_tls") == "the saturation. Then n_tls"
+    assert spec_keys("the saturation. Then frequencies") == "the saturation. Then frequencies"
+    # names with an underscore are qualified wherever they stand alone ("need
+    # phonon_rate_prefactor" was left bare; a tester, session 38), not inside other names
+    assert spec_keys("the saturation. Then n_tls") == "the saturation. Then model.n_tls"
+    assert spec_keys("observables need phonon_rate_prefactor (K_ph)") \
+        == "probe.observables need probe.phonon_rate_prefactor (K_ph)"
+    assert spec_keys("equilibration (measurement_time) and matrix_element_bins.energy") \
+        == ("equilibration (model.equilibration.measurement_time) and "
+            "probe.matrix_element_bins.energy")
+    assert spec_keys("n_tls_max, x.n_tls, 'n_tls', /tmp/n_tls.toml") \
+        == "n_tls_max, x.n_tls, 'n_tls', /tmp/n_tls.toml"
     # the user's values and paths are kept as given (a tester, session 38)
     assert spec_keys("broadening.kind must be one of 'gaussian', got 'saturation.gaussian'") \
         == "probe.broadening.kind must be one of 'gaussian', got 'saturation.gaussian'"

@@ -23,6 +23,11 @@ _SECTION_KEY = re.compile(rf"(?<![\w./\\-])(?:{'|'.join(_SPEC_SECTIONS)})\.(?=\w
 #: A quoted value (a repr: 'saturation.gaussian', "data/tls.csv"): the user's text, kept as given.
 _QUOTED = re.compile(r"('[^']*'|\"[^\"]*\")")
 _BARE_KEY = re.compile(rf"^(?:{'|'.join(_BARE_NAMES)})\b(?!\.)")
+#: Names that cannot be English words (an underscore in them): qualified wherever they stand
+#: alone ("need phonon_rate_prefactor" was left bare; a tester, session 38).
+_IDENTIFIERS = {"n_tls": "model", "phonon_rate_prefactor": "probe",
+                "matrix_element_bins": "probe", "measurement_time": "model.equilibration"}
+_IDENTIFIER = re.compile(rf"(?<![\w./\\-])(?:{'|'.join(_IDENTIFIERS)})\b(?![.\w])")
 
 
 def spec_keys(message: str) -> str:
@@ -32,13 +37,16 @@ def spec_keys(message: str) -> str:
     ``broadening.width``, ``chebyshev.n_vectors``, ``n_tls`` at the start); a spec's reader wants
     the key of the file (``model.tls.tunnelling_min``, ``probe.broadening.width``,
     ``solver.chebyshev.n_vectors``, ``model.n_tls``). Names already qualified are kept; other
-    words are not touched (a bare name is qualified only where it begins the message), nor are
-    quoted values or path components (``'saturation.gaussian'``, ``/tmp/tls.toml``).
+    words are not touched (a bare name that is also an English word, ``frequencies``, is
+    qualified only where it begins the message; one with an underscore, ``n_tls``,
+    ``phonon_rate_prefactor``, wherever it stands alone), nor are quoted values or path
+    components (``'saturation.gaussian'``, ``/tmp/tls.toml``).
     """
     parts = _QUOTED.split(message)  # odd entries are quoted values: never rewritten (a tester,
     # session 38: "got 'saturation.gaussian'" became "got 'probe.saturation.gaussian'")
-    message = "".join(part if i % 2 else _SECTION_KEY.sub(
-        lambda match: f"{_SPEC_SECTIONS[match.group(0)[:-1]]}.{match.group(0)}", part)
+    message = "".join(part if i % 2 else _IDENTIFIER.sub(
+        lambda match: f"{_IDENTIFIERS[match.group(0)]}.{match.group(0)}", _SECTION_KEY.sub(
+            lambda match: f"{_SPEC_SECTIONS[match.group(0)[:-1]]}.{match.group(0)}", part))
         for i, part in enumerate(parts))
     return _BARE_KEY.sub(lambda match: f"{_BARE_NAMES[match.group(0)]}.{match.group(0)}",
                          message, count=1)

@@ -1025,7 +1025,8 @@ def preflight(spec: RunSpec) -> dict[str, int]:
     # reviewer, session 26: growth_temperature with the kind swept over exponential and flat)
     n_points = sum(methods.values())
     for (category, message), indices in said.items():
-        warnings.warn(message + _where(spec, indices, n_points), category, stacklevel=2)
+        warnings.warn(spec_keys(message) + _where(spec, indices, n_points), category,
+                      stacklevel=2)
     _warn_kernel_wider_than_frequency(wide)
     for key, (reason, values) in given.items():
         if idle.get(key, 0) == n_points:
