@@ -370,7 +370,10 @@ def format_summary(rows: list[PointSummary], velocity_rows: list[VelocitySummary
     if saturation:
         text += ("\n\nPower saturation Q^-1(P) = Q^-1(0) (1 + P/Pc)^-beta, P ~ e0^2 (docs/PHYSICS.md "
                  "section 8); Pc(TLS) = that of a resonant TLS with the spec's dephasing; "
-                 "bootstrap errors over realisations:\n\n")
+                 "bootstrap errors over realisations; p (beta = 0.5) from beta's bootstrap "
+                 "error; chi2/dof takes the means at each amplitude as independent, which they "
+                 "are not (the same realisations at every amplitude): it lies far below 1 and "
+                 "is not a goodness-of-fit test:\n\n")
         text += format_saturation_table(list(saturation))
     return text + "\n"
 
