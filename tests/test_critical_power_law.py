@@ -210,3 +210,28 @@ def test_command_refuses_the_law_without_saturation(tmp_path, capsys):
         main(["fit-data", *files, "--frequency", "5GHz", "--saturation",
               "--critical-power-law", "linear"])
     assert "invalid choice: 'linear'" in capsys.readouterr().err
+
+
+def test_shipped_nb_tables_start_from_a_physical_optimum():
+    """On the Nb tables (80-140 dBm, T <= 0.8 K) a negative amplitude at a -> -1 (a law constant
+    in T, made to fall with T through P_c(T)) fits as well as the physical optimum (AIC -201.824
+    against -201.818 with "standard"); started from the best grid point overall the family fit
+    ran to it and said "neither law". The fit now starts from the best grid point with a
+    positive amplitude."""
+    from pathlib import Path
+
+    from manybody.measured.tables import curves_from_table, read_loss_table
+
+    data = Path(__file__).resolve().parents[1] / "data" / "resonator_nb_cpw"
+    curves = [c for p in (80, 100, 120, 140)
+              for c in curves_from_table(read_loss_table(data / f"qint_{p}dBm.csv"))]
+    for law, index in (("power", 1.027), ("standard", 1.672)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            cmp = compare_laws(curves, "5.61989GHz", saturation=True, critical_power_law=law,
+                               tmax=0.8)
+        family = cmp.fits["family"]
+        assert family.parameters["amplitude"] > 0
+        assert not family.unphysical
+        assert cmp.index == pytest.approx(index, abs=0.01)
+        assert cmp.verdict == "TLS (tanh)"
