@@ -1000,3 +1000,28 @@ def test_a_refused_sweep_run_points_at_the_reasons_it_printed(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "reasons in the flag column above" in captured.err
     assert "resonator_fits.csv" not in captured.err and not (tmp_path / "o").exists()
+
+
+def test_a_stated_unit_that_puts_the_sweep_below_100_mhz_is_warned_about(tmp_path):
+    """'Frequency (MHz)' over values in GHz read as a 7.7 MHz resonator without a word (a helper,
+    session 36; 1 MHz is the lower limit): read, with a warning naming the header and the unit
+    that fits; a given unit gets the same warning; a sweep at 7.7 GHz gets none."""
+    import warnings
+
+    s = synthetic(3)
+    db, deg = 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))
+    path = _write_csv(tmp_path / "m.csv", s.frequency / 1e9, db, deg, "Frequency (MHz),S21,Phase")
+    with pytest.warns(UserWarning, match=r"m\.csv: the sweep reads as [45]\.\d+ to 5\.\d+ MHz \(MHz "
+                                         r"as the header states.*in GHz, correct the header"):
+        sweep = read_sweep(path)
+    assert sweep.frequency[0] == pytest.approx(s.frequency[0] / 1e3)
+    bare = _write_csv(tmp_path / "b.csv", s.frequency / 1e9, db, deg, "Frequency,S21,Phase")
+    with pytest.warns(UserWarning, match=r"MHz as given\).*in GHz, correct the unit"):
+        read_sweep(bare, frequency_unit="MHz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_sweep(_write_csv(tmp_path / "g.csv", s.frequency / 1e9, db, deg,
+                              "Frequency (GHz),S21,Phase"))
+        # a contrary frequency_unit is refused without the warning before it
+        with pytest.raises(ValueError, match="the header gives the frequency in MHz"):
+            read_sweep(path, frequency_unit="GHz")

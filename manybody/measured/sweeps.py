@@ -44,6 +44,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,7 +201,7 @@ def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str 
         if frequency_unit is not None and stated is not None and stated != frequency_unit:
             # the header is wrong when the unit given fits the numbers and the header's does not
             # (the refusal asked for the header's unit, which an earlier refusal had ruled out)
-            _check_unit_fits(str(p), columns[:, 0], stated, stated, header)
+            _check_unit_fits(str(p), columns[:, 0], stated, stated, header, warn=False)
             raise ValueError(f"{p}: the header gives the frequency in {stated} "
                              f"({' / '.join(header)!r}), "
                              f"but frequency_unit={frequency_unit!r}; give "
@@ -227,18 +228,28 @@ def read_sweep(path: str | Path, layout: str = "db-deg", *, frequency_unit: str 
 
 
 def _check_unit_fits(src: str, numbers: np.ndarray, unit: str, stated: str | None,
-                     header: list[str]) -> None:
+                     header: list[str], warn: bool = True) -> None:
     """Refuse numbers that the unit used (``stated`` by the header, or given) puts outside
     MIN_FREQUENCY_HZ ... MAX_FREQUENCY_HZ, naming the unit that fits them: the suggestion was
     computed from the numbers already scaled by the header's unit ('Frequency (MHz)' over Hz
     values suggested frequency_unit='Hz', then refused because the header says MHz; 'Frequency
     (GHz)' over MHz values suggested 'Hz' too), and when the header states the unit, the header
-    is what must change (a helper, session 36)."""
+    is what must change (a helper, session 36). Warns (``warn``) where the numbers fit but lie
+    below 100 MHz: a header in MHz over values in GHz read as a 7.7 MHz resonator."""
     finite = numbers[np.isfinite(numbers)]
     if finite.size == 0:
         return
     hz = finite * FREQUENCY_UNITS[unit]
     if MIN_FREQUENCY_HZ <= np.max(hz) <= MAX_FREQUENCY_HZ and np.min(hz) > 0:
+        if warn and np.max(hz) < RESONATOR_RANGE_HZ[0]:  # plausible, but 'Frequency (MHz)' over GHz
+            # values read as a 7.7 MHz resonator without a word (a helper, session 36)
+            likely = likely_frequency_unit(finite)
+            warnings.warn(f"{src}: the sweep reads as {np.min(hz) / 1e6:.6g} to "
+                          f"{np.max(hz) / 1e6:.6g} MHz ({unit}"
+                          + (f" as the header states, {' / '.join(header)!r}" if stated else
+                             " as given") + "), below the 100 MHz - 100 GHz of microwave "
+                          f"resonators; if the numbers are in {likely}, correct the "
+                          + ("header" if stated else "unit"), UserWarning, stacklevel=4)
         return
     likely = likely_frequency_unit(finite)
     top = float(np.max(np.abs(finite))) * FREQUENCY_UNITS[likely]
