@@ -1228,8 +1228,8 @@ def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: fl
     label : str
         Name of the curve.
     **options
-        Passed to :func:`manybody.laws.fit.fit_joint` (law, background, quasiparticle, gap, saturation, tmin,
-        tmax, error_model).
+        Passed to :func:`manybody.laws.fit.fit_joint` (law, background, quasiparticle, gap,
+        saturation, critical_power_law, tmin, tmax, error_model).
 
     Returns
     -------
