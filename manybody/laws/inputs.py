@@ -177,8 +177,8 @@ class LossCurve:
             i = int(np.argmax(y <= 0))
             raise ValueError(f"loss of {self.label!r} must be > 0 (Q^-1 or tan delta), got "
                              f"{y[i]:g} at T = {t[i]:g} K (point {i + 1})")
-        object.__setattr__(self, "temperature", t)
-        object.__setattr__(self, "loss", y)
+        object.__setattr__(self, "temperature", v.frozen_copy(t))  # not the caller's arrays
+        object.__setattr__(self, "loss", v.frozen_copy(y))
         if self.sigma is not None:
             s = v.positive_array(f"sigma of {self.label!r}", self.sigma)
             if np.ndim(self.sigma) == 0:  # one error for every point, as fit_loss takes it (the
@@ -187,7 +187,7 @@ class LossCurve:
                 raise ValueError(f"sigma of {self.label!r} must have shape {t.shape}, "
                                  f"got {s.shape}")
             check_error_range(f"sigma of {self.label!r}", s, ("T", t))
-            object.__setattr__(self, "sigma", s)
+            object.__setattr__(self, "sigma", v.frozen_copy(s))
         if self.power is not None:
             power = v.finite(f"power of {self.label!r}", self.power)
             if self.power_unit == "dBm":
@@ -249,8 +249,8 @@ class ShiftCurve:
     def __post_init__(self) -> None:
         t = _kelvin_temperatures(self.temperature, self.label)
         y = _values_like(t, self.shift, "shift", self.label)
-        object.__setattr__(self, "temperature", t)
-        object.__setattr__(self, "shift", y)
+        object.__setattr__(self, "temperature", v.frozen_copy(t))  # not the caller's arrays
+        object.__setattr__(self, "shift", v.frozen_copy(y))
         if self.sigma is not None:
             s = v.positive_array(f"sigma of {self.label!r}", self.sigma)
             if np.ndim(self.sigma) == 0:  # one error for every point, as fit_loss takes it (the
@@ -259,7 +259,7 @@ class ShiftCurve:
                 raise ValueError(f"sigma of {self.label!r} must have shape {t.shape}, "
                                  f"got {s.shape}")
             check_error_range(f"sigma of {self.label!r}", s, ("T", t))
-            object.__setattr__(self, "sigma", s)
+            object.__setattr__(self, "sigma", v.frozen_copy(s))
 
     def window(self, tmin: float | None, tmax: float | None) -> ShiftCurve:
         """The points with tmin <= T <= tmax (K)."""

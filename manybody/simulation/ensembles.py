@@ -264,9 +264,12 @@ class Realisation:
             # zero arrays or a block of weight 0 gave H = 0 too (a tester, session 34)
             raise ValueError("the realisation has no Hamiltonian (H = 0): give asymmetry and "
                              "tunnelling, non-zero couplings, or a random_matrix term")
-        for arr in (asymmetry, tunnelling, gamma, stress_coupling, positions, *checked.values()):
-            if arr is not None:
-                arr.setflags(write=False)
+        # frozen copies: freezing the validated arrays froze the caller's own (``eps *= 2`` then
+        # failed), and a view of the caller's table changed the realisation when the table was
+        # edited (a tester, session 39)
+        asymmetry, tunnelling, gamma, stress_coupling, positions = (
+            v.frozen_copy(a) for a in (asymmetry, tunnelling, gamma, stress_coupling, positions))
+        checked = {key: v.frozen_copy(matrix) for key, matrix in checked.items()}
         for name, value in (("n_tls", n), ("asymmetry", asymmetry), ("tunnelling", tunnelling),
                             ("couplings", MappingProxyType(checked)),
                             ("deformation_potential", gamma), ("stress_coupling", stress_coupling),

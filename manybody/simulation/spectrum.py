@@ -19,7 +19,8 @@ class Spectrum:
         Eigenvalues E_m (K), ascending, finite, shape (D,); stored as float64 (a list is taken).
     vectors : numpy.ndarray or None
         Eigenvectors as columns, real and finite, float64 or float32, shape (D, D), or None when
-        only energies were computed.
+        only energies were computed. Kept as given, not copied (2 GB at N = 14): do not edit
+        the array afterwards. The energies are kept as a read-only copy.
 
     Raises
     ------
@@ -50,7 +51,7 @@ class Spectrum:
                 f"{energies[k]:.{digits}g} K > E[{k + 1}] = {energies[k + 1]:.{digits}g} K; sort them with "
                 "np.argsort and permute the rows and columns of stress_elements (and the "
                 "eigenvectors) the same way")
-        object.__setattr__(self, "energies", energies)
+        object.__setattr__(self, "energies", v.frozen_copy(energies))  # not the caller's array
         if self.vectors is not None:
             dim = energies.size
             object.__setattr__(self, "vectors", v.real_array(

@@ -293,6 +293,19 @@ def instance(name: str, value: Any, cls: type | tuple[type, ...], expected: str)
     return value
 
 
+def frozen_copy(value: np.ndarray | None) -> np.ndarray | None:
+    """A read-only copy of a validated array, for a frozen dataclass to keep (None stays None).
+
+    Keeping the validated array itself froze the caller's array when it was one (``eps *= 2``
+    then failed), and kept a view of the caller's data, which changed the "validated" object
+    when the caller edited it (a tester, session 39)."""
+    if value is None:
+        return None
+    out = np.array(value, copy=True)
+    out.setflags(write=False)
+    return out
+
+
 def positive_array(name: str, value: Any) -> np.ndarray:
     """A 1-d, non-empty array of finite numbers > 0."""
     arr = np.atleast_1d(real_array(name, value))
