@@ -66,6 +66,10 @@ class CollapseResult:
     x, ratio, ratio_error : tuple of numpy.ndarray
         Per pair: the common x (ascending), R_k(x) = Q(w_k, x) / Q(w_ref, x) of the means over
         realisations, and its standard error (linearised).
+    flatness_error : tuple of numpy.ndarray
+        Per pair: the standard error (linearised) of R_k(x) / mean_x R_k(x), the flatness a
+        collapse tests; the error of R_k itself is mostly the level common to every x, about
+        20 times larger for independent TLS (a tester, session 39).
     interpolated : bool
         Whether some grid did not coincide and Q was interpolated (cubic spline in ln x).
     slope, slope_error : float
@@ -90,6 +94,7 @@ class CollapseResult:
     x: tuple = field(repr=False)
     ratio: tuple = field(repr=False)
     ratio_error: tuple = field(repr=False)
+    flatness_error: tuple = field(repr=False)
     interpolated: bool
     slope: float
     slope_error: float
@@ -148,6 +153,14 @@ def _line(lx: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> float:
     """Slope of the weighted least-squares line y = c + s lx."""
     design = np.stack([np.ones_like(lx), lx], axis=1) / sigma[:, None]
     return float(np.linalg.lstsq(design, y / sigma, rcond=None)[0][1])
+
+
+def _flatness_error(ratio: np.ndarray, influence: np.ndarray) -> np.ndarray:
+    """Standard error of g(x) = R(x) / mean_x R(x) from the influence values d_r(x) of ln R:
+    d g_r(x) = g(x) (d_r(x) - mean_x(R d_r) / mean_x R)."""
+    g = ratio / ratio.mean()
+    level = (influence * ratio).mean(axis=1, keepdims=True) / ratio.mean()
+    return _standard_error(g * (influence - level), 1.0)
 
 
 def _standard_error(influence: np.ndarray, scale: float) -> np.ndarray:
@@ -240,13 +253,14 @@ def frequency_collapse(temperatures, frequencies, q_realisations, *, reference: 
     rng = v.generator("rng", rng) or np.random.default_rng(0)
     grids = [w_k / t for w_k in w]
     pairs = tuple(k for k in range(w.size) if k != reference)
-    xs, ratios, errors, blocks, interpolated = [], [], [], [], False
+    xs, ratios, errors, flatness, blocks, interpolated = [], [], [], [], [], False
     for k in pairs:
         x, a, b, interp = _pair(grids[k], q[:, :, k], grids[reference], q[:, :, reference])
         y, d = _log_ratio(a, b)
         xs.append(x)
         ratios.append(np.exp(y))
         errors.append(np.exp(y) * _standard_error(d, 1.0))
+        flatness.append(_flatness_error(np.exp(y), d))
         blocks.append(y + d)  # pseudo-values: mean ln R, covariance of the influence values
         interpolated |= interp
     samples = np.concatenate(blocks, axis=1)
@@ -272,7 +286,8 @@ def frequency_collapse(temperatures, frequencies, q_realisations, *, reference: 
     slope, slope_error, contrast, contrast_error = _slope(x, a, b, n_bootstrap, rng)
     return CollapseResult(
         frequencies=w, reference=reference, pairs=pairs, x=tuple(xs), ratio=tuple(ratios),
-        ratio_error=tuple(errors), interpolated=interpolated or interp, slope=slope,
+        ratio_error=tuple(errors), flatness_error=tuple(flatness),
+        interpolated=interpolated or interp, slope=slope,
         slope_error=slope_error, contrast=contrast, contrast_error=contrast_error,
         x_range=(float(x[0]), float(x[-1])), chi2=test.statistic, dof=test.dof,
         p_value=test.p_value if test.method != NO_TEST else math.nan,

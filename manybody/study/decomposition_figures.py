@@ -3,7 +3,6 @@ from saved study results and ``summary.json`` alone (matplotlib inside the style
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import numpy as np
 from manybody.laws.collapse import frequency_collapse
 from manybody.runs.results import dataset_spec, load_results, realised
 from manybody.study.decomposition import resonant_density
+from manybody.study.normalised_curves import ratio_of_means
 from manybody.study.specs import load_study_spec
 from manybody.study.summary import kernel_smearing, load_rows
 from manybody.support.jsonio import nan_if_none
@@ -70,14 +70,14 @@ def _rows(study_dir: Path) -> list[dict]:
 
 
 def _rho_curve(ds, index: int, variable: str, smearing) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """x, rho_eff(x) / rho_eff(x_min) and its standard error at coupling ``index``."""
+    """x, rho_eff(x) / rho_eff(x_min) and the standard error of that ratio (of means over the
+    same realisations; 0 at x_min) at coupling ``index``. The error of rho_eff itself, scaled,
+    was 9 times the ratio's for independent TLS (a tester, session 39)."""
     point = realised(ds.isel(coupling_strength=index, frequency=0))
     x = float(ds["frequency"].values[0]) / ds["temperature"].values
     rho = resonant_density(x, point[variable].values, smearing)  # (realisation, temperature)
     hot = int(np.argmin(x))
-    norm = rho[:, hot].mean()
-    mean = rho.mean(0) / norm
-    error = rho.std(0, ddof=1) / math.sqrt(rho.shape[0]) / norm
+    mean, error = ratio_of_means(rho, rho[:, hot])
     return x, mean, error
 
 
@@ -326,11 +326,12 @@ def _panel_ratios(ax, ds) -> bool:
         point = realised(ds.isel(coupling_strength=couplings.index(j0)))
         q = point["absorption"].transpose("realisation", "temperature", "frequency").values
         result = frequency_collapse(ds["temperature"].values, ds["frequency"].values, q)
-        for k, x, ratio, error in zip(result.pairs, result.x, result.ratio, result.ratio_error,
-                                      strict=True):
+        # the bars: the error of R / mean R, the flatness tested (R's own error is the level)
+        for k, x, ratio, flat in zip(result.pairs, result.x, result.ratio, result.flatness_error,
+                                     strict=True):
             scale = float(np.mean(ratio))
             w_k, w_ref = result.frequencies[k], result.frequencies[result.reference]
-            ax.errorbar(x, ratio / scale, error / scale, fmt=MARKERS[i] + ("-" if w_k > w_ref else ":"),
+            ax.errorbar(x, ratio / scale, flat, fmt=MARKERS[i] + ("-" if w_k > w_ref else ":"),
                         color=PALETTE[i], ms=2.5,
                         label=rf"{parameter_text('strength', j0)}, "
                               rf"$Q({w_k / w_ref:g}\omega) / Q(\omega)$")
