@@ -115,7 +115,8 @@ def table(summary: Path, extra: list[Path] = ()) -> str:
     n = sorted({r["n_tls"] for r in rows})
     counts = sorted(r["realisations"] for r in rows)
     lines = [
-        f"Default run (`{_where(summary)}/summary.md`; w = 0.1 K; N = {', '.join(map(str, n))} TLS "
+        f"Default run (`{_where(summary)}/summary.md`; w = 0.1 K; N = {', '.join(map(str, n))} "
+        "(TLS, or log2 of a random block's dimension) "
         f"and {counts[0]} to {counts[-1]} realisations per point, as listed per row; a is the TLS "
         "index, 1 for tanh(x/2), 0 for 1 − e⁻ˣ, fitted over the study's x range and over x ≥ 1; λ = "
         "J0/ε_max; ρ_eff rise = ρ_eff(x = 0.2)/ρ_eff(x = 12.8) with ρ_eff = Q⁻¹/tanh(x/2), 1 for a "

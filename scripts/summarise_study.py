@@ -81,8 +81,8 @@ def main() -> int:
         except ValueError as exc:  # damaged or odd: a traceback (session 37)
             print(f"{name}: error: {exc}", file=sys.stderr)
             return 2
-        say(f"read {args.study_dir / 'summary.json'} (use --recompute to refit from the .nc files)")
-    if not rows and not saturation:
+        say(f"read the summaries in {args.study_dir} (use --recompute to refit from the .nc files)")
+    if not rows and not saturation and not velocity:
         print(f"error: no study results in {args.study_dir}", file=sys.stderr)
         return 1
     if args.write:

@@ -164,3 +164,21 @@ def test_the_goe_weight_is_W_in_the_figures_not_lambda():
     for source in (figures, decomposition_figures):
         text = Path(source.__file__).read_text()
         assert "GOE weight $\\lambda$" not in text and "GOE admixture, $\\lambda$" not in text
+
+
+@pytest.mark.parametrize("folder", ["velocity", "velocity_admixture"])
+def test_summarise_script_prints_a_folder_of_velocity_rows_alone(tmp_path, folder):
+    """results/velocity (no summary.json) gave "no study summary", results/velocity_admixture
+    (summary.json = []) "no study results" (a tester, session 39): both hold velocity rows."""
+    import shutil
+    from pathlib import Path
+
+    study = tmp_path / folder
+    shutil.copytree(Path(__file__).resolve().parents[1] / "results" / folder, study)
+    proc = run(["scripts/summarise_study.py", str(study)])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == (study / "summary.md").read_text()
+    for name in ("summary.json", "velocity_slopes.json"):
+        (study / name).unlink(missing_ok=True)
+    proc = run(["scripts/summarise_study.py", str(study)])
+    assert proc.returncode == 2 and "nor velocity_slopes.json" in proc.stderr

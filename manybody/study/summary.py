@@ -365,7 +365,11 @@ def format_summary(rows: list[PointSummary], velocity_rows: list[VelocitySummary
                  "lambda = J0 / eps_max, chi = P J0; SCB = static configuration bath:\n\n")
         text += format_decomposition_table(rows)
     if velocity_rows:
-        text += "\n\nVelocity shift (resonant + relaxation), slopes in units of C0 per ln T:\n\n"
+        text += ("\n\nVelocity shift (resonant + relaxation), slopes in units of C0 per ln T; the "
+                 "change vs the first row is paired: both slopes fitted over this row's own "
+                 "windows on the realisations the two rows share (the same disorder), so it is "
+                 "not the difference of the slopes printed, which each row fits over its own "
+                 "windows on all its realisations:\n\n")
         text += format_velocity_table(velocity_rows)
     if saturation:
         text += ("\n\nPower saturation Q^-1(P) = Q^-1(0) (1 + P/Pc)^-beta, P ~ e0^2 (docs/PHYSICS.md "
@@ -432,19 +436,23 @@ def load_rows(path: str | Path) -> list[dict]:
 def read_summary(study_dir: str | Path) -> tuple[list[PointSummary], list[VelocitySummary]]:
     """The rows of a finished study's ``summary.json`` and ``velocity_slopes.json`` (no refitting).
 
+    Either file may be missing, not both: a folder of velocity specs alone (``results/velocity``)
+    has no ``summary.json`` (it was refused as "no study summary"; a tester, session 39).
+
     Raises
     ------
     FileNotFoundError
-        ``summary.json`` is missing (``velocity_slopes.json`` is optional).
+        Both files are missing.
     ValueError
         A file is damaged or not a list of rows (:func:`load_rows`).
     """
     study_dir = Path(study_dir)
     path = study_dir / "summary.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"no study summary {str(path)!r}; run `manybody study` first")
-    rows = _rows_from_json(PointSummary, load_rows(path))
     vpath = study_dir / "velocity_slopes.json"
+    if not path.is_file() and not vpath.is_file():
+        raise FileNotFoundError(f"no study summary {str(path)!r} (nor velocity_slopes.json); run "
+                                "`manybody study` first")
+    rows = _rows_from_json(PointSummary, load_rows(path)) if path.is_file() else []
     velocity = _rows_from_json(VelocitySummary, load_rows(vpath)) if vpath.is_file() else []
     return rows, velocity
 
