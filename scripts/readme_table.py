@@ -86,6 +86,16 @@ def _spec_for(study: str, summary_path: Path | None):
     return load_study_spec(study) if study in ALL_SPECS else None
 
 
+def _x_range(spec) -> str:
+    """', x = 0.2-10' for a separate run's spec (its x = w/T range, which may differ from the
+    study's 0.2-12.8 that the table's header defines; a tester, session 39), else ''."""
+    if spec is None:
+        return ""
+    w = float(spec.probe.frequencies[0])
+    x = [w / float(t) for t in spec.probe.temperatures]
+    return f", x = {min(x):.3g}–{max(x):.3g}"
+
+
 def _where(path: Path) -> str:
     """``path``'s directory relative to the repository when inside it (as the README shows it)."""
     folder = path.resolve().parent
@@ -131,7 +141,8 @@ def table(summary: Path, extra: list[Path] = ()) -> str:
     lines += [_row(r, describe(r, specs[r["study"]])) for r in rows]
     for path in extra:
         for r in json.loads(path.read_text()):
-            model = f"{describe(r, _spec_for(r['study'], path))} (separate run, `{_where(path)}/`)"
+            spec = _spec_for(r["study"], path)
+            model = (f"{describe(r, spec)} (separate run{_x_range(spec)}, `{_where(path)}/`)")
             lines.append(_row(r, model))
     return "\n".join(lines)
 
