@@ -981,6 +981,12 @@ def fit_joint(
     -------
     LawFit
 
+    Warns
+    -----
+    manybody.laws.x_range.XRangeWarning
+        Most points' x = w/T outside [0.05, 50], or a bare-number frequency of 1 K or more
+        that puts every x above 5 (a number meant in GHz read as kelvin).
+
     Raises
     ------
     ValueError
@@ -1238,6 +1244,15 @@ def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: fl
     Returns
     -------
     LawFit
+
+    Raises
+    ------
+    TypeError
+        An unknown keyword (the message lists the valid ones).
+    ValueError
+        As :func:`fit_joint`, including its unit check: x = w/T entirely below 0.05 (e.g.
+        temperatures in mK given as K) or above 50 (:mod:`manybody.laws.x_range`; most points
+        outside, or a bare frequency meant in GHz, warns with its XRangeWarning).
 
     Examples
     --------
