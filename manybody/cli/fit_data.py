@@ -64,6 +64,7 @@ from manybody.laws.inputs import (
     check_power_dbm,
     parse_frequency,
 )
+from manybody.laws.x_range import XRangeWarning
 from manybody.measured.headers import error_is_relative
 from manybody.measured.tables import curves_from_table, read_loss_table, refuse_other_formats
 from manybody.support import jsonio
@@ -790,11 +791,13 @@ def run(args: argparse.Namespace) -> int:
     out = out_dir(args, OUTPUTS)
     created = make_out(out)
     try:
-        cmp = compare_laws(curves, w, background=args.background,
-                           quasiparticle=args.quasiparticle, gap=gap,
-                           saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
-                           error_model=args.error_model,
-                           critical_power_law=args.critical_power_law)
+        with warnings.catch_warnings():  # check_x_range above has printed its warning
+            warnings.simplefilter("ignore", XRangeWarning)
+            cmp = compare_laws(curves, w, background=args.background,
+                               quasiparticle=args.quasiparticle, gap=gap,
+                               saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
+                               error_model=args.error_model,
+                               critical_power_law=args.critical_power_law)
     except ValueError as exc:
         remove_empty(created)
         raise ValueError(cli_message(str(exc))) from None
@@ -848,11 +851,13 @@ def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:
         args.frequency = frequency
         w = parse_frequency(frequency)
         check_x_range(curves, w, frequency, args.tmin, args.tmax)
-        cmp = compare_laws(curves, w, background=args.background,
-                           quasiparticle=args.quasiparticle, gap=gap,
-                           saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
-                           error_model=args.error_model,
-                           critical_power_law=args.critical_power_law)
+        with warnings.catch_warnings():  # check_x_range above has printed its warning
+            warnings.simplefilter("ignore", XRangeWarning)
+            cmp = compare_laws(curves, w, background=args.background,
+                               quasiparticle=args.quasiparticle, gap=gap,
+                               saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
+                               error_model=args.error_model,
+                               critical_power_law=args.critical_power_law)
     except ValueError as exc:
         remove_empty(created)
         raise ValueError(cli_message(str(exc))) from None

@@ -1,6 +1,7 @@
 """fit-data's check that the data's x = hbar w / k_B T can tell the loss laws apart (used by the
 loss-table, sweep and joint paths; its own module so that the sweep step can call it before it
-writes without importing fit-data, which imports the sweep step)."""
+writes without importing fit-data, which imports the sweep step). The rule itself is
+:func:`manybody.laws.x_range.x_range_problem`, shared with the Python fits."""
 
 from __future__ import annotations
 
@@ -8,11 +9,9 @@ import sys
 
 import numpy as np
 
+from manybody.laws.x_range import X_HIGH, X_LOW, x_range_problem
+
 __all__ = ["FAR_WINDOW", "X_HIGH", "X_LOW", "check_x_range", "warn_far_window"]
-
-#: Outside this x = w/T range tanh(x/2) and 1 - e^-x cannot be told apart.
-X_LOW, X_HIGH = 0.05, 50.0
-
 
 #: A --tmax this many times the highest temperature of the data cuts nothing: most likely a value
 #: meant in mK (a bare 50 for 50 mK on data ending at 1.7 K).
@@ -70,23 +69,7 @@ def check_x_range(curves, w: float, frequency: str, tmin: float | None = None,
     t = t[(t >= (tmin or 0.0)) & (t <= (tmax or np.inf))]
     if t.size == 0:
         return
-    x = w / t
-    lo, hi = float(x.min()), float(x.max())
     where = source if source is not None else f"--frequency {frequency!r}"
-    span = (f"x = w/T runs from {lo:.3g} to {hi:.3g} (w = {w:.4g} K from {where}, T from "
-            f"{t.min():.4g} to {t.max():.4g} K)")
-    if hi < X_LOW:
-        raise ValueError(
-            f"{span}: all x < {X_LOW:g}, where tanh(x/2) and 1 - e^-x cannot be told apart; "
-            "the temperatures are far too high for this frequency: a temperature column in mK "
-            "labelled K (e.g. 'T (K)' holding 50-300), or the frequency in the wrong unit?")
-    if lo > X_HIGH:
-        raise ValueError(
-            f"{span}: all x > {X_HIGH:g}, where tanh(x/2) and 1 - e^-x cannot be told apart; "
-            "the temperatures are far too low for this frequency: a temperature column in K "
-            "labelled mK (e.g. 'T (mK)' holding 0.05-0.3), or the frequency in the wrong unit?")
-    outside = int(np.sum((x < X_LOW) | (x > X_HIGH)))
-    if 2 * outside > x.size and not quiet:
-        print(f"manybody fit-data: warning: {outside} of {x.size} points have x outside "
-              f"[{X_LOW:g}, {X_HIGH:g}], where the laws cannot be told apart ({span}); check the "
-              "temperature and frequency units", file=sys.stderr)
+    text = x_range_problem(t, w, where=where)  # raises when every x is outside
+    if text is not None and not quiet:
+        print(f"manybody fit-data: warning: {text}", file=sys.stderr)

@@ -338,8 +338,10 @@ class ModelParams:
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "model") -> ModelParams:
         """Build from a nested mapping (e.g. a TOML table); unknown keys are rejected, and a
-        ``random_matrix`` table must give its ``weight`` (the dataclass's default of 1 K is
-        larger than every TLS energy of the default ensemble)."""
+        ``random_matrix`` table must give its ``weight``: the dataclass's default of 1 K is the
+        order of the largest TLS energies of the default ensemble (hypot(1, 1) = 1.41 K) but
+        far above those of a model of smaller TLS (the study's reach hypot(0.3, 0.3) = 0.42 K),
+        so the block's scale is the user's choice, not a default."""
         if not isinstance(data, dict | MappingProxyType) and not hasattr(data, "keys"):
             raise TypeError(f"{where} must be a table of keys, got {data!r}")
         sections = {
@@ -361,8 +363,8 @@ class ModelParams:
                     # TLS energy, without a word (a new user, session 35): the scale is given
                     raise ValueError(
                         f"{where}.random_matrix.weight is required: the block's energy scale in K "
-                        "(e.g. weight = 0.1; the TLS energies reach tls.asymmetry_max and "
-                        "tls.tunnelling_max, 0.3 K by default); 0 switches the block off")
+                        f"(e.g. weight = 0.1; {_tls_reach(kwargs.get('tls', TLSParams()))}); "
+                        "0 switches the block off")
                 else:
                     kwargs[name] = v.from_mapping(sub, value, f"{where}.{name}")
         if "n_tls" in data:
@@ -375,3 +377,15 @@ class ModelParams:
         if "n_tls" not in kwargs:
             raise ValueError(f"{where}.n_tls is required (number of TLS, an integer >= 1)")
         return cls(**kwargs)
+
+
+def _tls_reach(tls: TLSParams | None) -> str:
+    """Where this model's TLS energies reach, computed from its TLS parameters (the defaults
+    when none are given), for messages: a number written into a message went stale (it said
+    "0.3 K by default" of defaults of 1 K; a tester, session 39)."""
+    if tls is None:
+        return "the model has no TLS term"
+    given = "" if tls != TLSParams() else ", the defaults"
+    return (f"the TLS energies reach hypot(tls.asymmetry_max, tls.tunnelling_max) = "
+            f"hypot({tls.asymmetry_max:g}, {tls.tunnelling_max:g}) = "
+            f"{math.hypot(tls.asymmetry_max, tls.tunnelling_max):.3g} K{given}")

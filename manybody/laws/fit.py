@@ -114,6 +114,7 @@ from manybody.laws.inputs import (
 )
 from manybody.laws.shapes import check_smearing, law_values
 from manybody.laws.verdict import AMPLITUDE_RESOLUTION, P_NEITHER, Z_BAND
+from manybody.laws.x_range import check_x_range
 from manybody.support import validate as v
 from manybody.units import KELVIN_PER_GHZ
 
@@ -980,12 +981,20 @@ def fit_joint(
     -------
     LawFit
 
+    Warns
+    -----
+    manybody.laws.x_range.XRangeWarning
+        Most points' x = w/T outside [0.05, 50], or a bare-number frequency of 1 K or more
+        that puts every x above 5 (a number meant in GHz read as kelvin).
+
     Raises
     ------
     ValueError
         Bad options, an empty window, fewer points than parameters, mixed known/unknown sigma,
         saturation without powers, a ``critical_power_law`` other than "constant" without
-        ``saturation``. (Non-physical values are refused by LossCurve.) A fit that
+        ``saturation``; data whose x = w/T lies entirely below 0.05 or above 50 (temperatures
+        in mK given as K, a frequency in the wrong unit: :mod:`manybody.laws.x_range`, the rule
+        of ``manybody fit-data``). (Non-physical values are refused by LossCurve.) A fit that
         runs but cannot decide or is unphysical is not an error: see ``LawFit.indeterminate``
         and ``LawFit.unphysical``.
     """
@@ -993,6 +1002,7 @@ def fit_joint(
     gap = _check_options(law, error_model, scatter, quasiparticle, gap, tmin, tmax)
     check_critical_power_law(critical_power_law, saturation)
     windowed = fit_window(curves, tmin, tmax, saturation)
+    check_x_range(np.concatenate([c.temperature for c in windowed]), w, frequency)
     labels = [c.label for c in windowed]
     if len(set(labels)) < len(labels):
         labels = [f"{lb}#{i}" for i, lb in enumerate(labels)]
@@ -1234,6 +1244,15 @@ def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: fl
     Returns
     -------
     LawFit
+
+    Raises
+    ------
+    TypeError
+        An unknown keyword (the message lists the valid ones).
+    ValueError
+        As :func:`fit_joint`, including its unit check: x = w/T entirely below 0.05 (e.g.
+        temperatures in mK given as K) or above 50 (:mod:`manybody.laws.x_range`; most points
+        outside, or a bare frequency meant in GHz, warns with its XRangeWarning).
 
     Examples
     --------

@@ -50,6 +50,7 @@ from manybody.laws.inputs import ERROR_MODELS, LAWS, LossCurve, ShiftCurve, pars
 from manybody.laws.shapes import law_values
 from manybody.laws.shift import shift_values
 from manybody.laws.verdict import Verdict, judge
+from manybody.laws.x_range import XRangeWarning, check_x_range
 from manybody.support import validate as v
 from manybody.units import KELVIN_PER_GHZ
 
@@ -341,7 +342,9 @@ def fit_loss_shift(
     ValueError
         Bad options, no data for the mode, an empty window, fewer points than parameters,
         sigma given for some curves only, a ``critical_power_law`` other than "constant"
-        without ``saturation``.
+        without ``saturation``, x = w/T of the data fitted entirely outside [0.05, 50] (a unit
+        mistake, :mod:`manybody.laws.x_range`; most points outside, or a bare frequency of
+        1 K or more putting every x above 5, is warned about with its XRangeWarning).
     """
     v.choice("law", law, LAWS)
     v.choice("mode", mode, MODES)
@@ -357,14 +360,16 @@ def fit_loss_shift(
         raise ValueError(f"mode {mode!r} needs at least one loss curve")
     if mode != "loss" and not isinstance(shift, ShiftCurve):
         raise ValueError(f"mode {mode!r} needs a ShiftCurve, got {type(shift).__name__}")
-    if mode == "loss":
-        fit = engine.fit_joint(use, w, law=law, background=background,
+    if mode == "loss":  # fit_joint checks x = w/T (manybody.laws.x_range)
+        fit = engine.fit_joint(use, frequency, law=law, background=background,
                                quasiparticle=quasiparticle, gap=gap, tmin=tmin, tmax=tmax,
                                error_model=error_model, saturation=saturation,
                                critical_power_law=critical_power_law)
         return LossShiftFit(law, mode, fit, None)
     windowed = engine.fit_window(use, tmin, tmax, saturation and bool(use)) if use else []
     sh = shift.window(tmin, tmax)
+    check_x_range(np.concatenate([sh.temperature] + [c.temperature for c in windowed]), w,
+                  frequency)
     labels = [c.label for c in windowed]
     if len(set(labels)) < len(labels):
         labels = [f"{lb}#{i}" for i, lb in enumerate(labels)]
@@ -406,12 +411,19 @@ def fit_loss_shift(
     result = LossShiftFit(law, mode, replace(fit, indeterminate=indeterminate,
                                              unphysical=unphysical), sh)
     if mode == "joint":
-        result = _blame_the_shift(result, lambda: fit_loss_shift(
+        result = _blame_the_shift(result, lambda: _quiet_x_range(lambda: fit_loss_shift(
             curves, shift, frequency, law=law, mode="loss", background=background,
             quasiparticle=quasiparticle, gap=gap, tmin=tmin, tmax=tmax, error_model=error_model,
             partner=partner, band=band, saturation=saturation,
-            critical_power_law=critical_power_law))
+            critical_power_law=critical_power_law)))
     return result
+
+
+def _quiet_x_range(run):
+    """``run()`` without its XRangeWarning (the data's unit check has warned already)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", XRangeWarning)
+        return run()
 
 
 #: Why a shift pulls an amplitude negative.
@@ -489,9 +501,13 @@ def compare_loss_shift(curves: Sequence[LossCurve], shift: ShiftCurve, frequency
     verdicts: dict[str, Verdict] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        for m in modes:
-            fits[m] = {law: fit_loss_shift(curves, shift, frequency, law=law, mode=m, **options)
-                       for law in LAWS}
+        for i, m in enumerate(modes):
+            fits[m] = {}
+            for j, law in enumerate(LAWS):
+                if i or j:  # the unit check warns once (the first fit), not once per fit
+                    warnings.simplefilter("ignore", XRangeWarning)
+                fits[m][law] = fit_loss_shift(curves, shift, frequency, law=law, mode=m,
+                                              **options)
         for m in modes:
             verdicts[m] = judge({law: f.fit for law, f in fits[m].items()})
     return LossShiftComparison(fits, verdicts)

@@ -305,6 +305,40 @@ def _start(curves, weights, layout: _Layout, c_grid) -> np.ndarray:
     return np.array(theta, dtype=np.float64)
 
 
+def _numbers(value) -> bool:
+    """``value`` is a 1-d array of numbers (a power or loss array, not a curve)."""
+    if isinstance(value, str | bytes):
+        return False
+    try:
+        a = np.asarray(value)
+    except (ValueError, TypeError):  # ragged: a curve of arrays of different lengths
+        return False
+    return a.ndim == 1 and a.dtype.kind in "iuf"
+
+
+def check_curves(curves) -> list:
+    """``curves`` as a list of (power, loss[, sigma]) tuples, or a TypeError saying what was
+    expected: one curve passed without the outer list failed with "power of '0' and loss of '0'
+    must be 1-d of one length, got shapes () and ()", and a string with an IndexError
+    (a tester, session 39)."""
+    if isinstance(curves, str | bytes | dict) or not hasattr(curves, "__len__"):
+        raise TypeError(f"curves must be a list of (power, loss) or (power, loss, sigma) curves "
+                        f"(one curve: [(power, loss)]), got {type(curves).__name__}")
+    curves = list(curves)
+    if 2 <= len(curves) <= 3 and all(_numbers(c) for c in curves):
+        raise TypeError(f"curves must be a list of (power, loss[, sigma]) curves; got "
+                        f"{len(curves)} arrays of numbers, one curve's (power, loss"
+                        f"{', sigma' if len(curves) == 3 else ''}) without the outer list: pass "
+                        "[(power, loss)]")
+    for i, c in enumerate(curves):
+        if isinstance(c, str | bytes | dict) or not hasattr(c, "__len__") or len(c) not in (2, 3):
+            got = (f"{len(c)} item(s)" if hasattr(c, "__len__") and not isinstance(c, str)
+                   else type(c).__name__)
+            raise TypeError(f"curves[{i}] must be a (power, loss) or (power, loss, sigma) tuple, "
+                            f"got {got}")
+    return curves
+
+
 def fit_saturation_joint(curves, *, beta: float | None = None, background: bool = True,
                          scale: str = "linear", error_model: str = "relative",
                          labels=None) -> SaturationFit:
@@ -335,6 +369,9 @@ def fit_saturation_joint(curves, *, beta: float | None = None, background: bool 
 
     Raises
     ------
+    TypeError
+        ``curves`` not a list of (power, loss[, sigma]) tuples: a string, a mapping, or one
+        curve's (power, loss) given without the outer list (pass ``[(power, loss)]``).
     ValueError
         Unknown scale or error model; beta not > 0; non-finite power, loss or sigma; a negative
         power on the linear or amplitude scale; loss <= 0; sigma given for some curves only;
@@ -349,6 +386,7 @@ def fit_saturation_joint(curves, *, beta: float | None = None, background: bool 
     v.choice("error_model", error_model, ERROR_MODELS)
     if beta is not None:
         beta = v.positive("beta", beta)
+    curves = check_curves(curves)
     if len(curves) == 0:
         raise ValueError("curves must hold at least one (power, loss) curve, got none")
     labels = tuple(str(i) for i in range(len(curves))) if labels is None else tuple(labels)

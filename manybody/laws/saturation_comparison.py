@@ -83,11 +83,16 @@ def compare_exponent(curves, *, reference_beta: float = REFERENCE_BETA,
 
     Raises
     ------
+    TypeError
+        ``curves`` not a list of curves (one curve is ``[(power, loss)]``), or an unknown
+        keyword (the message lists the valid ones).
     ValueError, RuntimeError
         As :func:`manybody.laws.saturation.fit_saturation_joint` (bad curves or options; the
         optimiser did not converge), from either fit.
     """
     from scipy import stats
+
+    _check_keywords("compare_exponent", options, ())
 
     free = fit_saturation_joint(curves, beta=None, **options)
     fixed = fit_saturation_joint(curves, beta=reference_beta, **options)
@@ -168,17 +173,22 @@ def analyse_saturation(power, loss_realisations, n_bootstrap: int = 200,
     Raises
     ------
     TypeError
-        ``rng`` not a numpy.random.Generator (an int seed: pass numpy.random.default_rng(seed)).
+        ``rng`` not a numpy.random.Generator (an int seed: pass numpy.random.default_rng(seed));
+        an unknown keyword (the message lists the valid ones).
     ValueError
-        loss_realisations not of shape (n_realisations, n_power); n_bootstrap not 0 or
-        2 ... 10^5; and as :func:`manybody.laws.saturation.fit_saturation_joint`.
+        loss_realisations not of shape (n_realisations, n_power), a 1-d curve included (one
+        curve is ``loss[None, :]``, shape (1, n_power), whose errors come from the fit
+        covariance; :func:`compare_exponent` fits curves of measured loss); n_bootstrap not 0
+        or 2 ... 10^5; and as :func:`manybody.laws.saturation.fit_saturation_joint`.
     """
+    _check_keywords("analyse_saturation", options, ("reference_beta",))
     p = v.real_array("power", power)
-    given = v.real_array("loss_realisations", loss_realisations)
-    q = np.atleast_2d(given)
+    q = v.real_array("loss_realisations", loss_realisations)
     if q.ndim != 2 or q.shape[1] != p.size:
+        hint = (f"; one curve is loss[None, :] (shape (1, {p.size})), or use compare_exponent("
+                "[(power, loss)])" if q.ndim == 1 else "")
         raise ValueError(f"loss_realisations must have shape (n_realisations, {p.size}) for the "
-                         f"{p.size} powers, got {given.shape}")
+                         f"{p.size} powers, got {q.shape}{hint}")
     n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap, "no bootstrap")
     rng = v.generator("rng", rng)
     n_real = q.shape[0]
@@ -210,6 +220,19 @@ def analyse_saturation(power, loss_realisations, n_bootstrap: int = 200,
                                   "bootstrap", len(draws))
     return SaturationAnalysis(cmp, beta, cmp.free.errors["beta"], pc,
                               cmp.free.errors["critical_power"], "covariance", 0)
+
+
+def _check_keywords(function: str, options: dict, extra: tuple[str, ...]) -> None:
+    """Refuse keywords that ``function`` passes on to fit_saturation_joint but it does not take,
+    naming ``function`` (a misspelt keyword named the internal fit_saturation_joint; session 39)."""
+    import inspect
+
+    accepted = [name for name in inspect.signature(fit_saturation_joint).parameters
+                if name not in ("curves", "beta")] + list(extra)
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise TypeError(f"{function}() got unexpected keyword argument(s) "
+                        f"{', '.join(map(repr, unknown))}; its options are {', '.join(accepted)}")
 
 
 def per_curve_exponents(curves, labels, **options) -> list:

@@ -19,6 +19,7 @@ import numpy as np
 from manybody.laws.fit import fit_joint
 from manybody.laws.inputs import LAWS, LossCurve
 from manybody.laws.verdict import judge
+from manybody.laws.x_range import XRangeWarning
 from manybody.support import validate as v
 
 
@@ -91,7 +92,9 @@ def compare_laws(curves: Sequence[LossCurve] | LossCurve, frequency: float | str
         ``law`` passed (every law is fitted).
     ValueError
         As :func:`manybody.laws.fit.fit_joint`: bad options, an empty window, fewer points than
-        parameters, sigma for some curves only, saturation without powers.
+        parameters, sigma for some curves only, saturation without powers, x = w/T entirely
+        outside [0.05, 50] (a unit mistake; most points outside, or a bare frequency of 1 K or
+        more putting every x above 5, is warned about with :class:`manybody.laws.x_range.XRangeWarning`).
     """
     if isinstance(curves, LossCurve):
         curves = [curves]
@@ -99,7 +102,10 @@ def compare_laws(curves: Sequence[LossCurve] | LossCurve, frequency: float | str
         raise TypeError("compare_laws fits all laws; do not pass law=")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        fits = {law: fit_joint(curves, frequency, law=law, **options) for law in LAWS}
+        # the unit check warns once (the first fit), not once per law
+        fits = {LAWS[0]: fit_joint(curves, frequency, law=LAWS[0], **options)}
+        warnings.simplefilter("ignore", XRangeWarning)
+        fits.update({law: fit_joint(curves, frequency, law=law, **options) for law in LAWS[1:]})
     j = judge(fits)
     if options.get("saturation"):
         _warn_unbracketed_critical_power(fits["family"], curves)
@@ -206,7 +212,9 @@ def discrimination_power(cmp: LawComparison, n_simulations: int, rng: np.random.
                     continue
                 sim = [LossCurve(c.temperature, y, c.sigma, c.power, c.label, c.power_unit)
                        for c, y in zip(fit.curves, draws, strict=True)]
-                res = compare_laws(sim, fit.frequency, **opts)
+                with warnings.catch_warnings():  # the data's unit check warned already
+                    warnings.simplefilter("ignore", XRangeWarning)
+                    res = compare_laws(sim, fit.frequency, **opts)
             except (RuntimeError, ValueError):  # an unfittable draw counts as a failure
                 failed += 1
                 continue

@@ -37,6 +37,7 @@ import numpy as np
 from manybody.config.model import ModelParams
 from manybody.config.probe import OBSERVABLE_DIMS, Probe
 from manybody.runs.spec import SPAWN_SCHEME, RunSpec, axis_name, axis_units
+from manybody.support import validate as v
 from manybody.support.files import atomic_write_bytes
 from manybody.support.paths import (
     created_directories,
@@ -313,6 +314,8 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
         path separator (which names a directory), exists
         and is not a regular file, or its name (or its checkpoint's) is longer than the file
         system allows.
+    TypeError
+        ``overwrite`` not True or False.
     FileExistsError
         ``path`` exists and ``overwrite`` is False.
     NotADirectoryError
@@ -321,6 +324,7 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
         A directory of ``path`` cannot be searched, or the directory (or the nearest existing
         ancestor) is not writable.
     """
+    v.boolean("overwrite", overwrite)  # "False" is truthy: it replaced files (session 39)
     text = os.fspath(path)
     if text == "-":  # the usual name of stdout: a file named '-' was written (session 37)
         raise ValueError("output '-': manybody writes its results to a file, not to standard "
@@ -551,13 +555,31 @@ def save_results(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> P
     path : str or Path
         Destination file (conventionally ``.nc``).
     overwrite : bool
-        Replace an existing file; otherwise an existing file is an error.
+        Replace an existing file; otherwise an existing file is an error. Only True or False
+        (a string such as "False" is refused: it is truthy, and replaced the file, session 39).
 
     Returns
     -------
     Path
         The written path.
+
+    Raises
+    ------
+    TypeError
+        ``ds`` not an xarray.Dataset (e.g. a dict of arrays: build a Dataset, or write what
+        :func:`manybody.run_sweep` returns); ``overwrite`` not True or False.
+    FileExistsError
+        ``path`` exists and ``overwrite`` is False.
+    ValueError, NotADirectoryError, PermissionError
+        ``path`` cannot be written (:func:`manybody.runs.results.check_writable`).
     """
+    import xarray as xr
+
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(f"ds must be an xarray.Dataset (as run_sweep or load_results return it), "
+                        f"got {type(ds).__name__}; wrap a dict of arrays with "
+                        "xarray.Dataset(...) first")
+    v.boolean("overwrite", overwrite)
     path = check_writable(path, overwrite)
     make_parents(path)
     # encode in memory first: a full disk then fails in a plain write() with ENOSPC instead of

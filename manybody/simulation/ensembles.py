@@ -508,11 +508,24 @@ def absorption_normalisation(params: ModelParams) -> float:
     canonical independent-TLS ensemble gives tanh(w / 2T) (PHYSICS.md section 2). Models without a
     TLS term use their (default) ``tls`` parameters as the reference ensemble.
 
+    Parameters
+    ----------
+    params : ModelParams
+        The model (a dict is refused: ``ModelParams.from_dict`` turns a table into one).
+
     Returns
     -------
     float
         The factor (K).
+
+    Raises
+    ------
+    TypeError
+        ``params`` not a ModelParams (a dict or None gave an AttributeError, session 39).
     """
+    if not isinstance(params, ModelParams):
+        raise TypeError(f"params must be a ModelParams (ModelParams.from_dict turns a table into "
+                        f"one), got {type(params).__name__}")
     ref = params.reference_tls
     gamma = params.stress.deformation_potential
     return ref.asymmetry_max * ref.log_range / (params.n_tls * gamma**2)

@@ -94,8 +94,9 @@ def observe(
     -----
     FarAboveSpectrumWarning
         A probe frequency far above every transition the model can drive (the absorption and
-        the saturation there are the tails of far lines): most likely a unit mistake (w is in
-        K; 1 GHz is 0.048 K). A run says it once per sweep point, not per realisation.
+        the saturation there are the tails of far lines; the relaxation terms assume
+        hbar w << E and are ~0 there): most likely a unit mistake (w is in K; 1 kHz is
+        4.8e-8 K, 1 GHz is 0.048 K). A run says it once per sweep point, not per realisation.
     """
     _check_arguments(params, probe, solver)
     solver = solver or SolverParams()

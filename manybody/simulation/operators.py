@@ -30,6 +30,7 @@ import scipy.sparse as sp
 
 from manybody.simulation.ensembles import RandomMatrixTerm, Realisation
 from manybody.simulation.random_matrices import eth_matrix, goe, haar_orthogonal, prescribed_levels
+from manybody.support import validate as v
 
 #: A QuSpin static list: [(operator string, [[coefficient, site, site, ...], ...]), ...].
 StaticList = list[tuple[str, list[list[float]]]]
@@ -416,11 +417,11 @@ def build_operators(
     ------
     TypeError
         ``real`` not a :class:`Realisation`; ``dtype`` not float64 or float32 (an integer dtype
-        truncated eps/2 = 0.015 to an H of zeros, a tester, session 34).
+        truncated eps/2 = 0.015 to an H of zeros, a tester, session 34); ``dense`` not True or False.
 
     Source: docs/PHYSICS.md section 1 (H and T of the model).
     """
-    dtype = _check_build(real, dtype)
+    dtype = _check_build(real, dtype, dense)
     dim = real.dimension
     n = real.n_tls
     block = None
@@ -453,8 +454,10 @@ def build_operators(
     return h, _add_dense(pauli_sum(n, stress_terms(real), dtype), t_extra, dtype)
 
 
-def _check_build(real, dtype) -> type:
-    """The realisation is a Realisation and the dtype float64 or float32 (returned as its type)."""
+def _check_build(real, dtype, dense=True) -> type:
+    """The realisation is a Realisation, ``dense`` a bool and the dtype float64 or float32
+    (returned as its type)."""
+    v.boolean("dense", dense)  # dense="False" built the dense matrix (session 39)
     if not isinstance(real, Realisation):
         raise TypeError(f"real must be a Realisation (manybody.draw_realisation or "
                         f"Realisation.from_arrays), got {type(real).__name__}")
@@ -470,7 +473,7 @@ def _check_build(real, dtype) -> type:
 def build_hamiltonian(real: Realisation, dtype: type = np.float64, dense: bool = True):
     """The Hamiltonian H (K) of a realisation: the first of :func:`build_operators` (shape,
     dtype, errors and source there), without building the stress's random matrix."""
-    dtype = _check_build(real, dtype)
+    dtype = _check_build(real, dtype, dense)
     if real.stress_random_matrix is None:
         return build_operators(real, dtype, dense)[0]
     stripped = Realisation.from_arrays(

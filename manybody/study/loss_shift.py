@@ -20,11 +20,13 @@ realisations, which ``fit-data --simulated`` reports beside them.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from manybody.laws.inputs import MAX_ERROR_RANGE, LossCurve, ShiftCurve
 from manybody.laws.joint import compare_loss_shift
+from manybody.laws.x_range import XRangeWarning
 from manybody.runs.spec import axis_name
 
 #: Variables a results file needs for the joint fit.
@@ -214,7 +216,9 @@ def index_spread(temperature: np.ndarray, loss: np.ndarray, shift: np.ndarray, f
         try:
             curve, sh = curves_from_realisations(temperature, loss[pick], shift[pick],
                                                  "resample")
-            cmp = compare_loss_shift([curve], sh, frequency, **options)
+            with warnings.catch_warnings():  # the unit check warned for the full set already
+                warnings.simplefilter("ignore", XRangeWarning)
+                cmp = compare_loss_shift([curve], sh, frequency, **options)
         except (ValueError, RuntimeError):
             skipped += 1
             continue

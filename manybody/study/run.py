@@ -43,6 +43,7 @@ from manybody.study.summary import (
     summarise_saturation,
     write_summary,
 )
+from manybody.support import validate as v
 from manybody.support.paths import (
     created_directories,
     dangling_link,
@@ -108,6 +109,23 @@ def make_output_directory(out: Path) -> list[Path]:
     return created
 
 
+def _check_only(only) -> tuple[str, ...] | None:
+    """``only`` as a tuple of names: a single string is one name (it was read letter by letter:
+    "study spec must be one of ..., got 'd'", session 39); anything but strings is refused."""
+    if only is None:
+        return None
+    if isinstance(only, str):
+        return (only,)
+    if not isinstance(only, list | tuple | set | frozenset):
+        raise TypeError(f"only must be a spec name or a list/tuple of spec names (e.g. "
+                        f"only=('dipolar',)), got {type(only).__name__}")
+    wrong = [name for name in only if not isinstance(name, str)]
+    if wrong:
+        raise TypeError(f"only must hold spec names (strings), got {wrong[0]!r} "
+                        f"({type(wrong[0]).__name__})")
+    return tuple(sorted(only)) if isinstance(only, set | frozenset) else tuple(only)
+
+
 def execute_study(
     output_dir: str | Path = "results/study",
     size: str = "default",
@@ -129,11 +147,12 @@ def execute_study(
         See :func:`~manybody.study.run.load_study_spec`.
     n_jobs : int
         Worker processes.
-    only : tuple of str, optional
+    only : str or tuple of str, optional
         Run only these specs: names of ``ALL_SPECS`` (summarised: the summary files hold their
         rows only) and of the |T_mn|^2 runs ``MATRIX_ELEMENT_SPECS`` (pooled into
         ``matrix_elements.nc`` with those already finished in ``output_dir``; no summary is
-        written when only these are named).
+        written when only these are named). A single string is one name (``only="dipolar"``
+        is ``only=("dipolar",)``); a list or set of names is taken as a tuple.
     progress : bool
         Progress bars on stderr.
     figures : bool
@@ -147,7 +166,16 @@ def execute_study(
         Called with one line of text for each step (the plan, then per sweep whether finished
         results are reused, a checkpoint resumed or the sweep computed). Default: the log at
         INFO level. The CLI prints them on stderr.
+
+    Raises
+    ------
+    TypeError
+        ``only`` not a string or a list/tuple/set of strings (a name that is not a spec is a
+        ValueError); ``progress`` or ``figures`` not True or False.
     """
+    only = _check_only(only)
+    v.boolean("progress", progress)
+    v.boolean("figures", figures)
     say = echo or _quiet
     out = without_missing_detours(output_dir)  # 'new/../st' left an empty 'new' (session 36)
     names = tuple(name for name in only or STUDY_SPECS if name not in MATRIX_ELEMENT_SPECS)

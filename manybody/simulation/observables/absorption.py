@@ -64,9 +64,10 @@ FAR_ABOVE_SPECTRUM = 10.0
 
 class FarAboveSpectrumWarning(UserWarning):
     """A probe frequency far above every transition a model (or a spectrum) can drive: most
-    likely a unit mistake (GHz or mK typed as K). Raised once per sweep point by a run's
-    preflight, by :func:`manybody.simulation.observe.observe` and by :func:`absorption` (which a
-    sweep's realisations do not repeat)."""
+    likely a unit mistake (GHz, kHz or mK typed as K). Raised once per sweep point by a run's
+    preflight, by :func:`manybody.simulation.observe.observe` and by :func:`absorption` and the
+    relaxation functions of the API (which a sweep's realisations do not repeat), for the
+    resonant absorption, the saturation and the relaxation terms."""
 
 
 def model_transition_scale(model) -> float:
@@ -99,12 +100,44 @@ def model_transition_scale(model) -> float:
     return scale
 
 
+#: Why a frequency far above the lines makes each guarded observable meaningless (one warning
+#: class and one rule for all of them; the relaxation terms joined in session 39: 1000 typed for
+#: 1 kHz gave Q_rel ~ 1e-10 without a word, a tester).
+_FAR_ABOVE_WHY = {
+    "absorption": "the absorption there comes only from the tails of lines far away",
+    "saturation": "the saturation there comes only from the tails of lines far away",
+    "relaxation_absorption": "the relaxation absorption assumes hbar w << E (Jaeckle) and is ~0 "
+                             "there",
+    "relaxation_velocity_shift": "the relaxation velocity shift assumes hbar w << E (Jaeckle) and "
+                                 "is ~0 there",
+}
+#: The observables a probe frequency far above the lines is warned about for (the resonant
+#: velocity shift is not: off resonance is its regime).
+FAR_ABOVE_OBSERVABLES = tuple(_FAR_ABOVE_WHY)
+_UNITS_HINT = (f"frequencies are w = h f / k_B in K: 1 kHz is {KELVIN_PER_GHZ * 1e-6:.2g} K, "
+               f"1 GHz is {KELVIN_PER_GHZ:.3g} K")
+
+
+def _far_above_reasons(names) -> str:
+    """The reasons of :data:`_FAR_ABOVE_WHY` for ``names``, the resonant ones joined."""
+    names = [n for n in FAR_ABOVE_OBSERVABLES if n in names]
+    resonant = [n for n in names if not n.startswith("relaxation")]
+    parts = []
+    if resonant:
+        verb = "come" if len(resonant) > 1 else "comes"
+        parts.append(f"the {' and '.join(resonant)} there {verb} only from the tails of lines "
+                     "far away")
+    parts += [_FAR_ABOVE_WHY[n] for n in names if n.startswith("relaxation")]
+    return "; ".join(parts)
+
+
 def warn_if_far_above_spectrum(model, probe, stacklevel: int = 2) -> None:
     """Warn once per sweep point (the preflight, :func:`manybody.runs.spec.check_point`) when a
     probe frequency lies more than :data:`FAR_ABOVE` times above the model's transition scale
     (:func:`model_transition_scale`): nothing can be resonant there, and the resonant absorption
     and the saturation are the tails of lines far away (w = 100 K, or 5 for 5 GHz, for TLS of
-    <= 0.42 K ran without a word, Q^-1 ~ 1e-9 or exactly 0; a helper, session 36). A frequency
+    <= 0.42 K ran without a word, Q^-1 ~ 1e-9 or exactly 0; a helper, session 36); the relaxation
+    terms assume hbar w << E and are ~0 there (1000 typed for 1 kHz; session 39). A frequency
     just above some realisations' lines, as in an ensemble of one or two TLS, is normal and not
     warned about.
 
@@ -112,24 +145,50 @@ def warn_if_far_above_spectrum(model, probe, stacklevel: int = 2) -> None:
     ----------
     model : manybody.config.model.ModelParams
     probe : manybody.config.probe.Probe
-        Only its "absorption" and "saturation" observables are resonant-only (the velocity shift
-        and the relaxation terms are not).
+        Only its :data:`FAR_ABOVE_OBSERVABLES` are guarded ("absorption", "saturation" and the
+        relaxation terms; the resonant velocity shift is not).
     stacklevel : int
         Of the warning (:class:`FarAboveSpectrumWarning`), as :func:`warnings.warn`'s.
     """
-    asked = [name for name in ("absorption", "saturation") if name in probe.observables]
+    asked = [name for name in FAR_ABOVE_OBSERVABLES if name in probe.observables]
     scale = model_transition_scale(model)
     w = np.asarray(probe.frequencies, dtype=float)
     above = w[w > FAR_ABOVE * scale]
     if not asked or not above.size or scale <= 0:
         return
     shown = ", ".join(f"{x:g}" for x in above[:5]) + (", ..." if above.size > 5 else "")
-    verb = "come" if len(asked) > 1 else "comes"
     warnings.warn(f"probe.frequencies {shown} K lie far above every transition this model can "
-                  f"drive (its lines reach about {scale:.3g} K): the {' and '.join(asked)} there "
-                  f"{verb} only from the tails of lines far away (frequencies are w = h f / k_B "
-                  f"in K: 1 GHz is {KELVIN_PER_GHZ:.3g} K)", FarAboveSpectrumWarning,
-                  stacklevel=stacklevel)
+                  f"drive (its lines reach about {scale:.3g} K): {_far_above_reasons(asked)} "
+                  f"({_UNITS_HINT})", FarAboveSpectrumWarning, stacklevel=stacklevel)
+
+
+def warn_if_far_above_lines(spectrum: Spectrum, stress_elements: np.ndarray,
+                            frequencies: np.ndarray, name: str, stacklevel: int = 4) -> None:
+    """The rule of :func:`warn_if_far_above_spectrum` for one spectrum (the functions of the
+    API): warn when a frequency lies more than :data:`FAR_ABOVE_SPECTRUM` times above the widest
+    line the stress drives in it (:func:`_widest_driven_line`).
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+    stress_elements : numpy.ndarray, shape (D, D)
+        Checked T_mn (K per unit strain).
+    frequencies : numpy.ndarray
+        Checked w (K).
+    name : str
+        One of :data:`FAR_ABOVE_OBSERVABLES`, for the message.
+    stacklevel : int
+        Of the warning (:class:`FarAboveSpectrumWarning`).
+    """
+    frequencies = np.asarray(frequencies, dtype=float)
+    widest = _widest_driven_line(spectrum.energies, stress_elements)
+    above = frequencies[frequencies > FAR_ABOVE_SPECTRUM * widest]
+    if widest > 0 and above.size:  # Q = 0 without a word (a tester, session 38)
+        shown = ", ".join(f"{x:g}" for x in above[:5]) + (", ..." if above.size > 5 else "")
+        warnings.warn(f"frequencies {shown} K lie far above every line the stress drives in this "
+                      f"spectrum (the widest is {widest:.3g} K): {_far_above_reasons([name])} "
+                      f"(if w was meant in GHz, kHz or mK: {_UNITS_HINT})",
+                      FarAboveSpectrumWarning, stacklevel=stacklevel)
 
 
 def check_spectrum(spectrum) -> Spectrum:
@@ -609,15 +668,8 @@ def _thermal_response(spectrum, stress_elements, frequencies, temperatures, broa
             f"the lowest frequency {lowest:g} K: the line kernel smears the response over a "
             "range as wide as the frequency (use a narrower kernel or a relative one)",
             UserWarning, stacklevel=3)
-    widest = _widest_driven_line(spectrum.energies, stress_elements) if not dispersive else 0.0
-    above = frequencies[frequencies > FAR_ABOVE_SPECTRUM * widest]
-    if widest > 0 and above.size:  # Q = 0 without a word (a tester, session 38)
-        shown = ", ".join(f"{x:g}" for x in above[:5]) + (", ..." if above.size > 5 else "")
-        warnings.warn(f"frequencies {shown} K lie far above every line the stress drives in this "
-                      f"spectrum (the widest is {widest:.3g} K): the absorption there comes only "
-                      f"from the tails of lines far away (if w was meant in GHz or mK: "
-                      f"frequencies are w = h f / k_B in K, 1 GHz is {KELVIN_PER_GHZ:.3g} K)",
-                      FarAboveSpectrumWarning, stacklevel=3)
+    if not dispersive:
+        warn_if_far_above_lines(spectrum, stress_elements, frequencies, "absorption")
     im, re = resonant_responses(spectrum, stress_elements, frequencies, temperatures, broadening,
                                 absorptive=not dispersive, dispersive=dispersive, method=method)
     return re if dispersive else im

@@ -70,6 +70,7 @@ from manybody.simulation.observables.absorption import (
     check_spectrum,
     check_symmetric,
     velocity_shift,
+    warn_if_far_above_lines,
 )
 from manybody.simulation.observables.degeneracies import (
     DEGENERACY_TOLERANCE,
@@ -558,6 +559,14 @@ def relaxation_absorption(spectrum, stress_elements, frequencies, temperatures, 
     numpy.ndarray, shape (n_T, n_w)
         Q^-1_rel (units of pi*C0 with the normalisation above).
 
+    Warns
+    -----
+    FarAboveSpectrumWarning
+        A frequency above ten times the widest line the stress drives in this spectrum (the
+        rule of :func:`manybody.simulation.observables.absorption.absorption`): relaxation
+        assumes hbar w << E, and the result there is ~0; most likely a unit mistake (w is in K:
+        1 kHz is 4.8e-8 K, 1 GHz is 0.048 K).
+
     Raises
     ------
     TypeError
@@ -573,6 +582,8 @@ def relaxation_absorption(spectrum, stress_elements, frequencies, temperatures, 
     chi = relaxation_susceptibility(spectrum, stress_elements, frequencies, temperatures,
                                     rate_prefactor, **options)
     _warn_if_no_stress(stress_elements, "relaxation absorption")
+    warn_if_far_above_lines(spectrum, np.asarray(stress_elements), np.ravel(frequencies),
+                            "relaxation_absorption", stacklevel=3)
     return relaxation_absorption_from(chi, normalisation)
 
 
@@ -594,6 +605,11 @@ def relaxation_velocity_shift(spectrum, stress_elements, frequencies, temperatur
     numpy.ndarray, shape (n_T, n_w)
         (delta v / v)_rel (units of C0 with the normalisation above).
 
+    Warns
+    -----
+    FarAboveSpectrumWarning
+        As :func:`relaxation_absorption`.
+
     Raises
     ------
     TypeError, ValueError
@@ -605,6 +621,8 @@ def relaxation_velocity_shift(spectrum, stress_elements, frequencies, temperatur
     chi = relaxation_susceptibility(spectrum, stress_elements, frequencies, temperatures,
                                     rate_prefactor, **options)
     _warn_if_no_stress(stress_elements, "relaxation velocity shift")
+    warn_if_far_above_lines(spectrum, np.asarray(stress_elements), np.ravel(frequencies),
+                            "relaxation_velocity_shift", stacklevel=3)
     return relaxation_velocity_shift_from(chi, normalisation)
 
 

@@ -231,7 +231,8 @@ def diagonalise(h: np.ndarray, vectors: bool = True, overwrite: bool = True) -> 
     Raises
     ------
     TypeError
-        ``h`` not a numpy array (a list, a scipy sparse matrix) or not float32/float64.
+        ``h`` not a numpy array (a list, a scipy sparse matrix) or not float32/float64;
+        ``vectors`` or ``overwrite`` not True or False.
     ValueError
         ``h`` empty, not square, not finite or not symmetric (LAPACK reads one triangle: a NaN
         gave finite eigenvalues and [[0, 5], [1, 0]] gave +-1, a tester, session 34).
@@ -239,6 +240,8 @@ def diagonalise(h: np.ndarray, vectors: bool = True, overwrite: bool = True) -> 
     Source: docs/PHYSICS.md section 1 (H of the model); LAPACK ?syevd.
     """
     _check_matrix(h)
+    v.boolean("vectors", vectors)  # vectors="False" computed them (session 39)
+    v.boolean("overwrite", overwrite)
     _warn_slow_blas()
     # the transposed view of a C-ordered h is Fortran-ordered; its upper triangle is h's lower one
     transposed = h.flags.c_contiguous and not h.flags.f_contiguous
