@@ -16,6 +16,8 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from manybody.support.files import NO_ROOM, room_reason
+
 __all__ = ["NO_SPACE", "STOP_SIGNALS", "Terminated", "name_too_long_line", "no_space_line",
            "script_main", "stop_signals_as_interrupt"]
 
@@ -34,8 +36,8 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 #: What an interruption keeps when the code that stopped says nothing more (every output is
 #: written atomically: whole or not at all).
 KEPT_BY_DEFAULT = "files written before it are complete, none is half-written"
-#: errno values of a full disk or an exceeded quota.
-NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+#: errno values of a full disk, an exceeded quota or the file-size limit (ulimit -f).
+NO_SPACE = NO_ROOM
 
 
 @contextlib.contextmanager
@@ -108,5 +110,7 @@ def name_too_long_line(exc: OSError) -> str:
 def no_space_line(exc: OSError) -> str:
     """What a full disk (or exceeded quota) stopped: the file, the system's words, the way on."""
     where = f" writing {str(exc.filename)!r}" if exc.filename else ""
-    return (f"out of disk space{where} ({exc.strerror}); nothing half-written is left: free "
-            "some space and rerun")
+    reason = room_reason(exc)
+    way = "raise the limit or write elsewhere" if "limit" in reason else "free some space"
+    return (f"{reason}{where} ({exc.strerror}); nothing half-written is left: {way} and "
+            "rerun")

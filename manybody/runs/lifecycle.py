@@ -194,12 +194,21 @@ def worker_died(spec: RunSpec, markers: str | None, where: str | None,
     return WorkerDied(f"a worker process died {task} ({how}); {kept}")
 
 
-def out_of_space(writing: Path | str, kept: Path | None) -> OutOfSpace:
-    """The one-line error for a full disk (or exceeded quota) while writing ``writing``."""
-    where = (f"finished work is kept in the checkpoint {str(kept)!r}" if kept is not None
-             else "finished work is lost (no output, hence no checkpoint)")
-    return OutOfSpace(f"out of disk space writing {str(writing)!r}; {where}; free some space "
-                      "and rerun the same command to resume")
+def out_of_space(writing: Path | str, kept: Path | None, *, reason: str = "out of disk space",
+                 nothing_finished: bool = False) -> OutOfSpace:
+    """The one-line error for a full disk, an exceeded quota or the file-size limit (``reason``,
+    :func:`manybody.support.files.room_reason`) while writing ``writing``: where finished work
+    is kept, or that nothing had finished (the run then leaves no checkpoint; it said "finished
+    work is kept in the checkpoint" and left an empty one, a tester, session 39)."""
+    if nothing_finished:
+        where = "no realisation had finished, so nothing is kept"
+    elif kept is not None:
+        where = f"finished work is kept in the checkpoint {str(kept)!r}"
+    else:
+        where = "finished work is lost (no output, hence no checkpoint)"
+    way = ("raise the limit or write elsewhere" if "limit" in reason else "free some space")
+    return OutOfSpace(f"{reason} writing {str(writing)!r}; {where}; {way} and rerun the same "
+                      "command" + ("" if nothing_finished else " to resume"))
 
 
 def interrupted_summary(finished: int, total: int, resumed: int, checkpoint) -> str:

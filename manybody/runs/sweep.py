@@ -55,7 +55,7 @@ from manybody.runs.spec import RunSpec, point_routes, preflight
 from manybody.runs.task_warnings import WarningDigest
 from manybody.runs.tasks import stack_results
 from manybody.support import validate as v
-from manybody.support.files import is_out_of_space
+from manybody.support.files import is_out_of_space, room_reason
 from manybody.support.paths import (
     dangling_link,
     link_description,
@@ -466,8 +466,10 @@ class _RunState:
             try:
                 self.checkpoint.write(point, first, result)
             except OSError as exc:
-                if is_out_of_space(exc):
-                    raise out_of_space(self.checkpoint.tasks, self.checkpoint.directory) from None
+                if is_out_of_space(exc):  # with nothing finished the checkpoint goes (run_sweep)
+                    raise out_of_space(self.checkpoint.tasks, self.checkpoint.directory,
+                                       reason=room_reason(exc),
+                                       nothing_finished=not self.results) from None
                 raise
         for i, arrays in enumerate(zip(*result.values(), strict=True)):
             self.results[(point, first + i)] = dict(zip(result, arrays, strict=True))
@@ -524,13 +526,18 @@ def _open_checkpoint(spec: RunSpec, output: Path, blas_threads: int, resume: boo
     checkpoint = Checkpoint(checkpoint_dir(output), spec, blas_threads)
     check_checkpoint(output, resume)
     created = make_parents(output)
+    new = not checkpoint.directory.exists()
     try:
         checkpoint.open(stretch, restart=overwrite)
     except OSError as exc:
+        # a checkpoint this run created holds nothing yet: it goes (a lock and an empty tasks/
+        # were left behind, under words saying finished work was kept; a tester, session 39)
+        if new and not any(checkpoint.tasks.glob("*.npz")):
+            checkpoint.remove()
         remove_created(created)
         if is_out_of_space(exc):
-            raise out_of_space(checkpoint.directory / Checkpoint.META,
-                               checkpoint.directory) from None
+            raise out_of_space(checkpoint.directory / Checkpoint.META, checkpoint.directory,
+                               reason=room_reason(exc), nothing_finished=new) from None
         raise
     try:  # the lock is held: nobody else writes this output now
         remove_stale_temporaries(output)
@@ -547,5 +554,5 @@ def _save(ds: xr.Dataset, output: Path, overwrite: bool, checkpoint: Checkpoint)
         save_results(ds, output, overwrite=overwrite)
     except OSError as exc:
         if is_out_of_space(exc):
-            raise out_of_space(output, checkpoint.directory) from None
+            raise out_of_space(output, checkpoint.directory, reason=room_reason(exc)) from None
         raise

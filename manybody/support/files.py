@@ -35,15 +35,36 @@ def give_usual_mode(path: str | Path) -> None:
     os.chmod(path, 0o666 & ~umask())
 
 
-def is_out_of_space(exc: BaseException | None) -> bool:
-    """Whether ``exc`` (or what caused it) is "no space left on device" or "quota exceeded"."""
+#: errno values of a write refused for lack of room: a full disk, an exceeded quota, the
+#: file-size limit (``ulimit -f``: EFBIG ended in a traceback; a tester, session 39).
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _room_error(exc: BaseException | None) -> OSError | None:
+    """The OSError of ``exc``'s chain that a lack of room raised, or None."""
     while exc is not None:
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        if isinstance(exc, OSError) and "No space left on device" in str(exc):
-            return True  # h5py reports HDF5's errno inside a plain message
+        if isinstance(exc, OSError) and exc.errno in NO_ROOM:
+            return exc
+        if isinstance(exc, OSError) and ("No space left on device" in str(exc)
+                                         or "File too large" in str(exc)):
+            return exc  # h5py reports HDF5's errno inside a plain message
         exc = exc.__cause__ or exc.__context__
-    return False
+    return None
+
+
+def is_out_of_space(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what caused it) is "no space left on device", "quota exceeded" or
+    "file too large" (the file-size limit)."""
+    return _room_error(exc) is not None
+
+
+def room_reason(exc: BaseException | None) -> str:
+    """What stopped a write for lack of room, in words: "out of disk space" (a full disk or
+    quota) or "the file-size limit (ulimit -f) reached"."""
+    err = _room_error(exc)
+    if err is not None and (err.errno == errno.EFBIG or "File too large" in str(err)):
+        return "the file-size limit (ulimit -f) reached"
+    return "out of disk space"
 
 
 @contextlib.contextmanager
