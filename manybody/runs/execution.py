@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from manybody.runs.lifecycle import TaskKey, start_watchdog, worker_died
+from manybody.runs.lifecycle import SchedulerLost, TaskKey, start_watchdog, worker_died
 from manybody.runs.spec import RunSpec
 from manybody.runs.tasks import chunks_for, run_task, task_arguments
 from manybody.simulation.solvers.chebyshev.workspace import reusing_workspace
@@ -245,6 +245,9 @@ def execute(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None, n_job
             spec, chunks, blas_threads, markers if local else None, watch=local))
 
     if backend == "dask":
+        import asyncio  # the CancelledErrors of a lost scheduler
+        import concurrent.futures
+
         with _quiet_dask(), _dask_client(scheduler, n_jobs) as client, \
                 parallel_config(backend="dask"), warnings.catch_warnings():
             # joblib's multi-line warning of the tasks an interruption cancels, as with loky
@@ -252,7 +255,21 @@ def execute(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None, n_job
             warnings.filterwarnings("ignore", message=CANCELLED_TASKS, category=UserWarning)
             log.info("dask cluster: %s", client)
             workers = sum(client.nthreads().values()) or n_jobs  # task slots of the cluster
-            yield from Parallel(n_jobs=-1, return_as="generator_unordered")(tasks(workers))
+            try:
+                yield from Parallel(n_jobs=-1, return_as="generator_unordered")(tasks(workers))
+            except (OSError, asyncio.CancelledError, concurrent.futures.CancelledError) as exc:
+                # the scheduler stopped mid-run: one to four tracebacks of distributed's
+                # CommClosedError / FutureCancelledError (a tester, session 39); a task's own
+                # error passes as it is
+                if client.status == "running" and "connection" not in str(exc).lower():
+                    raise
+                for name in list(logging.root.manager.loggerDict):  # its reconnect loop's
+                    if name.startswith("distributed"):  # ERROR tracebacks while the client closes
+                        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+                which = repr(scheduler) if scheduler else "of the local cluster"
+                raise SchedulerLost(f"lost the dask scheduler {which} during the run "
+                                    f"({type(exc).__name__})") from None  # run_sweep adds
+                # what is kept
         return
     if n_jobs == 1:  # in-process: cap the parent's pools (numba's too, as loky's workers are
         # capped) only for the duration of the run, and keep one Chebyshev workspace from task to

@@ -42,6 +42,10 @@ class OutOfSpace(RunAborted):
     """No space left on the device (or quota exceeded) while writing results or a checkpoint."""
 
 
+class SchedulerLost(RunAborted):
+    """The dask scheduler went away during a run (its process stopped, the network dropped)."""
+
+
 #: The realisation the calling thread computes in a sweep ("sweep point 3 (model.n_tls=14),
 #: realisation 5"; empty outside a task): set by :func:`computing`, read by the command line's
 #: warning format so that a warning says which realisation raised it (session 25).

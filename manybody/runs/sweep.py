@@ -42,7 +42,12 @@ from manybody.runs.checkpoint import (
     stretch_record,
 )
 from manybody.runs.execution import execute
-from manybody.runs.lifecycle import RunAborted, interrupted_summary, out_of_space
+from manybody.runs.lifecycle import (
+    RunAborted,
+    SchedulerLost,
+    interrupted_summary,
+    out_of_space,
+)
 from manybody.runs.results import (
     build_dataset,
     check_writable,
@@ -319,6 +324,8 @@ def run_sweep(
                     state.add(point, first, result)
                     digest.show(raised)
                     report(len(state.results), len(state.keys))
+            except SchedulerLost as exc:  # what is kept, which only the run knows
+                raise SchedulerLost(f"{exc}; {state.kept_after_loss()}") from None
             except (ValueError, MemoryError) as exc:  # a realisation refused (session 37)
                 kept = state.kept_after_refusal()
                 if kept is None or not refused_realisation(exc):
@@ -397,6 +404,17 @@ class _RunState:
             self.checkpoint.close()
             raise
         self.resumed = len(self.results)
+
+    def kept_after_loss(self) -> str:
+        """What a run that lost its scheduler keeps (with nothing finished, the run removes its
+        checkpoint: it must not say work was kept there)."""
+        if self.checkpoint is None:
+            return "finished work is lost (no output, hence no checkpoint)"
+        if not self.results:
+            return "no realisation had finished, so nothing is kept; rerun with a scheduler"
+        return (f"the {len(self.results)} realisation(s) that finished are kept in the checkpoint "
+                f"{str(self.checkpoint.directory)!r}; rerun the same command with a scheduler "
+                "to resume")
 
     def kept_after_refusal(self) -> str | None:
         """What a run refused by one realisation keeps, for its error message (None without a
