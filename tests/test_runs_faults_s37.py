@@ -88,7 +88,7 @@ def test_a_resume_by_another_code_version_is_recorded_in_the_results(tmp_path, m
     versions = json.loads(ds.attrs["code_versions"])
     assert [v["manybody_version"] for v in versions][0] == "0.0.9"
     assert versions[0] == {"manybody_version": "0.0.9", "git_commit": "abc1234",
-                           "realisations": first}
+                           "git_dirty": False, "realisations": first}
     assert len(versions) == 2 and versions[1]["realisations"] == 6 - first
     assert versions[1]["manybody_version"] == ds.attrs["manybody_version"]
     assert versions[1]["git_commit"] == ds.attrs["git_commit"]
@@ -352,8 +352,33 @@ def test_realisations_copied_from_an_earlier_run_keep_its_code_version(tmp_path)
     assert seed_checkpoint(recipient, out, [donor]) == {"donor": 2}
     ds = run_sweep(recipient, output=out)
     versions = json.loads(ds.attrs["code_versions"])
-    assert versions[0] == {"manybody_version": "0.0.9", "git_commit": "abc1234",
-                           "realisations": 2}
+    assert {k: versions[0][k] for k in ("manybody_version", "git_commit", "realisations")} == {
+        "manybody_version": "0.0.9", "git_commit": "abc1234", "realisations": 2}
     assert versions[1]["realisations"] == 4
     stretches = json.loads(ds.attrs["run_stretches"])
     assert stretches[0]["outcome"] == "copied from the finished results of 'donor'"
+
+
+def test_a_resume_after_an_edit_at_the_same_commit_is_mixed(tmp_path, monkeypatch):
+    """The same version and commit, the first stretch clean and the resume with uncommitted
+    changes: one code_versions entry for all realisations and no MIXED before (a tester,
+    session 39); now two entries and info says MIXED, naming the uncommitted changes."""
+    out = tmp_path / "run.nc"
+    with monkeypatch.context() as m:
+        m.setattr(checkpoint_module, "git_state", lambda: ("abc1234", "false"))
+        with pytest.raises(KeyboardInterrupt):
+            run_sweep(make_spec(), output=out, progress=_interrupt_after(2), chunk_size=1)
+    meta_path = checkpoint_dir(out) / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    commit = meta["stretches"][0]["git_commit"]
+    with monkeypatch.context() as m:
+        m.setattr(checkpoint_module, "git_state", lambda: (commit, "true"))
+        import manybody.runs.results as results_module
+        m.setattr(results_module, "git_state", lambda: (commit, "true"))
+        ds = run_sweep(make_spec(), output=out)
+    versions = json.loads(ds.attrs["code_versions"])
+    assert [v["git_dirty"] for v in versions] == [False, True]
+    assert {v["git_commit"] for v in versions} == {"abc1234"}
+    text = describe(load_results(out), out)
+    assert "MIXED: realisations computed by 2 code versions" in text
+    assert "uncommitted changes" in text

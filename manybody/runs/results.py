@@ -15,7 +15,7 @@ Layout of a results file (netCDF4/HDF5, readable with plain xarray or h5py)::
              each point was solved, C order), run_stretches (JSON list: every stretch of a run
              that was interrupted and resumed, with its code version, backend, n_jobs, wall time
              and realisations computed; n_jobs, backend and wall_time_s are the last one's),
-             code_versions (JSON list of every manybody_version and git_commit that computed
+             code_versions (JSON list of every manybody_version, git_commit and git_dirty that computed
              realisations), wall_time_total_s, ...
 """
 
@@ -106,11 +106,14 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
                       "git_dirty": dirty, "backend": backend, "n_jobs": int(n_jobs),
                       "wall_time_s": float(wall_time),
                       "tasks_computed": int(spec.n_tasks) - int(tasks_resumed)}]
-    versions: dict[tuple[str, str], int] = {}
+    versions: dict[tuple[str, str, bool], int] = {}
     for record in stretches:
         if not record.get("tasks_computed") and record is not stretches[-1]:
             continue  # a stretch killed before any task finished computed nothing
-        key = (str(record.get("manybody_version")), str(record.get("git_commit")))
+        # uncommitted changes make another code version at the same commit (a resume after an
+        # edit was not marked MIXED; a tester, session 39)
+        key = (str(record.get("manybody_version")), str(record.get("git_commit")),
+               str(record.get("git_dirty")).lower() == "true")
         versions[key] = versions.get(key, 0) + int(record.get("tasks_computed") or 0)
     times = [record.get("wall_time_s") for record in stretches]
     keep = ("manybody_version", "git_commit", "git_dirty", "backend", "n_jobs", "scheduler",
@@ -149,8 +152,8 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
         "run_stretches": json.dumps([{k: record.get(k) for k in keep if k in record}
                                      for record in stretches]),
         "code_versions": json.dumps([{"manybody_version": version, "git_commit": sha,
-                                      "realisations": count}
-                                     for (version, sha), count in versions.items()]),
+                                      "git_dirty": dirty_code, "realisations": count}
+                                     for (version, sha, dirty_code), count in versions.items()]),
         # a stretch killed outright is counted to its last finished task (outcome "killed"),
         # or not at all where its task files predate that record (a lower bound then)
         "wall_time_total_s": float(sum(t for t in times if isinstance(t, int | float))),
@@ -763,8 +766,9 @@ def _stretch_notes(attrs: Mapping[str, Any]) -> dict[str, str]:
             f"; a lower bound: {unknown} killed before any task finished, its time unknown)"
             if unknown else ")")
     if isinstance(versions, list) and len(versions) > 1:
-        shown = ", ".join(f"{v.get('manybody_version')} ({str(v.get('git_commit'))[:12]}): "
-                          f"{v.get('realisations')}" for v in versions if isinstance(v, dict))
+        shown = ", ".join(f"{v.get('manybody_version')} ({str(v.get('git_commit'))[:12]}"
+                          + (", uncommitted changes" if v.get("git_dirty") else "")
+                          + f"): {v.get('realisations')}" for v in versions if isinstance(v, dict))
         mixed = (f" (MIXED: realisations computed by {len(versions)} code versions, {shown}; "
                  "see code_versions)")
         notes["manybody_version"] = mixed
