@@ -791,13 +791,7 @@ def run(args: argparse.Namespace) -> int:
     out = out_dir(args, OUTPUTS)
     created = make_out(out)
     try:
-        with warnings.catch_warnings():  # check_x_range above has printed its warning
-            warnings.simplefilter("ignore", XRangeWarning)
-            cmp = compare_laws(curves, w, background=args.background,
-                               quasiparticle=args.quasiparticle, gap=gap,
-                               saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
-                               error_model=args.error_model,
-                               critical_power_law=args.critical_power_law)
+        cmp = _compare(compare_laws, args, curves, w, gap)
     except ValueError as exc:
         remove_empty(created)
         raise ValueError(cli_message(str(exc))) from None
@@ -837,6 +831,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(compare_laws, args: argparse.Namespace, curves, w: float, gap):
+    """The law comparison of the command's options (check_x_range has printed its warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", XRangeWarning)
+        return compare_laws(curves, w, background=args.background,
+                            quasiparticle=args.quasiparticle, gap=gap,
+                            saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
+                            error_model=args.error_model,
+                            critical_power_law=args.critical_power_law)
+
+
 def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:
     """``fit-data --sweeps``: fit the sweeps (:mod:`manybody.cli.fit_sweeps`), then 1/Qi(T)."""
     frequency_option(args)
@@ -851,13 +856,7 @@ def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:
         args.frequency = frequency
         w = parse_frequency(frequency)
         check_x_range(curves, w, frequency, args.tmin, args.tmax)
-        with warnings.catch_warnings():  # check_x_range above has printed its warning
-            warnings.simplefilter("ignore", XRangeWarning)
-            cmp = compare_laws(curves, w, background=args.background,
-                               quasiparticle=args.quasiparticle, gap=gap,
-                               saturation=args.saturation, tmin=args.tmin, tmax=args.tmax,
-                               error_model=args.error_model,
-                               critical_power_law=args.critical_power_law)
+        cmp = _compare(compare_laws, args, curves, w, gap)
     except ValueError as exc:
         remove_empty(created)
         raise ValueError(cli_message(str(exc))) from None
