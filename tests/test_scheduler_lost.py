@@ -92,3 +92,29 @@ def test_a_tasks_own_error_passes_while_the_scheduler_runs(tmp_path, monkeypatch
     with pytest.raises(PermissionError):
         run_sweep(RunSpec.from_dict(SPEC), tmp_path / "o.nc", backend="dask",
                   scheduler="tcp://127.0.0.1:1", progress=False)
+
+
+@pytest.mark.parametrize(("finished", "words"), [
+    (0, "no realisation had finished, so nothing is kept; rerun the same command"),
+    (2, "finished work is checkpointed in"),
+])
+def test_a_dead_worker_says_what_is_kept(tmp_path, monkeypatch, finished, words):
+    """A worker killed by the system with nothing finished: the run removes its checkpoint, and
+    the message said "finished work is checkpointed" there (session 39)."""
+    from manybody.runs import sweep as sweep_module
+    from manybody.runs.lifecycle import WorkerDied, worker_died
+
+    real = sweep_module.execute
+
+    def dying(spec, pending, chunk_size, n_jobs, backend, scheduler, blas_threads, markers):
+        gen = real(spec, pending, 1, 1, "loky", None, blas_threads, markers)
+        for _ in range(finished):
+            yield next(gen)
+        raise worker_died(spec, markers, str(tmp_path / "out.nc.checkpoint"), "")
+
+    monkeypatch.setattr(sweep_module, "execute", dying)
+    with pytest.raises(WorkerDied) as caught:
+        run_sweep(RunSpec.from_dict(SPEC), tmp_path / "out.nc", chunk_size=1, progress=False)
+    assert caught.value.args[0].startswith("a worker process died in a task (killed by the system")
+    assert words in str(caught.value)
+    assert (tmp_path / "out.nc.checkpoint").exists() == bool(finished)

@@ -195,7 +195,9 @@ def worker_died(spec: RunSpec, markers: str | None, where: str | None,
         task = "in a task"
     kept = (f"finished work is checkpointed in {where!r}; rerun the same command to resume"
             if where else "finished work is lost (no output, hence no checkpoint)")
-    return WorkerDied(f"a worker process died {task} ({how}); {kept}")
+    error = WorkerDied(f"a worker process died {task} ({how}); {kept}")
+    error.head = f"a worker process died {task} ({how})"  # for a run with nothing finished
+    return error
 
 
 def out_of_space(writing: Path | str, kept: Path | None, *, reason: str = "out of disk space",

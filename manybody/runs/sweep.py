@@ -45,6 +45,7 @@ from manybody.runs.execution import execute
 from manybody.runs.lifecycle import (
     RunAborted,
     SchedulerLost,
+    WorkerDied,
     interrupted_summary,
     out_of_space,
 )
@@ -326,6 +327,12 @@ def run_sweep(
                     report(len(state.results), len(state.keys))
             except SchedulerLost as exc:  # what is kept, which only the run knows
                 raise SchedulerLost(f"{exc}; {state.kept_after_loss()}") from None
+            except WorkerDied as exc:  # with nothing finished the checkpoint goes (below): it
+                # said "finished work is checkpointed" there (session 39)
+                if state.checkpoint is None or state.results or not hasattr(exc, "head"):
+                    raise
+                raise WorkerDied(f"{exc.head}; no realisation had finished, so nothing is "
+                                 "kept; rerun the same command") from None
             except (ValueError, MemoryError) as exc:  # a realisation refused (session 37)
                 kept = state.kept_after_refusal()
                 if kept is None or not refused_realisation(exc):
