@@ -19,19 +19,17 @@ import sys
 from pathlib import Path
 
 from manybody.cli.signals import script_main
+from manybody.support import validate as v
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", type=Path, help="a results file (.nc) with absorption")
-    parser.add_argument("--x-max", type=float, default=10.0,
-                        help="largest x = w/T fitted (default 10, the N = 12 run's)")
+    parser.add_argument("--x-max", type=v.cli_real(low=1.0, low_open=True), default=10.0,
+                        help="largest x = w/T fitted, > 1 (default 10, the N = 12 run's)")
     args = parser.parse_args()
     if not args.results.is_file():
         print(f"error: {str(args.results)!r} is not a file", file=sys.stderr)
-        return 2
-    if not args.x_max > 1.0:
-        print(f"error: --x-max must be > 1 (x >= 1 is fitted), got {args.x_max}", file=sys.stderr)
         return 2
     from manybody.laws.analysis import analyse_shape
     from manybody.runs.results import dataset_spec, load_results, sweep_points

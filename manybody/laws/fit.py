@@ -1250,7 +1250,7 @@ def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: fl
     TypeError
         An unknown keyword (the message lists the valid ones).
     ValueError
-        As :func:`fit_joint`, including its unit check: x = w/T entirely below 0.05 (e.g.
+        As :func:`manybody.laws.fit.fit_joint`, including its unit check: x = w/T entirely below 0.05 (e.g.
         temperatures in mK given as K) or above 50 (:mod:`manybody.laws.x_range`; most points
         outside, or a bare frequency meant in GHz, warns with its XRangeWarning).
 
