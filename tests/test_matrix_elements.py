@@ -199,10 +199,15 @@ def test_pooled_study_runs_equal_the_old_loop(tmp_path):
                for name, label in MATRIX_ELEMENT_SPECS.items()}
     ds = matrix_element_dataset(results)
     assert list(ds["system"].values) == list(MATRIX_ELEMENT_SPECS.values())
-    for name, ref in (("mean_square_stress", mean), ("standard_error", error)):
-        got = ds[name].values
-        assert np.array_equal(np.isnan(got), np.isnan(ref)), name
-        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=0, equal_nan=True)
+    got = ds["mean_square_stress"].values
+    assert np.array_equal(np.isnan(got), np.isnan(mean))
+    np.testing.assert_allclose(got, mean, rtol=1e-12, atol=0, equal_nan=True)
+    # the old loop scaled the numerator's error; the error is now the plotted ratio's, which
+    # differs by the normalisation's own scatter (a few per cent here)
+    got = ds["standard_error"].values
+    assert np.array_equal(np.isnan(got), np.isnan(error))
+    shown = np.isfinite(error)
+    assert np.all((got[shown] > 0.5 * error[shown]) & (got[shown] < 2 * error[shown]))
     assert np.array_equal(ds["pair_count"].values, count.astype(np.int64))
     assert (ds.attrs["n_tls"], ds.attrs["realisations"]) == (4, 3)
 
@@ -239,3 +244,37 @@ def test_info_describes_the_pooled_file(tmp_path, capsys):
         tmp_path / "other.nc", engine="h5netcdf")
     assert main(["info", str(tmp_path / "other.nc")]) == 2
     assert "not a manybody results file" in capsys.readouterr().err
+
+
+def test_error_bars_are_those_of_the_normalised_mean():
+    """The figure plots each bin's pooled mean divided by the mean over bins of the same
+    realisations; its error bars must be that ratio's. A level common to every bin of a
+    realisation (here lognormal, sigma 0.6) cancels in the ratio: the scaled numerator's error,
+    which the pooling drew until session 40, was several times the true scatter. Checked against
+    the scatter of the plotted ratio over 300 independent studies."""
+    from manybody.study.matrix_elements import pooled_statistics
+
+    rng = np.random.default_rng(7)
+    shape_of_bins = np.array([[1.0, 2.0, 0.5], [1.5, 0.8, 3.0]])
+
+    def study(n=60):
+        level = rng.lognormal(0.0, 0.6, size=n)[:, None, None]
+        pairs = rng.poisson(40, size=(n, *shape_of_bins.shape)) + 1
+        # a sum of `pairs` exponential |T_mn|^2 of mean level * shape: a Gamma variable
+        totals = rng.gamma(pairs, level * shape_of_bins)
+        return totals, pairs
+
+    ratios, errors = [], []
+    for _ in range(300):
+        totals, pairs = study()
+        mean, error, _ = pooled_statistics(totals, pairs)
+        ratios.append(mean)
+        errors.append(error)
+    scatter = np.std(ratios, axis=0, ddof=1)
+    np.testing.assert_allclose(np.mean(errors, axis=0), scatter, rtol=0.15)
+    totals, pairs = study()
+    with np.errstate(invalid="ignore"):
+        pooled = totals.sum(0) / pairs.sum(0)
+        scaled_numerator = (np.sqrt(60 / 59 * ((totals - pooled * pairs) ** 2).sum(0))
+                            / pairs.sum(0) / np.nanmean(pooled))
+    assert np.all(scaled_numerator > 2.5 * scatter)  # what was drawn: the common level's scatter

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Bins of the matrix-element figure with fewer pairs than this are left out (their mean is noise).
 MATRIX_ELEMENT_MIN_PAIRS = 20
 #: Bumped when the matrix-element file gains variables, so an older file is pooled again.
-MATRIX_ELEMENT_VERSION = 3
+MATRIX_ELEMENT_VERSION = 4
 
 
 def pooled_statistics(totals: np.ndarray, pairs: np.ndarray
@@ -41,22 +41,33 @@ def pooled_statistics(totals: np.ndarray, pairs: np.ndarray
     Returns
     -------
     mean, error, count : numpy.ndarray
-        (n_E, n_w): pooled mean |T_mn|^2 divided by its mean over the bins, its standard error
-        from the scatter between realisations (ratio estimator, realisations are the independent
-        units; NaN with one realisation), and the pairs over all realisations. Bins whose mean is
+        (n_E, n_w): pooled mean |T_mn|^2 divided by its mean over the bins, the standard error of
+        that ratio from the scatter between realisations (linearised ratio estimator with the
+        realisations as the independent units, the normalisation's own scatter included; NaN with
+        one realisation), and the pairs over all realisations. Bins whose mean is
         at round-off level (no allowed transition) or with fewer than
         ``MATRIX_ELEMENT_MIN_PAIRS`` pairs are NaN in mean and error.
     """
     total, count = totals.sum(0), pairs.sum(0)
+    n = totals.shape[0]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / count
-        # ratio estimator: var(sum T / sum C) ~ n/(n-1) sum_r (T_r - mean C_r)^2 / (sum C)^2
-        resid = totals - mean * pairs
-        n = totals.shape[0]
-        error = (np.sqrt(n / max(n - 1, 1) * np.nansum(resid**2, axis=0)) / count
-                 if n > 1 else np.full_like(mean, np.nan))
-    scale = np.nanmean(mean)
-    mean, error = mean / scale, error / scale
+        scale = np.nanmean(mean)
+        ratio = mean / scale
+        if n > 1:
+            # Linearised (delta-method) error of the plotted ratio mean_b / scale, where the scale
+            # is the mean over bins of the same realisations (Cochran 1977, section 6.3; as
+            # study/normalised_curves.py): each realisation's influence on a bin's pooled mean is
+            # (T_rb - mean_b C_rb) / mean_r(C_rb); a level common to the bins cancels in the ratio.
+            influence = (totals - mean * pairs) / (count / n)
+            binned = np.isfinite(mean)
+            influence_scale = (np.where(binned, influence, 0.0).sum(axis=(1, 2))
+                               / max(int(binned.sum()), 1))
+            influence_ratio = (influence - ratio * influence_scale[:, None, None]) / scale
+            error = influence_ratio.std(axis=0, ddof=1) / np.sqrt(n)
+        else:
+            error = np.full_like(mean, np.nan)
+    mean = ratio
     drop = ~(mean > 1e-12) | (count < MATRIX_ELEMENT_MIN_PAIRS)  # round-off level or too few
     mean[drop] = np.nan
     error[drop] = np.nan
