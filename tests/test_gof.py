@@ -170,7 +170,8 @@ def test_high_x_index_sees_only_x_at_least_one():
 
 
 def test_high_x_index_needs_three_points_and_a_positive_edge():
-    shape = analyse_shape(X, law_tls(X)[None, :] + 0 * X, high_x_min=12.0)
+    with pytest.warns(UserWarning, match=r"high_x_min = 12 .*index_high_x is NaN"):
+        shape = analyse_shape(X, np.repeat(law_tls(X)[None, :], 12, axis=0), high_x_min=12.0)
     assert math.isnan(shape.index_high_x)
     with pytest.raises(ValueError, match="high_x_min"):
         analyse_shape(X, law_tls(X)[None, :], high_x_min=0.0)

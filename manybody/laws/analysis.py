@@ -104,7 +104,8 @@ class ShapeAnalysis:
         :mod:`manybody.laws.gof`; "mixed" when the laws' tests took different branches.
     index_high_x, index_high_x_error : float
         TLS index of the family fitted to x >= ``high_x_min`` only, with its bootstrap error over
-        the same resamples as ``index`` (NaN with fewer than 3 such points or no bootstrap).
+        the same resamples as ``index`` (NaN, with a warning, with fewer than 3 such points; the
+        error NaN without a bootstrap or linearised error).
     high_x_min : float
         The lower end of that x range (``HIGH_X_MIN`` = 1).
     realisations : int
@@ -433,7 +434,12 @@ def analyse_shape(
     except ValueError:  # a mean at or below 0 at x = 0.5 (noise) has no shape ratio
         ratio = math.nan
     high = x >= high_x_min * (1 - 1e-12)
-    high = high if np.unique(x[high]).size >= 3 else None
+    if np.unique(x[high]).size < 3:  # was NaN without a word (an API auditor, session 39)
+        warnings.warn(f"analyse_shape: {np.unique(x[high]).size} value(s) of x at or above "
+                      f"high_x_min = {high_x_min:g} (the largest x is {x.max():g}); the index "
+                      "over that range needs at least 3, so index_high_x is NaN", UserWarning,
+                      stacklevel=2)
+        high = None
     index_high = _fit_index(x[high], mean[high], None if sigma is None else sigma[high],
                             smearing) if high is not None else math.nan
     high_error = ratio_error = math.nan
