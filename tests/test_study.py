@@ -37,6 +37,15 @@ def tiny_study(tmp_path_factory):
     return out, proc
 
 
+def test_figure_stage_does_not_repeat_the_summary_warnings(tiny_study):
+    """The shape fits' warnings (few effective realisations, ...) are given once, naming the
+    sweep point, while the summary is fitted; the figure stage repeated them without a name."""
+    _, proc = tiny_study
+    summary, figures = proc.stderr.split("figures: drawing", 1)
+    assert "analyse_shape:" in summary  # the tiny study's few realisations are warned about
+    assert "analyse_shape:" not in figures
+
+
 def test_shipped_specs_are_valid_and_physically_sensible():
     for name in STUDY_SPECS:
         if name in VELOCITY_SPECS + SATURATION_SPECS:  # velocity (1 kHz), saturation (two T):

@@ -16,6 +16,7 @@ import fcntl
 import math
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -131,7 +132,10 @@ def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
     for i, (label, ds, sel) in enumerate(cases):
         x, mean, _, q = _curve(ds, sel)
         smearing = kernel_smearing(dataset_spec(ds))
-        shape = analyse_shape(x, q, n_bootstrap=0, smearing=smearing)
+        with warnings.catch_warnings():  # its data warnings were given, naming the sweep
+            warnings.simplefilter("ignore", UserWarning)  # point, when the summary was fitted
+            shape = analyse_shape(x, q, n_bootstrap=0, smearing=smearing)  # (session 39's
+            # referee: the figure stage repeated them without naming what they were about)
         q_max = float(np.max(mean))
         # the errors of the ratios drawn (to the mean at the largest point, of the same
         # realisations), not the numerator's scaled: 0 at that point (a tester, session 39)
