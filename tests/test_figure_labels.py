@@ -366,6 +366,29 @@ def test_an_undetermined_index_runs_off_its_panel_instead_of_squashing_the_other
         assert -3 < lo < 0 and 1 < hi < 3, (ax.get_title("left"), lo, hi)
 
 
+def test_an_index_on_the_fit_bound_is_crossed_out_and_named(tmp_path, drawn):
+    """An index pinned at the family fit's bound (a = -0.999: the data do not determine it) was
+    drawn as an ordinary point (a referee, session 39); it is now crossed out, in every index
+    panel and on the zero-coupling axis, with one legend entry saying what the cross means."""
+    from manybody.laws.fit import FAMILY_INDEX_BOUNDS
+
+    study = tmp_path / "study"
+    study.mkdir()
+    lo = FAMILY_INDEX_BOUNDS[0]
+    rows = [_row("dipolar", v, a) for v, a in ((0.0, lo), (0.01, 0.4), (0.1, lo))]
+    rows += [_row("two_body_stress", v, a) for v, a in ((0.0, 0.1), (0.3, lo), (1.0, 0.2))]
+    (study / "summary.json").write_text(json.dumps(rows))
+    figures.figure_index(study, tmp_path / "fig")
+    (fig,) = drawn
+    crosses = [line for ax in fig.axes for line in ax.get_lines()
+               if line.get_label() == figures.AT_BOUND_LABEL]
+    assert sorted(float(x) for line in crosses for x in line.get_xdata()) == [
+        pytest.approx(-0.45), 0.1, pytest.approx(0.3)]  # zero coupling at its offset, 0.1, 0.3
+    assert all(np.all(line.get_ydata() == lo) for line in crosses)
+    legend_texts = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert legend_texts.count(figures.AT_BOUND_LABEL) == 1
+
+
 def test_no_absorption_results_give_no_figure_of_references_alone(tmp_path, drawn):
     study = tmp_path / "study"
     study.mkdir()

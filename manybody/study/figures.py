@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from manybody.laws.analysis import analyse_shape
+from manybody.laws.fit import FAMILY_INDEX_BOUNDS
 from manybody.laws.shapes import law_generic, law_tls
 from manybody.runs.results import dataset_spec, load_results, realised, sweep_points
 from manybody.runs.spec import axis_units
@@ -201,6 +202,26 @@ def _plot_against_coupling(ax0, ax, value, y, err, offset: float, **style):
     ax.errorbar(value[~zero], y[~zero], err[~zero], **style)
 
 
+#: Legend of the points whose TLS index sits on the family fit's bound (a referee, session 39:
+#: they were drawn as ordinary points).
+AT_BOUND_LABEL = f"fit on its bound $a$ = {FAMILY_INDEX_BOUNDS[0]:g} ($a$ not determined)"
+
+
+def _mark_at_bound(ax, value, index, ax0=None, offset: float = 0.0) -> None:
+    """Cross out the points whose index lies on the family fit's bounds (the data do not
+    determine a there); with ``ax0``, zero couplings are on that axis at ``offset``."""
+    lo, hi = FAMILY_INDEX_BOUNDS
+    pinned = np.isfinite(index) & ((index <= lo + 1e-6) | (index >= hi - 1e-6))
+    if not pinned.any():
+        return
+    style = dict(color="k", ms=8, mew=1.2, ls="none", label=AT_BOUND_LABEL)
+    zero = (value == 0) if ax0 is not None else np.zeros_like(pinned)
+    if np.any(pinned & zero):
+        ax0.plot(np.full(int((pinned & zero).sum()), offset), index[pinned & zero], "x", **style)
+    if np.any(pinned & ~zero):
+        ax.plot(value[pinned & ~zero], index[pinned & ~zero], "x", **style)
+
+
 def _without_zero(ax0, ax) -> None:
     """Drop the zero part of a broken coupling axis (no series has a zero coupling): the log
     axis alone, with its own y axis."""
@@ -262,6 +283,7 @@ def figure_index(study_dir: Path, out: Path) -> list[Path]:
         style = dict(fmt=MARKERS[i] + "-", color=PALETTE[i], label=label)
         _plot_against_coupling(ax0_a, ax_a, d["value"], d["index"], d["index_error"], offset,
                                **style)
+        _mark_at_bound(ax_a, d["value"], d["index"], ax0_a, offset)
         _plot_against_coupling(ax0_r, ax_r, d["value"], d["spacing_ratio"],
                                d["spacing_ratio_error"], offset, **style)
     if drawn:
@@ -285,6 +307,7 @@ def figure_index(study_dir: Path, out: Path) -> list[Path]:
         d = series("finite_size")
         ax_n.errorbar(d["value"], d["index"], d["index_error"], fmt="o-", color=PALETTE[3],
                       label=_finite_size_label(study_dir))
+        _mark_at_bound(ax_n, d["value"], d["index"])
         limit_runaway_errors(ax_n, d["index"], d["index_error"], cap=INDEX_ERROR_CAP,
                              include=(0.0, 1.0))
         ax_n.set_xlabel(axis_label("number of TLS $N$"))
@@ -300,6 +323,7 @@ def figure_index(study_dir: Path, out: Path) -> list[Path]:
                 if coupling is not None else "independent TLS")
         ax_s.errorbar(d["value"] / gamma, d["index"], d["index_error"], fmt="s-",
                       color=PALETTE[4], label=f"{name} + two-body stress")
+        _mark_at_bound(ax_s, d["value"] / gamma, d["index"])
         limit_runaway_errors(ax_s, d["index"], d["index_error"], cap=INDEX_ERROR_CAP,
                              include=(0.0, 1.0))
         ax_s.set_xlabel(axis_label(r"two-body stress rms $K^T$", r"units of $\gamma$"))
