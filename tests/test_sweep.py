@@ -371,12 +371,17 @@ def test_import_manybody_stays_light():
 
 
 @pytest.mark.slow
-def test_dask_scheduler_address_identical_to_loky(reference):
+def test_dask_scheduler_address_identical_to_loky(reference, tmp_path):
+    """The same arrays; and the cluster's task slots are recorded as the run's jobs (n_jobs,
+    which a scheduler's run ignores, was recorded as 1; session 39's note)."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
                                   dashboard_address=":0") as cluster:
-        ds = run_sweep(make_spec(), backend="dask", scheduler=cluster.scheduler_address)
+        ds = run_sweep(make_spec(), tmp_path / "run.nc", backend="dask",
+                       scheduler=cluster.scheduler_address)
     assert_same_arrays(reference, ds)
+    assert ds.attrs["n_jobs"] == 2
+    assert [stretch["n_jobs"] for stretch in json.loads(ds.attrs["run_stretches"])] == [2]
 
 
 def test_blas_threads_capped_during_run_and_restored():

@@ -226,8 +226,13 @@ def _quiet_dask() -> Iterator[None]:
 
 def execute(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None, n_jobs: int,
             backend: str, scheduler: str | None, blas_threads: int,
-            markers: str | None = None) -> Iterator[tuple[int, int, dict]]:
+            markers: str | None = None,
+            cluster_slots: Callable[[int], None] | None = None
+            ) -> Iterator[tuple[int, int, dict]]:
     """Yield (point, start, stacked results) for every chunk as it finishes.
+
+    ``cluster_slots`` is called with the task slots (threads) of the dask cluster given by
+    ``scheduler``, which computes the run in place of ``n_jobs`` local workers.
 
     Local worker processes (loky) exit when this process dies
     (:func:`~manybody.runs.lifecycle.start_watchdog`) and record their task in ``markers`` (the
@@ -255,6 +260,8 @@ def execute(spec: RunSpec, pending: list[TaskKey], chunk_size: int | None, n_job
             warnings.filterwarnings("ignore", message=CANCELLED_TASKS, category=UserWarning)
             log.info("dask cluster: %s", client)
             workers = sum(client.nthreads().values()) or n_jobs  # task slots of the cluster
+            if scheduler is not None and cluster_slots is not None:
+                cluster_slots(workers)  # what the run records as its jobs (session 39's note)
             try:
                 yield from Parallel(n_jobs=-1, return_as="generator_unordered")(tasks(workers))
             except (OSError, asyncio.CancelledError, concurrent.futures.CancelledError) as exc:

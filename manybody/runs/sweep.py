@@ -316,12 +316,23 @@ def run_sweep(
              state.resumed)
     report, bar = _make_progress(progress, len(state.keys), state.resumed, spec.name)
     digest = WarningDigest()  # the realisations' warnings: one of each kind, then a count
+    jobs = n_jobs
+
+    def cluster_slots(count: int) -> None:
+        """A scheduler's cluster computes the run: its task slots are the run's jobs (n_jobs,
+        which it ignores, was recorded as 1; session 39's note)."""
+        nonlocal jobs
+        jobs = stretch["n_jobs"] = int(count)
+        if state.checkpoint is not None:
+            state.checkpoint.meta["stretches"][state.checkpoint.stretch]["n_jobs"] = jobs
+
     try:
         with _logs_above(bar):
             try:
                 for point, first, result, raised in execute(spec, state.pending(), chunk_size,
                                                             n_jobs, backend, scheduler,
-                                                            blas_threads, state.markers()):
+                                                            blas_threads, state.markers(),
+                                                            cluster_slots):
                     state.add(point, first, result)
                     digest.show(raised)
                     report(len(state.results), len(state.keys))
@@ -342,7 +353,7 @@ def run_sweep(
         wall_time = time.perf_counter() - start
         stretch.update(wall_time_s=float(wall_time), outcome="finished",
                        tasks_computed=len(state.keys) - state.resumed)
-        attrs = provenance(spec, n_jobs=n_jobs, backend=backend, blas_threads=blas_threads,
+        attrs = provenance(spec, n_jobs=jobs, backend=backend, blas_threads=blas_threads,
                            wall_time=wall_time, tasks_resumed=state.resumed,
                            scheduler=scheduler, routes=routes,
                            stretches=state.stretches(stretch))
