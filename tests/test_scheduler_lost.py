@@ -106,7 +106,8 @@ def test_a_dead_worker_says_what_is_kept(tmp_path, monkeypatch, finished, words)
 
     real = sweep_module.execute
 
-    def dying(spec, pending, chunk_size, n_jobs, backend, scheduler, blas_threads, markers):
+    def dying(spec, pending, chunk_size, n_jobs, backend, scheduler, blas_threads, markers,
+              cluster_slots=None):
         gen = real(spec, pending, 1, 1, "loky", None, blas_threads, markers)
         for _ in range(finished):
             yield next(gen)

@@ -332,7 +332,7 @@ def run_sweep(
                 for point, first, result, raised in execute(spec, state.pending(), chunk_size,
                                                             n_jobs, backend, scheduler,
                                                             blas_threads, state.markers(),
-                                                            cluster_slots):
+                                                            cluster_slots=cluster_slots):
                     state.add(point, first, result)
                     digest.show(raised)
                     report(len(state.results), len(state.keys))
