@@ -211,7 +211,8 @@ def _mark_at_bound(ax, value, index, ax0=None, offset: float = 0.0) -> None:
     """Cross out the points whose index lies on the family fit's bounds (the data do not
     determine a there); with ``ax0``, zero couplings are on that axis at ``offset``."""
     lo, hi = FAMILY_INDEX_BOUNDS
-    pinned = np.isfinite(index) & ((index <= lo + 1e-6) | (index >= hi - 1e-6))
+    pinned = np.isfinite(index) & ((index <= lo + 1e-4) | (index >= hi - 1e-4))  # as
+    # the summary table's index_text
     if not pinned.any():
         return
     style = dict(color="k", ms=8, mew=1.2, ls="none", label=AT_BOUND_LABEL)

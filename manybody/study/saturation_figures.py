@@ -48,6 +48,13 @@ def _per_model(name: str, value, n: int, size: int | None = None) -> list:
     return list(value)
 
 
+def beta_text(beta: float, error: float) -> str:
+    """An exponent beta for a legend: two decimals for every model alike (the legend mixed
+    "0.5" and "0.487"; a referee, session 39), with its error where it shows in two decimals."""
+    shown = math.isfinite(error) and error >= 0.005  # else it would read "± 0.00"
+    return f"{beta:.2f} ± {error:.2f}" if shown else f"{beta:.2f}"
+
+
 def _checked(power_ratio, curves, errors, labels, betas, beta_errors):
     n = len(labels)
     if n == 0:
@@ -119,7 +126,7 @@ def draw_saturation_models(power_ratio, curves, labels: Sequence[str], *, errors
                         ms=3.5, label=symbolise(lb))
             if best is not None:
                 ax.plot(fine, best, "--", color=col, lw=1.0,
-                        label=rf"{FITTED_LAW}, $\beta$ = {beta:.3g}")
+                        label=rf"{FITTED_LAW}, $\beta$ = {beta_text(beta, err)}")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(axis_label("drive power $P/P_c$"))
