@@ -50,9 +50,10 @@ def _per_model(name: str, value, n: int, size: int | None = None) -> list:
 
 def beta_text(beta: float, error: float) -> str:
     """An exponent beta for a legend: two decimals for every model alike (the legend mixed
-    "0.5" and "0.487"; a referee, session 39), with its error where it shows in two decimals."""
-    shown = math.isfinite(error) and error >= 0.005  # else it would read "± 0.00"
-    return f"{beta:.2f} ± {error:.2f}" if shown else f"{beta:.2f}"
+    "0.5" and "0.487"; a referee, session 39), with its error ("< 0.01" below what two decimals show)."""
+    if not (math.isfinite(error) and error > 0):
+        return f"{beta:.2f}"
+    return f"{beta:.2f} ± {error:.2f}" if error >= 0.005 else f"{beta:.2f} ± <0.01"
 
 
 def _checked(power_ratio, curves, errors, labels, betas, beta_errors):
