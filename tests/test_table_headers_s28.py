@@ -287,6 +287,33 @@ def test_info_says_when_a_run_holds_the_checkpoint(partial_run, capsys):
     assert status == 0 and "in use: yes, a run holds its lock now" in out
 
 
+def test_info_calls_a_stretch_without_an_end_killed_and_counts_its_task_files(
+        partial_run, tmp_path, capsys):
+    """A run killed outright (SIGKILL) records no end: info showed its stretch as "? computed,
+    running" while nothing held the lock (session 40). It is killed, with the realisations its
+    task files hold; while a run holds the lock its stretch is running."""
+    import json
+    import shutil
+
+    directory = tmp_path / "killed.nc.checkpoint"
+    shutil.copytree(checkpoint_dir(partial_run), directory)
+    meta = json.loads((directory / "meta.json").read_text())
+    first = {**meta["stretches"][0], "outcome": "running", "tasks_computed": None,
+             "wall_time_s": None}
+    meta["stretches"] = [first, {**first, "started": "later"}]  # a resume, killed too
+    (directory / "meta.json").write_text(json.dumps(meta))
+    status, out, err = _info(directory, capsys)
+    assert status == 0, err
+    line = next(text for text in out.splitlines() if "stretches of the run" in text)
+    assert line.count("killed (no end recorded)") == 2 and "running" not in line, line
+    assert ", 2 computed, killed" in line and ", 0 computed, killed" in line, line
+    with open(directory / "lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _, out, _ = _info(directory, capsys)
+    line = next(text for text in out.splitlines() if "stretches of the run" in text)
+    assert line.endswith("? computed, running"), line
+
+
 def test_info_on_an_unfinished_runs_output_names_its_checkpoint(partial_run, capsys):
     status, _, err = _info(partial_run, capsys)
     assert status == 2 and "does not exist" in err

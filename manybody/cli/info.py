@@ -165,6 +165,7 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
     else:
         lines.append(f"  no meta.json: the run's spec is unknown ({meta_path} is missing)")
     done: set[tuple[int, int]] = set()
+    by_stretch: dict[int, int] = {}  # realisations in the task files, by the stretch that wrote them
     n_files = 0
     tasks = directory / "tasks"
     with contextlib.suppress(OSError):
@@ -175,6 +176,8 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
                 point, start, stop = match.groups()
                 stop = int(stop) if stop else int(start) + 1
                 done.update((int(point), r) for r in range(int(start), stop))
+                stretch = _task_stretch(file)
+                by_stretch[stretch] = by_stretch.get(stretch, 0) + stop - int(start)
     if spec is not None:
         counts = spec.realisation_counts.ravel()
         done = {(p, r) for p, r in done if p < counts.size and r < counts[p]}
@@ -193,8 +196,9 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
     else:
         lines.append(f"  finished: {len(done)} realisation(s) (over every sweep point) in "
                      f"{n_files} task file(s)")
-    lines += _stretch_lines(meta)
-    lines.append(f"  {_lock_state(directory)}")
+    lock_state = _lock_state(directory)
+    lines += _stretch_lines(meta, held=lock_state.startswith("in use: yes"), written=by_stretch)
+    lines.append(f"  {lock_state}")
     resume = _resume_hint(meta, output)
     failed = meta.get("failed") if meta is not None else None
     if isinstance(failed, dict):  # a plain rerun meets the same refusal (session 37)
@@ -212,21 +216,43 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
     return "\n".join(lines)
 
 
-def _stretch_lines(meta: dict[str, Any] | None) -> list[str]:
+def _task_stretch(file: Path) -> int:
+    """The stretch of the run that wrote a task file (its ``_stretch`` entry; files written
+    before stretches were recorded, or unreadable, count as the first)."""
+    import numpy as np  # at the call: `manybody info` on a results file needs no task files
+
+    from manybody.runs.checkpoint import TASK_STRETCH
+
+    try:
+        with np.load(file) as data:
+            return int(data[TASK_STRETCH]) if TASK_STRETCH in data.files else 0
+    except (OSError, ValueError, KeyError, EOFError):
+        return 0
+
+
+def _stretch_lines(meta: dict[str, Any] | None, held: bool = False,
+                   written: dict[int, int] | None = None) -> list[str]:
     """One line on the stretches of the run the checkpoint records (each start or resume: code
-    version, backend, jobs, how it ended), when there are any (session 37)."""
+    version, backend, jobs, how it ended), when there are any (session 37). A stretch still
+    marked "running" while no run holds the lock was killed outright (SIGKILL, power cut) and
+    recorded no end: it is shown as killed, with the realisations its task files hold
+    (``written``: by stretch index), as the results file's ``run_stretches`` counts them; it
+    read "? computed, running" (session 40)."""
     stretches = meta.get("stretches") if meta is not None else None
     if not isinstance(stretches, list) or not stretches:
         return []
+    records = [r for r in stretches if isinstance(r, dict)]
     shown = []
-    for record in stretches[-4:]:
-        if not isinstance(record, dict):
-            continue
-        computed = record.get("tasks_computed")
-        shown.append(f"manybody {record.get('code', '?')}, {record.get('backend') or '?'} x "
-                     f"{record.get('n_jobs') or '?'}, "
-                     f"{'?' if computed is None else computed} computed, "
-                     f"{record.get('outcome', '?')}")
+    for i, record in enumerate(records):
+        computed, outcome = record.get("tasks_computed"), record.get("outcome", "?")
+        if outcome == "running" and not (i == len(records) - 1 and held):
+            outcome = "killed (no end recorded)"
+            if written is not None:
+                computed = written.get(i, 0)
+        if i >= len(records) - 4:
+            shown.append(f"manybody {record.get('code', '?')}, {record.get('backend') or '?'} "
+                         f"x {record.get('n_jobs') or '?'}, "
+                         f"{'?' if computed is None else computed} computed, {outcome}")
     more = f" (the last 4 of {len(stretches)})" if len(stretches) > 4 else ""
     codes = {r.get("code") for r in stretches if isinstance(r, dict)}
     mixed = f" - {len(codes)} code versions" if len(codes) > 1 else ""
