@@ -146,6 +146,15 @@ def test_progress_bar_on_stderr(tmp_path):
 BAD_SPECS = {
     "missing seed": (SPEC.replace("seed = 5\n", ""), "seed"),
     "unknown key": (SPEC.replace("seed = 5\n", "seed = 5\ncolour = 3\n"), "'colour'"),
+    # session 40: a key of another table is named where it belongs
+    "key of another table": (SPEC.replace("seed = 5\n", "seed = 5\nwidth = 0.02\ndtype = 1\n"),
+                             "; did you mean solver.dtype for 'dtype', probe.broadening.width "
+                             "for 'width'?"),
+    "key of another table in probe": (SPEC.replace("[probe]\n", "[probe]\nn_tls = 3\n"),
+                                      "in probe; valid keys are frequencies, temperatures, "
+                                      "observables, broadening, probe.phonon_rate_prefactor, "
+                                      "probe.matrix_element_bins, saturation; did you mean "
+                                      "model.n_tls for 'n_tls'?"),
     "unknown model key": (SPEC.replace("n_tls = {n_tls}", "n_tls = {n_tls}\nn_tsl = 3"),
                           "'n_tsl'"),
     "wrong type": (SPEC.replace("seed = 5", 'seed = "five"'), "seed"),

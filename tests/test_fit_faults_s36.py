@@ -406,3 +406,22 @@ def test_a_direct_joint_fit_blames_a_sign_flipped_shift():
         words = "; ".join(fit.fit.unphysical)
         assert "loss rising with temperature" not in words
         assert ("is it f(T) - f(T_ref), not f(T_ref) - f(T)?" in words) is (sign < 0), words
+
+
+# ------------------------------------------------------------------ session 40: too few points
+
+
+@pytest.mark.parametrize(("rows", "window", "named"), [
+    (T_MK[:1], [], ""),  # a one-row table
+    (T_MK, ["--tmax", "0.15"], "; window --tmax 0.15 K"),  # a window that keeps one point
+])
+def test_too_few_points_names_the_tables_and_the_window(tmp_path, capsys, rows, window, named):
+    """"need more points than parameters" did not say which table or window (session 40)."""
+    body = "".join(f"{t};-140;{q:.3g}E+06\n" for t, q in zip(rows, Q_MILLIONS, strict=False))
+    table = _write(tmp_path, "few.csv", "Temperatur (mK);Power (dBm);Qint\n" + body)
+    status = _main([str(table), "--frequency", "5.62GHz", *window, "--out",
+                    str(tmp_path / "fits")])
+    err = capsys.readouterr().err
+    assert status == 2 and "need more points than parameters: 1 point(s)" in err, err
+    assert f"(from {table}{named})" in err, err
+    assert not (tmp_path / "fits").exists()

@@ -743,6 +743,17 @@ def _record(args: argparse.Namespace, w: float, gap: float | None, tables: list,
     }
 
 
+def _with_tables(message: str, args: argparse.Namespace) -> str:
+    """A fit's "need more points" names the tables and the window it counted in (a one-row table
+    was refused without its file's name; session 40)."""
+    if not message.startswith("need more points than parameters"):
+        return message
+    window = ", ".join(f"--{name} {value:g} K" for name, value in
+                       (("tmin", args.tmin), ("tmax", args.tmax)) if value is not None)
+    return (f"{message} (from {', '.join(map(str, args.files))}"
+            f"{'; window ' + window if window else ''})")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``fit-data``; returns the exit status."""
     fit_sweeps.check_options(args)
@@ -794,7 +805,7 @@ def run(args: argparse.Namespace) -> int:
         cmp = _compare(compare_laws, args, curves, w, gap)
     except ValueError as exc:
         remove_empty(created)
-        raise ValueError(cli_message(str(exc))) from None
+        raise ValueError(cli_message(_with_tables(str(exc), args))) from None
     except BaseException:
         remove_empty(created)
         raise

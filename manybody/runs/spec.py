@@ -371,6 +371,17 @@ def matrix_element_bins_from_dict(data: Any, where: str = "probe.matrix_element_
     return MatrixElementBins(**edges)
 
 
+def _elsewhere(unknown: list[str]) -> str:
+    """Where keys given in the wrong table belong: "; did you mean probe.broadening.width for
+    'width'?" (a key at the top of a spec was met with the top-level keys alone; session 40).
+    Empty when none of them is a key of another table."""
+    known = [*SWEEPABLE, *(f"probe.{key}" for key in PROBE_KEYS),
+             *(f"solver.{f.name}" for f in dataclasses.fields(SolverParams) if f.init)]
+    found = [f"{' or '.join(places)} for {key!r}" for key in unknown
+             if (places := sorted({k for k in known if k.rsplit(".", 1)[-1] == key}))]
+    return f"; did you mean {', '.join(found)}?" if found else ""
+
+
 def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
     """Build a :class:`~manybody.config.probe.Probe` from a ``[probe]`` table.
 
@@ -382,7 +393,7 @@ def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
     unknown = sorted(set(data) - set(PROBE_KEYS))
     if unknown:
         raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))} in {where}; "
-                         f"valid keys are {', '.join(PROBE_KEYS)}")
+                         f"valid keys are {', '.join(PROBE_KEYS)}{_elsewhere(unknown)}")
     for key in ("frequencies", "temperatures"):
         if key not in data:
             raise ValueError(f"{where}.{key} is required")
@@ -620,7 +631,8 @@ class RunSpec:
         unknown = sorted(set(data) - set(TOP_LEVEL_KEYS))
         if unknown:
             raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))} in the run "
-                             f"specification; valid keys are {', '.join(TOP_LEVEL_KEYS)}")
+                             f"specification; valid keys are {', '.join(TOP_LEVEL_KEYS)}"
+                             f"{_elsewhere(unknown)}")
         for key in ("seed", "model", "probe"):
             if key not in data:
                 what = {"seed": "an integer >= 0; realisation r uses SeedSequence(seed, "
