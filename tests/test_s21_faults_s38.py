@@ -107,7 +107,9 @@ def test_repeats_that_are_not_rounding_keep_the_sort_hint():
     f[50] = f[49]  # one duplicated row, the step (10 kHz) resolved
     assert rounding_resolution(f) is None
     with pytest.raises(ValueError, match="sort the sweep and remove repeats"):
-        check_sweep(S21Sweep(f, np.ones(101, complex), "dup.csv", "real-imag"))
+        # another S21 at the repeated frequency: a line written twice (the same S21) is named
+        # as such (tests/test_input_faults_s41.py)
+        check_sweep(S21Sweep(f, np.exp(1j * np.linspace(0, 1, 101)), "dup.csv", "real-imag"))
     # 500 Hz steps rounded to 2 kHz: the resolution named, not the step
     assert rounding_resolution(np.round(np.linspace(7.7e9, 7.70005e9, 101) / 2e3) * 2e3) == 2e3
 

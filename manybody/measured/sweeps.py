@@ -63,6 +63,8 @@ FREQUENCY_UNITS = {"Hz": 1.0, "kHz": 1e3, "MHz": 1e6, "GHz": 1e9, "THz": 1e12}
 TOUCHSTONE_PARAMETERS = {"S21": (1, 0), "S12": (0, 1)}
 #: Suffixes read as Touchstone (the others as delimited text).
 TOUCHSTONE_SUFFIX = re.compile(r"^\.s(\d+)p$", re.IGNORECASE)
+#: Numbers on a line of the noise-parameter block of a 2-port Touchstone file.
+NOISE_NUMBERS = 5
 #: Lowest plausible frequency of a superconducting resonator sweep (Hz): below, numbers in GHz or
 #: MHz were probably read as Hz.
 MIN_FREQUENCY_HZ = 1e6
@@ -292,7 +294,10 @@ def rounding_resolution(frequency: np.ndarray) -> float | None:
     at distinct frequencies, and a repeated value holds points up to q apart, so averaging them
     would put a mean S21 at a frequency off by up to q/2 that no error accounts for; only the
     export with more digits recovers the frequencies (a tester, session 37, was told "sort the
-    sweep and remove repeats").
+    sweep and remove repeats"). The resolution must be a decimal one (1, 2 or 5 times a power of
+    ten, as an export's digits give) and repeat at least two values: one line written twice in a
+    sweep stepped by 1200 Hz was diagnosed as frequencies rounded to 1200 Hz (a tester, session
+    40).
     """
     f = np.asarray(frequency, dtype=np.float64)
     steps = np.diff(f)
@@ -305,14 +310,14 @@ def rounding_resolution(frequency: np.ndarray) -> float | None:
     multiples = rises / q
     if not np.all(np.abs(multiples - np.round(multiples)) < 0.01):
         return None
-    if not q > (f[-1] - f[0]) / (f.size - 1):
+    if not q > (f[-1] - f[0]) / (f.size - 1) or np.sum(steps == 0) < 2:
         return None
     # a decimal resolution (1, 10, 100 Hz, ... or 1, 2, 5 times one) as an export's digits give
     exponent = 10.0 ** math.floor(math.log10(q))
     for m in (1.0, 2.0, 5.0, 10.0):
         if abs(q / (m * exponent) - 1.0) < 0.01:
             return m * exponent
-    return q
+    return None
 
 
 def check_sweep(sweep: S21Sweep) -> None:
@@ -339,6 +344,20 @@ def check_sweep(sweep: S21Sweep) -> None:
             raise ValueError(f"{src}: {bad.size} NaN or infinite {name} value(s), first in data "
                              f"row {bad[0] + 1}; remove or repair those rows")
     steps = np.diff(f)
+    same = np.flatnonzero((steps == 0) & (z[1:] == z[:-1]))
+    if same.size:  # one line written twice: the rounding diagnosis misread it (session 40)
+        i = int(same[0])
+        raise ValueError(f"{src}: data row {i + 2} repeats row {i + 1} (frequency {f[i]:.10g} Hz "
+                         f"and S21 both the same; {same.size} such repeat(s)): a line written "
+                         "twice? remove the repeated rows")
+    falls = np.flatnonzero(steps < 0)
+    if falls.size and np.any(steps > 0):
+        i = int(falls[0])
+        raise ValueError(f"{src}: frequency not strictly increasing: it falls from {f[i]:.10g} "
+                         f"Hz (data row {i + 1}) to "
+                         f"{f[i + 1]:.10g} Hz (data row {i + 2}) in a sweep that otherwise "
+                         "rises: two sweeps in one file, or rows out of order? Save each sweep "
+                         "in its own file, its frequencies in order")
     if np.any(steps <= 0):
         i = int(np.argmax(steps <= 0))
         rounded = rounding_resolution(f)
@@ -718,17 +737,24 @@ def _read_touchstone(p: Path, parameter: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_touchstone_lines(p: Path) -> None:
     """Refuse a version-1 ``.s1p``/``.s2p`` file whose data lines do not each hold the numbers of
-    one frequency (1 + 2 N^2: 3 for 1 port, 9 for 2 ports), naming the count found.
+    one frequency (1 + 2 N^2: 3 for 1 port, 9 for 2 ports), naming the count found, or whose
+    frequency falls from one line of S parameters to the next, naming both lines.
 
     scikit-rf reads the numbers of a Touchstone file as one stream, so 1-port lines (f, S11) in a
-    ``.s2p`` file become 2-port points of three lines each without an error. Files of 3 or more
-    ports (whose points span several lines) and version-2 files (``[Version] 2.0``) are left to
-    scikit-rf.
+    ``.s2p`` file become 2-port points of three lines each without an error. In a 2-port file a
+    frequency below the previous line's starts the noise-parameter block (5 numbers a line:
+    frequency, minimum noise figure, source reflection magnitude and angle, normalised
+    resistance; Touchstone 1.1 specification), which is accepted and left to scikit-rf; S
+    parameter lines after such a fall (two sweeps appended in one file, a sweep recorded
+    downward) were read as noise data and dropped, keeping the first sweep or one point (a
+    tester, session 40). Files of 3 or more ports (whose points span several lines) and
+    version-2 files (``[Version] 2.0``) are left to scikit-rf.
     """
     ports = int(TOUCHSTONE_SUFFIX.match(p.suffix).group(1))
     if ports > 2:
         return
     expected = 1 + 2 * ports**2
+    previous: tuple[int, float] | None = None  # (line number, frequency) of the last data line
     with open(p, encoding="utf-8", errors="replace") as fh:
         for number, line in enumerate(fh, start=1):
             text = line.split("!", 1)[0].strip()
@@ -736,14 +762,35 @@ def _check_touchstone_lines(p: Path) -> None:
                 continue
             if text.startswith("["):
                 return  # Touchstone 2: keywords define the layout; scikit-rf checks it
-            count = len(text.split())
-            if count != expected:
+            cells = text.split()
+            try:
+                frequency = float(cells[0])
+            except ValueError:
+                frequency = math.nan  # not a number: scikit-rf names it
+            falls = previous is not None and frequency < previous[1]
+            if falls and ports == 2 and len(cells) == NOISE_NUMBERS:
+                return  # the noise-parameter block of a 2-port file
+            if len(cells) != expected:
+                count = len(cells)
                 one = " (a frequency and one complex parameter: 1-port data?)" if count == 3 else ""
                 raise ValueError(
                     f"{p}: data line {number} holds {count} numbers{one}; a {ports}-port "
                     f"Touchstone file (.s{ports}p) has {expected} per line (the frequency and "
-                    f"{ports * ports} complex S parameters): not {ports}-port data; export the "
+                    f"{ports * ports} complex S parameters)"
+                    + (f", or {NOISE_NUMBERS} in a noise-parameter block that starts with a "
+                       "frequency below the last S-parameter line's" if ports == 2 else "")
+                    + f": not {ports}-port data; export the "
                     "2-port data, or save a single S21 as delimited text (layout='real-imag')")
+            if falls and ports == 2:
+                raise ValueError(
+                    f"{p}: frequency falls from {previous[1]:.10g} (data line {previous[0]}) to "
+                    f"{frequency:.10g} (data line {number}); a Touchstone file lists its "
+                    "frequencies in increasing order, and a fall starts the noise-parameter "
+                    f"block ({NOISE_NUMBERS} numbers a line), but line {number} holds S "
+                    "parameters: two sweeps appended in one file, or a sweep recorded downward? "
+                    "Save each sweep in its own file, in increasing frequency")
+            if math.isfinite(frequency):
+                previous = (number, frequency)
 
 
 def layout_hint(sweep: S21Sweep) -> str:

@@ -1,0 +1,125 @@
+"""Faults of the measured-data readers and the command line reported by a break test
+(session 40), each tested as a kind: a Touchstone file whose frequency falls (two sweeps, a
+downward sweep) or that carries a noise-parameter block, a line written twice in a sweep,
+outputs written into the sweeps folder, a '#'-commented table header, an internal quality
+factor given as a loss, and an option given twice."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from manybody.measured.resonance import notch_s21
+from manybody.measured.sweeps import S21Sweep, check_sweep, read_sweep, rounding_resolution
+
+
+def _sweep(n: int = 201, seed: int = 0) -> S21Sweep:
+    """A notch resonance at 5 GHz (Qi 2e4, |Qc| 8e3) with 0.2 % noise, window of 16 linewidths."""
+    ql = 1.0 / (1.0 / 2e4 + math.cos(0.25) / 8e3)
+    f = 5e9 + 5e9 / ql * np.linspace(-8, 8, n)
+    z = notch_s21(f, 5e9, ql, 8e3, 0.25, 0.05, 1.1, 45e-9)
+    rng = np.random.default_rng(seed)
+    return S21Sweep(f, z + 1e-4 * (rng.standard_normal(n) + 1j * rng.standard_normal(n)),
+                    "synthetic", "real-imag")
+
+
+def _touchstone_lines(sweep: S21Sweep) -> tuple[list[str], list[str]]:
+    """(option line, data lines) of a 2-port RI Touchstone 1 file holding ``sweep`` as S21."""
+    data = [f"{f:.3f} 0.1 0 {z.real:.9g} {z.imag:.9g} {z.real:.9g} {z.imag:.9g} 0.1 0"
+            for f, z in zip(sweep.frequency, sweep.s21, strict=True)]
+    return ["# Hz S RI R 50"], data
+
+
+def _write(path, lines):
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# ------------------------------------------------- 1: a Touchstone file whose frequency falls
+
+
+@pytest.mark.parametrize("arrangement", ["two sweeps", "downward", "restart near the end"])
+def test_touchstone_frequency_that_falls_between_s_parameter_lines_is_refused(tmp_path,
+                                                                             arrangement):
+    """scikit-rf takes a fall of the frequency in a 2-port file as the start of the noise block:
+    a second sweep appended was dropped without a word, a downward sweep became one point
+    ('too few points: 1')."""
+    s = _sweep()
+    head, data = _touchstone_lines(s)
+    body = {"two sweeps": data + data, "downward": data[::-1],
+            "restart near the end": data + data[:3]}[arrangement]
+    fall = {"two sweeps": len(data) + 1, "downward": 2, "restart near the end": len(data) + 1}
+    path = _write(tmp_path / "x.s2p", head + body)
+    with pytest.raises(ValueError) as info:
+        read_sweep(path)
+    msg = str(info.value)
+    assert "x.s2p: frequency falls from" in msg, msg
+    line = fall[arrangement] + 1  # the option line comes first
+    assert f"(data line {line})" in msg and "two sweeps appended" in msg, msg
+    assert "too few points" not in msg
+
+
+def test_touchstone_with_a_noise_parameter_block_reads_its_s_parameters(tmp_path):
+    """A 2-port file with the noise block of the Touchstone 1.1 specification (5 numbers a
+    line, starting at a frequency below the last S-parameter line's) was called 'not 2-port
+    data'; its S parameters read as without the block."""
+    s = _sweep()
+    head, data = _touchstone_lines(s)
+    noise = [f"{f:.3f} 1.5 0.3 45 0.2" for f in s.frequency[::50]]
+    plain = read_sweep(_write(tmp_path / "plain.s2p", head + data))
+    with_noise = read_sweep(_write(tmp_path / "noise.s2p", head + data + noise))
+    np.testing.assert_array_equal(with_noise.frequency, plain.frequency)
+    np.testing.assert_array_equal(with_noise.s21, plain.s21)
+    np.testing.assert_allclose(plain.s21, s.s21, rtol=1e-8)
+    # 5-number lines that do not start a noise block (frequency rising) are still refused
+    bad = data[:100] + [f"{s.frequency[100]:.3f} 1 2 3 4"] + data[101:]
+    with pytest.raises(ValueError, match=r"data line 102 holds 5 numbers.*noise-parameter block"):
+        read_sweep(_write(tmp_path / "bad.s2p", head + bad))
+
+
+# ------------------------------------------------- 2: a line written twice
+
+
+@pytest.mark.parametrize("step", [1200.0, 1000.0, 7.3])
+def test_a_line_written_twice_is_named_as_such_not_as_rounding(tmp_path, step):
+    """A duplicated line in a sweep stepped by 1200 Hz was diagnosed as 'the export rounded the
+    frequencies to 1200 Hz'."""
+    s = _sweep(n=300)
+    f = 7.7e9 + step * np.arange(300)
+    rows = [f"{a:.3f},{z.real:.9g},{z.imag:.9g}" for a, z in zip(f, s.s21, strict=True)]
+    path = _write(tmp_path / "dup.csv", ["Frequency (Hz),Re,Im"] + rows[:80] + [rows[79]]
+                  + rows[80:])
+    with pytest.raises(ValueError) as info:
+        read_sweep(path, "real-imag")
+    msg = str(info.value)
+    assert "dup.csv: data row 81 repeats row 80" in msg and "written twice" in msg, msg
+    assert "rounded" not in msg
+    # the same in a Touchstone file
+    head, data = _touchstone_lines(S21Sweep(f, s.s21, "", ""))
+    with pytest.raises(ValueError, match=r"dup\.s2p: data row 81 repeats row 80"):
+        read_sweep(_write(tmp_path / "dup.s2p", head + data[:80] + [data[79]] + data[80:]))
+
+
+def test_one_repeated_frequency_with_another_s21_is_not_rounding():
+    """A single repeat (a re-measured point inserted) is not the export's rounding: rounding
+    repeats many values on a decimal grid."""
+    f = 7.7e9 + 1200.0 * np.arange(300)
+    f = np.insert(f, 80, f[79])
+    z = np.exp(1j * np.linspace(0, 1, f.size))
+    assert rounding_resolution(f) is None
+    with pytest.raises(ValueError, match="sort the sweep and remove repeats"):
+        check_sweep(S21Sweep(f, z, "one.csv", "real-imag"))
+    # the export's rounding (385 Hz steps to 1 kHz) is still named
+    rounded = np.round((7.7e9 + 385.0 * np.arange(300)) / 1e3) * 1e3
+    assert rounding_resolution(rounded) == 1e3
+
+
+def test_two_sweeps_in_one_text_file_are_named():
+    f = 7.7e9 + 1e3 * np.arange(100)
+    f = np.r_[f, f]
+    z = np.exp(1j * np.linspace(0, 1, f.size))
+    with pytest.raises(ValueError, match=r"falls from 7700099000 Hz \(data row 100\) to "
+                                         r"7700000000 Hz \(data row 101\).*two sweeps"):
+        check_sweep(S21Sweep(f, z, "two.csv", "real-imag"))
