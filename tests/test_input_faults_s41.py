@@ -123,3 +123,77 @@ def test_two_sweeps_in_one_text_file_are_named():
     with pytest.raises(ValueError, match=r"falls from 7700099000 Hz \(data row 100\) to "
                                          r"7700000000 Hz \(data row 101\).*two sweeps"):
         check_sweep(S21Sweep(f, z, "two.csv", "real-imag"))
+
+
+# ------------------------------------------------- 3: --out in the sweeps folder
+
+
+@pytest.mark.parametrize("how", ["folder", "glob", "same folder spelt otherwise"])
+def test_fit_data_refuses_to_write_into_the_sweeps_folder(tmp_path, capsys, how):
+    """--out naming the sweeps folder was accepted; the rerun read fit_table.txt and
+    resonator_fits.csv as sweeps and failed. Refused before anything is read or written."""
+    from manybody.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    s = _sweep()
+    for t in (30, 60, 90, 120):
+        rows = [f"{f:.3f},{z.real:.9g},{z.imag:.9g}" for f, z in zip(s.frequency, s.s21,
+                                                                     strict=True)]
+        _write(data / f"s21_-20dB_{t}mK.csv", ["Frequency (Hz),Re,Im"] + rows)
+    before = sorted(p.name for p in data.iterdir())
+    sweeps, out = {"folder": (str(data), str(data)),
+                   "glob": (str(data / "*.csv"), str(data)),
+                   "same folder spelt otherwise": (str(data), str(data / "." / ".." / "data"))}[how]
+    status = main(["fit-data", "--sweeps", sweeps, "--sweep-layout", "real-imag", "--out", out])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert f"--out {out!r} is the folder of the sweeps" in err and "give another --out" in err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in data.iterdir()) == before
+    # a folder below the sweeps' is not searched for sweeps: taken
+    assert main(["fit-data", "--sweeps", sweeps, "--sweep-layout", "real-imag", "--out",
+                 str(data / "fit")]) == 0, capsys.readouterr().err
+    assert (data / "fit" / "fit_table.txt").is_file()
+
+
+# ------------------------------------------------- 4: a header written as a comment
+
+
+def test_a_commented_header_as_numpy_savetxt_writes_it_is_read(tmp_path):
+    """numpy.savetxt(header=...) writes '# T (mK),Qi': the loss and velocity readers dropped it
+    with the comments and said 'no header line'."""
+    from manybody.measured.tables import read_loss_table
+    from manybody.measured.velocity import read_velocity_table
+
+    t_mk = np.array([20.0, 40.0, 60.0, 80.0])
+    qi = np.array([1.1e5, 1.2e5, 1.3e5, 1.4e5])
+    np.savetxt(tmp_path / "q.csv", np.c_[t_mk, qi], delimiter=",", header="T (mK),Qi")
+    assert (tmp_path / "q.csv").read_text().startswith("# T (mK),Qi")
+    table = read_loss_table(tmp_path / "q.csv")
+    np.testing.assert_allclose(table.temperature, t_mk / 1e3)
+    np.testing.assert_allclose(table.loss, 1 / qi)
+    np.savetxt(tmp_path / "v.csv", np.c_[t_mk, [0, 1e-7, 2e-7, 3e-7]], delimiter=";",
+               header="T (mK);df/f")
+    velocity = read_velocity_table(tmp_path / "v.csv")
+    assert velocity.kind == "df/f" and velocity.shift[3] == pytest.approx(3e-7)
+    # a bad cell is still named by its data row
+    text = (tmp_path / "q.csv").read_text().splitlines()
+    text[3] = "60,abc"
+    _write(tmp_path / "bad.csv", text)
+    with pytest.raises(ValueError, match=r"bad\.csv: column .Qi., data row 3: cannot read .abc."):
+        read_loss_table(tmp_path / "bad.csv")
+
+
+@pytest.mark.parametrize("comment", ["# measured 2024-03-01 by A. B.", "# 20,30", "# T (mK)"])
+def test_a_comment_that_is_not_a_header_is_not_taken_for_one(tmp_path, comment):
+    from manybody.measured.tables import read_loss_table
+    from manybody.measured.velocity import read_velocity_table
+
+    _write(tmp_path / "q.csv", [comment, "20,1.1e5", "40,1.2e5", "60,1.3e5"])
+    with pytest.raises(ValueError, match=r"q\.csv: no header line.*'Temperature \(mK\);Qint'"):
+        read_loss_table(tmp_path / "q.csv")
+    _write(tmp_path / "v.csv", [comment, "20,0", "40,1e-7", "60,2e-7"])
+    with pytest.raises(ValueError, match=r"v\.csv: no header line.*df/f") as info:
+        read_velocity_table(tmp_path / "v.csv")
+    assert "Qint" not in str(info.value)

@@ -21,6 +21,7 @@ temporary files first, then one rename each), so a refused or failed sweep step 
 from __future__ import annotations
 
 import argparse
+import glob
 import hashlib
 import json
 import math
@@ -138,6 +139,24 @@ def check_options(args: argparse.Namespace) -> None:
                                       ("--error-column", args.error_column)) if value]
     if clash:
         raise ValueError(f"{', '.join(clash)} appl(y/ies) to loss tables, not to --sweeps")
+    _refuse_out_among_sweeps(args.sweeps, args.out)
+
+
+def _refuse_out_among_sweeps(sweeps: str, out: str) -> None:
+    """Refuse an ``--out`` that is the folder of the sweeps (the folder given, or the folder of
+    a file the glob matches): the results written there (``resonator_fits.csv``,
+    ``fit_table.txt``) are read as sweeps by the next run, which then failed on them (a tester,
+    session 40). A folder below the sweeps' is fine (the folder is not searched below)."""
+    target = Path(out).resolve()
+    given = Path(sweeps)
+    folders = ({given.resolve()} if given.is_dir() else
+               {Path(f).resolve().parent for f in glob.glob(str(sweeps)) if Path(f).is_file()})
+    if target in folders:
+        raise ValueError(f"--out {out!r} is the folder of the sweeps (--sweeps {sweeps!r}): the "
+                         "results written there (resonator_fits.csv, fit_table.txt, ...) would "
+                         "be read as sweeps by the next run; give another --out (e.g. "
+                         f"'{Path(out) / 'fit_data'}' or the default ./fit_data), never the data "
+                         "folder")
 
 
 @dataclass(frozen=True)

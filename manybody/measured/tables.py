@@ -495,8 +495,32 @@ def _refuse_thousands(src: str, rows: list[list[str]], line_numbers: list[int],
                 "without digit grouping")
 
 
-def read_grid(p: Path) -> CellGrid:
-    """Decode, drop comments, sniff the separator, find the header and the data rows."""
+def _commented_header(text: str, first_data_line: int, sep: str, width: int,
+                      numbers) -> tuple[int, list[str]] | None:
+    """(line number, cells) of the comment line nearest above the first data line (blank lines
+    between allowed) when, with its '#' removed, it has ``width`` cells and no number: the
+    header ``numpy.savetxt`` writes. None otherwise."""
+    lines = text.splitlines()[:first_data_line - 1]
+    for number in range(len(lines), 0, -1):
+        line = lines[number - 1].strip()
+        if not line:
+            continue
+        if not line.startswith("#"):
+            return None
+        cells = next(csv.reader([line.lstrip("#").strip()], delimiter=sep), [])
+        if len(cells) == width and numbers(cells) == 0 and all(c.strip() for c in cells):
+            return number, cells
+        return None
+    return None
+
+
+def read_grid(p: Path, example: str = "'Temperature (mK);Qint'") -> CellGrid:
+    """Decode, drop comments, sniff the separator, find the header and the data rows.
+
+    A table whose only header is a comment line right above the data (``# T (mK),Qi``, as
+    ``numpy.savetxt(..., header=...)`` writes it) takes that line as its header when it has as
+    many cells as the data and no number: it was refused as 'no header line' (a tester,
+    session 40). ``example`` is the header suggested when there is none."""
     src = str(p)
     text = _decode(p.read_bytes(), src)
     # a line of empty cells only (',,' or ';;', as spreadsheets export below the data) is a
@@ -531,10 +555,14 @@ def read_grid(p: Path) -> CellGrid:
             f"{src}: no numeric rows found ({len(rows)} line(s), separator "
             f"{_SEP_NAMES[sep]}); first line: {sep.join(rows[0])[:80]!r}")
     if first == 0:
-        columns = [f"column {i + 1}" for i in range(len(rows[0]))]
-        raise ValueError(
-            f"{src}: no header line, so the columns cannot be identified "
-            f"({len(columns)} unnamed columns); add a header such as 'Temperature (mK);Qint'")
+        commented = _commented_header(text, numbered[0][0], sep, len(rows[0]), numbers)
+        if commented is None:
+            raise ValueError(
+                f"{src}: no header line, so the columns cannot be identified "
+                f"({len(rows[0])} unnamed columns); add a header such as {example}")
+        rows.insert(0, commented[1])
+        numbered.insert(0, (commented[0], ""))
+        first = 1
     columns = [c.replace("\ufeff", "").strip().strip('"') for c in rows[first - 1]]
     conflicts: dict[str, str] = {}
     if (first >= 3 and not _is_units_row(columns) and numbers(rows[first - 3]) == 0

@@ -168,7 +168,7 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
         unparsable or non-finite cells, temperatures outside 0 < T < 1000 K, errors <= 0.
     """
     p = check_input_file("velocity table", path)
-    grid = tables.read_grid(p)
+    grid = tables.read_grid(p, example="'Temperature (mK);df/f' (or dv/v)")
     src, columns = grid.src, grid.columns
     t_name = tables.pick_column("temperature", temperature_column,
                           [c for c in columns if headers.is_temperature(c)
