@@ -197,3 +197,64 @@ def test_a_comment_that_is_not_a_header_is_not_taken_for_one(tmp_path, comment):
     with pytest.raises(ValueError, match=r"v\.csv: no header line.*df/f") as info:
         read_velocity_table(tmp_path / "v.csv")
     assert "Qint" not in str(info.value)
+
+
+# ------------------------------------------------- 5, 6: Qi passed as the loss; a constant loss
+
+
+def _tanh_loss(t):
+    return 1e-6 * np.tanh(0.24 / (2 * t)) + 2e-7
+
+
+T = np.linspace(0.02, 0.3, 14)
+
+
+def test_quality_factors_passed_as_the_loss_are_warned_about_once():
+    """fit_loss/compare_laws fitted Qi (1e5) as a loss without a word; the CLI warns above a
+    loss of 1e-2."""
+    import warnings
+
+    from manybody.laws.fit import fit_loss
+    from manybody.laws.inputs import LossCurve, LossScaleWarning, ShiftCurve
+    from manybody.laws.joint import fit_loss_shift
+    from manybody.measured.comparison import compare_laws
+
+    qi = 1 / _tanh_loss(T)
+    with pytest.warns(LossScaleWarning, match=r"'data' lies between 8\.333e\+05 and 1\.724e\+06.*pass 1/Qi"):
+        fit_loss(T, qi, "5GHz")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compare_laws(LossCurve(T, qi, label="Qi"), "5GHz")
+    assert [type(w.message) for w in caught].count(LossScaleWarning) == 1, caught
+    shift = ShiftCurve(T, 1e-6 * np.log(T / 0.02))
+    with pytest.warns(LossScaleWarning, match="'Qi'"):
+        fit_loss_shift([LossCurve(T, qi, label="Qi")], shift, "5GHz", mode="joint")
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e4, 3e6, 1e-200, 1e200])
+def test_a_loss_or_simulated_absorption_is_not_warned_about(scale):
+    """Q^-1 of 1e-6, simulated absorption in units of pi*C0 (of order 1, up to a few), and the
+    fits' scale tests (1e+-200) are fitted without the Qi warning."""
+    import warnings
+
+    from manybody.laws.fit import fit_loss
+
+    loss = _tanh_loss(T) * scale
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit_loss(T, loss, "5GHz")
+
+
+def test_a_constant_loss_fits_without_a_numpy_warning():
+    """A constant loss leaked numpy's 'invalid value encountered in multiply' (an undetermined
+    index's infinite variance times a residual variance of 0)."""
+    import warnings
+
+    from manybody.laws.fit import fit_loss
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = fit_loss(T, np.full(T.size, 1e-5), "5GHz")
+    assert fit.errors["index"] == math.inf
+    assert fit.parameters["background"] == pytest.approx(1e-5)
+    assert fit.indeterminate and "no temperature dependence" in fit.indeterminate[0]

@@ -111,6 +111,7 @@ from manybody.laws.inputs import (
     LossCurve,
     check_error_range,
     parse_frequency,
+    warn_quality_factor_as_loss,
 )
 from manybody.laws.shapes import check_smearing, law_values
 from manybody.laws.verdict import AMPLITUDE_RESOLUTION, P_NEITHER, Z_BAND
@@ -703,8 +704,19 @@ def fit_model(model: _Model, points: FitPoints, per_curve: bool) -> _Optimum:
     r = (points.ys - ls.raw_design(theta) @ p[:ls.n_lin]) / ss
     chi2 = float(r @ r)
     if not points.known and not per_curve:
-        cov = cov * (chi2 / (n - k))
+        cov = _scaled_covariance(cov, chi2 / (n - k))
     return _Optimum(ls, p, cov, chi2, _curve_rss(ls, p), at_bound, converged, per_curve)
+
+
+def _scaled_covariance(cov: np.ndarray, variance: float) -> np.ndarray:
+    """``cov`` times the residual variance, an undetermined parameter's infinite variance kept
+    infinite where the variance is 0 (a curve the law fits exactly, e.g. a constant loss: inf *
+    0 gave NaN and numpy's 'invalid value encountered in multiply'; a tester, session 40)."""
+    with np.errstate(invalid="ignore"):
+        scaled = cov * variance
+    infinite = np.isinf(cov) & np.isnan(scaled)
+    scaled[infinite] = cov[infinite]
+    return scaled
 
 
 def _fit_fixed_start(model: _Model, points: FitPoints) -> _Optimum:
@@ -722,7 +734,7 @@ def _fit_fixed_start(model: _Model, points: FitPoints) -> _Optimum:
     if not points.known:
         dof = points.n - ls.k
         if dof > 0:
-            cov = cov * (chi2 / dof)
+            cov = _scaled_covariance(cov, chi2 / dof)
         else:
             cov = np.where(np.eye(ls.k, dtype=bool), np.inf, np.nan)
     return _Optimum(ls, p, cov, chi2, _curve_rss(ls, p), (), True, False)
@@ -986,6 +998,9 @@ def fit_joint(
     manybody.laws.x_range.XRangeWarning
         Most points' x = w/T outside [0.05, 50], or a bare-number frequency of 1 K or more
         that puts every x above 5 (a number meant in GHz read as kelvin).
+    manybody.laws.inputs.LossScaleWarning
+        A curve whose every loss lies between 10 and 1e10, as internal quality factors do
+        (Qi passed as the loss).
 
     Raises
     ------
@@ -1003,6 +1018,7 @@ def fit_joint(
     check_critical_power_law(critical_power_law, saturation)
     windowed = fit_window(curves, tmin, tmax, saturation)
     check_x_range(np.concatenate([c.temperature for c in windowed]), w, frequency)
+    warn_quality_factor_as_loss(windowed)
     labels = [c.label for c in windowed]
     if len(set(labels)) < len(labels):
         labels = [f"{lb}#{i}" for i, lb in enumerate(labels)]

@@ -10,6 +10,7 @@ purpose (numpy only), so the command line can build its options from these names
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,6 +134,36 @@ def check_power_dbm(name: str, value: float) -> float:
     if not lo <= value <= hi:
         raise ValueError(f"{name} must be between {lo:g} and {hi:g} dBm, got {value:g} dBm")
     return value
+
+
+#: A curve whose every "loss" lies in this range looks like internal quality factors (Qi of
+#: 1e2 to 1e9): a loss Q^-1 or tan delta is below 1e-2, a simulated absorption in units of
+#: pi*C0 of order 1; numbers of 1e200 (the fits' scale tests) are no quality factor.
+QUALITY_FACTOR_RANGE = (10.0, 1e10)
+
+
+class LossScaleWarning(UserWarning):
+    """A curve's loss values look like internal quality factors Qi, not Q^-1 or tan delta."""
+
+
+def warn_quality_factor_as_loss(curves) -> None:
+    """LossScaleWarning for each curve whose every loss lies in ``QUALITY_FACTOR_RANGE``: Qi
+    passed to ``fit_loss``/``compare_laws`` as the loss was fitted without a word, while
+    ``manybody fit-data`` warns above a loss of 1e-2 (a tester, session 40).
+
+    Parameters
+    ----------
+    curves : sequence of LossCurve
+    """
+    lo, hi = QUALITY_FACTOR_RANGE
+    for curve in curves:
+        loss = np.asarray(curve.loss)
+        if loss.size and lo <= float(loss.min()) and float(loss.max()) <= hi:
+            warnings.warn(
+                f"loss of {curve.label!r} lies between {loss.min():.4g} and {loss.max():.4g}, "
+                f"as internal quality factors Qi do, not a loss Q^-1 or tan delta (below 1e-2 "
+                "for any resonator or glass; a simulated absorption in units of pi*C0 is of "
+                "order 1): Qi passed as the loss? pass 1/Qi", LossScaleWarning, stacklevel=3)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,14 @@ import numpy as np
 
 from manybody.laws import fit as engine
 from manybody.laws.fit import INDEX_BOUNDS, LawFit, NonlinearLayout
-from manybody.laws.inputs import ERROR_MODELS, LAWS, LossCurve, ShiftCurve, parse_frequency
+from manybody.laws.inputs import (
+    ERROR_MODELS,
+    LAWS,
+    LossCurve,
+    ShiftCurve,
+    parse_frequency,
+    warn_quality_factor_as_loss,
+)
 from manybody.laws.shapes import law_values
 from manybody.laws.shift import shift_values
 from manybody.laws.verdict import Verdict, judge
@@ -370,6 +377,7 @@ def fit_loss_shift(
     sh = shift.window(tmin, tmax)
     check_x_range(np.concatenate([sh.temperature] + [c.temperature for c in windowed]), w,
                   frequency)
+    warn_quality_factor_as_loss(windowed)
     labels = [c.label for c in windowed]
     if len(set(labels)) < len(labels):
         labels = [f"{lb}#{i}" for i, lb in enumerate(labels)]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from manybody.laws.fit import fit_joint
-from manybody.laws.inputs import LAWS, LossCurve
+from manybody.laws.inputs import LAWS, LossCurve, LossScaleWarning
 from manybody.laws.verdict import judge
 from manybody.laws.x_range import XRangeWarning
 from manybody.support import validate as v
@@ -105,6 +105,7 @@ def compare_laws(curves: Sequence[LossCurve] | LossCurve, frequency: float | str
         # the unit check warns once (the first fit), not once per law
         fits = {LAWS[0]: fit_joint(curves, frequency, law=LAWS[0], **options)}
         warnings.simplefilter("ignore", XRangeWarning)
+        warnings.simplefilter("ignore", LossScaleWarning)
         fits.update({law: fit_joint(curves, frequency, law=law, **options) for law in LAWS[1:]})
     j = judge(fits)
     if options.get("saturation"):
@@ -214,6 +215,7 @@ def discrimination_power(cmp: LawComparison, n_simulations: int, rng: np.random.
                        for c, y in zip(fit.curves, draws, strict=True)]
                 with warnings.catch_warnings():  # the data's unit check warned already
                     warnings.simplefilter("ignore", XRangeWarning)
+                    warnings.simplefilter("ignore", LossScaleWarning)
                     res = compare_laws(sim, fit.frequency, **opts)
             except (RuntimeError, ValueError):  # an unfittable draw counts as a failure
                 failed += 1
