@@ -18,12 +18,12 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.laws.inputs import gap_from_tc
 from manybody.laws.joint import MODES, compare_loss_shift
@@ -59,7 +59,7 @@ def _amplitude(fit) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "results" / "data_fit" / "al_inp" / "joint"),
                         help="output directory (default: results/data_fit/al_inp/joint)")
     args = parser.parse_args(argv)

@@ -60,6 +60,7 @@ from threadpoolctl import threadpool_info
 
 from manybody import __version__
 from manybody.cli.errors import UserError
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.config.model import CouplingParams, ModelParams
 from manybody.config.probe import Broadening
@@ -874,7 +875,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["--child"]:
         return _child_main(argv)
-    parser = argparse.ArgumentParser(prog="python scripts/bench.py")
+    parser = ManybodyParser(prog="python scripts/bench.py")
     configure(parser)
     add_overwrite_option(parser)
     args = parser.parse_args(argv)

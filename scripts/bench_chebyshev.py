@@ -46,7 +46,6 @@ Examples
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -60,6 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.config.model import MAX_TLS
 from manybody.runs.results import add_overwrite_option, checked_output_option, refuse_replaced_records
@@ -1205,7 +1205,7 @@ def _sizes_out_label(parser, sizes: list[int], vectors: int | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
     dtypes = ("float32", "float64")
     p_run = sub.add_parser("run", help="time and memory per realisation")

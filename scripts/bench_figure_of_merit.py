@@ -55,6 +55,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_chebyshev import SIZE, VECTORS, Refused, _load, _metadata, _save  # noqa: E402
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.runs.results import add_overwrite_option, checked_output_option, refuse_replaced_records
 
@@ -304,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     from manybody.runs.sweep import available_cores
     from manybody.support import validate as v
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=SIZE, nargs="+", default=[12, 14, 16],
                         help="numbers of TLS N (default: %(default)s)")
     parser.add_argument("--realisations", type=v.cli_integer(2, MAX_REALISATIONS), nargs="+",

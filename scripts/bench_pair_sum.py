@@ -15,13 +15,13 @@ study's probe, largest change of the disorder mean and of single realisations.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.config.probe import Broadening
 from manybody.runs.results import add_overwrite_option, checked_output_option
@@ -93,7 +93,7 @@ def study_shift(realisations: int, n_tls: int = 8) -> dict:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = ManybodyParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=v.cli_integer(1, 14), nargs="+", default=[6, 8, 10, 12],
                     help="numbers of TLS N (default: %(default)s)")
     ap.add_argument("--out", default=Path("results/bench/pair_sum.json"),

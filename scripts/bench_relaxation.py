@@ -13,7 +13,6 @@ Krylov result against the dense route at a few temperatures.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.runs.results import add_overwrite_option, checked_output_option
 from manybody.support import jsonio
@@ -30,7 +30,7 @@ from manybody.support import validate as v
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-tls", type=v.cli_integer(1, 14), default=10,
                         help="number of TLS N (default: %(default)s)")
     parser.add_argument("--temperatures", type=v.cli_integer(1, 100_000), default=20,

@@ -14,7 +14,6 @@ ratio, and the time spent in :func:`steady_states` (assembly and the LU solves).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.runs.results import add_overwrite_option, checked_output_option
 from manybody.support import jsonio
@@ -32,7 +32,7 @@ from manybody.support.files import atomic_write_text
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-tls", type=v.cli_integer(1, 14), default=10,
                         help="number of TLS N (default: %(default)s)")
     parser.add_argument("--amplitudes", type=v.cli_integer(1, 100_000), default=20,

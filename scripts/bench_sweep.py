@@ -20,7 +20,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import platform
@@ -32,6 +31,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_info
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.runs.results import add_overwrite_option, checked_output_option
 from manybody.runs.spec import RunSpec
@@ -85,7 +85,7 @@ def compare(spec: RunSpec, configs: dict[str, tuple[int, int]], repeats: int) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     # named after the sizes they apply to (the first names, kept, spoke of N = 8 and 12 whatever
     # --small-n and --large-n said; session 36)
     parser.add_argument("--small-n-realisations", "--n8-realisations", dest="n8_realisations",

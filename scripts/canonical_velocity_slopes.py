@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.laws.velocity import canonical_ratio, fit_velocity_slopes
 from manybody.runs.results import add_overwrite_option, checked_output_option, make_parents
@@ -76,7 +77,7 @@ def velocity_shift(temperature: float, eps_max: float, delta_min: float, delta_m
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    parser = ManybodyParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output",
                         default=str(ROOT / "results" / "velocity" / "canonical_quadrature.json"),

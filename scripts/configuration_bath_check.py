@@ -25,12 +25,12 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.laws.analysis import analyse_shape
 from manybody.runs.results import add_overwrite_option, checked_output_option
@@ -112,7 +112,7 @@ def measure(spec: RunSpec, bootstrap: int = BOOTSTRAP) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--realisations", type=v.cli_integer(1, 10_000_000), default=50,
                         help="realisations per model, at N = 8 (default: %(default)s)")
     parser.add_argument("--bootstrap", type=v.cli_integer(2, v.MAX_BOOTSTRAP), default=BOOTSTRAP,

@@ -41,6 +41,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from manybody.cli.parser import ManybodyParser  # noqa: E402
 from manybody.cli.signals import script_main  # noqa: E402
 from manybody.config.model import (  # noqa: E402
     MAX_TLS,
@@ -211,7 +212,7 @@ def _metadata() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     vectors = v.cli_integer(2, 1_000_000)  # >= 2: the error bar is their spread
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=v.cli_integer(2, MAX_TLS), nargs="+", default=[14],
                         help="numbers of TLS N (default: %(default)s)")
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES),

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.config.model import MAX_TLS
 from manybody.laws.analysis import analyse_shape
@@ -106,7 +107,7 @@ def paired_index_difference(x, q_a, q_b, smearing, n_bootstrap: int = 200) -> tu
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-tls", type=v.cli_integer(2, MAX_TLS), default=10,
                         help="number of TLS N (default: %(default)s)")
     parser.add_argument("--realisations", type=v.cli_integer(5, MAX_REALISATIONS), default=160,

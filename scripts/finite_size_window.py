@@ -14,16 +14,16 @@ bootstrap errors over realisations, the line kernel of the spec).
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.support import validate as v
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", type=Path, help="a results file (.nc) with absorption")
     parser.add_argument("--x-max", type=v.cli_real(low=1.0, low_open=True), default=10.0,
                         help="largest x = w/T fitted, > 1 (default 10, the N = 12 run's)")

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.runs.results import checked_output_option, make_parents
 from manybody.support.files import atomic_write
@@ -257,7 +258,7 @@ def check(path: Path) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ManybodyParser(
         prog="golden_set.py", description=__doc__.split("\n\n")[0],
         epilog=__doc__.split("\n\n")[1] + "\n\n" + __doc__.split("\n\n")[2].rstrip(),
         formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -4,10 +4,10 @@
 Usage: python scripts/make_figures.py [STUDY_DIR] [--out FIGURE_DIR]
 """
 
-import argparse
 import sys
 from pathlib import Path
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.runs.results import checked_output_option
 from manybody.study.figures import make_all_figures
@@ -15,7 +15,7 @@ from manybody.study.summary import SUMMARY_FILES, load_rows
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("study_dir", nargs="?", default="results/study",
                         help="directory of the study results (default: %(default)s)")
     parser.add_argument("--out", default=None, help="figure directory (default STUDY_DIR/figures)")

@@ -26,7 +26,6 @@ Results: results/bench/min_distance.json (rewritten after each part).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
@@ -39,6 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_chebyshev import SIZE, _load, _metadata, _save  # noqa: E402
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.runs.results import add_overwrite_option, checked_output_option, refuse_replaced_records
 
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     from manybody.runs.sweep import available_cores
     from manybody.support import validate as v
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("parts", nargs="*", help="physics and/or cost (default: both)")
     parser.add_argument("--min-distances", type=v.cli_real(0.0), nargs="+", default=MIN_DISTANCES,
                         help="coupling.min_distance values (r0, >= 0, distinct), the first 0")

@@ -19,12 +19,12 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
 import warnings
 from pathlib import Path
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.laws.inputs import ShiftCurve
 from manybody.laws.joint import MODES, compare_loss_shift
@@ -53,7 +53,7 @@ def _ratio(cmp) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "results" / "data_fit" / "nb_joint"),
                         help="output directory (default: results/data_fit/nb_joint)")
     parser.add_argument("--powers", default="160,140,120,100,80",

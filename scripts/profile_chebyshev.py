@@ -22,7 +22,6 @@ under ``--label`` (rewritten atomically; an interrupted run keeps the sizes that
 
 from __future__ import annotations
 
-import argparse
 import collections
 import contextlib
 import functools
@@ -47,6 +46,7 @@ from bench_chebyshev import (  # noqa: E402
     warm_up,
 )
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.runs.results import add_overwrite_option, checked_output_option, refuse_replaced_records
 from manybody.support import validate as v  # noqa: E402
@@ -194,7 +194,7 @@ def profile(n: int, memory_gb: float | None = None, steady: bool = False) -> dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=SIZE, nargs="+", default=[12, 16],
                         help="numbers of TLS N (default: %(default)s)")
     parser.add_argument("--label", default="phases",

@@ -20,7 +20,6 @@ and keeps every realisation solvable).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from dataclasses import replace
@@ -31,6 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_chebyshev import SIZE, VECTORS, _load, _metadata, _save  # noqa: E402
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.runs.results import add_overwrite_option, checked_output_option, refuse_replaced_records
 
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     from manybody.runs.spec import MAX_REALISATIONS
     from manybody.support import validate as v
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-tls", type=SIZE, default=10, help="number of TLS N (default: %(default)s)")
     parser.add_argument("--realisations", type=v.cli_integer(2, MAX_REALISATIONS), default=400,
                         help="realisations (>= 2: the bias is a mean over them, with its error)")

@@ -12,12 +12,12 @@ exactly as the summary records it), followed by the rows of extra summaries of s
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
 from pathlib import Path
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.study.summary import index_text
 
@@ -157,7 +157,7 @@ def replace_block(text: str, block: str) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--summary", type=Path, default=ROOT / "results/study/summary.json",
                         help="the study summary (default: results/study/summary.json)")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md",

@@ -13,11 +13,11 @@ velocity_slopes.json, saturation.json (strict JSON, NaN as null) and summary.md 
 or refitted.
 """
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.runs.results import load_results
 from manybody.study.specs import STUDY_SPECS
@@ -55,7 +55,7 @@ def recompute(study_dir: Path) -> tuple[list, list, list]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("study_dir", nargs="?", default="results/study", type=Path,
                         help="directory of the study results (default: %(default)s)")
     parser.add_argument("--recompute", action="store_true",

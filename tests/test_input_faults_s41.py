@@ -258,3 +258,140 @@ def test_a_constant_loss_fits_without_a_numpy_warning():
     assert fit.errors["index"] == math.inf
     assert fit.parameters["background"] == pytest.approx(1e-5)
     assert fit.indeterminate and "no temperature dependence" in fit.indeterminate[0]
+
+
+# ------------------------------------------------- 7: an option given twice
+
+
+def _a_value(action) -> str:
+    """A value that ``action``'s type and choices take (argparse checks them before the action)."""
+    if action.choices:
+        return str(next(iter(action.choices)))
+    for candidate in ("1", "0.1", "3", "5GHz", "-80", "20,40", "x.csv", "x"):
+        try:
+            if action.type is not None:
+                action.type(candidate)
+            return candidate
+        except Exception:  # noqa: BLE001 - any refusal: try the next
+            continue
+    raise AssertionError(f"no value found for {action.option_strings}")
+
+
+def _store_options():
+    import argparse
+
+    from manybody.cli.app import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for command, subparser in sub.choices.items():
+        for action in subparser._actions:
+            if action.option_strings and type(action).__name__ == "_StoreOnce":
+                yield command, action
+
+
+def test_every_option_that_takes_a_value_refuses_to_be_given_twice(capsys):
+    """argparse kept the last of '--frequency 5GHz --frequency 6GHz' without a word (a tester,
+    session 40): every such option of every command is refused, naming both values."""
+    from manybody.cli import main
+
+    checked = 0
+    for command, action in _store_options():
+        value = _a_value(action)
+        first, last = action.option_strings[0], action.option_strings[-1]
+        with pytest.raises(SystemExit) as info:
+            main([command, f"{first}={value}", last, value])
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert f"argument {'/'.join(action.option_strings)}: given twice" in err, (command, err)
+        assert f"then {last} " in err and "give it once" in err, err
+        checked += 1
+    assert checked >= 40, checked  # run, study, info and fit-data options all counted
+
+
+def test_an_option_given_once_and_repeatable_flags_still_parse():
+    from manybody.cli.app import build_parser
+
+    args = build_parser().parse_args(["-v", "fit-data", "--frequency", "5GHz", "-v", "a.csv"])
+    assert args.frequency == "5GHz" and args.verbose
+    assert not hasattr(args, "_options_given")
+
+
+def test_the_scripts_refuse_an_option_given_twice():
+    """The scripts parse with the same parser: a duplicated option of a script is refused too,
+    and no script builds a plain argparse parser."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    scripts = Path(__file__).resolve().parent.parent / "scripts"
+    plain = [p.name for p in scripts.glob("*.py") if "argparse.ArgumentParser(" in p.read_text()]
+    assert not plain, plain
+    done = subprocess.run([sys.executable, str(scripts / "make_figures.py"), "--out", "a",
+                           "--out", "b"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "argument --out: given twice (--out a, then --out b)" in done.stderr, done.stderr
+
+
+# ------------------------------------------------- 8: a misspelt key
+
+
+def _spec(**changes):
+    data = {"seed": 1, "realisations": 2, "model": {"n_tls": 4, "tls": {"asymmetry_max": 0.3}},
+            "probe": {"frequencies": [0.1], "temperatures": [0.1]}}
+    for where, value in changes.items():
+        *path, key = where.split("__")
+        table = data
+        for part in path:
+            table = table.setdefault(part, {})
+        table[key] = value
+    return data
+
+
+@pytest.mark.parametrize("where, key, meant", [
+    ("solvr", "solvr", "solver"),
+    ("model__tls__asymetry_max", "asymetry_max", "asymmetry_max"),
+    ("model__n_tsl", "n_tsl", "n_tls"),
+    ("model__coupling__strenght", "strenght", "strength"),
+    ("probe__frequency", "frequency", "frequencies"),
+    ("probe__broadening__widht", "widht", "width"),
+    ("sweep__model.tls.asymetry_max", "model.tls.asymetry_max", "model.tls.asymmetry_max"),
+])
+def test_a_misspelt_key_is_told_the_key_it_resembles(where, key, meant):
+    """'[solvr]' or 'asymetry_max' got the list of valid keys and no suggestion (session 40);
+    every table now names the closest valid key."""
+    from manybody.runs.spec import RunSpec
+
+    value = [0.1, 0.2] if where.startswith("sweep") else (
+        {"method": "dense"} if where == "solvr" else 0.1)
+    with pytest.raises(ValueError) as info:
+        RunSpec.from_dict(_spec(**{where: value}))
+    msg = str(info.value)
+    assert f"did you mean {meant!r} for {key!r}?" in msg, msg
+    assert "valid keys are" in msg
+
+
+def test_a_key_like_no_valid_one_gets_no_suggestion_and_a_placed_key_its_place():
+    from manybody.runs.spec import RunSpec
+
+    with pytest.raises(ValueError) as info:
+        RunSpec.from_dict(_spec(model__tls__colour=1.0))
+    assert "did you mean" not in str(info.value), info.value
+    with pytest.raises(ValueError, match=r"did you mean probe\.broadening\.width for 'width'\?$"):
+        RunSpec.from_dict(_spec(width=0.01))
+
+
+# ------------------------------------------------- 9: a 0-d splitting
+
+
+def test_schottky_takes_a_number_as_one_tls_and_refuses_other_shapes():
+    """The docstring said shape (N,) while a 0-d array was taken: it is one TLS (documented),
+    with the Schottky maximum 0.4392 at E/T = 2.399; a 2-d or empty array is refused."""
+    from manybody.simulation.observables.thermo import schottky
+
+    t = np.array([1.0 / 2.399])
+    assert schottky(np.array(1.0), t)[0] == pytest.approx(0.43922, abs=1e-5)
+    np.testing.assert_array_equal(schottky(1.0, t), schottky([1.0], t))
+    for bad in (np.ones((2, 2)), np.array([])):
+        with pytest.raises(ValueError, match="splittings must be a non-empty 1-d array"):
+            schottky(bad, t)

@@ -23,6 +23,7 @@ from types import ModuleType
 
 from manybody.cli import fit_data, info, run, study
 from manybody.cli.errors import UserError
+from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import (
     NO_SPACE,
     interrupted_line,
@@ -84,8 +85,8 @@ class _Version(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="manybody", description=DESCRIPTION,
-                                     formatter_class=PlainHelpFormatter)
+    parser = ManybodyParser(prog="manybody", description=DESCRIPTION,
+                            formatter_class=PlainHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     parser.add_argument("--version", action=_Version, nargs=0,
                         help="print the version (and the git commit of a checkout) and exit")

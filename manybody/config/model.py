@@ -370,10 +370,7 @@ class ModelParams:
         if "n_tls" in data:
             kwargs["n_tls"] = data.pop("n_tls")
         if data:
-            raise ValueError(
-                f"unknown key(s) {', '.join(map(repr, sorted(data)))} in {where}; valid keys are "
-                f"n_tls, {', '.join(sections)}"
-            )
+            raise ValueError(v.unknown_keys(sorted(data), ["n_tls", *sections], where))
         if "n_tls" not in kwargs:
             raise ValueError(f"{where}.n_tls is required (number of TLS, an integer >= 1)")
         return cls(**kwargs)

@@ -295,9 +295,8 @@ def normalise_sweep(sweep: Mapping[str, Any] | None) -> MappingProxyType:
     out: dict[str, tuple] = {}
     for key, values in _flatten_sweep(sweep).items():
         if key not in SWEEPABLE:
-            raise ValueError(
-                f"unknown sweep key {key!r}; valid keys are {', '.join(SWEEPABLE)}"
-            )
+            raise ValueError(v.unknown_keys([key], SWEEPABLE, "sweep").replace(
+                "unknown key(s)", "unknown sweep key", 1))
         if isinstance(values, str | bytes) or not isinstance(values, list | tuple | np.ndarray):
             raise TypeError(f"sweep[{key!r}] must be a list of values, got {values!r}")
         if len(values) == 0:
@@ -392,8 +391,9 @@ def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
         raise TypeError(f"{where} must be a table of keys, got {type(data).__name__}")
     unknown = sorted(set(data) - set(PROBE_KEYS))
     if unknown:
-        raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))} in {where}; "
-                         f"valid keys are {', '.join(PROBE_KEYS)}{_elsewhere(unknown)}")
+        elsewhere = _elsewhere(unknown)
+        raise ValueError(v.unknown_keys(unknown, PROBE_KEYS, where, suggest=not elsewhere)
+                         + elsewhere)
     for key in ("frequencies", "temperatures"):
         if key not in data:
             raise ValueError(f"{where}.{key} is required")
@@ -630,9 +630,9 @@ class RunSpec:
             )
         unknown = sorted(set(data) - set(TOP_LEVEL_KEYS))
         if unknown:
-            raise ValueError(f"unknown key(s) {', '.join(map(repr, unknown))} in the run "
-                             f"specification; valid keys are {', '.join(TOP_LEVEL_KEYS)}"
-                             f"{_elsewhere(unknown)}")
+            elsewhere = _elsewhere(unknown)
+            raise ValueError(v.unknown_keys(unknown, TOP_LEVEL_KEYS, "the run specification",
+                                            suggest=not elsewhere) + elsewhere)
         for key in ("seed", "model", "probe"):
             if key not in data:
                 what = {"seed": "an integer >= 0; realisation r uses SeedSequence(seed, "

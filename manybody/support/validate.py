@@ -386,6 +386,22 @@ def check_log_spacing(where: str, low: float, high: float, count: int) -> None:
                          "range")
 
 
+def unknown_keys(unknown: Iterable[str], valid: Iterable[str], where: str, *,
+                 suggest: bool = True) -> str:
+    """The message for keys of ``where`` that are not among ``valid``: "unknown key(s) 'asymetry_max'
+    in model.tls; valid keys are ...; did you mean 'asymmetry_max' for 'asymetry_max'?" (the
+    close spelling by :func:`difflib.get_close_matches`; a misspelt ``[solvr]`` or
+    ``asymetry_max`` got the list alone, session 40); ``suggest=False`` leaves it out (where
+    the caller names the keys' places itself)."""
+    import difflib
+
+    unknown, valid = list(unknown), list(valid)
+    close = [f"{match[0]!r} for {key!r}" for key in unknown
+             if suggest and (match := difflib.get_close_matches(key, valid, n=1, cutoff=0.7))]
+    return (f"unknown key(s) {', '.join(map(repr, unknown))} in {where}; valid keys are "
+            f"{', '.join(valid)}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+
+
 def from_mapping(cls: type, data: Mapping[str, Any], where: str) -> Any:
     """Build a keyword-only dataclass from a mapping, rejecting unknown keys with the valid ones
     and naming the required keys it lacks (``where.key``)."""
@@ -394,10 +410,7 @@ def from_mapping(cls: type, data: Mapping[str, Any], where: str) -> Any:
     valid = [f.name for f in dataclasses.fields(cls) if f.init]
     unknown = sorted(set(map(str, data)) - set(valid))
     if unknown:
-        raise ValueError(
-            f"unknown key(s) {', '.join(map(repr, unknown))} in {where}; "
-            f"valid keys are {', '.join(valid)}"
-        )
+        raise ValueError(unknown_keys(unknown, valid, where))
     # a missing required key was Python's "__init__() missing 1 required keyword-only argument"
     # (a tester, session 38)
     missing = [f.name for f in dataclasses.fields(cls) if f.init and f.name not in data

@@ -145,7 +145,8 @@ def schottky(splittings: np.ndarray, temperatures) -> np.ndarray:
     Parameters
     ----------
     splittings : array_like
-        Single-TLS splittings E_i = sqrt(eps_i^2 + Delta_i^2) (K), shape (N,), finite and >= 0.
+        Single-TLS splittings E_i = sqrt(eps_i^2 + Delta_i^2) (K), shape (N,), finite and >= 0;
+        a number (or a 0-d array) is one TLS, as in :func:`manybody.support.validate.real_vector`.
     temperatures : array_like
         T (K), shape (n_T,) or a number, all finite and > 0.
 
@@ -159,8 +160,8 @@ def schottky(splittings: np.ndarray, temperatures) -> np.ndarray:
     TypeError
         Splittings or temperatures that are not real numbers.
     ValueError
-        Splittings not a non-empty 1-d array of finite numbers >= 0; temperatures not finite and
-        > 0 or not 1-d.
+        Splittings neither a number nor a non-empty 1-d array of finite numbers >= 0;
+        temperatures not finite and > 0 or not 1-d.
     """
     e = v.real_vector("splittings", splittings, hint=" (single-TLS splittings E_i in K)")
     if np.any(e < 0):
