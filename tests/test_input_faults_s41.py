@@ -395,3 +395,76 @@ def test_schottky_takes_a_number_as_one_tls_and_refuses_other_shapes():
     for bad in (np.ones((2, 2)), np.array([])):
         with pytest.raises(ValueError, match="splittings must be a non-empty 1-d array"):
             schottky(bad, t)
+
+
+def test_saturation_fit_of_quality_factors_names_them():
+    """Qi(P) rises with power: given as the loss of a saturation fit it was refused as 'must
+    decrease with power' alone; the message now says the values look like Qi."""
+    from manybody.laws.saturation import fit_saturation_joint
+
+    power = np.linspace(-140, -80, 13)
+    loss = 1e-6 / np.sqrt(1 + 10 ** ((power + 110) / 10)) + 2e-7
+    with pytest.raises(ValueError, match=r"must decrease with power.*look like internal quality "
+                                         r"factors Qi.*pass 1/Qi"):
+        fit_saturation_joint([(power, 1 / loss)], scale="dB")
+    with pytest.raises(ValueError) as info:  # a loss that rises, not Qi: no such hint
+        fit_saturation_joint([(power, loss[::-1])], scale="dB")
+    assert "Qi" not in str(info.value)
+    fit = fit_saturation_joint([(power, loss)], scale="dB")
+    assert fit.parameters["beta"] == pytest.approx(0.5, abs=0.05)
+
+
+@pytest.mark.parametrize("argv, meant", [
+    (["fit-data", "--frequncy", "5GHz", "a.csv"], "--frequency for --frequncy"),
+    (["fit-data", "--tmni=0.1", "a.csv"], "--tmin for --tmni"),
+    (["run", "spec.toml", "--outptu", "x.nc"], "--output for --outptu"),
+    (["--verbsoe", "info", "x.nc"], "--verbose for --verbsoe"),
+])
+def test_a_misspelt_option_is_told_the_option_it_resembles(capsys, argv, meant):
+    from manybody.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: " in err, err
+    assert f"did you mean {meant}?" in err, err
+    with pytest.raises(SystemExit):
+        main(["fit-data", "a.csv", "--zzz"])
+    assert "did you mean" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("header", ["T_mK Qi", "T(mK) Qi", "T (mK) Qi", "Temperature [mK]  Qi"])
+def test_a_table_separated_by_spaces_is_read(tmp_path, header):
+    """numpy.savetxt's default (spaces) was 'found only one column (tried separators ',', ';'
+    and tab)'; a unit in brackets after a space stays with its name."""
+    from manybody.measured.tables import read_loss_table
+
+    t_mk, qi = np.array([20.0, 40.0, 60.0]), np.array([1.1e5, 1.2e5, 1.3e5])
+    np.savetxt(tmp_path / "q.txt", np.c_[t_mk, qi], header=header)
+    table = read_loss_table(tmp_path / "q.txt")
+    np.testing.assert_allclose(table.temperature, t_mk / 1e3)
+    np.testing.assert_allclose(table.loss, 1 / qi)
+    # the same without the comment mark, with ragged runs of blanks
+    _write(tmp_path / "r.dat", [f"  {header}  ", "  20   1.1e5", "40\t1.2e5 ", "60 1.3e5"])
+    np.testing.assert_allclose(read_loss_table(tmp_path / "r.dat").loss, 1 / qi)
+
+
+def test_a_header_by_spaces_with_a_name_holding_a_space_is_refused_by_line(tmp_path):
+    from manybody.measured.tables import read_loss_table
+
+    _write(tmp_path / "s.txt", ["# run 3", "T (mK) Q int", "20 1.1e5", "40 1.2e5", "60 1.3e5"])
+    with pytest.raises(ValueError, match=r"s\.txt: line 2: the header splits at spaces into 3 "
+                                         r"names \('T \(mK\)', 'Q', 'int'\) over 2 data columns"):
+        read_loss_table(tmp_path / "s.txt")
+
+
+def test_a_percent_comment_header_is_read(tmp_path):
+    """MATLAB and Origin comment with '%': '% T (mK),Qi' was taken for the header, its first
+    name '% T (mK)' not a temperature."""
+    from manybody.measured.tables import read_loss_table
+
+    _write(tmp_path / "p.csv", ["% exported by MATLAB", "% T (mK),Qi", "20,1.1e5", "40,1.2e5",
+                                "60,1.3e5"])
+    table = read_loss_table(tmp_path / "p.csv")
+    np.testing.assert_allclose(table.temperature, [0.02, 0.04, 0.06])

@@ -40,7 +40,37 @@ class ManybodyParser(argparse.ArgumentParser):
         self.register("action", None, _StoreOnce)
         self.register("action", "store", _StoreOnce)
 
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, with the closest option named for an unrecognised one ("unrecognized
+        arguments: --frequncy; did you mean --frequency?"; a misspelt option was named alone)."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}"
+                       + _close_options(self, parsed, extras))
+        return parsed
+
     def parse_known_args(self, args=None, namespace=None):
         parsed, extras = super().parse_known_args(args, namespace)
         parsed.__dict__.pop(_GIVEN, None)
         return parsed, extras
+
+
+def _close_options(parser: argparse.ArgumentParser, parsed: argparse.Namespace,
+                   extras: list[str]) -> str:
+    """"; did you mean --frequency for --frequncy?" for the unrecognised words that resemble an
+    option of ``parser`` or of the subcommand given (:func:`difflib.get_close_matches`)."""
+    import difflib
+
+    options = [o for action in parser._actions for o in action.option_strings]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(parsed, action.dest, None) or "")
+            if chosen is not None:
+                options += [o for a in chosen._actions for o in a.option_strings]
+    close = []
+    for word in extras:
+        name = word.split("=", 1)[0]
+        if name.startswith("--") and (match := difflib.get_close_matches(name, options, n=1,
+                                                                          cutoff=0.7)):
+            close.append(f"{match[0]} for {name}")
+    return f"; did you mean {', '.join(close)}?" if close else ""

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from manybody.laws.covariance import correlation, covariance, rescale
+from manybody.laws.inputs import QUALITY_FACTOR_RANGE
 from manybody.support import validate as v
 
 SCALES = ("linear", "dB", "amplitude")
@@ -250,9 +251,13 @@ def _check_curve(power, loss, sigma, scale: str, label: str) -> _Curve:
             raise ValueError(f"sigma{where} must have the shape of loss {q.shape}, got {s.shape}")
     low, high = p == p.min(), p == p.max()  # the linear power grows with p on every scale
     if not q[high].mean() < q[low].mean():
+        lo, hi = QUALITY_FACTOR_RANGE
+        qi = (f"; the values ({q.min():.4g} to {q.max():.4g}) look like internal quality "
+              "factors Qi, which rise with power: Qi passed as the loss? pass 1/Qi"
+              if lo <= q.min() and q.max() <= hi else "")
         raise ValueError(f"loss{where} must decrease with power (saturation): mean loss "
                          f"{q[high].mean():.4g} at the highest power {p[high][0]:g} is not below "
-                         f"{q[low].mean():.4g} at the lowest power {p[low][0]:g}")
+                         f"{q[low].mean():.4g} at the lowest power {p[low][0]:g}{qi}")
     return _Curve(p, None, q, s)
 
 

@@ -73,7 +73,12 @@ from manybody.support.paths import check_input_file
 #: Number of leading lines used to sniff the separator.
 _SNIFF_LINES = 50
 _SEPARATORS = ("\t", ";", ",")
-_SEP_NAMES = {"\t": "tab", ";": "';'", ",": "','"}
+_SEP_NAMES = {"\t": "tab", ";": "';'", ",": "','", " ": "spaces"}
+#: The separator of a table whose columns are separated by runs of spaces (numpy.savetxt's
+#: default, many instruments' .dat files): tried when no other separator splits the lines.
+_WHITESPACE = " "
+#: Characters that begin a comment line ('#': Python, gnuplot; '%': MATLAB, Origin).
+_COMMENT_MARKS = ("#", "%")
 
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -203,6 +208,14 @@ def _decode(raw: bytes, path: str) -> str:
         return raw.decode("latin-1")  # German Excel exports
 
 
+def _split(line: str, sep: str) -> list[str]:
+    """The cells of one line: csv rules for a one-character separator, runs of blanks for
+    ``_WHITESPACE`` (leading and trailing blanks ignored)."""
+    if sep == _WHITESPACE:
+        return line.split()
+    return next(csv.reader([line], delimiter=sep), [])
+
+
 def _sniff_separator(lines: list[str], path: str, numbers: list[int] | None = None) -> str:
     """The separator that splits the most lines into the same number (> 1) of fields.
 
@@ -212,7 +225,7 @@ def _sniff_separator(lines: list[str], path: str, numbers: list[int] | None = No
     sample = [ln for _, ln in kept]
     best, best_score = None, (0, 0)
     for sep in _SEPARATORS:
-        counts = [len(next(csv.reader([ln], delimiter=sep))) for ln in sample]
+        counts = [len(_split(ln, sep)) for ln in sample]
         if not counts:
             continue
         tail = counts[len(counts) // 2:] or counts  # data lines decide; preambles may differ
@@ -223,9 +236,15 @@ def _sniff_separator(lines: list[str], path: str, numbers: list[int] | None = No
         if score > best_score:
             best, best_score = sep, score
     if best is None:
+        # columns separated by spaces (numpy.savetxt's default): refused as one column (a
+        # tester, session 41); the data lines decide, a header with spaces in a name is
+        # mended by read_grid
+        tail = [len(_split(ln, _WHITESPACE)) for ln in sample[len(sample) // 2:]]
+        if tail and min(tail) >= 2 and len(set(tail)) == 1:
+            return _WHITESPACE
         first = sample[0].strip() if sample else ""
         for sep in _SEPARATORS:  # ragged: the separator is there, the field counts differ
-            counts = [len(next(csv.reader([ln], delimiter=sep))) for ln in sample]
+            counts = [len(_split(ln, sep)) for ln in sample]
             if max(counts, default=0) >= 2 and len(set(counts)) > 1:
                 where = ", ".join(f"line {kept[i][0]}: {c}" for i, c in enumerate(counts)
                                   if c != max(counts))
@@ -234,7 +253,8 @@ def _sniff_separator(lines: list[str], path: str, numbers: list[int] | None = No
                     f"different numbers of fields ({max(counts)} at most; {where[:200]}); "
                     "every line needs the same columns")
         raise ValueError(
-            f"{path}: found only one column (tried separators ',', ';' and tab); first line is "
+            f"{path}: found only one column (tried separators ',', ';', tab and spaces); first "
+            "line is "
             f"{first[:80]!r}; need at least a temperature and a loss column")
     return best
 
@@ -495,6 +515,34 @@ def _refuse_thousands(src: str, rows: list[list[str]], line_numbers: list[int],
                 "without digit grouping")
 
 
+def _units_joined(cells: list[str]) -> list[str]:
+    """Header cells split at spaces with each unit or scale in brackets joined to the name
+    before it: 'T', '(mK)', 'Qi' -> 'T (mK)', 'Qi'."""
+    out: list[str] = []
+    for cell in cells:
+        if out and cell[:1] in "([":
+            out[-1] = f"{out[-1]} {cell}"
+        else:
+            out.append(cell)
+    return out
+
+
+def _header_by_spaces(src: str, cells: list[str], width: int, line: int) -> list[str]:
+    """The header of a table separated by spaces, its bracketed units joined to their names
+    (:func:`_units_joined`); ValueError naming the line when it still does not give one name
+    per data column (a name with a space in it)."""
+    if len(cells) == width:
+        return cells
+    joined = _units_joined(cells)
+    if len(joined) == width:
+        return joined
+    raise ValueError(
+        f"{src}: line {line}: the header splits at spaces into {len(joined)} names "
+        f"({', '.join(map(repr, joined))}) over {width} data columns; in a table whose columns "
+        "are separated by spaces a name cannot hold a space (a unit in brackets may): write "
+        "e.g. 'Temperature_(mK) Qi', or separate the columns by tabs or commas")
+
+
 def _commented_header(text: str, first_data_line: int, sep: str, width: int,
                       numbers) -> tuple[int, list[str]] | None:
     """(line number, cells) of the comment line nearest above the first data line (blank lines
@@ -505,9 +553,11 @@ def _commented_header(text: str, first_data_line: int, sep: str, width: int,
         line = lines[number - 1].strip()
         if not line:
             continue
-        if not line.startswith("#"):
+        if not line.startswith(_COMMENT_MARKS):
             return None
-        cells = next(csv.reader([line.lstrip("#").strip()], delimiter=sep), [])
+        cells = _split(line.lstrip("".join(_COMMENT_MARKS)).strip(), sep)
+        if sep == _WHITESPACE:
+            cells = _units_joined(cells)
         if len(cells) == width and numbers(cells) == 0 and all(c.strip() for c in cells):
             return number, cells
         return None
@@ -526,12 +576,13 @@ def read_grid(p: Path, example: str = "'Temperature (mK);Qint'") -> CellGrid:
     # a line of empty cells only (',,' or ';;', as spreadsheets export below the data) is a
     # blank line: it stopped the whole table with "cannot read ''" (session 33)
     numbered = [(i + 1, ln) for i, ln in enumerate(text.splitlines())
-                if not _EMPTY_CELLS.fullmatch(ln) and not ln.lstrip().startswith("#")]
+                if not _EMPTY_CELLS.fullmatch(ln) and not ln.lstrip().startswith(_COMMENT_MARKS)]
     lines = [ln for _, ln in numbered]
     if not lines:
         raise ValueError(f"{src}: file is empty (no lines besides comments)")
     sep = _sniff_separator(lines, src, [n for n, _ in numbered])
-    rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=sep))
+    rows = ([_split(ln, sep) for ln in lines] if sep == _WHITESPACE
+            else list(csv.reader(io.StringIO("\n".join(lines)), delimiter=sep)))
     decimal_comma = sep != ","
     _refuse_thousands(src, rows, [n for n, _ in numbered], decimal_comma)
 
@@ -563,6 +614,9 @@ def read_grid(p: Path, example: str = "'Temperature (mK);Qint'") -> CellGrid:
         rows.insert(0, commented[1])
         numbered.insert(0, (commented[0], ""))
         first = 1
+    if sep == _WHITESPACE:
+        rows[first - 1] = _header_by_spaces(src, rows[first - 1], len(rows[first]),
+                                            numbered[first - 1][0])
     columns = [c.replace("\ufeff", "").strip().strip('"') for c in rows[first - 1]]
     conflicts: dict[str, str] = {}
     if (first >= 3 and not _is_units_row(columns) and numbers(rows[first - 3]) == 0
