@@ -325,7 +325,9 @@ def test_cli_end_to_end_on_nb_data(tmp_path, capsys):
     # existing outputs are not overwritten unless asked
     assert _main(argv) == 2
     assert "already in" in capsys.readouterr().err
-    assert _main([*argv, "--overwrite", "--quasiparticle", "--tc", "9.2", "--tmax", "1.7",
+    # an option is given once: the rerun's --tmax replaces the first's
+    rerun = [*argv[:argv.index("--tmax")], *argv[argv.index("--tmax") + 2:]]
+    assert _main([*rerun, "--overwrite", "--quasiparticle", "--tc", "9.2", "--tmax", "1.7",
                   "--no-background"]) == 0
     assert "qp_loss" in capsys.readouterr().out
 
