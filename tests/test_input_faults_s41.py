@@ -468,3 +468,13 @@ def test_a_percent_comment_header_is_read(tmp_path):
                                 "60,1.3e5"])
     table = read_loss_table(tmp_path / "p.csv")
     np.testing.assert_allclose(table.temperature, [0.02, 0.04, 0.06])
+
+
+def test_frequencies_stored_as_float32_are_named_as_rounding():
+    """float32 holds 7.7 GHz to 512 Hz: a sweep stepped by 200 Hz repeats values, the rounding of
+    the storage, named with its resolution (not 'sort the sweep')."""
+    f = (7.7e9 + 200.0 * np.arange(400)).astype(np.float32).astype(np.float64)
+    assert rounding_resolution(f) == 512.0
+    z = np.exp(1j * np.linspace(0, 1, f.size))
+    with pytest.raises(ValueError, match="the export rounded the frequencies to 512 Hz"):
+        check_sweep(S21Sweep(f, z, "f32.csv", "real-imag"))

@@ -295,7 +295,8 @@ def rounding_resolution(frequency: np.ndarray) -> float | None:
     would put a mean S21 at a frequency off by up to q/2 that no error accounts for; only the
     export with more digits recovers the frequencies (a tester, session 37, was told "sort the
     sweep and remove repeats"). The resolution must be a decimal one (1, 2 or 5 times a power of
-    ten, as an export's digits give) and repeat at least two values: one line written twice in a
+    ten, as an export's digits give) or a power of two (float32 storage) and repeat at least two
+    values: one line written twice in a
     sweep stepped by 1200 Hz was diagnosed as frequencies rounded to 1200 Hz (a tester, session
     40).
     """
@@ -317,6 +318,10 @@ def rounding_resolution(frequency: np.ndarray) -> float | None:
     for m in (1.0, 2.0, 5.0, 10.0):
         if abs(q / (m * exponent) - 1.0) < 0.01:
             return m * exponent
+    # or a power of two: frequencies stored as float32 (512 Hz apart at 7.7 GHz)
+    power_of_two = 2.0 ** round(math.log2(q))
+    if abs(q / power_of_two - 1.0) < 0.01:
+        return power_of_two
     return None
 
 
