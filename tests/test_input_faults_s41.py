@@ -478,3 +478,37 @@ def test_frequencies_stored_as_float32_are_named_as_rounding():
     z = np.exp(1j * np.linspace(0, 1, f.size))
     with pytest.raises(ValueError, match="the export rounded the frequencies to 512 Hz"):
         check_sweep(S21Sweep(f, z, "f32.csv", "real-imag"))
+
+
+def test_an_earlier_runs_outputs_in_the_sweeps_folder_are_left_out_with_a_note(tmp_path, capsys):
+    """fit_table.txt and resonator_fits.csv of a run written into the data folder (before --out
+    was checked) were read as sweeps: 'file name fit_table.txt does not match the name
+    pattern'."""
+    from manybody.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    s = _sweep()
+    rows = [f"{f:.3f},{z.real:.9g},{z.imag:.9g}" for f, z in zip(s.frequency, s.s21, strict=True)]
+    for t in (30, 60, 90, 120):
+        _write(data / f"s21_-20dB_{t}mK.csv", ["Frequency (Hz),Re,Im"] + rows)
+    assert main(["fit-data", "--sweeps", str(data), "--sweep-layout", "real-imag", "--out",
+                 str(tmp_path / "first")]) == 0
+    for name in ("fit_table.txt", "resonator_fits.csv"):
+        (data / name).write_bytes((tmp_path / "first" / name).read_bytes())
+    capsys.readouterr()
+    assert main(["fit-data", "--sweeps", str(data), "--sweep-layout", "real-imag", "--out",
+                 str(tmp_path / "second")]) == 0
+    err = capsys.readouterr().err
+    assert "note: left out fit_table.txt, resonator_fits.csv among --sweeps" in err, err
+    first = (tmp_path / "first" / "resonator_fits.csv").read_text()
+    assert (tmp_path / "second" / "resonator_fits.csv").read_text() == first
+
+
+def test_the_text_outputs_left_out_are_every_text_file_fit_data_writes():
+    from manybody.cli import fit_data, fit_loss_shift, fit_power_sweep, fit_sweeps, fit_velocity
+
+    written = {*fit_data.OUTPUTS, *fit_sweeps.SWEEP_OUTPUTS, *fit_loss_shift.OUTPUTS,
+               *fit_velocity.VELOCITY_OUTPUTS, *fit_power_sweep.OUTPUTS}
+    text = {name for name in written if name.endswith((".csv", ".txt", ".dat", ".s2p"))}
+    assert text == set(fit_sweeps.TEXT_OUTPUTS)

@@ -51,10 +51,14 @@ from manybody.support import validate as v
 from manybody.support.files import atomic_write_all
 from manybody.units import KELVIN_PER_GHZ
 
-#: Files the sweep step writes into --out.
 #: Largest relative difference taken between --frequency and the sweeps' median fitted f0.
 FREQUENCY_TOLERANCE = 0.01
+#: Files the sweep step writes into --out.
 SWEEP_OUTPUTS = ("resonator_fits.csv", "resonance_fits.png", "resonance_fits.pdf")
+#: The text files fit-data writes (every mode's table), which a sweeps folder's listing would
+#: take for sweeps (tests/test_input_faults_s41.py checks it against each mode's outputs).
+TEXT_OUTPUTS = ("resonator_fits.csv", "fit_table.txt", "loss_shift_table.txt",
+                "velocity_table.txt", "saturation_table.txt")
 
 
 def made_by_sweeps(path: Path) -> bool:
@@ -179,14 +183,24 @@ class SweepStep:
 
 
 def _files(args: argparse.Namespace) -> list[str]:
-    """The sweep files of --sweeps, without the --sweep-index file if it lies among them."""
+    """The sweep files of --sweeps, without the --sweep-index file if it lies among them and
+    without the text files fit-data writes (``TEXT_OUTPUTS``, named in a note)."""
     files = sweep_files(args.sweeps)
+    own = [f for f in files if Path(f).name in TEXT_OUTPUTS]
+    if own:  # an earlier run's outputs in the data folder were read as sweeps ("file name
+        # 'fit_table.txt' does not match the name pattern"; session 41)
+        files = [f for f in files if f not in own]
+        print(f"note: left out {', '.join(Path(f).name for f in own)} among --sweeps "
+              f"{args.sweeps!r}: manybody fit-data writes them, they are no sweeps (move an "
+              "earlier run's outputs out of the data folder)", file=sys.stderr)
     if args.sweep_index:
         own = Path(args.sweep_index).resolve()
         files = [f for f in files if Path(f).resolve() != own]
     if not files:
-        raise ValueError(f"--sweeps {args.sweeps!r}: no sweep files besides the --sweep-index "
-                         "file")
+        besides = [what for what, there in (("the --sweep-index file", args.sweep_index),
+                                            ("fit-data's outputs", own)) if there]
+        raise ValueError(f"--sweeps {args.sweeps!r}: no sweep files besides "
+                         f"{' and '.join(besides)}")
     return files
 
 
