@@ -512,3 +512,16 @@ def test_the_text_outputs_left_out_are_every_text_file_fit_data_writes():
                *fit_velocity.VELOCITY_OUTPUTS, *fit_power_sweep.OUTPUTS}
     text = {name for name in written if name.endswith((".csv", ".txt", ".dat", ".s2p"))}
     assert text == set(fit_sweeps.TEXT_OUTPUTS)
+
+
+@pytest.mark.parametrize("value, meant", [("dipoler", "dipolar"), ("Dipolar", "dipolar"),
+                                          ("gausian", "gaussian")])
+def test_a_misspelt_choice_is_told_the_choice_it_resembles(value, meant):
+    from manybody.runs.spec import RunSpec
+
+    with pytest.raises(ValueError, match=rf"model\.coupling\.kind must be one of 'gaussian', "
+                                         rf"'dipolar', got '{value}'; did you mean '{meant}'\?"):
+        RunSpec.from_dict(_spec(model__coupling__kind=value, model__coupling__strength=0.01))
+    with pytest.raises(ValueError) as info:
+        RunSpec.from_dict(_spec(model__coupling__kind="xyz", model__coupling__strength=0.01))
+    assert "did you mean" not in str(info.value)

@@ -144,13 +144,19 @@ def string(name: str, value: Any) -> str:
 
 
 def choice(name: str, value: Any, options: Iterable[str]) -> str:
-    """One of a fixed set of names (a string; numbers and booleans are refused by type)."""
+    """One of a fixed set of names (a string; numbers and booleans are refused by type); a
+    misspelt name is told the closest one (:func:`difflib.get_close_matches`)."""
     options = tuple(options)
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a string, one of {', '.join(map(repr, options))}; "
                         f"got {_describe(value)}")
     if value not in options:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}")
+        import difflib
+
+        close = difflib.get_close_matches(value, options, n=1, cutoff=0.7) or [
+            option for option in options if option.lower() == value.lower()]
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}"
+                         + (f"; did you mean {close[0]!r}?" if close else ""))
     return value
 
 
