@@ -525,3 +525,101 @@ def test_a_misspelt_choice_is_told_the_choice_it_resembles(value, meant):
     with pytest.raises(ValueError) as info:
         RunSpec.from_dict(_spec(model__coupling__kind="xyz", model__coupling__strength=0.01))
     assert "did you mean" not in str(info.value)
+
+
+# ------------------------------------------------- a second break test (session 41)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["fit-data", "a.csv", "--background", "--no-background"],
+     "arguments --background and --no-background contradict each other"),
+    (["fit-data", "--tmin", "10mK", "--tmin", "0.01", "a.csv"],
+     "given twice (--tmin 10mK, then --tmin 0.01)"),
+    (["fit-data", "a.csv", "--powers=-20", "--powers=-10"],
+     "several values go in one, comma-separated (e.g. --powers=-20,-10)"),
+    (["study", "--only", "dipolar", "--only", "gaussian"],
+     "several values go in one, space-separated (e.g. --only dipolar gaussian)"),
+    (["fit-data", "\u2014frequency", "5GHz", "a.csv"],
+     "starts with an em dash (\u2014), not a hyphen (pasted from a document?); type it as "
+     "'--frequency'"),
+    (["fit-data", "-frequency", "5GHz", "a.csv"], "did you mean --frequency for -frequency?"),
+])
+def test_command_line_near_misses_are_named(capsys, argv, words):
+    from manybody.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert words in err, err
+
+
+def test_an_unknown_option_after_a_command_is_that_commands_error(capsys):
+    """'manybody run spec.toml --version' suggested '--version for --version' with the top-level
+    usage; the command's parser reports it, and only its own options are suggested."""
+    from manybody.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["run", "spec.toml", "--version"])
+    err = capsys.readouterr().err
+    assert "manybody run: error: unrecognized arguments: --version" in err, err
+    assert "did you mean" not in err
+
+
+def test_two_constant_loss_curves_fit_as_one_does():
+    """Two exactly constant curves ended in LAPACK messages and 'SVD did not converge'."""
+    import warnings
+
+    from manybody.laws.inputs import LossCurve
+    from manybody.measured.comparison import compare_laws
+
+    t = np.geomspace(0.01, 0.5, 20)
+    curves = [LossCurve(t, np.full(20, 1e-6), power=-20, label="a"),
+              LossCurve(t, np.full(20, 2e-6), power=-10, label="b")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = compare_laws(curves, "5GHz")
+    assert "no temperature dependence" in result.reason, result.reason
+
+
+def test_linear_powers_given_on_the_db_scale_are_refused():
+    from manybody.laws.saturation import fit_saturation_joint
+
+    power_dbm = np.linspace(-60, 0, 13)
+    loss = 1e-6 / np.sqrt(1 + 10 ** ((power_dbm + 30) / 10)) + 1e-7
+    watts = 10 ** (power_dbm / 10) * 1e-3
+    with pytest.raises(ValueError, match=r"power spans 0\.001 dB .* linear powers \(W or mW\)\? "
+                                         r"give scale='linear'"):
+        fit_saturation_joint([(watts, loss)], scale="dB")
+    fit = fit_saturation_joint([(watts, loss)], scale="linear")
+    assert fit.parameters["beta"] == pytest.approx(0.5, abs=0.02)
+
+
+def test_a_misspelt_required_key_is_named_as_misspelt():
+    from manybody.config.model import ModelParams
+
+    with pytest.raises(ValueError, match=r"'wieght' in model\.random_matrix.*did you mean "
+                                         r"'weight' for 'wieght'\?"):
+        ModelParams.from_dict({"n_tls": 4, "random_matrix": {"wieght": 0.1}})
+    with pytest.raises(ValueError, match=r"did you mean 'tls' for 'tsl'\?"):
+        ModelParams.from_dict({"n_tls": 4, "tsl": {"asymmetry_max": 0.1}})
+
+
+def test_quality_factors_in_several_curves_and_a_joint_fit_warn_once_at_the_callers_line():
+    import warnings
+
+    from manybody.laws.inputs import LossCurve, LossScaleWarning, ShiftCurve
+    from manybody.laws.joint import fit_loss_shift
+    from manybody.measured.comparison import compare_laws
+
+    qi = 1 / _tanh_loss(T)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compare_laws([LossCurve(T, qi, power=-20, label="a"),
+                      LossCurve(T, 2 * qi, power=-10, label="b")], "5GHz")
+        fit_loss_shift([LossCurve(T, qi, label="c")], ShiftCurve(T, 1e-6 * np.log(T / 0.02)),
+                       "5GHz", mode="joint")
+    scale = [w for w in caught if issubclass(w.category, LossScaleWarning)]
+    assert len(scale) == 2, [str(w.message) for w in scale]
+    assert "'a' (curve 1), 'b' (curve 2)" in str(scale[0].message)
+    assert all(w.filename == __file__ for w in scale), [w.filename for w in scale]

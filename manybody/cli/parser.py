@@ -7,11 +7,41 @@ Imports argparse only, so scripts and ``manybody --help`` stay fast.
 from __future__ import annotations
 
 import argparse
+import sys
 
 __all__ = ["ManybodyParser"]
 
 #: Namespace attribute in which :class:`_StoreOnce` keeps the options given so far.
 _GIVEN = "_options_given"
+
+
+def _shown(value) -> str:
+    """An option's value as typed: a list comma-separated, a path as text."""
+    if isinstance(value, list | tuple):
+        return ",".join(map(_shown, value))
+    return str(value)
+
+
+def _refuse_twice(action, parser, namespace, value, option_string) -> None:
+    """parser.error when ``action``'s destination was given before on this command line with
+    another option or value; records this one."""
+    given = namespace.__dict__.setdefault(_GIVEN, {})
+    raw = getattr(parser, "_raw_values", None)
+    typed = " ".join(raw) if raw else _shown(value)  # as typed: '10mK', not 0.01
+    if action.dest in given:
+        first_option, first_typed = given[action.dest]
+        if action.nargs in ("+", "*"):
+            several = (f"; several values go in one, space-separated (e.g. {option_string} "
+                       f"{first_typed} {typed})")
+        elif "comma" in (action.help or "") or isinstance(value, list | tuple):
+            several = (f"; several values go in one, comma-separated (e.g. {option_string}="
+                       f"{first_typed},{typed})")
+        else:
+            several = ""
+        parser.error(f"argument {'/'.join(action.option_strings)}: given twice "
+                     f"({first_option} {first_typed}, then {option_string} {typed}); give it "
+                     f"once{several}")
+    given[action.dest] = (option_string, typed)
 
 
 class _StoreOnce(argparse._StoreAction):
@@ -21,33 +51,56 @@ class _StoreOnce(argparse._StoreAction):
 
     def __call__(self, parser, namespace, values, option_string=None):
         if self.option_strings:
-            given = namespace.__dict__.setdefault(_GIVEN, {})
-            if self.dest in given:
-                first_option, first_value = given[self.dest]
-                parser.error(f"argument {'/'.join(self.option_strings)}: given twice "
-                             f"({first_option} {first_value!s}, then {option_string} "
-                             f"{values!s}); give it once")
-            given[self.dest] = (option_string, values)
+            _refuse_twice(self, parser, namespace, values, option_string)
+        super().__call__(parser, namespace, values, option_string)
+
+
+class _BooleanOnce(argparse.BooleanOptionalAction):
+    """``--background``/``--no-background`` refusing both on one command line (the last won
+    without a word; a tester, session 41); the same one twice is harmless."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = namespace.__dict__.get(_GIVEN, {})
+        if self.dest in given and given[self.dest][0] != option_string:
+            parser.error(f"arguments {given[self.dest][0]} and {option_string} contradict each "
+                         "other; give one of them")
+        namespace.__dict__.setdefault(_GIVEN, {})[self.dest] = (option_string, None)
         super().__call__(parser, namespace, values, option_string)
 
 
 class ManybodyParser(argparse.ArgumentParser):
     """ArgumentParser whose options taking a value refuse to be given twice
-    (:class:`_StoreOnce`); its subcommand parsers are of this class too."""
+    (:class:`_StoreOnce`), whose ``--x``/``--no-x`` pairs refuse both (:class:`_BooleanOnce`),
+    and which names the closest option for a misspelt one; its subcommand parsers are of this
+    class too."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.register("action", None, _StoreOnce)
         self.register("action", "store", _StoreOnce)
+        self.register("action", argparse.BooleanOptionalAction, _BooleanOnce)
 
     def parse_args(self, args=None, namespace=None):
         """As argparse's, with the closest option named for an unrecognised one ("unrecognized
-        arguments: --frequncy; did you mean --frequency?"; a misspelt option was named alone)."""
-        parsed, extras = self.parse_known_args(args, namespace)
+        arguments: --frequncy; did you mean --frequency?"; a misspelt option was named alone),
+        by the subcommand's parser when one was given (its usage, its name); a word that
+        starts with a typographic dash ('\u2014frequency', pasted from a document) is named."""
+        words = sys.argv[1:] if args is None else list(args)
+        for word in words:
+            if isinstance(word, str) and word[:1] in _DASHES:
+                self.error(f"argument {word!r} starts with {_DASHES[word[0]]}, not a hyphen "
+                           f"(pasted from a document?); type it as "
+                           f"'--{word.lstrip(''.join(_DASHES) + '-')}'")
+        parsed, extras = self.parse_known_args(words, namespace)
         if extras:
-            self.error(f"unrecognized arguments: {' '.join(extras)}"
-                       + _close_options(self, parsed, extras))
+            chosen = _chosen_subparser(self, parsed)
+            (chosen or self).error(f"unrecognized arguments: {' '.join(extras)}"
+                                   + _close_options(chosen or self, extras))
         return parsed
+
+    def _get_values(self, action, arg_strings):
+        self._raw_values = list(arg_strings)  # the option's words as typed, for _refuse_twice
+        return super()._get_values(action, arg_strings)
 
     def parse_known_args(self, args=None, namespace=None):
         parsed, extras = super().parse_known_args(args, namespace)
@@ -55,22 +108,36 @@ class ManybodyParser(argparse.ArgumentParser):
         return parsed, extras
 
 
-def _close_options(parser: argparse.ArgumentParser, parsed: argparse.Namespace,
-                   extras: list[str]) -> str:
-    """"; did you mean --frequency for --frequncy?" for the unrecognised words that resemble an
-    option of ``parser`` or of the subcommand given (:func:`difflib.get_close_matches`)."""
-    import difflib
+#: Typographic dashes that a pasted option may start with, and their names.
+_DASHES = {"\u2014": "an em dash (\u2014)", "\u2013": "an en dash (\u2013)",
+           "\u2212": "a minus sign (\u2212)"}
 
-    options = [o for action in parser._actions for o in action.option_strings]
+
+def _chosen_subparser(parser: argparse.ArgumentParser,
+                      parsed: argparse.Namespace) -> argparse.ArgumentParser | None:
+    """The parser of the subcommand given on the command line, or None."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            chosen = action.choices.get(getattr(parsed, action.dest, None) or "")
-            if chosen is not None:
-                options += [o for a in chosen._actions for o in a.option_strings]
+            return action.choices.get(getattr(parsed, action.dest, None) or "")
+    return None
+
+
+def _close_options(parser: argparse.ArgumentParser, extras: list[str]) -> str:
+    """"; did you mean --frequency for --frequncy?" for the unrecognised words that resemble an
+    option of ``parser`` (the subcommand's when one was given; :func:`difflib.get_close_matches`,
+    or the same letters in another order), a single-dash '-frequency' included."""
+    import difflib
+
+    options = [o for action in parser._actions for o in action.option_strings
+               if o.startswith("--")]
     close = []
     for word in extras:
         name = word.split("=", 1)[0]
-        if name.startswith("--") and (match := difflib.get_close_matches(name, options, n=1,
-                                                                          cutoff=0.7)):
+        if not name.startswith("-") or name in options or len(name) < 3:
+            continue
+        spelt = name if name.startswith("--") else "-" + name
+        match = difflib.get_close_matches(spelt, options, n=1, cutoff=0.7) or [
+            o for o in options if sorted(o) == sorted(spelt)]
+        if match:
             close.append(f"{match[0]} for {name}")
     return f"; did you mean {', '.join(close)}?" if close else ""

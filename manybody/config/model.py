@@ -8,6 +8,7 @@ in :mod:`manybody.simulation.ensembles` and docs/PHYSICS.md.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -358,7 +359,9 @@ class ModelParams:
                 value = data.pop(name)
                 if (value is None or value is False) and name != "stress":
                     kwargs[name] = None
-                elif name == "random_matrix" and hasattr(value, "keys") and "weight" not in value:
+                elif (name == "random_matrix" and hasattr(value, "keys") and "weight" not in value
+                      and not set(map(str, value)) - _init_fields(RandomMatrixParams)):
+                    # (a misspelt 'wieght' is named by from_mapping, with the key it resembles)
                     # an empty [model.random_matrix] table added a 1 K GOE block, above every
                     # TLS energy, without a word (a new user, session 35): the scale is given
                     raise ValueError(
@@ -386,3 +389,8 @@ def _tls_reach(tls: TLSParams | None) -> str:
     return (f"the TLS energies reach hypot(tls.asymmetry_max, tls.tunnelling_max) = "
             f"hypot({tls.asymmetry_max:g}, {tls.tunnelling_max:g}) = "
             f"{math.hypot(tls.asymmetry_max, tls.tunnelling_max):.3g} K{given}")
+
+
+def _init_fields(cls: type) -> set[str]:
+    """The names a dataclass takes in its constructor."""
+    return {f.name for f in dataclasses.fields(cls) if f.init}

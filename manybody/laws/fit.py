@@ -692,7 +692,9 @@ def fit_model(model: _Model, points: FitPoints, per_curve: bool) -> _Optimum:
         if not per_curve:
             break
         new = np.sqrt(_curve_rss(ls, p) / (points.n_per * (1.0 - k / n)))
-        new = np.maximum(new, 1e-9 * max(new.max(), 1e-300))
+        if not new.max() > 0:  # every curve fitted exactly (constant curves): no scatter to
+            break  # weight by; the subnormal weights made the SVD fail (a tester, session 41)
+        new = np.maximum(new, 1e-9 * new.max())
         done = np.max(np.abs(new / curve_scale - 1.0)) < 1e-4
         curve_scale = new
         if done:

@@ -147,23 +147,40 @@ class LossScaleWarning(UserWarning):
 
 
 def warn_quality_factor_as_loss(curves) -> None:
-    """LossScaleWarning for each curve whose every loss lies in ``QUALITY_FACTOR_RANGE``: Qi
-    passed to ``fit_loss``/``compare_laws`` as the loss was fitted without a word, while
-    ``manybody fit-data`` warns above a loss of 1e-2 (a tester, session 40).
+    """One LossScaleWarning naming the curves whose every loss lies in ``QUALITY_FACTOR_RANGE``:
+    Qi passed to ``fit_loss``/``compare_laws`` as the loss was fitted without a word, while
+    ``manybody fit-data`` warns above a loss of 1e-2 (a tester, session 40). The warning points
+    at the first line outside manybody (the caller's).
 
     Parameters
     ----------
     curves : sequence of LossCurve
     """
     lo, hi = QUALITY_FACTOR_RANGE
-    for curve in curves:
-        loss = np.asarray(curve.loss)
-        if loss.size and lo <= float(loss.min()) and float(loss.max()) <= hi:
-            warnings.warn(
-                f"loss of {curve.label!r} lies between {loss.min():.4g} and {loss.max():.4g}, "
-                f"as internal quality factors Qi do, not a loss Q^-1 or tan delta (below 1e-2 "
-                "for any resonator or glass; a simulated absorption in units of pi*C0 is of "
-                "order 1): Qi passed as the loss? pass 1/Qi", LossScaleWarning, stacklevel=3)
+    named = [(i, curve) for i, curve in enumerate(curves)
+             if np.size(curve.loss) and lo <= float(np.min(curve.loss))
+             and float(np.max(curve.loss)) <= hi]
+    if not named:
+        return
+    values = np.concatenate([np.asarray(curve.loss) for _, curve in named])
+    which = ", ".join(f"{curve.label!r}" + (f" (curve {i + 1})" if len(curves) > 1 else "")
+                      for i, curve in named)
+    warnings.warn(
+        f"loss of {which} lies between {values.min():.4g} and {values.max():.4g}, as internal "
+        "quality factors Qi do, not a loss Q^-1 or tan delta (below 1e-2 for any resonator or "
+        "glass; a simulated absorption in units of pi*C0 is of order 1): Qi passed as the loss? "
+        "pass 1/Qi", LossScaleWarning, stacklevel=caller_stacklevel())
+
+
+def caller_stacklevel() -> int:
+    """The ``stacklevel`` for :func:`warnings.warn` called here that points at the first frame
+    outside the manybody package (the user's line, not a library file)."""
+    import sys
+
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("manybody."):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 @dataclass(frozen=True)

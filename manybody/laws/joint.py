@@ -50,6 +50,7 @@ from manybody.laws.inputs import (
     ERROR_MODELS,
     LAWS,
     LossCurve,
+    LossScaleWarning,
     ShiftCurve,
     parse_frequency,
     warn_quality_factor_as_loss,
@@ -428,9 +429,11 @@ def fit_loss_shift(
 
 
 def _quiet_x_range(run):
-    """``run()`` without its XRangeWarning (the data's unit check has warned already)."""
+    """``run()`` without its XRangeWarning and LossScaleWarning (the data's checks have warned
+    already: a joint fit warned twice of Qi given as the loss; session 41)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", XRangeWarning)
+        warnings.simplefilter("ignore", LossScaleWarning)
         return run()
 
 
@@ -514,6 +517,7 @@ def compare_loss_shift(curves: Sequence[LossCurve], shift: ShiftCurve, frequency
             for j, law in enumerate(LAWS):
                 if i or j:  # the unit check warns once (the first fit), not once per fit
                     warnings.simplefilter("ignore", XRangeWarning)
+                    warnings.simplefilter("ignore", LossScaleWarning)
                 fits[m][law] = fit_loss_shift(curves, shift, frequency, law=law, mode=m,
                                               **options)
         for m in modes:

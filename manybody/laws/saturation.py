@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from manybody.laws.covariance import correlation, covariance, rescale
-from manybody.laws.inputs import QUALITY_FACTOR_RANGE
+from manybody.laws.inputs import MIN_POWER_SPAN, QUALITY_FACTOR_RANGE
 from manybody.support import validate as v
 
 SCALES = ("linear", "dB", "amplitude")
@@ -81,7 +81,15 @@ def saturation_factor(power_ratio, beta: float = REFERENCE_BETA) -> np.ndarray:
 
 
 def _check_power(name: str, power: np.ndarray, scale: str) -> None:
-    """Refuse a negative power on the linear or amplitude scale."""
+    """Refuse a negative power on the linear or amplitude scale, and powers in dB that span
+    less than MIN_POWER_SPAN dB while all lying within +-1 (linear powers in W or mW given
+    with scale='dB': the fit returned nonsense without a word; a tester, session 41)."""
+    finite = power[np.isfinite(power)]
+    if (scale == "dB" and finite.size > 1 and np.ptp(finite) < MIN_POWER_SPAN
+            and np.all(np.abs(finite) <= 1.0) and np.ptp(finite) > 0):
+        raise ValueError(f"{name} spans {np.ptp(finite):.3g} dB ({finite.min():.3g} to "
+                         f"{finite.max():.3g}) on scale='dB': linear powers (W or mW)? give "
+                         "scale='linear', or the powers in dBm")
     if scale != "dB" and np.any(power < 0):
         i = int(np.argmax(power < 0))
         raise ValueError(f"{name} must be >= 0 on the {scale} scale, got {power[i]:g} at point "

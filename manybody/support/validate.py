@@ -403,7 +403,8 @@ def unknown_keys(unknown: Iterable[str], valid: Iterable[str], where: str, *,
 
     unknown, valid = list(unknown), list(valid)
     close = [f"{match[0]!r} for {key!r}" for key in unknown
-             if suggest and (match := difflib.get_close_matches(key, valid, n=1, cutoff=0.7))]
+             if suggest and (match := difflib.get_close_matches(key, valid, n=1, cutoff=0.7)
+                             or [k for k in valid if sorted(k) == sorted(key)])]
     return (f"unknown key(s) {', '.join(map(repr, unknown))} in {where}; valid keys are "
             f"{', '.join(valid)}" + (f"; did you mean {', '.join(close)}?" if close else ""))
 
