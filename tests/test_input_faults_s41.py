@@ -623,3 +623,17 @@ def test_quality_factors_in_several_curves_and_a_joint_fit_warn_once_at_the_call
     assert len(scale) == 2, [str(w.message) for w in scale]
     assert "'a' (curve 1), 'b' (curve 2)" in str(scale[0].message)
     assert all(w.filename == __file__ for w in scale), [w.filename for w in scale]
+
+
+@pytest.mark.parametrize("where, key, place", [
+    ("model__strength", "strength", "model.coupling.strength"),
+    ("model__measurement_time", "measurement_time", "model.equilibration.measurement_time"),
+    ("solver__n_moments", "n_moments", "solver.chebyshev.n_moments"),
+])
+def test_a_key_in_the_wrong_table_of_model_or_solver_is_told_its_table(where, key, place):
+    """Only the top level and [probe] named where a key belongs (session 40)."""
+    from manybody.runs.spec import RunSpec
+
+    with pytest.raises(ValueError, match=rf"unknown key\(s\) '{key}' in {where.split('__')[0]}; "
+                                         rf".*did you mean {place} for '{key}'\?"):
+        RunSpec.from_dict(_spec(**{where: 1}))

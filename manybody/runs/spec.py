@@ -71,7 +71,7 @@ from manybody.config.probe import (
     Probe,
     SaturationDrive,
 )
-from manybody.config.solver import SolverParams
+from manybody.config.solver import ChebyshevParams, SolverParams
 from manybody.config.unused import (
     KERNEL_OBSERVABLES,
     STRESS_FREE_OBSERVABLES,
@@ -375,10 +375,24 @@ def _elsewhere(unknown: list[str]) -> str:
     'width'?" (a key at the top of a spec was met with the top-level keys alone; session 40).
     Empty when none of them is a key of another table."""
     known = [*SWEEPABLE, *(f"probe.{key}" for key in PROBE_KEYS),
-             *(f"solver.{f.name}" for f in dataclasses.fields(SolverParams) if f.init)]
+             *(f"solver.{f.name}" for f in dataclasses.fields(SolverParams) if f.init),
+             *(f"solver.chebyshev.{f.name}" for f in dataclasses.fields(ChebyshevParams)
+               if f.init)]
     found = [f"{' or '.join(places)} for {key!r}" for key in unknown
              if (places := sorted({k for k in known if k.rsplit(".", 1)[-1] == key}))]
     return f"; did you mean {', '.join(found)}?" if found else ""
+
+
+def _refuse_keys_placed_elsewhere(table: Any, valid: list[str], where: str) -> None:
+    """Refuse keys of ``where`` that belong to another table, naming it ('strength' in [model]:
+    did you mean model.coupling.strength?; a tester, session 41: only the top level and [probe]
+    said so). Other unknown keys are left to the table's own reader (its close spelling)."""
+    if not isinstance(table, Mapping):
+        return
+    unknown = sorted(set(map(str, table)) - set(valid))
+    elsewhere = _elsewhere(unknown)
+    if elsewhere:
+        raise ValueError(v.unknown_keys(unknown, valid, where, suggest=False) + elsewhere)
 
 
 def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
@@ -654,6 +668,9 @@ class RunSpec:
                 and "weight" not in block:  # swept: the base takes its first value
             model_table = {**model_table, "random_matrix": {
                 **block, "weight": sweep["model.random_matrix.weight"][0]}}
+        _refuse_keys_placed_elsewhere(model_table, ["n_tls", *MODEL_SECTIONS], "model")
+        _refuse_keys_placed_elsewhere(data.get("solver", {}), [
+            f.name for f in dataclasses.fields(SolverParams) if f.init], "solver")
         try:  # the spec's keys: model.tls.x, not tls.x (spec_keys)
             solver = v.from_mapping(SolverParams, data.get("solver", {}), "solver")
             model = ModelParams.from_dict(model_table)
