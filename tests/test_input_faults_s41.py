@@ -637,3 +637,12 @@ def test_a_key_in_the_wrong_table_of_model_or_solver_is_told_its_table(where, ke
     with pytest.raises(ValueError, match=rf"unknown key\(s\) '{key}' in {where.split('__')[0]}; "
                                          rf".*did you mean {place} for '{key}'\?"):
         RunSpec.from_dict(_spec(**{where: 1}))
+
+
+def test_a_unit_left_on_its_own_is_named(capsys):
+    from manybody.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["run", "spec.toml", "-o", "x.nc", "GHz"])
+    assert "a unit on its own ('GHz'): write a value and its unit without a space (e.g. 5GHz)" \
+        in capsys.readouterr().err

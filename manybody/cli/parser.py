@@ -140,4 +140,11 @@ def _close_options(parser: argparse.ArgumentParser, extras: list[str]) -> str:
             o for o in options if sorted(o) == sorted(spelt)]
         if match:
             close.append(f"{match[0]} for {name}")
-    return f"; did you mean {', '.join(close)}?" if close else ""
+    units = [word for word in extras if word.lower() in _UNITS]
+    hint = (f"; a unit on its own ({units[0]!r}): write a value and its unit without a space "
+            f"(e.g. 5{units[0]})" if units else "")
+    return (f"; did you mean {', '.join(close)}?" if close else "") + hint
+
+
+#: Units that a value may carry (a value typed '5 GHz' leaves 'GHz' unrecognised).
+_UNITS = {"hz", "khz", "mhz", "ghz", "k", "mk", "dbm", "db", "s", "ms", "us", "ns"}
