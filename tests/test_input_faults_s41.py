@@ -646,3 +646,16 @@ def test_a_unit_left_on_its_own_is_named(capsys):
         main(["run", "spec.toml", "-o", "x.nc", "GHz"])
     assert "a unit on its own ('GHz'): write a value and its unit without a space (e.g. 5GHz)" \
         in capsys.readouterr().err
+
+
+def test_a_table_separated_by_blanks_with_decimal_commas_is_read(tmp_path):
+    """'T_mK Qi' over '20 1,1e5' was sniffed as comma-separated ('20 1' | '1e5'): found only one
+    column. A comma-separated table with blanks inside its numbers is read as before."""
+    from manybody.measured.tables import read_loss_table
+
+    _write(tmp_path / "d.txt", ["\ufeffT_mK Qi", "20 1,1e5", "40 1,2e5", "60 1,3e5"])
+    np.testing.assert_allclose(read_loss_table(tmp_path / "d.txt").loss,
+                               [1 / 1.1e5, 1 / 1.2e5, 1 / 1.3e5])
+    _write(tmp_path / "t.csv", ["T (mK),Qi", "20,1 100 000", "40,1 200 000", "60,1 300 000"])
+    np.testing.assert_allclose(read_loss_table(tmp_path / "t.csv").loss,
+                               [1 / 1.1e6, 1 / 1.2e6, 1 / 1.3e6])

@@ -216,6 +216,22 @@ def _split(line: str, sep: str) -> list[str]:
     return next(csv.reader([line], delimiter=sep), [])
 
 
+def _blank_separated(header: str, lines: list[str]) -> bool:
+    """True when a table sniffed as comma-separated is one separated by blanks with decimal
+    commas ('T_mK Qi' over '20 1,1e5'): its header holds no comma and splits at blanks (units in
+    brackets joined) into as many names as every data line has cells, and every data line split
+    at commas holds a cell of two numbers side by side ('20 1'). A comma-separated table with
+    blanks inside its numbers ('20,1 100 000') has commas in its header and stays one."""
+    counts = {len(_split(ln, _WHITESPACE)) for ln in lines}
+    return (bool(lines) and "," not in header and len(counts) == 1 and min(counts) > 1
+            and len(_units_joined(_split(header, _WHITESPACE))) == min(counts)
+            and all(any(_TWO_NUMBERS.search(cell) for cell in _split(ln, ","))
+                    for ln in lines))
+
+
+_TWO_NUMBERS = re.compile(r"\d\s+[-+]?\.?\d")
+
+
 def _sniff_separator(lines: list[str], path: str, numbers: list[int] | None = None) -> str:
     """The separator that splits the most lines into the same number (> 1) of fields.
 
@@ -235,6 +251,8 @@ def _sniff_separator(lines: list[str], path: str, numbers: list[int] | None = No
         score = (sum(c == mode for c in counts), mode)
         if score > best_score:
             best, best_score = sep, score
+    if best == "," and sample and _blank_separated(sample[0], sample[len(sample) // 2:]):
+        return _WHITESPACE  # '20 1,1e5': decimal commas between columns separated by blanks
     if best is None:
         # columns separated by spaces (numpy.savetxt's default): refused as one column (a
         # tester, session 41); the data lines decide, a header with spaces in a name is
