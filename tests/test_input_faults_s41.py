@@ -659,3 +659,15 @@ def test_a_table_separated_by_blanks_with_decimal_commas_is_read(tmp_path):
     _write(tmp_path / "t.csv", ["T (mK),Qi", "20,1 100 000", "40,1 200 000", "60,1 300 000"])
     np.testing.assert_allclose(read_loss_table(tmp_path / "t.csv").loss,
                                [1 / 1.1e6, 1 / 1.2e6, 1 / 1.3e6])
+
+
+def test_another_commands_short_option_points_at_this_commands_long_one(capsys):
+    """'fit-data -o DIR' (run's -o is --output) was 'unrecognized arguments: -o' alone."""
+    from manybody.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["fit-data", "a.csv", "-o", "x"])
+    assert "unrecognized arguments: -o x; did you mean --out for -o?" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["info", "x.nc", "-o", "y"])
+    assert "did you mean" not in capsys.readouterr().err

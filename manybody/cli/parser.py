@@ -95,7 +95,7 @@ class ManybodyParser(argparse.ArgumentParser):
         if extras:
             chosen = _chosen_subparser(self, parsed)
             (chosen or self).error(f"unrecognized arguments: {' '.join(extras)}"
-                                   + _close_options(chosen or self, extras))
+                                   + _close_options(chosen or self, extras, self))
         return parsed
 
     def _get_values(self, action, arg_strings):
@@ -122,7 +122,22 @@ def _chosen_subparser(parser: argparse.ArgumentParser,
     return None
 
 
-def _close_options(parser: argparse.ArgumentParser, extras: list[str]) -> str:
+def _short_aliases(top: argparse.ArgumentParser) -> dict[str, list[str]]:
+    """Short option -> the long options it stands for in any command of ``top`` (-o: --output)."""
+    parsers = [top] + [p for a in top._actions if isinstance(a, argparse._SubParsersAction)
+                       for p in a.choices.values()]
+    aliases: dict[str, list[str]] = {}
+    for parser in parsers:
+        for action in parser._actions:
+            shorts = [o for o in action.option_strings if not o.startswith("--")]
+            longs = [o for o in action.option_strings if o.startswith("--")]
+            for short in shorts:
+                aliases.setdefault(short, []).extend(longs)
+    return aliases
+
+
+def _close_options(parser: argparse.ArgumentParser, extras: list[str],
+                   top: argparse.ArgumentParser | None = None) -> str:
     """"; did you mean --frequency for --frequncy?" for the unrecognised words that resemble an
     option of ``parser`` (the subcommand's when one was given; :func:`difflib.get_close_matches`,
     or the same letters in another order), a single-dash '-frequency' included."""
@@ -133,6 +148,13 @@ def _close_options(parser: argparse.ArgumentParser, extras: list[str]) -> str:
     close = []
     for word in extras:
         name = word.split("=", 1)[0]
+        if top is not None and len(name) == 2 and name.startswith("-") and name[1].isalpha():
+            # another command's short option ('fit-data -o': run's -o is --output)
+            meant = [m for long in _short_aliases(top).get(name, [])
+                     for m in difflib.get_close_matches(long, options, n=1, cutoff=0.6)]
+            if meant:
+                close.append(f"{meant[0]} for {name}")
+            continue
         if not name.startswith("-") or name in options or len(name) < 3:
             continue
         spelt = name if name.startswith("--") else "-" + name
