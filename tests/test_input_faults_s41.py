@@ -671,3 +671,13 @@ def test_another_commands_short_option_points_at_this_commands_long_one(capsys):
     with pytest.raises(SystemExit):
         main(["info", "x.nc", "-o", "y"])
     assert "did you mean" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sep", [" ", ","])
+def test_a_comment_after_the_numbers_of_a_data_line_is_dropped(tmp_path, sep):
+    from manybody.measured.tables import read_loss_table
+
+    _write(tmp_path / "c.txt", [f"T_mK{sep}Qi", f"20{sep}1.1e5  # warm-up", f"40{sep}1.2e5",
+                                f"60{sep}1.3e5 #"])
+    np.testing.assert_allclose(read_loss_table(tmp_path / "c.txt").loss,
+                               [1 / 1.1e5, 1 / 1.2e5, 1 / 1.3e5])

@@ -229,6 +229,8 @@ def _blank_separated(header: str, lines: list[str]) -> bool:
                     for ln in lines))
 
 
+_STARTS_WITH_NUMBER = re.compile(r"\s*[-+]?\.?\d")
+_TRAILING_COMMENT = re.compile(r"\s+#.*$")
 _TWO_NUMBERS = re.compile(r"\d\s+[-+]?\.?\d")
 
 
@@ -593,7 +595,10 @@ def read_grid(p: Path, example: str = "'Temperature (mK);Qint'") -> CellGrid:
     text = _decode(p.read_bytes(), src)
     # a line of empty cells only (',,' or ';;', as spreadsheets export below the data) is a
     # blank line: it stopped the whole table with "cannot read ''" (session 33)
-    numbered = [(i + 1, ln) for i, ln in enumerate(text.splitlines())
+    # a comment after the numbers of a data line ('20 1.1e5  # warm-up') is dropped, as
+    # numpy.loadtxt does: it split into extra cells (a tester, session 41)
+    numbered = [(i + 1, _TRAILING_COMMENT.sub("", ln) if _STARTS_WITH_NUMBER.match(ln) else ln)
+                for i, ln in enumerate(text.splitlines())
                 if not _EMPTY_CELLS.fullmatch(ln) and not ln.lstrip().startswith(_COMMENT_MARKS)]
     lines = [ln for _, ln in numbered]
     if not lines:
