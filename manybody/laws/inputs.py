@@ -10,6 +10,7 @@ purpose (numpy only), so the command line can build its options from these names
 from __future__ import annotations
 
 import re
+import sys
 import warnings
 from dataclasses import dataclass
 
@@ -175,8 +176,6 @@ def warn_quality_factor_as_loss(curves) -> None:
 def caller_stacklevel() -> int:
     """The ``stacklevel`` for :func:`warnings.warn` called here that points at the first frame
     outside the manybody package (the user's line, not a library file)."""
-    import sys
-
     frame, level = sys._getframe(1), 1
     while frame is not None and frame.f_globals.get("__name__", "").startswith("manybody."):
         frame, level = frame.f_back, level + 1

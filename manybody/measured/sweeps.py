@@ -296,9 +296,8 @@ def rounding_resolution(frequency: np.ndarray) -> float | None:
     export with more digits recovers the frequencies (a tester, session 37, was told "sort the
     sweep and remove repeats"). The resolution must be a decimal one (1, 2 or 5 times a power of
     ten, as an export's digits give) or a power of two (float32 storage) and repeat at least two
-    values: one line written twice in a
-    sweep stepped by 1200 Hz was diagnosed as frequencies rounded to 1200 Hz (a tester, session
-    40).
+    values: one line written twice in a sweep stepped by 1200 Hz was diagnosed as frequencies
+    rounded to 1200 Hz (a tester, session 40).
     """
     f = np.asarray(frequency, dtype=np.float64)
     steps = np.diff(f)

@@ -79,6 +79,11 @@ _SEP_NAMES = {"\t": "tab", ";": "';'", ",": "','", " ": "spaces"}
 _WHITESPACE = " "
 #: Characters that begin a comment line ('#': Python, gnuplot; '%': MATLAB, Origin).
 _COMMENT_MARKS = ("#", "%")
+#: A data line (it starts with a number), a comment after its numbers, and two numbers side by
+#: side in one cell (a table separated by blanks read at commas: '20 1,1e5' -> '20 1').
+_STARTS_WITH_NUMBER = re.compile(r"\s*[-+]?\.?\d")
+_TRAILING_COMMENT = re.compile(r"\s+#.*$")
+_TWO_NUMBERS = re.compile(r"\d\s+[-+]?\.?\d")
 
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -227,11 +232,6 @@ def _blank_separated(header: str, lines: list[str]) -> bool:
             and len(_units_joined(_split(header, _WHITESPACE))) == min(counts)
             and all(any(_TWO_NUMBERS.search(cell) for cell in _split(ln, ","))
                     for ln in lines))
-
-
-_STARTS_WITH_NUMBER = re.compile(r"\s*[-+]?\.?\d")
-_TRAILING_COMMENT = re.compile(r"\s+#.*$")
-_TWO_NUMBERS = re.compile(r"\d\s+[-+]?\.?\d")
 
 
 def _sniff_separator(lines: list[str], path: str, numbers: list[int] | None = None) -> str:
