@@ -148,7 +148,8 @@ BAD_SPECS = {
     "unknown key": (SPEC.replace("seed = 5\n", "seed = 5\ncolour = 3\n"), "'colour'"),
     # session 40: a key of another table is named where it belongs
     "key of another table": (SPEC.replace("seed = 5\n", "seed = 5\nwidth = 0.02\ndtype = 1\n"),
-                             "; did you mean solver.dtype for 'dtype', probe.broadening.width "
+                             "; did you mean solver.chebyshev.dtype or solver.dtype for 'dtype', "
+                             "probe.broadening.width "
                              "for 'width'?"),
     "key of another table in probe": (SPEC.replace("[probe]\n", "[probe]\nn_tls = 3\n"),
                                       "in probe; valid keys are frequencies, temperatures, "
