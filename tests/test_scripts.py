@@ -564,6 +564,15 @@ def test_every_script_ends_through_script_main():
         assert "SystemExit(script_main(main" in tail, path.name
 
 
+def _default_sigint() -> None:
+    """In the child before exec: SIGINT back to its default. A runner started in the background
+    (``cmd &``, nohup) ignores SIGINT, ignored signals are inherited, and Python then installs no
+    KeyboardInterrupt handler: the script ran to its end and exited 0 (a CI run, session 42)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 def test_an_interrupted_script_says_so_in_one_line(tmp_path, signame):
     import signal
@@ -572,9 +581,10 @@ def test_an_interrupted_script_says_so_in_one_line(tmp_path, signame):
     out = tmp_path / "g.npz"
     proc = subprocess.Popen([sys.executable, "scripts/golden_set.py", "write", str(out)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "MPLBACKEND": "Agg"})
+                            env={**os.environ, "MPLBACKEND": "Agg"},
+                            preexec_fn=_default_sigint)
     try:
-        time.sleep(4)  # into the computing (the set takes about a minute)
+        time.sleep(4)  # into the computing (the set takes 10-60 s)
         proc.send_signal(getattr(signal, signame))
         _, err = proc.communicate(timeout=60)
     finally:
