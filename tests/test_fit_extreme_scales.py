@@ -37,6 +37,10 @@ from manybody.laws.inputs import LossCurve
 from manybody.laws.saturation import fit_saturation, fit_saturation_joint
 from manybody.laws.shapes import law_values
 
+# these fits are given quality-factor-sized values on purpose (scale invariance): the
+# LossScaleWarning that asks 'Qi passed as the loss?' is expected here, not a fault
+pytestmark = pytest.mark.filterwarnings("ignore::manybody.laws.inputs.LossScaleWarning")
+
 W = 0.27  # K
 T = np.geomspace(0.02, 1.0, 25)
 X = W / T

@@ -43,6 +43,10 @@ from manybody.laws.velocity import (
     velocity_slopes,
 )
 
+# these fits are given quality-factor-sized values on purpose (scale invariance): the
+# LossScaleWarning that asks 'Qi passed as the loss?' is expected here, not a fault
+pytestmark = pytest.mark.filterwarnings("ignore::manybody.laws.inputs.LossScaleWarning")
+
 W = 0.27  # K
 T = np.geomspace(0.03, 1.0, 20)
 X = W / T
