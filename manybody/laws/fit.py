@@ -1190,7 +1190,8 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
         not a bool.
     ValueError
         x not finite and > 0, q or sigma not of the shape of x or with NaN/inf, sigma not > 0,
-        fewer than 3 points, an unknown law, smearing negative, NaN or >= 0.5.
+        fewer than 3 points, an unknown law, smearing negative, NaN or >= 0.5, q zero at every x
+        (without a background).
 
     Notes
     -----
@@ -1201,6 +1202,10 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
     smearing = check_smearing(smearing)
     x, y, s = _check_xy(x, q, sigma)
     v.choice("law", law, LAWS)
+    if not background and not np.any(y):  # analyse_shape refuses the same (session 42: fit_law
+        # returned an index 0.5 +- 4 for q = 0, the start of the fit, without a word)
+        raise ValueError(f"q is zero at every x (x = {float(x.min()):.3g} to "
+                         f"{float(x.max()):.3g}: nothing absorbs): there is no shape to fit")
     model = _Model(law, 1.0, 1, (None,), background, None, None, False, math.nan, ("q",),
                    smearing=smearing, index_bounds=FAMILY_INDEX_BOUNDS)
     # working units (:class:`FitPoints`): max|q| 1, measured from the lowest value with a
@@ -1226,6 +1231,11 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
         fit = replace(fit, indeterminate=(*fit.indeterminate, (
             f"the data do not determine {', '.join(undetermined)} (infinite error) at x = "
             f"{float(x.min()):.3g} to {float(x.max()):.3g}")))
+    if background and not np.ptp(y) and "index" in fit.parameters:  # q the same at every x:
+        # the background takes it all, amplitude 0 and the index free (0.5 +- 7, unflagged)
+        fit = replace(fit, indeterminate=(*fit.indeterminate, (
+            f"q is the same at every x ({float(y[0]):.3g}): the background takes it all, and the "
+            "data do not determine the index")))
     if not known and fit.dof <= 0:
         warnings.warn(
             f"fit_law: {fit.n_points} points and {len(fit.parameter_names)} parameters leave no "

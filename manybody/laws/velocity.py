@@ -152,6 +152,15 @@ class VelocitySlopes:
         return self.below / self.above if self.above != 0 else math.nan
 
 
+
+def _check_ascending(t: np.ndarray) -> None:
+    """Refuse temperatures that are not strictly ascending, naming the first pair out of order."""
+    bad = np.flatnonzero(np.diff(t) <= 0)
+    if bad.size:
+        raise ValueError(f"temperatures must be strictly ascending, found {t[bad[0]]:.6g} K "
+                         f"then {t[bad[0] + 1]:.6g} K at index {bad[0] + 1}; sort the rows and "
+                         "average repeated temperatures")
+
 def velocity_slopes(temperatures, dv, margin: float = 2.0) -> VelocitySlopes:
     """Slopes of delta v / v against ln T below and above its maximum, with uncertainties.
 
@@ -177,8 +186,7 @@ def velocity_slopes(temperatures, dv, margin: float = 2.0) -> VelocitySlopes:
         array with masked entries.
     """
     t = v.positive_array("temperatures", _unmasked("temperatures", temperatures))
-    if np.any(np.diff(t) <= 0):
-        raise ValueError("temperatures must be strictly ascending")
+    _check_ascending(t)
     y = np.atleast_2d(v.real_array("dv", _unmasked("dv", dv)))
     if y.shape[-1] != t.size or y.ndim != 2:
         raise ValueError(f"dv must have shape ({t.size},) or (n_realisations, {t.size}), "
@@ -335,11 +343,7 @@ def _check_velocity_inputs(temperatures, dv, sigma) -> tuple[np.ndarray, np.ndar
     if bad.size:
         raise ValueError(f"temperatures must be finite and > 0 K, found {float(t[bad[0]])!r} at index "
                          f"{bad[0]}; remove that row")
-    bad = np.flatnonzero(np.diff(t) <= 0)
-    if bad.size:
-        raise ValueError(f"temperatures must be strictly ascending, found {t[bad[0]]:.6g} K "
-                         f"then {t[bad[0] + 1]:.6g} K at index {bad[0] + 1}; sort the rows and "
-                         "average repeated temperatures")
+    _check_ascending(t)
     y = np.asarray(dv, dtype=np.float64)
     if y.ndim == 1:
         y = y[None, :]
@@ -699,8 +703,7 @@ def canonical_ratio(temperatures, temperature_max: float, *, margin: float = 3.0
     """
     t = v.positive_array("temperatures", _unmasked("temperatures", temperatures))
     peak = v.positive("temperature_max", temperature_max)
-    if np.any(np.diff(t) <= 0):
-        raise ValueError("temperatures must be strictly ascending")
+    _check_ascending(t)
     for name, value, low in (("margin", margin, 1.0), ("top", top, 1.0), ("decades", decades, 0.0)):
         if not v.finite(name, value) > low:
             raise ValueError(f"{name} must be > {low:g}, got {value!r}")

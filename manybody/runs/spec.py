@@ -278,6 +278,11 @@ def _flatten_sweep(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]
     return flat
 
 
+#: Probe keys that are axes of every sweep point, not sweep axes
+_POINT_AXES = {"probe.frequencies": "the frequencies", "probe.temperatures": "the temperatures",
+               "probe.observables": "the observables", "frequencies": "the frequencies",
+               "temperatures": "the temperatures", "observables": "the observables"}
+
 def normalise_sweep(sweep: Mapping[str, Any] | None) -> MappingProxyType:
     """Validate sweep axes: known keys, non-empty lists of scalars, no repeated values.
 
@@ -294,6 +299,11 @@ def normalise_sweep(sweep: Mapping[str, Any] | None) -> MappingProxyType:
         )
     out: dict[str, tuple] = {}
     for key, values in _flatten_sweep(sweep).items():
+        if key in _POINT_AXES:  # every point computes all of them (session 42: the message
+            # listed the sweepable keys without saying so)
+            raise ValueError(f"sweep key {key!r}: {_POINT_AXES[key]} are computed at every sweep "
+                             f"point already (an axis of the results); list them in [probe] "
+                             f"(probe.{key.split('.')[-1]} = [...]), not in [sweep]")
         if key not in SWEEPABLE:
             raise ValueError(v.unknown_keys([key], SWEEPABLE, "sweep").replace(
                 "unknown key(s)", "unknown sweep key", 1))

@@ -155,7 +155,8 @@ def participation_ratio(vectors: np.ndarray) -> np.ndarray:
     """Inverse participation in the product (TLS position) basis: 1 / sum_k |V_km|^4, per eigenstate.
 
     1 for a product state, D for a state spread evenly over all D basis states (the product basis
-    of docs/PHYSICS.md section 1; normalised eigenvectors assumed).
+    of docs/PHYSICS.md section 1). A vector that is not normalised is counted as normalised:
+    (sum_k |V_km|^2)^2 / sum_k |V_km|^4.
 
     Parameters
     ----------
@@ -187,7 +188,10 @@ def participation_ratio(vectors: np.ndarray) -> np.ndarray:
     if np.any(quartic == 0):
         raise ValueError("vectors must not be zero everywhere (an eigenvector is normalised), "
                          f"got a zero column at index {int(np.argmax(np.atleast_1d(quartic) == 0))}")
-    return 1.0 / quartic
+    norm = np.sum(vec**2, axis=0)
+    # (sum |V|^2)^2 / sum |V|^4: the same for a normalised vector, and a vector given with another
+    # norm (np.ones(D)) is D, not 1/D (session 42); eigenvectors are normalised to round-off
+    return np.where(np.abs(norm - 1.0) < 1e-12, 1.0 / quartic, norm**2 / quartic)
 
 
 def matrix_element_statistics(

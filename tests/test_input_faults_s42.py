@@ -1,0 +1,93 @@
+"""Faults found by trying the public API and the run specification as a new user (session 42),
+each tested as a kind: a law fit of an absorption that is zero everywhere, or of a constant curve
+beside a background; the participation ratio of a vector not normalised; temperatures out of
+order in the velocity-slope fits, named where; a probe axis put in [sweep]."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import manybody as mb
+from manybody.laws.velocity import canonical_ratio, fit_velocity_slopes, velocity_slopes
+from manybody.runs.spec import RunSpec, normalise_sweep
+
+X = np.linspace(0.1, 5.0, 10)
+
+
+# ------------------------------------------------- fit_law of a curve with no shape
+@pytest.mark.parametrize("law", ["family", "tls", "generic"])
+def test_fit_law_refuses_an_absorption_that_is_zero_at_every_x(law):
+    """It returned the fit's start (index 0.5 +- 4) without a word; analyse_shape refused."""
+    with pytest.raises(ValueError, match=r"q is zero at every x \(x = 0.1 to 5"):
+        mb.fit_law(X, np.zeros(10), law=law)
+
+
+@pytest.mark.parametrize("level", [0.0, 2.0, 3e-4])
+def test_a_constant_curve_beside_a_background_flags_the_index_as_undetermined(level):
+    fit = mb.fit_law(X, np.full(10, level), background=True)
+    assert any("does not determine the index" in s or "do not determine the index" in s
+               for s in fit.indeterminate), fit.indeterminate
+    assert fit.parameters["background"] == pytest.approx(level, abs=1e-8)
+
+
+def test_a_curve_with_a_shape_is_not_flagged():
+    fit = mb.fit_law(X, 1.0 + np.tanh(X / 2), background=True)
+    assert not fit.indeterminate
+    assert fit.parameters["index"] == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(ValueError):  # one nonzero value is a shape: not refused as zero
+        mb.fit_law(X, np.zeros(10), law="tls")
+    assert mb.fit_law(X, np.r_[np.zeros(9), 1.0]).n_points == 10
+
+
+# ------------------------------------------------- participation ratio
+@pytest.mark.parametrize("d", [2, 4, 16])
+def test_participation_ratio_does_not_depend_on_the_vectors_norm(d):
+    """np.ones(D) gave 1/D (the normalised definition applied to a vector of norm D); it is D."""
+    assert float(mb.participation_ratio(np.ones(d))) == pytest.approx(d)
+    assert float(mb.participation_ratio(3.0 * np.ones(d))) == pytest.approx(d)
+    np.testing.assert_allclose(mb.participation_ratio(5.0 * np.eye(d)), np.ones(d))
+
+
+def test_participation_ratio_of_eigenvectors_unchanged_bit_for_bit():
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((32, 32))
+    vectors = np.linalg.eigh(a + a.T)[1]
+    np.testing.assert_array_equal(mb.participation_ratio(vectors),
+                                  1.0 / np.sum(vectors**4, axis=0))
+
+
+# ------------------------------------------------- temperatures out of order
+T = np.geomspace(0.01, 1.0, 20)
+DV = np.log(T / 0.01) - 2.0 * np.clip(np.log(T / 0.1), 0, None)
+
+
+@pytest.mark.parametrize("call", [
+    lambda t, dv: velocity_slopes(t, dv),
+    lambda t, dv: fit_velocity_slopes(t, dv),
+    lambda t, dv: canonical_ratio(t, 0.1),
+])
+@pytest.mark.parametrize("where", [5, 19])
+def test_temperatures_out_of_order_are_named_where(call, where):
+    t = T.copy()
+    t[where] = t[where - 1]  # a repeated temperature
+    with pytest.raises(ValueError, match=rf"found {t[where - 1]:.6g} K then {t[where]:.6g} K "
+                                         rf"at index {where}; sort the rows"):
+        call(t, DV)
+
+
+# ------------------------------------------------- a probe axis in [sweep]
+@pytest.mark.parametrize("key", ["probe.frequencies", "probe.temperatures", "temperatures",
+                                 "probe.observables"])
+def test_a_probe_axis_in_the_sweep_says_it_belongs_in_the_probe(key):
+    name = key.split(".")[-1]
+    with pytest.raises(ValueError, match=rf"sweep key '{key}': the {name} are computed at every "
+                                         rf"sweep point already .* list them in \[probe\] "
+                                         rf"\(probe.{name} = \[...\]\)"):
+        normalise_sweep({key: [0.1, 0.2]})
+
+
+def test_sweepable_keys_still_sweep():
+    assert normalise_sweep({"probe.broadening.width": [0.01, 0.02]})["probe.broadening.width"] \
+        == (0.01, 0.02)
+    assert RunSpec is not None
