@@ -91,3 +91,27 @@ def test_sweepable_keys_still_sweep():
     assert normalise_sweep({"probe.broadening.width": [0.01, 0.02]})["probe.broadening.width"] \
         == (0.01, 0.02)
     assert RunSpec is not None
+
+
+# ------------------------------------------------- fit-data --powers with its unit
+def _powers(text: str, files: int = 1):
+    import argparse
+
+    from manybody.cli.fit_data import _powers as parse
+
+    return parse(argparse.Namespace(powers=text, files=[f"run{i}.csv" for i in range(files)]))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("-100dBm", [-100.0]), ("-100 dBm", [-100.0]), ("-100DBM", [-100.0]), ("-100", [-100.0]),
+    ("-80dBm,-100 dBm", [-80.0, -100.0]),
+])
+def test_powers_may_carry_their_unit(text, expected):
+    assert _powers(text, len(expected)) == expected
+
+
+@pytest.mark.parametrize("text", ["-100mW", "1e-3W", "-100dB m", "dBm"])
+def test_powers_in_another_unit_are_refused_naming_dbm(text):
+    with pytest.raises(ValueError, match=r"--powers must be comma-separated numbers in dBm "
+                                         r"\(-100,-120 or -100dBm,-120dBm\), got"):
+        _powers(text)

@@ -198,7 +198,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "temperature fitted. A Pc that changes with T fitted as one biases "
                              "the TLS index")
     parser.add_argument("--powers", default=None,
-                        help="comma-separated drive powers (dBm), one per FILE, overriding the "
+                        help="comma-separated drive powers in dBm (-100,-120 or -100dBm,-120dBm), "
+                             "one per FILE, overriding the "
                              "power columns")
     parser.add_argument("--error-model", choices=ERROR_MODELS, default="relative",
                         help="scatter model when no errors are given (default: relative)")
@@ -247,11 +248,11 @@ def _powers(args) -> list[float] | None:
     """--powers as dBm, one per FILE (in the order given), checked."""
     if args.powers is None:
         return None
-    try:
-        powers = [float(p) for p in args.powers.split(",")]
+    try:  # a unit of dBm on an entry is the unit assumed (session 42: '-100dBm' was refused)
+        powers = [float(re.sub(r"(?i)\s*dbm\s*$", "", p)) for p in args.powers.split(",")]
     except ValueError:
-        raise ValueError(f"--powers must be comma-separated numbers (dBm), got "
-                         f"{args.powers!r}") from None
+        raise ValueError(f"--powers must be comma-separated numbers in dBm (-100,-120 or "
+                         f"-100dBm,-120dBm), got {args.powers!r}") from None
     if len(powers) != len(args.files):
         raise ValueError(f"--powers gives {len(powers)} value(s) for {len(args.files)} file(s)")
     for pw in powers:
