@@ -357,7 +357,7 @@ def test_an_output_that_is_not_a_regular_file_is_refused_even_with_overwrite(tmp
     (["--jobs", "5000"], "--jobs must be an integer between 1 and 4096, got 5000"),
     (["--jobs", "2", "--blas-threads", "64"], "--jobs x --blas-threads = 2 x 64 exceeds"),
     (["--backend", "dask", "--scheduler", "notanaddress"],
-     "--scheduler 'notanaddress': missing port number"),
+     "--scheduler 'notanaddress' is not a dask scheduler address"),
 ])
 def test_run_errors_name_the_options_not_the_library_arguments(tmp_path, capsys, extra, words):
     """The library's argument names (chunk_size, n_jobs, overwrite=True) were printed to

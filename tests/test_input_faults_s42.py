@@ -115,3 +115,49 @@ def test_powers_in_another_unit_are_refused_naming_dbm(text):
     with pytest.raises(ValueError, match=r"--powers must be comma-separated numbers in dBm "
                                          r"\(-100,-120 or -100dBm,-120dBm\), got"):
         _powers(text)
+
+
+# ------------------------------------------------- a dask scheduler address without a port
+@pytest.mark.parametrize(("address", "why"), [
+    ("notanaddress", "missing port number"), ("node7", "missing port number"),
+    ("tcp://node7", "missing port number"), ("tcp://h:port", "invalid literal"),
+    ("tcp://:8786", "no host"), ("node7:99999", "port 99999 outside 1..65535"),
+    ("", "missing port number"),
+])
+def test_a_scheduler_address_dask_cannot_parse_is_refused_before_any_work(address, why):
+    pytest.importorskip("distributed")
+    from manybody.runs.sweep import check_run_arguments
+
+    with pytest.raises(ValueError, match=rf"scheduler={address!r} is not a dask scheduler "
+                                         rf"address, tcp://host:port .*{why}"):
+        check_run_arguments(1, "dask", address)
+
+
+@pytest.mark.parametrize("address", ["tcp://10.0.0.5:8786", "10.0.0.5:8786", "tls://node7:8786",
+                                     "inproc://somewhere", "tcp://[::1]:8786"])
+def test_well_formed_scheduler_addresses_pass_the_check(address):
+    pytest.importorskip("distributed")
+    from manybody.runs.sweep import check_run_arguments
+
+    assert check_run_arguments(1, "dask", address) == 1
+
+
+def test_the_study_refuses_a_scheduler_without_a_port_at_once_in_one_line(tmp_path):
+    """The study printed its plan, started the first sweep, failed, and the half-made Client
+    then held the process 40 s and printed a TimeoutError traceback on its way out."""
+    pytest.importorskip("distributed")
+    import subprocess
+    import sys
+    import time
+
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "manybody", "study", "--tiny", "--backend",
+                           "dask", "--scheduler", "node7", "-o", str(tmp_path / "s")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "manybody study: error: --scheduler 'node7' is not a dask scheduler address, "
+        "tcp://host:port (e.g. tcp://10.0.0.5:8786): missing port number in address 'node7'"]
+    assert "computing" not in proc.stdout + proc.stderr
+    assert time.perf_counter() - start < 30  # 40 s of a closing Client before; about 1 s now
+    assert not (tmp_path / "s").exists()

@@ -196,6 +196,8 @@ def check_run_arguments(n_jobs: int, backend: str, scheduler: str | None,
         # computing (a new user, session 36)
         raise ImportError(f"the dask backend needs dask.distributed, and {why}: pip install "
                           "'manybody[dask]'")
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
     local = backend == "loky" or scheduler is None  # workers on this machine
     if local and n_jobs * blas_threads > cores:
         raise ValueError(
@@ -203,6 +205,39 @@ def check_run_arguments(n_jobs: int, backend: str, scheduler: str | None,
             "available; processes and threads would fight for them"
         )
     return n_jobs
+
+
+def check_scheduler_address(scheduler: str) -> None:
+    """Refuse a dask scheduler address that dask.distributed cannot parse, before any work.
+
+    A tcp or tls address needs a host and a port (``tcp://10.0.0.5:8786`` or ``10.0.0.5:8786``);
+    other schemes (inproc, ucx) are left to dask.distributed. Without this check an address
+    without a port ('node7') failed after the run's plan, and the half-made Client then held
+    the process 40 s and printed a traceback on its way out (session 42).
+
+    Raises
+    ------
+    TypeError
+        Not a string.
+    ValueError
+        Empty, unparsable, no host, or a port outside 1..65535.
+    """
+    if not isinstance(scheduler, str):
+        raise TypeError(f"scheduler must be an address string (tcp://host:port), got "
+                        f"{scheduler!r} ({type(scheduler).__name__})")
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    expected = "a dask scheduler address, tcp://host:port (e.g. tcp://10.0.0.5:8786)"
+    try:
+        scheme, location = parse_address(scheduler.strip())
+        if scheme not in ("tcp", "tls"):
+            return
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"scheduler={scheduler!r} is not {expected}: {exc}") from None
+    if not host or not 1 <= int(port) <= 65535:
+        raise ValueError(f"scheduler={scheduler!r} is not {expected}: "
+                         f"{'no host' if not host else f'port {port} outside 1..65535'}")
 
 
 def _check_sweep_types(output, resume, overwrite, progress) -> None:
