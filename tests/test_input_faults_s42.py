@@ -161,3 +161,28 @@ def test_the_study_refuses_a_scheduler_without_a_port_at_once_in_one_line(tmp_pa
     assert "computing" not in proc.stdout + proc.stderr
     assert time.perf_counter() - start < 30  # 40 s of a closing Client before; about 1 s now
     assert not (tmp_path / "s").exists()
+
+
+# ------------------------------------------------- a misspelt choice on the command line
+@pytest.mark.parametrize(("argv", "choice", "close"), [
+    (["study", "--tiny", "--only", "dipoler"], "dipoler", "dipolar"),
+    (["stdy"], "stdy", "study"),
+    (["fit-data", "x.csv", "--sweep-layout", "db-degg"], "db-degg", "db-deg"),
+    (["run", "x.toml", "--backend", "dsk"], "dsk", "dask"),
+])
+def test_a_misspelt_choice_is_told_the_closest(capsys, argv, choice, close):
+    from manybody.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"invalid choice: {choice!r}" in last and last.endswith(f"; did you mean {close!r}?")
+
+
+def test_a_choice_like_none_is_not_given_a_suggestion(capsys):
+    from manybody.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["study", "--only", "zzz"])
+    assert "did you mean" not in capsys.readouterr().err

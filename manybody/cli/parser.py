@@ -7,6 +7,7 @@ Imports argparse only, so scripts and ``manybody --help`` stay fast.
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 
 __all__ = ["ManybodyParser"]
@@ -97,6 +98,20 @@ class ManybodyParser(argparse.ArgumentParser):
             (chosen or self).error(f"unrecognized arguments: {' '.join(extras)}"
                                    + _close_options(chosen or self, extras, self))
         return parsed
+
+    def _check_value(self, action, value):
+        """As argparse's, with the closest choice named for a misspelt one ("invalid choice:
+        'dipoler' (choose from ...); did you mean 'dipolar'?"; session 42: the choice was named
+        alone, among 19 for ``study --only``)."""
+        try:
+            super()._check_value(action, value)
+        except argparse.ArgumentError as exc:
+            choices = [str(c) for c in action.choices or ()]
+            close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.6)
+            if not close:
+                raise
+            raise argparse.ArgumentError(action, f"{exc.message}; did you mean {close[0]!r}?"
+                                         ) from None
 
     def _get_values(self, action, arg_strings):
         self._raw_values = list(arg_strings)  # the option's words as typed, for _refuse_twice
