@@ -186,3 +186,38 @@ def test_a_choice_like_none_is_not_given_a_suggestion(capsys):
     with pytest.raises(SystemExit):
         main(["study", "--only", "zzz"])
     assert "did you mean" not in capsys.readouterr().err
+
+
+# ------------------------------------------------- the Chebyshev solver's default block (issue 20)
+@pytest.mark.parametrize(("operator", "trace", "n_vectors", "block"), [
+    ("matrix_free", "stochastic", 8, 4), ("matrix_free", "stochastic", 32, 4),
+    ("matrix_free", "stochastic", 2, 2), ("sparse", "stochastic", 32, 16),
+    ("matrix_free", "exact", 4, 64),
+])
+def test_default_blocks_of_the_chebyshev_plan(operator, trace, n_vectors, block):
+    """Stochastic traces under the matrix-free operator run blocks of 4 vectors (session 42: at
+    N = 18 one block of 8 took 1.3-1.4x as long, the same numbers); the sparse operator of a
+    small D keeps 16, an exact trace 64."""
+    from manybody.config.solver import ChebyshevParams
+    from manybody.simulation.solvers.chebyshev import solver as ch
+
+    params = mb.ModelParams(n_tls=8, coupling=mb.CouplingParams(strength=0.05))
+    real = mb.draw_realisation(params, mb.realisation_rng(3, 0))
+    options = ChebyshevParams(n_vectors=n_vectors, operator=operator, trace=trace,
+                              dtype="float64")
+    t = np.geomspace(0.02, 0.2, 5)
+    plan = ch.plan_chebyshev(real, np.array([0.1]), t, mb.Broadening(width=0.02), options)
+    assert plan.block == min(block, n_vectors if trace == "stochastic" else 2**8)
+
+
+def test_blocks_of_four_give_the_numbers_of_one_block_of_eight():
+    from manybody.config.solver import ChebyshevParams
+    from manybody.simulation.solvers.chebyshev import solver as ch
+
+    params = mb.ModelParams(n_tls=9, coupling=mb.CouplingParams(strength=0.05))
+    real = mb.draw_realisation(params, mb.realisation_rng(3, 0))
+    t, w, b = np.geomspace(0.02, 0.2, 5), np.array([0.1]), mb.Broadening(width=0.02)
+    runs = [ch.chebyshev_absorption(real, w, t, b, ChebyshevParams(
+        n_vectors=8, block=block, operator="matrix_free", dtype="float32"), seed=4,
+        observables=("absorption",)).absorption for block in (None, 8)]
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-12, atol=0)

@@ -105,6 +105,14 @@ class Rung:
 #: Columns per GEMM of the contraction tried, widest first, when the bank fits whole.
 COLUMN_CHOICES = (256, 128)
 
+#: Vectors per block of a stochastic trace under the matrix-free operator (was 16). Measured in
+#: session 42 (float32, 2 threads, one realisation of the benchmark, the same numbers to the
+#: bit): N = 18 with 8 vectors 43.1-43.5 s in blocks of 4 against 54.7-62.7 s in one block of 8
+#: (three pairs in turn); N = 16 within the noise (8.5-11.8 s both); one product of H on a block
+#: of 16 vectors took 2.0x the time per vector of a block of 4 at N = 18 (bench_chebyshev.py
+#: apply). The whole solve was timed: what the GEMMs gain from a wider block the steps lose.
+MATRIX_FREE_BLOCK = 4
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -556,8 +564,12 @@ def plan_solve(
     r_max = max(nodes)
     if params.block is not None:
         block = params.block
-    elif not sp.issparse(op.h) or dim <= 1 << 14:
-        block = 64 if params.trace == "exact" else 16
+    elif params.trace == "exact" and (not sp.issparse(op.h) or dim <= 1 << 14):
+        block = 64
+    elif not sp.issparse(op.h):
+        block = MATRIX_FREE_BLOCK
+    elif dim <= 1 << 14:
+        block = 16
     else:
         block = 1
     block = max(1, min(block, n_vec))
