@@ -450,6 +450,19 @@ def _round_up(x: float, digits: int = 3) -> float:
     return math.ceil(x / scale - 1e-9) * scale
 
 
+def _default_block(params: ChebyshevParams, sparse: bool, dim: int) -> int:
+    """Vectors per block before any memory cap: ``params.block`` if given; else 64 for an exact
+    trace (matrix-free or D <= 2^14), :data:`MATRIX_FREE_BLOCK` for a stochastic trace under the
+    matrix-free operator, 16 for the sparse operator at D <= 2^14, and 1 above."""
+    if params.block is not None:
+        return params.block
+    if params.trace == "exact" and (not sparse or dim <= 1 << 14):
+        return 64
+    if not sparse:
+        return MATRIX_FREE_BLOCK
+    return 16 if dim <= 1 << 14 else 1
+
+
 def plan_solve(
     op: ScaledOperator,
     apply_stress,
@@ -562,17 +575,7 @@ def plan_solve(
              for r, n in zip(rungs, windows, strict=True)]
     nodes = [n if u is None else u.shape[1] + 1 for n, u in zip(windows, bases, strict=True)]
     r_max = max(nodes)
-    if params.block is not None:
-        block = params.block
-    elif params.trace == "exact" and (not sp.issparse(op.h) or dim <= 1 << 14):
-        block = 64
-    elif not sp.issparse(op.h):
-        block = MATRIX_FREE_BLOCK
-    elif dim <= 1 << 14:
-        block = 16
-    else:
-        block = 1
-    block = max(1, min(block, n_vec))
+    block = max(1, min(_default_block(params, sp.issparse(op.h), dim), n_vec))
 
     def need(b, rows, bank, columns=64):
         return solve_bytes(dim, b, [(n, r.n_moments, rows, bank, full) for r, n, full in
