@@ -32,14 +32,14 @@ mp.mp.dps = 50
 
 
 def _nodes(smearing):
-    """Gauss-Hermite energy ratios and weights of a kernel of relative width ``smearing``."""
+    """Energy ratios and signed weights of the package's kernel average (its quadrature is
+    tested against adaptive quadrature in tests/test_analysis.py; here only the covariance)."""
     if not smearing:
         return [(mp.mpf(1), mp.mpf(1))]
-    nodes, weights = np.polynomial.hermite_e.hermegauss(24)
-    ratio = 1.0 + smearing * nodes
-    keep = ratio > 0
-    weights = weights[keep] / weights[keep].sum()
-    return [(mp.mpf(r), mp.mpf(w)) for r, w in zip(ratio[keep], weights, strict=True)]
+    from manybody.laws.shapes import _kernel_nodes
+
+    ratio, weights = _kernel_nodes(smearing)
+    return [(mp.mpf(float(r)), mp.mpf(float(w))) for r, w in zip(ratio, weights, strict=True)]
 
 
 def _law(x, a, smearing=None):
