@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--realisations", type=v.cli_integer(1, 10_000_000), default=50,
                         help="realisations per model, at N = 8 (default: %(default)s)")
-    parser.add_argument("--bootstrap", type=v.cli_integer(2, v.MAX_BOOTSTRAP), default=BOOTSTRAP,
+    parser.add_argument("--bootstrap", type=v.cli_integer(v.MIN_BOOTSTRAP, v.MAX_BOOTSTRAP),
+                        default=BOOTSTRAP,
                         help="bootstrap resamples of the index errors")
     parser.add_argument("--output", default=ROOT / "results" / "decomposition" / "configuration_bath.json",
                         help="JSON file of results (default: results/decomposition/configuration_bath.json)")

@@ -175,9 +175,9 @@ def _smearing_call(name, smearing=None, rng=None):
     if name == "fit_law":
         return mb.fit_law(X, Q, smearing=smearing)
     if name == "analyse_shape":
-        return mb.analyse_shape(X, Q_REAL, n_bootstrap=2, smearing=smearing, rng=rng)
+        return mb.analyse_shape(X, Q_REAL, n_bootstrap=20, smearing=smearing, rng=rng)
     if name == "paired_index_difference":
-        return paired_index_difference(X, Q_REAL, Q_REAL, n_bootstrap=2, smearing=smearing,
+        return paired_index_difference(X, Q_REAL, Q_REAL, n_bootstrap=20, smearing=smearing,
                                        rng=rng)
     if name == "law_goodness_of_fit":
         fit = mb.fit_law(X, Q_REAL.mean(axis=0))

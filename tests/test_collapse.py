@@ -31,7 +31,7 @@ def pure(law, n_real=1, rng=None, noise=0.0, rho=None):
 
 @pytest.mark.parametrize("law", [law_tls, law_generic, lambda x: np.arctan(x) * np.exp(-x / 30)])
 def test_pure_laws_collapse_exactly(law):
-    result = frequency_collapse(T, FREQUENCIES, pure(law, 3), n_bootstrap=10)
+    result = frequency_collapse(T, FREQUENCIES, pure(law, 3), n_bootstrap=20)
     assert abs(result.slope) < 1e-12 and abs(result.contrast) < 1e-12
     assert not result.interpolated and result.pairs == (1, 2)
     for k, ratio in zip(result.pairs, result.ratio, strict=True):

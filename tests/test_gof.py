@@ -89,7 +89,7 @@ def test_few_realisations_fall_back_to_the_bootstrap():
 
 def test_no_test_without_spread():
     q = np.repeat(law_tls(X)[None, :], 4, axis=0)
-    shape = analyse_shape(X, q, n_bootstrap=10)
+    shape = analyse_shape(X, q, n_bootstrap=20)
     assert shape.p_value_method == "none" and math.isnan(shape.p_value_family)
     assert shape.verdict == "TLS (tanh)"
     single = analyse_shape(X, law_tls(X)[None, :])
@@ -164,7 +164,7 @@ def test_high_x_index_sees_only_x_at_least_one():
     assert 0 < shape.index_high_x_error < 0.2
     assert abs(shape.index - 1.0) > 5 * shape.index_error
     # on exact family data both ranges give the same index
-    exact = analyse_shape(X, np.repeat(law_family(X, 0.3)[None, :], 3, axis=0), n_bootstrap=5)
+    exact = analyse_shape(X, np.repeat(law_family(X, 0.3)[None, :], 3, axis=0), n_bootstrap=20)
     assert exact.index_high_x == pytest.approx(0.3, abs=1e-5)
     assert exact.index == pytest.approx(0.3, abs=1e-5)
 

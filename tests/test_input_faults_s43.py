@@ -67,3 +67,66 @@ def test_smeared_law_low_temperature_limit_is_the_line_weight_above_zero():
         limit = 1.0 - 2.0 * norm.cdf(-1.0 / smearing)
         for law in (law_tls, law_generic):
             assert smeared(law, np.array([1e4]), smearing)[0] == pytest.approx(limit, abs=1e-9)
+
+
+# -- 2. bootstrap errors from too few resamples --------------------------------------------------
+
+X = np.linspace(0.2, 8.0, 24)
+
+
+def _tls_realisations(n=12, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0.5, 1.5, n)[:, None] * law_tls(X) + 0.02 * rng.standard_normal((n, X.size))
+
+
+def _bootstrap_calls():
+    from manybody.laws.analysis import paired_index_difference
+    from manybody.laws.collapse import frequency_collapse
+    from manybody.laws.gof import law_goodness_of_fit
+    from manybody.laws.saturation_comparison import analyse_saturation
+
+    q = _tls_realisations()
+    power = np.logspace(-3, 3, 15)
+    loss = 1e-5 / np.sqrt(1 + power / 1.0) + 1e-7
+    loss = loss[None, :] * np.random.default_rng(1).uniform(0.9, 1.1, (6, 1))
+    temperatures = np.linspace(0.01, 0.5, 20)
+    frequencies = np.array([0.1, 0.2])
+    curves = np.tanh(frequencies[None, None, :] / (2 * temperatures[None, :, None])) * \
+        np.random.default_rng(2).uniform(0.9, 1.1, (6, 1, 1))
+    fit = mb.fit_law(X, q.mean(axis=0), law="tls")
+    return {
+        "analyse_shape": lambda n: mb.analyse_shape(X, q, n_bootstrap=n),
+        "paired_index_difference": lambda n: paired_index_difference(X, q, 1.01 * q, n_bootstrap=n),
+        "law_goodness_of_fit": lambda n: law_goodness_of_fit(X, q, fit, n_bootstrap=n),
+        "analyse_saturation": lambda n: analyse_saturation(power, loss, n_bootstrap=n),
+        "frequency_collapse": lambda n: frequency_collapse(temperatures, frequencies, curves,
+                                                           n_bootstrap=n),
+    }
+
+
+@pytest.mark.parametrize("name", ["analyse_shape", "paired_index_difference", "law_goodness_of_fit",
+                                  "analyse_saturation", "frequency_collapse"])
+@pytest.mark.parametrize("count", [1, 2, 3, 19])
+def test_too_few_bootstrap_resamples_are_refused(name, count):
+    """Before: 2 or 3 resamples accepted, errors 5-7x too small and tanh data judged 'beyond
+    TLS' (the spread of n resamples is uncertain by 1/sqrt(2(n - 1)))."""
+    with pytest.raises(ValueError, match=rf"n_bootstrap must be .*at least 20 \(the spread of n "
+                                         rf"resamples is uncertain by about .* at {count}\), got {count}"):
+        _bootstrap_calls()[name](count)
+
+
+def test_paired_difference_needs_its_bootstrap():
+    from manybody.laws.analysis import paired_index_difference
+
+    q = _tls_realisations()
+    with pytest.raises(ValueError, match=r"n_bootstrap must be at least 20 \(the errors come from "
+                                         r"the bootstrap alone\), got 0"):
+        paired_index_difference(X, q, q, n_bootstrap=0)
+
+
+def test_twenty_resamples_give_the_error_of_many():
+    """The smallest count accepted gives the index error within its stated uncertainty."""
+    q = _tls_realisations(n=16, seed=4)
+    few = mb.analyse_shape(X, q, n_bootstrap=20, rng=np.random.default_rng(5))
+    many = mb.analyse_shape(X, q, n_bootstrap=400, rng=np.random.default_rng(5))
+    assert few.index_error == pytest.approx(many.index_error, rel=3 / np.sqrt(2 * 19))

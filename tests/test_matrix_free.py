@@ -512,7 +512,7 @@ def test_min_distance_script_on_a_tiny_size(tmp_path):
         script = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(script)
         out = tmp_path / "md.json"
-        script.main(["--n-physics", "5", "--realisations", "6", "--bootstrap", "8",
+        script.main(["--n-physics", "5", "--realisations", "6", "--bootstrap", "20",
                      "--min-distances", "0", "0.5", "0.9", "--cost-sizes", "6",
                      "--cost-realisations", "2", "--jobs", "1", "--out", str(out)])
     finally:

@@ -63,7 +63,7 @@ def test_crosscheck_index_tiny(tmp_path):
 @pytest.mark.slow
 def test_configuration_bath_check_tiny(tmp_path):
     out = tmp_path / "configuration_bath.json"
-    run_script("scripts/configuration_bath_check.py", "--realisations", "3", "--bootstrap", "2",
+    run_script("scripts/configuration_bath_check.py", "--realisations", "3", "--bootstrap", "20",
                "--output", str(out))
     record = json.loads(out.read_text())
     assert record["settings"]["realisations"] == 3 and "git_commit" in record["provenance"]

@@ -87,7 +87,7 @@ def test_identical_realisations_are_exact_data():
     q = np.repeat(law_family(X, 1.0)[None, :], 2, axis=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        shape = analyse_shape(X, q, n_bootstrap=10)
+        shape = analyse_shape(X, q, n_bootstrap=20)
     assert shape.index == pytest.approx(1.0, abs=1e-6)
     assert shape.error_factor == 1.0
 

@@ -376,7 +376,8 @@ def analyse_shape(
         with a warning.
     n_bootstrap : int
         Bootstrap resamples of the realisations for the errors of a and R (and for the
-        goodness-of-fit fallback of :mod:`manybody.laws.gof`).
+        goodness-of-fit fallback of :mod:`manybody.laws.gof`): 0 (linearised errors) or
+        20 ... 10^5.
     rng : numpy.random.Generator, optional
         For the bootstrap (default: a fixed seed, so the analysis is reproducible). An int seed
         is refused: pass ``numpy.random.default_rng(seed)``.
@@ -401,7 +402,7 @@ def analyse_shape(
         numpy.random.Generator; smearing or high_x_min not a number.
     ValueError
         x not finite and > 0 or with a repeated value, q_realisations with NaN/inf or not of
-        shape (n_realisations, n_x) or (n_x,), high_x_min not positive, n_bootstrap < 0, 1 or > 10^5,
+        shape (n_realisations, n_x) or (n_x,), high_x_min not positive, n_bootstrap not 0 or 20 ... 10^5,
         smearing negative, NaN or >= 0.5, x not spanning [0.5, 2], or a mean absorption that is
         zero or negative at every x.
 
@@ -563,7 +564,7 @@ def paired_index_difference(x, q_reference, q_other, *, smearing: float | None =
     smearing : float, optional
         eta / w of the Gaussian line kernel, in [0, 0.5) (as in :func:`analyse_shape`).
     n_bootstrap : int
-        Resamples (>= 2).
+        Resamples (20 ... 10^5: the spread of fewer is too uncertain to be an error).
     rng : numpy.random.Generator, optional
         For the resamples (default: a fixed seed); an int seed is refused (pass
         ``numpy.random.default_rng(seed)``).
@@ -579,7 +580,7 @@ def paired_index_difference(x, q_reference, q_other, *, smearing: float | None =
         numpy.random.Generator; smearing not a number.
     ValueError
         x not positive; q arrays with NaN/inf, not of shape (n_realisations, n_x), of different
-        shapes or with fewer than 2 realisations; n_bootstrap < 2 or > 10^5; smearing negative, NaN or
+        shapes or with fewer than 2 realisations; n_bootstrap < 20 or > 10^5; smearing negative, NaN or
         >= 0.5; a mean absorption zero or negative at every x; too few resamples (< 2) fitted at
         both points.
 
@@ -600,7 +601,7 @@ def paired_index_difference(x, q_reference, q_other, *, smearing: float | None =
                          f"shapes {q_ref.shape} and {q_oth.shape}")
     for name, q in (("q_reference", q_ref), ("q_other", q_oth)):
         _check_mean_absorption(name, q.mean(axis=0))
-    n_bootstrap = v.integer("n_bootstrap", n_bootstrap, 2, v.MAX_BOOTSTRAP)
+    n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap, None)
     smearing = check_smearing(smearing)
     rng = v.generator("rng", rng)
     sigma_ref, sigma_oth = _sigma(q_ref), _sigma(q_oth)

@@ -229,7 +229,7 @@ def frequency_collapse(temperatures, frequencies, q_realisations, *, reference: 
         Index of the reference frequency of the ratios R_k.
     n_bootstrap : int
         Paired bootstrap resamples of the realisations for the errors (and for the test's
-        fallback); 0: no errors.
+        fallback): 0 (no errors) or 20 ... 10^5.
     rng : numpy.random.Generator, optional
         For the bootstrap (default: a fixed seed, so the analysis is reproducible).
 
@@ -246,7 +246,7 @@ def frequency_collapse(temperatures, frequencies, q_realisations, *, reference: 
         Bad shapes, no realisations, a repeated temperature, fewer than 2 or repeated
         frequencies, a reference out of range, fewer than 3 common x points of two
         frequencies, a mean absorption <= 0 on a common x range; ``n_bootstrap`` not 0 or
-        2 ... 10^5.
+        20 ... 10^5.
     """
     t, w, q, reference = _check(temperatures, frequencies, q_realisations, reference)
     n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap, "no bootstrap")

@@ -194,7 +194,7 @@ def law_goodness_of_fit(x, q_realisations, fit, *, smearing: float | None = None
     smearing : float, optional
         eta / w of the line kernel the fit used, in [0, 0.5).
     n_bootstrap : int
-        Resamples for the fallback (module notes); 0 gives no test there.
+        Resamples for the fallback (module notes); 0 gives no test there, else 20 ... 10^5.
     rng : numpy.random.Generator, optional
         For the fallback (default: a fixed seed); an int seed is refused (pass
         ``numpy.random.default_rng(seed)``).
@@ -210,7 +210,7 @@ def law_goodness_of_fit(x, q_realisations, fit, *, smearing: float | None = None
     ------
     TypeError, ValueError
         ``smearing`` not None or a finite number in [0, 0.5); ``rng`` not a
-        numpy.random.Generator; ``n_bootstrap`` not 0 or 2 ... 10^5.
+        numpy.random.Generator; ``n_bootstrap`` not 0 or 20 ... 10^5.
     """
     smearing = check_smearing(smearing)
     rng = v.generator("rng", rng)

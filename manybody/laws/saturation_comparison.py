@@ -160,7 +160,7 @@ def analyse_saturation(power, loss_realisations, n_bootstrap: int = 200,
     loss_realisations : array_like
         Q^-1 per realisation, shape (n_realisations, n_power).
     n_bootstrap : int
-        Resamples (0: errors from the fit covariance).
+        Resamples: 0 (errors from the fit covariance) or 20 ... 10^5.
     rng : numpy.random.Generator, optional
         For the bootstrap (default: a fixed seed, so the analysis is reproducible).
     **options
@@ -179,7 +179,7 @@ def analyse_saturation(power, loss_realisations, n_bootstrap: int = 200,
         loss_realisations not of shape (n_realisations, n_power), a 1-d curve included (one
         curve is ``loss[None, :]``, shape (1, n_power), whose errors come from the fit
         covariance; :func:`compare_exponent` fits curves of measured loss); n_bootstrap not 0
-        or 2 ... 10^5; and as :func:`manybody.laws.saturation.fit_saturation_joint`.
+        or 20 ... 10^5; and as :func:`manybody.laws.saturation.fit_saturation_joint`.
     """
     _check_keywords("analyse_saturation", options, ("reference_beta",))
     p = v.real_array("power", power)

@@ -126,13 +126,25 @@ def integer(name: str, value: Any, low: int | None = None, high: int | None = No
 MAX_BOOTSTRAP = 100_000
 
 
-def bootstrap_count(name: str, value: Any, none_means: str = "no bootstrap") -> int:
-    """A number of bootstrap resamples: 0 (``none_means``) or 2 ... :data:`MAX_BOOTSTRAP` (one
-    resample has no spread: its error was NaN, session 31)."""
+#: Fewest bootstrap resamples an error is taken from: the spread of B resamples is itself
+#: uncertain by about 1 / sqrt(2 (B - 1)) -- 16 % at 20, 71 % at 2 (two or three resamples gave
+#: errors 5-7x too small and wrong verdicts, session 43).
+MIN_BOOTSTRAP = 20
+
+
+def bootstrap_count(name: str, value: Any, none_means: str | None = "no bootstrap") -> int:
+    """A number of bootstrap resamples: 0 (``none_means``; not allowed when None) or
+    :data:`MIN_BOOTSTRAP` ... :data:`MAX_BOOTSTRAP`."""
     out = integer(name, value, 0, MAX_BOOTSTRAP)
-    if out == 1:
-        raise ValueError(f"{name} must be 0 ({none_means}) or at least 2 (a spread needs two "
-                         "resamples), got 1")
+    if out == 0 and not none_means:
+        raise ValueError(f"{name} must be at least {MIN_BOOTSTRAP} (the errors come from the "
+                         "bootstrap alone), got 0")
+    if 0 < out < MIN_BOOTSTRAP:
+        zero = f"0 ({none_means}) or " if none_means else ""
+        raise ValueError(
+            f"{name} must be {zero}at least {MIN_BOOTSTRAP} (the spread of n resamples is "
+            f"uncertain by about 1/sqrt(2(n - 1)): {100 / math.sqrt(2 * max(out - 1, 1)):.0f} % "
+            f"at {out}), got {out}")
     return out
 
 
