@@ -10,6 +10,7 @@ from scipy.stats import norm
 
 import manybody as mb
 from manybody.laws.shapes import law_family, law_generic, law_tls, smeared
+from manybody.simulation.observables.absorption import BoxEdgeWarning
 
 # -- 1. the kernel-averaged laws: the emission line counts with the opposite sign -------------
 
@@ -130,3 +131,134 @@ def test_twenty_resamples_give_the_error_of_many():
     few = mb.analyse_shape(X, q, n_bootstrap=20, rng=np.random.default_rng(5))
     many = mb.analyse_shape(X, q, n_bootstrap=400, rng=np.random.default_rng(5))
     assert few.index_error == pytest.approx(many.index_error, rel=3 / np.sqrt(2 * 19))
+
+
+# -- 3. line kernels narrower than the round-off of w - E ---------------------------------------
+
+def _one_tls():
+    """One TLS with E = hypot(0.06, 0.08) = 0.1 K, (Delta / E)^2 = 0.64."""
+    return mb.solve(mb.Realisation.from_arrays(asymmetry=[0.06], tunnelling=[0.08]))
+
+
+def _kernel_calls(width):
+    from manybody.simulation.observables.decomposition import (
+        configuration_bath_absorption,
+        single_tls_fraction,
+    )
+    from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption
+    from manybody.simulation.solvers.lanczos import ftlm_absorption
+
+    spectrum, t = _one_tls()
+    real = mb.Realisation.from_arrays(asymmetry=[0.06, 0.02], tunnelling=[0.08, 0.05])
+    kernel = mb.Broadening(kind="gaussian", width=width)
+    box = mb.Broadening(kind="histogram", width=width)
+    w, temps = [0.1], [0.05]
+    return {
+        "absorption": lambda: mb.absorption(spectrum, t, w, temps, kernel),
+        "absorption binned": lambda: mb.absorption(spectrum, t, w, temps, kernel, method="binned"),
+        "velocity_shift box": lambda: mb.velocity_shift(spectrum, t, w, temps, box),
+        "chebyshev": lambda: chebyshev_absorption(real, w, temps, kernel),
+        "ftlm": lambda: ftlm_absorption(real, w, temps, kernel),
+        "Probe": lambda: mb.Probe(frequencies=w, temperatures=temps, broadening=kernel),
+        "configuration bath": lambda: configuration_bath_absorption(
+            [0.06], [0.08], [1.0], np.full(2, 0.5), w, temps, kernel),
+        "single-TLS fraction": lambda: single_tls_fraction(
+            spectrum.energies, np.eye(2), [1.0], w, temps, kernel),
+    }
+
+
+@pytest.mark.parametrize("name", ["absorption", "absorption binned", "velocity_shift box",
+                                  "chebyshev", "ftlm", "Probe", "configuration bath",
+                                  "single-TLS fraction"])
+@pytest.mark.parametrize("width", [1e-30, 1e-15, 5e-11])
+def test_kernel_below_the_round_off_of_w_is_refused(name, width):
+    """Before: 1e-30 K accepted; Q^-1 was 1.9e29 at w = 0.1 K and 0 at w (1 + 1e-15), and the
+    binned grid never finished (its step vanished below w's round-off)."""
+    with pytest.raises(ValueError, match=r"broadening.width must be at least 1e-09 of the highest "
+                                         rf"frequency \(1e-10 K at w = 0.1 K\).*got {width!r} K"):
+        _kernel_calls(width)[name]()
+
+
+def test_relative_kernel_below_the_round_off_is_refused():
+    with pytest.raises(ValueError, match=r"broadening.width must be at least 1e-09 \(eta / w\) "
+                                         r"with scaling = 'relative'.*got 1e-12"):
+        mb.Broadening(width=1e-12, scaling="relative")
+
+
+def test_narrowest_kernel_accepted_gives_the_line_peak():
+    """At the floor (eta = 1e-9 w) the Gaussian line at its centre is its exact peak height:
+    (Delta / E)^2 tanh(E / 2T) / (eta sqrt(2 pi)), by both methods."""
+    spectrum, t = _one_tls()
+    eta = 1e-10
+    kernel = mb.Broadening(kind="gaussian", width=eta)
+    peak = 0.64 * np.tanh(1.0) / (eta * np.sqrt(2 * np.pi))
+    for method in ("exact", "binned"):
+        q = mb.absorption(spectrum, t, [0.1], [0.05], kernel, method=method)
+        assert q[0, 0] == pytest.approx(peak, rel=1e-6)
+
+
+def test_a_spec_with_a_kernel_below_the_round_off_is_refused_before_any_work(tmp_path, capsys):
+    from pathlib import Path
+
+    from manybody.cli import main
+
+    text = (Path(__file__).parents[1] / "examples" / "independent_tls.toml").read_text()
+    text = text.replace('# "probe.broadening.width" = [0.01, 0.02]',
+                        '"probe.broadening.width" = [0.01, 1e-13]')
+    text = text.replace("realisations = [1500, 1000]", "realisations = 10")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(text)
+    out = tmp_path / "out.nc"
+    assert main(["run", str(spec), "-o", str(out), "--no-progress"]) != 0
+    err = capsys.readouterr().err
+    assert "sweep point model.n_tls=4, probe.broadening.width=1e-13: probe.broadening.width must " \
+        "be at least 1e-09 of the highest frequency" in err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == [spec]
+
+
+# -- 4. the box kernel's velocity shift on an edge -------------------------------------------------
+
+def test_velocity_shift_on_a_box_edge_is_nan_with_a_warning():
+    """Before: -863 and +842 at w = E -+ eta/2 (round-off of ln|u - eta/2|), where a Gaussian
+    kernel gives -37 and +34; the binned method already refused the box for this reason."""
+    spectrum, t = _one_tls()
+    box = mb.Broadening(kind="histogram", width=0.01)
+    w = [0.08, 0.095, 0.1, 0.105, 0.13]
+    with pytest.warns(BoxEdgeWarning) as record:
+        shift = mb.velocity_shift(spectrum, t, w, [0.05], box)
+    assert np.isnan(shift[0, [1, 3]]).all() and np.isfinite(shift[0, [0, 2, 4]]).all()
+    assert len(record) == 2 and "w = 0.095 K is NaN" in str(record[0].message)
+    assert record[0].filename == __file__   # points at the caller's line
+
+
+def test_velocity_shift_near_a_box_edge_is_the_closed_form():
+    """Off the edge (1e-7 of eta and more) the box's closed form -(1/2) sum (p_n - p_m) |T|^2
+    [R(E - w) + R(E + w)], R(u) = ln|(u + eta/2)/(u - eta/2)| / eta, is returned unchanged."""
+    import warnings
+
+    spectrum, t = _one_tls()
+    eta, energy = 0.01, 0.1
+    w = np.array([energy - eta / 2 + 1e-9, energy + eta / 2 - 1e-9, 0.09, 0.11])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BoxEdgeWarning)
+        shift = mb.velocity_shift(spectrum, t, w, [0.05], mb.Broadening(kind="histogram", width=eta))
+
+    def r(u):
+        return np.log(np.abs((u + eta / 2) / (u - eta / 2))) / eta
+
+    expected = -0.5 * 0.64 * np.tanh(1.0) * (r(energy - w) + r(energy + w))
+    np.testing.assert_allclose(shift[0], expected, rtol=1e-6)
+
+
+def test_box_kernel_sweep_point_on_an_edge_warns_and_is_nan():
+    """The dense solver's path (a run) marks the same frequencies."""
+    from manybody.simulation.observables.absorption import resonant_responses
+
+    spectrum, t = _one_tls()
+    w = np.array([0.095, 0.1])
+    with pytest.warns(BoxEdgeWarning):
+        _, re = resonant_responses(spectrum, t, w, np.array([0.05]),
+                                   mb.Broadening(kind="histogram", width=0.01),
+                                   absorptive=False, dispersive=True)
+    assert np.isnan(re[0, 0]) and np.isfinite(re[0, 1])

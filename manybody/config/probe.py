@@ -25,6 +25,11 @@ PHONON_PRESETS = ("a-SiO2",)
 
 #: A relative kernel width eta / w must stay below this (a line as wide as half its frequency).
 RELATIVE_WIDTH_LIMIT = 0.5
+#: ... and at least this, and an absolute width at least this fraction of the highest frequency
+#: probed (:meth:`Broadening.check_resolution`): the argument w - E_mn of the kernel carries a
+#: round-off of ~1e-16 w, so a kernel of 1e-30 K made Q^-1 jump between 1.9e29 and 0 for changes
+#: of w of 1e-15 (session 43), and the binned grid could not step below w at all (a hang).
+MIN_RELATIVE_WIDTH = 1e-9
 #: Largest one-phonon prefactor K_ph (s^-1 K^-3) accepted: glasses lie near 1e7-1e9 (a-SiO2
 #: 4.9e7); the same prefactor in SI units (s^-1 J^-3) is ~1e76 and was taken silently (session 26).
 MAX_RATE_PREFACTOR = 1e15
@@ -53,7 +58,9 @@ class Broadening:
     width : float
         eta (K), or eta / w (dimensionless) with ``scaling = "relative"``. Should be small
         compared with w and with T, and large compared with the level spacing so that the
-        disorder-averaged spectrum is smooth.
+        disorder-averaged spectrum is smooth. At least MIN_RELATIVE_WIDTH = 1e-9 of the
+        frequency (relative: on construction; absolute: where the frequencies are known, by
+        :meth:`check_resolution`).
     resolution : int
         Grid nodes per width for the binned method (>= 4).
     scaling : {"absolute", "relative"}
@@ -81,6 +88,10 @@ class Broadening:
             raise ValueError(f"broadening.width must be < {RELATIVE_WIDTH_LIMIT:g} (eta / w) with "
                              "scaling = 'relative', "
                              f"got {self.width!r}")
+        if self.relative and self.width < MIN_RELATIVE_WIDTH:
+            raise ValueError(f"broadening.width must be at least {MIN_RELATIVE_WIDTH:g} (eta / w) "
+                             "with scaling = 'relative': a narrower kernel is below the round-off "
+                             f"of w - E (1e-16 w); got {self.width!r}")
         if not self.relative and self.width >= v.MAX_KELVIN:  # 1e10 K only warned (session 31)
             raise ValueError(f"broadening.width must be below {v.MAX_KELVIN:g} K (a line width, "
                              "like the frequencies and temperatures), got "
@@ -98,6 +109,21 @@ class Broadening:
             return self
         return Broadening(kind=self.kind, width=self.width * float(frequency),
                           resolution=self.resolution)
+
+    def check_resolution(self, frequencies) -> None:
+        """ValueError unless an absolute width is at least :data:`MIN_RELATIVE_WIDTH` of the
+        highest of ``frequencies`` (K, finite > 0, already checked); a relative width is checked
+        on construction."""
+        if self.relative:
+            return
+        highest = float(np.max(frequencies))
+        if self.width < MIN_RELATIVE_WIDTH * highest * (1.0 - 1e-12):
+            raise ValueError(
+                f"broadening.width must be at least {MIN_RELATIVE_WIDTH:g} of the highest "
+                f"frequency ({MIN_RELATIVE_WIDTH * highest:.3g} K at w = {highest:.6g} K): a "
+                "narrower kernel is below the round-off of w - E (1e-16 w), so the result would "
+                f"be set by round-off; got {self.width!r} K (a line kernel should be wide "
+                "against the level spacing; the study uses eta = w/5)")
 
     def _check_absolute(self) -> None:
         if self.relative:  # a programming error: the caller must take .at(w) first
@@ -340,6 +366,7 @@ class Probe:
                                rate_prefactor("phonon_rate_prefactor", self.phonon_rate_prefactor))
         if not isinstance(self.broadening, Broadening):
             raise TypeError(f"broadening must be a Broadening, got {type(self.broadening).__name__}")
+        self.broadening.check_resolution(self.frequencies)
         self._check_matrix_element_bins()
         self._check_saturation()
 

@@ -70,6 +70,11 @@ class FarAboveSpectrumWarning(UserWarning):
     resonant absorption, the saturation and the relaxation terms."""
 
 
+class BoxEdgeWarning(UserWarning):
+    """A transition lies on an edge of the box (histogram) kernel within round-off: the box's
+    velocity shift diverges there (ln|u - eta/2|), so the value is returned as NaN."""
+
+
 def model_transition_scale(model) -> float:
     """A generous scale (K) of the largest transition energy the stress can drive in a model's
     realisations: per TLS flipped, hypot(eps_max, Delta_max) plus what the couplings add to it
@@ -269,6 +274,7 @@ def _check_inputs(spectrum: Spectrum, stress_elements: np.ndarray, frequencies, 
         )
     if not isinstance(broadening, Broadening):
         raise TypeError(f"broadening must be a Broadening, got {type(broadening).__name__}")
+    broadening.check_resolution(frequencies)
     # frequencies above the largest transition are physical: nothing is resonant there (the
     # absorption is the kernel's far tail, 0 for a Gaussian), but every pair still shifts the
     # velocity off resonance (PHYSICS.md section 3). They were refused until session 28, which
@@ -744,7 +750,40 @@ def resonant_responses(
             im[:, columns] = pairs.absorption(w[columns], t)
         if re is not None:
             re[:, columns] = pairs.dispersion(w[columns], t)
+            if kernel.kind == "histogram":
+                _mark_box_edges(re, spectrum.energies, stress_elements, w, columns, kernel.width)
     return im, re
+
+
+def _mark_box_edges(re: np.ndarray, energies: np.ndarray, stress_elements: np.ndarray,
+                    frequencies: np.ndarray, columns: slice, width: float) -> None:
+    """NaN (and a :class:`BoxEdgeWarning`) in the columns of ``re`` whose frequency w has a
+    driven transition |E_m - E_n| on an edge w +- eta/2 of the box kernel within round-off
+    (1000 eps of the energy scale): there the box's dispersive kernel ln|(u + eta/2)/(u - eta/2)|
+    / eta diverges, and the number computed was set by the round-off of u (a tester, session 43:
+    -863 and +842 at the two edges of a line where a Gaussian gives -37 and +34)."""
+    e = np.asarray(energies, dtype=np.float64)
+    threshold = 1e-12 * float(np.max(np.abs(stress_elements))) if stress_elements.size else 0.0
+    for k in range(*columns.indices(frequencies.size)):
+        wk = float(frequencies[k])
+        tol = 1e3 * np.finfo(np.float64).eps * (float(np.max(np.abs(e))) + wk + width)
+        for edge in (abs(wk - 0.5 * width), wk + 0.5 * width):
+            if edge <= tol:  # w = eta/2: the pair's two terms cancel (degenerate pairs)
+                continue
+            lo = np.searchsorted(e, e + edge - tol, side="left")
+            hi = np.searchsorted(e, e + edge + tol, side="right")
+            hit = next(((n, m) for n in np.flatnonzero(hi > lo) for m in range(lo[n], hi[n])
+                        if abs(float(stress_elements[n, m])) > threshold), None)
+            if hit is not None:
+                n, m = hit
+                re[:, k] = np.nan
+                warnings.warn(
+                    f"the velocity shift at w = {wk:.6g} K is NaN: the transition E_m - E_n = "
+                    f"{e[m] - e[n]:.6g} K (states {n}, {m}) lies on an edge w +- eta/2 of the box "
+                    f"kernel (eta = {width:.6g} K) within round-off, where the box's velocity "
+                    "shift diverges; use a gaussian or lorentzian kernel, or move w off the edge",
+                    BoxEdgeWarning, stacklevel=5)
+                break
 
 
 def velocity_shift(

@@ -157,6 +157,7 @@ def configuration_bath_absorption(
     delta = v.real_array("tunnelling", np.atleast_1d(tunnelling), (n,))
     gamma = v.real_array("deformation_potential", np.atleast_1d(deformation_potential), (n,))
     w = v.positive_array("frequencies", frequencies)
+    _check_kernel(broadening, w)
     t = v.positive_array("temperatures", temperatures)
     dim = 2**n
     pop = np.asarray(populations, dtype=np.float64)
@@ -177,6 +178,13 @@ def configuration_bath_absorption(
     thermal = np.tanh(split[None, :, :] / (2.0 * t[:, None, None]))  # (n_T, D, N)
     weight = (pop[..., None] if pop.ndim == 2 else pop[None, :, None]) * thermal
     return weight.reshape(t.size, dim * n) @ lines
+
+
+def _check_kernel(broadening, frequencies: np.ndarray) -> None:
+    """TypeError unless a Broadening; ValueError when narrower than the round-off of w - E."""
+    if not isinstance(broadening, Broadening):
+        raise TypeError(f"broadening must be a Broadening, got {type(broadening).__name__}")
+    broadening.check_resolution(frequencies)
 
 
 def _window(broadening: Broadening, frequencies: np.ndarray) -> float:
@@ -254,6 +262,7 @@ def single_tls_fraction(
         raise ValueError(f"vectors must have shape {(dim, dim)} to match energies, got {vectors.shape}")
     gamma = v.real_array("deformation_potential", np.atleast_1d(deformation_potential), (n,))
     w = v.positive_array("frequencies", frequencies)
+    _check_kernel(broadening, w)
     p = boltzmann_weights(e, temperatures)
     reach = _window(broadening, w)
     zs = spin_table(n) * gamma[None, :]  # gamma_i z_i(s), (D, N)

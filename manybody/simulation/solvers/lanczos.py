@@ -356,6 +356,7 @@ def _check(frequencies, temperatures, broadening, n_vectors, n_steps, trace, coa
     broadening = Broadening(kind="gaussian", width=0.01) if broadening is None else broadening
     if not isinstance(broadening, Broadening):
         raise TypeError(f"broadening must be a Broadening, got {type(broadening).__name__}")
+    broadening.check_resolution(w)
     v.choice("trace", trace, ("stochastic", "exact"))
     if trace == "stochastic":  # the error bar is the spread over vectors: one vector has none
         v.integer("n_vectors", n_vectors, 2)

@@ -700,6 +700,7 @@ def check_inputs(frequencies, temperatures, broadening):
     broadening = broadening or Broadening()
     if not isinstance(broadening, Broadening):
         raise TypeError(f"broadening must be a Broadening, got {type(broadening).__name__}")
+    broadening.check_resolution(w)
     if broadening.kind not in ("gaussian", "lorentzian"):
         raise ValueError(
             "the chebyshev solver needs a smooth line kernel: broadening.kind 'gaussian' or "
