@@ -19,12 +19,13 @@ T = np.geomspace(0.03, 1.0, 25)
 AMPLITUDE, BACKGROUND, OFFSET = 1e-6, 2e-7, 3e-8
 
 
-def _data(truth: str, seed: int, rel: float = 0.01, abs_shift: float = 2e-9, index: float = 0.0):
+def _data(truth: str, seed: int, rel: float = 0.01, abs_shift: float = 2e-9,
+          index: float | None = None):
     rng = np.random.default_rng(seed)
     x = W / T
-    loss = (AMPLITUDE * law_values(truth, x, index) + BACKGROUND) * (
+    loss = (AMPLITUDE * law_values(truth, x, index or 0.0) + BACKGROUND) * (
         1 + rel * rng.standard_normal(T.size))
-    shift = AMPLITUDE / math.pi * shift_values(truth, x, index) + OFFSET
+    shift = AMPLITUDE / math.pi * shift_values(truth, x, index) + OFFSET  # index: family only
     shift = shift + abs_shift * rng.standard_normal(T.size)
     return LossCurve(T, loss, label="loss"), ShiftCurve(T, shift)
 

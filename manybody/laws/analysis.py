@@ -84,7 +84,9 @@ class ShapeAnalysis:
         a), times sqrt(n / (n - 1)) and the Student-t factor ``error_factor`` so that
         +- 2 index_error is a 95.4 % interval also for few realisations (module notes); for a
         single curve, the fit covariance scaled by the residuals, times the Student-t factor of
-        the fit's degrees of freedom.
+        the fit's degrees of freedom. ``index_error`` is NaN when a ran to a bound of the family
+        (``FAMILY_INDEX_BOUNDS``): a is then only bounded (its resamples sit on the bound too,
+        and their spread of ~1e-11 said nothing; session 43).
     ratio, ratio_error : float
         Shape ratio R = Q(x=2) / Q(x=0.5) (3.11 TLS, 2.20 generic block).
     fits : dict of str to LawFit
@@ -179,9 +181,18 @@ def _family_problems(x: np.ndarray, q: np.ndarray, fit: LawFit,
                                  f"{err:.2g} is within {Z_BAND:g} errors of 0")
     index = fit.parameters["index"]
     lo, hi = FAMILY_INDEX_BOUNDS
-    if min(index - lo, hi - index) <= 1e-6 * max(1.0, abs(index)):
-        unphysical.append(f"index a = {index:.4g} ran to its bound ({lo}, {hi})")
+    if _at_index_bound(index):
+        what = (": a = -1 is a loss that does not change with temperature, which neither "
+                "tanh(x/2) nor 1 - e^-x allows (both vanish as x -> 0)" if index - lo < hi - index
+                else "")
+        unphysical.append(f"index a = {index:.4g} ran to its bound ({lo}, {hi}){what}")
     return indeterminate, unphysical
+
+
+def _at_index_bound(index: float) -> bool:
+    """Whether the family's index ended on a bound of ``FAMILY_INDEX_BOUNDS``."""
+    lo, hi = FAMILY_INDEX_BOUNDS
+    return min(index - lo, hi - index) <= 1e-6 * max(1.0, abs(index))
 
 
 def _fit_index(x, mean, sigma, smearing) -> float:
@@ -469,6 +480,8 @@ def analyse_shape(
         index_error = fam.errors["index"]
         index_error *= math.sqrt(fam.chi2 / fam.dof) * factor if fam.dof > 0 else math.nan
     indeterminate, unphysical = _family_problems(x, mean, fam, sigma)
+    if _at_index_bound(index):  # only bounded: no spread of resamples on the bound is its error
+        index_error = math.nan
     if n_real == 1 and fam.dof > 0:  # unit weights: rescale the amplitude error as well
         scale = math.sqrt(fam.chi2 / fam.dof)
         errors = {k: e * scale for k, e in fam.errors.items()}

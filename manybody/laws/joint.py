@@ -125,7 +125,8 @@ class _LossShiftModel(NonlinearLayout):
         xx = self.w / t
         zero, one = np.zeros_like(t), np.ones_like(t)
         shift = j == self.n_loss
-        law = (shift_values(self.law, xx, index, self.band) / math.pi if shift
+        law = (shift_values(self.law, xx, index if self.law == "family" else None,
+                            self.band) / math.pi if shift
                else self.shape(xx, index))
         if self.saturation:  # one unsaturated amplitude; the shift is not saturated
             cols = [law if shift else law * self.saturation_factor(t, self.powers[j], theta)]

@@ -226,9 +226,9 @@ def family_remainder(u, index: float) -> np.ndarray:
     return (1.0 + index) * e / (1.0 + index * e)
 
 
-def shift_values(law: str, x, index: float = 0.0, band=None) -> np.ndarray:
+def shift_values(law: str, x, index: float | None = None, band=None) -> np.ndarray:
     """The partner S(x) of the law named ``law`` ("tls", "generic" or "family" with TLS index
-    ``index``), for a flat loss over ``band`` (default the infinite band).
+    ``index``, default 0), for a flat loss over ``band`` (default the infinite band).
 
     The TLS law with a finite band and the family are computed numerically
     (:func:`~manybody.laws.shift.shift_numerical`); TLS (infinite band) and generic in closed form.
@@ -240,13 +240,23 @@ def shift_values(law: str, x, index: float = 0.0, band=None) -> np.ndarray:
     Raises
     ------
     ValueError
-        An unknown law, x <= 0, bad band edges, index <= -1.
+        An unknown law, x <= 0, bad band edges, index <= -1; an ``index`` given with "tls" or
+        "generic" other than their own (1 and 0): those laws have no free index (it was ignored
+        without a word before session 43; use law="family").
     """
     v.choice("law", law, LAWS)
+    own = {"tls": 1.0, "generic": 0.0}.get(law)
+    if own is not None and index is not None:
+        given = complex(index) if isinstance(index, complex | np.complexfloating) else index
+        if given != own:
+            raise ValueError(f"index applies to law 'family' only: law {law!r} is the family at "
+                             f"a = {own:g}, got index={index!r} (use law='family' for another "
+                             "index)")
     if law == "tls" and band is None:
         return shift_tls(x)
     if law == "generic":
         return shift_generic(x, band)
+    index = 0.0 if index is None else index
     a = 1.0 if law == "tls" else index
     if isinstance(a, complex | np.complexfloating):
         a = complex(a)
