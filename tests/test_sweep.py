@@ -759,7 +759,7 @@ def test_a_warning_of_every_realisation_is_shown_once_with_a_count(n_jobs):
 
     spec = make_spec(model={"n_tls": 4}, sweep={"model.n_tls": [3, 4]},
                      probe={"frequencies": [0.1], "temperatures": [0.05, 0.1],
-                            "observables": ["absorption"], "broadening": {"width": 1e-12}},
+                            "observables": ["absorption"], "broadening": {"width": 1e-9}},
                      realisations=[5, 4])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -818,7 +818,7 @@ def test_the_count_of_a_warning_is_given_when_a_run_stops_and_when_it_resumes(tm
 
     spec = make_spec(model={"n_tls": 4}, sweep={},
                      probe={"frequencies": [0.1], "temperatures": [0.05, 0.1],
-                            "observables": ["absorption"], "broadening": {"width": 1e-12}},
+                            "observables": ["absorption"], "broadening": {"width": 1e-9}},
                      realisations=8)
 
     class Stop(Exception):
