@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--realisations", type=v.cli_integer(2, MAX_REALISATIONS), default=400,
                         help="realisations of the physics part (>= 2: paired bootstrap)")
     parser.add_argument("--bootstrap", type=v.cli_integer(v.MIN_BOOTSTRAP, v.MAX_BOOTSTRAP), default=200,
-                        help="bootstrap resamples (>= 2)")
+                        help=f"bootstrap resamples (>= {v.MIN_BOOTSTRAP})")
     parser.add_argument("--cost-sizes", type=SIZE, nargs="+", default=[14, 16],
                         help="numbers of TLS N of the cost part (default: %(default)s)")
     parser.add_argument("--cost-realisations", type=v.cli_integer(1, MAX_REALISATIONS), default=12,

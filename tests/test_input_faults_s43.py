@@ -309,3 +309,28 @@ def test_shift_values_accepts_each_law_at_its_own_index():
                                   mb.shift_values("generic", x))
     np.testing.assert_allclose(mb.shift_values("family", x, index=1.0), mb.shift_values("tls", x),
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("smearing", [1e-7, 1e-8, 1e-15, 1e-17, 1e-20, 1e-310])
+def test_a_vanishing_smearing_is_the_law_itself(smearing):
+    """Before: the 40 nodes within 8 s of E = w lost their spacing to round-off: tanh(1) = 0.7616
+    came out 0.7699 at 1e-15, 3.37 at 1e-17, 0 at 1e-20, NaN at 1e-310 (a break test), and a fit
+    with smearing 1e-17 gave an amplitude 4.4x too small."""
+    x = np.array([0.3, 2.0, 10.0])
+    for law, args in ((law_tls, ()), (law_generic, ()), (law_family, (0.4,))):
+        np.testing.assert_allclose(smeared(law, x, smearing, *args), law(x, *args), rtol=1e-12)
+    xs = np.linspace(0.2, 8.0, 20)
+    fit = mb.fit_law(xs, 1e-5 * law_tls(xs), law="family", smearing=smearing)
+    assert fit.parameters["amplitude"] == pytest.approx(1e-5, rel=1e-8)
+    assert fit.parameters["index"] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_smeared_refuses_a_negative_smearing_below_the_threshold():
+    with pytest.raises(ValueError, match="smearing must be >= 0"):
+        smeared(law_tls, np.array([1.0]), -1e-9)
+
+
+@pytest.mark.parametrize("law, index", [("tls", True), ("generic", False), ("family", True)])
+def test_shift_values_refuses_a_boolean_index(law, index):
+    with pytest.raises(TypeError, match=rf"index must be a real number .*got {index!r} \(a boolean\)"):
+        mb.shift_values(law, np.array([0.5, 1.0]), index=index)

@@ -73,7 +73,8 @@ def smeared(law, x: np.ndarray, smearing: float | None, *args) -> np.ndarray:
     energies E = w +- eta, each weighted by its own thermal factor L(E / T). For a density of
     transitions that is flat over the kernel (the regime where results should not depend on eta),
     the expected curve is this average, not L(w / T): fitting it removes the kernel's bias of the
-    TLS index (about -0.04 for eta = w/5). ``smearing = None`` or 0 returns ``law(x, *args)``.
+    TLS index (about -0.04 for eta = w/5). ``smearing = None`` or below ``NARROWEST_SMEARING``
+    (1e-6, 0 included) returns ``law(x, *args)``.
 
     Parameters
     ----------
@@ -104,7 +105,8 @@ def smeared(law, x: np.ndarray, smearing: float | None, *args) -> np.ndarray:
         return law(x, *args)
     if not v.is_real(smearing):
         v.real("smearing", smearing)  # TypeError naming it (an array cannot key the cache)
-    if smearing == 0:
+    if smearing < NARROWEST_SMEARING:  # the nodes would collapse onto E = w in round-off
+        v.non_negative("smearing", smearing)
         return law(x, *args)
     ratio, weights = _kernel_nodes(smearing)
     xx = np.asarray(x, dtype=np.float64)[..., None] * ratio
@@ -112,9 +114,15 @@ def smeared(law, x: np.ndarray, smearing: float | None, *args) -> np.ndarray:
 
 
 #: Gauss-Legendre nodes of the kernel average (:func:`smeared`), on E / w in
-#: [max(0, 1 - 8 s), 1 + 8 s]: at most 3e-7 from adaptive quadrature for s < 0.5 and x <= 60,
-#: 2e-12 for s <= 0.2 (tests/test_analysis.py).
+#: [max(0, 1 - 8 s), 1 + 8 s]. Against adaptive quadrature, x <= 60: 2.6e-12 for s <= 0.2; for
+#: tanh and 1 - e^-x at most 1.2e-8 at s = 0.4 and 3.3e-7 at 0.49; for the family up to 2.3e-5 at
+#: index 100 and s -> 0.5 (a break test, session 43); tests/test_input_faults_s43.py holds it to
+#: 1e-6 for a <= 3.
 KERNEL_NODES = 40
+#: Below this smearing :func:`smeared` returns the law itself: the average differs from it by
+#: O(s^2 x^2 L''), below 1e-12 x^2, while 40 nodes within 8 s of E = w lose their spacing to
+#: round-off (1e-17 gave 3.4 for tanh(1) = 0.76, 1e-20 gave 0; a break test, session 43).
+NARROWEST_SMEARING = 1e-6
 
 
 @lru_cache(maxsize=64)

@@ -239,6 +239,8 @@ def shift_values(law: str, x, index: float | None = None, band=None) -> np.ndarr
 
     Raises
     ------
+    TypeError
+        ``index`` a boolean.
     ValueError
         An unknown law, x <= 0, bad band edges, index <= -1; an ``index`` given with "tls" or
         "generic" other than their own (1 and 0): those laws have no free index (it was ignored
@@ -246,6 +248,8 @@ def shift_values(law: str, x, index: float | None = None, band=None) -> np.ndarr
     """
     v.choice("law", law, LAWS)
     own = {"tls": 1.0, "generic": 0.0}.get(law)
+    if isinstance(index, bool | np.bool_):
+        raise TypeError(f"index must be a real number (the TLS index a), got {index!r} (a boolean)")
     if own is not None and index is not None:
         given = complex(index) if isinstance(index, complex | np.complexfloating) else index
         if given != own:
