@@ -115,9 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--realisations", type=v.cli_integer(1, 10_000_000), default=50,
                         help="realisations per model, at N = 8 (default: %(default)s)")
-    parser.add_argument("--bootstrap", type=v.cli_integer(v.MIN_BOOTSTRAP, v.MAX_BOOTSTRAP),
+    parser.add_argument("--bootstrap", type=v.cli_bootstrap("linearised errors"),
                         default=BOOTSTRAP,
-                        help="bootstrap resamples of the index errors")
+                        help="bootstrap resamples of the index errors (0: linearised errors, "
+                             f"or >= {v.MIN_BOOTSTRAP})")
     parser.add_argument("--output", default=ROOT / "results" / "decomposition" / "configuration_bath.json",
                         help="JSON file of results (default: results/decomposition/configuration_bath.json)")
     add_overwrite_option(parser)

@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="number of TLS N of the physics part (default: %(default)s)")
     parser.add_argument("--realisations", type=v.cli_integer(2, MAX_REALISATIONS), default=400,
                         help="realisations of the physics part (>= 2: paired bootstrap)")
-    parser.add_argument("--bootstrap", type=v.cli_integer(v.MIN_BOOTSTRAP, v.MAX_BOOTSTRAP), default=200,
+    parser.add_argument("--bootstrap", type=v.cli_bootstrap(None), default=200,
                         help=f"bootstrap resamples (>= {v.MIN_BOOTSTRAP})")
     parser.add_argument("--cost-sizes", type=SIZE, nargs="+", default=[14, 16],
                         help="numbers of TLS N of the cost part (default: %(default)s)")

@@ -162,9 +162,11 @@ def _family_problems(x: np.ndarray, q: np.ndarray, fit: LawFit,
         indeterminate.append(f"only {n_distinct} distinct x for {len(fit.parameters)} parameters")
     amp, err = fit.parameters["amplitude"], fit.errors["amplitude"]
     scale = float(np.max(np.abs(q))) if q.size else 0.0
-    if float(np.ptp(q)) <= AMPLITUDE_RESOLUTION * scale:
-        indeterminate.append("no temperature dependence: the data are constant to numerical "
-                             "resolution")
+    if scale == 0.0:
+        # a nonzero constant is not "undecided": it is measurably flat, which neither law allows
+        # (the index on its bound a = -1, below); it gave "undecided" while the same constant
+        # with small noise gave "neither law" (a tester, session 43)
+        indeterminate.append("no temperature dependence: the data are 0 at every x")
     elif abs(amp) <= AMPLITUDE_RESOLUTION * scale or not math.isfinite(amp):
         indeterminate.append("no temperature dependence: the amplitude is below numerical "
                              "resolution")

@@ -1081,10 +1081,11 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
         shape = model.shape(model.w / c.temperature, index)
         spans.append(float(np.ptp(shape)) if shape.size else 0.0)
     span = max(spans) if spans else 0.0
-    flat = all(float(np.ptp(c.loss)) <= AMPLITUDE_RESOLUTION * ymax for c in curves)
-    if flat:
-        indeterminate.append("no temperature dependence: every curve is constant to numerical "
-                             "resolution")
+    if ymax == 0.0:
+        # a nonzero constant is measured flatness, not "undecided": with a background it is the
+        # background (amplitudes 0, next branch); without one the family's index runs to its
+        # bound a = -1 ("neither law"), as for the same curve with noise (session 44)
+        indeterminate.append("no temperature dependence: every curve is 0")
     elif all(abs(val) * max(span, 1e-300) <= AMPLITUDE_RESOLUTION * ymax
              or not math.isfinite(val) for _, val, _ in amps):
         indeterminate.append(f"no temperature dependence: the temperature-dependent part is below "

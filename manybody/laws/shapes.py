@@ -103,8 +103,8 @@ def smeared(law, x: np.ndarray, smearing: float | None, *args) -> np.ndarray:
     """
     if smearing is None:
         return law(x, *args)
-    if not v.is_real(smearing):
-        v.real("smearing", smearing)  # TypeError naming it (an array cannot key the cache)
+    if not v.is_real(smearing):  # TypeError naming it; a 0-d array as its float (an array
+        smearing = v.real("smearing", smearing)  # cannot key the cache of _kernel_nodes)
     if smearing < NARROWEST_SMEARING:  # the nodes would collapse onto E = w in round-off
         v.non_negative("smearing", smearing)
         return law(x, *args)

@@ -474,6 +474,21 @@ def cli_integer(low: int | None = None, high: int | None = None) -> Callable[[st
     return parse
 
 
+def cli_bootstrap(none_means: str | None = "no bootstrap") -> Callable[[str], int]:
+    """An argparse ``type`` for a number of bootstrap resamples, as :func:`bootstrap_count`:
+    0 (``none_means``; refused when None) or :data:`MIN_BOOTSTRAP` ... :data:`MAX_BOOTSTRAP`."""
+    integer_text = cli_integer(0, MAX_BOOTSTRAP)
+
+    def parse(text: str) -> int:
+        try:
+            return bootstrap_count("--bootstrap", integer_text(text), none_means)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error).replace("--bootstrap must be", "expected")
+                                             ) from None
+
+    return parse
+
+
 def cli_real(low: float | None = None, high: float | None = None, *,
              low_open: bool = False) -> Callable[[str], float]:
     """An argparse ``type`` accepting a finite real number in [low, high] (or (low, high])."""

@@ -263,7 +263,8 @@ def _check_method(method, broadening) -> None:
             "velocity shift diverge; use method='exact' (the default) or a gaussian kernel")
 
 
-def _check_inputs(spectrum: Spectrum, stress_elements: np.ndarray, frequencies, broadening):
+def _check_inputs(spectrum: Spectrum, stress_elements: np.ndarray, frequencies, broadening,
+                  dispersive: bool = False):
     check_spectrum(spectrum)
     frequencies = v.positive_array("frequencies", frequencies)
     dim = spectrum.dimension
@@ -274,7 +275,7 @@ def _check_inputs(spectrum: Spectrum, stress_elements: np.ndarray, frequencies, 
         )
     if not isinstance(broadening, Broadening):
         raise TypeError(f"broadening must be a Broadening, got {type(broadening).__name__}")
-    broadening.check_resolution(frequencies)
+    broadening.check_resolution(frequencies, dispersive)
     # frequencies above the largest transition are physical: nothing is resonant there (the
     # absorption is the kernel's far tail, 0 for a Gaussian), but every pair still shifts the
     # velocity off resonance (PHYSICS.md section 3). They were refused until session 28, which
@@ -650,7 +651,7 @@ def _thermal_response(spectrum, stress_elements, frequencies, temperatures, broa
     """sum_n p_n(T) F_n(w) (absorptive) or sum_n p_n(T) H_n(w) (dispersive), shape (n_T, n_w)."""
     broadening = Broadening() if broadening is None else broadening
     stress_elements = _check_stress(check_spectrum(spectrum), stress_elements)
-    frequencies, _ = _check_inputs(spectrum, stress_elements, frequencies, broadening)
+    frequencies, _ = _check_inputs(spectrum, stress_elements, frequencies, broadening, dispersive)
     temperatures = v.positive_array("temperatures", temperatures)
     _check_method(method, broadening)
     if not np.any(stress_elements):  # a run warns at its preflight (runs.spec); the API here

@@ -1,0 +1,188 @@
+"""Faults found by the break test of session 43's change, fixed in session 44: each test gives the
+right value or behaviour (see the closing note of session 44).
+
+1. the velocity shift below its own kernel floor (1e-5 of w): one rounding step of w moved it
+   by 280 % at eta = 1e-9 w, and the binned method gave -9.1 where the exact one gave -1.22;
+2. an exactly constant, nonzero loss was "undecided" while the same loss with small noise was
+   "neither law";
+3. a 0-d array smearing failed with "unhashable type";
+4. configuration_bath_check.py refused --bootstrap 0 (linearised errors), which its one
+   consumer, analyse_shape, accepts.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+
+import manybody as mb
+from manybody.laws.shapes import law_family, law_tls, smeared
+from manybody.support import validate as v
+
+W, TEMPS = [0.1], [0.05]
+
+
+def _one_tls():
+    """E = 0.1 K exactly (0.06, 0.08), so the line sits on the probe w = 0.1 K."""
+    return mb.solve(mb.Realisation.from_arrays(asymmetry=[0.06], tunnelling=[0.08]))
+
+
+def _exact_shift(eta: float, w: float = 0.1) -> float:
+    """-(1/2) (p0 - p1) (Delta/E)^2 [R(E - w) + R(E + w)] of the single TLS with a Gaussian
+    kernel, R(u) = sqrt(2)/eta D(u / (sqrt(2) eta)) (D Dawson's function); normalisation 1."""
+    from scipy.special import dawsn
+
+    energy = 0.1
+
+    def r(u):
+        return np.sqrt(2.0) / eta * dawsn(u / (np.sqrt(2.0) * eta))
+
+    return -0.5 * np.tanh(energy / (2 * TEMPS[0])) * 0.64 * (r(energy - w) + r(energy + w))
+
+
+# -- 1. the velocity shift's own kernel floor ------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["exact", "binned"])
+@pytest.mark.parametrize("width", [1e-10, 1e-8, 9.99e-7])
+def test_velocity_shift_below_its_floor_is_refused(method, width):
+    """Before: at eta = 1e-10 K (the absorption's floor, 1e-9 w) the binned shift was -9.09
+    (Gaussian) and -24.7 (Lorentzian) against -1.2186, and w one rounding step higher gave +337
+    by either method: the number was set by round-off."""
+    spectrum, t = _one_tls()
+    kernel = mb.Broadening(kind="gaussian", width=width)
+    with pytest.raises(ValueError, match=r"broadening.width must be at least 1e-05 of the highest "
+                                         r"frequency for the velocity shift \(1e-06 K at w = 0.1 K\)"
+                                         rf".*got {width!r} K"):
+        mb.velocity_shift(spectrum, t, W, TEMPS, kernel, method=method)
+    # the absorption at the same kernel is well conditioned (relative 1e-16 w / eta) and kept
+    q = mb.absorption(spectrum, t, W, TEMPS, kernel, method=method)
+    peak = 0.64 * np.tanh(1.0) / (width * np.sqrt(2 * np.pi))
+    assert q[0, 0] == pytest.approx(peak, rel=1e-6)
+
+
+def test_relative_kernel_below_the_velocity_floor_is_refused_only_for_the_velocity_shift():
+    spectrum, t = _one_tls()
+    kernel = mb.Broadening(width=1e-6, scaling="relative")
+    with pytest.raises(ValueError, match=r"broadening.width must be at least 1e-05 \(eta / w\) with "
+                                         r"scaling = 'relative' for the velocity shift.*got 1e-06"):
+        mb.velocity_shift(spectrum, t, W, TEMPS, kernel)
+    assert np.isfinite(mb.absorption(spectrum, t, W, TEMPS, kernel)).all()
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "lorentzian"])
+def test_velocity_shift_at_its_floor_is_stable_and_agrees_between_methods(kind):
+    """At eta = 1e-5 w both methods give the shift of a line on resonance to 1e-5, and moving w
+    by one or two rounding steps changes it by less than 1e-5 of itself (at 1e-9 w: 280 %)."""
+    spectrum, t = _one_tls()
+    from manybody.config.probe import MIN_DISPERSIVE_RELATIVE_WIDTH
+
+    eta = MIN_DISPERSIVE_RELATIVE_WIDTH * 0.1
+    kernel = mb.Broadening(kind=kind, width=eta)
+    w0 = 0.1
+    ws = [w0, np.nextafter(w0, 1.0), np.nextafter(np.nextafter(w0, 1.0), 1.0)]
+    for method in ("exact", "binned"):
+        shifts = [mb.velocity_shift(spectrum, t, [w], TEMPS, kernel, method=method)[0, 0]
+                  for w in ws]
+        assert np.ptp(shifts) < 1e-5 * abs(shifts[0])
+        if kind == "gaussian":
+            assert shifts[0] == pytest.approx(_exact_shift(eta), rel=1e-5)
+    exact = mb.velocity_shift(spectrum, t, ws, TEMPS, kernel)
+    binned = mb.velocity_shift(spectrum, t, ws, TEMPS, kernel, method="binned")
+    np.testing.assert_allclose(binned, exact, rtol=1e-5)
+
+
+def test_probe_applies_the_velocity_floor_only_when_the_velocity_shift_is_asked_for():
+    kernel = mb.Broadening(width=1e-7)
+    with pytest.raises(ValueError, match="for the velocity shift"):
+        mb.Probe(frequencies=W, temperatures=TEMPS, broadening=kernel,
+                 observables=["absorption", "velocity_shift"])
+    probe = mb.Probe(frequencies=W, temperatures=TEMPS, broadening=kernel,
+                     observables=["absorption"])
+    assert probe.broadening.width == 1e-7
+
+
+def test_a_spec_with_a_velocity_kernel_below_its_floor_is_refused_before_any_work(tmp_path, capsys):
+    from pathlib import Path
+
+    from manybody.cli import main
+
+    text = (Path(__file__).parents[1] / "examples" / "independent_tls.toml").read_text()
+    text = text.replace('observables = ["absorption"]', 'observables = ["absorption", "velocity_shift"]')
+    text = text.replace('# "probe.broadening.width" = [0.01, 0.02]',
+                        '"probe.broadening.width" = [0.01, 1e-8]')
+    text = text.replace("realisations = [1500, 1000]", "realisations = 10")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(text)
+    assert main(["run", str(spec), "-o", str(tmp_path / "out.nc"), "--no-progress"]) != 0
+    err = capsys.readouterr().err
+    assert "probe.broadening.width=1e-08: probe.broadening.width must be at least 1e-05 of the " \
+        "highest frequency for the velocity shift" in err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == [spec]
+
+
+# -- 2. an exactly constant loss ------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(12,), (10, 12)])
+def test_an_exactly_constant_loss_is_neither_law_like_a_measurably_flat_one(shape):
+    """Before: 'undecided' ('constant to numerical resolution'), while the same constant with
+    noise of 1e-3 of it was 'neither law': both vanish as x -> 0, a constant does not."""
+    x = np.geomspace(0.2, 10, 12)
+    result = mb.analyse_shape(x, np.full(shape, 1e-5), n_bootstrap=0)
+    assert result.verdict == "neither law"
+    assert "a = -1 is a loss that does not change with temperature" in result.reason
+    noisy = 1e-5 * (1 + 1e-3 * np.random.default_rng(3).standard_normal((10, 12)))
+    assert mb.analyse_shape(x, noisy, n_bootstrap=0).verdict == "neither law"
+
+
+def test_a_constant_buried_in_large_errors_stays_undecided():
+    """The change must not make every flat-looking curve 'neither law': a TLS curve whose
+    realisations scatter far more than its temperature dependence cannot be told apart."""
+    x = np.geomspace(0.2, 10, 12)
+    rng = np.random.default_rng(0)
+    q = 1e-5 + 1e-4 * rng.standard_normal((10, 12))
+    assert mb.analyse_shape(x, q, n_bootstrap=0).verdict == "undecided"
+
+
+# -- 3. a 0-d array smearing -----------------------------------------------------------------------
+
+def test_zero_dimensional_smearing_is_its_number():
+    x = np.geomspace(0.1, 30, 7)
+    np.testing.assert_array_equal(smeared(law_tls, x, np.array(0.2)), smeared(law_tls, x, 0.2))
+    np.testing.assert_array_equal(smeared(law_family, x, np.float32(0.25), 0.5),
+                                  smeared(law_family, x, float(np.float32(0.25)), 0.5))
+    with pytest.raises(TypeError, match=r"smearing must be a real number.*array\(\[0.2\]\)"):
+        smeared(law_tls, x, np.array([0.2]))
+
+
+# -- 4. --bootstrap of the scripts ---------------------------------------------------------------
+
+def test_cli_bootstrap_accepts_zero_where_linearised_errors_exist():
+    linearised = v.cli_bootstrap("linearised errors")
+    assert linearised("0") == 0 and linearised("20") == 20
+    with pytest.raises(argparse.ArgumentTypeError, match=r"expected 0 \(linearised errors\) or at "
+                                                         r"least 20.*71 % at 2\), got 2"):
+        linearised("2")
+    bootstrap_only = v.cli_bootstrap(None)
+    with pytest.raises(argparse.ArgumentTypeError, match="the errors come from the bootstrap alone"):
+        bootstrap_only("0")
+    with pytest.raises(argparse.ArgumentTypeError, match="expected an integer between 0 and 100000"):
+        bootstrap_only("20.0")
+
+
+def test_configuration_bath_check_takes_bootstrap_zero():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "scripts" / "configuration_bath_check.py"
+    spec = importlib.util.spec_from_file_location("configuration_bath_check", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(SystemExit) as stop:
+        module.main(["--bootstrap", "0", "--help"])
+    assert stop.value.code == 0
+    with pytest.raises(SystemExit) as stop:
+        module.main(["--bootstrap", "3"])
+    assert stop.value.code == 2
