@@ -27,6 +27,9 @@ sources    where one step's time goes by where its sources come from (issue 20, 
            step against the all-thread stream, the same step with its far masks replaced by masks
            inside the kernel's chunk, and its terms at the kernel loop's rate with the sources in
            each level of cache and in main memory.
+blocks     the whole solve with several vectors per block (issue 20, session 44): each block
+           width in its own subprocess, in turn, on the benchmark realisation: seconds (first and
+           steady solve), peak memory and whether Q is the same bits.
 single     (internal) one measurement, printed as JSON.
 
 Results are merged into one JSON file (default results/bench/chebyshev.json), rewritten atomically
@@ -134,7 +137,7 @@ def warm_up(params) -> float:
 
 
 def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "auto",
-           memory_gb: float | None = None, solves: int = 1) -> dict:
+           memory_gb: float | None = None, solves: int = 1, block: int | None = None) -> dict:
     """One realisation of the benchmark model with ``method`` ("chebyshev" or "dense"); with
     ``memory_gb`` the Chebyshev plan may use at most that many GB (memory_fraction set from it).
 
@@ -178,7 +181,7 @@ def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "aut
                 n_vectors=n_vectors, dtype=dtype, operator="matrix_free"))
             start += out["warm_up_seconds"]
         cheb = ChebyshevParams(n_vectors=n_vectors, dtype=dtype, operator=operator,
-                               memory_fraction=fraction)
+                               memory_fraction=fraction, block=block)
         # as a sweep worker: the solves of this process share one workspace, which the first
         # one allocates and faults in (session 19)
         with _reusing_workspace() as kept:
@@ -202,6 +205,7 @@ def single(method: str, n: int, n_vectors: int, dtype: str, operator: str = "aut
         big = np.abs(res.absorption) > 0.1 * scale
         out.update(
             n_vectors=n_vectors, dtype=dtype, operator=res.operator, memory_cap_gb=memory_gb,
+            block=res.plan.block, block_asked=block,
             planned_seconds=res.plan.seconds, planned_memory_gb=res.plan.memory_bytes / 2**30,
             seconds_per_product=res.plan.seconds_per_product,
             half_width=res.plan.scale.half_width,
@@ -249,7 +253,7 @@ def _accepts_solves(script: Path) -> bool:
 
 def _run_child(method: str, n: int, n_vectors: int, dtype: str, timeout: float,
                operator: str = "auto", memory_gb: float | None = None,
-               checkout: Path | None = None, solves: int = 1) -> dict:
+               checkout: Path | None = None, solves: int = 1, block: int | None = None) -> dict:
     """One ``single`` measurement in its own process; with ``checkout`` (the root of another
     copy of the project, e.g. a git worktree of an earlier commit) its package and its own
     benchmark script are run instead of this one's. ``solves`` > 1 solves the realisation again
@@ -261,6 +265,8 @@ def _run_child(method: str, n: int, n_vectors: int, dtype: str, timeout: float,
            "--vectors", str(n_vectors), "--dtype", dtype, "--operator", operator]
     if memory_gb is not None:
         cmd += ["--memory-gb", str(memory_gb)]
+    if block is not None:
+        cmd += ["--block", str(block)]
     unsupported = solves > 1 and not _accepts_solves(script)
     if solves > 1 and not unsupported:
         cmd += ["--solves", str(solves)]
@@ -1188,6 +1194,72 @@ def ladder_scan(args) -> dict:
 FIXED_ENTRIES = {"validate": "validation", "width": "spectral_width"}
 
 
+def block_widths(args) -> dict:
+    """The whole matrix-free solve of the benchmark realisation with each of ``args.blocks``
+    vectors per block (``ChebyshevParams.block``), each in its own subprocess, the widths in turn
+    (A B A B ...), two solves per process: ``seconds`` is the first solve (it faults in the
+    workspace), ``steady_seconds`` the second (what a sweep worker pays per realisation). Per
+    width: the median of each over the repeats, the peak memory, and whether Q is the same bits
+    as with the first width (the blocks split the same random vectors). Saved after every
+    measurement; :class:`Refused` when no solve finished."""
+    path = Path(args.out)
+    data = _load(path)
+    out = {"metadata": _metadata(), "config": BENCH, "n_vectors": args.vectors,
+           "dtype": args.dtype, "blocks": list(args.blocks), "repeats": args.repeats,
+           "threads": os.environ.get("NUMBA_NUM_THREADS", "all"), "sizes": {},
+           "finished": False}
+    data[args.label] = out
+    solved = False
+    for n in args.sizes:
+        runs: dict[str, list[dict]] = {str(b): [] for b in args.blocks}
+        rec: dict = {"runs": runs}
+        out["sizes"][str(n)] = rec
+        for _ in range(args.repeats):
+            for b in args.blocks:
+                run = _run_child("chebyshev", n, args.vectors, args.dtype, args.timeout,
+                                 "matrix_free", solves=2, block=b)
+                run.pop("rungs", None)
+                runs[str(b)].append(run)
+                print(n, f"block {b}:", {k: run.get(k) for k in (
+                    "seconds", "steady_seconds", "peak_memory_gb", "block", "error")}, flush=True)
+                solved = solved or _finished(run)
+                if solved:
+                    _save(path, data)
+        reference = next((r for r in runs[str(args.blocks[0])] if _finished(r)), None)
+        summary = {}
+        for b in args.blocks:
+            done = [r for r in runs[str(b)] if _finished(r)]
+            if not done:
+                summary[str(b)] = {"error": runs[str(b)][0].get("error")}
+                continue
+            summary[str(b)] = {
+                "seconds_median": float(np.median([r["seconds"] for r in done])),
+                "steady_seconds_median": float(np.median([r["steady_seconds"] for r in done])),
+                "peak_memory_gb": max(r["peak_memory_gb"] for r in done),
+                "planned_memory_gb": done[0]["planned_memory_gb"],
+                "block_used": done[0]["block"],
+                "q_identical_to_first_width": bool(reference is not None and np.array_equal(
+                    done[0]["absorption"], reference["absorption"])),
+                "max_q_difference_over_error": float(np.max(np.abs(
+                    np.subtract(done[0]["absorption"], reference["absorption"]))
+                    / np.asarray(reference["absorption_error"]))) if reference else None,
+            }
+        first = summary.get(str(args.blocks[0]), {})
+        for b in args.blocks[1:]:
+            this = summary[str(b)]
+            if "steady_seconds_median" in this and "steady_seconds_median" in first:
+                this["steady_over_first_width"] = (this["steady_seconds_median"]
+                                                   / first["steady_seconds_median"])
+        rec["summary"] = summary
+        if solved:
+            _save(path, data)
+    if not solved:
+        raise Refused("no solve finished")
+    out["finished"] = True
+    _save(path, data)
+    return out
+
+
 def _sizes_out_label(parser, sizes: list[int], vectors: int | None = None,
                      label: str | None = None) -> None:
     """The options every matrix-free measurement shares: --sizes, --vectors (when given a
@@ -1246,6 +1318,18 @@ def main(argv: list[str] | None = None) -> int:
                        help="cap on the memory a solve may plan to use, in GB (default: the solver's own)")
     p_one.add_argument("--solves", type=v.cli_integer(1), default=1,
                        help="solves of the same realisation in this process (chebyshev)")
+    p_one.add_argument("--block", type=VECTORS, default=None,
+                       help="vectors per block of the Chebyshev solve (default: the plan's)")
+    p_blk = sub.add_parser("blocks", help="the whole solve with several vectors per block")
+    _sizes_out_label(p_blk, [20], vectors=8, label="solve_block_width")
+    p_blk.add_argument("--blocks", type=VECTORS, nargs="+", default=[4, 8],
+                       help="vectors per block, each measured in turn (default: %(default)s)")
+    p_blk.add_argument("--repeats", type=v.cli_integer(1), default=2,
+                       help="measurements of each block width, in turn (default: %(default)s)")
+    p_blk.add_argument("--dtype", default="float32", choices=dtypes,
+                       help="Chebyshev floating-point type (default: %(default)s)")
+    p_blk.add_argument("--timeout", type=POSITIVE, default=3 * 3600,
+                       help="time limit per measurement, in s (default: %(default)s)")
     p_mf = sub.add_parser("matfree", help="matrix-free against sparse operator, side by side")
     p_mf.add_argument("--sizes", type=SIZE, nargs="+", default=[14, 16],
                       help="numbers of TLS N (default: %(default)s)")
@@ -1296,7 +1380,7 @@ def main(argv: list[str] | None = None) -> int:
                       help="vectors in the block H is applied to (default: %(default)s)")
     p_ap.add_argument("--dtype", default="float64", choices=dtypes,
                       help="floating-point type (default: %(default)s)")
-    for writer in (p_run, p_val, p_mf, p_w, p_tol, p_lad, p_src):
+    for writer in (p_run, p_val, p_mf, p_w, p_tol, p_lad, p_src, p_blk):
         add_overwrite_option(writer, entries=True)
     args = parser.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
@@ -1329,7 +1413,9 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args) -> int:
     if args.mode == "single":
         print(json.dumps(single(args.method, args.n_tls, args.vectors, args.dtype,
-                                args.operator, args.memory_gb, args.solves)))
+                                args.operator, args.memory_gb, args.solves, args.block)))
+    elif args.mode == "blocks":
+        block_widths(args)
     elif args.mode == "sources":
         sources(args)
     elif args.mode == "apply":

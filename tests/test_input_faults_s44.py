@@ -159,17 +159,36 @@ def test_zero_dimensional_smearing_is_its_number():
 
 # -- 4. --bootstrap of the scripts ---------------------------------------------------------------
 
+@pytest.mark.parametrize("text", ["-1", "100001", "1e3", "0x10", "20.0", "", " x"])
+def test_cli_bootstrap_states_the_whole_rule(text):
+    """A first version answered -1 with "between 0 and 100000" for an option that refuses 0."""
+    with pytest.raises(argparse.ArgumentTypeError,
+                       match=r"^expected an integer between 20 and 100000, got"):
+        v.cli_bootstrap(None)(text)
+    with pytest.raises(argparse.ArgumentTypeError, match=r"^expected 0 \(linearised errors\) or an "
+                                                         r"integer between 20 and 100000, got"):
+        v.cli_bootstrap("linearised errors")(text)
+
+
 def test_cli_bootstrap_accepts_zero_where_linearised_errors_exist():
     linearised = v.cli_bootstrap("linearised errors")
-    assert linearised("0") == 0 and linearised("20") == 20
-    with pytest.raises(argparse.ArgumentTypeError, match=r"expected 0 \(linearised errors\) or at "
-                                                         r"least 20.*71 % at 2\), got 2"):
+    assert linearised("0") == 0 and linearised(" 20 ") == 20 and linearised("100000") == 100000
+    with pytest.raises(argparse.ArgumentTypeError, match=r"expected 0 \(linearised errors\) or an "
+                                                         r"integer between 20 and 100000 \(.*71 % at "
+                                                         r"2\), got 2"):
         linearised("2")
     bootstrap_only = v.cli_bootstrap(None)
     with pytest.raises(argparse.ArgumentTypeError, match="the errors come from the bootstrap alone"):
         bootstrap_only("0")
-    with pytest.raises(argparse.ArgumentTypeError, match="expected an integer between 0 and 100000"):
-        bootstrap_only("20.0")
+    assert bootstrap_only("19 ".replace("19", "20")) == 20
+
+
+def test_relative_floor_has_the_same_round_off_slack_as_the_absolute_one():
+    spectrum, t = _one_tls()
+    below = float(np.nextafter(1e-5, 0.0))
+    relative = mb.velocity_shift(spectrum, t, W, TEMPS, mb.Broadening(width=below, scaling="relative"))
+    absolute = mb.velocity_shift(spectrum, t, W, TEMPS, mb.Broadening(width=below * 0.1))
+    np.testing.assert_allclose(relative, absolute, rtol=1e-12)
 
 
 def test_configuration_bath_check_takes_bootstrap_zero():
@@ -186,3 +205,148 @@ def test_configuration_bath_check_takes_bootstrap_zero():
     with pytest.raises(SystemExit) as stop:
         module.main(["--bootstrap", "3"])
     assert stop.value.code == 2
+
+
+# -- 5. resonator_fits.csv records whether conj(S21) was fitted ----------------------------------
+
+def test_resonator_csv_says_which_sweeps_were_fitted_conjugated():
+    """The parameters of a --conjugate fit describe conj(S21); the table did not say so, so a
+    reader could not tell them from those of S21 (an open item of sessions 41-43)."""
+    import csv
+    import io
+
+    from manybody.measured.resonance import S21Sweep, fit_notch, notch_s21
+    from manybody.measured.resonator_table import SweepResult, resonator_csv
+
+    f0, ql, qc, phi = 5e9, 1.0 / (1 / 2e4 + np.cos(0.25) / 8e3), 8e3, 0.25
+    f = f0 + f0 / ql * np.linspace(-8, 8, 801)
+    z = notch_s21(f, f0, ql, qc, phi, 0.05, 1.1, 45e-9)
+    z = z + 1e-4 * np.random.default_rng(0).standard_normal(f.size)
+    plain = fit_notch(S21Sweep(f, z, "plain", "real-imag"))
+    flipped = fit_notch(S21Sweep(f, np.conj(z), "conj", "real-imag"), conjugate=True)
+    assert not plain.flag and not flipped.flag and flipped.conjugated
+    rows = list(csv.DictReader(io.StringIO(resonator_csv(
+        [SweepResult("plain.csv", 0.02, -90.0, plain), SweepResult("conj.csv", 0.02, -90.0, flipped)]))))
+    assert [row["conjugated"] for row in rows] == ["0", "1"]
+    assert float(rows[1]["Qi"]) == pytest.approx(float(rows[0]["Qi"]), rel=1e-6)
+
+
+# -- 1b. every other path to a velocity shift (the break test of this change) --------------------
+
+def test_ftlm_velocity_shift_below_its_floor_is_refused():
+    """Before: ftlm_absorption (velocity=True by default) gave +41.1 at w = 0.1 K and +379 one
+    rounding step above, against -1.2186, with eta = 1e-10 K."""
+    from manybody.simulation.solvers.lanczos import ftlm_absorption
+
+    real = mb.Realisation.from_arrays(asymmetry=[0.06], tunnelling=[0.08])
+    kernel = mb.Broadening(width=1e-10)
+    with pytest.raises(ValueError, match="at least 1e-05 of the highest frequency for the velocity"):
+        ftlm_absorption(real, W, TEMPS, kernel, trace="exact", n_steps=10)
+    q = ftlm_absorption(real, W, TEMPS, kernel, trace="exact", n_steps=10, velocity=False)
+    assert q.velocity_shift is None and np.isfinite(q.absorption).all()
+
+
+def test_chebyshev_velocity_shift_below_its_floor_is_refused_before_any_work():
+    from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption, plan_chebyshev
+
+    real = mb.Realisation.from_arrays(asymmetry=[0.06, 0.02], tunnelling=[0.08, 0.05])
+    kernel = mb.Broadening(width=1e-8)
+    for call in (chebyshev_absorption, plan_chebyshev):
+        with pytest.raises(ValueError, match="for the velocity shift"):
+            call(real, W, TEMPS, kernel, observables=("velocity_shift",))
+
+
+@pytest.mark.parametrize("method", ["exact", "binned"])
+def test_public_pair_spectrum_dispersion_has_the_velocity_floor(method):
+    """Before: mb.pair_spectrum(...).dispersion gave -1.2186 and +337 (exact), -9.09 and +328
+    (binned) at w = 0.1 K and one rounding step above, eta = 1e-10 K; its absorption also took
+    frequencies other than those it was built for without the absorption floor."""
+    spectrum, t = _one_tls()
+    pairs = mb.pair_spectrum(spectrum, t, W, mb.Broadening(width=1e-10), method=method)
+    assert np.isfinite(pairs.absorption(W, TEMPS)).all()
+    with pytest.raises(ValueError, match="for the velocity shift"):
+        pairs.dispersion(W, TEMPS)
+    with pytest.raises(ValueError, match=r"at least 1e-09 of the highest frequency \(1e-09 K at w = 1 K"):
+        pairs.absorption([1.0], TEMPS)
+    wide = mb.pair_spectrum(spectrum, t, W, mb.Broadening(width=1e-6), method=method)
+    assert -0.5 * wide.dispersion(W, TEMPS)[0, 0] == pytest.approx(_exact_shift(1e-6), rel=1e-5)
+
+
+# -- 2b. constant curves in the law fits (the break test of this change) ------------------------
+
+X12 = np.geomspace(0.2, 10, 12)
+
+
+def test_an_index_on_its_bound_has_no_error_in_every_fit():
+    """Before: compare_laws, fit_loss and fit-data gave a flat loss a = -0.99 +- 0.0033, "310
+    sigma apart", where analyse_shape and the README say NaN; fit_law left at_bound empty."""
+    from manybody.laws.inputs import LossCurve
+    from manybody.measured.comparison import compare_laws
+
+    fit = mb.fit_law(X12, np.full(12, 1e-5))
+    assert fit.at_bound == ("index",) and np.isnan(fit.errors["index"])
+    assert fit.unphysical == ("index = -0.999 ran to its bound",) and not fit.indeterminate
+    assert np.isfinite(fit.errors["amplitude"])
+    cmp = compare_laws(LossCurve(0.1 / X12, np.full(12, 1e-5)), 0.1, background=False)
+    assert cmp.verdict == "neither law" and cmp.fits["family"].at_bound == ("index",)
+    assert np.isnan(cmp.index_error) and np.isnan(cmp.separation)
+    # an index inside its bounds keeps its error
+    inside = mb.fit_law(X12, np.tanh(X12 / 2) * (1 + 1e-3 * np.random.default_rng(0).standard_normal(12)))
+    assert inside.at_bound == () and 0 < inside.errors["index"] < 0.1
+
+
+def test_fit_data_prints_no_error_or_separation_for_an_index_on_its_bound(tmp_path, capsys):
+    from manybody.cli import main
+
+    table = tmp_path / "flat.csv"
+    rows = "\n".join(f"{t:.12g},1e-5" for t in 0.1 / X12)
+    table.write_text("temperature_K,loss\n" + rows + "\n")
+    assert main(["fit-data", str(table), "--frequency", "0.1K", "--no-background",
+                 "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "neither law" in out and "sigma apart" not in out
+
+
+def test_an_exact_constant_beside_a_curve_carries_no_evidence():
+    """Before: noisy tanh + an exactly constant second curve (its background) gave "generic"
+    preferred, delta AIC = -6726, "very strong": the constant's residual sum was round-off and
+    its logarithm differed between the laws by thousands. Now the delta AIC of the tanh curve
+    alone, whatever round-off-sized noise the constant carries."""
+    from manybody.laws.inputs import LossCurve
+    from manybody.measured.comparison import compare_laws
+
+    rng = np.random.default_rng(1)
+    t = 0.1 / X12
+    tanh = LossCurve(t, 1e-5 * np.tanh(X12 / 2) * (1 + 1e-3 * rng.standard_normal(12)) + 1e-6,
+                     label="a")
+    alone = compare_laws([tanh], 0.1)
+    assert alone.preferred == "tls" and alone.delta_aic > 100
+    for flat in (np.full(12, 1e-5), 1e-5 * (1 + 1e-15 * rng.standard_normal(12))):
+        joint = compare_laws([tanh, LossCurve(t, flat, label="b")], 0.1)
+        assert joint.preferred == "tls"
+        assert joint.delta_aic == pytest.approx(alone.delta_aic, rel=1e-9)
+
+
+@pytest.mark.parametrize("level", [1e-100, 1e-5, 1.0, 1e100])
+def test_a_constant_under_a_background_is_fitted_alike_in_every_unit(level):
+    """Before: the working unit fell back to 1.0 for a constant under a background, so the
+    amplitude was -1.45e-25 in the loss's units whatever they were: "negative amplitude" beside
+    a loss of 1e-100, chi2 = 1e157."""
+    fit = mb.fit_law(X12, np.full(12, level), sigma=np.full(12, 1e-3 * level), background=True)
+    assert fit.parameters["background"] == pytest.approx(level, rel=1e-12)
+    assert abs(fit.parameters["amplitude"]) < 1e-12 * level
+    assert fit.chi2 < 1e-20 and not fit.unphysical
+    assert any("the background takes it all" in r for r in fit.indeterminate)
+
+
+def test_an_overflowing_mean_names_q_realisations():
+    """Before: 'q must contain only finite numbers, got NaN or inf' for finite realisations of
+    1e308, whose sum overflowed (and numpy's overflow warning)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"q_realisations: the mean over realisations "
+                                             r"overflows.*other units"):
+            mb.analyse_shape(X12, np.full((10, 12), 1e308), n_bootstrap=0)
+    assert mb.analyse_shape(X12, np.full((10, 12), 1e300), n_bootstrap=0).verdict == "neither law"

@@ -4,8 +4,8 @@ Fits every sweep (:mod:`manybody.measured.resonance`), prints one line per sweep
 ``--out``:
 
 * ``resonator_fits.csv``: file, temperature, power, f0, Qi, Qc (diameter-corrected and |Qc|),
-  phi, Ql with errors, cable delay, the baseline's slope with its error, misfit, flag and
-  reason, one row per sweep;
+  phi, Ql with errors, cable delay, the baseline's slope with its error, misfit, conjugated
+  (1 when conj(S21) was fitted, ``--conjugate``), flag and reason, one row per sweep;
 * ``resonance_fits.png`` / ``.pdf``: a few representative circles and |S21| with the model;
 
 and hands the unflagged rows to fit-data as one loss table (1/Qi with errors), so the law fits,

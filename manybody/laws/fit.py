@@ -727,9 +727,16 @@ def _fit_fixed_start(model: _Model, points: FitPoints) -> _Optimum:
     scatter estimated from the residuals, as scipy's curve_fit with absolute_sigma=False; with
     no degree of freedom left every parameter is undetermined, its variance inf)."""
     ls = _LeastSquares(model, points)
+    at_bound: tuple = ()
     if ls.names_nl:
         p, cov = ls.solve_fixed_start(points.bs)
         chi2 = ls.chi2_fixed_start(p, points.bs)
+        # the same rule as the engine's (:meth:`_LeastSquares.solve`): fit_law left at_bound
+        # empty, so a flat loss at a = -0.999 was reported unflagged (a break test, session 44)
+        lo, hi = model.bounds(points.powers)
+        at_bound = tuple(nm for nm, val, a, b in zip(ls.names_nl, p[ls.n_lin:], lo, hi,
+                                                      strict=True)
+                         if min(val - a, b - val) <= 1e-6 * max(1.0, abs(val)))
     else:  # linear in the parameters: exact weighted least squares
         p, cov, _, _ = ls.solve(points.bs, None)
         chi2 = ls.chi2_fixed_start(p, points.bs)
@@ -739,7 +746,7 @@ def _fit_fixed_start(model: _Model, points: FitPoints) -> _Optimum:
             cov = _scaled_covariance(cov, chi2 / dof)
         else:
             cov = np.where(np.eye(ls.k, dtype=bool), np.inf, np.nan)
-    return _Optimum(ls, p, cov, chi2, _curve_rss(ls, p), (), True, False)
+    return _Optimum(ls, p, cov, chi2, _curve_rss(ls, p), at_bound, True, False)
 
 
 def _curve_rss(ls: _LeastSquares, p: np.ndarray) -> np.ndarray:
@@ -756,6 +763,11 @@ def _chi2(sol: _Optimum) -> float:
     return sol.chi2 if sol.per_curve else sol.chi2 * rho * rho
 
 
+#: Residuals below this fraction of a curve's largest value are round-off (an exact fit leaves
+#: ~1e-16 of it): :func:`_criteria` floors a curve's residual sum there.
+ROUND_OFF_RESOLUTION = 1e-13
+
+
 def _criteria(sol: _Optimum) -> tuple[float, float, float]:
     """(AIC, BIC, p-value): chi2-based with known errors; otherwise the profile likelihood over
     the unknown scatter(s), which count as parameters (p-value NaN). The residual sums are in
@@ -770,12 +782,22 @@ def _criteria(sol: _Optimum) -> tuple[float, float, float]:
         p_value = float(stats.chi2.sf(chi2, dof)) if dof > 0 else math.nan
         return chi2 + 2 * k, chi2 + k * math.log(n), p_value
     log_ratio2 = 2.0 * math.log(pts.ratio)
+    # a curve fitted exactly (a constant under a background) has a residual sum of round-off,
+    # whose logarithm differed between the laws by thousands: one exact constant beside a noisy
+    # tanh curve made "generic" preferred with delta AIC = -6726 (a break test, session 44).
+    # Floored at ROUND_OFF_RESOLUTION of the curve's largest value, the same in every law's fit,
+    # such a curve carries no evidence; any residual above round-off counts as before.
+    values = pts.ys if pts.offsets is None else pts.ys + pts.offsets[pts.groups] / pts.scale
+    level = np.zeros(pts.n_per.size)  # the curve's largest |loss| in the units of the residuals
+    np.maximum.at(level, pts.groups, np.abs(values / pts.bs))
+    floor = pts.n_per * (ROUND_OFF_RESOLUTION * level) ** 2
     if sol.per_curve:
-        m2lnl = float(np.sum(pts.n_per * (np.log(np.maximum(rss_j, 1e-300) / pts.n_per)
-                                          + log_ratio2)))
+        rss = np.maximum(np.maximum(rss_j, floor), 1e-300)
+        m2lnl = float(np.sum(pts.n_per * (np.log(rss / pts.n_per) + log_ratio2)))
         k_all = k + pts.n_per.size
     else:
-        m2lnl = n * (math.log(max(float(rss_j.sum()), 1e-300) / n) + log_ratio2)
+        rss = max(float(rss_j.sum()), float(floor.sum()), 1e-300)
+        m2lnl = n * (math.log(rss / n) + log_ratio2)
         k_all = k + 1
     return m2lnl + 2 * k_all, m2lnl + k_all * math.log(n), math.nan
 
@@ -798,6 +820,11 @@ def law_fit_result(model: _Model, sol: _Optimum, **extra) -> LawFit:
     else:
         lin_unit, nl_unit = pts.scale, 1.0
     cov, errors = rescale(sol.cov, [lin_unit] * n_lin + [nl_unit] * n_nl)
+    names = model.linear_names + ls.names_nl
+    # a parameter on its bound is only bounded, not measured: no error (NaN), as analyse_shape
+    # reports it (compare_laws gave a flat loss a = -0.99 +- 0.0033, "310 sigma apart"; a break
+    # test, session 44)
+    errors = np.where([name in sol.at_bound for name in names], math.nan, errors)
     linear = p[:n_lin] * pts.scale  # back to the units of the loss
     if pts.offsets is not None and np.any(pts.offsets):  # the data were measured from these
         # (each curve's constant, in curve order; None for a curve without one, whose offset
@@ -806,7 +833,6 @@ def law_fit_result(model: _Model, sol: _Optimum, **extra) -> LawFit:
             if offset:
                 linear[where] += offset
     values = np.concatenate([linear, p[n_lin:]])
-    names = model.linear_names + ls.names_nl
     aic, bic, p_value = _criteria(sol)
     rss_j, rho = sol.rss, pts.ratio
     with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom left
@@ -1213,7 +1239,10 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
     # background, and the median error 1 (:meth:`_LeastSquares.solve_fixed_start`)
     offset = float(np.min(y)) if background else 0.0
     rel = y - offset
-    size = float(np.max(np.abs(rel))) or 1.0
+    # a constant under a background has rel = 0: its unit is then the data's own size (1.0 left
+    # an amplitude of -1.5e-25 in the loss's units whatever they were, "negative" beside a loss
+    # of 1e-100 and chi2 = 1e157; a break test, session 44)
+    size = float(np.max(np.abs(rel))) or float(np.max(np.abs(y))) or 1.0
     error_unit = float(np.median(s))
     known = sigma is not None
     points = FitPoints(t=(None,), x=(x,), ys=rel / size, bs=s / error_unit,
@@ -1226,7 +1255,11 @@ def fit_law(x, q, sigma=None, law: str = "family", background: bool = False,
         # 2 - 0.3 tanh(x/2) got the verdict "TLS (tanh)" (session 32), as fit_loss flags it
         fit = replace(fit, unphysical=(f"negative amplitude (loss rising with temperature): "
                                        f"amplitude = {amplitude:.3g} +- {error:.2g}",))
-    undetermined = [n for n, e in fit.errors.items() if not math.isfinite(e)]
+    for name in fit.at_bound:  # as fit_joint's parameter_problems flags it
+        fit = replace(fit, unphysical=(*fit.unphysical, (
+            f"{name} = {fit.parameters[name]:.4g} ran to its bound")))
+    undetermined = [n for n, e in fit.errors.items()
+                    if not math.isfinite(e) and n not in fit.at_bound]  # NaN there: bounded
     if undetermined and (known or fit.dof > 0):  # at x ~ 1e-20 every law is linear in x: the
         # fit stayed at its start with infinite errors and no flag (session 33)
         fit = replace(fit, indeterminate=(*fit.indeterminate, (

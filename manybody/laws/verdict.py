@@ -288,8 +288,8 @@ def judge(fits: Mapping, *, index_error: float | None = None,
     fam = fits["family"]
     index = fam.parameters["index"]
     err = fam.errors["index"] if index_error is None else index_error
-    if "index" in fam.at_bound and err == 0:
-        err = math.inf
+    if "index" in fam.at_bound:  # only bounded: no error (the fits report NaN, session 44)
+        err = math.nan
     honest = (not fam.errors_scaled) if honest_errors is None else honest_errors
     # the family has the most parameters: what it cannot determine, the data cannot tell
     verdict, reason = classify_index(

@@ -112,8 +112,17 @@ def compare_laws(curves: Sequence[LossCurve] | LossCurve, frequency: float | str
         _warn_unbracketed_critical_power(fits["family"], curves)
         _warn_uneven_scatter(fits["family"])
     return LawComparison(fits, j.preferred, j.delta_aic, j.delta_bic, j.evidence, j.index,
-                         j.index_error, 1.0 / j.index_error if j.index_error > 0 else math.inf,
+                         j.index_error, _separation(j.index_error),
                          j.verdict, j.reason)
+
+
+def _separation(index_error: float) -> float:
+    """How many index errors lie between a = 0 and a = 1: 1 / error, inf for an exact index,
+    NaN for an index without an error (on its bound, only bounded; it said "310 sigma apart"
+    for a flat loss at a = -0.99, session 44)."""
+    if math.isnan(index_error):
+        return math.nan
+    return 1.0 / index_error if index_error > 0 else math.inf
 
 
 @dataclass(frozen=True)

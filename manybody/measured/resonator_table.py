@@ -43,7 +43,7 @@ PATTERN_NEEDS = ("a regular expression with a group (?P<mK>...) or (?P<K>...) fo
 #: Columns of the table :func:`write_resonator_csv` writes.
 CSV_COLUMNS = ("file", "temperature_K", "power_dBm", "f0_Hz", "f0_err_Hz", "Qi", "Qi_err", "Qc",
                "Qc_err", "Qc_abs", "Qc_abs_err", "phi_rad", "phi_err_rad", "Ql", "Ql_err",
-               "delay_s", "slope", "slope_err", "misfit", "flag", "reason")
+               "delay_s", "slope", "slope_err", "misfit", "conjugated", "flag", "reason")
 
 
 @dataclass(frozen=True)
@@ -500,7 +500,8 @@ def _cell(value) -> str:
 
 
 def resonator_csv(results: list[SweepResult]) -> str:
-    """The table as CSV text (columns :data:`CSV_COLUMNS`; flag 1 = do not use)."""
+    """The table as CSV text (columns :data:`CSV_COLUMNS`; flag 1 = do not use; conjugated 1 =
+    the parameters are those of conj(S21), from ``--conjugate``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -509,7 +510,7 @@ def resonator_csv(results: list[SweepResult]) -> str:
         writer.writerow([_cell(v) for v in (
             r.file, r.temperature, r.power, x.f0, x.f0_err, x.qi, x.qi_err, x.qc, x.qc_err,
             x.qc_abs, x.qc_abs_err, x.phi, x.phi_err, x.ql, x.ql_err, x.delay, x.slope,
-            x.slope_err, x.misfit, x.flag, x.reason)])
+            x.slope_err, x.misfit, x.conjugated, x.flag, x.reason)])
     return out.getvalue()
 
 

@@ -476,15 +476,28 @@ def cli_integer(low: int | None = None, high: int | None = None) -> Callable[[st
 
 def cli_bootstrap(none_means: str | None = "no bootstrap") -> Callable[[str], int]:
     """An argparse ``type`` for a number of bootstrap resamples, as :func:`bootstrap_count`:
-    0 (``none_means``; refused when None) or :data:`MIN_BOOTSTRAP` ... :data:`MAX_BOOTSTRAP`."""
-    integer_text = cli_integer(0, MAX_BOOTSTRAP)
+    0 (``none_means``; refused when None) or :data:`MIN_BOOTSTRAP` ... :data:`MAX_BOOTSTRAP`.
+    Every refusal states the whole rule (a first version answered -1 with "between 0 and
+    100000" where 0 is refused; a break test, session 44)."""
+    rule = (f"an integer between {MIN_BOOTSTRAP} and {MAX_BOOTSTRAP}" if not none_means else
+            f"0 ({none_means}) or an integer between {MIN_BOOTSTRAP} and {MAX_BOOTSTRAP}")
 
     def parse(text: str) -> int:
         try:
-            return bootstrap_count("--bootstrap", integer_text(text), none_means)
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error).replace("--bootstrap must be", "expected")
-                                             ) from None
+            value = int(text.strip(), 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {rule}, got {text!r}") from None
+        if value == 0 and none_means:
+            return 0
+        if MIN_BOOTSTRAP <= value <= MAX_BOOTSTRAP:
+            return value
+        why = ""
+        if value == 0:
+            why = " (the errors come from the bootstrap alone)"
+        elif 0 < value < MIN_BOOTSTRAP:
+            why = (f" (the spread of n resamples is uncertain by about 1/sqrt(2(n - 1)): "
+                   f"{100 / math.sqrt(2 * max(value - 1, 1)):.0f} % at {value})")
+        raise argparse.ArgumentTypeError(f"expected {rule}{why}, got {value}")
 
     return parse
 

@@ -384,6 +384,7 @@ class PairSpectrum:
         are set to 0; every other value is untouched.
         """
         w = v.positive_array("frequencies", frequencies)
+        self.broadening.check_resolution(w)  # frequencies other than those built for
         if self.method == "exact":
             q = boltzmann_weights(self.energies, temperatures) @ self.per_state(w)
         else:
@@ -402,6 +403,9 @@ class PairSpectrum:
         :class:`BoxEdgeWarning`, together with those within round-off of an edge.
         """
         w = v.positive_array("frequencies", frequencies)
+        # the velocity shift's own floor (MIN_DISPERSIVE_RELATIVE_WIDTH): mb.pair_spectrum is
+        # public, and its dispersion gave the round-off numbers velocity_shift refuses
+        self.broadening.check_resolution(w, dispersive=True)
         box = self.broadening.kind == "histogram"  # its infinite edges are named by the caller
         with np.errstate(invalid="ignore" if box else "warn", over="ignore" if box else "warn",
                          divide="ignore" if box else "warn"):

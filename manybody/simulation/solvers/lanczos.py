@@ -348,7 +348,7 @@ MIN_STEPS = 10
 
 
 def _check(frequencies, temperatures, broadening, n_vectors, n_steps, trace, coarse_fraction,
-           weight_cutoff, ladder_ratio, normalisation=1.0):
+           weight_cutoff, ladder_ratio, normalisation=1.0, velocity=False):
     w = v.positive_array("frequencies", frequencies)
     t = v.positive_array("temperatures", temperatures)
     if w.ndim != 1 or t.ndim != 1:
@@ -356,7 +356,7 @@ def _check(frequencies, temperatures, broadening, n_vectors, n_steps, trace, coa
     broadening = Broadening(kind="gaussian", width=0.01) if broadening is None else broadening
     if not isinstance(broadening, Broadening):
         raise TypeError(f"broadening must be a Broadening, got {type(broadening).__name__}")
-    broadening.check_resolution(w)
+    broadening.check_resolution(w, dispersive=bool(velocity))
     v.choice("trace", trace, ("stochastic", "exact"))
     if trace == "stochastic":  # the error bar is the spread over vectors: one vector has none
         v.integer("n_vectors", n_vectors, 2)
@@ -437,7 +437,8 @@ def ftlm_absorption(
     """
     started = time.perf_counter()
     w, t, broadening = _check(frequencies, temperatures, broadening, n_vectors, n_steps, trace,
-                              coarse_fraction, weight_cutoff, ladder_ratio, normalisation)
+                              coarse_fraction, weight_cutoff, ladder_ratio, normalisation,
+                              velocity)
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(
         v.integer("seed", seed, 0))
     shapes = {"abs": [LineFunction(broadening, x) for x in w]}

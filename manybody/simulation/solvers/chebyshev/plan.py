@@ -693,14 +693,15 @@ def _gemm_rate(dtype: str) -> float:
 # checks of the inputs (shared by the solver and the estimates)
 
 
-def check_inputs(frequencies, temperatures, broadening):
-    """Frequencies and temperatures as positive arrays and the (smooth) line kernel, or raise."""
+def check_inputs(frequencies, temperatures, broadening, velocity: bool = False):
+    """Frequencies and temperatures as positive arrays and the (smooth) line kernel, or raise
+    (a kernel below the velocity shift's own floor too when ``velocity``)."""
     w = v.positive_array("frequencies", frequencies)
     t = v.positive_array("temperatures", temperatures)
     broadening = broadening or Broadening()
     if not isinstance(broadening, Broadening):
         raise TypeError(f"broadening must be a Broadening, got {type(broadening).__name__}")
-    broadening.check_resolution(w)
+    broadening.check_resolution(w, dispersive=bool(velocity))
     if broadening.kind not in ("gaussian", "lorentzian"):
         raise ValueError(
             "the chebyshev solver needs a smooth line kernel: broadening.kind 'gaussian' or "

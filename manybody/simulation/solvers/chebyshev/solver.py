@@ -362,6 +362,7 @@ def chebyshev_absorption(
                          f"got {observables!r}") from None
     for name in observables:
         v.choice("observables entry", name, CHEBYSHEV_OBSERVABLES)
+    broadening.check_resolution(w, dispersive="velocity_shift" in observables)
     normalisation = v.positive("normalisation", normalisation)
     seq = _seed_sequence(seed)
     ops = ChebyshevOperators(real, params)
@@ -397,7 +398,8 @@ def plan_chebyshev(
     (too few moments, unreachable temperatures, MemoryError, max_seconds) as the solve would.
     Arguments as :func:`chebyshev_absorption`.
     """
-    w, t, broadening = check_inputs(frequencies, temperatures, broadening)
+    w, t, broadening = check_inputs(frequencies, temperatures, broadening,
+                                    "velocity_shift" in observables)
     params = check_params(params, _checked_realisation(real).dimension)
     seq = _seed_sequence(seed)
     ops = ChebyshevOperators(real, params)
@@ -847,7 +849,8 @@ def respond(real, operators: ChebyshevOperators, probe, solver, *, model, seed: 
     (the disorder, drawn by the pipeline, from ``realisation_rng(seed, realisation)``).
     ``spacing_ratio`` needs the spectrum: NaN here.
     """
-    w, t, broadening = check_inputs(probe.frequencies, probe.temperatures, probe.broadening)
+    w, t, broadening = check_inputs(probe.frequencies, probe.temperatures, probe.broadening,
+                                    "velocity_shift" in probe.observables)
     trace_seed = np.random.SeedSequence(seed, spawn_key=(realisation, TRACE_STREAM))
     wanted = tuple(o for o in CHEBYSHEV_OBSERVABLES if o in probe.observables)
     raw, _, _ = respond_with_plan(operators, w, t, broadening, solver.chebyshev, trace_seed,
