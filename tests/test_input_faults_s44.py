@@ -350,3 +350,20 @@ def test_an_overflowing_mean_names_q_realisations():
                                              r"overflows.*other units"):
             mb.analyse_shape(X12, np.full((10, 12), 1e308), n_bootstrap=0)
     assert mb.analyse_shape(X12, np.full((10, 12), 1e300), n_bootstrap=0).verdict == "neither law"
+
+
+def test_simulated_repeats_leave_an_index_on_its_bound_out_of_the_median_error():
+    """With errors NaN on the bound, one repeat of 40 on it made the median quoted error NaN
+    (a break test of this session's change); now the median over the others, and the count."""
+    from manybody.laws.inputs import LossCurve
+    from manybody.measured.comparison import compare_laws, discrimination_power
+
+    rng = np.random.default_rng(3)
+    t = np.linspace(0.03, 0.5, 12)
+    q = 1e-6 * np.tanh(0.1 / t / 2) + 2e-6 + 1.2e-7 * rng.standard_normal(t.size)
+    power = discrimination_power(compare_laws(LossCurve(t, q), 0.1, background=True), 40,
+                                 np.random.default_rng(0))
+    assert power.on_bound["tls"] >= 1 and power.on_bound["generic"] >= 1
+    for law in ("tls", "generic"):
+        assert np.isfinite(power.index_error_median[law]) and power.index_error_median[law] > 0
+    assert power.to_dict()["on_bound"] == power.on_bound

@@ -558,8 +558,11 @@ def format_power(power: DiscriminationPower) -> str:
         if fitted:
             spread = (f", spread {power.index_std[truth]:.2f}" if fitted > 1
                       else " (one repeat fitted)")
+            bound = power.on_bound.get(truth, 0)
             line += (f"; fitted a = {power.index_mean[truth]:.2f}{spread} (median quoted error "
-                     f"{power.index_error_median[truth]:.2f})")
+                     f"{power.index_error_median[truth]:.2f}"
+                     + (f"; {bound} on the index's bound, without an error" if bound else "")
+                     + ")")
         lines.append(line)
         skipped = []
         if power.unphysical[truth]:

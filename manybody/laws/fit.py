@@ -368,13 +368,16 @@ class LawFit:
         Best-fit values and one-standard-deviation errors: amplitude(s) F and background(s) B
         (units of the loss), index a, qp_loss (loss at ``options["qp_reference_temperature"]``),
         gap (K), critical_power (dB of the power unit). Joint fits name per-curve parameters
-        ``amplitude[label]``.
+        ``amplitude[label]``. A parameter on its bound (``at_bound``) has the error NaN: it is
+        only bounded there, not measured (since session 44).
     covariance : numpy.ndarray
         Covariance of the parameters in the order of ``parameter_names``, in their units (inf on
         the diagonal, NaN elsewhere in its row, for a parameter the data do not determine).
         Scaled from the fit's working units entry by entry without an intermediate over- or
         underflow; an entry beyond the floating-point range itself (a variance of a loss of
-        1e200, 1e400) is inf or 0: ``errors`` and ``correlation`` keep what it loses.
+        1e200, 1e400) is inf or 0: ``errors`` and ``correlation`` keep what it loses. For a
+        parameter on its bound the row is the local curvature at the bound, not an error
+        (``errors`` says NaN there).
     correlation : numpy.ndarray
         Correlation matrix of the parameters (1 on the diagonal; NaN in the row and column of an
         undetermined parameter), independent of the units, from the same covariance.
@@ -402,7 +405,7 @@ class LawFit:
     curve_scatter : tuple of float
         The same per curve (dof shared out in proportion to the points).
     at_bound : tuple of str
-        Nonlinear parameters that ended on a bound (their errors are not reliable).
+        Nonlinear parameters that ended on a bound (their errors NaN).
     indeterminate : tuple of str
         Reasons why these data cannot determine the law (empty when they can): fewer distinct
         (curve, temperature) points than parameters, a curve with fewer distinct temperatures

@@ -140,7 +140,11 @@ class DiscriminationPower:
         Fraction in which it is preferred with |delta AIC| > 6 ("strong" or better).
     index_mean, index_std, index_error_median : dict of str to float
         Mean and spread of the fitted index a over the fitted repeats, and the median quoted
-        error (NaN when fewer than one, or two, repeats could be fitted).
+        error over those whose index has one (NaN when fewer than one, or two, repeats could
+        be fitted, or every index ran to its bound).
+    on_bound : dict of str to int
+        Fitted repeats whose index ran to its bound: no quoted error (NaN), left out of the
+        median (one of 40 made it NaN; a break test, session 44).
     unphysical : dict of str to int
         Repeats in which the Gaussian draw gave a loss <= 0 somewhere (scatter comparable to the
         loss itself); they are not fitted and count as not picking the law.
@@ -156,11 +160,12 @@ class DiscriminationPower:
     index_error_median: dict
     unphysical: dict = field(default_factory=lambda: {"tls": 0, "generic": 0})
     failed: dict = field(default_factory=lambda: {"tls": 0, "generic": 0})
+    on_bound: dict = field(default_factory=lambda: {"tls": 0, "generic": 0})
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("n_simulations", "correct", "decisive",
                                                 "index_mean", "index_std", "index_error_median",
-                                                "unphysical", "failed")}
+                                                "unphysical", "failed", "on_bound")}
 
 
 def discrimination_power(cmp: LawComparison, n_simulations: int, rng: np.random.Generator,
@@ -201,7 +206,7 @@ def discrimination_power(cmp: LawComparison, n_simulations: int, rng: np.random.
             "error_model": ref.error_model if ref.error_model != "sigma" else "relative",
             "scatter": ref.scatter}
     out = {k: {} for k in ("correct", "decisive", "index_mean", "index_std", "index_error_median",
-                           "unphysical", "failed")}
+                           "unphysical", "failed", "on_bound")}
     for truth in ("tls", "generic"):
         fit = cmp.fits[truth]
         wins, strong, idx, err, unphysical, failed = 0, 0, [], [], 0, 0
@@ -241,7 +246,9 @@ def discrimination_power(cmp: LawComparison, n_simulations: int, rng: np.random.
         out["decisive"][truth] = strong / n_simulations
         out["index_mean"][truth] = float(np.mean(idx)) if idx else math.nan
         out["index_std"][truth] = float(np.std(idx, ddof=1)) if len(idx) > 1 else math.nan
-        out["index_error_median"][truth] = float(np.median(err)) if err else math.nan
+        quoted = [e for e in err if not math.isnan(e)]  # NaN: an index on its bound
+        out["index_error_median"][truth] = float(np.median(quoted)) if quoted else math.nan
+        out["on_bound"][truth] = len(err) - len(quoted)
         out["unphysical"][truth] = unphysical
         out["failed"][truth] = failed
     return DiscriminationPower(n_simulations, **out)
