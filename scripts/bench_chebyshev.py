@@ -1206,6 +1206,7 @@ def block_widths(args) -> dict:
     data = _load(path)
     out = {"metadata": _metadata(), "config": BENCH, "n_vectors": args.vectors,
            "dtype": args.dtype, "blocks": list(args.blocks), "repeats": args.repeats,
+           "memory_cap_gb": args.memory_gb,
            "threads": os.environ.get("NUMBA_NUM_THREADS", "all"), "sizes": {},
            "finished": False}
     data[args.label] = out
@@ -1217,7 +1218,7 @@ def block_widths(args) -> dict:
         for _ in range(args.repeats):
             for b in args.blocks:
                 run = _run_child("chebyshev", n, args.vectors, args.dtype, args.timeout,
-                                 "matrix_free", solves=2, block=b)
+                                 "matrix_free", args.memory_gb, solves=2, block=b)
                 run.pop("rungs", None)
                 runs[str(b)].append(run)
                 print(n, f"block {b}:", {k: run.get(k) for k in (
@@ -1330,6 +1331,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="Chebyshev floating-point type (default: %(default)s)")
     p_blk.add_argument("--timeout", type=POSITIVE, default=3 * 3600,
                        help="time limit per measurement, in s (default: %(default)s)")
+    p_blk.add_argument("--memory-gb", type=POSITIVE, default=None,
+                       help="cap on the memory a solve may plan to use, in GB (default: the "
+                            "solver's own, 80 %% of the available memory)")
     p_mf = sub.add_parser("matfree", help="matrix-free against sparse operator, side by side")
     p_mf.add_argument("--sizes", type=SIZE, nargs="+", default=[14, 16],
                       help="numbers of TLS N (default: %(default)s)")

@@ -346,10 +346,29 @@ def test_an_overflowing_mean_names_q_realisations():
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(ValueError, match=r"q_realisations: the mean over realisations "
-                                             r"overflows.*other units"):
-            mb.analyse_shape(X12, np.full((10, 12), 1e308), n_bootstrap=0)
-    assert mb.analyse_shape(X12, np.full((10, 12), 1e300), n_bootstrap=0).verdict == "neither law"
+        for q in (np.full((10, 12), 1e308), np.full((8, 12), 5e307)):
+            with pytest.raises(ValueError, match=r"q_realisations: values up to .* overflow the "
+                                                 r"sums over realisations.*other units"):
+                mb.analyse_shape(X12, q, n_bootstrap=0)
+        assert mb.analyse_shape(X12, np.full((10, 12), 1e300), n_bootstrap=0).verdict == \
+            "neither law"
+        # one curve near the top of the range: the shape ratio is unit-free (it overflowed)
+        assert mb.shape_ratio(X12, 1e308 * np.tanh(X12 / 2)) == pytest.approx(
+            mb.shape_ratio(X12, np.tanh(X12 / 2)), rel=1e-12)
+
+
+@pytest.mark.parametrize("level", [1e-200, 1e-5, 1e200])
+def test_constant_curves_under_a_background_compare_alike_in_every_unit(level):
+    """fit_law's unit fix had not reached the curve fits: a constant of 1e200 under a
+    background gave AIC = inf for every law, and 1e-200 an AIC of 2286 against -593."""
+    from manybody.laws.inputs import LossCurve
+    from manybody.measured.comparison import compare_laws
+
+    reference = compare_laws(LossCurve(0.1 / X12, np.full(12, 1.0)), 0.1)
+    cmp = compare_laws(LossCurve(0.1 / X12, np.full(12, level)), 0.1)
+    assert cmp.verdict == reference.verdict == "undecided"
+    assert np.isfinite(cmp.fits["tls"].aic)
+    assert cmp.fits["tls"].aic == pytest.approx(reference.fits["tls"].aic, rel=1e-9)
 
 
 def test_simulated_repeats_leave_an_index_on_its_bound_out_of_the_median_error():

@@ -942,7 +942,10 @@ def _curve_points(curves: list[LossCurve], w: float, error_model: str,
     offsets = (np.array([float(np.min(c.loss)) for c in curves]) if background
                else np.zeros(len(curves)))
     rel = y - offsets[groups]
-    scale = float(np.median(np.abs(rel))) or float(np.max(np.abs(rel))) or 1.0
+    # every curve constant under a background: rel = 0, so the unit is the loss's own size
+    # (1.0 made the AIC floor square 1e200 into inf; as in fit_law, a break test, session 44)
+    scale = (float(np.median(np.abs(rel))) or float(np.max(np.abs(rel)))
+             or float(np.max(np.abs(y))) or 1.0)
     error_unit = float(np.median(base))
     return FitPoints(t=tuple(c.temperature for c in curves), x=(None,) * len(curves),
                      ys=rel / scale, bs=base / error_unit, groups=groups,

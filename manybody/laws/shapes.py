@@ -200,6 +200,10 @@ def shape_ratio(x: np.ndarray, q: np.ndarray) -> float:
     check_ratio_span(x)
     order = np.argsort(x)
     lx, qq = np.log(x[order]), q[..., order]
+    # in units of each curve's largest |q| (the ratio is unit-free): the spline overflowed for a
+    # curve near 1e308 (R = inf; a break test, session 44)
+    size = np.max(np.abs(qq), axis=-1, keepdims=True)
+    qq = qq / np.where(size > 0, size, 1.0)
     targets = np.log([2.0, 0.5])
     if lx.size >= 4:
         hi, lo = np.moveaxis(CubicSpline(lx, qq, axis=-1)(targets), -1, 0)
