@@ -70,7 +70,8 @@ class Broadening:
         compared with w and with T, and large compared with the level spacing so that the
         disorder-averaged spectrum is smooth. At least MIN_RELATIVE_WIDTH = 1e-9 of the
         frequency (relative: on construction; absolute: where the frequencies are known, by
-        :meth:`check_resolution`).
+        :meth:`check_resolution`), and MIN_DISPERSIVE_RELATIVE_WIDTH = 1e-5 of it where the
+        velocity shift is computed.
     resolution : int
         Grid nodes per width for the binned method (>= 4).
     scaling : {"absolute", "relative"}
