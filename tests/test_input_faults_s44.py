@@ -180,7 +180,9 @@ def test_cli_bootstrap_accepts_zero_where_linearised_errors_exist():
     bootstrap_only = v.cli_bootstrap(None)
     with pytest.raises(argparse.ArgumentTypeError, match="the errors come from the bootstrap alone"):
         bootstrap_only("0")
-    assert bootstrap_only("19 ".replace("19", "20")) == 20
+    assert bootstrap_only(" 20 ") == 20
+    with pytest.raises(argparse.ArgumentTypeError, match=r"\(the spread .*35 % at 5\), got 5"):
+        bootstrap_only("5")
 
 
 def test_relative_floor_has_the_same_round_off_slack_as_the_absolute_one():

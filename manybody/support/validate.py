@@ -137,15 +137,22 @@ def bootstrap_count(name: str, value: Any, none_means: str | None = "no bootstra
     :data:`MIN_BOOTSTRAP` ... :data:`MAX_BOOTSTRAP`."""
     out = integer(name, value, 0, MAX_BOOTSTRAP)
     if out == 0 and not none_means:
-        raise ValueError(f"{name} must be at least {MIN_BOOTSTRAP} (the errors come from the "
-                         "bootstrap alone), got 0")
+        raise ValueError(f"{name} must be at least {MIN_BOOTSTRAP} ({_too_few_resamples(0)}), "
+                         "got 0")
     if 0 < out < MIN_BOOTSTRAP:
         zero = f"0 ({none_means}) or " if none_means else ""
-        raise ValueError(
-            f"{name} must be {zero}at least {MIN_BOOTSTRAP} (the spread of n resamples is "
-            f"uncertain by about 1/sqrt(2(n - 1)): {100 / math.sqrt(2 * max(out - 1, 1)):.0f} % "
-            f"at {out}), got {out}")
+        raise ValueError(f"{name} must be {zero}at least {MIN_BOOTSTRAP} "
+                         f"({_too_few_resamples(out)}), got {out}")
     return out
+
+
+def _too_few_resamples(count: int) -> str:
+    """Why ``count`` (0 where the errors need the bootstrap, or 1 ... MIN_BOOTSTRAP - 1)
+    bootstrap resamples are refused (:func:`bootstrap_count`, :func:`cli_bootstrap`)."""
+    if count == 0:
+        return "the errors come from the bootstrap alone"
+    return (f"the spread of n resamples is uncertain by about 1/sqrt(2(n - 1)): "
+            f"{100 / math.sqrt(2 * max(count - 1, 1)):.0f} % at {count}")
 
 
 def string(name: str, value: Any) -> str:
@@ -491,12 +498,7 @@ def cli_bootstrap(none_means: str | None = "no bootstrap") -> Callable[[str], in
             return 0
         if MIN_BOOTSTRAP <= value <= MAX_BOOTSTRAP:
             return value
-        why = ""
-        if value == 0:
-            why = " (the errors come from the bootstrap alone)"
-        elif 0 < value < MIN_BOOTSTRAP:
-            why = (f" (the spread of n resamples is uncertain by about 1/sqrt(2(n - 1)): "
-                   f"{100 / math.sqrt(2 * max(value - 1, 1)):.0f} % at {value})")
+        why = f" ({_too_few_resamples(value)})" if 0 <= value < MIN_BOOTSTRAP else ""
         raise argparse.ArgumentTypeError(f"expected {rule}{why}, got {value}")
 
     return parse

@@ -350,19 +350,10 @@ def chebyshev_absorption(
     >>> res.absorption, res.absorption_error                              # doctest: +SKIP
     """
     started = time.perf_counter()
-    w, t, broadening = check_inputs(frequencies, temperatures, broadening)
+    observables = _checked_observables(observables)
+    w, t, broadening = check_inputs(frequencies, temperatures, broadening,
+                                    "velocity_shift" in observables)
     params = check_params(params, _checked_realisation(real).dimension)
-    if isinstance(observables, str | bytes):  # iterating a string would check its letters
-        raise ValueError(f"observables must be a tuple of names from {CHEBYSHEV_OBSERVABLES}, "
-                         f"got the string {observables!r} (write ({observables!r},))")
-    try:  # a generator would be used up by the check below
-        observables = tuple(observables)
-    except TypeError:
-        raise ValueError(f"observables must be a tuple of names from {CHEBYSHEV_OBSERVABLES}, "
-                         f"got {observables!r}") from None
-    for name in observables:
-        v.choice("observables entry", name, CHEBYSHEV_OBSERVABLES)
-    broadening.check_resolution(w, dispersive="velocity_shift" in observables)
     normalisation = v.positive("normalisation", normalisation)
     seq = _seed_sequence(seed)
     ops = ChebyshevOperators(real, params)
@@ -398,6 +389,7 @@ def plan_chebyshev(
     (too few moments, unreachable temperatures, MemoryError, max_seconds) as the solve would.
     Arguments as :func:`chebyshev_absorption`.
     """
+    observables = _checked_observables(observables)
     w, t, broadening = check_inputs(frequencies, temperatures, broadening,
                                     "velocity_shift" in observables)
     params = check_params(params, _checked_realisation(real).dimension)
@@ -415,6 +407,21 @@ def plan_chebyshev(
         return plan_solve(op, ops.apply_t, ops.extra_bytes, w, t, broadening, params, pilot,
                           velocity, threads, _readout(op.scale, w, t, broadening, velocity, params,
                                         op.dimension))
+
+
+def _checked_observables(observables) -> tuple[str, ...]:
+    """``observables`` as a tuple of names from CHEBYSHEV_OBSERVABLES, or ValueError."""
+    if isinstance(observables, str | bytes):  # iterating a string would check its letters
+        raise ValueError(f"observables must be a tuple of names from {CHEBYSHEV_OBSERVABLES}, "
+                         f"got the string {observables!r} (write ({observables!r},))")
+    try:  # a generator would be used up by the check below
+        observables = tuple(observables)
+    except TypeError:
+        raise ValueError(f"observables must be a tuple of names from {CHEBYSHEV_OBSERVABLES}, "
+                         f"got {observables!r}") from None
+    for name in observables:
+        v.choice("observables entry", name, CHEBYSHEV_OBSERVABLES)
+    return observables
 
 
 def _readout(scale, w, t, broadening, velocity, params, dim, built: dict | None = None):
