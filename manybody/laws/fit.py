@@ -770,6 +770,50 @@ def _chi2(sol: _Optimum) -> float:
 #: ~1e-16 of it): :func:`_criteria` floors a curve's residual sum there.
 ROUND_OFF_RESOLUTION = 1e-13
 
+#: A curve whose scatter estimated from its residuals is below this fraction of its largest value
+#: was fitted to numerical precision (no measurement resolves a part in 1e9; a computed curve
+#: without noise does): its scatter is not a measurement error (:func:`round_off_curves`).
+MIN_RELATIVE_SCATTER = 1e-9
+
+
+def _curve_levels(pts: FitPoints) -> np.ndarray:
+    """Each curve's largest |loss| in the units of the residuals (the working base errors)."""
+    values = pts.ys if pts.offsets is None else pts.ys + pts.offsets[pts.groups] / pts.scale
+    level = np.zeros(pts.n_per.size)
+    np.maximum.at(level, pts.groups, np.abs(values / pts.bs))
+    return level
+
+
+def round_off_curves(sol: _Optimum) -> tuple[int, ...]:
+    """The curves of a fit with per-curve scatters whose scatter is at numerical precision
+    (below MIN_RELATIVE_SCATTER of the curve's largest value) while another curve's is not.
+
+    With one scatter estimated per curve the weights are 1/s_j^2; a curve the shared law fits to
+    round-off gets a weight 1e18 or more times the others' and alone sets the shared parameters, with
+    errors of ~1e-10 whatever the other curves say (an exact tanh curve beside an exact
+    1 - e^-x curve gave a = 0 +- 2e-10 or 1 +- 3e-10, decided by the background; session 44's
+    break test). Empty when the scatters are not estimated per curve, or when every curve is at
+    precision (the shared law then fits them all, and the fit is right)."""
+    if not sol.per_curve:
+        return ()
+    pts = sol.ls.points
+    scatter = np.sqrt(sol.rss / pts.n_per)
+    exact = scatter <= MIN_RELATIVE_SCATTER * _curve_levels(pts)
+    return tuple(int(j) for j in np.flatnonzero(exact)) if not exact.all() else ()
+
+
+def round_off_reasons(sol: _Optimum, labels: Sequence[str], remedy: str) -> tuple[str, ...]:
+    """The ``indeterminate`` reason for :func:`round_off_curves`, naming the curves;
+    ``remedy`` says what the caller can do instead."""
+    exact = round_off_curves(sol)
+    if not exact:
+        return ()
+    names = ", ".join(repr(labels[j]) for j in exact)
+    return (f"curve(s) {names} fitted to numerical precision (scatter below "
+            f"{MIN_RELATIVE_SCATTER:g} of the curve's largest value) beside curves that are not: "
+            f"a scatter estimated per curve weights each curve by 1/scatter^2, so these alone "
+            f"set the shared parameters and their errors; {remedy}",)
+
 
 def _criteria(sol: _Optimum) -> tuple[float, float, float]:
     """(AIC, BIC, p-value): chi2-based with known errors; otherwise the profile likelihood over
@@ -790,10 +834,7 @@ def _criteria(sol: _Optimum) -> tuple[float, float, float]:
     # tanh curve made "generic" preferred with delta AIC = -6726 (a break test, session 44).
     # Floored at ROUND_OFF_RESOLUTION of the curve's largest value, the same in every law's fit,
     # such a curve carries no evidence; any residual above round-off counts as before.
-    values = pts.ys if pts.offsets is None else pts.ys + pts.offsets[pts.groups] / pts.scale
-    level = np.zeros(pts.n_per.size)  # the curve's largest |loss| in the units of the residuals
-    np.maximum.at(level, pts.groups, np.abs(values / pts.bs))
-    floor = pts.n_per * (ROUND_OFF_RESOLUTION * level) ** 2
+    floor = pts.n_per * (ROUND_OFF_RESOLUTION * _curve_levels(pts)) ** 2
     if sol.per_curve:
         rss = np.maximum(np.maximum(rss_j, floor), 1e-300)
         m2lnl = float(np.sum(pts.n_per * (np.log(rss / pts.n_per) + log_ratio2)))
@@ -1076,6 +1117,8 @@ def fit_joint(
     indeterminate, unphysical = parameter_problems(model, windowed, names, values, errors,
                                                    sol.at_bound, sol.converged, len(names),
                                                    fit.p_value)
+    indeterminate += round_off_reasons(sol, labels, "give the curves' errors (sigma; a sigma "
+                                       "column for fit-data), or fit with scatter='common'")
     return replace(fit, indeterminate=indeterminate, unphysical=unphysical)
 
 

@@ -415,6 +415,8 @@ def fit_loss_shift(
     indeterminate, unphysical = engine.parameter_problems(model, [*windowed, as_curve], names, values,
                                                  errors, sol.at_bound, sol.converged, len(names),
                                                  fit.p_value)
+    indeterminate += engine.round_off_reasons(sol, [*labels, sh.label], "give the curves' and the "
+                                              "shift's errors (sigma)")
     if mode == "shift":  # the loss's words ("loss rising with temperature") for a shift of the
         # opposite sign to its partner (a new user, session 35)
         unphysical = tuple(_shift_words(reason) for reason in unphysical)
