@@ -3,6 +3,7 @@ of a curve fitted to numerical precision left open in session 44), each with the
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -74,3 +75,281 @@ def test_an_exact_shift_beside_a_noisy_loss_is_indeterminate():
     fit = _quiet(fit_loss_shift, [LossCurve(T, loss)], exact, W, law="family")
     reasons = [r for r in fit.fit.indeterminate if "numerical precision" in r]
     assert len(reasons) == 1 and "'shift'" in reasons[0]
+
+
+# ------------------------------------------------------------- magnitudes of the stress and H
+
+def _one_tls():
+    import manybody as mb
+
+    return mb.solve(mb.Realisation.from_arrays(asymmetry=[0.05], tunnelling=[0.1]))
+
+
+@pytest.mark.parametrize("factor", [1e160, 1e-200])
+@pytest.mark.parametrize("observable", ["absorption", "velocity_shift"])
+def test_stress_elements_whose_squares_over_or_underflow_are_refused(factor, observable):
+    """T = 1e160 gave Q = NaN and T = 1e-200 gave Q = 0, both without a word (session 45)."""
+    import manybody as mb
+
+    spectrum, stress = _one_tls()
+    with pytest.raises(ValueError, match=r"stress_elements must have its largest \|T_mn\|"):
+        getattr(mb, observable)(spectrum, stress * factor, [0.1], [0.11],
+                                mb.Broadening(width=0.02))
+
+
+def test_stress_elements_within_the_range_scale_the_absorption_by_their_square():
+    import manybody as mb
+
+    spectrum, stress = _one_tls()
+    kernel = mb.Broadening(width=0.02)
+    base = mb.absorption(spectrum, stress, [0.1], [0.11], kernel)
+    for factor in (1e90, 1e-90):
+        scaled = mb.absorption(spectrum, stress * factor, [0.1], [0.11], kernel)
+        assert scaled == pytest.approx(base * factor**2, rel=1e-12)
+
+
+@pytest.mark.parametrize("gamma", [1e200, 1e-200, 1e100])
+def test_a_deformation_potential_out_of_range_is_refused_by_name(gamma):
+    """absorption_normalisation raised OverflowError (1e200) and ZeroDivisionError (1e-200)."""
+    import manybody as mb
+
+    with pytest.raises(ValueError, match="stress.deformation_potential must be between"):
+        mb.StressParams(deformation_potential=gamma)
+
+
+def test_the_normalisation_is_finite_at_the_ends_of_the_range():
+    import manybody as mb
+
+    for gamma in (1e99, 1e-99):
+        value = mb.absorption_normalisation(
+            mb.ModelParams(n_tls=3, stress=mb.StressParams(deformation_potential=gamma)))
+        assert np.isfinite(value) and value > 0
+    with pytest.raises(ValueError, match="stress.two_body"):
+        mb.StressParams(two_body=1e120)
+    with pytest.raises(ValueError, match="stress.random_matrix"):
+        mb.StressParams(random_matrix=1e-120)
+
+
+def test_a_realisation_refuses_stress_magnitudes_that_overflow():
+    import manybody as mb
+
+    with pytest.raises(ValueError, match="deformation_potential must lie within"):
+        mb.Realisation.from_arrays(asymmetry=[0.05], tunnelling=[0.1],
+                                   deformation_potential=[1e160])
+    with pytest.raises(ValueError, match="stress_coupling must lie within"):
+        mb.Realisation.from_arrays(asymmetry=[0.05, 0.06], tunnelling=[0.1, 0.1],
+                                   stress_coupling=[[0, 1e160], [1e160, 0]])
+
+
+def test_diagonalise_refuses_a_hamiltonian_beyond_the_range_but_not_a_small_one():
+    import manybody as mb
+
+    with pytest.raises(ValueError, match=r"h must have its largest \|H_mn\| below"):
+        mb.diagonalise(np.array([[1e130, 0.0], [0.0, -1e130]]))
+    spectrum = mb.diagonalise(np.array([[1e-200, 0.0], [0.0, -1e-200]]))
+    assert spectrum.energies.tolist() == [-1e-200, 1e-200]
+
+
+def test_eigenvalues_beyond_float32_range_are_float64_without_a_warning():
+    import manybody as mb
+    from manybody.simulation.observables.statistics import eigenvalue_precision
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert eigenvalue_precision(np.array([-1e50, 1e50])) == np.float64
+        spectrum, _ = mb.solve(mb.Realisation.from_arrays(asymmetry=[1e50], tunnelling=[1e50]))
+    assert spectrum.energies[1] == pytest.approx(np.sqrt(2) * 0.5e50, rel=1e-12)
+
+
+@pytest.mark.parametrize("bad", ["foo", True, np.float16, 3])
+def test_a_precision_that_is_not_float32_or_float64_is_refused_by_name(bad):
+    import manybody as mb
+
+    levels = np.sort(np.random.default_rng(0).standard_normal(50))
+    with pytest.raises(ValueError, match="precision must be one of 'float32', 'float64'"):
+        mb.mean_spacing_ratio(levels, precision=bad)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        mb.spacing_ratios(levels, precision=bad) if hasattr(mb, "spacing_ratios") else (
+            mb.mean_spacing_ratio(levels, precision=bad))
+    same = {mb.mean_spacing_ratio(levels, precision=p) for p in ("float32", np.float32,
+                                                                np.dtype("float32"))}
+    assert len(same) == 1
+
+
+# ------------------------------------------------------------------ switches of the fits
+
+def _fits():
+    import manybody as mb
+    from manybody.laws.joint import compare_loss_shift
+    from manybody.laws.saturation import fit_saturation, fit_saturation_joint
+    from manybody.laws.saturation_comparison import analyse_saturation
+    from manybody.measured.comparison import compare_laws
+
+    loss = 1e-5 * np.tanh(X / 2) * (1 + 0.01 * np.random.default_rng(0).standard_normal(T.size))
+    curve, shift = LossCurve(T, loss + 1e-6), ShiftCurve(T, 1e-6 * np.log(T / 0.1))
+    power = np.geomspace(0.01, 100, 12)
+    saturating = 2e-6 / np.sqrt(1 + power / 0.5) + 1e-7
+    rows = np.tile(saturating, (5, 1)) * (1 + 0.01 * np.random.default_rng(1).standard_normal((5, 12)))
+    return {
+        "fit_joint": lambda **k: fit_joint([curve], W, **k),
+        "fit_loss": lambda **k: mb.fit_loss(T, loss + 1e-6, W, **k),
+        "compare_laws": lambda **k: compare_laws([curve], W, **k),
+        "fit_loss_shift": lambda **k: fit_loss_shift([curve], shift, W, **k),
+        "compare_loss_shift": lambda **k: compare_loss_shift([curve], shift, W, **k),
+        "fit_saturation": lambda **k: fit_saturation(power, saturating, **k),
+        "fit_saturation_joint": lambda **k: fit_saturation_joint([(power, saturating)], **k),
+        "analyse_saturation": lambda **k: analyse_saturation(power, rows, n_bootstrap=0, **k),
+    }
+
+
+@pytest.mark.parametrize("value", ["no", None, 1, 2.5])
+@pytest.mark.parametrize("name", ["fit_joint", "fit_loss", "compare_laws", "fit_loss_shift",
+                                  "compare_loss_shift", "fit_saturation", "fit_saturation_joint",
+                                  "analyse_saturation"])
+def test_background_must_be_a_bool_in_every_fit(name, value):
+    """"no" gave "invalid literal for int()" or "can't multiply sequence", 1 was taken."""
+    with pytest.raises(TypeError, match="background must be True or False"):
+        _quiet(_fits()[name], background=value)
+
+
+@pytest.mark.parametrize("name", ["fit_joint", "compare_laws", "fit_loss_shift"])
+def test_saturation_must_be_a_bool(name):
+    for value in ("no", None, 1):
+        with pytest.raises(TypeError, match="saturation must be True or False"):
+            _quiet(_fits()[name], saturation=value)
+
+
+@pytest.mark.parametrize("name", ["fit_joint", "fit_loss", "compare_laws", "fit_loss_shift"])
+def test_a_gap_without_a_quasiparticle_term_is_refused(name):
+    """It was ignored: the fit was the one without gap, without a word."""
+    with pytest.raises(ValueError, match="gap fixes the gap of the quasiparticle term"):
+        _quiet(_fits()[name], gap=1.0)
+
+
+def test_fit_loss_shift_takes_one_loss_curve_as_compare_laws_does():
+    loss = 1e-5 * np.tanh(X / 2) * (1 + 0.01 * np.random.default_rng(0).standard_normal(T.size))
+    curve, shift = LossCurve(T, loss + 1e-6), ShiftCurve(T, 1e-6 * np.log(T / 0.1))
+    one = _quiet(fit_loss_shift, curve, shift, W, law="tls")
+    listed = _quiet(fit_loss_shift, [curve], shift, W, law="tls")
+    assert one.fit.parameters == listed.fit.parameters
+
+
+def test_compare_loss_shift_modes_one_name_none_or_repeated():
+    from manybody.laws.joint import compare_loss_shift
+
+    loss = 1e-5 * np.tanh(X / 2) * (1 + 0.01 * np.random.default_rng(0).standard_normal(T.size))
+    curve, shift = LossCurve(T, loss + 1e-6), ShiftCurve(T, 1e-6 * np.log(T / 0.1))
+    one = _quiet(compare_loss_shift, [curve], shift, W, modes="loss")
+    assert list(one.fits) == ["loss"]
+    assert (one.fits["loss"]["family"].fit.parameters
+            == _quiet(compare_loss_shift, [curve], shift, W, modes=("loss",))
+            .fits["loss"]["family"].fit.parameters)
+    with pytest.raises(ValueError, match="modes must name at least one"):
+        compare_loss_shift([curve], shift, W, modes=())
+    with pytest.raises(ValueError, match="must not repeat"):
+        compare_loss_shift([curve], shift, W, modes=("loss", "loss"))
+
+
+# ----------------------------------------------------------------------------- power units
+
+def test_a_power_unit_outside_the_known_ones_is_refused():
+    """A typo ("dbm") skipped the dBm range check; any string was taken."""
+    loss = 1e-5 * np.tanh(X / 2)
+    for unit in ("dbm", "W", None):
+        with pytest.raises((ValueError, TypeError), match="power_unit of 'data'"):
+            LossCurve(T, loss, power=-80, power_unit=unit)
+    with pytest.raises(ValueError, match="between -300 and 300 dB\\(photons\\)"):
+        LossCurve(T, loss, power=1e300, power_unit="dB(photons)")
+    assert LossCurve(T, loss, power=60, power_unit="dB(photons)").power == 60
+
+
+def _table(tmp_path, header, powers):
+    from manybody.measured.tables import curves_from_table, read_loss_table
+
+    rows = [f"{t:g},{1e-5 * (1 + t):g},{p:g}" for p in powers for t in (0.01, 0.02, 0.05, 0.1, 0.2)]
+    path = tmp_path / "loss.csv"
+    path.write_text("T (K),loss," + header + "\n" + "\n".join(rows) + "\n")
+    return curves_from_table(read_loss_table(str(path)))
+
+
+@pytest.mark.parametrize("header", ["power", "power (dB)", "P (mdBm)"])
+def test_a_power_column_without_a_readable_unit_is_refused_naming_it(tmp_path, header):
+    """A bare "power" became the unit "?" and "power (dB)" the unit "db", taken as dB of
+    something by every later step (a saturation fit of powers in watts as if in dB)."""
+    with pytest.raises(ValueError, match=f"power column '{re.escape(header)}' has"):
+        _table(tmp_path, header, (1, 2))
+
+
+def test_a_power_column_in_dbw_is_read_as_dbm(tmp_path):
+    curves = _table(tmp_path, "power (dBW)", (-80, -90))
+    assert sorted(c.power for c in curves) == [-60.0, -50.0]
+    assert {c.power_unit for c in curves} == {"dBm"}
+
+
+# -------------------------------------------------------------------- identical realisations
+
+def test_identical_realisations_are_warned_about_and_taken_as_exact():
+    """A noisy curve tiled 10 times (every realisation drawn with one seed) got a = 0.989 +- 2e-16
+    without a word; the curve alone gets +- 0.023."""
+    import manybody as mb
+
+    x = np.geomspace(0.2, 10, 25)
+    one = np.tanh(x / 2) * (1 + 0.01 * np.random.default_rng(1).standard_normal(25))
+    with pytest.warns(UserWarning, match="all 10 realisations are identical"):
+        shape = mb.analyse_shape(x, np.tile(one, (10, 1)), n_bootstrap=0)
+    assert shape.index_error == 0.0  # exact data, as the warning says
+    assert mb.analyse_shape(x, one).index_error > 0.01
+    temperature = np.geomspace(0.01, 10, 60)
+    log = np.log(temperature / 0.3)
+    dv = np.where(log < 0, log, -0.5 * log) + 0.01 * np.random.default_rng(0).standard_normal(60)
+    with pytest.warns(UserWarning, match="fit_velocity_slopes: all 30 realisations are identical"):
+        mb.fit_velocity_slopes(temperature, np.tile(dv, (30, 1)))
+    power = np.geomspace(0.01, 100.0, 12)
+    loss = 2e-6 / np.sqrt(1 + power / 0.5) + 1e-7
+    with pytest.warns(UserWarning, match="analyse_saturation: all 4 realisations are identical"):
+        mb.analyse_saturation(power, np.tile(loss, (4, 1)), n_bootstrap=0)
+
+
+def test_realisations_that_differ_are_not_warned_about():
+    import manybody as mb
+
+    x = np.geomspace(0.2, 10, 25)
+    rows = np.tanh(x / 2) * (1 + 0.01 * np.random.default_rng(1).standard_normal((10, 25)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        mb.analyse_shape(x, rows, n_bootstrap=0)
+
+
+# ------------------------------------------------------------------ resonance fit options
+
+def test_resonance_fit_options_are_checked_by_name():
+    from manybody.measured.resonance import fit_notch
+    from manybody.measured.sweeps import S21Sweep
+
+    f = np.linspace(5.0e9 - 2e6, 5.0e9 + 2e6, 401)
+    s21 = 1 - 0.5 / (1 + 2j * 1e4 * (f / 5.0e9 - 1))
+    sweep = S21Sweep(f, s21, "synthetic", "real-imag")
+    with pytest.raises(TypeError, match="max_misfit"):
+        fit_notch(sweep, max_misfit="2")
+    with pytest.raises(TypeError, match="conjugate must be True or False"):
+        fit_notch(sweep, conjugate="yes")
+    with pytest.raises(ValueError, match="min_dip_sigma must be > 0"):
+        fit_notch(sweep, min_dip_sigma=-1)
+
+
+def test_an_exponential_block_far_narrower_than_its_band_is_refused():
+    """T_s = 1e-12 K under W = 1 K put every level within 2e-12 K of the top (Q ~ 1e-55 without a
+    word), T_s = 1e-300 K made 7 distinct levels of 8."""
+    import manybody as mb
+    from manybody.simulation.ensembles import RandomMatrixTerm
+
+    with pytest.raises(ValueError, match="random_matrix.growth_temperature must be at least 1e-09"):
+        mb.RandomMatrixParams(kind="exponential", weight=1.0, growth_temperature=1e-12)
+    with pytest.raises(ValueError, match="RandomMatrixTerm.growth_temperature must be at least"):
+        RandomMatrixTerm(kind="exponential", weight=1.0, seed=0, growth_temperature=1e-300)
+    # the other kinds ignore it; at the ratio's floor the block is still a spectrum of distinct levels
+    assert mb.RandomMatrixParams(kind="flat", growth_temperature=1e-12).kind == "flat"
+    params = mb.ModelParams(n_tls=3, tls=None, random_matrix=mb.RandomMatrixParams(
+        kind="exponential", weight=1.0, growth_temperature=1e-8))
+    spectrum, _ = mb.solve(mb.draw_realisation(params, np.random.default_rng(0)))
+    assert np.unique(spectrum.energies).size == 8

@@ -34,6 +34,42 @@ def _energy(where: str, value, allow_zero: bool = False) -> float:
     return value
 
 
+#: Smallest growth_temperature / weight of an exponential block: below it the D levels, which
+#: lie within ~T_s ln D of the band's top W, are spaced by ~T_s / D, near the round-off of W
+#: (T_s = 1e-12 K under W = 1 K put the 8 levels within 2e-12 K, and 1e-300 K made 7 distinct
+#: levels of 8; a break test, session 45).
+MIN_GROWTH_RATIO = 1e-9
+
+
+def check_growth_ratio(where: str, growth_temperature: float, weight_name: str,
+                       weight: float) -> None:
+    """Refuse an exponential block's T_s below MIN_GROWTH_RATIO of its bandwidth W (ValueError
+    naming both)."""
+    if weight > 0 and growth_temperature < MIN_GROWTH_RATIO * weight:
+        raise ValueError(f"{where} must be at least {MIN_GROWTH_RATIO:g} of {weight_name} "
+                         f"(= {weight:g} K) for an exponential block, got {growth_temperature:g} "
+                         f"K: its levels would crowd within ~T_s ln D of the band's top, at the "
+                         f"round-off of W")
+
+
+#: A stress magnitude (K per unit strain) must lie in [MIN_STRESS, MAX_STRESS): far beyond any
+#: deformation potential (~1 eV = 1.2e4 K), and such that |T_mn|^2 and the normalisation 1/gamma^2
+#: neither over- nor underflow (gamma = 1e160 gave Q = NaN, 1e200 and 1e-200 an OverflowError and
+#: a ZeroDivisionError in absorption_normalisation; a break test, session 45).
+MAX_STRESS = 1e100
+MIN_STRESS = 1e-100
+
+
+def _stress_scale(where: str, value, allow_zero: bool = False) -> float:
+    """A stress magnitude (K per unit strain): finite, in [MIN_STRESS, MAX_STRESS) (or 0)."""
+    value = v.non_negative(where, value) if allow_zero else v.positive(where, value)
+    if value >= MAX_STRESS or 0 < value < MIN_STRESS:
+        zero = "0 or " if allow_zero else ""
+        raise ValueError(f"{where} must be {zero}between {MIN_STRESS:g} and {MAX_STRESS:g} (K per "
+                         f"unit strain; its square enters every observable), got {value!r}")
+    return value
+
+
 #: Coupling components a user may supply, in the order (first site, second site).
 COUPLING_COMPONENTS = ("zz", "xx", "xz", "zx")
 
@@ -143,6 +179,9 @@ class RandomMatrixParams:
         object.__setattr__(self, "weight", _energy("random_matrix.weight", self.weight, True))
         object.__setattr__(self, "growth_temperature",
                            _energy("random_matrix.growth_temperature", self.growth_temperature))
+        if self.kind == "exponential":
+            check_growth_ratio("random_matrix.growth_temperature", self.growth_temperature,
+                               "random_matrix.weight", self.weight)
         object.__setattr__(self, "level_statistics",
                            v.choice("random_matrix.level_statistics", self.level_statistics,
                                     ("goe", "poisson")))
@@ -180,11 +219,13 @@ class StressParams:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "deformation_potential",
-                           v.positive("stress.deformation_potential", self.deformation_potential))
+                           _stress_scale("stress.deformation_potential",
+                                         self.deformation_potential))
         v.choice("stress.distribution", self.distribution,
                  ("fixed", "random_sign", "gaussian", "none"))
-        object.__setattr__(self, "two_body", v.non_negative("stress.two_body", self.two_body))
-        object.__setattr__(self, "random_matrix", v.non_negative("stress.random_matrix", self.random_matrix))
+        object.__setattr__(self, "two_body", _stress_scale("stress.two_body", self.two_body, True))
+        object.__setattr__(self, "random_matrix",
+                           _stress_scale("stress.random_matrix", self.random_matrix, True))
         object.__setattr__(self, "random_matrix_kind",
                            v.choice("stress.random_matrix_kind", self.random_matrix_kind, ("goe", "eth")))
         object.__setattr__(self, "eth_energy_scale",

@@ -48,8 +48,8 @@ import numpy as np
 from scipy import optimize, stats
 
 from manybody.laws.fit import FAMILY_INDEX_BOUNDS, LawFit, fit_law
-from manybody.laws.gof import NO_TEST, SPREAD_RESOLUTION, law_design, law_goodness_of_fit
-from manybody.laws.inputs import MAX_ERROR_RANGE
+from manybody.laws.gof import NO_TEST, law_design, law_goodness_of_fit
+from manybody.laws.inputs import MAX_ERROR_RANGE, warn_identical_realisations
 from manybody.laws.shapes import (
     MAX_SMEARING,  # noqa: F401 (re-exported)
     check_ratio_span,
@@ -468,8 +468,8 @@ def analyse_shape(
     high_error = ratio_error = math.nan
     rng = rng or np.random.default_rng(0)
     n_eff = effective_realisations(q)
-    spread = float(np.ptp(q, axis=0).max()) if n_real > 1 else 0.0
-    varies = spread > SPREAD_RESOLUTION * max(float(np.abs(mean).max()), 1e-300)
+    varies = n_real > 1 and not warn_identical_realisations(
+        "analyse_shape", q, "pass it alone as a 1-d array")
     if n_real > 1:
         factor = small_sample_factor(n_real, bootstrap=n_bootstrap > 0)
         if n_bootstrap > 0:

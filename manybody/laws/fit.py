@@ -915,6 +915,21 @@ def _check_options(law: str, error_model: str, scatter: str, quasiparticle: str 
     return gap
 
 
+def check_switches(background, saturation, quasiparticle: str | None,
+                   gap: float | None) -> tuple[bool, bool]:
+    """``background`` and ``saturation`` as bools (TypeError for "no", 1 or None: "no" gave
+    "invalid literal for int()" and 1 was taken; a break test, session 45), and a fixed ``gap``
+    only with a quasiparticle term (it was ignored without one). Returns (background,
+    saturation)."""
+    background = v.boolean("background", background)
+    saturation = v.boolean("saturation", saturation)
+    if gap is not None and quasiparticle is None:
+        raise ValueError(f"gap fixes the gap of the quasiparticle term: it needs quasiparticle= "
+                         f"one of {', '.join(map(repr, QP_SHAPES))}, got gap={gap!r} with "
+                         f"quasiparticle=None")
+    return background, saturation
+
+
 def check_critical_power_law(critical_power_law: str, saturation: bool) -> None:
     """Refuse an unknown ``critical_power_law``, or one other than "constant" without saturation.
 
@@ -1090,6 +1105,7 @@ def fit_joint(
     """
     w = parse_frequency(frequency)
     gap = _check_options(law, error_model, scatter, quasiparticle, gap, tmin, tmax)
+    background, saturation = check_switches(background, saturation, quasiparticle, gap)
     check_critical_power_law(critical_power_law, saturation)
     windowed = fit_window(curves, tmin, tmax, saturation)
     check_x_range(np.concatenate([c.temperature for c in windowed]), w, frequency)

@@ -49,13 +49,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, stats
 
+from manybody.laws.inputs import SPREAD_RESOLUTION
 from manybody.laws.shapes import check_smearing, law_values, smeared
 from manybody.support import validate as v
 
 #: Condition number of the realisations' covariance above which it is treated as singular.
 MAX_CONDITION = 1e12
-#: Spread of the realisations (relative to the largest |mean|) below which it is round-off.
-SPREAD_RESOLUTION = 1e-12
 #: Fewest realisations the bootstrap fallback tests with (module notes).
 MIN_BOOTSTRAP_REALISATIONS = 10
 

@@ -129,6 +129,25 @@ def gap_from_tc(tc: float) -> float:
     return BCS_RATIO * v.positive("tc", tc)
 
 
+#: The units a drive power may be given in, as dB of them: milliwatts, or the mean photon number
+#: in the resonator (10 log10 <n>).
+POWER_UNITS = ("dBm", "dB(photons)")
+#: A mean photon number in dB must lie within this range (1e-30 to 1e30 photons).
+POWER_RANGE_DB_PHOTONS = (-300.0, 300.0)
+
+
+def check_power(name: str, value: float, unit: str) -> float:
+    """Return ``value`` (dB of ``unit``, one of ``POWER_UNITS``) or raise ValueError when it
+    lies outside that unit's range."""
+    if unit == "dBm":
+        return check_power_dbm(name, value)
+    lo, hi = POWER_RANGE_DB_PHOTONS
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be between {lo:g} and {hi:g} dB(photons) (10 log10 of a "
+                         f"mean photon number), got {value:g} dB(photons)")
+    return value
+
+
 def check_power_dbm(name: str, value: float) -> float:
     """Return ``value`` (dBm) or raise ValueError when it lies outside ``POWER_RANGE_DBM``."""
     lo, hi = POWER_RANGE_DBM
@@ -141,6 +160,33 @@ def check_power_dbm(name: str, value: float) -> float:
 #: 1e2 to 1e9): a loss Q^-1 or tan delta is below 1e-2, a simulated absorption in units of
 #: pi*C0 of order 1; numbers of 1e200 (the fits' scale tests) are no quality factor.
 QUALITY_FACTOR_RANGE = (10.0, 1e10)
+
+
+#: Spread of realisations (relative to the largest |mean|) at or below which it is round-off: the
+#: realisations are identical.
+SPREAD_RESOLUTION = 1e-12
+
+
+def warn_identical_realisations(where: str, rows: np.ndarray, one_curve: str) -> bool:
+    """Warn (UserWarning) when every row of ``rows`` (realisations x points) is the same to
+    SPREAD_RESOLUTION of the largest |mean|; returns whether they are.
+
+    Identical realisations are taken as exact data, a mean without sampling error, so the errors
+    over realisations are 0. That is right for a model without disorder and wrong for one curve
+    repeated, or realisations all drawn with the same seed (a noisy curve tiled 10 times got
+    a = 0.989 +- 2e-16 where the curve alone gets +- 0.023; a break test, session 45): the
+    warning says so and names ``one_curve``, how to have one curve judged by its residuals."""
+    if rows.shape[0] < 2:
+        return False
+    mean = rows.mean(axis=0)
+    spread = float(np.ptp(rows, axis=0).max())
+    if spread > SPREAD_RESOLUTION * max(float(np.abs(mean).max()), 1e-300):
+        return False
+    warnings.warn(f"{where}: all {rows.shape[0]} realisations are identical, so their mean has no "
+                  f"sampling error and the errors over realisations are 0 (exact data). If they "
+                  f"should differ, draw each with its own seed; to judge one curve by its fit "
+                  f"residuals, {one_curve}", UserWarning, stacklevel=3)
+    return True
 
 
 class LossScaleWarning(UserWarning):
@@ -196,18 +242,18 @@ class LossCurve:
         One-standard-deviation errors of ``loss`` (shape of ``temperature``, or one number for
         every point); None when unknown.
     power : float, optional
-        Drive power in dB of ``power_unit`` (e.g. dBm, then between -300 and +100 dBm); needed
-        only for the saturation model.
+        Drive power in dB of ``power_unit`` (dBm: between -300 and +100 dBm; dB(photons):
+        between -300 and +300); needed only for the saturation model.
 
     Raises
     ------
     ValueError
         Temperatures outside 0 < T < 1000 K, loss <= 0 or non-finite, sigma <= 0, shapes that
-        differ, a power outside the physical range.
+        differ, a power outside the physical range, a ``power_unit`` not in ``POWER_UNITS``.
     label : str
         Name used in parameter names and figures.
-    power_unit : str
-        Unit of ``power`` ("dBm", or "dB(photons)" for a mean photon number).
+    power_unit : {"dBm", "dB(photons)"}
+        Unit of ``power`` ("dB(photons)": 10 log10 of the mean photon number).
     """
 
     temperature: np.ndarray
@@ -235,10 +281,11 @@ class LossCurve:
                                  f"got {s.shape}")
             check_error_range(f"sigma of {self.label!r}", s, ("T", t))
             object.__setattr__(self, "sigma", v.frozen_copy(s))
+        # a typo ("dbm") skipped the dBm range check, any string was taken (session 45)
+        v.choice(f"power_unit of {self.label!r}", self.power_unit, POWER_UNITS)
         if self.power is not None:
             power = v.finite(f"power of {self.label!r}", self.power)
-            if self.power_unit == "dBm":
-                check_power_dbm(f"power of {self.label!r}", power)
+            check_power(f"power of {self.label!r}", power, self.power_unit)
             object.__setattr__(self, "power", power)
 
     def window(self, tmin: float | None, tmax: float | None) -> LossCurve:

@@ -307,7 +307,7 @@ def fit_loss_shift(
 
     Parameters
     ----------
-    curves : sequence of LossCurve
+    curves : LossCurve or sequence of LossCurve
         Loss curves Q^-1(T) (ignored in mode "shift").
     shift : ShiftCurve or None
         The frequency shift df/f0 (T) (ignored in mode "loss").
@@ -362,8 +362,11 @@ def fit_loss_shift(
         v.choice("quasiparticle", quasiparticle, ("exp",))
     if gap is not None:
         gap = v.positive("gap (K)", gap)
+    background, saturation = engine.check_switches(background, saturation, quasiparticle, gap)
     engine.check_critical_power_law(critical_power_law, saturation)
     w = parse_frequency(frequency)
+    if isinstance(curves, LossCurve):  # one curve, as compare_laws takes it ("'LossCurve' object
+        curves = [curves]  # is not iterable"; a break test, session 45)
     use = list(curves) if mode != "shift" else []
     if mode != "shift" and not use:
         raise ValueError(f"mode {mode!r} needs at least one loss curve")
@@ -490,8 +493,8 @@ def compare_loss_shift(curves: Sequence[LossCurve], shift: ShiftCurve, frequency
     ----------
     curves, shift, frequency
         As for :func:`fit_loss_shift`.
-    modes : sequence of {"loss", "shift", "joint"}
-        Which modes to fit (default all three).
+    modes : str or sequence of {"loss", "shift", "joint"}
+        Which modes to fit (default all three; one name for one mode), each at most once.
     **options
         As for :func:`fit_loss_shift` (except ``law`` and ``mode``).
 
@@ -504,13 +507,24 @@ def compare_loss_shift(curves: Sequence[LossCurve], shift: ShiftCurve, frequency
     TypeError
         ``law`` or ``mode`` passed.
     ValueError
-        An unknown mode, or as :func:`fit_loss_shift` (bad options, no data for a mode, an empty
-        window, fewer points than parameters).
+        An unknown or repeated mode, no mode, or as :func:`fit_loss_shift` (bad options, no
+        data for a mode, an empty window, fewer points than parameters).
     """
     if "law" in options or "mode" in options:
         raise TypeError("compare_loss_shift fits all laws and modes; do not pass law= or mode=")
+    if isinstance(modes, str):  # "loss" was taken letter by letter ("got 'l'"; session 45)
+        modes = (modes,)
+    try:
+        modes = tuple(modes)
+    except TypeError:
+        raise TypeError(f"modes must be a sequence of mode names from {', '.join(map(repr, MODES))}"
+                        f", got {type(modes).__name__}") from None
+    if not modes:  # an empty comparison was returned without a word
+        raise ValueError(f"modes must name at least one of {', '.join(map(repr, MODES))}, got none")
     for m in modes:
         v.choice("mode", m, MODES)
+    if len(set(modes)) < len(modes):
+        raise ValueError(f"modes must not repeat a mode, got {modes!r}")
     fits: dict = {}
     verdicts: dict[str, Verdict] = {}
     with warnings.catch_warnings():

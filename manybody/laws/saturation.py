@@ -397,6 +397,7 @@ def fit_saturation_joint(curves, *, beta: float | None = None, background: bool 
 
     v.choice("scale", scale, SCALES)
     v.choice("error_model", error_model, ERROR_MODELS)
+    background = v.boolean("background", background)  # "no" failed deep inside (session 45)
     if beta is not None:
         beta = v.positive("beta", beta)
     curves = check_curves(curves)

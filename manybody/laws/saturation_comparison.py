@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from manybody.laws.inputs import warn_identical_realisations
 from manybody.laws.saturation import (
     REFERENCE_BETA,
     REJECTION_LEVEL,
@@ -192,6 +193,8 @@ def analyse_saturation(power, loss_realisations, n_bootstrap: int = 200,
     n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap, "no bootstrap")
     rng = v.generator("rng", rng)
     n_real = q.shape[0]
+    warn_identical_realisations("analyse_saturation", q, "pass it alone as loss[None, :] (errors "
+                                "from the fit covariance)")
 
     def curve(sample):
         mean = sample.mean(axis=0)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from manybody.laws.covariance import correlation, covariance
+from manybody.laws.inputs import warn_identical_realisations
 from manybody.support import validate as v
 
 
@@ -500,6 +501,7 @@ def fit_velocity_slopes(temperatures, dv, sigma=None, *, margin: float = 3.0,
             raise ValueError(f"{name} must be a finite number > {low:g}, got {value!r}")
     t, y, given = _check_velocity_inputs(temperatures, dv, sigma)
     n_real = y.shape[0]
+    warn_identical_realisations("fit_velocity_slopes", y, "pass it alone as a 1-d array")
     # working units (exact, powers of two): dv / 2^ey and the errors / 2^es, both of order 1
     # (see VelocityFit); the estimators do not depend on a common factor of the weights
     ey = _exponent(y)

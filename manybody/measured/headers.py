@@ -339,7 +339,7 @@ _Q_OTHER = re.compile(
 _ERROR = re.compile(r"(\berr(or|ors)?\b|_err|err$|\buncertaint|\bsigma\b|σ|^sigma|^d\s*q|"
                     r"^delta\s*q|^δ\s*q|\bstd\b|\bstdev\b|\bstd\.?\s*dev)")
 _POWER = re.compile(r"(power|^p$|^p_|^p\s|^pin|dbm|photon|^n$|^<n>|^nph|^n_ph)")
-_POWER_UNITS = ("dbm", "w", "mw", "uw", "nw", "photons")
+_POWER_UNITS = ("dbm", "dbw", "w", "mw", "uw", "nw", "photons")
 #: The start of a loss column's name, for saying why a column that looks like one is not read.
 LOSS_START = re.compile(r"^(?:1\s*/\s*q|q_?(?:i|int|internal)?(?:\^-1)?(?![a-z0-9_])|"
                          r"tan\s*[_ ]?\s*(?:delta|δ|d)(?![a-z0-9])|tand(?![a-z0-9])|"
@@ -385,7 +385,8 @@ def header_power_unit(name: str) -> str:
     n = strip_unit(name)
     unit = header_unit(name)
     if unit:
-        return {"dbm": "dBm", "w": "W", "mw": "mW", "uw": "uW", "nw": "nW"}.get(unit, unit)
+        return {"dbm": "dBm", "dbw": "dBW", "w": "W", "mw": "mW", "uw": "uW",
+                "nw": "nW"}.get(unit, unit)
     if "dbm" in n:
         return "dBm"
     if "photon" in n or n in ("n", "<n>") or n.startswith("nph") or n.startswith("n_ph"):

@@ -365,15 +365,13 @@ def fit_notch(sweep: S21Sweep, *, max_misfit: float = MAX_MISFIT,
         A malformed sweep (see :func:`manybody.measured.sweeps.check_sweep`) or bad options.
     """
     check_sweep(sweep)
-    if not max_misfit > 1:
+    # through the shared checks: "2" gave "'>' not supported between str and int" (session 45)
+    if not v.finite("max_misfit", max_misfit) > 1:
         raise ValueError(f"max_misfit must be > 1, got {max_misfit!r}")
-    if not min_dip_sigma > 0:
-        raise ValueError(f"min_dip_sigma must be > 0, got {min_dip_sigma!r}")
-    if not max_shape_residual > 0:
-        raise ValueError(f"max_shape_residual must be > 0, got {max_shape_residual!r}")
+    v.positive("min_dip_sigma", min_dip_sigma)
+    v.positive("max_shape_residual", max_shape_residual)
     v.choice("background", background, BACKGROUNDS)
-    if not isinstance(conjugate, (bool, np.bool_)):
-        raise ValueError(f"conjugate must be True or False, got {conjugate!r}")
+    conjugate = v.boolean("conjugate", conjugate)
     z = np.asarray(sweep.s21)
     turned = S21Sweep(sweep.frequency, np.conj(z), sweep.source, sweep.layout)
     if conjugate:

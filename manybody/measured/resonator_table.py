@@ -324,8 +324,8 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
         _warn_unsigned_powers(files, meta, pattern)
     v.choice("repeats", repeats, ("warn", "refuse"))
     v.choice("background", background, BACKGROUNDS)
-    if not isinstance(conjugate, bool):
-        raise ValueError(f"conjugate must be True or False, got {conjugate!r}")
+    conjugate = v.boolean("conjugate", conjugate)
+    saturation = v.boolean("saturation", saturation)
     _check_repeats(files, meta, refuse=repeats == "refuse")
     refuse_partial_powers([(f, pw) for f, (_, pw) in zip(files, meta, strict=True)])
     powers = sorted({pw for _, pw in meta if pw is not None})

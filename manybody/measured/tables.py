@@ -910,10 +910,22 @@ def _warn_implausible_loss(src: str, l_name: str, numbers: np.ndarray, loss: np.
                   f"{1 / MAX_PLAUSIBLE_LOSS:g}); {fix}", UserWarning, stacklevel=3)
 
 
+#: Units a power column's header may state (photon numbers become dB(photons), watts dBm).
+READABLE_POWER_UNITS = ("dBm", "dBW", "W", "mW", "uW", "nW", "photons")
+
+
 def _powers(grid: CellGrid, pw_name: str) -> tuple[np.ndarray, str]:
     """The drive powers and their unit (dBm checked against the physical range)."""
     power, _ = grid.column(pw_name)
     unit = header_power_unit(pw_name)
+    if unit not in READABLE_POWER_UNITS:  # a bare "power" or "power (dB)" became a unit "?" or
+        # "db" that every later step took as dB of something (session 45)
+        shown = "no unit" if unit == "?" else f"the unit {unit!r}"
+        raise ValueError(f"{grid.src}: power column {pw_name!r} has {shown}: name its unit in the "
+                         f"header, one of {', '.join(READABLE_POWER_UNITS)} (e.g. 'power (dBm)', "
+                         f"'power (W)', 'photons'), or pass --power-column with another column")
+    if unit == "dBW":  # dB of a watt: 30 dB above dBm
+        power, unit = power + 30.0, "dBm"
     if unit == "dBm":
         for i, pv in enumerate(power):
             try:

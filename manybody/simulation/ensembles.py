@@ -34,6 +34,7 @@ from manybody.config.model import (
     ModelParams,
     StressParams,
     TLSParams,
+    check_growth_ratio,
 )
 from manybody.support import validate as v
 
@@ -98,6 +99,9 @@ class RandomMatrixTerm:
                            v.positive("RandomMatrixTerm.growth_temperature",
                                       self.growth_temperature))
         v.choice("RandomMatrixTerm.level_statistics", self.level_statistics, ("goe", "poisson"))
+        if self.kind == "exponential":
+            check_growth_ratio("RandomMatrixTerm.growth_temperature", self.growth_temperature,
+                               "RandomMatrixTerm.weight", self.weight)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -239,6 +243,9 @@ class Realisation:
             asymmetry, tunnelling = _tls_arrays(n, asymmetry, tunnelling)
         gamma = v.real_vector("deformation_potential", self.deformation_potential, n,
                               hint=_PER_TLS)
+        if np.any(np.abs(gamma) >= _OVERFLOW_ENERGY):  # 1e160 gave Q = NaN (session 45)
+            raise ValueError(f"deformation_potential must lie within +-{_OVERFLOW_ENERGY:g} (K per "
+                             f"unit strain), got {float(np.max(np.abs(gamma))):g}")
         couplings = self.couplings
         if not isinstance(couplings, Mapping):
             raise TypeError("couplings must be a mapping of component to (N, N) matrix, e.g. "
@@ -253,6 +260,9 @@ class Realisation:
         stress_coupling = self.stress_coupling
         if stress_coupling is not None:
             stress_coupling = _coupling_matrix("stress_coupling", stress_coupling, n, True)
+            if np.any(np.abs(stress_coupling) >= _OVERFLOW_ENERGY):
+                raise ValueError(f"stress_coupling must lie within +-{_OVERFLOW_ENERGY:g} (K per "
+                                 f"unit strain), got {float(np.max(np.abs(stress_coupling))):g}")
         positions = self.positions
         if positions is not None:
             positions = v.real_array("positions", positions, (n, 3))

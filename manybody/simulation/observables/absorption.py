@@ -225,15 +225,32 @@ def _check_stress(spectrum: Spectrum, stress_elements) -> np.ndarray:
 _SYMMETRY_TOLERANCE = {np.dtype(np.float64): 1e-8, np.dtype(np.float32): 1e-4}
 
 
+#: Largest |T_mn| (and |H_mn| given to ``diagonalise``) accepted: the sums of squares of the pair
+#: weights and the eigensolver's norms stay far from overflow (T = 1e160 gave Q = NaN without a
+#: word; a break test, session 45). A realisation's own magnitudes are bounded at 1e100 each, so
+#: its H and T (sums of up to 30 TLS' terms) stay below this.
+MAX_MATRIX_ELEMENT = 1e120
+#: Smallest nonzero max |T_mn| accepted: below it |T_mn|^2 underflows (T = 1e-200 gave Q = 0).
+MIN_STRESS_SCALE = 1e-100
+
+
 def check_symmetric(stress: np.ndarray, block: int = 512, name: str = "stress_elements",
-                    symbol: str = "T", source: str = "PHYSICS.md section 6.5") -> None:
+                    symbol: str = "T", source: str = "PHYSICS.md section 6.5",
+                    smallest: float | None = MIN_STRESS_SCALE) -> None:
     """T_mn must be real symmetric (PHYSICS.md section 6.5): the pair sums read one triangle, so a
     half-filled or transposed-wrong matrix gave the full answer or exactly 0 without a word (a
     tester, session 28). Checked in blocks of rows (no D x D temporary). ``name``, ``symbol`` and
-    ``source`` word the message for another matrix (a Hamiltonian given to ``diagonalise``)."""
+    ``source`` word the message for another matrix (a Hamiltonian given to ``diagonalise``).
+    Its largest |element| must be below MAX_MATRIX_ELEMENT and, unless 0 or ``smallest`` is None,
+    at least ``smallest`` (ValueError naming ``name``)."""
     scale = max(float(stress.max()), -float(stress.min())) if stress.size else 0.0
     if scale == 0.0:
         return
+    if scale >= MAX_MATRIX_ELEMENT or (smallest is not None and scale < smallest):
+        within = (f"between {smallest:g} and {MAX_MATRIX_ELEMENT:g}" if smallest is not None
+                  else f"below {MAX_MATRIX_ELEMENT:g}")
+        raise ValueError(f"{name} must have its largest |{symbol}_mn| {within}, got {scale:.6g} "
+                         f"(the sums of their squares would over- or underflow)")
     tolerance = _SYMMETRY_TOLERANCE.get(stress.dtype, 1e-8) * scale
     for start in range(0, stress.shape[0], block):
         rows = stress[start:start + block]

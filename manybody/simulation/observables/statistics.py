@@ -39,9 +39,29 @@ def eigenvalue_precision(energies: np.ndarray) -> np.dtype:
     e = np.asarray(energies)
     if e.dtype == np.float32:
         return np.dtype(np.float32)
-    if e.dtype == np.float64 and e.size and np.array_equal(e.astype(np.float32), e):
+    # a value beyond float32's range cannot be a float32 number (its cast overflowed with numpy's
+    # RuntimeWarning, an error under -W error; a break test, session 45)
+    if (e.dtype == np.float64 and e.size and np.max(np.abs(e)) <= np.finfo(np.float32).max
+            and np.array_equal(e.astype(np.float32), e)):
         return np.dtype(np.float32)
     return np.dtype(np.float64)
+
+
+#: The precisions an eigenvalue may have been computed in.
+PRECISIONS = ("float32", "float64")
+
+
+def _precision(precision) -> np.dtype:
+    """float32 or float64, given as a name, a numpy type or a dtype (ValueError otherwise)."""
+    try:
+        dtype = np.dtype(precision)
+        known = dtype.type in (np.float32, np.float64)
+    except TypeError:
+        known = False
+    if not known or isinstance(precision, bool):
+        raise ValueError(f"precision must be one of {', '.join(map(repr, PRECISIONS))} (or None: "
+                         f"inferred from the eigenvalues), got {precision!r}")
+    return dtype
 
 
 def degeneracy_tolerance(energies: np.ndarray, precision=None) -> float:
@@ -52,7 +72,7 @@ def degeneracy_tolerance(energies: np.ndarray, precision=None) -> float:
     :func:`eigenvalue_precision`.
     """
     e = np.asarray(energies, dtype=np.float64)
-    dtype = eigenvalue_precision(energies) if precision is None else np.dtype(precision)
+    dtype = eigenvalue_precision(energies) if precision is None else _precision(precision)
     scale = float(np.max(np.abs(e))) if e.size else 0.0
     return DEGENERACY_EPS * math.sqrt(max(e.size, 1)) * float(np.finfo(dtype).eps) * scale
 
@@ -97,6 +117,8 @@ def spacing_ratios(energies: np.ndarray, window: float = 0.8, tolerance: float |
     """
     e = _levels(energies)
     window = v.in_range("window", window, 0.0, 1.0, low_open=True)
+    if precision is not None:  # "foo" gave numpy's "data type 'foo' not understood" (session 45)
+        precision = _precision(precision)
     tol = (degeneracy_tolerance(energies, precision) if tolerance is None
            else v.non_negative("tolerance", tolerance))
     e = np.sort(e)
@@ -142,6 +164,8 @@ def mean_spacing_ratio(energies: np.ndarray, window: float = 0.8, precision=None
     """
     _levels(energies)
     v.in_range("window", window, 0.0, 1.0, low_open=True)
+    if precision is not None:
+        _precision(precision)
     try:
         return float(np.mean(spacing_ratios(energies, window, precision=precision)))
     except ValueError as err:

@@ -272,7 +272,7 @@ def _check_matrix(h) -> None:
     if h.ndim != 2 or h.shape[0] != h.shape[1] or h.shape[0] == 0:
         raise ValueError(f"h must be a non-empty square matrix, got shape {h.shape}")
     v.real_array("h", h, keep_float=True)
-    check_symmetric(h, name="h", symbol="H", source="a real symmetric Hamiltonian")
+    check_symmetric(h, name="h", symbol="H", source="a real symmetric Hamiltonian", smallest=None)
 
 
 #: Up to this dimension dense ED and T_mn run BLAS on one thread: threads cannot pay off for such
