@@ -4,6 +4,7 @@ of a curve fitted to numerical precision left open in session 44), each with the
 from __future__ import annotations
 
 import re
+import time
 import warnings
 
 import numpy as np
@@ -353,3 +354,75 @@ def test_an_exponential_block_far_narrower_than_its_band_is_refused():
         kind="exponential", weight=1.0, growth_temperature=1e-8))
     spectrum, _ = mb.solve(mb.draw_realisation(params, np.random.default_rng(0)))
     assert np.unique(spectrum.energies).size == 8
+
+
+# ------------------------------------------------------------------ signals and checkpoints
+
+def test_a_stop_signal_repeated_at_once_is_one_stop_and_a_late_one_takes_the_default():
+    """In process: the repeat within the grace is ignored (it killed the run silently). In a
+    child with no grace: the repeat during the clean-up ends it by the default action."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from manybody.cli.signals import Terminated, stop_signals_as_interrupt
+
+    stopped = False
+    with stop_signals_as_interrupt():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(100):
+                time.sleep(0.01)
+        except Terminated:
+            stopped = True
+            os.kill(os.getpid(), signal.SIGTERM)  # the group's copy, milliseconds later
+            time.sleep(0.05)
+    assert stopped
+    child = ("import os, signal, time\n"
+             "import manybody.cli.signals as s\n"
+             "s.REPEAT_GRACE = 0.0\n"
+             "with s.stop_signals_as_interrupt():\n"
+             "    try:\n"
+             "        os.kill(os.getpid(), signal.SIGTERM); time.sleep(5)\n"
+             "    except s.Terminated:\n"
+             "        os.kill(os.getpid(), signal.SIGTERM); time.sleep(5)\n"
+             "print('survived')\n")
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60)
+    assert done.returncode == -signal.SIGTERM and "survived" not in done.stdout
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_info_names_damaged_task_files_and_does_not_count_them(tmp_path, capsys):
+    """A truncated task file raised BadZipFile through `manybody info` (a traceback) and an empty
+    one was counted as finished; a run recomputes both, and info now says so."""
+    from manybody.cli import main
+    from manybody.runs.checkpoint import checkpoint_dir
+    from manybody.runs.spec import RunSpec
+    from manybody.runs.sweep import run_sweep
+
+    spec = RunSpec.from_dict({
+        "name": "t", "seed": 1, "realisations": 6, "model": {"n_tls": 3},
+        "probe": {"frequencies": [0.1], "temperatures": [0.05, 0.1, 0.2],
+                  "observables": ["absorption"], "broadening": {"width": 0.02}}})
+    out = tmp_path / "o.nc"
+
+    def stop_after_four(done, total):
+        if done >= 4:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        run_sweep(spec, output=out, progress=stop_after_four, chunk_size=1)
+    files = sorted((checkpoint_dir(out) / "tasks").glob("*.npz"))
+    assert len(files) == 4
+    files[1].write_bytes(files[1].read_bytes()[:100])  # truncated
+    files[2].write_bytes(b"")  # empty
+    assert main(["info", str(checkpoint_dir(out))]) == 0
+    text = capsys.readouterr().out
+    assert "finished: 2 of 6 realisation(s)" in text
+    assert f"damaged: 2 task file(s) ({files[1].name}, {files[2].name})" in text
+    assert main(["info", str(files[1])]) == 0
+    assert f"{files[1].name} is damaged (unreadable): a rerun recomputes" in capsys.readouterr().out

@@ -146,6 +146,9 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
     lines = [f"{directory if directory.name == name else directory.resolve()}"]
     if given is not None and given != directory:
         lines.append(f"  ({given} is part of this checkpoint; info describes the whole)")
+        if given.suffix == ".npz" and given.is_file() and _task_stretch(given) is None:
+            lines.append(f"  {given.name} is damaged (unreadable): a rerun recomputes its "
+                         "realisations")
     lines.append("  a run's checkpoint: the tasks of an unfinished run that had finished "
                  "(deleted when the run completes)")
     if output is not None:
@@ -167,16 +170,20 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
     done: set[tuple[int, int]] = set()
     by_stretch: dict[int, int] = {}  # realisations in the task files, by the stretch that wrote them
     n_files = 0
+    damaged: list[str] = []  # task files a run would recompute (a truncated one crashed info)
     tasks = directory / "tasks"
     with contextlib.suppress(OSError):
-        for file in tasks.glob("*.npz"):
+        for file in sorted(tasks.glob("*.npz")):
             match = CHUNK_FILE.fullmatch(file.name)
             if match:
+                stretch = _task_stretch(file)
+                if stretch is None:
+                    damaged.append(file.name)
+                    continue
                 n_files += 1
                 point, start, stop = match.groups()
                 stop = int(stop) if stop else int(start) + 1
                 done.update((int(point), r) for r in range(int(start), stop))
-                stretch = _task_stretch(file)
                 by_stretch[stretch] = by_stretch.get(stretch, 0) + stop - int(start)
     if spec is not None:
         counts = spec.realisation_counts.ravel()
@@ -196,6 +203,10 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
     else:
         lines.append(f"  finished: {len(done)} realisation(s) (over every sweep point) in "
                      f"{n_files} task file(s)")
+    if damaged:
+        shown = ", ".join(damaged[:3]) + (f" and {len(damaged) - 3} more" if len(damaged) > 3 else "")
+        lines.append(f"  damaged: {len(damaged)} task file(s) ({shown}), unreadable (truncated or "
+                     "empty); not counted above: a rerun recomputes their realisations")
     lock_state = _lock_state(directory)
     lines += _stretch_lines(meta, held=lock_state.startswith("in use: yes"), written=by_stretch)
     lines.append(f"  {lock_state}")
@@ -216,18 +227,21 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
     return "\n".join(lines)
 
 
-def _task_stretch(file: Path) -> int:
+def _task_stretch(file: Path) -> int | None:
     """The stretch of the run that wrote a task file (its ``_stretch`` entry; files written
-    before stretches were recorded, or unreadable, count as the first)."""
+    before stretches were recorded count as the first), or None for a file a run would find
+    damaged: every array is read, as a run reads it (a truncated file raised BadZipFile through
+    info, and an empty one was counted as finished; a break test, session 45)."""
     import numpy as np  # at the call: `manybody info` on a results file needs no task files
 
-    from manybody.runs.checkpoint import TASK_STRETCH
+    from manybody.runs.checkpoint import DAMAGED_FILE_ERRORS, TASK_STRETCH
 
     try:
-        with np.load(file) as data:
-            return int(data[TASK_STRETCH]) if TASK_STRETCH in data.files else 0
-    except (OSError, ValueError, KeyError, EOFError):
-        return 0
+        with np.load(file, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+        return int(arrays[TASK_STRETCH]) if TASK_STRETCH in arrays else 0
+    except DAMAGED_FILE_ERRORS:
+        return None
 
 
 def _stretch_lines(meta: dict[str, Any] | None, held: bool = False,

@@ -27,6 +27,11 @@ from manybody.support.provenance import code_version, git_state, now_utc, packag
 
 log = logging.getLogger(__name__)
 
+#: What reading a damaged task file raises (truncated, empty, overwritten, foreign): such a file
+#: is recomputed by a run and shown as damaged by ``manybody info``.
+DAMAGED_FILE_ERRORS = (OSError, ValueError, EOFError, KeyError, IndexError, TypeError,
+                       zipfile.BadZipFile, zlib.error, StopIteration)
+
 #: Checkpoint layout version (stored in its meta file).
 CHECKPOINT_VERSION = 2
 #: Checkpoint file of a chunk: p<point>_r<start>-<stop>.npz (a single "_r<r>" is one realisation,
@@ -377,8 +382,7 @@ class Checkpoint:
                                   if name not in _TASK_EXTRAS):
                 raise ValueError(f"holds {len(next(iter(result.values())))} realisations, "
                                  f"its name says {size}")
-        except (OSError, ValueError, EOFError, KeyError, IndexError, TypeError,
-                zipfile.BadZipFile, zlib.error, StopIteration) as exc:
+        except DAMAGED_FILE_ERRORS as exc:
             log.warning("checkpoint file %s is damaged (%s: %s); its realisations are "
                         "recomputed", path, type(exc).__name__, exc)
             return None
