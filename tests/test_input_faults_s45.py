@@ -426,3 +426,119 @@ def test_info_names_damaged_task_files_and_does_not_count_them(tmp_path, capsys)
     assert f"damaged: 2 task file(s) ({files[1].name}, {files[2].name})" in text
     assert main(["info", str(files[1])]) == 0
     assert f"{files[1].name} is damaged (unreadable): a rerun recomputes" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- the command line's inputs
+
+def _good_table(path, temperatures):
+    x = 0.27 / np.asarray(temperatures)
+    loss = 1e-6 * np.tanh(x / 2) + 2e-7
+    path.write_text("temperature_K,loss\n" + "\n".join(
+        f"{t:g},{q:.6g}" for t, q in zip(temperatures, loss, strict=True)) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("reader", ["loss", "velocity"])
+def test_one_temperature_in_the_other_unit_is_warned_about_naming_the_row(tmp_path, reader):
+    """50.17 (mK) among 0.02-0.5 K was fitted without a word and turned "TLS" into "undecided"."""
+    from manybody.measured.tables import read_loss_table
+    from manybody.measured.velocity import read_velocity_table
+
+    temperatures = list(np.geomspace(0.02, 0.5, 12))
+    temperatures[4] = 50.17
+    path = _good_table(tmp_path / "t.csv", temperatures)
+    if reader == "velocity":
+        path.write_text(path.read_text().replace("loss", "dv/v"))
+    read = read_loss_table if reader == "loss" else read_velocity_table
+    with pytest.warns(UserWarning, match=r"data row 5: T = 50.17 K is 100x above the next "
+                                         r"highest temperature \(0.5 K\): a value in mK\?"):
+        read(str(path))
+    temperatures[4] = 0.0002  # a K value in an mK column, converted: far below the rest
+    _good_table(path, temperatures)
+    with pytest.warns(UserWarning, match="below the next lowest temperature"):
+        read_loss_table(str(path))
+
+
+def test_an_evenly_spread_table_is_not_warned_about(tmp_path):
+    from manybody.measured.tables import read_loss_table
+
+    path = _good_table(tmp_path / "t.csv", np.geomspace(0.01, 1.0, 15))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        read_loss_table(str(path))
+
+
+def test_the_unit_hint_names_forms_the_options_accept():
+    """The hint said "5 GHz is '5GHz' or 0.24", and fit-data then refused --frequency 0.24."""
+    from manybody.laws.x_range import x_range_problem
+
+    with pytest.raises(ValueError, match=r"'5GHz' or '0.24K'; in Python a bare number is kelvin"):
+        x_range_problem(np.array([1e-3, 2e-3]), 100.0, where="--frequency '2THz'")
+    with pytest.raises(ValueError) as refused:
+        x_range_problem(np.array([30.0, 300.0]), 0.37, where="the sweeps", frequency_given=False,
+                        temperatures_from="the sweep index 'idx.csv'")
+    assert "in the sweep index 'idx.csv'" in str(refused.value)
+    assert "frequency in the wrong unit" not in str(refused.value)
+
+
+def test_a_sweep_index_in_mk_is_refused_before_any_fit(tmp_path, monkeypatch):
+    """Its temperatures were checked only after every sweep had been fitted (~25 s)."""
+    import shutil
+    from pathlib import Path
+
+    import manybody.measured.resonator_table as table
+    from manybody.measured.resonator_table import fit_sweeps, read_sweep_index
+
+    source = Path(__file__).resolve().parents[2] / "shared" / "data" / "resonator_al_inp_s21"
+    if not source.is_dir():
+        pytest.skip("the shared Al sweeps are not here")
+    files = sorted(source.glob("s21_*.csv"))[:4]
+    for f in files:
+        shutil.copy(f, tmp_path / f.name)
+    index = tmp_path / "index.csv"
+    index.write_text("file,temperature_K,power_dBm\n" + "\n".join(
+        f"{f.name},{30 + 15 * i:g},-20" for i, f in enumerate(files)) + "\n")
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a sweep was fitted before the refusal")
+
+    monkeypatch.setattr(table, "fit_notch", no_fit)
+    with pytest.raises(ValueError, match=r"temperatures in mK given as K \(in the sweep index "):
+        fit_sweeps([str(tmp_path / f.name) for f in files], layout="real-imag",
+                   index=read_sweep_index(str(index)))
+
+
+@pytest.mark.parametrize("command", [["study", "--tiny", "-o", "-"],
+                                     ["fit-data", "t.csv", "--frequency", "0.27K", "--out", "-"]])
+def test_a_dash_as_an_output_folder_is_refused_as_run_refuses_it(tmp_path, monkeypatch, command,
+                                                                  capsys):
+    from manybody.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    _good_table(tmp_path / "t.csv", np.geomspace(0.02, 0.5, 12))
+    assert main(command) == 2
+    assert "not to standard output" in capsys.readouterr().err
+    assert not (tmp_path / "-").exists()
+
+
+def test_study_refuses_a_spec_named_twice(tmp_path, capsys):
+    from manybody.cli import main
+
+    assert main(["study", "--tiny", "--only", "dipolar", "dipolar", "-o", str(tmp_path / "s")]) == 2
+    assert "--only names 'dipolar' more than once" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_script_refuses_a_dash_as_its_output_folder(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(root / "scripts" / "make_figures.py"), "--out", "-"],
+                          capture_output=True, text=True, cwd=root, timeout=120,
+                          env={**os.environ, "MPLBACKEND": "Agg"})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "--out '-': the script writes its results into a folder" in proc.stderr
+    assert not (root / "-").exists()

@@ -93,6 +93,7 @@ def error_column(args: argparse.Namespace) -> str | None | bool:
 def out_path(args: argparse.Namespace) -> Path:
     """--out, refused when it cannot be a directory (a file, a link to nothing, no permission):
     checked before the inputs are read."""
+    paths.refuse_standard_output("--out", args.out)
     out = paths.without_missing_detours(args.out)  # 'new/../fd' left an empty 'new' (session 36)
     check_out_path(out)
     if out.exists() and not out.is_dir():

@@ -44,9 +44,15 @@ def run(args) -> int:
     from manybody.cli.run import STUDY_WORDS, cli_words
     from manybody.cli.signals import KEPT_BY_DEFAULT
     from manybody.study.run import execute_study  # heavy: only when the command runs
+    from manybody.support.paths import refuse_standard_output
 
     if not str(args.output).strip():  # it wrote into the working directory and said "in /"
         raise ValueError("--output must name a directory (e.g. results/study), got ''")
+    refuse_standard_output("--output", args.output)
+    if args.only and len(set(args.only)) < len(args.only):  # taken once without a word
+        repeated = sorted({name for name in args.only if args.only.count(name) > 1})
+        raise ValueError(f"--only names {', '.join(map(repr, repeated))} more than once; name "
+                         "each spec once")
     try:
         execute_study(args.output, args.size, args.jobs, tuple(args.only) if args.only else None,
                       progress=True, figures=not args.no_figures, backend=args.backend,

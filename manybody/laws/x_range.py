@@ -38,7 +38,8 @@ class XRangeWarning(UserWarning):
     looks like a number meant in GHz (a likely unit mistake)."""
 
 
-def x_range_problem(temperature, w: float, *, where: str) -> str | None:
+def x_range_problem(temperature, w: float, *, where: str, temperatures_from: str | None = None,
+                    frequency_given: bool = True) -> str | None:
     """Check x = w/T of the temperatures (K) against [X_LOW, X_HIGH].
 
     Parameters
@@ -49,6 +50,12 @@ def x_range_problem(temperature, w: float, *, where: str) -> str | None:
         Frequency (K).
     where : str
         Where w came from, for messages (e.g. "frequency=5.62", "--frequency '5GHz'").
+    temperatures_from : str, optional
+        Where the temperatures came from, for the refusal's hint (e.g. "the sweep index
+        'idx.csv'"); default a table's column.
+    frequency_given : bool
+        Whether the user gave the frequency: only then does the refusal suggest a frequency in
+        the wrong unit (not for one measured from the sweeps; a break test, session 45).
 
     Returns
     -------
@@ -68,18 +75,24 @@ def x_range_problem(temperature, w: float, *, where: str) -> str | None:
     lo, hi = float(x.min()), float(x.max())
     span = (f"x = w/T runs from {lo:.3g} to {hi:.3g} (w = {w:.4g} K from {where}, T from "
             f"{t.min():.4g} to {t.max():.4g} K)")
+    # the frequency's forms: fit-data needs a unit, the Python fits read a bare number as
+    # kelvin (the hint said "'5GHz' or 0.24", which fit-data then refused; session 45)
+    frequency = (", or the frequency in the wrong unit (5 GHz is '5GHz' or '0.24K'; in Python a "
+                 "bare number is kelvin)?" if frequency_given else "?")
     if hi < X_LOW:
+        column = (f"in {temperatures_from}" if temperatures_from else
+                  "a column in mK labelled K, e.g. 'T (K)' holding 50-300")
         raise ValueError(
             f"{span}: all x < {X_LOW:g}, where tanh(x/2) and 1 - e^-x cannot be told apart; "
-            "the temperatures are far too high for this frequency: temperatures in mK given as K "
-            "(a column in mK labelled K, e.g. 'T (K)' holding 50-300), or the frequency in the "
-            "wrong unit (a bare number is kelvin)?")
+            f"the temperatures are far too high for this frequency: temperatures in mK given as K "
+            f"({column}){frequency}")
     if lo > X_HIGH:
+        column = (f"in {temperatures_from}" if temperatures_from else
+                  "a column in K labelled mK, e.g. 'T (mK)' holding 0.05-0.3")
         raise ValueError(
             f"{span}: all x > {X_HIGH:g}, where tanh(x/2) and 1 - e^-x cannot be told apart; "
-            "the temperatures are far too low for this frequency: temperatures in K given as mK "
-            "(a column in K labelled mK, e.g. 'T (mK)' holding 0.05-0.3), or the frequency in "
-            "the wrong unit (a bare number is kelvin: 5 GHz is '5GHz' or 0.24)?")
+            f"the temperatures are far too low for this frequency: temperatures in K given as mK "
+            f"({column}){frequency}")
     outside = int(np.sum((x < X_LOW) | (x > X_HIGH)))
     if 2 * outside > x.size:
         return (f"{outside} of {x.size} points have x outside [{X_LOW:g}, {X_HIGH:g}], where "

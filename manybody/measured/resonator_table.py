@@ -250,6 +250,27 @@ def read_sweep_index(path: str | Path) -> dict[str, tuple[float, float | None]]:
     return SweepIndex(index, str(path), rows)
 
 
+def _check_temperatures(sweeps: list, temperatures: list[float],
+                        window: tuple[float | None, float | None], index: dict | None) -> None:
+    """Before any fit: refuse temperatures whose x = w/T all lie outside the range where the laws
+    differ, w from the sweeps' own centre frequency (f0 lies inside the window). An index of mK
+    under temperature_K was refused only after every sweep was fitted, with a hint about a
+    table's column and --frequency (a break test, session 45)."""
+    from manybody.laws.x_range import x_range_problem
+    from manybody.units import KELVIN_PER_GHZ
+
+    tmin, tmax = window
+    kept = np.array([t for t in temperatures
+                     if (tmin is None or t >= tmin) and (tmax is None or t <= tmax)])
+    centre = float(np.median([np.median(s.frequency) for s in sweeps]))
+    source = getattr(index, "source", None)
+    origin = (f"the sweep index {source!r}" if source else "the sweep index" if index is not None
+              else "the sweep file names")
+    x_range_problem(kept, centre * 1e-9 * KELVIN_PER_GHZ,
+                    where=f"the sweeps' centre frequency {centre * 1e-9:.6g} GHz",
+                    temperatures_from=origin, frequency_given=False)
+
+
 def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
                frequency_unit: str | None = None, pattern: str = NAME_PATTERN,
                index: dict | None = None, max_misfit: float = MAX_MISFIT,
@@ -343,6 +364,7 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
         raise ValueError(f"no sweep in the window --tmin/--tmax [{tmin}, {tmax}] K (the sweeps "
                          f"span {min(temperatures):g}-{max(temperatures):g} K)")
     sweeps = [read_sweep(f, layout, frequency_unit=frequency_unit) for f in files]
+    _check_temperatures(sweeps, temperatures, window, index)
     results = [SweepResult(f, t, pw, fit_notch(s, max_misfit=max_misfit, background=background,
                                                   conjugate=conjugate))
                for f, (t, pw), s in zip(files, meta, sweeps, strict=True)]

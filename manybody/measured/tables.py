@@ -393,6 +393,7 @@ def read_loss_table(
     if e_name is not None:
         sigma, units["error"] = _errors(grid, e_name, l_values, kind, scale, l_name)
     _warn_repeated(grid.src, temperature, loss, power)
+    warn_isolated_temperature(grid.src, t_name, temperature, t_unit)
     _warn_conflicting(grid.src, l_name, kind, temperature, t_unit, l_values, loss, power)
     return LossTable(
         temperature=temperature, loss=loss, power=power, is_loss_tangent=kind == "tan delta",
@@ -971,6 +972,34 @@ def _warn_repeated(src: str, temperature: np.ndarray, loss: np.ndarray,
 REPEAT_RATIO = 1.5
 JUMP_RATIO = 2.0
 JUMP_RUN = 4
+
+
+#: A table's highest (lowest) temperature this many times above (below) the next one is
+#: warned about: one row in the other unit (mK among K, or K among mK).
+ISOLATED_TEMPERATURE_RATIO = 10.0
+
+
+def warn_isolated_temperature(src: str, t_name: str, temperature: np.ndarray,
+                               t_unit: str) -> None:
+    """UserWarning for a highest temperature more than ISOLATED_TEMPERATURE_RATIO times the next
+    one, or a lowest one as far below: one row typed in mK among K (50.17 among 0.02-0.5 K) was
+    fitted without a word and turned "TLS" into "undecided" (a break test, session 45). Tables
+    of fewer than 4 distinct temperatures are left alone."""
+    uniq = np.unique(temperature)
+    if uniq.size < 4:
+        return
+    factor = 1e-3 if t_unit == "mK" else 1.0
+    for value, neighbour, side in ((uniq[-1], uniq[-2], "above the next highest"),
+                                   (uniq[0], uniq[1], "below the next lowest")):
+        ratio = value / neighbour if side.startswith("above") else neighbour / value
+        if ratio > ISOLATED_TEMPERATURE_RATIO:
+            rows = np.flatnonzero(temperature == value) + 1
+            other = "mK" if t_unit != "mK" else "K"
+            warnings.warn(
+                f"{src}: column {t_name!r}, data row {', '.join(map(str, rows[:3]))}: T = "
+                f"{value / factor:g} {t_unit} is {ratio:.3g}x {side} temperature "
+                f"({neighbour / factor:g} {t_unit}): a value in {other}? It is fitted as given; "
+                "correct or remove the row", UserWarning, stacklevel=3)
 
 
 def _warn_conflicting(src: str, l_name: str, kind: str, temperature: np.ndarray, t_unit: str,

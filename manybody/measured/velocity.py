@@ -186,6 +186,7 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
                          f"{', '.join(map(repr, columns))}")
     e_name = tables.error_column_of(grid, error_column, t_name, s_name, value_kind="shift")
     temperature, t_unit = tables.temperature_column_values(grid, t_name, temperature_unit)
+    tables.warn_isolated_temperature(src, t_name, temperature, t_unit)
     shift, _ = grid.column(s_name)
     sigma = None
     if e_name is not None:

@@ -417,6 +417,9 @@ def checked_output_option(parser: argparse.ArgumentParser, option: str, value: s
     text = os.fspath(value)
     path = Path(text)
     if directory:  # 'new/../figs' left an empty 'new' (a helper, session 36)
+        if text == "-":  # a folder named '-' was made (session 45)
+            parser.error(f"{option} '-': the script writes its results into a folder, not to "
+                         "standard output; give a folder name, or './-' for a folder named '-'")
         path = without_missing_detours(path)
         if path.exists() and not path.is_dir():
             parser.error(f"{option} {text!r} exists and is not a directory; give a directory")

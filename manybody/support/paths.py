@@ -147,6 +147,15 @@ def unwritable_reason(directory: str | os.PathLike) -> str | None:
     return None
 
 
+def refuse_standard_output(option: str, value: str | os.PathLike) -> None:
+    """Refuse '-', the usual name of standard output, as an output folder (ValueError naming
+    ``option``): ``manybody run -o -`` was refused while ``study -o -`` and ``fit-data --out -``
+    made a folder named '-' (a break test, session 45)."""
+    if os.fspath(value) == "-":
+        raise ValueError(f"{option} '-': manybody writes its results into a folder, not to "
+                         "standard output; give a folder name, or './-' for a folder named '-'")
+
+
 def without_missing_detours(path: str | os.PathLike) -> Path:
     """``path`` without the steps into a missing directory and out again (``new/../out.nc`` ->
     ``out.nc``): a directory that does not exist is no link, so the two name the same place,
