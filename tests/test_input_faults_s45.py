@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -425,7 +426,16 @@ def test_info_names_damaged_task_files_and_does_not_count_them(tmp_path, capsys)
     assert "finished: 2 of 6 realisation(s)" in text
     assert f"damaged: 2 task file(s) ({files[1].name}, {files[2].name})" in text
     assert main(["info", str(files[1])]) == 0
-    assert f"{files[1].name} is damaged (unreadable): a rerun recomputes" in capsys.readouterr().out
+    assert f"{files[1].name} is one of them: a rerun recomputes" in capsys.readouterr().out
+    # readable, but not what a run takes: without the observables, or another sweep point's
+    np.savez(files[0], foo=np.arange(3))
+    with np.load(files[3]) as data:
+        arrays = dict(data)
+    arrays["_point"] = np.array(7)
+    np.savez(files[3], **arrays)
+    assert main(["info", str(checkpoint_dir(out))]) == 0
+    text = capsys.readouterr().out
+    assert "finished: 0 of 6 realisation(s)" in text and "damaged: 4 task file(s)" in text
 
 
 # ---------------------------------------------------------------- the command line's inputs
@@ -453,19 +463,41 @@ def test_one_temperature_in_the_other_unit_is_warned_about_naming_the_row(tmp_pa
     with pytest.warns(UserWarning, match=r"data row 5: T = 50.17 K is 100x above the next "
                                          r"highest temperature \(0.5 K\): a value in mK\?"):
         read(str(path))
-    temperatures[4] = 0.0002  # a K value in an mK column, converted: far below the rest
-    _good_table(path, temperatures)
-    with pytest.warns(UserWarning, match="below the next lowest temperature"):
+    # a K value in an mK column: 1000x too low once read
+    millikelvin = [1e3 * t for t in np.geomspace(0.02, 0.5, 12)]
+    millikelvin[4] = 0.05
+    path.write_text("T (mK),loss\n" + "\n".join(f"{t:g},1e-5" for t in millikelvin) + "\n")
+    with pytest.warns(UserWarning, match=r"T = 0.05 mK is .*below the next lowest temperature "
+                                         r".*a value in K\?"):
         read_loss_table(str(path))
 
 
-def test_an_evenly_spread_table_is_not_warned_about(tmp_path):
+@pytest.mark.parametrize("temperatures", [
+    np.geomspace(0.01, 1.0, 15),  # evenly spread
+    [0.010, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4],  # a base-temperature point, then the sweep
+    [0.02, 0.03, 0.05, 0.07, 0.1, 1.5],  # one hot point: 1.5 mK would lie below them all
+])
+def test_ordinary_tables_are_not_warned_about(tmp_path, temperatures):
+    """A first version warned at any 10x gap, on either side, in either unit (a break test)."""
     from manybody.measured.tables import read_loss_table
 
-    path = _good_table(tmp_path / "t.csv", np.geomspace(0.01, 1.0, 15))
+    path = _good_table(tmp_path / "t.csv", temperatures)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         read_loss_table(str(path))
+
+
+def test_one_row_of_a_sweep_index_in_the_other_unit_is_warned_about(tmp_path):
+    from manybody.measured.resonator_table import read_sweep_index
+
+    index = tmp_path / "index.csv"
+    kelvin = [0.03 + 0.015 * i for i in range(20)]
+    kelvin[5] = 105.0
+    index.write_text("file,temperature_K,power_dBm\n" + "\n".join(
+        f"s{i}.csv,{t:g},-20" for i, t in enumerate(kelvin)) + "\n")
+    with pytest.warns(UserWarning, match=r"column temperature_K, data row 6 \(s5.csv\): 105 K .* "
+                                         r"a value in mK\?"):
+        read_sweep_index(str(index))
 
 
 def test_the_unit_hint_names_forms_the_options_accept():
@@ -483,29 +515,29 @@ def test_the_unit_hint_names_forms_the_options_accept():
 
 def test_a_sweep_index_in_mk_is_refused_before_any_fit(tmp_path, monkeypatch):
     """Its temperatures were checked only after every sweep had been fitted (~25 s)."""
-    import shutil
-    from pathlib import Path
-
     import manybody.measured.resonator_table as table
-    from manybody.measured.resonator_table import fit_sweeps, read_sweep_index
+    from manybody.measured.resonance import notch_s21
+    from manybody.measured.resonator_table import fit_sweeps, read_sweep_index, sweep_files
 
-    source = Path(__file__).resolve().parents[2] / "shared" / "data" / "resonator_al_inp_s21"
-    if not source.is_dir():
-        pytest.skip("the shared Al sweeps are not here")
-    files = sorted(source.glob("s21_*.csv"))[:4]
-    for f in files:
-        shutil.copy(f, tmp_path / f.name)
+    folder = tmp_path / "sw"
+    folder.mkdir()
+    f = 5e9 + 5e9 / 2e4 * np.linspace(-8, 8, 201)
+    z = notch_s21(f, 5e9, 2e4, 4e4, 0.1, 1.0, 0.0, 0.0)
+    for t in (30, 45, 60, 75):
+        (folder / f"s21_-90dBm_{t:05.1f}mK.csv").write_text("\n".join(
+            f"{a:.17g},{20 * np.log10(abs(b)):.17g},{np.degrees(np.angle(b)):.17g}"
+            for a, b in zip(f, z, strict=True)) + "\n")
+    files = sweep_files(folder)
     index = tmp_path / "index.csv"
     index.write_text("file,temperature_K,power_dBm\n" + "\n".join(
-        f"{f.name},{30 + 15 * i:g},-20" for i, f in enumerate(files)) + "\n")
+        f"{Path(f).name},{30 + 15 * i:g},-90" for i, f in enumerate(files)) + "\n")
 
     def no_fit(*args, **kwargs):
         raise AssertionError("a sweep was fitted before the refusal")
 
     monkeypatch.setattr(table, "fit_notch", no_fit)
     with pytest.raises(ValueError, match=r"temperatures in mK given as K \(in the sweep index "):
-        fit_sweeps([str(tmp_path / f.name) for f in files], layout="real-imag",
-                   index=read_sweep_index(str(index)))
+        fit_sweeps(files, index=read_sweep_index(str(index)))
 
 
 @pytest.mark.parametrize("command", [["study", "--tiny", "-o", "-"],
@@ -542,3 +574,170 @@ def test_a_script_refuses_a_dash_as_its_output_folder(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "--out '-': the script writes its results into a folder" in proc.stderr
     assert not (root / "-").exists()
+
+
+# ------------------------------------------------- second break test of this session's fixes
+
+def _six_tls(gamma):
+    import manybody as mb
+
+    rng = np.random.default_rng(0)
+    return mb.Realisation.from_arrays(asymmetry=rng.uniform(-0.3, 0.3, 6),
+                                      tunnelling=rng.uniform(0.01, 0.3, 6),
+                                      deformation_potential=np.full(6, gamma))
+
+
+def test_the_chebyshev_solver_holds_the_stress_in_its_own_unit():
+    """gamma <= 1e-15 gave Q = 0 and gamma >= 1e20 NaN in float32 (dense was right). T is now
+    held in units of a power of two near its scale: for gamma a power of two the answer is the
+    same bits as for gamma = 1, and any gamma in range gives a finite answer."""
+    import manybody as mb
+    from manybody.simulation.solvers.chebyshev.solver import chebyshev_absorption
+
+    def solve(gamma):
+        return chebyshev_absorption(_six_tls(gamma), [0.1], [0.05, 0.1, 0.5],
+                                    mb.Broadening(width=0.02), normalisation=1 / gamma**2)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        base = solve(1.0)
+        for gamma in (2.0**-60, 2.0**70):
+            other = solve(gamma)
+            assert np.array_equal(other.absorption, base.absorption)
+            assert np.array_equal(other.velocity_shift, base.velocity_shift)
+            assert np.array_equal(other.absorption_error, base.absorption_error)
+        for gamma in (1e-30, 1e30):
+            other = solve(gamma)
+            assert np.all(np.isfinite(other.absorption))
+            assert np.all(np.abs(other.absorption - base.absorption)
+                          <= 5 * (other.absorption_error + base.absorption_error))
+
+
+def test_a_two_body_or_random_matrix_stress_far_above_gamma_is_refused():
+    """Each in range, 1e99 beside gamma = 1e-99 gave Q = inf, written by manybody run."""
+    import manybody as mb
+
+    for name in ("two_body", "random_matrix"):
+        with pytest.raises(ValueError, match=f"stress.{name} must be at most 1e\\+06 times"):
+            mb.StressParams(deformation_potential=1e-99, **{name: 1e99})
+    assert mb.StressParams(deformation_potential=1e-3, two_body=1e3).two_body == 1e3
+
+
+def test_relaxation_checks_stress_scale_and_the_elements_in_its_units():
+    """stress_scale 1e200: OverflowError; 1e-200: LinAlgError; T = 1e100 with gamma = 1: NaN."""
+    import manybody as mb
+
+    spectrum, stress = mb.solve(mb.Realisation.from_arrays(asymmetry=[0.05, 0.1, 0.02],
+                                                           tunnelling=[0.1, 0.05, 0.2]))
+    for function in (mb.relaxation_absorption, mb.relaxation_velocity_shift):
+        for scale in (1e200, 1e-200):
+            with pytest.raises(ValueError, match="stress_scale must be between"):
+                function(spectrum, stress, [0.1], [0.1], 1e8, stress_scale=scale)
+        with pytest.raises(ValueError, match=r"stress_elements reach .* times stress_scale"):
+            function(spectrum, stress * 1e100, [0.1], [0.1], 1e8)
+        # the same rates in other units of the stress: the response scales as |T|^2
+        one = function(spectrum, stress, [0.1], [0.1, 0.5], 1e8)
+        scaled = function(spectrum, stress * 1e40, [0.1], [0.1, 0.5], 1e8, stress_scale=1e40)
+        assert scaled == pytest.approx(one * 1e80, rel=1e-10)
+
+
+def test_matrix_element_statistics_refuse_what_the_observables_refuse():
+    import manybody as mb
+
+    spectrum, stress = mb.solve(mb.Realisation.from_arrays(asymmetry=[0.05, 0.1, 0.02],
+                                                           tunnelling=[0.1, 0.05, 0.2]))
+    bins = (np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.2, 0.5]))
+    for factor in (1e160, 1e-200):
+        with pytest.raises(ValueError, match=r"stress_elements must have its largest"):
+            mb.matrix_element_sums(spectrum.energies, stress * factor, *bins)
+
+
+def test_identical_realisations_are_warned_about_everywhere_realisations_are_taken():
+    import manybody as mb
+    from manybody.laws.analysis import paired_index_difference
+    from manybody.laws.collapse import frequency_collapse
+
+    x = np.geomspace(0.2, 10, 25)
+    one = np.tanh(x / 2) * (1 + 0.01 * np.random.default_rng(1).standard_normal(25))
+    other = (1 - np.exp(-x)) * (1 + 0.01 * np.random.default_rng(2).standard_normal(25))
+    with pytest.warns(UserWarning, match="paired_index_difference .*identical"):
+        paired_index_difference(x, np.tile(one, (10, 1)), np.tile(other, (10, 1)), n_bootstrap=20)
+    temperatures = np.geomspace(0.05, 1.0, 12)
+    frequencies = np.array([0.05, 0.1])
+    curves = np.stack([np.tanh(w / temperatures / 2) for w in frequencies], axis=-1)
+    with pytest.warns(UserWarning, match="frequency_collapse: all 6 realisations are identical"):
+        frequency_collapse(temperatures, frequencies, np.tile(curves, (6, 1, 1)), n_bootstrap=0)
+    t = np.geomspace(0.01, 10, 60)
+    log = np.log(t / 0.3)
+    dv = np.where(log < 0, log, -0.5 * log) + 0.01 * np.random.default_rng(0).standard_normal(60)
+    with pytest.warns(UserWarning, match="velocity_slopes: all 10 realisations are identical"):
+        mb.velocity_slopes(t, np.tile(dv, (10, 1)))
+
+
+@pytest.mark.parametrize(("header", "values", "expected"), [
+    ("P (dB(photons))", (20, -10), [(-10.0, "dB(photons)"), (20.0, "dB(photons)")]),
+    ("photons (dB)", (20, -10), [(-10.0, "dB(photons)"), (20.0, "dB(photons)")]),
+    ("power (µW)", (1, 10), [(-30.0, "dBm"), (-20.0, "dBm")]),
+    ("power (μW)", (1, 10), [(-30.0, "dBm"), (-20.0, "dBm")]),
+    ("power (pW)", (1, 10), [(-90.0, "dBm"), (-80.0, "dBm")]),
+    ("power (fW)", (1, 10), [(-120.0, "dBm"), (-110.0, "dBm")]),
+])
+def test_power_columns_in_db_of_photons_and_small_watts(tmp_path, header, values, expected):
+    """"dB(photons)" was read as a photon number (20 dB became 13), µW/pW/fW were refused."""
+    from manybody.measured.tables import curves_from_table, read_loss_table
+
+    rows = [f"{t:g},{1e-5 * (1 + t):g},{p:g}" for p in values for t in (0.01, 0.02, 0.05, 0.1)]
+    path = tmp_path / "p.csv"
+    path.write_text(f"T (K),loss,{header}\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    curves = curves_from_table(read_loss_table(str(path)))
+    assert sorted((round(c.power, 9), c.power_unit) for c in curves) == expected
+
+
+def test_fit_power_sweep_checks_its_switches_first():
+    from manybody.measured.power_sweep import fit_power_sweep, power_sweep
+
+    power = [-100.0, -90.0, -80.0]
+    temperatures = np.array([0.02, 0.03, 0.05, 0.08])
+    curves = [LossCurve(temperatures, 1e-5 / np.sqrt(1 + 10 ** ((p + 90) / 10)) + 1e-7 + 0 * temperatures,
+                        power=p, label=f"p{p:g}") for p in power]
+    sweep = power_sweep(curves)
+    with pytest.raises(TypeError, match="background must be True or False, got 'no'"):
+        fit_power_sweep(sweep, background="no")
+    with pytest.raises(ValueError, match="reference_beta must be > 0"):
+        fit_power_sweep(sweep, reference_beta=-1)
+
+
+def test_a_number_given_for_a_switch_is_told_the_bool_to_write():
+    with pytest.raises(TypeError, match=r"got 0.0 \(a number; write False\)"):
+        mb_fit_law = __import__("manybody").fit_law
+        mb_fit_law(X, np.tanh(X / 2), background=0.0)
+
+
+def test_shift_curve_records_are_checked():
+    for kwargs, error, text in [
+        ({"power": "abc"}, TypeError, "power of 'shift'"),
+        ({"power": float("nan")}, ValueError, "power of 'shift'"),
+        ({"power": 1e9}, ValueError, "power of 'shift' must be between"),
+        ({"reference_temperature": -1}, ValueError, "reference_temperature of 'shift'"),
+        ({"reference_temperature": 5000.0}, ValueError, "must be below 1000 K"),
+        ({"label": None}, TypeError, "label must be a string"),
+    ]:
+        with pytest.raises(error, match=re.escape(text)):
+            ShiftCurve(T, 1e-6 * np.log(T / 0.1), **kwargs)
+    with pytest.raises(TypeError, match="label must be a string"):
+        LossCurve(T, np.tanh(X / 2), label=5)
+
+
+def test_table_reader_options_of_the_wrong_type_are_refused_by_name(tmp_path):
+    from manybody.measured.tables import read_loss_table
+    from manybody.measured.velocity import read_velocity_table
+
+    path = _good_table(tmp_path / "t.csv", np.geomspace(0.02, 0.5, 12))
+    for kwargs, text in [({"error_column": 1}, "error_column must be a column name"),
+                         ({"temperature_column": 1}, "temperature_column must be a column name"),
+                         ({"error_column": True}, "got True")]:
+        with pytest.raises(TypeError, match=text):
+            read_loss_table(str(path), **kwargs)
+    assert read_loss_table(str(path), error_column=np.False_).sigma is None
+    with pytest.raises(TypeError, match="shift_column must be a column name"):
+        read_velocity_table(str(path), shift_column=2)

@@ -146,9 +146,6 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
     lines = [f"{directory if directory.name == name else directory.resolve()}"]
     if given is not None and given != directory:
         lines.append(f"  ({given} is part of this checkpoint; info describes the whole)")
-        if given.suffix == ".npz" and given.is_file() and _task_stretch(given) is None:
-            lines.append(f"  {given.name} is damaged (unreadable): a rerun recomputes its "
-                         "realisations")
     lines.append("  a run's checkpoint: the tasks of an unfinished run that had finished "
                  "(deleted when the run completes)")
     if output is not None:
@@ -176,7 +173,7 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
         for file in sorted(tasks.glob("*.npz")):
             match = CHUNK_FILE.fullmatch(file.name)
             if match:
-                stretch = _task_stretch(file)
+                stretch = _task_stretch(file, spec)
                 if stretch is None:
                     damaged.append(file.name)
                     continue
@@ -205,8 +202,11 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
                      f"{n_files} task file(s)")
     if damaged:
         shown = ", ".join(damaged[:3]) + (f" and {len(damaged) - 3} more" if len(damaged) > 3 else "")
-        lines.append(f"  damaged: {len(damaged)} task file(s) ({shown}), unreadable (truncated or "
-                     "empty); not counted above: a rerun recomputes their realisations")
+        lines.append(f"  damaged: {len(damaged)} task file(s) ({shown}) a run does not take "
+                     "(unreadable, empty, short of realisations or observables, or another run's); "
+                     "not counted above: a rerun recomputes their realisations")
+        if given is not None and given.name in damaged:
+            lines.append(f"  {given.name} is one of them: a rerun recomputes its realisations")
     lock_state = _lock_state(directory)
     lines += _stretch_lines(meta, held=lock_state.startswith("in use: yes"), written=by_stretch)
     lines.append(f"  {lock_state}")
@@ -227,21 +227,34 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
     return "\n".join(lines)
 
 
-def _task_stretch(file: Path) -> int | None:
+def _task_stretch(file: Path, spec=None) -> int | None:
     """The stretch of the run that wrote a task file (its ``_stretch`` entry; files written
-    before stretches were recorded count as the first), or None for a file a run would find
-    damaged: every array is read, as a run reads it (a truncated file raised BadZipFile through
-    info, and an empty one was counted as finished; a break test, session 45)."""
-    import numpy as np  # at the call: `manybody info` on a results file needs no task files
+    before stretches were recorded count as the first), or None for a file a run would not take:
+    read and checked as a run reads it (:func:`manybody.runs.checkpoint.load_task_file`; with the
+    run's ``spec`` also its identity and observables). A truncated file raised BadZipFile through
+    info, and an empty one, one from another run or one short of realisations or observables
+    were counted as finished (break tests, session 45)."""
+    from manybody.runs.checkpoint import (
+        CHUNK_FILE,
+        DAMAGED_FILE_ERRORS,
+        TASK_STRETCH,
+        load_task_file,
+    )
 
-    from manybody.runs.checkpoint import DAMAGED_FILE_ERRORS, TASK_STRETCH
-
+    match = CHUNK_FILE.fullmatch(file.name)
+    if match is None:
+        return None
+    point, start, stop = match.groups()
+    single = stop is None
+    size = 1 if single else int(stop) - int(start)
+    identity = None if spec is None else (spec.digest(), int(point), int(start))
     try:
-        with np.load(file, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-        return int(arrays[TASK_STRETCH]) if TASK_STRETCH in arrays else 0
+        arrays = load_task_file(file, size, single, identity)
     except DAMAGED_FILE_ERRORS:
         return None
+    if spec is not None and not set(spec.probe.observables) <= set(arrays):
+        return None
+    return int(arrays[TASK_STRETCH]) if TASK_STRETCH in arrays else 0
 
 
 def _stretch_lines(meta: dict[str, Any] | None, held: bool = False,

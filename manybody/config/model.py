@@ -60,6 +60,12 @@ MAX_STRESS = 1e100
 MIN_STRESS = 1e-100
 
 
+#: Largest ratio of a two-body or random-matrix stress to the deformation potential gamma, which
+#: normalises every observable (1/gamma^2): far above any model (rms of 0.3-1 gamma), and such
+#: that |T/gamma|^2 cannot overflow (session 45).
+MAX_STRESS_RATIO = 1e6
+
+
 def _stress_scale(where: str, value, allow_zero: bool = False) -> float:
     """A stress magnitude (K per unit strain): finite, in [MIN_STRESS, MAX_STRESS) (or 0)."""
     value = v.non_negative(where, value) if allow_zero else v.positive(where, value)
@@ -226,6 +232,13 @@ class StressParams:
         object.__setattr__(self, "two_body", _stress_scale("stress.two_body", self.two_body, True))
         object.__setattr__(self, "random_matrix",
                            _stress_scale("stress.random_matrix", self.random_matrix, True))
+        for name in ("two_body", "random_matrix"):  # each in range, but 1e99 beside gamma = 1e-99
+            value = getattr(self, name)  # gave Q = inf: the normalisation is ~ 1/gamma^2
+            if value > MAX_STRESS_RATIO * self.deformation_potential:
+                raise ValueError(
+                    f"stress.{name} must be at most {MAX_STRESS_RATIO:g} times "
+                    f"stress.deformation_potential (= {self.deformation_potential:g}), which sets "
+                    f"the observables' normalisation, got {value:g}: give both in one unit")
         object.__setattr__(self, "random_matrix_kind",
                            v.choice("stress.random_matrix_kind", self.random_matrix_kind, ("goe", "eth")))
         object.__setattr__(self, "eth_energy_scale",

@@ -626,6 +626,9 @@ def paired_index_difference(x, q_reference, q_other, *, smearing: float | None =
     for name, q in (("q_reference", q_ref), ("q_other", q_oth)):
         _check_mean_absorption(name, q.mean(axis=0))
     n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap, None)
+    for name, q in (("q_reference", q_ref), ("q_other", q_oth)):
+        warn_identical_realisations(f"paired_index_difference ({name})", q,
+                                    "pass it to analyse_shape as a 1-d array")
     smearing = check_smearing(smearing)
     rng = v.generator("rng", rng)
     sigma_ref, sigma_oth = _sigma(q_ref), _sigma(q_oth)

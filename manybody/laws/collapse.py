@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from manybody.laws.gof import EXACT, HOTELLING, NO_TEST, exact_test, hotelling, linear_bootstrap
+from manybody.laws.inputs import warn_identical_realisations
 from manybody.support import validate as v
 
 #: Relative tolerance in x for two frequencies' grids to coincide exactly.
@@ -250,6 +251,8 @@ def frequency_collapse(temperatures, frequencies, q_realisations, *, reference: 
     """
     t, w, q, reference = _check(temperatures, frequencies, q_realisations, reference)
     n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap, "no bootstrap")
+    warn_identical_realisations("frequency_collapse", q.reshape(q.shape[0], -1),
+                                "pass each frequency's curve to analyse_shape as a 1-d array")
     rng = v.generator("rng", rng) or np.random.default_rng(0)
     grids = [w_k / t for w_k in w]
     pairs = tuple(k for k in range(w.size) if k != reference)

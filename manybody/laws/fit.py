@@ -793,13 +793,27 @@ def round_off_curves(sol: _Optimum) -> tuple[int, ...]:
     errors of ~1e-10 whatever the other curves say (an exact tanh curve beside an exact
     1 - e^-x curve gave a = 0 +- 2e-10 or 1 +- 3e-10, decided by the background; session 44's
     break test). Empty when the scatters are not estimated per curve, or when every curve is at
-    precision (the shared law then fits them all, and the fit is right)."""
+    precision (the shared law then fits them all, and the fit is right); a constant curve is
+    never named (its background fits it whatever the shared parameters)."""
     if not sol.per_curve:
         return ()
     pts = sol.ls.points
+    level = _curve_levels(pts)
     scatter = np.sqrt(sol.rss / pts.n_per)
-    exact = scatter <= MIN_RELATIVE_SCATTER * _curve_levels(pts)
-    return tuple(int(j) for j in np.flatnonzero(exact)) if not exact.all() else ()
+    exact = scatter <= MIN_RELATIVE_SCATTER * level
+    if exact.all():
+        return ()
+    # a constant curve is fitted exactly by its own background whatever the shared parameters:
+    # it sets none of them (an exact constant beside a noisy tanh curve, session 44), so it is
+    # not named
+    values = pts.ys if pts.offsets is None else pts.ys + pts.offsets[pts.groups] / pts.scale
+    low, high = np.full(level.size, np.inf), np.full(level.size, -np.inf)
+    top = np.zeros(level.size)
+    np.minimum.at(low, pts.groups, values)
+    np.maximum.at(high, pts.groups, values)
+    np.maximum.at(top, pts.groups, np.abs(values))
+    varies = (high - low) > MIN_RELATIVE_SCATTER * top
+    return tuple(int(j) for j in np.flatnonzero(exact & varies))
 
 
 def round_off_reasons(sol: _Optimum, labels: Sequence[str], remedy: str) -> tuple[str, ...]:
@@ -1133,8 +1147,9 @@ def fit_joint(
     indeterminate, unphysical = parameter_problems(model, windowed, names, values, errors,
                                                    sol.at_bound, sol.converged, len(names),
                                                    fit.p_value)
-    indeterminate += round_off_reasons(sol, labels, "give the curves' errors (sigma; a sigma "
-                                       "column for fit-data), or fit with scatter='common'")
+    indeterminate += round_off_reasons(sol, labels, "give the curves' errors (an error column "
+                                       "for fit-data, sigma in Python), or, in Python, fit with "
+                                       "scatter='common'")
     return replace(fit, indeterminate=indeterminate, unphysical=unphysical)
 
 

@@ -264,6 +264,7 @@ class LossCurve:
     power_unit: str = "dBm"
 
     def __post_init__(self) -> None:
+        _check_label(self.label)
         t = _kelvin_temperatures(self.temperature, self.label)
         y = _values_like(t, self.loss, "loss", self.label)
         if np.any(y <= 0):
@@ -306,6 +307,14 @@ class LossCurve:
                          self.label, self.power_unit)
 
 
+def _check_label(label) -> None:
+    """A curve's label is a string: it names the curve's parameters ("amplitude[None]" came of
+    label=None; a break test, session 45)."""
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a string (it names the curve's parameters), got "
+                        f"{label!r} ({type(label).__name__})")
+
+
 @dataclass(frozen=True)
 class ShiftCurve:
     """One measured (or simulated) frequency shift delta f / f0 (T) (or delta v / v).
@@ -341,8 +350,20 @@ class ShiftCurve:
     reference_temperature: float | None = None
 
     def __post_init__(self) -> None:
+        _check_label(self.label)
         t = _kelvin_temperatures(self.temperature, self.label)
         y = _values_like(t, self.shift, "shift", self.label)
+        # recorded only, but written into fit-data's record: any string, NaN or a negative
+        # temperature was taken (a break test, session 45)
+        if self.power is not None:
+            object.__setattr__(self, "power", check_power_dbm(
+                f"power of {self.label!r}", v.finite(f"power of {self.label!r}", self.power)))
+        if self.reference_temperature is not None:
+            where = f"reference_temperature of {self.label!r} (K)"
+            reference = v.positive(where, self.reference_temperature)
+            if reference >= MAX_TEMPERATURE:
+                raise ValueError(f"{where} must be below {MAX_TEMPERATURE:g} K, got {reference!r}")
+            object.__setattr__(self, "reference_temperature", reference)
         object.__setattr__(self, "temperature", v.frozen_copy(t))  # not the caller's arrays
         object.__setattr__(self, "shift", v.frozen_copy(y))
         if self.sigma is not None:

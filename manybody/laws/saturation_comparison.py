@@ -94,6 +94,8 @@ def compare_exponent(curves, *, reference_beta: float = REFERENCE_BETA,
     from scipy import stats
 
     _check_keywords("compare_exponent", options, ())
+    # by its own name before any fit ("beta must be > 0" named a parameter not passed; 45)
+    reference_beta = v.positive("reference_beta", reference_beta)
 
     free = fit_saturation_joint(curves, beta=None, **options)
     fixed = fit_saturation_joint(curves, beta=reference_beta, **options)

@@ -189,6 +189,8 @@ def velocity_slopes(temperatures, dv, margin: float = 2.0) -> VelocitySlopes:
     t = v.positive_array("temperatures", _unmasked("temperatures", temperatures))
     _check_ascending(t)
     y = np.atleast_2d(v.real_array("dv", _unmasked("dv", dv)))
+    if y.ndim == 2:
+        warn_identical_realisations("velocity_slopes", y, "pass it alone as a 1-d array")
     if y.shape[-1] != t.size or y.ndim != 2:
         raise ValueError(f"dv must have shape ({t.size},) or (n_realisations, {t.size}), "
                          f"got {np.shape(dv)}")

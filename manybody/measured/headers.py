@@ -339,7 +339,7 @@ _Q_OTHER = re.compile(
 _ERROR = re.compile(r"(\berr(or|ors)?\b|_err|err$|\buncertaint|\bsigma\b|σ|^sigma|^d\s*q|"
                     r"^delta\s*q|^δ\s*q|\bstd\b|\bstdev\b|\bstd\.?\s*dev)")
 _POWER = re.compile(r"(power|^p$|^p_|^p\s|^pin|dbm|photon|^n$|^<n>|^nph|^n_ph)")
-_POWER_UNITS = ("dbm", "dbw", "w", "mw", "uw", "nw", "photons")
+_POWER_UNITS = ("dbm", "dbw", "w", "mw", "uw", "µw", "μw", "nw", "pw", "fw", "photons")
 #: The start of a loss column's name, for saying why a column that looks like one is not read.
 LOSS_START = re.compile(r"^(?:1\s*/\s*q|q_?(?:i|int|internal)?(?:\^-1)?(?![a-z0-9_])|"
                          r"tan\s*[_ ]?\s*(?:delta|δ|d)(?![a-z0-9])|tand(?![a-z0-9])|"
@@ -382,11 +382,20 @@ def is_power_column(name: str) -> bool:
 
 
 def header_power_unit(name: str) -> str:
+    """The unit of a power column's header: "dBm", "dBW", "W", "mW", "uW", "nW", "pW", "fW",
+    "photons" (a mean photon number), "dB(photons)" (10 log10 of it), "?" (none), or the
+    unit as written, lower-cased. "P (dB(photons))" was read as a photon number (20 dB became
+    13), and µW, pW, fW were refused (a break test, session 45)."""
     n = strip_unit(name)
     unit = header_unit(name)
+    squeezed = name.lower().replace(" ", "")
+    photons = "photon" in n or n in ("n", "<n>") or n.startswith(("nph", "n_ph"))
+    if "db(photon" in squeezed or (unit == "db" and photons):
+        return "dB(photons)"
     if unit:
+        unit = unit.replace("µ", "u").replace("μ", "u")
         return {"dbm": "dBm", "dbw": "dBW", "w": "W", "mw": "mW", "uw": "uW",
-                "nw": "nW"}.get(unit, unit)
+                "nw": "nW", "pw": "pW", "fw": "fW"}.get(unit, unit)
     if "dbm" in n:
         return "dBm"
     if "photon" in n or n in ("n", "<n>") or n.startswith("nph") or n.startswith("n_ph"):

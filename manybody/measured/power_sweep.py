@@ -26,6 +26,7 @@ from manybody.laws.saturation_comparison import (
     compare_exponent,
     per_curve_exponents,
 )
+from manybody.support import validate as v
 
 #: Two temperatures closer than this (relative) are the same temperature.
 TEMPERATURE_TOLERANCE = 1e-3
@@ -307,6 +308,9 @@ def fit_power_sweep(sweep: PowerSweep, *, background: bool = True, error_model: 
         No temperature whose loss decreases with power; and as
         :func:`manybody.laws.saturation.fit_saturation_joint`.
     """
+    # the switches first: "no" counted as True in the size check below (a break test, 45)
+    background = v.boolean("background", background)
+    reference_beta = v.positive("reference_beta", reference_beta)
     lowest, highest = int(np.argmin(sweep.power)), int(np.argmax(sweep.power))
     decreasing = sweep.loss[:, highest] < sweep.loss[:, lowest]
     fitted = np.flatnonzero(decreasing)

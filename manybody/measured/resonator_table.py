@@ -26,12 +26,14 @@ from pathlib import Path
 import numpy as np
 
 from manybody.laws.inputs import MAX_TEMPERATURE, MIN_POWER_SPAN, POWER_RANGE_DBM, ShiftCurve
+from manybody.laws.x_range import x_range_problem
 from manybody.measured.resonance import BACKGROUNDS, MAX_MISFIT, ResonanceFit, fit_notch
 from manybody.measured.sweeps import read_sweep
-from manybody.measured.tables import LossTable
+from manybody.measured.tables import LossTable, unit_slip
 from manybody.support import validate as v
 from manybody.support.files import atomic_write_text
 from manybody.support.paths import check_input_file
+from manybody.units import KELVIN_PER_GHZ
 
 #: Default file-name pattern: the drive power before "dB" or "dBm" and the temperature before
 #: "mK", e.g. ``s21_7.7182GHz_-20dB_030.0mK.csv`` -> -20 dB(m), 0.030 K. A custom pattern names
@@ -247,7 +249,27 @@ def read_sweep_index(path: str | Path) -> dict[str, tuple[float, float | None]]:
                              f"{rows[name]} and {row_number})")
         index[name] = (t, pw)
         rows[name] = row_number
+    _warn_unit_slip(path, t_name, index, rows)
     return SweepIndex(index, str(path), rows)
+
+
+def _warn_unit_slip(path, t_name: str, index: dict, rows: dict[str, int]) -> None:
+    """The loss tables' warning for one temperature typed in the other unit
+    (:func:`manybody.measured.tables.unit_slip`), naming the index, its row and the file: one
+    105 among 0.03-0.315 under temperature_K was fitted without a word (a break test, 45)."""
+    temperatures = np.array([t for t, _ in index.values()])
+    unit = "mK" if t_name == "temperature_mK" else "K"
+    slip = unit_slip(temperatures, unit)
+    if slip is None:
+        return
+    value, neighbour, other = slip
+    factor = 1e-3 if unit == "mK" else 1.0
+    names = [name for name, (t, _) in index.items() if t == value]
+    warnings.warn(f"sweep index {str(path)!r}, column {t_name}, data row {rows[names[0]]} "
+                  f"({names[0]}): {value / factor:g} {unit} is "
+                  f"{max(value, neighbour) / min(value, neighbour):.3g}x beyond the other "
+                  f"temperatures (next {neighbour / factor:g} {unit}): a value in {other}? It is "
+                  "fitted as given; correct or remove the row", UserWarning, stacklevel=3)
 
 
 def _check_temperatures(sweeps: list, temperatures: list[float],
@@ -256,9 +278,6 @@ def _check_temperatures(sweeps: list, temperatures: list[float],
     differ, w from the sweeps' own centre frequency (f0 lies inside the window). An index of mK
     under temperature_K was refused only after every sweep was fitted, with a hint about a
     table's column and --frequency (a break test, session 45)."""
-    from manybody.laws.x_range import x_range_problem
-    from manybody.units import KELVIN_PER_GHZ
-
     tmin, tmax = window
     kept = np.array([t for t in temperatures
                      if (tmin is None or t >= tmin) and (tmax is None or t <= tmax)])

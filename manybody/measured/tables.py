@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-from manybody.laws.inputs import MAX_TEMPERATURE, LossCurve, check_power_dbm
+from manybody.laws.inputs import MAX_TEMPERATURE, LossCurve, check_power
 from manybody.measured.headers import (
     HEADER_SPELLINGS,
     LOSS_START,
@@ -370,6 +370,9 @@ def read_loss_table(
     >>> t.temperature[0], 1 / t.loss[0], t.units["temperature"]   # doctest: +SKIP
     (0.1, 1640000.0, 'mK')
     """
+    error_column = check_column_options(error_column, temperature_unit,
+                                        temperature_column=temperature_column,
+                                        loss_column=loss_column, power_column=power_column)
     p = check_input_file("loss table", path)
     grid = read_grid(p)
     t_name, l_name, kind, pw_name = _data_columns(grid, temperature_column, loss_column,
@@ -741,6 +744,28 @@ def _data_columns(grid: CellGrid, temperature_column: str | None, loss_column: s
     return t_name, l_name, kind, pw_name
 
 
+def check_column_options(error_column=None, temperature_unit=None, **names) -> str | None | bool:
+    """Column options of the table readers: each of ``names`` None or a column name (a string);
+    ``error_column`` None (find one), False (none; a numpy bool too) or a name; the checked
+    ``error_column`` is returned. An int gave "'int' object has no attribute 'replace'" and
+    np.False_ was not taken as False (a break test, session 45)."""
+    for name, value in names.items():
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} must be a column name (a string) or None, got {value!r} "
+                            f"({type(value).__name__})")
+    if temperature_unit is not None and temperature_unit not in ("K", "mK"):  # before the file
+        raise ValueError(f"temperature_unit must be 'K' or 'mK', got {temperature_unit!r}")
+    if isinstance(error_column, bool | np.bool_):
+        if error_column:
+            raise TypeError("error_column must be a column name, None (find one by its name) or "
+                            "False (no errors), got True")
+        return False
+    if error_column is not None and not isinstance(error_column, str):
+        raise TypeError(f"error_column must be a column name, None or False, got "
+                        f"{error_column!r} ({type(error_column).__name__})")
+    return error_column
+
+
 def error_column_of(grid: CellGrid, error_column: str | None | bool, t_name: str, value_name: str,
                     others: tuple[str | None, ...] = (), value_kind: str = "loss") -> str | None:
     """The uncertainty column of ``value_name`` (the loss, or the velocity shift): the one chosen
@@ -912,7 +937,8 @@ def _warn_implausible_loss(src: str, l_name: str, numbers: np.ndarray, loss: np.
 
 
 #: Units a power column's header may state (photon numbers become dB(photons), watts dBm).
-READABLE_POWER_UNITS = ("dBm", "dBW", "W", "mW", "uW", "nW", "photons")
+READABLE_POWER_UNITS = ("dBm", "dBW", "W", "mW", "uW", "nW", "pW", "fW", "photons",
+                        "dB(photons)")
 
 
 def _powers(grid: CellGrid, pw_name: str) -> tuple[np.ndarray, str]:
@@ -927,10 +953,10 @@ def _powers(grid: CellGrid, pw_name: str) -> tuple[np.ndarray, str]:
                          f"'power (W)', 'photons'), or pass --power-column with another column")
     if unit == "dBW":  # dB of a watt: 30 dB above dBm
         power, unit = power + 30.0, "dBm"
-    if unit == "dBm":
+    if unit in ("dBm", "dB(photons)"):
         for i, pv in enumerate(power):
             try:
-                check_power_dbm(f"{grid.src}: column {pw_name!r}, data row {i + 1}: power", pv)
+                check_power(f"{grid.src}: column {pw_name!r}, data row {i + 1}: power", pv, unit)
             except ValueError as exc:
                 raise ValueError(str(exc)) from None
     return power, unit
@@ -974,32 +1000,52 @@ JUMP_RATIO = 2.0
 JUMP_RUN = 4
 
 
-#: A table's highest (lowest) temperature this many times above (below) the next one is
-#: warned about: one row in the other unit (mK among K, or K among mK).
+#: A table's temperature this many times beyond all the others is looked at as one row typed in
+#: the other unit (mK among K, or K among mK).
 ISOLATED_TEMPERATURE_RATIO = 10.0
 
 
-def warn_isolated_temperature(src: str, t_name: str, temperature: np.ndarray,
-                               t_unit: str) -> None:
-    """UserWarning for a highest temperature more than ISOLATED_TEMPERATURE_RATIO times the next
-    one, or a lowest one as far below: one row typed in mK among K (50.17 among 0.02-0.5 K) was
-    fitted without a word and turned "TLS" into "undecided" (a break test, session 45). Tables
-    of fewer than 4 distinct temperatures are left alone."""
+def unit_slip(temperature: np.ndarray, unit: str) -> tuple[float, float, str] | None:
+    """(value, next value, other unit) of the one temperature (K) that looks typed in the other
+    unit, or None. A value in mK in a K column reads 1000x too high, a value in K in an mK column
+    1000x too low: only that side is looked at, and only when the value converted back (x 1e-3
+    or x 1e3) lies within the span of the other rows (a factor 2 either way). A 10 mK base point
+    below a sweep from 120 mK, or one point at 1.5 K above 0.02-0.1 K, is no slip (a first
+    version warned about both; a break test, session 45). Fewer than 4 distinct values: None."""
     uniq = np.unique(temperature)
     if uniq.size < 4:
+        return None
+    if unit == "mK":
+        value, rest, back, other = uniq[0], uniq[1:], uniq[0] * 1e3, "K"
+        beyond = value * ISOLATED_TEMPERATURE_RATIO < rest[0]
+        neighbour = rest[0]
+    else:
+        value, rest, back, other = uniq[-1], uniq[:-1], uniq[-1] * 1e-3, "mK"
+        beyond = value > ISOLATED_TEMPERATURE_RATIO * rest[-1]
+        neighbour = rest[-1]
+    if beyond and rest[0] / 2 <= back <= 2 * rest[-1]:
+        return float(value), float(neighbour), other
+    return None
+
+
+def warn_isolated_temperature(src: str, t_name: str, temperature: np.ndarray,
+                              t_unit: str) -> None:
+    """UserWarning for one temperature that looks typed in the other unit (:func:`unit_slip`):
+    one row in mK among K (50.17 among 0.02-0.5 K) was fitted without a word and turned "TLS"
+    into "undecided" (a break test, session 45)."""
+    slip = unit_slip(temperature, t_unit)
+    if slip is None:
         return
+    value, neighbour, other = slip
     factor = 1e-3 if t_unit == "mK" else 1.0
-    for value, neighbour, side in ((uniq[-1], uniq[-2], "above the next highest"),
-                                   (uniq[0], uniq[1], "below the next lowest")):
-        ratio = value / neighbour if side.startswith("above") else neighbour / value
-        if ratio > ISOLATED_TEMPERATURE_RATIO:
-            rows = np.flatnonzero(temperature == value) + 1
-            other = "mK" if t_unit != "mK" else "K"
-            warnings.warn(
-                f"{src}: column {t_name!r}, data row {', '.join(map(str, rows[:3]))}: T = "
-                f"{value / factor:g} {t_unit} is {ratio:.3g}x {side} temperature "
-                f"({neighbour / factor:g} {t_unit}): a value in {other}? It is fitted as given; "
-                "correct or remove the row", UserWarning, stacklevel=3)
+    rows = np.flatnonzero(temperature == value) + 1
+    side = "below the next lowest" if value < neighbour else "above the next highest"
+    ratio = max(value, neighbour) / min(value, neighbour)
+    warnings.warn(
+        f"{src}: column {t_name!r}, data row {', '.join(map(str, rows[:3]))}: T = "
+        f"{value / factor:g} {t_unit} is {ratio:.3g}x {side} temperature ({neighbour / factor:g} "
+        f"{t_unit}): a value in {other}? It is fitted as given; correct or remove the row",
+        UserWarning, stacklevel=3)
 
 
 def _warn_conflicting(src: str, l_name: str, kind: str, temperature: np.ndarray, t_unit: str,
@@ -1066,7 +1112,7 @@ def curves_from_table(table: LossTable) -> list[LossCurve]:
     if table.power is None:
         return [LossCurve(table.temperature, table.loss, sigma, label=table.label)]
     p = np.asarray(table.power, dtype=np.float64)
-    scale = {"W": 1e3, "mW": 1.0, "uW": 1e-3, "nW": 1e-6}
+    scale = {"W": 1e3, "mW": 1.0, "uW": 1e-3, "nW": 1e-6, "pW": 1e-9, "fW": 1e-12}
     if unit in scale or unit == "photons":
         if np.any(p <= 0):
             raise ValueError(f"{table.source}: power column {table.power_column!r} in {unit} must "

@@ -167,6 +167,9 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
         No, or an ambiguous, temperature/shift/error column (the columns found are listed),
         unparsable or non-finite cells, temperatures outside 0 < T < 1000 K, errors <= 0.
     """
+    error_column = tables.check_column_options(error_column, temperature_unit,
+                                               temperature_column=temperature_column,
+                                               shift_column=shift_column)
     p = check_input_file("velocity table", path)
     grid = tables.read_grid(p, example="'Temperature (mK);df/f' (or dv/v)")
     src, columns = grid.src, grid.columns

@@ -129,6 +129,34 @@ def foreign_entries(directory: Path) -> list[str]:
     return foreign
 
 
+def load_task_file(path: Path, size: int, single: bool,
+                   identity: tuple[str, int, int] | None) -> dict[str, np.ndarray]:
+    """The arrays of one task file, as a run accepts them, or one of DAMAGED_FILE_ERRORS saying
+    why not: unreadable, its own record (:data:`TASK_IDENTITY`) not ``identity`` (spec digest,
+    sweep point, first realisation: what its name and the run say; None skips this, for a
+    checkpoint whose spec is unknown), or another number of realisations than its name's
+    ``size``. ``manybody info`` uses the same test (it counted files a run recomputes as
+    finished; a break test, session 45)."""
+    with np.load(path, allow_pickle=False) as data:
+        result = {name: data[name] for name in data.files}
+    recorded = [result.pop(name, None) for name in TASK_IDENTITY]
+    if TASK_STRETCH in result:
+        result[TASK_STRETCH] = int(result[TASK_STRETCH])
+    if TASK_ELAPSED in result:
+        result[TASK_ELAPSED] = float(result[TASK_ELAPSED])
+    if recorded[0] is not None and identity is not None:
+        own = (str(recorded[0]), int(recorded[1]), int(recorded[2]))
+        if own != identity:
+            raise ValueError(f"it records spec {own[0][:12]}..., sweep point {own[1]}, "
+                             f"first realisation {own[2]}; its name and the run say "
+                             f"{identity[0][:12]}..., {identity[1]}, {identity[2]}")
+    if not single and any(len(a) != size for name, a in result.items()
+                          if name not in _TASK_EXTRAS):
+        raise ValueError(f"holds {len(next(iter(result.values())))} realisations, "
+                         f"its name says {size}")
+    return result
+
+
 class Checkpoint:
     """Finished tasks of one run, one ``.npz`` per task, plus the spec they belong to.
 
@@ -365,23 +393,7 @@ class Checkpoint:
         own record (:data:`TASK_IDENTITY`: spec digest, sweep point, first realisation; files of
         earlier versions have none) differs from ``identity``, what its name and the run say."""
         try:
-            with np.load(path, allow_pickle=False) as data:
-                result = {name: data[name] for name in data.files}
-            recorded = [result.pop(name, None) for name in TASK_IDENTITY]
-            if TASK_STRETCH in result:
-                result[TASK_STRETCH] = int(result[TASK_STRETCH])
-            if TASK_ELAPSED in result:
-                result[TASK_ELAPSED] = float(result[TASK_ELAPSED])
-            if recorded[0] is not None:
-                own = (str(recorded[0]), int(recorded[1]), int(recorded[2]))
-                if own != identity:
-                    raise ValueError(f"it records spec {own[0][:12]}..., sweep point {own[1]}, "
-                                     f"first realisation {own[2]}; its name and the run say "
-                                     f"{identity[0][:12]}..., {identity[1]}, {identity[2]}")
-            if not single and any(len(a) != size for name, a in result.items()
-                                  if name not in _TASK_EXTRAS):
-                raise ValueError(f"holds {len(next(iter(result.values())))} realisations, "
-                                 f"its name says {size}")
+            result = load_task_file(path, size, single, identity)
         except DAMAGED_FILE_ERRORS as exc:
             log.warning("checkpoint file %s is damaged (%s: %s); its realisations are "
                         "recomputed", path, type(exc).__name__, exc)

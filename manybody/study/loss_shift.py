@@ -136,8 +136,13 @@ def curves_from_results(ds, point: dict[str, float] | None = None
     shift_r = sel["velocity_shift"].transpose("realisation", "temperature").values
     keep = np.all(np.isfinite(loss_r), axis=1) & np.all(np.isfinite(shift_r), axis=1)
     n = int(keep.sum())
-    if n < 2:
-        raise ValueError(f"need at least 2 finished realisations at {chosen}, got {n}")
+    if n < 2:  # NaN marks an unfinished realisation; inf is a finished one that overflowed
+        # ("0 finished" for 3 finished with Q = inf; a break test, session 45)
+        infinite = int(np.sum(np.any(np.isinf(loss_r), axis=1) | np.any(np.isinf(shift_r), axis=1)))
+        also = (f" ({infinite} finished with infinite values: the model's magnitudes overflow)"
+                if infinite else "")
+        raise ValueError(f"need at least 2 finished realisations with finite values at {chosen}, "
+                         f"got {n}{also}")
     loss_r, shift_r = loss_r[keep], shift_r[keep]
     t = ds["temperature"].values
     w = chosen.get("frequency", float(ds["frequency"].values[0]))

@@ -305,8 +305,13 @@ def generator(name: str, value: Any) -> Any:
 
 
 def boolean(name: str, value: Any) -> bool:
-    """A ``bool`` (or numpy bool); 0/1, "yes" and None are refused."""
+    """A ``bool`` (or numpy bool); 0/1, "yes" and None are refused (a number is told the bool
+    to write: the number describer's "(a float; write 0)" named a value refused here; session
+    45)."""
     if not isinstance(value, bool | np.bool_):
+        if isinstance(value, int | float | np.integer | np.floating) and value in (0, 1):
+            raise TypeError(f"{name} must be True or False, got {value!r} (a number; write "
+                            f"{bool(value)})")
         raise TypeError(f"{name} must be True or False, got {_describe(value)}")
     return bool(value)
 

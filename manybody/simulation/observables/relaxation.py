@@ -62,6 +62,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import eigh_tridiagonal
 
+from manybody.config.model import MAX_STRESS, MIN_STRESS
 from manybody.config.probe import Broadening
 from manybody.config.probe import rate_prefactor as bounded_rate_prefactor
 from manybody.simulation.materials import bath
@@ -121,13 +122,38 @@ def check_rate_prefactor(where: str, value) -> float:
     return bounded_rate_prefactor(where, value)
 
 
+#: Largest max |T_mn| / stress_scale taken: t = T / gamma of a model stays below N times the
+#: largest stress ratio (config.model.MAX_STRESS_RATIO); 1e100 gave rates of 1e200 and NaN.
+MAX_RELATIVE_STRESS = 1e9
+
+
+def check_stress_scale(stress_scale, *elements: np.ndarray | None) -> float:
+    """gamma (K per unit strain) in the model's range (ValueError naming stress_scale; 1e200 gave
+    an OverflowError and 1e-200 a LinAlgError), and max |T_mn| / gamma of each array at most
+    MAX_RELATIVE_STRESS (a break test, session 45)."""
+    scale = v.positive("stress_scale", stress_scale)
+    if not MIN_STRESS <= scale < MAX_STRESS:
+        raise ValueError(f"stress_scale must be between {MIN_STRESS:g} and {MAX_STRESS:g} (gamma, "
+                         f"K per unit strain, in the units of the stress elements), got {scale!r}")
+    for name, arr in zip(("stress_elements", "bath_elements"), elements, strict=False):
+        if arr is None or arr.size == 0:
+            continue
+        largest = float(np.max(np.abs(arr)))
+        if largest > MAX_RELATIVE_STRESS * scale:
+            raise ValueError(f"{name} reach {largest:.3g}, {largest / scale:.3g} times "
+                             f"stress_scale = {scale:g}: the rates use |T_mn / stress_scale|^2, "
+                             f"at most ({MAX_RELATIVE_STRESS:g})^2; give stress_scale in the "
+                             "units of the stress elements (gamma of the model)")
+    return scale
+
+
 def _check_common(energies, temperature, rate_prefactor, stress_scale):
     energies = v.real_array("energies", energies)
     if energies.ndim != 1 or energies.size == 0:
         raise ValueError(f"energies must be a non-empty 1-d array, got shape {energies.shape}")
     return (energies, v.positive("temperature", temperature),
             check_rate_prefactor("rate_prefactor", rate_prefactor),
-            v.positive("stress_scale", stress_scale))
+            check_stress_scale(stress_scale))
 
 
 def _rate_kernel(released: np.ndarray, temperature: float) -> np.ndarray:
@@ -171,6 +197,7 @@ def transition_rates(
     energies, temperature, rate_prefactor, stress_scale = _check_common(
         energies, temperature, rate_prefactor, stress_scale)
     elements = check_stress_elements("stress_elements", stress_elements, energies.size)
+    check_stress_scale(stress_scale, elements)
     released = energies[None, :] - energies[:, None]  # [m, n] = E_n - E_m
     rates = rate_prefactor * _coupling_squared(elements, stress_scale) * _rate_kernel(
         released, temperature)
@@ -316,7 +343,6 @@ class _MasterEquation:
     def __init__(self, spectrum, stress_elements, rate_prefactor, stress_scale, bath_elements):
         energies = check_spectrum(spectrum).energies.astype(np.float64, copy=False)
         rate_prefactor = check_rate_prefactor("rate_prefactor", rate_prefactor)
-        stress_scale = v.positive("stress_scale", stress_scale)
         dim = energies.size
         self.energies = energies
         elements = check_stress_elements("stress_elements", stress_elements, dim)
@@ -329,6 +355,8 @@ class _MasterEquation:
         self.diagonal = np.diagonal(elements).astype(np.float64)
         bath = elements if bath_elements is None else check_stress_elements("bath_elements",
                                                                       bath_elements, dim)
+        stress_scale = check_stress_scale(stress_scale, elements,
+                                          None if bath_elements is None else bath)
         self.gap = np.abs(energies[None, :] - energies[:, None])
         # -K_ph |t_mn|^2 |w_mn|^3 / 2: the temperature enters only through 1/sinh(|w|/2T); the
         # sign makes the generator -S positive semi-definite

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from manybody.simulation.observables.absorption import check_symmetric
 from manybody.support import validate as v
 
 #: Mean level-spacing ratio <r> of the standard ensembles (Atas et al., PRL 110, 084101 (2013)).
@@ -301,7 +302,10 @@ def _pairs(energies: np.ndarray, stress_elements: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """E_m - E_0, w_mn and |T_mn|^2 of every pair with E_m > E_n (arguments validated)."""
     e = _levels(energies)
-    v.real_array("stress_elements", stress_elements, (e.size, e.size), keep_float=True)
+    elements = v.real_array("stress_elements", stress_elements, (e.size, e.size), keep_float=True)
+    # the magnitude range (and symmetry) every other observable asks of T (1e160 gave inf and
+    # NaN, 1e-200 exact zeros; a break test, session 45)
+    check_symmetric(elements)
     e = e - np.min(e)
     m, n = np.nonzero(e[:, None] > e[None, :])
     t2 = np.asarray(stress_elements, dtype=np.float64)[m, n] ** 2

@@ -98,7 +98,9 @@ from a realisation alone in :mod:`.resources`; the choice for ``solver.method = 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -477,6 +479,12 @@ class ChebyshevOperators:
     def __init__(self, real, params: ChebyshevParams) -> None:
         self.fallback = None
         self.dimension = real.dimension
+        # T in units of a power of two near its scale (exact in any precision), the responses
+        # times its square (:func:`respond_with_plan`): T of gamma <= 1e-15 gave Q = 0 and of
+        # gamma >= 1e20 NaN in float32, where the dense solver is right (a break test, 45)
+        self.stress_unit = stress_unit(real)
+        if self.stress_unit != 1.0:
+            real = scaled_stress(real, 1.0 / self.stress_unit)
         wanted = uses_matrix_free(real.n_tls, params)  # the rule :func:`route` reports
         refusal = matrix_free_refusal(real) if wanted else None
         if refusal is not None:
@@ -520,6 +528,31 @@ class ChebyshevOperators:
         return 1 if self.threads == 1 else blas_thread_count()
 
 
+def stress_unit(real) -> float:
+    """The power of two nearest the largest stress magnitude of a realisation (max |gamma_i|,
+    max |K^T_ij|, the stress random matrix's weight), 1 when there is none: the unit in which
+    the Chebyshev solver holds T, so that float32 neither under- nor overflows."""
+    parts = [np.max(np.abs(real.deformation_potential), initial=0.0)]
+    if real.stress_coupling is not None:
+        parts.append(np.max(np.abs(real.stress_coupling), initial=0.0))
+    if real.stress_random_matrix is not None:
+        parts.append(real.stress_random_matrix.weight)
+    largest = float(max(parts))
+    if not largest > 0 or not math.isfinite(largest):
+        return 1.0
+    return 2.0 ** round(math.log2(largest))
+
+
+def scaled_stress(real, factor: float):
+    """The realisation with every stress term times ``factor`` (a power of two: exact)."""
+    term = real.stress_random_matrix
+    return dataclasses.replace(
+        real, deformation_potential=real.deformation_potential * factor,
+        stress_coupling=None if real.stress_coupling is None else real.stress_coupling * factor,
+        stress_random_matrix=None if term is None else dataclasses.replace(
+            term, weight=term.weight * factor))
+
+
 def respond_with_plan(ops: ChebyshevOperators, w, t, broadening, params, seq, observables
                       ) -> tuple[Responses, Plan, dict]:
     """Raw responses of a realisation (im_chi, re_chi, specific heat and their error components),
@@ -536,6 +569,14 @@ def respond_with_plan(ops: ChebyshevOperators, w, t, broadening, params, seq, ob
         op = ops.scaled()
         raw, plan, info = _run(op, ops.apply_t, ops.apply_c, ops.extra_bytes, w, t, broadening,
                                params, seq, "velocity_shift" in observables, threads)
+    if ops.stress_unit != 1.0:  # back from T in units of stress_unit: chi ~ |T|^2
+        square = ops.stress_unit**2
+        for key in ("im_chi", "re_chi"):
+            if getattr(raw, key) is not None:
+                setattr(raw, key, getattr(raw, key) * square)
+            raw.errors[key] = tuple(part * square for part in raw.errors[key])
+        for rung in info["diagnostics"]:
+            rung["truncation_error"] = rung["truncation_error"] * square
     _unresolved_heat(raw, plan, np.atleast_1d(np.asarray(t, dtype=float)),
                      "specific_heat" in observables)
     return raw, plan, info
