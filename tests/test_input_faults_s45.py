@@ -741,3 +741,84 @@ def test_table_reader_options_of_the_wrong_type_are_refused_by_name(tmp_path):
     assert read_loss_table(str(path), error_column=np.False_).sigma is None
     with pytest.raises(TypeError, match="shift_column must be a column name"):
         read_velocity_table(str(path), shift_column=2)
+
+
+def test_ftlm_holds_the_stress_in_its_own_unit_too():
+    """gamma <= 1e-30 gave Q = 0 from the finite-temperature Lanczos cross-check (float64)."""
+    import manybody as mb
+    from manybody.simulation.solvers.lanczos import ftlm_absorption
+
+    def solve(gamma):
+        return ftlm_absorption(_six_tls(gamma), [0.1], [0.05, 0.1, 0.5], mb.Broadening(width=0.02),
+                               normalisation=1 / gamma**2)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        base = solve(1.0)
+        for gamma in (2.0**-200, 2.0**200):
+            assert np.array_equal(solve(gamma).absorption, base.absorption)
+        for gamma in (1e-90, 1e90):
+            assert solve(gamma).absorption == pytest.approx(base.absorption, rel=1e-9)
+
+
+@pytest.mark.parametrize(("header", "unit"), [
+    ("power_pW", "pW"), ("Power pW", "pW"), ("Power µW", "uW"), ("power_dBW", "dBW"),
+    ("Pin µW", "uW"), ("Power (dB photons)", "dB(photons)"), ("power", "?")])
+def test_power_units_written_after_the_name_without_brackets(header, unit):
+    """Only bracketed units were read: "power_pW" and "Pin µW" were "no unit" (a break test)."""
+    from manybody.measured.headers import header_power_unit
+
+    assert header_power_unit(header) == unit
+
+
+def test_iterative_solvers_take_a_realisation_subclass_and_refuse_other_types_by_name():
+    """scaled_stress called a subclass's own __init__ (TypeError, only for gamma far from 1);
+    ftlm_absorption given a ModelParams raised a raw AttributeError."""
+    import manybody as mb
+    from manybody.simulation.ensembles import Realisation
+    from manybody.simulation.operators import scaled_stress
+    from manybody.simulation.solvers.lanczos import ftlm_absorption
+
+    class Tagged(Realisation):
+        def __init__(self, base, tag):
+            super().__init__(**{name: getattr(base, name) for name in
+                                Realisation.__dataclass_fields__})
+            object.__setattr__(self, "tag", tag)
+
+    real = Tagged(_six_tls(3.0), "x")
+    scaled = scaled_stress(real, 0.25)
+    assert np.array_equal(scaled.deformation_potential, real.deformation_potential * 0.25)
+    with pytest.raises(TypeError, match="Realisation"):
+        ftlm_absorption(mb.ModelParams(n_tls=3), [0.1], [0.1], mb.Broadening(width=0.02))
+
+
+def test_info_matches_task_files_by_the_digest_the_run_recorded(tmp_path, capsys):
+    """A meta.json whose spec was written differently (another version's, or edited) made info
+    call every good task file damaged: it recomputed the digest instead of reading the one the
+    files carry (a break test, session 45)."""
+    import json
+
+    from manybody.cli import main
+    from manybody.runs.checkpoint import checkpoint_dir
+    from manybody.runs.spec import RunSpec
+    from manybody.runs.sweep import run_sweep
+
+    spec = RunSpec.from_dict({
+        "name": "t", "seed": 1, "realisations": 6, "model": {"n_tls": 3},
+        "probe": {"frequencies": [0.1], "temperatures": [0.05, 0.1, 0.2],
+                  "observables": ["absorption"], "broadening": {"width": 0.02}}})
+    out = tmp_path / "o.nc"
+
+    def stop_after_four(done, total):
+        if done >= 4:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        run_sweep(spec, output=out, progress=stop_after_four, chunk_size=1)
+    meta_path = checkpoint_dir(out) / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["spec"]["realisations"] = 8
+    meta_path.write_text(json.dumps(meta))
+    assert main(["info", str(checkpoint_dir(out))]) == 0
+    text = capsys.readouterr().out
+    assert "finished: 4 of 8 realisation(s)" in text and "damaged" not in text

@@ -168,12 +168,16 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
     by_stretch: dict[int, int] = {}  # realisations in the task files, by the stretch that wrote them
     n_files = 0
     damaged: list[str] = []  # task files a run would recompute (a truncated one crashed info)
+    # the digest the run recorded, which its task files carry (recomputed from a spec that was
+    # written by another version, or edited, every good file was called damaged; session 45)
+    digest = (meta.get("spec_sha256") if meta is not None else None) or (
+        spec.digest() if spec is not None else None)
     tasks = directory / "tasks"
     with contextlib.suppress(OSError):
         for file in sorted(tasks.glob("*.npz")):
             match = CHUNK_FILE.fullmatch(file.name)
             if match:
-                stretch = _task_stretch(file, spec)
+                stretch = _task_stretch(file, spec, digest)
                 if stretch is None:
                     damaged.append(file.name)
                     continue
@@ -227,7 +231,7 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
     return "\n".join(lines)
 
 
-def _task_stretch(file: Path, spec=None) -> int | None:
+def _task_stretch(file: Path, spec=None, digest: str | None = None) -> int | None:
     """The stretch of the run that wrote a task file (its ``_stretch`` entry; files written
     before stretches were recorded count as the first), or None for a file a run would not take:
     read and checked as a run reads it (:func:`manybody.runs.checkpoint.load_task_file`; with the
@@ -247,7 +251,7 @@ def _task_stretch(file: Path, spec=None) -> int | None:
     point, start, stop = match.groups()
     single = stop is None
     size = 1 if single else int(stop) - int(start)
-    identity = None if spec is None else (spec.digest(), int(point), int(start))
+    identity = None if digest is None else (str(digest), int(point), int(start))
     try:
         arrays = load_task_file(file, size, single, identity)
     except DAMAGED_FILE_ERRORS:

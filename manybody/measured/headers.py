@@ -381,6 +381,10 @@ def is_power_column(name: str) -> bool:
     return bool(_POWER.search(parts.quantity)) or parts.unit in _POWER_UNITS
 
 
+#: Power units read after a power column's name without brackets ("power_pW", "Pin dBm").
+_POWER_SUFFIXES = ("dbm", "dbw", "mw", "uw", "nw", "pw", "fw")
+
+
 def header_power_unit(name: str) -> str:
     """The unit of a power column's header: "dBm", "dBW", "W", "mW", "uW", "nW", "pW", "fW",
     "photons" (a mean photon number), "dB(photons)" (10 log10 of it), "?" (none), or the
@@ -390,8 +394,12 @@ def header_power_unit(name: str) -> str:
     unit = header_unit(name)
     squeezed = name.lower().replace(" ", "")
     photons = "photon" in n or n in ("n", "<n>") or n.startswith(("nph", "n_ph"))
-    if "db(photon" in squeezed or (unit == "db" and photons):
+    if "db(photon" in squeezed or "dbphoton" in squeezed or (unit == "db" and photons):
         return "dB(photons)"
+    if not unit:  # a unit written after the name without brackets: "power_pW", "Pin µW"
+        last = re.split(r"[\s_]+", name.strip().lower())[-1]
+        if last.replace("µ", "u").replace("μ", "u") in _POWER_SUFFIXES:
+            unit = last
     if unit:
         unit = unit.replace("µ", "u").replace("μ", "u")
         return {"dbm": "dBm", "dbw": "dBW", "w": "W", "mw": "mW", "uw": "uW",

@@ -23,7 +23,9 @@ repeats in one term (s^z_i s^x_i = -s^x_i s^z_i); both builders agree on that to
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
 
 import numpy as np
 import scipy.sparse as sp
@@ -494,3 +496,32 @@ def _add_dense(sparse_part: sp.spmatrix, dense_part: np.ndarray, dtype: type) ->
     coo = sparse_part.tocoo()
     np.add.at(out, (coo.row, coo.col), coo.data)
     return out
+
+
+def stress_unit(real) -> float:
+    """The power of two nearest the largest stress magnitude of a realisation (max |gamma_i|,
+    max |K^T_ij|, the stress random matrix's weight), 1 when there is none: the unit in which
+    the iterative solvers (Chebyshev, FTLM) hold T, so that nothing under- or overflows (gamma
+    <= 1e-15 gave Q = 0 in both, >= 1e20 NaN in float32; a break test, session 45). Scaling by
+    a power of two is exact: the responses times its square are the same bits."""
+    parts = [np.max(np.abs(real.deformation_potential), initial=0.0)]
+    if real.stress_coupling is not None:
+        parts.append(np.max(np.abs(real.stress_coupling), initial=0.0))
+    if real.stress_random_matrix is not None:
+        parts.append(real.stress_random_matrix.weight)
+    largest = float(max(parts))
+    if not largest > 0 or not math.isfinite(largest):
+        return 1.0
+    return 2.0 ** round(math.log2(largest))
+
+
+def scaled_stress(real, factor: float):
+    """The realisation with every stress term times ``factor`` (a power of two: exact)."""
+    term = real.stress_random_matrix
+    fields = {f.name: getattr(real, f.name) for f in dataclasses.fields(Realisation)}
+    fields.update(  # a plain Realisation: a subclass's own __init__ may take other arguments
+        deformation_potential=real.deformation_potential * factor,
+        stress_coupling=None if real.stress_coupling is None else real.stress_coupling * factor,
+        stress_random_matrix=None if term is None else dataclasses.replace(
+            term, weight=term.weight * factor))
+    return Realisation(**fields)

@@ -64,7 +64,8 @@ from scipy.linalg import eigh_tridiagonal
 from scipy.special import dawsn
 
 from manybody.config.probe import Broadening
-from manybody.simulation.operators import build_operators
+from manybody.simulation.ensembles import Realisation
+from manybody.simulation.operators import build_operators, scaled_stress, stress_unit
 from manybody.simulation.solvers.chebyshev.plan import EXACT_TRACE_MAX_DIMENSION
 from manybody.support import validate as v
 
@@ -444,6 +445,11 @@ def ftlm_absorption(
     shapes = {"abs": [LineFunction(broadening, x) for x in w]}
     if velocity:
         shapes["vel"] = [LineFunction(broadening, x, True) for x in w]
+    # T in its own unit (exact): gamma <= 1e-30 gave Q = 0 (session 45); anything else than a
+    # Realisation is refused by build_operators, by name
+    unit = stress_unit(real) if isinstance(real, Realisation) else 1.0
+    if unit != 1.0:
+        real, normalisation = scaled_stress(real, 1.0 / unit), normalisation * unit**2
     h, stress = build_operators(real, np.float64, dense=False)
     h = h.tocsr() if sp.issparse(h) else np.asarray(h)
     stress = stress.tocsr() if sp.issparse(stress) else np.asarray(stress)

@@ -98,9 +98,7 @@ from a realisation alone in :mod:`.resources`; the choice for ``solver.method = 
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import math
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -113,7 +111,7 @@ from manybody.config.solver import ChebyshevParams
 from manybody.simulation.ensembles import Realisation
 from manybody.simulation.observables.absorption import emission_stripped
 from manybody.simulation.observables.responses import Responses, physical_observables
-from manybody.simulation.operators import build_operators
+from manybody.simulation.operators import build_operators, scaled_stress, stress_unit
 from manybody.simulation.solvers.chebyshev import contraction as contraction_module
 from manybody.simulation.solvers.chebyshev import resources
 from manybody.simulation.solvers.chebyshev.contraction import (
@@ -526,31 +524,6 @@ class ChebyshevOperators:
         configured to use. The solve itself runs with BLAS limited to one thread, so that no
         BLAS thread spins beside the compiled steps."""
         return 1 if self.threads == 1 else blas_thread_count()
-
-
-def stress_unit(real) -> float:
-    """The power of two nearest the largest stress magnitude of a realisation (max |gamma_i|,
-    max |K^T_ij|, the stress random matrix's weight), 1 when there is none: the unit in which
-    the Chebyshev solver holds T, so that float32 neither under- nor overflows."""
-    parts = [np.max(np.abs(real.deformation_potential), initial=0.0)]
-    if real.stress_coupling is not None:
-        parts.append(np.max(np.abs(real.stress_coupling), initial=0.0))
-    if real.stress_random_matrix is not None:
-        parts.append(real.stress_random_matrix.weight)
-    largest = float(max(parts))
-    if not largest > 0 or not math.isfinite(largest):
-        return 1.0
-    return 2.0 ** round(math.log2(largest))
-
-
-def scaled_stress(real, factor: float):
-    """The realisation with every stress term times ``factor`` (a power of two: exact)."""
-    term = real.stress_random_matrix
-    return dataclasses.replace(
-        real, deformation_potential=real.deformation_potential * factor,
-        stress_coupling=None if real.stress_coupling is None else real.stress_coupling * factor,
-        stress_random_matrix=None if term is None else dataclasses.replace(
-            term, weight=term.weight * factor))
 
 
 def respond_with_plan(ops: ChebyshevOperators, w, t, broadening, params, seq, observables
