@@ -397,11 +397,9 @@ class _Stop(Exception):
     pass
 
 
-def test_info_names_damaged_task_files_and_does_not_count_them(tmp_path, capsys):
-    """A truncated task file raised BadZipFile through `manybody info` (a traceback) and an empty
-    one was counted as finished; a run recomputes both, and info now says so."""
-    from manybody.cli import main
-    from manybody.runs.checkpoint import checkpoint_dir
+def _interrupted_run(tmp_path):
+    """The output path of a 6-realisation run stopped after 4 (one task file each), whose
+    checkpoint is left behind."""
     from manybody.runs.spec import RunSpec
     from manybody.runs.sweep import run_sweep
 
@@ -417,6 +415,16 @@ def test_info_names_damaged_task_files_and_does_not_count_them(tmp_path, capsys)
 
     with pytest.raises(_Stop):
         run_sweep(spec, output=out, progress=stop_after_four, chunk_size=1)
+    return out
+
+
+def test_info_names_damaged_task_files_and_does_not_count_them(tmp_path, capsys):
+    """A truncated task file raised BadZipFile through `manybody info` (a traceback) and an empty
+    one was counted as finished; a run recomputes both, and info now says so."""
+    from manybody.cli import main
+    from manybody.runs.checkpoint import checkpoint_dir
+
+    out = _interrupted_run(tmp_path)
     files = sorted((checkpoint_dir(out) / "tasks").glob("*.npz"))
     assert len(files) == 4
     files[1].write_bytes(files[1].read_bytes()[:100])  # truncated
@@ -800,21 +808,8 @@ def test_info_matches_task_files_by_the_digest_the_run_recorded(tmp_path, capsys
 
     from manybody.cli import main
     from manybody.runs.checkpoint import checkpoint_dir
-    from manybody.runs.spec import RunSpec
-    from manybody.runs.sweep import run_sweep
 
-    spec = RunSpec.from_dict({
-        "name": "t", "seed": 1, "realisations": 6, "model": {"n_tls": 3},
-        "probe": {"frequencies": [0.1], "temperatures": [0.05, 0.1, 0.2],
-                  "observables": ["absorption"], "broadening": {"width": 0.02}}})
-    out = tmp_path / "o.nc"
-
-    def stop_after_four(done, total):
-        if done >= 4:
-            raise _Stop
-
-    with pytest.raises(_Stop):
-        run_sweep(spec, output=out, progress=stop_after_four, chunk_size=1)
+    out = _interrupted_run(tmp_path)
     meta_path = checkpoint_dir(out) / "meta.json"
     meta = json.loads(meta_path.read_text())
     meta["spec"]["realisations"] = 8

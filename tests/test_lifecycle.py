@@ -160,13 +160,24 @@ def one_line(err: str) -> str:
 
 
 # -- signals and dead processes ---------------------------------------------------------------
-def test_sigterm_stops_workers_keeps_work_and_rerun_resumes(tmp_path, capsys):
+def _run_with_two_chunks_done(tmp_path: Path) -> tuple[Path, Path, subprocess.Popen]:
+    """(spec, output, process) of a 12-realisation run on two workers, once two chunks are
+    checkpointed and both workers are up."""
     spec_path = write_spec(tmp_path, realisations=6)
     out = tmp_path / "out.nc"
     proc = start_run(spec_path, out, hooked_env(tmp_path, MB_TEST_SLEEP="0.4"), "--jobs", "2",
                      "--chunk-size", "1")
     try:
         wait_for(lambda: len(chunks(out)) >= 2 and len(workers_of(proc)) == 2, proc)
+    except BaseException:  # never leave the run behind when the wait fails
+        proc.kill()
+        raise
+    return spec_path, out, proc
+
+
+def test_sigterm_stops_workers_keeps_work_and_rerun_resumes(tmp_path, capsys):
+    spec_path, out, proc = _run_with_two_chunks_done(tmp_path)
+    try:
         workers = workers_of(proc)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
@@ -192,12 +203,8 @@ def test_sigterm_delivered_twice_still_ends_with_the_line(tmp_path):
     The second, after the first had reset the default action, killed the run silently (exit
     143, no line, stretch recorded as killed, lock left; 1 run in 8 in a break test, session
     45, and every time with the two 5 ms apart)."""
-    spec_path = write_spec(tmp_path, realisations=6)
-    out = tmp_path / "out.nc"
-    proc = start_run(spec_path, out, hooked_env(tmp_path, MB_TEST_SLEEP="0.4"), "--jobs", "2",
-                     "--chunk-size", "1")
+    _, out, proc = _run_with_two_chunks_done(tmp_path)
     try:
-        wait_for(lambda: len(chunks(out)) >= 2 and len(workers_of(proc)) == 2, proc)
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.005)
         with contextlib.suppress(ProcessLookupError):
