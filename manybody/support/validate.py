@@ -45,7 +45,8 @@ def _describe(value: Any) -> str:
         except ValueError:
             return f"{value!r} (a string)"
         return f"{value!r} (a string; write the number without quotes)"
-    if isinstance(value, bool | np.bool_):
+    if isinstance(value, bool | np.bool_) or (isinstance(value, np.ndarray) and value.ndim == 0
+                                               and value.dtype.kind == "b"):
         return f"{value!r} (a boolean)"
     if isinstance(value, float | np.floating) and math.isfinite(value) and float(value).is_integer():
         return f"{value!r} (a float; write {int(value)})"
@@ -53,6 +54,20 @@ def _describe(value: Any) -> str:
     if len(text) > 120:  # e.g. a Spectrum or a large array: the type says more than its digits
         return f"{text[:80]}... (a {type(value).__name__})"
     return text
+
+
+def _scalar(name: str, value: Any) -> Any:
+    """A 0-d numeric array (e.g. from a numpy reduction) as its number; a masked scalar
+    (``np.ma.masked``, or a 0-d masked array whose entry is masked) refused, since its data value
+    would be used (session 46: a masked temperature was taken as the 0.5 under the mask)."""
+    if isinstance(value, np.ma.MaskedArray) and value.ndim == 0:
+        if np.ma.getmaskarray(value).any():
+            raise ValueError(f"{name} is masked (a numpy masked scalar): the number under the "
+                             "mask would be used; pass a valid number")
+        value = np.ma.getdata(value)
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value.item()
+    return value
 
 
 def real(name: str, value: Any, *, allow_nonfinite: bool = False) -> float:
@@ -65,8 +80,7 @@ def real(name: str, value: Any, *, allow_nonfinite: bool = False) -> float:
     ValueError
         NaN or infinite (unless ``allow_nonfinite``).
     """
-    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
-        value = value.item()  # a 0-d numeric array, e.g. from numpy reductions
+    value = _scalar(name, value)
     if not is_real(value):
         raise TypeError(f"{name} must be a real number (int or float), got {_describe(value)}")
     out = float(value)
@@ -108,6 +122,7 @@ def in_range(name: str, value: Any, low: float, high: float, *, low_open: bool =
 
 def integer(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
     """An integer within [low, high]; bools, strings and floats (even integral ones) are refused."""
+    value = _scalar(name, value)
     if isinstance(value, bool | np.bool_) or not isinstance(value, _INT_TYPES):
         raise TypeError(f"{name} must be an integer, got {_describe(value)}")
     out = int(value)
@@ -307,7 +322,9 @@ def generator(name: str, value: Any) -> Any:
 def boolean(name: str, value: Any) -> bool:
     """A ``bool`` (or numpy bool); 0/1, "yes" and None are refused (a number is told the bool
     to write: the number describer's "(a float; write 0)" named a value refused here; session
-    45)."""
+    45). A 0-d bool array (e.g. ``np.all(...)`` of an array) is taken as its bool."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind == "b":
+        value = bool(value)
     if not isinstance(value, bool | np.bool_):
         if isinstance(value, int | float | np.integer | np.floating) and value in (0, 1):
             raise TypeError(f"{name} must be True or False, got {value!r} (a number; write "

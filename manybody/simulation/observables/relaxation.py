@@ -147,6 +147,29 @@ def check_stress_scale(stress_scale, *elements: np.ndarray | None) -> float:
     return scale
 
 
+#: Largest one-phonon rate scale K_ph max|t_mn|^2 max|E_m - E_n|^3 taken (s^-1). Phonon
+#: frequencies are ~1e13 s^-1 and a model in range stays below ~1e45; energies of 1e99 K gave
+#: overflow warnings and NaN (session 45's open item, fixed in session 46). Far below float64's
+#: limit, so that the eigensolver and the Lanczos norms of the generator cannot overflow either.
+MAX_RATE_SCALE = 1e100
+
+
+def check_rate_scale(gaps: np.ndarray, coupling_squared: np.ndarray, rate_prefactor: float) -> None:
+    """Refuse rates K_ph |t_mn|^2 |w_mn|^3 above :data:`MAX_RATE_SCALE` s^-1, judged in
+    logarithms before any product is formed (ValueError naming the energies' span and K_ph)."""
+    coupling = float(np.max(coupling_squared, initial=0.0))
+    gap = float(np.max(gaps, initial=0.0))
+    if not (coupling > 0 and gap > 0):
+        return
+    exponent = math.log10(rate_prefactor) + math.log10(coupling) + 3 * math.log10(gap)
+    if exponent > math.log10(MAX_RATE_SCALE):
+        raise ValueError(f"the one-phonon rates K_ph |t_mn|^2 |E_m - E_n|^3 reach about "
+                         f"1e{exponent:.0f} s^-1 (largest gap |E_m - E_n| = {gap:.3g} K, rate_prefactor "
+                         f"{rate_prefactor:g} s^-1 K^-3, max |t_mn|^2 = {coupling:.3g}), beyond "
+                         f"{MAX_RATE_SCALE:g} s^-1: energies are in K (1 GHz is 0.048 K) and K_ph "
+                         "in s^-1 K^-3 (a-SiO2: 4.9e7)")
+
+
 def _check_common(energies, temperature, rate_prefactor, stress_scale):
     energies = v.real_array("energies", energies)
     if energies.ndim != 1 or energies.size == 0:
@@ -199,8 +222,9 @@ def transition_rates(
     elements = check_stress_elements("stress_elements", stress_elements, energies.size)
     check_stress_scale(stress_scale, elements)
     released = energies[None, :] - energies[:, None]  # [m, n] = E_n - E_m
-    rates = rate_prefactor * _coupling_squared(elements, stress_scale) * _rate_kernel(
-        released, temperature)
+    coupling = _coupling_squared(elements, stress_scale)
+    check_rate_scale(np.abs(released), coupling, rate_prefactor)
+    rates = rate_prefactor * coupling * _rate_kernel(released, temperature)
     np.fill_diagonal(rates, 0.0)
     return rates
 
@@ -361,6 +385,7 @@ class _MasterEquation:
         # -K_ph |t_mn|^2 |w_mn|^3 / 2: the temperature enters only through 1/sinh(|w|/2T); the
         # sign makes the generator -S positive semi-definite
         strength = _coupling_squared(bath, stress_scale)
+        check_rate_scale(self.gap, strength, rate_prefactor)
         strength += strength.T  # T_mn is symmetric only to round-off: make S exactly symmetric
         strength *= (-0.25 * rate_prefactor) * self.gap**3
         self.strength = strength
