@@ -332,10 +332,21 @@ def test_a_thousands_separator_is_refused_naming_the_cell(tmp_path, capsys, sep,
     assert "thousands separator" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("cell", ["2910000", "2,91E+06", "1.234.567,5", "884,973", "2910.5"])
+@pytest.mark.parametrize("cell", ["2910000", "2,91E+06", "1.234.567,5", "884,97", "2910.5"])
 def test_numbers_without_grouped_thousands_are_still_read(tmp_path, cell):
     path = _write(tmp_path, "k.csv", f"T (mK);Qi\n100;{cell}\n200;3460000\n")
     assert read_loss_table(path).loss.size == 2
+
+
+def test_one_group_of_three_digits_is_read_as_a_decimal_only_where_the_column_says_so(tmp_path):
+    """'884,973' beside '3460000' was read as 884.973 here until session 46; a column of
+    integers around one such cell is a thousands separator as often (884973), so it is now
+    refused by name (tests/test_input_faults_s46.py). Beside decimal commas it is a decimal."""
+    path = _write(tmp_path, "k.csv", "T (mK);Qi\n100;884,973\n200;3460000\n")
+    with pytest.raises(ValueError, match="most likely 884973 written with a thousands separator"):
+        read_loss_table(path)
+    path = _write(tmp_path, "d.csv", "T (mK);Qi\n100;884,973\n200;3460,5\n")
+    np.testing.assert_allclose(np.sort(1 / read_loss_table(path).loss), [884.973, 3460.5])
 
 
 # ------------------------------------------------------------------ 7: a shift of the wrong sign

@@ -3,6 +3,8 @@ limited resources, and items left open in earlier sessions), each with the right
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,271 @@ def test_the_driven_steady_state_shares_the_rate_check():
 
     with pytest.raises(ValueError, match="one-phonon rates"):
         transition_rates([0.0, 1e99], [[0.0, 1.0], [1.0, 0.0]], 1.0, 1e15)
+
+
+# ------------------------------------------------ array flavours (helper-133)
+
+def test_a_0d_seed_gives_the_stream_of_the_plain_seed():
+    """realisation_rng validated a 0-d seed and then passed the array on to SeedSequence:
+    'len() of unsized object' from numpy."""
+    assert (mb.realisation_rng(np.array(3), np.array(2)).random()
+            == mb.realisation_rng(3, 2).random())
+
+
+@pytest.mark.parametrize("seed", [2**63, 2**70])
+def test_seeds_beyond_a_run_s_range_are_refused_by_the_function_api_too(seed):
+    """observe(seed=2**70) was taken while a RunSpec refuses it: a realisation that no run could
+    reproduce."""
+    with pytest.raises(ValueError, match="seed must be an integer between 0 and"):
+        mb.realisation_rng(seed, 0)
+
+
+@pytest.mark.parametrize("n_tls", [31, 1000, 2**70])
+def test_estimate_memory_refuses_n_beyond_the_model_s_bound_at_once(n_tls):
+    """1000 gave an OverflowError, 2**70 a minute of big-integer arithmetic."""
+    with pytest.raises(ValueError, match="n_tls must be an integer between 1 and 30"):
+        mb.estimate_memory(n_tls)
+
+
+def test_estimate_memory_of_a_small_numpy_integer_is_that_of_the_int():
+    """np.int8(4) gave 0 bytes before session 46 (2**n computed in int8)."""
+    assert mb.estimate_memory(np.int8(4)) == mb.estimate_memory(4) > 0
+
+
+@pytest.mark.parametrize("realisations", [2**70, 10**9])
+def test_frozen_fraction_refuses_a_huge_realisation_count_by_name(realisations):
+    params = mb.ModelParams(n_tls=3, equilibration=mb.EquilibrationParams())
+    with pytest.raises(ValueError, match="realisations must be an integer between 1 and"):
+        mb.frozen_fraction(params, 1, realisations, [0.05])
+
+
+def test_frozen_fraction_refuses_too_many_fractions_before_allocating():
+    params = mb.ModelParams(n_tls=3, equilibration=mb.EquilibrationParams())
+    with pytest.raises(ValueError, match="realisations x temperatures"):
+        mb.frozen_fraction(params, 1, 10**7, np.linspace(0.05, 1.0, 11))
+
+
+def test_big_endian_arrays_are_diagonalised_and_transformed_like_native_ones():
+    real = mb.draw_realisation(mb.ModelParams(n_tls=3), mb.realisation_rng(1, 0))
+    native = mb.diagonalise(mb.build_hamiltonian(real))
+    swapped = mb.diagonalise(mb.build_hamiltonian(real).astype(">f8"))
+    np.testing.assert_array_equal(swapped.energies, native.energies)
+    stress = mb.build_stress(real)
+    np.testing.assert_array_equal(mb.stress_matrix_elements(native.vectors.astype(">f8"), stress),
+                                  mb.stress_matrix_elements(native.vectors, stress))
+    np.testing.assert_array_equal(mb.build_hamiltonian(real, dtype=np.dtype(">f8")),
+                                  mb.build_hamiltonian(real))
+
+
+def test_a_0d_frequency_is_its_number():
+    from manybody.laws.inputs import parse_frequency
+
+    assert parse_frequency(np.array(0.05)) == 0.05
+    with pytest.raises(ValueError, match="frequency is masked"):
+        parse_frequency(np.ma.masked)
+
+
+def _series_pair():
+    pd = pytest.importorskip("pandas")
+    temperature = np.geomspace(0.01, 0.5, 20)
+    loss = np.tanh(0.05 / (2 * temperature)) + 0.001 * np.sin(300 * temperature)
+    return pd.Series(temperature), pd.Series(loss)
+
+
+def test_paired_series_in_another_row_order_are_refused_not_paired_by_position():
+    """q.sort_values() has the same labels and values as q; paired by position it gave
+    a = -0.68 instead of 1.0 without a word."""
+    t, q = _series_pair()
+    assert mb.fit_loss(t, q, 0.05).parameters["index"] == pytest.approx(1.0, abs=0.01)
+    shuffled = q.sort_values()
+    calls = [lambda: mb.fit_loss(t, shuffled, 0.05),
+             lambda: mb.fit_law(0.05 / t, shuffled),
+             lambda: mb.log_slope(t, shuffled),
+             lambda: mb.fit_saturation(t, shuffled),
+             lambda: mb.shape_ratio(0.05 / t, shuffled),
+             lambda: mb.Realisation.from_arrays(asymmetry=t, tunnelling=shuffled)]
+    for call in calls:
+        with pytest.raises(ValueError, match="pandas Series with different indexes"):
+            call()
+
+
+def test_series_with_the_same_index_give_the_numbers_of_the_arrays():
+    t, q = _series_pair()
+    a = mb.fit_loss(t, q, 0.05).parameters["index"]
+    b = mb.fit_loss(t.to_numpy(), q.to_numpy(), 0.05).parameters["index"]
+    assert a == b
+
+
+# ------------------------------------------------ measured-data files (helper-134)
+
+def _loss_table(path, rows, header="Temperatur (mK);Power (dBm);Qint"):
+    path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+_MK = [100, 150, 200, 300, 400, 500, 600, 700, 800, 900]
+
+
+@pytest.mark.parametrize("rows, why", [
+    # German Excel: decimal commas in the file, digit grouping in the temperatures
+    ([f"{t};-80;1,{58 + i}E+07" for i, t in enumerate(_MK)] + ["1.000;-80;1,67E+07",
+                                                              "1.100;-80;1,42E+07"],
+     "the file writes its decimals with ','"),
+    # no decimal mark anywhere: integers around the grouped cells
+    ([f"{t};-80;{15800000 + i}" for i, t in enumerate(_MK)] + ["1.000;-80;16700000"],
+     "other numbers are integers"),
+    # a US export separated by tabs: decimal points, '1,000' grouped
+    ([f"{t}\t-80\t1.{58 + i}E+07" for i, t in enumerate(_MK)] + ["1,000\t-80\t1.67E+07"],
+     "the file writes its decimals with '.'"),
+])
+def test_one_group_of_three_digits_read_as_a_decimal_is_refused(tmp_path, rows, why):
+    """'1.000' among 100 ... 900 mK was read as 1 mK and passed --tmax 0.8 into the fit."""
+    from manybody.measured.tables import read_loss_table
+
+    header = ("T (mK)\tPower (dBm)\tQi" if "\t" in rows[0] else "Temperatur (mK);Power (dBm);Qint")
+    path = _loss_table(tmp_path / "grouped.csv", rows, header)
+    with pytest.raises(ValueError, match=r"most likely 1000 written with a thousands separator"):
+        read_loss_table(path)
+    with pytest.raises(ValueError, match=why):
+        read_loss_table(path)
+
+
+@pytest.mark.parametrize("temperatures, qi", [
+    (["0.100", "0.250", "0.500", "1.000", "1.250"], "1,6E+07"),  # the column's own decimals
+    (["1.000", "1.250", "1.500", "2.000", "2.500"], "16000000"),  # no other decimal mark
+    (["0,100", "0,250", "0,500", "1,000", "1,250"], "1.6E+07"),
+])
+def test_a_column_of_decimals_with_three_digits_is_read_as_decimals(tmp_path, temperatures, qi):
+    from manybody.measured.tables import read_loss_table
+
+    rows = [f"{t};-80;{qi}" for t in temperatures]
+    table = read_loss_table(_loss_table(tmp_path / "k.csv", rows, "T (K);Power (dBm);Qi"))
+    expected = [float(t.replace(",", ".")) for t in temperatures]
+    np.testing.assert_allclose(np.sort(table.temperature), expected)
+
+
+def test_one_group_cells_alone_in_a_decimal_comma_file_are_refused(tmp_path):
+    """'1.000;1.250;1.500' mK beside decimal commas is 1000, 1250, 1500 mK from German Excel."""
+    from manybody.measured.tables import read_loss_table
+
+    rows = [f"{t};-80;1,6E+07" for t in ("1.000", "1.250", "1.500", "2.000")]
+    with pytest.raises(ValueError, match="line 2: .1.000. is read as 1, .*most likely 1000 written"):
+        read_loss_table(_loss_table(tmp_path / "mk.csv", rows))
+
+
+def test_a_quoted_grouped_number_in_a_comma_separated_file_is_named(tmp_path):
+    """The first version of the check formatted None: 'unsupported format string passed to
+    NoneType.__format__'."""
+    from manybody.measured.tables import read_loss_table
+
+    rows = [f'"{t}",-80,1.6E+07' for t in _MK] + ['"1,000",-80,1.67E+07']
+    path = _loss_table(tmp_path / "us.csv", rows, "T (mK),P (dBm),Qi")
+    with pytest.raises(ValueError, match=r"data row 11: cannot read .*thousands separator\? "
+                                         r"write 1000"):
+        read_loss_table(path)
+
+
+def _sweep_lines():
+    f = np.linspace(7.70e9, 7.72e9, 201)
+    z = 0.05 * (1 - 0.6 / (1 + 2j * 4e3 * (f / 7.71e9 - 1)))
+    return f, 20 * np.log10(np.abs(z)), np.degrees(np.angle(z))
+
+
+def _read_sweep(path):
+    from manybody.measured.sweeps import read_sweep
+
+    return read_sweep(path)
+
+
+def test_decimal_commas_between_tabs_or_blanks_are_read(tmp_path):
+    """A German 'Text (tab-delimited)' export was refused as 6 columns, and blank-separated
+    magnitude-only data were read as 3 columns (-19 dB and 482059 degrees) and fitted for
+    minutes."""
+    f, db, deg = _sweep_lines()
+    comma = lambda x: f"{x:.6f}".replace(".", ",")  # noqa: E731
+    path = tmp_path / "de_tab.txt"
+    path.write_text("Frequenz (Hz)\tBetrag (dB)\tPhase (deg)\n" + "\n".join(
+        f"{int(a)}\t{comma(b)}\t{comma(c)}" for a, b, c in zip(f, db, deg, strict=True)) + "\n")
+    sweep = _read_sweep(path)
+    np.testing.assert_allclose(sweep.frequency, f)
+    np.testing.assert_allclose(20 * np.log10(np.abs(sweep.s21)), db, atol=1e-5)
+    mag_only = tmp_path / "de_blank.txt"
+    mag_only.write_text("Frequenz (Hz)  Betrag (dB)\n" + "\n".join(
+        f"{int(a)} {comma(b)}" for a, b in zip(f, db, strict=True)) + "\n")
+    with pytest.raises(ValueError, match="2 column"):
+        _read_sweep(mag_only)
+
+
+def test_quoted_decimal_commas_in_a_comma_separated_sweep_are_read(tmp_path):
+    f, db, deg = _sweep_lines()
+    comma = lambda x: f'"{x:.6f}"'.replace(".", ",")  # noqa: E731
+    path = tmp_path / "quoted.csv"
+    path.write_text("f (Hz),dB,deg\n" + "\n".join(
+        f'"{int(a)}",{comma(b)},{comma(c)}' for a, b, c in zip(f, db, deg, strict=True)) + "\n")
+    np.testing.assert_allclose(20 * np.log10(np.abs(_read_sweep(path).s21)), db, atol=1e-5)
+
+
+def test_utf16_sweeps_are_read_and_compressed_ones_named(tmp_path):
+    import gzip
+
+    f, db, deg = _sweep_lines()
+    text = "f (Hz),dB,deg\n" + "\n".join(f"{a:.1f},{b:.6f},{c:.6f}" for a, b, c in
+                                         zip(f, db, deg, strict=True)) + "\n"
+    (tmp_path / "u16.csv").write_bytes(text.encode("utf-16"))
+    np.testing.assert_allclose(_read_sweep(tmp_path / "u16.csv").frequency, f)
+    (tmp_path / "s.csv.gz").write_bytes(gzip.compress(text.encode()))
+    with pytest.raises(ValueError, match="gzip-compressed file"):
+        _read_sweep(tmp_path / "s.csv.gz")
+
+
+def test_a_sweep_with_grouped_frequencies_names_the_line_and_the_grouping(tmp_path):
+    f, db, deg = _sweep_lines()
+    path = tmp_path / "grouped.csv"
+    path.write_text("f (Hz);dB;deg\n" + "\n".join(f"{int(a):,};{b:.6f};{c:.6f}" for a, b, c in
+                                                  zip(f, db, deg, strict=True)) + "\n")
+    with pytest.raises(ValueError, match=r"line 2 starts like a number .*thousands separator"):
+        _read_sweep(path)
+
+
+def test_a_touchstone_file_without_option_line_is_told_to_add_one(tmp_path):
+    f, db, deg = _sweep_lines()
+    lines = [f"{a:.1f} 0 0 {10 ** (b / 20):.6f} {c:.6f} 0 0 0 0" for a, b, c in
+             zip(f, db, deg, strict=True)]
+    (tmp_path / "s.s2p").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match="no option line.*'# Hz S DB R 50'"):
+        _read_sweep(tmp_path / "s.s2p")
+
+
+def test_a_folder_names_the_files_it_leaves_out_and_a_glob_keeps_dangling_links(tmp_path):
+    from manybody.measured.resonator_table import sweep_files
+
+    for name in ("s_030mK.csv", "s_045mK.tsv", "s_060mK.asc", "README.md", "LICENSE"):
+        (tmp_path / name).write_text("x")
+    with pytest.warns(UserWarning, match=r"left out 1 file\(s\) .*'s_060mK.asc'"):
+        files = sweep_files(tmp_path)
+    assert [Path(f).name for f in files] == ["s_030mK.csv", "s_045mK.tsv"]
+    (tmp_path / "s_075mK.csv").symlink_to(tmp_path / "gone.csv")
+    assert Path(sweep_files(str(tmp_path / "*.csv"))[-1]).name == "s_075mK.csv"
+
+
+# ------------------------------------------------ limits of the environment (helper-135)
+
+@pytest.mark.parametrize("option, limit", [("RLIMIT_AS", 600_000 * 1024), ("RLIMIT_AS", 200_000 * 1024),
+                                           ("RLIMIT_DATA", 500_000 * 1024)])
+def test_an_address_space_limit_too_small_is_one_line_before_any_import(tmp_path, option, limit):
+    """Under ulimit -v 600000 a run hung for ever inside OpenBLAS (deaf to Ctrl-C and SIGTERM);
+    under 200000 scipy's import failed with a traceback."""
+    import resource
+    import subprocess
+    import sys
+
+    kind = getattr(resource, option)
+
+    def limited():
+        resource.setrlimit(kind, (limit, resource.getrlimit(kind)[1]))
+
+    done = subprocess.run([sys.executable, "-m", "manybody", "info", str(tmp_path / "x.nc")],
+                          preexec_fn=limited, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert f"may map only {limit / 2**20:.0f} MiB" in done.stderr and "raise the limit" in done.stderr

@@ -424,6 +424,7 @@ def analyse_shape(
     Source: docs/PHYSICS.md section 2 (the family of laws, the TLS index, the shape ratio and the
     verdict) and section 7.3 (covariance-aware goodness of fit).
     """
+    v.check_aligned(x=x, q_realisations=q_realisations)
     x = check_ratio_span(distinct_x("x", x))
     given = v.real_array("q_realisations", q_realisations)
     q = np.atleast_2d(given)

@@ -1222,6 +1222,7 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
 
 
 def _check_xy(x, y, sigma):
+    v.check_aligned(x=x, q=y, sigma=sigma)
     x = v.positive_array("x", x)
     y = v.real_array("q", y)
     if y.shape != x.shape:

@@ -88,6 +88,7 @@ def parse_frequency(value: str | float) -> float:
     ValueError
         No or unknown unit in a string, a value <= 0, non-finite or >= 1000 K.
     """
+    value = v.unwrap_scalar("frequency", value)  # a 0-d array was refused (session 46)
     if isinstance(value, str):
         m = _FREQ.match(value)
         if not m:
@@ -265,6 +266,7 @@ class LossCurve:
 
     def __post_init__(self) -> None:
         _check_label(self.label)
+        v.check_aligned(temperature=self.temperature, loss=self.loss, sigma=self.sigma)
         t = _kelvin_temperatures(self.temperature, self.label)
         y = _values_like(t, self.loss, "loss", self.label)
         if np.any(y <= 0):
@@ -351,6 +353,7 @@ class ShiftCurve:
 
     def __post_init__(self) -> None:
         _check_label(self.label)
+        v.check_aligned(temperature=self.temperature, shift=self.shift, sigma=self.sigma)
         t = _kelvin_temperatures(self.temperature, self.label)
         y = _values_like(t, self.shift, "shift", self.label)
         # recorded only, but written into fit-data's record: any string, NaN or a negative

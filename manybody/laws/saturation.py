@@ -582,6 +582,7 @@ def fit_saturation(power, loss, sigma=None, *, beta: float | None = None, backgr
     >>> round(fit.parameters["beta"], 3), round(fit.parameters["critical_power"], 3)
     (0.5, 0.5)
     """
+    v.check_aligned(power=power, loss=loss, sigma=sigma)
     curve = (power, loss) if sigma is None else (power, loss, sigma)
     return fit_saturation_joint([curve], beta=beta, background=background, scale=scale,
                                 error_model=error_model)

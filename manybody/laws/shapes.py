@@ -192,6 +192,7 @@ def shape_ratio(x: np.ndarray, q: np.ndarray) -> float:
         whose last axis is not n_x, one curve that is 0, negative or negligible at x = 0.5 (of
         several, such curves' ratios are NaN with a RuntimeWarning).
     """
+    v.check_aligned(x=x, q=q)
     x = distinct_x("x", x)
     q = v.real_array("q", q)
     if q.ndim == 0 or q.shape[-1] != x.size:

@@ -95,6 +95,7 @@ def log_slope(temperatures, values, sigma=None) -> tuple[float, float]:
     the units given, so values of 1e-160 had an error of 0 and of 1e160 an error of inf
     (session 28).
     """
+    v.check_aligned(temperatures=temperatures, values=values, sigma=sigma)
     t = v.positive_array("temperatures", _unmasked("temperatures", temperatures))
     y = v.real_array("values", _unmasked("values", values), t.shape)
     given = None if sigma is None else np.shape(sigma)
@@ -186,6 +187,7 @@ def velocity_slopes(temperatures, dv, margin: float = 2.0) -> VelocitySlopes:
         Fewer than 3 points on either side, or a maximum at the edge of the range; a masked
         array with masked entries.
     """
+    v.check_aligned(temperatures=temperatures, dv=dv)
     t = v.positive_array("temperatures", _unmasked("temperatures", temperatures))
     _check_ascending(t)
     y = np.atleast_2d(v.real_array("dv", _unmasked("dv", dv)))
@@ -498,6 +500,7 @@ def fit_velocity_slopes(temperatures, dv, sigma=None, *, margin: float = 3.0,
     TypeError
         Complex or non-numeric arrays.
     """
+    v.check_aligned(temperatures=temperatures, dv=dv, sigma=sigma)
     for name, value, low in (("margin", margin, 1.0), ("top", top, 1.0), ("decades", decades, 0)):
         if not (v.is_real(value) and math.isfinite(value) and value > low):
             raise ValueError(f"{name} must be a finite number > {low:g}, got {value!r}")

@@ -50,6 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.measured.tables import decode_text
 from manybody.support.paths import check_input_file
 
 #: Fewest points a sweep must have: a notch fit has 7 parameters (f0, Ql, |Qc|, phi, amplitude,
@@ -395,12 +396,19 @@ def _read_columns(p: Path) -> tuple[np.ndarray, list[str], bool]:
     A file with ``;`` between its cells takes ``,`` as the decimal comma (and ``;``, tab or
     blanks as separators); otherwise ``,`` ``;`` tab and blanks all separate cells.
     """
-    with open(p, encoding="utf-8-sig", errors="replace") as fh:
-        lines = fh.read().splitlines()
-    semicolons = any(";" in line for line in lines if line.strip()[:1] in _NUMBER_START)
+    # UTF-16 (Excel's "Unicode text") was read as UTF-8 and gave "no numeric rows", a gzipped
+    # file "1 column(s)" (a break test, session 46)
+    lines = decode_text(p.read_bytes(), str(p)).splitlines()
+    numeric_lines = [line.strip() for line in lines
+                     if line.strip().lstrip("\"'")[:1] in _NUMBER_START]
+    semicolons = any(";" in line for line in numeric_lines) or _blank_separated_decimal_commas(
+        numeric_lines)
+    # quoted cells in a file separated by ',' ('"7710700000","-19,482059"'): the quotes say
+    # where a cell ends, and a comma inside one is its decimal comma (6 columns before)
+    quoted = not semicolons and any('"' in line for line in numeric_lines)
     split = _SPLIT_SEMICOLON if semicolons else _SPLIT
     rows: list[list[float]] = []
-    first_data = ended = None
+    first_data = ended = unread = None
     header: list[str] = []  # the lines before the data, comment marks removed
     for number, line in enumerate(lines, start=1):
         text = line.strip()
@@ -411,7 +419,12 @@ def _read_columns(p: Path) -> tuple[np.ndarray, list[str], bool]:
         if first_data is not None and _END_OF_DATA.match(text):
             ended = number  # a VNA export's closing line ("END" of Keysight's BEGIN/END block)
             break
-        cells = [c.strip("\"'") for c in split.split(text) if c.strip("\"'")]
+        if quoted:
+            cells = [c.strip() for c in next(csv.reader([text]), []) if c.strip()]
+            cells = [c.replace(",", ".") if _DECIMAL_COMMA_NUMBER.fullmatch(c) else c
+                     for c in cells]
+        else:
+            cells = [c.strip("\"'") for c in split.split(text) if c.strip("\"'")]
         if semicolons:
             cells = [c.replace(",", ".") for c in cells]
         try:
@@ -419,6 +432,8 @@ def _read_columns(p: Path) -> tuple[np.ndarray, list[str], bool]:
         except ValueError:
             if first_data is None:
                 header.append(text)
+                if unread is None and text.lstrip("\"'")[:1] in _NUMBER_START:
+                    unread = (number, text)
                 continue  # a header line before the data
             raise ValueError(f"{p}: line {number} is not numeric: {text[:80]!r}") from None
         if first_data is None:
@@ -439,8 +454,42 @@ def _read_columns(p: Path) -> tuple[np.ndarray, list[str], bool]:
                              f"(line {later[0]}): several blocks in one file; keep one sweep "
                              "per file")
     if not rows:
-        raise ValueError(f"{p}: no numeric rows (too few points: 0; need at least {MIN_POINTS})")
+        why = ""
+        if unread is not None:  # '7,710,700,000;-19.48;11.50' was every line a header line
+            grouped = re.search(r"\d{1,3}(?:[.,'\u00a0]\d{3}){2,}", unread[1])
+            why = (f"; line {unread[0]} starts like a number but cannot be read: "
+                   f"{unread[1][:60]!r}" + (f" ({grouped.group(0)!r} looks like a number with a "
+                                            "thousands separator: write the numbers without "
+                                            "digit grouping)" if grouped else ""))
+        raise ValueError(f"{p}: no numeric rows (too few points: 0; need at least "
+                         f"{MIN_POINTS}){why}")
     return np.asarray(rows, dtype=np.float64), header, semicolons
+
+
+#: A number written with a decimal comma ('-19,482059', '7,7107E+09').
+_DECIMAL_COMMA_NUMBER = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
+
+
+def _blank_separated_decimal_commas(numeric_lines: list[str]) -> bool:
+    """Whether the data lines are separated by blanks or tabs and write decimal commas: every
+    cell split at blanks reads as a number with ',' as its decimal mark, and some use it.
+    '7710700000 -19,482059' was split at the comma too, into three columns (frequency, -19 dB,
+    482059 degrees), and a tab-separated German export was refused as 6 columns (a break test,
+    session 46). A line of cells separated by ', ' is not taken ('100,' is no decimal)."""
+    seen = False
+    for line in numeric_lines[:20]:
+        cells = [c.strip("\"'") for c in re.split(r"[\t ]+", line) if c.strip("\"'")]
+        for cell in cells:
+            if _DECIMAL_COMMA_NUMBER.fullmatch(cell):
+                seen = True
+            elif "," in cell:
+                return False
+            else:
+                try:
+                    float(cell)
+                except ValueError:
+                    return False
+    return seen
 
 
 def header_frequency_unit(header: str | list[str] | None, columns: int = 3,
@@ -735,8 +784,21 @@ def _read_touchstone(p: Path, parameter: str) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{p}: Touchstone file holds {str(ts.parameter).upper()} parameters; "
                          f"expected S parameters (option line '# <unit> S <format> R <z0>')")
     f, s = ts.get_sparameter_arrays()
+    if np.max(f, initial=0.0) > 1e12 and not _has_option_line(p):
+        # the checks of a sweep's unit then advised frequency_unit, which a Touchstone file
+        # ignores (a break test, session 46)
+        raise ValueError(f"{p}: the Touchstone file has no option line, so its frequencies are "
+                         f"read in GHz (the Touchstone default) and reach {np.max(f):.4g} Hz, "
+                         "not a resonator sweep; add the option line with the file's frequency "
+                         "unit and format before the data, e.g. '# Hz S DB R 50' (DB, MA or RI)")
     row, col = TOUCHSTONE_PARAMETERS[parameter]
     return np.asarray(f, dtype=np.float64), np.asarray(s[:, row, col], dtype=np.complex128)
+
+
+def _has_option_line(p: Path) -> bool:
+    """Whether a Touchstone file has its option line ('# GHz S MA R 50')."""
+    with open(p, encoding="utf-8", errors="replace") as fh:
+        return any(line.split("!", 1)[0].strip().startswith("#") for line in fh)
 
 
 def _check_touchstone_lines(p: Path) -> None:

@@ -167,7 +167,11 @@ BINARY_FORMATS = ((b"\x89HDF\r\n\x1a\n", "a netCDF-4/HDF5 file (a results file o
                    "fit it with --simulated)"),
                   (b"CDF\x01", "a netCDF file"), (b"CDF\x02", "a netCDF file"),
                   (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook? export it as CSV)"),
-                  (b"\xd0\xcf\x11\xe0", "an Excel/OLE file (export it as CSV)"))
+                  (b"\xd0\xcf\x11\xe0", "an Excel/OLE file (export it as CSV)"),
+                  # read as text a compressed file was "found only one column" (session 46)
+                  (b"\x1f\x8b", "a gzip-compressed file (decompress it first: gunzip FILE)"),
+                  (b"BZh", "a bzip2-compressed file (decompress it first: bunzip2 FILE)"),
+                  (b"\xfd7zXZ\x00", "an xz-compressed file (decompress it first: unxz FILE)"))
 
 
 #: Text formats by their extension that are never a table of columns (a run specification
@@ -203,7 +207,9 @@ def refuse_other_formats(raw: bytes, path: str) -> None:
                          "temperature and loss)")
 
 
-def _decode(raw: bytes, path: str) -> str:
+def decode_text(raw: bytes, path: str) -> str:
+    """A text file's contents: UTF-16 by its byte-order mark, else UTF-8 (a BOM dropped), else
+    Latin-1; binary and compressed files refused by :func:`refuse_other_formats`."""
     refuse_other_formats(raw, path)
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16")
@@ -279,14 +285,18 @@ def _sniff_separator(lines: list[str], path: str, numbers: list[int] | None = No
     return best
 
 
-def _parse_number(cell: str, decimal_comma: bool) -> tuple[float | None, str | None]:
-    """(value, unit-in-cell) or (None, None) when the cell is not a number. 'nan' gives NaN."""
+def _number_text(cell: str) -> tuple[str, str | None]:
+    """A cell's number as text (quotes, blanks and thin spaces dropped, the unicode minus
+    mended) and the unit written in it (mK or K), if any."""
     s = cell.strip().strip('"').replace("\u2009", "").replace("\u202f", "").replace(" ", "")
     s = s.replace("\u2212", "-")  # unicode minus
-    unit = None
     m = _CELL_UNIT.match(s)
-    if m:
-        s, unit = m.group("num"), m.group("unit")
+    return (m.group("num"), m.group("unit")) if m else (s, None)
+
+
+def _parse_number(cell: str, decimal_comma: bool) -> tuple[float | None, str | None]:
+    """(value, unit-in-cell) or (None, None) when the cell is not a number. 'nan' gives NaN."""
+    s, unit = _number_text(cell)
     if decimal_comma and "," in s:
         s = s.replace(".", "").replace(",", ".")  # 1.234,5 -> 1234.5
     if s.lower() in ("nan", "na", "n/a", "none", "null", "-", ""):
@@ -417,12 +427,15 @@ class CellGrid:
     lines: list  # line number in the file (1-based) of each data row
     #: columns whose header unit and units row disagree -> the refusal, given when one is used
     unit_conflicts: dict = field(default_factory=dict)
+    #: the decimal marks the data use beyond doubt -> (line, cell) of the first use
+    marks: dict = field(default_factory=dict)
 
     def column(self, name: str) -> tuple[np.ndarray, set[str]]:
         """The numbers of column ``name`` and the units written in its cells."""
         if name in self.unit_conflicts:
             raise ValueError(self.unit_conflicts[name])
         j = self.columns.index(name)
+        refuse_grouped_thousands(self, name, [row[j] if j < len(row) else "" for row in self.data])
         out, units = np.empty(len(self.data)), set()
         unit_rows: dict[str, int] = {}
         for i, row in enumerate(self.data):
@@ -443,8 +456,11 @@ def _cell_value(src: str, name: str, i: int, cell: str, decimal_comma: bool
     """The finite number in a cell of data row i + 1 and its unit, or a ValueError."""
     value, unit = _parse_number(cell, decimal_comma)
     if value is None:
+        grouped = _ONE_GROUP.fullmatch(_number_text(cell)[0])
+        hint = (f" (a thousands separator? write {_number_text(cell)[0].replace(',', '')})"
+                if grouped and grouped.group("mark") == "," else "")
         raise ValueError(f"{src}: column {name!r}, data row {i + 1}: cannot read "
-                         f"{cell!r} as a number")
+                         f"{cell!r} as a number{hint}")
     if math.isnan(value):
         raise ValueError(f"{src}: column {name!r}, data row {i + 1}: missing value or NaN "
                          f"({cell!r})")
@@ -512,6 +528,70 @@ def _with_unit_row(name: str, unit: str) -> str | None:
 #: ('2.910.000', '2,910,000', "2'910'000", '2 910 000' with a no-break space), maybe with decimals.
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?P<sep>[.,'\u2019\u00a0\u202f])\d{3}(?:(?P=sep)\d{3})+"
                         r"(?:[.,]\d+)?")
+
+
+#: A number with one group of three digits after a '.' or ',' and a leading digit other than 0
+#: ('1.000', '2,500'): read as a decimal (1.0, 2.5), but a thousands separator writes it too
+#: (1000, 2500). '0.500' and '1.25' are decimals whichever way.
+_ONE_GROUP = re.compile(r"[+-]?[1-9]\d{0,2}(?P<mark>[.,])\d{3}")
+
+
+def _decimal_mark_example(cell: str, decimal_comma: bool) -> str | None:
+    """The mark ('.' or ',') that a numeric cell uses as its decimal mark beyond doubt (a cell
+    of one group of three digits is no evidence), else None."""
+    text, _ = _number_text(cell)
+    if _ONE_GROUP.fullmatch(text) or _parse_number(cell, decimal_comma)[0] is None:
+        return None
+    if decimal_comma and "," in text:
+        return ","
+    return "." if "." in text else None
+
+
+def decimal_marks(rows: list[list[str]], lines: list[int], decimal_comma: bool
+                  ) -> dict[str, tuple[int, str]]:
+    """For each decimal mark the file uses beyond doubt, the line and cell of its first use."""
+    found: dict[str, tuple[int, str]] = {}
+    for row, line in zip(rows, lines, strict=False):
+        for cell in row:
+            mark = _decimal_mark_example(cell, decimal_comma)
+            if mark is not None and mark not in found:
+                found[mark] = (line, cell.strip())
+    return found
+
+
+def refuse_grouped_thousands(grid: CellGrid, name: str, cells: list[str]) -> None:
+    """Refuse a cell such as '1.000' (one group of three digits) that the table reads as a
+    decimal (1.0) where it is most likely a thousands separator (1000): the file writes its
+    decimals with the other mark, or the column's other numbers are integers written without a
+    mark while none of them uses this one as a decimal mark. '100;...;900;1.000' from a German
+    spreadsheet was read as 1 mK, silently (a break test, session 46). A column that uses the
+    mark as a decimal mark elsewhere ('0.500', '1.25') is left alone, as is a column of such
+    cells only in a file with no other decimal mark ('1.000', '1.250')."""
+    ambiguous = [(i, cell, m.group("mark")) for i, cell in enumerate(cells)
+                 if (m := _ONE_GROUP.fullmatch(_number_text(cell)[0]))]
+    if not ambiguous:
+        return
+    column_marks = {_decimal_mark_example(cell, grid.decimal_comma) for cell in cells}
+    integers = sum(bool(re.fullmatch(r"[+-]?\d+", _number_text(cell)[0])) for cell in cells)
+    for i, cell, mark in ambiguous:
+        other = "," if mark == "." else "."
+        reading = _parse_number(cell, grid.decimal_comma)[0]
+        if reading is None or mark in column_marks:  # '"1,000"' in a file separated by ',' is
+            continue  # named by _cell_value; '1.000' beside '0.250' is a decimal
+        if other in grid.marks:
+            line, example = grid.marks[other]
+            why = f"the file writes its decimals with {other!r} ({example!r} at line {line})"
+        elif integers and mark not in column_marks:
+            why = (f"the column's other numbers are integers written without {mark!r} and none "
+                   "of its numbers uses it as a decimal mark")
+        else:
+            continue
+        grouped = _number_text(cell)[0].replace(mark, "")
+        raise ValueError(
+            f"{grid.src}: column {name!r}, line {grid.lines[i]}: {cell.strip()!r} is read as "
+            f"{reading:g}, with {mark!r} as a decimal mark, but {why}: it is most likely "
+            f"{grouped} written with a thousands separator. Write the numbers without digit "
+            "grouping (or in scientific notation), or every decimal with the same mark")
 
 
 def _refuse_thousands(src: str, rows: list[list[str]], line_numbers: list[int],
@@ -596,7 +676,7 @@ def read_grid(p: Path, example: str = "'Temperature (mK);Qint'") -> CellGrid:
     many cells as the data and no number: it was refused as 'no header line' (a tester,
     session 40). ``example`` is the header suggested when there is none."""
     src = str(p)
-    text = _decode(p.read_bytes(), src)
+    text = decode_text(p.read_bytes(), src)
     # a line of empty cells only (',,' or ';;', as spreadsheets export below the data) is a
     # blank line: it stopped the whole table with "cannot read ''" (session 33)
     # a comment after the numbers of a data line ('20 1.1e5  # warm-up') is dropped, as
@@ -690,7 +770,8 @@ def read_grid(p: Path, example: str = "'Temperature (mK);Qint'") -> CellGrid:
                 f"{src}: line {line} has {sum(bool(c.strip()) for c in row)} filled cells "
                 f"({sep.join(row)[:60]!r}) but the header names {len(columns)} columns"
                 f"{hint}; every data line needs one cell per column")
-    return CellGrid(src, sep, decimal_comma, columns, rows[first:], lines_of_data, conflicts)
+    return CellGrid(src, sep, decimal_comma, columns, rows[first:], lines_of_data, conflicts,
+                    decimal_marks(rows[first:], lines_of_data, decimal_comma))
 
 
 def _data_columns(grid: CellGrid, temperature_column: str | None, loss_column: str | None,

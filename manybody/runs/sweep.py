@@ -181,7 +181,7 @@ def check_run_arguments(n_jobs: int, backend: str, scheduler: str | None,
     """
     v.choice("backend", backend, BACKENDS)
     cores = available_cores()
-    v.integer("blas_threads", blas_threads, 1, 4096)
+    blas_threads = v.integer("blas_threads", blas_threads, 1, 4096)
     n_jobs = v.integer("n_jobs", n_jobs)
     if n_jobs == -1:
         n_jobs = max(1, cores // blas_threads)
@@ -335,8 +335,9 @@ def run_sweep(
     preflight(spec)  # every sweep point (observables vs N, solver, memory), before any file
     routes = point_routes(spec)
     n_jobs = check_run_arguments(n_jobs, backend, scheduler, blas_threads)
+    blas_threads = int(blas_threads)  # checked above; a numpy integer is not JSON
     if chunk_size is not None:
-        v.integer("chunk_size", chunk_size, 1, MAX_CHUNK)
+        chunk_size = v.integer("chunk_size", chunk_size, 1, MAX_CHUNK)
     if resume and output is None:
         raise ValueError("resume needs an output location (the checkpoint lives next to it)")
     start = time.perf_counter()

@@ -207,6 +207,9 @@ class Realisation:
         -----
         The model is that of docs/PHYSICS.md section 1 (TLS, two-body couplings, stress operator).
         """
+        v.check_aligned(asymmetry=asymmetry, tunnelling=tunnelling,
+                          deformation_potential=deformation_potential,
+                          stress_coupling=stress_coupling)
         if n_tls is not None:
             n_tls = v.integer("n_tls", n_tls, 1, MAX_TLS)
         if (asymmetry is None) != (tunnelling is None):
@@ -219,7 +222,7 @@ class Realisation:
             raise ValueError("n_tls is required when no asymmetry/tunnelling arrays are given")
         else:
             n = n_tls
-        v.integer("n_tls", n, 1, MAX_TLS)
+        n = v.integer("n_tls", n, 1, MAX_TLS)
         return cls(
             n_tls=n,
             asymmetry=asymmetry,
@@ -506,8 +509,8 @@ def realisation_rng(seed: int, realisation: int) -> np.random.Generator:
     ValueError
         seed or realisation negative.
     """
-    v.integer("seed", seed, 0)
-    v.integer("realisation", realisation, 0)
+    seed = v.integer("seed", seed, 0, v.MAX_SEED)
+    realisation = v.integer("realisation", realisation, 0)
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(realisation,)))
 
 

@@ -161,8 +161,8 @@ def freezing_temperatures(real: Realisation, equilibration: EquilibrationParams,
 
 def frozen_rng(seed: int, realisation: int) -> np.random.Generator:
     """Generator of the frozen configurations of realisation r (module docstring, step 2)."""
-    v.integer("seed", seed, 0)
-    v.integer("realisation", realisation, 0)
+    seed = v.integer("seed", seed, 0, v.MAX_SEED)
+    realisation = v.integer("realisation", realisation, 0)
     return np.random.default_rng(
         np.random.SeedSequence(seed, spawn_key=(realisation, FROZEN_STREAM)))
 
@@ -249,6 +249,13 @@ def reduce_realisation(real: Realisation, frozen: np.ndarray,
     )
 
 
+#: Most realisations :func:`frozen_fraction` draws (a run's own bound, ``RunSpec``), and most
+#: fractions it returns (0.8 GB): 2**70 realisations was numpy's "Maximum allowed dimension
+#: exceeded" (a break test, session 46).
+MAX_FROZEN_REALISATIONS = 10**7
+MAX_FROZEN_ENTRIES = 10**8
+
+
 def frozen_fraction(params: ModelParams, seed: int, realisations: int, temperatures) -> np.ndarray:
     """Fraction of the N TLS frozen at each temperature, per realisation: (n_realisations, n_T).
 
@@ -274,12 +281,18 @@ def frozen_fraction(params: ModelParams, seed: int, realisations: int, temperatu
     Raises
     ------
     ValueError
-        ``realisations`` < 1, or temperatures not positive and finite.
+        ``realisations`` < 1 or above 1e7, more than 1e8 fractions asked for, or temperatures
+        not positive and finite.
 
     Source: docs/PHYSICS.md section 7.5 (TLS with tau_i(T) > t_m frozen).
     """
-    n_real = v.integer("realisations", realisations, 1)
+    n_real = v.integer("realisations", realisations, 1, MAX_FROZEN_REALISATIONS)
     t = v.probe_axis("temperatures", temperatures)
+    if n_real * t.size > MAX_FROZEN_ENTRIES:  # 1e9 x 1 was a numpy MemoryError (session 46)
+        raise ValueError(f"realisations x temperatures = {n_real} x {t.size} = {n_real * t.size} "
+                         f"fractions, more than {MAX_FROZEN_ENTRIES:.0e} ("
+                         f"{MAX_FROZEN_ENTRIES * 8 / 1e9:g} GB); take fewer realisations or "
+                         "temperatures")
     out = np.zeros((n_real, t.size))
     if params.equilibration is None:
         return out

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -56,7 +57,7 @@ def _describe(value: Any) -> str:
     return text
 
 
-def _scalar(name: str, value: Any) -> Any:
+def unwrap_scalar(name: str, value: Any) -> Any:
     """A 0-d numeric array (e.g. from a numpy reduction) as its number; a masked scalar
     (``np.ma.masked``, or a 0-d masked array whose entry is masked) refused, since its data value
     would be used (session 46: a masked temperature was taken as the 0.5 under the mask)."""
@@ -80,7 +81,7 @@ def real(name: str, value: Any, *, allow_nonfinite: bool = False) -> float:
     ValueError
         NaN or infinite (unless ``allow_nonfinite``).
     """
-    value = _scalar(name, value)
+    value = unwrap_scalar(name, value)
     if not is_real(value):
         raise TypeError(f"{name} must be a real number (int or float), got {_describe(value)}")
     out = float(value)
@@ -122,7 +123,7 @@ def in_range(name: str, value: Any, low: float, high: float, *, low_open: bool =
 
 def integer(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
     """An integer within [low, high]; bools, strings and floats (even integral ones) are refused."""
-    value = _scalar(name, value)
+    value = unwrap_scalar(name, value)
     if isinstance(value, bool | np.bool_) or not isinstance(value, _INT_TYPES):
         raise TypeError(f"{name} must be an integer, got {_describe(value)}")
     out = int(value)
@@ -263,6 +264,40 @@ def real_array(name: str, value: Any, shape: tuple[int, ...] | None = None, *,
         raise ValueError(f"{name} must have shape {shape}, got shape {arr.shape}")
     _require_finite(name, arr)
     return arr
+
+
+def _pandas_series(value: Any) -> bool:
+    return (type(value).__module__.split(".")[0] == "pandas" and hasattr(value, "index")
+            and getattr(value, "ndim", 0) == 1)
+
+
+def check_aligned(**arrays: Any) -> None:
+    """Refuse paired pandas Series whose indexes differ: numpy pairs them by position, so the
+    same Series in another row order (``q.sort_values()``) gave a different fit without a word
+    (index a = 1.0 became -0.68; a break test, session 46). Other arguments are not looked at.
+
+    Raises
+    ------
+    ValueError
+        Naming the first two arguments whose indexes differ.
+    """
+    series = [(name, value) for name, value in arrays.items() if _pandas_series(value)]
+    for (first, a), (second, b) in itertools.pairwise(series):
+        if not a.index.equals(b.index):
+            raise ValueError(
+                f"{first} and {second} are pandas Series with different indexes, and would be "
+                "paired by position, not by label; align them first (e.g. "
+                f"{second} = {second}.reindex({first}.index)) or pass numpy arrays in one order")
+
+
+def native_order(value: Any) -> Any:
+    """A float32/float64 array stored in the other byte order ('>f8' on this machine) as the same
+    numbers in the native order (a copy); anything else unchanged. The dense solver and T_mn
+    refused '>f8' while every other function converted it (a break test, session 46)."""
+    if (isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.dtype.itemsize in (4, 8)
+            and not value.dtype.isnative):
+        return value.astype(value.dtype.newbyteorder("="))
+    return value
 
 
 def _require_finite(name: str, arr: np.ndarray) -> None:

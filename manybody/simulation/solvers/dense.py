@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import eigh
 
+from manybody.config.model import MAX_TLS
 from manybody.config.probe import (
     DECOMPOSITION_OBSERVABLES,
     MATRIX_ELEMENT_OBSERVABLES,
@@ -82,11 +83,14 @@ def estimate_memory(n_tls: int, dtype: str = "float64", random_matrix: bool = Fa
     Raises
     ------
     TypeError, ValueError
-        ``n_tls`` not an integer >= 1, ``dtype`` not "float64" or "float32", ``n_temperatures``
+        ``n_tls`` not an integer between 1 and ``MAX_TLS`` (30), ``dtype`` not "float64" or
+        "float32", ``n_temperatures``
         not an integer >= 0 (-3 TLS gave 0 bytes and "float16" was sized as float32, a tester,
         session 34).
     """
-    v.integer("n_tls", n_tls, 1)
+    # the model's own bound: 1000 gave an OverflowError and 2**70 a minute of big-integer
+    # arithmetic before a MemoryError (a break test, session 46)
+    n_tls = v.integer("n_tls", n_tls, 1, MAX_TLS)
     if not isinstance(dtype, str):  # np.float32, as build_operators takes it
         try:
             dtype = np.dtype(dtype).name
@@ -95,7 +99,7 @@ def estimate_memory(n_tls: int, dtype: str = "float64", random_matrix: bool = Fa
     v.choice("dtype", dtype, ("float64", "float32"))
     if not isinstance(random_matrix, bool | np.bool_):
         raise TypeError(f"random_matrix must be True or False, got {random_matrix!r}")
-    v.integer("n_temperatures", n_temperatures, 0)
+    n_temperatures = v.integer("n_temperatures", n_temperatures, 0)
     itemsize = 8 if dtype == "float64" else 4
     factor = _PEAK_MATRICES_RANDOM if random_matrix else _PEAK_MATRICES
     return int(factor * (2**n_tls) ** 2 * itemsize
@@ -239,6 +243,7 @@ def diagonalise(h: np.ndarray, vectors: bool = True, overwrite: bool = True) -> 
 
     Source: docs/PHYSICS.md section 1 (H of the model); LAPACK ?syevd.
     """
+    h = v.native_order(h)
     _check_matrix(h)
     v.boolean("vectors", vectors)  # vectors="False" computed them (session 39)
     v.boolean("overwrite", overwrite)
@@ -341,6 +346,7 @@ def stress_matrix_elements(
 
     Source: docs/PHYSICS.md section 1 (the stress operator T).
     """
+    vectors, stress = v.native_order(vectors), v.native_order(stress)
     if not isinstance(vectors, np.ndarray) or vectors.dtype not in (np.float64, np.float32):
         raise TypeError("vectors must be a numpy array of float64 or float32 eigenvectors, got "
                         + (f"dtype {vectors.dtype}" if isinstance(vectors, np.ndarray)

@@ -360,9 +360,9 @@ def _check(frequencies, temperatures, broadening, n_vectors, n_steps, trace, coa
     broadening.check_resolution(w, dispersive=bool(velocity))
     v.choice("trace", trace, ("stochastic", "exact"))
     if trace == "stochastic":  # the error bar is the spread over vectors: one vector has none
-        v.integer("n_vectors", n_vectors, 2)
-    v.integer("n_steps", n_steps, MIN_STEPS)
-    v.positive("normalisation", normalisation)
+        n_vectors = v.integer("n_vectors", n_vectors, 2)
+    n_steps = v.integer("n_steps", n_steps, MIN_STEPS)
+    normalisation = v.positive("normalisation", normalisation)
     v.in_range("coarse_fraction", coarse_fraction, 0.0, 1.0, low_open=True, high_open=True)
     v.in_range("weight_cutoff", weight_cutoff, 0.0, 1.0, high_open=True)
     v.in_range("ladder_ratio", ladder_ratio, 1.0, 2.0, low_open=True)
@@ -441,7 +441,7 @@ def ftlm_absorption(
                               coarse_fraction, weight_cutoff, ladder_ratio, normalisation,
                               velocity)
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(
-        v.integer("seed", seed, 0))
+        v.integer("seed", seed, 0, v.MAX_SEED))
     shapes = {"abs": [LineFunction(broadening, x) for x in w]}
     if velocity:
         shapes["vel"] = [LineFunction(broadening, x, True) for x in w]

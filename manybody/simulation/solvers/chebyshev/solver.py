@@ -450,7 +450,7 @@ def _readout(scale, w, t, broadening, velocity, params, dim, built: dict | None 
 def _seed_sequence(seed) -> np.random.SeedSequence:
     if isinstance(seed, np.random.SeedSequence):
         return seed
-    return np.random.SeedSequence(v.integer("seed", seed, 0))
+    return np.random.SeedSequence(v.integer("seed", seed, 0, v.MAX_SEED))
 
 
 def _checked_realisation(real) -> Realisation:
