@@ -339,3 +339,56 @@ def test_an_address_space_limit_too_small_is_one_line_before_any_import(tmp_path
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert f"may map only {limit / 2**20:.0f} MiB" in done.stderr and "raise the limit" in done.stderr
+
+
+def _manybody(*args, env=None, cwd=None):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "manybody", *args], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, **(env or {})}, cwd=cwd)
+
+
+@pytest.mark.parametrize("name, value", [("OMP_NUM_THREADS", "abc"), ("OMP_NUM_THREADS", "4,2"),
+                                         ("OMP_NUM_THREADS", "0"), ("LOKY_MAX_CPU_COUNT", "x")])
+def test_a_thread_count_variable_that_is_no_count_is_named(tmp_path, name, value):
+    """'abc' was "invalid literal for int() with base 10: 'abc'" from numexpr's import."""
+    done = _manybody("info", str(tmp_path / "x.nc"), env={name: value})
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert f"{name}={value!r} is not a whole number >= 1" in done.stderr
+
+
+def test_a_deleted_current_directory_is_said_so(tmp_path):
+    """It was "[Errno 2] No such file or directory", naming nothing."""
+    import os
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    here = os.getcwd()
+    os.chdir(gone)
+    try:
+        gone.rmdir()
+        done = _manybody("info", str(tmp_path / "x.nc"))
+    finally:
+        os.chdir(here)
+    assert done.returncode == 2 and "the current directory no longer exists" in done.stderr
+
+
+def test_a_memory_error_in_a_realisation_names_the_point_and_the_limit(monkeypatch):
+    """numpy's 'Unable to allocate 1.00 GiB' (a MemoryError subclass) named no sweep point."""
+    from manybody.runs import tasks
+    from manybody.support import address_space
+
+    class ArrayMemoryError(MemoryError):
+        pass
+
+    def fail(*args, **kwargs):
+        raise ArrayMemoryError("Unable to allocate 1.00 GiB for an array")
+
+    monkeypatch.setattr(tasks.pipeline, "observe", fail)
+    monkeypatch.setattr(address_space, "_limits", lambda: [("-v", 1_536_000 * 1024, 0)])
+    with pytest.raises(MemoryError, match=r"sweep point 3, realisation 0: Unable to allocate .*"
+                                          r"ulimit -v 1536000\): raise the limit"):
+        tasks.run_task(mb.ModelParams(n_tls=3), mb.Probe(frequencies=[0.1], temperatures=[0.05]),
+                       mb.SolverParams(), 1, 3, 0, 1, 1, where="sweep point 3")

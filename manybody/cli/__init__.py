@@ -11,18 +11,52 @@ import sys
 __all__ = ["main"]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """The ``manybody`` command (:func:`manybody.cli.app.main`), after one check that needs no
-    import beyond the standard library: an address-space limit too small to import scipy and
-    numba, or for the BLAS to allocate its buffers, is one line with exit status 2. Under
-    ``ulimit -v 600000`` a run hung for ever inside OpenBLAS, deaf to Ctrl-C and SIGTERM; under
-    200000 the imports failed with a traceback (a break test, session 46)."""
+#: Thread counts read from the environment by the libraries below (numexpr, OpenMP, OpenBLAS,
+#: MKL, numba, loky): 'abc' was "invalid literal for int() with base 10: 'abc'" from numexpr's
+#: import, naming no variable (a break test, session 46).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMEXPR_NUM_THREADS", "NUMEXPR_MAX_THREADS", "NUMBA_NUM_THREADS",
+                    "LOKY_MAX_CPU_COUNT")
+
+
+def environment_problem() -> str | None:
+    """Why the process cannot start: the current directory deleted, a thread-count variable
+    that is not a whole number >= 1 (OMP_NUM_THREADS='4,2', OpenMP's count per nesting level,
+    failed in numexpr's import as well), or an address-space limit too small
+    (:func:`manybody.support.address_space.address_space_problem`).
+    Standard library only: checked before numpy and scipy are imported."""
+    import os
+    import re
+
     from manybody.support.address_space import address_space_problem
 
-    problem = address_space_problem()
+    try:
+        os.getcwd()
+    except OSError:  # "[Errno 2] No such file or directory", naming nothing
+        return ("the current directory no longer exists (deleted or moved while this shell "
+                "was in it); cd to an existing folder and run the command again")
+    for name in THREAD_VARIABLES:
+        value = os.environ.get(name)
+        if value is not None and not re.fullmatch(r"\s*[1-9]\d*\s*", value):
+            return (f"the environment variable {name}={value!r} is not a whole number >= 1 (a "
+                    "thread count the numerical libraries read); unset it "
+                    f"(unset {name}) or set a count, e.g. {name}=1")
+    return address_space_problem()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``manybody`` command (:func:`manybody.cli.app.main`), after checks that need no
+    import beyond the standard library (:func:`environment_problem`): each is one line with
+    exit status 2. Under ``ulimit -v 600000`` a run hung for ever inside OpenBLAS, deaf to
+    Ctrl-C and SIGTERM; under 200000 the imports failed with a traceback; a Ctrl-C while the
+    libraries were imported was a traceback too (a break test, session 46)."""
+    problem = environment_problem()
     if problem is not None:
         print(f"manybody: error: {problem}", file=sys.stderr)
         return 2
-    from manybody.cli.app import main as run_command
-
+    try:
+        from manybody.cli.app import main as run_command
+    except KeyboardInterrupt:
+        print("manybody: interrupted while starting; nothing was written", file=sys.stderr)
+        return 130
     return run_command(argv)

@@ -33,6 +33,7 @@ from manybody.runs.task_warnings import RecordedWarning, recording
 from manybody.simulation import observe as pipeline
 from manybody.simulation.observables.absorption import FarAboveSpectrumWarning
 from manybody.simulation.solvers.chebyshev.workspace import reusing_workspace
+from manybody.support.address_space import limit_hint
 from manybody.support.heap import return_freed_memory
 from manybody.support.threads import thread_controller
 
@@ -97,10 +98,14 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
                         # the preflight said it once per sweep point
                         warnings.simplefilter("ignore", FarAboveSpectrumWarning)
                         results.append(pipeline.observe(params, seed, r, probe, solver))
-                except (ValueError, MemoryError) as exc:
+                except MemoryError as exc:
+                    # numpy's "Unable to allocate 1.00 GiB" (a subclass) named no sweep point
+                    # nor the address-space limit that caused it (a break test, session 46)
+                    raise MemoryError(f"{prefix}: {exc}{limit_hint()}") from exc
+                except ValueError as exc:
                     # subclasses keep their form, but for LAPACK's failures (whose message names
                     # no parameter: session 25)
-                    if type(exc) not in (ValueError, MemoryError, np.linalg.LinAlgError):
+                    if type(exc) not in (ValueError, np.linalg.LinAlgError):
                         raise
                     raise type(exc)(f"{prefix}: {exc}") from exc
     finally:

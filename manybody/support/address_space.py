@@ -48,3 +48,14 @@ def address_space_problem() -> str | None:
                     f"below that the BLAS can hang): raise the limit (ulimit {option} unlimited, "
                     "or a larger virtual-memory request to the batch system)")
     return None
+
+
+def limit_hint() -> str:
+    """'; ...' naming the address-space or data limit set on the process, for a MemoryError's
+    message; empty without one."""
+    limits = _limits()
+    if not limits:
+        return ""
+    option, limit, _ = min(limits, key=lambda item: item[1])
+    return (f"; the process may map at most {limit / 2**30:.3g} GiB (ulimit {option} "
+            f"{limit // 1024}): raise the limit, or ask for less")
