@@ -393,8 +393,13 @@ def _read_columns(p: Path) -> tuple[np.ndarray, list[str], bool]:
     the cells are separated by ``;``. Quoted cells are read; a line ``END`` after the data closes
     them (a Keysight export's block).
 
-    A file with ``;`` between its cells takes ``,`` as the decimal comma (and ``;``, tab or
-    blanks as separators); otherwise ``,`` ``;`` tab and blanks all separate cells.
+    A file with ``;`` between its cells, or with tabs or blanks between numbers written with
+    decimal commas (:func:`_blank_separated_decimal_commas`), takes ``,`` as the decimal comma
+    (and ``;``, tab or blanks as separators; the third value returned is then True); a file
+    separated by ``,`` with quoted cells takes a comma inside a quoted number as its decimal
+    comma; otherwise ``,`` ``;`` tab and blanks all separate cells. The text is decoded by
+    :func:`manybody.measured.tables.decode_text` (UTF-16 by its byte-order mark; compressed and
+    binary files refused by name).
     """
     # UTF-16 (Excel's "Unicode text") was read as UTF-8 and gave "no numeric rows", a gzipped
     # file "1 column(s)" (a break test, session 46)
