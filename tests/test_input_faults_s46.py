@@ -392,3 +392,29 @@ def test_a_memory_error_in_a_realisation_names_the_point_and_the_limit(monkeypat
                                           r"ulimit -v 1536000\): raise the limit"):
         tasks.run_task(mb.ModelParams(n_tls=3), mb.Probe(frequencies=[0.1], temperatures=[0.05]),
                        mb.SolverParams(), 1, 3, 0, 1, 1, where="sweep point 3")
+
+
+@pytest.mark.parametrize("sep, shifts", [
+    (",", ["0", "1.234", "2.345", "3.456", "-4.567"]),
+    (";", ["0", "1,234", "2,345", "3,456", "-4,567"]),
+    ("\t", ["0", "1.234", "2.345", "3.456", "4.567"]),
+])
+def test_a_zero_reference_beside_three_decimals_is_read(tmp_path, sep, shifts):
+    """A shift table's reference '0' beside values with three decimals was taken as evidence of
+    grouping, and every value refused (a second break test, session 46)."""
+    from manybody.measured.velocity import read_velocity_table
+
+    rows = [f"{t}{sep}{s}" for t, s in zip((100, 200, 300, 400, 500), shifts, strict=True)]
+    path = tmp_path / "shift.csv"
+    path.write_text(f"Temperature (mK){sep}df/f\n" + "\n".join(rows) + "\n")
+    table = read_velocity_table(path)
+    expected = [float(s.replace(",", ".")) for s in shifts]
+    np.testing.assert_allclose(table.shift, expected)
+
+
+def test_a_point_with_one_group_in_a_comma_separated_file_is_a_decimal_point(tmp_path):
+    from manybody.measured.tables import read_loss_table
+
+    rows = [f"{t},-80,1.{58 + i}E+07" for i, t in enumerate(_MK)] + ["1.250,-80,1.67E+07"]
+    table = read_loss_table(_loss_table(tmp_path / "us.csv", rows, "T (K),P (dBm),Qi"))
+    assert 1.25 in table.temperature

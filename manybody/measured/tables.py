@@ -562,8 +562,9 @@ def decimal_marks(rows: list[list[str]], lines: list[int], decimal_comma: bool
 def refuse_grouped_thousands(grid: CellGrid, name: str, cells: list[str]) -> None:
     """Refuse a cell such as '1.000' (one group of three digits) that the table reads as a
     decimal (1.0) where it is most likely a thousands separator (1000): the file writes its
-    decimals with the other mark, or the column's other numbers are integers written without a
-    mark while none of them uses this one as a decimal mark. '100;...;900;1.000' from a German
+    decimals with the other mark, or the column's other numbers include integers of three or
+    more digits written without a mark while none of them uses this one as a decimal mark (not
+    for a '.' in a file separated by ',', where it is the decimal point). '100;...;900;1.000' from a German
     spreadsheet was read as 1 mK, silently (a break test, session 46). A column that uses the
     mark as a decimal mark elsewhere ('0.500', '1.25') is left alone, as is a column of such
     cells only in a file with no other decimal mark ('1.000', '1.250')."""
@@ -572,7 +573,9 @@ def refuse_grouped_thousands(grid: CellGrid, name: str, cells: list[str]) -> Non
     if not ambiguous:
         return
     column_marks = {_decimal_mark_example(cell, grid.decimal_comma) for cell in cells}
-    integers = sum(bool(re.fullmatch(r"[+-]?\d+", _number_text(cell)[0])) for cell in cells)
+    # integers of three or more digits: '900' beside '1.000' is evidence of grouping, a '0' (the
+    # reference of a shift table) beside '1.234' is not (a second break test, session 46)
+    integers = sum(bool(re.fullmatch(r"[+-]?[1-9]\d{2,}", _number_text(cell)[0])) for cell in cells)
     for i, cell, mark in ambiguous:
         other = "," if mark == "." else "."
         reading = _parse_number(cell, grid.decimal_comma)[0]
@@ -581,9 +584,10 @@ def refuse_grouped_thousands(grid: CellGrid, name: str, cells: list[str]) -> Non
         if other in grid.marks:
             line, example = grid.marks[other]
             why = f"the file writes its decimals with {other!r} ({example!r} at line {line})"
-        elif integers and mark not in column_marks:
-            why = (f"the column's other numbers are integers written without {mark!r} and none "
-                   "of its numbers uses it as a decimal mark")
+        elif integers and mark not in column_marks and not (grid.sep == "," and mark == "."):
+            # (in a file separated by ',' a '.' is the decimal point: grouping there is ',')
+            why = (f"the column's other numbers are integers of three or more digits written "
+                   f"without {mark!r}, and none of its numbers uses it as a decimal mark")
         else:
             continue
         grouped = _number_text(cell)[0].replace(mark, "")
