@@ -455,7 +455,7 @@ def test_absorption_of_a_model_without_stress_warns():
 
 
 @pytest.mark.parametrize("args, error, words", [
-    ((-3,), ValueError, r"n_tls must be an integer >= 1"),
+    ((-3,), ValueError, r"n_tls must be an integer between 1 and 30"),
     ((10, "float16"), ValueError, r"dtype must be one of 'float64', 'float32'.*float16"),
     ((10.5,), TypeError, r"n_tls must be an integer"),
     ((10, "float64", False, -1), ValueError, r"n_temperatures"),
