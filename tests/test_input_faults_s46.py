@@ -155,7 +155,7 @@ def test_paired_series_in_another_row_order_are_refused_not_paired_by_position()
              lambda: mb.shape_ratio(0.05 / t, shuffled),
              lambda: mb.Realisation.from_arrays(asymmetry=t, tunnelling=shuffled)]
     for call in calls:
-        with pytest.raises(ValueError, match="pandas Series with different indexes"):
+        with pytest.raises(ValueError, match="carry different labels"):
             call()
 
 
@@ -418,3 +418,100 @@ def test_a_point_with_one_group_in_a_comma_separated_file_is_a_decimal_point(tmp
     rows = [f"{t},-80,1.{58 + i}E+07" for i, t in enumerate(_MK)] + ["1.250,-80,1.67E+07"]
     table = read_loss_table(_loss_table(tmp_path / "us.csv", rows, "T (K),P (dBm),Qi"))
     assert 1.25 in table.temperature
+
+
+# ------------------------------------------------ the second break test of the fixes (helper-136)
+
+def test_xarray_coordinates_and_dataframe_columns_are_checked_like_a_series_index():
+    pd = pytest.importorskip("pandas")
+    xr = pytest.importorskip("xarray")
+    t, q = _series_pair()
+    coords = {"T": np.arange(t.size)}
+    xt = xr.DataArray(t.to_numpy(), dims="T", coords=coords)
+    xq = xr.DataArray(q.to_numpy(), dims="T", coords=coords)
+    assert mb.fit_loss(xt, xq, 0.05).parameters["index"] == pytest.approx(1.0, abs=0.01)
+    with pytest.raises(ValueError, match="carry different labels"):
+        mb.fit_loss(xt, xq.sortby(xq), 0.05)
+    x = 0.05 / t
+    frame = pd.DataFrame(np.vstack([q * (1 + 0.01 * k) for k in range(-2, 3)]))
+    permuted = frame[np.random.default_rng(1).permutation(t.size)]
+    with pytest.raises(ValueError, match=r"x \(index\) and q_realisations \(columns\)"):
+        mb.analyse_shape(x, permuted, n_bootstrap=0)
+    assert mb.analyse_shape(x, frame, n_bootstrap=0).index == pytest.approx(
+        mb.analyse_shape(x.to_numpy(), frame.to_numpy(), n_bootstrap=0).index)
+
+
+def test_labels_that_do_not_overlap_are_told_to_pass_numpy_arrays():
+    pd = pytest.importorskip("pandas")
+    t, q = _series_pair()
+    with pytest.raises(ValueError, match=r"to_numpy\(\)"):
+        mb.fit_loss(pd.Series(t.to_numpy(), index=np.arange(100, 120)), q, 0.05)
+
+
+@pytest.mark.parametrize("cell, sep", [("1,100.5", "\t"), ("1,100.5", ";"), ("12,345.67", " ")])
+def test_a_us_grouped_number_with_a_decimal_point_is_not_read_as_a_decimal_comma(tmp_path, cell,
+                                                                                  sep):
+    """'1,100.5' mK in a tab-separated table was read as 1.1005 (the '.' dropped as grouping)."""
+    from manybody.measured.tables import read_loss_table
+
+    rows = [f"{t}{sep}1580000" for t in ("500.5", "700.5", "900.5", cell)]
+    path = _loss_table(tmp_path / "us.txt", rows, f"T_mK{sep}Qi")
+    with pytest.raises(ValueError, match=rf"cannot read '{cell}' as a number \(a thousands "
+                                         rf"separator\? write {cell.replace(',', '')}\)"):
+        read_loss_table(path)
+
+
+def test_a_grouped_decimal_comma_number_is_still_read(tmp_path):
+    from manybody.measured.tables import read_loss_table
+
+    rows = ["100;1.234.567,5", "200;2.345.678,5", "300;3,46E+06"]
+    table = read_loss_table(_loss_table(tmp_path / "de.csv", rows, "T (mK);Qi"))
+    np.testing.assert_allclose(np.sort(1 / table.loss), [1234567.5, 2345678.5, 3.46e6])
+
+
+def test_quoted_cells_between_tabs_or_blanks_are_read_again(tmp_path):
+    """Session 46's quoted-comma reading split them at commas only: 'no numeric rows'."""
+    f, db, deg = _sweep_lines()
+    for sep in ("\t", " "):
+        path = tmp_path / f"q{len(sep)}.txt"
+        path.write_text(f"Frequency (Hz){sep}dB{sep}deg\n" + "\n".join(
+            f'"{a:.1f}"{sep}"{b:.6f}"{sep}"{c:.6f}"' for a, b, c in zip(f, db, deg, strict=True)))
+        np.testing.assert_allclose(_read_sweep(path).frequency, f)
+
+
+def _index(tmp_path, text, encoding="utf-8"):
+    path = tmp_path / "index.csv"
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_a_sweep_index_applies_the_tables_number_rules(tmp_path):
+    """'1.000' mK among 100 ... 900 in a ';' index was read as 1 mK; UTF-16 was a bare
+    UnicodeDecodeError; a tab-separated index was not told about its tabs."""
+    from manybody.measured.resonator_table import read_sweep_index
+
+    rows = "".join(f"s_{i}.csv;{t};-20\n" for i, t in enumerate(("100", "500", "900", "1.000")))
+    with pytest.raises(ValueError, match=r"sweep index .*column 'temperature_mK', line 5: '1.000'"):
+        read_sweep_index(_index(tmp_path, "file;temperature_mK;power_dBm\n" + rows))
+    index = read_sweep_index(_index(tmp_path, "file;temperature_K\ns_1.csv;0,03\ns_2.csv;0,045\n",
+                                    "utf-16"))
+    assert index["s_2.csv"][0] == pytest.approx(0.045)
+    with pytest.raises(ValueError, match="separated by tabs"):
+        read_sweep_index(_index(tmp_path, "file\ttemperature_K\ns_1.csv\t0.03\n"))
+
+
+@pytest.mark.parametrize("encode", ["bom", "utf-16", "gzip"])
+def test_touchstone_files_are_decoded_like_the_tables(tmp_path, encode):
+    import gzip
+
+    f, db, deg = _sweep_lines()
+    text = "# Hz S DB R 50\n" + "\n".join(f"{a:.1f} 0 0 {b:.6f} {c:.6f} 0 0 0 0" for a, b, c in
+                                          zip(f, db, deg, strict=True)) + "\n"
+    raw = {"bom": b"\xef\xbb\xbf" + text.encode(), "utf-16": text.encode("utf-16"),
+           "gzip": gzip.compress(text.encode())}[encode]
+    (tmp_path / "s.s2p").write_bytes(raw)
+    if encode == "gzip":
+        with pytest.raises(ValueError, match="gzip-compressed"):
+            _read_sweep(tmp_path / "s.s2p")
+    else:
+        np.testing.assert_allclose(_read_sweep(tmp_path / "s.s2p").frequency, f)

@@ -29,7 +29,15 @@ from manybody.laws.inputs import MAX_TEMPERATURE, MIN_POWER_SPAN, POWER_RANGE_DB
 from manybody.laws.x_range import x_range_problem
 from manybody.measured.resonance import BACKGROUNDS, MAX_MISFIT, ResonanceFit, fit_notch
 from manybody.measured.sweeps import read_sweep
-from manybody.measured.tables import LossTable, unit_slip
+from manybody.measured.tables import (
+    CellGrid,
+    LossTable,
+    decimal_marks,
+    decode_text,
+    parse_number,
+    refuse_grouped_thousands,
+    unit_slip,
+)
 from manybody.support import validate as v
 from manybody.support.files import atomic_write_text
 from manybody.support.paths import check_input_file
@@ -230,15 +238,18 @@ def read_sweep_index(path: str | Path) -> dict[str, tuple[float, float | None]]:
     except (OSError, ValueError) as exc:  # a directory, nothing there, a device (/dev/null)
         raise ValueError(f"{exc}; expected a CSV file with columns file, temperature_K (or "
                          "temperature_mK) and optionally power_dBm") from None
-    text = p.read_text(encoding="utf-8-sig")
+    # UTF-16 was a bare UnicodeDecodeError naming no file (a second break test, session 46)
+    text = decode_text(p.read_bytes(), f"sweep index {str(path)!r}")
     first = text.lstrip().split("\n", 1)[0]
     semicolons = ";" in first and "," not in first  # then "," is a decimal comma
     reader = csv.DictReader(io.StringIO(text), delimiter=";" if semicolons else ",")
     names = [n.strip() for n in (reader.fieldnames or [])]
     t_name = next((n for n in ("temperature_K", "temperature_mK") if n in names), None)
     if "file" not in names or t_name is None:
+        tabs = " (its cells are separated by tabs: separate them by ',' or ';')" if (
+            "\t" in first) else ""
         raise ValueError(f"sweep index {str(path)!r}: needs columns file and temperature_K (or "
-                         f"temperature_mK), optional power_dBm; found {names}")
+                         f"temperature_mK), optional power_dBm; found {names}{tabs}")
     unknown = [n for n in names if n not in INDEX_COLUMNS]
     if unknown:  # power_W was ignored and the sweeps fitted without powers (session 31)
         raise ValueError(f"sweep index {str(path)!r}: unknown column(s) {unknown}; the columns "
@@ -248,21 +259,30 @@ def read_sweep_index(path: str | Path) -> dict[str, tuple[float, float | None]]:
                          "give one temperature column (temperature_K or temperature_mK)")
     index: dict[str, tuple[float, float | None]] = {}
     rows: dict[str, int] = {}
+    records, lines = [], []
     for row_number, row in enumerate(reader, start=1):
         extra = [c for c in row.get(None) or [] if c.strip()]
         if extra:  # '30,5' with a ',' separator: a decimal comma read as two cells
             raise ValueError(f"sweep index {str(path)!r}, data row {row_number}: more cells than "
                              f"the header's {len(names)} columns (extra {extra}); a decimal "
                              "comma needs ';' between the cells")
-        row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-        if semicolons:
-            row = {k: v.replace(",", ".") if k != "file" else v for k, v in row.items()}
+        records.append({k.strip(): (v or "").strip() for k, v in row.items() if k})
+        lines.append(reader.line_num)
+    # the loss tables' number rules: '1.000' among 100 ... 900 mK of a German spreadsheet was
+    # read as 1 mK, and '1.000,5' shown as '1.000.5' (a second break test, session 46)
+    cells = [[record.get(name, "") for name in names] for record in records]
+    grid = CellGrid(f"sweep index {str(path)!r}", ";" if semicolons else ",", semicolons, names,
+                    cells, lines, {}, decimal_marks(cells, lines, semicolons))
+    for name in (t_name, "power_dBm"):
+        if name in names:
+            refuse_grouped_thousands(grid, name, [record.get(name, "") for record in records])
+    for row_number, row in enumerate(records, start=1):
         where = f"sweep index {str(path)!r}, data row {row_number} ({row.get('file', '')!r})"
-        try:
-            t = float(row[t_name]) / (1e3 if t_name == "temperature_mK" else 1.0)
-            pw = float(row["power_dBm"]) if row.get("power_dBm") else None
-        except (ValueError, TypeError):
-            raise ValueError(f"{where}: not a number ({row})") from None
+        t = parse_number(row.get(t_name, ""), semicolons)
+        pw = parse_number(row["power_dBm"], semicolons) if row.get("power_dBm") else None
+        if t is None or (row.get("power_dBm") and pw is None):
+            raise ValueError(f"{where}: not a number ({row})")
+        t /= 1e3 if t_name == "temperature_mK" else 1.0
         check_point(where, t, pw, temperature_column=f", column {t_name}",
                     power_column=", column power_dBm")
         if not row.get("file"):

@@ -44,6 +44,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -410,7 +411,8 @@ def _read_columns(p: Path) -> tuple[np.ndarray, list[str], bool]:
         numeric_lines)
     # quoted cells in a file separated by ',' ('"7710700000","-19,482059"'): the quotes say
     # where a cell ends, and a comma inside one is its decimal comma (6 columns before)
-    quoted = not semicolons and any('"' in line for line in numeric_lines)
+    # (only where a comma touches a quote: quoted cells between tabs or blanks split as before)
+    quoted = not semicolons and any(_COMMA_AT_QUOTE.search(line) for line in numeric_lines)
     split = _SPLIT_SEMICOLON if semicolons else _SPLIT
     rows: list[list[float]] = []
     first_data = ended = unread = None
@@ -471,6 +473,8 @@ def _read_columns(p: Path) -> tuple[np.ndarray, list[str], bool]:
     return np.asarray(rows, dtype=np.float64), header, semicolons
 
 
+#: A comma next to a quote: cells of a line separated by ',' and quoted ('"7,7E9","-19,5"').
+_COMMA_AT_QUOTE = re.compile(r'"\s*,|,\s*"')
 #: A number written with a decimal comma ('-19,482059', '7,7107E+09').
 _DECIMAL_COMMA_NUMBER = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
 
@@ -775,11 +779,20 @@ def _read_touchstone(p: Path, parameter: str) -> tuple[np.ndarray, np.ndarray]:
     """(f in Hz, S21) of a 2-port Touchstone file of S parameters, via scikit-rf."""
     from skrf.io.touchstone import Touchstone  # heavy (pandas): only when a Touchstone is read
 
-    _check_touchstone_lines(p)
-    try:
-        ts = Touchstone(str(p))
-    except Exception as exc:  # noqa: BLE001 - scikit-rf raises many kinds; report them by file
-        raise ValueError(f"{p}: not a readable Touchstone file: {exc}") from None
+    # decoded as the tables are: a UTF-8 byte-order mark hid the option line ("data line 1
+    # holds 6 numbers"), and UTF-16 or gzip gave the same (a second break test, session 46)
+    raw = p.read_bytes()
+    lines = decode_text(raw, str(p)).splitlines()
+    _check_touchstone_lines(p, lines)
+    with tempfile.TemporaryDirectory() as folder:
+        source = p
+        if raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or not _utf8(raw):
+            source = Path(folder) / p.name  # scikit-rf reads UTF-8 text: give it the decoded lines
+            source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        try:
+            ts = Touchstone(str(source))
+        except Exception as exc:  # noqa: BLE001 - scikit-rf raises many kinds; report them by file
+            raise ValueError(f"{p}: not a readable Touchstone file: {exc}") from None
     if ts.rank != 2:
         what = {1: "a 1-port file (reflection S11 only, no transmission)"}.get(
             ts.rank, f"a {ts.rank}-port file")
@@ -789,7 +802,7 @@ def _read_touchstone(p: Path, parameter: str) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{p}: Touchstone file holds {str(ts.parameter).upper()} parameters; "
                          f"expected S parameters (option line '# <unit> S <format> R <z0>')")
     f, s = ts.get_sparameter_arrays()
-    if np.max(f, initial=0.0) > 1e12 and not _has_option_line(p):
+    if np.max(f, initial=0.0) > 1e12 and not _has_option_line(lines):
         # the checks of a sweep's unit then advised frequency_unit, which a Touchstone file
         # ignores (a break test, session 46)
         raise ValueError(f"{p}: the Touchstone file has no option line, so its frequencies are "
@@ -800,13 +813,20 @@ def _read_touchstone(p: Path, parameter: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(f, dtype=np.float64), np.asarray(s[:, row, col], dtype=np.complex128)
 
 
-def _has_option_line(p: Path) -> bool:
-    """Whether a Touchstone file has its option line ('# GHz S MA R 50')."""
-    with open(p, encoding="utf-8", errors="replace") as fh:
-        return any(line.split("!", 1)[0].strip().startswith("#") for line in fh)
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
-def _check_touchstone_lines(p: Path) -> None:
+def _has_option_line(lines: list[str]) -> bool:
+    """Whether a Touchstone file's lines hold its option line ('# GHz S MA R 50')."""
+    return any(line.split("!", 1)[0].strip().startswith("#") for line in lines)
+
+
+def _check_touchstone_lines(p: Path, lines: list[str]) -> None:
     """Refuse a version-1 ``.s1p``/``.s2p`` file whose data lines do not each hold the numbers of
     one frequency (1 + 2 N^2: 3 for 1 port, 9 for 2 ports), naming the count found, or whose
     frequency falls from one line of S parameters to the next, naming both lines.
@@ -826,42 +846,41 @@ def _check_touchstone_lines(p: Path) -> None:
         return
     expected = 1 + 2 * ports**2
     previous: tuple[int, float] | None = None  # (line number, frequency) of the last data line
-    with open(p, encoding="utf-8", errors="replace") as fh:
-        for number, line in enumerate(fh, start=1):
-            text = line.split("!", 1)[0].strip()
-            if not text or text.startswith("#"):
-                continue
-            if text.startswith("["):
-                return  # Touchstone 2: keywords define the layout; scikit-rf checks it
-            cells = text.split()
-            try:
-                frequency = float(cells[0])
-            except ValueError:
-                frequency = math.nan  # not a number: scikit-rf names it
-            falls = previous is not None and frequency < previous[1]
-            if falls and ports == 2 and len(cells) == NOISE_NUMBERS:
-                return  # the noise-parameter block of a 2-port file
-            if len(cells) != expected:
-                count = len(cells)
-                one = " (a frequency and one complex parameter: 1-port data?)" if count == 3 else ""
-                raise ValueError(
-                    f"{p}: data line {number} holds {count} numbers{one}; a {ports}-port "
-                    f"Touchstone file (.s{ports}p) has {expected} per line (the frequency and "
-                    f"{ports * ports} complex S parameters)"
-                    + (f", or {NOISE_NUMBERS} in a noise-parameter block that starts with a "
-                       "frequency below the last S-parameter line's" if ports == 2 else "")
-                    + f": not {ports}-port data; export the "
-                    "2-port data, or save a single S21 as delimited text (layout='real-imag')")
-            if falls and ports == 2:
-                raise ValueError(
-                    f"{p}: frequency falls from {previous[1]:.10g} (data line {previous[0]}) to "
-                    f"{frequency:.10g} (data line {number}); a Touchstone file lists its "
-                    "frequencies in increasing order, and a fall starts the noise-parameter "
-                    f"block ({NOISE_NUMBERS} numbers a line), but line {number} holds S "
-                    "parameters: two sweeps appended in one file, or a sweep recorded downward? "
-                    "Save each sweep in its own file, in increasing frequency")
-            if math.isfinite(frequency):
-                previous = (number, frequency)
+    for number, line in enumerate(lines, start=1):
+        text = line.split("!", 1)[0].strip()
+        if not text or text.startswith("#"):
+            continue
+        if text.startswith("["):
+            return  # Touchstone 2: keywords define the layout; scikit-rf checks it
+        cells = text.split()
+        try:
+            frequency = float(cells[0])
+        except ValueError:
+            frequency = math.nan  # not a number: scikit-rf names it
+        falls = previous is not None and frequency < previous[1]
+        if falls and ports == 2 and len(cells) == NOISE_NUMBERS:
+            return  # the noise-parameter block of a 2-port file
+        if len(cells) != expected:
+            count = len(cells)
+            one = " (a frequency and one complex parameter: 1-port data?)" if count == 3 else ""
+            raise ValueError(
+                f"{p}: data line {number} holds {count} numbers{one}; a {ports}-port "
+                f"Touchstone file (.s{ports}p) has {expected} per line (the frequency and "
+                f"{ports * ports} complex S parameters)"
+                + (f", or {NOISE_NUMBERS} in a noise-parameter block that starts with a "
+                   "frequency below the last S-parameter line's" if ports == 2 else "")
+                + f": not {ports}-port data; export the "
+                "2-port data, or save a single S21 as delimited text (layout='real-imag')")
+        if falls and ports == 2:
+            raise ValueError(
+                f"{p}: frequency falls from {previous[1]:.10g} (data line {previous[0]}) to "
+                f"{frequency:.10g} (data line {number}); a Touchstone file lists its "
+                "frequencies in increasing order, and a fall starts the noise-parameter "
+                f"block ({NOISE_NUMBERS} numbers a line), but line {number} holds S "
+                "parameters: two sweeps appended in one file, or a sweep recorded downward? "
+                "Save each sweep in its own file, in increasing frequency")
+        if math.isfinite(frequency):
+            previous = (number, frequency)
 
 
 def layout_hint(sweep: S21Sweep) -> str:

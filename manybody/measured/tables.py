@@ -285,6 +285,18 @@ def _sniff_separator(lines: list[str], path: str, numbers: list[int] | None = No
     return best
 
 
+#: A decimal-comma number with '.' grouping its thousands ('1.234,5', '-12.345.678,9E3').
+_GROUPED_DECIMAL_COMMA = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+,\d*(?:[eE][+-]?\d+)?")
+#: A number with ',' grouping its thousands and a decimal point ('1,100.5', '12,345,678.25').
+_GROUPED_DECIMAL_POINT = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+\.\d*(?:[eE][+-]?\d+)?")
+
+
+def parse_number(cell: str, decimal_comma: bool) -> float | None:
+    """The number in a table's cell (a unit written in it dropped), NaN for 'nan', or None
+    when the cell is not a number (:func:`_parse_number`)."""
+    return _parse_number(cell, decimal_comma)[0]
+
+
 def _number_text(cell: str) -> tuple[str, str | None]:
     """A cell's number as text (quotes, blanks and thin spaces dropped, the unicode minus
     mended) and the unit written in it (mK or K), if any."""
@@ -298,7 +310,11 @@ def _parse_number(cell: str, decimal_comma: bool) -> tuple[float | None, str | N
     """(value, unit-in-cell) or (None, None) when the cell is not a number. 'nan' gives NaN."""
     s, unit = _number_text(cell)
     if decimal_comma and "," in s:
-        s = s.replace(".", "").replace(",", ".")  # 1.234,5 -> 1234.5
+        # 1.234,5 -> 1234.5; a '.' is dropped only as grouping before the comma: '1,100.5' (US
+        # grouping with a decimal point) became 1.1005 (a second break test, session 46)
+        if "." in s and not _GROUPED_DECIMAL_COMMA.fullmatch(s):
+            return None, None
+        s = s.replace(".", "").replace(",", ".")
     if s.lower() in ("nan", "na", "n/a", "none", "null", "-", ""):
         return (math.nan, unit) if s else (None, None)
     if s.lower() in ("inf", "+inf", "-inf", "infinity"):
@@ -456,9 +472,11 @@ def _cell_value(src: str, name: str, i: int, cell: str, decimal_comma: bool
     """The finite number in a cell of data row i + 1 and its unit, or a ValueError."""
     value, unit = _parse_number(cell, decimal_comma)
     if value is None:
-        grouped = _ONE_GROUP.fullmatch(_number_text(cell)[0])
-        hint = (f" (a thousands separator? write {_number_text(cell)[0].replace(',', '')})"
-                if grouped and grouped.group("mark") == "," else "")
+        text = _number_text(cell)[0]
+        grouped = _ONE_GROUP.fullmatch(text)
+        hint = (f" (a thousands separator? write {text.replace(',', '')})"
+                if (grouped and grouped.group("mark") == ",")
+                or _GROUPED_DECIMAL_POINT.fullmatch(text) else "")
         raise ValueError(f"{src}: column {name!r}, data row {i + 1}: cannot read "
                          f"{cell!r} as a number{hint}")
     if math.isnan(value):

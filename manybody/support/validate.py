@@ -266,28 +266,50 @@ def real_array(name: str, value: Any, shape: tuple[int, ...] | None = None, *,
     return arr
 
 
-def _pandas_series(value: Any) -> bool:
-    return (type(value).__module__.split(".")[0] == "pandas" and hasattr(value, "index")
-            and getattr(value, "ndim", 0) == 1)
+def _labels(value: Any) -> tuple[str, Any] | None:
+    """(what, labels) of a labelled array: a pandas Series' index, a DataFrame's columns (the
+    axis paired with x, as in ``analyse_shape``'s realisations x points), a 1-d xarray
+    DataArray's coordinate; None for anything else."""
+    module = type(value).__module__.split(".")[0]
+    if module == "pandas" and hasattr(value, "index"):
+        if getattr(value, "ndim", 0) == 1:
+            return "index", value.index
+        if getattr(value, "ndim", 0) == 2 and hasattr(value, "columns"):
+            return "columns", value.columns
+    if module == "xarray" and getattr(value, "ndim", 0) == 1 and hasattr(value, "dims"):
+        dim = value.dims[0]
+        return "coordinate", (value.indexes[dim] if dim in value.indexes else None)
+    return None
 
 
 def check_aligned(**arrays: Any) -> None:
-    """Refuse paired pandas Series whose indexes differ: numpy pairs them by position, so the
-    same Series in another row order (``q.sort_values()``) gave a different fit without a word
-    (index a = 1.0 became -0.68; a break test, session 46). Other arguments are not looked at.
+    """Refuse paired labelled arrays whose labels differ: numpy pairs them by position, so the
+    same pandas Series in another row order (``q.sort_values()``) gave a different fit without a
+    word (index a = 1.0 became -0.68; a break test, session 46). Looked at: pandas Series (their
+    index), DataFrames (their columns, the axis paired with x), 1-d xarray DataArrays (their
+    coordinate, as xarray's own arithmetic aligns them). Equal labels are taken as pairing the
+    entries in order, repeated ones too (two columns of one DataFrame share them; which rows of
+    two separately built Series with repeated labels belong together cannot be told). Other
+    arguments are not looked at.
 
     Raises
     ------
     ValueError
-        Naming the first two arguments whose indexes differ.
+        Naming the first two arguments whose labels differ.
     """
-    series = [(name, value) for name, value in arrays.items() if _pandas_series(value)]
-    for (first, a), (second, b) in itertools.pairwise(series):
-        if not a.index.equals(b.index):
+    labelled = [(name, found) for name, value in arrays.items()
+                if (found := _labels(value)) is not None and found[1] is not None]
+    for (first, (kind_a, a)), (second, (kind_b, b)) in itertools.pairwise(labelled):
+        if a is b:
+            continue
+        if not a.equals(b):
+            overlap = len(a.intersection(b)) if hasattr(a, "intersection") else 0
+            fix = (f"e.g. {second} = {second}.reindex({first}.index)" if overlap and
+                   kind_a == kind_b == "index" else "or pass .to_numpy() of each in one order")
             raise ValueError(
-                f"{first} and {second} are pandas Series with different indexes, and would be "
-                "paired by position, not by label; align them first (e.g. "
-                f"{second} = {second}.reindex({first}.index)) or pass numpy arrays in one order")
+                f"{first} ({kind_a}) and {second} ({kind_b}) carry different labels, and would be "
+                "paired by position, not by label; align them first "
+                f"({fix}), or pass numpy arrays in one order")
 
 
 def native_order(value: Any) -> Any:
