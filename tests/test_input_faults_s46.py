@@ -515,3 +515,20 @@ def test_touchstone_files_are_decoded_like_the_tables(tmp_path, encode):
             _read_sweep(tmp_path / "s.s2p")
     else:
         np.testing.assert_allclose(_read_sweep(tmp_path / "s.s2p").frequency, f)
+
+
+def test_other_one_group_marks_are_read_or_named():
+    from manybody.measured.tables import _cell_value
+
+    assert _cell_value("f", "T", 0, "1\u00a0000", False)[0] == 1000.0  # as '1 000' is read
+    for cell, plain in (("1'000", "1000"), ("1\u2019000.5", "1000.5")):
+        with pytest.raises(ValueError, match=rf"thousands separator\? write {plain}"):
+            _cell_value("f", "T", 0, cell, False)
+
+
+def test_a_folder_named_like_a_sweep_is_not_a_sweep(tmp_path):
+    from manybody.measured.resonator_table import sweep_files
+
+    (tmp_path / "s_030mK.csv").write_text("x")
+    (tmp_path / "sub.csv").mkdir()
+    assert [Path(f).name for f in sweep_files(tmp_path)] == ["s_030mK.csv"]

@@ -91,7 +91,8 @@ def sweep_files(spec: str | Path) -> list[str]:
     p = Path(spec)
     if p.is_dir():
         entries = sorted(q for q in p.iterdir() if not q.name.startswith("."))
-        files = [str(q) for q in entries if q.suffix.lower() in SWEEP_SUFFIXES]
+        files = [str(q) for q in entries if q.suffix.lower() in SWEEP_SUFFIXES
+                 and not q.is_dir()]  # a folder named 'sub.csv' was taken for a sweep
         left = [q.name for q in entries if q.suffix.lower() not in SWEEP_SUFFIXES + NOT_SWEEPS
                 and not q.name.upper().startswith(("README", "LICENSE", "LICENCE"))
                 and (q.is_file() or q.is_symlink())]

@@ -300,7 +300,8 @@ def parse_number(cell: str, decimal_comma: bool) -> float | None:
 def _number_text(cell: str) -> tuple[str, str | None]:
     """A cell's number as text (quotes, blanks and thin spaces dropped, the unicode minus
     mended) and the unit written in it (mK or K), if any."""
-    s = cell.strip().strip('"').replace("\u2009", "").replace("\u202f", "").replace(" ", "")
+    s = (cell.strip().strip('"').replace("\u2009", "").replace("\u202f", "").replace("\u00a0", "")
+         .replace(" ", ""))
     s = s.replace("\u2212", "-")  # unicode minus
     m = _CELL_UNIT.match(s)
     return (m.group("num"), m.group("unit")) if m else (s, None)
@@ -477,6 +478,9 @@ def _cell_value(src: str, name: str, i: int, cell: str, decimal_comma: bool
         hint = (f" (a thousands separator? write {text.replace(',', '')})"
                 if (grouped and grouped.group("mark") == ",")
                 or _GROUPED_DECIMAL_POINT.fullmatch(text) else "")
+        if re.fullmatch(r"[+-]?\d{1,3}(?:['\u2019]\d{3})+(?:\.\d+)?", text):  # Swiss '1'000'
+            plain = re.sub("['\u2019]", "", text)
+            hint = f" (a thousands separator? write {plain})"
         raise ValueError(f"{src}: column {name!r}, data row {i + 1}: cannot read "
                          f"{cell!r} as a number{hint}")
     if math.isnan(value):
