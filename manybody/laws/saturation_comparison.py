@@ -184,6 +184,7 @@ def analyse_saturation(power, loss_realisations, n_bootstrap: int = 200,
         covariance; :func:`compare_exponent` fits curves of measured loss); n_bootstrap not 0
         or 20 ... 10^5; and as :func:`manybody.laws.saturation.fit_saturation_joint`.
     """
+    v.check_aligned(power=power, loss_realisations=loss_realisations)
     _check_keywords("analyse_saturation", options, ("reference_beta",))
     p = v.real_array("power", power)
     q = v.real_array("loss_realisations", loss_realisations)

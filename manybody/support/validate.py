@@ -304,12 +304,12 @@ def check_aligned(**arrays: Any) -> None:
             continue
         if not a.equals(b):
             overlap = len(a.intersection(b)) if hasattr(a, "intersection") else 0
-            fix = (f"e.g. {second} = {second}.reindex({first}.index)" if overlap and
-                   kind_a == kind_b == "index" else "or pass .to_numpy() of each in one order")
-            raise ValueError(
-                f"{first} ({kind_a}) and {second} ({kind_b}) carry different labels, and would be "
-                "paired by position, not by label; align them first "
-                f"({fix}), or pass numpy arrays in one order")
+            fix = (f"align them first (e.g. {second} = {second}.reindex({first}.index)) or pass "
+                   "numpy arrays in one order" if overlap and kind_a == kind_b == "index" else
+                   "pass numpy arrays in one order (.to_numpy() of each), or give them the same "
+                   "labels")
+            raise ValueError(f"{first} ({kind_a}) and {second} ({kind_b}) carry different labels, "
+                             f"and would be paired by position, not by label: {fix}")
 
 
 def native_order(value: Any) -> Any:
