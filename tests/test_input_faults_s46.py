@@ -320,25 +320,53 @@ def test_a_folder_names_the_files_it_leaves_out_and_a_glob_keeps_dangling_links(
 
 # ------------------------------------------------ limits of the environment (helper-135)
 
-@pytest.mark.parametrize("option, limit", [("RLIMIT_AS", 600_000 * 1024), ("RLIMIT_AS", 200_000 * 1024),
-                                           ("RLIMIT_DATA", 500_000 * 1024)])
-def test_an_address_space_limit_too_small_is_one_line_before_any_import(tmp_path, option, limit):
-    """Under ulimit -v 600000 a run hung for ever inside OpenBLAS (deaf to Ctrl-C and SIGTERM);
-    under 200000 scipy's import failed with a traceback."""
+def _limited(option, limit):
     import resource
-    import subprocess
-    import sys
 
     kind = getattr(resource, option)
 
-    def limited():
+    def limit_it():
         resource.setrlimit(kind, (limit, resource.getrlimit(kind)[1]))
 
-    done = subprocess.run([sys.executable, "-m", "manybody", "info", str(tmp_path / "x.nc")],
-                          preexec_fn=limited, capture_output=True, text=True, timeout=60)
+    return limit_it
+
+
+@pytest.mark.parametrize("option, limit", [("RLIMIT_AS", 600_000 * 1024), ("RLIMIT_AS", 200_000 * 1024),
+                                           ("RLIMIT_DATA", 500_000 * 1024)])
+def test_an_address_space_limit_too_small_to_diagonalise_is_one_line_first(tmp_path, option, limit):
+    """Under ulimit -v 600000 a run hung for ever inside OpenBLAS (deaf to Ctrl-C and SIGTERM);
+    under 200000 scipy's import failed with a traceback."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "manybody", "run", str(tmp_path / "spec.toml"),
+                           "-o", str(tmp_path / "out.nc")], preexec_fn=_limited(option, limit),
+                          capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
-    assert f"may map only {limit / 2**20:.0f} MiB" in done.stderr and "raise the limit" in done.stderr
+    assert f"may map only {limit // 2**20} MiB" in done.stderr and "raise the limit" in done.stderr
+    assert not (tmp_path / "out.nc").exists()
+
+
+def test_commands_that_do_not_diagonalise_run_under_a_small_limit(tmp_path):
+    """The first floor refused --version, info and fit-data, which ran under 600000 KiB (a second
+    break test, session 46)."""
+    import subprocess
+    import sys
+
+    for args in (["--version"], ["info", str(tmp_path / "missing.nc")]):
+        done = subprocess.run([sys.executable, "-m", "manybody", *args], capture_output=True,
+                              preexec_fn=_limited("RLIMIT_AS", 700_000 * 1024), text=True,
+                              timeout=120)
+        assert "may map only" not in done.stderr
+    assert "missing.nc" in done.stderr
+
+
+def test_the_address_space_floor_counts_the_blas_buffers_of_every_core():
+    from manybody.support.address_space import BUFFER_PER_CORE, least_address_space
+
+    assert least_address_space(2) == least_address_space(1) == 2**30
+    assert least_address_space(64) == 2**30 + 62 * BUFFER_PER_CORE
 
 
 def _manybody(*args, env=None, cwd=None):
@@ -351,12 +379,23 @@ def _manybody(*args, env=None, cwd=None):
 
 
 @pytest.mark.parametrize("name, value", [("OMP_NUM_THREADS", "abc"), ("OMP_NUM_THREADS", "4,2"),
-                                         ("OMP_NUM_THREADS", "0"), ("LOKY_MAX_CPU_COUNT", "x")])
+                                         ("OMP_NUM_THREADS", "0"), ("LOKY_MAX_CPU_COUNT", "x"),
+                                         ("LOKY_MAX_CPU_COUNT", ""), ("NUMEXPR_MAX_THREADS", " ")])
 def test_a_thread_count_variable_that_is_no_count_is_named(tmp_path, name, value):
     """'abc' was "invalid literal for int() with base 10: 'abc'" from numexpr's import."""
     done = _manybody("info", str(tmp_path / "x.nc"), env={name: value})
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert f"{name}={value!r} is not a whole number >= 1" in done.stderr
+
+
+@pytest.mark.parametrize("name, value", [("OMP_NUM_THREADS", ""), ("OPENBLAS_NUM_THREADS", " "),
+                                         ("OMP_NUM_THREADS", "04"), ("NUMBA_NUM_THREADS", "+2"),
+                                         ("MKL_NUM_THREADS", " 4 ")])
+def test_thread_counts_the_libraries_read_are_taken(tmp_path, name, value):
+    """An empty OMP_NUM_THREADS (``export OMP_NUM_THREADS=$SLURM_CPUS_PER_TASK`` without the
+    option), '04' and '+2' are read by the libraries, and were refused (a second break test)."""
+    done = _manybody("info", str(tmp_path / "missing.nc"), env={name: value})
+    assert "is not a whole number" not in done.stderr and "missing.nc" in done.stderr
 
 
 def test_a_deleted_current_directory_is_said_so(tmp_path):
@@ -532,3 +571,16 @@ def test_a_folder_named_like_a_sweep_is_not_a_sweep(tmp_path):
     (tmp_path / "s_030mK.csv").write_text("x")
     (tmp_path / "sub.csv").mkdir()
     assert [Path(f).name for f in sweep_files(tmp_path)] == ["s_030mK.csv"]
+
+
+def test_a_memory_error_without_words_says_out_of_memory(monkeypatch, capsys):
+    """An allocation failing under ulimit -v raised MemoryError() and the line ended at the
+    colon: 'manybody run: error: ' (a second break test, session 46)."""
+    from manybody.cli import app, info
+
+    def fail(args):
+        raise MemoryError()
+
+    monkeypatch.setattr(info, "run", fail)
+    assert app.main(["info", "x.nc"]) == 2
+    assert capsys.readouterr().err.startswith("manybody info: error: out of memory")

@@ -17,9 +17,14 @@ __all__ = ["main"]
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMEXPR_NUM_THREADS", "NUMEXPR_MAX_THREADS", "NUMBA_NUM_THREADS",
                     "LOKY_MAX_CPU_COUNT")
+#: Of those, the ones whose readers take an empty value for "not set" (numexpr and numba skip
+#: '', OpenBLAS ignores it; ``export OMP_NUM_THREADS=$SLURM_CPUS_PER_TASK`` without the option
+#: leaves it empty); loky's int('') and numexpr's maximum of 0 fail on it.
+EMPTY_MEANS_UNSET = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                     "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
-def environment_problem() -> str | None:
+def environment_problem(command: str | None = None) -> str | None:
     """Why the process cannot start: the current directory deleted, a thread-count variable
     that is not a whole number >= 1 (OMP_NUM_THREADS='4,2', OpenMP's count per nesting level,
     failed in numexpr's import as well), or an address-space limit too small
@@ -37,11 +42,13 @@ def environment_problem() -> str | None:
                 "was in it); cd to an existing folder and run the command again")
     for name in THREAD_VARIABLES:
         value = os.environ.get(name)
-        if value is not None and not re.fullmatch(r"\s*[1-9]\d*\s*", value):
+        if value is None or (name in EMPTY_MEANS_UNSET and not value.strip()):
+            continue
+        if not re.fullmatch(r"\s*\+?0*[1-9]\d*\s*", value):  # '04' and '+4' are 4 to them
             return (f"the environment variable {name}={value!r} is not a whole number >= 1 (a "
                     "thread count the numerical libraries read); unset it "
                     f"(unset {name}) or set a count, e.g. {name}=1")
-    return address_space_problem()
+    return address_space_problem(command)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     exit status 2. Under ``ulimit -v 600000`` a run hung for ever inside OpenBLAS, deaf to
     Ctrl-C and SIGTERM; under 200000 the imports failed with a traceback; a Ctrl-C while the
     libraries were imported was a traceback too (a break test, session 46)."""
-    problem = environment_problem()
+    words = sys.argv[1:] if argv is None else [str(word) for word in argv]
+    command = next((word for word in words if not word.startswith("-")), None)
+    problem = environment_problem(command)
     if problem is not None:
         print(f"manybody: error: {problem}", file=sys.stderr)
         return 2

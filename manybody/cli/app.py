@@ -32,6 +32,7 @@ from manybody.cli.signals import (
     stop_signals_as_interrupt,
 )
 from manybody.runs.lifecycle import CURRENT_TASK, RunAborted
+from manybody.support.address_space import limit_hint
 
 __all__ = ["COMMANDS", "UserError", "build_parser", "main"]
 
@@ -151,7 +152,10 @@ def main(argv: list[str] | None = None) -> int:
             return int(module.run(args) or 0)
     except (UserError, ValueError, TypeError, FileNotFoundError, FileExistsError,
             PermissionError, NotADirectoryError, IsADirectoryError, MemoryError) as exc:
-        print(f"manybody {args.command}: error: {exc}", file=sys.stderr)
+        # a MemoryError raised without words (an allocation under ulimit -v) printed nothing
+        # after the colon (a break test, session 46)
+        text = str(exc) or f"out of memory{limit_hint()}"
+        print(f"manybody {args.command}: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         line, status = interrupted_line(f"manybody {args.command}", exc)

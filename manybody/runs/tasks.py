@@ -101,7 +101,7 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
                 except MemoryError as exc:
                     # numpy's "Unable to allocate 1.00 GiB" (a subclass) named no sweep point
                     # nor the address-space limit that caused it (a break test, session 46)
-                    raise MemoryError(f"{prefix}: {exc}{limit_hint()}") from exc
+                    raise MemoryError(f"{prefix}: {exc or 'out of memory'}{limit_hint()}") from exc
                 except ValueError as exc:
                     # subclasses keep their form, but for LAPACK's failures (whose message names
                     # no parameter: session 25)

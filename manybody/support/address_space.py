@@ -1,22 +1,37 @@
 """The address space this process may still map: the limits ``ulimit -v`` (RLIMIT_AS) and
-``ulimit -d`` (RLIMIT_DATA) that batch systems set, against what is mapped already. Standard
-library only, so that the command line can check it before numpy and scipy are imported."""
+``ulimit -d`` (RLIMIT_DATA) that batch systems set, against what the commands that diagonalise
+need. Standard library only, so that the command line can check it before numpy and scipy are
+imported."""
 
 from __future__ import annotations
+
+import os
 
 try:
     import resource
 except ImportError:  # pragma: no cover - not on POSIX
     resource = None
 
-#: Address space a process of this package maps before its first array: the interpreter, numpy,
-#: scipy, numba and OpenBLAS's buffers (measured: VmSize 0.86 GB, VmData 0.40 GB, for an N = 5
-#: run with one job, session 46). Under ``ulimit -v 600000`` (KiB) OpenBLAS's first allocation
-#: failed inside ?syevd and it retried for ever, deaf to Ctrl-C and SIGTERM; at 500000 numba's
-#: import failed with a traceback (a break test, session 46). Per limit: (ulimit option,
-#: resource name, least bytes).
-LIMITS = (("-v", "RLIMIT_AS", 3 * 2**29),     # 1.5 GiB of address space
-          ("-d", "RLIMIT_DATA", 3 * 2**28))   # 0.75 GiB of data segment
+#: Address space a process that diagonalises maps before its first array: the interpreter,
+#: numpy, scipy, numba and OpenBLAS's buffers. Measured on this 2-core machine (session 46): an
+#: N = 5 run peaks at VmSize 0.86 GB and runs under ``ulimit -v`` 1000000 KiB; under 800000 it
+#: ends with an empty MemoryError, and under 600000 OpenBLAS's first allocation inside ?syevd
+#: failed and it retried for ever, deaf to Ctrl-C and SIGTERM (a break test, session 46).
+BASE_ADDRESS_SPACE = 2**30
+#: OpenBLAS reserves a buffer for each thread it may start (one per core unless told otherwise);
+#: counted for every core beyond the two of the machine the base was measured on.
+BUFFER_PER_CORE = 2**25
+#: The data segment (``ulimit -d``) such a run needs: VmData 0.40 GB measured, 0.75 GiB taken.
+DATA_SEGMENT = 3 * 2**28
+#: The commands that diagonalise (the others fit curves or read files, and ran under 600000 KiB).
+DIAGONALISING_COMMANDS = ("run", "study")
+
+
+def least_address_space(cores: int | None = None) -> int:
+    """Bytes of address space a diagonalising process needs: :data:`BASE_ADDRESS_SPACE` plus
+    :data:`BUFFER_PER_CORE` for each core beyond two."""
+    cores = (os.cpu_count() or 2) if cores is None else cores
+    return BASE_ADDRESS_SPACE + BUFFER_PER_CORE * max(0, cores - 2)
 
 
 def _limits() -> list[tuple[str, int, int]]:
@@ -25,7 +40,8 @@ def _limits() -> list[tuple[str, int, int]]:
     if resource is None:  # pragma: no cover - not on POSIX
         return []
     found = []
-    for option, which, least in LIMITS:
+    for option, which, least in (("-v", "RLIMIT_AS", least_address_space()),
+                                 ("-d", "RLIMIT_DATA", DATA_SEGMENT)):
         kind = getattr(resource, which, None)
         if kind is None:
             continue
@@ -35,18 +51,22 @@ def _limits() -> list[tuple[str, int, int]]:
     return found
 
 
-def address_space_problem() -> str | None:
+def address_space_problem(command: str | None = None) -> str | None:
     """Why the process's address-space (``ulimit -v``) or data-segment (``ulimit -d``) limit is
-    too small to run at all (below :data:`LIMITS`' least), or None. Only this floor is checked:
-    above it, an array too large for the limit fails as a MemoryError, which the commands report
-    in one line."""
+    too small for ``command`` to diagonalise at all, or None (also for commands that do not
+    diagonalise, :data:`DIAGONALISING_COMMANDS`). Only this floor is checked: above it, an
+    array too large for the limit fails as a MemoryError, which the commands report in one line
+    with :func:`limit_hint`."""
+    if command not in DIAGONALISING_COMMANDS:
+        return None
     for option, limit, least in _limits():
         if limit < least:
-            return (f"the process may map only {limit / 2**20:.0f} MiB (ulimit {option} "
-                    f"{limit // 1024}), and manybody needs at least {least / 2**30:.2g} GiB "
-                    "before its first array (Python, numpy, scipy, numba and the BLAS buffers; "
-                    f"below that the BLAS can hang): raise the limit (ulimit {option} unlimited, "
-                    "or a larger virtual-memory request to the batch system)")
+            return (f"the process may map only {limit // 2**20} MiB (ulimit {option} "
+                    f"{limit // 1024}), and manybody {command} needs at least {least // 2**20} "
+                    "MiB before its first array (Python, numpy, scipy, numba and the BLAS "
+                    "buffers, one per core; below that the BLAS can hang): raise the limit "
+                    f"(ulimit {option} unlimited, or a larger virtual-memory request to the batch "
+                    "system)")
     return None
 
 
