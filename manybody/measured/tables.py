@@ -547,7 +547,7 @@ def _with_unit_row(name: str, unit: str) -> str | None:
 
 
 #: A number with its digits grouped in threes by a thousands separator, twice or more
-#: ('2.910.000', '2,910,000', "2'910'000", '2 910 000' with a no-break space), maybe with decimals.
+#: ('2.910.000', '2,910,000', "2'910'000"; blanks of any kind are dropped and read), maybe with decimals.
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?P<sep>[.,'\u2019\u00a0\u202f])\d{3}(?:(?P=sep)\d{3})+"
                         r"(?:[.,]\d+)?")
 
