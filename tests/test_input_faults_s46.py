@@ -139,7 +139,8 @@ def _series_pair():
     pd = pytest.importorskip("pandas")
     temperature = np.geomspace(0.01, 0.5, 20)
     loss = np.tanh(0.05 / (2 * temperature)) + 0.001 * np.sin(300 * temperature)
-    return pd.Series(temperature), pd.Series(loss)
+    labels = 10 * np.arange(temperature.size)  # labels, not the default 0 .. n-1
+    return pd.Series(temperature, index=labels), pd.Series(loss, index=labels)
 
 
 def test_paired_series_in_another_row_order_are_refused_not_paired_by_position():
@@ -472,8 +473,8 @@ def test_xarray_coordinates_and_dataframe_columns_are_checked_like_a_series_inde
     with pytest.raises(ValueError, match="carry different labels"):
         mb.fit_loss(xt, xq.sortby(xq), 0.05)
     x = 0.05 / t
-    frame = pd.DataFrame(np.vstack([q * (1 + 0.01 * k) for k in range(-2, 3)]))
-    permuted = frame[np.random.default_rng(1).permutation(t.size)]
+    frame = pd.DataFrame(np.vstack([q * (1 + 0.01 * k) for k in range(-2, 3)]), columns=t.index)
+    permuted = frame[t.index[np.random.default_rng(1).permutation(t.size)]]
     with pytest.raises(ValueError, match=r"x \(index\) and q_realisations \(columns\)"):
         mb.analyse_shape(x, permuted, n_bootstrap=0)
     assert mb.analyse_shape(x, frame, n_bootstrap=0).index == pytest.approx(
@@ -484,7 +485,7 @@ def test_labels_that_do_not_overlap_are_told_to_pass_numpy_arrays():
     pd = pytest.importorskip("pandas")
     t, q = _series_pair()
     with pytest.raises(ValueError, match=r"to_numpy\(\)"):
-        mb.fit_loss(pd.Series(t.to_numpy(), index=np.arange(100, 120)), q, 0.05)
+        mb.fit_loss(pd.Series(t.to_numpy(), index=np.arange(1000, 1020)), q, 0.05)
 
 
 @pytest.mark.parametrize("cell, sep", [("1,100.5", "\t"), ("1,100.5", ";"), ("12,345.67", " ")])
@@ -584,3 +585,37 @@ def test_a_memory_error_without_words_says_out_of_memory(monkeypatch, capsys):
     monkeypatch.setattr(info, "run", fail)
     assert app.main(["info", "x.nc"]) == 2
     assert capsys.readouterr().err.startswith("manybody info: error: out of memory")
+
+
+# ------------------------------------------------ third round (helper-137, helper-138)
+
+def test_integer_readings_beside_a_three_decimal_one_in_a_point_file_are_decimals(tmp_path):
+    """'150.125' among 100, 200, 250 mK with Qi written '1.2e5' was refused as 150125 (a
+    regression hunt, session 46): the file writes its decimals with '.'."""
+    from manybody.measured.tables import read_loss_table
+
+    rows = ["100\t1.2e5", "150.125\t1.3e5", "200\t1.4e5", "250\t1.5e5"]
+    table = read_loss_table(_loss_table(tmp_path / "t.csv", rows, "T (mK)\tQi"))
+    np.testing.assert_allclose(np.sort(table.temperature), [0.1, 0.150125, 0.2, 0.25])
+
+
+def test_a_default_index_labels_nothing():
+    """A Series with the default 0 .. n-1 index beside a DataFrame of realisations was refused."""
+    pd = pytest.importorskip("pandas")
+    t, q = _series_pair()
+    frame = pd.DataFrame(np.vstack([q * (1 + 0.01 * k) for k in range(-2, 3)]),
+                         columns=t.to_numpy())
+    x = pd.Series(0.05 / t.to_numpy())  # the default index
+    assert mb.analyse_shape(x, frame, n_bootstrap=0).index == pytest.approx(
+        mb.analyse_shape((0.05 / t).to_numpy(), frame.to_numpy(), n_bootstrap=0).index)
+
+
+def test_memory_checks_leave_room_under_an_address_space_limit(monkeypatch):
+    """An N = 12 run under ulimit -v 1150000 passed the memory check and hung inside OpenBLAS."""
+    from manybody.simulation.solvers import memory
+    from manybody.support import address_space
+
+    monkeypatch.setattr(address_space, "_limits", lambda: [("-v", 1_150_000 * 1024, 2**30)])
+    assert memory.available_memory() <= 1_150_000 * 1024 - address_space.MAPPED_BESIDES_ARRAYS["-v"]
+    with pytest.raises(MemoryError, match=r"ulimit -v 1150000"):
+        mb.solve(mb.draw_realisation(mb.ModelParams(n_tls=12), mb.realisation_rng(1, 0)))

@@ -606,7 +606,9 @@ def refuse_grouped_thousands(grid: CellGrid, name: str, cells: list[str]) -> Non
         if other in grid.marks:
             line, example = grid.marks[other]
             why = f"the file writes its decimals with {other!r} ({example!r} at line {line})"
-        elif integers and mark not in column_marks and not (grid.sep == "," and mark == "."):
+        elif (integers and mark not in column_marks and mark not in grid.marks
+              and not (grid.sep == "," and mark == ".")):  # '150.125' beside '100' and '1.2e5'
+            # is a decimal: the file writes its decimals with that mark (regression hunt, s46)
             # (in a file separated by ',' a '.' is the decimal point: grouping there is ',')
             why = (f"the column's other numbers are integers of three or more digits written "
                    f"without {mark!r}, and none of its numbers uses it as a decimal mark")

@@ -30,7 +30,9 @@ DIAGONALISING_COMMANDS = ("run", "study")
 def least_address_space(cores: int | None = None) -> int:
     """Bytes of address space a diagonalising process needs: :data:`BASE_ADDRESS_SPACE` plus
     :data:`BUFFER_PER_CORE` for each core beyond two."""
-    cores = (os.cpu_count() or 2) if cores is None else cores
+    if cores is None:  # the job's cores (taskset, a cgroup's cpuset), not the node's
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 2)
     return BASE_ADDRESS_SPACE + BUFFER_PER_CORE * max(0, cores - 2)
 
 
@@ -68,6 +70,20 @@ def address_space_problem(command: str | None = None) -> str | None:
                     f"(ulimit {option} unlimited, or a larger virtual-memory request to the batch "
                     "system)")
     return None
+
+
+#: What a process of this package maps besides its arrays (VmSize 0.86 GB measured for an N = 5
+#: run, session 46), and its data segment (VmData 0.40 GB).
+MAPPED_BESIDES_ARRAYS = {"-v": 9 * 10**8, "-d": 45 * 10**7}
+
+
+def array_room() -> int | None:
+    """Bytes the address-space or data limit leaves for arrays (the limit less
+    :data:`MAPPED_BESIDES_ARRAYS`), or None without a limit. Memory checks take the smaller of
+    this and the machine's free memory: an N = 12 run under ulimit -v 1150000 passed them and
+    then hung inside OpenBLAS, deaf to signals (a second break test, session 46)."""
+    rooms = [limit - MAPPED_BESIDES_ARRAYS[option] for option, limit, _ in _limits()]
+    return max(0, min(rooms)) if rooms else None
 
 
 def limit_hint() -> str:

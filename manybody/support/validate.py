@@ -272,8 +272,10 @@ def _labels(value: Any) -> tuple[str, Any] | None:
     DataArray's coordinate; None for anything else."""
     module = type(value).__module__.split(".")[0]
     if module == "pandas" and hasattr(value, "index"):
-        if getattr(value, "ndim", 0) == 1:
-            return "index", value.index
+        if getattr(value, "ndim", 0) == 1:  # a default 0 .. n-1 index labels nothing
+            default = (type(value.index).__name__ == "RangeIndex" and value.index.start == 0
+                       and value.index.step == 1)
+            return None if default else ("index", value.index)
         if getattr(value, "ndim", 0) == 2 and hasattr(value, "columns"):
             return "columns", value.columns
     if module == "xarray" and getattr(value, "ndim", 0) == 1 and hasattr(value, "dims"):

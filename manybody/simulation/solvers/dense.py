@@ -37,6 +37,7 @@ from manybody.simulation.operators import build_operators
 from manybody.simulation.solvers.memory import available_memory
 from manybody.simulation.spectrum import Spectrum
 from manybody.support import validate as v
+from manybody.support.address_space import limit_hint
 from manybody.support.blas import check_blas
 from manybody.support.threads import blas_threads
 
@@ -169,7 +170,7 @@ def dense_memory_message(n_tls: int, solver: SolverParams, random_matrix: bool =
             f"{what} "
             f"but only {have / gb:.3g} GB is available (solver.memory_fraction "
             f"{solver.memory_fraction:.3g}: {budget / gb:.3g} GB); what would fit: "
-            f"{'; '.join(fits)}")
+            f"{'; '.join(fits)}{limit_hint()}")
 
 
 def check_memory(n_tls: int, solver: SolverParams, random_matrix: bool = False, *,

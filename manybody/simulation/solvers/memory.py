@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import threading
 
+from manybody.support.address_space import array_room
+
 #: Guards :data:`_HELD` (re-entrant: the workspace's bookkeeping holds it around these calls).
 LOCK = threading.RLock()
 
@@ -32,8 +34,11 @@ def thread_key() -> tuple[int, int]:
 def available_memory() -> int:
     """Bytes of memory available to this thread's next allocation: what the system has available
     now, plus what this thread holds for reuse (:func:`reusable_bytes`), so every memory check
-    and solver choice comes out as in a fresh process."""
-    return _system_available() + reusable_bytes()
+    and solver choice comes out as in a fresh process; at most what an address-space limit leaves
+    for arrays (:func:`manybody.support.address_space.array_room`)."""
+    available = _system_available() + reusable_bytes()
+    room = array_room()
+    return available if room is None else min(available, room)
 
 
 def reusable_bytes() -> int:
