@@ -51,6 +51,18 @@ def environment_problem(command: str | None = None) -> str | None:
     return address_space_problem(command)
 
 
+def drop_empty_thread_variables() -> None:
+    """Unset the thread-count variables of :data:`EMPTY_MEANS_UNSET` that are set but empty, as
+    their readers take them, before any library (or a worker process, which inherits the
+    environment) reads them: libgomp, loaded by QuSpin, printed "Invalid value for environment
+    variable OMP_NUM_THREADS" for an empty one (session 46's note)."""
+    import os
+
+    for name in EMPTY_MEANS_UNSET:
+        if name in os.environ and not os.environ[name].strip():
+            del os.environ[name]
+
+
 def main(argv: list[str] | None = None) -> int:
     """The ``manybody`` command (:func:`manybody.cli.app.main`), after checks that need no
     import beyond the standard library (:func:`environment_problem`): each is one line with
@@ -63,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem is not None:
         print(f"manybody: error: {problem}", file=sys.stderr)
         return 2
+    drop_empty_thread_variables()
     try:
         from manybody.cli.app import main as run_command
     except KeyboardInterrupt:

@@ -62,6 +62,7 @@ from manybody.runs.task_warnings import WarningDigest
 from manybody.runs.tasks import stack_results
 from manybody.support import validate as v
 from manybody.support.files import is_out_of_space, room_reason
+from manybody.support.open_files import ensure_open_files
 from manybody.support.paths import (
     dangling_link,
     link_description,
@@ -165,7 +166,9 @@ def dask_import_error() -> str | None:
 
 def check_run_arguments(n_jobs: int, backend: str, scheduler: str | None,
                         blas_threads: int = 1) -> int:
-    """Check the execution arguments of :func:`run_sweep` (cheap; before any work or file).
+    """Check the execution arguments of :func:`run_sweep` (cheap; before any work or file), and
+    raise the soft open-file limit within the hard one where local workers need more
+    (:func:`manybody.support.open_files.ensure_open_files`).
 
     Returns
     -------
@@ -177,7 +180,8 @@ def check_run_arguments(n_jobs: int, backend: str, scheduler: str | None,
     ------
     TypeError, ValueError
         A non-integer or out-of-range n_jobs or blas_threads, an unknown backend, a scheduler
-        without the dask backend, or more local processes x threads than cores.
+        without the dask backend, more local processes x threads than cores, or a hard open-file
+        limit below what the local workers need.
     """
     v.choice("backend", backend, BACKENDS)
     cores = available_cores()
@@ -204,6 +208,8 @@ def check_run_arguments(n_jobs: int, backend: str, scheduler: str | None,
             f"n_jobs x blas_threads = {n_jobs} x {blas_threads} exceeds the {cores} cores "
             "available; processes and threads would fight for them"
         )
+    if local:  # the pool's pipes (and a local cluster's sockets) need open files
+        ensure_open_files(n_jobs, backend)
     return n_jobs
 
 

@@ -1,0 +1,153 @@
+"""Faults found in session 47 (items left open by session 46, then break tests of how the package
+is installed and run, of interruptions, and of silent wrong answers), each with the right
+behaviour."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from manybody.support.open_files import OPEN_FILES_NEEDED, ensure_open_files, least_open_files
+
+TWO_CORES = len(os.sched_getaffinity(0)) >= 2 if hasattr(os, "sched_getaffinity") else False
+
+
+def _python(code, limit=None, env=None):
+    """Run ``code`` in a new interpreter, with the open-file limit (soft, hard) set first."""
+    def limit_it():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, limit)
+
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=120, preexec_fn=limit_it if limit else None,
+                          env={**os.environ, **(env or {})})
+
+
+def _hard_limit():
+    import resource
+
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+
+
+# ------------------------------------------------ open files for a pool of workers (left open in s46)
+
+def test_the_open_files_a_pool_needs_grow_with_its_workers_and_a_single_job_needs_none():
+    assert least_open_files(1, "loky") == 0
+    base, per_worker = OPEN_FILES_NEEDED["loky"]
+    # measured: a loky pool of 2, 4, 8, 16 workers ran from ulimit -n 20, 24, 28, 40
+    for workers, measured in ((2, 20), (4, 24), (8, 28), (16, 40)):
+        assert least_open_files(workers, "loky") >= measured
+    # a local dask cluster of 1 and 2 workers ran from 36 and 48, not below 29 and 45
+    assert least_open_files(1, "dask") >= 36 and least_open_files(2, "dask") >= 48
+    assert least_open_files(3, "loky") - least_open_files(2, "loky") == per_worker
+
+
+@pytest.mark.skipif(_hard_limit() < 64, reason="the hard open-file limit here is below 64")
+def test_a_low_soft_open_file_limit_is_raised_and_two_workers_start():
+    """Under ulimit -n 16 a run with --jobs 2 ended in a 40-line traceback from loky's start (an
+    UnboundLocalError hiding 'Too many open files'); the soft limit is raised within the hard."""
+    done = _python("""
+        import resource
+        from joblib import Parallel, delayed
+        from manybody.support.open_files import ensure_open_files
+        ensure_open_files(2, "loky")
+        print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        print(sum(Parallel(n_jobs=2, backend="loky")(delayed(abs)(-i) for i in range(20))))
+        """, limit=(16, _hard_limit()))
+    assert done.returncode == 0, done.stderr
+    raised, total = map(int, done.stdout.split())
+    assert raised >= least_open_files(2, "loky") and total == 190
+
+
+def test_a_hard_open_file_limit_below_the_need_is_refused_by_name():
+    done = _python("""
+        from manybody.support.open_files import ensure_open_files
+        try:
+            ensure_open_files(2, "loky")
+        except ValueError as exc:
+            print(exc)
+        """, limit=(16, 16))
+    assert done.returncode == 0, done.stderr
+    assert "n_jobs=2 loky worker processes need about" in done.stdout
+    assert "at most 16 (ulimit -n, hard limit)" in done.stdout and "one job" in done.stdout
+
+
+def test_a_single_loky_job_is_not_refused_under_a_small_open_file_limit():
+    done = _python("""
+        from manybody.support.open_files import ensure_open_files
+        ensure_open_files(1, "loky")
+        print("ok")
+        """, limit=(12, 12))
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+@pytest.mark.skipif(not TWO_CORES, reason="--jobs 2 needs two cores")
+def test_the_command_line_refuses_two_jobs_under_a_tiny_hard_limit_in_one_line(tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(textwrap.dedent("""
+        name = "tiny"
+        seed = 1
+        realisations = 4
+        [model]
+        n_tls = 3
+        [model.tls]
+        asymmetry_max = 0.3
+        tunnelling_min = 0.001
+        tunnelling_max = 0.3
+        [probe]
+        frequencies = [0.1]
+        temperatures = [0.05, 0.1]
+        observables = ["absorption"]
+        [probe.broadening]
+        kind = "gaussian"
+        width = 0.02
+        """))
+
+    def limit_it():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))
+
+    done = subprocess.run([sys.executable, "-m", "manybody", "run", str(spec), "-o",
+                           str(tmp_path / "out.nc"), "-j", "2"], capture_output=True, text=True,
+                          timeout=120, preexec_fn=limit_it)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "n_jobs=2" in done.stderr and "ulimit -n" in done.stderr
+    assert not list(tmp_path.glob("out.nc*"))
+
+
+def test_ensure_open_files_leaves_a_sufficient_limit_alone():
+    import resource
+
+    before = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if before[0] != resource.RLIM_INFINITY and before[0] < least_open_files(2, "loky"):
+        pytest.skip("the soft open-file limit here is below the need")
+    ensure_open_files(2, "loky")
+    ensure_open_files(1, "loky")
+    assert resource.getrlimit(resource.RLIMIT_NOFILE) == before
+
+
+# ------------------------------------------------ an empty thread variable (left open in s46)
+
+@pytest.mark.parametrize("value", ["", " "])
+def test_an_empty_omp_num_threads_is_unset_before_any_library_reads_it(value):
+    """libgomp, loaded by QuSpin, printed 'Invalid value for environment variable OMP_NUM_THREADS'
+    for an empty one, which the command line had taken as unset."""
+    done = _python("""
+        import os
+        from manybody.cli import main
+        try:
+            main(["--version"])
+        except SystemExit:
+            pass
+        import quspin  # loads libgomp, which reads OMP_NUM_THREADS
+        print(repr(os.environ.get("OMP_NUM_THREADS")))
+        """, env={"OMP_NUM_THREADS": value})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("None") and "libgomp" not in done.stderr
