@@ -151,3 +151,112 @@ def test_an_empty_omp_num_threads_is_unset_before_any_library_reads_it(value):
         """, env={"OMP_NUM_THREADS": value})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("None") and "libgomp" not in done.stderr
+
+
+# ------------------------------------------------ the simulated shift's band (helper-141)
+
+def test_the_canonical_resonant_density_matches_a_sampled_ensemble():
+    """rho(E) of resonant_density against a histogram of sampled canonical TLS weighted by
+    (Delta/E)^2, normalised by the flat value (both in the flat region and beyond the edges)."""
+    import numpy as np
+
+    from manybody.config.model import TLSParams
+    from manybody.study.loss_shift import resonant_density
+
+    for eps_max, delta_max in ((0.3, 0.3), (0.6, 0.2), (0.2, 0.6)):
+        tls = TLSParams(asymmetry_max=eps_max, tunnelling_min=1e-3, tunnelling_max=delta_max)
+        rng = np.random.default_rng(3)
+        n = 4_000_000
+        eps = rng.uniform(-eps_max, eps_max, n)
+        delta = np.exp(rng.uniform(np.log(1e-3), np.log(delta_max), n))
+        energy = np.hypot(eps, delta)
+        edges = np.linspace(0.02, np.hypot(eps_max, delta_max), 41)
+        weight, _ = np.histogram(energy, edges, weights=(delta / energy) ** 2)
+        # the bin averages of rho (its slope jumps at eps_max and Delta_max)
+        inside = edges[:-1, None] + np.diff(edges)[:, None] * (np.arange(64) + 0.5) / 64
+        # P(eps, Delta) d eps d ln Delta, eps and -eps at the same E: the flat density is
+        # n / (eps_max ln(Dmax/Dmin)) per K
+        flat = n / (eps_max * np.log(delta_max / 1e-3)) * np.diff(edges)
+        sampled = weight / flat
+        expected = resonant_density(inside, tls).mean(axis=1)
+        assert np.max(np.abs(sampled - expected)) < 0.03, (eps_max, delta_max)
+
+
+def test_the_band_edge_of_a_square_ensemble_is_its_closed_form():
+    """eps_max = Delta_max = E0: rho falls as (E0 - sqrt(E^2 - E0^2))/E above E0, and
+    ln(nu_hi w / E0) = 1 - ln(1 + sqrt 2), so nu_hi = 3 e / (1 + sqrt 2) for E0 = 3 w."""
+    import math
+
+    from manybody.config.model import TLSParams
+    from manybody.study.loss_shift import resonant_band
+
+    lo, hi = resonant_band(TLSParams(asymmetry_max=0.3, tunnelling_min=1e-9, tunnelling_max=0.3),
+                           0.1)
+    assert lo == pytest.approx(1e-8)
+    assert hi == pytest.approx(3 * math.e / (1 + math.sqrt(2)), rel=1e-6)
+    # no band where w lies below every TLS energy or above them
+    assert resonant_band(TLSParams(asymmetry_max=0.3, tunnelling_min=0.2, tunnelling_max=0.3),
+                         0.1) is None
+    assert resonant_band(TLSParams(asymmetry_max=0.3, tunnelling_min=1e-3, tunnelling_max=0.3),
+                         0.5) is None
+
+
+BAND_SPEC = """\
+name = "band-test"
+seed = 11
+realisations = 800
+[model]
+n_tls = 4
+[model.tls]
+asymmetry_max = 0.3
+tunnelling_min = 0.001
+tunnelling_max = 0.3
+[probe]
+frequencies = [0.1]
+temperatures = { x_min = 0.2, x_max = 12.8, count = 13 }
+observables = ["absorption", "velocity_shift"]
+[probe.broadening]
+kind = "gaussian"
+width = 0.02
+"""
+
+
+def test_simulated_independent_tls_up_to_five_w_are_tls_with_the_model_band(tmp_path, capsys):
+    """fit-data --simulated took the infinite band by default: independent canonical TLS with
+    eps_max = Delta_max = 3 w, simulated up to T = 5 w, came out "neither law" (a = 0.18) with a
+    Kramers-Kronig ratio of 0.57. The model's band is now the default, and --band still rules."""
+    import json
+
+    from manybody.cli import main
+    from manybody.runs.spec import RunSpec
+    from manybody.runs.sweep import run_sweep
+
+    spec = tmp_path / "spec.toml"
+    spec.write_text(BAND_SPEC)
+    results = tmp_path / "band.nc"
+    run_sweep(RunSpec.from_toml(spec), output=results, n_jobs=1, progress=False)
+
+    def fit(*extra):
+        out = tmp_path / f"fit{len(extra)}"
+        assert main(["fit-data", str(results), "--simulated", *extra, "--out", str(out)]) == 0
+        printed = capsys.readouterr().out
+        return json.loads((out / "loss_shift_results.json").read_text()), printed
+
+    record, printed = fit()
+    assert printed.startswith("band of the flat loss: 0.01 w to 3.378 w, from the model's TLS")
+    assert record["options"]["band"] == pytest.approx([0.01, 3.378], rel=1e-3)
+    assert record["options"]["band_source"] == "model"
+    joint = record["comparison"]["joint"]["verdict"]
+    assert joint["preferred"] == "tls" and "TLS" in joint["verdict"]
+    assert 0.8 < _kramers_kronig_ratio(record) < 1.2
+    record, printed = fit("--band", "0,inf")
+    assert "band of the flat loss: 0 w to infinity, from --band" in printed
+    assert record["options"]["band_source"] == "--band"
+    assert _kramers_kronig_ratio(record) < 0.65
+
+
+def _kramers_kronig_ratio(record):
+    """F delta0 of the shift alone over that of the loss alone (TLS law)."""
+    fits = record["comparison"]
+    return (fits["shift"]["fits"]["tls"]["parameters"]["amplitude"]
+            / fits["loss"]["fits"]["tls"]["parameters"]["amplitude"])
