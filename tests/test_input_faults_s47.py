@@ -260,3 +260,61 @@ def _kramers_kronig_ratio(record):
     fits = record["comparison"]
     return (fits["shift"]["fits"]["tls"]["parameters"]["amplitude"]
             / fits["loss"]["fits"]["tls"]["parameters"]["amplitude"])
+
+
+# ------------------------------------------------ how the package is installed (helper-139)
+
+def test_run_specs_and_realisations_pickle_and_copy():
+    """RunSpec.sweep and Realisation.couplings are read-only mappings, which the standard library
+    could not pickle: pickle.dumps, copy.deepcopy and dataclasses.asdict of a RunSpec failed, and
+    so did sending one to a concurrent.futures pool."""
+    import copy
+    import dataclasses
+    import pickle
+
+    import numpy as np
+
+    import manybody as mb
+    from manybody.runs.spec import RunSpec
+
+    spec = RunSpec.from_dict({"name": "p", "seed": 3, "realisations": 2,
+                              "model": {"n_tls": 4, "coupling": {"kind": "gaussian",
+                                                                 "strength": 0.01}},
+                              "sweep": {"model.coupling.strength": [0.0, 0.01]},
+                              "probe": {"frequencies": [0.1], "temperatures": [0.05, 0.1]}})
+    for again in (pickle.loads(pickle.dumps(spec)), copy.deepcopy(spec)):
+        assert again == spec and dict(again.sweep) == dict(spec.sweep)
+        with pytest.raises(TypeError):
+            again.sweep["model.coupling.strength"] = (1.0,)  # still read-only
+    assert dataclasses.asdict(spec)["sweep"]["model.coupling.strength"] == (0.0, 0.01)
+    realisation = mb.draw_realisation(spec.model, mb.realisation_rng(3, 0))
+    assert realisation.couplings
+    for again in (pickle.loads(pickle.dumps(realisation)), copy.deepcopy(realisation)):
+        for key, matrix in realisation.couplings.items():
+            assert np.array_equal(again.couplings[key], matrix)
+            assert not again.couplings[key].flags.writeable
+        assert not again.asymmetry.flags.writeable  # frozen again, as drawn
+        assert np.array_equal(mb.solve(again)[0].energies, mb.solve(realisation)[0].energies)
+    assert set(dataclasses.asdict(realisation)["couplings"]) == set(realisation.couplings)
+
+
+def test_an_installed_copy_inside_another_repository_records_no_commit(tmp_path):
+    """A non-editable install in a project's .venv (inside the user's own git repository) recorded
+    that repository's commit and dirty flag as the package's."""
+    import shutil
+    from pathlib import Path
+
+    import manybody
+
+    project = tmp_path / "project"
+    site = project / ".venv" / "lib" / "site-packages"
+    shutil.copytree(Path(manybody.__file__).parent, site / "manybody",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for args in (["init", "-q"], ["-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q",
+                                  "--allow-empty", "-m", "theirs"]):
+        subprocess.run(["git", "-C", str(project), *args], check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-c", "from manybody.support import provenance as p; "
+                           "print(p.SOURCE, *p.git_state())"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(site)}, cwd=tmp_path, timeout=60)
+    source, commit, dirty = done.stdout.split()
+    assert source.startswith(str(site)) and (commit, dirty) == ("unknown", "unknown"), done.stderr

@@ -292,7 +292,7 @@ def normalise_sweep(sweep: Mapping[str, Any] | None) -> MappingProxyType:
         Ordered mapping dotted key -> tuple of values.
     """
     if sweep is None:
-        return MappingProxyType({})
+        return v.frozen_mapping({})
     if not isinstance(sweep, Mapping):
         raise TypeError(
             f"sweep must be a table of parameter = [values], got {type(sweep).__name__}"
@@ -320,7 +320,7 @@ def normalise_sweep(sweep: Mapping[str, Any] | None) -> MappingProxyType:
             raise ValueError(f"sweep[{key!r}] has repeated values: {list(coerced)!r}{detail}; "
                              "give each once")
         out[key] = coerced
-    return MappingProxyType(out)
+    return v.frozen_mapping(out)
 
 
 def temperature_grid(frequency: float, x_min: Any, x_max: Any, count: Any) -> tuple[float, ...]:

@@ -145,6 +145,16 @@ class Realisation:
     stress_random_matrix: RandomMatrixTerm | None = None
     positions: np.ndarray | None = None
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickled or deep-copied: its arrays read-only again, as :meth:`__post_init__` left
+        them (pickle gives back writable arrays)."""
+        for name, value in state.items():
+            if isinstance(value, np.ndarray):
+                value = v.frozen_copy(value)
+            elif isinstance(value, MappingProxyType):
+                value = v.frozen_mapping({key: v.frozen_copy(m) for key, m in value.items()})
+            object.__setattr__(self, name, value)
+
     @property
     def dimension(self) -> int:
         """Hilbert-space dimension 2^N."""
@@ -284,7 +294,7 @@ class Realisation:
             v.frozen_copy(a) for a in (asymmetry, tunnelling, gamma, stress_coupling, positions))
         checked = {key: v.frozen_copy(matrix) for key, matrix in checked.items()}
         for name, value in (("n_tls", n), ("asymmetry", asymmetry), ("tunnelling", tunnelling),
-                            ("couplings", MappingProxyType(checked)),
+                            ("couplings", v.frozen_mapping(checked)),
                             ("deformation_potential", gamma), ("stress_coupling", stress_coupling),
                             ("positions", positions)):
             object.__setattr__(self, name, value)

@@ -28,17 +28,22 @@ def package_version(dist: str) -> str:
 def git_state() -> tuple[str, str]:
     """(commit, dirty) of the source tree this package was imported from.
 
-    ``commit`` is the full hash or "unknown" (no git, not a checkout); ``dirty`` is "true" when a
-    tracked file differs from the commit, "false", or "unknown".
+    ``commit`` is the full hash or "unknown" (no git, not a checkout, or an installed copy that
+    sits inside another repository's tree); ``dirty`` is "true" when a tracked file differs from
+    the commit, "false", or "unknown".
     """
     try:
-        commit = subprocess.run(["git", "-C", str(SOURCE), "rev-parse", "HEAD"],
-                                capture_output=True, text=True, timeout=10,
-                                check=True).stdout.strip()
+        top, commit = subprocess.run(["git", "-C", str(SOURCE), "rev-parse", "--show-toplevel",
+                                      "HEAD"], capture_output=True, text=True, timeout=10,
+                                     check=True).stdout.splitlines()
+        if Path(top).resolve() != SOURCE.parent:  # an installed copy in a virtual environment
+            # inside some other repository (a project's .venv): git answered for that one, and
+            # its commit was recorded as this package's (a break test, session 47)
+            return "unknown", "unknown"
         status = subprocess.run(["git", "-C", str(SOURCE), "status", "--porcelain",
                                  "--untracked-files=no"], capture_output=True, text=True,
                                 timeout=10, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError, ValueError):  # ValueError: not two lines
         return "unknown", "unknown"
     return commit or "unknown", "true" if status.strip() else "false"
 

@@ -20,11 +20,13 @@ parameter, show the value and say what was expected.
 from __future__ import annotations
 
 import argparse
+import copyreg
 import dataclasses
 import itertools
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -410,6 +412,22 @@ def frozen_copy(value: np.ndarray | None) -> np.ndarray | None:
     out = np.array(value, copy=True)
     out.setflags(write=False)
     return out
+
+
+def frozen_mapping(items: Mapping) -> MappingProxyType:
+    """A read-only view of a copy of ``items``, for a frozen dataclass to keep (a sweep's axes,
+    a realisation's couplings). Such views pickle and deep-copy (as this mapping) once this
+    module is imported: the standard library cannot, and ``pickle.dumps(spec)``,
+    ``copy.deepcopy(spec)`` and ``dataclasses.asdict(spec)`` of a RunSpec failed with "cannot
+    pickle 'mappingproxy' object" (a break test, session 47)."""
+    return MappingProxyType(dict(items))
+
+
+def _reduce_mapping_view(view: MappingProxyType) -> tuple:
+    return frozen_mapping, (dict(view),)
+
+
+copyreg.pickle(MappingProxyType, _reduce_mapping_view)
 
 
 def positive_array(name: str, value: Any) -> np.ndarray:
