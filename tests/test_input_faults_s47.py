@@ -318,3 +318,132 @@ def test_an_installed_copy_inside_another_repository_records_no_commit(tmp_path)
                           env={**os.environ, "PYTHONPATH": str(site)}, cwd=tmp_path, timeout=60)
     source, commit, dirty = done.stdout.split()
     assert source.startswith(str(site)) and (commit, dirty) == ("unknown", "unknown"), done.stderr
+
+
+# ------------------------------------------------ interruptions while writing (helper-140)
+
+def test_an_output_set_replaces_all_its_files_or_none(tmp_path):
+    from manybody.support.files import atomic_write_text, output_set
+
+    names = ["a.png", "a.json", "a.txt"]
+    for name in names:
+        (tmp_path / name).write_text("old")
+    with pytest.raises(KeyboardInterrupt), output_set():
+        atomic_write_text(tmp_path / names[0], "new")
+        atomic_write_text(tmp_path / names[1], "new")
+        raise KeyboardInterrupt  # a Ctrl-C before the table
+    assert [(tmp_path / n).read_text() for n in names] == ["old"] * 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)  # no temporary left
+    with output_set():
+        for name in names:
+            atomic_write_text(tmp_path / name, "new")
+        assert [(tmp_path / n).read_text() for n in names] == ["old"] * 3  # not before the end
+    assert [(tmp_path / n).read_text() for n in names] == ["new"] * 3
+
+
+def test_a_stop_during_the_renames_of_an_output_set_still_makes_the_set_whole(tmp_path, monkeypatch):
+    from manybody.support import files
+
+    real = files.os.replace
+    calls = []
+
+    def interrupted_once(src, dst):
+        real(src, dst)
+        calls.append(dst)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+
+    names = ["a.png", "a.json", "a.txt"]
+    with pytest.raises(KeyboardInterrupt):
+        with files.output_set():
+            for name in names:
+                files.atomic_write_text(tmp_path / name, "new")
+            monkeypatch.setattr(files.os, "replace", interrupted_once)
+    monkeypatch.undo()
+    assert [(tmp_path / n).read_text() for n in names] == ["new"] * 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
+
+
+def test_a_stop_while_the_temporary_file_is_made_leaves_none(tmp_path, monkeypatch):
+    """SIGTERM right after mkstemp (in os.close) left an empty '.fit_data.pdf.XXXXXXXX.tmp' that
+    no later command removed: the temporary was made before the block that removes it."""
+    from manybody.support import files
+
+    real = files.os.close
+
+    def stopped(fd):
+        real(fd)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files.os, "close", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        files.atomic_write_text(tmp_path / "fit_data.pdf", "x")
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_fit_data_overwrite_keeps_the_earlier_fit_whole(tmp_path, monkeypatch, capsys):
+    """Stopped after fit_results.json was replaced, fit-data --overwrite left the new figures and
+    JSON beside the earlier fit's table, and said nothing about it."""
+    from pathlib import Path
+
+    import manybody
+    from manybody.cli import fit_data, main
+
+    data = Path(manybody.__file__).parents[1] / "data" / "resonator_nb_cpw" / "qint_160dBm.csv"
+    if not data.exists():
+        pytest.skip("the Nb data are not in this checkout")
+    out = tmp_path / "fit"
+    common = ["fit-data", str(data), "--frequency", "5.61989GHz", "--out", str(out)]
+    assert main([*common, "--tmax", "0.5"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = fit_data.atomic_write
+
+    def stop_at_the_table(path, write, **options):
+        if Path(path).name == "fit_table.txt":
+            raise KeyboardInterrupt
+        real(path, write, **options)
+
+    monkeypatch.setattr(fit_data, "atomic_write", stop_at_the_table)
+    assert main([*common, "--tmax", "0.8", "--overwrite"]) == 130
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no temporary either
+    capsys.readouterr()
+
+
+def test_a_stop_while_a_finished_run_removes_its_checkpoint_finishes_the_run(tmp_path, monkeypatch):
+    """A SIGTERM just after the results file was renamed into place stopped the checkpoint's
+    removal half-way: exit 143, a half-deleted checkpoint, and a rerun refused as 'already
+    exists'. The removal is finished and the run ends as finished."""
+    from manybody.runs.checkpoint import Checkpoint, checkpoint_dir
+    from manybody.runs.spec import RunSpec
+    from manybody.runs.sweep import run_sweep
+
+    spec = RunSpec.from_dict({"name": "c", "seed": 5, "realisations": 3, "model": {"n_tls": 3},
+                              "probe": {"frequencies": [0.1], "temperatures": [0.05, 0.1]}})
+    real = Checkpoint.remove
+    calls = []
+
+    def stopped_once(self):
+        calls.append(1)
+        if len(calls) == 1:
+            next(iter(self.directory.iterdir())).unlink()  # half-way
+            raise KeyboardInterrupt
+        real(self)
+
+    monkeypatch.setattr(Checkpoint, "remove", stopped_once)
+    output = tmp_path / "r.nc"
+    ds = run_sweep(spec, output=output, n_jobs=1, progress=False, chunk_size=1)
+    assert output.exists() and not checkpoint_dir(output).exists() and len(calls) == 2
+    assert ds.sizes["realisation"] == 3
+
+
+def test_an_existing_output_with_a_checkpoint_beside_it_says_so(tmp_path):
+    from manybody.runs.results import check_writable
+
+    output = tmp_path / "r.nc"
+    output.write_bytes(b"x")
+    with pytest.raises(FileExistsError, match=r"already exists; pass"):
+        check_writable(output, False)
+    (tmp_path / "r.nc.checkpoint").mkdir()
+    with pytest.raises(FileExistsError, match=r"and so does the checkpoint .* --overwrite resumes"):
+        check_writable(output, False)

@@ -69,7 +69,7 @@ from manybody.measured.headers import error_is_relative
 from manybody.measured.tables import curves_from_table, read_loss_table, refuse_other_formats
 from manybody.support import jsonio
 from manybody.support import validate as v
-from manybody.support.files import atomic_write
+from manybody.support.files import atomic_write, output_set
 from manybody.support.provenance import command_line, environment
 from manybody.support.style import PALETTE
 
@@ -827,15 +827,16 @@ def run(args: argparse.Namespace) -> int:
         table += "\n" + text
     try:  # a full disk or Ctrl-C while writing: no empty --out left behind
         out.mkdir(parents=True, exist_ok=True)
-        written = plot_comparison(cmp, out / "fit_data",
-                                  "tan δ" if tables[0].is_loss_tangent else "1/Q")
-        text = jsonio.dumps(_record(args, w, gap, tables, cmp, power), indent=1)
         # an earlier --sweeps run's law fit, replaced with --overwrite: its sweep step goes
         # too, unless a joint fit beside it was made from the same sweeps
         replaced = (fit_sweeps.made_by_sweeps(out / "fit_results.json")
                     and not fit_sweeps.made_by_sweeps(out / "loss_shift_results.json"))
-        atomic_write(out / "fit_results.json", lambda f: f.write(text.encode()))
-        atomic_write(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))
+        with output_set():  # the four files replace an earlier fit's together, or none does
+            written = plot_comparison(cmp, out / "fit_data",
+                                      "tan δ" if tables[0].is_loss_tangent else "1/Q")
+            text = jsonio.dumps(_record(args, w, gap, tables, cmp, power), indent=1)
+            atomic_write(out / "fit_results.json", lambda f: f.write(text.encode()))
+            atomic_write(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))
     except BaseException:
         remove_empty(created)
         raise
@@ -883,13 +884,14 @@ def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:
         power = _simulate(cmp, args)
         table += "\n" + format_power(power)
         print(format_power(power))
-    written = sweep_written + plot_comparison(cmp, out / "fit_data", "1/Q")
     record = _record(args, w, gap, tables, cmp, power)
     record["options"]["sweeps"] = fit_sweeps.sweep_options(args)
     record["sweep_inputs"] = fit_sweeps.sweep_inputs(args)
     text = jsonio.dumps(record, indent=1)
-    atomic_write(out / "fit_results.json", lambda f: f.write(text.encode()))
-    atomic_write(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))
+    with output_set():
+        written = sweep_written + plot_comparison(cmp, out / "fit_data", "1/Q")
+        atomic_write(out / "fit_results.json", lambda f: f.write(text.encode()))
+        atomic_write(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))
     written += [out / "fit_results.json", out / "fit_table.txt"]
     print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
     return 0

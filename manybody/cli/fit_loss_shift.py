@@ -46,7 +46,7 @@ from manybody.measured.tables import curves_from_table
 from manybody.measured.velocity import read_velocity_table, refuse_repeated_temperatures
 from manybody.support import jsonio
 from manybody.support import validate as v
-from manybody.support.files import atomic_write
+from manybody.support.files import atomic_write, output_set
 from manybody.support.provenance import command_line, environment
 from manybody.support.style import PALETTE, new_figure, save_figure, styled
 
@@ -474,9 +474,6 @@ def run_loss_shift(args: argparse.Namespace, gap: float | None, load: Callable) 
     print(table, flush=True)
     if spread is not None:
         print(spread[0], flush=True)
-    written += plot(cmp, out, "loss_shift_fit",
-                    "(units of C0)" if args.simulated else "1/Q",
-                    "δv/v (units of C0)" if args.simulated else "δf/f0")
     record = _record(args, w, inputs, cmp, options)
     if spread is not None:
         record["index_spread_over_realisations"] = spread[1]
@@ -491,8 +488,12 @@ def run_loss_shift(args: argparse.Namespace, gap: float | None, load: Callable) 
     # too, unless a law fit beside it was made from the same sweeps
     replaced = (step is None and fit_sweeps.made_by_sweeps(out / "loss_shift_results.json")
                 and not fit_sweeps.made_by_sweeps(out / "fit_results.json"))
-    atomic_write(out / "loss_shift_results.json", lambda f: f.write(text.encode()))
-    atomic_write(out / "loss_shift_table.txt", lambda f: f.write((table + "\n").encode()))
+    with output_set():  # the four files replace an earlier fit's together, or none does
+        written += plot(cmp, out, "loss_shift_fit",
+                        "(units of C0)" if args.simulated else "1/Q",
+                        "δv/v (units of C0)" if args.simulated else "δf/f0")
+        atomic_write(out / "loss_shift_results.json", lambda f: f.write(text.encode()))
+        atomic_write(out / "loss_shift_table.txt", lambda f: f.write((table + "\n").encode()))
     written += [out / "loss_shift_results.json", out / "loss_shift_table.txt"]
     print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
     if replaced:

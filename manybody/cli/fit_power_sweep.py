@@ -43,7 +43,7 @@ from manybody.measured.power_sweep import (
     power_sweep,
 )
 from manybody.support import jsonio
-from manybody.support.files import atomic_write
+from manybody.support.files import atomic_write, output_set
 from manybody.support.provenance import command_line, environment
 
 SCHEMA = "manybody.fit-data-power-sweep/1"
@@ -275,10 +275,11 @@ def run_power_sweep(args: argparse.Namespace, load: Callable) -> int:
     print(text, flush=True)
     created = make_out(out)
     try:
-        written = plot_sweep(fit, out, "tan δ" if tables[0].is_loss_tangent else "1/Q")
         record = jsonio.dumps(_record(args, tables, fit), indent=1)
-        atomic_write(out / "saturation_results.json", lambda f: f.write(record.encode()))
-        atomic_write(out / "saturation_table.txt", lambda f: f.write((text + "\n").encode()))
+        with output_set():  # the four files replace an earlier fit's together, or none does
+            written = plot_sweep(fit, out, "tan δ" if tables[0].is_loss_tangent else "1/Q")
+            atomic_write(out / "saturation_results.json", lambda f: f.write(record.encode()))
+            atomic_write(out / "saturation_table.txt", lambda f: f.write((text + "\n").encode()))
     except BaseException:
         remove_empty(created)
         raise

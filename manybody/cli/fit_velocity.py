@@ -38,7 +38,7 @@ from manybody.measured.velocity import (
     refuse_repeated_temperatures,
 )
 from manybody.support import jsonio
-from manybody.support.files import atomic_write
+from manybody.support.files import atomic_write, output_set
 from manybody.support.provenance import command_line, environment
 
 __all__ = ["LOSS_OPTIONS", "VELOCITY_OPTIONS", "VELOCITY_OUTPUTS", "VELOCITY_SCHEMA",
@@ -183,13 +183,14 @@ def run_velocity(args: argparse.Namespace) -> int:
     print(table_text, flush=True)
     created = make_out(out)
     try:
-        written = plot_velocity_fit(fit, t, shift, sigma, out, "velocity_fit",
-                                    _shift_label(table))
         text = jsonio.dumps(_velocity_record(args, table, fit, t, shift, sigma, reference),
                             indent=1)
-        atomic_write(out / "velocity_results.json", lambda f: f.write(text.encode()))
-        atomic_write(out / "velocity_table.txt",
-                     lambda f: f.write((table_text + "\n").encode()))
+        with output_set():  # the four files replace an earlier fit's together, or none does
+            written = plot_velocity_fit(fit, t, shift, sigma, out, "velocity_fit",
+                                        _shift_label(table))
+            atomic_write(out / "velocity_results.json", lambda f: f.write(text.encode()))
+            atomic_write(out / "velocity_table.txt",
+                         lambda f: f.write((table_text + "\n").encode()))
     except BaseException:
         remove_empty(created)
         raise

@@ -354,9 +354,13 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
         raise ValueError(f"output {text!r} exists and is not a regular file (a device, "
                          "pipe or socket); give a file name")
     if os.path.lexists(path) and not overwrite:  # a dangling link too (it was replaced)
+        left = path.with_name(path.name + ".checkpoint")  # runs.checkpoint.checkpoint_dir
+        beside = (f" (and so does the checkpoint {str(left)!r} of a run into it that was "
+                  "stopped: --overwrite resumes that run; if the file is complete, remove the "
+                  "checkpoint)" if left.is_dir() else "")
         raise FileExistsError(f"output {text!r} already exists"
                               + (" (a link to a missing file)" if not path.exists() else "")
-                              + "; pass overwrite=True (--overwrite) to replace it")
+                              + beside + "; pass overwrite=True (--overwrite) to replace it")
     why = unwritable_reason(ancestor)
     if why is not None:
         raise PermissionError(f"output {text!r}: {why}; choose another output")

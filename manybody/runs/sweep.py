@@ -422,10 +422,24 @@ def run_sweep(
         if bar is not None:
             bar.close()
     if state.checkpoint is not None:
-        state.checkpoint.remove()
+        _remove_finished(state.checkpoint)
     log.info("sweep %r done: computed %d realisations, reused %d, %.1f s", spec.name,
              len(state.keys) - state.resumed, state.resumed, attrs["wall_time_s"])
     return ds
+
+
+def _remove_finished(checkpoint: Checkpoint) -> None:
+    """Delete the checkpoint of a run whose results file is written whole. A stop (Ctrl-C,
+    SIGTERM, SIGHUP) during the deletion does not stop the run: the deletion is finished and the
+    run ends as finished. A stop there left a half-deleted checkpoint, exit status 143, a "rerun"
+    refused as "already exists" and ``manybody info`` calling it an unfinished run (a break
+    test, session 47)."""
+    try:
+        checkpoint.remove()
+    except KeyboardInterrupt:  # SIGTERM and SIGHUP arrive as subclasses of it (cli.signals)
+        checkpoint.remove()
+        log.warning("a stop arrived while the finished run's checkpoint was being removed; "
+                    "the results file is whole and the removal was finished")
 
 
 #: How the error of one realisation begins (:func:`manybody.runs.tasks.run_task`).

@@ -7,6 +7,7 @@ One home for it: results files, checkpoints, summaries, fit-data outputs and ben
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import os
 import tempfile
@@ -67,21 +68,30 @@ def room_reason(exc: BaseException | None) -> str:
     return "out of disk space"
 
 
+#: The files of the :func:`output_set` being written in this context: (temporary, destination).
+_OUTPUT_SET: contextvars.ContextVar[list[tuple[Path, Path]] | None] = contextvars.ContextVar(
+    "manybody_output_set", default=None)
+
+
 @contextlib.contextmanager
 def atomic_destination(path: str | Path, *, fsync: bool = False,
                        before_replace: Callable[[], None] | None = None) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success it replaces ``path`` atomically.
+    """Yield a temporary path next to ``path``; on success it replaces ``path`` atomically
+    (inside :func:`output_set`: at the end of the set, with the set's other files).
 
     The temporary file is named ``.<name>.XXXXXXXX.tmp`` in the same folder (so the rename is
     atomic), gets the user's usual permissions, and is removed if anything fails or the block is
-    interrupted. ``before_replace`` runs just before the rename (e.g. to refuse a file that
-    appeared meanwhile by raising).
+    interrupted (also while it is being created: a SIGTERM there left an empty temporary file
+    that nothing removed; a break test, session 47). ``before_replace`` runs just before the
+    rename (e.g. to refuse a file that appeared meanwhile by raising).
     """
     path = Path(path)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    staged = _OUTPUT_SET.get()
+    tmp = None
     try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        tmp = Path(name)
+        os.close(fd)
         yield tmp
         if fsync:
             with open(tmp, "rb+") as fh:
@@ -89,10 +99,53 @@ def atomic_destination(path: str | Path, *, fsync: bool = False,
         give_usual_mode(tmp)
         if before_replace is not None:
             before_replace()
-        os.replace(tmp, path)
+        if staged is not None:
+            staged.append((tmp, path))
+        else:
+            os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise
+
+
+def _replace_all(staged: list[tuple[Path, Path]]) -> None:
+    """Rename every temporary file onto its destination. Interrupted half-way (Ctrl-C, SIGTERM),
+    the remaining renames are still made, so that the set is whole, and then the interruption
+    goes on; a rename that fails leaves its destination as it was and its temporary removed."""
+    done = 0
+    try:
+        for tmp, path in staged:
+            os.replace(tmp, path)
+            done += 1
+    except BaseException:
+        for tmp, path in staged[done:]:
+            with contextlib.suppress(OSError):
+                os.replace(tmp, path)
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def output_set() -> Iterator[None]:
+    """Files written atomically inside the block (:func:`atomic_destination`, and so
+    :func:`atomic_write` and :func:`manybody.support.style.save_figure`) replace their
+    destinations together when the block ends, or none of them does if it fails or is
+    interrupted (their temporary files are then removed).
+
+    An interrupted ``fit-data --overwrite`` left the new figures and results beside the old fit's
+    table, and a fresh one a partial set that blocked its rerun (a break test, session 47)."""
+    staged: list[tuple[Path, Path]] = []
+    token = _OUTPUT_SET.set(staged)
+    try:
+        yield
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        _OUTPUT_SET.reset(token)
+    _replace_all(staged)
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], **options) -> None:
@@ -138,10 +191,9 @@ def atomic_write_all(contents: dict[Path, bytes]) -> list[Path]:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             give_usual_mode(name)
-        for tmp, path in staged:
-            os.replace(tmp, path)
     except BaseException:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
         raise
+    _replace_all(staged)
     return [path for _, path in staged]
