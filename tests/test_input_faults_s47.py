@@ -447,3 +447,36 @@ def test_an_existing_output_with_a_checkpoint_beside_it_says_so(tmp_path):
     (tmp_path / "r.nc.checkpoint").mkdir()
     with pytest.raises(FileExistsError, match=r"and so does the checkpoint .* --overwrite resumes"):
         check_writable(output, False)
+
+
+def test_kernels_compile_without_a_disk_cache_where_numba_has_none():
+    """Installed where the user can write neither beside the source nor in a cache folder, every
+    run ended in "cannot cache function 'line_kernel': no locator available"; numba has no
+    cache for a function whose source is not a file either, which stands in for that here."""
+    import numba
+
+    from manybody.support.compiled_cache import cached_njit, disk_cache
+
+    namespace: dict = {}
+    exec(compile("def add_one(x):\n    return x + 1\n", "<generated>", "exec"), namespace)
+    with pytest.raises(RuntimeError, match="no locator available"):
+        numba.njit(cache=True)(namespace["add_one"])
+    assert not disk_cache(namespace["add_one"])
+    assert cached_njit(nogil=True)(namespace["add_one"])(41) == 42
+
+    def from_a_file(x):
+        return 2 * x
+
+    assert disk_cache(from_a_file)
+
+
+def test_every_kernel_is_compiled_through_the_cache_check():
+    """No numba.njit(cache=True) left in the package: each goes through cached_njit."""
+    from pathlib import Path
+
+    import manybody
+
+    root = Path(manybody.__file__).parent
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
+                 if "cache=True" in p.read_text() and p.name != "compiled_cache.py"]
+    assert offenders == []

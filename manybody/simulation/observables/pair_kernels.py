@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
+
+from manybody.support.compiled_cache import cached_njit
 
 __all__ = ["deposit", "pair_sum"]
 
@@ -24,7 +25,7 @@ INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 TILE = 32
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@cached_njit(nogil=True, error_model="numpy")
 def line_kernel(kind, u, eta, reach):
     """Compact (Gaussian, box) or Lorentzian line shape at u (1/K) for kind 0, 1, 2."""
     if kind == 0:
@@ -36,7 +37,7 @@ def line_kernel(kind, u, eta, reach):
         return (eta / math.pi) / (u * u + eta * eta)
     return 1.0 / eta if abs(u) < 0.5 * eta else 0.0
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@cached_njit(nogil=True, error_model="numpy")
 def dispersive_kernel(kind, u, eta, table, reach, step):
     """Principal-value (dispersive) partner of :func:`line_kernel` (1/K); the Gaussian's from
     the Dawson ``table`` (values and slopes on a grid of ``step``) within ``reach`` widths."""
@@ -58,7 +59,7 @@ def dispersive_kernel(kind, u, eta, table, reach, step):
         return u / (u * u + eta * eta)
     return math.log(abs((u + 0.5 * eta) / (u - 0.5 * eta))) / eta
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@cached_njit(nogil=True, error_model="numpy")
 def pair_sum(energies, tmn, freqs, kind, eta, disp, table, reach, step, out):
     """Per-state pair sums into ``out`` (D, n_w); see
     :func:`manybody.simulation.observables.pair_sum.exact_per_state`."""
@@ -119,7 +120,7 @@ def pair_sum(energies, tmn, freqs, kind, eta, disp, table, reach, step, out):
                 out[m, k] -= t2 * g
 
 
-@numba.njit(cache=True, nogil=True)
+@cached_njit(nogil=True)
 def locate(om, nodes, inv_gap, table, scale, origin):
     """Tent coordinates (k, f) of om on the sorted grid ``nodes`` (see
     :class:`manybody.simulation.observables.absorption._NodeLocator`)."""
@@ -132,7 +133,7 @@ def locate(om, nodes, inv_gap, table, scale, origin):
     f = (om - nodes[k]) * inv_gap[k]
     return k, min(max(f, 0.0), 1.0)
 
-@numba.njit(cache=True, nogil=True)
+@cached_njit(nogil=True)
 def add_pair(out, n, om, t, nodes, inv_gap, table, scale, origin):
     """Deposit sign(w_mn) |T_mn|^2 of one pair at |w_mn| on row n (tent weights)."""
     w = t * t
@@ -142,7 +143,7 @@ def add_pair(out, n, om, t, nodes, inv_gap, table, scale, origin):
     out[n, k] += w - w * f
     out[n, k + 1] += w * f
 
-@numba.njit(cache=True, nogil=True)
+@cached_njit(nogil=True)
 def deposit(energies, tmn, nodes, inv_gap, table, scale, origin, out):
     """All pairs' deposits into ``out`` (D, n_nodes); see
     :func:`manybody.simulation.observables.absorption.pair_spectrum`, which calls it."""

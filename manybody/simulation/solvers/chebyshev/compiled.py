@@ -2,8 +2,8 @@
 called).
 
 The compiled kernels of the Chebyshev solver are closures over compile-time constants (a block's
-width, which optional parts a pass has), cached on disk by numba (``cache=True``), which keys the
-cache on the closure's values. Every variant of one closure has the same qualified name, and
+width, which optional parts a pass has), cached on disk by numba where it can (``cached_njit``),
+which keys the cache on the closure's values. Every variant of one closure has the same qualified name, and
 numba names a compiled function and its environment by that name, a counter of the process that
 compiled it and the argument types. Two variants with the same argument types, compiled in two
 processes whose counters happened to agree and both loaded from the cache into a third, then
@@ -19,6 +19,8 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+
+from manybody.support.compiled_cache import cached_njit
 
 __all__ = ["compile_variant", "kernels_cached"]
 
@@ -43,7 +45,8 @@ def kernels_cached() -> bool:
 
 
 def compile_variant(function: Callable, **constants) -> Callable:
-    """``numba.njit(parallel=True, cache=True)`` of ``function`` renamed after ``constants``.
+    """``numba.njit(parallel=True)`` of ``function`` renamed after ``constants``, cached on disk
+    where numba can (:func:`manybody.support.compiled_cache.cached_njit`).
 
     Parameters
     ----------
@@ -57,8 +60,6 @@ def compile_variant(function: Callable, **constants) -> Callable:
     numba dispatcher
         Compiled on first call, cached on disk under the variant's own name.
     """
-    import numba  # core dependency, heavy: compiled only when first used
-
     parts = [function.__name__]
     for key, value in constants.items():
         text = "_".join(str(int(v)) for v in value) if isinstance(value, tuple) else str(
@@ -66,4 +67,4 @@ def compile_variant(function: Callable, **constants) -> Callable:
         parts.append(f"{key}{text}")
     name = re.sub(r"\W", "_", "_".join(parts))
     function.__name__ = function.__qualname__ = name
-    return numba.njit(parallel=True, cache=True)(function)
+    return cached_njit(parallel=True)(function)

@@ -38,6 +38,7 @@ import numpy as np
 from manybody.simulation.ensembles import Realisation
 from manybody.simulation.operators import StaticList, _check_terms, stress_terms, tls_terms
 from manybody.simulation.solvers.chebyshev.compiled import compile_variant
+from manybody.support.compiled_cache import cached_njit
 
 __all__ = ["MatrixFreeOperator", "matrix_free_operators", "matrix_free_refusal", "pauli_groups"]
 
@@ -319,7 +320,7 @@ def _diagonal_kernel():
     """Compiled sum_t c_t (-1)^popcount(s & z_t) for every state s."""
     import numba  # core dependency, heavy: compiled only when first used
 
-    @numba.njit(parallel=True, cache=True)
+    @cached_njit(parallel=True)
     def diagonal(dim, coefficients, zmasks):
         out = np.zeros(dim)
         for s in numba.prange(dim):
