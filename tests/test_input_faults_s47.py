@@ -480,3 +480,48 @@ def test_every_kernel_is_compiled_through_the_cache_check():
     offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
                  if "cache=True" in p.read_text() and p.name != "compiled_cache.py"]
     assert offenders == []
+
+
+# ------------------------------------------------ interpreter settings (helper-139)
+
+def test_an_ascii_terminal_gets_escapes_not_an_error_after_the_files_are_written(tmp_path,
+                                                                                 monkeypatch):
+    """With PYTHONIOENCODING=ascii a finished run ended with exit 2, "'ascii' codec can't encode
+    character", on its last line ('ü' in a path, '±' in a summary)."""
+    import io
+    from pathlib import Path
+
+    import manybody
+    from manybody.cli import main
+
+    data = Path(manybody.__file__).parents[1] / "data" / "resonator_nb_cpw" / "qint_160dBm.csv"
+    if not data.exists():
+        pytest.skip("the Nb data are not in this checkout")
+    buffer = io.BytesIO()
+    stream = io.TextIOWrapper(buffer, encoding="ascii")
+    monkeypatch.setattr(sys, "stdout", stream)
+    status = main(["fit-data", str(data), "--frequency", "5.61989GHz", "--out",
+                   str(tmp_path / "fit_ü")])
+    stream.flush()
+    assert status == 0 and b"fit_\\xfc" in buffer.getvalue()
+
+
+def test_a_warning_made_an_error_by_the_interpreter_is_one_line(tmp_path, monkeypatch, capsys):
+    """PYTHONWARNINGS=error turned the study's own 'few realisations' UserWarning into a
+    traceback with exit 1."""
+    import warnings
+
+    from manybody.cli import app
+
+    def warns(args):
+        warnings.warn("only 3 realisations", UserWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(app.COMMANDS["info"][0], "run", warns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        status = app.main(["info", str(tmp_path / "x.nc")])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1
+    assert "a warning was turned into an error (python -W error or PYTHONWARNINGS): " \
+           "UserWarning: only 3 realisations" in err

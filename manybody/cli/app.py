@@ -138,6 +138,11 @@ def attach_negative_values(parser: argparse.ArgumentParser, argv: list[str]) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a character the terminal's encoding lacks ('±',
+        # 'ü') is escaped, not an error after every file was written (PYTHONIOENCODING=ascii
+        # ended finished runs with exit 2; a break test, session 47)
+        with contextlib.suppress(AttributeError, ValueError):  # not a text stream, or closed
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = parser.parse_args(attach_negative_values(parser, argv))
@@ -156,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
         # after the colon (a break test, session 46)
         text = str(exc) or f"out of memory{limit_hint()}"
         print(f"manybody {args.command}: error: {text}", file=sys.stderr)
+        return 2
+    except Warning as exc:  # python -W error or PYTHONWARNINGS=error made one an exception: it
+        # ended a study in a traceback, exit 1 (a break test, session 47)
+        print(f"manybody {args.command}: error: a warning was turned into an error (python -W "
+              f"error or PYTHONWARNINGS): {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         line, status = interrupted_line(f"manybody {args.command}", exc)
