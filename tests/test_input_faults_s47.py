@@ -525,3 +525,20 @@ def test_a_warning_made_an_error_by_the_interpreter_is_one_line(tmp_path, monkey
     assert status == 2 and err.count("\n") == 1
     assert "a warning was turned into an error (python -W error or PYTHONWARNINGS): " \
            "UserWarning: only 3 realisations" in err
+
+
+def test_an_unknown_git_state_is_recorded_as_unknown_in_code_versions(monkeypatch):
+    """Without a checkout the top-level git_dirty was 'unknown' but code_versions said false."""
+    import json
+
+    from manybody.runs import checkpoint, results
+    from manybody.runs.spec import RunSpec
+    from manybody.runs.sweep import run_sweep
+
+    for module in (checkpoint, results):
+        monkeypatch.setattr(module, "git_state", lambda: ("unknown", "unknown"))
+    spec = RunSpec.from_dict({"name": "g", "seed": 5, "realisations": 2, "model": {"n_tls": 2},
+                              "probe": {"frequencies": [0.1], "temperatures": [0.1]}})
+    ds = run_sweep(spec, n_jobs=1, progress=False)
+    assert ds.attrs["git_dirty"] == "unknown"
+    assert json.loads(ds.attrs["code_versions"])[0]["git_dirty"] is None

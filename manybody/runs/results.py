@@ -106,14 +106,15 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
                       "git_dirty": dirty, "backend": backend, "n_jobs": int(n_jobs),
                       "wall_time_s": float(wall_time),
                       "tasks_computed": int(spec.n_tasks) - int(tasks_resumed)}]
-    versions: dict[tuple[str, str, bool], int] = {}
+    versions: dict[tuple[str, str, bool | None], int] = {}
     for record in stretches:
         if not record.get("tasks_computed") and record is not stretches[-1]:
             continue  # a stretch killed before any task finished computed nothing
         # uncommitted changes make another code version at the same commit (a resume after an
         # edit was not marked MIXED; a tester, session 39)
+        flag = str(record.get("git_dirty")).lower()  # "unknown" (no checkout) was written false
         key = (str(record.get("manybody_version")), str(record.get("git_commit")),
-               str(record.get("git_dirty")).lower() == "true")
+               True if flag == "true" else False if flag == "false" else None)
         versions[key] = versions.get(key, 0) + int(record.get("tasks_computed") or 0)
     times = [record.get("wall_time_s") for record in stretches]
     keep = ("manybody_version", "git_commit", "git_dirty", "backend", "n_jobs", "scheduler",
