@@ -238,7 +238,7 @@ def _simulated(args: argparse.Namespace) -> tuple[list, ShiftCurve, float, list[
     # the model's own band of TLS energies: the infinite band's shift keeps rising where the
     # simulated one stops at the band edge, and independent TLS came out "neither law" (a
     # referee's break test, session 47)
-    band = None if args.band is not None else results_band(ds, point, w)
+    band = (None, None) if args.band is not None else results_band(ds, point, w)
     meta = {"source": args.files[0], "point": point, "_per_realisation": per_realisation,
             "_band": band,
             "title": ds.attrs.get("title"),
@@ -248,15 +248,15 @@ def _simulated(args: argparse.Namespace) -> tuple[list, ShiftCurve, float, list[
     return [loss], shift, w, [meta]
 
 
-def _band_line(band: tuple[float, float] | None, from_model: bool) -> str:
-    """Which band of resonant TLS the shift's partners assume, for --simulated."""
+def _band_line(band, note: str | None) -> str:
+    """Which resonant density the shift's partners assume, for --simulated: the model's
+    (``note`` from :func:`manybody.study.loss_shift.results_band`) or --band's."""
+    if note is not None:
+        return f"shift partners: {note}"
     if band is None:
-        return ("band of the flat loss: the infinite band (the model has no TLS, or w lies outside "
-                "their energies; --band LO,HI sets one)")
-    where = ("the model's TLS (eps_max, Delta_min, Delta_max; --band overrides)" if from_model
-             else "--band")
+        return "shift partners: a flat loss over the infinite band"
     top = "infinity" if math.isinf(band[1]) else f"{band[1]:.4g} w"
-    return f"band of the flat loss: {band[0]:.4g} w to {top}, from {where}"
+    return f"shift partners: a flat loss from {band[0]:.4g} w to {top}, from --band"
 
 
 def _correlated_points(cmp, per_realisation, w: float, options: dict
@@ -455,7 +455,8 @@ def run_loss_shift(args: argparse.Namespace, gap: float | None, load: Callable) 
                    "gap": gap, "tmin": args.tmin, "tmax": args.tmax,
                    "error_model": args.error_model, "saturation": args.saturation,
                    "critical_power_law": args.critical_power_law, "band": _band(args.band)}
-        model_band = inputs[0].pop("_band", None) if args.simulated else None
+        model_band, band_note = (inputs[0].pop("_band", (None, None)) if args.simulated
+                                 else (None, None))
         if model_band is not None:
             options["band"] = model_band
         cmp = fit_curves(curves, shift, w, **options)
@@ -470,15 +471,18 @@ def run_loss_shift(args: argparse.Namespace, gap: float | None, load: Callable) 
         spread = _correlated_points(cmp, per_realisation, w, options)
     table = format_table(cmp)
     if args.simulated:
-        table = _band_line(options["band"], model_band is not None) + "\n" + table
+        table = _band_line(options["band"], band_note) + "\n" + table
     print(table, flush=True)
     if spread is not None:
         print(spread[0], flush=True)
     record = _record(args, w, inputs, cmp, options)
     if spread is not None:
         record["index_spread_over_realisations"] = spread[1]
-    record["options"]["band_source"] = ("model" if model_band is not None else "--band"
-                                        if args.band is not None else "default (infinite)")
+    record["options"]["band_source"] = ("model's resonant density" if model_band is not None
+                                        else "--band" if args.band is not None
+                                        else "default (infinite)")
+    if band_note is not None:
+        record["options"]["band_note"] = band_note
     if args.joint:
         record["options"]["sweeps"] = fit_sweeps.sweep_options(args)
         record["data"]["shift"]["reference_temperature_K"] = shift.reference_temperature

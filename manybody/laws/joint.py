@@ -56,7 +56,7 @@ from manybody.laws.inputs import (
     warn_quality_factor_as_loss,
 )
 from manybody.laws.shapes import law_values
-from manybody.laws.shift import shift_values
+from manybody.laws.shift import ResonantDensity, shift_values
 from manybody.laws.verdict import Verdict, judge
 from manybody.laws.x_range import XRangeWarning, check_x_range
 from manybody.support import validate as v
@@ -329,9 +329,11 @@ def fit_loss_shift(
         Error model of the loss when no sigma is given (the shift's is absolute).
     partner : int, optional
         Index of the loss curve whose amplitude the shift shares (default: lowest power).
-    band : (float, float), optional
+    band : (float, float) or ResonantDensity, optional
         Band edges (nu_lo, nu_hi) of the flat loss in units of w (see
-        :func:`manybody.laws.shift.shift_generic`); default the infinite band.
+        :func:`manybody.laws.shift.shift_generic`), or the loss's resonant density
+        (:class:`manybody.laws.shift.ResonantDensity`, e.g. a simulated ensemble's); default the
+        infinite band.
     saturation : bool
         One unsaturated amplitude F for all loss curves, each saturated by
         1/sqrt(1 + P_j/P_c) (P_c fitted, dB of the power unit; needs a power per curve), and the
@@ -389,7 +391,8 @@ def fit_loss_shift(
     t_ref = float(max([sh.temperature.max()] + [c.temperature.max() for c in windowed]))
     model = _LossShiftModel(law, w, len(windowed), tuple(labels), background, quasiparticle, gap,
                             t_ref, True, _partner(windowed, partner),
-                            None if band is None else tuple(float(b) for b in band),
+                            band if band is None or isinstance(band, ResonantDensity)
+                            else tuple(float(b) for b in band),
                             saturation and bool(windowed), tuple(c.power for c in windowed),
                             critical_power_law=(critical_power_law if saturation and windowed
                                                 else "constant"))

@@ -18,12 +18,17 @@ the loss in units of pi C0, delta v / v = A S(x) + const (A = 1 for independent 
 * ``"family"`` ((1 - e^-x)/(1 + a e^-x)): the principal value computed numerically
   (:func:`shift_numerical`: the symmetric part around nu = 1 folded, Gauss-Legendre panels).
 
+A density that is not flat is a :class:`ResonantDensity` given as ``band``: rho(nu) relative to
+its value at the measurement frequency weights the integrand, S(x) = P int rho(nu) nu
+(1 - L(nu x)) / (nu^2 - 1) d nu (every law then computed numerically).
+
 Units: x dimensionless; S dimensionless (multiply by A/pi for df/f0 with A the loss amplitude).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import exp1, expi, psi
@@ -45,10 +50,70 @@ def _check_x(x) -> np.ndarray:
     return v.positive_array("x", x)
 
 
+@dataclass(frozen=True)
+class ResonantDensity:
+    """A resonant density of the loss that is not flat: rho(nu) over nu = w'/w, tabulated and
+    interpolated linearly, 0 outside [nu[0], nu[-1]], scaled to rho(1) = 1 (the density at the
+    measurement frequency, which the loss amplitude A carries). Given as ``band`` to the shift
+    partners (:func:`shift_values`, :func:`manybody.laws.joint.fit_loss_shift`).
+
+    Parameters
+    ----------
+    nu : tuple of float
+        Increasing transition energies in units of w, nu[0] >= 0, nu[0] < 1 < nu[-1] < inf.
+    weight : tuple of float
+        rho at ``nu`` (any positive scale; divided by its value at nu = 1), >= 0 and finite.
+
+    Raises
+    ------
+    ValueError
+        Shapes that differ, fewer than 3 points, nu not increasing or not around 1, a weight
+        negative or not finite, or zero at nu = 1 (nothing resonates at w: no loss to pair).
+    """
+
+    nu: tuple
+    weight: tuple
+
+    def __post_init__(self) -> None:
+        nu = np.asarray(self.nu, dtype=float)
+        weight = np.asarray(self.weight, dtype=float)
+        if nu.ndim != 1 or nu.shape != weight.shape or nu.size < 3:
+            raise ValueError(f"a resonant density needs nu and weight of one shape, at least 3 "
+                             f"points; got shapes {nu.shape} and {weight.shape}")
+        if not (np.all(np.isfinite(nu)) and np.all(np.diff(nu) > 0) and nu[0] >= 0.0
+                and nu[0] < 1.0 < nu[-1]):
+            raise ValueError("a resonant density's nu must be finite, increasing, >= 0 and "
+                             f"around 1 (the measurement frequency), got {nu[0]:g} to {nu[-1]:g}")
+        if not np.all(np.isfinite(weight)) or np.any(weight < 0):
+            raise ValueError("a resonant density's weight must be finite and >= 0")
+        at_one = float(np.interp(1.0, nu, weight))
+        if not at_one > 0.0:
+            raise ValueError("a resonant density that is 0 at nu = 1: nothing resonates at the "
+                             "measurement frequency")
+        object.__setattr__(self, "nu", tuple(nu.tolist()))
+        object.__setattr__(self, "weight", tuple((weight / at_one).tolist()))
+
+    @property
+    def edges(self) -> tuple[float, float]:
+        """(nu_lo, nu_hi): where the density starts and ends."""
+        return self.nu[0], self.nu[-1]
+
+    def __call__(self, nu) -> np.ndarray:
+        """rho(nu), 0 outside the table."""
+        return np.interp(np.real(nu), self.nu, self.weight, left=0.0, right=0.0)
+
+
+def _density(band) -> ResonantDensity | None:
+    return band if isinstance(band, ResonantDensity) else None
+
+
 def _check_band(band) -> tuple[float, float]:
-    """(nu_lo, nu_hi) with 0 <= nu_lo < 1 < nu_hi <= inf, or ValueError naming ``band``."""
+    """(nu_lo, nu_hi) with 0 <= nu_lo < 1 < nu_hi <= inf, or ValueError naming ``band``; a
+    :class:`ResonantDensity`'s edges."""
     if band is None:
         return 0.0, math.inf
+    if isinstance(band, ResonantDensity):
+        return band.edges
     try:
         lo, hi = (float(b) for b in band)
     except (TypeError, ValueError):
@@ -144,6 +209,8 @@ def shift_generic(x, band=None) -> np.ndarray:
         x not positive and finite; band edges outside 0 <= nu_lo < 1 < nu_hi.
     """
     x = _check_x(x)
+    if _density(band) is not None:
+        return shift_numerical(x, lambda u: np.exp(-u), band)
     lo, hi = _check_band(band)
     with np.errstate(over="ignore", invalid="ignore"):
         if lo == 0.0 and math.isinf(hi):
@@ -177,8 +244,9 @@ def shift_numerical(x, remainder, band=None) -> np.ndarray:
         x = w / T > 0.
     remainder : callable
         r(u) = 1 - L(u) for u >= 0 (vectorised), decaying at least like e^-u.
-    band : (float, float), optional
-        As for :func:`shift_generic`.
+    band : (float, float) or ResonantDensity, optional
+        As for :func:`shift_generic`; a :class:`ResonantDensity` weights the integrand by
+        rho(nu) between its edges.
 
     Returns
     -------
@@ -190,8 +258,11 @@ def shift_numerical(x, remainder, band=None) -> np.ndarray:
     flat = x.reshape(-1, 1)
     d = min(1.0 - lo, hi - 1.0, 0.5)
 
+    density = _density(band)
+
     def f(nu):
-        return nu * remainder(nu * flat) / (nu + 1.0)
+        value = nu * remainder(nu * flat) / (nu + 1.0)
+        return value if density is None else value * density(nu)
 
     def panels(a, b):  # nodes and weights of composite Gauss-Legendre on [a, b], (n, nodes)
         edges = a + (b - a) * np.linspace(0.0, 1.0, _PANELS + 1)[None, :]

@@ -27,6 +27,7 @@ import numpy as np
 from manybody.config.model import TLSParams
 from manybody.laws.inputs import MAX_ERROR_RANGE, LossCurve, ShiftCurve
 from manybody.laws.joint import compare_loss_shift
+from manybody.laws.shift import ResonantDensity
 from manybody.laws.x_range import XRangeWarning
 from manybody.runs.results import dataset_spec
 from manybody.runs.spec import axis_name
@@ -279,19 +280,23 @@ def resonant_density(energy, tls: TLSParams) -> np.ndarray:
     return np.where((a < b) & (e > 0), rho, 0.0)
 
 
-def resonant_band(tls: TLSParams, frequency: float) -> tuple[float, float] | None:
-    """Edges (nu_lo, nu_hi), in units of the frequency w, of the flat band of resonant weight
-    equivalent to the canonical ensemble's for the shift's Kramers-Kronig partner
-    (:func:`manybody.laws.shift.shift_values`' ``band``).
+#: Points of the tabulated density (:func:`model_density`), spaced evenly in ln(nu).
+DENSITY_POINTS = 600
 
-    The lower edge is Delta_min / w (below it there are no TLS). The upper edge is the flat
-    band's whose logarithmic weight above w is the ensemble's,
-    ln nu_hi = int_w^inf rho(E) / rho(w) dE / E (:func:`resonant_density`): the shift's kernel
-    falls as w/E there, so the edge enters through this integral alone while T is well below it.
-    For eps_max = Delta_max = 3 w it is 3.38 w; a fit of 3000 simulated realisations of such
-    independent TLS (x = 0.2-12.8) gave the TLS index 1.00 +- 0.08 and a Kramers-Kronig ratio
-    0.97 with a band to 3.5 w, against 0.18 and 0.57 with the infinite band (a referee's break
-    test, session 47).
+
+def model_density(tls: TLSParams, frequency: float) -> ResonantDensity:
+    """The canonical ensemble's resonant density over nu = E/w, relative to its value at w, as
+    the shift partners take it (:class:`manybody.laws.shift.ResonantDensity`): from
+    nu_lo = Delta_min/w to sqrt(eps_max^2 + Delta_max^2)/w, :data:`DENSITY_POINTS` points even in
+    ln(nu) with the corners eps_max/w, Delta_max/w and 1 among them.
+
+    The flat band (Delta_min/w, inf) missed the shift of simulated independent TLS whose
+    energies end a few w above w ("neither law", a = 0.18, Kramers-Kronig ratio 0.57 at
+    eps_max = Delta_max = 3 w); a flat band of the same logarithmic weight (3.38 w there) was
+    right only where the density is flat around w: with w at Delta_max or eps_max, or Delta_min
+    near w, the shift's index came out -0.6 to 2.5 for exact TLS curves (two break tests,
+    session 47). With the density itself the partner is the ensemble's (docs/PHYSICS.md section 9
+    with rho(nu) under the integral).
 
     Parameters
     ----------
@@ -300,30 +305,43 @@ def resonant_band(tls: TLSParams, frequency: float) -> tuple[float, float] | Non
     frequency : float
         w (K), > 0.
 
-    Returns
-    -------
-    (float, float) or None
-        The band, or None when w lies outside the ensemble's energies (Delta_min >= w, or no
-        resonant weight at w): no flat band describes such a loss.
+    Raises
+    ------
+    ValueError
+        w outside the ensemble's energies (no TLS resonates at w: the simulated loss there is
+        the line kernel's tail), naming w and the energies.
     """
-    from scipy.integrate import quad
-
     w = float(frequency)
-    rho_w = float(resonant_density(w, tls))
     top = math.hypot(tls.asymmetry_max, tls.tunnelling_max)
-    if tls.tunnelling_min >= w or rho_w <= 0.0 or top <= w:
-        return None
-    # the integrand's corners (eps_max, Delta_max) as break points
-    corners = sorted(c for c in (tls.asymmetry_max, tls.tunnelling_max) if w < c < top)
-    log_weight, _ = quad(lambda e: float(resonant_density(e, tls)) / e, w, top,
-                         points=corners or None, limit=200)
-    return tls.tunnelling_min / w, math.exp(log_weight / rho_w)
+    if not tls.tunnelling_min < w < top or float(resonant_density(w, tls)) <= 0.0:
+        raise ValueError(f"the probe frequency w = {w:g} K lies outside the energies of the "
+                         f"model's TLS ({tls.tunnelling_min:g} K to {top:.4g} K): no TLS "
+                         "resonates at w, so the simulated loss there is the line kernel's "
+                         "tail, not a law to fit; choose another frequency (--point "
+                         "frequency=...), or give --band LO,HI to fit it anyway")
+    lo, hi = tls.tunnelling_min / w, top / w
+    # the density's slope jumps, or grows as 1/sqrt, at eps_max, Delta_max and Delta_min:
+    # points crowd geometrically towards each (a sparse table there moved the shift's index at
+    # w = Delta_max from 1 to 0.81 for exact curves)
+    steps = np.geomspace(1e-7, 0.05, 60)
+    corners = [c / w for c in (tls.asymmetry_max, tls.tunnelling_max, tls.tunnelling_min, w)]
+    near = np.concatenate([c * (1.0 + sign * steps) for c in corners for sign in (-1.0, 1.0)])
+    nu = np.unique(np.concatenate([np.geomspace(lo, hi, DENSITY_POINTS), corners, near]))
+    nu = nu[(nu >= lo) & (nu <= hi)]
+    return ResonantDensity(nu=tuple(nu), weight=tuple(resonant_density(nu * w, tls)))
 
 
-def results_band(ds, chosen: dict, frequency: float) -> tuple[float, float] | None:
-    """:func:`resonant_band` of the model at one sweep point of a results file (``chosen``: the
-    value on every sweep axis, as :func:`curves_from_results` picks them); None for a model
-    without TLS (a random-matrix block), or where :func:`resonant_band` gives none."""
+def results_band(ds, chosen: dict, frequency: float) -> tuple[ResonantDensity | None, str]:
+    """The resonant density (:func:`model_density`) of the model at one sweep point of a results
+    file (``chosen``: the value on every sweep axis, as :func:`curves_from_results` picks them),
+    and a note for the output: what it is, and what of the model it leaves out (couplings,
+    random-matrix terms). (None, note) for a model without TLS (a random-matrix block).
+
+    Raises
+    ------
+    ValueError
+        w outside the energies of the point's TLS (:func:`model_density`).
+    """
     spec = dataset_spec(ds)
     index = []
     for key, values in spec.sweep.items():
@@ -332,7 +350,19 @@ def results_band(ds, chosen: dict, frequency: float) -> tuple[float, float] | No
                    if item == value or (isinstance(item, float | int) and isinstance(value, float | int)
                                         and math.isclose(item, value, rel_tol=1e-9))]
         if not matches:
-            return None
+            return None, "the infinite band (the sweep point was not found in the spec)"
         index.append(matches[0])
     model = spec.point(tuple(index))[0]
-    return None if model.tls is None else resonant_band(model.tls, frequency)
+    if model.tls is None:
+        return None, ("the infinite band: the model has no TLS (a random-matrix block, whose "
+                      "density this fit does not know; --band LO,HI sets a flat band)")
+    density = model_density(model.tls, frequency)
+    left_out = [name for name, present in (("couplings", model.coupling is not None),
+                                           ("random-matrix terms", model.random_matrix is not None))
+                if present]
+    lo, hi = density.edges
+    note = (f"the resonant density of the model's independent TLS, {lo:.4g} w to {hi:.4g} w "
+            "(eps_max, Delta_min, Delta_max; --band overrides)")
+    if left_out:
+        note += f"; the model's {' and '.join(left_out)} are not in it"
+    return density, note
