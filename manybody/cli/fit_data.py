@@ -716,12 +716,16 @@ def _simulate(cmp: LawComparison, args: argparse.Namespace) -> DiscriminationPow
 
 
 def _record(args: argparse.Namespace, w: float, gap: float | None, tables: list,
-            cmp: LawComparison, power: DiscriminationPower | None) -> dict:
-    """The content of fit_results.json (schema ``SCHEMA``)."""
+            cmp: LawComparison, power: DiscriminationPower | None,
+            unwritten: dict[str, bytes] | None = None) -> dict:
+    """The content of fit_results.json (schema ``SCHEMA``); ``unwritten``: the content of
+    sources not yet on disk (--sweeps' resonator_fits.csv, written with the fit's files)."""
     sources = []
     for t in tables:
         meta = t.metadata()
-        meta["sha256"] = hashlib.sha256(Path(t.source).read_bytes()).hexdigest()
+        data = (unwritten or {}).get(str(t.source))
+        meta["sha256"] = hashlib.sha256(Path(t.source).read_bytes() if data is None
+                                        else data).hexdigest()
         sources.append(meta)
     return {
         "schema": SCHEMA, "provenance": {**environment(), "command": command_line()},
@@ -876,7 +880,6 @@ def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:
     except ValueError as exc:
         remove_empty(created)
         raise ValueError(cli_message(str(exc))) from None
-    sweep_written = fit_sweeps.write_step(step, out)[1]
     table = format_table(cmp, _error_source(tables))
     print("\n" + table, flush=True)
     power = None
@@ -884,11 +887,15 @@ def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:
         power = _simulate(cmp, args)
         table += "\n" + format_power(power)
         print(format_power(power))
-    record = _record(args, w, gap, tables, cmp, power)
+    record = _record(args, w, gap, tables, cmp, power,
+                     unwritten={str(out / "resonator_fits.csv"): step.csv_text.encode()})
     record["options"]["sweeps"] = fit_sweeps.sweep_options(args)
     record["sweep_inputs"] = fit_sweeps.sweep_inputs(args)
     text = jsonio.dumps(record, indent=1)
-    with output_set():
+    with output_set():  # the sweep step's files and the fit's replace an earlier run's together
+        # (written 1.5 s apart, a stop between them left the new resonator table beside the old
+        # fit; a break test, session 47)
+        sweep_written = fit_sweeps.write_step(step, out)[1]
         written = sweep_written + plot_comparison(cmp, out / "fit_data", "1/Q")
         atomic_write(out / "fit_results.json", lambda f: f.write(text.encode()))
         atomic_write(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))

@@ -265,7 +265,12 @@ def _correlated_points(cmp, per_realisation, w: float, options: dict
     the fit's error, which takes the points (sharing their realisations) as independent: the
     errors, ΔAIC and verdicts were printed about 2.4x too confident without a word (a new
     user, session 35)."""
-    from manybody.study.loss_shift import RESAMPLES, index_spread, realisation_correlation
+    from manybody.study.loss_shift import (
+        KRAMERS_KRONIG,
+        RESAMPLES,
+        index_spread,
+        realisation_correlation,
+    )
 
     t, loss_r, shift_r = per_realisation
     spread, skipped = index_spread(t, loss_r, shift_r, w, options)
@@ -284,6 +289,10 @@ def _correlated_points(cmp, per_realisation, w: float, options: dict
         if mode in spread and math.isfinite(spread[mode]) and quoted and math.isfinite(quoted):
             lines.append(f"  {mode}: a = {verdict.index:.3f}, fit error {quoted:.3f}, spread "
                          f"over resamples {spread[mode]:.3f} ({spread[mode] / quoted:.2g}x)")
+    if math.isfinite(spread.get(KRAMERS_KRONIG, math.nan)):
+        lines.append(f"  Kramers-Kronig ratio (tls): spread over resamples "
+                     f"{spread[KRAMERS_KRONIG]:.3g} (its error above takes the points as "
+                     "independent too)")
     return "\n".join(lines), {"resamples": RESAMPLES, "resamples_skipped": skipped,
                                "median_correlation": correlation, "index_spread": spread}
 
@@ -463,8 +472,6 @@ def run_loss_shift(args: argparse.Namespace, gap: float | None, load: Callable) 
     except BaseException:
         remove_empty(created)
         raise
-    if step is not None:  # the sweeps' table and figure, now that the joint fit succeeded
-        written = fit_sweeps.write_step(step, out)[1]
     spread = None
     if args.simulated:
         per_realisation = inputs[0].pop("_per_realisation")
@@ -492,7 +499,9 @@ def run_loss_shift(args: argparse.Namespace, gap: float | None, load: Callable) 
     # too, unless a law fit beside it was made from the same sweeps
     replaced = (step is None and fit_sweeps.made_by_sweeps(out / "loss_shift_results.json")
                 and not fit_sweeps.made_by_sweeps(out / "fit_results.json"))
-    with output_set():  # the four files replace an earlier fit's together, or none does
+    with output_set():  # the files replace an earlier fit's together, or none does
+        if step is not None:  # the sweeps' table and figure, now that the joint fit succeeded
+            written = fit_sweeps.write_step(step, out)[1]
         written += plot(cmp, out, "loss_shift_fit",
                         "(units of C0)" if args.simulated else "1/Q",
                         "δv/v (units of C0)" if args.simulated else "δf/f0")

@@ -62,6 +62,13 @@ def run(args) -> int:
             # on? the line said only that nothing was half-written (a new user, session 36)
             exc.kept = (f"{KEPT_BY_DEFAULT}; rerun the same command to continue (finished "  # type: ignore[attr-defined]
                         "sweeps are reused)")
+        elif "nothing is kept" in exc.kept:  # of the sweep it stopped in; the study's finished
+            # sweeps are kept and reused (it said "nothing is kept"; a break test, session 47)
+            finished = sorted(p.name for p in Path(args.output).glob("*.nc"))
+            if finished:
+                exc.kept = (exc.kept.replace("nothing is kept", "nothing of this sweep is kept")
+                            + f"; the finished sweeps ({', '.join(finished)}) are kept: rerun "
+                            "the same command to continue (they are reused)")
         raise
     except ImportError as exc:  # e.g. dask not installed
         raise ValueError(str(exc)) from None

@@ -348,6 +348,7 @@ def run_sweep(
         raise ValueError("resume needs an output location (the checkpoint lives next to it)")
     start = time.perf_counter()
     state = _RunState(spec)
+    saved = False  # the results file is in place: a stop from here on does not stop the run
     stretch = stretch_record(backend, n_jobs, scheduler)
     if output is not None:
         output = check_writable(output, overwrite)
@@ -402,6 +403,7 @@ def run_sweep(
         ds = build_dataset(spec, stack_results(spec, state.results), attrs)
         if output is not None:
             _save(ds, output, overwrite, state.checkpoint)
+            saved = True
     except BaseException as exc:
         with contextlib.suppress(Exception):  # the count of the warnings shown once (session 35:
             digest.close(state.resumed)  # lost on Ctrl-C)
@@ -419,13 +421,25 @@ def run_sweep(
                 remove_created(state.created)
         raise
     finally:
-        if bar is not None:
-            bar.close()
+        _close_bar(bar, saved)
     if state.checkpoint is not None:
         _remove_finished(state.checkpoint)
     log.info("sweep %r done: computed %d realisations, reused %d, %.1f s", spec.name,
              len(state.keys) - state.resumed, state.resumed, attrs["wall_time_s"])
     return ds
+
+
+def _close_bar(bar, saved: bool) -> None:
+    """Close the progress bar; a stop while it closes after the results file is in place
+    (``saved``) does not stop the run: a SIGTERM there skipped the checkpoint's removal and left
+    a finished run looking killed, its plain rerun refused (a break test, session 47)."""
+    if bar is None:
+        return
+    try:
+        bar.close()
+    except KeyboardInterrupt:
+        if not saved:
+            raise
 
 
 def _remove_finished(checkpoint: Checkpoint) -> None:

@@ -31,7 +31,7 @@ from manybody.study.saturation_table import (
 )
 from manybody.study.velocity_table import VelocitySummary, format_velocity_table, velocity_row
 from manybody.support import jsonio
-from manybody.support.files import atomic_write_text
+from manybody.support.files import atomic_write_text, output_set
 
 log = logging.getLogger(__name__)
 
@@ -467,16 +467,19 @@ def read_saturation(study_dir: str | Path) -> list[SaturationSummary]:
 def write_summary(out: Path, rows: list[PointSummary], velocity_rows: list[VelocitySummary],
                   saturation: list[SaturationSummary] = ()) -> None:
     """Write ``summary.json``, ``velocity_slopes.json``, ``saturation.json`` (strict JSON: NaN as
-    null; the last only with saturation rows) and ``summary.md``."""
+    null; the last only with saturation rows) and ``summary.md``, as one set: they replace an
+    earlier summary's together or not at all (a SIGTERM left a new summary.json beside the old
+    summary.md; a break test, session 47)."""
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "summary.json",
-                      jsonio.dumps([asdict(r) for r in rows], indent=1, default=str) + "\n")
-    atomic_write_text(out / "velocity_slopes.json",
-                      jsonio.dumps([asdict(r) for r in velocity_rows], indent=1, default=str) + "\n")
-    if saturation:
-        atomic_write_text(out / "saturation.json",
-                          jsonio.dumps([asdict(r) for r in saturation], indent=1, default=str) + "\n")
-    atomic_write_text(out / "summary.md", format_summary(rows, velocity_rows, saturation))
+    with output_set():
+        atomic_write_text(out / "summary.json",
+                          jsonio.dumps([asdict(r) for r in rows], indent=1, default=str) + "\n")
+        atomic_write_text(out / "velocity_slopes.json", jsonio.dumps(
+            [asdict(r) for r in velocity_rows], indent=1, default=str) + "\n")
+        if saturation:
+            atomic_write_text(out / "saturation.json", jsonio.dumps(
+                [asdict(r) for r in saturation], indent=1, default=str) + "\n")
+        atomic_write_text(out / "summary.md", format_summary(rows, velocity_rows, saturation))
 
 
 def format_table(rows: list[PointSummary]) -> str:

@@ -195,5 +195,9 @@ def atomic_write_all(contents: dict[Path, bytes]) -> list[Path]:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
         raise
-    _replace_all(staged)
+    outer = _OUTPUT_SET.get()
+    if outer is not None:  # inside an output_set: renamed with the set's other files
+        outer.extend(staged)
+    else:
+        _replace_all(staged)
     return [path for _, path in staged]
