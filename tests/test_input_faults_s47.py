@@ -125,9 +125,11 @@ def test_the_command_line_refuses_two_jobs_under_a_tiny_hard_limit_in_one_line(t
 def test_ensure_open_files_leaves_a_sufficient_limit_alone():
     import resource
 
+    from manybody.support.open_files import RAISED_OPEN_FILES
+
     before = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if before[0] != resource.RLIM_INFINITY and before[0] < least_open_files(2, "loky"):
-        pytest.skip("the soft open-file limit here is below the need")
+    if before[0] != resource.RLIM_INFINITY and before[0] < RAISED_OPEN_FILES:
+        pytest.skip("the soft open-file limit here is below what a pool is given")
     ensure_open_files(2, "loky")
     ensure_open_files(1, "loky")
     assert resource.getrlimit(resource.RLIMIT_NOFILE) == before
@@ -714,3 +716,72 @@ def test_the_study_summary_files_replace_the_earlier_ones_together(tmp_path, mon
         summary.write_summary(tmp_path, [], [])
     assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {
         "summary.json": "old", "velocity_slopes.json": "old", "summary.md": "old"}
+
+
+@pytest.mark.skipif(_hard_limit() < 1024, reason="the hard open-file limit here is below 1024")
+def test_descriptors_already_open_are_counted_and_the_soft_limit_raised(tmp_path):
+    """ulimit -Sn 24 (just above the fixed count) with 5 descriptors inherited: loky's 74-line
+    traceback came back, the soft limit not raised though the hard one allowed it."""
+    done = _python("""
+        import os, resource
+        from joblib import Parallel, delayed
+        from manybody.support.open_files import ensure_open_files
+        held = [os.open(os.devnull, os.O_RDONLY) for _ in range(6)]
+        ensure_open_files(2, "loky")
+        print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        print(sum(Parallel(n_jobs=2, backend="loky")(delayed(abs)(-i) for i in range(20))))
+        """, limit=(24, _hard_limit()))
+    assert done.returncode == 0, done.stderr
+    raised, total = map(int, done.stdout.split())
+    assert raised >= 1024 and total == 190
+    done = _python("""
+        import os
+        from manybody.support.open_files import ensure_open_files
+        held = [os.open(os.devnull, os.O_RDONLY) for _ in range(6)]
+        try:
+            ensure_open_files(2, "loky")
+        except ValueError as exc:
+            print(exc)
+        """, limit=(24, 24))
+    assert "beside the" in done.stdout and "at most 24" in done.stdout, done.stderr
+
+
+def _git(where, *args):
+    subprocess.run(["git", "-C", str(where), "-c", "user.email=a@b", "-c", "user.name=a", *args],
+                   check=True, capture_output=True)
+
+
+def _git_state_of(package_parent):
+    done = subprocess.run([sys.executable, "-c", "from manybody.support import provenance as p; "
+                           "print(*p.git_state())"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(package_parent)}, timeout=60,
+                          cwd=package_parent)
+    return tuple(done.stdout.split())
+
+
+def test_provenance_asks_whether_the_package_itself_is_tracked(tmp_path):
+    """A copy at the top level of another repository (pip install --target) recorded that
+    repository's commit; a project committed in a monorepo's subfolder recorded nothing."""
+    import shutil
+    from pathlib import Path
+
+    import manybody
+
+    source = Path(manybody.__file__).parent
+    ignore = shutil.ignore_patterns("__pycache__")
+    target = tmp_path / "analysis"  # pip install --target analysis, analysis a git repository
+    shutil.copytree(source, target / "manybody", ignore=ignore)
+    _git(target, "init", "-q")
+    (target / "notes.txt").write_text("mine")
+    _git(target, "add", "notes.txt")
+    _git(target, "commit", "-q", "-m", "mine")
+    assert _git_state_of(target) == ("unknown", "unknown")
+    mono = tmp_path / "mono"  # the project committed in a subfolder of a larger repository
+    shutil.copytree(source, mono / "physics" / "manybody", ignore=ignore)
+    _git(mono, "init", "-q")
+    _git(mono, "add", ".")
+    _git(mono, "commit", "-q", "-m", "all")
+    commit, dirty = _git_state_of(mono / "physics")
+    assert len(commit) == 40 and dirty == "false"
+    (mono / "physics" / "manybody" / "extra.py").write_text("x = 1\n")  # a module not yet added
+    assert _git_state_of(mono / "physics")[1] == "true"

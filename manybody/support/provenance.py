@@ -32,20 +32,23 @@ def git_state() -> tuple[str, str]:
     sits inside another repository's tree); ``dirty`` is "true" when a tracked file differs from
     the commit, "false", or "unknown".
     """
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(SOURCE), *args], capture_output=True, text=True,
+                              timeout=10, check=True).stdout
+
     try:
-        top, commit = subprocess.run(["git", "-C", str(SOURCE), "rev-parse", "--show-toplevel",
-                                      "HEAD"], capture_output=True, text=True, timeout=10,
-                                     check=True).stdout.splitlines()
-        if Path(top).resolve() != SOURCE.parent:  # an installed copy in a virtual environment
-            # inside some other repository (a project's .venv): git answered for that one, and
-            # its commit was recorded as this package's (a break test, session 47)
-            return "unknown", "unknown"
-        status = subprocess.run(["git", "-C", str(SOURCE), "status", "--porcelain",
-                                 "--untracked-files=no"], capture_output=True, text=True,
-                                timeout=10, check=True).stdout
-    except (OSError, subprocess.SubprocessError, ValueError):  # ValueError: not two lines
+        # the package's own files must be tracked by the repository git finds: an installed copy
+        # in a project's .venv, or copied (pip install --target) into another repository, had
+        # that repository's commit recorded as its own (two break tests, session 47)
+        git("ls-files", "--error-unmatch", "__init__.py")
+        commit = git("rev-parse", "HEAD").strip()
+        status = git("status", "--porcelain", "--untracked-files=no")
+        new = [name for name in git("ls-files", "--others", "--exclude-standard", "--",
+                                    ".").splitlines()  # a module added to the package, unstaged
+               if name.endswith(".py")]
+    except (OSError, subprocess.SubprocessError):
         return "unknown", "unknown"
-    return commit or "unknown", "true" if status.strip() else "false"
+    return commit or "unknown", "true" if status.strip() or new else "false"
 
 
 def git_commit_and_dirty() -> tuple[str | None, bool | None]:
