@@ -149,10 +149,26 @@ def test_an_empty_omp_num_threads_is_unset_before_any_library_reads_it(value):
         except SystemExit:
             pass
         import quspin  # loads libgomp, which reads OMP_NUM_THREADS
-        print(repr(os.environ.get("OMP_NUM_THREADS")))
-        """, env={"OMP_NUM_THREADS": value})
+        print(repr(os.environ.get("OMP_NUM_THREADS")), repr(os.environ.get("OMP_THREAD_LIMIT")),
+              repr(os.environ.get("LOKY_MAX_CPU_COUNT")))
+        """, env={"OMP_NUM_THREADS": value, "OMP_THREAD_LIMIT": value, "OMP_DYNAMIC": value})
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith("None") and "libgomp" not in done.stderr
+    assert done.stdout.splitlines()[-1].split()[:2] == ["None", "None"]
+    assert "libgomp" not in done.stderr
+
+
+@pytest.mark.parametrize("name, value", [("OMP_NUM_THREADS", "abc"), ("LOKY_MAX_CPU_COUNT", "")])
+def test_a_run_from_python_names_a_thread_variable_that_is_no_count(monkeypatch, name, value):
+    """The command line refused it in one line; run_sweep(n_jobs=2) gave loky's 28-49-line
+    'invalid literal for int()' traceback, naming no variable."""
+    from manybody.runs.spec import RunSpec
+    from manybody.runs.sweep import run_sweep
+
+    monkeypatch.setenv(name, value)
+    spec = RunSpec.from_dict({"name": "t", "seed": 1, "realisations": 2, "model": {"n_tls": 2},
+                              "probe": {"frequencies": [0.1], "temperatures": [0.1]}})
+    with pytest.raises(ValueError, match=f"{name}={value!r} is not a whole number"):
+        run_sweep(spec, n_jobs=1, progress=False)
 
 
 # ------------------------------------------------ the simulated shift's band (helper-141)

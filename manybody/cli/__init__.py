@@ -11,19 +11,6 @@ import sys
 __all__ = ["main"]
 
 
-#: Thread counts read from the environment by the libraries below (numexpr, OpenMP, OpenBLAS,
-#: MKL, numba, loky): 'abc' was "invalid literal for int() with base 10: 'abc'" from numexpr's
-#: import, naming no variable (a break test, session 46).
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                    "NUMEXPR_NUM_THREADS", "NUMEXPR_MAX_THREADS", "NUMBA_NUM_THREADS",
-                    "LOKY_MAX_CPU_COUNT")
-#: Of those, the ones whose readers take an empty value for "not set" (numexpr and numba skip
-#: '', OpenBLAS ignores it; ``export OMP_NUM_THREADS=$SLURM_CPUS_PER_TASK`` without the option
-#: leaves it empty); loky's int('') and numexpr's maximum of 0 fail on it.
-EMPTY_MEANS_UNSET = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                     "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
-
-
 def environment_problem(command: str | None = None) -> str | None:
     """Why the process cannot start: the current directory deleted, a thread-count variable
     that is not a whole number >= 1 (OMP_NUM_THREADS='4,2', OpenMP's count per nesting level,
@@ -31,36 +18,19 @@ def environment_problem(command: str | None = None) -> str | None:
     (:func:`manybody.support.address_space.address_space_problem`).
     Standard library only: checked before numpy and scipy are imported."""
     import os
-    import re
 
     from manybody.support.address_space import address_space_problem
+    from manybody.support.environment import thread_variable_problem
 
     try:
         os.getcwd()
     except OSError:  # "[Errno 2] No such file or directory", naming nothing
         return ("the current directory no longer exists (deleted or moved while this shell "
                 "was in it); cd to an existing folder and run the command again")
-    for name in THREAD_VARIABLES:
-        value = os.environ.get(name)
-        if value is None or (name in EMPTY_MEANS_UNSET and not value.strip()):
-            continue
-        if not re.fullmatch(r"\s*\+?0*[1-9]\d*\s*", value):  # '04' and '+4' are 4 to them
-            return (f"the environment variable {name}={value!r} is not a whole number >= 1 (a "
-                    "thread count the numerical libraries read); unset it "
-                    f"(unset {name}) or set a count, e.g. {name}=1")
+    problem = thread_variable_problem()
+    if problem is not None:
+        return problem
     return address_space_problem(command)
-
-
-def drop_empty_thread_variables() -> None:
-    """Unset the thread-count variables of :data:`EMPTY_MEANS_UNSET` that are set but empty, as
-    their readers take them, before any library (or a worker process, which inherits the
-    environment) reads them: libgomp, loaded by QuSpin, printed "Invalid value for environment
-    variable OMP_NUM_THREADS" for an empty one (session 46's note)."""
-    import os
-
-    for name in EMPTY_MEANS_UNSET:
-        if name in os.environ and not os.environ[name].strip():
-            del os.environ[name]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     if problem is not None:
         print(f"manybody: error: {problem}", file=sys.stderr)
         return 2
-    drop_empty_thread_variables()
+    from manybody.support.environment import drop_empty_library_variables
+
+    drop_empty_library_variables()
     try:
         from manybody.cli.app import main as run_command
     except KeyboardInterrupt:

@@ -61,6 +61,7 @@ from manybody.runs.spec import RunSpec, point_routes, preflight
 from manybody.runs.task_warnings import WarningDigest
 from manybody.runs.tasks import stack_results
 from manybody.support import validate as v
+from manybody.support.environment import thread_variable_problem
 from manybody.support.files import is_out_of_space, room_reason
 from manybody.support.open_files import ensure_open_files
 from manybody.support.paths import (
@@ -180,10 +181,14 @@ def check_run_arguments(n_jobs: int, backend: str, scheduler: str | None,
     ------
     TypeError, ValueError
         A non-integer or out-of-range n_jobs or blas_threads, an unknown backend, a scheduler
-        without the dask backend, more local processes x threads than cores, or a hard open-file
-        limit below what the local workers need.
+        without the dask backend, more local processes x threads than cores, a hard open-file
+        limit below what the local workers need, or a thread-count environment variable that is
+        not a count (OMP_NUM_THREADS=abc, LOKY_MAX_CPU_COUNT='').
     """
     v.choice("backend", backend, BACKENDS)
+    problem = thread_variable_problem()  # the command line checks it before any import; from
+    if problem is not None:  # Python it was loky's "invalid literal for int()" traceback (a
+        raise ValueError(problem)  # second break test, session 47)
     cores = available_cores()
     blas_threads = v.integer("blas_threads", blas_threads, 1, 4096)
     n_jobs = v.integer("n_jobs", n_jobs)
