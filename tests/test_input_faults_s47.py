@@ -801,3 +801,28 @@ def test_provenance_asks_whether_the_package_itself_is_tracked(tmp_path):
     assert len(commit) == 40 and dirty == "false"
     (mono / "physics" / "manybody" / "extra.py").write_text("x = 1\n")  # a module not yet added
     assert _git_state_of(mono / "physics")[1] == "true"
+
+
+def test_curves_and_spectra_stay_read_only_through_pickle_and_copy():
+    """A pickled or deep-copied LossCurve, ShiftCurve or Spectrum came back with writable arrays
+    (c2.temperature[3] = -5 was taken, past every check)."""
+    import copy
+    import pickle
+
+    import numpy as np
+
+    import manybody as mb
+    from manybody.laws.inputs import LossCurve, ShiftCurve
+
+    t = np.array([0.05, 0.1, 0.2, 0.4])
+    loss = LossCurve(t, 1e-5 * np.tanh(0.1 / t), 1e-7 * np.ones(4), label="a")
+    shift = ShiftCurve(t, 1e-6 * np.log(t), 1e-8 * np.ones(4))
+    spectrum, _ = mb.solve(mb.Realisation.from_arrays(asymmetry=[0.05, 0.1], tunnelling=[0.1, 0.07]))
+    for original, names in ((loss, ("temperature", "loss", "sigma")),
+                            (shift, ("temperature", "shift", "sigma")), (spectrum, ("energies",))):
+        for again in (pickle.loads(pickle.dumps(original)), copy.deepcopy(original)):
+            for name in names:
+                array = getattr(again, name)
+                assert np.array_equal(array, getattr(original, name))
+                with pytest.raises(ValueError, match="read-only"):
+                    array[0] = -5.0

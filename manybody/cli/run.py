@@ -124,12 +124,20 @@ def _say_when_checking_takes_long(spec_path: str) -> None:
 def _say_when_kernels_compile(spec) -> None:
     """A note before a run whose Chebyshev solves will first compile their kernels."""
     from manybody.runs.spec import point_routes
-    from manybody.simulation.solvers.chebyshev.compiled import COMPILE_SECONDS, kernels_cached
+    from manybody.simulation.solvers.chebyshev import compiled
+    from manybody.support.compiled_cache import disk_cache
 
-    if any(route.startswith("chebyshev") for route in point_routes(spec)) and not kernels_cached():
-        print("note: the Chebyshev solver compiles its kernels on first use in this checkout "
-              f"(about {COMPILE_SECONDS} per worker, once: they are cached on disk); the first "
-              "realisations take that much longer", file=sys.stderr, flush=True)
+    if any(route.startswith("chebyshev") for route in point_routes(spec)) and \
+            not compiled.kernels_cached():
+        if disk_cache(compiled.kernels_cached):  # numba has a place for the kernels' cache
+            print("note: the Chebyshev solver compiles its kernels on first use in this checkout "
+                  f"(about {compiled.COMPILE_SECONDS} per worker, once: they are cached on disk); "
+                  "the first realisations take that much longer", file=sys.stderr, flush=True)
+        else:  # it said "once: they are cached on disk" where nothing could be (session 47)
+            print("note: the Chebyshev solver compiles its kernels in every process here (about "
+                  f"{compiled.COMPILE_SECONDS} per worker): numba finds no writable place to "
+                  "cache them; set NUMBA_CACHE_DIR to a writable folder to keep them",
+                  file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -264,6 +264,10 @@ class LossCurve:
     label: str = "data"
     power_unit: str = "dBm"
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickled or deep-copied: its arrays read-only again (:func:`v.restore_read_only`)."""
+        v.restore_read_only(self, state, ("temperature", "loss", "sigma"))
+
     def __post_init__(self) -> None:
         _check_label(self.label)
         v.check_aligned(temperature=self.temperature, loss=self.loss, sigma=self.sigma)
@@ -350,6 +354,10 @@ class ShiftCurve:
     label: str = "shift"
     power: float | None = None
     reference_temperature: float | None = None
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickled or deep-copied: its arrays read-only again (:func:`v.restore_read_only`)."""
+        v.restore_read_only(self, state, ("temperature", "shift", "sigma"))
 
     def __post_init__(self) -> None:
         _check_label(self.label)

@@ -34,6 +34,10 @@ class Spectrum:
     energies: np.ndarray
     vectors: np.ndarray | None = None
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickled or deep-copied: its energies read-only again (:func:`v.restore_read_only`)."""
+        v.restore_read_only(self, state, ("energies",))
+
     def __post_init__(self) -> None:
         # checked here, once: NaN or descending energies and vectors of the wrong shape were
         # taken, and failed deep inside the relaxation code (IndexError, LinAlgError) where it

@@ -423,6 +423,18 @@ def frozen_mapping(items: Mapping) -> MappingProxyType:
     return MappingProxyType(dict(items))
 
 
+def restore_read_only(obj: Any, state: dict, names: Iterable[str]) -> None:
+    """``__setstate__`` of a frozen dataclass that keeps read-only arrays: set ``state`` on
+    ``obj`` with the arrays ``names`` read-only again. Pickle and deepcopy give back writable
+    arrays, so a copied LossCurve's temperatures could be set to -5 past every check (a break
+    test, session 47); the arrays are fresh, so no copy is made."""
+    names = set(names)
+    for name, value in state.items():
+        if name in names and isinstance(value, np.ndarray):
+            value.setflags(write=False)
+        object.__setattr__(obj, name, value)
+
+
 def _reduce_mapping_view(view: MappingProxyType) -> tuple:
     return frozen_mapping, (dict(view),)
 
