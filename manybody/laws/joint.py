@@ -404,7 +404,9 @@ def fit_loss_shift(
     sol = engine.fit_model(model, points, not points.known and len(windowed) > 0)
     options = {"frequency_kelvin": w, "frequency_ghz": w / KELVIN_PER_GHZ, "mode": mode,
                "background": background, "quasiparticle": quasiparticle, "gap_fixed": gap,
-               "tmin": tmin, "tmax": tmax, "band": model.band,
+               "tmin": tmin, "tmax": tmax,
+               "band": (model.band.summary() if isinstance(model.band, ResonantDensity)
+                        else model.band),
                "qp_reference_temperature": t_ref if quasiparticle else None,
                "labels": list(labels) + [sh.label],
                "partner": (None if not windowed else "unsaturated amplitude" if model.saturation

@@ -98,6 +98,11 @@ class ResonantDensity:
         """(nu_lo, nu_hi): where the density starts and ends."""
         return self.nu[0], self.nu[-1]
 
+    def summary(self) -> dict:
+        """What a fit's options record of it: its edges and number of points (the table itself
+        is recorded once, by the caller that made it)."""
+        return {"resonant_density": True, "edges": list(self.edges), "points": len(self.nu)}
+
     def __call__(self, nu) -> np.ndarray:
         """rho(nu), 0 outside the table."""
         return np.interp(np.real(nu), self.nu, self.weight, left=0.0, right=0.0)
