@@ -826,3 +826,30 @@ def test_curves_and_spectra_stay_read_only_through_pickle_and_copy():
                 assert np.array_equal(array, getattr(original, name))
                 with pytest.raises(ValueError, match="read-only"):
                     array[0] = -5.0
+
+
+def test_objects_holding_arrays_compare_by_value():
+    """== on a Spectrum, Realisation or LossCurve raised numpy's 'truth value of an array is
+    ambiguous' (the generated __eq__ compared tuples of arrays)."""
+    import copy
+
+    import numpy as np
+
+    import manybody as mb
+    from manybody.laws.inputs import LossCurve, ShiftCurve
+
+    realisation = mb.draw_realisation(
+        mb.ModelParams(n_tls=3, coupling=mb.CouplingParams(kind="gaussian", strength=0.01)),
+        mb.realisation_rng(2, 0))
+    assert realisation == copy.deepcopy(realisation)
+    assert realisation != mb.draw_realisation(realisation_model := mb.ModelParams(n_tls=3),
+                                              mb.realisation_rng(2, 0))
+    assert realisation_model == mb.ModelParams(n_tls=3)
+    spectrum, _ = mb.solve(realisation)
+    assert spectrum == copy.deepcopy(spectrum) and spectrum != mb.solve(
+        mb.Realisation.from_arrays(asymmetry=[0.05, 0.1, 0.2], tunnelling=[0.1, 0.07, 0.1]))[0]
+    t = np.array([0.05, 0.1, 0.2])
+    assert LossCurve(t, t, label="a") == LossCurve(t.copy(), t.copy(), label="a")
+    assert LossCurve(t, t, label="a") != LossCurve(t, t, label="b")
+    assert LossCurve(t, t) != LossCurve(t, 2 * t) and LossCurve(t, t) != "a curve"
+    assert ShiftCurve(t, t) == ShiftCurve(t, t)

@@ -264,6 +264,12 @@ class LossCurve:
     label: str = "data"
     power_unit: str = "dBm"
 
+    def __eq__(self, other: object) -> bool:
+        """Equal values, arrays compared by content (:func:`v.same_values`)."""
+        if type(other) is not type(self):
+            return NotImplemented
+        return v.same_values(self, other)
+
     def __setstate__(self, state: dict) -> None:
         """Unpickled or deep-copied: its arrays read-only again (:func:`v.restore_read_only`)."""
         v.restore_read_only(self, state, ("temperature", "loss", "sigma"))
@@ -354,6 +360,12 @@ class ShiftCurve:
     label: str = "shift"
     power: float | None = None
     reference_temperature: float | None = None
+
+    def __eq__(self, other: object) -> bool:
+        """Equal values, arrays compared by content (:func:`v.same_values`)."""
+        if type(other) is not type(self):
+            return NotImplemented
+        return v.same_values(self, other)
 
     def __setstate__(self, state: dict) -> None:
         """Unpickled or deep-copied: its arrays read-only again (:func:`v.restore_read_only`)."""

@@ -88,6 +88,12 @@ class RandomMatrixTerm:
     growth_temperature: float = 1.0
     level_statistics: str = "goe"
 
+    def __eq__(self, other: object) -> bool:
+        """Equal values, arrays compared by content (:func:`v.same_values`)."""
+        if type(other) is not type(self):
+            return NotImplemented
+        return v.same_values(self, other)
+
     def __post_init__(self) -> None:
         v.choice("RandomMatrixTerm.kind", self.kind, HAMILTONIAN_RANDOM_KINDS + ("eth",))
         object.__setattr__(self, "weight", v.non_negative("RandomMatrixTerm.weight", self.weight))
@@ -144,6 +150,12 @@ class Realisation:
     random_matrix: RandomMatrixTerm | None = None
     stress_random_matrix: RandomMatrixTerm | None = None
     positions: np.ndarray | None = None
+
+    def __eq__(self, other: object) -> bool:
+        """Equal values, arrays compared by content (:func:`v.same_values`)."""
+        if type(other) is not type(self):
+            return NotImplemented
+        return v.same_values(self, other)
 
     def __setstate__(self, state: dict) -> None:
         """Unpickled or deep-copied: its arrays read-only again, as :meth:`__post_init__` left

@@ -34,6 +34,12 @@ class Spectrum:
     energies: np.ndarray
     vectors: np.ndarray | None = None
 
+    def __eq__(self, other: object) -> bool:
+        """Equal values, arrays compared by content (:func:`v.same_values`)."""
+        if type(other) is not type(self):
+            return NotImplemented
+        return v.same_values(self, other)
+
     def __setstate__(self, state: dict) -> None:
         """Unpickled or deep-copied: its energies read-only again (:func:`v.restore_read_only`)."""
         v.restore_read_only(self, state, ("energies",))
