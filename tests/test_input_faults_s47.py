@@ -8,10 +8,15 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from manybody.support.open_files import OPEN_FILES_NEEDED, ensure_open_files, least_open_files
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+NB_LOSS = DATA / "resonator_nb_cpw" / "qint_160dBm.csv"
+AL_SWEEPS = DATA / "resonator_al_inp_s21"
 
 TWO_CORES = len(os.sched_getaffinity(0)) >= 2 if hasattr(os, "sched_getaffinity") else False
 
@@ -364,7 +369,6 @@ def test_an_installed_copy_inside_another_repository_records_no_commit(tmp_path)
     """A non-editable install in a project's .venv (inside the user's own git repository) recorded
     that repository's commit and dirty flag as the package's."""
     import shutil
-    from pathlib import Path
 
     import manybody
 
@@ -444,20 +448,13 @@ def test_a_stop_while_the_temporary_file_is_made_leaves_none(tmp_path, monkeypat
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_interrupted_fit_data_overwrite_keeps_the_earlier_fit_whole(tmp_path, monkeypatch, capsys):
-    """Stopped after fit_results.json was replaced, fit-data --overwrite left the new figures and
-    JSON beside the earlier fit's table, and said nothing about it."""
-    from pathlib import Path
-
-    import manybody
+def _stopped_overwrite_keeps_the_earlier_fit(common, first, second, monkeypatch, capsys):
+    """Fit with ``common + first``, then stop ``common + second + --overwrite`` as it writes
+    fit_table.txt: the folder must hold the first fit's files byte for byte, no temporary."""
     from manybody.cli import fit_data, main
 
-    data = Path(manybody.__file__).parents[1] / "data" / "resonator_nb_cpw" / "qint_160dBm.csv"
-    if not data.exists():
-        pytest.skip("the Nb data are not in this checkout")
-    out = tmp_path / "fit"
-    common = ["fit-data", str(data), "--frequency", "5.61989GHz", "--out", str(out)]
-    assert main([*common, "--tmax", "0.5"]) == 0
+    out = Path(common[common.index("--out") + 1])
+    assert main([*common, *first]) == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     real = fit_data.atomic_write
 
@@ -467,9 +464,18 @@ def test_an_interrupted_fit_data_overwrite_keeps_the_earlier_fit_whole(tmp_path,
         real(path, write, **options)
 
     monkeypatch.setattr(fit_data, "atomic_write", stop_at_the_table)
-    assert main([*common, "--tmax", "0.8", "--overwrite"]) == 130
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no temporary either
+    assert main([*common, *second, "--overwrite"]) == 130
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     capsys.readouterr()
+
+
+@pytest.mark.skipif(not NB_LOSS.exists(), reason="the Nb data are not in this checkout")
+def test_an_interrupted_fit_data_overwrite_keeps_the_earlier_fit_whole(tmp_path, monkeypatch, capsys):
+    """Stopped after fit_results.json was replaced, fit-data --overwrite left the new figures and
+    JSON beside the earlier fit's table, and said nothing about it."""
+    common = ["fit-data", str(NB_LOSS), "--frequency", "5.61989GHz", "--out", str(tmp_path / "fit")]
+    _stopped_overwrite_keeps_the_earlier_fit(common, ["--tmax", "0.5"], ["--tmax", "0.8"],
+                                             monkeypatch, capsys)
 
 
 def test_a_stop_while_a_finished_run_removes_its_checkpoint_finishes_the_run(tmp_path, monkeypatch):
@@ -534,8 +540,6 @@ def test_kernels_compile_without_a_disk_cache_where_numba_has_none():
 
 def test_every_kernel_is_compiled_through_the_cache_check():
     """No numba.njit(cache=True) left in the package: each goes through cached_njit."""
-    from pathlib import Path
-
     import manybody
 
     root = Path(manybody.__file__).parent
@@ -546,23 +550,19 @@ def test_every_kernel_is_compiled_through_the_cache_check():
 
 # ------------------------------------------------ interpreter settings (helper-139)
 
+@pytest.mark.skipif(not NB_LOSS.exists(), reason="the Nb data are not in this checkout")
 def test_an_ascii_terminal_gets_escapes_not_an_error_after_the_files_are_written(tmp_path,
                                                                                  monkeypatch):
     """With PYTHONIOENCODING=ascii a finished run ended with exit 2, "'ascii' codec can't encode
     character", on its last line ('ü' in a path, '±' in a summary)."""
     import io
-    from pathlib import Path
 
-    import manybody
     from manybody.cli import main
 
-    data = Path(manybody.__file__).parents[1] / "data" / "resonator_nb_cpw" / "qint_160dBm.csv"
-    if not data.exists():
-        pytest.skip("the Nb data are not in this checkout")
     buffer = io.BytesIO()
     stream = io.TextIOWrapper(buffer, encoding="ascii")
     monkeypatch.setattr(sys, "stdout", stream)
-    status = main(["fit-data", str(data), "--frequency", "5.61989GHz", "--out",
+    status = main(["fit-data", str(NB_LOSS), "--frequency", "5.61989GHz", "--out",
                    str(tmp_path / "fit_ü")])
     stream.flush()
     assert status == 0 and b"fit_\\xfc" in buffer.getvalue()
@@ -648,48 +648,23 @@ def test_a_stop_while_the_progress_bar_closes_after_the_save_finishes_the_run(tm
     assert ds.sizes["realisation"] == 3
 
 
+@pytest.mark.skipif(not AL_SWEEPS.is_dir(), reason="the Al sweeps are not in this checkout")
 def test_fit_data_sweeps_write_the_sweep_step_with_the_fit(tmp_path, monkeypatch, capsys):
     """fit-data --sweeps wrote resonator_fits.csv and the resonance figures 1.5 s before the law
     fit's files: a stop between them left the new resonator table beside the old fit."""
-    from pathlib import Path
-
-    import manybody
-    from manybody.cli import fit_data, main
-
-    sweeps = Path(manybody.__file__).parents[1] / "data" / "resonator_al_inp_s21"
-    if not sweeps.is_dir():
-        pytest.skip("the Al sweeps are not in this checkout")
-    out = tmp_path / "fit"
-    common = ["fit-data", "--sweeps", str(sweeps / "*.csv"), "--out", str(out)]
-    assert main([*common, "--tmax", "0.25"]) == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
-    real = fit_data.atomic_write
-
-    def stop_at_the_table(path, write, **options):
-        if Path(path).name == "fit_table.txt":
-            raise KeyboardInterrupt
-        real(path, write, **options)
-
-    monkeypatch.setattr(fit_data, "atomic_write", stop_at_the_table)
-    assert main([*common, "--overwrite"]) == 130
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    capsys.readouterr()
+    common = ["fit-data", "--sweeps", str(AL_SWEEPS / "*.csv"), "--out", str(tmp_path / "fit")]
+    _stopped_overwrite_keeps_the_earlier_fit(common, ["--tmax", "0.25"], [], monkeypatch, capsys)
 
 
+@pytest.mark.skipif(not NB_LOSS.exists(), reason="the Nb data are not in this checkout")
 def test_fit_data_removes_the_temporaries_a_killed_fit_left(tmp_path, capsys):
-    from pathlib import Path
-
-    import manybody
     from manybody.cli import main
 
-    data = Path(manybody.__file__).parents[1] / "data" / "resonator_nb_cpw" / "qint_160dBm.csv"
-    if not data.exists():
-        pytest.skip("the Nb data are not in this checkout")
     out = tmp_path / "fit"
     out.mkdir()
     (out / ".fit_data.png.ab12cd34.tmp").write_bytes(b"")  # a kill -9 while drawing
     (out / ".someone_else.txt.ab12cd34.tmp").write_bytes(b"")
-    assert main(["fit-data", str(data), "--frequency", "5.61989GHz", "--out", str(out)]) == 0
+    assert main(["fit-data", str(NB_LOSS), "--frequency", "5.61989GHz", "--out", str(out)]) == 0
     assert not (out / ".fit_data.png.ab12cd34.tmp").exists()
     assert (out / ".someone_else.txt.ab12cd34.tmp").exists()
     capsys.readouterr()
@@ -779,7 +754,6 @@ def test_provenance_asks_whether_the_package_itself_is_tracked(tmp_path):
     """A copy at the top level of another repository (pip install --target) recorded that
     repository's commit; a project committed in a monorepo's subfolder recorded nothing."""
     import shutil
-    from pathlib import Path
 
     import manybody
 
@@ -853,3 +827,28 @@ def test_objects_holding_arrays_compare_by_value():
     assert LossCurve(t, t, label="a") != LossCurve(t, t, label="b")
     assert LossCurve(t, t) != LossCurve(t, 2 * t) and LossCurve(t, t) != "a curve"
     assert ShiftCurve(t, t) == ShiftCurve(t, t)
+    # a random-matrix term holds no arrays: it stays a hashable value
+    from manybody.simulation.ensembles import RandomMatrixTerm
+
+    term = RandomMatrixTerm(kind="goe", weight=0.1, seed=3)
+    assert hash(term) == hash(RandomMatrixTerm(kind="goe", weight=0.1, seed=3))
+
+
+def test_the_density_is_the_chosen_sweep_points():
+    import math
+
+    from manybody.runs.spec import RunSpec
+    from manybody.runs.sweep import run_sweep
+    from manybody.study.loss_shift import curves_from_results, results_band
+
+    spec = RunSpec.from_dict({
+        "name": "s", "seed": 1, "realisations": 2,
+        "model": {"n_tls": 2, "tls": {"asymmetry_max": 0.3, "tunnelling_max": 0.3}},
+        "sweep": {"model.tls.tunnelling_max": [0.15, 0.3]},
+        "probe": {"frequencies": [0.1], "temperatures": [0.05, 0.1],
+                  "observables": ["absorption", "velocity_shift"]}})
+    ds = run_sweep(spec, n_jobs=1, progress=False)
+    for delta_max in (0.15, 0.3):
+        point = curves_from_results(ds, {"tls_tunnelling_max": delta_max})[3]
+        density, _ = results_band(ds, point, 0.1)
+        assert density.edges[1] == pytest.approx(math.hypot(0.3, delta_max) / 0.1)

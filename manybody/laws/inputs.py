@@ -13,6 +13,7 @@ import re
 import sys
 import warnings
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -229,8 +230,8 @@ def caller_stacklevel() -> int:
     return level
 
 
-@dataclass(frozen=True)
-class LossCurve:
+@dataclass(frozen=True, eq=False)
+class LossCurve(v.ArrayFields):
     """One loss curve Q^-1(T) at fixed drive power.
 
     Parameters
@@ -264,15 +265,7 @@ class LossCurve:
     label: str = "data"
     power_unit: str = "dBm"
 
-    def __eq__(self, other: object) -> bool:
-        """Equal values, arrays compared by content (:func:`v.same_values`)."""
-        if type(other) is not type(self):
-            return NotImplemented
-        return v.same_values(self, other)
-
-    def __setstate__(self, state: dict) -> None:
-        """Unpickled or deep-copied: its arrays read-only again (:func:`v.restore_read_only`)."""
-        v.restore_read_only(self, state, ("temperature", "loss", "sigma"))
+    READ_ONLY_ARRAYS: ClassVar[tuple[str, ...]] = ("temperature", "loss", "sigma")
 
     def __post_init__(self) -> None:
         _check_label(self.label)
@@ -327,8 +320,8 @@ def _check_label(label) -> None:
                         f"{label!r} ({type(label).__name__})")
 
 
-@dataclass(frozen=True)
-class ShiftCurve:
+@dataclass(frozen=True, eq=False)
+class ShiftCurve(v.ArrayFields):
     """One measured (or simulated) frequency shift delta f / f0 (T) (or delta v / v).
 
     Parameters
@@ -361,15 +354,7 @@ class ShiftCurve:
     power: float | None = None
     reference_temperature: float | None = None
 
-    def __eq__(self, other: object) -> bool:
-        """Equal values, arrays compared by content (:func:`v.same_values`)."""
-        if type(other) is not type(self):
-            return NotImplemented
-        return v.same_values(self, other)
-
-    def __setstate__(self, state: dict) -> None:
-        """Unpickled or deep-copied: its arrays read-only again (:func:`v.restore_read_only`)."""
-        v.restore_read_only(self, state, ("temperature", "shift", "sigma"))
+    READ_ONLY_ARRAYS: ClassVar[tuple[str, ...]] = ("temperature", "shift", "sigma")
 
     def __post_init__(self) -> None:
         _check_label(self.label)

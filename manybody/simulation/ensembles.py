@@ -23,7 +23,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -88,12 +88,6 @@ class RandomMatrixTerm:
     growth_temperature: float = 1.0
     level_statistics: str = "goe"
 
-    def __eq__(self, other: object) -> bool:
-        """Equal values, arrays compared by content (:func:`v.same_values`)."""
-        if type(other) is not type(self):
-            return NotImplemented
-        return v.same_values(self, other)
-
     def __post_init__(self) -> None:
         v.choice("RandomMatrixTerm.kind", self.kind, HAMILTONIAN_RANDOM_KINDS + ("eth",))
         object.__setattr__(self, "weight", v.non_negative("RandomMatrixTerm.weight", self.weight))
@@ -110,8 +104,8 @@ class RandomMatrixTerm:
                                "RandomMatrixTerm.weight", self.weight)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Realisation:
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Realisation(v.ArrayFields):
     """One disorder realisation: every number needed to build H and T (docs/PHYSICS.md section 1).
 
     Build it with :meth:`from_arrays` or :func:`draw_realisation`; the constructor itself
@@ -151,21 +145,15 @@ class Realisation:
     stress_random_matrix: RandomMatrixTerm | None = None
     positions: np.ndarray | None = None
 
-    def __eq__(self, other: object) -> bool:
-        """Equal values, arrays compared by content (:func:`v.same_values`)."""
-        if type(other) is not type(self):
-            return NotImplemented
-        return v.same_values(self, other)
+    READ_ONLY_ARRAYS: ClassVar[tuple[str, ...]] = (
+        "asymmetry", "tunnelling", "deformation_potential", "stress_coupling", "positions")
 
     def __setstate__(self, state: dict) -> None:
-        """Unpickled or deep-copied: its arrays read-only again, as :meth:`__post_init__` left
-        them (pickle gives back writable arrays)."""
-        for name, value in state.items():
-            if isinstance(value, np.ndarray):
-                value = v.frozen_copy(value)
-            elif isinstance(value, MappingProxyType):
-                value = v.frozen_mapping({key: v.frozen_copy(m) for key, m in value.items()})
-            object.__setattr__(self, name, value)
+        """Unpickled or deep-copied: its arrays read-only again (:class:`v.ArrayFields`), the
+        coupling matrices too."""
+        super().__setstate__(state)
+        for matrix in self.couplings.values():
+            matrix.setflags(write=False)
 
     @property
     def dimension(self) -> int:

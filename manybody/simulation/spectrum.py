@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from manybody.support import validate as v
 
 
-@dataclass(frozen=True)
-class Spectrum:
+@dataclass(frozen=True, eq=False)
+class Spectrum(v.ArrayFields):
     """Eigen-decomposition H = V diag(E) V^T.
 
     Attributes
@@ -34,15 +35,7 @@ class Spectrum:
     energies: np.ndarray
     vectors: np.ndarray | None = None
 
-    def __eq__(self, other: object) -> bool:
-        """Equal values, arrays compared by content (:func:`v.same_values`)."""
-        if type(other) is not type(self):
-            return NotImplemented
-        return v.same_values(self, other)
-
-    def __setstate__(self, state: dict) -> None:
-        """Unpickled or deep-copied: its energies read-only again (:func:`v.restore_read_only`)."""
-        v.restore_read_only(self, state, ("energies",))
+    READ_ONLY_ARRAYS: ClassVar[tuple[str, ...]] = ("energies",)
 
     def __post_init__(self) -> None:
         # checked here, once: NaN or descending energies and vectors of the wrong shape were

@@ -342,7 +342,8 @@ def model_density(tls: TLSParams, frequency: float) -> ResonantDensity:
 
 def results_band(ds, chosen: dict, frequency: float) -> tuple[ResonantDensity | None, str]:
     """The resonant density (:func:`model_density`) of the model at one sweep point of a results
-    file (``chosen``: the value on every sweep axis, as :func:`curves_from_results` picks them),
+    file (``chosen``: the axis value on every sweep axis, as :func:`curves_from_results` picks
+    them),
     and a note for the output: what it is, and what of the model it leaves out (couplings,
     random-matrix terms). (None, note) for a model without TLS (a random-matrix block).
 
@@ -351,17 +352,9 @@ def results_band(ds, chosen: dict, frequency: float) -> tuple[ResonantDensity | 
     ValueError
         w outside the energies of the point's TLS (:func:`model_density`).
     """
-    spec = dataset_spec(ds)
-    index = []
-    for key, values in spec.sweep.items():
-        value = chosen.get(axis_name(key))
-        matches = [i for i, item in enumerate(values)
-                   if item == value or (isinstance(item, float | int) and isinstance(value, float | int)
-                                        and math.isclose(item, value, rel_tol=1e-9))]
-        if not matches:
-            return None, "the infinite band (the sweep point was not found in the spec)"
-        index.append(matches[0])
-    model = spec.point(tuple(index))[0]
+    spec = dataset_spec(ds)  # its sweep axes are the file's coordinates, in the same order
+    index = tuple(int(np.flatnonzero(ds[dim].values == chosen[dim])[0]) for dim in spec.dims)
+    model = spec.point(index)[0]
     if model.tls is None:
         return None, ("the infinite band: the model has no TLS (a random-matrix block, whose "
                       "density this fit does not know; --band LO,HI sets a flat band)")

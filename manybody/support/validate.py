@@ -423,18 +423,6 @@ def frozen_mapping(items: Mapping) -> MappingProxyType:
     return MappingProxyType(dict(items))
 
 
-def restore_read_only(obj: Any, state: dict, names: Iterable[str]) -> None:
-    """``__setstate__`` of a frozen dataclass that keeps read-only arrays: set ``state`` on
-    ``obj`` with the arrays ``names`` read-only again. Pickle and deepcopy give back writable
-    arrays, so a copied LossCurve's temperatures could be set to -5 past every check (a break
-    test, session 47); the arrays are fresh, so no copy is made."""
-    names = set(names)
-    for name, value in state.items():
-        if name in names and isinstance(value, np.ndarray):
-            value.setflags(write=False)
-        object.__setattr__(obj, name, value)
-
-
 def same_values(a: Any, b: Any) -> bool:
     """Whether ``a`` and ``b`` hold the same values: arrays by shape and content, mappings and
     dataclasses field by field, anything else by ``==``. The ``__eq__`` of frozen dataclasses
@@ -449,6 +437,31 @@ def same_values(a: Any, b: Any) -> bool:
         return type(a) is type(b) and all(same_values(getattr(a, f.name), getattr(b, f.name))
                                           for f in dataclasses.fields(a))
     return bool(a == b)
+
+
+class ArrayFields:
+    """Base of the frozen dataclasses that keep read-only arrays (declared with ``eq=False``, so
+    that these methods stand): equality by value (:func:`same_values`; the generated ``__eq__``
+    compared tuples of arrays and raised numpy's "truth value of an array is ambiguous"), and
+    the arrays named in ``READ_ONLY_ARRAYS`` read-only again after pickle or deepcopy, which give
+    back writable ones (a copied LossCurve's temperatures could be set to -5 past every check;
+    the arrays are fresh, so no copy is made). Two break tests, session 47. Unhashable, as
+    their arrays are."""
+
+    READ_ONLY_ARRAYS: tuple[str, ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return same_values(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __setstate__(self, state: dict) -> None:
+        for name, value in state.items():
+            if name in self.READ_ONLY_ARRAYS and isinstance(value, np.ndarray):
+                value.setflags(write=False)
+            object.__setattr__(self, name, value)
 
 
 def _reduce_mapping_view(view: MappingProxyType) -> tuple:
