@@ -80,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--band", default=None, metavar="LO,HI",
                         help="band edges of the flat loss in units of the measurement frequency "
                              "(0 <= LO < 1 < HI, HI may be inf) for the shift partners; default "
-                             "0,inf, with --simulated the band of the model's TLS energies")
+                             "0,inf; with --simulated the resonant density of the model's TLS")
     parser.add_argument("--point", default=None, metavar="NAME=VALUE[,...]",
                         help="with --simulated: the sweep point (and frequency) to fit, e.g. "
                              "coupling_strength=0.02,frequency=0.1")
@@ -235,9 +235,9 @@ def _simulated(args: argparse.Namespace) -> tuple[list, ShiftCurve, float, list[
     ds = load_results(args.files[0])
     loss, shift, w, point = curves_from_results(ds, parse_point(args.point))
     per_realisation = point.pop("per_realisation")
-    # the model's own band of TLS energies: the infinite band's shift keeps rising where the
-    # simulated one stops at the band edge, and independent TLS came out "neither law" (a
-    # referee's break test, session 47)
+    # the resonant density of the model's own TLS: with the infinite band the partner's shift
+    # kept rising where the simulated one stops, and independent TLS came out "neither law" (two
+    # referees' break tests, session 47)
     band = (None, None) if args.band is not None else results_band(ds, point, w)
     meta = {"source": args.files[0], "point": point, "_per_realisation": per_realisation,
             "_band": band,
@@ -253,8 +253,6 @@ def _band_line(band, note: str | None) -> str:
     (``note`` from :func:`manybody.study.loss_shift.results_band`) or --band's."""
     if note is not None:
         return f"shift partners: {note}"
-    if band is None:
-        return "shift partners: a flat loss over the infinite band"
     top = "infinity" if math.isinf(band[1]) else f"{band[1]:.4g} w"
     return f"shift partners: a flat loss from {band[0]:.4g} w to {top}, from --band"
 

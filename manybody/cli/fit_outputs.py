@@ -8,14 +8,13 @@ the folder (:func:`make_out`) and removes what it created when the fit fails
 from __future__ import annotations
 
 import argparse
-import contextlib
-import glob
 import math
 import os
 import sys
 from pathlib import Path
 
 from manybody.support import paths
+from manybody.support.files import remove_stale_temporaries
 
 __all__ = ["CLI_NAMES", "RESULT_FILES", "check_out_path", "check_window", "cli_message",
            "error_column", "frequency_option",
@@ -116,25 +115,14 @@ def out_dir(args: argparse.Namespace, outputs: tuple[str, ...]) -> Path:
     if existing and not args.overwrite:
         raise FileExistsError(f"{', '.join(existing)} already in {str(out)!r}; pass --overwrite "
                               "to replace them")
-    remove_stale_temporaries(out, outputs)
+    if out.is_dir():  # what a killed earlier fit left (only names of this command's outputs)
+        for name in outputs:
+            remove_stale_temporaries(out / name)
     others = [n for n in RESULT_FILES if n not in outputs and (out / n).is_file()]
     if others:  # a --power-sweep's results beside a --shift fit's, with no word (session 35)
         print(f"note: {str(out)!r} also holds {', '.join(others)} of an earlier fit of another "
               "kind; they are kept beside this fit's results", file=sys.stderr)
     return out
-
-
-def remove_stale_temporaries(out: Path, outputs: tuple[str, ...]) -> None:
-    """Remove the temporary files of this command's outputs that a killed earlier run left in
-    ``out`` (``.<name>.XXXXXXXX.tmp`` of :func:`manybody.support.files.atomic_destination`): a
-    kill -9 while drawing left ``.fit_data.png.XXXXXXXX.tmp``, which no later fit removed (a
-    break test, session 47). Only names of ``outputs``, so a concurrent run's other files stay."""
-    if not out.is_dir():
-        return
-    for name in outputs:
-        for stale in out.glob(f".{glob.escape(name)}.????????.tmp"):
-            with contextlib.suppress(OSError):
-                stale.unlink()
 
 
 #: The results record of each kind of fit (law fit, --velocity, --shift/--joint/--simulated,

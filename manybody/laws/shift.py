@@ -105,7 +105,7 @@ class ResonantDensity:
 
     def __call__(self, nu) -> np.ndarray:
         """rho(nu), 0 outside the table."""
-        return np.interp(np.real(nu), self.nu, self.weight, left=0.0, right=0.0)
+        return np.interp(nu, self.nu, self.weight, left=0.0, right=0.0)
 
 
 def _density(band) -> ResonantDensity | None:

@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import platform
-import re
 import socket
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -526,32 +525,6 @@ def make_parents(path: str | Path) -> list[Path]:
         raise PermissionError(f"output {str(path)!r}: cannot create its directory "
                               f"{str(parent)!r}: {exc.strerror or exc}") from None
     return created
-
-
-def _temporary_name(path: Path, suffix: str) -> re.Pattern[str]:
-    """Names of the temporary files this module makes for ``path`` (mkstemp: 8 random chars)."""
-    return re.compile(re.escape(f".{path.name}.") + r"[A-Za-z0-9_]{8}" + re.escape(suffix))
-
-
-def remove_stale_temporaries(path: str | Path) -> list[Path]:
-    """Delete temporary files left next to ``path`` by a killed :func:`save_results` (only the
-    names this module makes, ``.<name>.XXXXXXXX.tmp`` / ``.probe``; never any other file).
-
-    Call it only while no other process writes ``path`` (the sweep holds its checkpoint lock).
-    """
-    path = Path(path)
-    removed = []
-    with contextlib.suppress(OSError):
-        for suffix in (".tmp", ".probe"):
-            pattern = _temporary_name(path, suffix)
-            for entry in path.parent.iterdir() if path.parent.is_dir() else ():
-                if pattern.fullmatch(entry.name) and entry.is_file():
-                    entry.unlink(missing_ok=True)
-                    removed.append(entry)
-    if removed:
-        log.info("removed %d temporary file(s) of a killed write: %s", len(removed),
-                 ", ".join(map(str, removed)))
-    return removed
 
 
 def save_results(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> Path:

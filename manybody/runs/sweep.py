@@ -54,7 +54,6 @@ from manybody.runs.results import (
     check_writable,
     make_parents,
     provenance,
-    remove_stale_temporaries,
     save_results,
 )
 from manybody.runs.spec import RunSpec, point_routes, preflight
@@ -62,7 +61,7 @@ from manybody.runs.task_warnings import WarningDigest
 from manybody.runs.tasks import stack_results
 from manybody.support import validate as v
 from manybody.support.environment import thread_variable_problem
-from manybody.support.files import is_out_of_space, room_reason
+from manybody.support.files import is_out_of_space, remove_stale_temporaries, room_reason
 from manybody.support.open_files import ensure_open_files
 from manybody.support.paths import (
     dangling_link,
@@ -651,7 +650,7 @@ def _open_checkpoint(spec: RunSpec, output: Path, blas_threads: int, resume: boo
                                reason=room_reason(exc), nothing_finished=new) from None
         raise
     try:  # the lock is held: nobody else writes this output now
-        remove_stale_temporaries(output)
+        remove_stale_temporaries(output, (".tmp", ".probe"))
     except BaseException:
         checkpoint.close()
         raise

@@ -557,7 +557,7 @@ _FIGURE_TEMPORARY = re.compile(r"\.[^/]+\.(pdf|png|svg)\.[A-Za-z0-9_]{8}\.tmp")
 def _figures_lock(out: Path):
     """Hold an exclusive lock on the figure folder while drawing, and remove the temporaries a
     killed drawing left there (a kill -9 left ``.absorption_shape.png.XXXXXXXX.tmp`` that nothing
-    removed; session 37). As for results files (remove_stale_temporaries), only while no other
+    removed; session 37). As for results files (files.remove_stale_temporaries), only while no other
     process writes: every drawing holds this lock, so a temporary found under it is stale. The
     lock is on the folder itself (no lock file among the figures)."""
     if not out.is_dir():  # nothing stale; save_figure creates it

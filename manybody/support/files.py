@@ -9,11 +9,15 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import errno
+import logging
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
+
+log = logging.getLogger(__name__)
 
 
 def umask() -> int:
@@ -146,6 +150,36 @@ def output_set() -> Iterator[None]:
     finally:
         _OUTPUT_SET.reset(token)
     _replace_all(staged)
+
+
+def _temporary_name(path: Path, suffix: str) -> re.Pattern[str]:
+    """Names of the temporary files made for ``path`` (mkstemp: 8 random chars)."""
+    return re.compile(re.escape(f".{path.name}.") + r"[A-Za-z0-9_]{8}" + re.escape(suffix))
+
+
+def remove_stale_temporaries(path: str | Path, suffixes: tuple[str, ...] = (".tmp",)
+                             ) -> list[Path]:
+    """Delete temporary files a killed atomic write of ``path`` left next to it
+    (``.<name>.XXXXXXXX.tmp`` of :func:`atomic_destination`, and other ``suffixes`` a caller's
+    own writes use; never any other file): results files (with their ``.probe``), and
+    fit-data's outputs (a kill -9 while drawing left ``.fit_data.png.XXXXXXXX.tmp``, which no
+    later fit removed; a break test, session 47).
+
+    Call it only while no other process writes ``path``.
+    """
+    path = Path(path)
+    removed = []
+    with contextlib.suppress(OSError):
+        for suffix in suffixes:
+            pattern = _temporary_name(path, suffix)
+            for entry in path.parent.iterdir() if path.parent.is_dir() else ():
+                if pattern.fullmatch(entry.name) and entry.is_file():
+                    entry.unlink(missing_ok=True)
+                    removed.append(entry)
+    if removed:
+        log.info("removed %d temporary file(s) of a killed write: %s", len(removed),
+                 ", ".join(map(str, removed)))
+    return removed
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None], **options) -> None:
