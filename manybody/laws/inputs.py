@@ -13,7 +13,6 @@ import re
 import sys
 import warnings
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 
@@ -265,7 +264,7 @@ class LossCurve(v.ArrayFields):
     label: str = "data"
     power_unit: str = "dBm"
 
-    READ_ONLY_ARRAYS: ClassVar[tuple[str, ...]] = ("temperature", "loss", "sigma")
+    READ_ONLY_ARRAYS = ("temperature", "loss", "sigma")
 
     def __post_init__(self) -> None:
         _check_label(self.label)
@@ -354,7 +353,7 @@ class ShiftCurve(v.ArrayFields):
     power: float | None = None
     reference_temperature: float | None = None
 
-    READ_ONLY_ARRAYS: ClassVar[tuple[str, ...]] = ("temperature", "shift", "sigma")
+    READ_ONLY_ARRAYS = ("temperature", "shift", "sigma")
 
     def __post_init__(self) -> None:
         _check_label(self.label)

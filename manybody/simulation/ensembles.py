@@ -23,7 +23,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -145,7 +145,7 @@ class Realisation(v.ArrayFields):
     stress_random_matrix: RandomMatrixTerm | None = None
     positions: np.ndarray | None = None
 
-    READ_ONLY_ARRAYS: ClassVar[tuple[str, ...]] = (
+    READ_ONLY_ARRAYS = (
         "asymmetry", "tunnelling", "deformation_potential", "stress_coupling", "positions")
 
     def __setstate__(self, state: dict) -> None:

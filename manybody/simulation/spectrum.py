@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 
@@ -35,7 +34,7 @@ class Spectrum(v.ArrayFields):
     energies: np.ndarray
     vectors: np.ndarray | None = None
 
-    READ_ONLY_ARRAYS: ClassVar[tuple[str, ...]] = ("energies",)
+    READ_ONLY_ARRAYS = ("energies",)
 
     def __post_init__(self) -> None:
         # checked here, once: NaN or descending energies and vectors of the wrong shape were

@@ -448,6 +448,8 @@ class ArrayFields:
     the arrays are fresh, so no copy is made). Two break tests, session 47. Unhashable, as
     their arrays are."""
 
+    #: Set in a subclass without an annotation, so that it is no field, not even a ClassVar
+    #: one in ``__dataclass_fields__``, which code rebuilding a dataclass from it passes on.
     READ_ONLY_ARRAYS: tuple[str, ...] = ()
 
     def __eq__(self, other: object) -> bool:
