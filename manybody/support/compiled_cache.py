@@ -6,15 +6,54 @@ by a user whose home is absent or read-only (a batch job, a container) ended eve
 traceback, "cannot cache function 'line_kernel': no locator available" (a break test,
 session 47). :func:`cached_njit` compiles without the disk cache there: the kernels are then
 compiled in each new process (seconds), and the results are the same.
+
+A cache that numba finds but cannot use fails later, when a kernel is first called: another
+user's unreadable index file ("Permission denied: ....nbi"), a full ``NUMBA_CACHE_DIR`` ("No space
+left on device"), a file-size limit (``ulimit -f``), a truncated or corrupt index (a break test,
+session 47). Each ended the run. :class:`TolerantFunctionCache` treats any failure to read the cache
+as a miss and any failure to write it as not caching, says so once per process (a logged warning
+naming ``NUMBA_CACHE_DIR``), and the kernel is compiled in memory as usual.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+_failure_reported = False
+
+
+def _report_cache_failure(exc: BaseException) -> None:
+    """Log, once per process, that numba's disk cache failed (the first failure's message)."""
+    global _failure_reported
+    if _failure_reported:
+        return
+    _failure_reported = True
+    log.warning("numba's disk cache of compiled kernels failed (%s: %s); compiling without it "
+                "in this process, the results are the same (set NUMBA_CACHE_DIR to a writable "
+                "folder with free space to keep the compiled kernels)",
+                type(exc).__name__, exc)
+
+
+def _tolerant_cache_class() -> type:
+    """numba's ``FunctionCache`` whose reads and writes may fail (see the module's text)."""
+    from numba.core.caching import FunctionCache
+
+    class TolerantFunctionCache(FunctionCache):
+        """A failure to read the cache is a miss; a failure to write it is no cache."""
+
+        @contextlib.contextmanager
+        def _guard_against_spurious_io_errors(self) -> Iterator[None]:
+            try:
+                yield
+            except Exception as exc:  # noqa: BLE001 - any failure of the cache, not of the kernel
+                _report_cache_failure(exc)
+
+    return TolerantFunctionCache
 
 
 def disk_cache(function: Callable) -> bool:
@@ -34,10 +73,15 @@ def disk_cache(function: Callable) -> bool:
 
 def cached_njit(**options: Any) -> Callable[[Callable], Any]:
     """Decorator: ``numba.njit(cache=True, **options)`` where numba can cache the function on
-    disk (:func:`disk_cache`), else ``numba.njit(cache=False, **options)``."""
+    disk (:func:`disk_cache`), with a cache whose failures are not the run's (module text), else
+    ``numba.njit(cache=False, **options)``."""
     def decorate(function: Callable) -> Any:
         import numba  # heavy: imported by the compiled kernels only
 
-        return numba.njit(cache=disk_cache(function), **options)(function)
+        use_disk = disk_cache(function)
+        dispatcher = numba.njit(cache=use_disk, **options)(function)
+        if use_disk:
+            dispatcher._cache = _tolerant_cache_class()(function)
+        return dispatcher
 
     return decorate
