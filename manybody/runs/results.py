@@ -22,6 +22,7 @@ Layout of a results file (netCDF4/HDF5, readable with plain xarray or h5py)::
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import os
@@ -49,6 +50,7 @@ from manybody.support.paths import (
     without_missing_detours,
 )
 from manybody.support.provenance import blas_description, git_state, now_utc, package_version
+from manybody.support.sealed_bytes import check_seal, placeholder, seal
 
 if TYPE_CHECKING:  # pragma: no cover
     import argparse
@@ -60,6 +62,11 @@ log = logging.getLogger(__name__)
 #: Version of the file layout; bump when dims, names or attrs change meaning.
 SCHEMA_VERSION = 2
 #: Units of the coordinates every observable may use.
+#: Global attribute holding the SHA-256 of the file's own bytes (:mod:`manybody.support.sealed_bytes`),
+#: written by :func:`save_results` and checked, then dropped, by :func:`load_results`.
+FILE_CHECKSUM = "file_checksum"
+_SEAL_TAG = "manybody-results"
+
 COORDINATE_UNITS = {"temperature": "K", "frequency": "K", "realisation": "1"}
 
 
@@ -531,6 +538,8 @@ def save_results(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> P
     """Write ``ds`` to netCDF4/HDF5 atomically (temporary file in the same directory, then rename).
 
     Data variables are gzip-compressed (lossless; plain netCDF readers decompress transparently).
+    The global attribute ``file_checksum`` holds the SHA-256 of the file's own bytes, which
+    :func:`load_results` checks (:mod:`manybody.support.sealed_bytes`).
 
     Parameters
     ----------
@@ -570,7 +579,9 @@ def save_results(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> P
     # inside HDF5 (which crashed the process); results files are small next to the RAM.
     # lossless gzip: per-point realisation counts leave NaN padding, which it all but removes
     encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
-    data = ds.to_netcdf(engine="h5netcdf", encoding=encoding)
+    ds = ds.copy(deep=False)
+    ds.attrs = {**ds.attrs, FILE_CHECKSUM: placeholder(_SEAL_TAG)}
+    data = seal(ds.to_netcdf(engine="h5netcdf", encoding=encoding), _SEAL_TAG)
 
     def refuse_newcomer() -> None:
         if os.path.lexists(path) and not overwrite:  # created by someone else meanwhile
@@ -581,8 +592,23 @@ def save_results(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> P
     return path
 
 
-def load_results(path: str | Path) -> xr.Dataset:
+def load_results(path: str | Path, *, verify: bool = True) -> xr.Dataset:
     """Read a results file fully into memory and close it.
+
+    Parameters
+    ----------
+    path : str or Path
+        A results file written by :func:`save_results` (``manybody run``, ``manybody study``).
+    verify : bool
+        Check the file's bytes against the SHA-256 :func:`save_results` wrote into it, before
+        they are parsed. Files written before session 48, or rewritten by another program,
+        carry none and are read unchecked. False reads a file whose checksum does not match
+        (one whose attributes another program edited in place, say) at the reader's own risk.
+
+    Returns
+    -------
+    xarray.Dataset
+        Without the ``file_checksum`` attribute, which describes the file, not its content.
 
     Raises
     ------
@@ -591,11 +617,15 @@ def load_results(path: str | Path) -> xr.Dataset:
     IsADirectoryError
         ``path`` is a directory.
     ValueError
-        Not a readable netCDF4/HDF5 file: damaged (truncated, corrupted header or objects) or of
-        another format; the message names the file and the reader's complaint in one line.
+        Not a readable netCDF4/HDF5 file: damaged (truncated, corrupted header or objects, bytes
+        that do not match the file's checksum) or of another format; the message names the file
+        and the reader's complaint in one line.
+    TypeError
+        ``verify`` not True or False.
     """
     import xarray as xr
 
+    v.boolean("verify", verify)
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a directory, not a results file; give the "
@@ -609,14 +639,24 @@ def load_results(path: str | Path) -> xr.Dataset:
     if kind is not None:  # a study's summary.json was called damaged (a new user, session 35)
         raise ValueError(f"{str(path)!r} is {kind}, not a results file; give the .nc file "
                          "written by manybody run or study")
+    try:
+        data = path.read_bytes()
+    except PermissionError as exc:
+        raise PermissionError(f"cannot read results file {str(path)!r}: "
+                              f"{exc.strerror or exc}") from None
+    sealed = check_seal(data, _SEAL_TAG)
+    if verify and sealed is False:
+        raise ValueError(f"{str(path)!r} is damaged: its bytes changed after it was written "
+                         "(truncated or altered: they do not match the SHA-256 checksum written "
+                         "into it, global attribute file_checksum); restore it from a "
+                         "copy or rerun the sweep that wrote it (a file rewritten by another "
+                         "program that kept the attribute: delete the attribute, or use "
+                         "load_results(..., verify=False))")
     reason = None
     with _quiet_unraisable():
         try:
-            return _bounds_units(xr.load_dataset(path, engine="h5netcdf", decode_times=False,
-                                                 decode_timedelta=False, phony_dims="access"))
-        except PermissionError as exc:
-            raise PermissionError(f"cannot read results file {str(path)!r}: "
-                                  f"{exc.strerror or exc}") from None
+            ds = xr.load_dataset(io.BytesIO(data), engine="h5netcdf", decode_times=False,
+                                 decode_timedelta=False, phony_dims="access")
         # h5py raises OSError for a bad signature or truncation, KeyError or RuntimeError for
         # damaged objects; h5netcdf and xarray ValueError, TypeError or AttributeError
         except (OSError, ValueError, KeyError, RuntimeError, TypeError, AttributeError,
@@ -625,6 +665,13 @@ def load_results(path: str | Path) -> xr.Dataset:
             reason = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
         # leaving the except clause dropped the traceback: the half-opened file is collected
         # inside _quiet_unraisable
+        else:
+            stored = ds.attrs.pop(FILE_CHECKSUM, None)
+            if verify and stored is not None and sealed is None:  # the checksum's own text hit
+                raise ValueError(f"{str(path)!r} is damaged: its checksum attribute "
+                                 f"file_checksum reads {str(stored)[:40]!r}; restore it from a "
+                                 "copy or rerun the sweep that wrote it")
+            return _bounds_units(ds)
     raise ValueError(f"{str(path)!r} is not a readable netCDF4/HDF5 results file: it is "
                      f"damaged or of another format ({reason}); restore it from a copy or "
                      "rerun the sweep that wrote it")
