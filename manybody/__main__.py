@@ -1,5 +1,5 @@
 import sys
 
-from manybody.cli import main
+from manybody.cli import command_line
 
-sys.exit(main())
+sys.exit(command_line())

@@ -156,3 +156,61 @@ def test_the_seal_is_exactly_one_sha256_of_the_bytes():
     assert check_seal(sealed[:-1] + b"X", "t") is False
     with pytest.raises(ValueError, match="2 times, expected once"):
         seal(data + placeholder("t").encode(), "t")
+
+
+# ------------------------------------------------ a stop signal while a finished run exits
+
+_FINISHED_SPEC = """\
+name = "finished"
+seed = 3
+realisations = 4
+[model]
+n_tls = 3
+[sweep]
+"model.coupling.strength" = [0.0, 0.02]
+[model.coupling]
+kind = "dipolar"
+strength = 0.0
+[probe]
+frequencies = [0.1]
+temperatures = { x_min = 0.5, x_max = 5.0, count = 3 }
+observables = ["absorption"]
+"""
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
+def test_a_stop_after_the_wrote_line_leaves_a_finished_run_finished(tmp_path, stop):
+    """After "wrote ..." the process lives on for about a second (loky's workers stopped, the
+    interpreter shut down) with the command's handlers gone: SIGTERM there gave status 143 with
+    no message, Ctrl-C loky's KeyboardInterrupt traceback, 6 times in 6 (a break test, session
+    48). Now the status is the command's, 0, and the workers still go."""
+    import signal
+    import time
+
+    import psutil
+
+    spec = tmp_path / "spec.toml"
+    spec.write_text(_FINISHED_SPEC)
+    out = tmp_path / "out.nc"
+
+    def defaults():
+        for sig in (signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "manybody", "run", str(spec), "-o",
+                             str(out), "-j", "2", "--no-progress"], text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=defaults)
+    line = proc.stdout.readline()
+    assert line.startswith("wrote"), (line, proc.communicate())
+    workers = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(getattr(signal, stop))
+    rest, errors = proc.communicate(timeout=60)
+    assert proc.returncode == 0, errors
+    assert "Traceback" not in errors and "KeyboardInterrupt" not in errors
+    from manybody.runs.results import load_results
+
+    assert int(load_results(out)["realisation_count"].sum()) == 8
+    deadline = time.monotonic() + 30
+    while any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers):
+        assert time.monotonic() < deadline, "loky's workers outlived the finished run"
+        time.sleep(0.1)

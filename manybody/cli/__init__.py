@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["main"]
+__all__ = ["command_line", "main"]
 
 
 def environment_problem(command: str | None = None) -> str | None:
@@ -54,3 +54,40 @@ def main(argv: list[str] | None = None) -> int:
         print("manybody: interrupted while starting; nothing was written", file=sys.stderr)
         return 130
     return run_command(argv)
+
+
+def command_line() -> int:
+    """The console script ``manybody`` (and ``python -m manybody``): :func:`main`, whose exit
+    status then stands whatever stop signal arrives while the interpreter shuts down.
+
+    The command's own handlers are gone once it has returned, and the shut-down (loky's workers
+    stopped, modules released) takes a second or two: a SIGTERM there ended a finished run with
+    status 143 and no message, a Ctrl-C printed loky's KeyboardInterrupt traceback, so that a
+    scheduler or ``timeout`` saw a failed job whose results file was complete (a break test,
+    session 48). A stop signal after the command has returned now ends the process at once, with
+    the command's status; loky's workers see their parent gone and exit by themselves."""
+    status = main()
+    _exit_on_stop(status)
+    return status
+
+
+def _exit_on_stop(status: int) -> None:
+    """From now on SIGINT, SIGTERM and SIGHUP end the process with ``status`` (output flushed);
+    a signal the user ignores (``nohup``) stays ignored."""
+    import os
+    import signal
+
+    def finish(signum: int, frame: object) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError, AttributeError):  # closed, or the terminal gone
+                pass
+        os._exit(status)
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        try:
+            if signal.getsignal(sig) != signal.SIG_IGN:
+                signal.signal(sig, finish)
+        except (ValueError, OSError):  # not the main thread
+            pass
