@@ -214,3 +214,62 @@ def test_a_stop_after_the_wrote_line_leaves_a_finished_run_finished(tmp_path, st
     while any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers):
         assert time.monotonic() < deadline, "loky's workers outlived the finished run"
         time.sleep(0.1)
+
+
+# ------------------------------------------------ a checkpoint removed under its lock (helper-145)
+
+def test_a_run_that_locks_a_checkpoint_on_its_way_out_starts_again_at_the_path(tmp_path,
+                                                                               monkeypatch):
+    """A finished run released its checkpoint's lock and then deleted the folder: a second run
+    (overwrite=True) that took the lock in between read half-deleted task files (471 warnings)
+    and lost its own tasks/ folder to the first run's deletion (a traceback). The finishing run
+    now renames the folder away under its lock; a run left holding the lock of the renamed folder
+    starts again at the path. Here the second run opens the lock file just before the first
+    run's removal, the interleaving of the race."""
+    import fcntl
+
+    from manybody.runs import checkpoint as checkpoint_module
+    from manybody.runs.checkpoint import Checkpoint, checkpoint_dir
+    from manybody.runs.spec import RunSpec
+
+    spec_path = tmp_path / "spec.toml"
+    spec_path.write_text(_FINISHED_SPEC)
+    spec = RunSpec.from_toml(spec_path)
+    directory = checkpoint_dir(tmp_path / "out.nc")
+    first = Checkpoint(directory, spec, 1)
+    first.open()
+    (first.tasks / "finished-by-the-first-run.npz").write_bytes(b"x")
+    real_flock = fcntl.flock
+    calls = []
+
+    def flock_after_the_first_run_finishes(handle, operation):
+        if not calls:
+            first.remove()  # renames the folder away, releases its lock, deletes it
+        calls.append(operation)
+        return real_flock(handle, operation)
+
+    monkeypatch.setattr(checkpoint_module.fcntl, "flock", flock_after_the_first_run_finishes)
+    second = Checkpoint(directory, spec, 1)
+    second.open()
+    assert len(calls) == 2  # the first lock was the renamed folder's: taken again at the path
+    assert directory.is_dir() and not any(second.tasks.iterdir())
+    assert not list(tmp_path.glob(".out.nc.checkpoint.removed-*"))
+    with pytest.raises(FileExistsError, match="another run is using the checkpoint"):
+        Checkpoint(directory, spec, 1).open()
+    second.remove()
+    assert not directory.exists() and not list(tmp_path.glob(".*removed-*"))
+
+
+def test_a_removal_stopped_before_its_deletion_is_finished_by_the_next_run(tmp_path):
+    from manybody.runs.checkpoint import Checkpoint, checkpoint_dir
+    from manybody.runs.spec import RunSpec
+
+    spec_path = tmp_path / "spec.toml"
+    spec_path.write_text(_FINISHED_SPEC)
+    spec = RunSpec.from_toml(spec_path)
+    stale = tmp_path / ".out.nc.checkpoint.removed-123-456"
+    (stale / "tasks").mkdir(parents=True)
+    checkpoint = Checkpoint(checkpoint_dir(tmp_path / "out.nc"), spec, 1)
+    checkpoint.open()
+    assert not stale.exists()
+    checkpoint.close()

@@ -212,16 +212,7 @@ class Checkpoint:
             Discard the finished tasks of a checkpoint written by another spec and start over
             (``overwrite=True``), rather than refusing it; one of this spec is resumed still.
         """
-        self.tasks.mkdir(parents=True, exist_ok=True)
-        self._lock = open(self.directory / "lock", "w")  # noqa: SIM115 - held until close()
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._lock.close()
-            raise FileExistsError(
-                f"another run is using the checkpoint {str(self.directory)!r}; wait for it to "
-                "finish or stop it"
-            ) from None
+        self._lock = self._locked_directory()
         meta_path = self.directory / self.META
         if meta_path.is_file():
             self.meta = self._read_meta(meta_path)
@@ -255,6 +246,56 @@ class Checkpoint:
                 stale.unlink(missing_ok=True)
         for stale in self.directory.glob(f"*{self.META}.*.tmp"):
             stale.unlink(missing_ok=True)
+
+    def _locked_directory(self) -> Any:
+        """Create the checkpoint directory if need be and lock it: the open lock file.
+
+        The lock must be the one of the directory at the checkpoint's path: a run that finishes
+        renames its checkpoint away under its lock (:meth:`remove`), so a run that opened the
+        lock file just before is left holding the lock of a directory on its way out. It then
+        starts again at the path. (The lock was released before the folder was deleted: a second
+        run took it, read half-deleted task files, 471 warnings, and lost its own tasks/ folder
+        to the first run's deletion, a 20-line traceback; a break test, session 48.)
+
+        Raises
+        ------
+        FileExistsError
+            Another run holds the lock.
+        """
+        for _ in range(20):
+            self.tasks.mkdir(parents=True, exist_ok=True)
+            try:
+                lock = open(self.directory / "lock", "w")  # noqa: SIM115 - held until close()
+            except FileNotFoundError:  # renamed away between the mkdir and the open
+                continue
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                lock.close()
+                raise FileExistsError(
+                    f"another run is using the checkpoint {str(self.directory)!r}; wait for it "
+                    "to finish or stop it"
+                ) from None
+            try:
+                same = os.path.samestat(os.fstat(lock.fileno()),
+                                        os.stat(self.directory / "lock"))
+            except FileNotFoundError:
+                same = False
+            if same:
+                self._remove_stale_removals()
+                return lock
+            lock.close()  # the lock of a checkpoint being removed: start again at the path
+        raise FileExistsError(f"the checkpoint {str(self.directory)!r} keeps being removed and "
+                              "created by other runs; wait for them to finish")
+
+    def _removal_name(self) -> Path:
+        return self.directory.with_name(f".{self.directory.name}.removed-{os.getpid()}-"
+                                        f"{time.monotonic_ns()}")
+
+    def _remove_stale_removals(self) -> None:
+        """Delete what a finished run renamed away and was stopped before deleting."""
+        for stale in self.directory.parent.glob(f".{self.directory.name}.removed-*"):
+            shutil.rmtree(stale, ignore_errors=True)
 
     def _read_meta(self, meta_path: Path) -> dict[str, Any]:
         """The checkpoint's meta file, or a one-line error naming it and what to do."""
@@ -416,6 +457,13 @@ class Checkpoint:
             self._lock = None
 
     def remove(self) -> None:
-        """Delete the checkpoint (after the final file is safely written)."""
+        """Delete the checkpoint (after the final file is safely written): renamed away while
+        its lock is held, so no other run finds it half-deleted (:meth:`_locked_directory`),
+        then deleted."""
+        gone = self._removal_name()
+        try:
+            os.rename(self.directory, gone)
+        except OSError:  # already gone, or a file system that cannot rename it: delete in place
+            gone = self.directory
         self.close()
-        shutil.rmtree(self.directory, ignore_errors=True)
+        shutil.rmtree(gone, ignore_errors=True)
