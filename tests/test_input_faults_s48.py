@@ -273,3 +273,36 @@ def test_a_removal_stopped_before_its_deletion_is_finished_by_the_next_run(tmp_p
     checkpoint.open()
     assert not stale.exists()
     checkpoint.close()
+
+
+# ------------------------------------------------ the public API's model argument (helper-146)
+
+def test_every_public_function_taking_a_model_refuses_a_non_model_by_name():
+    """frozen_fraction({}) was an AttributeError ('dict' object has no attribute
+    'equilibration'), where every other public function taking params refused it by name. Every
+    public function with a ModelParams parameter is tried here, found by its signature."""
+    import inspect
+
+    import numpy as np
+
+    import manybody as mb
+
+    probe = mb.Probe(frequencies=(0.1,), temperatures=(0.1,))
+    other = {"rng": np.random.default_rng(0), "seed": 1, "realisations": 2, "realisation": 0,
+             "temperatures": [0.1], "probe": probe, "solver": None}
+    found = []
+    for name in mb.__all__:
+        function = getattr(mb, name)
+        if inspect.isclass(function) or not callable(function):
+            continue
+        parameters = inspect.signature(function).parameters
+        models = [p for p in parameters.values() if "ModelParams" in str(p.annotation)]
+        for model in models:
+            found.append(name)
+            for bad in ({}, None, "canonical"):
+                arguments = {p: other[p] for p, spec in parameters.items()
+                             if p != model.name and spec.default is inspect.Parameter.empty}
+                with pytest.raises(TypeError, match=rf"^{model.name} must be a ModelParams"):
+                    function(**{model.name: bad}, **arguments)
+    assert {"frozen_fraction", "draw_realisation", "observe",
+            "absorption_normalisation"} <= set(found)

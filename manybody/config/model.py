@@ -433,6 +433,15 @@ class ModelParams:
         return cls(**kwargs)
 
 
+def model_params(name: str, value: object) -> ModelParams:
+    """``value`` if it is a :class:`ModelParams`, else a TypeError naming ``name`` (a dict or None
+    gave an AttributeError deep inside the function it was passed to; sessions 39 and 48)."""
+    if not isinstance(value, ModelParams):
+        raise TypeError(f"{name} must be a ModelParams (ModelParams.from_dict turns a table into "
+                        f"one), got {type(value).__name__}")
+    return value
+
+
 def _tls_reach(tls: TLSParams | None) -> str:
     """Where this model's TLS energies reach, computed from its TLS parameters (the defaults
     when none are given), for messages: a number written into a message went stale (it said

@@ -1,8 +1,10 @@
 """The logarithmic law of the sound velocity: dv/v = C ln T (canonical TTLS: slope C0 for T >> w).
 
 :func:`log_slope` measures the slope d(dv/v)/d(ln T) of a curve by weighted least squares.
-:func:`velocity_slopes` is the study's quick estimate (the largest point is the maximum; each side
-is every point a factor ``margin`` away from it; its numbers are part of the golden set).
+:func:`velocity_slopes` is a quick estimate of the public API (the largest point is the maximum;
+each side is every point a factor ``margin`` away from it; its numbers are part of the golden set);
+the study tabulates :func:`fit_velocity_slopes`, and the two differ beyond their errors on curves
+whose maximum is not well sampled.
 :func:`fit_velocity_slopes` is the fitter that decides (issue 17): it locates the maximum first (a
 quadratic in ln T around the largest value, with its error), then fits the two slopes over
 stated windows of decades on each side, with errors from given sigmas, from the covariance of the
@@ -166,10 +168,10 @@ def _check_ascending(t: np.ndarray) -> None:
 def velocity_slopes(temperatures, dv, margin: float = 2.0) -> VelocitySlopes:
     """Slopes of delta v / v against ln T below and above its maximum, with uncertainties.
 
-    The quick estimate the study tabulates: T_max is the temperature of the largest point and the
-    errors treat the temperatures as independent. To decide between slope ratios (T_max with its
-    error, windows of stated width, errors from the covariance over realisations, the ratio with
-    its error) use :func:`fit_velocity_slopes`.
+    A quick estimate (the study tabulates :func:`fit_velocity_slopes`): T_max is the temperature
+    of the largest point and the errors treat the temperatures as independent. To decide between
+    slope ratios (T_max with its error, windows of stated width, errors from the covariance over
+    realisations, the ratio with its error) use :func:`fit_velocity_slopes`.
 
     Parameters
     ----------

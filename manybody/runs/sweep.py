@@ -322,7 +322,9 @@ def run_sweep(
         ``spec`` not a RunSpec, ``output`` not a str/PathLike/None, ``resume``/``overwrite`` not
         bools, ``progress`` not a bool or callable, n_jobs/blas_threads/chunk_size not ints.
     FileExistsError
-        ``output`` exists and ``overwrite`` is False.
+        ``output`` exists and ``overwrite`` is False, or another run holds its checkpoint.
+    FileNotFoundError
+        ``resume=True`` and there is no checkpoint of ``output`` to resume.
     PermissionError, NotADirectoryError
         The output directory is not writable or cannot be created (checked before any
         computation; missing parent directories are created).

@@ -35,6 +35,7 @@ from manybody.config.model import (
     StressParams,
     TLSParams,
     check_growth_ratio,
+    model_params,
 )
 from manybody.support import validate as v
 
@@ -453,9 +454,7 @@ def draw_realisation(params: ModelParams, rng: np.random.Generator) -> Realisati
     The distributions are those of docs/PHYSICS.md section 1 (canonical ensemble
     P(eps, Delta) ~ 1/Delta, Gaussian or dipolar couplings, deformation potentials).
     """
-    if not isinstance(params, ModelParams):
-        raise TypeError(f"params must be a ModelParams (ModelParams.from_dict turns a table into "
-                        f"one), got {type(params).__name__}")
+    model_params("params", params)
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, e.g. "
                         f"realisation_rng(seed, realisation), got {type(rng).__name__}")
@@ -546,9 +545,7 @@ def absorption_normalisation(params: ModelParams) -> float:
     TypeError
         ``params`` not a ModelParams (a dict or None gave an AttributeError, session 39).
     """
-    if not isinstance(params, ModelParams):
-        raise TypeError(f"params must be a ModelParams (ModelParams.from_dict turns a table into "
-                        f"one), got {type(params).__name__}")
+    model_params("params", params)
     ref = params.reference_tls
     gamma = params.stress.deformation_potential
     return ref.asymmetry_max * ref.log_range / (params.n_tls * gamma**2)

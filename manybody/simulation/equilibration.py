@@ -51,7 +51,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from manybody.config.model import EquilibrationParams, ModelParams
+from manybody.config.model import EquilibrationParams, ModelParams, model_params
 from manybody.config.probe import (
     MATRIX_ELEMENT_OBSERVABLES,
     OBSERVABLE_DIMS,
@@ -280,12 +280,15 @@ def frozen_fraction(params: ModelParams, seed: int, realisations: int, temperatu
 
     Raises
     ------
+    TypeError
+        ``params`` not a ModelParams.
     ValueError
         ``realisations`` < 1 or above 1e7, more than 1e8 fractions asked for, or temperatures
         not positive and finite.
 
     Source: docs/PHYSICS.md section 7.5 (TLS with tau_i(T) > t_m frozen).
     """
+    model_params("params", params)
     n_real = v.integer("realisations", realisations, 1, MAX_FROZEN_REALISATIONS)
     t = v.probe_axis("temperatures", temperatures)
     if n_real * t.size > MAX_FROZEN_ENTRIES:  # 1e9 x 1 was a numpy MemoryError (session 46)

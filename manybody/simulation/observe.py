@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from manybody.config.model import ModelParams
+from manybody.config.model import ModelParams, model_params
 from manybody.config.probe import Probe
 from manybody.config.solver import SolverParams
 from manybody.simulation.ensembles import (
@@ -128,9 +128,7 @@ def observe(
 
 def _check_arguments(params, probe, solver) -> None:
     """TypeError for arguments of :func:`observe` of the wrong type (before anything is drawn)."""
-    if not isinstance(params, ModelParams):
-        raise TypeError("params must be a ModelParams (ModelParams.from_dict turns a table into "
-                        f"one), got {type(params).__name__}")
+    model_params("params", params)
     if not isinstance(probe, Probe):
         hint = (" (build one from a table with manybody.runs.spec.probe_from_dict(table))"
                 if isinstance(probe, Mapping) else "")
