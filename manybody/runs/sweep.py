@@ -413,11 +413,15 @@ def run_sweep(
     except BaseException as exc:
         with contextlib.suppress(Exception):  # the count of the warnings shown once (session 35:
             digest.close(state.resumed)  # lost on Ctrl-C)
+        finished = set(state.results)  # and a chunk whose file was written just before the
+        if state.checkpoint is not None:  # stop, before the run counted it (saved_keys)
+            with contextlib.suppress(OSError):
+                finished |= state.checkpoint.saved_keys(state.keys)
         if isinstance(exc, KeyboardInterrupt):  # what the CLI's one line says is kept
-            exc.kept = interrupted_summary(len(state.results), len(state.keys),  # type: ignore[attr-defined]
+            exc.kept = interrupted_summary(len(finished), len(state.keys),  # type: ignore[attr-defined]
                                            state.resumed, state.checkpoint)
         if state.checkpoint is not None:
-            if state.results:  # finished work is kept, with how this stretch ended
+            if finished:  # finished work is kept, with how this stretch ended
                 state.end_stretch(exc, time.perf_counter() - start)
                 state.checkpoint.close()
             else:  # nothing finished (e.g. an unreachable dask scheduler): leave no empty
