@@ -178,6 +178,15 @@ observables = ["absorption"]
 """
 
 
+def _finished_spec(folder):
+    """The RunSpec of :data:`_FINISHED_SPEC` (8 realisations over 2 sweep points)."""
+    from manybody.runs.spec import RunSpec
+
+    path = folder / "spec.toml"
+    path.write_text(_FINISHED_SPEC)
+    return RunSpec.from_toml(path)
+
+
 @pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
 def test_a_stop_after_the_wrote_line_leaves_a_finished_run_finished(tmp_path, stop):
     """After "wrote ..." the process lives on for about a second (loky's workers stopped, the
@@ -230,11 +239,8 @@ def test_a_run_that_locks_a_checkpoint_on_its_way_out_starts_again_at_the_path(t
 
     from manybody.runs import checkpoint as checkpoint_module
     from manybody.runs.checkpoint import Checkpoint, checkpoint_dir
-    from manybody.runs.spec import RunSpec
 
-    spec_path = tmp_path / "spec.toml"
-    spec_path.write_text(_FINISHED_SPEC)
-    spec = RunSpec.from_toml(spec_path)
+    spec = _finished_spec(tmp_path)
     directory = checkpoint_dir(tmp_path / "out.nc")
     first = Checkpoint(directory, spec, 1)
     first.open()
@@ -262,11 +268,8 @@ def test_a_run_that_locks_a_checkpoint_on_its_way_out_starts_again_at_the_path(t
 
 def test_a_removal_stopped_before_its_deletion_is_finished_by_the_next_run(tmp_path):
     from manybody.runs.checkpoint import Checkpoint, checkpoint_dir
-    from manybody.runs.spec import RunSpec
 
-    spec_path = tmp_path / "spec.toml"
-    spec_path.write_text(_FINISHED_SPEC)
-    spec = RunSpec.from_toml(spec_path)
+    spec = _finished_spec(tmp_path)
     stale = tmp_path / ".out.nc.checkpoint.removed-123-456"
     (stale / "tasks").mkdir(parents=True)
     checkpoint = Checkpoint(checkpoint_dir(tmp_path / "out.nc"), spec, 1)
@@ -317,12 +320,9 @@ def test_a_chunk_written_just_before_a_stop_is_counted_and_kept(tmp_path, monkey
     than the resume then took (871 of 900 kept, 881 resumed; helper-145), and with no chunk
     counted yet the checkpoint, holding that file, was removed as empty."""
     from manybody.runs.checkpoint import Checkpoint
-    from manybody.runs.spec import RunSpec
     from manybody.runs.sweep import run_sweep
 
-    spec_path = tmp_path / "spec.toml"
-    spec_path.write_text(_FINISHED_SPEC)
-    spec = RunSpec.from_toml(spec_path)
+    spec = _finished_spec(tmp_path)
     out = tmp_path / "out.nc"
     real_write = Checkpoint.write
     written = []

@@ -26,6 +26,7 @@ from manybody.cli.errors import UserError
 from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import (
     NO_SPACE,
+    command_finished,
     interrupted_line,
     name_too_long_line,
     no_space_line,
@@ -152,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     module, _ = COMMANDS[args._command]
+    command_finished(reset=True)
     try:
         with stop_signals_as_interrupt(), _one_line_warnings():
             return int(module.run(args) or 0)
@@ -168,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
               f"error or PYTHONWARNINGS): {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
+        if command_finished():  # a stop after the last line: the work is done
+            return 0
         line, status = interrupted_line(f"manybody {args.command}", exc)
         with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
             print(line, file=sys.stderr)

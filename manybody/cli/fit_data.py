@@ -51,6 +51,7 @@ from manybody.cli.fit_outputs import (
     out_dir,
     out_path,
     remove_empty,
+    report_written,
     value_with_error,
 )
 from manybody.cli.fit_velocity import VELOCITY_OPTIONS, run_velocity
@@ -845,7 +846,7 @@ def run(args: argparse.Namespace) -> int:
         remove_empty(created)
         raise
     written += [out / "fit_results.json", out / "fit_table.txt"]
-    print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
+    report_written(out, written)
     if replaced:
         fit_sweeps.drop_earlier_step(out)
     return 0
@@ -900,5 +901,5 @@ def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:
         atomic_write(out / "fit_results.json", lambda f: f.write(text.encode()))
         atomic_write(out / "fit_table.txt", lambda f: f.write((table + "\n").encode()))
     written += [out / "fit_results.json", out / "fit_table.txt"]
-    print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
+    report_written(out, written)
     return 0

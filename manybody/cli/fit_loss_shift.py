@@ -37,6 +37,7 @@ from manybody.cli.fit_outputs import (
     make_out,
     out_dir,
     remove_empty,
+    report_written,
     value_with_error,
 )
 from manybody.cli.x_range import warn_far_window
@@ -506,7 +507,7 @@ def run_loss_shift(args: argparse.Namespace, gap: float | None, load: Callable) 
         atomic_write(out / "loss_shift_results.json", lambda f: f.write(text.encode()))
         atomic_write(out / "loss_shift_table.txt", lambda f: f.write((table + "\n").encode()))
     written += [out / "loss_shift_results.json", out / "loss_shift_table.txt"]
-    print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
+    report_written(out, written)
     if replaced:
         fit_sweeps.drop_earlier_step(out)
     return 0

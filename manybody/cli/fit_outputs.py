@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from manybody.cli.signals import last_line
 from manybody.support import paths
 from manybody.support.files import remove_stale_temporaries
 
@@ -168,3 +169,9 @@ def remove_empty(dirs: list[Path]) -> None:
             d.rmdir()
         except OSError:
             pass
+
+
+def report_written(out: Path, written: list[Path]) -> None:
+    """The last line of a fit-data mode: the folder and the files written into it
+    (:func:`manybody.cli.signals.last_line`: a stop from here on is not the command's failure)."""
+    last_line(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))

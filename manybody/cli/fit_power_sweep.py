@@ -34,6 +34,7 @@ from manybody.cli.fit_outputs import (
     make_out,
     out_dir,
     remove_empty,
+    report_written,
 )
 from manybody.cli.x_range import warn_far_window
 from manybody.measured.power_sweep import (
@@ -284,5 +285,5 @@ def run_power_sweep(args: argparse.Namespace, load: Callable) -> int:
         remove_empty(created)
         raise
     written += [out / "saturation_results.json", out / "saturation_table.txt"]
-    print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
+    report_written(out, written)
     return 0

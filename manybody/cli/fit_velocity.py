@@ -28,6 +28,7 @@ from manybody.cli.fit_outputs import (
     out_dir,
     out_path,
     remove_empty,
+    report_written,
     value_with_error,
 )
 from manybody.laws.velocity import METHOD, VelocityFit, canonical_ratio, fit_velocity_slopes
@@ -195,5 +196,5 @@ def run_velocity(args: argparse.Namespace) -> int:
         remove_empty(created)
         raise
     written += [out / "velocity_results.json", out / "velocity_table.txt"]
-    print(f"\nwrote into {str(out.resolve())!r}: " + ", ".join(p.name for p in written))
+    report_written(out, written)
     return 0

@@ -13,6 +13,7 @@ import os
 import re
 import sys
 
+from manybody.cli.signals import last_line
 from manybody.support import validate as v
 
 log = logging.getLogger(__name__)
@@ -172,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
     counts = spec.realisation_counts
     per_point = (f"{counts.min()}-{counts.max()}" if counts.min() != counts.max()
                  else f"{counts.max()}")
-    print(f"wrote {output_path(args.output)}: {spec.n_points} sweep point(s) x {per_point} "
-          f"realisation(s); computed {a['tasks_total'] - a['tasks_resumed']} realisation(s), "
-          f"resumed {a['tasks_resumed']}, {a['wall_time_s']:.1f} s")
+    last_line(f"wrote {output_path(args.output)}: {spec.n_points} sweep point(s) x {per_point} "
+              f"realisation(s); computed {a['tasks_total'] - a['tasks_resumed']} "
+              f"realisation(s), resumed {a['tasks_resumed']}, {a['wall_time_s']:.1f} s")
     return 0

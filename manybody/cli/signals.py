@@ -19,8 +19,8 @@ from pathlib import Path
 
 from manybody.support.files import NO_ROOM, room_reason
 
-__all__ = ["NO_SPACE", "STOP_SIGNALS", "Terminated", "name_too_long_line", "no_space_line",
-           "script_main", "stop_signals_as_interrupt"]
+__all__ = ["NO_SPACE", "STOP_SIGNALS", "Terminated", "command_finished", "last_line",
+           "name_too_long_line", "no_space_line", "script_main", "stop_signals_as_interrupt"]
 
 
 class Terminated(KeyboardInterrupt):
@@ -83,6 +83,27 @@ def stop_signals_as_interrupt() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+#: Whether the running command has done its work (set by :func:`last_line`).
+_finished = {"done": False}
+
+
+def last_line(text: str) -> None:
+    """Print a command's last line (``wrote ...``); its work is done from here on, so a stop that
+    arrives while the line is printed or the command returns is not its failure: the command
+    still ends with status 0 (:func:`command_finished`; it ended with 130 and "interrupted",
+    a break test, session 48)."""
+    _finished["done"] = True
+    print(text)
+
+
+def command_finished(reset: bool = False) -> bool:
+    """Whether the running command has printed its :func:`last_line`; ``reset`` at a command's
+    start (``main`` runs several commands in one process in the tests)."""
+    if reset:
+        _finished["done"] = False
+    return _finished["done"]
 
 
 def interrupted_line(prefix: str, exc: KeyboardInterrupt) -> tuple[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from manybody.cli.signals import last_line
 from manybody.study.catalogue import ALL_SPECS, MATRIX_ELEMENT_NAMES, OPTIONAL_SPECS
 from manybody.support import validate as v
 
@@ -87,5 +88,5 @@ def run(args) -> int:
     print((Path(args.output) / "summary.md").read_text())
     drawn = "results and summary (figures skipped: --no-figures)" if args.no_figures else (
         "results, summary and figures")
-    print(f"\n{drawn} in {args.output}/")
+    last_line(f"\n{drawn} in {args.output}/")
     return 0
