@@ -407,10 +407,7 @@ def figure_matrix_elements(study_dir: Path, out: Path) -> list[Path]:
     path = study_dir / "matrix_elements.nc"
     if not path.exists():
         return []
-    import xarray as xr  # heavy: only to read the matrix-element file
-
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
-        ds = ds.load()
+    ds = load_results(path)
     systems = ds["system"].values
     a = ds.attrs
     fig = new_figure(figsize=(7.4, 3.1))

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from manybody.runs.results import dataset_spec, realised
-from manybody.support.files import atomic_destination
+from manybody.runs.results import dataset_spec, load_results, realised, save_results
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -185,19 +184,15 @@ def matrix_elements_reusable(path: Path, results: Mapping[str, xr.Dataset]) -> b
     """True when ``path`` holds statistics of this version pooled from exactly these runs."""
     if not path.is_file():
         return False
-    import xarray as xr  # heavy: only when a file is there to check
-
-    try:
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
-            a = ds.attrs
-            return (int(a.get("version", 0)) == MATRIX_ELEMENT_VERSION
-                    and a.get("sources") == _sources(results))
+    try:  # a damaged file (its checksum, session 48) is computed again
+        a = load_results(path).attrs
+        return (int(a.get("version", 0)) == MATRIX_ELEMENT_VERSION
+                and a.get("sources") == _sources(results))
     except (OSError, ValueError):
         return False
 
 
 def write_matrix_elements(path: Path, results: Mapping[str, xr.Dataset]) -> None:
-    """Pool the runs with :func:`matrix_element_dataset` and write the result to ``path`` atomically."""
-    ds = matrix_element_dataset(results)
-    with atomic_destination(path) as tmp:
-        ds.to_netcdf(tmp, engine="h5netcdf")
+    """Pool the runs with :func:`matrix_element_dataset` and write the result to ``path``
+    atomically, with the checksum of a results file (:func:`manybody.runs.results.save_results`)."""
+    save_results(matrix_element_dataset(results), path, overwrite=True)
