@@ -137,6 +137,11 @@ def load_task_file(path: Path, size: int, single: bool,
     checkpoint whose spec is unknown), or another number of realisations than its name's
     ``size``. ``manybody info`` uses the same test (it counted files a run recomputes as
     finished; a break test, session 45)."""
+    if not zipfile.is_zipfile(path):  # np.load reads any other bytes as a pickle, which it
+        # refuses with advice to "load it unsafely using allow_pickle=" (a second break test,
+        # session 48): a task file is an .npz archive, and nothing else is loaded
+        raise ValueError("not a numpy .npz archive (truncated, overwritten or another kind of "
+                         "file)")
     with np.load(path, allow_pickle=False) as data:
         result = {name: data[name] for name in data.files}
     recorded = [result.pop(name, None) for name in TASK_IDENTITY]
@@ -263,7 +268,14 @@ class Checkpoint:
             Another run holds the lock.
         """
         for _ in range(20):
-            self.tasks.mkdir(parents=True, exist_ok=True)
+            try:
+                self.tasks.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):  # a file where a folder should be
+                raise ValueError(
+                    f"checkpoint {str(self.directory)!r} is damaged: "
+                    f"{str(self.tasks if self.directory.is_dir() else self.directory)!r} is a "
+                    "file, not a folder; delete it (or the checkpoint directory) to start over"
+                ) from None
             try:
                 lock = open(self.directory / "lock", "w")  # noqa: SIM115 - held until close()
             except FileNotFoundError:  # renamed away between the mkdir and the open

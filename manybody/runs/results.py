@@ -580,8 +580,9 @@ def save_results(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> P
     # lossless gzip: per-point realisation counts leave NaN padding, which it all but removes
     encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
     ds = ds.copy(deep=False)
-    ds.attrs = {**ds.attrs, FILE_CHECKSUM: placeholder(_SEAL_TAG)}
-    data = seal(ds.to_netcdf(engine="h5netcdf", encoding=encoding), _SEAL_TAG)
+    checksum_text = placeholder(_SEAL_TAG)
+    ds.attrs = {**ds.attrs, FILE_CHECKSUM: checksum_text}
+    data = seal(ds.to_netcdf(engine="h5netcdf", encoding=encoding), checksum_text)
 
     def refuse_newcomer() -> None:
         if os.path.lexists(path) and not overwrite:  # created by someone else meanwhile
@@ -649,9 +650,12 @@ def load_results(path: str | Path, *, verify: bool = True) -> xr.Dataset:
         raise ValueError(f"{str(path)!r} is damaged: its bytes changed after it was written "
                          "(truncated or altered: they do not match the SHA-256 checksum written "
                          "into it, global attribute file_checksum); restore it from a "
-                         "copy or rerun the sweep that wrote it (a file rewritten by another "
-                         "program that kept the attribute: delete the attribute, or use "
-                         "load_results(..., verify=False))")
+                         "copy or rerun the sweep that wrote it. A file another program changed "
+                         "on purpose: write it anew without the attribute (ds = "
+                         "xarray.load_dataset(path); del ds.attrs['file_checksum']; "
+                         "ds.to_netcdf(new_path)); deleting the attribute in place leaves its "
+                         "text in the file; in Python, load_results(..., verify=False) reads it "
+                         "as it is")
     reason = None
     with _quiet_unraisable():
         try:

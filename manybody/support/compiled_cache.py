@@ -10,16 +10,19 @@ compiled in each new process (seconds), and the results are the same.
 A cache that numba finds but cannot use fails later, when a kernel is first called: another
 user's unreadable index file ("Permission denied: ....nbi"), a full ``NUMBA_CACHE_DIR`` ("No space
 left on device"), a file-size limit (``ulimit -f``), a truncated or corrupt index (a break test,
-session 47). Each ended the run. :class:`TolerantFunctionCache` treats any failure to read the cache
-as a miss and any failure to write it as not caching, says so once per process (a logged warning
-naming ``NUMBA_CACHE_DIR``), and the kernel is compiled in memory as usual.
+session 47). Each ended the run. ``TolerantFunctionCache`` treats any failure to read the cache as
+a miss and any failure to write it as not caching, removes an index file it cannot read where it
+can, says so once per process (a logged warning naming the cache folder, and NUMBA_CACHE_DIR where
+that is the way out), and the kernel is compiled in memory as usual.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -27,16 +30,21 @@ log = logging.getLogger(__name__)
 _failure_reported = False
 
 
-def _report_cache_failure(exc: BaseException) -> None:
-    """Log, once per process, that numba's disk cache failed (the first failure's message)."""
+def _report_cache_failure(folder: str, exc: BaseException, repaired: bool) -> None:
+    """Log, once per process, that numba's disk cache failed (the first failure's message), and
+    what was done or can be done about it."""
     global _failure_reported
     if _failure_reported:
         return
     _failure_reported = True
-    log.warning("numba's disk cache of compiled kernels failed (%s: %s); compiling without it "
-                "in this process, the results are the same (set NUMBA_CACHE_DIR to a writable "
-                "folder with free space to keep the compiled kernels)",
-                type(exc).__name__, exc)
+    if repaired:
+        way = "its unreadable index file was removed: the next run writes it again"
+    else:
+        way = ("to keep compiled kernels, set NUMBA_CACHE_DIR to a folder this user can write, "
+               "with free space")
+    log.warning("numba's disk cache of compiled kernels in %s failed (%s: %s); compiling without "
+                "it in this process, the results are the same; %s",
+                folder, type(exc).__name__, exc, way)
 
 
 def _tolerant_cache_class() -> type:
@@ -44,14 +52,32 @@ def _tolerant_cache_class() -> type:
     from numba.core.caching import FunctionCache
 
     class TolerantFunctionCache(FunctionCache):
-        """A failure to read the cache is a miss; a failure to write it is no cache."""
+        """A failure to read the cache is a miss; a failure to write it is no cache. An index
+        file that cannot be read, but can be removed (corrupt, truncated, not a file), is
+        removed, so that the next compile writes a good one (it had been read, failed and
+        recompiled in every run; a second break test, session 48)."""
 
         @contextlib.contextmanager
         def _guard_against_spurious_io_errors(self) -> Iterator[None]:
             try:
                 yield
             except Exception as exc:  # noqa: BLE001 - any failure of the cache, not of the kernel
-                _report_cache_failure(exc)
+                _report_cache_failure(str(self._cache_path), exc, self._remove_index(exc))
+
+        def _remove_index(self, exc: BaseException) -> bool:
+            if isinstance(exc, PermissionError) or (
+                    isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT,
+                                                               errno.EFBIG, errno.EROFS)):
+                return False  # another user's file, or no room: removing it would not help
+            index = Path(self._cache_file._index_path)
+            try:
+                if index.is_dir() and not index.is_symlink():
+                    index.rmdir()
+                else:
+                    index.unlink()
+            except OSError:
+                return False
+            return True
 
     return TolerantFunctionCache
 
