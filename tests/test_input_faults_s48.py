@@ -245,6 +245,7 @@ def test_a_stop_after_the_wrote_line_leaves_a_finished_run_finished(tmp_path, st
     interpreter shut down) with the command's handlers gone: SIGTERM there gave status 143 with
     no message, Ctrl-C loky's KeyboardInterrupt traceback, 6 times in 6 (a break test, session
     48). Now the status is the command's, 0, and the workers still go."""
+    import contextlib
     import signal
     import time
 
@@ -264,8 +265,17 @@ def test_a_stop_after_the_wrote_line_leaves_a_finished_run_finished(tmp_path, st
     line = proc.stdout.readline()
     assert line.startswith("wrote"), (line, proc.communicate())
     workers = psutil.Process(proc.pid).children(recursive=True)
-    proc.send_signal(getattr(signal, stop))
+    # the same stop every 0.1 s until the process is gone: the last line, the command's return
+    # and Python's shut-down, when Python has put the default actions back (a second break
+    # test: 21 of 25 runs ended 143 there)
+    signals = 0
+    while proc.poll() is None and signals < 100:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(getattr(signal, stop))
+        signals += 1
+        time.sleep(0.1)
     rest, errors = proc.communicate(timeout=60)
+    assert signals >= 2
     assert proc.returncode == 0, errors
     assert "Traceback" not in errors and "KeyboardInterrupt" not in errors
     from manybody.runs.results import load_results
@@ -423,3 +433,55 @@ def test_a_task_file_of_other_bytes_is_recomputed_without_advice_to_unpickle(tmp
         assert "pickle" not in str(refused.value)
     np.savez(path, absorption=np.zeros((1, 3)))
     assert load_task_file(path, 1, False, None)["absorption"].shape == (1, 3)
+
+
+# ------------------------------------------------ two runs of one output at its finish (helper-148)
+
+def _open_after(monkeypatch, before_the_lock):
+    """Checkpoint.open that first runs ``before_the_lock()`` (another run's step, in between)."""
+    from manybody.runs.checkpoint import Checkpoint
+
+    real_open = Checkpoint.open
+    done = []
+
+    def open_later(self, *args, **kwargs):
+        if not done:
+            done.append(True)
+            before_the_lock()
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Checkpoint, "open", open_later)
+
+
+def test_the_run_that_loses_the_lock_leaves_the_winners_checkpoint(tmp_path, monkeypatch):
+    """The loser of the lock removed a checkpoint it thought it had created, the winner's: the
+    winner then failed on its meta file (15 of 200 rounds; a break test, session 48)."""
+    from manybody.runs.checkpoint import Checkpoint, checkpoint_dir
+    from manybody.runs.sweep import _open_checkpoint
+
+    spec = _finished_spec(tmp_path)
+    out = tmp_path / "out.nc"
+    winner = Checkpoint(checkpoint_dir(out), spec, 1)
+    _open_after(monkeypatch, winner.open)
+    with pytest.raises(FileExistsError, match="another run is using the checkpoint"):
+        _open_checkpoint(spec, out, 1, resume=False)
+    assert (winner.directory / "meta.json").is_file()
+    winner.end_stretch(1.0, 0, "interrupted")  # the winner still writes its meta file
+    winner.remove()
+
+
+def test_an_output_finished_by_another_run_while_this_one_started_is_not_recomputed(
+        tmp_path, monkeypatch):
+    """A run that checked the output just before another run finished it took the freed lock,
+    computed everything again and failed on "already exists", leaving a full checkpoint marked
+    failed beside the good file (1 in 60 synchronised pairs; a break test, session 48)."""
+    from manybody.runs.sweep import run_sweep
+
+    spec = _finished_spec(tmp_path)
+    out = tmp_path / "out.nc"
+    _open_after(monkeypatch, lambda: out.write_bytes(b"the other run's results"))
+    with pytest.raises(FileExistsError, match="was written by another run while this one "
+                                              "started; nothing was computed"):
+        run_sweep(spec, output=out, n_jobs=1, progress=False)
+    assert out.read_bytes() == b"the other run's results"
+    assert not (tmp_path / "out.nc.checkpoint").exists()

@@ -61,33 +61,24 @@ def command_line() -> int:
     status then stands whatever stop signal arrives while the interpreter shuts down.
 
     The command's own handlers are gone once it has returned, and the shut-down (loky's workers
-    stopped, modules released) takes a second or two: a SIGTERM there ended a finished run with
-    status 143 and no message, a Ctrl-C printed loky's KeyboardInterrupt traceback, so that a
-    scheduler or ``timeout`` saw a failed job whose results file was complete (a break test,
-    session 48). A stop signal after the command has returned now ends the process at once, with
-    the command's status; loky's workers see their parent gone and exit by themselves."""
+    stopped, modules released) takes a second or so, during which Python puts back the default
+    action of every signal it handled: a SIGTERM there ended a finished run with status 143 and
+    no message, a Ctrl-C printed loky's KeyboardInterrupt traceback, so that a scheduler or
+    ``timeout`` saw a failed job whose results file was complete (break tests, session 48).
+    Stop signals are ignored from here on (an ignored signal stays ignored through the
+    shut-down); SIGKILL still ends a shut-down that hangs."""
     status = main()
-    _exit_on_stop(status)
+    ignore_stop_signals()
     return status
 
 
-def _exit_on_stop(status: int) -> None:
-    """From now on SIGINT, SIGTERM and SIGHUP end the process with ``status`` (output flushed);
-    a signal the user ignores (``nohup``) stays ignored."""
-    import os
+def ignore_stop_signals() -> None:
+    """Ignore SIGINT, SIGTERM and SIGHUP for the rest of the process: called once a command (or
+    a script, :func:`manybody.cli.signals.script_main`) has finished its work."""
     import signal
-
-    def finish(signum: int, frame: object) -> None:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError, AttributeError):  # closed, or the terminal gone
-                pass
-        os._exit(status)
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         try:
-            if signal.getsignal(sig) != signal.SIG_IGN:
-                signal.signal(sig, finish)
+            signal.signal(sig, signal.SIG_IGN)
         except (ValueError, OSError):  # not the main thread
             pass

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from manybody.cli import ignore_stop_signals
 from manybody.support.files import NO_ROOM, room_reason
 
 __all__ = ["NO_SPACE", "STOP_SIGNALS", "Terminated", "command_finished", "last_line",
@@ -121,9 +122,13 @@ def script_main(main: Callable[..., int | None], *args: object) -> int:
     Use as ``raise SystemExit(script_main(main))`` under ``if __name__ == "__main__":``.
     """
     name = Path(sys.argv[0]).name or "script"
+    as_script = sys._getframe(1).f_globals.get("__name__") == "__main__"
     try:
         with stop_signals_as_interrupt():
-            return int(main(*args) or 0)
+            status = int(main(*args) or 0)
+        if as_script:  # its work is done: a stop while Python shuts down does not undo it
+            ignore_stop_signals()  # (manybody.cli.command_line; a break test, session 48)
+        return status
     except KeyboardInterrupt as exc:
         line, status = interrupted_line(name, exc)
         with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)

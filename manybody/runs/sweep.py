@@ -645,6 +645,8 @@ def _open_checkpoint(spec: RunSpec, output: Path, blas_threads: int, resume: boo
     new = not checkpoint.directory.exists()
     try:
         checkpoint.open(stretch, restart=overwrite)
+    except FileExistsError:  # another run holds the lock: its checkpoint and folders are not
+        raise  # this run's to remove (one was deleted under the winner; a break test, s48)
     except OSError as exc:
         # a checkpoint this run created holds nothing yet: it goes (a lock and an empty tasks/
         # were left behind, under words saying finished work was kept; a tester, session 39)
@@ -656,9 +658,19 @@ def _open_checkpoint(spec: RunSpec, output: Path, blas_threads: int, resume: boo
                                reason=room_reason(exc), nothing_finished=new) from None
         raise
     try:  # the lock is held: nobody else writes this output now
+        if not overwrite and os.path.lexists(output):
+            # another run finished it between this run's check and its lock: computing it all
+            # again ended in "already exists" with a full checkpoint left marked failed (a
+            # break test, session 48)
+            raise FileExistsError(f"output {str(output)!r} was written by another run while "
+                                  "this one started; nothing was computed (pass overwrite=True, "
+                                  "--overwrite, to replace it)")
         remove_stale_temporaries(output, (".tmp", ".probe"))
     except BaseException:
-        checkpoint.close()
+        if not any(checkpoint.tasks.glob("*.npz")):
+            checkpoint.remove()
+        else:
+            checkpoint.close()
         raise
     return checkpoint, created
 
