@@ -204,6 +204,10 @@ def test_the_seal_is_exactly_one_sha256_of_the_bytes():
     assert check_seal(b"quoted t:" + b"0" * 16 + b":sha256:" + b"0" * 64 + b" " + sealed, "t") \
         is False  # the bytes changed: no text's checksum matches
     assert check_seal(sealed + b" t:" + b"0" * 16 + b":sha256:" + b"1" * 64, "t") is False
+    unnonced = b"head t:sha256:" + b"0" * 64 + b" tail"  # the first sealed files' form
+    first_form = unnonced.replace(b"0" * 64, hashlib.sha256(unnonced).hexdigest().encode())
+    assert check_seal(first_form, "t") is True
+    assert check_seal(first_form.replace(b"tail", b"tall"), "t") is False
     quoted = b"quoted t:" + b"0" * 16 + b":sha256:" + b"0" * 64 + b" " + data
     assert check_seal(seal(quoted, text), "t") is True
     with pytest.raises(ValueError, match="2 times, expected once"):
@@ -485,3 +489,40 @@ def test_an_output_finished_by_another_run_while_this_one_started_is_not_recompu
         run_sweep(spec, output=out, n_jobs=1, progress=False)
     assert out.read_bytes() == b"the other run's results"
     assert not (tmp_path / "out.nc.checkpoint").exists()
+
+
+def test_every_public_function_taking_a_path_refuses_a_non_path_by_name():
+    """load_results, save_results, read_loss_table and execute_study given None or a dict got
+    Python's "expected str, bytes or os.PathLike object", naming no parameter (a second break
+    test, session 48). Found by signature: every public function with a path parameter."""
+    import inspect
+
+    import xarray as xr
+
+    import manybody as mb
+
+    other = {"ds": xr.Dataset(), "spec": None}
+    found = []
+    for name in mb.__all__:
+        function = getattr(mb, name)
+        if inspect.isclass(function) or not callable(function):
+            continue
+        parameters = inspect.signature(function).parameters
+        for parameter in parameters.values():
+            if "Path" not in str(parameter.annotation) or name == "run_sweep":
+                continue  # run_sweep's output may be None (no file): tested in test_api_inputs
+            found.append(name)
+            for bad in (None, {"path": "x"}, 3):
+                arguments = {p: other[p] for p, spec in parameters.items()
+                             if p != parameter.name and spec.default is inspect.Parameter.empty}
+                with pytest.raises(TypeError, match=rf"^{parameter.name} must be a file path"):
+                    function(**{parameter.name: bad}, **arguments)
+    assert {"load_results", "save_results", "read_loss_table", "execute_study"} <= set(found)
+
+
+@pytest.mark.parametrize("seed", [None, "abc", 1.5, -3, 2**70])
+def test_frozen_fraction_checks_its_seed_without_equilibration_too(seed):
+    import manybody as mb
+
+    with pytest.raises((TypeError, ValueError), match="seed"):
+        mb.frozen_fraction(mb.ModelParams(n_tls=3), seed, 2, [0.1])

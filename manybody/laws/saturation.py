@@ -572,6 +572,9 @@ def fit_saturation(power, loss, sigma=None, *, beta: float | None = None, backgr
 
     Raises
     ------
+    TypeError
+        ``power``, ``loss`` or ``sigma`` not an array of real numbers, or another argument of
+        the wrong type (as :func:`manybody.laws.saturation.fit_saturation_joint`).
     ValueError
         As :func:`manybody.laws.saturation.fit_saturation_joint`.
 

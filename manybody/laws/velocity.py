@@ -83,6 +83,8 @@ def log_slope(temperatures, values, sigma=None) -> tuple[float, float]:
 
     Raises
     ------
+    TypeError
+        ``temperatures``, ``values`` or ``sigma`` not an array of real numbers.
     ValueError
         Shapes that differ, fewer than two distinct temperatures (no slope), or fewer than three
         points without ``sigma`` (no scatter to take the error from): a slope of one point, or
@@ -185,6 +187,8 @@ def velocity_slopes(temperatures, dv, margin: float = 2.0) -> VelocitySlopes:
 
     Raises
     ------
+    TypeError
+        ``temperatures`` or ``dv`` not an array of real numbers; ``margin`` not a number.
     ValueError
         Fewer than 3 points on either side, or a maximum at the edge of the range; a masked
         array with masked entries.

@@ -68,6 +68,7 @@ from manybody.measured.headers import (
     scaled_errors,
     strip_unit,
 )
+from manybody.support import validate as v
 from manybody.support.paths import check_input_file
 
 #: Number of leading lines used to sniff the separator.
@@ -379,6 +380,8 @@ def read_loss_table(
 
     Raises
     ------
+    TypeError
+        ``path`` not a str or os.PathLike.
     FileNotFoundError
         If the file does not exist.
     IsADirectoryError
@@ -400,7 +403,7 @@ def read_loss_table(
     error_column = check_column_options(error_column, temperature_unit,
                                         temperature_column=temperature_column,
                                         loss_column=loss_column, power_column=power_column)
-    p = check_input_file("loss table", path)
+    p = check_input_file("loss table", v.path("path", path))
     grid = read_grid(p)
     t_name, l_name, kind, pw_name = _data_columns(grid, temperature_column, loss_column,
                                                   power_column)

@@ -560,7 +560,8 @@ def save_results(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> P
     ------
     TypeError
         ``ds`` not an xarray.Dataset (e.g. a dict of arrays: build a Dataset, or write what
-        :func:`manybody.run_sweep` returns); ``overwrite`` not True or False.
+        :func:`manybody.run_sweep` returns); ``path`` not a str or os.PathLike; ``overwrite``
+        not True or False.
     FileExistsError
         ``path`` exists and ``overwrite`` is False.
     ValueError, NotADirectoryError, PermissionError
@@ -572,6 +573,7 @@ def save_results(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> P
         raise TypeError(f"ds must be an xarray.Dataset (as run_sweep or load_results return it), "
                         f"got {type(ds).__name__}; wrap a dict of arrays with "
                         "xarray.Dataset(...) first")
+    v.path("path", path)
     v.boolean("overwrite", overwrite)
     path = check_writable(path, overwrite)
     make_parents(path)
@@ -622,10 +624,11 @@ def load_results(path: str | Path, *, verify: bool = True) -> xr.Dataset:
         that do not match the file's checksum) or of another format; the message names the file
         and the reader's complaint in one line.
     TypeError
-        ``verify`` not True or False.
+        ``path`` not a str or os.PathLike; ``verify`` not True or False.
     """
     import xarray as xr
 
+    v.path("path", path)
     v.boolean("verify", verify)
     path = Path(path)
     if path.is_dir():

@@ -281,14 +281,15 @@ def frozen_fraction(params: ModelParams, seed: int, realisations: int, temperatu
     Raises
     ------
     TypeError
-        ``params`` not a ModelParams.
+        ``params`` not a ModelParams; ``seed`` or ``realisations`` not an integer.
     ValueError
-        ``realisations`` < 1 or above 1e7, more than 1e8 fractions asked for, or temperatures
-        not positive and finite.
+        ``seed`` negative or above the largest seed, ``realisations`` < 1 or above 1e7, more
+        than 1e8 fractions asked for, or temperatures not positive and finite.
 
     Source: docs/PHYSICS.md section 7.5 (TLS with tau_i(T) > t_m frozen).
     """
     model_params("params", params)
+    seed = v.integer("seed", seed, 0, v.MAX_SEED)  # checked with or without equilibration
     n_real = v.integer("realisations", realisations, 1, MAX_FROZEN_REALISATIONS)
     t = v.probe_axis("temperatures", temperatures)
     if n_real * t.size > MAX_FROZEN_ENTRIES:  # 1e9 x 1 was a numpy MemoryError (session 46)

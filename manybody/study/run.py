@@ -170,14 +170,19 @@ def execute_study(
     Raises
     ------
     TypeError
-        ``only`` not a string or a list/tuple/set of strings (a name that is not a spec is a
-        ValueError); ``progress`` or ``figures`` not True or False.
+        ``output_dir`` not a path; ``only`` not a string or a list/tuple/set of strings (a name
+        that is not a spec is a ValueError); ``progress`` or ``figures`` not True or False;
+        ``n_jobs`` not an integer.
+    ValueError
+        ``size`` not one of the study's sizes, a name in ``only`` that is not a spec, ``n_jobs``
+        out of range.
     """
     only = _check_only(only)
     v.boolean("progress", progress)
     v.boolean("figures", figures)
     say = echo or _quiet
-    out = without_missing_detours(output_dir)  # 'new/../st' left an empty 'new' (session 36)
+    # 'new/../st' left an empty 'new' (session 36)
+    out = without_missing_detours(v.path("output_dir", output_dir))
     names = tuple(name for name in only or STUDY_SPECS if name not in MATRIX_ELEMENT_SPECS)
     specs = {name: load_study_spec(name, size) for name in names}  # validate all before running
     matrix_specs = {name: load_matrix_element_spec(name, size)

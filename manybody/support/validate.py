@@ -394,6 +394,17 @@ def boolean(name: str, value: Any) -> bool:
     return bool(value)
 
 
+def path(name: str, value: Any) -> Any:
+    """``value`` if it is a path, a ``str`` or ``os.PathLike``; else a TypeError naming ``name``
+    (None or a dict got Python's own "expected str, bytes or os.PathLike object", naming no
+    parameter; a break test, session 48)."""
+    import os
+
+    if not isinstance(value, str | os.PathLike):
+        raise TypeError(f"{name} must be a file path (str or os.PathLike), got {_describe(value)}")
+    return value
+
+
 def instance(name: str, value: Any, cls: type | tuple[type, ...], expected: str) -> Any:
     """``value`` if it is an instance of ``cls``, else a TypeError saying what was expected."""
     if not isinstance(value, cls):
