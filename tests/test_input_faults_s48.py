@@ -346,6 +346,23 @@ def test_a_removal_stopped_before_its_deletion_is_finished_by_the_next_run(tmp_p
 
 # ------------------------------------------------ the public API's model argument (helper-146)
 
+def _public_parameters(annotation):
+    """(name, function, its parameters, parameter) for every parameter of a public function of
+    ``manybody`` whose annotation mentions ``annotation``."""
+    import inspect
+
+    import manybody as mb
+
+    for name in mb.__all__:
+        function = getattr(mb, name)
+        if inspect.isclass(function) or not callable(function):
+            continue
+        parameters = inspect.signature(function).parameters
+        for parameter in parameters.values():
+            if annotation in str(parameter.annotation):
+                yield name, function, parameters, parameter
+
+
 def test_every_public_function_taking_a_model_refuses_a_non_model_by_name():
     """frozen_fraction({}) was an AttributeError ('dict' object has no attribute
     'equilibration'), where every other public function taking params refused it by name. Every
@@ -360,19 +377,13 @@ def test_every_public_function_taking_a_model_refuses_a_non_model_by_name():
     other = {"rng": np.random.default_rng(0), "seed": 1, "realisations": 2, "realisation": 0,
              "temperatures": [0.1], "probe": probe, "solver": None}
     found = []
-    for name in mb.__all__:
-        function = getattr(mb, name)
-        if inspect.isclass(function) or not callable(function):
-            continue
-        parameters = inspect.signature(function).parameters
-        models = [p for p in parameters.values() if "ModelParams" in str(p.annotation)]
-        for model in models:
-            found.append(name)
-            for bad in ({}, None, "canonical"):
-                arguments = {p: other[p] for p, spec in parameters.items()
-                             if p != model.name and spec.default is inspect.Parameter.empty}
-                with pytest.raises(TypeError, match=rf"^{model.name} must be a ModelParams"):
-                    function(**{model.name: bad}, **arguments)
+    for name, function, parameters, model in _public_parameters("ModelParams"):
+        found.append(name)
+        for bad in ({}, None, "canonical"):
+            arguments = {p: other[p] for p, spec in parameters.items()
+                         if p != model.name and spec.default is inspect.Parameter.empty}
+            with pytest.raises(TypeError, match=rf"^{model.name} must be a ModelParams"):
+                function(**{model.name: bad}, **arguments)
     assert {"frozen_fraction", "draw_realisation", "observe",
             "absorption_normalisation"} <= set(found)
 
@@ -499,24 +510,17 @@ def test_every_public_function_taking_a_path_refuses_a_non_path_by_name():
 
     import xarray as xr
 
-    import manybody as mb
-
     other = {"ds": xr.Dataset(), "spec": None}
     found = []
-    for name in mb.__all__:
-        function = getattr(mb, name)
-        if inspect.isclass(function) or not callable(function):
+    for name, function, parameters, parameter in _public_parameters("Path"):
+        if name == "run_sweep":  # its output may be None (no file): tested in test_api_inputs
             continue
-        parameters = inspect.signature(function).parameters
-        for parameter in parameters.values():
-            if "Path" not in str(parameter.annotation) or name == "run_sweep":
-                continue  # run_sweep's output may be None (no file): tested in test_api_inputs
-            found.append(name)
-            for bad in (None, {"path": "x"}, 3):
-                arguments = {p: other[p] for p, spec in parameters.items()
-                             if p != parameter.name and spec.default is inspect.Parameter.empty}
-                with pytest.raises(TypeError, match=rf"^{parameter.name} must be a file path"):
-                    function(**{parameter.name: bad}, **arguments)
+        found.append(name)
+        for bad in (None, {"path": "x"}, 3):
+            arguments = {p: other[p] for p, spec in parameters.items()
+                         if p != parameter.name and spec.default is inspect.Parameter.empty}
+            with pytest.raises(TypeError, match=rf"^{parameter.name} must be a file path"):
+                function(**{parameter.name: bad}, **arguments)
     assert {"load_results", "save_results", "read_loss_table", "execute_study"} <= set(found)
 
 
