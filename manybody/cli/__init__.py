@@ -68,17 +68,7 @@ def command_line() -> int:
     Stop signals are ignored from here on (an ignored signal stays ignored through the
     shut-down); SIGKILL still ends a shut-down that hangs."""
     status = main()
+    from manybody.cli.signals import ignore_stop_signals  # the libraries are loaded by now
+
     ignore_stop_signals()
     return status
-
-
-def ignore_stop_signals() -> None:
-    """Ignore SIGINT, SIGTERM and SIGHUP for the rest of the process: called once a command (or
-    a script, :func:`manybody.cli.signals.script_main`) has finished its work."""
-    import signal
-
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        try:
-            signal.signal(sig, signal.SIG_IGN)
-        except (ValueError, OSError):  # not the main thread
-            pass

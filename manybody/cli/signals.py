@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from manybody.cli import ignore_stop_signals
 from manybody.support.files import NO_ROOM, room_reason
 
-__all__ = ["NO_SPACE", "STOP_SIGNALS", "Terminated", "command_finished", "last_line",
-           "name_too_long_line", "no_space_line", "script_main", "stop_signals_as_interrupt"]
+__all__ = ["NO_SPACE", "STOP_SIGNALS", "Terminated", "command_finished", "ignore_stop_signals",
+           "last_line", "name_too_long_line", "no_space_line", "script_main",
+           "stop_signals_as_interrupt"]
 
 
 class Terminated(KeyboardInterrupt):
@@ -113,6 +113,18 @@ def interrupted_line(prefix: str, exc: KeyboardInterrupt) -> tuple[str, int]:
     how = f" ({signal.Signals(signum).name})" if signum != signal.SIGINT else ""
     kept = getattr(exc, "kept", KEPT_BY_DEFAULT)
     return f"{prefix}: interrupted{how}; {kept}", 128 + signum
+
+
+def ignore_stop_signals() -> None:
+    """Ignore SIGINT, SIGTERM and SIGHUP for the rest of the process: called once a command
+    (:func:`manybody.cli.command_line`) or a script (:func:`script_main`) has finished its work.
+    Python puts back the default action of every signal it handled while it shuts down, but an
+    ignored signal stays ignored."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        try:
+            signal.signal(sig, signal.SIG_IGN)
+        except (ValueError, OSError):  # not the main thread
+            pass
 
 
 def script_main(main: Callable[..., int | None], *args: object) -> int:
