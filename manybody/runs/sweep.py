@@ -406,7 +406,7 @@ def run_sweep(
                            wall_time=wall_time, tasks_resumed=state.resumed,
                            scheduler=scheduler, routes=routes,
                            stretches=state.stretches(stretch))
-        ds = build_dataset(spec, stack_results(spec, state.results), attrs)
+        ds = build_dataset(spec, stack_results(spec, state.results, release=True), attrs)
         if output is not None:
             _save(ds, output, overwrite, state.checkpoint)
             saved = True

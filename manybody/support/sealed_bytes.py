@@ -42,23 +42,44 @@ def placeholder(tag: str) -> str:
     return f"{tag}:{secrets.token_hex(_NONCE // 2)}:sha256:" + "0" * _DIGITS
 
 
-def seal(data: bytes | memoryview, text: str) -> bytes:
+def seal(data: bytes | bytearray | memoryview, text: str) -> bytearray | memoryview:
     """Write the SHA-256 of ``data`` over the zeros of ``text``, the :func:`placeholder` the
     encoded ``data`` holds once.
+
+    A writable buffer (the memoryview xarray's encoder returns, a bytearray) is sealed in place
+    and returned, with no copy: a results file is sealed while the run's results are still held,
+    and two copies of the encoded file had raised the end-of-run peak to 4.6 times the results'
+    size (a break test, session 49). Read-only bytes are copied once.
+
+    Parameters
+    ----------
+    data : bytes, bytearray or memoryview
+        The encoded file.
+    text : str
+        Its :func:`placeholder`.
+
+    Returns
+    -------
+    bytearray or memoryview
+        ``data`` (or a view of it) sealed in place when it is writable, else a sealed copy.
 
     Raises
     ------
     ValueError
         ``data`` holds ``text`` not exactly once.
     """
-    data = bytes(data)  # xarray's encoder may give a memoryview
-    marker = text.encode("ascii")
-    if data.count(marker) != 1:
-        raise ValueError(f"the encoded file holds its checksum text {data.count(marker)} times, "
+    marker = re.compile(re.escape(text.encode("ascii")))
+    found = [match.end() for match in marker.finditer(data)]
+    if len(found) != 1:
+        raise ValueError(f"the encoded file holds its checksum text {len(found)} times, "
                          "expected once")
-    where = data.find(marker) + len(marker) - _DIGITS
+    where = found[0] - _DIGITS
     digest = hashlib.sha256(data).hexdigest().encode("ascii")
-    return data[:where] + digest + data[where + _DIGITS:]
+    target = data if isinstance(data, bytearray) else memoryview(data).cast("B")
+    if target.readonly:
+        target = bytearray(data)
+    target[where:where + _DIGITS] = digest
+    return target
 
 
 def check_seal(data: bytes, tag: str) -> bool | None:
