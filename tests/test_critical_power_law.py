@@ -225,7 +225,9 @@ def test_shipped_nb_tables_start_from_a_physical_optimum():
     data = Path(__file__).resolve().parents[1] / "data" / "resonator_nb_cpw"
     curves = [c for p in (80, 100, 120, 140)
               for c in curves_from_table(read_loss_table(data / f"qint_{p}dBm.csv"))]
-    for law, index in (("power", 1.027), ("standard", 1.672)):
+    # (1.027 and 1.672 with the relative error model's weights from the measured loss, before
+    # session 49; from the fitted loss now, 0.04 of the errors, 0.37, away)
+    for law, index in (("power", 1.011), ("standard", 1.683)):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             cmp = compare_laws(curves, "5.61989GHz", saturation=True, critical_power_law=law,

@@ -382,7 +382,9 @@ def test_simulated_repeats_leave_an_index_on_its_bound_out_of_the_median_error()
 
     rng = np.random.default_rng(3)
     t = np.linspace(0.03, 0.5, 12)
-    q = 1e-6 * np.tanh(0.1 / t / 2) + 2e-6 + 1.2e-7 * rng.standard_normal(t.size)
+    # (noise 2e-7: with 1.2e-7 no tls repeat ended on its bound once the relative model's
+    # weights became the fitted loss, session 49)
+    q = 1e-6 * np.tanh(0.1 / t / 2) + 2e-6 + 2e-7 * rng.standard_normal(t.size)
     power = discrimination_power(compare_laws(LossCurve(t, q), 0.1, background=True), 40,
                                  np.random.default_rng(0))
     assert power.on_bound["tls"] >= 1 and power.on_bound["generic"] >= 1

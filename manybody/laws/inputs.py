@@ -57,6 +57,9 @@ def check_error_range(name: str, sigma: np.ndarray, where=None) -> np.ndarray:
 LAWS = ("tls", "generic", "family")
 QP_SHAPES = ("exp", "mattis-bardeen")
 ERROR_MODELS = ("relative", "absolute")
+#: Largest number of reweighting rounds of the fits without given errors (per-curve scatters,
+#: and the relative error model's weights at the fitted loss); they settle in 3-10.
+REWEIGHTING_ROUNDS = 30
 SCATTER_MODELS = ("per-curve", "common")
 #: How the critical power of a saturation fit depends on temperature (:mod:`manybody.laws.fit`).
 CRITICAL_POWER_LAWS = ("constant", "power", "standard")

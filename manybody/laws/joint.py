@@ -264,7 +264,10 @@ def _points(curves: list[LossCurve], shift: ShiftCurve | None, error_model: str,
                             n_per=np.bincount(groups, minlength=len(parts)).astype(np.float64),
                             scale=scale, known=known, error_model=emodel,
                             powers=tuple(c.power for c in curves) + ((None,) if shift else ()),
-                            offsets=offsets, error_unit=error_unit), shift_base
+                            offsets=offsets, error_unit=error_unit,
+                            relative=np.arange(rel.size) < (
+                                n_loss if not known and error_model == "relative" else 0)
+                            ), shift_base
 
 
 def _partner(curves: list[LossCurve], partner: int | None) -> int:
