@@ -254,3 +254,60 @@ def test_few_temperature_fits_without_errors_cover_the_index_at_the_bands_level(
     assert scatter_dof(fit) == 3.0
     assert inside / trials >= 0.92, (inside, gaussian)
     assert gaussian / trials < inside / trials
+
+
+# ------------------------------------------------ fit-data --sweeps: too few sweeps (helper-150)
+
+
+def test_too_few_sweeps_for_the_law_fit_are_refused_before_any_sweep_is_fitted(tmp_path, capsys,
+                                                                               monkeypatch):
+    """Three sweeps of 1e6 points were fitted for 139 s before the law fit said "need more
+    points than parameters". The count is checked against the family fit's parameters (one
+    curve per power, with the options given) before any sweep is read; four sweeps pass."""
+    from manybody.cli import main
+    from manybody.measured import resonator_table
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a sweep was fitted")
+
+    folder = tmp_path / "sweeps"
+    folder.mkdir()
+    f = np.linspace(7.7e9 - 8e6, 7.7e9 + 8e6, 201)
+    s21 = 1 - 0.7 / (1 + 2j * 5000 * (f / 7.7e9 - 1))
+    for t_mk in (30, 60, 90):
+        np.savetxt(folder / f"s21_-20dB_{t_mk:05.1f}mK.csv",
+                   np.c_[f, 20 * np.log10(abs(s21)), np.degrees(np.angle(s21))], delimiter=",")
+    monkeypatch.setattr(resonator_table, "fit_notch", no_fit)
+    for extra, count in (([], 3), (["--quasiparticle"], 5)):
+        assert main(["fit-data", "--sweeps", str(folder), "--out", str(tmp_path / "o"),
+                     *extra]) == 2
+        err = capsys.readouterr().err
+        assert (f"need more points than parameters: 3 sweep(s) in the window for the {count} "
+                "parameters of the family law fit") in err and "refused before fitting" in err
+    assert not (tmp_path / "o").exists()
+    np.savetxt(folder / "s21_-20dB_120.0mK.csv",
+               np.c_[f, 20 * np.log10(abs(s21)), np.degrees(np.angle(s21))], delimiter=",")
+    with pytest.raises(AssertionError, match="a sweep was fitted"):
+        main(["fit-data", "--sweeps", str(folder), "--out", str(tmp_path / "o")])
+
+
+def test_parameter_names_are_those_the_fit_reports():
+    """laws.fit.parameter_names, which the preflight counts, names what fit_joint fits."""
+    import warnings
+
+    from manybody.laws.fit import fit_joint, parameter_names
+    from manybody.laws.inputs import LossCurve
+
+    rng = np.random.default_rng(0)
+    t = np.geomspace(0.03, 1.2, 14)
+    curves = [LossCurve(t, _tanh_loss(t, amplitude) * (1 + 0.02 * rng.standard_normal(t.size))
+                        + 1e-8 * np.exp(-10.0 / t), power=power, label=f"p{power}")
+              for amplitude, power in ((1e-6, -140.0), (5e-7, -120.0))]
+    for options in ({}, {"quasiparticle": "exp"}, {"saturation": True},
+                    {"saturation": True, "critical_power_law": "power", "background": False}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = fit_joint(curves, W_NB, law="family", **options)
+        names = parameter_names("family", 2, **options)
+        assert len(names) == len(fit.parameter_names), options
+        assert [n.split("[")[0] for n in names] == [n.split("[")[0] for n in fit.parameter_names]

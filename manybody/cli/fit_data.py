@@ -863,6 +863,24 @@ def _compare(compare_laws, args: argparse.Namespace, curves, w: float, gap):
                             critical_power_law=args.critical_power_law)
 
 
+def _enough_sweeps(args: argparse.Namespace, gap, sweeps: list) -> None:
+    """Refuse, before any sweep is fitted, fewer sweeps in the window than the family law fit
+    has parameters (one curve per drive power); three sweeps of 1e6 points were fitted for
+    139 s before the law fit said so (a break test, session 49)."""
+    from manybody.laws.fit import parameter_names
+
+    powers = {power for _, power in sweeps}
+    names = parameter_names("family", len(powers),
+                            background=args.background, quasiparticle=args.quasiparticle,
+                            gap=gap, saturation=args.saturation,
+                            critical_power_law=args.critical_power_law)
+    if len(sweeps) <= len(names):
+        raise ValueError(f"need more points than parameters: {len(sweeps)} sweep(s) in the "
+                         f"window for the {len(names)} parameters of the family law fit "
+                         f"({', '.join(names)}); refused before fitting the sweeps: add sweeps "
+                         "(temperatures), or widen --tmin/--tmax")
+
+
 def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:
     """``fit-data --sweeps``: fit the sweeps (:mod:`manybody.cli.fit_sweeps`), then 1/Qi(T)."""
     frequency_option(args)
@@ -873,7 +891,8 @@ def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:
     try:
         # nothing is written before the law fit has succeeded (a one-sweep run refused by the
         # law fit left the sweep step's three files: session 25)
-        step, tables, curves, frequency = fit_sweeps.prepare_sweeps(args, out)
+        step, tables, curves, frequency = fit_sweeps.prepare_sweeps(
+            args, out, points_check=lambda sweeps: _enough_sweeps(args, gap, sweeps))
         args.frequency = frequency
         w = parse_frequency(frequency)
         check_x_range(curves, w, frequency, args.tmin, args.tmax)

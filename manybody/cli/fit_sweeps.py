@@ -204,9 +204,11 @@ def _files(args: argparse.Namespace) -> list[str]:
     return files
 
 
-def fit_step(args: argparse.Namespace) -> SweepStep:
+def fit_step(args: argparse.Namespace, points_check=None) -> SweepStep:
     """Check the options, read the index and every sweep, fit them, print one line per sweep and
-    draw the circle figure, without writing a file.
+    draw the circle figure, without writing a file. ``points_check`` (see
+    :func:`manybody.measured.resonator_table.fit_sweeps`) refuses the sweeps in the window before
+    any is read.
 
     Raises
     ------
@@ -223,7 +225,8 @@ def fit_step(args: argparse.Namespace) -> SweepStep:
                          repeats="refuse" if getattr(args, "joint", False) else "warn",
                          saturation=bool(getattr(args, "saturation", False)),
                          background=args.sweep_background,
-                         conjugate=bool(getattr(args, "conjugate", False)))
+                         conjugate=bool(getattr(args, "conjugate", False)),
+                         points_check=points_check)
     print(f"{'file':<40} {'T (K)':>7} {'P':>6} {'f0 (GHz)':>13} {'Qi':>17} {'Qc':>15}  flag")
     for r in results:
         x = r.fit
@@ -328,7 +331,8 @@ def sweep_inputs(args: argparse.Namespace) -> list[dict]:
             for f in _files(args)]
 
 
-def prepare_sweeps(args: argparse.Namespace, out: Path) -> tuple[SweepStep, list, list, str]:
+def prepare_sweeps(args: argparse.Namespace, out: Path,
+                   points_check=None) -> tuple[SweepStep, list, list, str]:
     """Everything of :func:`load_sweeps` but the writing: fit the sweeps, make the loss table
     (its source ``out/resonator_fits.csv``, written by :func:`write_step`) and its curves, and
     check them against the frequency.
@@ -339,7 +343,7 @@ def prepare_sweeps(args: argparse.Namespace, out: Path) -> tuple[SweepStep, list
         The sweep step for :func:`write_step`, one LossTable (unflagged sweeps), its curves and
         the frequency for the law fits (the ``--frequency`` given, or the median fitted f0).
     """
-    step = fit_step(args)
+    step = fit_step(args, points_check)
     table = loss_table(step.results, out / "resonator_fits.csv", label=sweep_label(args))
     curves = curves_from_table(table)
     given = args.frequency is not None

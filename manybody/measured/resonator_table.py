@@ -20,6 +20,7 @@ import math
 import os
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -340,7 +341,9 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
                index: dict | None = None, max_misfit: float = MAX_MISFIT,
                window: tuple[float | None, float | None] = (None, None),
                repeats: str = "warn", saturation: bool = False,
-               background: str = "slope", conjugate: bool = False) -> list[SweepResult]:
+               background: str = "slope", conjugate: bool = False,
+               points_check: Callable[[list[tuple[float, float | None]]], None] | None = None,
+               ) -> list[SweepResult]:
     """Read and fit every sweep; temperatures and powers from the names or ``index``.
 
     Everything is checked before the first fit: the pattern, every name or index entry, every
@@ -374,6 +377,10 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
     saturation : bool
         The loss fit will share its amplitude over drive powers: refused before any fit unless
         the sweeps span two powers at least ``MIN_POWER_SPAN`` dB apart.
+    points_check : callable, optional
+        Called with the (temperature K, power dBm or None) of every sweep in ``window`` before
+        any sweep is read; raises ValueError to refuse them (``fit-data --sweeps``: fewer sweeps
+        than the loss fit has parameters, which was refused after fitting every sweep).
 
     Returns
     -------
@@ -424,9 +431,13 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
                          f"the amplitude from the critical power; got {got}")
     tmin, tmax = window
     temperatures = [t for t, _ in meta]
-    if not any((tmin is None or t >= tmin) and (tmax is None or t <= tmax) for t in temperatures):
+    inside = [(t, pw) for t, pw in meta
+              if (tmin is None or t >= tmin) and (tmax is None or t <= tmax)]
+    if not inside:
         raise ValueError(f"no sweep in the window --tmin/--tmax [{tmin}, {tmax}] K (the sweeps "
                          f"span {min(temperatures):g}-{max(temperatures):g} K)")
+    if points_check is not None:  # the loss fit's own refusal, before any sweep is read
+        points_check(inside)
     sweeps = [read_sweep(f, layout, frequency_unit=frequency_unit) for f in files]
     _check_temperatures(sweeps, temperatures, window, index)
     results = [SweepResult(f, t, pw, fit_notch(s, max_misfit=max_misfit, background=background,
