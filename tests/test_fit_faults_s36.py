@@ -294,8 +294,8 @@ def test_every_sweep_flagged_for_smoothing_names_max_misfit_in_the_error(tmp_pat
     """The CLI's refusal when every sweep is flagged quotes the hint and names --max-misfit."""
     folder = tmp_path / "sm"
     folder.mkdir()
-    for i, t in enumerate((30, 90)):
-        s = _smoothed(i, 11)
+    for i, t in enumerate((30, 60, 90, 120)):  # four: fewer than the law fit's parameters
+        s = _smoothed(i, 11)  # are refused before any sweep is fitted (session 49)
         db, deg = 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))
         (folder / f"s21_-20dB_{t:03d}.0mK.csv").write_text(
             "Frequency (Hz),S21 (dB),Phase (deg)\n" + "".join(

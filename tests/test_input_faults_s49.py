@@ -263,7 +263,8 @@ def test_too_few_sweeps_for_the_law_fit_are_refused_before_any_sweep_is_fitted(t
                                                                                monkeypatch):
     """Three sweeps of 1e6 points were fitted for 139 s before the law fit said "need more
     points than parameters". The count is checked against the family fit's parameters (one
-    curve per power, with the options given) before any sweep is read; four sweeps pass."""
+    curve per power, with the options given) once the sweeps are read, before any is fitted;
+    four sweeps pass."""
     from manybody.cli import main
     from manybody.measured import resonator_table
 

@@ -208,7 +208,7 @@ def fit_step(args: argparse.Namespace, points_check=None) -> SweepStep:
     """Check the options, read the index and every sweep, fit them, print one line per sweep and
     draw the circle figure, without writing a file. ``points_check`` (see
     :func:`manybody.measured.resonator_table.fit_sweeps`) refuses the sweeps in the window before
-    any is read.
+    any is fitted.
 
     Raises
     ------

@@ -378,8 +378,8 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
         The loss fit will share its amplitude over drive powers: refused before any fit unless
         the sweeps span two powers at least ``MIN_POWER_SPAN`` dB apart.
     points_check : callable, optional
-        Called with the (temperature K, power dBm or None) of every sweep in ``window`` before
-        any sweep is read; raises ValueError to refuse them (``fit-data --sweeps``: fewer sweeps
+        Called with the (temperature K, power dBm or None) of every sweep in ``window`` once
+        every sweep is read and checked, before any is fitted; raises ValueError to refuse them (``fit-data --sweeps``: fewer sweeps
         than the loss fit has parameters, which was refused after fitting every sweep).
 
     Returns
@@ -436,10 +436,10 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
     if not inside:
         raise ValueError(f"no sweep in the window --tmin/--tmax [{tmin}, {tmax}] K (the sweeps "
                          f"span {min(temperatures):g}-{max(temperatures):g} K)")
-    if points_check is not None:  # the loss fit's own refusal, before any sweep is read
-        points_check(inside)
     sweeps = [read_sweep(f, layout, frequency_unit=frequency_unit) for f in files]
     _check_temperatures(sweeps, temperatures, window, index)
+    if points_check is not None:  # the loss fit's own refusal, before any sweep is fitted
+        points_check(inside)
     results = [SweepResult(f, t, pw, fit_notch(s, max_misfit=max_misfit, background=background,
                                                   conjugate=conjugate))
                for f, (t, pw), s in zip(files, meta, sweeps, strict=True)]
