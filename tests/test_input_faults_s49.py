@@ -181,29 +181,31 @@ def test_the_relative_error_model_does_not_bias_the_loss_tangent():
     assert 0.8 < np.median(errors) / amplitudes.std(ddof=1) < 1.25
 
 
-def test_the_relative_models_criteria_count_each_laws_own_weights():
-    """With the weights the fitted |Q^-1| of each law, the Gaussian likelihood's sum of
-    ln sigma_i differs between the laws: the AIC difference is that of -2 ln L computed by hand
-    from each fit's predictions (sigma_i = s |mu_i|, s profiled)."""
+def test_the_laws_compared_share_the_familys_fitted_weights():
+    """compare_laws without errors weights every law by the family's fitted |Q^-1| (its own
+    reweighted optimum): the AIC difference of the two laws is that of their weighted residual
+    sums at those weights, computed here by hand from the fits' predictions."""
     import warnings
 
-    from manybody.laws.inputs import LossCurve
     from manybody.measured.comparison import compare_laws
+    from manybody.laws.inputs import LossCurve
 
     rng = np.random.default_rng(3)
     y = np.abs(_tanh_loss(T15) * (1.0 + 0.1 * rng.standard_normal(T15.size)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fits = compare_laws([LossCurve(T15, y)], W_NB, background=True).fits
+    mu = np.abs(fits["family"].predict(T15))
+    mu = np.maximum(mu, 1e-3 * mu.max())
 
-    def minus_two_log_likelihood(fit):
-        mu = np.abs(fit.predict(T15))
-        mu = np.maximum(mu, 1e-3 * mu.max())
-        rss = np.sum(((y - fit.predict(T15)) / mu) ** 2)
-        return T15.size * np.log(rss / T15.size) + 2.0 * np.sum(np.log(mu))
+    def rss(law):
+        return np.sum(((y - fits[law].predict(T15)) / mu) ** 2)
 
-    by_hand = minus_two_log_likelihood(fits["generic"]) - minus_two_log_likelihood(fits["tls"])
+    by_hand = T15.size * np.log(rss("generic") / rss("tls"))
     assert fits["generic"].aic - fits["tls"].aic == pytest.approx(by_hand, abs=1e-6)
+    # and the family's own weights are its fitted loss (a fixed point of the reweighting)
+    family_rss = np.sum(((y - fits["family"].predict(T15)) / mu) ** 2)
+    assert family_rss <= min(rss("tls"), rss("generic")) * (1 + 1e-9)
 
 
 # ------------------------------------------------ the verdict's band with an estimated scatter
@@ -262,9 +264,9 @@ def test_few_temperature_fits_without_errors_cover_the_index_at_the_bands_level(
 def test_too_few_sweeps_for_the_law_fit_are_refused_before_any_sweep_is_fitted(tmp_path, capsys,
                                                                                monkeypatch):
     """Three sweeps of 1e6 points were fitted for 139 s before the law fit said "need more
-    points than parameters". The count is checked against the family fit's parameters (one
-    curve per power, with the options given) once the sweeps are read, before any is fitted;
-    four sweeps pass."""
+    points than parameters". The count is checked against the family fit's parameters (with the
+    options given, for the fewest curves the fit can end with) once the sweeps are read, before
+    any is fitted; four sweeps pass."""
     from manybody.cli import main
     from manybody.measured import resonator_table
 
@@ -286,7 +288,10 @@ def test_too_few_sweeps_for_the_law_fit_are_refused_before_any_sweep_is_fitted(t
         assert (f"need more points than parameters: 3 sweep(s) in the window for the {count} "
                 "parameters of the family law fit") in err and "refused before fitting" in err
     assert not (tmp_path / "o").exists()
-    np.savetxt(folder / "s21_-20dB_120.0mK.csv",
+    # a fourth sweep at another power: counted one curve per power (5 parameters) this was
+    # refused, though the fit accepts it when that power's sweep is flagged and dropped (a
+    # second break test): the count takes the fewest curves the fit can end with
+    np.savetxt(folder / "s21_-60dB_120.0mK.csv",
                np.c_[f, 20 * np.log10(abs(s21)), np.degrees(np.angle(s21))], delimiter=",")
     with pytest.raises(AssertionError, match="a sweep was fitted"):
         main(["fit-data", "--sweeps", str(folder), "--out", str(tmp_path / "o")])
@@ -312,3 +317,50 @@ def test_parameter_names_are_those_the_fit_reports():
         names = parameter_names("family", 2, **options)
         assert len(names) == len(fit.parameter_names), options
         assert [n.split("[")[0] for n in names] == [n.split("[")[0] for n in fit.parameter_names]
+
+
+# ------------------------------------------------ second round (helper-151)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_family_is_never_worse_than_the_laws_it_holds(seed):
+    """With each law weighted by its own fitted loss the family's AIC ended above the better
+    law's by more than its one extra parameter in 30 of 150 data sets with 20 % log-normal
+    scatter (by up to 2.6). compare_laws fits the two laws with the family's weights now."""
+    import warnings
+
+    from manybody.laws.inputs import LossCurve
+    from manybody.measured.comparison import compare_laws
+
+    rng = np.random.default_rng(100 + seed)
+    worst = -np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(25):
+            y = _tanh_loss(T15) * np.exp(0.2 * rng.standard_normal(T15.size))
+            fits = compare_laws([LossCurve(T15, y)], W_NB, background=True).fits
+            worst = max(worst, fits["family"].aic - min(fits["tls"].aic, fits["generic"].aic))
+    assert worst <= 2.0 + 1e-6, worst
+
+
+def test_a_weak_curve_keeps_its_own_relative_weights_in_a_power_sweep():
+    """The relative model's fitted loss was floored at 1e-3 of the largest over all curves, so
+    a curve 1e4 below the others got errors 10x its spread; the floor is per curve now."""
+    import warnings
+
+    from manybody.laws.saturation import fit_saturation_joint
+
+    rng = np.random.default_rng(5)
+    power = np.linspace(-140.0, -80.0, 9)
+    truth = [(a, a * (1.0 + 10.0 ** ((power + 115.0) / 10.0)) ** -0.5) for a in (1e-3, 1e-7)]
+    amplitudes, errors = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(60):
+            curves = [(power, q * (1.0 + 0.05 * rng.standard_normal(power.size)))
+                      for _, q in truth]
+            fit = fit_saturation_joint(curves, beta=0.5, background=False, scale="dB")
+            amplitudes.append(fit.value("amplitude", 1))
+            errors.append(fit.error("amplitude", 1))
+    ratio = np.median(errors) / np.std(amplitudes, ddof=1)
+    assert 0.7 < ratio < 1.4, ratio  # 10.5 with the floor over all curves

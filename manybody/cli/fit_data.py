@@ -865,12 +865,13 @@ def _compare(compare_laws, args: argparse.Namespace, curves, w: float, gap):
 
 def _enough_sweeps(args: argparse.Namespace, gap, sweeps: list) -> None:
     """Refuse, before any sweep is fitted, fewer sweeps in the window than the family law fit
-    has parameters (one curve per drive power); three sweeps of 1e6 points were fitted for
-    139 s before the law fit said so (a break test, session 49)."""
+    has parameters; three sweeps of 1e6 points were fitted for 139 s before the law fit said so
+    (a break test, session 49). Counted with the fewest curves the fit can end with (one, two
+    with saturation), since a power whose every sweep is flagged drops out with its parameters
+    (counting one curve per power refused sweeps the fit accepts; a second break test)."""
     from manybody.laws.fit import parameter_names
 
-    powers = {power for _, power in sweeps}
-    names = parameter_names("family", len(powers),
+    names = parameter_names("family", 2 if args.saturation else 1,
                             background=args.background, quasiparticle=args.quasiparticle,
                             gap=gap, saturation=args.saturation,
                             critical_power_law=args.critical_power_law)

@@ -305,6 +305,7 @@ def fit_loss_shift(
     band: tuple[float, float] | None = None,
     saturation: bool = False,
     critical_power_law: str = "constant",
+    weights: engine.LawFit | None = None,
 ) -> LossShiftFit:
     """Fit one law to loss curves, to a shift curve, or to both with a shared amplitude.
 
@@ -346,6 +347,10 @@ def fit_loss_shift(
         With ``saturation``: how P_c depends on temperature, as in
         :func:`manybody.laws.fit.fit_joint` (P_c reported at T_ref, the highest temperature
         fitted, the shift's included).
+    weights : LawFit, optional
+        The loss's relative base errors from another law's fit of the same points and mode
+        (:func:`manybody.laws.fit.common_weights`; :func:`compare_loss_shift` passes the
+        family's), instead of this law's own fitted loss.
 
     Returns
     -------
@@ -400,6 +405,7 @@ def fit_loss_shift(
                             critical_power_law=(critical_power_law if saturation and windowed
                                                 else "constant"))
     points, shift_unit = _points(windowed, sh, error_model, background)
+    points = engine.common_weights(points, weights)
     names = model.linear_names + model.nonlinear_names
     if points.n <= len(names):
         raise ValueError(f"need more points than parameters: {points.n} point(s) in the window "
@@ -539,12 +545,15 @@ def compare_loss_shift(curves: Sequence[LossCurve], shift: ShiftCurve, frequency
         warnings.simplefilter("ignore", RuntimeWarning)
         for i, m in enumerate(modes):
             fits[m] = {}
-            for j, law in enumerate(LAWS):
+            # the family first: the other laws take its weights (as compare_laws does)
+            for j, law in enumerate(("family", *(lw for lw in LAWS if lw != "family"))):
                 if i or j:  # the unit check warns once (the first fit), not once per fit
                     warnings.simplefilter("ignore", XRangeWarning)
                     warnings.simplefilter("ignore", LossScaleWarning)
-                fits[m][law] = fit_loss_shift(curves, shift, frequency, law=law, mode=m,
-                                              **options)
+                fits[m][law] = fit_loss_shift(
+                    curves, shift, frequency, law=law, mode=m,
+                    weights=fits[m]["family"].fit if j else None, **options)
+            fits[m] = {law: fits[m][law] for law in LAWS}
         for m in modes:
             verdicts[m] = judge({law: f.fit for law, f in fits[m].items()})
     return LossShiftComparison(fits, verdicts)

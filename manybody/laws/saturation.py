@@ -467,10 +467,13 @@ def fit_saturation_joint(curves, *, beta: float | None = None, background: bool 
         if not reweight:
             break
         fitted = np.abs(model(None, *theta))
-        top = float(fitted.max())
-        if not (top > 0 and np.isfinite(top)):
+        top = np.zeros(len(work))
+        np.maximum.at(top, index, fitted)
+        if not (top.max() > 0 and np.all(np.isfinite(top))):
             break
-        fitted = np.maximum(fitted, 1e-3 * top)
+        # floored at 1e-3 of each curve's largest (a floor over all curves made a curve 1e4
+        # below the others' errors 10x too large; a second break test, session 49)
+        fitted = np.maximum(fitted, 1e-3 * np.where(top > 0, top, top.max())[index])
         done = bool(np.max(np.abs(fitted / s - 1.0)) < 1e-6)
         s, theta0 = fitted, np.clip(theta, np.array(lo) + 1e-12, np.array(hi) - 1e-12)
         if done:

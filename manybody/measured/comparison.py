@@ -103,10 +103,14 @@ def compare_laws(curves: Sequence[LossCurve] | LossCurve, frequency: float | str
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         # the unit check warns once (the first fit), not once per law
-        fits = {LAWS[0]: fit_joint(curves, frequency, law=LAWS[0], **options)}
+        # the family first: the tanh and 1 - e^-x fits take its weights (the relative error
+        # model's fitted loss; laws.fit.common_weights), so that the family, which holds both,
+        # is compared with them at the same weights (session 49)
+        family = fit_joint(curves, frequency, law="family", **options)
         warnings.simplefilter("ignore", XRangeWarning)
         warnings.simplefilter("ignore", LossScaleWarning)
-        fits.update({law: fit_joint(curves, frequency, law=law, **options) for law in LAWS[1:]})
+        fits = {law: family if law == "family" else
+                fit_joint(curves, frequency, law=law, weights=family, **options) for law in LAWS}
     j = judge(fits)
     if options.get("saturation"):
         _warn_unbracketed_critical_power(fits["family"], curves)

@@ -379,8 +379,9 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
         the sweeps span two powers at least ``MIN_POWER_SPAN`` dB apart.
     points_check : callable, optional
         Called with the (temperature K, power dBm or None) of every sweep in ``window`` once
-        every sweep is read and checked, before any is fitted; raises ValueError to refuse them (``fit-data --sweeps``: fewer sweeps
-        than the loss fit has parameters, which was refused after fitting every sweep).
+        every sweep is read and checked, before any is fitted; raises ValueError to refuse them
+        (``fit-data --sweeps``: fewer sweeps than the loss fit has parameters, which was refused
+        after fitting every sweep).
 
     Returns
     -------
