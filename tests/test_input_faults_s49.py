@@ -187,8 +187,8 @@ def test_the_laws_compared_share_the_familys_fitted_weights():
     sums at those weights, computed here by hand from the fits' predictions."""
     import warnings
 
-    from manybody.measured.comparison import compare_laws
     from manybody.laws.inputs import LossCurve
+    from manybody.measured.comparison import compare_laws
 
     rng = np.random.default_rng(3)
     y = np.abs(_tanh_loss(T15) * (1.0 + 0.1 * rng.standard_normal(T15.size)))
