@@ -111,6 +111,7 @@ from manybody.laws.inputs import (
     SCATTER_MODELS,
     LossCurve,
     check_error_range,
+    floored_per_curve,
     parse_frequency,
     warn_quality_factor_as_loss,
 )
@@ -688,20 +689,17 @@ class _Optimum:
 
 def _model_base(ls: _LeastSquares, p: np.ndarray) -> np.ndarray:
     """The working base errors with the relative error model's points at the law's fitted |Q^-1|
-    (floored at 1e-3 of the largest, as the measured ones were), the others unchanged."""
+    (floored at 1e-3 of each curve's largest), the others unchanged."""
     pts = ls.points
     fitted = ls.raw_design(tuple(p[ls.n_lin:])) @ p[:ls.n_lin]
     if pts.offsets is not None:
         fitted = fitted + pts.offsets[pts.groups] / pts.scale
-    level = np.abs(fitted) * (pts.scale / pts.errors_unit)
-    top = np.zeros(pts.n_per.size)
-    np.maximum.at(top, pts.groups[pts.relative], level[pts.relative])
+    rel = pts.relative
+    level = floored_per_curve(np.abs(fitted[rel]) * (pts.scale / pts.errors_unit),
+                              pts.groups[rel], pts.n_per.size)
     base = pts.bs.copy()
-    if np.all(np.isfinite(top)) and top.max() > 0:
-        # floored at 1e-3 of each curve's largest: a floor over all curves made a curve 1e4
-        # below the others' errors 10x too large (a second break test, session 49)
-        floor = 1e-3 * np.where(top > 0, top, top.max())[pts.groups]
-        base[pts.relative] = np.maximum(level, floor)[pts.relative]
+    if level is not None:
+        base[rel] = level
     return base
 
 
@@ -724,9 +722,10 @@ def fit_model(model: _Model, points: FitPoints, per_curve: bool) -> _Optimum:
 
     The family law with further nonlinear parameters (a critical power, a gap) is also fitted
     from the optima of the tanh and the 1 - e^-x laws (a = 1 and a = 0, with their weights), and
-    the optimum with the lowest AIC is kept: the reweighted joint fits of loss and shift have
-    several optima, and the family (which holds both laws) had ended in one 22 above the tanh
-    fit's AIC, with a = -0.08 beside "tanh, very strong evidence" (session 49).
+    the optimum with the best likelihood at its own weights is kept (:func:`_likelihood_key`):
+    the reweighted joint fits of loss and shift have several optima, and the family (which holds
+    both laws) had ended in one 22 above the tanh fit's AIC, with a = -0.08 beside "tanh, very
+    strong evidence" (session 49).
     """
     if points.known or points.relative is None or not points.relative.any():
         points = replace(points, relative=None)

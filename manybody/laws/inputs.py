@@ -60,6 +60,20 @@ ERROR_MODELS = ("relative", "absolute")
 #: Largest number of reweighting rounds of the fits without given errors (per-curve scatters,
 #: and the relative error model's weights at the fitted loss); they settle in 3-10.
 REWEIGHTING_ROUNDS = 30
+
+
+def floored_per_curve(level: np.ndarray, groups: np.ndarray, n_curves: int,
+                      fraction: float = 1e-3) -> np.ndarray | None:
+    """``level`` (a fitted |Q^-1| per point, shape (n,)) floored at ``fraction`` of its curve's
+    largest value (``groups``: each point's curve, 0 .. n_curves - 1): the relative error
+    model's base errors at the fitted loss. A floor over all curves made a curve 1e4 below the
+    others' errors 10x its spread (a second break test, session 49). None when no curve has a
+    finite positive largest value (nothing to weight by)."""
+    top = np.zeros(n_curves)
+    np.maximum.at(top, groups, level)
+    if not (np.all(np.isfinite(top)) and top.max() > 0):
+        return None
+    return np.maximum(level, fraction * np.where(top > 0, top, top.max())[groups])
 SCATTER_MODELS = ("per-curve", "common")
 #: How the critical power of a saturation fit depends on temperature (:mod:`manybody.laws.fit`).
 CRITICAL_POWER_LAWS = ("constant", "power", "standard")

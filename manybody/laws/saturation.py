@@ -41,7 +41,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from manybody.laws.covariance import correlation, covariance, rescale
-from manybody.laws.inputs import MIN_POWER_SPAN, QUALITY_FACTOR_RANGE, REWEIGHTING_ROUNDS
+from manybody.laws.inputs import (
+    MIN_POWER_SPAN,
+    QUALITY_FACTOR_RANGE,
+    REWEIGHTING_ROUNDS,
+    floored_per_curve,
+)
 from manybody.support import validate as v
 
 SCALES = ("linear", "dB", "amplitude")
@@ -466,14 +471,9 @@ def fit_saturation_joint(curves, *, beta: float | None = None, background: bool 
             method="trf", jac=lambda _, *th: _jacobian(layout, np.asarray(th), u, index))
         if not reweight:
             break
-        fitted = np.abs(model(None, *theta))
-        top = np.zeros(len(work))
-        np.maximum.at(top, index, fitted)
-        if not (top.max() > 0 and np.all(np.isfinite(top))):
+        fitted = floored_per_curve(np.abs(model(None, *theta)), index, len(work))
+        if fitted is None:
             break
-        # floored at 1e-3 of each curve's largest (a floor over all curves made a curve 1e4
-        # below the others' errors 10x too large; a second break test, session 49)
-        fitted = np.maximum(fitted, 1e-3 * np.where(top > 0, top, top.max())[index])
         done = bool(np.max(np.abs(fitted / s - 1.0)) < 1e-6)
         s, theta0 = fitted, np.clip(theta, np.array(lo) + 1e-12, np.array(hi) - 1e-12)
         if done:
