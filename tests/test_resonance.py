@@ -346,7 +346,8 @@ def test_fit_data_refuses_sweeps_that_resonate_far_from_the_frequency_given(tmp_
     db, deg = 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))
     folder = tmp_path / "sweeps"
     folder.mkdir()
-    for t in (30, 60, 90):
+    for t in (30, 60, 90, 120):  # four: fewer than the law fit's parameters are refused
+        # before any sweep is fitted (session 49)
         _write_csv(folder / f"s21_-20dB_{t:05.1f}mK.csv", s.frequency, db, deg, "f (Hz),dB,deg")
     f0 = float(np.median(s.frequency)) / 1e9
     # the right frequency is not refused for it (these flat sweeps may fail the law fits later)
@@ -528,6 +529,11 @@ def _db_deg(s: S21Sweep) -> tuple[np.ndarray, np.ndarray]:
     return 20 * np.log10(np.abs(s.s21)), np.degrees(np.angle(s.s21))
 
 
+#: Enough sweeps for the law fit (three parameters): fewer are refused before any sweep is fitted
+#: (session 49), which would come before the refusals some tests are about.
+FOUR_SWEEPS = (20, 50, 80, 110)
+
+
 def _sweep_folder(folder: Path, temperatures_mk=(20, 50), n: int = 301) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for i, t in enumerate(temperatures_mk):
@@ -554,7 +560,7 @@ def test_bad_name_pattern_is_refused_naming_the_option_before_any_fit(tmp_path, 
 def test_a_refused_sweep_step_writes_nothing(tmp_path, capsys, monkeypatch):
     from manybody.cli import main
 
-    folder = _sweep_folder(tmp_path / "sw")
+    folder = _sweep_folder(tmp_path / "sw", temperatures_mk=FOUR_SWEEPS)
     # every fit flagged (dB/degree columns read as Re/Im): refused after the fits, no file
     out = tmp_path / "flagged"
     assert main(["fit-data", "--sweeps", str(folder), "--sweep-layout", "real-imag", "--out",
@@ -998,7 +1004,7 @@ def test_a_refused_sweep_run_points_at_the_reasons_it_printed(tmp_path, capsys):
     are the flag column printed above."""
     from manybody.cli import main
 
-    folder = _sweep_folder(tmp_path / "sw")
+    folder = _sweep_folder(tmp_path / "sw", temperatures_mk=FOUR_SWEEPS)
     assert main(["fit-data", "--sweeps", str(folder), "--sweep-layout", "real-imag", "--out",
                  str(tmp_path / "o")]) == 2
     captured = capsys.readouterr()
