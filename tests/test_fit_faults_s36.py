@@ -132,17 +132,20 @@ def test_tmax_with_a_unit_is_the_same_cut_as_in_kelvin(tmp_path, capsys):
     capsys.readouterr()
 
 
-@pytest.mark.parametrize("tmax,warns", [("50", True), ("2.6", True), ("2.5", False)])
-def test_a_tmax_far_above_all_data_warns(tmp_path, capsys, tmax, warns):
+@pytest.mark.parametrize("tmax,refused", [("50", True), ("2.6", True), ("2.5", False)])
+def test_a_tmax_far_above_all_data_is_refused(tmp_path, capsys, tmax, refused):
     """A --tmax more than 10 times the highest temperature of the data (50 meant as 50 mK, data
-    to 0.25 K) cuts nothing: it warns; one 10 times or less does not."""
+    to 0.25 K) cuts nothing: it warned (session 36) and is refused since session 50, as in the
+    Python fits (tests/test_input_faults_s50.py), before any fit; one 10 times or less is not."""
     path = _write(tmp_path, "q.csv", "T (mK),Qi\n" + "".join(
         f"{t},{q * 1e6:.6g}\n" for t, q in zip((50, 75, 100, 125, 150, 175, 200, 250),
                                                Q_MILLIONS, strict=True)))
-    assert _main([str(path), "--frequency", "5.62GHz", "--tmax", tmax, "--out",
-                  str(tmp_path / "o")]) == 0
+    code = _main([str(path), "--frequency", "5.62GHz", "--tmax", tmax, "--out",
+                  str(tmp_path / "o")])
     err = capsys.readouterr().err
-    assert ("cuts nothing" in err and f"write e.g. {tmax}mK" in err) is warns, err
+    assert (code == 2) is refused and (code == 0) is not refused, err
+    assert ("a temperature in mK?" in err and f"--tmax {tmax}mK" in err) is refused, err
+    assert (tmp_path / "o").exists() is not refused
 
 
 # ------------------------------------------------------------------ 3: conflicting repeats

@@ -40,7 +40,7 @@ from manybody.cli.fit_outputs import (
     report_written,
     value_with_error,
 )
-from manybody.cli.x_range import warn_far_window
+from manybody.cli.x_range import check_data_window
 from manybody.laws.inputs import LossCurve, ShiftCurve, parse_frequency
 from manybody.measured.resonator_table import loss_table, shift_curves
 from manybody.measured.tables import curves_from_table
@@ -166,7 +166,7 @@ def _measured(args: argparse.Namespace, load) -> tuple[list, ShiftCurve, float, 
         raise FileNotFoundError(f"--shift {args.shift!r} is not a readable file (the table of "
                                 "df/f or delta v/v against temperature)")
     tables, curves = load(args)
-    warn_far_window(np.concatenate([c.temperature for c in curves]), args.tmax, args.tmin)
+    check_data_window(np.concatenate([c.temperature for c in curves]), args.tmax, args.tmin)
     no_errors = args.error_column is not None and args.error_column.strip().lower() == "none"
     st = read_velocity_table(args.shift, args.temperature_column, args.shift_column,
                              error_column=False if no_errors else None)

@@ -36,7 +36,7 @@ from manybody.cli.fit_outputs import (
     remove_empty,
     report_written,
 )
-from manybody.cli.x_range import warn_far_window
+from manybody.cli.x_range import check_data_window
 from manybody.measured.power_sweep import (
     PowerSweepFit,
     beta_summary,
@@ -261,7 +261,7 @@ def run_power_sweep(args: argparse.Namespace, load: Callable) -> int:
     check_window(args)
     try:
         tables, curves = load(args)
-        warn_far_window(np.concatenate([c.temperature for c in curves]), args.tmax, args.tmin)
+        check_data_window(np.concatenate([c.temperature for c in curves]), args.tmax, args.tmin)
         # the tables first: their errors are not hidden behind "pass --overwrite" (session 35)
         out = out_dir(args, OUTPUTS)
         sweep = power_sweep(curves, args.tmin, args.tmax)

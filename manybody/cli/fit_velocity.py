@@ -31,6 +31,7 @@ from manybody.cli.fit_outputs import (
     report_written,
     value_with_error,
 )
+from manybody.laws.inputs import check_tmax
 from manybody.laws.velocity import METHOD, VelocityFit, canonical_ratio, fit_velocity_slopes
 from manybody.measured.velocity import (
     VelocityTable,
@@ -70,6 +71,7 @@ def _velocity_data(args: argparse.Namespace) -> tuple[VelocityTable, np.ndarray,
                          "per file")
     table = read_velocity_table(args.files[0], args.temperature_column, args.shift_column,
                                 error_column=error_column(args))
+    check_tmax(args.tmax, float(table.temperature.max()))  # 800 meant as 800 mK cut nothing
     keep = ((table.temperature >= (args.tmin or 0.0))
             & (table.temperature <= (args.tmax or np.inf)))
     order = np.argsort(table.temperature[keep], kind="stable")

@@ -9,27 +9,22 @@ import sys
 
 import numpy as np
 
+from manybody.laws.inputs import check_tmax
 from manybody.laws.x_range import X_HIGH, X_LOW, x_range_problem
 
-__all__ = ["FAR_WINDOW", "X_HIGH", "X_LOW", "check_x_range", "warn_far_window"]
-
-#: A --tmax this many times the highest temperature of the data cuts nothing: most likely a value
-#: meant in mK (a bare 50 for 50 mK on data ending at 1.7 K).
-FAR_WINDOW = 10.0
+__all__ = ["X_HIGH", "X_LOW", "check_data_window", "check_x_range"]
 
 
-def warn_far_window(temperatures, tmax: float | None, tmin: float | None = None) -> None:
-    """Warn on stderr when --tmax is more than FAR_WINDOW times the highest temperature of the
-    data, or --tmin above all of it: --tmax 800 meant as 0.8 K cut nothing and changed the
+def check_data_window(temperatures, tmax: float | None, tmin: float | None = None) -> None:
+    """Refuse a --tmax more than ``TMAX_FACTOR`` times the highest temperature of the data
+    (:func:`manybody.laws.inputs.check_tmax`; it warned from session 36 to 49), and warn on
+    stderr when --tmin is above all of it: --tmax 800 meant as 0.8 K cut nothing and changed the
     verdict without a word (a helper, session 36)."""
     t = np.asarray(temperatures, dtype=float)
     if t.size == 0:
         return
     top = float(t.max())
-    if tmax is not None and tmax > FAR_WINDOW * top:
-        print(f"manybody fit-data: warning: --tmax {tmax:g} K is {tmax / top:.3g} times the "
-              f"highest temperature of the data ({top:.4g} K) and cuts nothing; --tmin/--tmax "
-              f"are in K: write e.g. {tmax:g}mK for millikelvin", file=sys.stderr)
+    check_tmax(tmax, top)
     if tmin is not None and tmin > top:
         print(f"manybody fit-data: warning: --tmin {tmin:g} K is above every temperature of the "
               f"data (up to {top:.4g} K); --tmin/--tmax are in K: write e.g. {tmin:g}mK for "
@@ -65,7 +60,7 @@ def check_x_range(curves, w: float, frequency: str, tmin: float | None = None,
     """
     t = np.concatenate([c.temperature for c in curves])
     if not quiet:
-        warn_far_window(t, tmax, tmin)
+        check_data_window(t, tmax, tmin)
     t = t[(t >= (tmin or 0.0)) & (t <= (tmax or np.inf))]
     if t.size == 0:
         return

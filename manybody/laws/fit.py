@@ -89,7 +89,6 @@ but for the rounding of its errors and chi2 (1e-16).
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import math
 import warnings
@@ -114,6 +113,7 @@ from manybody.laws.inputs import (
     floored_per_curve,
     parse_frequency,
     warn_quality_factor_as_loss,
+    window_curves,
 )
 from manybody.laws.shapes import check_smearing, law_values
 from manybody.laws.verdict import AMPLITUDE_RESOLUTION, P_NEITHER, Z_BAND
@@ -1005,6 +1005,28 @@ def _check_options(law: str, error_model: str, scatter: str, quasiparticle: str 
     return gap
 
 
+def _check_curve_dof(curves, labels, names) -> None:
+    """Refuse a curve with no more points than its own parameters when each curve's scatter is
+    estimated from its own residuals: it has none left, its scatter came out at round-off and
+    its weight 1e14 times the others' (a break test, session 50: a photon-number column that
+    varies row by row split one drive into curves of two points).
+
+    Raises
+    ------
+    ValueError
+        Naming the curve, its points and parameters, and the ways out.
+    """
+    for curve, label in zip(curves, labels, strict=True):
+        own = [n for n in names if n.endswith(f"[{label}]")]
+        if curve.temperature.size <= len(own):
+            raise ValueError(
+                f"curve {label!r} has {curve.temperature.size} point(s) in the window for its "
+                f"{len(own)} own parameter(s) ({', '.join(own)}): no residual is left to "
+                f"estimate its scatter (one per curve, the default without errors). Give errors, "
+                f"scatter='common', or leave the curve out; a power column that varies from row "
+                f"to row splits one drive into curves (fit-data --power-column none reads none)")
+
+
 def check_switches(background, saturation, quasiparticle: str | None,
                    gap: float | None) -> tuple[bool, bool]:
     """``background`` and ``saturation`` as bools (TypeError for "no", 1 or None: "no" gave
@@ -1034,12 +1056,15 @@ def check_critical_power_law(critical_power_law: str, saturation: bool) -> None:
                          "power of a saturation fit: it needs saturation=True")
 
 
-def fit_window(curves, tmin: float | None, tmax: float | None, saturation: bool) -> list[LossCurve]:
-    """The curves cut to the temperature window, checked for a common sigma and powers."""
+def fit_window(curves, tmin: float | None, tmax: float | None, saturation: bool,
+               highest: float | None = None) -> list[LossCurve]:
+    """The curves cut to the temperature window (``highest``: that of all data fitted together,
+    default these curves'; :func:`manybody.laws.inputs.window_mask`), checked for a common sigma
+    and powers."""
     curves = list(curves)
     if not curves or not all(isinstance(c, LossCurve) for c in curves):
         raise TypeError("curves must be a non-empty sequence of LossCurve")
-    windowed = [c.window(tmin, tmax) for c in curves]  # a curve with no point there: refused
+    windowed = window_curves(curves, tmin, tmax, highest)  # a curve with no point there: refused
     if len({c.sigma is not None for c in windowed}) > 1:
         raise ValueError("either all curves or none must carry sigma")
     if saturation and any(c.power is None for c in windowed):
@@ -1243,8 +1268,14 @@ def fit_joint(
     names = model.linear_names + model.nonlinear_names
     if points.n <= len(names):
         raise ValueError(f"need more points than parameters: {points.n} point(s) in the window "
-                         f"for {len(names)} parameters ({', '.join(names)})")
-    sol = fit_model(model, points, not points.known and scatter == "per-curve" and len(windowed) > 1)
+                         f"for {len(names)} parameters ({', '.join(names)})"
+                         + (f"; {len(windowed)} curves (a power column that varies from row to "
+                            "row splits one drive into curves: fit-data --power-column none "
+                            "reads none)" if len(windowed) > 2 else ""))
+    per_curve = not points.known and scatter == "per-curve" and len(windowed) > 1
+    if per_curve:
+        _check_curve_dof(windowed, labels, names)
+    sol = fit_model(model, points, per_curve)
     if sol.at_bound:
         warnings.warn(f"{law} fit: {', '.join(sol.at_bound)} ended on a bound; its error is "
                       "not reliable", RuntimeWarning, stacklevel=2)
@@ -1537,13 +1568,8 @@ def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: fl
     >>> round(fit.parameters["index"], 3)
     1.0
     """
-    accepted = [name for name in inspect.signature(fit_joint).parameters
-                if name not in ("curves", "frequency")]
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:  # named as fit_loss's, not as the fit_joint it passes them to (session 25)
-        raise TypeError(f"fit_loss() got unexpected keyword argument(s) "
-                        f"{', '.join(map(repr, unknown))}; its keywords are sigma, power, label, "
-                        f"{', '.join(accepted)}")
+    # named as fit_loss's, not as the fit_joint it passes them to (session 25)
+    v.keywords("fit_loss", options, fit_joint, ("curves", "frequency"), ("sigma", "power", "label"))
     if sigma is not None and np.ndim(sigma) == 0:  # one error for every point
         sigma = np.full(np.shape(np.atleast_1d(temperature)), float(sigma))
     return fit_joint([LossCurve(temperature, loss, sigma, power, label)], frequency, **options)

@@ -24,6 +24,10 @@ from manybody.units import KELVIN_PER_GHZ
 MAX_TEMPERATURE = 1000.0
 #: Physical range of drive powers in dBm (-300 dBm is ~1e-33 W; +100 dBm is 10 MW).
 POWER_RANGE_DBM = (-300.0, 100.0)
+#: An upper window edge ``tmax`` more than this many times the data's highest temperature is
+#: refused as a temperature in mK (``tmax=800`` for 800 mK cut nothing; fit-data warned from
+#: session 36, the Python fits said nothing until session 50).
+TMAX_FACTOR = 10.0
 #: The drive powers of a saturation fit must span at least this (dB).
 MIN_POWER_SPAN = 1.0
 #: Largest ratio of the largest to the smallest error of one curve: beyond it one point weighs
@@ -310,22 +314,66 @@ class LossCurve(v.ArrayFields):
             check_power(f"power of {self.label!r}", power, self.power_unit)
             object.__setattr__(self, "power", power)
 
-    def window(self, tmin: float | None, tmax: float | None) -> LossCurve:
+    def window(self, tmin: float | None, tmax: float | None,
+               highest: float | None = None) -> LossCurve:
         """The points with tmin <= T <= tmax (K); ValueError naming the curve and its span when
-        there are none."""
-        keep = np.ones(self.temperature.size, dtype=bool)
-        if tmin is not None:
-            keep &= self.temperature >= tmin
-        if tmax is not None:
-            keep &= self.temperature <= tmax
-        if not keep.any():  # the power sweep's was "temperature of 'qi_80dBm' must be a
-            # non-empty 1-d array, got shape (0,)" (a new user, session 35)
-            raise ValueError(f"no points of {self.label!r} in the window [{tmin}, {tmax}] K "
-                             f"(data span {self.temperature.min():g}-"
-                             f"{self.temperature.max():g} K)")
+        there are none, or when ``tmax`` is far above ``highest`` (the highest temperature of
+        the curves fitted together; default this curve's; :func:`window_mask`)."""
+        keep = window_mask(self.temperature, tmin, tmax, self.label, highest)
         return LossCurve(self.temperature[keep], self.loss[keep],
                          None if self.sigma is None else self.sigma[keep], self.power,
                          self.label, self.power_unit)
+
+
+def window_curves(curves, tmin: float | None, tmax: float | None,
+                  highest: float | None = None) -> list:
+    """Each curve (LossCurve or ShiftCurve) cut to [tmin, tmax] (K), ``tmax`` checked against
+    ``highest``, by default the highest temperature of them all (:func:`window_mask`)."""
+    if highest is None and curves:
+        highest = max(float(c.temperature.max()) for c in curves)
+    return [c.window(tmin, tmax, highest) for c in curves]
+
+
+def check_tmax(tmax: float | None, highest: float) -> None:
+    """Refuse an upper window edge ``tmax`` (K) above ``TMAX_FACTOR`` times ``highest``, the
+    highest temperature of the data (K): a temperature in mK (``tmax=800`` for 800 mK cut
+    nothing and changed the verdict on the Nb tables; a break test, session 50).
+
+    Raises
+    ------
+    ValueError
+        Naming tmax, the data's highest temperature and the likely fix.
+    """
+    if tmax is not None and tmax > TMAX_FACTOR * highest:
+        raise ValueError(f"tmax={tmax:g} K is {tmax / highest:.3g} times the highest temperature "
+                         f"of the data ({highest:g} K): a temperature in mK? tmax is in kelvin "
+                         f"({tmax:g} mK is tmax={tmax / 1000:g}, on the command line --tmax "
+                         f"{tmax:g}mK); leave it out for no upper edge")
+
+
+def window_mask(temperature: np.ndarray, tmin: float | None, tmax: float | None,
+                label: str, highest: float | None = None) -> np.ndarray:
+    """Which of a curve's temperatures (K, shape (n,)) lie in [tmin, tmax] (either edge None:
+    open); a bool array of shape (n,). ``highest``: the highest temperature of all curves fitted
+    together (default: this curve's).
+
+    Raises
+    ------
+    ValueError
+        No point in the window (the power sweep's message was "temperature of 'qi_80dBm' must be
+        a non-empty 1-d array, got shape (0,)"; a new user, session 35), or ``tmax`` above
+        ``TMAX_FACTOR`` times ``highest`` (:func:`check_tmax`).
+    """
+    check_tmax(tmax, float(temperature.max()) if highest is None else highest)
+    keep = np.ones(temperature.size, dtype=bool)
+    if tmin is not None:
+        keep &= temperature >= tmin
+    if tmax is not None:
+        keep &= temperature <= tmax
+    if not keep.any():
+        raise ValueError(f"no points of {label!r} in the window [{tmin}, {tmax}] K (data span "
+                         f"{temperature.min():g}-{temperature.max():g} K)")
+    return keep
 
 
 def _check_label(label) -> None:
@@ -400,17 +448,10 @@ class ShiftCurve(v.ArrayFields):
             check_error_range(f"sigma of {self.label!r}", s, ("T", t))
             object.__setattr__(self, "sigma", v.frozen_copy(s))
 
-    def window(self, tmin: float | None, tmax: float | None) -> ShiftCurve:
-        """The points with tmin <= T <= tmax (K)."""
-        keep = np.ones(self.temperature.size, dtype=bool)
-        if tmin is not None:
-            keep &= self.temperature >= tmin
-        if tmax is not None:
-            keep &= self.temperature <= tmax
-        if not keep.any():
-            raise ValueError(f"no points of {self.label!r} in the window [{tmin}, {tmax}] K "
-                             f"(data span {self.temperature.min():g}-"
-                             f"{self.temperature.max():g} K)")
+    def window(self, tmin: float | None, tmax: float | None,
+               highest: float | None = None) -> ShiftCurve:
+        """The points with tmin <= T <= tmax (K), refused as :meth:`LossCurve.window`."""
+        keep = window_mask(self.temperature, tmin, tmax, self.label, highest)
         return ShiftCurve(self.temperature[keep], self.shift[keep],
                           None if self.sigma is None else self.sigma[keep], self.label,
                           self.power, self.reference_temperature)

@@ -375,6 +375,7 @@ def fit_loss_shift(
     background, saturation = engine.check_switches(background, saturation, quasiparticle, gap)
     engine.check_critical_power_law(critical_power_law, saturation)
     w = parse_frequency(frequency)
+    _check_curves_first(curves, shift, "fit_loss_shift")
     if isinstance(curves, LossCurve):  # one curve, as compare_laws takes it ("'LossCurve' object
         curves = [curves]  # is not iterable"; a break test, session 45)
     use = list(curves) if mode != "shift" else []
@@ -388,8 +389,9 @@ def fit_loss_shift(
                                error_model=error_model, saturation=saturation,
                                critical_power_law=critical_power_law)
         return LossShiftFit(law, mode, fit, None)
-    windowed = engine.fit_window(use, tmin, tmax, saturation and bool(use)) if use else []
-    sh = shift.window(tmin, tmax)
+    highest = max(float(c.temperature.max()) for c in [*use, shift])  # tmax is checked against it
+    windowed = engine.fit_window(use, tmin, tmax, saturation and bool(use), highest) if use else []
+    sh = shift.window(tmin, tmax, highest)
     check_x_range(np.concatenate([sh.temperature] + [c.temperature for c in windowed]), w,
                   frequency)
     warn_quality_factor_as_loss(windowed)
@@ -499,6 +501,16 @@ class LossShiftComparison:
                 for mode in self.fits}
 
 
+def _check_curves_first(curves, shift, caller: str) -> None:
+    """TypeError for the shift curve given where the loss curves go ("'ShiftCurve' object is not
+    iterable"; a break test, session 50)."""
+    if isinstance(curves, ShiftCurve) or (isinstance(shift, LossCurve) or (
+            isinstance(shift, (list, tuple)) and any(isinstance(c, LossCurve) for c in shift))):
+        raise TypeError(f"{caller}(curves, shift, frequency): curves must be a LossCurve or a "
+                        f"sequence of them and shift a ShiftCurve, got curves="
+                        f"{type(curves).__name__}, shift={type(shift).__name__} (swapped?)")
+
+
 def compare_loss_shift(curves: Sequence[LossCurve], shift: ShiftCurve, frequency: float | str,
                        *, modes: Sequence[str] = MODES, **options) -> LossShiftComparison:
     """Fit tanh(x/2), 1 - e^-x and the family to the loss, the shift and both, and judge each.
@@ -526,6 +538,9 @@ def compare_loss_shift(curves: Sequence[LossCurve], shift: ShiftCurve, frequency
     """
     if "law" in options or "mode" in options:
         raise TypeError("compare_loss_shift fits all laws and modes; do not pass law= or mode=")
+    v.keywords("compare_loss_shift", options, fit_loss_shift,
+               ("curves", "shift", "frequency", "law", "mode", "weights"), ("modes",))
+    _check_curves_first(curves, shift, "compare_loss_shift")
     if isinstance(modes, str):  # "loss" was taken letter by letter ("got 'l'"; session 45)
         modes = (modes,)
     try:

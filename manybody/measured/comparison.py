@@ -100,6 +100,7 @@ def compare_laws(curves: Sequence[LossCurve] | LossCurve, frequency: float | str
         curves = [curves]
     if "law" in options:
         raise TypeError("compare_laws fits all laws; do not pass law=")
+    v.keywords("compare_laws", options, fit_joint, ("curves", "frequency", "law", "weights"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         # the unit check warns once (the first fit), not once per law

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from manybody.laws.inputs import MIN_POWER_SPAN, LossCurve
+from manybody.laws.inputs import MIN_POWER_SPAN, LossCurve, window_curves
 from manybody.laws.saturation import PC_DECADES, REFERENCE_BETA
 from manybody.laws.saturation_comparison import (
     ExponentComparison,
@@ -121,7 +121,7 @@ def power_sweep(curves: list[LossCurve], tmin: float | None = None,
                          f"{', '.join(f'{p:g}' for p in sorted(by_power))} {curves[0].power_unit}")
     if len({c.sigma is None for c in curves}) > 1:
         raise ValueError("sigma must be given for all curves or for none")
-    windowed = [c.window(tmin, tmax) for c in curves]
+    windowed = window_curves(curves, tmin, tmax)
     for c in windowed:
         t = np.sort(c.temperature)
         if np.any(np.diff(t) <= TEMPERATURE_TOLERANCE * t[1:]):

@@ -26,7 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from manybody.laws.inputs import MAX_TEMPERATURE, MIN_POWER_SPAN, POWER_RANGE_DBM, ShiftCurve
+from manybody.laws.inputs import (
+    MAX_TEMPERATURE,
+    MIN_POWER_SPAN,
+    POWER_RANGE_DBM,
+    ShiftCurve,
+    check_tmax,
+)
 from manybody.laws.x_range import x_range_problem
 from manybody.measured.resonance import BACKGROUNDS, MAX_MISFIT, ResonanceFit, fit_notch
 from manybody.measured.sweeps import read_sweep
@@ -393,7 +399,8 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
     ValueError
         A bad pattern; a file whose name does not parse or that the index lacks; an index
         entry without a file or with an implausible value; a malformed sweep (file named); no
-        sweep in ``window``; all before any fitting.
+        sweep in ``window``, or its upper edge far above every sweep (a temperature in mK,
+        :func:`manybody.laws.inputs.check_tmax`); all before any fitting.
     """
     if isinstance(files, (str, os.PathLike)):
         files = sweep_files(files)
@@ -432,6 +439,7 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
                          f"the amplitude from the critical power; got {got}")
     tmin, tmax = window
     temperatures = [t for t, _ in meta]
+    check_tmax(tmax, max(temperatures))  # before any sweep is read
     inside = [(t, pw) for t, pw in meta
               if (tmin is None or t >= tmin) and (tmax is None or t <= tmax)]
     if not inside:

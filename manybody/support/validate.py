@@ -197,6 +197,32 @@ def choice(name: str, value: Any, options: Iterable[str]) -> str:
     return value
 
 
+def keywords(caller: str, options: Mapping[str, Any], target: Callable,
+             excluded: Iterable[str] = (), before: Iterable[str] = ()) -> None:
+    """Refuse keyword arguments that ``caller`` passes on to ``target`` but ``target`` does not
+    take, named as ``caller``'s, with its keywords (``before`` its own, then ``target``'s less
+    ``excluded``) and the closest one: ``compare_laws(..., t_max=0.8)`` said "fit_joint() got an
+    unexpected keyword argument" (sessions 25 and 50).
+
+    Raises
+    ------
+    TypeError
+        Naming the unknown keywords, the accepted ones and the closest match.
+    """
+    import difflib
+    import inspect
+
+    excluded = set(excluded)
+    accepted = [*before, *(name for name in inspect.signature(target).parameters
+                           if name not in excluded)]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], accepted, n=1, cutoff=0.6)
+        raise TypeError(f"{caller}() got unexpected keyword argument(s) "
+                        f"{', '.join(map(repr, unknown))}; its keywords are {', '.join(accepted)}"
+                        + (f" (did you mean {close[0]!r}?)" if close else ""))
+
+
 def _check_elements(name: str, value: Any) -> None:
     """Every leaf of a nested list/tuple is a real number (no bool, str, None)."""
     for item in value:
@@ -268,43 +294,59 @@ def real_array(name: str, value: Any, shape: tuple[int, ...] | None = None, *,
     return arr
 
 
-def _labels(value: Any) -> tuple[str, Any] | None:
-    """(what, labels) of a labelled array: a pandas Series' index, a DataFrame's columns (the
-    axis paired with x, as in ``analyse_shape``'s realisations x points), a 1-d xarray
+def _labels(value: Any) -> tuple[str, Any, bool] | None:
+    """(what, labels, default) of a labelled array: a pandas Series' index (``default`` when it
+    is the default 0 .. n-1 RangeIndex), a DataFrame's columns or a 2-d xarray DataArray's last
+    coordinate (the axis paired with x, as in ``analyse_shape``'s realisations x points), a 1-d
     DataArray's coordinate; None for anything else."""
     module = type(value).__module__.split(".")[0]
     if module == "pandas" and hasattr(value, "index"):
-        if getattr(value, "ndim", 0) == 1:  # a default 0 .. n-1 index labels nothing
-            default = (type(value.index).__name__ == "RangeIndex" and value.index.start == 0
-                       and value.index.step == 1)
-            return None if default else ("index", value.index)
+        if getattr(value, "ndim", 0) == 1:
+            index = value.index
+            default = (type(index).__name__ == "RangeIndex" and index.start == 0 and index.step == 1)
+            return "index", index, default
         if getattr(value, "ndim", 0) == 2 and hasattr(value, "columns"):
-            return "columns", value.columns
-    if module == "xarray" and getattr(value, "ndim", 0) == 1 and hasattr(value, "dims"):
-        dim = value.dims[0]
-        return "coordinate", (value.indexes[dim] if dim in value.indexes else None)
+            return "columns", value.columns, False
+    if module == "xarray" and getattr(value, "ndim", 0) in (1, 2) and hasattr(value, "dims"):
+        dim = value.dims[-1]
+        return "coordinate", (value.indexes[dim] if dim in value.indexes else None), False
     return None
+
+
+def _compared(a: tuple[str, Any, bool], b: tuple[str, Any, bool]) -> bool:
+    """Whether two arrays' labels must agree. A default 0 .. n-1 index labels nothing beside
+    labels of another kind or another set (a Series built from numpy beside a DataFrame of
+    realisations, or beside a filtered column), but beside the same labels in another order it
+    is the row order numpy would pair wrongly: ``q.sort_values()`` beside ``t``, both from a
+    ``read_csv`` frame, gave a = 100 for a tanh curve (a break test, session 50)."""
+    if a[1] is None or b[1] is None:
+        return False
+    if a[2] or b[2]:
+        return a[0] == b[0] == "index" and len(a[1]) == len(b[1]) and a[1].sort_values().equals(
+            b[1].sort_values())
+    return True
 
 
 def check_aligned(**arrays: Any) -> None:
     """Refuse paired labelled arrays whose labels differ: numpy pairs them by position, so the
     same pandas Series in another row order (``q.sort_values()``) gave a different fit without a
     word (index a = 1.0 became -0.68; a break test, session 46). Looked at: pandas Series (their
-    index), DataFrames (their columns, the axis paired with x), 1-d xarray DataArrays (their
-    coordinate, as xarray's own arithmetic aligns them). Equal labels are taken as pairing the
-    entries in order, repeated ones too (two columns of one DataFrame share them; which rows of
-    two separately built Series with repeated labels belong together cannot be told). Other
-    arguments are not looked at.
+    index; a default 0 .. n-1 index only beside the same labels in another order), DataFrames
+    (their columns, the axis paired with x), xarray DataArrays (the coordinate of their last
+    dimension, as xarray's own arithmetic aligns them; 2-d ones were not looked at before
+    session 50). Equal labels are taken as pairing the entries in order, repeated ones too (two
+    columns of one DataFrame share them; which rows of two separately built Series with repeated
+    labels belong together cannot be told). Other arguments are not looked at.
 
     Raises
     ------
     ValueError
         Naming the first two arguments whose labels differ.
     """
-    labelled = [(name, found) for name, value in arrays.items()
-                if (found := _labels(value)) is not None and found[1] is not None]
-    for (first, (kind_a, a)), (second, (kind_b, b)) in itertools.pairwise(labelled):
-        if a is b:
+    labelled = [(name, found) for name, value in arrays.items() if (found := _labels(value)) is not None]
+    for (first, found_a), (second, found_b) in itertools.combinations(labelled, 2):
+        (kind_a, a, _), (kind_b, b, _) = found_a, found_b
+        if a is b or not _compared(found_a, found_b):
             continue
         if not a.equals(b):
             overlap = len(a.intersection(b)) if hasattr(a, "intersection") else 0
