@@ -50,6 +50,7 @@ from manybody.cli.fit_outputs import (
     make_out,
     out_dir,
     out_path,
+    power_column,
     remove_empty,
     report_written,
     value_with_error,
@@ -66,7 +67,7 @@ from manybody.laws.inputs import (
     parse_frequency,
 )
 from manybody.laws.x_range import XRangeWarning
-from manybody.measured.headers import error_is_relative
+from manybody.measured.headers import error_is_fraction, error_is_relative
 from manybody.measured.tables import curves_from_table, read_loss_table, refuse_other_formats
 from manybody.support import jsonio
 from manybody.support import validate as v
@@ -206,7 +207,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="scatter model when no errors are given (default: relative)")
     parser.add_argument("--temperature-column", default=None, help="temperature column name")
     parser.add_argument("--loss-column", default=None, help="loss column name (Q, 1/Q, tan d)")
-    parser.add_argument("--power-column", default=None, help="power column name")
+    parser.add_argument("--power-column", default=None,
+                        help="power column name, or 'none' to read no power (one curve per file)")
     parser.add_argument("--error-column", default=None, metavar="NAME",
                         help="uncertainty column of the loss, in its units (errors of Q are "
                              "converted to sigma_Q/Q^2); default: found by name ('Qi error', "
@@ -436,7 +438,7 @@ def _load(args) -> tuple[list, list]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         tables = [read_loss_table(f, args.temperature_column, args.loss_column,
-                                  args.power_column, error_column=error_column(args))
+                                  power_column(args), error_column=error_column(args))
                   for f in files]
     for w in caught:
         print(f"manybody fit-data: warning: {w.message}", file=sys.stderr)
@@ -696,7 +698,9 @@ def _error_source(tables: list) -> str:
         return "the given sigmas"
     names = sorted({repr(t.error_column) for t in tables})
     percent = any(error_is_relative(t.error_column, t.loss_column) for t in tables)
+    fraction = any(error_is_fraction(t.error_column) for t in tables)
     return (f"column {', '.join(names)}" + (" (percent of the value)" if percent else "")
+            + (" (fraction of the value)" if fraction else "")
             + (" (errors of Q converted to sigma_Q/Q^2)"
                if tables[0].units.get("loss") == "Q" else ""))
 

@@ -18,7 +18,7 @@ from manybody.support import paths
 from manybody.support.files import remove_stale_temporaries
 
 __all__ = ["CLI_NAMES", "RESULT_FILES", "check_out_path", "check_window", "cli_message",
-           "error_column", "frequency_option",
+           "error_column", "frequency_option", "power_column",
            "make_out", "out_dir", "out_path", "remove_empty", "value_with_error"]
 
 
@@ -82,6 +82,14 @@ def check_window(args: argparse.Namespace) -> None:
     if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:
         raise ValueError(f"--tmin must be below --tmax, got --tmin {args.tmin} K, "
                          f"--tmax {args.tmax} K")
+
+
+def power_column(args: argparse.Namespace) -> str | None | bool:
+    """--power-column as the loss-table reader takes it: None (find one), False (``none``: no
+    power, one curve per file) or the name."""
+    if args.power_column is None:
+        return None
+    return False if args.power_column.strip().lower() == "none" else args.power_column
 
 
 def error_column(args: argparse.Namespace) -> str | None | bool:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["HEADER_SPELLINGS", "LOSS_START", "HeaderParts", "check_header", "dimensionless_scale",
-           "error_is_relative", "header_power_unit", "header_temperature_unit", "header_unit",
+           "error_is_fraction", "error_is_relative", "error_names_other", "error_subject",
+           "header_power_unit", "header_temperature_unit", "header_unit",
            "is_error_column", "is_power_column", "is_temperature", "loss_kind",
            "normalised_header", "parse_header", "scale_factor", "scale_unit", "scaled_errors",
            "strip_unit", "without_condition"]
@@ -336,7 +337,7 @@ _Q_AUTO = re.compile(r"^(q|qi|q_i|qint|q_int|q\s*int|q\s*i|q\s*internal|q_intern
                      r"internal\s*q|internal\s+quality\s+factor|quality\s*factor)$")
 _Q_OTHER = re.compile(
     r"^(ql|q_l|qc|q_c|qe|q_e|qload|qloaded|q_loaded|qcoupling|q_coupling|q0|q_0)$")
-_ERROR = re.compile(r"(\berr(or|ors)?\b|_err|err$|\buncertaint|\bsigma\b|σ|^sigma|^d\s*q|"
+_ERROR = re.compile(r"(\berr(or|ors)?\b|_err|err$|\buncertaint|\bsigma\b|σ|±|\+/-|^sigma|^d\s*q|"
                     r"^delta\s*q|^δ\s*q|\bstd\b|\bstdev\b|\bstd\.?\s*dev)")
 _POWER = re.compile(r"(power|^p$|^p_|^p\s|^pin|dbm|photon|^n$|^<n>|^nph|^n_ph)")
 _POWER_UNITS = ("dbm", "dbw", "w", "mw", "uw", "µw", "μw", "nw", "pw", "fw", "photons")
@@ -368,8 +369,63 @@ def loss_kind(name: str, explicit: bool = False) -> str | None:
     return None
 
 
+_ERROR_WORDS = re.compile(r"\b(err|errs|error|errors|uncertainty|uncertainties|sigma|σ|std|stdev|"
+                          r"std\.?\s*dev|standard\s+deviation|rel|relative|fractional|frac)\b\.?|σ|±|\+/-")
+_FRACTION_UNITS = ("rel", "rel.", "relative", "fraction", "frac")
+_RELATIVE = re.compile(r"\b(rel|relative|fractional|frac)\b")
+_FREQUENCY = re.compile(r"^(f|f0|f_0|fr|f_r|fres|f_res|freq|frequency|resonance\s+frequency|w|ω|omega)$")
+
+
+def error_subject(name: str) -> str:
+    """The quantity an uncertainty column names, in lower case: 'qi' of 'Qi_err', 'dQi',
+    'σQi' or 'Qi rel err', 't' of 'T_err', 'sigma_T' or 'T std', 'qi/qi' of 'dQi/Qi', '' of a
+    bare 'sigma' or 'error' (:func:`error_names_other`)."""
+    bare = strip_unit(name).replace("_", " ")
+    bare = re.sub(r"^(d|delta|δ)\s*(?=q)", "", bare)
+    return re.sub(r"[\s\-.:,;]+", " ", _ERROR_WORDS.sub(" ", bare)).strip()
+
+
+def error_is_fraction(name: str) -> bool:
+    """An uncertainty column that holds fractions of the values without a unit saying so:
+    'dQi/Qi', 'Qi_rel_err', 'relative error' (with '%' the unit says it; a break test, session
+    50: 'dQi/Qi' = 0.005 was read as sigma_Q = 0.005)."""
+    bare, unit = strip_unit(name).replace("_", " "), scale_unit(name)
+    if unit in _FRACTION_UNITS or (_RELATIVE.search(bare) and (unit is None or unit in _NO_UNIT)):
+        return True
+    if unit is not None and unit not in _NO_UNIT:  # '(%)', '(ppm)': the unit says what it holds
+        return False
+    subject = error_subject(name)
+    return bool(re.fullmatch(r"(\S+)\s*/\s*\1", subject))
+
+
+def error_names_other(name: str, value_name: str, columns) -> str | None:
+    """What other quantity an uncertainty column names, or None when it names the value
+    column, nothing, or nothing recognised: the temperature ('T_err', 'sigma_T', 'T std'), a
+    frequency ('f0_err'), another quality factor ('Qc_err'), a power, or another column of the
+    file. Such columns were taken as the loss's error, which gave 'neither law' at chi2/dof of
+    1e11 for clean tanh data (a break test, session 50)."""
+    subject = error_subject(name)
+    value = strip_unit(value_name).replace("_", " ").strip()
+    if not subject or subject == value or error_is_fraction(name):
+        return None
+    others = {strip_unit(c).replace("_", " ").strip() for c in columns
+              if c not in (name, value_name)}
+    if is_temperature(subject):
+        return "the temperature"
+    if _FREQUENCY.match(subject):
+        return "a frequency"
+    if _Q_OTHER.match(subject.replace(" ", "_")) or _Q_OTHER.match(subject.replace(" ", "")):
+        return "another quality factor"
+    if is_power_column(subject):
+        return "a power"
+    if subject in others:
+        return f"the column {subject!r}"
+    return None
+
+
 def is_error_column(name: str) -> bool:
-    """An uncertainty column: 'Qi error', 'Qi_err', 'dQi', 'sigma', 'std', 'uncertainty'."""
+    """An uncertainty column: 'Qi error', 'Qi_err', 'dQi', 'sigma', 'std', 'uncertainty', '±Qi'
+    ('±' since session 50)."""
     return bool(_ERROR.search(strip_unit(name)))
 
 
@@ -489,12 +545,15 @@ def scaled_errors(src: str, e_name: str, e_values: np.ndarray, values: np.ndarra
     """Errors in the units of the values (``values`` already scaled by ``value_scale``, the
     value column's unit) from the error column ``e_name``.
 
-    Without a unit of its own the column is in the value column's unit; in % it is a percent of
+    Without a unit of its own the column is in the value column's unit, unless its name says it
+    is relative (:func:`error_is_fraction`: a fraction of each value); in % it is a percent of
     each value, unless the value column (``value_name``) is itself in %, where it is in the same
     unit; in ppm, ppb or a power of ten it is in that unit (not for the error of a quality
     factor, ``allow_fractions=False``: a ppm of Q is refused as Q in ppm is).
     """
     unit = scale_unit(e_name)
+    if error_is_fraction(e_name):
+        return e_values * np.abs(values)
     if unit is None or unit in _NO_UNIT:
         return e_values * value_scale
     if error_is_relative(e_name, value_name):

@@ -25,8 +25,12 @@ free-text or ``#`` comment lines). The reader copes with:
   read two ways, such as a number without a unit (``Qi at 1e6``: a scale or a power?), is
   refused naming the header cell, what is ambiguous and the spellings that are read;
 * an optional uncertainty column (``Qi error``, ``Qi_err``, ``dQi``, ``sigma``, ...), in the units
-  of the loss column, or in its own (``(%)``: percent of the value; ``(ppm)``, ``(1e-6)``): errors
-  of Q are converted to errors of Q^-1, sigma_Q / Q^2.
+  of the loss column, or in its own (``(%)``: percent of the value; ``(ppm)``, ``(1e-6)``), or
+  a fraction of the value when its name says so (``dQi/Qi``, ``Qi_rel_err``, ``(rel)``): errors
+  of Q are converted to errors of Q^-1, sigma_Q / Q^2. Found by its name, a column that names
+  another quantity (``T_err``, ``sigma_T``, ``f0_err``, ``Qc_err``, another column's name) is
+  not taken (a UserWarning when no other is left); one that names Q beside a 1/Q or tan delta
+  column, or the reverse, is refused (session 50).
 
 Values outside the physical range are refused, naming the file, column, row and value:
 temperatures outside 0 < T < 1000 K, quality factors, inverse quality factors, loss tangents and
@@ -56,6 +60,9 @@ from manybody.measured.headers import (
     LOSS_START,
     check_header,
     dimensionless_scale,
+    error_is_fraction,
+    error_names_other,
+    error_subject,
     header_power_unit,
     header_temperature_unit,
     is_error_column,
@@ -408,6 +415,8 @@ def read_loss_table(
     t_name, l_name, kind, pw_name = _data_columns(grid, temperature_column, loss_column,
                                                   power_column)
     e_name = error_column_of(grid, error_column, t_name, l_name, (pw_name,))
+    if e_name is not None:
+        _check_error_kind(grid.src, e_name, l_name, kind)
     temperature, t_unit = temperature_column_values(grid, t_name, temperature_unit)
     l_values, _ = grid.column(l_name)
     scale = loss_scale(grid.src, l_name, kind)
@@ -806,8 +815,9 @@ def read_grid(p: Path, example: str = "'Temperature (mK);Qint'") -> CellGrid:
 
 
 def _data_columns(grid: CellGrid, temperature_column: str | None, loss_column: str | None,
-                  power_column: str | None) -> tuple[str, str, str, str | None]:
-    """(temperature, loss, loss kind, power or None) columns, chosen by name or recognised."""
+                  power_column: str | None | bool) -> tuple[str, str, str, str | None]:
+    """(temperature, loss, loss kind, power or None) columns, chosen by name or recognised
+    (``power_column=False``: none)."""
     src, columns = grid.src, grid.columns
     t_name = pick_column("temperature", temperature_column,
                    [c for c in columns if is_temperature(c) and not is_error_column(c)], columns, src)
@@ -840,7 +850,8 @@ def _data_columns(grid: CellGrid, temperature_column: str | None, loss_column: s
     power_candidates = [c for c in columns if c not in (t_name, l_name) and not is_error_column(c)
                         and is_power_column(c)]
     try:
-        pw_name = pick_column("power", power_column, power_candidates, columns, src)
+        pw_name = (None if power_column is False  # ignored: a row-by-row photon number (session 50)
+                   else pick_column("power", power_column, power_candidates, columns, src))
     except ValueError:
         if power_column is not None:
             raise
@@ -862,9 +873,12 @@ def check_column_options(error_column=None, temperature_unit=None, **names) -> s
     ``error_column`` is returned. An int gave "'int' object has no attribute 'replace'" and
     np.False_ was not taken as False (a break test, session 45)."""
     for name, value in names.items():
+        if name == "power_column" and value is False:  # no power column: one curve
+            continue
         if value is not None and not isinstance(value, str):
-            raise TypeError(f"{name} must be a column name (a string) or None, got {value!r} "
-                            f"({type(value).__name__})")
+            raise TypeError(f"{name} must be a column name (a string) or None"
+                            + (" or False (none)" if name == "power_column" else "")
+                            + f", got {value!r} ({type(value).__name__})")
     if temperature_unit is not None and temperature_unit not in ("K", "mK"):  # before the file
         raise ValueError(f"temperature_unit must be 'K' or 'mK', got {temperature_unit!r}")
     if isinstance(error_column, bool | np.bool_):
@@ -892,6 +906,16 @@ def error_column_of(grid: CellGrid, error_column: str | None | bool, t_name: str
     else:
         e_cands = [c for c in columns
                    if c not in (t_name, value_name, *others) and is_error_column(c)]
+        # 'T_err', 'f0_err', 'Qc_err' were taken as the loss's error (a break test, session 50)
+        named = {c: error_names_other(c, value_name, columns) for c in e_cands}
+        left_out = [c for c in e_cands if named[c] is not None]
+        e_cands = [c for c in e_cands if named[c] is None]
+        if left_out and not e_cands:
+            warnings.warn(f"{src}: column(s) " + ", ".join(f"{c!r} (the error of {named[c]}?)"
+                                                         for c in left_out)
+                          + f" not used as the {value_kind}'s error of {value_name!r}: no error "
+                          "column; choose one by name (error_column=, --error-column) if it is",
+                          UserWarning, stacklevel=3)
         bare = strip_unit(value_name)
         if len(e_cands) > 1:  # prefer the error of the value column: 'Qi error' beside 'Qc error'
             e_cands = [c for c in e_cands if bare and bare in normalised_header(c)] or e_cands
@@ -1071,7 +1095,80 @@ def _powers(grid: CellGrid, pw_name: str) -> tuple[np.ndarray, str]:
                 check_power(f"{grid.src}: column {pw_name!r}, data row {i + 1}: power", pv, unit)
             except ValueError as exc:
                 raise ValueError(str(exc)) from None
-    return power, unit
+    return _grouped_drives(grid.src, pw_name, power, unit), unit
+
+
+#: Powers of a table's rows within this many dB of their neighbours (sorted) are one drive: a
+#: power column measured by the VNA, or a photon number computed per row, varies from row to
+#: row, and each distinct value became its own curve (a break test, session 50: refused as
+#: "30 points for 49 parameters", or 3 rows at -90.01 dBm beside 27 at -90.00 fitted with their
+#: own amplitude and background, which absorbed them as outliers). A group wider than
+#: ``DRIVE_SPAN_DB`` is refused: the power then varies continuously, not by drive.
+DRIVE_GROUP_DB = 0.5
+DRIVE_SPAN_DB = 3.0
+
+
+def _grouped_drives(src: str, pw_name: str, power: np.ndarray, unit: str) -> np.ndarray:
+    """The drive power of each row: rows whose powers lie within ``DRIVE_GROUP_DB`` of each
+    other (in dB; linear units compared as 10 log10) take their group's median, with a
+    UserWarning naming the column and the spread. Shape (n_rows,), in ``unit``.
+
+    Raises
+    ------
+    ValueError
+        A group that spans more than ``DRIVE_SPAN_DB``.
+    """
+    linear = unit not in ("dBm", "dB(photons)")
+    if linear and np.any(power <= 0):
+        return power  # refused where linear powers are converted, naming the row
+    decibels = 10.0 * np.log10(power) if linear else power
+    values = np.unique(decibels)
+    if values.size < 2:
+        return power
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(values) > DRIVE_GROUP_DB) + 1])
+    grouped = power.copy()
+    spread = []
+    for lo, hi in zip(starts, [*starts[1:], values.size], strict=True):
+        if hi - lo < 2:
+            continue
+        width = float(values[hi - 1] - values[lo])
+        if width > DRIVE_SPAN_DB:
+            raise ValueError(f"{src}: power column {pw_name!r} varies continuously over "
+                             f"{width:.3g} dB ({values[lo]:g} to {values[hi - 1]:g}, steps of at "
+                             f"most {DRIVE_GROUP_DB:g} dB): the curves of one table are told "
+                             f"apart by distinct drive powers; give one file per drive with "
+                             f"--powers, or round the column to the drive settings")
+        rows = (decibels >= values[lo]) & (decibels <= values[hi - 1])
+        grouped[rows] = np.median(power[rows])
+        spread.append(f"{np.median(power[rows]):g} {unit} ({hi - lo} values over {width:.2g} dB)")
+    if spread:
+        warnings.warn(f"{src}: power column {pw_name!r} varies from row to row within a drive; "
+                      f"rows within {DRIVE_GROUP_DB:g} dB of each other are read as one drive at "
+                      f"their median: {'; '.join(spread)}", UserWarning, stacklevel=4)
+    return grouped
+
+
+#: A loss's errors whose median relative size lies outside this range warn: measured quality
+#: factors carry errors of ~1e-3 to ~1 of themselves (a break test, session 50: an error of Q
+#: read as one of 1/Q was 1e7 times the loss, a relative one read as absolute 1e-7 of Q).
+ERROR_PLAUSIBLE = (1e-6, 10.0)
+
+
+def _check_error_kind(src: str, e_name: str, l_name: str, kind: str) -> None:
+    """Refuse an error column that names Q beside a loss column of 1/Q or tan delta, or the
+    reverse: 'Qi_err' beside '1/Qi' was read as errors of 1/Q, 1e7 times the loss (a break
+    test, session 50). A relative error ('dQi/Qi') is the same for Q and 1/Q and passes."""
+    if error_is_fraction(e_name):
+        return
+    subject = error_subject(e_name)
+    named = loss_kind(subject) if subject else None
+    if named is None or (named == "Q") == (kind == "Q"):
+        return
+    holds = {"Q": "Q", "Q^-1": "1/Q", "tan delta": "tan delta"}
+    raise ValueError(f"{src}: error column {e_name!r} names the error of {holds[named]}, but the "
+                     f"loss column {l_name!r} holds {holds[kind]}: give errors of the loss "
+                     f"column (or relative ones, e.g. 'dQi/Qi' or '(%)'), or none "
+                     f"(error_column=False, --error-column none)")
 
 
 def _errors(grid: CellGrid, e_name: str, l_values: np.ndarray, kind: str, scale: float = 1.0,
@@ -1087,6 +1184,12 @@ def _errors(grid: CellGrid, e_name: str, l_values: np.ndarray, kind: str, scale:
                              "quality factor" if kind == "Q" else "loss", l_name,
                              allow_fractions=kind != "Q")
     sigma = e_values / l_values**2 if kind == "Q" else e_values
+    relative = float(np.median(sigma * np.abs(l_values if kind != "Q" else 1.0 / l_values) ** -1))
+    if not ERROR_PLAUSIBLE[0] <= relative <= ERROR_PLAUSIBLE[1]:  # 1e7 times the loss passed
+        warnings.warn(f"{grid.src}: the errors of column {e_name!r} are a median {relative:.3g} "
+                      f"of the loss they belong to: the error of another quantity, or in "
+                      f"another unit? (a relative error needs '(%)' or a name such as 'dQi/Qi')",
+                      UserWarning, stacklevel=3)
     return sigma, f"{kind} (converted to Q^-1)" if kind == "Q" else kind
 
 
