@@ -663,6 +663,10 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
                                formed_rows=nodes if basis is None else basis.shape[1] + 1,
                                shared_bank=group[2] if group else 0,
                                shared_first=bool(group) and group[0] == j)
+    if params.dtype == "float32":  # round-off, not in the spread over vectors (check_point)
+        hot = np.maximum(t[:, None] / np.asarray(w)[None, :], 1.0)
+        truncation["abs"] = np.maximum(truncation["abs"],
+                                       FLOAT32_ROUND_OFF * hot * np.abs(values["abs"]))
     raw = Responses(im_chi=values["abs"], re_chi=values["vel"] if velocity else None,
                     specific_heat=values["heat"],
                     errors={"im_chi": (statistical["abs"], truncation["abs"]),
@@ -883,6 +887,11 @@ def respond(real, operators: ChebyshevOperators, probe, solver, *, model, seed: 
 
 #: T / w above which float32 round-off of the Chebyshev solve is warned about (check_point).
 FLOAT32_HOT = 1000.0
+#: float32 round-off of Q^-1 relative to the value, per unit of T / w (absorption and emission
+#: cancel to ~w / T): measured 2e-8 (one TLS, exact trace; a break test, session 50) to 1e-6
+#: (session 38) per unit; its floor joins the truncation error of a float32 solve, which had
+#: reported errors 13 times too small at T = 100 w and 2000 times at 1e4 w.
+FLOAT32_ROUND_OFF = 1e-6
 
 
 def check_point(model, probe, solver) -> None:
