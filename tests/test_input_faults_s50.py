@@ -350,3 +350,16 @@ def test_a_plus_minus_column_is_the_error_of_its_quantity(tmp_path, header):
     table = read_loss_table(path)
     assert table.error_column == header
     np.testing.assert_allclose(table.sigma, 0.005 * table.loss, rtol=1e-5)
+
+
+def test_exclamation_marks_begin_comment_lines_as_vnas_write_them(tmp_path):
+    """'! exported by VNA' above '# T (K),loss' was read as a one-column header."""
+    from manybody.measured.tables import read_loss_table
+
+    temperature, q, _ = _tanh_rows(lambda t, q: 0.0)
+    path = tmp_path / "t.csv"
+    path.write_text("! exported by VNA\n% sample A\n# T (K),loss\n" + "".join(
+        f"{t:.6g},{1 / qi:.8g}\n" for t, qi in zip(temperature, q, strict=True)) + "! end\n")
+    table = read_loss_table(path)
+    assert table.temperature.size == 30 and table.loss_column == "loss"
+    np.testing.assert_allclose(table.loss, 1 / q, rtol=1e-7)

@@ -85,8 +85,9 @@ _SEP_NAMES = {"\t": "tab", ";": "';'", ",": "','", " ": "spaces"}
 #: The separator of a table whose columns are separated by runs of spaces (numpy.savetxt's
 #: default, many instruments' .dat files): tried when no other separator splits the lines.
 _WHITESPACE = " "
-#: Characters that begin a comment line ('#': Python, gnuplot; '%': MATLAB, Origin).
-_COMMENT_MARKS = ("#", "%")
+#: Characters that begin a comment line ('#': Python, gnuplot; '%': MATLAB, Origin; '!': VNAs,
+#: Touchstone, since session 50).
+_COMMENT_MARKS = ("#", "%", "!")
 #: A data line (it starts with a number), a comment after its numbers, and two numbers side by
 #: side in one cell (a table separated by blanks read at commas: '20 1,1e5' -> '20 1').
 _STARTS_WITH_NUMBER = re.compile(r"\s*[-+]?\.?\d")
