@@ -363,3 +363,27 @@ def test_exclamation_marks_begin_comment_lines_as_vnas_write_them(tmp_path):
     table = read_loss_table(path)
     assert table.temperature.size == 30 and table.loss_column == "loss"
     np.testing.assert_allclose(table.loss, 1 / q, rtol=1e-7)
+
+
+@pytest.mark.parametrize("header,names_other", [
+    ("Qi (std)", False), ("σ(Qi)", False), ("std_Qi", False), ("Qi_unc", False),
+    ("Qi_sigma", False), ("delta_Qi", False), ("σ(T)", True), ("err(Qc)", True), ("T_unc", True)])
+def test_more_spellings_of_an_error_column_name_their_quantity(tmp_path, header, names_other):
+    """A second look at session 50's error columns: 'σ(T)' and 'err(Qc)' name their quantity in a
+    bracket, which was read as a unit (and would have been the loss's error), and 'Qi_sigma',
+    'std_Qi', 'Qi_unc', 'delta_Qi', 'Qi (std)' were not recognised as error columns."""
+    from manybody.measured.tables import read_loss_table
+
+    temperature, q, _ = _tanh_rows(lambda t, q: 0.0)
+    other = np.where(names_other, 0.01 * temperature, 0.005 * q)
+    path = tmp_path / "t.csv"
+    path.write_text(f"T (K),Qi,{header}\n" + "".join(
+        f"{t:.6g},{qi:.8g},{e:.6g}\n" for t, qi, e in zip(temperature, q, other, strict=True)),
+        encoding="utf-8")
+    if names_other:
+        with pytest.warns(UserWarning, match=r"not used as the loss's error"):
+            assert read_loss_table(path).sigma is None
+    else:
+        table = read_loss_table(path)
+        assert table.error_column == header
+        np.testing.assert_allclose(table.sigma, 0.005 * table.loss, rtol=1e-5)

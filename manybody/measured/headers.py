@@ -369,20 +369,28 @@ def loss_kind(name: str, explicit: bool = False) -> str | None:
     return None
 
 
-_ERROR_WORDS = re.compile(r"\b(err|errs|error|errors|uncertainty|uncertainties|sigma|σ|std|stdev|"
+_ERROR_WORDS = re.compile(r"\b(err|errs|error|errors|uncertainty|uncertainties|unc|stderr|sigma|σ|std|stdev|"
                           r"std\.?\s*dev|standard\s+deviation|rel|relative|fractional|frac)\b\.?|σ|±|\+/-")
 _FRACTION_UNITS = ("rel", "rel.", "relative", "fraction", "frac")
+_ERROR_SPACED = re.compile(r"\b(sigma|std|stdev|unc|stderr)\b|^delta\s*q")
+_ERROR_UNITS = ("std", "sigma", "err", "error", "unc", "uncertainty", "stderr")
 _RELATIVE = re.compile(r"\b(rel|relative|fractional|frac)\b")
 _FREQUENCY = re.compile(r"^(f|f0|f_0|fr|f_r|fres|f_res|freq|frequency|resonance\s+frequency|w|ω|omega)$")
 
 
 def error_subject(name: str) -> str:
     """The quantity an uncertainty column names, in lower case: 'qi' of 'Qi_err', 'dQi',
-    'σQi' or 'Qi rel err', 't' of 'T_err', 'sigma_T' or 'T std', 'qi/qi' of 'dQi/Qi', '' of a
-    bare 'sigma' or 'error' (:func:`error_names_other`)."""
-    bare = strip_unit(name).replace("_", " ")
+    'σQi' or 'Qi rel err', 't' of 'T_err', 'sigma_T', 'T std' or 'σ(T)', 'qi/qi' of 'dQi/Qi',
+    '' of a bare 'sigma' or 'error' (:func:`error_names_other`)."""
+    parts = parse_header(name)
+    bare = parts.quantity.replace("_", " ")
     bare = re.sub(r"^(d|delta|δ)\s*(?=q)", "", bare)
-    return re.sub(r"[\s\-.:,;]+", " ", _ERROR_WORDS.sub(" ", bare)).strip()
+    subject = re.sub(r"[\s\-.:,;]+", " ", _ERROR_WORDS.sub(" ", bare)).strip()
+    unit = (parts.unit or "").strip().lower()
+    if not subject and unit and (is_temperature(unit) or _FREQUENCY.match(unit) or loss_kind(unit)
+                                 or _Q_OTHER.match(unit)):  # 'σ(T)', 'err(Qc)': the bracket
+        return unit                                         # names the quantity, not a unit
+    return subject
 
 
 def error_is_fraction(name: str) -> bool:
@@ -424,9 +432,11 @@ def error_names_other(name: str, value_name: str, columns) -> str | None:
 
 
 def is_error_column(name: str) -> bool:
-    """An uncertainty column: 'Qi error', 'Qi_err', 'dQi', 'sigma', 'std', 'uncertainty', '±Qi'
-    ('±' since session 50)."""
-    return bool(_ERROR.search(strip_unit(name)))
+    """An uncertainty column: 'Qi error', 'Qi_err', 'dQi', 'sigma', 'std', 'uncertainty', '±Qi',
+    'Qi_sigma', 'std_Qi', 'Qi_unc', 'delta_Qi', 'Qi (std)' (the last six since session 50)."""
+    bare = strip_unit(name)
+    return bool(_ERROR.search(bare) or _ERROR_SPACED.search(bare.replace("_", " "))
+                or (scale_unit(name) or "") in _ERROR_UNITS)
 
 
 def is_power_column(name: str) -> bool:
@@ -554,7 +564,8 @@ def scaled_errors(src: str, e_name: str, e_values: np.ndarray, values: np.ndarra
     unit = scale_unit(e_name)
     if error_is_fraction(e_name):
         return e_values * np.abs(values)
-    if unit is None or unit in _NO_UNIT:
+    if unit is None or unit in _NO_UNIT or unit in _ERROR_UNITS or unit == error_subject(e_name):
+        # 'Qi (std)', 'σ(Qi)': the bracket names the statistic or the quantity, not a unit
         return e_values * value_scale
     if error_is_relative(e_name, value_name):
         return e_values * 1e-2 * np.abs(values)
