@@ -431,7 +431,7 @@ def read_loss_table(
         units["loss_scale"] = scale
     power = None
     if pw_name is not None:
-        power, units["power"] = _powers(grid, pw_name)
+        power, units["power"] = _powers(grid, pw_name, temperature)
     sigma = None
     if e_name is not None:
         sigma, units["error"] = _errors(grid, e_name, l_values, kind, scale, l_name)
@@ -1078,8 +1078,9 @@ READABLE_POWER_UNITS = ("dBm", "dBW", "W", "mW", "uW", "nW", "pW", "fW", "photon
                         "dB(photons)")
 
 
-def _powers(grid: CellGrid, pw_name: str) -> tuple[np.ndarray, str]:
-    """The drive powers and their unit (dBm checked against the physical range)."""
+def _powers(grid: CellGrid, pw_name: str, temperature: np.ndarray) -> tuple[np.ndarray, str]:
+    """The drive powers and their unit (dBm checked against the physical range), row-by-row
+    variations within a drive grouped (:func:`_grouped_drives`)."""
     power, _ = grid.column(pw_name)
     unit = header_power_unit(pw_name)
     if unit not in READABLE_POWER_UNITS:  # a bare "power" or "power (dB)" became a unit "?" or
@@ -1096,23 +1097,28 @@ def _powers(grid: CellGrid, pw_name: str) -> tuple[np.ndarray, str]:
                 check_power(f"{grid.src}: column {pw_name!r}, data row {i + 1}: power", pv, unit)
             except ValueError as exc:
                 raise ValueError(str(exc)) from None
-    return _grouped_drives(grid.src, pw_name, power, unit), unit
+    return _grouped_drives(grid.src, pw_name, power, unit, temperature), unit
 
 
 #: Powers of a table's rows within this many dB of their neighbours (sorted) are one drive: a
 #: power column measured by the VNA, or a photon number computed per row, varies from row to
 #: row, and each distinct value became its own curve (a break test, session 50: refused as
 #: "30 points for 49 parameters", or 3 rows at -90.01 dBm beside 27 at -90.00 fitted with their
-#: own amplitude and background, which absorbed them as outliers). A group wider than
-#: ``DRIVE_SPAN_DB`` is refused: the power then varies continuously, not by drive.
+#: own amplitude and background, which absorbed them as outliers). A group that holds a
+#: temperature twice is several drives (settings 0.5 dB apart, each over a whole sweep) and is
+#: kept as it is; a group wider than ``DRIVE_SPAN_DB`` is refused: the power then varies
+#: continuously, not by drive.
 DRIVE_GROUP_DB = 0.5
 DRIVE_SPAN_DB = 3.0
 
 
-def _grouped_drives(src: str, pw_name: str, power: np.ndarray, unit: str) -> np.ndarray:
-    """The drive power of each row: rows whose powers lie within ``DRIVE_GROUP_DB`` of each
-    other (in dB; linear units compared as 10 log10) take their group's median, with a
-    UserWarning naming the column and the spread. Shape (n_rows,), in ``unit``.
+def _grouped_drives(src: str, pw_name: str, power: np.ndarray, unit: str,
+                    temperature: np.ndarray) -> np.ndarray:
+    """The drive power of each row: rows whose sorted powers chain in steps of at most
+    ``DRIVE_GROUP_DB`` (in dB; linear units compared as 10 log10) and that hold no temperature
+    (K, shape (n_rows,)) twice take their group's median, with a UserWarning naming the column
+    and the spread; a group that holds a temperature twice is kept as it is (several drives).
+    Shape (n_rows,), in ``unit``.
 
     Raises
     ------
@@ -1130,8 +1136,9 @@ def _grouped_drives(src: str, pw_name: str, power: np.ndarray, unit: str) -> np.
     grouped = power.copy()
     spread = []
     for lo, hi in zip(starts, [*starts[1:], values.size], strict=True):
-        if hi - lo < 2:
-            continue
+        rows = (decibels >= values[lo]) & (decibels <= values[hi - 1])
+        if hi - lo < 2 or np.unique(temperature[rows]).size < int(rows.sum()):
+            continue  # one value, or a temperature twice: drive settings, not a jitter
         width = float(values[hi - 1] - values[lo])
         if width > DRIVE_SPAN_DB:
             raise ValueError(f"{src}: power column {pw_name!r} varies continuously over "
@@ -1139,13 +1146,13 @@ def _grouped_drives(src: str, pw_name: str, power: np.ndarray, unit: str) -> np.
                              f"most {DRIVE_GROUP_DB:g} dB): the curves of one table are told "
                              f"apart by distinct drive powers; give one file per drive with "
                              f"--powers, or round the column to the drive settings")
-        rows = (decibels >= values[lo]) & (decibels <= values[hi - 1])
         grouped[rows] = np.median(power[rows])
         spread.append(f"{np.median(power[rows]):g} {unit} ({hi - lo} values over {width:.2g} dB)")
     if spread:
         warnings.warn(f"{src}: power column {pw_name!r} varies from row to row within a drive; "
-                      f"rows within {DRIVE_GROUP_DB:g} dB of each other are read as one drive at "
-                      f"their median: {'; '.join(spread)}", UserWarning, stacklevel=4)
+                      f"rows whose powers chain in steps of at most {DRIVE_GROUP_DB:g} dB, no "
+                      f"temperature twice, are read as one drive at their median: "
+                      f"{'; '.join(spread)}", UserWarning, stacklevel=4)
     return grouped
 
 
