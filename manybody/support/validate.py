@@ -345,9 +345,19 @@ def check_aligned(**arrays: Any) -> None:
     """
     labelled = [(name, found) for name, value in arrays.items() if (found := _labels(value)) is not None]
     for (first, found_a), (second, found_b) in itertools.combinations(labelled, 2):
-        (kind_a, a, _), (kind_b, b, _) = found_a, found_b
+        (kind_a, a, default_a), (kind_b, b, default_b) = found_a, found_b
         if a is b or not _compared(found_a, found_b):
             continue
+        if not a.equals(b) and (default_a or default_b):
+            # which one was reordered cannot be told: the reindex advice scrambled a Series
+            # whose default index was only its positions (a second round, helper-155)
+            plain, other = (first, second) if default_a else (second, first)
+            raise ValueError(
+                f"{first} ({kind_a}) and {second} ({kind_b}) carry the same labels in different "
+                f"orders ({plain} the default 0 .. n-1 index, {other} another order): numpy "
+                f"pairs them by position, pandas by label, and which is meant cannot be told; "
+                f"pass numpy arrays in the order you mean (.to_numpy() of each), or give them "
+                f"the same index")
         if not a.equals(b):
             overlap = len(a.intersection(b)) if hasattr(a, "intersection") else 0
             fix = (f"align them first (e.g. {second} = {second}.reindex({first}.index)) or pass "
