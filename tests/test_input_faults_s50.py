@@ -403,3 +403,45 @@ def test_more_spellings_of_an_error_column_name_their_quantity(tmp_path, header,
         table = read_loss_table(path)
         assert table.error_column == header
         np.testing.assert_allclose(table.sigma, 0.005 * table.loss, rtol=1e-5)
+
+
+@pytest.mark.parametrize("header,cells,relative", [
+    ("Qi_err_pct", 0.5, 0.005), ("dQi_pct", 0.5, 0.005), ("Qi_rel_err_pct", 0.5, 0.005),
+    ("Qi_err (abs)", None, 0.005), ("Qi error [abs]", None, 0.005), ("QiErr", None, 0.005)])
+def test_percent_words_absolute_marks_and_glued_error_words(tmp_path, header, cells, relative):
+    """A second round (helper-156): '_pct' was read as absolute errors of Q (chi2/dof 1.8e6,
+    'neither law'), '_rel_err_pct' as a fraction (100x too large), '(abs)' refused as a unit,
+    'QiErr' not seen as an error of Q."""
+    from manybody.measured.tables import read_loss_table
+
+    temperature, q, _ = _tanh_rows(lambda t, q: 0.0)
+    errors = np.full(q.size, cells) if cells is not None else relative * q
+    path = tmp_path / "t.csv"
+    path.write_text(f"T (K),Qi,{header}\n" + "".join(
+        f"{t:.6g},{qi:.8g},{e:.6g}\n" for t, qi, e in zip(temperature, q, errors, strict=True)))
+    table = read_loss_table(path)
+    assert table.error_column == header
+    np.testing.assert_allclose(table.sigma, relative * table.loss, rtol=1e-5)
+
+
+@pytest.mark.parametrize("header", ["QiErr", "Qi_stderr"])
+def test_glued_errors_of_q_beside_a_loss_column_are_refused(tmp_path, header):
+    from manybody.measured.tables import read_loss_table
+
+    temperature, q, _ = _tanh_rows(lambda t, q: 0.0)
+    path = tmp_path / "t.csv"
+    path.write_text(f"T (K),1/Qi,{header}\n" + "".join(
+        f"{t:.6g},{1 / qi:.8g},{0.005 * qi:.6g}\n" for t, qi in zip(temperature, q, strict=True)))
+    with pytest.raises(ValueError, match=rf"error column '{header}' names the error of Q"):
+        read_loss_table(path)
+
+
+def test_a_mixing_chamber_temperature_error_is_not_the_losss(tmp_path):
+    from manybody.measured.tables import read_loss_table
+
+    temperature, q, _ = _tanh_rows(lambda t, q: 0.0)
+    path = tmp_path / "t.csv"
+    path.write_text("T (K),Qi,Tmix_err\n" + "".join(
+        f"{t:.6g},{qi:.8g},{0.01 * t:.6g}\n" for t, qi in zip(temperature, q, strict=True)))
+    with pytest.warns(UserWarning, match=r"'Tmix_err' \(the error of the temperature\?\)"):
+        assert read_loss_table(path).sigma is None

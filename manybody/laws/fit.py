@@ -1267,8 +1267,9 @@ def fit_joint(
     points = common_weights(_curve_points(windowed, w, error_model, background), weights)
     names = model.linear_names + model.nonlinear_names
     if points.n <= len(names):
+        shown = names if len(names) <= 12 else [*names[:6], "...", *names[-3:]]
         raise ValueError(f"need more points than parameters: {points.n} point(s) in the window "
-                         f"for {len(names)} parameters ({', '.join(names)})"
+                         f"for {len(names)} parameters ({', '.join(shown)})"
                          + (f"; {len(windowed)} curves (a power column that varies from row to "
                             "row splits one drive into curves: fit-data --power-column none "
                             "reads none)" if len(windowed) > 2 else ""))

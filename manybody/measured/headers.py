@@ -372,6 +372,18 @@ def loss_kind(name: str, explicit: bool = False) -> str | None:
 _ERROR_WORDS = re.compile(r"\b(err|errs|error|errors|uncertainty|uncertainties|unc|stderr|sigma|σ|std|stdev|"
                           r"std\.?\s*dev|standard\s+deviation|rel|relative|fractional|frac)\b\.?|σ|±|\+/-")
 _FRACTION_UNITS = ("rel", "rel.", "relative", "fraction", "frac")
+_PERCENT_WORD = re.compile(r"\b(pct|percent)\b")
+
+
+def _spaced(quantity: str) -> str:
+    """A header's quantity with '_' as a blank, an error word glued to its quantity split off
+    ('qierr' -> 'qi err': 'QiErr' beside '1/Qi' was not seen as an error of Q; a second round,
+    helper-156) and the percent words ('pct', 'percent') dropped."""
+    text = re.sub(r"(?<=[a-z0-9])(err|error|stderr|std|sigma|unc)$", r" \1",
+                  quantity.replace("_", " "))
+    return _PERCENT_WORD.sub(" ", text).strip()
+
+
 _ERROR_SPACED = re.compile(r"\b(sigma|std|stdev|unc|stderr)\b|^delta\s*q")
 _ERROR_UNITS = ("std", "sigma", "err", "error", "unc", "uncertainty", "stderr")
 _RELATIVE = re.compile(r"\b(rel|relative|fractional|frac)\b")
@@ -383,7 +395,7 @@ def error_subject(name: str) -> str:
     'σQi' or 'Qi rel err', 't' of 'T_err', 'sigma_T', 'T std' or 'σ(T)', 'qi/qi' of 'dQi/Qi',
     '' of a bare 'sigma' or 'error' (:func:`error_names_other`)."""
     parts = parse_header(name)
-    bare = parts.quantity.replace("_", " ")
+    bare = _spaced(parts.quantity)
     bare = re.sub(r"^(d|delta|δ)\s*(?=q)", "", bare)
     subject = re.sub(r"[\s\-.:,;]+", " ", _ERROR_WORDS.sub(" ", bare)).strip()
     unit = (parts.unit or "").strip().lower()
@@ -393,11 +405,20 @@ def error_subject(name: str) -> str:
     return subject
 
 
+def error_is_percent(name: str) -> bool:
+    """An uncertainty column whose name says its values are percents of the values without a
+    '(%)' unit: 'Qi_err_pct', 'dQi_percent' ('_pct' was read as absolute errors of Q; a second
+    round, helper-156)."""
+    return bool(_PERCENT_WORD.search(strip_unit(name).replace("_", " ")))
+
+
 def error_is_fraction(name: str) -> bool:
     """An uncertainty column that holds fractions of the values without a unit saying so:
     'dQi/Qi', 'Qi_rel_err', 'relative error' (with '%' the unit says it; a break test, session
     50: 'dQi/Qi' = 0.005 was read as sigma_Q = 0.005)."""
     bare, unit = strip_unit(name).replace("_", " "), scale_unit(name)
+    if error_is_percent(name):
+        return False
     if unit in _FRACTION_UNITS or (_RELATIVE.search(bare) and (unit is None or unit in _NO_UNIT)):
         return True
     if unit is not None and unit not in _NO_UNIT:  # '(%)', '(ppm)': the unit says what it holds
@@ -418,7 +439,8 @@ def error_names_other(name: str, value_name: str, columns) -> str | None:
         return None
     others = {strip_unit(c).replace("_", " ").strip() for c in columns
               if c not in (name, value_name)}
-    if is_temperature(subject):
+    if is_temperature(subject) or re.match(r"^t ?(mix|mxc|mc|sample|stage|cryo|fridge|bath|"
+                                           r"still|plate)\b", subject):
         return "the temperature"
     if _FREQUENCY.match(subject):
         return "a frequency"
@@ -564,11 +586,13 @@ def scaled_errors(src: str, e_name: str, e_values: np.ndarray, values: np.ndarra
     unit = scale_unit(e_name)
     if error_is_fraction(e_name):
         return e_values * np.abs(values)
-    if unit is None or unit in _NO_UNIT or unit in _ERROR_UNITS or unit == error_subject(e_name):
-        # 'Qi (std)', 'σ(Qi)': the bracket names the statistic or the quantity, not a unit
-        return e_values * value_scale
     if error_is_relative(e_name, value_name):
         return e_values * 1e-2 * np.abs(values)
+    if (unit is None or unit in _NO_UNIT or unit in _ERROR_UNITS or unit in ("abs", "absolute")
+            or unit == error_subject(e_name)):
+        # 'Qi (std)', 'σ(Qi)', 'Qi_err (abs)': the bracket names the statistic, the quantity or
+        # that the errors are absolute, not a unit
+        return e_values * value_scale
     return e_values * dimensionless_scale(src, e_name, f"error of a {what}", allow_fractions)
 
 
@@ -577,4 +601,5 @@ def error_is_relative(e_name: str | None, value_name: str | None) -> bool:
     if e_name is None:
         return False
     value_unit = scale_unit(value_name) if value_name is not None else None
-    return scale_unit(e_name) in _PERCENT and value_unit not in _PERCENT
+    return ((scale_unit(e_name) in _PERCENT or error_is_percent(e_name))
+            and value_unit not in _PERCENT)

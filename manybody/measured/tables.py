@@ -61,6 +61,7 @@ from manybody.measured.headers import (
     check_header,
     dimensionless_scale,
     error_is_fraction,
+    error_is_relative,
     error_names_other,
     error_subject,
     header_power_unit,
@@ -1158,15 +1159,16 @@ def _grouped_drives(src: str, pw_name: str, power: np.ndarray, unit: str,
 
 #: A loss's errors whose median relative size lies outside this range warn: measured quality
 #: factors carry errors of ~1e-3 to ~1 of themselves (a break test, session 50: an error of Q
-#: read as one of 1/Q was 1e7 times the loss, a relative one read as absolute 1e-7 of Q).
-ERROR_PLAUSIBLE = (1e-6, 10.0)
+#: read as one of 1/Q was 1e7 times the loss, a relative one read as absolute 1e-7 of Q; a
+#: percent read as an absolute error of Q ~ 1e5 is 5e-6 of it, so the floor is 1e-4).
+ERROR_PLAUSIBLE = (1e-4, 10.0)
 
 
 def _check_error_kind(src: str, e_name: str, l_name: str, kind: str) -> None:
     """Refuse an error column that names Q beside a loss column of 1/Q or tan delta, or the
     reverse: 'Qi_err' beside '1/Qi' was read as errors of 1/Q, 1e7 times the loss (a break
     test, session 50). A relative error ('dQi/Qi') is the same for Q and 1/Q and passes."""
-    if error_is_fraction(e_name):
+    if error_is_fraction(e_name) or error_is_relative(e_name, l_name):  # percents too
         return
     subject = error_subject(e_name)
     named = loss_kind(subject) if subject else None
