@@ -132,11 +132,14 @@ def test_tmax_with_a_unit_is_the_same_cut_as_in_kelvin(tmp_path, capsys):
     capsys.readouterr()
 
 
-@pytest.mark.parametrize("tmax,refused", [("50", True), ("2.6", True), ("2.5", False)])
+@pytest.mark.parametrize("tmax,refused", [("50", True), ("80", True), ("2.6", False),
+                                           ("2.5", False)])
 def test_a_tmax_far_above_all_data_is_refused(tmp_path, capsys, tmax, refused):
     """A --tmax more than 10 times the highest temperature of the data (50 meant as 50 mK, data
-    to 0.25 K) cuts nothing: it warned (session 36) and is refused since session 50, as in the
-    Python fits (tests/test_input_faults_s50.py), before any fit; one 10 times or less is not."""
+    from 50 mK to 0.25 K) cuts nothing: it warned (session 36) and is refused since session 50,
+    as in the Python fits (tests/test_input_faults_s50.py), before any fit; one 10 times or
+    less is not, nor one that read in mK would lie below every point (2.6: a generous edge, not
+    a slip; a second round, helper-155)."""
     path = _write(tmp_path, "q.csv", "T (mK),Qi\n" + "".join(
         f"{t},{q * 1e6:.6g}\n" for t, q in zip((50, 75, 100, 125, 150, 175, 200, 250),
                                                Q_MILLIONS, strict=True)))

@@ -71,7 +71,8 @@ def _velocity_data(args: argparse.Namespace) -> tuple[VelocityTable, np.ndarray,
                          "per file")
     table = read_velocity_table(args.files[0], args.temperature_column, args.shift_column,
                                 error_column=error_column(args))
-    check_tmax(args.tmax, float(table.temperature.max()))  # 800 meant as 800 mK cut nothing
+    # 800 meant as 800 mK cut nothing (session 50)
+    check_tmax(args.tmax, float(table.temperature.max()), float(table.temperature.min()))
     keep = ((table.temperature >= (args.tmin or 0.0))
             & (table.temperature <= (args.tmax or np.inf)))
     order = np.argsort(table.temperature[keep], kind="stable")

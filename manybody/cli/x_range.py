@@ -24,7 +24,7 @@ def check_data_window(temperatures, tmax: float | None, tmin: float | None = Non
     if t.size == 0:
         return
     top = float(t.max())
-    check_tmax(tmax, top)
+    check_tmax(tmax, top, float(t.min()))
     if tmin is not None and tmin > top:
         print(f"manybody fit-data: warning: --tmin {tmin:g} K is above every temperature of the "
               f"data (up to {top:.4g} K); --tmin/--tmax are in K: write e.g. {tmin:g}mK for "

@@ -334,17 +334,21 @@ def window_curves(curves, tmin: float | None, tmax: float | None,
     return [c.window(tmin, tmax, highest) for c in curves]
 
 
-def check_tmax(tmax: float | None, highest: float) -> None:
+def check_tmax(tmax: float | None, highest: float, lowest: float | None = None) -> None:
     """Refuse an upper window edge ``tmax`` (K) above ``TMAX_FACTOR`` times ``highest``, the
-    highest temperature of the data (K): a temperature in mK (``tmax=800`` for 800 mK cut
-    nothing and changed the verdict on the Nb tables; a break test, session 50).
+    highest temperature of the data (K), when read in mK it would lie at or above ``lowest``,
+    the data's lowest temperature (K): a temperature in mK (``tmax=800`` for 800 mK cut
+    nothing and changed the verdict on the Nb tables; a break test, session 50). A generous
+    edge that in mK would lie below every point (0.8 K on data from 15 to 60 mK) is no slip
+    and passes (a second round, helper-155).
 
     Raises
     ------
     ValueError
         Naming tmax, the data's highest temperature and the likely fix.
     """
-    if tmax is not None and tmax > TMAX_FACTOR * highest:
+    if tmax is not None and tmax > TMAX_FACTOR * highest and (lowest is None
+                                                              or tmax * 1e-3 >= lowest):
         raise ValueError(f"tmax={tmax:g} K is {tmax / highest:.3g} times the highest temperature "
                          f"of the data ({highest:g} K): a temperature in mK? tmax is in kelvin "
                          f"({tmax:g} mK is tmax={tmax / 1000:g}, on the command line --tmax "
@@ -364,7 +368,8 @@ def window_mask(temperature: np.ndarray, tmin: float | None, tmax: float | None,
         a non-empty 1-d array, got shape (0,)"; a new user, session 35), or ``tmax`` above
         ``TMAX_FACTOR`` times ``highest`` (:func:`check_tmax`).
     """
-    check_tmax(tmax, float(temperature.max()) if highest is None else highest)
+    check_tmax(tmax, float(temperature.max()) if highest is None else highest,
+               float(temperature.min()))
     keep = np.ones(temperature.size, dtype=bool)
     if tmin is not None:
         keep &= temperature >= tmin

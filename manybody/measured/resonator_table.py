@@ -439,7 +439,7 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
                          f"the amplitude from the critical power; got {got}")
     tmin, tmax = window
     temperatures = [t for t, _ in meta]
-    check_tmax(tmax, max(temperatures))  # before any sweep is read
+    check_tmax(tmax, max(temperatures), min(temperatures))  # before any sweep is read
     inside = [(t, pw) for t, pw in meta
               if (tmin is None or t >= tmin) and (tmax is None or t <= tmax)]
     if not inside:
