@@ -445,3 +445,28 @@ def test_a_mixing_chamber_temperature_error_is_not_the_losss(tmp_path):
         f"{t:.6g},{qi:.8g},{0.01 * t:.6g}\n" for t, qi in zip(temperature, q, strict=True)))
     with pytest.warns(UserWarning, match=r"'Tmix_err' \(the error of the temperature\?\)"):
         assert read_loss_table(path).sigma is None
+
+
+def test_dataframe_columns_and_dataarray_dimensions_follow_the_series_rules():
+    """helper-155: a filtered x beside pd.DataFrame(array) (default columns) was refused while
+    the same x beside the array passed; default-index x beside columns 9..0 was paired by
+    position (a = -0.999); a square (x, realisation) DataArray was taken transposed."""
+    import pandas as pd
+    import xarray as xr
+
+    import manybody as mb
+
+    rng = np.random.default_rng(2)
+    x = np.geomspace(0.2, 10, 10)
+    q = np.tanh(x / 2)[None, :] * (1 + 0.05 * rng.standard_normal((10, 10)))
+    frame = pd.DataFrame({"x": np.r_[np.zeros(3), x]}).iloc[3:]["x"]  # index 3 .. 12
+    expected = mb.analyse_shape(x, q, n_bootstrap=0).index
+    assert mb.analyse_shape(frame, pd.DataFrame(q), n_bootstrap=0).index == pytest.approx(expected)
+    reversed_columns = pd.DataFrame(q[:, ::-1], columns=range(9, -1, -1))
+    with pytest.raises(ValueError, match=r"same labels in different orders"):
+        mb.analyse_shape(pd.Series(x), reversed_columns, n_bootstrap=0)
+    q_da = xr.DataArray(q.T, dims=("x", "realisation"), coords={"x": x})
+    with pytest.raises(ValueError, match=r"must be q_realisations's last"):
+        mb.analyse_shape(q_da.x, q_da, n_bootstrap=0)
+    assert mb.analyse_shape(q_da.x, q_da.transpose("realisation", "x"),
+                            n_bootstrap=0).index == pytest.approx(expected)

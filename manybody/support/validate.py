@@ -306,7 +306,10 @@ def _labels(value: Any) -> tuple[str, Any, bool] | None:
             default = (type(index).__name__ == "RangeIndex" and index.start == 0 and index.step == 1)
             return "index", index, default
         if getattr(value, "ndim", 0) == 2 and hasattr(value, "columns"):
-            return "columns", value.columns, False
+            columns = value.columns  # default 0 .. n-1 columns as a default index (helper-155)
+            default = (type(columns).__name__ == "RangeIndex" and columns.start == 0
+                       and columns.step == 1)
+            return "columns", columns, default
     if module == "xarray" and getattr(value, "ndim", 0) in (1, 2) and hasattr(value, "dims"):
         dim = value.dims[-1]
         return "coordinate", (value.indexes[dim] if dim in value.indexes else None), False
@@ -323,9 +326,24 @@ def _compared(a: tuple[str, Any, bool], b: tuple[str, Any, bool]) -> bool:
         return False
     if a[2] or b[2]:  # sets, not sorted labels: an index of str and int cannot be sorted and
         # raised "'<' not supported" (a second round, helper-155)
-        return (a[0] == b[0] == "index" and len(a[1]) == len(b[1])
+        return (a[0] in ("index", "columns") and b[0] in ("index", "columns")
+                and len(a[1]) == len(b[1])
                 and a[1].difference(b[1]).empty and b[1].difference(a[1]).empty)
     return True
+
+
+def _check_dimension_order(arrays: dict[str, Any]) -> None:
+    """Refuse a 2-d xarray DataArray whose dimension shared with a 1-d DataArray beside it is
+    not its last: a square (x, realisation) array was taken transposed (a = -0.999 for -0.099;
+    a second round, helper-155)."""
+    dims = {name: tuple(value.dims) for name, value in arrays.items()
+            if type(value).__module__.split(".")[0] == "xarray" and hasattr(value, "dims")}
+    for one, one_dims in dims.items():
+        for two, two_dims in dims.items():
+            if len(one_dims) == 1 and len(two_dims) == 2 and one_dims[0] == two_dims[0]:
+                raise ValueError(f"{two} has dimensions {two_dims} and {one} {one_dims}: the "
+                                 f"dimension paired with {one} must be {two}'s last (e.g. "
+                                 f"{two}.transpose(..., {one_dims[0]!r}))")
 
 
 def check_aligned(**arrays: Any) -> None:
@@ -344,6 +362,7 @@ def check_aligned(**arrays: Any) -> None:
     ValueError
         Naming the first two arguments whose labels differ.
     """
+    _check_dimension_order(arrays)
     labelled = [(name, found) for name, value in arrays.items() if (found := _labels(value)) is not None]
     for (first, found_a), (second, found_b) in itertools.combinations(labelled, 2):
         (kind_a, a, default_a), (kind_b, b, default_b) = found_a, found_b
