@@ -31,7 +31,7 @@ from manybody.cli.fit_outputs import (
     report_written,
     value_with_error,
 )
-from manybody.laws.inputs import check_tmax
+from manybody.laws.inputs import window_mask
 from manybody.laws.velocity import METHOD, VelocityFit, canonical_ratio, fit_velocity_slopes
 from manybody.measured.velocity import (
     VelocityTable,
@@ -71,17 +71,12 @@ def _velocity_data(args: argparse.Namespace) -> tuple[VelocityTable, np.ndarray,
                          "per file")
     table = read_velocity_table(args.files[0], args.temperature_column, args.shift_column,
                                 error_column=error_column(args))
-    # 800 meant as 800 mK cut nothing (session 50)
-    check_tmax(args.tmax, float(table.temperature.max()), float(table.temperature.min()))
-    keep = ((table.temperature >= (args.tmin or 0.0))
-            & (table.temperature <= (args.tmax or np.inf)))
+    # tmax 800 meant as 800 mK cut nothing (session 50); an empty window is refused there
+    keep = window_mask(table.temperature, args.tmin, args.tmax, table.source)
     order = np.argsort(table.temperature[keep], kind="stable")
     t = table.temperature[keep][order]
     shift = table.shift[keep][order]
     sigma = None if table.sigma is None else table.sigma[keep][order]
-    if t.size == 0:
-        raise ValueError(f"{table.source}: no rows in the window --tmin/--tmax "
-                         f"[{args.tmin}, {args.tmax}] K")
     refuse_repeated_temperatures(table.source, t)
     return table, t, shift, sigma
 

@@ -64,6 +64,16 @@ ERROR_MODELS = ("relative", "absolute")
 #: Largest number of reweighting rounds of the fits without given errors (per-curve scatters,
 #: and the relative error model's weights at the fitted loss); they settle in 3-10.
 REWEIGHTING_ROUNDS = 30
+SCATTER_MODELS = ("per-curve", "common")
+#: How the critical power of a saturation fit depends on temperature (:mod:`manybody.laws.fit`).
+CRITICAL_POWER_LAWS = ("constant", "power", "standard")
+
+#: BCS weak-coupling ratio Delta0 / (k_B Tc).
+BCS_RATIO = 1.764
+
+_FREQ = re.compile(r"^\s*([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)\s*(ghz|mhz|khz|hz|mk|k)\s*$",
+                   re.IGNORECASE)
+_HZ = {"ghz": 1e9, "mhz": 1e6, "khz": 1e3, "hz": 1.0}
 
 
 def floored_per_curve(level: np.ndarray, groups: np.ndarray, n_curves: int,
@@ -78,16 +88,6 @@ def floored_per_curve(level: np.ndarray, groups: np.ndarray, n_curves: int,
     if not (np.all(np.isfinite(top)) and top.max() > 0):
         return None
     return np.maximum(level, fraction * np.where(top > 0, top, top.max())[groups])
-SCATTER_MODELS = ("per-curve", "common")
-#: How the critical power of a saturation fit depends on temperature (:mod:`manybody.laws.fit`).
-CRITICAL_POWER_LAWS = ("constant", "power", "standard")
-
-#: BCS weak-coupling ratio Delta0 / (k_B Tc).
-BCS_RATIO = 1.764
-
-_FREQ = re.compile(r"^\s*([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)\s*(ghz|mhz|khz|hz|mk|k)\s*$",
-                   re.IGNORECASE)
-_HZ = {"ghz": 1e9, "mhz": 1e6, "khz": 1e3, "hz": 1.0}
 
 
 def parse_frequency(value: str | float) -> float:

@@ -1133,12 +1133,18 @@ def _grouped_drives(src: str, pw_name: str, power: np.ndarray, unit: str,
     values = np.unique(decibels)
     if values.size < 2:
         return power
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(values) > DRIVE_GROUP_DB) + 1])
+    # each distinct value's group, then each row's; rows sorted by group (no pass over all rows
+    # per group: a 1e6-row table of distinct powers would have been quadratic)
+    value_group = np.concatenate([[0], np.cumsum(np.diff(values) > DRIVE_GROUP_DB)])
+    starts = np.flatnonzero(np.diff(value_group, prepend=-1))
+    row_group = value_group[np.searchsorted(values, decibels)]
+    order = np.argsort(row_group, kind="stable")
+    row_starts = np.searchsorted(row_group[order], np.arange(starts.size + 1))
     grouped = power.copy()
     spread = []
-    for lo, hi in zip(starts, [*starts[1:], values.size], strict=True):
-        rows = (decibels >= values[lo]) & (decibels <= values[hi - 1])
-        if hi - lo < 2 or np.unique(temperature[rows]).size < int(rows.sum()):
+    for g, (lo, hi) in enumerate(zip(starts, [*starts[1:], values.size], strict=True)):
+        rows = order[row_starts[g]:row_starts[g + 1]]
+        if hi - lo < 2 or np.unique(temperature[rows]).size < rows.size:
             continue  # one value, or a temperature twice: drive settings, not a jitter
         width = float(values[hi - 1] - values[lo])
         if width > DRIVE_SPAN_DB:
@@ -1194,7 +1200,7 @@ def _errors(grid: CellGrid, e_name: str, l_values: np.ndarray, kind: str, scale:
                              "quality factor" if kind == "Q" else "loss", l_name,
                              allow_fractions=kind != "Q")
     sigma = e_values / l_values**2 if kind == "Q" else e_values
-    relative = float(np.median(sigma * np.abs(l_values if kind != "Q" else 1.0 / l_values) ** -1))
+    relative = float(np.median(e_values / np.abs(l_values)))  # sigma_Q / Q = sigma_loss / loss
     if not ERROR_PLAUSIBLE[0] <= relative <= ERROR_PLAUSIBLE[1]:  # 1e7 times the loss passed
         warnings.warn(f"{grid.src}: the errors of column {e_name!r} are a median {relative:.3g} "
                       f"of the loss they belong to: the error of another quantity, or in "

@@ -294,6 +294,11 @@ def real_array(name: str, value: Any, shape: tuple[int, ...] | None = None, *,
     return arr
 
 
+def _is_default(labels: Any) -> bool:
+    """A pandas RangeIndex 0 .. n-1: the labels pandas gives when none were chosen."""
+    return type(labels).__name__ == "RangeIndex" and labels.start == 0 and labels.step == 1
+
+
 def _labels(value: Any) -> tuple[str, Any, bool] | None:
     """(what, labels, default) of a labelled array: a pandas Series' index (``default`` when it
     is the default 0 .. n-1 RangeIndex), a DataFrame's columns or a 2-d xarray DataArray's last
@@ -302,14 +307,10 @@ def _labels(value: Any) -> tuple[str, Any, bool] | None:
     module = type(value).__module__.split(".")[0]
     if module == "pandas" and hasattr(value, "index"):
         if getattr(value, "ndim", 0) == 1:
-            index = value.index
-            default = (type(index).__name__ == "RangeIndex" and index.start == 0 and index.step == 1)
-            return "index", index, default
+            return "index", value.index, _is_default(value.index)
         if getattr(value, "ndim", 0) == 2 and hasattr(value, "columns"):
-            columns = value.columns  # default 0 .. n-1 columns as a default index (helper-155)
-            default = (type(columns).__name__ == "RangeIndex" and columns.start == 0
-                       and columns.step == 1)
-            return "columns", columns, default
+            # default 0 .. n-1 columns as a default index (helper-155)
+            return "columns", value.columns, _is_default(value.columns)
     if module == "xarray" and getattr(value, "ndim", 0) in (1, 2) and hasattr(value, "dims"):
         dim = value.dims[-1]
         return "coordinate", (value.indexes[dim] if dim in value.indexes else None), False
