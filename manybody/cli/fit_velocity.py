@@ -83,8 +83,8 @@ def _velocity_data(args: argparse.Namespace) -> tuple[VelocityTable, np.ndarray,
 
 def _shift_label(table: VelocityTable) -> str:
     unit = table.units.get("shift")
-    prefix = {"hz": "", "khz": "k", "mhz": "M", "ghz": "G"}.get((unit or "").lower())
-    if prefix is not None:  # a frequency, not df/f: it was 'df/f (hz)' (session 35)
+    if table.kind == "df":  # a frequency, not df/f: it was 'df/f (hz)' (session 35)
+        prefix = {"hz": "", "khz": "k", "mhz": "M", "ghz": "G"}[unit.lower()]
         return f"df ({prefix}Hz)"
     return f"{table.kind} ({unit})" if unit else table.kind
 

@@ -41,7 +41,25 @@ def normalised_header(name: str) -> str:
     text = re.sub(r"\^\s*[\{\(]\s*([+-]?)\s*(\d+)\s*[\}\)]", r"^\1\2", text)
     text = re.sub(r"_\s*\{\s*([^{}()\[\]]*?)\s*\}", r"_\1", text)
     text = re.sub(r"(q[a-z_]*)\s*\(\s*-\s*1\s*\)", r"\1^-1", text)
-    return re.sub(r"\btan\s*\(\s*(delta|δ|d)\s*\)", r"tan \1", text).strip()
+    text = re.sub(r"\btan\s*\(\s*(delta|δ|d)\s*\)", r"tan \1", text).strip()
+    return _ERROR_OF.sub(lambda m: f"{m.group(1)} {m.group(2).strip()}" if _names_quantity(m.group(2))
+                         else m.group(0), text)
+
+
+#: An error word or a difference sign before its quantity in brackets: 'd(1/Qi)', 'δ(tan δ)',
+#: 'sigma(1/Q)', 'err(Qc)' are read as 'd 1/qi', ... ('d(1/Qi)' was not an error column and
+#: 'delta(tan δ)' a 'delta' column in units of tan δ; a second round, helper-156, session 50).
+_ERROR_OF = re.compile(r"^(d|δ|delta|sigma|σ|err|error|std|unc|uncertainty)\s*[\(\[\{]([^()\[\]{}]*)"
+                       r"[\)\]\}]")
+
+
+def _names_quantity(text: str) -> bool:
+    """Whether a bracket after an error word holds a quantity (the loss, a Q, the temperature,
+    a frequency) rather than a unit ('(mK)', '(%)')."""
+    t = text.strip()
+    return bool(t) and bool(_TAN_DELTA.search(t) or _INVERSE_Q.search(t) or _Q_AUTO.match(t)
+                            or _Q_OTHER.match(t) or re.fullmatch(r"t|temp|temperature|f0?|fr|"
+                                                                 r"f_0|f_r|freq|frequency", t))
 
 
 # A header is a quantity's name followed by annotations, in any order: the unit or scale its
@@ -337,8 +355,9 @@ _Q_AUTO = re.compile(r"^(q|qi|q_i|qint|q_int|q\s*int|q\s*i|q\s*internal|q_intern
                      r"internal\s*q|internal\s+quality\s+factor|quality\s*factor)$")
 _Q_OTHER = re.compile(
     r"^(ql|q_l|qc|q_c|qe|q_e|qload|qloaded|q_loaded|qcoupling|q_coupling|q0|q_0)$")
-_ERROR = re.compile(r"(\berr(or|ors)?\b|_err|err$|\buncertaint|\bsigma\b|σ|±|\+/-|^sigma|^d\s*q|"
-                    r"^delta\s*q|^δ\s*q|\bstd\b|\bstdev\b|\bstd\.?\s*dev)")
+_ERROR = re.compile(r"(\berr(or|ors)?\b|_err|err$|\buncertaint|\bsigma\b|σ|±|\+/-|^sigma|"
+                    r"^(d|delta|δ)[\s_]*(q|1\s*/\s*q|loss(?![a-z])|tan)|"
+                    r"\bstd\b|\bstdev\b|\bstd\.?\s*dev)")
 _POWER = re.compile(r"(power|^p$|^p_|^p\s|^pin|dbm|photon|^n$|^<n>|^nph|^n_ph)")
 _POWER_UNITS = ("dbm", "dbw", "w", "mw", "uw", "µw", "μw", "nw", "pw", "fw", "photons")
 #: The start of a loss column's name, for saying why a column that looks like one is not read.
@@ -396,7 +415,7 @@ def error_subject(name: str) -> str:
     '' of a bare 'sigma' or 'error' (:func:`error_names_other`)."""
     parts = parse_header(name)
     bare = _spaced(parts.quantity)
-    bare = re.sub(r"^(d|delta|δ)\s*(?=q)", "", bare)
+    bare = re.sub(r"^(d|delta|δ)\s*(?=q|1\s*/|loss(?![a-z])|tan)", "", bare)
     subject = re.sub(r"[\s\-.:,;]+", " ", _ERROR_WORDS.sub(" ", bare)).strip()
     unit = (parts.unit or "").strip().lower()
     if not subject and unit and (is_temperature(unit) or _FREQUENCY.match(unit) or loss_kind(unit)
@@ -427,6 +446,14 @@ def error_is_fraction(name: str) -> bool:
     return bool(re.fullmatch(r"(\S+)\s*/\s*\1", subject))
 
 
+#: Other quantities of a resonator fit that tables carry with their errors: a linewidth or decay
+#: rate, the cable delay, the impedance-mismatch angle, the background ('kappa_err' was taken as
+#: the loss's error when no kappa column was in the file; a second round, helper-156, session 50).
+_RESONATOR_OTHER = re.compile(r"^(kappa|κ|gamma|γ|linewidth|line\s*width|fwhm|hwhm|bandwidth|bw|"
+                              r"tau|τ|delay|phi|φ|phase|alpha|α|a|amp|amplitude|s21|snr|chi2?|"
+                              r"chi\^?2|χ\^?2|redchi|ql|q l|qc|q c|qe|q e)(\s*\S*)$")
+
+
 def error_names_other(name: str, value_name: str, columns) -> str | None:
     """What other quantity an uncertainty column names, or None when it names the value
     column, nothing, or nothing recognised: the temperature ('T_err', 'sigma_T', 'T std'), a
@@ -448,6 +475,8 @@ def error_names_other(name: str, value_name: str, columns) -> str | None:
         return "another quality factor"
     if is_power_column(subject):
         return "a power"
+    if _RESONATOR_OTHER.match(subject):
+        return "another resonator parameter"
     if subject in others:
         return f"the column {subject!r}"
     return None

@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from manybody.measured.tables import decode_text
+from manybody.measured.tables import decode_text, fortran_exponent
 from manybody.support.paths import check_input_file
 
 #: Fewest points a sweep must have: a notch fit has 7 parameters (f0, Ql, |Qc|, phi, amplitude,
@@ -435,7 +435,7 @@ def _read_columns(p: Path) -> tuple[np.ndarray, list[str], bool]:
         if semicolons:
             cells = [c.replace(",", ".") for c in cells]
         try:
-            values = [float(c) for c in cells]
+            values = [float(fortran_exponent(c)) for c in cells]
         except ValueError:
             if first_data is None:
                 header.append(text)

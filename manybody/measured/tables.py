@@ -307,12 +307,23 @@ def parse_number(cell: str, decimal_comma: bool) -> float | None:
     return _parse_number(cell, decimal_comma)[0]
 
 
+#: A number with Fortran's double-precision exponent, '1.25D-03'.
+_FORTRAN_EXPONENT = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))[dD]([+-]?\d+)$")
+
+
+def fortran_exponent(cell: str) -> str:
+    """A cell with Fortran's exponent letter D ('1.25D-03', as Fortran programs and some lab
+    software write doubles) written with E; any other cell unchanged (such tables were refused
+    as 'no numeric rows found' without naming the D; a break test, session 50)."""
+    return _FORTRAN_EXPONENT.sub(r"\1e\2", cell)
+
+
 def _number_text(cell: str) -> tuple[str, str | None]:
     """A cell's number as text (quotes, blanks and thin spaces dropped, the unicode minus
-    mended) and the unit written in it (mK or K), if any."""
+    mended, a Fortran exponent 'D' read as 'e') and the unit written in it (mK or K), if any."""
     s = (cell.strip().strip('"').replace("\u2009", "").replace("\u202f", "").replace("\u00a0", "")
          .replace(" ", ""))
-    s = s.replace("\u2212", "-")  # unicode minus
+    s = fortran_exponent(s.replace("\u2212", "-"))  # unicode minus
     m = _CELL_UNIT.match(s)
     return (m.group("num"), m.group("unit")) if m else (s, None)
 
@@ -1345,9 +1356,13 @@ def curves_from_table(table: LossTable) -> list[LossCurve]:
     p = np.asarray(table.power, dtype=np.float64)
     scale = {"W": 1e3, "mW": 1.0, "uW": 1e-3, "nW": 1e-6, "pW": 1e-9, "fW": 1e-12}
     if unit in scale or unit == "photons":
-        if np.any(p <= 0):
+        bad = np.flatnonzero(~(p > 0))
+        if bad.size:  # the row was not named (a break test, session 50)
+            k = int(bad[0])
             raise ValueError(f"{table.source}: power column {table.power_column!r} in {unit} must "
-                             "be > 0 to convert to a logarithmic scale")
+                             f"be > 0 to convert to a logarithmic scale; data row {k + 1} "
+                             f"(T = {table.temperature[k]:.4g} K) has {p[k]:g}"
+                             + (f", and {bad.size - 1} more row(s)" if bad.size > 1 else ""))
         p = 10 * np.log10(p * scale.get(unit, 1.0))
         unit = "dBm" if unit in scale else "dB(photons)"
     values = np.unique(p)

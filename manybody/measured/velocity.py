@@ -32,6 +32,8 @@ _SHIFT = re.compile(r"((^|[^a-z])(d|δ|delta)\s*_?\s*(v|f)\s*(/|_)\s*(v|f)(_?0)?
 #: fall near Tc a few %; a column in Hz read as a fraction gives hundreds: 1e-2 refused a 3 % fall,
 #: a tester, session 34).
 MAX_RELATIVE_SHIFT = 0.1
+#: Units of a shift column that make it an absolute frequency shift df, not df/f.
+FREQUENCY_UNITS = ("hz", "khz", "mhz", "ghz")
 
 
 def shift_kind(name: str) -> str | None:
@@ -77,7 +79,8 @@ class VelocityTable:
         One-sigma errors of ``shift`` in the same units (an error column in % of the values, or
         with a scale of its own, converted), or None without an error column.
     kind : str
-        "delta v/v" or "df/f".
+        "delta v/v", "df/f", or "df" for a column in a unit of frequency (Hz, kHz, MHz, GHz),
+        an absolute shift that the slope fit takes in that unit.
     source, label : str
         Path of the file and its stem.
     columns : tuple of str
@@ -199,12 +202,16 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
             raise ValueError(f"{src}: error column {e_name!r}: errors must be > 0, found "
                              f"{sigma[bad[0]]:g} in data row {bad[0] + 1}")
         sigma = _errors_in_shift_units(src, e_name, sigma, shift, s_name)
+    unit = headers.header_unit(s_name)
+    # a column in Hz is an absolute shift df: its values were labelled df/f in the printed
+    # maximum (a break test, session 50)
+    kind = "df" if (unit or "").lower() in FREQUENCY_UNITS else shift_kind(s_name) or "delta v/v"
     return VelocityTable(
         temperature=temperature, shift=shift, sigma=sigma,
-        kind=shift_kind(s_name) or "delta v/v", source=src, label=p.stem,
+        kind=kind, source=src, label=p.stem,
         columns=tuple(columns), temperature_column=t_name, shift_column=s_name,
         error_column=e_name, units={"temperature": t_unit,
-                                    "shift": headers.header_unit(s_name)})
+                                    "shift": unit})
 
 
 @styled
