@@ -318,7 +318,7 @@ def test_a_curve_without_residuals_for_its_scatter_is_refused_and_no_power_colum
     path.write_text("T (K),n_photons,Qi\n" + "".join(
         f"{ti:.6g},{n:.5g},{1 / q:.8g}\n" for ti, n, q in zip(t, photons, loss, strict=True)))
     assert main(["fit-data", str(path), "--frequency", "5GHz", "--out", str(tmp_path / "o")]) == 2
-    assert "no residual is left to estimate its scatter" in capsys.readouterr().err
+    assert "0 residual(s) left, too few to estimate its scatter" in capsys.readouterr().err
     path.write_text("T (K),n_photons,Qi\n" + "".join(  # a photon number on every row, 0.6 dB apart
         f"{ti:.6g},{1.15 ** k:.5g},{1 / q:.8g}\n" for k, (ti, q) in enumerate(zip(t, loss,
                                                                                  strict=True))))

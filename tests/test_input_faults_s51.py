@@ -114,3 +114,61 @@ def test_a_shift_column_in_hertz_is_labelled_df_not_df_over_f(tmp_path, capsys):
     assert "df (Hz) from" in out and "(df = " in out and "df/f" not in out.split("windows:")[0]
     record = __import__("json").loads((tmp_path / "o" / "velocity_results.json").read_text())
     assert record["inputs"][0]["kind"] == "df" and record["units"]["shift"] == "hz"
+
+
+# ------------------------------------------- curves too short for what is fitted to them
+
+
+def _tanh_curve(n: int, label: str, power: float | None = None, sigma: bool = False, seed: int = 0):
+    from manybody.laws.inputs import LossCurve
+
+    t = np.geomspace(0.02, 0.8, n)
+    loss = 1e-5 * np.tanh(0.24 / (2 * t)) + 2e-6
+    loss = loss * (1 + 0.02 * np.random.default_rng(seed).standard_normal(n))
+    return LossCurve(t, loss, 0.02 * loss if sigma else None, power=power, label=label)
+
+
+def test_a_curve_with_one_residual_for_its_own_scatter_is_refused():
+    """helper-155 (session 50): a one-point curve without own parameters (saturation, no
+    background) got a per-curve scatter of 0 and all the weight; one residual can be shrunk by the
+    shared parameters."""
+    from manybody.laws.fit import fit_joint
+
+    curves = [_tanh_curve(12, "a", -100.0, seed=1), _tanh_curve(12, "b", -90.0, seed=2),
+              _tanh_curve(1, "c", -80.0)]
+    with pytest.raises(ValueError, match=r"curve 'c' has 1 point\(s\) in the window for its 0 own "
+                                         r"parameter\(s\): 1 residual\(s\) left, too few"):
+        fit_joint(curves, 0.24, saturation=True, background=False)
+    fit = fit_joint(curves, 0.24, saturation=True, background=False, scatter="common")
+    assert fit.n_points == 25
+
+
+@pytest.mark.parametrize("n_short,warned", [(4, True), (5, True), (6, False)])
+def test_a_curve_with_few_residuals_for_its_own_scatter_warns(n_short, warned):
+    from manybody.laws.fit import fit_joint
+
+    curves = [_tanh_curve(15, "a", seed=1), _tanh_curve(15, "b", seed=2),
+              _tanh_curve(n_short, "c", seed=3)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit_joint(curves, 0.24)
+    messages = [str(w.message) for w in caught if "its own scatter rests on" in str(w.message)]
+    assert bool(messages) == warned
+    if warned:
+        assert f"curve 'c' has {n_short} point(s)" in messages[0]
+        assert f"rests on {n_short - 2} residuals" in messages[0]
+
+
+def test_a_curve_with_fewer_points_than_its_own_parameters_is_refused_with_errors_given():
+    """helper-156 (session 50): one stray row 0.7 dB off its drive became a one-point curve; with
+    errors given the fit ended 'undecided' with every parameter undetermined."""
+    from manybody.laws.fit import fit_joint
+
+    curves = [_tanh_curve(15, "a", sigma=True, seed=1), _tanh_curve(1, "b", sigma=True)]
+    with pytest.raises(ValueError, match=r"curve 'b' has 1 point\(s\) in the window for its 2 own "
+                                         r"parameter\(s\) \(amplitude\[b\], background\[b\]\): they "
+                                         r"are undetermined"):
+        fit_joint(curves, 0.24)
+    # as many points as own parameters: determined (its residuals are zero), and fitted
+    fit = fit_joint([curves[0], _tanh_curve(2, "b", sigma=True)], 0.24)
+    assert fit.parameters["index"] == pytest.approx(1.0, abs=5 * fit.errors["index"])
