@@ -172,3 +172,19 @@ def test_a_curve_with_fewer_points_than_its_own_parameters_is_refused_with_error
     # as many points as own parameters: determined (its residuals are zero), and fitted
     fit = fit_joint([curves[0], _tanh_curve(2, "b", sigma=True)], 0.24)
     assert fit.parameters["index"] == pytest.approx(1.0, abs=5 * fit.errors["index"])
+
+
+def test_a_figure_of_many_points_draws_them_as_an_image(tmp_path):
+    """Session 50's note: a 1e6-row table wrote a 35 MB PDF (every point a vector path); 2e5 rows
+    7.5 MB, and the legend's 'best' place was searched over every point."""
+    import manybody as mb
+    from manybody.cli.fit_data import RASTER_POINTS, plot_comparison
+    from manybody.laws.inputs import LossCurve
+
+    rng = np.random.default_rng(0)
+    t = np.sort(rng.uniform(0.02, 1.0, RASTER_POINTS + 1000))
+    loss = (1e-5 * np.tanh(0.24 / (2 * t)) + 2e-6) * (1 + 0.01 * rng.standard_normal(t.size))
+    comparison = mb.compare_laws([LossCurve(t, loss, label="many")], "5GHz")
+    pdf = [p for p in plot_comparison(comparison, tmp_path / "f") if p.suffix == ".pdf"][0]
+    content = pdf.read_bytes()
+    assert b"/Subtype /Image" in content and len(content) < 400_000

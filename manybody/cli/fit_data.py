@@ -80,6 +80,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SCHEMA = "manybody.fit-data/2"  # 2: preferred may be null; verdict reason, errors
 OUTPUTS = ("fit_data.png", "fit_data.pdf", "fit_results.json", "fit_table.txt")
+#: Beyond this many points the figure draws the data as a raster image inside the PDF.
+RASTER_POINTS = 5000
 
 
 #: Most repeats --simulate takes: each is one fit of all three laws (~0.1 s), so 10^5 is hours.
@@ -609,17 +611,21 @@ def plot_comparison(cmp: LawComparison, stem: str | Path, loss_label: str = "1/Q
     tmin = min(c.temperature.min() for c in tls.curves)
     tmax = max(c.temperature.max() for c in tls.curves)
     grid = np.geomspace(tmin * 0.9, tmax * 1.05, 300)
+    # many points drawn as vectors made a 35 MB PDF for a 1e6-row table, and the legend's "best"
+    # place is searched over every point (a break test, session 50)
+    many = sum(c.temperature.size for c in tls.curves) > RASTER_POINTS
     for j, c in enumerate(tls.curves):
         col = PALETTE[j % len(PALETTE)]
         label = c.label + (f" ({c.power:g} {c.power_unit})" if c.power is not None
                            and f"{abs(c.power):g}" not in c.label else "")
-        ax.plot(c.temperature, c.loss, "o", color=col, ms=4.5, label=label)
+        ax.plot(c.temperature, c.loss, "o", color=col, ms=1.5 if many else 4.5, label=label,
+                rasterized=many)
         ax.plot(grid, tls.predict(grid, j), "-", color=col, lw=1.3)
         ax.plot(grid, gen.predict(grid, j), "--", color=col, lw=1.3)
         for fit, rax in ((tls, r1), (gen, r2)):
             model = fit.predict(c.temperature, j)
-            rax.plot(c.temperature, 100 * (c.loss - model) / model, "o-", color=col, ms=3.5,
-                     lw=0.8)
+            rax.plot(c.temperature, 100 * (c.loss - model) / model, "." if many else "o-",
+                     color=col, ms=1.0 if many else 3.5, lw=0.8, rasterized=many)
     ax.plot([], [], "k-", label=f"tanh(x/2) fit (AIC {tls.aic:.1f})")
     ax.plot([], [], "k--", label=f"1 - e^-x fit (AIC {gen.aic:.1f})")
     for a in (ax, r1, r2):
@@ -648,7 +654,7 @@ def plot_comparison(cmp: LawComparison, stem: str | Path, loss_label: str = "1/Q
     top.set_xlabel("x = hf / k_B T")
     _nice_log_ticks(r2.xaxis, tmin * 0.9, tmax * 1.05)
     _nice_log_ticks(top.xaxis, w / (tmax * 1.05), w / (tmin * 0.9))
-    ax.legend(fontsize=7.5, ncol=2, loc="best")
+    ax.legend(fontsize=7.5, ncol=2, loc="lower left" if many else "best")
     ax.set_title(f"f = {tls.options['frequency_ghz']:.6g} GHz; shaded: x > 1.  "
                  + (f"index a: not determined ({undetermined(cmp.fits['family'])})"
                     if undetermined(cmp.fits["family"]) else
