@@ -188,3 +188,24 @@ def test_a_figure_of_many_points_draws_them_as_an_image(tmp_path):
     pdf = [p for p in plot_comparison(comparison, tmp_path / "f") if p.suffix == ".pdf"][0]
     content = pdf.read_bytes()
     assert b"/Subtype /Image" in content and len(content) < 400_000
+
+
+def test_a_headerless_re_im_sweep_is_offered_the_real_imag_layout(tmp_path):
+    """Session 50's note: a headerless Re/Im sweep's hints went db-deg -> linear-deg ->
+    linear-rad and never named layout='real-imag'."""
+    from manybody.measured.sweeps import layout_hint, read_sweep
+
+    frequency = np.linspace(4.999e9, 5.001e9, 801)
+    s21 = 0.8 * (1 - 0.6 * np.exp(0.2j) / (1 + 2j * 2e4 * (frequency / 5e9 - 1)))
+    path = tmp_path / "reim.txt"
+    np.savetxt(path, np.c_[frequency, s21.real, s21.imag])
+    with pytest.raises(ValueError, match=r"linear\? \(layout='linear-deg'\); or Re and Im S21, as "
+                                         r"both columns stay within \+-1 \(layout='real-imag'\)"):
+        read_sweep(path)
+    assert "(layout='real-imag')" in layout_hint(read_sweep(path, "linear-deg"))
+    np.testing.assert_allclose(read_sweep(path, "real-imag").s21, s21, rtol=1e-12)
+    # a linear |S21| with a phase in degrees is not offered Re and Im
+    linear = tmp_path / "linear.txt"
+    np.savetxt(linear, np.c_[frequency, np.abs(s21), np.degrees(np.angle(s21))])
+    with pytest.raises(ValueError, match=r"linear\? \(layout='linear-deg'\)$"):
+        read_sweep(linear)

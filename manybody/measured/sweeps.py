@@ -770,7 +770,7 @@ def _complex_s21(src: str, a: np.ndarray, b: np.ndarray, layout: str, *,
         if finite_a.size and np.all((finite_a > 0) & (finite_a <= 1)):
             raise ValueError(f"{src}: magnitude column lies between 0 and 1 everywhere, as a "
                              f"linear |S21| does, but layout={layout!r} says dB; linear? "
-                             f"(layout='linear-{phase_unit}')")
+                             f"(layout='linear-{phase_unit}')" + _re_im_too(a, b))
         magnitude = 10.0 ** (a / 20.0)
     return magnitude * np.exp(1j * phase)
 
@@ -944,8 +944,21 @@ def layout_hint(sweep: S21Sweep) -> str:
         expected = (2.0 * math.asin(min(1.0, (dip / 2) / max(1.0 - dip / 2, 1e-12)))
                     if dip > 0 else 0.0)
         if expected > 0.05 and swing < 0.1 * expected:
+            magnitude = mag if magnitude_kind == "linear" else 20 * np.log10(mag)
             return (f"the phase swings by {math.degrees(swing):.3g} degrees across the "
                     f"resonance, but a dip to {1 - dip:.3g} of the baseline makes a circle that "
                     f"swings ~{math.degrees(expected):.3g} degrees: a phase in radians read as "
-                    f"degrees? (layout='{magnitude_kind}-rad')")
+                    f"degrees? (layout='{magnitude_kind}-rad')"
+                    + _re_im_too(magnitude, np.degrees(np.angle(z))))
+    return ""
+
+
+def _re_im_too(first: np.ndarray, second: np.ndarray) -> str:
+    """'... or Re and Im S21?' when both columns, as read from the file, stay within +-1, as Re
+    and Im do: the hints for a headerless Re/Im sweep went from dB to linear |S21| and from
+    degrees to radians, and never named layout='real-imag' (a break test, session 50)."""
+    values = np.concatenate([np.ravel(first), np.ravel(second)])
+    values = values[np.isfinite(values)]
+    if values.size and np.max(np.abs(values)) <= 1.0 and np.any(np.ravel(second) != 0):
+        return "; or Re and Im S21, as both columns stay within +-1 (layout='real-imag')?"
     return ""
