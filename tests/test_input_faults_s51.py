@@ -209,3 +209,39 @@ def test_a_headerless_re_im_sweep_is_offered_the_real_imag_layout(tmp_path):
     np.savetxt(linear, np.c_[frequency, np.abs(s21), np.degrees(np.angle(s21))])
     with pytest.raises(ValueError, match=r"linear\? \(layout='linear-deg'\)$"):
         read_sweep(linear)
+
+
+# ------------------------------------------------ raw S21 sweeps against a known truth (helper-157)
+
+
+def test_a_flagged_narrow_sweep_is_not_refined_for_minutes(monkeypatch):
+    """helper-157: a clean sweep over 2 linewidths was flagged right ('window too narrow') but
+    took 1-2 minutes: the conj(S21) retry's refinements ran to 2000 evaluations with forward
+    differences. Converged refinements take 3-16; now at most MAX_EVALUATIONS each, with the
+    analytic Jacobian, and the flagged numbers are unchanged."""
+    import scipy.optimize
+
+    from manybody.measured import resonance
+    from manybody.measured.sweeps import S21Sweep
+
+    calls = []
+    original = scipy.optimize.least_squares
+
+    def counted(*args, **kwargs):
+        result = original(*args, **kwargs)
+        calls.append((result.nfev, result.njev, callable(kwargs.get("jac"))))
+        return result
+
+    monkeypatch.setattr(scipy.optimize, "least_squares", counted)
+    f0, qi, qc = 5e9, 2e5, 5e4
+    ql = 1 / (1 / qi + 1 / qc)
+    frequency = np.linspace(f0 - f0 / ql, f0 + f0 / ql, 1000)  # 2 linewidths
+    s21 = (np.exp(0.3j - 2j * np.pi * frequency * 50e-9)
+           * (1 - (ql / qc) / (1 + 2j * ql * (frequency / f0 - 1))))
+    rng = np.random.default_rng(0)
+    s21 = s21 + (ql / qc) / 100 / np.sqrt(2) * (rng.standard_normal(1000) + 1j * rng.standard_normal(1000))
+    fit = resonance.fit_notch(S21Sweep(frequency, s21, "narrow", "real-imag"))
+    assert fit.flag and "window too narrow" in fit.reason
+    assert fit.qi == pytest.approx(qi, abs=4 * fit.qi_err)
+    refinements = [c for c in calls if c[2]]
+    assert refinements and all(nfev <= resonance.MAX_EVALUATIONS for nfev, _, _ in refinements)

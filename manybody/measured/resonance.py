@@ -563,6 +563,14 @@ def dip_based_start(frequency: np.ndarray, s21: np.ndarray) -> tuple[dict, float
     return values, amplitude, alpha, delay
 
 
+#: Evaluations of the refinement (least_squares' max_nfev). Fits that converge take 3-16 (the
+#: Al-on-InP sweeps, and synthetic sweeps across coupling, phi, delay, tilt, span, sampling and
+#: noise; session 51); a start that wanders used the former 2000 (with forward differences, 8
+#: more evaluations each) and a flagged 2-linewidth sweep took 1-2 minutes in the conj(S21)
+#: retry (helper-157). The analytic Jacobian (:func:`notch_jacobian`) replaces the differences.
+MAX_EVALUATIONS = 200
+
+
 def _refine(source: str, f: np.ndarray, z: np.ndarray, r: dict, amplitude: float, alpha: float,
             delay: float, *, with_slope: bool = True,
             slope_start: float | tuple[float, float] = 0.0) -> ResonanceFit:
@@ -576,6 +584,10 @@ def _refine(source: str, f: np.ndarray, z: np.ndarray, r: dict, amplitude: float
         d = z - notch_s21(f, *p)
         return np.concatenate([d.real, d.imag])
 
+    def jacobian(p: np.ndarray) -> np.ndarray:  # of the residual: minus the model's
+        j = notch_jacobian(f, *p)[:, :p.size]
+        return -np.concatenate([j.real, j.imag])
+
     slope = 0.0
     if isinstance(slope_start, tuple):  # a' (1 + s' (f/f_c - 1)) as a (1 + s (f/f0 - 1))
         tilt, centre = slope_start
@@ -588,8 +600,8 @@ def _refine(source: str, f: np.ndarray, z: np.ndarray, r: dict, amplitude: float
                          f"{start[1]:.4g}, {start[2]:.4g})")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        opt = least_squares(residual, start, x_scale="jac", method="trf", diff_step=1e-10,
-                            xtol=1e-14, ftol=1e-14, gtol=1e-14, max_nfev=2000)
+        opt = least_squares(residual, start, jac=jacobian, x_scale="jac", method="trf",
+                            xtol=1e-14, ftol=1e-14, gtol=1e-14, max_nfev=MAX_EVALUATIONS)
     f0, ql, qc_abs, phi, a, al, tau = (float(x) for x in opt.x[:7])
     slope = float(opt.x[7]) if with_slope else 0.0
     dof = opt.fun.size - opt.x.size
