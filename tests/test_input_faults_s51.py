@@ -245,3 +245,25 @@ def test_a_flagged_narrow_sweep_is_not_refined_for_minutes(monkeypatch):
     assert fit.qi == pytest.approx(qi, abs=4 * fit.qi_err)
     refinements = [c for c in calls if c[2]]
     assert refinements and all(nfev <= resonance.MAX_EVALUATIONS for nfev, _, _ in refinements)
+
+
+@pytest.mark.parametrize("points_per_linewidth", [1, 2, 5])
+def test_the_misfit_of_a_coarse_sweep_compares_with_its_noise(points_per_linewidth):
+    """helper-157: at 1-10 points per linewidth the noise was estimated from the data's second
+    differences, which hold the line's own curvature: a good fit read a misfit of 0.01-0.5.
+    From the residual's differences it reads ~1."""
+    from manybody.measured import resonance
+    from manybody.measured.sweeps import S21Sweep
+
+    f0, qi, qc = 5e9, 2e5, 5e4
+    ql = 1 / (1 / qi + 1 / qc)
+    n = 80
+    span = n / points_per_linewidth * f0 / ql
+    frequency = np.linspace(f0 - span / 2, f0 + span / 2, n)
+    s21 = (np.exp(0.3j - 2j * np.pi * frequency * 50e-9)
+           * (1 - (ql / qc) / (1 + 2j * ql * (frequency / f0 - 1))))
+    rng = np.random.default_rng(2)
+    s21 = s21 + (ql / qc) / 100 / np.sqrt(2) * (rng.standard_normal(n) + 1j * rng.standard_normal(n))
+    fit = resonance.fit_notch(S21Sweep(frequency, s21, "coarse", "real-imag"))
+    assert not fit.flag
+    assert 0.6 < fit.misfit < 1.6

@@ -20,12 +20,13 @@ f0, Ql, |Qc|, phi and the diameter-corrected Qi. Its delay comes from a circle-s
 before the resonance is known; on the Al-on-InP sweeps it is off by ~15 % (-1.087e-8 s against
 -1.246e-8 s), leaving a residual 40 times the noise (misfit ~1700) and Qi low by ~10 %. So the
 library's result is then refined: all eight parameters of the model above (seven with a constant
-baseline, ``background="constant"``) are fitted jointly to the
-raw complex S21 (scipy.optimize.least_squares, trust region), and the errors come from the analytic
-Jacobian at the optimum (:func:`notch_jacobian`, through :func:`manybody.laws.covariance.covariance`)
-with the covariance scaled by the reduced chi^2 (so a misfit inflates them); Qi and
-Qc errors are propagated with the full covariance. The library's own Qi and f0 stay in the result
-(``qi_library``, ``f0_library``) for comparison; on noise-only synthetic sweeps both agree within
+baseline, ``background="constant"``) are fitted jointly to the raw complex S21
+(scipy.optimize.least_squares, trust region, with the analytic Jacobian), and the errors come from
+the analytic Jacobian at the optimum (:func:`notch_jacobian`, through
+:func:`manybody.laws.covariance.covariance`) with the covariance scaled by the reduced chi^2 (so a
+misfit inflates them); Qi and Qc errors are propagated with the full covariance. The library's own
+Qi and f0 stay in the result (``qi_library``, ``f0_library``) for comparison; on noise-only
+synthetic sweeps both agree within
 errors (tests/test_resonance.py). Compared: ``scresonators-fit`` 0.6.1 (MIT, the source of the Al
 data) pins numpy 1.16, scipy 1.3, lmfit 0.9 and pylabrad, last released 2022: not installable on
 Python 3.11 with today's numpy; scikit-rf's ``qfactor`` (BSD) fits Q-circles of
@@ -622,8 +623,12 @@ def _refine(source: str, f: np.ndarray, z: np.ndarray, r: dict, amplitude: float
     g_qi = qi**2 * np.array([1.0 / ql**2, -math.cos(phi) / qc_abs**2, -math.sin(phi) / qc_abs])
     g_qc = np.array([0.0, 1.0 / math.cos(phi), qc_abs * math.sin(phi) / math.cos(phi) ** 2])
     sub = cov[1:4, 1:4]
-    noise = noise_power(z)
-    power = float(np.mean(np.abs(z - notch_s21(f, *opt.x)) ** 2))
+    residual_s21 = z - notch_s21(f, *opt.x)
+    # the noise from the residual's second differences, not the data's: at 1-10 points per
+    # linewidth the line's own curvature entered the data's and the misfit read 0.01-0.5 for a
+    # good fit (helper-157); a smooth misfit (a ripple) leaves the residual's differences alone
+    noise = noise_power(residual_s21)
+    power = float(np.mean(np.abs(residual_s21) ** 2))
     misfit = power / noise if noise > 0 else math.inf
     diameter = abs(a) * ql / qc_abs
     shape = (math.sqrt(max(power - noise, 0.0)) / diameter if diameter > 0 and math.isfinite(diameter)
