@@ -58,8 +58,7 @@ def _names_quantity(text: str) -> bool:
     a frequency) rather than a unit ('(mK)', '(%)')."""
     t = text.strip()
     return bool(t) and bool(_TAN_DELTA.search(t) or _INVERSE_Q.search(t) or _Q_AUTO.match(t)
-                            or _Q_OTHER.match(t) or re.fullmatch(r"t|temp|temperature|f0?|fr|"
-                                                                 r"f_0|f_r|freq|frequency", t))
+                            or _Q_OTHER.match(t) or is_temperature(t) or _FREQUENCY.match(t))
 
 
 # A header is a quantity's name followed by annotations, in any order: the unit or scale its
@@ -451,7 +450,7 @@ def error_is_fraction(name: str) -> bool:
 #: the loss's error when no kappa column was in the file; a second round, helper-156, session 50).
 _RESONATOR_OTHER = re.compile(r"^(kappa|κ|gamma|γ|linewidth|line\s*width|fwhm|hwhm|bandwidth|bw|"
                               r"tau|τ|delay|phi|φ|phase|alpha|α|a|amp|amplitude|s21|snr|chi2?|"
-                              r"chi\^?2|χ\^?2|redchi|ql|q l|qc|q c|qe|q e)(\s*\S*)$")
+                              r"chi\^?2|χ\^?2|redchi)(\s*\S*)$")
 
 
 def error_names_other(name: str, value_name: str, columns) -> str | None:
