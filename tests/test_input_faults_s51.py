@@ -267,3 +267,66 @@ def test_the_misfit_of_a_coarse_sweep_compares_with_its_noise(points_per_linewid
     fit = resonance.fit_notch(S21Sweep(frequency, s21, "coarse", "real-imag"))
     assert not fit.flag
     assert 0.6 < fit.misfit < 1.6
+
+
+# ------------------------------------------------ second round (helper-159)
+
+
+@pytest.mark.parametrize("header", ["f_r err", "f_res std", "Qtot_err", "kc err", "theta_err",
+                                    "Qi/Qc err", "offset_err", "depth_err"])
+def test_beside_a_loss_only_a_losss_error_is_taken(tmp_path, header):
+    """helper-159: error columns of quantities the list of other quantities missed ('f_r err',
+    'Qtot_err', 'kc err', ...) were taken as errors of Q without a word."""
+    from manybody.measured.tables import read_loss_table
+
+    temperature, loss = _loss_rows()
+    path = tmp_path / "t.csv"
+    path.write_text(f"T (K),Qi,{header}\n" + "".join(
+        f"{t:.6g},{1 / x:.8g},100\n" for t, x in zip(temperature, loss, strict=True)))
+    with pytest.warns(UserWarning, match=r"not used as the loss's error"):
+        assert read_loss_table(path).sigma is None
+
+
+@pytest.mark.parametrize("header", ["fit err", "stat. err", "total uncertainty", "1 sigma",
+                                    "Q_i err", "Qint_err", "err"])
+def test_generic_error_words_beside_a_loss_are_still_its_error(tmp_path, header):
+    from manybody.measured.tables import read_loss_table
+
+    temperature, loss = _loss_rows()
+    path = tmp_path / "t.csv"
+    path.write_text(f"T (K),Qi,{header}\n" + "".join(
+        f"{t:.6g},{1 / x:.8g},{0.005 / x:.6g}\n" for t, x in zip(temperature, loss, strict=True)))
+    table = read_loss_table(path)
+    assert table.error_column == header
+    np.testing.assert_allclose(table.sigma, 0.005 * table.loss, rtol=1e-5)
+
+
+def test_decimal_commas_with_fortran_exponents_are_read(tmp_path):
+    from manybody.measured.tables import read_loss_table
+
+    path = tmp_path / "t.csv"
+    path.write_text("T (K);1/Qi\n" + "".join(f"{t};1,{i}0D-05\n" for i, t in enumerate(
+        ["2,0D-02", "5,0D-02", "1,0D-01", "2,0D-01", "3,0D-01"])))
+    table = read_loss_table(path)
+    np.testing.assert_allclose(table.temperature, [0.02, 0.05, 0.1, 0.2, 0.3])
+    np.testing.assert_allclose(table.loss, [1.0e-5, 1.1e-5, 1.2e-5, 1.3e-5, 1.4e-5])
+
+
+@pytest.mark.parametrize("text,unit", [("T (K),loss, %\n", "%"), ("T (K),1/Q, ppm\n", "ppm")])
+def test_a_unit_after_a_separator_in_the_header_is_refused(tmp_path, text, unit):
+    """helper-159: 'T (K),loss, %' made '%' a column of its own and the loss was read 100 times
+    too large without a word; 'df, MHz' in a --velocity table gave df/f = 0.003 for 6.5e-7."""
+    from manybody.measured.tables import read_loss_table
+    from manybody.measured.velocity import read_velocity_table
+
+    path = tmp_path / "t.csv"
+    path.write_text(text + "0.02,1e-3\n0.05,1.1e-3\n0.1,1.2e-3\n")
+    with pytest.raises(ValueError, match=rf"the header's cell '{unit}' \(column 3\) holds only a "
+                                         r"unit or scale .* Write it in brackets"):
+        read_loss_table(path)
+    path.write_text("T (K),df, MHz\n0.02,1e-3\n0.05,1.1e-3\n0.1,1.2e-3\n")
+    with pytest.raises(ValueError, match=r"'MHz' \(column 3\)"):
+        read_velocity_table(path)
+    # an empty text column with a name that is no unit stays allowed
+    path.write_text("T (K),loss,note\n0.02,1e-5\n0.05,1.1e-5\n0.1,1.2e-5\n")
+    assert read_loss_table(path).loss.size == 3

@@ -34,6 +34,10 @@ CLI_NAMES = (
      "--saturation needs a drive power for every curve (a power column, --power-column or "
      "--powers)"),
     ("saturation=True", "--saturation"),
+    ("Give errors, scatter='common', or leave the curve out", "Give errors (an error column), or "
+     "leave the curve out"),  # fit-data has no --scatter (helper-159, session 51)
+    ("give errors or use scatter='common' if the curves' noise is alike", "give errors (an error "
+     "column)"),
     ("frequency_unit=", "--sweep-frequency-unit "),
     ("temperature_column=", "--temperature-column "),
     ("loss_column=", "--loss-column "),

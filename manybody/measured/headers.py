@@ -453,12 +453,22 @@ _RESONATOR_OTHER = re.compile(r"^(kappa|κ|gamma|γ|linewidth|line\s*width|fwhm|
                               r"chi\^?2|χ\^?2|redchi)(\s*\S*)$")
 
 
+#: Words that qualify an error without naming a quantity: 'fit err', 'stat. error',
+#: 'total uncertainty', '1 sigma'.
+_GENERIC_ERROR_WORDS = {"fit", "fitted", "stat", "statistical", "sys", "syst", "systematic",
+                        "total", "tot", "combined", "abs", "absolute", "mean", "1", "one", "2",
+                        "two", "68", "95", "ci", "conf", "confidence", "standard", "of", "the",
+                        "meas", "measured", "est", "estimated", "value", "y", "plus", "minus",
+                        "lower", "upper", "sym", "symmetric", "random"}
+
+
 def error_names_other(name: str, value_name: str, columns) -> str | None:
-    """What other quantity an uncertainty column names, or None when it names the value
-    column, nothing, or nothing recognised: the temperature ('T_err', 'sigma_T', 'T std'), a
-    frequency ('f0_err'), another quality factor ('Qc_err'), a power, or another column of the
-    file. Such columns were taken as the loss's error, which gave 'neither law' at chi2/dof of
-    1e11 for clean tanh data (a break test, session 50)."""
+    """What other quantity an uncertainty column names, or None when it names the value column,
+    nothing, or (beside a loss column) a loss: the temperature ('T_err', 'sigma_T', 'T std'), a
+    frequency ('f0_err'), another quality factor ('Qc_err'), a power, another column of the
+    file, or beside a loss column anything but a loss ('f_r err', 'Qtot_err'). Such columns
+    were taken as the loss's error, which gave 'neither law' at chi2/dof of 1e11 for clean tanh
+    data (a break test, session 50)."""
     subject = error_subject(name)
     value = strip_unit(value_name).replace("_", " ").strip()
     if not subject or subject == value or error_is_fraction(name):
@@ -478,6 +488,12 @@ def error_names_other(name: str, value_name: str, columns) -> str | None:
         return "another resonator parameter"
     if subject in others:
         return f"the column {subject!r}"
+    if loss_kind(value_name) is not None and loss_kind(subject) is None and not (
+            set(re.split(r"[\s./-]+", subject)) - {""} <= _GENERIC_ERROR_WORDS):
+        # of a loss column only a loss's error is taken: the spellings of other quantities are
+        # too many to list ('f_r err', 'Qtot_err', 'kc err', 'offset_err' were taken as errors
+        # of Q; a second round, helper-159, session 51)
+        return f"{subject!r}, not a loss"
     return None
 
 

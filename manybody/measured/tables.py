@@ -308,13 +308,14 @@ def parse_number(cell: str, decimal_comma: bool) -> float | None:
 
 
 #: A number with Fortran's double-precision exponent, '1.25D-03'.
-_FORTRAN_EXPONENT = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))[dD]([+-]?\d+)$")
+_FORTRAN_EXPONENT = re.compile(r"^([+-]?(?:\d+[.,]?\d*|[.,]\d+))[dD]([+-]?\d+)$")
 
 
 def fortran_exponent(cell: str) -> str:
-    """A cell with Fortran's exponent letter D ('1.25D-03', as Fortran programs and some lab
-    software write doubles) written with E; any other cell unchanged (such tables were refused
-    as 'no numeric rows found' without naming the D; a break test, session 50)."""
+    """A cell with Fortran's exponent letter D ('1.25D-03', '1,25D-03' with a decimal comma, as
+    Fortran programs and some lab software write doubles) written with E; any other cell
+    unchanged (such tables were refused as 'no numeric rows found' without naming the D; a
+    break test, session 50)."""
     return _FORTRAN_EXPONENT.sub(r"\1e\2", cell)
 
 
@@ -823,8 +824,33 @@ def read_grid(p: Path, example: str = "'Temperature (mK);Qint'") -> CellGrid:
                 f"{src}: line {line} has {sum(bool(c.strip()) for c in row)} filled cells "
                 f"({sep.join(row)[:60]!r}) but the header names {len(columns)} columns"
                 f"{hint}; every data line needs one cell per column")
+    _refuse_unit_cells_beyond_data(src, columns, rows[first:], sep)
     return CellGrid(src, sep, decimal_comma, columns, rows[first:], lines_of_data, conflicts,
                     decimal_marks(rows[first:], lines_of_data, decimal_comma))
+
+
+def _balanced(text: str) -> bool:
+    return all(text.count(a) == text.count(b) for a, b in ("()", "[]", "{}"))
+
+
+def _refuse_unit_cells_beyond_data(src: str, columns: list[str], data: list[list[str]],
+                                   sep: str) -> None:
+    """Refuse a header cell holding a unit or scale only ('%', 'MHz', 'ppm', '1e-6') beyond the
+    last column any data line fills: a unit written after a separator ('T (K),loss, %'), which
+    became a column of its own with no numbers, and the loss column was read without it, 100
+    times too large, without a word (a second round, helper-159, session 51)."""
+    width = max((max((i + 1 for i, cell in enumerate(row) if cell.strip()), default=0)
+                 for row in data), default=0)
+    extra = [(i, name) for i, name in enumerate(columns) if i >= width and name
+             and _is_units_row([name]) and _balanced(name)]  # a split bracket is told later
+    if extra:
+        i, name = extra[0]
+        before = columns[i - 1] if i > 0 else ""
+        raise ValueError(
+            f"{src}: the header's cell {name!r} (column {i + 1}) holds only a unit or scale and "
+            f"no data line has a number under it: a unit written after a separator "
+            f"({sep.join([before, name])!r})? Write it in brackets after its name "
+            f"('{before} ({name.strip('()[] ')})')")
 
 
 def _data_columns(grid: CellGrid, temperature_column: str | None, loss_column: str | None,
