@@ -1015,6 +1015,13 @@ SCATTER_DOF_REFUSED = 2
 SCATTER_DOF_WARNED = 4
 
 
+class ShortCurveWarning(UserWarning):
+    """A curve whose own scatter rests on fewer than SCATTER_DOF_WARNED residuals. A category of
+    its own so that a caller fitting the same curves several times (one fit per law,
+    :func:`manybody.measured.comparison.compare_laws`) can say it once (it was printed once per
+    law by ``fit-data``; a tester, session 52)."""
+
+
 def _check_curve_dof(curves, labels, names, per_curve: bool) -> None:
     """Refuse a curve with fewer points than its own parameters (they are undetermined, and with
     them every shared one: a stray row 0.7 dB off its drive became a one-point curve and the fit
@@ -1052,7 +1059,7 @@ def _check_curve_dof(curves, labels, names, per_curve: bool) -> None:
                 f"curve {label!r} has {listed}: its own scatter rests on {left} residuals, and "
                 f"weights from so few widen the shared parameters' spread (1.2-1.3x in trials "
                 f"with equal noise); give errors or use scatter='common' if the curves' noise is "
-                f"alike", UserWarning, stacklevel=4)
+                f"alike", ShortCurveWarning, stacklevel=4)
 
 
 def check_switches(background, saturation, quasiparticle: str | None,

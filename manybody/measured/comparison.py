@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from manybody.laws.fit import fit_joint
+from manybody.laws.fit import ShortCurveWarning, fit_joint
 from manybody.laws.inputs import LAWS, LossCurve, LossScaleWarning, ShiftCurve
 from manybody.laws.verdict import judge
 from manybody.laws.x_range import XRangeWarning
@@ -114,6 +114,9 @@ def compare_laws(curves: Sequence[LossCurve] | LossCurve, frequency: float | str
         family = fit_joint(curves, frequency, law="family", **options)
         warnings.simplefilter("ignore", XRangeWarning)
         warnings.simplefilter("ignore", LossScaleWarning)
+        # every law has the family's own parameters per curve: a short curve's warning is the
+        # family fit's, said once (it was printed once per law by fit-data; session 52)
+        warnings.simplefilter("ignore", ShortCurveWarning)
         fits = {law: family if law == "family" else
                 fit_joint(curves, frequency, law=law, weights=family, **options) for law in LAWS}
     j = judge(fits)
@@ -239,6 +242,7 @@ def discrimination_power(cmp: LawComparison, n_simulations: int, rng: np.random.
                 with warnings.catch_warnings():  # the data's unit check warned already
                     warnings.simplefilter("ignore", XRangeWarning)
                     warnings.simplefilter("ignore", LossScaleWarning)
+                    warnings.simplefilter("ignore", ShortCurveWarning)  # so did the data's
                     res = compare_laws(sim, fit.frequency, **opts)
             except (RuntimeError, ValueError):  # an unfittable draw counts as a failure
                 failed += 1
