@@ -49,8 +49,10 @@ def normalised_header(name: str) -> str:
 #: An error word or a difference sign before its quantity in brackets: 'd(1/Qi)', 'δ(tan δ)',
 #: 'sigma(1/Q)', 'err(Qc)' are read as 'd 1/qi', ... ('d(1/Qi)' was not an error column and
 #: 'delta(tan δ)' a 'delta' column in units of tan δ; a second round, helper-156, session 50).
-_ERROR_OF = re.compile(r"^(d|δ|delta|sigma|σ|err|error|std|unc|uncertainty)\s*[\(\[\{]([^()\[\]{}]*)"
-                       r"[\)\]\}]")
+#: Also 'u(loss)', 'sd(Qi)', 'se(Qi)', 'e(Qi)' (the GUM's u, standard deviation and standard
+#: error; they were not error columns, a tester, session 52).
+_ERROR_OF = re.compile(r"^(d|δ|delta|sigma|σ|err|error|std|stdev|stderr|sd|se|sem|u|e|unc|"
+                       r"uncertainty)\s*[\(\[\{]([^()\[\]{}]*)[\)\]\}]")
 
 
 def _names_quantity(text: str) -> bool:
@@ -354,8 +356,13 @@ _Q_AUTO = re.compile(r"^(q|qi|q_i|qint|q_int|q\s*int|q\s*i|q\s*internal|q_intern
                      r"internal\s*q|internal\s+quality\s+factor|quality\s*factor)$")
 _Q_OTHER = re.compile(
     r"^(ql|q_l|qc|q_c|qe|q_e|qload|qloaded|q_loaded|qcoupling|q_coupling|q0|q_0)$")
+#: A loss or quality factor an error letter can stand before ('e_loss', 'eQi', 'u 1/Qi'): the
+#: name must end there, so that 'equilibrium', 'energy' or 'eps' are not errors.
+_ERROR_TARGET = (r"(?:q_?(?:i|int|internal|c|l|e|0|tot|load|loaded)?(?![a-z0-9])|1\s*/\s*q|"
+                 r"loss(?![a-z])|tan\s*(?:delta|δ|d)(?![a-z])|tand(?![a-z]))")
 _ERROR = re.compile(r"(\berr(or|ors)?\b|_err|err$|\buncertaint|\bsigma\b|σ|±|\+/-|^sigma|"
                     r"^(d|delta|δ)[\s_]*(q|1\s*/\s*q|loss(?![a-z])|tan)|"
+                    r"^(e|u)(?:[\s_]+|(?=q))" + _ERROR_TARGET + r"|"
                     r"\bstd\b|\bstdev\b|\bstd\.?\s*dev)")
 _POWER = re.compile(r"(power|^p$|^p_|^p\s|^pin|dbm|photon|^n$|^<n>|^nph|^n_ph)")
 _POWER_UNITS = ("dbm", "dbw", "w", "mw", "uw", "µw", "μw", "nw", "pw", "fw", "photons")
@@ -388,7 +395,7 @@ def loss_kind(name: str, explicit: bool = False) -> str | None:
 
 
 _ERROR_WORDS = re.compile(r"\b(err|errs|error|errors|uncertainty|uncertainties|unc|stderr|sigma|σ|std|stdev|"
-                          r"std\.?\s*dev|standard\s+deviation|rel|relative|fractional|frac)\b\.?|σ|±|\+/-")
+                          r"sd|se|sem|std\.?\s*dev|standard\s+deviation|rel|relative|fractional|frac)\b\.?|σ|±|\+/-")
 _FRACTION_UNITS = ("rel", "rel.", "relative", "fraction", "frac")
 _PERCENT_WORD = re.compile(r"\b(pct|percent)\b")
 
@@ -402,8 +409,9 @@ def _spaced(quantity: str) -> str:
     return _PERCENT_WORD.sub(" ", text).strip()
 
 
-_ERROR_SPACED = re.compile(r"\b(sigma|std|stdev|unc|stderr)\b|^delta\s*q")
-_ERROR_UNITS = ("std", "sigma", "err", "error", "unc", "uncertainty", "stderr")
+#: 'sd' and 'se' (standard deviation, standard error: 'Qi_sd', 'se(Qi)') since session 52.
+_ERROR_SPACED = re.compile(r"\b(sigma|std|stdev|unc|stderr|sd|se|sem)\b|^delta\s*q")
+_ERROR_UNITS = ("std", "sigma", "err", "error", "unc", "uncertainty", "stderr", "sd", "se", "sem")
 _RELATIVE = re.compile(r"\b(rel|relative|fractional|frac)\b")
 _FREQUENCY = re.compile(r"^(f|f0|f_0|fr|f_r|fres|f_res|freq|frequency|resonance\s+frequency|w|ω|omega)$")
 
@@ -415,6 +423,7 @@ def error_subject(name: str) -> str:
     parts = parse_header(name)
     bare = _spaced(parts.quantity)
     bare = re.sub(r"^(d|delta|δ)\s*(?=q|1\s*/|loss(?![a-z])|tan)", "", bare)
+    bare = re.sub(r"^(e|u)\s*(?=" + _ERROR_TARGET + ")", "", bare)  # 'e loss', 'eqi', 'u 1/qi'
     subject = re.sub(r"[\s\-.:,;]+", " ", _ERROR_WORDS.sub(" ", bare)).strip()
     unit = (parts.unit or "").strip().lower()
     if not subject and unit and (is_temperature(unit) or _FREQUENCY.match(unit) or loss_kind(unit)
@@ -499,7 +508,9 @@ def error_names_other(name: str, value_name: str, columns) -> str | None:
 
 def is_error_column(name: str) -> bool:
     """An uncertainty column: 'Qi error', 'Qi_err', 'dQi', 'sigma', 'std', 'uncertainty', '±Qi',
-    'Qi_sigma', 'std_Qi', 'Qi_unc', 'delta_Qi', 'Qi (std)' (the last six since session 50)."""
+    'Qi_sigma', 'std_Qi', 'Qi_unc', 'delta_Qi', 'Qi (std)' (the last six since session 50),
+    'Qi_sd', 'sd(Qi)', 'se(Qi)', 'u(loss)', 'e_loss', 'eQi' (since session 52; an 'e' or 'u' only
+    right before a loss or a Q, so that 'e', 'energy', 'eps' stay other columns)."""
     bare = strip_unit(name)
     return bool(_ERROR.search(bare) or _ERROR_SPACED.search(bare.replace("_", " "))
                 or (scale_unit(name) or "") in _ERROR_UNITS)
