@@ -4,7 +4,9 @@ reader and the figure of :func:`manybody.laws.velocity.fit_velocity_slopes` on t
 A velocity table follows the loss-table conventions of :mod:`manybody.measured.tables` (``,`` ``;``
 or tab separators, decimal commas, byte-order marks, ``#`` comments, a header line, temperature
 in ``K`` or ``mK`` from the header or the cells) with a shift column named like ``dv/v``,
-``delta v/v``, ``Δv/v``, ``velocity shift``, ``df/f``, ``Δf/f`` or ``frequency shift`` (values of
+``delta v/v``, ``Δv/v``, ``velocity shift``, ``df/f``, ``Δf/f`` or ``frequency shift``, or an
+absolute shift with its frequency unit (``df (Hz)``, ``Δf (kHz)``, ``f - f0 (Hz)``, ``shift_MHz``;
+not a plain resonance frequency ``f (GHz)``) (values of
 either sign, kept in the units of the column, e.g. ``dv/v (ppm)``) and an optional uncertainty
 column (``sigma``, ``dv/v error``, ``std``, ...) in the same units. Anything it cannot read is a
 ValueError naming the file, the column, the row and the value.
@@ -34,14 +36,67 @@ _SHIFT = re.compile(r"((^|[^a-z])(d|δ|delta)\s*_?\s*(v|f)\s*(/|_)\s*(v|f)(_?0)?
 MAX_RELATIVE_SHIFT = 0.1
 #: Units of a shift column that make it an absolute frequency shift df, not df/f.
 FREQUENCY_UNITS = ("hz", "khz", "mhz", "ghz")
+_FACTORS = {"hz": 1.0, "khz": 1e3, "mhz": 1e6, "ghz": 1e9}
+#: The name of an absolute frequency shift, read as one with a frequency unit only: 'Δf',
+#: 'delta f', 'df_r', 'f - f0', 'f-f_r', 'f(T) - f0', 'shift', 'f0 shift', 'resonance shift' (they
+#: were refused as "cannot tell which column is the shift"; a tester, session 52). A plain 'f',
+#: 'f_r' or 'fr' is the resonance frequency itself, not a shift.
+_RESONANCE = (r"(?:f|fr|f_r|f0|f_0|fres|f_res|freq|frequency|resonance(?:\s+frequency)?|ω|omega|"
+              r"ν|nu)")
+_FREQUENCY_SHIFT = re.compile(
+    r"^(?:(?:d|δ|delta)[\s_]*(?:f|ν|nu)(?:[\s_]*(?:0|r|res|c))?"
+    r"|f(?:_?(?:0|r|res|c))?\s*(?:\(\s*t\s*\)|\(t\))?\s*-\s*f(?:_?(?:0|r|res|c|ref|\d+\s*mk|min|max))?"
+    r"|(?:" + _RESONANCE + r"[\s_]*)?shift)$")
+_TRAILING_FREQUENCY_UNIT = re.compile(r"(?:[\s_]+|\s*/\s*)(hz|khz|mhz|ghz)$")
+
+
+def frequency_unit(name: str) -> tuple[str, str | None]:
+    """The quantity of a header and the frequency unit its values are in (``'hz'``, ``'khz'``,
+    ``'mhz'``, ``'ghz'``) from brackets (``'Δf (MHz)'``) or after the name (``'df_kHz'``,
+    ``'shift Hz'``), or None without one."""
+    quantity = headers.strip_unit(name)
+    unit = (headers.header_unit(name) or "").replace(" ", "")
+    trailing = _TRAILING_FREQUENCY_UNIT.search(quantity)  # 'df_khz', 'shift / khz'
+    if trailing and not unit:
+        return quantity[:trailing.start()].strip(), trailing.group(1)
+    return quantity, unit if unit in FREQUENCY_UNITS else None
+
+
+def is_frequency_shift(name: str) -> bool:
+    """Whether a header names an absolute frequency shift (f - f0, Δf, shift) with its unit."""
+    quantity, unit = frequency_unit(name)
+    return unit is not None and bool(_FREQUENCY_SHIFT.match(quantity))
 
 
 def shift_kind(name: str) -> str | None:
-    """"delta v/v" or "df/f" for a shift column name, None for any other column."""
+    """"delta v/v", "df/f", or "df" (an absolute frequency shift in Hz, kHz, MHz or GHz) for a
+    shift column name, None for any other column."""
+    if is_frequency_shift(name):
+        return "df"
     n = headers.strip_unit(name)
     if not _SHIFT.search(n):
         return None
     return "df/f" if re.search(r"f\s*(/|_)\s*f|^df|frequency", n) else "delta v/v"
+
+
+def _no_shift_message(src: str, columns: list[str]) -> str:
+    """Why no column of a velocity table is a shift: an absolute frequency column is named (its
+    values are not a shift: a table of f (GHz) was not to be fitted as one), and so is a shift's
+    name without a unit (Δf of what unit?)."""
+    text = (f"{src}: cannot tell which column is the shift (dv/v, delta v/v, df/f, velocity "
+            "shift, or an absolute shift with its frequency unit: 'df (Hz)', 'Δf (kHz)', "
+            f"'f - f0 (Hz)', 'shift_MHz'); columns found: {', '.join(map(repr, columns))}")
+    absolute = [c for c in columns if re.fullmatch(_RESONANCE, frequency_unit(c)[0])]
+    unitless = [c for c in columns if frequency_unit(c)[1] is None
+                and _FREQUENCY_SHIFT.match(headers.strip_unit(c))]
+    if absolute:
+        text += (f". Column(s) {', '.join(map(repr, absolute))} hold an absolute (resonance) "
+                 "frequency, not a shift: subtract the reference, f - f(T_ref), into a column "
+                 "such as 'df (Hz)', or divide by it into 'df/f'")
+    if unitless:
+        text += (f". Column(s) {', '.join(map(repr, unitless))} name a frequency shift without "
+                 "its unit: write it in the header, e.g. 'df (Hz)' or 'f - f0 (kHz)'")
+    return text
 
 
 def _errors_in_shift_units(src: str, e_name: str, sigma: np.ndarray, shift: np.ndarray,
@@ -61,6 +116,9 @@ def _errors_in_shift_units(src: str, e_name: str, sigma: np.ndarray, shift: np.n
     unit = headers.scale_unit(e_name)
     if unit is None or unit in ("", "1", "-") or unit == headers.scale_unit(s_name):
         return sigma
+    shift_unit = frequency_unit(s_name)[1]
+    if unit in FREQUENCY_UNITS and shift_unit is not None:  # 'sigma (Hz)' beside 'df (kHz)'
+        return sigma * _FACTORS[unit] / _FACTORS[shift_unit]
     return sigma * (headers.dimensionless_scale(src, e_name, "error of a shift")
                     / headers.dimensionless_scale(src, s_name, "shift"))
 
@@ -183,13 +241,11 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
         raise ValueError(f"{src}: cannot tell which column is the temperature; columns found: "
                          f"{', '.join(map(repr, columns))}; name it e.g. 'Temperature (mK)' or "
                          "pass temperature_column='NAME'")
-    s_name = tables.pick_column("shift (delta v/v or df/f)", shift_column,
+    s_name = tables.pick_column("shift (delta v/v, df/f or df)", shift_column,
                           [c for c in columns if c != t_name and shift_kind(c)
                            and not headers.is_error_column(c)], columns, src)
     if s_name is None:
-        raise ValueError(f"{src}: cannot tell which column is the shift (dv/v, delta v/v, "
-                         f"df/f, velocity shift, frequency shift); columns found: "
-                         f"{', '.join(map(repr, columns))}")
+        raise ValueError(_no_shift_message(src, columns))
     e_name = tables.error_column_of(grid, error_column, t_name, s_name, value_kind="shift")
     temperature, t_unit = tables.temperature_column_values(grid, t_name, temperature_unit)
     tables.warn_isolated_temperature(src, t_name, temperature, t_unit)
@@ -202,7 +258,7 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
             raise ValueError(f"{src}: error column {e_name!r}: errors must be > 0, found "
                              f"{sigma[bad[0]]:g} in data row {bad[0] + 1}")
         sigma = _errors_in_shift_units(src, e_name, sigma, shift, s_name)
-    unit = headers.header_unit(s_name)
+    unit = frequency_unit(s_name)[1] or headers.header_unit(s_name)
     # a column in Hz is an absolute shift df: its values were labelled df/f in the printed
     # maximum (a break test, session 50)
     kind = "df" if (unit or "").lower() in FREQUENCY_UNITS else shift_kind(s_name) or "delta v/v"
