@@ -14,4 +14,6 @@ PLANCK = 6.62607015e-34
 HBAR = PLANCK / (2.0 * 3.141592653589793)
 #: h * (1 GHz) / k_B in kelvin: 1 GHz = 0.0479924 K.
 KELVIN_PER_GHZ = PLANCK * 1e9 / BOLTZMANN
+#: Hertz per unit of a frequency written in a header or a value ('khz' -> 1e3), lower case.
+HERTZ_PER_UNIT = {"hz": 1.0, "khz": 1e3, "mhz": 1e6, "ghz": 1e9}
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from manybody.support import validate as v
-from manybody.units import KELVIN_PER_GHZ
+from manybody.units import HERTZ_PER_UNIT, KELVIN_PER_GHZ
 
 #: Highest temperature accepted (K): loss measurements on glasses and resonators lie far below;
 #: a larger value is a unit mistake (and would make a log axis span hundreds of decades).
@@ -73,7 +73,6 @@ BCS_RATIO = 1.764
 
 _FREQ = re.compile(r"^\s*([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)\s*(ghz|mhz|khz|hz|mk|k)\s*$",
                    re.IGNORECASE)
-_HZ = {"ghz": 1e9, "mhz": 1e6, "khz": 1e3, "hz": 1.0}
 
 
 def floored_per_curve(level: np.ndarray, groups: np.ndarray, n_curves: int,
@@ -118,8 +117,8 @@ def parse_frequency(value: str | float) -> float:
         number, unit = float(m.group(1)), m.group(4).lower()
         if not number > 0:
             raise ValueError(f"frequency must be positive, got {value!r}")
-        if unit in _HZ:
-            kelvin = number * _HZ[unit] * 1e-9 * KELVIN_PER_GHZ
+        if unit in HERTZ_PER_UNIT:
+            kelvin = number * HERTZ_PER_UNIT[unit] * 1e-9 * KELVIN_PER_GHZ
         else:
             kelvin = number * (1e-3 if unit == "mk" else 1.0)
         if not kelvin > 0:  # underflow, e.g. 1e-320 Hz

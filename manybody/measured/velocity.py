@@ -25,6 +25,7 @@ from manybody.laws.velocity import VelocityFit
 from manybody.measured import headers, tables
 from manybody.support.paths import check_input_file
 from manybody.support.style import PALETTE, new_figure, save_figure, styled
+from manybody.units import HERTZ_PER_UNIT
 
 _SHIFT = re.compile(r"((^|[^a-z])(d|δ|delta)\s*_?\s*(v|f)\s*(/|_)\s*(v|f)(_?0)?\b|velocity\s*shift|"
                     r"frequency\s*shift|fractional\s*(frequency|velocity)|^(dv|df|dvv|dff)$)")
@@ -35,8 +36,7 @@ _SHIFT = re.compile(r"((^|[^a-z])(d|δ|delta)\s*_?\s*(v|f)\s*(/|_)\s*(v|f)(_?0)?
 #: a tester, session 34).
 MAX_RELATIVE_SHIFT = 0.1
 #: Units of a shift column that make it an absolute frequency shift df, not df/f.
-FREQUENCY_UNITS = ("hz", "khz", "mhz", "ghz")
-_FACTORS = {"hz": 1.0, "khz": 1e3, "mhz": 1e6, "ghz": 1e9}
+FREQUENCY_UNITS = tuple(HERTZ_PER_UNIT)
 #: The name of an absolute frequency shift, read as one with a frequency unit only: 'Δf',
 #: 'delta f', 'df_r', 'f - f0', 'f-f_r', 'f(T) - f0', 'shift', 'f0 shift', 'resonance shift' (they
 #: were refused as "cannot tell which column is the shift"; a tester, session 52). A plain 'f',
@@ -118,7 +118,7 @@ def _errors_in_shift_units(src: str, e_name: str, sigma: np.ndarray, shift: np.n
         return sigma
     shift_unit = frequency_unit(s_name)[1]
     if unit in FREQUENCY_UNITS and shift_unit is not None:  # 'sigma (Hz)' beside 'df (kHz)'
-        return sigma * _FACTORS[unit] / _FACTORS[shift_unit]
+        return sigma * HERTZ_PER_UNIT[unit] / HERTZ_PER_UNIT[shift_unit]
     return sigma * (headers.dimensionless_scale(src, e_name, "error of a shift")
                     / headers.dimensionless_scale(src, s_name, "shift"))
 
