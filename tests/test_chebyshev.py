@@ -1251,7 +1251,9 @@ def _truncation_case(index: int, realisation: int):
 def test_exact_trace_error_bar_covers_truncation(index):
     """Default truncation, exact trace (no statistical error): |chebyshev - dense| <= 3 x the
     reported error for every observable and temperature, and the error bar is not inflated
-    (<= 20 x the largest actual deviation; 4-6 x on average over these cases at N = 5-6)."""
+    (<= 30 x the largest actual deviation; 2-23 x in these cases at N = 5, 8 x on average). The
+    cap was 20 x before session 52 added the error of the weight above the energy window,
+    WINDOW_SAFETY L(T) max|Q|, conservative by design (its measured ratios reach ~20)."""
     real, w, t, b, norm, ref = _truncation_case(index, 0)
     res = ch.chebyshev_absorption(real, w, t, b, ChebyshevParams(
         trace="exact", dtype="float64"), normalisation=norm)
@@ -1262,7 +1264,7 @@ def test_exact_trace_error_bar_covers_truncation(index):
         rounding = 1e-9 * np.abs(want).max() if name == "specific_heat" else 0.0
         assert np.all(np.abs(got - want) <= 3 * err + rounding), name
         if name != "specific_heat":
-            assert err.max() <= 20 * np.abs(got - want).max(), name
+            assert err.max() <= 30 * np.abs(got - want).max(), name
 
 
 @pytest.mark.parametrize("index", range(len(TRUNCATION_CASES)))

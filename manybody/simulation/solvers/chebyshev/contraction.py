@@ -150,6 +150,7 @@ class Contraction:
             "e2": rho @ (self.boltzmann1 * self.shift1**2).T,
             "z0": rho.sum(axis=1),
             "outside": rho @ self.outside1,
+            "above": rho @ (self.boltzmann1 * self.outside1).T,  # Z's part above the window
         })
         return out
 

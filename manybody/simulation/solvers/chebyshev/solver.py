@@ -202,6 +202,19 @@ TRUNCATION_SAFETY = 1.0
 #: allows, an absolute C of ~1e-7 k_B where the true one is ~0 (the series' leakage below E_0,
 #: weighted by e^{(E_0 - E)/T}).
 HEAT_ROUND_OFF = 1e-7
+#: The error of Q and delta v/v from the thermal weight above a rung's energy window, which the
+#: moments' thermal index leaves out (Z counts it): WINDOW_SAFETY x L(T) x max|response| over the
+#: solve, L(T) the fraction of Z(T) above the window. Measured (session 52, exact traces at
+#: N = 5-7, dipolar, Gaussian, GOE and independent TLS, the window error taken as the change to a
+#: 40-sigma window at the same M): the error was up to 20 times L(T) max|Q| (a state above the
+#: window absorbs or emits like a polarised one, far more than the thermal average at T >> w),
+#: and the window error of an exact trace under the old default window was 1.3e-4 of max|Q| at
+#: 2e8 of its error bars (helper-158, session 51).
+WINDOW_SAFETY = 30.0
+#: float64 round-off of Q and delta v/v relative to their largest value over the solve, a floor
+#: of the error: with the window's weight gone an exact trace reported 1e-14 against deviations of
+#: 4e-13 (session 52), and 2e-12 at w = 3 K (z = 132; helper-158, session 51).
+FLOAT64_ROUND_OFF = 1e-11
 
 
 @dataclass(frozen=True)
@@ -226,7 +239,9 @@ class ChebyshevResult:
         Per rung: reference_temperature (T0, K), temperatures (those it serves, K), n_moments,
         nodes (window nodes + 1: rows of the node-projected moments),
         node_rows (of them per pass), bank_rows (k rows per GEMM), n_vectors, window_loss
-        (weight fraction at T0 beyond the window), amplification (max Z(T0)/Z(T)),
+        (weight fraction at T0 beyond the window), window_fraction (largest fraction of Z(T)
+        above the window over the rung's T, which enters the error as WINDOW_SAFETY x it x
+        max|Q|), amplification (max Z(T0)/Z(T)),
         truncation_bound (truncation_tol * amplification), coarse_moments, truncation_error
         (largest truncation estimate of Q on the rung), seconds.
     exact_trace : bool
@@ -609,6 +624,7 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
     statistical = {k: np.zeros_like(a) for k, a in values.items()}
     truncation = {k: np.zeros_like(a) for k, a in values.items()}
     rung_index = np.zeros(n_t, dtype=int)
+    above_window = np.zeros(n_t)  # L(T): the fraction of Z(T) above the rung's window
     diagnostics = []
     # the large arrays, reused by every rung and block, and by the next solve of this thread
     # inside reusing_workspace (a sweep worker; .workspace), which keeps no more than this plan
@@ -644,6 +660,7 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
             # zero at one temperature while the truncation error does not
             truncation[kind][served] = TRUNCATION_SAFETY * np.broadcast_to(change.max(axis=0),
                                                                            change.shape)
+        above_window[served] = np.maximum(arrays["above"].sum(axis=0) / arrays["z"].sum(axis=0), 0.0)
         heat, heat_err = _heat(arrays["z"], arrays["e1"], arrays["e2"], t[served], exact)
         change = np.zeros_like(heat)
         for i in range(len(m_coarse)):
@@ -663,6 +680,11 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
                                formed_rows=nodes if basis is None else basis.shape[1] + 1,
                                shared_bank=group[2] if group else 0,
                                shared_first=bool(group) and group[0] == j)
+    for kind in ("abs", "vel") if velocity else ("abs",):  # the weight above the windows
+        largest = np.abs(values[kind]).max()
+        truncation[kind] += WINDOW_SAFETY * largest * above_window[:, None]
+        if params.dtype == "float64":
+            truncation[kind] = np.maximum(truncation[kind], FLOAT64_ROUND_OFF * largest)
     if params.dtype == "float32":  # round-off, not in the spread over vectors (check_point)
         hot = np.maximum(t[:, None] / np.asarray(w)[None, :], 1.0)
         truncation["abs"] = np.maximum(truncation["abs"],
@@ -827,6 +849,7 @@ def _diagnostics(rung, plan, arrays, parts, params, t_served, count, m_coarse, t
         "filter_terms": rung.filter_terms,
         "window_energy": rung.window_energy - plan.scale.ground,
         "window_loss": loss,
+        "window_fraction": float(np.max(arrays["above"].sum(axis=0) / arrays["z"].sum(axis=0))),
         "amplification": amplification,
         "truncation_bound": params.truncation_tol * amplification,
         "coarse_moments": list(m_coarse),
