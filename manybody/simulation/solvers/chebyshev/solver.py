@@ -55,10 +55,14 @@ the change of the result with M (the random vectors are the same, so their noise
 difference; the moments are recovered from the window nodes by discrete orthogonality, mu_kl =
 sum_j T_k(x_j) y_jl, leaving out the nodes above the window where the filtered vectors carry
 no weight); the larger change, enveloped over the temperatures of the rung (per frequency), is the
-truncation error estimate. Every ``*_error`` is sqrt(statistical^2 + truncation^2), so an exact
-trace reports a non-zero error too. Calibrated against dense ED (exact traces, N = 5-6, four model
-families, default truncation): |chebyshev - dense| <= 3 x the reported error everywhere, the
-reported error on average 4-6 x the actual deviation (tests/test_chebyshev.py).
+truncation error estimate. To it is added the error from the thermal weight above the rung's
+window, which the thermal index leaves out while Z counts it: WINDOW_SAFETY x L(T) x max|response|
+(L(T) the fraction of Z(T) above the window, from the one-operator moments), and in float64 a
+round-off floor (FLOAT64_ROUND_OFF; both session 52). Every ``*_error`` is
+sqrt(statistical^2 + truncation^2), so an exact trace reports a non-zero error too. Calibrated
+against dense ED (exact traces, N = 5-6, four model families, default truncation):
+|chebyshev - dense| <= 3 x the reported error everywhere, the reported error 2-23 x (on average
+8 x) the actual deviation (tests/test_chebyshev.py, tests/test_chebyshev_window.py).
 
 Low temperatures: a ladder of reference temperatures T0_0 = max(T) > T0_1 > ... with ratio
 <= ``ladder_ratio``; each T is served by the lowest rung with T0 >= T, reweighting downwards only
