@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["HEADER_SPELLINGS", "LOSS_START", "HeaderParts", "check_header", "dimensionless_scale",
-           "error_is_fraction", "error_is_relative", "error_names_other", "error_subject",
+           "ERROR_UNITS", "error_is_fraction", "error_is_relative", "error_names_other", "error_subject",
            "header_power_unit", "header_temperature_unit", "header_unit",
            "is_error_column", "is_power_column", "is_temperature", "loss_kind",
            "normalised_header", "parse_header", "scale_factor", "scale_unit", "scaled_errors",
@@ -42,8 +42,21 @@ def normalised_header(name: str) -> str:
     text = re.sub(r"_\s*\{\s*([^{}()\[\]]*?)\s*\}", r"_\1", text)
     text = re.sub(r"(q[a-z_]*)\s*\(\s*-\s*1\s*\)", r"\1^-1", text)
     text = re.sub(r"\btan\s*\(\s*(delta|δ|d)\s*\)", r"tan \1", text).strip()
-    return _ERROR_OF.sub(lambda m: f"{m.group(1)} {m.group(2).strip()}" if _names_quantity(m.group(2))
-                         else m.group(0), text)
+    text = _FREQUENCY_AT.sub(lambda m: f"{m.group(1)}_{_compact(m.group(2))}", text)
+    return _ERROR_OF.sub(lambda m: " ".join(g.strip(" _") for g in m.groups() if g.strip(" _"))
+                         if _names_quantity(m.group(3)) else m.group(0), text)
+
+
+#: A frequency at a temperature, 'f(T)', 'f(T0)', 'f(T_ref)', 'f(0.01 K)', is read as 'f_t',
+#: 'f_t0', ...: the bracket is the frequency's argument, not a unit ('f(T) - f0 (Hz)' was refused
+#: as a shift without its unit, its '(T)' taken for one; a tester, session 52).
+_FREQUENCY_AT = re.compile(r"(?<![a-z])(f(?:_?(?:0|r|res|c))?|ν)\s*\(\s*(t(?:_?[a-z0-9]+)?|[\d.]+\s*[mµu]?k)"
+                           r"\s*\)")
+#: The quantity of a shift column an error names: 'df', 'Δf_0', 'dv/v', 'df/f0', 'f - f0', 'shift'
+#: ('sd(df) (Hz)' and 'u(dv/v) (ppb)' were read with the bracket as their unit, their own unit
+#: lost; a tester, session 52).
+_SHIFT_TARGET = (r"(?:(?:d|δ|delta)\s*_?\s*(?:f|v|ν)(?:_?(?:0|r))?(?:\s*/\s*(?:f|v)(?:_?0)?)?"
+                 r"|f\s*-\s*f_?0|shift)(?![a-z0-9])")
 
 
 #: An error word or a difference sign before its quantity in brackets: 'd(1/Qi)', 'δ(tan δ)',
@@ -51,8 +64,10 @@ def normalised_header(name: str) -> str:
 #: 'delta(tan δ)' a 'delta' column in units of tan δ; a second round, helper-156, session 50).
 #: Also 'u(loss)', 'sd(Qi)', 'se(Qi)', 'e(Qi)' (the GUM's u, standard deviation and standard
 #: error; they were not error columns, a tester, session 52).
+#: A qualifier may stand between: 'u_rel(Qi)' (a relative error; since session 52).
 _ERROR_OF = re.compile(r"^(d|δ|delta|sigma|σ|err|error|std|stdev|stderr|sd|se|sem|u|e|unc|"
-                       r"uncertainty)\s*[\(\[\{]([^()\[\]{}]*)[\)\]\}]")
+                       r"uncertainty)((?:[\s_]*(?:rel|relative|abs))?)\s*[\(\[\{]([^()\[\]{}]*)"
+                       r"[\)\]\}]")
 
 
 def _names_quantity(text: str) -> bool:
@@ -60,7 +75,8 @@ def _names_quantity(text: str) -> bool:
     a frequency) rather than a unit ('(mK)', '(%)')."""
     t = text.strip()
     return bool(t) and bool(_TAN_DELTA.search(t) or _INVERSE_Q.search(t) or _Q_AUTO.match(t)
-                            or _Q_OTHER.match(t) or is_temperature(t) or _FREQUENCY.match(t))
+                            or _Q_OTHER.match(t) or is_temperature(t) or _FREQUENCY.match(t)
+                            or re.fullmatch(_SHIFT_TARGET, t))
 
 
 # A header is a quantity's name followed by annotations, in any order: the unit or scale its
@@ -360,9 +376,15 @@ _Q_OTHER = re.compile(
 #: name must end there, so that 'equilibrium', 'energy' or 'eps' are not errors.
 _ERROR_TARGET = (r"(?:q_?(?:i|int|internal|c|l|e|0|tot|load|loaded)?(?![a-z0-9])|1\s*/\s*q|"
                  r"loss(?![a-z])|tan\s*(?:delta|δ|d)(?![a-z])|tand(?![a-z]))")
+#: An error letter glued to its Q needs the Q's subscript ('eQi', 'uQint'): a bare 'Eq', 'EQ' is
+#: more likely an equaliser or equilibrium column (it was taken as the error of Qi; a tester,
+#: session 52). Apart from it ('e_Q', 'u Qi', 'e_loss', 'u_rel Qi', 'e_df') any loss, Q or shift.
+#: 'eQ' as written, a small e before a capital Q, is read by :func:`is_error_column`.
+_ERROR_LETTER = (r"^(e|u)(?:[\s_]+(?:(?:rel|relative)[\s_]+)?(?=" + _ERROR_TARGET + "|" + _SHIFT_TARGET
+                 + r")|(?=q_?(?:i|int|internal|c|l|e|0|tot|load|loaded)(?![a-z0-9])))")
 _ERROR = re.compile(r"(\berr(or|ors)?\b|_err|err$|\buncertaint|\bsigma\b|σ|±|\+/-|^sigma|"
                     r"^(d|delta|δ)[\s_]*(q|1\s*/\s*q|loss(?![a-z])|tan)|"
-                    r"^(e|u)(?:[\s_]+|(?=q))" + _ERROR_TARGET + r"|"
+                    + _ERROR_LETTER + r"|"
                     r"\bstd\b|\bstdev\b|\bstd\.?\s*dev)")
 _POWER = re.compile(r"(power|^p$|^p_|^p\s|^pin|dbm|photon|^n$|^<n>|^nph|^n_ph)")
 _POWER_UNITS = ("dbm", "dbw", "w", "mw", "uw", "µw", "μw", "nw", "pw", "fw", "photons")
@@ -411,7 +433,8 @@ def _spaced(quantity: str) -> str:
 
 #: 'sd' and 'se' (standard deviation, standard error: 'Qi_sd', 'se(Qi)') since session 52.
 _ERROR_SPACED = re.compile(r"\b(sigma|std|stdev|unc|stderr|sd|se|sem)\b|^delta\s*q")
-_ERROR_UNITS = ("std", "sigma", "err", "error", "unc", "uncertainty", "stderr", "sd", "se", "sem")
+ERROR_UNITS = ("std", "sigma", "err", "error", "unc", "uncertainty", "stderr", "sd", "se", "sem")
+_TEMPERATURE_UNITS = ("k", "mk", "µk", "uk")
 _RELATIVE = re.compile(r"\b(rel|relative|fractional|frac)\b")
 _FREQUENCY = re.compile(r"^(f|f0|f_0|fr|f_r|fres|f_res|freq|frequency|resonance\s+frequency|w|ω|omega)$")
 
@@ -423,9 +446,12 @@ def error_subject(name: str) -> str:
     parts = parse_header(name)
     bare = _spaced(parts.quantity)
     bare = re.sub(r"^(d|delta|δ)\s*(?=q|1\s*/|loss(?![a-z])|tan)", "", bare)
-    bare = re.sub(r"^(e|u)\s*(?=" + _ERROR_TARGET + ")", "", bare)  # 'e loss', 'eqi', 'u 1/qi'
+    bare = re.sub(r"^(e|u)\s*(?=(?:(?:rel|relative)\s+)?(?:" + _ERROR_TARGET + "|" + _SHIFT_TARGET
+                  + "))", "", bare)  # 'e loss', 'eqi', 'u 1/qi', 'u rel qi', 'e df'
     subject = re.sub(r"[\s\-.:,;]+", " ", _ERROR_WORDS.sub(" ", bare)).strip()
     unit = (parts.unit or "").strip().lower()
+    if not subject and unit in _TEMPERATURE_UNITS:  # 'sd (K)': a spread of the temperature (it
+        return "t"                                  # was refused as an error of Q; session 52)
     if not subject and unit and (is_temperature(unit) or _FREQUENCY.match(unit) or loss_kind(unit)
                                  or _Q_OTHER.match(unit)):  # 'σ(T)', 'err(Qc)': the bracket
         return unit                                         # names the quantity, not a unit
@@ -512,8 +538,10 @@ def is_error_column(name: str) -> bool:
     'Qi_sd', 'sd(Qi)', 'se(Qi)', 'u(loss)', 'e_loss', 'eQi' (since session 52; an 'e' or 'u' only
     right before a loss or a Q, so that 'e', 'energy', 'eps' stay other columns)."""
     bare = strip_unit(name)
+    if re.match(r"[eu]Q(?![a-z0-9])", name.replace("\ufeff", "").strip().strip('"').strip()):
+        return True  # 'eQ' as written: a small e before a capital Q (not 'Eq', 'EQ')
     return bool(_ERROR.search(bare) or _ERROR_SPACED.search(bare.replace("_", " "))
-                or (scale_unit(name) or "") in _ERROR_UNITS)
+                or (scale_unit(name) or "") in ERROR_UNITS)
 
 
 def is_power_column(name: str) -> bool:
@@ -643,7 +671,7 @@ def scaled_errors(src: str, e_name: str, e_values: np.ndarray, values: np.ndarra
         return e_values * np.abs(values)
     if error_is_relative(e_name, value_name):
         return e_values * 1e-2 * np.abs(values)
-    if (unit is None or unit in _NO_UNIT or unit in _ERROR_UNITS or unit in ("abs", "absolute")
+    if (unit is None or unit in _NO_UNIT or unit in ERROR_UNITS or unit in ("abs", "absolute")
             or unit == error_subject(e_name)):
         # 'Qi (std)', 'σ(Qi)', 'Qi_err (abs)': the bracket names the statistic, the quantity or
         # that the errors are absolute, not a unit
