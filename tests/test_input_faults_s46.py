@@ -446,7 +446,8 @@ def test_a_zero_reference_beside_three_decimals_is_read(tmp_path, sep, shifts):
 
     rows = [f"{t}{sep}{s}" for t, s in zip((100, 200, 300, 400, 500), shifts, strict=True)]
     path = tmp_path / "shift.csv"
-    path.write_text(f"Temperature (mK){sep}df/f\n" + "\n".join(rows) + "\n")
+    # in ppm: a df/f of 1.234 is beyond the 0.1 cap on relative shifts (session 52)
+    path.write_text(f"Temperature (mK){sep}df/f (ppm)\n" + "\n".join(rows) + "\n")
     table = read_velocity_table(path)
     expected = [float(s.replace(",", ".")) for s in shifts]
     np.testing.assert_allclose(table.shift, expected)

@@ -278,7 +278,7 @@ def test_fit_data_velocity_end_to_end(tmp_path, capsys):
 
 @pytest.mark.parametrize(("rows", "header", "extra", "words"), [
     (None, "Temperature (mK);dv/v (ppm);sigma", [], ("lowest temperature", "extend")),
-    (["10;1", "20;2", "20;3"], "T (mK);df/f", [], ("0.02 K", "more than once", "average")),
+    (["10;1", "20;2", "20;3"], "T (mK);df/f (ppm)", [], ("0.02 K", "more than once", "average")),
     (["10;1;0", "20;2;1"], "T (mK);dv/v;sigma", [], ("errors must be > 0",)),
     (["10;1", "20;x"], "T (mK);dv/v", [], ("cannot read", "'x'")),
     (["10;1", "20;2"], "T (mK);Qi", [], ("cannot tell which column is the shift",)),

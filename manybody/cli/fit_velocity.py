@@ -42,6 +42,7 @@ from manybody.measured.velocity import (
 from manybody.support import jsonio
 from manybody.support.files import atomic_write, output_set
 from manybody.support.provenance import command_line, environment
+from manybody.units import FREQUENCY_SYMBOLS
 
 __all__ = ["LOSS_OPTIONS", "VELOCITY_OPTIONS", "VELOCITY_OUTPUTS", "VELOCITY_SCHEMA",
            "format_velocity", "run_velocity"]
@@ -84,8 +85,7 @@ def _velocity_data(args: argparse.Namespace) -> tuple[VelocityTable, np.ndarray,
 def _shift_label(table: VelocityTable) -> str:
     unit = table.units.get("shift")
     if table.kind == "df":  # a frequency, not df/f: it was 'df/f (hz)' (session 35)
-        prefix = {"hz": "", "khz": "k", "mhz": "M", "ghz": "G"}[unit.lower()]
-        return f"df ({prefix}Hz)"
+        return f"df ({FREQUENCY_SYMBOLS[unit]})"
     return f"{table.kind} ({unit})" if unit else table.kind
 
 

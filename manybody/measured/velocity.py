@@ -25,7 +25,7 @@ from manybody.laws.velocity import VelocityFit
 from manybody.measured import headers, tables
 from manybody.support.paths import check_input_file
 from manybody.support.style import PALETTE, new_figure, save_figure, styled
-from manybody.units import HERTZ_PER_UNIT
+from manybody.units import FREQUENCY_SYMBOLS, HERTZ_PER_UNIT
 
 _SHIFT = re.compile(r"((^|[^a-z])(d|δ|delta)\s*_?\s*(v|f)\s*(/|_)\s*(v|f)(_?0)?\b|velocity\s*shift|"
                     r"frequency\s*shift|fractional\s*(frequency|velocity)|^(dv|df|dvv|dff)$)")
@@ -35,31 +35,66 @@ _SHIFT = re.compile(r"((^|[^a-z])(d|δ|delta)\s*_?\s*(v|f)\s*(/|_)\s*(v|f)(_?0)?
 #: fall near Tc a few %; a column in Hz read as a fraction gives hundreds: 1e-2 refused a 3 % fall,
 #: a tester, session 34).
 MAX_RELATIVE_SHIFT = 0.1
-#: Units of a shift column that make it an absolute frequency shift df, not df/f.
+#: Units of a shift column that make it an absolute frequency shift df, not df/f (keys of
+#: HERTZ_PER_UNIT: lower case, but 'mHz' for millihertz).
 FREQUENCY_UNITS = tuple(HERTZ_PER_UNIT)
+#: Frequency units as written in a header (lower case) and their key in HERTZ_PER_UNIT: the words
+#: and µ spellings too ('df (Hertz)', 'df (µHz)' were fitted as dimensionless df/f; a tester,
+#: session 52).
+_FREQUENCY_SPELLINGS = {**{unit.lower(): unit for unit in HERTZ_PER_UNIT}, "µhz": "uhz",
+                        "hertz": "hz", "microhertz": "uhz", "millihertz": "mHz",
+                        "kilohertz": "khz", "megahertz": "mhz", "gigahertz": "ghz",
+                        "terahertz": "thz"}
+_ACCEPTED = ", ".join(FREQUENCY_SYMBOLS.values())
 #: The name of an absolute frequency shift, read as one with a frequency unit only: 'Δf',
 #: 'delta f', 'df_r', 'f - f0', 'f-f_r', 'f(T) - f0', 'shift', 'f0 shift', 'resonance shift' (they
-#: were refused as "cannot tell which column is the shift"; a tester, session 52). A plain 'f',
+#: were refused as "cannot tell which column is the shift"; a tester, session 52); 'f(T) - f(T0)'
+#: is read as 'f_t - f_t0' (:func:`manybody.measured.headers.normalised_header`). A plain 'f',
 #: 'f_r' or 'fr' is the resonance frequency itself, not a shift.
 _RESONANCE = (r"(?:f|fr|f_r|f0|f_0|fres|f_res|freq|frequency|resonance(?:\s+frequency)?|ω|omega|"
               r"ν|nu)")
 _FREQUENCY_SHIFT = re.compile(
     r"^(?:(?:d|δ|delta)[\s_]*(?:f|ν|nu)(?:[\s_]*(?:0|r|res|c))?"
-    r"|f(?:_?(?:0|r|res|c))?\s*(?:\(\s*t\s*\)|\(t\))?\s*-\s*f(?:_?(?:0|r|res|c|ref|\d+\s*mk|min|max))?"
+    r"|f(?:_?(?:0|r|res|c|t))?\s*-\s*f(?:_?(?:0|r|res|c|ref|\d+\s*mk|min|max|t(?:_?(?:0|ref|min|max))?))?"
     r"|(?:" + _RESONANCE + r"[\s_]*)?shift)$")
-_TRAILING_FREQUENCY_UNIT = re.compile(r"(?:[\s_]+|\s*/\s*)(hz|khz|mhz|ghz)$")
+_TRAILING_FREQUENCY_UNIT = re.compile(r"(?:[\s_]+|\s*/\s*)(" + "|".join(
+    sorted(map(re.escape, _FREQUENCY_SPELLINGS), key=len, reverse=True)) + ")$")
+#: 'mHz' as written (a small m, not all in lower case): millihertz.
+_MILLIHERTZ = re.compile(r"(?<![A-Za-z])m\s*(?!hz)[hH][zZ](?![A-Za-z])")
 
 
 def frequency_unit(name: str) -> tuple[str, str | None]:
-    """The quantity of a header and the frequency unit its values are in (``'hz'``, ``'khz'``,
-    ``'mhz'``, ``'ghz'``) from brackets (``'Δf (MHz)'``) or after the name (``'df_kHz'``,
-    ``'shift Hz'``), or None without one."""
+    """The quantity of a header and the frequency unit its values are in, for a shift column and
+    its error column alike.
+
+    The unit is read from brackets (``'Δf (MHz)'``, ``'sd(df) (Hz)'``) or after the name
+    (``'df_kHz'``, ``'shift Hz'``, ``'sigma_Hz'``). The prefix m is case-aware: ``mHz`` as
+    written is millihertz, ``MHz`` (``MHZ``, ``Mhz``) megahertz; a unit all in lower case,
+    ``mhz``, is megahertz as in the sweep reader and ``--frequency`` (headers typed in lower
+    case write ``khz``, ``ghz`` alike; a shift in millihertz must say ``mHz``).
+
+    Parameters
+    ----------
+    name : str
+        The header cell as written.
+
+    Returns
+    -------
+    quantity : str
+        The quantity's name without its unit.
+    unit : str or None
+        A key of :data:`manybody.units.HERTZ_PER_UNIT` (``'hz'``, ``'khz'``, ``'mHz'``, ...), None
+        without a frequency unit.
+    """
     quantity = headers.strip_unit(name)
     unit = (headers.header_unit(name) or "").replace(" ", "")
     trailing = _TRAILING_FREQUENCY_UNIT.search(quantity)  # 'df_khz', 'shift / khz'
     if trailing and not unit:
-        return quantity[:trailing.start()].strip(), trailing.group(1)
-    return quantity, unit if unit in FREQUENCY_UNITS else None
+        quantity, unit = quantity[:trailing.start()].strip(), trailing.group(1)
+    key = _FREQUENCY_SPELLINGS.get(unit.replace("μ", "µ"))
+    if key == "mhz" and _MILLIHERTZ.search(name):  # the case was folded by strip_unit
+        key = "mHz"
+    return quantity, key
 
 
 def is_frequency_shift(name: str) -> bool:
@@ -74,9 +109,25 @@ def shift_kind(name: str) -> str | None:
     if is_frequency_shift(name):
         return "df"
     n = headers.strip_unit(name)
+    if _FREQUENCY_SHIFT.match(n) and headers.scale_unit(name) in _RELATIVE_UNITS:
+        return "df/f"  # 'shift (ppm)', 'Δf (ppb)': a relative unit makes it df/f (session 52)
     if not _SHIFT.search(n):
         return None
     return "df/f" if re.search(r"f\s*(/|_)\s*f|^df|frequency", n) else "delta v/v"
+
+
+#: Units that make a shift named as an absolute one ('shift', 'Δf', 'f - f0') relative, df/f.
+_RELATIVE_UNITS = ("ppm", "ppb", "%", "percent")
+
+
+def _absolute_frequency_hint(columns: list[str]) -> str:
+    """Why columns of plain resonance frequencies (``'f (GHz)'``, ``'f_r'``) are no shift, or ''."""
+    absolute = [c for c in columns if re.fullmatch(_RESONANCE, frequency_unit(c)[0])]
+    if not absolute:
+        return ""
+    return (f". Column(s) {', '.join(map(repr, absolute))} hold an absolute (resonance) "
+            "frequency, not a shift: subtract the reference, f - f(T_ref), into a column "
+            "such as 'df (Hz)', or divide by it into 'df/f'")
 
 
 def _no_shift_message(src: str, columns: list[str]) -> str:
@@ -86,13 +137,9 @@ def _no_shift_message(src: str, columns: list[str]) -> str:
     text = (f"{src}: cannot tell which column is the shift (dv/v, delta v/v, df/f, velocity "
             "shift, or an absolute shift with its frequency unit: 'df (Hz)', 'Δf (kHz)', "
             f"'f - f0 (Hz)', 'shift_MHz'); columns found: {', '.join(map(repr, columns))}")
-    absolute = [c for c in columns if re.fullmatch(_RESONANCE, frequency_unit(c)[0])]
     unitless = [c for c in columns if frequency_unit(c)[1] is None
                 and _FREQUENCY_SHIFT.match(headers.strip_unit(c))]
-    if absolute:
-        text += (f". Column(s) {', '.join(map(repr, absolute))} hold an absolute (resonance) "
-                 "frequency, not a shift: subtract the reference, f - f(T_ref), into a column "
-                 "such as 'df (Hz)', or divide by it into 'df/f'")
+    text += _absolute_frequency_hint(columns)
     if unitless:
         text += (f". Column(s) {', '.join(map(repr, unitless))} name a frequency shift without "
                  "its unit: write it in the header, e.g. 'df (Hz)' or 'f - f0 (kHz)'")
@@ -113,14 +160,64 @@ def _errors_in_shift_units(src: str, e_name: str, sigma: np.ndarray, shift: np.n
                          f"value, but a shift's zero is arbitrary (points near it would get "
                          "tiny errors); give absolute errors, in the shift's unit or with their "
                          "own (e.g. 'error (ppm)')")
+    # one reading of a frequency unit for both columns, in brackets or after the name: 'sd(df)
+    # (Hz)', 'df_err_Hz', 'sigma_Hz' were taken in the shift's kHz (a tester, session 52)
+    e_hz, s_hz = frequency_unit(e_name)[1], frequency_unit(s_name)[1]
+    if e_hz is not None and s_hz is not None:  # 'sigma (Hz)' beside 'df (kHz)'
+        return sigma * HERTZ_PER_UNIT[e_hz] / HERTZ_PER_UNIT[s_hz]
     unit = headers.scale_unit(e_name)
-    if unit is None or unit in ("", "1", "-") or unit == headers.scale_unit(s_name):
-        return sigma
-    shift_unit = frequency_unit(s_name)[1]
-    if unit in FREQUENCY_UNITS and shift_unit is not None:  # 'sigma (Hz)' beside 'df (kHz)'
-        return sigma * HERTZ_PER_UNIT[unit] / HERTZ_PER_UNIT[shift_unit]
+    if e_hz is None and (unit is None or unit in ("", "1", "-") or unit in headers.ERROR_UNITS
+                         or unit == headers.scale_unit(s_name)):
+        return sigma  # no unit of its own ('sigma', 'Δf (std)'): the shift's
+    if e_hz is not None or s_hz is not None:
+        # the error column's unit is the wrong one: 'df (kHz)' with 'sigma (ppm)' blamed the shift
+        shift_is = (f"an absolute shift in {FREQUENCY_SYMBOLS[s_hz]}" if s_hz is not None
+                    else "a relative shift (df/f, dv/v)")
+        raise ValueError(f"{src}: error column {e_name!r}: its unit is not one of the shift "
+                         f"column {s_name!r}, {shift_is}; give the errors in a unit of "
+                         + (f"frequency ({_ACCEPTED})" if s_hz is not None else
+                            "the relative shift (a plain number, ppm, ppb, % or a power of ten)"))
     return sigma * (headers.dimensionless_scale(src, e_name, "error of a shift")
                     / headers.dimensionless_scale(src, s_name, "shift"))
+
+
+def check_relative(source: str, column: str, shift: np.ndarray, scaled: np.ndarray) -> None:
+    """Refuse a relative shift (``scaled``, the column's values as plain fractions) beyond
+    MAX_RELATIVE_SHIFT: a column in Hz without its unit in the header (a bare ``df`` of 5e9 Hz
+    data was fitted as df/f = -4099 by ``--velocity``; a tester, session 52).
+
+    Raises
+    ------
+    ValueError
+        Naming the file, the column, the row and the value, asking for the unit.
+    """
+    beyond = np.flatnonzero(np.abs(scaled) > MAX_RELATIVE_SHIFT)
+    if beyond.size:
+        # a column in Hz without a unit in its header was fitted as df/f0 = 624
+        # (a tester, session 34)
+        k = int(beyond[0])
+        raise ValueError(
+            f"{source}: shift column {column!r}, data row {k + 1}: {shift[k]:g} is not a "
+            f"relative shift (|df/f0|, |dv/v| <= {MAX_RELATIVE_SHIFT:g} expected; TLS shifts are "
+            "~1e-5): an absolute shift needs its frequency unit in the header ('df (Hz)', "
+            "'f - f0 (kHz)') and, for a fit with a loss, dividing by f0; a scale belongs in the "
+            "header ('df/f (ppm)', 'dv/v (1e-6)')")
+
+
+def _shift_scale(src: str, s_name: str) -> float:
+    """The factor turning a relative shift column's numbers into fractions (its ppm, ppb, % or
+    power of ten), or a ValueError naming the column and the units accepted for any other unit
+    ('df (rad/s)' was fitted as a dimensionless df/f; a tester, session 52)."""
+    headers.check_header(src, s_name, "shift")
+    unit = headers.scale_unit(s_name)
+    factor = headers.scale_factor(unit)
+    if factor is None:
+        raise ValueError(
+            f"{src}: shift column {s_name!r}: its unit {unit!r} is neither a frequency unit of "
+            f"an absolute shift ({_ACCEPTED}: 'df (Hz)') nor a scale of a relative one (a plain "
+            "number, ppm, ppb, % or a power of ten: 'df/f (ppm)'); an angular frequency (rad/s) "
+            "is to be divided by 2π into Hz")
+    return factor
 
 
 @dataclass(frozen=True)
@@ -180,19 +277,17 @@ class VelocityTable:
         ValueError
             A unit that is not dimensionless (``(Hz)``, ...), naming the file and column.
         """
-        scale = headers.dimensionless_scale(self.source, self.shift_column, "shift")
-        shift = self.shift * scale
-        beyond = np.flatnonzero(np.abs(shift) > MAX_RELATIVE_SHIFT)
-        if beyond.size:
-            # a column in Hz without a unit in its header was fitted as df/f0 = 624
-            # (a tester, session 34)
-            k = int(beyond[0])
+        if self.kind == "df":
+            # in brackets or after the name alike: 'df_GHz' was taken as df/f0, 'df (GHz)'
+            # refused (a tester, session 52)
             raise ValueError(
-                f"{self.source}: shift column {self.shift_column!r}, data row {k + 1}: "
-                f"{self.shift[k]:g} is not a relative shift (|df/f0|, |dv/v| <= "
-                f"{MAX_RELATIVE_SHIFT:g} expected; TLS shifts are ~1e-5): a shift in Hz must be "
-                "divided by f0 (an absolute Hz column is not taken), and a scale belongs in the "
-                "header ('df/f (ppm)', 'dv/v (1e-6)')")
+                f"{self.source}: column {self.shift_column!r}: the unit in its header, "
+                f"{FREQUENCY_SYMBOLS[self.units['shift']]}, is not a unit of the shift (a "
+                "dimensionless number): an absolute frequency shift is to be divided by f0 into "
+                "'df/f' (plain, or in ppm: 'df/f (ppm)')")
+        scale = _shift_scale(self.source, self.shift_column)
+        shift = self.shift * scale
+        check_relative(self.source, self.shift_column, self.shift, shift)
         return shift, None if self.sigma is None else self.sigma * scale
 
     def metadata(self) -> dict:
@@ -246,6 +341,9 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
                            and not headers.is_error_column(c)], columns, src)
     if s_name is None:
         raise ValueError(_no_shift_message(src, columns))
+    hint = _absolute_frequency_hint([s_name])
+    if hint:  # chosen by name: the same refusal as found by itself (session 52)
+        raise ValueError(f"{src}: shift column {s_name!r} is no shift{hint}")
     e_name = tables.error_column_of(grid, error_column, t_name, s_name, value_kind="shift")
     temperature, t_unit = tables.temperature_column_values(grid, t_name, temperature_unit)
     tables.warn_isolated_temperature(src, t_name, temperature, t_unit)
@@ -258,10 +356,13 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
             raise ValueError(f"{src}: error column {e_name!r}: errors must be > 0, found "
                              f"{sigma[bad[0]]:g} in data row {bad[0] + 1}")
         sigma = _errors_in_shift_units(src, e_name, sigma, shift, s_name)
-    unit = frequency_unit(s_name)[1] or headers.header_unit(s_name)
+    hertz = frequency_unit(s_name)[1]
+    unit = hertz or headers.header_unit(s_name)
     # a column in Hz is an absolute shift df: its values were labelled df/f in the printed
     # maximum (a break test, session 50)
-    kind = "df" if (unit or "").lower() in FREQUENCY_UNITS else shift_kind(s_name) or "delta v/v"
+    kind = "df" if hertz is not None else shift_kind(s_name) or "delta v/v"
+    if kind != "df":  # the 0.1 cap of the joint fit, here too (session 52)
+        check_relative(src, s_name, shift, shift * _shift_scale(src, s_name))
     return VelocityTable(
         temperature=temperature, shift=shift, sigma=sigma,
         kind=kind, source=src, label=p.stem,
