@@ -4,11 +4,13 @@ reader and the figure of :func:`manybody.laws.velocity.fit_velocity_slopes` on t
 A velocity table follows the loss-table conventions of :mod:`manybody.measured.tables` (``,`` ``;``
 or tab separators, decimal commas, byte-order marks, ``#`` comments, a header line, temperature
 in ``K`` or ``mK`` from the header or the cells) with a shift column named like ``dv/v``,
-``delta v/v``, ``Δv/v``, ``velocity shift``, ``df/f``, ``Δf/f`` or ``frequency shift``, or an
-absolute shift with its frequency unit (``df (Hz)``, ``Δf (kHz)``, ``f - f0 (Hz)``, ``shift_MHz``;
-not a plain resonance frequency ``f (GHz)``) (values of
-either sign, kept in the units of the column, e.g. ``dv/v (ppm)``) and an optional uncertainty
-column (``sigma``, ``dv/v error``, ``std``, ...) in the same units. Anything it cannot read is a
+``delta v/v``, ``Δv/v``, ``velocity shift``, ``df/f``, ``Δf/f`` or ``frequency shift`` (a relative
+shift: plain, or in ppm, ppb, % or a power of ten; |value| <= MAX_RELATIVE_SHIFT), or an absolute
+shift with its frequency unit (``df (Hz)``, ``Δf (kHz)``, ``f(T) - f0 (Hz)``, ``shift_MHz``, ``df
+(mHz)`` in millihertz; not a plain resonance frequency ``f (GHz)``) (values of either sign, kept in
+the units of the column, e.g. ``dv/v (ppm)``), and an optional uncertainty column (``sigma``, ``dv/v
+error``, ``sd(df) (Hz)``, ``u(dv/v) (ppb)``, ...) in the shift's units or its own (converted: one
+reading of a frequency unit, :func:`frequency_unit`, for both). Anything it cannot read is a
 ValueError naming the file, the column, the row and the value.
 """
 
@@ -35,9 +37,6 @@ _SHIFT = re.compile(r"((^|[^a-z])(d|δ|delta)\s*_?\s*(v|f)\s*(/|_)\s*(v|f)(_?0)?
 #: fall near Tc a few %; a column in Hz read as a fraction gives hundreds: 1e-2 refused a 3 % fall,
 #: a tester, session 34).
 MAX_RELATIVE_SHIFT = 0.1
-#: Units of a shift column that make it an absolute frequency shift df, not df/f (keys of
-#: HERTZ_PER_UNIT: lower case, but 'mHz' for millihertz).
-FREQUENCY_UNITS = tuple(HERTZ_PER_UNIT)
 #: Frequency units as written in a header (lower case) and their key in HERTZ_PER_UNIT: the words
 #: and µ spellings too ('df (Hertz)', 'df (µHz)' were fitted as dimensionless df/f; a tester,
 #: session 52).
