@@ -222,3 +222,252 @@ def test_compare_laws_warns_of_a_short_curve_once():
     short = [w for w in caught if issubclass(w.category, ShortCurveWarning)]
     assert len(short) == 1 and "curve 'c' has 4 point(s)" in str(short[0].message)
     assert issubclass(ShortCurveWarning, UserWarning)  # pytest.warns(UserWarning) still sees it
+
+
+# ------------------------------------------------- a second tester (helper-161): shift units
+
+
+def _shift_table(path, headers, columns):
+    """A velocity table: T (K) and the given columns (arrays or constants), one row per T."""
+    temperature = _shift_rows()[0]
+    cells = [np.broadcast_to(np.asarray(c, dtype=float), temperature.shape) for c in columns]
+    path.write_text("T (K)," + ",".join(headers) + "\n" + "".join(
+        f"{t:.6g}," + ",".join(f"{c[i]:.10g}" for c in cells) + "\n"
+        for i, t in enumerate(temperature)), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("header", ["df_GHz", "shift_MHz", "df_kHz", "df (GHz)", "f - f0 / kHz"])
+def test_an_absolute_shift_is_refused_by_the_joint_fit_whatever_its_units_spelling(tmp_path,
+                                                                                   header):
+    """A tester: 'df_GHz', 'shift_MHz' (a unit after the name) were taken as df/f0 by ``--shift``
+    while 'df (GHz)' was refused: one reading of a shift's unit, one refusal."""
+    from manybody.measured.velocity import read_velocity_table
+
+    path = _shift_table(tmp_path / "j.csv", [header], [_shift_rows(5.0)[1]])
+    table = read_velocity_table(path)
+    with pytest.raises(ValueError, match=re.escape(repr(header)) + r": the unit in its header, "
+                                         r"[kMG]Hz, is not a unit of the shift.*divided by f0"):
+        table.as_fraction()
+
+
+def test_fit_data_shift_refuses_a_shift_in_ghz_after_its_name(tmp_path, capsys):
+    from manybody.cli import main
+
+    temperature, loss = _loss_rows()
+    (tmp_path / "loss.csv").write_text("T (K),Qi\n" + "".join(
+        f"{t:.6g},{1 / x:.10g}\n" for t, x in zip(temperature, loss, strict=True)))
+    shift = _shift_table(tmp_path / "j.csv", ["df_GHz"], [_shift_rows(5.0)[1]])
+    assert main(["fit-data", str(tmp_path / "loss.csv"), "--frequency", "5GHz", "--shift",
+                 str(shift), "--out", str(tmp_path / "o")]) == 2
+    assert "'df_GHz': the unit in its header, GHz, is not a unit" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("shift_header,error_header,error,expected,unit", [
+    ("df (mHz)", "sigma (Hz)", 0.002, 2.0, "mHz"),        # 2 mHz
+    ("df (Hz)", "sigma (mHz)", 2.0, 0.002, "hz"),
+    ("df [mHz]", "sigma (µHz)", 500.0, 0.5, "mHz"),
+    ("df_mHz", "sigma_Hz", 0.002, 2.0, "mHz"),
+    ("df (MHz)", "sigma (kHz)", 2.0, 0.002, "mhz"),       # capital M: megahertz
+    ("df (mhz)", "sigma (khz)", 2.0, 0.002, "mhz"),       # all in lower case: MHz, as for sweeps
+])
+def test_millihertz_is_not_megahertz(tmp_path, shift_header, error_header, error, expected, unit):
+    """A tester: 'df (mHz)' was read in MHz, its errors in Hz converted 1e9 off (units were
+    matched case-folded)."""
+    from manybody.measured.velocity import read_velocity_table
+
+    shift = _shift_rows(5e4)[1]
+    table = read_velocity_table(_shift_table(tmp_path / "v.csv", [shift_header, error_header],
+                                             [shift, error]))
+    assert table.kind == "df" and table.units["shift"] == unit
+    np.testing.assert_allclose(table.sigma, expected, rtol=1e-12)
+    np.testing.assert_allclose(table.shift, shift, rtol=1e-9)
+
+
+def test_the_cli_labels_a_millihertz_shift_mhz(tmp_path, capsys):
+    from manybody.cli import main
+
+    path = _shift_table(tmp_path / "v.csv", ["df (mHz)"], [_shift_rows(5e7)[1]])
+    assert main(["fit-data", "--velocity", str(path), "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "df (mHz) from" in out and "MHz" not in out
+    record = json.loads((tmp_path / "o" / "velocity_results.json").read_text())
+    assert record["units"]["shift"] == "mHz"
+
+
+@pytest.mark.parametrize("shift_header,error_header,expected", [
+    ("df (kHz)", "sd(df) (Hz)", 0.002), ("df (kHz)", "se(df) (Hz)", 0.002),
+    ("df (kHz)", "df_err_Hz", 0.002), ("df (kHz)", "sigma_Hz", 0.002),
+    ("Δf (kHz)", "u(Δf) (Hz)", 0.002), ("dv/v", "sd(dv/v) (ppm)", 2e-6),
+    ("df/f (ppm)", "std(df/f) (ppb)", 0.002), ("df/f (ppm)", "sd(df/f) (ppb)", 0.002),
+    ("df (kHz)", "sd(df)", 2.0), ("dv/v (ppm)", "sd(dv/v)", 2.0)])
+def test_the_unit_of_an_error_column_is_read_in_brackets_after_its_own_or_after_its_name(
+        tmp_path, shift_header, error_header, expected):
+    """A tester: 'sd(df) (Hz)' (two brackets) and 'df_err_Hz' (a unit after the name) beside
+    'df (kHz)' were taken in kHz, 'sd(dv/v) (ppm)' beside 'dv/v' as plain numbers (1e6 off)."""
+    from manybody.measured.velocity import read_velocity_table
+
+    table = read_velocity_table(_shift_table(tmp_path / "v.csv", [shift_header, error_header],
+                                             [_shift_rows()[1], 2.0]))
+    assert table.error_column == error_header
+    np.testing.assert_allclose(table.sigma, expected, rtol=1e-12)
+
+
+def test_the_joint_fit_takes_an_error_with_its_own_brackets_in_its_unit(tmp_path):
+    from manybody.measured.velocity import read_velocity_table
+
+    shift = _shift_rows()[1]
+    table = read_velocity_table(_shift_table(tmp_path / "j.csv", ["df/f", "sd(df/f) (ppm)"],
+                                             [shift, 0.5]))
+    values, sigma = table.as_fraction()
+    np.testing.assert_allclose(values, shift)
+    np.testing.assert_allclose(sigma, 5e-7, rtol=1e-12)  # it was 0.5
+
+
+@pytest.mark.parametrize("header,unit,factor", [
+    ("df (Hertz)", "hz", 1.0), ("df (THz)", "thz", 1e-12), ("df (uHz)", "uhz", 1e6),
+    ("df (µHz)", "uhz", 1e6), ("f-f0 (µHz)", "uhz", 1e6), ("df (kilohertz)", "khz", 1e-3)])
+def test_other_frequency_units_make_an_absolute_shift(tmp_path, header, unit, factor):
+    """A tester: 'df (Hertz)', 'df (THz)', 'df (uHz)' were fitted as a dimensionless df/f."""
+    from manybody.measured.velocity import read_velocity_table
+
+    shift = _shift_rows(5e4)[1] * factor  # a shift in Hz, written in the header's unit
+    table = read_velocity_table(_shift_table(tmp_path / "v.csv", [header], [shift]))
+    assert table.kind == "df" and table.units["shift"] == unit
+
+
+def test_an_unknown_unit_of_a_shift_is_refused_naming_the_units_read(tmp_path):
+    from manybody.measured.velocity import read_velocity_table
+
+    path = _shift_table(tmp_path / "v.csv", ["df (rad/s)"], [_shift_rows(3e10)[1]])
+    with pytest.raises(ValueError, match=r"shift column 'df \(rad/s\)': its unit 'rad/s' is "
+                                         r"neither a frequency unit .*µHz, mHz, Hz, kHz, MHz, "
+                                         r"GHz, THz.*nor a scale of a relative one"):
+        read_velocity_table(path)
+
+
+@pytest.mark.parametrize("headers_,columns", [
+    (["df"], [_shift_rows(5e9)[1]]), (["f (GHz)", "df"], [5.0, _shift_rows(5e9)[1]]),
+    (["dv/v"], [_shift_rows(2e6)[1]])])
+def test_a_relative_shift_beyond_the_cap_is_refused_by_velocity_too(tmp_path, headers_, columns):
+    """A tester: a bare 'df' of Hz values was fitted as df/f = -4099 by ``--velocity`` (the 0.1 cap
+    held for the joint fit only)."""
+    from manybody.measured.velocity import read_velocity_table
+
+    path = _shift_table(tmp_path / "v.csv", headers_, columns)
+    with pytest.raises(ValueError, match=r"shift column '(df|dv/v)', data row 1: -?[\d.]+ is not "
+                                         r"a relative shift.*frequency unit in the header"):
+        read_velocity_table(path)
+
+
+def test_a_resonance_frequency_chosen_as_the_shift_is_refused_as_when_found(tmp_path):
+    """A tester: ``--shift-column 'f (GHz)'`` fitted f0 as a shift, "df = 5 there"."""
+    from manybody.measured.velocity import read_velocity_table
+
+    path = _shift_table(tmp_path / "v.csv", ["f (GHz)"], [5 + _shift_rows(5e-5)[1]])
+    with pytest.raises(ValueError, match=r"'f \(GHz\)' hold an absolute \(resonance\) frequency, "
+                                         r"not a shift"):
+        read_velocity_table(path, shift_column="f (GHz)")
+
+
+@pytest.mark.parametrize("header", ["f(T) - f0 (Hz)", "f(T)-f0 (Hz)", "f(T) - f(T0) (Hz)",
+                                    "f - f(T_ref) (Hz)", "f(T) - f(0.01 K) (Hz)",
+                                    "f - f(T0) (Hz)"])
+def test_a_frequency_at_a_temperature_minus_the_reference_is_a_shift_in_its_unit(tmp_path, header):
+    """A tester: 'f(T) - f0 (Hz)' was refused as "a frequency shift without its unit", the '(T)'
+    taken for one."""
+    from manybody.measured.velocity import read_velocity_table
+
+    shift = _shift_rows(5e4)[1]
+    table = read_velocity_table(_shift_table(tmp_path / "v.csv", [header], [shift]))
+    assert table.kind == "df" and table.units["shift"] == "hz" and table.shift_column == header
+    np.testing.assert_allclose(table.shift, shift, rtol=1e-9)
+
+
+def test_a_relative_error_beside_an_absolute_shift_blames_the_error_column(tmp_path):
+    from manybody.measured.velocity import read_velocity_table
+
+    path = _shift_table(tmp_path / "v.csv", ["df (kHz)", "sigma (ppm)"], [_shift_rows()[1], 2.0])
+    with pytest.raises(ValueError, match=r"error column 'sigma \(ppm\)': its unit is not one of "
+                                         r"the shift column 'df \(kHz\)'"):
+        read_velocity_table(path)
+
+
+@pytest.mark.parametrize("header,factor", [("shift (ppm)", 1e-6), ("freq shift (ppm)", 1e-6),
+                                           ("shift (%)", 1e-2), ("Δf (ppb)", 1e-9)])
+def test_a_shift_in_a_relative_unit_is_df_over_f(tmp_path, header, factor):
+    """A tester: 'shift (ppm)' was told it names a shift "without its unit"."""
+    from manybody.measured.velocity import read_velocity_table
+
+    shift = _shift_rows()[1]
+    table = read_velocity_table(_shift_table(tmp_path / "v.csv", [header], [shift / factor]))
+    assert table.kind == "df/f"
+    np.testing.assert_allclose(table.as_fraction()[0], shift, rtol=1e-9)
+
+
+@pytest.mark.parametrize("shift_header,error_header,expected", [
+    ("df (kHz)", "u(df) (Hz)", 0.002), ("df (kHz)", "u(df)", 2.0), ("df (kHz)", "e_df (Hz)", 0.002),
+    ("dv/v (ppm)", "u(dv/v) (ppb)", 0.002)])
+def test_an_error_of_a_shift_spelt_u_or_e_is_its_error(tmp_path, shift_header, error_header,
+                                                       expected):
+    """A tester: 'u(df)', 'e_df (Hz)', 'u(dv/v) (ppb)' were left out without a word."""
+    from manybody.measured.velocity import read_velocity_table
+
+    table = read_velocity_table(_shift_table(tmp_path / "v.csv", [shift_header, error_header],
+                                             [_shift_rows()[1], 2.0]))
+    assert table.error_column == error_header
+    np.testing.assert_allclose(table.sigma, expected, rtol=1e-12)
+
+
+def test_a_relative_uncertainty_of_qi_is_a_fraction_of_it(tmp_path):
+    from manybody.measured.tables import read_loss_table
+
+    temperature, loss = _loss_rows()
+    path = tmp_path / "t.csv"
+    path.write_text("T (K),Qi,u_rel(Qi)\n" + "".join(
+        f"{t:.6g},{1 / x:.10g},0.005\n" for t, x in zip(temperature, loss, strict=True)))
+    table = read_loss_table(path)
+    assert table.error_column == "u_rel(Qi)"
+    np.testing.assert_allclose(table.sigma, 0.005 * table.loss, rtol=1e-6)
+
+
+# ------------------------------------------------- a second tester (helper-161): loss errors
+
+
+@pytest.mark.parametrize("header", ["Eq", "EQ", "eq"])
+def test_a_bare_eq_column_is_not_the_error_of_qi(tmp_path, header):
+    """A tester: an 'Eq' column (an equaliser, an equilibrium flag) became the error of Qi."""
+    from manybody.measured.headers import is_error_column
+    from manybody.measured.tables import read_loss_table
+
+    assert not is_error_column(header)
+    temperature, loss = _loss_rows()
+    path = tmp_path / "t.csv"
+    path.write_text(f"T (K),Qi,{header}\n" + "".join(
+        f"{t:.6g},{1 / x:.10g},{0.01 / x:.8g}\n" for t, x in zip(temperature, loss, strict=True)))
+    assert read_loss_table(path, power_column=False).sigma is None
+
+
+@pytest.mark.parametrize("header", ["eQ", "e_Q", "e Qi", "uQi", "eQint", "U_Q"])
+def test_an_error_letter_before_a_q_with_a_subscript_or_apart_is_still_its_error(header):
+    from manybody.measured.headers import is_error_column
+
+    assert is_error_column(header)
+
+
+@pytest.mark.parametrize("header", ["sd (K)", "std (K)", "se (mK)"])
+def test_a_temperature_spread_beside_qi_is_set_aside(tmp_path, header):
+    """A tester: 'sd (K)' beside Qi stopped the table ("not a unit of the error of a quality
+    factor"); 'sd(T) (K)' was set aside with a warning."""
+    from manybody.measured.tables import read_loss_table
+
+    temperature, loss = _loss_rows()
+    path = tmp_path / "t.csv"
+    path.write_text(f"T (K),Qi,{header}\n" + "".join(
+        f"{t:.6g},{1 / x:.10g},0.001\n" for t, x in zip(temperature, loss, strict=True)))
+    with pytest.warns(UserWarning, match=re.escape(repr(header)) + r" \(the error of the "
+                                         r"temperature\?\) not used as the loss's error"):
+        table = read_loss_table(path)
+    assert table.sigma is None
+    np.testing.assert_allclose(table.loss, loss, rtol=1e-9)
