@@ -456,8 +456,9 @@ def test_an_error_letter_before_a_q_with_a_subscript_or_apart_is_still_its_error
     assert is_error_column(header)
 
 
-@pytest.mark.parametrize("header", ["sd (K)", "std (K)", "se (mK)"])
-def test_a_temperature_spread_beside_qi_is_set_aside(tmp_path, header):
+@pytest.mark.parametrize("header,what", [("sd (K)", "the temperature"), ("std (K)", "the temperature"),
+                                         ("se (mK)", "the temperature"), ("sd (Hz)", "a frequency")])
+def test_a_temperature_spread_beside_qi_is_set_aside(tmp_path, header, what):
     """A tester: 'sd (K)' beside Qi stopped the table ("not a unit of the error of a quality
     factor"); 'sd(T) (K)' was set aside with a warning."""
     from manybody.measured.tables import read_loss_table
@@ -466,8 +467,8 @@ def test_a_temperature_spread_beside_qi_is_set_aside(tmp_path, header):
     path = tmp_path / "t.csv"
     path.write_text(f"T (K),Qi,{header}\n" + "".join(
         f"{t:.6g},{1 / x:.10g},0.001\n" for t, x in zip(temperature, loss, strict=True)))
-    with pytest.warns(UserWarning, match=re.escape(repr(header)) + r" \(the error of the "
-                                         r"temperature\?\) not used as the loss's error"):
+    with pytest.warns(UserWarning, match=re.escape(f"{header!r} (the error of {what}?) not used "
+                                                   "as the loss's error")):
         table = read_loss_table(path)
     assert table.sigma is None
     np.testing.assert_allclose(table.loss, loss, rtol=1e-9)

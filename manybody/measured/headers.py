@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from manybody.units import HERTZ_PER_UNIT
+
 __all__ = ["HEADER_SPELLINGS", "LOSS_START", "HeaderParts", "check_header", "dimensionless_scale",
            "ERROR_UNITS", "error_is_fraction", "error_is_relative", "error_names_other", "error_subject",
            "header_power_unit", "header_temperature_unit", "header_unit",
@@ -435,6 +437,8 @@ def _spaced(quantity: str) -> str:
 _ERROR_SPACED = re.compile(r"\b(sigma|std|stdev|unc|stderr|sd|se|sem)\b|^delta\s*q")
 ERROR_UNITS = ("std", "sigma", "err", "error", "unc", "uncertainty", "stderr", "sd", "se", "sem")
 _TEMPERATURE_UNITS = ("k", "mk", "µk", "uk")
+#: Frequency units of a header, lower case (a loss has none: 'sd (Hz)' beside Qi is a frequency's).
+_FREQUENCY_UNIT_WORDS = (*(unit.lower() for unit in HERTZ_PER_UNIT), "µhz", "hertz")
 _RELATIVE = re.compile(r"\b(rel|relative|fractional|frac)\b")
 _FREQUENCY = re.compile(r"^(f|f0|f_0|fr|f_r|fres|f_res|freq|frequency|resonance\s+frequency|w|ω|omega)$")
 
@@ -506,6 +510,9 @@ def error_names_other(name: str, value_name: str, columns) -> str | None:
     data (a break test, session 50)."""
     subject = error_subject(name)
     value = strip_unit(value_name).replace("_", " ").strip()
+    if (not subject and loss_kind(value_name) is not None
+            and (scale_unit(name) or "") in _FREQUENCY_UNIT_WORDS):
+        return "a frequency"  # 'sd (Hz)' beside Qi, as 'sd (K)' is the temperature's (session 52)
     if not subject or subject == value or error_is_fraction(name):
         return None
     others = {strip_unit(c).replace("_", " ").strip() for c in columns
