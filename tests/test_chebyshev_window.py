@@ -45,16 +45,18 @@ def dipolar_case():
 
 
 def test_exact_trace_error_bar_covers_the_weight_above_the_window(dipolar_case):
-    """|chebyshev - dense| within 4 error bars for Q and delta v/v (before: 1.5e6 error bars,
-    the deviation 1.3e-4 of max|Q|); the velocity shift at the 0.3 K rung, which has no window,
-    sits at 3.2 bars of the truncation estimate alone. The error bar is not inflated beyond
-    30 times the largest deviation."""
+    """|chebyshev - dense| within 3 error bars for Q and delta v/v (before: 1.5e6 error bars,
+    the deviation 1.3e-4 of max|Q|), beside dense ED's own accuracy of ~1e-8 relative (its pair
+    sum's Dawson table; the velocity shift at the 0.3 K rung was 3.2 of Chebyshev's error bars
+    from it and 0.007 from a direct scipy.special.dawsn sum, helper-163). The error bar is not
+    inflated beyond 30 times the largest deviation."""
     _, _, ref, res = dipolar_case
     assert max(d["window_loss"] for d in res.diagnostics) > 1e-5  # the window matters here
     for name, want in ref.items():
         got, err = getattr(res, name), getattr(res, f"{name}_error")
         deviation = np.abs(got - want)
-        assert np.all(deviation <= 4 * err), (name, deviation / err)
+        dense_accuracy = 1e-8 * np.abs(want).max()
+        assert np.all(deviation <= 3 * err + dense_accuracy), (name, deviation / err)
         assert err.max() <= 30 * deviation.max(), name
 
 
