@@ -472,3 +472,62 @@ def test_a_temperature_spread_beside_qi_is_set_aside(tmp_path, header, what):
         table = read_loss_table(path)
     assert table.sigma is None
     np.testing.assert_allclose(table.loss, loss, rtol=1e-9)
+
+
+# ------------------------------------------------ a third tester (helper-164, session 52)
+
+
+@pytest.mark.parametrize("header", ["u_rel(Qc)", "u_rel Qc", "e_rel(Qc)", "u_rel(Ql)", "Qc_rel_err"])
+def test_a_relative_error_of_another_quality_factor_is_not_the_losss(tmp_path, header):
+    """helper-164: 'u_rel(Qc)' beside Qi and Qc was used as Qi's error (a fraction's check ran
+    before the check of which quantity it names); now set aside as 'sd(Qc)' is."""
+    from manybody.measured.tables import read_loss_table
+
+    temperature, loss = _loss_rows()
+    path = tmp_path / "t.csv"
+    path.write_text(f"T (K),Qi,Qc,{header}\n" + "".join(
+        f"{t:.6g},{1 / x:.10g},2e5,0.01\n" for t, x in zip(temperature, loss, strict=True)))
+    with pytest.warns(UserWarning, match="another quality factor"):
+        assert read_loss_table(path, power_column=False).sigma is None
+
+
+@pytest.mark.parametrize("header", ["dQi/Qi", "u_rel(Qi)", "Qi_rel_err"])
+def test_a_relative_error_of_qi_is_still_its_error(tmp_path, header):
+    """The guard: a fraction of Qi itself stays Qi's error, 1 % of each loss."""
+    from manybody.measured.tables import read_loss_table
+
+    temperature, loss = _loss_rows()
+    path = tmp_path / "t.csv"
+    path.write_text(f"T (K),Qi,Qc,{header}\n" + "".join(
+        f"{t:.6g},{1 / x:.10g},2e5,0.01\n" for t, x in zip(temperature, loss, strict=True)))
+    table = read_loss_table(path, power_column=False)
+    np.testing.assert_allclose(table.sigma, 0.01 * table.loss, rtol=1e-6)
+
+
+@pytest.mark.parametrize("header", ["Qi_err", "e_Qi", "u(Qi)", "sd(Qi)", "dQi", "loss_err",
+                                    "sd(1/Qi)", "tan delta error", "Qc_err"])
+def test_an_error_of_a_loss_is_not_the_shifts(tmp_path, header):
+    """helper-164: 'T (K),dv/v,Qi_err' took Qi_err (1000) as the shift's error: T_max +- 3.9e6 K."""
+    from manybody.measured.velocity import read_velocity_table
+
+    temperature, shift = _shift_rows()
+    path = tmp_path / "v.csv"
+    path.write_text(f"T (K),dv/v,{header}\n" + "".join(
+        f"{t:.6g},{s:.8g},1000\n" for t, s in zip(temperature, shift, strict=True)))
+    with pytest.warns(UserWarning, match="a loss or quality factor"):
+        table = read_velocity_table(path)
+    assert table.sigma is None
+
+
+@pytest.mark.parametrize("header", ["u_rel(dv/v)", "dv/v rel err", "rel. error", "dv/v_rel_err"])
+def test_a_relative_error_of_a_shift_is_refused(tmp_path, header):
+    """helper-164: relative errors beside a shift were used as absolute ones (0.02 read as 0.02
+    of the shift's unit); a shift's zero is arbitrary, so they are refused as '(%)' is."""
+    from manybody.measured.velocity import read_velocity_table
+
+    temperature, shift = _shift_rows()
+    path = tmp_path / "v.csv"
+    path.write_text(f"T (K),dv/v,{header}\n" + "".join(
+        f"{t:.6g},{s:.8g},0.02\n" for t, s in zip(temperature, shift, strict=True)))
+    with pytest.raises(ValueError, match="gives errors as a fraction of each shift value"):
+        read_velocity_table(path)

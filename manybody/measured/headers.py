@@ -513,8 +513,16 @@ def error_names_other(name: str, value_name: str, columns) -> str | None:
     if (not subject and loss_kind(value_name) is not None
             and (scale_unit(name) or "") in _FREQUENCY_UNIT_WORDS):
         return "a frequency"  # 'sd (Hz)' beside Qi, as 'sd (K)' is the temperature's (session 52)
-    if not subject or subject == value or error_is_fraction(name):
+    if error_is_fraction(name):  # 'dQi/Qi' names qi; 'u_rel(Qc)' names qc, not the value: it
+        # was taken as the error of Qi beside a Qc column (a tester, session 52)
+        subject = re.sub(r"^(\S+)\s*/\s*\1$", r"\1", subject)
+    if not subject or subject == value:
         return None
+    if loss_kind(value_name) is None and (loss_kind(subject) is not None
+                                          or _Q_OTHER.match(subject.replace(" ", "_"))):
+        # beside a shift, an error of Q or of a loss ('Qi_err', 'sd(1/Qi)', 'tan delta error')
+        # was the shift's error: T_max +- 3.9e6 K (a tester, session 52)
+        return "a loss or quality factor"
     others = {strip_unit(c).replace("_", " ").strip() for c in columns
               if c not in (name, value_name)}
     if is_temperature(subject) or re.match(r"^t ?(mix|mxc|mc|sample|stage|cryo|fridge|bath|"

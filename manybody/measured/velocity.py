@@ -152,10 +152,13 @@ def _errors_in_shift_units(src: str, e_name: str, sigma: np.ndarray, shift: np.n
     refused (a shift's zero is arbitrary); else converted from its scale to the shift's
     (session 25: ``dv/v error (%)`` was read as absolute errors in the shift's unit by
     ``--velocity``)."""
-    if headers.error_is_relative(e_name, s_name):
+    percent = headers.error_is_relative(e_name, s_name)
+    if percent or headers.error_is_fraction(e_name):
         # a shift's zero is arbitrary (f(T) - f(T_ref)): a percent of each value gave points
-        # near the zero tiny errors, chi2/dof 172 on exact TLS data (a new user, session 35)
-        raise ValueError(f"{src}: column {e_name!r} gives errors as a percent of each shift "
+        # near the zero tiny errors, chi2/dof 172 on exact TLS data (a new user, session 35);
+        # a fraction ('u_rel(dv/v)', 'df_rel_err') was read as absolute errors (session 52)
+        raise ValueError(f"{src}: column {e_name!r} gives errors as "
+                         f"{'a percent' if percent else 'a fraction'} of each shift "
                          f"value, but a shift's zero is arbitrary (points near it would get "
                          "tiny errors); give absolute errors, in the shift's unit or with their "
                          "own (e.g. 'error (ppm)')")
