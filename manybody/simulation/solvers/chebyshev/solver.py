@@ -665,6 +665,7 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
             truncation[kind][served] = TRUNCATION_SAFETY * np.broadcast_to(change.max(axis=0),
                                                                            change.shape)
         above_window[served] = np.maximum(arrays["above"].sum(axis=0) / arrays["z"].sum(axis=0), 0.0)
+        window_fraction = float(above_window[served].max())
         heat, heat_err = _heat(arrays["z"], arrays["e1"], arrays["e2"], t[served], exact)
         change = np.zeros_like(heat)
         for i in range(len(m_coarse)):
@@ -683,7 +684,8 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
                                bank_rows=plan.bank_rows[j],
                                formed_rows=nodes if basis is None else basis.shape[1] + 1,
                                shared_bank=group[2] if group else 0,
-                               shared_first=bool(group) and group[0] == j)
+                               shared_first=bool(group) and group[0] == j,
+                               window_fraction=window_fraction)
     for kind in ("abs", "vel") if velocity else ("abs",):  # the weight above the windows
         largest = np.abs(values[kind]).max()
         truncation[kind] += WINDOW_SAFETY * largest * above_window[:, None]
@@ -853,7 +855,6 @@ def _diagnostics(rung, plan, arrays, parts, params, t_served, count, m_coarse, t
         "filter_terms": rung.filter_terms,
         "window_energy": rung.window_energy - plan.scale.ground,
         "window_loss": loss,
-        "window_fraction": float(np.max(arrays["above"].sum(axis=0) / arrays["z"].sum(axis=0))),
         "amplification": amplification,
         "truncation_bound": params.truncation_tol * amplification,
         "coarse_moments": list(m_coarse),
