@@ -531,3 +531,30 @@ def test_a_relative_error_of_a_shift_is_refused(tmp_path, header):
         f"{t:.6g},{s:.8g},0.02\n" for t, s in zip(temperature, shift, strict=True)))
     with pytest.raises(ValueError, match="gives errors as a fraction of each shift value"):
         read_velocity_table(path)
+
+
+@pytest.mark.parametrize("header", ["sd(df/f)", "sd(dv/v)", "df/f_err", "u(Δf/f)"])
+def test_an_error_of_a_relative_shift_beside_an_absolute_one_is_refused(tmp_path, header):
+    """helper-164: 'sd(df/f)' = 4e-10 beside 'df (kHz)' was taken as 4e-10 kHz (chi2/dof 3.8e18)."""
+    from manybody.measured.velocity import read_velocity_table
+
+    temperature, shift = _shift_rows(5e4)
+    path = tmp_path / "v.csv"
+    path.write_text(f"T (K),df (kHz),{header}\n" + "".join(
+        f"{t:.6g},{s:.8g},4e-10\n" for t, s in zip(temperature, shift, strict=True)),
+        encoding="utf-8")
+    with pytest.raises(ValueError, match=r"is the error of a relative shift .*an absolute shift "
+                                         r"in kHz"):
+        read_velocity_table(path)
+
+
+def test_a_plain_error_beside_an_absolute_shift_is_still_taken(tmp_path):
+    """The guard: 'sd(df)' and a bare 'sigma' beside 'df (kHz)' are the shift's errors, in kHz."""
+    from manybody.measured.velocity import read_velocity_table
+
+    temperature, shift = _shift_rows(5e4)
+    for header in ("sd(df)", "sigma"):
+        path = tmp_path / "v.csv"
+        path.write_text(f"T (K),df (kHz),{header}\n" + "".join(
+            f"{t:.6g},{s:.8g},0.002\n" for t, s in zip(temperature, shift, strict=True)))
+        np.testing.assert_allclose(read_velocity_table(path).sigma, 0.002)

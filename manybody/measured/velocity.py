@@ -165,6 +165,13 @@ def _errors_in_shift_units(src: str, e_name: str, sigma: np.ndarray, shift: np.n
     # one reading of a frequency unit for both columns, in brackets or after the name: 'sd(df)
     # (Hz)', 'df_err_Hz', 'sigma_Hz' were taken in the shift's kHz (a tester, session 52)
     e_hz, s_hz = frequency_unit(e_name)[1], frequency_unit(s_name)[1]
+    subject = headers.error_subject(e_name)
+    if s_hz is not None and e_hz is None and "/" in subject and shift_kind(subject):
+        # 'sd(df/f)' beside 'df (kHz)' was read in kHz (a third tester, session 52)
+        raise ValueError(f"{src}: error column {e_name!r} is the error of a relative shift "
+                         f"({subject}), but the shift column {s_name!r} is an absolute shift in "
+                         f"{FREQUENCY_SYMBOLS[s_hz]}: give the errors in a unit of frequency "
+                         f"({_ACCEPTED}), e.g. 'sd(df) ({FREQUENCY_SYMBOLS[s_hz]})'")
     if e_hz is not None and s_hz is not None:  # 'sigma (Hz)' beside 'df (kHz)'
         return sigma * HERTZ_PER_UNIT[e_hz] / HERTZ_PER_UNIT[s_hz]
     unit = headers.scale_unit(e_name)
