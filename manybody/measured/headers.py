@@ -20,7 +20,8 @@ import numpy as np
 from manybody.units import HERTZ_PER_UNIT
 
 __all__ = ["HEADER_SPELLINGS", "LOSS_START", "HeaderParts", "check_header", "dimensionless_scale",
-           "ERROR_UNITS", "error_is_fraction", "error_is_relative", "error_names_other", "error_subject",
+           "ERROR_UNITS", "FREQUENCY_SPELLINGS", "error_is_fraction", "error_is_relative",
+           "error_names_other", "error_subject",
            "header_power_unit", "header_temperature_unit", "header_unit",
            "is_error_column", "is_power_column", "is_temperature", "loss_kind",
            "normalised_header", "parse_header", "scale_factor", "scale_unit", "scaled_errors",
@@ -437,8 +438,13 @@ def _spaced(quantity: str) -> str:
 _ERROR_SPACED = re.compile(r"\b(sigma|std|stdev|unc|stderr|sd|se|sem)\b|^delta\s*q")
 ERROR_UNITS = ("std", "sigma", "err", "error", "unc", "uncertainty", "stderr", "sd", "se", "sem")
 _TEMPERATURE_UNITS = ("k", "mk", "µk", "uk")
-#: Frequency units of a header, lower case (a loss has none: 'sd (Hz)' beside Qi is a frequency's).
-_FREQUENCY_UNIT_WORDS = (*(unit.lower() for unit in HERTZ_PER_UNIT), "µhz", "hertz")
+#: Frequency units as written in a header (lower case) and their key in HERTZ_PER_UNIT: the words
+#: and µ spellings too ('df (Hertz)', 'df (µHz)' were fitted as dimensionless df/f; a tester,
+#: session 52). A loss has none: 'sd (Hz)' beside Qi is a frequency's spread.
+FREQUENCY_SPELLINGS = {**{unit.lower(): unit for unit in HERTZ_PER_UNIT}, "µhz": "uhz",
+                       "hertz": "hz", "microhertz": "uhz", "millihertz": "mHz",
+                       "kilohertz": "khz", "megahertz": "mhz", "gigahertz": "ghz",
+                       "terahertz": "thz"}
 _RELATIVE = re.compile(r"\b(rel|relative|fractional|frac)\b")
 _FREQUENCY = re.compile(r"^(f|f0|f_0|fr|f_r|fres|f_res|freq|frequency|resonance\s+frequency|w|ω|omega)$")
 
@@ -511,7 +517,7 @@ def error_names_other(name: str, value_name: str, columns) -> str | None:
     subject = error_subject(name)
     value = strip_unit(value_name).replace("_", " ").strip()
     if (not subject and loss_kind(value_name) is not None
-            and (scale_unit(name) or "") in _FREQUENCY_UNIT_WORDS):
+            and (scale_unit(name) or "") in FREQUENCY_SPELLINGS):
         return "a frequency"  # 'sd (Hz)' beside Qi, as 'sd (K)' is the temperature's (session 52)
     if error_is_fraction(name):  # 'dQi/Qi' names qi; 'u_rel(Qc)' names qc, not the value: it
         # was taken as the error of Qi beside a Qc column (a tester, session 52)

@@ -37,13 +37,6 @@ _SHIFT = re.compile(r"((^|[^a-z])(d|δ|delta)\s*_?\s*(v|f)\s*(/|_)\s*(v|f)(_?0)?
 #: fall near Tc a few %; a column in Hz read as a fraction gives hundreds: 1e-2 refused a 3 % fall,
 #: a tester, session 34).
 MAX_RELATIVE_SHIFT = 0.1
-#: Frequency units as written in a header (lower case) and their key in HERTZ_PER_UNIT: the words
-#: and µ spellings too ('df (Hertz)', 'df (µHz)' were fitted as dimensionless df/f; a tester,
-#: session 52).
-_FREQUENCY_SPELLINGS = {**{unit.lower(): unit for unit in HERTZ_PER_UNIT}, "µhz": "uhz",
-                        "hertz": "hz", "microhertz": "uhz", "millihertz": "mHz",
-                        "kilohertz": "khz", "megahertz": "mhz", "gigahertz": "ghz",
-                        "terahertz": "thz"}
 _ACCEPTED = ", ".join(FREQUENCY_SYMBOLS.values())
 #: The name of an absolute frequency shift, read as one with a frequency unit only: 'Δf',
 #: 'delta f', 'df_r', 'f - f0', 'f-f_r', 'f(T) - f0', 'shift', 'f0 shift', 'resonance shift' (they
@@ -57,7 +50,7 @@ _FREQUENCY_SHIFT = re.compile(
     r"|f(?:_?(?:0|r|res|c|t))?\s*-\s*f(?:_?(?:0|r|res|c|ref|\d+\s*mk|min|max|t(?:_?(?:0|ref|min|max))?))?"
     r"|(?:" + _RESONANCE + r"[\s_]*)?shift)$")
 _TRAILING_FREQUENCY_UNIT = re.compile(r"(?:[\s_]+|\s*/\s*)(" + "|".join(
-    sorted(map(re.escape, _FREQUENCY_SPELLINGS), key=len, reverse=True)) + ")$")
+    sorted(map(re.escape, headers.FREQUENCY_SPELLINGS), key=len, reverse=True)) + ")$")
 #: 'mHz' as written (a small m, not all in lower case): millihertz.
 _MILLIHERTZ = re.compile(r"(?<![A-Za-z])m\s*(?!hz)[hH][zZ](?![A-Za-z])")
 
@@ -90,7 +83,7 @@ def frequency_unit(name: str) -> tuple[str, str | None]:
     trailing = _TRAILING_FREQUENCY_UNIT.search(quantity)  # 'df_khz', 'shift / khz'
     if trailing and not unit:
         quantity, unit = quantity[:trailing.start()].strip(), trailing.group(1)
-    key = _FREQUENCY_SPELLINGS.get(unit.replace("μ", "µ"))
+    key = headers.FREQUENCY_SPELLINGS.get(unit.replace("μ", "µ"))
     if key == "mhz" and _MILLIHERTZ.search(name):  # the case was folded by strip_unit
         key = "mHz"
     return quantity, key
