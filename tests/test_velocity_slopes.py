@@ -218,6 +218,26 @@ def test_bad_options_and_sigmas_are_named():
         fit_velocity_slopes(GRID, flat, **OPTIONS)
 
 
+def test_the_curve_is_named_as_the_caller_says():
+    """``quantity`` names the curve in the messages (the CLI passes the kind read from the table,
+    e.g. 'df'), in each of the three messages that name it; a bad name is refused."""
+    flat = np.minimum(_clean(), -0.5)
+    flat[[28, 32]] += 1e-3
+    for temperatures, dv, words in (
+            (GRID[GRID < T_MAX], _clean(GRID[GRID < T_MAX]), "the maximum of df lies"),
+            (GRID, -_clean(), "df has a minimum inside"),
+            (GRID, flat, "no maximum: df is not curved")):
+        with pytest.raises(ValueError) as info:
+            fit_velocity_slopes(temperatures, dv, **OPTIONS, quantity="df")
+        assert words in str(info.value) and "delta v/v" not in str(info.value), str(info.value)
+    with pytest.raises(ValueError) as info:  # the default name stays
+        fit_velocity_slopes(GRID, -_clean(), **OPTIONS)
+    assert "delta v/v has a minimum inside" in str(info.value)
+    for bad in ("", "  ", None, 3):
+        with pytest.raises(ValueError, match="quantity must be a non-empty string"):
+            fit_velocity_slopes(GRID, _clean(), quantity=bad)
+
+
 def test_the_study_estimate_is_unchanged():
     """velocity_slopes stays the study's quick estimate (the golden set checks its numbers)."""
     temps = np.geomspace(0.01, 0.3, 12)

@@ -170,14 +170,13 @@ def run_velocity(args: argparse.Namespace) -> int:
         raise ValueError(f"{table.source}: {t.size} temperature(s){window}; the slope fit needs "
                          "at least 7 (the maximum and 3 on each side of it)")
     try:
+        # the curve is named as read: the table may hold df or df/f (a df column's maximum was
+        # said to be one of 'delta v/v'; a tester, session 52)
         fit = fit_velocity_slopes(t, shift, sigma, margin=args.margin, decades=args.decades,
-                                  top=args.top)
+                                  top=args.top, quantity=table.kind)
     except ValueError as exc:
         message = str(exc).replace("widen `top`", "raise --top").replace(
             "a smaller margin / more decades", "a smaller --margin / more --decades")
-        # the slope fit names its curve 'delta v/v'; the table may hold df or df/f (a df
-        # column's maximum was said to be one of 'delta v/v'; a tester, session 52)
-        message = message.replace("delta v/v", table.kind)
         raise ValueError(f"{table.source}: {message}") from None
     reference = canonical_ratio(t, fit.temperature_max, margin=args.margin,
                                 decades=args.decades, top=args.top)

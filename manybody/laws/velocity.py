@@ -394,8 +394,9 @@ def _estimator(u: np.ndarray, weights: np.ndarray, degree: int) -> np.ndarray:
     return np.linalg.solve(normal, (design * weights[:, None]).T)
 
 
-def _locate_maximum(t, mean, weights, top):
-    """(points, estimator rows, index of the largest value) of the quadratic around the maximum."""
+def _locate_maximum(t, mean, weights, top, quantity: str = "delta v/v"):
+    """(points, estimator rows, index of the largest value) of the quadratic around the maximum;
+    ``quantity`` names the curve in the messages."""
     i0 = int(np.argmax(mean))
     if i0 == 0 or i0 == t.size - 1:
         edge, remedy = (("lowest", "lower temperatures (or, for a relaxation maximum, a lower "
@@ -405,11 +406,11 @@ def _locate_maximum(t, mean, weights, top):
         depth = min(mean[0], mean[-1]) - mean[i1]
         if 2 <= i1 <= t.size - 3 and depth > 0.25 * np.ptp(mean):  # a clear minimum inside:
             # the curve upside down (session 35: it was told to extend the data)
-            raise ValueError(f"delta v/v has a minimum inside the data (T = {t[i1]:.4g} K) and "
+            raise ValueError(f"{quantity} has a minimum inside the data (T = {t[i1]:.4g} K) and "
                              f"its largest value at the {edge} temperature: is its sign flipped "
                              "(f(T_ref) - f(T) instead of f(T) - f(T_ref))? The TLS velocity "
                              "shift rises as ln T up to a maximum")
-        raise ValueError(f"the maximum of delta v/v lies at the {edge} temperature, "
+        raise ValueError(f"the maximum of {quantity} lies at the {edge} temperature, "
                          f"T = {t[i0]:.4g} K, the edge of the data: no maximum to fit; extend "
                          f"the data to {remedy}")
     # Centred on the largest point, the window would follow its noise (the largest value is
@@ -432,13 +433,13 @@ def _locate_maximum(t, mean, weights, top):
     return idx, est, i0
 
 
-def _vertex(t, i0, coef, cov, ey: int = 0):
+def _vertex(t, i0, coef, cov, ey: int = 0, quantity: str = "delta v/v"):
     """(T_max, its error, value at the vertex) of the quadratic a + b u + c u^2, u = ln(T/t[i0]),
     with coefficients in units of 2^ey (for the message) and ``cov`` their covariance (in any
     units: the error is in the units of sqrt(cov) per unit of the coefficients)."""
     a, b, c = coef
     if not c < 0:
-        raise ValueError(f"no maximum: delta v/v is not curved downwards around its largest value "
+        raise ValueError(f"no maximum: {quantity} is not curved downwards around its largest value "
                          f"at T = {t[i0]:.4g} K (quadratic coefficient {_ldexp(c, ey):.3g}); "
                          "the top is noise or a plateau: average more data or widen `top`")
     u = -b / (2 * c)
@@ -461,7 +462,8 @@ def _side(t, t_max, lo, hi, name, margin, decades):
 
 
 def fit_velocity_slopes(temperatures, dv, sigma=None, *, margin: float = 3.0,
-                        decades: float = 1.0, top: float = 1.5) -> VelocityFit:
+                        decades: float = 1.0, top: float = 1.5,
+                        quantity: str = "delta v/v") -> VelocityFit:
     """Locate the maximum of delta v / v (T), then fit its logarithmic slopes on both sides.
 
     The method (:data:`~manybody.laws.velocity.METHOD`): the maximum is the vertex of a weighted quadratic in
@@ -495,6 +497,9 @@ def fit_velocity_slopes(temperatures, dv, sigma=None, *, margin: float = 3.0,
         Width of each side's window in decades of T (> 0).
     top : float
         The quadratic uses the points within a factor ``top`` (> 1) of the largest value.
+    quantity : str
+        The curve's name in the error messages (e.g. "df/f" or "df" for a resonator's shift),
+        a non-empty string.
 
     Returns
     -------
@@ -514,6 +519,9 @@ def fit_velocity_slopes(temperatures, dv, sigma=None, *, margin: float = 3.0,
     for name, value, low in (("margin", margin, 1.0), ("top", top, 1.0), ("decades", decades, 0)):
         if not (v.is_real(value) and math.isfinite(value) and value > low):
             raise ValueError(f"{name} must be a finite number > {low:g}, got {value!r}")
+    if not (isinstance(quantity, str) and quantity.strip()):
+        raise ValueError(f"quantity must be a non-empty string (the curve's name in messages), "
+                         f"got {quantity!r}")
     t, y, given = _check_velocity_inputs(temperatures, dv, sigma)
     n_real = y.shape[0]
     warn_identical_realisations("fit_velocity_slopes", y, "pass it alone as a 1-d array")
@@ -535,12 +543,13 @@ def fit_velocity_slopes(temperatures, dv, sigma=None, *, margin: float = 3.0,
     else:
         source, scale, cov = "residuals", np.ones_like(t), np.eye(t.size)
     weights = 1.0 / scale**2
-    top_idx, top_est, i0 = _locate_maximum(t, mean, weights, top)
-    fit = _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, cov, margin, decades, ey)
+    top_idx, top_est, i0 = _locate_maximum(t, mean, weights, top, quantity)
+    fit = _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, cov, margin, decades, ey,
+                            quantity)
     chi2, dof = _chi2(t, mean, weights, top_idx, top_est, i0, fit)
     if source == "residuals":  # one scatter from all three fits; the errors scaled with it
         fit = _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, cov * (chi2 / dof),
-                                margin, decades, ey)
+                                margin, decades, ey, quantity)
         chi2 = float(dof)
     else:  # residuals in units of 2^ey, errors in units of 2^es
         chi2 = _ldexp(chi2, 2 * (ey - es))
@@ -584,13 +593,14 @@ def _chi2(t, mean, weights, top_idx, top_est, i0, fit) -> tuple[float, int]:
     return chi2, dof
 
 
-def _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, cov, margin, decades, ey=0):
+def _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, cov, margin, decades, ey=0,
+                      quantity="delta v/v"):
     """T_max (with error and value), the two side windows with their estimators, and the
     fitted lines with the covariance of the two slopes, for data covariance ``cov`` (the
     data in units of 2^ey; the errors come in the units of sqrt(cov) per unit of the data)."""
     coef = top_est @ mean[top_idx]
     t_max, t_err, v_max = _vertex(t, i0, coef, top_est @ cov[np.ix_(top_idx, top_idx)]
-                                  @ top_est.T, ey)
+                                  @ top_est.T, ey, quantity)
     u_top = np.log(t[top_idx] / t[i0])
     u_vertex = math.log(t_max / t[i0])
     if not u_top[0] <= u_vertex <= u_top[-1]:
