@@ -37,7 +37,7 @@ from manybody.simulation.equilibration import (
 )
 from manybody.simulation.observables.absorption import warn_if_far_above_spectrum
 from manybody.simulation.observables.responses import physical_observables
-from manybody.simulation.solvers import SOLVERS, reports_errors, solver_for
+from manybody.simulation.solvers import SOLVERS, reports_errors, solver_for, solver_for_realisation
 from manybody.simulation.solvers.chebyshev.workspace import release_kept_workspace
 
 
@@ -112,8 +112,10 @@ def observe(
     errors = reports_errors(solver)
 
     def solve(part: Realisation, what: Probe) -> dict[str, np.ndarray]:
-        raw = entry.respond(part, entry.build(part, solver), what, solver, model=params, seed=seed,
-                            realisation=realisation)
+        # a reduced part (frozen TLS) under "auto" is chosen for by its own size
+        chosen = SOLVERS[solver_for_realisation(params, solver, part.n_tls)]
+        raw = chosen.respond(part, chosen.build(part, solver), what, solver, model=params,
+                             seed=seed, realisation=realisation)
         return physical_observables(raw, normalisation, what.observables, errors=errors)
 
     if params.equilibration is None:

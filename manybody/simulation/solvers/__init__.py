@@ -27,7 +27,7 @@ from manybody.simulation.solvers.chebyshev.resources import dense_operator_bytes
 from manybody.simulation.solvers.memory import available_memory
 
 __all__ = ["AUTO_DENSE_MAX_TLS", "SOLVERS", "SolverEntry", "choose_solver", "dense_alternatives",
-           "reports_errors", "solver_for", "solver_route"]
+           "reports_errors", "solver_for", "solver_for_realisation", "solver_route"]
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,9 @@ AUTO_DENSE_MAX_TLS = 12
 
 
 def choose_solver(params: ModelParams, dense_dtype: str = "float64",
-                  memory_fraction: float = 0.9) -> str:
-    """"dense" or "chebyshev" for ``solver = "auto"``.
+                  memory_fraction: float = 0.9, n_tls: int | None = None) -> str:
+    """"dense" or "chebyshev" for ``solver = "auto"``; ``n_tls`` (default ``params.n_tls``) the
+    number of TLS actually solved (fewer when equilibration freezes some).
 
     Dense ED when it fits in memory and N <= AUTO_DENSE_MAX_TLS, or whenever the model has
     random-matrix terms (they are dense anyway); chebyshev otherwise.
@@ -103,7 +104,7 @@ def choose_solver(params: ModelParams, dense_dtype: str = "float64",
     MemoryError
         A model with random-matrix terms that dense ED cannot hold.
     """
-    n = params.n_tls
+    n = params.n_tls if n_tls is None else n_tls
     has_rm = params.random_matrix is not None or params.stress.random_matrix > 0
     dense_fits = (dense.estimate_memory(n, dense_dtype, has_rm)
                   <= memory_fraction * available_memory())
@@ -134,6 +135,18 @@ def solver_for(model: ModelParams, solver: SolverParams) -> str:
     return solver.method
 
 
+def solver_for_realisation(model: ModelParams, solver: SolverParams, n_tls: int) -> str:
+    """The registered solver of one realisation of ``model`` with ``n_tls`` active TLS: the
+    point's solver (:func:`solver_for`), except that under "auto" a realisation that
+    equilibration leaves with few active TLS (model.equilibration; PHYSICS.md section 6) is
+    chosen for by its own size. Such a reduced problem of D = 4 went to the Chebyshev solver,
+    whose exact trace there reported Q^-1 with errors 1e5 times too small (a break test, session
+    53); dense ED solves it exactly in milliseconds."""
+    if solver.method == "auto" and n_tls < model.n_tls:
+        return choose_solver(model, solver.dtype, solver.memory_fraction, n_tls=n_tls)
+    return solver_for(model, solver)
+
+
 def solver_route(model: ModelParams, solver: SolverParams) -> str:
     """How a point of ``model`` is solved under ``solver``, for the results' provenance: the
     solver ("auto" resolved) and, for the chebyshev solver, the operator form (e.g. "chebyshev,
@@ -141,5 +154,10 @@ def solver_route(model: ModelParams, solver: SolverParams) -> str:
     name = solver_for(model, solver)
     entry = SOLVERS[name]
     if entry.route is not None:
-        return entry.route(model, solver)
-    return f"{name}, {solver.dtype}" if name == "dense" else name
+        route = entry.route(model, solver)
+    else:
+        route = f"{name}, {solver.dtype}" if name == "dense" else name
+    if solver.method == "auto" and name != "dense" and model.equilibration is not None:
+        route += (f" (dense ED at temperatures where equilibration leaves at most "
+                  f"{AUTO_DENSE_MAX_TLS} TLS active)")
+    return route

@@ -57,8 +57,9 @@ sum_j T_k(x_j) y_jl, leaving out the nodes above the window where the filtered v
 no weight); the larger change, enveloped over the temperatures of the rung (per frequency), is the
 truncation error estimate. To it is added the error from the thermal weight above the rung's
 window, which the thermal index leaves out while Z counts it: WINDOW_SAFETY x L(T) x max|response|
-(L(T) the fraction of Z(T) above the window, from the one-operator moments), and in float64 a
-round-off floor (FLOAT64_ROUND_OFF; both session 52). Every ``*_error`` is
+(L(T) the fraction of Z(T) above the window, from the one-operator moments; session 52). Its floor
+is the round-off, a fraction of max|response| over the solve: FLOAT64_ROUND_OFF (session 52) or
+FLOAT32_ROUND_OFF_OF_LARGEST (session 53). Every ``*_error`` is
 sqrt(statistical^2 + truncation^2), so an exact trace reports a non-zero error too. Calibrated
 against dense ED (exact traces, N = 5-6, four model families, default truncation):
 |chebyshev - dense| <= 3 x the reported error everywhere, the reported error 2-23 x (on average
@@ -219,6 +220,15 @@ WINDOW_SAFETY = 30.0
 #: of the error: with the window's weight gone an exact trace reported 1e-14 against deviations of
 #: 4e-13 (session 52), and 2e-12 at w = 3 K (z = 132; helper-158, session 51).
 FLOAT64_ROUND_OFF = 1e-11
+#: float32 round-off of Q and delta v/v relative to their largest value over the solve, a floor of
+#: the error of a float32 solve (the default dtype): measured as float32 - float64 with the same
+#: vectors and plan (session 53; N = 6-10, Gaussian, dipolar and independent TLS, exact and
+#: stochastic traces, relative and absolute kernels, M = 230-1800): up to 2.5e-3 of max|Q| and
+#: 4.3e-6 of max|delta v/v| (Q's narrow kernel cancels absorption against emission; the
+#: principal value is smooth). Stochastic traces' spread over vectors covered it (z <= 0.4); an
+#: exact trace reported delta v/v to 5e-13 against float32 deviations of 5e-7 (z = 1e6) and Q at
+#: z = 56-363 (a break test, session 53). Twice the largest measured deviation.
+FLOAT32_ROUND_OFF_OF_LARGEST = {"abs": 5e-3, "vel": 1e-5}
 
 
 @dataclass(frozen=True)
@@ -689,8 +699,12 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
     for kind in ("abs", "vel") if velocity else ("abs",):  # the weight above the windows
         largest = np.abs(values[kind]).max()
         truncation[kind] += WINDOW_SAFETY * largest * above_window[:, None]
-        if params.dtype == "float64":
-            truncation[kind] = np.maximum(truncation[kind], FLOAT64_ROUND_OFF * largest)
+        floor = (FLOAT64_ROUND_OFF if params.dtype == "float64"
+                 else FLOAT32_ROUND_OFF_OF_LARGEST[kind])
+        truncation[kind] = np.maximum(truncation[kind], floor * largest)
+    # a rung whose C(T) is all ~0 had an error of exactly 0 from its own floor (0.0 +- 0.0
+    # against 2.9e-13 from dense ED; a break test, session 53): the floor over the solve too
+    truncation["heat"] = np.maximum(truncation["heat"], FLOAT64_ROUND_OFF * np.abs(values["heat"]).max())
     if params.dtype == "float32":  # round-off, not in the spread over vectors (check_point)
         hot = np.maximum(t[:, None] / np.asarray(w)[None, :], 1.0)
         truncation["abs"] = np.maximum(truncation["abs"],
