@@ -604,7 +604,8 @@ def header_power_unit(name: str) -> str:
 
 
 #: Scales of dimensionless numbers written as a header's unit (values shown x scale = value).
-_DIMENSIONLESS_UNITS = {"ppm": 1e-6, "ppb": 1e-9, "%": 1e-2, "percent": 1e-2}
+_DIMENSIONLESS_UNITS = {"ppm": 1e-6, "ppb": 1e-9, "%": 1e-2, "percent": 1e-2, "‰": 1e-3,
+                        "permil": 1e-3, "permille": 1e-3}
 _POWER_OF_TEN = re.compile(r"^(?:1(?:\.0*)?[x×*·])?(?:x|×|\*|·)?(?:1(?:\.0*)?e|10\^|10\*\*)"
                            r"([+-]?\d+)$")
 _NO_UNIT = ("", "1", "-")

@@ -9,9 +9,19 @@ shift: plain, or in ppm, ppb, % or a power of ten; |value| <= MAX_RELATIVE_SHIFT
 shift with its frequency unit (``df (Hz)``, ``Δf (kHz)``, ``f(T) - f0 (Hz)``, ``shift_MHz``, ``df
 (mHz)`` in millihertz; not a plain resonance frequency ``f (GHz)``) (values of either sign, kept in
 the units of the column, e.g. ``dv/v (ppm)``), and an optional uncertainty column (``sigma``, ``dv/v
-error``, ``sd(df) (Hz)``, ``u(dv/v) (ppb)``, ...) in the shift's units or its own (converted: one
-reading of a frequency unit, :func:`frequency_unit`, for both). Anything it cannot read is a
-ValueError naming the file, the column, the row and the value.
+error``, ``sd(df) (Hz)``, ``u(dv/v) (ppb)``, ``ddf (Hz)``, ...) in the shift's units or its own
+(converted: one reading of a frequency unit, :func:`frequency_unit`, for both). Anything it cannot
+read is a ValueError naming the file, the column, the row and the value.
+
+Since helper-165: a column naming a frequency itself (``f_meas``, ``fc (Hz)``, ``f1``, ``center
+frequency``, ``resonance_frequency_GHz``), or whose values are plainly resonance frequencies (all
+of one sign between 1 MHz and 100 GHz, spread over less than MAX_RELATIVE_SHIFT of their size), is
+refused as the shift, chosen by name or not; the reference minus the frequency (``f0 - f (Hz)``,
+``f_r0 - f_r``, ``f(T0) - f(T)``) is read with its sign flipped, as f - f0
+(:attr:`VelocityTable.sign_flipped`); a relative name with a unit of frequency (``df/f (Hz)``,
+``dv/v (kHz)``) is refused; a shift named as an absolute one with any scale of a relative one
+(``shift (1e-6)``, ``shift (‰)``) is df/f; an expanded uncertainty (``U(df)``, k = 2) is refused as
+the error (:func:`manybody.measured.tables.error_column_of`).
 """
 
 from __future__ import annotations
@@ -47,12 +57,54 @@ _RESONANCE = (r"(?:f|fr|f_r|f0|f_0|fres|f_res|freq|frequency|resonance(?:\s+freq
               r"ν|nu)")
 _FREQUENCY_SHIFT = re.compile(
     r"^(?:(?:d|δ|delta)[\s_]*(?:f|ν|nu)(?:[\s_]*(?:0|r|res|c))?"
-    r"|f(?:_?(?:0|r|res|c|t))?\s*-\s*f(?:_?(?:0|r|res|c|ref|\d+\s*mk|min|max|t(?:_?(?:0|ref|min|max))?))?"
+    r"|f(?:_?(?:(?:r|res|c|t)(?:_?(?:0|ref))?|0|ref))?\s*-\s*"
+    r"f(?:_?(?:0|r|res|c|ref|\d+\s*mk|min|max|t(?:_?(?:0|ref|min|max))?)(?:_?(?:0|ref))?)?"
     r"|(?:" + _RESONANCE + r"[\s_]*)?shift)$")
 _TRAILING_FREQUENCY_UNIT = re.compile(r"(?:[\s_]+|\s*/\s*)(" + "|".join(
     sorted(map(re.escape, headers.FREQUENCY_SPELLINGS), key=len, reverse=True)) + ")$")
 #: 'mHz' as written (a small m, not all in lower case): millihertz.
 _MILLIHERTZ = re.compile(r"(?<![A-Za-z])m\s*(?!hz)[hH][zZ](?![A-Za-z])")
+
+
+#: A reference minus the frequency, 'f0 - f', 'f_0 - f', 'f_r0 - f_r', 'f(T0) - f(T)': the shift with
+#: its sign reversed, read as -(f0 - f) = f - f0 (it was taken with its sign unchanged; a tester,
+#: helper-165).
+_REVERSED = re.compile(r"^f_?(?:(?:r|res|c|t)_?)?(?:0|ref)\s*-\s*f(?:_?(?:r|res|c|t))?$")
+#: Words that make a name a difference or a ratio, not a frequency: 'f - f0', 'Δf', 'df/f',
+#: 'f_shift', 'detuning', 'fractional frequency'.
+_DIFFERENCE = re.compile(r"-|/|(?:^|[^a-z])(?:d|δ|delta)\s*_?\s*(?:f|ν|nu|v|ω)|shift|change|diff|"
+                         r"detuning|offset|deviation|pull|fractional|relative|\brel\b|ratio")
+#: The name of a frequency itself: 'f', 'f0', 'fc', 'f1', 'f_meas', 'fr', 'f_res', 'freq',
+#: 'center frequency', 'resonance_frequency', 'ν', 'ω' ('f_meas (Hz)', 'fc (Hz)', 'f1 (Hz)' and
+#: 'resonance_frequency_GHz' chosen with --shift-column were fitted as shifts of 5e9 Hz; a
+#: tester, helper-165).
+_FREQUENCY_NAME = re.compile(
+    r"^(?:f(?:\d+|0|r|c|res|meas|m|ctr|peak|p|obs|exp|data|t|ref)?(?:[\s]+[a-z0-9]+)*"
+    r"|(?:ν|nu|ω|omega)(?:[\s]+[a-z0-9]+)*"
+    r"|(?:[a-z0-9]+\s+)*(?:freq|frequency|frequencies|resonance|resonant|center|centre)"
+    r"(?:\s+[a-z0-9]+)*)$")
+
+
+def names_a_frequency(name: str) -> bool:
+    """Whether a header names a frequency itself (a resonance, center or measured frequency),
+    not a difference or ratio of frequencies: such a column holds no shift."""
+    quantity = re.sub(r"[\s_]+", " ", frequency_unit(name)[0]).strip()
+    return bool(quantity) and not _DIFFERENCE.search(quantity) and bool(
+        _FREQUENCY_NAME.match(quantity))
+
+
+def is_reversed_difference(name: str) -> bool:
+    """Whether a shift header is the reference minus the frequency ('f0 - f (Hz)'), whose values
+    are read with their sign flipped."""
+    return bool(_REVERSED.match(frequency_unit(name)[0]))
+
+
+def names_a_ratio(name: str) -> bool:
+    """Whether a header names a relative quantity ('df/f', 'dv/v', 'fractional shift', a
+    velocity shift): its values have no unit of frequency."""
+    q = frequency_unit(name)[0]
+    return bool(re.search(r"(?:d|δ|delta)\s*_?\s*(?:v|f|ν)(?:_?\w*)?\s*/\s*(?:v|f|ν)|fractional|"
+                          r"relative|\brel\b|velocity|^(?:dvv|dff)$|^(?:d|δ|delta)\s*_?\s*v\b", q))
 
 
 def frequency_unit(name: str) -> tuple[str, str | None]:
@@ -101,20 +153,24 @@ def shift_kind(name: str) -> str | None:
     if is_frequency_shift(name):
         return "df"
     n = headers.strip_unit(name)
-    if _FREQUENCY_SHIFT.match(n) and headers.scale_unit(name) in _RELATIVE_UNITS:
-        return "df/f"  # 'shift (ppm)', 'Δf (ppb)': a relative unit makes it df/f (session 52)
+    if _FREQUENCY_SHIFT.match(n) and _is_relative_scale(headers.scale_unit(name)):
+        # 'shift (ppm)', 'Δf (ppb)': a relative unit makes it df/f (session 52); 'shift (1e-6)',
+        # 'shift (‰)' too (they were "cannot tell which column is the shift"; helper-165)
+        return "df/f"
     if not _SHIFT.search(n):
         return None
     return "df/f" if re.search(r"f\s*(/|_)\s*f|^df|frequency", n) else "delta v/v"
 
 
-#: Units that make a shift named as an absolute one ('shift', 'Δf', 'f - f0') relative, df/f.
-_RELATIVE_UNITS = ("ppm", "ppb", "%", "percent")
+def _is_relative_scale(unit: str | None) -> bool:
+    """Whether a header's unit is a scale of a relative shift (ppm, ppb, %, ‰, a power of ten):
+    it makes a shift named as an absolute one ('shift', 'Δf', 'f - f0') relative, df/f."""
+    return unit is not None and unit not in ("", "1", "-") and headers.scale_factor(unit) is not None
 
 
 def _absolute_frequency_hint(columns: list[str]) -> str:
     """Why columns of plain resonance frequencies (``'f (GHz)'``, ``'f_r'``) are no shift, or ''."""
-    absolute = [c for c in columns if re.fullmatch(_RESONANCE, frequency_unit(c)[0])]
+    absolute = [c for c in columns if names_a_frequency(c)]
     if not absolute:
         return ""
     return (f". Column(s) {', '.join(map(repr, absolute))} hold an absolute (resonance) "
@@ -132,6 +188,13 @@ def _no_shift_message(src: str, columns: list[str]) -> str:
     unitless = [c for c in columns if frequency_unit(c)[1] is None
                 and _FREQUENCY_SHIFT.match(headers.strip_unit(c))]
     text += _absolute_frequency_hint(columns)
+    unknown = [c for c in columns if frequency_unit(c)[1] is None
+               and _FREQUENCY_SHIFT.match(headers.strip_unit(c)) and headers.scale_unit(c)
+               and headers.scale_factor(headers.scale_unit(c)) is None]
+    if unknown:  # 'shift (ppt)': which thousand? (helper-165)
+        text += (f". Column(s) {', '.join(f'{c!r} (unit {headers.scale_unit(c)!r})' for c in unknown)} "
+                 f"name a shift in a unit that is neither a frequency unit ({_ACCEPTED}) nor a "
+                 "scale of a relative shift (ppm, ppb, %, ‰ or a power of ten such as 1e-6)")
     if unitless:
         text += (f". Column(s) {', '.join(map(repr, unitless))} name a frequency shift without "
                  "its unit: write it in the header, e.g. 'df (Hz)' or 'f - f0 (kHz)'")
@@ -183,6 +246,28 @@ def _errors_in_shift_units(src: str, e_name: str, sigma: np.ndarray, shift: np.n
                     / headers.dimensionless_scale(src, s_name, "shift"))
 
 
+def _looks_absolute(hertz_values: np.ndarray) -> bool:
+    """Whether values in Hz are plainly resonance frequencies, not a shift: all of one sign,
+    between 1 MHz and 100 GHz, spread over less than MAX_RELATIVE_SHIFT of their size (a shift's
+    zero is its reference, within or near the data)."""
+    v = np.abs(np.asarray(hertz_values, dtype=float))
+    if v.size == 0 or not (np.all(hertz_values > 0) or np.all(hertz_values < 0)):
+        return False
+    return bool(v.min() >= 1e6 and v.max() <= 1e11
+                and np.ptp(hertz_values) <= MAX_RELATIVE_SHIFT * np.median(v))
+
+
+def _refuse_absolute_frequencies(src: str, column: str, shift: np.ndarray, hertz: str) -> None:
+    """Refuse a shift column in a unit of frequency whose values are plainly resonance
+    frequencies ('y (GHz)' of 5.0001, 5.0002, ... chosen as the shift; helper-165)."""
+    if _looks_absolute(shift * HERTZ_PER_UNIT[hertz]):
+        raise ValueError(
+            f"{src}: shift column {column!r}, data row 1: {shift[0]:g} {FREQUENCY_SYMBOLS[hertz]}"
+            f": the values ({np.min(shift):g} to {np.max(shift):g} {FREQUENCY_SYMBOLS[hertz]}) are "
+            "an absolute (resonance) frequency, not a shift: a shift f - f0 (e.g. 'df (Hz)', "
+            "near 0 at the reference) or df/f is expected; subtract the reference f(T_ref)")
+
+
 def check_relative(source: str, column: str, shift: np.ndarray, scaled: np.ndarray) -> None:
     """Refuse a relative shift (``scaled``, the column's values as plain fractions) beyond
     MAX_RELATIVE_SHIFT: a column in Hz without its unit in the header (a bare ``df`` of 5e9 Hz
@@ -194,6 +279,13 @@ def check_relative(source: str, column: str, shift: np.ndarray, scaled: np.ndarr
         Naming the file, the column, the row and the value, asking for the unit.
     """
     beyond = np.flatnonzero(np.abs(scaled) > MAX_RELATIVE_SHIFT)
+    if beyond.size and _looks_absolute(shift):  # 'f_meas' of 5e9 (helper-165)
+        k = int(beyond[0])
+        raise ValueError(
+            f"{source}: shift column {column!r}, data row {k + 1}: {shift[k]:g} and the others "
+            f"({np.min(shift):g} to {np.max(shift):g}) look like an absolute (resonance) frequency "
+            "in Hz, not a shift: a shift f - f0 with its unit ('df (Hz)') or a relative df/f "
+            f"(|df/f0| <= {MAX_RELATIVE_SHIFT:g}) is expected; subtract the reference f(T_ref)")
     if beyond.size:
         # a column in Hz without a unit in its header was fitted as df/f0 = 624
         # (a tester, session 34)
@@ -249,6 +341,9 @@ class VelocityTable:
     units : dict
         "temperature" ("K" or "mK" as the file had it), "shift" (the unit in the shift header,
         e.g. "ppm", or None).
+    sign_flipped : bool
+        The column is the reference minus the frequency ('f0 - f (Hz)'): ``shift`` holds its
+        values negated, f - f0.
     """
 
     temperature: np.ndarray
@@ -262,6 +357,7 @@ class VelocityTable:
     shift_column: str
     error_column: str | None
     units: dict
+    sign_flipped: bool = False
 
     def as_fraction(self) -> tuple[np.ndarray, np.ndarray | None]:
         """The shift and its errors as plain fractions (``ppm``, ``%`` or a power of ten in the
@@ -297,7 +393,8 @@ class VelocityTable:
         return {"source": self.source, "label": self.label, "columns": list(self.columns),
                 "temperature_column": self.temperature_column,
                 "shift_column": self.shift_column, "error_column": self.error_column,
-                "kind": self.kind, "units": dict(self.units), "n_rows": int(self.temperature.size)}
+                "kind": self.kind, "units": dict(self.units), "n_rows": int(self.temperature.size),
+                "sign_flipped": self.sign_flipped}
 
 
 def read_velocity_table(path: str | Path, temperature_column: str | None = None,
@@ -343,13 +440,28 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
                            and not headers.is_error_column(c)], columns, src)
     if s_name is None:
         raise ValueError(_no_shift_message(src, columns))
+    hertz = frequency_unit(s_name)[1]
+    shift, _ = grid.column(s_name)
     hint = _absolute_frequency_hint([s_name])
-    if hint:  # chosen by name: the same refusal as found by itself (session 52)
-        raise ValueError(f"{src}: shift column {s_name!r} is no shift{hint}")
+    if hint:  # chosen by name: the same refusal as found by itself (session 52), with a value
+        raise ValueError(f"{src}: shift column {s_name!r} is no shift (data row 1: {shift[0]:g}"
+                         f"{' ' + FREQUENCY_SYMBOLS[hertz] if hertz else ''}; a shift f - f0 or "
+                         f"df/f expected){hint}")
+    if hertz is not None and names_a_ratio(s_name):
+        # 'df/f (Hz)', 'dv/v (kHz)' were read as an absolute df (a tester, helper-165)
+        raise ValueError(f"{src}: shift column {s_name!r}: its name is a relative shift (df/f, "
+                         f"dv/v: a plain number) but its unit, {FREQUENCY_SYMBOLS[hertz]}, is an "
+                         "absolute frequency: the name and the unit contradict; write 'df "
+                         f"({FREQUENCY_SYMBOLS[hertz]})' for an absolute shift f - f0, or 'df/f' "
+                         "(plain, ppm, ...) for a relative one")
+    if hertz is not None:
+        _refuse_absolute_frequencies(src, s_name, shift, hertz)
+    reversed_ = is_reversed_difference(s_name)
+    if reversed_:  # 'f0 - f (Hz)': read as f - f0 (helper-165)
+        shift = -shift
     e_name = tables.error_column_of(grid, error_column, t_name, s_name, value_kind="shift")
     temperature, t_unit = tables.temperature_column_values(grid, t_name, temperature_unit)
     tables.warn_isolated_temperature(src, t_name, temperature, t_unit)
-    shift, _ = grid.column(s_name)
     sigma = None
     if e_name is not None:
         sigma, _ = grid.column(e_name)
@@ -358,7 +470,6 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
             raise ValueError(f"{src}: error column {e_name!r}: errors must be > 0, found "
                              f"{sigma[bad[0]]:g} in data row {bad[0] + 1}")
         sigma = _errors_in_shift_units(src, e_name, sigma, shift, s_name)
-    hertz = frequency_unit(s_name)[1]
     unit = hertz or headers.header_unit(s_name)
     # a column in Hz is an absolute shift df: its values were labelled df/f in the printed
     # maximum (a break test, session 50)
@@ -370,7 +481,7 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
         kind=kind, source=src, label=p.stem,
         columns=tuple(columns), temperature_column=t_name, shift_column=s_name,
         error_column=e_name, units={"temperature": t_unit,
-                                    "shift": unit})
+                                    "shift": unit}, sign_flipped=reversed_)
 
 
 @styled

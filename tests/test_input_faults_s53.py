@@ -1,0 +1,164 @@
+"""Faults found by a tester of the shift-table reader (helper-165): absolute frequencies chosen
+as the shift, a reversed difference 'f0 - f', a relative name with an absolute unit, scales of a
+relative shift."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from manybody.measured.velocity import read_velocity_table
+
+
+def _rows(scale: float = 1.0):
+    """T (K) and a shift rising as ln T up to 0.1 K and falling twice as fast above, x scale."""
+    temperature = np.geomspace(0.01, 1.0, 40)
+    u = np.log(temperature / 0.1)
+    return temperature, scale * 1e-5 * (u - 2 * u * (temperature > 0.1))
+
+
+def _table(path, headers, columns):
+    temperature = _rows()[0]
+    path.write_text("T (K)," + ",".join(headers) + "\n" + "".join(
+        f"{t:.6g}," + ",".join(f"{c[i]:.12g}" for c in columns) + "\n"
+        for i, t in enumerate(temperature)), encoding="utf-8")
+    return path
+
+
+# ------------------------------------------ 1. absolute frequencies are no shift
+
+
+@pytest.mark.parametrize("header,scale", [
+    ("f_meas", 1.0), ("fc", 1.0), ("f1", 1.0), ("center frequency", 1.0),
+    ("resonance_frequency_GHz", 1e-9), ("fr (GHz)", 1e-9), ("f_meas (Hz)", 1.0), ("fc (Hz)", 1.0),
+    ("f1 (Hz)", 1.0), ("Centre frequency (MHz)", 1e-6), ("f_res_kHz", 1e-3), ("ν (GHz)", 1e-9)])
+def test_a_frequency_chosen_as_the_shift_is_refused_naming_it_and_its_value(tmp_path, header,
+                                                                               scale):
+    """A tester: '--shift-column f_meas (Hz)' (and 'fc (Hz)', 'f1 (Hz)',
+    'resonance_frequency_GHz') fitted the resonance frequency as a shift of 5e9 Hz."""
+    frequency = 5e9 * (1 + _rows()[1])
+    path = _table(tmp_path / "v.csv", [header], [frequency * scale])
+    with pytest.raises(ValueError, match=re.escape(repr(header)) + r" is no shift \(data row 1: "
+                       r"[0-9.e+]+.*a shift f - f0 or df/f expected\).*absolute \(resonance\) "
+                       r"frequency, not a shift"):
+        read_velocity_table(path, shift_column=header)
+
+
+@pytest.mark.parametrize("header,scale,unit", [("y (GHz)", 1e-9, "GHz"), ("detuning (Hz)", 1.0, "Hz"),
+                                               ("shift (kHz)", 1e-3, "kHz")])
+def test_a_shift_column_holding_resonance_frequencies_is_refused_by_its_values(tmp_path, header,
+                                                                               scale, unit):
+    """A name that says nothing (or says 'shift') but values of 5 GHz, spread over 1e-4 of it."""
+    frequency = 5e9 * (1 + _rows()[1])
+    path = _table(tmp_path / "v.csv", [header], [frequency * scale])
+    with pytest.raises(ValueError, match=re.escape(repr(header)) + r", data row 1: [0-9.e+]+ "
+                       + unit + r": the values .* are an absolute \(resonance\) frequency, not a "
+                       r"shift: a shift f - f0"):
+        read_velocity_table(path, shift_column=header)
+
+
+@pytest.mark.parametrize("header", ["df/f", "shift", "dv/v"])
+def test_resonance_frequencies_in_a_relative_column_are_named_as_such(tmp_path, header):
+    """Without a unit, 5e9 was refused as "not a relative shift ... needs its frequency unit":
+    adding '(Hz)' would then have fitted f0. The message now says the values are frequencies."""
+    path = _table(tmp_path / "v.csv", [header], [5e9 * (1 + _rows()[1])])
+    with pytest.raises(ValueError, match=re.escape(repr(header)) + r", data row 1: 4\.99988e\+09 "
+                       r"and the others .* look like an absolute \(resonance\) frequency in Hz, "
+                       r"not a shift: a shift f - f0 .* or a relative df/f"):
+        read_velocity_table(path, shift_column=header)
+
+
+@pytest.mark.parametrize("header,scale", [("df (Hz)", 5e9), ("f - f0 (kHz)", 5e6),
+                                          ("detuning (Hz)", 5e9), ("shift (MHz)", 5e3)])
+def test_a_true_shift_in_a_frequency_unit_is_still_read(tmp_path, header, scale):
+    """The guard: a shift whose zero is its reference (values near and across 0) is a shift,
+    even a large one (a kinetic-inductance fall of MHz)."""
+    shift = _rows(scale)[1]
+    table = read_velocity_table(_table(tmp_path / "v.csv", [header], [shift]), shift_column=header)
+    assert table.kind == "df"
+    np.testing.assert_allclose(table.shift, shift, rtol=1e-9)
+
+
+def test_a_shift_beside_the_resonance_frequency_is_still_found(tmp_path):
+    temperature, shift = _rows(5e9)
+    path = _table(tmp_path / "v.csv", ["fc (GHz)", "f_meas (Hz)", "Δf (Hz)"],
+                  [5 + shift * 1e-9, 5e9 + shift, shift])
+    assert read_velocity_table(path).shift_column == "Δf (Hz)"
+
+
+# ------------------------------------------ 2. the reference minus the frequency
+
+
+@pytest.mark.parametrize("header", ["f0 - f (Hz)", "f_0 - f (Hz)", "f_r0 - f_r (Hz)",
+                                    "f(T0) - f(T) (Hz)", "f_ref - f (Hz)"])
+def test_the_reference_minus_the_frequency_is_read_with_its_sign_flipped(tmp_path, header):
+    """A tester: 'f0 - f (Hz)' was fitted with its sign unchanged (the maximum became a minimum);
+    'f_r0 - f_r (Hz)' was not found."""
+    shift = _rows(5e9)[1]
+    table = read_velocity_table(_table(tmp_path / "v.csv", [header], [-shift]))
+    assert table.shift_column == header and table.kind == "df" and table.sign_flipped
+    np.testing.assert_allclose(table.shift, shift, rtol=1e-9)
+    assert table.metadata()["sign_flipped"] is True
+
+
+@pytest.mark.parametrize("header", ["f - f0 (Hz)", "f_r - f_r0 (Hz)", "df (Hz)"])
+def test_the_frequency_minus_the_reference_keeps_its_sign(tmp_path, header):
+    shift = _rows(5e9)[1]
+    table = read_velocity_table(_table(tmp_path / "v.csv", [header], [shift]))
+    assert not table.sign_flipped
+    np.testing.assert_allclose(table.shift, shift, rtol=1e-9)
+
+
+def test_the_cli_fits_a_reversed_difference_at_the_same_maximum(tmp_path):
+    from manybody.cli import main
+
+    shift = _rows(5e4)[1]
+    path = _table(tmp_path / "v.csv", ["f0 - f (Hz)"], [-shift])
+    assert main(["fit-data", "--velocity", str(path), "--out", str(tmp_path / "o")]) == 0
+    import json
+    record = json.loads((tmp_path / "o" / "velocity_results.json").read_text())
+    assert record["fit"]["temperature_max"] == pytest.approx(0.1, rel=0.1)
+
+
+# ------------------------------------------ 3. a relative name with an absolute unit
+
+
+@pytest.mark.parametrize("header,unit", [("df/f (Hz)", "Hz"), ("dv/v (kHz)", "kHz"),
+                                         ("Δf/f0 [MHz]", "MHz"), ("velocity shift (Hz)", "Hz"),
+                                         ("fractional frequency shift (Hz)", "Hz")])
+def test_a_relative_shift_in_a_unit_of_frequency_is_refused(tmp_path, header, unit):
+    """A tester: 'df/f (Hz)' and 'dv/v (kHz)' were read as an absolute df in Hz, kHz."""
+    path = _table(tmp_path / "v.csv", [header], [_rows(5e3)[1]])
+    with pytest.raises(ValueError, match=re.escape(repr(header)) + r": its name is a relative "
+                       r"shift .* but its unit, " + unit + r", is an absolute frequency: the name "
+                       r"and the unit contradict"):
+        read_velocity_table(path)
+
+
+# ------------------------------------------ 4. scales of a relative shift
+
+
+@pytest.mark.parametrize("header,factor,kind", [
+    ("shift (1e-6)", 1e-6, "df/f"), ("shift (ppm)", 1e-6, "df/f"), ("shift (‰)", 1e-3, "df/f"),
+    ("df/f (1e-6)", 1e-6, "df/f"), ("dv/v [10^-6]", 1e-6, "delta v/v"),
+    ("shift (x1e-6)", 1e-6, "df/f"), ("dv/v (‰)", 1e-3, "delta v/v"), ("Δf (10^-6)", 1e-6, "df/f"),
+    ("df/f (permil)", 1e-3, "df/f")])
+def test_a_scale_as_the_unit_of_a_relative_shift_is_read(tmp_path, header, factor, kind):
+    """A tester: 'shift (1e-6)' and 'shift (‰)' were "cannot tell which column is the shift"
+    while 'shift (ppm)' was read; 'dv/v (‰)' was refused as an unknown unit."""
+    shift = _rows()[1]
+    table = read_velocity_table(_table(tmp_path / "v.csv", [header], [shift / factor]))
+    assert table.kind == kind and table.shift_column == header
+    np.testing.assert_allclose(table.as_fraction()[0], shift, rtol=1e-9)
+
+
+def test_an_unknown_scale_of_a_shift_is_refused_naming_it(tmp_path):
+    """'ppt' (a thousand or a trillion?) is read as neither."""
+    path = _table(tmp_path / "v.csv", ["shift (ppt)"], [_rows(1e3)[1]])
+    with pytest.raises(ValueError, match=r"'shift \(ppt\)' \(unit 'ppt'\) name a shift in a unit "
+                                         r"that is neither a frequency unit"):
+        read_velocity_table(path)
+    with pytest.raises(ValueError, match=r"'dv/v \(ppt\)': its unit 'ppt' is neither"):
+        read_velocity_table(_table(tmp_path / "w.csv", ["dv/v (ppt)"], [_rows(1e3)[1]]))
