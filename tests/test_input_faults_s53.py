@@ -1,10 +1,12 @@
 """Faults found by a tester of the shift-table reader (helper-165): absolute frequencies chosen
 as the shift, a reversed difference 'f0 - f', a relative name with an absolute unit, scales of a
-relative shift."""
+relative shift, a temperature spread with its unit after the name, 'ddf' as an error of 'df', and
+an expanded uncertainty 'U(...)' taken as a standard one."""
 
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -162,3 +164,109 @@ def test_an_unknown_scale_of_a_shift_is_refused_naming_it(tmp_path):
         read_velocity_table(path)
     with pytest.raises(ValueError, match=r"'dv/v \(ppt\)': its unit 'ppt' is neither"):
         read_velocity_table(_table(tmp_path / "w.csv", ["dv/v (ppt)"], [_rows(1e3)[1]]))
+
+
+# ------------------------------------------ 5. a temperature spread with its unit after the name
+
+
+@pytest.mark.parametrize("header", ["sd_K", "sd (K)", "sd_mK", "std_K", "sigma_mK"])
+def test_a_temperature_spread_beside_a_shift_is_set_aside_however_spelt(tmp_path, header):
+    """A tester: 'sd_K' beside 'df (Hz)' refused the whole table ("its unit is not one of the
+    shift column"), while 'sd (K)' was set aside with a warning."""
+    shift = _rows(5e9)[1]
+    path = _table(tmp_path / "v.csv", ["df (Hz)", header], [shift, np.full(shift.size, 0.01)])
+    with pytest.warns(UserWarning, match=re.escape(repr(header)) + r" \(the error of the "
+                                                                   r"temperature\?\) not used"):
+        table = read_velocity_table(path)
+    assert table.error_column is None and table.sigma is None
+
+
+def test_a_temperature_spread_after_the_name_beside_qi_is_set_aside(tmp_path):
+    from manybody.measured.tables import read_loss_table
+
+    temperature = _rows()[0]
+    path = tmp_path / "q.csv"
+    path.write_text("T (K),Qi,sd_K\n" + "".join(f"{t:.6g},{1e5 * (1 + t):.6g},0.01\n"
+                                                for t in temperature))
+    with pytest.warns(UserWarning, match=r"'sd_K' \(the error of the temperature\?\)"):
+        table = read_loss_table(path)
+    assert table.sigma is None
+
+
+# ------------------------------------------ 6. 'ddf' is the error of 'df'
+
+
+@pytest.mark.parametrize("shift_header,error_header,error,expected", [
+    ("df (Hz)", "ddf (Hz)", 2.0, 2.0), ("df (kHz)", "ddf (Hz)", 2.0, 0.002),
+    ("df (Hz)", "d(df) (Hz)", 2.0, 2.0), ("Δf (Hz)", "δΔf (Hz)", 2.0, 2.0),
+    ("dv/v (ppm)", "ddv/v (ppm)", 0.5, 0.5), ("df (Hz)", "ddf", 2.0, 2.0)])
+def test_a_difference_of_a_shift_is_its_error(tmp_path, shift_header, error_header, error,
+                                              expected):
+    """A tester: 'ddf (Hz)' beside 'df (Hz)' was neither read nor named; 'sd(df) (Hz)' was."""
+    shift = _rows(5e3)[1]
+    path = _table(tmp_path / "v.csv", [shift_header, error_header],
+                  [shift, np.full(shift.size, error)])
+    table = read_velocity_table(path)
+    assert table.shift_column == shift_header and table.error_column == error_header
+    np.testing.assert_allclose(table.sigma, expected)
+
+
+def test_delta_f_is_still_a_shift_not_an_error(tmp_path):
+    shift = _rows(5e3)[1]
+    table = read_velocity_table(_table(tmp_path / "v.csv", ["delta f (Hz)"], [shift]))
+    assert table.shift_column == "delta f (Hz)" and table.error_column is None
+
+
+# ------------------------------------------ 7. an expanded uncertainty U = k u
+
+
+@pytest.mark.parametrize("shift_header,error_header", [
+    ("df (Hz)", "U(df)"), ("df (Hz)", "U(df) (Hz)"), ("dv/v", "U(dv/v)"), ("df (Hz)", "U_df"),
+    ("df (Hz)", "expanded uncertainty"), ("df (Hz)", "df err (k=2)")])
+def test_an_expanded_uncertainty_of_a_shift_is_refused(tmp_path, shift_header, error_header):
+    """A tester: 'U(df)' (an expanded uncertainty, k = 2) was taken as the standard one."""
+    shift = _rows(5e3 if "Hz" in shift_header else 1.0)[1]
+    path = _table(tmp_path / "v.csv", [shift_header, error_header], [shift, np.full(shift.size, 2.0)])
+    with pytest.raises(ValueError, match=re.escape(repr(error_header)) + r" is an expanded "
+                       r"uncertainty .* divide it by its coverage factor"):
+        read_velocity_table(path)
+    table = read_velocity_table(path, error_column=False)  # ignored when asked: read
+    assert table.sigma is None
+
+
+def test_an_expanded_uncertainty_of_qi_is_refused(tmp_path):
+    from manybody.measured.tables import read_loss_table
+
+    temperature = _rows()[0]
+    path = tmp_path / "q.csv"
+    path.write_text("T (K),Qi,U(Qi)\n" + "".join(f"{t:.6g},{1e5 * (1 + t):.6g},2000\n"
+                                                 for t in temperature))
+    with pytest.raises(ValueError, match=r"'U\(Qi\)' is an expanded uncertainty"):
+        read_loss_table(path)
+
+
+def test_a_standard_uncertainty_beside_an_expanded_one_is_taken(tmp_path):
+    shift = _rows(5e3)[1]
+    path = _table(tmp_path / "v.csv", ["df (Hz)", "u(df)", "U(df)"],
+                  [shift, np.full(shift.size, 1.0), np.full(shift.size, 2.0)])
+    with pytest.warns(UserWarning, match=r"'U\(df\)' \(an expanded uncertainty U = k u\) not used"):
+        table = read_velocity_table(path)
+    assert table.error_column == "u(df)"
+    np.testing.assert_allclose(table.sigma, 1.0)
+
+
+@pytest.mark.parametrize("error_header", ["u(df)", "u(df) (Hz)", "sd(df)"])
+def test_a_standard_uncertainty_in_lower_case_is_still_taken(tmp_path, error_header):
+    shift = _rows(5e3)[1]
+    path = _table(tmp_path / "v.csv", ["df (Hz)", error_header], [shift, np.full(shift.size, 2.0)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = read_velocity_table(path)
+    assert table.error_column == error_header
+    np.testing.assert_allclose(table.sigma, 2.0)
+
+
+def test_a_voltage_column_u_is_not_an_uncertainty(tmp_path):
+    shift = _rows(5e3)[1]
+    path = _table(tmp_path / "v.csv", ["df (Hz)", "U (V)"], [shift, np.full(shift.size, 2.0)])
+    assert read_velocity_table(path).error_column is None

@@ -22,7 +22,7 @@ from manybody.units import HERTZ_PER_UNIT
 __all__ = ["HEADER_SPELLINGS", "LOSS_START", "HeaderParts", "check_header", "dimensionless_scale",
            "ERROR_UNITS", "FREQUENCY_SPELLINGS", "error_is_fraction", "error_is_relative",
            "error_names_other", "error_subject",
-           "header_power_unit", "header_temperature_unit", "header_unit",
+           "header_power_unit", "header_temperature_unit", "header_unit", "is_expanded_uncertainty",
            "is_error_column", "is_power_column", "is_temperature", "loss_kind",
            "normalised_header", "parse_header", "scale_factor", "scale_unit", "scaled_errors",
            "strip_unit", "without_condition"]
@@ -385,8 +385,11 @@ _ERROR_TARGET = (r"(?:q_?(?:i|int|internal|c|l|e|0|tot|load|loaded)?(?![a-z0-9])
 #: 'eQ' as written, a small e before a capital Q, is read by :func:`is_error_column`.
 _ERROR_LETTER = (r"^(e|u)(?:[\s_]+(?:(?:rel|relative)[\s_]+)?(?=" + _ERROR_TARGET + "|" + _SHIFT_TARGET
                  + r")|(?=q_?(?:i|int|internal|c|l|e|0|tot|load|loaded)(?![a-z0-9])))")
+#: A difference sign before a shift's name: 'ddf (Hz)', 'δΔf', 'd(df)', 'ddv/v' (an error of
+#: 'df'; 'ddf (Hz)' beside 'df (Hz)' was not read; a tester, helper-165).
+_DIFFERENCE_OF_SHIFT = r"^(?:d|delta|δ)[\s_]*(?=(?:d|δ|delta)[\s_]*(?:f|v|ν)(?![a-z]))"
 _ERROR = re.compile(r"(\berr(or|ors)?\b|_err|err$|\buncertaint|\bsigma\b|σ|±|\+/-|^sigma|"
-                    r"^(d|delta|δ)[\s_]*(q|1\s*/\s*q|loss(?![a-z])|tan)|"
+                    r"^(d|delta|δ)[\s_]*(q|1\s*/\s*q|loss(?![a-z])|tan)|" + _DIFFERENCE_OF_SHIFT + "|"
                     + _ERROR_LETTER + r"|"
                     r"\bstd\b|\bstdev\b|\bstd\.?\s*dev)")
 _POWER = re.compile(r"(power|^p$|^p_|^p\s|^pin|dbm|photon|^n$|^<n>|^nph|^n_ph)")
@@ -456,6 +459,12 @@ def error_subject(name: str) -> str:
     parts = parse_header(name)
     bare = _spaced(parts.quantity)
     bare = re.sub(r"^(d|delta|δ)\s*(?=q|1\s*/|loss(?![a-z])|tan)", "", bare)
+    bare = re.sub(_DIFFERENCE_OF_SHIFT, "", bare)  # 'ddf' -> 'df'
+    if parts.unit is None:  # a unit after the name: 'sd_K', 'sd_mK', 'sigma_Hz' (helper-165)
+        glued = re.search(r"(?:^|\s)(k|mk|µk|uk|" + "|".join(map(re.escape, FREQUENCY_SPELLINGS))
+                          + r")$", bare)
+        if glued and not _ERROR_WORDS.sub(" ", bare[:glued.start()]).strip(" -.:,;"):
+            bare, parts = bare[:glued.start()], HeaderParts(parts.quantity, glued.group(1))
     bare = re.sub(r"^(e|u)\s*(?=(?:(?:rel|relative)\s+)?(?:" + _ERROR_TARGET + "|" + _SHIFT_TARGET
                   + "))", "", bare)  # 'e loss', 'eqi', 'u 1/qi', 'u rel qi', 'e df'
     subject = re.sub(r"[\s\-.:,;]+", " ", _ERROR_WORDS.sub(" ", bare)).strip()
@@ -563,6 +572,22 @@ def is_error_column(name: str) -> bool:
         return True  # 'eQ' as written: a small e before a capital Q (not 'Eq', 'EQ')
     return bool(_ERROR.search(bare) or _ERROR_SPACED.search(bare.replace("_", " "))
                 or (scale_unit(name) or "") in ERROR_UNITS)
+
+
+#: An expanded uncertainty: a capital U before its quantity ('U(Qi)', 'U_df', 'U df'), the word
+#: 'expanded', or a coverage factor k = 2 ('Qi err (k=2)'). In metrology U = k u, usually k = 2:
+#: it was taken as a standard uncertainty (a tester, helper-165).
+_EXPANDED = re.compile(r"^U(?:\s*[\(\[\{]|[\s_]+\S|(?=Q))")
+_EXPANDED_WORDS = re.compile(r"\bexpanded\b|\bk\s*=\s*(?!1(?:\.0*)?\b)\d")
+
+
+def is_expanded_uncertainty(name: str) -> bool:
+    """An uncertainty column holding an expanded uncertainty U = k u (k the coverage factor,
+    usually 2), not a standard one: 'U(Qi)', 'U(df) (Hz)', 'U_dv/v', 'expanded uncertainty',
+    'Qi err (k=2)'. The capital U is read as written."""
+    raw = name.replace("\ufeff", "").strip().strip('"').strip()
+    return is_error_column(name) and bool(_EXPANDED.match(raw) or _EXPANDED_WORDS.search(
+        normalised_header(name)))
 
 
 def is_power_column(name: str) -> bool:

@@ -55,6 +55,7 @@ from pathlib import Path
 import numpy as np
 
 from manybody.laws.inputs import MAX_TEMPERATURE, LossCurve, check_power
+from manybody.measured import headers as headers_mod
 from manybody.measured.headers import (
     HEADER_SPELLINGS,
     LOSS_START,
@@ -949,6 +950,13 @@ def error_column_of(grid: CellGrid, error_column: str | None | bool, t_name: str
         named = {c: error_names_other(c, value_name, columns) for c in e_cands}
         left_out = [c for c in e_cands if named[c] is not None]
         e_cands = [c for c in e_cands if named[c] is None]
+        expanded = [c for c in e_cands if headers_mod.is_expanded_uncertainty(c)]
+        if expanded and len(expanded) < len(e_cands):  # a standard one beside it is the error
+            warnings.warn(f"{src}: column(s) {', '.join(map(repr, expanded))} (an expanded "
+                          f"uncertainty U = k u) not used as the {value_kind}'s error of "
+                          f"{value_name!r}: the standard uncertainty beside it is",
+                          UserWarning, stacklevel=3)
+            e_cands = [c for c in e_cands if c not in expanded]
         if left_out and not e_cands:
             warnings.warn(f"{src}: column(s) " + ", ".join(f"{c!r} (the error of {named[c]}?)"
                                                          for c in left_out)
@@ -967,6 +975,13 @@ def error_column_of(grid: CellGrid, error_column: str | None | bool, t_name: str
     if e_name in (t_name, value_name):
         raise ValueError(f"{src}: the error column {e_name!r} is also the temperature or "
                          f"{value_kind} column")
+    if e_name is not None and headers_mod.is_expanded_uncertainty(e_name):
+        # 'U(Qi)', 'U(df)': U = k u with k usually 2, taken as a standard uncertainty (helper-165)
+        raise ValueError(f"{src}: error column {e_name!r} is an expanded uncertainty (a capital "
+                         "U, 'expanded' or k = 2: U = k u, the coverage factor k usually 2), not "
+                         f"the standard uncertainty the fit of {value_name!r} needs: divide it by "
+                         "its coverage factor into a column named e.g. 'u(...)' or 'sd(...)', or "
+                         "ignore it (error_column=False, --error-column none)")
     return e_name
 
 
