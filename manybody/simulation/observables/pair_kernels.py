@@ -6,7 +6,7 @@ function, the main kernels held their helpers in their closure, and numba keys t
 a closure on its pickled closure values, where a compiled function pickles with a random id: every
 process compiled the kernels again (~1-3 s) and added a cache file (found in session 13: 215 files
 of the pair sum in ``__pycache__``). Constants the callers own (the compact kernels' reach, the
-Dawson table's step) are arguments.
+Dawson table, its reach and step) are arguments.
 """
 
 from __future__ import annotations
@@ -39,28 +39,32 @@ def line_kernel(kind, u, eta, reach):
 
 @cached_njit(nogil=True, error_model="numpy")
 def dispersive_kernel(kind, u, eta, table, reach, step):
-    """Principal-value (dispersive) partner of :func:`line_kernel` (1/K); the Gaussian's from
-    the Dawson ``table`` (values and slopes on a grid of ``step``) within ``reach`` widths."""
+    """Principal-value (dispersive) partner of :func:`line_kernel` (1/K). The Gaussian's within
+    ``reach`` widths from the Dawson ``table`` (row i: the degree-7 Taylor coefficients of
+    r(x) = sqrt(2) dawsn(x / sqrt(2)) about x = i ``step``), beyond from its asymptotic series
+    1/u sum_k (2k - 1)!! a^k, a = (eta/u)^2, to k = 5.
+
+    One division per call (the reciprocals of the loop constants eta and step are hoisted): the
+    pair sum's cost is these few flops per evaluation.
+    """
     if kind == 0:
-        x = abs(u) / eta
+        inv_eta = 1.0 / eta
+        x = abs(u) * inv_eta
         if x >= reach:
-            a = (eta / u) ** 2
-            return (1.0 + a * (1.0 + a * (3.0 + a * (15.0 + 105.0 * a)))) / u
-        i = int(x / step)
-        t = x / step - i
-        h00 = (1.0 + 2.0 * t) * (1.0 - t) ** 2
-        h10 = t * (1.0 - t) ** 2
-        h01 = t * t * (3.0 - 2.0 * t)
-        h11 = t * t * (t - 1.0)
-        r = (h00 * table[0, i] + h10 * step * table[1, i] + h01 * table[0, i + 1]
-             + h11 * step * table[1, i + 1])
-        return math.copysign(r, u) / eta
+            v = 1.0 / u
+            a = (eta * v) ** 2
+            return (1.0 + a * (1.0 + a * (3.0 + a * (15.0 + a * (105.0 + 945.0 * a))))) * v
+        i = int(x * (1.0 / step) + 0.5)
+        d = x - i * step
+        r = table[i, 0] + d * (table[i, 1] + d * (table[i, 2] + d * (table[i, 3] + d * (
+            table[i, 4] + d * (table[i, 5] + d * (table[i, 6] + d * table[i, 7]))))))
+        return math.copysign(r, u) * inv_eta
     if kind == 1:
         return u / (u * u + eta * eta)
     return math.log(abs((u + 0.5 * eta) / (u - 0.5 * eta))) / eta
 
 @cached_njit(nogil=True, error_model="numpy")
-def pair_sum(energies, tmn, freqs, kind, eta, disp, table, reach, step, out):
+def pair_sum(energies, tmn, freqs, kind, eta, disp, table, reach, dreach, step, out):
     """Per-state pair sums into ``out`` (D, n_w); see
     :func:`manybody.simulation.observables.pair_sum.exact_per_state`."""
     dim = energies.size
@@ -112,8 +116,8 @@ def pair_sum(energies, tmn, freqs, kind, eta, disp, table, reach, step, out):
             for k in range(n_w):
                 w = freqs[k]
                 if disp:
-                    g = (dispersive_kernel(kind, om - w, eta, table, reach, step)
-                         + dispersive_kernel(kind, om + w, eta, table, reach, step))
+                    g = (dispersive_kernel(kind, om - w, eta, table, dreach, step)
+                         + dispersive_kernel(kind, om + w, eta, table, dreach, step))
                 else:
                     g = line_kernel(kind, w - om, eta, reach) - line_kernel(kind, w + om, eta, reach)
                 out[n, k] += t2 * g
