@@ -1273,7 +1273,7 @@ def _sizes_out_label(parser, sizes: list[int], vectors: int | None = None,
     parser.add_argument("--out", default=str(MATFREE_OUT),
                         help="JSON file of results (default: results/bench/matrix_free.json)")
     if label is not None:
-        parser.add_argument("--label", default=label,
+        parser.add_argument("--label", type=v.cli_label, default=label,
                             help="key of this run in the JSON file (default: %(default)s)")
 
 
@@ -1294,7 +1294,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="time limit per measurement, in s (default: %(default)s)")
     p_run.add_argument("--out", default=str(DEFAULT_OUT),
                        help="JSON file of results (default: results/bench/chebyshev.json)")
-    p_run.add_argument("--label", default="benchmark", help="key of this run in the JSON file")
+    p_run.add_argument("--label", type=v.cli_label, default="benchmark",
+                       help="key of this run in the JSON file")
     p_val = sub.add_parser("validate", help="acceptance at N = 10, 12")
     p_val.add_argument("--seeds-10", type=v.cli_integer(1), default=12,
                        help="realisations (seeds) at N = 10 (default: %(default)s)")
@@ -1345,7 +1346,7 @@ def main(argv: list[str] | None = None) -> int:
                       help="time limit per measurement, in s (default: %(default)s)")
     p_mf.add_argument("--out", default=str(MATFREE_OUT),
                       help="JSON file of results (default: results/bench/matrix_free.json)")
-    p_mf.add_argument("--label", default="matrix_free_vs_sparse",
+    p_mf.add_argument("--label", type=v.cli_label, default="matrix_free_vs_sparse",
                       help="key of this run in the JSON file")
     p_mf.add_argument("--operators", nargs="+", default=["sparse", "matrix_free"],
                       choices=("sparse", "matrix_free"), help="operators to measure (default: %(default)s)")
@@ -1389,7 +1390,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         checked_output_option(parser, "--out", args.out)
-        entry = getattr(args, "label", None) or FIXED_ENTRIES[args.mode]
+        entry = args.label if hasattr(args, "label") else FIXED_ENTRIES[args.mode]
         refuse_replaced_records(parser, "--out", args.out, [(entry,)], overwrite=args.overwrite,
                                 other="--label" if hasattr(args, "label") else "--out")
     v.cli_refuse_repeats(parser, args, "sizes", "dense_sizes", "ratios", "tolerances",

@@ -57,7 +57,12 @@ from bench_chebyshev import SIZE, VECTORS, Refused, _load, _metadata, _save  # n
 
 from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
-from manybody.runs.results import add_overwrite_option, checked_output_option, refuse_replaced_records
+from manybody.runs.results import (
+    add_overwrite_option,
+    checked_input_spec,
+    checked_output_option,
+    refuse_replaced_records,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "bench" / "figure_of_merit.json"
@@ -70,15 +75,18 @@ KERNEL_WIDTH = 0.02  # K, the kernel of SPEC (checked in spec_for)
 CHEBYSHEV = {"n_vectors": 4, "dtype": "float32"}
 
 
-def spec_for(n_tls: int, realisations: int, solver: dict, min_distance: float = 0.0):
-    """The recorded N = 12 spec at N TLS with the given realisations and solver table (and a
-    hard core ``model.coupling.min_distance`` in r0 when > 0)."""
+def spec_for(n_tls: int, realisations: int, solver: dict, min_distance: float = 0.0,
+             base: Path | str = SPEC):
+    """The recorded N = 12 spec (or the spec file ``base``, --spec) at N TLS with the given
+    realisations and solver table (and a hard core ``model.coupling.min_distance`` in r0 when
+    > 0). ``main`` has checked ``base`` (:func:`checked_input_spec`)."""
     import tomllib
 
     from manybody.runs.spec import RunSpec
 
-    table = tomllib.loads(SPEC.read_text())
-    assert table["probe"]["broadening"] == {"kind": "gaussian", "width": KERNEL_WIDTH}
+    table = tomllib.loads(Path(base).read_text())
+    if table["probe"]["broadening"] != {"kind": "gaussian", "width": KERNEL_WIDTH}:
+        raise ValueError(f"{base}: expected a Gaussian kernel of width {KERNEL_WIDTH} K")
     table["name"] = f"figure_of_merit_n{n_tls}"
     table["realisations"] = realisations
     table["model"]["n_tls"] = n_tls
@@ -119,10 +127,10 @@ def typicality_share(ds) -> float | None:
 
 
 def measure(n_tls: int, realisations: int, solver: dict, jobs: int,
-            min_distance: float = 0.0) -> tuple[dict, object]:
+            min_distance: float = 0.0, base: Path | str = SPEC) -> tuple[dict, object]:
     from manybody.runs.sweep import run_sweep
 
-    spec = spec_for(n_tls, realisations, solver, min_distance)
+    spec = spec_for(n_tls, realisations, solver, min_distance, base)
     start = time.perf_counter()
     ds = run_sweep(spec, n_jobs=jobs, blas_threads=1)
     wall = time.perf_counter() - start
@@ -143,7 +151,7 @@ def add_merit(rec: dict, index: float, error: float, cpu: float) -> dict:
 def recorded_dense_n12() -> dict | None:
     """The recorded dense ED run at N = 12 (same model, seed, realisations 0..299)."""
     path = RECORDED_N12 / "finite_size_n12.nc"
-    if not path.exists():
+    if not path.exists() or not (RECORDED_N12 / "summary.json").exists():
         return None
     import xarray as xr
 
@@ -182,7 +190,7 @@ def run(args) -> dict:
         try:
             after, ds = measure(n_tls, realisations, {"method": "chebyshev", "chebyshev": {
                 **chebyshev, "operator": "matrix_free", "max_moments": args.max_moments}},
-                args.jobs, args.min_distance)
+                args.jobs, args.min_distance, args.spec)
         except (ValueError, MemoryError) as exc:  # e.g. a close pair needing too many moments
             entry["error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
             refusals.append(f"N={n_tls}: {entry['error']}")
@@ -196,7 +204,8 @@ def run(args) -> dict:
         after["typicality_share"] = typicality_share(ds)
         entry["after"] = add_merit(after, index, error, after["cpu_seconds_per_realisation"])
         _save(Path(args.out), data)
-        if n_tls == 12 and args.min_distance == 0:  # the recorded run has no hard core
+        # the recorded run has no hard core and is of the default spec
+        if n_tls == 12 and args.min_distance == 0 and Path(args.spec).resolve() == SPEC.resolve():
             recorded = recorded_dense_n12()
             if recorded is not None:
                 before_recorded, dense = recorded
@@ -236,7 +245,7 @@ def run(args) -> dict:
             k = args.before_realisations
             same = {op: measure(n_tls, k, {"method": "chebyshev", "chebyshev": {
                 **chebyshev, "operator": op, "max_moments": args.max_moments}}, args.jobs,
-                args.min_distance) for op in ("sparse", "matrix_free")}
+                args.min_distance, args.spec) for op in ("sparse", "matrix_free")}
             before, ds_before = same["sparse"]
             ratio = (before["cpu_seconds_per_realisation"]
                      / same["matrix_free"][0]["cpu_seconds_per_realisation"])
@@ -270,10 +279,17 @@ def run(args) -> dict:
     return data
 
 
+def _spec_name(path: Path | str) -> str:
+    """The spec file as a record names it: relative to the repository when inside it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def _shared_settings(args) -> dict:
     """The settings a label's record holds once for all its sizes (as :func:`run` writes them)."""
     return {"chebyshev": {**CHEBYSHEV, "n_vectors": args.vectors, "dtype": args.dtype},
             "jobs": args.jobs, "min_distance_r0": args.min_distance,
+            "spec": _spec_name(args.spec),
             "threads": {k: os.environ.get(k, "all") for k in ("OMP_NUM_THREADS",
                                                               "NUMBA_NUM_THREADS")}}
 
@@ -291,7 +307,8 @@ def _refuse_other_settings(parser: argparse.ArgumentParser, args) -> None:
     if not isinstance(previous, dict) or not previous.get("sizes"):
         return
     planned = json.loads(json.dumps(_shared_settings(args)))  # as JSON stores them
-    before = {"min_distance_r0": 0.0, **previous}  # records before the option had no hard core
+    # records before the options had no hard core and the recorded spec
+    before = {"min_distance_r0": 0.0, "spec": _spec_name(SPEC), **previous}
     differ = [f"{key} {before.get(key)!r} -> {value!r}" for key, value in planned.items()
               if key in before and before[key] != value]
     if differ:
@@ -327,12 +344,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="model.coupling.min_distance (r0): a hard core for the close "
                         "dipolar pairs that stop N >= 16 (0.2 leaves the index unchanged: "
                         "results/bench/min_distance.json)")
-    parser.add_argument("--label", default="figure_of_merit",
+    parser.add_argument("--label", type=v.cli_label, default="figure_of_merit",
                         help="key of this run in the JSON file (default: %(default)s)")
     parser.add_argument("--out", default=str(OUT),
                         help="JSON file of results (default: results/bench/figure_of_merit.json)")
+    parser.add_argument("--spec", type=v.cli_path, default=str(SPEC),
+                        help="the run spec measured at each size (Gaussian kernel of "
+                        f"{KERNEL_WIDTH} K; default: results/finite_size_n12/spec.toml)")
     add_overwrite_option(parser, entries=True)
     args = parser.parse_args(argv)
+    checked_input_spec(parser, "--spec", args.spec, kernel_width=KERNEL_WIDTH)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         checked_output_option(parser, "--out", args.out)
         refuse_replaced_records(parser, "--out", args.out,

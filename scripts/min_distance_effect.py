@@ -40,7 +40,12 @@ from bench_chebyshev import SIZE, _load, _metadata, _save  # noqa: E402
 
 from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
-from manybody.runs.results import add_overwrite_option, checked_output_option, refuse_replaced_records
+from manybody.runs.results import (
+    add_overwrite_option,
+    checked_input_spec,
+    checked_output_option,
+    refuse_replaced_records,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "results" / "bench" / "min_distance.json"
@@ -49,12 +54,15 @@ MIN_DISTANCES = [0.0, 0.1, 0.2, 0.3, 0.5]  # r0
 KERNEL_WIDTH = 0.02  # K
 
 
-def headline_spec(n_tls: int, realisations: int, min_distances: list[float]):
-    """The recorded N = 12 spec at N TLS, swept over coupling.min_distance (dense ED)."""
+def headline_spec(n_tls: int, realisations: int, min_distances: list[float],
+                  base: Path | str = SPEC):
+    """The recorded N = 12 spec (or the spec file ``base``, --spec, checked by ``main``) at N TLS,
+    swept over coupling.min_distance (dense ED)."""
     from manybody.runs.spec import RunSpec
 
-    table = tomllib.loads(SPEC.read_text())
-    assert table["probe"]["broadening"] == {"kind": "gaussian", "width": KERNEL_WIDTH}
+    table = tomllib.loads(Path(base).read_text())
+    if table["probe"]["broadening"] != {"kind": "gaussian", "width": KERNEL_WIDTH}:
+        raise ValueError(f"{base}: expected a Gaussian kernel of width {KERNEL_WIDTH} K")
     table["name"] = f"min_distance_n{n_tls}"
     table["realisations"] = realisations
     table["model"]["n_tls"] = n_tls
@@ -83,7 +91,7 @@ def physics(args, out: dict) -> None:
     from manybody.laws.analysis import analyse_shape, paired_index_difference
     from manybody.runs.sweep import run_sweep
 
-    spec = headline_spec(args.n_physics, args.realisations, args.min_distances)
+    spec = headline_spec(args.n_physics, args.realisations, args.min_distances, args.spec)
     start = time.perf_counter()
     ds = run_sweep(spec, n_jobs=args.jobs, blas_threads=1)
     wall = time.perf_counter() - start
@@ -125,7 +133,7 @@ def cost(args, out: dict) -> None:
                              max_moments=1 << 16)
     records = []
     for n in args.cost_sizes:
-        spec = headline_spec(n, args.cost_realisations, args.min_distances)
+        spec = headline_spec(n, args.cost_realisations, args.min_distances, args.spec)
         for _, model, probe in spec.points():
             widths, moments, seconds, work, refused = [], [], [], [], []
             for r in range(args.cost_realisations):
@@ -190,8 +198,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="worker processes (at most the cores available)")
     parser.add_argument("--out", default=str(OUT),
                         help="JSON file of results (default: results/bench/min_distance.json)")
+    parser.add_argument("--spec", type=v.cli_path, default=str(SPEC),
+                        help="the run spec swept over min_distance (Gaussian kernel of "
+                        f"{KERNEL_WIDTH} K; default: results/finite_size_n12/spec.toml)")
     add_overwrite_option(parser, entries=True)
     args = parser.parse_args(argv)
+    checked_input_spec(parser, "--spec", args.spec, kernel_width=KERNEL_WIDTH)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         checked_output_option(parser, "--out", args.out)
     v.cli_refuse_repeats(parser, args, "cost_sizes")
@@ -210,7 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     data = _load(path)
     out = data.setdefault("min_distance", {})
     out["metadata"] = _metadata()
-    out["model"] = {"spec": str(SPEC.relative_to(ROOT)), "min_distances_r0": args.min_distances}
+    spec = Path(args.spec).resolve()
+    out["model"] = {"spec": str(spec.relative_to(ROOT)) if spec.is_relative_to(ROOT) else str(spec),
+                    "min_distances_r0": args.min_distances}
     for part in args.parts or ["physics", "cost"]:
         try:
             (physics if part == "physics" else cost)(args, out)

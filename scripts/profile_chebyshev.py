@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=SIZE, nargs="+", default=[12, 16],
                         help="numbers of TLS N (default: %(default)s)")
-    parser.add_argument("--label", default="phases",
+    parser.add_argument("--label", type=v.cli_label, default="phases",
                         help="key of this run in the JSON file (default: %(default)s)")
     parser.add_argument("--out", default=str(MATFREE_OUT),
                         help="JSON file of results (default: results/bench/matrix_free.json)")

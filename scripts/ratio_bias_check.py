@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="index of the first realisation")
     parser.add_argument("--vectors", type=VECTORS, default=4,
                         help="random vectors per solve (default: %(default)s)")
-    parser.add_argument("--label", default="ratio_bias",
+    parser.add_argument("--label", type=v.cli_label, default="ratio_bias",
                         help="key of this run in the JSON file (default: %(default)s)")
     parser.add_argument("--out", default=OUT,
                         help="JSON file of results (default: results/bench/ratio_bias.json)")

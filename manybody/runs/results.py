@@ -396,6 +396,49 @@ def add_overwrite_option(parser: argparse.ArgumentParser, *, entries: bool = Fal
     parser.add_argument("--overwrite", action="store_true", help=help_text)
 
 
+def checked_input_spec(parser: argparse.ArgumentParser, option: str, path: str | Path, *,
+                       kernel_width: float | None = None) -> dict:
+    """The TOML table of the spec file a script's ``option`` names (its default: a spec recorded
+    in the repository), or ``parser.error`` (exit 2, one line) naming the file and ``option``
+    when it is missing, unreadable or not a spec of the expected kind, before the script's work.
+    ``bench_figure_of_merit.py`` ended in a FileNotFoundError traceback where its default spec
+    (``results/finite_size_n12/spec.toml``) was not there (a break test, session 53).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        Reports the error.
+    option : str
+        The option that names another spec file (``"--spec"``).
+    path : str or Path
+        The spec file.
+    kernel_width : float, optional
+        The Gaussian kernel width (K) the script's analysis assumes: a spec with another
+        ``[probe.broadening]`` is refused.
+    """
+    import tomllib
+
+    path = Path(path)
+    try:
+        table = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        parser.error(f"{option} {str(path)!r}: no such spec file (pass another one with {option})")
+    except (OSError, UnicodeDecodeError) as exc:
+        parser.error(f"{option} {str(path)!r}: cannot read the spec file "
+                     f"({exc.strerror if isinstance(exc, OSError) else exc})")
+    except tomllib.TOMLDecodeError as exc:
+        parser.error(f"{option} {str(path)!r}: not valid TOML ({exc})")
+    probe = table.get("probe") if isinstance(table.get("probe"), dict) else {}
+    if not isinstance(table.get("model"), dict) or not probe:
+        parser.error(f"{option} {str(path)!r}: expected a run spec with [model] and [probe] tables")
+    if kernel_width is not None and probe.get("broadening") != {"kind": "gaussian",
+                                                                 "width": kernel_width}:
+        parser.error(f"{option} {str(path)!r}: expected [probe.broadening] kind = \"gaussian\", "
+                     f"width = {kernel_width:g} (the kernel this script analyses), got "
+                     f"{probe.get('broadening')!r}")
+    return table
+
+
 def checked_output_option(parser: argparse.ArgumentParser, option: str, value: str | Path, *,
                           directory: bool = False, replaces: bool = False,
                           overwrite: bool = False) -> Path:

@@ -686,6 +686,17 @@ def cli_path(text: str) -> str:
     return os.path.expanduser(text)
 
 
+def cli_label(text: str) -> str:
+    """An argparse ``type`` for a record's name (``--label``, the key of a run in a JSON file of
+    results): a non-empty, printable name without surrounding blanks. An empty --label ended
+    ``bench_chebyshev.py run`` in a KeyError after the measurement, and
+    ``bench_figure_of_merit.py`` wrote its record under the key "" (a break test, session 53)."""
+    if not text.strip() or not text.isprintable() or text != text.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected a non-empty, printable name without leading or trailing blanks, got {text!r}")
+    return text
+
+
 #: Seeds must fit a signed 64-bit integer (they are stored as file attributes).
 MAX_SEED = 2**63 - 1
 

@@ -1,0 +1,97 @@
+"""Faults found by a break test of the Chebyshev solver (session 53), each with the right
+behaviour: an empty or unprintable --label of the benchmark scripts, a missing default spec file
+of ``bench_figure_of_merit.py``, no memory check before the Chebyshev API allocates, a
+``truncation_tol`` too large to give a useful Q, and no warning from the Chebyshev API where the
+kernel is at least half of w."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script(script: str, *args: str, cwd: Path, root: Path = ROOT) -> subprocess.CompletedProcess:
+    """``script`` (under ``root``/scripts) run with the package of this checkout."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, str(root / "scripts" / script), *args], cwd=cwd,
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def _refused(proc: subprocess.CompletedProcess, *words: str) -> str:
+    """The one-line argparse-style refusal of ``proc`` (exit 2, no traceback)."""
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    for word in words:
+        assert word in last, last
+    return last
+
+
+# ------------------------------------------------------------------ --label of the scripts
+
+BAD_LABELS = ["", "a\nb", " padded"]
+
+
+@pytest.mark.parametrize("label", BAD_LABELS)
+@pytest.mark.parametrize("script,args", [
+    ("bench_chebyshev.py", ["run", "--sizes", "4", "--dense-sizes"]),
+    ("bench_chebyshev.py", ["tolerance", "--sizes", "4"]),
+    ("bench_chebyshev.py", ["matfree", "--sizes", "4"]),
+    ("bench_figure_of_merit.py", ["--sizes", "8", "--realisations", "2"]),
+])
+def test_a_label_that_is_not_a_printable_name_is_refused_up_front(tmp_path, script, args, label):
+    """``bench_chebyshev.py run --label ""`` ended in ``KeyError: 'run'`` after the measurement;
+    ``bench_figure_of_merit.py --label ""`` wrote its record under the key ""."""
+    out = tmp_path / "out.json"
+    proc = _script(script, *args, "--out", str(out), "--label", label, cwd=tmp_path)
+    _refused(proc, "--label", repr(label))
+    assert not out.exists()
+
+
+# ------------------------------------------------- the spec file of bench_figure_of_merit.py
+
+def _copy_scripts(tmp_path: Path) -> Path:
+    """A copy of the scripts without the repository's results/ (the tester's setup)."""
+    root = tmp_path / "copy"
+    (root / "scripts").mkdir(parents=True)
+    for name in ("bench_chebyshev.py", "bench_figure_of_merit.py", "min_distance_effect.py"):
+        shutil.copy(ROOT / "scripts" / name, root / "scripts" / name)
+    return root
+
+
+@pytest.mark.parametrize("script,args", [
+    ("bench_figure_of_merit.py", ["--sizes", "8", "--realisations", "2"]),
+    ("min_distance_effect.py", ["physics", "--n-physics", "4", "--realisations", "2"]),
+])
+def test_a_missing_default_spec_is_named_with_the_option_to_pass_another(tmp_path, script, args):
+    """A FileNotFoundError traceback where results/finite_size_n12/spec.toml was not there."""
+    root = _copy_scripts(tmp_path)
+    out = tmp_path / "out.json"
+    proc = _script(script, *args, "--out", str(out), cwd=tmp_path, root=root)
+    _refused(proc, "--spec", "results/finite_size_n12/spec.toml", "no such spec file")
+    assert not out.exists()
+
+
+def test_another_spec_file_is_checked_before_any_work(tmp_path):
+    """--spec: missing, not TOML, or with another kernel than the script analyses."""
+    out = tmp_path / "out.json"
+    base = ["--sizes", "8", "--realisations", "2", "--out", str(out)]
+    _refused(_script("bench_figure_of_merit.py", *base, "--spec", str(tmp_path / "no.toml"),
+                     cwd=tmp_path), "--spec", "no.toml", "no such spec file")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = = 1\n")
+    _refused(_script("bench_figure_of_merit.py", *base, "--spec", str(bad), cwd=tmp_path),
+             "--spec", "bad.toml", "not valid TOML")
+    other = tmp_path / "other.toml"
+    other.write_text((ROOT / "results" / "finite_size_n12" / "spec.toml").read_text().replace(
+        "width = 0.02", "width = 0.03"))
+    _refused(_script("bench_figure_of_merit.py", *base, "--spec", str(other), cwd=tmp_path),
+             "--spec", "other.toml", "width = 0.02")
+    assert not out.exists()
