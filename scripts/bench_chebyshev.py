@@ -1277,6 +1277,34 @@ def _sizes_out_label(parser, sizes: list[int], vectors: int | None = None,
                             help="key of this run in the JSON file (default: %(default)s)")
 
 
+#: Modes whose --sizes are solved with the Chebyshev solver (width only bounds the spectrum).
+CHEBYSHEV_SIZES = ("run", "blocks", "matfree", "tolerance", "ladder", "sources")
+
+
+def _refuse_sizes_that_cannot_fit(parser, args) -> None:
+    """``parser.error`` (one line, exit 2) for a size whose memory lower bound exceeds what the
+    solver may use on this machine (the check ``manybody run`` makes before anything is drawn):
+    ``run --sizes 30`` spent its whole --timeout building a matrix-free diagonal of 2^30 entries
+    and then reported a timeout (a break test, session 53). Dense sizes as the dense solver
+    checks them."""
+    from manybody.config.solver import ChebyshevParams, SolverParams
+    from manybody.simulation.solvers.chebyshev.resources import check_chebyshev_memory
+    from manybody.simulation.solvers.dense import dense_memory_message
+
+    if args.mode in CHEBYSHEV_SIZES:
+        params = ChebyshevParams(dtype=getattr(args, "dtype", "float32"))
+        for n in args.sizes:
+            try:
+                check_chebyshev_memory(_model(n, BENCH), params)
+            except MemoryError as exc:
+                parser.error(f"{args.mode}: --sizes {n}: {' '.join(str(exc).split())}")
+    for n in getattr(args, "dense_sizes", None) or ():
+        why = dense_memory_message(n, SolverParams(method="dense"),
+                                   n_temperatures=len(BENCH["temperatures"]))
+        if why is not None:
+            parser.error(f"{args.mode}: --dense-sizes {n}: {' '.join(why.split())}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -1397,6 +1425,7 @@ def main(argv: list[str] | None = None) -> int:
                          "operators")
     if args.mode == "run" and not args.sizes + args.dense_sizes:
         parser.error("run: --sizes and --dense-sizes are both empty: nothing to measure")
+    _refuse_sizes_that_cannot_fit(parser, args)
     if args.mode == "tolerance" and 1.0 in args.tolerances:
         parser.error("tolerance: --tolerances must be < 1 (the Chebyshev tail relative to the "
                      f"kernel's maximum), got {args.tolerances}")

@@ -95,3 +95,43 @@ def test_another_spec_file_is_checked_before_any_work(tmp_path):
     _refused(_script("bench_figure_of_merit.py", *base, "--spec", str(other), cwd=tmp_path),
              "--spec", "other.toml", "width = 0.02")
     assert not out.exists()
+
+
+# ------------------------------------------- memory before the Chebyshev API allocates anything
+
+def _not_built(*_args, **_kwargs):
+    raise AssertionError("an operator was built before the memory check")
+
+
+@pytest.mark.parametrize("entry", ["chebyshev_absorption", "plan_chebyshev"])
+def test_the_chebyshev_api_refuses_a_size_that_cannot_fit_before_building(monkeypatch, entry):
+    """N = 30 through the API built the matrix-free diagonal of 2^30 entries (17 GB, minutes)
+    where ``manybody run`` refused the same N in a second with a memory message."""
+    import numpy as np
+
+    from manybody.config.model import CouplingParams, ModelParams
+    from manybody.simulation.ensembles import draw_realisation, realisation_rng
+    from manybody.simulation.solvers.chebyshev import resources
+    from manybody.simulation.solvers.chebyshev import solver as ch
+
+    monkeypatch.setattr(resources, "available_memory", lambda: 2**30)  # 1 GB
+    monkeypatch.setattr(ch, "matrix_free_operators", _not_built)
+    monkeypatch.setattr(ch, "build_operators", _not_built)
+    model = ModelParams(n_tls=24, coupling=CouplingParams(kind="gaussian", strength=0.05))
+    real = draw_realisation(model, realisation_rng(1, 0))
+    with pytest.raises(MemoryError, match=r"n_tls=24 with the chebyshev solver needs at least "
+                       r"[\d.]+ GB .* but only 0\.8 GB is allowed .*n_tls <= \d+ would fit"):
+        getattr(ch, entry)(real, [0.1], np.geomspace(0.02, 0.2, 4))
+
+
+def test_bench_chebyshev_refuses_sizes_that_cannot_fit_before_running(tmp_path):
+    """``bench_chebyshev.py run --sizes 30`` spent its whole --timeout on the N = 30 operators
+    and reported "timeout"; a dense size too large is refused as the dense solver would."""
+    out = tmp_path / "out.json"
+    proc = _script("bench_chebyshev.py", "run", "--sizes", "30", "--dense-sizes", "--timeout",
+                   "5", "--out", str(out), cwd=tmp_path)
+    _refused(proc, "--sizes 30", "n_tls=30 with the chebyshev solver needs at least", "would fit")
+    proc = _script("bench_chebyshev.py", "run", "--sizes", "--dense-sizes", "24", "--timeout",
+                   "5", "--out", str(out), cwd=tmp_path)
+    _refused(proc, "--dense-sizes 24", "n_tls=24", "dense ED")
+    assert not out.exists()

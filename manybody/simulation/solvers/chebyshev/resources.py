@@ -32,8 +32,8 @@ from manybody.simulation.solvers.chebyshev.plan import (
 from manybody.simulation.solvers.chebyshev.sharing import shares
 from manybody.simulation.solvers.memory import available_memory
 
-__all__ = ["check_chebyshev_memory", "chebyshev_minimum_bytes", "dense_operator_bytes",
-           "estimate_resources", "uses_matrix_free"]
+__all__ = ["check_chebyshev_memory", "check_realisation_memory", "chebyshev_minimum_bytes",
+           "dense_operator_bytes", "estimate_resources", "uses_matrix_free"]
 
 
 def estimate_resources(
@@ -194,28 +194,44 @@ def check_chebyshev_memory(model, params: ChebyshevParams | None = None) -> int:
         The lower bound (or the dense random-matrix terms) exceeds the allowed memory; the message
         gives the largest N that would pass.
     """
-    params = check_params(params)
-    n = model.n_tls
+    return _check_memory(model.n_tls, check_params(params), model.tls is not None,
+                         model.random_matrix is not None, model.stress.random_matrix > 0,
+                         "n_tls")
+
+
+def check_realisation_memory(real, params: ChebyshevParams) -> int:
+    """:func:`check_chebyshev_memory` for a drawn realisation (the Python API,
+    :func:`.solver.chebyshev_absorption` and :func:`.solver.plan_chebyshev`), before any
+    operator is built: at N = 30 the API spent minutes on the matrix-free diagonal of 2^30
+    entries (17 GB) where ``manybody run`` refused the same N in a second (a break test,
+    session 53)."""
+    return _check_memory(real.n_tls, params, real.tunnelling is not None,
+                         real.random_matrix is not None, real.stress_random_matrix is not None,
+                         "n_tls")
+
+
+def _check_memory(n: int, params: ChebyshevParams, tunnelling: bool, rm: bool, stress_rm: bool,
+                  name: str) -> int:
+    """The lower bound (bytes) of a solve of N TLS, or MemoryError naming ``name``, its value, the
+    memory needed and allowed, and the largest N that would fit."""
     budget = params.memory_fraction * available_memory()
     gb = 2.0**30
-    rm, stress_rm = model.random_matrix is not None, model.stress.random_matrix > 0
     dense = dense_operator_bytes(n, rm, stress_rm)
     if dense > budget:
         raise MemoryError(
-            f"n_tls={n} with random-matrix terms: the chebyshev solver needs their dense "
+            f"{name}={n} with random-matrix terms: the chebyshev solver needs their dense "
             f"2^N x 2^N matrices, about {dense / gb:.3g} GB, but only {budget / gb:.3g} GB is "
             f"allowed (chebyshev.memory_fraction {params.memory_fraction:.3g}); drop "
             "random_matrix / stress.random_matrix or use fewer TLS")
-    need = chebyshev_minimum_bytes(n, params, model.tls is not None, rm or stress_rm)
+    need = chebyshev_minimum_bytes(n, params, tunnelling, rm or stress_rm)
     if need > budget:
         fit = n
-        while fit > 1 and chebyshev_minimum_bytes(fit, params, model.tls is not None,
-                                                  rm or stress_rm) > budget:
+        while fit > 1 and chebyshev_minimum_bytes(fit, params, tunnelling, rm or stress_rm) > budget:
             fit -= 1
         raise MemoryError(
-            f"n_tls={n} with the chebyshev solver needs at least {need / gb:.3g} GB (sparse H and "
+            f"{name}={n} with the chebyshev solver needs at least {need / gb:.3g} GB (sparse H and "
             f"a few vectors of D = 2^{n}) but only {budget / gb:.3g} GB is allowed "
-            f"(chebyshev.memory_fraction {params.memory_fraction:.3g}); n_tls <= {fit} would fit")
+            f"(chebyshev.memory_fraction {params.memory_fraction:.3g}); {name} <= {fit} would fit")
     return need
 
 

@@ -160,6 +160,7 @@ from manybody.simulation.solvers.chebyshev.plan import (
 from manybody.simulation.solvers.chebyshev.resources import (
     chebyshev_minimum_bytes,
     check_chebyshev_memory,
+    check_realisation_memory,
     dense_operator_bytes,
     uses_matrix_free,
 )
@@ -504,6 +505,7 @@ class ChebyshevOperators:
     configured to use, :meth:`gemm_threads`)."""
 
     def __init__(self, real, params: ChebyshevParams) -> None:
+        check_realisation_memory(real, params)  # the lower bound, before anything is built
         self.fallback = None
         self.dimension = real.dimension
         # T in units of a power of two near its scale (exact in any precision), the responses
