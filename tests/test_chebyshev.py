@@ -741,7 +741,7 @@ def test_exact_trace_converges_as_moments_grow(small):
     b = Broadening(kind="gaussian", width=ETA)
     q = absorption(spectrum, elements, W, t, b, method="exact")
     errors, moments = [], []
-    for tol in (3e-1, 3e-2, 1e-3, 1e-5, 1e-7):
+    for tol in (1e-1, 3e-2, 1e-3, 1e-5, 1e-7):  # 0.1: the largest allowed (session 53)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # coarse tolerances: narrow windows
             res = ch.chebyshev_absorption(real, W, t, b, ChebyshevParams(

@@ -135,3 +135,34 @@ def test_bench_chebyshev_refuses_sizes_that_cannot_fit_before_running(tmp_path):
                    "5", "--out", str(out), cwd=tmp_path)
     _refused(proc, "--dense-sizes 24", "n_tls=24", "dense ED")
     assert not out.exists()
+
+
+# ------------------------------------------------------------------ chebyshev.truncation_tol
+
+@pytest.mark.parametrize("tol", [0.11, 0.5, 0.9, 0.999])
+def test_a_truncation_tol_too_large_for_a_useful_q_is_refused(tol):
+    """0.5-0.999 was accepted: Q = 12 +- 18 where dense ED gives 1.18 (an honest error bar on a
+    useless number)."""
+    from manybody.config.solver import ChebyshevParams
+
+    with pytest.raises(ValueError, match=rf"chebyshev.truncation_tol must be in \(0, 0.1\] .*"
+                       rf"got {tol!r}"):
+        ChebyshevParams(truncation_tol=tol)
+
+
+def test_a_spec_with_a_truncation_tol_too_large_is_refused():
+    """The same refusal from a run spec's [solver.chebyshev] table."""
+    from manybody.runs.spec import RunSpec
+
+    with pytest.raises(ValueError, match=r"truncation_tol must be in \(0, 0.1\] .*got 0.5"):
+        RunSpec.from_dict({"name": "t", "seed": 1, "realisations": 2, "model": {"n_tls": 4},
+                           "probe": {"frequencies": [0.1], "temperatures": [0.1]},
+                           "solver": {"method": "chebyshev", "chebyshev": {"truncation_tol": 0.5}}})
+
+
+def test_bench_chebyshev_tolerances_stop_at_the_cap(tmp_path):
+    out = tmp_path / "out.json"
+    proc = _script("bench_chebyshev.py", "tolerance", "--sizes", "4", "--tolerances", "1e-3",
+                   "0.5", "--out", str(out), cwd=tmp_path)
+    _refused(proc, "--tolerances", "0.5", "<= 0.1")
+    assert not out.exists()

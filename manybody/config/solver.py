@@ -80,6 +80,17 @@ class SolverParams:
                 "method": self.method, "chebyshev": self._given}
 
 
+#: Largest ``chebyshev.truncation_tol``. The tolerance bounds the tail of the kernel's series
+#: relative to its maximum, so it is the error allowed in Q relative to the largest Q: at 0.1 a
+#: result keeps about one digit. Above it the default window (window_sigmas = sqrt(2 ln(1/tol))
+#: + 1, window_temperatures = ln(1/tol) + 2) narrows to ~2 sigma and ~3 T0, the plan drops the
+#: window nodes weighted below tol, and the truncation probe (0.9 M, 0.95 M) is no longer in the
+#: series' converged tail; the moments saved are few (M grows as sqrt(ln(1/tol)): 0.1 needs half
+#: of the default 1e-4's, 0.5 another 45 % less). 0.5-0.999 gave Q = 12 +- 18 where dense ED
+#: gives 1.18 (a break test, session 53); the docs' scans stop at 1e-2.
+MAX_TRUNCATION_TOL = 0.1
+
+
 @dataclass(frozen=True, kw_only=True)
 class ChebyshevParams:
     """Options of the Chebyshev (KPM + typicality) solver.
@@ -102,7 +113,8 @@ class ChebyshevParams:
         Refuse (with the narrowest achievable kernel width) when a rung needs more. Not used
         when ``n_moments`` fixes M (then M itself is the limit, and memory the only bound).
     truncation_tol : float
-        Bound on the Chebyshev tail of F relative to its maximum, in (0, 1).
+        Bound on the Chebyshev tail of F relative to its maximum, in (0, 0.1]
+        (:data:`MAX_TRUNCATION_TOL`).
     ladder_ratio : float
         Largest T0 / T served by one rung (> 1).
     ladder : tuple of float or None
@@ -172,9 +184,11 @@ class ChebyshevParams:
                            v.integer("chebyshev.max_moments", self.max_moments, 8, 1 << 16))
         object.__setattr__(self, "truncation_tol",
                            v.positive("chebyshev.truncation_tol", self.truncation_tol))
-        if self.truncation_tol >= 1.0:  # a tail of F as large as F itself: no expansion at all
-            raise ValueError("chebyshev.truncation_tol must be < 1 (the Chebyshev tail of the "
-                             f"kernel relative to its maximum, e.g. 1e-4), got {self.truncation_tol!r}")
+        if self.truncation_tol > MAX_TRUNCATION_TOL:
+            raise ValueError(
+                f"chebyshev.truncation_tol must be in (0, {MAX_TRUNCATION_TOL:g}] (the Chebyshev "
+                "tail of the kernel relative to its maximum, i.e. the error allowed in Q relative "
+                f"to its largest value; default 1e-4), got {self.truncation_tol!r}")
         if v.finite("chebyshev.ladder_ratio", self.ladder_ratio) <= 1.0:
             raise ValueError(f"chebyshev.ladder_ratio must be > 1, got {self.ladder_ratio!r}")
         if self.ladder is not None:
