@@ -909,8 +909,7 @@ def _kernel_wider_than_frequency(probe: Probe) -> tuple[float, float] | None:
     (``RELATIVE_WIDTH_LIMIT``). Warned once per run by :func:`preflight`."""
     kernel = probe.broadening
     lowest = min(probe.frequencies)
-    if (set(KERNEL_OBSERVABLES) & set(probe.observables) and not kernel.relative
-            and kernel.width >= RELATIVE_WIDTH_LIMIT * lowest):
+    if set(KERNEL_OBSERVABLES) & set(probe.observables) and kernel.wider_than_frequency(lowest):
         return kernel.width, lowest
     return None
 

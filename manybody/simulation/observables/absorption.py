@@ -40,7 +40,7 @@ import warnings
 
 import numpy as np
 
-from manybody.config.probe import RELATIVE_WIDTH_LIMIT, Broadening
+from manybody.config.probe import Broadening
 from manybody.simulation.observables.pair_sum import exact_per_state
 from manybody.simulation.observables.responses import absorption_from, velocity_shift_from
 from manybody.simulation.observables.thermo import boltzmann_weights
@@ -681,14 +681,8 @@ def _thermal_response(spectrum, stress_elements, frequencies, temperatures, broa
                       "stress.distribution = 'none' and no two-body or random-matrix stress): "
                       f"the {'velocity shift' if dispersive else 'absorption'} is exactly 0",
                       UserWarning, stacklevel=3)
-    lowest = float(frequencies.min())
-    if not broadening.relative and broadening.width >= RELATIVE_WIDTH_LIMIT * lowest:
-        # a run warns at its preflight (runs.spec); the functions of the API warn here (a tester)
-        warnings.warn(
-            f"broadening.width = {broadening.width:g} K is at least {RELATIVE_WIDTH_LIMIT:g} of "
-            f"the lowest frequency {lowest:g} K: the line kernel smears the response over a "
-            "range as wide as the frequency (use a narrower kernel or a relative one)",
-            UserWarning, stacklevel=3)
+    # a run warns at its preflight (runs.spec); the functions of the API warn here (a tester)
+    broadening.warn_if_wider_than_frequency(frequencies, stacklevel=3)
     if not dispersive:
         warn_if_far_above_lines(spectrum, stress_elements, frequencies, "absorption")
     im, re = resonant_responses(spectrum, stress_elements, frequencies, temperatures, broadening,

@@ -386,6 +386,7 @@ def chebyshev_absorption(
     params = check_params(params, _checked_realisation(real).dimension)
     normalisation = v.positive("normalisation", normalisation)
     seq = _seed_sequence(seed)
+    broadening.warn_if_wider_than_frequency(w)  # as dense ED's absorption (a break test, 53)
     ops = ChebyshevOperators(real, params)
     raw, plan, extra = respond_with_plan(ops, w, t, broadening, params, seq, observables)
     values = physical_observables(raw, normalisation, ("absorption", *observables), errors=True)
