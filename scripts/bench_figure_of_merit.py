@@ -289,7 +289,7 @@ def _shared_settings(args) -> dict:
     """The settings a label's record holds once for all its sizes (as :func:`run` writes them)."""
     return {"chebyshev": {**CHEBYSHEV, "n_vectors": args.vectors, "dtype": args.dtype},
             "jobs": args.jobs, "min_distance_r0": args.min_distance,
-            "spec": _spec_name(args.spec),
+            "spec": _spec_name(getattr(args, "spec", SPEC)),  # --spec (session 53)
             "threads": {k: os.environ.get(k, "all") for k in ("OMP_NUM_THREADS",
                                                               "NUMBA_NUM_THREADS")}}
 
