@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
+from manybody.measured.tables import read_loss_table
 from manybody.measured.velocity import read_velocity_table
 
 
@@ -182,15 +183,17 @@ def test_a_temperature_spread_beside_a_shift_is_set_aside_however_spelt(tmp_path
 
 
 def test_a_temperature_spread_after_the_name_beside_qi_is_set_aside(tmp_path):
-    from manybody.measured.tables import read_loss_table
-
-    temperature = _rows()[0]
-    path = tmp_path / "q.csv"
-    path.write_text("T (K),Qi,sd_K\n" + "".join(f"{t:.6g},{1e5 * (1 + t):.6g},0.01\n"
-                                                for t in temperature))
     with pytest.warns(UserWarning, match=r"'sd_K' \(the error of the temperature\?\)"):
-        table = read_loss_table(path)
+        table = read_loss_table(_qi_table(tmp_path, "sd_K", 0.01))
     assert table.sigma is None
+
+
+def _qi_table(tmp_path, error_header: str, error: float):
+    """A loss table 'T (K), Qi, <error_header>' on the temperatures of ``_rows``."""
+    path = tmp_path / "q.csv"
+    path.write_text(f"T (K),Qi,{error_header}\n" + "".join(
+        f"{t:.6g},{1e5 * (1 + t):.6g},{error:g}\n" for t in _rows()[0]))
+    return path
 
 
 # ------------------------------------------ 6. 'ddf' is the error of 'df'
@@ -235,14 +238,8 @@ def test_an_expanded_uncertainty_of_a_shift_is_refused(tmp_path, shift_header, e
 
 
 def test_an_expanded_uncertainty_of_qi_is_refused(tmp_path):
-    from manybody.measured.tables import read_loss_table
-
-    temperature = _rows()[0]
-    path = tmp_path / "q.csv"
-    path.write_text("T (K),Qi,U(Qi)\n" + "".join(f"{t:.6g},{1e5 * (1 + t):.6g},2000\n"
-                                                 for t in temperature))
     with pytest.raises(ValueError, match=r"'U\(Qi\)' is an expanded uncertainty"):
-        read_loss_table(path)
+        read_loss_table(_qi_table(tmp_path, "U(Qi)", 2000))
 
 
 def test_a_standard_uncertainty_beside_an_expanded_one_is_taken(tmp_path):
