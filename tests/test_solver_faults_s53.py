@@ -104,3 +104,33 @@ def test_an_explicit_method_is_kept_for_reduced_realisations(method):
     assert solver_for_realisation(params, SolverParams(method=method), 2) == method
     assert solver_for_realisation(params, SolverParams(method="auto"), 2) == "dense"
     assert solver_for_realisation(params, SolverParams(method="auto"), 13) == "chebyshev"
+
+
+def test_exact_trace_truncation_probes_catch_an_error_that_oscillates_with_m():
+    """Two TLS left active by equilibration at T = 1 K (D = 4, above the whole spectrum; diagonal
+    stress elements ~1.9 against the resonant 0.03): at the plan's M = 157 Q^-1 at w = 0.05 K was
+    6.1e-5 +- 5.9e-6 against dense ED's 1.9e-10 (z = 10), since the result jumps with M and the
+    two probes (0.9 M, 0.95 M) happened to agree with it. An exact trace has four probes now."""
+    from manybody.simulation.equilibration import frozen_configuration, frozen_rng, reduce_realisation
+    from manybody.simulation.solvers.chebyshev.contraction import coarse_moments
+
+    params = ModelParams.from_dict({"n_tls": 6, "tls": TLS,
+                                    "coupling": {"kind": "gaussian", "strength": 0.05},
+                                    "equilibration": {"measurement_time": 1e-4}})
+    real = draw_realisation(params, realisation_rng(5, 0))
+    freezing = freezing_temperatures(real, params.equilibration, params.stress.deformation_potential)
+    frozen = frozen_masks(freezing, [1.0])[0]
+    part = reduce_realisation(real, frozen, frozen_configuration(real, freezing, frozen_rng(5, 0)))
+    assert part.n_tls == 2
+    w, t = np.array([0.05, 0.1]), np.array([1.0])
+    kernel = Broadening(kind="gaussian", width=0.2, scaling="relative")
+    norm = absorption_normalisation(params)
+    spectrum, elements = solve(part)
+    want = absorption(spectrum, elements, w, t, kernel, normalisation=norm)
+    res = ch.chebyshev_absorption(part, w, t, kernel, ChebyshevParams(trace="exact", dtype="float64"),
+                                  normalisation=norm)
+    assert res.diagnostics[0]["n_moments"] == 157  # the case as found
+    assert res.diagnostics[0]["coarse_moments"] == list(coarse_moments(157, exact=True))
+    assert len(coarse_moments(157, exact=True)) == 4 and len(coarse_moments(157)) == 2
+    assert np.all(np.abs(res.absorption - want) <= 3 * res.absorption_error), (
+        np.abs(res.absorption - want) / res.absorption_error)

@@ -35,11 +35,20 @@ from manybody.simulation.solvers.chebyshev.kpm import (
 )
 from manybody.simulation.solvers.chebyshev.plan import LineShape, Rung, window_nodes
 
-__all__ = ["BASIS_MIN_DIMENSION", "BASIS_TOL", "Contraction", "TRUNCATION_FRACTIONS", "coarse_moments",
-           "readout_basis", "rung_contractions"]
+__all__ = ["BASIS_MIN_DIMENSION", "BASIS_TOL", "Contraction", "EXACT_TRUNCATION_FRACTIONS",
+           "TRUNCATION_FRACTIONS", "coarse_moments", "readout_basis", "rung_contractions"]
 
 #: Moments of the truncation probes, as fractions of the rung's M (:func:`coarse_moments`).
 TRUNCATION_FRACTIONS = (0.9, 0.95)
+#: The probes of an exact trace, whose error bar is the truncation estimate alone. Where the
+#: result oscillates with M instead of converging smoothly (few levels; large diagonal stress
+#: elements, whose absorption and emission terms cancel only to the kernel's truncation), the
+#: change from two probes can pass near zero: two TLS left active by equilibration (D = 4,
+#: |T_nn| ~ 1.9 against the resonant |T_nm| = 0.03) were 10 error bars off dense ED at the
+#: plan's M = 157, within 0.9 of them at M = 158-175 (a break test, session 53). Four probes put
+#: it at 1.0. Not for stochastic traces: there they cost 7 % (N = 13) to 50 % (N = 10) more and
+#: changed no error bar of a 20-temperature solve (the spread over vectors dominates).
+EXACT_TRUNCATION_FRACTIONS = (0.9, 0.925, 0.95, 0.975)
 #: Relative accuracy of every readout in the compressed node basis (:func:`readout_basis`): the
 #: norm of the part of each readout outside the basis, over the readout's norm, is at most this.
 #: The float32 bank's own GEMMs round the node overlaps at about 1e-7 to 1e-6 of their norm.
@@ -52,10 +61,11 @@ BASIS_TOL = 1e-6
 BASIS_MIN_DIMENSION = 1 << 14
 
 
-def coarse_moments(n_moments: int) -> tuple[int, ...]:
-    """Moments of the coarse contractions that probe the truncation error of an M-moment rung."""
-    return tuple(max(4, min(n_moments - 1, int(round(f * n_moments))))
-                 for f in TRUNCATION_FRACTIONS)
+def coarse_moments(n_moments: int, exact: bool = False) -> tuple[int, ...]:
+    """Moments of the coarse contractions that probe the truncation error of an M-moment rung
+    (``exact``: of an exact trace, EXACT_TRUNCATION_FRACTIONS)."""
+    fractions = EXACT_TRUNCATION_FRACTIONS if exact else TRUNCATION_FRACTIONS
+    return tuple(max(4, min(n_moments - 1, int(round(f * n_moments)))) for f in fractions)
 
 
 class Contraction:
@@ -156,13 +166,14 @@ class Contraction:
 
 
 def rung_contractions(rung: Rung, scale: SpectralScale, frequencies: np.ndarray,
-                      temperatures: np.ndarray, broadening: Broadening, velocity: bool
-                      ) -> tuple[Contraction, list[Contraction]]:
-    """The rung's contraction and its truncation probes (:func:`coarse_moments`), for the
-    temperatures it serves (K), the frequencies w (K) and the line kernel."""
+                      temperatures: np.ndarray, broadening: Broadening, velocity: bool,
+                      exact: bool = False) -> tuple[Contraction, list[Contraction]]:
+    """The rung's contraction and its truncation probes (:func:`coarse_moments`; ``exact``: of an
+    exact trace), for the temperatures it serves (K), the frequencies w (K) and the line kernel."""
     main = Contraction(rung, scale, frequencies, temperatures, broadening, velocity)
     coarse = [Contraction(replace(rung, n_moments=mc), scale, frequencies, temperatures,
-                          broadening, velocity, fine=main) for mc in coarse_moments(rung.n_moments)]
+                          broadening, velocity, fine=main)
+              for mc in coarse_moments(rung.n_moments, exact)]
     return main, coarse
 
 

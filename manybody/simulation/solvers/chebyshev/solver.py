@@ -50,7 +50,8 @@ resolve the kernel there (near the bottom of a spectrum of half-width a the Cheb
 from one-operator moments of the same vectors, so Q = sum_r N_r / sum_r Z_r is a ratio estimator
 and its statistical error is the jackknife spread over random vectors.
 
-Truncation error: the same moments contracted with only the first 0.9 M and 0.95 M of them give
+Truncation error: the same moments contracted with only the first 0.9 M and 0.95 M of them (an
+exact trace: 0.9, 0.925, 0.95 and 0.975 M; contraction.EXACT_TRUNCATION_FRACTIONS) give
 the change of the result with M (the random vectors are the same, so their noise cancels in the
 difference; the moments are recovered from the window nodes by discrete orthogonality, mu_kl =
 sum_j T_k(x_j) y_jl, leaving out the nodes above the window where the filtered vectors carry
@@ -658,7 +659,7 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
         rung_start = time.perf_counter()
         served = np.asarray(rung.served)
         rung_index[served] = j
-        m_coarse = coarse_moments(rung.n_moments)
+        m_coarse = coarse_moments(rung.n_moments, exact)
         basis = plan.node_bases[j] if plan.node_bases else None
         if j not in shared:
             parts, count = _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w,
@@ -753,7 +754,7 @@ def _shared_sums(op, apply_t, apply_c, plan, group, w, t, broadening, params, se
     for j, rung in enumerate(rungs, start=first):
         if rung not in built:
             built[rung] = rung_contractions(rung, plan.scale, w, t[np.asarray(rung.served)],
-                                            broadening, velocity)
+                                            broadening, velocity, params.trace == "exact")
         specs.append(NodeRung(rung.n_moments, built[rung][0].theta_rows,
                               relative_filter(plan.scale, rung.temperature, top),
                               rung.stress_shift, plan.node_bases[j] if plan.node_bases else None))
@@ -793,7 +794,8 @@ def _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t_served, broade
     full and coarse, adding vectors until ``target_error`` is met; and the number of vectors."""
     exact = params.trace == "exact"
     dim = op.dimension
-    contraction, coarse = rung_contractions(rung, plan.scale, w, t_served, broadening, velocity)
+    contraction, coarse = rung_contractions(rung, plan.scale, w, t_served, broadening, velocity,
+                                            exact)
     parts: dict[str, list[np.ndarray]] = {}
     count, goal = 0, plan.vectors_per_rung
     while count < goal:
