@@ -267,3 +267,34 @@ def test_a_voltage_column_u_is_not_an_uncertainty(tmp_path):
     shift = _rows(5e3)[1]
     path = _table(tmp_path / "v.csv", ["df (Hz)", "U (V)"], [shift, np.full(shift.size, 2.0)])
     assert read_velocity_table(path).error_column is None
+
+
+# ------------------------------------------ 8. errors at 2 sigma or at a confidence level (session 53)
+
+
+@pytest.mark.parametrize("error_header", ["df err (2σ)", "df err 2 sigma", "df err (95%)",
+                                          "df err 95 % CI", "d(df) (ci95)", "df err (99.7%)"])
+def test_an_error_at_a_coverage_beyond_one_sigma_is_refused(tmp_path, error_header):
+    """helper-165 left it: 'df err (2σ)' or '(95%)' was taken as one standard deviation, the
+    weights 4 times too small; it is refused as an expanded uncertainty is."""
+    shift = _rows(5e3)[1]
+    path = _table(tmp_path / "v.csv", ["df (Hz)", error_header], [shift, np.full(shift.size, 2.0)])
+    with pytest.raises(ValueError, match=re.escape(repr(error_header)) + r" is an expanded "
+                       r"uncertainty .* divide it by its coverage factor"):
+        read_velocity_table(path)
+
+
+@pytest.mark.parametrize("error_header", ["Qi err (2σ)", "Qi err (95%)"])
+def test_a_qi_error_at_a_coverage_beyond_one_sigma_is_refused(tmp_path, error_header):
+    with pytest.raises(ValueError, match=r"is an expanded uncertainty"):
+        read_loss_table(_qi_table(tmp_path, error_header, 2000))
+
+
+@pytest.mark.parametrize("error_header", ["df err (1σ)", "df err 1 sigma", "df err (68%)",
+                                          "sd(df) (Hz)", "sigma"])
+def test_an_error_at_one_sigma_is_still_taken(tmp_path, error_header):
+    shift = _rows(5e3)[1]
+    path = _table(tmp_path / "v.csv", ["df (Hz)", error_header], [shift, np.full(shift.size, 2.0)])
+    table = read_velocity_table(path)
+    assert table.error_column == error_header
+    np.testing.assert_allclose(table.sigma, 2.0)

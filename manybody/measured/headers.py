@@ -575,16 +575,21 @@ def is_error_column(name: str) -> bool:
 
 
 #: An expanded uncertainty: a capital U before its quantity ('U(Qi)', 'U_df', 'U df'), the word
-#: 'expanded', or a coverage factor k = 2 ('Qi err (k=2)'). In metrology U = k u, usually k = 2:
-#: it was taken as a standard uncertainty (a tester, helper-165).
+#: 'expanded', a coverage factor k = 2 ('Qi err (k=2)'), a multiple of sigma other than one
+#: ('df err (2σ)', '2 sigma', '3sd') or a confidence level ('Qi err (95%)', '95 % CI', 'ci95').
+#: In metrology U = k u, usually k = 2: it was taken as a standard uncertainty (a tester,
+#: helper-165; the multiples and levels since session 53).
 _EXPANDED = re.compile(r"^U(?:\s*[\(\[\{]|[\s_]+\S|(?=Q))")
-_EXPANDED_WORDS = re.compile(r"\bexpanded\b|\bk\s*=\s*(?!1(?:\.0*)?\b)\d")
+_EXPANDED_WORDS = re.compile(
+    r"\bexpanded\b|\bk\s*=\s*(?!1(?:\.0*)?\b)\d"
+    r"|(?<![\d.])(?!1(?:\.0*)?(?![\d.]))\d+(?:\.\d+)?\s*-?\s*(?:σ|sigma|sd|std|stdev)\b"
+    r"|(?<![\d.])9\d(?:\.\d+)?\s*%|\bci\s*_?\s*9\d|\bconfidence\b")
 
 
 def is_expanded_uncertainty(name: str) -> bool:
     """An uncertainty column holding an expanded uncertainty U = k u (k the coverage factor,
     usually 2), not a standard one: 'U(Qi)', 'U(df) (Hz)', 'U_dv/v', 'expanded uncertainty',
-    'Qi err (k=2)'. The capital U is read as written."""
+    'Qi err (k=2)', 'df err (2σ)', 'Qi err (95%)', '95 % CI'. The capital U is read as written."""
     raw = name.replace("\ufeff", "").strip().strip('"').strip()
     return is_error_column(name) and bool(_EXPANDED.match(raw) or _EXPANDED_WORDS.search(
         normalised_header(name)))

@@ -978,7 +978,8 @@ def error_column_of(grid: CellGrid, error_column: str | None | bool, t_name: str
     if e_name is not None and headers_mod.is_expanded_uncertainty(e_name):
         # 'U(Qi)', 'U(df)': U = k u with k usually 2, taken as a standard uncertainty (helper-165)
         raise ValueError(f"{src}: error column {e_name!r} is an expanded uncertainty (a capital "
-                         "U, 'expanded' or k = 2: U = k u, the coverage factor k usually 2), not "
+                         "U, 'expanded', k = 2, 2σ or a 95 % level: U = k u, the coverage factor k usually "
+                         "2), not "
                          f"the standard uncertainty the fit of {value_name!r} needs: divide it by "
                          "its coverage factor into a column named e.g. 'u(...)' or 'sd(...)', or "
                          "ignore it (error_column=False, --error-column none)")
