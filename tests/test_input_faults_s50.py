@@ -344,13 +344,23 @@ def test_float32_chebyshev_error_bars_cover_its_round_off_far_above_the_line():
                                       deformation_potential=[1.0])
     w, temperatures = [0.0943398], [0.1, 10.0, 1000.0]
     kernel = mb.Broadening(kind="gaussian", width=0.005)
-    result = chebyshev_absorption(real, w, temperatures, kernel, ChebyshevParams(trace="exact"))
+    from manybody.simulation.solvers.chebyshev.solver import FLOAT32_ROUND_OFF_OF_LARGEST
+
+    # float32 by name: since session 53 an exact trace defaults to float64
+    result = chebyshev_absorption(real, w, temperatures, kernel,
+                                  ChebyshevParams(trace="exact", dtype="float32"))
     dense = mb.absorption(*mb.solve(real), w, temperatures, kernel)
     deviation = np.abs(result.absorption - dense) / result.absorption_error
     assert np.all(deviation < 3.0), deviation
-    # and the floor is a round-off's size, not a statistical one: 1e-6 T/w of the value at most
-    assert np.all(result.absorption_error <= 2e-6 * np.maximum(
-        np.array(temperatures)[:, None] / w[0], 1) * np.abs(dense))
+    # and the floor is a round-off's size, not a statistical one: 1e-6 T/w of the value, or since
+    # session 53 (changed on purpose) the float32 exact trace's floor of the largest |Q|, which
+    # covers the round-off of many-level systems (2.5e-3 of max|Q| at N = 6-10) and overstates
+    # this single TLS's
+    assert np.all(result.absorption_error <= (1 + 1e-9) * np.maximum(2e-6 * np.maximum(
+        np.array(temperatures)[:, None] / w[0], 1) * np.abs(dense),
+        FLOAT32_ROUND_OFF_OF_LARGEST["abs"] * np.abs(result.absorption).max()))
+    assert ChebyshevParams(trace="exact").dtype == "float64"
+    assert ChebyshevParams().dtype == "float32"
 
 
 @pytest.mark.parametrize("header", ["±Qi", "Qi ±"])

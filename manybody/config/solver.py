@@ -128,8 +128,11 @@ class ChebyshevParams:
         weight lost above the window is of the order of the truncation error.
     trace : {"stochastic", "exact"}
         Random vectors, or every basis vector (exact trace, small N, zero statistical error).
-    dtype : {"float32", "float64"}
+    dtype : {"float32", "float64"} or None
         Precision of the stored Chebyshev vectors and of the moment GEMM (recursions are float64).
+        None: "float32" for a stochastic trace, "float64" for an exact one, a reference whose
+        error bar is the truncation estimate alone (float32 round-off reached 2.5e-3 of max|Q^-1|
+        at N = 6-10, 360 times an exact trace's truncation error; session 53).
     block : int or None
         Vectors processed together (None: chosen from memory and dimension).
     memory_fraction : float
@@ -157,7 +160,7 @@ class ChebyshevParams:
     window_sigmas: float | None = None
     window_temperatures: float | None = None
     trace: str = "stochastic"
-    dtype: str = "float32"
+    dtype: str | None = None
     block: int | None = None
     memory_fraction: float = 0.8
     max_seconds: float | None = None
@@ -205,6 +208,8 @@ class ChebyshevParams:
         object.__setattr__(self, "window_temperatures",
                            v.positive("chebyshev.window_temperatures", self.window_temperatures))
         object.__setattr__(self, "trace", v.choice("chebyshev.trace", self.trace, ("stochastic", "exact")))
+        if self.dtype is None:
+            object.__setattr__(self, "dtype", "float64" if self.trace == "exact" else "float32")
         object.__setattr__(self, "dtype", v.choice("chebyshev.dtype", self.dtype, ("float32", "float64")))
         if self.block is not None:
             object.__setattr__(self, "block", v.integer("chebyshev.block", self.block, 1, 4096))

@@ -728,7 +728,9 @@ def check_params(params, dimension: int | None = None) -> ChebyshevParams:
     the error bar, can be zero. A new user's break test (session 24) found error bars up to 10^7
     times too small at N = 1 (one run in eight with 4 vectors drew one vector every time; the
     value was 60 % off) and |z| up to 110 at N = 2-3. The exact trace costs at most 16 vectors
-    there (or n_vectors), and its error is the truncation estimate alone.
+    there (or n_vectors), and its error is the truncation estimate alone; so it runs in float64
+    (float32 round-off was up to 1e6 times that error; a break test, session 53), at no cost
+    that matters at this D.
     """
     params = params or ChebyshevParams()
     if not isinstance(params, ChebyshevParams):
@@ -738,5 +740,5 @@ def check_params(params, dimension: int | None = None) -> ChebyshevParams:
     most = params.max_vectors if params.target_error is not None else params.n_vectors
     if (dimension is not None and params.trace == "stochastic"
             and dimension <= max(EXACT_TRACE_MAX_DIMENSION, most)):
-        params = replace(params, trace="exact")
+        params = replace(params, trace="exact", dtype="float64")
     return params

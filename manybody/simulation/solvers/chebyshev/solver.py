@@ -59,8 +59,8 @@ no weight); the larger change, enveloped over the temperatures of the rung (per 
 truncation error estimate. To it is added the error from the thermal weight above the rung's
 window, which the thermal index leaves out while Z counts it: WINDOW_SAFETY x L(T) x max|response|
 (L(T) the fraction of Z(T) above the window, from the one-operator moments; session 52). Its floor
-is the round-off, a fraction of max|response| over the solve: FLOAT64_ROUND_OFF (session 52) or
-FLOAT32_ROUND_OFF_OF_LARGEST (session 53). Every ``*_error`` is
+is the round-off, a fraction of max|response| over the solve: FLOAT64_ROUND_OFF (session 52) or,
+for an exact trace in float32, FLOAT32_ROUND_OFF_OF_LARGEST (session 53). Every ``*_error`` is
 sqrt(statistical^2 + truncation^2), so an exact trace reports a non-zero error too. Calibrated
 against dense ED (exact traces, N = 5-6, four model families, default truncation):
 |chebyshev - dense| <= 3 x the reported error everywhere, the reported error 2-23 x (on average
@@ -227,9 +227,11 @@ FLOAT64_ROUND_OFF = 1e-11
 #: vectors and plan (session 53; N = 6-10, Gaussian, dipolar and independent TLS, exact and
 #: stochastic traces, relative and absolute kernels, M = 230-1800): up to 2.5e-3 of max|Q| and
 #: 4.3e-6 of max|delta v/v| (Q's narrow kernel cancels absorption against emission; the
-#: principal value is smooth). Stochastic traces' spread over vectors covered it (z <= 0.4); an
-#: exact trace reported delta v/v to 5e-13 against float32 deviations of 5e-7 (z = 1e6) and Q at
-#: z = 56-363 (a break test, session 53). Twice the largest measured deviation.
+#: principal value is smooth). Stochastic traces' spread over vectors covered it (z <= 0.4), so
+#: the floor is for an exact trace in float32 (asked for by name: an exact trace defaults to
+#: float64), which reported delta v/v to 5e-13 against float32 deviations of 5e-7 (z = 1e6) and Q
+#: at z = 56-363 (a break test, session 53). Twice the largest measured deviation; for one TLS,
+#: whose round-off is ~1e-6 of Q, it overstates up to ~2000 times.
 FLOAT32_ROUND_OFF_OF_LARGEST = {"abs": 5e-3, "vel": 1e-5}
 
 
@@ -703,9 +705,11 @@ def _run(op, apply_t, apply_c, extra_bytes, w, t, broadening, params, seq, veloc
     for kind in ("abs", "vel") if velocity else ("abs",):  # the weight above the windows
         largest = np.abs(values[kind]).max()
         truncation[kind] += WINDOW_SAFETY * largest * above_window[:, None]
-        floor = (FLOAT64_ROUND_OFF if params.dtype == "float64"
-                 else FLOAT32_ROUND_OFF_OF_LARGEST[kind])
-        truncation[kind] = np.maximum(truncation[kind], floor * largest)
+        if params.dtype == "float64":
+            truncation[kind] = np.maximum(truncation[kind], FLOAT64_ROUND_OFF * largest)
+        elif exact:  # a stochastic trace's spread over vectors holds the round-off
+            truncation[kind] = np.maximum(truncation[kind],
+                                          FLOAT32_ROUND_OFF_OF_LARGEST[kind] * largest)
     # a rung whose C(T) is all ~0 had an error of exactly 0 from its own floor (0.0 +- 0.0
     # against 2.9e-13 from dense ED; a break test, session 53): the floor over the solve too
     truncation["heat"] = np.maximum(truncation["heat"], FLOAT64_ROUND_OFF * np.abs(values["heat"]).max())
