@@ -298,3 +298,36 @@ def test_an_error_at_one_sigma_is_still_taken(tmp_path, error_header):
     table = read_velocity_table(path)
     assert table.error_column == error_header
     np.testing.assert_allclose(table.sigma, 2.0)
+
+
+# ------------------------------------------ 9. a second round (helper-169, session 53)
+
+
+@pytest.mark.parametrize(("header", "flipped"), [
+    ("f(0) - f(T) (Hz)", True), ("f(T=0) - f(T) (Hz)", True), ("f(0)-f (Hz)", True),
+    ("f(T) - f(0) (Hz)", False), ("f - f(10 mK) (Hz)", False)])
+def test_the_reference_written_as_a_condition_keeps_its_side(tmp_path, header, flipped):
+    """'f(0) - f(T) (Hz)' was read with its sign unchanged (the parser drops the bracket, leaving
+    'f - f_t'): the reference's side decides the sign, as for 'f0 - f'."""
+    shift = _rows(5e3)[1]
+    table = read_velocity_table(_table(tmp_path / "v.csv", [header], [shift]))
+    assert table.shift_column == header and table.sign_flipped is flipped
+    np.testing.assert_allclose(table.shift, -shift if flipped else shift)
+
+
+@pytest.mark.parametrize("header", ["-dv/v", "-df/f (ppm)", "\u2212dv/v"])
+def test_a_negated_relative_shift_is_read_with_its_sign_flipped(tmp_path, header):
+    """'-dv/v' was read as dv/v: the values' sign was wrong without a word."""
+    shift = _rows(1.0)[1]
+    table = read_velocity_table(_table(tmp_path / "v.csv", [header], [shift]))
+    assert table.sign_flipped
+    np.testing.assert_allclose(table.shift, -shift)
+
+
+@pytest.mark.parametrize("error_header", ["2σ (Hz)", "2*sd (Hz)", "2-sigma (Hz)", "two sigma (Hz)",
+                                          "err (2 sigma) (Hz)"])
+def test_more_spellings_of_two_sigma_are_refused(tmp_path, error_header):
+    shift = _rows(5e3)[1]
+    path = _table(tmp_path / "v.csv", ["df (Hz)", error_header], [shift, np.full(shift.size, 7.0)])
+    with pytest.raises(ValueError, match=r"is an expanded uncertainty"):
+        read_velocity_table(path)

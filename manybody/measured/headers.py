@@ -582,7 +582,8 @@ def is_error_column(name: str) -> bool:
 _EXPANDED = re.compile(r"^U(?:\s*[\(\[\{]|[\s_]+\S|(?=Q))")
 _EXPANDED_WORDS = re.compile(
     r"\bexpanded\b|\bk\s*=\s*(?!1(?:\.0*)?\b)\d"
-    r"|(?<![\d.])(?!1(?:\.0*)?(?![\d.]))\d+(?:\.\d+)?\s*-?\s*(?:σ|sigma|sd|std|stdev)\b"
+    r"|(?<![\d.])(?!1(?:\.0*)?(?![\d.]))\d+(?:\.\d+)?\s*[-*×x]?\s*(?:σ|sigma|sd|std|stdev)\b"
+    r"|\b(?:two|three)[\s_-]*(?:σ|sigma|sd|std|stdev)\b"
     r"|(?<![\d.])9\d(?:\.\d+)?\s*%|\bci\s*_?\s*9\d|\bconfidence\b")
 
 

@@ -93,10 +93,22 @@ def names_a_frequency(name: str) -> bool:
         _FREQUENCY_NAME.match(quantity))
 
 
+#: The reference written as a condition of the first operand: 'f(0) - f(T)', 'f(T=0) - f',
+#: 'f(10 mK) - f(T)' (the header's parser drops the bracket, leaving 'f - f_t': read with its
+#: sign unchanged; a tester, session 53).
+_REFERENCE_FIRST = re.compile(
+    r"^f\w*\s*\(\s*(?:t\s*=\s*)?(?:0|ref|t_?0|t_?ref|\d+(?:\.\d+)?\s*m?k)\s*\)\s*-\s*f")
+#: A negated shift: '-dv/v', '-df/f (ppm)' (the minus was dropped; a tester, session 53).
+_NEGATED = re.compile(r"^-\s*(?=\S)")
+
+
 def is_reversed_difference(name: str) -> bool:
-    """Whether a shift header is the reference minus the frequency ('f0 - f (Hz)'), whose values
-    are read with their sign flipped."""
-    return bool(_REVERSED.match(frequency_unit(name)[0]))
+    """Whether a shift header is the reference minus the frequency ('f0 - f (Hz)', 'f(0) - f(T)')
+    or a negated shift ('-dv/v'), whose values are read with their sign flipped."""
+    raw = (name.replace("\ufeff", "").strip().strip('"').strip()
+           .replace("\u2212", "-").replace("\u2013", "-").lower())
+    return bool(_REVERSED.match(frequency_unit(name)[0]) or _REFERENCE_FIRST.match(raw)
+                or _NEGATED.match(raw))
 
 
 def names_a_ratio(name: str) -> bool:
