@@ -279,6 +279,34 @@ def run(args) -> dict:
     return data
 
 
+def _refuse_unanalysable_spec(parser: argparse.ArgumentParser, table: dict, path) -> None:
+    """parser.error (one line, exit 2, before any work) for a --spec this script cannot analyse:
+    observables without "absorption" (a KeyError traceback after the run), other than one
+    frequency (only the first was analysed, silently), or temperatures whose x = w/T do not span
+    [0.5, 2] (the shape index's "x must span [0.5, 2]" after the run; a break test, session 53)."""
+    probe = table["probe"]
+    observables = probe.get("observables")
+    if observables is not None and "absorption" not in observables:
+        parser.error(f"--spec {str(path)!r}: [probe] observables {observables!r} lack "
+                     "\"absorption\", which this script measures")
+    frequencies = probe.get("frequencies")
+    if not isinstance(frequencies, list) or len(frequencies) != 1:
+        parser.error(f"--spec {str(path)!r}: [probe] frequencies = {frequencies!r}; this script "
+                     "analyses one frequency: give exactly one")
+    temperatures = probe.get("temperatures")
+    try:
+        if isinstance(temperatures, dict):  # a grid in x = w/T: { x_min, x_max, count }
+            x = [float(temperatures["x_min"]), float(temperatures["x_max"])]
+        else:
+            x = [float(frequencies[0]) / float(t) for t in temperatures]
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return  # the run spec's own check names it
+    if not (min(x, default=1.0) <= 0.5 and max(x, default=1.0) >= 2.0):
+        parser.error(f"--spec {str(path)!r}: [probe] temperatures {temperatures!r} give x = w/T "
+                     f"from {min(x):.3g} to {max(x):.3g}; the shape index needs them to span "
+                     "[0.5, 2]: temperatures from 2 w down to w/2 or wider")
+
+
 def _spec_name(path: Path | str) -> str:
     """The spec file as a record names it: relative to the repository when inside it."""
     path = Path(path).resolve()
@@ -353,7 +381,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"{KERNEL_WIDTH} K; default: results/finite_size_n12/spec.toml)")
     add_overwrite_option(parser, entries=True)
     args = parser.parse_args(argv)
-    checked_input_spec(parser, "--spec", args.spec, kernel_width=KERNEL_WIDTH)
+    _refuse_unanalysable_spec(parser, checked_input_spec(parser, "--spec", args.spec,
+                                                         kernel_width=KERNEL_WIDTH), args.spec)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         checked_output_option(parser, "--out", args.out)
         refuse_replaced_records(parser, "--out", args.out,

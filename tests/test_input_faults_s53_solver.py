@@ -208,3 +208,22 @@ def test_the_chebyshev_api_warns_as_dense_ed_where_the_kernel_is_half_of_w(w):
     assert len(_kernel_warnings(cheb)) == 1 and _kernel_warnings(cheb) == _kernel_warnings(dense)
     assert f"lowest frequency {w:g} K" in _kernel_warnings(cheb)[0]
     assert [w.filename for w in cheb if "smears" in str(w.message)] == [__file__]
+
+
+@pytest.mark.parametrize(("old", "new", "words"), [
+    ('frequencies = [0.1]', 'frequencies = [0.1, 0.3]', "analyses one frequency"),
+    ('temperatures = { x_min = 0.2, x_max = 10.0, count = 25 }', 'temperatures = [0.5]',
+     "span [0.5, 2]"),
+    ('observables = ["absorption", ', 'observables = [', 'lack "absorption"')])
+def test_a_spec_the_script_cannot_analyse_is_refused_before_any_work(tmp_path, old, new, words):
+    """helper-169 (session 53): a --spec without absorption ended in a KeyError traceback after the
+    run, one temperature in "x must span [0.5, 2] ... got [0.2, 0.2]" after the run, and of two
+    frequencies only the first was analysed, silently."""
+    text = (ROOT / "results" / "finite_size_n12" / "spec.toml").read_text()
+    assert text.count(old) == 1
+    spec = tmp_path / "spec.toml"
+    spec.write_text(text.replace(old, new))
+    out = tmp_path / "out.json"
+    _refused(_script("bench_figure_of_merit.py", "--sizes", "8", "--realisations", "2", "--out",
+                     str(out), "--spec", str(spec), cwd=tmp_path), "--spec", "spec.toml", words)
+    assert not out.exists()

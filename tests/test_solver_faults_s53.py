@@ -134,3 +134,28 @@ def test_exact_trace_truncation_probes_catch_an_error_that_oscillates_with_m():
     assert len(coarse_moments(157, exact=True)) == 4 and len(coarse_moments(157)) == 2
     assert np.all(np.abs(res.absorption - want) <= 3 * res.absorption_error), (
         np.abs(res.absorption - want) / res.absorption_error)
+
+
+@pytest.mark.parametrize(("coupling", "seed", "tol", "temperatures"), [
+    (None, 16, 0.1, [0.001, 0.003, 0.01]), ({"kind": "gaussian", "strength": 0.05}, 15, 1e-4, [0.002])])
+def test_cold_specific_heat_error_covers_the_series_leakage(coupling, seed, tol, temperatures):
+    """helper-169's cases (N = 5, exact trace): C = 1.7e-10 +- 1.4e-11 k_B where dense ED has
+    3e-39 (z = 12), and 0 +- 0 at a single cold temperature (the floor over the solve was 0 there);
+    now the error is at least HEAT_LEAKAGE and covers them."""
+    d = {"n_tls": 5, "tls": TLS, **({"coupling": coupling} if coupling else {})}
+    real = draw_realisation(ModelParams.from_dict(d), realisation_rng(seed, 0))
+    spectrum, _ = solve(real)
+    t = np.array(temperatures)
+    res = ch.chebyshev_absorption(real, [0.04], t, Broadening(kind="gaussian", width=0.005),
+                                  ChebyshevParams(trace="exact", operator="sparse", truncation_tol=tol),
+                                  observables=("absorption", "specific_heat"))
+    assert np.all(res.specific_heat_error >= ch.HEAT_LEAKAGE)
+    assert np.all(np.abs(res.specific_heat - specific_heat(spectrum.energies, t))
+                  <= 3 * res.specific_heat_error)
+
+
+def test_a_subnormal_truncation_tol_is_not_blamed_on_the_window():
+    """truncation_tol = 5e-324 was refused as "chebyshev.window_sigmas must be a finite real
+    number, got inf" (1/tol overflowed): the window defaults are finite."""
+    params = ChebyshevParams(truncation_tol=5e-324)
+    assert np.isfinite(params.window_sigmas) and np.isfinite(params.window_temperatures)

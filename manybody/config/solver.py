@@ -199,7 +199,10 @@ class ChebyshevParams:
                 sorted((float(t) for t in v.positive_array("chebyshev.ladder", self.ladder)),
                        reverse=True)))
         object.__setattr__(self, "max_rungs", v.integer("chebyshev.max_rungs", self.max_rungs, 1, 64))
-        log_tol = math.log(1.0 / min(self.truncation_tol, 0.5))
+        # 1/tol of a subnormal tol overflows to inf (5e-324 was refused naming window_sigmas,
+        # a tester, session 53): -log(tol) there (log(1/tol) elsewhere, the recorded numbers)
+        inverse = 1.0 / min(self.truncation_tol, 0.5)
+        log_tol = math.log(inverse) if math.isfinite(inverse) else -math.log(self.truncation_tol)
         if self.window_sigmas is None:
             object.__setattr__(self, "window_sigmas", math.sqrt(2.0 * log_tol) + 1.0)
         if self.window_temperatures is None:
