@@ -105,10 +105,9 @@ _NEGATED = re.compile(r"^-\s*(?=\S)")
 def is_reversed_difference(name: str) -> bool:
     """Whether a shift header is the reference minus the frequency ('f0 - f (Hz)', 'f(0) - f(T)')
     or a negated shift ('-dv/v'), whose values are read with their sign flipped."""
-    raw = (name.replace("\ufeff", "").strip().strip('"').strip()
-           .replace("\u2212", "-").replace("\u2013", "-").lower())
-    return bool(_REVERSED.match(frequency_unit(name)[0]) or _REFERENCE_FIRST.match(raw)
-                or _NEGATED.match(raw))
+    written = headers.normalised_header(name)  # lower case, Unicode minus and dashes as '-'
+    return bool(_REVERSED.match(frequency_unit(name)[0]) or _REFERENCE_FIRST.match(written)
+                or _NEGATED.match(written))
 
 
 def names_a_ratio(name: str) -> bool:
