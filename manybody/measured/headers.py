@@ -34,12 +34,17 @@ _LOOKALIKES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2010": "-", "\u201
                              "\u03bc": "\u00b5", "\u00a0": " ", "\u2009": " ", "\u202f": " "})
 
 
+def _as_written(name: str) -> str:
+    """A header cell without its byte-order mark, quotes and surrounding blanks, case kept."""
+    return name.replace("\ufeff", "").strip().strip('"').strip()
+
+
 def normalised_header(name: str) -> str:
     """Lower-case header with BOM, quotes and surrounding blanks removed; superscripts written
     out (``'×10⁻⁶'`` -> ``'×10^-6'``, ``'Q⁻¹'`` -> ``'q^-1'``; '×10⁻⁶' was read as no scale, a
     reviewer, session 27), and the brackets of an exponent, a subscript or ``tan(δ)`` folded
     (``'10^(-6)'``, ``'Q_{i}^{-1}'``, ``'Q(-1)'``), so that every bracket left is an annotation."""
-    text = name.replace("\ufeff", "").strip().strip('"').strip().lower().translate(_LOOKALIKES)
+    text = _as_written(name).lower().translate(_LOOKALIKES)
     text = re.sub(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+", lambda m: "^" + m.group(0).translate(_SUPERSCRIPTS), text)
     text = re.sub(r"\^\s*[\{\(]\s*([+-]?)\s*(\d+)\s*[\}\)]", r"^\1\2", text)
     text = re.sub(r"_\s*\{\s*([^{}()\[\]]*?)\s*\}", r"_\1", text)
@@ -568,7 +573,7 @@ def is_error_column(name: str) -> bool:
     'Qi_sd', 'sd(Qi)', 'se(Qi)', 'u(loss)', 'e_loss', 'eQi' (since session 52; an 'e' or 'u' only
     right before a loss or a Q, so that 'e', 'energy', 'eps' stay other columns)."""
     bare = strip_unit(name)
-    if re.match(r"[eu]Q(?![a-z0-9])", name.replace("\ufeff", "").strip().strip('"').strip()):
+    if re.match(r"[eu]Q(?![a-z0-9])", _as_written(name)):
         return True  # 'eQ' as written: a small e before a capital Q (not 'Eq', 'EQ')
     return bool(_ERROR.search(bare) or _ERROR_SPACED.search(bare.replace("_", " "))
                 or (scale_unit(name) or "") in ERROR_UNITS)
@@ -591,7 +596,7 @@ def is_expanded_uncertainty(name: str) -> bool:
     """An uncertainty column holding an expanded uncertainty U = k u (k the coverage factor,
     usually 2), not a standard one: 'U(Qi)', 'U(df) (Hz)', 'U_dv/v', 'expanded uncertainty',
     'Qi err (k=2)', 'df err (2σ)', 'Qi err (95%)', '95 % CI'. The capital U is read as written."""
-    raw = name.replace("\ufeff", "").strip().strip('"').strip()
+    raw = _as_written(name)
     return is_error_column(name) and bool(_EXPANDED.match(raw) or _EXPANDED_WORDS.search(
         normalised_header(name)))
 

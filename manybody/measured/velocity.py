@@ -17,11 +17,12 @@ Since helper-165: a column naming a frequency itself (``f_meas``, ``fc (Hz)``, `
 frequency``, ``resonance_frequency_GHz``), or whose values are plainly resonance frequencies (all
 of one sign between 1 MHz and 100 GHz, spread over less than MAX_RELATIVE_SHIFT of their size), is
 refused as the shift, chosen by name or not; the reference minus the frequency (``f0 - f (Hz)``,
-``f_r0 - f_r``, ``f(T0) - f(T)``) is read with its sign flipped, as f - f0
-(:attr:`VelocityTable.sign_flipped`); a relative name with a unit of frequency (``df/f (Hz)``,
-``dv/v (kHz)``) is refused; a shift named as an absolute one with any scale of a relative one
-(``shift (1e-6)``, ``shift (‰)``) is df/f; an expanded uncertainty (``U(df)``, k = 2) is refused as
-the error (:func:`manybody.measured.tables.error_column_of`).
+``f_r0 - f_r``, ``f(T0) - f(T)``, ``f(0) - f(T)``; since session 53 also a negated shift,
+``-dv/v``) is read with its sign flipped, as f - f0 (:attr:`VelocityTable.sign_flipped`); a
+relative name with a unit of frequency (``df/f (Hz)``, ``dv/v (kHz)``) is refused; a shift named
+as an absolute one with any scale of a relative one (``shift (1e-6)``, ``shift (‰)``) is df/f; an
+expanded uncertainty (``U(df)``, k = 2) is refused as the error
+(:func:`manybody.measured.tables.error_column_of`).
 """
 
 from __future__ import annotations

@@ -195,8 +195,7 @@ def check_chebyshev_memory(model, params: ChebyshevParams | None = None) -> int:
         gives the largest N that would pass.
     """
     return _check_memory(model.n_tls, check_params(params), model.tls is not None,
-                         model.random_matrix is not None, model.stress.random_matrix > 0,
-                         "n_tls")
+                         model.random_matrix is not None, model.stress.random_matrix > 0)
 
 
 def check_realisation_memory(real, params: ChebyshevParams) -> int:
@@ -206,20 +205,19 @@ def check_realisation_memory(real, params: ChebyshevParams) -> int:
     entries (17 GB) where ``manybody run`` refused the same N in a second (a break test,
     session 53)."""
     return _check_memory(real.n_tls, params, real.tunnelling is not None,
-                         real.random_matrix is not None, real.stress_random_matrix is not None,
-                         "n_tls")
+                         real.random_matrix is not None, real.stress_random_matrix is not None)
 
 
-def _check_memory(n: int, params: ChebyshevParams, tunnelling: bool, rm: bool, stress_rm: bool,
-                  name: str) -> int:
-    """The lower bound (bytes) of a solve of N TLS, or MemoryError naming ``name``, its value, the
+def _check_memory(n: int, params: ChebyshevParams, tunnelling: bool, rm: bool,
+                  stress_rm: bool) -> int:
+    """The lower bound (bytes) of a solve of N TLS, or MemoryError naming n_tls, its value, the
     memory needed and allowed, and the largest N that would fit."""
     budget = params.memory_fraction * available_memory()
     gb = 2.0**30
     dense = dense_operator_bytes(n, rm, stress_rm)
     if dense > budget:
         raise MemoryError(
-            f"{name}={n} with random-matrix terms: the chebyshev solver needs their dense "
+            f"n_tls={n} with random-matrix terms: the chebyshev solver needs their dense "
             f"2^N x 2^N matrices, about {dense / gb:.3g} GB, but only {budget / gb:.3g} GB is "
             f"allowed (chebyshev.memory_fraction {params.memory_fraction:.3g}); drop "
             "random_matrix / stress.random_matrix or use fewer TLS")
@@ -229,9 +227,9 @@ def _check_memory(n: int, params: ChebyshevParams, tunnelling: bool, rm: bool, s
         while fit > 1 and chebyshev_minimum_bytes(fit, params, tunnelling, rm or stress_rm) > budget:
             fit -= 1
         raise MemoryError(
-            f"{name}={n} with the chebyshev solver needs at least {need / gb:.3g} GB (sparse H and "
+            f"n_tls={n} with the chebyshev solver needs at least {need / gb:.3g} GB (sparse H and "
             f"a few vectors of D = 2^{n}) but only {budget / gb:.3g} GB is allowed "
-            f"(chebyshev.memory_fraction {params.memory_fraction:.3g}); {name} <= {fit} would fit")
+            f"(chebyshev.memory_fraction {params.memory_fraction:.3g}); n_tls <= {fit} would fit")
     return need
 
 
