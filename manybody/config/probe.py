@@ -40,6 +40,15 @@ MIN_RELATIVE_WIDTH = 1e-9
 #: this floor is ~3e-6 S (0.3 % at S = 1000: w = 1 mK beside levels of 1 K; a break test, session
 #: 44): the floor only keeps out results set by round-off; eta ~ w/5 is far from it.
 MIN_DISPERSIVE_RELATIVE_WIDTH = 1e-5
+
+
+class WideKernelWarning(UserWarning):
+    """An absolute line kernel at least :data:`RELATIVE_WIDTH_LIMIT` of the lowest probe
+    frequency: it smears the response over a range as wide as the frequency
+    (:meth:`Broadening.warn_if_wider_than_frequency`, :meth:`Probe.warn_if_kernel_wider_than_frequency`).
+    A run says it once for its whole sweep and silences it in its tasks."""
+
+
 #: Largest one-phonon prefactor K_ph (s^-1 K^-3) accepted: glasses lie near 1e7-1e9 (a-SiO2
 #: 4.9e7); the same prefactor in SI units (s^-1 J^-3) is ~1e76 and was taken silently (session 26).
 MAX_RATE_PREFACTOR = 1e15
@@ -167,7 +176,7 @@ class Broadening:
                 f"broadening.width = {self.width:g} K is at least {RELATIVE_WIDTH_LIMIT:g} of "
                 f"the lowest frequency {lowest:g} K: the line kernel smears the response over a "
                 "range as wide as the frequency (use a narrower kernel or a relative one)",
-                UserWarning, stacklevel=stacklevel + 1)
+                WideKernelWarning, stacklevel=stacklevel + 1)
 
     def _check_absolute(self) -> None:
         if self.relative:  # a programming error: the caller must take .at(w) first
@@ -346,6 +355,9 @@ MATRIX_ELEMENT_OBSERVABLES = ("stress_squared_sum", "pair_count")
 #: for models without a TLS term (``model.tls`` None) and by solvers without eigenstates.
 DECOMPOSITION_OBSERVABLES = ("configuration_bath_absorption", "configuration_bath_absorption_infinite",
                              "single_tls_fraction")
+#: Observables whose values depend on the line kernel (probe.broadening).
+KERNEL_OBSERVABLES = ("absorption", "velocity_shift", "configuration_bath_absorption",
+                      "configuration_bath_absorption_infinite", "single_tls_fraction")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -414,6 +426,27 @@ class Probe:
                                          dispersive="velocity_shift" in self.observables)
         self._check_matrix_element_bins()
         self._check_saturation()
+
+    def kernel_wider_than_frequency(self) -> tuple[float, float] | None:
+        """(width, lowest frequency) (K) when the kernel is absolute, at least
+        :data:`RELATIVE_WIDTH_LIMIT` of the lowest frequency, and an observable asked for uses
+        it (:data:`KERNEL_OBSERVABLES`); else None. Such a kernel smears Q^-1 over a range as
+        wide as the frequency (a Lorentzian of 0.5 K at w = 0.1 K passed silently; a reviewer,
+        session 26); the relative scaling refuses the same."""
+        lowest = min(self.frequencies)
+        if (set(KERNEL_OBSERVABLES) & set(self.observables)
+                and self.broadening.wider_than_frequency(lowest)):
+            return self.broadening.width, lowest
+        return None
+
+    def warn_if_kernel_wider_than_frequency(self, stacklevel: int = 2) -> None:
+        """One :class:`WideKernelWarning` when :meth:`kernel_wider_than_frequency`: the warning
+        of :func:`manybody.simulation.observe.observe`, which had none (a run warned, and the
+        solvers' own APIs; session 53's note). ``stacklevel`` as :func:`warnings.warn`'s,
+        counted from the caller of this method."""
+        if self.kernel_wider_than_frequency() is not None:
+            self.broadening.warn_if_wider_than_frequency(self.frequencies,
+                                                         stacklevel=stacklevel + 1)
 
     def _check_saturation(self) -> None:
         """The drive is given exactly when "saturation" is asked for, and it has a phonon bath."""

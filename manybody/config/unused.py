@@ -18,6 +18,7 @@ from typing import Any
 from manybody.config.keys import spec_keys
 from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams
 from manybody.config.probe import (
+    KERNEL_OBSERVABLES,
     RELAXATION_OBSERVABLES,
     SATURATION_OBSERVABLES,
     Broadening,
@@ -153,9 +154,6 @@ def _stress(stress: StressParams) -> list[tuple[str, Any, str]]:
     return []
 
 
-#: Observables whose values depend on the line kernel (probe.broadening).
-KERNEL_OBSERVABLES = ("absorption", "velocity_shift", "configuration_bath_absorption",
-                       "configuration_bath_absorption_infinite", "single_tls_fraction")
 #: Observables that do not involve the stress operator (nor its normalisation).
 STRESS_FREE_OBSERVABLES = ("specific_heat", "spacing_ratio")
 #: Observables of |T_mn|^2 normalised by gamma^2 (units of pi*C0): unchanged when T only scales

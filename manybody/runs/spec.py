@@ -70,13 +70,10 @@ from manybody.config.probe import (
     MatrixElementBins,
     Probe,
     SaturationDrive,
+    WideKernelWarning,
 )
 from manybody.config.solver import ChebyshevParams, SolverParams
-from manybody.config.unused import (
-    KERNEL_OBSERVABLES,
-    STRESS_FREE_OBSERVABLES,
-    unused_parameters,
-)
+from manybody.config.unused import STRESS_FREE_OBSERVABLES, unused_parameters
 from manybody.simulation.equilibration import check_equilibration, warn_if_all_frozen
 from manybody.simulation.observables.absorption import warn_if_far_above_spectrum
 from manybody.simulation.observables.saturation import warn_if_beyond_rotating_wave
@@ -901,21 +898,8 @@ def _warn_if_stress_is_zero(model: ModelParams, probe: Probe) -> None:
                                 "random-matrix stress"), UserWarning, stacklevel=3)
 
 
-def _kernel_wider_than_frequency(probe: Probe) -> tuple[float, float] | None:
-    """(width, lowest frequency) (K) when an absolute kernel is at least half the lowest
-    frequency and an observable asked for uses the kernel (:data:`KERNEL_OBSERVABLES`), else
-    None: it smears Q^-1 over a range as wide as the frequency (a Lorentzian of 0.5 K at
-    w = 0.1 K passed silently; a reviewer, session 26); the relative scaling refuses the same
-    (``RELATIVE_WIDTH_LIMIT``). Warned once per run by :func:`preflight`."""
-    kernel = probe.broadening
-    lowest = min(probe.frequencies)
-    if set(KERNEL_OBSERVABLES) & set(probe.observables) and kernel.wider_than_frequency(lowest):
-        return kernel.width, lowest
-    return None
-
-
 def _warn_kernel_wider_than_frequency(wide: list[tuple[float, float]]) -> None:
-    """One warning for the sweep points of :func:`_kernel_wider_than_frequency` (values listed,
+    """One warning for the sweep points of :meth:`Probe.kernel_wider_than_frequency` (values listed,
     as the unused-parameter warnings; a swept width gave one warning per point, session 27)."""
     if not wide:
         return
@@ -932,7 +916,7 @@ def _warn_kernel_wider_than_frequency(wide: list[tuple[float, float]]) -> None:
                 + f" are at least {RELATIVE_WIDTH_LIMIT:g} of that frequency")
     warnings.warn(f"probe.broadening.width = {what}: the line kernel smears Q^-1 over a range "
                   "as wide as the frequency (narrow it, or use scaling = 'relative')",
-                  UserWarning, stacklevel=3)
+                  WideKernelWarning, stacklevel=3)
 
 
 def observable_shape(probe: Probe, name: str) -> tuple[int, ...]:
@@ -1053,7 +1037,7 @@ def preflight(spec: RunSpec) -> dict[str, int]:
             raise type(exc)(f"{spec.point_label(index)}: {spec_keys(str(exc))}") from None
         for w in caught:
             said.setdefault((w.category, str(w.message)), []).append(index)
-        if (too_wide := _kernel_wider_than_frequency(probe)) is not None:
+        if (too_wide := probe.kernel_wider_than_frequency()) is not None:
             wide.append(too_wide)
         methods[method] = methods.get(method, 0) + 1
         for key, value, reason in unused_parameters(model, probe, spec.solver, method):

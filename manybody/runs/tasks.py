@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from manybody.config.model import ModelParams
-from manybody.config.probe import Probe
+from manybody.config.probe import Probe, WideKernelWarning
 from manybody.config.solver import SolverParams
 from manybody.runs.lifecycle import (
     Chunk,
@@ -97,6 +97,7 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
                     with computing(prefix), recording(prefix, raised):
                         # the preflight said it once per sweep point
                         warnings.simplefilter("ignore", FarAboveSpectrumWarning)
+                        warnings.simplefilter("ignore", WideKernelWarning)
                         results.append(pipeline.observe(params, seed, r, probe, solver))
                 except MemoryError as exc:
                     # numpy's "Unable to allocate 1.00 GiB" (a subclass) named no sweep point

@@ -97,6 +97,10 @@ def observe(
         the saturation there are the tails of far lines; the relaxation terms assume
         hbar w << E and are ~0 there): most likely a unit mistake (w is in K; 1 kHz is
         4.8e-8 K, 1 GHz is 0.048 K). A run says it once per sweep point, not per realisation.
+    WideKernelWarning
+        An absolute line kernel at least half the lowest probe frequency, where the kernel's
+        observables are asked for (:meth:`Probe.kernel_wider_than_frequency`): it smears Q^-1
+        over a range as wide as the frequency. A run says it once for its whole sweep.
     """
     _check_arguments(params, probe, solver)
     solver = solver or SolverParams()
@@ -107,6 +111,7 @@ def observe(
     entry.prepare(params, probe, solver)  # refusals before anything is drawn or built
     check_equilibration(params, probe)
     warn_if_far_above_spectrum(params, probe, stacklevel=3)  # 5 for 5 GHz gave Q = 0 silently
+    probe.warn_if_kernel_wider_than_frequency(stacklevel=2)
     real = draw_realisation(params, realisation_rng(seed, realisation))
     normalisation = absorption_normalisation(params)  # per TLS of the whole ensemble
     errors = reports_errors(solver)

@@ -1,0 +1,78 @@
+"""Faults of the large-N path's surface left open by session 53's note, each with the right
+behaviour.
+
+- ``observe`` did not warn about an absolute line kernel at least half the lowest probe frequency
+  (the run's preflight and the solvers' own APIs did): Q^-1 then is smeared over a range as wide
+  as the frequency, silently. It now warns once per call (``WideKernelWarning``), and a run still
+  says it once per sweep, not once per realisation.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from manybody.config.model import ModelParams
+from manybody.config.probe import Broadening, Probe, WideKernelWarning
+from manybody.config.solver import SolverParams
+from manybody.simulation.observe import observe
+
+TLS = {"asymmetry_max": 0.3, "tunnelling_min": 1e-3, "tunnelling_max": 0.3}
+
+
+def _wide_probe(observables=("absorption",), width=0.05) -> Probe:
+    return Probe(frequencies=(0.1, 0.08), temperatures=(0.05, 0.1),
+                 broadening=Broadening(width=width), observables=observables)
+
+
+@pytest.mark.parametrize("method", ["dense", "chebyshev"])
+def test_observe_warns_once_about_a_kernel_wider_than_half_the_lowest_frequency(method):
+    params = ModelParams.from_dict({"n_tls": 4, "tls": TLS})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        observe(params, 1, 0, _wide_probe(), SolverParams(method=method))
+    wide = [w for w in caught if issubclass(w.category, WideKernelWarning)]
+    assert len(wide) == 1, [str(w.message) for w in caught]
+    assert "broadening.width = 0.05 K" in str(wide[0].message)
+    assert "0.08 K" in str(wide[0].message)
+    assert wide[0].filename == __file__  # points at the caller's line
+
+
+@pytest.mark.parametrize("probe", [
+    _wide_probe(width=0.039),  # below half the lowest frequency
+    _wide_probe(observables=("specific_heat",)),  # no observable uses the kernel
+    Probe(frequencies=(0.1,), temperatures=(0.1,), observables=("absorption",),
+          broadening=Broadening(width=0.4, scaling="relative")),
+], ids=["narrower", "no kernel observable", "relative"])
+def test_observe_is_silent_where_the_kernel_is_fine_or_unused(probe):
+    params = ModelParams.from_dict({"n_tls": 3, "tls": TLS})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", WideKernelWarning)
+        observe(params, 1, 0, probe)
+
+
+def test_probe_names_the_width_and_the_lowest_frequency():
+    assert _wide_probe().kernel_wider_than_frequency() == (0.05, 0.08)
+    assert _wide_probe(width=0.039).kernel_wider_than_frequency() is None
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_run_still_says_it_once_for_the_whole_sweep(n_jobs, tmp_path):
+    """The tasks silence the per-realisation warning of ``observe``: a run of two sweep points
+    of three realisations gives the preflight's one warning, with either number of workers."""
+    from manybody.runs.spec import RunSpec
+    from manybody.runs.sweep import run_sweep
+
+    spec = RunSpec.from_dict({
+        "name": "wide", "seed": 1, "realisations": 3,
+        "model": {"n_tls": 3, "tls": TLS},
+        "probe": {"frequencies": [0.1], "temperatures": [0.05, 0.1],
+                  "broadening": {"width": 0.06}, "observables": ["absorption"]},
+        "sweep": {"model.n_tls": [2, 3]}})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_sweep(spec, n_jobs=n_jobs, output=tmp_path / "wide.nc")
+    wide = [str(w.message) for w in caught if issubclass(w.category, WideKernelWarning)]
+    assert len(wide) == 1, wide
+    assert wide[0].startswith("probe.broadening.width = 0.06 K is at least 0.5")
