@@ -76,3 +76,41 @@ def test_a_run_still_says_it_once_for_the_whole_sweep(n_jobs, tmp_path):
     wide = [str(w.message) for w in caught if issubclass(w.category, WideKernelWarning)]
     assert len(wide) == 1, wide
     assert wide[0].startswith("probe.broadening.width = 0.06 K is at least 0.5")
+
+
+@pytest.mark.parametrize("fraction", [1e-12, 1e-9, 3e-7])
+def test_a_tiny_memory_fraction_is_refused_with_a_remedy_that_fits(fraction):
+    """memory_fraction = 1e-12: dense ED's refusal ended "what would fit: " with nothing after
+    it, the Chebyshev solver's said "n_tls <= 1 would fit", which did not. Both now name the
+    memory fraction that would fit, and that fraction does fit."""
+    import re
+
+    from manybody.config.solver import ChebyshevParams
+    from manybody.simulation.solvers.chebyshev.resources import check_chebyshev_memory
+    from manybody.simulation.solvers.dense import check_memory
+
+    model = ModelParams.from_dict({"n_tls": 12, "tls": TLS})
+    with pytest.raises(MemoryError) as dense_refusal:
+        check_memory(12, SolverParams(method="dense", memory_fraction=fraction))
+    with pytest.raises(MemoryError) as chebyshev_refusal:
+        check_chebyshev_memory(model, ChebyshevParams(memory_fraction=fraction))
+    dense_needed = re.search(r"what would fit: .*solver\.memory_fraction >= ([\d.e+-]+)",
+                             str(dense_refusal.value))
+    chebyshev_needed = re.search(r"what would fit: .*chebyshev\.memory_fraction >= ([\d.e+-]+)$",
+                                 str(chebyshev_refusal.value))
+    assert dense_needed and chebyshev_needed, (str(dense_refusal.value), str(chebyshev_refusal.value))
+    assert "n_tls <= 1 " not in str(chebyshev_refusal.value)
+    # the fractions named are enough (with the same available memory, up to its drift)
+    assert check_memory(12, SolverParams(method="dense",
+                                         memory_fraction=1.01 * float(dense_needed[1]))) > 0
+    assert check_chebyshev_memory(model, ChebyshevParams(
+        memory_fraction=min(1.0, 1.01 * float(chebyshev_needed[1])))) > 0
+
+
+@pytest.mark.parametrize(("need", "available", "expected"), [
+    (184.0, 1e6, "f >= 0.00019"), (1.0, 1.0, "f >= 1"), (0.95, 1.0, "f >= 0.95"),
+    (0.951, 1.0, "f >= 0.96"), (2.0, 1.0, None), (0.0, 1.0, None)])
+def test_the_fraction_remedy_rounds_up(need, available, expected):
+    from manybody.simulation.solvers.memory import fraction_remedy
+
+    assert fraction_remedy("f", need, available) == expected

@@ -34,7 +34,7 @@ from manybody.simulation.observables.saturation import saturation_responses
 from manybody.simulation.observables.statistics import matrix_element_sums, mean_spacing_ratio
 from manybody.simulation.observables.thermo import specific_heat
 from manybody.simulation.operators import build_operators
-from manybody.simulation.solvers.memory import available_memory
+from manybody.simulation.solvers.memory import available_memory, fraction_remedy
 from manybody.simulation.spectrum import Spectrum
 from manybody.support import validate as v
 from manybody.support.address_space import limit_hint
@@ -163,6 +163,8 @@ def dense_memory_message(n_tls: int, solver: SolverParams, random_matrix: bool =
         most = int((budget - (need - thermal)) / (_THERMAL_ARRAYS * 2**n_tls * 8))
         if most >= 1:
             fits.append(f"at most {most} temperatures (probe.temperatures has {n_t})")
+    if (fraction := fraction_remedy("solver.memory_fraction", need, have)) is not None:
+        fits.append(fraction)
     if need / solver.memory_fraction <= LARGEST_MACHINE:  # not "a machine with 3e10 GB" (N = 30)
         fits.append(f"a machine with >= {need / solver.memory_fraction / gb:.3g} GB available")
     what = f" (with the thermal arrays of {n_t} temperatures)" if n_t else ""

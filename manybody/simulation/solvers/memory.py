@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 
@@ -39,6 +40,20 @@ def available_memory() -> int:
     available = _system_available() + reusable_bytes()
     room = array_room()
     return available if room is None else min(available, room)
+
+
+def fraction_remedy(key: str, need: float, available: float) -> str | None:
+    """The remedy "<key> >= f" for a solve of ``need`` bytes refused under a memory fraction,
+    with f = need / available rounded up to two significant figures (so that it fits), or None
+    when even the whole of ``available`` is too little. A memory_fraction of 1e-12 had left
+    dense ED's refusal with "what would fit: " and nothing after it, and the Chebyshev solver's
+    with "n_tls <= 1 would fit", which did not (session 53's note)."""
+    if not 0 < need <= available:
+        return None
+    fraction = need / available
+    step = 10.0 ** (math.floor(math.log10(fraction)) - 1)
+    fraction = min(1.0, math.ceil(fraction / step * (1 - 1e-12)) * step)
+    return f"{key} >= {fraction:.2g}"
 
 
 def reusable_bytes() -> int:

@@ -30,7 +30,7 @@ from manybody.simulation.solvers.chebyshev.plan import (
     window_rung,
 )
 from manybody.simulation.solvers.chebyshev.sharing import shares
-from manybody.simulation.solvers.memory import available_memory
+from manybody.simulation.solvers.memory import available_memory, fraction_remedy
 
 __all__ = ["check_chebyshev_memory", "check_realisation_memory", "chebyshev_minimum_bytes",
            "dense_operator_bytes", "estimate_resources", "uses_matrix_free"]
@@ -224,12 +224,20 @@ def _check_memory(n: int, params: ChebyshevParams, tunnelling: bool, rm: bool,
     need = chebyshev_minimum_bytes(n, params, tunnelling, rm or stress_rm)
     if need > budget:
         fit = n
-        while fit > 1 and chebyshev_minimum_bytes(fit, params, tunnelling, rm or stress_rm) > budget:
+        while fit > 0 and chebyshev_minimum_bytes(fit, params, tunnelling, rm or stress_rm) > budget:
             fit -= 1
+        # memory_fraction = 1e-12 allows 24 bytes, where even N = 1 does not fit; the message
+        # said "n_tls <= 1 would fit" (session 53's note)
+        remedies = [f"n_tls <= {fit}"] if fit >= 1 else []
+        if (fraction := fraction_remedy("chebyshev.memory_fraction", need,
+                                        available_memory())) is not None:
+            remedies.append(fraction)
+        remedy = ("what would fit: " + " or ".join(remedies) if remedies else
+                  f"not even n_tls = 1 fits in {budget:.3g} bytes")
         raise MemoryError(
             f"n_tls={n} with the chebyshev solver needs at least {need / gb:.3g} GB (sparse H and "
             f"a few vectors of D = 2^{n}) but only {budget / gb:.3g} GB is allowed "
-            f"(chebyshev.memory_fraction {params.memory_fraction:.3g}); n_tls <= {fit} would fit")
+            f"(chebyshev.memory_fraction {params.memory_fraction:.3g}); {remedy}")
     return need
 
 
