@@ -114,3 +114,31 @@ def test_the_fraction_remedy_rounds_up(need, available, expected):
     from manybody.simulation.solvers.memory import fraction_remedy
 
     assert fraction_remedy("f", need, available) == expected
+
+
+def test_the_spacing_ratio_alone_is_not_solved_for_by_the_chebyshev_solver(monkeypatch):
+    """Under "auto" with equilibration at N = 13 every temperature group is reduced and solved by
+    dense ED, and the spacing ratio (of the full Hamiltonian) was asked of the Chebyshev solver
+    alone: it solved Q^-1 at N = 13 to throw it away (54-72 s) and returned NaN. It now returns
+    the NaN without solving; the absorption is dense ED's, as before."""
+    import numpy as np
+
+    from manybody.simulation.solvers.chebyshev import solver as ch
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the Chebyshev solver solved for nothing asked of it")
+
+    monkeypatch.setattr(ch, "respond_with_plan", refuse)
+    params = ModelParams.from_dict({"n_tls": 13, "tls": TLS,
+                                    "coupling": {"kind": "gaussian", "strength": 0.05},
+                                    "equilibration": {"measurement_time": 1e-6}})
+    probe = Probe(frequencies=(0.05, 0.1), temperatures=(0.3, 1.0),
+                  broadening=Broadening(width=0.2, scaling="relative"),
+                  observables=("absorption", "spacing_ratio"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        auto = observe(params, 5, 0, probe, SolverParams(method="auto"))
+        dense = observe(params, 5, 0, Probe(**{**probe.__dict__, "observables": ("absorption",)}),
+                        SolverParams(method="dense"))
+    assert np.isnan(auto["spacing_ratio"])
+    np.testing.assert_array_equal(auto["absorption"], dense["absorption"])

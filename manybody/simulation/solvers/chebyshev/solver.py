@@ -934,10 +934,14 @@ def respond(real, operators: ChebyshevOperators, probe, solver, *, model, seed: 
     """
     w, t, broadening = check_inputs(probe.frequencies, probe.temperatures, probe.broadening,
                                     "velocity_shift" in probe.observables)
-    trace_seed = np.random.SeedSequence(seed, spawn_key=(realisation, TRACE_STREAM))
     wanted = tuple(o for o in CHEBYSHEV_OBSERVABLES if o in probe.observables)
+    if not wanted:  # the spacing ratio alone: nothing this solver computes. An equilibrated run
+        # asks the full N for it alone, and Q^-1 was solved and thrown away (72 s at N = 13
+        # under "auto"; session 53's note)
+        return Responses(spacing_ratio=np.asarray(np.nan))
+    trace_seed = np.random.SeedSequence(seed, spawn_key=(realisation, TRACE_STREAM))
     raw, _, _ = respond_with_plan(operators, w, t, broadening, solver.chebyshev, trace_seed,
-                                  wanted or ("absorption",))
+                                  wanted)
     if "spacing_ratio" in probe.observables:
         raw.spacing_ratio = np.asarray(np.nan)
     return raw
