@@ -29,8 +29,10 @@ __all__ = ["HEADER_SPELLINGS", "LOSS_START", "HeaderParts", "check_header", "dim
 
 
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
-#: Unicode minus and dashes before a number, the micro sign, and blanks that are not spaces.
-_LOOKALIKES = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2010": "-", "\u2011": "-",
+#: Unicode minus and dashes before a number, the micro sign, blanks that are not spaces, and
+#: subscript digits written plain ('f₀' is 'f0': 'f₀ − f (Hz)' and 'Δf/f₀ (Hz)' were "cannot tell
+#: which column is the shift"; a tester, session 54).
+_LOOKALIKES = str.maketrans({**{chr(0x2080 + d): str(d) for d in range(10)},"\u2212": "-", "\u2013": "-", "\u2010": "-", "\u2011": "-",
                              "\u03bc": "\u00b5", "\u00a0": " ", "\u2009": " ", "\u202f": " "})
 
 
@@ -39,12 +41,19 @@ def _as_written(name: str) -> str:
     return name.replace("\ufeff", "").strip().strip('"').strip()
 
 
+#: 'minus' between two operands is the operator: 'f0 minus f' is 'f0 - f' (it was taken for a
+#: resonance frequency; a tester, session 54). Not after 'plus' ('plus minus': an error's ±).
+_WORD_MINUS = re.compile(r"(?<=\S)(?<!plus)\s+minus\s+(?=\S)")
+
+
 def normalised_header(name: str) -> str:
-    """Lower-case header with BOM, quotes and surrounding blanks removed; superscripts written
+    """Lower-case header with BOM, quotes and surrounding blanks removed, subscript digits plain
+    (``'f₀'`` -> ``'f0'``) and a word 'minus' between operands as ``-``; superscripts written
     out (``'×10⁻⁶'`` -> ``'×10^-6'``, ``'Q⁻¹'`` -> ``'q^-1'``; '×10⁻⁶' was read as no scale, a
     reviewer, session 27), and the brackets of an exponent, a subscript or ``tan(δ)`` folded
     (``'10^(-6)'``, ``'Q_{i}^{-1}'``, ``'Q(-1)'``), so that every bracket left is an annotation."""
     text = _as_written(name).lower().translate(_LOOKALIKES)
+    text = _WORD_MINUS.sub(" - ", text)
     text = re.sub(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+", lambda m: "^" + m.group(0).translate(_SUPERSCRIPTS), text)
     text = re.sub(r"\^\s*[\{\(]\s*([+-]?)\s*(\d+)\s*[\}\)]", r"^\1\2", text)
     text = re.sub(r"_\s*\{\s*([^{}()\[\]]*?)\s*\}", r"_\1", text)
