@@ -56,10 +56,15 @@ _ACCEPTED = ", ".join(FREQUENCY_SYMBOLS.values())
 #: 'f_r' or 'fr' is the resonance frequency itself, not a shift.
 _RESONANCE = (r"(?:f|fr|f_r|f0|f_0|fres|f_res|freq|frequency|resonance(?:\s+frequency)?|ω|omega|"
               r"ν|nu)")
+#: The subscript of a frequency at a reference state, as :func:`manybody.measured.headers.
+#: normalised_header` writes it: 'f0', 'f_ref', 'f_min', 'f(T0)' -> 'f_t0', 'f(T_min)' -> 'f_t_min',
+#: 'f(10 mK)' -> 'f_10mk', 'f(0.01 K)' -> 'f_0.01k' ('f(10 mK) - f(T)' and 'f(T_min) - f(T)' were
+#: not found as a shift; a tester, session 54).
+_REFERENCE = r"(?:0|ref|min|max|base|t_?(?:0|ref|min|max|base)|\d+(?:\.\d+)?\s*[mµu]?k)"
 _FREQUENCY_SHIFT = re.compile(
     r"^(?:(?:d|δ|delta)[\s_]*(?:f|ν|nu)(?:[\s_]*(?:0|r|res|c))?"
-    r"|f(?:_?(?:(?:r|res|c|t)(?:_?(?:0|ref))?|0|ref))?\s*-\s*"
-    r"f(?:_?(?:0|r|res|c|ref|\d+\s*mk|min|max|t(?:_?(?:0|ref|min|max))?)(?:_?(?:0|ref))?)?"
+    r"|f(?:_?(?:(?:r|res|c)(?:_?" + _REFERENCE + r")?|t|" + _REFERENCE + r"))?\s*-\s*"
+    r"f(?:_?(?:r|res|c|t|" + _REFERENCE + r")(?:_?(?:0|ref))?)?"
     r"|(?:" + _RESONANCE + r"[\s_]*)?shift)$")
 _TRAILING_FREQUENCY_UNIT = re.compile(r"(?:[\s_]+|\s*/\s*)(" + "|".join(
     sorted(map(re.escape, headers.FREQUENCY_SPELLINGS), key=len, reverse=True)) + ")$")
@@ -67,10 +72,10 @@ _TRAILING_FREQUENCY_UNIT = re.compile(r"(?:[\s_]+|\s*/\s*)(" + "|".join(
 _MILLIHERTZ = re.compile(r"(?<![A-Za-z])m\s*(?!hz)[hH][zZ](?![A-Za-z])")
 
 
-#: A reference minus the frequency, 'f0 - f', 'f_0 - f', 'f_r0 - f_r', 'f(T0) - f(T)': the shift with
-#: its sign reversed, read as -(f0 - f) = f - f0 (it was taken with its sign unchanged; a tester,
-#: helper-165).
-_REVERSED = re.compile(r"^f_?(?:(?:r|res|c|t)_?)?(?:0|ref)\s*-\s*f(?:_?(?:r|res|c|t))?$")
+#: A reference minus the frequency, 'f0 - f', 'f_0 - f', 'f_r0 - f_r', 'f(T0) - f(T)', 'f(10 mK) -
+#: f(T)', 'f(T_min) - f': the shift with its sign reversed, read as -(f0 - f) = f - f0 (it was
+#: taken with its sign unchanged; a tester, helper-165; a named temperature since session 54).
+_REVERSED = re.compile(r"^f(?:_?(?:r|res|c))?_?" + _REFERENCE + r"\s*-\s*f(?:_?(?:r|res|c|t))?$")
 #: Words that make a name a difference or a ratio, not a frequency: 'f - f0', 'Δf', 'df/f',
 #: 'f_shift', 'detuning', 'fractional frequency'.
 _DIFFERENCE = re.compile(r"-|/|(?:^|[^a-z])(?:d|δ|delta)\s*_?\s*(?:f|ν|nu|v|ω)|shift|change|diff|"
