@@ -239,6 +239,15 @@ def _errors_in_shift_units(src: str, e_name: str, sigma: np.ndarray, shift: np.n
     # (Hz)', 'df_err_Hz', 'sigma_Hz' were taken in the shift's kHz (a tester, session 52)
     e_hz, s_hz = frequency_unit(e_name)[1], frequency_unit(s_name)[1]
     subject = headers.error_subject(e_name)
+    if e_hz is not None and names_a_ratio(subject):
+        # 'sd(df/f) (Hz)' beside 'df (Hz)' was converted as Hz (a tester, session 54): the error
+        # of a relative quantity has no unit of frequency, as the shift's 'df/f (Hz)' is refused
+        raise ValueError(f"{src}: error column {e_name!r}: its name is the error of a relative "
+                         f"shift ({subject}: a plain number) but its unit, "
+                         f"{FREQUENCY_SYMBOLS[e_hz]}, is an absolute frequency: the name and the "
+                         f"unit contradict; give the error of {s_name!r} as "
+                         + (f"'sd(df) ({FREQUENCY_SYMBOLS[s_hz]})'" if s_hz is not None else
+                            "'sd(df/f)' (plain, or in the shift's ppm, ...)"))
     if s_hz is not None and e_hz is None and "/" in subject and shift_kind(subject):
         # 'sd(df/f)' beside 'df (kHz)' was read in kHz (a third tester, session 52)
         raise ValueError(f"{src}: error column {e_name!r} is the error of a relative shift "
