@@ -15,7 +15,7 @@ read is a ValueError naming the file, the column, the row and the value.
 
 Since helper-165: a column naming a frequency itself (``f_meas``, ``fc (Hz)``, ``f1``, ``center
 frequency``, ``resonance_frequency_GHz``), or whose values are plainly resonance frequencies (all
-of one sign between 1 MHz and 100 GHz, spread over less than MAX_RELATIVE_SHIFT of their size), is
+of one sign between 1 MHz and 100 GHz, within a factor MAX_ABSOLUTE_SPREAD of each other), is
 refused as the shift, chosen by name or not; the reference minus the frequency (``f0 - f (Hz)``,
 ``f_r0 - f_r``, ``f(T0) - f(T)``, ``f(0) - f(T)``; since session 53 also a negated shift,
 ``-dv/v``) is read with its sign flipped, as f - f0 (:attr:`VelocityTable.sign_flipped`); a
@@ -48,6 +48,10 @@ _SHIFT = re.compile(r"((^|[^a-z])(d|δ|delta)\s*_?\s*(v|f)\s*(/|_)\s*(v|f)(_?0)?
 #: fall near Tc a few %; a column in Hz read as a fraction gives hundreds: 1e-2 refused a 3 % fall,
 #: a tester, session 34).
 MAX_RELATIVE_SHIFT = 0.1
+#: Largest ratio of the largest to the smallest value of a column of resonance frequencies
+#: (:func:`_looks_absolute`): a resonance may fall by up to half near Tc; a shift's values of one
+#: sign span more than a factor 2 unless its reference is far from the data.
+MAX_ABSOLUTE_SPREAD = 2.0
 _ACCEPTED = ", ".join(FREQUENCY_SYMBOLS.values())
 #: The name of an absolute frequency shift, read as one with a frequency unit only: 'Δf',
 #: 'delta f', 'df_r', 'f - f0', 'f-f_r', 'f(T) - f0', 'shift', 'f0 shift', 'resonance shift' (they
@@ -274,13 +278,17 @@ def _errors_in_shift_units(src: str, e_name: str, sigma: np.ndarray, shift: np.n
 
 def _looks_absolute(hertz_values: np.ndarray) -> bool:
     """Whether values in Hz are plainly resonance frequencies, not a shift: all of one sign,
-    between 1 MHz and 100 GHz, spread over less than MAX_RELATIVE_SHIFT of their size (a shift's
-    zero is its reference, within or near the data)."""
+    between 1 MHz and 100 GHz, and within a factor MAX_ABSOLUTE_SPREAD of each other.
+
+    A shift's zero is its reference, within or near the data: its values cross or approach 0
+    (for a GHz resonator, df from -1e5 to +1e4 Hz, or a kinetic-inductance fall of MHz from
+    near 0). A resonance falls by 1e-6 to 1e-3 of itself below 1 K, by a few % to tens of %
+    near Tc: a 'shift (GHz)' column of 5 GHz falling by 15 % was fitted as a shift (a tester,
+    session 54; the rule was a spread below MAX_RELATIVE_SHIFT of the median)."""
     v = np.abs(np.asarray(hertz_values, dtype=float))
     if v.size == 0 or not (np.all(hertz_values > 0) or np.all(hertz_values < 0)):
         return False
-    return bool(v.min() >= 1e6 and v.max() <= 1e11
-                and np.ptp(hertz_values) <= MAX_RELATIVE_SHIFT * np.median(v))
+    return bool(v.min() >= 1e6 and v.max() <= 1e11 and v.max() <= MAX_ABSOLUTE_SPREAD * v.min())
 
 
 def _refuse_absolute_frequencies(src: str, column: str, shift: np.ndarray, hertz: str) -> None:
