@@ -32,7 +32,8 @@ _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+
 #: Unicode minus and dashes before a number, the micro sign, blanks that are not spaces, and
 #: subscript digits written plain ('f₀' is 'f0': 'f₀ − f (Hz)' and 'Δf/f₀ (Hz)' were "cannot tell
 #: which column is the shift"; a tester, session 54).
-_LOOKALIKES = str.maketrans({**{chr(0x2080 + d): str(d) for d in range(10)},"\u2212": "-", "\u2013": "-", "\u2010": "-", "\u2011": "-",
+_LOOKALIKES = str.maketrans({**{chr(0x2080 + d): str(d) for d in range(10)},
+                             "\u2212": "-", "\u2013": "-", "\u2010": "-", "\u2011": "-",
                              "\u03bc": "\u00b5", "\u00a0": " ", "\u2009": " ", "\u202f": " "})
 
 
@@ -81,9 +82,11 @@ _SHIFT_TARGET = (r"(?:(?:d|δ|delta)\s*_?\s*(?:f|v|ν)(?:_?(?:0|r))?(?:\s*/\s*(?
 #: 'delta(tan δ)' a 'delta' column in units of tan δ; a second round, helper-156, session 50).
 #: Also 'u(loss)', 'sd(Qi)', 'se(Qi)', 'e(Qi)' (the GUM's u, standard deviation and standard
 #: error; they were not error columns, a tester, session 52).
-#: A qualifier may stand between: 'u_rel(Qi)' (a relative error; since session 52).
+#: A qualifier may stand between: 'u_rel(Qi)' (a relative error; since session 52), 'u_c(df)' (the
+#: GUM's combined standard uncertainty; since session 54).
 _ERROR_OF = re.compile(r"^(d|δ|delta|sigma|σ|err|error|std|stdev|stderr|sd|se|sem|u|e|unc|"
-                       r"uncertainty)((?:[\s_]*(?:rel|relative|abs))?)\s*[\(\[\{]([^()\[\]{}]*)"
+                       r"uncertainty)((?:[\s_]*(?:rel|relative|abs)|(?<=u)[\s_]*c)?)\s*[\(\[\{]"
+                       r"([^()\[\]{}]*)"
                        r"[\)\]\}]")
 
 
@@ -401,11 +404,14 @@ _ERROR_LETTER = (r"^(e|u)(?:[\s_]+(?:(?:rel|relative)[\s_]+)?(?=" + _ERROR_TARGE
                  + r")|(?=q_?(?:i|int|internal|c|l|e|0|tot|load|loaded)(?![a-z0-9])))")
 #: A difference sign before a shift's name: 'ddf (Hz)', 'δΔf', 'd(df)', 'ddv/v' (an error of
 #: 'df'; 'ddf (Hz)' beside 'df (Hz)' was not read; a tester, helper-165).
+#: The GUM's combined standard uncertainty u_c: 'u_c', 'uc (Hz)', 'u_c(df)' (they were no error
+#: column, dropped without a word; a tester, session 54).
+_COMBINED = r"^u[\s_]?c(?![a-z0-9])"
 _DIFFERENCE_OF_SHIFT = r"^(?:d|delta|δ)[\s_]*(?=(?:d|δ|delta)[\s_]*(?:f|v|ν)(?![a-z]))"
 _ERROR = re.compile(r"(\berr(or|ors)?\b|_err|err$|\buncertaint|\bsigma\b|σ|±|\+/-|^sigma|"
                     r"^(d|delta|δ)[\s_]*(q|1\s*/\s*q|loss(?![a-z])|tan)|" + _DIFFERENCE_OF_SHIFT + "|"
                     + _ERROR_LETTER + r"|"
-                    r"\bstd\b|\bstdev\b|\bstd\.?\s*dev)")
+                    r"\bstd\b|\bstdev\b|\bstd\.?\s*dev|" + _COMBINED + ")")
 _POWER = re.compile(r"(power|^p$|^p_|^p\s|^pin|dbm|photon|^n$|^<n>|^nph|^n_ph)")
 _POWER_UNITS = ("dbm", "dbw", "w", "mw", "uw", "µw", "μw", "nw", "pw", "fw", "photons")
 #: The start of a loss column's name, for saying why a column that looks like one is not read.
@@ -473,6 +479,7 @@ def error_subject(name: str) -> str:
     parts = parse_header(name)
     bare = _spaced(parts.quantity)
     bare = re.sub(r"^(d|delta|δ)\s*(?=q|1\s*/|loss(?![a-z])|tan)", "", bare)
+    bare = re.sub(_COMBINED, "", bare).strip()  # u_c: 'u c df' -> 'df'
     bare = re.sub(_DIFFERENCE_OF_SHIFT, "", bare)  # 'ddf' -> 'df'
     if parts.unit is None:  # a unit after the name: 'sd_K', 'sd_mK', 'sigma_Hz' (helper-165)
         glued = re.search(r"(?:^|\s)(k|mk|µk|uk|" + "|".join(map(re.escape, FREQUENCY_SPELLINGS))
@@ -481,6 +488,8 @@ def error_subject(name: str) -> str:
             bare, parts = bare[:glued.start()], HeaderParts(parts.quantity, glued.group(1))
     bare = re.sub(r"^(e|u)\s*(?=(?:(?:rel|relative)\s+)?(?:" + _ERROR_TARGET + "|" + _SHIFT_TARGET
                   + "))", "", bare)  # 'e loss', 'eqi', 'u 1/qi', 'u rel qi', 'e df'
+    if _names_expanded_alone(name):  # 'U95', 'k = 2', 'U (ppm)' name no quantity (session 54)
+        bare = re.sub(r"^u$|(?<![a-z])k\s*=.*$", "", _EXPANDED_ALONE.sub("", bare))
     subject = re.sub(r"[\s\-.:,;]+", " ", _ERROR_WORDS.sub(" ", bare)).strip()
     unit = (parts.unit or "").strip().lower()
     if not subject and unit in _TEMPERATURE_UNITS:  # 'sd (K)': a spread of the temperature (it
@@ -585,7 +594,7 @@ def is_error_column(name: str) -> bool:
     if re.match(r"[eu]Q(?![a-z0-9])", _as_written(name)):
         return True  # 'eQ' as written: a small e before a capital Q (not 'Eq', 'EQ')
     return bool(_ERROR.search(bare) or _ERROR_SPACED.search(bare.replace("_", " "))
-                or (scale_unit(name) or "") in ERROR_UNITS)
+                or (scale_unit(name) or "") in ERROR_UNITS or _names_expanded_alone(name))
 
 
 #: An expanded uncertainty: a capital U before its quantity ('U(Qi)', 'U_df', 'U df'), the word
@@ -601,13 +610,31 @@ _EXPANDED_WORDS = re.compile(
     r"|(?<![\d.])9\d(?:\.\d+)?\s*%|\bci\s*_?\s*9\d|\bconfidence\b")
 
 
+#: An expanded uncertainty named by its level or coverage factor alone, no error word before:
+#: 'U95', 'U_95', 'err95', 'CI95', 'u95 (Hz)', 'k = 2', 'df (k = 2)' (they were no error column,
+#: dropped without a word, or 'df (k = 2)' a second shift; a tester, session 54).
+_EXPANDED_ALONE = re.compile(r"^(?:u|err|error|unc|uncertainty|ci)[\s_]*9\d(?:\.\d+)?(?![\d.])"
+                             r"|(?<![a-z])k\s*=\s*(?!1(?:\.0*)?(?![\d.]))\d")
+
+
+def _names_expanded_alone(name: str) -> bool:
+    """Whether a header is an expanded uncertainty without an error word (:data:`_EXPANDED_ALONE`),
+    or a capital U alone in a unit of frequency or a scale of a relative shift ('U (Hz)', 'U
+    (ppm)'; 'U (V)' is a voltage)."""
+    unit = scale_unit(name)
+    bare_u = (strip_unit(name) == "u" and _as_written(name).startswith("U") and unit is not None
+              and (unit in FREQUENCY_SPELLINGS or (unit not in _NO_UNIT
+                                                   and scale_factor(unit) is not None)))
+    return bare_u or bool(_EXPANDED_ALONE.search(normalised_header(name)))
+
+
 def is_expanded_uncertainty(name: str) -> bool:
     """An uncertainty column holding an expanded uncertainty U = k u (k the coverage factor,
     usually 2), not a standard one: 'U(Qi)', 'U(df) (Hz)', 'U_dv/v', 'expanded uncertainty',
     'Qi err (k=2)', 'df err (2σ)', 'Qi err (95%)', '95 % CI'. The capital U is read as written."""
     raw = _as_written(name)
-    return is_error_column(name) and bool(_EXPANDED.match(raw) or _EXPANDED_WORDS.search(
-        normalised_header(name)))
+    return is_error_column(name) and bool(_EXPANDED.match(raw) or _names_expanded_alone(name)
+                                          or _EXPANDED_WORDS.search(normalised_header(name)))
 
 
 def is_power_column(name: str) -> bool:
