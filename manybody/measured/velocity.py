@@ -272,8 +272,8 @@ def _errors_in_shift_units(src: str, e_name: str, sigma: np.ndarray, shift: np.n
                          f"column {s_name!r}, {shift_is}; give the errors in a unit of "
                          + (f"frequency ({_ACCEPTED})" if s_hz is not None else
                             "the relative shift (a plain number, ppm, ppb, % or a power of ten)"))
-    return sigma * (headers.dimensionless_scale(src, e_name, "error of a shift")
-                    / headers.dimensionless_scale(src, s_name, "shift"))
+    scale = _shift_scale(src, s_name)
+    return sigma * _shift_scale(src, e_name, "error") / scale
 
 
 def _looks_absolute(hertz_values: np.ndarray) -> bool:
@@ -332,19 +332,35 @@ def check_relative(source: str, column: str, shift: np.ndarray, scaled: np.ndarr
             "header ('df/f (ppm)', 'dv/v (1e-6)')")
 
 
-def _shift_scale(src: str, s_name: str) -> float:
-    """The factor turning a relative shift column's numbers into fractions (its ppm, ppb, % or
-    power of ten), or a ValueError naming the column and the units accepted for any other unit
-    ('df (rad/s)' was fitted as a dimensionless df/f; a tester, session 52)."""
-    headers.check_header(src, s_name, "shift")
+def _shift_scale(src: str, s_name: str, role: str = "shift") -> float:
+    """The factor turning a relative shift column's numbers (or its error column's, ``role``
+    "error") into fractions (its ppm, ppb, % or negative power of ten), or a ValueError naming
+    the column and the units accepted for any other unit ('df (rad/s)' was fitted as a
+    dimensionless df/f; a tester, session 52) and for a positive power of ten.
+
+    A positive power of ten, ``'dv/v × 10⁶'``, ``'dv/v x 1e6'``, ``'dv/v*1e6'``, reads two ways:
+    the values in units of 10^6, as ``'Qi (x1e6)'`` is read, or dv/v multiplied by 10^6 (ppm).
+    The first makes every relative shift beyond MAX_RELATIVE_SHIFT; the second is not how the
+    other tables read the scale. It was refused as "not a relative shift" without naming the
+    scale read, while ``'dv/v [ppm]'`` was read (a tester, session 54): it is refused naming it.
+    """
+    headers.check_header(src, s_name, role)
     unit = headers.scale_unit(s_name)
     factor = headers.scale_factor(unit)
     if factor is None:
         raise ValueError(
-            f"{src}: shift column {s_name!r}: its unit {unit!r} is neither a frequency unit of "
+            f"{src}: {role} column {s_name!r}: its unit {unit!r} is neither a frequency unit of "
             f"an absolute shift ({_ACCEPTED}: 'df (Hz)') nor a scale of a relative one (a plain "
             "number, ppm, ppb, % or a power of ten: 'df/f (ppm)'); an angular frequency (rad/s) "
             "is to be divided by 2π into Hz")
+    if factor > 1:
+        power = round(math.log10(factor))
+        raise ValueError(
+            f"{src}: {role} column {s_name!r}: its scale {unit!r} reads two ways: the "
+            f"values in units of 10^{power} (as 'Qi (x1e6)' is read: a relative shift beyond "
+            f"{MAX_RELATIVE_SHIFT:g}), or the relative shift multiplied by 10^{power}; write the "
+            f"unit the values are in, e.g. '(1e-{power})'" + (" or '(ppm)'" if power == 6 else "")
+            + " for df/f or dv/v times 10^" + str(power))
     return factor
 
 
