@@ -611,9 +611,12 @@ _EXPANDED_WORDS = re.compile(
 
 
 #: An expanded uncertainty named by its level or coverage factor alone, no error word before:
-#: 'U95', 'U_95', 'err95', 'CI95', 'u95 (Hz)', 'k = 2', 'df (k = 2)' (they were no error column,
-#: dropped without a word, or 'df (k = 2)' a second shift; a tester, session 54).
+#: 'U95', 'U_95', 'err95', 'CI95', 'u95 (Hz)', '95% CI (Hz)', 'CI (95%)', 'k = 2', 'df (k = 2)'
+#: (they were no error column, dropped without a word, or 'df (k = 2)' a second shift; a tester,
+#: session 54).
 _EXPANDED_ALONE = re.compile(r"^(?:u|err|error|unc|uncertainty|ci)[\s_]*9\d(?:\.\d+)?(?![\d.])"
+                             r"|^(?=.*(?<![a-z])(?:ci|confidence)(?![a-z]))"
+                             r"(?=.*(?<![\d.])9\d(?:\.\d+)?(?![\d.]))"
                              r"|(?<![a-z])k\s*=\s*(?!1(?:\.0*)?(?![\d.]))\d")
 
 

@@ -65,10 +65,12 @@ _RESONANCE = (r"(?:f|fr|f_r|f0|f_0|fres|f_res|freq|frequency|resonance(?:\s+freq
 #: 'f(10 mK)' -> 'f_10mk', 'f(0.01 K)' -> 'f_0.01k' ('f(10 mK) - f(T)' and 'f(T_min) - f(T)' were
 #: not found as a shift; a tester, session 54).
 _REFERENCE = r"(?:0|ref|min|max|base|t_?(?:0|ref|min|max|base)|\d+(?:\.\d+)?\s*[mµu]?k)"
+#: A frequency, at a temperature or a reference or not: 'f', 'f_r', 'f_t', 'f_r_t', 'f0', 'f_r0',
+#: 'f_r_10mk' ('f_r(10 mK) - f_r(T)').
+_OPERAND = r"f(?:_?(?:r|res|c))?(?:_?(?:t|" + _REFERENCE + r"))?"
 _FREQUENCY_SHIFT = re.compile(
     r"^(?:(?:d|δ|delta)[\s_]*(?:f|ν|nu)(?:[\s_]*(?:0|r|res|c))?"
-    r"|f(?:_?(?:(?:r|res|c)(?:_?" + _REFERENCE + r")?|t|" + _REFERENCE + r"))?\s*-\s*"
-    r"f(?:_?(?:r|res|c|t|" + _REFERENCE + r")(?:_?(?:0|ref))?)?"
+    r"|" + _OPERAND + r"\s*-\s*" + _OPERAND +
     r"|(?:" + _RESONANCE + r"[\s_]*)?shift)$")
 _TRAILING_FREQUENCY_UNIT = re.compile(r"(?:[\s_]+|\s*/\s*)(" + "|".join(
     sorted(map(re.escape, headers.FREQUENCY_SPELLINGS), key=len, reverse=True)) + ")$")
@@ -79,7 +81,7 @@ _MILLIHERTZ = re.compile(r"(?<![A-Za-z])m\s*(?!hz)[hH][zZ](?![A-Za-z])")
 #: A reference minus the frequency, 'f0 - f', 'f_0 - f', 'f_r0 - f_r', 'f(T0) - f(T)', 'f(10 mK) -
 #: f(T)', 'f(T_min) - f': the shift with its sign reversed, read as -(f0 - f) = f - f0 (it was
 #: taken with its sign unchanged; a tester, helper-165; a named temperature since session 54).
-_REVERSED = re.compile(r"^f(?:_?(?:r|res|c))?_?" + _REFERENCE + r"\s*-\s*f(?:_?(?:r|res|c|t))?$")
+_REVERSED = re.compile(r"^f(?:_?(?:r|res|c))?_?" + _REFERENCE + r"\s*-\s*f(?:_?(?:r|res|c))?(?:_?t)?$")
 #: Words that make a name a difference or a ratio, not a frequency: 'f - f0', 'Δf', 'df/f',
 #: 'f_shift', 'detuning', 'fractional frequency'.
 _DIFFERENCE = re.compile(r"-|/|(?:^|[^a-z])(?:d|δ|delta)\s*_?\s*(?:f|ν|nu|v|ω)|shift|change|diff|"
