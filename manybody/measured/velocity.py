@@ -23,6 +23,15 @@ relative name with a unit of frequency (``df/f (Hz)``, ``dv/v (kHz)``) is refuse
 as an absolute one with any scale of a relative one (``shift (1e-6)``, ``shift (‰)``) is df/f; an
 expanded uncertainty (``U(df)``, k = 2) is refused as the error
 (:func:`manybody.measured.tables.error_column_of`).
+
+Since session 54: resonance frequencies are values of one sign within a factor
+MAX_ABSOLUTE_SPREAD of each other (a resonance falling by 15 % was a shift); a reference at a
+named temperature (``f(10 mK) - f(T)``, ``f(T_min) - f``) is read as ``f0 - f``, and so are
+``f₀ − f`` and ``f0 minus f`` (:func:`manybody.measured.headers.normalised_header`); a positive
+power of ten on a relative shift (``dv/v × 10⁶``) is refused naming it (values in units of 10^6,
+or the shift times 10^6?); an error column naming a relative shift in a unit of frequency
+(``sd(df/f) (Hz)``) is refused; expanded uncertainties named by their level alone (``U95``,
+``CI95``, ``U (Hz)``, ``k = 2``) are refused and the combined standard uncertainty ``u_c`` taken.
 """
 
 from __future__ import annotations
