@@ -60,8 +60,12 @@ class SolverParams:
         elif isinstance(given, ChebyshevParams):
             params, table = given, given.changed()
         elif isinstance(given, Mapping):
-            table = dict(given)
-            params = v.from_mapping(ChebyshevParams, table, "solver.chebyshev")
+            params = v.from_mapping(ChebyshevParams, dict(given), "solver.chebyshev")
+            # as given (the digest of a run's spec resumes runs written before), but numpy
+            # values as plain ones: np.int64(8) or an array ladder passed here and failed the
+            # run's JSON record with "Object of type int64 is not JSON serializable" (a break
+            # test, session 54)
+            table = {name: _table_value(value) for name, value in given.items()}
         else:
             raise TypeError("solver.chebyshev must be a table of chebyshev solver options "
                             "(TOML [solver.chebyshev], e.g. n_vectors = 8), got "
@@ -192,7 +196,8 @@ class ChebyshevParams:
                 f"chebyshev.truncation_tol must be in (0, {MAX_TRUNCATION_TOL:g}] (the Chebyshev "
                 "tail of the kernel relative to its maximum, i.e. the error allowed in Q relative "
                 f"to its largest value; default 1e-4), got {self.truncation_tol!r}")
-        if v.finite("chebyshev.ladder_ratio", self.ladder_ratio) <= 1.0:
+        object.__setattr__(self, "ladder_ratio", v.finite("chebyshev.ladder_ratio", self.ladder_ratio))
+        if self.ladder_ratio <= 1.0:
             raise ValueError(f"chebyshev.ladder_ratio must be > 1, got {self.ladder_ratio!r}")
         if self.ladder is not None:
             object.__setattr__(self, "ladder", tuple(
@@ -235,6 +240,17 @@ class ChebyshevParams:
     def changed(self) -> dict[str, Any]:
         """The options that differ from the defaults (as a table that rebuilds these options)."""
         default = ChebyshevParams()
-        return {f.name: (list(value) if isinstance(value, tuple) else value)
-                for f in dataclasses.fields(self)
+        return {f.name: _table_value(value) for f in dataclasses.fields(self)
                 if (value := getattr(self, f.name)) != getattr(default, f.name)}
+
+
+def _table_value(value: Any) -> Any:
+    """An option's value as a TOML/JSON table holds it: tuples and arrays as lists, numpy
+    scalars as Python numbers."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple | list):
+        return [_table_value(item) for item in value]
+    return value
