@@ -36,7 +36,7 @@ def test_chebyshev_run_has_the_dense_variables_plus_errors():
     assert np.all(diff.values <= 5 * cheb["specific_heat_error"].values + 1e-9)
     # the file says how each point was solved (N = 6 stays below the "auto" matrix-free size)
     assert json.loads(dense.attrs["solver_routes"]) == ["dense, float64"]
-    assert json.loads(cheb.attrs["solver_routes"]) == ["chebyshev, sparse operators"]
+    assert json.loads(cheb.attrs["solver_routes"]) == ["chebyshev, sparse operators, float32 vectors"]
 
 
 def test_solver_routes_per_point_follow_the_sweep():
@@ -46,7 +46,7 @@ def test_solver_routes_per_point_follow_the_sweep():
 
     spec = RunSpec.from_dict({**SPEC, "solver": {"method": "auto"},
                               "sweep": {"model.n_tls": [4, 14]}})
-    assert point_routes(spec) == ["dense, float64", "chebyshev, matrix_free operator"]
+    assert point_routes(spec) == ["dense, float64", "chebyshev, matrix_free operator, float32 vectors"]
     forced = RunSpec.from_dict({**SPEC, "solver": {"method": "chebyshev",
                                                    "chebyshev": {"operator": "matrix_free"}},
                                 "model": {**SPEC["model"], "random_matrix": {"kind": "goe",

@@ -32,6 +32,7 @@ _COUPLING = CouplingParams()
 _RANDOM_MATRIX = RandomMatrixParams()
 _STRESS = StressParams()
 _CHEBYSHEV = ChebyshevParams()
+_SOLVER = SolverParams()
 _BROADENING = Broadening()
 #: Chebyshev options whose defaults are computed from others.
 _DERIVED = ("max_vectors", "window_sigmas", "window_temperatures")
@@ -230,7 +231,12 @@ def _solver(solver: SolverParams, method: str) -> list[tuple[str, Any, str]]:
                "solver.method = 'auto' (which resolves to dense ED here)")
         return [(f"solver.chebyshev.{name}", value, f"{how} does not use the Chebyshev options")
                 for name, value in given.items()]
-    found = []
+    # dense ED's precision and memory share ("auto" uses them to choose): under 'chebyshev' a
+    # [solver] dtype = "float64" ran float32 vectors without a word (a break test, session 54)
+    found = [] if solver.method != "chebyshev" else [
+        (f"solver.{name}", value, f"it is dense ED's, and solver.method = 'chebyshev' (the "
+         f"Chebyshev solver's is solver.chebyshev.{name})")
+        for name, value in _changed(solver, _SOLVER, ("dtype", "memory_fraction"))]
     if options.n_moments is not None and "max_moments" in given:
         found.append(("solver.chebyshev.max_moments", options.max_moments,
                       "solver.chebyshev.n_moments fixes the number of moments"))

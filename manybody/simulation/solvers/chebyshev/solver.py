@@ -992,11 +992,17 @@ def check_point(model, probe, solver) -> None:
 def route(model, solver) -> str:
     """How a point of ``model`` is solved, for the results' provenance: "chebyshev,
     matrix_free operator", or "chebyshev, sparse operator" (with the reason when the matrix-free
-    form was asked for but the model has random-matrix terms). The same rule as
+    form was asked for but the model has random-matrix terms), then the vectors' precision
+    ("float32 vectors") and an exact trace where D is too small for random vectors. The same rule as
     :class:`ChebyshevOperators` (:func:`.resources.uses_matrix_free`), from the parameters alone."""
     has_rm = model.random_matrix is not None or model.stress.random_matrix > 0
-    trace = ("" if check_params(solver.chebyshev, 2**model.n_tls).trace == solver.chebyshev.trace
-             else f", exact trace (D = {2**model.n_tls} is too small for random vectors)")
+    resolved = check_params(solver.chebyshev, 2**model.n_tls)
+    # the vectors' precision: [solver] dtype is dense ED's, and a run that set it to float64
+    # ran the Chebyshev solver in float32 with nothing in the file saying so (a break test,
+    # session 54)
+    trace = (f", {resolved.dtype} vectors" + (
+        "" if resolved.trace == solver.chebyshev.trace
+        else f", exact trace (D = {2**model.n_tls} is too small for random vectors)"))
     if uses_matrix_free(model.n_tls, solver.chebyshev, has_rm):
         return "chebyshev, matrix_free operator" + trace
     if uses_matrix_free(model.n_tls, solver.chebyshev):
