@@ -16,12 +16,15 @@ Layout of a results file (netCDF4/HDF5, readable with plain xarray or h5py)::
              that was interrupted and resumed, with its code version, backend, n_jobs, wall time
              and realisations computed; n_jobs, backend and wall_time_s are the last one's),
              code_versions (JSON list of every manybody_version, git_commit and git_dirty that computed
-             realisations), wall_time_total_s, ...
+             realisations), wall_time_total_s, chebyshev_options (JSON, the Chebyshev solver's
+             options in full, where it may run), realisation_warnings (JSON list: each kind of
+             warning the realisations raised, how many raised it), ...
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import logging
@@ -74,7 +77,8 @@ COORDINATE_UNITS = {"temperature": "K", "frequency": "K", "realisation": "1"}
 def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
                wall_time: float, tasks_resumed: int = 0, finished: bool = True,
                scheduler: str | None = None, routes: list[str] | None = None,
-               stretches: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+               stretches: list[dict[str, Any]] | None = None,
+               raised: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """File attributes describing how a result was made (strings and numbers only).
 
     Parameters
@@ -106,6 +110,15 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
         code version that computed realisations, and how many) and ``wall_time_total_s``. Default:
         one stretch, this run. ``n_jobs``, ``backend``, ``scheduler`` and ``wall_time_s`` are
         this (last) stretch's.
+    raised : list of dict, optional
+        The warnings the realisations computed in this stretch raised, one record per kind
+        (:meth:`manybody.runs.task_warnings.WarningDigest.summary`): stored as the JSON list
+        ``realisation_warnings`` (empty: none).
+
+    Also stored, where the run may use the Chebyshev solver (``solver.method`` not "dense"):
+    ``chebyshev_options``, the JSON of its options in full, defaults filled in (the spec keeps
+    the table as given, so a default was whatever the reading version's is; a break test,
+    session 54).
     """
     commit, dirty = git_state()
     if stretches is None:
@@ -157,6 +170,9 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
         "tasks_resumed": int(tasks_resumed),
         "finished": int(bool(finished)),
         **({"solver_routes": json.dumps(routes)} if routes is not None else {}),
+        **({"chebyshev_options": json.dumps(dataclasses.asdict(spec.solver.chebyshev))}
+           if spec.solver.method != "dense" else {}),
+        "realisation_warnings": json.dumps(raised or []),
         "run_stretches": json.dumps([{k: record.get(k) for k in keep if k in record}
                                      for record in stretches]),
         "code_versions": json.dumps([{"manybody_version": version, "git_commit": sha,
@@ -841,6 +857,13 @@ def _shown_attribute(key: str, value: Any) -> str:
                 if len(counts) == 1:
                     return f"{routes[0]} (every one of {len(routes)} sweep point(s))"
                 return "; ".join(f"{route} ({count} point(s))" for route, count in counts.items())
+    if key == "realisation_warnings":
+        with contextlib.suppress(TypeError, ValueError, KeyError, AttributeError):
+            raised = json.loads(text)
+            if not raised:
+                return "none"
+            return "; ".join(f"{r['category']} from {r['realisations']} realisation(s), first "
+                             f"{r['first']}: {r['message']}" for r in raised)
     if key == "spec" and len(text) > 200:
         with contextlib.suppress(TypeError, ValueError):
             parsed = json.loads(text)
@@ -904,8 +927,8 @@ _PROVENANCE_ORDER = (
     "git_dirty", "numpy_version", "scipy_version", "quspin_version", "xarray_version",
     "joblib_version", "seed", "spawn_scheme", "n_jobs", "backend", "scheduler", "blas_threads",
     "blas", "wall_time_s", "wall_time_total_s", "tasks_total", "tasks_resumed",
-    "code_versions", "run_stretches", "sweep_axes", "solver_routes",
-    "spec_sha256",
+    "code_versions", "run_stretches", "sweep_axes", "solver_routes", "chebyshev_options",
+    "realisation_warnings", "spec_sha256",
 )
 
 

@@ -398,6 +398,7 @@ def run_sweep(
                 if kept is None or not refused_realisation(exc):
                     raise
                 raise type(exc)(f"{exc}; {kept}") from exc
+            raised = digest.summary()
             digest.close(state.resumed)
         wall_time = time.perf_counter() - start
         stretch.update(wall_time_s=float(wall_time), outcome="finished",
@@ -405,7 +406,7 @@ def run_sweep(
         attrs = provenance(spec, n_jobs=jobs, backend=backend, blas_threads=blas_threads,
                            wall_time=wall_time, tasks_resumed=state.resumed,
                            scheduler=scheduler, routes=routes,
-                           stretches=state.stretches(stretch))
+                           stretches=state.stretches(stretch), raised=raised)
         ds = build_dataset(spec, stack_results(spec, state.results, release=True), attrs)
         if output is not None:
             _save(ds, output, overwrite, state.checkpoint)

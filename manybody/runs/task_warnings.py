@@ -62,6 +62,17 @@ class WarningDigest:
                 warnings.warn(f"{record.where}: {record.message}", record.category, stacklevel=2)
             same.append(record)
 
+    def summary(self) -> list[dict[str, object]]:
+        """One record per kind raised so far, for the results file (attribute
+        ``realisation_warnings``): its category, the first message and where, how many
+        realisations raised it and how many times. A missed ``target_error`` was said on the
+        terminal only, and the file kept no trace of it (a break test, session 54)."""
+        return [{"category": category.__name__, "message": records[0].message,
+                 "first": records[0].where,
+                 "realisations": len({record.where for record in records}),
+                 "times": len(records)}
+                for (category, _), records in self.seen.items()]
+
     def close(self, resumed: int = 0) -> None:
         """One line per kind raised by more than one realisation: by how many (and how often,
         where a realisation raised it more than once: one per rung of the Chebyshev ladder)."""
