@@ -124,12 +124,15 @@ def _say_when_checking_takes_long(spec_path: str) -> None:
 
 
 def _say_when_kernels_compile(spec) -> None:
-    """A note before a run whose Chebyshev solves will first compile their kernels."""
+    """A note before a run whose Chebyshev solves will first compile their matrix-free kernels
+    (the run kernels that :func:`compiled.kernels_cached` looks for: a run on the sparse
+    operators, N <= 12 by default, compiles none of them, and the note with its "20-30 s"
+    was printed before every such run of 3-5 s; a break test, session 54)."""
     from manybody.runs.spec import point_routes
     from manybody.simulation.solvers.chebyshev import compiled
     from manybody.support.compiled_cache import disk_cache
 
-    if any(route.startswith("chebyshev") for route in point_routes(spec)) and \
+    if any(route.startswith("chebyshev, matrix_free") for route in point_routes(spec)) and \
             not compiled.kernels_cached():
         if disk_cache(compiled.kernels_cached):  # numba has a place for the kernels' cache
             print("note: the Chebyshev solver compiles its kernels on first use in this checkout "
