@@ -142,3 +142,96 @@ def test_the_spacing_ratio_alone_is_not_solved_for_by_the_chebyshev_solver(monke
                         SolverParams(method="dense"))
     assert np.isnan(auto["spacing_ratio"])
     np.testing.assert_array_equal(auto["absorption"], dense["absorption"])
+
+
+# --- a break test of the Chebyshev solver inside sweeps (helper-171, session 54) -------------
+
+def _chebyshev_spec(solver: dict, **extra):
+    from manybody.runs.spec import RunSpec
+
+    return RunSpec.from_dict({
+        "name": "cheb", "seed": 3, "realisations": 2,
+        "model": {"n_tls": 5, "tls": TLS, "coupling": {"kind": "gaussian", "strength": 0.05}},
+        "probe": {"frequencies": [0.1], "temperatures": [0.05, 0.2],
+                  "observables": ["absorption", "specific_heat"]},
+        "solver": solver, **extra})
+
+
+def test_numpy_values_in_the_chebyshev_table_run_and_are_recorded_as_numbers(tmp_path):
+    """np.int64(4), np.float32 and an array ladder passed the spec and failed the run with
+    "Object of type int64 is not JSON serializable" from the checkpoint's digest."""
+    import json
+
+    import numpy as np
+
+    from manybody.runs.sweep import run_sweep
+
+    given = {"n_vectors": np.int64(4), "ladder_ratio": np.float32(2.5),
+             "ladder": np.array([0.05, 0.2])}
+    spec = _chebyshev_spec({"method": "chebyshev", "chebyshev": given})
+    plain = _chebyshev_spec({"method": "chebyshev",
+                             "chebyshev": {"n_vectors": 4, "ladder_ratio": 2.5,
+                                           "ladder": [0.05, 0.2]}})
+    assert spec.digest() == plain.digest()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = run_sweep(spec, output=tmp_path / "np.nc")
+        again = run_sweep(plain)
+    assert json.loads(ds.attrs["spec"])["solver"]["chebyshev"] == {
+        "n_vectors": 4, "ladder_ratio": 2.5, "ladder": [0.05, 0.2]}
+    np.testing.assert_array_equal(ds["absorption"].values, again["absorption"].values)
+
+
+def test_dense_options_under_the_chebyshev_solver_are_said_to_change_nothing():
+    """[solver] dtype = "float32" (or memory_fraction) under method = 'chebyshev' changed
+    nothing, and nothing said so; "auto" uses them to choose, so there they are kept quiet."""
+    from manybody.runs.spec import preflight
+
+    for key, value in (("dtype", "float32"), ("memory_fraction", 0.5)):
+        with pytest.warns(UserWarning, match=rf"solver\.{key} = '?{value}'?.*it is dense ED's, and "
+                          rf"solver\.method = 'chebyshev' \(the Chebyshev solver's is "
+                          rf"solver\.chebyshev\.{key}\)"):
+            preflight(_chebyshev_spec({"method": "chebyshev", key: value}))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            preflight(_chebyshev_spec({"method": "auto", key: value}))
+        assert not [w for w in caught if f"solver.{key}" in str(w.message)]
+
+
+@pytest.mark.parametrize(("chebyshev", "route"), [
+    ({}, "chebyshev, sparse operators, float32 vectors"),
+    ({"dtype": "float64"}, "chebyshev, sparse operators, float64 vectors"),
+    ({"n_vectors": 40}, "chebyshev, sparse operators, float64 vectors, exact trace (D = 32 is "
+                        "too small for random vectors)")])
+def test_the_route_names_the_precision_of_the_vectors(chebyshev, route):
+    from manybody.runs.spec import point_routes
+
+    assert point_routes(_chebyshev_spec({"method": "chebyshev", "chebyshev": chebyshev})) == [
+        route]
+
+
+def test_the_results_keep_the_full_options_and_the_realisations_warnings():
+    """The file kept neither the Chebyshev options in force (the spec keeps the table as given:
+    ``null`` for the defaults) nor a missed target_error (said on the terminal only)."""
+    import json
+
+    from manybody.config.solver import ChebyshevParams
+    from manybody.runs.results import describe
+    from manybody.runs.sweep import run_sweep
+
+    spec = _chebyshev_spec({"method": "chebyshev",
+                            "chebyshev": {"target_error": 1e-4, "n_vectors": 2,
+                                          "max_vectors": 4}})
+    with warnings.catch_warnings(record=True):  # recorded (an "ignore" filter drops them)
+        warnings.simplefilter("always")
+        ds = run_sweep(spec)
+    options = json.loads(ds.attrs["chebyshev_options"])
+    assert options == json.loads(json.dumps(ChebyshevParams(
+        target_error=1e-4, n_vectors=2, max_vectors=4).__dict__))
+    assert options["dtype"] == "float32" and options["truncation_tol"] == 1e-4
+    raised = json.loads(ds.attrs["realisation_warnings"])
+    assert any("target_error" in r["message"] and r["realisations"] == 2 for r in raised), raised
+    assert "realisation_warnings: " in describe(ds)
+    dense = run_sweep(_chebyshev_spec({"method": "dense"}))
+    assert "chebyshev_options" not in dense.attrs
+    assert json.loads(dense.attrs["realisation_warnings"]) == []
