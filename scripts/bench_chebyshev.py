@@ -607,6 +607,16 @@ def _source_term_rate(footprint: int, span: int = 512) -> float:
     return 4.0 * reps * span * threads / best
 
 
+def _in_place_stream(parallel_add, x: np.ndarray, scratch: np.ndarray,
+                     in_place_step: float) -> dict:
+    """The all-thread stream X + P into P (the in-place step's own pattern of reads and writes,
+    session 54) over flat views of ``x`` and ``scratch``, and the in-place step over it."""
+    flat_x, flat_p = x.reshape(-1), scratch.reshape(-1)
+    seconds = _best_seconds(lambda: parallel_add(flat_x, flat_p, flat_p), 15)
+    return {"parallel_in_place_stream_seconds": seconds,
+            "in_place_step_over_parallel_in_place_stream": in_place_step / seconds}
+
+
 def local_masks(masks: np.ndarray, chunk: int) -> np.ndarray:
     """The flip masks with every mask of ``chunk`` rows or more replaced, in turn, by the masks
     8, 16, ..., chunk / 2 (sorted): the same number of terms, every source inside the chunk the
@@ -624,7 +634,9 @@ def source_levels(n: int, n_vectors: int = 4) -> dict:
     the same kernel with every far mask replaced by one inside the chunk
     (:func:`local_masks`: the same terms, no source outside the chunk), and the step's terms at
     the rate of the kernel's inner loop with its sources in the level-1, level-2 and level-3 caches
-    and in main memory (:func:`_source_term_rate`), each as seconds and over the stream."""
+    and in main memory (:func:`_source_term_rate`), each as seconds and over the stream; and
+    the step as the solver takes it, in place, against the stream X + P into P
+    (:func:`_in_place_stream`, session 54)."""
     from manybody.simulation.ensembles import draw_realisation, realisation_rng
     from manybody.simulation.solvers.chebyshev.matrix_free import _num_threads, matrix_free_operators
 
@@ -652,6 +664,14 @@ def source_levels(n: int, n_vectors: int = 4) -> dict:
     out["step_over_parallel_stream"] = out["step_seconds"] / out["parallel_stream_seconds"]
     out["local_masks_step_over_parallel_stream"] = (out["local_masks_step_seconds"]
                                                     / out["parallel_stream_seconds"])
+    # the step as the solver takes it, written into the array of X_k-2 (moments.py), against
+    # the stream of the same pattern, X + P into P (session 54): no third array, so no line is
+    # read for ownership before it is written, and two arrays instead of three in the caches
+    scratch = prev.copy().reshape(-1)
+    out["in_place_step_seconds"] = _best_seconds(
+        lambda: kernel(x.reshape(-1), scratch, free._diagonal, 0.5, 0.0, scratch, True,
+                       free.masks, free._weights, chunk, threads), 15)
+    out.update(_in_place_stream(parallel_add, x, scratch, out["in_place_step_seconds"]))
     for level, footprint in SOURCE_FOOTPRINTS.items():
         rate = _source_term_rate(footprint)
         out[f"term_rate_sources_in_{level}"] = rate
@@ -728,6 +748,8 @@ def apply_against_stream(n: int, n_vectors: int, dtype: str = "float64") -> dict
     out["parallel_stream_bandwidth_gb_s"] = 3 * x.nbytes / out["parallel_stream_seconds"] / 1e9
     out["in_place_step_over_parallel_stream"] = (out["matrix_free_in_place_step_seconds"]
                                                  / out["parallel_stream_seconds"])
+    out.update(_in_place_stream(parallel_add, x, scratch.reshape(x.shape),
+                                out["matrix_free_in_place_step_seconds"]))
     # the step's arithmetic at the in-core rate of its own inner loop: (diagonal + one term per
     # flip mask) x D x b multiply-adds with every operand in the level-1 cache (session 19)
     out["in_core_term_rate"] = _in_core_term_rate()
