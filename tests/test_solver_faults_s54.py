@@ -235,3 +235,35 @@ def test_the_results_keep_the_full_options_and_the_realisations_warnings():
     dense = run_sweep(_chebyshev_spec({"method": "dense"}))
     assert "chebyshev_options" not in dense.attrs
     assert json.loads(dense.attrs["realisation_warnings"]) == []
+
+
+@pytest.mark.parametrize(("vectors", "exact"), [(64, True), (8, False)])
+def test_the_plan_counts_one_contraction_per_block_of_an_exact_trace(monkeypatch, vectors, exact):
+    """An exact trace contracts each block's summed moments once; its plan counted the small
+    contraction (8 M^3 flops of a full moment matrix) once per vector and estimated a D = 64
+    solve of 2.7 s at 15 s (and one of 8 s at 0.17 h, session 51's note). A stochastic trace
+    contracts every vector (its spread is the error bar)."""
+    import numpy as np
+
+    from manybody.config.solver import ChebyshevParams
+    from manybody.simulation.ensembles import draw_realisation, realisation_rng
+    from manybody.simulation.solvers.chebyshev import plan as plan_module
+    from manybody.simulation.solvers.chebyshev import solver as ch
+
+    shares = []
+    counted = plan_module.rung_seconds
+
+    def spy(*args):
+        shares.append(args[-1] if len(args) == 9 else 1.0)
+        return counted(*args)
+
+    monkeypatch.setattr(plan_module, "rung_seconds", spy)
+    params = ModelParams.from_dict({"n_tls": 6, "tls": TLS,
+                                    "coupling": {"kind": "dipolar", "strength": 0.01}})
+    real = draw_realisation(params, realisation_rng(1, 0))
+    plan = ch.plan_chebyshev(real, [0.05, 0.1], np.geomspace(0.005, 0.2, 12),
+                             Broadening(width=0.005), ChebyshevParams(n_vectors=vectors))
+    assert (plan.seconds > 0) and shares
+    expected = -(-vectors // plan.block) / vectors if exact else 1.0
+    assert shares == [expected] * len(shares)
+    assert exact == (expected < 1.0)

@@ -154,19 +154,27 @@ def _table_bytes(window: int, n_moments: int, n_frequencies: int) -> int:
 
 
 def rung_seconds(nodes: int, n_moments: int, rows: int, bank: int, filter_terms: int, dim: int,
-                 seconds_per_product: float, gemm_rate: float) -> float:
+                 seconds_per_product: float, gemm_rate: float,
+                 contraction_share: float = 1.0) -> float:
     """Time (s) of one vector on one rung: the filter and both recursions (M + 1 steps each),
     the GEMMs and the small contraction. Node-projected (:func:`projects`): both recursions rerun
     per pass of ``rows`` node rows, GEMMs of 4 nodes (M + 1) D flops at ``gemm_rate`` (forming
     the node vectors over a bank of fewer than M + 1 rows measured about twice as slow); else the
-    full moment matrix, 2 (M + 1)^2 D flops, the l-recursion rerun per chunk of ``bank`` rows."""
+    full moment matrix, 2 (M + 1)^2 D flops, the l-recursion rerun per chunk of ``bank`` rows.
+
+    ``contraction_share``: the small contractions per vector. An exact trace contracts the sum
+    of each block once (``solver._contract``: blocks / vectors); its plan counted one per vector
+    and estimated a D = 64 solve of 2.7 s at 15 s (of which 12.5 s the 8 M^3 flops of three
+    full-matrix contractions per vector) and one of 8 s at 0.17 h (session 51's note)."""
     m = n_moments
     if projects(nodes, n_moments):
         products = filter_terms + 2 * (m + 1) * math.ceil(nodes / rows)
         gemm = (4.0 if bank > m else 6.0) * nodes * (m + 1) * dim / gemm_rate
-        return products * seconds_per_product + gemm + 8.0 * nodes * m * m / 1e10
+        return (products * seconds_per_product + gemm
+                + contraction_share * 8.0 * nodes * m * m / 1e10)
     products = filter_terms + (m + 1) * (1 + math.ceil((m + 1) / bank))
-    return products * seconds_per_product + 2.0 * (m + 1) ** 2 * dim / gemm_rate + 8.0 * m**3 / 1e10
+    return (products * seconds_per_product + 2.0 * (m + 1) ** 2 * dim / gemm_rate
+            + contraction_share * 8.0 * m**3 / 1e10)
 
 
 def shared_bytes(dim: int, block: int, rungs: list[tuple[int, int, int]], k_rows: int,

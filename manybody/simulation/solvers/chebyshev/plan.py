@@ -618,8 +618,10 @@ def plan_solve(
                    dim * op.h.entries_per_row if op.matrix_free else dim * dim)
         t_mv = SECONDS_PER_NONZERO * entries
     rate = threads * _gemm_rate(params.dtype)
+    # an exact trace contracts each block's summed moments once (solver._contract)
+    share = math.ceil(n_vec / block) / n_vec if params.trace == "exact" else 1.0
     seconds = sum(n_vec * rung_seconds(n, r.n_moments, rows, bank_j, r.filter_terms, dim, t_mv,
-                                       rate)
+                                       rate, share)
                   for r, n, bank_j in zip(rungs, nodes, bank_rows, strict=True))
     roles = role_bytes(dim, block, [(n, r.n_moments, rows, bank) for r, n in
                                     zip(rungs, nodes, strict=True)], columns, itemsize)
