@@ -835,6 +835,9 @@ def _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t_served, broade
                                               bank_dtype=params.numpy_dtype, bank_rows=bank,
                                               chunk=plan.columns, threads=plan.threads,
                                               workspace=workspace)
+            if exact:  # linear in the moments: project the block's sum, not each vector's (a
+                # D = 64 exact solve at M ~ 2000 spent 46 s of 92 in 64 projections per rung)
+                mu, m, q = (a.sum(axis=0, keepdims=True) for a in (mu, m, q))
             y = np.matmul(contraction.cw_rows, mu)
             q = q @ contraction.cw_rows.T
             del mu
