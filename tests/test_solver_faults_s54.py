@@ -267,3 +267,41 @@ def test_the_plan_counts_one_contraction_per_block_of_an_exact_trace(monkeypatch
     expected = -(-vectors // plan.block) / vectors if exact else 1.0
     assert shares == [expected] * len(shares)
     assert exact == (expected < 1.0)
+
+
+def test_the_realisations_warnings_are_counted_over_an_interrupted_run(tmp_path):
+    """A run stopped after 2 of 4 realisations and resumed recorded the warning "from 2
+    realisations" (those of its last stretch); one stopped after every task had finished and
+    rerun recorded none. The checkpoint keeps each stretch's warnings and the file sums them."""
+    import json
+
+    from manybody.runs.sweep import run_sweep
+
+    spec = _chebyshev_spec({"method": "chebyshev",
+                            "chebyshev": {"target_error": 1e-4, "n_vectors": 2,
+                                          "max_vectors": 4}},
+                           realisations=4)
+
+    def counted(stop_after):
+        out = tmp_path / f"stop{stop_after}.nc"
+
+        def progress(done, total):
+            if done >= stop_after:
+                raise KeyboardInterrupt
+
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            with pytest.raises(KeyboardInterrupt):
+                run_sweep(spec, output=out, progress=progress, chunk_size=1)
+            ds = run_sweep(spec, output=out, resume=True, chunk_size=1)
+        return {r["message"][:40]: r["realisations"]
+                for r in json.loads(ds.attrs["realisation_warnings"])}
+
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        whole = run_sweep(spec, chunk_size=1)
+    expected = {r["message"][:40]: r["realisations"]
+                for r in json.loads(whole.attrs["realisation_warnings"])}
+    assert expected and set(expected.values()) == {4}
+    assert counted(2) == expected
+    assert counted(4) == expected

@@ -330,14 +330,18 @@ class Checkpoint:
         atomic_write_text(self.directory / self.META, json.dumps(self.meta, indent=1))
 
     def end_stretch(self, wall_time: float, computed: int, outcome: str,
-                    error: str | None = None, refused: bool = False) -> None:
+                    error: str | None = None, refused: bool = False,
+                    raised: list[dict[str, Any]] | None = None) -> None:
         """Record in the meta file how this run's stretch ended: its wall time, the realisations
         it computed, ``outcome`` ("interrupted", "aborted", "failed") and the ``error`` that
-        ended it. A realisation's refusal (``refused``) is also the checkpoint's ``failed``
-        entry: a rerun of the same spec meets it again, and ``manybody info`` says so."""
+        ended it, and the warnings its realisations raised (``raised``,
+        :meth:`manybody.runs.task_warnings.WarningDigest.summary`; the results file sums them
+        over the stretches). A realisation's refusal (``refused``) is also the checkpoint's
+        ``failed`` entry: a rerun of the same spec meets it again, and ``manybody info`` says
+        so."""
         record = self.meta["stretches"][self.stretch]
         record.update(wall_time_s=float(wall_time), tasks_computed=int(computed),
-                      outcome=outcome)
+                      outcome=outcome, warnings=list(raised or []))
         if error is not None:
             record["error"] = error
         if refused:

@@ -111,9 +111,10 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
         one stretch, this run. ``n_jobs``, ``backend``, ``scheduler`` and ``wall_time_s`` are
         this (last) stretch's.
     raised : list of dict, optional
-        The warnings the realisations computed in this stretch raised, one record per kind
-        (:meth:`manybody.runs.task_warnings.WarningDigest.summary`): stored as the JSON list
-        ``realisation_warnings`` (empty: none).
+        The warnings the realisations raised, one record per kind, summed over the run's
+        stretches (:func:`manybody.runs.task_warnings.merged_summaries`; a stretch killed
+        outright recorded none): stored as the JSON list ``realisation_warnings`` (empty:
+        none).
 
     Also stored, where the run may use the Chebyshev solver (``solver.method`` not "dense"):
     ``chebyshev_options``, the JSON of its options in full, defaults filled in (the spec keeps

@@ -57,7 +57,7 @@ from manybody.runs.results import (
     save_results,
 )
 from manybody.runs.spec import RunSpec, point_routes, preflight
-from manybody.runs.task_warnings import WarningDigest
+from manybody.runs.task_warnings import WarningDigest, merged_summaries
 from manybody.runs.tasks import stack_results
 from manybody.support import validate as v
 from manybody.support.environment import thread_variable_problem
@@ -398,20 +398,22 @@ def run_sweep(
                 if kept is None or not refused_realisation(exc):
                     raise
                 raise type(exc)(f"{exc}; {kept}") from exc
-            raised = digest.summary()
+            warned = digest.summary()
             digest.close(state.resumed)
         wall_time = time.perf_counter() - start
         stretch.update(wall_time_s=float(wall_time), outcome="finished",
-                       tasks_computed=len(state.keys) - state.resumed)
+                       tasks_computed=len(state.keys) - state.resumed, warnings=warned)
+        stretches = state.stretches(stretch)
         attrs = provenance(spec, n_jobs=jobs, backend=backend, blas_threads=blas_threads,
                            wall_time=wall_time, tasks_resumed=state.resumed,
-                           scheduler=scheduler, routes=routes,
-                           stretches=state.stretches(stretch), raised=raised)
+                           scheduler=scheduler, routes=routes, stretches=stretches,
+                           raised=merged_summaries([r.get("warnings", []) for r in stretches]))
         ds = build_dataset(spec, stack_results(spec, state.results, release=True), attrs)
         if output is not None:
             _save(ds, output, overwrite, state.checkpoint)
             saved = True
     except BaseException as exc:
+        warned = digest.summary()  # kept in the checkpoint with the stretch (end_stretch)
         with contextlib.suppress(Exception):  # the count of the warnings shown once (session 35:
             digest.close(state.resumed)  # lost on Ctrl-C)
         finished = set(state.results)  # and a chunk whose file was written just before the
@@ -423,7 +425,7 @@ def run_sweep(
                                            state.resumed, state.checkpoint)
         if state.checkpoint is not None:
             if finished:  # finished work is kept, with how this stretch ended
-                state.end_stretch(exc, time.perf_counter() - start)
+                state.end_stretch(exc, time.perf_counter() - start, warned)
                 state.checkpoint.close()
             else:  # nothing finished (e.g. an unreachable dask scheduler): leave no empty
                 # checkpoint directory behind (session 25), nor the output's directories this
@@ -524,7 +526,8 @@ class _RunState:
                 f"{str(self.checkpoint.directory)!r}, but a changed spec cannot resume them: "
                 "correct the spec and pass overwrite=True (--overwrite) to start again")
 
-    def end_stretch(self, exc: BaseException, wall_time: float) -> None:
+    def end_stretch(self, exc: BaseException, wall_time: float,
+                    raised: list[dict[str, Any]] | None = None) -> None:
         """Record in the checkpoint how this stretch ended (interrupted, or failed with
         ``exc``'s message, which ``manybody info`` shows; a worker killed by the system or a
         full disk is no failure of the spec: a rerun goes on)."""
@@ -532,7 +535,8 @@ class _RunState:
         with contextlib.suppress(Exception):  # the error itself is what the user must see
             if isinstance(exc, KeyboardInterrupt | RunAborted):
                 self.checkpoint.end_stretch(wall_time, computed, "interrupted"
-                                            if isinstance(exc, KeyboardInterrupt) else "aborted")
+                                            if isinstance(exc, KeyboardInterrupt) else "aborted",
+                                            raised=raised)
             else:  # only a realisation's refusal repeats on a rerun of the same spec
                 if exc.__cause__ is not None and refused_realisation(exc.__cause__):
                     exc = exc.__cause__  # without what the message adds on the checkpoint
@@ -540,7 +544,7 @@ class _RunState:
                     else type(exc).__name__
                 self.checkpoint.end_stretch(wall_time, computed, "failed",
                                             f"{type(exc).__name__}: {message}",
-                                            refused=refused_realisation(exc))
+                                            refused=refused_realisation(exc), raised=raised)
 
     def stretches(self, current: dict[str, Any]) -> list[dict[str, Any]]:
         """Every stretch of the run that led to the results (from the checkpoint; this one,

@@ -16,8 +16,9 @@ import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["RecordedWarning", "WarningDigest", "recording"]
+__all__ = ["RecordedWarning", "WarningDigest", "merged_summaries", "recording"]
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
@@ -88,3 +89,21 @@ class WarningDigest:
                               f"{records[0].where}) was raised {times}by {count} realisations"
                               f"{scope}", category, stacklevel=2)
         self.seen.clear()
+
+
+def merged_summaries(stretches: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The :meth:`WarningDigest.summary` records of every stretch of a run, in order, merged per
+    kind (category, message with every number as '#'): realisations and times summed, the first
+    message and where from the earliest stretch. A resumed run's file counted only its last
+    stretch's realisations ("from 209 realisation(s)" of 300 that raised it), or none where a
+    stopped run had finished every task (a break test, session 54)."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for records in stretches:
+        for record in records:
+            key = (str(record["category"]), _NUMBER.sub("#", str(record["message"])))
+            if key in merged:
+                merged[key]["realisations"] += int(record["realisations"])
+                merged[key]["times"] += int(record["times"])
+            else:
+                merged[key] = dict(record)
+    return list(merged.values())
