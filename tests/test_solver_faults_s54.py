@@ -305,3 +305,18 @@ def test_the_realisations_warnings_are_counted_over_an_interrupted_run(tmp_path)
     assert expected and set(expected.values()) == {4}
     assert counted(2) == expected
     assert counted(4) == expected
+
+
+@pytest.mark.parametrize(("key", "value"), [("dtype", "float64"), ("memory_fraction", 0.9)])
+def test_a_dense_option_given_at_its_default_under_chebyshev_is_said_to_change_nothing(key, value):
+    """[solver] dtype = "float64" (the default) under method = 'chebyshev' said nothing, and a
+    user who wrote it believed the Chebyshev run was float64 (helper-172): a key given is
+    reported whatever its value. Not given: nothing."""
+    from manybody.runs.spec import preflight
+
+    with pytest.warns(UserWarning, match=rf"solver\.{key} = '?{value}'? has no effect"):
+        preflight(_chebyshev_spec({"method": "chebyshev", key: value}))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        preflight(_chebyshev_spec({"method": "chebyshev"}))
+    assert not [w for w in caught if "solver." + key in str(w.message)]

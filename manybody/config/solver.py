@@ -46,6 +46,19 @@ class SolverParams:
     chebyshev: ChebyshevParams | Mapping[str, Any] | None = None
     #: The options as given (the table of the run specification), for :meth:`to_dict`.
     _given: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+    #: The keys of the table this was read from (:meth:`from_table`): a key given at its default
+    #: value is still a key the user set (``manybody.config.unused``).
+    _keys: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any], where: str = "solver") -> SolverParams:
+        """The options of a TOML ``[solver]`` table (unknown keys refused, naming ``where``),
+        remembering which keys it gave: ``dtype = "float64"`` under ``method = "chebyshev"``
+        is dense ED's precision, and only a value other than the default was warned about (a
+        break test, session 54)."""
+        params = v.from_mapping(cls, table, where)
+        object.__setattr__(params, "_keys", frozenset(map(str, table)))
+        return params
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dtype", v.choice("solver.dtype", self.dtype, ("float64", "float32")))

@@ -88,12 +88,14 @@ def _unused(model, probe, solver, method) -> list[tuple[str, Any, str]]:
 _WITH_DEFAULTS: ContextVar[bool] = ContextVar("with_defaults", default=False)
 
 
-def _changed(params: Any, default: Any, names: tuple[str, ...]) -> list[tuple[str, Any]]:
-    """(name, value) of the fields of ``params`` among ``names`` that differ from ``default``
-    (all of them under ``include_defaults``)."""
+def _changed(params: Any, default: Any, names: tuple[str, ...],
+             given: frozenset[str] = frozenset()) -> list[tuple[str, Any]]:
+    """(name, value) of the fields of ``params`` among ``names`` that differ from ``default`` or
+    were ``given`` (the keys of the table they were read from: set, if to the default; all of
+    them under ``include_defaults``)."""
     every = _WITH_DEFAULTS.get()
     return [(name, getattr(params, name)) for name in names
-            if every or getattr(params, name) != getattr(default, name)]
+            if every or name in given or getattr(params, name) != getattr(default, name)]
 
 
 def _coupling(coupling: CouplingParams | None, model: ModelParams) -> list[tuple[str, Any, str]]:
@@ -236,7 +238,8 @@ def _solver(solver: SolverParams, method: str) -> list[tuple[str, Any, str]]:
     found = [] if solver.method != "chebyshev" else [
         (f"solver.{name}", value, f"it is dense ED's, and solver.method = 'chebyshev' (the "
          f"Chebyshev solver's is solver.chebyshev.{name})")
-        for name, value in _changed(solver, _SOLVER, ("dtype", "memory_fraction"))]
+        for name, value in _changed(solver, _SOLVER, ("dtype", "memory_fraction"),
+                                    given=solver._keys)]
     if options.n_moments is not None and "max_moments" in given:
         found.append(("solver.chebyshev.max_moments", options.max_moments,
                       "solver.chebyshev.n_moments fixes the number of moments"))

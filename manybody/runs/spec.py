@@ -683,7 +683,7 @@ class RunSpec:
         _refuse_keys_placed_elsewhere(data.get("solver", {}), [
             f.name for f in dataclasses.fields(SolverParams) if f.init], "solver")
         try:  # the spec's keys: model.tls.x, not tls.x (spec_keys)
-            solver = v.from_mapping(SolverParams, data.get("solver", {}), "solver")
+            solver = SolverParams.from_table(data.get("solver", {}))
             model = ModelParams.from_dict(model_table)
             probe = probe_from_dict(data["probe"])
         except (TypeError, ValueError) as exc:
