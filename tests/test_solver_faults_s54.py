@@ -320,3 +320,23 @@ def test_a_dense_option_given_at_its_default_under_chebyshev_is_said_to_change_n
         warnings.simplefilter("always")
         preflight(_chebyshev_spec({"method": "chebyshev"}))
     assert not [w for w in caught if "solver." + key in str(w.message)]
+
+
+def test_memory_refusals_under_a_small_fraction_name_a_fraction_and_no_bigger_machine():
+    """helper-172: a Chebyshev solve with random-matrix terms under memory_fraction = 1e-6 was
+    told only to drop them or use fewer TLS; a dense solve of 25 MB under 1e-5 was offered 'a
+    machine with >= 2.5e3 GB' and told 'only 18.3 GB is available'."""
+    from manybody.config.solver import ChebyshevParams
+    from manybody.simulation.solvers.chebyshev.resources import check_chebyshev_memory
+    from manybody.simulation.solvers.dense import dense_memory_message
+
+    model = ModelParams.from_dict({"n_tls": 10, "random_matrix": {"kind": "goe", "weight": 0.1}})
+    with pytest.raises(MemoryError, match=r"chebyshev\.memory_fraction >= [\d.e-]+, or drop "
+                       r"random_matrix"):
+        check_chebyshev_memory(model, ChebyshevParams(memory_fraction=1e-6))
+    small = dense_memory_message(10, SolverParams(memory_fraction=1e-5), available=2**34)
+    assert "a machine with" not in small
+    assert "solver.memory_fraction 1e-05 allows only" in small and "of the 16 GB available" in small
+    assert "solver.memory_fraction >= " in small
+    large = dense_memory_message(16, SolverParams(), available=2**30)
+    assert "a machine with >= " in large and "only 1 GB is available" in large

@@ -165,14 +165,20 @@ def dense_memory_message(n_tls: int, solver: SolverParams, random_matrix: bool =
             fits.append(f"at most {most} temperatures (probe.temperatures has {n_t})")
     if (fraction := fraction_remedy("solver.memory_fraction", need, have)) is not None:
         fits.append(fraction)
-    if need / solver.memory_fraction <= LARGEST_MACHINE:  # not "a machine with 3e10 GB" (N = 30)
+    # a bigger machine only where this one lacks the memory: 'a machine with >= 2.5e3 GB' was
+    # offered for a 25 MB solve refused under memory_fraction = 1e-5 (a break test, session 54)
+    if need > have and need / solver.memory_fraction <= LARGEST_MACHINE:  # not 3e10 GB (N = 30)
         fits.append(f"a machine with >= {need / solver.memory_fraction / gb:.3g} GB available")
     what = f" (with the thermal arrays of {n_t} temperatures)" if n_t else ""
+    allowed = (f"only {have / gb:.3g} GB is available" if need > have else
+               f"solver.memory_fraction {solver.memory_fraction:.3g} allows only "
+               f"{budget / gb:.3g} GB of the {have / gb:.3g} GB available")
+    if need > have:
+        allowed += (f" (solver.memory_fraction {solver.memory_fraction:.3g}: "
+                    f"{budget / gb:.3g} GB)")
     return (f"n_tls={n_tls} with dtype={solver.dtype} needs about {need / gb:.3g} GB for dense ED"
-            f"{what} "
-            f"but only {have / gb:.3g} GB is available (solver.memory_fraction "
-            f"{solver.memory_fraction:.3g}: {budget / gb:.3g} GB); what would fit: "
-            f"{'; '.join(fits)}{limit_hint()}")
+            f"{what} but {allowed}; what would fit: "
+            f"{'; '.join(fits) or 'nothing on this machine'}{limit_hint()}")
 
 
 def check_memory(n_tls: int, solver: SolverParams, random_matrix: bool = False, *,

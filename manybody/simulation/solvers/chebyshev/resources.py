@@ -215,13 +215,18 @@ def _check_memory(n: int, params: ChebyshevParams, tunnelling: bool, rm: bool,
     budget = params.memory_fraction * available_memory()
     gb = 2.0**30
     dense = dense_operator_bytes(n, rm, stress_rm)
+    need = chebyshev_minimum_bytes(n, params, tunnelling, rm or stress_rm)
     if dense > budget:
+        # with the memory fraction that fits, where one does (only "drop the random-matrix
+        # terms or use fewer TLS" was said under memory_fraction = 1e-6; a break test, 54)
+        fraction = fraction_remedy("chebyshev.memory_fraction", max(dense, need),
+                                   available_memory())
         raise MemoryError(
             f"n_tls={n} with random-matrix terms: the chebyshev solver needs their dense "
             f"2^N x 2^N matrices, about {dense / gb:.3g} GB, but only {budget / gb:.3g} GB is "
-            f"allowed (chebyshev.memory_fraction {params.memory_fraction:.3g}); drop "
-            "random_matrix / stress.random_matrix or use fewer TLS")
-    need = chebyshev_minimum_bytes(n, params, tunnelling, rm or stress_rm)
+            f"allowed (chebyshev.memory_fraction {params.memory_fraction:.3g}); "
+            + (f"{fraction}, or " if fraction else "") + "drop random_matrix / "
+            "stress.random_matrix or use fewer TLS")
     if need > budget:
         fit = n
         while fit > 0 and chebyshev_minimum_bytes(fit, params, tunnelling, rm or stress_rm) > budget:
