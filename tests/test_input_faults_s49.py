@@ -139,8 +139,8 @@ observables = ["absorption"]
     assert "solver_routes: dense, float64 (every one of 400 sweep point(s))" in text
     assert '"...",0.0009975,"(400 values)"' in text
     assert _shown_attribute("solver_routes", '["dense, float64", "chebyshev, float32", '
-                            '"dense, float64"]') == ("dense, float64 (2 point(s)); "
-                                                     "chebyshev, float32 (1 point(s))")
+                            '"dense, float64"]') == (
+        "dense, float64 (2 point(s): points 0, 2); chebyshev, float32 (1 point(s): point 1)")
     long = _shown_attribute("run_stretches", "x" * (ATTRIBUTE_CHARACTERS + 10))
     assert long.endswith(f"({ATTRIBUTE_CHARACTERS + 10} characters in all; "
                          "load_results(path).attrs['run_stretches'] holds the whole text)")

@@ -340,3 +340,21 @@ def test_memory_refusals_under_a_small_fraction_name_a_fraction_and_no_bigger_ma
     assert "solver.memory_fraction >= " in small
     large = dense_memory_message(16, SolverParams(), available=2**30)
     assert "a machine with >= " in large and "only 1 GB is available" in large
+
+
+def test_an_auto_run_that_solved_every_point_densely_keeps_no_chebyshev_options():
+    """``chebyshev_options`` was recorded where no point used the Chebyshev solver (helper-172);
+    ``solver_routes`` of a mixed sweep now names which points took which route."""
+    import json
+
+    from manybody.runs.results import _shown_attribute
+    from manybody.runs.sweep import run_sweep
+
+    ds = run_sweep(_chebyshev_spec({"method": "auto"}))
+    assert json.loads(ds.attrs["solver_routes"]) == ["dense, float64"]
+    assert "chebyshev_options" not in ds.attrs
+    mixed = json.dumps(["dense, float64"] * 3 + ["chebyshev, matrix_free operator"] * 2
+                       + ["dense, float64"])
+    assert _shown_attribute("solver_routes", mixed) == (
+        "dense, float64 (4 point(s): points 0-2, 5); "
+        "chebyshev, matrix_free operator (2 point(s): points 3-4)")

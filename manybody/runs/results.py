@@ -172,7 +172,8 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
         "finished": int(bool(finished)),
         **({"solver_routes": json.dumps(routes)} if routes is not None else {}),
         **({"chebyshev_options": json.dumps(dataclasses.asdict(spec.solver.chebyshev))}
-           if spec.solver.method != "dense" else {}),
+           if spec.solver.method != "dense" and (routes is None or any(
+               route.startswith("chebyshev") for route in routes)) else {}),
         "realisation_warnings": json.dumps(raised or []),
         "run_stretches": json.dumps([{k: record.get(k) for k in keep if k in record}
                                      for record in stretches]),
@@ -857,7 +858,10 @@ def _shown_attribute(key: str, value: Any) -> str:
                 counts = Counter(routes)
                 if len(counts) == 1:
                     return f"{routes[0]} (every one of {len(routes)} sweep point(s))"
-                return "; ".join(f"{route} ({count} point(s))" for route, count in counts.items())
+                # which points, not only how many (a mixed "auto" sweep; a break test, 54)
+                return "; ".join(f"{route} ({count} point(s): "
+                                 f"{_index_ranges([i for i, r in enumerate(routes) if r == route])})"
+                                 for route, count in counts.items())
     if key == "realisation_warnings":
         with contextlib.suppress(TypeError, ValueError, KeyError, AttributeError):
             raised = json.loads(text)
@@ -875,6 +879,20 @@ def _shown_attribute(key: str, value: Any) -> str:
         text = (f"{text[:ATTRIBUTE_CHARACTERS]} ... ({len(text)} characters in all; "
                 f"load_results(path).attrs[{key!r}] holds the whole text)")
     return text
+
+
+def _index_ranges(indices: list[int]) -> str:
+    """Sweep point indices (C order) as ranges: [0, 1, 2, 5] -> 'points 0-2, 5'."""
+    runs: list[str] = []
+    start = previous = indices[0]
+    for index in [*indices[1:], None]:
+        if index is not None and index == previous + 1:
+            previous = index
+            continue
+        runs.append(f"{start}-{previous}" if previous > start else f"{start}")
+        if index is not None:
+            start = previous = index
+    return ("point " if len(indices) == 1 else "points ") + ", ".join(runs)
 
 
 def _short_lists(value: Any) -> Any:
