@@ -24,7 +24,8 @@ __all__ = ["HEADER_SPELLINGS", "LOSS_START", "HeaderParts", "check_header", "dim
            "error_names_other", "error_subject",
            "header_power_unit", "header_temperature_unit", "header_unit", "is_expanded_uncertainty",
            "is_error_column", "is_power_column", "is_temperature", "loss_kind",
-           "normalised_header", "parse_header", "scale_factor", "scale_unit", "scaled_errors",
+           "normalised_header", "parse_header", "plain_symbols", "scale_factor", "scale_unit",
+           "scaled_errors",
            "strip_unit", "without_condition"]
 
 
@@ -32,14 +33,26 @@ _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+
 #: Unicode minus and dashes before a number, the micro sign, blanks that are not spaces, and
 #: subscript digits written plain ('f₀' is 'f0': 'f₀ − f (Hz)' and 'Δf/f₀ (Hz)' were "cannot tell
 #: which column is the shift"; a tester, session 54).
+#: Since helper-173 also the figure dash and em dash ('f0 ‒ f', 'f0 — f') and subscript letters
+#: ('fᵣ₀ - fᵣ' is 'fr0 - fr'; they were "cannot tell which column is the shift").
 _LOOKALIKES = str.maketrans({**{chr(0x2080 + d): str(d) for d in range(10)},
+                             **dict(zip("ₐₑₒₓₕₖₗₘₙₚₛₜᵢᵣᵤᵥ", "aeoxhklmnpstiruv", strict=True)),
                              "\u2212": "-", "\u2013": "-", "\u2010": "-", "\u2011": "-",
+                             "\u2012": "-", "\u2014": "-",
                              "\u03bc": "\u00b5", "\u00a0": " ", "\u2009": " ", "\u202f": " "})
 
 
 def _as_written(name: str) -> str:
     """A header cell without its byte-order mark, quotes and surrounding blanks, case kept."""
     return name.replace("\ufeff", "").strip().strip('"').strip()
+
+
+def plain_symbols(name: str) -> str:
+    """A header cell as written (case kept, so 'mHz' stays millihertz) with the look-alike
+    characters of :func:`normalised_header` made plain: Unicode minus and dashes as '-',
+    subscript digits and letters plain, a superscript 0 on a frequency ('f⁰') as 'f0'."""
+    text = _as_written(name).translate(_LOOKALIKES)
+    return re.sub(r"(?<![A-Za-z])([fFνvV])\s*\u2070", r"\g<1>0", text)
 
 
 #: 'minus' between two operands is the operator: 'f0 minus f' is 'f0 - f' (it was taken for a
@@ -53,7 +66,7 @@ def normalised_header(name: str) -> str:
     out (``'×10⁻⁶'`` -> ``'×10^-6'``, ``'Q⁻¹'`` -> ``'q^-1'``; '×10⁻⁶' was read as no scale, a
     reviewer, session 27), and the brackets of an exponent, a subscript or ``tan(δ)`` folded
     (``'10^(-6)'``, ``'Q_{i}^{-1}'``, ``'Q(-1)'``), so that every bracket left is an annotation."""
-    text = _as_written(name).lower().translate(_LOOKALIKES)
+    text = plain_symbols(name).lower()
     text = _WORD_MINUS.sub(" - ", text)
     text = re.sub(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+", lambda m: "^" + m.group(0).translate(_SUPERSCRIPTS), text)
     text = re.sub(r"\^\s*[\{\(]\s*([+-]?)\s*(\d+)\s*[\}\)]", r"^\1\2", text)

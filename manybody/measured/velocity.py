@@ -32,6 +32,10 @@ power of ten on a relative shift (``dv/v × 10⁶``) is refused naming it (value
 or the shift times 10^6?); an error column naming a relative shift in a unit of frequency
 (``sd(df/f) (Hz)``) is refused; expanded uncertainties named by their level alone (``U95``,
 ``CI95``, ``U (Hz)``, ``k = 2``) are refused and the combined standard uncertainty ``u_c`` taken.
+
+Since helper-172: a difference is found wherever it stands in the header, after a shift's name or
+in brackets (``shift (f0 - f) (Hz)``, ``Δf = f0 - f (Hz)``, ``(f0 - f)/f0``, ``1 - f/f0``;
+:func:`written_shift`).
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ _REFERENCE = r"(?:0|ref|min|max|base|t_?(?:0|ref|min|max|base)|\d+(?:\.\d+)?\s*[
 #: 'f_r_10mk' ('f_r(10 mK) - f_r(T)').
 _OPERAND = r"f(?:_?(?:r|res|c))?(?:_?(?:t|" + _REFERENCE + r"))?"
 _FREQUENCY_SHIFT = re.compile(
-    r"^(?:(?:d|δ|delta)[\s_]*(?:f|ν|nu)(?:[\s_]*(?:0|r|res|c))?"
+    r"^(?:-\s*)?(?:(?:d|δ|delta)[\s_]*(?:f|ν|nu)(?:[\s_]*(?:0|r|res|c))?"
     r"|" + _OPERAND + r"\s*-\s*" + _OPERAND +
     r"|(?:" + _RESONANCE + r"[\s_]*)?shift)$")
 _TRAILING_FREQUENCY_UNIT = re.compile(r"(?:[\s_]+|\s*/\s*)(" + "|".join(
@@ -123,9 +127,90 @@ _REFERENCE_FIRST = re.compile(
 _NEGATED = re.compile(r"^-\s*(?=\S)")
 
 
+#: The argument of a frequency at a reference state: 'f(0)', 'f(T0)', 'f(T_ref)', 'f(T = 0)',
+#: 'f(T → 0)', 'f(10 mK)', 'f(base)', 'f(lowest T)'; and at the temperature of the row: 'f(T)'.
+_REFERENCE_ARGUMENT = (r"(?:0|ref|min|max|base|lowest\s*t|t_?(?:0|ref|min|max|base|low)|"
+                       r"t\s*(?:=|→|->)\s*[^()]+|[\d.]+\s*[mµu]?k)")
+#: One operand of a written difference, in a header as written (lookalikes made plain): a
+#: frequency ('f', 'ν', 'nu'; 'v' for a velocity) with a subscript or an argument; group 'ref'
+#: set when it is the reference.
+_WRITTEN_OPERAND = (r"(?:f|ν|nu|v)(?:_?\{?(?:r|res|c)\}?)?"
+                    r"(?:_?\{?(?P<ref{0}>" + _REFERENCE.replace(r"\s*", " ?") + r")\}?"
+                    r"|_?(?:t|meas|m|obs|data|exp)"
+                    r"|\s*\(\s*(?:(?P<arg{0}>" + _REFERENCE_ARGUMENT + r")|t)\s*\))?")
+_WRITTEN_DIFFERENCE = re.compile(
+    r"(?P<open>[(\[]\s*)?(?<![\w.])(?P<a>" + _WRITTEN_OPERAND.replace("{0}", "a") + r")\s*-\s*(?P<b>"
+    + _WRITTEN_OPERAND.replace("{0}", "b") + r")(?![\w(])(?(open)\s*[)\]])"
+    r"(?P<ratio>\s*/\s*(?:f|ν|nu|v)\w*)?", re.IGNORECASE)
+#: 1 - f/f0 (reversed) and f/f0 - 1 (not), relative shifts written as ratios.
+_WRITTEN_RATIO = re.compile(r"^(?:(?P<rev>1\s*-\s*)(?P<q>f|ν|v)\w*\s*/\s*(?:f|ν|v)_?0\b"
+                            r"|(?P<q2>f|ν|v)\w*\s*/\s*(?:f|ν|v)_?0\s*-\s*1\b)", re.IGNORECASE)
+#: The words of a shift that may stand beside its written difference: 'Δf = f0 - f', 'shift (f0 -
+#: f)', 'frequency shift f0-f', 'f0-f shift'.
+_SHIFT_WORDS = re.compile(r"(?:(?:frequency|resonance|resonant)[\s_]+)?shift|^\s*(?:Δ|δ|delta|d)"
+                          r"[\s_]*(?:f|ν|nu)(?:_?(?:0|r))?(?![a-z])|=", re.IGNORECASE)
+
+
+def _is_reference(match: re.Match, which: str) -> bool:
+    """Whether operand ``which`` ('a', 'b') of a written difference is the reference."""
+    return bool(match.group(f"ref{which}") or match.group(f"arg{which}"))
+
+
+def written_shift(name: str) -> str:
+    """A shift header with its written difference or ratio as the plain shift it is: '-df (Hz)'
+    for 'shift (f0 - f) (Hz)', 'Δf = f0 - f (Hz)', 'frequency shift f0-f (Hz)', '(f0 - f)/Hz',
+    'f(T → 0) - f(T) (Hz)', 'ν0 - ν (Hz)'; 'df (Hz)' for 'f - f0 (Hz)'; '-df/f' for '(f0 - f)/f0'
+    and '1 - f/f0'; '-dv/v' for '(v0 - v)/v0'. The name as given when it holds no such
+    difference, a difference of two references or two rows, or words that are not a shift's;
+    '' (no shift) for differences in both orders.
+
+    A reversed difference after a shift word or in brackets was read with its sign unchanged,
+    and many spellings of one ('f0 — f', 'f⁰ - f', 'f0 - f_meas', '(f0-f)/f0') were "cannot
+    tell which column is the shift" (helper-172): the difference is found wherever it stands in
+    the header, and read from here on by the rules of the plain names."""
+    text = headers.plain_symbols(name)
+    text = re.sub(r"(?<=\S)[\s_]+minus[\s_]+(?=\S)", " - ", text, flags=re.IGNORECASE)
+    ratio = _WRITTEN_RATIO.match(text)
+    if ratio:
+        q = (ratio.group("q") or ratio.group("q2")).lower()
+        rest = text[ratio.end():]
+        return ("-" if ratio.group("rev") else "") + ("dv/v" if q == "v" else "df/f") + rest
+    found = list(_WRITTEN_DIFFERENCE.finditer(text))
+    orders = {(_is_reference(m, "a"), _is_reference(m, "b")) for m in found}
+    if len(orders) > 1 and {(True, False), (False, True)} <= orders:
+        return ""  # 'shift (f0 - f) (f - f0)': both orders, no shift of either sign
+    if len(found) != 1:
+        return name
+    m = found[0]
+    first, second = _is_reference(m, "a"), _is_reference(m, "b")
+    if first == second:
+        return name
+    velocity = m.group("a")[0].lower() == "v"
+    if m.group("ratio"):
+        divisor = m.group("ratio").split("/")[1].strip()
+        if not re.fullmatch(r"(?:f|ν|nu|v)(?:_?(?:r|res|c))?_?(?:0|ref)", divisor, re.IGNORECASE):
+            return name
+        base = "dv/v" if velocity else "df/f"
+    elif velocity:
+        return name
+    else:
+        base = "df"
+    before = text[:m.start()]
+    negated = re.search(r"(?:^|[\s=])-\s*$", before)  # '-(f - f0) (Hz)' is f0 - f
+    if negated:
+        before = before[:negated.start()]
+    rest = (before + " " + text[m.end():]).strip()
+    rest = re.sub(r"[(\[]\s*[)\]]", " ", _SHIFT_WORDS.sub(" ", rest)).strip()
+    rest = re.sub(r"^(?:in\s+|/\s*)(\S+)$", r"(\1)", rest)  # 'in Hz', '/Hz' as '(Hz)'
+    if headers.strip_unit(base + " " + rest) != base:  # words beside it that are no shift's
+        return name
+    return ("-" if first != bool(negated) else "") + base + (" " + rest if rest else "")
+
+
 def is_reversed_difference(name: str) -> bool:
     """Whether a shift header is the reference minus the frequency ('f0 - f (Hz)', 'f(0) - f(T)')
     or a negated shift ('-dv/v'), whose values are read with their sign flipped."""
+    name = written_shift(name)
     written = headers.normalised_header(name)  # lower case, Unicode minus and dashes as '-'
     return bool(_REVERSED.match(frequency_unit(name)[0]) or _REFERENCE_FIRST.match(written)
                 or _NEGATED.match(written))
@@ -162,6 +247,7 @@ def frequency_unit(name: str) -> tuple[str, str | None]:
         A key of :data:`manybody.units.HERTZ_PER_UNIT` (``'hz'``, ``'khz'``, ``'mHz'``, ...), None
         without a frequency unit.
     """
+    name = written_shift(name)
     quantity = headers.strip_unit(name)
     unit = (headers.header_unit(name) or "").replace(" ", "")
     trailing = _TRAILING_FREQUENCY_UNIT.search(quantity)  # 'df_khz', 'shift / khz'
@@ -182,6 +268,7 @@ def is_frequency_shift(name: str) -> bool:
 def shift_kind(name: str) -> str | None:
     """"delta v/v", "df/f", or "df" (an absolute frequency shift in Hz, kHz, MHz or GHz) for a
     shift column name, None for any other column."""
+    name = written_shift(name)
     if is_frequency_shift(name):
         return "df"
     n = headers.strip_unit(name)
@@ -355,8 +442,9 @@ def _shift_scale(src: str, s_name: str, role: str = "shift") -> float:
     other tables read the scale. It was refused as "not a relative shift" without naming the
     scale read, while ``'dv/v [ppm]'`` was read (a tester, session 54): it is refused naming it.
     """
-    headers.check_header(src, s_name, role)
-    unit = headers.scale_unit(s_name)
+    written = written_shift(s_name)  # '(f0 - f)/f0' is '-df/f': its bracket is no unit
+    headers.check_header(src, written, role)
+    unit = headers.scale_unit(written)
     factor = headers.scale_factor(unit)
     if factor is None:
         raise ValueError(
@@ -531,7 +619,7 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
             raise ValueError(f"{src}: error column {e_name!r}: errors must be > 0, found "
                              f"{sigma[bad[0]]:g} in data row {bad[0] + 1}")
         sigma = _errors_in_shift_units(src, e_name, sigma, shift, s_name)
-    unit = hertz or headers.header_unit(s_name)
+    unit = hertz or headers.header_unit(written_shift(s_name))
     # a column in Hz is an absolute shift df: its values were labelled df/f in the printed
     # maximum (a break test, session 50)
     kind = "df" if hertz is not None else shift_kind(s_name) or "delta v/v"

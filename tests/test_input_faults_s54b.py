@@ -1,0 +1,89 @@
+"""Faults found by a second tester of the shift-table reader (helper-172, after session 54): a
+reversed difference written after a shift's name or in brackets read with its sign unchanged, and
+many spellings of one refused as "cannot tell which column is the shift"; resonance frequencies
+falling by more than half read as a shift, while real shifts of one sign in MHz were refused as
+resonances; expanded uncertainties and intervals dropped without a word; 'Uc' and 'U_c' read two
+ways."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+from manybody.measured.velocity import read_velocity_table
+
+TEMPERATURE = np.geomspace(0.01, 1.0, 12)
+#: A shift f - f0 (Hz): -8e4 at the lowest temperature, rising as ln T, +4.5e4 at the highest.
+SHIFT = 3.5e4 * np.log(TEMPERATURE / 0.1) + 0.5e4
+
+
+def _table(path, headers, columns):
+    path.write_text("T (K)," + ",".join(headers) + "\n" + "".join(
+        f"{t:.6g}," + ",".join(f"{c[i]:.12g}" for c in columns) + "\n"
+        for i, t in enumerate(TEMPERATURE)), encoding="utf-8")
+    return path
+
+
+def _read(path, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return read_velocity_table(path, **kw)
+
+
+# ------------------------------------------ F1, F6: a reversed difference wherever it stands
+
+
+@pytest.mark.parametrize("header,factor", [
+    ("shift (f0 - f) (Hz)", 1.0), ("Δf (f₀−f) [Hz]", 1.0), ("frequency shift f0-f (Hz)", 1.0),
+    ("f(T → 0) - f(T) (Hz)", 1.0), ("f(T->0) - f(T) (kHz)", 1e-3), ("Δf = f0 - f (Hz)", 1.0),
+    ("df = f0 - f (Hz)", 1.0), ("shift f0-f (Hz)", 1.0), ("f0-f shift (Hz)", 1.0),
+    ("Delta f = f_0 - f (Hz)", 1.0), ("resonance shift (f_r0 - f_r) [kHz]", 1e-3),
+    ("f0 — f (Hz)", 1.0), ("f0 ‒ f (Hz)", 1.0), ("f⁰ - f (Hz)", 1.0), ("fᵣ₀ - fᵣ (Hz)", 1.0),
+    ("f0 - f_meas (Hz)", 1.0), ("f_ref−f_meas (Hz)", 1.0), ("ν0 - ν (Hz)", 1.0),
+    ("ν₀ − ν (Hz)", 1.0), ("(f0-f) (Hz)", 1.0), ("(f0 - f)/Hz", 1.0), ("[f0 - f] (MHz)", 1e-6),
+    ("-df (Hz)", 1.0), ("-Δf (Hz)", 1.0), ("−Δf (Hz)", 1.0), ("-(f - f0) (Hz)", 1.0),
+    ("f0 - f(T) in Hz", 1.0), ("f(base) - f(T) (Hz)", 1.0), ("f(lowest T) - f(T) (Hz)", 1.0)])
+def test_a_reversed_difference_is_read_with_its_sign_flipped(tmp_path, header, factor):
+    """helper-172: the first five were read with their sign unchanged (a wrong sign through the
+    API, caught in the CLI only by the fit's shape check); the others were "cannot tell which
+    column is the shift" ('f(base) - f(T) (Hz)' said to have no unit)."""
+    table = _read(_table(tmp_path / "v.csv", [header], [-SHIFT * factor]))
+    assert (table.kind, table.sign_flipped, table.shift_column) == ("df", True, header)
+    np.testing.assert_allclose(table.shift, SHIFT * factor, rtol=1e-9)
+
+
+@pytest.mark.parametrize("header", ["shift (f - f0) (Hz)", "Δf = f - f0 (Hz)", "-(f0 - f) (Hz)",
+                                    "f(T) - f(T → 0) (Hz)", "frequency shift f-f0 (Hz)",
+                                    "ν - ν0 (Hz)", "f_meas - f_ref (Hz)"])
+def test_a_difference_in_its_own_order_keeps_its_sign(tmp_path, header):
+    """The guard: f - f0 written the same ways is read as it is."""
+    table = _read(_table(tmp_path / "v.csv", [header], [SHIFT]))
+    assert (table.kind, table.sign_flipped) == ("df", False)
+    np.testing.assert_allclose(table.shift, SHIFT, rtol=1e-9)
+
+
+@pytest.mark.parametrize("header,kind,flipped", [
+    ("(f0-f)/f0", "df/f", True), ("(f-f0)/f0", "df/f", False), ("1 - f/f0", "df/f", True),
+    ("f/f0 - 1", "df/f", False), ("(v0-v)/v0", "delta v/v", True), ("(v-v0)/v0", "delta v/v", False),
+    ("(f0 - f)/f0 (ppm)", "df/f", True), ("(f_0 − f)/f_0 [1e-6]", "df/f", True)])
+def test_a_relative_difference_written_out_is_read_with_its_sign(tmp_path, header, kind, flipped):
+    """helper-172: '(f0-f)/f0', '(f-f0)/f0', '1 - f/f0', '(v0-v)/v0' were "cannot tell which
+    column is the shift"."""
+    relative = SHIFT / 5e9
+    scale = 1e6 if re.search(r"ppm|1e-6", header) else 1.0
+    written = (-relative if flipped else relative) * scale
+    table = _read(_table(tmp_path / "v.csv", [header], [written]))
+    assert (table.kind, table.sign_flipped) == (kind, flipped)
+    np.testing.assert_allclose(table.as_fraction()[0], relative, rtol=1e-9)
+
+
+@pytest.mark.parametrize("header", ["shift (f0 - f) (f - f0) (Hz)", "Δf = f0 - f (f - f0) (Hz)",
+                                    "f0 - f and more (Hz)"])
+def test_a_difference_that_says_no_one_sign_is_not_read(tmp_path, header):
+    """Two differences of opposite order ('shift (f0 - f) (f - f0)' was read with its sign
+    unchanged), or words that are not a shift's: not read as a shift of either sign."""
+    with pytest.raises(ValueError, match="cannot tell which column is the shift"):
+        _read(_table(tmp_path / "v.csv", [header], [SHIFT]))
