@@ -87,3 +87,63 @@ def test_a_difference_that_says_no_one_sign_is_not_read(tmp_path, header):
     unchanged), or words that are not a shift's: not read as a shift of either sign."""
     with pytest.raises(ValueError, match="cannot tell which column is the shift"):
         _read(_table(tmp_path / "v.csv", [header], [SHIFT]))
+
+
+# ------------------------------------------ F2, F3: a resonance against a shift of one sign
+
+
+@pytest.mark.parametrize("header,f0", [("shift (GHz)", 5.0), ("df (MHz)", 5000.0), ("Δf (Hz)", 5e9),
+                                       ("f - f0 (kHz)", 5e6), ("df (GHz)", 0.5), ("df (MHz)", 2.0),
+                                       ("shift (Hz)", 2e6)])
+@pytest.mark.parametrize("fall", [0.55, 0.7, 0.9, 0.94])
+def test_a_resonance_falling_by_more_than_half_is_no_shift(tmp_path, header, f0, fall):
+    """helper-172: a resonance column under a shift's name falling by more than half (near Tc)
+    was read as a shift of GHz: the rule was a spread within a factor 2."""
+    x = (TEMPERATURE - TEMPERATURE[0]) / (TEMPERATURE[-1] - TEMPERATURE[0])
+    path = _table(tmp_path / "v.csv", [header], [f0 * (1 - fall * x)])
+    with pytest.raises(ValueError, match=re.escape(repr(header)) + r", data row 1: .* are an "
+                       r"absolute \(resonance\) frequency, not a shift.*\(all positive, of 1e\+06 "
+                       r"Hz or more, and never near 0, as resonance frequencies are\).*or choose the "
+                       r"column by name"):
+        _read(path)
+
+
+@pytest.mark.parametrize("header,values", [
+    ("df (MHz)", lambda x: -(10 + 5 * x)), ("df (kHz)", lambda x: -(1 + x) * 1e3),
+    ("df (kHz)", lambda x: -(1 + 0.5 * x) * 1e3), ("Δf (GHz)", lambda x: -0.02 * (1 + x)),
+    ("f - f0 (Hz)", lambda x: -5e9 * (1 - 0.2 * x))])
+def test_a_negative_shift_of_one_sign_is_never_a_resonance(tmp_path, header, values):
+    """helper-172: -10 to -15 MHz (a kinetic-inductance fall, its reference away from the data)
+    was refused as "an absolute (resonance) frequency", even chosen by name: a resonance
+    frequency is never negative."""
+    x = (TEMPERATURE - TEMPERATURE[0]) / (TEMPERATURE[-1] - TEMPERATURE[0])
+    table = _read(_table(tmp_path / "v.csv", [header], [values(x)]))
+    assert table.kind == "df"
+    np.testing.assert_allclose(table.shift, values(x), rtol=1e-9)
+
+
+@pytest.mark.parametrize("header,values", [("df (MHz)", lambda x: 1 + 0.9 * x),
+                                           ("df (GHz)", lambda x: 1e-3 * (1 + 0.3 * x)),
+                                           ("df (Hz)", lambda x: 2e6 + 1e5 * x)])
+def test_a_positive_shift_of_mhz_is_read_when_chosen_by_name(tmp_path, header, values):
+    """helper-172: positive one-sign values of MHz had no way in; found by name they are a
+    resonance (refused, saying how to keep them), chosen by name read with a warning saying why
+    they looked like one."""
+    x = (TEMPERATURE - TEMPERATURE[0]) / (TEMPERATURE[-1] - TEMPERATURE[0])
+    path = _table(tmp_path / "v.csv", [header], [values(x)])
+    with pytest.raises(ValueError, match="or choose the column by name"):
+        _read(path)
+    with pytest.warns(UserWarning, match=re.escape(repr(header)) + r", chosen by name, is read as "
+                      r"a shift f - f0 although the values \(.*\) are all positive"):
+        table = read_velocity_table(path, shift_column=header)
+    np.testing.assert_allclose(table.shift, values(x), rtol=1e-9)
+
+
+@pytest.mark.parametrize("header,values", [("df (Hz)", lambda x: 2 * np.sin(6 * x)),
+                                           ("df (kHz)", lambda x: 80 * x),
+                                           ("df (MHz)", lambda x: 0.9 + 0.05 * x)])
+def test_a_shift_near_zero_or_below_a_megahertz_is_read(tmp_path, header, values):
+    """The guard: across zero, from zero, or all below 1 MHz: a shift."""
+    x = (TEMPERATURE - TEMPERATURE[0]) / (TEMPERATURE[-1] - TEMPERATURE[0])
+    np.testing.assert_allclose(_read(_table(tmp_path / "v.csv", [header], [values(x)])).shift,
+                               values(x), rtol=1e-9)

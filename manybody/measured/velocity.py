@@ -14,8 +14,7 @@ error``, ``sd(df) (Hz)``, ``u(dv/v) (ppb)``, ``ddf (Hz)``, ...) in the shift's u
 read is a ValueError naming the file, the column, the row and the value.
 
 Since helper-165: a column naming a frequency itself (``f_meas``, ``fc (Hz)``, ``f1``, ``center
-frequency``, ``resonance_frequency_GHz``), or whose values are plainly resonance frequencies (all
-of one sign between 1 MHz and 100 GHz, within a factor MAX_ABSOLUTE_SPREAD of each other), is
+frequency``, ``resonance_frequency_GHz``), or whose values are plainly resonance frequencies, is
 refused as the shift, chosen by name or not; the reference minus the frequency (``f0 - f (Hz)``,
 ``f_r0 - f_r``, ``f(T0) - f(T)``, ``f(0) - f(T)``; since session 53 also a negated shift,
 ``-dv/v``) is read with its sign flipped, as f - f0 (:attr:`VelocityTable.sign_flipped`); a
@@ -24,24 +23,26 @@ as an absolute one with any scale of a relative one (``shift (1e-6)``, ``shift (
 expanded uncertainty (``U(df)``, k = 2) is refused as the error
 (:func:`manybody.measured.tables.error_column_of`).
 
-Since session 54: resonance frequencies are values of one sign within a factor
-MAX_ABSOLUTE_SPREAD of each other (a resonance falling by 15 % was a shift); a reference at a
-named temperature (``f(10 mK) - f(T)``, ``f(T_min) - f``) is read as ``f0 - f``, and so are
-``f₀ − f`` and ``f0 minus f`` (:func:`manybody.measured.headers.normalised_header`); a positive
-power of ten on a relative shift (``dv/v × 10⁶``) is refused naming it (values in units of 10^6,
-or the shift times 10^6?); an error column naming a relative shift in a unit of frequency
-(``sd(df/f) (Hz)``) is refused; expanded uncertainties named by their level alone (``U95``,
-``CI95``, ``U (Hz)``, ``k = 2``) are refused and the combined standard uncertainty ``u_c`` taken.
+Since session 54: a reference at a named temperature (``f(10 mK) - f(T)``, ``f(T_min) - f``) is
+read as ``f0 - f``, and so are ``f₀ − f`` and ``f0 minus f``
+(:func:`manybody.measured.headers.normalised_header`); a positive power of ten on a relative shift
+(``dv/v × 10⁶``) is refused naming it (values in units of 10^6, or the shift times 10^6?); an error
+column naming a relative shift in a unit of frequency (``sd(df/f) (Hz)``) is refused; expanded
+uncertainties named by their level alone (``U95``, ``CI95``, ``U (Hz)``, ``k = 2``) are refused and
+the combined standard uncertainty ``u_c`` taken.
 
 Since helper-172: a difference is found wherever it stands in the header, after a shift's name or
 in brackets (``shift (f0 - f) (Hz)``, ``Δf = f0 - f (Hz)``, ``(f0 - f)/f0``, ``1 - f/f0``;
-:func:`written_shift`).
+:func:`written_shift`); resonance frequencies are positive values reaching MIN_RESONANCE_HZ (1 MHz)
+and never near 0 (RESONANCE_CLEARANCE), negative values of one sign a shift; a column of such positive
+values chosen by name is read, with a warning.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,10 +62,12 @@ _SHIFT = re.compile(r"((^|[^a-z])(d|δ|delta)\s*_?\s*(v|f)\s*(/|_)\s*(v|f)(_?0)?
 #: fall near Tc a few %; a column in Hz read as a fraction gives hundreds: 1e-2 refused a 3 % fall,
 #: a tester, session 34).
 MAX_RELATIVE_SHIFT = 0.1
-#: Largest ratio of the largest to the smallest value of a column of resonance frequencies
-#: (:func:`_looks_absolute`): a resonance may fall by up to half near Tc; a shift's values of one
-#: sign span more than a factor 2 unless its reference is far from the data.
-MAX_ABSOLUTE_SPREAD = 2.0
+#: A column of positive values in Hz reaching MIN_RESONANCE_HZ whose smallest stays above
+#: RESONANCE_CLEARANCE times their spread (max - min) is resonance frequencies, not a shift
+#: (:func:`_looks_absolute`), unless chosen by name: a shift comes near 0 at its reference; a
+#: resonance falling by up to 95 % near Tc never does.
+MIN_RESONANCE_HZ = 1e6
+RESONANCE_CLEARANCE = 0.05
 _ACCEPTED = ", ".join(FREQUENCY_SYMBOLS.values())
 #: The name of an absolute frequency shift, read as one with a frequency unit only: 'Δf',
 #: 'delta f', 'df_r', 'f - f0', 'f-f_r', 'f(T) - f0', 'shift', 'f0 shift', 'resonance shift' (they
@@ -375,29 +378,49 @@ def _errors_in_shift_units(src: str, e_name: str, sigma: np.ndarray, shift: np.n
 
 
 def _looks_absolute(hertz_values: np.ndarray) -> bool:
-    """Whether values in Hz are plainly resonance frequencies, not a shift: all of one sign,
-    between 1 MHz and 100 GHz, and within a factor MAX_ABSOLUTE_SPREAD of each other.
+    """Whether values in Hz are plainly resonance frequencies, not a shift: all positive, the
+    largest at least MIN_RESONANCE_HZ, the smallest more than RESONANCE_CLEARANCE of their
+    spread above 0, however far they fall.
 
-    A shift's zero is its reference, within or near the data: its values cross or approach 0
-    (for a GHz resonator, df from -1e5 to +1e4 Hz, or a kinetic-inductance fall of MHz from
-    near 0). A resonance falls by 1e-6 to 1e-3 of itself below 1 K, by a few % to tens of %
-    near Tc: a 'shift (GHz)' column of 5 GHz falling by 15 % was fitted as a shift (a tester,
-    session 54; the rule was a spread below MAX_RELATIVE_SHIFT of the median)."""
-    v = np.abs(np.asarray(hertz_values, dtype=float))
-    if v.size == 0 or not (np.all(hertz_values > 0) or np.all(hertz_values < 0)):
+    A resonance frequency is never negative; a shift's zero is its reference, within or near the
+    data, and TLS shifts of a GHz resonator are kHz; a kinetic-inductance fall, which can reach
+    MHz, is negative (f - f0 below f0) or, with the reference at the highest temperature, falls
+    to 0. So negative values of one sign are a shift, however large (-10 to -15 MHz with a
+    reference away from the data was refused as a resonance; helper-172), and positive values of
+    MHz that never come near 0 are a resonance, falling by any fraction up to 95 % (the rule of
+    session 54, within a factor 2 of each other, read a resonance falling by more than half as a
+    shift of GHz; helper-172). A shift whose reference lies far below the data is read when the
+    column is chosen by name (:func:`_refuse_absolute_frequencies`)."""
+    v = np.asarray(hertz_values, dtype=float)
+    if v.size == 0 or not np.all(v > 0):
         return False
-    return bool(v.min() >= 1e6 and v.max() <= 1e11 and v.max() <= MAX_ABSOLUTE_SPREAD * v.min())
+    return bool(v.max() >= MIN_RESONANCE_HZ and v.min() > RESONANCE_CLEARANCE * (v.max() - v.min()))
 
 
-def _refuse_absolute_frequencies(src: str, column: str, shift: np.ndarray, hertz: str) -> None:
+def _refuse_absolute_frequencies(src: str, column: str, shift: np.ndarray, hertz: str,
+                                 chosen: bool = False) -> None:
     """Refuse a shift column in a unit of frequency whose values are plainly resonance
-    frequencies ('y (GHz)' of 5.0001, 5.0002, ... chosen as the shift; helper-165)."""
-    if _looks_absolute(shift * HERTZ_PER_UNIT[hertz]):
-        raise ValueError(
-            f"{src}: shift column {column!r}, data row 1: {shift[0]:g} {FREQUENCY_SYMBOLS[hertz]}"
-            f": the values ({np.min(shift):g} to {np.max(shift):g} {FREQUENCY_SYMBOLS[hertz]}) are "
-            "an absolute (resonance) frequency, not a shift: a shift f - f0 (e.g. 'df (Hz)', "
-            "near 0 at the reference) or df/f is expected; subtract the reference f(T_ref)")
+    frequencies ('y (GHz)' of 5.0001, 5.0002, ... chosen as the shift; helper-165); a column
+    chosen by name (``chosen``, --shift-column) is read, with a warning saying why it looked
+    like a resonance (a slope against ln T does not depend on the reference; helper-172)."""
+    if not _looks_absolute(shift * HERTZ_PER_UNIT[hertz]):
+        return
+    unit = FREQUENCY_SYMBOLS[hertz]
+    values = f"the values ({np.min(shift):g} to {np.max(shift):g} {unit})"
+    why = (f"all positive, of {MIN_RESONANCE_HZ:g} Hz or more, and never near 0, as resonance "
+           "frequencies are")
+    if chosen:
+        warnings.warn(f"{src}: shift column {column!r}, chosen by name, is read as a shift f - f0 "
+                      f"although {values} are {why} (a shift comes near 0 at its reference, a "
+                      "kinetic-inductance fall negative); if it is the resonance itself, subtract "
+                      "the reference f(T_ref)", UserWarning, stacklevel=3)
+        return
+    raise ValueError(
+        f"{src}: shift column {column!r}, data row 1: {shift[0]:g} {unit}: {values} are an "
+        "absolute (resonance) frequency, not a shift: a shift f - f0 (e.g. 'df (Hz)', near 0 at "
+        f"the reference) or df/f is expected ({why}); subtract the reference f(T_ref), or choose "
+        "the column by name (shift_column, --shift-column) if it is a shift whose reference lies "
+        "far below the data")
 
 
 def check_relative(source: str, column: str, shift: np.ndarray, scaled: np.ndarray) -> None:
@@ -604,7 +627,7 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
                          f"({FREQUENCY_SYMBOLS[hertz]})' for an absolute shift f - f0, or 'df/f' "
                          "(plain, ppm, ...) for a relative one")
     if hertz is not None:
-        _refuse_absolute_frequencies(src, s_name, shift, hertz)
+        _refuse_absolute_frequencies(src, s_name, shift, hertz, chosen=shift_column is not None)
     reversed_ = is_reversed_difference(s_name)
     if reversed_:  # 'f0 - f (Hz)': read as f - f0 (helper-165)
         shift = -shift
