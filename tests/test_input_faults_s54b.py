@@ -147,3 +147,43 @@ def test_a_shift_near_zero_or_below_a_megahertz_is_read(tmp_path, header, values
     x = (TEMPERATURE - TEMPERATURE[0]) / (TEMPERATURE[-1] - TEMPERATURE[0])
     np.testing.assert_allclose(_read(_table(tmp_path / "v.csv", [header], [values(x)])).shift,
                                values(x), rtol=1e-9)
+
+
+# ------------------------------------------ F4, F5: expanded uncertainties and u_c
+
+
+@pytest.mark.parametrize("error_header", ["2sd (Hz)", "confidence interval (Hz)",
+                                          "half-width 95% (Hz)", "95 % half-width (Hz)",
+                                          "3 sd (Hz)", "interval (95%) (Hz)"])
+def test_a_multiple_of_sigma_or_an_interval_is_refused_as_expanded(tmp_path, error_header):
+    """helper-172: beside 'df (Hz)' these were dropped without a word (no error column), while
+    '2σ (Hz)' and '95 % CI (Hz)' were refused as expanded."""
+    path = _table(tmp_path / "v.csv", ["df (Hz)", error_header], [SHIFT, np.full(SHIFT.size, 2.0)])
+    with pytest.raises(ValueError, match=re.escape(f"error column {error_header!r} is an expanded "
+                                                   "uncertainty")):
+        _read(path)
+
+
+@pytest.mark.parametrize("error_header,factor", [("Uc (Hz)", 1.0), ("U_c (Hz)", 1.0), ("U c (Hz)", 1.0),
+                                                 ("U_C (kHz)", 1e3), ("U_c(df) (Hz)", 1.0)])
+def test_a_capital_uc_is_the_combined_standard_uncertainty_as_u_c(tmp_path, error_header, factor):
+    """helper-172: 'Uc (Hz)' was taken as the standard uncertainty and 'U_c (Hz)' refused as
+    expanded: the subscript c names the GUM's combined standard uncertainty u_c either way (a
+    capital U alone, 'U (Hz)', 'U_df', stays expanded)."""
+    path = _table(tmp_path / "v.csv", ["df (Hz)", error_header], [SHIFT, np.full(SHIFT.size, 2.0)])
+    table = _read(path)
+    assert table.error_column == error_header
+    np.testing.assert_allclose(table.sigma, 2.0 * factor)
+
+
+@pytest.mark.parametrize("error_header", ["U (Hz)", "U_df (Hz)", "U(df) (Hz)"])
+def test_a_capital_u_without_c_stays_expanded(tmp_path, error_header):
+    path = _table(tmp_path / "v.csv", ["df (Hz)", error_header], [SHIFT, np.full(SHIFT.size, 2.0)])
+    with pytest.raises(ValueError, match="is an expanded uncertainty"):
+        _read(path)
+
+
+def test_a_half_width_without_a_level_is_no_error_column(tmp_path):
+    """The guard: 'half-width (Hz)' (a resonance's linewidth) is another column."""
+    path = _table(tmp_path / "v.csv", ["df (Hz)", "half-width (Hz)"], [SHIFT, np.full(SHIFT.size, 2e5)])
+    assert _read(path).error_column is None

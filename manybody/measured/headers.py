@@ -615,7 +615,9 @@ def is_error_column(name: str) -> bool:
 #: ('df err (2σ)', '2 sigma', '3sd') or a confidence level ('Qi err (95%)', '95 % CI', 'ci95').
 #: In metrology U = k u, usually k = 2: it was taken as a standard uncertainty (a tester,
 #: helper-165; the multiples and levels since session 53).
-_EXPANDED = re.compile(r"^U(?:\s*[\(\[\{]|[\s_]+\S|(?=Q))")
+#: Not 'U_c', 'U c': the combined standard uncertainty u_c, as 'Uc' and 'u_c' are (the subscript
+#: c names it; 'Uc (Hz)' was taken and 'U_c (Hz)' refused as expanded; helper-172).
+_EXPANDED = re.compile(r"^U(?:\s*[\(\[\{]|[\s_]+(?![cC](?![A-Za-z0-9]))\S|(?=Q))")
 _EXPANDED_WORDS = re.compile(
     r"\bexpanded\b|\bk\s*=\s*(?!1(?:\.0*)?\b)\d"
     r"|(?<![\d.])(?!1(?:\.0*)?(?![\d.]))\d+(?:\.\d+)?\s*[-*×x]?\s*(?:σ|sigma|sd|std|stdev)\b"
@@ -626,11 +628,16 @@ _EXPANDED_WORDS = re.compile(
 #: An expanded uncertainty named by its level or coverage factor alone, no error word before:
 #: 'U95', 'U_95', 'err95', 'CI95', 'u95 (Hz)', '95% CI (Hz)', 'CI (95%)', 'k = 2', 'df (k = 2)'
 #: (they were no error column, dropped without a word, or 'df (k = 2)' a second shift; a tester,
-#: session 54).
+#: session 54); a multiple of sigma, a confidence interval, a half-width at a level: '2sd (Hz)',
+#: 'confidence interval (Hz)', 'half-width 95% (Hz)' (dropped without a word; helper-172).
 _EXPANDED_ALONE = re.compile(r"^(?:u|err|error|unc|uncertainty|ci)[\s_]*9\d(?:\.\d+)?(?![\d.])"
                              r"|^(?=.*(?<![a-z])(?:ci|confidence)(?![a-z]))"
                              r"(?=.*(?<![\d.])9\d(?:\.\d+)?(?![\d.]))"
-                             r"|(?<![a-z])k\s*=\s*(?!1(?:\.0*)?(?![\d.]))\d")
+                             r"|(?<![a-z])k\s*=\s*(?!1(?:\.0*)?(?![\d.]))\d"
+                             r"|^(?!1(?:\.0*)?(?![\d.]))\d+(?:\.\d+)?\s*[-*×x]?\s*(?:σ|sigma|sd|std|stdev)"
+                             r"(?![a-z])|(?<![a-z])confidence[\s_-]*(?:interval|bound|limit|band)"
+                             r"|^(?=.*(?<![a-z])(?:half[\s_-]*width|interval|hw)(?![a-z]))"
+                             r"(?=.*(?<![\d.])9\d(?:\.\d+)?\s*%)")
 
 
 def _names_expanded_alone(name: str) -> bool:
