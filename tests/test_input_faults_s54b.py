@@ -187,3 +187,44 @@ def test_a_half_width_without_a_level_is_no_error_column(tmp_path):
     """The guard: 'half-width (Hz)' (a resonance's linewidth) is another column."""
     path = _table(tmp_path / "v.csv", ["df (Hz)", "half-width (Hz)"], [SHIFT, np.full(SHIFT.size, 2e5)])
     assert _read(path).error_column is None
+
+
+# ------------------------------------------ F7: messages
+
+
+@pytest.mark.parametrize("header", ["dv/v ⋅ 10^6", "dv/v·10⁶"])
+def test_the_dot_operator_scale_is_named_as_the_middle_dot_is(tmp_path, header):
+    """helper-172: '⋅' (U+22C5) got the generic "a number without a unit" message."""
+    path = _table(tmp_path / "v.csv", [header], [SHIFT / 5e9 * 1e6])
+    with pytest.raises(ValueError, match=re.escape(f"shift column {header!r}: its scale '10^6' reads "
+                                                   "two ways")):
+        _read(path)
+
+
+@pytest.mark.parametrize("header,scale", [("dv/v x 10-6", "x 10-6"), ("df/f (10-6)", "(10-6)")])
+def test_a_power_of_ten_without_its_caret_is_named(tmp_path, header, scale):
+    """helper-172: 'dv/v x 10-6' was "not a relative shift ... a scale belongs in the header"."""
+    path = _table(tmp_path / "v.csv", [header], [SHIFT / 5e9 * 1e6])
+    with pytest.raises(ValueError, match=re.escape(f"shift column {header!r}: its scale {scale!r} is "
+                                                   "no power of ten as written (10 minus 6?): for "
+                                                   "values in units of 10^-6 write '(1e-6)'")):
+        _read(path)
+
+
+def test_std_dev_is_an_error_word_as_a_whole(tmp_path):
+    """helper-172: the message said "(dev df/f: a plain number)"."""
+    path = _table(tmp_path / "v.csv", ["df (Hz)", "std dev df/f (Hz)"], [SHIFT, np.full(SHIFT.size, 2.0)])
+    with pytest.raises(ValueError, match=re.escape("the error of a relative shift (df/f: a plain "
+                                                   "number)")):
+        _read(path)
+
+
+@pytest.mark.parametrize("error_header", ["sd(f) (Hz)", "sd(f_r) (kHz)", "sd(f_res) (Hz)"])
+def test_the_error_of_a_resonance_frequency_is_set_aside_however_subscripted(tmp_path,
+                                                                              error_header):
+    """helper-172: 'sd(f_r) (kHz)' was taken as the error of 'df (Hz)' (x1000) while 'sd(f) (Hz)'
+    was set aside with a warning "the error of a frequency?"."""
+    path = _table(tmp_path / "v.csv", ["df (Hz)", error_header], [SHIFT, np.full(SHIFT.size, 2.0)])
+    with pytest.warns(UserWarning, match=re.escape(f"{error_header!r} (the error of a frequency?) "
+                                                   "not used")):
+        assert read_velocity_table(path).error_column is None

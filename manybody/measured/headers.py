@@ -34,11 +34,12 @@ _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+
 #: subscript digits written plain ('f₀' is 'f0': 'f₀ − f (Hz)' and 'Δf/f₀ (Hz)' were "cannot tell
 #: which column is the shift"; a tester, session 54).
 #: Since helper-173 also the figure dash and em dash ('f0 ‒ f', 'f0 — f') and subscript letters
-#: ('fᵣ₀ - fᵣ' is 'fr0 - fr'; they were "cannot tell which column is the shift").
+#: ('fᵣ₀ - fᵣ' is 'fr0 - fr'; they were "cannot tell which column is the shift"), and the dot
+#: operator '⋅' as the middle dot ('dv/v ⋅ 10^6' was "a number without a unit"; helper-172).
 _LOOKALIKES = str.maketrans({**{chr(0x2080 + d): str(d) for d in range(10)},
                              **dict(zip("ₐₑₒₓₕₖₗₘₙₚₛₜᵢᵣᵤᵥ", "aeoxhklmnpstiruv", strict=True)),
                              "\u2212": "-", "\u2013": "-", "\u2010": "-", "\u2011": "-",
-                             "\u2012": "-", "\u2014": "-",
+                             "\u2012": "-", "\u2014": "-", "\u22c5": "\u00b7",
                              "\u03bc": "\u00b5", "\u00a0": " ", "\u2009": " ", "\u202f": " "})
 
 
@@ -455,8 +456,9 @@ def loss_kind(name: str, explicit: bool = False) -> str | None:
     return None
 
 
-_ERROR_WORDS = re.compile(r"\b(err|errs|error|errors|uncertainty|uncertainties|unc|stderr|sigma|σ|std|stdev|"
-                          r"sd|se|sem|std\.?\s*dev|standard\s+deviation|rel|relative|fractional|frac)\b\.?|σ|±|\+/-")
+#: 'std dev' before 'std' ('std dev df/f' named 'dev df/f'; helper-172).
+_ERROR_WORDS = re.compile(r"\b(std\.?\s*dev|err|errs|error|errors|uncertainty|uncertainties|unc|stderr|sigma|"
+                          r"σ|std|stdev|sd|se|sem|standard\s+deviation|rel|relative|fractional|frac)\b\.?|σ|±|\+/-")
 _FRACTION_UNITS = ("rel", "rel.", "relative", "fraction", "frac")
 _PERCENT_WORD = re.compile(r"\b(pct|percent)\b")
 
@@ -579,8 +581,8 @@ def error_names_other(name: str, value_name: str, columns) -> str | None:
     if is_temperature(subject) or re.match(r"^t ?(mix|mxc|mc|sample|stage|cryo|fridge|bath|"
                                            r"still|plate)\b", subject):
         return "the temperature"
-    if _FREQUENCY.match(subject):
-        return "a frequency"
+    if _FREQUENCY.match(subject) or _FREQUENCY.match(subject.replace(" ", "_")):
+        return "a frequency"  # 'sd(f_r)' ('f r') as 'sd(f)' (it was taken; helper-172)
     if _Q_OTHER.match(subject.replace(" ", "_")) or _Q_OTHER.match(subject.replace(" ", "")):
         return "another quality factor"
     if is_power_column(subject):

@@ -466,6 +466,13 @@ def _shift_scale(src: str, s_name: str, role: str = "shift") -> float:
     scale read, while ``'dv/v [ppm]'`` was read (a tester, session 54): it is refused naming it.
     """
     written = written_shift(s_name)  # '(f0 - f)/f0' is '-df/f': its bracket is no unit
+    dropped = _POWER_WITHOUT_CARET.search(headers.normalised_header(written))
+    if dropped:  # 'dv/v x 10-6' was "not a relative shift ... a scale belongs in the header"
+        power = dropped.group("power") or dropped.group("power2")
+        raise ValueError(
+            f"{src}: {role} column {s_name!r}: its scale {dropped.group(0).strip()!r} is no power "
+            f"of ten as written (10 minus {power}?): for values in units of 10^-{power} write "
+            f"'(1e-{power})' or '× 10^-{power}'" + (" or '(ppm)'" if power == "6" else ""))
     headers.check_header(src, written, role)
     unit = headers.scale_unit(written)
     factor = headers.scale_factor(unit)
@@ -484,6 +491,12 @@ def _shift_scale(src: str, s_name: str, role: str = "shift") -> float:
             f"unit the values are in, e.g. '(1e-{power})'" + (" or '(ppm)'" if power == 6 else "")
             + " for df/f or dv/v times 10^" + str(power))
     return factor
+
+
+#: A power of ten written without its caret, '10-6' for 10^-6, as a shift's scale: 'dv/v x 10-6',
+#: 'df/f (10-6)' (helper-172: refused without naming the scale).
+_POWER_WITHOUT_CARET = re.compile(r"(?:[x×*·]\s*)10\s*-\s*(?P<power>\d+)\s*$"
+                                  r"|[(\[]\s*(?:[x×*·]\s*)?10\s*-\s*(?P<power2>\d+)\s*[)\]]")
 
 
 @dataclass(frozen=True)
