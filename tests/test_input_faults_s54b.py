@@ -45,11 +45,13 @@ def _read(path, **kw):
     ("f0 - f_meas (Hz)", 1.0), ("f_ref−f_meas (Hz)", 1.0), ("ν0 - ν (Hz)", 1.0),
     ("ν₀ − ν (Hz)", 1.0), ("(f0-f) (Hz)", 1.0), ("(f0 - f)/Hz", 1.0), ("[f0 - f] (MHz)", 1e-6),
     ("-df (Hz)", 1.0), ("-Δf (Hz)", 1.0), ("−Δf (Hz)", 1.0), ("-(f - f0) (Hz)", 1.0),
-    ("f0 - f(T) in Hz", 1.0), ("f(base) - f(T) (Hz)", 1.0), ("f(lowest T) - f(T) (Hz)", 1.0)])
+    ("f0 - f(T) in Hz", 1.0), ("f(base) - f(T) (Hz)", 1.0), ("f(lowest T) - f(T) (Hz)", 1.0),
+    ("f0_minus_f_Hz", 1.0), ("f0 - f_kHz", 1e-3)])
 def test_a_reversed_difference_is_read_with_its_sign_flipped(tmp_path, header, factor):
     """helper-172: the first five were read with their sign unchanged (a wrong sign through the
     API, caught in the CLI only by the fit's shape check); the others were "cannot tell which
-    column is the shift" ('f(base) - f(T) (Hz)' said to have no unit)."""
+    column is the shift" ('f(base) - f(T) (Hz)' said to have no unit, 'f0_minus_f_Hz' to hold
+    an absolute frequency)."""
     table = _read(_table(tmp_path / "v.csv", [header], [-SHIFT * factor]))
     assert (table.kind, table.sign_flipped, table.shift_column) == ("df", True, header)
     np.testing.assert_allclose(table.shift, SHIFT * factor, rtol=1e-9)
@@ -228,3 +230,13 @@ def test_the_error_of_a_resonance_frequency_is_set_aside_however_subscripted(tmp
     with pytest.warns(UserWarning, match=re.escape(f"{error_header!r} (the error of a frequency?) "
                                                    "not used")):
         assert read_velocity_table(path).error_column is None
+
+
+@pytest.mark.parametrize("header", ["frequency decrease (Hz)", "frequency drop (kHz)"])
+def test_a_shift_named_in_words_is_not_called_a_resonance_frequency(tmp_path, header):
+    """helper-172: 'frequency decrease (Hz)' was refused saying it holds "an absolute (resonance)
+    frequency"; it is refused as no shift name, without that."""
+    path = _table(tmp_path / "v.csv", [header], [SHIFT])
+    with pytest.raises(ValueError, match="cannot tell which column is the shift") as refusal:
+        _read(path)
+    assert "absolute (resonance)" not in str(refusal.value)

@@ -100,7 +100,9 @@ _MILLIHERTZ = re.compile(r"(?<![A-Za-z])m\s*(?!hz)[hH][zZ](?![A-Za-z])")
 _REVERSED = re.compile(r"^f(?:_?(?:r|res|c))?_?" + _REFERENCE + r"\s*-\s*f(?:_?(?:r|res|c))?(?:_?t)?$")
 #: Words that make a name a difference or a ratio, not a frequency: 'f - f0', 'Δf', 'df/f',
 #: 'f_shift', 'detuning', 'fractional frequency'.
+#: ('frequency decrease (Hz)' was said to hold an absolute frequency; helper-172)
 _DIFFERENCE = re.compile(r"-|/|(?:^|[^a-z])(?:d|δ|delta)\s*_?\s*(?:f|ν|nu|v|ω)|shift|change|diff|"
+                         r"decrease|increase|drop|"
                          r"detuning|offset|deviation|pull|fractional|relative|\brel\b|ratio")
 #: The name of a frequency itself: 'f', 'f0', 'fc', 'f1', 'f_meas', 'fr', 'f_res', 'freq',
 #: 'center frequency', 'resonance_frequency', 'ν', 'ω' ('f_meas (Hz)', 'fc (Hz)', 'f1 (Hz)' and
@@ -143,7 +145,7 @@ _WRITTEN_OPERAND = (r"(?:f|ν|nu|v)(?:_?\{?(?:r|res|c)\}?)?"
                     r"|\s*\(\s*(?:(?P<arg{0}>" + _REFERENCE_ARGUMENT + r")|t)\s*\))?")
 _WRITTEN_DIFFERENCE = re.compile(
     r"(?P<open>[(\[]\s*)?(?<![\w.])(?P<a>" + _WRITTEN_OPERAND.replace("{0}", "a") + r")\s*-\s*(?P<b>"
-    + _WRITTEN_OPERAND.replace("{0}", "b") + r")(?![\w(])(?(open)\s*[)\]])"
+    + _WRITTEN_OPERAND.replace("{0}", "b") + r")(?![^\W_]|\()(?(open)\s*[)\]])"
     r"(?P<ratio>\s*/\s*(?:f|ν|nu|v)\w*)?", re.IGNORECASE)
 #: 1 - f/f0 (reversed) and f/f0 - 1 (not), relative shifts written as ratios.
 _WRITTEN_RATIO = re.compile(r"^(?:(?P<rev>1\s*-\s*)(?P<q>f|ν|v)\w*\s*/\s*(?:f|ν|v)_?0\b"
@@ -204,7 +206,7 @@ def written_shift(name: str) -> str:
         before = before[:negated.start()]
     rest = (before + " " + text[m.end():]).strip()
     rest = re.sub(r"[(\[]\s*[)\]]", " ", _SHIFT_WORDS.sub(" ", rest)).strip()
-    rest = re.sub(r"^(?:in\s+|/\s*)(\S+)$", r"(\1)", rest)  # 'in Hz', '/Hz' as '(Hz)'
+    rest = re.sub(r"^(?:in\s+|/\s*|_)(\S+)$", r"(\1)", rest)  # 'in Hz', '/Hz', '_Hz' as '(Hz)'
     if headers.strip_unit(base + " " + rest) != base:  # words beside it that are no shift's
         return name
     return ("-" if first != bool(negated) else "") + base + (" " + rest if rest else "")
