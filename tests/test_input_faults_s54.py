@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 import pytest
+from shift_tables import write_table
 
 from manybody.measured.tables import read_loss_table
 from manybody.measured.velocity import read_velocity_table
@@ -23,11 +24,7 @@ def _rows(scale: float = 1.0):
 
 
 def _table(path, headers, columns):
-    temperature = _rows()[0]
-    path.write_text("T (K)," + ",".join(headers) + "\n" + "".join(
-        f"{t:.6g}," + ",".join(f"{c[i]:.12g}" for c in columns) + "\n"
-        for i, t in enumerate(temperature)), encoding="utf-8")
-    return path
+    return write_table(path, headers, columns, _rows()[0])
 
 
 # ------------------------------------------ 1. expanded and combined uncertainties

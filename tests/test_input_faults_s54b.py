@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
+from shift_tables import write_table
 
 from manybody.measured.velocity import read_velocity_table
 
@@ -21,10 +22,7 @@ SHIFT = 3.5e4 * np.log(TEMPERATURE / 0.1) + 0.5e4
 
 
 def _table(path, headers, columns):
-    path.write_text("T (K)," + ",".join(headers) + "\n" + "".join(
-        f"{t:.6g}," + ",".join(f"{c[i]:.12g}" for c in columns) + "\n"
-        for i, t in enumerate(TEMPERATURE)), encoding="utf-8")
-    return path
+    return write_table(path, headers, columns, TEMPERATURE)
 
 
 def _read(path, **kw):
