@@ -10,17 +10,12 @@ import re
 
 import numpy as np
 import pytest
-from shift_tables import write_table
+from shift_tables import log_shift_rows, write_table
 
 from manybody.measured.tables import read_loss_table
 from manybody.measured.velocity import read_velocity_table
 
-
-def _rows(scale: float = 1.0):
-    """T (K) and a shift rising as ln T up to 0.1 K and falling twice as fast above, x scale."""
-    temperature = np.geomspace(0.01, 1.0, 40)
-    u = np.log(temperature / 0.1)
-    return temperature, scale * 1e-5 * (u - 2 * u * (temperature > 0.1))
+_rows = log_shift_rows
 
 
 def _table(path, headers, columns):
