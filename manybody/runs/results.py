@@ -17,7 +17,7 @@ Layout of a results file (netCDF4/HDF5, readable with plain xarray or h5py)::
              and realisations computed; n_jobs, backend and wall_time_s are the last one's),
              code_versions (JSON list of every manybody_version, git_commit and git_dirty that computed
              realisations), wall_time_total_s, chebyshev_options (JSON, the Chebyshev solver's
-             options in full, where it may run), realisation_warnings (JSON list: each kind of
+             options in full, where a point ran it), realisation_warnings (JSON list: each kind of
              warning the realisations raised, how many raised it), ...
 """
 
@@ -116,10 +116,10 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
         outright recorded none): stored as the JSON list ``realisation_warnings`` (empty:
         none).
 
-    Also stored, where the run may use the Chebyshev solver (``solver.method`` not "dense"):
-    ``chebyshev_options``, the JSON of its options in full, defaults filled in (the spec keeps
-    the table as given, so a default was whatever the reading version's is; a break test,
-    session 54).
+    Also stored, where a point ran the Chebyshev solver (``routes``; without them, where
+    ``solver.method`` is not "dense"): ``chebyshev_options``, the JSON of its options in full,
+    defaults filled in (the spec keeps the table as given, so a default was whatever the
+    reading version's is; a break test, session 54).
     """
     commit, dirty = git_state()
     if stretches is None:
