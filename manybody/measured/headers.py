@@ -48,17 +48,19 @@ def _as_written(name: str) -> str:
     return name.replace("\ufeff", "").strip().strip('"').strip()
 
 
+#: 'minus' between two operands is the operator: 'f0 minus f', 'f0_minus_f' are 'f0 - f' (it was
+#: taken for a resonance frequency; a tester, session 54). Not after 'plus' ('plus minus': an
+#: error's ±).
+_WORD_MINUS = re.compile(r"(?<=\S)(?<!plus)[\s_]+minus[\s_]+(?=\S)", re.IGNORECASE)
+
+
 def plain_symbols(name: str) -> str:
     """A header cell as written (case kept, so 'mHz' stays millihertz) with the look-alike
     characters of :func:`normalised_header` made plain: Unicode minus and dashes as '-',
-    subscript digits and letters plain, a superscript 0 on a frequency ('f⁰') as 'f0'."""
-    text = _as_written(name).translate(_LOOKALIKES)
+    subscript digits and letters plain, a superscript 0 on a frequency ('f⁰') as 'f0', and a
+    word 'minus' between operands as ' - '."""
+    text = _WORD_MINUS.sub(" - ", _as_written(name).translate(_LOOKALIKES))
     return re.sub(r"(?<![A-Za-z])([fFνvV])\s*\u2070", r"\g<1>0", text)
-
-
-#: 'minus' between two operands is the operator: 'f0 minus f' is 'f0 - f' (it was taken for a
-#: resonance frequency; a tester, session 54). Not after 'plus' ('plus minus': an error's ±).
-_WORD_MINUS = re.compile(r"(?<=\S)(?<!plus)\s+minus\s+(?=\S)")
 
 
 def normalised_header(name: str) -> str:
@@ -68,7 +70,6 @@ def normalised_header(name: str) -> str:
     reviewer, session 27), and the brackets of an exponent, a subscript or ``tan(δ)`` folded
     (``'10^(-6)'``, ``'Q_{i}^{-1}'``, ``'Q(-1)'``), so that every bracket left is an annotation."""
     text = plain_symbols(name).lower()
-    text = _WORD_MINUS.sub(" - ", text)
     text = re.sub(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+", lambda m: "^" + m.group(0).translate(_SUPERSCRIPTS), text)
     text = re.sub(r"\^\s*[\{\(]\s*([+-]?)\s*(\d+)\s*[\}\)]", r"^\1\2", text)
     text = re.sub(r"_\s*\{\s*([^{}()\[\]]*?)\s*\}", r"_\1", text)

@@ -173,8 +173,7 @@ def written_shift(name: str) -> str:
     and many spellings of one ('f0 — f', 'f⁰ - f', 'f0 - f_meas', '(f0-f)/f0') were "cannot
     tell which column is the shift" (helper-172): the difference is found wherever it stands in
     the header, and read from here on by the rules of the plain names."""
-    text = headers.plain_symbols(name)
-    text = re.sub(r"(?<=\S)[\s_]+minus[\s_]+(?=\S)", " - ", text, flags=re.IGNORECASE)
+    text = headers.plain_symbols(name)  # also 'minus' as '-'
     ratio = _WRITTEN_RATIO.match(text)
     if ratio:
         q = (ratio.group("q") or ratio.group("q2")).lower()
