@@ -23,6 +23,11 @@ __all__ = ["RecordedWarning", "WarningDigest", "merged_summaries", "recording"]
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
+def _pattern(message: str) -> str:
+    """A warning's message with every number as '#': warnings of one kind share it."""
+    return _NUMBER.sub("#", message)
+
+
 @dataclass(frozen=True)
 class RecordedWarning:
     """One warning of one realisation: its category, message and where ("sweep point 1
@@ -35,7 +40,7 @@ class RecordedWarning:
     @property
     def kind(self) -> tuple[type[Warning], str]:
         """(category, message with every number replaced by '#')."""
-        return self.category, _NUMBER.sub("#", self.message)
+        return self.category, _pattern(self.message)
 
 
 @contextlib.contextmanager
@@ -100,7 +105,7 @@ def merged_summaries(stretches: list[list[dict[str, Any]]]) -> list[dict[str, An
     merged: dict[tuple[str, str], dict[str, Any]] = {}
     for records in stretches:
         for record in records:
-            key = (str(record["category"]), _NUMBER.sub("#", str(record["message"])))
+            key = (str(record["category"]), _pattern(str(record["message"])))
             if key in merged:
                 merged[key]["realisations"] += int(record["realisations"])
                 merged[key]["times"] += int(record["times"])

@@ -212,15 +212,15 @@ def _check_memory(n: int, params: ChebyshevParams, tunnelling: bool, rm: bool,
                   stress_rm: bool) -> int:
     """The lower bound (bytes) of a solve of N TLS, or MemoryError naming n_tls, its value, the
     memory needed and allowed, and the largest N that would fit."""
-    budget = params.memory_fraction * available_memory()
+    available = available_memory()  # once: every remedy below is against the same figure
+    budget = params.memory_fraction * available
     gb = 2.0**30
     dense = dense_operator_bytes(n, rm, stress_rm)
     need = chebyshev_minimum_bytes(n, params, tunnelling, rm or stress_rm)
     if dense > budget:
         # with the memory fraction that fits, where one does (only "drop the random-matrix
         # terms or use fewer TLS" was said under memory_fraction = 1e-6; a break test, 54)
-        fraction = fraction_remedy("chebyshev.memory_fraction", max(dense, need),
-                                   available_memory())
+        fraction = fraction_remedy("chebyshev.memory_fraction", max(dense, need), available)
         raise MemoryError(
             f"n_tls={n} with random-matrix terms: the chebyshev solver needs their dense "
             f"2^N x 2^N matrices, about {dense / gb:.3g} GB, but only {budget / gb:.3g} GB is "
@@ -235,7 +235,7 @@ def _check_memory(n: int, params: ChebyshevParams, tunnelling: bool, rm: bool,
         # said "n_tls <= 1 would fit" (session 53's note)
         remedies = [f"n_tls <= {fit}"] if fit >= 1 else []
         if (fraction := fraction_remedy("chebyshev.memory_fraction", need,
-                                        available_memory())) is not None:
+                                        available)) is not None:
             remedies.append(fraction)
         remedy = ("what would fit: " + " or ".join(remedies) if remedies else
                   f"not even n_tls = 1 fits in {budget:.3g} bytes")

@@ -1003,15 +1003,15 @@ def route(model, solver) -> str:
     # the vectors' precision: [solver] dtype is dense ED's, and a run that set it to float64
     # ran the Chebyshev solver in float32 with nothing in the file saying so (a break test,
     # session 54)
-    trace = (f", {resolved.dtype} vectors" + (
+    vectors = (f", {resolved.dtype} vectors" + (
         "" if resolved.trace == solver.chebyshev.trace
         else f", exact trace (D = {2**model.n_tls} is too small for random vectors)"))
     if uses_matrix_free(model.n_tls, solver.chebyshev, has_rm):
-        return "chebyshev, matrix_free operator" + trace
+        return "chebyshev, matrix_free operator" + vectors
     if uses_matrix_free(model.n_tls, solver.chebyshev):
         return ("chebyshev, sparse/dense operators (random-matrix terms have no matrix-free "
-                "form)" + trace)
-    return "chebyshev, sparse operators" + trace
+                "form)" + vectors)
+    return "chebyshev, sparse operators" + vectors
 
 
 def dense_alternative(n_tls: int, random_matrix: bool, observables) -> tuple[int, str] | None:
