@@ -159,7 +159,7 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
                      f"blas_threads: {meta.get('blas_threads', '?')}")
         lines.append(f"  spec_sha256: {meta.get('spec_sha256', '?')}")
         try:
-            spec = RunSpec.from_dict(spec_dict)
+            spec = RunSpec.from_record(spec_dict)
         except (ValueError, TypeError) as exc:
             lines.append(f"  spec: not readable by this version ({exc})")
     else:

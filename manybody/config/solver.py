@@ -4,6 +4,7 @@ of the Chebyshev solver, :class:`ChebyshevParams`.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from collections.abc import Mapping
@@ -59,6 +60,19 @@ class SolverParams:
         params = v.from_mapping(cls, table, where)
         object.__setattr__(params, "_keys", frozenset(map(str, table)))
         return params
+
+    def as_recorded(self) -> SolverParams:
+        """These options read back from a results file's spec, where :meth:`to_dict` wrote every
+        key: only a value away from its default counts as one the user set (a chebyshev run
+        rebuilt from its file warned that ``solver.dtype`` was unused; session 54's note). The
+        options themselves, and so the spec's digest, are unchanged."""
+        recorded = copy.copy(self)
+        default = type(self)()
+        object.__setattr__(recorded, "_keys", frozenset(
+            name for name in ("dtype", "memory_fraction", "method")
+            if getattr(self, name) != getattr(default, name)) | (
+            {"chebyshev"} if self._given is not None else set()))
+        return recorded
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dtype", v.choice("solver.dtype", self.dtype, ("float64", "float32")))

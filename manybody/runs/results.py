@@ -287,7 +287,7 @@ def realised(point: xr.Dataset) -> xr.Dataset:
 
 def dataset_spec(ds: xr.Dataset) -> RunSpec:
     """The run specification a results file was computed from (its ``spec`` attribute)."""
-    return RunSpec.from_dict(json.loads(ds.attrs["spec"]))
+    return RunSpec.from_record(json.loads(ds.attrs["spec"]))
 
 
 class SweepPoint(NamedTuple):

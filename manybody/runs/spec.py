@@ -647,6 +647,14 @@ class RunSpec:
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> RunSpec:
+        """Build from a spec :meth:`to_dict` wrote (a results file's or a checkpoint's): as
+        :meth:`from_dict`, but every ``[solver]`` key is written there, so only those away from
+        their defaults count as set (:meth:`SolverParams.as_recorded`)."""
+        spec = cls.from_dict(data)
+        return dataclasses.replace(spec, solver=spec.solver.as_recorded())
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunSpec:
         """Build from a nested mapping laid out like the TOML file (see module docstring)."""
         if not isinstance(data, Mapping):

@@ -1,0 +1,62 @@
+"""Faults left open by session 54's note on the solver's surface, each with the right behaviour.
+
+- A spec read back from a results file (``dataset_spec``, ``manybody info``) marked every
+  ``[solver]`` key as set, because the file writes them all: a Chebyshev run rebuilt from its own
+  file warned that ``solver.dtype`` (at its default) has no effect.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+
+from manybody.runs.spec import RunSpec, preflight
+
+TLS = {"asymmetry_max": 0.3, "tunnelling_min": 1e-3, "tunnelling_max": 0.3}
+
+
+def _spec(solver: dict) -> RunSpec:
+    return RunSpec.from_dict({
+        "name": "cheb", "seed": 3, "realisations": 2,
+        "model": {"n_tls": 5, "tls": TLS, "coupling": {"kind": "gaussian", "strength": 0.05}},
+        "probe": {"frequencies": [0.1], "temperatures": [0.05, 0.2],
+                  "observables": ["absorption", "specific_heat"]},
+        "solver": solver})
+
+
+def _solver_warnings(spec: RunSpec) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        preflight(spec)
+    return [str(w.message) for w in caught if "solver." in str(w.message)]
+
+
+def test_a_spec_read_back_from_its_record_keeps_only_changed_solver_keys():
+    spec = _spec({"method": "chebyshev", "chebyshev": {"n_vectors": 4}})
+    assert not _solver_warnings(spec)
+    record = json.loads(spec.canonical_json())
+    assert set(record["solver"]) >= {"dtype", "memory_fraction"}  # every key is written
+    again = RunSpec.from_record(record)
+    assert again == spec and again.digest() == spec.digest()
+    assert not _solver_warnings(again)
+    # the record read as a user's table would mark them all as set
+    assert any("solver.dtype" in w for w in _solver_warnings(RunSpec.from_dict(record)))
+
+
+@pytest.mark.parametrize(("key", "value"), [("dtype", "float32"), ("memory_fraction", 0.5)])
+def test_a_changed_dense_option_is_still_reported_from_the_record(key, value):
+    record = json.loads(_spec({"method": "chebyshev", key: value}).canonical_json())
+    assert any(f"solver.{key}" in w for w in _solver_warnings(RunSpec.from_record(record)))
+
+
+def test_dataset_spec_reads_the_record(tmp_path):
+    import xarray as xr
+
+    from manybody.runs.results import dataset_spec
+
+    spec = _spec({"method": "chebyshev"})
+    ds = xr.Dataset(attrs={"spec": spec.canonical_json()})
+    assert dataset_spec(ds) == spec
+    assert not _solver_warnings(dataset_spec(ds))
