@@ -60,3 +60,24 @@ def test_dataset_spec_reads_the_record(tmp_path):
     ds = xr.Dataset(attrs={"spec": spec.canonical_json()})
     assert dataset_spec(ds) == spec
     assert not _solver_warnings(dataset_spec(ds))
+
+
+@pytest.mark.parametrize(("chebyshev", "most"), [({}, 4), ({"n_vectors": 64}, 6)])
+def test_an_explicit_chebyshev_route_under_equilibration_names_the_exact_trace(chebyshev, most):
+    """The reduced problems where equilibration leaves few TLS active take an exact float64 trace
+    (D <= max(16, vectors)); the route, taken from the full N, said only "float32 vectors"."""
+    from manybody.config.model import ModelParams
+    from manybody.config.solver import SolverParams
+    from manybody.simulation.solvers import solver_route
+
+    params = ModelParams.from_dict({"n_tls": 13, "equilibration": {"measurement_time": 1e-6}})
+    route = solver_route(params, SolverParams(method="chebyshev", chebyshev=chebyshev))
+    assert route.endswith(f"float32 vectors (an exact float64 trace at temperatures where "
+                          f"equilibration leaves at most {most} TLS active)")
+    # without equilibration, or with an exact trace throughout, or under "auto" (dense ED takes
+    # every reduced problem up to 12 TLS), nothing is added
+    assert solver_route(ModelParams.from_dict({"n_tls": 13}),
+                        SolverParams(method="chebyshev")).endswith("float32 vectors")
+    assert "exact float64 trace at" not in solver_route(
+        params, SolverParams(method="chebyshev", chebyshev={"trace": "exact"}))
+    assert "exact float64 trace" not in solver_route(params, SolverParams(method="auto"))

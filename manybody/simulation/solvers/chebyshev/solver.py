@@ -1006,6 +1006,13 @@ def route(model, solver) -> str:
     vectors = (f", {resolved.dtype} vectors" + (
         "" if resolved.trace == solver.chebyshev.trace
         else f", exact trace (D = {2**model.n_tls} is too small for random vectors)"))
+    if model.equilibration is not None and solver.method == "chebyshev" and resolved.trace != "exact":
+        # the reduced problems of the temperatures where equilibration freezes most TLS are
+        # solved with an exact float64 trace; the label said nothing of them (session 54's note)
+        most = next(n for n in range(model.n_tls, -1, -1)
+                    if check_params(solver.chebyshev, 2**n).trace == "exact")
+        vectors += (f" (an exact float64 trace at temperatures where equilibration leaves at "
+                    f"most {most} TLS active)")
     if uses_matrix_free(model.n_tls, solver.chebyshev, has_rm):
         return "chebyshev, matrix_free operator" + vectors
     if uses_matrix_free(model.n_tls, solver.chebyshev):
