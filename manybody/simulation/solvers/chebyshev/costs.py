@@ -104,7 +104,7 @@ def rung_bytes(dim: int, block: int, nodes: int, n_moments: int, rows: int, bank
 
 
 def solve_bytes(dim: int, block: int, rungs: list[tuple[int, int, int, int]], columns: int,
-                itemsize: int, n_frequencies: int) -> int:
+                itemsize: int, n_frequencies: int, summed: bool = False) -> int:
     """Memory (bytes) of a solve whose rungs share one :class:`.workspace.Workspace`: the
     largest per-rung work (vectors, moments, tables) plus, per role, the largest rows any rung
     takes from it (so a solve whose largest bank and largest node vectors come from different
@@ -116,9 +116,11 @@ def solve_bytes(dim: int, block: int, rungs: list[tuple[int, int, int, int]], co
         Per rung: node rows formed (+ 1: the window nodes, or the columns of the rung's
         compressed basis), M, node rows per pass, k bank rows, and optionally the window nodes
         (+ 1; default ``nodes``), which size the moment arrays and contraction tables.
+    summed : bool
+        An exact trace: a full moment matrix is the block's sum (:func:`_rung_other_bytes`).
     """
     other = max(_rung_other_bytes(dim, block, rung[0], rung[1], n_frequencies,
-                                  rung[4] if len(rung) > 4 else None) for rung in rungs)
+                                  rung[4] if len(rung) > 4 else None, summed) for rung in rungs)
     return other + sum(role_bytes(dim, block, rungs, columns, itemsize).values())
 
 
@@ -136,14 +138,22 @@ def role_bytes(dim: int, block: int, rungs: list[tuple[int, int, int, int]], col
 
 
 def _rung_other_bytes(dim: int, block: int, nodes: int, n_moments: int,
-                      n_frequencies: int, window: int | None = None) -> int:
+                      n_frequencies: int, window: int | None = None, summed: bool = False) -> int:
     """The work vectors, moment arrays and contraction tables of one rung (bytes); ``nodes``
     the node rows formed (+ 1), ``window`` the window nodes (+ 1; default ``nodes``): the moments
-    come back on every window node and the tables cover them all, compressed or not."""
+    come back on every window node and the tables cover them all, compressed or not. ``summed``:
+    an exact trace, whose full moment matrix is the block's sum (one M x M matrix, formed a
+    chunk of at most 256 columns at a time from (block, M, columns) products, with the GEMMs'
+    partial sums and their float64 total: :func:`.moments.correlation_moments`)."""
     m = n_moments + 1
     window = nodes if window is None else window
     vectors = 16 * dim * block * 8
-    moments = 4 * block * (window if projects(nodes, n_moments) else m) * m * 8
+    if projects(nodes, n_moments):
+        moments = 4 * block * window * m * 8
+    elif summed:
+        moments = 4 * m * m * 8 + 3 * block * m * min(m, 256) * 8
+    else:
+        moments = 4 * block * m * m * 8
     return vectors + moments + _table_bytes(window, n_moments, n_frequencies)
 
 

@@ -91,6 +91,7 @@ def correlation_moments(
     chunk: int = 64,
     threads: int = 1,
     workspace: Workspace | None = None,
+    summed: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Two-operator Chebyshev moments of a block of vectors.
 
@@ -148,18 +149,22 @@ def correlation_moments(
         Where the bank ("scratch", as the bank of :func:`node_correlation_moments`, the largest
         array of either form) and the l buffer ("left") are taken from (default: a new one); a
         solve passes one to all its rungs and blocks (:mod:`.workspace`).
+    summed : bool
+        Return mu summed over the block, shape (1, M, M), formed chunk by chunk without the
+        per-vector matrices (an exact trace uses only the sum: at D = 64, M ~ 1700 the 64
+        per-vector matrices and the commutator's copy of them peaked at 6.9 GB).
 
     Returns
     -------
     mu : numpy.ndarray
-        Shape (b, M, M), float64.
+        Shape (b, M, M), float64 (``summed``: (1, M, M)).
     m : numpy.ndarray
         Shape (b, 2M - 1), float64.
     p : numpy.ndarray
         Shape (b, n_probes, M), float64.
     q : numpy.ndarray
         Shape (b, M), float64: <A T_k(H~) v | B v> (with ``left_commutator``, A is ``left``
-        itself, not C).
+        itself, not C; ``summed``: (1, M), the sum over the block).
     """
     dim, b = v.shape
     m_out = int(n_moments)
@@ -168,7 +173,7 @@ def correlation_moments(
     m_count = m_out + 1 if left_commutator else m_out
     probes = list(probes or [])
     rows = m_count if bank_rows is None else max(1, min(int(bank_rows), m_count))
-    mu = np.zeros((b, m_count, m_count))
+    mu = np.zeros((1 if summed else b, m_count, m_count))
     m = np.zeros((b, 2 * m_count - 1))
     p = np.zeros((b, len(probes), m_count))
     m[:, 0] = _row_dots(v, v)
@@ -233,7 +238,12 @@ def _fill_columns(op, right, v, bank, out, chunk, fused=False, threads=1, worksp
             else:
                 _store(buffer[:, l_index - start, :], new if scale is None else scale(new))
         used = buffer[:, : stop - start, :]
-        matmul_inner(bank, used.transpose(0, 2, 1), out[:, :, start:stop], threads)
+        if out.shape[0] == b:
+            matmul_inner(bank, used.transpose(0, 2, 1), out[:, :, start:stop], threads)
+        else:  # the block's sum (correlation_moments' ``summed``), in vector order
+            each = np.empty((b, out.shape[1], stop - start))
+            matmul_inner(bank, used.transpose(0, 2, 1), each, threads)
+            out[0, :, start:stop] = each.sum(axis=0)
         start = stop
 
 

@@ -580,7 +580,7 @@ def plan_solve(
     def need(b, rows, bank, columns=64):
         return solve_bytes(dim, b, [(n, r.n_moments, rows, bank, full) for r, n, full in
                                     zip(rungs, nodes, windows, strict=True)], columns, itemsize,
-                           len(frequencies))
+                           len(frequencies), summed=params.trace == "exact")
 
     # under a memory cap, in this order: the k bank down to 256 rows (node vectors are then
     # accumulated over chunks; a full moment matrix reruns the l-recursion per chunk), the block

@@ -834,10 +834,11 @@ def _rung_sums(op, apply_t, apply_c, rung, rows, bank, plan, w, t_served, broade
                                               left_commutator=True,
                                               bank_dtype=params.numpy_dtype, bank_rows=bank,
                                               chunk=plan.columns, threads=plan.threads,
-                                              workspace=workspace)
+                                              workspace=workspace, summed=exact)
             if exact:  # linear in the moments: project the block's sum, not each vector's (a
-                # D = 64 exact solve at M ~ 2000 spent 46 s of 92 in 64 projections per rung)
-                mu, m, q = (a.sum(axis=0, keepdims=True) for a in (mu, m, q))
+                # D = 64 exact solve at M ~ 2000 spent 46 s of 92 in 64 projections per rung);
+                # mu comes summed (64 per-vector M x M matrices peaked at 6.9 GB)
+                m = m.sum(axis=0, keepdims=True)
             y = np.matmul(contraction.cw_rows, mu)
             q = q @ contraction.cw_rows.T
             del mu
