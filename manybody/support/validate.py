@@ -608,15 +608,21 @@ def near_repeats(values: Any, rtol: float = REPEAT_RTOL) -> list[tuple[float, fl
         Neighbours in sorted order that coincide within ``rtol`` (exact repeats included).
     """
     try:
-        arr = np.sort(np.asarray(values, dtype=float).ravel())
+        arr = np.asarray(values, dtype=float).ravel()
     except (TypeError, ValueError):
         return []
     if arr.size < 2 or not np.all(np.isfinite(arr)):
         return []
+    order = np.argsort(arr, kind="stable")
+    arr = arr[order]
+    # the numbers as given (whole numbers stay whole: "[3, 3] (3 twice)", not "3.0 twice")
+    given = [x.item() if isinstance(x, np.generic) else x
+             for x in np.asarray(values, dtype=object).ravel()[order]]
+    given = [x if isinstance(x, int) and not isinstance(x, bool) else float(x) for x in given]
     low, high = arr[:-1], arr[1:]
     with np.errstate(over="ignore"):  # -1.7e308 .. 1.7e308: an infinite gap is not close
         close = (high - low) <= rtol * np.maximum(np.abs(low), np.abs(high))
-    return [(float(a), float(b)) for a, b in zip(low[close], high[close], strict=True)]
+    return [(given[i], given[i + 1]) for i in np.flatnonzero(close)]
 
 
 def describe_repeats(pairs: list[tuple[float, float]], shown: int = 3) -> str:
