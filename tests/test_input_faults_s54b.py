@@ -233,8 +233,8 @@ def test_the_error_of_a_resonance_frequency_is_set_aside_however_subscripted(tmp
 @pytest.mark.parametrize("header", ["frequency decrease (Hz)", "frequency drop (kHz)"])
 def test_a_shift_named_in_words_is_not_called_a_resonance_frequency(tmp_path, header):
     """helper-172: 'frequency decrease (Hz)' was refused saying it holds "an absolute (resonance)
-    frequency"; it is refused as no shift name, without that."""
-    path = _table(tmp_path / "v.csv", [header], [SHIFT])
-    with pytest.raises(ValueError, match="cannot tell which column is the shift") as refusal:
-        _read(path)
-    assert "absolute (resonance)" not in str(refusal.value)
+    frequency". Since helper-174 it is read as the shift counted downwards, f0 - f
+    (tests/test_input_faults_s55.py)."""
+    table = _read(_table(tmp_path / "v.csv", [header], [SHIFT]))
+    assert (table.kind, table.sign_flipped) == ("df", True)
+    np.testing.assert_allclose(table.shift, -SHIFT, rtol=1e-9)

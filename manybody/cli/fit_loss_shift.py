@@ -34,6 +34,7 @@ import numpy as np
 from manybody.cli import fit_sweeps
 from manybody.cli.fit_outputs import (
     check_window,
+    frequency_hertz,
     make_out,
     out_dir,
     remove_empty,
@@ -169,7 +170,8 @@ def _measured(args: argparse.Namespace, load) -> tuple[list, ShiftCurve, float, 
     check_data_window(np.concatenate([c.temperature for c in curves]), args.tmax, args.tmin)
     no_errors = args.error_column is not None and args.error_column.strip().lower() == "none"
     st = read_velocity_table(args.shift, args.temperature_column, args.shift_column,
-                             error_column=False if no_errors else None)
+                             error_column=False if no_errors else None,
+                             frequency_hz=frequency_hertz(args))
     refuse_repeated_temperatures(st.source, st.temperature)
     values, sigma = st.as_fraction()
     with_sigma = [t.source for t in tables if t.sigma is not None]

@@ -81,6 +81,17 @@ def frequency_option(args: argparse.Namespace) -> float | None:
         raise ValueError(str(exc).replace("frequency must", "--frequency must", 1)) from None
 
 
+def frequency_hertz(args: argparse.Namespace) -> float | None:
+    """--frequency in Hz (None when not given): what the shift reader checks a shift in Hz
+    against (a column of about -5 GHz under a shift's name is a resonance negated)."""
+    kelvin = frequency_option(args)
+    if kelvin is None:
+        return None
+    from manybody.units import KELVIN_PER_GHZ
+
+    return kelvin / KELVIN_PER_GHZ * 1e9
+
+
 def check_window(args: argparse.Namespace) -> None:
     """Refuse --tmin at or above --tmax (both K)."""
     if args.tmin is not None and args.tmax is not None and args.tmin >= args.tmax:

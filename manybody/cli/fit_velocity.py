@@ -23,6 +23,7 @@ from manybody.cli.fit_outputs import (
     check_window,
     cli_message,
     error_column,
+    frequency_hertz,
     frequency_option,
     make_out,
     out_dir,
@@ -71,7 +72,7 @@ def _velocity_data(args: argparse.Namespace) -> tuple[VelocityTable, np.ndarray,
         raise ValueError(f"--velocity fits one table, got {len(args.files)} files; run it once "
                          "per file")
     table = read_velocity_table(args.files[0], args.temperature_column, args.shift_column,
-                                error_column=error_column(args))
+                                error_column=error_column(args), frequency_hz=frequency_hertz(args))
     # tmax 800 meant as 800 mK cut nothing (session 50); an empty window is refused there
     keep = window_mask(table.temperature, args.tmin, args.tmax, table.source)
     order = np.argsort(table.temperature[keep], kind="stable")

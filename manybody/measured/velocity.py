@@ -36,6 +36,18 @@ in brackets (``shift (f0 - f) (Hz)``, ``Δf = f0 - f (Hz)``, ``(f0 - f)/f0``, ``
 :func:`written_shift`); resonance frequencies are positive values reaching MIN_RESONANCE_HZ (1 MHz)
 and never near 0 (RESONANCE_CLEARANCE), negative values of one sign a shift; a column of such positive
 values chosen by name is read, with a warning.
+
+Since helper-174: a reference with a comma in its subscript (``f_res,0 - f_res (Hz)``,
+``f_{res,0} - f_{res}``) is a reference; a relative shift over the measured frequency (``f0/f -
+1``, ``1 - f0/f``, ``(f0 - f)/f``) is read exactly as df/f0 = y/(1 - y), y = (f - f0)/f
+(:func:`over_measured`, :func:`over_reference`); a shift counted downwards (``downshift (Hz)``,
+``shift down``, ``frequency decrease``) is f0 - f and one counted upwards (``upshift``,
+``frequency increase``) f - f0, refused when every value is negative (:func:`direction_of`); a
+sign flip said in words (``df negated (Hz)``, ``Δf, sign reversed``) is read, a word that leaves
+the sign unclear (``df_rev``, ``negative shift (Hz)``, ``Δf inverted``) refused naming it
+(:func:`unclear_sign`); negative values of a resonance's size and nearly constant, or, given the
+resonance frequency (``--frequency``), an absolute shift of half of it or more, are refused
+(:func:`looks_negated_resonance`).
 """
 
 from __future__ import annotations
@@ -138,22 +150,99 @@ _REFERENCE_ARGUMENT = (r"(?:0|ref|min|max|base|lowest\s*t|t_?(?:0|ref|min|max|ba
                        r"t\s*(?:=|→|->)\s*[^()]+|[\d.]+\s*[mµu]?k)")
 #: One operand of a written difference, in a header as written (lookalikes made plain): a
 #: frequency ('f', 'ν', 'nu'; 'v' for a velocity) with a subscript or an argument; group 'ref'
-#: set when it is the reference.
+#: set when it is the reference. Since helper-174 the reference may follow a comma or a dot in the
+#: subscript ('f_res,0', 'f_{res,0}', 'f_r.0': they were split at the comma, "cannot tell which
+#: column is the shift").
 _WRITTEN_OPERAND = (r"(?:f|ν|nu|v)(?:_?\{?(?:r|res|c)\}?)?"
-                    r"(?:_?\{?(?P<ref{0}>" + _REFERENCE.replace(r"\s*", " ?") + r")\}?"
+                    r"(?:(?:_|,\s?|\.)?\{?(?P<ref{0}>" + _REFERENCE.replace(r"\s*", " ?") + r")\}?"
                     r"|_?(?:t|meas|m|obs|data|exp)"
                     r"|\s*\(\s*(?:(?P<arg{0}>" + _REFERENCE_ARGUMENT + r")|t)\s*\))?")
 _WRITTEN_DIFFERENCE = re.compile(
     r"(?P<open>[(\[]\s*)?(?<![\w.])(?P<a>" + _WRITTEN_OPERAND.replace("{0}", "a") + r")\s*-\s*(?P<b>"
     + _WRITTEN_OPERAND.replace("{0}", "b") + r")(?![^\W_]|\()(?(open)\s*[)\]])"
-    r"(?P<ratio>\s*/\s*(?:f|ν|nu|v)\w*)?", re.IGNORECASE)
+    r"(?P<ratio>\s*/\s*(?:f|ν|nu|v)[\w{}]*(?:\s*\(\s*t\s*\))?)?", re.IGNORECASE)
 #: 1 - f/f0 (reversed) and f/f0 - 1 (not), relative shifts written as ratios.
 _WRITTEN_RATIO = re.compile(r"^(?:(?P<rev>1\s*-\s*)(?P<q>f|ν|v)\w*\s*/\s*(?:f|ν|v)_?0\b"
                             r"|(?P<q2>f|ν|v)\w*\s*/\s*(?:f|ν|v)_?0\s*-\s*1\b)", re.IGNORECASE)
+#: The reference and the measured frequency (or velocity) of a ratio over the measured one.
+_RATIO_REFERENCE = r"(?:f|ν|nu|v)(?:_?\{?(?:r|res|c)\}?)?(?:_|,\s?)?\{?(?:0|ref)\}?"
+_RATIO_MEASURED = (r"(?:f|ν|nu|v)(?:_?\{?(?:r|res|c)\}?)?(?:_?\{?(?:t|meas|m|obs)\}?)?"
+                   r"(?:\s*\(\s*t\s*\))?")
+#: f0/f - 1 (reversed) and 1 - f0/f (not): relative shifts over the measured frequency f, not
+#: over f0 (helper-174: "cannot tell which column is the shift"); read exactly, not to first
+#: order (:func:`over_measured`).
+_INVERSE_RATIO = re.compile(
+    r"^(?:(?P<one>1\s*-\s*)(?P<a>" + _RATIO_REFERENCE + r")\s*/\s*" + _RATIO_MEASURED
+    + r"|(?P<b>" + _RATIO_REFERENCE + r")\s*/\s*" + _RATIO_MEASURED + r"\s*-\s*1)(?![\w(])",
+    re.IGNORECASE)
 #: The words of a shift that may stand beside its written difference: 'Δf = f0 - f', 'shift (f0 -
 #: f)', 'frequency shift f0-f', 'f0-f shift'.
 _SHIFT_WORDS = re.compile(r"(?:(?:frequency|resonance|resonant)[\s_]+)?shift|^\s*(?:Δ|δ|delta|d)"
                           r"[\s_]*(?:f|ν|nu)(?:_?(?:0|r))?(?![a-z])|=", re.IGNORECASE)
+
+
+#: Words counting a shift downwards, positive where the frequency fell: 'downshift (Hz)', 'shift
+#: down', 'frequency decrease', 'Δf down', 'resonance drop' (f0 - f), and upwards: 'upshift',
+#: 'frequency increase' (f - f0). A fall or rise needs the frequency named ('drop (Hz)' alone may
+#: be anything). They were "cannot tell which column is the shift" (helper-174).
+_FREQUENCY_WORD = (r"(?:(?:resonance|resonant|resonator)[\s_-]+)?(?:frequency|freq)|resonance|f_?r|f_?res"
+                   r"|f_?0|(?:Δ|δ|delta|d)[\s_]*(?:f|ν|nu)")
+_DIRECTION = re.compile(
+    r"^(?P<rel>(?:fractional|relative)[\s_-]+)?(?:(?:" + _FREQUENCY_WORD + r")[\s_-]*)?"
+    r"(?:(?P<down>down(?:ward)?[\s_-]*shift|shift(?:ed)?[\s_-]*\(?\s*down(?:wards?)?\s*\)?)"
+    r"|(?P<up>up(?:ward)?[\s_-]*shift|shift(?:ed)?[\s_-]*\(?\s*up(?:wards?)?\s*\)?))(?![^\W_])"
+    r"|^(?P<rel2>(?:fractional|relative)[\s_-]+)?(?:" + _FREQUENCY_WORD + r")[\s_-]*"
+    r"(?:(?P<down2>decrease|drop|fall|reduction|lowering|down(?:wards?)?)"
+    r"|(?P<up2>increase|rise|up(?:wards?)?))(?![^\W_])", re.IGNORECASE)
+#: A sign flip said in words: 'df negated (Hz)', 'Δf, sign reversed (Hz)', 'df × (-1) (Hz)'.
+_SIGN_FLIP = re.compile(r"[\s_,]*(?<![^\W_])(?:negated|sign[\s_-]*(?:reversed|flipped|inverted|changed)"
+                        r"|(?:reversed|flipped|inverted|opposite)[\s_-]*sign)(?![^\W_])"
+                        r"|\s*[x×*·]\s*\(\s*-\s*1\s*\)", re.IGNORECASE)
+#: A word that may or may not mean the sign is flipped: 'df_rev' (reversed sign, or a reverse
+#: sweep?), 'negative shift' (the shift, which is negative, or minus the shift?), 'Δf inverted',
+#: 'df_neg'. Refused naming it (:func:`unclear_sign`; helper-174).
+_UNCLEAR_SIGN = re.compile(r"[\s_-]*(?<![^\W_])(?P<word>rev|reverse|reversed|inv|inverse|inverted|"
+                           r"flipped|neg|negative|opposite)(?![^\W_])[\s_-]*", re.IGNORECASE)
+
+
+def direction_of(name: str) -> str | None:
+    """'down' for a shift counted downwards ('downshift (Hz)', 'frequency decrease': f0 - f,
+    positive where the frequency fell), 'up' for one counted upwards ('upshift', 'frequency
+    increase': f - f0), None for any other header."""
+    found = _DIRECTION.match(headers.plain_symbols(name))
+    if not found:
+        return None
+    return "down" if found.group("down") or found.group("down2") else "up"
+
+
+def unclear_sign(name: str) -> str | None:
+    """The word of a shift header that leaves its sign unclear ('rev' in 'df_rev (Hz)',
+    'negative' in 'negative shift (Hz)'), None without one or when the rest is no shift."""
+    found = _UNCLEAR_SIGN.search(headers.plain_symbols(name))
+    if not found or _DIRECTION.match(headers.plain_symbols(name)):
+        return None
+    return found.group("word") if shift_kind(without_unclear_sign(name)) else None
+
+
+def without_unclear_sign(name: str) -> str:
+    """A header without its word of :func:`unclear_sign` ('df_rev (Hz)' -> 'df (Hz)')."""
+    return _UNCLEAR_SIGN.sub(" ", headers.plain_symbols(name), count=1).strip()
+
+
+def _direction_shift(text: str) -> str | None:
+    """A header counted upwards or downwards as the plain shift: '-df (Hz)' for 'downshift (Hz)',
+    'df/f (ppm)' for 'fractional frequency increase (ppm)'; None for any other, or with words
+    beside it that are no shift's."""
+    found = _DIRECTION.match(text)
+    if not found:
+        return None
+    base = "df/f" if found.group("rel") or found.group("rel2") else "df"
+    rest = text[found.end():].strip()
+    rest = re.sub(r"^(?:in\s+|/\s*|_|,\s*)(\S+)$", r"(\1)", rest)  # 'in Hz', ', Hz' as '(Hz)'
+    if headers.strip_unit(base + " " + rest) != base:
+        return None
+    down = found.group("down") or found.group("down2")
+    return ("-" if down else "") + base + (" " + rest if rest else "")
 
 
 def _is_reference(match: re.Match, which: str) -> bool:
@@ -173,30 +262,59 @@ def written_shift(name: str) -> str:
     and many spellings of one ('f0 — f', 'f⁰ - f', 'f0 - f_meas', '(f0-f)/f0') were "cannot
     tell which column is the shift" (helper-172): the difference is found wherever it stands in
     the header, and read from here on by the rules of the plain names."""
+    return _written(name)[0]
+
+
+def over_measured(name: str) -> bool:
+    """Whether a relative shift header is written over the measured frequency, not the
+    reference: 'f0/f - 1', '1 - f0/f', '(f0 - f)/f', '(f - f0)/f(T)' (sign as in
+    :func:`written_shift`). Its values y = (f - f0)/f are df/f0 = y/(1 - y) exactly."""
+    return _written(name)[1]
+
+
+def _written(name: str) -> tuple[str, bool]:
+    """:func:`written_shift` and :func:`over_measured` of a header."""
     text = headers.plain_symbols(name)  # also 'minus' as '-'
+    flip = _SIGN_FLIP.search(text)
+    if flip:  # 'df negated (Hz)' is '-df (Hz)'
+        rest = re.sub(r"[(\[]\s*[)\]]", " ", text[:flip.start()] + " " + text[flip.end():])
+        plain, over = _written(re.sub(r"\s+", " ", rest).strip())  # '(negated)' leaves no '( )'
+        if plain and shift_kind(plain):
+            return (plain[1:].strip() if plain.startswith("-") else "-" + plain), over
+        return name, False
+    directed = _direction_shift(text)
+    if directed:
+        return directed, False
+    inverse = _INVERSE_RATIO.match(text)
+    if inverse:
+        velocity = (inverse.group("a") or inverse.group("b"))[0].lower() == "v"
+        return (("" if inverse.group("one") else "-") + ("dv/v" if velocity else "df/f")
+                + text[inverse.end():], True)
     ratio = _WRITTEN_RATIO.match(text)
     if ratio:
         q = (ratio.group("q") or ratio.group("q2")).lower()
         rest = text[ratio.end():]
-        return ("-" if ratio.group("rev") else "") + ("dv/v" if q == "v" else "df/f") + rest
+        return ("-" if ratio.group("rev") else "") + ("dv/v" if q == "v" else "df/f") + rest, False
     found = list(_WRITTEN_DIFFERENCE.finditer(text))
     orders = {(_is_reference(m, "a"), _is_reference(m, "b")) for m in found}
     if len(orders) > 1 and {(True, False), (False, True)} <= orders:
-        return ""  # 'shift (f0 - f) (f - f0)': both orders, no shift of either sign
+        return "", False  # 'shift (f0 - f) (f - f0)': both orders, no shift of either sign
     if len(found) != 1:
-        return name
+        return name, False
     m = found[0]
     first, second = _is_reference(m, "a"), _is_reference(m, "b")
     if first == second:
-        return name
+        return name, False
     velocity = m.group("a")[0].lower() == "v"
+    divided = False
     if m.group("ratio"):
         divisor = m.group("ratio").split("/")[1].strip()
-        if not re.fullmatch(r"(?:f|ν|nu|v)(?:_?(?:r|res|c))?_?(?:0|ref)", divisor, re.IGNORECASE):
-            return name
+        divided = bool(re.fullmatch(_RATIO_MEASURED, divisor, re.IGNORECASE))
+        if not (divided or re.fullmatch(_RATIO_REFERENCE, divisor, re.IGNORECASE)):
+            return name, False
         base = "dv/v" if velocity else "df/f"
     elif velocity:
-        return name
+        return name, False
     else:
         base = "df"
     before = text[:m.start()]
@@ -207,8 +325,8 @@ def written_shift(name: str) -> str:
     rest = re.sub(r"[(\[]\s*[)\]]", " ", _SHIFT_WORDS.sub(" ", rest)).strip()
     rest = re.sub(r"^(?:in\s+|/\s*|_)(\S+)$", r"(\1)", rest)  # 'in Hz', '/Hz', '_Hz' as '(Hz)'
     if headers.strip_unit(base + " " + rest) != base:  # words beside it that are no shift's
-        return name
-    return ("-" if first != bool(negated) else "") + base + (" " + rest if rest else "")
+        return name, False
+    return ("-" if first != bool(negated) else "") + base + (" " + rest if rest else ""), divided
 
 
 def is_reversed_difference(name: str) -> bool:
@@ -272,6 +390,8 @@ def is_frequency_shift(name: str) -> bool:
 def shift_kind(name: str) -> str | None:
     """"delta v/v", "df/f", or "df" (an absolute frequency shift in Hz, kHz, MHz or GHz) for a
     shift column name, None for any other column."""
+    if unclear_sign(name):  # found as a shift, to be refused naming the word
+        return shift_kind(without_unclear_sign(name))
     name = written_shift(name)
     if is_frequency_shift(name):
         return "df"
@@ -309,7 +429,8 @@ def _no_shift_message(src: str, columns: list[str]) -> str:
             "shift, or an absolute shift with its frequency unit: 'df (Hz)', 'Δf (kHz)', "
             f"'f - f0 (Hz)', 'shift_MHz'); columns found: {', '.join(map(repr, columns))}")
     unitless = [c for c in columns if frequency_unit(c)[1] is None
-                and _FREQUENCY_SHIFT.match(headers.strip_unit(c))]
+                and _FREQUENCY_SHIFT.match(headers.strip_unit(written_shift(c)))]
+    # as written: 'f_res,0 - f_res' was "cannot tell" without a word on its unit (helper-174)
     text += _absolute_frequency_hint(columns)
     unknown = [c for c in columns if frequency_unit(c)[1] is None
                and _FREQUENCY_SHIFT.match(headers.strip_unit(c)) and headers.scale_unit(c)
@@ -396,6 +517,96 @@ def _looks_absolute(hertz_values: np.ndarray) -> bool:
     if v.size == 0 or not np.all(v > 0):
         return False
     return bool(v.max() >= MIN_RESONANCE_HZ and v.min() > RESONANCE_CLEARANCE * (v.max() - v.min()))
+
+
+def over_reference(shift: np.ndarray, sigma: np.ndarray | None,
+                   scale: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """A relative shift over the measured frequency, y = (f - f0)/f (values in units of
+    ``scale``, as 'f0/f - 1' reads once its sign is flipped), as the shift over the reference,
+    df/f0 = y/(1 - y), in the same units; its errors propagated, sigma/(1 - y)^2.
+
+    Parameters
+    ----------
+    shift : numpy.ndarray
+        y in units of ``scale`` (|y scale| <= MAX_RELATIVE_SHIFT, :func:`check_relative`).
+    sigma : numpy.ndarray or None
+        Errors of y in the same units.
+    scale : float
+        The column's scale (1e-6 for ppm).
+
+    Returns
+    -------
+    shift, sigma : numpy.ndarray, numpy.ndarray or None
+        df/f0 and its errors, in units of ``scale``.
+    """
+    y = shift * scale
+    return (y / (1.0 - y)) / scale, None if sigma is None else sigma / (1.0 - y) ** 2
+
+
+#: Negative values in Hz at least NEGATED_RESONANCE_HZ in size, all within RESONANCE_SPREAD of the
+#: smallest, are a resonance frequency with its sign flipped (a column of -5.0001 GHz under
+#: 'df (GHz)' was read as a shift of -5 GHz; helper-174): a TLS shift of a GHz resonator is kHz, a
+#: kinetic-inductance fall of 100 MHz or more moves by more than 10 % across the data.
+NEGATED_RESONANCE_HZ = 1e8
+RESONANCE_SPREAD = 0.1
+#: With --frequency, an absolute shift of PLAUSIBLE_SHIFT_FRACTION of it or more is refused.
+PLAUSIBLE_SHIFT_FRACTION = 0.5
+
+
+def looks_negated_resonance(hertz_values: np.ndarray) -> bool:
+    """Whether values in Hz are plainly a resonance frequency negated: all negative, at least
+    NEGATED_RESONANCE_HZ in size and within RESONANCE_SPREAD of each other."""
+    v = -np.asarray(hertz_values, dtype=float)
+    return bool(v.size and np.all(v > 0) and v.min() >= NEGATED_RESONANCE_HZ
+                and v.max() - v.min() <= RESONANCE_SPREAD * v.min())
+
+
+def _refuse_negated_resonance(src: str, column: str, shift: np.ndarray, hertz: str,
+                              frequency_hz: float | None) -> None:
+    """Refuse a shift column in a unit of frequency whose values (as written, before any sign
+    flip of its header) are a resonance frequency negated (:func:`looks_negated_resonance`), or,
+    given the resonance frequency, reach half of it in size: no shift of a resonator is
+    comparable to its frequency. Negative values were never taken as a resonance (helper-172),
+    so -5 GHz under a shift's name was read as a shift (helper-174)."""
+    hz = np.asarray(shift, dtype=float) * HERTZ_PER_UNIT[hertz]
+    unit = FREQUENCY_SYMBOLS[hertz]
+    k = int(np.argmax(np.abs(hz)))
+    if frequency_hz is not None and abs(hz[k]) >= PLAUSIBLE_SHIFT_FRACTION * frequency_hz:
+        why = (f"|shift| of {PLAUSIBLE_SHIFT_FRACTION:g} of the resonance frequency "
+               f"({frequency_hz:.6g} Hz, --frequency) or more is no shift of it")
+    elif looks_negated_resonance(hz):
+        why = (f"all negative, {NEGATED_RESONANCE_HZ:g} Hz or more in size and within "
+               f"{RESONANCE_SPREAD:.0%} of each other: a resonance frequency negated, not a shift")
+    else:
+        return
+    raise ValueError(
+        f"{src}: shift column {column!r}, data row {k + 1}: {shift[k]:g} {unit}: the values "
+        f"({np.min(shift):g} to {np.max(shift):g} {unit}) are {why}; a shift f - f0 (near 0 at "
+        "the reference, e.g. 'df (Hz)') or df/f is expected: subtract the reference f(T_ref) "
+        "from the resonance frequency f(T)")
+
+
+def _refuse_unclear_sign(src: str, column: str, values: np.ndarray) -> None:
+    """Refuse a shift header whose sign is unclear (:func:`unclear_sign`: 'df_rev', 'negative
+    shift (Hz)'), or counted downwards or upwards (:func:`direction_of`) with every value
+    negative, which contradicts its name (an upshift everywhere under 'downshift', or f - f0
+    written under it?)."""
+    word = unclear_sign(column)
+    example = "'f - f0 (Hz)' or 'f0 - f (Hz)'"
+    if word:
+        raise ValueError(
+            f"{src}: shift column {column!r}, data row 1: {values[0]:g}: its word {word!r} leaves "
+            "the sign unclear (minus the shift, or the shift as it is: a reverse sweep, a "
+            f"negative shift?): write the difference it holds, {example}, or '-df (Hz)'")
+    direction = direction_of(column)
+    if direction and values.size and np.all(values < 0):
+        held = "f0 - f, positive where the frequency fell" if direction == "down" else \
+            "f - f0, positive where the frequency rose"
+        raise ValueError(
+            f"{src}: shift column {column!r}, data row 1: {values[0]:g}: its name counts the "
+            f"shift {direction}wards ({held}) but every value is negative: the opposite shift at "
+            f"every temperature, or the other difference under its name? write the difference "
+            f"it holds, {example}")
 
 
 def _refuse_absolute_frequencies(src: str, column: str, shift: np.ndarray, hertz: str,
@@ -528,8 +739,9 @@ class VelocityTable:
         "temperature" ("K" or "mK" as the file had it), "shift" (the unit in the shift header,
         e.g. "ppm", or None).
     sign_flipped : bool
-        The column is the reference minus the frequency ('f0 - f (Hz)'): ``shift`` holds its
-        values negated, f - f0.
+        The column is the reference minus the frequency ('f0 - f (Hz)', 'downshift (Hz)',
+        'f0/f - 1'): ``shift`` holds its values negated, f - f0 (a ratio over the measured
+        frequency, 'f0/f - 1', also taken over the reference, :func:`over_reference`).
     """
 
     temperature: np.ndarray
@@ -585,7 +797,8 @@ class VelocityTable:
 
 def read_velocity_table(path: str | Path, temperature_column: str | None = None,
                         shift_column: str | None = None, *, temperature_unit: str | None = None,
-                        error_column: str | None | bool = None) -> VelocityTable:
+                        error_column: str | None | bool = None,
+                        frequency_hz: float | None = None) -> VelocityTable:
     """Read one delta v / v (or df/f) against temperature table.
 
     Parameters
@@ -599,6 +812,9 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
     error_column : str, None or False
         Uncertainty column of the shift (its units). None: found by name when present; False:
         ignored.
+    frequency_hz : float, optional
+        The resonance frequency (Hz, --frequency): an absolute shift of half of it or more is
+        refused (a resonance frequency, or its negative, is no shift of itself).
 
     Raises
     ------
@@ -641,10 +857,16 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
                          f"({FREQUENCY_SYMBOLS[hertz]})' for an absolute shift f - f0, or 'df/f' "
                          "(plain, ppm, ...) for a relative one")
     if hertz is not None:
+        _refuse_negated_resonance(src, s_name, shift, hertz, frequency_hz)
         _refuse_absolute_frequencies(src, s_name, shift, hertz, chosen=shift_column is not None)
+    _refuse_unclear_sign(src, s_name, shift)  # after the resonance's refusals: they say more
     reversed_ = is_reversed_difference(s_name)
     if reversed_:  # 'f0 - f (Hz)': read as f - f0 (helper-165)
         shift = -shift
+    measured = over_measured(s_name)
+    scale = _shift_scale(src, s_name) if measured else 1.0
+    if measured:  # 'f0/f - 1': (f - f0)/f, not df/f0 (helper-174)
+        check_relative(src, s_name, shift, shift * scale)
     e_name = tables.error_column_of(grid, error_column, t_name, s_name, value_kind="shift")
     temperature, t_unit = tables.temperature_column_values(grid, t_name, temperature_unit)
     tables.warn_isolated_temperature(src, t_name, temperature, t_unit)
@@ -656,6 +878,8 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
             raise ValueError(f"{src}: error column {e_name!r}: errors must be > 0, found "
                              f"{sigma[bad[0]]:g} in data row {bad[0] + 1}")
         sigma = _errors_in_shift_units(src, e_name, sigma, shift, s_name)
+    if measured:
+        shift, sigma = over_reference(shift, sigma, scale)
     unit = hertz or headers.header_unit(written_shift(s_name))
     # a column in Hz is an absolute shift df: its values were labelled df/f in the printed
     # maximum (a break test, session 50)
