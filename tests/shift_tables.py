@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def write_table(path, headers, columns, temperature: np.ndarray):
-    """Write "T (K)" and ``headers`` as a CSV at ``path``, the columns' values to 12 digits;
-    return ``path``."""
-    path.write_text("T (K)," + ",".join(headers) + "\n" + "".join(
-        f"{t:.6g}," + ",".join(f"{c[i]:.12g}" for c in columns) + "\n"
+def write_table(path, headers, columns, temperature: np.ndarray, sep: str = ","):
+    """Write "T (K)" and ``headers`` as a CSV at ``path`` (``sep`` ';' for headers holding a
+    comma: 'f_res,0 - f_res (Hz)'), the columns' values to 12 digits; return ``path``."""
+    path.write_text(f"T (K){sep}" + sep.join(headers) + "\n" + "".join(
+        f"{t:.6g}{sep}" + sep.join(f"{c[i]:.12g}" for c in columns) + "\n"
         for i, t in enumerate(temperature)), encoding="utf-8")
     return path
 
