@@ -81,3 +81,35 @@ def test_an_explicit_chebyshev_route_under_equilibration_names_the_exact_trace(c
     assert "exact float64 trace at" not in solver_route(
         params, SolverParams(method="chebyshev", chebyshev={"trace": "exact"}))
     assert "exact float64 trace" not in solver_route(params, SolverParams(method="auto"))
+
+
+def test_a_float32_dense_solve_gives_the_spacing_ratio_of_the_float64_levels():
+    """helper-176 F0: float32 levels are accurate to ~20 eps32 max|E|, as close as the nearest
+    genuine levels of independent TLS; the degeneracy tolerance dropped those spacings and <r>
+    rose towards GOE (0.385 -> 0.470 for one N = 8 realisation). The spacing ratio of a float32
+    solve now comes from the float64 levels; every other observable stays float32's."""
+    import numpy as np
+
+    from manybody.config.model import ModelParams
+    from manybody.config.probe import Broadening, Probe
+    from manybody.config.solver import SolverParams
+    from manybody.simulation.ensembles import draw_realisation, realisation_rng
+    from manybody.simulation.observables.statistics import mean_spacing_ratio
+    from manybody.simulation.observe import observe
+    from manybody.simulation.operators import build_hamiltonian
+    from manybody.simulation.solvers.dense import diagonalise
+
+    params = ModelParams.from_dict({"n_tls": 8, "tls": TLS,
+                                    "coupling": {"kind": "dipolar", "strength": 0.0}})
+    probe = Probe(frequencies=(0.1,), temperatures=(0.1,),
+                  broadening=Broadening(width=0.2, scaling="relative"),
+                  observables=("absorption", "spacing_ratio"))
+    h = build_hamiltonian(draw_realisation(params, realisation_rng(11, 2)))
+    e32 = diagonalise(h.astype(np.float32), vectors=False).energies
+    e64 = diagonalise(h, vectors=False).energies
+    assert mean_spacing_ratio(e32) - mean_spacing_ratio(e64) > 0.05  # the fault, in the levels
+    single = observe(params, 11, 2, probe, SolverParams(dtype="float32"))
+    double = observe(params, 11, 2, probe, SolverParams(dtype="float64"))
+    np.testing.assert_allclose(single["spacing_ratio"], mean_spacing_ratio(e64), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(single["spacing_ratio"], double["spacing_ratio"], rtol=0, atol=1e-12)
+    assert not np.array_equal(single["absorption"], double["absorption"])  # still a float32 solve
