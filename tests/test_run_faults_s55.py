@@ -26,3 +26,24 @@ def test_near_repeats_keep_the_numbers_as_given_and_find_the_same_pairs():
     assert v.near_repeats([0.1, 0.1 * (1 + 1e-12), 0.2]) == [(0.1, 0.1 * (1 + 1e-12))]
     assert v.near_repeats([1, 2.0, 3]) == []
     assert v.describe_repeats(v.near_repeats([7, 7.0])) == "7 twice"
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    ("[model]\nn_tls = 1\n", "probe.observables entry 'spacing_ratio'"),
+    ("[model]\nn_tls = 3\n[sweep]\n\"model.n_tls\" = [1, 3]\n",
+     "sweep point model.n_tls=1: probe.observables entry 'spacing_ratio'"),
+    ("[model]\nn_tls = 16\n", "needs about"),  # dense ED's memory refusal
+], ids=["n_tls 1", "a sweep point", "memory"])
+def test_a_refused_sweep_point_is_named_by_its_spec_file(body, words, tmp_path, capsys):
+    """helper-176 F3: these refusals began "run specification: " or "sweep point ...", where
+    every other refusal of a spec begins with its file."""
+    from manybody.cli import main
+
+    spec = tmp_path / "mine.toml"
+    spec.write_text('seed = 1\nrealisations = 1\n' + body + '[probe]\nfrequencies = [0.1]\n'
+                    'temperatures = [0.1]\nobservables = ["spacing_ratio"]\n'
+                    '[solver]\nmethod = "dense"\n')
+    assert main(["run", str(spec), "-o", str(tmp_path / "o.nc")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"manybody run: error: {spec}: ") and words in err, err
+    assert "run specification:" not in err and not (tmp_path / "o.nc").exists()

@@ -106,6 +106,17 @@ def cli_words(message: str, scheduler: str | None = None,
 ANNOUNCED_POINTS = 20_000
 
 
+def _with_spec_path(message: str, spec_path: str) -> str:
+    """A refusal of one sweep point, or of a spec without sweep axes, named by its file like
+    every other refusal of the spec: "SPEC.toml: sweep point model.n_tls=1: ..." (it began
+    "run specification: " or "sweep point ...", with no file; a break test, session 55)."""
+    if message.startswith("run specification: "):
+        return f"{spec_path}: {message.removeprefix('run specification: ')}"
+    if message.startswith("sweep point "):
+        return f"{spec_path}: {message}"
+    return message
+
+
 def _say_when_checking_takes_long(spec_path: str) -> None:
     """One line on stderr when the spec's sweep has more than :data:`ANNOUNCED_POINTS` points
     (counted from the raw TOML; a spec that cannot be read is left to RunSpec's errors)."""
@@ -169,8 +180,8 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:  # e.g. dask not installed
         raise ValueError(str(exc)) from None
     except (ValueError, TypeError, FileExistsError, FileNotFoundError, PermissionError,
-            NotADirectoryError) as exc:
-        message = cli_words(str(exc), args.scheduler)
+            NotADirectoryError, MemoryError) as exc:
+        message = _with_spec_path(cli_words(str(exc), args.scheduler), args.spec)
         if message != str(exc):
             raise type(exc)(message) from None
         raise
