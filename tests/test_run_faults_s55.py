@@ -47,3 +47,26 @@ def test_a_refused_sweep_point_is_named_by_its_spec_file(body, words, tmp_path, 
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"manybody run: error: {spec}: ") and words in err, err
     assert "run specification:" not in err and not (tmp_path / "o.nc").exists()
+
+
+@pytest.mark.parametrize("given", [np.float32(0.3), np.array(0.3, dtype=np.float32),
+                                   np.float16(0.3)], ids=["float32", "0-d float32", "float16"])
+def test_a_narrow_float_parameter_is_the_number_written(given):
+    """helper-176 F4: np.float32(0.3) was stored as 0.30000001192092896, so a spec built from it
+    had another digest than the same spec written 0.3; float64 and Python floats are as given."""
+    from manybody.config.model import TLSParams
+    from manybody.runs.spec import RunSpec
+
+    tls = TLSParams(asymmetry_max=given, tunnelling_min=1e-3, tunnelling_max=0.3)
+    assert tls.asymmetry_max == 0.3 and type(tls.asymmetry_max) is float
+
+    def spec(value):
+        return RunSpec.from_dict({"seed": 1, "realisations": 1, "model": {"n_tls": 2, "tls": {
+            "asymmetry_max": value, "tunnelling_min": 1e-3, "tunnelling_max": 0.3}},
+            "probe": {"frequencies": [0.1], "temperatures": [0.1]}})
+
+    assert spec(given).digest() == spec(0.3).digest()
+    assert v.real("x", np.float64(0.30000001192092896)) == 0.30000001192092896
+    assert v.real("x", np.float32(1e-30)) == 1e-30 and v.real("x", np.float32(3e38)) == 3e38
+    with pytest.raises(ValueError, match="finite"):
+        v.real("x", np.float32("nan"))
