@@ -70,3 +70,22 @@ def test_a_narrow_float_parameter_is_the_number_written(given):
     assert v.real("x", np.float32(1e-30)) == 1e-30 and v.real("x", np.float32(3e38)) == 3e38
     with pytest.raises(ValueError, match="finite"):
         v.real("x", np.float32("nan"))
+
+
+def test_the_probe_axes_of_a_spec_take_numpy_arrays_as_the_sweep_does():
+    """helper-176 F5: RunSpec.from_dict took arrays for sweep lists and refused them for
+    probe.frequencies and probe.temperatures ("got array([0.1])")."""
+    from manybody.runs.spec import RunSpec
+
+    def spec(**probe):
+        return RunSpec.from_dict({"seed": 1, "realisations": 1, "model": {"n_tls": 2},
+                                  "sweep": {"model.n_tls": np.array([2, 3])}, "probe": probe})
+
+    listed = spec(frequencies=[0.1], temperatures=[0.1, 0.2], observables=["absorption"])
+    arrays = spec(frequencies=np.array([0.1]), temperatures=np.array([0.1, 0.2]),
+                  observables=np.array(["absorption"]))
+    assert arrays == listed and arrays.probe.temperatures == (0.1, 0.2)
+    with pytest.raises(TypeError, match=r"probe\.temperatures must be a non-empty list"):
+        spec(frequencies=[0.1], temperatures=np.array([[0.1]]))
+    with pytest.raises(TypeError, match=r"probe\.temperatures must be a non-empty list"):
+        spec(frequencies=[0.1], temperatures=np.array([]))

@@ -406,6 +406,15 @@ def _refuse_keys_placed_elsewhere(table: Any, valid: list[str], where: str) -> N
         raise ValueError(v.unknown_keys(unknown, valid, where, suggest=False) + elsewhere)
 
 
+def _listed(value: Any) -> Any:
+    """A 1-d numpy array as the list it holds (a sweep's lists took arrays, the probe's axes
+    refused them: "must be a non-empty list ..., got array([0.1])"; a break test, session 55);
+    anything else as it is, for the checks that follow."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return value.tolist()
+    return value
+
+
 def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
     """Build a :class:`~manybody.config.probe.Probe` from a ``[probe]`` table.
 
@@ -422,14 +431,14 @@ def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
     for key in ("frequencies", "temperatures"):
         if key not in data:
             raise ValueError(f"{where}.{key} is required")
-    frequencies = data["frequencies"]
+    frequencies = _listed(data["frequencies"])
     if isinstance(frequencies, int | float) and not isinstance(frequencies, bool):
         frequencies = [frequencies]
     if not isinstance(frequencies, list | tuple) or not frequencies:
         raise TypeError(f"{where}.frequencies must be a non-empty list of frequencies in K, "
                         f"got {frequencies!r}")
     freqs = v.probe_axis(f"{where}.frequencies", frequencies)
-    temps = data["temperatures"]
+    temps = _listed(data["temperatures"])
     if isinstance(temps, Mapping):
         bad = sorted(set(temps) - set(TEMPERATURE_GRID_KEYS))
         missing = [k for k in TEMPERATURE_GRID_KEYS if k not in temps]
@@ -446,7 +455,7 @@ def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
         raise TypeError(f"{where}.temperatures must be a non-empty list of temperatures in K or a "
                         f"table {{x_min, x_max, count}}, got {temps!r}")
     temps = v.probe_axis(f"{where}.temperatures", temps)
-    observables = data.get("observables", list(DEFAULT_OBSERVABLES))
+    observables = _listed(data.get("observables", list(DEFAULT_OBSERVABLES)))
     if isinstance(observables, str) or not isinstance(observables, list | tuple):
         raise TypeError(f"{where}.observables must be a list of names from "
                         f"{', '.join(OBSERVABLES)}, got {observables!r}")
