@@ -113,3 +113,42 @@ def test_a_float32_dense_solve_gives_the_spacing_ratio_of_the_float64_levels():
     np.testing.assert_allclose(single["spacing_ratio"], mean_spacing_ratio(e64), rtol=0, atol=1e-12)
     np.testing.assert_allclose(single["spacing_ratio"], double["spacing_ratio"], rtol=0, atol=1e-12)
     assert not np.array_equal(single["absorption"], double["absorption"])  # still a float32 solve
+
+
+def test_the_warnings_of_a_stretch_killed_outright_reach_the_results_file(tmp_path, monkeypatch):
+    """A stretch killed with SIGKILL records no end, and with it no warnings: a resumed run's
+    file counted only the realisations of its last stretch (session 54's note). Each task file
+    now keeps its realisations' warnings, and a killed stretch's are rebuilt from them. The
+    kill is simulated by a stop whose end is not recorded."""
+    from manybody.runs.checkpoint import Checkpoint
+    from manybody.runs.sweep import run_sweep
+
+    spec = RunSpec.from_dict({
+        "name": "cheb", "seed": 3, "realisations": 4,
+        "model": {"n_tls": 5, "tls": TLS, "coupling": {"kind": "gaussian", "strength": 0.05}},
+        "probe": {"frequencies": [0.1], "temperatures": [0.05, 0.2],
+                  "observables": ["absorption", "specific_heat"]},
+        "solver": {"method": "chebyshev", "chebyshev": {"target_error": 1e-4, "n_vectors": 2,
+                                                        "max_vectors": 4}}})
+
+    def counts(ds):
+        return {r["message"][:40]: r["realisations"]
+                for r in json.loads(ds.attrs["realisation_warnings"])}
+
+    def stop_after_two(done, total):
+        if done >= 2:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "killed.nc"
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        whole = run_sweep(spec, chunk_size=1)
+        with monkeypatch.context() as patch:
+            patch.setattr(Checkpoint, "end_stretch", lambda *args, **kwargs: None)
+            with pytest.raises(KeyboardInterrupt):
+                run_sweep(spec, output=out, progress=stop_after_two, chunk_size=1)
+        resumed = run_sweep(spec, output=out, resume=True, chunk_size=1)
+    assert counts(whole) and set(counts(whole).values()) == {4}
+    assert counts(resumed) == counts(whole)
+    killed = [s for s in json.loads(resumed.attrs["run_stretches"]) if s["outcome"] == "killed"]
+    assert len(killed) == 1 and killed[0]["tasks_computed"] == 2

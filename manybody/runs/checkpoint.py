@@ -72,7 +72,11 @@ TASK_STRETCH = "_stretch"
 #: killed outright (SIGKILL, power cut) records no end; its wall time is then taken to its last
 #: finished task (session 37's note: the run's total wall time was a silent lower bound).
 TASK_ELAPSED = "_stretch_elapsed_s"
-_TASK_EXTRAS = (TASK_STRETCH, TASK_ELAPSED)
+#: The warnings the task's realisations raised, a JSON list of [category, message, where]: a
+#: stretch killed outright (SIGKILL) records no summary at its end, and its warnings were lost
+#: from the results file (session 54's note); they are rebuilt from its task files.
+TASK_WARNINGS = "_warnings"
+_TASK_EXTRAS = (TASK_STRETCH, TASK_ELAPSED, TASK_WARNINGS)
 
 
 def stretch_record(backend: str | None = None, n_jobs: int | None = None,
@@ -149,6 +153,8 @@ def load_task_file(path: Path, size: int, single: bool,
         result[TASK_STRETCH] = int(result[TASK_STRETCH])
     if TASK_ELAPSED in result:
         result[TASK_ELAPSED] = float(result[TASK_ELAPSED])
+    if TASK_WARNINGS in result:
+        result[TASK_WARNINGS] = json.loads(str(result[TASK_WARNINGS]))
     if recorded[0] is not None and identity is not None:
         own = (str(recorded[0]), int(recorded[1]), int(recorded[2]))
         if own != identity:
@@ -192,6 +198,8 @@ class Checkpoint:
         self.origins: dict[TaskKey, int] = {}
         #: stretch index -> the latest TASK_ELAPSED of its task files (loaded results)
         self.elapsed: dict[int, float] = {}
+        #: stretch index -> the warnings its loaded task files record, [category, message, where]
+        self.task_warnings: dict[int, list[list[str]]] = {}
         self._opened = time.monotonic()
 
     def _meta(self) -> dict[str, Any]:
@@ -442,6 +450,10 @@ class Checkpoint:
                 continue
             stretch = result.pop(TASK_STRETCH, None)
             elapsed = result.pop(TASK_ELAPSED, None)
+            raised = result.pop(TASK_WARNINGS, [])
+            if raised:
+                self.task_warnings.setdefault(0 if stretch is None else int(stretch),
+                                              []).extend(raised)
             if elapsed is not None:
                 index = 0 if stretch is None else int(stretch)
                 self.elapsed[index] = max(self.elapsed.get(index, 0.0), elapsed)
@@ -467,13 +479,19 @@ class Checkpoint:
             return None
         return result
 
-    def write(self, point: int, start: int, result: dict[str, np.ndarray]) -> None:
-        """Store one finished chunk (arrays stacked over its realisations) atomically."""
+    def write(self, point: int, start: int, result: dict[str, np.ndarray],
+              raised: list | tuple = ()) -> None:
+        """Store one finished chunk (arrays stacked over its realisations) atomically, with the
+        warnings its realisations raised (:class:`~manybody.runs.task_warnings.RecordedWarning`
+        records, kept as :data:`TASK_WARNINGS`)."""
         stop = start + len(next(iter(result.values())))
         identity = dict(zip(TASK_IDENTITY, (np.array(self._digest), np.array(point),
                                             np.array(start)), strict=True))
         identity[TASK_STRETCH] = np.array(self.stretch)
         identity[TASK_ELAPSED] = np.array(time.monotonic() - self._opened)
+        if raised:
+            identity[TASK_WARNINGS] = np.array(json.dumps(
+                [[w.category.__name__, w.message, w.where] for w in raised]))
         atomic_write(self._path(point, start, stop),
                      lambda fh: np.savez(fh, **result, **identity))
 

@@ -112,9 +112,9 @@ def provenance(spec: RunSpec, *, n_jobs: int, backend: str, blas_threads: int,
         this (last) stretch's.
     raised : list of dict, optional
         The warnings the realisations raised, one record per kind, summed over the run's
-        stretches (:func:`manybody.runs.task_warnings.merged_summaries`; a stretch killed
-        outright recorded none): stored as the JSON list ``realisation_warnings`` (empty:
-        none).
+        stretches (:func:`manybody.runs.task_warnings.merged_summaries`; those of a stretch
+        killed outright from its task files): stored as the JSON list ``realisation_warnings``
+        (empty: none).
 
     Also stored, where a point ran the Chebyshev solver (``routes``; without them, where
     ``solver.method`` is not "dense"): ``chebyshev_options``, the JSON of its options in full,

@@ -57,7 +57,7 @@ from manybody.runs.results import (
     save_results,
 )
 from manybody.runs.spec import RunSpec, point_routes, preflight
-from manybody.runs.task_warnings import WarningDigest, merged_summaries
+from manybody.runs.task_warnings import WarningDigest, merged_summaries, summary_of
 from manybody.runs.tasks import stack_results
 from manybody.support import validate as v
 from manybody.support.environment import thread_variable_problem
@@ -382,7 +382,7 @@ def run_sweep(
                                                             n_jobs, backend, scheduler,
                                                             blas_threads, state.markers(),
                                                             cluster_slots=cluster_slots):
-                    state.add(point, first, result)
+                    state.add(point, first, result, raised)
                     digest.show(raised)
                     report(len(state.results), len(state.keys))
             except SchedulerLost as exc:  # what is kept, which only the run knows
@@ -568,9 +568,11 @@ class _RunState:
             if counts.get(index):
                 record = {**record, "tasks_computed": counts[index]}
                 if record.get("wall_time_s") is None and index in self.checkpoint.elapsed:
-                    # killed outright: no end was recorded; its time to its last finished task
+                    # killed outright: no end was recorded; its time to its last finished task,
+                    # and its warnings from its task files (they were lost; session 54's note)
                     record.update(wall_time_s=self.checkpoint.elapsed[index],
-                                  outcome="killed", wall_time_note="to its last finished task")
+                                  outcome="killed", wall_time_note="to its last finished task",
+                                  warnings=summary_of(self.checkpoint.task_warnings.get(index, [])))
                 out.append(record)
         return [*out, current]
 
@@ -581,11 +583,13 @@ class _RunState:
         """Where workers record the task they compute (the checkpoint's task directory)."""
         return str(self.checkpoint.tasks) if self.checkpoint is not None else None
 
-    def add(self, point: int, first: int, result: dict[str, np.ndarray]) -> None:
-        """Checkpoint a finished chunk and keep its realisations."""
+    def add(self, point: int, first: int, result: dict[str, np.ndarray],
+            raised: list | tuple = ()) -> None:
+        """Checkpoint a finished chunk, with the warnings its realisations ``raised``, and keep
+        its realisations."""
         if self.checkpoint is not None:
             try:
-                self.checkpoint.write(point, first, result)
+                self.checkpoint.write(point, first, result, raised)
             except OSError as exc:
                 if is_out_of_space(exc):  # with nothing finished the checkpoint goes (run_sweep)
                     raise out_of_space(self.checkpoint.tasks, self.checkpoint.directory,

@@ -14,11 +14,11 @@ from __future__ import annotations
 import contextlib
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RecordedWarning", "WarningDigest", "merged_summaries", "recording"]
+__all__ = ["RecordedWarning", "WarningDigest", "merged_summaries", "recording", "summary_of"]
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
@@ -70,14 +70,10 @@ class WarningDigest:
 
     def summary(self) -> list[dict[str, object]]:
         """One record per kind raised so far, for the results file (attribute
-        ``realisation_warnings``): its category, the first message and where, how many
-        realisations raised it and how many times. A missed ``target_error`` was said on the
+        ``realisation_warnings``; :func:`summary_of`). A missed ``target_error`` was said on the
         terminal only, and the file kept no trace of it (a break test, session 54)."""
-        return [{"category": category.__name__, "message": records[0].message,
-                 "first": records[0].where,
-                 "realisations": len({record.where for record in records}),
-                 "times": len(records)}
-                for (category, _), records in self.seen.items()]
+        return summary_of((record.category.__name__, record.message, record.where)
+                          for records in self.seen.values() for record in records)
 
     def close(self, resumed: int = 0) -> None:
         """One line per kind raised by more than one realisation: by how many (and how often,
@@ -94,6 +90,20 @@ class WarningDigest:
                               f"{records[0].where}) was raised {times}by {count} realisations"
                               f"{scope}", category, stacklevel=2)
         self.seen.clear()
+
+
+def summary_of(raised: Iterable[tuple[str, str, str] | list[str]]) -> list[dict[str, Any]]:
+    """One record per kind (category, message with every number as '#') of warnings given as
+    (category name, message, where), in the order first raised: the category, the first
+    message and where, how many realisations (distinct ``where``) raised it and how many
+    times. The records of :meth:`WarningDigest.summary`, and of a killed stretch rebuilt from
+    its task files (:data:`manybody.runs.checkpoint.TASK_WARNINGS`)."""
+    seen: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for category, message, where in raised:
+        seen.setdefault((str(category), _pattern(str(message))), []).append((message, where))
+    return [{"category": category, "message": records[0][0], "first": records[0][1],
+             "realisations": len({where for _, where in records}), "times": len(records)}
+            for (category, _), records in seen.items()]
 
 
 def merged_summaries(stretches: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
