@@ -1080,20 +1080,40 @@ def _losses(src: str, l_name: str, l_values: np.ndarray, kind: str) -> np.ndarra
     if bad.size:
         raise ValueError(f"{src}: column {l_name!r}: {what} must be > 0, found "
                          f"{l_values[bad[0]]:g} in data row {bad[0] + 1}")
+    name = _display_name(l_name)
+    lo, hi = float(np.min(l_values)), float(np.max(l_values))
     if kind == "Q":
         bad = np.flatnonzero(l_values < 1)
         if bad.size:
-            raise ValueError(f"{src}: column {l_name!r}: quality factors must be >= 1, found "
-                             f"{l_values[bad[0]]:g} in data row {bad[0] + 1}; this looks like a "
-                             "loss (1/Q or tan delta): the column is probably Q/loss swapped "
-                             "(name it e.g. '1/Q')")
+            found = (f"{src}: column {l_name!r}: quality factors must be >= 1, found "
+                     f"{l_values[bad[0]]:g} in data row {bad[0] + 1}")
+            if hi <= MAX_PLAUSIBLE_LOSS:
+                raise ValueError(f"{found}; this looks like a loss (1/Q or tan delta): the column "
+                                 "is probably Q/loss swapped (name it e.g. '1/Q')")
+            # 0.88 ... 19 (a Qi in millions whose scale got lost) is no loss either: the swap
+            # alone was suggested, and following it fed losses of ~1 to the fit (helper-175 F1)
+            raise ValueError(f"{found}; the column holds {lo:.4g} to {hi:.4g}, neither a Q (>= 1) "
+                             f"nor a loss (no resonator or glass has a loss above "
+                             f"{MAX_PLAUSIBLE_LOSS:g}) as written: a Q in millions or thousands "
+                             f"with its scale missing from the header? write e.g. '{name} (1e6)' "
+                             f"or '{name} (1e3)'; or is the column Q/loss swapped, a loss in a "
+                             "unit? name it so (e.g. '1/Q (1e-6)')")
     else:
         bad = np.flatnonzero(l_values > 1)
         if bad.size:
-            raise ValueError(f"{src}: column {l_name!r}: {what} must be <= 1, found "
-                             f"{l_values[bad[0]]:g} in data row {bad[0] + 1}; this looks like a "
-                             "quality factor Q: the column is probably Q/loss swapped "
-                             "(name it e.g. 'Qi')")
+            found = (f"{src}: column {l_name!r}: {what} must be <= 1, found "
+                     f"{l_values[bad[0]]:g} in data row {bad[0] + 1}")
+            if lo >= 1 / MAX_PLAUSIBLE_LOSS:
+                raise ValueError(f"{found}; this looks like a quality factor Q: the column is "
+                                 "probably Q/loss swapped (name it e.g. 'Qi')")
+            # 0.5 ... 3 under 'tan d' is a loss in ppm whose unit got lost more likely than a Q
+            # of 0.5 (the swap alone fed Q ~ 1 to the fit; as helper-175 F1 for a Q column)
+            raise ValueError(f"{found}; the column holds {lo:.4g} to {hi:.4g}, neither a loss "
+                             f"(<= 1) nor a Q (no resonator or glass has Q below "
+                             f"{1 / MAX_PLAUSIBLE_LOSS:g}) as written: a loss in a unit missing "
+                             f"from the header? write e.g. '{name} (ppm)' or '{name} (1e-6)'; "
+                             "or is the column Q/loss swapped, a quality factor in a unit? name "
+                             "it so (e.g. 'Qi (1e6)')")
     return 1.0 / l_values if kind == "Q" else l_values
 
 
