@@ -776,6 +776,9 @@ def _with_tables(message: str, args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     """Run ``fit-data``; returns the exit status."""
     fit_sweeps.check_options(args)
+    if args.seed != 0 and not args.simulate:  # --seed 5 alone changed nothing (helper-177)
+        raise ValueError(f"--seed {args.seed} seeds the repeats of --simulate N: add --simulate "
+                         "N (with loss tables or --sweeps), or leave --seed out")
     if args.critical_power_law != "constant" and not args.saturation:
         raise ValueError(f"--critical-power-law {args.critical_power_law} describes the critical "
                          "power of --saturation: add --saturation (or leave it out)")

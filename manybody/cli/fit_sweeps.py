@@ -45,7 +45,7 @@ from manybody.measured.resonator_table import (
     resonator_csv,
     sweep_files,
 )
-from manybody.measured.sweeps import FREQUENCY_UNITS, LAYOUTS, read_sweep
+from manybody.measured.sweeps import FREQUENCY_UNITS, LAYOUTS, TOUCHSTONE_SUFFIX, read_sweep
 from manybody.measured.tables import curves_from_table
 from manybody.support import validate as v
 from manybody.support.files import atomic_write_all
@@ -123,10 +123,34 @@ def configure(parser: argparse.ArgumentParser) -> None:
                             f"the noise power (default {MAX_MISFIT:g})")
 
 
+#: (option, attribute, default) of the options that act on raw sweeps only.
+SWEEP_ONLY = (("--sweep-layout", "sweep_layout", "db-deg"),
+              ("--sweep-frequency-unit", "sweep_frequency_unit", None),
+              ("--sweep-pattern", "sweep_pattern", NAME_PATTERN),
+              ("--sweep-index", "sweep_index", None),
+              ("--sweep-background", "sweep_background", "slope"),
+              ("--conjugate", "conjugate", False),
+              ("--max-misfit", "max_misfit", MAX_MISFIT))
+
+
 def check_options(args: argparse.Namespace) -> None:
-    """Refuse loss-table options together with --sweeps (and files beside --sweeps)."""
+    """Refuse loss-table options together with --sweeps (and files beside --sweeps), and the
+    sweep options without --sweeps."""
     if args.sweeps is None:
+        # --conjugate, --sweep-index, ... beside loss tables were passed over with exit 0: a
+        # user who gave --sweep-index believed the temperatures came from it (helper-175 F2)
+        given = [name for name, attr, default in SWEEP_ONLY
+                 if getattr(args, attr, default) != default]
+        if given:
+            raise ValueError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to "
+                             "raw S21 sweeps only: add --sweeps FOLDER_OR_GLOB, or leave "
+                             f"{'it' if len(given) == 1 else 'them'} out")
         return
+    if args.sweep_index is not None and args.sweep_pattern != NAME_PATTERN:
+        # every sweep must be in the index, so the pattern read nothing (helper-177)
+        raise ValueError("--sweep-pattern and --sweep-index both give the sweeps' temperatures "
+                         "and powers (the pattern from the file names, the index from its rows; "
+                         "with an index the pattern is unused): give one")
     if args.files:
         if Path(args.sweeps).is_file():
             raise ValueError(
@@ -143,6 +167,10 @@ def check_options(args: argparse.Namespace) -> None:
                                       ("--error-column", args.error_column)) if value]
     if clash:
         raise ValueError(f"{', '.join(clash)} appl(y/ies) to loss tables, not to --sweeps")
+    if getattr(args, "joint", False) and getattr(args, "shift_column", None) is not None:
+        # the joint fit's shift is the sweeps' own f0(T): the column named nothing (helper-177)
+        raise ValueError("--shift-column names the column of a --shift or --velocity table; "
+                         "with --sweeps --joint the shift is the sweeps' own f0(T): leave it out")
     _refuse_out_among_sweeps(args.sweeps, args.out)
 
 
@@ -217,6 +245,13 @@ def fit_step(args: argparse.Namespace, points_check=None) -> SweepStep:
     """
     compile_name_pattern(args.sweep_pattern)
     files = _files(args)
+    text_only = [name for name, attr, default in SWEEP_ONLY[:2]
+                 if getattr(args, attr, default) != default]
+    if text_only and all(TOUCHSTONE_SUFFIX.match(Path(f).suffix) for f in files):
+        # a Touchstone file states its own format and unit: the option changed nothing
+        raise ValueError(f"{', '.join(text_only)} describe(s) delimited-text sweeps; the sweeps "
+                         f"of --sweeps {args.sweeps!r} are all Touchstone files, which state "
+                         "their own format and frequency unit: leave it out")
     index = read_sweep_index(args.sweep_index) if args.sweep_index else None
     results = fit_sweeps(files, layout=args.sweep_layout,
                          frequency_unit=args.sweep_frequency_unit, pattern=args.sweep_pattern,
