@@ -446,6 +446,7 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
         raise ValueError(f"no sweep in the window --tmin/--tmax [{tmin}, {tmax}] K (the sweeps "
                          f"span {min(temperatures):g}-{max(temperatures):g} K)")
     sweeps = [read_sweep(f, layout, frequency_unit=frequency_unit) for f in files]
+    refuse_same_sweeps(files, meta, sweeps)
     _check_temperatures(sweeps, temperatures, window, index)
     if points_check is not None:  # the loss fit's own refusal, before any sweep is fitted
         points_check(inside)
@@ -454,6 +455,57 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
                for f, (t, pw), s in zip(files, meta, sweeps, strict=True)]
     return sorted(results, key=lambda r: (-math.inf if r.power is None else r.power,
                                           r.temperature))
+
+
+#: Two sweeps whose S21 agree at every frequency within this fraction of their largest |S21|
+#: (and within a tenth of their point-to-point scatter) are one sweep saved twice: a copy
+#: written with 6 significant digits, or in another layout or unit, differs by ~1e-5; two
+#: measurements by their noise (~1e-3 of |S21| in the shipped Al sweeps) at nearly every point.
+SAME_SWEEP_TOLERANCE = 1e-5
+
+
+def refuse_same_sweeps(files: list[str], meta: list[tuple[float, float | None]],
+                       sweeps: list) -> None:
+    """Refuse two sweeps holding the same data (the same frequencies and S21, whatever their
+    bytes, header, layout or frequency unit): one sweep saved twice, under two temperatures or
+    not, would count twice in the loss fit, and --joint would read a zero shift between its two
+    temperatures. A byte copy of the 240 mK sweep named 270 mK was fitted as a sixth point
+    without a word, though the loss-table reader refuses two tables holding the same rows
+    (helper-175 F3).
+
+    Raises
+    ------
+    ValueError
+        Naming both files, their temperatures (and powers) and why.
+    """
+    groups: dict[int, list[int]] = {}
+    for i, s in enumerate(sweeps):
+        groups.setdefault(len(s), []).append(i)
+    for members in groups.values():
+        for k, i in enumerate(members):
+            a = sweeps[i]
+            scale = float(np.max(np.abs(a.s21)))
+            scatter = float(np.median(np.abs(np.diff(a.s21, 2)))) / math.sqrt(6.0) if len(a) > 2 \
+                else scale
+            tolerance = min(SAME_SWEEP_TOLERANCE * scale, 0.1 * scatter) if scatter > 0 else 0.0
+            for j in members[:k]:
+                b = sweeps[j]
+                if not (np.allclose(a.frequency, b.frequency, rtol=1e-9, atol=0.0)
+                        and float(np.max(np.abs(a.s21 - b.s21))) <= tolerance):
+                    continue
+                same_bytes = Path(files[i]).read_bytes() == Path(files[j]).read_bytes()
+
+                def shown(n: int) -> str:
+                    t, pw = meta[n]
+                    return (f"{Path(files[n]).name!r} ({t * 1e3:.4g} mK"
+                            f"{'' if pw is None else f', {pw:g} dB(m)'})")
+
+                how = ("are the same file byte for byte" if same_bytes else
+                       "hold the same sweep (every frequency and S21 equal, in other formats)")
+                raise ValueError(f"sweeps {shown(j)} and {shown(i)} {how}: the same sweep saved "
+                                 "twice would count twice in the fits (and --joint would read "
+                                 "no shift between its temperatures); remove the copy, or "
+                                 "correct the export if they are separate sweeps")
 
 
 def _check_index(files: list[str], index: dict) -> list[str]:
