@@ -212,7 +212,20 @@ class SweepStep:
 
 def _files(args: argparse.Namespace) -> list[str]:
     """The sweep files of --sweeps, without the --sweep-index file if it lies among them and
-    without the text files fit-data writes (``TEXT_OUTPUTS``, named in a note)."""
+    without the text files fit-data writes (``TEXT_OUTPUTS``, named in a note). Listed once per
+    run (kept on ``args``): the step, the data set's label and the checksums each asked, and
+    the "left out ... .xlsx" warning was printed three times (helper-175 F4)."""
+    key = (args.sweeps, args.sweep_index)
+    cached = vars(args).get("_sweep_files")
+    if cached is not None and cached[0] == key:
+        return list(cached[1])
+    files = _list_files(args)
+    vars(args)["_sweep_files"] = (key, list(files))
+    return files
+
+
+def _list_files(args: argparse.Namespace) -> list[str]:
+    """:func:`_files` without the cache."""
     files = sweep_files(args.sweeps)
     own = [f for f in files if Path(f).name in TEXT_OUTPUTS]
     if own:  # an earlier run's outputs in the data folder were read as sweeps ("file name

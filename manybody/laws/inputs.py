@@ -375,9 +375,19 @@ def window_mask(temperature: np.ndarray, tmin: float | None, tmax: float | None,
     if tmax is not None:
         keep &= temperature <= tmax
     if not keep.any():
-        raise ValueError(f"no points of {label!r} in the window [{tmin}, {tmax}] K (data span "
+        raise ValueError(f"no points of {label!r} in the window {window_text(tmin, tmax)} (data span "
                          f"{temperature.min():g}-{temperature.max():g} K)")
     return keep
+
+
+def window_text(tmin: float | None, tmax: float | None) -> str:
+    """A temperature window for messages: '0.03 K <= T <= 0.8 K', 'T <= 0.05 K' (an unset edge
+    was shown as Python's None, '[None, 0.05] K'; helper-175 F4), 'any T' with neither."""
+    if tmin is not None and tmax is not None:
+        return f"{tmin:g} K <= T <= {tmax:g} K"
+    if tmax is not None:
+        return f"T <= {tmax:g} K"
+    return f"T >= {tmin:g} K" if tmin is not None else "any T"
 
 
 def _check_label(label) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from manybody.laws.inputs import MIN_POWER_SPAN, LossCurve, window_curves
+from manybody.laws.inputs import MIN_POWER_SPAN, LossCurve, window_curves, window_text
 from manybody.laws.saturation import PC_DECADES, REFERENCE_BETA
 from manybody.laws.saturation_comparison import (
     ExponentComparison,
@@ -147,7 +147,7 @@ def power_sweep(curves: list[LossCurve], tmin: float | None = None,
         offs = [min(abs(c.temperature - t0)) / t0 for c in windowed[1:]]
         worst = int(np.argmax(offs)) + 1
         raise ValueError(f"no temperature common to all {len(curves)} curves in the window "
-                         f"[{tmin}, {tmax}] K: temperatures are matched within "
+                         f"{window_text(tmin, tmax)}: temperatures are matched within "
                          f"{TEMPERATURE_TOLERANCE:.1%} of each other, and the nearest to "
                          f"{t0:g} K of {windowed[0].label!r} in {windowed[worst].label!r} is "
                          f"{offs[worst - 1]:.2%} away; measure the curves at the same "

@@ -32,6 +32,7 @@ from manybody.laws.inputs import (
     POWER_RANGE_DBM,
     ShiftCurve,
     check_tmax,
+    window_text,
 )
 from manybody.laws.x_range import x_range_problem
 from manybody.measured.resonance import BACKGROUNDS, MAX_MISFIT, ResonanceFit, fit_notch
@@ -75,10 +76,10 @@ class SweepResult:
 
 #: Suffixes of the sweep files taken from a folder.
 SWEEP_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".s2p")
-#: Suffixes of files a folder of sweeps holds beside them (notes, figures, results) that are left
-#: out without a word; any other file left out is named.
-NOT_SWEEPS = (".md", ".rst", ".pdf", ".png", ".jpg", ".jpeg", ".svg", ".json", ".toml", ".yaml",
-              ".yml", ".py", ".ipynb", ".log", ".nc", ".npz", ".lock")
+#: Suffixes of files a folder of sweeps holds beside them (notes and figures) that are left out
+#: without a word; any other file left out is named (a .log and a .json were left out unnamed,
+#: though the README says only README and figures are; helper-175 F4).
+NOT_SWEEPS = (".md", ".rst", ".pdf", ".png", ".jpg", ".jpeg", ".svg")
 
 
 def sweep_files(spec: str | Path) -> list[str]:
@@ -443,7 +444,7 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
     inside = [(t, pw) for t, pw in meta
               if (tmin is None or t >= tmin) and (tmax is None or t <= tmax)]
     if not inside:
-        raise ValueError(f"no sweep in the window --tmin/--tmax [{tmin}, {tmax}] K (the sweeps "
+        raise ValueError(f"no sweep in the window --tmin/--tmax {window_text(tmin, tmax)} (the sweeps "
                          f"span {min(temperatures):g}-{max(temperatures):g} K)")
     sweeps = [read_sweep(f, layout, frequency_unit=frequency_unit) for f in files]
     refuse_same_sweeps(files, meta, sweeps)
