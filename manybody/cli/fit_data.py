@@ -543,6 +543,8 @@ def critical_power_notes(options: dict) -> list[str]:
     if not options.get("saturation"):
         return []
     unit = options.get("power_unit") or "dB of the power unit"
+    if unit == "dB":  # the sweeps' names' '-20dB' (helper-175 F5)
+        unit = "dB as the file names state the power: an instrument setting, not at the device"
     law = options.get("critical_power_law") or "constant"
     if law == "constant":
         return [f"critical_power: Pc ({unit}), the same at every temperature"]

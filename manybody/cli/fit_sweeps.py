@@ -290,7 +290,7 @@ def fit_step(args: argparse.Namespace, points_check=None) -> SweepStep:
     for i in representative(len(results)):
         r = results[i]
         sweep = read_sweep(r.file, args.sweep_layout, frequency_unit=args.sweep_frequency_unit)
-        power = "" if r.power is None else f", {r.power:g} dB(m)"
+        power = "" if r.power is None else f", {r.power:g} {r.power_unit}"
         items.append((sweep, r.fit, f"{Path(r.file).name}\nT = {1e3 * r.temperature:.4g} mK"
                                     f"{power}"))
     return SweepStep(results, resonator_csv(results), render_resonance_fits(items))

@@ -151,8 +151,9 @@ def gap_from_tc(tc: float) -> float:
 
 
 #: The units a drive power may be given in, as dB of them: milliwatts, or the mean photon number
-#: in the resonator (10 log10 <n>).
-POWER_UNITS = ("dBm", "dB(photons)")
+#: in the resonator (10 log10 <n>); "dB" is a power label as a sweep's file name writes it
+#: ('-20dB': an instrument setting, not a calibrated power at the device; helper-175 F5).
+POWER_UNITS = ("dBm", "dB(photons)", "dB")
 #: A mean photon number in dB must lie within this range (1e-30 to 1e30 photons).
 POWER_RANGE_DB_PHOTONS = (-300.0, 300.0)
 
@@ -160,7 +161,7 @@ POWER_RANGE_DB_PHOTONS = (-300.0, 300.0)
 def check_power(name: str, value: float, unit: str) -> float:
     """Return ``value`` (dB of ``unit``, one of ``POWER_UNITS``) or raise ValueError when it
     lies outside that unit's range."""
-    if unit == "dBm":
+    if unit in ("dBm", "dB"):  # a setting in dB is checked as dBm would be
         return check_power_dbm(name, value)
     lo, hi = POWER_RANGE_DB_PHOTONS
     if not lo <= value <= hi:

@@ -66,12 +66,15 @@ CSV_COLUMNS = ("file", "temperature_K", "power_dBm", "f0_Hz", "f0_err_Hz", "Qi",
 
 @dataclass(frozen=True)
 class SweepResult:
-    """One fitted sweep: its file, temperature (K), drive power (dBm or None) and fit."""
+    """One fitted sweep: its file, temperature (K), drive power (dB of ``power_unit``, or None)
+    and fit. ``power_unit`` is "dBm", or "dB" where the file name writes the power in dB
+    ('-20dB': a setting of the instrument as named, not a calibrated power at the device)."""
 
     file: str
     temperature: float
     power: float | None
     fit: ResonanceFit
+    power_unit: str = "dBm"
 
 
 #: Suffixes of the sweep files taken from a folder.
@@ -423,6 +426,7 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
             meta.append(parse_sweep_name(f, pattern))
     if index is None:
         _warn_unsigned_powers(files, meta, pattern)
+    unit = _power_units(files, meta, pattern, index is not None)
     v.choice("repeats", repeats, ("warn", "refuse"))
     v.choice("background", background, BACKGROUNDS)
     conjugate = v.boolean("conjugate", conjugate)
@@ -447,12 +451,12 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
         raise ValueError(f"no sweep in the window --tmin/--tmax {window_text(tmin, tmax)} (the sweeps "
                          f"span {min(temperatures):g}-{max(temperatures):g} K)")
     sweeps = [read_sweep(f, layout, frequency_unit=frequency_unit) for f in files]
-    refuse_same_sweeps(files, meta, sweeps)
+    refuse_same_sweeps(files, meta, sweeps, unit)
     _check_temperatures(sweeps, temperatures, window, index)
     if points_check is not None:  # the loss fit's own refusal, before any sweep is fitted
         points_check(inside)
     results = [SweepResult(f, t, pw, fit_notch(s, max_misfit=max_misfit, background=background,
-                                                  conjugate=conjugate))
+                                                  conjugate=conjugate), unit)
                for f, (t, pw), s in zip(files, meta, sweeps, strict=True)]
     return sorted(results, key=lambda r: (-math.inf if r.power is None else r.power,
                                           r.temperature))
@@ -466,7 +470,7 @@ SAME_SWEEP_TOLERANCE = 1e-5
 
 
 def refuse_same_sweeps(files: list[str], meta: list[tuple[float, float | None]],
-                       sweeps: list) -> None:
+                       sweeps: list, power_unit: str = "dBm") -> None:
     """Refuse two sweeps holding the same data (the same frequencies and S21, whatever their
     bytes, header, layout or frequency unit): one sweep saved twice, under two temperatures or
     not, would count twice in the loss fit, and --joint would read a zero shift between its two
@@ -499,7 +503,7 @@ def refuse_same_sweeps(files: list[str], meta: list[tuple[float, float | None]],
                 def shown(n: int) -> str:
                     t, pw = meta[n]
                     return (f"{Path(files[n]).name!r} ({t * 1e3:.4g} mK"
-                            f"{'' if pw is None else f', {pw:g} dB(m)'})")
+                            f"{'' if pw is None else f', {pw:g} {power_unit}'})")
 
                 how = ("are the same file byte for byte" if same_bytes else
                        "hold the same sweep (every frequency and S21 equal, in other formats)")
@@ -507,6 +511,43 @@ def refuse_same_sweeps(files: list[str], meta: list[tuple[float, float | None]],
                                  "twice would count twice in the fits (and --joint would read "
                                  "no shift between its temperatures); remove the copy, or "
                                  "correct the export if they are separate sweeps")
+
+
+def name_power_unit(name: str, pattern: str = NAME_PATTERN) -> str | None:
+    """The unit of the power a file name states, as written after the pattern's ``dBm`` group:
+    "dB" for '..._-20dB_...', "dBm" for '-20dBm' or a unit the pattern leaves unread (its group
+    is documented as dBm); None when the name states no power."""
+    m = compile_name_pattern(pattern).search(Path(name).name)
+    if m is None or "dBm" not in m.groupdict() or not m.group("dBm"):
+        return None
+    after = Path(name).name[m.end("dBm"):].lstrip()
+    return "dB" if re.match(r"(?i)db(?!m)", after) else "dBm"
+
+
+def _power_units(files: list[str], meta: list, pattern: str, indexed: bool) -> str:
+    """The one unit of the sweeps' powers: "dBm" (an index's power_dBm, names in dBm) or "dB"
+    (names such as 's21_..._-20dB_030.0mK.csv', whose -20 dB the Al data's README calls an
+    instrument setting: it was written as power_dBm = -20 without a note; helper-175 F5),
+    with a note saying so; names mixing the two are refused (two scales in one fit)."""
+    if indexed:
+        return "dBm"
+    units = {Path(f).name: name_power_unit(f, pattern)
+             for f, (_, pw) in zip(files, meta, strict=True) if pw is not None}
+    found = set(units.values()) - {None}
+    if len(found) > 1:
+        shown = [next(n for n, u in units.items() if u == unit) for unit in sorted(found)]
+        raise ValueError(f"the sweep names state powers in dB and in dBm ({', '.join(shown)}): "
+                         "a setting in dB and a power in dBm are not one scale; give the powers "
+                         "in one unit (an index file with power_dBm, or rename the files)")
+    if found == {"dB"}:
+        warnings.warn("the sweep names state the drive power in dB, not dBm ("
+                      f"{next(iter(units))}): taken as the names' power label in dB, as written "
+                      "(an instrument setting, not a calibrated power at the device); the "
+                      "outputs give it as power (dB) and --saturation's Pc in the same dB; give "
+                      "an index file (power_dBm) for powers at the device", UserWarning,
+                      stacklevel=4)
+        return "dB"
+    return "dBm"
 
 
 def _check_index(files: list[str], index: dict) -> list[str]:
@@ -663,7 +704,7 @@ def resonator_csv(results: list[SweepResult]) -> str:
     the parameters are those of conj(S21), from ``--conjugate``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(_columns(results))
     for r in results:
         x = r.fit
         writer.writerow([_cell(v) for v in (
@@ -671,6 +712,13 @@ def resonator_csv(results: list[SweepResult]) -> str:
             x.qc_abs, x.qc_abs_err, x.phi, x.phi_err, x.ql, x.ql_err, x.delay, x.slope,
             x.slope_err, x.misfit, x.conjugated, x.flag, x.reason)])
     return out.getvalue()
+
+
+def _columns(results: list[SweepResult]) -> tuple[str, ...]:
+    """CSV_COLUMNS, the power's named power_dB where the names give it in dB (not dBm)."""
+    if any(r.power is not None and r.power_unit == "dB" for r in results):
+        return tuple("power_dB" if c == "power_dBm" else c for c in CSV_COLUMNS)
+    return CSV_COLUMNS
 
 
 def write_resonator_csv(results: list[SweepResult], path: str | Path) -> Path:
@@ -729,12 +777,14 @@ def loss_table(results: list[SweepResult], source: str | Path, label: str = "swe
     qi = np.array([r.fit.qi for r in good])
     power = (np.array([r.power for r in good], dtype=np.float64)
              if all(r.power is not None for r in good) else None)
+    columns = _columns(results)
+    unit = "dB" if "power_dB" in columns else "dBm"
     return LossTable(
         temperature=np.array([r.temperature for r in good]), loss=1.0 / qi, power=power,
-        is_loss_tangent=False, source=str(source), label=label, columns=CSV_COLUMNS,
+        is_loss_tangent=False, source=str(source), label=label, columns=columns,
         temperature_column="temperature_K", loss_column="Qi",
-        power_column=None if power is None else "power_dBm",
-        units={"temperature": "K", "loss": "Q", **({"power": "dBm"} if power is not None
+        power_column=None if power is None else f"power_{unit}",
+        units={"temperature": "K", "loss": "Q", **({"power": unit} if power is not None
                                                      else {})},
         sigma=np.array([r.fit.qi_err for r in good]) / qi**2, error_column="Qi_err")
 
@@ -779,7 +829,7 @@ def shift_curves(results: list[SweepResult], reference_temperature: float | None
         t = np.array([r.temperature for r in rows])
         if np.any(np.diff(t) == 0):
             k = int(np.flatnonzero(np.diff(t) == 0)[0])
-            power = "" if pw is None else f", {pw:g} dBm"
+            power = "" if pw is None else f", {pw:g} {rows[k].power_unit}"
             raise ValueError(f"two sweeps at T = {t[k]:g} K{power}: {Path(rows[k].file).name}, "
                              f"{Path(rows[k + 1].file).name}; the frequency shift takes one f0 "
                              "per temperature and power: average them first")
@@ -788,11 +838,11 @@ def shift_curves(results: list[SweepResult], reference_temperature: float | None
         k = 0 if reference_temperature is None else int(np.argmin(np.abs(t - reference_temperature)))
         if (reference_temperature is not None
                 and abs(t[k] - reference_temperature) > 0.05 * reference_temperature):
-            at = "" if pw is None else f" at power {pw:g} dBm"
+            at = "" if pw is None else f" at power {pw:g} {rows[0].power_unit}"
             raise ValueError(f"reference_temperature={reference_temperature:g} K: no sweep{at} "
                              f"within 5 % of it (the nearest is at {t[k]:g} K; the sweeps span "
                              f"{t[0]:g}-{t[-1]:g} K)")
         curves.append(ShiftCurve(t, (f0 - f0[k]) / f0[k], err / f0[k],
-                                 label if pw is None else f"{label} {pw:g} dBm", pw,
+                                 label if pw is None else f"{label} {pw:g} {rows[0].power_unit}", pw,
                                  float(t[k])))
     return curves
