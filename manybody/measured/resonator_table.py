@@ -438,7 +438,7 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
     if saturation and (missing or not powers or powers[-1] - powers[0] < MIN_POWER_SPAN):
         got = (f"no power for {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''} "
                "(a name without dBm, or an index without power_dBm)" if missing
-               else f"power(s) {', '.join(f'{p:g}' for p in powers)} dBm")
+               else f"power(s) {', '.join(f'{p:g}' for p in powers)} {unit}")
         raise ValueError(f"saturation=True needs sweeps at two or more drive powers at least "
                          f"{MIN_POWER_SPAN:g} dB apart, each sweep with its power, to separate "
                          f"the amplitude from the critical power; got {got}")
