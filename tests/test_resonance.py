@@ -416,9 +416,9 @@ def test_file_name_parser_default_and_custom():
 
 
 def test_index_file_and_batch_on_synthetic_sweeps(tmp_path):
-    s = synthetic(6)
     names = ["a.csv", "b.csv"]
-    for name in names:
+    for seed, name in enumerate(names, start=6):  # two noise draws: one sweep saved twice is
+        s = synthetic(seed)  # refused (helper-175 F3, tests/test_data_faults_s55.py)
         _write_csv(tmp_path / name, s.frequency, s.s21.real, s.s21.imag)
     (tmp_path / "index.txt").write_text("file,temperature_mK,power_dBm\na.csv,50,-90\n"
                                         "b.csv,20,-90\n")
@@ -433,7 +433,8 @@ def test_index_file_and_batch_on_synthetic_sweeps(tmp_path):
     assert curve.power == -90.0
     np.testing.assert_allclose(curve.loss, [1 / r.fit.qi for r in results])
     (shift,) = shift_curves(results)
-    np.testing.assert_allclose(shift.shift, 0.0, atol=1e-15)  # identical sweeps: no shift
+    assert shift.shift[0] == 0.0  # the reference, and one truth: no shift beyond the noise
+    assert abs(shift.shift[1]) < 5 * shift.sigma[1]
     with pytest.raises(ValueError, match="not listed in the sweep index"):
         fit_sweeps([str(tmp_path / "c.csv")], index=index)
 
