@@ -136,8 +136,8 @@ def test_fit_data_refuses_to_write_into_the_sweeps_folder(tmp_path, capsys, how)
 
     data = tmp_path / "data"
     data.mkdir()
-    s = _sweep()
-    for t in (30, 60, 90, 120):
+    for seed, t in enumerate((30, 60, 90, 120)):  # four noise draws: one sweep saved under
+        s = _sweep(seed=seed)  # two temperatures is refused (helper-175 F3)
         rows = [f"{f:.3f},{z.real:.9g},{z.imag:.9g}" for f, z in zip(s.frequency, s.s21,
                                                                      strict=True)]
         _write(data / f"s21_-20dB_{t}mK.csv", ["Frequency (Hz),Re,Im"] + rows)
@@ -488,9 +488,10 @@ def test_an_earlier_runs_outputs_in_the_sweeps_folder_are_left_out_with_a_note(t
 
     data = tmp_path / "data"
     data.mkdir()
-    s = _sweep()
-    rows = [f"{f:.3f},{z.real:.9g},{z.imag:.9g}" for f, z in zip(s.frequency, s.s21, strict=True)]
-    for t in (30, 60, 90, 120):
+    for seed, t in enumerate((30, 60, 90, 120)):  # four noise draws (one sweep saved twice is
+        s = _sweep(seed=seed)  # refused: helper-175 F3)
+        rows = [f"{f:.3f},{z.real:.9g},{z.imag:.9g}" for f, z in zip(s.frequency, s.s21,
+                                                                      strict=True)]
         _write(data / f"s21_-20dB_{t}mK.csv", ["Frequency (Hz),Re,Im"] + rows)
     assert main(["fit-data", "--sweeps", str(data), "--sweep-layout", "real-imag", "--out",
                  str(tmp_path / "first")]) == 0

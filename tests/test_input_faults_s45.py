@@ -530,8 +530,8 @@ def test_a_sweep_index_in_mk_is_refused_before_any_fit(tmp_path, monkeypatch):
     folder = tmp_path / "sw"
     folder.mkdir()
     f = 5e9 + 5e9 / 2e4 * np.linspace(-8, 8, 201)
-    z = notch_s21(f, 5e9, 2e4, 4e4, 0.1, 1.0, 0.0, 0.0)
-    for t in (30, 45, 60, 75):
+    for i, t in enumerate((30, 45, 60, 75)):  # f0 0.1 ppm apart: one sweep saved twice is
+        z = notch_s21(f, 5e9 * (1 - 1e-7 * i), 2e4, 4e4, 0.1, 1.0, 0.0, 0.0)  # refused (F3)
         (folder / f"s21_-90dBm_{t:05.1f}mK.csv").write_text("\n".join(
             f"{a:.17g},{20 * np.log10(abs(b)):.17g},{np.degrees(np.angle(b)):.17g}"
             for a, b in zip(f, z, strict=True)) + "\n")

@@ -276,8 +276,8 @@ def test_too_few_sweeps_for_the_law_fit_are_refused_before_any_sweep_is_fitted(t
     folder = tmp_path / "sweeps"
     folder.mkdir()
     f = np.linspace(7.7e9 - 8e6, 7.7e9 + 8e6, 201)
-    s21 = 1 - 0.7 / (1 + 2j * 5000 * (f / 7.7e9 - 1))
-    for t_mk in (30, 60, 90):
+    for i, t_mk in enumerate((30, 60, 90)):  # f0 0.1 ppm apart: one sweep saved twice is
+        s21 = 1 - 0.7 / (1 + 2j * 5000 * (f / (7.7e9 * (1 - 1e-7 * i)) - 1))  # refused (F3)
         np.savetxt(folder / f"s21_-20dB_{t_mk:05.1f}mK.csv",
                    np.c_[f, 20 * np.log10(abs(s21)), np.degrees(np.angle(s21))], delimiter=",")
     monkeypatch.setattr(resonator_table, "fit_notch", no_fit)
@@ -291,6 +291,7 @@ def test_too_few_sweeps_for_the_law_fit_are_refused_before_any_sweep_is_fitted(t
     # a fourth sweep at another power: counted one curve per power (5 parameters) this was
     # refused, though the fit accepts it when that power's sweep is flagged and dropped (a
     # second break test): the count takes the fewest curves the fit can end with
+    s21 = 1 - 0.7 / (1 + 2j * 5000 * (f / (7.7e9 * (1 - 3e-7)) - 1))
     np.savetxt(folder / "s21_-60dB_120.0mK.csv",
                np.c_[f, 20 * np.log10(abs(s21)), np.degrees(np.angle(s21))], delimiter=",")
     with pytest.raises(AssertionError, match="a sweep was fitted"):
