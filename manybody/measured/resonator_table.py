@@ -493,8 +493,11 @@ def refuse_same_sweeps(files: list[str], meta: list[tuple[float, float | None]],
             scatter = float(np.median(np.abs(np.diff(a.s21, 2)))) / math.sqrt(6.0) if len(a) > 2 \
                 else scale
             tolerance = min(SAME_SWEEP_TOLERANCE * scale, 0.1 * scatter) if scatter > 0 else 0.0
+            middle = len(a) // 2
             for j in members[:k]:
                 b = sweeps[j]
+                if abs(a.s21[middle] - b.s21[middle]) > tolerance:  # cheap first: n^2 pairs
+                    continue
                 if not (np.allclose(a.frequency, b.frequency, rtol=1e-9, atol=0.0)
                         and float(np.max(np.abs(a.s21 - b.s21))) <= tolerance):
                     continue
