@@ -402,8 +402,8 @@ def test_a_chunk_written_just_before_a_stop_is_counted_and_kept(tmp_path, monkey
     real_write = Checkpoint.write
     written = []
 
-    def write_then_stop(self, point, start, result):
-        real_write(self, point, start, result)
+    def write_then_stop(self, point, start, result, *raised):
+        real_write(self, point, start, result, *raised)
         written.append((point, start))
         if len(written) == chunks_before_the_stop:
             raise KeyboardInterrupt
