@@ -205,11 +205,38 @@ _UNCLEAR_SIGN = re.compile(r"[\s_-]*(?<![^\W_])(?P<word>rev|reverse|reversed|inv
                            r"flipped|neg|negative|opposite)(?![^\W_])[\s_-]*", re.IGNORECASE)
 
 
+#: LaTeX commands of a shift's name, as the symbols they print.
+_LATEX_SYMBOLS = {"delta": "δ", "Delta": "Δ", "nu": "ν", "omega": "ω", "times": "×", "cdot": "·",
+                  "sigma": "σ"}
+_LATEX_COMMAND = re.compile(r"\\(" + "|".join(_LATEX_SYMBOLS) + r")(?![A-Za-z])\s*")
+#: The words and factors before a shift's name that negate it: 'minus df/f', 'negative of dv/v',
+#: '(-1)*df', '-1 × Δf', and a negated bracket '-(df)', '−(Δf/f)'.
+_LEADING_NEGATION = re.compile(r"^(?:minus|negative[\s_]+of)[\s_]+(?=\S)"
+                               r"|^\(\s*-\s*1\s*\)\s*[x×*·]?\s*(?=[^\W\d_])|^-\s*1\s*[x×*·]\s*",
+                               re.IGNORECASE)
+_NEGATED_BRACKET = re.compile(r"^-\s*\(\s*(?P<q>[^()\-=]+?)\s*\)(?=\s*(?:[(\[,/]|in\s|$))")
+
+
+def _spelled(name: str) -> str:
+    """A shift header as written with its typesetting undone and a leading negation as '-': the
+    wrappers of LaTeX, code or quotes removed ('$-\\delta f/f_0$', '`-df/f`', "'-df/f'"), LaTeX
+    symbols as the characters they print ('\\Delta f' is 'Δf', '_{0}' '_0', '^{-6}' '^-6'), and
+    'minus df/f', 'negative of df/f', '(-1)*df', '-(df)' as '-df/f', '-df' (the minus inside '$'
+    or quotes was dropped and the word 'minus' read as no sign: the shift read with its sign
+    wrong; helper-179). Look-alike characters plain (:func:`manybody.measured.headers.plain_symbols`)."""
+    text = headers.plain_symbols(name)
+    text = re.sub(r"[$`]", "", text).strip().strip("'\"").strip()
+    text = _LATEX_COMMAND.sub(lambda m: _LATEX_SYMBOLS[m.group(1)], text)
+    text = re.sub(r"([_^])\{\s*([^{}]*?)\s*\}", r"\1\2", text)
+    text = _LEADING_NEGATION.sub("-", text)
+    return _NEGATED_BRACKET.sub(lambda m: "-" + m.group("q"), text)
+
+
 def direction_of(name: str) -> str | None:
     """'down' for a shift counted downwards ('downshift (Hz)', 'frequency decrease': f0 - f,
     positive where the frequency fell), 'up' for one counted upwards ('upshift', 'frequency
     increase': f - f0), None for any other header."""
-    found = _DIRECTION.match(headers.plain_symbols(name))
+    found = _DIRECTION.match(_spelled(name))
     if not found:
         return None
     return "down" if found.group("down") or found.group("down2") else "up"
@@ -218,15 +245,16 @@ def direction_of(name: str) -> str | None:
 def unclear_sign(name: str) -> str | None:
     """The word of a shift header that leaves its sign unclear ('rev' in 'df_rev (Hz)',
     'negative' in 'negative shift (Hz)'), None without one or when the rest is no shift."""
-    found = _UNCLEAR_SIGN.search(headers.plain_symbols(name))
-    if not found or _DIRECTION.match(headers.plain_symbols(name)):
+    text = _spelled(name)
+    found = _UNCLEAR_SIGN.search(_SIGN_FLIP.sub(" ", text))  # 'sign flipped' is clear
+    if not found or _DIRECTION.match(text):
         return None
     return found.group("word") if shift_kind(without_unclear_sign(name)) else None
 
 
 def without_unclear_sign(name: str) -> str:
     """A header without its word of :func:`unclear_sign` ('df_rev (Hz)' -> 'df (Hz)')."""
-    return _UNCLEAR_SIGN.sub(" ", headers.plain_symbols(name), count=1).strip()
+    return _UNCLEAR_SIGN.sub(" ", _spelled(name), count=1).strip()
 
 
 def _direction_shift(text: str) -> str | None:
@@ -274,7 +302,7 @@ def over_measured(name: str) -> bool:
 
 def _written(name: str) -> tuple[str, bool]:
     """:func:`written_shift` and :func:`over_measured` of a header."""
-    text = headers.plain_symbols(name)  # also 'minus' as '-'
+    text = name = _spelled(name)  # also 'minus' as '-', '$-df/f$' as '-df/f'
     flip = _SIGN_FLIP.search(text)
     if flip:  # 'df negated (Hz)' is '-df (Hz)'
         rest = re.sub(r"[(\[]\s*[)\]]", " ", text[:flip.start()] + " " + text[flip.end():])
