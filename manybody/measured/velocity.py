@@ -540,11 +540,14 @@ def _looks_absolute(hertz_values: np.ndarray) -> bool:
     MHz that never come near 0 are a resonance, falling by any fraction up to 95 % (the rule of
     session 54, within a factor 2 of each other, read a resonance falling by more than half as a
     shift of GHz; helper-172). A shift whose reference lies far below the data is read when the
-    column is chosen by name (:func:`_refuse_absolute_frequencies`)."""
+    column is chosen by name (:func:`_refuse_absolute_frequencies`). Positive values of any size
+    that are nearly constant (:func:`nearly_constant`: +500 kHz x (1 - df/f)) are a resonance too.
+    """
     v = np.asarray(hertz_values, dtype=float)
     if v.size == 0 or not np.all(v > 0):
         return False
-    return bool(v.max() >= MIN_RESONANCE_HZ and v.min() > RESONANCE_CLEARANCE * (v.max() - v.min()))
+    return bool((v.max() >= MIN_RESONANCE_HZ and v.min() > RESONANCE_CLEARANCE * (v.max() - v.min()))
+                or nearly_constant(v))
 
 
 def over_reference(shift: np.ndarray, sigma: np.ndarray | None,
@@ -581,12 +584,32 @@ RESONANCE_SPREAD = 0.1
 PLAUSIBLE_SHIFT_FRACTION = 0.5
 
 
+#: Values of one sign whose spread (max - min) is below NEARLY_CONSTANT times their smallest size
+#: are a resonance frequency (or its negative), whatever their size: a shift is near 0 at its
+#: reference and spreads about as far as it reaches, a resonance stays far from 0 against its
+#: spread (-100 MHz x (1 - df/f), -500 kHz were read as shifts below NEGATED_RESONANCE_HZ;
+#: helper-179).
+NEARLY_CONSTANT = 1e-2
+
+
+def nearly_constant(values: np.ndarray) -> bool:
+    """Whether values are all of one sign and their spread is below NEARLY_CONSTANT times their
+    smallest size: far from 0 against their spread, as a resonance frequency is and a shift,
+    near 0 at its reference, is not."""
+    v = np.abs(np.asarray(values, dtype=float))
+    one_sign = bool(v.size) and (np.all(np.asarray(values) > 0) or np.all(np.asarray(values) < 0))
+    return one_sign and bool(v.max() - v.min() < NEARLY_CONSTANT * v.min())
+
+
 def looks_negated_resonance(hertz_values: np.ndarray) -> bool:
-    """Whether values in Hz are plainly a resonance frequency negated: all negative, at least
-    NEGATED_RESONANCE_HZ in size and within RESONANCE_SPREAD of each other."""
+    """Whether values in Hz are plainly a resonance frequency negated: all negative, and either
+    at least NEGATED_RESONANCE_HZ in size and within RESONANCE_SPREAD of each other, or of any
+    size and nearly constant (:func:`nearly_constant`)."""
     v = -np.asarray(hertz_values, dtype=float)
-    return bool(v.size and np.all(v > 0) and v.min() >= NEGATED_RESONANCE_HZ
-                and v.max() - v.min() <= RESONANCE_SPREAD * v.min())
+    if not (v.size and np.all(v > 0)):
+        return False
+    return bool((v.min() >= NEGATED_RESONANCE_HZ and v.max() - v.min() <= RESONANCE_SPREAD * v.min())
+                or nearly_constant(v))
 
 
 def _refuse_negated_resonance(src: str, column: str, shift: np.ndarray, hertz: str,
@@ -603,8 +626,10 @@ def _refuse_negated_resonance(src: str, column: str, shift: np.ndarray, hertz: s
         why = (f"|shift| of {PLAUSIBLE_SHIFT_FRACTION:g} of the resonance frequency "
                f"({frequency_hz:.6g} Hz, --frequency) or more is no shift of it")
     elif looks_negated_resonance(hz):
-        why = (f"all negative, {NEGATED_RESONANCE_HZ:g} Hz or more in size and within "
-               f"{RESONANCE_SPREAD:.0%} of each other: a resonance frequency negated, not a shift")
+        why = ("all negative and far from 0 against their spread (a spread below "
+               f"{NEARLY_CONSTANT:g} of their size, or {NEGATED_RESONANCE_HZ:g} Hz or more in size "
+               f"within {RESONANCE_SPREAD:.0%} of each other): a resonance frequency negated, not "
+               "a shift, which is near 0 at its reference")
     else:
         return
     raise ValueError(
@@ -648,7 +673,9 @@ def _refuse_absolute_frequencies(src: str, column: str, shift: np.ndarray, hertz
     unit = FREQUENCY_SYMBOLS[hertz]
     values = f"the values ({np.min(shift):g} to {np.max(shift):g} {unit})"
     why = (f"all positive, of {MIN_RESONANCE_HZ:g} Hz or more, and never near 0, as resonance "
-           "frequencies are")
+           "frequencies are" if np.max(shift) * HERTZ_PER_UNIT[hertz] >= MIN_RESONANCE_HZ else
+           f"all positive and nearly constant (a spread below {NEARLY_CONSTANT:g} of their size), "
+           "never near 0, as resonance frequencies are")
     if chosen:
         warnings.warn(f"{src}: shift column {column!r}, chosen by name, is read as a shift f - f0 "
                       f"although {values} are {why} (a shift comes near 0 at its reference, a "
