@@ -165,8 +165,10 @@ def test_a_shift_whose_sign_is_unclear_is_refused_naming_the_word(tmp_path, head
     """'df_rev' (a reversed sign, or a reverse sweep?) and 'negative shift (Hz)' (the shift,
     which is negative, or minus it?) were "cannot tell which column is the shift"."""
     text = _refusal(_table(tmp_path / "v.csv", [header], [SHIFT]))
-    assert f"shift column {header!r}, data row 1: {SHIFT[0]:g}: its word {word!r}" in text
-    assert "'f - f0 (Hz)' or 'f0 - f (Hz)'" in text
+    # the header's word, no value: a row's '-0' was quoted (helper-179); a relative shift is
+    # shown relative differences
+    assert f"shift column {header!r}: its word {word!r}" in text
+    assert ("'(f0 - f)/f0' or '-df/f'" if "/" in header else "'f - f0 (Hz)' or 'f0 - f (Hz)'") in text
 
 
 def test_a_shift_whose_sign_is_unclear_is_refused_when_chosen_by_name(tmp_path):

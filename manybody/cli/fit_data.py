@@ -156,9 +156,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "--simulated one results file (.nc) of manybody run or study")
     parser.add_argument("--frequency", default=None,
                         help="measurement frequency with unit: 5.61989GHz, 5619.89MHz, 0.2697K "
-                             "(required for loss tables; with --velocity or --shift, recorded and used to refuse "
-                             "an absolute shift of half of it or more: a resonance frequency, "
-                             "or its negative, is no shift)")
+                             "(required for loss tables; with --velocity or --shift recorded, "
+                             "and an absolute shift of half of it or more refused: a resonance "
+                             "frequency, or its negative, is no shift)")
     parser.add_argument("--velocity", action="store_true",
                         help="fit delta v/v (T) or a resonator's df/f (T) at low frequency: the "
                              "maximum and the two logarithmic slopes, with errors")

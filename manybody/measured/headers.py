@@ -349,7 +349,7 @@ def _split(text: str, opening: str) -> list[tuple[str, str]]:
     return out
 
 
-def check_header(src: str, column: str, what: str) -> HeaderParts:
+def check_header(src: str, column: str, what: str, shown: str | None = None) -> HeaderParts:
     """The parts of a column's header (:func:`parse_header`), or a ValueError naming the file,
     the header cell, what in it is ambiguous and the spellings that are read.
 
@@ -359,6 +359,10 @@ def check_header(src: str, column: str, what: str) -> HeaderParts:
         The file (for messages) and the column's header.
     what : str
         The column's role for messages ("loss", "error of the loss", "shift").
+    shown : str, optional
+        The header as the user wrote it, named in the message when ``column`` is a form read
+        from it (a shift's '-df/f (f_0)' read from 'Δf/f_0 = (f_0 - f)/f_0' was quoted, a header
+        the user never wrote; helper-179).
 
     Raises
     ------
@@ -369,8 +373,8 @@ def check_header(src: str, column: str, what: str) -> HeaderParts:
     """
     parts = parse_header(column)
     if parts.problems:
-        raise ValueError(f"{src}: the header of the {what} column, {column!r}, cannot be read "
-                         f"without guessing: {'; '.join(parts.problems)}. A header is read as "
+        raise ValueError(f"{src}: the header of the {what} column, {shown or column!r}, cannot be "
+                         f"read without guessing: {'; '.join(parts.problems)}. A header is read as "
                          f"{HEADER_SPELLINGS}")
     return parts
 

@@ -67,7 +67,8 @@ from manybody.support.style import PALETTE, new_figure, save_figure, styled
 from manybody.units import FREQUENCY_SYMBOLS, HERTZ_PER_UNIT
 
 _SHIFT = re.compile(r"((^|[^a-z])(d|δ|delta)\s*_?\s*(v|f)\s*(/|_)\s*(v|f)(_?0)?\b|velocity\s*shift|"
-                    r"frequency\s*shift|fractional\s*(frequency|velocity)|^(dv|df|dvv|dff)$)")
+                    r"frequency\s*shift|fractional\s*(frequency|velocity)|^(dv|df|dvv|dff)$|"
+                    r"^(?:fractional|relative)[\s_]*shift$)")
 
 
 #: Largest |df/f0| or |dv/v| taken as a relative shift (TLS shifts are ~1e-5, a kinetic-inductance
@@ -99,8 +100,8 @@ _OPERAND = r"f(?:_?(?:r|res|c))?(?:_?(?:t|" + _REFERENCE + r"))?"
 _FREQUENCY_SHIFT = re.compile(
     r"^(?:-\s*)?(?:(?:d|δ|delta)[\s_]*(?:f|ν|nu)(?:[\s_]*(?:0|r|res|c))?"
     r"|" + _OPERAND + r"\s*-\s*" + _OPERAND +
-    r"|(?:" + _RESONANCE + r"[\s_]*)?shift)$")
-_TRAILING_FREQUENCY_UNIT = re.compile(r"(?:[\s_]+|\s*/\s*)(" + "|".join(
+    r"|(?:" + _RESONANCE + r"[\s_]*)?shift|" + _RESONANCE + r"[\s_]*change)$")
+_TRAILING_FREQUENCY_UNIT = re.compile(r"(?:[\s_]+(?:in[\s_]+)?|\s*/\s*)(" + "|".join(
     sorted(map(re.escape, headers.FREQUENCY_SPELLINGS), key=len, reverse=True)) + ")$")
 #: 'mHz' as written (a small m, not all in lower case): millihertz.
 _MILLIHERTZ = re.compile(r"(?<![A-Za-z])m\s*(?!hz)[hH][zZ](?![A-Za-z])")
@@ -114,7 +115,7 @@ _REVERSED = re.compile(r"^f(?:_?(?:r|res|c))?_?" + _REFERENCE + r"\s*-\s*f(?:_?(
 #: 'f_shift', 'detuning', 'fractional frequency'.
 #: ('frequency decrease (Hz)' was said to hold an absolute frequency; helper-172)
 _DIFFERENCE = re.compile(r"-|/|(?:^|[^a-z])(?:d|δ|delta)\s*_?\s*(?:f|ν|nu|v|ω)|shift|change|diff|"
-                         r"decrease|increase|drop|"
+                         r"decrease|increase|drop|soften|harden|stiffen|"
                          r"detuning|offset|deviation|pull|fractional|relative|\brel\b|ratio")
 #: The name of a frequency itself: 'f', 'f0', 'fc', 'f1', 'f_meas', 'fr', 'f_res', 'freq',
 #: 'center frequency', 'resonance_frequency', 'ν', 'ω' ('f_meas (Hz)', 'fc (Hz)', 'f1 (Hz)' and
@@ -160,12 +161,19 @@ _WRITTEN_OPERAND = (r"(?:f|ν|nu|v)(?:_?\{?(?:r|res|c)\}?)?"
 _WRITTEN_DIFFERENCE = re.compile(
     r"(?P<open>[(\[]\s*)?(?<![\w.])(?P<a>" + _WRITTEN_OPERAND.replace("{0}", "a") + r")\s*-\s*(?P<b>"
     + _WRITTEN_OPERAND.replace("{0}", "b") + r")(?![^\W_]|\()(?(open)\s*[)\]])"
-    r"(?P<ratio>\s*/\s*(?:f|ν|nu|v)[\w{}]*(?:\s*\(\s*t\s*\))?)?", re.IGNORECASE)
-#: 1 - f/f0 (reversed) and f/f0 - 1 (not), relative shifts written as ratios.
-_WRITTEN_RATIO = re.compile(r"^(?:(?P<rev>1\s*-\s*)(?P<q>f|ν|v)\w*\s*/\s*(?:f|ν|v)_?0\b"
-                            r"|(?P<q2>f|ν|v)\w*\s*/\s*(?:f|ν|v)_?0\s*-\s*1\b)", re.IGNORECASE)
+    r"(?P<ratio>\s*/\s*(?:f|ν|nu|v)[\w{}]*(?:\s*\(\s*(?:t|" + _REFERENCE_ARGUMENT + r")\s*\))?)?",
+    re.IGNORECASE)
+#: The reference of a ratio over it: 'f0', 'f_0', 'f_{0}', 'f(0)', 'f(T0)', 'f(T_ref)', 'f(20 mK)'.
+_RATIO_OVER = r"(?:f|ν|v)(?:_?\{?0\}?(?![\w(])|\s*\(\s*" + _REFERENCE_ARGUMENT + r"\s*\))"
+#: 1 - f/f0 (reversed) and f/f0 - 1 (not), relative shifts written as ratios; the measured
+#: frequency may be written 'f(T)' and the reference 'f(0)', 'f(T0)' ('f(T)/f(0) - 1', '1 -
+#: f(T)/f_0' were "cannot tell which column is the shift"; helper-179).
+_WRITTEN_RATIO = re.compile(r"^(?:(?P<rev>1\s*-\s*)(?P<q>f|ν|v)\w*(?:\s*\(\s*t\s*\))?\s*/\s*"
+                            + _RATIO_OVER + r"|(?P<q2>f|ν|v)\w*(?:\s*\(\s*t\s*\))?\s*/\s*"
+                            + _RATIO_OVER + r"\s*-\s*1\b)", re.IGNORECASE)
 #: The reference and the measured frequency (or velocity) of a ratio over the measured one.
-_RATIO_REFERENCE = r"(?:f|ν|nu|v)(?:_?\{?(?:r|res|c)\}?)?(?:_|,\s?)?\{?(?:0|ref)\}?"
+_RATIO_REFERENCE = (r"(?:f|ν|nu|v)(?:_?\{?(?:r|res|c)\}?)?(?:(?:_|,\s?)?\{?(?:0|ref)\}?"
+                    r"|\s*\(\s*" + _REFERENCE_ARGUMENT + r"\s*\))")
 _RATIO_MEASURED = (r"(?:f|ν|nu|v)(?:_?\{?(?:r|res|c)\}?)?(?:_?\{?(?:t|meas|m|obs)\}?)?"
                    r"(?:\s*\(\s*t\s*\))?")
 #: f0/f - 1 (reversed) and 1 - f0/f (not): relative shifts over the measured frequency f, not
@@ -178,7 +186,8 @@ _INVERSE_RATIO = re.compile(
 #: The words of a shift that may stand beside its written difference: 'Δf = f0 - f', 'shift (f0 -
 #: f)', 'frequency shift f0-f', 'f0-f shift'.
 _SHIFT_WORDS = re.compile(r"(?:(?:frequency|resonance|resonant)[\s_]+)?shift|^\s*(?:Δ|δ|delta|d)"
-                          r"[\s_]*(?:f|ν|nu)(?:_?(?:0|r))?(?![a-z])|=", re.IGNORECASE)
+                          r"[\s_]*(?:f|ν|nu)(?:_?(?:0|r))?(?:\s*/\s*(?:f|ν|nu)(?:_?(?:0|r))?)?(?![a-z])|=",
+                          re.IGNORECASE)
 
 
 #: Words counting a shift downwards, positive where the frequency fell: 'downshift (Hz)', 'shift
@@ -228,6 +237,7 @@ def _spelled(name: str) -> str:
     text = re.sub(r"[$`]", "", text).strip().strip("'\"").strip()
     text = _LATEX_COMMAND.sub(lambda m: _LATEX_SYMBOLS[m.group(1)], text)
     text = re.sub(r"([_^])\{\s*([^{}]*?)\s*\}", r"\1\2", text)
+    text = re.sub(r"(?<=[fvν0])[\s_]+over[\s_]+(?=[fvν])", "/", text, flags=re.IGNORECASE)
     text = _LEADING_NEGATION.sub("-", text)
     return _NEGATED_BRACKET.sub(lambda m: "-" + m.group("q"), text)
 
@@ -430,7 +440,8 @@ def shift_kind(name: str) -> str | None:
         return "df/f"
     if not _SHIFT.search(n):
         return None
-    return "df/f" if re.search(r"f\s*(/|_)\s*f|^df|frequency", n) else "delta v/v"
+    return "df/f" if re.search(r"f\s*(/|_)\s*f|^df|frequency|^(?:fractional|relative)[\s_]*shift",
+                               n) else "delta v/v"
 
 
 def _is_relative_scale(unit: str | None) -> bool:
@@ -646,11 +657,13 @@ def _refuse_unclear_sign(src: str, column: str, values: np.ndarray) -> None:
     written under it?)."""
     word = unclear_sign(column)
     example = "'f - f0 (Hz)' or 'f0 - f (Hz)'"
-    if word:
+    if word:  # the header's word, not a value (a row's '-0' was quoted; helper-179)
+        negated = ("'(f0 - f)/f0' or '-df/f'" if names_a_ratio(without_unclear_sign(column))
+                   else f"{example}, or '-df (Hz)'")
         raise ValueError(
-            f"{src}: shift column {column!r}, data row 1: {values[0]:g}: its word {word!r} leaves "
-            "the sign unclear (minus the shift, or the shift as it is: a reverse sweep, a "
-            f"negative shift?): write the difference it holds, {example}, or '-df (Hz)'")
+            f"{src}: shift column {column!r}: its word {word!r} leaves the sign unclear (minus "
+            "the shift, or the shift as it is: a reverse sweep, a negative shift?): write the "
+            f"difference it holds, {negated}")
     direction = direction_of(column)
     if direction and values.size and np.all(values < 0):
         held = "f0 - f, positive where the frequency fell" if direction == "down" else \
@@ -740,7 +753,7 @@ def _shift_scale(src: str, s_name: str, role: str = "shift") -> float:
             f"{src}: {role} column {s_name!r}: its scale {dropped.group(0).strip()!r} is no power "
             f"of ten as written (10 minus {power}?): for values in units of 10^-{power} write "
             f"'(1e-{power})' or '× 10^-{power}'" + (" or '(ppm)'" if power == "6" else ""))
-    headers.check_header(src, written, role)
+    headers.check_header(src, written, role, shown=s_name)
     unit = headers.scale_unit(written)
     factor = headers.scale_factor(unit)
     if factor is None:
