@@ -69,7 +69,7 @@ def normalised_header(name: str) -> str:
     out (``'×10⁻⁶'`` -> ``'×10^-6'``, ``'Q⁻¹'`` -> ``'q^-1'``; '×10⁻⁶' was read as no scale, a
     reviewer, session 27), and the brackets of an exponent, a subscript or ``tan(δ)`` folded
     (``'10^(-6)'``, ``'Q_{i}^{-1}'``, ``'Q(-1)'``), so that every bracket left is an annotation."""
-    text = plain_symbols(name).lower()
+    text = re.sub(r"\+\s*/\s*-", "±", plain_symbols(name).lower())  # '+/-' (its '-' was cut; helper-179)
     text = re.sub(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+", lambda m: "^" + m.group(0).translate(_SUPERSCRIPTS), text)
     text = re.sub(r"\^\s*[\{\(]\s*([+-]?)\s*(\d+)\s*[\}\)]", r"^\1\2", text)
     text = re.sub(r"_\s*\{\s*([^{}()\[\]]*?)\s*\}", r"_\1", text)
@@ -628,6 +628,7 @@ _EXPANDED = re.compile(r"^U(?:\s*[\(\[\{]|[\s_]+(?![cC](?![A-Za-z0-9]))\S|(?=Q))
 _EXPANDED_WORDS = re.compile(
     r"\bexpanded\b|\bk\s*=\s*(?!1(?:\.0*)?\b)\d"
     r"|(?<![\d.])(?!1(?:\.0*)?(?![\d.]))\d+(?:\.\d+)?\s*[-*×x]?\s*(?:σ|sigma|sd|std|stdev)\b"
+    r"|(?:σ|\bsigma|\bsd|\bstd|\bstdev)\s*[*×x·]\s*(?!1(?:\.0*)?(?![\d.]))\d"  # 'σ×2' (helper-179)
     r"|\b(?:two|three)[\s_-]*(?:σ|sigma|sd|std|stdev)\b"
     r"|(?<![\d.])9\d(?:\.\d+)?\s*%|\bci\s*_?\s*9\d|\bconfidence\b")
 

@@ -484,6 +484,39 @@ def _no_shift_message(src: str, columns: list[str]) -> str:
     return text
 
 
+#: A variance: the word, or a squared unit ('std (ppm²)', 'var (Hz^2)'); its values are no
+#: standard deviation (a 'std (ppm²)' column was read in ppm; helper-179).
+_VARIANCE = re.compile(r"(?<![a-z])var(?:iance)?(?![a-z])|[a-z%]\s*(?:\^\s*2|\*\*\s*2)(?!\d)")
+#: A column that looks like an uncertainty without being read as one: 'u(f)', 'variance',
+#: 'Fehler', 'Unsicherheit', 'incertitude', 'erreur' ('+/-', 'u(f) (Hz)' were left unused without
+#: a word; helper-179).
+_LOOKS_UNCERTAIN = re.compile(r"^u\s*(?:\(|\s)|(?<![a-z])(?:var|variance|fehler|unsicherheit|"
+                              r"incertitude|erreur|uncert\w*|err\w*|sigma|std\w*|sd)(?![a-z])|[σ±]")
+
+
+def _refuse_variance(src: str, e_name: str) -> None:
+    """Refuse an error column holding a variance (:data:`_VARIANCE`): the fit needs standard
+    deviations, in the shift's unit."""
+    if _VARIANCE.search(headers.normalised_header(e_name)):
+        raise ValueError(f"{src}: error column {e_name!r} names a variance (the word, or a squared "
+                         "unit): give the standard deviation, its square root, in the shift's "
+                         "unit, e.g. 'sd (Hz)' or 'sd (ppm)', or ignore it (error_column=False, "
+                         "--error-column none)")
+
+
+def _warn_unused_uncertainty(src: str, columns, used: tuple[str, ...], s_name: str) -> None:
+    """Warn about columns that look like an uncertainty (:data:`_LOOKS_UNCERTAIN`) but are not
+    read as the shift's error and are not :func:`manybody.measured.headers.is_error_column`
+    (those are warned about where the error column is chosen)."""
+    unused = [c for c in columns if c not in used and not headers.is_error_column(c)
+              and _LOOKS_UNCERTAIN.search(headers.normalised_header(c))]
+    if unused:
+        warnings.warn(f"{src}: column(s) {', '.join(map(repr, unused))} look like an uncertainty "
+                      f"but are not used as the error of {s_name!r}: no error column; choose one "
+                      "by name (error_column=, --error-column) if it is the standard deviation of "
+                      "the shift", UserWarning, stacklevel=3)
+
+
 def _errors_in_shift_units(src: str, e_name: str, sigma: np.ndarray, shift: np.ndarray,
                            s_name: str) -> np.ndarray:
     """The error column in the units of the shift column: as given without a unit of its own
@@ -936,10 +969,13 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
     if measured:  # 'f0/f - 1': (f - f0)/f, not df/f0 (helper-174)
         check_relative(src, s_name, shift, shift * scale)
     e_name = tables.error_column_of(grid, error_column, t_name, s_name, value_kind="shift")
+    if e_name is None and error_column is not False:
+        _warn_unused_uncertainty(src, columns, (t_name, s_name), s_name)
     temperature, t_unit = tables.temperature_column_values(grid, t_name, temperature_unit)
     tables.warn_isolated_temperature(src, t_name, temperature, t_unit)
     sigma = None
     if e_name is not None:
+        _refuse_variance(src, e_name)
         sigma, _ = grid.column(e_name)
         bad = np.flatnonzero(sigma <= 0)
         if bad.size:
