@@ -89,10 +89,12 @@ def test_a_relative_shift_written_plainly_is_read_as_it_is(tmp_path, header, sca
 
 @pytest.mark.parametrize("header,scale", [
     ("1 - f(T)/f_0", 1.0), ("1 - f(T)/f(0)", 1.0), ("(f(T0)-f(T))/f(T0) (ppm)", 1e6),
-    ("(f(0) - f(T))/f(0)", 1.0), ("Δf/f_0 = (f_0 - f)/f_0", 1.0)])
+    ("(f(0) - f(T))/f(0)", 1.0), ("Δf/f_0 = (f_0 - f)/f_0", 1.0), ("Δf/f = f0 - f (ppm)", 1e6),
+    ("df/f (f0 - f)", 1.0), ("df/f0 (ppm), f0-f", 1e6)])
 def test_a_reference_over_itself_minus_the_measured_is_flipped(tmp_path, header, scale):
     """'1 - f(T)/f_0' and '(f(T0)-f(T))/f(T0)' were refused; 'Δf/f_0 = (f_0 - f)/f_0' was
-    refused quoting '-df/f (f_0)', a header the user never wrote."""
+    refused quoting '-df/f (f_0)', a header the user never wrote; 'Δf/f = f0 - f (ppm)' was read
+    unflipped (helper-180), 'df/f (f0 - f)' refused."""
     table = _read(_table(tmp_path / "v.csv", [header], [-RELATIVE * scale]))
     assert table.sign_flipped, header
     np.testing.assert_allclose(table.as_fraction()[0], RELATIVE, rtol=1e-9, atol=1e-15)
@@ -190,6 +192,11 @@ def test_an_unclear_sign_is_refused_naming_no_value(tmp_path):
     text = _refusal(_table(tmp_path / "v.csv", ["neg df/f"], [RELATIVE]))
     assert "its word 'neg'" in text and "data row" not in text and "'-df/f'" in text
     assert "(Hz)" not in text.split("its word")[1]
+
+
+def test_a_relative_name_beside_an_absolute_difference_in_hz_is_refused(tmp_path):
+    text = _refusal(_table(tmp_path / "v.csv", ["Δf/f = f0 - f (Hz)"], [SHIFT_HZ]))
+    assert "the name and the unit contradict" in text
 
 
 def test_softening_is_not_said_to_hold_an_absolute_frequency(tmp_path):

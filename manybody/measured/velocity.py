@@ -186,8 +186,13 @@ _INVERSE_RATIO = re.compile(
 #: The words of a shift that may stand beside its written difference: 'Δf = f0 - f', 'shift (f0 -
 #: f)', 'frequency shift f0-f', 'f0-f shift'.
 _SHIFT_WORDS = re.compile(r"(?:(?:frequency|resonance|resonant)[\s_]+)?shift|^\s*(?:Δ|δ|delta|d)"
-                          r"[\s_]*(?:f|ν|nu)(?:_?(?:0|r))?(?:\s*/\s*(?:f|ν|nu)(?:_?(?:0|r))?)?(?![a-z])|=",
-                          re.IGNORECASE)
+                          r"[\s_]*(?:f|ν|nu)(?:_?(?:0|r))?(?![a-z])|=", re.IGNORECASE)
+#: The name of a relative shift beside a written difference: 'Δf/f_0 = (f_0 - f)/f_0' (refused
+#: quoting '-df/f (f_0)'; helper-179); beside a difference without a ratio, 'Δf/f = f0 - f (ppm)',
+#: the difference gives the sign and the name makes it relative (it was read unflipped: the
+#: difference left beside '/f' made it "no shift's words"; helper-180).
+_RELATIVE_WORDS = re.compile(r"^\s*(?:Δ|δ|delta|d)[\s_]*(?:f|ν|nu)(?:_?(?:0|r))?\s*/\s*(?:f|ν|nu)"
+                             r"(?:_?(?:0|r))?(?![a-z])", re.IGNORECASE)
 
 
 #: Words counting a shift downwards, positive where the frequency fell: 'downshift (Hz)', 'shift
@@ -360,6 +365,8 @@ def _written(name: str) -> tuple[str, bool]:
     if negated:
         before = before[:negated.start()]
     rest = (before + " " + text[m.end():]).strip()
+    if _RELATIVE_WORDS.search(rest):
+        rest, base = _RELATIVE_WORDS.sub(" ", rest), "df/f"
     rest = re.sub(r"[(\[]\s*[)\]]", " ", _SHIFT_WORDS.sub(" ", rest)).strip()
     rest = re.sub(r"^(?:in\s+|/\s*|_)(\S+)$", r"(\1)", rest)  # 'in Hz', '/Hz', '_Hz' as '(Hz)'
     if headers.strip_unit(base + " " + rest) != base:  # words beside it that are no shift's
