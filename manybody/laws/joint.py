@@ -45,7 +45,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from manybody.laws import fit as engine
-from manybody.laws.fit import INDEX_BOUNDS, LawFit, NonlinearLayout, ShortCurveWarning
+from manybody.laws.fit import INDEX_BOUNDS, Z_BAND, LawFit, NonlinearLayout, ShortCurveWarning
 from manybody.laws.inputs import (
     ERROR_MODELS,
     LAWS,
@@ -591,7 +591,12 @@ def _blame_the_shift(joint: LossShiftFit, fit_loss) -> LossShiftFit:
     loss = fit_loss()
     if any(r.startswith(words) for r in loss.fit.unphysical):
         return joint
-    unphysical = tuple(r.replace(words, "negative amplitude (the loss alone gives a positive "
-                                        "one: the shift pulls it negative; " + _SHIFT_SIGN + ")")
+    # by the loss's own amplitudes: "gives a positive one" was said where the loss alone had
+    # none distinguishable from 0 (-0.049 +- its error; a break test, session 55)
+    positive = any(value > Z_BAND * loss.fit.errors.get(name, math.inf)
+                   for name, value in loss.fit.parameters.items() if name.startswith("amplitude"))
+    alone = "gives a positive one" if positive else "gives none distinguishable from 0"
+    unphysical = tuple(r.replace(words, f"negative amplitude (the loss alone {alone}: the shift "
+                                        f"pulls it negative; {_SHIFT_SIGN})")
                        for r in joint.fit.unphysical)
     return replace(joint, fit=replace(joint.fit, unphysical=unphysical))
