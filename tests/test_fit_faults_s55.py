@@ -37,3 +37,29 @@ def test_the_joint_fit_says_whether_the_loss_alone_has_a_positive_amplitude():
     assert "gives a positive one" not in flat
     rising = _joint_words(1e-6, seed=4)
     assert "the loss alone gives a positive one: the shift pulls it negative" in rising
+
+
+def test_a_point_value_holding_another_pair_is_refused_naming_the_separator():
+    """helper-178: 'coupling_strength=0;frequency=0.1' was refused only as "choose a point on
+    every sweep axis" (frequency), the malformed value unnamed."""
+    import pytest
+
+    from manybody.study.loss_shift import parse_point
+
+    with pytest.raises(ValueError, match=r"--point coupling_strength='0;frequency=0\.1' holds "
+                       r"another '=': separate the NAME=VALUE pairs with ','"):
+        parse_point("coupling_strength=0;frequency=0.1")
+    assert parse_point("coupling_strength=0,frequency=0.1") == {"coupling_strength": 0.0,
+                                                                 "frequency": 0.1}
+
+
+def test_a_value_off_the_axis_is_shown_as_typed():
+    """helper-178: 0.0300000001 was refused as "coupling_strength=0.03 is not on the axis; its
+    values: [0.0, 0.03]", seemingly a value on it."""
+    import pytest
+
+    from manybody.study.loss_shift import _on_axis
+
+    with pytest.raises(ValueError, match=r"coupling_strength=0\.0300000001 is not on the axis"):
+        _on_axis("coupling_strength", np.array([0.0, 0.03]), 0.0300000001)
+    assert _on_axis("coupling_strength", np.array([0.0, 0.03]), 3e-2) == 0.03

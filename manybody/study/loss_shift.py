@@ -57,6 +57,10 @@ def parse_point(text: str | None) -> dict[str, float | str]:
             raise ValueError(f"--point gives {name} twice ({text!r}); give each axis once")
         if not value.strip():
             raise ValueError(f"--point {name} needs a value, got {item!r}")
+        if "=" in value:  # 'coupling_strength=0;frequency=0.1': the value was '0;frequency=0.1',
+            # and the refusal named only the axis left open (a break test, session 55)
+            raise ValueError(f"--point {name}={value.strip()!r} holds another '=': separate the "
+                             f"NAME=VALUE pairs with ',' (e.g. --point a=1,b=2), got {text!r}")
         try:
             number = float(value)
         except ValueError:  # a name on an axis of names (the results file says which)
@@ -82,7 +86,7 @@ def _on_axis(name: str, axis: np.ndarray, value: float | str) -> float | str:
                          f"values: {axis.tolist()}")
     i = int(np.argmin(np.abs(axis - value)))
     if not math.isclose(axis[i], value, rel_tol=1e-9, abs_tol=1e-12):
-        raise ValueError(f"--point {name}={value:g} is not on the axis; its values: "
+        raise ValueError(f"--point {name}={value!r} is not on the axis; its values: "
                          f"{axis.tolist()}")
     return float(axis[i])
 
