@@ -89,3 +89,26 @@ def test_the_probe_axes_of_a_spec_take_numpy_arrays_as_the_sweep_does():
         spec(frequencies=[0.1], temperatures=np.array([[0.1]]))
     with pytest.raises(TypeError, match=r"probe\.temperatures must be a non-empty list"):
         spec(frequencies=[0.1], temperatures=np.array([]))
+
+
+def test_couplings_of_a_single_tls_are_said_to_change_nothing():
+    """helper-178: a sweep of coupling.strength at N = 1 gave identical points without a word
+    (one TLS has no pair); at N = 2 the couplings act and nothing is said."""
+    import warnings
+
+    from manybody.runs.spec import RunSpec, preflight
+
+    def said(n_tls):
+        spec = RunSpec.from_dict({
+            "seed": 1, "realisations": 2,
+            "model": {"n_tls": n_tls, "coupling": {"kind": "dipolar", "strength": 0.1}},
+            "sweep": {"model.coupling.strength": [0.0, 0.1]},
+            "probe": {"frequencies": [0.1], "temperatures": [0.1], "observables": ["absorption"]}})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            preflight(spec)
+        return [str(w.message) for w in caught if "coupling" in str(w.message)]
+
+    assert any("model.coupling.strength" in m and "model.n_tls = 1: one TLS has no pair" in m
+               for m in said(1))
+    assert not said(2)

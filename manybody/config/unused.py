@@ -101,6 +101,14 @@ def _changed(params: Any, default: Any, names: tuple[str, ...],
 def _coupling(coupling: CouplingParams | None, model: ModelParams) -> list[tuple[str, Any, str]]:
     if coupling is None:
         return []
+    if model.n_tls < 2 and not _drawn_after_couplings(model):
+        # one TLS has no pair, so no K_ij: a sweep of coupling.strength at N = 1 gave identical
+        # points without a word (a break test, session 55)
+        return [(f"coupling.{name}", value, f"model.n_tls = {model.n_tls}: one TLS has no pair "
+                 "to couple, and nothing random is drawn after the couplings")
+                for name, value in _changed(coupling, _COUPLING,
+                                            ("kind", "strength", "orientation", "min_distance",
+                                             "components"))]
     if coupling.strength == 0 and not _drawn_after_couplings(model):
         # at strength 0 the kind, orientation and minimum distance decide only how many random
         # numbers the draw takes: unused unless something is drawn after the couplings (a sweep
