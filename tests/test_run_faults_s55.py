@@ -112,3 +112,21 @@ def test_couplings_of_a_single_tls_are_said_to_change_nothing():
     assert any("model.coupling.strength" in m and "model.n_tls = 1: one TLS has no pair" in m
                for m in said(1))
     assert not said(2)
+
+
+def test_a_damaged_results_file_in_a_study_folder_is_said_to_be_recomputed_when_moved(tmp_path):
+    """helper-178: the study refused a truncated dipolar.nc advising to restore it from a copy
+    or rewrite it with xarray (which cannot read it); the study computes that file, so moving it
+    away is the remedy."""
+    from manybody.runs.spec import RunSpec
+    from manybody.study.run import _results
+
+    path = tmp_path / "dipolar.nc"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 40)  # an HDF5 signature, then nothing
+    spec = RunSpec.from_dict({"seed": 1, "realisations": 1, "model": {"n_tls": 2},
+                              "probe": {"frequencies": [0.1], "temperatures": [0.1]}})
+    with pytest.raises(ValueError, match=r"is not a readable netCDF4/HDF5 results file.*The study "
+                       r"computes this file: move it away \(or delete it\) and rerun the study "
+                       r"to compute 'dipolar' again"):
+        _results("dipolar", spec, path, "default", say=lambda text: None)
+    assert path.read_bytes().startswith(b"\x89HDF")  # nothing removed or rewritten

@@ -349,7 +349,13 @@ def _results(name: str, spec: RunSpec, path: Path, size: str, say: Callable[[str
     results of earlier specs; :func:`manybody.runs.reuse.seed_checkpoint`: bit for bit the same
     numbers)."""
     if path.exists():
-        ds = load_results(path)
+        try:
+            ds = load_results(path)
+        except ValueError as exc:  # the study writes this file: a damaged one is recomputed
+            # when moved away (the advice to restore it or rewrite it with xarray did not say
+            # so; a break test, session 55)
+            raise ValueError(f"{exc}. The study computes this file: move it away (or delete "
+                             f"it) and rerun the study to compute {name!r} again") from None
         _check_results_spec(path, name, spec, size, ds)
         say(f"{name}: reusing finished results from {path}")
         return ds
