@@ -130,3 +130,21 @@ def test_a_damaged_results_file_in_a_study_folder_is_said_to_be_recomputed_when_
                        r"to compute 'dipolar' again"):
         _results("dipolar", spec, path, "default", say=lambda text: None)
     assert path.read_bytes().startswith(b"\x89HDF")  # nothing removed or rewritten
+
+
+def test_info_on_a_copied_checkpoint_says_its_command_resumes_the_original(tmp_path):
+    """helper-178: info on a checkpoint copied under a new name said it writes the copy's file
+    and gave the original's command, which resumes the original's checkpoint."""
+    from pathlib import Path
+
+    from manybody.cli.info import _moved_note, _recorded_output
+
+    argv = ["/venv/bin/manybody", "run", "s.toml", "-o", "a.nc", "--chunk-size", "1"]
+    assert _recorded_output(argv) == "a.nc"
+    assert _recorded_output(["manybody", "run", "s.toml", "--output=x/a.nc"]) == "x/a.nc"
+    assert _recorded_output(["manybody", "run", "s.toml", "-oa.nc"]) == "a.nc"
+    note = _moved_note(argv, str(tmp_path), tmp_path / "b.nc")
+    assert "this checkpoint was copied or moved" in note and "give -o" in note
+    assert str(tmp_path / "a.nc") in note and "b.nc" in note
+    assert _moved_note(argv, str(tmp_path), tmp_path / "a.nc") == ""
+    assert _moved_note(["manybody", "study", "-o", "d"], str(tmp_path), Path("x.nc")) == ""

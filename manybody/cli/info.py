@@ -8,6 +8,7 @@ import argparse
 import contextlib
 import fcntl
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -306,12 +307,39 @@ def _resume_hint(meta: dict[str, Any] | None, output: Path | None) -> str:
             # "('my script.py' spec.toml)" was no command; a helper, session 36)
             command = shlex.join(["python", *argv])
         return (f"rerun{where} the command that wrote it ({command}) to compute the rest; "
-                "finished tasks are kept")
+                "finished tasks are kept" + _moved_note(argv, cwd, output))
     shown = _quoted(output) if output is not None else "OUTPUT"
     overwrite = " --overwrite" if output is not None and output.exists() else ""
     return (f"rerun the same command (manybody run SPEC -o {shown}{overwrite}, or the same "
             "manybody study command for a study's spec) to compute the rest; finished tasks are "
             "kept")
+
+
+def _recorded_output(argv: list[str]) -> str | None:
+    """The -o/--output value of a recorded ``manybody run`` command line, None without one."""
+    for i, arg in enumerate(argv):
+        if arg in ("-o", "--output") and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--output="):
+            return arg.split("=", 1)[1]
+        if arg.startswith("-o") and len(arg) > 2 and not arg.startswith("--"):
+            return arg[2:]
+    return None
+
+
+def _moved_note(argv: list[str], cwd: Any, output: Path | None) -> str:
+    """For a checkpoint copied or moved away from the output its command names: the rerun would
+    resume the original's checkpoint, not this one (info said it writes the copy's file and
+    gave the original's command; a break test, session 55)."""
+    recorded = _recorded_output(argv) if len(argv) >= 2 and argv[1] == "run" else None
+    if recorded is None or output is None:
+        return ""
+    base = Path(cwd) if isinstance(cwd, str) else Path.cwd()
+    named = Path(recorded) if Path(recorded).is_absolute() else base / recorded
+    if os.path.abspath(named) == os.path.abspath(output):
+        return ""
+    return (f"; but this checkpoint was copied or moved: that command writes {_quoted(named)} "
+            f"and resumes its checkpoint, so to resume this one give -o {_quoted(output)} in it")
 
 
 def _lock_state(directory: Path) -> str:
