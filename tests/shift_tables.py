@@ -3,7 +3,12 @@ s54b): one temperature column "T (K)" and the given columns, one row per tempera
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import pytest
+
+from manybody.measured.velocity import read_velocity_table
 
 
 def write_table(path, headers, columns, temperature: np.ndarray, sep: str = ","):
@@ -21,3 +26,19 @@ def log_shift_rows(scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     temperature = np.geomspace(0.01, 1.0, 40)
     u = np.log(temperature / 0.1)
     return temperature, scale * 1e-5 * (u - 2 * u * (temperature > 0.1))
+
+
+def read_strict(path, **kw):
+    """The table read with every warning an error (a reading that warns is not a clean one)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return read_velocity_table(path, **kw)
+
+
+def refusal(path, **kw) -> str:
+    """The one-line message of a refused table (read as :func:`read_strict`)."""
+    with pytest.raises(ValueError) as refused:
+        read_strict(path, **kw)
+    text = str(refused.value)
+    assert "\n" not in text, text
+    return text

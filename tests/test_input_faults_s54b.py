@@ -8,11 +8,10 @@ ways."""
 from __future__ import annotations
 
 import re
-import warnings
 
 import numpy as np
 import pytest
-from shift_tables import write_table
+from shift_tables import read_strict, write_table
 
 from manybody.measured.velocity import read_velocity_table
 
@@ -25,10 +24,7 @@ def _table(path, headers, columns):
     return write_table(path, headers, columns, TEMPERATURE)
 
 
-def _read(path, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        return read_velocity_table(path, **kw)
+_read = read_strict
 
 
 # ------------------------------------------ F1, F6: a reversed difference wherever it stands

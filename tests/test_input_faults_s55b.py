@@ -9,11 +9,9 @@ the header says it holds and asserts the shift read, with its sign, or the one-l
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
-from shift_tables import log_shift_rows, write_table
+from shift_tables import log_shift_rows, read_strict, refusal, write_table
 
 from manybody.measured.velocity import read_velocity_table
 
@@ -26,19 +24,7 @@ def _table(path, headers, columns):
     return write_table(path, headers, columns, TEMPERATURE, sep=";")
 
 
-def _read(path, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        return read_velocity_table(path, **kw)
-
-
-def _refusal(path, **kw) -> str:
-    """The one-line message of a refused table."""
-    with pytest.raises(ValueError) as refused:
-        _read(path, **kw)
-    text = str(refused.value)
-    assert "\n" not in text, text
-    return text
+_read, _refusal = read_strict, refusal
 
 
 def _fraction(path, **kw) -> np.ndarray:
