@@ -328,15 +328,21 @@ def _warn_unit_slip(path, t_name: str, index: dict, rows: dict[str, int]) -> Non
                   "fitted as given; correct or remove the row", UserWarning, stacklevel=3)
 
 
+def in_window(temperature: float, window: tuple[float | None, float | None]) -> bool:
+    """Whether ``temperature`` (K) lies in ``window`` = (--tmin, --tmax) (K, either edge None:
+    open), edges included: the one rule of the sweeps' fits (it was written out in three
+    places)."""
+    tmin, tmax = window
+    return (tmin is None or temperature >= tmin) and (tmax is None or temperature <= tmax)
+
+
 def _check_temperatures(sweeps: list, temperatures: list[float],
                         window: tuple[float | None, float | None], index: dict | None) -> None:
     """Before any fit: refuse temperatures whose x = w/T all lie outside the range where the laws
     differ, w from the sweeps' own centre frequency (f0 lies inside the window). An index of mK
     under temperature_K was refused only after every sweep was fitted, with a hint about a
     table's column and --frequency (a break test, session 45)."""
-    tmin, tmax = window
-    kept = np.array([t for t in temperatures
-                     if (tmin is None or t >= tmin) and (tmax is None or t <= tmax)])
+    kept = np.array([t for t in temperatures if in_window(t, window)])
     centre = float(np.median([np.median(s.frequency) for s in sweeps]))
     source = getattr(index, "source", None)
     origin = (f"the sweep index {source!r}" if source else "the sweep index" if index is not None
@@ -445,8 +451,7 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
     tmin, tmax = window
     temperatures = [t for t, _ in meta]
     check_tmax(tmax, max(temperatures), min(temperatures))  # before any sweep is read
-    inside = [(t, pw) for t, pw in meta
-              if (tmin is None or t >= tmin) and (tmax is None or t <= tmax)]
+    inside = [(t, pw) for t, pw in meta if in_window(t, window)]
     if not inside:
         raise ValueError(f"no sweep in the window --tmin/--tmax {window_text(tmin, tmax)} (the sweeps "
                          f"span {min(temperatures):g}-{max(temperatures):g} K)")
@@ -619,9 +624,7 @@ def check_one_resonator(results: list[SweepResult],
     ValueError
         Naming the sweeps and their f0.
     """
-    tmin, tmax = window
-    good = [r for r in usable(results)
-            if (tmin is None or r.temperature >= tmin) and (tmax is None or r.temperature <= tmax)]
+    good = [r for r in usable(results) if in_window(r.temperature, window)]
     for pw in sorted({r.power for r in good}, key=lambda p: -math.inf if p is None else p):
         rows = sorted((r for r in good if r.power == pw), key=lambda r: (r.temperature, r.fit.f0))
         for low, high in zip(rows, rows[1:], strict=False):
