@@ -255,3 +255,32 @@ def test_a_power_named_in_db_is_kept_as_the_names_label_in_db(tmp_path):
     _folder(mixed, temperatures=FOUR[2:], power="-20dB")
     with pytest.raises(ValueError, match=r"state powers in dB and in dBm"):
         fit_sweeps(sweep_files(mixed))
+
+
+# ------------------------------------------------------------- helper-181: F7, F1 (same sweeps)
+
+
+def test_a_copy_cropped_by_rows_is_refused_and_noise_free_twins_are_warned_about():
+    """helper-181 F7: the 90 mK sweep without its last row, saved as 135 mK, was fitted as a new
+    point (only sweeps of equal length were compared). F1: noise-free (simulated) sweeps with the
+    same f0 and Q at two temperatures were refused; a measurement never repeats to its noise, a
+    simulation does, so those are warned about and counted."""
+    import warnings
+
+    from manybody.measured.resonator_table import refuse_same_sweeps
+
+    measured = _synthetic(3, noise=2e-4)
+    cropped = S21Sweep(measured.frequency[:-1], measured.s21[:-1], "cropped", "real-imag")
+    halved = S21Sweep(measured.frequency[::3], measured.s21[::3], "every third", "real-imag")
+    for copy in (cropped, halved):
+        with pytest.raises(ValueError, match=r"'a\.csv' \(20 mK\) and 'b\.csv' \(50 mK\) hold the "
+                           r"same sweep \(every shared frequency with the same S21"):
+            refuse_same_sweeps(["a.csv", "b.csv"], [(0.02, None), (0.05, None)],
+                               [measured, copy])
+    smooth = _synthetic(0, noise=0.0)
+    with pytest.warns(UserWarning, match=r"hold the same noise-free data \(simulated sweeps\?\)"):
+        refuse_same_sweeps(["a.csv", "b.csv"], [(0.02, None), (0.05, None)], [smooth, smooth])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # other noise draws: neither refused nor warned about
+        refuse_same_sweeps(["a.csv", "b.csv"], [(0.02, None), (0.05, None)],
+                           [measured, _synthetic(4, noise=2e-4)])

@@ -474,51 +474,92 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
 SAME_SWEEP_TOLERANCE = 1e-5
 
 
+def _noisy(s21: np.ndarray) -> bool:
+    """Whether a sweep carries measurement noise: white noise makes fourth differences
+    sqrt(70/6) ~ 3.4 times the second ones, a smooth (noise-free, simulated) curve far smaller
+    ones ((step / linewidth)^2)."""
+    if s21.size < 8:
+        return True
+    second = float(np.median(np.abs(np.diff(s21, 2))))
+    fourth = float(np.median(np.abs(np.diff(s21, 4))))
+    return second > 0 and fourth > 0.5 * second
+
+
+def _shared_points(a, b) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (into ``a``, into ``b``) of the frequencies both sweeps hold (equal within 1e-9
+    relative; both ascending, as read)."""
+    k = np.clip(np.searchsorted(b.frequency, a.frequency), 1, max(1, len(b) - 1))
+    nearest = np.where(np.abs(b.frequency[k - 1] - a.frequency)
+                       <= np.abs(b.frequency[np.minimum(k, len(b) - 1)] - a.frequency),
+                       k - 1, np.minimum(k, len(b) - 1))
+    same = np.abs(b.frequency[nearest] - a.frequency) <= 1e-9 * np.abs(a.frequency)
+    return np.flatnonzero(same), nearest[same]
+
+
 def refuse_same_sweeps(files: list[str], meta: list[tuple[float, float | None]],
                        sweeps: list, power_unit: str = "dBm") -> None:
-    """Refuse two sweeps holding the same data (the same frequencies and S21, whatever their
-    bytes, header, layout or frequency unit): one sweep saved twice, under two temperatures or
-    not, would count twice in the loss fit, and --joint would read a zero shift between its two
-    temperatures. A byte copy of the 240 mK sweep named 270 mK was fitted as a sixth point
-    without a word, though the loss-table reader refuses two tables holding the same rows
-    (helper-175 F3).
+    """Refuse two sweeps holding the same data (the same S21 at the same frequencies over at
+    least half of the shorter one, whatever their bytes, header, layout, frequency unit or
+    length): one measured sweep saved twice, under two temperatures or not, would count twice in
+    the loss fit, and --joint would read a zero shift between its two temperatures. A byte copy
+    of the 240 mK sweep named 270 mK was fitted as a sixth point without a word, though the
+    loss-table reader refuses two tables holding the same rows (helper-175 F3); a copy one row
+    short passed (helper-181 F7). Two noise-free sweeps (simulated: a measurement never repeats
+    to its noise) with the same data are warned about, not refused (helper-181 F1).
 
     Raises
     ------
     ValueError
         Naming both files, their temperatures (and powers) and why.
     """
-    groups: dict[int, list[int]] = {}
-    for i, s in enumerate(sweeps):
-        groups.setdefault(len(s), []).append(i)
-    for members in groups.values():
-        for k, i in enumerate(members):
-            a = sweeps[i]
-            scale = float(np.max(np.abs(a.s21)))
-            scatter = float(np.median(np.abs(np.diff(a.s21, 2)))) / math.sqrt(6.0) if len(a) > 2 \
-                else scale
-            tolerance = min(SAME_SWEEP_TOLERANCE * scale, 0.1 * scatter) if scatter > 0 else 0.0
-            middle = len(a) // 2
-            for j in members[:k]:
-                b = sweeps[j]
-                if abs(a.s21[middle] - b.s21[middle]) > tolerance:  # cheap first: n^2 pairs
-                    continue
-                if not (np.allclose(a.frequency, b.frequency, rtol=1e-9, atol=0.0)
-                        and float(np.max(np.abs(a.s21 - b.s21))) <= tolerance):
-                    continue
-                same_bytes = Path(files[i]).read_bytes() == Path(files[j]).read_bytes()
+    def shown(n: int) -> str:
+        t, pw = meta[n]
+        return (f"{Path(files[n]).name!r} ({t * 1e3:.4g} mK"
+                f"{'' if pw is None else f', {pw:g} {power_unit}'})")
 
-                def shown(n: int) -> str:
-                    t, pw = meta[n]
-                    return (f"{Path(files[n]).name!r} ({t * 1e3:.4g} mK"
-                            f"{'' if pw is None else f', {pw:g} {power_unit}'})")
+    twins: list[str] = []
+    for i, a in enumerate(sweeps):
+        scale = float(np.max(np.abs(a.s21)))
+        scatter = float(np.median(np.abs(np.diff(a.s21, 2)))) / math.sqrt(6.0) if len(a) > 2 \
+            else scale
+        tolerance = min(SAME_SWEEP_TOLERANCE * scale, 0.1 * scatter) if scatter > 0 else 0.0
+        for j in range(i):
+            b = sweeps[j]
+            mid = len(a) // 2  # cheap first, at a's middle frequency: n^2 pairs
+            k = int(np.searchsorted(b.frequency, a.frequency[mid]))
+            k = min(range(max(0, k - 1), min(len(b), k + 1)),
+                    key=lambda n: abs(b.frequency[n] - a.frequency[mid]))
+            if abs(b.frequency[k] - a.frequency[mid]) > 1e-9 * abs(a.frequency[mid]) \
+                    or abs(a.s21[mid] - b.s21[k]) > tolerance:
+                continue
+            ia, ib = _shared_points(a, b)
+            if ia.size < 0.5 * min(len(a), len(b)) \
+                    or float(np.max(np.abs(a.s21[ia] - b.s21[ib]))) > tolerance:
+                continue
+            if not (_noisy(a.s21) and _noisy(b.s21)):
+                twins.append(f"{shown(j)} and {shown(i)}")
+                continue
+            same_bytes = _same_bytes(files[i], files[j])
+            how = ("are the same file byte for byte" if same_bytes else
+                   "hold the same sweep (every shared frequency with the same S21, in other "
+                   "formats or lengths)" if len(a) != len(b) else
+                   "hold the same sweep (every frequency and S21 equal, in other formats)")
+            raise ValueError(f"sweeps {shown(j)} and {shown(i)} {how}: the same sweep saved "
+                             "twice would count twice in the fits (and --joint would read "
+                             "no shift between its temperatures); remove the copy, or "
+                             "correct the export if they are separate sweeps")
+    if twins:  # one line for the run (every pair of 5 identical simulations made 10)
+        more = f" (and {len(twins) - 1} more pair(s))" if len(twins) > 1 else ""
+        warnings.warn(f"sweeps {twins[0]}{more} hold the same noise-free data (simulated "
+                      "sweeps?): each counts as a point of the fits", UserWarning, stacklevel=3)
 
-                how = ("are the same file byte for byte" if same_bytes else
-                       "hold the same sweep (every frequency and S21 equal, in other formats)")
-                raise ValueError(f"sweeps {shown(j)} and {shown(i)} {how}: the same sweep saved "
-                                 "twice would count twice in the fits (and --joint would read "
-                                 "no shift between its temperatures); remove the copy, or "
-                                 "correct the export if they are separate sweeps")
+
+def _same_bytes(first: str, second: str) -> bool:
+    """Whether two sweep files hold the same bytes (False where either cannot be read)."""
+    try:
+        return Path(first).read_bytes() == Path(second).read_bytes()
+    except OSError:
+        return False
 
 
 def name_power_unit(name: str, pattern: str = NAME_PATTERN) -> str | None:
