@@ -148,3 +148,31 @@ def test_info_on_a_copied_checkpoint_says_its_command_resumes_the_original(tmp_p
     assert str(tmp_path / "a.nc") in note and "b.nc" in note
     assert _moved_note(argv, str(tmp_path), tmp_path / "a.nc") == ""
     assert _moved_note(["manybody", "study", "-o", "d"], str(tmp_path), Path("x.nc")) == ""
+
+
+@pytest.mark.parametrize("kind", ["array", "list of scalars", "tuple"])
+def test_float32_probe_axes_and_sweep_values_are_the_numbers_written(kind):
+    """helper-181 F6: float32 temperatures became 0.30000001192092896 and a float32 sweep of the
+    coupling strength ran at 0.009999999776482582, so the digest differed from the same spec in
+    TOML and .sel(temperature=0.3) missed."""
+    from manybody.config.probe import Probe
+    from manybody.runs.spec import RunSpec
+
+    def spec(temperatures, strengths):
+        return RunSpec.from_dict({
+            "seed": 1, "realisations": 1, "model": {"n_tls": 2, "coupling": {"strength": 0.01}},
+            "sweep": {"model.coupling.strength": strengths},
+            "probe": {"frequencies": [0.1], "temperatures": temperatures}})
+
+    f32 = {"array": lambda xs: np.array(xs, dtype=np.float32),
+           "list of scalars": lambda xs: [np.float32(x) for x in xs],
+           "tuple": lambda xs: tuple(np.float32(x) for x in xs)}[kind]
+    plain = spec([0.3, 0.1], [0.01, 0.02])
+    single = spec(f32([0.3, 0.1]), f32([0.01, 0.02]))
+    assert single.probe.temperatures == (0.3, 0.1)
+    assert single.sweep["model.coupling.strength"] == (0.01, 0.02)
+    assert single.digest() == plain.digest()
+    assert spec(np.float32(0.3), [0.01]).probe.temperatures == (0.3,)
+    assert Probe(frequencies=f32([0.1]), temperatures=f32([0.3])).temperatures == (0.3,)
+    assert v.written_numbers(np.array([1e-30, np.inf], dtype=np.float32)).tolist() == [1e-30,
+                                                                                        np.inf]

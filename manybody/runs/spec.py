@@ -233,7 +233,9 @@ def _coerce(key: str, value: Any) -> Any:
     """Check one sweep value is a scalar of the parameter's type; ints become floats for floats."""
     default = SWEEPABLE[key]
     if isinstance(value, np.generic) and not isinstance(value, np.bool_ | np.complexfloating):
-        value = value.item()  # numpy scalars (a list built with np.arange; session 26)
+        # numpy scalars (a list built with np.arange; session 26), float32 as written
+        value = v.written_numbers(value) if isinstance(value, np.floating) else value.item()
+        value = value.item() if isinstance(value, np.generic) else value
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise TypeError(f"sweep[{key!r}] values must be numbers or strings, got {value!r}")
     if isinstance(value, float):  # -0.0 passed '>= 0' and was kept as '-0' (session 37)
@@ -312,8 +314,9 @@ def normalise_sweep(sweep: Mapping[str, Any] | None) -> MappingProxyType:
             raise TypeError(f"sweep[{key!r}] must be a list of values, got {values!r}")
         if len(values) == 0:
             raise ValueError(f"sweep[{key!r}] must be a non-empty list of values, got []")
-        coerced = tuple(_coerce(key, x) for x in (np.asarray(values).tolist()
-                                                   if isinstance(values, np.ndarray) else values))
+        coerced = tuple(_coerce(key, x) for x in (list(values.ravel()) if isinstance(
+            values, np.ndarray) and values.dtype.kind == "f" else np.asarray(values).tolist()
+            if isinstance(values, np.ndarray) else values))
         numeric = [x for x in coerced if isinstance(x, int | float) and not isinstance(x, bool)]
         repeats = v.near_repeats(numeric)  # the numbers of an axis mixing numbers and names too
         if len(set(coerced)) != len(coerced) or repeats:
@@ -408,11 +411,15 @@ def _refuse_keys_placed_elsewhere(table: Any, valid: list[str], where: str) -> N
 
 def _listed(value: Any) -> Any:
     """A 1-d numpy array as the list it holds (a sweep's lists took arrays, the probe's axes
-    refused them: "must be a non-empty list ..., got array([0.1])"; a break test, session 55);
+    refused them: "must be a non-empty list ..., got array([0.1])"; a break test, session 55),
+    a numpy number as a Python one, float32 numbers as written (:func:`.validate.written_numbers`);
     anything else as it is, for the checks that follow."""
     if isinstance(value, np.ndarray) and value.ndim == 1:
-        return value.tolist()
-    return value
+        return np.asarray(v.written_numbers(value)).tolist()  # float32 as written
+    if isinstance(value, np.floating | np.integer):  # one number, as a Python one
+        value = v.written_numbers(value)
+        return value.item() if isinstance(value, np.generic) else value
+    return v.written_numbers(value)
 
 
 def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:

@@ -80,6 +80,27 @@ def _as_written(value: np.floating) -> float:
     return float(np.format_float_scientific(value, unique=True))
 
 
+def _narrow(value: Any) -> bool:
+    """A finite numpy float32 or float16 scalar."""
+    return (isinstance(value, np.floating) and value.dtype.itemsize < 8
+            and bool(np.isfinite(value)))
+
+
+def written_numbers(value: Any) -> Any:
+    """``value`` with its float32 (float16) numbers as written (:func:`_as_written`): a scalar, a
+    1-d or n-d array (then float64) or a list or tuple of them; anything else unchanged. Probe
+    axes and sweep values of float32 were 0.30000001192092896 where one number was 0.3, and the
+    spec's digest differed from the same spec written in TOML (a break test, session 55)."""
+    if _narrow(value):
+        return _as_written(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.dtype.itemsize < 8:
+        flat = [_as_written(x) if np.isfinite(x) else float(x) for x in value.ravel()]
+        return np.array(flat, dtype=np.float64).reshape(value.shape)
+    if isinstance(value, list | tuple):
+        return type(value)(_as_written(x) if _narrow(x) else x for x in value)
+    return value
+
+
 def real(name: str, value: Any, *, allow_nonfinite: bool = False) -> float:
     """Return ``value`` as a float; it must be a real number (int or float, not bool or str).
 
@@ -584,7 +605,7 @@ def probe_axis(name: str, value: Any) -> np.ndarray:
     """Probe frequencies or temperatures (K): a 1-d array of distinct finite numbers in
     (0, MAX_KELVIN); a scalar is one value. Repeated values would make duplicate coordinates in the
     results (``sel`` would return several columns)."""
-    arr = positive_array(name, value)
+    arr = positive_array(name, written_numbers(value))
     if np.any(arr >= MAX_KELVIN):
         raise ValueError(f"{name} must be below {MAX_KELVIN:g} K (energies, temperatures and "
                          f"frequencies are in kelvin: 1 GHz = 0.048 K), got {float(arr.max())!r}")
