@@ -234,7 +234,7 @@ def _coerce(key: str, value: Any) -> Any:
     default = SWEEPABLE[key]
     if isinstance(value, np.generic) and not isinstance(value, np.bool_ | np.complexfloating):
         # numpy scalars (a list built with np.arange; session 26), float32 as written
-        value = v.written_numbers(value) if isinstance(value, np.floating) else value.item()
+        value = v.written_numbers(value)
         value = value.item() if isinstance(value, np.generic) else value
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise TypeError(f"sweep[{key!r}] values must be numbers or strings, got {value!r}")
@@ -416,10 +416,8 @@ def _listed(value: Any) -> Any:
     anything else as it is, for the checks that follow."""
     if isinstance(value, np.ndarray) and value.ndim == 1:
         return np.asarray(v.written_numbers(value)).tolist()  # float32 as written
-    if isinstance(value, np.floating | np.integer):  # one number, as a Python one
-        value = v.written_numbers(value)
-        return value.item() if isinstance(value, np.generic) else value
-    return v.written_numbers(value)
+    value = v.written_numbers(value)
+    return value.item() if isinstance(value, np.floating | np.integer) else value
 
 
 def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
