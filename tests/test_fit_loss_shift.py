@@ -332,11 +332,25 @@ def test_shift_in_ppm_or_percent_gives_the_fit_of_plain_numbers(tmp_path, capsys
             assert results[name][key] == pytest.approx(value, rel=1e-6, abs=1e-12), (name, key)
 
 
-def test_shift_in_hertz_or_missing_is_refused_in_words(tmp_path, capsys):
-    path = _scaled_shift(tmp_path, "frequency shift (Hz)", 1.0)
-    status, _, err = run_cli([NB[0], "--shift", path, "--frequency", "5.61989GHz", "--out",
-                              tmp_path / "o"], capsys)
-    assert status == 2 and "'frequency shift (Hz)'" in err and "dimensionless" in err
+def test_shift_in_hertz_is_divided_by_the_frequency(tmp_path, capsys):
+    """A shift in Hz was refused by --shift ("to be divided by f0") although --frequency was
+    given and --velocity read it (helper-181): it is df/f0 = df/--frequency, the same fit."""
+    results = {}
+    for name, path in (("plain", _scaled_shift(tmp_path, "df/f", 1.0)),
+                       ("hz", _scaled_shift(tmp_path, "frequency shift (Hz)", 1 / 5.61989e9)),
+                       ("khz", _scaled_shift(tmp_path, "f0 - f (kHz)", -1 / 5.61989e6))):
+        out = tmp_path / name
+        status, _, err = run_cli([NB[0], "--shift", path, "--frequency", "5.61989GHz",
+                                  "--tmax", "1.2", "--out", out], capsys)
+        assert status == 0, err
+        record = json.loads((out / "loss_shift_results.json").read_text())
+        results[name] = record["comparison"]["joint"]["fits"]["tls"]["parameters"]
+    for name in ("hz", "khz"):
+        for key, value in results["plain"].items():
+            assert results[name][key] == pytest.approx(value, rel=1e-6, abs=1e-12), (name, key)
+
+
+def test_shift_file_missing_is_refused_in_words(tmp_path, capsys):
     status, _, err = run_cli([NB[0], "--shift", tmp_path / "nope.csv", "--frequency",
                               "5.61989GHz", "--out", tmp_path / "o"], capsys)
     assert status == 2 and "--shift" in err and "nope.csv" in err and "not a readable file" in err

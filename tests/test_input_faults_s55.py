@@ -104,16 +104,17 @@ def test_the_errors_of_a_ratio_over_the_measured_frequency_are_propagated(tmp_pa
 @pytest.mark.parametrize("header,factor,flipped", [
     ("downshift (Hz)", 1.0, True), ("down-shift [kHz]", 1e-3, True), ("shift down (Hz)", 1.0, True),
     ("frequency downshift (Hz)", 1.0, True), ("resonance frequency decrease (Hz)", 1.0, True),
-    ("Δf down (Hz)", 1.0, True), ("delta f downward (Hz)", 1.0, True),
+    ("delta f downward (Hz)", 1.0, True),
     ("frequency drop, kHz", 1e-3, True), ("downshift in Hz", 1.0, True),
     ("f_r downshift (MHz)", 1e-6, True), ("upshift (Hz)", 1.0, False),
     ("frequency increase (kHz)", 1e-3, False), ("shift up (Hz)", 1.0, False),
-    ("shift (downward) (Hz)", 1.0, True), ("Δν down (Hz)", 1.0, True), ("df_down_Hz", 1.0, True),
+    ("shift (downward) (Hz)", 1.0, True),
     ("resonator frequency drop (MHz)", 1e-6, True)])
 def test_a_shift_counted_downwards_is_read_as_reference_minus_frequency(tmp_path, header, factor,
                                                                          flipped):
     """'downshift (Hz)', 'shift down (Hz)' were "cannot tell which column is the shift". A
-    downshift is counted positive where the frequency fell: f0 - f."""
+    downshift is counted positive where the frequency fell: f0 - f. ('Δf down (Hz)', 'df_down_Hz'
+    are unclear since helper-181, a down-sweep's export? tests/test_input_faults_s55c.py.)"""
     written = (-SHIFT if flipped else SHIFT) * factor
     table = _read(_table(tmp_path / "v.csv", [header], [written]))
     assert (table.kind, table.sign_flipped) == ("df", flipped)
@@ -194,7 +195,7 @@ def test_a_shift_of_half_the_resonance_frequency_is_refused_given_it(tmp_path):
     values = np.linspace(-3e9, -1e9, TEMPERATURE.size)
     path = _table(tmp_path / "v.csv", ["df (Hz)"], [values])
     text = _refusal(path, frequency_hz=5e9)
-    assert "of the resonance frequency (5e+09 Hz, --frequency) or more is no shift" in text
+    assert "times the resonance frequency given by --frequency (5e+09 Hz)" in text
     np.testing.assert_allclose(_read(path).shift, values, rtol=1e-9)  # without it: read
 
 
@@ -214,4 +215,4 @@ def test_fit_data_refuses_a_resonance_negated_in_one_line(tmp_path, capsys):
                  "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "'df (GHz)'" in err and "Traceback" not in err
-    assert "of the resonance frequency (5e+09 Hz, --frequency) or more" in err
+    assert "times the resonance frequency given by --frequency (5e+09 Hz)" in err

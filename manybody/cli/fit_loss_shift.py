@@ -70,8 +70,10 @@ _NOT_HERE = (("--simulate", "simulate", 0), ("--velocity", "velocity", False),
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of the joint loss + shift fit (added to ``fit-data``)."""
     parser.add_argument("--shift", default=None, metavar="FILE", type=v.cli_path,
-                        help="a frequency-shift table df/f0 (T) measured with the loss tables: "
-                             "fit loss and shift together (shared amplitude F delta0)")
+                        help="a frequency-shift table df/f0 (T) measured with the loss tables "
+                             "(or f - f0 in a unit of frequency, 'df (Hz)', divided by "
+                             "--frequency): fit loss and shift together (shared amplitude F "
+                             "delta0)")
     parser.add_argument("--joint", action="store_true",
                         help="with --sweeps: fit the loss 1/Qi(T) and the shift df/f0(T) of the "
                              "same sweeps together (shared amplitude F delta0); the shift at "
@@ -169,11 +171,11 @@ def _measured(args: argparse.Namespace, load) -> tuple[list, ShiftCurve, float, 
     tables, curves = load(args)
     check_data_window(np.concatenate([c.temperature for c in curves]), args.tmax, args.tmin)
     no_errors = args.error_column is not None and args.error_column.strip().lower() == "none"
+    frequency_hz = frequency_hertz(args)
     st = read_velocity_table(args.shift, args.temperature_column, args.shift_column,
-                             error_column=False if no_errors else None,
-                             frequency_hz=frequency_hertz(args))
+                             error_column=False if no_errors else None, frequency_hz=frequency_hz)
     refuse_repeated_temperatures(st.source, st.temperature)
-    values, sigma = st.as_fraction()
+    values, sigma = st.as_fraction(frequency_hz)  # a shift in Hz over --frequency, as --velocity
     with_sigma = [t.source for t in tables if t.sigma is not None]
     if (sigma is None) != (not with_sigma) or 0 < len(with_sigma) < len(tables):
         have = with_sigma + ([st.source] if sigma is not None else [])

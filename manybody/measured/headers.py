@@ -384,7 +384,9 @@ def header_unit(name: str) -> str | None:
     after its conditions are set aside (None if none)."""
     parts = parse_header(name)
     if parts.unit is not None:
-        return parts.unit
+        # '±' and '+/-' are no unit: 'df/f err (+/-)', 'df/f error (±ppm)' were refused as a
+        # unit '±' and '±ppm' (helper-181)
+        return re.sub(r"^±\s*", "", parts.unit) or None
     m = re.search(r"(?:[_/ ]|\bin\s)\s*(mk|k|dbm|mw|w|uw|nw)$", parts.quantity)
     return m.group(1) if m else None
 

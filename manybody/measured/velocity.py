@@ -47,7 +47,12 @@ sign flip said in words (``df negated (Hz)``, ``Δf, sign reversed``) is read, a
 the sign unclear (``df_rev``, ``negative shift (Hz)``, ``Δf inverted``) refused naming it
 (:func:`unclear_sign`); negative values of a resonance's size and nearly constant, or, given the
 resonance frequency (``--frequency``), an absolute shift of half of it or more, are refused
-(:func:`looks_negated_resonance`).
+(:func:`looks_negated_resonance`). Since helper-181 the values are judged as the shift the header
+says (after the flip of 'f0 - f'), by comparison with ``--frequency`` alone when it is given, and
+below 1 MHz only values constant to 1e-4 are a resonance (a shift referenced at a high
+temperature, 562 kHz +- 300 Hz, is read; :func:`_refuse_resonance`); a measurement condition
+('reverse sweep', 'inverted Q channel') is no sign word; a bare 'down' or 'up' after the shift's
+symbol ('df_down (Hz)') is unclear.
 """
 
 from __future__ import annotations
@@ -217,6 +222,21 @@ _SIGN_FLIP = re.compile(r"[\s_,]*(?<![^\W_])(?:negated|sign[\s_-]*(?:reversed|fl
 #: 'df_neg'. Refused naming it (:func:`unclear_sign`; helper-174).
 _UNCLEAR_SIGN = re.compile(r"[\s_-]*(?<![^\W_])(?P<word>rev|reverse|reversed|inv|inverse|inverted|"
                            r"flipped|neg|negative|opposite)(?![^\W_])[\s_-]*", re.IGNORECASE)
+#: An unclear word that says how the data were taken, not the shift's sign: 'reverse sweep',
+#: 'inverted Q channel', 'sweep reversed', 'scan direction reversed' ('df/f reverse sweep' and 'df
+#: (Hz, reverse sweep)' were refused as an unclear sign; helper-181). Set aside as a condition.
+_SWEEP_WORD = r"(?:sweep|scan|direction|channel|order)s?"
+_UNCLEAR_WORD = r"(?:rev|reverse|reversed|inv|inverse|inverted|flipped|neg|negative|opposite)"
+_MEASUREMENT_CONDITION = re.compile(
+    r"[\s_,]*(?<![^\W_])(?:" + _UNCLEAR_WORD + r"[\s_-]+(?:[^\W_]{1,3}[\s_-]+)?" + _SWEEP_WORD
+    + r"|" + _SWEEP_WORD + r"(?:[\s_-]+direction)?[\s_-]+" + _UNCLEAR_WORD + r")(?![^\W_])",
+    re.IGNORECASE)
+#: A bare 'down' or 'up' right after the shift's symbol, 'df_down (Hz)', 'Δf up (kHz)': a shift
+#: counted downwards, or a down-sweep's export? ('df_down (Hz)' was read as f0 - f; helper-181).
+#: Refused naming the word, as 'rev'; 'downshift', 'shift down', 'frequency decrease' are read.
+_BARE_DIRECTION = re.compile(r"^(?:Δ|δ|delta|d)[\s_]*(?:f|ν|nu)(?:_?(?:0|r))?"
+                             r"(?:\s*/\s*(?:f|ν|nu)(?:_?(?:0|r))?)?[\s_-]+(?P<word>down|up)(?![^\W_])",
+                             re.IGNORECASE)
 
 
 #: LaTeX commands of a shift's name, as the symbols they print.
@@ -244,6 +264,9 @@ def _spelled(name: str) -> str:
     text = re.sub(r"([_^])\{\s*([^{}]*?)\s*\}", r"\1\2", text)
     text = re.sub(r"(?<=[fvν0])[\s_]+over[\s_]+(?=[fvν])", "/", text, flags=re.IGNORECASE)
     text = _LEADING_NEGATION.sub("-", text)
+    if _MEASUREMENT_CONDITION.search(text):  # 'df (Hz, reverse sweep)' is 'df (Hz)'
+        text = _MEASUREMENT_CONDITION.sub("", text)
+        text = re.sub(r"\s+", " ", re.sub(r"[(\[]\s*[)\]]", " ", text)).strip()
     return _NEGATED_BRACKET.sub(lambda m: "-" + m.group("q"), text)
 
 
@@ -251,8 +274,9 @@ def direction_of(name: str) -> str | None:
     """'down' for a shift counted downwards ('downshift (Hz)', 'frequency decrease': f0 - f,
     positive where the frequency fell), 'up' for one counted upwards ('upshift', 'frequency
     increase': f - f0), None for any other header."""
-    found = _DIRECTION.match(_spelled(name))
-    if not found:
+    text = _spelled(name)
+    found = _DIRECTION.match(text)
+    if not found or _BARE_DIRECTION.match(text):
         return None
     return "down" if found.group("down") or found.group("down2") else "up"
 
@@ -261,6 +285,9 @@ def unclear_sign(name: str) -> str | None:
     """The word of a shift header that leaves its sign unclear ('rev' in 'df_rev (Hz)',
     'negative' in 'negative shift (Hz)'), None without one or when the rest is no shift."""
     text = _spelled(name)
+    bare = _BARE_DIRECTION.match(text)
+    if bare:  # 'df_down (Hz)'
+        return bare.group("word") if shift_kind(without_unclear_sign(name)) else None
     found = _UNCLEAR_SIGN.search(_SIGN_FLIP.sub(" ", text))  # 'sign flipped' is clear
     if not found or _DIRECTION.match(text):
         return None
@@ -268,8 +295,13 @@ def unclear_sign(name: str) -> str | None:
 
 
 def without_unclear_sign(name: str) -> str:
-    """A header without its word of :func:`unclear_sign` ('df_rev (Hz)' -> 'df (Hz)')."""
-    return _UNCLEAR_SIGN.sub(" ", _spelled(name), count=1).strip()
+    """A header without its word of :func:`unclear_sign` ('df_rev (Hz)' -> 'df (Hz)', 'df_down
+    (Hz)' -> 'df (Hz)')."""
+    text = _spelled(name)
+    bare = _BARE_DIRECTION.match(text)
+    if bare:
+        return (text[:bare.start("word")].rstrip(" _-") + " " + text[bare.end("word"):]).strip()
+    return _UNCLEAR_SIGN.sub(" ", text, count=1).strip()
 
 
 def _direction_shift(text: str) -> str | None:
@@ -277,7 +309,7 @@ def _direction_shift(text: str) -> str | None:
     'df/f (ppm)' for 'fractional frequency increase (ppm)'; None for any other, or with words
     beside it that are no shift's."""
     found = _DIRECTION.match(text)
-    if not found:
+    if not found or _BARE_DIRECTION.match(text):
         return None
     base = "df/f" if found.group("rel") or found.group("rel2") else "df"
     rest = text[found.end():].strip()
@@ -591,8 +623,8 @@ def _looks_absolute(hertz_values: np.ndarray) -> bool:
     MHz that never come near 0 are a resonance, falling by any fraction up to 95 % (the rule of
     session 54, within a factor 2 of each other, read a resonance falling by more than half as a
     shift of GHz; helper-172). A shift whose reference lies far below the data is read when the
-    column is chosen by name (:func:`_refuse_absolute_frequencies`). Positive values of any size
-    that are nearly constant (:func:`nearly_constant`: +500 kHz x (1 - df/f)) are a resonance too.
+    column is chosen by name (:func:`_refuse_resonance`). Positive values that are nearly
+    constant (:func:`nearly_constant`: +500 kHz x (1 - df/f)) are a resonance too.
     """
     v = np.asarray(hertz_values, dtype=float)
     if v.size == 0 or not np.all(v > 0):
@@ -625,69 +657,132 @@ def over_reference(shift: np.ndarray, sigma: np.ndarray | None,
     return (y / (1.0 - y)) / scale, None if sigma is None else sigma / (1.0 - y) ** 2
 
 
-#: Negative values in Hz at least NEGATED_RESONANCE_HZ in size, all within RESONANCE_SPREAD of the
-#: smallest, are a resonance frequency with its sign flipped (a column of -5.0001 GHz under
-#: 'df (GHz)' was read as a shift of -5 GHz; helper-174): a TLS shift of a GHz resonator is kHz, a
-#: kinetic-inductance fall of 100 MHz or more moves by more than 10 % across the data.
+#: Values in Hz of one sign at least NEGATED_RESONANCE_HZ in size, all within RESONANCE_SPREAD of
+#: the smallest, are a resonance frequency, or its negative, whatever the header and even when
+#: chosen by name (a column of -5.0001 GHz under 'df (GHz)' was read as a shift of -5 GHz;
+#: helper-174): a TLS shift of a GHz resonator is kHz, a kinetic-inductance fall of 100 MHz or
+#: more moves by more than 10 % across the data.
 NEGATED_RESONANCE_HZ = 1e8
 RESONANCE_SPREAD = 0.1
-#: With --frequency, an absolute shift of PLAUSIBLE_SHIFT_FRACTION of it or more is refused.
+#: With --frequency, an absolute shift of PLAUSIBLE_SHIFT_FRACTION of it or more is refused, and
+#: no other rule of size applies: the column is decided by comparison with the resonance.
 PLAUSIBLE_SHIFT_FRACTION = 0.5
 
 
-#: Values of one sign whose spread (max - min) is below NEARLY_CONSTANT times their smallest size
-#: are a resonance frequency (or its negative), whatever their size: a shift is near 0 at its
-#: reference and spreads about as far as it reaches, a resonance stays far from 0 against its
-#: spread (-100 MHz x (1 - df/f), -500 kHz were read as shifts below NEGATED_RESONANCE_HZ;
-#: helper-179).
+#: Values of one sign of MIN_RESONANCE_HZ or more whose spread (max - min) is below
+#: NEARLY_CONSTANT times their smallest size are a resonance frequency (or its negative): a shift
+#: is near 0 at its reference or spreads about as far as it reaches, a resonance stays far from 0
+#: against its spread (-100 MHz x (1 - df/f) was read as a shift below NEGATED_RESONANCE_HZ;
+#: helper-179). Below MIN_RESONANCE_HZ a shift whose reference lies far from the data is common: a
+#: GHz resonator referenced at a high temperature, f(T) - f(300 mK) = 562 kHz +- 300 Hz (spread
+#: 1e-3 of the size), was refused as a resonance (helper-181). There only values constant to
+#: TLS_CONSTANT are a resonance (-500 kHz x (1 - df/f) with df/f of TLS size, 1e-5 per e-fold of
+#: T, spreads 2e-5 of itself; helper-179): a resonance measured over a TLS data set moves by less.
 NEARLY_CONSTANT = 1e-2
+TLS_CONSTANT = 1e-4
 
 
 def nearly_constant(values: np.ndarray) -> bool:
-    """Whether values are all of one sign and their spread is below NEARLY_CONSTANT times their
-    smallest size: far from 0 against their spread, as a resonance frequency is and a shift,
-    near 0 at its reference, is not."""
+    """Whether values in Hz are all of one sign and far from 0 against their spread, as a
+    resonance frequency is: the spread below NEARLY_CONSTANT of their smallest size at
+    MIN_RESONANCE_HZ or more, below TLS_CONSTANT at any size."""
     v = np.abs(np.asarray(values, dtype=float))
     one_sign = bool(v.size) and (np.all(np.asarray(values) > 0) or np.all(np.asarray(values) < 0))
-    return one_sign and bool(v.max() - v.min() < NEARLY_CONSTANT * v.min())
+    if not one_sign:
+        return False
+    spread, smallest = v.max() - v.min(), v.min()
+    return bool(spread < TLS_CONSTANT * smallest
+                or (smallest >= MIN_RESONANCE_HZ and spread < NEARLY_CONSTANT * smallest))
+
+
+def plainly_resonance(hertz_values: np.ndarray) -> bool:
+    """Whether values in Hz are plainly a resonance frequency or its negative: all of one sign,
+    at least NEGATED_RESONANCE_HZ in size and within RESONANCE_SPREAD of each other."""
+    v = np.abs(np.asarray(hertz_values, dtype=float))
+    one_sign = bool(v.size) and (np.all(np.asarray(hertz_values) > 0)
+                                 or np.all(np.asarray(hertz_values) < 0))
+    return one_sign and bool(v.min() >= NEGATED_RESONANCE_HZ
+                             and v.max() - v.min() <= RESONANCE_SPREAD * v.min())
 
 
 def looks_negated_resonance(hertz_values: np.ndarray) -> bool:
-    """Whether values in Hz are plainly a resonance frequency negated: all negative, and either
-    at least NEGATED_RESONANCE_HZ in size and within RESONANCE_SPREAD of each other, or of any
-    size and nearly constant (:func:`nearly_constant`)."""
-    v = -np.asarray(hertz_values, dtype=float)
-    if not (v.size and np.all(v > 0)):
-        return False
-    return bool((v.min() >= NEGATED_RESONANCE_HZ and v.max() - v.min() <= RESONANCE_SPREAD * v.min())
-                or nearly_constant(v))
+    """Whether values in Hz are a resonance frequency negated: all negative, and plainly a
+    resonance's size (:func:`plainly_resonance`) or nearly constant (:func:`nearly_constant`)."""
+    v = np.asarray(hertz_values, dtype=float)
+    return bool(v.size and np.all(v < 0)) and (plainly_resonance(v) or nearly_constant(v))
 
 
-def _refuse_negated_resonance(src: str, column: str, shift: np.ndarray, hertz: str,
-                              frequency_hz: float | None) -> None:
-    """Refuse a shift column in a unit of frequency whose values (as written, before any sign
-    flip of its header) are a resonance frequency negated (:func:`looks_negated_resonance`), or,
-    given the resonance frequency, reach half of it in size: no shift of a resonator is
-    comparable to its frequency. Negative values were never taken as a resonance (helper-172),
-    so -5 GHz under a shift's name was read as a shift (helper-174)."""
+def _refuse_resonance(src: str, column: str, shift: np.ndarray, hertz: str,
+                      frequency_hz: float | None, *, chosen: bool = False,
+                      flipped: bool = False) -> None:
+    """Refuse a shift column in a unit of frequency whose values are a resonance frequency, or
+    its negative, not a shift.
+
+    Given the resonance frequency (``frequency_hz``, --frequency), by comparison with it alone:
+    |values| of half of it or more are refused. Without it, by the values: plainly a
+    resonance's size (:func:`plainly_resonance`), refused even when chosen by name; nearly
+    constant (:func:`nearly_constant`), or positive resonance frequencies once the header's sign
+    flip is applied (``flipped``: 'f0 - f (Hz)' holds -(f - f0); :func:`_looks_absolute`), refused,
+    or read with a warning when chosen by name (``chosen``, --shift-column). The rule was applied
+    to the values as written, so 'f0 - f (Hz)' of -562 kHz, a shift referenced at a high
+    temperature, had no way out (helper-181)."""
     hz = np.asarray(shift, dtype=float) * HERTZ_PER_UNIT[hertz]
     unit = FREQUENCY_SYMBOLS[hertz]
     k = int(np.argmax(np.abs(hz)))
-    if frequency_hz is not None and abs(hz[k]) >= PLAUSIBLE_SHIFT_FRACTION * frequency_hz:
-        why = (f"|shift| of {PLAUSIBLE_SHIFT_FRACTION:g} of the resonance frequency "
-               f"({frequency_hz:.6g} Hz, --frequency) or more is no shift of it")
-    elif looks_negated_resonance(hz):
-        why = ("all negative and far from 0 against their spread (a spread below "
-               f"{NEARLY_CONSTANT:g} of their size, or {NEGATED_RESONANCE_HZ:g} Hz or more in size "
-               f"within {RESONANCE_SPREAD:.0%} of each other): a resonance frequency negated, not "
-               "a shift, which is near 0 at its reference")
+    values = f"the values ({np.min(shift):g} to {np.max(shift):g} {unit})"
+    if frequency_hz is not None:
+        if abs(hz[k]) < PLAUSIBLE_SHIFT_FRACTION * frequency_hz:
+            return
+        raise ValueError(
+            f"{src}: shift column {column!r}: its largest |value|, {abs(shift[k]):g} {unit} (data "
+            f"row {k + 1}), is {abs(hz[k]) / frequency_hz:.3g} times the resonance frequency given "
+            f"by --frequency ({frequency_hz:.6g} Hz), and a shift of a resonator stays below "
+            f"{PLAUSIBLE_SHIFT_FRACTION:g} of it: either --frequency is wrong (its value or unit; "
+            f"the resonance of a shift of {abs(hz[k]):.3g} Hz lies far above it), "
+            f"or the column holds the resonance frequency (or its negative), not a shift f - f0: "
+            "subtract the reference f(T_ref) from it")
+    negative = bool(np.all(hz < 0))
+    if negative and plainly_resonance(hz):
+        raise ValueError(
+            f"{src}: shift column {column!r}, data row {k + 1}: {shift[k]:g} {unit}: {values} are "
+            f"all negative, {NEGATED_RESONANCE_HZ:g} Hz or more in size and within "
+            f"{RESONANCE_SPREAD:.0%} of each other: a resonance frequency negated, not a shift, "
+            "which is near 0 at its reference; a shift f - f0 (e.g. 'df (Hz)') or df/f is "
+            "expected: subtract the reference f(T_ref) from the resonance frequency f(T)")
+    size = (f"a spread below {NEARLY_CONSTANT:g} of their size at {MIN_RESONANCE_HZ:g} Hz or "
+            f"more, below {TLS_CONSTANT:g} at any size")
+    as_shift = -hz if flipped else hz
+    far = bool(np.all(as_shift > 0) and as_shift.max() >= MIN_RESONANCE_HZ
+               and as_shift.min() > RESONANCE_CLEARANCE * (as_shift.max() - as_shift.min()))
+    if far:
+        signs = "all negative, and positive as the header reverses them" if negative else "all positive"
+        why = (f"{signs}, of {MIN_RESONANCE_HZ:g} Hz or more, and never near 0, as resonance "
+               "frequencies are")
+    elif nearly_constant(hz) and negative:
+        why = f"all negative and far from 0 against their spread ({size})"
+    elif nearly_constant(hz):
+        why = f"all positive and nearly constant ({size}), never near 0, as resonance frequencies are"
     else:
         return
+    what = "a resonance frequency negated" if negative else "an absolute (resonance) frequency"
+    if chosen:
+        warnings.warn(f"{src}: shift column {column!r}, chosen by name, is read as a shift f - f0 "
+                      f"although {values} are {why} (a shift comes near 0 at its reference, a "
+                      f"kinetic-inductance fall negative); if it is {what}, subtract the "
+                      "reference f(T_ref)", UserWarning, stacklevel=3)
+        return
+    escape = ("subtract the reference f(T_ref) from the resonance frequency; if it is a shift "
+              "whose reference lies far from the data, give the resonance frequency (--frequency: "
+              "the column is then judged against it) or choose the column by name (shift_column, "
+              "--shift-column)")
+    if negative:
+        raise ValueError(
+            f"{src}: shift column {column!r}, data row {k + 1}: {shift[k]:g} {unit}: {values} are "
+            f"{why}: {what}, not a shift, which is near 0 at its reference? {escape}")
     raise ValueError(
-        f"{src}: shift column {column!r}, data row {k + 1}: {shift[k]:g} {unit}: the values "
-        f"({np.min(shift):g} to {np.max(shift):g} {unit}) are {why}; a shift f - f0 (near 0 at "
-        "the reference, e.g. 'df (Hz)') or df/f is expected: subtract the reference f(T_ref) "
-        "from the resonance frequency f(T)")
+        f"{src}: shift column {column!r}, data row 1: {shift[0]:g} {unit}: {values} are {what}, "
+        "not a shift: a shift f - f0 (e.g. 'df (Hz)', near 0 at the reference) or df/f is "
+        f"expected ({why}); {escape}")
 
 
 def _refuse_unclear_sign(src: str, column: str, values: np.ndarray) -> None:
@@ -700,10 +795,13 @@ def _refuse_unclear_sign(src: str, column: str, values: np.ndarray) -> None:
     if word:  # the header's word, not a value (a row's '-0' was quoted; helper-179)
         negated = ("'(f0 - f)/f0' or '-df/f'" if names_a_ratio(without_unclear_sign(column))
                    else f"{example}, or '-df (Hz)'")
+        why = ("minus the shift, or the shift as it is: a reverse sweep, a negative shift?"
+               if word.lower() not in ("down", "up") else
+               f"the shift counted {word.lower()}wards, or the shift as it is of a "
+               f"{word.lower()}-sweep?")
         raise ValueError(
-            f"{src}: shift column {column!r}: its word {word!r} leaves the sign unclear (minus "
-            "the shift, or the shift as it is: a reverse sweep, a negative shift?): write the "
-            f"difference it holds, {negated}")
+            f"{src}: shift column {column!r}: its word {word!r} leaves the sign unclear ({why}): "
+            f"write the difference it holds, {negated}")
     direction = direction_of(column)
     if direction and values.size and np.all(values < 0):
         held = "f0 - f, positive where the frequency fell" if direction == "down" else \
@@ -713,34 +811,6 @@ def _refuse_unclear_sign(src: str, column: str, values: np.ndarray) -> None:
             f"shift {direction}wards ({held}) but every value is negative: the opposite shift at "
             f"every temperature, or the other difference under its name? write the difference "
             f"it holds, {example}")
-
-
-def _refuse_absolute_frequencies(src: str, column: str, shift: np.ndarray, hertz: str,
-                                 chosen: bool = False) -> None:
-    """Refuse a shift column in a unit of frequency whose values are plainly resonance
-    frequencies ('y (GHz)' of 5.0001, 5.0002, ... chosen as the shift; helper-165); a column
-    chosen by name (``chosen``, --shift-column) is read, with a warning saying why it looked
-    like a resonance (a slope against ln T does not depend on the reference; helper-172)."""
-    if not _looks_absolute(shift * HERTZ_PER_UNIT[hertz]):
-        return
-    unit = FREQUENCY_SYMBOLS[hertz]
-    values = f"the values ({np.min(shift):g} to {np.max(shift):g} {unit})"
-    why = (f"all positive, of {MIN_RESONANCE_HZ:g} Hz or more, and never near 0, as resonance "
-           "frequencies are" if np.max(shift) * HERTZ_PER_UNIT[hertz] >= MIN_RESONANCE_HZ else
-           f"all positive and nearly constant (a spread below {NEARLY_CONSTANT:g} of their size), "
-           "never near 0, as resonance frequencies are")
-    if chosen:
-        warnings.warn(f"{src}: shift column {column!r}, chosen by name, is read as a shift f - f0 "
-                      f"although {values} are {why} (a shift comes near 0 at its reference, a "
-                      "kinetic-inductance fall negative); if it is the resonance itself, subtract "
-                      "the reference f(T_ref)", UserWarning, stacklevel=3)
-        return
-    raise ValueError(
-        f"{src}: shift column {column!r}, data row 1: {shift[0]:g} {unit}: {values} are an "
-        "absolute (resonance) frequency, not a shift: a shift f - f0 (e.g. 'df (Hz)', near 0 at "
-        f"the reference) or df/f is expected ({why}); subtract the reference f(T_ref), or choose "
-        "the column by name (shift_column, --shift-column) if it is a shift whose reference lies "
-        "far below the data")
 
 
 def check_relative(source: str, column: str, shift: np.ndarray, scaled: np.ndarray) -> None:
@@ -865,11 +935,19 @@ class VelocityTable:
     units: dict
     sign_flipped: bool = False
 
-    def as_fraction(self) -> tuple[np.ndarray, np.ndarray | None]:
+    def as_fraction(self, frequency_hz: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """The shift and its errors as plain fractions (``ppm``, ``%`` or a power of ten in the
         header converted, :func:`manybody.measured.headers.dimensionless_scale`): what a fit that
         compares the shift with a loss needs (a ``df/f (ppm)`` column was read as plain numbers
         by the joint loss-and-shift fit, a shift/loss ratio of 10^6; session 25).
+
+        Parameters
+        ----------
+        frequency_hz : float, optional
+            The resonance frequency (Hz, --frequency): an absolute shift (``kind`` "df") is
+            divided by it into df/f0 (``--shift`` refused a shift in Hz given --frequency while
+            ``--velocity`` read it; helper-181). The reader has refused a shift of half of it or
+            more.
 
         Returns
         -------
@@ -879,8 +957,12 @@ class VelocityTable:
         Raises
         ------
         ValueError
-            A unit that is not dimensionless (``(Hz)``, ...), naming the file and column.
+            A unit that is not dimensionless (``(Hz)``, ...) without ``frequency_hz``, naming
+            the file and column.
         """
+        if self.kind == "df" and frequency_hz is not None:
+            factor = HERTZ_PER_UNIT[self.units["shift"]] / frequency_hz
+            return self.shift * factor, None if self.sigma is None else self.sigma * factor
         if self.kind == "df":
             # in brackets or after the name alike: 'df_GHz' was taken as df/f0, 'df (GHz)'
             # refused (a tester, session 52)
@@ -964,11 +1046,11 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
                          "absolute frequency: the name and the unit contradict; write 'df "
                          f"({FREQUENCY_SYMBOLS[hertz]})' for an absolute shift f - f0, or 'df/f' "
                          "(plain, ppm, ...) for a relative one")
-    if hertz is not None:
-        _refuse_negated_resonance(src, s_name, shift, hertz, frequency_hz)
-        _refuse_absolute_frequencies(src, s_name, shift, hertz, chosen=shift_column is not None)
-    _refuse_unclear_sign(src, s_name, shift)  # after the resonance's refusals: they say more
     reversed_ = is_reversed_difference(s_name)
+    if hertz is not None:
+        _refuse_resonance(src, s_name, shift, hertz, frequency_hz, chosen=shift_column is not None,
+                          flipped=reversed_)
+    _refuse_unclear_sign(src, s_name, shift)  # after the resonance's refusals: they say more
     if reversed_:  # 'f0 - f (Hz)': read as f - f0 (helper-165)
         shift = -shift
     measured = over_measured(s_name)
