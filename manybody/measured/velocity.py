@@ -229,7 +229,8 @@ _SWEEP_WORD = r"(?:sweep|scan|direction|channel|order)s?"
 _UNCLEAR_WORD = r"(?:rev|reverse|reversed|inv|inverse|inverted|flipped|neg|negative|opposite)"
 _MEASUREMENT_CONDITION = re.compile(
     r"[\s_,]*(?<![^\W_])(?:" + _UNCLEAR_WORD + r"[\s_-]+(?:[^\W_]{1,3}[\s_-]+)?" + _SWEEP_WORD
-    + r"|" + _SWEEP_WORD + r"(?:[\s_-]+direction)?[\s_-]+" + _UNCLEAR_WORD + r")(?![^\W_])",
+    + r"(?:[\s_-]+(?:direction|order))?|" + _SWEEP_WORD + r"(?:[\s_-]+direction)?[\s_-]+"
+    + _UNCLEAR_WORD + r")(?![^\W_])",
     re.IGNORECASE)
 #: A bare 'down' or 'up' right after the shift's symbol, 'df_down (Hz)', 'Δf up (kHz)': a shift
 #: counted downwards, or a down-sweep's export? ('df_down (Hz)' was read as f0 - f; helper-181).
@@ -697,11 +698,12 @@ def nearly_constant(values: np.ndarray) -> bool:
 
 def plainly_resonance(hertz_values: np.ndarray) -> bool:
     """Whether values in Hz are plainly a resonance frequency or its negative: all of one sign,
-    at least NEGATED_RESONANCE_HZ in size and within RESONANCE_SPREAD of each other."""
+    reaching NEGATED_RESONANCE_HZ in size and within RESONANCE_SPREAD of each other (a 100 MHz
+    resonance dips below 100 MHz by its shift)."""
     v = np.abs(np.asarray(hertz_values, dtype=float))
     one_sign = bool(v.size) and (np.all(np.asarray(hertz_values) > 0)
                                  or np.all(np.asarray(hertz_values) < 0))
-    return one_sign and bool(v.min() >= NEGATED_RESONANCE_HZ
+    return one_sign and bool(v.max() >= NEGATED_RESONANCE_HZ
                              and v.max() - v.min() <= RESONANCE_SPREAD * v.min())
 
 
@@ -737,8 +739,8 @@ def _refuse_resonance(src: str, column: str, shift: np.ndarray, hertz: str,
             f"{src}: shift column {column!r}: its largest |value|, {abs(shift[k]):g} {unit} (data "
             f"row {k + 1}), is {abs(hz[k]) / frequency_hz:.3g} times the resonance frequency given "
             f"by --frequency ({frequency_hz:.6g} Hz), and a shift of a resonator stays below "
-            f"{PLAUSIBLE_SHIFT_FRACTION:g} of it: either --frequency is wrong (its value or unit; "
-            f"the resonance of a shift of {abs(hz[k]):.3g} Hz lies far above it), "
+            f"{PLAUSIBLE_SHIFT_FRACTION:g} times its frequency: either --frequency is wrong (its "
+            f"value or unit; a resonator shifted by {abs(hz[k]):.3g} Hz resonates far above that), "
             f"or the column holds the resonance frequency (or its negative), not a shift f - f0: "
             "subtract the reference f(T_ref) from it")
     negative = bool(np.all(hz < 0))
