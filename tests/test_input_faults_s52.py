@@ -251,7 +251,11 @@ def test_an_absolute_shift_is_refused_by_the_joint_fit_whatever_its_units_spelli
         table.as_fraction()
 
 
-def test_fit_data_shift_refuses_a_shift_in_ghz_after_its_name(tmp_path, capsys):
+def test_fit_data_shift_divides_a_shift_in_ghz_after_its_name_by_the_frequency(tmp_path):
+    """'df_GHz' is GHz for --shift too; since helper-181 a shift in a unit of frequency is divided
+    by --frequency (it was refused, while --velocity read it)."""
+    import json
+
     from manybody.cli import main
 
     temperature, loss = _loss_rows()
@@ -259,9 +263,9 @@ def test_fit_data_shift_refuses_a_shift_in_ghz_after_its_name(tmp_path, capsys):
         f"{t:.6g},{1 / x:.10g}\n" for t, x in zip(temperature, loss, strict=True)))
     shift = _shift_table(tmp_path / "j.csv", ["df_GHz"], [_shift_rows(5.0)[1]])
     assert main(["fit-data", str(tmp_path / "loss.csv"), "--frequency", "5GHz", "--shift",
-                 str(shift), "--out", str(tmp_path / "o")]) == 2
-    assert "'df_GHz': the unit in its header, GHz, is not a unit" in capsys.readouterr().err
-    assert not (tmp_path / "o").exists()
+                 str(shift), "--out", str(tmp_path / "o")]) == 0
+    record = json.loads((tmp_path / "o" / "loss_shift_results.json").read_text())
+    assert '"df_GHz"' in json.dumps(record) and '"ghz"' in json.dumps(record)
 
 
 @pytest.mark.parametrize("shift_header,error_header,error,expected,unit", [
