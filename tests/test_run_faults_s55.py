@@ -176,3 +176,53 @@ def test_float32_probe_axes_and_sweep_values_are_the_numbers_written(kind):
     assert Probe(frequencies=f32([0.1]), temperatures=f32([0.3])).temperatures == (0.3,)
     assert v.written_numbers(np.array([1e-30, np.inf], dtype=np.float32)).tolist() == [1e-30,
                                                                                         np.inf]
+
+
+_FINALIZER_SCRIPT = '''
+import gc, os, signal, sys, threading, time
+from manybody.cli.signals import script_main
+
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+class Slow:
+    def __del__(self):  # the stop lands here, where Python swallows what a handler raises
+        start = time.monotonic()
+        while time.monotonic() - start < 0.5:
+            pass
+
+
+def main():
+    threading.Timer(0.2, lambda: os.kill(os.getpid(), getattr(signal, sys.argv[1]))).start()
+    cycle = Slow()
+    cycle.self = cycle
+    del cycle
+    gc.collect()
+    time.sleep(2.0)
+    print("ran to its end", file=sys.stderr)
+    return 0
+
+
+raise SystemExit(script_main(main))
+'''
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT", "SIGHUP"])
+def test_a_stop_that_lands_in_a_finalizer_still_stops_the_script(tmp_path, signame):
+    """A CI run (session 55): SIGTERM to the golden-set script at 4 s and it exited 0, run to its
+    end. A stop raised while Python runs a finalizer (a __del__ run by the collector) is swallowed
+    there ("Exception ignored in ..."); it is now delivered again once the finalizer returns."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "finalizer.py"
+    script.write_text(_FINALIZER_SCRIPT)
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(script), signame], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.returncode == 128 + getattr(signal, signame), proc.stderr
+    assert "ran to its end" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("finalizer.py: interrupted")

@@ -8,14 +8,17 @@ traceback (golden_set.py and canonical_velocity_slopes.py printed one for each; 
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import errno
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from manybody.support.files import NO_ROOM, room_reason
 
@@ -59,9 +62,13 @@ def stop_signals_as_interrupt() -> Iterator[None]:
     action (a second ``kill`` ends a clean-up that hangs). A signal the user ignores (``nohup``
     ignores SIGHUP) stays ignored."""
     first: list[float] = []
+    again: list[int] = []  # a stop swallowed in a finalizer, to be raised once more
 
     def handler(signum: int, frame: object) -> None:
         now = time.monotonic()
+        if again:
+            again.clear()
+            raise Terminated(signum)
         if not first:
             first.append(now)
             raise Terminated(signum)
@@ -79,9 +86,32 @@ def stop_signals_as_interrupt() -> Iterator[None]:
                 previous[sig] = signal.signal(sig, handler)
     except ValueError:  # not the main thread: leave signals alone
         pass
+    hook = sys.unraisablehook
+
+    def redeliver(unraisable: Any) -> None:
+        """A stop raised while Python ran a finalizer (``__del__``, a weakref callback) is
+        swallowed there ("Exception ignored in ..."), and the command ran on to its end: a
+        SIGTERM to the golden-set script exited 0 (a CI run, session 55). It is delivered again
+        to the main thread from a timer thread (until it lands outside a finalizer)."""
+        stop = unraisable.exc_value
+        if not isinstance(stop, KeyboardInterrupt):
+            hook(unraisable)
+            return
+        signum = stop.signum if isinstance(stop, Terminated) else signal.SIGINT
+        if isinstance(stop, Terminated):
+            again.append(signum)
+        # from another thread: in this one the handler would run inside the finalizer again
+        timer = threading.Timer(0.01, _thread.interrupt_main, args=(signum,))
+        timer.daemon = True
+        timer.start()
+
+    if previous:
+        sys.unraisablehook = redeliver
     try:
         yield
     finally:
+        if previous:
+            sys.unraisablehook = hook
         for sig, old in previous.items():
             signal.signal(sig, old)
 
