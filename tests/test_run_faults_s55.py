@@ -182,7 +182,8 @@ _FINALIZER_SCRIPT = '''
 import gc, os, signal, sys, threading, time
 from manybody.cli.signals import script_main
 
-signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a runner in the background, or
+signal.signal(signal.SIGHUP, signal.SIG_DFL)  # under nohup, leaves them ignored, which stays so
 
 
 class Slow:
