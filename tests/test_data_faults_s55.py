@@ -174,7 +174,7 @@ def test_text_layout_options_on_touchstone_sweeps_only_are_refused(tmp_path, cap
     for option in (["--sweep-layout", "real-imag"], ["--sweep-frequency-unit", "GHz"]):
         assert _main(["--sweeps", str(folder), *option, "--out", str(tmp_path / "o")]) == 2
         err = capsys.readouterr().err
-        assert f"{option[0]} describe(s) delimited-text sweeps" in err and "Touchstone" in err
+        assert f"{option[0]} describes delimited-text sweeps" in err and "Touchstone" in err
 
 
 # ----------------------------------------------------------------------------- F1

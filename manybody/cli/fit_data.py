@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from manybody.cli import fit_loss_shift, fit_sweeps
+from manybody.cli.errors import named
 from manybody.cli.fit_outputs import (
     check_window,
     cli_message,
@@ -56,6 +57,7 @@ from manybody.cli.fit_outputs import (
     value_with_error,
 )
 from manybody.cli.fit_velocity import VELOCITY_OPTIONS, run_velocity
+from manybody.cli.parser import option_given
 from manybody.cli.x_range import X_HIGH, X_LOW, check_x_range  # noqa: F401 (public here too)
 from manybody.laws.inputs import (
     BCS_RATIO,
@@ -450,8 +452,8 @@ def _load(args) -> tuple[list, list]:
     with_errors = [t.source for t in tables if t.sigma is not None]
     if with_errors and len(with_errors) < len(tables):
         without = [t.source for t in tables if t.sigma is None]
-        raise ValueError(f"{', '.join(with_errors)} give(s) an error column but "
-                         f"{', '.join(without)} do(es) not; give errors for all files, or "
+        raise ValueError(f"{named(with_errors, 'gives', 'give')} an error column but "
+                         f"{named(without, 'does', 'do')} not; give errors for all files, or "
                          "--error-column none to ignore them")
     if powers is None:
         _check_column_against_name(tables, args.saturation or args.power_sweep)
@@ -769,7 +771,8 @@ def _record(args: argparse.Namespace, w: float, gap: float | None, tables: list,
 def _with_tables(message: str, args: argparse.Namespace) -> str:
     """A fit's "need more points" names the tables and the window it counted in (a one-row table
     was refused without its file's name; session 40)."""
-    if not message.startswith("need more points than parameters"):
+    if not message.startswith(("need more points than parameters",
+                               "need more distinct temperatures than parameters")):
         return message
     window = ", ".join(f"--{name} {value:g} K" for name, value in
                        (("tmin", args.tmin), ("tmax", args.tmax)) if value is not None)
@@ -780,10 +783,10 @@ def _with_tables(message: str, args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     """Run ``fit-data``; returns the exit status."""
     fit_sweeps.check_options(args)
-    if args.seed != 0 and not args.simulate:  # --seed 5 alone changed nothing (helper-177)
+    if option_given(args, "seed", 0) and not args.simulate:  # --seed 5 alone changed nothing (helper-177)
         raise ValueError(f"--seed {args.seed} seeds the repeats of --simulate N: add --simulate "
                          "N (with loss tables or --sweeps), or leave --seed out")
-    if args.critical_power_law != "constant" and not args.saturation:
+    if option_given(args, "critical_power_law", "constant") and not args.saturation:
         raise ValueError(f"--critical-power-law {args.critical_power_law} describes the critical "
                          "power of --saturation: add --saturation (or leave it out)")
     if args.sweeps is None and not args.files:
@@ -806,9 +809,9 @@ def run(args: argparse.Namespace) -> int:
     from manybody.measured.comparison import compare_laws
 
     velocity_only = [name for name, value, default in VELOCITY_OPTIONS
-                     if getattr(args, value) != default]
+                     if option_given(args, value, default)]
     if velocity_only:
-        raise ValueError(f"{', '.join(velocity_only)} appl(y/ies) to --velocity only; add "
+        raise ValueError(f"{named(velocity_only, 'applies', 'apply')} to --velocity only; add "
                          "--velocity to fit delta v/v or df/f, or leave them out for loss tables")
     if args.sweeps is not None:
         return _run_sweeps(args, compare_laws)
@@ -823,8 +826,9 @@ def run(args: argparse.Namespace) -> int:
         # held an earlier fit (a new user, session 35)
         tables, curves = _load(args)
         check_x_range(curves, w, args.frequency, args.tmin, args.tmax)
+        _enough_temperatures(args, gap, curves)
     except ValueError as exc:
-        raise ValueError(cli_message(str(exc))) from None
+        raise ValueError(cli_message(_with_tables(str(exc), args))) from None
     out = out_dir(args, OUTPUTS)
     created = make_out(out)
     try:
@@ -880,6 +884,39 @@ def _compare(compare_laws, args: argparse.Namespace, curves, w: float, gap):
                             critical_power_law=args.critical_power_law)
 
 
+def _enough_temperatures(args: argparse.Namespace, gap, curves: list) -> None:
+    """Refuse loss tables with no more distinct (curve, temperature) points in the window than
+    the family law fit has parameters, before any fit: rows repeated at one or two temperatures
+    passed the fit's count of rows, and the command wrote a scatter, AIC values and "not
+    determined" for every parameter, while the same number of distinct rows was refused
+    (helper-184). Repeats are legitimate points where the temperatures alone leave enough."""
+    from manybody.laws.fit import parameter_names
+
+    names = parameter_names("family", len(curves), background=args.background,
+                            quasiparticle=args.quasiparticle, gap=gap,
+                            saturation=args.saturation,
+                            critical_power_law=args.critical_power_law)
+    distinct, rows = 0, 0
+    for curve in curves:
+        keep = np.ones(curve.temperature.size, dtype=bool)
+        if args.tmin is not None:
+            keep &= curve.temperature >= args.tmin
+        if args.tmax is not None:
+            keep &= curve.temperature <= args.tmax
+        distinct += np.unique(curve.temperature[keep]).size
+        rows += int(keep.sum())
+    if rows > distinct and distinct <= len(names):
+        temperatures = np.unique(np.concatenate([c.temperature for c in curves]))
+        shown = ", ".join(f"{t:g}" for t in temperatures[:4]) + (" ..." if temperatures.size > 4
+                                                                 else "")
+        what = "temperature(s)" if len(curves) == 1 else "(curve, temperature) point(s)"
+        raise ValueError(f"need more distinct temperatures than parameters: {rows} rows at "
+                         f"{distinct} distinct {what} ({shown} K) in the "
+                         f"window for the {len(names)} parameters of the family law fit "
+                         f"({', '.join(names)}); rows repeated at one temperature add no "
+                         "temperature dependence: add temperatures, or widen --tmin/--tmax")
+
+
 def _enough_sweeps(args: argparse.Namespace, gap, sweeps: list) -> None:
     """Refuse, before any sweep is fitted, fewer sweeps in the window than the family law fit
     has parameters; three sweeps of 1e6 points were fitted for 139 s before the law fit said so
@@ -897,6 +934,13 @@ def _enough_sweeps(args: argparse.Namespace, gap, sweeps: list) -> None:
                          f"window for the {len(names)} parameters of the family law fit "
                          f"({', '.join(names)}); refused before fitting the sweeps: add sweeps "
                          "(temperatures), or widen --tmin/--tmax")
+    distinct = len({(round(t, 12), power) for t, power in sweeps})
+    if distinct <= len(names):  # repeats at one temperature (helper-184, as loss tables)
+        raise ValueError(f"need more distinct temperatures than parameters: {len(sweeps)} "
+                         f"sweeps at {distinct} distinct (temperature, power) point(s) in the "
+                         f"window for the {len(names)} parameters of the family law fit "
+                         f"({', '.join(names)}); refused before fitting the sweeps: add sweeps at "
+                         "other temperatures, or widen --tmin/--tmax")
 
 
 def _run_sweeps(args: argparse.Namespace, compare_laws) -> int:

@@ -41,6 +41,7 @@ from manybody.cli.fit_outputs import (
     report_written,
     value_with_error,
 )
+from manybody.cli.parser import option_given
 from manybody.cli.x_range import check_data_window
 from manybody.laws.inputs import LossCurve, ShiftCurve, parse_frequency
 from manybody.measured.resonator_table import loss_table, shift_curves
@@ -173,9 +174,11 @@ def _measured(args: argparse.Namespace, load) -> tuple[list, ShiftCurve, float, 
     no_errors = args.error_column is not None and args.error_column.strip().lower() == "none"
     frequency_hz = frequency_hertz(args)
     st = read_velocity_table(args.shift, args.temperature_column, args.shift_column,
-                             error_column=False if no_errors else None, frequency_hz=frequency_hz)
+                             error_column=False if no_errors else None, frequency_hz=frequency_hz,
+                             window=(args.tmin, args.tmax))
     refuse_repeated_temperatures(st.source, st.temperature)
-    values, sigma = st.as_fraction(frequency_hz)  # a shift in Hz over --frequency, as --velocity
+    # a shift in Hz over --frequency, as --velocity
+    values, sigma = st.as_fraction(frequency_hz, (args.tmin, args.tmax))
     with_sigma = [t.source for t in tables if t.sigma is not None]
     if (sigma is None) != (not with_sigma) or 0 < len(with_sigma) < len(tables):
         have = with_sigma + ([st.source] if sigma is not None else [])
@@ -231,7 +234,7 @@ def _simulated(args: argparse.Namespace) -> tuple[list, ShiftCurve, float, list[
                                      ("--error-column", "error_column"),
                                      ("--shift-column", "shift_column"))
              if getattr(args, attr, None) is not None]
-    if getattr(args, "error_model", "relative") != "relative":
+    if option_given(args, "error_model", "relative"):
         table.append(f"--error-model {args.error_model}")
     if table:  # the options of measured tables changed nothing (a tester, session 38)
         raise ValueError(f"{', '.join(table)} {'does' if len(table) == 1 else 'do'} not apply "

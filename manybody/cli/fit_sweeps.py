@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.errors import named
+from manybody.cli.parser import option_given
 from manybody.cli.x_range import check_x_range
 from manybody.laws.inputs import parse_frequency
 from manybody.measured.resonance import BACKGROUNDS, MAX_MISFIT
@@ -139,8 +141,7 @@ def check_options(args: argparse.Namespace) -> None:
     if args.sweeps is None:
         # --conjugate, --sweep-index, ... beside loss tables were passed over with exit 0: a
         # user who gave --sweep-index believed the temperatures came from it (helper-175 F2)
-        given = [name for name, attr, default in SWEEP_ONLY
-                 if getattr(args, attr, default) != default]
+        given = [name for name, attr, default in SWEEP_ONLY if option_given(args, attr, default)]
         if given:
             raise ValueError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to "
                              "raw S21 sweeps only: add --sweeps FOLDER_OR_GLOB, or leave "
@@ -166,7 +167,7 @@ def check_options(args: argparse.Namespace) -> None:
                                       ("--powers", args.powers),
                                       ("--error-column", args.error_column)) if value]
     if clash:
-        raise ValueError(f"{', '.join(clash)} appl(y/ies) to loss tables, not to --sweeps")
+        raise ValueError(f"{named(clash, 'applies', 'apply')} to loss tables, not to --sweeps")
     if getattr(args, "joint", False) and getattr(args, "shift_column", None) is not None:
         # the joint fit's shift is the sweeps' own f0(T): the column named nothing (helper-177)
         raise ValueError("--shift-column names the column of a --shift or --velocity table; "
@@ -259,11 +260,11 @@ def fit_step(args: argparse.Namespace, points_check=None) -> SweepStep:
     compile_name_pattern(args.sweep_pattern)
     files = _files(args)
     text_only = [name for name, attr, default in SWEEP_ONLY[:2]
-                 if getattr(args, attr, default) != default]
+                 if option_given(args, attr, default)]
     if text_only and all(TOUCHSTONE_SUFFIX.match(Path(f).suffix) for f in files):
         # a Touchstone file states its own format and unit: the option changed nothing
-        raise ValueError(f"{', '.join(text_only)} describe(s) delimited-text sweeps; the sweeps "
-                         f"of --sweeps {args.sweeps!r} are all Touchstone files, which state "
+        raise ValueError(f"{named(text_only, 'describes', 'describe')} delimited-text sweeps; "
+                         f"the sweeps of --sweeps {args.sweeps!r} are all Touchstone files, which state "
                          "their own format and frequency unit: leave it out")
     index = read_sweep_index(args.sweep_index) if args.sweep_index else None
     results = fit_sweeps(files, layout=args.sweep_layout,

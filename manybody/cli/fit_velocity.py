@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.errors import named
 from manybody.cli.fit_outputs import (
     check_window,
     cli_message,
@@ -32,6 +33,7 @@ from manybody.cli.fit_outputs import (
     report_written,
     value_with_error,
 )
+from manybody.cli.parser import option_given
 from manybody.laws.inputs import window_mask
 from manybody.laws.velocity import METHOD, VelocityFit, canonical_ratio, fit_velocity_slopes
 from manybody.measured.velocity import (
@@ -72,7 +74,8 @@ def _velocity_data(args: argparse.Namespace) -> tuple[VelocityTable, np.ndarray,
         raise ValueError(f"--velocity fits one table, got {len(args.files)} files; run it once "
                          "per file")
     table = read_velocity_table(args.files[0], args.temperature_column, args.shift_column,
-                                error_column=error_column(args), frequency_hz=frequency_hertz(args))
+                                error_column=error_column(args), frequency_hz=frequency_hertz(args),
+                                window=(args.tmin, args.tmax))
     # tmax 800 meant as 800 mK cut nothing (session 50); an empty window is refused there
     keep = window_mask(table.temperature, args.tmin, args.tmax, table.source)
     order = np.argsort(table.temperature[keep], kind="stable")
@@ -154,9 +157,9 @@ def _velocity_record(args: argparse.Namespace, table: VelocityTable, fit: Veloci
 def run_velocity(args: argparse.Namespace) -> int:
     """``fit-data --velocity``: the maximum and the two logarithmic slopes of one table."""
     loss_only = [name for name, value, default in LOSS_OPTIONS
-                 if getattr(args, value) != default]
+                 if option_given(args, value, default)]
     if loss_only:
-        raise ValueError(f"{', '.join(loss_only)} appl(y/ies) to loss tables only, not to "
+        raise ValueError(f"{named(loss_only, 'applies', 'apply')} to loss tables only, not to "
                          "--velocity")
     frequency_option(args)
     check_window(args)

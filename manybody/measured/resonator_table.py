@@ -437,7 +437,8 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
     v.choice("background", background, BACKGROUNDS)
     conjugate = v.boolean("conjugate", conjugate)
     saturation = v.boolean("saturation", saturation)
-    _check_repeats(files, meta, refuse=repeats == "refuse")
+    if repeats == "refuse":
+        _check_repeats(files, meta, unit, refuse=True)
     refuse_partial_powers([(f, pw) for f, (_, pw) in zip(files, meta, strict=True)])
     powers = sorted({pw for _, pw in meta if pw is not None})
     missing = [Path(f).name for f, (_, pw) in zip(files, meta, strict=True) if pw is None]
@@ -457,6 +458,9 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
                          f"span {min(temperatures):g}-{max(temperatures):g} K)")
     sweeps = [read_sweep(f, layout, frequency_unit=frequency_unit) for f in files]
     refuse_same_sweeps(files, meta, sweeps, unit)
+    if repeats == "warn":  # after the same-data refusal: the warning said the two sweeps "enter
+        # the loss fit" just before the run was refused for holding one sweep twice (helper-184)
+        _check_repeats(files, meta, unit)
     _check_temperatures(sweeps, temperatures, window, index)
     if points_check is not None:  # the loss fit's own refusal, before any sweep is fitted
         points_check(inside)
@@ -716,15 +720,16 @@ def _warn_unsigned_powers(files: list[str], meta: list, pattern: str) -> None:
                       stacklevel=3)
 
 
-def _check_repeats(files: list[str], meta: list[tuple[float, float | None]], *,
-                   refuse: bool = False) -> None:
-    """Warn once per temperature and power given to more than one sweep (or refuse them)."""
+def _check_repeats(files: list[str], meta: list[tuple[float, float | None]], unit: str = "dBm",
+                   *, refuse: bool = False) -> None:
+    """Warn once per temperature and power given to more than one sweep (or refuse them); the
+    power in its ``unit`` ("dBm", or "dB" for the names' label: it said dBm; helper-184)."""
     seen: dict[tuple[float, float | None], list[str]] = {}
     for f, (t, pw) in zip(files, meta, strict=True):
         seen.setdefault((round(t, 12), pw), []).append(Path(f).name)
     for (t, pw), names in seen.items():
         if len(names) > 1:
-            power = "" if pw is None else f", {pw:g} dBm"
+            power = "" if pw is None else f", {pw:g} {unit}"
             if refuse:
                 raise ValueError(f"{len(names)} sweeps at T = {t:g} K{power}: "
                                  f"{', '.join(names)}; the frequency shift takes one f0 per "

@@ -815,10 +815,27 @@ def _refuse_unclear_sign(src: str, column: str, values: np.ndarray) -> None:
             f"it holds, {example}")
 
 
-def check_relative(source: str, column: str, shift: np.ndarray, scaled: np.ndarray) -> None:
+def _in_window(temperature: np.ndarray, window: tuple[float | None, float | None]) -> np.ndarray:
+    """Which temperatures (K) lie in the window [tmin, tmax] (an edge None: open)."""
+    tmin, tmax = window
+    inside = np.ones(temperature.size, dtype=bool)
+    if tmin is not None:
+        inside &= temperature >= tmin
+    if tmax is not None:
+        inside &= temperature <= tmax
+    return inside
+
+
+def check_relative(source: str, column: str, shift: np.ndarray, scaled: np.ndarray,
+                   inside: np.ndarray | None = None) -> None:
     """Refuse a relative shift (``scaled``, the column's values as plain fractions) beyond
     MAX_RELATIVE_SHIFT: a column in Hz without its unit in the header (a bare ``df`` of 5e9 Hz
     data was fitted as df/f = -4099 by ``--velocity``; a tester, session 52).
+
+    ``inside`` (bool, the shape of ``shift``) marks the rows of the fit's window: only they are
+    held to the cap (a kinetic-inductance fall of -15 % above --tmax was refused before the window
+    could leave it out, while the same shift in MHz was read; session 55's note). A column that
+    looks like resonance frequencies is refused whatever the window.
 
     Raises
     ------
@@ -833,6 +850,8 @@ def check_relative(source: str, column: str, shift: np.ndarray, scaled: np.ndarr
             f"({np.min(shift):g} to {np.max(shift):g}) look like an absolute (resonance) frequency "
             "in Hz, not a shift: a shift f - f0 with its unit ('df (Hz)') or a relative df/f "
             f"(|df/f0| <= {MAX_RELATIVE_SHIFT:g}) is expected; subtract the reference f(T_ref)")
+    if inside is not None:
+        beyond = beyond[inside[beyond]]
     if beyond.size:
         # a column in Hz without a unit in its header was fitted as df/f0 = 624
         # (a tester, session 34)
@@ -937,7 +956,9 @@ class VelocityTable:
     units: dict
     sign_flipped: bool = False
 
-    def as_fraction(self, frequency_hz: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    def as_fraction(self, frequency_hz: float | None = None,
+                    window: tuple[float | None, float | None] = (None, None)
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
         """The shift and its errors as plain fractions (``ppm``, ``%`` or a power of ten in the
         header converted, :func:`manybody.measured.headers.dimensionless_scale`): what a fit that
         compares the shift with a loss needs (a ``df/f (ppm)`` column was read as plain numbers
@@ -950,6 +971,9 @@ class VelocityTable:
             divided by it into df/f0 (``--shift`` refused a shift in Hz given --frequency while
             ``--velocity`` read it; helper-181). The reader has refused a shift of half of it or
             more.
+        window : (float or None, float or None)
+            The fit's window (K): only its rows are held to MAX_RELATIVE_SHIFT
+            (:func:`check_relative`).
 
         Returns
         -------
@@ -975,7 +999,8 @@ class VelocityTable:
                 "'df/f' (plain, or in ppm: 'df/f (ppm)')")
         scale = _shift_scale(self.source, self.shift_column)
         shift = self.shift * scale
-        check_relative(self.source, self.shift_column, self.shift, shift)
+        check_relative(self.source, self.shift_column, self.shift, shift,
+                       _in_window(self.temperature, window))
         return shift, None if self.sigma is None else self.sigma * scale
 
     def metadata(self) -> dict:
@@ -990,7 +1015,9 @@ class VelocityTable:
 def read_velocity_table(path: str | Path, temperature_column: str | None = None,
                         shift_column: str | None = None, *, temperature_unit: str | None = None,
                         error_column: str | None | bool = None,
-                        frequency_hz: float | None = None) -> VelocityTable:
+                        frequency_hz: float | None = None,
+                        window: tuple[float | None, float | None] = (None, None)
+                        ) -> VelocityTable:
     """Read one delta v / v (or df/f) against temperature table.
 
     Parameters
@@ -1007,6 +1034,10 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
     frequency_hz : float, optional
         The resonance frequency (Hz, --frequency): an absolute shift of half of it or more is
         refused (a resonance frequency, or its negative, is no shift of itself).
+    window : (float or None, float or None)
+        The fit's window (K, --tmin/--tmax; None: open): the cap on a relative shift
+        (MAX_RELATIVE_SHIFT) applies to the rows inside it, so a kinetic-inductance fall of
+        -15 % above --tmax is read (and left out by the fit's window) rather than refused.
 
     Raises
     ------
@@ -1057,12 +1088,13 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
         shift = -shift
     measured = over_measured(s_name)
     scale = _shift_scale(src, s_name) if measured else 1.0
+    temperature, t_unit = tables.temperature_column_values(grid, t_name, temperature_unit)
+    inside = _in_window(temperature, window)
     if measured:  # 'f0/f - 1': (f - f0)/f, not df/f0 (helper-174)
-        check_relative(src, s_name, shift, shift * scale)
+        check_relative(src, s_name, shift, shift * scale, inside)
     e_name = tables.error_column_of(grid, error_column, t_name, s_name, value_kind="shift")
     if e_name is None and error_column is not False:
         _warn_unused_uncertainty(src, columns, (t_name, s_name), s_name)
-    temperature, t_unit = tables.temperature_column_values(grid, t_name, temperature_unit)
     tables.warn_isolated_temperature(src, t_name, temperature, t_unit)
     sigma = None
     if e_name is not None:
@@ -1080,7 +1112,7 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
     # maximum (a break test, session 50)
     kind = "df" if hertz is not None else shift_kind(s_name) or "delta v/v"
     if kind != "df":  # the 0.1 cap of the joint fit, here too (session 52)
-        check_relative(src, s_name, shift, shift * _shift_scale(src, s_name))
+        check_relative(src, s_name, shift, shift * _shift_scale(src, s_name), inside)
     return VelocityTable(
         temperature=temperature, shift=shift, sigma=sigma,
         kind=kind, source=src, label=p.stem,
