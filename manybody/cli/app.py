@@ -144,16 +144,22 @@ def main(argv: list[str] | None = None) -> int:
         # ended finished runs with exit 2; a break test, session 47)
         with contextlib.suppress(AttributeError, ValueError):  # not a text stream, or closed
             stream.reconfigure(errors="backslashreplace")
-    parser = build_parser()
-    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
-    args = parser.parse_args(attach_negative_values(parser, argv))
-    if not getattr(args, "command", None):
-        parser.print_help()
-        return 2
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    module, _ = COMMANDS[args._command]
-    command_finished(reset=True)
+    try:  # a Ctrl-C while the parser is built or reads the words was a traceback, exit 1 (the
+        # command's own handler below starts later; helper-183)
+        parser = build_parser()
+        argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+        args = parser.parse_args(attach_negative_values(parser, argv))
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return 2
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                            format="%(levelname)s %(name)s: %(message)s")
+        module, _ = COMMANDS[args._command]
+        command_finished(reset=True)
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError):
+            print("manybody: interrupted while starting; nothing was written", file=sys.stderr)
+        return 130
     try:
         with stop_signals_as_interrupt(), _one_line_warnings():
             return int(module.run(args) or 0)

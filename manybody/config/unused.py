@@ -12,6 +12,7 @@ meant to change anything).
 
 from __future__ import annotations
 
+import dataclasses
 from contextvars import ContextVar
 from typing import Any
 
@@ -19,6 +20,7 @@ from manybody.config.keys import spec_keys
 from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, StressParams
 from manybody.config.probe import (
     KERNEL_OBSERVABLES,
+    OBSERVABLE_DIMS,
     RELAXATION_OBSERVABLES,
     SATURATION_OBSERVABLES,
     Broadening,
@@ -80,7 +82,7 @@ def _unused(model, probe, solver, method) -> list[tuple[str, Any, str]]:
     if probe is not None:
         found += _probe(probe, model, method or (solver.method if solver else None))
     if solver is not None:
-        found += _solver(solver, method or solver.method)
+        found += _solver(solver, method or solver.method, 2**model.n_tls)
     return found
 
 
@@ -200,6 +202,14 @@ def _probe(probe: Probe, model: ModelParams, method: str | None) -> list[tuple[s
         found.append(("phonon_rate_prefactor", probe.phonon_rate_prefactor, "only the "
                       f"observables {', '.join(RELAXATION_OBSERVABLES + SATURATION_OBSERVABLES)} "
                       "use the phonon bath, and probe.observables names none of them"))
+    if len(probe.frequencies) > 1 and not any("frequency" in OBSERVABLE_DIMS[name][0]
+                                              for name in probe.observables):
+        # the second frequency of a run of specific heat alone changed nothing, and nothing said
+        # so while the unused line width was warned about (helper-183)
+        found.append(("probe.frequencies", list(probe.frequencies), "no observable asked for "
+                      "has a frequency axis (probe.observables: " + ", ".join(probe.observables)
+                      + "); only the first frequency is read, to turn temperatures given as "
+                      "x = hbar w / k_B T into kelvin"))
     kernel = probe.broadening
     if not set(KERNEL_OBSERVABLES) & set(probe.observables):
         found += [(f"probe.broadening.{name}", value, "no observable asked for uses the line "
@@ -233,7 +243,7 @@ def _probe(probe: Probe, model: ModelParams, method: str | None) -> list[tuple[s
     return found
 
 
-def _solver(solver: SolverParams, method: str) -> list[tuple[str, Any, str]]:
+def _solver(solver: SolverParams, method: str, dimension: int) -> list[tuple[str, Any, str]]:
     options = solver.chebyshev
     given = _given_options(solver)
     if method == "dense":
@@ -254,14 +264,31 @@ def _solver(solver: SolverParams, method: str) -> list[tuple[str, Any, str]]:
     if options.ladder is not None and "max_rungs" in given:
         found.append(("solver.chebyshev.max_rungs", options.max_rungs, "it caps the rungs of the "
                       "automatic ladder, and solver.chebyshev.ladder gives the rungs explicitly"))
-    if options.trace == "exact":
+    if options.exact_at(dimension):
+        # the solver's own switch at a tiny D said nothing of the vector options it made unused
+        # (helper-183). An option counts as unused where the trace is exact without it too: at
+        # D = 32, n_vectors = 32 is what makes it exact (8 vectors would sample it)
+        why = ("solver.chebyshev.trace = 'exact'" if options.trace == "exact" else
+               f"at D = {dimension} the solver takes the exact trace with or without this "
+               "option")
         found += [(f"solver.chebyshev.{name}", given[name], "the exact trace uses every basis "
-                   "vector (solver.chebyshev.trace = 'exact')")
-                  for name in ("n_vectors", "max_vectors", "target_error") if name in given]
+                   f"vector ({why})")
+                  for name in ("n_vectors", "max_vectors", "target_error")
+                  if name in given and _exact_without(options, name, dimension)]
     elif options.target_error is None and "max_vectors" in given:
         found.append(("solver.chebyshev.max_vectors", options.max_vectors, "it caps the vectors "
                       "added for solver.chebyshev.target_error, which is not set"))
     return found
+
+
+def _exact_without(options: ChebyshevParams, name: str, dimension: int) -> bool:
+    """Whether the trace at ``dimension`` is exact also with the Chebyshev option ``name`` at its
+    default (so that the value given changes nothing)."""
+    default = None if name == "max_vectors" else getattr(_CHEBYSHEV, name)
+    try:
+        return dataclasses.replace(options, **{name: default}).exact_at(dimension)
+    except ValueError:  # e.g. max_vectors below the n_vectors given: the option is needed
+        return False
 
 
 def _given_options(solver: SolverParams) -> dict[str, Any]:

@@ -286,8 +286,29 @@ def realised(point: xr.Dataset) -> xr.Dataset:
 
 
 def dataset_spec(ds: xr.Dataset) -> RunSpec:
-    """The run specification a results file was computed from (its ``spec`` attribute)."""
-    return RunSpec.from_record(json.loads(ds.attrs["spec"]))
+    """The run specification a results file was computed from (its ``spec`` attribute).
+
+    Raises
+    ------
+    ValueError
+        No ``spec`` attribute, or one that is not the JSON of a specification (a file edited or
+        written by other code; a raw KeyError or JSONDecodeError before session 56, helper-183).
+    """
+    source = ds.encoding.get("source") or "this dataset"
+    text = ds.attrs.get("spec")
+    if text is None:
+        raise ValueError(f"{source} has no 'spec' attribute: not a results file of manybody run "
+                         "or study (or one whose attributes were dropped by an edit)")
+    try:
+        record = json.loads(text)
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{source}: its 'spec' attribute is not the JSON of a run "
+                         f"specification ({exc}); the file was edited or written by other "
+                         "code") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{source}: its 'spec' attribute is JSON of a {type(record).__name__}, "
+                         "not of a run specification (a table)")
+    return RunSpec.from_record(record)
 
 
 class SweepPoint(NamedTuple):

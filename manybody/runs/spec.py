@@ -40,6 +40,7 @@ import hashlib
 import itertools
 import json
 import math
+import os
 import re
 import tomllib
 import unicodedata
@@ -738,6 +739,16 @@ class RunSpec:
         TypeError
             A value of the wrong type (e.g. a string where a number is expected).
         """
+        if not isinstance(path, str | os.PathLike) or isinstance(path, bytes):
+            raise TypeError(f"from_toml takes the path of a TOML file, got "
+                            f"{type(path).__name__}; for TOML text use "
+                            "RunSpec.from_dict(tomllib.loads(text))")
+        if isinstance(path, str) and ("\n" in path or re.match(r"\s*[\w.\"']+\s*=\s*\S", path)
+                                      and not Path(path).exists()):
+            # TOML text given as the path: 'File name too long' (helper-183)
+            raise ValueError("from_toml takes the path of a TOML file, got what looks like TOML "
+                             f"text ({path[:40]!r}...); for text use "
+                             "RunSpec.from_dict(tomllib.loads(text))")
         path = Path(path)
         try:
             raw = path.read_bytes()
@@ -845,7 +856,21 @@ class RunSpec:
         return int(self.realisation_counts.sum())
 
     def point(self, index: tuple[int, ...]) -> tuple[ModelParams, Probe]:
-        """Model and probe at one sweep point (index tuple, one entry per axis)."""
+        """Model and probe at one sweep point.
+
+        Parameters
+        ----------
+        index : tuple of int
+            One entry per sweep axis, each in [0, the axis's length) (:attr:`shape`); () without
+            sweep axes.
+
+        Raises
+        ------
+        TypeError, IndexError
+            An index that is not a tuple of integers, or not one entry per axis inside its
+            length (raw zip/tuple errors before session 56; helper-183).
+        """
+        index = self._checked_index(index)
         model, probe = self.model, self.probe
         for (key, values), i in zip(self.sweep.items(), index, strict=True):
             section, *path = key.split(".")
@@ -855,8 +880,25 @@ class RunSpec:
                 probe = _replace_path(probe, path, values[i], key)
         return model, probe
 
+    def _checked_index(self, index) -> tuple[int, ...]:
+        """``index`` as a tuple of ints, one per sweep axis inside its length, or TypeError /
+        IndexError naming the sweep's shape."""
+        shape = self.shape
+        axes = ", ".join(self.sweep) or "none"
+        expected = (f"a tuple of {len(shape)} integer(s), one per sweep axis ({axes}), in "
+                    f"[0, n) for the shape {tuple(shape)}" if shape else
+                    "the empty tuple () (the specification has no sweep axes)")
+        if not isinstance(index, tuple | list) or not all(
+                isinstance(i, int | np.integer) and not isinstance(i, bool) for i in index):
+            raise TypeError(f"index must be {expected}, got {index!r}")
+        if len(index) != len(shape) or any(not 0 <= i < n for i, n in zip(index, shape,
+                                                                           strict=False)):
+            raise IndexError(f"index must be {expected}, got {tuple(index)!r}")
+        return tuple(int(i) for i in index)
+
     def point_label(self, index: tuple[int, ...]) -> str:
         """``"sweep point model.n_tls=30, probe.broadening.width=0.01"`` (the axis values)."""
+        index = self._checked_index(index)
         values = ", ".join(f"{key}={values[i]!r}"
                            for (key, values), i in zip(self.sweep.items(), index, strict=True))
         return f"sweep point {values}" if values else "run specification"

@@ -251,7 +251,8 @@ def check_scheduler_address(scheduler: str) -> None:
 
 
 def _check_sweep_types(output, resume, overwrite, progress) -> None:
-    """TypeError for an argument of :func:`run_sweep` of the wrong type (before any work)."""
+    """TypeError for an argument of :func:`run_sweep` of the wrong type, ValueError for resume or
+    overwrite without an output (before any work)."""
     if output is not None and not isinstance(output, str | os.PathLike):
         raise TypeError(f"output must be a file path (str or os.PathLike) or None, got "
                         f"{output!r} ({type(output).__name__})")
@@ -260,6 +261,11 @@ def _check_sweep_types(output, resume, overwrite, progress) -> None:
     if not callable(progress):
         v.instance("progress", progress, bool | np.bool_,
                    "True, False or a callable progress(done, total)")
+    if resume and output is None:
+        raise ValueError("resume needs an output location (the checkpoint lives next to it)")
+    if overwrite and output is None:  # accepted in silence, while resume was refused (helper-183)
+        raise ValueError("overwrite=True needs an output location: without one nothing is "
+                         "written, so there is nothing to overwrite")
 
 
 def run_sweep(
@@ -350,8 +356,6 @@ def run_sweep(
     blas_threads = int(blas_threads)  # checked above; a numpy integer is not JSON
     if chunk_size is not None:
         chunk_size = v.integer("chunk_size", chunk_size, 1, MAX_CHUNK)
-    if resume and output is None:
-        raise ValueError("resume needs an output location (the checkpoint lives next to it)")
     start = time.perf_counter()
     state = _RunState(spec)
     saved = False  # the results file is in place: a stop from here on does not stop the run

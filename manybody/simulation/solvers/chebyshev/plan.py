@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from scipy.special import dawsn, erfc
 
 from manybody.config.probe import RELATIVE_WIDTH_LIMIT, Broadening
-from manybody.config.solver import ChebyshevParams
+from manybody.config.solver import EXACT_TRACE_MAX_DIMENSION, ChebyshevParams
 from manybody.simulation.solvers.chebyshev.costs import (
     _rung_other_bytes,
     balanced_rows,
@@ -711,15 +711,6 @@ def check_inputs(frequencies, temperatures, broadening, velocity: bool = False):
     return w, t, broadening
 
 
-#: Dimensions D up to which a stochastic trace is replaced by the exact one (every basis vector;
-#: also wherever D <= n_vectors, where the exact trace costs no more). Measured (session 24,
-#: 40 solves of 14 values each, 8 vectors, against the exact trace): |z| > 4 in 1.8 % of the
-#: values at D = 16 (max 6.7; Student's t with 7 degrees of freedom: 0.5 %), 0.2-0.5 % at
-#: D = 32-64; 0 spread at D = 2. With 4 vectors the tails are heavy at every D (max |z| 15-90 at
-#: D = 8-128), the few-vector noise the README describes.
-EXACT_TRACE_MAX_DIMENSION = 16
-
-
 def check_params(params, dimension: int | None = None) -> ChebyshevParams:
     """The solver options (defaults for None), or TypeError; with the Hilbert-space dimension
     ``dimension``, a stochastic trace becomes exact where D <= max(EXACT_TRACE_MAX_DIMENSION,
@@ -737,10 +728,6 @@ def check_params(params, dimension: int | None = None) -> ChebyshevParams:
     params = params or ChebyshevParams()
     if not isinstance(params, ChebyshevParams):
         raise TypeError(f"params must be a ChebyshevParams, got {type(params).__name__}")
-    # with target_error the solve may draw up to max_vectors (a reviewer's check, session 24:
-    # 64 random vectors at D = 32 spent twice the exact trace's and missed the target)
-    most = params.max_vectors if params.target_error is not None else params.n_vectors
-    if (dimension is not None and params.trace == "stochastic"
-            and dimension <= max(EXACT_TRACE_MAX_DIMENSION, most)):
+    if dimension is not None and params.trace == "stochastic" and params.exact_at(dimension):
         params = replace(params, trace="exact", dtype="float64")
     return params
