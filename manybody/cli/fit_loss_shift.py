@@ -299,6 +299,9 @@ def _correlated_points(cmp, per_realisation, w: float, options: dict
         lines.append(f"  Kramers-Kronig ratio (tls): spread over resamples "
                      f"{spread[KRAMERS_KRONIG]:.3g} (its error above takes the points as "
                      "independent too)")
+    elif spread.get(KRAMERS_KRONIG) == math.inf:
+        lines.append("  Kramers-Kronig ratio (tls): no spread over resamples: the loss amplitude "
+                     "changes sign among them, so the ratio is not bounded")
     return "\n".join(lines), {"resamples": RESAMPLES, "resamples_skipped": skipped,
                                "median_correlation": correlation, "index_spread": spread}
 

@@ -377,8 +377,10 @@ def _directory_message(path: Path) -> str:
     found = []
     if results:
         shown = ", ".join(p.name for p in results[:6]) + (", ..." if len(results) > 6 else "")
+        # the example is a netCDF file where one is (an empty 'a.nc' was the example; helper-178)
+        example = next((p for p in results[:200] if _is_netcdf(p)), results[0])
         found.append(f"{len(results)} .nc file(s) ({shown}; results files if manybody wrote "
-                     f"them): give one, e.g. manybody info {_quoted(results[0])}")
+                     f"them): give one, e.g. manybody info {_quoted(example)}")
     if others:
         shown = ", ".join(p.name for p in others[:6]) + (", ..." if len(others) > 6 else "")
         found.append(f"{len(others)} netCDF/HDF5 file(s) not named .nc ({shown}; results files "

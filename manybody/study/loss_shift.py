@@ -216,7 +216,9 @@ def index_spread(temperature: np.ndarray, loss: np.ndarray, shift: np.ndarray, f
     Returns
     -------
     (dict of str to float, int)
-        The spread per mode (NaN for a mode whose index no resample determined) and the number
+        The spread per mode (NaN for a mode whose index no resample determined; inf for the
+        Kramers-Kronig ratio where the loss amplitude changes sign among the resamples, so that
+        the ratio is unbounded) and the number
         of resamples that could not be made into curves or fitted (skipped): with few
         realisations a resample can leave out the only one that absorbs at the lowest
         temperature, and its curve's errors span beyond what a fit takes (such a resample
@@ -226,6 +228,7 @@ def index_spread(temperature: np.ndarray, loss: np.ndarray, shift: np.ndarray, f
     rng = np.random.default_rng(seed)
     n = loss.shape[0]
     values: dict[str, list[float]] = {}
+    loss_signs: set[float] = set()
     skipped = 0
     for _ in range(n_resamples):
         pick = rng.integers(0, n, n)
@@ -242,12 +245,18 @@ def index_spread(temperature: np.ndarray, loss: np.ndarray, shift: np.ndarray, f
             if verdict.index is not None and np.isfinite(verdict.index):
                 values.setdefault(mode, []).append(float(verdict.index))
         loss_amplitude = cmp.fits["loss"]["tls"].fit.parameters["amplitude"]
+        loss_signs.add(float(np.sign(loss_amplitude)))
         if loss_amplitude:  # the Kramers-Kronig ratio of the TLS law, whose fit error is too
             # small in the same way (0.027 against a spread of 0.059; a break test, session 47)
             values.setdefault(KRAMERS_KRONIG, []).append(
                 float(cmp.fits["shift"]["tls"].fit.parameters["amplitude"] / loss_amplitude))
-    return ({mode: float(np.std(v, ddof=1)) if len(v) > 1 else math.nan
-             for mode, v in values.items()}, skipped)
+    spread = {mode: float(np.std(v, ddof=1)) if len(v) > 1 else math.nan
+              for mode, v in values.items()}
+    if KRAMERS_KRONIG in spread and len(loss_signs - {0.0}) > 1:
+        # the loss amplitude crosses 0 among the resamples: the ratio's spread is unbounded
+        # (9.58e+06 was printed; helper-178), not a spread of a defined quantity
+        spread[KRAMERS_KRONIG] = math.inf
+    return spread, skipped
 
 
 def realisation_correlation(loss: np.ndarray) -> float:
