@@ -49,3 +49,40 @@ def test_info_on_a_folder_gives_a_netcdf_file_as_its_example(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "2 .nc file(s) (a_empty.nc, b_results.nc" in err
     assert "e.g. manybody info" in err and err.rstrip().endswith("b_results.nc"), err
+
+
+def test_analyse_shape_names_the_nan_padding_of_a_results_file():
+    import pytest
+    import xarray as xr
+
+    from manybody.laws.analysis import analyse_shape
+
+    x = np.geomspace(0.3, 10, 8)
+    q = np.tile(np.tanh(x / 2), (4, 1))
+    q[3] = np.nan
+    for given in (q, xr.DataArray(q, dims=("realisation", "x"))):
+        with pytest.raises(ValueError, match=r"1 row\(s\) of NaN from end to end \(rows \[3\]\).*"
+                                             r"realised"):
+            analyse_shape(x, given)
+    q[2, 0] = np.nan  # a NaN that is no padding: the finite-number refusal
+    with pytest.raises(ValueError, match="must contain only finite numbers"):
+        analyse_shape(x, q[:3])
+
+
+def test_the_table_shows_no_chi2_per_dof_where_the_scatter_is_estimated():
+    from manybody.cli.fit_data import format_table
+    from manybody.laws.inputs import LossCurve
+    from manybody.measured.comparison import compare_laws
+
+    t = np.geomspace(0.02, 0.6, 14)
+    y = 1e-6 * np.tanh(0.27 / (2 * t)) + 2e-7
+    y = y * (1 + 0.05 * np.random.default_rng(0).standard_normal(t.size))
+    rows = {line.split()[0]: line.split()[1] for line in
+            format_table(compare_laws(LossCurve(t, y), 0.27)).splitlines()
+            if line.split()[:1] in (["tls"], ["generic"], ["family"])}
+    assert rows == {"tls": "-", "generic": "-", "family": "-"}
+    given = format_table(compare_laws(LossCurve(t, y, 0.05 * y), 0.27))
+    assert "no chi2/dof" not in given
+    for line in given.splitlines():
+        if line.split()[:1] == ["tls"]:
+            assert float(line.split()[1]) > 0

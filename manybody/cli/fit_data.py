@@ -490,9 +490,11 @@ def format_table(cmp: LawComparison, error_source: str = "the given sigmas") -> 
                       f"{fam.reduced_chi2:.3g}, p = {fam.p_value:.3g}"
                       if not tls.errors_scaled else
                       f"{tls.error_model} scatter estimated from the residuals "
-                      + ("per curve (iterated reweighting; chi2/dof = 1 by construction)"
-                         if tls.scatter == "per-curve" else
-                         "(one for all curves; covariance scaled by chi2/dof)")),
+                      + ("per curve (iterated reweighting)" if tls.scatter == "per-curve" else
+                         "(one for all curves; the covariance scaled by it)")
+                      # chi2/dof was printed: the scatter squared (0.48 beside 69 %), which read
+                      # as a good fit (helper-178)
+                      + "; no chi2/dof: without given errors it is no test of the fit"),
         "",
         f"{'law':<9} {'chi2/dof':>10} {'scatter':>9} {'AIC':>9} {'BIC':>9} {'dAIC':>7}  parameters",
     ]
@@ -506,7 +508,8 @@ def format_table(cmp: LawComparison, error_source: str = "the given sigmas") -> 
         params = (f"{', '.join(shared)}: not determined ({nd})" if nd else
                   ", ".join(f"{n} = {value_with_error(fit.parameters[n], fit.errors[n])}"
                             for n in shared))
-        lines.append(f"{law:<9} {fit.reduced_chi2:>10.4g} {scat:>9} {fit.aic:>9.2f} "
+        chi2 = "-" if fit.errors_scaled else f"{fit.reduced_chi2:.4g}"
+        lines.append(f"{law:<9} {chi2:>10} {scat:>9} {fit.aic:>9.2f} "
                      f"{fit.bic:>9.2f} {fit.aic - best:>7.2f}  {params}"
                      + (f"  [on bound: {', '.join(fit.at_bound)}]" if fit.at_bound else ""))
         pad = f"{'':<9} {'':>10} {'':>9} {'':>9} {'':>9} {'':>7}  "

@@ -365,6 +365,25 @@ def _check_mean_absorption(name: str, mean: np.ndarray) -> None:
                          "numbers; give it in other units (e.g. multiplied by 1e300)")
 
 
+def _refuse_padding(q_realisations) -> None:
+    """Refuse rows of q_realisations that are NaN from end to end, naming where they come from:
+    a results file pads the realisations of a sweep point that has fewer than the most with NaN,
+    and ``ds.absorption.values`` handed over whole was refused as 'must contain only finite
+    numbers' (helper-178)."""
+    if not hasattr(q_realisations, "shape"):  # arrays, DataArrays; lists are checked elsewhere
+        return
+    values = np.asarray(q_realisations)
+    if values.ndim != 2 or values.dtype.kind != "f":
+        return
+    padded = np.isnan(values).all(axis=1)
+    if padded.any() and not padded.all():
+        raise ValueError(f"q_realisations has {int(padded.sum())} row(s) of NaN from end to end "
+                         f"(rows {np.flatnonzero(padded)[:5].tolist()}): a results file pads the "
+                         "realisations of a sweep point with fewer than the most with NaN; take "
+                         "the point's own with manybody.runs.results.realised(ds.isel(...)) or "
+                         "sweep_points(ds)")
+
+
 def analyse_shape(
     x,
     q_realisations,
@@ -426,6 +445,7 @@ def analyse_shape(
     """
     v.check_aligned(x=x, q_realisations=q_realisations)
     x = check_ratio_span(distinct_x("x", x))
+    _refuse_padding(q_realisations)
     given = v.real_array("q_realisations", q_realisations)
     q = np.atleast_2d(given)
     if q.ndim != 2 or q.shape[1] != x.size or q.shape[0] == 0:  # (0, n_x): numpy's "mean
