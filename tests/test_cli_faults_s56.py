@@ -232,3 +232,105 @@ def test_the_repeat_warning_gives_the_names_power_unit_and_yields_to_the_same_sw
         with pytest.raises(ValueError, match="same"):
             fit_sweeps(sweep_files(folder))
     assert not [w for w in caught if "sweeps at T" in str(w.message)]
+
+
+# ------------------------------------------------ helper-185: options with no effect, and weights
+
+
+def _table_with_errors(tmp_path: Path) -> Path:
+    t = np.linspace(0.02, 0.6, 12)
+    loss = 1e-6 * np.tanh(0.2697 / t / 2) + 2e-7
+    path = tmp_path / "loss_err.csv"
+    path.write_text("T (K),loss,loss_err\n" + "".join(f"{a:.6g},{b:.8g},{0.03 * b:.8g}\n"
+                                                      for a, b in zip(t, loss, strict=True)))
+    return path
+
+
+@pytest.mark.parametrize("model", ["absolute", "relative"])
+def test_error_model_beside_an_error_column_is_refused(tmp_path, capsys, model):
+    out = tmp_path / "o"
+    assert _main([str(_table_with_errors(tmp_path)), "--frequency", "5.61989GHz",
+                  "--error-model", model, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"--error-model {model} is the scatter model of tables without errors" in err
+    assert "'loss_err'" in err and "--error-column none" in err and not out.exists()
+    assert _main([str(_table_with_errors(tmp_path)), "--frequency", "5.61989GHz",
+                  "--error-column", "none", "--error-model", model, "--out", str(out)]) == 0
+
+
+def test_error_model_with_sweeps_is_refused(tmp_path, capsys):
+    (tmp_path / "sw").mkdir()
+    assert _main(["--sweeps", str(tmp_path / "sw"), "--error-model", "relative", "--out",
+                  str(tmp_path / "o")]) == 2
+    assert "--error-model applies to loss tables, not to --sweeps" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("option", "expected"), [
+    (["--gap", "free"], "--gap needs --quasiparticle"),
+    (["--tc", "1.2"], "--tc needs --quasiparticle"),
+])
+def test_gap_options_without_quasiparticle_are_refused_even_free(tmp_path, capsys, option,
+                                                                 expected):
+    assert _main([str(_loss_table(tmp_path)), "--frequency", "5.61989GHz", *option, "--out",
+                  str(tmp_path / "o")]) == 2
+    assert expected in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("typed", ["--background", "--no-background"])
+def test_a_background_switch_with_velocity_is_named_as_typed(tmp_path, capsys, typed):
+    path, _, _ = _falling_table(tmp_path)
+    assert _main([str(path), "--velocity", "--tmax", "0.6", typed, "--out",
+                  str(tmp_path / "o")]) == 2
+    assert f"error: {typed} applies to loss tables only, not to --velocity" in \
+        capsys.readouterr().err
+
+
+def test_power_sweep_says_the_frequency_is_recorded_only(tmp_path, capsys):
+    from manybody.cli.parser import option_typed
+
+    assert option_typed(argparse.Namespace(), "background", "--no-background") == \
+        "--no-background"
+    t = np.linspace(0.03, 0.3, 8)
+    files = []
+    for power in (-70, -80, -90, -100, -110, -120):
+        loss = 1e-6 * np.tanh(0.27 / (2 * t)) / np.sqrt(1 + 10 ** ((power + 100) / 10)) + 2e-7
+        path = tmp_path / f"qint_{-power}dBm.csv"
+        path.write_text("T (K),1/Q\n" + "".join(f"{a:.6g},{b:.8g}\n"
+                                                for a, b in zip(t, loss, strict=True)))
+        files.append(str(path))
+    out = tmp_path / "o"
+    status = _main([*files, "--power-sweep", "--powers", "-70,-80,-90,-100,-110,-120",
+                    "--frequency", "5.6GHz", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert "--frequency is recorded in saturation_results.json only" in err, err
+    assert status == 0, err
+
+
+@pytest.mark.parametrize(("command", "jobs"), [("run", "4"), ("run", "1"), ("study", "2")])
+def test_jobs_beside_a_scheduler_is_refused(tmp_path, capsys, command, jobs):
+    from manybody.cli import main
+
+    words = ([command, str(tmp_path / "spec.toml"), "-o", str(tmp_path / "o.nc")]
+             if command == "run" else [command, "-o", str(tmp_path / "study")])
+    status = main([*words, "--backend", "dask", "--scheduler", "tcp://127.0.0.1:8786",
+                   "--jobs", jobs])
+    err = capsys.readouterr().err
+    assert status == 2 and f"--jobs {jobs} has no effect with --scheduler" in err, err
+    assert not (tmp_path / "o.nc").exists() and not (tmp_path / "study").exists()
+
+
+def test_loss_only_comparison_holds_every_law_at_the_familys_weights_as_compare_laws():
+    from manybody.laws.inputs import LossCurve, ShiftCurve
+    from manybody.laws.joint import compare_loss_shift
+    from manybody.measured.comparison import compare_laws
+
+    rng = np.random.default_rng(3)
+    x = np.geomspace(0.3, 10, 14)
+    t = 0.1 / x
+    curves = [LossCurve(t, amp * np.tanh(x / 2) * (1 + noise * rng.standard_normal(14)) + 0.05,
+                        label=f"c{j}") for j, (amp, noise) in enumerate([(1.0, 0.02), (0.6, 0.1)])]
+    alone = compare_laws(curves, 0.1)
+    joint = compare_loss_shift(curves, ShiftCurve(t, 1e-6 * np.log(t)), 0.1, modes=("loss",))
+    for law in ("tls", "generic", "family"):
+        assert joint.fits["loss"][law].fit.parameters == alone.fits[law].parameters, law
+        assert joint.fits["loss"][law].fit.aic == alone.fits[law].aic, law

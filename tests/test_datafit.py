@@ -335,7 +335,7 @@ def test_cli_end_to_end_on_nb_data(tmp_path, capsys):
 @pytest.mark.parametrize("argv,message", [
     (["{nb}", "--frequency", "5.62"], "frequency must be a number with a unit"),
     (["{nb}", "--frequency", "5.62GHz", "--tmin", "0.5", "--tmax", "0.2"], "tmin must be below"),
-    (["{nb}", "--frequency", "5.62GHz", "--gap", "10"], "--gap/--tc need --quasiparticle"),
+    (["{nb}", "--frequency", "5.62GHz", "--gap", "10"], "--gap needs --quasiparticle"),
     (["{nb}", "--frequency", "5.62GHz", "--quasiparticle", "--gap", "big"], "--gap must be"),
     # session 32: a gap of 1e9 K was fitted (a quasiparticle 'loss' only at the top point)
     (["{nb}", "--frequency", "5.62GHz", "--quasiparticle", "--gap", "1e9"],

@@ -73,7 +73,9 @@ def test_phonon_bath_without_an_observable_that_uses_it():
 
 
 def test_chebyshev_options_unused_by_the_method_or_by_each_other():
-    model = ModelParams(n_tls=3)
+    # D = 256: a stochastic trace (at D = 8 the solver takes the exact trace, where every vector
+    # option is unused: tests/test_run_faults_s56.py)
+    model = ModelParams(n_tls=8)
     dense = SolverParams(method="dense", chebyshev={"n_vectors": 16, "dtype": "float32"})
     # n_vectors differs from its default; dtype = float32 is the default: not reported
     assert keys(model, PROBE, dense) == ["solver.chebyshev.n_vectors"]
@@ -303,6 +305,20 @@ WARNED = {
         {"stress": {"deformation_potential": 0.01, "distribution": "gaussian"}}, ["absorption"],
         {"method": "dense"}, None, "model.stress.deformation_potential",
         "model.stress.deformation_potential", 30.0),
+    # session 56 (helper-185): the relaxation and decomposition observables are normalised too
+    "gamma, relaxation observables": (
+        {"stress": {"deformation_potential": 2.0}},
+        ["relaxation_absorption", "relaxation_velocity_shift"], {"method": "dense"},
+        {"phonon_rate_prefactor": "a-SiO2"}, "model.stress.deformation_potential",
+        "model.stress.deformation_potential", 1.0),
+    "gamma, decomposition observables": (
+        {"stress": {"deformation_potential": 2.0}},
+        ["configuration_bath_absorption", "configuration_bath_absorption_infinite",
+         "single_tls_fraction"], {"method": "dense"}, None,
+        "model.stress.deformation_potential", "model.stress.deformation_potential", 1.0),
+    "two-body stress of one TLS": (
+        {"n_tls": 1, "stress": {"two_body": 0.5}}, ABSORB, None, None, "model.stress.two_body",
+        "model.stress.two_body", 0.0),
     "gamma, random signs, with the heat capacity": (
         {"stress": {"deformation_potential": 7.0, "distribution": "random_sign"}},
         [*ABSORB, "specific_heat"], None, None, "model.stress.deformation_potential",

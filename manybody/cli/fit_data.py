@@ -234,8 +234,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _gap(args) -> float | None:
     if args.quasiparticle is None:
-        if args.tc is not None or args.gap != "free":
-            raise ValueError("--gap/--tc need --quasiparticle")
+        # 'free' typed counts (helper-185: --gap free alone ran without a word)
+        given = [name for name, dest, default in (("--gap", "gap", "free"), ("--tc", "tc", None))
+                 if option_given(args, dest, default)]
+        if given:
+            raise ValueError(f"{named(given, 'needs', 'need')} --quasiparticle (the gap of the "
+                             "quasiparticle loss): add --quasiparticle exp, or leave "
+                             f"{'it' if len(given) == 1 else 'them'} out")
         return None
     if args.tc is not None:
         if not (args.tc > 0 and math.isfinite(args.tc)):
@@ -455,6 +460,14 @@ def _load(args) -> tuple[list, list]:
         raise ValueError(f"{named(with_errors, 'gives', 'give')} an error column but "
                          f"{named(without, 'does', 'do')} not; give errors for all files, or "
                          "--error-column none to ignore them")
+    if with_errors and option_given(args, "error_model", "relative"):
+        # the scatter model of tables without errors: with an error column it changed nothing,
+        # without a word (helper-185)
+        columns = sorted({repr(t.error_column) for t in tables})
+        raise ValueError(f"--error-model {args.error_model} is the scatter model of tables "
+                         f"without errors, and {named(with_errors, 'gives', 'give')} an error "
+                         f"column ({', '.join(columns)}), whose errors are used: leave "
+                         "--error-model out, or pass --error-column none to fit the scatter")
     if powers is None:
         _check_column_against_name(tables, args.saturation or args.power_sweep)
     curves = []

@@ -22,11 +22,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from manybody.cli.errors import named
 from manybody.cli.fit_outputs import (
     check_window,
     cli_message,
@@ -36,6 +38,7 @@ from manybody.cli.fit_outputs import (
     remove_empty,
     report_written,
 )
+from manybody.cli.parser import option_given
 from manybody.cli.x_range import check_data_window
 from manybody.measured.power_sweep import (
     PowerSweepFit,
@@ -254,10 +257,14 @@ def run_power_sweep(args: argparse.Namespace, load: Callable) -> int:
     """Run ``fit-data --power-sweep``; returns the exit status. ``load`` is fit-data's
     loss-table loader (args -> (tables, curves))."""
     wrong = [name for name, attr, default in _NOT_FOR_SWEEPS
-             if getattr(args, attr, default) != default]
+             if option_given(args, attr, default)]
     if wrong:
-        raise ValueError(f"{', '.join(wrong)} do(es) not apply to --power-sweep")
-    frequency_option(args)  # recorded only
+        raise ValueError(f"{named(wrong, 'does', 'do')} not apply to --power-sweep")
+    frequency_option(args)
+    if args.frequency is not None:  # it changed nothing and nothing said so (helper-185)
+        print("manybody fit-data: note: --frequency is recorded in saturation_results.json only: "
+              "the power sweep's saturation law per temperature has no x = hf/k_BT",
+              file=sys.stderr)
     check_window(args)
     try:
         tables, curves = load(args)

@@ -165,7 +165,10 @@ def check_options(args: argparse.Namespace) -> None:
                                       ("--temperature-column", args.temperature_column),
                                       ("--power-column", args.power_column),
                                       ("--powers", args.powers),
-                                      ("--error-column", args.error_column)) if value]
+                                      ("--error-column", args.error_column),
+                                      # every sweep fit gives Qi with its error (helper-185)
+                                      ("--error-model", option_given(args, "error_model",
+                                                                     "relative"))) if value]
     if clash:
         raise ValueError(f"{named(clash, 'applies', 'apply')} to loss tables, not to --sweeps")
     if getattr(args, "joint", False) and getattr(args, "shift_column", None) is not None:

@@ -33,7 +33,7 @@ from manybody.cli.fit_outputs import (
     report_written,
     value_with_error,
 )
-from manybody.cli.parser import option_given
+from manybody.cli.parser import option_given, option_typed
 from manybody.laws.inputs import window_mask
 from manybody.laws.velocity import METHOD, VelocityFit, canonical_ratio, fit_velocity_slopes
 from manybody.measured.velocity import (
@@ -156,7 +156,7 @@ def _velocity_record(args: argparse.Namespace, table: VelocityTable, fit: Veloci
 
 def run_velocity(args: argparse.Namespace) -> int:
     """``fit-data --velocity``: the maximum and the two logarithmic slopes of one table."""
-    loss_only = [name for name, value, default in LOSS_OPTIONS
+    loss_only = [option_typed(args, value, name) for name, value, default in LOSS_OPTIONS
                  if option_given(args, value, default)]
     if loss_only:
         raise ValueError(f"{named(loss_only, 'applies', 'apply')} to loss tables only, not to "

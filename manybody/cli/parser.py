@@ -10,7 +10,7 @@ import argparse
 import difflib
 import sys
 
-__all__ = ["ManybodyParser", "option_given"]
+__all__ = ["ManybodyParser", "option_given", "option_typed"]
 
 #: Namespace attribute in which :class:`_StoreOnce` keeps the options given so far.
 _GIVEN = "_options_given"
@@ -30,6 +30,13 @@ def option_given(args: argparse.Namespace, dest: str, default=None) -> bool:
     if dest in (given or ()):
         return True
     return getattr(args, dest, default) != default
+
+
+def option_typed(args: argparse.Namespace, dest: str, name: str) -> str:
+    """The option string that set ``dest`` on the command line ('--background' of a
+    ``--background``/``--no-background`` pair: the refusal named '--no-background' for a
+    typed '--background'; helper-185), or ``name`` when it was not recorded."""
+    return (vars(args).get(_GIVEN_DESTS) or {}).get(dest) or name
 
 
 def _shown(value) -> str:
@@ -136,9 +143,9 @@ class ManybodyParser(argparse.ArgumentParser):
     def parse_known_args(self, args=None, namespace=None):
         parsed, extras = super().parse_known_args(args, namespace)
         given = parsed.__dict__.pop(_GIVEN, {})
-        # a subcommand's parser ran first and left its own set: the two are merged
-        parsed.__dict__[_GIVEN_DESTS] = frozenset(given) | parsed.__dict__.get(_GIVEN_DESTS,
-                                                                              frozenset())
+        # a subcommand's parser ran first and left its own: the two are merged
+        parsed.__dict__[_GIVEN_DESTS] = {**{dest: typed[0] for dest, typed in given.items()},
+                                         **parsed.__dict__.get(_GIVEN_DESTS, {})}
         return parsed, extras
 
 

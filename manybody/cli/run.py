@@ -14,6 +14,7 @@ import re
 import sys
 import time
 
+from manybody.cli.parser import option_given
 from manybody.cli.signals import last_line
 from manybody.support import validate as v
 
@@ -156,6 +157,15 @@ def _say_when_kernels_compile(spec) -> None:
                   file=sys.stderr, flush=True)
 
 
+def refuse_jobs_with_scheduler(args: argparse.Namespace, default: int) -> None:
+    """Refuse ``--jobs`` beside ``--scheduler`` (run and study): the cluster's workers run the
+    tasks, and a --jobs 64 was accepted without a word and recorded as n_jobs 1 (helper-185)."""
+    if args.scheduler is not None and option_given(args, "jobs", default):
+        raise ValueError(f"--jobs {args.jobs} has no effect with --scheduler: the cluster's "
+                         "workers run the tasks (their number is set where they are started); "
+                         "leave --jobs out")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run a sweep; return the exit status."""
     from manybody.runs.results import output_path
@@ -164,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.output:
         raise ValueError("an output location is required: manybody run SPEC.toml -o OUT.nc")
+    refuse_jobs_with_scheduler(args, 1)
     _say_when_checking_takes_long(args.spec)
     spec = RunSpec.from_toml(args.spec)
     # os.path: False, not PermissionError, for a directory that cannot be searched

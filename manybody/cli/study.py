@@ -42,7 +42,7 @@ def _print_err(message: str) -> None:
 
 def run(args) -> int:
     """Entry point of ``manybody study``: run, then print the summary table."""
-    from manybody.cli.run import STUDY_WORDS, cli_words
+    from manybody.cli.run import STUDY_WORDS, cli_words, refuse_jobs_with_scheduler
     from manybody.cli.signals import KEPT_BY_DEFAULT
     from manybody.study.run import execute_study  # heavy: only when the command runs
     from manybody.support.paths import refuse_standard_output
@@ -50,6 +50,7 @@ def run(args) -> int:
     if not str(args.output).strip():  # it wrote into the working directory and said "in /"
         raise ValueError("--output must name a directory (e.g. results/study), got ''")
     refuse_standard_output("--output", args.output)
+    refuse_jobs_with_scheduler(args, 2)
     if args.only and len(set(args.only)) < len(args.only):  # taken once without a word
         repeated = sorted({name for name in args.only if args.only.count(name) > 1})
         raise ValueError(f"--only names {', '.join(map(repr, repeated))} more than once; name "

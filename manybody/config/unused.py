@@ -78,7 +78,7 @@ def _unused(model, probe, solver, method) -> list[tuple[str, Any, str]]:
     found: list[tuple[str, Any, str]] = []
     found += _coupling(model.coupling, model)
     found += _random_matrix(model.random_matrix, model.stress)
-    found += _stress(model.stress)
+    found += _stress(model.stress, model.n_tls)
     if probe is not None:
         found += _probe(probe, model, method or (solver.method if solver else None))
     if solver is not None:
@@ -154,7 +154,15 @@ def _random_matrix(block: RandomMatrixParams | None,
     return found
 
 
-def _stress(stress: StressParams) -> list[tuple[str, Any, str]]:
+def _stress(stress: StressParams, n_tls: int = 2) -> list[tuple[str, Any, str]]:
+    found = []
+    if n_tls < 2:  # one TLS has no pair: the two-body stress was not warned (helper-185)
+        found += [("stress.two_body", value, f"model.n_tls = {n_tls}: one TLS has no pair for "
+                   "a two-body stress") for _, value in _changed(stress, _STRESS, ("two_body",))]
+    return found + _stress_random_matrix(stress)
+
+
+def _stress_random_matrix(stress: StressParams) -> list[tuple[str, Any, str]]:
     if stress.random_matrix == 0:
         return [(f"stress.{name}", value, "there is no random-matrix stress "
                  "(stress.random_matrix = 0)")
@@ -171,7 +179,12 @@ def _stress(stress: StressParams) -> list[tuple[str, Any, str]]:
 STRESS_FREE_OBSERVABLES = ("specific_heat", "spacing_ratio")
 #: Observables of |T_mn|^2 normalised by gamma^2 (units of pi*C0): unchanged when T only scales
 #: with gamma (checked by computing, tests/test_unused_parameters.py).
-_GAMMA_NORMALISED_OBSERVABLES = ("absorption", "velocity_shift")
+_GAMMA_NORMALISED_OBSERVABLES = ("absorption", "velocity_shift", "relaxation_absorption",
+                                  "relaxation_velocity_shift", "configuration_bath_absorption",
+                                  "configuration_bath_absorption_infinite", "single_tls_fraction")
+# (the relaxation rates go with |T_mn / gamma|^2, and the decomposition is of the absorption:
+# gamma was not warned with them; helper-185. The saturation is not: its Rabi frequency is
+# e0 T_mn, which gamma scales)
 
 
 def _drawn_after_couplings(model: ModelParams) -> bool:
@@ -264,7 +277,7 @@ def _solver(solver: SolverParams, method: str, dimension: int) -> list[tuple[str
     if options.ladder is not None and "max_rungs" in given:
         found.append(("solver.chebyshev.max_rungs", options.max_rungs, "it caps the rungs of the "
                       "automatic ladder, and solver.chebyshev.ladder gives the rungs explicitly"))
-    if options.exact_at(dimension):
+    if options.trace == "exact" or (method == "chebyshev" and options.exact_at(dimension)):
         # the solver's own switch at a tiny D said nothing of the vector options it made unused
         # (helper-183). An option counts as unused where the trace is exact without it too: at
         # D = 32, n_vectors = 32 is what makes it exact (8 vectors would sample it)

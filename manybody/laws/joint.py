@@ -387,7 +387,9 @@ def fit_loss_shift(
         fit = engine.fit_joint(use, frequency, law=law, background=background,
                                quasiparticle=quasiparticle, gap=gap, tmin=tmin, tmax=tmax,
                                error_model=error_model, saturation=saturation,
-                               critical_power_law=critical_power_law)
+                               critical_power_law=critical_power_law, weights=weights)
+        # weights were dropped here: compare_loss_shift's loss-only tanh and 1 - e^-x fits were
+        # not at the family's weights, and differed from compare_laws's (helper-185)
         return LossShiftFit(law, mode, fit, None)
     highest = max(float(c.temperature.max()) for c in [*use, shift])  # tmax is checked against it
     windowed = engine.fit_window(use, tmin, tmax, saturation and bool(use), highest) if use else []
