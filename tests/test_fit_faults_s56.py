@@ -86,3 +86,32 @@ def test_the_table_shows_no_chi2_per_dof_where_the_scatter_is_estimated():
     for line in given.splitlines():
         if line.split()[:1] == ["tls"]:
             assert float(line.split()[1]) > 0
+
+
+def test_scatter_options_beside_sigma_are_warned_in_the_python_api():
+    import warnings
+
+    import pytest
+
+    import manybody as mb
+    from manybody.laws.inputs import LossCurve
+
+    x = np.geomspace(0.2, 10, 12)
+    rng = np.random.default_rng(0)
+    q = np.tanh(x / 2) * (1 + 0.03 * rng.standard_normal(12)) + 0.02
+    t, s = 0.1 / x, 0.03 * q
+    plain = mb.fit_loss(t, q, 0.1, sigma=s)
+    for options, name in ((dict(error_model="absolute"), "error_model='absolute'"),
+                          (dict(scatter="common"), "scatter='common'"),
+                          (dict(weights=mb.fit_loss(t, q, 0.1, law="tls")), "weights")):
+        with pytest.warns(UserWarning, match=f"{name} has no effect: every curve carries sigma"):
+            fit = mb.fit_loss(t, q, 0.1, sigma=s, **options)
+        assert fit.parameters == plain.parameters  # what the warning says
+    with warnings.catch_warnings():  # no warning of the comparison's own weights, nor without
+        warnings.simplefilter("error")  # sigma
+        mb.compare_laws(LossCurve(t, q, s), 0.1)
+        mb.fit_loss(t, q, 0.1, error_model="absolute")
+    power = np.array([-120, -110, -100, -90, -80, -70.0])
+    loss = 1e-5 / np.sqrt(1 + 10 ** ((power + 100) / 10)) + 1e-6
+    with pytest.warns(UserWarning, match="error_model='absolute' has no effect"):
+        mb.fit_saturation(power, loss, sigma=0.01 * loss, scale="dB", error_model="absolute")

@@ -1162,6 +1162,23 @@ def _curve_points(curves: list[LossCurve], w: float, error_model: str,
                      relative=np.full(y.size, emodel == "relative"))
 
 
+def warn_scatter_options_with_sigma(curves, **options) -> None:
+    """Warn (UserWarning) about options of the scatter estimated without errors (error_model
+    other than "relative", scatter other than "per-curve", weights not None) given for curves
+    that all carry sigma, where they change nothing: fit_loss(..., sigma=s,
+    error_model="absolute") gave the same fit without a word (helper-185)."""
+    if not curves or any(getattr(c, "sigma", None) is None for c in curves):
+        return
+    defaults = {"error_model": "relative", "scatter": "per-curve", "weights": None}
+    unused = [f"{name}={value!r}" if name != "weights" else "weights"
+              for name, value in options.items() if value is not defaults[name]
+              and value != defaults[name]]
+    if unused:
+        warnings.warn(f"{', '.join(unused)} {'has' if len(unused) == 1 else 'have'} no effect: "
+                      "every curve carries sigma, and they describe the scatter estimated "
+                      "without errors", UserWarning, stacklevel=3)
+
+
 def common_weights(points: FitPoints, weights: LawFit | None) -> FitPoints:
     """``points`` with the relative error model's base errors taken from another law's fit of the
     same points (``weights``, e.g. the family's in :func:`compare_laws`), fixed; unchanged when
@@ -1292,6 +1309,7 @@ def fit_joint(
     windowed = fit_window(curves, tmin, tmax, saturation)
     check_x_range(np.concatenate([c.temperature for c in windowed]), w, frequency)
     warn_quality_factor_as_loss(windowed)
+    warn_scatter_options_with_sigma(windowed, error_model=error_model, scatter=scatter)
     labels = [c.label for c in windowed]
     if len(set(labels)) < len(labels):
         labels = [f"{lb}#{i}" for i, lb in enumerate(labels)]
@@ -1607,4 +1625,8 @@ def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: fl
     v.keywords("fit_loss", options, fit_joint, ("curves", "frequency"), ("sigma", "power", "label"))
     if sigma is not None and np.ndim(sigma) == 0:  # one error for every point
         sigma = np.full(np.shape(np.atleast_1d(temperature)), float(sigma))
+    if sigma is not None and options.get("weights") is not None:  # compare_laws passes the
+        # family's weights to the other laws itself, so fit_joint does not warn about them
+        warn_scatter_options_with_sigma([LossCurve(temperature, loss, sigma, power, label)],
+                                        weights=options["weights"])
     return fit_joint([LossCurve(temperature, loss, sigma, power, label)], frequency, **options)

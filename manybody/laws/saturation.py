@@ -40,6 +40,7 @@ test (Delta chi2 against chi2 with one degree of freedom) with known errors, an 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -427,6 +428,10 @@ def fit_saturation_joint(curves, *, beta: float | None = None, background: bool 
     known = [d.sigma is not None for d in data]
     if any(known) and not all(known):
         raise ValueError("sigma must be given for all curves or for none")
+    if all(known) and error_model != "relative":  # changed nothing in silence (helper-185)
+        warnings.warn(f"error_model={error_model!r} has no effect: every curve carries sigma, "
+                      "and it describes the scatter estimated without errors", UserWarning,
+                      stacklevel=3)
     layout = _Layout(len(data), background, beta)
     own = 3 if background else 2
     for d, lb in zip(data, labels, strict=True):
