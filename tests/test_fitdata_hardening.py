@@ -854,7 +854,7 @@ def test_velocity_slopes_refuse_complex_input():
     from manybody.laws.velocity import fit_velocity_slopes
 
     t = np.geomspace(0.03, 1.0, 24)
-    with pytest.raises(TypeError, match="dv must be real numbers, got an array of dtype complex"):
+    with pytest.raises(TypeError, match="dv must be an array of real numbers, got an array of complex"):
         fit_velocity_slopes(t, np.log(t) + 0j, None)
 
 

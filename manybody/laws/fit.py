@@ -111,6 +111,7 @@ from manybody.laws.inputs import (
     LossCurve,
     check_error_range,
     floored_per_curve,
+    loss_curve_list,
     parse_frequency,
     warn_quality_factor_as_loss,
     window_curves,
@@ -1096,9 +1097,7 @@ def fit_window(curves, tmin: float | None, tmax: float | None, saturation: bool,
     """The curves cut to the temperature window (``highest``: that of all data fitted together,
     default these curves'; :func:`manybody.laws.inputs.window_mask`), checked for a common sigma
     and powers."""
-    curves = list(curves)
-    if not curves or not all(isinstance(c, LossCurve) for c in curves):
-        raise TypeError("curves must be a non-empty sequence of LossCurve")
+    curves = loss_curve_list(curves)
     windowed = window_curves(curves, tmin, tmax, highest)  # a curve with no point there: refused
     if len({c.sigma is not None for c in windowed}) > 1:
         raise ValueError("either all curves or none must carry sigma")

@@ -472,6 +472,34 @@ class ShiftCurve(v.ArrayFields):
                           self.power, self.reference_temperature)
 
 
+def loss_curve_list(curves, *, allow_empty: bool = False) -> list[LossCurve]:
+    """``curves`` as a list of :class:`LossCurve`: one LossCurve, or a non-empty list, tuple (or
+    other iterable) of them. None, a number, a string, a mapping, an array or an element that is
+    not a LossCurve got Python's "'NoneType' object is not iterable" or a message naming nothing
+    (a break test, bt185). ``allow_empty``: None or an empty sequence gives [] (curves a mode does
+    not use)."""
+    if isinstance(curves, LossCurve):
+        return [curves]
+    expected = "curves must be a LossCurve or a non-empty sequence of LossCurve"
+    if curves is None and allow_empty:
+        return []
+    if isinstance(curves, np.ndarray) and curves.dtype != object:
+        raise TypeError(f"{expected}, got an array of shape {curves.shape}; for arrays of "
+                        "temperature and loss make a curve: LossCurve(temperature, loss)")
+    if curves is None or isinstance(curves, str | bytes | dict | ShiftCurve) or not hasattr(
+            curves, "__iter__"):
+        raise TypeError(f"{expected}, got {v._describe(curves) if curves is not None else 'None'}"
+                        + (" (a ShiftCurve)" if isinstance(curves, ShiftCurve) else ""))
+    out = list(curves)
+    if not out and not allow_empty:
+        raise TypeError(f"{expected}, got an empty {type(curves).__name__}")
+    for i, c in enumerate(out):
+        if not isinstance(c, LossCurve):
+            raise TypeError(f"{expected}: curves[{i}] is {v._describe(c)[:60]} "
+                            f"({type(c).__name__}), not a LossCurve")
+    return out
+
+
 def _kelvin_temperatures(temperature, label: str) -> np.ndarray:
     """Temperatures of a curve in kelvin, 0 < T < MAX_TEMPERATURE (a value above it is most likely
     in mK); ValueError naming the curve and the point otherwise."""

@@ -52,11 +52,12 @@ from manybody.laws.inputs import (
     LossCurve,
     LossScaleWarning,
     ShiftCurve,
+    loss_curve_list,
     parse_frequency,
     warn_quality_factor_as_loss,
 )
 from manybody.laws.shapes import law_values
-from manybody.laws.shift import ResonantDensity, shift_values
+from manybody.laws.shift import ResonantDensity, check_band, shift_values
 from manybody.laws.verdict import Verdict, judge
 from manybody.laws.x_range import XRangeWarning, check_x_range
 from manybody.support import validate as v
@@ -375,10 +376,13 @@ def fit_loss_shift(
     background, saturation = engine.check_switches(background, saturation, quasiparticle, gap)
     engine.check_critical_power_law(critical_power_law, saturation)
     w = parse_frequency(frequency)
+    if band is not None and not isinstance(band, ResonantDensity):
+        band = check_band(band)  # "0,inf" was read letter by letter (bt185)
     _check_curves_first(curves, shift, "fit_loss_shift")
-    if isinstance(curves, LossCurve):  # one curve, as compare_laws takes it ("'LossCurve' object
-        curves = [curves]  # is not iterable"; a break test, session 45)
-    use = list(curves) if mode != "shift" else []
+    # one curve, as compare_laws takes it ("'LossCurve' object is not iterable"; a break test,
+    # session 45); None or a number named (bt185); none needed in mode "shift"
+    use = loss_curve_list(curves, allow_empty=mode == "shift")
+    use = use if mode != "shift" else []
     if mode != "shift" and not use:
         raise ValueError(f"mode {mode!r} needs at least one loss curve")
     if mode != "loss" and not isinstance(shift, ShiftCurve):
@@ -403,8 +407,7 @@ def fit_loss_shift(
     t_ref = float(max([sh.temperature.max()] + [c.temperature.max() for c in windowed]))
     model = _LossShiftModel(law, w, len(windowed), tuple(labels), background, quasiparticle, gap,
                             t_ref, True, _partner(windowed, partner),
-                            band if band is None or isinstance(band, ResonantDensity)
-                            else tuple(float(b) for b in band),
+                            band,
                             saturation and bool(windowed), tuple(c.power for c in windowed),
                             critical_power_law=(critical_power_law if saturation and windowed
                                                 else "constant"))
@@ -543,6 +546,11 @@ def compare_loss_shift(curves: Sequence[LossCurve], shift: ShiftCurve, frequency
     v.keywords("compare_loss_shift", options, fit_loss_shift,
                ("curves", "shift", "frequency", "law", "mode", "weights"), ("modes",))
     _check_curves_first(curves, shift, "compare_loss_shift")
+    # None or a number: "'NoneType' object is not iterable" at the first fit (bt185); a mode
+    # "shift" comparison needs no loss curve
+    curves = loss_curve_list(curves, allow_empty=isinstance(modes, str | tuple | list)
+                             and all(m == "shift" for m in ([modes] if isinstance(modes, str)
+                                                             else modes)))
     if isinstance(modes, str):  # "loss" was taken letter by letter ("got 'l'"; session 45)
         modes = (modes,)
     try:

@@ -112,22 +112,33 @@ def _density(band) -> ResonantDensity | None:
     return band if isinstance(band, ResonantDensity) else None
 
 
-def _check_band(band) -> tuple[float, float]:
-    """(nu_lo, nu_hi) with 0 <= nu_lo < 1 < nu_hi <= inf, or ValueError naming ``band``; a
-    :class:`ResonantDensity`'s edges."""
+def check_band(band) -> tuple[float, float]:
+    """(nu_lo, nu_hi) with 0 <= nu_lo < 1 < nu_hi <= inf, or an error naming ``band``; a
+    :class:`ResonantDensity`'s edges. A string (the command line's ``--band LO,HI`` typed in
+    Python) was read character by character ("could not convert string to float: ','") and
+    ("0", "2") as numbers (a break test, bt185): refused with TypeError, as a non-number edge."""
     if band is None:
         return 0.0, math.inf
     if isinstance(band, ResonantDensity):
         return band.edges
+    expected = "band must be a pair (nu_lo, nu_hi) of band edges in units of the measurement frequency"
+    if isinstance(band, str | bytes):
+        raise TypeError(f"{expected} (e.g. (0.5, 2) or (0, math.inf)), got {band!r} (a string)")
     try:
-        lo, hi = (float(b) for b in band)
-    except (TypeError, ValueError):
-        raise ValueError(f"band must be a pair (nu_lo, nu_hi) of band edges in units of the "
-                         f"measurement frequency, got {band!r}") from None
+        edges = list(band)
+    except TypeError:
+        raise ValueError(f"{expected}, got {band!r}") from None
+    if len(edges) != 2:
+        raise ValueError(f"{expected}, got {band!r} ({len(edges)} value(s))")
+    lo = v.real("band[0] (nu_lo)", edges[0])
+    hi = v.real("band[1] (nu_hi)", edges[1], allow_nonfinite=True)
     if not (0.0 <= lo < 1.0 < hi) or math.isnan(hi):
         raise ValueError(f"band edges must satisfy 0 <= nu_lo < 1 < nu_hi (the measurement "
                          f"frequency inside the band, in units of it), got ({lo:g}, {hi:g})")
     return lo, hi
+
+
+_check_band = check_band
 
 
 def shift_tls(x) -> np.ndarray:
@@ -324,8 +335,10 @@ def shift_values(law: str, x, index: float | None = None, band=None) -> np.ndarr
     """
     v.choice("law", law, LAWS)
     own = {"tls": 1.0, "generic": 0.0}.get(law)
-    if isinstance(index, bool | np.bool_):
-        raise TypeError(f"index must be a real number (the TLS index a), got {index!r} (a boolean)")
+    if index is not None and not isinstance(index, complex | np.complexfloating):
+        # a string ("0.5") was taken as the number, a list got float()'s own TypeError (bt185);
+        # a complex index (complex-step derivatives) is kept as it is
+        index = v.real("index (the TLS index a)", index, allow_nonfinite=True)
     if own is not None and index is not None:
         given = complex(index) if isinstance(index, complex | np.complexfloating) else index
         if given != own:

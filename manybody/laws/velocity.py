@@ -346,10 +346,10 @@ def _check_velocity_inputs(temperatures, dv, sigma) -> tuple[np.ndarray, np.ndar
     dv = _unmasked("dv", dv)
     sigma = None if sigma is None else _unmasked("sigma", sigma)
     for name, value in (("temperatures", temperatures), ("dv", dv), ("sigma", sigma)):
-        kind = None if value is None else np.asarray(value).dtype.kind
-        if kind is not None and kind not in "fiu":  # complex was cast with a ComplexWarning only
-            raise TypeError(f"{name} must be real numbers, got an array of dtype "
-                            f"{np.asarray(value).dtype}")
+        # complex was cast with a ComplexWarning only; None was "got shape ()" with the advice
+        # to measure more temperatures (bt185)
+        if value is not None or name != "sigma":
+            v.check_real_elements(name, value)
     t = np.asarray(temperatures, dtype=np.float64)
     if t.ndim != 1 or t.size < 7:
         raise ValueError(f"temperatures must be a 1-d array of at least 7 values (3 per side and "

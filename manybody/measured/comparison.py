@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from manybody.laws.fit import ShortCurveWarning, fit_joint
-from manybody.laws.inputs import LAWS, LossCurve, LossScaleWarning, ShiftCurve
+from manybody.laws.inputs import LAWS, LossCurve, LossScaleWarning, ShiftCurve, loss_curve_list
 from manybody.laws.verdict import judge
 from manybody.laws.x_range import XRangeWarning
 from manybody.support import validate as v
@@ -96,12 +96,11 @@ def compare_laws(curves: Sequence[LossCurve] | LossCurve, frequency: float | str
         outside [0.05, 50] (a unit mistake; most points outside, or a bare frequency of 1 K or
         more putting every x above 5, is warned about with :class:`manybody.laws.x_range.XRangeWarning`).
     """
-    if isinstance(curves, LossCurve):
-        curves = [curves]
     if isinstance(curves, ShiftCurve):  # "'ShiftCurve' object is not iterable" (helper-155)
         raise TypeError("compare_laws(curves, frequency): curves must be a LossCurve or a sequence "
                         "of them, got a ShiftCurve (a loss and a shift together: "
                         "compare_loss_shift)")
+    curves = loss_curve_list(curves)  # None or 5: "'NoneType' object is not iterable" (bt185)
     if "law" in options:
         raise TypeError("compare_laws fits all laws; do not pass law=")
     v.keywords("compare_laws", options, fit_joint, ("curves", "frequency", "law", "weights"))

@@ -415,6 +415,7 @@ def read_loss_table(
         columns found are listed), unknown or mixed units, temperatures outside 0 < T < 1000 K,
         Q, Q^-1, tan delta or errors <= 0, powers outside -300 ... +100 dBm, NaN or unparsable
         cells. Each message names the file, the column, the data row and the value found.
+        The table's text given as ``path`` (too long for a path, or with line breaks).
 
     Examples
     --------
@@ -425,7 +426,8 @@ def read_loss_table(
     error_column = check_column_options(error_column, temperature_unit,
                                         temperature_column=temperature_column,
                                         loss_column=loss_column, power_column=power_column)
-    p = check_input_file("loss table", v.path("path", path))
+    p = check_input_file("loss table", v.path("path", path),
+                         text_use="write the table to a file (e.g. loss.csv) and pass its path")
     grid = read_grid(p)
     t_name, l_name, kind, pw_name = _data_columns(grid, temperature_column, loss_column,
                                                   power_column)

@@ -49,6 +49,7 @@ from manybody.support.paths import (
     link_description,
     name_too_long_reason,
     nearest_existing,
+    refuse_text_as_path,
     remove_created,
     unwritable_reason,
     without_missing_detours,
@@ -268,6 +269,25 @@ def build_dataset(spec: RunSpec, values: Mapping[str, np.ndarray],
     return xr.Dataset(data_vars, coords=coords, attrs=dict(attrs or {}))
 
 
+def _results_dataset(caller: str, name: str, value: Any, *, data_array: str) -> None:
+    """TypeError unless ``value`` is an xarray Dataset: a path names :func:`load_results`, a
+    DataArray (one variable) is told ``data_array``. None, a path or a dict got a raw
+    AttributeError, a DataArray a message naming a BytesIO object (a break test, bt185)."""
+    import xarray as xr
+
+    if isinstance(value, xr.Dataset):
+        return
+    if isinstance(value, xr.DataArray):
+        raise TypeError(f"{caller}: {name} must be the xarray.Dataset of a results file, got the "
+                        f"DataArray {value.name!r} (one variable); {data_array}")
+    if isinstance(value, str | os.PathLike):
+        raise TypeError(f"{caller}: {name} must be an xarray.Dataset, got the path "
+                        f"{os.fspath(value)!r:.80}; read the file first: "
+                        f"{caller}(load_results(path))")
+    raise TypeError(f"{caller}: {name} must be an xarray.Dataset (a results file as load_results "
+                    f"returns it), got {v._describe(value) if value is not None else 'None'}")
+
+
 def realised(point: xr.Dataset) -> xr.Dataset:
     """One sweep point's results without the NaN padding of per-point realisation counts.
 
@@ -276,13 +296,36 @@ def realised(point: xr.Dataset) -> xr.Dataset:
     point : xarray.Dataset
         A results Dataset reduced to one sweep point (e.g. ``ds.isel(coupling_strength=2)``), or
         a run without sweep axes.
+
+    Raises
+    ------
+    TypeError
+        ``point`` not an xarray Dataset: a DataArray carries no realisation count (select the
+        variable after: ``realised(point)["absorption"]``), a path is read with
+        :func:`load_results` first.
+    ValueError
+        More than one sweep point; no realisation dimension (already reduced over it); a
+        realisation count that is not a whole number between 0 and the realisations stored.
     """
+    _results_dataset("realised", "point", point, data_array=(
+        "it carries no realisation count, so its NaN padding cannot be told from data: pass the "
+        "Dataset and select the variable after, realised(point)[name]"))
     if "realisation_count" not in point:  # schema 1: every point has every realisation
         return point
     count = point["realisation_count"]
     if count.ndim:
         raise ValueError(f"realised() needs a single sweep point; select one along {count.dims}")
-    return point.isel(realisation=slice(0, int(count)))
+    if "realisation" not in point.dims:
+        raise ValueError("realised() needs the point's realisation dimension, which this Dataset "
+                         "has not (reduced over it already, e.g. with .mean('realisation')?): "
+                         "call realised() first, then reduce")
+    stored = point.sizes["realisation"]
+    value = count.values.item()
+    if not (v.is_real(value) and float(value).is_integer() and 0 <= value <= stored):
+        raise ValueError(f"realised(): realisation_count must be a whole number from 0 to the "
+                         f"{stored} realisation(s) stored, got {value!r}; the file was edited or "
+                         "written by other code")
+    return point.isel(realisation=slice(0, int(value)))
 
 
 def dataset_spec(ds: xr.Dataset) -> RunSpec:
@@ -290,11 +333,17 @@ def dataset_spec(ds: xr.Dataset) -> RunSpec:
 
     Raises
     ------
+    TypeError
+        ``ds`` not an xarray Dataset (a path: read it with :func:`load_results`; a DataArray:
+        pass the Dataset it came from).
     ValueError
         No ``spec`` attribute, or one that is not the JSON of a specification (a file edited or
         written by other code; a raw KeyError or JSONDecodeError before session 56, helper-183).
     """
-    source = ds.encoding.get("source") or "this dataset"
+    _results_dataset("dataset_spec", "ds", ds, data_array=(
+        "the specification is an attribute of the whole file: pass the Dataset it came from"))
+    source = ds.encoding.get("source")
+    source = source if isinstance(source, str | os.PathLike) else "this dataset"
     text = ds.attrs.get("spec")
     if text is None:
         raise ValueError(f"{source} has no 'spec' attribute: not a results file of manybody run "
@@ -321,6 +370,38 @@ class SweepPoint(NamedTuple):
     data: xr.Dataset
 
 
+def _same_axis(stored: np.ndarray, values: Sequence) -> bool:
+    """The coordinate values of a sweep axis in the file against a spec's (numbers to 1e-9
+    relative; other values as text)."""
+    try:
+        given = np.asarray(values, dtype=np.float64)
+        return bool(np.allclose(np.asarray(stored, dtype=np.float64), given, rtol=1e-9, atol=0))
+    except (TypeError, ValueError):
+        return [str(x) for x in np.asarray(stored).tolist()] == [str(x) for x in values]
+
+
+def _check_spec_fits(ds: xr.Dataset, spec: RunSpec) -> None:
+    """ValueError unless ``spec``'s sweep axes (names, counts, values) and realisation counts
+    are those of ``ds``: another run's spec gave xarray's "Dimensions {...} do not exist", or,
+    with the same axis names, labelled the points with the wrong models (bt185)."""
+    wrong = []
+    for dim, (key, values), size in zip(spec.dims, spec.sweep.items(), spec.shape, strict=True):
+        if dim not in ds.dims:
+            wrong.append(f"its sweep axis {dim!r} is not a dimension of the file")
+        elif ds.sizes[dim] != size:
+            wrong.append(f"its {dim!r} has {size} value(s), the file's {ds.sizes[dim]}")
+        elif dim in ds.coords and not _same_axis(ds[dim].values, values):
+            wrong.append(f"its {key} values {list(values)!r:.60} are not the file's "
+                         f"{ds[dim].values.tolist()!r:.60}")
+    if not wrong and "realisation_count" in ds and ds["realisation_count"].shape == spec.shape \
+            and not np.array_equal(ds["realisation_count"].values, spec.realisation_counts):
+        wrong.append("its realisation counts are not the file's")
+    if wrong:
+        raise ValueError(f"sweep_points: spec does not describe this results file: "
+                         f"{'; '.join(wrong)} (file dimensions: {dict(ds.sizes)}); pass "
+                         "spec=None to use the file's own (dataset_spec(ds))")
+
+
 def sweep_points(ds: xr.Dataset, spec: RunSpec | None = None) -> Iterator[SweepPoint]:
     """Iterate over the sweep points of a results file, in the order of
     :meth:`RunSpec.points` (C order, last axis fastest).
@@ -331,8 +412,27 @@ def sweep_points(ds: xr.Dataset, spec: RunSpec | None = None) -> Iterator[SweepP
         A results file as :func:`load_results` returns it.
     spec : RunSpec, optional
         Its specification, if already at hand (default :func:`dataset_spec`).
+
+    Raises
+    ------
+    TypeError
+        ``ds`` not an xarray Dataset, ``spec`` not a RunSpec (checked at the call, not at the
+        first point).
+    ValueError
+        ``spec`` whose sweep axes, their values or the realisation counts are not the file's;
+        as :func:`dataset_spec` and :func:`realised`.
     """
-    spec = dataset_spec(ds) if spec is None else spec
+    _results_dataset("sweep_points", "ds", ds, data_array=(
+        "pass the Dataset it came from (its points carry every variable)"))
+    if spec is None:
+        spec = dataset_spec(ds)
+    else:
+        v.instance("spec", spec, RunSpec, "a RunSpec (e.g. dataset_spec(ds)) or None")
+        _check_spec_fits(ds, spec)
+    return _points_of(ds, spec)
+
+
+def _points_of(ds: xr.Dataset, spec: RunSpec) -> Iterator[SweepPoint]:
     for index, model, probe in spec.points():
         selection = dict(zip(spec.dims, index, strict=True))
         yield SweepPoint(index, model, probe, realised(ds.isel(selection) if selection else ds))
@@ -707,7 +807,8 @@ def load_results(path: str | Path, *, verify: bool = True) -> xr.Dataset:
     ValueError
         Not a readable netCDF4/HDF5 file: damaged (truncated, corrupted header or objects, bytes
         that do not match the file's checksum) or of another format; the message names the file
-        and the reader's complaint in one line.
+        and the reader's complaint in one line. Text given as the path (too long for one, or
+        with line breaks).
     TypeError
         ``path`` not a str or os.PathLike; ``verify`` not True or False.
     """
@@ -715,6 +816,7 @@ def load_results(path: str | Path, *, verify: bool = True) -> xr.Dataset:
 
     v.path("path", path)
     v.boolean("verify", verify)
+    refuse_text_as_path("results file (.nc)", path)  # "[Errno 36] File name too long" (bt185)
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a directory, not a results file; give the "

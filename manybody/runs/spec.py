@@ -81,6 +81,7 @@ from manybody.simulation.observables.saturation import warn_if_beyond_rotating_w
 from manybody.simulation.solvers import SOLVERS, solver_for, solver_route
 from manybody.simulation.solvers.memory import available_memory
 from manybody.support import validate as v
+from manybody.support.paths import refuse_text_as_path
 
 #: Model sections and their parameter classes (keys of ``[model.<section>]``).
 MODEL_SECTIONS: dict[str, type] = {
@@ -734,8 +735,8 @@ class RunSpec:
         PermissionError
             The file cannot be read.
         ValueError
-            Not UTF-8, malformed TOML (with the parser's line and column), a directory, or a bad
-            specification.
+            Not UTF-8, malformed TOML (with the parser's line and column), a directory, a bad
+            specification, or text given as the path (TOML, or any text too long for a path).
         TypeError
             A value of the wrong type (e.g. a string where a number is expected).
         """
@@ -749,6 +750,9 @@ class RunSpec:
             raise ValueError("from_toml takes the path of a TOML file, got what looks like TOML "
                              f"text ({path[:40]!r}...); for text use "
                              "RunSpec.from_dict(tomllib.loads(text))")
+        # any other text too long for a path: the raw "File name too long" (bt185)
+        refuse_text_as_path("run specification (TOML)", path, text_use="for TOML text use "
+                            "RunSpec.from_dict(tomllib.loads(text))")
         path = Path(path)
         try:
             raw = path.read_bytes()

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 __all__ = ["created_directories", "dangling_link", "link_description", "nearest_existing",
-           "remove_created", "unwritable_reason"]
+           "refuse_text_as_path", "remove_created", "unwritable_reason"]
 
 
 def _components(path: Path) -> list[Path]:
@@ -189,7 +189,42 @@ def remove_created(directories: list[Path]) -> None:
             directory.rmdir()
 
 
-def check_input_file(what: str, path: str | os.PathLike) -> Path:
+def refuse_text_as_path(what: str, path: str | os.PathLike, *, name: str = "path",
+                        text_use: str = "") -> None:
+    """ValueError when ``path``, the path of ``what`` to read, is text instead: longer than a
+    path can be (a pasted table or TOML text got the system's raw "[Errno 36] File name too
+    long" with the whole text), with a line break and no such file ("loss table 'T,loss\\n...'
+    not found"), or with a NUL character (a bare "embedded null byte"; a break test, bt185).
+    ``text_use``: how to read such text instead, if there is a way."""
+    if not isinstance(path, str | os.PathLike):
+        return
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        return
+    problem = None
+    if "\0" in text:
+        problem = "with a NUL character, which no path can hold"
+    else:
+        try:
+            os.stat(text)
+            return
+        except OSError as exc:
+            if exc.errno == errno.ENAMETOOLONG:
+                problem = (f"of {len(os.fsencode(text))} bytes, longer than a file name or path "
+                           "can be")
+            elif "\n" in text or "\r" in text:
+                problem = "with line breaks, and no file of that name exists"
+        except ValueError:  # pragma: no cover - a NUL is caught above
+            problem = "that is no valid path"
+    if problem is None:
+        return
+    shown = text[:40] + ("..." if len(text) > 40 else "")
+    raise ValueError(f"{name} must be the file path of the {what}, got text {problem} ({shown!r})"
+                     + (f"; {text_use}" if text_use else ""))
+
+
+def check_input_file(what: str, path: str | os.PathLike, *, name: str = "path",
+                     text_use: str = "") -> Path:
     """``path`` as a Path if it is a regular file to read ``what`` from (e.g. "loss table").
 
     Raises
@@ -200,8 +235,10 @@ def check_input_file(what: str, path: str | os.PathLike) -> Path:
         Nothing is there (a dangling link is named as one).
     ValueError
         Something that is not a regular file: a device, a pipe or a socket (/dev/null was
-        reported as "not found"; session 31).
+        reported as "not found"; session 31); text given as the path
+        (:func:`refuse_text_as_path`; ``name`` and ``text_use`` are its).
     """
+    refuse_text_as_path(what, path, name=name, text_use=text_use)
     p = Path(path)
     if p.is_dir():
         raise IsADirectoryError(f"{what} {str(p)!r} is a directory, not a file")

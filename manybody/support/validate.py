@@ -279,6 +279,23 @@ def _check_array_dtype(name: str, arr: np.ndarray) -> None:
     raise TypeError(f"{name} must be an array of real numbers, got an array of {what}")
 
 
+def check_real_elements(name: str, value: Any) -> None:
+    """TypeError naming ``name`` unless ``value`` is a real number or a (nested) list, tuple or
+    numeric array of them: None, a string, a mapping, booleans or complex numbers are refused
+    (the type checks of :func:`real_array`, for callers that word their own messages about
+    shapes and non-finite values)."""
+    if isinstance(value, str | bytes | Mapping) or value is None:
+        raise TypeError(f"{name} must be an array of real numbers, got {_describe(value)}")
+    if isinstance(value, list | tuple):
+        _check_elements(name, value)
+    elif isinstance(value, np.ndarray):
+        _check_array_dtype(name, value)
+    elif np.ndim(value) == 0:
+        if not is_real(value):
+            raise TypeError(f"{name} must be a real number or an array of them, got "
+                            f"{_describe(value)}")
+
+
 def real_array(name: str, value: Any, shape: tuple[int, ...] | None = None, *,
                keep_float: bool = False) -> np.ndarray:
     """A finite float64 array, optionally of a given shape (elements must be real numbers).
@@ -300,16 +317,7 @@ def real_array(name: str, value: Any, shape: tuple[int, ...] | None = None, *,
             raise ValueError(f"{name} must have shape {shape}, got shape {value.shape}")
         _require_finite(name, value)
         return value
-    if isinstance(value, str | bytes | Mapping) or value is None:
-        raise TypeError(f"{name} must be an array of real numbers, got {_describe(value)}")
-    if isinstance(value, list | tuple):
-        _check_elements(name, value)
-    elif isinstance(value, np.ndarray):
-        _check_array_dtype(name, value)
-    elif np.ndim(value) == 0:
-        if not is_real(value):
-            raise TypeError(f"{name} must be a real number or an array of them, got "
-                            f"{_describe(value)}")
+    check_real_elements(name, value)
     try:
         arr = np.asarray(value)
         if not isinstance(value, list | tuple | np.ndarray):
