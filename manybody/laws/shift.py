@@ -338,7 +338,7 @@ def shift_values(law: str, x, index: float | None = None, band=None) -> np.ndarr
     if index is not None and not isinstance(index, complex | np.complexfloating):
         # a string ("0.5") was taken as the number, a list got float()'s own TypeError (bt185);
         # a complex index (complex-step derivatives) is kept as it is
-        index = v.real("index (the TLS index a)", index, allow_nonfinite=True)
+        index = v.real("index", index, allow_nonfinite=True)
     if own is not None and index is not None:
         given = complex(index) if isinstance(index, complex | np.complexfloating) else index
         if given != own:
