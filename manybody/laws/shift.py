@@ -138,9 +138,6 @@ def check_band(band) -> tuple[float, float]:
     return lo, hi
 
 
-_check_band = check_band
-
-
 def shift_tls(x) -> np.ndarray:
     """TLS digamma law S(x) = Re psi(1/2 + x/(2 pi i)) - ln(x/(2 pi)) (infinite flat band).
 
@@ -227,7 +224,7 @@ def shift_generic(x, band=None) -> np.ndarray:
     x = _check_x(x)
     if _density(band) is not None:
         return shift_numerical(x, lambda u: np.exp(-u), band)
-    lo, hi = _check_band(band)
+    lo, hi = check_band(band)
     with np.errstate(over="ignore", invalid="ignore"):
         if lo == 0.0 and math.isinf(hi):
             # e^x E1(x) - e^-x Ei(x); exp1 and expi scaled to stay finite at large x
@@ -270,7 +267,7 @@ def shift_numerical(x, remainder, band=None) -> np.ndarray:
         S(x), shape of x.
     """
     x = _check_x(x)
-    lo, hi = _check_band(band)
+    lo, hi = check_band(band)
     flat = x.reshape(-1, 1)
     d = min(1.0 - lo, hi - 1.0, 0.5)
 
