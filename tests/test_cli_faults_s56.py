@@ -334,3 +334,86 @@ def test_loss_only_comparison_holds_every_law_at_the_familys_weights_as_compare_
     for law in ("tls", "generic", "family"):
         assert joint.fits["loss"][law].fit.parameters == alone.fits[law].parameters, law
         assert joint.fits["loss"][law].fit.aic == alone.fits[law].aic, law
+
+
+# ------------------------------------------------------------- helper-187's second round
+
+
+def test_law_values_refuses_an_unknown_law():
+    from manybody.laws.shapes import law_values
+
+    x = np.geomspace(0.3, 10, 5)
+    np.testing.assert_allclose(law_values("tls", x), np.tanh(x / 2))
+    for law in ("TLS", "tanh", None, "abc"):
+        with pytest.raises(ValueError, match="law must be one of 'tls', 'generic', 'family'"):
+            law_values(law, x)
+
+
+@pytest.mark.parametrize("option", [["--margin", "3"], ["--top", "1.5"], ["--decades", "1"],
+                                    ["--simulate", "0"]])
+def test_velocity_options_at_their_defaults_are_refused_by_the_joint_fit(tmp_path, capsys,
+                                                                         option):
+    shift, _, _ = _falling_table(tmp_path)
+    out = tmp_path / "o"
+    assert _main([str(_loss_table(tmp_path)), "--frequency", "5.61989GHz", "--shift", str(shift),
+                  "--tmax", "0.6", *option, "--out", str(out)]) == 2
+    assert f"{option[0]} does not apply to the joint loss + shift fit" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_the_default_sweep_pattern_typed_beside_an_index_is_refused(tmp_path, capsys):
+    from manybody.measured.resonator_table import NAME_PATTERN
+
+    (tmp_path / "sw").mkdir()
+    (tmp_path / "index.csv").write_text("file,T_mK\n")
+    assert _main(["--sweeps", str(tmp_path / "sw"), "--sweep-index", str(tmp_path / "index.csv"),
+                  "--sweep-pattern", NAME_PATTERN, "--out", str(tmp_path / "o")]) == 2
+    assert "--sweep-pattern and --sweep-index both give" in capsys.readouterr().err
+
+
+def test_a_curve_repeated_at_one_temperature_beside_a_good_one_is_refused(tmp_path, capsys):
+    good = _loss_table(tmp_path)
+    bad = tmp_path / "qint_100dBm.csv"
+    bad.write_text("T (mK),Qi\n" + "".join(f"100,{q:.8g}\n" for q in (9e5, 9.1e5, 8.9e5, 9.2e5)))
+    for extra in ([], ["--shift", str(_falling_table(tmp_path)[0]), "--tmax", "0.6"]):
+        out = tmp_path / "o"
+        assert _main([str(good), str(bad), "--frequency", "5.61989GHz", *extra, "--out",
+                      str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "curve 'qint_100dBm' has 4 rows at 1 distinct temperature(s)" in err, err
+        assert not out.exists()
+
+
+def test_a_shift_in_hz_beyond_a_tenth_of_the_frequency_is_refused_by_the_joint_fit(tmp_path,
+                                                                                   capsys):
+    from tests.shift_tables import write_table
+
+    temperature = np.geomspace(0.02, 0.6, 20)
+    shift = 5.61989e9 * 1e-5 * np.log(temperature / 0.1)
+    shift[-1] = 1.2e9  # df/f0 = 0.21
+    path = write_table(tmp_path / "df.csv", ["df (Hz)"], [shift], temperature)
+    base = [str(_loss_table(tmp_path)), "--frequency", "5.61989GHz", "--shift", str(path)]
+    assert _main([*base, "--out", str(tmp_path / "o")]) == 2
+    assert "over the frequency 5.61989e+09 Hz is df/f0 = 0.214" in capsys.readouterr().err
+    assert _main([*base, "--tmax", "0.5", "--out", str(tmp_path / "o")]) == 0  # outside: read
+
+
+def test_sweep_points_refuses_the_spec_of_another_run_with_the_same_axes(tmp_path):
+    import copy
+
+    from manybody.runs.results import sweep_points
+    from manybody.runs.spec import RunSpec
+    from manybody.runs.sweep import run_sweep
+
+    data = {"name": "a", "seed": 1, "realisations": 1,
+            "model": {"n_tls": 2, "tls": {"asymmetry_max": 0.3, "tunnelling_min": 0.001,
+                                          "tunnelling_max": 0.3}},
+            "probe": {"frequencies": [0.1], "temperatures": [0.1], "observables": ["absorption"]},
+            "sweep": {"model.tls.asymmetry_max": [0.2, 0.3]}}
+    ds = run_sweep(RunSpec.from_dict(data))
+    assert len(list(sweep_points(ds, RunSpec.from_dict(data)))) == 2
+    for key, value in (("name", "b"), ("seed", 2)):
+        other = copy.deepcopy(data)
+        other[key] = value
+        with pytest.raises(ValueError, match=f"its {key} .* is not the file's"):
+            sweep_points(ds, RunSpec.from_dict(other))

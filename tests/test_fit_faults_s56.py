@@ -115,3 +115,32 @@ def test_scatter_options_beside_sigma_are_warned_in_the_python_api():
     loss = 1e-5 / np.sqrt(1 + 10 ** ((power + 100) / 10)) + 1e-6
     with pytest.warns(UserWarning, match="error_model='absolute' has no effect"):
         mb.fit_saturation(power, loss, sigma=0.01 * loss, scale="dB", error_model="absolute")
+
+
+def test_fit_loss_shift_warns_of_options_its_mode_does_not_use():
+    import warnings
+
+    import pytest
+
+    from manybody.laws.inputs import LossCurve, ShiftCurve
+    from manybody.laws.joint import ModeOptionWarning, compare_loss_shift, fit_loss_shift
+
+    rng = np.random.default_rng(3)
+    x = np.geomspace(0.3, 10, 14)
+    t = 0.1 / x
+    curves = [LossCurve(t, amp * np.tanh(x / 2) * (1 + 0.02 * rng.standard_normal(14)) + 0.05,
+                        label=f"c{j}") for j, amp in enumerate([1.0, 0.6])]
+    shift = ShiftCurve(t, 1e-6 * np.log(t))
+    plain = fit_loss_shift(curves, None, 0.1, law="tls", mode="loss")
+    with pytest.warns(ModeOptionWarning, match="band, partner have no effect: mode 'loss'"):
+        loss = fit_loss_shift(curves, None, 0.1, law="tls", mode="loss", band=(0.5, 2),
+                              partner=1)
+    assert loss.fit.parameters == plain.fit.parameters
+    with pytest.warns(ModeOptionWarning, match="background, error_model have no effect: mode "
+                                               "'shift'"):
+        fit_loss_shift(curves, shift, 0.1, law="tls", mode="shift", background=False,
+                       error_model="absolute")
+    with warnings.catch_warnings():  # a comparison passes its options to every mode: no word
+        warnings.simplefilter("error", ModeOptionWarning)
+        compare_loss_shift(curves, shift, 0.1, band=(0.5, 2), partner=0)
+        fit_loss_shift(curves, shift, 0.1, law="tls", mode="joint", band=(0.5, 2), partner=1)

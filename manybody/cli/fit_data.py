@@ -809,7 +809,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("give loss tables (FILE ...) or --sweeps FOLDER_OR_GLOB")
     if fit_loss_shift.wanted(args):
         try:
-            return fit_loss_shift.run_loss_shift(args, _gap(args), _load)
+            gap = _gap(args)
+            return fit_loss_shift.run_loss_shift(args, gap, lambda a: _load_enough(a, gap))
         except ValueError as exc:
             raise ValueError(cli_message(str(exc))) from None
     _refuse_other_formats(args.files)
@@ -900,6 +901,14 @@ def _compare(compare_laws, args: argparse.Namespace, curves, w: float, gap):
                             critical_power_law=args.critical_power_law)
 
 
+def _load_enough(args: argparse.Namespace, gap) -> tuple[list, list]:
+    """:func:`_load`, then :func:`_enough_temperatures` (the joint loss + shift fit's loader:
+    it fitted repeated rows without the check; helper-187)."""
+    tables, curves = _load(args)
+    _enough_temperatures(args, gap, curves)
+    return tables, curves
+
+
 def _enough_temperatures(args: argparse.Namespace, gap, curves: list) -> None:
     """Refuse loss tables with no more distinct (curve, temperature) points in the window than
     the family law fit has parameters, before any fit: rows repeated at one or two temperatures
@@ -913,13 +922,22 @@ def _enough_temperatures(args: argparse.Namespace, gap, curves: list) -> None:
                             saturation=args.saturation,
                             critical_power_law=args.critical_power_law)
     distinct, rows = 0, 0
+    own = int(not args.saturation) + int(args.background)  # a curve's amplitude, background
     for curve in curves:
         keep = np.ones(curve.temperature.size, dtype=bool)
         if args.tmin is not None:
             keep &= curve.temperature >= args.tmin
         if args.tmax is not None:
             keep &= curve.temperature <= args.tmax
-        distinct += np.unique(curve.temperature[keep]).size
+        here = np.unique(curve.temperature[keep]).size
+        if int(keep.sum()) > here and 0 < here < own:  # one curve's repeats beside good curves
+            # left every parameter "not determined" (helper-187)
+            raise ValueError(f"curve {curve.label!r} has {int(keep.sum())} rows at {here} "
+                             f"distinct temperature(s) in the window for its {own} own "
+                             "parameters (amplitude, background): rows repeated at one "
+                             "temperature add no temperature dependence; leave the curve out "
+                             "or give it more temperatures")
+        distinct += here
         rows += int(keep.sum())
     if rows > distinct and distinct <= len(names):
         temperatures = np.unique(np.concatenate([c.temperature for c in curves]))

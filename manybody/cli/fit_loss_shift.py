@@ -41,7 +41,7 @@ from manybody.cli.fit_outputs import (
     report_written,
     value_with_error,
 )
-from manybody.cli.parser import option_given
+from manybody.cli.parser import option_given, option_typed
 from manybody.cli.x_range import check_data_window
 from manybody.laws.inputs import LossCurve, ShiftCurve, parse_frequency
 from manybody.measured.resonator_table import loss_table, shift_curves
@@ -119,7 +119,8 @@ def fit_curves(curves: list[LossCurve], shift: ShiftCurve, frequency: float | st
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    bad = [name for name, attr, default in _NOT_HERE if getattr(args, attr) != default]
+    bad = [option_typed(args, attr, name) for name, attr, default in _NOT_HERE
+           if option_given(args, attr, default)]  # typed at the default too (helper-187)
     if bad:
         raise ValueError(f"{' and '.join(bad)} {'does' if len(bad) == 1 else 'do'} not apply to "
                          "the joint loss + shift fit (--shift/--joint/--simulated)")

@@ -147,7 +147,7 @@ def check_options(args: argparse.Namespace) -> None:
                              "raw S21 sweeps only: add --sweeps FOLDER_OR_GLOB, or leave "
                              f"{'it' if len(given) == 1 else 'them'} out")
         return
-    if args.sweep_index is not None and args.sweep_pattern != NAME_PATTERN:
+    if args.sweep_index is not None and option_given(args, "sweep_pattern", NAME_PATTERN):
         # every sweep must be in the index, so the pattern read nothing (helper-177)
         raise ValueError("--sweep-pattern and --sweep-index both give the sweeps' temperatures "
                          "and powers (the pattern from the file names, the index from its rows; "

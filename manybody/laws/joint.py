@@ -271,6 +271,34 @@ def _points(curves: list[LossCurve], shift: ShiftCurve | None, error_model: str,
                             ), shift_base
 
 
+class ModeOptionWarning(UserWarning):
+    """An option of :func:`fit_loss_shift` that its mode does not use (``band`` and ``partner``
+    in mode "loss", ``background`` and ``error_model`` in mode "shift", ``partner`` with
+    ``saturation``); :func:`compare_loss_shift` passes its options to every mode and does not
+    repeat it."""
+
+
+def _warn_mode_options(mode: str, **options) -> None:
+    """Warn (:class:`ModeOptionWarning`) about options ``mode`` does not use, at values other
+    than their defaults: they were taken without a word (helper-185)."""
+    unused = []
+    if mode == "loss":
+        unused += [name for name in ("band", "partner") if options[name] is not None]
+    elif options["saturation"] and options["partner"] is not None:
+        unused.append("partner")  # the shift takes the unsaturated amplitude
+    if mode == "shift":
+        unused += (["background"] if options["background"] is not True else []) + (
+            ["error_model"] if options["error_model"] != "relative" else [])
+    if unused:
+        what = {"loss": "mode 'loss' fits the loss curves alone (band and partner describe the "
+                        "shift)",
+                "shift": "mode 'shift' fits the shift alone (background and error_model "
+                         "describe the loss curves)"}.get(mode, "with saturation=True the shift "
+                                                             "shares the unsaturated amplitude")
+        warnings.warn(f"{', '.join(unused)} {'has' if len(unused) == 1 else 'have'} no effect: "
+                      f"{what}", ModeOptionWarning, stacklevel=3)
+
+
 def _partner(curves: list[LossCurve], partner: int | None) -> int:
     if not curves:
         return 0
@@ -387,6 +415,8 @@ def fit_loss_shift(
         raise ValueError(f"mode {mode!r} needs at least one loss curve")
     if mode != "loss" and not isinstance(shift, ShiftCurve):
         raise ValueError(f"mode {mode!r} needs a ShiftCurve, got {type(shift).__name__}")
+    _warn_mode_options(mode, band=band, partner=partner, background=background,
+                       error_model=error_model, saturation=saturation)
     if mode == "loss":  # fit_joint checks x = w/T (manybody.laws.x_range)
         fit = engine.fit_joint(use, frequency, law=law, background=background,
                                quasiparticle=quasiparticle, gap=gap, tmin=tmin, tmax=tmax,
@@ -450,8 +480,8 @@ def fit_loss_shift(
         result = _blame_the_shift(result, lambda: _quiet_x_range(lambda: fit_loss_shift(
             curves, shift, frequency, law=law, mode="loss", background=background,
             quasiparticle=quasiparticle, gap=gap, tmin=tmin, tmax=tmax, error_model=error_model,
-            partner=partner, band=band, saturation=saturation,
-            critical_power_law=critical_power_law)))
+            saturation=saturation, critical_power_law=critical_power_law)))  # the loss alone:
+        # no band or partner (mode "loss" warns of them)
     return result
 
 
@@ -579,6 +609,8 @@ def compare_loss_shift(curves: Sequence[LossCurve], shift: ShiftCurve, frequency
                     if j:  # a mode's laws share its family's own parameters per curve: a short
                         # curve's warning is the family fit's (session 52)
                         warnings.simplefilter("ignore", ShortCurveWarning)
+                    # the options go to every mode: one a mode does not use is no slip here
+                    warnings.simplefilter("ignore", ModeOptionWarning)
                     fits[m][law] = fit_loss_shift(
                         curves, shift, frequency, law=law, mode=m,
                         weights=fits[m]["family"].fit if j else None, **options)

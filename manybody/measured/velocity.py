@@ -988,7 +988,20 @@ class VelocityTable:
         """
         if self.kind == "df" and frequency_hz is not None:
             factor = HERTZ_PER_UNIT[self.units["shift"]] / frequency_hz
-            return self.shift * factor, None if self.sigma is None else self.sigma * factor
+            # the cap of a relative shift, as df/f itself is held to (a 'df (Hz)' of 1e9 at 5 GHz,
+            # df/f = 0.2, was fitted; helper-187)
+            fraction = self.shift * factor
+            beyond = np.flatnonzero((np.abs(fraction) > MAX_RELATIVE_SHIFT)
+                                    & _in_window(self.temperature, window))
+            if beyond.size:
+                k = int(beyond[0])
+                raise ValueError(
+                    f"{self.source}: shift column {self.shift_column!r}, data row {k + 1}: "
+                    f"{self.shift[k]:g} {FREQUENCY_SYMBOLS[self.units['shift']]} over the "
+                    f"frequency {frequency_hz:g} Hz is df/f0 = {fraction[k]:.3g}, beyond the "
+                    f"|df/f0| <= {MAX_RELATIVE_SHIFT:g} of a shift (TLS shifts are ~1e-5): check "
+                    "the column's unit and --frequency")
+            return fraction, None if self.sigma is None else self.sigma * factor
         if self.kind == "df":
             # in brackets or after the name alike: 'df_GHz' was taken as df/f0, 'df (GHz)'
             # refused (a tester, session 52)

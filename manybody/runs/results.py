@@ -396,6 +396,12 @@ def _check_spec_fits(ds: xr.Dataset, spec: RunSpec) -> None:
     if not wrong and "realisation_count" in ds and ds["realisation_count"].shape == spec.shape \
             and not np.array_equal(ds["realisation_count"].values, spec.realisation_counts):
         wrong.append("its realisation counts are not the file's")
+    # another run's spec with the same axes labelled the points with its models (helper-187):
+    # its name and seed are the file's own attributes (the digest is not compared: a file
+    # written by an older version may hold another canonical form of the same spec)
+    wrong += [f"its {key} {getattr(spec, key)!r} is not the file's {ds.attrs[key]!r}"
+              for key in ("name", "seed") if not wrong and key in ds.attrs
+              and str(ds.attrs[key]) != str(getattr(spec, key))]
     if wrong:
         raise ValueError(f"sweep_points: spec does not describe this results file: "
                          f"{'; '.join(wrong)} (file dimensions: {dict(ds.sizes)}); pass "
