@@ -144,3 +144,20 @@ def test_fit_loss_shift_warns_of_options_its_mode_does_not_use():
         warnings.simplefilter("error", ModeOptionWarning)
         compare_loss_shift(curves, shift, 0.1, band=(0.5, 2), partner=0)
         fit_loss_shift(curves, shift, 0.1, law="tls", mode="joint", band=(0.5, 2), partner=1)
+
+
+def test_the_joint_fit_warns_of_an_error_model_beside_sigma_everywhere():
+    import pytest
+
+    from manybody.laws.inputs import LossCurve, ShiftCurve
+    from manybody.laws.joint import fit_loss_shift
+
+    x = np.geomspace(0.3, 10, 14)
+    t = 0.1 / x
+    y = np.tanh(x / 2) * (1 + 0.02 * np.random.default_rng(1).standard_normal(14)) + 0.05
+    curve = LossCurve(t, y, 0.02 * y)
+    shift = ShiftCurve(t, 1e-6 * np.log(t), np.full(14, 1e-8))
+    plain = fit_loss_shift(curve, shift, 0.1, law="tls", mode="joint")
+    with pytest.warns(UserWarning, match="error_model='absolute' has no effect"):
+        fit = fit_loss_shift(curve, shift, 0.1, law="tls", mode="joint", error_model="absolute")
+    assert fit.fit.parameters == plain.fit.parameters

@@ -428,6 +428,8 @@ def fit_loss_shift(
     highest = max(float(c.temperature.max()) for c in [*use, shift])  # tmax is checked against it
     windowed = engine.fit_window(use, tmin, tmax, saturation and bool(use), highest) if use else []
     sh = shift.window(tmin, tmax, highest)
+    if sh.sigma is not None:  # error_model beside sigma everywhere changed nothing (helper-187)
+        engine.warn_scatter_options_with_sigma(windowed, error_model=error_model)
     check_x_range(np.concatenate([sh.temperature] + [c.temperature for c in windowed]), w,
                   frequency)
     warn_quality_factor_as_loss(windowed)
