@@ -930,8 +930,9 @@ def _enough_temperatures(args: argparse.Namespace, gap, curves: list) -> None:
         if args.tmax is not None:
             keep &= curve.temperature <= args.tmax
         here = np.unique(curve.temperature[keep]).size
-        if int(keep.sum()) > here and 0 < here < own:  # one curve's repeats beside good curves
-            # left every parameter "not determined" (helper-187)
+        if len(curves) > 1 and int(keep.sum()) > here and 0 < here < own:  # one curve's repeats
+            # beside good curves left every parameter "not determined" (helper-187); a single
+            # curve is refused below with the count of its distinct temperatures
             raise ValueError(f"curve {curve.label!r} has {int(keep.sum())} rows at {here} "
                              f"distinct temperature(s) in the window for its {own} own "
                              "parameters (amplitude, background): rows repeated at one "
