@@ -66,6 +66,7 @@ from manybody.laws.inputs import (
     MAX_TEMPERATURE,
     QP_SHAPES,
     check_power_dbm,
+    in_window,
     parse_frequency,
 )
 from manybody.laws.x_range import XRangeWarning
@@ -924,11 +925,7 @@ def _enough_temperatures(args: argparse.Namespace, gap, curves: list) -> None:
     distinct, rows = 0, 0
     own = int(not args.saturation) + int(args.background)  # a curve's amplitude, background
     for curve in curves:
-        keep = np.ones(curve.temperature.size, dtype=bool)
-        if args.tmin is not None:
-            keep &= curve.temperature >= args.tmin
-        if args.tmax is not None:
-            keep &= curve.temperature <= args.tmax
+        keep = in_window(curve.temperature, args.tmin, args.tmax)
         here = np.unique(curve.temperature[keep]).size
         if len(curves) > 1 and int(keep.sum()) > here and 0 < here < own:  # one curve's repeats
             # beside good curves left every parameter "not determined" (helper-187); a single

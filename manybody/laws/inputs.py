@@ -355,6 +355,19 @@ def check_tmax(tmax: float | None, highest: float, lowest: float | None = None) 
                          f"{tmax:g}mK); leave it out for no upper edge")
 
 
+def in_window(temperature, tmin: float | None, tmax: float | None) -> np.ndarray:
+    """Which temperatures (K, any shape) lie in [tmin, tmax] (either edge None: open), edges
+    included: the one window rule of the fits (a bool array of the shape of ``temperature``;
+    :func:`window_mask` also checks the edges and refuses an empty window)."""
+    temperature = np.asarray(temperature)
+    keep = np.ones(temperature.shape, dtype=bool)
+    if tmin is not None:
+        keep &= temperature >= tmin
+    if tmax is not None:
+        keep &= temperature <= tmax
+    return keep
+
+
 def window_mask(temperature: np.ndarray, tmin: float | None, tmax: float | None,
                 label: str, highest: float | None = None) -> np.ndarray:
     """Which of a curve's temperatures (K, shape (n,)) lie in [tmin, tmax] (either edge None:
@@ -370,11 +383,7 @@ def window_mask(temperature: np.ndarray, tmin: float | None, tmax: float | None,
     """
     check_tmax(tmax, float(temperature.max()) if highest is None else highest,
                float(temperature.min()))
-    keep = np.ones(temperature.size, dtype=bool)
-    if tmin is not None:
-        keep &= temperature >= tmin
-    if tmax is not None:
-        keep &= temperature <= tmax
+    keep = in_window(temperature, tmin, tmax)
     if not keep.any():
         raise ValueError(f"no points of {label!r} in the window {window_text(tmin, tmax)} (data span "
                          f"{temperature.min():g}-{temperature.max():g} K)")

@@ -34,6 +34,7 @@ from manybody.laws.inputs import (
     check_tmax,
     window_text,
 )
+from manybody.laws.inputs import in_window as laws_in_window
 from manybody.laws.x_range import x_range_problem
 from manybody.measured.resonance import BACKGROUNDS, MAX_MISFIT, ResonanceFit, fit_notch
 from manybody.measured.sweeps import read_sweep
@@ -332,8 +333,7 @@ def in_window(temperature: float, window: tuple[float | None, float | None]) -> 
     """Whether ``temperature`` (K) lies in ``window`` = (--tmin, --tmax) (K, either edge None:
     open), edges included: the one rule of the sweeps' fits (it was written out in three
     places)."""
-    tmin, tmax = window
-    return (tmin is None or temperature >= tmin) and (tmax is None or temperature <= tmax)
+    return bool(laws_in_window(temperature, *window))
 
 
 def _check_temperatures(sweeps: list, temperatures: list[float],

@@ -65,6 +65,7 @@ from pathlib import Path
 
 import numpy as np
 
+from manybody.laws.inputs import in_window
 from manybody.laws.velocity import VelocityFit
 from manybody.measured import headers, tables
 from manybody.support.paths import check_input_file
@@ -815,17 +816,6 @@ def _refuse_unclear_sign(src: str, column: str, values: np.ndarray) -> None:
             f"it holds, {example}")
 
 
-def _in_window(temperature: np.ndarray, window: tuple[float | None, float | None]) -> np.ndarray:
-    """Which temperatures (K) lie in the window [tmin, tmax] (an edge None: open)."""
-    tmin, tmax = window
-    inside = np.ones(temperature.size, dtype=bool)
-    if tmin is not None:
-        inside &= temperature >= tmin
-    if tmax is not None:
-        inside &= temperature <= tmax
-    return inside
-
-
 def check_relative(source: str, column: str, shift: np.ndarray, scaled: np.ndarray,
                    inside: np.ndarray | None = None) -> None:
     """Refuse a relative shift (``scaled``, the column's values as plain fractions) beyond
@@ -992,7 +982,7 @@ class VelocityTable:
             # df/f = 0.2, was fitted; helper-187)
             fraction = self.shift * factor
             beyond = np.flatnonzero((np.abs(fraction) > MAX_RELATIVE_SHIFT)
-                                    & _in_window(self.temperature, window))
+                                    & in_window(self.temperature, *window))
             if beyond.size:
                 k = int(beyond[0])
                 raise ValueError(
@@ -1013,7 +1003,7 @@ class VelocityTable:
         scale = _shift_scale(self.source, self.shift_column)
         shift = self.shift * scale
         check_relative(self.source, self.shift_column, self.shift, shift,
-                       _in_window(self.temperature, window))
+                       in_window(self.temperature, *window))
         return shift, None if self.sigma is None else self.sigma * scale
 
     def metadata(self) -> dict:
@@ -1102,7 +1092,7 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
     measured = over_measured(s_name)
     scale = _shift_scale(src, s_name) if measured else 1.0
     temperature, t_unit = tables.temperature_column_values(grid, t_name, temperature_unit)
-    inside = _in_window(temperature, window)
+    inside = in_window(temperature, *window)
     if measured:  # 'f0/f - 1': (f - f0)/f, not df/f0 (helper-174)
         check_relative(src, s_name, shift, shift * scale, inside)
     e_name = tables.error_column_of(grid, error_column, t_name, s_name, value_kind="shift")

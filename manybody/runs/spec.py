@@ -744,9 +744,10 @@ class RunSpec:
             raise TypeError(f"from_toml takes the path of a TOML file, got "
                             f"{type(path).__name__}; for TOML text use "
                             "RunSpec.from_dict(tomllib.loads(text))")
-        if isinstance(path, str) and ("\n" in path or re.match(r"\s*[\w.\"']+\s*=\s*\S", path)
-                                      and not Path(path).exists()):
-            # TOML text given as the path: 'File name too long' (helper-183)
+        if (isinstance(path, str) and re.match(r"\s*[\w.\"']+\s*=\s*\S", path)
+                and not Path(path).exists()):
+            # TOML text given as the path: 'File name too long' (helper-183); other text (a
+            # table header first, a comment) is refused just below
             raise ValueError("from_toml takes the path of a TOML file, got what looks like TOML "
                              f"text ({path[:40]!r}...); for text use "
                              "RunSpec.from_dict(tomllib.loads(text))")
