@@ -6,8 +6,10 @@ and 25). These are warned about, not refused: the value is harmless, and a spec 
 another model of the same study. :func:`manybody.runs.spec.preflight` warns once per parameter
 for a whole sweep (one line naming the key, its values and why it has no effect).
 
-Only values that differ from the parameter's default are reported (a default cannot have been
-meant to change anything).
+Only values that differ from the parameter's default are reported here (in Python a default
+cannot be told from a value left alone); with ``include_defaults`` every value is, and the
+preflight warns about those of keys a spec's file gave, at their defaults too (a key typed at its
+default value was not warned; a tester, bt189).
 """
 
 from __future__ import annotations
@@ -308,13 +310,14 @@ def _given_options(solver: SolverParams) -> dict[str, Any]:
     """The Chebyshev options the user gave (the table of a run specification, or the fields of a
     ChebyshevParams that differ from its defaults), with their validated values; an option equal
     to its default is left out (``max_vectors`` and the window options default to values computed
-    from ``n_vectors`` and ``truncation_tol``)."""
+    from ``n_vectors`` and ``truncation_tol``), unless ``include_defaults``."""
     options = solver.chebyshev
     derived = ChebyshevParams(n_vectors=options.n_vectors, truncation_tol=options.truncation_tol,
                               trace="exact")
     given = {}
+    every = _WITH_DEFAULTS.get()  # include_defaults: also those given at their defaults
     for name in solver._given or {}:
         default = derived if name in _DERIVED else _CHEBYSHEV
-        if getattr(options, name) != getattr(default, name):
+        if every or getattr(options, name) != getattr(default, name):
             given[name] = getattr(options, name)
     return given

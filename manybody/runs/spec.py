@@ -583,6 +583,16 @@ def _nested_tuple(value: Any) -> Any:
     return tuple(_nested_tuple(x) for x in value) if isinstance(value, list) else int(value)
 
 
+def _dotted_keys(table: Any, prefix: str) -> list[str]:
+    """``prefix`` and the dotted key of every entry of ``table`` and of its sub-tables
+    (``model``, ``model.coupling``, ``model.coupling.min_distance``, ...)."""
+    keys = [prefix]
+    if isinstance(table, Mapping):
+        for name, value in table.items():
+            keys += _dotted_keys(value, f"{prefix}.{name}")
+    return keys
+
+
 def _replace_path(obj: Any, path: list[str], value: Any, key: str) -> Any:
     """dataclasses.replace along a dotted path; names the sweep key if a section is absent."""
     head = path[0]
@@ -637,6 +647,13 @@ class RunSpec:
     sweep: Mapping[str, Any] = field(default_factory=dict)
     probe: Probe
     solver: SolverParams = field(default_factory=SolverParams)
+    #: The dotted keys of the tables this spec was read from (:meth:`from_dict`, hence
+    #: :meth:`from_toml`), e.g. ``"model.coupling.min_distance"``: a key written at its default
+    #: value is still one the user set, and is warned about when it changes nothing (a tester,
+    #: bt189). None for a spec built in Python or read back from a results file
+    #: (:meth:`from_record`, where every key is written), whose unused-parameter check counts
+    #: only values away from their defaults (:func:`preflight`).
+    _keys: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -712,7 +729,7 @@ class RunSpec:
             probe = probe_from_dict(data["probe"])
         except (TypeError, ValueError) as exc:
             raise type(exc)(spec_keys(str(exc))) from None
-        return cls(
+        spec = cls(
             name=data.get("name", "run"),
             seed=data["seed"],
             realisations=data["realisations"],
@@ -721,6 +738,19 @@ class RunSpec:
             probe=probe,
             solver=solver,
         )
+        object.__setattr__(spec, "_keys", frozenset(
+            key for section in ("model", "probe", "solver")
+            for key in _dotted_keys(data.get(section, {}), section)))
+        return spec
+
+    @property
+    def given_keys(self) -> frozenset[str] | None:
+        """The dotted keys the specification's tables gave, with the sweep's keys (a swept key
+        is given at each of its values); None when unknown (a spec built in Python, or read back
+        from a results file)."""
+        if self._keys is None:
+            return None
+        return self._keys | frozenset(self.sweep)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> RunSpec:
@@ -794,9 +824,11 @@ class RunSpec:
         model = self.model if n_tls is None else dataclasses.replace(self.model, n_tls=n_tls)
         probe = (self.probe if temperatures is None
                  else dataclasses.replace(self.probe, temperatures=tuple(temperatures)))
-        return dataclasses.replace(
+        resized = dataclasses.replace(
             self, model=model, probe=probe, sweep=self.sweep if sweep is None else sweep,
             realisations=self.realisations if realisations is None else realisations)
+        object.__setattr__(resized, "_keys", self._keys)  # the same keys, other values
+        return resized
 
     # -- serialisation ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -1083,7 +1115,9 @@ def preflight(spec: RunSpec) -> dict[str, int]:
     UserWarning
         Once per parameter whose value has no effect given the others at every sweep point
         (e.g. ``coupling.min_distance`` with Gaussian couplings; :mod:`manybody.config.unused`),
-        with its values over the sweep, after every point has passed. Once for an absolute
+        with its values over the sweep, after every point has passed: any value of a key the
+        spec's tables or sweep gave (:attr:`RunSpec.given_keys`), its default too; without
+        them (a spec built in Python), the values away from the default. Once for an absolute
         line kernel at least half the lowest frequency where an observable that uses the kernel
         is asked for, with its widths over the sweep.
     """
@@ -1091,7 +1125,10 @@ def preflight(spec: RunSpec) -> dict[str, int]:
         raise TypeError(f"spec must be a RunSpec, got {type(spec).__name__}")
     check_results_size(spec)
     methods: dict[str, int] = {}
-    given: dict[str, tuple[str, list[Any]]] = {}  # non-default values without effect
+    # values without effect: those away from the default, and any value of a key the spec's
+    # file gave (a key written at its default changes nothing either; bt189)
+    given: dict[str, tuple[str, list[Any]]] = {}
+    present = spec.given_keys or frozenset()
     idle: dict[str, int] = {}  # points where the parameter has no effect, whatever its value
     wide: list[tuple[float, float]] = []  # (kernel width, lowest frequency) of too wide kernels
     # a point's warnings, gathered to name the sweep points they apply to (a run's far-above
@@ -1113,8 +1150,13 @@ def preflight(spec: RunSpec) -> dict[str, int]:
             values = given.setdefault(key, (reason, []))[1]
             if value not in values:
                 values.append(value)
-        for key in {k for k, _, _ in unused_parameters(model, probe, spec.solver, method,
-                                                          include_defaults=True)}:
+        idle_here = unused_parameters(model, probe, spec.solver, method, include_defaults=True)
+        for key, value, reason in idle_here:
+            if key in present:  # a key the file gave, at its default too (bt189)
+                values = given.setdefault(key, (reason, []))[1]
+                if value not in values:
+                    values.append(value)
+        for key in {k for k, _, _ in idle_here}:
             idle[key] = idle.get(key, 0) + 1
     # a parameter that has an effect at some point of the sweep is not warned about (a
     # reviewer, session 26: growth_temperature with the kind swept over exponential and flat)
