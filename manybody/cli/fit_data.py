@@ -49,6 +49,7 @@ from manybody.cli.fit_outputs import (
     error_column,
     frequency_option,
     make_out,
+    note_ignored_columns,
     out_dir,
     out_path,
     power_column,
@@ -454,6 +455,8 @@ def _load(args) -> tuple[list, list]:
                   for f in files]
     for w in caught:
         print(f"manybody fit-data: warning: {w.message}", file=sys.stderr)
+    if args.shift is None:  # the joint fit notes them with its shift table
+        note_ignored_columns(args, tables)
     _refuse_same_measurement(tables)
     with_errors = [t.source for t in tables if t.sigma is not None]
     if with_errors and len(with_errors) < len(tables):

@@ -19,7 +19,8 @@ from manybody.support.files import remove_stale_temporaries
 
 __all__ = ["CLI_NAMES", "RESULT_FILES", "check_out_path", "check_window", "cli_message",
            "error_column", "frequency_option", "power_column",
-           "make_out", "out_dir", "out_path", "remove_empty", "value_with_error"]
+           "make_out", "note", "note_ignored_columns", "note_recorded_only", "out_dir", "out_path",
+           "remove_empty", "value_with_error"]
 
 
 #: API keywords in messages of the library, as the fit-data options a CLI user can type.
@@ -113,6 +114,55 @@ def error_column(args: argparse.Namespace) -> str | None | bool:
     if args.error_column is None:
         return None
     return False if args.error_column.strip().lower() == "none" else args.error_column
+
+
+def note(text: str) -> None:
+    """Print ``manybody fit-data: note: <text>`` on stderr: an option that changed nothing, said
+    so rather than taken in silence."""
+    print(f"manybody fit-data: note: {text}", file=sys.stderr)
+
+
+def note_recorded_only(option: str, record: str, why: str) -> None:
+    """The note of an option that is only recorded (in ``record``), ``why`` it is not used."""
+    note(f"{option} is recorded in {record} only: {why}")
+
+
+def note_ignored_columns(args: argparse.Namespace, tables: list) -> None:
+    """Note ``--error-column none`` / ``--power-column none`` where no table (loss tables, a
+    velocity or shift table) has such a column to ignore: the option changed nothing (a
+    tester, bt189). A column counts as one the reader would have taken when its name reads as
+    an error (the value's, not another column's: 'T_err' is never taken) or as a power."""
+    from manybody.measured.headers import error_names_other, is_error_column, is_power_column
+
+    def own(table) -> tuple[str, ...]:
+        return tuple(name for name in (table.temperature_column, getattr(table, "loss_column", None),
+                                       getattr(table, "shift_column", None),
+                                       getattr(table, "power_column", None)) if name)
+
+    def value_column(table) -> str:
+        return getattr(table, "loss_column", None) or getattr(table, "shift_column", "")
+
+    def columns(table, like) -> list[str]:
+        return [c for c in table.columns if c not in own(table) and like(table, c)]
+
+    def error_like(table, name: str) -> bool:
+        return (is_error_column(name)
+                and error_names_other(name, value_column(table), table.columns) is None)
+
+    def power_like(table, name: str) -> bool:
+        return is_power_column(name) and not is_error_column(name)
+
+    for option, given, like, what in (
+            ("--error-column", error_column(args), error_like, "error (uncertainty) column"),
+            ("--power-column", power_column(args) if hasattr(args, "power_column") else None,
+             power_like, "power column")):
+        read = [t for t in tables if like is error_like or hasattr(t, "loss_column")]
+        if given is not False or not read or any(columns(t, like) for t in read):
+            continue
+        where = "; ".join(f"{Path(t.source).name}: {', '.join(map(repr, t.columns))}"
+                          for t in read[:3]) + ("; ..." if len(read) > 3 else "")
+        note(f"{option} none changed nothing: no {what} was found to ignore (columns of "
+             f"{where})")
 
 
 def out_path(args: argparse.Namespace) -> Path:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from manybody.cli.fit_outputs import (
     cli_message,
     frequency_option,
     make_out,
+    note_recorded_only,
     out_dir,
     remove_empty,
     report_written,
@@ -262,9 +262,8 @@ def run_power_sweep(args: argparse.Namespace, load: Callable) -> int:
         raise ValueError(f"{named(wrong, 'does', 'do')} not apply to --power-sweep")
     frequency_option(args)
     if args.frequency is not None:  # it changed nothing and nothing said so (helper-185)
-        print("manybody fit-data: note: --frequency is recorded in saturation_results.json only: "
-              "the power sweep's saturation law per temperature has no x = hf/k_BT",
-              file=sys.stderr)
+        note_recorded_only("--frequency", "saturation_results.json", "the power sweep's "
+                           "saturation law per temperature has no x = hf/k_BT")
     check_window(args)
     try:
         tables, curves = load(args)

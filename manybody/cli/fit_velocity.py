@@ -27,6 +27,8 @@ from manybody.cli.fit_outputs import (
     frequency_hertz,
     frequency_option,
     make_out,
+    note_ignored_columns,
+    note_recorded_only,
     out_dir,
     out_path,
     remove_empty,
@@ -83,6 +85,13 @@ def _velocity_data(args: argparse.Namespace) -> tuple[VelocityTable, np.ndarray,
     shift = table.shift[keep][order]
     sigma = None if table.sigma is None else table.sigma[keep][order]
     refuse_repeated_temperatures(table.source, t)
+    note_ignored_columns(args, [table])
+    if args.frequency is not None and table.kind != "df":
+        # a relative shift has no Hz to divide by --frequency: it changed nothing, without a
+        # word (a tester, bt189)
+        note_recorded_only("--frequency", "velocity_results.json", f"the shift column "
+                           f"{table.shift_column!r} of {Path(table.source).name} is relative "
+                           f"({table.kind}), not in Hz, so there is nothing to divide by it")
     return table, t, shift, sigma
 
 
