@@ -36,6 +36,7 @@ from manybody.cli.fit_outputs import (
     check_window,
     frequency_hertz,
     make_out,
+    note_ignored_columns,
     out_dir,
     remove_empty,
     report_written,
@@ -178,6 +179,7 @@ def _measured(args: argparse.Namespace, load) -> tuple[list, ShiftCurve, float, 
                              error_column=False if no_errors else None, frequency_hz=frequency_hz,
                              window=(args.tmin, args.tmax))
     refuse_repeated_temperatures(st.source, st.temperature)
+    note_ignored_columns(args, [*tables, st])
     # a shift in Hz over --frequency, as --velocity
     values, sigma = st.as_fraction(frequency_hz, (args.tmin, args.tmax))
     with_sigma = [t.source for t in tables if t.sigma is not None]
@@ -274,21 +276,37 @@ def _correlated_points(cmp, per_realisation, w: float, options: dict
     user, session 35)."""
     from manybody.study.loss_shift import (
         KRAMERS_KRONIG,
+        MIN_DISTINCT_RESAMPLES,
         RESAMPLES,
         index_spread,
         realisation_correlation,
     )
 
     t, loss_r, shift_r = per_realisation
-    spread, skipped = index_spread(t, loss_r, shift_r, w, options)
+    distinct: dict[str, int] = {}
+    spread, skipped = index_spread(t, loss_r, shift_r, w, options, distinct=distinct)
     correlation = realisation_correlation(loss_r)
+
+    def too_few(key: str) -> str | None:
+        """Why the spread of ``key`` cannot be estimated, when too few distinct resamples gave
+        it (a spread of 0.000 "(7e-17x)" was printed for 2 realisations; a tester, bt189)."""
+        count = distinct.get(key, 0)
+        if count >= MIN_DISTINCT_RESAMPLES:
+            return None
+        return (f"its spread over resamples cannot be estimated: only {count} distinct "
+                f"resample(s) of the {loss_r.shape[0]} realisations could be fitted (at least "
+                f"{MIN_DISTINCT_RESAMPLES} are needed; more realisations)")
+
     over = (f"{RESAMPLES} resamples of the realisations" if not skipped else
             f"{RESAMPLES - skipped} of {RESAMPLES} resamples of the realisations ({skipped} "
             "could not be fitted, e.g. one that leaves out every realisation absorbing at the "
             f"lowest temperature: with {loss_r.shape[0]} realisations the spread itself is "
             "rough)")
+    # no "median correlation nan" with fewer than 3 realisations (a tester, bt189)
+    correlated = (f" (median correlation {correlation:.2f} between temperatures)"
+                  if math.isfinite(correlation) else "")
     lines = [f"correlated points: the {loss_r.shape[0]} realisations are shared by every "
-             f"temperature (median correlation {correlation:.2f} between temperatures); the "
+             f"temperature{correlated}; the "
              "errors, chi2 and ΔAIC above take the points as independent. The TLS index over "
              f"{over}:"]
     for mode, verdict in cmp.verdicts.items():
@@ -296,7 +314,14 @@ def _correlated_points(cmp, per_realisation, w: float, options: dict
         if mode in spread and math.isfinite(spread[mode]) and quoted and math.isfinite(quoted):
             lines.append(f"  {mode}: a = {verdict.index:.3f}, fit error {quoted:.3f}, spread "
                          f"over resamples {spread[mode]:.3f} ({spread[mode] / quoted:.2g}x)")
-    if math.isfinite(spread.get(KRAMERS_KRONIG, math.nan)):
+        elif (why := too_few(mode)) is not None and verdict.index is not None \
+                and math.isfinite(verdict.index):
+            error = f", fit error {quoted:.3f}" if quoted and math.isfinite(quoted) else ""
+            lines.append(f"  {mode}: a = {verdict.index:.3f}{error}; {why}")
+    if KRAMERS_KRONIG in distinct and math.isnan(spread.get(KRAMERS_KRONIG, math.nan)) \
+            and (why := too_few(KRAMERS_KRONIG)) is not None:
+        lines.append(f"  Kramers-Kronig ratio (tls): {why}")
+    elif math.isfinite(spread.get(KRAMERS_KRONIG, math.nan)):
         lines.append(f"  Kramers-Kronig ratio (tls): spread over resamples "
                      f"{spread[KRAMERS_KRONIG]:.3g} (its error above takes the points as "
                      "independent too)")
@@ -304,6 +329,7 @@ def _correlated_points(cmp, per_realisation, w: float, options: dict
         lines.append("  Kramers-Kronig ratio (tls): no spread over resamples: the loss amplitude "
                      "changes sign among them, so the ratio is not bounded")
     return "\n".join(lines), {"resamples": RESAMPLES, "resamples_skipped": skipped,
+                               "distinct_resamples_fitted": distinct,
                                "median_correlation": correlation, "index_spread": spread}
 
 

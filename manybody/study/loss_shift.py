@@ -199,11 +199,15 @@ def _floored(error: np.ndarray) -> np.ndarray:
 KRAMERS_KRONIG = "kramers_kronig_ratio_tls"
 #: Resamples of the realisations for :func:`index_spread` (about 0.05 s each at 25 temperatures).
 RESAMPLES = 100
+#: Fewest distinct resamples (realisations drawn, in any order) fitted for a spread: with 2
+#: realisations only {0, 1} can be fitted ({0, 0} and {1, 1} cannot), every fitted resample is
+#: the same, and a spread of 0.000 "(7e-17x)" the fit's error was printed (a tester, bt189).
+MIN_DISTINCT_RESAMPLES = 5
 
 
 def index_spread(temperature: np.ndarray, loss: np.ndarray, shift: np.ndarray, frequency: float,
-                 options: dict, n_resamples: int = RESAMPLES, seed: int = 0
-                 ) -> tuple[dict[str, float], int]:
+                 options: dict, n_resamples: int = RESAMPLES, seed: int = 0,
+                 distinct: dict[str, int] | None = None) -> tuple[dict[str, float], int]:
     """The spread of the TLS index a of each mode ("loss", "shift", "joint"), and of the
     Kramers-Kronig ratio of the TLS law (key :data:`KRAMERS_KRONIG`), over bootstrap resamples
     of the realisations (seeded), the fit's other options as given.
@@ -223,15 +227,24 @@ def index_spread(temperature: np.ndarray, loss: np.ndarray, shift: np.ndarray, f
         realisations a resample can leave out the only one that absorbs at the lowest
         temperature, and its curve's errors span beyond what a fit takes (such a resample
         stopped the whole ``fit-data --simulated`` with advice about measured errors' units;
-        a new user, session 37).
+        a new user, session 37). A spread is NaN too where fewer than
+        :data:`MIN_DISTINCT_RESAMPLES` distinct resamples (sets of realisations) gave a value:
+        it would be that of a few repeated fits, 0 by construction for one.
+
+    Other parameters
+    ----------------
+    distinct : dict, optional
+        Filled with the number of distinct resamples that gave a value, per key of the spread.
     """
     rng = np.random.default_rng(seed)
     n = loss.shape[0]
     values: dict[str, list[float]] = {}
+    drawn: dict[str, set[tuple[int, ...]]] = {}  # the distinct resamples behind each value
     loss_signs: set[float] = set()
     skipped = 0
     for _ in range(n_resamples):
         pick = rng.integers(0, n, n)
+        key = tuple(sorted(pick.tolist()))
         try:
             curve, sh = curves_from_realisations(temperature, loss[pick], shift[pick],
                                                  "resample")
@@ -244,14 +257,19 @@ def index_spread(temperature: np.ndarray, loss: np.ndarray, shift: np.ndarray, f
         for mode, verdict in cmp.verdicts.items():
             if verdict.index is not None and np.isfinite(verdict.index):
                 values.setdefault(mode, []).append(float(verdict.index))
+                drawn.setdefault(mode, set()).add(key)
         loss_amplitude = cmp.fits["loss"]["tls"].fit.parameters["amplitude"]
         loss_signs.add(float(np.sign(loss_amplitude)))
         if loss_amplitude:  # the Kramers-Kronig ratio of the TLS law, whose fit error is too
             # small in the same way (0.027 against a spread of 0.059; a break test, session 47)
             values.setdefault(KRAMERS_KRONIG, []).append(
                 float(cmp.fits["shift"]["tls"].fit.parameters["amplitude"] / loss_amplitude))
-    spread = {mode: float(np.std(v, ddof=1)) if len(v) > 1 else math.nan
+            drawn.setdefault(KRAMERS_KRONIG, set()).add(key)
+    spread = {mode: float(np.std(v, ddof=1))
+              if len(drawn[mode]) >= MIN_DISTINCT_RESAMPLES and len(v) > 1 else math.nan
               for mode, v in values.items()}
+    if distinct is not None:
+        distinct.update({mode: len(keys) for mode, keys in drawn.items()})
     if KRAMERS_KRONIG in spread and len(loss_signs - {0.0}) > 1:
         # the loss amplitude crosses 0 among the resamples: the ratio's spread is unbounded
         # (9.58e+06 was printed; helper-178), not a spread of a defined quantity
