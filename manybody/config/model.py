@@ -146,7 +146,7 @@ class CouplingParams:
         object.__setattr__(self, "min_distance", v.non_negative("coupling.min_distance", self.min_distance))
         if isinstance(self.components, str) or not isinstance(self.components, list | tuple):
             raise TypeError("coupling.components must be a list of names from zz, xx, xz, zx, "
-                            f"got {self.components!r}")
+                            f"got {v._describe(self.components)}")
         object.__setattr__(self, "components", tuple(self.components))
         if not self.components:
             raise ValueError("coupling.components must name at least one of zz, xx, xz, zx")
@@ -326,7 +326,7 @@ class ModelParams:
             value = getattr(self, name)
             if not isinstance(value, cls) and not (optional and value is None):
                 raise TypeError(f"{name} must be a {cls.__name__}{' or None' if optional else ''}"
-                                f", got {value!r}")
+                                f", got {v._describe(value)}")
         if self.tls is None and self.random_matrix is None:
             raise ValueError("model has no Hamiltonian: give tls, random_matrix, or both")
         if (self.tls is None and self.random_matrix.weight == 0
@@ -398,7 +398,7 @@ class ModelParams:
         far above those of a model of smaller TLS (the study's reach hypot(0.3, 0.3) = 0.42 K),
         so the block's scale is the user's choice, not a default."""
         if not isinstance(data, dict | MappingProxyType) and not hasattr(data, "keys"):
-            raise TypeError(f"{where} must be a table of keys, got {data!r}")
+            raise TypeError(f"{where} must be a table of keys, got {v._describe(data)}")
         sections = {
             "tls": TLSParams,
             "coupling": CouplingParams,

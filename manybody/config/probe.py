@@ -229,7 +229,7 @@ class MatrixElementBins:
             where = f"matrix_element_bins.{name}"
             value = getattr(self, name)
             if isinstance(value, str | bytes) or not isinstance(value, list | tuple | np.ndarray):
-                raise TypeError(f"{where} must be a list of bin edges in K, got {value!r}")
+                raise TypeError(f"{where} must be a list of bin edges in K, got {v._describe(value)}")
             edges = np.atleast_1d(v.real_array(where, value))
             if edges.ndim != 1 or edges.size < 2:
                 raise ValueError(f"{where} needs at least 2 bin edges (one bin), got {edges.size}")
@@ -291,7 +291,7 @@ class SaturationDrive:
         if isinstance(self.amplitudes, str | bytes) or not isinstance(self.amplitudes,
                                                                        list | tuple | np.ndarray):
             raise TypeError(f"{where} must be a list of strain amplitudes e0 >= 0, got "
-                            f"{self.amplitudes!r}")
+                            f"{v._describe(self.amplitudes)}")
         values = np.atleast_1d(v.real_array(where, self.amplitudes))
         if values.ndim != 1 or values.size == 0:
             raise ValueError(f"{where} must be a non-empty list of strain amplitudes e0 >= 0, "
@@ -401,7 +401,7 @@ class Probe:
         if isinstance(self.observables, str) or not isinstance(self.observables,
                                                                list | tuple):
             raise TypeError(f"observables must be a list of names from {', '.join(OBSERVABLES)}, "
-                            f"got {self.observables!r}")
+                            f"got {v._describe(self.observables)}")
         object.__setattr__(self, "observables", tuple(self.observables))
         if not self.observables:
             raise ValueError(f"observables must name at least one of {', '.join(OBSERVABLES)}")

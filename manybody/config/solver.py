@@ -96,7 +96,7 @@ class SolverParams:
         else:
             raise TypeError("solver.chebyshev must be a table of chebyshev solver options "
                             "(TOML [solver.chebyshev], e.g. n_vectors = 8), got "
-                            f"{given!r}")
+                            f"{v._describe(given)}")
         object.__setattr__(self, "chebyshev", params)
         object.__setattr__(self, "_given", table)
 

@@ -405,7 +405,7 @@ def _check_label(label) -> None:
     label=None; a break test, session 45)."""
     if not isinstance(label, str):
         raise TypeError(f"label must be a string (it names the curve's parameters), got "
-                        f"{label!r} ({type(label).__name__})")
+                        f"{v._describe(label)}")
 
 
 @dataclass(frozen=True, eq=False)

@@ -155,7 +155,7 @@ def law_values(law: str, x: np.ndarray, index: float = 0.0, smearing: float | No
     if law == "generic":
         return smeared(law_generic, x, smearing)
     if law != "family":  # "TLS", None, "tanh" were the family at index 0, 1 - e^-x (helper-187)
-        raise ValueError(f"law must be one of 'tls', 'generic', 'family', got {law!r}")
+        raise ValueError(f"law must be one of 'tls', 'generic', 'family', got {v._describe(law)}")
     return smeared(law_family, x, smearing, index)
 
 

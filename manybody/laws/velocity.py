@@ -517,11 +517,11 @@ def fit_velocity_slopes(temperatures, dv, sigma=None, *, margin: float = 3.0,
     """
     v.check_aligned(temperatures=temperatures, dv=dv, sigma=sigma)
     for name, value, low in (("margin", margin, 1.0), ("top", top, 1.0), ("decades", decades, 0)):
-        if not (v.is_real(value) and math.isfinite(value) and value > low):
+        if not v.finite(name, value) > low:  # an array: TypeError, one line (bt187)
             raise ValueError(f"{name} must be a finite number > {low:g}, got {value!r}")
     if not (isinstance(quantity, str) and quantity.strip()):
         raise ValueError(f"quantity must be a non-empty string (the curve's name in messages), "
-                         f"got {quantity!r}")
+                         f"got {v._describe(quantity)}")
     t, y, given = _check_velocity_inputs(temperatures, dv, sigma)
     n_real = y.shape[0]
     warn_identical_realisations("fit_velocity_slopes", y, "pass it alone as a 1-d array")

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from manybody.support.validate import _describe
+
 #: Verdict labels: one vocabulary for the study (:func:`analyse_shape`) and ``fit-data``
 #: (:func:`manybody.measured.comparison.compare_laws`); their meaning is the table in
 #: :func:`classify_index`.
@@ -188,8 +190,7 @@ def band_factor(dof: float = math.inf) -> float:
 def _real(name: str, value) -> float:
     """A real number (NaN and inf allowed), else TypeError naming it."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r} "
-                        f"({type(value).__name__})")
+        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
     return float(value)
 
 

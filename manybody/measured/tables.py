@@ -920,9 +920,9 @@ def check_column_options(error_column=None, temperature_unit=None, **names) -> s
         if value is not None and not isinstance(value, str):
             raise TypeError(f"{name} must be a column name (a string) or None"
                             + (" or False (none)" if name == "power_column" else "")
-                            + f", got {value!r} ({type(value).__name__})")
+                            + f", got {v._describe(value)}")
     if temperature_unit is not None and temperature_unit not in ("K", "mK"):  # before the file
-        raise ValueError(f"temperature_unit must be 'K' or 'mK', got {temperature_unit!r}")
+        raise ValueError(f"temperature_unit must be 'K' or 'mK', got {v._describe(temperature_unit)}")
     if isinstance(error_column, bool | np.bool_):
         if error_column:
             raise TypeError("error_column must be a column name, None (find one by its name) or "
@@ -930,7 +930,7 @@ def check_column_options(error_column=None, temperature_unit=None, **names) -> s
         return False
     if error_column is not None and not isinstance(error_column, str):
         raise TypeError(f"error_column must be a column name, None or False, got "
-                        f"{error_column!r} ({type(error_column).__name__})")
+                        f"{v._describe(error_column)}")
     return error_column
 
 
@@ -1004,7 +1004,7 @@ def _temperature_unit_of(grid: CellGrid, t_name: str, cell_units: set[str],
         t_unit = cell_unit
     if temperature_unit is not None:
         if temperature_unit not in ("K", "mK"):
-            raise ValueError(f"temperature_unit must be 'K' or 'mK', got {temperature_unit!r}")
+            raise ValueError(f"temperature_unit must be 'K' or 'mK', got {v._describe(temperature_unit)}")
         if t_unit is not None and t_unit != temperature_unit:
             raise ValueError(f"{src}: temperature_unit={temperature_unit!r} contradicts column "
                              f"{t_name!r} ({t_unit})")

@@ -239,7 +239,7 @@ def _coerce(key: str, value: Any) -> Any:
         value = v.written_numbers(value)
         value = value.item() if isinstance(value, np.generic) else value
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise TypeError(f"sweep[{key!r}] values must be numbers or strings, got {value!r}")
+        raise TypeError(f"sweep[{key!r}] values must be numbers or strings, got {v._describe(value)}")
     if isinstance(value, float):  # -0.0 passed '>= 0' and was kept as '-0' (session 37)
         value = _without_negative_zero(value)
     if key in _NAME_OR_NUMBER:  # a preset name or a number (equilibration.bath: K_ph); the
@@ -248,9 +248,9 @@ def _coerce(key: str, value: Any) -> Any:
     if isinstance(default, float) and isinstance(value, int):
         return float(value)
     if isinstance(default, str) and not isinstance(value, str):
-        raise TypeError(f"sweep[{key!r}] values must be strings, got {value!r}")
+        raise TypeError(f"sweep[{key!r}] values must be strings, got {v._describe(value)}")
     if not isinstance(default, str) and isinstance(value, str):
-        raise TypeError(f"sweep[{key!r}] values must be numbers, got {value!r}")
+        raise TypeError(f"sweep[{key!r}] values must be numbers, got {v._describe(value)}")
     return value
 
 
@@ -313,7 +313,7 @@ def normalise_sweep(sweep: Mapping[str, Any] | None) -> MappingProxyType:
             raise ValueError(v.unknown_keys([key], SWEEPABLE, "sweep").replace(
                 "unknown key(s)", "unknown sweep key", 1))
         if isinstance(values, str | bytes) or not isinstance(values, list | tuple | np.ndarray):
-            raise TypeError(f"sweep[{key!r}] must be a list of values, got {values!r}")
+            raise TypeError(f"sweep[{key!r}] must be a list of values, got {v._describe(values)}")
         if len(values) == 0:
             raise ValueError(f"sweep[{key!r}] must be a non-empty list of values, got []")
         coerced = tuple(_coerce(key, x) for x in (list(values.ravel()) if isinstance(
@@ -375,7 +375,7 @@ def matrix_element_bins_from_dict(data: Any, where: str = "probe.matrix_element_
     """``[probe.matrix_element_bins]``: ``energy`` and ``frequency`` edges (K), each a list or a
     log-spaced table ``{min, max, count}`` (count bins)."""
     if not isinstance(data, Mapping):
-        raise TypeError(f"{where} must be a table with keys energy and frequency, got {data!r}")
+        raise TypeError(f"{where} must be a table with keys energy and frequency, got {v._describe(data)}")
     unknown = sorted(set(map(str, data)) - set(MATRIX_ELEMENT_BIN_KEYS))
     missing = [k for k in MATRIX_ELEMENT_BIN_KEYS if k not in data]
     if unknown or missing:
@@ -443,7 +443,7 @@ def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
         frequencies = [frequencies]
     if not isinstance(frequencies, list | tuple) or not frequencies:
         raise TypeError(f"{where}.frequencies must be a non-empty list of frequencies in K, "
-                        f"got {frequencies!r}")
+                        f"got {v._describe(frequencies)}")
     freqs = v.probe_axis(f"{where}.frequencies", frequencies)
     temps = _listed(data["temperatures"])
     if isinstance(temps, Mapping):
@@ -460,12 +460,12 @@ def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
         temps = [temps]  # one temperature, like one frequency
     elif not isinstance(temps, list | tuple) or not temps:
         raise TypeError(f"{where}.temperatures must be a non-empty list of temperatures in K or a "
-                        f"table {{x_min, x_max, count}}, got {temps!r}")
+                        f"table {{x_min, x_max, count}}, got {v._describe(temps)}")
     temps = v.probe_axis(f"{where}.temperatures", temps)
     observables = _listed(data.get("observables", list(DEFAULT_OBSERVABLES)))
     if isinstance(observables, str) or not isinstance(observables, list | tuple):
         raise TypeError(f"{where}.observables must be a list of names from "
-                        f"{', '.join(OBSERVABLES)}, got {observables!r}")
+                        f"{', '.join(OBSERVABLES)}, got {v._describe(observables)}")
     broadening = v.from_mapping(Broadening, data.get("broadening", {}), f"{where}.broadening")
     bins = data.get("matrix_element_bins")
     if bins is not None:
@@ -542,12 +542,12 @@ def _realisation_counts(value: Any, shape: tuple[int, ...]) -> int | tuple:
     """Validate ``realisations``: an int, or per-point counts of the sweep's shape (nested tuple)."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer | list | tuple | np.ndarray):
         raise TypeError(f"realisations must be an integer >= 1 or a list of per-point counts of "
-                        f"shape {shape}, got {value!r}")
+                        f"shape {shape}, got {v._describe(value)}")
     if isinstance(value, int | np.integer):
         return v.integer("realisations", value, 1, MAX_REALISATIONS)
     flags = [leaf for leaf in _leaves(value) if isinstance(leaf, bool | np.bool_)]
     if flags or (isinstance(value, np.ndarray) and value.dtype == bool):  # [3, true] ran 1
-        raise TypeError(f"realisations must hold integer counts, got a boolean in {value!r}")
+        raise TypeError(f"realisations must hold integer counts, got a boolean in {v._describe(value)}")
     leaves = list(value.flat) if isinstance(value, np.ndarray) else _leaves(value)
     others = [leaf for leaf in leaves if not isinstance(leaf, int | np.integer)]
     if others:  # [2.0, 3] was told about the sweep's shape, which it had (session 35)
@@ -555,15 +555,15 @@ def _realisation_counts(value: Any, shape: tuple[int, ...]) -> int | tuple:
         kind = type(leaf).__name__
         hint = f"; write {int(leaf)}" if isinstance(leaf, float | np.floating) and \
             math.isfinite(leaf) and float(leaf).is_integer() else ""
-        raise TypeError(f"realisations must hold integer counts, got {leaf!r} (a {kind}) in "
-                        f"{value!r}{hint}")
+        raise TypeError(f"realisations must hold integer counts, got {v._describe(leaf)} (a {kind}) in "
+                        f"{v._describe(value)}{hint}")
     try:
         counts = np.asarray(value)
     except ValueError:  # ragged nesting
         counts = np.asarray([], dtype=object)
     if counts.shape != shape or counts.dtype.kind not in "iu":
         raise ValueError(f"realisations must be one integer or a list of integers with one count "
-                         f"per sweep point, of the sweep's shape {shape}; got {value!r}")
+                         f"per sweep point, of the sweep's shape {shape}; got {v._describe(value)}")
     if counts.min(initial=1) < 1 or counts.max(initial=1) > MAX_REALISATIONS:
         raise ValueError(f"realisations must be between 1 and {MAX_REALISATIONS} at every sweep "
                          f"point, got {counts.tolist()!r}")
@@ -657,7 +657,7 @@ class RunSpec:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
-            raise TypeError(f"name must be a non-empty string, got {self.name!r}")
+            raise TypeError(f"name must be a non-empty string, got {v._describe(self.name)}")
         _check_name(self.name)
         object.__setattr__(self, "seed", v.integer("seed", self.seed, 0, MAX_SEED))
         for key, cls in (("model", ModelParams), ("probe", Probe), ("solver", SolverParams)):
@@ -927,7 +927,7 @@ class RunSpec:
                     "the empty tuple () (the specification has no sweep axes)")
         if not isinstance(index, tuple | list) or not all(
                 isinstance(i, int | np.integer) and not isinstance(i, bool) for i in index):
-            raise TypeError(f"index must be {expected}, got {index!r}")
+            raise TypeError(f"index must be {expected}, got {v._describe(index)}")
         if len(index) != len(shape) or any(not 0 <= i < n for i, n in zip(index, shape,
                                                                            strict=False)):
             raise IndexError(f"index must be {expected}, got {tuple(index)!r}")

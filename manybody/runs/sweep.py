@@ -234,7 +234,7 @@ def check_scheduler_address(scheduler: str) -> None:
     """
     if not isinstance(scheduler, str):
         raise TypeError(f"scheduler must be an address string (tcp://host:port), got "
-                        f"{scheduler!r} ({type(scheduler).__name__})")
+                        f"{v._describe(scheduler)}")
     from distributed.comm.addressing import parse_address, parse_host_port
 
     expected = "a dask scheduler address, tcp://host:port (e.g. tcp://10.0.0.5:8786)"
@@ -255,7 +255,7 @@ def _check_sweep_types(output, resume, overwrite, progress) -> None:
     overwrite without an output (before any work)."""
     if output is not None and not isinstance(output, str | os.PathLike):
         raise TypeError(f"output must be a file path (str or os.PathLike) or None, got "
-                        f"{output!r} ({type(output).__name__})")
+                        f"{v._describe(output)}")
     v.boolean("resume", resume)
     v.boolean("overwrite", overwrite)
     if not callable(progress):

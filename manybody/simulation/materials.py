@@ -87,7 +87,7 @@ class PhononBath:
         object.__setattr__(self, "deformation_transverse",
                            v.non_negative("deformation_transverse", self.deformation_transverse))
         if not isinstance(self.name, str):
-            raise TypeError(f"name must be a string (a label), got {self.name!r}")
+            raise TypeError(f"name must be a string (a label), got {v._describe(self.name)}")
         vl, vt = self.velocity_longitudinal, self.velocity_transverse
         if vl * vl <= 4.0 / 3.0 * vt * vt:
             raise ValueError(
@@ -162,7 +162,7 @@ class ReducedPhononBath:
         object.__setattr__(self, "rate_prefactor",
                            check_rate_prefactor("rate_prefactor", self.rate_prefactor))
         if not isinstance(self.name, str):
-            raise TypeError(f"name must be a string (a label), got {self.name!r}")
+            raise TypeError(f"name must be a string (a label), got {v._describe(self.name)}")
 
 
 #: Vitreous silica (a-SiO2): rho = 2200 kg/m^3, v_l = 5800 m/s, v_t = 3800 m/s,

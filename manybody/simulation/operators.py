@@ -470,7 +470,7 @@ def _check_build(real, dtype, dense=True) -> type:
     if chosen is not None and chosen.kind == "f" and not chosen.isnative:
         chosen = chosen.newbyteorder("=")  # '>f8' names float64 too (session 46)
     if chosen is None or chosen not in (np.dtype(np.float64), np.dtype(np.float32)):
-        raise TypeError(f"dtype must be float64 or float32, got {dtype!r}")
+        raise TypeError(f"dtype must be float64 or float32, got {v._describe(dtype)}")
     return chosen.type
 
 

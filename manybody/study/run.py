@@ -121,8 +121,7 @@ def _check_only(only) -> tuple[str, ...] | None:
                         f"only=('dipolar',)), got {type(only).__name__}")
     wrong = [name for name in only if not isinstance(name, str)]
     if wrong:
-        raise TypeError(f"only must hold spec names (strings), got {wrong[0]!r} "
-                        f"({type(wrong[0]).__name__})")
+        raise TypeError(f"only must hold spec names (strings), got {v._describe(wrong[0])}")
     return tuple(sorted(only)) if isinstance(only, set | frozenset) else tuple(only)
 
 

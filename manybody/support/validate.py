@@ -46,17 +46,40 @@ def _describe(value: Any) -> str:
         try:
             float(value)
         except ValueError:
-            return f"{value!r} (a string)"
+            return f"{one_line(repr(value))} (a string)"
         return f"{value!r} (a string; write the number without quotes)"
     if isinstance(value, bool | np.bool_) or (isinstance(value, np.ndarray) and value.ndim == 0
                                                and value.dtype.kind == "b"):
         return f"{value!r} (a boolean)"
     if isinstance(value, float | np.floating) and math.isfinite(value) and float(value).is_integer():
         return f"{value!r} (a float; write {int(value)})"
-    text = repr(value)
-    if len(text) > 120:  # e.g. a Spectrum or a large array: the type says more than its digits
-        return f"{text[:80]}... (a {type(value).__name__})"
-    return text
+    shape = getattr(value, "shape", None)
+    if isinstance(shape, tuple) and len(shape) and not isinstance(value, type):
+        # an array, DataArray, Series or DataFrame: its shape in one line, not numpy's repr of
+        # many lines (an array as a temperature printed 25 numbers over 6 lines; bt187)
+        name = getattr(value, "name", None)
+        named = f" {name!r}" if isinstance(name, str) and len(name) <= 40 else ""
+        dtype = getattr(value, "dtype", None)
+        of = f" of {dtype}" if isinstance(getattr(dtype, "kind", None), str) else ""
+        return f"a {type(value).__name__}{named} of shape {shape}{of}"
+    return one_line(repr(value), type(value).__name__)
+
+
+#: Most characters of a value's repr shown in an error message.
+SHOWN_CHARACTERS = 80
+
+
+def one_line(text: str, kind: str = "") -> str:
+    """``text`` (a value's repr) for a one-line error message: its line breaks and runs of blanks
+    as single blanks, cut after :data:`SHOWN_CHARACTERS` characters with "..." and ``kind`` (the
+    value's type) after it; short text of one line unchanged. A Spectrum, a long list or a
+    DataArray printed tens of lines (bt187)."""
+    if "\n" not in text and "\r" not in text and len(text) <= SHOWN_CHARACTERS + 40:
+        return text
+    flat = " ".join(text.split())
+    if len(flat) <= SHOWN_CHARACTERS + 40:
+        return flat
+    return f"{flat[:SHOWN_CHARACTERS]}..." + (f" (a {kind})" if kind else "")
 
 
 def unwrap_scalar(name: str, value: Any) -> Any:
@@ -221,7 +244,8 @@ def choice(name: str, value: Any, options: Iterable[str]) -> str:
 
         close = difflib.get_close_matches(value, options, n=1, cutoff=0.7) or [
             option for option in options if option.lower() == value.lower()]
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}"
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, "
+                         f"got {one_line(repr(value))}"
                          + (f"; did you mean {close[0]!r}?" if close else ""))
     return value
 
@@ -261,7 +285,7 @@ def _check_elements(name: str, value: Any) -> None:
             _check_array_dtype(name, item)
         elif not is_real(item):
             raise TypeError(f"{name} must contain only real numbers (int or float), got "
-                            f"{_describe(item)} in {value!r}")
+                            f"{_describe(item)} in {_describe(value)}")
 
 
 def _check_array_dtype(name: str, arr: np.ndarray) -> None:
@@ -324,7 +348,8 @@ def real_array(name: str, value: Any, shape: tuple[int, ...] | None = None, *,
             _check_array_dtype(name, arr)
         arr = arr.astype(np.float64, copy=False)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of real numbers, got {value!r}") from None
+        raise TypeError(f"{name} must be an array of real numbers, got {_describe(value)}"
+                        ) from None
     if shape is not None and arr.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got shape {arr.shape}")
     _require_finite(name, arr)

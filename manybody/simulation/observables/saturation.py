@@ -117,7 +117,7 @@ def line_shape(detuning: np.ndarray, width: np.ndarray, line: str = "lorentzian"
         return (width / math.pi) / (detuning * detuning + width * width)
     if line == "gaussian":
         return np.exp(-0.5 * (detuning / width) ** 2) / (width * math.sqrt(2.0 * math.pi))
-    raise ValueError(f"line must be one of {', '.join(LINE_SHAPES)}, got {line!r}")
+    raise ValueError(f"line must be one of {', '.join(LINE_SHAPES)}, got {v._describe(line)}")
 
 
 def _pair_lines(energies, frequency, widths, line, counter_rotating):

@@ -99,7 +99,7 @@ def estimate_memory(n_tls: int, dtype: str = "float64", random_matrix: bool = Fa
             pass
     v.choice("dtype", dtype, ("float64", "float32"))
     if not isinstance(random_matrix, bool | np.bool_):
-        raise TypeError(f"random_matrix must be True or False, got {random_matrix!r}")
+        raise TypeError(f"random_matrix must be True or False, got {v._describe(random_matrix)}")
     n_temperatures = v.integer("n_temperatures", n_temperatures, 0)
     itemsize = 8 if dtype == "float64" else 4
     factor = _PEAK_MATRICES_RANDOM if random_matrix else _PEAK_MATRICES
