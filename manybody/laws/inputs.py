@@ -492,6 +492,9 @@ def loss_curve_list(curves, *, allow_empty: bool = False) -> list[LossCurve]:
     expected = "curves must be a LossCurve or a non-empty sequence of LossCurve"
     if curves is None and allow_empty:
         return []
+    if type(curves).__name__ == "LossTable":  # measured.tables: "not iterable" (bt187)
+        raise TypeError(f"{expected}, got a LossTable; split it into curves with "
+                        "curves_from_table(table)")
     if isinstance(curves, np.ndarray) and curves.dtype != object:
         raise TypeError(f"{expected}, got an array of shape {curves.shape}; for arrays of "
                         "temperature and loss make a curve: LossCurve(temperature, loss)")

@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from manybody.laws.inputs import MIN_POWER_SPAN, LossCurve, window_curves, window_text
+from manybody.laws.inputs import (
+    MIN_POWER_SPAN,
+    LossCurve,
+    loss_curve_list,
+    window_curves,
+    window_text,
+)
 from manybody.laws.saturation import PC_DECADES, REFERENCE_BETA
 from manybody.laws.saturation_comparison import (
     ExponentComparison,
@@ -95,6 +101,7 @@ def power_sweep(curves: list[LossCurve], tmin: float | None = None,
         fewer than ``MIN_POWERS`` powers; no temperature common to all curves in the window;
         a curve with a repeated temperature; sigma for some curves only.
     """
+    curves = loss_curve_list(curves)  # a LossTable: "'LossTable' object is not iterable" (bt187)
     if len(curves) < MIN_POWERS:
         raise ValueError(f"a power sweep needs at least {MIN_POWERS} curves at distinct powers "
                          f"({MIN_POWERS + 1} with a background), got {len(curves)}")

@@ -20,7 +20,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +49,7 @@ from manybody.measured.tables import (
 )
 from manybody.support import validate as v
 from manybody.support.files import atomic_write_text
-from manybody.support.paths import check_input_file
+from manybody.support.paths import check_input_file, refuse_text_as_path
 from manybody.units import KELVIN_PER_GHZ
 
 #: Default file-name pattern: the drive power before "dB" or "dBm" and the temperature before
@@ -86,7 +86,7 @@ SWEEP_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".s2p")
 NOT_SWEEPS = (".md", ".rst", ".pdf", ".png", ".jpg", ".jpeg", ".svg")
 
 
-def sweep_files(spec: str | Path) -> list[str]:
+def sweep_files(spec: str | Path, *, name: str = "spec") -> list[str]:
     """The sweep files of a folder (its ``.csv``, ``.tsv``, ``.txt``, ``.dat``, ``.s2p`` files)
     or a glob, sorted.
 
@@ -97,9 +97,13 @@ def sweep_files(spec: str | Path) -> list[str]:
 
     Raises
     ------
+    TypeError
+        ``spec`` (named ``name`` in the message) not a str or os.PathLike.
     ValueError
-        Nothing matches.
+        Nothing matches; text given as the path.
     """
+    v.path(name, spec)
+    refuse_text_as_path("sweep folder or glob", spec, name=name)
     p = Path(spec)
     if p.is_dir():
         entries = sorted(q for q in p.iterdir() if not q.name.startswith("."))
@@ -413,8 +417,15 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
         :func:`manybody.laws.inputs.check_tmax`); all before any fitting.
     """
     if isinstance(files, (str, os.PathLike)):
-        files = sweep_files(files)
-    files = [str(f) for f in files]
+        files = sweep_files(files, name="files")
+    # None got "'NoneType' object is not iterable", a DataArray its repr of many lines in a
+    # "file name does not match the pattern" error (bt187)
+    if (files is None or isinstance(files, bytes | Mapping) or not hasattr(files, "__iter__")
+            or (hasattr(files, "shape") and getattr(getattr(files, "dtype", None), "kind", "")
+                not in "UO")):
+        raise TypeError(f"files must be a list of sweep file paths, a folder or a glob, got "
+                        f"{v._describe(files)}")
+    files = [str(v.path(f"files[{i}]", f)) for i, f in enumerate(files)]
     if not files:
         raise ValueError("no sweep files given (files=[]); give a folder, a glob or a list of "
                          "files")

@@ -52,6 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from manybody.measured.tables import decode_text, fortran_exponent
+from manybody.support import validate as v
 from manybody.support.paths import check_input_file
 
 #: Fewest points a sweep must have: a notch fit has 7 parameters (f0, Ql, |Qc|, phi, amplitude,
@@ -333,9 +334,13 @@ def check_sweep(sweep: S21Sweep) -> None:
 
     Raises
     ------
+    TypeError
+        ``sweep`` not an S21Sweep (a path gave "'str' object has no attribute 'source'"; bt187).
     ValueError
         Naming ``sweep.source`` and what was found.
     """
+    v.instance("sweep", sweep, S21Sweep, "an S21Sweep (as read_sweep returns it)",
+               reader="read_sweep(path)")
     src = sweep.source
     f, z = np.asarray(sweep.frequency), np.asarray(sweep.s21)
     if f.shape != z.shape or f.ndim != 1:

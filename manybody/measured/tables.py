@@ -1412,7 +1412,14 @@ def curves_from_table(table: LossTable) -> list[LossCurve]:
     """Split a :class:`LossTable` into one :class:`manybody.laws.inputs.LossCurve` per drive power.
 
     Powers in W/mW/uW/nW are converted to dBm, photon numbers to dB(photons) = 10 log10(n).
+
+    Raises
+    ------
+    TypeError
+        ``table`` not a LossTable (a DataFrame or a path gave "no attribute 'units'"; bt187).
     """
+    v.instance("table", table, LossTable, "a LossTable (as read_loss_table returns it)",
+               reader="read_loss_table(path)")
     unit = table.units.get("power")
     sigma = getattr(table, "sigma", None)
     if table.power is None:

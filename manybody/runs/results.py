@@ -235,6 +235,11 @@ def build_dataset(spec: RunSpec, values: Mapping[str, np.ndarray],
     """
     import xarray as xr
 
+    # None, text or a DataArray got "'NoneType' object has no attribute 'dims'" (bt187)
+    v.instance("spec", spec, RunSpec, "a RunSpec (e.g. RunSpec.from_toml(path))")
+    v.instance("values", values, Mapping, "a mapping of observable name to array")
+    if attrs is not None:
+        v.instance("attrs", attrs, Mapping, "a mapping of attribute name to value, or None")
     sweep_dims = spec.dims
     coords: dict[str, Any] = {}
     for key, dim in zip(spec.sweep, sweep_dims, strict=True):
@@ -246,6 +251,9 @@ def build_dataset(spec: RunSpec, values: Mapping[str, np.ndarray],
     known = _observable_coords(spec)
     data_vars: dict[str, Any] = {}
     for name, arr in values.items():
+        if name not in OBSERVABLE_DIMS:  # a raw KeyError (bt187)
+            raise ValueError(f"values has the key {v.one_line(repr(name))}, not an observable; "
+                             f"the observables are {', '.join(OBSERVABLE_DIMS)}")
         obs_dims, units = OBSERVABLE_DIMS[name]
         dims = (*sweep_dims, "realisation", *obs_dims)
         arr = np.asarray(arr)
@@ -269,7 +277,7 @@ def build_dataset(spec: RunSpec, values: Mapping[str, np.ndarray],
     return xr.Dataset(data_vars, coords=coords, attrs=dict(attrs or {}))
 
 
-def _results_dataset(caller: str, name: str, value: Any, *, data_array: str) -> None:
+def check_results_dataset(caller: str, name: str, value: Any, *, data_array: str) -> None:
     """TypeError unless ``value`` is an xarray Dataset: a path names :func:`load_results`, a
     DataArray (one variable) is told ``data_array``. None, a path or a dict got a raw
     AttributeError, a DataArray a message naming a BytesIO object (a break test, bt185)."""
@@ -307,7 +315,7 @@ def realised(point: xr.Dataset) -> xr.Dataset:
         More than one sweep point; no realisation dimension (already reduced over it); a
         realisation count that is not a whole number between 0 and the realisations stored.
     """
-    _results_dataset("realised", "point", point, data_array=(
+    check_results_dataset("realised", "point", point, data_array=(
         "it carries no realisation count, so its NaN padding cannot be told from data: pass the "
         "Dataset and select the variable after, realised(point)[name]"))
     if "realisation_count" not in point:  # schema 1: every point has every realisation
@@ -340,7 +348,7 @@ def dataset_spec(ds: xr.Dataset) -> RunSpec:
         No ``spec`` attribute, or one that is not the JSON of a specification (a file edited or
         written by other code; a raw KeyError or JSONDecodeError before session 56, helper-183).
     """
-    _results_dataset("dataset_spec", "ds", ds, data_array=(
+    check_results_dataset("dataset_spec", "ds", ds, data_array=(
         "the specification is an attribute of the whole file: pass the Dataset it came from"))
     source = ds.encoding.get("source")
     source = source if isinstance(source, str | os.PathLike) else "this dataset"
@@ -428,7 +436,7 @@ def sweep_points(ds: xr.Dataset, spec: RunSpec | None = None) -> Iterator[SweepP
         ``spec`` whose sweep axes, their values or the realisation counts are not the file's;
         as :func:`dataset_spec` and :func:`realised`.
     """
-    _results_dataset("sweep_points", "ds", ds, data_array=(
+    check_results_dataset("sweep_points", "ds", ds, data_array=(
         "pass the Dataset it came from (its points carry every variable)"))
     if spec is None:
         spec = dataset_spec(ds)
@@ -450,7 +458,7 @@ def output_path(path: str | os.PathLike) -> Path:
     kernel does, so that every file of a run has one spelling ('-o link/../x.nc' wrote the
     checkpoint in one folder and looked for its meta.json in another: a bare Errno 2; a helper,
     session 36)."""
-    path = without_missing_detours(path)
+    path = without_missing_detours(v.path("path", path))
     if ".." in path.parts:
         path = Path(os.path.realpath(path.parent)) / path.name
     return path
@@ -480,6 +488,7 @@ def check_writable(path: str | Path, overwrite: bool = False) -> Path:
         A directory of ``path`` cannot be searched, or the directory (or the nearest existing
         ancestor) is not writable.
     """
+    v.path("path", path)  # None got os' "expected str, bytes or os.PathLike object" (bt187)
     v.boolean("overwrite", overwrite)  # "False" is truthy: it replaced files (session 39)
     text = os.fspath(path)
     if text == "-":  # the usual name of stdout: a file named '-' was written (session 37)
@@ -703,7 +712,7 @@ def make_parents(path: str | Path) -> list[Path]:
     PermissionError, NotADirectoryError
         A directory cannot be created (one line naming it).
     """
-    parent = Path(path).parent
+    parent = Path(v.path("path", path)).parent
     link = dangling_link(parent)
     if link is not None:
         raise NotADirectoryError(f"output {str(path)!r}: {link_description(link)}; create the "
@@ -933,7 +942,18 @@ def _quiet_unraisable() -> Iterator[None]:
 
 
 def describe(ds: xr.Dataset, path: str | Path | None = None) -> str:
-    """Human-readable summary of a results Dataset: dims, variables, sweep values, provenance."""
+    """Human-readable summary of a results Dataset: dims, variables, sweep values, provenance.
+
+    Raises
+    ------
+    TypeError
+        ``ds`` not an xarray Dataset (a path: read it with :func:`load_results`); ``path`` (the
+        file's name, shown as the title) neither None nor a path.
+    """
+    check_results_dataset("describe", "ds", ds, data_array=(
+        "describe the Dataset it came from (its attributes say how it was computed)"))
+    if path is not None:
+        v.path("path", path)
     lines = [f"{path}" if path is not None else "results"]
     a = ds.attrs
     if "name" in a:

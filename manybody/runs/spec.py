@@ -555,7 +555,7 @@ def _realisation_counts(value: Any, shape: tuple[int, ...]) -> int | tuple:
         kind = type(leaf).__name__
         hint = f"; write {int(leaf)}" if isinstance(leaf, float | np.floating) and \
             math.isfinite(leaf) and float(leaf).is_integer() else ""
-        raise TypeError(f"realisations must hold integer counts, got {v._describe(leaf)} (a {kind}) in "
+        raise TypeError(f"realisations must hold integer counts, got {leaf!r} (a {kind}) in "
                         f"{v._describe(value)}{hint}")
     try:
         counts = np.asarray(value)

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -29,8 +31,9 @@ from manybody.laws.inputs import MAX_ERROR_RANGE, LossCurve, ShiftCurve
 from manybody.laws.joint import compare_loss_shift
 from manybody.laws.shift import ResonantDensity
 from manybody.laws.x_range import XRangeWarning
-from manybody.runs.results import dataset_spec
+from manybody.runs.results import check_results_dataset, dataset_spec
 from manybody.runs.spec import axis_name
+from manybody.support import validate as v
 
 #: Variables a results file needs for the joint fit.
 NEEDED = ("absorption", "velocity_shift")
@@ -91,6 +94,26 @@ def _on_axis(name: str, axis: np.ndarray, value: float | str) -> float | str:
     return float(axis[i])
 
 
+def _checked_point(point: Any) -> dict[str, float | str]:
+    """``point`` of :func:`curves_from_results` as a dict: None (no axis fixed) or a mapping of
+    axis name (str) to a real number or a name on an axis of names."""
+    if point is None:
+        return {}
+    if not isinstance(point, Mapping):
+        hint = " (use parse_point for 'name=value' text)" if isinstance(point, str) else ""
+        raise TypeError(f"point must be a mapping of axis name to value{hint}, got "
+                        f"{v._describe(point)}")
+    out: dict[str, float | str] = {}
+    for name, value in point.items():
+        if not isinstance(name, str):
+            raise TypeError(f"point's axis names must be strings, got {v._describe(name)}")
+        if isinstance(value, str):
+            out[name] = value
+        else:
+            out[name] = v.real(f"point[{name!r}]", value)
+    return out
+
+
 def curves_from_results(ds, point: dict[str, float] | None = None
                         ) -> tuple[LossCurve, ShiftCurve, float, dict]:
     """The mean loss and shift over realisations at one sweep point and frequency.
@@ -111,10 +134,19 @@ def curves_from_results(ds, point: dict[str, float] | None = None
 
     Raises
     ------
+    TypeError
+        ``ds`` not an xarray Dataset; ``point`` not a mapping (text: :func:`parse_point` reads
+        it) or one whose value is neither a real number nor a name.
     ValueError
         Missing variables, a sweep axis not fixed by ``point``, an unknown axis or a value not on
         the axis, fewer than 2 realisations.
     """
+    # a DataArray or a path was told "the results file has no absorption", None "argument of
+    # type 'NoneType' is not iterable", text as the point "'str' object has no attribute
+    # 'items'" (bt187)
+    check_results_dataset("curves_from_results", "ds", ds, data_array=(
+        "pass the Dataset it came from (the fit needs absorption and velocity_shift)"))
+    point = _checked_point(point)
     missing = [n for n in NEEDED if n not in ds]
     if missing:
         raise ValueError(f"the results file has no {', '.join(missing)}: run it with "
@@ -123,7 +155,7 @@ def curves_from_results(ds, point: dict[str, float] | None = None
     # the spec's dotted key names the same axis ('model.coupling.strength' was "not an axis";
     # a new user, session 37)
     point = {(axis_name(k) if k not in dims and axis_name(k) in dims else k): value
-             for k, value in (point or {}).items()}
+             for k, value in point.items()}
     unknown = [k for k in point if k not in dims]
     if unknown:
         raise ValueError(f"--point names {unknown}, not axes of the results file; its axes: "

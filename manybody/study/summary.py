@@ -19,7 +19,7 @@ from manybody.laws.analysis import analyse_shape
 from manybody.laws.collapse import frequency_collapse
 from manybody.laws.fit import FAMILY_INDEX_BOUNDS
 from manybody.runs.lifecycle import start_watchdog
-from manybody.runs.results import SweepPoint, dataset_spec, sweep_points
+from manybody.runs.results import SweepPoint, check_results_dataset, dataset_spec, sweep_points
 from manybody.runs.spec import RunSpec
 from manybody.simulation.equilibration import frozen_fraction
 from manybody.study.decomposition import control_parameters, decompose
@@ -31,7 +31,9 @@ from manybody.study.saturation_table import (
 )
 from manybody.study.velocity_table import VelocitySummary, format_velocity_table, velocity_row
 from manybody.support import jsonio
+from manybody.support import validate as v
 from manybody.support.files import atomic_write_text, output_set
+from manybody.support.paths import check_input_file, refuse_text_as_path
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +113,7 @@ def summarise(ds, name: str, n_jobs: int = 1) -> tuple[list[PointSummary], list[
     (shape rows, velocity rows)
         One row per sweep point each, or none when the file lacks the observables.
     """
+    check_results_dataset("summarise", "ds", ds, data_array="pass the Dataset it came from")
     spec = dataset_spec(ds)
     velocity_rows: list[VelocitySummary] = []
     has_velocity = "relaxation_velocity_shift" in ds and "velocity_shift" in ds
@@ -172,6 +175,8 @@ def summarise_saturation(ds, name: str, n_bootstrap: int = SATURATION_BOOTSTRAP
     a results file with the ``saturation`` observable (none without it), errors from
     ``n_bootstrap`` resamples of the realisations; see
     :func:`manybody.study.saturation_table.saturation_rows`."""
+    check_results_dataset("summarise_saturation", "ds", ds,
+                          data_array="pass the Dataset it came from")
     return saturation_rows(ds, name, _axis_label, n_bootstrap)
 
 
@@ -407,10 +412,15 @@ def load_rows(path: str | Path) -> list[dict]:
 
     Raises
     ------
+    TypeError
+        ``path`` not a str or os.PathLike.
+    FileNotFoundError, IsADirectoryError
+        No file at ``path`` (:func:`manybody.support.paths.check_input_file`).
     ValueError
-        One line naming the file, what is wrong with it and the way on.
+        One line naming the file, what is wrong with it and the way on; text given as the path.
     """
-    path = Path(path)
+    # None, a number or text got os' message or a bare "[Errno 2]" (bt187)
+    path = check_input_file("study summary (JSON)", path)
     way_on = ("restore it (git checkout) or rewrite it from the results files with "
               "scripts/summarise_study.py --recompute --write")
     try:
@@ -433,6 +443,13 @@ def load_rows(path: str | Path) -> list[dict]:
     return records
 
 
+def _study_dir(study_dir: Any) -> Path:
+    """``study_dir`` as a Path: TypeError unless a str or os.PathLike, ValueError for text."""
+    v.path("study_dir", study_dir)
+    refuse_text_as_path("study folder", study_dir, name="study_dir")
+    return Path(study_dir)
+
+
 def read_summary(study_dir: str | Path) -> tuple[list[PointSummary], list[VelocitySummary]]:
     """The rows of a finished study's ``summary.json`` and ``velocity_slopes.json`` (no refitting).
 
@@ -441,12 +458,14 @@ def read_summary(study_dir: str | Path) -> tuple[list[PointSummary], list[Veloci
 
     Raises
     ------
+    TypeError
+        ``study_dir`` not a str or os.PathLike.
     FileNotFoundError
         Both files are missing.
     ValueError
         A file is damaged or not a list of rows (:func:`load_rows`).
     """
-    study_dir = Path(study_dir)
+    study_dir = _study_dir(study_dir)
     path = study_dir / "summary.json"
     vpath = study_dir / "velocity_slopes.json"
     if not path.is_file() and not vpath.is_file():
@@ -460,7 +479,7 @@ def read_summary(study_dir: str | Path) -> tuple[list[PointSummary], list[Veloci
 def read_saturation(study_dir: str | Path) -> list[SaturationSummary]:
     """The rows of a finished study's ``saturation.json`` (none if the study has no such file,
     e.g. one written before the saturation comparison; missing columns read as NaN)."""
-    path = Path(study_dir) / "saturation.json"
+    path = _study_dir(study_dir) / "saturation.json"
     return _rows_from_json(SaturationSummary, load_rows(path)) if path.is_file() else []
 
 

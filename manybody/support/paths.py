@@ -13,6 +13,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from manybody.support import validate
+
 __all__ = ["created_directories", "dangling_link", "link_description", "nearest_existing",
            "refuse_text_as_path", "remove_created", "unwritable_reason"]
 
@@ -233,11 +235,15 @@ def check_input_file(what: str, path: str | os.PathLike, *, name: str = "path",
         It is a directory.
     FileNotFoundError
         Nothing is there (a dangling link is named as one).
+    TypeError
+        ``path`` not a str or os.PathLike (named ``name``).
     ValueError
         Something that is not a regular file: a device, a pipe or a socket (/dev/null was
         reported as "not found"; session 31); text given as the path
         (:func:`refuse_text_as_path`; ``name`` and ``text_use`` are its).
     """
+    # None gave os' "expected str, bytes or os.PathLike object, not NoneType" (bt187)
+    validate.path(name, path)
     refuse_text_as_path(what, path, name=name, text_use=text_use)
     p = Path(path)
     if p.is_dir():

@@ -540,10 +540,16 @@ def path(name: str, value: Any) -> Any:
     return value
 
 
-def instance(name: str, value: Any, cls: type | tuple[type, ...], expected: str) -> Any:
-    """``value`` if it is an instance of ``cls``, else a TypeError saying what was expected."""
+def instance(name: str, value: Any, cls: type | tuple[type, ...], expected: str, *,
+             reader: str = "") -> Any:
+    """``value`` if it is an instance of ``cls``, else a TypeError saying what was expected.
+    ``reader`` (e.g. ``"read_sweep(path)"``): the function that reads such an object from a file,
+    named when ``value`` is a path (a path given for the object got "'str' object has no
+    attribute ...", bt187)."""
     if not isinstance(value, cls):
-        raise TypeError(f"{name} must be {expected}, got {_describe(value)}")
+        hint = (f"; read the file first with {reader}" if reader
+                and isinstance(value, str | os.PathLike) else "")
+        raise TypeError(f"{name} must be {expected}, got {_describe(value)}{hint}")
     return value
 
 

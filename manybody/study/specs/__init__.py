@@ -18,6 +18,7 @@ import numpy as np
 from manybody.runs.spec import RunSpec, temperature_grid
 from manybody.study.catalogue import ALL_SPECS, SIZES, VELOCITY_SPECS
 from manybody.study.catalogue import STUDY_SPECS as STUDY_SPECS  # re-exported
+from manybody.support import validate as v
 
 #: Shipped specifications, in the order of the summary table.
 #: Shipped |T_mn|^2 statistics runs (``<name>.toml``) -> the system they stand for, in the order
@@ -57,8 +58,8 @@ def load_study_spec(name: str, size: str = "default") -> RunSpec:
         N = 8..14 with 16800 / N realisations (TLS-index errors ~0.05). Roughly 700 CPU-hours
         (18 CPU-s per realisation at N = 12, 530 at N = 14): a cluster job.
     """
-    if name not in ALL_SPECS:
-        raise ValueError(f"study spec must be one of {', '.join(ALL_SPECS)}, got {name!r}")
+    # None or a list got "study spec must be one of ...", a path the whole list (bt187)
+    v.choice("name", name, ALL_SPECS)
     data = _read(name, size)
     spec = RunSpec.from_dict(data)
     if size == "tiny":
@@ -78,9 +79,7 @@ def load_matrix_element_spec(name: str, size: str = "default") -> RunSpec:
         One of ``MATRIX_ELEMENT_SPECS``.
     size : {"tiny", "default", "full"}
     """
-    if name not in MATRIX_ELEMENT_SPECS:
-        raise ValueError(f"matrix-element spec must be one of {', '.join(MATRIX_ELEMENT_SPECS)}, "
-                         f"got {name!r}")
+    v.choice("name", name, MATRIX_ELEMENT_SPECS)
     spec = RunSpec.from_dict(_read(name, size))
     if size == "tiny":
         n_tls, realisations = TINY_MATRIX_ELEMENTS
@@ -90,8 +89,7 @@ def load_matrix_element_spec(name: str, size: str = "default") -> RunSpec:
 
 def _read(name: str, size: str) -> dict[str, Any]:
     """The TOML of a shipped spec, after checking ``size``."""
-    if size not in SIZES:
-        raise ValueError(f"size must be one of {', '.join(SIZES)}, got {size!r}")
+    v.choice("size", size, SIZES)
     return tomllib.loads(resources.files(__name__).joinpath(f"{name}.toml").read_text())
 
 
