@@ -54,6 +54,9 @@ def _describe(value: Any) -> str:
     if isinstance(value, float | np.floating) and math.isfinite(value) and float(value).is_integer():
         return f"{value!r} (a float; write {int(value)})"
     shape = getattr(value, "shape", None)
+    text = repr(value)
+    if "\n" not in text and len(text) <= SHOWN_CHARACTERS:  # array([0.2]) says it best
+        return text
     if isinstance(shape, tuple) and len(shape) and not isinstance(value, type):
         # an array, DataArray, Series or DataFrame: its shape in one line, not numpy's repr of
         # many lines (an array as a temperature printed 25 numbers over 6 lines; bt187)
@@ -62,7 +65,7 @@ def _describe(value: Any) -> str:
         dtype = getattr(value, "dtype", None)
         of = f" of {dtype}" if isinstance(getattr(dtype, "kind", None), str) else ""
         return f"a {type(value).__name__}{named} of shape {shape}{of}"
-    return one_line(repr(value), type(value).__name__)
+    return one_line(text, type(value).__name__)
 
 
 #: Most characters of a value's repr shown in an error message.
