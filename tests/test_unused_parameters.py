@@ -319,6 +319,16 @@ WARNED = {
     "two-body stress of one TLS": (
         {"n_tls": 1, "stress": {"two_body": 0.5}}, ABSORB, None, None, "model.stress.two_body",
         "model.stress.two_body", 0.0),
+    # session 57 (bt190): what is drawn after the couplings must reach an observable
+    "kind of couplings at strength 0 beside a block of weight 0": (
+        {"coupling": {"kind": "dipolar", "strength": 0.0}, **ZERO_BLOCK}, ABSORB, None, None,
+        "model.coupling.kind", "model.coupling.kind", "gaussian"),
+    "kind of couplings at strength 0 beside a random-matrix stress, heat capacity only": (
+        {"coupling": {"kind": "dipolar", "strength": 0.0}, "stress": {"random_matrix": 0.1}},
+        HEAT, None, None, "model.coupling.kind", "model.coupling.kind", "gaussian"),
+    "kind of couplings at strength 0 beside random deformation potentials, heat capacity only": (
+        {"coupling": {"kind": "dipolar", "strength": 0.0}, "stress": {"distribution": "gaussian"}},
+        HEAT, None, None, "model.coupling.kind", "model.coupling.kind", "gaussian"),
     "gamma, random signs, with the heat capacity": (
         {"stress": {"deformation_potential": 7.0, "distribution": "random_sign"}},
         [*ABSORB, "specific_heat"], None, None, "model.stress.deformation_potential",
@@ -367,6 +377,10 @@ USED = {
         ["absorption"],
         "model.stress.deformation_potential", "stress.deformation_potential", 30.0,
         {"method": "chebyshev"}),
+    # session 57: the draws after the couplings reach the absorption (random stress)
+    "kind of couplings at strength 0 beside random deformation potentials": (
+        {"coupling": {"kind": "dipolar", "strength": 0.0}, "stress": {"distribution": "gaussian"}},
+        ABSORB, "model.coupling.kind", "coupling.kind", "gaussian"),
     "a block of weight 0.1": (
         {"random_matrix": {"kind": "exponential", "weight": 0.1, "growth_temperature": 0.05}},
         HEAT, "model.random_matrix.kind", "random_matrix.kind", "flat"),

@@ -34,6 +34,7 @@ import dataclasses
 import hashlib
 import math
 import re
+import shlex
 import sys
 import warnings
 from pathlib import Path
@@ -49,6 +50,7 @@ from manybody.cli.fit_outputs import (
     error_column,
     frequency_option,
     make_out,
+    note,
     note_ignored_columns,
     out_dir,
     out_path,
@@ -446,6 +448,26 @@ def _refuse_other_formats(files: list[str]) -> None:
         refuse_other_formats(raw, path)
 
 
+def _powers_over_columns(args, tables: list) -> None:
+    """--powers gives one power per file and replaces the files' power columns: a file whose
+    column holds several drive powers is refused (its curves would be merged into one at the
+    power given), and --power-column is noted as changing nothing (it was taken without a word;
+    a tester, bt190)."""
+    for table in tables:
+        if table.power is not None and len(levels := curves_from_table(table)) > 1:
+            shown = ", ".join(f"{c.power:g}" for c in levels[:4]) + (", ..." if len(levels) > 4
+                                                                    else "")
+            unit = levels[0].power_unit
+            raise ValueError(
+                f"--powers gives one power per file, and the power column {table.power_column!r} "
+                f"of {table.source!r} holds {len(levels)} drive powers ({shown} {unit}): "
+                "its curves would be merged into one; leave --powers out to take the column's "
+                "powers, or split the file")
+    if option_given(args, "power_column"):
+        note(f"--power-column {shlex.quote(args.power_column)} changed nothing: --powers gives each file's "
+             "power (the power columns are not read)")
+
+
 def _load(args) -> tuple[list, list]:
     files, powers = _files(args)
     with warnings.catch_warnings(record=True) as caught:
@@ -455,6 +477,8 @@ def _load(args) -> tuple[list, list]:
                   for f in files]
     for w in caught:
         print(f"manybody fit-data: warning: {w.message}", file=sys.stderr)
+    if powers is not None:
+        _powers_over_columns(args, tables)
     if args.shift is None:  # the joint fit notes them with its shift table
         note_ignored_columns(args, tables)
     _refuse_same_measurement(tables)

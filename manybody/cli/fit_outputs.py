@@ -152,10 +152,12 @@ def note_ignored_columns(args: argparse.Namespace, tables: list) -> None:
     def power_like(table, name: str) -> bool:
         return is_power_column(name) and not is_error_column(name)
 
+    # with --powers the power columns are not read: fit-data's own note says so
+    powers_given = getattr(args, "powers", None) is not None
     for option, given, like, what in (
             ("--error-column", error_column(args), error_like, "error (uncertainty) column"),
-            ("--power-column", power_column(args) if hasattr(args, "power_column") else None,
-             power_like, "power column")):
+            ("--power-column", power_column(args) if hasattr(args, "power_column")
+             and not powers_given else None, power_like, "power column")):
         read = [t for t in tables if like is error_like or hasattr(t, "loss_column")]
         if given is not False or not read or any(columns(t, like) for t in read):
             continue

@@ -87,11 +87,13 @@ def _velocity_data(args: argparse.Namespace) -> tuple[VelocityTable, np.ndarray,
     refuse_repeated_temperatures(table.source, t)
     note_ignored_columns(args, [table])
     if args.frequency is not None and table.kind != "df":
-        # a relative shift has no Hz to divide by --frequency: it changed nothing, without a
-        # word (a tester, bt189)
+        # it changed nothing, without a word (a tester, bt189); with a column in a unit of
+        # frequency it is no divisor either (the fit keeps that unit): it bounds the shift, and
+        # the note said "nothing to divide by it" as if it were one (a tester, bt190)
         note_recorded_only("--frequency", "velocity_results.json", f"the shift column "
                            f"{table.shift_column!r} of {Path(table.source).name} is relative "
-                           f"({table.kind}), not in Hz, so there is nothing to divide by it")
+                           f"({table.kind}); --velocity uses the frequency only to bound a shift "
+                           "given in a unit of frequency (below half of it)")
     return table, t, shift, sigma
 
 

@@ -78,7 +78,7 @@ def unused_parameters(model: ModelParams, probe: Probe | None = None,
 
 def _unused(model, probe, solver, method) -> list[tuple[str, Any, str]]:
     found: list[tuple[str, Any, str]] = []
-    found += _coupling(model.coupling, model)
+    found += _coupling(model.coupling, model, probe)
     found += _random_matrix(model.random_matrix, model.stress)
     found += _stress(model.stress, model.n_tls)
     if probe is not None:
@@ -102,10 +102,11 @@ def _changed(params: Any, default: Any, names: tuple[str, ...],
             if every or name in given or getattr(params, name) != getattr(default, name)]
 
 
-def _coupling(coupling: CouplingParams | None, model: ModelParams) -> list[tuple[str, Any, str]]:
+def _coupling(coupling: CouplingParams | None, model: ModelParams,
+              probe: Probe | None = None) -> list[tuple[str, Any, str]]:
     if coupling is None:
         return []
-    if model.n_tls < 2 and not _drawn_after_couplings(model):
+    if model.n_tls < 2 and not _drawn_after_couplings(model, probe):
         # one TLS has no pair, so no K_ij: a sweep of coupling.strength at N = 1 gave identical
         # points without a word (a break test, session 55)
         return [(f"coupling.{name}", value, f"model.n_tls = {model.n_tls}: one TLS has no pair "
@@ -113,7 +114,7 @@ def _coupling(coupling: CouplingParams | None, model: ModelParams) -> list[tuple
                 for name, value in _changed(coupling, _COUPLING,
                                             ("kind", "strength", "orientation", "min_distance",
                                              "components"))]
-    if coupling.strength == 0 and not _drawn_after_couplings(model):
+    if coupling.strength == 0 and not _drawn_after_couplings(model, probe):
         # at strength 0 the kind, orientation and minimum distance decide only how many random
         # numbers the draw takes: unused unless something is drawn after the couplings (a sweep
         # of coupling.kind at strength 0 with nothing drawn after gave identical points without
@@ -189,14 +190,22 @@ _GAMMA_NORMALISED_OBSERVABLES = ("absorption", "velocity_shift", "relaxation_abs
 # e0 T_mn, which gamma scales)
 
 
-def _drawn_after_couplings(model: ModelParams) -> bool:
+def _drawn_after_couplings(model: ModelParams, probe: Probe | None = None) -> bool:
     """Whether :func:`~manybody.simulation.ensembles.draw_realisation` takes random numbers after
-    the couplings (random deformation potentials, two-body stress, a random-matrix term or
-    stress), whose values then depend on how many the couplings took."""
+    the couplings that reach an observable of ``probe`` (random deformation potentials,
+    two-body stress, a random-matrix term or stress), whose values then depend on how many the
+    couplings took. A block of weight 0 adds nothing to H (its Haar basis still serves an 'eth'
+    stress), and the stress reaches no observable of :data:`STRESS_FREE_OBSERVABLES`: the
+    kind of couplings at strength 0 was not warned beside them (a tester, bt190). Without
+    ``probe`` every observable is assumed."""
     stress = model.stress
-    return (stress.distribution not in ("fixed", "none")
-            or (stress.two_body > 0 and model.n_tls > 1)
-            or model.random_matrix is not None or stress.random_matrix > 0)
+    uses_stress = probe is None or not set(probe.observables) <= set(STRESS_FREE_OBSERVABLES)
+    block = model.random_matrix
+    in_hamiltonian = block is not None and block.weight != 0
+    stressed = uses_stress and (
+        stress.distribution not in ("fixed", "none") or (stress.two_body > 0 and model.n_tls > 1)
+        or stress.random_matrix > 0)
+    return in_hamiltonian or stressed
 
 
 def _draw_counters(model: ModelParams) -> tuple[str, ...]:
@@ -253,7 +262,8 @@ def _probe(probe: Probe, model: ModelParams, method: str | None) -> list[tuple[s
                    f"(stress.distribution = {stress.distribution!r}, no two-body or "
                    "random-matrix stress), and " + ", ".join(
                        o for o in probe.observables if o in _GAMMA_NORMALISED_OBSERVABLES)
-                   + " are in units of pi*C0, normalised by gamma^2")
+                   + " are normalised by gamma^2 (the absorption and velocity in units of "
+                   "pi*C0, fractions as ratios of such sums)")
                   for _, value in _changed(stress, _STRESS, ("deformation_potential",))]
     return found
 
@@ -290,6 +300,12 @@ def _solver(solver: SolverParams, method: str, dimension: int) -> list[tuple[str
                    f"vector ({why})")
                   for name in ("n_vectors", "max_vectors", "target_error")
                   if name in given and _exact_without(options, name, dimension)]
+        if options.trace == "stochastic" and method == "chebyshev":
+            # the solver's switch replaces the stochastic trace and its precision: trace and
+            # dtype given then changed nothing, bit for bit (a tester, bt190)
+            found += [(f"solver.chebyshev.{name}", given[name], f"at D = {dimension} the solver "
+                       "takes the exact trace in float64 instead of random vectors")
+                      for name in ("trace", "dtype") if name in given]
     elif options.target_error is None and "max_vectors" in given:
         found.append(("solver.chebyshev.max_vectors", options.max_vectors, "it caps the vectors "
                       "added for solver.chebyshev.target_error, which is not set"))

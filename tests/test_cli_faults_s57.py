@@ -1,0 +1,66 @@
+"""Session 57 (a tester, bt190): fit-data options that changed nothing without a word, and a
+file whose several drive powers --powers would have merged into one curve."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def _main(argv) -> int:
+    from manybody.cli import main
+
+    return main(["fit-data", *argv])
+
+
+def _loss_table(path: Path, powers=(-80.0,), power_column=True) -> Path:
+    t = np.linspace(0.02, 0.6, 12)
+    rows = []
+    for p in powers:
+        q = 1.0 / (1e-6 * np.tanh(0.2697 / t / 2) / (1 + 10 ** ((p + 100) / 10)) ** 0.5 + 2e-7)
+        rows += [f"{1e3 * a:.6g},{p:g},{b:.8g}\n" if power_column else f"{1e3 * a:.6g},{b:.8g}\n"
+                 for a, b in zip(t, q, strict=True)]
+    path.write_text(("T (mK),Power (dBm),Qi\n" if power_column else "T (mK),Qi\n") + "".join(rows))
+    return path
+
+
+@pytest.mark.parametrize("column", [["--power-column", "none"], ["--power-column", "Power (dBm)"]])
+def test_power_column_beside_powers_is_noted_as_changing_nothing(tmp_path, capsys, column):
+    a = _loss_table(tmp_path / "a_80dBm.csv")
+    b = _loss_table(tmp_path / "b_100dBm.csv", powers=(-100.0,))
+    argv = [str(a), str(b), "--frequency", "5.61989GHz", "--powers", "-80,-100"]
+    assert _main([*argv, *column, "--out", str(tmp_path / "with")]) == 0
+    err = capsys.readouterr().err
+    assert "note: --power-column" in err and "changed nothing: --powers gives each file's power" in err
+    assert "no power column was found" not in err  # one note, not two
+    assert _main([*argv, "--out", str(tmp_path / "without")]) == 0
+    assert "--power-column" not in capsys.readouterr().err
+    fits = [json.loads((tmp_path / d / "fit_results.json").read_text()) for d in ("with", "without")]
+    assert fits[0]["comparison"] == fits[1]["comparison"]
+
+
+def test_powers_refuse_a_file_whose_column_holds_several_powers(tmp_path, capsys):
+    both = _loss_table(tmp_path / "both.csv", powers=(-80.0, -100.0))
+    other = _loss_table(tmp_path / "c_120dBm.csv", powers=(-120.0,))
+    out = tmp_path / "o"
+    assert _main([str(both), str(other), "--frequency", "5.61989GHz", "--powers", "-80,-120",
+                  "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "the power column 'Power (dBm)'" in err and "holds 2 drive powers (-100, -80 dBm)" in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_velocity_frequency_note_does_not_call_the_frequency_a_divisor(tmp_path, capsys):
+    t = np.geomspace(0.02, 1.5, 20)  # a maximum at 0.3 K
+    path = tmp_path / "vel.csv"
+    path.write_text("T (K),dv/v (ppm)\n" + "".join(
+        f"{a:.6g},{10 * (np.log(a) - a / 0.3):.8g}\n" for a in t))
+    assert _main([str(path), "--velocity", "--frequency", "5GHz", "--out",
+                  str(tmp_path / "v")]) == 0
+    err = capsys.readouterr().err
+    assert "note: --frequency is recorded in velocity_results.json only" in err
+    assert "only to bound a shift given in a unit of frequency" in err
+    assert "divide" not in err
