@@ -195,7 +195,7 @@ def test_a_shift_of_half_the_resonance_frequency_is_refused_given_it(tmp_path):
     values = np.linspace(-3e9, -1e9, TEMPERATURE.size)
     path = _table(tmp_path / "v.csv", ["df (Hz)"], [values])
     text = _refusal(path, frequency_hz=5e9)
-    assert "times the resonance frequency given by --frequency (5e+09 Hz)" in text
+    assert "times the resonance frequency given as frequency_hz (5e+09 Hz)" in text
     np.testing.assert_allclose(_read(path).shift, values, rtol=1e-9)  # without it: read
 
 

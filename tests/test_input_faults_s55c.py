@@ -79,7 +79,7 @@ def test_a_resonance_negated_or_not_is_still_refused(tmp_path, resonance, header
     path = _table(tmp_path / "v.csv", [header], [values])
     text = _refusal(path)
     assert "resonance" in text and "frequency" in text, text
-    assert "times the resonance frequency given by --frequency" in _refusal(
+    assert "times the resonance frequency given as frequency_hz" in _refusal(
         path, frequency_hz=resonance)
 
 
@@ -124,7 +124,7 @@ def test_a_shift_beyond_half_the_frequency_names_both_remedies(tmp_path, header,
     assert f"shift column {header!r}" in text
     largest = np.max(np.abs(values))
     assert f"its largest |value|, {largest:g}" in text
-    assert "--frequency (7000 Hz)" in text and "either --frequency is wrong" in text
+    assert "frequency_hz (7000 Hz)" in text and "either frequency_hz is wrong" in text
     assert "the column holds the resonance frequency" in text and "or more is no shift" not in text
 
 

@@ -52,6 +52,11 @@ CLI_NAMES = (
     ("tmin must be below tmax, got tmin=", "--tmin must be below --tmax, got --tmin "),
     (", tmax=", ", --tmax "),
     ("in the window [", "in the window --tmin/--tmax ["),
+    # the velocity reader names its keyword (bt190: a Python caller was told of --frequency)
+    ("given as frequency_hz (", "given by --frequency ("),
+    ("either frequency_hz is wrong", "either --frequency is wrong"),
+    ("the column's unit and frequency_hz", "the column's unit and --frequency"),
+    ("(frequency_hz, --frequency: ", "(--frequency: "),
 )
 
 

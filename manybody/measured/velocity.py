@@ -68,6 +68,7 @@ import numpy as np
 from manybody.laws.inputs import in_window
 from manybody.laws.velocity import VelocityFit
 from manybody.measured import headers, tables
+from manybody.support import validate as v
 from manybody.support.paths import check_input_file
 from manybody.support.style import PALETTE, new_figure, save_figure, styled
 from manybody.units import FREQUENCY_SYMBOLS, HERTZ_PER_UNIT
@@ -739,8 +740,8 @@ def _refuse_resonance(src: str, column: str, shift: np.ndarray, hertz: str,
         raise ValueError(
             f"{src}: shift column {column!r}: its largest |value|, {abs(shift[k]):g} {unit} (data "
             f"row {k + 1}), is {abs(hz[k]) / frequency_hz:.3g} times the resonance frequency given "
-            f"by --frequency ({frequency_hz:.6g} Hz), and a shift of a resonator stays below "
-            f"{PLAUSIBLE_SHIFT_FRACTION:g} times its frequency: either --frequency is wrong (its "
+            f"as frequency_hz ({frequency_hz:.6g} Hz), and a shift of a resonator stays below "
+            f"{PLAUSIBLE_SHIFT_FRACTION:g} times its frequency: either frequency_hz is wrong (its "
             f"value or unit; a resonator shifted by {abs(hz[k]):.3g} Hz resonates far above that), "
             f"or the column holds the resonance frequency (or its negative), not a shift f - f0: "
             "subtract the reference f(T_ref) from it")
@@ -775,9 +776,9 @@ def _refuse_resonance(src: str, column: str, shift: np.ndarray, hertz: str,
                       "reference f(T_ref)", UserWarning, stacklevel=3)
         return
     escape = ("subtract the reference f(T_ref) from the resonance frequency; if it is a shift "
-              "whose reference lies far from the data, give the resonance frequency (--frequency: "
-              "the column is then judged against it) or choose the column by name (shift_column, "
-              "--shift-column)")
+              "whose reference lies far from the data, give the resonance frequency "
+              "(frequency_hz, --frequency: the column is then judged against it) or choose "
+              "the column by name (shift_column, --shift-column)")
     if negative:
         raise ValueError(
             f"{src}: shift column {column!r}, data row {k + 1}: {shift[k]:g} {unit}: {values} are "
@@ -976,6 +977,8 @@ class VelocityTable:
             A unit that is not dimensionless (``(Hz)``, ...) without ``frequency_hz``, naming
             the file and column.
         """
+        frequency_hz = v.optional_positive("frequency_hz (Hz)", frequency_hz)
+        window = v.temperature_window("window", window)
         if self.kind == "df" and frequency_hz is not None:
             factor = HERTZ_PER_UNIT[self.units["shift"]] / frequency_hz
             # the cap of a relative shift, as df/f itself is held to (a 'df (Hz)' of 1e9 at 5 GHz,
@@ -990,7 +993,7 @@ class VelocityTable:
                     f"{self.shift[k]:g} {FREQUENCY_SYMBOLS[self.units['shift']]} over the "
                     f"frequency {frequency_hz:g} Hz is df/f0 = {fraction[k]:.3g}, beyond the "
                     f"|df/f0| <= {MAX_RELATIVE_SHIFT:g} of a shift (TLS shifts are ~1e-5): check "
-                    "the column's unit and --frequency")
+                    "the column's unit and frequency_hz")
             return fraction, None if self.sigma is None else self.sigma * factor
         if self.kind == "df":
             # in brackets or after the name alike: 'df_GHz' was taken as df/f0, 'df (GHz)'
@@ -1050,6 +1053,10 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
         No, or an ambiguous, temperature/shift/error column (the columns found are listed),
         unparsable or non-finite cells, temperatures outside 0 < T < 1000 K, errors <= 0.
     """
+    # '5GHz', [5e9], True, NaN, 0 or -5e9 as the frequency and '0.1,0.5', (0.1,), a reversed
+    # pair as the window were taken or failed inside numpy (bt190)
+    frequency_hz = v.optional_positive("frequency_hz (Hz)", frequency_hz)
+    window = v.temperature_window("window", window)
     error_column = tables.check_column_options(error_column, temperature_unit,
                                                temperature_column=temperature_column,
                                                shift_column=shift_column)

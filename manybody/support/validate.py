@@ -543,6 +543,59 @@ def path(name: str, value: Any) -> Any:
     return value
 
 
+def temperature_window(name: str, value: Any) -> tuple[float | None, float | None]:
+    """A temperature window ``(tmin, tmax)`` (K): a pair (tuple, list or 2-element array) of
+    numbers or None (an open edge), tmin >= 0 (0: no lower edge), tmax > 0, tmin below tmax;
+    returned as floats (or None). Text (``"0.1,0.5"``), one number, a pair of strings (``("50mK", "0.8K")``) or a reversed pair
+    got numpy's messages or an empty window found after reading (bt190).
+
+    Raises
+    ------
+    TypeError
+        Not a pair, or an edge that is not a number or None.
+    ValueError
+        A pair of another length, an edge not finite, tmin < 0, tmax <= 0, tmin at or above
+        tmax.
+    """
+    expected = "a (tmin, tmax) pair of temperatures in K (a number or None for an open edge)"
+    if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "iuf":
+        value = tuple(value.tolist())
+    if not isinstance(value, tuple | list):
+        raise TypeError(f"{name} must be {expected}, got {_describe(value)}")
+    if len(value) != 2:
+        raise ValueError(f"{name} must be {expected}, got {len(value)} value(s): "
+                         f"{one_line(repr(value), type(value).__name__)}")
+    tmin = None if value[0] is None else non_negative(f"{name}[0] (tmin, K)", value[0])
+    tmax = optional_positive(f"{name}[1] (tmax, K)", value[1])
+    if tmin is not None and tmax is not None and tmin >= tmax:
+        raise ValueError(f"{name} must be {expected} with tmin below tmax, got "
+                         f"({tmin:g}, {tmax:g})")
+    return tmin, tmax
+
+
+def window_edges(tmin: Any, tmax: Any) -> tuple[float | None, float | None]:
+    """The edges of a temperature window given as two parameters ``tmin`` and ``tmax`` (K): each
+    None (open) or a finite number (tmin >= 0, tmax > 0), tmin below tmax (the rule of :func:`temperature_window`
+    for functions that take the edges apart; tmin may be 0)."""
+    low = None if tmin is None else non_negative("tmin (K)", tmin)
+    high = optional_positive("tmax (K)", tmax)
+    if low is not None and high is not None and low >= high:
+        raise ValueError(f"tmin must be below tmax, got tmin={low:g} K, tmax={high:g} K")
+    return low, high
+
+
+def optional_positive(name: str, value: Any) -> float | None:
+    """None, or a finite number > 0 as a float."""
+    return None if value is None else positive(name, value)
+
+
+def callable_or_none(name: str, value: Any, expected: str = "a function") -> Any:
+    """``value`` if it is None or callable, else a TypeError naming ``name``."""
+    if value is not None and not callable(value):
+        raise TypeError(f"{name} must be {expected} or None, got {_describe(value)}")
+    return value
+
+
 def instance(name: str, value: Any, cls: type | tuple[type, ...], expected: str, *,
              reader: str = "") -> Any:
     """``value`` if it is an instance of ``cls``, else a TypeError saying what was expected.
