@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from manybody.laws.inputs import (
+    ERROR_MODELS,
     MIN_POWER_SPAN,
     LossCurve,
     loss_curve_list,
@@ -101,6 +102,7 @@ def power_sweep(curves: list[LossCurve], tmin: float | None = None,
         fewer than ``MIN_POWERS`` powers; no temperature common to all curves in the window;
         a curve with a repeated temperature; sigma for some curves only.
     """
+    tmin, tmax = v.window_edges(tmin, tmax)  # '30mK' or a reversed pair failed later (bt190)
     curves = loss_curve_list(curves)  # a LossTable: "'LossTable' object is not iterable" (bt187)
     if len(curves) < MIN_POWERS:
         raise ValueError(f"a power sweep needs at least {MIN_POWERS} curves at distinct powers "
@@ -315,8 +317,12 @@ def fit_power_sweep(sweep: PowerSweep, *, background: bool = True, error_model: 
         No temperature whose loss decreases with power; and as
         :func:`manybody.laws.saturation.fit_saturation_joint`.
     """
+    # None or a file name got "'NoneType' object has no attribute 'power'" (bt190)
+    v.instance("sweep", sweep, PowerSweep, "a PowerSweep (from power_sweep(curves))",
+               reader="read_loss_table(path), then power_sweep(curves)")
     # the switches first: "no" counted as True in the size check below (a break test, 45)
     background = v.boolean("background", background)
+    v.choice("error_model", error_model, ERROR_MODELS)
     reference_beta = v.positive("reference_beta", reference_beta)
     lowest, highest = int(np.argmin(sweep.power)), int(np.argmax(sweep.power))
     decreasing = sweep.loss[:, highest] < sweep.loss[:, lowest]

@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -187,6 +188,7 @@ def parse_sweep_name(name: str, pattern: str = NAME_PATTERN) -> tuple[float, flo
         The pattern is not a regular expression with a ``mK`` or ``K`` group, it does not match
         the name, or the temperature it finds is not positive (see :func:`check_point`).
     """
+    v.path("name", name)
     regex = compile_name_pattern(pattern)
     m = regex.search(Path(name).name)
     if m is None:
@@ -337,7 +339,7 @@ def in_window(temperature: float, window: tuple[float | None, float | None]) -> 
     """Whether ``temperature`` (K) lies in ``window`` = (--tmin, --tmax) (K, either edge None:
     open), edges included: the one rule of the sweeps' fits (it was written out in three
     places)."""
-    return bool(laws_in_window(temperature, *window))
+    return bool(laws_in_window(temperature, *v.temperature_window("window", window)))
 
 
 def _check_temperatures(sweeps: list, temperatures: list[float],
@@ -416,6 +418,16 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
         sweep in ``window``, or its upper edge far above every sweep (a temperature in mK,
         :func:`manybody.laws.inputs.check_tmax`); all before any fitting.
     """
+    # the window, the index and the check before the files are looked for: '0.01,0.1', (0.05,)
+    # or ('30mK', None) as the window, 'index.csv' as the index, 3 as the check failed inside
+    # (or after reading every sweep; bt190)
+    window = v.temperature_window("window", window)
+    if index is not None:
+        v.instance("index", index, Mapping, "a mapping of file name to (temperature K, power "
+                   "dBm or None), or None", reader="read_sweep_index(path)")
+    v.callable_or_none("points_check", points_check)
+    if not v.finite("max_misfit", max_misfit) > 1:  # fit_notch's rule, before any sweep is read
+        raise ValueError(f"max_misfit must be > 1, got {max_misfit!r}")
     if isinstance(files, (str, os.PathLike)):
         files = sweep_files(files, name="files")
     # None got "'NoneType' object is not iterable", a DataArray its repr of many lines in a
@@ -680,6 +692,7 @@ def check_one_resonator(results: list[SweepResult],
     ValueError
         Naming the sweeps and their f0.
     """
+    window = v.temperature_window("window", window)
     good = [r for r in usable(results) if in_window(r.temperature, window)]
     for pw in sorted({r.power for r in good}, key=lambda p: -math.inf if p is None else p):
         rows = sorted((r for r in good if r.power == pw), key=lambda r: (r.temperature, r.fit.f0))
@@ -765,6 +778,7 @@ def _cell(value) -> str:
 def resonator_csv(results: list[SweepResult]) -> str:
     """The table as CSV text (columns :data:`CSV_COLUMNS`; flag 1 = do not use; conjugated 1 =
     the parameters are those of conj(S21), from ``--conjugate``)."""
+    results = checked_results(results)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(_columns(results))
@@ -786,13 +800,31 @@ def _columns(results: list[SweepResult]) -> tuple[str, ...]:
 
 def write_resonator_csv(results: list[SweepResult], path: str | Path) -> Path:
     """Write :func:`resonator_csv` to ``path`` atomically; returns the path."""
+    results = checked_results(results)
+    v.path("path", path)
     atomic_write_text(path, resonator_csv(results))
     return Path(path)
 
 
 def usable(results: list[SweepResult]) -> list[SweepResult]:
     """The results whose fit is not flagged."""
-    return [r for r in results if not r.fit.flag]
+    return [r for r in checked_results(results) if not r.fit.flag]
+
+
+def checked_results(results: Any, name: str = "results") -> list[SweepResult]:
+    """``results`` as a list of SweepResult (a list or tuple of them), else a TypeError naming
+    ``name``: None got "'NoneType' object is not iterable", [1] "'int' object has no attribute
+    'file'" (bt190)."""
+    if not isinstance(results, list | tuple):
+        hint = ("; fit the sweeps first with fit_sweeps(files)"
+                if isinstance(results, str | os.PathLike) else "")
+        raise TypeError(f"{name} must be a list of SweepResult (from fit_sweeps), got "
+                        f"{v._describe(results)}{hint}")
+    for i, r in enumerate(results):
+        if not isinstance(r, SweepResult):
+            raise TypeError(f"{name}[{i}] must be a SweepResult (from fit_sweeps), got "
+                            f"{v._describe(r)}")
+    return list(results)
 
 
 def refuse_partial_powers(files_and_powers: list[tuple[str, float | None]]) -> None:
@@ -832,6 +864,9 @@ def loss_table(results: list[SweepResult], source: str | Path, label: str = "swe
     ValueError
         No unflagged fit; some sweeps with a power and some without.
     """
+    results = checked_results(results)
+    v.path("source", source)
+    v.string("label", label)
     refuse_partial_powers([(r.file, r.power) for r in results])
     good = usable(results)
     if not good:
@@ -880,6 +915,8 @@ def shift_curves(results: list[SweepResult], reference_temperature: float | None
         that is not a positive number, or with no sweep within 5 % of it (session 25: 5 K took
         the warmest sweep, far below it, and -1 K the coldest, silently).
     """
+    results = checked_results(results)
+    v.string("label", label)
     if reference_temperature is not None:
         reference_temperature = v.positive("reference_temperature", reference_temperature)
     refuse_partial_powers([(r.file, r.power) for r in results])
