@@ -186,7 +186,7 @@ def test_point_parsing_and_missing_variables(tiny_run):
     with pytest.raises(ValueError, match="at least 2 finished realisations"):
         curves_from_results(two)
     assert np.isfinite(curves_from_results(ds)[0].loss).all()
-    with pytest.raises(ValueError, match=r"--point frequency must be a number on this axis, got "
+    with pytest.raises(ValueError, match=r"--point frequency must be a number \(K\), got "
                        r"'high'"):
         curves_from_results(ds, parse_point("frequency=high"))
 

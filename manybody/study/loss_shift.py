@@ -37,6 +37,48 @@ from manybody.support import validate as v
 
 #: Variables a results file needs for the joint fit.
 NEEDED = ("absorption", "velocity_shift")
+#: Axes of a results file whose values are always numbers (K), never names.
+NUMERIC_AXES = ("frequency", "temperature")
+
+
+def _realisations(name: str, value: Any, n_t: int | None = None) -> np.ndarray:
+    """Per-realisation values, shape (n_realisations, n_T) with n_realisations >= 2, as a finite
+    float array: None, a 1-d array or one realisation got numpy's errors or a "sigma ... NaN"
+    refusal of the curve built from it; a DataArray is refused (its dimensions' order cannot be
+    told from its values; bt190)."""
+    if type(value).__module__.split(".")[0] == "xarray":
+        raise TypeError(f"{name} must be a numpy array of shape (n_realisations, n_T), got "
+                        f"{v._describe(value)}; pass .transpose('realisation', "
+                        "'temperature').values")
+    arr = v.real_array(name, value)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-d array of shape (n_realisations, n_T), got shape "
+                         f"{arr.shape}")
+    if arr.shape[0] < 2:
+        raise ValueError(f"{name} must hold at least 2 realisations (rows) for a mean with a "
+                         f"standard error, got shape {arr.shape}")
+    if n_t is not None and arr.shape[1] != n_t:
+        raise ValueError(f"{name} must have one column per temperature, shape (n_realisations, "
+                         f"{n_t}), got shape {arr.shape}")
+    return arr
+
+
+def _checked_curves_input(temperature: Any, loss: Any, shift: Any) -> tuple[np.ndarray, ...]:
+    """temperature (n_T,) > 0, loss and shift (n_realisations, n_T) alike."""
+    t = v.positive_array("temperature", temperature)
+    loss = _realisations("loss", loss, t.size)
+    shift = _realisations("shift", shift, t.size)
+    if shift.shape != loss.shape:
+        raise ValueError(f"shift must have the shape of loss {loss.shape}, got shape "
+                         f"{shift.shape}")
+    return t, loss, shift
+
+
+def _tls(value: Any) -> TLSParams:
+    """A TLSParams, else a TypeError naming ``tls``."""
+    hint = (" (a results file: results_band(ds, chosen, frequency) takes its model's TLS)"
+            if type(value).__name__ == "Dataset" else "")
+    return v.instance("tls", value, TLSParams, f"a TLSParams{hint}")
 
 
 def parse_point(text: str | None) -> dict[str, float | str]:
@@ -48,6 +90,12 @@ def parse_point(text: str | None) -> dict[str, float | str]:
     ValueError
         An item without ``=``, an empty or non-finite value, or a name given twice.
     """
+    if text is not None and not isinstance(text, str):  # a dict got "'dict' object has no
+        # attribute 'strip'" (bt190); a mapping is curves_from_results' point itself
+        hint = " (a mapping is a point already: pass it to curves_from_results)" if isinstance(
+            text, Mapping) else ""
+        raise TypeError(f"text must be 'NAME=VALUE[,NAME=VALUE...]' text or None, got "
+                        f"{v._describe(text)}{hint}")
     if text is None or not text.strip():
         return {}
     out: dict[str, float] = {}
@@ -67,6 +115,9 @@ def parse_point(text: str | None) -> dict[str, float | str]:
         try:
             number = float(value)
         except ValueError:  # a name on an axis of names (the results file says which)
+            if name in NUMERIC_AXES:  # never names: 'frequency=abc' was taken as text (bt190)
+                raise ValueError(f"--point {name} must be a number (K), got {value.strip()!r}"
+                                 ) from None
             out[name] = value.strip()
             continue
         if not math.isfinite(number):
@@ -213,7 +264,15 @@ def curves_from_realisations(temperature: np.ndarray, loss: np.ndarray, shift: n
     realisation absorbs, at the lowest temperatures of a few realisations, the error is ~1e-10
     of the others, and the curve was refused with advice about the units of measured errors
     (a new user, session 37).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Arrays that are not real numbers of those shapes (a DataArray: pass its values), fewer
+        than 2 realisations, a label that is not text.
     """
+    temperature, loss, shift = _checked_curves_input(temperature, loss, shift)
+    v.string("label", label)
     n = loss.shape[0]
     return (LossCurve(temperature, loss.mean(0), _floored(loss.std(0, ddof=1) / math.sqrt(n)),
                       label=label),
@@ -268,6 +327,16 @@ def index_spread(temperature: np.ndarray, loss: np.ndarray, shift: np.ndarray, f
     distinct : dict, optional
         Filled with the number of distinct resamples that gave a value, per key of the spread.
     """
+    # before any resample: None arrays, text as the frequency ("frequency=0.1" skipped every
+    # resample in silence), None options, True or 1.5 as counts (bt190)
+    temperature, loss, shift = _checked_curves_input(temperature, loss, shift)
+    frequency = v.positive("frequency (w, K)", frequency)
+    v.instance("options", options, Mapping, "a mapping of compare_loss_shift's keywords ({} for "
+               "none)")
+    n_resamples = v.integer("n_resamples", n_resamples, 1, v.MAX_BOOTSTRAP)
+    seed = v.integer("seed", seed, 0, v.MAX_SEED)
+    if distinct is not None:
+        v.instance("distinct", distinct, dict, "a dict to fill, or None")
     rng = np.random.default_rng(seed)
     n = loss.shape[0]
     values: dict[str, list[float]] = {}
@@ -312,6 +381,10 @@ def index_spread(temperature: np.ndarray, loss: np.ndarray, shift: np.ndarray, f
 def realisation_correlation(loss: np.ndarray) -> float:
     """Median correlation over realisations between the losses at two temperatures (shape
     (n_realisations, n_T)); NaN with fewer than 3 realisations or 2 temperatures."""
+    loss = v.real_array("loss", loss)
+    if loss.ndim != 2:  # None or a 1-d array got numpy's errors (bt190)
+        raise ValueError(f"loss must be a 2-d array of shape (n_realisations, n_T), got shape "
+                         f"{loss.shape}")
     if loss.shape[0] < 3 or loss.shape[1] < 2:
         return math.nan
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -344,7 +417,10 @@ def resonant_density(energy, tls: TLSParams) -> np.ndarray:
         rho(E) / rho_flat, the shape of ``energy``: 1 in the flat region, sqrt(1 - Delta_min^2/E^2)
         near its lower edge, falling to 0 at sqrt(eps_max^2 + Delta_max^2).
     """
-    e = np.asarray(energy, dtype=float)
+    tls = _tls(tls)
+    e = v.real_array("energy", energy)  # "1" was taken as 1.0 (bt190)
+    if np.any(e < 0):
+        raise ValueError(f"energy must be >= 0 (K), got minimum {float(e.min())!r}")
     a = np.maximum(tls.tunnelling_min, np.sqrt(np.maximum(e * e - tls.asymmetry_max**2, 0.0)))
     b = np.minimum(tls.tunnelling_max, e)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -383,7 +459,8 @@ def model_density(tls: TLSParams, frequency: float) -> ResonantDensity:
         w outside the ensemble's energies (no TLS resonates at w: the simulated loss there is
         the line kernel's tail), naming w and the energies.
     """
-    w = float(frequency)
+    tls = _tls(tls)
+    w = v.positive("frequency (w, K)", frequency)
     top = math.hypot(tls.asymmetry_max, tls.tunnelling_max)
     if not tls.tunnelling_min < w < top or float(resonant_density(w, tls)) <= 0.0:
         raise ValueError(f"the probe frequency w = {w:g} K lies outside the energies of the "
@@ -415,7 +492,19 @@ def results_band(ds, chosen: dict, frequency: float) -> tuple[ResonantDensity | 
     ValueError
         w outside the energies of the point's TLS (:func:`model_density`).
     """
+    check_results_dataset("results_band", "ds", ds, data_array="pass the Dataset it came from")
+    v.instance("chosen", chosen, Mapping, "a mapping of sweep axis to its value (as "
+               "curves_from_results picks them)")
+    frequency = v.positive("frequency (w, K)", frequency)
     spec = dataset_spec(ds)  # its sweep axes are the file's coordinates, in the same order
+    missing = [dim for dim in spec.dims if dim not in chosen]
+    if missing:  # a KeyError naming the axis alone (bt190)
+        raise ValueError(f"chosen must give a value on every sweep axis of the results file, "
+                         f"lacks {', '.join(map(repr, missing))}")
+    off = [dim for dim in spec.dims if not np.any(ds[dim].values == chosen[dim])]
+    if off:
+        raise ValueError(f"chosen[{off[0]!r}] = {v._describe(chosen[off[0]])} is not on the axis; "
+                         f"its values: {v.one_line(repr(ds[off[0]].values.tolist()))}")
     index = tuple(int(np.flatnonzero(ds[dim].values == chosen[dim])[0]) for dim in spec.dims)
     model = spec.point(index)[0]
     if model.tls is None:
