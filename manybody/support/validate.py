@@ -546,8 +546,9 @@ def path(name: str, value: Any) -> Any:
 def temperature_window(name: str, value: Any) -> tuple[float | None, float | None]:
     """A temperature window ``(tmin, tmax)`` (K): a pair (tuple, list or 2-element array) of
     numbers or None (an open edge), tmin >= 0 (0: no lower edge), tmax > 0, tmin below tmax;
-    returned as floats (or None). Text (``"0.1,0.5"``), one number, a pair of strings (``("50mK", "0.8K")``) or a reversed pair
-    got numpy's messages or an empty window found after reading (bt190).
+    returned as floats (or None). Text (``"0.1,0.5"``), one number, a pair of strings
+    (``("50mK", "0.8K")``) or a reversed pair got numpy's messages or an empty window found
+    after reading (bt190).
 
     Raises
     ------
@@ -575,8 +576,8 @@ def temperature_window(name: str, value: Any) -> tuple[float | None, float | Non
 
 def window_edges(tmin: Any, tmax: Any) -> tuple[float | None, float | None]:
     """The edges of a temperature window given as two parameters ``tmin`` and ``tmax`` (K): each
-    None (open) or a finite number (tmin >= 0, tmax > 0), tmin below tmax (the rule of :func:`temperature_window`
-    for functions that take the edges apart; tmin may be 0)."""
+    None (open) or a finite number (tmin >= 0, tmax > 0), tmin below tmax (the rule of
+    :func:`temperature_window` for functions that take the edges apart)."""
     low = None if tmin is None else non_negative("tmin (K)", tmin)
     high = optional_positive("tmax (K)", tmax)
     if low is not None and high is not None and low >= high:
