@@ -88,7 +88,13 @@ def one_line(text: str, kind: str = "") -> str:
 def unwrap_scalar(name: str, value: Any) -> Any:
     """A 0-d numeric array (e.g. from a numpy reduction) as its number; a masked scalar
     (``np.ma.masked``, or a 0-d masked array whose entry is masked) refused, since its data value
-    would be used (session 46: a masked temperature was taken as the 0.5 under the mask)."""
+    would be used (session 46: a masked temperature was taken as the 0.5 under the mask).
+    A 0-d xarray DataArray (e.g. ``ds.width.sel(...)`` or a reduction of one) is taken as its
+    number as well: one rule for every number check (``Broadening(width=xr.DataArray(0.02))``
+    was refused with the DataArray's repr while arrays of DataArrays were taken; bt192)."""
+    if (getattr(value, "ndim", None) == 0 and not isinstance(value, np.ndarray | np.generic)
+            and type(value).__module__.split(".")[0] == "xarray"):
+        value = getattr(value, "values", value)
     if isinstance(value, np.ma.MaskedArray) and value.ndim == 0:
         if np.ma.getmaskarray(value).any():
             raise ValueError(f"{name} is masked (a numpy masked scalar): the number under the "
@@ -318,7 +324,7 @@ def check_real_elements(name: str, value: Any) -> None:
     elif isinstance(value, np.ndarray):
         _check_array_dtype(name, value)
     elif np.ndim(value) == 0:
-        if not is_real(value):
+        if not is_real(unwrap_scalar(name, value)):
             raise TypeError(f"{name} must be a real number or an array of them, got "
                             f"{_describe(value)}")
 
