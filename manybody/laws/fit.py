@@ -1073,7 +1073,7 @@ def check_switches(background, saturation, quasiparticle: str | None,
     saturation = v.boolean("saturation", saturation)
     if gap is not None and quasiparticle is None:
         raise ValueError(f"gap fixes the gap of the quasiparticle term: it needs quasiparticle= "
-                         f"one of {', '.join(map(repr, QP_SHAPES))}, got gap={gap!r} with "
+                         f"one of {', '.join(map(repr, QP_SHAPES))}, got gap={v._describe(gap)} with "
                          f"quasiparticle=None")
     return background, saturation
 
@@ -1622,8 +1622,8 @@ def fit_loss(temperature, loss, frequency: float | str, *, sigma=None, power: fl
     """
     # named as fit_loss's, not as the fit_joint it passes them to (session 25)
     v.keywords("fit_loss", options, fit_joint, ("curves", "frequency"), ("sigma", "power", "label"))
-    if sigma is not None and np.ndim(sigma) == 0:  # one error for every point
-        sigma = np.full(np.shape(np.atleast_1d(temperature)), float(sigma))
+    # one number for every point is spread by LossCurve, after the check every fit's sigma goes
+    # through (float(sigma) here took "0.1" and True as numbers; bt192)
     if sigma is not None and options.get("weights") is not None:  # compare_laws passes the
         # family's weights to the other laws itself, so fit_joint does not warn about them
         warn_scatter_options_with_sigma([LossCurve(temperature, loss, sigma, power, label)],

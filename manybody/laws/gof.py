@@ -50,7 +50,7 @@ import numpy as np
 from scipy import linalg, stats
 
 from manybody.laws.inputs import SPREAD_RESOLUTION
-from manybody.laws.shapes import check_smearing, law_values, smeared
+from manybody.laws.shapes import LAW_NAMES, check_smearing, law_values, smeared
 from manybody.support import validate as v
 
 #: Condition number of the realisations' covariance above which it is treated as singular.
@@ -124,17 +124,39 @@ def law_design(law: str, x: np.ndarray, index: float = 0.0,
         (:func:`manybody.laws.shapes.check_smearing`).
     """
     smearing = check_smearing(smearing)
+    law = v.choice("law", law, LAW_NAMES)
     columns = [law_values(law, x, index, smearing)]
     if law == "family":
         columns.append(smeared(_family_index_derivative, x, smearing, index))
     return np.stack(columns, axis=1)
 
 
+def _samples_and(name: str, samples, matrix) -> tuple[np.ndarray, np.ndarray]:
+    """``samples`` (n, m) and ``matrix`` (m, p) (contrasts or a design) as float arrays, else an
+    error naming the one at fault (None gave numpy's "unsupported operand type(s) for @",
+    bt192)."""
+    samples = v.real_array("samples", samples)
+    matrix = v.real_array(name, matrix)
+    if samples.ndim != 2:
+        raise ValueError(f"samples must be 2-d (one row per realisation), got shape {samples.shape}")
+    if matrix.ndim != 2 or matrix.shape[0] != samples.shape[1]:
+        raise ValueError(f"{name} must have shape ({samples.shape[1]}, p) to match samples "
+                         f"{samples.shape}, got shape {matrix.shape}")
+    return samples, matrix
+
+
 def exact_test(samples: np.ndarray, contrasts: np.ndarray) -> GoodnessOfFit | None:
     """The "exact" outcome (statistic 0, p-value 1) when every row of ``samples`` (n, m) has
     contrasts ``samples @ contrasts`` below ``EXACT_RESOLUTION`` of the largest |sample|: the
     hypothesis holds to round-off, and a test on those contrasts would test round-off (module
-    notes). None otherwise, for the tests to run."""
+    notes). None otherwise, for the tests to run.
+
+    Raises
+    ------
+    TypeError, ValueError
+        samples or contrasts not 2-d arrays of finite real numbers with matching inner sizes.
+    """
+    samples, contrasts = _samples_and("contrasts", samples, contrasts)
     z = samples @ contrasts
     if np.abs(z).max(initial=0.0) <= EXACT_RESOLUTION * float(np.abs(samples).max(initial=0.0)):
         return GoodnessOfFit(0.0, contrasts.shape[1], 1.0, EXACT)
@@ -156,7 +178,13 @@ def hotelling(samples: np.ndarray, contrasts: np.ndarray) -> GoodnessOfFit:
     GoodnessOfFit
         Method "hotelling"; or method "none" (NaN) when n <= p + 1 or the covariance of the
         contrasts is singular (condition number > MAX_CONDITION), for the caller to fall back.
+
+    Raises
+    ------
+    TypeError, ValueError
+        samples or contrasts not 2-d arrays of finite real numbers with matching inner sizes.
     """
+    samples, contrasts = _samples_and("contrasts", samples, contrasts)
     n, p = samples.shape[0], contrasts.shape[1]
     if n <= p + 1 or p < 1:
         return GoodnessOfFit(math.nan, p, math.nan, NO_TEST)
@@ -211,11 +239,17 @@ def law_goodness_of_fit(x, q_realisations, fit, *, smearing: float | None = None
         ``smearing`` not None or a finite number in [0, 0.5); ``rng`` not a
         numpy.random.Generator; ``n_bootstrap`` not 0 or 20 ... 10^5.
     """
+    from manybody.laws.fit import LawFit  # not at import: fit is the heavier module
+
     smearing = check_smearing(smearing)
     rng = v.generator("rng", rng)
     n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap, "no bootstrap fallback")
-    x = np.asarray(x, dtype=np.float64)
-    q = np.atleast_2d(np.asarray(q_realisations, dtype=np.float64))
+    v.instance("fit", fit, LawFit, "the LawFit of fit_law to the mean over realisations")
+    x = v.real_vector("x", x)
+    q = np.atleast_2d(v.real_array("q_realisations", q_realisations))
+    if q.ndim != 2 or q.shape[1] != x.size:
+        raise ValueError(f"q_realisations must have shape (n_realisations, {x.size}) to match x, "
+                         f"got shape {q.shape}")
     # in units of the largest |mean|: the tests are invariant under a common scale, their
     # covariances of q ~ 1e-200 (or 1e200) are not floats (p-value NaN, LinAlgError; session 30)
     q = q / (float(np.abs(q.mean(axis=0)).max()) or 1.0)
@@ -260,7 +294,18 @@ def linear_bootstrap(samples: np.ndarray, design: np.ndarray, n_bootstrap: int,
     GoodnessOfFit
         Method "bootstrap"; "none" (NaN p-value) with fewer than ``MIN_BOOTSTRAP_REALISATIONS``
         rows, or without resamples, degrees of freedom or spread of the resampled statistic.
+
+    Raises
+    ------
+    TypeError, ValueError
+        samples or design not 2-d arrays of finite real numbers with matching inner sizes,
+        n_bootstrap not 0 or 20 ... 10^5, rng not a numpy.random.Generator.
     """
+    samples, design = _samples_and("design", samples, design)
+    n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap)
+    if rng is None or not isinstance(v.generator("rng", rng), np.random.Generator):
+        raise TypeError("rng must be a numpy.random.Generator (numpy.random.default_rng(seed)), "
+                        "got None")
     n, m = samples.shape
     dof = m - design.shape[1]
 

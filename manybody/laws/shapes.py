@@ -49,20 +49,60 @@ def check_smearing(smearing) -> float | None:
         "kernel's width itself)")
 
 
+def _law_x(x) -> np.ndarray:
+    """x of a law as float64: a real number or an array of them (NaN and inf pass, as numpy
+    takes them). None gave NaN, "1" and True were taken as 1 (bt192). A float array, what the
+    fits pass tens of thousands of times, is taken without a look at its elements."""
+    if not (isinstance(x, np.ndarray) and x.dtype.kind == "f"):
+        v.check_real_elements("x", x)
+        x = v.unwrap_scalar("x", x)
+    return np.asarray(x, dtype=np.float64)
+
+
+def _law_index(index) -> float | np.ndarray:
+    """The TLS index a of the family: a real number (NaN and inf pass); a complex one (the fits'
+    complex-step derivative) or an array of reals (one curve per index) kept as they are."""
+    if isinstance(index, float | complex | np.complexfloating) or v.is_real(index):
+        return index  # the fits' own scalars: no further look
+    if isinstance(index, np.ndarray) and index.dtype.kind in "fc":
+        return index
+    if isinstance(index, list | tuple | np.ndarray):
+        return v.real_array("index", index)
+    return v.real("index", index, allow_nonfinite=True)
+
+
 def law_tls(x: np.ndarray) -> np.ndarray:
-    """tanh(x/2)."""
-    return np.tanh(0.5 * np.asarray(x, dtype=np.float64))
+    """tanh(x/2).
+
+    Raises
+    ------
+    TypeError
+        x not a real number or an array of them (None, a string, a boolean).
+    """
+    return np.tanh(0.5 * _law_x(x))
 
 
 def law_generic(x: np.ndarray) -> np.ndarray:
-    """1 - exp(-x)."""
-    return -np.expm1(-np.asarray(x, dtype=np.float64))
+    """1 - exp(-x).
+
+    Raises
+    ------
+    TypeError
+        x not a real number or an array of them (None, a string, a boolean).
+    """
+    return -np.expm1(-_law_x(x))
 
 
 def law_family(x: np.ndarray, index: float) -> np.ndarray:
-    """(1 - e^-x) / (1 + a e^-x) with TLS index a (1: tanh(x/2), 0: 1 - e^-x)."""
-    x = np.asarray(x, dtype=np.float64)
-    return -np.expm1(-x) / (1.0 + index * np.exp(-x))
+    """(1 - e^-x) / (1 + a e^-x) with TLS index a (1: tanh(x/2), 0: 1 - e^-x).
+
+    Raises
+    ------
+    TypeError
+        x or index not a real number (or an array of them).
+    """
+    x = _law_x(x)
+    return -np.expm1(-x) / (1.0 + _law_index(index) * np.exp(-x))
 
 
 def smeared(law, x: np.ndarray, smearing: float | None, *args) -> np.ndarray:
@@ -101,6 +141,13 @@ def smeared(law, x: np.ndarray, smearing: float | None, *args) -> np.ndarray:
     TypeError, ValueError
         ``smearing`` not a finite real number >= 0.
     """
+    # a name ("tls") or None got "'str' object is not callable" (bt192)
+    if not any(law is known for known in _LAWS):
+        hint = (f" (the law named {law!r} is {_LAWS_BY_NAME[law].__name__}; or use law_values)"
+                if isinstance(law, str) and law in _LAWS_BY_NAME else "")
+        if not callable(law) or isinstance(law, type):
+            raise TypeError(f"law must be a law function (law_tls, law_generic or law_family)"
+                            f"{hint}, got {v._describe(law)}")
     if smearing is None:
         return law(x, *args)
     if not v.is_real(smearing):  # TypeError naming it; a 0-d array as its float (an array
@@ -111,6 +158,11 @@ def smeared(law, x: np.ndarray, smearing: float | None, *args) -> np.ndarray:
     ratio, weights = _kernel_nodes(smearing)
     xx = np.asarray(x, dtype=np.float64)[..., None] * ratio
     return np.sum(law(xx, *args) * weights, axis=-1)
+
+
+#: The law functions :func:`smeared` averages (any other callable of (x, *args) is taken too).
+_LAWS_BY_NAME = {"tls": law_tls, "generic": law_generic, "family": law_family}
+_LAWS = tuple(_LAWS_BY_NAME.values())
 
 
 #: Gauss-Legendre nodes of the kernel average (:func:`smeared`), on E / w in
@@ -149,14 +201,28 @@ def _kernel_nodes(smearing: float) -> tuple[np.ndarray, np.ndarray]:
 def law_values(law: str, x: np.ndarray, index: float = 0.0, smearing: float | None = None
                ) -> np.ndarray:
     """The law named ``law`` ("tls", "generic" or "family" with TLS index ``index``) at x,
-    averaged over the line kernel when ``smearing`` is given (see :func:`smeared`)."""
+    averaged over the line kernel when ``smearing`` is given (see :func:`smeared`).
+
+    Raises
+    ------
+    TypeError
+        law not a string, x not real numbers, index (of "family") not a real number.
+    ValueError
+        law not one of "tls", "generic", "family"; smearing as :func:`smeared`.
+    """
+    if not isinstance(law, str):
+        v.choice("law", law, LAW_NAMES)
     if law == "tls":
         return smeared(law_tls, x, smearing)
     if law == "generic":
         return smeared(law_generic, x, smearing)
     if law != "family":  # "TLS", None, "tanh" were the family at index 0, 1 - e^-x (helper-187)
-        raise ValueError(f"law must be one of 'tls', 'generic', 'family', got {v._describe(law)}")
+        v.choice("law", law, LAW_NAMES)
     return smeared(law_family, x, smearing, index)
+
+
+#: The names :func:`law_values` takes.
+LAW_NAMES = ("tls", "generic", "family")
 
 
 #: Q(x = 0.5) at or below this fraction of a curve's largest |Q| leaves its shape ratio

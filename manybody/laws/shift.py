@@ -123,13 +123,13 @@ def check_band(band) -> tuple[float, float]:
         return band.edges
     expected = "band must be a pair (nu_lo, nu_hi) of band edges in units of the measurement frequency"
     if isinstance(band, str | bytes):
-        raise TypeError(f"{expected} (e.g. (0.5, 2) or (0, math.inf)), got {band!r} (a string)")
+        raise TypeError(f"{expected} (e.g. (0.5, 2) or (0, math.inf)), got {v._describe(band)}")
     try:
         edges = list(band)
     except TypeError:
-        raise ValueError(f"{expected}, got {band!r}") from None
+        raise ValueError(f"{expected}, got {v._describe(band)}") from None
     if len(edges) != 2:
-        raise ValueError(f"{expected}, got {band!r} ({len(edges)} value(s))")
+        raise ValueError(f"{expected}, got {v._describe(band)} ({len(edges)} value(s))")
     lo = v.real("band[0] (nu_lo)", edges[0])
     hi = v.real("band[1] (nu_hi)", edges[1], allow_nonfinite=True)
     if not (0.0 <= lo < 1.0 < hi) or math.isnan(hi):

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from manybody.support import validate as v
 from manybody.support.validate import _describe
 
 #: Verdict labels: one vocabulary for the study (:func:`analyse_shape`) and ``fit-data``
@@ -127,6 +128,8 @@ def classify_index(
     index = _real("index", index)
     error = _real("error", error)
     p_value = _probability("p_value", p_value)
+    indeterminate = _reasons("indeterminate", indeterminate)
+    unphysical = _reasons("unphysical", unphysical)
     if error < 0:
         raise ValueError(f"error must be >= 0 (a standard deviation) or NaN, got {error!r}")
     if indeterminate:
@@ -188,10 +191,24 @@ def band_factor(dof: float = math.inf) -> float:
 
 
 def _real(name: str, value) -> float:
-    """A real number (NaN and inf allowed), else TypeError naming it."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
-    return float(value)
+    """A real number (NaN and inf allowed; a 0-d array or DataArray as its number), else
+    TypeError naming it."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
+        return float(value)
+    return v.real(name, value, allow_nonfinite=True)
+
+
+def _reasons(name: str, value) -> tuple[str, ...]:
+    """A sequence of reasons in words (tuple or list of str): a single string was joined letter
+    by letter ("a; b; c", bt192), None or a number got Python's own errors."""
+    if isinstance(value, str) or not isinstance(value, tuple | list):
+        raise TypeError(f"{name} must be a tuple or list of reasons (strings), e.g. "
+                        f"('too few temperatures',), got {_describe(value)}")
+    for reason in value:
+        if not isinstance(reason, str):
+            raise TypeError(f"{name} must hold reasons as strings, got {_describe(reason)} in "
+                            f"{_describe(value)}")
+    return tuple(value)
 
 
 def _probability(name: str, value) -> float:
@@ -211,8 +228,13 @@ def evidence_label(delta_aic: float) -> str:
     """"none" (|delta| < 2), "positive" (2-6), "strong" (6-10) or "very strong" (>= 10).
 
     NaN gives "none".
+
+    Raises
+    ------
+    TypeError
+        delta_aic not a real number.
     """
-    size = abs(delta_aic)
+    size = abs(_real("delta_aic", delta_aic))
     for edge, label in EVIDENCE_LEVELS:
         if size >= edge:
             return label
@@ -224,7 +246,14 @@ def prefer_law(delta_aic: float, blocked: bool = False) -> tuple[str | None, str
 
     "tls" when delta_aic >= 2, "generic" when <= -2, else None; None with evidence "none" when
     ``blocked`` (a fit cannot decide or is unphysical).
+
+    Raises
+    ------
+    TypeError
+        delta_aic not a real number, blocked not a bool.
     """
+    delta_aic = _real("delta_aic", delta_aic)
+    blocked = v.boolean("blocked", blocked)
     evidence = evidence_label(delta_aic)
     if blocked or evidence == "none":
         return None, "none"
@@ -324,6 +353,11 @@ def judge(fits: Mapping, *, index_error: float | None = None,
         fits without one of "tls", "generic", "family"; index_error negative; p_value outside
         [0, 1].
     """
+    if not isinstance(fits, Mapping):
+        raise TypeError(f"fits must be a mapping of 'tls', 'generic' and 'family' to their "
+                        f"LawFit, got {_describe(fits)}")
+    if honest_errors is not None:
+        honest_errors = v.boolean("honest_errors", honest_errors)
     missing = [law for law in ("tls", "generic", "family") if law not in fits]
     if missing:
         raise ValueError(f"fits must hold the 'tls', 'generic' and 'family' fits of the same "
