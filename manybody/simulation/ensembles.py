@@ -336,7 +336,7 @@ def _check_random_terms(random_matrix: Any, stress_random_matrix: Any) -> None:
 def _coupling_matrix(name: str, matrix: Any, n: int, symmetric: bool) -> np.ndarray:
     arr = v.real_array(name, matrix, (n, n))
     if np.any(np.diag(arr) != 0):
-        raise ValueError(f"{name} must have a zero diagonal, got diagonal {np.diag(arr)!r}")
+        raise ValueError(f"{name} must have a zero diagonal, got diagonal {v._describe(np.diag(arr))}")
     if symmetric and not np.allclose(arr, arr.T, rtol=1e-12, atol=1e-14 * max(1.0, np.abs(arr).max())):
         worst = np.abs(arr - arr.T).max()
         raise ValueError(f"{name} must be symmetric (K_ij = K_ji), got max |K - K^T| = {worst:.3g}")
@@ -354,7 +354,17 @@ def draw_tls(params: TLSParams, n_tls: int, rng: np.random.Generator) -> tuple[n
         Number of TLS N.
     rng : numpy.random.Generator
         Source of randomness.
+
+    Raises
+    ------
+    TypeError
+        ``params`` not a TLSParams, ``n_tls`` not an integer, ``rng`` not a Generator.
+    ValueError
+        ``n_tls`` < 1.
     """
+    params = v.instance("params", params, TLSParams, "a TLSParams")
+    n_tls = _count(n_tls)
+    rng = _generator(rng)
     asymmetry = rng.uniform(-params.asymmetry_max, params.asymmetry_max, size=n_tls)
     log_tunnelling = rng.uniform(
         math.log(params.tunnelling_min), math.log(params.tunnelling_max), size=n_tls
@@ -363,12 +373,34 @@ def draw_tls(params: TLSParams, n_tls: int, rng: np.random.Generator) -> tuple[n
 
 
 def random_positions(n_tls: int, rng: np.random.Generator) -> np.ndarray:
-    """Uniform random positions in a cube of side L = N^(1/3) (units of r0), shape (N, 3)."""
+    """Uniform random positions in a cube of side L = N^(1/3) (units of r0), shape (N, 3).
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``n_tls`` not an integer >= 1, ``rng`` not a Generator.
+    """
+    n_tls = _count(n_tls)
+    rng = _generator(rng)
     return rng.uniform(0.0, n_tls ** (1.0 / 3.0), size=(n_tls, 3))
 
 
 def periodic_distances(positions: np.ndarray, min_distance: float = 0.0) -> np.ndarray:
-    """Minimum-image distances r_ij (units of r0) in the periodic cube of side N^(1/3)."""
+    """Minimum-image distances r_ij (units of r0) in the periodic cube of side N^(1/3).
+
+    Raises
+    ------
+    TypeError
+        ``positions`` not an array of real numbers, ``min_distance`` not a real number.
+    ValueError
+        ``positions`` not of shape (N, 3) with N >= 1 or not finite, ``min_distance`` negative
+        or not finite.
+    """
+    positions = v.real_array("positions", positions)
+    if positions.ndim != 2 or positions.shape[1] != 3 or positions.shape[0] == 0:
+        raise ValueError(f"positions must have shape (N, 3) (one row of x, y, z per TLS), got "
+                         f"shape {positions.shape}")
+    min_distance = v.non_negative("min_distance", min_distance)
     n = positions.shape[0]
     side = n ** (1.0 / 3.0)
     delta = positions[:, None, :] - positions[None, :, :]
@@ -380,7 +412,16 @@ def periodic_distances(positions: np.ndarray, min_distance: float = 0.0) -> np.n
 def draw_couplings(
     params: CouplingParams, n_tls: int, rng: np.random.Generator
 ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
-    """Draw symmetric coupling matrices K^{ab}_ij (K) with zero diagonal, and positions if dipolar."""
+    """Draw symmetric coupling matrices K^{ab}_ij (K) with zero diagonal, and positions if dipolar.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``params`` not a CouplingParams, ``n_tls`` not an integer >= 1, ``rng`` not a Generator.
+    """
+    params = v.instance("params", params, CouplingParams, "a CouplingParams")
+    n_tls = _count(n_tls)
+    rng = _generator(rng)
     positions = None
     inverse_cube = None
     if params.kind == "dipolar":
@@ -408,7 +449,16 @@ def draw_couplings(
 def draw_deformation_potentials(
     params: StressParams, n_tls: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """Draw gamma_i (K per unit strain)."""
+    """Draw gamma_i (K per unit strain).
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``params`` not a StressParams, ``n_tls`` not an integer >= 1, ``rng`` not a Generator.
+    """
+    params = v.instance("params", params, StressParams, "a StressParams")
+    n_tls = _count(n_tls)
+    rng = _generator(rng)
     gamma = params.deformation_potential
     if params.distribution == "fixed":
         return np.full(n_tls, gamma)
@@ -417,6 +467,23 @@ def draw_deformation_potentials(
     if params.distribution == "random_sign":
         return gamma * rng.choice([-1.0, 1.0], size=n_tls)
     return rng.normal(0.0, gamma, size=n_tls)
+
+
+def _count(n_tls: Any) -> int:
+    """A number of TLS to draw: an integer >= 1 (not a bool, float or array)."""
+    return v.integer("n_tls", n_tls, 1)
+
+
+def _generator(rng: Any) -> np.random.Generator:
+    """``rng`` if it is a numpy.random.Generator (None, an int seed or a RandomState refused:
+    ``rng.uniform`` of None was an AttributeError, of an int one too)."""
+    if not isinstance(rng, np.random.Generator):
+        seed = int(rng) if isinstance(rng, int | np.integer) and v.is_real(rng) else None
+        got = v._describe(rng) if seed is None else f"{type(rng).__name__} {seed}"
+        raise TypeError(f"rng must be a numpy.random.Generator, e.g. "
+                        f"realisation_rng(seed, realisation) or numpy.random.default_rng("
+                        f"{'seed' if seed is None else seed}), got {got}")
+    return rng
 
 
 def _seed(rng: np.random.Generator) -> int:
@@ -455,9 +522,7 @@ def draw_realisation(params: ModelParams, rng: np.random.Generator) -> Realisati
     P(eps, Delta) ~ 1/Delta, Gaussian or dipolar couplings, deformation potentials).
     """
     model_params("params", params)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, e.g. "
-                        f"realisation_rng(seed, realisation), got {type(rng).__name__}")
+    rng = _generator(rng)
     n = params.n_tls
     asymmetry = tunnelling = None
     if params.tls is not None:

@@ -304,7 +304,18 @@ def _check_inputs(spectrum: Spectrum, stress_elements: np.ndarray, frequencies, 
 
 def frequency_grid(bandwidth: float, frequencies: np.ndarray, broadening: Broadening) -> np.ndarray:
     """Nodes on [0, bandwidth] (K): uniform, ``resolution`` per width, within 12 widths of the
-    requested frequencies; geometric (10 % steps) elsewhere."""
+    requested frequencies; geometric (10 % steps) elsewhere.
+
+    Raises
+    ------
+    TypeError
+        bandwidth not a real number, frequencies not real numbers, broadening not a Broadening.
+    ValueError
+        bandwidth negative or not finite, frequencies not finite and > 0.
+    """
+    bandwidth = v.non_negative("bandwidth", bandwidth)
+    frequencies = v.positive_array("frequencies", frequencies)
+    v.instance("broadening", broadening, Broadening, "a Broadening")
     eta = broadening.width
     step = eta / broadening.resolution
     lo = max(0.0, frequencies.min() - _REACH * eta)

@@ -61,7 +61,7 @@ def _precision(precision) -> np.dtype:
         known = False
     if not known or isinstance(precision, bool):
         raise ValueError(f"precision must be one of {', '.join(map(repr, PRECISIONS))} (or None: "
-                         f"inferred from the eigenvalues), got {precision!r}")
+                         f"inferred from the eigenvalues), got {v._describe(precision)}")
     return dtype
 
 
