@@ -71,7 +71,7 @@ CASES = [
     ("law_family index None", lambda: law_family(X, None), TypeError, "index"),
     ("law_family index bool", lambda: law_family(X, True), TypeError, "index"),
     ("law_values family index str", lambda: law_values("family", X, "0.5"), TypeError, "index"),
-    ("law_values law None", lambda: law_values(None, X), TypeError, "law"),
+    ("law_values law None", lambda: law_values(None, X), ValueError, "law"),
     ("law_values law misspelt", lambda: law_values("TLS", X), ValueError, "law"),
     ("smeared None", lambda: smeared(None, X, 0.1), TypeError, "law"),
     ("smeared name", lambda: smeared("tls", X, 0.1), TypeError, "law"),
@@ -88,7 +88,7 @@ CASES = [
      TypeError, "rng"),
     ("linear_bootstrap None rng",
      lambda: linear_bootstrap(np.ones((3, 4)), np.ones((4, 1)), 20, None), TypeError, "rng"),
-    ("law_design law None", lambda: law_design(None, X), TypeError, "law"),
+    ("law_design law None", lambda: law_design(None, X), ValueError, "law"),
     ("goodness fit None", lambda: law_goodness_of_fit(X, np.ones((3, X.size)), None), TypeError,
      "fit"),
     # fits: sigma

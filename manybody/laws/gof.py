@@ -50,7 +50,7 @@ import numpy as np
 from scipy import linalg, stats
 
 from manybody.laws.inputs import SPREAD_RESOLUTION
-from manybody.laws.shapes import LAW_NAMES, check_smearing, law_values, smeared
+from manybody.laws.shapes import check_smearing, law_values, smeared
 from manybody.support import validate as v
 
 #: Condition number of the realisations' covariance above which it is treated as singular.
@@ -124,7 +124,6 @@ def law_design(law: str, x: np.ndarray, index: float = 0.0,
         (:func:`manybody.laws.shapes.check_smearing`).
     """
     smearing = check_smearing(smearing)
-    law = v.choice("law", law, LAW_NAMES)
     columns = [law_values(law, x, index, smearing)]
     if law == "family":
         columns.append(smeared(_family_index_derivative, x, smearing, index))

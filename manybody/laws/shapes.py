@@ -206,12 +206,13 @@ def law_values(law: str, x: np.ndarray, index: float = 0.0, smearing: float | No
     Raises
     ------
     TypeError
-        law not a string, x not real numbers, index (of "family") not a real number.
+        x not real numbers, index (of "family") not a real number.
     ValueError
-        law not one of "tls", "generic", "family"; smearing as :func:`smeared`.
+        law not one of "tls", "generic", "family" (None too); smearing as :func:`smeared`.
     """
-    if not isinstance(law, str):
-        v.choice("law", law, LAW_NAMES)
+    if not isinstance(law, str):  # a ValueError as for an unknown name (tests/test_cli_faults_s56)
+        raise ValueError(f"law must be one of {', '.join(map(repr, LAW_NAMES))}, got "
+                         f"{v._describe(law)}")
     if law == "tls":
         return smeared(law_tls, x, smearing)
     if law == "generic":

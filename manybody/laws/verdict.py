@@ -193,9 +193,10 @@ def band_factor(dof: float = math.inf) -> float:
 def _real(name: str, value) -> float:
     """A real number (NaN and inf allowed; a 0-d array or DataArray as its number), else
     TypeError naming it."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
-        return float(value)
-    return v.real(name, value, allow_nonfinite=True)
+    value = v.unwrap_scalar(name, value)
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+    return float(value)
 
 
 def _reasons(name: str, value) -> tuple[str, ...]:
