@@ -64,3 +64,22 @@ def test_velocity_frequency_note_does_not_call_the_frequency_a_divisor(tmp_path,
     assert "note: --frequency is recorded in velocity_results.json only" in err
     assert "only to bound a shift given in a unit of frequency" in err
     assert "divide" not in err
+
+
+def test_the_index_spread_reports_progress_per_resample_and_the_same_spread():
+    """fit-data --simulated --quasiparticle said nothing for minutes while 100 resamples were
+    fitted (bt190): index_spread now calls ``progress`` after each one, fitted or skipped; the
+    spread does not depend on it."""
+    from manybody.study.loss_shift import index_spread
+
+    t = np.geomspace(0.02, 0.5, 14)
+    rng = np.random.default_rng(3)
+    loss = 1e-3 + 2e-4 * np.tanh(0.1 / (2 * t))[None, :] + 1e-5 * rng.standard_normal((12, t.size))
+    shift = (1e-4 * np.log(t / 0.1)[None, :] * (1 + 0.1 * rng.standard_normal((12, 1)))
+             + 1e-6 * rng.standard_normal((12, t.size)))
+    calls = []
+    with_bar = index_spread(t, loss, shift, 0.1, {}, n_resamples=9, progress=calls.append)
+    assert calls == [1] * 9
+    assert index_spread(t, loss, shift, 0.1, {}, n_resamples=9) == with_bar
+    with pytest.raises(TypeError, match="progress must be a function"):
+        index_spread(t, loss, shift, 0.1, {}, n_resamples=9, progress=3)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -274,6 +275,8 @@ def _correlated_points(cmp, per_realisation, w: float, options: dict
     the fit's error, which takes the points (sharing their realisations) as independent: the
     errors, ΔAIC and verdicts were printed about 2.4x too confident without a word (a new
     user, session 35)."""
+    from tqdm.auto import tqdm  # only here, so --help stays fast
+
     from manybody.study.loss_shift import (
         KRAMERS_KRONIG,
         MIN_DISTINCT_RESAMPLES,
@@ -284,7 +287,12 @@ def _correlated_points(cmp, per_realisation, w: float, options: dict
 
     t, loss_r, shift_r = per_realisation
     distinct: dict[str, int] = {}
-    spread, skipped = index_spread(t, loss_r, shift_r, w, options, distinct=distinct)
+    # each resample is a joint fit (about a second with a free gap): a bar after a few seconds,
+    # where --simulated --quasiparticle said nothing for minutes (a tester, bt190)
+    with tqdm(total=RESAMPLES, unit="resample", desc="index spread", delay=3,
+              dynamic_ncols=True, file=sys.stderr) as bar:
+        spread, skipped = index_spread(t, loss_r, shift_r, w, options, distinct=distinct,
+                                       progress=bar.update)
     correlation = realisation_correlation(loss_r)
 
     def too_few(key: str) -> str | None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -298,7 +298,8 @@ MIN_DISTINCT_RESAMPLES = 5
 
 def index_spread(temperature: np.ndarray, loss: np.ndarray, shift: np.ndarray, frequency: float,
                  options: dict, n_resamples: int = RESAMPLES, seed: int = 0,
-                 distinct: dict[str, int] | None = None) -> tuple[dict[str, float], int]:
+                 distinct: dict[str, int] | None = None,
+                 progress: Callable[[int], object] | None = None) -> tuple[dict[str, float], int]:
     """The spread of the TLS index a of each mode ("loss", "shift", "joint"), and of the
     Kramers-Kronig ratio of the TLS law (key :data:`KRAMERS_KRONIG`), over bootstrap resamples
     of the realisations (seeded), the fit's other options as given.
@@ -326,6 +327,10 @@ def index_spread(temperature: np.ndarray, loss: np.ndarray, shift: np.ndarray, f
     ----------------
     distinct : dict, optional
         Filled with the number of distinct resamples that gave a value, per key of the spread.
+    progress : callable, optional
+        Called with 1 after each resample, fitted or skipped (a progress bar's ``update``: with a
+        free gap each resample is a joint fit of about a second, and ``fit-data --simulated
+        --quasiparticle`` said nothing for minutes; a tester, bt190).
     """
     # before any resample: None arrays, text as the frequency ("frequency=0.1" skipped every
     # resample in silence), None options, True or 1.5 as counts (bt190)
@@ -337,6 +342,7 @@ def index_spread(temperature: np.ndarray, loss: np.ndarray, shift: np.ndarray, f
     seed = v.integer("seed", seed, 0, v.MAX_SEED)
     if distinct is not None:
         v.instance("distinct", distinct, dict, "a dict to fill, or None")
+    v.callable_or_none("progress", progress, "a function of the number of resamples done")
     rng = np.random.default_rng(seed)
     n = loss.shape[0]
     values: dict[str, list[float]] = {}
@@ -355,6 +361,9 @@ def index_spread(temperature: np.ndarray, loss: np.ndarray, shift: np.ndarray, f
         except (ValueError, RuntimeError):
             skipped += 1
             continue
+        finally:
+            if progress is not None:
+                progress(1)
         for mode, verdict in cmp.verdicts.items():
             if verdict.index is not None and np.isfinite(verdict.index):
                 values.setdefault(mode, []).append(float(verdict.index))
@@ -366,9 +375,9 @@ def index_spread(temperature: np.ndarray, loss: np.ndarray, shift: np.ndarray, f
             values.setdefault(KRAMERS_KRONIG, []).append(
                 float(cmp.fits["shift"]["tls"].fit.parameters["amplitude"] / loss_amplitude))
             drawn.setdefault(KRAMERS_KRONIG, set()).add(key)
-    spread = {mode: float(np.std(v, ddof=1))
-              if len(drawn[mode]) >= MIN_DISTINCT_RESAMPLES and len(v) > 1 else math.nan
-              for mode, v in values.items()}
+    spread = {mode: float(np.std(found, ddof=1))
+              if len(drawn[mode]) >= MIN_DISTINCT_RESAMPLES and len(found) > 1 else math.nan
+              for mode, found in values.items()}
     if distinct is not None:
         distinct.update({mode: len(keys) for mode, keys in drawn.items()})
     if KRAMERS_KRONIG in spread and len(loss_signs - {0.0}) > 1:
