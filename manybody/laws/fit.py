@@ -998,11 +998,7 @@ def _check_options(law: str, error_model: str, scatter: str, quasiparticle: str 
         v.choice("quasiparticle", quasiparticle, QP_SHAPES)
     if gap is not None:
         gap = v.positive("gap (K)", gap)
-    for name, value in (("tmin", tmin), ("tmax", tmax)):
-        if value is not None:
-            v.positive(f"{name} (K)", value)
-    if tmin is not None and tmax is not None and tmin >= tmax:
-        raise ValueError(f"tmin must be below tmax, got tmin={tmin} K, tmax={tmax} K")
+    v.window_edges(tmin, tmax)  # the window rule of every reader (tmin = 0: no lower edge)
     return gap
 
 
