@@ -256,8 +256,18 @@ def effective_realisations(q) -> float:
     float
         Between 1 (one realisation carries everything) and n (all of the same size); n when
         every realisation is zero.
+
+    Raises
+    ------
+    TypeError
+        ``q`` not an array of real numbers (None, a string or a bool is refused).
+    ValueError
+        ``q`` with NaN or inf, empty, or of more than 2 dimensions.
     """
-    q = np.atleast_2d(np.asarray(q, dtype=np.float64))
+    q = np.atleast_2d(v.real_array("q", q))
+    if q.ndim != 2 or q.size == 0:
+        raise ValueError(f"q must be a non-empty array of shape (n_realisations, n_x), got shape "
+                         f"{q.shape}")
     largest = float(np.abs(q).max()) if q.size else 0.0
     # in units of the largest |q|: Q^-1 of 1e200 overflowed the squares (session 31)
     size = np.abs(q / largest if largest > 0 else q).sum(axis=1)
@@ -283,8 +293,18 @@ def small_sample_factor(n_realisations: int, bootstrap: bool = True) -> float:
     -------
     float
         >= 1 (without bootstrap 1.65 at n = 4, 1.16 at 10); inf when n < 2 (no error exists).
+
+    Raises
+    ------
+    TypeError
+        ``n_realisations`` not a real number (a string or a bool is refused), ``bootstrap`` not
+        True or False.
+    ValueError
+        ``n_realisations`` NaN or infinite.
     """
-    dof = float(n_realisations) - 1.0
+    n_realisations = v.real("n_realisations", n_realisations)
+    bootstrap = v.boolean("bootstrap", bootstrap)
+    dof = n_realisations - 1.0
     if not dof > 0:
         return math.inf
     level = float(stats.norm.cdf(Z_BAND))

@@ -271,9 +271,13 @@ def _check_curve(power, loss, sigma, scale: str, label: str) -> _Curve:
         raise ValueError(f"power{where} must have at least one value above 0, got {p.tolist()}")
     s = None
     if sigma is not None:
+        given = np.shape(sigma)
         s = v.positive_array(f"sigma{where}", sigma)
+        if given == ():  # one number: the same error at every power (as log_slope takes it)
+            s = np.full(q.shape, s.item())
         if s.shape != q.shape:
-            raise ValueError(f"sigma{where} must have the shape of loss {q.shape}, got {s.shape}")
+            raise ValueError(f"sigma{where} must be a number or have the shape of loss {q.shape}, "
+                             f"got {given}")
     low, high = p == p.min(), p == p.max()  # the linear power grows with p on every scale
     if not q[high].mean() < q[low].mean():
         lo, hi = QUALITY_FACTOR_RANGE
@@ -390,8 +394,9 @@ def fit_saturation_joint(curves, *, beta: float | None = None, background: bool 
         The power axis (module notes).
     error_model : {"relative", "absolute"}
         Without sigma: a common relative (sigma_i = s Q^-1_i) or absolute scatter.
-    labels : sequence of str, optional
-        Curve names (default "0", "1", ...).
+    labels : list or tuple of str, optional
+        Curve names, one string per curve (default "0", "1", ...; a bare string is refused, not
+        split into letters).
 
     Returns
     -------
@@ -420,9 +425,8 @@ def fit_saturation_joint(curves, *, beta: float | None = None, background: bool 
     curves = check_curves(curves)
     if len(curves) == 0:
         raise ValueError("curves must hold at least one (power, loss) curve, got none")
-    labels = tuple(str(i) for i in range(len(curves))) if labels is None else tuple(labels)
-    if len(labels) != len(curves):
-        raise ValueError(f"labels must name each of the {len(curves)} curves, got {len(labels)}")
+    labels = (tuple(str(i) for i in range(len(curves))) if labels is None
+              else v.labels("labels", labels, len(curves)))
     data = [_check_curve(c[0], c[1], c[2] if len(c) > 2 else None, scale,
                          labels[i] if len(curves) > 1 else "") for i, c in enumerate(curves)]
     known = [d.sigma is not None for d in data]
@@ -622,8 +626,9 @@ def fit_saturation(power, loss, sigma=None, *, beta: float | None = None, backgr
         Drive power on the ``scale`` axis, shape (n,): linear (>= 0), dB (dBm) or amplitude.
     loss : array_like
         Q^-1 (any units, e.g. pi*C0 for simulated absorption), > 0, shape (n,).
-    sigma : array_like, optional
-        Errors of ``loss``; None: a common scatter estimated from the residuals.
+    sigma : float or array_like, optional
+        Errors of ``loss`` (one number: the same error at every power); None: a common scatter
+        estimated from the residuals.
     beta : float, optional
         Fixed exponent (0.5: independent TLS); None fits it.
     background, scale, error_model

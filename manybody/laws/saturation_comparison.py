@@ -17,9 +17,12 @@ import numpy as np
 
 from manybody.laws.inputs import warn_identical_realisations
 from manybody.laws.saturation import (
+    ERROR_MODELS,
     REFERENCE_BETA,
     REJECTION_LEVEL,
+    SCALES,
     SaturationFit,
+    check_curves,
     fit_saturation_joint,
 )
 from manybody.support import validate as v
@@ -243,7 +246,34 @@ def _check_keywords(function: str, options: dict, extra: tuple[str, ...]) -> Non
 
 def per_curve_exponents(curves, labels, **options) -> list:
     """beta free fitted to each curve alone: a list of ExponentComparison or, for a curve that
-    cannot be fitted, the reason (str)."""
+    cannot be fitted, the reason (str).
+
+    Parameters
+    ----------
+    curves : list of (power, loss[, sigma])
+        As :func:`compare_exponent`.
+    labels : list or tuple of str
+        One name per curve.
+    **options
+        reference_beta, background, scale, error_model of :func:`compare_exponent`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``curves`` not a list of curves, ``labels`` not one string per curve, an unknown
+        keyword or a wrong option: checked once before any fit (a wrong option came back as
+        the "failure" of every curve, bt193).
+    """
+    _check_keywords("per_curve_exponents", options, ("reference_beta",))
+    if "labels" in options:  # given as the second argument
+        raise TypeError("per_curve_exponents() takes labels as its second argument, not as a "
+                        "keyword option")
+    curves = check_curves(curves)
+    labels = v.labels("labels", labels, len(curves))
+    v.positive("reference_beta", options.get("reference_beta", REFERENCE_BETA))
+    v.choice("scale", options.get("scale", "linear"), SCALES)
+    v.choice("error_model", options.get("error_model", "relative"), ERROR_MODELS)
+    v.boolean("background", options.get("background", True))
     out = []
     for c, lb in zip(curves, labels, strict=True):
         try:

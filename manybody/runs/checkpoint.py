@@ -22,6 +22,7 @@ import numpy as np
 
 from manybody.runs.lifecycle import ABSENT, Chunk, TaskKey, show_change
 from manybody.runs.spec import RunSpec
+from manybody.support import validate as v
 from manybody.support.files import atomic_write, atomic_write_text
 from manybody.support.provenance import code_version, git_state, now_utc, package_version
 
@@ -41,7 +42,7 @@ CHUNK_FILE = re.compile(r"p(\d+)_r(\d+)(?:-(\d+))?\.npz")
 
 def checkpoint_dir(output: str | Path) -> Path:
     """Directory holding the checkpoint of a run writing ``output``: ``<output>.checkpoint``."""
-    output = Path(output)
+    output = Path(v.path("output", output))
     return output.with_name(output.name + ".checkpoint")
 
 

@@ -193,6 +193,7 @@ def axis_name(key: str) -> str:
     key : str
         Dotted parameter path, e.g. "model.n_tls" or "probe.broadening.width".
     """
+    v.string("key", key)
     for prefix in ("model.", "probe."):
         if key.startswith(prefix):
             key = key[len(prefix):]
@@ -208,6 +209,11 @@ def axis_units(key: str, spec: RunSpec | None = None) -> str:
     """Units of a swept parameter ("1" for counts and names); with ``spec``, the kernel width of a
     relative kernel is eta / w, not K (and both where the scaling is swept too), and a bath given
     as numbers is K_ph in s^-1 K^-3."""
+    v.string("key", key)
+    if "." not in key:
+        raise ValueError(f"key must be a dotted parameter path such as 'model.n_tls', got {key!r}")
+    if spec is not None:
+        v.instance("spec", spec, RunSpec, "a RunSpec or None")
     units = PARAMETER_UNITS.get(key.split(".", 1)[1], "1")
     if key in _NAME_OR_NUMBER and spec is not None:  # a numeric bath was labelled '1' (session 36)
         numbers = [not isinstance(x, str) for x in spec.sweep.get(key, ())]
@@ -341,6 +347,7 @@ def temperature_grid(frequency: float, x_min: Any, x_max: Any, count: Any) -> tu
     count : int
         Number of temperatures (>= 1).
     """
+    frequency = v.positive("frequency (K)", frequency)
     lo = v.positive("probe.temperatures.x_min", x_min)
     hi = v.positive("probe.temperatures.x_max", x_max)
     n = v.integer("probe.temperatures.count", count, 1, 100_000)

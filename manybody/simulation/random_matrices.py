@@ -11,6 +11,35 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import eigvalsh_tridiagonal, qr
 
+from manybody.support import validate as v
+
+#: Mean level densities and local level statistics of :func:`prescribed_levels` (the names
+#: RandomMatrixTerm's kind / level_statistics take).
+DENSITIES = ("flat", "exponential")
+STATISTICS = ("goe", "poisson")
+
+
+def _dim(value: object) -> int:
+    return v.integer("dim", value, 1)
+
+
+def _rng(value: object) -> np.random.Generator:
+    if not isinstance(value, np.random.Generator):
+        raise TypeError("rng must be a numpy.random.Generator (numpy.random.default_rng(seed)), "
+                        f"got {v._describe(value)}")
+    return value
+
+
+def _dtype(value: object) -> np.dtype:
+    try:
+        out = np.dtype(value)
+    except TypeError:
+        out = None
+    if out is None or out.kind not in "fc":
+        raise TypeError(f"dtype must be a numpy floating dtype (e.g. numpy.float64), got "
+                        f"{v._describe(value)}")
+    return out
+
 
 def goe(dim: int, rng: np.random.Generator, dtype: type = np.float64) -> np.ndarray:
     """Draw a GOE matrix whose semicircle has radius 1.
@@ -29,6 +58,7 @@ def goe(dim: int, rng: np.random.Generator, dtype: type = np.float64) -> np.ndar
     numpy.ndarray
         Symmetric (D, D) matrix, off-diagonal variance 1/(4D), diagonal variance 1/(2D).
     """
+    dim, rng, dtype = _dim(dim), _rng(rng), _dtype(dtype)
     a = rng.standard_normal((dim, dim))
     a += a.T
     a *= 1.0 / np.sqrt(8.0 * dim)
@@ -50,6 +80,7 @@ def haar_orthogonal(dim: int, rng: np.random.Generator) -> np.ndarray:
     numpy.ndarray
         Orthogonal (D, D) matrix whose columns are the eigenvectors of a random block.
     """
+    dim, rng = _dim(dim), _rng(rng)
     q, r = qr(rng.standard_normal((dim, dim)), overwrite_a=True, check_finite=False)
     q *= np.sign(np.diag(r))[None, :]
     return q
@@ -66,6 +97,7 @@ def goe_levels(dim: int, rng: np.random.Generator) -> np.ndarray:
     numpy.ndarray
         Sorted eigenvalues (D,), semicircle on [-1, 1].
     """
+    dim, rng = _dim(dim), _rng(rng)
     diagonal = rng.normal(0.0, np.sqrt(2.0), size=dim)
     off = np.sqrt(rng.chisquare(np.arange(dim - 1, 0, -1, dtype=float)))
     levels = eigvalsh_tridiagonal(diagonal, off, check_finite=False)
@@ -73,8 +105,9 @@ def goe_levels(dim: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def semicircle_cdf(energy: np.ndarray) -> np.ndarray:
-    """Cumulative distribution of the radius-1 semicircle, clipped to [0, 1]."""
-    e = np.clip(energy, -1.0, 1.0)
+    """Cumulative distribution of the radius-1 semicircle, clipped to [0, 1] (``energy``: a real
+    number or an array of them, finite)."""
+    e = np.clip(v.real_array("energy", energy), -1.0, 1.0)
     return 0.5 + (e * np.sqrt(1.0 - e * e) + np.arcsin(e)) / np.pi
 
 
@@ -115,7 +148,22 @@ def prescribed_levels(
     -------
     numpy.ndarray
         Sorted levels (D,) in K.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A density or statistics not one of the names above (exactly: "GOE" is refused, not read
+        as Poisson), dim not an integer >= 1, bandwidth or growth_temperature not a number > 0,
+        growth_temperature missing for "exponential", rng not a Generator.
     """
+    density = v.choice("density", density, DENSITIES)
+    statistics = v.choice("statistics", statistics, STATISTICS)
+    dim, rng = _dim(dim), _rng(rng)
+    bandwidth = v.positive("bandwidth (K)", bandwidth)
+    growth_temperature = v.optional_positive("growth_temperature (K)", growth_temperature)
+    if density == "exponential" and growth_temperature is None:
+        raise ValueError("growth_temperature (K) is needed for density 'exponential' "
+                         "(rho ~ exp(E / growth_temperature)), got None")
     if statistics == "goe":
         u = semicircle_cdf(goe_levels(dim, rng))
     else:
@@ -150,6 +198,9 @@ def eth_matrix(
     rng : numpy.random.Generator
         Source of randomness.
     """
+    levels = v.real_vector("levels (K)", levels)
+    energy_scale = v.positive("energy_scale (K)", energy_scale)
+    rng = _rng(rng)
     dim = levels.size
     g = goe(dim, rng)
     # |M_mn|^2 = g_mn^2 exp(-(Ebar_mn - E0)/scale) factorises: M_mn = g_mn a_m a_n with

@@ -19,6 +19,18 @@ import math
 
 import numpy as np
 
+from manybody.support import validate as v
+
+
+def _samples(name: str, value) -> np.ndarray:
+    """A float64 array of real numbers (NaN kept: it gives NaN where it enters)."""
+    v.check_real_elements(name, value)
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of real numbers, got {v._describe(value)}"
+                        ) from None
+
 
 def ratio_of_means(numerator, denominator) -> tuple[np.ndarray, np.ndarray]:
     """mean(numerator) / mean(denominator) over realisations, with its linearised standard error.
@@ -39,11 +51,15 @@ def ratio_of_means(numerator, denominator) -> tuple[np.ndarray, np.ndarray]:
 
     Raises
     ------
+    TypeError
+        ``numerator`` or ``denominator`` not an array of real numbers.
     ValueError
-        Fewer than one realisation, or shapes that do not broadcast.
+        Fewer than one realisation, shapes that do not broadcast, or a mean of the denominator
+        that is 0 (refused: the ratio would be inf or NaN). NaN in the input is not refused: it
+        gives NaN where it enters.
     """
-    a = np.asarray(numerator, dtype=np.float64)
-    b = np.asarray(denominator, dtype=np.float64)
+    a = _samples("numerator", numerator)
+    b = _samples("denominator", denominator)
     if a.ndim == 0 or a.shape[0] == 0:
         raise ValueError(f"numerator must have realisations on its first axis, got shape {a.shape}")
     if b.ndim == 1 and a.ndim > 1:
@@ -51,7 +67,15 @@ def ratio_of_means(numerator, denominator) -> tuple[np.ndarray, np.ndarray]:
     if b.shape[0] != a.shape[0]:
         raise ValueError(f"numerator and denominator must have the same realisations, got "
                          f"{a.shape[0]} and {b.shape[0]}")
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"denominator of shape {np.shape(denominator)} must broadcast against "
+                         f"numerator of shape {a.shape} (realisations first)") from None
     mean_b = b.mean(axis=0)
+    if np.any(mean_b == 0):
+        raise ValueError(f"the mean of denominator is 0 at {int(np.count_nonzero(mean_b == 0))} "
+                         "point(s): the ratio would be infinite there")
     ratio = a.mean(axis=0) / mean_b
     n = a.shape[0]
     if n < 2:
@@ -75,8 +99,20 @@ def difference_of_means(samples, reference: int) -> tuple[np.ndarray, np.ndarray
     -------
     difference, error : numpy.ndarray, shape (m,)
         The error is NaN with fewer than two realisations.
+
+    Raises
+    ------
+    TypeError
+        ``samples`` not an array of real numbers, ``reference`` not an integer (a float, a
+        string or a bool is refused, not used as an index).
+    ValueError
+        ``samples`` not 2-d with at least one row and column, ``reference`` not in [0, m)
+        (a negative index is refused, not counted from the end).
     """
-    x = np.asarray(samples, dtype=np.float64)
+    x = _samples("samples", samples)
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"samples must be a 2-d array (realisations, points), got shape {x.shape}")
+    reference = v.integer("reference", reference, 0, x.shape[1] - 1)
     paired = x - x[:, [reference]]
     n = x.shape[0]
     error = (paired.std(axis=0, ddof=1) / math.sqrt(n) if n > 1

@@ -12,12 +12,14 @@ from typing import Any
 
 import numpy as np
 
+from manybody.config.model import ModelParams
 from manybody.laws.saturation import REFERENCE_BETA
 from manybody.laws.saturation_comparison import analyse_saturation
-from manybody.runs.results import dataset_spec, sweep_points
+from manybody.runs.results import check_results_dataset, dataset_spec, sweep_points
 from manybody.runs.spec import RunSpec
 from manybody.simulation.materials import bath
 from manybody.simulation.observables.saturation import critical_amplitude
+from manybody.support import validate as v
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,7 @@ class SaturationSummary:
 
 def model_name(model) -> str:
     """A sweep point's model in words, from its parameters (ModelParams)."""
+    v.instance("model", model, ModelParams, "a ModelParams (a sweep point's model parameters)")
     if model.tls is None:
         rm = model.random_matrix
         return f"{rm.kind} random block" if rm is not None else "no model"
@@ -114,6 +117,13 @@ def saturation_rows(ds, name: str, label_of, n_bootstrap: int = SATURATION_BOOTS
         Empty without ``saturation``; a point whose curve cannot be fitted (e.g. it does not
         decrease) keeps its linear loss and NaN for the fit (and a warning in the log).
     """
+    check_results_dataset("saturation_rows", "ds", ds, data_array=(
+        "pass the whole Dataset (load_results(path))"))
+    v.string("name", name)
+    v.callable_or_none("label_of", label_of, "a function label_of(spec, index)")
+    if label_of is None:
+        raise TypeError("label_of must be a function label_of(spec, index), got None")
+    n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap)
     if "saturation" not in ds:
         return []
     spec = dataset_spec(ds)
@@ -184,6 +194,9 @@ def _g(value: float, error: float = math.nan) -> str:
 
 def format_saturation_table(rows: list[SaturationSummary]) -> str:
     """The saturation rows as a Markdown table."""
+    v.instance("rows", rows, list | tuple, "a list of SaturationSummary (saturation_rows(...))")
+    for i, r in enumerate(rows):
+        v.instance(f"rows[{i}]", r, SaturationSummary, "a SaturationSummary (saturation_rows(...))")
     lines = [f"| study | model | N | realisations | x = w/T | Q^-1(0) | beta | e_c "
              f"| Pc / Pc(TLS) | p (beta = {REFERENCE_BETA:g}) | chi2/dof |",
              "|" + "---|" * 11]

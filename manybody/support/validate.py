@@ -925,3 +925,28 @@ def cli_refuse_repeats(parser: argparse.ArgumentParser, args: argparse.Namespace
 
 #: An argparse ``type`` for a seed: an integer in [0, MAX_SEED].
 cli_seed = cli_integer(0, MAX_SEED)
+
+
+def labels(name: str, value: Any, count: int | None = None) -> tuple[str, ...]:
+    """Names of ``count`` items (e.g. one per curve): a list or tuple of strings, returned as a
+    tuple. A bare string (``"ab"`` was split into the labels 'a', 'b'), a mapping (its keys were
+    taken), numbers, None or a list of another length are refused in one line (bt193).
+
+    Raises
+    ------
+    TypeError
+        Not a list/tuple, or an item that is not a string.
+    ValueError
+        Not ``count`` items.
+    """
+    expected = "a list or tuple of strings" + (f", one per curve ({count})" if count is not None
+                                                else "")
+    if not isinstance(value, list | tuple):
+        raise TypeError(f"{name} must be {expected}, got {_describe(value)}")
+    if count is not None and len(value) != count:
+        raise ValueError(f"{name} must be {expected}, got {len(value)} label(s): "
+                         f"{one_line(repr(value), type(value).__name__)}")
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise TypeError(f"{name}[{i}] must be a string, got {_describe(item)}")
+    return tuple(value)
