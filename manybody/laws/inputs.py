@@ -379,8 +379,13 @@ def window_mask(temperature: np.ndarray, tmin: float | None, tmax: float | None,
     ValueError
         No point in the window (the power sweep's message was "temperature of 'qi_80dBm' must be
         a non-empty 1-d array, got shape (0,)"; a new user, session 35), or ``tmax`` above
-        ``TMAX_FACTOR`` times ``highest`` (:func:`check_tmax`).
+        ``TMAX_FACTOR`` times ``highest`` (:func:`check_tmax`); an edge that is no number
+        (:func:`manybody.support.validate.window_edges`: fit_loss_shift took tmax=True as 1 K
+        and gave numpy's messages for text; bt193).
+    TypeError
+        An edge that is not a number or None.
     """
+    tmin, tmax = v.window_edges(tmin, tmax)
     check_tmax(tmax, float(temperature.max()) if highest is None else highest,
                float(temperature.min()))
     keep = in_window(temperature, tmin, tmax)

@@ -40,8 +40,10 @@ def is_real(value: Any) -> bool:
     return isinstance(value, _REAL_TYPES) and not isinstance(value, bool | np.bool_)
 
 
-def _describe(value: Any) -> str:
-    """``value!r`` plus a hint on the common type mistakes."""
+def _describe(value: Any, integral: bool = False) -> str:
+    """``value!r`` plus a hint on the common type mistakes; ``integral``: an integer was
+    expected, so a whole float is told the integer to write (the hint "(a float; write 2)"
+    was given for a valid gap of 2.0 K and for labels; bt193)."""
     if isinstance(value, str):
         try:
             float(value)
@@ -51,7 +53,8 @@ def _describe(value: Any) -> str:
     if isinstance(value, bool | np.bool_) or (isinstance(value, np.ndarray) and value.ndim == 0
                                                and value.dtype.kind == "b"):
         return f"{value!r} (a boolean)"
-    if isinstance(value, float | np.floating) and math.isfinite(value) and float(value).is_integer():
+    if (integral and isinstance(value, float | np.floating) and math.isfinite(value)
+            and float(value).is_integer()):
         return f"{value!r} (a float; write {int(value)})"
     shape = getattr(value, "shape", None)
     text = repr(value)
@@ -188,7 +191,7 @@ def integer(name: str, value: Any, low: int | None = None, high: int | None = No
     """An integer within [low, high]; bools, strings and floats (even integral ones) are refused."""
     value = unwrap_scalar(name, value)
     if isinstance(value, bool | np.bool_) or not isinstance(value, _INT_TYPES):
-        raise TypeError(f"{name} must be an integer, got {_describe(value)}")
+        raise TypeError(f"{name} must be an integer, got {_describe(value, integral=True)}")
     out = int(value)
     if (low is not None and out < low) or (high is not None and out > high):
         if high is None:
