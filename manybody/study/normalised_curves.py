@@ -54,9 +54,9 @@ def ratio_of_means(numerator, denominator) -> tuple[np.ndarray, np.ndarray]:
     TypeError
         ``numerator`` or ``denominator`` not an array of real numbers.
     ValueError
-        Fewer than one realisation, shapes that do not broadcast, or a mean of the denominator
-        that is 0 (refused: the ratio would be inf or NaN). NaN in the input is not refused: it
-        gives NaN where it enters.
+        Fewer than one realisation, or shapes that do not broadcast. A mean of the denominator
+        of 0 is not refused: the ratio is inf or NaN there (a gap in the study's figures), as
+        it is where the input holds NaN.
     """
     a = _samples("numerator", numerator)
     b = _samples("denominator", denominator)
@@ -73,15 +73,16 @@ def ratio_of_means(numerator, denominator) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"denominator of shape {np.shape(denominator)} must broadcast against "
                          f"numerator of shape {a.shape} (realisations first)") from None
     mean_b = b.mean(axis=0)
-    if np.any(mean_b == 0):
-        raise ValueError(f"the mean of denominator is 0 at {int(np.count_nonzero(mean_b == 0))} "
-                         "point(s): the ratio would be infinite there")
-    ratio = a.mean(axis=0) / mean_b
-    n = a.shape[0]
-    if n < 2:
-        return ratio, np.full(np.shape(ratio), math.nan)
-    influence = (a - ratio * b) / mean_b
-    return ratio, influence.std(axis=0, ddof=1) / math.sqrt(n)
+    # a mean of 0 (a model with no absorption at the normalising temperature) gives inf or NaN
+    # there, a gap in the study's figures, not an error that stops them; numpy's warnings are
+    # not repeated
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = a.mean(axis=0) / mean_b
+        n = a.shape[0]
+        if n < 2:
+            return ratio, np.full(np.shape(ratio), math.nan)
+        influence = (a - ratio * b) / mean_b
+        return ratio, influence.std(axis=0, ddof=1) / math.sqrt(n)
 
 
 def difference_of_means(samples, reference: int) -> tuple[np.ndarray, np.ndarray]:
