@@ -49,6 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, stats
 
+from manybody.laws.fit import LawFit
 from manybody.laws.inputs import SPREAD_RESOLUTION
 from manybody.laws.shapes import check_smearing, law_values, smeared
 from manybody.support import validate as v
@@ -238,8 +239,6 @@ def law_goodness_of_fit(x, q_realisations, fit, *, smearing: float | None = None
         ``smearing`` not None or a finite number in [0, 0.5); ``rng`` not a
         numpy.random.Generator; ``n_bootstrap`` not 0 or 20 ... 10^5.
     """
-    from manybody.laws.fit import LawFit  # not at import: fit is the heavier module
-
     smearing = check_smearing(smearing)
     rng = v.generator("rng", rng)
     n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap, "no bootstrap fallback")
