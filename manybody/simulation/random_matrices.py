@@ -24,10 +24,7 @@ def _dim(value: object) -> int:
 
 
 def _rng(value: object) -> np.random.Generator:
-    if not isinstance(value, np.random.Generator):
-        raise TypeError("rng must be a numpy.random.Generator (numpy.random.default_rng(seed)), "
-                        f"got {v._describe(value)}")
-    return value
+    return v.generator("rng", value, optional=False)
 
 
 def _dtype(value: object) -> np.dtype:
@@ -153,13 +150,14 @@ def prescribed_levels(
     ------
     TypeError, ValueError
         A density or statistics not one of the names above (exactly: "GOE" is refused, not read
-        as Poisson), dim not an integer >= 1, bandwidth or growth_temperature not a number > 0,
+        as Poisson), dim not an integer >= 1, bandwidth not a number >= 0 (0: the levels of a
+        block of weight 0), growth_temperature not a number > 0,
         growth_temperature missing for "exponential", rng not a Generator.
     """
     density = v.choice("density", density, DENSITIES)
     statistics = v.choice("statistics", statistics, STATISTICS)
     dim, rng = _dim(dim), _rng(rng)
-    bandwidth = v.positive("bandwidth (K)", bandwidth)
+    bandwidth = v.non_negative("bandwidth (K)", bandwidth)  # 0: a block of weight 0
     growth_temperature = v.optional_positive("growth_temperature (K)", growth_temperature)
     if density == "exponential" and growth_temperature is None:
         raise ValueError("growth_temperature (K) is needed for density 'exponential' "
