@@ -301,9 +301,7 @@ def linear_bootstrap(samples: np.ndarray, design: np.ndarray, n_bootstrap: int,
     """
     samples, design = _samples_and("design", samples, design)
     n_bootstrap = v.bootstrap_count("n_bootstrap", n_bootstrap)
-    if rng is None or not isinstance(v.generator("rng", rng), np.random.Generator):
-        raise TypeError("rng must be a numpy.random.Generator (numpy.random.default_rng(seed)), "
-                        "got None")
+    v.generator("rng", rng, optional=False)
     n, m = samples.shape
     dof = m - design.shape[1]
 

@@ -207,8 +207,7 @@ def discrimination_power(cmp: LawComparison, n_simulations: int, rng: np.random.
     DiscriminationPower
     """
     n_simulations = v.integer("n_simulations", n_simulations, 2)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    v.generator("rng", rng, optional=False)
     ref = cmp.fits["tls"]
     o = ref.options
     opts = {"background": o["background"], "quasiparticle": o["quasiparticle"],

@@ -477,13 +477,7 @@ def _count(n_tls: Any) -> int:
 def _generator(rng: Any) -> np.random.Generator:
     """``rng`` if it is a numpy.random.Generator (None, an int seed or a RandomState refused:
     ``rng.uniform`` of None was an AttributeError, of an int one too)."""
-    if not isinstance(rng, np.random.Generator):
-        seed = int(rng) if isinstance(rng, int | np.integer) and v.is_real(rng) else None
-        got = v._describe(rng) if seed is None else f"{type(rng).__name__} {seed}"
-        raise TypeError(f"rng must be a numpy.random.Generator, e.g. "
-                        f"realisation_rng(seed, realisation) or numpy.random.default_rng("
-                        f"{'seed' if seed is None else seed}), got {got}")
-    return rng
+    return v.generator("rng", rng, optional=False)
 
 
 def _seed(rng: np.random.Generator) -> int:

@@ -516,15 +516,18 @@ def non_negative_below(name: str, value: Any, high: float, what: str = "", why: 
     return out
 
 
-def generator(name: str, value: Any) -> Any:
-    """None or a ``numpy.random.Generator`` (an int seed or a legacy RandomState is refused with
-    the way to make a Generator from it)."""
-    if value is None or isinstance(value, np.random.Generator):
+def generator(name: str, value: Any, *, optional: bool = True) -> Any:
+    """A ``numpy.random.Generator``, or None where ``optional``; an int seed or a legacy
+    RandomState is refused with the way to make a Generator from it (one check for every
+    function that draws: five copies with three wordings before session 57)."""
+    if isinstance(value, np.random.Generator) or (optional and value is None):
         return value
-    hint = (f" (e.g. numpy.random.default_rng({int(value)}))" if isinstance(value, _INT_TYPES)
-            and not isinstance(value, bool | np.bool_) else " (numpy.random.default_rng(seed))")
-    raise TypeError(f"{name} must be a numpy.random.Generator{hint} or None, got "
-                    f"{_describe(value)}")
+    if isinstance(value, _INT_TYPES) and not isinstance(value, bool | np.bool_):
+        hint, got = f" (e.g. numpy.random.default_rng({int(value)}))", f"int {int(value)}"
+    else:
+        hint, got = " (numpy.random.default_rng(seed))", _describe(value)
+    raise TypeError(f"{name} must be a numpy.random.Generator{hint}{' or None' if optional else ''}"
+                    f", got {got}")
 
 
 def boolean(name: str, value: Any) -> bool:
