@@ -74,7 +74,12 @@ from manybody.laws.inputs import (
 )
 from manybody.laws.x_range import XRangeWarning
 from manybody.measured.headers import error_is_fraction, error_is_relative
-from manybody.measured.tables import curves_from_table, read_loss_table, refuse_other_formats
+from manybody.measured.tables import (
+    DRIVE_GROUP_DB,
+    curves_from_table,
+    read_loss_table,
+    refuse_other_formats,
+)
 from manybody.support import jsonio
 from manybody.support import validate as v
 from manybody.support.files import atomic_write, output_set
@@ -448,37 +453,101 @@ def _refuse_other_formats(files: list[str]) -> None:
         refuse_other_formats(raw, path)
 
 
-def _powers_over_columns(args, tables: list) -> None:
-    """--powers gives one power per file and replaces the files' power columns: a file whose
-    column holds several drive powers is refused (its curves would be merged into one at the
-    power given), and --power-column is noted as changing nothing (it was taken without a word;
-    a tester, bt190)."""
-    for table in tables:
-        if table.power is not None and len(levels := curves_from_table(table)) > 1:
+def _replaced_power_columns(args, files: list, powers: list[float] | None) -> None:
+    """Refuse a file whose power column holds several drive powers where the column is
+    replaced: ``--powers`` (one power per file) and ``--power-column none`` (one curve per
+    file) would merge its curves into one (--power-column none did so with only a warning that
+    blamed "two resonators", a tester, bt193). The column is the one the reader finds, and
+    several drive powers are those at which one temperature was measured twice; a column it
+    cannot read as powers (no unit, powers spread continuously), or whose values change from
+    row to row without a temperature measured twice (a photon number computed per row), is
+    what --power-column none is for, and is passed over. With --powers, a file whose one power
+    differs from the given one by more than ``DRIVE_GROUP_DB`` is noted (it was overridden
+    without a word), and --power-column is noted as changing nothing (a tester, bt190)."""
+    option = "--power-column none" if powers is None else "--powers"
+    column_powers: list[tuple[int, str, str, float]] = []  # (file, source, column, dBm)
+    for k, path in enumerate(files):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                table = read_loss_table(path, args.temperature_column, args.loss_column, None,
+                                        error_column=error_column(args))
+            except ValueError:
+                continue
+        if table.power is None:
+            continue
+        levels = curves_from_table(table)
+        unit = levels[0].power_unit
+        measured = np.concatenate([np.unique(c.temperature) for c in levels])
+        if np.unique(measured).size < measured.size:  # a temperature at two powers
             shown = ", ".join(f"{c.power:g}" for c in levels[:4]) + (", ..." if len(levels) > 4
                                                                     else "")
-            unit = levels[0].power_unit
+            given = ("gives one power per file" if powers is not None
+                     else "fits each file as one curve")
+            leave = "--powers" if powers is not None else "--power-column"
             raise ValueError(
-                f"--powers gives one power per file, and the power column {table.power_column!r} "
-                f"of {table.source!r} holds {len(levels)} drive powers ({shown} {unit}): "
-                "its curves would be merged into one; leave --powers out to take the column's "
-                "powers, or split the file")
-    if option_given(args, "power_column"):
+                f"{option} {given}, and the power column {table.power_column!r} of "
+                f"{table.source!r} holds {len(levels)} drive powers ({shown} {unit}): its curves "
+                f"would be merged into one; leave {leave} out to fit one curve per power, or "
+                "split the file")
+        if powers is not None and len(levels) == 1 and unit == "dBm":
+            column_powers.append((k, table.source, table.power_column, levels[0].power))
+    if powers is not None:
+        _powers_against_columns(powers, column_powers)
+    if powers is not None and option_given(args, "power_column"):
         note(f"--power-column {shlex.quote(args.power_column)} changed nothing: --powers gives each file's "
              "power (the power columns are not read)")
 
 
+def _powers_against_columns(powers: list[float],
+                            column_powers: list[tuple[int, str, str, float]]) -> None:
+    """--powers against the files' own power columns (``column_powers``: file index, source,
+    column name, its one power in dBm), as :func:`_powers` holds them against the file names:
+    the given powers in another order than the columns' is refused (the columns' powers
+    swapped between two files fitted Pc = -0.012 +- 2.4e11 dBm and turned the verdict, without a
+    word; a tester, bt197); one offset in every file is noted as an attenuation; other
+    differences are noted file by file. --powers is taken in both."""
+    given = [powers[k] for k, *_ in column_powers]
+    read = [power for *_, power in column_powers]
+    differs = [abs(g - r) > DRIVE_GROUP_DB for g, r in zip(given, read, strict=True)]
+    if not any(differs):
+        return
+    if len(given) > 1 and np.allclose(sorted(given), sorted(read), rtol=0.0, atol=DRIVE_GROUP_DB):
+        k, source, column, power = column_powers[differs.index(True)]
+        raise ValueError(
+            f"--powers gives {powers[k]:g} dBm to {source!r}, whose power column {column!r} says "
+            f"{power:g} dBm, and the same powers to other files: the values of --powers follow "
+            "the files in the order given on the command line; give them in that order, or leave "
+            "--powers out to take the columns' powers")
+    offsets = [g - r for g, r in zip(given, read, strict=True)]
+    if len(offsets) > 1 and np.ptp(offsets) <= DRIVE_GROUP_DB:
+        note(f"--powers are the powers in the files' power columns {np.median(offsets):+g} dB in "
+             "every file (an attenuation?): --powers are taken")
+        return
+    for (_, source, column, power), g, off in zip(column_powers, given, differs, strict=True):
+        if off:
+            note(f"--powers gives {g:g} dBm to {source!r}, whose power column {column!r} says "
+                 f"{power:g} dBm: --powers is taken")
+
+
 def _load(args) -> tuple[list, list]:
     files, powers = _files(args)
+    # with --powers the power columns are not read (their row-to-row spread was warned about,
+    # a tester, bt193)
+    column = False if powers is not None else power_column(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         tables = [read_loss_table(f, args.temperature_column, args.loss_column,
-                                  power_column(args), error_column=error_column(args))
+                                  column, error_column=error_column(args))
                   for f in files]
+    if column is False:  # before the readers' warnings: merged curves conflict at one temperature
+        _replaced_power_columns(args, files, powers)
     for w in caught:
         print(f"manybody fit-data: warning: {w.message}", file=sys.stderr)
-    if powers is not None:
-        _powers_over_columns(args, tables)
+    if powers is not None:  # each table at the power it is fitted at
+        tables = [dataclasses.replace(t, power=np.full(t.temperature.size, pw),
+                                      units={**t.units, "power": "dBm"})
+                  for t, pw in zip(tables, powers, strict=True)]
     if args.shift is None:  # the joint fit notes them with its shift table
         note_ignored_columns(args, tables)
     _refuse_same_measurement(tables)
@@ -498,14 +567,7 @@ def _load(args) -> tuple[list, list]:
                          "--error-model out, or pass --error-column none to fit the scatter")
     if powers is None:
         _check_column_against_name(tables, args.saturation or args.power_sweep)
-    curves = []
-    if powers is not None:
-        for table, pw in zip(tables, powers, strict=True):
-            for c in curves_from_table(dataclasses.replace(table, power=None)):
-                curves.append(dataclasses.replace(c, power=pw, power_unit="dBm"))
-    else:
-        for table in tables:
-            curves += curves_from_table(table)
+    curves = [c for table in tables for c in curves_from_table(table)]
     kinds = {t.is_loss_tangent for t in tables}
     if len(kinds) > 1:
         raise ValueError("some files give a loss tangent and others a quality factor; fit them "

@@ -1,0 +1,116 @@
+"""Session 58 (a tester, bt193, F13-F14): fit-data's --power-column none and --powers, which
+replace a file's power column: a column holding several drive powers merged into one curve with
+only a warning that blamed "two resonators"; a column not read was still warned about; a given
+power that the column contradicts was taken without a word."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def _main(argv) -> int:
+    from manybody.cli import main
+
+    return main(["fit-data", *argv])
+
+
+def _loss_table(path: Path, powers=(-80.0,), column=None) -> Path:
+    """Q_i(T) of a TLS bath saturating with the power; ``column`` the power cell of each row
+    (default: the row's drive power)."""
+    t = np.linspace(0.02, 0.6, 12)
+    rows = []
+    for p in powers:
+        q = 1.0 / (1e-6 * np.tanh(0.2697 / t / 2) / (1 + 10 ** ((p + 100) / 10)) ** 0.5 + 2e-7)
+        cells = [f"{p:g}"] * t.size if column is None else column
+        rows += [f"{1e3 * a:.6g},{c},{b:.8g}\n" for a, c, b in zip(t, cells, q, strict=True)]
+    path.write_text("T (mK),Power (dBm),Qi\n" + "".join(rows))
+    return path
+
+
+@pytest.mark.parametrize("option", [["--power-column", "none"], ["--powers=-80"],
+                                    ["--power-column", "NONE"]])
+def test_replacing_a_column_of_several_drive_powers_is_refused_before_any_warning(
+        tmp_path, capsys, option):
+    multi = _loss_table(tmp_path / "multi.csv", powers=(-120.0, -100.0, -80.0))
+    assert _main([str(multi), "--frequency", "5.61989GHz", *option, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "the power column 'Power (dBm)' of" in err and "holds 3 drive powers (-120, -100, -80 dBm)" in err
+    assert "would be merged into one" in err
+    assert "two resonators" not in err and "warning" not in err  # the refusal, not the symptom
+    assert not (tmp_path / "o").exists()
+    # the column read: one curve per power
+    assert _main([str(multi), "--frequency", "5.61989GHz", "--out", str(tmp_path / "p")]) == 0
+    assert "36 points in 3 curve(s)" in capsys.readouterr().out
+
+
+def test_a_power_per_row_without_a_temperature_twice_can_still_be_ignored(tmp_path, capsys):
+    """A photon number computed per row (no temperature at two powers) is what --power-column
+    none is for (test_input_faults_s50); --powers takes such a file as one curve too."""
+    cells = [f"{-80 + 0.6 * k:g}" for k in range(12)]  # 0.6 dB apart: 12 "drives" as read
+    table = _loss_table(tmp_path / "t.csv", column=cells)
+    for option in (["--power-column", "none"], ["--powers=-80"]):
+        assert _main([str(table), "--frequency", "5.61989GHz", *option, "--out",
+                      str(tmp_path / option[-1].strip("-="))]) == 0
+        captured = capsys.readouterr()
+        assert "12 points in 1 curve(s)" in captured.out
+        assert "would be merged" not in captured.err
+
+
+def test_powers_do_not_warn_about_the_column_they_replace(tmp_path, capsys):
+    cells = ["-80.2" if k % 2 else "-80" for k in range(12)]  # a VNA's power, read per row
+    table = _loss_table(tmp_path / "jitter.csv", column=cells)
+    assert _main([str(table), "--frequency", "5.61989GHz", "--out", str(tmp_path / "a")]) == 0
+    assert "varies from row to row within a drive" in capsys.readouterr().err  # read: warned
+    assert _main([str(table), "--frequency", "5.61989GHz", "--powers=-80", "--out",
+                  str(tmp_path / "b")]) == 0
+    err = capsys.readouterr().err
+    assert "varies from row to row" not in err and "power column" not in err  # agrees: silent
+
+
+def test_powers_that_a_file_column_contradicts_are_noted_and_taken(tmp_path, capsys):
+    a = _loss_table(tmp_path / "a.csv", powers=(-80.0,))
+    b = _loss_table(tmp_path / "b.csv", powers=(-100.0,))
+    out = tmp_path / "o"
+    assert _main([str(a), str(b), "--frequency", "5.61989GHz", "--powers=-90,-100", "--saturation",
+                  "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "--powers gives -90 dBm to" in err and "'Power (dBm)' says -80 dBm: --powers is taken" in err
+    assert "-100 dBm to" not in err  # b's column agrees
+    record = json.loads((out / "fit_results.json").read_text())
+    assert [c["power"] for c in record["data"]] == [-90.0, -100.0]  # the given powers are fitted
+    assert [i["power_column"] for i in record["inputs"]] == [None, None]  # the columns not read
+
+
+def test_two_files_of_one_shape_at_two_given_powers_are_two_measurements(tmp_path, capsys):
+    """The given powers are the tables' powers: the same losses at -80 and -90 dBm are not one
+    measurement given twice (they were compared with the powers of the columns, now not read)."""
+    a = _loss_table(tmp_path / "a.csv", powers=(-80.0,))
+    b = tmp_path / "b.csv"
+    b.write_text(a.read_text())
+    argv = [str(a), str(b), "--frequency", "5.61989GHz", "--out", str(tmp_path / "o")]
+    assert _main([*argv, "--powers=-80,-90"]) == 0
+    assert "24 points in 2 curve(s)" in capsys.readouterr().out
+    assert _main([*argv, "--powers=-80,-80", "--overwrite"]) == 2
+    assert "hold the same temperatures and losses" in capsys.readouterr().err
+
+
+def test_powers_in_another_order_than_the_columns_are_refused_and_one_offset_is_noted(
+        tmp_path, capsys):
+    """The columns' powers swapped between two files (a shell glob's order) fitted a critical
+    power of -0.012 +- 2.4e11 dBm and turned the verdict without a word (a tester, bt197)."""
+    a = _loss_table(tmp_path / "a.csv", powers=(-80.0,))
+    b = _loss_table(tmp_path / "b.csv", powers=(-100.0,))
+    argv = [str(a), str(b), "--frequency", "5.61989GHz", "--saturation"]
+    assert _main([*argv, "--powers=-100,-80", "--out", str(tmp_path / "swapped")]) == 2
+    err = capsys.readouterr().err
+    assert "--powers gives -100 dBm to" in err and "'Power (dBm)' says -80 dBm" in err
+    assert "follow the files in the order given" in err
+    assert not (tmp_path / "swapped").exists()
+    assert _main([*argv, "--powers=-90,-110", "--out", str(tmp_path / "offset")]) == 0
+    err = capsys.readouterr().err
+    assert "--powers are the powers in the files' power columns -10 dB in every file" in err
+    assert err.count("note:") == 1
