@@ -114,3 +114,48 @@ def test_powers_in_another_order_than_the_columns_are_refused_and_one_offset_is_
     err = capsys.readouterr().err
     assert "--powers are the powers in the files' power columns -10 dB in every file" in err
     assert err.count("note:") == 1
+
+
+def _rows(path: Path) -> list[str]:
+    return path.read_text().splitlines()
+
+
+@pytest.mark.parametrize("variant", ["rounded", "one_row_more", "no_power_column", "inverse_q",
+                                     "rows_outside_the_window_rounded"])
+def test_a_copy_of_one_measurement_is_refused_whatever_its_rounding_rows_or_columns(
+        tmp_path, capsys, variant):
+    """A copy rounded to fewer digits, with one row more, without its power column or written
+    as 1/Q was fitted as a second measurement: every error sqrt(2) too small (a tester, bt197)."""
+    a = _loss_table(tmp_path / "a.csv")
+    header, *rows = _rows(a)
+    cells = [r.split(",") for r in rows]
+    b = tmp_path / "b.csv"
+    if variant == "rounded":
+        b.write_text("T (mK),Power (dBm),Qi\n" + "".join(f"{t},{p},{float(q):.5g}\n" for t, p, q in cells))
+    elif variant == "one_row_more":
+        b.write_text(a.read_text() + "1800,-80,9e5\n")
+    elif variant == "no_power_column":
+        b.write_text("T (mK),Qi\n" + "".join(f"{t},{q}\n" for t, _, q in cells))
+    elif variant == "inverse_q":
+        b.write_text("T (mK),1/Qi\n" + "".join(f"{t},{1 / float(q):.7g}\n" for t, _, q in cells))
+    else:  # the 6 rows from 0.3 K rounded to 2 digits (more than 1e-3): the 6 below agree
+        b.write_text(header + "\n" + "".join(
+            f"{t},{p},{float(q) if float(t) < 300 else float(f'{float(q):.2g}'):.8g}\n"
+            for t, p, q in cells))
+    assert _main([str(a), str(b), "--frequency", "5.61989GHz", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "hold the same temperatures and losses" in err and "count twice" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_two_measurements_that_scatter_by_a_percent_are_not_one(tmp_path, capsys):
+    a = _loss_table(tmp_path / "a.csv")
+    header, *rows = _rows(a)
+    rng = np.random.default_rng(58)
+    b = tmp_path / "b.csv"
+    b.write_text(header + "\n" + "".join(
+        f"{t},{p},{float(q) * (1 + 0.01 * rng.standard_normal()):.8g}\n"
+        for t, p, q in (r.split(",") for r in rows)))
+    assert _main([str(a), str(b), "--frequency", "5.61989GHz", "--power-column", "none",
+                  "--out", str(tmp_path / "o")]) == 0
+    assert "24 points in 2 curve(s)" in capsys.readouterr().out

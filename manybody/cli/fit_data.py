@@ -375,32 +375,57 @@ def _files(args) -> tuple[list[str], list[float] | None]:
             None if powers is None else [powers[i] for i in order])
 
 
-def _measurement_key(table) -> tuple:
-    """The rows of a table as a set: sorted by temperature (then loss), each value to 10
-    significant digits (T in K and Q^-1 whatever the file's units and column order)."""
-    order = np.lexsort((table.loss, table.temperature))
+#: Two tables are one measurement where at least this share of the smaller one's points (and
+#: at least ``SAME_POINTS_MIN`` of them) recur in the other with T within ``SAME_T_TOLERANCE``
+#: and the loss within ``SAME_LOSS_TOLERANCE`` (relative): repeats of one resonator scatter by
+#: percents, a copy rounded to 4 significant digits by less than 1e-3.
+SAME_POINTS_SHARE = 0.5
+SAME_POINTS_MIN = 3
+SAME_T_TOLERANCE = 1e-4
+SAME_LOSS_TOLERANCE = 1e-3
 
-    def digits(values) -> tuple:
-        return tuple(f"{float(x):.10g}" for x in np.asarray(values, dtype=float)[order])
 
-    return (digits(table.temperature), digits(table.loss),
-            None if table.power is None else digits(table.power))
+def _shared_points(a, b) -> int:
+    """How many points of curve ``a`` (T in K, loss) recur in curve ``b`` within the
+    tolerances above (each point of ``b`` used once)."""
+    order = np.argsort(b.temperature, kind="stable")
+    tb, lb = np.asarray(b.temperature, float)[order], np.asarray(b.loss, float)[order]
+    used = np.zeros(tb.size, bool)
+    shared = 0
+    for t, loss in zip(np.asarray(a.temperature, float), np.asarray(a.loss, float), strict=True):
+        lo = np.searchsorted(tb, t * (1.0 - SAME_T_TOLERANCE), side="left")
+        hi = np.searchsorted(tb, t * (1.0 + SAME_T_TOLERANCE), side="right")
+        close = np.flatnonzero(~used[lo:hi] & (np.abs(lb[lo:hi] / loss - 1.0)
+                                               <= SAME_LOSS_TOLERANCE))
+        if close.size:
+            used[lo + close[0]] = True
+            shared += 1
+    return shared
 
 
 def _refuse_same_measurement(tables: list) -> None:
-    """Two tables with the same temperatures and losses (and powers) are one measurement given
-    twice, whatever their bytes (session 25: a copy with other line endings, a byte-order mark
-    or another separator passed the byte comparison of :func:`_files`), row order or units
-    (session 33: the rows reversed, or T in K instead of mK, passed the comparison of the
-    arrays as read)."""
-    seen: dict[tuple, str] = {}
-    for t in tables:
-        key = _measurement_key(t)
-        if key in seen:
-            raise ValueError(f"input files {seen[key]!r} and {t.source!r} hold the same "
-                             "temperatures and losses: the same measurement would count twice; "
-                             "give it once")
-        seen[key] = t.source
+    """Two tables holding one measurement are refused: the same data would count twice and
+    understate every error by sqrt(2). Compared curve by curve (a table's drive powers; a
+    curve without a power matches any), after the readers' units (T in K, Q^-1), whatever the
+    bytes (session 25: another line ending, byte-order mark or separator), row order or units
+    (session 33: the rows reversed, T in K instead of mK). A copy rounded to fewer digits, one
+    row more or less, or without the power column was fitted twice (a tester, bt197): points
+    that agree within the tolerances above, for half of the smaller curve, are the same."""
+    curves = [(t.source, c) for t in tables for c in curves_from_table(t)]
+    for i, (source_a, a) in enumerate(curves):
+        for source_b, b in curves[i + 1:]:
+            if source_a == source_b or (a.power is not None and b.power is not None
+                                        and abs(a.power - b.power) > DRIVE_GROUP_DB):
+                continue
+            smaller = min(a.temperature.size, b.temperature.size)
+            shared = _shared_points(a, b) if smaller >= SAME_POINTS_MIN else 0
+            if shared >= max(SAME_POINTS_MIN, SAME_POINTS_SHARE * smaller):
+                same = "" if shared == smaller == max(a.temperature.size, b.temperature.size) \
+                    else (f" ({shared} of their {a.temperature.size} and {b.temperature.size} "
+                          f"points agree to {SAME_LOSS_TOLERANCE:.1%} in loss)")
+                raise ValueError(f"input files {source_a!r} and {source_b!r} hold the same "
+                                 f"temperatures and losses{same}: the same measurement would "
+                                 "count twice; give it once")
 
 
 def _check_column_against_name(tables: list, powers_used: bool) -> None:
