@@ -12,11 +12,14 @@ Reading the files themselves (separators, decimal commas, cells, units rows) is
 from __future__ import annotations
 
 import functools
+import inspect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from manybody.support import validate
 from manybody.units import HERTZ_PER_UNIT
 
 __all__ = ["HEADER_SPELLINGS", "LOSS_START", "HeaderParts", "check_header", "dimensionless_scale",
@@ -43,6 +46,43 @@ _LOOKALIKES = str.maketrans({**{chr(0x2080 + d): str(d) for d in range(10)},
                              "\u03bc": "\u00b5", "\u00a0": " ", "\u2009": " ", "\u202f": " "})
 
 
+#: What a header argument must be, for the messages of :func:`_headers`.
+_HEADER_EXPECTED = "a string (a column name)"
+
+
+def _headers(*names: str, optional: tuple[str, ...] = (),
+             expected: str = _HEADER_EXPECTED) -> Callable[[Callable], Callable]:
+    """Decorator: refuse a header argument (the parameters ``names``; those in ``optional`` may
+    be None) that is not a string, in one line naming the function and the parameter, before any
+    work. One check for every public function here: None, a number, NaN, a list or a DataFrame
+    got "'NoneType' object has no attribute 'replace'" or "unhashable type" (bt195)."""
+
+    def decorate(fn: Callable) -> Callable:
+        params = list(inspect.signature(fn).parameters)
+        checked = [(params.index(name), name) for name in names]
+
+        @functools.wraps(fn)
+        def with_checked_headers(*args, **kwargs):
+            for index, name in checked:
+                if index < len(args):
+                    value = args[index]
+                elif name in kwargs:
+                    value = kwargs[name]
+                else:
+                    continue  # missing: Python's own message
+                if not isinstance(value, str) and not (value is None and name in optional):
+                    validate.instance(f"{fn.__name__}(): header {name}", value, str,
+                                      expected + (" or None" if name in optional else ""))
+            return fn(*args, **kwargs)
+
+        for attribute in ("cache_info", "cache_clear", "cache_parameters"):  # an lru_cache's
+            if hasattr(fn, attribute):
+                setattr(with_checked_headers, attribute, getattr(fn, attribute))
+        return with_checked_headers
+
+    return decorate
+
+
 def _as_written(name: str) -> str:
     """A header cell without its byte-order mark, quotes and surrounding blanks, case kept."""
     return name.replace("\ufeff", "").strip().strip('"').strip()
@@ -54,6 +94,7 @@ def _as_written(name: str) -> str:
 _WORD_MINUS = re.compile(r"(?<=\S)(?<!plus)[\s_]+minus[\s_]+(?=\S)", re.IGNORECASE)
 
 
+@_headers("name")
 def plain_symbols(name: str) -> str:
     """A header cell as written (case kept, so 'mHz' stays millihertz) with the look-alike
     characters of :func:`normalised_header` made plain: Unicode minus and dashes as '-',
@@ -63,6 +104,7 @@ def plain_symbols(name: str) -> str:
     return re.sub(r"(?<![A-Za-z])([fFνvV])\s*\u2070", r"\g<1>0", text)
 
 
+@_headers("name")
 def normalised_header(name: str) -> str:
     """Lower-case header with BOM, quotes and surrounding blanks removed, subscript digits plain
     (``'f₀'`` -> ``'f0'``) and a word 'minus' between operands as ``-``; superscripts written
@@ -257,6 +299,7 @@ def _classify(item: str, sep: str) -> list[tuple[str, str]]:
     return [("unit", _compact(t))]
 
 
+@_headers("name")
 @functools.lru_cache(maxsize=4096)
 def parse_header(name: str) -> HeaderParts:
     """Split a column header into the quantity's name, the unit or scale of its values, and the
@@ -349,6 +392,7 @@ def _split(text: str, opening: str) -> list[tuple[str, str]]:
     return out
 
 
+@_headers("column")
 def check_header(src: str, column: str, what: str, shown: str | None = None) -> HeaderParts:
     """The parts of a column's header (:func:`parse_header`), or a ValueError naming the file,
     the header cell, what in it is ambiguous and the spellings that are read.
@@ -379,6 +423,7 @@ def check_header(src: str, column: str, what: str, shown: str | None = None) -> 
     return parts
 
 
+@_headers("name")
 def header_unit(name: str) -> str | None:
     """Unit written in a header: '(mK)', '[K]', '/ K', '_mK', ' in mK', '(x1e6)', '/1e6', ...,
     after its conditions are set aside (None if none)."""
@@ -391,6 +436,7 @@ def header_unit(name: str) -> str | None:
     return m.group(1) if m else None
 
 
+@_headers("name")
 def header_temperature_unit(name: str) -> str | None:
     unit = header_unit(name)
     if unit is None:
@@ -399,6 +445,7 @@ def header_temperature_unit(name: str) -> str | None:
     return {"mk": "mK", "k": "K", "millikelvin": "mK", "kelvin": "K"}.get(unit, "?" + unit)
 
 
+@_headers("name")
 def is_temperature(name: str) -> bool:
     n = normalised_header(name)
     return bool(re.match(r"^(temp|temperatur|temperature|t)\b|^t[_\(\[ ]|^t$|^temp", n))
@@ -441,6 +488,7 @@ LOSS_START = re.compile(r"^(?:1\s*/\s*q|q_?(?:i|int|internal)?(?:\^-1)?(?![a-z0-
                          r"loss(?![a-z0-9_]))")
 
 
+@_headers("name")
 def strip_unit(name: str) -> str:
     """The quantity's name in a header, without its unit or scale (in brackets, after a comma
     or slash, or a scale word after the name: ``'tan d ppm'``, ``'Qi x 10^5'``) and without the
@@ -448,6 +496,7 @@ def strip_unit(name: str) -> str:
     return parse_header(name).quantity
 
 
+@_headers("name")
 def loss_kind(name: str, explicit: bool = False) -> str | None:
     """'tan delta', 'Q^-1', 'Q' for a loss column, or None. Q_l/Q_c only when chosen explicitly.
     A condition after the name ('Qi at -100 dBm', 'Q @ 10 photons') is not part of it."""
@@ -494,6 +543,7 @@ _RELATIVE = re.compile(r"\b(rel|relative|fractional|frac)\b")
 _FREQUENCY = re.compile(r"^(f|f0|f_0|fr|f_r|fres|f_res|freq|frequency|resonance\s+frequency|w|ω|omega)$")
 
 
+@_headers("name")
 def error_subject(name: str) -> str:
     """The quantity an uncertainty column names, in lower case: 'qi' of 'Qi_err', 'dQi',
     'σQi' or 'Qi rel err', 't' of 'T_err', 'sigma_T', 'T std' or 'σ(T)', 'qi/qi' of 'dQi/Qi',
@@ -522,6 +572,7 @@ def error_subject(name: str) -> str:
     return subject
 
 
+@_headers("name")
 def error_is_percent(name: str) -> bool:
     """An uncertainty column whose name says its values are percents of the values without a
     '(%)' unit: 'Qi_err_pct', 'dQi_percent' ('_pct' was read as absolute errors of Q; a second
@@ -529,6 +580,7 @@ def error_is_percent(name: str) -> bool:
     return bool(_PERCENT_WORD.search(strip_unit(name).replace("_", " ")))
 
 
+@_headers("name")
 def error_is_fraction(name: str) -> bool:
     """An uncertainty column that holds fractions of the values without a unit saying so:
     'dQi/Qi', 'Qi_rel_err', 'relative error' (with '%' the unit says it; a break test, session
@@ -561,6 +613,7 @@ _GENERIC_ERROR_WORDS = {"fit", "fitted", "stat", "statistical", "sys", "syst", "
                         "lower", "upper", "sym", "symmetric", "random"}
 
 
+@_headers("name", "value_name")
 def error_names_other(name: str, value_name: str, columns) -> str | None:
     """What other quantity an uncertainty column names, or None when it names the value column,
     nothing, or (beside a loss column) a loss: the temperature ('T_err', 'sigma_T', 'T std'), a
@@ -568,6 +621,14 @@ def error_names_other(name: str, value_name: str, columns) -> str | None:
     file, or beside a loss column anything but a loss ('f_r err', 'Qtot_err'). Such columns
     were taken as the loss's error, which gave 'neither law' at chi2/dof of 1e11 for clean tanh
     data (a break test, session 50)."""
+    try:  # a string's letters, None or a number were no column names (bt195)
+        names = None if isinstance(columns, str) else tuple(columns)
+    except TypeError:
+        names = None
+    if names is None or not all(isinstance(c, str) for c in names):
+        raise TypeError("error_names_other(): columns must be the table's column names (a list of "
+                        f"strings), got {validate._describe(columns)}")
+    columns = names
     subject = error_subject(name)
     value = strip_unit(value_name).replace("_", " ").strip()
     if (not subject and loss_kind(value_name) is not None
@@ -607,6 +668,7 @@ def error_names_other(name: str, value_name: str, columns) -> str | None:
     return None
 
 
+@_headers("name")
 def is_error_column(name: str) -> bool:
     """An uncertainty column: 'Qi error', 'Qi_err', 'dQi', 'sigma', 'std', 'uncertainty', '±Qi',
     'Qi_sigma', 'std_Qi', 'Qi_unc', 'delta_Qi', 'Qi (std)' (the last six since session 50),
@@ -661,6 +723,7 @@ def _names_expanded_alone(name: str) -> bool:
     return bare_u or bool(_EXPANDED_ALONE.search(normalised_header(name)))
 
 
+@_headers("name")
 def is_expanded_uncertainty(name: str) -> bool:
     """An uncertainty column holding an expanded uncertainty U = k u (k the coverage factor,
     usually 2), not a standard one: 'U(Qi)', 'U(df) (Hz)', 'U_dv/v', 'expanded uncertainty',
@@ -670,6 +733,7 @@ def is_expanded_uncertainty(name: str) -> bool:
                                           or _EXPANDED_WORDS.search(normalised_header(name)))
 
 
+@_headers("name")
 def is_power_column(name: str) -> bool:
     """A drive power or photon number column: 'Power (dBm)', 'P_in', 'photons', '<n>', or a
     column in dBm, W or photons. A condition in a header is not its unit: 'Qc @ -80 dBm' is not
@@ -682,6 +746,7 @@ def is_power_column(name: str) -> bool:
 _POWER_SUFFIXES = ("dbm", "dbw", "mw", "uw", "nw", "pw", "fw")
 
 
+@_headers("name")
 def header_power_unit(name: str) -> str:
     """The unit of a power column's header: "dBm", "dBW", "W", "mW", "uW", "nW", "pW", "fW",
     "photons" (a mean photon number), "dB(photons)" (10 log10 of it), "?" (none), or the
@@ -717,6 +782,7 @@ _NO_UNIT = ("", "1", "-")
 _PERCENT = ("%", "percent")
 
 
+@_headers("name")
 def without_condition(name: str) -> str:
     """The normalised header without the conditions of the measurement (``'Qi at -100 dBm'`` ->
     ``'qi'``, ``'Qi @ 10 photons (1e5)'`` -> ``'qi (1e5)'``): the condition is not the name
@@ -725,6 +791,7 @@ def without_condition(name: str) -> str:
     return parts.quantity if parts.unit is None else f"{parts.quantity} ({parts.unit})"
 
 
+@_headers("name")
 def scale_unit(name: str) -> str | None:
     """The unit of a dimensionless column's header, compact and lower case: in brackets
     (``'df/f (ppm)'``), after a comma or slash (``'Qi/1e6'``), or a scale word after the name
@@ -734,6 +801,7 @@ def scale_unit(name: str) -> str | None:
     return None if unit is None else unit.replace(" ", "")
 
 
+@_headers("unit", optional=("unit",), expected="a string (a header's unit, e.g. 'ppm')")
 def scale_factor(unit: str | None) -> float | None:
     """The factor of a compact scale (:func:`scale_unit`): None or no unit 1, ppm 1e-6, ppb
     1e-9, % 1e-2, a power of ten that power (``'x1e6'``, ``'10^-6'``, ``'1x10^5'``); None for any
@@ -746,6 +814,7 @@ def scale_factor(unit: str | None) -> float | None:
     return 10.0 ** int(match.group(1)) if match else None
 
 
+@_headers("column")
 def dimensionless_scale(src: str, column: str, what: str, allow_fractions: bool = True) -> float:
     """The factor turning the numbers of a dimensionless column into plain numbers, from the unit
     in its header (:func:`scale_unit`): none 1, ppm 1e-6, ppb 1e-9, % 1e-2, a power of ten such
@@ -781,6 +850,7 @@ def dimensionless_scale(src: str, column: str, what: str, allow_fractions: bool 
                      f"{allowed}")
 
 
+@_headers("e_name", "value_name", optional=("value_name",))
 def scaled_errors(src: str, e_name: str, e_values: np.ndarray, values: np.ndarray,
                   value_scale: float, what: str, value_name: str | None = None,
                   allow_fractions: bool = True) -> np.ndarray:
@@ -806,6 +876,7 @@ def scaled_errors(src: str, e_name: str, e_values: np.ndarray, values: np.ndarra
     return e_values * dimensionless_scale(src, e_name, f"error of a {what}", allow_fractions)
 
 
+@_headers("e_name", "value_name", optional=("e_name", "value_name"))
 def error_is_relative(e_name: str | None, value_name: str | None) -> bool:
     """Whether the error column holds percents of the values (:func:`scaled_errors`)."""
     if e_name is None:
