@@ -18,12 +18,14 @@ covariance of numerator and denominator (they share the realisations).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from manybody.config.model import ModelParams
 from manybody.laws.shapes import law_values
+from manybody.support import validate
 
 
 def control_parameters(model: ModelParams) -> tuple[float, float]:
@@ -44,6 +46,8 @@ def control_parameters(model: ModelParams) -> tuple[float, float]:
     (float, float)
         Dimensionless lambda and chi.
     """
+    validate.instance("model", model, ModelParams, "a ModelParams (the sweep point's model, e.g. "
+                      "spec.model)")
     if model.tls is None:
         return math.nan, math.nan
     strength = model.coupling.strength if model.coupling is not None else 0.0
@@ -128,7 +132,33 @@ def resonant_density(x: np.ndarray, q: np.ndarray, smearing: float | None) -> np
         eta / w of the Gaussian kernel (the law is averaged over it), see
         :func:`manybody.laws.shapes.smeared`.
     """
+    validate.check_real_elements("q", q)
     return np.asarray(q) / law_values("tls", x, smearing=smearing)
+
+
+#: The per-realisation arrays :func:`decompose` reads ("absorption" required).
+DECOMPOSITION_ARRAYS = ("absorption", "configuration_bath_absorption",
+                        "configuration_bath_absorption_infinite", "single_tls_fraction")
+
+
+def _absorption(x, data) -> np.ndarray:
+    """The checks of :func:`decompose` before any work (bt195: None got "not subscriptable"):
+    ``x`` numbers, ``data`` a mapping holding "absorption" (n_realisations, n_T) with n_T the
+    length of ``x``, its known arrays numbers; "absorption" returned as float64."""
+    validate.check_real_elements("x", x)
+    validate.instance("data", data, Mapping, 'a dict of per-realisation arrays ("absorption" '
+                      "required)")
+    if "absorption" not in data:
+        raise ValueError(f'data must hold "absorption" (per-realisation Q^-1, (n_realisations, '
+                         f"n_T)), got the keys {validate.one_line(repr(list(data)))}")
+    for key in DECOMPOSITION_ARRAYS:
+        if key in data:
+            validate.check_real_elements(f"data[{key!r}]", data[key])
+    q = np.asarray(data["absorption"], dtype=np.float64)
+    if q.ndim != 2 or q.shape[1] != np.size(x):
+        raise ValueError(f"data['absorption'] must have shape (n_realisations, {np.size(x)}) (one "
+                         f"column per x), got shape {q.shape}")
+    return q
 
 
 def decompose(x: np.ndarray, data: dict[str, np.ndarray], smearing: float | None
@@ -150,7 +180,7 @@ def decompose(x: np.ndarray, data: dict[str, np.ndarray], smearing: float | None
     -------
     Decomposition
     """
-    q = np.asarray(data["absorption"], dtype=np.float64)
+    q = _absorption(x, data)
     tanh = law_values("tls", x, smearing=smearing)
     hot, cold = int(np.argmin(x)), int(np.argmax(x))
     out: dict[str, float] = {}

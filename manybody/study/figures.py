@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import math
 import os
 import re
@@ -37,7 +38,9 @@ from manybody.study.saturation_figures import figure_saturation_study
 from manybody.study.specs import load_study_spec
 from manybody.study.summary import kernel_smearing, load_rows
 from manybody.study.velocity_table import fit_with_fallback
+from manybody.support import validate
 from manybody.support.jsonio import nan_if_none
+from manybody.support.paths import check_input_folder
 from manybody.support.style import (
     MARKERS,
     PALETTE,
@@ -52,6 +55,32 @@ from manybody.support.style import (
     symbolise,
 )
 from manybody.units import KELVIN_PER_GHZ
+
+
+def _folders(study_dir, out, *, default: bool = False) -> tuple[Path, Path]:
+    """``study_dir`` (an existing folder) and ``out`` (a folder for the figures, created when
+    missing) as Paths: str or os.PathLike, else a one-line error naming the parameter; with
+    ``default``, None or "" for ``out`` is study_dir/figures. A missing folder or a file gave
+    no figures without a word, None pathlib's message and two str paths "unsupported operand
+    type(s) for /" (bt195)."""
+    study = check_input_folder("study folder", study_dir, name="study_dir")
+    if default and (out is None or (isinstance(out, str) and not out)):
+        out = study / "figures"
+    figures = Path(validate.path("out", out))
+    if figures.exists() and not figures.is_dir():
+        raise NotADirectoryError(f"out: the figure folder {str(figures)!r} is a file, not a folder")
+    return study, figures
+
+
+def _study_figure(fn):
+    """Decorator of a ``figure_*(study_dir, out)``: both checked and made Paths by :func:`_folders`
+    before any work."""
+
+    @functools.wraps(fn)
+    def checked(study_dir: str | Path, out: str | Path) -> list[Path]:
+        return fn(*_folders(study_dir, out))
+
+    return checked
 
 
 def _load(study_dir: Path, name: str):
@@ -87,6 +116,7 @@ def _nearest(values, target: float) -> int:
     return int(np.nanargmin(np.abs(np.log(positive / target))))
 
 
+@_study_figure
 @styled
 def figure_absorption(study_dir: Path, out: Path) -> list[Path]:
     """Q^-1(x) at fixed w, each curve divided by its own maximum over the measured x, with the
@@ -256,6 +286,7 @@ COUPLING_SERIES = (("dipolar", "dipolar, $J_0$ (K)"), ("gaussian", "Gaussian, $J
                    ("admixture", r"GOE admixture, weight $W$ (K)"))
 
 
+@_study_figure
 @styled
 def figure_index(study_dir: Path, out: Path) -> list[Path]:
     """TLS index a against coupling J0 and GOE weight W, <r> against them, a against N and
@@ -361,6 +392,7 @@ def _finite_size_label(study_dir: Path) -> str:
     return f"{coupling.kind}, {parameter_text('strength', coupling.strength)}"
 
 
+@_study_figure
 @styled
 def figure_specific_heat(study_dir: Path, out: Path) -> list[Path]:
     """C(T)/N against T for independent and interacting TLS and the random blocks; no figure
@@ -396,6 +428,7 @@ def figure_specific_heat(study_dir: Path, out: Path) -> list[Path]:
     return save_figure(fig, out, "specific_heat")
 
 
+@_study_figure
 @styled
 def figure_matrix_elements(study_dir: Path, out: Path) -> list[Path]:
     """Mean |T_mn|^2 against w_mn for several bins of E_m, with standard errors.
@@ -488,6 +521,7 @@ def _velocity_curve(ax, t, total, name: str, i: int) -> float | None:
     return t_max
 
 
+@_study_figure
 @styled
 def figure_velocity_shift(study_dir: Path, out: Path) -> list[Path]:
     """Total (resonant + relaxation) delta v / v against T (log axis, i.e. against ln T) for each
@@ -540,8 +574,10 @@ def make_all_figures(study_dir: str | Path, out: str | Path | None = None,
     need the results files, ``<spec>.nc``, which a repository may not ship: the script that
     redraws the figures said nothing of the six it skipped; a new user, session 36).
     """
-    study_dir = Path(study_dir)
-    out = Path(out) if out else study_dir / "figures"
+    study_dir, out = _folders(study_dir, out, default=True)
+    if not_drawn is not None:
+        validate.instance("not_drawn", not_drawn, list,
+                          "a list (it receives the names of the figures not drawn) or None")
     with _figures_lock(out):
         return _draw_all(study_dir, out, not_drawn)
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from manybody.runs.results import dataset_spec, load_results, realised, save_results
+from manybody.support import validate
 
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
@@ -47,6 +48,9 @@ def pooled_statistics(totals: np.ndarray, pairs: np.ndarray
         at round-off level (no allowed transition) or with fewer than
         ``MATRIX_ELEMENT_MIN_PAIRS`` pairs are NaN in mean and error.
     """
+    totals, pairs = _binned("totals", totals), _binned("pairs", pairs)
+    if totals.shape != pairs.shape:
+        raise ValueError(f"totals and pairs must have one shape, got {totals.shape} and {pairs.shape}")
     total, count = totals.sum(0), pairs.sum(0)
     n = totals.shape[0]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -71,6 +75,40 @@ def pooled_statistics(totals: np.ndarray, pairs: np.ndarray
     mean[drop] = np.nan
     error[drop] = np.nan
     return mean, error, count
+
+
+def _binned(name: str, value) -> np.ndarray:
+    """``value`` as an array of numbers of shape (realisation, n_E, n_w), else a one-line error
+    naming ``name`` (None got "'NoneType' object has no attribute 'sum'"; bt195)."""
+    validate.check_real_elements(name, value)
+    arr = np.asarray(value)
+    if arr.ndim != 3 or arr.shape[0] == 0:
+        raise ValueError(f"{name} must have shape (realisation, n_E, n_w) with at least one "
+                         f"realisation, got shape {arr.shape}")
+    return arr
+
+
+def _results(results) -> Mapping:
+    """``results`` checked: a non-empty mapping of system label to xarray Dataset (a path got
+    "'str' object has no attribute 'items'"; bt195)."""
+    import xarray as xr  # heavy: only when the statistics are pooled
+
+    validate.instance("results", results, Mapping, "a mapping of system label to results "
+                      "Dataset", reader="load_results(path)")
+    if not results:
+        raise ValueError("results must hold at least one system's results Dataset, got an empty "
+                         "mapping")
+    for system, ds in results.items():
+        validate.instance(f"results[{system!r}]", ds, xr.Dataset, "an xarray Dataset (a results "
+                          "file)", reader="load_results(path)")
+    return results
+
+
+def _dataset(name: str, ds) -> xr.Dataset:
+    """``ds`` if it is an xarray Dataset, else a one-line TypeError naming ``name``."""
+    import xarray as xr
+
+    return validate.instance(name, ds, xr.Dataset, "an xarray Dataset", reader="load_results(path)")
 
 
 def _sources(results: Mapping[str, xr.Dataset]) -> str:
@@ -99,6 +137,7 @@ def matrix_element_dataset(results: Mapping[str, xr.Dataset]) -> xr.Dataset:
     """
     import xarray as xr  # heavy: only when the statistics are pooled
 
+    _results(results)
     specs = {system: dataset_spec(ds) for system, ds in results.items()}
     first = next(iter(specs.values()))
     for system, spec in specs.items():
@@ -142,6 +181,7 @@ def matrix_element_dataset(results: Mapping[str, xr.Dataset]) -> xr.Dataset:
 
 def is_matrix_element_file(ds: xr.Dataset) -> bool:
     """Whether ``ds`` is pooled |T_mn|^2 statistics (:func:`matrix_element_dataset`)."""
+    _dataset("ds", ds)
     return "mean_square_stress" in ds.data_vars and "sources" in ds.attrs
 
 
@@ -155,6 +195,8 @@ def describe_matrix_elements(ds: xr.Dataset, path: str) -> str:
     path : str
         The file's name as the user gave it.
     """
+    _dataset("ds", ds)
+    validate.path("path", path)
     a = ds.attrs
     counts = ds["pair_count"].values
     filled = np.isfinite(ds["mean_square_stress"].values)
@@ -182,6 +224,8 @@ def describe_matrix_elements(ds: xr.Dataset, path: str) -> str:
 
 def matrix_elements_reusable(path: Path, results: Mapping[str, xr.Dataset]) -> bool:
     """True when ``path`` holds statistics of this version pooled from exactly these runs."""
+    path = Path(validate.path("path", path))
+    _results(results)
     if not path.is_file():
         return False
     try:  # a damaged file (its checksum, session 48) is computed again
@@ -195,4 +239,5 @@ def matrix_elements_reusable(path: Path, results: Mapping[str, xr.Dataset]) -> b
 def write_matrix_elements(path: Path, results: Mapping[str, xr.Dataset]) -> None:
     """Pool the runs with :func:`matrix_element_dataset` and write the result to ``path``
     atomically, with the checksum of a results file (:func:`manybody.runs.results.save_results`)."""
+    validate.path("path", path)
     save_results(matrix_element_dataset(results), path, overwrite=True)

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from manybody.laws.velocity import VelocityFit, fit_velocity_slopes
+from manybody.support import validate
 
 #: (margin, decades) tried in turn: the default windows (one decade from a factor 3 off T_max;
 #: canonical TLS bias -0.030 / +0.030), then a factor 2 (bias -0.058 / +0.058,
@@ -75,6 +77,8 @@ def fit_with_fallback(temperatures, curves) -> VelocityFit:
     ValueError
         The last rule's message, when no rule fits (e.g. the maximum at an end of the range).
     """
+    validate.check_real_elements("temperatures", temperatures)
+    validate.check_real_elements("curves", curves)  # fit_velocity_slopes would name it dv
     for k, (margin, decades) in enumerate(WINDOW_RULES):
         try:
             return fit_velocity_slopes(temperatures, curves, margin=margin, decades=decades)
@@ -100,9 +104,15 @@ def paired_change(temperatures, curves, reference, fit: VelocityFit) -> tuple[fl
     fit : VelocityFit
         The fit of ``curves`` whose windows are used.
     """
+    validate.instance("fit", fit, VelocityFit, "a VelocityFit (of fit_with_fallback(temperatures, "
+                      "curves))")
+    validate.check_real_elements("temperatures", temperatures)
     t = np.asarray(temperatures, dtype=np.float64)
+    if t.ndim != 1:
+        raise ValueError(f"temperatures must be a 1-d array (n_T,), got shape {t.shape}")
+    curves, reference = _curves("curves", curves, t.size), _curves("reference", reference, t.size)
     n = min(len(curves), len(reference))
-    diff = np.asarray(curves, dtype=np.float64)[:n] - np.asarray(reference, dtype=np.float64)[:n]
+    diff = curves[:n] - reference[:n]
     out: list[float] = []
     for lo, hi in (fit.window_below, fit.window_above):
         idx = (t >= lo) & (t <= hi)
@@ -112,6 +122,21 @@ def paired_change(temperatures, curves, reference, fit: VelocityFit) -> tuple[fl
         out += [float(slopes.mean()),
                 float(slopes.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan]
     return out[0], out[1], out[2], out[3]
+
+
+def _curves(name: str, value, n_t: int) -> np.ndarray:
+    """``value`` as a float64 array (n_realisations, n_t) (one curve is one realisation), else a
+    one-line error naming ``name`` (numpy's broadcast or conversion messages before; bt195)."""
+    validate.check_real_elements(name, value)
+    arr = np.atleast_2d(np.asarray(value, dtype=np.float64))
+    if arr.ndim != 2 or arr.shape[1] != n_t or arr.shape[0] == 0:
+        raise ValueError(f"{name} must have shape (n_realisations, {n_t}) (one value per "
+                         f"temperature), got shape {np.shape(value)}")
+    return arr
+
+
+#: The keys of a velocity row's label (:func:`velocity_row`).
+LABEL_KEYS = ("study", "parameter", "value", "n_tls")
 
 
 def velocity_row(temperatures, curves, label: dict[str, Any], reference=None) -> VelocitySummary:
@@ -128,6 +153,14 @@ def velocity_row(temperatures, curves, label: dict[str, Any], reference=None) ->
     reference : array_like, shape (n_ref, n_T), optional
         The first sweep point's curves (same disorder per realisation) for the paired change.
     """
+    validate.check_real_elements("temperatures", temperatures)
+    validate.check_real_elements("curves", curves)
+    validate.instance("label", label, Mapping, f"a dict of {', '.join(LABEL_KEYS)}")
+    if set(label) != set(LABEL_KEYS):
+        raise ValueError(f"label must hold the keys {', '.join(LABEL_KEYS)}, got "
+                         f"{validate.one_line(repr(list(label)))}")
+    if reference is not None:
+        validate.check_real_elements("reference", reference)
     curves = np.atleast_2d(np.asarray(curves, dtype=np.float64))
     nan4 = (math.nan,) * 4
     try:
@@ -170,6 +203,9 @@ def format_velocity_table(rows: list[VelocitySummary]) -> str:
     below/above with its error (canonical TTLS -2, a-SiO2 and BK7 about -1), the windows fitted,
     and the paired change of each slope against the table's first row of the same study.
     """
+    validate.instance("rows", rows, list | tuple, "a list of VelocitySummary rows")
+    for i, row in enumerate(rows):
+        validate.instance(f"rows[{i}]", row, VelocitySummary, "a VelocitySummary (of velocity_row)")
     lines = ["| study | parameter | value | N | realisations | T_max (K) | slope below | "
              "slope above | ratio | windows below / above (K) | change vs first row "
              "(below / above, paired) |",

@@ -258,3 +258,32 @@ def check_input_file(what: str, path: str | os.PathLike, *, name: str = "path",
         raise FileNotFoundError(f"{what} {str(p)!r} not found ({link_description(link, 'file')})")
     raise FileNotFoundError(f"{what} {str(p)!r} not found")
 
+
+def check_input_folder(what: str, path: str | os.PathLike, *, name: str = "path") -> Path:
+    """``path`` as a Path if it is a directory to read ``what`` from (e.g. "study folder"), the
+    folder counterpart of :func:`check_input_file`. A missing folder or a file was read as a
+    folder without results (the study's figures returned [] without a word; bt195).
+
+    Raises
+    ------
+    TypeError
+        ``path`` not a str or os.PathLike (named ``name``).
+    NotADirectoryError
+        It is a file (or something else that is no directory).
+    FileNotFoundError
+        Nothing is there (a dangling link is named as one).
+    ValueError
+        Text given as the path (:func:`refuse_text_as_path`).
+    """
+    validate.path(name, path)
+    refuse_text_as_path(what, path, name=name)
+    p = Path(path)
+    if p.is_dir():
+        return p
+    if p.exists():
+        raise NotADirectoryError(f"{name}: {what} {str(p)!r} is a file, not a folder")
+    link = dangling_link(p)
+    if link is not None:
+        raise FileNotFoundError(f"{name}: {what} {str(p)!r} not found "
+                                f"({link_description(link, 'folder')})")
+    raise FileNotFoundError(f"{name}: {what} {str(p)!r} does not exist")
