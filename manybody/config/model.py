@@ -23,14 +23,24 @@ MAX_TLS = 30
 #: Energies of a model (K) must lie below this: far above any glass below 1 K; a value in the
 #: wrong unit, or 1e308 (an overflow in the draw, session 26), is refused.
 MAX_ENERGY = v.MAX_KELVIN
+#: A model energy other than 0 must be at least this (K): far below any physics, and such that
+#: ratios of energies (ln(Delta_max / Delta_min) normalises P(Delta)) and their squares stay
+#: finite and normal. Delta_min = 1e-320 K, a subnormal number, made that ratio inf and every
+#: absorption inf without a word (a tester, bt196).
+MIN_ENERGY = 1e-100
 
 
 def _energy(where: str, value, allow_zero: bool = False) -> float:
-    """A model energy (K): finite, > 0 (>= 0 with ``allow_zero``) and below :data:`MAX_ENERGY`."""
+    """A model energy (K): finite, > 0 (>= 0 with ``allow_zero``), at least :data:`MIN_ENERGY`
+    when not 0 and below :data:`MAX_ENERGY`."""
     value = v.non_negative(where, value) if allow_zero else v.positive(where, value)
     if value >= MAX_ENERGY:
         raise ValueError(f"{where} must be below {MAX_ENERGY:g} K (the model's energies are in "
                          f"kelvin), got {value!r}")
+    if 0 < value < MIN_ENERGY:
+        zero = "0 or " if allow_zero else ""
+        raise ValueError(f"{where} must be {zero}at least {MIN_ENERGY:g} K (ratios and squares of "
+                         f"the model's energies must stay finite), got {value!r}")
     return value
 
 
