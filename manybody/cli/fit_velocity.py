@@ -111,7 +111,9 @@ def format_velocity(fit: VelocityFit, table: VelocityTable, t: np.ndarray,
     Compared with a bare -2, noiseless canonical data were '3.6 sigma from -2' (session 26)."""
     errors = {"given sigmas": f"from column {table.error_column!r} (absolute); chi2/dof = "
                               f"{fit.chi2_per_dof:.3g}",
-              "residuals": "one scatter estimated from the residuals of the three fits"}
+              "residuals": "one scatter estimated from the residuals of the three fits",
+              "residuals per window": "each window's scatter estimated from its own residuals "
+                                      "(the windows' scatters are unequal)"}
     lines = [
         f"{_shift_label(table)} from {table.source} (column {table.shift_column!r}): {t.size} "
         f"points, T from {t[0]:.4g} to {t[-1]:.4g} K",

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["NULL_SHARE", "NULL_SINGULAR_VALUE", "correlation", "covariance", "rescale"]
+__all__ = ["NULL_SHARE", "NULL_SINGULAR_VALUE", "SCATTER_P", "SCATTER_SPREAD", "correlation",
+           "covariance", "rescale", "unequal_scatter_p_value"]
 
 #: Singular values of the column-normalised Jacobian below this fraction of the largest are
 #: numerically zero: the data do not determine that combination of parameters at all.
@@ -168,3 +169,40 @@ def correlation(cov: np.ndarray) -> np.ndarray:
     out = np.clip(out, -1.0, 1.0)  # rounding of an exact +-1
     np.fill_diagonal(out, np.where(good, 1.0, np.nan))
     return out
+
+
+#: Scatters estimated from residuals (of curves, or of a fit's windows) further apart than this
+#: factor, and unequal by Bartlett's test at p < SCATTER_P, are unequal beyond chance (the
+#: thresholds measured on the saturation fits, :mod:`manybody.measured.comparison`).
+SCATTER_SPREAD = 3.0
+SCATTER_P = 1e-3
+
+
+def unequal_scatter_p_value(scatters, dofs) -> float | None:
+    """Bartlett's test that residual scatters s_j, each estimated with nu_j degrees of freedom,
+    are one scatter: the p-value, or None when the test does not apply (fewer than two groups,
+    a scatter that is not finite and > 0, nu_j <= 0) or the spread max/min s_j is below
+    :data:`SCATTER_SPREAD` (then they are taken as equal whatever p).
+
+    Parameters
+    ----------
+    scatters, dofs : array_like, shape (n_groups,)
+        s_j (any units) and nu_j (> 0, not necessarily integers).
+
+    Returns
+    -------
+    float or None
+        P(statistic >= observed) under chi^2 with n_groups - 1 degrees of freedom (M. S.
+        Bartlett, Proc. R. Soc. A 160, 268 (1937), the statistic with its correction factor).
+    """
+    from scipy.stats import chi2  # scipy: only where a scatter is tested
+
+    s = np.asarray(scatters, dtype=float)
+    nu = np.asarray(dofs, dtype=float)
+    if s.size < 2 or s.shape != nu.shape or not np.all(np.isfinite(s)) or np.any(s <= 0) \
+            or np.any(nu <= 0) or s.max() < SCATTER_SPREAD * s.min():
+        return None
+    pooled = np.sum(nu * s**2) / nu.sum()
+    correction = 1.0 + (np.sum(1.0 / nu) - 1.0 / nu.sum()) / (3.0 * (s.size - 1))
+    statistic = (nu.sum() * np.log(pooled) - np.sum(nu * np.log(s**2))) / correction
+    return float(chi2.sf(statistic, s.size - 1))

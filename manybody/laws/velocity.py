@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from manybody.laws.covariance import correlation, covariance
+from manybody.laws.covariance import SCATTER_P, correlation, covariance, unequal_scatter_p_value
 from manybody.laws.inputs import warn_identical_realisations
 from manybody.support import validate as v
 
@@ -269,8 +270,9 @@ class VelocityFit:
     margin, decades, top : float
         The window rule (see :data:`~manybody.laws.velocity.METHOD`).
     error_source : str
-        "given sigmas", "realisations" (covariance of the mean over realisations) or "residuals"
-        (one scatter estimated from the residuals of the three fits).
+        "given sigmas", "realisations" (covariance of the mean over realisations), "residuals"
+        (one scatter estimated from the residuals of the three fits) or "residuals per window"
+        (each window's own, where the three are unequal by Bartlett's test).
     n_realisations : int
         Curves averaged (1 for a single curve).
     chi2_per_dof : float
@@ -476,7 +478,9 @@ def fit_velocity_slopes(temperatures, dv, sigma=None, *, margin: float = 3.0,
     Errors: from ``sigma`` when given (absolute); for realisations (``dv`` of shape
     (n_realisations, n_T)) from the covariance of their mean across temperatures (the same
     disorder at every T, so the slopes are correlated; the mean is weighted by its standard
-    errors); otherwise from one scatter estimated from the residuals of the three fits.
+    errors); otherwise from one scatter estimated from the residuals of the three fits, or each
+    window's own where the three are unequal beyond chance (Bartlett's test at p < 1e-3 and a
+    spread of 3x; a UserWarning says so).
     T_max and the ratio carry delta-method errors.
 
     Parameters
@@ -546,9 +550,11 @@ def fit_velocity_slopes(temperatures, dv, sigma=None, *, margin: float = 3.0,
     top_idx, top_est, i0 = _locate_maximum(t, mean, weights, top, quantity)
     fit = _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, cov, margin, decades, ey,
                             quantity)
-    chi2, dof = _chi2(t, mean, weights, top_idx, top_est, i0, fit)
+    parts = _chi2_parts(t, mean, weights, top_idx, top_est, i0, fit)
+    chi2, dof = sum(c for _, c, _ in parts), sum(d for _, _, d in parts)
     if source == "residuals":  # one scatter from all three fits; the errors scaled with it
-        fit = _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, cov * (chi2 / dof),
+        variance, source = _window_variances(parts, t.size, chi2 / dof, quantity, ey)
+        fit = _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, np.diag(variance),
                                 margin, decades, ey, quantity)
         chi2 = float(dof)
     else:  # residuals in units of 2^ey, errors in units of 2^es
@@ -580,17 +586,47 @@ def fit_velocity_slopes(temperatures, dv, sigma=None, *, margin: float = 3.0,
         slope_correlation=float(correlation(cov_slopes)[0, 1]))
 
 
-def _chi2(t, mean, weights, top_idx, top_est, i0, fit) -> tuple[float, int]:
-    """Weighted sum of squared residuals of the quadratic and the two lines, and its dof."""
+def _chi2_parts(t, mean, weights, top_idx, top_est, i0, fit) -> list[tuple[np.ndarray, float, int]]:
+    """(points, weighted sum of squared residuals, dof) of the quadratic at the top and of the
+    lines below and above, in that order."""
     t_max, sides = fit[0], fit[3]
     parts = [(top_idx, top_est, np.log(t[top_idx] / t[i0]), 3)]
     parts += [(idx, est, np.log(t[idx] / t_max), 2) for idx, est in sides]
-    chi2, dof = 0.0, 0
+    out = []
     for idx, est, u, n_coef in parts:
         r = mean[idx] - np.vander(u, n_coef, increasing=True) @ (est @ mean[idx])
-        chi2 += float(r @ (r * weights[idx]))
-        dof += idx.size - n_coef
-    return chi2, dof
+        out.append((idx, float(r @ (r * weights[idx])), idx.size - n_coef))
+    return out
+
+
+def _window_variances(parts: list[tuple[np.ndarray, float, int]], n_t: int, pooled: float,
+                      quantity: str, ey: int = 0) -> tuple[np.ndarray, str]:
+    """The variance of each point (shape (n_t,)) for errors from the residuals, and the error
+    source: one pooled scatter for all three fits ("residuals"), unless the windows' own
+    scatters are unequal beyond chance (Bartlett's test,
+    :func:`~manybody.laws.covariance.unequal_scatter_p_value`): then each window's errors come
+    from its own scatter ("residuals per window"), with a UserWarning. The quasiparticle fall of
+    a Nb resonator's shift above 1.3 K set the pooled scatter of the shipped table, 17x the
+    scatter below the maximum: the slope below had 8.8x its own error and the slope above 0.5x
+    (a tester, bt197). Where windows share points the later one's scatter is taken for them.
+    The residuals are in units of 2^ey of the data (the scatters are shown in the data's)."""
+    variance = np.full(n_t, pooled)
+    tested = [(idx, c / d, d) for idx, c, d in parts if d > 0]
+    p_value = unequal_scatter_p_value([math.sqrt(s2) for _, s2, _ in tested],
+                                      [d for *_, d in tested]) if len(tested) > 1 else None
+    if p_value is None or p_value >= SCATTER_P:
+        return variance, "residuals"
+    for idx, s2, _ in tested:
+        variance[idx] = s2
+    names = [name for name, (_, _, d) in zip(("top", "below", "above"), parts, strict=True) if d > 0]
+    shown = ", ".join(f"{name} {_ldexp(math.sqrt(s2), ey):.3g}" for name, (_, s2, _) in zip(names, tested,
+                                                                                  strict=True))
+    warnings.warn(f"the scatter of {quantity} about the fits of the three windows differs ({shown}; "
+                  f"unequal by Bartlett's test, p = {p_value:.1g}): each window's errors are "
+                  "taken from its own residuals; a window whose line (or quadratic) misses the "
+                  "data's shape has the largest (e.g. the fall of a superconductor's shift "
+                  "above ~T_c/10: narrow --decades or set --tmax)", UserWarning, stacklevel=3)
+    return variance, "residuals per window"
 
 
 def _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, cov, margin, decades, ey=0,
@@ -747,12 +783,13 @@ def canonical_ratio(temperatures, temperature_max: float, *, margin: float = 3.0
     grid = np.geomspace(0.05, 20.0, 2001)
     unit_peak = float(grid[int(np.argmax(canonical_velocity_shift(grid, 1.0)))])
     scale = (peak / unit_peak) ** 3
+    unit = np.ones_like(t)  # noiseless: the errors are not used (and its misfit is no scatter)
     try:
         for _ in range(3):
-            fit = fit_velocity_slopes(t, canonical_velocity_shift(t, scale), margin=margin,
+            fit = fit_velocity_slopes(t, canonical_velocity_shift(t, scale), unit, margin=margin,
                                       decades=decades, top=top)
             scale *= (peak / fit.temperature_max) ** 3
-        return float(fit_velocity_slopes(t, canonical_velocity_shift(t, scale), margin=margin,
-                                         decades=decades, top=top).ratio)
+        return float(fit_velocity_slopes(t, canonical_velocity_shift(t, scale), unit,
+                                         margin=margin, decades=decades, top=top).ratio)
     except (ValueError, ArithmeticError):  # too few points in a window, maximum at an edge
         return math.nan

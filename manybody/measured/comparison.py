@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from manybody.laws.covariance import SCATTER_P, unequal_scatter_p_value
 from manybody.laws.fit import ShortCurveWarning, fit_joint
 from manybody.laws.inputs import LAWS, LossCurve, LossScaleWarning, ShiftCurve, loss_curve_list
 from manybody.laws.verdict import judge
@@ -294,10 +295,6 @@ def _warn_unbracketed_critical_power(fit, curves: Sequence[LossCurve]) -> None:
                   UserWarning, stacklevel=3)
 
 
-#: Per-curve scatters (estimated without given errors) further apart than this factor, and
-#: unequal by Bartlett's test at p < SCATTER_P, mean the shared law does not fit some curves.
-SCATTER_SPREAD = 3.0
-SCATTER_P = 1e-3
 #: Relative scatters below this are rounding: data of the law without noise.
 SCATTER_FLOOR = 1e-9
 
@@ -308,27 +305,19 @@ def _warn_uneven_scatter(fit) -> None:
     1.4-10 % where the truth was 3 % everywhere, with Pc printed to 0.3 dB and no word (a new
     user, session 35). Bartlett's test of equal variances, with nu_j = n_j (1 - k/n) degrees of
     freedom per curve (as the scatters are estimated), at p < :data:`SCATTER_P`, and a spread of
-    at least :data:`SCATTER_SPREAD`: a fixed 5x bound fired on data of the law in 6 of 30 seeds
-    with 6 points per curve and 13 of 20 with 5 points x 17 curves (session 35's second test).
+    at least ``SCATTER_SPREAD`` (:func:`~manybody.laws.covariance.unequal_scatter_p_value`): a
+    fixed 5x bound fired on data of the law in 6 of 30 seeds with 6 points per curve and 13 of
+    20 with 5 points x 17 curves (session 35's second test).
     Measured with 3 % scatter (seeds 1000+): with the law's exponent 1/2 warned for 1 in 30
     (10 points x 9 curves), 0 in 30 (6 x 9), 0 in 20 (5 x 17); with 0.3 for 29, 14 and 9.
     """
-    from scipy.stats import chi2  # scipy is loaded by the fit already
-
     scatters = np.asarray(fit.curve_scatter, dtype=float)
     counts = np.asarray([c.temperature.size for c in fit.curves], dtype=float)
-    if scatters.size < 2 or scatters.size != counts.size or not np.all(np.isfinite(scatters)) \
-            or np.any(scatters <= 0) or scatters.max() < SCATTER_FLOOR:
+    if scatters.size != counts.size or not scatters.max(initial=0.0) >= SCATTER_FLOOR:
         return
     k = len(fit.parameters)
-    nu = counts * (1.0 - k / counts.sum())
-    if np.any(nu <= 0) or scatters.max() < SCATTER_SPREAD * scatters.min():
-        return
-    pooled = np.sum(nu * scatters**2) / nu.sum()
-    correction = 1.0 + (np.sum(1.0 / nu) - 1.0 / nu.sum()) / (3.0 * (scatters.size - 1))
-    statistic = (nu.sum() * math.log(pooled) - np.sum(nu * np.log(scatters**2))) / correction
-    p_value = float(chi2.sf(statistic, scatters.size - 1))
-    if p_value >= SCATTER_P:
+    p_value = unequal_scatter_p_value(scatters, counts * (1.0 - k / counts.sum()))
+    if p_value is None or p_value >= SCATTER_P:
         return
     warnings.warn(f"the scatter estimated for each curve ranges from {scatters.min():.3g} to "
                   f"{scatters.max():.3g} ({scatters.max() / scatters.min():.1f}x; unequal by "
