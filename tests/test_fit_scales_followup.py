@@ -356,7 +356,10 @@ def test_fit_velocity_slopes_scale_with_the_data(scale, source):
     sigma = np.full(TV.size, 0.002) if source == "given sigmas" else None
     ref = fit_velocity_slopes(TV, y, sigma)
     fit = fit_velocity_slopes(TV, scale * y, None if sigma is None else scale * sigma)
-    assert fit.error_source == ref.error_source == source
+    # the windows' lines miss the canonical curve by more than the noise, unequally: each
+    # window's own scatter (session 58), at every scale
+    assert fit.error_source == ref.error_source == (
+        "residuals per window" if source == "residuals" else source)
     _assert_velocity_scaled(fit, ref, scale, scale)
     assert fit.chi2_per_dof == pytest.approx(ref.chi2_per_dof, rel=1e-9)
 
