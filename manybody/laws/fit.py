@@ -36,8 +36,12 @@ With x = w / T (w = h f / k_B in kelvin), the loss of curve j (one drive power, 
 
 Parameters are found by weighted least squares: the linear ones (F, B, qp_loss) are solved exactly
 for each value of the nonlinear ones (a, Delta0, P_c), which are first located on a grid and then
-refined jointly with scipy.optimize.least_squares. Uncertainties are from the covariance
-(J^T J)^-1 of the weighted residuals at the optimum (:func:`manybody.laws.covariance.covariance`),
+refined with scipy.optimize.least_squares on the residuals so projected (variable projection,
+Golub and Pereyra 1973; since session 58: refined jointly with the linear ones before, a
+saturation fit crawled for 5000 evaluations along a valley where amplitude and background
+cancelled).
+Uncertainties are from the covariance (J^T J)^-1 of the weighted residuals at the optimum
+(:func:`manybody.laws.covariance.covariance`),
 with a Jacobian exact to rounding in every column: the design matrix for the linear parameters,
 complex-step derivatives for the nonlinear ones (since session 27; finite differences lost the
 index where dL/da ~ e^-x and parameters fitted at 0):
@@ -608,19 +612,28 @@ class _LeastSquares:
             start = self.grid_start(ss)
         lo, hi = self.model.bounds(self.points.powers)
         n_lin = self.n_lin
+        weighted = self.points.ys / ss
 
-        def resid(p):
-            return self.points.ys / ss - self.design(p[n_lin:], ss) @ p[:n_lin]
+        def resid(theta):  # the linear parameters solved exactly at each theta
+            d = self.design(tuple(theta), ss)
+            return weighted - d @ np.linalg.lstsq(d, weighted, rcond=None)[0]
 
+        # variable projection (G. H. Golub and V. Pereyra, SIAM J. Numer. Anal. 10, 413 (1973)):
+        # the optimiser sees only the nonlinear parameters. With all of them at once, where the
+        # index ran to its bound -0.99 (a law nearly constant in T) the amplitude and background
+        # cancelled to +-600 along a flat valley, and every solve of a saturation fit took its
+        # 5000 evaluations (5.6 s) without converging: fit-data --saturation of two Nb tables
+        # ran for more than 10 minutes (a tester, bt193; session 58). The optimum is the same.
+        theta0 = np.clip(np.asarray(start, dtype=np.float64)[n_lin:], lo, hi)
         sol = optimize.least_squares(
-            resid, start, bounds=([-np.inf] * n_lin + lo, [np.inf] * n_lin + hi),
-            x_scale="jac", method="trf", xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=5000)
-        bound = tuple(nm for nm, val, a, b in zip(self.names_nl, sol.x[n_lin:], lo, hi,
-                                                   strict=True)
+            resid, theta0, bounds=(lo, hi), x_scale="jac", method="trf", xtol=1e-12, ftol=1e-12,
+            gtol=1e-12, max_nfev=5000)
+        p = np.concatenate([self.profile(tuple(sol.x), ss)[1], sol.x])
+        bound = tuple(nm for nm, val, a, b in zip(self.names_nl, sol.x, lo, hi, strict=True)
                       if min(val - a, b - val) <= 1e-6 * max(1.0, abs(val)))
         # the covariance from the exact Jacobian (:meth:`jacobian`), not least_squares' own
         # finite differences (which remain its search direction, so the optimum is unchanged)
-        return sol.x, covariance(self.jacobian(sol.x, ss)), bound, bool(sol.status > 0)
+        return p, covariance(self.jacobian(p, ss)), bound, bool(sol.status > 0)
 
     def solve_fixed_start(self, ss: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """scipy's curve_fit from amplitude 1 (max|y| in the units given), index 0.5
