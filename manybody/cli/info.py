@@ -431,7 +431,8 @@ def _is_netcdf(path: Path) -> bool:
         return False
 
 
-def _quoted(path: Path) -> str:
-    """A path as one shell word."""
-    text = str(path)
-    return text if all(c.isalnum() or c in "/._-+~:" for c in text) else repr(text)
+def _quoted(path: Path | str) -> str:
+    """A path as one shell word, as the resume line's command quotes it (:func:`shlex.quote`):
+    Python's repr put a name with a quote in double quotes, in which a pasted ``$HOME`` or
+    backtick is expanded by the shell (a break test, bt196)."""
+    return shlex.quote(str(path))

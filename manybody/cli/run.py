@@ -166,6 +166,18 @@ def refuse_jobs_with_scheduler(args: argparse.Namespace, default: int) -> None:
                          "leave --jobs out")
 
 
+def _note_chunk_size_beyond_realisations(chunk_size: int | None, spec) -> None:
+    """A note when ``--chunk-size`` exceeds the realisations of every sweep point: a task takes
+    the realisations of one point only, so any larger size runs the same tasks as the largest
+    count, and --chunk-size 50 for 2 realisations was taken without a word (a break test, bt196;
+    options that change nothing are noted, as fit-data's are)."""
+    most = spec.max_realisations
+    if chunk_size is not None and chunk_size > most:
+        print(f"note: --chunk-size {chunk_size} runs the same tasks as --chunk-size {most}: no "
+              f"sweep point has more than {most} realisation(s), and a task takes the "
+              "realisations of one point only", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run a sweep; return the exit status."""
     from manybody.runs.results import output_path
@@ -174,9 +186,14 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.output:
         raise ValueError("an output location is required: manybody run SPEC.toml -o OUT.nc")
+    if args.spec == "-":  # was "run specification '-' does not exist" (a break test, bt196)
+        raise ValueError("SPEC.toml '-': a run specification cannot be read from standard "
+                         "input; write it to a file and give its path (or './-' for a file "
+                         "named '-')")
     refuse_jobs_with_scheduler(args, 1)
     _say_when_checking_takes_long(args.spec)
     spec = RunSpec.from_toml(args.spec)
+    _note_chunk_size_beyond_realisations(args.chunk_size, spec)
     # os.path: False, not PermissionError, for a directory that cannot be searched
     if os.path.exists(args.output) and os.path.samefile(args.output, args.spec):
         raise ValueError(f"--output {args.output!r} is the run specification itself; choose "

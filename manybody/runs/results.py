@@ -40,7 +40,7 @@ import numpy as np
 
 from manybody.config.model import ModelParams
 from manybody.config.probe import OBSERVABLE_DIMS, Probe
-from manybody.runs.spec import SPAWN_SCHEME, RunSpec, axis_name, axis_units
+from manybody.runs.spec import SPAWN_SCHEME, RunSpec, axis_name, axis_units, repeated_toml_key
 from manybody.support import validate as v
 from manybody.support.files import atomic_write_bytes
 from manybody.support.paths import (
@@ -581,7 +581,8 @@ def checked_input_spec(parser: argparse.ArgumentParser, option: str, path: str |
         parser.error(f"{option} {str(path)!r}: cannot read the spec file "
                      f"({exc.strerror if isinstance(exc, OSError) else exc})")
     except tomllib.TOMLDecodeError as exc:
-        parser.error(f"{option} {str(path)!r}: not valid TOML ({exc})")
+        parser.error(f"{option} {str(path)!r}: not valid TOML ({exc}"
+                     f"{repeated_toml_key(path.read_text(), exc)})")
     probe = table.get("probe") if isinstance(table.get("probe"), dict) else {}
     if not isinstance(table.get("model"), dict) or not probe:
         parser.error(f"{option} {str(path)!r}: expected a run spec with [model] and [probe] tables")

@@ -289,6 +289,27 @@ def _flatten_sweep(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]
     return flat
 
 
+def _unknown_sweep_key(key: str) -> str:
+    """The message for a sweep key that cannot be swept. Under a table that has sweepable keys
+    (``model.tls.foo``) it lists that table's keys and suggests one of them only when close; the
+    whole list suggested 'model.n_tls' for 'model.tls.foo', alike in their common 'model.'
+    (a break test, bt196). Other keys get the whole list and a close spelling."""
+    import difflib
+
+    parts = key.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        table = ".".join(parts[:cut])
+        inside = [k for k in SWEEPABLE if k.startswith(f"{table}.")]
+        if inside:
+            rest = key[len(table) + 1:]
+            close = difflib.get_close_matches(rest, [k[len(table) + 1:] for k in inside], n=1,
+                                              cutoff=0.7)
+            hint = f"; did you mean '{table}.{close[0]}' for {key!r}?" if close else ""
+            return (f"unknown sweep key {key!r} in sweep; valid keys of {table} are "
+                    f"{', '.join(inside)}{hint}")
+    return v.unknown_keys([key], SWEEPABLE, "sweep").replace("unknown key(s)", "unknown sweep key", 1)
+
+
 #: Probe keys that are axes of every sweep point, not sweep axes
 _POINT_AXES = {"probe.frequencies": "the frequencies", "probe.temperatures": "the temperatures",
                "probe.observables": "the observables", "frequencies": "the frequencies",
@@ -316,8 +337,7 @@ def normalise_sweep(sweep: Mapping[str, Any] | None) -> MappingProxyType:
                              f"point already (an axis of the results); list them in [probe] "
                              f"(probe.{key.split('.')[-1]} = [...]), not in [sweep]")
         if key not in SWEEPABLE:
-            raise ValueError(v.unknown_keys([key], SWEEPABLE, "sweep").replace(
-                "unknown key(s)", "unknown sweep key", 1))
+            raise ValueError(_unknown_sweep_key(key))
         if isinstance(values, str | bytes) or not isinstance(values, list | tuple | np.ndarray):
             raise TypeError(f"sweep[{key!r}] must be a list of values, got {v._describe(values)}")
         if len(values) == 0:
@@ -416,6 +436,93 @@ def _refuse_keys_placed_elsewhere(table: Any, valid: list[str], where: str) -> N
     elsewhere = _elsewhere(unknown)
     if elsewhere:
         raise ValueError(v.unknown_keys(unknown, valid, where, suggest=False) + elsewhere)
+
+
+#: A key at the start of a TOML line, bare or quoted, dotted or not (``seed``, ``"model.n_tls"``,
+#: ``a.b``), before its ``=``.
+_TOML_KEY = re.compile(r"""^\s*((?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
+                       r"""(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*'))*)\s*=""")
+_TOML_HEADER = re.compile(r"""^\s*\[\[?\s*([\w."' -]+?)\s*\]\]?\s*(?:#.*)?$""")
+
+
+def repeated_toml_key(text: str, exc: tomllib.TOMLDecodeError) -> str:
+    """The key tomllib's "Cannot overwrite a value (at line 3, column 9)" means, read from that
+    line (or the last line with a key before it: a list over several lines ends on its ``]``), with
+    its table: "; the key 'seed' of [model] on line 3 already has a value" (tomllib names the line
+    alone; a break test, bt196). Empty for other errors, or when no key is found."""
+    message = str(exc)
+    if not message.startswith("Cannot overwrite a value"):
+        return ""
+    lines = text.splitlines()
+    where = re.search(r"at line (\d+), column \d+", message)
+    number = int(where.group(1)) if where else len(lines)  # "at end of document": the last key
+    for index in range(min(number, len(lines)) - 1, -1, -1):
+        if _TOML_HEADER.match(lines[index]):
+            return ""
+        key = _TOML_KEY.match(lines[index])
+        if key:
+            tables = [m.group(1) for line in lines[:index] if (m := _TOML_HEADER.match(line))]
+            table = f" of [{tables[-1]}]" if tables else " at the top level"
+            name = key.group(1) if key.group(1)[0] in "\"'" else f"'{key.group(1)}'"
+            return (f"; the key {name}{table} on line {index + 1} already has a value "
+                    "(give each key once in a table)")
+    return ""
+
+
+def _refuse_top_level_keys_in_tables(data: Mapping[str, Any]) -> None:
+    """Refuse a key of the top of a run specification (``seed``, ``name``, ``realisations``, ...)
+    found inside a table, naming the table: TOML puts every key written after a ``[table]``
+    header into that table, so a ``seed = 1`` written below ``[model]`` is ``model.seed``, and
+    was told "seed is required", or listed among the unknown keys of model with no word of where
+    it belongs (a break test, bt196). The keys ``model`` and ``probe`` of ``[sweep]`` are its
+    unquoted dotted keys (``model.n_tls = [...]``), not misplaced ones."""
+    found: list[tuple[str, str, Any]] = []
+
+    def walk(table: Mapping[str, Any], where: str) -> None:
+        for key, value in table.items():
+            key = str(key)
+            if key in TOP_LEVEL_KEYS and not (where == "sweep" and key in ("model", "probe")
+                                              and isinstance(value, Mapping)):
+                found.append((key, where, value))
+            elif isinstance(value, Mapping):
+                walk(value, f"{where}.{key}")
+
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            walk(value, str(key))
+    if not found:
+        return
+
+    def shown(value: Any) -> str:
+        text = repr(value)
+        return text if len(text) <= 40 else text[:37] + "..."
+
+    entries = []  # a table's keys by their dotted names (model.n_tls = 3 under [probe])
+    for key, where, value in found:
+        entries += [(leaf, where, item) for leaf, item in _leaves_of(value, key)]
+    places = ", ".join(f"{leaf} = {shown(item)} {'is ' if i == 0 else ''}inside [{where}]"
+                       for i, (leaf, where, item) in enumerate(entries))
+    values = {key: value for key, _, value in found}
+    keys = list(dict.fromkeys(key for key, _, _ in found))
+    also = [f"{key} = {shown(data[key])}" for key in keys
+            if key in data and not isinstance(data[key], Mapping)]
+    at_top = f" (the top level has {' and '.join(also)} too)" if also else ""
+    scalars = [key for key in keys if not isinstance(values[key], Mapping)]
+    tables = [leaf for leaf, _, _ in entries if leaf.split(".", 1)[0] not in scalars]
+    fixes = ([f"write {' and '.join(scalars)} at the top of the file, before the first [table] "
+              "header"] if scalars else []) + [
+        f"write {leaf} as {leaf.rsplit('.', 1)[1]} under [{leaf.rsplit('.', 1)[0]}]"
+        for leaf in dict.fromkeys(tables)]
+    raise ValueError(f"{places}{at_top}: TOML puts every key written after a [table] header "
+                     f"into that table; {'; '.join(fixes)}")
+
+
+def _leaves_of(value: Any, prefix: str) -> list[tuple[str, Any]]:
+    """(dotted key, value) of every non-table entry of ``value`` under ``prefix``; ``value``
+    itself when it is no table (or an empty one)."""
+    if not isinstance(value, Mapping) or not value:
+        return [(prefix, value)]
+    return [leaf for key, item in value.items() for leaf in _leaves_of(item, f"{prefix}.{key}")]
 
 
 def _listed(value: Any) -> Any:
@@ -568,6 +675,11 @@ def _realisation_counts(value: Any, shape: tuple[int, ...]) -> int | tuple:
         counts = np.asarray(value)
     except ValueError:  # ragged nesting
         counts = np.asarray([], dtype=object)
+    if not shape:  # "of the sweep's shape (); got [2]" for a run without sweep (bt196)
+        one = f"; write realisations = {leaves[0]}" if len(leaves) == 1 else ""
+        raise ValueError(f"realisations must be an integer, got {v._describe(value)}: a list "
+                         "gives one count per sweep point, and this specification has no "
+                         f"[sweep]{one}")
     if counts.shape != shape or counts.dtype.kind not in "iu":
         raise ValueError(f"realisations must be one integer or a list of integers with one count "
                          f"per sweep point, of the sweep's shape {shape}; got {v._describe(value)}")
@@ -701,6 +813,7 @@ class RunSpec:
             raise TypeError(
                 f"a run specification must be a table of keys, got {type(data).__name__}"
             )
+        _refuse_top_level_keys_in_tables(data)
         unknown = sorted(set(data) - set(TOP_LEVEL_KEYS))
         if unknown:
             elsewhere = _elsewhere(unknown)
@@ -816,7 +929,8 @@ class RunSpec:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path} is not valid TOML: {exc}") from None
+            raise ValueError(f"{path} is not valid TOML: {exc}{repeated_toml_key(text, exc)}") \
+                from None
         try:
             return cls.from_dict(data)
         except (ValueError, TypeError) as exc:

@@ -763,12 +763,36 @@ def near_repeats(values: Any, rtol: float = REPEAT_RTOL) -> list[tuple[float, fl
 
 
 def describe_repeats(pairs: list[tuple[float, float]], shown: int = 3) -> str:
-    """``0.01 twice`` or ``0.01 and 0.010000000001, equal within 1e-09 relative``, joined by "; ";
-    the first ``shown`` pairs and how many more (50 listed pairs made one unreadable line)."""
-    text = "; ".join(f"{a!r} twice" if a == b else
-                     f"{a!r} and {b!r}, equal within {REPEAT_RTOL:g} relative"
-                     for a, b in pairs[:shown])
-    return text + (f"; and {len(pairs) - shown} more pair(s)" if len(pairs) > shown else "")
+    """``0.01 twice``, ``0.02 three times`` or ``0.01 and 0.010000000001, equal within 1e-09
+    relative``, joined by "; ": one entry per group of coinciding values (the neighbour pairs of
+    :func:`near_repeats` that share a value; three equal values were "0.02 twice; 0.02 twice",
+    a break test bt196), the first ``shown`` groups and how many more (50 listed pairs made one
+    unreadable line)."""
+    groups: list[list] = []
+    for a, b in pairs:  # neighbours in sorted order: a chain of coinciding values shares its ends
+        if groups and groups[-1][-1] == a:
+            groups[-1].append(b)
+        else:
+            groups.append([a, b])
+
+    def told(group: list) -> str:
+        if all(x == group[0] for x in group):
+            return f"{group[0]!r} {_times(len(group))}"
+        return (f"{', '.join(map(repr, group[:-1]))} and {group[-1]!r}, equal within "
+                f"{REPEAT_RTOL:g} relative")
+
+    text = "; ".join(told(group) for group in groups[:shown])
+    rest = groups[shown:]
+    if not rest:
+        return text
+    what = "pair(s)" if all(len(group) == 2 for group in rest) else "group(s) of coinciding values"
+    return text + f"; and {len(rest)} more {what}"
+
+
+def _times(count: int) -> str:
+    """``twice``, ``three times``, ..., ``12 times``."""
+    words = {2: "twice", 3: "three times", 4: "four times", 5: "five times"}
+    return words.get(count, f"{count} times")
 
 
 def check_log_spacing(where: str, low: float, high: float, count: int) -> None:
