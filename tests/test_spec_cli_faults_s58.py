@@ -99,7 +99,8 @@ def test_an_unknown_sweep_key_is_told_the_keys_of_its_own_table(tmp_path, capsys
     text = TOP + MODEL + PROBE + BROADENING + f'[sweep]\n"{key}" = [1, 2]\n'
     status, err = _run(tmp_path, capsys, text)
     assert status == 2, err
-    assert f"unknown sweep key {key!r} in sweep; valid keys of {table} are {table}." in err, err
+    assert f"unknown sweep key {key!r} in sweep; valid keys are {table}." in err, err
+    assert f"(the sweepable keys of {table})" in err, err
     assert "model.n_tls" not in err, err
     if suggested:
         assert f"did you mean {suggested!r} for {key!r}?" in err, err

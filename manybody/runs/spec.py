@@ -305,8 +305,8 @@ def _unknown_sweep_key(key: str) -> str:
             close = difflib.get_close_matches(rest, [k[len(table) + 1:] for k in inside], n=1,
                                               cutoff=0.7)
             hint = f"; did you mean '{table}.{close[0]}' for {key!r}?" if close else ""
-            return (f"unknown sweep key {key!r} in sweep; valid keys of {table} are "
-                    f"{', '.join(inside)}{hint}")
+            return (f"unknown sweep key {key!r} in sweep; valid keys are {', '.join(inside)} "
+                    f"(the sweepable keys of {table}){hint}")
     return v.unknown_keys([key], SWEEPABLE, "sweep").replace("unknown key(s)", "unknown sweep key", 1)
 
 
