@@ -497,10 +497,35 @@ class CellGrid:
         return out, units
 
 
+#: A cell holding a value and its error, '9.19e+06 ± 459500', '(1.2 +/- 0.1)' (Origin and lab
+#: programs export them so).
+_VALUE_WITH_ERROR = re.compile(r"\(?\s*(?P<value>[^±()]+?)\s*(?:±|\+/-|\+-)\s*(?P<error>[^±()]+?)\s*\)?")
+
+
+def value_with_error_cell(cell: str, decimal_comma: bool) -> bool:
+    """Whether ``cell`` holds 'value ± error' (or '+/-', '+-'): two numbers in one cell."""
+    match = _VALUE_WITH_ERROR.fullmatch(cell.strip().strip('"').strip())
+    return match is not None and all(
+        _parse_number(match.group(part), decimal_comma)[0] is not None
+        for part in ("value", "error"))
+
+
+def value_with_error_message(src: str, where: str, cell: str) -> str:
+    """The refusal of a 'value ± error' cell at ``where`` ("column 'Qi', data row 1"): it was
+    'no numeric rows found' or 'cannot read' without saying why (bt197 F9)."""
+    return (f"{src}: {where}: {cell.strip()!r} holds a value and its error in one cell ('value "
+            "± error', as Origin or lab programs export them); split them into two columns, "
+            "e.g. 'Qi' and 'Qi_err' (the error column is found by its name), or keep the values "
+            "only")
+
+
 def _cell_value(src: str, name: str, i: int, cell: str, decimal_comma: bool
                 ) -> tuple[float, str | None]:
     """The finite number in a cell of data row i + 1 and its unit, or a ValueError."""
     value, unit = _parse_number(cell, decimal_comma)
+    if value is None and value_with_error_cell(cell, decimal_comma):
+        raise ValueError(value_with_error_message(src, f"column {name!r}, data row {i + 1}",
+                                                  cell))
     if value is None:
         text = _number_text(cell)[0]
         grouped = _ONE_GROUP.fullmatch(text)
@@ -676,6 +701,23 @@ def _refuse_thousands(src: str, rows: list[list[str]], line_numbers: list[int],
                 "without digit grouping")
 
 
+def _refuse_value_with_error(src: str, rows: list[list[str]], line_numbers: list[int],
+                             decimal_comma: bool, numbers) -> None:
+    """Refuse the first 'value ± error' cell (:func:`value_with_error_cell`), naming its column
+    (from the nearest row above without numbers) and line: such a table was "no numeric rows
+    found" (bt197 F9)."""
+    for i, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            if not value_with_error_cell(cell, decimal_comma):
+                continue
+            header = next((r for r in reversed(rows[:i]) if numbers(r) == 0), None)
+            name = (header[j].replace("\ufeff", "").strip().strip('"')
+                    if header is not None and j < len(header) else "")
+            column = f"column {name!r}" if name else f"column {j + 1}"
+            line = line_numbers[i] if i < len(line_numbers) else i + 1
+            raise ValueError(value_with_error_message(src, f"{column}, line {line}", cell))
+
+
 def _units_joined(cells: list[str]) -> list[str]:
     """Header cells split at spaces with each unit or scale in brackets joined to the name
     before it: 'T', '(mK)', 'Qi' -> 'T (mK)', 'Qi'."""
@@ -766,6 +808,7 @@ def read_grid(p: Path, example: str = "'Temperature (mK);Qint'") -> CellGrid:
     if first is None:
         first = next((i for i, r in enumerate(rows) if numeric(r)), None)
     if first is None:
+        _refuse_value_with_error(src, rows, [n for n, _ in numbered], decimal_comma, numbers)
         raise ValueError(
             f"{src}: no numeric rows found ({len(rows)} line(s), separator "
             f"{_SEP_NAMES[sep]}); first line: {sep.join(rows[0])[:80]!r}")
