@@ -371,8 +371,8 @@ def format_table(cmp: LossShiftComparison) -> str:
              "errors: " + ("given (absolute)" if not any_fit.errors_scaled else
                            f"estimated from the residuals per curve ({any_fit.error_model}); "
                            "scatter: rms of the loss (per curve), of the shift (its units)"),
-             "amplitude = F delta0 (units of the loss); shift = (amplitude/pi) S(x) + "
-             "shift_offset"]
+             "amplitude = F delta0 (units of the loss); background: the loss's constant "
+             "(units of the loss); shift = (amplitude/pi) S(x) + shift_offset"]
     for mode in MODES:
         lines += ["", f"[{mode}]", f"{'law':<9} {'scatter':>19} {'AIC':>9} {'dAIC':>7}  "
                   "parameters"]
@@ -381,7 +381,8 @@ def format_table(cmp: LossShiftComparison) -> str:
         for law, res in fits.items():
             f = res.fit
             params = ", ".join(f"{n} = {value_with_error(f.parameters[n], f.errors[n])}"
-                               for n in f.parameter_names if not n.startswith("background"))
+                               for n in f.parameter_names)  # every one: the background
+            # was left out, so the loss curve could not be drawn from the table (bt197 F7)
             flags = "; ".join((*f.indeterminate, *f.unphysical))
             lines.append(f"{law:<9} {_scatter(res):>19} {f.aic:>9.2f} {f.aic - best:>7.2f}  "
                          f"{params}" + (f"  [{flags}]" if flags else ""))
