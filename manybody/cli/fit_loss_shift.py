@@ -488,6 +488,20 @@ def _record(args, w: float, inputs: list, cmp: LossShiftComparison, options: dic
                                else res.shift.sigma.tolist()}}}
 
 
+def _with_files(message: str, args: argparse.Namespace) -> str:
+    """The library's "need more points than parameters; the shift-only fit of 'df' ..." with the
+    file(s) it counted in, as plain fit-data names its tables (bt197 F8)."""
+    if not message.startswith("need more points than parameters") or args.simulated:
+        return message
+    if args.joint:
+        return f"{message}; from the sweeps --sweeps {args.sweeps}"
+    loss = f"the loss table(s) {', '.join(map(str, args.files))}"
+    shift = f"the shift table --shift {args.shift}"
+    files = (shift if "; the shift-only fit of " in message
+             else loss if "; the loss-only fit of " in message else f"{loss} and {shift}")
+    return f"{message}; from {files}"
+
+
 def run_loss_shift(args: argparse.Namespace, gap: float | None, load: Callable) -> int:
     """Run the joint fit for ``fit-data``: ``gap`` is the checked --gap/--tc (K, None: free);
     ``load`` is fit-data's loss-table loader (args -> (tables, curves))."""
@@ -513,7 +527,10 @@ def run_loss_shift(args: argparse.Namespace, gap: float | None, load: Callable) 
                                  else (None, None))
         if model_band is not None:
             options["band"] = model_band
-        cmp = fit_curves(curves, shift, w, **options)
+        try:
+            cmp = fit_curves(curves, shift, w, **options)
+        except ValueError as exc:
+            raise ValueError(_with_files(str(exc), args)) from None
     except BaseException:
         remove_empty(created)
         raise

@@ -36,6 +36,7 @@ themselves (session 28: a background 1e9 times the amplitude gave a = 1.02 for 1
 
 from __future__ import annotations
 
+import contextlib
 import math
 import types
 import warnings
@@ -55,6 +56,7 @@ from manybody.laws.inputs import (
     loss_curve_list,
     parse_frequency,
     warn_quality_factor_as_loss,
+    window_text,
 )
 from manybody.laws.shapes import law_values
 from manybody.laws.shift import ResonantDensity, check_band, shift_values
@@ -418,10 +420,11 @@ def fit_loss_shift(
     _warn_mode_options(mode, band=band, partner=partner, background=background,
                        error_model=error_model, saturation=saturation)
     if mode == "loss":  # fit_joint checks x = w/T (manybody.laws.x_range)
-        fit = engine.fit_joint(use, frequency, law=law, background=background,
-                               quasiparticle=quasiparticle, gap=gap, tmin=tmin, tmax=tmax,
-                               error_model=error_model, saturation=saturation,
-                               critical_power_law=critical_power_law, weights=weights)
+        with _points_named(mode, use, shift, tmin, tmax):
+            fit = engine.fit_joint(use, frequency, law=law, background=background,
+                                   quasiparticle=quasiparticle, gap=gap, tmin=tmin, tmax=tmax,
+                                   error_model=error_model, saturation=saturation,
+                                   critical_power_law=critical_power_law, weights=weights)
         # weights were dropped here: compare_loss_shift's loss-only tanh and 1 - e^-x fits were
         # not at the family's weights, and differed from compare_laws's (helper-185)
         return LossShiftFit(law, mode, fit, None)
@@ -448,7 +451,8 @@ def fit_loss_shift(
     names = model.linear_names + model.nonlinear_names
     if points.n <= len(names):
         raise ValueError(f"need more points than parameters: {points.n} point(s) in the window "
-                         f"for {len(names)} parameters ({', '.join(names)})")
+                         f"for {len(names)} parameters ({', '.join(names)})"
+                         + _fit_named(mode, windowed, sh, tmin, tmax))
     sol = engine.fit_model(model, points, not points.known and len(windowed) > 0)
     options = {"frequency_kelvin": w, "frequency_ghz": w / KELVIN_PER_GHZ, "mode": mode,
                "background": background, "quasiparticle": quasiparticle, "gap_fixed": gap,
@@ -546,6 +550,32 @@ def _check_curves_first(curves, shift, caller: str) -> None:
         raise TypeError(f"{caller}(curves, shift, frequency): curves must be a LossCurve or a "
                         f"sequence of them and shift a ShiftCurve, got curves="
                         f"{type(curves).__name__}, shift={type(shift).__name__} (swapped?)")
+
+
+#: The start of the refusal of a fit with too few points (here and in :func:`fit_joint`).
+TOO_FEW_POINTS = "need more points than parameters"
+
+
+def _fit_named(mode: str, curves, shift, tmin, tmax) -> str:
+    """'; the shift-only fit of 'df' (window T <= 1 K)': which data a "need more points" counted
+    (the joint modes' refusal named neither the table nor the window; bt197 F8)."""
+    loss = ", ".join(repr(c.label) for c in curves)
+    what = {"loss": f"the loss-only fit of {loss}",
+            "shift": f"the shift-only fit of {shift.label!r}",
+            "joint": f"the joint fit of the loss {loss} and the shift {shift.label!r}"}[mode]
+    return f"; {what} (window {window_text(tmin, tmax)})"
+
+
+@contextlib.contextmanager
+def _points_named(mode: str, curves, shift, tmin, tmax):
+    """Re-raise fit_joint's "need more points than parameters" naming the mode's data and the
+    window (:func:`_fit_named`)."""
+    try:
+        yield
+    except ValueError as exc:
+        if not str(exc).startswith(TOO_FEW_POINTS):
+            raise
+        raise ValueError(str(exc) + _fit_named(mode, curves, shift, tmin, tmax)) from None
 
 
 def compare_loss_shift(curves: Sequence[LossCurve], shift: ShiftCurve, frequency: float | str,
