@@ -44,7 +44,7 @@ from manybody.cli.fit_outputs import (
     value_with_error,
 )
 from manybody.cli.parser import option_given, option_typed
-from manybody.cli.x_range import check_data_window
+from manybody.cli.x_range import check_data_window, note_window_unused
 from manybody.laws.inputs import LossCurve, ShiftCurve, parse_frequency
 from manybody.measured.resonator_table import loss_table, shift_curves
 from manybody.measured.tables import curves_from_table
@@ -173,13 +173,16 @@ def _measured(args: argparse.Namespace, load) -> tuple[list, ShiftCurve, float, 
         raise FileNotFoundError(f"--shift {args.shift!r} is not a readable file (the table of "
                                 "df/f or delta v/v against temperature)")
     tables, curves = load(args)
-    check_data_window(np.concatenate([c.temperature for c in curves]), args.tmax, args.tmin)
+    check_data_window(np.concatenate([c.temperature for c in curves]), args.tmax, args.tmin,
+                      note_unused=False)  # noted below, the shift's temperatures counted too
     no_errors = args.error_column is not None and args.error_column.strip().lower() == "none"
     frequency_hz = frequency_hertz(args)
     st = read_velocity_table(args.shift, args.temperature_column, args.shift_column,
                              error_column=False if no_errors else None, frequency_hz=frequency_hz,
                              window=(args.tmin, args.tmax))
     refuse_repeated_temperatures(st.source, st.temperature)
+    note_window_unused(np.concatenate([st.temperature] + [c.temperature for c in curves]),
+                       args.tmin, args.tmax)
     note_ignored_columns(args, [*tables, st])
     # a shift in Hz over --frequency, as --velocity
     values, sigma = st.as_fraction(frequency_hz, (args.tmin, args.tmax))

@@ -36,6 +36,7 @@ from manybody.cli.fit_outputs import (
     value_with_error,
 )
 from manybody.cli.parser import option_given, option_typed
+from manybody.cli.x_range import note_window_unused
 from manybody.laws.inputs import window_mask
 from manybody.laws.velocity import METHOD, VelocityFit, canonical_ratio, fit_velocity_slopes
 from manybody.measured.velocity import (
@@ -80,6 +81,7 @@ def _velocity_data(args: argparse.Namespace) -> tuple[VelocityTable, np.ndarray,
                                 window=(args.tmin, args.tmax))
     # tmax 800 meant as 800 mK cut nothing (session 50); an empty window is refused there
     keep = window_mask(table.temperature, args.tmin, args.tmax, table.source)
+    note_window_unused(table.temperature, args.tmin, args.tmax)
     order = np.argsort(table.temperature[keep], kind="stable")
     t = table.temperature[keep][order]
     shift = table.shift[keep][order]

@@ -9,17 +9,21 @@ import sys
 
 import numpy as np
 
+from manybody.cli.fit_outputs import note
 from manybody.laws.inputs import check_tmax
 from manybody.laws.x_range import X_HIGH, X_LOW, x_range_problem
 
-__all__ = ["X_HIGH", "X_LOW", "check_data_window", "check_x_range"]
+__all__ = ["X_HIGH", "X_LOW", "check_data_window", "check_x_range", "note_window_unused"]
 
 
-def check_data_window(temperatures, tmax: float | None, tmin: float | None = None) -> None:
+def check_data_window(temperatures, tmax: float | None, tmin: float | None = None, *,
+                      note_unused: bool = True) -> None:
     """Refuse a --tmax more than ``TMAX_FACTOR`` times the highest temperature of the data
     (:func:`manybody.laws.inputs.check_tmax`; it warned from session 36 to 49), and warn on
     stderr when --tmin is above all of it: --tmax 800 meant as 0.8 K cut nothing and changed the
-    verdict without a word (a helper, session 36)."""
+    verdict without a word (a helper, session 36). With ``note_unused``, notes an edge that
+    excludes no point (:func:`note_window_unused`; off when the caller has more data to count,
+    the --shift table)."""
     t = np.asarray(temperatures, dtype=float)
     if t.size == 0:
         return
@@ -29,6 +33,25 @@ def check_data_window(temperatures, tmax: float | None, tmin: float | None = Non
         print(f"manybody fit-data: warning: --tmin {tmin:g} K is above every temperature of the "
               f"data (up to {top:.4g} K); --tmin/--tmax are in K: write e.g. {tmin:g}mK for "
               "millikelvin", file=sys.stderr)
+    if note_unused:
+        note_window_unused(t, tmin, tmax)
+
+
+def note_window_unused(temperatures, tmin: float | None, tmax: float | None) -> None:
+    """Note each of --tmin/--tmax that excludes no temperature of the data (K): it changes
+    nothing, and a --tmax 8 typed for 0.8 K or 8 mK was taken in silence (bt197 F2). One check
+    for every fit that takes the window (loss tables, --sweeps, --shift, --power-sweep,
+    --velocity)."""
+    t = np.asarray(temperatures, dtype=float)
+    if t.size == 0:
+        return
+    low, top = float(t.min()), float(t.max())
+    unused = ([f"--tmin {tmin:g} K is at or below"] if tmin is not None and tmin <= low else []) + (
+        [f"--tmax {tmax:g} K is at or above"] if tmax is not None and tmax >= top else [])
+    for text in unused:
+        which = "lowest" if text.startswith("--tmin") else "highest"
+        note(f"{text} the {which} temperature of the data ({low:.4g} to {top:.4g} K): it excludes "
+             f"no point and changes nothing (--tmin/--tmax are in K; e.g. 800mK for millikelvin)")
 
 
 def check_x_range(curves, w: float, frequency: str, tmin: float | None = None,
