@@ -57,6 +57,7 @@ from manybody.cli.fit_outputs import (
     power_column,
     remove_empty,
     report_written,
+    rising_hint,
     value_with_error,
 )
 from manybody.cli.fit_velocity import VELOCITY_OPTIONS, run_velocity
@@ -666,6 +667,7 @@ def format_table(cmp: LawComparison, error_source: str = "the given sigmas") -> 
            if not fam.indeterminate and math.isfinite(cmp.separation) else "")
         + f"verdict: {cmp.verdict} ({cmp.reason})",
     ]
+    lines += filter(None, [rising_hint(cmp.reason, bool(cmp.fits["tls"].options["quasiparticle"]))])
     if cmp.fits["tls"].options["quasiparticle"]:
         t_ref = cmp.fits["tls"].options["qp_reference_temperature"]
         lines.append(f"qp_loss is the quasiparticle loss at T_ref = {t_ref:g} K; gap in K")

@@ -20,7 +20,7 @@ from manybody.support.files import remove_stale_temporaries
 __all__ = ["CLI_NAMES", "RESULT_FILES", "check_out_path", "check_window", "cli_message",
            "error_column", "frequency_option", "power_column",
            "make_out", "note", "note_ignored_columns", "note_recorded_only", "out_dir", "out_path",
-           "remove_empty", "value_with_error"]
+           "remove_empty", "rising_hint", "value_with_error"]
 
 
 #: API keywords in messages of the library, as the fit-data options a CLI user can type.
@@ -119,6 +119,17 @@ def error_column(args: argparse.Namespace) -> str | None | bool:
     if args.error_column is None:
         return None
     return False if args.error_column.strip().lower() == "none" else args.error_column
+
+
+def rising_hint(reasons: str, quasiparticle: bool) -> str | None:
+    """The hint after a verdict whose ``reasons`` say the loss rises with temperature (neither
+    law can): most often quasiparticles, above ~T_c/10 (bt197 F1: the full-range Nb table got
+    no hint); None otherwise."""
+    if "loss rising with temperature" not in reasons and "loss rises with temperature" not in reasons:
+        return None
+    return ("hint: a loss rising with temperature is most often quasiparticles, above about "
+            "T_c/10 (~0.9 K for Nb, ~0.12 K for Al): fit below it with --tmax"
+            + ("" if quasiparticle else ", or add their loss with --quasiparticle"))
 
 
 def note(text: str) -> None:

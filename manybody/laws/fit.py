@@ -1377,6 +1377,35 @@ def parameter_names(law: str, n_curves: int, *, background: bool = True,
     return model.linear_names + model.nonlinear_names
 
 
+#: One-sided p-value of Kendall's tau below which a loss counts as rising with temperature.
+P_RISING = 0.01
+
+
+def rising_loss(curves) -> str | None:
+    """'Kendall's tau = 0.57, p = 0.00075' when the loss measurably rises with temperature
+    (Kendall's rank correlation of loss and temperature, one-sided p < P_RISING; the curves with
+    4 or more distinct temperatures combined by Stouffer's z), else None. Neither law rises
+    with temperature; an amplitude within 2 errors of 0 then comes of the misfit's scatter,
+    not of a flat loss (bt197 F1)."""
+    taus, zs = [], []
+    for c in curves:
+        if np.unique(c.temperature).size < 4 or not np.ptp(c.loss):
+            continue
+        res = stats.kendalltau(c.temperature, c.loss, alternative="greater")
+        if not math.isfinite(res.pvalue):
+            continue
+        taus.append(float(res.statistic))
+        zs.append(float(stats.norm.isf(min(max(res.pvalue, 1e-300), 1 - 1e-16))))
+    if not zs:
+        return None
+    p = float(stats.norm.sf(sum(zs) / math.sqrt(len(zs))))
+    if p >= P_RISING:
+        return None
+    tau = (f"{taus[0]:.2g}" if len(taus) == 1
+           else f"{min(taus):.2g} to {max(taus):.2g} over {len(taus)} curves")
+    return f"Kendall's tau = {tau}, p = {p:.2g}"
+
+
 def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str], values: np.ndarray,
               errors: np.ndarray, at_bound: tuple, converged: bool,
               k: int, p_value: float = math.nan) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -1427,10 +1456,22 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
             unphysical.append("negative amplitude (loss rising with temperature): "
                               + ", ".join(negative))
         elif not any(val > Z_BAND * err for _, val, err in amps):
+            rising = rising_loss(curves)
             if p_value < P_NEITHER:
                 unphysical.append(f"every amplitude is within {Z_BAND:g} errors of 0, yet the "
                                   f"fit is rejected by the given errors (p = {p_value:.2g}): "
                                   "the data vary, not as this law")
+            elif rising is not None:  # 'no temperature dependence detectable' for a loss
+                # rising 10x with T: the misfit had inflated the errors (bt197 F1)
+                if all(val < 0 for _, val, _ in amps):
+                    unphysical.append(
+                        f"negative amplitude (loss rising with temperature: {rising}): "
+                        + ", ".join(f"{n} = {val:.3g} +- {err:.2g}" for n, val, err in amps)
+                        + f", within {Z_BAND:g} errors of 0 only as the misfit inflates the errors")
+                else:
+                    unphysical.append(f"every amplitude is within {Z_BAND:g} errors of 0, yet the "
+                                      f"loss rises with temperature ({rising}), which the law "
+                                      "cannot: the misfit inflates the errors")
             else:
                 indeterminate.append(f"no temperature dependence detectable against the "
                                      f"errors: every amplitude is within {Z_BAND:g} errors of 0")

@@ -38,6 +38,10 @@ import numpy as np
 from manybody.support import validate as v
 from manybody.support.validate import _describe
 
+#: The start of the reason of a fit whose amplitudes are all within Z_BAND errors of 0
+#: (:func:`manybody.laws.fit.parameter_problems`).
+NOT_DETECTABLE = "no temperature dependence detectable"
+
 #: Verdict labels: one vocabulary for the study (:func:`analyse_shape`) and ``fit-data``
 #: (:func:`manybody.measured.comparison.compare_laws`); their meaning is the table in
 #: :func:`classify_index`.
@@ -394,10 +398,16 @@ def judge(fits: Mapping, *, index_error: float | None = None,
     elif problems:  # every fit's problem, each named (session 31: Al-on-InP's summary said
         # "every amplitude is within 2 errors of 0", the family's reason alone, while the tanh
         # and 1 - e^-x amplitudes were 85 errors below 0)
-        reason = _named_reasons([("family", reason)] + [
-            (law, r) for law, f in fits.items() if law != "family"
-            for r in (*f.indeterminate, *f.unphysical)])
+        family = [("family", reason)]
         if verdict == UNDECIDED and all(fits[law].unphysical and not fits[law].indeterminate
                                         for law in ("tls", "generic")):
             verdict = NEITHER  # a temperature dependence neither law can have
+            # before the family's "no temperature dependence detectable": the two laws' fits
+            # say the loss depends on T, the wrong way (bt197 F1: that reason was printed for a
+            # loss rising 10x)
+            family = [("family", r) for r in (*fam.indeterminate, *fam.unphysical)
+                      if not r.startswith(NOT_DETECTABLE)]
+        reason = _named_reasons(family + [
+            (law, r) for law, f in fits.items() if law != "family"
+            for r in (*f.indeterminate, *f.unphysical)])
     return Verdict(verdict, reason, preferred, evidence, float(d_aic), float(d_bic), index, err)
