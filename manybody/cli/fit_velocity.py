@@ -27,6 +27,7 @@ from manybody.cli.fit_outputs import (
     frequency_hertz,
     frequency_option,
     make_out,
+    note,
     note_ignored_columns,
     note_recorded_only,
     out_dir,
@@ -104,6 +105,47 @@ def _shift_label(table: VelocityTable) -> str:
     if table.kind == "df":  # a frequency, not df/f: it was 'df/f (hz)' (session 35)
         return f"df ({FREQUENCY_SYMBOLS[unit]})"
     return f"{table.kind} ({unit})" if unit else table.kind
+
+
+#: A side whose points span less than this fraction of the requested decades is noted.
+NARROW_WINDOW = 0.5
+
+
+def _window_points(t: np.ndarray, t_max: float, margin: float, decades: float) -> tuple:
+    """The points (indices) of the windows below and above T_max, by the rule of
+    :func:`manybody.laws.velocity.fit_velocity_slopes`."""
+    width = 10.0**decades
+    return tuple(tuple(np.flatnonzero((t >= lo * (1 - 1e-12)) & (t <= hi * (1 + 1e-12))))
+                 for lo, hi in ((t_max / (margin * width), t_max / margin),
+                                (t_max * margin, t_max * margin * width)))
+
+
+def _note_windows(args: argparse.Namespace, t: np.ndarray, fit: VelocityFit) -> None:
+    """Note --decades or --margin that select the same points as their default (the windows cut
+    by the data's ends: --decades 3 gave --decades 1's fit without a word), and a side whose
+    points span far less than the requested decades (1.3-1.7 K of 1.28-12.8 K; bt197 F10)."""
+    chosen = _window_points(t, fit.temperature_max, args.margin, args.decades)
+    for option, dest, default, margin, decades in (
+            ("--decades", "decades", 1.0, args.margin, 1.0),
+            ("--margin", "margin", 3.0, 3.0, args.decades)):
+        value = getattr(args, dest)
+        if (option_given(args, dest, default) and value != default
+                and _window_points(t, fit.temperature_max, margin, decades) == chosen):
+            note(f"{option} {value:g} changes nothing: the windows are cut by the data's ends "
+                 f"({t[0]:.4g}-{t[-1]:.4g} K) and hold the same points as {option} {default:g}")
+    width, t_max = 10.0**args.decades, fit.temperature_max
+    for side, window, asked in (
+            ("below", fit.window_below, (t_max / (args.margin * width), t_max / args.margin)),
+            ("above", fit.window_above, (t_max * args.margin, t_max * args.margin * width))):
+        span = math.log10(window[1] / window[0]) if window[0] > 0 else 0.0
+        if span < NARROW_WINDOW * args.decades:
+            why = (f"the data end at {t[0]:.4g} K" if asked[0] < t[0] else
+                   f"the data end at {t[-1]:.4g} K" if asked[1] > t[-1] else
+                   "its points are that sparse")
+            note(f"the window {side} T_max holds points over {span:.2g} decade(s) of the "
+                 f"{args.decades:g} requested ({window[0]:.4g}-{window[1]:.4g} K of "
+                 f"{asked[0]:.4g}-{asked[1]:.4g} K): {why}, so its slope is of a narrower range "
+                 "than --decades says")
 
 
 def format_velocity(fit: VelocityFit, table: VelocityTable, t: np.ndarray,
@@ -199,6 +241,7 @@ def run_velocity(args: argparse.Namespace) -> int:
         raise ValueError(f"{table.source}: {message}") from None
     reference = canonical_ratio(t, fit.temperature_max, margin=args.margin,
                                 decades=args.decades, top=args.top)
+    _note_windows(args, t, fit)
     table_text = format_velocity(fit, table, t, reference)
     print(table_text, flush=True)
     created = make_out(out)
