@@ -407,13 +407,21 @@ def test_a_loss_rising_with_temperature_is_neither_law_with_every_fit_named():
             fit.unphysical[0], law
     verdict = judge(fits)
     assert verdict.verdict == "neither law" and verdict.preferred is None
-    # the family cannot decide, the named laws are unphysical: every problem is named and the
-    # verdict is "neither law", not the family's "undecided"
+    # the family cannot decide, the named laws are unphysical: the verdict is "neither law", not
+    # the family's "undecided", and the family's "no temperature dependence detectable" is not
+    # named (the two laws' fits show a dependence, the wrong way; bt197 F1), its other problems are
     fits["family"] = dataclasses.replace(fits["family"], unphysical=(), indeterminate=(
         "no temperature dependence detectable against the errors",))
     verdict = judge(fits)
     assert verdict.verdict == "neither law"
-    assert verdict.reason.startswith("family fit: no temperature dependence detectable")
+    assert verdict.reason.startswith("tls fit: negative amplitude"), verdict.reason
+    assert "no temperature dependence detectable" not in verdict.reason
+    fits["family"] = dataclasses.replace(fits["family"], indeterminate=(
+        "no temperature dependence detectable against the errors",
+        "the optimiser did not converge"))
+    verdict = judge(fits)
+    assert verdict.verdict == "neither law"
+    assert verdict.reason.startswith("family fit: the optimiser did not converge"), verdict.reason
     assert "; tls fit: negative amplitude" in verdict.reason
     assert "; generic fit: negative amplitude" in verdict.reason
     # one named law unphysical only: the family's "undecided" stands, both reasons named
