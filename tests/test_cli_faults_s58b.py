@@ -131,8 +131,8 @@ def test_option_errors_are_one_line_and_a_help_pointer(capsys, argv):
     err = capsys.readouterr().err
     lines = err.strip().splitlines()
     assert len(lines) == 2, err
-    assert "usage:" not in err and ": error: " in lines[0]
-    assert lines[1] == f"(see 'manybody {argv[0]} --help' for the options)"
+    assert "usage:" not in err and ": error: " in lines[1]
+    assert lines[0] == f"manybody {argv[0]}: see 'manybody {argv[0]} --help' for the options"
 
 
 # ------------------------------------------------------------------ F7 the joint table's background

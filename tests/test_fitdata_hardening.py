@@ -973,7 +973,10 @@ def test_a_saturation_fit_whose_tls_term_is_saturated_away_reports_it_undetermin
     amplitude, error = fit.parameters["amplitude"], fit.errors["amplitude"]
     if fit.parameters["critical_power"] < -150:  # the optimum of this data set (session 26)
         assert error > amplitude
-        assert any("within" in reason for reason in fit.indeterminate), fit.indeterminate
+        # these tables run to 1.7 K, where the loss rises (quasiparticles): the amplitude is
+        # within its errors, which the misfit inflates, not "no dependence" (bt197 F1)
+        reasons = (*fit.indeterminate, *fit.unphysical)
+        assert any("within" in reason for reason in reasons), reasons
     corr = fit.covariance[0, -1] / math.sqrt(fit.covariance[0, 0] * fit.covariance[-1, -1])
     assert math.isfinite(error) and abs(corr) <= 1 + 1e-9
 

@@ -123,11 +123,12 @@ class ManybodyParser(argparse.ArgumentParser):
         return parsed
 
     def error(self, message):
-        """One line, ``prog: error: message``, and a pointer to ``--help``: argparse printed the
+        """A pointer to ``--help`` and one line, ``prog: error: message`` (the last line, as
+        before): argparse printed the
         whole usage first, ~25 lines for fit-data before the one line that mattered (bt197 F3);
         the commands' own errors are one line too."""
-        self.exit(2, f"{self.prog}: error: {message}\n(see '{self.prog} --help' for the "
-                     "options)\n")
+        self.exit(2, f"{self.prog}: see '{self.prog} --help' for the options\n"
+                     f"{self.prog}: error: {message}\n")
 
     def _check_value(self, action, value):
         """As argparse's, with the closest choice named for a misspelt one ("invalid choice:

@@ -1456,13 +1456,14 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
             unphysical.append("negative amplitude (loss rising with temperature): "
                               + ", ".join(negative))
         elif not any(val > Z_BAND * err for _, val, err in amps):
-            rising = rising_loss(curves)
+            rising = rising_loss(curves) if math.isnan(p_value) else None
             if p_value < P_NEITHER:
                 unphysical.append(f"every amplitude is within {Z_BAND:g} errors of 0, yet the "
                                   f"fit is rejected by the given errors (p = {p_value:.2g}): "
                                   "the data vary, not as this law")
-            elif rising is not None:  # 'no temperature dependence detectable' for a loss
-                # rising 10x with T: the misfit had inflated the errors (bt197 F1)
+            elif rising is not None:  # 'no temperature dependence
+                # detectable' for a loss rising 10x with T: the misfit had inflated the errors
+                # estimated from the residuals (bt197 F1); given errors are tested by p above
                 if all(val < 0 for _, val, _ in amps):
                     unphysical.append(
                         f"negative amplitude (loss rising with temperature: {rising}): "
