@@ -386,9 +386,25 @@ SAME_T_TOLERANCE = 1e-4
 SAME_LOSS_TOLERANCE = 1e-3
 
 
-def _shared_points(a, b) -> int:
-    """How many points of curve ``a`` (T in K, loss) recur in curve ``b`` within the
-    tolerances above (each point of ``b`` used once)."""
+def _written_resolution(table) -> float:
+    """The finest relative half-step of the loss column as written: each value's significant
+    digits (the fewest that give it back), ``0.5 * 10^(e - d + 1) / |v|``, the smallest over
+    the column (a value that happens to be round, 1.5e7 among full-precision ones, does not
+    make the column coarse); 5e-3 to 5e-2 for values written with 2 digits."""
+    scale = table.units.get("loss_scale", 1.0)
+    written = (1.0 / table.loss if table.units.get("loss") == "Q" else table.loss) / scale
+    steps = []
+    for value in np.abs(written[np.isfinite(written) & (written != 0)]):
+        digits = next((d for d in range(1, 16)
+                       if math.isclose(float(f"{value:.{d - 1}e}"), value, rel_tol=1e-9)), 16)
+        steps.append(0.5 * 10.0 ** (math.floor(math.log10(value)) - digits + 1) / value)
+    return float(min(steps)) if steps else 0.0
+
+
+def _shared_points(a, b, tolerance: float = SAME_LOSS_TOLERANCE) -> int:
+    """How many points of curve ``a`` (T in K, loss) recur in curve ``b``, T within
+    ``SAME_T_TOLERANCE`` and the loss within ``tolerance`` (relative; each point of ``b`` used
+    once)."""
     order = np.argsort(b.temperature, kind="stable")
     tb, lb = np.asarray(b.temperature, float)[order], np.asarray(b.loss, float)[order]
     used = np.zeros(tb.size, bool)
@@ -396,8 +412,7 @@ def _shared_points(a, b) -> int:
     for t, loss in zip(np.asarray(a.temperature, float), np.asarray(a.loss, float), strict=True):
         lo = np.searchsorted(tb, t * (1.0 - SAME_T_TOLERANCE), side="left")
         hi = np.searchsorted(tb, t * (1.0 + SAME_T_TOLERANCE), side="right")
-        close = np.flatnonzero(~used[lo:hi] & (np.abs(lb[lo:hi] / loss - 1.0)
-                                               <= SAME_LOSS_TOLERANCE))
+        close = np.flatnonzero(~used[lo:hi] & (np.abs(lb[lo:hi] / loss - 1.0) <= tolerance))
         if close.size:
             used[lo + close[0]] = True
             shared += 1
@@ -411,22 +426,38 @@ def _refuse_same_measurement(tables: list) -> None:
     bytes (session 25: another line ending, byte-order mark or separator), row order or units
     (session 33: the rows reversed, T in K instead of mK). A copy rounded to fewer digits, one
     row more or less, or without the power column was fitted twice (a tester, bt197): points
-    that agree within the tolerances above, for half of the smaller curve, are the same."""
-    curves = [(t.source, c) for t in tables for c in curves_from_table(t)]
-    for i, (source_a, a) in enumerate(curves):
-        for source_b, b in curves[i + 1:]:
+    that agree within the tolerances above, for half of the smaller curve, are the same.
+    Values written with so few digits that their rounding step exceeds the loss tolerance agree
+    by chance (two measurements at 2 digits shared 15 of 17 values, a tester, bt200): such
+    tables agreeing within their rounding are warned about, and refused only when every point
+    is the same."""
+    curves = [(t.source, _written_resolution(t), c) for t in tables for c in curves_from_table(t)]
+    for i, (source_a, step_a, a) in enumerate(curves):
+        for source_b, step_b, b in curves[i + 1:]:
             if source_a == source_b or (a.power is not None and b.power is not None
                                         and abs(a.power - b.power) > DRIVE_GROUP_DB):
                 continue
             smaller = min(a.temperature.size, b.temperature.size)
-            shared = _shared_points(a, b) if smaller >= SAME_POINTS_MIN else 0
-            if shared >= max(SAME_POINTS_MIN, SAME_POINTS_SHARE * smaller):
-                same = "" if shared == smaller == max(a.temperature.size, b.temperature.size) \
-                    else (f" ({shared} of their {a.temperature.size} and {b.temperature.size} "
-                          f"points agree to {SAME_LOSS_TOLERANCE:.1%} in loss)")
-                raise ValueError(f"input files {source_a!r} and {source_b!r} hold the same "
-                                 f"temperatures and losses{same}: the same measurement would "
-                                 "count twice; give it once")
+            step = max(step_a, step_b)
+            tolerance = max(SAME_LOSS_TOLERANCE, 2.0 * step)
+            shared = _shared_points(a, b, tolerance) if smaller >= SAME_POINTS_MIN else 0
+            if shared < max(SAME_POINTS_MIN, SAME_POINTS_SHARE * smaller):
+                continue
+            every = shared == smaller == max(a.temperature.size, b.temperature.size)
+            if step > SAME_LOSS_TOLERANCE / 2 and not (every and _shared_points(a, b, 1e-12)
+                                                       == smaller):
+                print(f"manybody fit-data: warning: input files {source_a!r} and {source_b!r} "
+                      f"agree at {shared} of their {a.temperature.size} and "
+                      f"{b.temperature.size} points within the rounding of their losses as "
+                      f"written (steps of ~{2 * step:.1%}): if they are one measurement, give it "
+                      "once (it would count twice)", file=sys.stderr)
+                continue
+            same = "" if every else (f" ({shared} of their {a.temperature.size} and "
+                                     f"{b.temperature.size} points agree to {tolerance:.1%} in "
+                                     "loss)")
+            raise ValueError(f"input files {source_a!r} and {source_b!r} hold the same "
+                             f"temperatures and losses{same}: the same measurement would "
+                             "count twice; give it once")
 
 
 def _check_column_against_name(tables: list, powers_used: bool) -> None:
