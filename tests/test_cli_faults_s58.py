@@ -182,3 +182,43 @@ def test_two_measurements_written_with_two_digits_are_warned_about_not_refused(t
     copy.write_text(Path(files[0]).read_text().replace(",", ";"))
     assert _main([files[0], str(copy), "--frequency", "5.61989GHz", "--out", str(tmp_path / "p")]) == 2
     assert "hold the same temperatures and losses" in capsys.readouterr().err
+
+
+def test_saturation_refuses_powers_in_dbm_beside_photon_numbers(tmp_path, capsys):
+    """A dBm file and a photon-number file shared one critical power axis: Pc = +101 'dBm'
+    +- 1e11 without a word (a tester, bt200); the power sweep refused the mix already."""
+    a = _loss_table(tmp_path / "a.csv", powers=(-80.0,))
+    photons = tmp_path / "photons.csv"
+    photons.write_text(a.read_text().replace("Power (dBm)", "photons").replace(",-80,", ",1.35,"))
+    assert _main([str(a), str(photons), "--frequency", "5.61989GHz", "--saturation", "--out",
+                  str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "different units (dB(photons): 'photons'; dBm: 'a')" in err
+    import manybody as mb
+    from manybody.measured.tables import curves_from_table, read_loss_table
+
+    curves = [c for p in (a, photons) for c in curves_from_table(read_loss_table(p))]
+    with pytest.raises(ValueError, match=r"saturation=True puts the drive powers on one axis"):
+        mb.compare_laws(curves, "5.61989GHz", saturation=True)
+
+
+def test_a_column_power_handed_to_a_file_without_a_column_is_a_swap(tmp_path, capsys):
+    a = _loss_table(tmp_path / "a.csv", powers=(-80.0,))
+    header, *rows = a.read_text().splitlines()
+    c = tmp_path / "c.csv"
+    c.write_text("T (mK),Qi\n" + "".join(f"{r.split(',')[0]},{r.split(',')[2]}\n" for r in rows))
+    argv = [str(a), str(c), "--frequency", "5.61989GHz", "--out", str(tmp_path / "o")]
+    assert _main([*argv, "--powers=-120,-80"]) == 2
+    assert "says -80 dBm, and -80 dBm to another file" in capsys.readouterr().err
+
+
+def test_a_power_other_than_the_name_is_noted_unless_it_is_another_files(tmp_path, capsys):
+    """--powers=-85,-100 for qint_80dBm, qint_100dBm was refused with the order blamed (a
+    tester, bt200): a power no other file's name says is noted; -100,-80 stays refused."""
+    a = _loss_table(tmp_path / "qi_80dBm.csv", powers=(-80.0,))
+    b = _loss_table(tmp_path / "qi_100dBm.csv", powers=(-100.0,))
+    argv = [str(a), str(b), "--frequency", "5.61989GHz"]
+    assert _main([*argv, "--powers=-85,-100", "--out", str(tmp_path / "o")]) == 0
+    assert "--powers gives -85 dBm to" in capsys.readouterr().err
+    assert _main([*argv, "--powers=-100,-80", "--out", str(tmp_path / "p")]) == 2
+    assert "and that power to another file" in capsys.readouterr().err

@@ -114,6 +114,7 @@ from manybody.laws.inputs import (
     SCATTER_MODELS,
     LossCurve,
     check_error_range,
+    check_one_power_unit,
     floored_per_curve,
     loss_curve_list,
     parse_frequency,
@@ -1113,6 +1114,8 @@ def fit_window(curves, tmin: float | None, tmax: float | None, saturation: bool,
     if saturation and any(c.power is None for c in windowed):
         raise ValueError("saturation=True needs a drive power for every curve (power column or "
                          "LossCurve.power)")
+    if saturation:
+        check_one_power_unit(windowed, "saturation=True")
     powers = sorted({c.power for c in windowed}) if saturation else []
     if saturation and powers[-1] - powers[0] < MIN_POWER_SPAN:
         # one power (or two a hair apart) cannot separate the amplitude from the critical power:

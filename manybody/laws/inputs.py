@@ -486,6 +486,23 @@ class ShiftCurve(v.ArrayFields):
                           self.power, self.reference_temperature)
 
 
+def check_one_power_unit(curves: list[LossCurve], what: str) -> None:
+    """Refuse curves whose drive powers are in different units (dBm beside dB(photons)) where
+    ``what`` (e.g. "a power sweep", "saturation=True") puts them on one axis: a photon-number
+    column beside a dBm one shared a critical power of 101 dBm without a word under --saturation
+    (a tester, bt200), while the power sweep refused them. ValueError naming the curves."""
+    units: dict[str, list[str]] = {}
+    for c in curves:
+        if c.power is not None:
+            units.setdefault(c.power_unit, []).append(repr(c.label))
+    if len(units) > 1:
+        shown = "; ".join(f"{unit}: {', '.join(labels[:3])}{' ...' if len(labels) > 3 else ''}"
+                          for unit, labels in sorted(units.items()))
+        raise ValueError(f"{what} puts the drive powers on one axis, and the curves give them in "
+                         f"different units ({shown}): give every power in dBm (a photon number "
+                         "is no power without the resonator's coupling), or fit them separately")
+
+
 def loss_curve_list(curves, *, allow_empty: bool = False) -> list[LossCurve]:
     """``curves`` as a list of :class:`LossCurve`: one LossCurve, or a non-empty list, tuple (or
     other iterable) of them. None, a number, a string, a mapping, an array or an element that is

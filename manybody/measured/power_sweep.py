@@ -23,6 +23,7 @@ from manybody.laws.inputs import (
     ERROR_MODELS,
     MIN_POWER_SPAN,
     LossCurve,
+    check_one_power_unit,
     loss_curve_list,
     window_curves,
     window_text,
@@ -111,9 +112,7 @@ def power_sweep(curves: list[LossCurve], tmin: float | None = None,
     if missing:
         raise ValueError(f"every curve of a power sweep needs a drive power; none for "
                          f"{', '.join(map(repr, missing))}")
-    units = {c.power_unit for c in curves}
-    if len(units) > 1:
-        raise ValueError(f"the curves give powers in different units: {sorted(units)}")
+    check_one_power_unit(curves, "a power sweep")
     by_power: dict[float, str] = {}
     for c in curves:
         if c.power in by_power:
