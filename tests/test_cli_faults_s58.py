@@ -222,3 +222,15 @@ def test_a_power_other_than_the_name_is_noted_unless_it_is_another_files(tmp_pat
     assert "--powers gives -85 dBm to" in capsys.readouterr().err
     assert _main([*argv, "--powers=-100,-80", "--out", str(tmp_path / "p")]) == 2
     assert "and that power to another file" in capsys.readouterr().err
+
+
+def test_a_copy_rounded_to_three_digits_is_warned_about(tmp_path, capsys):
+    """A copy of a full-precision table with its losses rounded to 3 digits (steps up to 1 %,
+    above the 0.1 % of the check) and T to 1 mK passed without a word (a tester, bt200): it
+    agrees within its rounding, which two measurements may do by chance, so it is warned about."""
+    a = _loss_table(tmp_path / "a.csv")
+    rows = [r.split(",") for r in a.read_text().splitlines()[1:]]
+    b = tmp_path / "b.csv"
+    b.write_text("T (mK),Qi\n" + "".join(f"{float(t):.0f},{float(q):.3g}\n" for t, _, q in rows))
+    assert _main([str(a), str(b), "--frequency", "5.61989GHz", "--out", str(tmp_path / "o")]) == 0
+    assert "agree at 12 of their 12 and 12 points within the rounding" in capsys.readouterr().err

@@ -386,44 +386,55 @@ def _files(args) -> tuple[list[str], list[float] | None]:
 #: Two tables are one measurement where at least this share of the smaller one's points (and
 #: at least ``SAME_POINTS_MIN`` of them) recur in the other with T within ``SAME_T_TOLERANCE``
 #: and the loss within ``SAME_LOSS_TOLERANCE`` (relative): repeats of one resonator scatter by
-#: percents, a copy rounded to 4 significant digits by less than 1e-3.
+#: percents, a copy rounded to 4 significant digits by less than 1e-3. T is compared loosely
+#: (a copy with T rounded to 1 mK, bt200): set points of two measurements coincide anyway.
 SAME_POINTS_SHARE = 0.5
 SAME_POINTS_MIN = 3
-SAME_T_TOLERANCE = 1e-4
+SAME_T_TOLERANCE = 5e-3
 SAME_LOSS_TOLERANCE = 1e-3
 
 
-def _written_resolution(table) -> float:
-    """The finest relative half-step of the loss column as written: each value's significant
-    digits (the fewest that give it back), ``0.5 * 10^(e - d + 1) / |v|``, the smallest over
-    the column (a value that happens to be round, 1.5e7 among full-precision ones, does not
-    make the column coarse); 5e-3 to 5e-2 for values written with 2 digits."""
+def _rounding_steps(table, loss: np.ndarray) -> np.ndarray:
+    """The relative rounding step of each loss (shape of ``loss``) as its table's column wrote
+    it: the fewest significant digits d that give the value back, ``10^(e - d + 1) / |v|``;
+    1e-2 to 1e-1 for 2 digits, 1e-15 for full precision."""
     scale = table.units.get("loss_scale", 1.0)
-    written = (1.0 / table.loss if table.units.get("loss") == "Q" else table.loss) / scale
-    steps = []
-    for value in np.abs(written[np.isfinite(written) & (written != 0)]):
+    written = np.abs((1.0 / loss if table.units.get("loss") == "Q" else loss) / scale)
+    steps = np.zeros(written.size)
+    for i, value in enumerate(written):
+        if not (np.isfinite(value) and value > 0):
+            continue
         digits = next((d for d in range(1, 16)
                        if math.isclose(float(f"{value:.{d - 1}e}"), value, rel_tol=1e-9)), 16)
-        steps.append(0.5 * 10.0 ** (math.floor(math.log10(value)) - digits + 1) / value)
-    return float(min(steps)) if steps else 0.0
+        steps[i] = 10.0 ** (math.floor(math.log10(value)) - digits + 1) / value
+    return steps
 
 
-def _shared_points(a, b, tolerance: float = SAME_LOSS_TOLERANCE) -> int:
-    """How many points of curve ``a`` (T in K, loss) recur in curve ``b``, T within
-    ``SAME_T_TOLERANCE`` and the loss within ``tolerance`` (relative; each point of ``b`` used
-    once)."""
+def _shared_points(a, b, steps_a=None, steps_b=None) -> tuple[int, int, int]:
+    """Points of curve ``a`` (T in K, loss) that recur in curve ``b`` (each point of ``b`` used
+    once), T within ``SAME_T_TOLERANCE``: (those whose loss agrees within
+    ``SAME_LOSS_TOLERANCE`` where both values are written finer than it, those that agree only
+    within the two values' rounding steps (``steps_a``, ``steps_b``: relative, per point; None
+    none), those among both that are the same number to 1e-9)."""
     order = np.argsort(b.temperature, kind="stable")
     tb, lb = np.asarray(b.temperature, float)[order], np.asarray(b.loss, float)[order]
+    sb = np.zeros(tb.size) if steps_b is None else np.asarray(steps_b)[order]
+    sa = np.zeros(a.temperature.size) if steps_a is None else np.asarray(steps_a)
     used = np.zeros(tb.size, bool)
-    shared = 0
-    for t, loss in zip(np.asarray(a.temperature, float), np.asarray(a.loss, float), strict=True):
+    counts = [0, 0, 0]
+    for t, loss, step in zip(np.asarray(a.temperature, float), np.asarray(a.loss, float), sa,
+                             strict=True):
         lo = np.searchsorted(tb, t * (1.0 - SAME_T_TOLERANCE), side="left")
         hi = np.searchsorted(tb, t * (1.0 + SAME_T_TOLERANCE), side="right")
-        close = np.flatnonzero(~used[lo:hi] & (np.abs(lb[lo:hi] / loss - 1.0) <= tolerance))
-        if close.size:
-            used[lo + close[0]] = True
-            shared += 1
-    return shared
+        off = np.abs(lb[lo:hi] / loss - 1.0)
+        rounding = step + sb[lo:hi]
+        where = np.flatnonzero(~used[lo:hi] & (off <= np.maximum(SAME_LOSS_TOLERANCE, rounding)))
+        if where.size:
+            k = where[np.argmin(off[where])]
+            used[lo + k] = True
+            counts[0 if rounding[k] <= SAME_LOSS_TOLERANCE else 1] += 1
+            counts[2] += bool(off[k] <= 1e-9)  # the same number (in other units)
+    return counts[0], counts[1], counts[2]
 
 
 def _refuse_same_measurement(tables: list) -> None:
@@ -434,37 +445,36 @@ def _refuse_same_measurement(tables: list) -> None:
     (session 33: the rows reversed, T in K instead of mK). A copy rounded to fewer digits, one
     row more or less, or without the power column was fitted twice (a tester, bt197): points
     that agree within the tolerances above, for half of the smaller curve, are the same.
-    Values written with so few digits that their rounding step exceeds the loss tolerance agree
-    by chance (two measurements at 2 digits shared 15 of 17 values, a tester, bt200): such
-    tables agreeing within their rounding are warned about, and refused only when every point
-    is the same."""
-    curves = [(t.source, _written_resolution(t), c) for t in tables for c in curves_from_table(t)]
-    for i, (source_a, step_a, a) in enumerate(curves):
-        for source_b, step_b, b in curves[i + 1:]:
+    Values written with so few digits that they agree only within their rounding may agree by
+    chance (two measurements at 2 digits shared 15 of 17 values and were refused, a tester,
+    bt200; a copy rounded to 3 digits was missed): such tables are warned about."""
+    curves = []
+    for t in tables:
+        for c in curves_from_table(t):
+            curves.append((t.source, _rounding_steps(t, c.loss), c))
+    for i, (source_a, steps_a, a) in enumerate(curves):
+        for source_b, steps_b, b in curves[i + 1:]:
             if source_a == source_b or (a.power is not None and b.power is not None
                                         and abs(a.power - b.power) > DRIVE_GROUP_DB):
                 continue
             smaller = min(a.temperature.size, b.temperature.size)
-            step = max(step_a, step_b)
-            tolerance = max(SAME_LOSS_TOLERANCE, 2.0 * step)
-            shared = _shared_points(a, b, tolerance) if smaller >= SAME_POINTS_MIN else 0
-            if shared < max(SAME_POINTS_MIN, SAME_POINTS_SHARE * smaller):
+            needed = max(SAME_POINTS_MIN, SAME_POINTS_SHARE * smaller)
+            if smaller < SAME_POINTS_MIN:
                 continue
-            every = shared == smaller == max(a.temperature.size, b.temperature.size)
-            if step > SAME_LOSS_TOLERANCE / 2 and not (every and _shared_points(a, b, 1e-12)
-                                                       == smaller):
+            strict, rounded, equal = _shared_points(a, b, steps_a, steps_b)
+            counted = f"of their {a.temperature.size} and {b.temperature.size} points"
+            every = equal == smaller == max(a.temperature.size, b.temperature.size)
+            if strict >= needed or every:
+                same = "" if every else (f" ({strict} {counted} agree to "
+                                         f"{SAME_LOSS_TOLERANCE:.1%} in loss)")
+                raise ValueError(f"input files {source_a!r} and {source_b!r} hold the same "
+                                 f"temperatures and losses{same}: the same measurement would "
+                                 "count twice; give it once")
+            if strict + rounded >= needed:
                 print(f"manybody fit-data: warning: input files {source_a!r} and {source_b!r} "
-                      f"agree at {shared} of their {a.temperature.size} and "
-                      f"{b.temperature.size} points within the rounding of their losses as "
-                      f"written (steps of ~{2 * step:.1%}): if they are one measurement, give it "
-                      "once (it would count twice)", file=sys.stderr)
-                continue
-            same = "" if every else (f" ({shared} of their {a.temperature.size} and "
-                                     f"{b.temperature.size} points agree to {tolerance:.1%} in "
-                                     "loss)")
-            raise ValueError(f"input files {source_a!r} and {source_b!r} hold the same "
-                             f"temperatures and losses{same}: the same measurement would "
-                             "count twice; give it once")
+                      f"agree at {strict + rounded} {counted} within the rounding of their "
+                      "losses as written: if they are one measurement, give it once (it would "
+                      "count twice)", file=sys.stderr)
 
 
 def _check_column_against_name(tables: list, powers_used: bool) -> None:
