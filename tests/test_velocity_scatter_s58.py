@@ -92,3 +92,22 @@ def test_the_shipped_shift_table_gets_each_windows_own_error(tmp_path, capsys):
     assert "each window's scatter estimated from its own residuals" in captured.out
     assert "slope below  = 1.738e-07 +- 3.4e-08" in captured.out  # 3e-07 pooled before
     assert "slope above  = -1.614e-05 +- 3.4e-06" in captured.out  # 1.8e-06 pooled before
+
+
+def test_round_off_scatters_keep_one_pooled_scatter_without_a_warning():
+    """Residuals at round-off (exact data, scatters 1e-21 against values 1e-4) drew the
+    unequal-scatter warning and '4e13 sigma' (a tester, bt200): every window's scatter below
+    ROUND_OFF_SCATTER of the data keeps the pooled one; one real misfit still switches."""
+    from manybody.laws.velocity import ROUND_OFF_SCATTER, _window_variances
+
+    idx = [np.arange(0, 5), np.arange(5, 10), np.arange(10, 15)]
+    tiny = [(i, (s * 1e-4) ** 2 * 3, 3) for i, s in zip(idx, (1e-17, 1e-15, 1e-16), strict=True)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, source = _window_variances(tiny, 15, 1.0, "dv", size=1e-4)
+    assert source == "residuals"
+    assert 1e-15 < ROUND_OFF_SCATTER
+    real = [(i, (s * 1e-4) ** 2 * 3, 3) for i, s in zip(idx, (1e-2, 1e-4, 1e-4), strict=True)]
+    with pytest.warns(UserWarning, match="Bartlett"):
+        _, source = _window_variances(real, 15, 1.0, "dv", size=1e-4)
+    assert source == "residuals per window"

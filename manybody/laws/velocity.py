@@ -553,7 +553,8 @@ def fit_velocity_slopes(temperatures, dv, sigma=None, *, margin: float = 3.0,
     parts = _chi2_parts(t, mean, weights, top_idx, top_est, i0, fit)
     chi2, dof = sum(c for _, c, _ in parts), sum(d for _, _, d in parts)
     if source == "residuals":  # one scatter from all three fits; the errors scaled with it
-        variance, source = _window_variances(parts, t.size, chi2 / dof, quantity, ey)
+        variance, source = _window_variances(parts, t.size, chi2 / dof, quantity, ey,
+                                             float(np.max(np.abs(mean))))
         fit = _vertex_and_sides(t, mean, weights, top_idx, top_est, i0, np.diag(variance),
                                 margin, decades, ey, quantity)
         chi2 = float(dof)
@@ -599,8 +600,14 @@ def _chi2_parts(t, mean, weights, top_idx, top_est, i0, fit) -> list[tuple[np.nd
     return out
 
 
+#: Window scatters below this fraction of the data's largest |value| are round-off: exact data,
+#: not windows that fit unequally (noiseless curves drew the warning, a tester, bt200).
+ROUND_OFF_SCATTER = 1e-9
+
+
 def _window_variances(parts: list[tuple[np.ndarray, float, int]], n_t: int, pooled: float,
-                      quantity: str, ey: int = 0) -> tuple[np.ndarray, str]:
+                      quantity: str, ey: int = 0, size: float = math.inf
+                      ) -> tuple[np.ndarray, str]:
     """The variance of each point (shape (n_t,)) for errors from the residuals, and the error
     source: one pooled scatter for all three fits ("residuals"), unless the windows' own
     scatters are unequal beyond chance (Bartlett's test,
@@ -609,12 +616,15 @@ def _window_variances(parts: list[tuple[np.ndarray, float, int]], n_t: int, pool
     a Nb resonator's shift above 1.3 K set the pooled scatter of the shipped table, 17x the
     scatter below the maximum: the slope below had 8.8x its own error and the slope above 0.5x
     (a tester, bt197). Where windows share points the later one's scatter is taken for them.
-    The residuals are in units of 2^ey of the data (the scatters are shown in the data's)."""
+    The residuals are in units of 2^ey of the data (the scatters are shown in the data's);
+    ``size`` is the data's largest |value| in the same units (scatters below
+    ``ROUND_OFF_SCATTER`` of it are round-off and keep the pooled scatter)."""
     variance = np.full(n_t, pooled)
     tested = [(idx, c / d, d) for idx, c, d in parts if d > 0]
     p_value = unequal_scatter_p_value([math.sqrt(s2) for _, s2, _ in tested],
                                       [d for *_, d in tested]) if len(tested) > 1 else None
-    if p_value is None or p_value >= SCATTER_P:
+    if p_value is None or p_value >= SCATTER_P or max(
+            s2 for _, s2, _ in tested) <= (ROUND_OFF_SCATTER * size) ** 2:
         return variance, "residuals"
     for idx, s2, _ in tested:
         variance[idx] = s2
