@@ -399,15 +399,17 @@ def _rounding_steps(table, loss: np.ndarray) -> np.ndarray:
     it: the fewest significant digits d that give the value back, ``10^(e - d + 1) / |v|``;
     1e-2 to 1e-1 for 2 digits, 1e-15 for full precision."""
     scale = table.units.get("loss_scale", 1.0)
-    written = np.abs((1.0 / loss if table.units.get("loss") == "Q" else loss) / scale)
-    steps = np.zeros(written.size)
-    for i, value in enumerate(written):
-        if not (np.isfinite(value) and value > 0):
-            continue
-        digits = next((d for d in range(1, 16)
-                       if math.isclose(float(f"{value:.{d - 1}e}"), value, rel_tol=1e-9)), 16)
-        steps[i] = 10.0 ** (math.floor(math.log10(value)) - digits + 1) / value
-    return steps
+    with np.errstate(all="ignore"):
+        written = np.abs((1.0 / np.asarray(loss, float) if table.units.get("loss") == "Q"
+                          else np.asarray(loss, float)) / scale)
+        usable = np.isfinite(written) & (written > 0)
+        exponent = np.floor(np.log10(np.where(usable, written, 1.0)))
+        mantissa = np.where(usable, written, 1.0) / 10.0**exponent  # in [1, 10)
+    digits = np.full(written.size, 16)
+    for d in range(15, 0, -1):  # the fewest digits that give the value back (to 1e-9)
+        exact = np.abs(np.round(mantissa, d - 1) - mantissa) <= 1e-9 * mantissa
+        digits[exact] = d
+    return np.where(usable, 10.0 ** (1 - digits) / mantissa, 0.0)
 
 
 def _shared_points(a, b, steps_a=None, steps_b=None) -> tuple[int, int, int]:
