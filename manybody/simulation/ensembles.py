@@ -362,9 +362,7 @@ def draw_tls(params: TLSParams, n_tls: int, rng: np.random.Generator) -> tuple[n
     ValueError
         ``n_tls`` < 1.
     """
-    params = v.instance("params", params, TLSParams, "a TLSParams")
-    n_tls = _count(n_tls)
-    rng = _generator(rng)
+    params, n_tls, rng = _draw_arguments(params, TLSParams, n_tls, rng)
     asymmetry = rng.uniform(-params.asymmetry_max, params.asymmetry_max, size=n_tls)
     log_tunnelling = rng.uniform(
         math.log(params.tunnelling_min), math.log(params.tunnelling_max), size=n_tls
@@ -380,8 +378,7 @@ def random_positions(n_tls: int, rng: np.random.Generator) -> np.ndarray:
     TypeError, ValueError
         ``n_tls`` not an integer >= 1, ``rng`` not a Generator.
     """
-    n_tls = _count(n_tls)
-    rng = _generator(rng)
+    _, n_tls, rng = _draw_arguments(None, None, n_tls, rng)
     return rng.uniform(0.0, n_tls ** (1.0 / 3.0), size=(n_tls, 3))
 
 
@@ -419,9 +416,7 @@ def draw_couplings(
     TypeError, ValueError
         ``params`` not a CouplingParams, ``n_tls`` not an integer >= 1, ``rng`` not a Generator.
     """
-    params = v.instance("params", params, CouplingParams, "a CouplingParams")
-    n_tls = _count(n_tls)
-    rng = _generator(rng)
+    params, n_tls, rng = _draw_arguments(params, CouplingParams, n_tls, rng)
     positions = None
     inverse_cube = None
     if params.kind == "dipolar":
@@ -456,9 +451,7 @@ def draw_deformation_potentials(
     TypeError, ValueError
         ``params`` not a StressParams, ``n_tls`` not an integer >= 1, ``rng`` not a Generator.
     """
-    params = v.instance("params", params, StressParams, "a StressParams")
-    n_tls = _count(n_tls)
-    rng = _generator(rng)
+    params, n_tls, rng = _draw_arguments(params, StressParams, n_tls, rng)
     gamma = params.deformation_potential
     if params.distribution == "fixed":
         return np.full(n_tls, gamma)
@@ -469,15 +462,15 @@ def draw_deformation_potentials(
     return rng.normal(0.0, gamma, size=n_tls)
 
 
-def _count(n_tls: Any) -> int:
-    """A number of TLS to draw: an integer >= 1 (not a bool, float or array)."""
-    return v.integer("n_tls", n_tls, 1)
-
-
-def _generator(rng: Any) -> np.random.Generator:
-    """``rng`` if it is a numpy.random.Generator (None, an int seed or a RandomState refused:
-    ``rng.uniform`` of None was an AttributeError, of an int one too)."""
-    return v.generator("rng", rng, optional=False)
+def _draw_arguments(params: Any, kind: type | None, n_tls: Any, rng: Any
+                    ) -> tuple[Any, int, np.random.Generator]:
+    """The arguments of a draw, checked before it: ``params`` a ``kind`` (not checked for
+    None), ``n_tls`` an integer >= 1 (not a bool, float or array), ``rng`` a
+    numpy.random.Generator (None, an int seed or a RandomState refused: ``rng.uniform`` of None
+    was an AttributeError, of an int one too)."""
+    if kind is not None:
+        params = v.instance("params", params, kind, f"a {kind.__name__}")
+    return params, v.integer("n_tls", n_tls, 1), v.generator("rng", rng, optional=False)
 
 
 def _seed(rng: np.random.Generator) -> int:
@@ -516,7 +509,7 @@ def draw_realisation(params: ModelParams, rng: np.random.Generator) -> Realisati
     P(eps, Delta) ~ 1/Delta, Gaussian or dipolar couplings, deformation potentials).
     """
     model_params("params", params)
-    rng = _generator(rng)
+    rng = v.generator("rng", rng, optional=False)
     n = params.n_tls
     asymmetry = tunnelling = None
     if params.tls is not None:
