@@ -41,13 +41,14 @@ notes of :func:`analyse_shape`):
 from __future__ import annotations
 
 import math
+import types
 import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import optimize, stats
 
-from manybody.laws.fit import FAMILY_INDEX_BOUNDS, LawFit, fit_law
+from manybody.laws.fit import FAMILY_INDEX_BOUNDS, LawFit, fit_law, rising_loss
 from manybody.laws.gof import NO_TEST, law_design, law_goodness_of_fit
 from manybody.laws.inputs import MAX_ERROR_RANGE, warn_identical_realisations
 from manybody.laws.shapes import (
@@ -184,9 +185,15 @@ def _family_problems(x: np.ndarray, q: np.ndarray, fit: LawFit,
     index = fit.parameters["index"]
     lo, hi = FAMILY_INDEX_BOUNDS
     if _at_index_bound(index):
-        what = (": a = -1 is a loss that does not change with temperature, which neither "
-                "tanh(x/2) nor 1 - e^-x allows (both vanish as x -> 0)" if index - lo < hi - index
-                else "")
+        what = ""
+        if index - lo < hi - index:
+            # T = w / x in units of w; a loss rising with T was called one "that does not change
+            # with temperature" (helper-199: the study's rising-loss path had no test)
+            rising = rising_loss([types.SimpleNamespace(temperature=1.0 / x, loss=q)])
+            what = (f": the loss rises with temperature ({rising}), which neither tanh(x/2) nor "
+                    "1 - e^-x allows (both fall as the temperature rises)" if rising else
+                    ": a = -1 is a loss that does not change with temperature, which neither "
+                    "tanh(x/2) nor 1 - e^-x allows (both vanish as x -> 0)")
         unphysical.append(f"index a = {index:.4g} ran to its bound ({lo}, {hi}){what}")
     return indeterminate, unphysical
 

@@ -1409,6 +1409,25 @@ def rising_loss(curves) -> str | None:
     return f"Kendall's tau = {tau}, p = {p:.2g}"
 
 
+def undetermined_parameters(model: _Model, names: Sequence[str], errors: np.ndarray,
+                            at_bound: tuple) -> list[tuple]:
+    """The parameters the data do not determine, as (name, error, lower, upper bound): an error
+    that is not finite (bounds None), or (a nonlinear parameter) one larger than the whole range
+    between its bounds (a critical power of -0.01 +- 1.3e9 dB, printed as a number; bt200 F7).
+    A parameter on its bound is flagged as such, not here."""
+    loose = []
+    for name, err in zip(names, errors, strict=True):
+        if name in at_bound:
+            continue
+        if not math.isfinite(err):
+            loose.append((name, float(err), None, None))
+        elif name in model.nonlinear_names:
+            lo, hi = model.nonlinear_bounds(name, model.powers)
+            if err > hi - lo:
+                loose.append((name, float(err), lo, hi))
+    return loose
+
+
 def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str], values: np.ndarray,
               errors: np.ndarray, at_bound: tuple, converged: bool,
               k: int, p_value: float = math.nan) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -1434,8 +1453,12 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
                                      f"{own} own parameters (amplitude, background)")
     if indeterminate:  # the amplitudes of a degenerate design mean nothing
         return tuple(indeterminate), ()
+    loose = undetermined_parameters(model, names, errors, at_bound)
+    # an amplitude without a finite error is neither "within 2 errors of 0" nor beyond: NaN
+    # compared False, and an amplitude traded against a critical power at its bound gave "no
+    # temperature dependence detectable" (bt200 F7)
     amps = [(n, float(val), float(err)) for n, val, err in zip(names, values, errors, strict=True)
-            if n.startswith("amplitude")]
+            if n.startswith("amplitude") and n not in {name for name, *_ in loose}]
     ymax = max(float(np.max(np.abs(c.loss))) for c in curves)
     index = dict(zip(names, values, strict=True)).get("index", 0.0)
     spans = []
@@ -1448,6 +1471,8 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
         # background (amplitudes 0, next branch); without one the family's index runs to its
         # bound a = -1 ("neither law"), as for the same curve with noise (session 44)
         indeterminate.append("no temperature dependence: every curve is 0")
+    elif not amps:
+        pass  # every amplitude undetermined: said above
     elif all(abs(val) * max(span, 1e-300) <= AMPLITUDE_RESOLUTION * ymax
              or not math.isfinite(val) for _, val, _ in amps):
         indeterminate.append(f"no temperature dependence: the temperature-dependent part is below "
@@ -1479,9 +1504,22 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
             else:
                 indeterminate.append(f"no temperature dependence detectable against the "
                                      f"errors: every amplitude is within {Z_BAND:g} errors of 0")
+    if loose and not any(r.startswith("no temperature dependence") for r in indeterminate):
+        # (a loss without temperature dependence determines no shape: said already)
+        indeterminate.insert(0, "the data do not determine " + ", ".join(
+            name + (f" (+-{err:.2g}, wider than its range {lo:g} to {hi:g})" if lo is not None
+                    else "") for name, err, lo, hi in loose)
+            + (" (no finite error)" if any(lo is None for *_, lo, _ in loose) else ""))
     for name in at_bound:
         val = float(values[names.index(name)])
         unphysical.append(f"{name} = {val:.4g} ran to its bound")
+    if unphysical and not any("loss ris" in r for r in unphysical):
+        # a rise absorbed by a parameter on its bound (Pc ~ T^8 under --critical-power-law
+        # power) named only the bound, and the hint (--tmax, --quasiparticle) was lost (bt200 F10)
+        rising = rising_loss(curves)
+        if rising is not None:
+            unphysical.append(f"the loss rises with temperature ({rising}), which the law "
+                              "cannot")
     if not converged:
         indeterminate.append("the optimiser did not converge")
     return tuple(indeterminate), tuple(unphysical)

@@ -90,7 +90,9 @@ def classify_index(
     "neither law"                 the family does not describe the data: a reason in
                                   ``unphysical`` (negative amplitude, a parameter at its bound,
                                   an amplitude near 0 while the data vary), whatever s is
-    "undecided"                   s >= 0.5 (or NaN)
+    "undecided"                   s NaN, or s >= 0.5 with a within 2 s of 0 or of 1 (a
+                                  that excludes both by more than 2 s goes on: the data tell
+                                  it is neither, however large s)
     "neither law"                 with honest errors, the family's p-value < 1e-3
     "undecided"                   a within 2 s of both 0 and 1
     "TLS (tanh)"                  |a - 1| <= 2 s (and |a| > 2 s)
@@ -136,22 +138,26 @@ def classify_index(
     unphysical = _reasons("unphysical", unphysical)
     if error < 0:
         raise ValueError(f"error must be >= 0 (a standard deviation) or NaN, got {error!r}")
-    if indeterminate:
-        return UNDECIDED, "; ".join(indeterminate)
+    if indeterminate:  # with what else is wrong (a parameter on its bound; bt200 F7)
+        return UNDECIDED, "; ".join(indeterminate + unphysical)
     if math.isnan(index):  # a failed fit: 'a = nan ... excludes both 0 and 1' (session 33)
         return UNDECIDED, "the TLS index is not a number: the family fit did not determine it"
     if unphysical:  # the family does not describe the data, whatever the error of its a
         return NEITHER, "; ".join(unphysical)
     s = max(float(error), INDEX_RESOLUTION) if not math.isnan(error) else math.nan
-    if not s < MAX_INDEX_ERROR:  # also NaN
+    z = band_factor(dof)
+    near_tls = abs(index - 1.0) <= z * s
+    near_generic = abs(index) <= z * s
+    # a large error leaves the laws apart only where a excludes both (bt200 F6: a = 6.4 +- 0.85,
+    # 6 errors above 1, was "the data cannot tell the laws apart")
+    if math.isnan(s):
+        return UNDECIDED, "the error of a is not a number: the fit did not determine it"
+    if s >= MAX_INDEX_ERROR and (near_tls or near_generic):
         return UNDECIDED, (f"the error of a ({error:.2g}) is >= {MAX_INDEX_ERROR}: the data "
                            "cannot tell the laws apart")
     if p_value < P_NEITHER:
         return NEITHER, (f"the family fits badly (p = {p_value:.2g} < {P_NEITHER:g}): the data "
                          "are not of this shape")
-    z = band_factor(dof)
-    near_tls = abs(index - 1.0) <= z * s
-    near_generic = abs(index) <= z * s
     band = f"a = {index:.4g} +- {s:.2g}"
     errors = (f"{Z_BAND:g} errors" if z == Z_BAND
               else f"{z:.3g} errors (Student's t for the {Z_BAND:g}-sigma band, {dof:g} degrees "
@@ -271,11 +277,14 @@ def _named_reasons(pairs: list[tuple[str, str]]) -> str:
     laws: dict[str, list[str]] = {}
     for law, reason in pairs:
         laws.setdefault(reason, []).append(law)
-    parts = []
+    groups: dict[tuple, list[str]] = {}  # the same fits named once for all their reasons
     for reason, names in laws.items():
+        groups.setdefault(tuple(names), []).append(reason)
+    parts = []
+    for names, reasons in groups.items():
         who = (names[0] + " fit" if len(names) == 1
                else ", ".join(names[:-1]) + f" and {names[-1]} fits")
-        parts.append(f"{who}: {reason}")
+        parts.append(f"{who}: {'; '.join(reasons)}")
     return "; ".join(parts)
 
 
@@ -398,7 +407,9 @@ def judge(fits: Mapping, *, index_error: float | None = None,
     elif problems:  # every fit's problem, each named (session 31: Al-on-InP's summary said
         # "every amplitude is within 2 errors of 0", the family's reason alone, while the tanh
         # and 1 - e^-x amplitudes were 85 errors below 0)
-        family = [("family", reason)]
+        own = (*fam.indeterminate, *fam.unphysical)  # one by one, so a reason the other fits
+        # share is said once for all of them
+        family = [("family", r) for r in own] if reason == "; ".join(own) else [("family", reason)]
         if verdict == UNDECIDED and all(fits[law].unphysical and not fits[law].indeterminate
                                         for law in ("tls", "generic")):
             verdict = NEITHER  # a temperature dependence neither law can have

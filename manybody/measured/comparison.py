@@ -279,6 +279,8 @@ def _warn_unbracketed_critical_power(fit, curves: Sequence[LossCurve]) -> None:
     powers = [c.power for c in curves if c.power is not None]
     if pc is None or not powers or not math.isfinite(pc):
         return
+    if "critical_power" in fit.at_bound or not math.isfinite(fit.errors["critical_power"]):
+        return  # not a fitted Pc to bracket: the verdict says it ran to its bound (bt200 F7)
     # a Pc that changes with temperature is bracketed where it is highest among the points
     temperatures = np.concatenate([c.temperature for c in fit.curves])
     highest = float(np.max(fit.critical_power_at(temperatures)))

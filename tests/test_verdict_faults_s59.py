@@ -1,0 +1,164 @@
+"""Session 59 (a tester, bt200, F6, F7, F10): verdicts of fits whose index excludes both laws
+with a large error, whose parameters the data do not determine, and whose rise with temperature
+a parameter on its bound absorbed."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from manybody.laws import verdict as vd
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "resonator_nb_cpw"
+FREQ = ["--frequency", "5.61989GHz"]
+
+
+def _main(argv) -> int:
+    from manybody.cli import main
+
+    return main(["fit-data", *argv])
+
+
+def _nb(tmp_path: Path, *names: str) -> list[str]:
+    return [str(shutil.copy(DATA / name, tmp_path / name)) for name in names]
+
+
+def _verdict(out: Path) -> dict:
+    return json.loads((out / "fit_results.json").read_text())["comparison"]
+
+
+# ------------------------------------------------------------- F6 a large error, far from both
+
+@pytest.mark.parametrize("index, error, expected", [
+    (6.409, 0.85, vd.BEYOND_TLS),       # bt200 F6: 6.4 errors above 1
+    (-4.0, 0.9, vd.BEYOND_GENERIC),
+    (0.5, 0.6, vd.UNDECIDED),           # within 2 errors of both
+    (1.6, 0.6, vd.UNDECIDED),           # near 1 only: with s >= 0.5 still undecided
+    (-0.9, 0.5, vd.UNDECIDED),          # near 0 only
+])
+def test_a_large_error_leaves_the_laws_apart_only_where_a_excludes_both(index, error, expected):
+    verdict, reason = vd.classify_index(index, error)
+    assert verdict == expected
+    if expected == vd.UNDECIDED:
+        assert "cannot tell the laws apart" in reason
+    else:
+        assert "by more than 2 errors" in reason
+
+
+def test_an_index_without_an_error_is_undecided_and_says_so():
+    verdict, reason = vd.classify_index(0.7, math.nan)
+    assert verdict == vd.UNDECIDED
+    assert "not a number" in reason and "nan" not in reason
+
+
+def test_five_nb_tables_with_the_standard_law_are_beyond_tls_and_the_family_fits_better(
+        tmp_path, capsys):
+    files = _nb(tmp_path, *(f"qint_{p}dBm.csv" for p in (80, 100, 120, 140, 160)))
+    out = tmp_path / "o"
+    assert _main([*files, "--powers=-80,-100,-120,-140,-160", "--tmax", "0.9K", "--saturation",
+                  "--critical-power-law", "standard", *FREQ, "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    cmp = _verdict(out)
+    assert cmp["index"] > 1 + 2 * cmp["index_error"]  # the fit itself (a = 6.4 +- 0.85)
+    assert cmp["verdict"] == vd.BEYOND_TLS
+    assert "cannot tell" not in text
+    # the preferred law of two that both miss is said to be only the better of them
+    assert "the family fits better than either law (AIC lower by" in text
+
+
+# -------------------------------------------------------------- F7 parameters not determined
+
+def test_a_critical_power_at_its_bound_is_not_read_as_no_temperature_dependence(tmp_path, capsys):
+    files = _nb(tmp_path, "qint_100dBm.csv", "qint_140dBm.csv")
+    out = tmp_path / "o"
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        assert _main([*files, "--tmax", "1.2K", "--saturation", *FREQ, "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    cmp = _verdict(out)
+    assert cmp["verdict"] == vd.UNDECIDED
+    # amplitudes without errors are not "within 2 errors of 0"
+    assert "within 2 errors" not in cmp["reason"]
+    assert "the data do not determine amplitude" in cmp["reason"]
+    assert "critical_power = -240 ran to its bound" in cmp["reason"]
+    for law in ("tls", "generic"):
+        fit = cmp["fits"][law]
+        assert fit["errors"]["critical_power"] is None  # no finite error ...
+        assert any("critical_power" in r for r in fit["indeterminate"])  # ... and said so
+    # no advice to bracket a Pc that only ran to its bound
+    assert not any("bracket" in str(w.message) for w in record)
+    assert "verdict: undecided" in text
+
+
+def test_a_nonlinear_error_wider_than_its_range_is_not_determined():
+    from manybody.laws.fit import _Model, undetermined_parameters
+
+    model = _Model("tls", 1.0, 1, (-100.0,), False, None, None, True, 1.0, ("a",))
+    names = model.linear_names + model.nonlinear_names
+    assert names == ["amplitude", "critical_power"]
+    lo, hi = model.nonlinear_bounds("critical_power", model.powers)
+    assert undetermined_parameters(model, names, np.array([1e-7, 1.3e9]), ()) == [
+        ("critical_power", 1.3e9, lo, hi)]
+    assert undetermined_parameters(model, names, np.array([1e-7, 0.99 * (hi - lo)]), ()) == []
+    assert undetermined_parameters(model, names, np.array([np.inf, 1.0]), ()) == [
+        ("amplitude", np.inf, None, None)]
+    # a parameter on its bound is flagged as such, not as undetermined
+    assert undetermined_parameters(model, names, np.array([1e-7, np.nan]),
+                                   ("critical_power",)) == []
+
+
+# ------------------------------------------------------- F10 a rise absorbed by a bound exponent
+
+def _rising_curves(tmp_path: Path) -> list[str]:
+    """Three drive powers of a loss rising linearly with T (Kendall's tau ~ 0.9)."""
+    rng = np.random.default_rng(200)
+    temps = np.arange(100, 951, 50)
+    files = []
+    for factor, power in ((1.0, -100), (1.3, -120), (1.6, -140)):
+        loss = (1e-7 + 2e-8 * temps / 1e3) * factor * (1 + 0.01 * rng.standard_normal(temps.size))
+        path = tmp_path / f"rise{-power}.csv"
+        path.write_text("T (mK),Power (dBm),Qi\n"
+                        + "".join(f"{t},{power},{1 / q:.6g}\n" for t, q in zip(temps, loss, strict=True)))
+        files.append(str(path))
+    return files
+
+
+@pytest.mark.parametrize("law", ["power", "constant"])
+def test_a_rising_loss_is_named_with_its_hint_whatever_absorbs_it(tmp_path, capsys, law):
+    out = tmp_path / "o"
+    assert _main([*_rising_curves(tmp_path), "--saturation", "--critical-power-law", law, *FREQ,
+                  "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    cmp = _verdict(out)
+    assert cmp["verdict"] == vd.NEITHER
+    assert "loss ris" in cmp["reason"] and "Kendall's tau" in cmp["reason"]
+    assert "hint: a loss rising with temperature" in text
+
+
+def test_reasons_shared_by_several_fits_are_said_once_per_group_of_fits():
+    text = vd._named_reasons([("family", "a bound"), ("family", "rises"), ("tls", "rises"),
+                              ("tls", "b bound"), ("generic", "rises"), ("generic", "b bound")])
+    assert text == ("family fit: a bound; family, tls and generic fits: rises; "
+                    "tls and generic fits: b bound")
+
+
+# -------------------------------------------------- the study's own verdict on a rising loss
+
+@pytest.mark.parametrize("n_bootstrap", [0, 50])
+def test_the_study_verdict_on_realisations_whose_loss_rises_with_temperature(n_bootstrap):
+    """Q^-1 = 1 - 0.3 tanh(x/2) per realisation (falling with x: rising with T) is neither law
+    in analyse_shape, as in fit-data (helper-199: the study's path had no such test)."""
+    from manybody.laws.analysis import analyse_shape
+
+    rng = np.random.default_rng(59)
+    x = np.geomspace(0.2, 12.8, 13)
+    q = (1.0 - 0.3 * np.tanh(x / 2))[None, :] * (1 + 0.01 * rng.standard_normal((40, x.size)))
+    result = analyse_shape(x, q, n_bootstrap=n_bootstrap, rng=np.random.default_rng(1))
+    assert result.verdict == vd.NEITHER
+    assert "the loss rises with temperature (Kendall" in result.reason
