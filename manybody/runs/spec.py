@@ -492,6 +492,7 @@ def _refuse_top_level_keys_in_tables(data: Mapping[str, Any]) -> None:
             walk(value, str(key))
     if not found:
         return
+    _refuse_swept_top_level_keys(found, data)
 
     def shown(value: Any) -> str:
         text = repr(value)
@@ -515,6 +516,28 @@ def _refuse_top_level_keys_in_tables(data: Mapping[str, Any]) -> None:
         for leaf in dict.fromkeys(tables)]
     raise ValueError(f"{places}{at_top}: TOML puts every key written after a [table] header "
                      f"into that table; {'; '.join(fixes)}")
+
+
+#: Why a top-level key cannot be a [sweep] axis.
+_NOT_SWEPT = {
+    "seed": "the seed of every realisation is derived from the one seed of the run",
+    "name": "a run has one name",
+    "realisations": "a list of counts, one per sweep point, is written as realisations at the top",
+}
+
+
+def _refuse_swept_top_level_keys(found: list[tuple[str, str, Any]], data: Mapping[str, Any]) -> None:
+    """Refuse ``seed = [1, 2]`` (or ``name``, ``realisations``) inside ``[sweep]``: an attempt to
+    sweep it, which was told to write seed at the top of the file although it was there (a
+    tester, bt200)."""
+    swept = [(key, value) for key, where, value in found
+             if where == "sweep" and key in _NOT_SWEPT and isinstance(value, list)]
+    if not swept:
+        return
+    key, value = swept[0]
+    top = f" (the top level has {key} = {data[key]!r})" if key in data else ""
+    raise ValueError(f"{key} = {value!r} is inside [sweep]{top}: {key} cannot be swept: "
+                     f"{_NOT_SWEPT[key]}; remove it from [sweep]")
 
 
 def _leaves_of(value: Any, prefix: str) -> list[tuple[str, Any]]:
