@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import itertools
 import math
 import re
 import shlex
@@ -300,14 +301,28 @@ def _powers(args) -> list[float] | None:
             raise ValueError(
                 f"--powers gives {pw:g} dBm to {f!r}, whose name says {_name_power_text(f)} "
                 f"dBm, and that power to another file: the values of --powers follow the files "
-                f"in the order given on the command line (a shell glob sorts them as text: "
-                f"qint_100dBm before qint_80dBm); give the powers in that order (powers that "
-                f"differ from every name's by one attenuation are taken)")
+                f"in the order given on the command line{_text_order_example(args.files)}; give "
+                f"the powers in that order (powers that differ from every name's by one "
+                f"attenuation are taken)")
         # another power, not one swapped (--powers=-85,-100 for qint_80dBm, qint_100dBm was
         # refused with the order blamed; a tester, bt200): noted, as against a power column
         print(f"manybody fit-data: note: --powers gives {pw:g} dBm to {f!r}, whose name says "
               f"{_name_power_text(f)} dBm: --powers is taken", file=sys.stderr)
     return powers
+
+
+def _text_order_example(files: list[str]) -> str:
+    """' (a shell glob sorts them as text: B before A)' with two of ``files`` that are in text
+    order but not in the order of their names' powers, or '' when the files are not in that order
+    (the example named qint_100dBm and qint_80dBm whatever files were given, a tester, bt200)."""
+    if list(files) != sorted(files):
+        return ""
+    for first, second in itertools.pairwise(files):
+        a, b = _name_power(first), _name_power(second)
+        if a is not None and b is not None and abs(a) > abs(b):
+            return (f" (a shell glob sorts them as text: {Path(first).name} before "
+                    f"{Path(second).name})")
+    return ""
 
 
 def _attenuation(pairs: list[tuple[float, str]]) -> float | None:
