@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from manybody.cli.x_range import Kelvin, note_window_unused
 
 
 def _main(argv) -> int:
@@ -46,3 +47,25 @@ def test_the_order_hint_names_the_users_own_files(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "follow the files in the order given on the command line; give" in err, err
     assert "shell glob" not in err and "qint_" not in err, err
+
+
+# ------------------------------------------------------------------------------- bt200 item 3
+@pytest.mark.parametrize("text, hinted", [("20", True), ("20K", False), ("0.5mK", False)])
+def test_the_in_kelvin_hint_follows_only_a_bare_number(tmp_path, capsys, text, hinted):
+    from manybody.cli.fit_data import _temperature
+
+    value = _temperature(text)
+    assert isinstance(value, Kelvin) and value.unit_given is not hinted
+    tmin, tmax = (value, None) if text.endswith("mK") else (None, value)
+    note_window_unused([0.1, 0.5, 1.7], tmin, tmax)
+    err = capsys.readouterr().err
+    assert "excludes no point and changes nothing" in err, err
+    assert ("--tmin/--tmax are in K" in err) is hinted, err
+
+
+def test_a_tmax_with_its_unit_gets_no_in_kelvin_hint_from_the_cli(tmp_path, capsys):
+    table = _loss_table(tmp_path / "t.csv")
+    assert _main([str(table), "--frequency", "5.61989GHz", "--tmax", "1K", "--out",
+                  str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "--tmax 1 K is at or above" in err and "are in K" not in err, err

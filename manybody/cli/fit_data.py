@@ -63,7 +63,7 @@ from manybody.cli.fit_outputs import (
 )
 from manybody.cli.fit_velocity import VELOCITY_OPTIONS, run_velocity
 from manybody.cli.parser import option_given
-from manybody.cli.x_range import X_HIGH, X_LOW, check_x_range  # noqa: F401 (public here too)
+from manybody.cli.x_range import X_HIGH, X_LOW, Kelvin, check_x_range  # noqa: F401 (public here too)
 from manybody.laws.inputs import (
     BCS_RATIO,
     CRITICAL_POWER_LAWS,
@@ -137,7 +137,7 @@ def _temperature(text: str) -> float:
             f"got {text!r}: a bare number is in K, and {number:g} K is far above the mK-to-K "
             f"range these fits take; write {mk}mK for millikelvin (or {mk}K if kelvin is "
             "meant)")
-    return value
+    return Kelvin(value, unit_given=bool(unit))
 
 
 def natural_key(path: str) -> list:

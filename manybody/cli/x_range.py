@@ -13,7 +13,25 @@ from manybody.cli.fit_outputs import note
 from manybody.laws.inputs import check_tmax
 from manybody.laws.x_range import X_HIGH, X_LOW, x_range_problem
 
-__all__ = ["X_HIGH", "X_LOW", "check_data_window", "check_x_range", "note_window_unused"]
+__all__ = ["X_HIGH", "X_LOW", "Kelvin", "check_data_window", "check_x_range", "note_window_unused"]
+
+
+class Kelvin(float):
+    """A temperature (K) of --tmin/--tmax that remembers whether its unit was written: the hint
+    that a bare number is in K was given after '0.5mK' and '20K' too (a tester, bt200)."""
+
+    unit_given: bool = False
+
+    def __new__(cls, value: float, unit_given: bool) -> Kelvin:
+        self = super().__new__(cls, value)
+        self.unit_given = unit_given
+        return self
+
+
+def _in_kelvin_hint(*values: float | None) -> bool:
+    """Whether any of ``values`` (given, not None) was a bare number: then the unit hint helps
+    (a plain float, as the Python API passes, counts as bare)."""
+    return any(value is not None and not getattr(value, "unit_given", False) for value in values)
 
 
 def check_data_window(temperatures, tmax: float | None, tmin: float | None = None, *,
@@ -30,9 +48,10 @@ def check_data_window(temperatures, tmax: float | None, tmin: float | None = Non
     top = float(t.max())
     check_tmax(tmax, top, float(t.min()))
     if tmin is not None and tmin > top:
+        hint = (f"; --tmin/--tmax are in K: write e.g. {tmin:g}mK for millikelvin"
+                if _in_kelvin_hint(tmin) else "")
         print(f"manybody fit-data: warning: --tmin {tmin:g} K is above every temperature of the "
-              f"data (up to {top:.4g} K); --tmin/--tmax are in K: write e.g. {tmin:g}mK for "
-              "millikelvin", file=sys.stderr)
+              f"data (up to {top:.4g} K){hint}", file=sys.stderr)
     if note_unused:
         note_window_unused(t, tmin, tmax)
 
@@ -46,12 +65,14 @@ def note_window_unused(temperatures, tmin: float | None, tmax: float | None) -> 
     if t.size == 0:
         return
     low, top = float(t.min()), float(t.max())
-    unused = ([f"--tmin {tmin:g} K is at or below"] if tmin is not None and tmin <= low else []) + (
-        [f"--tmax {tmax:g} K is at or above"] if tmax is not None and tmax >= top else [])
-    for text in unused:
+    unused = ([(f"--tmin {tmin:g} K is at or below", tmin)] if tmin is not None and tmin <= low
+              else []) + ([(f"--tmax {tmax:g} K is at or above", tmax)] if tmax is not None
+                          and tmax >= top else [])
+    for text, value in unused:
         which = "lowest" if text.startswith("--tmin") else "highest"
+        hint = " (--tmin/--tmax are in K; e.g. 800mK for millikelvin)" if _in_kelvin_hint(value) else ""
         note(f"{text} the {which} temperature of the data ({low:.4g} to {top:.4g} K): it excludes "
-             f"no point and changes nothing (--tmin/--tmax are in K; e.g. 800mK for millikelvin)")
+             f"no point and changes nothing{hint}")
 
 
 def check_x_range(curves, w: float, frequency: str, tmin: float | None = None,
