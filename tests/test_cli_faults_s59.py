@@ -69,3 +69,13 @@ def test_a_tmax_with_its_unit_gets_no_in_kelvin_hint_from_the_cli(tmp_path, caps
                   str(tmp_path / "o")]) == 0
     err = capsys.readouterr().err
     assert "--tmax 1 K is at or above" in err and "are in K" not in err, err
+
+
+# ------------------------------------------------------------------------------- bt200 item 1
+def test_two_multi_power_files_sharing_a_curve_name_it(tmp_path, capsys):
+    a = _loss_table(tmp_path / "m3a.csv", powers=(-80.0, -100.0, -120.0))
+    b = _loss_table(tmp_path / "m3b.csv", powers=(-120.0, -140.0))
+    assert _main([str(a), str(b), "--frequency", "5.61989GHz", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert (f"input files {str(a)!r} (its -120 dBm curve) and {str(b)!r} (its -120 dBm curve) "
+            "hold the same temperatures and losses") in err, err

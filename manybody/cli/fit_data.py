@@ -466,12 +466,16 @@ def _refuse_same_measurement(tables: list) -> None:
     Values written with so few digits that they agree only within their rounding may agree by
     chance (two measurements at 2 digits shared 15 of 17 values and were refused, a tester,
     bt200; a copy rounded to 3 digits was missed): such tables are warned about."""
-    curves = []
+    curves, split = [], set()
     for t in tables:
-        for c in curves_from_table(t):
+        own = curves_from_table(t)
+        if len(own) > 1:
+            split.add(t.source)
+        for c in own:
             curves.append((t.source, _rounding_steps(t, c.loss), c))
     for i, (source_a, steps_a, a) in enumerate(curves):
         for source_b, steps_b, b in curves[i + 1:]:
+            files = (f"{_curve_of(source_a, a, split)} and {_curve_of(source_b, b, split)}")
             if source_a == source_b or (a.power is not None and b.power is not None
                                         and abs(a.power - b.power) > DRIVE_GROUP_DB):
                 continue
@@ -485,14 +489,21 @@ def _refuse_same_measurement(tables: list) -> None:
             if strict >= needed or every:
                 same = "" if every else (f" ({strict} {counted} agree to "
                                          f"{SAME_LOSS_TOLERANCE:.1%} in loss)")
-                raise ValueError(f"input files {source_a!r} and {source_b!r} hold the same "
+                raise ValueError(f"input files {files} hold the same "
                                  f"temperatures and losses{same}: the same measurement would "
                                  "count twice; give it once")
             if strict + rounded >= needed:
-                print(f"manybody fit-data: warning: input files {source_a!r} and {source_b!r} "
+                print(f"manybody fit-data: warning: input files {files} "
                       f"agree at {strict + rounded} {counted} within the rounding of their "
                       "losses as written: if they are one measurement, give it once (it would "
                       "count twice)", file=sys.stderr)
+
+
+def _curve_of(source: str, curve, split: set) -> str:
+    """A file as the same-measurement check names it: with the power of ``curve`` when the file
+    holds several (two multi-power files refused as one measurement did not say which curve
+    they share, a tester, bt200)."""
+    return f"{source!r} (its {curve.power:g} {curve.power_unit} curve)" if source in split else repr(source)
 
 
 def _check_column_against_name(tables: list, powers_used: bool) -> None:
