@@ -79,3 +79,20 @@ def test_two_multi_power_files_sharing_a_curve_name_it(tmp_path, capsys):
     err = capsys.readouterr().err
     assert (f"input files {str(a)!r} (its -120 dBm curve) and {str(b)!r} (its -120 dBm curve) "
             "hold the same temperatures and losses") in err, err
+
+
+# ------------------------------------------------------------------------------------ bt200 F9
+def test_a_curve_split_off_by_the_power_column_and_emptied_by_the_window_gets_the_hint(
+        tmp_path, capsys):
+    cells = [f"{-80 - 0.1 * (k % 3):g}" for k in range(11)] + ["-75"]  # jitter, one stray row
+    table = _loss_table(tmp_path / "t.csv", column=cells)
+    argv = [str(table), "--frequency", "5.61989GHz", "--out", str(tmp_path / "o")]
+    assert _main([*argv, "--tmax", "0.55"]) == 2
+    err = capsys.readouterr().err
+    assert "no points of 't -75 dBm' in the window" in err, err
+    assert err.rstrip().endswith("(fit-data --power-column none reads none)"), err
+    single = _loss_table(tmp_path / "u.csv")  # a curve of its own file: no split to blame
+    assert _main([str(single), "--frequency", "5.61989GHz", "--tmin", "0.7", "--out",
+                  str(tmp_path / "p")]) == 2
+    err = capsys.readouterr().err
+    assert "no points of" in err and "--power-column none" not in err, err

@@ -69,6 +69,7 @@ from manybody.laws.inputs import (
     CRITICAL_POWER_LAWS,
     ERROR_MODELS,
     MAX_TEMPERATURE,
+    POWER_SPLIT_HINT,
     QP_SHAPES,
     check_power_dbm,
     in_window,
@@ -995,9 +996,22 @@ def _record(args: argparse.Namespace, w: float, gap: float | None, tables: list,
     }
 
 
-def _with_tables(message: str, args: argparse.Namespace) -> str:
+def _with_split_hint(message: str, tables) -> str:
+    """``message`` with :data:`POWER_SPLIT_HINT` when it names a curve of a table that its power
+    column split into several (a curve emptied by the window was refused without it, a tester,
+    bt200) and does not carry the hint yet."""
+    per_table = [curves_from_table(t) for t in tables]
+    split = [c.label for curves in per_table if len(curves) > 1 for c in curves]
+    if POWER_SPLIT_HINT in message or not any(repr(label) in message for label in split):
+        return message
+    return f"{message}; {POWER_SPLIT_HINT}"
+
+
+def _with_tables(message: str, args: argparse.Namespace, tables=()) -> str:
     """A fit's "need more points" names the tables and the window it counted in (a one-row table
-    was refused without its file's name; session 40)."""
+    was refused without its file's name; session 40); a message naming a curve split from a
+    table by its power column says so (:func:`_with_split_hint`)."""
+    message = _with_split_hint(message, tables)
     if not message.startswith(("need more points than parameters",
                                "need more distinct temperatures than parameters")):
         return message
@@ -1050,20 +1064,21 @@ def run(args: argparse.Namespace) -> int:
     gap = _gap(args)
     check_window(args)
     out_path(args)
+    tables: list = []
     try:  # the tables first: an error in them was hidden behind "pass --overwrite" when --out
         # held an earlier fit (a new user, session 35)
         tables, curves = _load(args)
         check_x_range(curves, w, args.frequency, args.tmin, args.tmax)
         _enough_temperatures(args, gap, curves)
     except ValueError as exc:
-        raise ValueError(cli_message(_with_tables(str(exc), args))) from None
+        raise ValueError(cli_message(_with_tables(str(exc), args, tables))) from None
     out = out_dir(args, OUTPUTS)
     created = make_out(out)
     try:
         cmp = _compare(compare_laws, args, curves, w, gap)
     except ValueError as exc:
         remove_empty(created)
-        raise ValueError(cli_message(_with_tables(str(exc), args))) from None
+        raise ValueError(cli_message(_with_tables(str(exc), args, tables))) from None
     except BaseException:
         remove_empty(created)
         raise

@@ -109,6 +109,7 @@ from manybody.laws.inputs import (
     ERROR_MODELS,
     LAWS,
     MIN_POWER_SPAN,
+    POWER_SPLIT_HINT,
     QP_SHAPES,
     REWEIGHTING_ROUNDS,
     SCATTER_MODELS,
@@ -1046,8 +1047,7 @@ def _check_curve_dof(curves, labels, names, per_curve: bool) -> None:
     ValueError
         Naming the curve, its points and parameters, and the ways out.
     """
-    split = ("; a power column that varies from row to row splits one drive into curves "
-             "(fit-data --power-column none reads none)")
+    split = f"; {POWER_SPLIT_HINT}"
     for curve, label in zip(curves, labels, strict=True):
         own = [n for n in names if n.endswith(f"[{label}]")]
         n_points = curve.temperature.size

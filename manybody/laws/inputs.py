@@ -368,6 +368,12 @@ def in_window(temperature, tmin: float | None, tmax: float | None) -> np.ndarray
     return keep
 
 
+#: Where a curve has too few points because a power column split one drive into curves: the way
+#: out, added to every such refusal (the window's "no points of" lacked it; a tester, bt200).
+POWER_SPLIT_HINT = ("a power column that varies from row to row splits one drive into curves "
+                    "(fit-data --power-column none reads none)")
+
+
 def window_mask(temperature: np.ndarray, tmin: float | None, tmax: float | None,
                 label: str, highest: float | None = None) -> np.ndarray:
     """Which of a curve's temperatures (K, shape (n,)) lie in [tmin, tmax] (either edge None:
