@@ -91,7 +91,7 @@ def test_bad_bins_are_refused_by_name(bins, exc, words):
 
 
 def test_bins_are_required_by_the_observables_and_refused_without_them():
-    with pytest.raises(ValueError, match="need matrix_element_bins"):
+    with pytest.raises(ValueError, match="needs matrix_element_bins"):
         Probe(frequencies=(0.1,), temperatures=(0.1,), observables=("pair_count",))
     bins = MatrixElementBins(energy=(0.0, 1.0), frequency=(0.01, 1.0))
     with pytest.raises(ValueError, match="matrix_element_bins is only used by"):

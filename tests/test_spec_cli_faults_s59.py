@@ -32,3 +32,15 @@ def test_a_top_level_key_swept_is_told_it_cannot_be_swept(tmp_path, capsys, line
     assert status == 2, err
     assert f"{key} cannot be swept: " in err and why in err and "remove it from [sweep]" in err, err
     assert "at the top of the file" not in err, err
+
+
+# ----------------------------------------------------------------------------------- bt196 F6
+def test_every_missing_requirement_of_the_observables_is_told_at_once(tmp_path, capsys):
+    probe = PROBE.replace('["absorption"]', '["relaxation_absorption", "pair_count", "saturation"]')
+    status, err = _run(tmp_path, capsys, TOP + MODEL + probe + BROADENING)
+    assert status == 2, err
+    assert err.count("\n") == 1, err  # one line
+    for said in ("observables 'relaxation_absorption', 'saturation' need probe.phonon_rate_prefactor",
+                 "observable 'pair_count' needs probe.matrix_element_bins",
+                 "observable 'saturation' needs probe.saturation"):
+        assert said in err, err

@@ -355,6 +355,16 @@ MATRIX_ELEMENT_OBSERVABLES = ("stress_squared_sum", "pair_count")
 #: for models without a TLS term (``model.tls`` None) and by solvers without eigenstates.
 DECOMPOSITION_OBSERVABLES = ("configuration_bath_absorption", "configuration_bath_absorption_infinite",
                              "single_tls_fraction")
+#: What observables need from the probe: (attribute, the observables, what to give).
+_REQUIREMENTS = (
+    ("phonon_rate_prefactor", RELAXATION_OBSERVABLES + SATURATION_OBSERVABLES,
+     "phonon_rate_prefactor (K_ph in s^-1 K^-3, or a material preset such as 'a-SiO2'; "
+     "without relaxation rates a drive has no steady state)"),
+    ("matrix_element_bins", MATRIX_ELEMENT_OBSERVABLES,
+     "matrix_element_bins (edges of E_m - E_0 and of w_mn in K)"),
+    ("saturation", SATURATION_OBSERVABLES,
+     "probe.saturation (amplitudes: strain amplitudes e0 >= 0; dephasing_rate in s^-1; line)"),
+)
 #: Observables whose values depend on the line kernel (probe.broadening).
 KERNEL_OBSERVABLES = ("absorption", "velocity_shift", "configuration_bath_absorption",
                       "configuration_bath_absorption_infinite", "single_tls_fraction")
@@ -409,11 +419,7 @@ class Probe:
             v.choice("observables entry", name, OBSERVABLES)
         if len(set(self.observables)) != len(self.observables):
             raise ValueError(f"observables has repeated entries: {list(self.observables)!r}")
-        if set(RELAXATION_OBSERVABLES) & set(self.observables):
-            if self.phonon_rate_prefactor is None:
-                raise ValueError("observables 'relaxation_absorption'/'relaxation_velocity_shift' "
-                                 "need phonon_rate_prefactor (K_ph in s^-1 K^-3, or a material "
-                                 "preset such as 'a-SiO2')")
+        self._refuse_missing_requirements()
         if isinstance(self.phonon_rate_prefactor, str):
             v.choice("phonon_rate_prefactor (a material preset name or K_ph in s^-1 K^-3)",
                      self.phonon_rate_prefactor, PHONON_PRESETS)
@@ -449,14 +455,13 @@ class Probe:
                                                          stacklevel=stacklevel + 1)
 
     def _check_saturation(self) -> None:
-        """The drive is given exactly when "saturation" is asked for, and it has a phonon bath."""
+        """The drive is given only when "saturation" is asked for (that it is given then, with a
+        phonon bath: :meth:`_refuse_missing_requirements`), and its line is not wider than the
+        frequencies."""
         wanted = "saturation" in self.observables
         if self.saturation is not None and not isinstance(self.saturation, SaturationDrive):
             raise TypeError(f"saturation must be a SaturationDrive, got "
                             f"{type(self.saturation).__name__}")
-        if wanted and self.saturation is None:
-            raise ValueError("observable 'saturation' needs probe.saturation (amplitudes: strain "
-                             "amplitudes e0 >= 0; dephasing_rate in s^-1; line)")
         if self.saturation is not None and not wanted:
             raise ValueError("probe.saturation is only used by the observable 'saturation'; ask "
                              "for it or drop the table")
@@ -468,22 +473,29 @@ class Probe:
                     f"makes every line {half_width:.3g} K wide, wider than the highest probe "
                     f"frequency {max(self.frequencies):g} K: the drive is resonant with nothing; "
                     "give the pure-dephasing rate in s^-1 (1e9 s^-1 = 7.6 mK)")
-        if wanted and self.phonon_rate_prefactor is None:
-            raise ValueError("observable 'saturation' drives the system against its phonon bath "
-                             "and needs phonon_rate_prefactor (K_ph in s^-1 K^-3, or a material "
-                             "preset such as 'a-SiO2'): without relaxation rates there is no "
-                             "steady state")
+
+    def _refuse_missing_requirements(self) -> None:
+        """Refuse observables whose inputs the probe lacks, all of them in one message (they came
+        one at a time: the relaxation observables' phonon_rate_prefactor, then after the fix the
+        matrix-element observables' bins; a tester, bt196)."""
+        missing = []
+        for key, needed_by, what in _REQUIREMENTS:
+            wanted = [name for name in self.observables if name in needed_by]
+            if wanted and getattr(self, key) is None:
+                many = len(wanted) > 1
+                missing.append(f"observable{'s' if many else ''} {', '.join(map(repr, wanted))} "
+                               f"need{'' if many else 's'} {what}")
+        if missing:
+            raise ValueError("; ".join(missing))
 
     def _check_matrix_element_bins(self) -> None:
-        """The bins are given exactly when a matrix-element observable is asked for."""
+        """The bins are given only when a matrix-element observable is asked for (that they
+        are given then: :meth:`_refuse_missing_requirements`)."""
         wanted = [name for name in MATRIX_ELEMENT_OBSERVABLES if name in self.observables]
         bins = self.matrix_element_bins
         if bins is not None and not isinstance(bins, MatrixElementBins):
             raise TypeError(f"matrix_element_bins must be a MatrixElementBins, got "
                             f"{type(bins).__name__}")
-        if wanted and bins is None:
-            raise ValueError(f"observables {wanted!r} need matrix_element_bins (edges of E_m - E_0 "
-                             "and of w_mn in K)")
         if bins is not None and not wanted:
             raise ValueError("matrix_element_bins is only used by the observables "
                              f"{list(MATRIX_ELEMENT_OBSERVABLES)!r}; ask for them or drop the bins")
