@@ -5,6 +5,8 @@ replayed."""
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 
 from manybody.cli.app import main
@@ -44,3 +46,49 @@ def test_every_missing_requirement_of_the_observables_is_told_at_once(tmp_path, 
                  "observable 'pair_count' needs probe.matrix_element_bins",
                  "observable 'saturation' needs probe.saturation"):
         assert said in err, err
+
+
+def _interrupted(tmp_path, monkeypatch, spec_arg: str):
+    """A run of a spec (as ``manybody run SPEC_ARG -o o.nc`` would record it) stopped after 4
+    of its 6 realisations; the checkpoint directory."""
+    from manybody.runs.checkpoint import checkpoint_dir
+    from manybody.runs.spec import RunSpec
+    from manybody.runs.sweep import run_sweep
+
+    spec = tmp_path / "s.toml"
+    spec.write_text(TOP.replace("realisations = 2", "realisations = 6") + MODEL + PROBE + BROADENING)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", ["manybody", "run", spec_arg, "-o", "o.nc", "--no-progress"])
+
+    class Stop(Exception):
+        pass
+
+    def stop(done, total):
+        if done >= 4:
+            raise Stop
+
+    with pytest.raises(Stop):
+        run_sweep(RunSpec.from_toml(spec), output="o.nc", progress=stop, chunk_size=2)
+    return checkpoint_dir(tmp_path / "o.nc"), spec
+
+
+def test_a_run_from_standard_input_is_resumed_from_the_checkpoints_copy_of_its_spec(
+        tmp_path, capsys, monkeypatch):
+    directory, spec = _interrupted(tmp_path, monkeypatch, "/dev/stdin")
+    copy = directory / "spec.toml"
+    assert copy.read_text() == spec.read_text()
+    assert main(["info", str(directory)]) == 0
+    out = capsys.readouterr().out
+    assert "the spec was read from /dev/stdin, which the recorded command does not replay" in out, out
+    command = ["run", str(copy.resolve()), "-o", "o.nc", "--no-progress"]
+    assert f"with the copy ({shlex.join(['manybody', *command])})" in out, out
+    spec.unlink()  # the copy is all the user has
+    assert main(command) == 0
+    assert "resumed 4" in capsys.readouterr().out
+
+
+def test_a_run_from_a_file_is_resumed_by_its_own_command(tmp_path, capsys, monkeypatch):
+    directory, _ = _interrupted(tmp_path, monkeypatch, "s.toml")
+    assert main(["info", str(directory)]) == 0
+    out = capsys.readouterr().out
+    assert "(manybody run s.toml -o o.nc --no-progress)" in out and "copy" not in out, out

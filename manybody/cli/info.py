@@ -215,7 +215,7 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
     lock_state = _lock_state(directory)
     lines += _stretch_lines(meta, held=lock_state.startswith("in use: yes"), written=by_stretch)
     lines.append(f"  {lock_state}")
-    resume = _resume_hint(meta, output)
+    resume = _resume_hint(meta, output, directory)
     failed = meta.get("failed") if meta is not None else None
     if isinstance(failed, dict):  # a plain rerun meets the same refusal (session 37)
         lines.append(f"  FAILED: {failed.get('error', '?')}")
@@ -291,21 +291,27 @@ def _stretch_lines(meta: dict[str, Any] | None, held: bool = False,
     return [f"  stretches of the run{more}{mixed}: " + "; ".join(shown)]
 
 
-def _resume_hint(meta: dict[str, Any] | None, output: Path | None) -> str:
+def _resume_hint(meta: dict[str, Any] | None, output: Path | None,
+                 directory: Path | None = None) -> str:
     """How to resume: the command that wrote the checkpoint, as its meta.json records it (since
-    session 36), else a ``manybody run`` line (with ``--overwrite`` when the output exists: the
-    bare line was refused; a helper, session 36)."""
+    session 36), with the checkpoint's copy of the spec for one read from a stream
+    (:func:`_with_spec_copy`), else a ``manybody run`` line (with ``--overwrite`` when the output
+    exists: the bare line was refused; a helper, session 36)."""
     argv = meta.get("command") if meta else None
     cwd = meta.get("cwd") if meta else None
     where = f" in {_quoted(cwd)}" if isinstance(cwd, str) else ""
     if isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv) \
             and argv[0] not in ("", "-c", "-m"):  # python -c or a session: nothing to rerun
+        argv, copied = _with_spec_copy(argv, cwd, directory)
         if len(argv) >= 2 and argv[1] in ("run", "study") \
                 and Path(argv[0]).name in ("manybody", "__main__.py"):
             command = shlex.join(["manybody", *argv[1:]])
         else:  # a script of the user's that calls run_sweep (its argv lacks the interpreter:
             # "('my script.py' spec.toml)" was no command; a helper, session 36)
             command = shlex.join(["python", *argv])
+        if copied:
+            return (f"{copied}: rerun{where} the command that wrote it with the copy ({command}) "
+                    "to compute the rest; finished tasks are kept" + _moved_note(argv, cwd, output))
         return (f"rerun{where} the command that wrote it ({command}) to compute the rest; "
                 "finished tasks are kept" + _moved_note(argv, cwd, output))
     shown = _quoted(output) if output is not None else "OUTPUT"
@@ -313,6 +319,33 @@ def _resume_hint(meta: dict[str, Any] | None, output: Path | None) -> str:
     return (f"rerun the same command (manybody run SPEC -o {shown}{overwrite}, or the same "
             "manybody study command for a study's spec) to compute the rest; finished tasks are "
             "kept")
+
+
+def _with_spec_copy(argv: list[str], cwd: Any, directory: Path | None) -> tuple[list[str], str]:
+    """A recorded ``manybody run`` command whose spec was read from a stream (/dev/stdin, a pipe,
+    a process substitution) or is gone, with the checkpoint's copy of the spec in its place, and
+    what happened; ``(argv, "")`` otherwise. The command recorded /dev/stdin, which cannot be
+    replayed (a tester, bt196)."""
+    from manybody.cli import run
+    from manybody.runs.checkpoint import Checkpoint
+
+    copy = None if directory is None else directory / Checkpoint.SPEC_COPY
+    if copy is None or not copy.is_file() or len(argv) < 3 or argv[1] != "run":
+        return argv, ""
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    run.configure(parser)
+    try:
+        spec = parser.parse_known_args(argv[2:])[0].spec
+    except (argparse.ArgumentError, SystemExit):
+        return argv, ""
+    path = Path(cwd, spec) if isinstance(cwd, str) else Path(spec)
+    if not spec.startswith(("/dev/", "/proc/")) and path.is_file():
+        return argv, ""
+    at = len(argv) - 1 - argv[::-1].index(spec)
+    how = "was read from" if spec.startswith(("/dev/", "/proc/")) else "is no longer at"
+    return ([*argv[:at], str(copy.resolve()), *argv[at + 1:]],
+            f"the spec {how} {_quoted(spec)}, which the recorded command does not replay; the checkpoint "
+            f"keeps a copy of it ({_quoted(copy)})")
 
 
 def _recorded_output(argv: list[str]) -> str | None:

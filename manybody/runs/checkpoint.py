@@ -122,9 +122,10 @@ def foreign_entries(directory: Path) -> list[str]:
         return []
     foreign = []
     for entry in sorted(directory.iterdir()):
-        if entry.name == "lock" and entry.is_file():
+        if entry.name in ("lock", Checkpoint.SPEC_COPY) and entry.is_file():
             continue
-        if entry.name.startswith(Checkpoint.META) and entry.name.endswith(".tmp"):
+        if entry.name.lstrip(".").startswith((Checkpoint.META, Checkpoint.SPEC_COPY)) \
+                and entry.name.endswith(".tmp"):
             continue
         if entry.name == "tasks" and entry.is_dir() and not entry.is_symlink():
             foreign += [f"tasks/{p.name}" for p in sorted(entry.iterdir())
@@ -183,6 +184,8 @@ class Checkpoint:
     """
 
     META = "meta.json"
+    #: A copy of the spec's TOML text as the run read it (:meth:`open`).
+    SPEC_COPY = "spec.toml"
 
     def __init__(self, directory: Path, spec: RunSpec, blas_threads: int) -> None:
         self.directory = Path(directory)
@@ -250,6 +253,8 @@ class Checkpoint:
         self._opened = time.monotonic()
         try:
             self._write_meta()
+            if self.spec._text is not None:  # a spec read from standard input can be given again
+                atomic_write_text(self.directory / self.SPEC_COPY, self.spec._text)
         except BaseException:
             self.close()
             raise
@@ -258,8 +263,9 @@ class Checkpoint:
         for pattern in ("*.npz.*.tmp", ".running-*"):
             for stale in self.tasks.glob(pattern):
                 stale.unlink(missing_ok=True)
-        for stale in self.directory.glob(f"*{self.META}.*.tmp"):
-            stale.unlink(missing_ok=True)
+        for name in (self.META, self.SPEC_COPY):
+            for stale in self.directory.glob(f"*{name}.*.tmp"):
+                stale.unlink(missing_ok=True)
 
     def _locked_directory(self) -> Any:
         """Create the checkpoint directory if need be and lock it: the open lock file.

@@ -796,6 +796,9 @@ class RunSpec:
     #: (:meth:`from_record`, where every key is written), whose unused-parameter check counts
     #: only values away from their defaults (:func:`preflight`).
     _keys: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
+    #: The TOML text :meth:`from_toml` read (a checkpoint keeps a copy: a spec read from standard
+    #: input cannot be read again to resume; a tester, bt196); None for a spec built otherwise.
+    _text: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -955,9 +958,11 @@ class RunSpec:
             raise ValueError(f"{path} is not valid TOML: {exc}{repeated_toml_key(text, exc)}") \
                 from None
         try:
-            return cls.from_dict(data)
+            spec = cls.from_dict(data)
         except (ValueError, TypeError) as exc:
             raise type(exc)(f"{path}: {exc}") from None
+        object.__setattr__(spec, "_text", text)
+        return spec
 
     def resized(self, *, n_tls: int | None = None, sweep: Mapping[str, Any] | None = None,
                 realisations: Any = None,
