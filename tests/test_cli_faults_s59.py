@@ -96,3 +96,19 @@ def test_a_curve_split_off_by_the_power_column_and_emptied_by_the_window_gets_th
                   str(tmp_path / "p")]) == 2
     err = capsys.readouterr().err
     assert "no points of" in err and "--power-column none" not in err, err
+
+
+@pytest.mark.parametrize("mode", ["--power-sweep", "--shift"])
+def test_the_split_hint_is_given_by_the_power_sweep_and_the_joint_fit_too(tmp_path, capsys, mode):
+    cells = [f"{-80 - 0.1 * (k % 3):g}" for k in range(11)] + ["-75"]
+    table = _loss_table(tmp_path / "t.csv", column=cells)
+    other = _loss_table(tmp_path / "u.csv", powers=(-100.0,))
+    shift = tmp_path / "s.csv"
+    shift.write_text("T (K),df/f\n" + "".join(f"{t:.6g},{1e-5 * np.log(t):.6g}\n"
+                                              for t in np.linspace(0.02, 0.6, 12)))
+    option = [mode] if mode == "--power-sweep" else [mode, str(shift)]
+    assert _main([str(table), str(other), "--frequency", "5.61989GHz", "--tmax", "0.55", *option,
+                  "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "no points of 't -75 dBm' in the window" in err, err
+    assert err.rstrip().endswith("(fit-data --power-column none reads none)"), err

@@ -60,6 +60,7 @@ from manybody.cli.fit_outputs import (
     report_written,
     rising_hint,
     value_with_error,
+    with_split_hint,
 )
 from manybody.cli.fit_velocity import VELOCITY_OPTIONS, run_velocity
 from manybody.cli.parser import option_given
@@ -69,7 +70,6 @@ from manybody.laws.inputs import (
     CRITICAL_POWER_LAWS,
     ERROR_MODELS,
     MAX_TEMPERATURE,
-    POWER_SPLIT_HINT,
     QP_SHAPES,
     check_power_dbm,
     in_window,
@@ -996,22 +996,11 @@ def _record(args: argparse.Namespace, w: float, gap: float | None, tables: list,
     }
 
 
-def _with_split_hint(message: str, tables) -> str:
-    """``message`` with :data:`POWER_SPLIT_HINT` when it names a curve of a table that its power
-    column split into several (a curve emptied by the window was refused without it, a tester,
-    bt200) and does not carry the hint yet."""
-    per_table = [curves_from_table(t) for t in tables]
-    split = [c.label for curves in per_table if len(curves) > 1 for c in curves]
-    if POWER_SPLIT_HINT in message or not any(repr(label) in message for label in split):
-        return message
-    return f"{message}; {POWER_SPLIT_HINT}"
-
-
 def _with_tables(message: str, args: argparse.Namespace, tables=()) -> str:
     """A fit's "need more points" names the tables and the window it counted in (a one-row table
     was refused without its file's name; session 40); a message naming a curve split from a
     table by its power column says so (:func:`_with_split_hint`)."""
-    message = _with_split_hint(message, tables)
+    message = with_split_hint(message, tables)
     if not message.startswith(("need more points than parameters",
                                "need more distinct temperatures than parameters")):
         return message
@@ -1033,11 +1022,12 @@ def run(args: argparse.Namespace) -> int:
     if args.sweeps is None and not args.files:
         raise ValueError("give loss tables (FILE ...) or --sweeps FOLDER_OR_GLOB")
     if fit_loss_shift.wanted(args):
+        loaded: list = []  # the tables, for the messages
         try:
             gap = _gap(args)
-            return fit_loss_shift.run_loss_shift(args, gap, lambda a: _load_enough(a, gap))
+            return fit_loss_shift.run_loss_shift(args, gap, lambda a: _load_enough(a, gap, loaded))
         except ValueError as exc:
-            raise ValueError(cli_message(str(exc))) from None
+            raise ValueError(cli_message(with_split_hint(str(exc), loaded))) from None
     _refuse_other_formats(args.files)
     if args.power_sweep:
         if args.sweeps is not None:
@@ -1127,10 +1117,12 @@ def _compare(compare_laws, args: argparse.Namespace, curves, w: float, gap):
                             critical_power_law=args.critical_power_law)
 
 
-def _load_enough(args: argparse.Namespace, gap) -> tuple[list, list]:
+def _load_enough(args: argparse.Namespace, gap, loaded: list | None = None) -> tuple[list, list]:
     """:func:`_load`, then :func:`_enough_temperatures` (the joint loss + shift fit's loader:
-    it fitted repeated rows without the check; helper-187)."""
+    it fitted repeated rows without the check; helper-187); the tables also into ``loaded``."""
     tables, curves = _load(args)
+    if loaded is not None:
+        loaded[:] = tables
     _enough_temperatures(args, gap, curves)
     return tables, curves
 

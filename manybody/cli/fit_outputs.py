@@ -67,6 +67,20 @@ def cli_message(message: str) -> str:
     return message
 
 
+def with_split_hint(message: str, tables) -> str:
+    """``message`` with :data:`manybody.laws.inputs.POWER_SPLIT_HINT` when it names a curve of
+    one of ``tables`` (LossTables) that its power column split into several (a curve emptied by
+    the window was refused without it, a tester, bt200) and does not carry the hint yet."""
+    from manybody.laws.inputs import POWER_SPLIT_HINT  # numpy only; at the call, as the fits
+    from manybody.measured.tables import curves_from_table
+
+    per_table = [curves_from_table(t) for t in tables]
+    split = [c.label for curves in per_table if len(curves) > 1 for c in curves]
+    if POWER_SPLIT_HINT in message or not any(repr(label) in message for label in split):
+        return message
+    return f"{message}; {POWER_SPLIT_HINT}"
+
+
 def value_with_error(value: float, error: float) -> str:
     """``1.234 +- 0.056`` (4 and 2 significant digits); the value alone when the error is 0 or
     not finite."""

@@ -37,6 +37,7 @@ from manybody.cli.fit_outputs import (
     out_dir,
     remove_empty,
     report_written,
+    with_split_hint,
 )
 from manybody.cli.parser import option_given
 from manybody.cli.x_range import check_data_window
@@ -265,6 +266,7 @@ def run_power_sweep(args: argparse.Namespace, load: Callable) -> int:
         note_recorded_only("--frequency", "saturation_results.json", "the power sweep's "
                            "saturation law per temperature has no x = hf/k_BT")
     check_window(args)
+    tables: list = []
     try:
         tables, curves = load(args)
         check_data_window(np.concatenate([c.temperature for c in curves]), args.tmax, args.tmin)
@@ -273,7 +275,7 @@ def run_power_sweep(args: argparse.Namespace, load: Callable) -> int:
         sweep = power_sweep(curves, args.tmin, args.tmax)
         fit = fit_power_sweep(sweep, background=args.background, error_model=args.error_model)
     except ValueError as exc:
-        message = cli_message(str(exc)).replace("give the powers explicitly",
+        message = cli_message(with_split_hint(str(exc), tables)).replace("give the powers explicitly",
                                                 "give them with --powers=P1,P2,...")
         raise ValueError(message) from None
     except RuntimeError as exc:  # scipy's curve_fit gave up
