@@ -5,7 +5,11 @@ replayed."""
 
 from __future__ import annotations
 
+import os
 import shlex
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +96,17 @@ def test_a_run_from_a_file_is_resumed_by_its_own_command(tmp_path, capsys, monke
     assert main(["info", str(directory)]) == 0
     out = capsys.readouterr().out
     assert "(manybody run s.toml -o o.nc --no-progress)" in out and "copy" not in out, out
+
+
+def test_a_spec_piped_to_dev_stdin_is_read_once_and_kept(tmp_path):
+    """``cat spec.toml | manybody run /dev/stdin`` found the spec empty (the sweep's size was
+    read from the pipe first); the run notes that the checkpoint keeps a copy to resume from."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "manybody", "run", "/dev/stdin", "-o", "o.nc",
+                           "--no-progress"], input=TOP + MODEL + PROBE + BROADENING, text=True,
+                          capture_output=True, cwd=tmp_path, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=str(root)))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "o.nc").is_file()
+    assert ("note: the spec is read from /dev/stdin: the checkpoint keeps a copy of it "
+            "(o.nc.checkpoint/spec.toml)") in done.stderr, done.stderr

@@ -338,8 +338,7 @@ def _with_spec_copy(argv: list[str], cwd: Any, directory: Path | None) -> tuple[
         spec = parser.parse_known_args(argv[2:])[0].spec
     except (argparse.ArgumentError, SystemExit):
         return argv, ""
-    path = Path(cwd, spec) if isinstance(cwd, str) else Path(spec)
-    if not spec.startswith(("/dev/", "/proc/")) and path.is_file():
+    if not run.spec_not_replayable(spec, cwd if isinstance(cwd, str) else None):
         return argv, ""
     at = len(argv) - 1 - argv[::-1].index(spec)
     how = "was read from" if spec.startswith(("/dev/", "/proc/")) else "is no longer at"

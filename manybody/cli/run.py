@@ -120,9 +120,13 @@ def _with_spec_path(message: str, spec_path: str) -> str:
 
 def _say_when_checking_takes_long(spec_path: str) -> None:
     """One line on stderr when the spec's sweep has more than :data:`ANNOUNCED_POINTS` points
-    (counted from the raw TOML; a spec that cannot be read is left to RunSpec's errors)."""
+    (counted from the raw TOML; a spec that cannot be read is left to RunSpec's errors). A
+    stream is not read: it gives its text once, and a piped spec was read here and then found
+    empty (a tester's /dev/stdin, bt196)."""
     import tomllib
 
+    if not os.path.isfile(spec_path):
+        return
     try:
         with open(spec_path, "rb") as fh:
             sweep = tomllib.load(fh).get("sweep", {})
@@ -178,6 +182,25 @@ def _note_chunk_size_beyond_realisations(chunk_size: int | None, spec) -> None:
               "realisations of one point only", file=sys.stderr, flush=True)
 
 
+def spec_not_replayable(spec: str, cwd: str | None = None) -> bool:
+    """Whether a rerun of the same command cannot read the spec at ``spec`` (relative to ``cwd``)
+    again: a stream (/dev/stdin, /dev/fd/N, a process substitution, a pipe) or no file now."""
+    return spec.startswith(("/dev/", "/proc/")) or not os.path.isfile(os.path.join(cwd or ".", spec))
+
+
+def _note_spec_from_stream(spec: str, output: str) -> None:
+    """A note that a spec read from a stream is kept in the checkpoint: the same command cannot
+    read it again to resume (it recorded /dev/stdin; a tester, bt196)."""
+    from manybody.runs.checkpoint import Checkpoint, checkpoint_dir
+
+    if spec_not_replayable(spec):
+        copy = checkpoint_dir(output) / Checkpoint.SPEC_COPY
+        print(f"note: the spec is read from {spec}: the checkpoint keeps a copy of it "
+              f"({copy}) until the run finishes; to resume an interrupted run give that copy in "
+              f"place of {spec} (manybody info {checkpoint_dir(output)} gives the command)",
+              file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run a sweep; return the exit status."""
     from manybody.runs.results import output_path
@@ -194,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
     _say_when_checking_takes_long(args.spec)
     spec = RunSpec.from_toml(args.spec)
     _note_chunk_size_beyond_realisations(args.chunk_size, spec)
+    _note_spec_from_stream(args.spec, args.output)
     # os.path: False, not PermissionError, for a directory that cannot be searched
     if os.path.exists(args.output) and os.path.samefile(args.output, args.spec):
         raise ValueError(f"--output {args.output!r} is the run specification itself; choose "
