@@ -71,6 +71,19 @@ def test_a_tmax_with_its_unit_gets_no_in_kelvin_hint_from_the_cli(tmp_path, caps
     assert "--tmax 1 K is at or above" in err and "are in K" not in err, err
 
 
+def test_a_far_tmax_written_with_its_unit_is_taken_a_bare_one_asked_about(tmp_path, capsys):
+    """Data from 20 to 600 mK: --tmax 20 may be 20 mK (refused, asked); --tmax 20K is what the
+    user wrote (it was refused the same way; helper-201 left it)."""
+    table = _loss_table(tmp_path / "t.csv")
+    assert _main([str(table), "--frequency", "5.61989GHz", "--tmax", "20", "--out",
+                  str(tmp_path / "o")]) == 2
+    assert "a temperature in mK?" in capsys.readouterr().err
+    assert _main([str(table), "--frequency", "5.61989GHz", "--tmax", "20K", "--out",
+                  str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "--tmax 20 K is at or above" in err and "in mK?" not in err, err
+
+
 # ------------------------------------------------------------------------------- bt200 item 1
 def test_two_multi_power_files_sharing_a_curve_name_it(tmp_path, capsys):
     a = _loss_table(tmp_path / "m3a.csv", powers=(-80.0, -100.0, -120.0))

@@ -340,13 +340,17 @@ def check_tmax(tmax: float | None, highest: float, lowest: float | None = None) 
     the data's lowest temperature (K): a temperature in mK (``tmax=800`` for 800 mK cut
     nothing and changed the verdict on the Nb tables; a break test, session 50). A generous
     edge that in mK would lie below every point (0.8 K on data from 15 to 60 mK) is no slip
-    and passes (a second round, helper-155).
+    and passes (a second round, helper-155), and so does one whose unit was written (the command
+    line's ``--tmax 20K``, a float with ``unit_given`` True: ``manybody.cli.x_range.Kelvin``; it
+    was asked whether 20K meant mK, a tester, bt200).
 
     Raises
     ------
     ValueError
         Naming tmax, the data's highest temperature and the likely fix.
     """
+    if getattr(tmax, "unit_given", False):
+        return
     if tmax is not None and tmax > TMAX_FACTOR * highest and (lowest is None
                                                               or tmax * 1e-3 >= lowest):
         raise ValueError(f"tmax={tmax:g} K is {tmax / highest:.3g} times the highest temperature "

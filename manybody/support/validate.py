@@ -592,6 +592,8 @@ def window_edges(tmin: Any, tmax: Any) -> tuple[float | None, float | None]:
     :func:`temperature_window` for functions that take the edges apart)."""
     low = None if tmin is None else non_negative("tmin (K)", tmin)
     high = optional_positive("tmax (K)", tmax)
+    if getattr(tmax, "unit_given", False):  # the command line's '20K' (a float that knows its
+        high = tmax  # unit was written) stays one: check_tmax takes it as meant, not as mK
     if low is not None and high is not None and low >= high:
         raise ValueError(f"tmin must be below tmax, got tmin={low:g} K, tmax={high:g} K")
     return low, high
