@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from loss_tables import saturating_loss_table
 
 
 def _main(argv) -> int:
@@ -17,14 +18,7 @@ def _main(argv) -> int:
 
 
 def _loss_table(path: Path, powers=(-80.0,), power_column=True) -> Path:
-    t = np.linspace(0.02, 0.6, 12)
-    rows = []
-    for p in powers:
-        q = 1.0 / (1e-6 * np.tanh(0.2697 / t / 2) / (1 + 10 ** ((p + 100) / 10)) ** 0.5 + 2e-7)
-        rows += [f"{1e3 * a:.6g},{p:g},{b:.8g}\n" if power_column else f"{1e3 * a:.6g},{b:.8g}\n"
-                 for a, b in zip(t, q, strict=True)]
-    path.write_text(("T (mK),Power (dBm),Qi\n" if power_column else "T (mK),Qi\n") + "".join(rows))
-    return path
+    return saturating_loss_table(path, powers, header="Power (dBm)" if power_column else None)
 
 
 @pytest.mark.parametrize("column", [["--power-column", "none"], ["--power-column", "Power (dBm)"]])

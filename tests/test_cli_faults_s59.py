@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from loss_tables import saturating_loss_table
 
 from manybody.cli.x_range import Kelvin, note_window_unused
 
@@ -22,16 +23,7 @@ def _main(argv) -> int:
 
 
 def _loss_table(path: Path, powers=(-80.0,), column=None, header="Power (dBm)") -> Path:
-    """Q_i(T) of a TLS bath saturating with the power; ``column`` the power cell of each row
-    (default: the row's drive power)."""
-    t = np.linspace(0.02, 0.6, 12)
-    rows = []
-    for p in powers:
-        q = 1.0 / (1e-6 * np.tanh(0.2697 / t / 2) / (1 + 10 ** ((p + 100) / 10)) ** 0.5 + 2e-7)
-        cells = [f"{p:g}"] * t.size if column is None else column
-        rows += [f"{1e3 * a:.6g},{c},{b:.8g}\n" for a, c, b in zip(t, cells, q, strict=True)]
-    path.write_text(f"T (mK),{header},Qi\n" + "".join(rows))
-    return path
+    return saturating_loss_table(path, powers, column, header)
 
 
 # ------------------------------------------------------------------------------- F4 addendum

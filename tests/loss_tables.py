@@ -1,0 +1,27 @@
+"""Loss tables written for fit-data's tests (tests/test_cli_faults_s57.py, s58, s59): Q_i(T) of a
+TLS bath at 5.62 GHz (w = 0.2697 K) saturating with the drive power, 12 temperatures from 20 to
+600 mK."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def saturating_loss_table(path: Path, powers=(-80.0,), column=None,
+                          header: str | None = "Power (dBm)") -> Path:
+    """Write "T (mK)", the power column ``header`` (None: no power column) and "Qi" at ``path``,
+    one curve per drive power in ``powers`` (dBm; critical power -100 dBm, background 2e-7);
+    ``column``: the power cells of each curve's rows (default: the curve's power). Return
+    ``path``."""
+    t = np.linspace(0.02, 0.6, 12)
+    rows = []
+    for p in powers:
+        q = 1.0 / (1e-6 * np.tanh(0.2697 / t / 2) / (1 + 10 ** ((p + 100) / 10)) ** 0.5 + 2e-7)
+        cells = [f"{p:g}"] * t.size if column is None else column
+        rows += [f"{1e3 * a:.6g},{c},{b:.8g}\n" if header is not None else f"{1e3 * a:.6g},{b:.8g}\n"
+                 for a, c, b in zip(t, cells, q, strict=True)]
+    path.write_text((f"T (mK),{header},Qi\n" if header is not None else "T (mK),Qi\n")
+                    + "".join(rows))
+    return path
