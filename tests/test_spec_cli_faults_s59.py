@@ -52,6 +52,18 @@ def test_every_missing_requirement_of_the_observables_is_told_at_once(tmp_path, 
         assert said in err, err
 
 
+def test_what_the_model_cannot_give_is_told_at_once_too(tmp_path, capsys):
+    """A random block of 2 levels (n_tls = 1, no TLS term): spacing_ratio needs 3 levels and
+    single_tls_fraction a TLS term; both in one message (they came one at a time)."""
+    model = ('[model]\nn_tls = 1\ntls = false\n[model.random_matrix]\nkind = "flat"\nweight = 10.0\n'
+             '[model.stress]\ndistribution = "none"\nrandom_matrix = 1.0\n')
+    probe = PROBE.replace('["absorption"]', '["absorption", "spacing_ratio", "single_tls_fraction"]')
+    status, err = _run(tmp_path, capsys, TOP + model + probe + BROADENING)
+    assert status == 2, err
+    assert err.count("\n") == 1, err
+    assert "'spacing_ratio' needs at least 3 levels" in err and "['single_tls_fraction']" in err, err
+
+
 def _interrupted(tmp_path, monkeypatch, spec_arg: str):
     """A run of a spec (as ``manybody run SPEC_ARG -o o.nc`` would record it) stopped after 4
     of its 6 realisations; the checkpoint directory."""

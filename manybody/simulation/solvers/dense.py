@@ -662,13 +662,18 @@ def respond(real: Realisation, operators: tuple, probe, solver: SolverParams, *,
 def check_point(model, probe, solver: SolverParams,
                 alternatives: Sequence[tuple[int, str]] = ()) -> None:
     """Preflight of a sweep point (nothing drawn or built): observables that need more levels
-    than 2^N has, and the memory estimate."""
-    for name in probe.observables:
-        if name in OBSERVABLE_MIN_TLS and model.n_tls < OBSERVABLE_MIN_TLS[name][0]:
-            low, why = OBSERVABLE_MIN_TLS[name]
-            raise ValueError(f"probe.observables entry {name!r} {why}: n_tls must be >= {low}, "
-                             f"got n_tls={model.n_tls}")
-    check_tls_structure(model, probe)
+    than 2^N has and those that need the TLS term, all in one message (they came one at a time;
+    a tester, bt196), then the memory estimate."""
+    problems = [f"probe.observables entry {name!r} {OBSERVABLE_MIN_TLS[name][1]}: n_tls must be "
+                f">= {OBSERVABLE_MIN_TLS[name][0]}, got n_tls={model.n_tls}"
+                for name in probe.observables
+                if name in OBSERVABLE_MIN_TLS and model.n_tls < OBSERVABLE_MIN_TLS[name][0]]
+    try:
+        check_tls_structure(model, probe)
+    except ValueError as exc:
+        problems.append(str(exc))
+    if problems:
+        raise ValueError("; ".join(problems))
     has_rm = model.random_matrix is not None or model.stress.random_matrix > 0
     check_memory(model.n_tls, solver, has_rm, alternatives=alternatives,
                  n_temperatures=len(probe.temperatures))
