@@ -500,9 +500,13 @@ def test_a_stop_while_a_finished_run_removes_its_checkpoint_finishes_the_run(tmp
 
     monkeypatch.setattr(Checkpoint, "remove", stopped_once)
     output = tmp_path / "r.nc"
-    ds = run_sweep(spec, output=output, n_jobs=1, progress=False, chunk_size=1)
+    # the removal is finished, then the stop is raised with the finished results (session 59:
+    # it was swallowed, and manybody study ran on to its end)
+    with pytest.raises(KeyboardInterrupt) as stop:
+        run_sweep(spec, output=output, n_jobs=1, progress=False, chunk_size=1)
     assert output.exists() and not checkpoint_dir(output).exists() and len(calls) == 2
-    assert ds.sizes["realisation"] == 3
+    assert stop.value.finished_result.sizes["realisation"] == 3
+    assert "the run had finished" in stop.value.kept
 
 
 def test_an_existing_output_with_a_checkpoint_beside_it_says_so(tmp_path):
@@ -635,17 +639,23 @@ def test_a_stop_while_the_progress_bar_closes_after_the_save_finishes_the_run(tm
     from manybody.runs.sweep import run_sweep
 
     class StoppedWhileClosing(tqdm.auto.tqdm):
-        def close(self):
+        stopped = False
+
+        def close(self):  # once: tqdm closes again when collected, a stop in a finalizer that
+            # the next test's command received (the bar lives on in the raised stop's frames)
             super().close()
-            raise KeyboardInterrupt
+            if not StoppedWhileClosing.stopped:
+                StoppedWhileClosing.stopped = True
+                raise KeyboardInterrupt
 
     monkeypatch.setattr(tqdm.auto, "tqdm", StoppedWhileClosing)
     spec = RunSpec.from_dict({"name": "c", "seed": 5, "realisations": 3, "model": {"n_tls": 3},
                               "probe": {"frequencies": [0.1], "temperatures": [0.05, 0.1]}})
     output = tmp_path / "r.nc"
-    ds = run_sweep(spec, output=output, n_jobs=1, progress=True, chunk_size=1)
+    with pytest.raises(KeyboardInterrupt) as stop:  # once the checkpoint is removed (session 59)
+        run_sweep(spec, output=output, n_jobs=1, progress=True, chunk_size=1)
     assert output.exists() and not checkpoint_dir(output).exists()
-    assert ds.sizes["realisation"] == 3
+    assert stop.value.finished_result.sizes["realisation"] == 3
 
 
 @pytest.mark.skipif(not AL_SWEEPS.is_dir(), reason="the Al sweeps are not in this checkout")

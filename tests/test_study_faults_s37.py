@@ -49,8 +49,14 @@ def test_a_tiny_run_does_not_replace_rows_of_more_realisations(tmp_path, monkeyp
 def test_a_rerun_of_the_same_sizes_passes_the_summary_guard(tmp_path):
     spec = load_study_spec("velocity_dipolar", "tiny")
     (tmp_path / "velocity_slopes.json").write_text(json.dumps([_row("velocity_dipolar", 4, 6)]))
-    (tmp_path / "summary.json").write_text("[{\"study\"")  # unreadable: rewritten, no refusal
     study_run._check_same_study(tmp_path, "tiny", {"velocity_dipolar": spec})
+    # a summary file that is not one is refused, not rewritten (session 59: a user's own
+    # summary.json was replaced without a word; a tester, bt203)
+    for text in ("[{\"study\"", '{"a": 1}', "[1, 2]", "\xff"):
+        (tmp_path / "summary.json").write_text(text)
+        with pytest.raises(FileExistsError, match="not a study summary, and the study would "
+                                                  "replace it; move it away"):
+            study_run._check_same_study(tmp_path, "tiny", {"velocity_dipolar": spec})
 
 
 def _fake_results(path: Path, spec) -> None:

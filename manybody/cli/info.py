@@ -216,6 +216,9 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
     lines += _stretch_lines(meta, held=lock_state.startswith("in use: yes"), written=by_stretch)
     lines.append(f"  {lock_state}")
     resume = _resume_hint(meta, output, directory)
+    if spec is not None and len(done) >= spec.n_tasks:  # "to compute the rest" of nothing (bt203)
+        resume = resume.replace("to compute the rest; finished tasks are kept",
+                                "to write the results file (nothing is computed again)")
     failed = meta.get("failed") if meta is not None else None
     if isinstance(failed, dict):  # a plain rerun meets the same refusal (session 37)
         lines.append(f"  FAILED: {failed.get('error', '?')}")

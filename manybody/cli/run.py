@@ -229,6 +229,13 @@ def run(args: argparse.Namespace) -> int:
                        scheduler=args.scheduler, resume=args.resume, overwrite=args.overwrite,
                        progress=not args.no_progress, blas_threads=args.blas_threads,
                        chunk_size=args.chunk_size)
+    except KeyboardInterrupt as exc:  # a stop once the results were written: the run is done
+        # (exit 0, its plain rerun would be refused as "already exists"; session 47)
+        ds = getattr(exc, "finished_result", None)
+        if ds is None:
+            raise
+        print("note: a stop arrived as the run finished; it had nothing left to stop",
+              file=sys.stderr, flush=True)
     except ImportError as exc:  # e.g. dask not installed
         raise ValueError(str(exc)) from None
     except (ValueError, TypeError, FileExistsError, FileNotFoundError, PermissionError,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -64,6 +65,10 @@ def run(args) -> int:
             # on? the line said only that nothing was half-written (a new user, session 36)
             exc.kept = (f"{KEPT_BY_DEFAULT}; rerun the same command to continue (finished "  # type: ignore[attr-defined]
                         "sweeps are reused)")
+        elif getattr(exc, "finished_result", None) is not None:  # the stop came as a sweep
+            # finished: the study stops there (it ran on to its end; a tester, bt203)
+            exc.kept = (f"{exc.kept}; rerun the same command to continue (finished sweeps are "  # type: ignore[attr-defined]
+                        "reused)")
         elif "nothing is kept" in exc.kept:  # of the sweep it stopped in; the study's finished
             # sweeps are kept and reused (it said "nothing is kept"; a break test, session 47)
             finished = sorted(p.name for p in Path(args.output).glob("*.nc"))
@@ -84,10 +89,16 @@ def run(args) -> int:
         drawn = "results (figures skipped: --no-figures)" if args.no_figures else (
             "results and figures")
         print(f"|T_mn|^2 statistics pooled in {Path(args.output) / 'matrix_elements.nc'}; "
-              f"{drawn} in {args.output}/")
+              f"{drawn} in {_folder(args.output)}")
         return 0
     print((Path(args.output) / "summary.md").read_text())
     drawn = "results and summary (figures skipped: --no-figures)" if args.no_figures else (
         "results, summary and figures")
-    last_line(f"\n{drawn} in {args.output}/")
+    last_line(f"\n{drawn} in {_folder(args.output)}")
     return 0
+
+
+def _folder(output: str) -> str:
+    """An output folder as the last line names it: 'results/study/', '/' (it said '//' for -o /,
+    a tester, bt203)."""
+    return os.path.join(output, "")

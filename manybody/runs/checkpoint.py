@@ -193,6 +193,8 @@ class Checkpoint:
         self.spec = spec
         self.blas_threads = blas_threads
         self._lock: Any = None
+        self._removing = False  # :meth:`remove` has begun
+        self._in_place = False  # ... and deletes the directory under its own name
         self._digest = spec.digest()  # recorded in every task file and checked on resume
         #: the meta file's content, with this run's stretch last once open
         self.meta: dict[str, Any] = {}
@@ -511,10 +513,18 @@ class Checkpoint:
         """Delete the checkpoint (after the final file is safely written): renamed away while
         its lock is held, so no other run finds it half-deleted (:meth:`_locked_directory`),
         then deleted."""
-        gone = self._removal_name()
-        try:
-            os.rename(self.directory, gone)
-        except OSError:  # already gone, or a file system that cannot rename it: delete in place
-            gone = self.directory
+        if not self._removing:  # once: a second call (after a stop) finishes the first's
+            # deletion (it renamed the original name again, failed, and left the renamed
+            # directory behind; a tester, bt203)
+            self._removing = True
+            self._in_place = True  # until renamed
+            try:
+                os.rename(self.directory, self._removal_name())
+                self._in_place = False
+            except OSError:  # a file system that cannot rename it: delete in place
+                pass
         self.close()
-        shutil.rmtree(gone, ignore_errors=True)
+        if self._in_place:
+            shutil.rmtree(self.directory, ignore_errors=True)
+        for ours in self.directory.parent.glob(f".{self.directory.name}.removed-{os.getpid()}-*"):
+            shutil.rmtree(ours, ignore_errors=True)

@@ -53,6 +53,7 @@ from manybody.runs.results import (
     build_dataset,
     check_writable,
     make_parents,
+    output_path,
     provenance,
     save_results,
 )
@@ -346,6 +347,12 @@ def run_sweep(
     OutOfSpace
         The disk filled up while writing the checkpoint or the results (no temporary file is
         left; the checkpoint is kept).
+    KeyboardInterrupt
+        Ctrl-C (SIGTERM, SIGHUP: its subclass :class:`manybody.cli.signals.Terminated`): finished
+        tasks are kept in the checkpoint. A stop that arrives after the results file is written
+        is raised once the checkpoint is removed, with the finished results as its
+        ``finished_result`` attribute (it was swallowed: ``manybody study`` ran on to its end and
+        exit status 0; a tester, bt203).
     """
     if not isinstance(spec, RunSpec):
         raise TypeError(f"spec must be a RunSpec, got {type(spec).__name__}")
@@ -438,39 +445,48 @@ def run_sweep(
                 remove_created(state.created)
         raise
     finally:
-        _close_bar(bar, saved)
+        late = _close_bar(bar, saved)
     if state.checkpoint is not None:
-        _remove_finished(state.checkpoint)
+        late = _remove_finished(state.checkpoint) or late
     log.info("sweep %r done: computed %d realisations, reused %d, %.1f s", spec.name,
              len(state.keys) - state.resumed, state.resumed, attrs["wall_time_s"])
+    if late is not None:  # the run is finished, and the stop is honoured: said, not swallowed
+        late.finished_result = ds  # type: ignore[attr-defined]
+        late.kept = (f"the run had finished: {output_path(output)} is whole and its checkpoint "  # type: ignore[attr-defined]
+                     "removed" if output is not None else "the run had finished")
+        raise late
     return ds
 
 
-def _close_bar(bar, saved: bool) -> None:
+def _close_bar(bar, saved: bool) -> KeyboardInterrupt | None:
     """Close the progress bar; a stop while it closes after the results file is in place
-    (``saved``) does not stop the run: a SIGTERM there skipped the checkpoint's removal and left
-    a finished run looking killed, its plain rerun refused (a break test, session 47)."""
+    (``saved``) is returned, to be raised once the checkpoint is removed: a SIGTERM there skipped
+    the checkpoint's removal and left a finished run looking killed, its plain rerun refused (a
+    break test, session 47)."""
     if bar is None:
-        return
+        return None
     try:
         bar.close()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if not saved:
             raise
+        return exc
+    return None
 
 
-def _remove_finished(checkpoint: Checkpoint) -> None:
-    """Delete the checkpoint of a run whose results file is written whole. A stop (Ctrl-C,
-    SIGTERM, SIGHUP) during the deletion does not stop the run: the deletion is finished and the
-    run ends as finished. A stop there left a half-deleted checkpoint, exit status 143, a "rerun"
-    refused as "already exists" and ``manybody info`` calling it an unfinished run (a break
-    test, session 47)."""
+def _remove_finished(checkpoint: Checkpoint) -> KeyboardInterrupt | None:
+    """Delete the checkpoint of a run whose results file is written whole; a stop (Ctrl-C,
+    SIGTERM, SIGHUP) during the deletion is returned once the deletion is finished, for
+    :func:`run_sweep` to raise with the finished results. A stop there left a half-deleted
+    checkpoint, exit status 143, a "rerun" refused as "already exists" and ``manybody info``
+    calling it an unfinished run (a break test, session 47); then it was swallowed, and the
+    renamed checkpoint left behind (a tester, bt203)."""
     try:
         checkpoint.remove()
-    except KeyboardInterrupt:  # SIGTERM and SIGHUP arrive as subclasses of it (cli.signals)
+    except KeyboardInterrupt as exc:  # SIGTERM and SIGHUP arrive as subclasses of it
         checkpoint.remove()
-        log.warning("a stop arrived while the finished run's checkpoint was being removed; "
-                    "the results file is whole and the removal was finished")
+        return exc
+    return None
 
 
 #: How the error of one realisation begins (:func:`manybody.runs.tasks.run_task`).

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -259,17 +260,36 @@ def _matrix_element_names(out: Path, only: tuple[str, ...] | None) -> list[str]:
             if name in only or (out / f"{name}.nc").is_file()]
 
 
+def _summary_rows(path: Path) -> list[dict]:
+    """The rows of the summary file at ``path`` ([] when there is none).
+
+    Raises
+    ------
+    FileExistsError
+        A file there that is not a study's summary (not JSON, not a list of rows): the study
+        would replace it (a user's own summary.json was overwritten without a word, while the
+        scripts called it an error; a tester, bt203).
+    """
+    if not path.exists() and not path.is_symlink():
+        return []
+    try:
+        rows = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError among them
+        rows, why = None, f"cannot be read as JSON ({exc})"
+    else:
+        why = "is not a list of study rows (JSON objects with a 'study' key)"
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and "study" in r for r in rows):
+        raise FileExistsError(f"{str(path)!r} {why}: not a study summary, and the study would "
+                              "replace it; move it away, or give the study another output "
+                              "directory (-o)")
+    return rows
+
+
 def _summarised(out: Path) -> set[str]:
-    """The studies with rows in the summary files of ``out`` (an unreadable file has none: it is
-    rewritten, nothing of value is lost)."""
+    """The studies with rows in the summary files of ``out``."""
     names: set[str] = set()
     for filename in SUMMARY_FILES:
-        try:
-            rows = json.loads((out / filename).read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(rows, list):
-            names |= {str(r.get("study")) for r in rows if isinstance(r, dict)}
+        names |= {str(r.get("study")) for r in _summary_rows(out / filename)}
     return names
 
 
@@ -292,20 +312,14 @@ def _check_same_study(out: Path, size: str, specs: dict[str, RunSpec]) -> None:
     spec runs: comparing N alone let ``--tiny --only velocity_dipolar`` (N = 4 in both sizes)
     replace the committed 16000-realisation rows of results/velocity with 6-realisation ones
     (session 37). Every summary file is checked (summary.json, velocity_slopes.json,
-    saturation.json); an unreadable one is rewritten, nothing of value is lost."""
+    saturation.json); one that is not a study's summary is refused (:func:`_summary_rows`)."""
     planned = {name: ({model.n_tls for _, model, _ in spec.points()},
                       {int(c) for c in np.ravel(spec.realisation_counts)})
                for name, spec in specs.items()}
     for filename in SUMMARY_FILES:
         path = out / filename
-        try:
-            rows = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if not isinstance(rows, list):
-            continue
-        for row in rows:
-            if not isinstance(row, dict) or row.get("study") not in planned:
+        for row in _summary_rows(path):
+            if row.get("study") not in planned:
                 continue
             name = row["study"]
             n_tls, counts = planned[name]
@@ -323,11 +337,24 @@ def _check_same_study(out: Path, size: str, specs: dict[str, RunSpec]) -> None:
                 f"{filename} away to replace it")
 
 
+def _load_own(path: Path, name: str) -> xr.Dataset:
+    """The study's own results file of spec ``name``; a damaged one is refused with the study's
+    way on: the advice to restore it or rewrite it with xarray did not say that the study
+    computes it again once it is moved away (a break test, session 55), nor did the check before
+    any work (it said to rerun the sweep that wrote it, which the user had just done; bt203)."""
+    try:
+        return load_results(path)
+    except ValueError as exc:
+        what = str(exc).split("; restore it from a copy")[0]
+        raise ValueError(f"{what}. The study computes this file: delete it (or move it away) "
+                         f"and rerun the study to compute {name!r} again") from None
+
+
 def _check_results_spec(path: Path, name: str, spec: RunSpec, size: str,
                         ds: xr.Dataset | None = None) -> None:
     """Refuse a finished results file at ``path`` whose spec is not ``spec``, naming the spec
     the file holds (its name, and whether its sizes differ)."""
-    held = dataset_spec(load_results(path) if ds is None else ds)
+    held = dataset_spec(_load_own(path, name) if ds is None else ds)
     if held.digest() == spec.digest():
         return
     what = f"spec {held.name!r}" if held.name != spec.name else f"another {held.name!r} spec"
@@ -348,13 +375,7 @@ def _results(name: str, spec: RunSpec, path: Path, size: str, say: Callable[[str
     results of earlier specs; :func:`manybody.runs.reuse.seed_checkpoint`: bit for bit the same
     numbers)."""
     if path.exists():
-        try:
-            ds = load_results(path)
-        except ValueError as exc:  # the study writes this file: a damaged one is recomputed
-            # when moved away (the advice to restore it or rewrite it with xarray did not say
-            # so; a break test, session 55)
-            raise ValueError(f"{exc}. The study computes this file: move it away (or delete "
-                             f"it) and rerun the study to compute {name!r} again") from None
+        ds = _load_own(path, name)
         _check_results_spec(path, name, spec, size, ds)
         say(f"{name}: reusing finished results from {path}")
         return ds
@@ -364,7 +385,26 @@ def _results(name: str, spec: RunSpec, path: Path, size: str, say: Callable[[str
     shared = "".join(f"; {count} of them from the identical points of {donor}"
                      for donor, count in copied.items())
     say(f"{name}: computing {n} realisations at {_points(spec.n_points)}{resumed}{shared}")
-    return run_sweep(spec, path, **execution)
+    ds = run_sweep(spec, path, **execution)
+    taken = int(ds.attrs.get("tasks_resumed", 0))
+    if taken:  # "computing 14 realisations (resuming ...)" when all 14 were kept (bt203)
+        say(f"{name}: {taken} of {n} realisations taken from the checkpoint, {n - taken} computed")
+    return ds
+
+
+def _other_entries(out: Path) -> list[str]:
+    """The entries of ``out`` when none of them is the study's (results, checkpoints, summaries,
+    figures); [] for a study folder or an empty one."""
+    ours = {*(f"{name}.nc" for name in ALL_SPECS), *SUMMARY_FILES, "summary.md", "figures",
+            "matrix_elements.nc"}
+    try:
+        entries = sorted(entry.name for entry in out.iterdir())
+    except OSError:
+        return []
+    if any(name in ours or name.endswith((".nc.checkpoint", ".tmp")) or ".nc." in name
+           for name in entries):
+        return []
+    return entries
 
 
 def _say_plan(say: Callable[[str], None], size: str, out: Path, n_jobs: int,
@@ -373,7 +413,12 @@ def _say_plan(say: Callable[[str], None], size: str, out: Path, n_jobs: int,
     total = sum(int(spec.realisation_counts.sum()) for spec in specs.values())
     plural = "s" if len(specs) != 1 else ""  # '1 sweeps' (a new user, session 37)
     say(f"study ({size}): {len(specs)} sweep{plural}, {total} realisations in all, {n_jobs} workers, "
-        f"results in {out}/")
+        f"results in {os.path.join(out, '')}")
+    others = _other_entries(out)
+    if others:  # -o / wrote the study among the system's folders without a word (bt203)
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        say(f"note: {os.path.join(out, '')} holds no study yet but other files ({shown}); the "
+            "study writes its own beside them")
     for name, spec in specs.items():
         n_tls = sorted({params.n_tls for _, params, _ in spec.points()})
         say(f"  {name}: {_points(spec.n_points)}, N = {', '.join(map(str, n_tls))}, "
