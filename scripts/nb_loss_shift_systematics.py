@@ -19,6 +19,7 @@ Usage::
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import math
 import warnings
@@ -34,10 +35,42 @@ from manybody.runs.results import checked_output_option
 from manybody.support import jsonio
 from manybody.support.files import atomic_write_text
 from manybody.support.provenance import command_line, environment
+from manybody.support.validate import cli_real
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "resonator_nb_cpw"
 FREQUENCY = "5.61989GHz"
+
+
+def _tmaxes(text: str) -> list[float]:
+    """An argparse ``type`` for --tmax: comma-separated finite numbers > 0 (K). ``-1`` and
+    ``abc`` ended in tracebacks, -1 only inside the first fit (a break test, bt203 F5)."""
+    number = cli_real(0.0, low_open=True)
+    try:
+        return [number(t) for t in text.split(",")]
+    except argparse.ArgumentTypeError as exc:
+        where = f" in {text!r}" if "," in text else ""
+        raise argparse.ArgumentTypeError(f"{exc}{where} (comma-separated upper temperature limits "
+                                         "in K, each a finite number > 0)") from None
+
+
+def _available_powers() -> list[str]:
+    """The powers that have a loss table, qint_<P>dBm.csv in DATA, in increasing order."""
+    found = [f.name[len("qint_"):-len("dBm.csv")] for f in DATA.glob("qint_*dBm.csv")]
+    return sorted(found, key=lambda p: (float(p) if p.replace(".", "", 1).isdigit() else math.inf, p))
+
+
+def _powers(text: str) -> list[str]:
+    """An argparse ``type`` for --powers: comma-separated powers that each have a loss table
+    (``--powers 99`` ended in a FileNotFoundError traceback; bt203 F5)."""
+    powers = [p.strip() for p in text.split(",")]
+    missing = [p for p in powers if not p or not (DATA / f"qint_{p}dBm.csv").is_file()]
+    if missing:
+        have = ", ".join(_available_powers()) or "none"
+        raise argparse.ArgumentTypeError(
+            f"no loss table qint_<P>dBm.csv in {DATA.relative_to(ROOT)}/ for "
+            f"{', '.join(repr(p) for p in missing)} (have {have}), got {text!r}")
+    return powers
 
 
 def _ratio(cmp) -> tuple[float, float]:
@@ -56,11 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = ManybodyParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "results" / "data_fit" / "nb_joint"),
                         help="output directory (default: results/data_fit/nb_joint)")
-    parser.add_argument("--powers", default="160,140,120,100,80",
+    parser.add_argument("--powers", type=_powers, default="160,140,120,100,80",
                         help="file powers (dBm, the numbers in qint_<P>dBm.csv)")
     parser.add_argument("--no-saturation", dest="saturation", action="store_false",
                         help="leave out the joint fit of all files with the saturation model")
-    parser.add_argument("--tmax", default="0.6,0.8,1.0,1.2",
+    parser.add_argument("--tmax", type=_tmaxes, default="0.6,0.8,1.0,1.2",
                         help="upper temperature limits (K) without the activated term; the "
                              "activated term is fitted over 0.1-1.7 K and at the largest tmax")
     args = parser.parse_args(argv)
@@ -68,10 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         checked_output_option(parser, "--out", args.out, directory=True)
     st = read_velocity_table(DATA / "freq_shift.csv")
     shift = ShiftCurve(st.temperature, st.shift, None, st.label)
-    tmaxes = [float(t) for t in args.tmax.split(",")]
+    tmaxes = args.tmax
     choices = [(t, None) for t in tmaxes] + [(max(tmaxes), "exp"), (None, "exp")]
     rows = []
-    powers = [p.strip() for p in args.powers.split(",")]
+    powers = args.powers
     sets = [([p], False) for p in powers] + ([(powers, True)] if args.saturation else [])
     for files, saturation in sets:
         curves = []
