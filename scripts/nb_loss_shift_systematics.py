@@ -50,8 +50,8 @@ def _tmaxes(text: str) -> list[float]:
         return [number(t) for t in text.split(",")]
     except argparse.ArgumentTypeError as exc:
         where = f" in {text!r}" if "," in text else ""
-        raise argparse.ArgumentTypeError(f"{exc}{where} (comma-separated upper temperature limits "
-                                         "in K, each a finite number > 0)") from None
+        raise argparse.ArgumentTypeError(f"{exc}{where} (comma-separated upper temperature "
+                                         "limits in K)") from None
 
 
 def _available_powers() -> list[str]:
