@@ -19,7 +19,7 @@ from pathlib import Path
 
 from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
-from manybody.study.summary import index_text
+from manybody.study.summary import index_text, load_rows
 
 START = "<!-- study-table:start -->"
 END = "<!-- study-table:end -->"
@@ -118,6 +118,31 @@ def _row(r: dict, model: str) -> str:
             f"| {_number(r.get('p_value_family'), '.2g')} | {r['verdict']} |")
 
 
+#: Columns of a summary row the table shows (besides study and value, which load_rows checks).
+COLUMNS = ("parameter", "n_tls", "realisations", "index", "index_error", "spacing_ratio",
+           "spacing_ratio_error", "verdict")
+
+
+def summary_problem(path: Path, needs_rows: bool) -> str | None:
+    """Why ``path`` is not a study summary.json the table can be made from, else None: a file
+    that is not a list of rows (``{"a":1}``, ``[1,2]``), or ``[]`` for the main summary, ended in
+    a TypeError or IndexError traceback, and an empty file was blamed on the README (bt203 F6)."""
+    expected = "expected a study's summary.json (a list of rows, as `manybody study` writes)"
+    if path.is_file() and path.stat().st_size == 0:
+        return f"{str(path)!r} is empty; {expected}"
+    try:
+        rows = load_rows(path)
+    except (ValueError, OSError) as exc:
+        return str(exc)
+    if needs_rows and not rows:
+        return f"{str(path)!r} holds no rows (an empty list); {expected}"
+    for i, row in enumerate(rows, 1):
+        missing = [k for k in COLUMNS if k not in row]
+        if missing:
+            return f"{str(path)!r}: row {i} has no {', '.join(missing)}; {expected}"
+    return None
+
+
 def table(summary: Path, extra: list[Path] = ()) -> str:
     """The Markdown block (without markers) for ``summary`` and the ``extra`` summaries."""
     rows = json.loads(summary.read_text())
@@ -167,10 +192,15 @@ def main() -> int:
                         help="summaries of separate runs appended to the table")
     parser.add_argument("--check", action="store_true", help="only check; exit 1 if out of date")
     args = parser.parse_args()
-    for path in [args.summary, args.readme, *args.extra]:
+    files = [("--summary", args.summary), ("--readme", args.readme),
+             *(("--extra", path) for path in args.extra)]
+    for option, path in files:
         if not path.is_file():
-            print(f"error: {path} does not exist", file=sys.stderr)
-            return 2
+            parser.error(f"argument {option}: {str(path)!r} is not a file")
+    for option, path in files:
+        problem = option != "--readme" and summary_problem(path, needs_rows=option == "--summary")
+        if problem:
+            parser.error(f"argument {option}: {problem}")
     text = args.readme.read_text()
     try:
         new = replace_block(text, table(args.summary, args.extra))

@@ -44,3 +44,25 @@ def test_nb_systematics_refuses_bad_tmax_and_powers_at_parsing(tmp_path, args, o
     assert line.startswith("nb_loss_shift_systematics.py: error: argument " + option), line
     assert expected in line, line
     assert not out.exists()
+
+
+# -- F6: readme_table.py --summary that is not a study summary ---------------------------------
+
+@pytest.mark.parametrize("content, expected", [
+    ("", "is empty"),
+    ('{"a": 1}', "holds a JSON dict"),
+    ("[1, 2]", "row 1 is a JSON int"),
+    ("[]", "holds no rows"),
+    ('[{"study": "x", "value": 1}]', "row 1 has no parameter"),
+])
+def test_readme_table_names_a_bad_summary_not_the_readme(tmp_path, content, expected):
+    summary = tmp_path / "summary.json"
+    summary.write_text(content)
+    readme = tmp_path / "README.md"
+    text = (ROOT / "README.md").read_text()
+    readme.write_text(text)
+    line = refused("scripts/readme_table.py", "--summary", str(summary), "--readme", str(readme),
+                   "--extra")
+    assert line.startswith(f"readme_table.py: error: argument --summary: '{summary}'"), line
+    assert expected in line and "README" not in line.split("--summary")[1], line
+    assert readme.read_text() == text
