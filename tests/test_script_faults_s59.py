@@ -66,3 +66,68 @@ def test_readme_table_names_a_bad_summary_not_the_readme(tmp_path, content, expe
     assert line.startswith(f"readme_table.py: error: argument --summary: '{summary}'"), line
     assert expected in line and "README" not in line.split("--summary")[1], line
     assert readme.read_text() == text
+
+
+# -- F7/F8: finite_size_window.py -------------------------------------------------------------
+
+RUN = ROOT / "results" / "finite_size_n12" / "finite_size_n12.nc"
+
+
+def test_finite_size_window_refuses_unusable_results_in_one_line(tmp_path):
+    """A text, empty, truncated or foreign file, a folder or a missing path: one line naming the
+    argument and the file (tracebacks before; a folder got "error: 'base' is not a file")."""
+    text = tmp_path / "text.txt"
+    text.write_text("hello\n")
+    empty = tmp_path / "empty.nc"
+    empty.write_bytes(b"")
+    trunc = tmp_path / "trunc.nc"
+    data = RUN.read_bytes()
+    trunc.write_bytes(data[: len(data) // 2])
+    foreign = tmp_path / "foreign.nc"
+    import xarray as xr
+    xr.Dataset({"a": ("x", [1.0, 2.0])}).to_netcdf(foreign)
+    for path, expected in [(text, "text file"), (empty, "empty file"), (trunc, "is damaged"),
+                           (foreign, "no 'spec' attribute"), (tmp_path, "is not a file"),
+                           (tmp_path / "missing", "is not a file")]:
+        line = refused("scripts/finite_size_window.py", str(path))
+        assert line.startswith(f"finite_size_window.py: error: argument results: '{path}'"), line
+        assert expected in line, line
+
+
+@pytest.mark.parametrize("x_max, expected", [
+    ("1.01", "argument --x-max: expected a finite number >= 2, got '1.01'"),
+    ("2", "argument results: "),  # the file has no x within 1e-9 of 2 (1.96 is the last below)
+])
+def test_finite_size_window_needs_x_to_span_the_shape_ratio(x_max, expected):
+    line = refused("scripts/finite_size_window.py", "--x-max", x_max, str(RUN))
+    assert expected in line, line
+    if x_max == "2":
+        assert "the shape ratio needs x to span [0.5, 2]" in line, line
+
+
+FAKE_FIT = """
+import math, runpy, sys, types, warnings
+import manybody.laws.analysis as analysis, manybody.study.decomposition as decomposition
+def analyse_shape(x, q, smearing=None):
+    warnings.warn("analyse_shape: few realisations", UserWarning)
+    return types.SimpleNamespace(index=-0.999, index_error=math.nan, index_high_x=0.5,
+                                 index_high_x_error=0.1)
+def decompose(x, data, smearing):
+    return types.SimpleNamespace(resonant_density_rise=5.0, resonant_density_rise_error=3.3e14)
+analysis.analyse_shape, decomposition.decompose = analyse_shape, decompose
+sys.argv = ["scripts/finite_size_window.py", *sys.argv[1:]]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_finite_size_window_prints_undetermined_errors_as_the_summary_does():
+    """An index at the family's bound, a rise whose error is not determined and a warning of
+    the fit: "<= -0.999 (at bound)", "n.d." and one warning line, as in summary.md (the script
+    printed "-0.999 ± nan", "5.012 ± 328439760395098.750" and Python's file:line warning)."""
+    proc = run("-c", FAKE_FIT, str(RUN))
+    assert proc.returncode == 0, proc.stderr
+    row = proc.stdout.splitlines()[-1]
+    assert "<= -0.999 (at bound)" in row and row.rstrip().endswith("n.d."), proc.stdout
+    assert "nan" not in proc.stdout and "e+14" not in proc.stdout and "330000" not in proc.stdout
+    assert proc.stderr.strip().splitlines() == ["warning (UserWarning): analyse_shape: few "
+                                                "realisations"], proc.stderr
