@@ -10,8 +10,9 @@ from pathlib import Path
 from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.runs.results import checked_output_option
+from manybody.study.catalogue import ALL_SPECS
 from manybody.study.figures import make_all_figures
-from manybody.study.summary import SUMMARY_FILES, load_rows
+from manybody.study.summary import SUMMARY_FILES, load_rows, unreadable_results
 
 
 def main() -> int:
@@ -36,6 +37,11 @@ def main() -> int:
             except ValueError as exc:
                 print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)
                 return 2
+    # a damaged <spec>.nc gave a traceback midway through the figures (bt203 F9)
+    problem = unreadable_results(study, (*ALL_SPECS, "matrix_elements"))
+    if problem:
+        print(f"{Path(sys.argv[0]).name}: error: {problem}", file=sys.stderr)
+        return 2
     out = None
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         out = checked_output_option(parser, "--out", args.out, directory=True)

@@ -27,6 +27,7 @@ from manybody.study.summary import (
     read_summary,
     summarise,
     summarise_saturation,
+    unreadable_results,
     write_summary,
 )
 
@@ -70,6 +71,10 @@ def main() -> int:
               "folder (default results/study)", file=sys.stderr)
         return 2
     if args.recompute:
+        problem = unreadable_results(args.study_dir, STUDY_SPECS)  # before fitting (bt203 F9)
+        if problem:
+            print(f"{name}: error: {problem}", file=sys.stderr)
+            return 2
         rows, velocity, saturation = recompute(args.study_dir)
     else:
         try:

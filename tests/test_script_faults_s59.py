@@ -131,3 +131,20 @@ def test_finite_size_window_prints_undetermined_errors_as_the_summary_does():
     assert "nan" not in proc.stdout and "e+14" not in proc.stdout and "330000" not in proc.stdout
     assert proc.stderr.strip().splitlines() == ["warning (UserWarning): analyse_shape: few "
                                                 "realisations"], proc.stderr
+
+
+# -- F9: summarise_study.py --recompute and make_figures.py on a damaged <spec>.nc -------------
+
+@pytest.mark.parametrize("script", [["scripts/summarise_study.py", "--recompute"],
+                                    ["scripts/make_figures.py"]])
+def test_study_scripts_refuse_a_damaged_results_file_in_one_line(tmp_path, script):
+    study = tmp_path / "cor2"
+    study.mkdir()
+    (study / "summary.json").write_text((ROOT / "results/study/summary.json").read_text())
+    data = RUN.read_bytes()
+    (study / "dipolar.nc").write_bytes(data[: len(data) // 2])  # a half-copied file
+    line = refused(*script, str(study))
+    name = Path(script[0]).name
+    assert line.startswith(f"{name}: error: '{study / 'dipolar.nc'}' is "), line
+    assert "damaged" in line, line
+    assert not (study / "figures").exists()

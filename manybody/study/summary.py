@@ -443,6 +443,24 @@ def load_rows(path: str | Path) -> list[dict]:
     return records
 
 
+def unreadable_results(study_dir: str | Path, names: Any) -> str | None:
+    """The one-line message of the first results file ``<name>.nc`` of ``study_dir`` (for
+    ``name`` in ``names``, those present) that :func:`manybody.runs.results.load_results`
+    refuses (damaged, truncated, of another format), else None. The scripts check before
+    refitting or drawing: ``summarise_study.py --recompute`` and ``make_figures.py`` ended in a
+    traceback on a half-copied .nc midway (bt203 F9)."""
+    from manybody.runs.results import load_results
+
+    for name in names:
+        path = Path(study_dir) / f"{name}.nc"
+        if path.exists():
+            try:
+                load_results(path)
+            except (ValueError, OSError) as exc:
+                return str(exc)
+    return None
+
+
 def _study_dir(study_dir: Any) -> Path:
     """``study_dir`` as a Path: TypeError unless a str or os.PathLike, ValueError for text."""
     v.path("study_dir", study_dir)
