@@ -35,12 +35,12 @@ def main() -> int:
     if not args.results.is_file():
         parser.error(f"argument results: {shown} is not a file; expected a results file (.nc) "
                      "written by manybody run or study")
-    from manybody.cli.app import _one_line_warnings
+    from manybody.cli.app import one_line_warnings
     from manybody.laws.analysis import analyse_shape
     from manybody.laws.shapes import check_ratio_span
     from manybody.runs.results import dataset_spec, load_results, sweep_points
     from manybody.study.decomposition import decompose
-    from manybody.study.summary import _ratio_pm, index_text, kernel_smearing
+    from manybody.study.summary import index_text, kernel_smearing, ratio_text
 
     try:
         ds = load_results(args.results)
@@ -67,7 +67,7 @@ def main() -> int:
     print(f"{'N':>3} {'realisations':>12} {'a':>20} {'a (x >= 1)':>20} {'rho_eff rise':>14}")
     for point in sweep_points(ds):
         q = point.data["absorption"].isel(frequency=0).values[:, keep]
-        with _one_line_warnings():  # not Python's file:line and source line (bt203 F8)
+        with one_line_warnings():  # not Python's file:line and source line (bt203 F8)
             shape = analyse_shape(x, q, smearing=smearing)
             rise = decompose(x, {"absorption": q}, smearing)
         # as the study's summary: "n.d." for an undetermined error, "<= -0.999 (at bound)" for
@@ -75,7 +75,7 @@ def main() -> int:
         print(f"{point.model.n_tls:>3} {q.shape[0]:>12} "
               f"{index_text(shape.index, shape.index_error):>20} "
               f"{index_text(shape.index_high_x, shape.index_high_x_error):>20} "
-              f"{_ratio_pm(rise.resonant_density_rise, rise.resonant_density_rise_error):>14}")
+              f"{ratio_text(rise.resonant_density_rise, rise.resonant_density_rise_error):>14}")
     return 0
 
 

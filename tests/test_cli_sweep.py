@@ -284,7 +284,7 @@ def test_cli_prints_warnings_as_one_line_and_restores_the_format():
     from manybody.cli import app
 
     before = warnings.formatwarning
-    with app._one_line_warnings():
+    with app.one_line_warnings():
         text = warnings.formatwarning("rung T0=0.1 exceeds target_error", RuntimeWarning,
                                       "/x/manybody/simulation/observe.py", 77,
                                       "raw = entry.respond(...)")

@@ -35,7 +35,7 @@ from manybody.cli.signals import (
 from manybody.runs.lifecycle import CURRENT_TASK, RunAborted
 from manybody.support.address_space import limit_hint
 
-__all__ = ["COMMANDS", "UserError", "build_parser", "main"]
+__all__ = ["COMMANDS", "UserError", "build_parser", "main", "one_line_warnings"]
 
 #: command name -> (its module: configure(parser), run(args) -> int; one-line help)
 COMMANDS: dict[str, tuple[ModuleType, str]] = {
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             print("manybody: interrupted while starting; nothing was written", file=sys.stderr)
         return 130
     try:
-        with stop_signals_as_interrupt(), _one_line_warnings():
+        with stop_signals_as_interrupt(), one_line_warnings():
             return int(module.run(args) or 0)
     except (UserError, ValueError, TypeError, FileNotFoundError, FileExistsError,
             PermissionError, NotADirectoryError, IsADirectoryError, MemoryError) as exc:
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @contextlib.contextmanager
-def _one_line_warnings() -> Iterator[None]:
+def one_line_warnings() -> Iterator[None]:
     """Warnings printed as :func:`_one_line_warning` while a command runs (restored after)."""
     before = warnings.formatwarning
     warnings.formatwarning = _one_line_warning

@@ -298,7 +298,7 @@ def _pm(value: float, error: float, digits: int = 2) -> str:
 RATIO_NOT_DETERMINED = 10.0
 
 
-def _ratio_pm(value: float, error: float) -> str:
+def ratio_text(value: float, error: float) -> str:
     """:func:`_pm` of a ratio-like number of order one, or "n.d." where its error is not finite
     or above RATIO_NOT_DETERMINED times max(|value|, 1): the tiny study printed "rho_eff rise
     4.75 ± 4.6e+14" and "contrast 6.91e+08 ± 5.1e+16", heavy-tailed ratios of a few
@@ -344,9 +344,9 @@ def format_decomposition_table(rows: list[PointSummary]) -> str:
         lines.append(
             f"| {r.study} | {r.parameter} | {value} | {_number(r.coupling_lambda)} "
             f"| {_number(r.coupling_chi)} "
-            f"| {_ratio_pm(r.resonant_density_rise, r.resonant_density_rise_error)} "
+            f"| {ratio_text(r.resonant_density_rise, r.resonant_density_rise_error)} "
             f"| {_pm(r.collapse_slope, r.collapse_slope_error, 3)} "
-            f"| {_ratio_pm(r.collapse_contrast, r.collapse_contrast_error)} "
+            f"| {ratio_text(r.collapse_contrast, r.collapse_contrast_error)} "
             f"| {_p(r.collapse_p_value)} "
             f"| {scb} "
             f"| {index_text(r.index_configuration_bath, r.index_configuration_bath_error, 2)} "
