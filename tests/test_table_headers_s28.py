@@ -10,6 +10,7 @@ info`` on a directory said only "is a directory".
 from __future__ import annotations
 
 import fcntl
+import os
 import subprocess
 import sys
 import tomllib
@@ -221,12 +222,15 @@ def partial_run(tmp_path_factory) -> Path:
 
     argv = sys.argv  # the command line the checkpoint records, as `manybody run` has it
     sys.argv = ["/somewhere/.venv/bin/manybody", "run", "spec.toml", "-o", "part.nc"]
+    cwd = os.getcwd()  # ... in the folder of its spec (recorded: a spec no longer where the
+    os.chdir(folder)  # command names it is resumed from the checkpoint's copy, session 59)
     try:
         with pytest.raises(Stop):
             run_sweep(RunSpec.from_toml(folder / "spec.toml"), output=folder / "part.nc",
                       progress=stop, chunk_size=1, n_jobs=1)
     finally:
         sys.argv = argv
+        os.chdir(cwd)
     assert checkpoint_dir(folder / "part.nc").is_dir()
     return folder / "part.nc"
 
