@@ -148,3 +148,43 @@ def test_study_scripts_refuse_a_damaged_results_file_in_one_line(tmp_path, scrip
     assert line.startswith(f"{name}: error: '{study / 'dipolar.nc'}' is "), line
     assert "damaged" in line, line
     assert not (study / "figures").exists()
+
+
+# -- bt205 F9, F10: the library's refusals inside a script ----------------------------------------
+
+def test_a_library_refusal_inside_a_script_is_one_line(tmp_path):
+    """--tmax below every temperature of the data passes the argument check and is refused by
+    the fit: a traceback, exit 1 (bt205 F9); script_main gives the line the commands give."""
+    line = refused("scripts/nb_loss_shift_systematics.py", "--tmax", "0.05", "--out",
+                   str(tmp_path / "o"))
+    assert line.startswith("nb_loss_shift_systematics.py: error: no points of")
+    assert not (tmp_path / "o").exists()
+
+
+def test_script_main_refuses_the_commands_refusals_in_one_line(capsys):
+    from manybody.cli.signals import REFUSALS, script_main
+
+    for kind in REFUSALS:
+        def main(kind=kind):
+            raise kind("bad input, named")
+        assert script_main(main) == 2
+        assert capsys.readouterr().err.endswith(": error: bad input, named\n")
+
+
+def test_another_specs_results_in_a_study_folder_are_refused_by_the_scripts(tmp_path):
+    """A `manybody run` output of another spec saved as dipolar.nc was summarised as the
+    dipolar study's rows (summarise_study.py --recompute --write) and drawn into a KeyError
+    (make_figures.py); manybody study refuses it (bt205 F11, F12)."""
+    from manybody.runs.spec import RunSpec
+    from manybody.runs.sweep import run_sweep
+    from manybody.study.summary import unreadable_results
+
+    spec = RunSpec.from_dict({"name": "other", "seed": 1, "realisations": 2, "model": {"n_tls": 3},
+                              "probe": {"frequencies": [0.1], "temperatures": [0.05, 0.1]}})
+    run_sweep(spec, output=tmp_path / "dipolar.nc")
+    expected = "holds the results of spec 'other', not the study's 'dipolar'"
+    assert expected in unreadable_results(tmp_path, ("dipolar", "gaussian"))
+    assert unreadable_results(tmp_path, ("gaussian",)) is None
+    line = refused("scripts/summarise_study.py", str(tmp_path), "--recompute")
+    assert expected in line
+    assert not (tmp_path / "summary.json").exists()

@@ -614,14 +614,20 @@ def test_script_main_reports_a_full_disk_in_one_line(capsys, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device", "/x/out.json")
 
     def other():
+        raise OSError(errno.EIO, "Input/output error", "/x/out.json")
+
+    def denied():
         raise OSError(errno.EACCES, "Permission denied", "/x/out.json")
     monkeypatch.setattr(sys, "argv", ["bench.py"])
     assert script_main(full) == 1
     assert capsys.readouterr().err == (
         "bench.py: error: out of disk space writing '/x/out.json' (No space left on device); "
         "nothing half-written is left: free some space and rerun\n")
-    with pytest.raises(PermissionError):  # other errors are not disguised
+    with pytest.raises(OSError):  # other errors are not disguised
         script_main(other)
+    # a refusal as the commands give it (session 59: script_main takes the same refusals)
+    assert script_main(denied) == 2
+    assert capsys.readouterr().err == "bench.py: error: [Errno 13] Permission denied: '/x/out.json'\n"
     assert script_main(lambda: 3) == 3 and script_main(lambda: None) == 0
 
 

@@ -120,3 +120,43 @@ def test_a_study_into_a_folder_of_other_files_says_so(tmp_path):
     (tmp_path / "dipolar.nc").write_text("x")  # a study folder (with the user's notes)
     assert _other_entries(tmp_path) == []
     assert _other_entries(Path(tmp_path / "missing")) == []
+
+
+def test_a_summary_md_that_is_not_the_studys_is_refused_before_work(tmp_path, capsys):
+    """A user's notes in summary.md were replaced by the study's table (a tester, bt205 F8)."""
+    from manybody.study.run import SUMMARY_MARKDOWN_START
+    from manybody.study.summary import format_summary
+
+    assert format_summary([], []).startswith(SUMMARY_MARKDOWN_START)
+    out = tmp_path / "st"
+    out.mkdir()
+    (out / "summary.md").write_text("# my notes, precious\n")
+    argv = ["study", "--tiny", "--only", "dipolar", "-j", "1", "--no-figures", "-o", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "summary.md' is not a study's summary table" in err and "move it away" in err, err
+    assert (out / "summary.md").read_text() == "# my notes, precious\n"
+    assert sorted(p.name for p in out.iterdir()) == ["summary.md"]  # nothing computed
+
+
+def test_a_checkpoint_of_another_spec_in_the_study_folder_is_told_to_be_moved(tmp_path, capsys):
+    """The study was told to 'rerun with the original spec, or pass overwrite=True
+    (--overwrite)': it has neither (a tester, bt205 F16)."""
+    from manybody.runs.spec import RunSpec
+    from manybody.runs.sweep import run_sweep
+
+    out = tmp_path / "st"
+
+    def stop(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(RunSpec.from_dict({"name": "other", "seed": 5, "realisations": 3,
+                                     "model": {"n_tls": 3},
+                                     "probe": {"frequencies": [0.1], "temperatures": [0.05, 0.1]}}),
+                  output=out / "dipolar.nc", progress=stop, chunk_size=1)
+    assert (out / "dipolar.nc.checkpoint").is_dir()
+    argv = ["study", "--tiny", "--only", "dipolar", "-j", "1", "--no-figures", "-o", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "move the checkpoint away (or delete it)" in err and "overwrite" not in err, err

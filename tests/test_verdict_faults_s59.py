@@ -86,7 +86,7 @@ def test_a_critical_power_at_its_bound_is_not_read_as_no_temperature_dependence(
     # amplitudes without errors are not "within 2 errors of 0"
     assert "within 2 errors" not in cmp["reason"]
     assert "the data do not determine amplitude" in cmp["reason"]
-    assert "critical_power = -240 ran to its bound" in cmp["reason"]
+    assert "critical_power: it ran to its bound -240, below every drive power" in cmp["reason"]
     for law in ("tls", "generic"):
         fit = cmp["fits"][law]
         assert fit["errors"]["critical_power"] is None  # no finite error ...
@@ -162,3 +162,116 @@ def test_the_study_verdict_on_realisations_whose_loss_rises_with_temperature(n_b
     result = analyse_shape(x, q, n_bootstrap=n_bootstrap, rng=np.random.default_rng(1))
     assert result.verdict == vd.NEITHER
     assert "the loss rises with temperature (Kendall" in result.reason
+
+
+# ------------------------------------------------------------- bt205: the second round of inputs
+
+FAMILY_NEAR_MINUS_ONE = """T (mK),Power (dBm),Qi
+20,-120,811361.01
+72.7273,-120,805829.04
+125.455,-120,874769.88
+178.182,-120,888262
+230.909,-120,877433.83
+283.636,-120,966661.26
+336.364,-120,926807.32
+389.091,-120,962042.15
+441.818,-120,1030895.1
+494.545,-120,1096811.1
+547.273,-120,1056580.5
+600,-120,1117574.8
+"""
+
+
+def test_a_family_amplitude_traded_against_its_background_does_not_hide_a_detected_rise(
+        tmp_path, capsys):
+    """The family law with a = -0.8 and 5 % noise (bt205 F1): the family's amplitude is within 2
+    errors of 0 (traded against the background as the shape flattens), the tls and generic
+    amplitudes 8-10 errors above it: the index decides, not "no temperature dependence"."""
+    path = tmp_path / "famneg.csv"
+    path.write_text(FAMILY_NEAR_MINUS_ONE)
+    out = tmp_path / "o"
+    assert _main([str(path), *FREQ, "--out", str(out)]) == 0
+    cmp = _verdict(out)
+    for law in ("tls", "generic"):
+        fit = cmp["fits"][law]
+        assert fit["parameters"]["amplitude"] > 4 * fit["errors"]["amplitude"]
+    assert vd.NOT_DETECTABLE in cmp["fits"]["family"]["indeterminate"][0]  # the family's own
+    assert cmp["verdict"] == vd.BEYOND_GENERIC and vd.NOT_DETECTABLE not in cmp["reason"]
+
+
+def _saturating(tmp_path: Path, critical_power: float) -> str:
+    """A noise-free tanh loss at -120, -100, -80 dBm saturating at ``critical_power`` (dBm)."""
+    t = np.linspace(0.02, 0.6, 12)
+    rows = []
+    for p in (-120, -100, -80):
+        loss = 1e-6 * np.tanh(0.2697 / t / 2) / (1 + 10 ** ((p - critical_power) / 10)) ** 0.5 + 2e-7
+        rows += [f"{1e3 * a:.6g},{p},{1 / b:.8g}\n" for a, b in zip(t, loss, strict=True)]
+    path = tmp_path / f"pc{critical_power:g}.csv"
+    path.write_text("T (mK),Power (dBm),Qi\n" + "".join(rows))
+    return str(path)
+
+
+def test_every_curve_saturated_is_a_critical_power_not_determined(tmp_path):
+    """Pc 80 dB below the powers (bt205 F2): only amplitude x sqrt(Pc) is measured; the fit's
+    amplitude errors (1e-5 +- 12) are not "no temperature dependence detectable"."""
+    out = tmp_path / "o"
+    assert _main([_saturating(tmp_path, -200.0), *FREQ, "--saturation", "--out", str(out)]) == 0
+    cmp = _verdict(out)
+    assert cmp["verdict"] == vd.UNDECIDED
+    assert vd.NOT_DETECTABLE not in cmp["reason"]
+    assert "the data do not determine critical_power" in cmp["reason"]
+    assert "below every drive power (every curve saturated" in cmp["reason"]
+
+
+def test_a_critical_power_above_every_power_does_not_block_a_determined_index(tmp_path):
+    """Pc 130 dB above the powers (bt205 F3): nothing saturates, the tanh is determined
+    (a = 1 +- 7e-6) and was "undecided" for a Pc of +50 +- 1500 dBm."""
+    out = tmp_path / "o"
+    assert _main([_saturating(tmp_path, 50.0), *FREQ, "--saturation", "--out", str(out)]) == 0
+    cmp = _verdict(out)
+    assert cmp["verdict"] == vd.TLS, cmp["reason"]
+
+
+def test_the_family_note_is_given_beside_no_preference_too(tmp_path, capsys):
+    """Both laws 100+ AIC above the family but within 2 of each other (bt205 F4)."""
+    t = np.linspace(0.02, 0.6, 12)
+    x = 0.2697 / t
+    rng = np.random.default_rng(7)
+    loss = 1e-6 * (1 - np.exp(-x)) / (1 + 0.435 * np.exp(-x)) + 2e-7
+    loss = loss * (1 + 0.001 * rng.standard_normal(t.size))
+    path = tmp_path / "f.csv"
+    path.write_text("T (mK),Qi\n" + "".join(f"{1e3 * a:.6g},{1 / b:.10g}\n"
+                                             for a, b in zip(t, loss, strict=True)))
+    assert _main([str(path), *FREQ, "--out", str(tmp_path / "o")]) == 0
+    text = capsys.readouterr().out
+    cmp = _verdict(tmp_path / "o")
+    fits = cmp["fits"]
+    gain = min(fits["tls"]["aic"], fits["generic"]["aic"]) - fits["family"]["aic"]
+    assert gain >= 10 and "the family fits better than either law" in text
+    if cmp["preferred"] is None:
+        assert "|dAIC| < 2; the family fits better than either law" in text
+
+
+def test_a_large_error_near_one_law_only_says_how_far_apart_the_laws_are():
+    verdict, reason = vd.classify_index(2.059, 0.54)
+    assert verdict == vd.UNDECIDED
+    assert "within 2 errors of 1 only, but the laws themselves are only 1.9 errors apart" in reason
+
+
+@pytest.mark.parametrize("text, kelvin", [("500mK", 0.5), ("0.5K", 0.5), ("500uK", 5e-4),
+                                          ("500µK", 5e-4), ("0.5", 0.5)])
+def test_window_units_as_written(text, kelvin):
+    from manybody.cli.fit_data import _temperature
+
+    assert float(_temperature(text)) == pytest.approx(kelvin)
+
+
+@pytest.mark.parametrize("text", ["500MK", "0.5k", "500 mk", "3 kelvin"])
+def test_window_units_of_another_case_are_refused_not_guessed(text):
+    """'500MK' (megakelvin) was read as 500 mK (bt205 F6)."""
+    import argparse
+
+    from manybody.cli.fit_data import _temperature
+
+    with pytest.raises(argparse.ArgumentTypeError, match="is not one of K, mK, uK"):
+        _temperature(text)

@@ -26,6 +26,7 @@ from manybody.cli.errors import UserError
 from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import (
     NO_SPACE,
+    REFUSALS,
     command_finished,
     interrupted_line,
     name_too_long_line,
@@ -163,8 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with stop_signals_as_interrupt(), one_line_warnings():
             return int(module.run(args) or 0)
-    except (UserError, ValueError, TypeError, FileNotFoundError, FileExistsError,
-            PermissionError, NotADirectoryError, IsADirectoryError, MemoryError) as exc:
+    except (UserError, *REFUSALS, MemoryError) as exc:
         # a MemoryError raised without words (an allocation under ulimit -v) printed nothing
         # after the colon (a break test, session 46)
         text = str(exc) or f"out of memory{limit_hint()}"

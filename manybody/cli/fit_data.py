@@ -115,8 +115,9 @@ def _simulations(text: str) -> int:
 #: and changed the verdict, a helper, session 36); 100K or more with the unit written is taken.
 MAX_BARE_TEMPERATURE = 100.0
 
-_TEMPERATURE = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(mk|k)?\s*$",
-                          re.IGNORECASE)
+_TEMPERATURE = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([^\d\s.+-]\S*)?\s*$")
+#: Units of --tmin/--tmax, as written (case matters: '500MK' was read as 500 mK; bt205).
+_TEMPERATURE_UNITS = {"K": 1.0, "mK": 1e-3, "uK": 1e-6, "µK": 1e-6}
 
 
 def _temperature(text: str) -> float:
@@ -127,8 +128,12 @@ def _temperature(text: str) -> float:
                 f"unit: 800mK, 0.8K)")
     if match is None:
         raise argparse.ArgumentTypeError(f"{expected}, got {text!r}")
-    number, unit = float(match.group(1)), (match.group(2) or "").lower()
-    value = number * (1e-3 if unit == "mk" else 1.0)
+    number, unit = float(match.group(1)), match.group(2) or ""
+    if unit and unit not in _TEMPERATURE_UNITS:
+        raise argparse.ArgumentTypeError(
+            f"{expected}, got {text!r}: the unit {unit!r} is not one of "
+            f"{', '.join(_TEMPERATURE_UNITS)} (case matters: mK is millikelvin)")
+    value = number * _TEMPERATURE_UNITS.get(unit, 1.0)
     mk = match.group(1)
     if not 0 < value < MAX_TEMPERATURE:
         hint = f" (in K; write {mk}mK for millikelvin)" if not unit and number > 0 else ""
@@ -738,11 +743,12 @@ def format_table(cmp: LawComparison, error_source: str = "the given sigmas") -> 
                 for lb, sc in zip(opts["labels"], fit.curve_scatter, strict=True)))
     name = {"tls": "TLS tanh(x/2)", "generic": "generic 1 - e^-x", None: "none"}
     why = ""
+    problems = False
     if cmp.preferred is None:
         problems = any(f.indeterminate or f.unphysical for f in cmp.fits.values())
         why = "; no law preferred: " + (cmp.reason if problems else "|dAIC| < 2")
-    else:
-        why = family_better(cmp.fits)
+    if not (cmp.preferred is None and problems):  # also beside "|dAIC| < 2" (bt205)
+        why += family_better(cmp.fits)
     lines += [
         "",
         f"preferred law: {name[cmp.preferred]} (AIC(generic) - AIC(tls) = {cmp.delta_aic:+.2f}, "

@@ -79,6 +79,11 @@ STUDY_WORDS = (
     ("pass overwrite=True (--overwrite) to replace it",
      "remove it or choose another output directory (-o); manybody study does not overwrite "
      "results"),
+    # a checkpoint of another spec in the study's folder (a tester, bt205: study has neither a
+    # spec of the user's to rerun with nor --overwrite)
+    ("Rerun with the original spec, or pass overwrite=True (--overwrite) to discard them and "
+     "start over", "The study's specs are its own: move the checkpoint away (or delete it) to "
+     "compute this spec anew, or choose another output directory (-o)"),
 )
 
 #: Regular expressions applied after the words: (pattern, replacement) per command.

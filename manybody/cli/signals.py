@@ -22,7 +22,7 @@ from typing import Any
 
 from manybody.support.files import NO_ROOM, room_reason
 
-__all__ = ["NO_SPACE", "STOP_SIGNALS", "Terminated", "command_finished", "ignore_stop_signals",
+__all__ = ["NO_SPACE", "REFUSALS", "STOP_SIGNALS", "Terminated", "command_finished", "ignore_stop_signals",
            "last_line", "name_too_long_line", "no_space_line", "script_main",
            "stop_signals_as_interrupt"]
 
@@ -157,9 +157,19 @@ def ignore_stop_signals() -> None:
             pass
 
 
+#: The library's refusals of bad input: one line and status 2 from a command or a script.
+REFUSALS = (ValueError, TypeError, FileNotFoundError, FileExistsError, PermissionError,
+            NotADirectoryError, IsADirectoryError)
+
+
 def script_main(main: Callable[..., int | None], *args: object) -> int:
     """Run a script's ``main(*args)`` as a command: its exit status, or one line on stderr for
-    Ctrl-C or SIGTERM/SIGHUP (status 130 / 143 / 129) and for a full disk (status 1).
+    Ctrl-C or SIGTERM/SIGHUP (status 130 / 143 / 129), for a full disk (status 1) and, as
+    ``manybody COMMAND`` does (:func:`manybody.cli.app.main`), for the library's refusals of bad
+    input (ValueError, TypeError, FileNotFoundError, FileExistsError, PermissionError,
+    NotADirectoryError, IsADirectoryError: status 2; a script's --tmax outside the data, a
+    single power for a saturation fit, a README that is not text ended in tracebacks; a tester,
+    bt205).
 
     Use as ``raise SystemExit(script_main(main))`` under ``if __name__ == "__main__":``.
     """
@@ -176,6 +186,9 @@ def script_main(main: Callable[..., int | None], *args: object) -> int:
         with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
             print(line, file=sys.stderr)
         return status
+    except REFUSALS as exc:
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         if exc.errno == errno.ENAMETOOLONG:
             print(f"{name}: error: {name_too_long_line(exc)}", file=sys.stderr)

@@ -1409,15 +1409,26 @@ def rising_loss(curves) -> str | None:
     return f"Kendall's tau = {tau}, p = {p:.2g}"
 
 
+#: A critical power this far (dB) above every drive power saturates nothing measured.
+UNSATURATED_DB = 10.0
+
+
 def undetermined_parameters(model: _Model, names: Sequence[str], errors: np.ndarray,
-                            at_bound: tuple) -> list[tuple]:
+                            at_bound: tuple, values: np.ndarray | None = None) -> list[tuple]:
     """The parameters the data do not determine, as (name, error, lower, upper bound): an error
     that is not finite (bounds None), or (a nonlinear parameter) one larger than the whole range
     between its bounds (a critical power of -0.01 +- 1.3e9 dB, printed as a number; bt200 F7).
-    A parameter on its bound is flagged as such, not here."""
+    A parameter on its bound is flagged as such, not here; nor is a critical power (and its
+    exponent) ``UNSATURATED_DB`` above every drive power: nothing measured saturates, the law
+    without saturation describes the data and its index is determined (a tanh fitted to
+    a = 1 +- 7e-6 was "undecided" for a Pc of +50 +- 1500 dBm; a tester, bt205)."""
+    given = dict(zip(names, values, strict=True)) if values is not None else {}
+    powers = [p for p in model.powers if p is not None]
+    unsaturated = ("critical_power" in given and bool(powers)
+                   and given["critical_power"] > max(powers) + UNSATURATED_DB)
     loose = []
     for name, err in zip(names, errors, strict=True):
-        if name in at_bound:
+        if name in at_bound or (unsaturated and name.startswith("critical_power")):
             continue
         if not math.isfinite(err):
             loose.append((name, float(err), None, None))
@@ -1453,12 +1464,12 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
                                      f"{own} own parameters (amplitude, background)")
     if indeterminate:  # the amplitudes of a degenerate design mean nothing
         return tuple(indeterminate), ()
-    loose = undetermined_parameters(model, names, errors, at_bound)
+    loose = undetermined_parameters(model, names, errors, at_bound, values)
     # an amplitude without a finite error is neither "within 2 errors of 0" nor beyond: NaN
     # compared False, and an amplitude traded against a critical power at its bound gave "no
     # temperature dependence detectable" (bt200 F7)
     amps = [(n, float(val), float(err)) for n, val, err in zip(names, values, errors, strict=True)
-            if n.startswith("amplitude") and n not in {name for name, *_ in loose}]
+            if n.startswith("amplitude")]
     ymax = max(float(np.max(np.abs(c.loss))) for c in curves)
     index = dict(zip(names, values, strict=True)).get("index", 0.0)
     spans = []
@@ -1471,12 +1482,14 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
         # background (amplitudes 0, next branch); without one the family's index runs to its
         # bound a = -1 ("neither law"), as for the same curve with noise (session 44)
         indeterminate.append("no temperature dependence: every curve is 0")
-    elif not amps:
-        pass  # every amplitude undetermined: said above
     elif all(abs(val) * max(span, 1e-300) <= AMPLITUDE_RESOLUTION * ymax
              or not math.isfinite(val) for _, val, _ in amps):
         indeterminate.append(f"no temperature dependence: the temperature-dependent part is below "
                              f"numerical resolution ({AMPLITUDE_RESOLUTION:g} of the loss)")
+    elif loose or "critical_power" in at_bound:
+        pass  # with a parameter undetermined the amplitudes' errors are those of a degenerate
+        # design (1e-5 +- 12 against a critical power of -220 +- 1e7 dB read as "no temperature
+        # dependence detectable", a tester, bt205; NaN errors compared False, bt200 F7): said below
     else:
         negative = [f"{n} = {val:.3g} +- {err:.2g}" for n, val, err in amps
                     if val < -Z_BAND * err]
@@ -1504,7 +1517,9 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
             else:
                 indeterminate.append(f"no temperature dependence detectable against the "
                                      f"errors: every amplitude is within {Z_BAND:g} errors of 0")
-    if loose and not any(r.startswith("no temperature dependence") for r in indeterminate):
+    if loose and not any(r.startswith(("no temperature dependence: every curve",
+                                       "no temperature dependence: the temperature-dependent"))
+                         for r in indeterminate):
         # (a loss without temperature dependence determines no shape: said already)
         indeterminate.insert(0, "the data do not determine " + ", ".join(
             name + (f" (+-{err:.2g}, wider than its range {lo:g} to {hi:g})" if lo is not None
@@ -1512,7 +1527,15 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
             + (" (no finite error)" if any(lo is None for *_, lo, _ in loose) else ""))
     for name in at_bound:
         val = float(values[names.index(name)])
-        unphysical.append(f"{name} = {val:.4g} ran to its bound")
+        if name == "critical_power" and val < min(p for p in model.powers if p is not None):
+            # every curve saturated: only amplitude x sqrt(Pc) is measured, which no law forbids
+            # (a noise-free tanh with Pc 100 dB below the powers was "no temperature dependence
+            # detectable"; a tester, bt205)
+            indeterminate.append(f"the data do not determine critical_power: it ran to its bound "
+                                 f"{val:.4g}, below every drive power (every curve saturated: "
+                                 "measure at lower power)")
+        else:
+            unphysical.append(f"{name} = {val:.4g} ran to its bound")
     if unphysical and not any("loss ris" in r for r in unphysical):
         # a rise absorbed by a parameter on its bound (Pc ~ T^8 under --critical-power-law
         # power) named only the bound, and the hint (--tmax, --quasiparticle) was lost (bt200 F10)

@@ -153,8 +153,13 @@ def classify_index(
     if math.isnan(s):
         return UNDECIDED, "the error of a is not a number: the fit did not determine it"
     if s >= MAX_INDEX_ERROR and (near_tls or near_generic):
+        # near one law only, said so: "cannot tell the laws apart" read as false beside a = 2.06
+        # +- 0.54 and a very strong AIC preference (a tester, bt205)
+        only = (f" (a = {index:.4g} is within {z:.3g} errors of {1 if near_tls else 0} only, "
+                f"but the laws themselves are only {1 / s:.2g} errors apart)"
+                if near_tls != near_generic else "")
         return UNDECIDED, (f"the error of a ({error:.2g}) is >= {MAX_INDEX_ERROR}: the data "
-                           "cannot tell the laws apart")
+                           f"cannot tell the laws apart{only}")
     if p_value < P_NEITHER:
         return NEITHER, (f"the family fits badly (p = {p_value:.2g} < {P_NEITHER:g}): the data "
                          "are not of this shape")
@@ -330,6 +335,13 @@ def scatter_dof(fit) -> float:
     return float(max(fit.dof - max(scatters, 1) + 1, 0))
 
 
+def _detects(fit) -> bool:
+    """Whether a law fit finds a temperature dependence: an amplitude above Z_BAND times its
+    (finite) error."""
+    return any(name.startswith("amplitude") and math.isfinite(fit.errors[name])
+               and value > Z_BAND * fit.errors[name] for name, value in fit.parameters.items())
+
+
 def judge(fits: Mapping, *, index_error: float | None = None,
           honest_errors: bool | None = None, p_value: float | None = None) -> Verdict:
     """The verdict of the three law fits "tls", "generic" and "family" (see the module notes).
@@ -389,25 +401,36 @@ def judge(fits: Mapping, *, index_error: float | None = None,
     if "index" in fam.at_bound:  # only bounded: no error (the fits report NaN, session 44)
         err = math.nan
     honest = (not fam.errors_scaled) if honest_errors is None else honest_errors
+    family_indeterminate = fam.indeterminate
+    detected = [law for law in ("tls", "generic")
+                if not fits[law].indeterminate and not fits[law].unphysical
+                and _detects(fits[law])]
+    if detected and family_indeterminate and all(r.startswith(NOT_DETECTABLE)
+                                                 for r in family_indeterminate):
+        # the family's amplitude, traded against its background as the shape flattens (a near
+        # -1), is within 2 errors of 0 while the tls and generic amplitudes are 8-10 errors
+        # above it: the temperature dependence is detected, and the index decides (a tester,
+        # bt205: "no temperature dependence detectable" beside those amplitudes)
+        family_indeterminate = ()
     # the family has the most parameters: what it cannot determine, the data cannot tell
     verdict, reason = classify_index(
         index, err,
         p_value=(fam.p_value if p_value is None else p_value) if (honest and fam.dof > 0)
         else math.nan,
-        indeterminate=fam.indeterminate, unphysical=fam.unphysical,
+        indeterminate=family_indeterminate, unphysical=fam.unphysical,
         dof=scatter_dof(fam) if index_error is None else math.inf)
     d_aic = fits["generic"].aic - fits["tls"].aic
     d_bic = fits["generic"].bic - fits["tls"].bic
     problems = [f"{law} fit: {r}" for law, f in fits.items() if law != "family"
                 for r in (*f.indeterminate, *f.unphysical)]
-    family_problem = bool(fam.indeterminate or fam.unphysical)
+    family_problem = bool(family_indeterminate or fam.unphysical)
     preferred, evidence = prefer_law(d_aic, blocked=family_problem or bool(problems))
     if problems and not family_problem:
         reason = "; ".join(problems)
     elif problems:  # every fit's problem, each named (session 31: Al-on-InP's summary said
         # "every amplitude is within 2 errors of 0", the family's reason alone, while the tanh
         # and 1 - e^-x amplitudes were 85 errors below 0)
-        own = (*fam.indeterminate, *fam.unphysical)  # one by one, so a reason the other fits
+        own = (*family_indeterminate, *fam.unphysical)  # one by one, so a reason the other fits
         # share is said once for all of them
         family = [("family", r) for r in own] if reason == "; ".join(own) else [("family", reason)]
         if verdict == UNDECIDED and all(fits[law].unphysical and not fits[law].indeterminate

@@ -200,6 +200,8 @@ def execute_study(
                                       **specs})
     else:
         _check_same_study(out, size, specs)
+    if specs:  # the summary files are written (matrix elements alone write none)
+        _check_summary_markdown(out)
     created = make_output_directory(out)
     try:
         for name in (*specs, *matrix_specs):  # a file in the way of any spec: before any work
@@ -283,6 +285,27 @@ def _summary_rows(path: Path) -> list[dict]:
                               "replace it; move it away, or give the study another output "
                               "directory (-o)")
     return rows
+
+
+#: How the study's summary.md begins (:func:`manybody.study.summary.format_summary`).
+SUMMARY_MARKDOWN_START = "| study | parameter |"
+
+
+def _check_summary_markdown(out: Path) -> None:
+    """Refuse a summary.md in ``out`` that is not a study's table: the study would replace it (a
+    user's notes there were overwritten without a word; a tester, bt205)."""
+    path = out / "summary.md"
+    if not path.is_file():
+        return
+    try:
+        with path.open(encoding="utf-8") as fh:
+            first = fh.readline()
+    except (OSError, UnicodeDecodeError):
+        first = ""
+    if not first.startswith(SUMMARY_MARKDOWN_START):
+        raise FileExistsError(f"{str(path)!r} is not a study's summary table (it does not begin "
+                              f"with {SUMMARY_MARKDOWN_START!r}), and the study would replace it; "
+                              "move it away, or give the study another output directory (-o)")
 
 
 def _summarised(out: Path) -> set[str]:

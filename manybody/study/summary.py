@@ -446,18 +446,23 @@ def load_rows(path: str | Path) -> list[dict]:
 def unreadable_results(study_dir: str | Path, names: Any) -> str | None:
     """The one-line message of the first results file ``<name>.nc`` of ``study_dir`` (for
     ``name`` in ``names``, those present) that :func:`manybody.runs.results.load_results`
-    refuses (damaged, truncated, of another format), else None. The scripts check before
-    refitting or drawing: ``summarise_study.py --recompute`` and ``make_figures.py`` ended in a
-    traceback on a half-copied .nc midway (bt203 F9)."""
-    from manybody.runs.results import load_results
+    refuses (damaged, truncated, of another format) or that holds another spec's results, else
+    None. The scripts check before refitting or drawing: ``summarise_study.py --recompute`` and
+    ``make_figures.py`` ended in a traceback on a half-copied .nc midway (bt203 F9)."""
+    from manybody.runs.results import dataset_spec, load_results
 
     for name in names:
         path = Path(study_dir) / f"{name}.nc"
         if path.exists():
             try:
-                load_results(path)
+                ds = load_results(path)
+                held = dataset_spec(ds).name if "spec" in ds.attrs else name
             except (ValueError, OSError) as exc:
                 return str(exc)
+            if held != name:  # a run of another spec was summarised as this study's rows, and
+                # drawn into a KeyError (a tester, bt205), where manybody study refuses it
+                return (f"{str(path)!r} holds the results of spec {held!r}, not the study's "
+                        f"{name!r}; move it away (manybody study computes it again)")
     return None
 
 
