@@ -275,3 +275,49 @@ def test_window_units_of_another_case_are_refused_not_guessed(text):
 
     with pytest.raises(argparse.ArgumentTypeError, match="is not one of K, mK, uK"):
         _temperature(text)
+
+
+def test_a_power_sweep_beta_wider_than_its_range_is_not_determined_nor_tested(tmp_path, capsys):
+    """Every power 35-115 dB above Pc (bt205 F13): betas of +-1e6 and a shared 2.88 +- 590 were
+    counted as determined, tested against 1/2 and against each other."""
+    from manybody.laws.saturation import BETA_BOUNDS
+
+    rng = np.random.default_rng(13)
+    t = np.linspace(0.02, 0.6, 8)
+    files = []
+    for p in (-140, -120, -100, -80, -60):
+        loss = 1e-6 * np.tanh(0.2697 / t / 2) / (1 + 10 ** ((p + 175) / 10)) ** 0.5 + 2e-7
+        loss = loss * (1 + 0.01 * rng.standard_normal(t.size))
+        path = tmp_path / f"p_{-p}dBm.csv"
+        path.write_text("T (mK),Power (dBm),Qi\n" + "".join(
+            f"{1e3 * a:.6g},{p},{1 / b:.8g}\n" for a, b in zip(t, loss, strict=True)))
+        files.append(str(path))
+    out = tmp_path / "o"
+    assert _main([*files, "--power-sweep", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    result = json.loads((out / "saturation_results.json").read_text())["fit"]
+    shared = result["shared_beta"]["free"]
+    width = BETA_BOUNDS[1] - BETA_BOUNDS[0]
+    assert not (shared["errors"]["beta"] or math.inf) < width  # the case of the test
+    assert "shared beta not determined" in text and "says nothing" in text
+    assert "is not rejected" not in text and "per-temperature betas about" not in text
+    assert result["beta_consistency"]["chi2"] is None
+    for row in result["per_temperature"]:
+        if "free" in row and not (row["free"]["errors"]["beta"] or math.inf) < width:
+            temperature = f"{row['temperature_K']:>7.4g}"
+            line = next(ln for ln in text.splitlines() if ln.startswith(temperature))
+            assert "n.d." in line.split()[-2] or "n.d." in line
+
+
+def test_beta_determined_needs_a_finite_error_inside_its_range():
+    from types import SimpleNamespace
+
+    from manybody.measured.power_sweep import beta_determined
+
+    def fit(error, bound=()):
+        return SimpleNamespace(errors={"beta": error}, at_bound=bound)
+
+    assert beta_determined(fit(0.05))
+    assert not beta_determined(fit(590.0)) and not beta_determined(fit(math.inf))
+    assert not beta_determined(fit(math.nan)) and not beta_determined(fit(0.0))
+    assert not beta_determined(fit(0.05, ("beta",)))

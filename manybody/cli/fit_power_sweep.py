@@ -43,6 +43,7 @@ from manybody.cli.parser import option_given
 from manybody.cli.x_range import check_data_window
 from manybody.measured.power_sweep import (
     PowerSweepFit,
+    beta_determined,
     beta_summary,
     fit_power_sweep,
     power_sweep,
@@ -109,8 +110,10 @@ def format_sweep(fit: PowerSweepFit) -> str:
 
     lines += [
         "",
-        f"beta shared, free:  beta = {_fmt(free.parameters['beta'], free.errors['beta'])}; "
-        f"{misfit(free)}",
+        "beta shared, free:  beta = "
+        + (_fmt(free.parameters["beta"], free.errors["beta"]) if beta_determined(free) else
+           f"n.d. ({free.parameters['beta']:.3g} +- {free.errors['beta']:.2g})") + "; "
+        + f"{misfit(free)}",
         f"beta fixed at 1/2:  {misfit(fixed)}",
         beta_summary(fit),
         "",
@@ -127,7 +130,8 @@ def format_sweep(fit: PowerSweepFit) -> str:
             own, p = "not fitted", ""
         else:
             b = r.free
-            own = (_fmt(b.parameters["beta"], b.errors["beta"], "beta" not in b.at_bound)
+            own = ((_fmt(b.parameters["beta"], b.errors["beta"]) if beta_determined(b)
+                    else "n.d.")
                    + (" (Pc n.d.)" if "critical_power" in b.at_bound else ""))
             p = f"{r.p_value:.3g}"
         lines.append(f"{s.temperature[i]:>7.4g} {_fmt(pc[j], pc_err[j], ok[j]):>20} "

@@ -28,7 +28,7 @@ from manybody.laws.inputs import (
     window_curves,
     window_text,
 )
-from manybody.laws.saturation import PC_DECADES, REFERENCE_BETA
+from manybody.laws.saturation import BETA_BOUNDS, PC_DECADES, REFERENCE_BETA
 from manybody.laws.saturation_comparison import (
     ExponentComparison,
     compare_exponent,
@@ -267,8 +267,9 @@ def _consistency(shared: ExponentComparison, per: list) -> dict:
     from scipy import stats
 
     beta = shared.free.parameters["beta"]
-    used = [r.free for r in per if not isinstance(r, str) and "beta" not in r.free.at_bound
-            and 0 < r.free.errors["beta"] < math.inf]
+    used = [r.free for r in per if not isinstance(r, str) and beta_determined(r.free)]
+    if not beta_determined(shared.free):  # no shared beta to test the others against
+        used = []
     k = len(used)
     scaled = any(f.errors_scaled for f in used)
     if scaled:
@@ -352,10 +353,24 @@ def fit_power_sweep(sweep: PowerSweep, *, background: bool = True, error_model: 
                          {**options, "reference_beta": reference_beta})
 
 
+def beta_determined(fit) -> bool:
+    """Whether a saturation fit determines its exponent beta: not on a bound, with an error
+    above 0 and below the width of ``BETA_BOUNDS`` (errors of 1e6 and 590 were counted as
+    determined and tested, "beta = 1/2 is not rejected"; a tester, bt205)."""
+    error = fit.errors["beta"]
+    return ("beta" not in fit.at_bound and math.isfinite(error)
+            and 0 < error < BETA_BOUNDS[1] - BETA_BOUNDS[0])
+
+
 def beta_summary(fit: PowerSweepFit) -> str:
-    """One line: the shared beta, its error and what the test says about beta = 1/2."""
+    """One line: the shared beta, its error and what the test says about beta = 1/2 (that
+    nothing is said when the data do not determine beta, :func:`beta_determined`)."""
     c = fit.shared
     b, e = c.free.parameters["beta"], c.free.errors["beta"]
+    if not beta_determined(c.free):
+        return (f"shared beta not determined ({b:.3g} +- {e:.2g}, or on a bound; its range is "
+                f"{BETA_BOUNDS[0]:g} to {BETA_BOUNDS[1]:g}); the test of beta = 1/2 says nothing "
+                f"(p = {c.p_value:.3g}): measure powers that span the critical power")
     verdict = ("beta = 1/2 is not rejected" if c.preferred == "fixed" else
                "beta = 1/2 is rejected")
     z = f", {abs(c.z):.3g} sigma from 1/2" if math.isfinite(c.z) else ""
