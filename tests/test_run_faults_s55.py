@@ -126,7 +126,7 @@ def test_a_damaged_results_file_in_a_study_folder_is_said_to_be_recomputed_when_
     spec = RunSpec.from_dict({"seed": 1, "realisations": 1, "model": {"n_tls": 2},
                               "probe": {"frequencies": [0.1], "temperatures": [0.1]}})
     with pytest.raises(ValueError, match=r"is not a readable netCDF4/HDF5 results file.*The study "
-                       r"computes this file: move it away \(or delete it\) and rerun the study "
+                       r"computes this file: delete it \(or move it away\) and rerun the study "
                        r"to compute 'dipolar' again"):
         _results("dipolar", spec, path, "default", say=lambda text: None)
     assert path.read_bytes().startswith(b"\x89HDF")  # nothing removed or rewritten

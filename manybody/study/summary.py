@@ -19,7 +19,13 @@ from manybody.laws.analysis import analyse_shape
 from manybody.laws.collapse import frequency_collapse
 from manybody.laws.fit import FAMILY_INDEX_BOUNDS
 from manybody.runs.lifecycle import start_watchdog
-from manybody.runs.results import SweepPoint, check_results_dataset, dataset_spec, sweep_points
+from manybody.runs.results import (
+    SweepPoint,
+    check_results_dataset,
+    dataset_spec,
+    load_results,
+    sweep_points,
+)
 from manybody.runs.spec import RunSpec
 from manybody.simulation.equilibration import frozen_fraction
 from manybody.study.decomposition import control_parameters, decompose
@@ -449,8 +455,6 @@ def unreadable_results(study_dir: str | Path, names: Any) -> str | None:
     refuses (damaged, truncated, of another format) or that holds another spec's results, else
     None. The scripts check before refitting or drawing: ``summarise_study.py --recompute`` and
     ``make_figures.py`` ended in a traceback on a half-copied .nc midway (bt203 F9)."""
-    from manybody.runs.results import dataset_spec, load_results
-
     for name in names:
         path = Path(study_dir) / f"{name}.nc"
         if path.exists():
