@@ -321,3 +321,26 @@ def test_beta_determined_needs_a_finite_error_inside_its_range():
     assert not beta_determined(fit(590.0)) and not beta_determined(fit(math.inf))
     assert not beta_determined(fit(math.nan)) and not beta_determined(fit(0.0))
     assert not beta_determined(fit(0.05, ("beta",)))
+
+
+def test_a_rising_curve_weighed_down_by_its_own_scatter_is_named(tmp_path):
+    """Two tanh curves and one whose loss rises with temperature (bt205 F15): with a scatter
+    per curve the rising one weighs little and the verdict is a clean tanh; the curve is named
+    (Kendall's tau) with the quasiparticle hint."""
+    rng = np.random.default_rng(15)
+    t = np.linspace(0.02, 0.6, 12)
+    rows = []
+    for p in (-120, -100, -80):
+        loss = 1e-6 * np.tanh(0.2697 / t / 2) / (1 + 10 ** ((p + 100) / 10)) ** 0.5 + 2e-7
+        if p == -80:
+            loss = loss + 5e-7 * (t / 0.6) ** 2
+        loss = loss * (1 + 0.01 * rng.standard_normal(t.size))
+        rows += [f"{1e3 * a:.6g},{p},{1 / b:.8g}\n" for a, b in zip(t, loss, strict=True)]
+    path = tmp_path / "mixrise.csv"
+    path.write_text("T (mK),Power (dBm),Qi\n" + "".join(rows))
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        assert _main([str(path), *FREQ, "--saturation", "--out", str(tmp_path / "o")]) == 0
+    said = [str(w.message) for w in record if "rises with temperature" in str(w.message)]
+    assert len(said) == 1 and "'mixrise -80 dBm' (Kendall's tau" in said[0], said
+    assert "--tmax" in said[0]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from manybody.laws.covariance import SCATTER_P, unequal_scatter_p_value
-from manybody.laws.fit import ShortCurveWarning, fit_joint
+from manybody.laws.fit import ShortCurveWarning, fit_joint, rising_loss
 from manybody.laws.inputs import LAWS, LossCurve, LossScaleWarning, ShiftCurve, loss_curve_list
 from manybody.laws.verdict import judge
 from manybody.laws.x_range import XRangeWarning
@@ -321,6 +321,15 @@ def _warn_uneven_scatter(fit) -> None:
     p_value = unequal_scatter_p_value(scatters, counts * (1.0 - k / counts.sum()))
     if p_value is None or p_value >= SCATTER_P:
         return
+    # a curve whose loss rises with temperature is down-weighted by its own scatter, and the
+    # verdict reached without it (tanh beside a -80 dBm curve rising 1.8x; a tester, bt205 F15)
+    rising = [(c.label, why) for c in fit.curves if (why := rising_loss([c])) is not None]
+    if rising:
+        warnings.warn(f"the loss of {', '.join(f'{label!r} ({why})' for label, why in rising)} "
+                      "rises with temperature, which neither law can: with a scatter estimated "
+                      "for each curve it weighs little in the fit and the verdict rests on the "
+                      "others; most often quasiparticles, above about T_c/10: fit below it with "
+                      "--tmax, or add their loss with --quasiparticle", UserWarning, stacklevel=3)
     warnings.warn(f"the scatter estimated for each curve ranges from {scatters.min():.3g} to "
                   f"{scatters.max():.3g} ({scatters.max() / scatters.min():.1f}x; unequal by "
                   f"Bartlett's test, p = {p_value:.1g}): the shared saturation law does not fit "
