@@ -247,9 +247,8 @@ def test_the_family_note_is_given_beside_no_preference_too(tmp_path, capsys):
     cmp = _verdict(tmp_path / "o")
     fits = cmp["fits"]
     gain = min(fits["tls"]["aic"], fits["generic"]["aic"]) - fits["family"]["aic"]
-    assert gain >= 10 and "the family fits better than either law" in text
-    if cmp["preferred"] is None:
-        assert "|dAIC| < 2; the family fits better than either law" in text
+    assert gain >= 10 and cmp["preferred"] is None  # the case of the test: no law preferred
+    assert "|dAIC| < 2; the family fits better than either law" in text
 
 
 def test_a_large_error_near_one_law_only_says_how_far_apart_the_laws_are():
@@ -302,11 +301,14 @@ def test_a_power_sweep_beta_wider_than_its_range_is_not_determined_nor_tested(tm
     assert "shared beta not determined" in text and "says nothing" in text
     assert "is not rejected" not in text and "per-temperature betas about" not in text
     assert result["beta_consistency"]["chi2"] is None
+    checked = 0
     for row in result["per_temperature"]:
         if "free" in row and not (row["free"]["errors"]["beta"] or math.inf) < width:
             temperature = f"{row['temperature_K']:>7.4g}"
             line = next(ln for ln in text.splitlines() if ln.startswith(temperature))
-            assert "n.d." in line.split()[-2] or "n.d." in line
+            assert line[50:66].strip().startswith("n.d."), line  # the "beta at this T" column
+            checked += 1
+    assert checked >= 2
 
 
 def test_beta_determined_needs_a_finite_error_inside_its_range():

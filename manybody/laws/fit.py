@@ -1465,9 +1465,6 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
     if indeterminate:  # the amplitudes of a degenerate design mean nothing
         return tuple(indeterminate), ()
     loose = undetermined_parameters(model, names, errors, at_bound, values)
-    # an amplitude without a finite error is neither "within 2 errors of 0" nor beyond: NaN
-    # compared False, and an amplitude traded against a critical power at its bound gave "no
-    # temperature dependence detectable" (bt200 F7)
     amps = [(n, float(val), float(err)) for n, val, err in zip(names, values, errors, strict=True)
             if n.startswith("amplitude")]
     ymax = max(float(np.max(np.abs(c.loss))) for c in curves)
