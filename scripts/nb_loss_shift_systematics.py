@@ -25,6 +25,7 @@ import math
 import warnings
 from pathlib import Path
 
+from manybody.cli.fit_data import temperature_argument
 from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.laws.inputs import ShiftCurve
@@ -35,7 +36,6 @@ from manybody.runs.results import checked_output_option
 from manybody.support import jsonio
 from manybody.support.files import atomic_write_text
 from manybody.support.provenance import command_line, environment
-from manybody.support.validate import cli_real
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "resonator_nb_cpw"
@@ -43,15 +43,16 @@ FREQUENCY = "5.61989GHz"
 
 
 def _tmaxes(text: str) -> list[float]:
-    """An argparse ``type`` for --tmax: comma-separated finite numbers > 0 (K). ``-1`` and
-    ``abc`` ended in tracebacks, -1 only inside the first fit (a break test, bt203 F5)."""
-    number = cli_real(0.0, low_open=True)
+    """An argparse ``type`` for --tmax: comma-separated upper temperature limits, each as
+    fit-data's --tmax takes it (K, or with its unit: 800mK). ``-1`` and ``abc`` ended in
+    tracebacks (bt203 F5); a bare 100 was told to write 100mK, which this option refused
+    (note_s59): the two options now share one parser."""
     try:
-        return [number(t) for t in text.split(",")]
+        return [temperature_argument(t) for t in text.split(",")]
     except argparse.ArgumentTypeError as exc:
         where = f" in {text!r}" if "," in text else ""
         raise argparse.ArgumentTypeError(f"{exc}{where} (comma-separated upper temperature "
-                                         "limits in K)") from None
+                                         "limits)") from None
 
 
 def _available_powers() -> list[str]:
@@ -94,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-saturation", dest="saturation", action="store_false",
                         help="leave out the joint fit of all files with the saturation model")
     parser.add_argument("--tmax", type=_tmaxes, default="0.6,0.8,1.0,1.2",
-                        help="upper temperature limits (K) without the activated term; the "
-                             "activated term is fitted over 0.1-1.7 K and at the largest tmax")
+                        help="upper temperature limits (K, or with the unit: 800mK) without the "
+                             "activated term; the activated term is fitted over 0.1-1.7 K and at "
+                             "the largest tmax")
     args = parser.parse_args(argv)
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         checked_output_option(parser, "--out", args.out, directory=True)

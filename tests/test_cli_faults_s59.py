@@ -44,9 +44,9 @@ def test_the_order_hint_names_the_users_own_files(tmp_path, capsys):
 # ------------------------------------------------------------------------------- bt200 item 3
 @pytest.mark.parametrize("text, hinted", [("20", True), ("20K", False), ("0.5mK", False)])
 def test_the_in_kelvin_hint_follows_only_a_bare_number(tmp_path, capsys, text, hinted):
-    from manybody.cli.fit_data import _temperature
+    from manybody.cli.fit_data import temperature_argument
 
-    value = _temperature(text)
+    value = temperature_argument(text)
     assert isinstance(value, Kelvin) and value.unit_given is not hinted
     tmin, tmax = (value, None) if text.endswith("mK") else (None, value)
     note_window_unused([0.1, 0.5, 1.7], tmin, tmax)

@@ -114,11 +114,11 @@ def test_tmax_with_a_unit_is_the_same_cut_as_in_kelvin(tmp_path, capsys):
     them); 99 without a unit is still taken as K."""
     import json
 
-    from manybody.cli.fit_data import _temperature
+    from manybody.cli.fit_data import temperature_argument
 
-    assert _temperature("800mK") == pytest.approx(0.8)
-    assert _temperature("0.8 K") == pytest.approx(0.8)
-    assert _temperature("99") == 99.0 and _temperature("100K") == 100.0
+    assert temperature_argument("800mK") == pytest.approx(0.8)
+    assert temperature_argument("0.8 K") == pytest.approx(0.8)
+    assert temperature_argument("99") == 99.0 and temperature_argument("100K") == 100.0
     path = _nb_like(tmp_path)
     fitted = []
     for value in ("800mK", "0.8K", "0.8"):

@@ -32,7 +32,7 @@ def refused(*args: str, cwd: Path = ROOT) -> str:
 # -- F5: nb_loss_shift_systematics.py --tmax / --powers ----------------------------------------
 
 @pytest.mark.parametrize("args, option, expected", [
-    (["--tmax", "-1"], "--tmax", "> 0"),
+    (["--tmax", "-1"], "--tmax", "0 < T"),
     (["--tmax", "abc"], "--tmax", "'abc'"),
     (["--tmax", "0.6,inf"], "--tmax", "'inf'"),
     (["--powers", "99"], "--powers", "have 80, 100, 120, 140, 160"),
@@ -43,6 +43,17 @@ def test_nb_systematics_refuses_bad_tmax_and_powers_at_parsing(tmp_path, args, o
     line = refused("scripts/nb_loss_shift_systematics.py", *args, "--out", str(out))
     assert line.startswith("nb_loss_shift_systematics.py: error: argument " + option), line
     assert expected in line, line
+    assert not out.exists()
+
+
+def test_nb_systematics_tmax_takes_the_unit_its_advice_names(tmp_path):
+    """A bare --tmax 100 was told to write '--tmax 100mK', which the script's --tmax refused
+    (note_s59): it now parses --tmax as fit-data does, so the advice is one it takes."""
+    out = tmp_path / "nbj"
+    line = refused("scripts/nb_loss_shift_systematics.py", "--tmax", "100", "--out", str(out))
+    assert "write 100mK" in line, line
+    line = refused("scripts/nb_loss_shift_systematics.py", "--tmax", "100mK,0.8", "--out", str(out))
+    assert "argument --tmax" not in line and "(window T <= 0.1 K)" in line, line
     assert not out.exists()
 
 

@@ -120,7 +120,7 @@ _TEMPERATURE = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([
 _TEMPERATURE_UNITS = {"K": 1.0, "mK": 1e-3, "uK": 1e-6, "µK": 1e-6}
 
 
-def _temperature(text: str) -> float:
+def temperature_argument(text: str) -> float:
     """--tmin/--tmax: a temperature in K, or with its unit ('800mK', '0.8K'), as --frequency
     takes units; a bare number of MAX_BARE_TEMPERATURE or more is refused (mK by habit)."""
     match = _TEMPERATURE.match(text)
@@ -198,9 +198,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top", type=v.cli_real(low=1.0, low_open=True), default=1.5,
                         help="with --velocity: the maximum is located from the points within a "
                              "factor TOP of the largest value (default 1.5)")
-    parser.add_argument("--tmin", type=_temperature, default=None,
+    parser.add_argument("--tmin", type=temperature_argument, default=None,
                         help="lowest temperature fitted: K, or with its unit (50mK, 0.05K)")
-    parser.add_argument("--tmax", type=_temperature, default=None,
+    parser.add_argument("--tmax", type=temperature_argument, default=None,
                         help="highest temperature fitted: K, or with its unit (800mK, 0.8K)")
     parser.add_argument("--background", action=argparse.BooleanOptionalAction, default=True,
                         help="constant background loss per curve (default: on)")
