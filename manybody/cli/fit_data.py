@@ -75,7 +75,7 @@ from manybody.laws.inputs import (
     in_window,
     parse_frequency,
 )
-from manybody.laws.verdict import EVIDENCE_LEVELS
+from manybody.laws.verdict import EVIDENCE_LEVELS, evidence_shown
 from manybody.laws.x_range import XRangeWarning
 from manybody.measured.headers import error_is_fraction, error_is_relative
 from manybody.measured.tables import (
@@ -752,7 +752,8 @@ def format_table(cmp: LawComparison, error_source: str = "the given sigmas") -> 
     lines += [
         "",
         f"preferred law: {name[cmp.preferred]} (AIC(generic) - AIC(tls) = {cmp.delta_aic:+.2f}, "
-        f"BIC difference {cmp.delta_bic:+.2f}; evidence: {cmp.evidence}{why})",
+        f"BIC difference {cmp.delta_bic:+.2f}; evidence: "
+        f"{evidence_shown(cmp.evidence, cmp.delta_aic)}{why})",
         (f"TLS index a: not determined ({undetermined(fam)}); " if undetermined(fam) else
          f"TLS index a = {value_with_error(cmp.index, cmp.index_error)} (1: tanh, 0: 1 - e^-x); ")
         + (f"the laws are {cmp.separation:.2g} sigma apart in a; "

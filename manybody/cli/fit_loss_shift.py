@@ -46,6 +46,7 @@ from manybody.cli.fit_outputs import (
 from manybody.cli.parser import option_given, option_typed
 from manybody.cli.x_range import check_data_window, note_window_unused
 from manybody.laws.inputs import LossCurve, ShiftCurve, parse_frequency
+from manybody.laws.verdict import evidence_shown
 from manybody.measured.resonator_table import loss_table, shift_curves
 from manybody.measured.tables import curves_from_table
 from manybody.measured.velocity import read_velocity_table, refuse_repeated_temperatures
@@ -392,7 +393,7 @@ def format_table(cmp: LossShiftComparison) -> str:
         vd = cmp.verdicts[mode]
         lines.append(f"-> TLS index a = {value_with_error(vd.index, vd.index_error)}; preferred: "
                      f"{vd.preferred or 'none'} (AIC(generic) - AIC(tls) = {vd.delta_aic:+.2f}, "
-                     f"evidence {vd.evidence}); verdict: {vd.verdict}")
+                     f"evidence {evidence_shown(vd.evidence, vd.delta_aic)}); verdict: {vd.verdict}")
     lines += ["", consistency(cmp)]
     return "\n".join(lines)
 

@@ -276,6 +276,22 @@ def prefer_law(delta_aic: float, blocked: bool = False) -> tuple[str | None, str
     return ("tls" if delta_aic > 0 else "generic"), evidence
 
 
+def evidence_shown(evidence: str, delta_aic: float) -> str:
+    """The evidence as a report prints it: ``evidence``, or "not weighed" where no law is
+    preferred because a fit cannot decide or is unphysical although |delta_aic| >= 2
+    (:func:`prefer_law` gives "none" there; "evidence: none" beside AIC(generic) - AIC(tls) = +25
+    read as a contradiction, note_s59).
+
+    Raises
+    ------
+    TypeError
+        delta_aic not a real number.
+    """
+    if evidence == "none" and evidence_label(delta_aic) != "none":
+        return "not weighed"
+    return evidence
+
+
 def _named_reasons(pairs: list[tuple[str, str]]) -> str:
     """"family fit: r1; tls fit: r2", a reason shared by several fits named once ("family, tls
     and generic fits: r")."""
