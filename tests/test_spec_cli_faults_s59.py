@@ -103,6 +103,23 @@ def test_a_run_from_standard_input_is_resumed_from_the_checkpoints_copy_of_its_s
     assert "resumed 4" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("edit, said", [
+    (lambda text: text.replace("seed = 1", "seed = 2"), "gives another spec_sha256 than the run"),
+    (lambda text: text + "[[[", "is no longer a readable spec ("),
+])
+def test_an_edited_copy_of_the_spec_is_not_recommended(tmp_path, capsys, monkeypatch, edit, said):
+    """info recommended resuming with the checkpoint's copy of a spec read from /dev/stdin even
+    after the copy was edited: that rerun refuses the checkpoint as another spec's (bt205 F14)."""
+    directory, _ = _interrupted(tmp_path, monkeypatch, "/dev/stdin")
+    copy = directory / "spec.toml"
+    copy.write_text(edit(copy.read_text()))
+    assert main(["info", str(directory)]) == 0
+    out = capsys.readouterr().out
+    assert said in out and "a rerun with it would not resume this checkpoint" in out, out
+    assert "with the copy (" not in out, out
+    assert "(manybody run /dev/stdin -o o.nc --no-progress" in out, out
+
+
 def test_a_run_from_a_file_is_resumed_by_its_own_command(tmp_path, capsys, monkeypatch):
     directory, _ = _interrupted(tmp_path, monkeypatch, "s.toml")
     assert main(["info", str(directory)]) == 0

@@ -305,16 +305,19 @@ def _resume_hint(meta: dict[str, Any] | None, output: Path | None,
     where = f" in {_quoted(cwd)}" if isinstance(cwd, str) else ""
     if isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv) \
             and argv[0] not in ("", "-c", "-m"):  # python -c or a session: nothing to rerun
-        argv, copied = _with_spec_copy(argv, cwd, directory)
+        argv, copied, replaced = _with_spec_copy(argv, cwd, directory, meta.get("spec_sha256"))
         if len(argv) >= 2 and argv[1] in ("run", "study") \
                 and Path(argv[0]).name in ("manybody", "__main__.py"):
             command = shlex.join(["manybody", *argv[1:]])
         else:  # a script of the user's that calls run_sweep (its argv lacks the interpreter:
             # "('my script.py' spec.toml)" was no command; a helper, session 36)
             command = shlex.join(["python", *argv])
-        if copied:
+        if copied and replaced:
             return (f"{copied}: rerun{where} the command that wrote it with the copy ({command}) "
                     "to compute the rest; finished tasks are kept" + _moved_note(argv, cwd, output))
+        if copied:  # the copy was edited: the command, once the spec is back
+            return (f"{copied} ({command}{where}); finished tasks are kept"
+                    + _moved_note(argv, cwd, output))
         return (f"rerun{where} the command that wrote it ({command}) to compute the rest; "
                 "finished tasks are kept" + _moved_note(argv, cwd, output))
     shown = _quoted(output) if output is not None else "OUTPUT"
@@ -324,30 +327,56 @@ def _resume_hint(meta: dict[str, Any] | None, output: Path | None,
             "kept")
 
 
-def _with_spec_copy(argv: list[str], cwd: Any, directory: Path | None) -> tuple[list[str], str]:
+def _with_spec_copy(argv: list[str], cwd: Any, directory: Path | None,
+                    digest: Any = None) -> tuple[list[str], str, bool]:
     """A recorded ``manybody run`` command whose spec was read from a stream (/dev/stdin, a pipe,
     a process substitution) or is gone, with the checkpoint's copy of the spec in its place, and
-    what happened; ``(argv, "")`` otherwise. The command recorded /dev/stdin, which cannot be
-    replayed (a tester, bt196)."""
+    what happened, and True; ``(argv, "", False)`` otherwise. The command recorded /dev/stdin,
+    which cannot be replayed (a tester, bt196). A copy that no longer gives the run's ``digest`` (its
+    spec_sha256: edited, or damaged) is not recommended: the rerun would refuse the checkpoint
+    as another spec's (a tester, bt205 F14): ``(argv, why, False)``."""
     from manybody.cli import run
     from manybody.runs.checkpoint import Checkpoint
 
     copy = None if directory is None else directory / Checkpoint.SPEC_COPY
     if copy is None or not copy.is_file() or len(argv) < 3 or argv[1] != "run":
-        return argv, ""
+        return argv, "", False
     parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
     run.configure(parser)
     try:
         spec = parser.parse_known_args(argv[2:])[0].spec
     except (argparse.ArgumentError, SystemExit):
-        return argv, ""
+        return argv, "", False
     if not run.spec_not_replayable(spec, cwd if isinstance(cwd, str) else None):
-        return argv, ""
+        return argv, "", False
     at = len(argv) - 1 - argv[::-1].index(spec)
     how = "was read from" if spec.startswith(("/dev/", "/proc/")) else "is no longer at"
+    changed = _copy_changed(copy, digest)
+    if changed:
+        return argv, (f"the spec {how} {_quoted(spec)}, which the recorded command does not "
+                      f"replay, and the checkpoint's copy of it ({_quoted(copy)}) {changed}: a "
+                      "rerun with it would not resume this checkpoint; put back the spec the "
+                      "run started with (its digest is spec_sha256 above) and rerun the "
+                      "command that wrote it"), False
     return ([*argv[:at], str(copy.resolve()), *argv[at + 1:]],
             f"the spec {how} {_quoted(spec)}, which the recorded command does not replay; the checkpoint "
-            f"keeps a copy of it ({_quoted(copy)})")
+            f"keeps a copy of it ({_quoted(copy)})", True)
+
+
+def _copy_changed(copy: Path, digest: Any) -> str:
+    """Why the checkpoint's copy of the spec is not the spec of the run whose recorded
+    ``digest`` (spec_sha256) is given: "" when it is (or no digest was recorded)."""
+    from manybody.runs.spec import RunSpec
+
+    if not isinstance(digest, str):
+        return ""
+    try:
+        found = RunSpec.from_toml(copy).digest()
+    except (OSError, ValueError, TypeError) as exc:
+        return f"is no longer a readable spec ({exc})"
+    if found == digest:
+        return ""
+    return "gives another spec_sha256 than the run recorded (edited since it started)"
 
 
 def _recorded_output(argv: list[str]) -> str | None:
