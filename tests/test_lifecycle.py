@@ -903,6 +903,45 @@ def test_study_fit_workers_exit_when_the_study_is_killed(tmp_path):
     assert_workers_exit_on_kill(proc, lambda: len(list(tmp_path.glob("fit-*"))) == 2, count=2)
 
 
+SIGINT_HOOK = '''
+import os, signal
+if os.environ.get("MB_TEST_SIGINT_HOOK"):
+    _ignored = int(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)
+    open(os.path.join(os.environ["MB_TEST_SIGINT_HOOK"], f"sigint-{os.getpid()}-{_ignored}"),
+         "w").close()
+'''
+
+
+def test_study_fit_workers_start_deaf_to_the_terminals_ctrl_c(tmp_path):
+    """The summary's fitting workers (joblib, loky) started with the terminal's SIGINT: a
+    second Ctrl-C while they imported joblib printed two KeyboardInterrupt tracebacks after the
+    study's one line (bt205 F17). They start with SIGINT ignored, as the sweep's do; the
+    study's own process keeps its handler (each process records its SIGINT disposition at
+    start-up, before Python could install a handler)."""
+    spec_path = write_spec(tmp_path, realisations=2)
+    out = tmp_path / "out.nc"
+    run_sweep(RunSpec.from_toml(spec_path), output=out, n_jobs=1)  # two sweep points
+    hook_dir, seen = tmp_path / "hook", tmp_path / "seen"
+    hook_dir.mkdir()
+    seen.mkdir()
+    (hook_dir / "sitecustomize.py").write_text(SIGINT_HOOK)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(hook_dir), str(ROOT)]),
+               MB_TEST_SIGINT_HOOK=str(seen))
+    script = ("import signal\n"
+              "from manybody.runs.results import load_results\n"
+              "from manybody.study.summary import summarise\n"
+              f"summarise(load_results({str(out)!r}), 'x', n_jobs=2)\n"
+              "assert signal.getsignal(signal.SIGINT) is signal.default_int_handler\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
+    records = {int(pid): flag == "1" for _, pid, flag in
+               (name.split("-") for name in os.listdir(seen))}
+    assert records.pop(proc.pid) is False, records  # the study's own process keeps Ctrl-C
+    assert len(records) >= 2 and all(records.values()), records  # its two fitting workers
+
+
 def test_warnings_start_a_line_of_their_own_under_a_progress_bar_in_a_log(tmp_path, capsys):
     """With stderr in a file, a realisation's warning was written onto the bar's line (after
     its '\\r'), so a log filtered of the bar's lines lost the warnings (a helper, session 36)."""

@@ -140,9 +140,16 @@ def summarise(ds, name: str, n_jobs: int = 1) -> tuple[list[PointSummary], list[
     else:
         from joblib import Parallel, delayed  # only for a parallel summary
 
+        from manybody.runs.execution import terminal_signals_blocked
+
         parent = os.getpid()
-        results = Parallel(n_jobs=min(n_jobs, len(tasks)))(
-            delayed(_shape_row_and_warnings)(*task, parent=parent) for task in tasks)
+        # the workers start deaf to the terminal's Ctrl-C, as the sweep's do: a second Ctrl-C
+        # while they imported joblib printed their KeyboardInterrupt tracebacks (bt205 F17);
+        # the generator returns once they have started, so this process keeps its Ctrl-C
+        with terminal_signals_blocked():
+            started = Parallel(n_jobs=min(n_jobs, len(tasks)), return_as="generator")(
+                delayed(_shape_row_and_warnings)(*task, parent=parent) for task in tasks)
+        results = list(started)
     shape_rows = []
     for task, (row, caught) in zip(tasks, results, strict=True):
         # the workers' warnings, shown here as in one process (a worker printed them raw, with
