@@ -260,9 +260,9 @@ def test_a_large_error_near_one_law_only_says_how_far_apart_the_laws_are():
 @pytest.mark.parametrize("text, kelvin", [("500mK", 0.5), ("0.5K", 0.5), ("500uK", 5e-4),
                                           ("500µK", 5e-4), ("0.5", 0.5)])
 def test_window_units_as_written(text, kelvin):
-    from manybody.cli.fit_data import _temperature
+    from manybody.cli.fit_data import temperature_argument
 
-    assert float(_temperature(text)) == pytest.approx(kelvin)
+    assert float(temperature_argument(text)) == pytest.approx(kelvin)
 
 
 @pytest.mark.parametrize("text", ["500MK", "0.5k", "500 mk", "3 kelvin"])
@@ -270,10 +270,10 @@ def test_window_units_of_another_case_are_refused_not_guessed(text):
     """'500MK' (megakelvin) was read as 500 mK (bt205 F6)."""
     import argparse
 
-    from manybody.cli.fit_data import _temperature
+    from manybody.cli.fit_data import temperature_argument
 
     with pytest.raises(argparse.ArgumentTypeError, match="is not one of K, mK, uK"):
-        _temperature(text)
+        temperature_argument(text)
 
 
 def test_a_power_sweep_beta_wider_than_its_range_is_not_determined_nor_tested(tmp_path, capsys):

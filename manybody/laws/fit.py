@@ -1444,27 +1444,76 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
               k: int, p_value: float = math.nan) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Why a fit cannot decide (indeterminate) or is not physical; see :class:`LawFit`.
 
+    In turn: a design with too few distinct temperatures (:func:`_design_problems`; then nothing
+    else is said), the amplitudes (:func:`_amplitude_problems`), parameters the data do not
+    determine (:func:`undetermined_parameters`), parameters on their bounds
+    (:func:`_bound_problems`), a rising loss behind an unphysical fit (:func:`rising_loss`) and
+    the optimiser.
+
     ``p_value`` is the fit's chi2 tail probability with given errors (NaN without): every
     amplitude within Z_BAND errors of 0 means "no temperature dependence detectable" only when
     the fit itself is not rejected (p >= P_NEITHER); a rejected fit with its amplitudes pinned
     near 0 does not follow data that vary (the Al-on-InP family, chi2/dof = 153 at its index
     bound, was "no temperature dependence detectable"; session 33)."""
-    indeterminate, unphysical = [], []
+    design = _design_problems(model, curves, k)
+    if design:  # the amplitudes of a degenerate design mean nothing
+        return tuple(design), ()
+    loose = undetermined_parameters(model, names, errors, at_bound, values)
+    indeterminate, unphysical = _amplitude_problems(
+        model, curves, names, values, errors, p_value,
+        skip_errors=bool(loose) or "critical_power" in at_bound)
+    if loose and not any(r.startswith(("no temperature dependence: every curve",
+                                       "no temperature dependence: the temperature-dependent"))
+                         for r in indeterminate):
+        # (a loss without temperature dependence determines no shape: said already)
+        indeterminate.insert(0, "the data do not determine " + ", ".join(
+            name + (f" (+-{err:.2g}, wider than its range {lo:g} to {hi:g})" if lo is not None
+                    else "") for name, err, lo, hi in loose)
+            + (" (no finite error)" if any(lo is None for *_, lo, _ in loose) else ""))
+    bound_indeterminate, bound_unphysical = _bound_problems(model, names, values, at_bound)
+    indeterminate += bound_indeterminate
+    unphysical += bound_unphysical
+    if unphysical and not any("loss ris" in r for r in unphysical):
+        # a rise absorbed by a parameter on its bound (Pc ~ T^8 under --critical-power-law
+        # power) named only the bound, and the hint (--tmax, --quasiparticle) was lost (bt200 F10)
+        rising = rising_loss(curves)
+        if rising is not None:
+            unphysical.append(f"the loss rises with temperature ({rising}), which the law "
+                              "cannot")
+    if not converged:
+        indeterminate.append("the optimiser did not converge")
+    return tuple(indeterminate), tuple(unphysical)
+
+
+def _design_problems(model: _Model, curves: list[LossCurve], k: int) -> list[str]:
+    """Too few distinct temperatures for the ``k`` parameters, or a curve with fewer than its
+    own parameters (amplitude, background)."""
+    problems = []
     distinct = [np.unique(c.temperature).size for c in curves]
     if sum(distinct) <= k:
         where = (f"one temperature ({curves[0].temperature[0]:g} K)" if sum(distinct) == 1
                  else f"{sum(distinct)} distinct (curve, temperature) points")
-        indeterminate.append(f"too few distinct temperatures: {where} for {k} parameters of "
-                             f"the {model.law} fit")
-    else:
-        own = int(not model.saturation) + int(model.background)
-        for c, d in zip(curves, distinct, strict=True):
-            if d < own:
-                indeterminate.append(f"curve {c.label!r} has {d} distinct temperature(s) for its "
-                                     f"{own} own parameters (amplitude, background)")
-    if indeterminate:  # the amplitudes of a degenerate design mean nothing
-        return tuple(indeterminate), ()
-    loose = undetermined_parameters(model, names, errors, at_bound, values)
+        return [f"too few distinct temperatures: {where} for {k} parameters of the {model.law} "
+                "fit"]
+    own = int(not model.saturation) + int(model.background)
+    for c, d in zip(curves, distinct, strict=True):
+        if d < own:
+            problems.append(f"curve {c.label!r} has {d} distinct temperature(s) for its {own} own "
+                            "parameters (amplitude, background)")
+    return problems
+
+
+def _amplitude_problems(model: _Model, curves: list[LossCurve], names: list[str],
+                        values: np.ndarray, errors: np.ndarray, p_value: float,
+                        skip_errors: bool) -> tuple[list[str], list[str]]:
+    """(indeterminate, unphysical) from the amplitudes: a loss without temperature dependence
+    (every curve 0, or the temperature-dependent part below numerical resolution), and unless
+    ``skip_errors`` (a parameter undetermined or the critical power on its bound: the
+    amplitudes' errors are then those of a degenerate design) their errors: a negative
+    amplitude, or every amplitude within Z_BAND errors of 0 (rejected by given errors, a
+    rising loss, or no temperature dependence detectable)."""
+    indeterminate: list[str] = []
+    unphysical: list[str] = []
     amps = [(n, float(val), float(err)) for n, val, err in zip(names, values, errors, strict=True)
             if n.startswith("amplitude")]
     ymax = max(float(np.max(np.abs(c.loss))) for c in curves)
@@ -1483,10 +1532,10 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
              or not math.isfinite(val) for _, val, _ in amps):
         indeterminate.append(f"no temperature dependence: the temperature-dependent part is below "
                              f"numerical resolution ({AMPLITUDE_RESOLUTION:g} of the loss)")
-    elif loose or "critical_power" in at_bound:
+    elif skip_errors:
         pass  # with a parameter undetermined the amplitudes' errors are those of a degenerate
         # design (1e-5 +- 12 against a critical power of -220 +- 1e7 dB read as "no temperature
-        # dependence detectable", a tester, bt205; NaN errors compared False, bt200 F7): said below
+        # dependence detectable", a tester, bt205; NaN errors compared False, bt200 F7)
     else:
         negative = [f"{n} = {val:.3g} +- {err:.2g}" for n, val, err in amps
                     if val < -Z_BAND * err]
@@ -1514,14 +1563,14 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
             else:
                 indeterminate.append(f"no temperature dependence detectable against the "
                                      f"errors: every amplitude is within {Z_BAND:g} errors of 0")
-    if loose and not any(r.startswith(("no temperature dependence: every curve",
-                                       "no temperature dependence: the temperature-dependent"))
-                         for r in indeterminate):
-        # (a loss without temperature dependence determines no shape: said already)
-        indeterminate.insert(0, "the data do not determine " + ", ".join(
-            name + (f" (+-{err:.2g}, wider than its range {lo:g} to {hi:g})" if lo is not None
-                    else "") for name, err, lo, hi in loose)
-            + (" (no finite error)" if any(lo is None for *_, lo, _ in loose) else ""))
+    return indeterminate, unphysical
+
+
+def _bound_problems(model: _Model, names: list[str], values: np.ndarray,
+                    at_bound: tuple) -> tuple[list[str], list[str]]:
+    """(indeterminate, unphysical) of the parameters on their bounds: a critical power below
+    every drive power is not determined (every curve saturated), any other bound unphysical."""
+    indeterminate, unphysical = [], []
     for name in at_bound:
         val = float(values[names.index(name)])
         if name == "critical_power" and val < min(p for p in model.powers if p is not None):
@@ -1533,16 +1582,7 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
                                  "measure at lower power)")
         else:
             unphysical.append(f"{name} = {val:.4g} ran to its bound")
-    if unphysical and not any("loss ris" in r for r in unphysical):
-        # a rise absorbed by a parameter on its bound (Pc ~ T^8 under --critical-power-law
-        # power) named only the bound, and the hint (--tmax, --quasiparticle) was lost (bt200 F10)
-        rising = rising_loss(curves)
-        if rising is not None:
-            unphysical.append(f"the loss rises with temperature ({rising}), which the law "
-                              "cannot")
-    if not converged:
-        indeterminate.append("the optimiser did not converge")
-    return tuple(indeterminate), tuple(unphysical)
+    return indeterminate, unphysical
 
 
 # --------------------------------------------------------------------------- one curve in x
