@@ -189,21 +189,45 @@ def main(argv: list[str] | None = None) -> int:
         if exc.errno == errno.ENAMETOOLONG:  # themselves, with their checkpoint: RunAborted)
             print(f"manybody {args.command}: error: {name_too_long_line(exc)}", file=sys.stderr)
             return 2
-        if exc.errno not in NO_SPACE:
-            raise
-        print(f"manybody {args.command}: error: {no_space_line(exc)}", file=sys.stderr)
-        return 1
+        if exc.errno in NO_SPACE:
+            print(f"manybody {args.command}: error: {no_space_line(exc)}", file=sys.stderr)
+            return 1
+        if exc.filename is None or exc.errno not in PATH_ERRORS:  # a fault of the code or of
+            raise  # the machine (EIO): not disguised
+        # a path that cannot be read or written as asked (a loop of symbolic links inside a
+        # folder, a read-only file system, a device): one line naming it (a tester, bt207)
+        other = f" -> {exc.filename2!r}" if exc.filename2 is not None else ""
+        print(f"manybody {args.command}: error: {exc.filename!r}{other}: "
+              f"{exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+#: OSError numbers that say a path the user gave cannot be used as asked (beside those of
+#: :data:`~manybody.cli.signals.REFUSALS`' own classes): told in one line, status 2.
+PATH_ERRORS = frozenset({errno.ELOOP, errno.EISDIR, errno.ENOTDIR, errno.EROFS, errno.ENXIO,
+                         errno.ENODEV, errno.EEXIST, errno.EACCES, errno.EPERM, errno.ENOENT})
 
 
 @contextlib.contextmanager
 def one_line_warnings() -> Iterator[None]:
-    """Warnings printed as :func:`_one_line_warning` while a command runs (restored after)."""
-    before = warnings.formatwarning
-    warnings.formatwarning = _one_line_warning
+    """Warnings printed as :func:`_one_line_warning` while a command runs, each line once
+    (restored after): the preflight checks every sweep point under ``catch_warnings``, which
+    resets Python's once-per-place registry, so a model's warning came once per point and
+    again for the spec (7 identical lines for 5 sweep points; a tester, bt207)."""
+    before, before_show = warnings.formatwarning, warnings.showwarning
+    shown: set[str] = set()
+
+    def show_once(message, category, filename, lineno, file=None, line=None):
+        text = _one_line_warning(message, category, filename, lineno, line)
+        if text not in shown:  # the line as printed: a realisation's own warning keeps its
+            shown.add(text)  # realisation in it, so each realisation's is still shown
+            before_show(message, category, filename, lineno, file, line)
+
+    warnings.formatwarning, warnings.showwarning = _one_line_warning, show_once
     try:
         yield
     finally:
-        warnings.formatwarning = before
+        warnings.formatwarning, warnings.showwarning = before, before_show
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:

@@ -210,8 +210,13 @@ def run(args: argparse.Namespace) -> int:
     """Run a sweep; return the exit status."""
     from manybody.runs.results import output_path
     from manybody.runs.spec import RunSpec  # heavy: only when the command runs
-    from manybody.runs.sweep import run_sweep
+    from manybody.runs.sweep import MAX_CHUNK, run_sweep
 
+    if args.chunk_size is not None:  # before the note that takes it as given (bt207 F3)
+        try:
+            v.integer("chunk_size", args.chunk_size, 1, MAX_CHUNK)
+        except ValueError as exc:
+            raise ValueError(cli_words(str(exc))) from None
     if not args.output:
         raise ValueError("an output location is required: manybody run SPEC.toml -o OUT.nc")
     if args.spec == "-":  # was "run specification '-' does not exist" (a break test, bt196)

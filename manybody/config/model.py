@@ -362,7 +362,8 @@ class ModelParams:
         Refused there; a warning when more than :data:`HELD_PAIRS` of the pairs would be held
         (the fraction (4 pi / 3) d^3 / N of uniformly placed pairs, for d below L / 2)."""
         d = self.coupling.min_distance
-        if d == 0:
+        if d == 0 or self.n_tls < 2:  # one TLS has no pair to hold (the preflight says the
+            # hard core has no effect; it warned of 52 % of its pairs held, or refused, bt207 F6)
             return
         side = self.n_tls ** (1.0 / 3.0)
         farthest = 0.5 * math.sqrt(3.0) * side
@@ -409,6 +410,7 @@ class ModelParams:
         so the block's scale is the user's choice, not a default."""
         if not isinstance(data, dict | MappingProxyType) and not hasattr(data, "keys"):
             raise TypeError(f"{where} must be a table of keys, got {v._describe(data)}")
+        v.string_keys(where, data)
         sections = {
             "tls": TLSParams,
             "coupling": CouplingParams,

@@ -226,14 +226,21 @@ def _probe(probe: Probe, model: ModelParams, method: str | None) -> list[tuple[s
         found.append(("phonon_rate_prefactor", probe.phonon_rate_prefactor, "only the "
                       f"observables {', '.join(RELAXATION_OBSERVABLES + SATURATION_OBSERVABLES)} "
                       "use the phonon bath, and probe.observables names none of them"))
+    asked = ", ".join(probe.observables)
+    with_temperature = any("temperature" in OBSERVABLE_DIMS[name][0] for name in probe.observables)
     if len(probe.frequencies) > 1 and not any("frequency" in OBSERVABLE_DIMS[name][0]
                                               for name in probe.observables):
         # the second frequency of a run of specific heat alone changed nothing, and nothing said
         # so while the unused line width was warned about (helper-183)
         found.append(("probe.frequencies", list(probe.frequencies), "no observable asked for "
-                      "has a frequency axis (probe.observables: " + ", ".join(probe.observables)
-                      + "); only the first frequency is read, to turn temperatures given as "
-                      "x = hbar w / k_B T into kelvin"))
+                      f"has a frequency axis (probe.observables: {asked})"
+                      + ("; only the first frequency is read, to turn temperatures given as "
+                         "x = hbar w / k_B T into kelvin" if with_temperature else "")))
+    if len(probe.temperatures) > 1 and not with_temperature:
+        # spacing_ratio alone: the temperatures were dropped without a word while the unused
+        # frequencies were warned about, with a reason about temperatures (a tester, bt207)
+        found.append(("probe.temperatures", list(probe.temperatures), "no observable asked for "
+                      f"has a temperature axis (probe.observables: {asked})"))
     kernel = probe.broadening
     if not set(KERNEL_OBSERVABLES) & set(probe.observables):
         found += [(f"probe.broadening.{name}", value, "no observable asked for uses the line "

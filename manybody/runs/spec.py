@@ -296,6 +296,10 @@ def _unknown_sweep_key(key: str) -> str:
     (a break test, bt196). Other keys get the whole list and a close spelling."""
     import difflib
 
+    fields = [k for k in SWEEPABLE if k.startswith(f"{key}.")]
+    if fields:  # a table itself ('model.tls' got "did you mean 'model.n_tls'"; a tester, bt207)
+        return (f"sweep key {key!r} is a table, which cannot be swept as a whole; sweep its "
+                f"fields instead: {', '.join(fields)}")
     parts = key.split(".")
     for cut in range(len(parts) - 1, 0, -1):
         table = ".".join(parts[:cut])
@@ -567,6 +571,7 @@ def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
     """
     if not isinstance(data, Mapping):
         raise TypeError(f"{where} must be a table of keys, got {type(data).__name__}")
+    v.string_keys(where, data)
     unknown = sorted(set(data) - set(PROBE_KEYS))
     if unknown:
         elsewhere = _elsewhere(unknown)
@@ -839,6 +844,7 @@ class RunSpec:
             raise TypeError(
                 f"a run specification must be a table of keys, got {type(data).__name__}"
             )
+        v.string_keys("the run specification", data)
         _refuse_top_level_keys_in_tables(data)
         unknown = sorted(set(data) - set(TOP_LEVEL_KEYS))
         if unknown:

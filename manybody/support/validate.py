@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import copyreg
 import dataclasses
+import errno
 import itertools
 import math
 import os
@@ -806,6 +807,29 @@ def check_log_spacing(where: str, low: float, high: float, count: int) -> None:
                          "range")
 
 
+def string_keys(where: str, data: Any) -> None:
+    """Refuse a key that is not a string anywhere in the nested tables ``data`` (mappings, and
+    lists or tuples of them), as a TOML file cannot hold one: a dict built in Python with
+    ``{3: 4}`` got difflib's "'int' object is not iterable" from the unknown-key message (a
+    tester, bt207 F4).
+
+    Raises
+    ------
+    TypeError
+        Naming the key, its type and the table (``where`` and the keys leading to it).
+    """
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{where} has the key {one_line(repr(key))} "
+                                f"({type(key).__name__}); every key of a table must be a string, "
+                                "as in a TOML file")
+            string_keys(f"{where}.{key}" if where != "the run specification" else key, value)
+    elif isinstance(data, list | tuple):
+        for item in data:
+            string_keys(where, item)
+
+
 def unknown_keys(unknown: Iterable[str], valid: Iterable[str], where: str, *,
                  suggest: bool = True) -> str:
     """The message for keys of ``where`` that are not among ``valid``: "unknown key(s) 'asymetry_max'
@@ -828,6 +852,7 @@ def from_mapping(cls: type, data: Mapping[str, Any], where: str) -> Any:
     and naming the required keys it lacks (``where.key``)."""
     if not isinstance(data, Mapping):
         raise TypeError(f"{where} must be a table of keys, got {_describe(data)}")
+    string_keys(where, data)
     valid = [f.name for f in dataclasses.fields(cls) if f.init]
     unknown = sorted(set(map(str, data)) - set(valid))
     if unknown:
@@ -852,7 +877,17 @@ def cli_path(text: str) -> str:
     string is refused: it meant the current directory (session 31), never what was meant."""
     if not text.strip():
         raise argparse.ArgumentTypeError(f"expected a path, got {text!r}")
-    return os.path.expanduser(text)
+    path = os.path.expanduser(text)
+    try:
+        os.stat(path)
+    except OSError as exc:  # a loop of symbolic links: "does not exist", or a traceback from
+        if exc.errno == errno.ELOOP:  # the reading or resolving (a tester, bt207)
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is a loop of symbolic links (too many levels of symbolic links); "
+                "give the file itself") from None
+    except ValueError:  # an embedded NUL byte: left to the command, which names it
+        pass
+    return path
 
 
 def cli_label(text: str) -> str:

@@ -1,0 +1,161 @@
+"""Session 60 (a tester, bt207): ``manybody run``, run specs and the Python API. A non-string key
+in a dict given to the API ended in difflib's TypeError; ``--chunk-size 100001`` was noted as
+valid before it was refused; the temperatures of a run without a temperature axis were dropped
+without a word (and the frequencies' warning gave a reason about them); the hard-core checks
+spoke of the pairs of one TLS; a model's warning came once per sweep point; the sweep key
+'model.tls' was told 'did you mean model.n_tls'; a loop of symbolic links was "does not exist"
+or a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from manybody import ModelParams, RunSpec
+from manybody.cli.app import main
+
+BASE = {"seed": 1, "realisations": 2, "model": {"n_tls": 2},
+        "probe": {"frequencies": [0.1], "temperatures": [0.1]}}
+TOP = 'name = "x"\nseed = 1\nrealisations = 2\n'
+PROBE = ('[probe]\nfrequencies = [0.1]\ntemperatures = [0.05, 0.1]\nobservables = ["absorption"]\n'
+         '[probe.broadening]\nkind = "gaussian"\nwidth = 0.02\n')
+
+
+def _run(tmp_path, capsys, text: str, *options: str) -> tuple[int, str]:
+    spec = tmp_path / "s.toml"
+    spec.write_text(text)
+    status = main(["run", str(spec), "-o", str(tmp_path / "o.nc"), "--no-progress", *options])
+    return status, capsys.readouterr().err
+
+
+def _run_process(tmp_path, text: str, *options: str) -> tuple[int, str]:
+    """``manybody run`` in its own process: warnings reach stderr as a user sees them (pytest
+    records those of a command run in the test's process)."""
+    spec = tmp_path / "s.toml"
+    spec.write_text(text)
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "manybody", "run", str(spec), "-o",
+                           str(tmp_path / "o.nc"), "--no-progress", *options], text=True,
+                          capture_output=True, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=str(root)))
+    return done.returncode, done.stderr
+
+
+@pytest.mark.parametrize("data, where, key", [
+    ({**BASE, 3: 4}, "the run specification", "3 (int)"),
+    ({**BASE, None: 4}, "the run specification", "None (NoneType)"),
+    ({**BASE, "model": {"n_tls": 2, 5: 1}}, "model", "5 (int)"),
+    ({**BASE, "model": {"n_tls": 2, "tls": {1.5: 1}}}, "model.tls", "1.5 (float)"),
+    ({**BASE, "sweep": {"model.n_tls": [2, 3], (1,): [1]}}, "sweep", "(1,) (tuple)"),
+])
+def test_a_key_that_is_not_a_string_is_named_with_its_table(data, where, key):
+    with pytest.raises(TypeError) as info:
+        RunSpec.from_dict(data)
+    assert str(info.value) == (f"{where} has the key {key}; every key of a table must be a "
+                               "string, as in a TOML file")
+
+
+def test_model_params_from_dict_names_a_key_that_is_not_a_string():
+    with pytest.raises(TypeError, match=r"^model has the key 3 \(int\); every key"):
+        ModelParams.from_dict({"n_tls": 2, 3: 1})
+
+
+def test_a_chunk_size_above_the_limit_is_refused_alone(tmp_path, capsys):
+    status, err = _run(tmp_path, capsys, TOP + "[model]\nn_tls = 2\n" + PROBE,
+                       "--chunk-size", "100001")
+    assert status == 2, err
+    assert err == ("manybody run: error: --chunk-size must be an integer between 1 and 100000, "
+                   "got 100001\n"), err
+
+
+def test_temperatures_no_observable_uses_are_warned_and_the_frequencies_reason_fits(tmp_path):
+    probe = ("[probe]\nfrequencies = [0.1, 0.2]\ntemperatures = [0.1, 0.2, 0.3]\n"
+             'observables = ["spacing_ratio"]\n')
+    status, err = _run_process(tmp_path, TOP + "[model]\nn_tls = 3\n" + probe)
+    assert status == 0, err
+    assert ("probe.temperatures = [0.1, 0.2, 0.3] has no effect: no observable asked for has a "
+            "temperature axis (probe.observables: spacing_ratio)") in err, err
+    assert ("probe.frequencies = [0.1, 0.2] has no effect: no observable asked for has a "
+            "frequency axis (probe.observables: spacing_ratio)\n") in err, err
+    # with a temperature axis the temperatures are used, and the first frequency is read
+    status, err = _run_process(tmp_path, TOP + "[model]\nn_tls = 3\n" + probe.replace(
+        '"spacing_ratio"', '"specific_heat"'), "--overwrite")
+    assert status == 0 and "probe.temperatures" not in err, err
+    assert "only the first frequency is read" in err, err
+
+
+@pytest.mark.parametrize("min_distance", [0.5, 0.9])
+def test_the_hard_core_of_one_tls_is_only_said_to_have_no_effect(tmp_path, min_distance):
+    """At N = 1 a hard core warned of "52% of the pairs of 1 TLS" (0.5) or refused the spec
+    (0.9: "reaches the largest distance two of 1 TLS can have"), also as one point of an N
+    sweep, while the preflight said it has no effect."""
+    model = ('[model]\nn_tls = 1\n[model.coupling]\nkind = "dipolar"\nstrength = 0.01\n'
+             f'min_distance = {min_distance}\n')
+    status, err = _run_process(tmp_path, TOP + PROBE + model)
+    assert status == 0, err
+    assert "pairs of 1 TLS" not in err and "two of 1 TLS" not in err, err
+    assert f"model.coupling.min_distance = {min_distance} has no effect: model.n_tls = 1" in err, err
+    status, err = _run_process(tmp_path, TOP + PROBE + model.replace("n_tls = 1", "n_tls = 2")
+                               + '[sweep]\n"model.n_tls" = [1, 2]\n', "--overwrite")
+    assert status == 0 and "1 TLS" not in err, err
+
+
+def test_a_models_warning_is_printed_once_for_a_sweep(tmp_path):
+    """The preflight checks each point under catch_warnings, which resets Python's once-per-place
+    registry: the hard core's warning came 7 times for 5 sweep points."""
+    model = ('[model]\nn_tls = 8\n[model.coupling]\nkind = "dipolar"\nstrength = 0.01\n'
+             'min_distance = 0.9\n[sweep]\n"model.coupling.strength" = [0.01, 0.02, 0.03]\n')
+    status, err = _run_process(tmp_path, TOP + PROBE + model)
+    assert status == 0, err
+    assert err.count("holds about 38% of the pairs of 8 TLS") == 1, err
+
+
+@pytest.mark.parametrize("table, fields", [
+    ("model.tls", "model.tls.asymmetry_max, model.tls.tunnelling_min, model.tls.tunnelling_max"),
+    ("probe.broadening", "probe.broadening.kind, probe.broadening.width"),
+])
+def test_a_table_swept_as_a_whole_is_told_its_fields(table, fields):
+    with pytest.raises(ValueError) as info:
+        RunSpec.from_dict({**BASE, "sweep": {table: [1, 2]}})
+    assert str(info.value).startswith(f"sweep key {table!r} is a table, which cannot be swept as a "
+                                      f"whole; sweep its fields instead: {fields}"), info.value
+    assert "n_tls" not in str(info.value)
+
+
+@pytest.mark.parametrize("argv", [["info", "{loop}"], ["run", "{loop}", "-o", "x.nc"],
+                                  ["run", "{spec}", "-o", "{loop}"],
+                                  ["fit-data", "{loop}", "--frequency", "5GHz", "--out", "o"]])
+def test_a_loop_of_symbolic_links_is_named_as_one(tmp_path, capsys, monkeypatch, argv):
+    monkeypatch.chdir(tmp_path)
+    os.symlink("b", "a")
+    os.symlink("a", "b")
+    (tmp_path / "s.toml").write_text(TOP + "[model]\nn_tls = 2\n" + PROBE)
+    with pytest.raises(SystemExit) as stop:
+        main([arg.format(loop="a", spec="s.toml") for arg in argv])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "'a' is a loop of symbolic links" in err and "Traceback" not in err, err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "x.nc").exists()
+
+
+def test_an_os_error_about_a_path_is_one_line_and_others_are_not_disguised(monkeypatch, capsys):
+    import errno
+
+    from manybody.cli import info
+
+    def looped(args):
+        raise OSError(errno.ELOOP, "Too many levels of symbolic links", "d/x")
+    monkeypatch.setattr(info, "run", looped)
+    assert main(["info", "anything"]) == 2
+    assert capsys.readouterr().err == ("manybody info: error: 'd/x': Too many levels of symbolic "
+                                       "links\n")
+
+    def broken(args):
+        raise OSError(errno.EIO, "Input/output error", "d/x")
+    monkeypatch.setattr(info, "run", broken)
+    with pytest.raises(OSError, match="Input/output"):
+        main(["info", "anything"])
