@@ -1470,7 +1470,14 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
             name + (f" (+-{err:.2g}, wider than its range {lo:g} to {hi:g})" if lo is not None
                     else "") for name, err, lo, hi in loose)
             + (" (no finite error)" if any(lo is None for *_, lo, _ in loose) else ""))
-    bound_indeterminate, bound_unphysical = _bound_problems(model, names, values, at_bound)
+    amps = [(n, float(val), float(err)) for n, val, err in zip(names, values, errors, strict=True)
+            if n.startswith("amplitude")]
+    undetected = None  # the amplitudes, all within Z_BAND errors of 0 (a NaN error too)
+    if not any(abs(val) > Z_BAND * err for _, val, err in amps):
+        undetected = (f"{amps[0][0]} = {amps[0][1]:.3g} +- {amps[0][2]:.2g}" if len(amps) == 1
+                      else f"all {len(amps)} amplitudes")
+    bound_indeterminate, bound_unphysical = _bound_problems(model, names, values, at_bound,
+                                                            undetected)
     indeterminate += bound_indeterminate
     unphysical += bound_unphysical
     if unphysical and not any("loss ris" in r for r in unphysical):
@@ -1566,14 +1573,23 @@ def _amplitude_problems(model: _Model, curves: list[LossCurve], names: list[str]
     return indeterminate, unphysical
 
 
-def _bound_problems(model: _Model, names: list[str], values: np.ndarray,
-                    at_bound: tuple) -> tuple[list[str], list[str]]:
+def _bound_problems(model: _Model, names: list[str], values: np.ndarray, at_bound: tuple,
+                    undetected: str | None = None) -> tuple[list[str], list[str]]:
     """(indeterminate, unphysical) of the parameters on their bounds: a critical power below
-    every drive power is not determined (every curve saturated), any other bound unphysical."""
+    every drive power is not determined (every curve saturated), and so is the index where
+    every amplitude is within Z_BAND errors of 0 (``undetected``, naming them: a shape without
+    weight); any other bound is unphysical."""
     indeterminate, unphysical = [], []
     for name in at_bound:
         val = float(values[names.index(name)])
-        if name == "critical_power" and val < min(p for p in model.powers if p is not None):
+        if name == "index" and undetected:
+            # four points at x = 5-14, where tanh(x/2) and 1 - e^-x are both ~1: the family's
+            # amplitude 0.004 +- 57 carries no shape, and its index on the bound was "neither
+            # law" beside the tls and generic amplitudes 5 errors above 0 (a tester, bt206)
+            indeterminate.append(f"the data do not determine index: it ran to its bound "
+                                 f"{val:.4g} with {undetected} within {Z_BAND:g} errors of 0 "
+                                 "(a shape without weight)")
+        elif name == "critical_power" and val < min(p for p in model.powers if p is not None):
             # every curve saturated: only amplitude x sqrt(Pc) is measured, which no law forbids
             # (a noise-free tanh with Pc 100 dB below the powers was "no temperature dependence
             # detectable"; a tester, bt205)

@@ -421,13 +421,14 @@ def judge(fits: Mapping, *, index_error: float | None = None,
     detected = [law for law in ("tls", "generic")
                 if not fits[law].indeterminate and not fits[law].unphysical
                 and _detects(fits[law])]
-    if detected and family_indeterminate and all(r.startswith(NOT_DETECTABLE)
-                                                 for r in family_indeterminate):
+    if detected:
         # the family's amplitude, traded against its background as the shape flattens (a near
         # -1), is within 2 errors of 0 while the tls and generic amplitudes are 8-10 errors
-        # above it: the temperature dependence is detected, and the index decides (a tester,
-        # bt205: "no temperature dependence detectable" beside those amplitudes)
-        family_indeterminate = ()
+        # above it: the temperature dependence is detected, and the index decides unless
+        # another reason stands (a tester, bt205: "no temperature dependence detectable"
+        # beside those amplitudes; bt206: beside an index not determined)
+        family_indeterminate = tuple(r for r in family_indeterminate
+                                     if not r.startswith(NOT_DETECTABLE))
     # the family has the most parameters: what it cannot determine, the data cannot tell
     verdict, reason = classify_index(
         index, err,
