@@ -159,3 +159,17 @@ def test_an_os_error_about_a_path_is_one_line_and_others_are_not_disguised(monke
     monkeypatch.setattr(info, "run", broken)
     with pytest.raises(OSError, match="Input/output"):
         main(["info", "anything"])
+
+
+def test_an_unused_parameter_is_given_each_reason_where_it_holds(tmp_path):
+    """Gaussian couplings with a hard core, strength swept over 0 and 0.01: the hard core was
+    said to have no effect because "coupling.strength = 0", the first point's reason, also for
+    the point at 0.01 (a tester, bt208); each reason now names its sweep points."""
+    model = ('[model]\nn_tls = 4\n[model.coupling]\nkind = "gaussian"\nstrength = 0.0\n'
+             'min_distance = 0.2\n[sweep]\n"model.coupling.strength" = [0.0, 0.01]\n')
+    status, err = _run_process(tmp_path, TOP + PROBE + model)
+    assert status == 0, err
+    line = next(x for x in err.splitlines() if "min_distance = 0.2 has no effect" in x)
+    assert ("every K_ij is 0, and nothing random is drawn after the couplings (at sweep point "
+            "model.coupling.strength=0.0); only dipolar couplings have distances") in line, line
+    assert line.endswith("(at sweep point model.coupling.strength=0.01)"), line

@@ -1282,7 +1282,7 @@ def preflight(spec: RunSpec) -> dict[str, int]:
     methods: dict[str, int] = {}
     # values without effect: those away from the default, and any value of a key the spec's
     # file gave (a key written at its default changes nothing either; bt189)
-    given: dict[str, tuple[str, list[Any]]] = {}
+    given: dict[str, tuple[dict[str, list[tuple[int, ...]]], list[Any]]] = {}
     present = spec.given_keys or frozenset()
     idle: dict[str, int] = {}  # points where the parameter has no effect, whatever its value
     wide: list[tuple[float, float]] = []  # (kernel width, lowest frequency) of too wide kernels
@@ -1301,16 +1301,12 @@ def preflight(spec: RunSpec) -> dict[str, int]:
         if (too_wide := probe.kernel_wider_than_frequency()) is not None:
             wide.append(too_wide)
         methods[method] = methods.get(method, 0) + 1
-        for key, value, reason in unused_parameters(model, probe, spec.solver, method):
-            values = given.setdefault(key, (reason, []))[1]
-            if value not in values:
-                values.append(value)
         idle_here = unused_parameters(model, probe, spec.solver, method, include_defaults=True)
+        for key, value, reason in unused_parameters(model, probe, spec.solver, method):
+            _note_unused(given, key, value, reason, index)
         for key, value, reason in idle_here:
             if key in present:  # a key the file gave, at its default too (bt189)
-                values = given.setdefault(key, (reason, []))[1]
-                if value not in values:
-                    values.append(value)
+                _note_unused(given, key, value, reason, index)
         for key in {k for k, _, _ in idle_here}:
             idle[key] = idle.get(key, 0) + 1
     # a parameter that has an effect at some point of the sweep is not warned about (a
@@ -1320,11 +1316,26 @@ def preflight(spec: RunSpec) -> dict[str, int]:
         warnings.warn(spec_keys(message) + _where(spec, indices, n_points), category,
                       stacklevel=2)
     _warn_kernel_wider_than_frequency(wide)
-    for key, (reason, values) in given.items():
+    for key, (reasons, values) in given.items():
         if idle.get(key, 0) == n_points:
+            # each reason where it holds: the reason of the first point was given for every
+            # point ("coupling.strength = 0" beside strength 0.01; a tester, bt208)
+            why = (next(iter(reasons)) if len(reasons) == 1 else "; ".join(
+                reason + _where(spec, indices, n_points) for reason, indices in reasons.items()))
             warnings.warn(spec_keys(f"{key} = {listed([_shown(x) for x in values])} has no "
-                                    f"effect: {reason}"), UserWarning, stacklevel=2)
+                                    f"effect: {why}"), UserWarning, stacklevel=2)
     return methods
+
+
+def _note_unused(given: dict, key: str, value: Any, reason: str, index: tuple[int, ...]) -> None:
+    """Record in ``given`` (key -> ({reason: sweep points}, values)) that ``key`` = ``value``
+    has no effect at the sweep point ``index``, for ``reason``."""
+    reasons, values = given.setdefault(key, ({}, []))
+    points = reasons.setdefault(reason, [])
+    if index not in points:
+        points.append(index)
+    if value not in values:
+        values.append(value)
 
 
 def _where(spec: RunSpec, indices: list[tuple[int, ...]], n_points: int) -> str:
