@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
+from interrupted_runs import interrupted_run
 
 from manybody.cli import main
 from manybody.runs.checkpoint import checkpoint_dir, spec_differences
@@ -374,15 +375,7 @@ def test_later_run_removes_only_our_stale_temporary_files(tmp_path, capsys):
 
 # -- damaged files ----------------------------------------------------------------------------
 def interrupted_checkpoint(tmp_path: Path, spec_path: Path, out: Path) -> None:
-    class Stop(Exception):
-        pass
-
-    def stop(done, total):
-        if done >= 4:
-            raise Stop
-
-    with pytest.raises(Stop):
-        run_sweep(RunSpec.from_toml(spec_path), output=out, progress=stop, chunk_size=2)
+    interrupted_run(spec_path, out, after=4, chunk_size=2)
 
 
 def test_damaged_checkpoint_chunks_are_recomputed_with_a_warning(tmp_path, caplog):

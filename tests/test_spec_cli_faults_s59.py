@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from interrupted_runs import interrupted_run
 
 from manybody.cli.app import main
 
@@ -68,23 +69,12 @@ def _interrupted(tmp_path, monkeypatch, spec_arg: str):
     """A run of a spec (as ``manybody run SPEC_ARG -o o.nc`` would record it) stopped after 4
     of its 6 realisations; the checkpoint directory."""
     from manybody.runs.checkpoint import checkpoint_dir
-    from manybody.runs.spec import RunSpec
-    from manybody.runs.sweep import run_sweep
 
     spec = tmp_path / "s.toml"
     spec.write_text(TOP.replace("realisations = 2", "realisations = 6") + MODEL + PROBE + BROADENING)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("sys.argv", ["manybody", "run", spec_arg, "-o", "o.nc", "--no-progress"])
-
-    class Stop(Exception):
-        pass
-
-    def stop(done, total):
-        if done >= 4:
-            raise Stop
-
-    with pytest.raises(Stop):
-        run_sweep(RunSpec.from_toml(spec), output="o.nc", progress=stop, chunk_size=2)
+    interrupted_run(spec, "o.nc", after=4, chunk_size=2)
     return checkpoint_dir(tmp_path / "o.nc"), spec
 
 

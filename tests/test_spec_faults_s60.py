@@ -173,3 +173,29 @@ def test_an_unused_parameter_is_given_each_reason_where_it_holds(tmp_path):
     assert ("every K_ij is 0, and nothing random is drawn after the couplings (at sweep point "
             "model.coupling.strength=0.0); only dipolar couplings have distances") in line, line
     assert line.endswith("(at sweep point model.coupling.strength=0.01)"), line
+
+
+def test_info_reads_a_checkpoint_copied_to_another_name_through_its_parts(tmp_path, capsys,
+                                                                         monkeypatch):
+    """A checkpoint copied to 'backup' was described, but its meta.json was "a JSON file ...
+    not a results file" and an intact task file "damaged ... restore it from a copy" (a
+    tester, bt207); and the command to resume did not say that no run finds the copy."""
+    import shutil
+
+    from interrupted_runs import interrupted_run
+
+    spec = tmp_path / "s.toml"
+    spec.write_text(TOP.replace("realisations = 2", "realisations = 6")
+                    + "[model]\nn_tls = 2\n" + PROBE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", ["manybody", "run", "s.toml", "-o", "o.nc"])
+    interrupted_run(spec, "o.nc", after=4, chunk_size=2)
+    shutil.copytree("o.nc.checkpoint", "backup")
+    task = sorted(os.listdir("backup/tasks"))[0]
+    for part in ("backup", "backup/meta.json", "backup/tasks", f"backup/tasks/{task}"):
+        assert main(["info", part]) == 0, capsys.readouterr().err
+        out = capsys.readouterr().out
+        assert "finished: 4 of 6 realisation(s)" in out and "damaged" not in out, out
+        assert ("but this folder is not named <output>.checkpoint, so no run finds it: that "
+                f"command resumes {tmp_path / 'o.nc.checkpoint'}; to resume this one, rename it") \
+            in out, out

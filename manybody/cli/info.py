@@ -94,17 +94,26 @@ def _name(path: Path) -> str:
 
 def _checkpoint_of(path: Path) -> Path | None:
     """The checkpoint directory ``path`` is (named ``<output>.checkpoint`` or holding a
-    checkpoint's ``meta.json``), or is in (its ``meta.json``, ``lock``, ``tasks`` folder or a task
-    file), or None."""
+    checkpoint's ``meta.json``), or is in (its ``meta.json``, ``lock``, ``spec.toml``, ``tasks``
+    folder or a task file), or None."""
     if _is_checkpoint(path) and (_name(path).endswith(CHECKPOINT_SUFFIX)
                                  or (path / "meta.json").is_file()):
         return path
     parent = path.parent
-    if path.name in ("meta.json", "lock", "tasks") and _name(parent).endswith(CHECKPOINT_SUFFIX):
-        return parent if _is_checkpoint(parent) else None
-    if parent.name == "tasks" and _name(parent.parent).endswith(CHECKPOINT_SUFFIX):
-        return parent.parent if _is_checkpoint(parent.parent) else None
+    if path.name in ("meta.json", "lock", "tasks", "spec.toml") and _held_by_checkpoint(parent):
+        return parent
+    if parent.name == "tasks" and _held_by_checkpoint(parent.parent):
+        return parent.parent
     return None
+
+
+def _held_by_checkpoint(directory: Path) -> bool:
+    """Whether ``directory`` is a checkpoint an entry of it names: by its name, or by its
+    ``meta.json`` as :func:`_checkpoint_of` takes the directory itself (a checkpoint copied to
+    another name was described, but its meta.json was "a JSON file ... not a results file" and
+    its intact task files "damaged"; a tester, bt207)."""
+    return _is_checkpoint(directory) and (_name(directory).endswith(CHECKPOINT_SUFFIX)
+                                          or (directory / "meta.json").is_file())
 
 
 def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
@@ -147,8 +156,8 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
     lines = [f"{directory if directory.name == name else directory.resolve()}"]
     if given is not None and given != directory:
         lines.append(f"  ({given} is part of this checkpoint; info describes the whole)")
-    lines.append("  a run's checkpoint: the tasks of an unfinished run that had finished "
-                 "(deleted when the run completes)")
+    lines.append("  a run's checkpoint: the finished tasks of an unfinished run (deleted when "
+                 "the run completes)")
     if output is not None:
         state = "exists (an earlier run's?)" if output.exists() else "not written yet"
         lines.append(f"  writing: {output} ({state})")
@@ -314,12 +323,13 @@ def _resume_hint(meta: dict[str, Any] | None, output: Path | None,
             command = shlex.join(["python", *argv])
         if copied and replaced:
             return (f"{copied}: rerun{where} the command that wrote it with the copy ({command}) "
-                    "to compute the rest; finished tasks are kept" + _moved_note(argv, cwd, output))
+                    "to compute the rest; finished tasks are kept"
+                    + _moved_note(argv, cwd, output, directory))
         if copied:  # the copy was edited: the command, once the spec is back
             return (f"{copied} ({command}{where}); finished tasks are kept"
-                    + _moved_note(argv, cwd, output))
+                    + _moved_note(argv, cwd, output, directory))
         return (f"rerun{where} the command that wrote it ({command}) to compute the rest; "
-                "finished tasks are kept" + _moved_note(argv, cwd, output))
+                "finished tasks are kept" + _moved_note(argv, cwd, output, directory))
     shown = _quoted(output) if output is not None else "OUTPUT"
     overwrite = " --overwrite" if output is not None and output.exists() else ""
     return (f"rerun the same command (manybody run SPEC -o {shown}{overwrite}, or the same "
@@ -391,15 +401,23 @@ def _recorded_output(argv: list[str]) -> str | None:
     return None
 
 
-def _moved_note(argv: list[str], cwd: Any, output: Path | None) -> str:
+def _moved_note(argv: list[str], cwd: Any, output: Path | None,
+                directory: Path | None = None) -> str:
     """For a checkpoint copied or moved away from the output its command names: the rerun would
     resume the original's checkpoint, not this one (info said it writes the copy's file and
-    gave the original's command; a break test, session 55)."""
+    gave the original's command; a break test, session 55). A copy under another name than
+    ``<output>.checkpoint`` is found by no run: it is to be renamed (a tester, bt207)."""
     recorded = _recorded_output(argv) if len(argv) >= 2 and argv[1] == "run" else None
-    if recorded is None or output is None:
+    if recorded is None:
         return ""
     base = Path(cwd) if isinstance(cwd, str) else Path.cwd()
     named = Path(recorded) if Path(recorded).is_absolute() else base / recorded
+    if output is None:
+        if directory is None:
+            return ""
+        return (f"; but this folder is not named <output>.checkpoint, so no run finds it: that "
+                f"command resumes {_quoted(str(named) + CHECKPOINT_SUFFIX)}; to resume this one, "
+                f"rename it to that name, or to OUT.nc{CHECKPOINT_SUFFIX} and give -o OUT.nc")
     if os.path.abspath(named) == os.path.abspath(output):
         return ""
     return (f"; but this checkpoint was copied or moved: that command writes {_quoted(named)} "

@@ -1,0 +1,28 @@
+"""A sweep stopped part way, as an interrupted run leaves it: its checkpoint holds the tasks that
+finished (shared by tests/test_lifecycle.py, test_spec_cli_faults_s59.py and s60)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+class Stopped(Exception):
+    """Raised from the progress callback: the run stops there, as after a Ctrl-C."""
+
+
+def interrupted_run(spec_path: Path | str, output: Path | str, after: int = 4,
+                    chunk_size: int = 2) -> None:
+    """Run the spec at ``spec_path`` into ``output`` and stop it once ``after`` realisations
+    have finished (tasks of ``chunk_size``); the checkpoint stays beside ``output``."""
+    from manybody.runs.spec import RunSpec
+    from manybody.runs.sweep import run_sweep
+
+    def stop(done, total):
+        if done >= after:
+            raise Stopped
+
+    with pytest.raises(Stopped):
+        run_sweep(RunSpec.from_toml(spec_path), output=output, progress=stop,
+                  chunk_size=chunk_size)
