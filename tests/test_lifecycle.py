@@ -875,23 +875,30 @@ if os.environ.get("MB_TEST_FIT_HOOK"):
 '''
 
 
+def _summarise_in_a_process(tmp_path: Path, hook: str, after: str = "",
+                            **hook_env: str) -> subprocess.Popen:
+    """A process that summarises a two-point sweep with two fitting workers (the study's
+    summary), every process of it started with ``hook`` as its sitecustomize (active where
+    ``hook_env`` is set), then runs ``after``."""
+    spec_path = write_spec(tmp_path, realisations=2)
+    out = tmp_path / "out.nc"
+    run_sweep(RunSpec.from_toml(spec_path), output=out, n_jobs=1)  # two sweep points
+    hook_dir = tmp_path / "hook"
+    hook_dir.mkdir()
+    (hook_dir / "sitecustomize.py").write_text(hook)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(hook_dir), str(ROOT)]), **hook_env)
+    script = ("from manybody.runs.results import load_results\n"
+              "from manybody.study.summary import summarise\n"
+              f"summarise(load_results({str(out)!r}), 'x', n_jobs=2)\n" + after)
+    return subprocess.Popen([sys.executable, "-c", script], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
 def test_study_fit_workers_exit_when_the_study_is_killed(tmp_path):
     """kill -9 of a study while it fitted the shapes (joblib workers of the summary) left two
     idle 160 MB workers adopted by init, where a sweep's workers exit within a second (a new
     user, session 36)."""
-    spec_path = write_spec(tmp_path, realisations=2)
-    out = tmp_path / "out.nc"
-    run_sweep(RunSpec.from_toml(spec_path), output=out, n_jobs=1)  # two sweep points
-    hook_dir = tmp_path / "fit_hook"
-    hook_dir.mkdir()
-    (hook_dir / "sitecustomize.py").write_text(FIT_HOOK)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(hook_dir), str(ROOT)]),
-               MB_TEST_FIT_HOOK=str(tmp_path))
-    script = ("from manybody.runs.results import load_results\n"
-              "from manybody.study.summary import summarise\n"
-              f"summarise(load_results({str(out)!r}), 'x', n_jobs=2)\n")
-    proc = subprocess.Popen([sys.executable, "-c", script], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = _summarise_in_a_process(tmp_path, FIT_HOOK, MB_TEST_FIT_HOOK=str(tmp_path))
     # both fits running
     assert_workers_exit_on_kill(proc, lambda: len(list(tmp_path.glob("fit-*"))) == 2, count=2)
 
@@ -911,22 +918,11 @@ def test_study_fit_workers_start_deaf_to_the_terminals_ctrl_c(tmp_path):
     study's one line (bt205 F17). They start with SIGINT ignored, as the sweep's do; the
     study's own process keeps its handler (each process records its SIGINT disposition at
     start-up, before Python could install a handler)."""
-    spec_path = write_spec(tmp_path, realisations=2)
-    out = tmp_path / "out.nc"
-    run_sweep(RunSpec.from_toml(spec_path), output=out, n_jobs=1)  # two sweep points
-    hook_dir, seen = tmp_path / "hook", tmp_path / "seen"
-    hook_dir.mkdir()
+    seen = tmp_path / "seen"
     seen.mkdir()
-    (hook_dir / "sitecustomize.py").write_text(SIGINT_HOOK)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(hook_dir), str(ROOT)]),
-               MB_TEST_SIGINT_HOOK=str(seen))
-    script = ("import signal\n"
-              "from manybody.runs.results import load_results\n"
-              "from manybody.study.summary import summarise\n"
-              f"summarise(load_results({str(out)!r}), 'x', n_jobs=2)\n"
-              "assert signal.getsignal(signal.SIGINT) is signal.default_int_handler\n")
-    proc = subprocess.Popen([sys.executable, "-c", script], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = _summarise_in_a_process(
+        tmp_path, SIGINT_HOOK, MB_TEST_SIGINT_HOOK=str(seen),
+        after="import signal\nassert signal.getsignal(signal.SIGINT) is signal.default_int_handler\n")
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-3000:]
     records = {int(pid): flag == "1" for _, pid, flag in
