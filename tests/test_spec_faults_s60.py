@@ -199,3 +199,26 @@ def test_info_reads_a_checkpoint_copied_to_another_name_through_its_parts(tmp_pa
         assert ("but this folder is not named <output>.checkpoint, so no run finds it: that "
                 f"command resumes {tmp_path / 'o.nc.checkpoint'}; to resume this one, rename it") \
             in out, out
+
+
+def test_a_users_file_in_a_finished_runs_checkpoint_is_kept_and_named(tmp_path, monkeypatch):
+    """A note put into the checkpoint of an interrupted run was deleted with the checkpoint
+    when the rerun finished, without a word (a tester, bt207 F9): the run deletes its own files
+    only and names the user's."""
+    from interrupted_runs import interrupted_run
+
+    spec = tmp_path / "s.toml"
+    spec.write_text(TOP.replace("realisations = 2", "realisations = 6")
+                    + "[model]\nn_tls = 2\n" + PROBE)
+    interrupted_run(spec, tmp_path / "o.nc", after=4, chunk_size=2)
+    checkpoint = tmp_path / "o.nc.checkpoint"
+    (checkpoint / "notes.txt").write_text("precious")
+    (checkpoint / "tasks" / "mine.csv").write_text("mine")
+    status, err = _run_process(tmp_path, spec.read_text())
+    assert status == 0, err
+    assert (tmp_path / "o.nc").is_file()
+    assert sorted(p.relative_to(checkpoint).as_posix() for p in checkpoint.rglob("*")) == [
+        "notes.txt", "tasks", "tasks/mine.csv"]
+    assert (checkpoint / "notes.txt").read_text() == "precious"
+    assert ("held files manybody did not write (notes.txt, tasks/mine.csv): its own files are "
+            "deleted, the folder is kept with them") in err, err

@@ -4,6 +4,7 @@ rerunning the same command skips finished realisations (whatever chunking wrote 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
@@ -120,9 +121,16 @@ def foreign_entries(directory: Path) -> list[str]:
     directory = Path(directory)
     if not directory.is_dir() or (directory / Checkpoint.META).is_file():
         return []
+    return entries_not_ours(directory)
+
+
+def entries_not_ours(directory: Path) -> list[str]:
+    """Paths (relative to ``directory``, a checkpoint) that this tool did not write: every
+    entry but ``meta.json``, the lock, the spec's copy, their partial writes and ``tasks/``
+    with its task files (:func:`foreign_entries` asks this of a folder without meta.json)."""
     foreign = []
-    for entry in sorted(directory.iterdir()):
-        if entry.name in ("lock", Checkpoint.SPEC_COPY) and entry.is_file():
+    for entry in sorted(Path(directory).iterdir()):
+        if entry.name in ("lock", Checkpoint.SPEC_COPY, Checkpoint.META) and entry.is_file():
             continue
         if entry.name.lstrip(".").startswith((Checkpoint.META, Checkpoint.SPEC_COPY)) \
                 and entry.name.endswith(".tmp"):
@@ -195,6 +203,7 @@ class Checkpoint:
         self._lock: Any = None
         self._removing = False  # :meth:`remove` has begun
         self._in_place = False  # ... and deletes the directory under its own name
+        self._keeping = False  # ... and keeps it for the files a user put into it
         self._digest = spec.digest()  # recorded in every task file and checked on resume
         #: the meta file's content, with this run's stretch last once open
         self.meta: dict[str, Any] = {}
@@ -504,6 +513,40 @@ class Checkpoint:
         atomic_write(self._path(point, start, stop),
                      lambda fh: np.savez(fh, **result, **identity))
 
+    def _users_files(self) -> list[str]:
+        """The entries of the checkpoint this tool did not write (:func:`entries_not_ours`)."""
+        try:
+            return entries_not_ours(self.directory)
+        except OSError:
+            return []
+
+    def _keep_users_files(self) -> None:
+        """Where the checkpoint holds files this tool did not write (a user's notes put into
+        it were deleted with it without a word; a tester, bt207): delete only its own files,
+        keep the folder with theirs, and warn naming them (once)."""
+        kept = self._users_files()
+        warn = not self._keeping
+        self._keeping = True
+        tasks = self.directory / "tasks"
+        with contextlib.suppress(OSError):
+            for path in tasks.iterdir():
+                if path.is_file() and _OWN_TASK_FILE.fullmatch(path.name):
+                    path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tasks.rmdir()  # only when empty: a user's file in it stays
+        for entry in list(self.directory.iterdir()):
+            if entry.name in (self.META, self.SPEC_COPY) or (
+                    entry.name.lstrip(".").startswith((self.META, self.SPEC_COPY))
+                    and entry.name.endswith(".tmp")):
+                entry.unlink(missing_ok=True)
+        self.close()
+        (self.directory / "lock").unlink(missing_ok=True)
+        if warn:
+            shown = ", ".join(kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
+            warnings.warn(f"the checkpoint {str(self.directory)!r} held files manybody did not "
+                          f"write ({shown}): its own files are deleted, the folder is kept with "
+                          "them", UserWarning, stacklevel=3)
+
     def close(self) -> None:
         if self._lock is not None:
             self._lock.close()
@@ -512,7 +555,10 @@ class Checkpoint:
     def remove(self) -> None:
         """Delete the checkpoint (after the final file is safely written): renamed away while
         its lock is held, so no other run finds it half-deleted (:meth:`_locked_directory`),
-        then deleted."""
+        then deleted. Files a user put into it are kept (:meth:`_keep_users_files`)."""
+        if self._keeping or not self._removing and self._users_files():
+            self._keep_users_files()  # (again after a stop: still only its own files)
+            return
         if not self._removing:  # once: a second call (after a stop) finishes the first's
             # deletion (it renamed the original name again, failed, and left the renamed
             # directory behind; a tester, bt203)
