@@ -442,6 +442,8 @@ def read_loss_table(
     l_values = l_values * scale
     loss = _losses(grid.src, l_name, l_values, kind)
     _warn_implausible_loss(grid.src, l_name, l_values / scale, loss, kind, scale)
+    _warn_tiny_loss(grid.src, l_name, l_values / scale, loss, kind)
+    _warn_isolated_loss(grid.src, l_name, l_values / scale, loss)
     units = {"temperature": t_unit, "loss": kind}
     if scale != 1.0:
         units["loss_scale"] = scale
@@ -1192,6 +1194,72 @@ def _warn_implausible_loss(src: str, l_name: str, numbers: np.ndarray, loss: np.
                   f"{1 / MAX_PLAUSIBLE_LOSS:g}); {fix}", UserWarning, stacklevel=3)
 
 
+#: The smallest loss (Q^-1 or tan delta) a resonator plausibly has: Q = 1e11. The best bulk
+#: niobium SRF cavities reach Q0 ~ 1e10 ... 1e11 at 1.5-2 K, sapphire's tan delta ~ 1e-9 at low
+#: temperature, planar and TLS-limited resonators Q ~ 1e4 ... 1e8: a Qi of 1e12 or 1e30 (loss
+#: 1e-12) is a typo, a scale missing from the header ('Qi (1e-6)') or a failed upstream fit, and
+#: was taken silently (a tester, bt206 F1: the verdict then blamed the one row as "loss rising
+#: with temperature"). Tighter than this would warn on real cavity data.
+MIN_PLAUSIBLE_LOSS = 1e-11
+
+#: A row whose loss lies this many decades from every other row's (at most
+#: ``ISOLATED_MAX_ROWS`` such rows, in a table of at least ``ISOLATED_MIN_ROWS``) is named as an
+#: outlier: temperature and power move a resonator's loss smoothly, a jump of 1000 between the
+#: nearest values is a typo or a failed fit, not physics (a tester, bt206 F1).
+ISOLATED_DECADES = 3.0
+ISOLATED_MAX_ROWS = 2
+ISOLATED_MIN_ROWS = 6
+
+
+def _data_rows(rows: np.ndarray, limit: int = 5) -> str:
+    """'data row(s) 3, 7' for 0-based indices, at most ``limit`` of them listed."""
+    shown = ", ".join(str(int(r) + 1) for r in rows[:limit])
+    return f"data row(s) {shown}{', ...' if rows.size > limit else ''}"
+
+
+def _warn_tiny_loss(src: str, l_name: str, numbers: np.ndarray, loss: np.ndarray,
+                    kind: str) -> None:
+    """UserWarning naming the rows whose loss is below ``MIN_PLAUSIBLE_LOSS`` (Q above 1e11):
+    the high-Q counterpart of :func:`_warn_implausible_loss` (a tester, bt206 F1: Qi = 1e12 in
+    one row was fitted silently). ``numbers`` are the column's values as written."""
+    rows = np.flatnonzero(loss < MIN_PLAUSIBLE_LOSS)
+    if rows.size == 0:
+        return
+    read = "Q" if kind == "Q" else "a loss of"
+    values = ", ".join(f"{numbers[r]:g}" for r in rows[:5])
+    warnings.warn(f"{src}: column {l_name!r}, {_data_rows(rows)}: {values}, read as {read} "
+                  f"{'above' if kind == 'Q' else 'below'} "
+                  f"{1 / MIN_PLAUSIBLE_LOSS if kind == 'Q' else MIN_PLAUSIBLE_LOSS:g}: no "
+                  f"resonator has a loss below {MIN_PLAUSIBLE_LOSS:g} (Q above "
+                  f"{1 / MIN_PLAUSIBLE_LOSS:g}; the best niobium cavities reach ~1e11): a typo, "
+                  f"a scale missing from the header or a failed upstream fit? such a row "
+                  f"dominates the fit; correct or remove it", UserWarning, stacklevel=3)
+
+
+def _warn_isolated_loss(src: str, l_name: str, numbers: np.ndarray, loss: np.ndarray) -> None:
+    """UserWarning naming at most ``ISOLATED_MAX_ROWS`` rows whose loss is more than
+    ``ISOLATED_DECADES`` decades from all the others (a tester, bt206 F1: one row at Qi = 1e12
+    among Qi ~ 1e5 turned the fitted amplitude negative and the verdict read it as "loss rising
+    with temperature"). ``numbers`` are the column's values as written."""
+    if loss.size < ISOLATED_MIN_ROWS or not np.all(np.isfinite(loss)) or np.any(loss <= 0):
+        return
+    order = np.argsort(loss)
+    gaps = np.diff(np.log10(loss[order]))
+    for i in np.flatnonzero(gaps > ISOLATED_DECADES):
+        side = order[:i + 1] if i + 1 <= ISOLATED_MAX_ROWS else (
+            order[i + 1:] if loss.size - i - 1 <= ISOLATED_MAX_ROWS else None)
+        if side is None or np.all(loss[side] < MIN_PLAUSIBLE_LOSS):
+            continue  # named by _warn_tiny_loss already
+        rows = np.sort(side)
+        values = ", ".join(f"{numbers[r]:g}" for r in rows)
+        others = np.delete(numbers, rows)
+        warnings.warn(f"{src}: column {l_name!r}, {_data_rows(rows)}: {values} lies more than "
+                      f"a factor {10 ** ISOLATED_DECADES:g} from every other row "
+                      f"({np.min(others):.4g} to {np.max(others):.4g}): an outlier (a typo or a "
+                      f"failed upstream fit?) that dominates the fit and its verdict; correct or "
+                      f"remove it", UserWarning, stacklevel=3)
+
+
 #: Units a power column's header may state (photon numbers become dB(photons), watts dBm).
 READABLE_POWER_UNITS = ("dBm", "dBW", "W", "mW", "uW", "nW", "pW", "fW", "photons",
                         "dB(photons)")
@@ -1324,7 +1392,26 @@ def _errors(grid: CellGrid, e_name: str, l_values: np.ndarray, kind: str, scale:
                       f"of the loss they belong to: the error of another quantity, or in "
                       f"another unit? (a relative error needs '(%)' or a name such as 'dQi/Qi')",
                       UserWarning, stacklevel=3)
+    else:
+        _warn_error_exceeds_value(grid.src, e_name, e_values, l_values)
     return sigma, f"{kind} (converted to Q^-1)" if kind == "Q" else kind
+
+
+def _warn_error_exceeds_value(src: str, e_name: str, e_values: np.ndarray,
+                              l_values: np.ndarray) -> None:
+    """UserWarning naming the rows whose error exceeds its value (the rule a sweep's fit is
+    flagged by, "Qi error ... exceeds its value"): such a point carries no information, and a
+    whole column of them gave chi2/dof = 3e-5, p = 1 without a word (a tester, bt206 F8:
+    Qi_err = 3 Qi). A median beyond ``ERROR_PLAUSIBLE`` warns in :func:`_errors` instead."""
+    rows = np.flatnonzero(e_values > np.abs(l_values))
+    if rows.size == 0:
+        return
+    worst = int(rows[np.argmax(e_values[rows] / np.abs(l_values[rows]))])
+    warnings.warn(f"{src}: error column {e_name!r}: the error exceeds its value in {rows.size} "
+                  f"of {l_values.size} row(s) ({_data_rows(rows)}; at most "
+                  f"{e_values[worst] / abs(l_values[worst]):.3g} times it, data row {worst + 1}): "
+                  f"such points carry no information; the error of another quantity, in another "
+                  f"unit, or a relative error needing '(%)'?", UserWarning, stacklevel=4)
 
 
 def _warn_repeated(src: str, temperature: np.ndarray, loss: np.ndarray,

@@ -1,0 +1,78 @@
+"""Break test bt206 of ``manybody fit-data`` on measured data (fixed by bt209).
+
+F1: a Qi of 1e12 (loss 1e-12) in one row of a loss table was taken silently;
+F8: an error column three times the value it belongs to was taken silently;
+F4: a value pasted with a Unicode minus was told to be typed as '--100,\u2212120';
+F5: S21 sweep files with the Unicode minus were refused as "cannot be read";
+F2: Re/Im sweeps with gain got the hint 'linear-deg' only;
+F3: a sweep coarser than its linewidth was reported as "no resonance dip";
+F7: the default --sweep-pattern was printed as a Python repr (doubled backslashes).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from manybody.measured.tables import read_loss_table
+
+TEMPS = (0.02, 0.03, 0.04, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25)
+
+
+def _table(path: Path, qi: list[float], err: list[float] | None = None) -> Path:
+    """A loss table T (K), Qi[, Qi_err] whose Qi follow a smooth rise with temperature."""
+    head = "T (K),Qi" + (",Qi_err" if err is not None else "")
+    rows = [f"{t},{q:g}" + (f",{e:g}" if err is not None else "")
+            for t, q, e in zip(TEMPS, qi, err or qi, strict=True)]
+    path.write_text("\n".join([head, *rows]) + "\n")
+    return path
+
+
+def _messages(path: Path) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_loss_table(path)
+    return [str(w.message) for w in caught]
+
+
+SMOOTH = [8.0e4 + 1.3e4 * i for i in range(len(TEMPS))]
+
+
+@pytest.mark.parametrize("huge", [1e12, 1e30])
+def test_absurd_qi_row_is_warned_naming_the_row(tmp_path, huge):
+    """F1: Qi far above any resonator's (loss below 1e-11) is named with its data row."""
+    qi = list(SMOOTH)
+    qi[5] = huge
+    found = [m for m in _messages(_table(tmp_path / "qi.csv", qi)) if "data row(s) 6" in m]
+    assert len(found) == 1, found  # one warning for the row, not two
+    assert "loss below 1e-11" in found[0] and f"{huge:g}" in found[0]
+
+
+def test_isolated_row_is_named_as_an_outlier(tmp_path):
+    """F1: a plausible Q (1e9) a factor 1e4 from every other row is named as an outlier."""
+    qi = list(SMOOTH)
+    qi[2] = 1e9
+    found = [m for m in _messages(_table(tmp_path / "qi.csv", qi)) if "outlier" in m]
+    assert len(found) == 1 and "data row(s) 3" in found[0] and "1e+09" in found[0]
+
+
+def test_smooth_table_is_not_warned(tmp_path):
+    """F1: the new checks stay quiet on a smooth table spanning two decades."""
+    qi = [1e4 * 10 ** (2 * i / (len(TEMPS) - 1)) for i in range(len(TEMPS))]
+    assert _messages(_table(tmp_path / "qi.csv", qi)) == []
+
+
+def test_error_larger_than_value_is_warned(tmp_path):
+    """F8: Qi_err = 3 Qi (median relative error 3, inside the old plausible range) warns."""
+    err = [3 * q for q in SMOOTH]
+    found = [m for m in _messages(_table(tmp_path / "qi.csv", SMOOTH, err))
+             if "exceeds its value" in m]
+    assert len(found) == 1 and "10 of 10 row(s)" in found[0] and "'Qi_err'" in found[0]
+
+
+def test_ordinary_errors_are_not_warned(tmp_path):
+    """F8: errors of 1 % of Qi stay quiet."""
+    err = [0.01 * q for q in SMOOTH]
+    assert _messages(_table(tmp_path / "qi.csv", SMOOTH, err)) == []
