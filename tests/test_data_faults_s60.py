@@ -76,3 +76,36 @@ def test_ordinary_errors_are_not_warned(tmp_path):
     """F8: errors of 1 % of Qi stay quiet."""
     err = [0.01 * q for q in SMOOTH]
     assert _messages(_table(tmp_path / "qi.csv", SMOOTH, err)) == []
+
+
+def _cli_error(capsys, argv: list[str]) -> str:
+    from manybody.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    return capsys.readouterr().err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("argv, suggested", [
+    (["fit-data", "a.csv", "--powers", "\u2212100,\u2212120"], "'--powers=-100,-120'"),
+    (["fit-data", "a.csv", "--tmin", "\u221250mK"], "'--tmin=-50mK'"),
+    (["fit-data", "a.csv", "--tmin=\u221250mK"], "'--tmin=-50mK'"),
+    (["fit-data", "a.csv", "--powers=-100,\u2212120"], "'--powers=-100,-120'"),
+    (["fit-data", "\u2014frequency", "5GHz", "a.csv"], "type it as '--frequency'"),
+])
+def test_unicode_minus_value_gets_a_working_suggestion(capsys, argv, suggested):
+    """F4: a value pasted with U+2212 is told the '--option=value' form with hyphens (it was
+    told '--100,\u2212120', which failed); a pasted option name keeps '--frequency'."""
+    err = _cli_error(capsys, argv)
+    assert suggested in err, err
+    assert "--100" not in err and "\u2212" not in err.split("; ")[-1]
+
+
+def test_suggested_value_form_is_accepted(capsys):
+    """F4: the suggested form parses (the options' values reach the command)."""
+    from manybody.cli.parser import ManybodyParser
+
+    parser = ManybodyParser(prog="t")
+    parser.add_argument("--powers")
+    assert parser.parse_args(["--powers=-100,-120"]).powers == "-100,-120"

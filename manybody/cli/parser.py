@@ -110,11 +110,13 @@ class ManybodyParser(argparse.ArgumentParser):
         by the subcommand's parser when one was given (its usage, its name); a word that
         starts with a typographic dash ('\u2014frequency', pasted from a document) is named."""
         words = sys.argv[1:] if args is None else list(args)
-        for word in words:
+        for i, word in enumerate(words):
             if isinstance(word, str) and word[:1] in _DASHES:
-                self.error(f"argument {word!r} starts with {_DASHES[word[0]]}, not a hyphen "
-                           f"(pasted from a document?); type it as "
-                           f"'--{word.lstrip(''.join(_DASHES) + '-')}'")
+                self.error(_pasted_dash(word, words[i - 1] if i else None))
+            if (isinstance(word, str) and word.startswith("--") and "=" in word
+                    and "\u2212" in word.partition("=")[2]):  # '--tmin=\u221250mK' (bt206 F4)
+                self.error(f"argument {word!r} holds a minus sign (\u2212), not a hyphen (pasted "
+                           f"from a document?); type it as {word.replace(chr(0x2212), '-')!r}")
         parsed, extras = self.parse_known_args(words, namespace)
         if extras:
             chosen = _chosen_subparser(self, parsed)
@@ -160,6 +162,25 @@ class ManybodyParser(argparse.ArgumentParser):
 #: Typographic dashes that a pasted option may start with, and their names.
 _DASHES = {"\u2014": "an em dash (\u2014)", "\u2013": "an en dash (\u2013)",
            "\u2212": "a minus sign (\u2212)"}
+
+
+def _pasted_dash(word: str, previous: object) -> str:
+    """The refusal of a word that starts with a typographic dash: a pasted option name
+    ('\u2014frequency') is told '--frequency'; a pasted negative value ('\u2212100,\u2212120',
+    '\u221250mK': a digit or '.' after the dash) is told with every dash made a hyphen and, after
+    an option, in the ``--option=value`` form, as argparse takes a word starting with '-' for an
+    option (a tester, bt206 F4: '--100,\u2212120' was suggested, which itself failed)."""
+    start = (f"argument {word!r} starts with {_DASHES[word[0]]}, not a hyphen (pasted from a "
+             f"document?)")
+    body = word.lstrip("".join(_DASHES) + "-")
+    if not (body[:1].isdigit() or body[:1] == "."):
+        return f"{start}; type it as '--{body}'"
+    value = word.translate({ord(d): "-" for d in _DASHES})
+    if (isinstance(previous, str) and previous.startswith("--") and "=" not in previous
+            and previous[2:3].isalpha()):
+        return (f"{start}; type the value with hyphens, joined to its option by '=' (a value "
+                f"starting with '-' is otherwise read as an option): '{previous}={value}'")
+    return f"{start}; type it with hyphens: '{value}'"
 
 
 def _chosen_subparser(parser: argparse.ArgumentParser,
