@@ -14,8 +14,11 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from manybody.measured.resonance import notch_s21
+from manybody.measured.sweeps import read_sweep
 from manybody.measured.tables import read_loss_table
 
 TEMPS = (0.02, 0.03, 0.04, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25)
@@ -109,3 +112,35 @@ def test_suggested_value_form_is_accepted(capsys):
     parser = ManybodyParser(prog="t")
     parser.add_argument("--powers")
     assert parser.parse_args(["--powers=-100,-120"]).powers == "-100,-120"
+
+
+def _sweep_lines(f: np.ndarray, s21: np.ndarray, layout: str = "db-deg") -> list[str]:
+    if layout == "real-imag":
+        a, b = s21.real, s21.imag
+    else:
+        a, b = 20 * np.log10(np.abs(s21)), np.degrees(np.angle(s21))
+    return [f"{fi:.1f},{ai:.10g},{bi:.10g}" for fi, ai, bi in zip(f, a, b, strict=True)]
+
+
+def _notch(n: int = 401, span: float = 2e6, ql: float = 5e4, noise: float = 0.0,
+           seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    f = np.linspace(6e9 - span / 2, 6e9 + span / 2, n)
+    s21 = 0.1 * notch_s21(f, 6e9, ql, 1e5, 0.1, delay=-1e-9)
+    if noise:
+        rng = np.random.default_rng(seed)
+        s21 = s21 + noise * 0.1 * (rng.standard_normal(n) + 1j * rng.standard_normal(n))
+    return f, s21
+
+
+def test_sweep_with_unicode_minus_reads_as_with_hyphens(tmp_path):
+    """F5: a sweep file written with U+2212 reads as the same file with '-' (it was refused as
+    "line 1 starts like a number but cannot be read")."""
+    f, s21 = _notch()
+    lines = _sweep_lines(f, s21)
+    plain, pasted = tmp_path / "plain.csv", tmp_path / "pasted.csv"
+    plain.write_text("\n".join(lines) + "\n")
+    pasted.write_text("\n".join(lines).replace("-", "\u2212") + "\n", encoding="utf-8")
+    assert "\u2212" in pasted.read_text(encoding="utf-8")
+    a, b = read_sweep(plain), read_sweep(pasted)
+    np.testing.assert_array_equal(a.frequency, b.frequency)
+    np.testing.assert_array_equal(a.s21, b.s21)

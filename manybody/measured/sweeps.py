@@ -409,7 +409,7 @@ def _read_columns(p: Path) -> tuple[np.ndarray, list[str], bool]:
     """
     # UTF-16 (Excel's "Unicode text") was read as UTF-8 and gave "no numeric rows", a gzipped
     # file "1 column(s)" (a break test, session 46)
-    lines = decode_text(p.read_bytes(), str(p)).splitlines()
+    lines = _mend_minus(decode_text(p.read_bytes(), str(p))).splitlines()
     numeric_lines = [line.strip() for line in lines
                      if line.strip().lstrip("\"'")[:1] in _NUMBER_START]
     semicolons = any(";" in line for line in numeric_lines) or _blank_separated_decimal_commas(
@@ -780,6 +780,14 @@ def _complex_s21(src: str, a: np.ndarray, b: np.ndarray, layout: str, *,
     return magnitude * np.exp(1j * phase)
 
 
+def _mend_minus(text: str) -> str:
+    """``text`` with the Unicode minus sign (U+2212, written by some spreadsheet locales) made a
+    hyphen, as the loss-table reader does (:func:`manybody.measured.tables._number_text`): sweep
+    files written with it were refused as "cannot be read" without the reason (a tester, bt206
+    F5)."""
+    return text.replace("\u2212", "-")
+
+
 def _read_touchstone(p: Path, parameter: str) -> tuple[np.ndarray, np.ndarray]:
     """(f in Hz, S21) of a 2-port Touchstone file of S parameters, via scikit-rf."""
     from skrf.io.touchstone import Touchstone  # heavy (pandas): only when a Touchstone is read
@@ -787,11 +795,13 @@ def _read_touchstone(p: Path, parameter: str) -> tuple[np.ndarray, np.ndarray]:
     # decoded as the tables are: a UTF-8 byte-order mark hid the option line ("data line 1
     # holds 6 numbers"), and UTF-16 or gzip gave the same (a second break test, session 46)
     raw = p.read_bytes()
-    lines = decode_text(raw, str(p)).splitlines()
+    text = decode_text(raw, str(p))
+    lines = _mend_minus(text).splitlines()
     _check_touchstone_lines(p, lines)
     with tempfile.TemporaryDirectory() as folder:
         source = p
-        if raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or not _utf8(raw):
+        if (raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or not _utf8(raw)
+                or "\u2212" in text):
             source = Path(folder) / p.name  # scikit-rf reads UTF-8 text: give it the decoded lines
             source.write_text("\n".join(lines) + "\n", encoding="utf-8")
         try:
