@@ -144,3 +144,24 @@ def test_sweep_with_unicode_minus_reads_as_with_hyphens(tmp_path):
     a, b = read_sweep(plain), read_sweep(pasted)
     np.testing.assert_array_equal(a.frequency, b.frequency)
     np.testing.assert_array_equal(a.s21, b.s21)
+
+
+def test_re_im_with_gain_is_told_real_imag(tmp_path):
+    """F2: Re and Im of S21 with gain (values above 1) read as dB and degrees are told
+    'real-imag' beside 'linear-deg' (only 'linear-deg' was named); a linear |S21| with gain
+    beside a phase in degrees is told 'linear-deg' alone."""
+    from manybody.measured.sweeps import layout_hint
+
+    f = np.linspace(6e9 - 1e6, 6e9 + 1e6, 401)
+    s21 = 30 * notch_s21(f, 6e9, 5e4, 1e5, 0.1, delay=-50e-9)
+    assert np.all(s21.real > 0)  # read as dB: 0 dB or more everywhere
+    reim = tmp_path / "reim.csv"
+    reim.write_text("\n".join(_sweep_lines(f, s21, "real-imag")) + "\n")
+    hint = layout_hint(read_sweep(reim))
+    assert "(layout='linear-deg')" in hint and "(layout='real-imag')" in hint, hint
+    s21 = 30 * notch_s21(f, 6e9, 5e4, 1e5, 0.1, delay=-50e-9)
+    linear = tmp_path / "linear.csv"
+    linear.write_text("\n".join(f"{fi:.1f},{abs(z):.10g},{np.degrees(np.angle(z)):.10g}"
+                                for fi, z in zip(f, s21, strict=True)) + "\n")
+    hint = layout_hint(read_sweep(linear))
+    assert "(layout='linear-deg')" in hint and "real-imag" not in hint, hint

@@ -946,8 +946,12 @@ def layout_hint(sweep: S21Sweep) -> str:
         return ("both columns stay within +-1, as Re and Im S21 do, read here as dB and "
                 "degrees: Re and Im? (layout='real-imag')")
     if magnitude_kind == "db" and np.all(np.abs(z) >= 1.0):
+        phase = np.unwrap(np.angle(z))
         return (f"the magnitude column is 0 dB or more everywhere, as a linear |S21| with gain "
-                f"is: a linear |S21| read as dB? (layout='linear-{phase_unit}')")
+                f"is: a linear |S21| read as dB? (layout='linear-{phase_unit}')"
+                + _re_im_with_gain(20 * np.log10(np.abs(z[outer])),
+                                   np.degrees(phase[outer]) if phase_unit == "deg"
+                                   else phase[outer]))
     if phase_unit == "deg":
         phase = np.unwrap(np.angle(z))
         slope, offset = np.polyfit(f[outer] - f[0], phase[outer], 1)  # cable delay, phase offset
@@ -965,6 +969,25 @@ def layout_hint(sweep: S21Sweep) -> str:
                     f"swings ~{math.degrees(expected):.3g} degrees: a phase in radians read as "
                     f"degrees? (layout='{magnitude_kind}-rad')"
                     + _re_im_too(magnitude, np.degrees(np.angle(z))))
+    return ""
+
+
+def _re_im_with_gain(first: np.ndarray, second: np.ndarray) -> str:
+    """'; or Re and Im S21 with gain ...?' when the two columns as written (``first``, ``second``:
+    the outer tenths of the window, off resonance) taken as Re and Im keep their modulus more
+    nearly constant than the first column alone, by at least half (relative peak-to-peak): Re
+    and Im of a resonator rotate with the cable delay at a constant modulus, a magnitude stays
+    constant beside its phase. Re/Im sweeps with gain (values above 1) read as dB and degrees
+    were told only 'linear-deg', whose fit then failed as "line shape off" (a tester, bt206 F2:
+    modulus spread 0.07, first column 1.7; a linear |S21| with gain beside its phase: 1.5 and
+    0.07). Without a cable delay the two cannot be told apart, and nothing is added."""
+    modulus = np.hypot(first, second)
+    if not (modulus.size and np.all(np.isfinite(modulus)) and modulus.min() > 0
+            and np.any(second != 0)):
+        return ""
+    if np.ptp(modulus) / np.mean(modulus) < 0.5 * np.ptp(first) / np.mean(np.abs(first)):
+        return ("; or Re and Im S21 with gain, as the two columns taken as Re and Im keep |S21| "
+                "more nearly constant off resonance than the first alone (layout='real-imag')?")
     return ""
 
 
