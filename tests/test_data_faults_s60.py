@@ -165,3 +165,32 @@ def test_re_im_with_gain_is_told_real_imag(tmp_path):
                                 for fi, z in zip(f, s21, strict=True)) + "\n")
     hint = layout_hint(read_sweep(linear))
     assert "(layout='linear-deg')" in hint and "real-imag" not in hint, hint
+
+
+def _coarse(resonance: bool, seed: int = 1):
+    from manybody.measured.sweeps import S21Sweep
+
+    f = np.linspace(6e9 - 1.5e6, 6e9 + 1.5e6, 101)  # step 30 kHz, f0 on a point
+    s21 = 0.1 * (notch_s21(f, 6e9, 5e5, 1e6, 0.0) if resonance else np.ones(f.size))
+    rng = np.random.default_rng(seed)
+    s21 = s21 + 0.1 * 0.06 * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+    return S21Sweep(f, s21, "coarse.csv", "db-deg")
+
+
+def test_under_resolved_sweep_names_the_step(tmp_path):
+    """F3: a sweep whose step (30 kHz) is 2.5 linewidths (12 kHz) is told that the step
+    under-resolves the resonance, not only "no resonance dip in the window"."""
+    from manybody.measured.resonance import fit_notch
+
+    fit = fit_notch(_coarse(True))
+    assert fit.flag and fit.reason.startswith("no resonance dip"), fit.reason
+    assert "under-resolves the resonance" in fit.reason and "3e+04 Hz" in fit.reason, fit.reason
+
+
+def test_noise_without_a_dip_is_not_called_under_resolved():
+    """F3: pure noise keeps the plain "no resonance dip" reason."""
+    from manybody.measured.resonance import fit_notch
+
+    for seed in range(5):
+        fit = fit_notch(_coarse(False, seed))
+        assert fit.flag and "under-resolves" not in fit.reason, fit.reason

@@ -322,6 +322,40 @@ def dip_significance(s21: np.ndarray) -> float:
     return best
 
 
+#: A dip this many noise sigma deep at its deepest point, at most ``NARROW_DIP_POINTS`` points
+#: wide at half its depth, is a resonance the frequency step under-resolves (a single point of
+#: pure noise reaches ~4-5 sigma among a few hundred).
+NARROW_DIP_SIGMA = 6.0
+NARROW_DIP_POINTS = 2
+
+
+def _under_resolved(f: np.ndarray, z: np.ndarray) -> str:
+    """'; the dip is 1 point(s) wide ... sweep finer' when the deepest point of |S21| lies at
+    least ``NARROW_DIP_SIGMA`` noise sigma below the baseline (as :func:`dip_significance`
+    takes them) but at most ``NARROW_DIP_POINTS`` points are below half that depth: the
+    linewidth f0/Ql is then at most about the frequency step, and the sweep samples the line
+    with too few points to be judged or fitted. A sweep with a step of 2.5 linewidths was
+    reported as "no resonance dip in the window" with its dip 10-14 sigma deep in one or two
+    points (a tester, bt206 F3). "" otherwise."""
+    mag = np.abs(z)
+    k = max(mag.size // 10, 2)
+    baseline = float(np.median(np.concatenate([mag[:k], mag[-k:]])))
+    sigma = math.sqrt(noise_power(mag))
+    deficit = baseline - mag
+    deepest = int(np.argmax(deficit))
+    if not (sigma > 0 and deficit[deepest] >= NARROW_DIP_SIGMA * sigma):
+        return ""
+    wide = int(np.count_nonzero(deficit >= deficit[deepest] / 2))
+    if wide > NARROW_DIP_POINTS:
+        return ""
+    step = float(np.median(np.abs(np.diff(f))))
+    return (f"; but its deepest point, at {f[deepest]:.10g} Hz, lies "
+            f"{deficit[deepest] / sigma:.3g} sigma below it and the dip is {wide} point(s) wide at "
+            f"half its depth: the linewidth (f0/Ql) is at most about the frequency step "
+            f"{step:.4g} Hz, which under-resolves the resonance; sweep with a step several times "
+            f"finer than the linewidth")
+
+
 def fit_notch(sweep: S21Sweep, *, max_misfit: float = MAX_MISFIT,
               min_dip_sigma: float = MIN_DIP_SIGMA,
               max_shape_residual: float = MAX_SHAPE_RESIDUAL,
@@ -411,7 +445,7 @@ def _fit(sweep: S21Sweep, max_misfit: float, min_dip_sigma: float,
         return _failed(sweep.source, f"no resonance dip in the window: |S21| dips {dip:.3g} noise "
                                      f"sigma below its baseline, averaged over its deepest "
                                      f"stretch of 1 to {max(f.size // 4, 1)} points "
-                                     f"(need {min_dip_sigma:g})")
+                                     f"(need {min_dip_sigma:g})" + _under_resolved(f, z))
     try:
         result = _run_library(f, z)
     except Exception as exc:  # noqa: BLE001 - the library raises many kinds; flag, do not stop
