@@ -194,3 +194,12 @@ def test_noise_without_a_dip_is_not_called_under_resolved():
     for seed in range(5):
         fit = fit_notch(_coarse(False, seed))
         assert fit.flag and "under-resolves" not in fit.reason, fit.reason
+
+
+def test_unmatched_name_prints_the_pattern_as_typed(tmp_path):
+    """F7: the default pattern is printed so it can be pasted back (no doubled backslashes)."""
+    from manybody.measured.resonator_table import NAME_PATTERN, parse_sweep_name
+
+    with pytest.raises(ValueError, match="does not match the name pattern") as info:
+        parse_sweep_name("res_thirty.csv", NAME_PATTERN)
+    assert f"'{NAME_PATTERN}'" in str(info.value) and "\\\\d" not in str(info.value)

@@ -192,8 +192,9 @@ def parse_sweep_name(name: str, pattern: str = NAME_PATTERN) -> tuple[float, flo
     regex = compile_name_pattern(pattern)
     m = regex.search(Path(name).name)
     if m is None:
+        # the pattern as typed, not its repr: '\\d' could not be pasted back (a tester, bt206 F7)
         raise ValueError(f"file name {Path(name).name!r} does not match the name pattern "
-                         f"{pattern!r}; give the pattern (temperature group mK or K, power group "
+                         f"'{pattern}'; give the pattern (temperature group mK or K, power group "
                          "dBm) or an index file (file, temperature_K, power_dBm)")
     found = {key: value for key, value in m.groupdict().items() if value}
     if "mK" not in found and "K" not in found:
