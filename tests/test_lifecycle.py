@@ -890,8 +890,11 @@ def _summarise_in_a_process(tmp_path: Path, hook: str, after: str = "",
     script = ("from manybody.runs.results import load_results\n"
               "from manybody.study.summary import summarise\n"
               f"summarise(load_results({str(out)!r}), 'x', n_jobs=2)\n" + after)
+    # with the terminal's signals as a shell gives them: an xdist worker ignores SIGINT, and
+    # an ignored SIGINT is inherited through exec (CI failed where a lone run passed)
     return subprocess.Popen([sys.executable, "-c", script], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=default_signals)
 
 
 def test_study_fit_workers_exit_when_the_study_is_killed(tmp_path):

@@ -18,6 +18,7 @@ import numpy as np
 from manybody.laws.analysis import analyse_shape
 from manybody.laws.collapse import frequency_collapse
 from manybody.laws.fit import FAMILY_INDEX_BOUNDS
+from manybody.runs.execution import terminal_signals_blocked
 from manybody.runs.lifecycle import start_watchdog
 from manybody.runs.results import (
     SweepPoint,
@@ -139,8 +140,6 @@ def summarise(ds, name: str, n_jobs: int = 1) -> tuple[list[PointSummary], list[
         results = [_shape_row_and_warnings(*task) for task in tasks]
     else:
         from joblib import Parallel, delayed  # only for a parallel summary
-
-        from manybody.runs.execution import terminal_signals_blocked
 
         parent = os.getpid()
         # the workers start deaf to the terminal's Ctrl-C, as the sweep's do: a second Ctrl-C
