@@ -38,3 +38,21 @@ def test_a_rising_loss_report_does_not_say_evidence_none_beside_a_large_differen
                 if x.startswith("preferred law:"))
     assert line.startswith("preferred law: none (AIC(generic) - AIC(tls) = -12."), line
     assert "evidence: not weighed; no law preferred: family fit: negative amplitude" in line, line
+
+
+@pytest.mark.parametrize("text, kelvin", [("500\u03bcK", 5e-4), ("500\u00b5K", 5e-4)])
+def test_micro_as_the_greek_mu_is_taken(text, kelvin):
+    """'500μK' (Greek mu, U+03BC) was refused naming the look-alike micro sign (bt210)."""
+    from manybody.cli.fit_data import temperature_argument
+
+    assert float(temperature_argument(text)) == pytest.approx(kelvin)
+
+
+def test_a_decimal_comma_is_named_not_read_as_a_unit():
+    import argparse
+
+    from manybody.cli.fit_data import temperature_argument
+
+    with pytest.raises(argparse.ArgumentTypeError, match=r"got '0,5': a decimal comma; write the "
+                                                         r"number with a decimal point \('0.5'\)"):
+        temperature_argument("0,5")

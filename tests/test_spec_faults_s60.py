@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -222,3 +223,46 @@ def test_a_users_file_in_a_finished_runs_checkpoint_is_kept_and_named(tmp_path, 
     assert (checkpoint / "notes.txt").read_text() == "precious"
     assert ("held files manybody did not write (notes.txt, tasks/mine.csv): its own files are "
             "deleted, the folder is kept with them") in err, err
+
+
+def test_the_sweeps_pool_is_shut_down_before_the_fits_start_deaf_to_ctrl_c(tmp_path, monkeypatch):
+    """The summary's fitting workers start with SIGINT ignored (bt205 F17). The sweep's pool,
+    started with other arguments, was shut down inside that window, so a Ctrl-C in the 0.2-1.5
+    s it took was lost and the study ran to its end (a tester, bt210: five in five). It is now
+    shut down before the window: no pool with workers is shut down while SIGINT is ignored."""
+    import contextlib
+
+    from joblib.externals.loky.process_executor import ProcessPoolExecutor
+
+    import manybody.study.summary as summary
+    from manybody.runs.results import load_results
+    from manybody.runs.sweep import run_sweep
+
+    spec = tmp_path / "s.toml"
+    spec.write_text(TOP + '[model]\nn_tls = 3\n[model.coupling]\nkind = "gaussian"\n'
+                    'strength = 0.01\n[sweep]\n"model.coupling.strength" = [0.0, 0.02]\n'
+                    + PROBE.replace("[0.05, 0.1]", "[0.01, 0.02, 0.05, 0.1, 0.2, 0.5]"))
+    run_sweep(RunSpec.from_toml(spec), output=tmp_path / "o.nc", n_jobs=2)  # its pool stays
+    inside, shut_inside = [False], []
+    original_shutdown, original_window = ProcessPoolExecutor.shutdown, summary.terminal_signals_blocked
+
+    def shutdown(self, *args, **kwargs):  # a pool with worker processes (an empty one costs
+        if getattr(self, "_processes", None):  # nothing)
+            shut_inside.append(inside[0])
+        return original_shutdown(self, *args, **kwargs)
+
+    @contextlib.contextmanager
+    def window():
+        with original_window():
+            inside[0] = True
+            try:
+                yield
+            finally:
+                inside[0] = False
+    monkeypatch.setattr(ProcessPoolExecutor, "shutdown", shutdown)
+    monkeypatch.setattr(summary, "terminal_signals_blocked", window)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # few realisations: the fits warn, as they should
+        rows, _ = summary.summarise(load_results(tmp_path / "o.nc"), "x", n_jobs=2)
+    assert len(rows) == 2
+    assert shut_inside and not any(shut_inside), shut_inside  # the sweep's pool: before

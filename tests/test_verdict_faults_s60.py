@@ -41,3 +41,31 @@ def test_an_index_on_its_bound_with_a_determined_amplitude_is_still_neither():
     cmp = compare_laws(LossCurve(t, loss), W, background=False)
     assert cmp.verdict == "neither law", cmp.reason
     assert "index = -0.99" in cmp.reason and "ran to its bound" in cmp.reason, cmp.reason
+
+
+def test_an_index_on_its_bound_where_the_shapes_coincide_is_undecided():
+    """Four points at x = 19-29 drawn from the tanh law with 10 % noise, no background: the tls
+    and generic fits are the same (every shape of the family is 1 there to 1e-6), the index ran
+    to 100 on the noise and the verdict was "neither law" (a tester, bt210)."""
+    t = np.array([0.01, 0.011447, 0.013104, 0.015])
+    loss = np.array([1.7313e-07, 1.6065e-07, 1.5114e-07, 1.5156e-07])
+    cmp = compare_laws(LossCurve(t, loss), W, background=False)
+    assert "index" in cmp.fits["family"].at_bound
+    assert cmp.verdict == "undecided", cmp.reason
+    assert ("the data do not determine index: it ran to its bound 100 with every x = w/T at or "
+            "above 19.2, where tanh(x/2) and 1 - e^-x differ by less than 1 %") in cmp.reason
+
+
+def test_a_rising_loss_is_not_called_a_shape_without_weight():
+    """A loss rising 2.9x with temperature (Kendall's tau = 1): its family amplitude is within 2
+    errors of 0 only as the misfit inflates them, and the new rule called the index on its bound
+    "not determined ... (a shape without weight)" beside that reason (a tester, bt210); the
+    rising loss alone is said, and the verdict stays "neither law"."""
+    t = np.geomspace(0.03, 0.8, 10)
+    loss = 2e-6 * (1 + 3 * t**2) * (1 + 0.003 * np.random.default_rng(5).standard_normal(10))
+    cmp = compare_laws(LossCurve(t, loss), 0.192)  # 4 GHz
+    assert cmp.verdict == "neither law", cmp.reason
+    assert "shape without weight" not in cmp.reason and "do not determine index" not in cmp.reason
+    assert "loss rising with temperature: Kendall's tau = 1" in cmp.reason, cmp.reason
+    # the JSON records the evidence as the report prints it (it said "none" beside dAIC -2.5)
+    assert abs(cmp.delta_aic) >= 2 and cmp.to_dict()["evidence"] == "not weighed"

@@ -117,7 +117,9 @@ MAX_BARE_TEMPERATURE = 100.0
 
 _TEMPERATURE = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([^\d\s.+-]\S*)?\s*$")
 #: Units of --tmin/--tmax, as written (case matters: '500MK' was read as 500 mK; bt205).
-_TEMPERATURE_UNITS = {"K": 1.0, "mK": 1e-3, "uK": 1e-6, "µK": 1e-6}
+_TEMPERATURE_UNITS = {"K": 1.0, "mK": 1e-3, "uK": 1e-6, "µK": 1e-6, "\u03bcK": 1e-6}
+#: (micro as the micro sign U+00B5 and as the Greek mu U+03BC, which look alike: '500μK' was
+#: refused naming the look-alike 'µK'; a tester, bt210)
 
 
 def temperature_argument(text: str) -> float:
@@ -129,6 +131,10 @@ def temperature_argument(text: str) -> float:
     if match is None:
         raise argparse.ArgumentTypeError(f"{expected}, got {text!r}")
     number, unit = float(match.group(1)), match.group(2) or ""
+    if unit and re.fullmatch(r",\d+\s*\S*", unit):  # '0,5' was "the unit ',5'" (bt210)
+        raise argparse.ArgumentTypeError(
+            f"{expected}, got {text!r}: a decimal comma; write the number with a decimal point "
+            f"({text.replace(',', '.', 1)!r})")
     if unit and unit not in _TEMPERATURE_UNITS:
         raise argparse.ArgumentTypeError(
             f"{expected}, got {text!r}: the unit {unit!r} is not one of "

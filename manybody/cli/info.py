@@ -157,7 +157,7 @@ def describe_checkpoint(directory: Path, given: Path | None = None) -> str:
     if given is not None and given != directory:
         lines.append(f"  ({given} is part of this checkpoint; info describes the whole)")
     lines.append("  a run's checkpoint: the finished tasks of an unfinished run (deleted when "
-                 "the run completes)")
+                 "the run completes; files a user put into it are kept)")
     if output is not None:
         state = "exists (an earlier run's?)" if output.exists() else "not written yet"
         lines.append(f"  writing: {output} ({state})")

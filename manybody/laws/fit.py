@@ -124,7 +124,7 @@ from manybody.laws.inputs import (
 )
 from manybody.laws.shapes import check_smearing, law_values
 from manybody.laws.verdict import AMPLITUDE_RESOLUTION, P_NEITHER, Z_BAND
-from manybody.laws.x_range import check_x_range
+from manybody.laws.x_range import X_FLAT, check_x_range
 from manybody.support import validate as v
 from manybody.units import KELVIN_PER_GHZ
 
@@ -1472,12 +1472,21 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
             + (" (no finite error)" if any(lo is None for *_, lo, _ in loose) else ""))
     amps = [(n, float(val), float(err)) for n, val, err in zip(names, values, errors, strict=True)
             if n.startswith("amplitude")]
-    undetected = None  # the amplitudes, all within Z_BAND errors of 0 (a NaN error too)
-    if not any(abs(val) > Z_BAND * err for _, val, err in amps):
-        undetected = (f"{amps[0][0]} = {amps[0][1]:.3g} +- {amps[0][2]:.2g}" if len(amps) == 1
-                      else f"all {len(amps)} amplitudes")
+    # why an index on its bound says nothing: a shape without weight (the amplitudes all within
+    # Z_BAND errors of 0, a NaN error too, unless the amplitudes' own test found the loss rising
+    # or the fit rejected: their errors are then the misfit's, bt210), or a window where the
+    # family's shapes coincide (every x above X_FLAT)
+    lever = None
+    lowest_x = min(float(np.min(model.w / c.temperature)) for c in curves)
+    if not unphysical and not any(abs(val) > Z_BAND * err for _, val, err in amps):
+        lever = (f"{amps[0][0]} = {amps[0][1]:.3g} +- {amps[0][2]:.2g}" if len(amps) == 1
+                 else f"all {len(amps)} amplitudes") + f" within {Z_BAND:g} errors of 0 (a shape " \
+            "without weight)"
+    elif lowest_x > X_FLAT and rising_loss(curves) is None:
+        lever = (f"every x = w/T at or above {lowest_x:.3g}, where tanh(x/2) and 1 - e^-x differ "
+                 f"by less than 1 % (x > {X_FLAT:g}): measure at higher temperatures")
     bound_indeterminate, bound_unphysical = _bound_problems(model, names, values, at_bound,
-                                                            undetected)
+                                                            lever)
     indeterminate += bound_indeterminate
     unphysical += bound_unphysical
     if unphysical and not any("loss ris" in r for r in unphysical):
@@ -1574,21 +1583,21 @@ def _amplitude_problems(model: _Model, curves: list[LossCurve], names: list[str]
 
 
 def _bound_problems(model: _Model, names: list[str], values: np.ndarray, at_bound: tuple,
-                    undetected: str | None = None) -> tuple[list[str], list[str]]:
+                    lever: str | None = None) -> tuple[list[str], list[str]]:
     """(indeterminate, unphysical) of the parameters on their bounds: a critical power below
-    every drive power is not determined (every curve saturated), and so is the index where
-    every amplitude is within Z_BAND errors of 0 (``undetected``, naming them: a shape without
-    weight); any other bound is unphysical."""
+    every drive power is not determined (every curve saturated), and so is the index where the
+    data give it no lever (``lever`` says why: every amplitude within Z_BAND errors of 0, or
+    every x where the family's shapes coincide); any other bound is unphysical."""
     indeterminate, unphysical = [], []
     for name in at_bound:
         val = float(values[names.index(name)])
-        if name == "index" and undetected:
+        if name == "index" and lever:
             # four points at x = 5-14, where tanh(x/2) and 1 - e^-x are both ~1: the family's
             # amplitude 0.004 +- 57 carries no shape, and its index on the bound was "neither
-            # law" beside the tls and generic amplitudes 5 errors above 0 (a tester, bt206)
+            # law" beside the tls and generic amplitudes 5 errors above 0 (a tester, bt206);
+            # at x = 19-29 the index ran to 100 on noise, "neither law" too (bt210)
             indeterminate.append(f"the data do not determine index: it ran to its bound "
-                                 f"{val:.4g} with {undetected} within {Z_BAND:g} errors of 0 "
-                                 "(a shape without weight)")
+                                 f"{val:.4g} with {lever}")
         elif name == "critical_power" and val < min(p for p in model.powers if p is not None):
             # every curve saturated: only amplitude x sqrt(Pc) is measured, which no law forbids
             # (a noise-free tanh with Pc 100 dB below the powers was "no temperature dependence

@@ -60,7 +60,7 @@ from manybody.laws.inputs import (
 )
 from manybody.laws.shapes import law_values
 from manybody.laws.shift import ResonantDensity, check_band, shift_values
-from manybody.laws.verdict import Verdict, judge
+from manybody.laws.verdict import Verdict, evidence_shown, judge
 from manybody.laws.x_range import XRangeWarning, check_x_range
 from manybody.support import validate as v
 from manybody.units import KELVIN_PER_GHZ
@@ -533,11 +533,13 @@ class LossShiftComparison:
         columns of a systematics table)."""
         return {mode: {"index": vd.index, "index_error": vd.index_error,
                        "delta_aic": vd.delta_aic, "preferred": vd.preferred,
-                       "evidence": vd.evidence, "verdict": vd.verdict}
+                       "evidence": evidence_shown(vd.evidence, vd.delta_aic),
+                       "verdict": vd.verdict}
                 for mode, vd in self.verdicts.items()}
 
     def to_dict(self) -> dict:
-        return {mode: {"verdict": dict(vars(self.verdicts[mode])),
+        return {mode: {"verdict": {**vars(self.verdicts[mode]), "evidence": evidence_shown(
+                           self.verdicts[mode].evidence, self.verdicts[mode].delta_aic)},
                        "fits": {law: f.to_dict() for law, f in self.fits[mode].items()}}
                 for mode in self.fits}
 

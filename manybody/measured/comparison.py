@@ -19,7 +19,7 @@ import numpy as np
 from manybody.laws.covariance import SCATTER_P, unequal_scatter_p_value
 from manybody.laws.fit import ShortCurveWarning, fit_joint, rising_loss
 from manybody.laws.inputs import LAWS, LossCurve, LossScaleWarning, ShiftCurve, loss_curve_list
-from manybody.laws.verdict import judge
+from manybody.laws.verdict import evidence_shown, judge
 from manybody.laws.x_range import XRangeWarning
 from manybody.support import validate as v
 
@@ -64,7 +64,10 @@ class LawComparison:
 
     def to_dict(self) -> dict:
         return {"preferred": self.preferred, "delta_aic": self.delta_aic,
-                "delta_bic": self.delta_bic, "evidence": self.evidence, "index": self.index,
+                "delta_bic": self.delta_bic,
+                # as the report prints it: "none" beside dAIC = -2.5 contradicted the report's
+                # "not weighed" (a tester, bt210)
+                "evidence": evidence_shown(self.evidence, self.delta_aic), "index": self.index,
                 "index_error": self.index_error, "separation_sigma": self.separation,
                 "verdict": self.verdict, "reason": self.reason,
                 "fits": {k: f.to_dict() for k, f in self.fits.items()}}

@@ -18,7 +18,7 @@ import numpy as np
 from manybody.laws.analysis import analyse_shape
 from manybody.laws.collapse import frequency_collapse
 from manybody.laws.fit import FAMILY_INDEX_BOUNDS
-from manybody.runs.execution import terminal_signals_blocked
+from manybody.runs.execution import release_workers, terminal_signals_blocked
 from manybody.runs.lifecycle import start_watchdog
 from manybody.runs.results import (
     SweepPoint,
@@ -145,6 +145,7 @@ def summarise(ds, name: str, n_jobs: int = 1) -> tuple[list[PointSummary], list[
         # the workers start deaf to the terminal's Ctrl-C, as the sweep's do: a second Ctrl-C
         # while they imported joblib printed their KeyboardInterrupt tracebacks (bt205 F17);
         # the generator returns once they have started, so this process keeps its Ctrl-C
+        release_workers()  # the sweep's pool, replaced outside the window below (bt210)
         with terminal_signals_blocked():
             started = Parallel(n_jobs=min(n_jobs, len(tasks)), return_as="generator")(
                 delayed(_shape_row_and_warnings)(*task, parent=parent) for task in tasks)
