@@ -61,6 +61,17 @@ def test_isolated_row_is_named_as_an_outlier(tmp_path):
     assert len(found) == 1 and "data row(s) 3" in found[0] and "1e+09" in found[0]
 
 
+@pytest.mark.parametrize("row, named", [(9, False), (0, True)])
+def test_a_climb_at_the_highest_temperature_is_not_an_outlier(tmp_path, row, named):
+    """A loss that climbs 1000x at the highest temperature is the quasiparticles' onset, which
+    --quasiparticle fits: it was called an outlier to remove (a tester, bt210); the same Qi at
+    the lowest temperature is still named."""
+    qi = [1e6] * len(TEMPS)
+    qi[row] = 4e2
+    found = [m for m in _messages(_table(tmp_path / "qi.csv", qi)) if "outlier" in m]
+    assert bool(found) is named, found
+
+
 def test_smooth_table_is_not_warned(tmp_path):
     """F1: the new checks stay quiet on a smooth table spanning two decades."""
     qi = [1e4 * 10 ** (2 * i / (len(TEMPS) - 1)) for i in range(len(TEMPS))]

@@ -443,7 +443,7 @@ def read_loss_table(
     loss = _losses(grid.src, l_name, l_values, kind)
     _warn_implausible_loss(grid.src, l_name, l_values / scale, loss, kind, scale)
     _warn_tiny_loss(grid.src, l_name, l_values / scale, loss, kind)
-    _warn_isolated_loss(grid.src, l_name, l_values / scale, loss)
+    _warn_isolated_loss(grid.src, l_name, l_values / scale, loss, temperature)
     units = {"temperature": t_unit, "loss": kind}
     if scale != 1.0:
         units["loss_scale"] = scale
@@ -1236,11 +1236,14 @@ def _warn_tiny_loss(src: str, l_name: str, numbers: np.ndarray, loss: np.ndarray
                   f"dominates the fit; correct or remove it", UserWarning, stacklevel=3)
 
 
-def _warn_isolated_loss(src: str, l_name: str, numbers: np.ndarray, loss: np.ndarray) -> None:
+def _warn_isolated_loss(src: str, l_name: str, numbers: np.ndarray, loss: np.ndarray,
+                        temperature: np.ndarray | None = None) -> None:
     """UserWarning naming at most ``ISOLATED_MAX_ROWS`` rows whose loss is more than
     ``ISOLATED_DECADES`` decades from all the others (a tester, bt206 F1: one row at Qi = 1e12
     among Qi ~ 1e5 turned the fitted amplitude negative and the verdict read it as "loss rising
-    with temperature"). ``numbers`` are the column's values as written."""
+    with temperature"). ``numbers`` are the column's values as written. Rows at the highest
+    ``temperature`` are not named: a loss that climbs there is the quasiparticles' onset, which
+    --quasiparticle fits (it was called an outlier to remove; a tester, bt210)."""
     if loss.size < ISOLATED_MIN_ROWS or not np.all(np.isfinite(loss)) or np.any(loss <= 0):
         return
     order = np.argsort(loss)
@@ -1250,6 +1253,9 @@ def _warn_isolated_loss(src: str, l_name: str, numbers: np.ndarray, loss: np.nda
             order[i + 1:] if loss.size - i - 1 <= ISOLATED_MAX_ROWS else None)
         if side is None or np.all(loss[side] < MIN_PLAUSIBLE_LOSS):
             continue  # named by _warn_tiny_loss already
+        if temperature is not None and np.all(loss[side] > np.max(np.delete(loss, side))) \
+                and np.all(temperature[side] >= np.max(np.delete(temperature, side))):
+            continue  # a climb at the top of the temperatures: quasiparticles, not a typo
         rows = np.sort(side)
         values = ", ".join(f"{numbers[r]:g}" for r in rows)
         others = np.delete(numbers, rows)
