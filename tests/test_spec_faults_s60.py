@@ -127,6 +127,20 @@ def test_a_table_swept_as_a_whole_is_told_its_fields(table, fields):
     assert "n_tls" not in str(info.value)
 
 
+@pytest.mark.parametrize("table, fix", [
+    ("model", "sweep its keys instead: model.n_tls, model.tls.asymmetry_max"),
+    ("solver", "none of its keys can be swept"),
+])
+def test_a_top_level_table_swept_is_not_told_to_move_to_the_top(table, fix):
+    """'model = [1, 2]' in [sweep] was told to write model at the top of the file, which makes
+    invalid TOML (a tester, bt210)."""
+    with pytest.raises(ValueError) as info:
+        RunSpec.from_dict({**BASE, "sweep": {table: [1, 2]}})
+    assert str(info.value).startswith(f"{table} = [1, 2] is inside [sweep]: {table} is a table, "
+                                      "which cannot be swept as a whole; " + fix), info.value
+    assert "at the top of the file" not in str(info.value)
+
+
 @pytest.mark.parametrize("argv", [["info", "{loop}"], ["run", "{loop}", "-o", "x.nc"],
                                   ["run", "{spec}", "-o", "{loop}"],
                                   ["fit-data", "{loop}", "--frequency", "5GHz", "--out", "o"]])

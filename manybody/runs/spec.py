@@ -534,6 +534,15 @@ def _refuse_swept_top_level_keys(found: list[tuple[str, str, Any]], data: Mappin
     """Refuse ``seed = [1, 2]`` (or ``name``, ``realisations``) inside ``[sweep]``: an attempt to
     sweep it, which was told to write seed at the top of the file although it was there (a
     tester, bt200)."""
+    tables = [(key, value) for key, where, value in found
+              if where == "sweep" and key in ("model", "probe", "solver", "sweep")
+              and not isinstance(value, Mapping)]
+    if tables:  # told to write it at the top of the file, which made invalid TOML (bt210)
+        key, value = tables[0]
+        fields = [k for k in SWEEPABLE if k.startswith(f"{key}.")]
+        raise ValueError(f"{key} = {value!r} is inside [sweep]: {key} is a table, which cannot be "
+                         "swept as a whole; " + (f"sweep its keys instead: {', '.join(fields)}"
+                                                 if fields else "none of its keys can be swept"))
     swept = [(key, value) for key, where, value in found
              if where == "sweep" and key in _NOT_SWEPT and isinstance(value, list)]
     if not swept:
