@@ -84,6 +84,16 @@ def test_error_larger_than_value_is_warned(tmp_path):
     found = [m for m in _messages(_table(tmp_path / "qi.csv", SMOOTH, err))
              if "exceeds its value" in m]
     assert len(found) == 1 and "10 of 10 row(s)" in found[0] and "'Qi_err'" in found[0]
+    assert "a relative error needing '(%)'" in found[0]
+
+
+def test_an_error_column_in_percent_is_not_told_to_write_percent(tmp_path):
+    """'Qi error (%)' of 150 in every row: told "a relative error needing '(%)'?" (bt210)."""
+    path = tmp_path / "pct.csv"
+    path.write_text("T (K),Qi,Qi error (%)\n" + "".join(f"{t},{q:g},150\n"
+                                                       for t, q in zip(TEMPS, SMOOTH, strict=True)))
+    found = [m for m in _messages(path) if "exceeds its value" in m]
+    assert len(found) == 1 and "'(%)'?" not in found[0], found
 
 
 def test_ordinary_errors_are_not_warned(tmp_path):

@@ -1417,7 +1417,8 @@ def _warn_error_exceeds_value(src: str, e_name: str, e_values: np.ndarray,
                   f"of {l_values.size} row(s) ({_data_rows(rows)}; at most "
                   f"{e_values[worst] / abs(l_values[worst]):.3g} times it, data row {worst + 1}): "
                   f"such points carry no information; the error of another quantity, in another "
-                  f"unit, or a relative error needing '(%)'?", UserWarning, stacklevel=4)
+                  f"unit" + ("" if "%" in e_name else ", or a relative error needing '(%)'")
+                  + "?", UserWarning, stacklevel=4)  # ('(%)' to a '(%)' column; bt210)
 
 
 def _warn_repeated(src: str, temperature: np.ndarray, loss: np.ndarray,
