@@ -86,7 +86,7 @@ def test_temperatures_no_observable_uses_are_warned_and_the_frequencies_reason_f
     status, err = _run_process(tmp_path, TOP + "[model]\nn_tls = 3\n" + probe.replace(
         '"spacing_ratio"', '"specific_heat"'), "--overwrite")
     assert status == 0 and "probe.temperatures" not in err, err
-    assert "only the first frequency is read" in err, err
+    assert "the first frequency is read only where the temperatures are given as x" in err, err
 
 
 @pytest.mark.parametrize("min_distance", [0.5, 0.9])

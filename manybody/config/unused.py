@@ -234,8 +234,9 @@ def _probe(probe: Probe, model: ModelParams, method: str | None) -> list[tuple[s
         # so while the unused line width was warned about (helper-183)
         found.append(("probe.frequencies", list(probe.frequencies), "no observable asked for "
                       f"has a frequency axis (probe.observables: {asked})"
-                      + ("; only the first frequency is read, to turn temperatures given as "
-                         "x = hbar w / k_B T into kelvin" if with_temperature else "")))
+                      + ("; the first frequency is read only where the temperatures are given "
+                         "as x = hbar w / k_B T (x_min, x_max, count), to turn them into kelvin"
+                         if with_temperature else "")))
     if len(probe.temperatures) > 1 and not with_temperature:
         # spacing_ratio alone: the temperatures were dropped without a word while the unused
         # frequencies were warned about, with a reason about temperatures (a tester, bt207)
