@@ -1470,21 +1470,8 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
             name + (f" (+-{err:.2g}, wider than its range {lo:g} to {hi:g})" if lo is not None
                     else "") for name, err, lo, hi in loose)
             + (" (no finite error)" if any(lo is None for *_, lo, _ in loose) else ""))
-    amps = [(n, float(val), float(err)) for n, val, err in zip(names, values, errors, strict=True)
-            if n.startswith("amplitude")]
-    # why an index on its bound says nothing: a shape without weight (the amplitudes all within
-    # Z_BAND errors of 0, a NaN error too, unless the amplitudes' own test found the loss rising
-    # or the fit rejected: their errors are then the misfit's, bt210), or a window where the
-    # family's shapes coincide (every x above X_FLAT)
-    lever = None
-    lowest_x = min(float(np.min(model.w / c.temperature)) for c in curves)
-    if not unphysical and not any(abs(val) > Z_BAND * err for _, val, err in amps):
-        lever = (f"{amps[0][0]} = {amps[0][1]:.3g} +- {amps[0][2]:.2g}" if len(amps) == 1
-                 else f"all {len(amps)} amplitudes") + f" within {Z_BAND:g} errors of 0 (a shape " \
-            "without weight)"
-    elif lowest_x > X_FLAT and rising_loss(curves) is None:
-        lever = (f"every x = w/T at or above {lowest_x:.3g}, where tanh(x/2) and 1 - e^-x differ "
-                 f"by less than 1 % (x > {X_FLAT:g}): measure at higher temperatures")
+    lever = (_without_lever(model, curves, names, values, errors, bool(unphysical))
+             if "index" in at_bound else None)
     bound_indeterminate, bound_unphysical = _bound_problems(model, names, values, at_bound,
                                                             lever)
     indeterminate += bound_indeterminate
@@ -1499,6 +1486,27 @@ def parameter_problems(model: _Model, curves: list[LossCurve], names: list[str],
     if not converged:
         indeterminate.append("the optimiser did not converge")
     return tuple(indeterminate), tuple(unphysical)
+
+
+def _without_lever(model: _Model, curves: list[LossCurve], names: list[str], values: np.ndarray,
+                   errors: np.ndarray, amplitudes_unphysical: bool) -> str | None:
+    """Why the data give the family's index no lever, so that its bound says nothing: a shape
+    without weight (every amplitude within Z_BAND errors of 0, a NaN error too; not where the
+    amplitudes' own test found the loss rising or the fit rejected, ``amplitudes_unphysical``:
+    their errors are then the misfit's, a tester, bt210), or a window where the family's shapes
+    coincide (every x above X_FLAT, and the loss not rising); None otherwise."""
+    amps = [(n, float(val), float(err)) for n, val, err in zip(names, values, errors, strict=True)
+            if n.startswith("amplitude")]
+    if amps and not amplitudes_unphysical and not any(abs(val) > Z_BAND * err
+                                                      for _, val, err in amps):
+        which = (f"{amps[0][0]} = {amps[0][1]:.3g} +- {amps[0][2]:.2g}" if len(amps) == 1
+                 else f"all {len(amps)} amplitudes")
+        return f"{which} within {Z_BAND:g} errors of 0 (a shape without weight)"
+    lowest_x = min(float(np.min(model.w / c.temperature)) for c in curves)
+    if lowest_x > X_FLAT and rising_loss(curves) is None:
+        return (f"every x = w/T at or above {lowest_x:.3g}, where tanh(x/2) and 1 - e^-x differ "
+                f"by less than 1 % (x > {X_FLAT:g}): measure at higher temperatures")
+    return None
 
 
 def _design_problems(model: _Model, curves: list[LossCurve], k: int) -> list[str]:
