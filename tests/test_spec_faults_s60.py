@@ -123,7 +123,7 @@ def test_a_table_swept_as_a_whole_is_told_its_fields(table, fields):
     with pytest.raises(ValueError) as info:
         RunSpec.from_dict({**BASE, "sweep": {table: [1, 2]}})
     assert str(info.value).startswith(f"sweep key {table!r} is a table, which cannot be swept as a "
-                                      f"whole; sweep its fields instead: {fields}"), info.value
+                                      f"whole; sweep its keys instead: {fields}"), info.value
     assert "n_tls" not in str(info.value)
 
 

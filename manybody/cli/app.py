@@ -204,8 +204,7 @@ def main(argv: list[str] | None = None) -> int:
 
 #: OSError numbers that say a path the user gave cannot be used as asked (beside those of
 #: :data:`~manybody.cli.signals.REFUSALS`' own classes): told in one line, status 2.
-PATH_ERRORS = frozenset({errno.ELOOP, errno.EISDIR, errno.ENOTDIR, errno.EROFS, errno.ENXIO,
-                         errno.ENODEV, errno.EEXIST, errno.EACCES, errno.EPERM, errno.ENOENT})
+PATH_ERRORS = frozenset({errno.ELOOP, errno.EROFS, errno.ENXIO, errno.ENODEV})
 
 
 @contextlib.contextmanager

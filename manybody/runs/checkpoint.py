@@ -130,10 +130,7 @@ def entries_not_ours(directory: Path) -> list[str]:
     with its task files (:func:`foreign_entries` asks this of a folder without meta.json)."""
     foreign = []
     for entry in sorted(Path(directory).iterdir()):
-        if entry.name in ("lock", Checkpoint.SPEC_COPY, Checkpoint.META) and entry.is_file():
-            continue
-        if entry.name.lstrip(".").startswith((Checkpoint.META, Checkpoint.SPEC_COPY)) \
-                and entry.name.endswith(".tmp"):
+        if entry.name == "lock" and entry.is_file() or _own_record(entry):
             continue
         if entry.name == "tasks" and entry.is_dir() and not entry.is_symlink():
             foreign += [f"tasks/{p.name}" for p in sorted(entry.iterdir())
@@ -141,6 +138,14 @@ def entries_not_ours(directory: Path) -> list[str]:
             continue
         foreign.append(entry.name)
     return foreign
+
+
+def _own_record(entry: Path) -> bool:
+    """Whether ``entry`` of a checkpoint is its meta.json or spec copy, or a partial write of
+    either (``.meta.json.<random>.tmp``)."""
+    names = (Checkpoint.META, Checkpoint.SPEC_COPY)
+    return (entry.name in names and entry.is_file()) or (
+        entry.name.lstrip(".").startswith(names) and entry.name.endswith(".tmp"))
 
 
 def load_task_file(path: Path, size: int, single: bool,
@@ -535,9 +540,7 @@ class Checkpoint:
         with contextlib.suppress(OSError):
             tasks.rmdir()  # only when empty: a user's file in it stays
         for entry in list(self.directory.iterdir()):
-            if entry.name in (self.META, self.SPEC_COPY) or (
-                    entry.name.lstrip(".").startswith((self.META, self.SPEC_COPY))
-                    and entry.name.endswith(".tmp")):
+            if _own_record(entry):
                 entry.unlink(missing_ok=True)
         self.close()
         (self.directory / "lock").unlink(missing_ok=True)

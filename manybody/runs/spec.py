@@ -296,10 +296,9 @@ def _unknown_sweep_key(key: str) -> str:
     (a break test, bt196). Other keys get the whole list and a close spelling."""
     import difflib
 
-    fields = [k for k in SWEEPABLE if k.startswith(f"{key}.")]
-    if fields:  # a table itself ('model.tls' got "did you mean 'model.n_tls'"; a tester, bt207)
-        return (f"sweep key {key!r} is a table, which cannot be swept as a whole; sweep its "
-                f"fields instead: {', '.join(fields)}")
+    if any(k.startswith(f"{key}.") for k in SWEEPABLE):  # a table itself ('model.tls' got
+        # "did you mean 'model.n_tls'"; a tester, bt207)
+        return f"sweep key {key!r} " + _table_not_swept(key)
     parts = key.split(".")
     for cut in range(len(parts) - 1, 0, -1):
         table = ".".join(parts[:cut])
@@ -530,6 +529,15 @@ _NOT_SWEPT = {
 }
 
 
+def _table_not_swept(key: str) -> str:
+    """'is a table, which cannot be swept as a whole; sweep its keys instead: ...' for the table
+    ``key`` (its sweepable keys, or that it has none)."""
+    fields = [k for k in SWEEPABLE if k.startswith(f"{key}.")]
+    return ("is a table, which cannot be swept as a whole; "
+            + (f"sweep its keys instead: {', '.join(fields)}" if fields
+               else "none of its keys can be swept"))
+
+
 def _refuse_swept_top_level_keys(found: list[tuple[str, str, Any]], data: Mapping[str, Any]) -> None:
     """Refuse ``seed = [1, 2]`` (or ``name``, ``realisations``) inside ``[sweep]``: an attempt to
     sweep it, which was told to write seed at the top of the file although it was there (a
@@ -539,10 +547,7 @@ def _refuse_swept_top_level_keys(found: list[tuple[str, str, Any]], data: Mappin
               and not isinstance(value, Mapping)]
     if tables:  # told to write it at the top of the file, which made invalid TOML (bt210)
         key, value = tables[0]
-        fields = [k for k in SWEEPABLE if k.startswith(f"{key}.")]
-        raise ValueError(f"{key} = {value!r} is inside [sweep]: {key} is a table, which cannot be "
-                         "swept as a whole; " + (f"sweep its keys instead: {', '.join(fields)}"
-                                                 if fields else "none of its keys can be swept"))
+        raise ValueError(f"{key} = {value!r} is inside [sweep]: {key} " + _table_not_swept(key))
     swept = [(key, value) for key, where, value in found
              if where == "sweep" and key in _NOT_SWEPT and isinstance(value, list)]
     if not swept:
