@@ -153,8 +153,8 @@ BAD_SPECS = {
                              "for 'width'?"),
     "key of another table in probe": (SPEC.replace("[probe]\n", "[probe]\nn_tls = 3\n"),
                                       "in probe; valid keys are frequencies, temperatures, "
-                                      "observables, broadening, probe.phonon_rate_prefactor, "
-                                      "probe.matrix_element_bins, saturation; did you mean "
+                                      "observables, broadening, phonon_rate_prefactor, "
+                                      "matrix_element_bins, saturation; did you mean "
                                       "model.n_tls for 'n_tls'?"),
     "unknown model key": (SPEC.replace("n_tls = {n_tls}", "n_tls = {n_tls}\nn_tsl = 3"),
                           "'n_tsl'"),

@@ -339,17 +339,22 @@ def _resume_hint(meta: dict[str, Any] | None, output: Path | None,
 
 def _with_spec_copy(argv: list[str], cwd: Any, directory: Path | None,
                     digest: Any = None) -> tuple[list[str], str, bool]:
-    """A recorded ``manybody run`` command whose spec was read from a stream (/dev/stdin, a pipe,
-    a process substitution) or is gone, with the checkpoint's copy of the spec in its place, and
-    what happened, and True; ``(argv, "", False)`` otherwise. The command recorded /dev/stdin,
-    which cannot be replayed (a tester, bt196). A copy that no longer gives the run's ``digest`` (its
-    spec_sha256: edited, or damaged) is not recommended: the rerun would refuse the checkpoint
-    as another spec's (a tester, bt205 F14): ``(argv, why, False)``."""
+    """A recorded ``manybody run`` command whose spec the rerun cannot read as the run started
+    with it, with the checkpoint's copy of the spec in its place, what happened, and True;
+    ``(argv, "", False)`` where the recorded command resumes as it stands.
+
+    The spec cannot be replayed when it was read from a stream (/dev/stdin, a pipe, a process
+    substitution: the command recorded /dev/stdin; a tester, bt196) or its file is gone, and is
+    not the run's when its file was edited since the run started (another spec_sha256: the rerun
+    refuses the checkpoint as another spec's; a tester, bt210). Where the checkpoint's copy does
+    not give the run's ``digest`` either (edited, damaged: bt205 F14) or is gone (bt210), it is
+    not recommended: ``(argv, why, False)``, ``why`` saying to put back the spec the run
+    started with.
+    """
     from manybody.cli import run
     from manybody.runs.checkpoint import Checkpoint
 
-    copy = None if directory is None else directory / Checkpoint.SPEC_COPY
-    if copy is None or not copy.is_file() or len(argv) < 3 or argv[1] != "run":
+    if len(argv) < 3 or argv[1] != "run":
         return argv, "", False
     parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
     run.configure(parser)
@@ -357,20 +362,30 @@ def _with_spec_copy(argv: list[str], cwd: Any, directory: Path | None,
         spec = parser.parse_known_args(argv[2:])[0].spec
     except (argparse.ArgumentError, SystemExit):
         return argv, "", False
-    if not run.spec_not_replayable(spec, cwd if isinstance(cwd, str) else None):
-        return argv, "", False
+    stream = spec.startswith(("/dev/", "/proc/"))
+    if not stream and not os.path.isabs(spec) and isinstance(cwd, str) and not os.path.isdir(cwd):
+        return argv, "", False  # run elsewhere (another machine?): nothing to tell of its spec
+    if run.spec_not_replayable(spec, cwd if isinstance(cwd, str) else None):
+        how = "was read from" if stream else "is no longer at"
+        problem = f"the spec {how} {_quoted(spec)}, which the recorded command does not replay"
+    else:  # the file is there: the rerun reads it, unless it was edited since
+        edited = _copy_changed(Path(cwd if isinstance(cwd, str) else ".") / spec, digest)
+        if not edited:
+            return argv, "", False
+        problem = (f"the spec file {_quoted(spec)} {edited}: the recorded command would refuse "
+                   "this checkpoint as another spec's")
+    copy = None if directory is None else directory / Checkpoint.SPEC_COPY
+    changed = ("is gone" if copy is not None and not copy.is_file()
+               else "" if copy is None else _copy_changed(copy, digest))
+    if copy is None or changed:
+        where = ("" if copy is None else f", and the checkpoint's copy of it ({_quoted(copy)}) "
+                 + (changed if changed == "is gone"
+                    else f"{changed}: a rerun with it would not resume this checkpoint"))
+        return argv, (f"{problem}{where}: put back the spec the run started with (its digest is "
+                      "spec_sha256 above) and rerun the command that wrote it"), False
     at = len(argv) - 1 - argv[::-1].index(spec)
-    how = "was read from" if spec.startswith(("/dev/", "/proc/")) else "is no longer at"
-    changed = _copy_changed(copy, digest)
-    if changed:
-        return argv, (f"the spec {how} {_quoted(spec)}, which the recorded command does not "
-                      f"replay, and the checkpoint's copy of it ({_quoted(copy)}) {changed}: a "
-                      "rerun with it would not resume this checkpoint; put back the spec the "
-                      "run started with (its digest is spec_sha256 above) and rerun the "
-                      "command that wrote it"), False
     return ([*argv[:at], str(copy.resolve()), *argv[at + 1:]],
-            f"the spec {how} {_quoted(spec)}, which the recorded command does not replay; the checkpoint "
-            f"keeps a copy of it ({_quoted(copy)})", True)
+            f"{problem}; the checkpoint keeps the spec the run started with ({_quoted(copy)})", True)
 
 
 def _copy_changed(copy: Path, digest: Any) -> str:

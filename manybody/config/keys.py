@@ -20,8 +20,10 @@ _SPEC_SECTIONS = {"tls": "model", "stress": "model", "coupling": "model", "rando
 _BARE_NAMES = {"n_tls": "model", "frequencies": "probe", "temperatures": "probe",
                "observables": "probe", "phonon_rate_prefactor": "probe"}
 _SECTION_KEY = re.compile(rf"(?<![\w./\\-])(?:{'|'.join(_SPEC_SECTIONS)})\.(?=\w)")
-#: A quoted value (a repr: 'saturation.gaussian', "data/tls.csv"): the user's text, kept as given.
-_QUOTED = re.compile(r"('[^']*'|\"[^\"]*\")")
+#: A quoted value (a repr: 'saturation.gaussian', "data/tls.csv"): the user's text, kept as given;
+#: and a table's list of valid keys, each named within the table ("model.n_tls" among "tls,
+#: coupling" mixed two ways of naming, a tester, session 60).
+_QUOTED = re.compile(r"('[^']*'|\"[^\"]*\"|valid keys are [^;]*)")
 _BARE_KEY = re.compile(rf"^(?:{'|'.join(_BARE_NAMES)})\b(?!\.)")
 #: Names that cannot be English words (an underscore in them): qualified wherever they stand
 #: alone ("need phonon_rate_prefactor" was left bare; a tester, session 38).
@@ -40,7 +42,8 @@ def spec_keys(message: str) -> str:
     words are not touched (a bare name that is also an English word, ``frequencies``, is
     qualified only where it begins the message; one with an underscore, ``n_tls``,
     ``phonon_rate_prefactor``, wherever it stands alone), nor are quoted values or path
-    components (``'saturation.gaussian'``, ``/tmp/tls.toml``).
+    components (``'saturation.gaussian'``, ``/tmp/tls.toml``), nor the list of a table's valid
+    keys, which names them within that table ("in model; valid keys are n_tls, tls, ...").
     """
     parts = _QUOTED.split(message)  # odd entries are quoted values: never rewritten (a tester,
     # session 38: "got 'saturation.gaussian'" became "got 'probe.saturation.gaussian'")

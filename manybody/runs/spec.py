@@ -577,6 +577,22 @@ def _listed(value: Any) -> Any:
     return value.item() if isinstance(value, np.floating | np.integer) else value
 
 
+def _axis_not_used(data: Mapping[str, Any], key: str, where: str) -> str:
+    """Why a probe axis no observable asked for has is still required: every run records one
+    (spacing_ratio alone was told "probe.temperatures is required", then warned that two
+    temperatures had no effect; a tester, session 60). Empty where an observable uses it."""
+    asked = data.get("observables", DEFAULT_OBSERVABLES)
+    dimension = key[:-3] + "y" if key == "frequencies" else key[:-1]
+    if (not isinstance(asked, list | tuple) or not asked
+            or not all(isinstance(name, str) and name in OBSERVABLE_DIMS for name in asked)
+            or any(dimension in OBSERVABLE_DIMS[name][0] for name in asked)
+            or key == "frequencies" and isinstance(data.get("temperatures"), Mapping)):
+        return ""  # the x grid of temperatures reads the first frequency
+    return (f": every probe has {key}, though no observable asked for has a {dimension} axis "
+            f"({where}.observables: {', '.join(asked)}); one value will do, e.g. {key} = [0.1], "
+            "and is not used")
+
+
 def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
     """Build a :class:`~manybody.config.probe.Probe` from a ``[probe]`` table.
 
@@ -593,7 +609,7 @@ def probe_from_dict(data: Mapping[str, Any], where: str = "probe") -> Probe:
                          + elsewhere)
     for key in ("frequencies", "temperatures"):
         if key not in data:
-            raise ValueError(f"{where}.{key} is required")
+            raise ValueError(f"{where}.{key} is required" + _axis_not_used(data, key, where))
     frequencies = _listed(data["frequencies"])
     if isinstance(frequencies, int | float) and not isinstance(frequencies, bool):
         frequencies = [frequencies]
