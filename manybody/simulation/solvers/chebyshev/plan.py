@@ -352,7 +352,12 @@ def required_moments(scale: SpectralScale, rung: Rung, frequencies: np.ndarray,
     Lorentzian slice has decayed far below tol there, so the degree is that on ``TAIL_NODES``
     nodes, or one less where the tail sum sits on the tolerance (4 of the 400 plans of the solver
     tests: 598 against 599; tested against it), at a fraction of the cost (session 14: the plans
-    of an N = 12 solve took 1.0 s on 16 384 nodes, 0.12 s now).
+    of an N = 12 solve took 1.0 s on 16 384 nodes, 0.12 s now). The first n resolves the kernel
+    (:func:`first_tail_nodes`): on fewer nodes a kernel can fall between them, its slices look
+    smooth, and a few moments were planned for a line they cannot resolve (Q^-1 = 0 +- 0 beside
+    dense ED's 123 for a kernel of 1e-6 K; a tester, bt211 F3); a kernel narrower than the
+    spacing of ``TAIL_NODES`` nodes needs more than ``TAIL_NODES`` moments: the kernel's own
+    degree (:func:`kernel_degree`) is returned, at least ``TAIL_NODES + 1``.
     """
     ground = scale.ground
     top = scale.upper if not math.isfinite(rung.window_energy) else min(
@@ -368,12 +373,41 @@ def required_moments(scale: SpectralScale, rung: Rung, frequencies: np.ndarray,
     centres, amplitudes = centres[kept], amplitudes[kept]
     if not centres.size:
         return 1
-    n = min(FIRST_TAIL_NODES, TAIL_NODES)
+    n = first_tail_nodes(scale, narrowest_width(broadening, frequencies))
+    if n > TAIL_NODES:  # a kernel narrower than the nodes' spacing: too many moments to count
+        return max(TAIL_NODES + 1, kernel_degree(broadening, frequencies, scale, tol))
     while True:
         needed = _slice_degree(scale, rung, shapes, centres, amplitudes, tol, beta_excess, n)
         if 2 * needed <= n or n >= TAIL_NODES:
             return needed
         n = min(2 * n, TAIL_NODES)
+
+
+def first_tail_nodes(scale: SpectralScale, width: float) -> int:
+    """Fewest Gauss-Chebyshev nodes, ``FIRST_TAIL_NODES`` times a power of 2, whose spacing at
+    the centre of the spectrum, pi / n in x = (E - center) / half_width, is at most the kernel
+    width eta (K): a node then lies within eta / 2 of every line, where a Gaussian keeps 88 % of
+    its peak. Above ``TAIL_NODES`` where no node count examined resolves the kernel. The
+    degree such a kernel needs, about sqrt(2 ln(1/tol)) half_width / eta, is at least pi
+    half_width / eta for every allowed tolerance, so such counts are not too many."""
+    resolving = math.pi * scale.half_width / width
+    n = FIRST_TAIL_NODES
+    while n < resolving and n <= TAIL_NODES:
+        n *= 2
+    return n
+
+
+def kernel_degree(broadening: Broadening, frequencies: np.ndarray, scale: SpectralScale,
+                  tol: float) -> int:
+    """Chebyshev degree at which the series of the narrowest line kernel (width eta, K) over the
+    spectrum's half-width falls below ``tol``: sqrt(2 ln(1/tol)) half_width / eta for a
+    Gaussian (its coefficients fall as exp(-(k eta / half_width)^2 / 2) at the centre), ln(1/tol)
+    half_width / eta for a Lorentzian (exp(-k eta / half_width)). The estimate where the kernel
+    is too narrow for the nodes of :func:`required_moments` to resolve it."""
+    ratio = scale.half_width / narrowest_width(broadening, frequencies)
+    decay = math.sqrt(2.0 * math.log(1.0 / tol)) if broadening.kind == "gaussian" \
+        else math.log(1.0 / tol)
+    return math.ceil(decay * ratio)
 
 
 def _slice_degree(scale, rung, shapes, centres, amplitudes, tol, beta_excess, n) -> int:
