@@ -139,6 +139,11 @@ class ChebyshevParams:
     ----------
     n_vectors : int
         Random vectors per rung (the minimum when ``target_error`` is set); >= 2 for error bars.
+        A realisation's error bars are jackknife errors over these vectors: with 8 they
+        understate the typicality noise 1.2-1.8x (rms) and its tail (2 % of values beyond 5
+        errors where few levels carry the thermal weight), with 32 by 1.0-1.1x (README,
+        "Chebyshev solver: limits"). Disorder averages take their errors from the scatter over
+        realisations, which contains this noise.
     max_vectors : int or None
         Upper limit when ``target_error`` asks for more; None: max(64, 4 ``n_vectors``) (so that
         ``n_vectors`` alone may be above 64 and ``target_error`` can still add vectors; a value
