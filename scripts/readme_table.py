@@ -20,6 +20,7 @@ from pathlib import Path
 from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
 from manybody.study.summary import index_text, load_rows
+from manybody.support.table_text import plus_minus
 
 START = "<!-- study-table:start -->"
 END = "<!-- study-table:end -->"
@@ -28,11 +29,9 @@ DEFAULT_EXTRA = ("results/finite_size/summary.json", "results/finite_size_n12/su
 
 
 def _pm(value, error, digits: int = 3) -> str:
-    if value is None:
-        return "-"
-    if error is None:
-        return f"{value:.{digits}f}"
-    return f"{value:.{digits}f} ± {error:.{digits}f}"
+    """``plus_minus`` of a summary.json entry (null: not a finite number)."""
+    return plus_minus(math.nan if value is None else value, math.nan if error is None else error,
+                      digits)
 
 
 def _index(value, error) -> str:

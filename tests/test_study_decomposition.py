@@ -75,10 +75,10 @@ def test_a_rise_carried_by_one_realisation_has_an_error_as_wide_as_its_resamples
 def test_a_value_with_an_infinite_error_is_not_printed_as_if_exact():
     """The tiny study printed a contrast of 8.44e137 whose bootstrap error had overflowed as a
     bare number (a new user, session 27)."""
-    from manybody.study.summary import _pm
+    from manybody.support.table_text import plus_minus
 
-    assert _pm(8.44e137, math.inf) == _pm(8.44e137, math.nan) == "8.44e+137 ± ?"
-    assert _pm(0.5, 0.1) == "0.50 ± 0.10"
+    assert plus_minus(8.44e137, math.inf) == plus_minus(8.44e137, math.nan) == "8.44e+137 ± ?"
+    assert plus_minus(0.5, 0.1) == "0.50 ± 0.10"
 
 
 def test_an_index_at_the_family_bound_is_printed_as_a_bound():

@@ -54,6 +54,7 @@ from manybody.support.style import (
     styled,
     symbolise,
 )
+from manybody.support.table_text import plus_minus
 from manybody.units import KELVIN_PER_GHZ
 
 
@@ -508,7 +509,7 @@ def _velocity_curve(ax, t, total, name: str, i: int) -> float | None:
     else:
         offset, t_max = fit.value_max, fit.temperature_max
         label = (f"{name}: {fit.below:+.2f} / {fit.above:+.2f} $C_0$, "
-                 f"ratio {fit.ratio:.2f} ± {fit.ratio_error:.2f}")
+                 f"ratio {plus_minus(fit.ratio, fit.ratio_error)}")
         for side, window in (("below", fit.window_below), ("above", fit.window_above)):
             tw = np.geomspace(*window, 20)
             ax.plot(tw, fit.line(side, tw) - offset, "-", color=colour, lw=1.6, alpha=0.5)

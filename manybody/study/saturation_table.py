@@ -20,6 +20,7 @@ from manybody.runs.spec import RunSpec
 from manybody.simulation.materials import bath
 from manybody.simulation.observables.saturation import critical_amplitude
 from manybody.support import validate as v
+from manybody.support.table_text import plus_minus
 
 log = logging.getLogger(__name__)
 
@@ -180,12 +181,6 @@ def _p_value(beta: float, error: float) -> float:
     return float(2.0 * stats.norm.sf(abs(beta - REFERENCE_BETA) / error))
 
 
-def _pm(value: float, error: float, digits: int) -> str:
-    if not math.isfinite(value):
-        return "-"
-    return f"{value:.{digits}f} ± {error:.{digits}f}" if math.isfinite(error) else f"{value:.{digits}f}"
-
-
 def _g(value: float, error: float = math.nan) -> str:
     if not math.isfinite(value):
         return "-"
@@ -203,7 +198,7 @@ def format_saturation_table(rows: list[SaturationSummary]) -> str:
     for r in rows:
         lines.append(
             f"| {r.study} | {r.model} | {r.n_tls} | {r.realisations} | {r.x:g} "
-            f"| {_g(r.linear_loss, r.linear_loss_error)} | {_pm(r.beta, r.beta_error, 3)} "
+            f"| {_g(r.linear_loss, r.linear_loss_error)} | {plus_minus(r.beta, r.beta_error, 3)} "
             f"| {_g(r.critical_amplitude, r.critical_amplitude_error)} "
             f"| {_g(r.critical_power_ratio)} "
             f"| {f'{r.p_value_half:.2g}' if math.isfinite(r.p_value_half) else '-'} "

@@ -18,6 +18,7 @@ import numpy as np
 from manybody.laws.analysis import analyse_shape
 from manybody.laws.collapse import frequency_collapse
 from manybody.laws.fit import FAMILY_INDEX_BOUNDS
+from manybody.laws.gof import NO_TEST
 from manybody.runs.execution import release_workers, terminal_signals_blocked
 from manybody.runs.lifecycle import start_watchdog
 from manybody.runs.results import (
@@ -41,6 +42,7 @@ from manybody.support import jsonio
 from manybody.support import validate as v
 from manybody.support.files import atomic_write_text, output_set
 from manybody.support.paths import check_input_file, refuse_text_as_path
+from manybody.support.table_text import plus_minus
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,7 @@ class PointSummary:
     single_tls_fraction_error: float = math.nan
     single_tls_fraction_min: float = math.nan
     frozen_fraction: float = math.nan
+    verdict_reason: str = ""
 
 
 def kernel_smearing(spec: RunSpec) -> float | None:
@@ -257,7 +260,7 @@ def _shape_row(spec: RunSpec, frequencies: np.ndarray, temperatures: np.ndarray,
         spacing_ratio_error=float(np.std(r, ddof=1) / math.sqrt(r.size)) if r.size > 1 else math.nan,
         reduced_chi2_tls=shape.fits["tls"].reduced_chi2,
         reduced_chi2_generic=shape.fits["generic"].reduced_chi2,
-        verdict=shape.verdict,
+        verdict=shape.verdict, verdict_reason=shape.reason,
         p_value_tls=shape.p_value_tls, p_value_generic=shape.p_value_generic,
         p_value_family=shape.p_value_family, p_value_method=shape.p_value_method,
         index_high_x=shape.index_high_x, index_high_x_error=shape.index_high_x_error,
@@ -292,34 +295,20 @@ def _velocity_row(ds, point: SweepPoint, label: dict[str, Any], reference) -> Ve
     return velocity_row(ds["temperature"].values, total, label, reference)
 
 
-def _pm(value: float, error: float, digits: int = 2) -> str:
-    """"v ± e" ("-" for a NaN value; "v ± ?" where the error is not a finite number, infinite or
-    not computable, which a bare number would hide: the tiny study printed a contrast of 8.44e137
-    whose error had overflowed as if exact, a new user, session 27; summary.json keeps both as
-    null, so the tables read back from it are the same)."""
-    if not math.isfinite(value):
-        return "-"
-    if not math.isfinite(error):
-        return f"{value:.3g} ± ?"
-    if max(abs(value), abs(error)) >= 1e3:  # no 80-digit fields
-        return f"{value:.3g} ± {error:.2g}"
-    return f"{value:.{digits}f} ± {error:.{digits}f}"
-
-
 #: A ratio-like number of order one (rho_eff rise, collapse contrast) whose error exceeds this
 #: multiple of max(|value|, 1) is shown as "n.d." (not determined).
 RATIO_NOT_DETERMINED = 10.0
 
 
 def ratio_text(value: float, error: float) -> str:
-    """:func:`_pm` of a ratio-like number of order one, or "n.d." where its error is not finite
-    or above RATIO_NOT_DETERMINED times max(|value|, 1): the tiny study printed "rho_eff rise
-    4.75 ± 4.6e+14" and "contrast 6.91e+08 ± 5.1e+16", heavy-tailed ratios of a few
-    realisations (session 33); summary.json keeps the numbers."""
+    """:func:`~manybody.support.table_text.plus_minus` of a ratio-like number of order one, or
+    "n.d." where its error is not finite or above RATIO_NOT_DETERMINED times max(|value|, 1):
+    the tiny study printed "rho_eff rise 4.75 ± 4.6e+14" and "contrast 6.91e+08 ± 5.1e+16",
+    heavy-tailed ratios of a few realisations (session 33); summary.json keeps the numbers."""
     if math.isfinite(value) and not (math.isfinite(error) and error <= RATIO_NOT_DETERMINED
                                      * max(abs(value), 1.0)):
         return "n.d."
-    return _pm(value, error)
+    return plus_minus(value, error)
 
 
 def index_text(value: float, error: float, digits: int = 3) -> str:
@@ -331,7 +320,7 @@ def index_text(value: float, error: float, digits: int = 3) -> str:
         return f"<= {low:g} (at bound)"
     if math.isfinite(value) and value >= high - 1e-4:
         return f">= {high:g} (at bound)"
-    return _pm(value, error, digits)
+    return plus_minus(value, error, digits)
 
 
 def _p(value: float) -> str:
@@ -358,13 +347,13 @@ def format_decomposition_table(rows: list[PointSummary]) -> str:
             f"| {r.study} | {r.parameter} | {value} | {_number(r.coupling_lambda)} "
             f"| {_number(r.coupling_chi)} "
             f"| {ratio_text(r.resonant_density_rise, r.resonant_density_rise_error)} "
-            f"| {_pm(r.collapse_slope, r.collapse_slope_error, 3)} "
+            f"| {plus_minus(r.collapse_slope, r.collapse_slope_error, 3)} "
             f"| {ratio_text(r.collapse_contrast, r.collapse_contrast_error)} "
             f"| {_p(r.collapse_p_value)} "
             f"| {scb} "
             f"| {index_text(r.index_configuration_bath, r.index_configuration_bath_error, 2)} "
             f"| {index_text(*bath, 2)} "
-            f"| {_pm(r.single_tls_fraction, r.single_tls_fraction_error, 3)} "
+            f"| {plus_minus(r.single_tls_fraction, r.single_tls_fraction_error, 3)} "
             f"| {_number(r.frozen_fraction)} |")
     if any("| n.d. |" in line for line in lines[2:]):
         lines.append(f"\nn.d.: not determined (the error is not finite or above "
@@ -377,7 +366,7 @@ def format_summary(rows: list[PointSummary], velocity_rows: list[VelocitySummary
                    saturation: list[SaturationSummary] = ()) -> str:
     """The text of ``summary.md``: the shape table, the decomposition table, then the
     velocity-slope and saturation tables if any."""
-    text = format_table(rows)
+    text = format_table(rows) + _untested_note(rows)
     if rows:
         text += ("\n\nDecomposition Q = tanh(x/2) rho_eff(w, T) (docs/PHYSICS.md section 7); "
                  "lambda = J0 / eps_max, chi = P J0; SCB = static configuration bath:\n\n")
@@ -398,6 +387,21 @@ def format_summary(rows: list[PointSummary], velocity_rows: list[VelocitySummary
                  "is not a goodness-of-fit test:\n\n")
         text += format_saturation_table(list(saturation))
     return text + "\n"
+
+
+def _untested_note(rows: list[PointSummary]) -> str:
+    """A note under the shape table for its rows without a goodness-of-fit test (p "-": the
+    tiny study's rows gave "neither law" beside three "-" and nothing said what the verdict
+    rested on; a tester, session 61), with each such row's reason where summary.json has it."""
+    untested = [r for r in rows if r.p_value_method == NO_TEST]
+    if not untested:
+        return ""
+    reasons = [f"{r.study} {r.parameter} = {r.value}: {r.verdict} ({r.verdict_reason})"
+               for r in untested if r.verdict_reason]
+    return ("\n\nRows with p \"-\" have no goodness-of-fit test (too few realisations for the "
+            "covariance of their temperatures): their verdicts rest on the TLS index, its "
+            "bootstrap error and the fits' own checks, not on a test of the fits' quality"
+            + (". Their reasons: " + "; ".join(reasons) if reasons else "") + ".")
 
 
 def _rows_from_json(cls, records: list[dict]) -> list:
@@ -545,7 +549,8 @@ def format_table(rows: list[PointSummary]) -> str:
         lines.append(
             f"| {r.study} | {r.parameter} | {value} | {r.n_tls} | {r.realisations} "
             f"| {index_text(r.index, r.index_error)} | {index_text(r.index_high_x, r.index_high_x_error)} "
-            f"| {r.ratio:.3f} ± {r.ratio_error:.3f} | {r.spacing_ratio:.3f} ± {r.spacing_ratio_error:.3f} "
+            f"| {plus_minus(r.ratio, r.ratio_error, 3)} "
+            f"| {plus_minus(r.spacing_ratio, r.spacing_ratio_error, 3)} "
             f"| {_p(r.p_value_tls)} | {_p(r.p_value_generic)} | {_p(r.p_value_family)} "
             f"| {r.verdict} |")
     return "\n".join(lines)

@@ -21,6 +21,7 @@ import numpy as np
 
 from manybody.laws.velocity import VelocityFit, fit_velocity_slopes
 from manybody.support import validate
+from manybody.support.table_text import plus_minus
 
 #: (margin, decades) tried in turn: the default windows (one decade from a factor 3 off T_max;
 #: canonical TLS bias -0.030 / +0.030), then a factor 2 (bias -0.058 / +0.058,
@@ -189,13 +190,6 @@ def velocity_row(temperatures, curves, label: dict[str, Any], reference=None) ->
         above_change_error=change[3], note="")
 
 
-def _pm(value: float, error: float, digits: int = 2) -> str:
-    """``value ± error``, or ``-`` when the value is not finite."""
-    if not math.isfinite(value):
-        return "-"
-    return f"{value:.{digits}f} ± {error:.{digits}f}"
-
-
 def format_velocity_table(rows: list[VelocitySummary]) -> str:
     """Velocity slopes as a Markdown table (C0 per unit ln T; T in K).
 
@@ -217,12 +211,12 @@ def format_velocity_table(rows: list[VelocitySummary]) -> str:
             lines.append(f"{head} no slopes: {r.note or 'no fit'} | - | - | - | - | - |")
             continue
         change = ("-" if not math.isfinite(r.below_change) else
-                  f"{_pm(r.below_change, r.below_change_error)} / "
-                  f"{_pm(r.above_change, r.above_change_error)}")
+                  f"{plus_minus(r.below_change, r.below_change_error)} / "
+                  f"{plus_minus(r.above_change, r.above_change_error)}")
         lines.append(
             f"{head} {r.temperature_max:.3g} ± {r.temperature_max_error:.2g} | "
-            f"{_pm(r.slope_below, r.slope_below_error)} | "
-            f"{_pm(r.slope_above, r.slope_above_error)} | {_pm(r.ratio, r.ratio_error)} | "
+            f"{plus_minus(r.slope_below, r.slope_below_error)} | "
+            f"{plus_minus(r.slope_above, r.slope_above_error)} | {plus_minus(r.ratio, r.ratio_error)} | "
             f"{r.below_from:.3g}-{r.below_to:.3g} / {r.above_from:.3g}-{r.above_to:.3g} | "
             f"{change} |")
     return "\n".join(lines)
