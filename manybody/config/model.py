@@ -139,7 +139,9 @@ class CouplingParams:
     min_distance : float
         Pairs closer than this (units of r0) are placed at this distance (a hard core); 0 disables.
     components : tuple of str
-        Which s^a s^b components to draw, each independently (default ("zz",)).
+        Which s^a s^b components to draw, each independently (default ("zz",)). Each is a
+        symmetric matrix; "zz" and "xx" are summed over i<j, the mixed "xz" and "zx" over all
+        i != j (each pair gets K_ij (s^x_i s^z_j + s^z_i s^x_j) from "xz").
     """
 
     kind: str = "gaussian"
@@ -297,6 +299,12 @@ class EquilibrationParams:
 HELD_PAIRS = 0.05
 
 
+#: The TLS term of a :class:`ModelParams` whose ``tls`` was not given: one shared instance, so
+#: that the model can tell "not given" (this object) from an explicit ``TLSParams()`` (equal to
+#: it, so hashes, cache keys and results do not change).
+UNSTATED_TLS = TLSParams()
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelParams:
     """A whole model ensemble: which terms are present and their parameters.
@@ -306,8 +314,11 @@ class ModelParams:
     n_tls : int
         Number of TLS N (Hilbert-space dimension 2^N).
     tls : TLSParams or None
-        The independent-TLS term; None for a pure random-matrix block (its defaults then still
-        serve as the reference ensemble of the pi*C0 normalisation).
+        The independent-TLS term; default ``TLSParams()``, i.e. eps_max = Delta_max = 1 K,
+        Delta_min = 1e-3 K, also when a ``random_matrix`` is given (a TLS + random-matrix mixture;
+        a UserWarning says so when ``tls`` is not given beside a random matrix). None for a pure
+        random-matrix block (the defaults then still serve as the reference ensemble of the
+        pi*C0 normalisation). In a spec: a ``[model.tls]`` table, or ``tls = false``.
     coupling : CouplingParams or None
         Two-body couplings; None for independent TLS.
     random_matrix : RandomMatrixParams or None
@@ -321,7 +332,7 @@ class ModelParams:
     """
 
     n_tls: int
-    tls: TLSParams | None = field(default_factory=TLSParams)
+    tls: TLSParams | None = field(default_factory=lambda: UNSTATED_TLS)
     coupling: CouplingParams | None = None
     random_matrix: RandomMatrixParams | None = None
     stress: StressParams = field(default_factory=StressParams)
@@ -344,6 +355,17 @@ class ModelParams:
             # every realisation would have H = 0 (refused when drawn; session 34)
             raise ValueError("model has no Hamiltonian: random_matrix.weight = 0 without tls or "
                              "couplings gives H = 0; give tls or a weight > 0")
+        if self.random_matrix is not None and self.tls is UNSTATED_TLS:
+            # a "random-matrix block" built as ModelParams(n_tls=N, random_matrix=...) was a
+            # mixture with TLS of 1 K, 10x a GOE weight of 0.1 K, without a word (bt211 F2)
+            tls = self.tls
+            warnings.warn(
+                f"tls is not given beside random_matrix (weight {self.random_matrix.weight:g} K), "
+                f"so the model keeps the default TLS term TLSParams(asymmetry_max="
+                f"{tls.asymmetry_max:g}, tunnelling_min={tls.tunnelling_min:g}, tunnelling_max="
+                f"{tls.tunnelling_max:g}) K: a TLS + random-matrix mixture; give tls=None for a "
+                "pure random-matrix block or tls=TLSParams(...) for the mixture you mean (in a "
+                "spec: tls = false or a [model.tls] table)", UserWarning, stacklevel=3)
         if self.stress.random_matrix_kind == "eth" and self.stress.random_matrix > 0:
             if self.random_matrix is None or self.random_matrix.kind == "goe":
                 raise ValueError(

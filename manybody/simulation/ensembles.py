@@ -190,8 +190,13 @@ class Realisation(v.ArrayFields):
             eps_i and Delta_i (K), finite. Give both or neither (neither needs ``n_tls``). A
             single number is one TLS (N = 1).
         couplings : dict of str to array_like (N, N), optional
-            K^{ab}_ij (K) keyed by "zz", "xx", "xz", "zx"; "zz" and "xx" must be symmetric.
-            Diagonals must be zero (s^a_i s^a_i = 1 is a constant, not a coupling).
+            K^{ab}_ij (K) keyed by "zz", "xx", "xz", "zx". The sums differ by component:
+            "zz" and "xx" enter as sum_{i<j} K^{aa}_ij s^a_i s^a_j, each pair once, so the matrix
+            must be symmetric and K_ij = K_ji is the whole coupling of the pair (a non-symmetric
+            or one-triangle matrix is refused, not halved or mirrored); "xz" and "zx" enter as
+            sum_{i!=j} K^{ab}_ij s^a_i s^b_j, every ordered pair, so any matrix is accepted and a
+            symmetric K^xz gives each pair K_ij (s^x_i s^z_j + s^z_i s^x_j). Diagonals must be zero
+            (s^a_i s^a_i = 1 is a constant, not a coupling).
         deformation_potential : array_like, shape (N,), optional
             gamma_i (K per unit strain); default 1 for every TLS. A single number only for N = 1
             (as for the asymmetry: one value per TLS, never broadcast).
@@ -339,7 +344,9 @@ def _coupling_matrix(name: str, matrix: Any, n: int, symmetric: bool) -> np.ndar
         raise ValueError(f"{name} must have a zero diagonal, got diagonal {v._describe(np.diag(arr))}")
     if symmetric and not np.allclose(arr, arr.T, rtol=1e-12, atol=1e-14 * max(1.0, np.abs(arr).max())):
         worst = np.abs(arr - arr.T).max()
-        raise ValueError(f"{name} must be symmetric (K_ij = K_ji), got max |K - K^T| = {worst:.3g}")
+        raise ValueError(f"{name} must be symmetric (K_ij = K_ji: the term sums each pair once, "
+                         f"i<j, with the whole coupling K_ij; a one-triangle matrix is not "
+                         f"mirrored), got max |K - K^T| = {worst:.3g}")
     return arr.copy()
 
 
