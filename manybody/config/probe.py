@@ -292,25 +292,60 @@ class SaturationDrive:
                                                                        list | tuple | np.ndarray):
             raise TypeError(f"{where} must be a list of strain amplitudes e0 >= 0, got "
                             f"{v._describe(self.amplitudes)}")
-        values = np.atleast_1d(v.real_array(where, self.amplitudes))
-        if values.ndim != 1 or values.size == 0:
-            raise ValueError(f"{where} must be a non-empty list of strain amplitudes e0 >= 0, "
-                             f"got {list(self.amplitudes)!r}")
-        check_strain_amplitudes(where, values)
-        repeats = v.near_repeats(values)  # a repeated coordinate (sessions 25, 30)
-        if repeats:
-            raise ValueError(f"{where} has repeated values: {values.tolist()!r} "
-                             f"({v.describe_repeats(repeats)}); give each amplitude once")
+        values = check_drive_amplitudes(where, self.amplitudes)
         object.__setattr__(self, "amplitudes", tuple(float(x) for x in values))
-        object.__setattr__(self, "dephasing_rate",
-                           v.non_negative("probe.saturation.dephasing_rate", self.dephasing_rate))
-        object.__setattr__(self, "line", v.choice("probe.saturation.line", self.line,
-                                                  SATURATION_LINES))
-        if self.line == "lorentzian" and self.dephasing_rate == 0:
-            raise ValueError("probe.saturation.dephasing_rate must be > 0 (s^-1) with the "
-                             "Lorentzian line, got 0 (its default when not given): phonon-limited "
-                             "line widths are far below the level spacing of a finite system "
-                             "(give the pure dephasing, e.g. 1e9 s^-1 = 7.6 mK)")
+        rate, line = check_drive_line("probe.saturation.", self.dephasing_rate, self.line)
+        object.__setattr__(self, "dephasing_rate", rate)
+        object.__setattr__(self, "line", line)
+
+
+def check_drive_amplitudes(where: str, amplitudes) -> np.ndarray:
+    """Strain amplitudes e0 of a drive, shape (A,): a non-empty 1-d list (one number is one
+    amplitude), each finite, in [0, MAX_STRAIN_AMPLITUDE] and given once (the rules of
+    :class:`SaturationDrive`, shared with
+    :func:`manybody.simulation.observables.saturation.saturated_absorption`; bt211 F5).
+
+    Raises
+    ------
+    ValueError
+        Empty or 2-d, non-finite, negative, too large or repeated values, naming ``where``.
+    """
+    values = np.atleast_1d(v.real_array(where, amplitudes))
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"{where} must be a non-empty list of strain amplitudes e0 >= 0, "
+                         f"got {v._describe(amplitudes)}")
+    check_strain_amplitudes(where, values)
+    repeats = v.near_repeats(values)  # a repeated coordinate (sessions 25, 30)
+    if repeats:
+        raise ValueError(f"{where} has repeated values: {values.tolist()!r} "
+                         f"({v.describe_repeats(repeats)}); give each amplitude once")
+    return values
+
+
+def check_drive_line(prefix: str, dephasing_rate, line,
+                     require_dephasing: bool = True) -> tuple[float, str]:
+    """(gamma_phi, line) of a drive: gamma_phi >= 0 (s^-1), the line one of
+    :data:`SATURATION_LINES`, and gamma_phi > 0 with the Lorentzian line (the rules of
+    :class:`SaturationDrive`, shared with
+    :func:`manybody.simulation.observables.saturation.saturated_absorption`).
+
+    Parameters
+    ----------
+    prefix : str
+        Put before the parameter names in messages ("probe.saturation." or "").
+    require_dephasing : bool
+        Refuse gamma_phi = 0 with the Lorentzian line (a probe's ensemble of many levels); False
+        for one given spectrum, where phonon-limited widths (T2 = 2 T1 of one TLS, the Bloch
+        limit) are a case of their own.
+    """
+    rate = v.non_negative(f"{prefix}dephasing_rate", dephasing_rate)
+    line = v.choice(f"{prefix}line", line, SATURATION_LINES)
+    if require_dephasing and line == "lorentzian" and rate == 0:
+        raise ValueError(f"{prefix}dephasing_rate must be > 0 (s^-1) with the Lorentzian line, "
+                         "got 0 (its default when not given): phonon-limited line widths are far "
+                         "below the level spacing of a finite system (give the pure dephasing, "
+                         "e.g. 1e9 s^-1 = 7.6 mK)")
+    return rate, line
 
 
 #: Observables a run can ask for: name -> (dimensions of one realisation's array, units).

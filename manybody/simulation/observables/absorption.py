@@ -40,7 +40,7 @@ import warnings
 
 import numpy as np
 
-from manybody.config.probe import Broadening
+from manybody.config.probe import OBSERVABLE_DIMS, Broadening
 from manybody.simulation.observables.pair_sum import exact_per_state
 from manybody.simulation.observables.responses import absorption_from, velocity_shift_from
 from manybody.simulation.observables.thermo import boltzmann_weights
@@ -61,14 +61,22 @@ FAR_ABOVE = 2.0
 #: falls short of the model's scale in some realisations (one TLS of small E), so its margin is
 #: wider; a unit mistake is still 20x (GHz) or 1000x (mK).
 FAR_ABOVE_SPECTRUM = 10.0
+#: Temperatures all above this many times the model's transition scale (or a spectrum's width
+#: E_max - E_0) occupy every level alike (tanh(E/2T) < 0.025): mK typed as K (1000x; 30 mK
+#: beside TLS of 0.42 K is 70x), not a high-temperature study, whose coldest point sits near
+#: the scale (the study's x = w/T >= 0.2 at w = 0.1 K: T <= 0.5 K).
+FAR_ABOVE_TEMPERATURE = 20.0
 
 
 class FarAboveSpectrumWarning(UserWarning):
-    """A probe frequency far above every transition a model (or a spectrum) can drive: most
-    likely a unit mistake (GHz, kHz or mK typed as K). Raised once per sweep point by a run's
-    preflight, by :func:`manybody.simulation.observe.observe` and by :func:`absorption` and the
-    relaxation functions of the API (which a sweep's realisations do not repeat), for the
-    resonant absorption, the saturation and the relaxation terms."""
+    """A probe frequency far above every transition a model (or a spectrum) can drive, or
+    temperatures all far above every level scale: most likely a unit mistake (GHz, kHz or mK
+    typed as K). Raised once per sweep point by a run's preflight, by
+    :func:`manybody.simulation.observe.observe` and by :func:`absorption`, the relaxation
+    functions and :func:`~manybody.simulation.observables.saturation.saturated_absorption` of the
+    API (which a sweep's realisations do not repeat): the frequency for the resonant absorption,
+    the saturation and the relaxation terms, the temperatures for every observable that depends
+    on them."""
 
 
 class BoxEdgeWarning(UserWarning):
@@ -156,8 +164,13 @@ def warn_if_far_above_spectrum(model, probe, stacklevel: int = 2) -> None:
     stacklevel : int
         Of the warning (:class:`FarAboveSpectrumWarning`), as :func:`warnings.warn`'s.
     """
-    asked = [name for name in FAR_ABOVE_OBSERVABLES if name in probe.observables]
     scale = model_transition_scale(model)
+    thermal = [name for name in probe.observables if "temperature" in OBSERVABLE_DIMS[name][0]]
+    if thermal:
+        warn_if_far_above_temperatures(probe.temperatures, scale, "probe.temperatures",
+                                       "every transition this model can drive (its lines reach "
+                                       "about", stacklevel=stacklevel + 1)
+    asked = [name for name in FAR_ABOVE_OBSERVABLES if name in probe.observables]
     w = np.asarray(probe.frequencies, dtype=float)
     above = w[w > FAR_ABOVE * scale]
     if not asked or not above.size or scale <= 0:
@@ -168,7 +181,40 @@ def warn_if_far_above_spectrum(model, probe, stacklevel: int = 2) -> None:
                   f"({_UNITS_HINT})", FarAboveSpectrumWarning, stacklevel=stacklevel)
 
 
-def warn_if_far_above_lines(spectrum: Spectrum, stress_elements: np.ndarray,
+def warn_if_far_above_temperatures(temperatures, scale: float, name: str, what: str,
+                                   stacklevel: int = 2) -> None:
+    """Warn (:class:`FarAboveSpectrumWarning`) when every temperature lies more than
+    :data:`FAR_ABOVE_TEMPERATURE` times above ``scale``: all levels are then equally occupied,
+    Q^-1 ~ w/T is a small fraction of its plateau and the shape in x = w/T is not probed; most
+    likely mK typed as K (30 and 300 for 30 and 300 mK beside lines of 0.1 K passed silently
+    while a frequency typed so was warned about; bt211 F4). One hot temperature among cold
+    ones is a deliberate high-temperature point, not warned about.
+
+    Parameters
+    ----------
+    temperatures : array_like
+        Checked T (K).
+    scale : float
+        The level scale (K) they are compared with; nothing is said when it is <= 0.
+    name : str
+        The parameter, for the message ("probe.temperatures", "temperatures", "temperature").
+    what : str
+        What the scale is, ending where the scale's value follows ("the widest line ... is").
+    stacklevel : int
+        Of the warning, as :func:`warnings.warn`'s.
+    """
+    t = np.atleast_1d(np.asarray(temperatures, dtype=float))
+    if scale <= 0 or not t.size or float(t.min()) <= FAR_ABOVE_TEMPERATURE * scale:
+        return
+    shown = ", ".join(f"{x:g}" for x in t[:5]) + (", ..." if t.size > 5 else "")
+    warnings.warn(f"{name} {shown} K all lie far above {what} {scale:.3g} K; expected T of the "
+                  f"order of the level scale, at most {FAR_ABOVE_TEMPERATURE:g} times it): every "
+                  "level is occupied alike, Q^-1 ~ w/T is a small fraction of its plateau and the "
+                  "shape in x = w/T is not probed (temperatures are in K: 30 mK is 0.03)",
+                  FarAboveSpectrumWarning, stacklevel=stacklevel)
+
+
+def warn_if_far_above_lines(spectrum: Spectrum | np.ndarray, stress_elements: np.ndarray,
                             frequencies: np.ndarray, name: str, stacklevel: int = 4) -> None:
     """The rule of :func:`warn_if_far_above_spectrum` for one spectrum (the functions of the
     API): warn when a frequency lies more than :data:`FAR_ABOVE_SPECTRUM` times above the widest
@@ -176,7 +222,8 @@ def warn_if_far_above_lines(spectrum: Spectrum, stress_elements: np.ndarray,
 
     Parameters
     ----------
-    spectrum : Spectrum
+    spectrum : Spectrum or numpy.ndarray
+        The spectrum, or its checked ascending energies E_n (K).
     stress_elements : numpy.ndarray, shape (D, D)
         Checked T_mn (K per unit strain).
     frequencies : numpy.ndarray
@@ -187,7 +234,8 @@ def warn_if_far_above_lines(spectrum: Spectrum, stress_elements: np.ndarray,
         Of the warning (:class:`FarAboveSpectrumWarning`).
     """
     frequencies = np.asarray(frequencies, dtype=float)
-    widest = _widest_driven_line(spectrum.energies, stress_elements)
+    energies = spectrum.energies if isinstance(spectrum, Spectrum) else np.asarray(spectrum)
+    widest = _widest_driven_line(energies, stress_elements)
     above = frequencies[frequencies > FAR_ABOVE_SPECTRUM * widest]
     if widest > 0 and above.size:  # Q = 0 without a word (a tester, session 38)
         shown = ", ".join(f"{x:g}" for x in above[:5]) + (", ..." if above.size > 5 else "")
@@ -696,9 +744,18 @@ def _thermal_response(spectrum, stress_elements, frequencies, temperatures, broa
     broadening.warn_if_wider_than_frequency(frequencies, stacklevel=3)
     if not dispersive:
         warn_if_far_above_lines(spectrum, stress_elements, frequencies, "absorption")
+    warn_if_far_above_temperatures(temperatures, spectrum_width(spectrum.energies), "temperatures",
+                                   "every level of this spectrum (its width E_max - E_0 is",
+                                   stacklevel=4)
     im, re = resonant_responses(spectrum, stress_elements, frequencies, temperatures, broadening,
                                 absorptive=not dispersive, dispersive=dispersive, method=method)
     return re if dispersive else im
+
+
+def spectrum_width(energies) -> float:
+    """E_max - E_0 (K) of ascending energies: the scale temperatures are compared with."""
+    energies = np.asarray(energies)
+    return float(energies[-1] - energies[0]) if energies.size else 0.0
 
 
 def _widest_driven_line(energies: np.ndarray, stress_elements: np.ndarray,

@@ -50,7 +50,12 @@ import warnings
 import numpy as np
 from scipy.linalg import lu_factor, lu_solve
 
-from manybody.config.probe import check_strain_amplitudes
+from manybody.config.probe import check_drive_amplitudes, check_drive_line
+from manybody.simulation.observables.absorption import (
+    spectrum_width,
+    warn_if_far_above_lines,
+    warn_if_far_above_temperatures,
+)
 from manybody.simulation.observables.relaxation import (
     OMEGA_PER_KELVIN,
     check_rate_prefactor,
@@ -70,20 +75,16 @@ NARROW_LINE = 1e-3
 
 
 def drive_amplitudes(amplitudes) -> np.ndarray:
-    """Validated strain amplitudes e0 (dimensionless), shape (A,): finite, >= 0 and at most
-    ``MAX_STRAIN_AMPLITUDE`` (1).
+    """Validated strain amplitudes e0 (dimensionless), shape (A,): finite, >= 0, at most
+    ``MAX_STRAIN_AMPLITUDE`` (1) and each given once, as :class:`SaturationDrive` checks them
+    (:func:`~manybody.config.probe.check_drive_amplitudes`).
 
     Raises
     ------
     ValueError
-        Empty, non-finite, negative or too large entries, naming the value.
+        Empty, non-finite, negative, too large or repeated entries, naming the value.
     """
-    e0 = np.atleast_1d(v.real_array("amplitudes", amplitudes))
-    if e0.ndim != 1 or e0.size == 0:
-        raise ValueError(f"amplitudes must be a non-empty 1-d list of strain amplitudes e0 >= 0, "
-                         f"got shape {e0.shape}")
-    check_strain_amplitudes("amplitudes", e0)
-    return e0
+    return check_drive_amplitudes("amplitudes", amplitudes)
 
 
 def dephasing_rates(rates: np.ndarray, dephasing_rate: float = 0.0) -> np.ndarray:
@@ -190,8 +191,9 @@ def _check(energies, stress_elements, frequency, dephasing_rate, line):
     if elements.shape != (dim, dim):
         raise ValueError(f"stress_elements must have shape ({dim}, {dim}) to match the energies, "
                          f"got {elements.shape}")
-    v.choice("line", line, LINE_SHAPES)
-    gamma_phi = v.non_negative("dephasing_rate", dephasing_rate)
+    # SaturationDrive's rules (bt211 F5), but for phonon-limited Lorentzian widths: one TLS's
+    # T2 = 2 T1 is the Bloch limit the tests check (a pair without any width is refused below)
+    gamma_phi, _ = check_drive_line("", dephasing_rate, line, require_dephasing=False)
     return energies, elements, v.positive("frequency", frequency), gamma_phi
 
 
@@ -228,7 +230,9 @@ def saturated_absorption(
     stress_scale : float
         gamma (K per unit strain) of the phonon rates' (T_mn / gamma)^2.
     dephasing_rate : float
-        Pure-dephasing rate gamma_phi (s^-1), >= 0, added to every pair's 1/T2.
+        Pure-dephasing rate gamma_phi (s^-1), >= 0, added to every pair's 1/T2. Unlike
+        :class:`~manybody.config.probe.SaturationDrive`, 0 is accepted with the Lorentzian line
+        (phonon-limited widths of one given spectrum, e.g. one TLS's T2 = 2 T1).
     line : {"lorentzian", "gaussian"}
         Line shape g of width eta_nm = hbar / (k_B T2_nm) (module docstring).
     normalisation : float
@@ -248,19 +252,40 @@ def saturated_absorption(
     Raises
     ------
     ValueError
-        Bad shapes, non-finite or non-symmetric stress elements, negative or non-finite
-        amplitudes, a non-positive K_ph, frequency, temperature or normalisation, an unknown
-        line, a negative dephasing rate, or a pair with no dephasing at all (1/T2 = 0) when the
-        line needs a width.
+        Bad shapes, non-finite or non-symmetric stress elements, negative, non-finite or
+        repeated amplitudes, a non-positive K_ph, frequency, temperature or normalisation, an
+        unknown line, a negative dephasing rate, or a pair with no dephasing at all (1/T2 = 0)
+        when the line needs a width.
     TypeError
         Complex stress elements.
+
+    Warns
+    -----
+    FarAboveSpectrumWarning
+        The frequency more than ten times above the widest line the stress drives, or the
+        temperature more than twenty times (``FAR_ABOVE_TEMPERATURE``) above E_max - E_0 (as
+        :func:`absorption` warns): most likely GHz or mK typed as K.
     """
+    rate_prefactor = check_rate_prefactor("rate_prefactor", rate_prefactor)
     energies, elements, w, gamma_phi = _check(energies, stress_elements, frequency,
                                               dephasing_rate, line)
     # NaN, -1 and 0 gave NaN, negative and zero Q^-1 silently (a helper, session 36)
     normalisation = v.positive("normalisation", normalisation)
     e0 = drive_amplitudes(amplitudes)
     temperature = v.positive("temperature", temperature)
+    # the probe layer's unit checks (observe and a run's preflight warn per model; bt211 F5)
+    warn_if_far_above_lines(energies, elements, np.array([w]), "saturation", stacklevel=3)
+    warn_if_far_above_temperatures(temperature, spectrum_width(energies), "temperature",
+                                   "every level of this spectrum (its width E_max - E_0 is",
+                                   stacklevel=3)
+    return _steady_state(energies, elements, w, temperature, e0, rate_prefactor, stress_scale,
+                         gamma_phi, line, normalisation, counter_rotating)
+
+
+def _steady_state(energies, elements, w, temperature, e0, rate_prefactor, stress_scale,
+                  gamma_phi, line, normalisation, counter_rotating) -> dict[str, np.ndarray]:
+    """:func:`saturated_absorption` on checked arguments, without its warnings (which
+    :func:`saturation_responses` leaves to the model-level checks of observe and the run)."""
     elements = resolve_degeneracies(energies, elements)
     rates = transition_rates(energies, elements, temperature, rate_prefactor,
                              stress_scale=stress_scale)
@@ -309,6 +334,8 @@ def saturation_responses(
     t = v.positive_array("temperatures", temperatures)
     e0 = drive_amplitudes(amplitudes)
     rate_prefactor = check_rate_prefactor("rate_prefactor", rate_prefactor)
+    levels_checked, elements, _, gamma_phi = _check(energies, stress_elements, float(w[0]),
+                                                    dephasing_rate, line)
     out = np.empty((t.size, w.size, e0.size))
     widest, narrowest, widest_coupled = 0.0, math.inf, 0.0
     magnitude = np.abs(np.asarray(stress_elements, dtype=np.float64))
@@ -316,9 +343,8 @@ def saturation_responses(
     np.fill_diagonal(coupled, False)
     for i, temp in enumerate(t):
         for j, freq in enumerate(w):
-            result = saturated_absorption(
-                energies, stress_elements, freq, temp, e0, rate_prefactor,
-                stress_scale=stress_scale, dephasing_rate=dephasing_rate, line=line)
+            result = _steady_state(levels_checked, elements, freq, temp, e0, rate_prefactor,
+                                   stress_scale, gamma_phi, line, 1.0, True)
             out[i, j] = result["absorption"]
             widths = np.asarray(result["dephasing"]) / OMEGA_PER_KELVIN
             widest = max(widest, float(np.max(widths)))
