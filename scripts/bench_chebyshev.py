@@ -115,10 +115,11 @@ VALIDATE = {
 
 
 def _model(n: int, spec: dict):
-    from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams
+    from manybody.config.model import CouplingParams, ModelParams, RandomMatrixParams, TLSParams
 
     rm = spec.get("random_matrix")
-    return ModelParams(n_tls=n, coupling=CouplingParams(strength=spec["coupling_strength"]),
+    return ModelParams(n_tls=n, tls=TLSParams(),  # the TLS term of a mixture, said (no warning)
+                       coupling=CouplingParams(strength=spec["coupling_strength"]),
                        random_matrix=RandomMatrixParams(**rm) if rm else None)
 
 

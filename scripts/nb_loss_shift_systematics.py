@@ -28,7 +28,7 @@ from pathlib import Path
 from manybody.cli.fit_data import temperature_argument
 from manybody.cli.parser import ManybodyParser
 from manybody.cli.signals import script_main
-from manybody.laws.inputs import ShiftCurve
+from manybody.laws.inputs import ShiftCurve, window_mask
 from manybody.laws.joint import MODES, compare_loss_shift
 from manybody.measured.tables import curves_from_table, read_loss_table
 from manybody.measured.velocity import read_velocity_table
@@ -48,11 +48,30 @@ def _tmaxes(text: str) -> list[float]:
     tracebacks (bt203 F5); a bare 100 was told to write 100mK, which this option refused
     (note_s59): the two options now share one parser."""
     try:
-        return [temperature_argument(t) for t in text.split(",")]
+        limits = [temperature_argument(t) for t in text.split(",")]
     except argparse.ArgumentTypeError as exc:
         where = f" in {text!r}" if "," in text else ""
         raise argparse.ArgumentTypeError(f"{exc}{where} (comma-separated upper temperature "
                                          "limits)") from None
+    repeated = sorted({t for t in limits if limits.count(t) > 1})
+    if repeated:  # each limit is one row of the table (note_s60: not caught)
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(f'{t:g} K' for t in repeated)} given twice in {text!r}: give each upper "
+            "temperature limit once")
+    return limits
+
+
+def _check_windows(parser: argparse.ArgumentParser, tmaxes: list[float], loaded: dict,
+                   shift: ShiftCurve) -> None:
+    """Every --tmax leaves points of every loss table and of the shift (the window rule of the
+    fits, :func:`manybody.laws.inputs.window_mask`), before any fit: a limit below the data
+    ended the run after the fits of the limits before it (note_s60)."""
+    for tmax in tmaxes:
+        for curve in [c for curves in loaded.values() for c in curves] + [shift]:
+            try:
+                window_mask(curve.temperature, None, tmax, curve.label)
+            except ValueError as exc:
+                parser.error(f"argument --tmax: {tmax:g} K: {exc}")
 
 
 def _available_powers() -> list[str]:
@@ -107,12 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     choices = [(t, None) for t in tmaxes] + [(max(tmaxes), "exp"), (None, "exp")]
     rows = []
     powers = args.powers
+    # the power of a file is the one its name gives (see data/README.md)
+    loaded = {p: [dataclasses.replace(c, power=-float(p), power_unit="dBm", label=f"-{p} dBm")
+                  for c in curves_from_table(read_loss_table(DATA / f"qint_{p}dBm.csv"))]
+              for p in powers}
+    _check_windows(parser, tmaxes, loaded, shift)
     sets = [([p], False) for p in powers] + ([(powers, True)] if args.saturation else [])
     for files, saturation in sets:
-        curves = []
-        for p in files:  # the power of a file is the one its name gives (see data/README.md)
-            curves += [dataclasses.replace(c, power=-float(p), power_unit="dBm", label=f"-{p} dBm")
-                       for c in curves_from_table(read_loss_table(DATA / f"qint_{p}dBm.csv"))]
+        curves = [c for p in files for c in loaded[p]]
         for tmax, qp in choices:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

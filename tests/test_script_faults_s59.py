@@ -164,11 +164,25 @@ def test_study_scripts_refuse_a_damaged_results_file_in_one_line(tmp_path, scrip
 # -- bt205 F9, F10: the library's refusals inside a script ----------------------------------------
 
 def test_a_library_refusal_inside_a_script_is_one_line(tmp_path):
-    """--tmax below every temperature of the data passes the argument check and is refused by
-    the fit: a traceback, exit 1 (bt205 F9); script_main gives the line the commands give."""
-    line = refused("scripts/nb_loss_shift_systematics.py", "--tmax", "0.05", "--out",
+    """A --tmax that leaves one point passes the argument check and is refused by the fit: a
+    traceback, exit 1 (bt205 F9); script_main gives the line the commands give. (A --tmax below
+    every temperature is refused with the arguments since session 61.)"""
+    line = refused("scripts/nb_loss_shift_systematics.py", "--tmax", "0.1", "--out",
                    str(tmp_path / "o"))
-    assert line.startswith("nb_loss_shift_systematics.py: error: no points of")
+    assert line.startswith("nb_loss_shift_systematics.py: error: need more points than parameters")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("tmax, expected", [
+    ("0.6,0.05", "argument --tmax: 0.05 K: no points of '-160 dBm' in the window T <= 0.05 K"),
+    ("0.6,600mK", "argument --tmax: 0.6 K given twice in '0.6,600mK'"),
+])
+def test_every_tmax_is_checked_against_the_data_before_any_fit(tmp_path, tmax, expected):
+    """A limit below the data ended the run after the fits of the limits before it, and a
+    repeated limit gave a repeated row (note_s60; session 61)."""
+    line = refused("scripts/nb_loss_shift_systematics.py", "--tmax", tmax, "--out",
+                   str(tmp_path / "o"))
+    assert expected in line, line
     assert not (tmp_path / "o").exists()
 
 
