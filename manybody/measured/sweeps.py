@@ -762,7 +762,7 @@ def _complex_s21(src: str, a: np.ndarray, b: np.ndarray, layout: str, *,
             raise ValueError(f"{src}: phase column stays within +-pi (and wraps by 2 pi or spans "
                              "more than 1), but "
                              f"layout={layout!r} says degrees; radians? (layout="
-                             f"'{magnitude_kind}-rad')")
+                             f"'{magnitude_kind}-rad')" + _re_im_with_gain(_outer(a), _outer(b)))
         phase = np.deg2rad(b)
     finite_a = a[np.isfinite(a)]
     if magnitude_kind == "linear":
@@ -969,7 +969,20 @@ def layout_hint(sweep: S21Sweep) -> str:
                     f"swings ~{math.degrees(expected):.3g} degrees: a phase in radians read as "
                     f"degrees? (layout='{magnitude_kind}-rad')"
                     + _re_im_too(magnitude, np.degrees(np.angle(z))))
-    return ""
+    # Re and Im with gain read as a magnitude and a phase where no hint above applies: Re < 0
+    # somewhere (a cable delay turns it) kept the magnitude column below 0 dB (a tester, bt210)
+    first = 20 * np.log10(np.abs(z[outer])) if magnitude_kind == "db" else np.abs(z[outer])
+    second = np.angle(z[outer])
+    hint = _re_im_with_gain(first, np.degrees(second) if phase_unit == "deg" else second)
+    return ("the two columns taken as Re and Im S21 keep |S21| more nearly constant off "
+            "resonance than the first alone, as a resonator's Re and Im do (with gain or a cable "
+            "delay): Re and Im? (layout='real-imag')") if hint else ""
+
+
+def _outer(column: np.ndarray) -> np.ndarray:
+    """The outer tenths of a sweep's column (at least 2 points at each end): off resonance."""
+    k = max(column.size // 10, 2)
+    return np.r_[column[:k], column[-k:]]
 
 
 def _re_im_with_gain(first: np.ndarray, second: np.ndarray) -> str:
