@@ -399,27 +399,58 @@ def format_table(cmp: LossShiftComparison) -> str:
 
 
 def consistency(cmp: LossShiftComparison) -> str:
-    """The amplitude F delta0 of the TLS law from the shift alone against the loss alone."""
-    out, ratios = [], []
-    for law in ("tls", "generic"):
-        loss_fit, shift_fit = cmp.fits["loss"][law].fit, cmp.fits["shift"][law].fit
-        partner = cmp.fits["joint"][law].fit.options["partner"]
-        name = ("amplitude" if "amplitude" in loss_fit.parameters  # one curve, or saturation
-                else f"amplitude[{partner}]")
-        a_l, e_l = loss_fit.parameters[name], loss_fit.errors[name]
-        a_s, e_s = shift_fit.parameters["amplitude"], shift_fit.errors["amplitude"]
-        ratio = a_s / a_l if a_l else math.nan
-        err = abs(ratio) * math.hypot(e_s / a_s if a_s else math.inf, e_l / a_l if a_l else 0.0)
-        out.append(f"{law}: F delta0 from the shift / from the loss = {value_with_error(ratio, err)}")
-        ratios.append(ratio)
+    """The amplitude F delta0 of the TLS law from the shift alone against the loss alone, with a
+    warning and the likely causes where loss and shift disagree (:func:`kk_hints`)."""
+    kk = cmp.kramers_kronig
+    out = [f"{law}: F delta0 from the shift / from the loss = {value_with_error(r, e)}"
+           for law, (r, e) in kk.ratios.items()]
     text = ("Kramers-Kronig consistency (1 if loss and shift come from the same resonant "
             "spectrum): " + "; ".join(out))
+    ratios = [r for r, _ in kk.ratios.values()]
     if any(math.isfinite(r) and not 1 / UNIT_RATIO < abs(r) < UNIT_RATIO for r in ratios):
         # a shift in MHz without a unit gave 5150 and no hint (a new user, session 35)
         text += (f"\n  a ratio beyond {UNIT_RATIO:g} or below 1/{UNIT_RATIO:g} is more likely "
                  "a unit than physics: is the shift df/f0 as a plain fraction (not Hz, kHz or "
                  "MHz; a unit in its header is converted) and the loss 1/Q or tan delta?")
+    if kk.consistent is False:
+        text += (f"\n  warning: {kk.reason}; the joint verdict is withheld (neither law, evidence "
+                 "not weighed). Likely causes:" + "".join(f"\n  - {h}" for h in kk_hints(cmp)))
     return text
+
+
+def kk_hints(cmp: LossShiftComparison) -> list[str]:
+    """The likely causes of a Kramers-Kronig ratio inconsistent with 1, with the options that
+    test them ([] where the ratio is consistent)."""
+    kk = cmp.kramers_kronig
+    if kk is None or kk.consistent is not False:
+        return []
+    joint = cmp.fits["joint"]["tls"]
+    opts = joint.fit.options
+    curves = joint.loss_curves
+    above = kk.ratios["tls"][0] > 1
+    hints = []
+    if opts.get("saturation"):
+        hints.append("--saturation is in use (F/sqrt(1 + P/Pc) for the loss, F for the shift): "
+                     "check the critical-power law (--critical-power-law) and that the powers "
+                     "are those at the device")
+    elif len(curves) > 1:
+        hints.append(f"a saturated lowest power: the shift shares the amplitude of loss curve "
+                     f"{opts.get('partner')!r}; if that drive saturates the TLS, its amplitude "
+                     "is below the unsaturated F delta0 and the ratio above 1"
+                     + (" (as here)" if above else "") + ": with the power tables try "
+                     "--saturation, which fits F/sqrt(1 + P/Pc) to the loss and F to the shift")
+    else:
+        hints.append("a saturated drive: the loss curve's amplitude is below the unsaturated F "
+                     "delta0 where the drive saturates the TLS (ratio above 1"
+                     + (", as here" if above else "") + "); measure lower powers, or give "
+                     "several power tables with --saturation")
+    hints.append("other channels than the TLS in the shift or the loss (quasiparticles or "
+                 "kinetic inductance: --quasiparticle exp; a density of TLS not flat about the "
+                 "frequency: --band LO,HI)")
+    if any(r < 0 for r, _ in kk.ratios.values()):
+        hints.append("a negative ratio: the sign of the shift (f(T) - f(T_ref) is expected) or "
+                     "a loss falling with temperature the wrong way (negative loss amplitude)")
+    return hints
 
 
 #: A Kramers-Kronig ratio this far from 1 (or 1 over it) is taken as a sign of wrong units.
@@ -481,6 +512,7 @@ def _record(args, w: float, inputs: list, cmp: LossShiftComparison, options: dic
             "inputs": inputs,
             "options": {**options, "frequency": args.frequency, "frequency_kelvin": w},
             "comparison": cmp.to_dict(), "consistency": consistency(cmp),
+            "kramers_kronig": {**cmp.kramers_kronig.to_dict(), "hints": kk_hints(cmp)},
             "data": {"loss": [{"label": c.label, "power": c.power, "temperature_K":
                                c.temperature.tolist(), "loss": c.loss.tolist(),
                                "sigma": None if c.sigma is None else c.sigma.tolist()}

@@ -60,7 +60,7 @@ from manybody.laws.inputs import (
 )
 from manybody.laws.shapes import law_values
 from manybody.laws.shift import ResonantDensity, check_band, shift_values
-from manybody.laws.verdict import Verdict, evidence_shown, judge
+from manybody.laws.verdict import NEITHER, UNDECIDED, Verdict, evidence_shown, judge
 from manybody.laws.x_range import XRangeWarning, check_x_range
 from manybody.support import validate as v
 from manybody.units import KELVIN_PER_GHZ
@@ -511,6 +511,116 @@ def _shift_words(reason: str) -> str:
                           f"negative amplitude ({_SHIFT_SIGN})")
 
 
+#: The Kramers-Kronig ratio (F delta0 from the shift alone over the loss alone) of a law is
+#: inconsistent with 1 when it lies more than KK_SIGMA of its errors AND outside a factor
+#: KK_MARGIN of 1 (below 1/KK_MARGIN, above KK_MARGIN, or negative). The margin allows for what
+#: the partner leaves out and a fit error does not count (a band not quite flat, a reference
+#: temperature, correlated points understating the error 2x in a simulated case); the errors
+#: exclude chance. A saturated lowest power (P = Pc: ratio sqrt 2 = 1.41 +- 0.018) is caught.
+KK_SIGMA = 3.0
+KK_MARGIN = 1.25
+
+
+@dataclass(frozen=True)
+class KramersKronig:
+    """The amplitude F delta0 from the shift alone over that from the loss alone, per named law.
+
+    Attributes
+    ----------
+    ratios : dict of str to (float, float)
+        ``ratios[law]`` = (ratio, error) for "tls" and "generic" (NaN where the loss amplitude is
+        0); the loss amplitude is that of the shift's partner curve (the unsaturated one with
+        saturation).
+    inconsistent : dict of str to bool
+        Per law, whether its ratio is inconsistent with 1 (:data:`KK_SIGMA`, :data:`KK_MARGIN`).
+    consistent : bool or None
+        False when the ratios of both named laws are inconsistent with 1 (one shared amplitude
+        describes neither: the joint verdict is withheld), True when one is not, None when no
+        ratio is finite.
+    shift_scatter_ratio : dict of str to float
+        Per law, the joint fit's shift scatter over the shift-alone fit's (NaN with given
+        errors: no scatter is estimated).
+    reason : str
+        Why the joint verdict is withheld ("" when it is not).
+    """
+
+    ratios: dict
+    inconsistent: dict
+    consistent: bool | None
+    shift_scatter_ratio: dict
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"ratios": {law: {"ratio": r, "error": e, "inconsistent": self.inconsistent[law]}
+                           for law, (r, e) in self.ratios.items()},
+                "consistent": self.consistent, "shift_scatter_ratio": self.shift_scatter_ratio,
+                "criterion": (f"a ratio is inconsistent with 1 when more than {KK_SIGMA:g} errors "
+                              f"and a factor {KK_MARGIN:g} from 1 (or negative); the joint "
+                              "verdict is withheld when the tls and generic ratios both are"),
+                "reason": self.reason}
+
+
+def _ratio_inconsistent(ratio: float, error: float) -> bool:
+    """Whether a Kramers-Kronig ratio is more than KK_SIGMA errors and a factor KK_MARGIN (or a
+    sign) from 1."""
+    if not (math.isfinite(ratio) and math.isfinite(error)):
+        return False
+    outside = ratio <= 0 or not 1.0 / KK_MARGIN <= ratio <= KK_MARGIN
+    return outside and abs(ratio - 1.0) > KK_SIGMA * error
+
+
+def kramers_kronig(fits: dict) -> KramersKronig:
+    """The Kramers-Kronig ratios of a comparison's fits (``fits[mode][law]`` with the modes
+    "loss", "shift" and "joint") and whether one shared amplitude can describe loss and shift.
+
+    Returns
+    -------
+    KramersKronig
+    """
+    ratios, bad, scatter = {}, {}, {}
+    for law in ("tls", "generic"):
+        loss_fit, shift_fit = fits["loss"][law].fit, fits["shift"][law].fit
+        joint = fits["joint"][law].fit
+        partner = joint.options.get("partner")
+        name = ("amplitude" if "amplitude" in loss_fit.parameters  # one curve, or saturation
+                else f"amplitude[{partner}]")
+        a_l, e_l = loss_fit.parameters[name], loss_fit.errors[name]
+        a_s, e_s = shift_fit.parameters["amplitude"], shift_fit.errors["amplitude"]
+        ratio = a_s / a_l if a_l else math.nan
+        err = abs(ratio) * math.hypot(e_s / a_s if a_s else math.inf, e_l / a_l if a_l else 0.0)
+        ratios[law] = (float(ratio), float(err))
+        bad[law] = _ratio_inconsistent(ratio, err)
+        # each scatter in the shift's units (the fits' working units differ)
+        alone = shift_fit.rms_scatter * (shift_fit.options.get("shift_scatter_unit") or 1.0)
+        scatter[law] = (float(joint.curve_scatter[-1]
+                              * (joint.options.get("shift_scatter_unit") or 1.0) / alone)
+                        if joint.errors_scaled and joint.curve_scatter and alone > 0 else math.nan)
+    finite = [law for law, (r, e) in ratios.items() if math.isfinite(r) and math.isfinite(e)]
+    consistent = None if not finite else not all(bad[law] for law in finite) or len(finite) < 2
+    reason = ""
+    if consistent is False:
+        each = " and ".join(f"{r:.4g} +- {e:.2g} for {law}" for law, (r, e) in ratios.items())
+        misfit = [f"{law} {scatter[law]:.2g}x" for law in ratios
+                  if math.isfinite(scatter[law]) and scatter[law] > 1.5]
+        reason = (f"loss and shift disagree on F delta0: the Kramers-Kronig ratio (shift alone / "
+                  f"loss alone) is {each}, each more than {KK_SIGMA:g} errors and a factor "
+                  f"{KK_MARGIN:g} from 1, so no law describes both with one shared amplitude"
+                  + (f" (the joint fit's shift scatter over the shift alone's: "
+                     f"{', '.join(misfit)})" if misfit else "")
+                  + "; the loss-alone and shift-alone verdicts stand")
+    return KramersKronig(ratios, bad, consistent, scatter, reason)
+
+
+def _withheld(verdict: Verdict, kk: KramersKronig) -> Verdict:
+    """The joint verdict where one shared amplitude cannot describe loss and shift: "neither law"
+    (the joint model does not describe the data, as a family rejected by its goodness of fit;
+    "undecided" stays where the joint fits could not decide anyway), no law preferred (the
+    evidence shown "not weighed"), the Kramers-Kronig reason first."""
+    return replace(verdict, verdict=UNDECIDED if verdict.verdict == UNDECIDED else NEITHER,
+                   preferred=None, evidence="none",
+                   reason=f"{kk.reason}; the joint fits: {verdict.reason}")
+
+
 @dataclass(frozen=True)
 class LossShiftComparison:
     """The three laws in the three modes, and the verdict of each mode.
@@ -522,11 +632,16 @@ class LossShiftComparison:
         "family".
     verdicts : dict of str to Verdict
         ``verdicts[mode]``: TLS index with error, preferred law by AIC and the evidence
-        (:func:`manybody.laws.verdict.judge`).
+        (:func:`manybody.laws.verdict.judge`); the joint one withheld ("neither law", no law
+        preferred) where loss and shift disagree on the amplitude (``kramers_kronig``).
+    kramers_kronig : KramersKronig or None
+        The ratio of the amplitudes from the shift alone and the loss alone
+        (:func:`kramers_kronig`); None unless all three modes were fitted.
     """
 
     fits: dict
     verdicts: dict
+    kramers_kronig: KramersKronig | None = None
 
     def verdict_fields(self) -> dict[str, dict]:
         """Per mode: TLS index with its error, delta AIC, preferred law, evidence and verdict (the
@@ -651,7 +766,12 @@ def compare_loss_shift(curves: Sequence[LossCurve], shift: ShiftCurve, frequency
             fits[m] = {law: fits[m][law] for law in LAWS}
         for m in modes:
             verdicts[m] = judge({law: f.fit for law, f in fits[m].items()})
-    return LossShiftComparison(fits, verdicts)
+    kk = kramers_kronig(fits) if set(MODES) <= set(modes) else None
+    if kk is not None and kk.consistent is False:
+        # a saturated lowest power: ratio 1.41 +- 0.018 printed without a word and the joint
+        # verdict "TLS (tanh)" from a fit misfitting the shift 9x (bt213 F1)
+        verdicts["joint"] = _withheld(verdicts["joint"], kk)
+    return LossShiftComparison(fits, verdicts, kk)
 
 
 def _blame_the_shift(joint: LossShiftFit, fit_loss) -> LossShiftFit:
