@@ -42,6 +42,7 @@ from manybody.cli.fit_outputs import (
 from manybody.cli.parser import option_given
 from manybody.cli.x_range import check_data_window
 from manybody.measured.power_sweep import (
+    TEMPERATURE_TOLERANCE,
     PowerSweepFit,
     beta_determined,
     beta_summary,
@@ -80,8 +81,8 @@ def format_sweep(fit: PowerSweepFit) -> str:
     lines = [
         f"{len(s.power)} powers ({', '.join(f'{p:g}' for p in s.power)} {unit}) at "
         f"{len(fit.fitted)} temperature(s) from {s.temperature[fit.fitted].min():.4g} to "
-        f"{s.temperature[fit.fitted].max():.4g} K (temperatures common to all files; no "
-        "interpolation)",
+        f"{s.temperature[fit.fitted].max():.4g} K (temperatures common to all "
+        f"{len(s.power)} powers, matched within {TEMPERATURE_TOLERANCE:.1%}; no interpolation)",
         "model: Q^-1(P) = Q^-1_0 (1 + P/Pc)^-beta" + (" + Q^-1_bg" if fit.options["background"]
                                                       else "")
         + " per temperature; errors: " + (f"{free.error_model} scatter estimated from the "
@@ -245,8 +246,8 @@ def _record(args: argparse.Namespace, tables: list, fit: PowerSweepFit) -> dict:
         "options": {"frequency": args.frequency, "tmin": args.tmin, "tmax": args.tmax,
                     "background": args.background, "powers": args.powers,
                     "error_model": args.error_model, "error_column": args.error_column,
-                    "temperatures": "common to all files (relative tolerance 1e-3), no "
-                                    "interpolation"},
+                    "temperatures": f"common to all powers (relative tolerance "
+                                    f"{TEMPERATURE_TOLERANCE:g}), no interpolation"},
         "fit": fit.to_dict(),
         "data": {"temperature_K": s.temperature.tolist(), "power": s.power.tolist(),
                  "power_unit": s.power_unit, "labels": list(s.labels),

@@ -1232,6 +1232,19 @@ def _record(model: _Model, curves: list[LossCurve], tmin, tmax) -> dict:
                         float(max(w / c.temperature.min() for c in curves))]}
 
 
+def _many_curves_hint(curves: Sequence[LossCurve]) -> str:
+    """Why many curves may hold too few points: one temperature shared by every curve is a loss
+    against the drive power (each curve one power: a power sweep; ``--power-column none`` would
+    throw the powers away, bt213 F3), else a power column varying from row to row that split one
+    drive into curves."""
+    temps = np.unique(np.concatenate([c.temperature for c in curves]))
+    if all(c.power is not None for c in curves) and temps.size == 1:
+        return (f"each curve holds the one temperature {temps[0]:g} K at its own drive power: a "
+                "fit of the loss against temperature needs several temperatures per power; the "
+                "loss against power at fixed temperature is fitted by fit-data --power-sweep")
+    return POWER_SPLIT_HINT
+
+
 def fit_joint(
     curves: Sequence[LossCurve],
     frequency: float | str,
@@ -1334,9 +1347,8 @@ def fit_joint(
         shown = names if len(names) <= 12 else [*names[:6], "...", *names[-3:]]
         raise ValueError(f"need more points than parameters: {points.n} point(s) in the window "
                          f"for {len(names)} parameters ({', '.join(shown)})"
-                         + (f"; {len(windowed)} curves (a power column that varies from row to "
-                            "row splits one drive into curves: fit-data --power-column none "
-                            "reads none)" if len(windowed) > 2 else ""))
+                         + (f"; {len(windowed)} curves ({_many_curves_hint(windowed)})"
+                            if len(windowed) > 2 else ""))
     per_curve = not points.known and scatter == "per-curve" and len(windowed) > 1
     _check_curve_dof(windowed, labels, names, per_curve)
     sol = fit_model(model, points, per_curve)

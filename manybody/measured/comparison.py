@@ -18,7 +18,14 @@ import numpy as np
 
 from manybody.laws.covariance import SCATTER_P, unequal_scatter_p_value
 from manybody.laws.fit import ShortCurveWarning, fit_joint, rising_loss
-from manybody.laws.inputs import LAWS, LossCurve, LossScaleWarning, ShiftCurve, loss_curve_list
+from manybody.laws.inputs import (
+    CRITICAL_POWER_LAWS,
+    LAWS,
+    LossCurve,
+    LossScaleWarning,
+    ShiftCurve,
+    loss_curve_list,
+)
 from manybody.laws.verdict import evidence_shown, judge
 from manybody.laws.x_range import XRangeWarning
 from manybody.support import validate as v
@@ -333,12 +340,16 @@ def _warn_uneven_scatter(fit) -> None:
                       "for each curve it weighs little in the fit and the verdict rests on the "
                       "others; most often quasiparticles, above about T_c/10: fit below it with "
                       "--tmax, or add their loss with --quasiparticle", UserWarning, stacklevel=3)
+    used = fit.options.get("critical_power_law") or "constant"
+    # the others only: "try --critical-power-law power" under --critical-power-law power (bt213 F4)
+    others = " or ".join(law for law in CRITICAL_POWER_LAWS if law != used)
     warnings.warn(f"the scatter estimated for each curve ranges from {scatters.min():.3g} to "
                   f"{scatters.max():.3g} ({scatters.max() / scatters.min():.1f}x; unequal by "
                   f"Bartlett's test, p = {p_value:.1g}): the shared saturation law does not fit "
                   "some curves as well as others (an exponent other than 1/2, or a critical "
                   "power that changes with temperature otherwise than the fit's "
-                  f"critical_power_law = {fit.options.get('critical_power_law') or 'constant'!r}"
-                  ", as 1/(T1 T2) does in the standard model: try --critical-power-law power or "
-                  "standard); give measured errors, or fit each temperature's exponent and Pc "
+                  f"critical_power_law = {used!r}"
+                  + (", as 1/(T1 T2) does in the standard model" if used != "standard" else "")
+                  + f": try --critical-power-law {others}); give measured errors, or fit each "
+                  "temperature's exponent and Pc "
                   "with --power-sweep", UserWarning, stacklevel=3)

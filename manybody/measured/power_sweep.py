@@ -158,8 +158,11 @@ def power_sweep(curves: list[LossCurve], tmin: float | None = None,
                          f"{window_text(tmin, tmax)}: temperatures are matched within "
                          f"{TEMPERATURE_TOLERANCE:.1%} of each other, and the nearest to "
                          f"{t0:g} K of {windowed[0].label!r} in {windowed[worst].label!r} is "
-                         f"{offs[worst - 1]:.2%} away; measure the curves at the same "
-                         "temperatures (or interpolate them onto one grid)")
+                         f"{offs[worst - 1]:.2%} away; the fit does not interpolate (an "
+                         "interpolated point would carry the error of a curve measured "
+                         "elsewhere): measure the curves at the same temperatures, or, where "
+                         "they are readings about common setpoints, write each reading as its "
+                         "setpoint (or average the readings per setpoint) in every file")
     order = np.argsort([c.power for c in windowed])
     windowed = [windowed[i] for i in order]
     idx = [[match(c, t) for c in windowed] for t in common]

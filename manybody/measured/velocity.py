@@ -851,8 +851,8 @@ def check_relative(source: str, column: str, shift: np.ndarray, scaled: np.ndarr
             f"{source}: shift column {column!r}, data row {k + 1}: {shift[k]:g} is not a "
             f"relative shift (|df/f0|, |dv/v| <= {MAX_RELATIVE_SHIFT:g} expected; TLS shifts are "
             "~1e-5): an absolute shift needs its frequency unit in the header ('df (Hz)', "
-            "'f - f0 (kHz)') and, for a fit with a loss, dividing by f0; a scale belongs in the "
-            "header ('df/f (ppm)', 'dv/v (1e-6)')")
+            "'f - f0 (kHz)'; fit-data --shift then divides it by --frequency into df/f0); a "
+            "scale belongs in the header ('df/f (ppm)', 'dv/v (1e-6)')")
 
 
 def _shift_scale(src: str, s_name: str, role: str = "shift") -> float:
@@ -1001,8 +1001,9 @@ class VelocityTable:
             raise ValueError(
                 f"{self.source}: column {self.shift_column!r}: the unit in its header, "
                 f"{FREQUENCY_SYMBOLS[self.units['shift']]}, is not a unit of the shift (a "
-                "dimensionless number): an absolute frequency shift is to be divided by f0 into "
-                "'df/f' (plain, or in ppm: 'df/f (ppm)')")
+                "dimensionless number) without frequency_hz: give the frequency f0 in Hz "
+                "(frequency_hz; fit-data --shift passes --frequency) or divide the shift by f0 "
+                "into 'df/f' (plain, or in ppm: 'df/f (ppm)')")
         scale = _shift_scale(self.source, self.shift_column)
         shift = self.shift * scale
         check_relative(self.source, self.shift_column, self.shift, shift,
