@@ -222,3 +222,16 @@ def test_single_long_file_power_sweep_says_powers_not_files(tmp_path, capsys):
     record = json.loads((out / "saturation_results.json").read_text())
     assert record["options"]["temperatures"] == ("common to all powers (relative tolerance "
                                                  "0.001), no interpolation")
+
+
+def test_nb_single_file_joint_stays_undecided_when_withheld(tmp_path, capsys):
+    """F1 on the shipped Nb data (ratio 2.05 +- 0.29, generic 3.0 +- 0.4): the joint verdict,
+    undecided already, stays "undecided" (the data cannot tell), no law preferred, and the
+    warning names the verdict it prints, not "neither law"."""
+    data = README.parent / "data" / "resonator_nb_cpw"
+    assert main(["fit-data", str(data / "qint_160dBm.csv"), "--shift", str(data / "freq_shift.csv"),
+                 "--frequency", "5.61989GHz", "--tmax", "1.0", "--out", str(tmp_path / "nb")]) == 0
+    text = capsys.readouterr().out
+    assert "evidence not weighed); verdict: undecided" in text.split("[joint]")[1]
+    assert "the joint verdict is withheld (undecided, evidence not weighed)" in text
+    assert "a saturated drive" in text

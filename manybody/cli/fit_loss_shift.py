@@ -413,8 +413,10 @@ def consistency(cmp: LossShiftComparison) -> str:
                  "a unit than physics: is the shift df/f0 as a plain fraction (not Hz, kHz or "
                  "MHz; a unit in its header is converted) and the loss 1/Q or tan delta?")
     if kk.consistent is False:
-        text += (f"\n  warning: {kk.reason}; the joint verdict is withheld (neither law, evidence "
-                 "not weighed). Likely causes:" + "".join(f"\n  - {h}" for h in kk_hints(cmp)))
+        vd = cmp.verdicts["joint"]  # "undecided" stays where the joint fits could not decide
+        text += (f"\n  warning: {kk.reason}; the joint verdict is withheld ({vd.verdict}, "
+                 f"evidence {evidence_shown(vd.evidence, vd.delta_aic)}). Likely causes:"
+                 + "".join(f"\n  - {h}" for h in kk_hints(cmp)))
     return text
 
 
