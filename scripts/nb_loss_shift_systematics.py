@@ -99,10 +99,7 @@ def _ratio(cmp) -> tuple[float, float]:
     loss, shift = cmp.fits["loss"]["tls"].fit, cmp.fits["shift"]["tls"].fit
     if any((*f.indeterminate, *f.unphysical) for f in (loss, shift)):
         return math.nan, math.nan
-    a_l, e_l = loss.parameters["amplitude"], loss.errors["amplitude"]
-    a_s, e_s = shift.parameters["amplitude"], shift.errors["amplitude"]
-    r = a_s / a_l
-    return r, abs(r) * math.hypot(e_s / a_s, e_l / a_l)
+    return cmp.kramers_kronig.ratios["tls"]  # the ratio the joint verdict is checked with
 
 
 def main(argv: list[str] | None = None) -> int:
