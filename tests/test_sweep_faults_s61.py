@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from manybody.measured.resonance import notch_s21
+from manybody.measured.resonator_table import NAME_PATTERN, parse_sweep_name
 from manybody.measured.sweeps import layout_hint, read_sweep
 
 FREQUENCY = np.linspace(6e9 - 1e6, 6e9 + 1e6, 401)
@@ -41,3 +42,17 @@ def test_re_im_with_a_gain_of_3_is_told_real_imag_beside_radians(tmp_path):
 @pytest.mark.parametrize("gain, delay", [(0.3, 0.0), (0.3, -50e-9), (0.3, -2e-6)])
 def test_a_genuine_magnitude_and_phase_gets_no_such_hint(tmp_path, gain, delay):
     assert layout_hint(read_sweep(_write(tmp_path / "s.csv", gain, delay, as_db_deg=True))) == ""
+
+
+@pytest.mark.parametrize("name, pattern, expected", [
+    ("s21_-20dB_030,5mK.csv", None, (0.0305, -20.0)),
+    ("s21_-20p5dBm_030p5mK.csv", None, (0.0305, -20.5)),
+    ("s21_7.7182GHz_-20dB_030.0mK.csv", None, (0.03, -20.0)),
+    ("s_0p030K.csv", r"_(?P<K>\d+p\d+)K", (0.03, None)),
+    ("s_0,030K.csv", r"_(?P<K>[\d,]+)K", (0.03, None)),
+])
+def test_a_decimal_comma_or_p_in_a_file_name_is_the_decimal_point(name, pattern, expected):
+    """'030,5mK' and '0p030K' (names that avoid a '.') were read by no --sweep-pattern (a
+    tester, bt206; the index file was the only way)."""
+    found = parse_sweep_name(name, pattern or NAME_PATTERN)
+    assert found == pytest.approx(expected)

@@ -56,7 +56,9 @@ from manybody.units import KELVIN_PER_GHZ
 #: Default file-name pattern: the drive power before "dB" or "dBm" and the temperature before
 #: "mK", e.g. ``s21_7.7182GHz_-20dB_030.0mK.csv`` -> -20 dB(m), 0.030 K. A custom pattern names
 #: its groups ``mK`` or ``K`` (temperature, one of them required) and ``dBm`` (power, optional).
-NAME_PATTERN = r"_(?P<dBm>[-+]?\d+(?:\.\d+)?)dBm?_(?P<mK>\d+(?:\.\d+)?)mK"
+#: A decimal comma or a 'p' between digits ('030,5mK', '0p030K': names without a '.') is read as
+#: the decimal point, in the default pattern and in a group a custom pattern captures.
+NAME_PATTERN = r"_(?P<dBm>[-+]?\d+(?:[.,p]\d+)?)dBm?_(?P<mK>\d+(?:[.,p]\d+)?)mK"
 #: What a name pattern must be, for messages.
 PATTERN_NEEDS = ("a regular expression with a group (?P<mK>...) or (?P<K>...) for the temperature "
                  "and optionally (?P<dBm>...) for the drive power")
@@ -204,8 +206,9 @@ def parse_sweep_name(name: str, pattern: str = NAME_PATTERN) -> tuple[float, flo
                          f"{m.group(0)!r} without a temperature (its groups: {m.groupdict()}); "
                          f"expected {PATTERN_NEEDS}, the temperature group not optional")
     try:
-        temperature = (float(found["mK"]) / 1e3 if "mK" in found else float(found["K"]))
-        power = float(found["dBm"]) if "dBm" in found else None
+        temperature = (_name_number(found["mK"]) / 1e3 if "mK" in found
+                       else _name_number(found["K"]))
+        power = _name_number(found["dBm"]) if "dBm" in found else None
     except (TypeError, ValueError):
         raise ValueError(f"file name {Path(name).name!r}: the name pattern {pattern!r} matches "
                          f"{m.group(0)!r}, whose groups are not numbers ({m.groupdict()}); "
@@ -219,6 +222,12 @@ def parse_sweep_name(name: str, pattern: str = NAME_PATTERN) -> tuple[float, flo
                          "names (res_-100dBm), '+' for a positive power, or give an index file "
                          "(file, temperature_K, power_dBm)")
     return temperature, power
+
+
+def _name_number(text: str) -> float:
+    """A number as a file name writes it: '030.5', '030,5' or '030p5' (a decimal comma or a 'p'
+    between digits, names that avoid a '.'; neither was read by any pattern, a tester, bt206)."""
+    return float(re.sub(r"(?<=\d)[,p](?=\d)", ".", text))
 
 
 #: The columns of a sweep index.
