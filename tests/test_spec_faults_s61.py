@@ -125,3 +125,32 @@ def test_an_unedited_spec_file_keeps_the_recorded_command(tmp_path, capsys, monk
     out = capsys.readouterr().out
     assert "the command that wrote it (manybody run s.toml -o o.nc --no-progress)" in out, out
     assert "put back" not in out, out
+
+
+def test_a_task_file_or_tasks_folder_copied_out_is_named_not_damaged(tmp_path, capsys,
+                                                                      monkeypatch):
+    """A checkpoint's task file copied out of it was "not a readable netCDF4/HDF5 results file:
+    it is damaged", and its tasks folder "none of them a results file" (bt210)."""
+    import shutil
+
+    directory, _ = _interrupted(tmp_path, monkeypatch, "s.toml")
+    first = sorted((directory / "tasks").glob("*.npz"))[0]
+    shutil.copy(first, tmp_path / "lone.npz")
+    shutil.copytree(directory / "tasks", tmp_path / "copied")
+    assert main(["info", "lone.npz"]) == 2
+    err = capsys.readouterr().err
+    assert "'lone.npz' is a task file of a run's checkpoint (spec_sha256 " in err, err
+    assert "sweep point 0, realisations from 0" in err and "put it back there" in err, err
+    assert "damaged" not in err, err
+    assert main(["info", "copied"]) == 2
+    err = capsys.readouterr().err
+    assert "'copied' is a directory of 3 task file(s) of a run's checkpoint" in err, err
+    assert "put them back there" in err, err
+
+
+def test_another_npz_file_is_still_not_a_results_file(tmp_path, capsys):
+    import numpy as np
+
+    np.savez(tmp_path / "x.npz", a=np.arange(3))
+    assert main(["info", str(tmp_path / "x.npz")]) == 2
+    assert "task file" not in capsys.readouterr().err

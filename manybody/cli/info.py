@@ -11,6 +11,7 @@ import json
 import os
 import shlex
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if path.is_dir():
         raise IsADirectoryError(_directory_message(path))
+    lone = _lone_task_file(path)
+    if lone:
+        raise ValueError(lone)
     from manybody.runs.checkpoint import checkpoint_dir  # heavy: only when the command runs
     from manybody.runs.results import describe, load_results
 
@@ -459,6 +463,42 @@ def _lock_state(directory: Path) -> str:
 # --------------------------------------------------------------------------- other directories
 
 
+def _task_identity(path: Path) -> tuple[str, int, int] | None:
+    """(spec digest, sweep point, first realisation) a checkpoint's task file records, or None
+    for a file that is not one (not an .npz archive, or without that record)."""
+    import numpy as np
+
+    from manybody.runs.checkpoint import TASK_IDENTITY
+
+    try:
+        if not (path.is_file() and zipfile.is_zipfile(path)):
+            return None
+        with np.load(path, allow_pickle=False) as data:
+            if not all(name in data.files for name in TASK_IDENTITY):
+                return None
+            digest, point, first = (data[name] for name in TASK_IDENTITY)
+            return str(digest), int(point), int(first)
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return None
+
+
+_OUT_OF_PLACE = ("outside the tasks folder of its run's checkpoint (<output>.checkpoint/tasks), "
+                 "where no run reads it; put it back there to resume that run (the run's "
+                 "spec_sha256, meta.json and spec.toml are in the checkpoint)")
+
+
+def _lone_task_file(path: Path) -> str:
+    """The refusal of a checkpoint's task file copied out of its checkpoint: it was called "a
+    damaged netCDF file" (a tester, bt210); "" for any other file."""
+    identity = _task_identity(path)
+    if identity is None:
+        return ""
+    digest, point, first = identity
+    return (f"{str(path)!r} is a task file of a run's checkpoint (spec_sha256 {digest[:12]}..., "
+            f"sweep point {point}, realisations from {first}), not a results file; it is "
+            + _OUT_OF_PLACE)
+
+
 def _directory_message(path: Path) -> str:
     """What a directory that is not a checkpoint holds that ``info`` reads, and what to give."""
     try:
@@ -506,6 +546,12 @@ def _directory_message(path: Path) -> str:
     if found:
         return (f"{str(path)!r} is a directory, not a results file; info reads {ACCEPTED}. "
                 f"Found in it: {'; '.join(found)}")
+    tasks = [p for p in entries[:200] if p.suffix == ".npz" and _task_identity(p) is not None]
+    if tasks:  # a checkpoint's tasks folder copied out of it (a tester, bt210)
+        return (f"{str(path)!r} is a directory of {len(tasks)} task file(s) of a run's checkpoint "
+                f"(e.g. {tasks[0].name}), not a results file or checkpoint; they are "
+                + _OUT_OF_PLACE.replace("where no run reads it; put it back", "where no run "
+                                        "reads them; put them back"))
     what = (f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, none of them a results "
             "file or checkpoint" if entries else "it is empty")
     return (f"{str(path)!r} is a directory ({what}); info reads {ACCEPTED}")
