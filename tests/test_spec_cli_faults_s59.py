@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from interrupted_runs import interrupted_run
+from interrupted_runs import interrupted_command
 
 from manybody.cli.app import main
 
@@ -66,16 +66,9 @@ def test_what_the_model_cannot_give_is_told_at_once_too(tmp_path, capsys):
 
 
 def _interrupted(tmp_path, monkeypatch, spec_arg: str):
-    """A run of a spec (as ``manybody run SPEC_ARG -o o.nc`` would record it) stopped after 4
-    of its 6 realisations; the checkpoint directory."""
-    from manybody.runs.checkpoint import checkpoint_dir
-
-    spec = tmp_path / "s.toml"
-    spec.write_text(TOP.replace("realisations = 2", "realisations = 6") + MODEL + PROBE + BROADENING)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("sys.argv", ["manybody", "run", spec_arg, "-o", "o.nc", "--no-progress"])
-    interrupted_run(spec, "o.nc", after=4, chunk_size=2)
-    return checkpoint_dir(tmp_path / "o.nc"), spec
+    """A run of 6 realisations stopped after 4 (tests/interrupted_runs.py)."""
+    text = TOP.replace("realisations = 2", "realisations = 6") + MODEL + PROBE + BROADENING
+    return interrupted_command(tmp_path, monkeypatch, text, spec_arg)
 
 
 def test_a_run_from_standard_input_is_resumed_from_the_checkpoints_copy_of_its_spec(

@@ -8,7 +8,7 @@ once the checkpoint's copy was deleted."""
 from __future__ import annotations
 
 import pytest
-from interrupted_runs import interrupted_run
+from interrupted_runs import interrupted_command
 
 from manybody.cli.app import main
 
@@ -69,16 +69,8 @@ def test_an_axis_an_observable_reads_is_required_plainly(tmp_path, capsys, probe
 
 
 def _interrupted(tmp_path, monkeypatch, spec_arg: str):
-    """A run (as ``manybody run SPEC_ARG -o o.nc`` records it) stopped after 4 of its 6
-    realisations; the checkpoint directory and the spec file."""
-    from manybody.runs.checkpoint import checkpoint_dir
-
-    spec = tmp_path / "s.toml"
-    spec.write_text(TOP + MODEL + PROBE + BROADENING)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("sys.argv", ["manybody", "run", spec_arg, "-o", "o.nc", "--no-progress"])
-    interrupted_run(spec, "o.nc", after=4, chunk_size=2)
-    return checkpoint_dir(tmp_path / "o.nc"), spec
+    """A run of 6 realisations stopped after 4 (tests/interrupted_runs.py)."""
+    return interrupted_command(tmp_path, monkeypatch, TOP + MODEL + PROBE + BROADENING, spec_arg)
 
 
 def test_a_spec_file_edited_since_the_run_started_is_replaced_by_the_copy(
