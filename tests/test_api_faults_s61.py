@@ -142,3 +142,34 @@ def test_saturated_absorption_refuses_what_saturation_drive_refuses():
         SaturationDrive(amplitudes=(1e-7, 1e-7), dephasing_rate=1e6)
     out = saturated_absorption(energies, stress, 0.1, 0.05, [1e-7], 1e8, line="gaussian")
     assert out["absorption"].shape == (1,)  # the Gaussian line keeps the phonon widths alone
+
+
+# observe() and unused parameters (note_s60) ---------------------------------------------------
+
+
+def test_observe_warns_of_a_parameter_that_changes_nothing():
+    """A run's preflight warned of a phonon bath no observable uses; observe() said nothing."""
+    from manybody.config.unused import UnusedParameterWarning
+
+    probe = Probe(frequencies=(0.1,), temperatures=(0.05,), observables=("absorption",),
+                  phonon_rate_prefactor=1e8, broadening=mb.Broadening(width=0.02))
+    with pytest.warns(UnusedParameterWarning, match=r"probe\.phonon_rate_prefactor = 100000000\.0 "
+                                                     r"has no effect: only the observables"):
+        mb.observe(ModelParams(n_tls=3), 1, 0, probe)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnusedParameterWarning)
+        mb.observe(ModelParams(n_tls=3), 1, 0, Probe(frequencies=(0.1,), temperatures=(0.05,)))
+
+
+def test_a_run_says_it_once_not_per_realisation(tmp_path):
+    import xarray as xr
+
+    from manybody.cli.app import main
+
+    spec = tmp_path / "s.toml"
+    spec.write_text('seed = 1\nrealisations = 3\n[model]\nn_tls = 3\n[probe]\nfrequencies = [0.1]\n'
+                    'temperatures = [0.05]\nobservables = ["absorption"]\n'
+                    'phonon_rate_prefactor = 1e8\n[probe.broadening]\nwidth = 0.02\n')
+    assert main(["run", str(spec), "-o", str(tmp_path / "o.nc"), "--no-progress"]) == 0
+    with xr.open_dataset(tmp_path / "o.nc") as ds:
+        assert "phonon_rate_prefactor" not in ds.attrs["realisation_warnings"]

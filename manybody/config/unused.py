@@ -42,6 +42,13 @@ _BROADENING = Broadening()
 _DERIVED = ("max_vectors", "window_sigmas", "window_temperatures")
 
 
+class UnusedParameterWarning(UserWarning):
+    """A parameter whose value changes nothing, given the others (:func:`unused_parameters`):
+    raised by :func:`manybody.simulation.observe.observe` for each such value (the API said
+    nothing where a run's preflight warned; note_s60), and by a run's preflight once for its
+    whole sweep (a sweep's realisations do not repeat it)."""
+
+
 def unused_parameters(model: ModelParams, probe: Probe | None = None,
                       solver: SolverParams | None = None,
                       method: str | None = None, *,

@@ -74,7 +74,7 @@ from manybody.config.probe import (
     WideKernelWarning,
 )
 from manybody.config.solver import ChebyshevParams, SolverParams
-from manybody.config.unused import STRESS_FREE_OBSERVABLES, unused_parameters
+from manybody.config.unused import STRESS_FREE_OBSERVABLES, UnusedParameterWarning, unused_parameters
 from manybody.simulation.equilibration import check_equilibration, warn_if_all_frozen
 from manybody.simulation.observables.absorption import warn_if_far_above_spectrum
 from manybody.simulation.observables.saturation import warn_if_beyond_rotating_wave
@@ -1353,7 +1353,7 @@ def preflight(spec: RunSpec) -> dict[str, int]:
             why = (next(iter(reasons)) if len(reasons) == 1 else "; ".join(
                 reason + _where(spec, indices, n_points) for reason, indices in reasons.items()))
             warnings.warn(spec_keys(f"{key} = {listed([_shown(x) for x in values])} has no "
-                                    f"effect: {why}"), UserWarning, stacklevel=2)
+                                    f"effect: {why}"), UnusedParameterWarning, stacklevel=2)
     return methods
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from manybody.config.model import ModelParams
 from manybody.config.probe import Probe, WideKernelWarning
 from manybody.config.solver import SolverParams
+from manybody.config.unused import UnusedParameterWarning
 from manybody.runs.lifecycle import (
     Chunk,
     TaskKey,
@@ -98,6 +99,7 @@ def run_task(params: ModelParams, probe: Probe, solver: SolverParams, seed: int,
                         # the preflight said it once per sweep point
                         warnings.simplefilter("ignore", FarAboveSpectrumWarning)
                         warnings.simplefilter("ignore", WideKernelWarning)
+                        warnings.simplefilter("ignore", UnusedParameterWarning)
                         results.append(pipeline.observe(params, seed, r, probe, solver))
                 except MemoryError as exc:
                     # numpy's "Unable to allocate 1.00 GiB" (a subclass) named no sweep point

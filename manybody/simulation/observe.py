@@ -14,6 +14,7 @@ grouped by frozen set and the solver runs once per group on the active TLS
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -21,6 +22,7 @@ import numpy as np
 from manybody.config.model import ModelParams, model_params
 from manybody.config.probe import Probe
 from manybody.config.solver import SolverParams
+from manybody.config.unused import UnusedParameterWarning, unused_parameters
 from manybody.simulation.ensembles import (
     Realisation,
     absorption_normalisation,
@@ -101,6 +103,10 @@ def observe(
         An absolute line kernel at least half the lowest probe frequency, where the kernel's
         observables are asked for (:meth:`Probe.kernel_wider_than_frequency`): it smears Q^-1
         over a range as wide as the frequency. A run says it once for its whole sweep.
+    UnusedParameterWarning
+        A parameter whose value changes nothing given the others (a phonon bath no observable
+        uses, a hard core without couplings: :func:`manybody.config.unused.unused_parameters`),
+        one warning each, named by its key in a run specification. A run says it once.
     """
     _check_arguments(params, probe, solver)
     solver = solver or SolverParams()
@@ -112,6 +118,9 @@ def observe(
     check_equilibration(params, probe)
     warn_if_far_above_spectrum(params, probe, stacklevel=3)  # 5 for 5 GHz gave Q = 0 silently
     probe.warn_if_kernel_wider_than_frequency(stacklevel=2)
+    for key, value, reason in unused_parameters(params, probe, solver, name):
+        warnings.warn(f"{key} = {value!r} has no effect: {reason}", UnusedParameterWarning,
+                      stacklevel=2)
     real = draw_realisation(params, realisation_rng(seed, realisation))
     normalisation = absorption_normalisation(params)  # per TLS of the whole ensemble
     errors = reports_errors(solver)
