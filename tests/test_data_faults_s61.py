@@ -235,3 +235,28 @@ def test_nb_single_file_joint_stays_undecided_when_withheld(tmp_path, capsys):
     assert "evidence not weighed); verdict: undecided" in text.split("[joint]")[1]
     assert "the joint verdict is withheld (undecided, evidence not weighed)" in text
     assert "a saturated drive" in text
+
+
+@pytest.mark.parametrize("sign, scale, saturation_named", [(-1.0, 1.0, False), (1.0, 0.5, False),
+                                                           (1.0, 2.0, True)])
+def test_saturation_is_named_a_cause_only_for_a_ratio_above_1(tmp_path, capsys, sign, scale,
+                                                              saturation_named):
+    """Saturation lowers the loss's amplitude, so it can only raise the ratio: the Al data's
+    ratio -2.28 was told "a saturated drive ... (ratio above 1)" (session 61). One unsaturated
+    loss table with a shift of the wrong sign, half or twice the partner's size."""
+    rng = np.random.default_rng(3)
+    loss = _loss(TEMPS, -150) * (1 + 0.01 * rng.standard_normal(TEMPS.size))
+    path = tmp_path / "k_150dBm.csv"
+    path.write_text("T (mK),Qi\n" + "".join(
+        f"{t * 1e3:g},{1 / q:.7e}\n" for t, q in zip(TEMPS, loss, strict=True)))
+    s = sign * scale * _shift(TEMPS)
+    s = s - s[0] + 2e-9 * rng.standard_normal(TEMPS.size)
+    shift = tmp_path / "k_shift.csv"
+    shift.write_text("T (mK),df/f0 (ppm)\n" + "".join(
+        f"{t * 1e3:g},{v * 1e6:.8g}\n" for t, v in zip(TEMPS, s, strict=True)))
+    assert main(["fit-data", str(path), "--shift", str(shift), "--frequency", "5GHz",
+                 "--out", str(tmp_path / "o")]) == 0
+    text = capsys.readouterr().out
+    causes = text.split("Likely causes")[1]
+    assert ("a saturated drive" in causes) is saturation_named, causes
+    assert ("a negative ratio" in causes) is (sign < 0), causes

@@ -435,17 +435,17 @@ def kk_hints(cmp: LossShiftComparison) -> list[str]:
         hints.append("--saturation is in use (F/sqrt(1 + P/Pc) for the loss, F for the shift): "
                      "check the critical-power law (--critical-power-law) and that the powers "
                      "are those at the device")
-    elif len(curves) > 1:
+    elif above and len(curves) > 1:  # saturation lowers the loss's amplitude: a ratio above 1
+        # (a negative ratio was told "a saturated drive ... (ratio above 1)"; session 61)
         hints.append(f"a saturated lowest power: the shift shares the amplitude of loss curve "
                      f"{opts.get('partner')!r}; if that drive saturates the TLS, its amplitude "
-                     "is below the unsaturated F delta0 and the ratio above 1"
-                     + (" (as here)" if above else "") + ": with the power tables try "
-                     "--saturation, which fits F/sqrt(1 + P/Pc) to the loss and F to the shift")
-    else:
+                     "is below the unsaturated F delta0 and the ratio above 1 (as here): with the "
+                     "power tables try --saturation, which fits F/sqrt(1 + P/Pc) to the loss "
+                     "and F to the shift")
+    elif above:
         hints.append("a saturated drive: the loss curve's amplitude is below the unsaturated F "
-                     "delta0 where the drive saturates the TLS (ratio above 1"
-                     + (", as here" if above else "") + "); measure lower powers, or give "
-                     "several power tables with --saturation")
+                     "delta0 where the drive saturates the TLS (ratio above 1, as here); measure "
+                     "lower powers, or give several power tables with --saturation")
     hints.append("other channels than the TLS in the shift or the loss (quasiparticles or "
                  "kinetic inductance: --quasiparticle exp; a density of TLS not flat about the "
                  "frequency: --band LO,HI)")
