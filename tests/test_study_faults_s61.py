@@ -24,6 +24,10 @@ from manybody.support.table_text import plus_minus
     (8.44e137, math.inf, 2, "8.44e+137 ± ?"),
     (2500.0, 12.0, 2, "2.5e+03 ± 12"),
     (math.nan, 0.1, 2, "-"),
+    (123.456, 1e-7, 2, "1.234560000e+02 ± 1e-07"),  # the value kept to the error's digit (bt216)
+    (-2.28, 1e-8, 2, "-2.28000000e+00 ± 1e-08"),
+    (1.0, -0.1, 2, "1 ± ?"),  # a negative error is no standard deviation
+    (-0.0, 0.001, 3, "0.000 ± 0.001"),
 ])
 def test_a_number_and_its_error_keep_the_errors_first_digit(value, error, digits, text):
     assert plus_minus(value, error, digits) == text
