@@ -407,11 +407,14 @@ def consistency(cmp: LossShiftComparison) -> str:
     text = ("Kramers-Kronig consistency (1 if loss and shift come from the same resonant "
             "spectrum): " + "; ".join(out))
     ratios = [r for r, _ in kk.ratios.values()]
-    if any(math.isfinite(r) and not 1 / UNIT_RATIO < abs(r) < UNIT_RATIO for r in ratios):
+    if _unit_like(kk):
         # a shift in MHz without a unit gave 5150 and no hint (a new user, session 35)
         text += (f"\n  a ratio beyond {UNIT_RATIO:g} or below 1/{UNIT_RATIO:g} is more likely "
                  "a unit than physics: is the shift df/f0 as a plain fraction (not Hz, kHz or "
-                 "MHz; a unit in its header is converted) and the loss 1/Q or tan delta?")
+                 "MHz; a unit in its header is converted) and the loss 1/Q or tan delta?"
+                 + _scale_hint(ratios))
+    if kk.tension:
+        text += f"\n  note: {kk.tension}"
     if kk.consistent is False:
         vd = cmp.verdicts["joint"]  # "undecided" stays where the joint fits could not decide
         text += (f"\n  warning: {kk.reason}; the joint verdict is withheld ({vd.verdict}, "
@@ -426,6 +429,9 @@ def kk_hints(cmp: LossShiftComparison) -> list[str]:
     kk = cmp.kramers_kronig
     if kk is None or kk.consistent is not False:
         return []
+    if _unit_like(kk):  # saturation or other channels do not make a factor 30 (bt216 F6)
+        return [f"a unit or scale: a ratio beyond {UNIT_RATIO:g} or below 1/{UNIT_RATIO:g} (see "
+                "the note above)"]
     joint = cmp.fits["joint"]["tls"]
     opts = joint.fit.options
     curves = joint.loss_curves
@@ -457,6 +463,30 @@ def kk_hints(cmp: LossShiftComparison) -> list[str]:
 
 #: A Kramers-Kronig ratio this far from 1 (or 1 over it) is taken as a sign of wrong units.
 UNIT_RATIO = 30.0
+
+
+def _unit_like(kk) -> bool:
+    """Whether a Kramers-Kronig ratio lies beyond :data:`UNIT_RATIO` or below its inverse."""
+    return any(math.isfinite(r) and not 1 / UNIT_RATIO < abs(r) < UNIT_RATIO
+               for r, _ in kk.ratios.values())
+
+
+def _scale_hint(ratios) -> str:
+    """The scale a ratio near a power of 1000 suggests: ppm written as 'df/f0' made 1e6, and the
+    note named only units of frequency (a tester, bt216 F6)."""
+    finite = [abs(r) for r in ratios if math.isfinite(r) and r != 0]
+    if not finite:
+        return ""
+    power = math.log10(finite[0])
+    thousands = round(power / 3)
+    if thousands == 0 or abs(power - 3 * thousands) > 0.5:
+        return ""
+    scale = {2: "ppm (1e-6)", 1: "ppt or 1e-3", -1: "1e3", -2: "1e6"}.get(thousands,
+                                                                       f"1e{-3 * thousands}")
+    return (f" The ratio is near 1e{3 * thousands}: a shift in {scale} written without its scale "
+            "in the header (e.g. 'df/f0 (ppm)')?" if thousands > 0 else
+            f" The ratio is near 1e{3 * thousands}: a loss or shift scaled by {scale} without "
+            "its scale in the header?")
 
 
 @styled

@@ -542,6 +542,11 @@ class KramersKronig:
         errors: no scatter is estimated).
     reason : str
         Why the joint verdict is withheld ("" when it is not).
+    tension : str
+        Where the verdict is not withheld but a ratio lies more than :data:`KK_SIGMA` errors from
+        1 inside the margin: that the shared amplitude can pull the joint index ("" otherwise;
+        a shift 15 % too large turned two "TLS (tanh)" into a joint "beyond TLS" without a word,
+        a tester, bt216).
     """
 
     ratios: dict
@@ -549,6 +554,7 @@ class KramersKronig:
     consistent: bool | None
     shift_scatter_ratio: dict
     reason: str
+    tension: str = ""
 
     def to_dict(self) -> dict:
         return {"ratios": {law: {"ratio": r, "error": e, "inconsistent": self.inconsistent[law]}
@@ -557,7 +563,7 @@ class KramersKronig:
                 "criterion": (f"a ratio is inconsistent with 1 when more than {KK_SIGMA:g} errors "
                               f"and a factor {KK_MARGIN:g} from 1 (or negative); the joint "
                               "verdict is withheld when the tls and generic ratios both are"),
-                "reason": self.reason}
+                "reason": self.reason, "tension": self.tension}
 
 
 def _ratio_inconsistent(ratio: float, error: float) -> bool:
@@ -608,7 +614,16 @@ def kramers_kronig(fits: dict) -> KramersKronig:
                   + (f" (the joint fit's shift scatter over the shift alone's: "
                      f"{', '.join(misfit)})" if misfit else "")
                   + "; the loss-alone and shift-alone verdicts stand")
-    return KramersKronig(ratios, bad, consistent, scatter, reason)
+    tense = [law for law, (r, e) in ratios.items() if not bad[law] and math.isfinite(r)
+             and math.isfinite(e) and abs(r - 1.0) > KK_SIGMA * e]
+    tension = "" if consistent is False or not tense else (
+        "the Kramers-Kronig ratio " + " and ".join(
+            f"of {law} ({ratios[law][0]:.4g} +- {ratios[law][1]:.2g}) lies "
+            f"{abs(ratios[law][0] - 1) / ratios[law][1]:.3g} errors from 1" for law in tense)
+        + f", inside the factor {KK_MARGIN:g} the check allows for what the partners leave out: "
+        "the shared amplitude can pull the joint index off the loss-alone and shift-alone ones; "
+        "read the joint verdict beside theirs")
+    return KramersKronig(ratios, bad, consistent, scatter, reason, tension)
 
 
 def _withheld(verdict: Verdict, kk: KramersKronig) -> Verdict:
