@@ -294,3 +294,18 @@ def test_ppm_without_its_scale_is_named_and_no_physical_cause_is_listed(tmp_path
     assert "The ratio is near 1e6: a shift in ppm (1e-6) written without its scale" in text, text
     causes = text.split("Likely causes")[1]
     assert "a unit or scale" in causes and "saturated" not in causes, causes
+
+
+def test_a_power_sweep_refusal_does_not_advise_power_column_none(tmp_path, capsys):
+    """--power-sweep on one long file of jittered readings was told '--power-column none reads
+    none', which --power-sweep then refuses (bt216 F7)."""
+    rng = np.random.default_rng(4)
+    rows = [f"{t * 1e3 * (1 + 0.003 * rng.standard_normal()):.5g},{1 / _loss(t, p):.6e},{p}"
+            for p in POWERS for t in TEMPS]
+    path = tmp_path / "long.csv"
+    path.write_text("T (mK),Qi,power (dBm)\n" + "\n".join(rows) + "\n")
+    assert main(["fit-data", str(path), "--power-sweep", "--frequency", "5GHz",
+                 "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "no temperature common to all 4 curves" in err, err
+    assert "--power-column none" not in err, err

@@ -67,15 +67,26 @@ def cli_message(message: str) -> str:
     return message
 
 
-def with_split_hint(message: str, tables) -> str:
+def with_split_hint(message: str, tables, sweeping_power: bool = False) -> str:
     """``message`` with :data:`manybody.laws.inputs.POWER_SPLIT_HINT` when it names a curve of
     one of ``tables`` (LossTables) that its power column split into several (a curve emptied by
-    the window was refused without it, a tester, bt200) and does not carry the hint yet."""
+    the window was refused without it, a tester, bt200) and does not carry the hint yet. With
+    ``sweeping_power`` (--power-sweep, where curves per power are the point) only a table whose
+    powers lie within 1 dB of each other (a measured power that jitters) or that has a stray
+    row (a curve of one point beside curves of several) gets it: drives 10 dB apart were told
+    '--power-column none', which --power-sweep refuses (a tester, bt216 F7)."""
     from manybody.laws.inputs import POWER_SPLIT_HINT  # numpy only; at the call, as the fits
     from manybody.measured.tables import curves_from_table
 
+    def jitters(curves) -> bool:
+        powers = sorted(c.power for c in curves if c.power is not None)
+        sizes = {c.temperature.size == 1 for c in curves}
+        return sizes == {True, False} or any(b - a < 1.0 for a, b in
+                                             zip(powers, powers[1:], strict=False))
+
     per_table = [curves_from_table(t) for t in tables]
-    split = [c.label for curves in per_table if len(curves) > 1 for c in curves]
+    split = [c.label for curves in per_table if len(curves) > 1
+             and (not sweeping_power or jitters(curves)) for c in curves]
     if POWER_SPLIT_HINT in message or not any(repr(label) in message for label in split):
         return message
     return f"{message}; {POWER_SPLIT_HINT}"

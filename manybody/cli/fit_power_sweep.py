@@ -280,8 +280,8 @@ def run_power_sweep(args: argparse.Namespace, load: Callable) -> int:
         sweep = power_sweep(curves, args.tmin, args.tmax)
         fit = fit_power_sweep(sweep, background=args.background, error_model=args.error_model)
     except ValueError as exc:
-        message = cli_message(with_split_hint(str(exc), tables)).replace("give the powers explicitly",
-                                                "give them with --powers=P1,P2,...")
+        message = cli_message(with_split_hint(str(exc), tables, sweeping_power=True)).replace(
+            "give the powers explicitly", "give them with --powers=P1,P2,...")
         raise ValueError(message) from None
     except RuntimeError as exc:  # scipy's curve_fit gave up
         raise ValueError(f"the saturation fit did not converge: {exc}") from None
