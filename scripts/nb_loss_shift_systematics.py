@@ -115,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
                              "activated term; the activated term is fitted over 0.1-1.7 K and at "
                              "the largest tmax")
     args = parser.parse_args(argv)
+    if args.saturation and len(args.powers) < 2:  # the all-powers row after every other fit
+        parser.error(f"argument --powers: the all-powers saturation row needs two or more "
+                     f"powers, got {','.join(args.powers)}; give more or --no-saturation")
     if getattr(args, "out", None) is not None:  # before any work (session 31)
         checked_output_option(parser, "--out", args.out, directory=True)
     st = read_velocity_table(DATA / "freq_shift.csv")

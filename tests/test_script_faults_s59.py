@@ -213,3 +213,12 @@ def test_another_specs_results_in_a_study_folder_are_refused_by_the_scripts(tmp_
     line = refused("scripts/summarise_study.py", str(tmp_path), "--recompute")
     assert expected in line
     assert not (tmp_path / "summary.json").exists()
+
+
+def test_one_power_with_the_saturation_row_is_refused_before_any_fit(tmp_path):
+    """--powers 160 ran the per-file fits, then ended in fit_joint's 'saturation=True needs
+    curves at two or more drive powers' (bt216 F10)."""
+    line = refused("scripts/nb_loss_shift_systematics.py", "--powers", "160", "--out",
+                   str(tmp_path / "o"))
+    assert "argument --powers: the all-powers saturation row needs two or more powers" in line
+    assert not (tmp_path / "o").exists()
