@@ -173,3 +173,26 @@ def test_a_run_says_it_once_not_per_realisation(tmp_path):
     assert main(["run", str(spec), "-o", str(tmp_path / "o.nc"), "--no-progress"]) == 0
     with xr.open_dataset(tmp_path / "o.nc") as ds:
         assert "phonon_rate_prefactor" not in ds.attrs["realisation_warnings"]
+
+
+def test_mk_typed_as_k_is_caught_for_the_default_tls_and_mixtures_by_x():
+    """The level-scale rule (20 x a scale of 1.4 K for the default TLS, N times more for
+    mixtures) let 10-100 typed for mK pass (bt216 F1): all x = w/T below 0.01 warns for the
+    resonant observables; a specific-heat probe's warning speaks of no Q^-1 (F2)."""
+    probe = Probe(frequencies=(0.05,), temperatures=(10.0, 20.0, 50.0), observables=("absorption",))
+    for model in (ModelParams(n_tls=4), ModelParams(n_tls=5, tls=TLSParams(
+            asymmetry_max=0.3, tunnelling_min=1e-3, tunnelling_max=0.3),
+            random_matrix=RandomMatrixParams(weight=0.05))):
+        with pytest.warns(FarAboveSpectrumWarning, match=r"above 100 times every probe frequency "
+                                                         r"\(up to 0\.05 K; x = w/T < 0\.01\)"):
+            mb.observe(model, 1, 0, probe)
+    cold = Probe(frequencies=(0.1,), temperatures=(0.02, 0.5, 5.0), observables=("absorption",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FarAboveSpectrumWarning)
+        mb.observe(ModelParams(n_tls=4), 1, 0, cold)
+    heat = Probe(frequencies=(0.05,), temperatures=(10.0, 20.0), observables=("specific_heat",))
+    small = ModelParams(n_tls=4, tls=TLSParams(asymmetry_max=0.3, tunnelling_min=1e-3,
+                                               tunnelling_max=0.3))
+    with pytest.warns(FarAboveSpectrumWarning) as caught:
+        mb.observe(small, 1, 0, heat)
+    assert all("Q^-1" not in str(w.message) for w in caught)
