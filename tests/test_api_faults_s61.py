@@ -94,8 +94,8 @@ def test_temperatures_in_mk_warn_in_the_api():
     energies, stress = _one_tls()
     spectrum = mb.Spectrum(energies=energies)
     with pytest.warns(FarAboveSpectrumWarning,
-                      match=r"temperatures 30, 300 K all lie far above every level of this "
-                            r"spectrum \(its width E_max - E_0 is 0.1 K"):
+                      match=r"temperatures 30, 300 K all lie far above every line the stress "
+                            r"drives in this spectrum \(the widest is 0.1 K"):
         mb.absorption(spectrum, stress, [0.1], [30.0, 300.0], mb.Broadening(width=0.01))
     with warnings.catch_warnings():  # one hot point among cold ones is deliberate
         warnings.simplefilter("error")
@@ -177,19 +177,25 @@ def test_a_run_says_it_once_not_per_realisation(tmp_path):
 
 def test_mk_typed_as_k_is_caught_for_the_default_tls_and_mixtures_by_x():
     """The level-scale rule (20 x a scale of 1.4 K for the default TLS, N times more for
-    mixtures) let 10-100 typed for mK pass (bt216 F1): all x = w/T below 0.01 warns for the
-    resonant observables; a specific-heat probe's warning speaks of no Q^-1 (F2)."""
-    probe = Probe(frequencies=(0.05,), temperatures=(10.0, 20.0, 50.0), observables=("absorption",))
+    mixtures) let 30-300 typed for mK pass (bt216 F1): all x = w/T below 0.01 with T above 5
+    times the level scale warns for the resonant observables (an ultrasonic probe at T of the
+    levels' order does not); a specific-heat probe's warning speaks of no Q^-1 (F2)."""
+    probe = Probe(frequencies=(0.05,), temperatures=(30.0, 100.0, 300.0),
+                  observables=("absorption",))
     for model in (ModelParams(n_tls=4), ModelParams(n_tls=5, tls=TLSParams(
             asymmetry_max=0.3, tunnelling_min=1e-3, tunnelling_max=0.3),
             random_matrix=RandomMatrixParams(weight=0.05))):
-        with pytest.warns(FarAboveSpectrumWarning, match=r"above 100 times every probe frequency "
-                                                         r"\(up to 0\.05 K; x = w/T < 0\.01\)"):
+        with pytest.warns(FarAboveSpectrumWarning, match=r"probe\.temperatures 30, 100, 300 K all "
+                                                         r"lie"):
             mb.observe(model, 1, 0, probe)
     cold = Probe(frequencies=(0.1,), temperatures=(0.02, 0.5, 5.0), observables=("absorption",))
+    ultrasonic = Probe(frequencies=(1e-5,), temperatures=(0.05, 0.2, 1.0),
+                       observables=("absorption", "velocity_shift"),
+                       broadening=mb.Broadening(width=2e-6))  # x << 1 at T of the levels: a study
     with warnings.catch_warnings():
         warnings.simplefilter("error", FarAboveSpectrumWarning)
         mb.observe(ModelParams(n_tls=4), 1, 0, cold)
+        mb.observe(ModelParams(n_tls=4), 1, 0, ultrasonic)
     heat = Probe(frequencies=(0.05,), temperatures=(10.0, 20.0), observables=("specific_heat",))
     small = ModelParams(n_tls=4, tls=TLSParams(asymmetry_max=0.3, tunnelling_min=1e-3,
                                                tunnelling_max=0.3))

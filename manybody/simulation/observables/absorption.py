@@ -172,7 +172,8 @@ def warn_if_far_above_spectrum(model, probe, stacklevel: int = 2) -> None:
     if thermal and not warn_if_far_above_temperatures(
             t, scale, "probe.temperatures", "every transition this model can drive (its lines "
             "reach about", stacklevel=stacklevel + 1) and resonant \
-            and float(max(probe.frequencies)) < X_FLOOR * float(t.min()):
+            and float(max(probe.frequencies)) < X_FLOOR * float(t.min()) \
+            and float(t.min()) > X_SCALE * scale:
         shown = ", ".join(f"{x:g}" for x in t[:5]) + (", ..." if t.size > 5 else "")
         warnings.warn(f"probe.temperatures {shown} K all lie above {1 / X_FLOOR:g} times every "
                       f"probe frequency (up to {max(probe.frequencies):g} K; x = w/T < "
@@ -228,8 +229,11 @@ def warn_if_far_above_temperatures(temperatures, scale: float, name: str, what: 
 
 #: Temperatures all above 1/X_FLOOR times every probe frequency (x = w/T below it) put the
 #: resonant absorption at x/2 of its plateau: mK typed as K where the model's level scale, N
-#: times a TLS's for mixtures, is too wide for the rule above (a tester, bt216 F1).
+#: times a TLS's for mixtures, is too wide for the rule above (a tester, bt216 F1)...
 X_FLOOR = 0.01
+#: ... and above this many times the model's level scale: an ultrasonic probe (w ~ 1e-5 K) at
+#: T of the levels' order has x << 1 too, and is a study of its own (the ln T of delta v/v).
+X_SCALE = 5.0
 
 
 def warn_if_far_above_lines(spectrum: Spectrum | np.ndarray, stress_elements: np.ndarray,
@@ -762,18 +766,21 @@ def _thermal_response(spectrum, stress_elements, frequencies, temperatures, broa
     broadening.warn_if_wider_than_frequency(frequencies, stacklevel=3)
     if not dispersive:
         warn_if_far_above_lines(spectrum, stress_elements, frequencies, "absorption")
-    warn_if_far_above_temperatures(temperatures, spectrum_width(spectrum.energies), "temperatures",
-                                   "every level of this spectrum (its width E_max - E_0 is",
-                                   stacklevel=4)
+    warn_if_far_above_temperatures(temperatures, driven_line_scale(spectrum.energies,
+                                                                   stress_elements),
+                                   "temperatures", "every line the stress drives in this "
+                                   "spectrum (the widest is", stacklevel=4)
     im, re = resonant_responses(spectrum, stress_elements, frequencies, temperatures, broadening,
                                 absorptive=not dispersive, dispersive=dispersive, method=method)
     return re if dispersive else im
 
 
-def spectrum_width(energies) -> float:
-    """E_max - E_0 (K) of ascending energies: the scale temperatures are compared with."""
+def driven_line_scale(energies, stress_elements) -> float:
+    """The widest line the stress drives (K; :func:`_widest_driven_line`): the scale a
+    spectrum's temperatures are compared with. E_max - E_0 grew with N, so 30 and 300 typed for
+    mK passed at N = 10 (a tester, bt217 F1), as frequencies did before session 38."""
     energies = np.asarray(energies)
-    return float(energies[-1] - energies[0]) if energies.size else 0.0
+    return _widest_driven_line(energies, np.asarray(stress_elements)) if energies.size else 0.0
 
 
 def _widest_driven_line(energies: np.ndarray, stress_elements: np.ndarray,

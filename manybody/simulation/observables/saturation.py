@@ -52,7 +52,7 @@ from scipy.linalg import lu_factor, lu_solve
 
 from manybody.config.probe import check_drive_amplitudes, check_drive_line
 from manybody.simulation.observables.absorption import (
-    spectrum_width,
+    driven_line_scale,
     warn_if_far_above_lines,
     warn_if_far_above_temperatures,
 )
@@ -275,9 +275,9 @@ def saturated_absorption(
     temperature = v.positive("temperature", temperature)
     # the probe layer's unit checks (observe and a run's preflight warn per model; bt211 F5)
     warn_if_far_above_lines(energies, elements, np.array([w]), "saturation", stacklevel=3)
-    warn_if_far_above_temperatures(temperature, spectrum_width(energies), "temperature",
-                                   "every level of this spectrum (its width E_max - E_0 is",
-                                   stacklevel=3)
+    warn_if_far_above_temperatures(temperature, driven_line_scale(energies, elements),
+                                   "temperature", "every line the stress drives in this "
+                                   "spectrum (the widest is", stacklevel=3)
     return _steady_state(energies, elements, w, temperature, e0, rate_prefactor, stress_scale,
                          gamma_phi, line, normalisation, counter_rotating)
 
