@@ -213,6 +213,11 @@ def warn_if_far_above_temperatures(temperatures, scale: float, name: str, what: 
         What the scale is, ending where the scale's value follows ("the widest line ... is").
     stacklevel : int
         Of the warning, as :func:`warnings.warn`'s.
+
+    Returns
+    -------
+    bool
+        Whether it warned (the caller's rule in x = w/T is then not tried as well).
     """
     t = np.atleast_1d(np.asarray(temperatures, dtype=float))
     if scale <= 0 or not t.size or float(t.min()) <= FAR_ABOVE_TEMPERATURE * scale:
