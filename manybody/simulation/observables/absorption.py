@@ -242,7 +242,8 @@ X_SCALE = 5.0
 
 
 def warn_if_far_above_lines(spectrum: Spectrum | np.ndarray, stress_elements: np.ndarray,
-                            frequencies: np.ndarray, name: str, stacklevel: int = 4) -> None:
+                            frequencies: np.ndarray, name: str, stacklevel: int = 4,
+                            widest: float | None = None) -> None:
     """The rule of :func:`warn_if_far_above_spectrum` for one spectrum (the functions of the
     API): warn when a frequency lies more than :data:`FAR_ABOVE_SPECTRUM` times above the widest
     line the stress drives in it (:func:`_widest_driven_line`).
@@ -259,10 +260,14 @@ def warn_if_far_above_lines(spectrum: Spectrum | np.ndarray, stress_elements: np
         One of :data:`FAR_ABOVE_OBSERVABLES`, for the message.
     stacklevel : int
         Of the warning (:class:`FarAboveSpectrumWarning`).
+    widest : float, optional
+        The widest driven line (K) where the caller has it (:func:`driven_line_scale`, also
+        compared with the temperatures): one pass over T_mn, not two.
     """
     frequencies = np.asarray(frequencies, dtype=float)
-    energies = spectrum.energies if isinstance(spectrum, Spectrum) else np.asarray(spectrum)
-    widest = _widest_driven_line(energies, stress_elements)
+    if widest is None:
+        energies = spectrum.energies if isinstance(spectrum, Spectrum) else np.asarray(spectrum)
+        widest = _widest_driven_line(energies, stress_elements)
     above = frequencies[frequencies > FAR_ABOVE_SPECTRUM * widest]
     if widest > 0 and above.size:  # Q = 0 without a word (a tester, session 38)
         shown = ", ".join(f"{x:g}" for x in above[:5]) + (", ..." if above.size > 5 else "")
@@ -769,12 +774,12 @@ def _thermal_response(spectrum, stress_elements, frequencies, temperatures, broa
                       UserWarning, stacklevel=3)
     # a run warns at its preflight (runs.spec); the functions of the API warn here (a tester)
     broadening.warn_if_wider_than_frequency(frequencies, stacklevel=3)
+    widest = driven_line_scale(spectrum.energies, stress_elements)
     if not dispersive:
-        warn_if_far_above_lines(spectrum, stress_elements, frequencies, "absorption")
-    warn_if_far_above_temperatures(temperatures, driven_line_scale(spectrum.energies,
-                                                                   stress_elements),
-                                   "temperatures", "every line the stress drives in this "
-                                   "spectrum (the widest is", stacklevel=4)
+        warn_if_far_above_lines(spectrum, stress_elements, frequencies, "absorption",
+                                widest=widest)
+    warn_if_far_above_temperatures(temperatures, widest, "temperatures", "every line the stress "
+                                   "drives in this spectrum (the widest is", stacklevel=4)
     im, re = resonant_responses(spectrum, stress_elements, frequencies, temperatures, broadening,
                                 absorptive=not dispersive, dispersive=dispersive, method=method)
     return re if dispersive else im

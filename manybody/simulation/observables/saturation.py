@@ -274,10 +274,11 @@ def saturated_absorption(
     e0 = drive_amplitudes(amplitudes)
     temperature = v.positive("temperature", temperature)
     # the probe layer's unit checks (observe and a run's preflight warn per model; bt211 F5)
-    warn_if_far_above_lines(energies, elements, np.array([w]), "saturation", stacklevel=3)
-    warn_if_far_above_temperatures(temperature, driven_line_scale(energies, elements),
-                                   "temperature", "every line the stress drives in this "
-                                   "spectrum (the widest is", stacklevel=3)
+    widest = driven_line_scale(energies, elements)
+    warn_if_far_above_lines(energies, elements, np.array([w]), "saturation", stacklevel=3,
+                            widest=widest)
+    warn_if_far_above_temperatures(temperature, widest, "temperature", "every line the stress "
+                                   "drives in this spectrum (the widest is", stacklevel=3)
     return _steady_state(energies, elements, w, temperature, e0, rate_prefactor, stress_scale,
                          gamma_phi, line, normalisation, counter_rotating)
 
