@@ -61,8 +61,8 @@ FAR_ABOVE = 2.0
 #: falls short of the model's scale in some realisations (one TLS of small E), so its margin is
 #: wider; a unit mistake is still 20x (GHz) or 1000x (mK).
 FAR_ABOVE_SPECTRUM = 10.0
-#: Temperatures all above this many times the model's transition scale (or a spectrum's width
-#: E_max - E_0) occupy every level alike (tanh(E/2T) < 0.025): mK typed as K (1000x; 30 mK
+#: Temperatures all above this many times the model's transition scale (or the widest line a
+#: spectrum's stress drives) occupy every level alike (tanh(E/2T) < 0.025): mK typed as K (1000x; 30 mK
 #: beside TLS of 0.42 K is 70x), not a high-temperature study, whose coldest point sits near
 #: the scale (the study's x = w/T >= 0.2 at w = 0.1 K: T <= 0.5 K).
 FAR_ABOVE_TEMPERATURE = 20.0

@@ -263,7 +263,7 @@ def saturated_absorption(
     -----
     FarAboveSpectrumWarning
         The frequency more than ten times above the widest line the stress drives, or the
-        temperature more than twenty times (``FAR_ABOVE_TEMPERATURE``) above E_max - E_0 (as
+        temperature more than twenty times (``FAR_ABOVE_TEMPERATURE``) above it (as
         :func:`absorption` warns): most likely GHz or mK typed as K.
     """
     rate_prefactor = check_rate_prefactor("rate_prefactor", rate_prefactor)
