@@ -373,14 +373,14 @@ def _with_spec_copy(argv: list[str], cwd: Any, directory: Path | None,
         how = "was read from" if stream else "is no longer at"
         problem = f"the spec {how} {_quoted(spec)}, which the recorded command does not replay"
     else:  # the file is there: the rerun reads it, unless it was edited since
-        edited = _copy_changed(Path(cwd if isinstance(cwd, str) else ".") / spec, digest)
+        edited = _spec_changed(Path(cwd if isinstance(cwd, str) else ".") / spec, digest)
         if not edited:
             return argv, "", False
         problem = (f"the spec file {_quoted(spec)} {edited}: the recorded command would refuse "
                    "this checkpoint as another spec's")
     copy = None if directory is None else directory / Checkpoint.SPEC_COPY
     changed = ("is gone" if copy is not None and not copy.is_file()
-               else "" if copy is None else _copy_changed(copy, digest))
+               else "" if copy is None else _spec_changed(copy, digest))
     if copy is None or changed:
         where = ("" if copy is None else f", and the checkpoint's copy of it ({_quoted(copy)}) "
                  + (changed if changed == "is gone"
@@ -392,15 +392,16 @@ def _with_spec_copy(argv: list[str], cwd: Any, directory: Path | None,
             f"{problem}; the checkpoint keeps the spec the run started with ({_quoted(copy)})", True)
 
 
-def _copy_changed(copy: Path, digest: Any) -> str:
-    """Why the checkpoint's copy of the spec is not the spec of the run whose recorded
-    ``digest`` (spec_sha256) is given: "" when it is (or no digest was recorded)."""
+def _spec_changed(spec: Path, digest: Any) -> str:
+    """Why the spec file at ``spec`` (the run's own, or the checkpoint's copy of it) is not the
+    spec of the run whose recorded ``digest`` (spec_sha256) is given: "" when it is (or no
+    digest was recorded)."""
     from manybody.runs.spec import RunSpec
 
     if not isinstance(digest, str):
         return ""
     try:
-        found = RunSpec.from_toml(copy).digest()
+        found = RunSpec.from_toml(spec).digest()
     except (OSError, ValueError, TypeError) as exc:
         return f"is no longer a readable spec ({exc})"
     if found == digest:
