@@ -43,6 +43,9 @@ def test_a_narrow_kernel_on_a_line_is_resolved_or_refused(kind, width):
                 method="chebyshev", chebyshev=ChebyshevParams(trace="exact")))
         except ValueError as exc:
             assert "is too few moments" in str(exc), exc
+            if width <= 1e-6:  # far below the nodes' spacing: the kernel's degree is named,
+                # not "M > 16384" beside a larger max_moments (bt217 F5)
+                assert "(the kernel's own degree)" in str(exc), exc
             return
     value = float(found["absorption"].ravel()[0])
     assert dense > 0.1

@@ -583,7 +583,8 @@ def plan_solve(
             f"{describe_width(broadening, broadening.width, frequencies)} at reference "
             f"temperature {t0:.4g} K (spectrum half-width "
             f"{scale.half_width:.4g} K, window {top:.4g} K above E_0): it needs "
-            + (f"M >= {needed}" if needed <= TAIL_NODES else f"M > {TAIL_NODES}")
+            + (f"M >= {needed}" if needed <= TAIL_NODES else f"M > {TAIL_NODES}"
+               if needed == TAIL_NODES + 1 else f"about M = {needed} (the kernel's own degree)")
             + f" for truncation_tol={params.truncation_tol:g}; with {limit} "
             f"moments the narrowest width is about {best_text}"
             + (f", above the {RELATIVE_WIDTH_LIMIT:g} w a relative kernel allows: raise "
