@@ -77,8 +77,11 @@ def test_chebyshev_options_unused_by_the_method_or_by_each_other():
     # option is unused: tests/test_run_faults_s56.py)
     model = ModelParams(n_tls=8)
     dense = SolverParams(method="dense", chebyshev={"n_vectors": 16, "dtype": "float32"})
-    # n_vectors differs from its default; dtype = float32 is the default: not reported
-    assert keys(model, PROBE, dense) == ["solver.chebyshev.n_vectors"]
+    # n_vectors differs from its default; dtype = float32 equals the stochastic trace's default
+    # but was given (its default is None, so a given value can be told; bt217 F7): reported
+    assert keys(model, PROBE, dense) == ["solver.chebyshev.n_vectors", "solver.chebyshev.dtype"]
+    assert keys(model, PROBE, SolverParams(method="dense", chebyshev={"n_vectors": 16})) == [
+        "solver.chebyshev.n_vectors"]
     fixed = SolverParams(method="chebyshev", chebyshev={"n_moments": 256, "max_moments": 512})
     assert keys(model, PROBE, fixed) == ["solver.chebyshev.max_moments"]
     capped = SolverParams(method="chebyshev", chebyshev={"max_vectors": 100})

@@ -316,9 +316,9 @@ class ModelParams:
     tls : TLSParams or None
         The independent-TLS term; default ``TLSParams()``, i.e. eps_max = Delta_max = 1 K,
         Delta_min = 1e-3 K, also when a ``random_matrix`` is given (a TLS + random-matrix mixture;
-        a UserWarning says so when ``tls`` is not given beside a random matrix). None for a pure
-        random-matrix block (the defaults then still serve as the reference ensemble of the
-        pi*C0 normalisation). In a spec: a ``[model.tls]`` table, or ``tls = false``.
+        a UserWarning says so when ``tls`` is not given beside a random matrix of weight > 0). None
+        for a pure random-matrix block (the defaults then still serve as the reference ensemble of
+        the pi*C0 normalisation). In a spec: a ``[model.tls]`` table, or ``tls = false``.
     coupling : CouplingParams or None
         Two-body couplings; None for independent TLS.
     random_matrix : RandomMatrixParams or None
@@ -355,9 +355,11 @@ class ModelParams:
             # every realisation would have H = 0 (refused when drawn; session 34)
             raise ValueError("model has no Hamiltonian: random_matrix.weight = 0 without tls or "
                              "couplings gives H = 0; give tls or a weight > 0")
-        if self.random_matrix is not None and self.tls is UNSTATED_TLS:
+        if (self.random_matrix is not None and self.random_matrix.weight > 0
+                and self.tls is UNSTATED_TLS):
             # a "random-matrix block" built as ModelParams(n_tls=N, random_matrix=...) was a
-            # mixture with TLS of 1 K, 10x a GOE weight of 0.1 K, without a word (bt211 F2)
+            # mixture with TLS of 1 K, 10x a GOE weight of 0.1 K, without a word (bt211 F2); at
+            # weight 0 (a sweep's baseline) the model is the TLS term alone, nothing to warn of
             tls = self.tls
             warnings.warn(
                 f"tls is not given beside random_matrix (weight {self.random_matrix.weight:g} K), "

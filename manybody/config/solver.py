@@ -210,8 +210,13 @@ class ChebyshevParams:
     memory_fraction: float = 0.8
     max_seconds: float | None = None
     operator: str = "auto"
+    #: Whether ``dtype`` was given (not None): "float32" given with a stochastic trace equals its
+    #: default, and was not warned where the solver's exact trace at a small D replaces it with
+    #: float64 (bt217 F7; ``manybody.config.unused``).
+    _dtype_given: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_dtype_given", self.dtype is not None)
         # the stochastic trace's own lower bound first: "between 1 and ..." for n_vectors = 0 was
         # not what that trace accepts (a tester, session 26)
         if (self.trace != "exact" and isinstance(self.n_vectors, int | np.integer)

@@ -351,4 +351,7 @@ def _given_options(solver: SolverParams) -> dict[str, Any]:
         default = derived if name in _DERIVED else _CHEBYSHEV
         if every or getattr(options, name) != getattr(default, name):
             given[name] = getattr(options, name)
+    if options._dtype_given and solver._given is not None:
+        # a dtype given at the stochastic trace's default, float32, is still one the user chose
+        given.setdefault("dtype", options.dtype)
     return given

@@ -46,7 +46,7 @@ from manybody.simulation.solvers.chebyshev.kpm import (
     tail_degrees,
 )
 from manybody.simulation.solvers.chebyshev.sharing import grouped_sharing, shares
-from manybody.simulation.solvers.memory import available_memory
+from manybody.simulation.solvers.memory import available_memory, fraction_remedy
 from manybody.support import validate as v
 from manybody.support.threads import blas_threads
 
@@ -101,6 +101,10 @@ class Rung:
         z = (np.asarray(energy, dtype=np.float64) - self.window_energy) / self.window_width
         return 0.5 * erfc(z / math.sqrt(2.0))
 
+
+#: Largest Hilbert-space dimension at which a Chebyshev memory refusal proposes dense ED (N = 12:
+#: its eigenvectors take 128 MB in float64, a second's work).
+DENSE_SUGGESTION_DIMENSION = 4096
 
 #: Columns per GEMM of the contraction tried, widest first, when the bank fits whole.
 COLUMN_CHOICES = (256, 128)
@@ -599,7 +603,8 @@ def plan_solve(
     n_vec = dim if params.trace == "exact" else params.n_vectors
     itemsize = 4 if params.dtype == "float32" else 8
     fixed = operator_bytes(op.h) + extra_bytes
-    budget = params.memory_fraction * available_memory() - fixed
+    available = available_memory()
+    budget = params.memory_fraction * available - fixed
     m_max = max(r.n_moments for r in rungs) + 1
     # node rows per rung (+ the boundary row A a_M): the window nodes, or the columns of the
     # rung's compressed basis (formed only where the rung's tables fit: the basis is built from
@@ -637,12 +642,21 @@ def plan_solve(
         columns = next((c for c in COLUMN_CHOICES if need(block, rows, bank, c) <= budget), 64)
     memory = int(fixed + need(block, rows, bank, columns))
     if need(block, rows, bank) > budget:
-        advice = ("fewer moments (chebyshev.n_moments)" if params.n_moments is not None
-                  else "fewer TLS or a wider kernel")
+        # a larger memory_fraction only where one would do, and dense ED where D is small: at
+        # D = 32 a 1e-4 K kernel needed 293 GB of 24 and "a larger memory_fraction" was advised
+        # (bt216 F11)
+        advice = ["fewer moments (chebyshev.n_moments)" if params.n_moments is not None
+                  else "fewer TLS or a wider kernel"]
+        if (fraction := fraction_remedy("chebyshev.memory_fraction", memory, available)):
+            advice.append(fraction)
+        if dim <= DENSE_SUGGESTION_DIMENSION:
+            advice.insert(0, f"solver.method = 'dense' (exact diagonalisation of D = {dim} needs "
+                             "no moments)")
         raise MemoryError(
             f"the chebyshev solver needs about {memory / 2**30:.3g} GB (D={dim}, M={m_max}) "
             f"but only {(budget + fixed) / 2**30:.3g} GB is allowed (memory_fraction "
-            f"{params.memory_fraction:.3g}); use {advice}, or a larger memory_fraction")
+            f"{params.memory_fraction:.3g}, of {available / 2**30:.3g} GB available); use "
+            + ", or ".join(advice))
     # 0 node rows: the rung keeps the full moment matrix (its window is too wide to gain)
     node_rows = tuple(balanced_rows(n, rows) if projects(n, r.n_moments) else 0
                       for r, n in zip(rungs, nodes, strict=True))
