@@ -113,8 +113,12 @@ def _cli_error(capsys, argv: list[str]) -> str:
 
 @pytest.mark.parametrize("argv, suggested", [
     (["fit-data", "a.csv", "--powers", "\u2212100,\u2212120"], "'--powers=-100,-120'"),
-    (["fit-data", "a.csv", "--tmin", "\u221250mK"], "'--tmin=-50mK'"),
-    (["fit-data", "a.csv", "--tmin=\u221250mK"], "'--tmin=-50mK'"),
+    # a temperature cannot be negative: the option's own refusal, not a form it refuses next
+    # (session 62)
+    (["fit-data", "a.csv", "--tmin", "\u221250mK"],
+     "read as '-50mK' it is refused: argument --tmin: expected a temperature"),
+    (["fit-data", "a.csv", "--tmin=\u221250mK"],
+     "read as '-50mK' it is refused: argument --tmin: expected a temperature"),
     (["fit-data", "a.csv", "--powers=-100,\u2212120"], "'--powers=-100,-120'"),
     (["fit-data", "\u2014frequency", "5GHz", "a.csv"], "type it as '--frequency'"),
 ])

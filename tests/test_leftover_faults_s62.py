@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 
 import manybody as mb
+from manybody.cli.app import build_parser, main
 from manybody.config.model import ModelParams, RandomMatrixParams, TLSParams
+from manybody.config.probe import SaturationDrive
 from manybody.config.solver import ChebyshevParams
 from manybody.config.unused import UnusedParameterWarning, unused_parameters
+from manybody.simulation.observables.saturation import (
+    PhononLimitedWidthWarning,
+    saturated_absorption,
+    warn_if_beyond_rotating_wave,
+)
 from manybody.simulation.solvers.chebyshev import plan
 
 PROBE = mb.Probe(temperatures=(0.05, 0.1), frequencies=(0.1,), observables=("absorption",))
@@ -85,3 +93,94 @@ def test_a_memory_refusal_that_a_larger_fraction_would_lift_says_which(monkeypat
     model, probe, solver = _narrow(5, memory_fraction=0.01)
     with pytest.raises(MemoryError, match=r"chebyshev\.memory_fraction >= 0\.\d+"):
         mb.observe(model, 1, 0, probe, solver)
+
+
+# session 61's note: U+2212 into an option that cannot be negative; two pasted values --------
+
+
+def _cli_error(capsys, argv: list[str]) -> str:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["fit-data", "a.csv", "--tmin", "\u221250mK"],
+                                  ["fit-data", "a.csv", "--tmax=\u22120.5"]])
+def test_a_pasted_minus_into_an_option_that_refuses_negatives_gets_its_refusal(capsys, argv):
+    """'--tmin \u221250mK' was told to type '--tmin=-50mK', which --tmin then refused."""
+    err = _cli_error(capsys, argv)
+    assert "it is refused: argument --t" in err and "expected a temperature in K" in err, err
+    assert "type it as" not in err and "joined to its option" not in err
+
+
+@pytest.mark.parametrize("values", [["\u221280", "\u2212100"], ["-80", "\u2212100"],
+                                    ["\u221280", "-100", "\u2212120"]])
+def test_pasted_powers_as_separate_words_are_told_one_comma_separated_value(capsys, values):
+    """'--powers \u221280 \u2212100' was told '--powers=-80', leaving -100 unrecognised."""
+    err = _cli_error(capsys, ["fit-data", "a.csv", "--powers", *values])
+    joined = ",".join(v.replace("\u2212", "-") for v in values)
+    assert f"'--powers={joined}'" in err, err
+
+
+def test_the_suggested_comma_separated_powers_parse(capsys):
+    parsed = build_parser().parse_args(["fit-data", "a.csv", "--powers=-80,-100"])
+    assert parsed.powers == "-80,-100"
+
+
+# bt220 F1: phonon-limited widths of many TLS count spectators' flips as dephasing ------------
+
+KPH, T_BATH, W = 4.8652e7, 0.05, 0.05
+
+
+def _bloch_sum(dephasing_rate: float, amplitudes) -> tuple[dict, np.ndarray]:
+    """saturated_absorption of two independent TLS (K = 0) and the sum of each TLS's own."""
+    eps, delta = [0.03, 0.0], [0.04, 0.02]
+    spectrum, elements = mb.solve(mb.Realisation.from_arrays(asymmetry=eps, tunnelling=delta))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PhononLimitedWidthWarning)
+        pair = saturated_absorption(spectrum.energies, elements, W, T_BATH, amplitudes, KPH,
+                                    dephasing_rate=dephasing_rate)
+    alone = 0.0
+    for e, d in zip(eps, delta, strict=True):
+        one, t_one = mb.solve(mb.Realisation.from_arrays(asymmetry=[e], tunnelling=[d]))
+        alone = alone + saturated_absorption(one.energies, t_one, W, T_BATH, amplitudes, KPH,
+                                             dephasing_rate=dephasing_rate)["absorption"]
+    return pair, alone
+
+
+def test_phonon_limited_widths_of_two_independent_tls_are_warned_where_they_are_wrong():
+    """At K = 0 the exact answer is the sum of the two TLS's Bloch results; with dephasing_rate
+    = 0 the pair rule counts TLS 2's flips as dephasing of TLS 1's line (Q^-1 18 % low):
+    warned. A pure dephasing far above the phonon rates is additive and not warned."""
+    amplitudes = [0.0, 1e-8]
+    spectrum, elements = mb.solve(mb.Realisation.from_arrays(asymmetry=[0.03, 0.0],
+                                                             tunnelling=[0.04, 0.02]))
+    with pytest.warns(PhononLimitedWidthWarning, match=r"phonon rates make 100% of the widths.*"
+                      r"flips of other TLS as dephasing.*give the pure dephasing rate"):
+        saturated_absorption(spectrum.energies, elements, W, T_BATH, amplitudes, KPH)
+    pair, alone = _bloch_sum(0.0, amplitudes)
+    assert pair["absorption"][0] < 0.9 * alone[0]  # the error the warning is about
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PhononLimitedWidthWarning)
+        pair, alone = _bloch_sum(1e8, amplitudes)
+    np.testing.assert_allclose(pair["absorption"], alone, rtol=1e-4)
+
+
+def test_one_tls_at_phonon_limited_widths_is_exact_and_not_warned():
+    one, elements = mb.solve(mb.Realisation.from_arrays(asymmetry=[0.03], tunnelling=[0.04]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PhononLimitedWidthWarning)
+        saturated_absorption(one.energies, elements, W, T_BATH, [0.0, 1e-8], KPH)
+
+
+def test_a_run_of_many_tls_with_a_gaussian_line_and_no_dephasing_is_warned():
+    drive = SaturationDrive(amplitudes=(0.0, 1e-6), line="gaussian")
+    probe = mb.Probe(frequencies=(0.1,), temperatures=(0.05,), observables=("saturation",),
+                     phonon_rate_prefactor=KPH, saturation=drive)
+    with pytest.warns(PhononLimitedWidthWarning, match=r"probe\.saturation\.dephasing_rate = 0 "
+                      r"with line = 'gaussian'"):
+        warn_if_beyond_rotating_wave(ModelParams(n_tls=3), probe)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PhononLimitedWidthWarning)
+        warn_if_beyond_rotating_wave(ModelParams(n_tls=1), probe)

@@ -112,17 +112,42 @@ class ManybodyParser(argparse.ArgumentParser):
         words = sys.argv[1:] if args is None else list(args)
         for i, word in enumerate(words):
             if isinstance(word, str) and word[:1] in _DASHES:
-                self.error(_pasted_dash(word, words[i - 1] if i else None))
+                first, last = _negative_run(words, i)
+                option, values = (words[first - 1] if first else None), words[first:last]
+                if isinstance(option, str) and option.startswith("--") and _negative_number(
+                        option.partition("=")[2]):  # '--powers -80' arrives as '--powers=-80'
+                    option, joined = option.split("=", 1)
+                    values = [joined, *values]
+                self.error(_pasted_dash(word, option, self._option_action(words, option),
+                                        values))
             if (isinstance(word, str) and word.startswith("--") and "=" in word
                     and "\u2212" in word.partition("=")[2]):  # '--tmin=\u221250mK' (bt206 F4)
+                name, _, typed = word.replace(chr(0x2212), "-").partition("=")
+                refusal = _refused_value(self._option_action(words, name), typed)
                 self.error(f"argument {word!r} holds a minus sign (\u2212), not a hyphen (pasted "
-                           f"from a document?); type it as {word.replace(chr(0x2212), '-')!r}")
+                           "from a document?); " + (
+                               f"type it as '{name}={typed}'" if refusal is None else
+                               f"and read as {typed!r} it is refused: argument {name}: {refusal}"))
         parsed, extras = self.parse_known_args(words, namespace)
         if extras:
             chosen = _chosen_subparser(self, parsed)
             (chosen or self).error(f"unrecognized arguments: {' '.join(extras)}"
                                    + _close_options(chosen or self, extras, self))
         return parsed
+
+    def _option_action(self, words: list, option: object) -> argparse.Action | None:
+        """The action of ``option`` (a word like '--tmin') in the subcommand among ``words``, or
+        in this parser; None when there is none."""
+        if not (isinstance(option, str) and option.startswith("-")):
+            return None
+        parsers = [self] + [sub.choices[word] for sub in self._actions
+                            if isinstance(sub, argparse._SubParsersAction)
+                            for word in words if isinstance(word, str) and word in sub.choices]
+        for parser in reversed(parsers):
+            for action in parser._actions:
+                if option in action.option_strings:
+                    return action
+        return None
 
     def error(self, message):
         """A pointer to ``--help`` and one line, ``prog: error: message`` (the last line, as
@@ -164,7 +189,25 @@ _DASHES = {"\u2014": "an em dash (\u2014)", "\u2013": "an en dash (\u2013)",
            "\u2212": "a minus sign (\u2212)"}
 
 
-def _pasted_dash(word: str, previous: object) -> str:
+def _negative_number(word: object) -> bool:
+    """Whether ``word`` is a negative number, with a hyphen or a pasted dash ('-80', '\u2212100')."""
+    return (isinstance(word, str) and word[:1] in ("-", *_DASHES)
+            and word.lstrip("".join(_DASHES) + "-")[:1] in (*"0123456789", "."))
+
+
+def _negative_run(words: list, i: int) -> tuple[int, int]:
+    """The slice [first, last) of the negative numbers around ``words[i]`` ('--powers -80
+    \u2212100 \u2212120': the three values), so that the option before them is ``words[first - 1]``."""
+    first, last = i, i + 1
+    while first > 0 and _negative_number(words[first - 1]):
+        first -= 1
+    while last < len(words) and _negative_number(words[last]):
+        last += 1
+    return first, last
+
+
+def _pasted_dash(word: str, previous: object, action: argparse.Action | None = None,
+                 values: list[str] | None = None) -> str:
     """The refusal of a word that starts with a typographic dash: a pasted option name
     ('\u2014frequency') is told '--frequency'; a pasted negative value ('\u2212100,\u2212120',
     '\u221250mK': a digit or '.' after the dash) is told with every dash made a hyphen and, after
@@ -175,12 +218,36 @@ def _pasted_dash(word: str, previous: object) -> str:
     body = word.lstrip("".join(_DASHES) + "-")
     if not (body[:1].isdigit() or body[:1] == "."):
         return f"{start}; type it as '--{body}'"
-    value = word.translate({ord(d): "-" for d in _DASHES})
+    dashes = {ord(d): "-" for d in _DASHES}
+    value = word.translate(dashes)
+    if (values and len(values) > 1 and action is not None and action.nargs is None
+            and "comma" in (action.help or "")):
+        # '--powers \u221280 \u2212100' as two words was told '--powers=-80', and -100 was
+        # then an unrecognised argument (session 61's note): one word, comma-separated
+        value = ",".join(w.translate(dashes) for w in values)
+    refusal = _refused_value(action, value)
+    if refusal is not None:
+        # '--tmin −50mK' was told "type '--tmin=-50mK'", which --tmin then refused (no
+        # temperature is negative; session 61's note): the option's own refusal instead
+        return f"{start}; and read as {value!r} it is refused: argument {previous}: {refusal}"
     if (isinstance(previous, str) and previous.startswith("--") and "=" not in previous
             and previous[2:3].isalpha()):
         return (f"{start}; type the value with hyphens, joined to its option by '=' (a value "
                 f"starting with '-' is otherwise read as an option): '{previous}={value}'")
     return f"{start}; type it with hyphens: '{value}'"
+
+
+def _refused_value(action: argparse.Action | None, value: str) -> str | None:
+    """The message with which ``action``'s type refuses ``value`` (every word of an option that
+    takes several, split on commas where the type reads lists), or None when it takes it or has
+    no type."""
+    if action is None or not callable(action.type):
+        return None
+    try:
+        action.type(value)
+    except (argparse.ArgumentTypeError, TypeError, ValueError) as exc:
+        return str(exc) or f"invalid value {value!r}"
+    return None
 
 
 def _chosen_subparser(parser: argparse.ArgumentParser,

@@ -40,6 +40,17 @@ which one isolated pair is exact at any Omega; and driven lines that share a lev
 separated by more than their widths and than Omega (otherwise two-photon coherences, which the
 Pauli equation drops, matter). Degenerate levels are first rotated as in
 :func:`.relaxation.resolve_degeneracies`.
+
+Phonon-limited widths of many TLS. 1/T2_nm counts every phonon flip out of m or n, flips of
+other TLS too. Where those TLS are weakly coupled, such a flip carries the coherence to a pair of
+the same Bohr frequency (coherence transfer, which the secular Pauli equation drops) instead of
+destroying it: the line comes out too wide, by the spectators' rates. At K = 0 two TLS at
+gamma_phi = 0 gave Q^-1 18 % below the sum of the two TLS's own Bloch results (a tester, bt220
+F1), 1 % at gamma_phi = 1e5 s^-1 against phonon rates of ~6e3 s^-1; a glass's pure dephasing
+(spectral diffusion, 1e8-1e9 s^-1) makes it negligible. :func:`saturated_absorption` warns
+(:class:`PhononLimitedWidthWarning`) where phonon rates make more than
+:data:`PHONON_WIDTH_FRACTION` of the width of the lines it drives in a spectrum of more than two
+levels.
 """
 
 from __future__ import annotations
@@ -197,6 +208,18 @@ def _check(energies, stress_elements, frequency, dephasing_rate, line):
     return energies, elements, v.positive("frequency", frequency), gamma_phi
 
 
+#: Largest share of the driven lines' widths that phonon rates may make in a spectrum of more than
+#: two levels before :func:`saturated_absorption` warns that spectators' flips are counted as
+#: dephasing (the module docstring; ~1 % error in Q^-1 at 6 % for two TLS, bt220 F1).
+PHONON_WIDTH_FRACTION = 0.1
+
+
+class PhononLimitedWidthWarning(UserWarning):
+    """The driven lines of a many-level spectrum are phonon-limited: their 1/T2 counts flips of
+    other (weakly coupled) TLS as dephasing, which for independent TLS they are not (no coherence
+    transfer in the Pauli equation; module docstring). Give the pure dephasing rate."""
+
+
 def saturated_absorption(
     energies,
     stress_elements,
@@ -232,7 +255,10 @@ def saturated_absorption(
     dephasing_rate : float
         Pure-dephasing rate gamma_phi (s^-1), >= 0, added to every pair's 1/T2. Unlike
         :class:`~manybody.config.probe.SaturationDrive`, 0 is accepted with the Lorentzian line
-        (phonon-limited widths of one given spectrum, e.g. one TLS's T2 = 2 T1).
+        (phonon-limited widths of one given spectrum, e.g. one TLS's T2 = 2 T1, exact). With
+        more than two levels, phonon-limited widths count other TLS's flips as dephasing (module
+        docstring): exact only where those flips change the line's frequency by more than its
+        width; warned (PhononLimitedWidthWarning).
     line : {"lorentzian", "gaussian"}
         Line shape g of width eta_nm = hbar / (k_B T2_nm) (module docstring).
     normalisation : float
@@ -265,6 +291,9 @@ def saturated_absorption(
         The frequency more than ten times above the widest line the stress drives, or the
         temperature more than twenty times (``FAR_ABOVE_TEMPERATURE``) above it (as
         :func:`absorption` warns): most likely GHz or mK typed as K.
+    PhononLimitedWidthWarning
+        More than two levels, and phonon rates make more than :data:`PHONON_WIDTH_FRACTION` of
+        the widths of the lines that carry the linear absorption (weighted by their share).
     """
     rate_prefactor = check_rate_prefactor("rate_prefactor", rate_prefactor)
     energies, elements, w, gamma_phi = _check(energies, stress_elements, frequency,
@@ -279,8 +308,31 @@ def saturated_absorption(
                             widest=widest)
     warn_if_far_above_temperatures(temperature, widest, "temperature", "every line the stress "
                                    "drives in this spectrum (the widest is", stacklevel=3)
-    return _steady_state(energies, elements, w, temperature, e0, rate_prefactor, stress_scale,
-                         gamma_phi, line, normalisation, counter_rotating)
+    result = _steady_state(energies, elements, w, temperature, e0, rate_prefactor, stress_scale,
+                           gamma_phi, line, normalisation, counter_rotating)
+    if energies.size > 2:
+        _warn_if_phonon_limited(energies, elements, w, result["dephasing"], gamma_phi, line)
+    return result
+
+
+def _warn_if_phonon_limited(energies, elements, w, inverse_t2, gamma_phi, line) -> None:
+    """Warn (:class:`PhononLimitedWidthWarning`) when phonon rates make more than
+    :data:`PHONON_WIDTH_FRACTION` of the widths of the lines driven at ``w``, each line weighted
+    by |T_mn|^2 g(w - w_mn)."""
+    total, _ = _pair_lines(energies, w, inverse_t2 / OMEGA_PER_KELVIN, line, False)
+    weight = np.square(elements) * total
+    if not np.any(weight > 0) or not np.all(np.isfinite(weight)):
+        return
+    phonon = 1.0 - gamma_phi / np.where(inverse_t2 > 0, inverse_t2, 1.0)
+    share = float(np.sum(weight * phonon) / np.sum(weight))
+    if share > PHONON_WIDTH_FRACTION:
+        warnings.warn(
+            f"phonon rates make {share:.0%} of the widths of the driven lines (dephasing_rate="
+            f"{gamma_phi:g} s^-1): with {energies.size} levels each line's 1/T2 counts the flips "
+            "of other TLS as dephasing, which for weakly coupled TLS they are not (the Pauli "
+            "equation has no coherence transfer): the lines come out too wide (two independent "
+            "TLS at dephasing_rate=0: Q^-1 18 % low); give the pure dephasing rate (a glass's "
+            "spectral diffusion, e.g. 1e8-1e9 s^-1)", PhononLimitedWidthWarning, stacklevel=3)
 
 
 def _steady_state(energies, elements, w, temperature, e0, rate_prefactor, stress_scale,
@@ -391,7 +443,9 @@ def warn_if_beyond_rotating_wave(model, probe) -> None:
     """Warn when the strongest drive's Rabi energy e0 gamma (K; a symmetric TLS has
     |T_mn| = gamma) exceeds the lowest probe frequency: the steady state of section 8 is that of
     the rotating-wave Bloch equations, which need Omega << w (strain amplitudes of 1 and 1000
-    were taken silently; a tester, session 26). Called once per sweep point by the preflight
+    were taken silently; a tester, session 26). Also warns (:class:`PhononLimitedWidthWarning`)
+    of a drive without pure dephasing on more than one TLS or a random block, whose line widths
+    then count other TLS's flips as dephasing. Called once per sweep point by the preflight
     (:func:`manybody.runs.spec.check_point`); ``model`` a ModelParams, ``probe`` a Probe."""
     drive = probe.saturation
     if drive is None or "saturation" not in probe.observables:
@@ -405,6 +459,15 @@ def warn_if_beyond_rotating_wave(model, probe) -> None:
             f"{model.stress.deformation_potential:g} K per unit strain), above the probe frequency "
             f"{lowest:g} K: beyond the rotating-wave steady state (docs/PHYSICS.md section 8); "
             "acoustic strains are 1e-9-1e-4", UserWarning, stacklevel=2)
+    if drive.dephasing_rate == 0 and (model.n_tls > 1 or model.random_matrix is not None):
+        # the run's form of saturated_absorption's PhononLimitedWidthWarning (bt220 F1): a
+        # Gaussian line takes dephasing_rate = 0, and its widths are then the phonon rates
+        warnings.warn(
+            f"probe.saturation.dephasing_rate = 0 with line = {drive.line!r}: each line's width "
+            "is then the phonon rates of its two states, which count the flips of other TLS as "
+            "dephasing (no coherence transfer in the Pauli equation; lines too wide for weakly "
+            "coupled TLS); give the pure dephasing rate (e.g. 1e9 s^-1 = 7.6 mK)",
+            PhononLimitedWidthWarning, stacklevel=2)
 
 
 def critical_amplitude(frequency: float, temperature: float, rate_prefactor: float, *,
