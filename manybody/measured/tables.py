@@ -443,7 +443,8 @@ def read_loss_table(
     loss = _losses(grid.src, l_name, l_values, kind)
     _warn_implausible_loss(grid.src, l_name, l_values / scale, loss, kind, scale)
     _warn_tiny_loss(grid.src, l_name, l_values / scale, loss, kind)
-    _warn_isolated_loss(grid.src, l_name, l_values / scale, loss, temperature)
+    named = _warn_isolated_loss(grid.src, l_name, l_values / scale, loss, temperature)
+    named = {*named, *np.flatnonzero((loss < MIN_PLAUSIBLE_LOSS) | (loss > MAX_PLAUSIBLE_LOSS))}
     units = {"temperature": t_unit, "loss": kind}
     if scale != 1.0:
         units["loss_scale"] = scale
@@ -455,7 +456,8 @@ def read_loss_table(
         sigma, units["error"] = _errors(grid, e_name, l_values, kind, scale, l_name)
     _warn_repeated(grid.src, temperature, loss, power)
     warn_isolated_temperature(grid.src, t_name, temperature, t_unit)
-    _warn_conflicting(grid.src, l_name, kind, temperature, t_unit, l_values, loss, power)
+    _warn_conflicting(grid.src, l_name, kind, temperature, t_unit, l_values, loss, power,
+                      named)
     return LossTable(
         temperature=temperature, loss=loss, power=power, is_loss_tangent=kind == "tan delta",
         source=grid.src, label=p.stem, columns=tuple(grid.columns), temperature_column=t_name,
@@ -1237,15 +1239,17 @@ def _warn_tiny_loss(src: str, l_name: str, numbers: np.ndarray, loss: np.ndarray
 
 
 def _warn_isolated_loss(src: str, l_name: str, numbers: np.ndarray, loss: np.ndarray,
-                        temperature: np.ndarray | None = None) -> None:
+                        temperature: np.ndarray | None = None) -> list[int]:
     """UserWarning naming at most ``ISOLATED_MAX_ROWS`` rows whose loss is more than
     ``ISOLATED_DECADES`` decades from all the others (a tester, bt206 F1: one row at Qi = 1e12
     among Qi ~ 1e5 turned the fitted amplitude negative and the verdict read it as "loss rising
     with temperature"). ``numbers`` are the column's values as written. Rows at the highest
     ``temperature`` are not named: a loss that climbs there is the quasiparticles' onset, which
-    --quasiparticle fits (it was called an outlier to remove; a tester, bt210)."""
+    --quasiparticle fits (it was called an outlier to remove; a tester, bt210). Returns the
+    0-based rows named."""
+    named: list[int] = []
     if loss.size < ISOLATED_MIN_ROWS or not np.all(np.isfinite(loss)) or np.any(loss <= 0):
-        return
+        return named
     order = np.argsort(loss)
     gaps = np.diff(np.log10(loss[order]))
     for i in np.flatnonzero(gaps > ISOLATED_DECADES):
@@ -1257,6 +1261,7 @@ def _warn_isolated_loss(src: str, l_name: str, numbers: np.ndarray, loss: np.nda
                 and np.all(temperature[side] >= np.max(np.delete(temperature, side))):
             continue  # a climb at the top of the temperatures: quasiparticles, not a typo
         rows = np.sort(side)
+        named.extend(int(r) for r in rows)
         values = ", ".join(f"{numbers[r]:g}" for r in rows)
         others = np.delete(numbers, rows)
         warnings.warn(f"{src}: column {l_name!r}, {_data_rows(rows)}: {values} lies more than "
@@ -1264,6 +1269,7 @@ def _warn_isolated_loss(src: str, l_name: str, numbers: np.ndarray, loss: np.nda
                       f"({np.min(others):.4g} to {np.max(others):.4g}): an outlier (a typo or a "
                       f"failed upstream fit?) that dominates the fit and its verdict; correct or "
                       f"remove it", UserWarning, stacklevel=3)
+    return named
 
 
 #: Units a power column's header may state (photon numbers become dB(photons), watts dBm).
@@ -1442,6 +1448,17 @@ REPEAT_RATIO = 1.5
 JUMP_RATIO = 2.0
 JUMP_RUN = 4
 
+#: A lone point (:func:`_warn_lone_points`) lies more than LONE_RATIO off the curve through its
+#: neighbouring temperatures (straight in log loss against log T), where the curve without it
+#: follows its own neighbours within LONE_SMOOTH_RATIO and the typical point its neighbours
+#: LONE_CONTRAST times more closely; at least LONE_MIN_POINTS temperatures. One Qi typed 10x or
+#: 3x off, or a last line cut short, among 19 clean tanh points turned "TLS" into a confident
+#: "beyond generic" without a word (a tester, bt219 F1, F3).
+LONE_RATIO = 2.5
+LONE_SMOOTH_RATIO = 1.5
+LONE_CONTRAST = 5.0
+LONE_MIN_POINTS = 6
+
 
 #: A table's temperature this many times beyond all the others is looked at as one row typed in
 #: the other unit (mK among K, or K among mK).
@@ -1492,13 +1509,16 @@ def warn_isolated_temperature(src: str, t_name: str, temperature: np.ndarray,
 
 
 def _warn_conflicting(src: str, l_name: str, kind: str, temperature: np.ndarray, t_unit: str,
-                      values: np.ndarray, loss: np.ndarray, power: np.ndarray | None) -> None:
+                      values: np.ndarray, loss: np.ndarray, power: np.ndarray | None,
+                      named: set | frozenset = frozenset()) -> None:
     """UserWarning for rows that cannot be one resonator's curve: one temperature (and power)
     repeated with losses more than REPEAT_RATIO apart, or a loss jumping back and forth between
     neighbouring temperatures (a second resonator's rows interleaved): both were fitted as one
     curve without a word, only identical repeats were warned about (a helper, session 36).
     ``values`` are the column's numbers (Q or loss) after its scale; tables with a power column
-    are checked per power (a power sweep repeats every temperature)."""
+    are checked per power (a power sweep repeats every temperature). Then a lone point off the
+    curve through its neighbours (:func:`lone_points`), unless its rows are among ``named``
+    (0-based rows another warning named already)."""
     factor = 1e-3 if t_unit == "mK" else 1.0
     groups = [np.ones(temperature.size, bool)] if power is None else [
         power == pv for pv in np.unique(power)]
@@ -1543,6 +1563,89 @@ def _warn_conflicting(src: str, l_name: str, kind: str, temperature: np.ndarray,
                 f"temperatures{where} by more than {JUMP_RATIO:g}x ({points}, ...): two "
                 "resonators' rows interleaved in one table? Fit each on its own",
                 UserWarning, stacklevel=3)
+            continue
+        data_rows = np.flatnonzero(rows)[order]
+        lone = [(i, ratio) for i, ratio in lone_points(uniq, mean)
+                if not named.intersection(data_rows[t == uniq[i]].tolist())]
+        if lone:
+            _warn_lone_points(src, l_name, kind, uniq, mean, lone, data_rows, t, t_unit, where)
+
+
+def lone_points(temperature: np.ndarray, log_loss: np.ndarray) -> list[tuple[int, float]]:
+    """(index, factor) of the points that lie alone more than :data:`LONE_RATIO` off the curve
+    through their neighbouring temperatures, the factor > 1 above it and < 1 below.
+
+    The curve is straight in log loss against log T through the two nearest other points (the
+    two on either side within, the next two at an end). A point counts as lone when the curve
+    without it is smooth there (each neighbour within :data:`LONE_SMOOTH_RATIO` of the line
+    through its own other neighbours: a climb over two points, a quasiparticle onset, is no lone
+    point) and the other points follow their neighbours :data:`LONE_CONTRAST` times more
+    closely (noisy data flag nothing).
+
+    Parameters
+    ----------
+    temperature : numpy.ndarray, shape (n,)
+        Distinct temperatures (K), ascending.
+    log_loss : numpy.ndarray, shape (n,)
+        ln of the loss at each (the mean over repeats).
+    """
+    n = temperature.size
+    if n < LONE_MIN_POINTS:
+        return []
+    u = np.log(temperature)
+
+    def off(i: int, a: int, b: int) -> float:  # ln(loss_i / the line through points a and b)
+        return float(log_loss[i] - (log_loss[a] + (log_loss[b] - log_loss[a])
+                                    * (u[i] - u[a]) / (u[b] - u[a])))
+
+    def pair(i: int, skip: int = -1) -> tuple[int, int] | None:
+        others = [j for j in range(n) if j not in (i, skip)]
+        below = [j for j in others if j < i]
+        above = [j for j in others if j > i]
+        if below and above:
+            return below[-1], above[0]
+        ends = above[:2] if not below else below[-2:]
+        return tuple(ends) if len(ends) == 2 else None
+
+    deviation = np.array([abs(off(i, *pair(i))) for i in range(n)])
+    found = []
+    for i in np.flatnonzero(deviation > math.log(LONE_RATIO)):
+        near = [j for j in (i - 1, i + 1) if 0 <= j < n]
+        smooth = all((ab := pair(j, skip=i)) is not None
+                     and abs(off(j, *ab)) < math.log(LONE_SMOOTH_RATIO) for j in near)
+        rest = np.delete(deviation, [j for j in (i - 1, i, i + 1) if 0 <= j < n])
+        if smooth and rest.size and LONE_CONTRAST * float(np.median(rest)) < deviation[i]:
+            found.append((int(i), math.exp(off(int(i), *pair(int(i))))))
+    return found
+
+
+def _warn_lone_points(src: str, l_name: str, kind: str, uniq: np.ndarray, mean: np.ndarray,
+                      lone: list[tuple[int, float]], data_rows: np.ndarray, t: np.ndarray,
+                      t_unit: str, where: str) -> None:
+    """UserWarning naming the data rows of the :func:`lone_points` of one curve (``data_rows``
+    the 0-based rows of the sorted temperatures ``t``)."""
+    factor = 1e-3 if t_unit == "mK" else 1.0
+    parts, rows_named, top = [], [], False
+    for i, ratio in lone[:3]:
+        rows = np.sort(data_rows[t == uniq[i]])
+        rows_named.extend(rows.tolist())
+        value = math.exp(mean[i])
+        shown = 1.0 / value if kind == "Q" else value
+        side = "above" if ratio > 1 else "below"
+        if kind == "Q":  # a loss above the curve is a Q below it
+            side = "below" if ratio > 1 else "above"
+        top = top or (i == uniq.size - 1 and ratio > 1)
+        parts.append(f"{_data_rows(rows)}: {shown:.4g} at {uniq[i] / factor:g} {t_unit} lies "
+                     f"{max(ratio, 1 / ratio):.3g}x {side} the curve through its neighbouring "
+                     "temperatures")
+    warnings.warn(
+        f"{src}: column {l_name!r}{where}, " + "; ".join(parts)
+        + f" (more than {LONE_RATIO:g}x, where the other points follow theirs closely): a typo, "
+        "a failed resonator fit or a line cut short?"
+        + (" (or, at the highest temperature, the onset of quasiparticle loss: --quasiparticle)"
+           if top else "")
+        + " One such point can decide the verdict; it is fitted as given: correct or remove it",
+        UserWarning, stacklevel=4)
 
 
 def curves_from_table(table: LossTable) -> list[LossCurve]:
