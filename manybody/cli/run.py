@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import time
+import warnings
 
 from manybody.cli.parser import option_given
 from manybody.cli.signals import last_line
@@ -144,6 +145,40 @@ def _say_when_checking_takes_long(spec_path: str) -> None:
               "on one core)...", file=sys.stderr, flush=True)
 
 
+#: A run whose dense diagonalisations take more than this many CPU seconds on this project's
+#: machine (:func:`manybody.simulation.solvers.dense.dense_cpu_seconds`) is told its cost first.
+ANNOUNCED_DENSE_CPU_SECONDS = 4 * 3600.0
+
+
+def _say_dense_cost(spec, jobs: int) -> None:
+    """A note of a run's dense ED cost when it exceeds :data:`ANNOUNCED_DENSE_CPU_SECONDS`:
+    10 000 realisations at N = 14 (months of CPU) started without a word, and with --jobs 1 a
+    stop waited for the diagonalisation in progress (a tester, bt218 F3)."""
+    from manybody.runs.spec import point_routes, preflight
+    from manybody.simulation.solvers.dense import dense_cpu_seconds
+
+    counts = spec.realisation_counts.ravel()
+    seconds, largest, realisations = 0.0, 0, 0
+    for (_, model, _), route, count in zip(spec.points(), point_routes(spec), counts,
+                                           strict=True):
+        if route.startswith("dense"):
+            seconds += int(count) * dense_cpu_seconds(model.n_tls, spec.solver.dtype)
+            largest, realisations = max(largest, model.n_tls), realisations + int(count)
+    if seconds <= ANNOUNCED_DENSE_CPU_SECONDS:
+        return
+    with warnings.catch_warnings():  # a refusal before the note (run_sweep checks again and
+        warnings.simplefilter("ignore")  # warns then; hours of work against a second's check)
+        preflight(spec)
+    each = dense_cpu_seconds(largest, spec.solver.dtype)
+    stop = (f"; with --jobs 1 a stop (Ctrl-C, SIGTERM) waits for the diagonalisation in progress, "
+            f"up to about {each / 60:.2g} min at N = {largest} (--jobs 2 stops within a second)"
+            if jobs == 1 and each > 120 else "")
+    print(f"note: this run does {realisations:,} dense diagonalisations up to N = {largest}: about "
+          f"{seconds / 3600:.3g} CPU-hours ({each:.3g} CPU-s per realisation at N = {largest} on "
+          f"this project's machine; README, Performance), about half that in hours on two "
+          f"cores{stop}. Finished work is kept if it is stopped", file=sys.stderr, flush=True)
+
+
 def _say_when_kernels_compile(spec) -> None:
     """A note before a run whose Chebyshev solves will first compile their matrix-free kernels
     (the run kernels that :func:`compiled.kernels_cached` looks for: a run on the sparse
@@ -235,6 +270,7 @@ def run(args: argparse.Namespace) -> int:
     _say_when_kernels_compile(spec)
     started = time.perf_counter()
     try:
+        _say_dense_cost(spec, args.jobs)  # its refusals named as run_sweep's
         ds = run_sweep(spec, output=args.output, n_jobs=args.jobs, backend=args.backend,
                        scheduler=args.scheduler, resume=args.resume, overwrite=args.overwrite,
                        progress=not args.no_progress, blas_threads=args.blas_threads,

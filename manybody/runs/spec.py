@@ -140,6 +140,14 @@ RESULTS_COPIES = 3
 #: One realisation's arrays are held about five times while it is computed (the line kernel's
 #: temperature x frequency intermediates; 0.77 GB peak for 0.14 GB of output, N = 10, 3000 x 3000).
 WORKING_COPIES = 5
+#: Bytes of bookkeeping per finished realisation besides its arrays' data, plus per array: the
+#: run's (point, realisation) keys, what is pending, and one dict of array views per realisation
+#: until the end (:class:`manybody.runs.sweep._RunState`). Measured with tracemalloc (session
+#: 62): 567, 705, 983 and 1627 bytes for 1, 2, 4 and 8 arrays of one number. 3e7 realisations of
+#: one number each passed the results check (0.7 GB) and grew to 5 GB while the tasks were still
+#: being planned (a tester, bt218 F2).
+REALISATION_OVERHEAD = 450
+ARRAY_OVERHEAD = 150
 #: How realisation r gets its random numbers (stored in every results file).
 SPAWN_SCHEME = (
     "realisation r uses numpy.random.default_rng(numpy.random.SeedSequence(seed, spawn_key=(r,))); "
@@ -1217,13 +1225,26 @@ def observable_shape(probe: Probe, name: str) -> tuple[int, ...]:
     return tuple(sizes[dim] for dim in OBSERVABLE_DIMS[name][0])
 
 
-def realisation_bytes(spec: RunSpec) -> int:
-    """Bytes of one realisation's results (float64; with the Chebyshev solver's error arrays
-    unless ``solver.method = "dense"``): the sum of the observables' shapes."""
+def _result_names(spec: RunSpec) -> list[str]:
+    """The arrays of one realisation: the observables, with the Chebyshev solver's error arrays
+    unless ``solver.method = "dense"``."""
     names = list(spec.probe.observables)
     if spec.solver.method != "dense":
         names += [f"{n}_error" for n in names if f"{n}_error" in OBSERVABLE_DIMS]
-    return 8 * sum(math.prod(observable_shape(spec.probe, n)) for n in names)
+    return names
+
+
+def realisation_bytes(spec: RunSpec) -> int:
+    """Bytes of one realisation's results (float64; with the Chebyshev solver's error arrays
+    unless ``solver.method = "dense"``): the sum of the observables' shapes."""
+    return 8 * sum(math.prod(observable_shape(spec.probe, n)) for n in _result_names(spec))
+
+
+def bookkeeping_bytes(spec: RunSpec) -> int:
+    """Bytes a run holds for its realisations besides their arrays' data
+    (:data:`REALISATION_OVERHEAD` and :data:`ARRAY_OVERHEAD` per array, times every realisation
+    of every sweep point)."""
+    return spec.n_tasks * (REALISATION_OVERHEAD + ARRAY_OVERHEAD * len(_result_names(spec)))
 
 
 def results_bytes(spec: RunSpec) -> int:
@@ -1261,7 +1282,20 @@ def check_results_size(spec: RunSpec, available: int | None = None) -> int:
     size = results_bytes(spec)
     if available is None:
         available = available_memory()
-    if RESULTS_COPIES * size + WORKING_COPIES * realisation_bytes(spec) > available:
+    bookkeeping = bookkeeping_bytes(spec)
+    arrays = RESULTS_COPIES * size + WORKING_COPIES * realisation_bytes(spec)
+    if arrays <= available and (arrays + bookkeeping > available or bookkeeping > available / 2):
+        # many realisations of small arrays: what each costs to keep, not the arrays, fills the
+        # memory (bt218 F2: 3e7 realisations of one number reached 5 GB before any task ran)
+        raise MemoryError(
+            f"the run asks for {spec.n_tasks:,} realisations in all ({spec.n_points} sweep "
+            f"point(s), up to {spec.max_realisations:,} each); keeping each finished realisation "
+            f"takes about {bookkeeping / spec.n_tasks:.0f} bytes besides its numbers, "
+            f"{bookkeeping / 1e9:.3g} GB in all, beside {arrays / 1e9:.3g} GB of results, "
+            f"against {available / 1e9:.3g} GB of memory available (at most half for the "
+            "bookkeeping): fewer realisations (a disorder average converges as "
+            "1/sqrt(realisations)), or split the sweep into several runs")
+    if arrays > available:
         probe = spec.probe
         raise MemoryError(
             f"the results would take {size / 1e9:.3g} GB ({spec.n_points} sweep point(s) x "

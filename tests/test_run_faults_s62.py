@@ -1,0 +1,82 @@
+"""Session 62, a break test of `manybody run` (bt218): a sweep of 3e7 realisations passed every
+check and grew to 5 GB planning its tasks (F2), and 10 000 dense realisations at N = 14 started
+without a word of their cost (F3)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from manybody.cli.app import main
+from manybody.cli.run import _say_dense_cost
+from manybody.runs.spec import (
+    ARRAY_OVERHEAD,
+    REALISATION_OVERHEAD,
+    RunSpec,
+    bookkeeping_bytes,
+    check_results_size,
+)
+from manybody.simulation.solvers.dense import DENSE_CPU_SECONDS, dense_cpu_seconds
+
+
+def _spec(realisations: int, n_tls=(4, 5, 6), observables=("absorption",)) -> RunSpec:
+    return RunSpec.from_dict({
+        "name": "big", "seed": 1, "realisations": realisations,
+        "model": {"n_tls": n_tls[0], "coupling": {"kind": "gaussian", "strength": 0.01}},
+        "sweep": {"model.coupling.strength": [0.01 * (k + 1) for k in range(10)],
+                  "model.n_tls": list(n_tls)},
+        "probe": {"frequencies": [0.1], "temperatures": [0.1], "observables": list(observables)},
+    })
+
+
+def test_the_bookkeeping_of_many_small_realisations_is_counted():
+    spec = _spec(1000)
+    assert bookkeeping_bytes(spec) == 30_000 * (REALISATION_OVERHEAD + ARRAY_OVERHEAD)
+    two = _spec(1000, observables=("absorption", "velocity_shift"))
+    assert bookkeeping_bytes(two) == 30_000 * (REALISATION_OVERHEAD + 2 * ARRAY_OVERHEAD)
+
+
+def test_a_sweep_of_too_many_realisations_in_all_is_refused_before_any_work(tmp_path, capsys):
+    """3e7 realisations of one number each (1e6 per point, within the per-point limit)."""
+    spec = _spec(1_000_000)
+    with pytest.raises(MemoryError, match=r"asks for 30,000,000 realisations in all \(30 sweep "
+                       r"point\(s\), up to 1,000,000 each\).*600 bytes.*18 GB in all.*fewer "
+                       r"realisations"):
+        check_results_size(spec, available=24e9)
+    check_results_size(_spec(10_000), available=24e9)  # 0.18 GB of bookkeeping: runs
+    path = tmp_path / "big.toml"
+    path.write_text(_toml(10_000_000))  # 180 GB of bookkeeping: refused on any workstation
+    started = time.perf_counter()
+    status = main(["run", str(path), "-o", str(tmp_path / "big.nc"), "--no-progress"])
+    assert status == 2 and time.perf_counter() - started < 60
+    err = capsys.readouterr().err
+    assert "asks for 300,000,000 realisations in all" in err and "note:" not in err
+    assert list(tmp_path.iterdir()) == [path]  # nothing written
+
+
+def _toml(realisations: int) -> str:
+    strengths = ", ".join(f"{0.01 * (k + 1):g}" for k in range(10))
+    return (f'name = "big"\nseed = 1\nrealisations = {realisations}\n[model]\nn_tls = 4\n'
+            '[model.coupling]\nkind = "gaussian"\nstrength = 0.01\n[sweep]\n'
+            f'"model.coupling.strength" = [{strengths}]\n"model.n_tls" = [4, 5, 6]\n[probe]\n'
+            'frequencies = [0.1]\ntemperatures = [0.1]\nobservables = ["absorption"]\n')
+
+
+def test_dense_cost_model_follows_the_benchmark_and_eighs_cube():
+    assert dense_cpu_seconds(13) == DENSE_CPU_SECONDS[13][0]
+    assert dense_cpu_seconds(14) == pytest.approx(8 * DENSE_CPU_SECONDS[13][0])
+    assert dense_cpu_seconds(13, "float32") < dense_cpu_seconds(13)
+    assert dense_cpu_seconds(4) == DENSE_CPU_SECONDS[8][0]
+
+
+def test_a_long_dense_run_is_told_its_cost_and_the_stop_latency_of_one_job(capsys):
+    spec = _spec(1000, n_tls=(13, 14))
+    _say_dense_cost(spec, jobs=1)
+    err = capsys.readouterr().err
+    assert "this run does 20,000 dense diagonalisations up to N = 14" in err
+    assert "CPU-hours" in err and "with --jobs 1 a stop" in err and "--jobs 2 stops" in err
+    _say_dense_cost(spec, jobs=2)
+    assert "with --jobs 1" not in capsys.readouterr().err
+    _say_dense_cost(_spec(100), jobs=1)  # seconds of work: nothing to say
+    assert capsys.readouterr().err == ""
