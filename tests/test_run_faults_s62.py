@@ -4,12 +4,14 @@ without a word of their cost (F3)."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 
 from manybody.cli.app import main
 from manybody.cli.run import _say_dense_cost
+from manybody.runs.checkpoint import checkpoint_dir
 from manybody.runs.spec import (
     ARRAY_OVERHEAD,
     REALISATION_OVERHEAD,
@@ -17,6 +19,7 @@ from manybody.runs.spec import (
     bookkeeping_bytes,
     check_results_size,
 )
+from manybody.runs.sweep import run_sweep
 from manybody.simulation.solvers.dense import DENSE_CPU_SECONDS, dense_cpu_seconds
 
 
@@ -80,3 +83,35 @@ def test_a_long_dense_run_is_told_its_cost_and_the_stop_latency_of_one_job(capsy
     assert "with --jobs 1" not in capsys.readouterr().err
     _say_dense_cost(_spec(100), jobs=1)  # seconds of work: nothing to say
     assert capsys.readouterr().err == ""
+
+
+# F1: a stretch interrupted before any task finished -------------------------------------------
+
+
+def test_a_resume_interrupted_before_any_task_finished_stays_in_the_record(tmp_path):
+    """It vanished from run_stretches and its time from wall_time_total_s (bt218 F1)."""
+    spec = RunSpec.from_dict({
+        "name": "s", "seed": 2, "realisations": 6, "model": {"n_tls": 3},
+        "probe": {"frequencies": [0.1], "temperatures": [0.1], "observables": ["absorption"]}})
+    out = tmp_path / "run.nc"
+
+    def interrupt_after(n):
+        def progress(done, total):
+            if done >= n:
+                raise KeyboardInterrupt
+        return progress
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(spec, output=out, progress=interrupt_after(2), chunk_size=1)
+    meta_path = checkpoint_dir(out) / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    # what a resume interrupted while its workers started records (end_stretch, 0 computed)
+    meta["stretches"].append({**meta["stretches"][0], "n_jobs": 2, "wall_time_s": 3.0,
+                              "tasks_computed": 0, "outcome": "interrupted"})
+    meta_path.write_text(json.dumps(meta))
+    ds = run_sweep(spec, output=out)
+    stretches = json.loads(ds.attrs["run_stretches"])
+    assert [s["outcome"] for s in stretches] == ["interrupted", "interrupted", "finished"]
+    assert stretches[1]["tasks_computed"] == 0 and stretches[1]["n_jobs"] == 2
+    assert ds.attrs["wall_time_total_s"] == pytest.approx(sum(s["wall_time_s"] for s in stretches))
+    assert stretches[1]["wall_time_s"] == 3.0

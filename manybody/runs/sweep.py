@@ -569,7 +569,8 @@ class _RunState:
     def stretches(self, current: dict[str, Any]) -> list[dict[str, Any]]:
         """Every stretch of the run that led to the results (from the checkpoint; this one,
         ``current``, last), each with the realisations it computed (counted from the task files
-        it wrote; stretches that computed none are left out)."""
+        it wrote): one that computed none too, as README promises (a resume interrupted while
+        its workers started vanished from the record and its time from the total; bt218 F1)."""
         if self.checkpoint is None:
             return [current]
         earlier = self.checkpoint.meta["stretches"][:self.checkpoint.stretch]
@@ -585,6 +586,10 @@ class _RunState:
                 # the record, and the total was a silent lower bound; a tester, session 38)
                 out.append({**record, "tasks_computed": 0, "outcome": "killed",
                             "wall_time_note": "killed before any task finished: unknown"})
+            elif not counts.get(index) and record.get("outcome") != "copied":
+                # ended (interrupted, failed) before any task finished; "copied" is a study's
+                # copying of a donor's realisations, which computes nothing and takes no time
+                out.append({**record, "tasks_computed": 0})
             if counts.get(index):
                 record = {**record, "tasks_computed": counts[index]}
                 if record.get("wall_time_s") is None and index in self.checkpoint.elapsed:
