@@ -445,10 +445,33 @@ def header_temperature_unit(name: str) -> str | None:
     return {"mk": "mK", "k": "K", "millikelvin": "mK", "kelvin": "K"}.get(unit, "?" + unit)
 
 
+#: Words of a temperature column's name that are not its first: the word temperature or a T
+#: anywhere ('Mixing chamber temperature', 'Fridge T'), or a fridge stage or thermometer ('MC
+#: RuOx', 'MXC', 'still', 'Cernox'); with a temperature unit only (:func:`is_temperature`).
+_TEMPERATURE_WORD = re.compile(
+    r"^(?:t|temp|temperatur|temperature|température|temperatura|tmc|tmxc|tmix|"
+    r"mc|mxc|mix|mixing|chamber|still|fridge|cryostat|cryo|bath|sample|stage|plate|base|"
+    r"ruox|ruo2|ruo|cernox|cx|thermometer|thermo|therm)$")
+
+
 @_headers("name")
 def is_temperature(name: str) -> bool:
+    """Whether a header names the temperature: it starts with 'T' or 'temp' ('T (mK)', 'T_MXC',
+    'Temperatur'), or, with a temperature unit (mK or K), its words name a temperature or a
+    fridge stage or thermometer anywhere ('Mixing chamber temperature [mK]', 'Fridge T (mK)',
+    'MC RuOx (mK)'; they were "cannot tell which column is the temperature", bt219 F2): the word
+    temperature (or temp) beside any others ('Probe temperature (K)'), else every word a T, a
+    stage or a thermometer ('Tc (K)', 'Delta T (mK)' are none). Two such columns in one table
+    are refused as ambiguous where a column is picked."""
     n = normalised_header(name)
-    return bool(re.match(r"^(temp|temperatur|temperature|t)\b|^t[_\(\[ ]|^t$|^temp", n))
+    if re.match(r"^(temp|temperatur|temperature|t)\b|^t[_\(\[ ]|^t$|^temp", n):
+        return True
+    if header_temperature_unit(name) not in ("mK", "K"):
+        return False
+    quantity = re.sub(r"[_/ ]\s*(?:mk|k)$", "", strip_unit(name))  # 'RuOx_mK': unit glued by '_'
+    words = [w for w in re.split(r"[\s_.\-:]+", quantity) if w]
+    return bool(words) and (any(re.match(r"^(temp|temperatur|temperature|température|temperatura)$", w)
+                                for w in words) or all(_TEMPERATURE_WORD.match(w) for w in words))
 
 
 _INVERSE_Q = re.compile(
