@@ -42,6 +42,7 @@ from manybody.measured.resonator_table import (
     check_one_resonator,
     compile_name_pattern,
     fit_sweeps,
+    leave_out_non_sweeps,
     loss_table,
     read_sweep_index,
     resonator_csv,
@@ -241,6 +242,15 @@ def _list_files(args: argparse.Namespace) -> list[str]:
     if args.sweep_index:
         own = Path(args.sweep_index).resolve()
         files = [f for f in files if Path(f).resolve() != own]
+    if files:  # a lab note or a small table beside the sweeps, named as left out (bt219 F5)
+        index = None
+        if args.sweep_index:
+            try:
+                index = read_sweep_index(args.sweep_index)
+            except (OSError, ValueError):
+                index = None  # refused where the index is read
+        if index is not None or not args.sweep_index:
+            files = leave_out_non_sweeps(files, args.sweep_pattern, index)
     if not files:
         besides = [what for what, there in (("the --sweep-index file", args.sweep_index),
                                             ("fit-data's outputs", own)) if there]

@@ -38,7 +38,7 @@ from manybody.laws.inputs import (
 from manybody.laws.inputs import in_window as laws_in_window
 from manybody.laws.x_range import x_range_problem
 from manybody.measured.resonance import BACKGROUNDS, MAX_MISFIT, ResonanceFit, fit_notch
-from manybody.measured.sweeps import read_sweep
+from manybody.measured.sweeps import MIN_POINTS, read_sweep
 from manybody.measured.tables import (
     CellGrid,
     LossTable,
@@ -129,6 +129,84 @@ def sweep_files(spec: str | Path, *, name: str = "spec") -> list[str]:
         raise ValueError(f"sweeps {str(spec)!r}: no sweep files found (a folder of "
                          f"{'/'.join(SWEEP_SUFFIXES)} files or a glob such as 'data/*.csv')")
     return sorted(files)
+
+
+#: Read this much of a file to tell whether it holds a sweep (:func:`leave_out_non_sweeps`).
+_SNIFF_BYTES = 1 << 20
+
+
+def _numeric_lines(path: str) -> int | None:
+    """How many lines of a file's first MiB hold two or more numbers (None: not readable as
+    text, left to the sweep reader's refusal)."""
+    try:
+        with open(path, "rb") as fh:
+            text = decode_text(fh.read(_SNIFF_BYTES), path)
+    except (OSError, ValueError):
+        return None
+    count = 0
+    for line in text.splitlines():
+        cells = [c for c in re.split(r"[,;\t ]+", line.strip()) if c]
+        numbers = 0
+        for cell in cells:
+            try:
+                float(cell.replace("D", "e").replace("d", "e"))
+                numbers += 1
+            except ValueError:
+                pass
+        count += numbers >= 2
+    return count
+
+
+def _glob_hint(names: list[str], folder: Path) -> str:
+    """A glob choosing ``names`` (file names of one folder): their common start and suffix."""
+    start = os.path.commonprefix(names)
+    suffixes = {Path(n).suffix for n in names}
+    suffix = suffixes.pop() if len(suffixes) == 1 else ""
+    return str(folder / f"{start}*{suffix}") if start or suffix else str(folder / "*")
+
+
+def leave_out_non_sweeps(files: list[str], pattern: str = NAME_PATTERN,
+                         index: Mapping | None = None) -> list[str]:
+    """``files`` without those that are no sweep: a file whose name the pattern does not match
+    (or the index does not list) and that holds fewer than ``MIN_POINTS`` lines of numbers (a
+    lab note 'notes.txt', a small 'fit_params.csv'), while other files match. They are named in
+    one warning, as files of other suffixes are by :func:`sweep_files` (a note in the sweep
+    folder stopped the run with "does not match the name pattern ... give the pattern", bt219
+    F5). A non-matching file that holds numbers enough for a sweep is kept, for the name's
+    refusal, which then suggests a glob (:func:`parse_sweep_name`'s caller). With no file
+    matching, all are kept (the pattern is what is wrong).
+
+    Warns
+    -----
+    UserWarning
+        Naming the files left out and their numeric lines.
+    """
+    try:
+        regex = compile_name_pattern(pattern) if index is None else None
+    except ValueError:
+        return list(files)  # refused where the pattern is checked
+    def named(f: str) -> bool:
+        return Path(f).name in index if regex is None else regex.search(Path(f).name) is not None
+    if not any(named(f) for f in files):
+        return list(files)
+    left = []
+    for f in files:
+        if not named(f):
+            lines = _numeric_lines(f)
+            if lines is not None and lines < MIN_POINTS:
+                left.append((f, lines))
+    if not left:
+        return list(files)
+    what = "the sweep index does not list them" if index is not None else \
+        f"their names do not match the name pattern '{pattern}'"
+    shown = ", ".join(f"{Path(f).name!r} ({n or 'no'} line{'' if n == 1 else 's'} of numbers)"
+                      for f, n in left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
+    kept = [f for f in files if f not in {g for g, _ in left}]
+    warnings.warn(f"sweeps: left out {len(left)} file(s) that hold no sweep (fewer than "
+                  f"{MIN_POINTS} lines of numbers) and {what}: {shown}; give a glob to choose the "
+                  f"files yourself, e.g. '{_glob_hint([Path(f).name for f in kept], Path(kept[0]).parent)}'",
+                  UserWarning, stacklevel=2)
+    return kept
 
 
 def compile_name_pattern(pattern: str) -> re.Pattern:
@@ -451,9 +529,10 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
     if not files:
         raise ValueError("no sweep files given (files=[]); give a folder, a glob or a list of "
                          "files")
-    compile_name_pattern(pattern)
+    regex = compile_name_pattern(pattern)
     if index is not None:
         files = _check_index(files, index)
+    files = leave_out_non_sweeps(files, pattern, index)
     meta = []
     for f in files:
         if index is not None:
@@ -462,7 +541,17 @@ def fit_sweeps(files: list[str] | str | os.PathLike, *, layout: str = "db-deg",
                                  f"{getattr(index, 'source', '')!r}".replace(" ''", ""))
             meta.append(index[Path(f).name])
         else:
-            meta.append(parse_sweep_name(f, pattern))
+            try:
+                meta.append(parse_sweep_name(f, pattern))
+            except ValueError as exc:
+                matching = [Path(g).name for g in files if regex.search(Path(g).name)]
+                if not matching or "does not match the name pattern" not in str(exc):
+                    raise
+                # a file holding numbers among sweeps whose names match: a mis-named sweep, or
+                # another table; the glob that leaves it out (bt219 F5)
+                raise ValueError(f"{exc}; or, if it is no sweep ({len(matching)} other file(s) "
+                                 f"match the pattern), choose the sweeps with a glob such as "
+                                 f"'{_glob_hint(matching, Path(f).parent)}'") from None
     if index is None:
         _warn_unsigned_powers(files, meta, pattern)
     unit = _power_units(files, meta, pattern, index is not None)
