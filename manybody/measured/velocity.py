@@ -855,6 +855,34 @@ def check_relative(source: str, column: str, shift: np.ndarray, scaled: np.ndarr
             "scale belongs in the header ('df/f (ppm)', 'dv/v (1e-6)')")
 
 
+#: Smallest change over temperature of a measured relative shift (df/f0, dv/v): TLS shifts are
+#: ~1e-7 ... 1e-4 and a resonator's frequency resolves ~1e-10 of f0 at best; a column whose
+#: values span less than this after its header's scale has the wrong scale ('dv/v (ppm)' over
+#: plain fractions of ~1e-5 read as 1e-11 without a word; bt219 F6).
+MIN_RELATIVE_SPAN = 1e-9
+
+
+def warn_tiny_relative(source: str, column: str, shift: np.ndarray, scale: float) -> None:
+    """UserWarning when a relative shift column (its numbers ``shift`` as written, ``scale``
+    its header's factor to fractions) spans less than MIN_RELATIVE_SPAN over the table, naming
+    the header's scale: the mirror of :func:`check_relative`'s cap."""
+    values = np.asarray(shift, dtype=float)
+    if values.size < 2:
+        return
+    span = float(np.max(values) - np.min(values)) * scale
+    if not 0 < span < MIN_RELATIVE_SPAN:
+        return  # 0: an exactly constant column, refused or told where the fit sees it
+    unit = headers.scale_unit(written_shift(column)) if scale != 1.0 else None
+    read = (f"read with the header's scale {unit!r} ({scale:g}) as fractions spanning {span:.3g}"
+            if unit else f"read as fractions spanning {span:.3g}")
+    fix = (f"are the values plain fractions? then drop {unit!r} from the header" if unit
+           else "is the column another quantity, or a scale missing from its header?")
+    warnings.warn(f"{source}: shift column {column!r} holds {np.min(values):g} to "
+                  f"{np.max(values):g}, {read}: no measured df/f0 or dv/v changes by less than "
+                  f"{MIN_RELATIVE_SPAN:g} over temperature (TLS shifts are ~1e-5); {fix}",
+                  UserWarning, stacklevel=3)
+
+
 def _shift_scale(src: str, s_name: str, role: str = "shift") -> float:
     """The factor turning a relative shift column's numbers (or its error column's, ``role``
     "error") into fractions (its ppm, ppb, % or negative power of ten), or a ValueError naming
@@ -1124,6 +1152,7 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
     kind = "df" if hertz is not None else shift_kind(s_name) or "delta v/v"
     if kind != "df":  # the 0.1 cap of the joint fit, here too (session 52)
         check_relative(src, s_name, shift, shift * _shift_scale(src, s_name), inside)
+        warn_tiny_relative(src, s_name, shift, _shift_scale(src, s_name))
     return VelocityTable(
         temperature=temperature, shift=shift, sigma=sigma,
         kind=kind, source=src, label=p.stem,
