@@ -49,7 +49,7 @@ import itertools
 import math
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +74,7 @@ from manybody.measured.headers import (
     normalised_header,
     parse_header,
     scale_factor,
+    scale_unit,
     scaled_errors,
     strip_unit,
 )
@@ -428,7 +429,7 @@ def read_loss_table(
                                         loss_column=loss_column, power_column=power_column)
     p = check_input_file("loss table", v.path("path", path),
                          text_use="write the table to a file (e.g. loss.csv) and pass its path")
-    grid = read_grid(p)
+    grid = _without_flagged_rows(read_grid(p))
     t_name, l_name, kind, pw_name = _data_columns(grid, temperature_column, loss_column,
                                                   power_column)
     e_name = error_column_of(grid, error_column, t_name, l_name, (pw_name,))
@@ -441,6 +442,7 @@ def read_loss_table(
         check_header(grid.src, e_name, "error")
     l_values = l_values * scale
     loss = _losses(grid.src, l_name, l_values, kind)
+    _refuse_tiny_column(grid.src, l_name, l_values / scale, loss, kind, scale)
     _warn_implausible_loss(grid.src, l_name, l_values / scale, loss, kind, scale)
     _warn_tiny_loss(grid.src, l_name, l_values / scale, loss, kind)
     named = _warn_isolated_loss(grid.src, l_name, l_values / scale, loss, temperature)
@@ -463,6 +465,61 @@ def read_loss_table(
         source=grid.src, label=p.stem, columns=tuple(grid.columns), temperature_column=t_name,
         loss_column=l_name, power_column=pw_name, units=units, separator=grid.sep,
         decimal="," if grid.decimal_comma else ".", sigma=sigma, error_column=e_name)
+
+
+#: Names of a column flagging rows to leave out (``resonator_fits.csv``, which ``fit-data
+#: --sweeps`` writes, has 'flag' (0 or 1) and 'reason').
+_FLAG_NAMES = ("flag", "flagged")
+
+
+def _without_flagged_rows(grid: CellGrid) -> CellGrid:
+    """The grid without the rows a numeric 'flag' column marks (non-zero): the tool's own
+    ``resonator_fits.csv`` fed back as a loss table was fitted with the sweeps its sweep step
+    had rejected ("resonance at the window edge", "residual > max-misfit"; bt219 F7). A warning
+    names the rows, their file and their 'reason'; a row is kept by setting its flag to 0. A
+    'flag' column holding text is not such a column and is left alone.
+
+    Raises
+    ------
+    ValueError
+        Every row flagged.
+    """
+    names = [c for c in grid.columns if normalised_header(c) in _FLAG_NAMES]
+    if len(names) != 1:
+        return grid
+    j = grid.columns.index(names[0])
+    flags = []
+    for row in grid.data:
+        cell = row[j].strip().strip('"') if j < len(row) else ""
+        value = 0.0 if not cell else parse_number(cell, grid.decimal_comma)
+        if value is None or not math.isfinite(value):
+            return grid  # not a 0/1 flag
+        flags.append(value != 0)
+    flagged = [i for i, f in enumerate(flags) if f]
+    if not flagged:
+        return grid
+    def cell_of(name: str, i: int) -> str:
+        k = grid.columns.index(name)
+        return grid.data[i][k].strip().strip('"') if k < len(grid.data[i]) else ""
+    reason = next((c for c in grid.columns if normalised_header(c) == "reason"), None)
+    label = next((c for c in grid.columns if normalised_header(c) in ("file", "sweep")), None)
+    def described(i: int) -> str:
+        text = f"data row {i + 1} (line {grid.lines[i]}"
+        text += f", {cell_of(label, i)!r})" if label and cell_of(label, i) else ")"
+        why = cell_of(reason, i) if reason else ""
+        return text + (f": {why[:90]}{'...' if len(why) > 90 else ''}" if why else "")
+    where = f"{grid.src}: column {names[0]!r}"
+    if len(flagged) == len(flags):
+        raise ValueError(f"{where} flags every row ({len(flags)}): nothing left to fit; set the "
+                         "flag to 0 in the rows to keep (the sweep step rejected their fits)")
+    shown = "; ".join(described(i) for i in flagged[:5]) + (
+        f"; and {len(flagged) - 5} more" if len(flagged) > 5 else "")
+    warnings.warn(f"{where}: left out {len(flagged)} flagged row(s) of {len(flags)} ({shown}); a "
+                  "flag other than 0 marks a fit the sweep step rejected; set it to 0 to keep "
+                  "the row (data rows named in later messages count the rows kept)",
+                  UserWarning, stacklevel=3)
+    keep = [i for i, f in enumerate(flags) if not f]
+    return replace(grid, data=[grid.data[i] for i in keep], lines=[grid.lines[i] for i in keep])
 
 
 @dataclass(frozen=True)
@@ -1213,6 +1270,42 @@ ISOLATED_MAX_ROWS = 2
 ISOLATED_MIN_ROWS = 6
 
 
+def _refuse_tiny_column(src: str, l_name: str, numbers: np.ndarray, loss: np.ndarray,
+                        kind: str, scale: float) -> None:
+    """Refuse a loss column that lies as a whole beyond any resonator's loss: every row below
+    ``MIN_PLAUSIBLE_LOSS`` (Q above 1e11), or, with a scale in the header, every row below 10
+    times it while the numbers as written are a plausible Q or loss. A header's scale that does
+    not match the values (``1/Qi (ppm)`` over plain losses, ``Qi (1e6)`` over plain Q) gave a
+    warning naming half the rows, "correct or remove it", and amplitudes 1e6 too small (bt219
+    F6): one column, one refusal, as a Q column below 1 is refused. ``numbers`` are the
+    column's values as written."""
+    if loss.size == 0:
+        return
+    top = float(np.max(loss))
+    plain = 1.0 / numbers if kind == "Q" else numbers  # the loss the numbers are without a scale
+    plain_ok = bool(np.all((plain >= MIN_PLAUSIBLE_LOSS) & (plain <= MAX_PLAUSIBLE_LOSS)))
+    wrong_scale = scale != 1.0 and top < 10 * MIN_PLAUSIBLE_LOSS and plain_ok
+    if not (top < MIN_PLAUSIBLE_LOSS or wrong_scale):
+        return
+    name, unit = _display_name(l_name), scale_unit(l_name)
+    lo, hi = float(np.min(numbers)), float(np.max(numbers))
+    read = (f"Q {lo * scale:.4g} to {hi * scale:.4g}" if kind == "Q"
+            else f"a loss of {float(np.min(loss)):.3g} to {top:.3g}")
+    with_scale = f" with the header's scale {unit!r} ({scale:g})" if scale != 1.0 else ""
+    if wrong_scale:
+        fix = (f"the values look like a plain {'Q' if kind == 'Q' else 'loss'} ({lo:.4g} to "
+               f"{hi:.4g}): drop {unit!r} from the header (write {name!r}), or correct the scale")
+    elif scale != 1.0:
+        fix = f"is the scale {unit!r} in the header right?"
+    else:
+        fix = ("a scale missing from the header (values in units of it), or another quantity "
+               "than the loss?")
+    raise ValueError(f"{src}: column {l_name!r} holds {lo:.4g} to {hi:.4g}, read{with_scale} as "
+                     f"{read}: every row at or beyond the lowest loss of any resonator "
+                     f"({MIN_PLAUSIBLE_LOSS:g}, Q {1 / MIN_PLAUSIBLE_LOSS:g}: the best niobium "
+                     f"cavities); {fix}")
+
+
 def _data_rows(rows: np.ndarray, limit: int = 5) -> str:
     """'data row(s) 3, 7' for 0-based indices, at most ``limit`` of them listed."""
     shown = ", ".join(str(int(r) + 1) for r in rows[:limit])
@@ -1385,6 +1478,35 @@ def _check_error_kind(src: str, e_name: str, l_name: str, kind: str) -> None:
                      f"(error_column=False, --error-column none)")
 
 
+def _refuse_other_errors(src: str, e_name: str, l_name: str | None, kind: str, relative: float,
+                         other: float) -> None:
+    """Refuse an error column whose errors are implausible as errors of the loss column
+    (``relative``, their median fraction of its values, outside ``ERROR_PLAUSIBLE``) but
+    plausible as errors of the other quantity (``other``, the median of error x value: sigma_loss
+    / loss for errors of 1/Q beside a Q column, sigma_Q / Q for errors of Q beside a 1/Q or tan
+    delta column). An error of the loss beside Qi (1e-12 of Q) only warned, then fitted to
+    chi2/dof 2e20 and "neither law: the data are not of this shape" (bt219 F4); the column that
+    names the other quantity (:func:`_check_error_kind`) was refused already."""
+    if ERROR_PLAUSIBLE[0] <= relative <= ERROR_PLAUSIBLE[1]:
+        return
+    if not ERROR_PLAUSIBLE[0] <= other <= ERROR_PLAUSIBLE[1]:
+        return  # neither reading: another unit, warned about
+    column = repr(l_name) if l_name else "the loss column"
+    if kind == "Q":
+        reading = (f"errors of the loss 1/Q beside the Q column {column}, a median {other:.3g} of "
+                   "the loss")
+        fix = "give errors of Q (sigma_Q = sigma_loss Q^2) or relative ones (e.g. 'dQi/Qi', '(%)')"
+    else:
+        reading = (f"errors of Q beside the {'1/Q' if kind == 'Q^-1' else 'tan delta'} column "
+                   f"{column}, a median {other:.3g} of Q")
+        fix = ("give errors of the loss (sigma_loss = sigma_Q / Q^2) or relative ones (e.g. "
+               "'dQi/Qi', '(%)')")
+    raise ValueError(f"{src}: error column {e_name!r}: its errors are a median {relative:.3g} of "
+                     f"the values they belong to, no measurement's error (plausible: "
+                     f"{ERROR_PLAUSIBLE[0]:g} to {ERROR_PLAUSIBLE[1]:g} of each value); they look "
+                     f"like {reading}: {fix}; or none (error_column=False, --error-column none)")
+
+
 def _errors(grid: CellGrid, e_name: str, l_values: np.ndarray, kind: str, scale: float = 1.0,
             l_name: str | None = None) -> tuple[np.ndarray, str]:
     """Errors of Q^-1 (sigma_Q / Q^2 from errors of Q) and what the column held; ``l_values``
@@ -1399,6 +1521,8 @@ def _errors(grid: CellGrid, e_name: str, l_values: np.ndarray, kind: str, scale:
                              allow_fractions=kind != "Q")
     sigma = e_values / l_values**2 if kind == "Q" else e_values
     relative = float(np.median(e_values / np.abs(l_values)))  # sigma_Q / Q = sigma_loss / loss
+    _refuse_other_errors(grid.src, e_name, l_name, kind, relative,
+                         float(np.median(e_values * np.abs(l_values))))
     if not ERROR_PLAUSIBLE[0] <= relative <= ERROR_PLAUSIBLE[1]:  # 1e7 times the loss passed
         warnings.warn(f"{grid.src}: the errors of column {e_name!r} are a median {relative:.3g} "
                       f"of the loss they belong to: the error of another quantity, or in "
