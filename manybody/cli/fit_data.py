@@ -48,6 +48,7 @@ from manybody.cli.errors import named
 from manybody.cli.fit_outputs import (
     check_window,
     cli_message,
+    criterion,
     error_column,
     frequency_option,
     make_out,
@@ -733,8 +734,8 @@ def format_table(cmp: LawComparison, error_source: str = "the given sigmas") -> 
                   ", ".join(f"{n} = {value_with_error(fit.parameters[n], fit.errors[n])}"
                             for n in shared))
         chi2 = "-" if fit.errors_scaled else f"{fit.reduced_chi2:.4g}"
-        lines.append(f"{law:<9} {chi2:>10} {scat:>9} {fit.aic:>9.2f} "
-                     f"{fit.bic:>9.2f} {fit.aic - best:>7.2f}  {params}"
+        lines.append(f"{law:<9} {chi2:>10} {scat:>9} {criterion(fit.aic):>9} "
+                     f"{criterion(fit.bic):>9} {criterion(fit.aic - best):>7}  {params}"
                      + (f"  [on bound: {', '.join(fit.at_bound)}]" if fit.at_bound else ""))
         pad = f"{'':<9} {'':>10} {'':>9} {'':>9} {'':>9} {'':>7}  "
         if nd and per:
@@ -757,8 +758,8 @@ def format_table(cmp: LawComparison, error_source: str = "the given sigmas") -> 
         why += family_better(cmp.fits)
     lines += [
         "",
-        f"preferred law: {name[cmp.preferred]} (AIC(generic) - AIC(tls) = {cmp.delta_aic:+.2f}, "
-        f"BIC difference {cmp.delta_bic:+.2f}; evidence: "
+        f"preferred law: {name[cmp.preferred]} (AIC(generic) - AIC(tls) = {criterion(cmp.delta_aic, True)}, "
+        f"BIC difference {criterion(cmp.delta_bic, True)}; evidence: "
         f"{evidence_shown(cmp.evidence, cmp.delta_aic)}{why})",
         (f"TLS index a: not determined ({undetermined(fam)}); " if undetermined(fam) else
          f"TLS index a = {value_with_error(cmp.index, cmp.index_error)} (1: tanh, 0: 1 - e^-x); ")
@@ -907,7 +908,8 @@ def plot_comparison(cmp: LawComparison, stem: str | Path, loss_label: str = "1/Q
                     if undetermined(cmp.fits["family"]) else
                     f"Index a = {value_with_error(cmp.index, cmp.index_error)}")
                  + "\npreferred: "
-                 f"{cmp.preferred or 'none'} (ΔAIC {cmp.delta_aic:+.1f}); verdict: {cmp.verdict}",
+                 f"{cmp.preferred or 'none'} (ΔAIC {criterion(cmp.delta_aic, True, 1)}); "
+                 f"verdict: {cmp.verdict}",
                  fontsize=9)
     stem = Path(stem)
     out = []

@@ -35,6 +35,7 @@ import numpy as np
 from manybody.cli import fit_sweeps
 from manybody.cli.fit_outputs import (
     check_window,
+    criterion,
     frequency_hertz,
     make_out,
     note_ignored_columns,
@@ -388,11 +389,11 @@ def format_table(cmp: LossShiftComparison) -> str:
                                for n in f.parameter_names)  # every one: the background
             # was left out, so the loss curve could not be drawn from the table (bt197 F7)
             flags = "; ".join((*f.indeterminate, *f.unphysical))
-            lines.append(f"{law:<9} {_scatter(res):>19} {f.aic:>9.2f} {f.aic - best:>7.2f}  "
+            lines.append(f"{law:<9} {_scatter(res):>19} {criterion(f.aic):>9} {criterion(f.aic - best):>7}  "
                          f"{params}" + (f"  [{flags}]" if flags else ""))
         vd = cmp.verdicts[mode]
         lines.append(f"-> TLS index a = {value_with_error(vd.index, vd.index_error)}; preferred: "
-                     f"{vd.preferred or 'none'} (AIC(generic) - AIC(tls) = {vd.delta_aic:+.2f}, "
+                     f"{vd.preferred or 'none'} (AIC(generic) - AIC(tls) = {criterion(vd.delta_aic, True)}, "
                      f"evidence {evidence_shown(vd.evidence, vd.delta_aic)}); verdict: {vd.verdict}")
     lines += ["", consistency(cmp)]
     return "\n".join(lines)
@@ -534,7 +535,7 @@ def plot(cmp: LossShiftComparison, out: Path, name: str, loss_label: str = "1/Q"
     ax_s.legend(fontsize=7.5, loc="best")
     fig.suptitle(f"joint fit, shared F δ0: solid tanh(x/2), dashed 1 − e^−x; TLS index a = "
                  f"{value_with_error(vd.index, vd.index_error)}; preferred {vd.preferred or 'none'} "
-                 f"(ΔAIC {vd.delta_aic:+.1f}); verdict {vd.verdict}", fontsize=9)
+                 f"(ΔAIC {criterion(vd.delta_aic, True, 1)}); verdict {vd.verdict}", fontsize=9)
     return save_figure(fig, out, name, formats=("png", "pdf"))
 
 

@@ -92,6 +92,21 @@ def with_split_hint(message: str, tables, sweeping_power: bool = False) -> str:
     return f"{message}; {POWER_SPLIT_HINT}"
 
 
+#: Beyond this magnitude an information criterion (AIC, BIC, their differences) is printed in
+#: %g form: a chi2 of 1e21 (errors 1e-12 of the loss) printed '3752981457059351887872.00' and
+#: pushed the table's columns apart (bt219 F4).
+FIXED_LIMIT = 1e6
+
+
+def criterion(value: float, sign: bool = False, decimals: int = 2) -> str:
+    """An AIC, a BIC or a difference of them: ``decimals`` decimals up to ``FIXED_LIMIT``,
+    beyond it 4 significant digits in %g (scientific) form; ``sign``: always with its sign."""
+    plus = "+" if sign else ""
+    if math.isfinite(value) and abs(value) >= FIXED_LIMIT:
+        return f"{value:{plus}.4g}"
+    return f"{value:{plus}.{decimals}f}"
+
+
 def value_with_error(value: float, error: float) -> str:
     """``1.234 +- 0.056`` (4 and 2 significant digits); the value alone when the error is 0 or
     not finite."""
