@@ -184,3 +184,20 @@ def test_a_run_of_many_tls_with_a_gaussian_line_and_no_dephasing_is_warned():
     with warnings.catch_warnings():
         warnings.simplefilter("error", PhononLimitedWidthWarning)
         warn_if_beyond_rotating_wave(ModelParams(n_tls=1), probe)
+
+
+# bt217 F6: the Kramers-Kronig hints do not propose an option already in use ------------------
+
+
+@pytest.mark.parametrize("band", [None, "0.5,4"])
+def test_kramers_kronig_hints_check_a_band_in_use_rather_than_propose_it(tmp_path, capsys, band):
+    from test_data_faults_s61 import _single  # one loss table and twice its partner shift
+
+    loss, shift = _single(tmp_path, 2.0)
+    extra = ["--band", band] if band else []
+    assert main(["fit-data", loss, "--shift", shift, "--frequency", "5GHz", *extra,
+                 "--out", str(tmp_path / "o")]) == 0
+    causes = capsys.readouterr().out.split("Likely causes")[1]
+    assert ("--band LO,HI" in causes) is (band is None), causes
+    assert ("a band is in use" in causes) is (band is not None), causes
+    assert "--quasiparticle exp" in causes

@@ -453,9 +453,16 @@ def kk_hints(cmp: LossShiftComparison) -> list[str]:
         hints.append("a saturated drive: the loss curve's amplitude is below the unsaturated F "
                      "delta0 where the drive saturates the TLS (ratio above 1, as here); measure "
                      "lower powers, or give several power tables with --saturation")
-    hints.append("other channels than the TLS in the shift or the loss (quasiparticles or "
-                 "kinetic inductance: --quasiparticle exp; a density of TLS not flat about the "
-                 "frequency: --band LO,HI)")
+    # an option already in use is told to be checked, not proposed (bt217 F6: the band that
+    # caused the ratio was proposed as '--band LO,HI')
+    band = opts.get("band")
+    quasiparticles = ("--quasiparticle is in use: check its gap or --tc" if opts.get("quasiparticle")
+                      else "--quasiparticle exp")
+    density = (f"a band is in use ({band}): check its edges, or leave it out for the infinite "
+               "band" if band is not None else "--band LO,HI")
+    hints.append(f"other channels than the TLS in the shift or the loss (quasiparticles or "
+                 f"kinetic inductance: {quasiparticles}; a density of TLS not flat about the "
+                 f"frequency: {density})")
     if any(r < 0 for r, _ in kk.ratios.values()):
         hints.append("a negative ratio: the sign of the shift (f(T) - f(T_ref) is expected) or "
                      "a loss falling with temperature the wrong way (negative loss amplitude)")
