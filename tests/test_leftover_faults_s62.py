@@ -6,12 +6,14 @@ F11)."""
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import manybody as mb
 from manybody.cli.app import build_parser, main
+from manybody.cli.info import _moved_note
 from manybody.config.model import ModelParams, RandomMatrixParams, TLSParams
 from manybody.config.probe import SaturationDrive
 from manybody.config.solver import ChebyshevParams
@@ -201,3 +203,18 @@ def test_kramers_kronig_hints_check_a_band_in_use_rather_than_propose_it(tmp_pat
     assert ("--band LO,HI" in causes) is (band is None), causes
     assert ("a band is in use" in causes) is (band is not None), causes
     assert "--quasiparticle exp" in causes
+
+
+# bt216 F3: info on a moved checkpoint names its output by an absolute path --------------------
+
+
+def test_the_moved_checkpoint_note_gives_an_output_that_works_in_the_recorded_folder(
+        tmp_path, monkeypatch):
+    """The recorded command runs in its own folder; '-o copy/b.nc' relative to where info was
+    asked named another file there."""
+    argv = ["manybody", "run", "s.toml", "-o", "a.nc"]
+    here = tmp_path / "elsewhere"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    note = _moved_note(argv, str(tmp_path / "original"), Path("copy") / "b.nc")
+    assert f"give -o {here / 'copy' / 'b.nc'} in it" in note, note

@@ -385,6 +385,9 @@ def _with_spec_copy(argv: list[str], cwd: Any, directory: Path | None,
         where = ("" if copy is None else f", and the checkpoint's copy of it ({_quoted(copy)}) "
                  + (changed if changed == "is gone"
                     else f"{changed}: a rerun with it would not resume this checkpoint"))
+        if stream:  # nothing to put back at /dev/stdin: the text is fed again (bt216 F4)
+            return argv, (f"{problem}{where}: feed the command that wrote it the spec the run "
+                          "started with again (its digest is spec_sha256 above)"), False
         return argv, (f"{problem}{where}: put back the spec the run started with (its digest is "
                       "spec_sha256 above) and rerun the command that wrote it"), False
     at = len(argv) - 1 - argv[::-1].index(spec)
@@ -440,8 +443,11 @@ def _moved_note(argv: list[str], cwd: Any, output: Path | None,
                 f"rename it to that name, or to OUT.nc{CHECKPOINT_SUFFIX} and give -o OUT.nc")
     if os.path.abspath(named) == os.path.abspath(output):
         return ""
+    # the absolute path: the command runs in the recorded folder, where a path relative to
+    # here names another file (a tester, bt216 F3)
     return (f"; but this checkpoint was copied or moved: that command writes {_quoted(named)} "
-            f"and resumes its checkpoint, so to resume this one give -o {_quoted(output)} in it")
+            f"and resumes its checkpoint, so to resume this one give -o "
+            f"{_quoted(os.path.abspath(output))} in it")
 
 
 def _lock_state(directory: Path) -> str:
