@@ -32,8 +32,17 @@ from manybody.simulation.solvers.chebyshev.plan import (
 from manybody.simulation.solvers.chebyshev.sharing import shares
 from manybody.simulation.solvers.memory import available_memory, fraction_remedy
 
-__all__ = ["check_chebyshev_memory", "check_realisation_memory", "chebyshev_minimum_bytes",
-           "dense_operator_bytes", "estimate_resources", "uses_matrix_free"]
+__all__ = ["EARLY_RATE_FRACTION", "check_chebyshev_memory", "check_realisation_memory",
+           "check_time_budget", "chebyshev_minimum_bytes", "dense_operator_bytes",
+           "estimate_resources", "minimum_seconds", "uses_matrix_free"]
+
+#: The a-priori lower bound of a solve's time (:func:`minimum_seconds`) counts each product with H
+#: at this fraction of the cost model (SECONDS_PER_NONZERO per stored entry): the plan's own
+#: estimate uses the measured rate, and the early refusal must not refuse what the plan would
+#: accept. Measured (helper-222, 2 threads): matrix-free products at 1.9-2e-10 s per entry
+#: (N = 14-16), sparse at 6e-10 (N = 12) to 1.2e-9 (N = 9); with 0.25 one plan of 54 (N = 14,
+#: independent TLS) was estimated below the bound. 0.02 leaves a factor ~8 for faster machines.
+EARLY_RATE_FRACTION = 0.02
 
 
 def estimate_resources(
@@ -124,6 +133,90 @@ def estimate_resources(
     memory = operators * 2 + work
     return {"memory_bytes": float(memory), "seconds": seconds, "n_moments": m_max,
             "n_rungs": len(rungs), "dimension": dim}
+
+
+def _half_width_lower_bound(real) -> float:
+    """A lower bound (K) of the half-width (E_max - E_0)/2 of H from the realisation alone.
+
+    H = H_0 + V with H_0 the independent TLS, whose spectrum spans exactly [-S, S],
+    S = sum_i E_i / 2; every term of V (couplings K_ij times a product of two Pauli matrices of
+    norm 1, a random-matrix term of norm about its weight) moves each eigenvalue by at most
+    ||V|| <= sum |K_ij| + weight (Weyl), so E_max - E_0 >= 2 (S - ||V||). 0 where that is
+    negative."""
+    if real.energies is None:
+        return 0.0
+    coupling = sum(float(np.sum(np.abs(np.triu(k, 1)))) if key in ("zz", "xx")
+                   else float(np.sum(np.abs(k))) for key, k in real.couplings.items())
+    if real.random_matrix is not None:
+        coupling += 2.0 * real.random_matrix.weight  # radius-1 GOE (or levels on [0, weight])
+    return max(0.5 * float(np.sum(real.energies)) - coupling, 0.0)
+
+
+def minimum_seconds(real, frequencies, temperatures, broadening: Broadening,
+                    params: ChebyshevParams, velocity: bool = True) -> float:
+    """A lower bound (s) of the time :func:`.plan.plan_solve` estimates for a solve, from the
+    realisation alone: nothing built, no spectral bounds (the ARPACK step on the 2^N operator,
+    128 s at N = 24; bt220 F4).
+
+    Per vector and rung the plan counts the Boltzmann filter's terms and at least 2 (M + 1)
+    products with H (both recursions), plus GEMMs. Here, with the half-width bounded below
+    (:func:`_half_width_lower_bound`), the filter's terms of that half-width, M that needed for
+    that half-width and the narrowest window the plan allows (``window_temperatures`` T0 above
+    E_0; at least 16, or ``n_moments``, capped at the moments allowed), products at
+    EARLY_RATE_FRACTION of the cost model, no GEMMs, and the largest rung alone (rungs may share
+    their k-recursion). ``params`` as :func:`.plan.check_params` resolved it for D.
+    """
+    w = np.atleast_1d(np.asarray(frequencies, dtype=float))
+    t = np.atleast_1d(np.asarray(temperatures, dtype=float))
+    dim = real.dimension
+    half = _half_width_lower_bound(real)
+    limit = params.n_moments if params.n_moments is not None else params.max_moments
+    flips = int(np.count_nonzero(real.tunnelling)) if real.tunnelling is not None else 0
+    t_mv = EARLY_RATE_FRACTION * SECONDS_PER_NONZERO * dim * (1 + flips)
+    n_vec = dim if params.trace == "exact" else params.n_vectors
+    eta = narrowest_width(broadening, w)
+    largest = 0.0
+    for t0, served in build_ladder(t, params):
+        if params.n_moments is not None:
+            m = params.n_moments
+        elif half > 0:
+            scale = SpectralScale(lower=-half, upper=half, ground=-half)
+            rung = window_rung(t0, served, scale.ground + params.window_temperatures * t0, eta,
+                               scale.upper)
+            beta_excess = 1.0 / float(np.min(t[served])) - 1.0 / t0
+            m = min(max(16, required_moments(scale, rung, w, broadening, params.truncation_tol,
+                                             velocity, beta_excess)), limit)
+        else:
+            m = 16
+        c = 0.5 * half / t0
+        terms = exponential_coefficients(c).size if c < 1e5 else int(c + 12.0 * math.sqrt(c))
+        largest = max(largest, (terms + 2 * (m + 1)) * t_mv)
+    return n_vec * largest
+
+
+def check_time_budget(real, frequencies, temperatures, broadening: Broadening,
+                      params: ChebyshevParams, velocity: bool = True) -> None:
+    """Refuse, before any operator is built or the spectral bounds are found, a solve whose
+    a-priori lower bound of time (:func:`minimum_seconds`) exceeds ``params.max_seconds``; the
+    plan checks its own estimate against it later (:func:`.plan.plan_solve`). Nothing is done
+    without ``max_seconds``, and nothing here changes a solve that goes ahead.
+
+    Raises
+    ------
+    ValueError
+        Naming the bound, max_seconds, N and what to change.
+    """
+    if params.max_seconds is None:
+        return
+    seconds = minimum_seconds(real, frequencies, temperatures, broadening, params, velocity)
+    if seconds > params.max_seconds:
+        n_vec = real.dimension if params.trace == "exact" else params.n_vectors
+        raise ValueError(
+            f"the chebyshev solve is estimated at more than {seconds:.3g} s (> max_seconds="
+            f"{params.max_seconds:g}) before its spectral bounds are found (n_tls={real.n_tls}, "
+            f"D = {real.dimension}, {n_vec} vectors; a lower bound from the realisation's TLS "
+            "energies and couplings); use fewer TLS or vectors, a wider kernel or fewer low "
+            "temperatures")
 
 
 #: Dimension above which ``chebyshev.operator = "auto"`` applies H matrix-free (the solver's

@@ -162,6 +162,7 @@ from manybody.simulation.solvers.chebyshev.resources import (
     chebyshev_minimum_bytes,
     check_chebyshev_memory,
     check_realisation_memory,
+    check_time_budget,
     dense_operator_bytes,
     uses_matrix_free,
 )
@@ -396,8 +397,13 @@ def chebyshev_absorption(
     normalisation = v.positive("normalisation", normalisation)
     seq = _seed_sequence(seed)
     broadening.warn_if_wider_than_frequency(w)  # as dense ED's absorption (a break test, 53)
+    check_realisation_memory(real, params)  # before the time: N = 30 is refused in 1 ms
+    # max_seconds before H is built and its spectral bounds found (ARPACK on the 2^N operator:
+    # 128 s at N = 24 before "estimated at 3.56e3 s (> max_seconds=5)"; bt220 F4)
+    check_time_budget(real, w, t, broadening, params, "velocity_shift" in observables)
     ops = ChebyshevOperators(real, params)
-    raw, plan, extra = respond_with_plan(ops, w, t, broadening, params, seq, observables)
+    raw, plan, extra = respond_with_plan(ops, w, t, broadening, params, seq, observables,
+                                         checked=True)
     values = physical_observables(raw, normalisation, ("absorption", *observables), errors=True)
     for rung in extra["diagnostics"]:
         rung["truncation_error"] = abs(normalisation) * rung["truncation_error"]
@@ -434,6 +440,8 @@ def plan_chebyshev(
                                     "velocity_shift" in observables)
     params = check_params(params, _checked_realisation(real).dimension)
     seq = _seed_sequence(seed)
+    check_realisation_memory(real, params)
+    check_time_budget(real, w, t, broadening, params, "velocity_shift" in observables)
     ops = ChebyshevOperators(real, params)
     threads = ops.gemm_threads()
     # a small D runs wholly on one thread, the compiled kernels too: their parallel regions
@@ -516,6 +524,7 @@ class ChebyshevOperators:
 
     def __init__(self, real, params: ChebyshevParams) -> None:
         check_realisation_memory(real, params)  # the lower bound, before anything is built
+        self.realisation = real  # for the a-priori time bound (resources.check_time_budget)
         self.fallback = None
         self.dimension = real.dimension
         # T in units of a power of two near its scale (exact in any precision), the responses
@@ -567,13 +576,18 @@ class ChebyshevOperators:
         return 1 if self.threads == 1 else blas_thread_count()
 
 
-def respond_with_plan(ops: ChebyshevOperators, w, t, broadening, params, seq, observables
-                      ) -> tuple[Responses, Plan, dict]:
+def respond_with_plan(ops: ChebyshevOperators, w, t, broadening, params, seq, observables,
+                      checked: bool = False) -> tuple[Responses, Plan, dict]:
     """Raw responses of a realisation (im_chi, re_chi, specific heat and their error components),
     its plan, and per-rung diagnostics and the rung serving each temperature. A stochastic trace
     of a tiny D becomes exact here (:func:`.plan.check_params`), for a sweep's realisations as
-    for :func:`chebyshev_absorption` (before a reviewer's check in session 24 only the latter)."""
+    for :func:`chebyshev_absorption` (before a reviewer's check in session 24 only the latter).
+    ``max_seconds`` is checked against an a-priori bound (:func:`.resources.check_time_budget`)
+    before the spectral bounds are found, unless ``checked`` says the caller did."""
     params = check_params(params, ops.dimension)
+    if not checked:  # max_seconds before the spectral bounds (a sweep's realisations)
+        check_time_budget(ops.realisation, w, t, broadening, params,
+                          "velocity_shift" in observables)
     threads = ops.gemm_threads()
     # a small D runs wholly on one thread, the compiled kernels too: their parallel regions
     # gained nothing there, and on a loaded machine each one's wake-up cost up to 250x the
