@@ -50,6 +50,13 @@ def _check_x(x) -> np.ndarray:
     return v.positive_array("x", x)
 
 
+def _shaped(x, values: np.ndarray) -> np.ndarray:
+    """``values`` (1-d, one per x) in the shape of ``x``: a 0-d result for a number, as the loss
+    laws (:func:`manybody.laws.shapes.law_tls`) give; a number gave shape (1,) though the
+    docstrings said "same shape" (bt220 F2)."""
+    return values.reshape(()) if np.ndim(x) == 0 else values
+
+
 @dataclass(frozen=True)
 class ResonantDensity:
     """A resonant density of the loss that is not flat: rho(nu) over nu = w'/w, tabulated and
@@ -143,20 +150,21 @@ def shift_tls(x) -> np.ndarray:
 
     Parameters
     ----------
-    x : array_like
+    x : float or array_like, shape (n,)
         x = w / T > 0.
 
     Returns
     -------
     numpy.ndarray
-        S(x), same shape: -> 0 for x -> inf (as -pi^2/(6 x^2)), minimum -0.208 at x = 2.27,
-        ln(1/x) + const for x -> 0. df/f0 = (F delta0 / pi) S.
+        S(x), same shape (0-d for a number): -> 0 for x -> inf (as -pi^2/(6 x^2)), minimum
+        -0.208 at x = 2.27, ln(1/x) + const for x -> 0. df/f0 = (F delta0 / pi) S.
 
     Raises
     ------
     ValueError
-        x not positive and finite.
+        x not positive and finite, or of more than one dimension.
     """
+    given = x
     x = _check_x(x)
     y = np.minimum(x, _TLS_SERIES_FROM) / (2.0 * math.pi)
     closed = psi(0.5 + 1j * y).real - np.log(y)
@@ -166,7 +174,7 @@ def shift_tls(x) -> np.ndarray:
     x2 = x * x
     series = -(math.pi**2 / 6.0 + (7.0 * math.pi**4 / 60.0
                                    + 31.0 * math.pi**6 / 126.0 / x2) / x2) / x2
-    return np.where(x >= _TLS_SERIES_FROM, series, closed)
+    return _shaped(given, np.where(x >= _TLS_SERIES_FROM, series, closed))
 
 
 def _scaled_ei(y: np.ndarray) -> np.ndarray:
@@ -214,16 +222,24 @@ def shift_generic(x, band=None) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        S(x): -> 0 for x -> inf (as -1/x^2 for the infinite band), ln(1/x) + const for x -> 0.
+        S(x), the shape of x (0-d for a number): -> 0 for x -> inf (as -1/x^2 for the infinite
+        band), ln(1/x) + const for x -> 0.
 
     Raises
     ------
     ValueError
-        x not positive and finite; band edges outside 0 <= nu_lo < 1 < nu_hi.
+        x not positive and finite, or of more than one dimension; band edges outside
+        0 <= nu_lo < 1 < nu_hi.
     """
+    given = x
     x = _check_x(x)
     if _density(band) is not None:
-        return shift_numerical(x, lambda u: np.exp(-u), band)
+        return _shaped(given, shift_numerical(x, lambda u: np.exp(-u), band))
+    return _shaped(given, _generic(x, band))
+
+
+def _generic(x: np.ndarray, band) -> np.ndarray:
+    """:func:`shift_generic` of a checked 1-d x for a flat band."""
     lo, hi = check_band(band)
     with np.errstate(over="ignore", invalid="ignore"):
         if lo == 0.0 and math.isinf(hi):
@@ -264,8 +280,9 @@ def shift_numerical(x, remainder, band=None) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        S(x), shape of x.
+        S(x), shape of x (0-d for a number).
     """
+    given = x
     x = _check_x(x)
     lo, hi = check_band(band)
     flat = x.reshape(-1, 1)
@@ -300,7 +317,7 @@ def shift_numerical(x, remainder, band=None) -> np.ndarray:
         s, ws = panels(np.log(bottom), np.full_like(flat, math.log(1.0 - d)))
         nu = np.exp(s)
         total += np.sum(ws * nu * f(nu) / (nu - 1.0), axis=1)
-    return total.reshape(x.shape)
+    return _shaped(given, total.reshape(x.shape))
 
 
 def family_remainder(u, index: float) -> np.ndarray:
@@ -312,7 +329,8 @@ def family_remainder(u, index: float) -> np.ndarray:
 
 def shift_values(law: str, x, index: float | None = None, band=None) -> np.ndarray:
     """The partner S(x) of the law named ``law`` ("tls", "generic" or "family" with TLS index
-    ``index``, default 0), for a flat loss over ``band`` (default the infinite band).
+    ``index``, default 0), for a flat loss over ``band`` (default the infinite band); the shape
+    of x (a number gives a 0-d result, an array of shape (n,) one of that shape).
 
     The TLS law with a finite band and the family are computed numerically
     (:func:`~manybody.laws.shift.shift_numerical`); TLS (infinite band) and generic in closed form.
