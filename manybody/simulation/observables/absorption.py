@@ -119,14 +119,18 @@ def model_transition_scale(model) -> float:
 #: 1 kHz gave Q_rel ~ 1e-10 without a word, a tester).
 _FAR_ABOVE_WHY = {
     "absorption": "the absorption there comes only from the tails of lines far away",
+    "velocity_shift": "the velocity shift there comes only from the tails of lines far away",
     "saturation": "the saturation there comes only from the tails of lines far away",
     "relaxation_absorption": "the relaxation absorption assumes hbar w << E (Jaeckle) and is ~0 "
                              "there",
     "relaxation_velocity_shift": "the relaxation velocity shift assumes hbar w << E (Jaeckle) and "
                                  "is ~0 there",
 }
-#: The observables a probe frequency far above the lines is warned about for (the resonant
-#: velocity shift is not: off resonance is its regime).
+#: The observables a probe frequency far above the lines is warned about for. The resonant
+#: velocity shift joined in session 62: off resonance is its regime, but below the lines (an
+#: ultrasonic w, warned about by nothing); far above every line it is the ~1/w^2 tail of lines
+#: far away, and 5 typed for 5 GHz gave 0.0021 without a word where the absorption warned (bt220
+#: F5).
 FAR_ABOVE_OBSERVABLES = tuple(_FAR_ABOVE_WHY)
 _UNITS_HINT = (f"frequencies are w = h f / k_B in K: 1 kHz is {KELVIN_PER_GHZ * 1e-6:.2g} K, "
                f"1 GHz is {KELVIN_PER_GHZ:.3g} K")
@@ -139,7 +143,8 @@ def _far_above_reasons(names) -> str:
     parts = []
     if resonant:
         verb = "come" if len(resonant) > 1 else "comes"
-        parts.append(f"the {' and '.join(resonant)} there {verb} only from the tails of lines "
+        parts.append(f"the {' and '.join(n.replace('_', ' ') for n in resonant)} there {verb} "
+                     "only from the tails of lines "
                      "far away")
     parts += [_FAR_ABOVE_WHY[n] for n in names if n.startswith("relaxation")]
     return "; ".join(parts)
@@ -159,8 +164,8 @@ def warn_if_far_above_spectrum(model, probe, stacklevel: int = 2) -> None:
     ----------
     model : manybody.config.model.ModelParams
     probe : manybody.config.probe.Probe
-        Only its :data:`FAR_ABOVE_OBSERVABLES` are guarded ("absorption", "saturation" and the
-        relaxation terms; the resonant velocity shift is not).
+        Only its :data:`FAR_ABOVE_OBSERVABLES` are guarded ("absorption", "velocity_shift",
+        "saturation" and the relaxation terms).
     stacklevel : int
         Of the warning (:class:`FarAboveSpectrumWarning`), as :func:`warnings.warn`'s.
     """
@@ -775,9 +780,9 @@ def _thermal_response(spectrum, stress_elements, frequencies, temperatures, broa
     # a run warns at its preflight (runs.spec); the functions of the API warn here (a tester)
     broadening.warn_if_wider_than_frequency(frequencies, stacklevel=3)
     widest = driven_line_scale(spectrum.energies, stress_elements)
-    if not dispersive:
-        warn_if_far_above_lines(spectrum, stress_elements, frequencies, "absorption",
-                                widest=widest)
+    # the velocity shift too: the same arguments, the same unit slip (bt220 F5)
+    warn_if_far_above_lines(spectrum, stress_elements, frequencies,
+                            "velocity_shift" if dispersive else "absorption", widest=widest)
     warn_if_far_above_temperatures(temperatures, widest, "temperatures", "every line the stress "
                                    "drives in this spectrum (the widest is", stacklevel=4)
     im, re = resonant_responses(spectrum, stress_elements, frequencies, temperatures, broadening,
@@ -931,6 +936,13 @@ def velocity_shift(
     numpy.ndarray
         delta v / v, shape (n_T, n_w), defined up to a temperature-independent constant only
         through the model's own spectrum (no constant is subtracted).
+
+    Warns
+    -----
+    FarAboveSpectrumWarning
+        As :func:`absorption`: a frequency above ten times the widest line the stress drives
+        (the shift there is the ~1/w^2 tail of lines far away; most likely GHz typed as K), or
+        temperatures all far above it.
 
     Raises
     ------
