@@ -157,6 +157,28 @@ def real(name: str, value: Any, *, allow_nonfinite: bool = False) -> float:
     return out
 
 
+def single(name: str, value: Any) -> Any:
+    """``value`` itself, or the one element of an array (or list or tuple) of size 1, for the
+    scalar arguments of the API (a temperature or frequency): neighbouring functions take
+    arrays there, and ``temps[i:i + 1]`` was refused as "not a real number" (bt220 F3). The
+    element is checked by the caller (:func:`positive` etc.).
+
+    Raises
+    ------
+    TypeError
+        An array of more than one element (or none), naming its shape.
+    """
+    if isinstance(value, np.ndarray | list | tuple):
+        arr = value if isinstance(value, np.ndarray) else np.asarray(value, dtype=object)
+        if arr.size != 1:
+            raise TypeError(f"{name} must be one number (int or float, or an array of one "
+                            f"element), got an array of shape {arr.shape}; call once per value")
+        if isinstance(value, np.ndarray):
+            return value.reshape(())
+        return arr.reshape(-1)[0]
+    return value
+
+
 def finite(name: str, value: Any) -> float:
     """A finite real number, as a float."""
     return real(name, value)

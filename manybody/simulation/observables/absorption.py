@@ -1010,7 +1010,8 @@ def transition_lines(
     stress_elements : array_like
         T_mn (K per unit strain), real, shape (D, D).
     temperature : float
-        T (K), finite and > 0.
+        T (K), finite and > 0 (an array of one element is taken as its number; a longer one is
+        refused: call once per temperature).
     min_weight : float
         Drop lines with |T_mn|^2 <= min_weight (K^2), finite and >= 0.
 
@@ -1028,7 +1029,7 @@ def transition_lines(
         negative or not finite.
     """
     stress_elements = _check_stress(check_spectrum(spectrum), stress_elements)
-    temperature = v.positive("temperature", temperature)
+    temperature = v.positive("temperature", v.single("temperature", temperature))
     min_weight = v.non_negative("min_weight", min_weight)
     p = boltzmann_weights(spectrum.energies, [temperature])[0]
     e = spectrum.energies

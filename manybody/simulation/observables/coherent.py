@@ -102,7 +102,7 @@ def lindblad_steady_state(
     if t.shape != (dim, dim) or gamma.shape != (dim, dim) or k.shape != (dim,):
         raise ValueError(f"stress_elements and rates must be ({dim}, {dim}) and photon_number "
                          f"({dim},), got {t.shape}, {gamma.shape}, {k.shape}")
-    w = v.positive("frequency", frequency)
+    w = v.positive("frequency", v.single("frequency", frequency))
     e0 = v.non_negative("amplitude", amplitude)
     gamma_phi = v.non_negative("dephasing_rate", dephasing_rate)
     coupled = np.abs(k[:, None] - k[None, :]) == 1

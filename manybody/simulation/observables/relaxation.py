@@ -177,7 +177,7 @@ def _check_common(energies, temperature, rate_prefactor, stress_scale):
     energies = v.real_array("energies", energies)
     if energies.ndim != 1 or energies.size == 0:
         raise ValueError(f"energies must be a non-empty 1-d array, got shape {energies.shape}")
-    return (energies, v.positive("temperature", temperature),
+    return (energies, v.positive("temperature", v.single("temperature", temperature)),
             check_rate_prefactor("rate_prefactor", rate_prefactor),
             check_stress_scale(stress_scale))
 
@@ -412,7 +412,7 @@ class _MasterEquation:
         return generator
 
     def modes(self, temperature, method, frequencies, rtol, population_cutoff) -> RelaxationModes:
-        temperature = v.positive("temperature", temperature)
+        temperature = v.positive("temperature", v.single("temperature", temperature))
         p = boltzmann_weights(self.energies, [temperature])[0]
         kept = _kept_states(p, population_cutoff)
         a = np.sqrt(p[:kept]) * (self.diagonal[:kept] - p @ self.diagonal)
@@ -453,7 +453,7 @@ def symmetrised_rate_matrix(
     Degenerate eigenspaces are first rotated as in :func:`resolve_degeneracies`.
     """
     eq = _MasterEquation(spectrum, stress_elements, rate_prefactor, stress_scale, bath_elements)
-    p = boltzmann_weights(eq.energies, [v.positive("temperature", temperature)])[0]
+    p = boltzmann_weights(eq.energies, [v.positive("temperature", v.single("temperature", temperature))])[0]
     if np.any(p == 0):
         raise ValueError(f"temperature {temperature!r} K is too low for a symmetrised matrix over "
                          "all states (occupations underflow); use relaxation_modes")
@@ -733,7 +733,7 @@ def jackle_rate(asymmetry, tunnelling, temperature: float, rate_prefactor: float
     eps = v.real_array("asymmetry", asymmetry)
     delta = v.real_array("tunnelling", tunnelling, eps.shape)
     e = np.hypot(eps, delta)
-    temperature = v.positive("temperature", temperature)
+    temperature = v.positive("temperature", v.single("temperature", temperature))
     prefactor = check_rate_prefactor("rate_prefactor", rate_prefactor)
     # E coth(E/2T) -> 2T as E -> 0 (the E = 0 TLS was 0/0 = NaN, a tester, session 34)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -205,7 +205,7 @@ def _check(energies, stress_elements, frequency, dephasing_rate, line):
     # SaturationDrive's rules (bt211 F5), but for phonon-limited Lorentzian widths: one TLS's
     # T2 = 2 T1 is the Bloch limit the tests check (a pair without any width is refused below)
     gamma_phi, _ = check_drive_line("", dephasing_rate, line, require_dephasing=False)
-    return energies, elements, v.positive("frequency", frequency), gamma_phi
+    return energies, elements, v.positive("frequency", v.single("frequency", frequency)), gamma_phi
 
 
 #: Largest share of the driven lines' widths that phonon rates may make in a spectrum of more than
@@ -245,7 +245,8 @@ def saturated_absorption(
     frequency : float
         Drive w = hbar omega / k_B (K), > 0.
     temperature : float
-        T (K), > 0.
+        T (K), > 0. Each of the two may be an array of one element (taken as its number); a
+        longer one is refused (call once per value).
     amplitudes : array_like, shape (A,)
         Strain amplitudes e0 (dimensionless), finite, >= 0; Omega_nm = e0 |T_mn| k_B / hbar.
     rate_prefactor : float
@@ -301,7 +302,7 @@ def saturated_absorption(
     # NaN, -1 and 0 gave NaN, negative and zero Q^-1 silently (a helper, session 36)
     normalisation = v.positive("normalisation", normalisation)
     e0 = drive_amplitudes(amplitudes)
-    temperature = v.positive("temperature", temperature)
+    temperature = v.positive("temperature", v.single("temperature", temperature))
     # the probe layer's unit checks (observe and a run's preflight warn per model; bt211 F5)
     widest = driven_line_scale(energies, elements)
     warn_if_far_above_lines(energies, elements, np.array([w]), "saturation", stacklevel=3,
@@ -495,8 +496,8 @@ def critical_amplitude(frequency: float, temperature: float, rate_prefactor: flo
     float
         e0_c (dimensionless strain).
     """
-    w = v.positive("frequency", frequency)
-    t = v.positive("temperature", temperature)
+    w = v.positive("frequency", v.single("frequency", frequency))
+    t = v.positive("temperature", v.single("temperature", temperature))
     prefactor = check_rate_prefactor("rate_prefactor", rate_prefactor)
     gamma_phi = v.non_negative("dephasing_rate", dephasing_rate)
     rabi_per_strain = v.positive("stress_scale", stress_scale) * OMEGA_PER_KELVIN
