@@ -176,7 +176,7 @@ def test_observables_from_a_generator_are_all_computed(bare):
 
 
 def test_too_many_fixed_moments_name_the_option(bare):
-    with pytest.raises(MemoryError, match=r"use fewer moments \(chebyshev.n_moments\)"):
+    with pytest.raises(MemoryError, match=r"or fewer moments \(chebyshev.n_moments\)"):
         ch.chebyshev_absorption(bare[0], [0.1], [0.1], KERNEL,
                                 ChebyshevParams(n_vectors=2, n_moments=65536), seed=1)
 
