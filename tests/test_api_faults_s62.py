@@ -70,6 +70,23 @@ def test_a_sweeps_realisation_is_refused_before_the_spectral_bounds(monkeypatch)
                              params, np.random.SeedSequence(1), ch.CHEBYSHEV_OBSERVABLES)
 
 
+def test_the_measured_rate_refuses_before_the_spectral_bounds(monkeypatch):
+    """Where the cost model's reduced rate lets a solve through, the rate measured on the built
+    H refuses it before ARPACK (a dipolar N = 22 ran 110 s of it under max_seconds = 60)."""
+    monkeypatch.setattr(resources, "EARLY_RATE_FRACTION", 1e-12)  # the first check passes
+    real = _uniform(14)
+    params = ChebyshevParams(max_seconds=1e-3)
+    resources.check_time_budget(real, [0.1], [0.1], mb.Broadening(width=0.02),
+                                ch.check_params(params, real.dimension))
+    ops = ch.ChebyshevOperators(real, params)
+    monkeypatch.setattr(ch, "spectral_bounds", lambda *a, **k: (_ for _ in ()).throw(
+        AssertionError("ARPACK ran before the max_seconds refusal")))
+    with pytest.raises(ValueError, match="before its spectral bounds are found"):
+        ch.respond_with_plan(ops, np.array([0.1]), np.array([0.1]), mb.Broadening(width=0.02),
+                             params, np.random.SeedSequence(1), ch.CHEBYSHEV_OBSERVABLES,
+                             checked=True)
+
+
 @pytest.mark.parametrize("n, couplings", [(6, 0.0), (9, 0.02), (12, 0.3)])
 def test_the_early_bound_lies_below_the_plans_estimate(n, couplings):
     """The a-priori bound must not refuse what the plan accepts: measured 0.03 of the plan's

@@ -138,22 +138,60 @@ def estimate_resources(
 def _half_width_lower_bound(real) -> float:
     """A lower bound (K) of the half-width (E_max - E_0)/2 of H from the realisation alone.
 
-    H = H_0 + V with H_0 the independent TLS, whose spectrum spans exactly [-S, S],
-    S = sum_i E_i / 2; every term of V (couplings K_ij times a product of two Pauli matrices of
-    norm 1, a random-matrix term of norm about its weight) moves each eigenvalue by at most
-    ||V|| <= sum |K_ij| + weight (Weyl), so E_max - E_0 >= 2 (S - ||V||). 0 where that is
-    negative."""
+    Variational: E_0 <= <psi|H|psi> <= E_max for every state psi. Two families of states:
+
+    * the product states of every TLS in its own excited (ground) state: TLS energies +-S,
+      S = sum_i E_i / 2, and a two-body term K_ij s^a_i s^b_j has the same expectation in both
+      (each factor changes sign), so E_max - E_0 >= 2 S whatever the couplings (S - sum |K_ij|
+      of Weyl's bound was 0 for a dipolar glass of N ~ 20);
+    * s^z basis states, whose energy is the diagonal eps.s/2 + sum_{i<j} K^zz_ij s_i s_j: the
+      largest and smallest a greedy single-flip search finds (:func:`_ising_extremes`), which
+      the couplings widen where they dominate the fields.
+
+    A random-matrix term moves each expectation by at most its norm (about its weight:
+    radius-1 GOE, or levels on [0, weight]; taken as twice the weight), so the half-width by at
+    most that."""
     if real.energies is None:
         return 0.0
-    coupling = sum(float(np.sum(np.abs(np.triu(k, 1)))) if key in ("zz", "xx")
-                   else float(np.sum(np.abs(k))) for key, k in real.couplings.items())
-    if real.random_matrix is not None:
-        coupling += 2.0 * real.random_matrix.weight  # radius-1 GOE (or levels on [0, weight])
-    return max(0.5 * float(np.sum(real.energies)) - coupling, 0.0)
+    half = 0.5 * float(np.sum(real.energies))
+    zz = real.couplings.get("zz")
+    if zz is not None:
+        low, high = _ising_extremes(np.asarray(real.asymmetry, dtype=float),
+                                    np.asarray(zz, dtype=float))
+        half = max(half, 0.5 * (high - low))
+    extra = 2.0 * real.random_matrix.weight if real.random_matrix is not None else 0.0
+    return max(half - extra, 0.0)
+
+
+def _ising_extremes(eps: np.ndarray, coupling: np.ndarray) -> tuple[float, float]:
+    """The smallest and largest diagonal energy eps.s/2 + s.K.s/2 (K symmetric, zero diagonal)
+    a greedy single-flip search reaches from the field-aligned configurations and the uniform
+    ones: true energies of s^z basis states, not the extremes (O(N^2) per start)."""
+    k = coupling - np.diag(np.diag(coupling))
+    n = eps.size
+    aligned = np.where(eps >= 0, 1.0, -1.0)
+    found = []
+    for sign in (1.0, -1.0):  # maximise, then minimise (sign * energy)
+        best = -math.inf
+        for start in (aligned, -aligned, np.ones(n), -np.ones(n)):
+            spins = start.copy()
+            field = 0.5 * eps + k @ spins
+            for _ in range(10 * n):
+                gain = -2.0 * sign * spins * field  # change of sign * energy on flipping i
+                i = int(np.argmax(gain))
+                if gain[i] <= 0:
+                    break
+                spins[i] = -spins[i]
+                field += 2.0 * spins[i] * k[:, i]
+            best = max(best, sign * float(0.5 * eps @ spins + 0.5 * spins @ k @ spins))
+        found.append(sign * best)
+    high, low = found
+    return low, high
 
 
 def minimum_seconds(real, frequencies, temperatures, broadening: Broadening,
-                    params: ChebyshevParams, velocity: bool = True) -> float:
+                    params: ChebyshevParams, velocity: bool = True,
+                    seconds_per_product: float | None = None) -> float:
     """A lower bound (s) of the time :func:`.plan.plan_solve` estimates for a solve, from the
     realisation alone: nothing built, no spectral bounds (the ARPACK step on the 2^N operator,
     128 s at N = 24; bt220 F4).
@@ -164,7 +202,9 @@ def minimum_seconds(real, frequencies, temperatures, broadening: Broadening,
     that half-width and the narrowest window the plan allows (``window_temperatures`` T0 above
     E_0; at least 16, or ``n_moments``, capped at the moments allowed), products at
     EARLY_RATE_FRACTION of the cost model, no GEMMs, and the largest rung alone (rungs may share
-    their k-recursion). ``params`` as :func:`.plan.check_params` resolved it for D.
+    their k-recursion). ``params`` as :func:`.plan.check_params` resolved it for D;
+    ``seconds_per_product`` (s per product with one vector), where given, replaces the
+    products' cost model (a measured rate, already reduced by the caller's safety fraction).
     """
     w = np.atleast_1d(np.asarray(frequencies, dtype=float))
     t = np.atleast_1d(np.asarray(temperatures, dtype=float))
@@ -172,7 +212,8 @@ def minimum_seconds(real, frequencies, temperatures, broadening: Broadening,
     half = _half_width_lower_bound(real)
     limit = params.n_moments if params.n_moments is not None else params.max_moments
     flips = int(np.count_nonzero(real.tunnelling)) if real.tunnelling is not None else 0
-    t_mv = EARLY_RATE_FRACTION * SECONDS_PER_NONZERO * dim * (1 + flips)
+    t_mv = (EARLY_RATE_FRACTION * SECONDS_PER_NONZERO * dim * (1 + flips)
+            if seconds_per_product is None else seconds_per_product)
     n_vec = dim if params.trace == "exact" else params.n_vectors
     eta = narrowest_width(broadening, w)
     largest = 0.0
@@ -195,11 +236,14 @@ def minimum_seconds(real, frequencies, temperatures, broadening: Broadening,
 
 
 def check_time_budget(real, frequencies, temperatures, broadening: Broadening,
-                      params: ChebyshevParams, velocity: bool = True) -> None:
+                      params: ChebyshevParams, velocity: bool = True,
+                      seconds_per_product: float | None = None) -> None:
     """Refuse, before any operator is built or the spectral bounds are found, a solve whose
     a-priori lower bound of time (:func:`minimum_seconds`) exceeds ``params.max_seconds``; the
     plan checks its own estimate against it later (:func:`.plan.plan_solve`). Nothing is done
     without ``max_seconds``, and nothing here changes a solve that goes ahead.
+    ``seconds_per_product`` as :func:`minimum_seconds` (the solver's second check, with a
+    measured rate, once H is built: :func:`.solver.respond_with_plan`).
 
     Raises
     ------
@@ -208,7 +252,8 @@ def check_time_budget(real, frequencies, temperatures, broadening: Broadening,
     """
     if params.max_seconds is None:
         return
-    seconds = minimum_seconds(real, frequencies, temperatures, broadening, params, velocity)
+    seconds = minimum_seconds(real, frequencies, temperatures, broadening, params, velocity,
+                              seconds_per_product)
     if seconds > params.max_seconds:
         n_vec = real.dimension if params.trace == "exact" else params.n_vectors
         raise ValueError(

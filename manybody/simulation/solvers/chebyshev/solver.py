@@ -129,6 +129,7 @@ from manybody.simulation.solvers.chebyshev.kpm import (
     DiagonalOperator,
     ScaledOperator,
     ShiftedDiagonal,
+    SpectralScale,
     boltzmann_filter,
     commutator,
     jackknife_ratio,
@@ -449,6 +450,7 @@ def plan_chebyshev(
     # solve (N = 10: 0.12 s on one thread, 0.5-31 s on two; session 16)
     compiled = 1 if ops.threads == 1 and ops.operator == "matrix_free" else None
     with blas_threads(1), numba_threads(compiled):
+        _check_measured_time(ops, w, t, broadening, params, "velocity_shift" in observables)
         op = ops.scaled()
         pilot = rademacher(seq, 0, op.dimension)
         velocity = "velocity_shift" in observables
@@ -594,6 +596,7 @@ def respond_with_plan(ops: ChebyshevOperators, w, t, broadening, params, seq, ob
     # solve (N = 10: 0.12 s on one thread, 0.5-31 s on two; session 16)
     compiled = 1 if ops.threads == 1 and ops.operator == "matrix_free" else None
     with blas_threads(1), numba_threads(compiled):
+        _check_measured_time(ops, w, t, broadening, params, "velocity_shift" in observables)
         op = ops.scaled()
         raw, plan, info = _run(op, ops.apply_t, ops.apply_c, ops.extra_bytes, w, t, broadening,
                                params, seq, "velocity_shift" in observables, threads)
@@ -608,6 +611,30 @@ def respond_with_plan(ops: ChebyshevOperators, w, t, broadening, params, seq, ob
     _unresolved_heat(raw, plan, np.atleast_1d(np.asarray(t, dtype=float)),
                      "specific_heat" in observables)
     return raw, plan, info
+
+
+#: The second early check of ``max_seconds`` (:func:`_check_measured_time`) counts products with
+#: H at this fraction of their measured rate (the median of MEASURED_PRODUCTS).
+MEASURED_RATE_FRACTION = 0.1
+MEASURED_PRODUCTS = 5
+
+
+def _check_measured_time(ops: ChebyshevOperators, w, t, broadening, params, velocity) -> None:
+    """With ``max_seconds``, once H is built but before its spectral bounds (ARPACK on the 2^N
+    operator): the a-priori bound of :func:`.resources.check_time_budget` with the product rate
+    measured on H itself (a few products with one vector; no state of the solve is touched, so
+    the numbers of a solve that goes ahead are unchanged), at a tenth of it (one slow product
+    among few moves a median). The cost model's rate, reduced 50-fold for fast machines, left a
+    dipolar N = 22 solve planned at 2.6e3 s to run 110 s of ARPACK under max_seconds = 60
+    (helper-222); now refused after 11 s (building H and the products), bound 549 s."""
+    if params.max_seconds is None:
+        return
+    probe = ScaledOperator(ops.h, SpectralScale(lower=-1.0, upper=1.0, ground=-1.0))
+    x = np.ones((ops.dimension, 1))
+    for _ in range(MEASURED_PRODUCTS):
+        probe.apply(x)
+    check_time_budget(ops.realisation, w, t, broadening, params, velocity,
+                      seconds_per_product=MEASURED_RATE_FRACTION * probe.seconds_per_product())
 
 
 def _unresolved_heat(raw: Responses, plan: Plan, t: np.ndarray, asked: bool) -> None:
