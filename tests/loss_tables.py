@@ -4,9 +4,12 @@ TLS bath at 5.62 GHz (w = 0.2697 K) saturating with the drive power, 12 temperat
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
+
+from manybody.measured.tables import read_loss_table
 
 
 def saturating_loss_table(path: Path, powers=(-80.0,), column=None,
@@ -25,3 +28,11 @@ def saturating_loss_table(path: Path, powers=(-80.0,), column=None,
     path.write_text((f"T (mK),{header},Qi\n" if header is not None else "T (mK),Qi\n")
                     + "".join(rows))
     return path
+
+
+def read_warnings(path: Path) -> list[str]:
+    """The messages of every warning read_loss_table(path) raises."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_loss_table(path)
+    return [str(w.message) for w in caught]

@@ -11,15 +11,14 @@ F7: the default --sweep-pattern was printed as a Python repr (doubled backslashe
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from loss_tables import read_warnings
 
 from manybody.measured.resonance import notch_s21
 from manybody.measured.sweeps import read_sweep
-from manybody.measured.tables import read_loss_table
 
 TEMPS = (0.02, 0.03, 0.04, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25)
 
@@ -33,11 +32,6 @@ def _table(path: Path, qi: list[float], err: list[float] | None = None) -> Path:
     return path
 
 
-def _messages(path: Path) -> list[str]:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        read_loss_table(path)
-    return [str(w.message) for w in caught]
 
 
 SMOOTH = [8.0e4 + 1.3e4 * i for i in range(len(TEMPS))]
@@ -48,7 +42,7 @@ def test_absurd_qi_row_is_warned_naming_the_row(tmp_path, huge):
     """F1: Qi far above any resonator's (loss below 1e-11) is named with its data row."""
     qi = list(SMOOTH)
     qi[5] = huge
-    found = [m for m in _messages(_table(tmp_path / "qi.csv", qi)) if "data row(s) 6" in m]
+    found = [m for m in read_warnings(_table(tmp_path / "qi.csv", qi)) if "data row(s) 6" in m]
     assert len(found) == 1, found  # one warning for the row, not two
     assert "loss below 1e-11" in found[0] and f"{huge:g}" in found[0]
 
@@ -57,7 +51,7 @@ def test_isolated_row_is_named_as_an_outlier(tmp_path):
     """F1: a plausible Q (1e9) a factor 1e4 from every other row is named as an outlier."""
     qi = list(SMOOTH)
     qi[2] = 1e9
-    found = [m for m in _messages(_table(tmp_path / "qi.csv", qi)) if "outlier" in m]
+    found = [m for m in read_warnings(_table(tmp_path / "qi.csv", qi)) if "outlier" in m]
     assert len(found) == 1 and "data row(s) 3" in found[0] and "1e+09" in found[0]
 
 
@@ -68,20 +62,20 @@ def test_a_climb_at_the_highest_temperature_is_not_an_outlier(tmp_path, row, nam
     the lowest temperature is still named."""
     qi = [1e6] * len(TEMPS)
     qi[row] = 4e2
-    found = [m for m in _messages(_table(tmp_path / "qi.csv", qi)) if "outlier" in m]
+    found = [m for m in read_warnings(_table(tmp_path / "qi.csv", qi)) if "outlier" in m]
     assert bool(found) is named, found
 
 
 def test_smooth_table_is_not_warned(tmp_path):
     """F1: the new checks stay quiet on a smooth table spanning two decades."""
     qi = [1e4 * 10 ** (2 * i / (len(TEMPS) - 1)) for i in range(len(TEMPS))]
-    assert _messages(_table(tmp_path / "qi.csv", qi)) == []
+    assert read_warnings(_table(tmp_path / "qi.csv", qi)) == []
 
 
 def test_error_larger_than_value_is_warned(tmp_path):
     """F8: Qi_err = 3 Qi (median relative error 3, inside the old plausible range) warns."""
     err = [3 * q for q in SMOOTH]
-    found = [m for m in _messages(_table(tmp_path / "qi.csv", SMOOTH, err))
+    found = [m for m in read_warnings(_table(tmp_path / "qi.csv", SMOOTH, err))
              if "exceeds its value" in m]
     assert len(found) == 1 and "10 of 10 row(s)" in found[0] and "'Qi_err'" in found[0]
     assert "a relative error needing '(%)'" in found[0]
@@ -92,14 +86,14 @@ def test_an_error_column_in_percent_is_not_told_to_write_percent(tmp_path):
     path = tmp_path / "pct.csv"
     path.write_text("T (K),Qi,Qi error (%)\n" + "".join(f"{t},{q:g},150\n"
                                                        for t, q in zip(TEMPS, SMOOTH, strict=True)))
-    found = [m for m in _messages(path) if "exceeds its value" in m]
+    found = [m for m in read_warnings(path) if "exceeds its value" in m]
     assert len(found) == 1 and "'(%)'?" not in found[0], found
 
 
 def test_ordinary_errors_are_not_warned(tmp_path):
     """F8: errors of 1 % of Qi stay quiet."""
     err = [0.01 * q for q in SMOOTH]
-    assert _messages(_table(tmp_path / "qi.csv", SMOOTH, err)) == []
+    assert read_warnings(_table(tmp_path / "qi.csv", SMOOTH, err)) == []
 
 
 def _cli_error(capsys, argv: list[str]) -> str:

@@ -3,11 +3,11 @@ or option that was read in the wrong unit, or a fit that failed, without a usefu
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from loss_tables import read_warnings
 
 from manybody.measured.tables import read_loss_table
 
@@ -28,11 +28,6 @@ def _main(argv):
     return main(["fit-data", *argv])
 
 
-def _read_warnings(path) -> list[str]:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        read_loss_table(path)
-    return [str(w.message) for w in caught]
 
 
 # ------------------------------------------------------------------ 1: a loss above 1e-2
@@ -50,7 +45,7 @@ def test_a_loss_above_1e_2_warns_naming_the_column_the_values_and_the_missing_sc
     (loss 0.34), a tan delta in ppm without its unit as 0.34, and fitted without a word."""
     text = f"T (mK),{header}\n" + "".join(f"{t},{v}\n" for t, v in zip(T_MK, values, strict=True))
     path = _write(tmp_path, "t.csv", text)
-    messages = _read_warnings(path)
+    messages = read_warnings(path)
     assert len(messages) == 1, messages
     msg = messages[0]
     assert repr(header) in msg and f"{min(values):.4g} to {max(values):.4g}" in msg
@@ -67,7 +62,7 @@ def test_a_loss_above_1e_2_warns_naming_the_column_the_values_and_the_missing_sc
 def test_the_loss_warning_starts_just_above_1e_2(tmp_path, header, values):
     path = _write(tmp_path, "t.csv", f"T (mK),{header}\n100,{values[0]}\n200,{values[1]}\n"
                                      f"300,{values[2]}\n")
-    assert any("above 0.01" in m for m in _read_warnings(path))
+    assert any("above 0.01" in m for m in read_warnings(path))
 
 
 @pytest.mark.parametrize("header,values", [
@@ -79,13 +74,13 @@ def test_the_loss_warning_starts_just_above_1e_2(tmp_path, header, values):
 def test_plausible_losses_and_scaled_headers_do_not_warn(tmp_path, header, values):
     path = _write(tmp_path, "t.csv", f"T (mK),{header}\n100,{values[0]}\n200,{values[1]}\n"
                                      f"300,{values[2]}\n")
-    assert _read_warnings(path) == []
+    assert read_warnings(path) == []
 
 
 @pytest.mark.skipif(not NB_DATA.is_dir(), reason="shipped data not present")
 def test_the_shipped_nb_tables_do_not_warn():
     for path in sorted(NB_DATA.glob("qint_*.csv")):
-        assert _read_warnings(path) == [], path
+        assert read_warnings(path) == [], path
 
 
 # ------------------------------------------------------------------ 2: --tmin/--tmax in mK
@@ -168,7 +163,7 @@ def test_a_repeated_temperature_with_a_conflicting_loss_warns_naming_it(tmp_path
     warned about); repeats within 1.5x of each other (TLS fluctuations) are not."""
     pairs = [*NB_CURVE, (300, 3.86e6 * ratio)]
     path = _write(tmp_path, "d.csv", _curve_text(pairs))
-    conflict = [m for m in _read_warnings(path) if "different values at one temperature" in m]
+    conflict = [m for m in read_warnings(path) if "different values at one temperature" in m]
     assert bool(conflict) is warns, conflict
     if warns:
         assert "at 300 mK" in conflict[0] and "3.86e+06" in conflict[0]
@@ -181,7 +176,7 @@ def test_a_second_resonator_at_the_same_temperatures_warns(tmp_path):
     """A second resonator (5x the Qi) at the same temperatures, rows appended."""
     pairs = NB_CURVE + [(t, 5 * q) for t, q in NB_CURVE]
     path = _write(tmp_path, "m.csv", _curve_text(pairs))
-    assert any("different values at one temperature" in m for m in _read_warnings(path))
+    assert any("different values at one temperature" in m for m in read_warnings(path))
 
 
 @pytest.mark.parametrize("factor,warns", [(5.0, True), (2.5, True), (1.5, False)])
@@ -190,7 +185,7 @@ def test_a_second_resonator_interleaved_between_the_temperatures_warns(tmp_path,
     first's, the loss jumps back and forth, and one 'curve' was fitted without a word."""
     pairs = NB_CURVE + [(t + 50, factor * q) for t, q in NB_CURVE]
     path = _write(tmp_path, "m.csv", _curve_text(pairs))
-    jumps = [m for m in _read_warnings(path) if "jumps back and forth" in m]
+    jumps = [m for m in read_warnings(path) if "jumps back and forth" in m]
     assert bool(jumps) is warns, jumps
     if warns:
         assert "at 150 mK" in jumps[0] and repr("Qi") in jumps[0]
@@ -202,13 +197,13 @@ def test_one_outlier_and_a_power_sweep_table_do_not_warn_as_conflicts(tmp_path):
     different losses, which is normal."""
     pairs = list(NB_CURVE)
     pairs[4] = (500, pairs[4][1] * 4)
-    found = _read_warnings(_write(tmp_path, "o.csv", _curve_text(pairs)))
+    found = read_warnings(_write(tmp_path, "o.csv", _curve_text(pairs)))
     assert len(found) == 1 and "data row(s) 5:" in found[0] and "lies" in found[0]
     assert "two resonators" not in found[0]
     rows = "".join(f"{t},{p},{q * 10 ** ((p + 140) / 20):.6g}\n"
                    for p in (-80, -100, -120, -140) for t, q in NB_CURVE)
     path = _write(tmp_path, "p.csv", "T (mK),Power (dBm),Qi\n" + rows)
-    assert _read_warnings(path) == []
+    assert read_warnings(path) == []
 
 
 # ------------------------------------------------------------------ 4: a header's wrong unit

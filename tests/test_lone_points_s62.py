@@ -6,13 +6,13 @@ and a quasiparticle climb are not."""
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from loss_tables import read_warnings
 
-from manybody.measured.tables import LONE_RATIO, lone_points, read_loss_table
+from manybody.measured.tables import LONE_RATIO, lone_points
 
 W_KELVIN = 0.24  # 5 GHz
 
@@ -31,11 +31,6 @@ def _table(tmp_path: Path, qi: np.ndarray, t: np.ndarray, name: str = "qi.csv",
     return path
 
 
-def _warnings(path: Path) -> list[str]:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        read_loss_table(path)
-    return [str(w.message) for w in caught]
 
 
 T = np.geomspace(0.02, 1.0, 20)
@@ -47,7 +42,7 @@ def test_one_qi_off_its_neighbours_is_named_with_its_row_and_side(tmp_path, row,
     rng = np.random.default_rng(row)
     qi = 1 / (_loss(T) * (1 + 0.01 * rng.standard_normal(T.size)))
     qi[row] *= factor
-    found = [w for w in _warnings(_table(tmp_path, qi, T)) if "neighbouring temperatures" in w]
+    found = [w for w in read_warnings(_table(tmp_path, qi, T)) if "neighbouring temperatures" in w]
     assert len(found) == 1, found
     side = "above" if factor > 1 else "below"  # of Q: a Qi typed 10x is above the curve
     assert f"data row(s) {row + 1}: {qi[row]:.4g}" in found[0]
@@ -63,14 +58,14 @@ def test_clean_and_noisy_curves_name_no_lone_point(tmp_path, law, noise, seed):
     rng = np.random.default_rng(seed)
     t = np.sort(rng.uniform(0.01, 1.2, 16))
     qi = 1 / (_loss(t, law) * (1 + noise * rng.standard_normal(t.size)))
-    assert _warnings(_table(tmp_path, qi, t)) == []
+    assert read_warnings(_table(tmp_path, qi, t)) == []
 
 
 def test_a_quasiparticle_climb_over_several_points_is_no_lone_point(tmp_path):
     t = np.linspace(0.05, 1.0, 20)
     loss = _loss(t) + 1e-3 * np.exp(-1.76 * 1.2 / t)  # aluminium, Tc = 1.2 K
     assert loss[-1] / _loss(t)[-1] > 3  # the climb is large, but gradual
-    assert _warnings(_table(tmp_path, 1 / loss, t)) == []
+    assert read_warnings(_table(tmp_path, 1 / loss, t)) == []
 
 
 def test_a_last_line_cut_short_is_named(tmp_path):
@@ -79,7 +74,7 @@ def test_a_last_line_cut_short_is_named(tmp_path):
     text = "T (K),Qi\n" + "\n".join(f"{a:.6g},{q:.6g}" for a, q in zip(T, qi, strict=True))
     path = tmp_path / "cut.csv"
     path.write_text(text[:-3])
-    found = _warnings(path)
+    found = read_warnings(path)
     assert len(found) == 1 and "data row(s) 20:" in found[0] and "cut short" in found[0]
 
 
@@ -92,7 +87,7 @@ def test_a_lone_point_of_one_power_is_named_at_that_power(tmp_path):
         rows += [f"{a:.6g},{power},{q:.6g}" for a, q in zip(T, qi, strict=True)]
     path = tmp_path / "p.csv"
     path.write_text("T (K),power (dBm),Qi\n" + "\n".join(rows) + "\n")
-    found = _warnings(path)
+    found = read_warnings(path)
     assert len(found) == 1 and "(at one power)" in found[0] and "data row(s) 28:" in found[0]
 
 
