@@ -6,6 +6,7 @@ and a quasiparticle climb are not."""
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from loss_tables import read_warnings
 
 from manybody.measured.tables import LONE_RATIO, lone_points
+from manybody.measured.velocity import read_velocity_table
 
 W_KELVIN = 0.24  # 5 GHz
 
@@ -88,7 +90,7 @@ def test_a_lone_point_of_one_power_is_named_at_that_power(tmp_path):
     path = tmp_path / "p.csv"
     path.write_text("T (K),power (dBm),Qi\n" + "\n".join(rows) + "\n")
     found = read_warnings(path)
-    assert len(found) == 1 and "(at one power)" in found[0] and "data row(s) 28:" in found[0]
+    assert len(found) == 1 and "(at the power -120 dBm)" in found[0] and "data row(s) 28:" in found[0]
 
 
 def test_lone_points_of_a_power_law_and_of_a_spike():
@@ -102,3 +104,39 @@ def test_lone_points_of_a_power_law_and_of_a_spike():
     spiked[5] = log_loss[5] + 0.9 * math.log(LONE_RATIO)  # inside the ratio: not named
     assert lone_points(t, spiked) == []
     assert lone_points(t[:5], log_loss[:5]) == []  # too few temperatures to tell
+
+
+# the same kind of fault in shift tables (velocity and frequency shifts) -----------------------
+
+
+def _velocity(tmp_path: Path, dv: np.ndarray, t: np.ndarray) -> list[str]:
+    path = tmp_path / "v.csv"
+    path.write_text("T (K),dv/v (ppm)\n" + "".join(f"{a:.5g},{b * 1e6:.5g}\n"
+                                                   for a, b in zip(t, dv, strict=True)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_velocity_table(path)
+    return [str(w.message) for w in caught]
+
+
+def _slopes(t: np.ndarray, seed: int = 1, noise: float = 2e-7) -> np.ndarray:
+    """The TLS velocity shift: slope 1e-5 per e-fold below T_max = 0.3 K, -0.5e-5 above."""
+    rng = np.random.default_rng(seed)
+    return (np.where(t < 0.3, 1e-5 * np.log(t / 0.3), -0.5e-5 * np.log(t / 0.3))
+            + noise * rng.standard_normal(t.size))
+
+
+@pytest.mark.parametrize("row, factor", [(12, 10.0), (24, -1.0), (5, 3.0), (0, 0.2)])
+def test_one_shift_off_the_curve_is_named_with_its_row(tmp_path, row, factor):
+    t = np.geomspace(0.02, 2, 25)
+    dv = _slopes(t)
+    dv[row] *= factor
+    found = [w for w in _velocity(tmp_path, dv, t) if "neighbouring temperatures" in w]
+    assert len(found) == 1 and f"data row(s) {row + 1}:" in found[0], found
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("points", [8, 12, 30])
+def test_clean_shift_curves_and_their_peak_name_no_lone_point(tmp_path, seed, points):
+    t = np.geomspace(0.02, 2, points)
+    assert _velocity(tmp_path, _slopes(t, seed, noise=5e-7), t) == []

@@ -762,7 +762,14 @@ def is_power_column(name: str) -> bool:
     column in dBm, W or photons. A condition in a header is not its unit: 'Qc @ -80 dBm' is not
     a power (it was taken for one, the Q_c values read as powers in dBm, session 28)."""
     parts = parse_header(name)
+    if _HEATER.search(parts.quantity):  # a heater's power sets the temperature, not the drive:
+        # 'Heater (mW)' stepped in blocks split one sweep into three curves (a tester, bt223 F6)
+        return False
     return bool(_POWER.search(parts.quantity)) or parts.unit in _POWER_UNITS
+
+
+#: Words of a heater's (not the drive's) power in a header: 'Heater (mW)', 'P_heater', 'htr'.
+_HEATER = re.compile(r"heat|(?<![a-z])htr(?![a-z])")
 
 
 #: Power units read after a power column's name without brackets ("power_pW", "Pin dBm").

@@ -443,6 +443,7 @@ def read_loss_table(
     l_values = l_values * scale
     loss = _losses(grid.src, l_name, l_values, kind)
     _refuse_tiny_column(grid.src, l_name, l_values / scale, loss, kind, scale)
+    _warn_doubtful_scale(grid.src, l_name, l_values / scale, loss, kind, scale)
     _warn_implausible_loss(grid.src, l_name, l_values / scale, loss, kind, scale)
     _warn_tiny_loss(grid.src, l_name, l_values / scale, loss, kind)
     named = _warn_isolated_loss(grid.src, l_name, l_values / scale, loss, temperature)
@@ -459,7 +460,7 @@ def read_loss_table(
     _warn_repeated(grid.src, temperature, loss, power)
     warn_isolated_temperature(grid.src, t_name, temperature, t_unit)
     _warn_conflicting(grid.src, l_name, kind, temperature, t_unit, l_values, loss, power,
-                      named)
+                      named, units.get("power", ""))
     return LossTable(
         temperature=temperature, loss=loss, power=power, is_loss_tangent=kind == "tan delta",
         source=grid.src, label=p.stem, columns=tuple(grid.columns), temperature_column=t_name,
@@ -473,7 +474,8 @@ _FLAG_NAMES = ("flag", "flagged")
 
 
 def _without_flagged_rows(grid: CellGrid) -> CellGrid:
-    """The grid without the rows a numeric 'flag' column marks (non-zero): the tool's own
+    """The grid without the rows a numeric 'flag' column beside a 'reason' column marks (non-zero;
+    a 'flag' without 'reason' is a user's own column, left alone): the tool's own
     ``resonator_fits.csv`` fed back as a loss table was fitted with the sweeps its sweep step
     had rejected ("resonance at the window edge", "residual > max-misfit"; bt219 F7). A warning
     names the rows, their file and their 'reason'; a row is kept by setting its flag to 0. A
@@ -485,7 +487,9 @@ def _without_flagged_rows(grid: CellGrid) -> CellGrid:
         Every row flagged.
     """
     names = [c for c in grid.columns if normalised_header(c) in _FLAG_NAMES]
-    if len(names) != 1:
+    if len(names) != 1 or not any(normalised_header(c) == "reason" for c in grid.columns):
+        # only the tool's own layout (a 'flag' and its 'reason'): a user's 'flag' of 1 for a good
+        # row lost its good rows (a tester, bt223 F10)
         return grid
     j = grid.columns.index(names[0])
     flags = []
@@ -1306,6 +1310,36 @@ def _refuse_tiny_column(src: str, l_name: str, numbers: np.ndarray, loss: np.nda
                      f"cavities); {fix}")
 
 
+#: Below this loss (Q above 1e8) only superconducting cavities and the best crystals go; planar
+#: resonators and glasses lie at 1e-7 ... 1e-2 (:data:`GLASS_LOSS_RANGE`).
+CAVITY_LOSS = 1e-8
+GLASS_LOSS_RANGE = (1e-7, 1e-2)
+
+
+def _warn_doubtful_scale(src: str, l_name: str, numbers: np.ndarray, loss: np.ndarray,
+                         kind: str, scale: float) -> None:
+    """UserWarning when a header's scale puts the whole column below :data:`CAVITY_LOSS` while
+    the numbers as written, without it, are a planar resonator's or a glass's loss or Q
+    (:data:`GLASS_LOSS_RANGE`): 'tan d (ppm)' over plain tan delta 1e-4, 'Qi (1e3)' over plain
+    Q 1e5 gave amplitudes 1e3-1e6 too small without a word (a tester, bt223 F9). Not refused:
+    a superconducting cavity's 'Qi (1e9)' is read so."""
+    if scale == 1.0 or loss.size == 0 or not float(np.max(loss)) < CAVITY_LOSS:
+        return
+    plain = 1.0 / numbers if kind == "Q" else numbers
+    if not np.all((plain >= GLASS_LOSS_RANGE[0]) & (plain <= GLASS_LOSS_RANGE[1])):
+        return
+    unit = scale_unit(l_name)
+    lo, hi = float(np.min(numbers)), float(np.max(numbers))
+    read = (f"Q {lo * scale:.3g} to {hi * scale:.3g}" if kind == "Q"
+            else f"a loss of {lo * scale:.3g} to {hi * scale:.3g}")
+    warnings.warn(f"{src}: column {l_name!r} holds {lo:.4g} to {hi:.4g}, read with the header's "
+                  f"scale {unit!r} as {read}, a loss below {CAVITY_LOSS:g} (superconducting "
+                  f"cavities only), while the numbers as written are a planar resonator's or a "
+                  f"glass's {'Q' if kind == 'Q' else 'loss'}: is the scale right? (drop "
+                  f"{unit!r} from the header if the values are plain; the fitted amplitudes "
+                  "scale with it, the verdict does not)", UserWarning, stacklevel=3)
+
+
 def _data_rows(rows: np.ndarray, limit: int = 5) -> str:
     """'data row(s) 3, 7' for 0-based indices, at most ``limit`` of them listed."""
     shown = ", ".join(str(int(r) + 1) for r in rows[:limit])
@@ -1634,7 +1668,7 @@ def warn_isolated_temperature(src: str, t_name: str, temperature: np.ndarray,
 
 def _warn_conflicting(src: str, l_name: str, kind: str, temperature: np.ndarray, t_unit: str,
                       values: np.ndarray, loss: np.ndarray, power: np.ndarray | None,
-                      named: set | frozenset = frozenset()) -> None:
+                      named: set | frozenset = frozenset(), power_unit: str = "") -> None:
     """UserWarning for rows that cannot be one resonator's curve: one temperature (and power)
     repeated with losses more than REPEAT_RATIO apart, or a loss jumping back and forth between
     neighbouring temperatures (a second resonator's rows interleaved): both were fitted as one
@@ -1644,19 +1678,20 @@ def _warn_conflicting(src: str, l_name: str, kind: str, temperature: np.ndarray,
     curve through its neighbours (:func:`lone_points`), unless its rows are among ``named``
     (0-based rows another warning named already)."""
     factor = 1e-3 if t_unit == "mK" else 1.0
-    groups = [np.ones(temperature.size, bool)] if power is None else [
-        power == pv for pv in np.unique(power)]
-    where = "" if power is None else " (at one power)"
-    for rows in groups:
+    groups = [(np.ones(temperature.size, bool), "")] if power is None else [
+        (power == pv, f" (at the power {pv:g} {power_unit})".replace(" )", ")"))
+        for pv in np.unique(power)]  # the power named (a tester, bt223 F7)
+    for rows, where in groups:
         t, lg, shown = temperature[rows], np.log(loss[rows]), values[rows]
         order = np.argsort(t, kind="stable")
         t, lg, shown = t[order], lg[order], shown[order]
         uniq, first, counts = np.unique(t, return_index=True, return_counts=True)
-        conflicts = []
+        conflicts, conflicted = [], set()
         for tv, i, n in zip(uniq, first, counts, strict=True):
             if n > 1 and np.ptp(lg[i:i + n]) > math.log(REPEAT_RATIO):
                 conflicts.append(f"{', '.join(f'{x:.4g}' for x in shown[i:i + n])} at "
                                  f"{tv / factor:g} {t_unit}")
+                conflicted.add(float(tv))
         if conflicts:
             warnings.warn(
                 f"{src}: column {l_name!r} gives different values at one temperature{where}, "
@@ -1664,10 +1699,20 @@ def _warn_conflicting(src: str, l_name: str, kind: str, temperature: np.ndarray,
                 f"{' ...' if len(conflicts) > 5 else ''}; repeats of one resonator differ by "
                 "tens of percent at most: two resonators or runs in one table, or a mistyped "
                 "row? Fit each on its own", UserWarning, stacklevel=3)
-            continue
         if uniq.size < JUMP_RUN + 2:
             continue
         mean = np.array([lg[i:i + n].mean() for i, n in zip(first, counts, strict=True)])
+        # a conflict named, the lone points elsewhere are still looked for (a 5x typo beside a
+        # conflicting repeat went unnamed; a tester, bt223 F1), not the interleaving
+        data_rows = np.flatnonzero(rows)[order]
+        lone = [(i, ratio) for i, ratio in lone_points(uniq, mean)
+                if float(uniq[i]) not in conflicted
+                and not named.intersection(data_rows[t == uniq[i]].tolist())]
+        if conflicts:
+            if lone:
+                _warn_lone_points(src, l_name, kind, uniq, mean, lone, data_rows, t, t_unit,
+                                  where)
+            continue
         d = mean[1:-1] - 0.5 * (mean[:-2] + mean[2:])
         jump = np.abs(d) > math.log(JUMP_RATIO)
         run, best, end = 0, 0, 0
@@ -1688,9 +1733,6 @@ def _warn_conflicting(src: str, l_name: str, kind: str, temperature: np.ndarray,
                 "resonators' rows interleaved in one table? Fit each on its own",
                 UserWarning, stacklevel=3)
             continue
-        data_rows = np.flatnonzero(rows)[order]
-        lone = [(i, ratio) for i, ratio in lone_points(uniq, mean)
-                if not named.intersection(data_rows[t == uniq[i]].tolist())]
         if lone:
             _warn_lone_points(src, l_name, kind, uniq, mean, lone, data_rows, t, t_unit, where)
 
@@ -1699,12 +1741,8 @@ def lone_points(temperature: np.ndarray, log_loss: np.ndarray) -> list[tuple[int
     """(index, factor) of the points that lie alone more than :data:`LONE_RATIO` off the curve
     through their neighbouring temperatures, the factor > 1 above it and < 1 below.
 
-    The curve is straight in log loss against log T through the two nearest other points (the
-    two on either side within, the next two at an end). A point counts as lone when the curve
-    without it is smooth there (each neighbour within :data:`LONE_SMOOTH_RATIO` of the line
-    through its own other neighbours: a climb over two points, a quasiparticle onset, is no lone
-    point) and the other points follow their neighbours :data:`LONE_CONTRAST` times more
-    closely (noisy data flag nothing).
+    The curve is straight in log loss against log T (:func:`lone_offsets`, with offsets
+    ln LONE_RATIO apart and ln LONE_SMOOTH_RATIO smooth).
 
     Parameters
     ----------
@@ -1713,14 +1751,41 @@ def lone_points(temperature: np.ndarray, log_loss: np.ndarray) -> list[tuple[int
     log_loss : numpy.ndarray, shape (n,)
         ln of the loss at each (the mean over repeats).
     """
+    return [(i, math.exp(offset)) for i, offset in lone_offsets(
+        temperature, log_loss, math.log(LONE_RATIO), math.log(LONE_SMOOTH_RATIO))]
+
+
+def lone_offsets(temperature: np.ndarray, values: np.ndarray, apart: float,
+                 smooth: float, rest_max: bool = False) -> list[tuple[int, float]]:
+    """(index, offset) of the points that lie alone more than ``apart`` off the curve through
+    their neighbouring temperatures (offset = value - the curve there).
+
+    The curve is straight in ``values`` against ln T through the two nearest other points (the
+    two on either side within, the next two at an end). A point counts as lone when the curve
+    without it is smooth there (each neighbour within ``smooth`` of the line through its own
+    other neighbours: a climb over two points, a quasiparticle onset, is no lone point) and the
+    other points follow their neighbours :data:`LONE_CONTRAST` times more closely (noisy data
+    flag nothing): their median offset, or with ``rest_max`` their largest (a smooth curve's
+    under-sampled bend, whose other points are off the lines too, is no lone point). Fewer than
+    :data:`LONE_MIN_POINTS` temperatures: none.
+
+    Parameters
+    ----------
+    temperature : numpy.ndarray, shape (n,)
+        Distinct temperatures (K), ascending.
+    values : numpy.ndarray, shape (n,)
+        The curve's values at each (ln of a loss, or a relative shift).
+    apart, smooth : float
+        In the units of ``values``.
+    """
     n = temperature.size
     if n < LONE_MIN_POINTS:
         return []
     u = np.log(temperature)
 
-    def off(i: int, a: int, b: int) -> float:  # ln(loss_i / the line through points a and b)
-        return float(log_loss[i] - (log_loss[a] + (log_loss[b] - log_loss[a])
-                                    * (u[i] - u[a]) / (u[b] - u[a])))
+    def off(i: int, a: int, b: int) -> float:  # value_i - the line through points a and b
+        return float(values[i] - (values[a] + (values[b] - values[a])
+                                  * (u[i] - u[a]) / (u[b] - u[a])))
 
     def pair(i: int, skip: int = -1) -> tuple[int, int] | None:
         others = [j for j in range(n) if j not in (i, skip)]
@@ -1733,13 +1798,14 @@ def lone_points(temperature: np.ndarray, log_loss: np.ndarray) -> list[tuple[int
 
     deviation = np.array([abs(off(i, *pair(i))) for i in range(n)])
     found = []
-    for i in np.flatnonzero(deviation > math.log(LONE_RATIO)):
+    for i in np.flatnonzero(deviation > apart):
         near = [j for j in (i - 1, i + 1) if 0 <= j < n]
-        smooth = all((ab := pair(j, skip=i)) is not None
-                     and abs(off(j, *ab)) < math.log(LONE_SMOOTH_RATIO) for j in near)
+        flat = all((ab := pair(j, skip=i)) is not None and abs(off(j, *ab)) < smooth
+                   for j in near)
         rest = np.delete(deviation, [j for j in (i - 1, i, i + 1) if 0 <= j < n])
-        if smooth and rest.size and LONE_CONTRAST * float(np.median(rest)) < deviation[i]:
-            found.append((int(i), math.exp(off(int(i), *pair(int(i))))))
+        typical = float(np.max(rest) if rest_max else np.median(rest)) if rest.size else math.inf
+        if flat and LONE_CONTRAST * typical < deviation[i]:
+            found.append((int(i), off(int(i), *pair(int(i)))))
     return found
 
 

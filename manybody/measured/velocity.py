@@ -1153,12 +1153,52 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
     if kind != "df":  # the 0.1 cap of the joint fit, here too (session 52)
         check_relative(src, s_name, shift, shift * _shift_scale(src, s_name), inside)
         warn_tiny_relative(src, s_name, shift, _shift_scale(src, s_name))
+    _warn_lone_shifts(src, s_name, temperature, shift, t_unit)
     return VelocityTable(
         temperature=temperature, shift=shift, sigma=sigma,
         kind=kind, source=src, label=p.stem,
         columns=tuple(columns), temperature_column=t_name, shift_column=s_name,
         error_column=e_name, units={"temperature": t_unit,
                                     "shift": unit}, sign_flipped=reversed_)
+
+
+#: A shift lying more than LONE_SHIFT_FRACTION of the curve's span off the line (in ln T) through
+#: its neighbouring temperatures, where the curve without it is smooth within
+#: LONE_SHIFT_SMOOTH of its span and every other point follows its neighbours five times more
+#: closely (:func:`manybody.measured.tables.lone_offsets`; a coarsely sampled bend is no lone
+#: point), is named: the loss tables' lone-point check (bt219 F1, F3), for the velocity and
+#: frequency shifts.
+LONE_SHIFT_FRACTION = 0.25
+LONE_SHIFT_SMOOTH = 0.1
+
+
+def _warn_lone_shifts(src: str, s_name: str, temperature: np.ndarray, shift: np.ndarray,
+                      t_unit: str) -> None:
+    """UserWarning naming the rows of a shift (``shift`` in the column's units) that lies alone
+    off the curve through its neighbouring temperatures (a typo, a failed resonator fit or a
+    line cut short: one such point moves the slopes and T_max)."""
+    uniq, inverse = np.unique(temperature, return_inverse=True)
+    mean = np.bincount(inverse, weights=shift) / np.bincount(inverse)
+    span = float(np.ptp(mean)) if mean.size else 0.0
+    if not span > 0:
+        return
+    lone = tables.lone_offsets(uniq, mean, LONE_SHIFT_FRACTION * span, LONE_SHIFT_SMOOTH * span,
+                               rest_max=True)
+    if not lone:
+        return
+    factor = 1e-3 if t_unit == "mK" else 1.0
+    parts = []
+    for i, offset in lone[:3]:
+        rows = np.flatnonzero(temperature == uniq[i])
+        parts.append(f"data row(s) {', '.join(str(r + 1) for r in rows[:5])}: {mean[i]:.4g} "
+                     f"at {uniq[i] / factor:g} {t_unit} lies {abs(offset) / span:.0%} of "
+                     f"the curve's span {'above' if offset > 0 else 'below'} the line (in ln T) "
+                     "through its neighbouring temperatures")
+    warnings.warn(f"{src}: shift column {s_name!r}, " + "; ".join(parts)
+                  + f" (more than {LONE_SHIFT_FRACTION:.0%}, where the other points follow "
+                  "theirs closely): a typo, a failed resonator fit or a line cut short? One such "
+                  "point moves the slopes and T_max; it is fitted as given: correct or remove it",
+                  UserWarning, stacklevel=3)
 
 
 @styled
