@@ -299,7 +299,7 @@ class ChebyshevParams:
         """The options that differ from the defaults (as a table that rebuilds these options)."""
         default = ChebyshevParams()
         return {f.name: _table_value(value) for f in dataclasses.fields(self)
-                if (value := getattr(self, f.name)) != getattr(default, f.name)}
+                if f.init and (value := getattr(self, f.name)) != getattr(default, f.name)}
 
 
 def _table_value(value: Any) -> Any:

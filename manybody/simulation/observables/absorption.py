@@ -68,6 +68,12 @@ FAR_ABOVE_SPECTRUM = 10.0
 FAR_ABOVE_TEMPERATURE = 20.0
 
 
+#: The relaxation functions' factor: relaxation at T far above a spectrum's lines is their
+#: ordinary regime (T = 2 K beside one-TLS spectra of E < 0.1 K was warned about; a tester,
+#: bt224 F2a), while 50 K typed for 50 mK beside lines of 0.2 K is 250 times them.
+RELAXATION_FAR_ABOVE_TEMPERATURE = 200.0
+
+
 class FarAboveSpectrumWarning(UserWarning):
     """A probe frequency far above every transition a model (or a spectrum) can drive, or
     temperatures all far above every level scale: most likely a unit mistake (GHz, kHz or mK
@@ -198,7 +204,8 @@ def warn_if_far_above_spectrum(model, probe, stacklevel: int = 2) -> None:
 
 
 def warn_if_far_above_temperatures(temperatures, scale: float, name: str, what: str,
-                                   stacklevel: int = 2) -> bool:
+                                   stacklevel: int = 2,
+                                   factor: float = FAR_ABOVE_TEMPERATURE) -> bool:
     """Warn (:class:`FarAboveSpectrumWarning`) when every temperature lies more than
     :data:`FAR_ABOVE_TEMPERATURE` times above ``scale``: all levels are then equally occupied,
     Q^-1 ~ w/T is a small fraction of its plateau and the shape in x = w/T is not probed; most
@@ -218,6 +225,10 @@ def warn_if_far_above_temperatures(temperatures, scale: float, name: str, what: 
         What the scale is, ending where the scale's value follows ("the widest line ... is").
     stacklevel : int
         Of the warning, as :func:`warnings.warn`'s.
+    factor : float
+        How many times above ``scale`` every temperature must lie (default
+        :data:`FAR_ABOVE_TEMPERATURE`; the relaxation functions use
+        :data:`RELAXATION_FAR_ABOVE_TEMPERATURE`).
 
     Returns
     -------
@@ -225,12 +236,12 @@ def warn_if_far_above_temperatures(temperatures, scale: float, name: str, what: 
         Whether it warned (the caller's rule in x = w/T is then not tried as well).
     """
     t = np.atleast_1d(np.asarray(temperatures, dtype=float))
-    if scale <= 0 or not t.size or float(t.min()) <= FAR_ABOVE_TEMPERATURE * scale:
+    if scale <= 0 or not t.size or float(t.min()) <= factor * scale:
         return False
     shown = ", ".join(f"{x:g}" for x in t[:5]) + (", ..." if t.size > 5 else "")
     # no word of Q^-1 or x: a specific heat or relaxation probe gets this too (bt216 F2)
     warnings.warn(f"{name} {shown} K all lie far above {what} {scale:.3g} K; expected T of the "
-                  f"order of the level scale, at most {FAR_ABOVE_TEMPERATURE:g} times it): every "
+                  f"order of the level scale, at most {factor:g} times it): every "
                   "level is occupied alike and every observable is in its high-temperature tail "
                   "(temperatures are in K: 30 mK is 0.03)",
                   FarAboveSpectrumWarning, stacklevel=stacklevel)

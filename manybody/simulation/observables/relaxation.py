@@ -67,6 +67,7 @@ from manybody.config.probe import Broadening
 from manybody.config.probe import rate_prefactor as bounded_rate_prefactor
 from manybody.simulation.materials import bath
 from manybody.simulation.observables.absorption import (
+    RELAXATION_FAR_ABOVE_TEMPERATURE,
     FarAboveSpectrumWarning,
     absorption,
     check_spectrum,
@@ -655,7 +656,7 @@ def _warn_if_far_above(spectrum, stress_elements, frequencies, temperatures, nam
                             widest=widest)
     warn_if_far_above_temperatures(np.ravel(temperatures), widest, "temperatures", "every line "
                                    "the stress drives in this spectrum (the widest is",
-                                   stacklevel=4)
+                                   stacklevel=4, factor=RELAXATION_FAR_ABOVE_TEMPERATURE)
 
 
 def relaxation_velocity_shift(spectrum, stress_elements, frequencies, temperatures, rate_prefactor,

@@ -48,9 +48,8 @@ destroying it: the line comes out too wide, by the spectators' rates. At K = 0 t
 gamma_phi = 0 gave Q^-1 18 % below the sum of the two TLS's own Bloch results (a tester, bt220
 F1), 1 % at gamma_phi = 1e5 s^-1 against phonon rates of ~6e3 s^-1; a glass's pure dephasing
 (spectral diffusion, 1e8-1e9 s^-1) makes it negligible. :func:`saturated_absorption` warns
-(:class:`PhononLimitedWidthWarning`) where phonon rates make more than
-:data:`PHONON_WIDTH_FRACTION` of the width of the lines it drives in a spectrum of more than two
-levels.
+(:class:`PhononLimitedWidthWarning`) where flips to other states than a line's own make more
+than :data:`PHONON_WIDTH_FRACTION` of the width of the lines it drives.
 """
 
 from __future__ import annotations
@@ -208,9 +207,9 @@ def _check(energies, stress_elements, frequency, dephasing_rate, line):
     return energies, elements, v.positive("frequency", v.single("frequency", frequency)), gamma_phi
 
 
-#: Largest share of the driven lines' widths that phonon rates may make in a spectrum of more than
-#: two levels before :func:`saturated_absorption` warns that spectators' flips are counted as
-#: dephasing (the module docstring; ~1 % error in Q^-1 at 6 % for two TLS, bt220 F1).
+#: Largest share of the driven lines' widths that flips to other states than the line's own may
+#: make in a spectrum of more than two levels before :func:`saturated_absorption` warns that
+#: spectators' flips are counted as dephasing (the module docstring; bt220 F1).
 PHONON_WIDTH_FRACTION = 0.1
 
 
@@ -293,8 +292,9 @@ def saturated_absorption(
         temperature more than twenty times (``FAR_ABOVE_TEMPERATURE``) above it (as
         :func:`absorption` warns): most likely GHz or mK typed as K.
     PhononLimitedWidthWarning
-        More than two levels, and phonon rates make more than :data:`PHONON_WIDTH_FRACTION` of
-        the widths of the lines that carry the linear absorption (weighted by their share).
+        More than two levels, and flips to other states than a line's own make more than
+        :data:`PHONON_WIDTH_FRACTION` of the widths of the lines that carry the linear
+        absorption (weighted by their share).
     """
     rate_prefactor = check_rate_prefactor("rate_prefactor", rate_prefactor)
     energies, elements, w, gamma_phi = _check(energies, stress_elements, frequency,
@@ -312,28 +312,36 @@ def saturated_absorption(
     result = _steady_state(energies, elements, w, temperature, e0, rate_prefactor, stress_scale,
                            gamma_phi, line, normalisation, counter_rotating)
     if energies.size > 2:
-        _warn_if_phonon_limited(energies, elements, w, result["dephasing"], gamma_phi, line)
+        rates = transition_rates(energies, resolve_degeneracies(energies, elements), temperature,
+                                 rate_prefactor, stress_scale=stress_scale)
+        _warn_if_phonon_limited(energies, elements, w, rates, result["dephasing"], gamma_phi,
+                                line)
     return result
 
 
-def _warn_if_phonon_limited(energies, elements, w, inverse_t2, gamma_phi, line) -> None:
-    """Warn (:class:`PhononLimitedWidthWarning`) when phonon rates make more than
+def _warn_if_phonon_limited(energies, elements, w, rates, inverse_t2, gamma_phi, line) -> None:
+    """Warn (:class:`PhononLimitedWidthWarning`) when the flips out of a driven pair's two
+    states to other states than each other (other TLS's, for weakly coupled TLS) make more than
     :data:`PHONON_WIDTH_FRACTION` of the widths of the lines driven at ``w``, each line weighted
-    by |T_mn|^2 g(w - w_mn)."""
+    by |T_mn|^2 g(w - w_mn). A pair's own relaxation (m <-> n) is its Bloch T1, not counted: a
+    TLS beside one that never flips was warned about, its Q^-1 right to 4 digits (bt224 F4a)."""
     total, _ = _pair_lines(energies, w, inverse_t2 / OMEGA_PER_KELVIN, line, False)
     weight = np.square(elements) * total
     if not np.any(weight > 0) or not np.all(np.isfinite(weight)):
         return
-    phonon = 1.0 - gamma_phi / np.where(inverse_t2 > 0, inverse_t2, 1.0)
-    share = float(np.sum(weight * phonon) / np.sum(weight))
+    out = rates.sum(axis=0)  # rates[m, n] = Gamma(n -> m)
+    others = 0.5 * (out[:, None] + out[None, :] - rates - rates.T)
+    spectators = np.clip(others, 0.0, None) / np.where(inverse_t2 > 0, inverse_t2, 1.0)
+    share = float(np.sum(weight * spectators) / np.sum(weight))
     if share > PHONON_WIDTH_FRACTION:
         warnings.warn(
-            f"phonon rates make {share:.0%} of the widths of the driven lines (dephasing_rate="
-            f"{gamma_phi:g} s^-1): with {energies.size} levels each line's 1/T2 counts the flips "
-            "of other TLS as dephasing, which for weakly coupled TLS they are not (the Pauli "
-            "equation has no coherence transfer): the lines come out too wide (two independent "
-            "TLS at dephasing_rate=0: Q^-1 18 % low); give the pure dephasing rate (a glass's "
-            "spectral diffusion, e.g. 1e8-1e9 s^-1)", PhononLimitedWidthWarning, stacklevel=3)
+            f"flips to other states than the line's own make {share:.0%} of the widths of the "
+            f"driven lines (dephasing_rate={gamma_phi:g} s^-1): with {energies.size} levels each "
+            "line's 1/T2 counts the flips of other TLS as dephasing, which for weakly coupled "
+            "TLS they are not (the Pauli equation has no coherence transfer): the lines come out "
+            "too wide (two independent TLS at dephasing_rate=0: Q^-1 18 % low); give the pure "
+            "dephasing rate (a glass's spectral diffusion, e.g. 1e8-1e9 s^-1)",
+            PhononLimitedWidthWarning, stacklevel=3)
 
 
 def _steady_state(energies, elements, w, temperature, e0, rate_prefactor, stress_scale,
@@ -460,7 +468,8 @@ def warn_if_beyond_rotating_wave(model, probe) -> None:
             f"{model.stress.deformation_potential:g} K per unit strain), above the probe frequency "
             f"{lowest:g} K: beyond the rotating-wave steady state (docs/PHYSICS.md section 8); "
             "acoustic strains are 1e-9-1e-4", UserWarning, stacklevel=2)
-    if drive.dephasing_rate == 0 and (model.n_tls > 1 or model.random_matrix is not None):
+    if drive.dephasing_rate == 0 and (model.n_tls > 1 or (model.random_matrix is not None
+                                                          and model.random_matrix.weight > 0)):
         # the run's form of saturated_absorption's PhononLimitedWidthWarning (bt220 F1): a
         # Gaussian line takes dephasing_rate = 0, and its widths are then the phonon rates
         warnings.warn(
