@@ -24,7 +24,8 @@ from manybody.simulation.observables.saturation import (
     saturated_absorption,
     warn_if_beyond_rotating_wave,
 )
-from manybody.simulation.solvers.chebyshev import plan
+from manybody.simulation.solvers.chebyshev import plan, resources
+from manybody.simulation.solvers.chebyshev import solver as chebyshev_solver
 
 PROBE = mb.Probe(temperatures=(0.05, 0.1), frequencies=(0.1,), observables=("absorption",))
 
@@ -265,3 +266,40 @@ def test_one_tls_with_a_zero_weight_block_is_not_warned_in_a_run():
         warnings.simplefilter("error", PhononLimitedWidthWarning)
         warn_if_beyond_rotating_wave(
             ModelParams(n_tls=1, random_matrix=RandomMatrixParams(weight=0.0)), probe)
+
+
+# bt224 F1a: the early max_seconds bound counts the couplings' flips --------------------------
+
+
+def _coupled(n: int, kinds: tuple[str, ...]) -> mb.Realisation:
+    rng = np.random.default_rng(0)
+    couplings = {}
+    for kind in kinds:
+        k = rng.normal(0, 0.05, (n, n))
+        k = (k + k.T) / 2 if kind in ("zz", "xx") else k
+        np.fill_diagonal(k, 0.0)
+        couplings[kind] = k
+    return mb.Realisation.from_arrays(asymmetry=rng.uniform(-0.5, 0.5, n),
+                                      tunnelling=rng.uniform(0.01, 0.5, n), couplings=couplings)
+
+
+def test_dense_xz_couplings_are_refused_before_anything_is_built(monkeypatch):
+    """N = 22 with dense xz couplings and max_seconds = 60 was refused after 38 s (H built and
+    timed): each matrix-free entry sums its xz terms, which the bound did not count."""
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("an expensive step ran before the max_seconds refusal")
+    for name in ("spectral_bounds", "matrix_free_operators", "build_operators"):
+        monkeypatch.setattr(chebyshev_solver, name, refuse)
+    with pytest.raises(ValueError, match=r"before its spectral bounds are found \(n_tls=22"):
+        chebyshev_solver.chebyshev_absorption(_coupled(22, ("xz",)), [0.1], [0.1],
+                                              mb.Broadening(width=0.02),
+                                              ChebyshevParams(max_seconds=60))
+
+
+def test_the_work_per_row_counts_each_coupling_with_an_x_factor():
+    real = _coupled(6, ("xz", "xx"))
+    assert resources._off_diagonals_per_row(real) == 6 + 15  # six single flips, 15 xx pairs
+    assert resources._off_diagonals_per_row(real, matrix_free=True) == 6 + 30 + 15
+    plain = _coupled(6, ("zz",))
+    assert resources._off_diagonals_per_row(plain) == 6
+    assert resources._off_diagonals_per_row(plain, matrix_free=True) == 6
