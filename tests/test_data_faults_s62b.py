@@ -1,7 +1,7 @@
 """Session 62, second round on the loss-table fixes (a tester, bt223): a heater's power read as
 the drive power (F6), a lone point missed beside a conflicting repeat (F1), the power of a lone
 point unnamed (F7), a stray scale over a glass's plain losses (F9), a user's own 'flag' column
-(F10)."""
+(F10), a quasiparticle climb after a fall not seen as a rising loss (F5)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ import numpy as np
 import pytest
 from loss_tables import read_warnings
 
+from manybody.cli import main
+from manybody.laws.fit import rising_loss
+from manybody.laws.inputs import LossCurve
 from manybody.measured.headers import is_power_column
 from manybody.measured.tables import curves_from_table, read_loss_table
 
@@ -104,3 +107,24 @@ def test_a_users_own_flag_column_without_a_reason_is_left_alone(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert read_loss_table(path).loss.size == T.size
+
+
+def test_a_quasiparticle_climb_after_a_fall_is_a_rising_loss(tmp_path, capsys):
+    """bt223 F5: the loss falls with the TLS, then climbs 5x over the top points: 'undecided: no
+    temperature dependence detectable' with negative amplitudes and no hint; Kendall's tau over
+    the whole curve saw no rise."""
+    t = np.geomspace(0.02, 0.35, 16)
+    rng = np.random.default_rng(4)
+    loss = (1e-5 * np.tanh(W / t / 2) + 2e-6 + 0.01 * np.exp(-2.0 / t)) * (
+        1 + 0.03 * rng.standard_normal(t.size))
+    said = rising_loss([LossCurve(t, loss)])
+    assert said is not None and said.startswith("the loss climbs"), said
+    path = tmp_path / "qp.csv"
+    path.write_text("T (K),Qi\n" + "".join(f"{a:.6g},{1 / x:.6g}\n"
+                                           for a, x in zip(t, loss, strict=True)))
+    assert main(["fit-data", str(path), "--frequency", "5GHz", "--out", str(tmp_path / "o")]) == 0
+    verdict = next(line for line in capsys.readouterr().out.splitlines() if "verdict:" in line)
+    assert "neither law" in verdict and "the loss climbs" in verdict, verdict
+    # a clean tanh curve, noise and all, is no climb
+    clean = (1e-5 * np.tanh(W / t / 2) + 2e-6) * (1 + 0.03 * rng.standard_normal(t.size))
+    assert rising_loss([LossCurve(t, clean)]) is None
