@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from loss_tables import read_warnings
 
-from manybody.measured.tables import LONE_RATIO, lone_points
+from manybody.measured.tables import LONE_RATIO, lone_points, read_loss_table
 from manybody.measured.velocity import read_velocity_table
 
 W_KELVIN = 0.24  # 5 GHz
@@ -140,3 +140,20 @@ def test_one_shift_off_the_curve_is_named_with_its_row(tmp_path, row, factor):
 def test_clean_shift_curves_and_their_peak_name_no_lone_point(tmp_path, seed, points):
     t = np.geomspace(0.02, 2, points)
     assert _velocity(tmp_path, _slopes(t, seed, noise=5e-7), t) == []
+
+
+@pytest.mark.parametrize("reader", ["loss", "velocity"])
+def test_a_temperature_named_as_a_unit_slip_is_not_named_again_as_lone(tmp_path, reader):
+    t = list(np.geomspace(0.02, 0.5, 12))
+    t[4] = 50.17  # 50.17 mK typed in a K column: its value sits far from its neighbours too
+    values = 1e-5 * np.tanh(W_KELVIN / np.sort(np.array(t)) / 2) + 2e-6
+    header = "loss" if reader == "loss" else "dv/v"
+    path = tmp_path / "t.csv"
+    path.write_text(f"T (K),{header}\n" + "".join(f"{a:g},{b:.6g}\n"
+                                                  for a, b in zip(t, values, strict=True)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (read_loss_table if reader == "loss" else read_velocity_table)(path)
+    said = [str(w.message) for w in caught]
+    assert any("a value in mK?" in m for m in said), said
+    assert not any("neighbouring temperatures" in m for m in said), said

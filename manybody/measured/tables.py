@@ -459,6 +459,7 @@ def read_loss_table(
         sigma, units["error"] = _errors(grid, e_name, l_values, kind, scale, l_name)
     _warn_repeated(grid.src, temperature, loss, power)
     warn_isolated_temperature(grid.src, t_name, temperature, t_unit)
+    named |= set(slipped_rows(temperature, t_unit))  # named as a unit slip: not again as lone
     _warn_conflicting(grid.src, l_name, kind, temperature, t_unit, l_values, loss, power,
                       named, units.get("power", ""))
     return LossTable(
@@ -1644,6 +1645,12 @@ def unit_slip(temperature: np.ndarray, unit: str) -> tuple[float, float, str] | 
     if beyond and rest[0] / 2 <= back <= 2 * rest[-1]:
         return float(value), float(neighbour), other
     return None
+
+
+def slipped_rows(temperature: np.ndarray, unit: str) -> list[int]:
+    """The 0-based rows of the temperature :func:`unit_slip` finds (none: [])."""
+    slip = unit_slip(temperature, unit)
+    return [] if slip is None else np.flatnonzero(temperature == slip[0]).tolist()
 
 
 def warn_isolated_temperature(src: str, t_name: str, temperature: np.ndarray,

@@ -1153,7 +1153,8 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
     if kind != "df":  # the 0.1 cap of the joint fit, here too (session 52)
         check_relative(src, s_name, shift, shift * _shift_scale(src, s_name), inside)
         warn_tiny_relative(src, s_name, shift, _shift_scale(src, s_name))
-    _warn_lone_shifts(src, s_name, temperature, shift, t_unit)
+    _warn_lone_shifts(src, s_name, temperature, shift, t_unit,
+                      set(tables.slipped_rows(temperature, t_unit)))
     return VelocityTable(
         temperature=temperature, shift=shift, sigma=sigma,
         kind=kind, source=src, label=p.stem,
@@ -1173,17 +1174,19 @@ LONE_SHIFT_SMOOTH = 0.1
 
 
 def _warn_lone_shifts(src: str, s_name: str, temperature: np.ndarray, shift: np.ndarray,
-                      t_unit: str) -> None:
+                      t_unit: str, named: set[int] = frozenset()) -> None:
     """UserWarning naming the rows of a shift (``shift`` in the column's units) that lies alone
     off the curve through its neighbouring temperatures (a typo, a failed resonator fit or a
-    line cut short: one such point moves the slopes and T_max)."""
+    line cut short: one such point moves the slopes and T_max), unless its rows are among
+    ``named`` (0-based; a temperature named as a unit slip)."""
     uniq, inverse = np.unique(temperature, return_inverse=True)
     mean = np.bincount(inverse, weights=shift) / np.bincount(inverse)
     span = float(np.ptp(mean)) if mean.size else 0.0
     if not span > 0:
         return
-    lone = tables.lone_offsets(uniq, mean, LONE_SHIFT_FRACTION * span, LONE_SHIFT_SMOOTH * span,
-                               rest_max=True)
+    lone = [(i, offset) for i, offset in tables.lone_offsets(
+                uniq, mean, LONE_SHIFT_FRACTION * span, LONE_SHIFT_SMOOTH * span, rest_max=True)
+            if not named.intersection(np.flatnonzero(temperature == uniq[i]).tolist())]
     if not lone:
         return
     factor = 1e-3 if t_unit == "mK" else 1.0
