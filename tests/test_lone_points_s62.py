@@ -146,7 +146,7 @@ def test_clean_shift_curves_and_their_peak_name_no_lone_point(tmp_path, seed, po
 def test_a_temperature_named_as_a_unit_slip_is_not_named_again_as_lone(tmp_path, reader):
     t = list(np.geomspace(0.02, 0.5, 12))
     t[4] = 50.17  # 50.17 mK typed in a K column: its value sits far from its neighbours too
-    values = 1e-5 * np.tanh(W_KELVIN / np.sort(np.array(t)) / 2) + 2e-6
+    values = 1e-6 * np.tanh(0.27 / np.array(t) / 2) + 2e-7  # its loss is the 50 K one
     header = "loss" if reader == "loss" else "dv/v"
     path = tmp_path / "t.csv"
     path.write_text(f"T (K),{header}\n" + "".join(f"{a:g},{b:.6g}\n"
