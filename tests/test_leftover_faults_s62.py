@@ -172,17 +172,26 @@ def test_phonon_limited_widths_of_two_independent_tls_are_warned_where_they_are_
     np.testing.assert_allclose(pair["absorption"], alone, rtol=1e-4)
 
 
-def test_one_tls_at_phonon_limited_widths_is_exact_and_not_warned():
-    one, elements = mb.solve(mb.Realisation.from_arrays(asymmetry=[0.03], tunnelling=[0.04]))
+@pytest.mark.parametrize("asymmetry, tunnelling", [([0.03], [0.04]), ([0.03, 0.01], [0.04, 1e-4])])
+def test_a_tls_alone_or_beside_one_that_never_flips_is_not_warned(asymmetry, tunnelling):
+    """One TLS's phonon-limited width is its Bloch T2 = 2 T1 (exact); beside a TLS that never
+    flips, too ('phonon rates make 100 %' was warned there; bt224 F4a)."""
+    spectrum, elements = mb.solve(mb.Realisation.from_arrays(asymmetry=asymmetry,
+                                                             tunnelling=tunnelling))
     with warnings.catch_warnings():
         warnings.simplefilter("error", PhononLimitedWidthWarning)
-        saturated_absorption(one.energies, elements, W, T_BATH, [0.0, 1e-8], KPH)
+        saturated_absorption(spectrum.energies, elements, W, T_BATH, [0.0, 1e-8], KPH)
+
+
+def _gaussian_drive_probe() -> mb.Probe:
+    """A saturation probe with a Gaussian line and no pure dephasing."""
+    drive = SaturationDrive(amplitudes=(0.0, 1e-6), line="gaussian")
+    return mb.Probe(frequencies=(0.1,), temperatures=(0.05,), observables=("saturation",),
+                    phonon_rate_prefactor=KPH, saturation=drive)
 
 
 def test_a_run_of_many_tls_with_a_gaussian_line_and_no_dephasing_is_warned():
-    drive = SaturationDrive(amplitudes=(0.0, 1e-6), line="gaussian")
-    probe = mb.Probe(frequencies=(0.1,), temperatures=(0.05,), observables=("saturation",),
-                     phonon_rate_prefactor=KPH, saturation=drive)
+    probe = _gaussian_drive_probe()
     with pytest.warns(PhononLimitedWidthWarning, match=r"probe\.saturation\.dephasing_rate = 0 "
                       r"with line = 'gaussian'"):
         warn_if_beyond_rotating_wave(ModelParams(n_tls=3), probe)
@@ -249,23 +258,12 @@ def test_relaxation_at_temperatures_well_above_a_small_spectrum_is_not_a_unit_sl
         mb.relaxation_absorption(spectrum, elements, [1e-7], [20.0], "a-SiO2")
 
 
-def test_a_tls_beside_one_that_never_flips_is_not_warned_of_spectators():
-    """Its width is its own T1 (Bloch, exact): 'phonon rates make 100 %' was warned."""
-    spectrum, elements = mb.solve(mb.Realisation.from_arrays(asymmetry=[0.03, 0.01],
-                                                             tunnelling=[0.04, 1e-4]))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", PhononLimitedWidthWarning)
-        saturated_absorption(spectrum.energies, elements, W, T_BATH, [0.0, 1e-8], KPH)
-
-
 def test_one_tls_with_a_zero_weight_block_is_not_warned_in_a_run():
-    drive = SaturationDrive(amplitudes=(0.0, 1e-6), line="gaussian")
-    probe = mb.Probe(frequencies=(0.1,), temperatures=(0.05,), observables=("saturation",),
-                     phonon_rate_prefactor=KPH, saturation=drive)
     with warnings.catch_warnings():
         warnings.simplefilter("error", PhononLimitedWidthWarning)
         warn_if_beyond_rotating_wave(
-            ModelParams(n_tls=1, random_matrix=RandomMatrixParams(weight=0.0)), probe)
+            ModelParams(n_tls=1, random_matrix=RandomMatrixParams(weight=0.0)),
+            _gaussian_drive_probe())
 
 
 # bt224 F1a: the early max_seconds bound counts the couplings' flips --------------------------
