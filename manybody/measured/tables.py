@@ -1822,10 +1822,9 @@ def _warn_lone_points(src: str, l_name: str, kind: str, uniq: np.ndarray, mean: 
     """UserWarning naming the data rows of the :func:`lone_points` of one curve (``data_rows``
     the 0-based rows of the sorted temperatures ``t``)."""
     factor = 1e-3 if t_unit == "mK" else 1.0
-    parts, rows_named, top = [], [], False
+    parts, top = [], False
     for i, ratio in lone[:3]:
         rows = np.sort(data_rows[t == uniq[i]])
-        rows_named.extend(rows.tolist())
         value = math.exp(mean[i])
         shown = 1.0 / value if kind == "Q" else value
         side = "above" if ratio > 1 else "below"
