@@ -309,11 +309,9 @@ def saturated_absorption(
                             widest=widest)
     warn_if_far_above_temperatures(temperature, widest, "temperature", "every line the stress "
                                    "drives in this spectrum (the widest is", stacklevel=3)
-    result = _steady_state(energies, elements, w, temperature, e0, rate_prefactor, stress_scale,
-                           gamma_phi, line, normalisation, counter_rotating)
+    result, rates = _steady_state(energies, elements, w, temperature, e0, rate_prefactor,
+                                  stress_scale, gamma_phi, line, normalisation, counter_rotating)
     if energies.size > 2:
-        rates = transition_rates(energies, resolve_degeneracies(energies, elements), temperature,
-                                 rate_prefactor, stress_scale=stress_scale)
         _warn_if_phonon_limited(energies, elements, w, rates, result["dephasing"], gamma_phi,
                                 line)
     return result
@@ -345,9 +343,11 @@ def _warn_if_phonon_limited(energies, elements, w, rates, inverse_t2, gamma_phi,
 
 
 def _steady_state(energies, elements, w, temperature, e0, rate_prefactor, stress_scale,
-                  gamma_phi, line, normalisation, counter_rotating) -> dict[str, np.ndarray]:
+                  gamma_phi, line, normalisation, counter_rotating
+                  ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """:func:`saturated_absorption` on checked arguments, without its warnings (which
-    :func:`saturation_responses` leaves to the model-level checks of observe and the run)."""
+    :func:`saturation_responses` leaves to the model-level checks of observe and the run), and
+    the phonon rates (D, D) it used (for the spectator warning, not computed twice)."""
     elements = resolve_degeneracies(energies, elements)
     rates = transition_rates(energies, elements, temperature, rate_prefactor,
                              stress_scale=stress_scale)
@@ -372,7 +372,7 @@ def _steady_state(energies, elements, w, temperature, e0, rate_prefactor, stress
         "populations": populations,
         "linear": np.asarray(normalisation * chi_linear),
         "dephasing": inverse_t2,
-    }
+    }, rates
 
 
 def saturation_responses(
@@ -405,8 +405,8 @@ def saturation_responses(
     np.fill_diagonal(coupled, False)
     for i, temp in enumerate(t):
         for j, freq in enumerate(w):
-            result = _steady_state(levels_checked, elements, freq, temp, e0, rate_prefactor,
-                                   stress_scale, gamma_phi, line, 1.0, True)
+            result, _ = _steady_state(levels_checked, elements, freq, temp, e0, rate_prefactor,
+                                      stress_scale, gamma_phi, line, 1.0, True)
             out[i, j] = result["absorption"]
             widths = np.asarray(result["dephasing"]) / OMEGA_PER_KELVIN
             widest = max(widest, float(np.max(widths)))
