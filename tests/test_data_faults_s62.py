@@ -119,6 +119,15 @@ def test_note_beside_sweeps_is_left_out_by_name(sweep_folder, tmp_path, name, te
     assert len(record["sweep_inputs"]) == 8 and name not in json.dumps(record)
 
 
+def test_a_list_of_single_numbers_is_told_what_was_counted(sweep_folder, tmp_path):
+    """bt223 F8: ten lines of one number each were said to hold 'no lines of numbers'."""
+    folder = tmp_path / "sw"
+    shutil.copytree(sweep_folder, folder)
+    (folder / "temps.txt").write_text("".join(f"{k}\n" for k in range(1, 11)))
+    with pytest.warns(UserWarning, match=r"'temps.txt' \(no lines of two or more numbers\)"):
+        resonator_table.leave_out_non_sweeps(sweep_files(folder))
+
+
 def test_python_fit_sweeps_leaves_a_note_out(sweep_folder, tmp_path):
     folder = tmp_path / "sw"
     shutil.copytree(sweep_folder, folder)

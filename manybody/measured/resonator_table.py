@@ -168,8 +168,8 @@ def _glob_hint(names: list[str], folder: Path) -> str:
 def leave_out_non_sweeps(files: list[str], pattern: str = NAME_PATTERN,
                          index: Mapping | None = None) -> list[str]:
     """``files`` without those that are no sweep: a file whose name the pattern does not match
-    (or the index does not list) and that holds fewer than ``MIN_POINTS`` lines of numbers (a
-    lab note 'notes.txt', a small 'fit_params.csv'), while other files match. They are named in
+    (or the index does not list) and that holds fewer than ``MIN_POINTS`` lines of two or more
+    numbers (a lab note 'notes.txt', a small 'fit_params.csv'), while other files match. They are named in
     one warning, as files of other suffixes are by :func:`sweep_files` (a note in the sweep
     folder stopped the run with "does not match the name pattern ... give the pattern", bt219
     F5). A non-matching file that holds numbers enough for a sweep is kept, for the name's
@@ -199,11 +199,13 @@ def leave_out_non_sweeps(files: list[str], pattern: str = NAME_PATTERN,
         return list(files)
     what = "the sweep index does not list them" if index is not None else \
         f"their names do not match the name pattern '{pattern}'"
-    shown = ", ".join(f"{Path(f).name!r} ({n or 'no'} line{'' if n == 1 else 's'} of numbers)"
+    shown = ", ".join(f"{Path(f).name!r} ({n or 'no'} line{'' if n == 1 else 's'} of two or more "
+                      "numbers)"
                       for f, n in left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
     kept = [f for f in files if f not in {g for g, _ in left}]
     warnings.warn(f"sweeps: left out {len(left)} file(s) that hold no sweep (fewer than "
-                  f"{MIN_POINTS} lines of numbers) and {what}: {shown}; give a glob to choose the "
+                  f"{MIN_POINTS} lines of two or more numbers, as a sweep's frequency and "
+                  f"S21) and {what}: {shown}; give a glob to choose the "
                   f"files yourself, e.g. '{_glob_hint([Path(f).name for f in kept], Path(kept[0]).parent)}'",
                   UserWarning, stacklevel=2)
     return kept
