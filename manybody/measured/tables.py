@@ -1617,6 +1617,13 @@ LONE_RATIO = 2.5
 LONE_SMOOTH_RATIO = 1.5
 LONE_CONTRAST = 5.0
 LONE_MIN_POINTS = 6
+#: At most one point in LONE_SHARE^-1 (at least one) is named lone, among the LONE_CANDIDATES
+#: points farthest off their neighbours.
+LONE_SHARE = 1 / 6
+LONE_CANDIDATES = 8
+#: An end point is judged only within LONE_END_LEVER times the spacing of the two points the line
+#: is drawn through (in ln T) of them.
+LONE_END_LEVER = 4.0
 
 
 #: A table's temperature this many times beyond all the others is looked at as one row typed in
@@ -1715,10 +1722,9 @@ def _warn_conflicting(src: str, l_name: str, kind: str, temperature: np.ndarray,
         lone = [(i, ratio) for i, ratio in lone_points(uniq, mean)
                 if float(uniq[i]) not in conflicted
                 and not named.intersection(data_rows[t == uniq[i]].tolist())]
-        if conflicts:
-            if lone:
-                _warn_lone_points(src, l_name, kind, uniq, mean, lone, data_rows, t, t_unit,
-                                  where)
+        if lone:  # the rest smooth without them: no second resonator (bt223 F3)
+            _warn_lone_points(src, l_name, kind, uniq, mean, lone, data_rows, t, t_unit, where)
+        if conflicts or lone:
             continue
         d = mean[1:-1] - 0.5 * (mean[:-2] + mean[2:])
         jump = np.abs(d) > math.log(JUMP_RATIO)
@@ -1739,9 +1745,6 @@ def _warn_conflicting(src: str, l_name: str, kind: str, temperature: np.ndarray,
                 f"temperatures{where} by more than {JUMP_RATIO:g}x ({points}, ...): two "
                 "resonators' rows interleaved in one table? Fit each on its own",
                 UserWarning, stacklevel=3)
-            continue
-        if lone:
-            _warn_lone_points(src, l_name, kind, uniq, mean, lone, data_rows, t, t_unit, where)
 
 
 def lone_points(temperature: np.ndarray, log_loss: np.ndarray) -> list[tuple[int, float]]:
@@ -1765,15 +1768,18 @@ def lone_points(temperature: np.ndarray, log_loss: np.ndarray) -> list[tuple[int
 def lone_offsets(temperature: np.ndarray, values: np.ndarray, apart: float,
                  smooth: float, rest_max: bool = False) -> list[tuple[int, float]]:
     """(index, offset) of the points that lie alone more than ``apart`` off the curve through
-    their neighbouring temperatures (offset = value - the curve there).
+    their neighbouring temperatures (offset = value - the curve there), ascending in index.
 
-    The curve is straight in ``values`` against ln T through the two nearest other points (the
-    two on either side within, the next two at an end). A point counts as lone when the curve
-    without it is smooth there (each neighbour within ``smooth`` of the line through its own
-    other neighbours: a climb over two points, a quasiparticle onset, is no lone point) and the
-    other points follow their neighbours :data:`LONE_CONTRAST` times more closely (noisy data
-    flag nothing): their median offset, or with ``rest_max`` their largest (a smooth curve's
-    under-sampled bend, whose other points are off the lines too, is no lone point). Fewer than
+    The curve is straight in ``values`` against ln T through the two nearest other points that
+    are not themselves lone (the two on either side within, the next two at an end). The lone
+    points are the smallest set, at most one in :data:`LONE_SHARE` of the points (at least one),
+    such that without them the curve is smooth around each (its neighbours within ``smooth`` of
+    the line through their own neighbours: a climb over two points, a quasiparticle onset, is no
+    lone point), the other points follow their neighbours :data:`LONE_CONTRAST` times more
+    closely than each lone point (their median offset, or with ``rest_max`` their largest: noisy
+    data and a smooth curve's under-sampled bend flag nothing), and no two adjacent ones sit at
+    an end (a climb). Two adjacent typos, or two a row or two apart, are each named (one point
+    at a time, each hid the other: a tester, bt223 F2, F3). Fewer than
     :data:`LONE_MIN_POINTS` temperatures: none.
 
     Parameters
@@ -1788,32 +1794,75 @@ def lone_offsets(temperature: np.ndarray, values: np.ndarray, apart: float,
     n = temperature.size
     if n < LONE_MIN_POINTS:
         return []
-    u = np.log(temperature)
+    u = np.log(np.asarray(temperature, dtype=np.float64))
+    y = np.asarray(values, dtype=np.float64)
 
-    def off(i: int, a: int, b: int) -> float:  # value_i - the line through points a and b
-        return float(values[i] - (values[a] + (values[b] - values[a])
-                                  * (u[i] - u[a]) / (u[b] - u[a])))
+    def line(at: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return y[a] + (y[b] - y[a]) * (u[at] - u[a]) / (u[b] - u[a])
 
-    def pair(i: int, skip: int = -1) -> tuple[int, int] | None:
-        others = [j for j in range(n) if j not in (i, skip)]
-        below = [j for j in others if j < i]
-        above = [j for j in others if j > i]
-        if below and above:
-            return below[-1], above[0]
-        ends = above[:2] if not below else below[-2:]
-        return tuple(ends) if len(ends) == 2 else None
+    def own_offsets(kept: np.ndarray) -> np.ndarray:  # each kept point off its kept neighbours
+        a, b = np.empty_like(kept), np.empty_like(kept)
+        a[1:-1], b[1:-1] = kept[:-2], kept[2:]
+        a[0], b[0], a[-1], b[-1] = kept[1], kept[2], kept[-3], kept[-2]
+        return y[kept] - line(kept, a, b)
 
-    deviation = np.array([abs(off(i, *pair(i))) for i in range(n)])
-    found = []
-    for i in np.flatnonzero(deviation > apart):
-        near = [j for j in (i - 1, i + 1) if 0 <= j < n]
-        flat = all((ab := pair(j, skip=i)) is not None and abs(off(j, *ab)) < smooth
-                   for j in near)
-        rest = np.delete(deviation, [j for j in (i - 1, i, i + 1) if 0 <= j < n])
+    def bracket(i: int, kept: np.ndarray) -> tuple[int, int]:  # i's nearest kept neighbours
+        k = int(np.searchsorted(kept, i))
+        if 0 < k < kept.size:
+            return int(kept[k - 1]), int(kept[k])
+        return (int(kept[0]), int(kept[1])) if k == 0 else (int(kept[-2]), int(kept[-1]))
+
+    def offset_from(i: int, kept: np.ndarray) -> float:
+        a, b = bracket(i, kept)
+        offset = float(y[i] - line(np.array(i), np.array(a), np.array(b)))
+        if a < i < b:
+            return offset
+        # at an end the line is extrapolated, over a lever that can be long (a first point far
+        # below two close ones): the offset from the nearest value too, the smaller one if both
+        # have one sign, else none (a clean curve's end was named; a sweep of random grids)
+        near, far = (b, a) if b < i else (a, b)
+        if abs(u[i] - u[near]) > LONE_END_LEVER * abs(u[far] - u[near]):
+            return 0.0  # too far out to tell
+        flat = float(y[i] - y[near])
+        return min(offset, flat, key=abs) if offset * flat > 0 else 0.0
+
+    def check(lone: tuple[int, ...]) -> list[tuple[int, float]] | None:
+        kept = np.setdiff1d(np.arange(n), lone)
+        if kept.size < LONE_MIN_POINTS - 1:
+            return None
+        for i, j in itertools.pairwise(lone):
+            if j == i + 1 and (i == 0 or j == n - 1):  # two adjacent at an end: a climb
+                return None
+        own = np.abs(own_offsets(kept))
+        near = {p for i in lone for p in bracket(i, kept)}
+        position = {int(p): k for k, p in enumerate(kept)}
+        if any(own[position[p]] >= smooth for p in near):
+            return None
+        rest = np.array([d for p, d in zip(kept, own, strict=True) if int(p) not in near])
         typical = float(np.max(rest) if rest_max else np.median(rest)) if rest.size else math.inf
-        if flat and LONE_CONTRAST * typical < deviation[i]:
-            found.append((int(i), off(int(i), *pair(int(i)))))
-    return found
+        found = []
+        for i in lone:
+            offset = offset_from(i, kept)
+            if not (abs(offset) > apart and LONE_CONTRAST * typical < abs(offset)):
+                return None
+            found.append((int(i), offset))
+        return found
+
+    single = np.abs([offset_from(i, np.delete(np.arange(n), i)) for i in range(n)])
+    # the candidates: off their neighbours by half the threshold (a neighbour's own typo halves
+    # a point's offset), the largest few
+    candidates = sorted(np.flatnonzero(single > 0.5 * apart), key=lambda i: -single[i])
+    candidates = sorted(int(i) for i in candidates[:LONE_CANDIDATES])
+    for size in range(max(1, int(n * LONE_SHARE)), 0, -1):  # the most that stand alone
+        best = None
+        for lone in itertools.combinations(candidates, size):
+            found = check(lone)
+            if found is not None and (best is None or min(abs(o) for _, o in found)
+                                      > min(abs(o) for _, o in best)):
+                best = found
+        if best is not None:
+            return best
+    return []
 
 
 def _warn_lone_points(src: str, l_name: str, kind: str, uniq: np.ndarray, mean: np.ndarray,
