@@ -95,7 +95,7 @@ class RandomMatrixTerm:
         if self.weight >= _OVERFLOW_ENERGY:  # as the asymmetry: 1e300 gave T_mn of 6e299
             raise ValueError(f"RandomMatrixTerm.weight must lie below {_OVERFLOW_ENERGY:g} (K, or K "
                              f"per unit strain), got {self.weight:g}")
-        object.__setattr__(self, "seed", v.integer("RandomMatrixTerm.seed", self.seed, 0))
+        object.__setattr__(self, "seed", v.integer("RandomMatrixTerm.seed", self.seed, 0, v.MAX_SEED))
         object.__setattr__(self, "growth_temperature",
                            v.positive("RandomMatrixTerm.growth_temperature",
                                       self.growth_temperature))

@@ -8,6 +8,8 @@ values > 0 (K), and refuses anything else with a ValueError or TypeError naming 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from manybody.support import validate as v
@@ -75,6 +77,47 @@ def _moments(energies, temperatures) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return t, mean, second, np.log(z)
 
 
+#: Every level gap (or every line a stress drives) this many times above every temperature and
+#: probe frequency: the observable is exp(-100) ~ 0 or a far tail, most likely energies typed in
+#: mK for K (a tester, bt227 F3: eps = 300 for 0.3 K gave Q = 0 and C = 0 without a word).
+FAR_BELOW = 100.0
+
+
+class FarBelowSpectrumWarning(UserWarning):
+    """Every temperature (and probe frequency) lies far below every level gap or driven line
+    (:data:`FAR_BELOW` times): the observable is exponentially small or exactly 0; most likely
+    energies typed in mK where kelvin is meant (300 for 0.3 K). Raised by :func:`specific_heat`
+    and by the absorption and velocity shift of the API."""
+
+
+def warn_if_far_below(scale: float, temperatures: np.ndarray, what: str, observable: str,
+                      frequencies: np.ndarray | None = None, stacklevel: int = 3) -> None:
+    """Warn (:class:`FarBelowSpectrumWarning`) when ``scale`` (K; the smallest gap or driven
+    line) lies more than :data:`FAR_BELOW` times above every temperature and frequency.
+
+    Parameters
+    ----------
+    scale : float
+        The smallest level gap or driven line (K); nothing is said when it is not finite or <= 0.
+    temperatures, frequencies : numpy.ndarray
+        Checked T and w (K).
+    what, observable : str
+        What the scale is ("level gap", "line the stress drives") and what is ~0, for the text.
+    stacklevel : int
+        Of the warning, as :func:`warnings.warn`'s.
+    """
+    probe = float(np.max(temperatures))
+    if frequencies is not None and frequencies.size:
+        probe = max(probe, float(np.max(frequencies)))
+    if not (np.isfinite(scale) and scale > FAR_BELOW * probe > 0):
+        return
+    probed = "temperature and frequency" if frequencies is not None else "temperature"
+    warnings.warn(f"the smallest {what} ({scale:.4g} K) lies {scale / probe:.3g} times above every "
+                  f"{probed} (up to {probe:.4g} K): the {observable} is exponentially small or "
+                  "exactly 0; energies are in K (0.3 K, not 300 for 300 mK)",
+                  FarBelowSpectrumWarning, stacklevel=stacklevel)
+
+
 def specific_heat(energies: np.ndarray, temperatures) -> np.ndarray:
     """C(T) = (<E^2> - <E>^2) / T^2 in units of k_B, the fluctuation formula.
 
@@ -99,13 +142,26 @@ def specific_heat(energies: np.ndarray, temperatures) -> np.ndarray:
         As :func:`boltzmann_weights`.
     """
     t, mean, second, _ = _moments(energies, temperatures)
-    variance = np.maximum(second - mean**2, 0.0)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
+        variance = np.maximum(second - mean**2, 0.0)
         t2 = t**2
     out = variance / np.where(t2 > 0, t2, 1.0)
     tiny = t2 == 0  # T^2 underflowed: divide twice (0 where the variance underflowed too)
     if tiny.any():
         out[tiny] = variance[tiny] / t[tiny] / t[tiny]
+    e = _energies(energies)
+    gaps = np.unique(e)
+    if gaps.size > 1:  # every level far above the ground state at every T (bt227 F3)
+        warn_if_far_below(float(gaps[1] - gaps[0]), t, "level gap above the ground state",
+                          "specific heat")
+    huge = ~np.isfinite(out)  # <E^2> overflowed (levels ~1e154 K apart): in units of T
+    if huge.any():  # C depends on E/T only; NaN before (a tester, bt227 F1)
+        shifted, boltzmann, z = _boltzmann(e, t[huge])
+        p = boltzmann / z[:, None]
+        x = shifted[None, :] / t[huge][:, None]
+        with np.errstate(over="ignore"):
+            square = np.where(p > 0, x**2, 0.0)
+        out[huge] = np.maximum(np.sum(p * square, axis=1) - np.sum(p * x, axis=1) ** 2, 0.0)
     return out
 
 

@@ -32,7 +32,7 @@ from manybody.simulation.observables.relaxation import relaxation_susceptibility
 from manybody.simulation.observables.responses import Responses
 from manybody.simulation.observables.saturation import saturation_responses
 from manybody.simulation.observables.statistics import matrix_element_sums, mean_spacing_ratio
-from manybody.simulation.observables.thermo import specific_heat
+from manybody.simulation.observables.thermo import FAR_BELOW, specific_heat
 from manybody.simulation.operators import build_hamiltonian, build_operators
 from manybody.simulation.solvers.memory import available_memory, fraction_remedy
 from manybody.simulation.spectrum import Spectrum
@@ -606,15 +606,19 @@ def _warn_if_no_line_reached(im_chi, elements, spectrum: Spectrum, broadening,
     if not np.any(off):
         return  # nothing couples the levels: 0 is the answer
     spacing = float(np.ptp(spectrum.energies)) / max(1, spectrum.energies.size - 1)
-    eta = broadening.width * (max(probe_frequencies) if broadening.scaling == "relative" else 1.0)
+    top = float(max(probe_frequencies))
+    eta = broadening.width * (top if broadening.scaling == "relative" else 1.0)
     if eta >= NARROW_KERNEL * spacing:
         return  # a realisation with no line near w (a lone off-resonant TLS): 0 is the answer
     width = (f"{broadening.width:g} w" if broadening.scaling == "relative"
              else f"{broadening.width:g} K")
+    # a spacing far above every w: more likely energies in mK than a narrow kernel (bt227 F3)
+    units = (f", or give the model's energies in K (the spacing is {spacing / top:.3g} times the "
+             "highest frequency: 300 typed for 300 mK?)" if spacing > FAR_BELOW * top else "")
     warnings.warn(f"absorption is exactly 0 at every temperature and frequency: no transition "
                   f"lies within the {broadening.kind} kernel (width {width}) of the probe "
                   f"frequencies (mean level spacing {spacing:.3g} K); widen "
-                  "probe.broadening.width", RuntimeWarning, stacklevel=2)
+                  f"probe.broadening.width{units}", RuntimeWarning, stacklevel=2)
 
 
 def float64_energies(real: Realisation) -> np.ndarray:

@@ -1,0 +1,81 @@
+"""Session 63, a tester of the physics API (bt227): the specific heat of levels ~1e200 K apart
+was NaN (<E^2> overflowed, though C depends on E/T only); a RandomMatrixTerm took a seed beyond
+2^63 - 1 that every other seed refuses; energies typed in mK (300 for 0.3 K) gave Q = 0 and
+C = 0 without a word."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import manybody as mb
+from manybody.config.model import ModelParams, TLSParams
+from manybody.config.probe import Probe
+from manybody.simulation.ensembles import RandomMatrixTerm, Realisation
+from manybody.simulation.observables.thermo import FarBelowSpectrumWarning
+
+
+def _caught(function, *args) -> tuple[object, list[warnings.WarningMessage]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = function(*args)
+    return out, list(caught)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e150, 1e200, 1e300])
+def test_the_specific_heat_depends_on_e_over_t_only(scale):
+    c, caught = _caught(mb.specific_heat, np.array([0.0, 1.0, 2.0]) * scale, [scale])
+    assert c == pytest.approx([0.42440454], rel=1e-7)  # three equidistant levels at T = spacing
+    assert not any(issubclass(w.category, RuntimeWarning) for w in caught)
+
+
+def test_a_random_matrix_seed_beyond_the_signed_64_bit_range_is_refused():
+    with pytest.raises(ValueError, match=r"RandomMatrixTerm.seed must be an integer between 0 "
+                                         r"and 9223372036854775807, got 10{30}"):
+        RandomMatrixTerm(kind="goe", weight=1.0, seed=10**30)
+    assert RandomMatrixTerm(kind="goe", weight=1.0, seed=2**63 - 1).seed == 2**63 - 1
+
+
+MK_TYPED_AS_K = {"asymmetry": [300.0, -150.0, 80.0], "tunnelling": [200.0, 50.0, 120.0]}
+
+
+@pytest.mark.parametrize("observable", ["absorption", "velocity_shift"])
+def test_energies_typed_in_mk_are_warned_about_by_the_responses(observable):
+    spectrum, elements = mb.solve(Realisation.from_arrays(**MK_TYPED_AS_K))
+    out, caught = _caught(getattr(mb, observable), spectrum, elements, [0.1], [0.05, 0.1])
+    said = [str(w.message) for w in caught if w.category is FarBelowSpectrumWarning]
+    assert len(said) == 1 and "144.2 K" in said[0] and "300 for 300 mK" in said[0], said
+    if observable == "absorption":
+        assert not np.any(out)
+    # the same model in K: no word
+    kelvin = {k: [x / 1000 for x in val] for k, val in MK_TYPED_AS_K.items()}
+    spectrum, elements = mb.solve(Realisation.from_arrays(**kelvin))
+    out, caught = _caught(getattr(mb, observable), spectrum, elements, [0.1], [0.05, 0.1])
+    assert not any(w.category is FarBelowSpectrumWarning for w in caught)
+
+
+def test_one_tls_ten_times_above_the_probe_is_no_unit_slip():
+    spectrum, elements = mb.solve(Realisation.from_arrays(asymmetry=[1.0], tunnelling=[0.5]))
+    q, caught = _caught(mb.absorption, spectrum, elements, [0.1], [0.01, 0.1])
+    assert not any(w.category is FarBelowSpectrumWarning for w in caught)
+    assert not np.any(q)  # a Gaussian line 1 K away from w = 0.1 K: exactly 0, and true
+
+
+def test_the_specific_heat_warns_for_gaps_far_above_every_temperature():
+    energies = np.array([0.0, 150.0, 300.0])
+    c, caught = _caught(mb.specific_heat, energies, [0.05, 0.1])
+    said = [str(w.message) for w in caught if w.category is FarBelowSpectrumWarning]
+    assert len(said) == 1 and "level gap above the ground state (150 K)" in said[0], said
+    _, caught = _caught(mb.specific_heat, energies / 1000, [0.05, 0.1])
+    assert not caught
+
+
+def test_observe_names_the_unit_when_the_spacing_dwarfs_the_frequency():
+    model = ModelParams(n_tls=4, tls=TLSParams(asymmetry_max=300, tunnelling_max=300,
+                                               tunnelling_min=1))
+    probe = Probe(frequencies=[0.1], temperatures=[0.05, 0.1], observables=("absorption",))
+    _, caught = _caught(mb.observe, model, 1, 0, probe)
+    said = [str(w.message) for w in caught if "exactly 0" in str(w.message)]
+    assert len(said) == 1 and "300 typed for 300 mK?" in said[0], said
