@@ -64,7 +64,7 @@ from manybody.cli.fit_outputs import (
     with_split_hint,
 )
 from manybody.cli.fit_velocity import VELOCITY_OPTIONS, run_velocity
-from manybody.cli.parser import option_given
+from manybody.cli.parser import checked_after_parsing, option_given
 from manybody.cli.x_range import X_HIGH, X_LOW, Kelvin, check_x_range  # noqa: F401 (public here too)
 from manybody.laws.inputs import (
     BCS_RATIO,
@@ -181,11 +181,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="loss tables (CSV/TSV: temperature and Q, Q^-1 or tan delta); with "
                              "--velocity one table of temperature and delta v/v or df/f; with "
                              "--simulated one results file (.nc) of manybody run or study")
-    parser.add_argument("--frequency", default=None,
+    checked_after_parsing(parser.add_argument("--frequency", default=None,
                         help="measurement frequency with unit: 5.61989GHz, 5619.89MHz, 0.2697K "
                              "(required for loss tables; with --velocity or --shift recorded, "
                              "and an absolute shift of half of it or more refused: a resonance "
-                             "frequency, or its negative, is no shift)")
+                             "frequency, or its negative, is no shift)"), parse_frequency)
     parser.add_argument("--velocity", action="store_true",
                         help="fit delta v/v (T) or a resonator's df/f (T) at low frequency: the "
                              "maximum and the two logarithmic slopes, with errors")
@@ -215,8 +215,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         choices=QP_SHAPES,
                         help="add a quasiparticle loss term (default shape: exp(-gap/T))")
     gap = parser.add_mutually_exclusive_group()
-    gap.add_argument("--gap", default="free",
-                     help="quasiparticle gap Delta0 in K, or 'free' (default: free)")
+    checked_after_parsing(gap.add_argument(
+        "--gap", default="free", help="quasiparticle gap Delta0 in K, or 'free' (default: free)"),
+        gap_value)
     gap.add_argument("--tc", type=v.cli_real(0, MAX_TEMPERATURE, low_open=True), default=None,
                      help=f"fix the gap to {BCS_RATIO} Tc from the critical temperature Tc (K)")
     parser.add_argument("--saturation", action="store_true",
@@ -271,15 +272,26 @@ def _gap(args) -> float | None:
         if not (args.tc > 0 and math.isfinite(args.tc)):
             raise ValueError(f"--tc must be > 0 K, got {args.tc}")
         return BCS_RATIO * args.tc
-    if args.gap == "free":
+    return gap_value(args.gap)
+
+
+def gap_value(text: str) -> float | None:
+    """--gap as typed: a gap in K, or None for 'free'.
+
+    Raises
+    ------
+    ValueError
+        Not a number or 'free'; not > 0 K and <= BCS_RATIO x MAX_TEMPERATURE.
+    """
+    if text == "free":
         return None
     try:
-        value = float(args.gap)
+        value = float(text)
     except ValueError:
-        raise ValueError(f"--gap must be a number (K) or 'free', got {args.gap!r}") from None
+        raise ValueError(f"--gap must be a number (K) or 'free', got {text!r}") from None
     if not (0 < value <= BCS_RATIO * MAX_TEMPERATURE):  # as --tc <= MAX_TEMPERATURE
         raise ValueError(f"--gap must be > 0 K and <= {BCS_RATIO * MAX_TEMPERATURE:g} K "
-                         f"({BCS_RATIO} x {MAX_TEMPERATURE:g} K), got {args.gap!r}")
+                         f"({BCS_RATIO} x {MAX_TEMPERATURE:g} K), got {text!r}")
     return value
 
 

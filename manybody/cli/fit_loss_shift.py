@@ -44,7 +44,7 @@ from manybody.cli.fit_outputs import (
     report_written,
     value_with_error,
 )
-from manybody.cli.parser import option_given, option_typed
+from manybody.cli.parser import checked_after_parsing, option_given, option_typed
 from manybody.cli.x_range import check_data_window, note_window_unused
 from manybody.laws.inputs import LossCurve, ShiftCurve, parse_frequency
 from manybody.laws.verdict import evidence_shown
@@ -86,10 +86,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--simulated", action="store_true",
                         help="FILE is a results file of manybody run/study: fit its absorption "
                              "and velocity_shift (means over realisations) the same way")
-    parser.add_argument("--band", default=None, metavar="LO,HI",
+    checked_after_parsing(parser.add_argument("--band", default=None, metavar="LO,HI",
                         help="band edges of the flat loss in units of the measurement frequency "
                              "(0 <= LO < 1 < HI, HI may be inf) for the shift partners; default "
-                             "0,inf; with --simulated the resonant density of the model's TLS")
+                             "0,inf; with --simulated the resonant density of the model's TLS"),
+        _band)
     parser.add_argument("--point", default=None, metavar="NAME=VALUE[,...]",
                         help="with --simulated: the sweep point (and frequency) to fit, e.g. "
                              "coupling_strength=0.02,frequency=0.1")

@@ -127,7 +127,8 @@ class ManybodyParser(argparse.ArgumentParser):
                 self.error(f"argument {word!r} holds a minus sign (\u2212), not a hyphen (pasted "
                            "from a document?); " + (
                                f"type it as '{name}={typed}'" if refusal is None else
-                               f"and read as {typed!r} it is refused: argument {name}: {refusal}"))
+                               f"and read as {typed!r} it is refused: "
+                               + _argument_refusal(name, refusal)))
         parsed, extras = self.parse_known_args(words, namespace)
         if extras:
             chosen = _chosen_subparser(self, parsed)
@@ -229,7 +230,8 @@ def _pasted_dash(word: str, previous: object, action: argparse.Action | None = N
     if refusal is not None:
         # '--tmin −50mK' was told "type '--tmin=-50mK'", which --tmin then refused (no
         # temperature is negative; session 61's note): the option's own refusal instead
-        return f"{start}; and read as {value!r} it is refused: argument {previous}: {refusal}"
+        return (f"{start}; and read as {value!r} it is refused: "
+                + _argument_refusal(previous, refusal))
     if (isinstance(previous, str) and previous.startswith("--") and "=" not in previous
             and previous[2:3].isalpha()):
         return (f"{start}; type the value with hyphens, joined to its option by '=' (a value "
@@ -237,17 +239,34 @@ def _pasted_dash(word: str, previous: object, action: argparse.Action | None = N
     return f"{start}; type it with hyphens: '{value}'"
 
 
+def _argument_refusal(name: object, refusal: str) -> str:
+    """'argument --tmin: refusal', without the name twice when the refusal starts with it."""
+    return refusal if refusal.startswith(f"{name} ") else f"argument {name}: {refusal}"
+
+
 def _refused_value(action: argparse.Action | None, value: str) -> str | None:
     """The message with which ``action``'s type refuses ``value`` (every word of an option that
     takes several, split on commas where the type reads lists), or None when it takes it or has
-    no type."""
-    if action is None or not callable(action.type):
+    no type. An option checked after parsing names its check as the action's ``checker``
+    (:func:`checked_after_parsing`): '--gap −1' was told '--gap=-1', which the check then
+    refused (a tester, bt223 F11)."""
+    check = getattr(action, "checker", None) or getattr(action, "type", None)
+    if action is None or not callable(check):
         return None
     try:
-        action.type(value)
+        check(value)
     except (argparse.ArgumentTypeError, TypeError, ValueError) as exc:
         return str(exc) or f"invalid value {value!r}"
     return None
+
+
+def checked_after_parsing(action: argparse.Action, check) -> argparse.Action:
+    """Name ``check`` (a function of the typed string that raises ValueError with the option's
+    refusal) as the check of an option whose value is read after parsing, so that a pasted
+    minus sign in it is told that refusal, not a form the option then refuses; returns the
+    action."""
+    action.checker = check
+    return action
 
 
 def _chosen_subparser(parser: argparse.ArgumentParser,
