@@ -115,3 +115,22 @@ def test_a_resume_interrupted_before_any_task_finished_stays_in_the_record(tmp_p
     assert stretches[1]["tasks_computed"] == 0 and stretches[1]["n_jobs"] == 2
     assert ds.attrs["wall_time_total_s"] == pytest.approx(sum(s["wall_time_s"] for s in stretches))
     assert stretches[1]["wall_time_s"] == 3.0
+
+
+def test_a_resume_is_told_the_cost_of_what_is_left(tmp_path, capsys):
+    """A resume was told the whole run's cost, its checkpoint's realisations counted (session
+    62's note): they are now left out and named."""
+    spec = _spec(1000, n_tls=(13, 14))
+    out = tmp_path / "run.nc"
+    tasks = checkpoint_dir(out) / "tasks"
+    tasks.mkdir(parents=True)
+    (checkpoint_dir(out) / "meta.json").write_text(json.dumps({"spec_sha256": spec.digest()}))
+    for name in ("p0_r0-600.npz", "p1_r0-400.npz", "p1_r400.npz", "p99_r0-5.npz", "notes.txt"):
+        (tasks / name).write_bytes(b"")  # names only: nothing is loaded
+    _say_dense_cost(spec, jobs=2, output=str(out))
+    err = capsys.readouterr().err
+    assert "this run does 18,999 dense diagonalisations (besides the 1,001 its checkpoint " \
+           "holds) up to N = 14" in err, err
+    (checkpoint_dir(out) / "meta.json").write_text(json.dumps({"spec_sha256": "another"}))
+    _say_dense_cost(spec, jobs=2, output=str(out))  # another spec's checkpoint: all counted
+    assert "this run does 20,000 dense diagonalisations up to" in capsys.readouterr().err

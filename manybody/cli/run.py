@@ -150,18 +150,22 @@ def _say_when_checking_takes_long(spec_path: str) -> None:
 ANNOUNCED_DENSE_CPU_SECONDS = 4 * 3600.0
 
 
-def _say_dense_cost(spec, jobs: int) -> None:
+def _say_dense_cost(spec, jobs: int, output: str | None = None) -> None:
     """A note of a run's dense ED cost when it exceeds :data:`ANNOUNCED_DENSE_CPU_SECONDS`:
     10 000 realisations at N = 14 (months of CPU) started without a word, and with --jobs 1 a
-    stop waited for the diagonalisation in progress (a tester, bt218 F3)."""
+    stop waited for the diagonalisation in progress (a tester, bt218 F3). The realisations a
+    checkpoint of this spec at ``output`` holds are not counted (a resume was told the whole
+    run's cost; session 62's note)."""
+    from manybody.runs.checkpoint import finished_counts
     from manybody.runs.spec import point_routes, preflight
     from manybody.simulation.solvers.dense import dense_cpu_seconds
 
-    counts = spec.realisation_counts.ravel()
+    finished = finished_counts(output, spec)
+    counts = spec.realisation_counts.ravel() - finished
     seconds, largest, realisations = 0.0, 0, 0
     for (_, model, _), route, count in zip(spec.points(), point_routes(spec), counts,
                                            strict=True):
-        if route.startswith("dense"):
+        if route.startswith("dense") and count > 0:
             seconds += int(count) * dense_cpu_seconds(model.n_tls, spec.solver.dtype)
             largest, realisations = max(largest, model.n_tls), realisations + int(count)
     if seconds <= ANNOUNCED_DENSE_CPU_SECONDS:
@@ -173,7 +177,10 @@ def _say_dense_cost(spec, jobs: int) -> None:
     stop = (f"; with --jobs 1 a stop (Ctrl-C, SIGTERM) waits for the diagonalisation in progress, "
             f"up to about {each / 60:.2g} min at N = {largest} (--jobs 2 stops within a second)"
             if jobs == 1 and each > 120 else "")
-    print(f"note: this run does {realisations:,} dense diagonalisations up to N = {largest}: about "
+    resumed = (f" (besides the {int(finished.sum()):,} its checkpoint holds)" if finished.any()
+               else "")
+    print(f"note: this run does {realisations:,} dense diagonalisations{resumed} up to N = "
+          f"{largest}: about "
           f"{seconds / 3600:.3g} CPU-hours ({each:.3g} CPU-s per realisation at N = {largest} on "
           f"this project's machine; README, Performance), about half that in hours on two "
           f"cores{stop}. Finished work is kept if it is stopped", file=sys.stderr, flush=True)
@@ -270,7 +277,7 @@ def run(args: argparse.Namespace) -> int:
     _say_when_kernels_compile(spec)
     started = time.perf_counter()
     try:
-        _say_dense_cost(spec, args.jobs)  # its refusals named as run_sweep's
+        _say_dense_cost(spec, args.jobs, args.output)  # its refusals named as run_sweep's
         ds = run_sweep(spec, output=args.output, n_jobs=args.jobs, backend=args.backend,
                        scheduler=args.scheduler, resume=args.resume, overwrite=args.overwrite,
                        progress=not args.no_progress, blas_threads=args.blas_threads,

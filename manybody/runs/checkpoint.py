@@ -47,6 +47,31 @@ def checkpoint_dir(output: str | Path) -> Path:
     return output.with_name(output.name + ".checkpoint")
 
 
+def finished_counts(output: str | Path | None, spec: Any) -> np.ndarray:
+    """Realisations per sweep point (shape (n_points,)) already finished in the checkpoint of a
+    run of ``spec`` writing ``output``, from the task files' names alone (nothing is loaded or
+    locked): zeros when there is no checkpoint or one of another spec (which a resume would
+    refuse or restart). For the cost a run announces: a resume was told the whole run's cost
+    (session 62's note)."""
+    counts = np.zeros(spec.n_points, dtype=np.int64)
+    if output is None:
+        return counts
+    try:
+        directory = checkpoint_dir(output)
+        meta = json.loads((directory / Checkpoint.META).read_text(encoding="utf-8"))
+        if meta.get("spec_sha256") != spec.digest():
+            return counts
+        names = [entry.name for entry in (directory / "tasks").iterdir()]
+    except (OSError, ValueError, TypeError, AttributeError):
+        return counts
+    for name in names:
+        match = CHUNK_FILE.fullmatch(name)
+        if match and int(match.group(1)) < spec.n_points:
+            start = int(match.group(2))
+            counts[int(match.group(1))] += int(match.group(3) or start + 1) - start
+    return np.minimum(counts, spec.realisation_counts.ravel())
+
+
 def spec_differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
     """(dotted key, old value, new value) of every leaf where two spec dicts differ, e.g.
     ``("model.coupling.strength", 0.0, 0.1)``; a key missing on one side has the value
