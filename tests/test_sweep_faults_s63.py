@@ -1,0 +1,51 @@
+"""Session 63, a tester of resonator data (bt226 F3): a lossy dielectric's own TLS shift
+(F delta0 = 1e-3, Qi ~ 1000: f0 rises by 1.3e-4 from 0.4 to 0.6 K) was refused as "two
+resonators" by a fixed bound of 1e-4 on the rise between neighbouring temperatures. The bound
+now grows with the shift the measured loss allows, (F delta0/pi) ln(T2/T1) with F delta0 <= 1/Qi."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import digamma
+
+from manybody.measured.resonance import _failed
+from manybody.measured.resonator_table import SweepResult, check_one_resonator
+
+H_OVER_K = 4.799243e-11  # K per Hz
+
+
+def _results(f0s, temperatures, qis, error=1e3):
+    out = []
+    for k, (f0, t, qi) in enumerate(zip(f0s, temperatures, qis, strict=True)):
+        fit = _failed(f"s{k}.csv", "")
+        fit = type(fit)(**{**fit.to_dict(), "f0": f0, "f0_err": error, "flag": False,
+                           "qc": 1e3, "qc_err": 3.0, "qi": qi, "qi_err": 0.01 * qi})
+        out.append(SweepResult(f"s{k}.csv", t, -100.0, fit))
+    return out
+
+
+def _tls_shift(t: np.ndarray, f0: float, f_delta: float) -> np.ndarray:
+    """The resonant TLS shift (F delta0/pi)[Re psi(1/2 + x/(2 pi i)) - ln(x/2 pi)], x = hf/kT."""
+    x = H_OVER_K * f0 / t
+    return f_delta / np.pi * (np.real(digamma(0.5 + x / (2j * np.pi))) - np.log(x / (2 * np.pi)))
+
+
+@pytest.mark.parametrize("f_delta", [1e-3, 3e-3])
+def test_a_lossy_dielectric_s_own_tls_shift_is_one_resonator(f_delta):
+    t = np.array([0.02, 0.03, 0.045, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4, 0.6, 0.8, 1.0])
+    f0 = 6e9 * (1 + _tls_shift(t, 6e9, f_delta))
+    assert np.max(np.diff(f0) / f0[:-1]) > 1e-4  # beyond the old fixed bound
+    loss = f_delta * np.tanh(H_OVER_K * 6e9 / (2 * t)) + 1e-4
+    check_one_resonator(_results(f0, t, 1 / loss))
+
+
+def test_two_resonators_are_still_two_at_that_loss():
+    t = np.linspace(0.02, 0.6, 8)
+    for pattern in ([0, 1] * 4, [0, 0, 1, 1] * 2):
+        two = 6.0e9 * (1 + 3e-3 * np.array(pattern))
+        with pytest.raises(ValueError, match=r"two resonators.*rises by at most 0.00\d+ here: its "
+                                             r"TLS shift"):
+            check_one_resonator(_results(two, t, [1e3] * 8))
+    with pytest.raises(ValueError, match=r"one temperature, two resonance frequencies"):
+        check_one_resonator(_results([6.0e9, 6.003e9], [0.1, 0.1], [1e3, 1e3]))
