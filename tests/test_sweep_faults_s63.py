@@ -49,3 +49,30 @@ def test_two_resonators_are_still_two_at_that_loss():
             check_one_resonator(_results(two, t, [1e3] * 8))
     with pytest.raises(ValueError, match=r"one temperature, two resonance frequencies"):
         check_one_resonator(_results([6.0e9, 6.003e9], [0.1, 0.1], [1e3, 1e3]))
+
+
+# bt226 N2: a sweep index headed as a loss table is ('T (mK)', 'P (dBm)') was refused ----------
+
+
+@pytest.mark.parametrize("header, scale", [("file;T (mK);P (dBm)", 1e3),
+                                           ("filename,Temperature [K],power (dBm)", 1.0),
+                                           ("file,temperature_mK,power_dBm", 1e3)])
+def test_a_sweep_index_takes_the_loss_tables_header_forms(tmp_path, header, scale):
+    from manybody.measured.resonator_table import read_sweep_index
+
+    sep = ";" if ";" in header else ","
+    path = tmp_path / "index.csv"
+    path.write_text(header + "\n" + "".join(f"scan_{k:03d}.csv{sep}{t * scale:g}{sep}-90\n"
+                                            for k, t in enumerate((0.02, 0.05, 0.1, 0.2))))
+    index = read_sweep_index(path)
+    assert dict(index) == {f"scan_{k:03d}.csv": (pytest.approx(t), -90.0)
+                           for k, t in enumerate((0.02, 0.05, 0.1, 0.2))}
+
+
+def test_a_sweep_index_power_in_watts_is_refused_by_name(tmp_path):
+    from manybody.measured.resonator_table import read_sweep_index
+
+    path = tmp_path / "index.csv"
+    path.write_text("file,T (mK),P (W)\na.csv,20,1e-12\nb.csv,50,1e-12\n")
+    with pytest.raises(ValueError, match=r"unknown column\(s\) \['P \(W\)'\].*a power in W"):
+        read_sweep_index(path)

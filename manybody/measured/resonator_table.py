@@ -37,6 +37,12 @@ from manybody.laws.inputs import (
 )
 from manybody.laws.inputs import in_window as laws_in_window
 from manybody.laws.x_range import x_range_problem
+from manybody.measured.headers import (
+    header_power_unit,
+    header_temperature_unit,
+    is_power_column,
+    is_temperature,
+)
 from manybody.measured.resonance import BACKGROUNDS, MAX_MISFIT, ResonanceFit, fit_notch
 from manybody.measured.sweeps import MIN_POINTS, read_sweep
 from manybody.measured.tables import (
@@ -324,6 +330,25 @@ class SweepIndex(dict):
         self.rows = rows
 
 
+#: File-name headers of a sweep index besides 'file'.
+_FILE_HEADERS = ("filename", "file name", "file_name", "files", "sweep", "sweep file", "path")
+
+
+def _index_column(name: str) -> str:
+    """The :data:`INDEX_COLUMNS` name a sweep index's header stands for ('T (mK)':
+    temperature_mK, 'Temperature [K]': temperature_K, 'P (dBm)': power_dBm, 'filename': file),
+    or the header itself."""
+    if name in INDEX_COLUMNS:
+        return name
+    if name.lower() in _FILE_HEADERS:
+        return "file"
+    if is_temperature(name) and header_temperature_unit(name) in ("K", "mK"):
+        return f"temperature_{header_temperature_unit(name)}"
+    if is_power_column(name) and header_power_unit(name) == "dBm":
+        return "power_dBm"
+    return name
+
+
 def read_sweep_index(path: str | Path) -> dict[str, tuple[float, float | None]]:
     """A small CSV index: header ``file,temperature_K[,power_dBm]`` (or ``temperature_mK``);
     ``;`` may separate the cells, and then a ``,`` in a number is a decimal comma.
@@ -352,17 +377,23 @@ def read_sweep_index(path: str | Path) -> dict[str, tuple[float, float | None]]:
     first = text.lstrip().split("\n", 1)[0]
     semicolons = ";" in first and "," not in first  # then "," is a decimal comma
     reader = csv.DictReader(io.StringIO(text), delimiter=";" if semicolons else ",")
-    names = [n.strip() for n in (reader.fieldnames or [])]
+    written = [n.strip() for n in (reader.fieldnames or [])]
+    # the loss tables' header forms too: 'T (mK)', 'P (dBm)', 'filename' (a tester, bt226 N2)
+    canonical = {n: _index_column(n) for n in written}
+    names = [canonical[n] for n in written]
+    shown = {c: w for w, c in canonical.items()}  # the headers as written, for the messages
     t_name = next((n for n in ("temperature_K", "temperature_mK") if n in names), None)
     if "file" not in names or t_name is None:
         tabs = " (its cells are separated by tabs: separate them by ',' or ';')" if (
             "\t" in first) else ""
         raise ValueError(f"sweep index {str(path)!r}: needs columns file and temperature_K (or "
-                         f"temperature_mK), optional power_dBm; found {names}{tabs}")
+                         f"temperature_mK, or a temperature header with its unit: 'T (mK)'), "
+                         f"optional power_dBm ('P (dBm)'); found {written}{tabs}")
     unknown = [n for n in names if n not in INDEX_COLUMNS]
     if unknown:  # power_W was ignored and the sweeps fitted without powers (session 31)
         raise ValueError(f"sweep index {str(path)!r}: unknown column(s) {unknown}; the columns "
-                         f"are file, temperature_K or temperature_mK, and optionally power_dBm")
+                         f"are file, temperature_K or temperature_mK ('T (mK)'), and optionally "
+                         f"power_dBm ('P (dBm)'; a power in W or photons is not taken)")
     if len(set(names)) != len(names) or {"temperature_K", "temperature_mK"} <= set(names):
         raise ValueError(f"sweep index {str(path)!r}: columns {names} give a quantity twice; "
                          "give one temperature column (temperature_K or temperature_mK)")
@@ -375,7 +406,8 @@ def read_sweep_index(path: str | Path) -> dict[str, tuple[float, float | None]]:
             raise ValueError(f"sweep index {str(path)!r}, data row {row_number}: more cells than "
                              f"the header's {len(names)} columns (extra {extra}); a decimal "
                              "comma needs ';' between the cells")
-        records.append({k.strip(): (v or "").strip() for k, v in row.items() if k})
+        records.append({canonical.get(k.strip(), k.strip()): (v or "").strip()
+                        for k, v in row.items() if k})
         lines.append(reader.line_num)
     # the loss tables' number rules: '1.000' among 100 ... 900 mK of a German spreadsheet was
     # read as 1 mK, and '1.000,5' shown as '1.000.5' (a second break test, session 46)
@@ -392,8 +424,8 @@ def read_sweep_index(path: str | Path) -> dict[str, tuple[float, float | None]]:
         if t is None or (row.get("power_dBm") and pw is None):
             raise ValueError(f"{where}: not a number ({row})")
         t /= 1e3 if t_name == "temperature_mK" else 1.0
-        check_point(where, t, pw, temperature_column=f", column {t_name}",
-                    power_column=", column power_dBm")
+        check_point(where, t, pw, temperature_column=f", column {shown[t_name]}",
+                    power_column=f", column {shown.get('power_dBm', 'power_dBm')}")
         if not row.get("file"):
             raise ValueError(f"{where}: no file name")
         name = Path(row["file"]).name
