@@ -134,3 +134,20 @@ def test_a_resume_is_told_the_cost_of_what_is_left(tmp_path, capsys):
     (checkpoint_dir(out) / "meta.json").write_text(json.dumps({"spec_sha256": "another"}))
     _say_dense_cost(spec, jobs=2, output=str(out))  # another spec's checkpoint: all counted
     assert "this run does 20,000 dense diagonalisations up to" in capsys.readouterr().err
+
+
+def test_info_tells_the_latest_command_that_resumed_the_run(tmp_path, capsys, monkeypatch):
+    """A run resumed from a renamed copy of its spec (r4.toml, the same spec but for a
+    comment) and stopped again: info still proposed the first command (a tester, bt225)."""
+    from interrupted_runs import interrupted_command, interrupted_run
+
+    text = ('name = "x"\nseed = 1\nrealisations = 8\n[model]\nn_tls = 3\n[probe]\n'
+            'frequencies = [0.1]\ntemperatures = [0.02, 0.05]\nobservables = ["absorption"]\n')
+    directory, spec = interrupted_command(tmp_path, monkeypatch, text, "s.toml")
+    (tmp_path / "r4.toml").write_text("# renamed\n" + text)
+    monkeypatch.setattr("sys.argv", ["manybody", "run", "r4.toml", "-o", "o.nc", "--no-progress"])
+    interrupted_run(tmp_path / "r4.toml", "o.nc", after=6, chunk_size=2)
+    assert main(["info", str(directory)]) == 0
+    out = capsys.readouterr().out
+    assert "(manybody run r4.toml -o o.nc --no-progress)" in out, out
+    assert "manybody run s.toml" not in out

@@ -275,6 +275,10 @@ class Checkpoint:
         if meta_path.is_file():
             self.meta = self._read_meta(meta_path)
             self._check(self.meta, restart)
+            if sys.argv and sys.argv[0] not in ("", "-c", "-m"):
+                # the latest command: a resume from a renamed copy of the spec was told the
+                # first one (a tester, bt225); a session's (python -c) keeps the last command
+                self.meta.update(command=list(sys.argv), cwd=os.getcwd())
         elif any(self.tasks.glob("*.npz")):
             # finished tasks whose spec is unknown (meta.json deleted, or not copied): a run of
             # another spec took them over, a seed-1 disorder in a file that says seed 2 (a new
