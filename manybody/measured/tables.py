@@ -1804,7 +1804,12 @@ def lone_offsets(temperature: np.ndarray, values: np.ndarray, apart: float,
         a, b = np.empty_like(kept), np.empty_like(kept)
         a[1:-1], b[1:-1] = kept[:-2], kept[2:]
         a[0], b[0], a[-1], b[-1] = kept[1], kept[2], kept[-3], kept[-2]
-        return y[kept] - line(kept, a, b)
+        offsets = y[kept] - line(kept, a, b)
+        # the ends as an end point is judged (an extrapolated knee of a 6-point grid had the
+        # second point's typo never named; a tester, bt223 F4)
+        offsets[0], offsets[-1] = offset_from(int(kept[0]), kept[1:]), offset_from(
+            int(kept[-1]), kept[:-1])
+        return offsets
 
     def bracket(i: int, kept: np.ndarray) -> tuple[int, int]:  # i's nearest kept neighbours
         k = int(np.searchsorted(kept, i))
