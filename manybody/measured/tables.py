@@ -1621,8 +1621,9 @@ LONE_MIN_POINTS = 6
 #: points farthest off their neighbours.
 LONE_SHARE = 1 / 6
 LONE_CANDIDATES = 8
-#: An end point is judged only within LONE_END_LEVER times the spacing of the two points the line
-#: is drawn through (in ln T) of them.
+#: An end point is judged only where its distance to the nearest other point is at most
+#: LONE_END_LEVER times the spacing of the two points its line is drawn through (in ln T), and
+#: against that line and the nearest value both (the smaller offset, if both have one sign).
 LONE_END_LEVER = 4.0
 
 
@@ -1771,16 +1772,17 @@ def lone_offsets(temperature: np.ndarray, values: np.ndarray, apart: float,
     their neighbouring temperatures (offset = value - the curve there), ascending in index.
 
     The curve is straight in ``values`` against ln T through the two nearest other points that
-    are not themselves lone (the two on either side within, the next two at an end). The lone
-    points are the smallest set, at most one in :data:`LONE_SHARE` of the points (at least one),
-    such that without them the curve is smooth around each (its neighbours within ``smooth`` of
-    the line through their own neighbours: a climb over two points, a quasiparticle onset, is no
-    lone point), the other points follow their neighbours :data:`LONE_CONTRAST` times more
-    closely than each lone point (their median offset, or with ``rest_max`` their largest: noisy
-    data and a smooth curve's under-sampled bend flag nothing), and no two adjacent ones sit at
-    an end (a climb). Two adjacent typos, or two a row or two apart, are each named (one point
-    at a time, each hid the other: a tester, bt223 F2, F3). Fewer than
-    :data:`LONE_MIN_POINTS` temperatures: none.
+    are not themselves lone (the two on either side within, the next two at an end, judged as
+    :data:`LONE_END_LEVER` says). The lone points are the largest set, at most one in
+    1/:data:`LONE_SHARE` of the points (at least one), among the :data:`LONE_CANDIDATES`
+    farthest off their neighbours, such that without them the curve is smooth around each (its
+    neighbours within ``smooth`` of the line through their own neighbours: a climb over two
+    points, a quasiparticle onset, is no lone point), the other points follow their neighbours
+    :data:`LONE_CONTRAST` times more closely than each lone point (their median offset, or with
+    ``rest_max`` their largest: noisy data and a smooth curve's under-sampled bend flag
+    nothing), and no two adjacent ones sit at an end (a climb). Two adjacent typos, or two a row
+    or two apart, are each named (one point at a time, each hid the other: a tester, bt223 F2,
+    F3). Fewer than :data:`LONE_MIN_POINTS` temperatures: none.
 
     Parameters
     ----------
