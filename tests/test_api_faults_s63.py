@@ -79,3 +79,14 @@ def test_observe_names_the_unit_when_the_spacing_dwarfs_the_frequency():
     _, caught = _caught(mb.observe, model, 1, 0, probe)
     said = [str(w.message) for w in caught if "exactly 0" in str(w.message)]
     assert len(said) == 1 and "300 typed for 300 mK?" in said[0], said
+
+
+def test_a_run_s_realisations_are_not_warned_about_as_unit_slips():
+    """One TLS of 0.1-0.3 K at 0.5 mK is an ordinary ensemble member: the solver's specific heat
+    does not warn (the preflight checks the model's units once)."""
+    model = ModelParams(n_tls=1, tls=TLSParams(asymmetry_max=0.3, tunnelling_min=0.1,
+                                               tunnelling_max=0.3))
+    probe = Probe(frequencies=[0.1], temperatures=[5e-4], observables=("specific_heat",))
+    out, caught = _caught(mb.observe, model, 1, 0, probe)
+    assert not any(w.category is FarBelowSpectrumWarning for w in caught), caught
+    assert out["specific_heat"].shape == (1,)

@@ -141,6 +141,19 @@ def specific_heat(energies: np.ndarray, temperatures) -> np.ndarray:
     TypeError, ValueError
         As :func:`boltzmann_weights`.
     """
+    out = fluctuation_specific_heat(energies, temperatures)
+    gaps = np.unique(_energies(energies))
+    if gaps.size > 1:  # every level far above the ground state at every T (bt227 F3)
+        warn_if_far_below(float(gaps[1] - gaps[0]), v.positive_array("temperatures", temperatures),
+                          "level gap above the ground state", "specific heat")
+    return out
+
+
+def fluctuation_specific_heat(energies: np.ndarray, temperatures) -> np.ndarray:
+    """:func:`specific_heat` without its warning of levels far above every temperature: a
+    run's realisations (``manybody.simulation.solvers.dense``), whose preflight checks the
+    model's units once, call this (one TLS of 0.3 K at 1 mK is an ordinary member of an
+    ensemble, not a unit slip). Same arguments, returns and errors."""
     t, mean, second, _ = _moments(energies, temperatures)
     with np.errstate(over="ignore", invalid="ignore"):
         variance = np.maximum(second - mean**2, 0.0)
@@ -149,14 +162,9 @@ def specific_heat(energies: np.ndarray, temperatures) -> np.ndarray:
     tiny = t2 == 0  # T^2 underflowed: divide twice (0 where the variance underflowed too)
     if tiny.any():
         out[tiny] = variance[tiny] / t[tiny] / t[tiny]
-    e = _energies(energies)
-    gaps = np.unique(e)
-    if gaps.size > 1:  # every level far above the ground state at every T (bt227 F3)
-        warn_if_far_below(float(gaps[1] - gaps[0]), t, "level gap above the ground state",
-                          "specific heat")
     huge = ~np.isfinite(out)  # <E^2> overflowed (levels ~1e154 K apart): in units of T
     if huge.any():  # C depends on E/T only; NaN before (a tester, bt227 F1)
-        shifted, boltzmann, z = _boltzmann(e, t[huge])
+        shifted, boltzmann, z = _boltzmann(_energies(energies), t[huge])
         p = boltzmann / z[:, None]
         x = shifted[None, :] / t[huge][:, None]
         with np.errstate(over="ignore"):

@@ -32,7 +32,7 @@ from manybody.simulation.observables.relaxation import relaxation_susceptibility
 from manybody.simulation.observables.responses import Responses
 from manybody.simulation.observables.saturation import saturation_responses
 from manybody.simulation.observables.statistics import matrix_element_sums, mean_spacing_ratio
-from manybody.simulation.observables.thermo import FAR_BELOW, specific_heat
+from manybody.simulation.observables.thermo import FAR_BELOW, fluctuation_specific_heat
 from manybody.simulation.operators import build_hamiltonian, build_operators
 from manybody.simulation.solvers.memory import available_memory, fraction_remedy
 from manybody.simulation.spectrum import Spectrum
@@ -656,7 +656,7 @@ def respond(real: Realisation, operators: tuple, probe, solver: SolverParams, *,
         if "absorption" in wanted:
             _warn_if_no_line_reached(raw.im_chi, elements, spectrum, probe.broadening, w)
     if "specific_heat" in wanted:
-        raw.specific_heat = specific_heat(spectrum.energies, t)
+        raw.specific_heat = fluctuation_specific_heat(spectrum.energies, t)
     if "spacing_ratio" in wanted:
         raw.spacing_ratio = np.asarray(mean_spacing_ratio(
             spectrum.energies if levels is None else levels))
