@@ -70,7 +70,10 @@ def test_dense_cost_model_follows_the_benchmark_and_eighs_cube():
     assert dense_cpu_seconds(13) == DENSE_CPU_SECONDS[13][0]
     assert dense_cpu_seconds(14) == pytest.approx(8 * DENSE_CPU_SECONDS[13][0])
     assert dense_cpu_seconds(13, "float32") < dense_cpu_seconds(13)
-    assert dense_cpu_seconds(4) == DENSE_CPU_SECONDS[8][0]
+    assert dense_cpu_seconds(4) == DENSE_CPU_SECONDS[4][0] < DENSE_CPU_SECONDS[8][0] / 30
+    assert dense_cpu_seconds(1) == DENSE_CPU_SECONDS[2][0]  # the overhead of a small solve
+    costs = [dense_cpu_seconds(n) for n in range(1, 16)]
+    assert costs == sorted(costs)  # never less for more TLS
 
 
 def test_a_long_dense_run_is_told_its_cost_and_the_stop_latency_of_one_job(capsys):

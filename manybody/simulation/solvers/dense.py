@@ -63,18 +63,22 @@ LARGEST_MACHINE = 4 * 2**40
 #: CPU seconds of one realisation's whole dense pipeline (draw, build, eigh, T_mn, Q^-1 at 50
 #: temperatures x 400 frequencies, C(T)) on one core of this project's 2-core machine
 #: (results/bench/bench-20261204-pair-window.json, pipeline64 and pipeline32, 1 BLAS thread):
-#: N -> (float64, float32).
-DENSE_CPU_SECONDS = {8: (0.065, 0.063), 9: (0.172, 0.158), 10: (0.491, 0.419), 11: (1.84, 1.33),
+#: N -> (float64, float32). N = 2-7 are N = 8's times their ratio to N = 8 in one run
+#: (results/bench/bench-20261208-small-n.json): N = 8's time was used below it, 50x too much at
+#: N = 2 (session 62's note).
+DENSE_CPU_SECONDS = {2: (0.00128, 0.00135), 3: (0.00131, 0.00134), 4: (0.00172, 0.00175),
+                     5: (0.00352, 0.0036), 6: (0.0123, 0.0127), 7: (0.0286, 0.0292),
+                     8: (0.065, 0.063), 9: (0.172, 0.158), 10: (0.491, 0.419), 11: (1.84, 1.33),
                      12: (10.2, 6.16), 13: (89.7, 45.2)}
 
 
 def dense_cpu_seconds(n_tls: int, dtype: str = "float64") -> float:
     """CPU seconds of one realisation of dense ED of N TLS on one core of this project's machine:
     :data:`DENSE_CPU_SECONDS`, 8^(N - 13) times N = 13's above it (eigh's D^3; N = 14 ran 528 s
-    wall on two threads, bench-n14-pipeline64.json) and N = 8's below (the overhead of a small
-    solve). An order of magnitude for a run's cost, not a promise: the machine, its load and
-    the probe change it."""
-    f64, f32 = DENSE_CPU_SECONDS[min(max(n_tls, 8), 13)]
+    wall on two threads, bench-n14-pipeline64.json) and N = 2's below it (the overhead of a
+    small solve). An order of magnitude for a run's cost, not a promise: the machine, its load
+    and the probe change it."""
+    f64, f32 = DENSE_CPU_SECONDS[min(max(n_tls, 2), 13)]
     return (f64 if dtype == "float64" else f32) * 8.0 ** max(n_tls - 13, 0)
 
 
