@@ -85,3 +85,42 @@ def test_a_six_point_grid_names_its_typo():
         log_loss = np.log(_loss(t))
         log_loss[row] -= math.log(10)
         assert [i for i, _ in lone_points(t, log_loss)] == [row]
+
+
+# the second round (bt229) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("grid, rows, factors", [
+    (np.geomspace(0.015, 1.0, 20), (3, 4), (5.0, 3.0)),
+    (np.linspace(0.02, 1.0, 30), (17, 18), (3.0, 10.0)),
+    (np.linspace(0.02, 1.0, 12), (7, 8), (0.2, 1 / 3)),
+])
+def test_two_adjacent_typos_of_unequal_factors_are_both_named(grid, rows, factors):
+    """The smaller lay near the line from its clean neighbour to the larger, and was no
+    candidate; alone, the larger's neighbour was not smooth: neither was named (bt229 F1)."""
+    log_loss = np.log(_loss(grid))
+    for row, factor in zip(rows, factors, strict=True):
+        log_loss[row] -= math.log(factor)  # a Qi typed factor x too high
+    assert [i for i, _ in lone_points(grid, log_loss)] == list(rows)
+
+
+def test_a_clean_row_is_not_named_in_place_of_a_typo_beside_a_far_end():
+    """Rows 1 (10x high) and 3 (10x low) of a 12-point linear grid: row 2, clean, was named,
+    judged against the typo of row 1, an end too far out to tell (bt229 F2)."""
+    t = np.linspace(0.02, 0.6, 12)
+    log_loss = np.log(_loss(t))
+    log_loss[0] -= math.log(10)
+    log_loss[2] += math.log(10)
+    assert 1 not in [i for i, _ in lone_points(t, log_loss)]
+
+
+def test_a_clean_point_before_a_gap_and_a_quasiparticle_climb_is_not_named():
+    """bt229 F3: 1/Q = 1e-5 tanh(0.135/T) + 2e-7 + 1e-3 exp(-1.5/T), exact, at a gap of 2x in T
+    before the climb: the point before it lies below the line across the gap, as a convex
+    curve does."""
+    t = np.array([131, 259.5, 488, 509.4, 578.2, 600.2, 625.2, 675.7, 710.8, 745.2]) * 1e-3
+    loss = 1e-5 * np.tanh(0.135 / t) + 2e-7 + 1e-3 * np.exp(-1.5 / t)
+    assert lone_points(t, np.log(loss)) == []
+    typo = np.log(loss)
+    typo[5] += math.log(5)  # a typo inside the climb is still named
+    assert [i for i, _ in lone_points(t, typo)] == [5]

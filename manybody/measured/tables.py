@@ -78,6 +78,7 @@ from manybody.measured.headers import (
     scaled_errors,
     strip_unit,
 )
+from manybody.measured.outliers import LONE_RATIO, lone_points
 from manybody.support import validate as v
 from manybody.support.paths import check_input_file
 
@@ -1607,24 +1608,6 @@ REPEAT_RATIO = 1.5
 JUMP_RATIO = 2.0
 JUMP_RUN = 4
 
-#: A lone point (:func:`_warn_lone_points`) lies more than LONE_RATIO off the curve through its
-#: neighbouring temperatures (straight in log loss against log T), where the curve without it
-#: follows its own neighbours within LONE_SMOOTH_RATIO and the typical point its neighbours
-#: LONE_CONTRAST times more closely; at least LONE_MIN_POINTS temperatures. One Qi typed 10x or
-#: 3x off, or a last line cut short, among 19 clean tanh points turned "TLS" into a confident
-#: "beyond generic" without a word (a tester, bt219 F1, F3).
-LONE_RATIO = 2.5
-LONE_SMOOTH_RATIO = 1.5
-LONE_CONTRAST = 5.0
-LONE_MIN_POINTS = 6
-#: At most one point in LONE_SHARE^-1 (at least one) is named lone, among the LONE_CANDIDATES
-#: points farthest off their neighbours.
-LONE_SHARE = 1 / 6
-LONE_CANDIDATES = 8
-#: An end point is judged only where its distance to the nearest other point is at most
-#: LONE_END_LEVER times the spacing of the two points its line is drawn through (in ln T), and
-#: against that line and the nearest value both (the smaller offset, if both have one sign).
-LONE_END_LEVER = 4.0
 
 
 #: A table's temperature this many times beyond all the others is looked at as one row typed in
@@ -1746,130 +1729,6 @@ def _warn_conflicting(src: str, l_name: str, kind: str, temperature: np.ndarray,
                 f"temperatures{where} by more than {JUMP_RATIO:g}x ({points}, ...): two "
                 "resonators' rows interleaved in one table? Fit each on its own",
                 UserWarning, stacklevel=3)
-
-
-def lone_points(temperature: np.ndarray, log_loss: np.ndarray) -> list[tuple[int, float]]:
-    """(index, factor) of the points that lie alone more than :data:`LONE_RATIO` off the curve
-    through their neighbouring temperatures, the factor > 1 above it and < 1 below.
-
-    The curve is straight in log loss against log T (:func:`lone_offsets`, with offsets
-    ln LONE_RATIO apart and ln LONE_SMOOTH_RATIO smooth).
-
-    Parameters
-    ----------
-    temperature : numpy.ndarray, shape (n,)
-        Distinct temperatures (K), ascending.
-    log_loss : numpy.ndarray, shape (n,)
-        ln of the loss at each (the mean over repeats).
-    """
-    return [(i, math.exp(offset)) for i, offset in lone_offsets(
-        temperature, log_loss, math.log(LONE_RATIO), math.log(LONE_SMOOTH_RATIO))]
-
-
-def lone_offsets(temperature: np.ndarray, values: np.ndarray, apart: float,
-                 smooth: float, rest_max: bool = False) -> list[tuple[int, float]]:
-    """(index, offset) of the points that lie alone more than ``apart`` off the curve through
-    their neighbouring temperatures (offset = value - the curve there), ascending in index.
-
-    The curve is straight in ``values`` against ln T through the two nearest other points that
-    are not themselves lone (the two on either side within, the next two at an end, judged as
-    :data:`LONE_END_LEVER` says). The lone points are the largest set, at most one in
-    1/:data:`LONE_SHARE` of the points (at least one), among the :data:`LONE_CANDIDATES`
-    farthest off their neighbours, such that without them the curve is smooth around each (its
-    neighbours within ``smooth`` of the line through their own neighbours: a climb over two
-    points, a quasiparticle onset, is no lone point), the other points follow their neighbours
-    :data:`LONE_CONTRAST` times more closely than each lone point (their median offset, or with
-    ``rest_max`` their largest: noisy data and a smooth curve's under-sampled bend flag
-    nothing), and no two adjacent ones sit at an end (a climb). Two adjacent typos, or two a row
-    or two apart, are each named (one point at a time, each hid the other: a tester, bt223 F2,
-    F3). Fewer than :data:`LONE_MIN_POINTS` temperatures: none.
-
-    Parameters
-    ----------
-    temperature : numpy.ndarray, shape (n,)
-        Distinct temperatures (K), ascending.
-    values : numpy.ndarray, shape (n,)
-        The curve's values at each (ln of a loss, or a relative shift).
-    apart, smooth : float
-        In the units of ``values``.
-    """
-    n = temperature.size
-    if n < LONE_MIN_POINTS:
-        return []
-    u = np.log(np.asarray(temperature, dtype=np.float64))
-    y = np.asarray(values, dtype=np.float64)
-
-    def line(at: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return y[a] + (y[b] - y[a]) * (u[at] - u[a]) / (u[b] - u[a])
-
-    def own_offsets(kept: np.ndarray) -> np.ndarray:  # each kept point off its kept neighbours
-        a, b = np.empty_like(kept), np.empty_like(kept)
-        a[1:-1], b[1:-1] = kept[:-2], kept[2:]
-        a[0], b[0], a[-1], b[-1] = kept[1], kept[2], kept[-3], kept[-2]
-        offsets = y[kept] - line(kept, a, b)
-        # the ends as an end point is judged (an extrapolated knee of a 6-point grid had the
-        # second point's typo never named; a tester, bt223 F4)
-        offsets[0], offsets[-1] = offset_from(int(kept[0]), kept[1:]), offset_from(
-            int(kept[-1]), kept[:-1])
-        return offsets
-
-    def bracket(i: int, kept: np.ndarray) -> tuple[int, int]:  # i's nearest kept neighbours
-        k = int(np.searchsorted(kept, i))
-        if 0 < k < kept.size:
-            return int(kept[k - 1]), int(kept[k])
-        return (int(kept[0]), int(kept[1])) if k == 0 else (int(kept[-2]), int(kept[-1]))
-
-    def offset_from(i: int, kept: np.ndarray) -> float:
-        a, b = bracket(i, kept)
-        offset = float(y[i] - line(np.array(i), np.array(a), np.array(b)))
-        if a < i < b:
-            return offset
-        # at an end the line is extrapolated, over a lever that can be long (a first point far
-        # below two close ones): the offset from the nearest value too, the smaller one if both
-        # have one sign, else none (a clean curve's end was named; a sweep of random grids)
-        near, far = (b, a) if b < i else (a, b)
-        if abs(u[i] - u[near]) > LONE_END_LEVER * abs(u[far] - u[near]):
-            return 0.0  # too far out to tell
-        flat = float(y[i] - y[near])
-        return min(offset, flat, key=abs) if offset * flat > 0 else 0.0
-
-    def check(lone: tuple[int, ...]) -> list[tuple[int, float]] | None:
-        kept = np.setdiff1d(np.arange(n), lone)
-        if kept.size < LONE_MIN_POINTS - 1:
-            return None
-        for i, j in itertools.pairwise(lone):
-            if j == i + 1 and (i == 0 or j == n - 1):  # two adjacent at an end: a climb
-                return None
-        own = np.abs(own_offsets(kept))
-        near = {p for i in lone for p in bracket(i, kept)}
-        position = {int(p): k for k, p in enumerate(kept)}
-        if any(own[position[p]] >= smooth for p in near):
-            return None
-        rest = np.array([d for p, d in zip(kept, own, strict=True) if int(p) not in near])
-        typical = float(np.max(rest) if rest_max else np.median(rest)) if rest.size else math.inf
-        found = []
-        for i in lone:
-            offset = offset_from(i, kept)
-            if not (abs(offset) > apart and LONE_CONTRAST * typical < abs(offset)):
-                return None
-            found.append((int(i), offset))
-        return found
-
-    single = np.abs([offset_from(i, np.delete(np.arange(n), i)) for i in range(n)])
-    # the candidates: off their neighbours by half the threshold (a neighbour's own typo halves
-    # a point's offset), the largest few
-    candidates = sorted(np.flatnonzero(single > 0.5 * apart), key=lambda i: -single[i])
-    candidates = sorted(int(i) for i in candidates[:LONE_CANDIDATES])
-    for size in range(max(1, int(n * LONE_SHARE)), 0, -1):  # the most that stand alone
-        best = None
-        for lone in itertools.combinations(candidates, size):
-            found = check(lone)
-            if found is not None and (best is None or min(abs(o) for _, o in found)
-                                      > min(abs(o) for _, o in best)):
-                best = found
-        if best is not None:
-            return best
-    return []
 
 
 def _warn_lone_points(src: str, l_name: str, kind: str, uniq: np.ndarray, mean: np.ndarray,

@@ -67,7 +67,7 @@ import numpy as np
 
 from manybody.laws.inputs import in_window
 from manybody.laws.velocity import VelocityFit
-from manybody.measured import headers, tables
+from manybody.measured import headers, outliers, tables
 from manybody.support import validate as v
 from manybody.support.paths import check_input_file
 from manybody.support.style import PALETTE, new_figure, save_figure, styled
@@ -1166,7 +1166,7 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
 #: A shift lying more than LONE_SHIFT_FRACTION of the curve's span off the line (in ln T) through
 #: its neighbouring temperatures, where the curve without it is smooth within
 #: LONE_SHIFT_SMOOTH of its span and every other point follows its neighbours five times more
-#: closely (:func:`manybody.measured.tables.lone_offsets`; a coarsely sampled bend is no lone
+#: closely (:func:`manybody.measured.outliers.lone_offsets`; a coarsely sampled bend is no lone
 #: point), is named: the loss tables' lone-point check (bt219 F1, F3), for the velocity and
 #: frequency shifts.
 LONE_SHIFT_FRACTION = 0.25
@@ -1184,7 +1184,7 @@ def _warn_lone_shifts(src: str, s_name: str, temperature: np.ndarray, shift: np.
     span = float(np.ptp(mean)) if mean.size else 0.0
     if not span > 0:
         return
-    lone = [(i, offset) for i, offset in tables.lone_offsets(
+    lone = [(i, offset) for i, offset in outliers.lone_offsets(
                 uniq, mean, LONE_SHIFT_FRACTION * span, LONE_SHIFT_SMOOTH * span, rest_max=True)
             if not named.intersection(np.flatnonzero(temperature == uniq[i]).tolist())]
     if not lone:
