@@ -84,3 +84,17 @@ def test_errors_far_larger_than_the_scatter_are_named():
 def test_errors_of_the_scatter_s_size_are_not_named(seed):
     _, said = _with_errors(0.005, seed)
     assert said == []
+
+
+def test_the_simulated_data_sets_do_not_repeat_the_data_s_diagnostics():
+    """--simulate printed the negative-background warning once per simulated set (bt229 F4)."""
+    from manybody.measured.comparison import discrimination_power
+
+    rng = np.random.default_rng(0)
+    loss = 1e-5 * np.tanh(W_KELVIN / T / 2) ** 2 * (1 + 0.01 * rng.standard_normal(T.size))
+    result, said = _compare(loss, "steep")
+    assert len(said) == 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        discrimination_power(result, 5, np.random.default_rng(1))
+    assert not [w for w in caught if "background is negative" in str(w.message)]

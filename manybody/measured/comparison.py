@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats
 
 from manybody.laws.covariance import SCATTER_P, unequal_scatter_p_value
 from manybody.laws.fit import ShortCurveWarning, fit_joint, rising_loss
@@ -254,6 +255,7 @@ def discrimination_power(cmp: LawComparison, n_simulations: int, rng: np.random.
                     warnings.simplefilter("ignore", XRangeWarning)
                     warnings.simplefilter("ignore", LossScaleWarning)
                     warnings.simplefilter("ignore", ShortCurveWarning)  # so did the data's
+                    warnings.simplefilter("ignore", FitDiagnosticWarning)  # of the data only
                     res = compare_laws(sim, fit.frequency, **opts)
             except (RuntimeError, ValueError):  # an unfittable draw counts as a failure
                 failed += 1
@@ -282,6 +284,12 @@ def discrimination_power(cmp: LawComparison, n_simulations: int, rng: np.random.
 BRACKET_DB = 3.0
 
 
+class FitDiagnosticWarning(UserWarning):
+    """What the fit of the data says about them: a background below zero, errors far larger
+    than the scatter. Said of the data only: :func:`discrimination_power`'s simulated data sets
+    do not repeat it (it was printed once per simulated set; a tester, bt229 F4)."""
+
+
 #: A fitted background below zero by more than BACKGROUND_Z errors and by more than
 #: BACKGROUND_SHARE of its curve's lowest loss is named (a loss is never negative; a tester,
 #: bt219 F3: one outlier pulled the family's background to -3 errors without a word).
@@ -290,7 +298,7 @@ BACKGROUND_SHARE = 0.1
 
 
 def _warn_negative_background(fit) -> None:
-    """UserWarning naming each curve whose fitted background (the temperature-independent
+    """FitDiagnosticWarning naming each curve whose fitted background (the temperature-independent
     loss) lies decisively below zero: the law's shape is then stretched to data it does not
     follow (an outlier, a loss climbing at the top, a window past the law). The verdict is
     left as the fits give it."""
@@ -311,7 +319,7 @@ def _warn_negative_background(fit) -> None:
                       "stretched to data it does not follow (a point off the curve, a loss falling "
                       "faster than the law allows, or a window past it: --tmin/--tmax); read its "
                       "index with that in mind",
-                      UserWarning, stacklevel=3)
+                      FitDiagnosticWarning, stacklevel=3)
 
 
 #: Given errors whose chi^2 is this improbably small (its lower tail) are named as overstated:
@@ -320,15 +328,13 @@ P_OVERSTATED = 1e-3
 
 
 def _warn_overstated_errors(fit) -> None:
-    """UserWarning when the errors were given (a column of the data) and the fit's chi^2 lies in
-    its lower tail below :data:`P_OVERSTATED`: the errors are larger than the scatter of the
-    points about the law, and every error of the fit (the index's included) with them, so that a
-    clear curve is told "undecided" (errors 20x too large, chi^2/dof = 0.0014; a tester, bt226
-    F2). The fit is left as given."""
+    """FitDiagnosticWarning when the errors were given (a column of the data) and the fit's
+    chi^2 lies in its lower tail below :data:`P_OVERSTATED`: the errors are larger than the
+    scatter of the points about the law, and every error of the fit (the index's included) with
+    them, so that a clear curve is told "undecided" (errors 20x too large, chi^2/dof = 0.0014; a
+    tester, bt226 F2). The fit is left as given."""
     if fit.error_model != "sigma" or not fit.dof > 0 or not math.isfinite(fit.chi2):
         return
-    from scipy import stats
-
     low = float(stats.chi2.cdf(fit.chi2, fit.dof))
     if low < P_OVERSTATED:
         warnings.warn(f"the given errors look overstated: the {fit.law} fit's chi^2/dof = "
@@ -337,7 +343,7 @@ def _warn_overstated_errors(fit) -> None:
                       "law far less than their errors say, and the fit's errors (the index's too) "
                       "are as large. A percent or 2-sigma column, or sigma_Q/Q^2 converted twice? "
                       "Without the error column the scatter is estimated from the data",
-                      UserWarning, stacklevel=3)
+                      FitDiagnosticWarning, stacklevel=3)
 
 
 def _warn_unbracketed_critical_power(fit, curves: Sequence[LossCurve]) -> None:
