@@ -56,7 +56,9 @@ def test_two_resonators_are_still_two_at_that_loss():
 
 @pytest.mark.parametrize("header, scale", [("file;T (mK);P (dBm)", 1e3),
                                            ("filename,Temperature [K],power (dBm)", 1.0),
-                                           ("file,temperature_mK,power_dBm", 1e3)])
+                                           ("file,temperature_mK,power_dBm", 1e3),
+                                           ("File;Temperature (mK);Power (dBm)", 1e3),
+                                           ("FILE,TEMPERATURE_K,POWER_DBM", 1.0)])
 def test_a_sweep_index_takes_the_loss_tables_header_forms(tmp_path, header, scale):
     from manybody.measured.resonator_table import read_sweep_index
 
@@ -76,3 +78,24 @@ def test_a_sweep_index_power_in_watts_is_refused_by_name(tmp_path):
     path.write_text("file,T (mK),P (W)\na.csv,20,1e-12\nb.csv,50,1e-12\n")
     with pytest.raises(ValueError, match=r"unknown column\(s\) \['P \(W\)'\].*a power in W"):
         read_sweep_index(path)
+
+
+# round 2 (bt229 F8): the allowance let two resonators through ---------------------------------
+
+
+def test_two_lossy_resonators_alternating_below_hf_over_k_are_two():
+    """Qi ~ 950 at 6.000 and 6.004 GHz alternating at 10-160 mK: the TLS shift is flat there
+    (hf/k = 0.29 K), and a ln(T2/T1) allowance at every temperature took them as one."""
+    t = np.array([0.01, 0.02, 0.04, 0.08, 0.16])
+    f0 = 6e9 * (1 + 6.7e-4 * np.array([0, 1, 0, 1, 0]))
+    with pytest.raises(ValueError, match="two resonators"):
+        check_one_resonator(_results(f0, t, [950.0] * 5))
+
+
+def test_the_hottest_sweep_s_quasiparticle_loss_does_not_widen_the_allowance():
+    """Two high-Q resonators 1.5e-4 apart; the 320 mK sweep's quasiparticle loss (Qi 3367) was
+    taken as the bound on F delta0 for every pair."""
+    t = np.array([0.02, 0.04, 0.08, 0.16, 0.32])
+    f0 = 6e9 * (1 + 1.5e-4 * np.array([0, 1, 0, 1, 0]))
+    with pytest.raises(ValueError, match="two resonators"):
+        check_one_resonator(_results(f0, t, [1.43e5, 1.43e5, 1.4e5, 1.3e5, 3367.0]))

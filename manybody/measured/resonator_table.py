@@ -36,6 +36,7 @@ from manybody.laws.inputs import (
     window_text,
 )
 from manybody.laws.inputs import in_window as laws_in_window
+from manybody.laws.shift import shift_tls
 from manybody.laws.x_range import x_range_problem
 from manybody.measured.headers import (
     header_power_unit,
@@ -338,8 +339,9 @@ def _index_column(name: str) -> str:
     """The :data:`INDEX_COLUMNS` name a sweep index's header stands for ('T (mK)':
     temperature_mK, 'Temperature [K]': temperature_K, 'P (dBm)': power_dBm, 'filename': file),
     or the header itself."""
-    if name in INDEX_COLUMNS:
-        return name
+    by_case = {column.lower(): column for column in INDEX_COLUMNS}
+    if name.lower() in by_case:  # 'File' was refused while 'Filename' was taken (bt229 F9)
+        return by_case[name.lower()]
     if name.lower() in _FILE_HEADERS:
         return "file"
     if is_temperature(name) and header_temperature_unit(name) in ("K", "mK"):
@@ -795,11 +797,13 @@ def _check_index(files: list[str], index: dict) -> list[str]:
 #: between sweeps at one temperature) that one resonator cannot make: TLS shifts are ~1e-5 of f0
 #: and kinetic inductance only lowers f0 (a fall of several % near Tc is taken).
 MAX_RISE = 1e-4
-#: A lossy dielectric's own TLS shift exceeds MAX_RISE: (F delta0/pi) ln(T2/T1) above T ~ hf/k,
-#: F delta0 <= 1/Qi at the lowest drive of the sweeps (a capacitor of Qi ~ 1000, F delta0 = 1e-3,
-#: rises by 1.3e-4 from 0.4 to 0.6 K, and was refused as two resonators; a tester, bt226 F3). The
-#: rise allowed is this many times that bound where it exceeds MAX_RISE (the shift does not
-#: saturate with power while the loss does).
+#: A lossy dielectric's own TLS shift exceeds MAX_RISE: (F delta0/pi) [g(T2) - g(T1)], g(T) =
+#: Re psi(1/2 + hf/(2 pi i kT)) - ln(hf/(2 pi kT)), ~ln(T2/T1) above T ~ hf/k and flat below,
+#: with F delta0 <= 1/Qi of the coldest sweep (TLS-dominated; a capacitor of Qi ~ 1000,
+#: F delta0 = 1e-3, rises by 1.3e-4 from 0.4 to 0.6 K, and was refused as two resonators; a
+#: tester, bt226 F3). The rise allowed is this many times that where it exceeds MAX_RISE (the
+#: shift does not saturate with power while the loss does). A ln(T2/T1) at every temperature, and
+#: the hottest sweep's quasiparticle loss as the bound, let two resonators through (bt229 F8).
 TLS_RISE_MARGIN = 3.0
 #: ... and it must also exceed this many of the two f0's combined errors (a resonator of Ql ~ 300
 #: has f0 errors of ~5e-5 of f0: fit noise alone tripped a bare 1e-4, a tester, session 34).
@@ -835,12 +839,14 @@ def check_one_resonator(results: list[SweepResult],
     good = [r for r in usable(results) if in_window(r.temperature, window)]
     for pw in sorted({r.power for r in good}, key=lambda p: -math.inf if p is None else p):
         rows = sorted((r for r in good if r.power == pw), key=lambda r: (r.temperature, r.fit.f0))
-        losses = [1.0 / r.fit.qi for r in rows if math.isfinite(r.fit.qi) and r.fit.qi > 0]
-        loss = max(losses, default=0.0)  # bounds F delta0 of the TLS shift
+        coldest = [r for r in rows if math.isfinite(r.fit.qi) and r.fit.qi > 0][:1]
+        loss = 1.0 / coldest[0].fit.qi if coldest else 0.0  # bounds F delta0 of the TLS shift
         for low, high in zip(rows, rows[1:], strict=False):
             rise = high.fit.f0 - low.fit.f0
-            allowed = max(MAX_RISE, TLS_RISE_MARGIN * loss / math.pi
-                          * math.log(high.temperature / low.temperature))
+            x = low.fit.f0 * 1e-9 * KELVIN_PER_GHZ / np.array([high.temperature,
+                                                               low.temperature])
+            shape = shift_tls(x)  # the TLS shift's digamma law (docs/PHYSICS.md section 9)
+            allowed = max(MAX_RISE, TLS_RISE_MARGIN * loss / math.pi * float(shape[0] - shape[1]))
             error = math.hypot(low.fit.f0_err, high.fit.f0_err)
             qc_change = abs(high.fit.qc - low.fit.qc)
             qc_error = math.hypot(low.fit.qc_err, high.fit.qc_err)
