@@ -98,3 +98,19 @@ def test_the_simulated_data_sets_do_not_repeat_the_data_s_diagnostics():
         warnings.simplefilter("always")
         discrimination_power(result, 5, np.random.default_rng(1))
     assert not [w for w in caught if "background is negative" in str(w.message)]
+
+
+def test_the_loss_of_a_loss_and_shift_fit_gets_the_same_diagnostics():
+    """--shift and --joint ran neither warning (bt229 F5): the loss fit's own are said once."""
+    from manybody.laws.inputs import ShiftCurve
+    from manybody.laws.joint import compare_loss_shift
+    from manybody.laws.shift import shift_tls
+
+    rng = np.random.default_rng(0)
+    loss = 1e-5 * np.tanh(W_KELVIN / T / 2) ** 2 * (1 + 0.01 * rng.standard_normal(T.size))
+    shift = ShiftCurve(T, 1e-5 / np.pi * shift_tls(W_KELVIN / T))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compare_loss_shift([LossCurve(T, loss, label="steep")], shift, "5GHz")
+    said = [str(w.message) for w in caught if "background is negative" in str(w.message)]
+    assert len(said) == 1, said

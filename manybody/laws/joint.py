@@ -46,6 +46,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from manybody.laws import fit as engine
+from manybody.laws.diagnostics import warn_fit_diagnostics
 from manybody.laws.fit import INDEX_BOUNDS, Z_BAND, LawFit, NonlinearLayout, ShortCurveWarning
 from manybody.laws.inputs import (
     ERROR_MODELS,
@@ -781,6 +782,8 @@ def compare_loss_shift(curves: Sequence[LossCurve], shift: ShiftCurve, frequency
             fits[m] = {law: fits[m][law] for law in LAWS}
         for m in modes:
             verdicts[m] = judge({law: f.fit for law, f in fits[m].items()})
+    # the loss's own diagnostics, as compare_laws says them (bt229 F5)
+    warn_fit_diagnostics(fits["loss" if "loss" in fits else modes[0]]["family"].fit)
     kk = kramers_kronig(fits) if set(MODES) <= set(modes) else None
     if kk is not None and kk.consistent is False:
         # a saturated lowest power: ratio 1.41 +- 0.018 printed without a word and the joint
