@@ -4,7 +4,9 @@ Fits every sweep (:mod:`manybody.measured.resonance`), prints one line per sweep
 ``--out``:
 
 * ``resonator_fits.csv``: file, temperature, power, f0, Qi, Qc (diameter-corrected and |Qc|),
-  phi, Ql with errors, cable delay, the baseline's slope with its error, misfit, conjugated
+  phi, Ql with errors, cable delay, the baseline's slope with its error, misfit, the line-shape
+  check (``Qi_window_shift``: the relative change of Qi refitted on half the span, with its
+  statistical error; a significant change is warned about once for the run), conjugated
   (1 when conj(S21) was fitted, ``--conjugate``), flag and reason, one row per sweep;
 * ``resonance_fits.png`` / ``.pdf``: a few representative circles and |S21| with the model;
 
