@@ -43,7 +43,8 @@ grossly off); a line shape the model does not describe: a residual clearly above
 over :func:`shape_misfit_limit`: ``SHAPE_MIN_MISFIT``, or less for a long sweep) whose part beyond
 the noise exceeds ``MAX_SHAPE_RESIDUAL`` (5 %) of the resonance circle's diameter. The misfit alone
 cannot tell a wrong line shape from a harmless ripple: it compares the residual with the noise, so
-on quiet data a ripple of 1 % of the circle already gives ~90 (the Al-on-InP sweeps) while a linear
+on quiet data a ripple of 1 % of the circle already gives ~90 (the Al-on-InP sweeps without the
+baseline's slope; 3.8-4.8 with it, session 63) while a linear
 |S21| with gain read as dB, whose circle is distorted by ~15 %, gave 150 on noisier data. The shape
 residual compares it with the resonance instead. A flagged sweep of delimited text whose data
 suggest a layout or unit mix-up gets the hint
@@ -65,12 +66,13 @@ from manybody.measured.sweeps import S21Sweep, check_sweep, layout_hint
 from manybody.support import validate as v
 
 #: Default limit on misfit / noise (mean |residual|^2 over the point-to-point noise power): a
-#: residual 20 times the noise. The real Al-on-InP sweeps reach 80-95 (a baseline ripple the model
-#: lacks, under 1 % of the circle diameter); a wrong model (two resonances, a window of baseline)
-#: gives thousands.
+#: residual 20 times the noise. The real Al-on-InP sweeps reach 80-95 with a constant baseline (a
+#: baseline ripple the model lacks, under 1 % of the circle diameter) and 3.8-4.8 with the default
+#: sloped one (session 63); a wrong model (two resonances, a window of baseline) gives thousands.
 MAX_MISFIT = 400.0
 #: Default limit on the shape residual: the rms residual beyond the noise over the diameter of the
-#: resonance circle. The Al-on-InP sweeps reach 1.2 % (their ripple); a linear |S21| with gain
+#: resonance circle. The Al-on-InP sweeps reach 1.2 % with a constant baseline (their ripple;
+#: ~0.2 % with the sloped one, session 63); a linear |S21| with gain
 #: read as dB gives 15 %, two resonances or a wrong layout more.
 MAX_SHAPE_RESIDUAL = 0.05
 #: The shape residual counts only when the misfit exceeds this (the residual is then clearly
