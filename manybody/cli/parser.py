@@ -121,14 +121,28 @@ class ManybodyParser(argparse.ArgumentParser):
                 self.error(_pasted_dash(word, option, self._option_action(words, option),
                                         values))
             if (isinstance(word, str) and word.startswith("--") and "=" in word
-                    and "\u2212" in word.partition("=")[2]):  # '--tmin=\u221250mK' (bt206 F4)
-                name, _, typed = word.replace(chr(0x2212), "-").partition("=")
+                    and _pasted(word.partition("=")[2])):  # '--tmin=\u221250mK' (bt206 F4)
+                name, _, typed = word.translate(_AS_HYPHEN).partition("=")
                 refusal = _refused_value(self._option_action(words, name), typed)
-                self.error(f"argument {word!r} holds a minus sign (\u2212), not a hyphen (pasted "
+                self.error(f"argument {word!r} holds {_pasted(word)}, not a hyphen (pasted "
                            "from a document?); " + (
                                f"type it as '{name}={typed}'" if refusal is None else
                                f"and read as {typed!r} it is refused: "
                                + _argument_refusal(name, refusal)))
+            action = self._option_action(words, words[i - 1]) if i else None
+            if (isinstance(word, str) and not word.startswith("-") and _pasted(word)
+                    and action is not None and _refused_value(action, word) is not None):
+                # inside a value its check refuses ('--frequency 5.6e\u22123K', '--band
+                # 0,1e\u22123'): the refusal named no dash (a tester, bt229 F10); a file or a
+                # column name with a dash in it is left alone
+                option = words[i - 1]
+                typed = word.translate(_AS_HYPHEN)
+                refusal = _refused_value(action, typed)
+                self.error(f"argument {word!r} holds {_pasted(word)}, not a hyphen (pasted from "
+                           "a document?); " + (
+                               f"type it as {typed!r}" if refusal is None else
+                               f"and read as {typed!r} it is refused: "
+                               + _argument_refusal(option, refusal)))
         parsed, extras = self.parse_known_args(words, namespace)
         if extras:
             chosen = _chosen_subparser(self, parsed)
@@ -187,7 +201,23 @@ class ManybodyParser(argparse.ArgumentParser):
 
 #: Typographic dashes that a pasted option may start with, and their names.
 _DASHES = {"\u2014": "an em dash (\u2014)", "\u2013": "an en dash (\u2013)",
-           "\u2212": "a minus sign (\u2212)"}
+           "\u2212": "a minus sign (\u2212)", "\u2010": "a Unicode hyphen (\u2010)",
+           "\u2011": "a non-breaking hyphen (\u2011)", "\u2012": "a figure dash (\u2012)",
+           "\uff0d": "a fullwidth hyphen-minus (\uff0d)"}
+
+
+#: Characters pasted from documents where a hyphen-minus is meant, inside a value: the minus
+#: sign, the hyphen, the non-breaking hyphen, the figure dash, the en dash and the fullwidth
+#: hyphen-minus (a tester, bt229 F10: U+2010 and U+FF0D were not recognised at all).
+_HYPHEN_LIKE = {"\u2212": "a minus sign (\u2212)", "\u2010": "a Unicode hyphen (\u2010)",
+                "\u2011": "a non-breaking hyphen (\u2011)", "\u2012": "a figure dash (\u2012)",
+                "\u2013": "an en dash (\u2013)", "\uff0d": "a fullwidth hyphen-minus (\uff0d)"}
+_AS_HYPHEN = {ord(c): "-" for c in _HYPHEN_LIKE}
+
+
+def _pasted(word: str) -> str:
+    """The name of the first hyphen-like character of :data:`_HYPHEN_LIKE` in ``word``, or ""."""
+    return next((name for c, name in _HYPHEN_LIKE.items() if c in word), "")
 
 
 def _negative_number(word: object) -> bool:
