@@ -90,3 +90,14 @@ def test_a_run_s_realisations_are_not_warned_about_as_unit_slips():
     out, caught = _caught(mb.observe, model, 1, 0, probe)
     assert not any(w.category is FarBelowSpectrumWarning for w in caught), caught
     assert out["specific_heat"].shape == (1,)
+
+
+@pytest.mark.parametrize("energies, temperature, expected", [
+    ([-1e308, 1e308], 1e308, 0.41997434),  # two levels 2 T apart: x^2 e^x/(1 + e^x)^2, x = 2
+    ([-1.7e308, 1.7e308], 1.0, 0.0),
+])
+def test_the_specific_heat_of_a_span_beyond_float64(energies, temperature, expected):
+    """bt229 F12: NaN where E_max - E_0 overflows."""
+    c, caught = _caught(mb.specific_heat, energies, [temperature])
+    assert c == pytest.approx([expected], rel=1e-7, abs=1e-300)
+    assert not any(issubclass(w.category, RuntimeWarning) for w in caught)

@@ -144,7 +144,8 @@ def specific_heat(energies: np.ndarray, temperatures) -> np.ndarray:
     out = fluctuation_specific_heat(energies, temperatures)
     gaps = np.unique(_energies(energies))
     if gaps.size > 1:  # every level far above the ground state at every T (bt227 F3)
-        warn_if_far_below(float(gaps[1] - gaps[0]), v.positive_array("temperatures", temperatures),
+        warn_if_far_below(float(0.5 * gaps[1] - 0.5 * gaps[0]) * 2.0,
+                          v.positive_array("temperatures", temperatures),
                           "level gap above the ground state", "specific heat")
     return out
 
@@ -154,8 +155,8 @@ def fluctuation_specific_heat(energies: np.ndarray, temperatures) -> np.ndarray:
     run's realisations (``manybody.simulation.solvers.dense``), whose preflight checks the
     model's units once, call this (one TLS of 0.3 K at 1 mK is an ordinary member of an
     ensemble, not a unit slip). Same arguments, returns and errors."""
-    t, mean, second, _ = _moments(energies, temperatures)
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # a non-finite C is redone below
+        t, mean, second, _ = _moments(energies, temperatures)
         variance = np.maximum(second - mean**2, 0.0)
         t2 = t**2
     out = variance / np.where(t2 > 0, t2, 1.0)
@@ -164,12 +165,15 @@ def fluctuation_specific_heat(energies: np.ndarray, temperatures) -> np.ndarray:
         out[tiny] = variance[tiny] / t[tiny] / t[tiny]
     huge = ~np.isfinite(out)  # <E^2> overflowed (levels ~1e154 K apart): in units of T
     if huge.any():  # C depends on E/T only; NaN before (a tester, bt227 F1)
-        shifted, boltzmann, z = _boltzmann(_energies(energies), t[huge])
-        p = boltzmann / z[:, None]
-        x = shifted[None, :] / t[huge][:, None]
-        with np.errstate(over="ignore"):
+        e = _energies(energies)
+        with np.errstate(over="ignore", invalid="ignore"):
+            # (E - E_0)/T halved first: a span beyond float64 (-1e308 to 1e308) was inf - inf
+            x = (0.5 * e[None, :] - 0.5 * e.min()) / t[huge][:, None] * 2.0
+            boltzmann = np.exp(-x)
+            p = boltzmann / boltzmann.sum(axis=1, keepdims=True)
             square = np.where(p > 0, x**2, 0.0)
-        out[huge] = np.maximum(np.sum(p * square, axis=1) - np.sum(p * x, axis=1) ** 2, 0.0)
+            mean_x = np.sum(np.where(p > 0, p * x, 0.0), axis=1)
+        out[huge] = np.maximum(np.sum(p * square, axis=1) - mean_x**2, 0.0)
     return out
 
 
