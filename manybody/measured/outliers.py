@@ -56,7 +56,8 @@ def lone_points(temperature: np.ndarray, log_loss: np.ndarray) -> list[tuple[int
 
 
 def lone_offsets(temperature: np.ndarray, values: np.ndarray, apart: float,
-                 smooth: float, rest_max: bool = False) -> list[tuple[int, float]]:
+                 smooth: float, rest_max: bool = False,
+                 end_lever: float = LONE_END_LEVER) -> list[tuple[int, float]]:
     """(index, offset) of the points that lie alone more than ``apart`` off the curve through
     their neighbouring temperatures (offset = value - the curve there), ascending in index.
 
@@ -83,20 +84,24 @@ def lone_offsets(temperature: np.ndarray, values: np.ndarray, apart: float,
         In the units of ``values``.
     rest_max : bool
         Compare with the other points' largest offset instead of their median.
+    end_lever : float
+        :data:`LONE_END_LEVER` for this curve.
     """
     if temperature.size < LONE_MIN_POINTS:
         return []
     return _LoneSearch(np.log(np.asarray(temperature, dtype=np.float64)),
-                       np.asarray(values, dtype=np.float64), apart, smooth, rest_max).run()
+                       np.asarray(values, dtype=np.float64), apart, smooth, rest_max,
+                       end_lever).run()
 
 
 class _LoneSearch:
     """The search of :func:`lone_offsets` over one curve: ``u`` = ln T and ``y`` the values."""
 
     def __init__(self, u: np.ndarray, y: np.ndarray, apart: float, smooth: float,
-                 rest_max: bool) -> None:
+                 rest_max: bool, end_lever: float = LONE_END_LEVER) -> None:
         self.u, self.y, self.n = u, y, u.size
         self.apart, self.smooth, self.rest_max = apart, smooth, rest_max
+        self.end_lever = end_lever
 
     def run(self) -> list[tuple[int, float]]:
         candidates = self.candidates()
@@ -199,7 +204,15 @@ class _LoneSearch:
         # below two close ones): the offset from the nearest value too, the smaller one if both
         # have one sign, else none (a clean curve's end was named; a sweep of random grids)
         near, far = (b, a) if b < i else (a, b)
-        if abs(u[i] - u[near]) > LONE_END_LEVER * abs(u[far] - u[near]):
+        if abs(u[i] - u[near]) > self.end_lever * abs(u[far] - u[near]):
+            return math.nan
+        # nor where the line bends at once: the next point off it by the smoothness (a peak of
+        # delta v/v(T) just above a lone base point put it 90 % of the span below the line;
+        # a tester, bt229 F7)
+        k = int(np.searchsorted(kept, far))
+        beyond = k + 1 if far > near else k - 1
+        if 0 <= beyond < kept.size and abs(
+                y[kept[beyond]] - self.line(int(kept[beyond]), near, far)) >= self.smooth:
             return math.nan
         flat = float(y[i] - y[near])
         return min(offset, flat, key=abs) if offset * flat > 0 else 0.0

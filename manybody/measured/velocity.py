@@ -1171,6 +1171,10 @@ def read_velocity_table(path: str | Path, temperature_column: str | None = None,
 #: frequency shifts.
 LONE_SHIFT_FRACTION = 0.25
 LONE_SHIFT_SMOOTH = 0.1
+#: An end shift is judged only within this many times the spacing of its line's two points (in
+#: ln T), not the loss tables' 4: a shift turns at its maximum, and a base point 10x below a
+#: first point past T_max was named "100 % of the span below the line" (a tester, bt229 F7).
+LONE_SHIFT_END_LEVER = 1.5
 
 
 def _warn_lone_shifts(src: str, s_name: str, temperature: np.ndarray, shift: np.ndarray,
@@ -1185,7 +1189,8 @@ def _warn_lone_shifts(src: str, s_name: str, temperature: np.ndarray, shift: np.
     if not span > 0:
         return
     lone = [(i, offset) for i, offset in outliers.lone_offsets(
-                uniq, mean, LONE_SHIFT_FRACTION * span, LONE_SHIFT_SMOOTH * span, rest_max=True)
+                uniq, mean, LONE_SHIFT_FRACTION * span, LONE_SHIFT_SMOOTH * span, rest_max=True,
+                end_lever=LONE_SHIFT_END_LEVER)
             if not named.intersection(np.flatnonzero(temperature == uniq[i]).tolist())]
     if not lone:
         return
