@@ -19,7 +19,12 @@ import warnings
 import numpy as np
 import pytest
 
-from manybody.measured.resonance import fit_notch, notch_s21, window_shift_significant
+from manybody.measured.resonance import (
+    WINDOW_SHIFT_SIGMAS,
+    fit_notch,
+    notch_s21,
+    window_shift_significant,
+)
 from manybody.measured.resonator_table import fit_sweeps, resonator_csv
 from manybody.measured.sweeps import S21Sweep
 
@@ -75,6 +80,23 @@ def test_ripple_sweep_is_ok_but_its_qi_moves_down_in_the_narrower_window():
     assert window_shift_significant(fit)
 
 
+def test_a_weak_ripple_biasing_qi_a_few_percent_is_seen():
+    """bt230 F1: a 1 % standing wave of one period across the span, noise 1 %: Qi +2..5 %
+    (3-5 quoted errors) in every sweep, and the change (-1.1..-2.2 %) was under 3 errors of the
+    sum of the two fits' errors, 3-8x the change's true scatter (nested windows share their
+    noise): now the difference of the variances."""
+    qi = 1e5
+    f, z = _clean(qi, qc=5e4, n=1001, span=16.0, noise=1e-2, seed=3)
+    x = (f - f[0]) / (f[-1] - f[0])
+    fit = _fit(f, z * (1 + 0.01 * np.exp(1j * (2 * np.pi * x + 3.1))))
+    assert not fit.flag, fit.reason
+    assert abs(fit.qi / qi - 1) > 0.015
+    assert window_shift_significant(fit), (fit.qi_window_shift, fit.qi_window_shift_err)
+    # the change's error is the nested fits' (about the scatter of the change over seeds)
+    clean = _fit(*_clean(qi, qc=5e4, n=1001, span=16.0, noise=1e-2, seed=3))
+    assert clean.qi_window_shift_err < 0.5 * math.hypot(clean.qi_err, clean.qi_err) / clean.qi
+
+
 def test_duffing_sweep_is_ok_but_its_qi_moves_up_in_the_narrower_window():
     qi = 3.3e4
     fit = _fit(*_duffing(qi))
@@ -97,8 +119,8 @@ def test_clean_sweeps_do_not_count_as_a_line_shape_systematic(qi, qc, phi, n, no
         fit = _fit(*_clean(qi, qc, phi, n=n, noise=noise, seed=seed, delay=delay))
         assert not fit.flag, fit.reason
         assert math.isfinite(fit.qi_window_shift) and fit.qi_window_shift_err > 0
-        assert abs(fit.qi_window_shift) < 2 * fit.qi_window_shift_err, (seed, fit.qi_window_shift,
-                                                                         fit.qi_window_shift_err)
+        assert abs(fit.qi_window_shift) < WINDOW_SHIFT_SIGMAS * fit.qi_window_shift_err, (
+            seed, fit.qi_window_shift, fit.qi_window_shift_err)
         assert not window_shift_significant(fit)
 
 
