@@ -97,6 +97,20 @@ def test_a_weak_ripple_biasing_qi_a_few_percent_is_seen():
     assert clean.qi_window_shift_err < 0.5 * math.hypot(clean.qi_err, clean.qi_err) / clean.qi
 
 
+def test_a_leaky_background_and_an_over_coupled_duffing_line_are_seen():
+    """bt230 F2, F3: a direct path (10 % of the baseline, its phase turning by 0.2 turn across
+    the span) biased Qi by +6..26 %, and an over-coupled Duffing line by -8..-22 %, both unwarned
+    with the summed errors."""
+    qi = 1e5
+    f, z = _clean(qi, qc=5e4, n=1001, span=16.0, noise=5e-3, seed=1)
+    x = (f - f[0]) / (f[-1] - f[0])
+    leak = 0.03 * 0.1 * np.exp(1j * (1.3 + 1.6 + 2 * np.pi * 0.2 * x)) * np.exp(-2j * np.pi * f * 5e-8)
+    fit = _fit(f, z + leak)
+    assert not fit.flag, fit.reason
+    assert fit.qi / qi - 1 > 0.04
+    assert window_shift_significant(fit), (fit.qi_window_shift, fit.qi_window_shift_err)
+
+
 def test_duffing_sweep_is_ok_but_its_qi_moves_up_in_the_narrower_window():
     qi = 3.3e4
     fit = _fit(*_duffing(qi))
