@@ -36,3 +36,18 @@ def read_warnings(path: Path) -> list[str]:
         warnings.simplefilter("always")
         read_loss_table(path)
     return [str(w.message) for w in caught]
+
+
+def velocity_warnings(path: Path, header: str, temperatures, shifts) -> list[str]:
+    """Write a shift table (``header`` of its two columns, rows of the two given arrays as
+    written) at ``path`` and return the warnings ``read_velocity_table`` raises on it
+    (tests/test_lone_points_s62.py, s63)."""
+    from manybody.measured.velocity import read_velocity_table
+
+    path.write_text(header + "\n" + "".join(f"{a:.5g},{b:.5g}\n" for a, b in
+                                            zip(temperatures, shifts, strict=True)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_velocity_table(path)
+    return [str(w.message) for w in caught]
+

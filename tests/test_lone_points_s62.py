@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from loss_tables import read_warnings
+from loss_tables import read_warnings, velocity_warnings
 
 from manybody.measured.tables import LONE_RATIO, lone_points, read_loss_table
 from manybody.measured.velocity import read_velocity_table
@@ -110,13 +110,7 @@ def test_lone_points_of_a_power_law_and_of_a_spike():
 
 
 def _velocity(tmp_path: Path, dv: np.ndarray, t: np.ndarray) -> list[str]:
-    path = tmp_path / "v.csv"
-    path.write_text("T (K),dv/v (ppm)\n" + "".join(f"{a:.5g},{b * 1e6:.5g}\n"
-                                                   for a, b in zip(t, dv, strict=True)))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        read_velocity_table(path)
-    return [str(w.message) for w in caught]
+    return velocity_warnings(tmp_path / "v.csv", "T (K),dv/v (ppm)", t, dv * 1e6)
 
 
 def _slopes(t: np.ndarray, seed: int = 1, noise: float = 2e-7) -> np.ndarray:

@@ -7,11 +7,10 @@ first temperature far below two close ones) is no longer named on a clean curve.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pytest
-from loss_tables import read_warnings
+from loss_tables import read_warnings, velocity_warnings
 
 from manybody.measured.tables import lone_points
 
@@ -133,14 +132,7 @@ def test_a_clean_base_point_below_the_velocity_maximum_is_not_named(tmp_path, gr
     """bt229 F7b: delta v/v rising as ln T to T_max ~ 0.13 K, then falling: on linear grids from
     20 mK the base point, alone below the maximum, was named "90-100 % of the span below the
     line" through two points at or past the peak."""
-    from manybody.measured.velocity import read_velocity_table
-
     u = np.log(grid / 0.1)
     shift = 1e-5 * (np.log(grid / 0.01) - 1.5 * np.logaddexp(0, 3 * u) / 3)
-    path = tmp_path / "v.csv"
-    path.write_text("T (mK),delta v/v\n" + "".join(f"{a * 1e3:.5g},{b:.5g}\n"
-                                                   for a, b in zip(grid, shift, strict=True)))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        read_velocity_table(path)
-    assert not [w for w in caught if "neighbouring temperatures" in str(w.message)]
+    said = velocity_warnings(tmp_path / "v.csv", "T (mK),delta v/v", grid * 1e3, shift)
+    assert not [w for w in said if "neighbouring temperatures" in w]
