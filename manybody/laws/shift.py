@@ -31,7 +31,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import exp1, expi, psi
 
 from manybody.laws.inputs import LAWS
 from manybody.support import validate as v
@@ -167,6 +166,8 @@ def shift_tls(x) -> np.ndarray:
     given = x
     x = _check_x(x)
     y = np.minimum(x, _TLS_SERIES_FROM) / (2.0 * math.pi)
+    from scipy.special import psi  # scipy when a shift is computed: the command line stays light
+
     closed = psi(0.5 + 1j * y).real - np.log(y)
     # the two terms cancel to S ~ 1/x^2: beyond x ~ 300 their difference lost 1e-10 (x = 1e3) to
     # 6e-6 (x = 1e5) of itself (session 26); there the asymptotic series, -sum_k 2 Gamma(2k)
@@ -180,6 +181,8 @@ def shift_tls(x) -> np.ndarray:
 def _scaled_ei(y: np.ndarray) -> np.ndarray:
     """e^-|y| Ei(y) for y > 0 and e^|y| Ei(y) = -e^|y| E1(|y|) for y < 0: finite for every y
     (asymptotic series beyond |y| = 700, where the exponentials over- or underflow)."""
+    from scipy.special import expi  # scipy when a shift is computed: the command line stays light
+
     a = np.abs(y)
     small = a < 700.0
     safe = np.where(small, y, 1.0)
@@ -240,6 +243,8 @@ def shift_generic(x, band=None) -> np.ndarray:
 
 def _generic(x: np.ndarray, band) -> np.ndarray:
     """:func:`shift_generic` of a checked 1-d x for a flat band."""
+    from scipy.special import exp1, expi  # scipy when a shift is computed: the command line stays light
+
     lo, hi = check_band(band)
     with np.errstate(over="ignore", invalid="ignore"):
         if lo == 0.0 and math.isinf(hi):
