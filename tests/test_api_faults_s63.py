@@ -101,3 +101,19 @@ def test_the_specific_heat_of_a_span_beyond_float64(energies, temperature, expec
     c, caught = _caught(mb.specific_heat, energies, [temperature])
     assert c == pytest.approx([expected], rel=1e-7, abs=1e-300)
     assert not any(issubclass(w.category, RuntimeWarning) for w in caught)
+
+
+@pytest.mark.parametrize("n_tls", [1, 3, 6])
+def test_the_one_pass_line_range_agrees_with_the_widest_line_and_the_smallest_gap(n_tls):
+    """The absorption's unit checks take both ends of the driven lines from one pass over T_mn;
+    the widest is the one the other observables' checks use, and for independent TLS with a
+    one-body stress the narrowest is the smallest TLS energy."""
+    from manybody.simulation.observables.absorption import _driven_line_range, _widest_driven_line
+
+    rng = np.random.default_rng(n_tls)
+    eps, delta = rng.uniform(-0.3, 0.3, n_tls), rng.uniform(0.01, 0.3, n_tls)
+    spectrum, elements = mb.solve(Realisation.from_arrays(asymmetry=eps, tunnelling=delta))
+    narrowest, widest = _driven_line_range(spectrum.energies, elements)
+    assert widest == _widest_driven_line(spectrum.energies, elements)
+    assert narrowest == pytest.approx(np.min(np.hypot(eps, delta)), rel=1e-9)
+    assert widest == pytest.approx(np.max(np.hypot(eps, delta)), rel=1e-9)

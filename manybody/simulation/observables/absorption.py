@@ -794,13 +794,14 @@ def _thermal_response(spectrum, stress_elements, frequencies, temperatures, broa
                       UserWarning, stacklevel=3)
     # a run warns at its preflight (runs.spec); the functions of the API warn here (a tester)
     broadening.warn_if_wider_than_frequency(frequencies, stacklevel=3)
-    widest = driven_line_scale(spectrum.energies, stress_elements)
+    # the narrowest and the widest driven line in one pass over T_mn (bt227 F3 needs both)
+    narrowest, widest = _driven_line_range(spectrum.energies, stress_elements)
     # the velocity shift too: the same arguments, the same unit slip (bt220 F5)
     warn_if_far_above_lines(spectrum, stress_elements, frequencies,
                             "velocity_shift" if dispersive else "absorption", widest=widest)
     warn_if_far_above_temperatures(temperatures, widest, "temperatures", "every line the stress "
                                    "drives in this spectrum (the widest is", stacklevel=4)
-    warn_if_far_below(_narrowest_driven_line(spectrum.energies, stress_elements), temperatures,
+    warn_if_far_below(narrowest, temperatures,
                       "line the stress drives", "velocity shift's temperature dependence"
                       if dispersive else "absorption", frequencies, stacklevel=4)
     im, re = resonant_responses(spectrum, stress_elements, frequencies, temperatures, broadening,
@@ -838,23 +839,27 @@ def _widest_driven_line(energies: np.ndarray, stress_elements: np.ndarray,
     return widest
 
 
-def _narrowest_driven_line(energies: np.ndarray, stress_elements: np.ndarray) -> float:
-    """The smallest E_m - E_n > 0 (K) over pairs with T_mn != 0 (beyond 1e-12 of max |T|), inf
-    when none: compared with the temperatures and frequencies (bt227 F3). Row chunks of at most
-    2^21 elements (no D x D temporary)."""
-    if not stress_elements.size:
-        return math.inf
+def _driven_line_range(energies: np.ndarray, stress_elements: np.ndarray) -> tuple[float, float]:
+    """(narrowest, widest) E_m - E_n > 0 (K) over pairs with T_mn != 0 (beyond 1e-12 of max |T|)
+    in one pass over T_mn, (inf, 0) when none: the narrowest is compared with the temperatures
+    and frequencies (bt227 F3), the widest as :func:`_widest_driven_line` gives it. Row chunks
+    of at most 2^21 elements (no D x D temporary)."""
+    energies = np.asarray(energies)
+    if not stress_elements.size or not energies.size:
+        return math.inf, 0.0
     threshold = 1e-12 * max(float(stress_elements.max()), -float(stress_elements.min()))
     tolerance = 1e-12 * max(1.0, float(np.max(np.abs(energies))))
     d = energies.size
     rows = max(1, 2**21 // d)
-    narrowest = math.inf
+    narrowest, widest = math.inf, 0.0
     for start in range(0, d, rows):
         gaps = energies[None, :] - energies[start:start + rows, None]
         driven = (np.abs(stress_elements[start:start + rows]) > threshold) & (gaps > tolerance)
         if driven.any():
-            narrowest = min(narrowest, float(gaps[driven].min()))
-    return narrowest
+            lines = gaps[driven]
+            narrowest = min(narrowest, float(lines.min()))
+            widest = max(widest, float(lines.max()))
+    return narrowest, widest
 
 
 def resonant_responses(
